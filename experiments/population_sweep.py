@@ -1,0 +1,86 @@
+r"""Trains a population of RNN hyperparameter variants at once; see README.md.
+
+  python -m experiments.population_sweep --flagfile=experiments/flagfiles/quickstart.flags
+
+Flags become a `rnnjax.sweep.SweepSpec`; nothing else happens here. Swept flags take a
+spec string: a value, `grid(a,b,...)`, `uniform(lo,hi)`, `loguniform(lo,hi)`,
+`randint(lo,hi)`.
+"""
+
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+_S = 'Spec string: a value, grid(a,b,..), uniform/loguniform/randint(lo,hi).'
+
+TASK = flags.DEFINE_string('task', 'forecast', 'Task: forecast.')
+DATASET = flags.DEFINE_string('dataset', 'wineind_sales', 'Bundled series by name.')
+CSV_PATH = flags.DEFINE_string('csv_path', '', 'A CSV file of your own (instead of --dataset).')
+TIME_COLUMN = flags.DEFINE_string('time_column', '', 'Time column of --csv_path (rows are in time order).')
+TARGET_COLUMNS = flags.DEFINE_list('target_columns', [], 'Columns of --csv_path to forecast.')
+LOOKBACK = flags.DEFINE_integer('lookback', 24, 'Input window length, in time steps.')
+HORIZON = flags.DEFINE_integer('horizon', 1, 'Steps forecast ahead from each window.')
+VAL_SIZE = flags.DEFINE_integer('val_size', 0, 'Validation time points (0: 15% of the series).')
+TEST_SIZE = flags.DEFINE_integer('test_size', 0, 'Test time points, the last ones (0: 15%).')
+SEASON = flags.DEFINE_integer('season', -1, 'Season length for the seasonal-naive baseline '
+                              '(-1: the bundled series\' own, 0: none).')
+CELL = flags.DEFINE_string('cell', 'lstm', 'Cell: rnn_tanh, rnn_relu, lstm, gru. ' + _S)
+HIDDEN_SIZE = flags.DEFINE_string('hidden_size', '32', 'Hidden units per layer. ' + _S)
+NUM_LAYERS = flags.DEFINE_string('num_layers', '1', 'Stacked recurrent layers. ' + _S)
+BATCH_SIZE = flags.DEFINE_string('batch_size', '32', 'Windows per training batch. ' + _S)
+OPTIMIZER = flags.DEFINE_string('optimizer', 'adam', 'sgd, adam, adamw, rmsprop. ' + _S)
+LEARNING_RATE = flags.DEFINE_string('learning_rate', '1e-3', 'Learning rate. ' + _S)
+WEIGHT_DECAY = flags.DEFINE_string('weight_decay', '0', 'L2 (decoupled for adamw). ' + _S)
+CLIP_NORM = flags.DEFINE_string('clip_norm', '1', 'Global gradient-norm clip, 0 = off. ' + _S)
+MOMENTUM = flags.DEFINE_string('momentum', '', 'SGD/RMSProp momentum, Adam beta1 '
+                               '(empty: the optimizer\'s usual value). ' + _S)
+BETA2 = flags.DEFINE_string('beta2', '', 'Adam beta2, RMSProp decay (empty: usual). ' + _S)
+INPUT_DROPOUT = flags.DEFINE_string('input_dropout', '0', 'Dropout on the inputs. ' + _S)
+DROPOUT = flags.DEFINE_string('dropout', '0', 'Dropout between layers and before the '
+                              'readout. ' + _S)
+FORGET_BIAS = flags.DEFINE_string('forget_bias', '1', 'LSTM forget-gate bias at init. ' + _S)
+INIT_SCALE = flags.DEFINE_string('init_scale', '1', 'Weights ~ U(+-scale/sqrt(H)). ' + _S)
+SEARCH = flags.DEFINE_string('search', 'grid', 'grid (cross every list) or random.')
+NUM_MEMBERS = flags.DEFINE_integer('num_members', 0, 'Configurations drawn by random '
+                                   'search (grid: leave 0).')
+NUM_SEEDS = flags.DEFINE_integer('num_seeds', 1, 'Repeats of every configuration.')
+TRAIN_STEPS = flags.DEFINE_integer('train_steps', 500, 'Training steps per member.')
+EVAL_EVERY = flags.DEFINE_integer('eval_every', 100, 'Steps per chunk; validation after each.')
+SEED = flags.DEFINE_integer('seed', 0, 'Base random seed (members: fold_in(seed, uid)).')
+WORKDIR = flags.DEFINE_string('workdir', '', 'Work directory (default: runs/<flagfile name>).')
+OVERWRITE = flags.DEFINE_bool('overwrite', False, 'Replace a work directory\'s sweep.')
+
+
+def default_workdir() -> str:
+  flagfile = flags.FLAGS['flagfile'].value if 'flagfile' in flags.FLAGS else None
+  name = os.path.splitext(os.path.basename(flagfile))[0] if flagfile else 'sweep'
+  return os.path.join('runs', name)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
+  from rnnjax import sweep  # pylint: disable=g-import-not-at-top
+  from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
+  spec = sweep.SweepSpec(**{
+      name: tuple(holder.value) if name == 'target_columns' else holder.value
+      for name, holder in _SPEC_FLAGS.items()})
+  workdir = WORKDIR.value or default_workdir()
+  try:
+    sweep.run_sweep(spec, workdir, overwrite=OVERWRITE.value)
+  except InputError as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
+
+
+_SPEC_FLAGS = {h.name: h for h in (
+    TASK, DATASET, CSV_PATH, TIME_COLUMN, TARGET_COLUMNS, LOOKBACK, HORIZON, VAL_SIZE,
+    TEST_SIZE, SEASON, CELL, HIDDEN_SIZE, NUM_LAYERS, BATCH_SIZE, OPTIMIZER,
+    LEARNING_RATE, WEIGHT_DECAY, CLIP_NORM, MOMENTUM, BETA2, INPUT_DROPOUT, DROPOUT,
+    FORGET_BIAS, INIT_SCALE, SEARCH, NUM_MEMBERS, NUM_SEEDS, TRAIN_STEPS, EVAL_EVERY,
+    SEED)}
+
+if __name__ == '__main__':
+  app.run(main)

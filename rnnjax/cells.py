@@ -1,0 +1,133 @@
+"""Recurrent cells as pure functions on one example.
+
+Each cell is a `Cell` of plain functions over a params dict of arrays:
+
+  init(key, input_size, hidden_size, *, init_scale, forget_bias) -> params
+  initial_carry(hidden_size) -> carry
+  project(params, x_t) -> xp_t            input part of the gate pre-activations
+  recur(params, carry, xp_t) -> (carry, h_t)
+  step(params, carry, x_t) = recur(params, carry, project(params, x_t))
+
+`project` is split from `recur` so that a model can compute the input projection for
+all time steps in one matmul before `lax.scan` runs the recurrence. The argument order
+`(carry, x)` plugs into `lax.scan`. Written for one example (`x_t: <float32>[I]`), every
+function broadcasts over leading batch axes unchanged.
+
+Gate order (weights laid out as `[.., G * H]`, PyTorch's order):
+  rnn:   h_t = act(W_ih x_t + W_hh h_tm1 + b)
+  lstm:  i, f, g, o = split(W_ih x_t + W_hh h_tm1 + b, 4)            (Hochreiter & Schmidhuber 1997)
+         c_t = sigmoid(f) * c_tm1 + sigmoid(i) * tanh(g);  h_t = sigmoid(o) * tanh(c_t)
+  gru:   r, z, n_x = split(W_ih x_t + b, 3);  r_h, z_h, n_h = split(W_hh h_tm1, 3)   (Cho et al. 2014)
+         r = sigmoid(r + r_h);  z = sigmoid(z + z_h);  n = tanh(n_x + r * (n_h + b_hn))
+         h_t = (1 - z) * n + z * h_tm1
+
+Initialisation: weights ~ U(-k, k) with k = init_scale / sqrt(H) (PyTorch's default at
+init_scale=1); biases zero except the LSTM forget gate, which starts at `forget_bias`
+(Jozefowicz et al. 2015 recommend 1). `init_scale` and `forget_bias` may be traced, so a
+population initialises under one `vmap`.
+"""
+
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+Params = dict[str, jax.Array]
+
+
+class Cell(NamedTuple):
+  """A recurrent cell: plain functions, see the module docstring."""
+  num_gates: int
+  init: Callable[..., Params]
+  initial_carry: Callable[[int], Any]
+  project: Callable[[Params, jax.Array], jax.Array]
+  recur: Callable[..., tuple[Any, jax.Array]]
+
+  def step(self, params, carry, x_t):
+    return self.recur(params, carry, self.project(params, x_t))
+
+
+def _uniform(key, shape, scale, hidden_size):
+  bound = scale / jnp.sqrt(jnp.float32(hidden_size))
+  return jax.random.uniform(key, shape, jnp.float32, -1.0, 1.0) * bound
+
+
+def _init_weights(key, input_size, hidden_size, num_gates, init_scale):
+  k_ih, k_hh = jax.random.split(key)
+  width = num_gates * hidden_size
+  return {
+      'w_ih': _uniform(k_ih, (input_size, width), init_scale, hidden_size),
+      'w_hh': _uniform(k_hh, (hidden_size, width), init_scale, hidden_size),
+      'b': jnp.zeros((width,), jnp.float32),
+  }
+
+
+def _project(params, x_t):
+  return x_t @ params['w_ih'] + params['b']
+
+
+# --- vanilla RNN --------------------------------------------------------------------
+
+def _rnn_init(key, input_size, hidden_size, *, init_scale=1.0, forget_bias=1.0):
+  del forget_bias
+  return _init_weights(key, input_size, hidden_size, 1, init_scale)
+
+
+def _rnn_carry(hidden_size):
+  return jnp.zeros((hidden_size,), jnp.float32)
+
+
+def _make_rnn_recur(activation):
+  def recur(params, h_tm1, xp_t):
+    h_t = activation(xp_t + h_tm1 @ params['w_hh'])
+    return h_t, h_t
+  return recur
+
+
+# --- LSTM -----------------------------------------------------------------------------
+
+def _lstm_init(key, input_size, hidden_size, *, init_scale=1.0, forget_bias=1.0):
+  params = _init_weights(key, input_size, hidden_size, 4, init_scale)
+  params['b'] = params['b'].at[hidden_size:2 * hidden_size].set(forget_bias)
+  return params
+
+
+def _lstm_carry(hidden_size):
+  zeros = jnp.zeros((hidden_size,), jnp.float32)
+  return (zeros, zeros)
+
+
+def _lstm_recur(params, carry, xp_t):
+  h_tm1, c_tm1 = carry
+  i, f, g, o = jnp.split(xp_t + h_tm1 @ params['w_hh'], 4, axis=-1)
+  c_t = jax.nn.sigmoid(f) * c_tm1 + jax.nn.sigmoid(i) * jnp.tanh(g)
+  h_t = jax.nn.sigmoid(o) * jnp.tanh(c_t)
+  return (h_t, c_t), h_t
+
+
+# --- GRU ------------------------------------------------------------------------------
+
+def _gru_init(key, input_size, hidden_size, *, init_scale=1.0, forget_bias=1.0):
+  del forget_bias
+  params = _init_weights(key, input_size, hidden_size, 3, init_scale)
+  params['b_hn'] = jnp.zeros((hidden_size,), jnp.float32)
+  return params
+
+
+def _gru_recur(params, h_tm1, xp_t):
+  r_x, z_x, n_x = jnp.split(xp_t, 3, axis=-1)
+  r_h, z_h, n_h = jnp.split(h_tm1 @ params['w_hh'], 3, axis=-1)
+  reset = jax.nn.sigmoid(r_x + r_h)
+  update = jax.nn.sigmoid(z_x + z_h)
+  new = jnp.tanh(n_x + reset * (n_h + params['b_hn']))
+  h_t = (1.0 - update) * new + update * h_tm1
+  return h_t, h_t
+
+
+CELLS: dict[str, Cell] = {
+    'rnn_tanh': Cell(1, _rnn_init, _rnn_carry, _project, _make_rnn_recur(jnp.tanh)),
+    'rnn_relu': Cell(1, _rnn_init, _rnn_carry, _project, _make_rnn_recur(jax.nn.relu)),
+    'lstm': Cell(4, _lstm_init, _lstm_carry, _project, _lstm_recur),
+    'gru': Cell(3, _gru_init, _rnn_carry, _project, _gru_recur),
+}
+

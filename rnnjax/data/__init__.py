@@ -1,0 +1,1 @@
+"""Loaders for the bundled datasets and users' own files."""

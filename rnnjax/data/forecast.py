@@ -1,0 +1,191 @@
+"""Time-series forecasting data: CSV reading, gap filling, scaling, windows, baselines.
+
+A series of N time points is split chronologically: the first points train, the next
+`val_size` validate and the last `test_size` test. A window's inputs are the `lookback`
+points before time t and its targets the `horizon` points from t on; a window belongs to
+the split that holds all of its targets (its inputs may reach back into the previous
+split, as they would when forecasting for real). Standardisation statistics come from
+the training part alone. Gaps (empty cells) are filled by linear interpolation in time
+and counted.
+"""
+
+import csv
+import dataclasses
+import importlib.resources
+import math
+import os
+
+import numpy as np
+
+from rnnjax.errors import InputError
+
+SPLITS = ('train', 'val', 'test')
+DEFAULT_HOLDOUT_FRACTION = 0.15
+
+# Bundled series: name -> (file, time column, value column, season length).
+DATASETS = {
+    'shampoo_sales': ('shampoo_sales.csv', 'Time', 'Sales', 12),
+    'wineind_sales': ('wineind_sales.csv', 'Month', 'Sales', 12),
+    'airline': ('airline.csv', 'Date', 'Passengers', 12),
+    'sunspots_monthly': ('sunspots_monthly.csv', 'Month', 'Sunspots', 132),
+    'taylor_electricity': ('taylor_electricity.csv', 'Step', 'Demand', 48),
+    'co2_weekly': ('co2_weekly.csv', 'Week', 'co2', 52),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ForecastData:
+  """Windows of a standardised series, split in time.
+
+  `x[split]`: <float32>[N, lookback, C_in]; `y[split]`: <float32>[N, horizon, C_out]
+  (scaled). `mean`, `std`: <float64>[C_out], to return targets to original units.
+  """
+  x: dict
+  y: dict
+  mean: np.ndarray
+  std: np.ndarray
+  target_columns: tuple
+  num_filled: int
+  baselines: dict
+  split_points: tuple  # (train_end, val_end) as indices into the series.
+
+
+def bundled_path(dataset: str) -> str:
+  if dataset not in DATASETS:
+    raise InputError(f'--dataset: unknown series {dataset!r}; bundled: {", ".join(DATASETS)}')
+  root = importlib.resources.files('rnnjax.data') / 'forecasting'
+  return str(root / DATASETS[dataset][0])
+
+
+def read_csv(path: str, columns) -> tuple[np.ndarray, int]:
+  """Reads named numeric columns. Returns (<float64>[N, len(columns)] with NaN gaps, gaps)."""
+  if not os.path.isfile(path):
+    raise InputError(f'{path}: no such file')
+  try:
+    with open(path, newline='', encoding='utf-8') as f:
+      rows = list(csv.reader(f))
+  except UnicodeDecodeError as e:
+    raise InputError(f'{path}: not UTF-8 text ({e.reason} at byte {e.start})') from None
+  except OSError as e:
+    raise InputError(f'{path}: cannot read ({e.strerror})') from None
+  if not rows:
+    raise InputError(f'{path}: empty file')
+  header = [h.strip() for h in rows[0]]
+  missing = [c for c in columns if c not in header]
+  if missing:
+    raise InputError(f'{path}: no column {missing[0]!r}; columns are {header}')
+  index = [header.index(c) for c in columns]
+  values = np.full((len(rows) - 1, len(columns)), np.nan)
+  for r, row in enumerate(rows[1:]):
+    for c, i in enumerate(index):
+      cell = row[i].strip() if i < len(row) else ''
+      if cell in ('', 'NA', 'NaN', 'nan'):
+        continue
+      try:
+        values[r, c] = float(cell)
+      except ValueError:
+        raise InputError(f'{path}: line {r + 2}, column {columns[c]!r}: '
+                         f'{cell!r} is not a number') from None
+  return values, int(np.isnan(values).sum())
+
+
+def fill_gaps(values: np.ndarray) -> np.ndarray:
+  """Linear interpolation over NaN gaps, per column; ends take the nearest value."""
+  filled = values.copy()
+  t = np.arange(len(values))
+  for c in range(values.shape[1]):
+    ok = ~np.isnan(values[:, c])
+    if not ok.any():
+      raise InputError(f'column {c}: no values at all')
+    filled[:, c] = np.interp(t, t[ok], values[ok, c])
+  return filled
+
+
+def _holdout(size, n):
+  return size if size > 0 else max(1, int(round(DEFAULT_HOLDOUT_FRACTION * n)))
+
+
+def _window_starts(lookback, horizon, start, stop):
+  """Times t whose targets [t, t + horizon) lie in [start, stop) and inputs exist."""
+  return np.arange(max(start, lookback), stop - horizon + 1)
+
+
+def seasonal_naive(series, t, horizon, season):
+  """<[N, horizon, C]>: each target repeats the value one season earlier."""
+  steps = np.arange(horizon)
+  return series[t[:, None] - season + steps % season]
+
+
+def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 0,
+            test_size: int = 0, num_targets: int = 1, season: int = 0,
+            target_columns=('value',), num_filled: int = 0) -> ForecastData:
+  """Windows and baselines from a gap-free series.
+
+  Args:
+    values: <float64>[N, C]; the first `num_targets` columns are forecast, all columns
+      are inputs.
+  """
+  n = len(values)
+  val_size, test_size = _holdout(val_size, n), _holdout(test_size, n)
+  train_end, val_end = n - val_size - test_size, n - test_size
+  bounds = {'train': (0, train_end), 'val': (train_end, val_end), 'test': (val_end, n)}
+  for split, (start, stop) in bounds.items():
+    if len(_window_starts(lookback, horizon, start, stop)) < 1:
+      raise InputError(
+          f'series of {n} points is too short for --lookback={lookback}, '
+          f'--horizon={horizon} with {val_size} validation and {test_size} test points '
+          f'(no {split} window)')
+  mean = values[:train_end].mean(axis=0)
+  std = values[:train_end].std(axis=0)
+  std = np.where(std > 0, std, 1.0)
+  scaled = ((values - mean) / std).astype(np.float32)
+  x, y, baselines = {}, {}, {'last_value': {}}
+  if season:
+    baselines['seasonal_naive'] = {}
+  for split, (start, stop) in bounds.items():
+    t = _window_starts(lookback, horizon, start, stop)
+    x[split] = scaled[t[:, None] + np.arange(-lookback, 0)]
+    y[split] = scaled[t[:, None] + np.arange(horizon)][..., :num_targets]
+    if split == 'train':
+      continue
+    truth = values[t[:, None] + np.arange(horizon)][..., :num_targets]
+    last = np.repeat(values[t - 1, None, :num_targets], horizon, axis=1)
+    baselines['last_value'][split] = regression_report(last, truth)
+    if season and t.min() >= season:
+      pred = seasonal_naive(values[:, :num_targets], t, horizon, season)
+      baselines['seasonal_naive'][split] = regression_report(pred, truth)
+  return ForecastData(x=x, y=y, mean=mean[:num_targets], std=std[:num_targets],
+                      target_columns=tuple(target_columns), num_filled=num_filled,
+                      baselines={k: v for k, v in baselines.items() if v},
+                      split_points=(train_end, val_end))
+
+
+def regression_report(pred, truth) -> dict:
+  """RMSE and MAE in original units over every target of every window."""
+  err = np.asarray(pred, np.float64) - np.asarray(truth, np.float64)
+  return {'rmse': math.sqrt(float(np.mean(err ** 2))), 'mae': float(np.mean(np.abs(err)))}
+
+
+def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
+         target_columns=(), lookback: int, horizon: int, val_size: int = 0,
+         test_size: int = 0, season: int = -1) -> ForecastData:
+  """A bundled series by name, or a user's CSV by path and column names.
+
+  `season=-1` takes the bundled series' own season length (0 for a user's file);
+  `season=0` turns the seasonal-naive baseline off.
+  """
+  if csv_path:
+    path, columns = csv_path, tuple(target_columns)
+    if not columns:
+      raise InputError('--target_columns: name at least one column of --csv_path')
+    default_season = 0
+  else:
+    path = bundled_path(dataset)
+    _, _, value_column, default_season = DATASETS[dataset]
+    columns = (value_column,)
+  del time_column  # Rows are taken in file order; the time column is for the reader.
+  raw, num_filled = read_csv(path, columns)
+  return prepare(fill_gaps(raw), lookback=lookback, horizon=horizon, val_size=val_size,
+                 test_size=test_size, num_targets=len(columns),
+                 season=default_season if season < 0 else season,
+                 target_columns=columns, num_filled=num_filled)

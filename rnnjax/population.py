@@ -1,0 +1,163 @@
+"""Training one member, written for one member; a population is exactly one `vmap`.
+
+Static shapes (`TrainConfig`) build the functions; the member's traced values
+(`HParams`) and state (`TrainState`) are pytrees whose population form has a leading
+`[P]` axis. `population_chunk_fn(cfg)` is `jit(vmap(run_chunk))`: one compile per
+config, whatever the hyperparameter values.
+
+Randomness never lives in the state: member key = fold_in(base_key, uid), and step s
+draws its batch and dropout masks from fold_in(member key, s). A member's run therefore
+depends on its uid and values alone, not on the population around it, and a restored
+state continues exactly.
+
+A member whose loss or update turns non-finite is frozen at its last finite parameters
+and marked DIVERGED; nothing it computes reaches another member.
+"""
+
+import dataclasses
+import functools
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import optax
+
+from rnnjax import losses
+from rnnjax import model
+from rnnjax import optim
+
+OK, DIVERGED, STOPPED = 0, 1, 2
+STATUS_NAMES = ('ok', 'diverged', 'stopped')
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+  """Everything static: shapes and families. Hashable; one compile per value."""
+  model: model.ModelConfig
+  optimizer: str
+  batch_size: int
+  steps_per_chunk: int
+  num_targets: int = 1  # The readout's outputs are [horizon, num_targets].
+
+
+@flax.struct.dataclass
+class HParams:
+  """One member's traced hyperparameters (population form: each field <[P]>)."""
+  uid: jax.Array
+  learning_rate: jax.Array
+  weight_decay: jax.Array
+  clip_norm: jax.Array
+  momentum: jax.Array
+  beta2: jax.Array
+  input_dropout: jax.Array
+  dropout: jax.Array
+  forget_bias: jax.Array
+  init_scale: jax.Array
+
+
+@flax.struct.dataclass
+class TrainState:
+  params: dict
+  opt_state: optax.OptState
+  step: jax.Array         # <int32>[]: training steps taken.
+  status: jax.Array       # <int32>[]: OK, DIVERGED or STOPPED.
+  best_val: jax.Array     # <float32>[]: best validation selection metric so far.
+  best_step: jax.Array    # <int32>[]: step at which best_val was reached.
+  best_params: dict       # Parameters at best_step; test scores come from these.
+
+
+def member_key(base_key, uid):
+  return jax.random.fold_in(base_key, uid)
+
+
+def make_optimizer(cfg: TrainConfig, hp: HParams):
+  return optim.make(cfg.optimizer, learning_rate=hp.learning_rate,
+                    weight_decay=hp.weight_decay, clip_norm=hp.clip_norm,
+                    momentum=hp.momentum, beta2=hp.beta2)
+
+
+def init_member(cfg: TrainConfig, hp: HParams, base_key) -> TrainState:
+  key = jax.random.fold_in(member_key(base_key, hp.uid), 0)
+  params = model.init_params(cfg.model, key, init_scale=hp.init_scale,
+                             forget_bias=hp.forget_bias)
+  return TrainState(
+      params=params, opt_state=make_optimizer(cfg, hp).init(params),
+      step=jnp.int32(0), status=jnp.int32(OK), best_val=jnp.float32(jnp.inf),
+      best_step=jnp.int32(0), best_params=params)
+
+
+def predict(cfg: TrainConfig, params, x, hp: HParams | None = None, key=None):
+  """x: <float32>[B, T, I] -> <float32>[B, horizon, C]; dropout only with `key`."""
+  rates = {} if key is None else dict(input_dropout=hp.input_dropout,
+                                      dropout_rate=hp.dropout)
+  out = model.apply(cfg.model, params, x, key=key, **rates)
+  return out.reshape(x.shape[0], -1, cfg.num_targets)
+
+
+def loss_fn(cfg: TrainConfig, params, hp: HParams, x, y, key):
+  return losses.mse(predict(cfg, params, x, hp, key), y)
+
+
+def train_step(cfg: TrainConfig, state: TrainState, hp: HParams, data, base_key):
+  """One optimizer step on a batch drawn for (uid, step). Returns (state, loss)."""
+  key = jax.random.fold_in(member_key(base_key, hp.uid), state.step + 1)
+  batch_key, dropout_key = jax.random.split(key)
+  idx = jax.random.randint(batch_key, (cfg.batch_size,), 0, data['train_x'].shape[0])
+  loss, grads = jax.value_and_grad(loss_fn, argnums=1)(
+      cfg, state.params, hp, data['train_x'][idx], data['train_y'][idx], dropout_key)
+  updates, opt_state = make_optimizer(cfg, hp).update(grads, state.opt_state,
+                                                      state.params)
+  finite = jnp.isfinite(loss) & jnp.isfinite(optax.global_norm(updates))
+  live = state.status == OK
+  take = live & finite
+  keep_new = lambda new, old: jax.tree.map(lambda n, o: jnp.where(take, n, o), new, old)
+  state = state.replace(
+      params=keep_new(optax.apply_updates(state.params, updates), state.params),
+      opt_state=keep_new(opt_state, state.opt_state),
+      step=state.step + take.astype(jnp.int32),
+      status=jnp.where(live & ~finite, DIVERGED, state.status))
+  return state, jnp.where(live, loss, jnp.nan)
+
+
+def train_chunk(cfg: TrainConfig, state, hp, data, base_key):
+  """`cfg.steps_per_chunk` steps under `lax.scan`. Returns (state, <float32>[K] losses)."""
+  return jax.lax.scan(lambda s, _: train_step(cfg, s, hp, data, base_key), state,
+                      None, length=cfg.steps_per_chunk)
+
+
+def evaluate(cfg: TrainConfig, params, x, y, mean, std):
+  """Forecast metrics on a whole split: scaled MSE, RMSE and MAE in original units."""
+  return losses.regression_metrics(predict(cfg, params, x), y, mean, std)
+
+
+def run_chunk(cfg: TrainConfig, state: TrainState, hp: HParams, data, base_key):
+  """Trains one chunk, validates, and keeps the validation-best parameters."""
+  state, train_losses = train_chunk(cfg, state, hp, data, base_key)
+  val = evaluate(cfg, state.params, data['val_x'], data['val_y'], data['mean'],
+                 data['std'])
+  improved = (state.status == OK) & (val['mse'] < state.best_val)
+  state = state.replace(
+      best_val=jnp.where(improved, val['mse'], state.best_val),
+      best_step=jnp.where(improved, state.step, state.best_step),
+      best_params=jax.tree.map(lambda n, o: jnp.where(improved, n, o), state.params,
+                               state.best_params))
+  return state, {'train_loss': jnp.mean(train_losses), 'val': val}
+
+
+@functools.lru_cache(maxsize=None)
+def population_init_fn(cfg: TrainConfig):
+  return jax.jit(jax.vmap(functools.partial(init_member, cfg), in_axes=(0, None)))
+
+
+@functools.lru_cache(maxsize=None)
+def population_chunk_fn(cfg: TrainConfig):
+  """jit(vmap(run_chunk)): (state<[P]>, hp<[P]>, data, base_key) -> (state, metrics<[P]>)."""
+  return jax.jit(jax.vmap(functools.partial(run_chunk, cfg),
+                          in_axes=(0, 0, None, None)), donate_argnums=0)
+
+
+@functools.lru_cache(maxsize=None)
+def population_eval_fn(cfg: TrainConfig):
+  """Metrics of each member's parameters on one split: (params<[P]>, x, y, mean, std)."""
+  return jax.jit(jax.vmap(functools.partial(evaluate, cfg),
+                          in_axes=(0, None, None, None, None)))

@@ -1,0 +1,71 @@
+"""What a sweep prints: a line per chunk, and the ranked table at the end."""
+
+import time
+
+import numpy as np
+
+from rnnjax import population as pop
+
+TOP_K = 10
+
+
+class Progress:
+  """One line per chunk: progress, members alive / diverged, best val so far, ETA."""
+
+  def __init__(self, total_chunks: int, *, log=print):
+    self._total = total_chunks
+    self._done = 0
+    self._log = log
+    self._start = time.perf_counter()
+    self._first_chunk_s = None
+    self._best = np.inf
+
+  def chunk(self, bucket: int, step: int, val_rmse, status):
+    now = time.perf_counter() - self._start
+    if self._first_chunk_s is None:
+      self._first_chunk_s = now
+    self._done += 1
+    ok = status == pop.OK
+    if ok.any():
+      self._best = min(self._best, float(np.nanmin(np.where(ok, val_rmse, np.nan))))
+    eta = now / self._done * (self._total - self._done)
+    self._log(f'chunk {self._done}/{self._total} bucket {bucket} '
+              f'step {step}  alive {int(ok.sum())}/{len(status)} '
+              f'diverged {int((status == pop.DIVERGED).sum())}  '
+              f'best val rmse {self._best:.4g}  elapsed {now:.1f}s  eta {eta:.1f}s')
+
+  def timing(self) -> dict:
+    return {'total_s': time.perf_counter() - self._start,
+            'first_chunk_s': self._first_chunk_s}
+
+
+def _fmt(x):
+  return '-' if x is None else f'{x:.4g}'
+
+
+def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
+  """The top members by validation, the best one's test score, and the baselines."""
+  by_uid = {m['uid']: m for m in summary['members']}
+  swept = [k for k in summary['members'][0]['hparams']
+           if len({str(m['hparams'][k]) for m in summary['members']}) > 1]
+  lines = [f'{"rank":>4} {"uid":>5} {"status":>8} {"val rmse":>10} {"val mae":>10} '
+           f'{"test rmse":>10}  ' + ' '.join(swept)]
+  for rank, uid in enumerate(summary['ranking'][:top_k], 1):
+    m = by_uid[uid]
+    hps = ' '.join(f'{k}={m["hparams"][k]:.3g}' if isinstance(m['hparams'][k], float)
+                   else f'{k}={m["hparams"][k]}' for k in swept)
+    test = m.get('test', {}).get('rmse')
+    lines.append(f'{rank:>4} {uid:>5} {m["status"]:>8} {_fmt(m["val"]["rmse"]):>10} '
+                 f'{_fmt(m["val"]["mae"]):>10} {_fmt(test):>10}  {hps}')
+  for name, scores in summary['baselines'].items():
+    lines.append(f'{"":>4} {"":>5} {"baseline":>8} {_fmt(scores["val"]["rmse"]):>10} '
+                 f'{_fmt(scores["val"]["mae"]):>10} {_fmt(scores["test"]["rmse"]):>10}  '
+                 f'{name}')
+  counts = {s: sum(m['status'] == s for m in summary['members']) for s in pop.STATUS_NAMES}
+  lines.append(f'{len(summary["members"])} members: ' +
+               ', '.join(f'{n} {s}' for s, n in counts.items()))
+  best = summary['best']
+  if best:
+    lines.append(f'best: uid {best["uid"]} val rmse {_fmt(best["val"]["rmse"])} '
+                 f'test rmse {_fmt(best["test"]["rmse"])} mae {_fmt(best["test"]["mae"])}')
+  return '\n'.join(lines)

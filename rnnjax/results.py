@@ -1,0 +1,72 @@
+"""Writers for a sweep's work directory: atomic JSON files and the long metrics table.
+
+`metrics.jsonl` holds one JSON object per (member, step, split, metric), appended and
+flushed once per chunk. Non-finite values are written as null (JSON has no NaN).
+"""
+
+import json
+import math
+import os
+import tempfile
+
+SWEEP, PLAN, METRICS, SUMMARY = 'sweep.json', 'plan.json', 'metrics.jsonl', 'summary.json'
+OWN_ENTRIES = (SWEEP, PLAN, METRICS, SUMMARY, 'checkpoints', 'tensorboard', 'figures')
+
+
+def clean(value):
+  """JSON-safe: floats that are not finite become None, numpy scalars become Python."""
+  if isinstance(value, dict):
+    return {k: clean(v) for k, v in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [clean(v) for v in value]
+  if hasattr(value, 'item') and getattr(value, 'ndim', 1) == 0:
+    value = value.item()
+  if isinstance(value, float) and not math.isfinite(value):
+    return None
+  return value
+
+
+def write_json(path: str, obj) -> None:
+  """Writes JSON atomically: a reader sees the old file or the new one, never a part."""
+  directory = os.path.dirname(os.path.abspath(path))
+  fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-', suffix='.json')
+  try:
+    with os.fdopen(fd, 'w') as f:
+      json.dump(clean(obj), f, indent=1)
+      f.flush()
+      os.fsync(f.fileno())
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.unlink(tmp)
+    raise
+
+
+def read_json(path: str):
+  with open(path) as f:
+    return json.load(f)
+
+
+class MetricsWriter:
+  """Appends metric records to `metrics.jsonl`; `flush()` once per chunk."""
+
+  def __init__(self, path: str):
+    self._file = open(path, 'a')
+
+  def write(self, *, uid, bucket, step, split, metrics: dict):
+    for name, value in metrics.items():
+      record = {'uid': uid, 'bucket': bucket, 'step': step, 'split': split,
+                'metric': name, 'value': clean(float(value))}
+      self._file.write(json.dumps(record) + '\n')
+
+  def flush(self):
+    self._file.flush()
+    os.fsync(self._file.fileno())
+
+  def close(self):
+    self._file.close()
+
+
+def read_metrics(path: str) -> list[dict]:
+  with open(path) as f:
+    return [json.loads(line) for line in f if line.strip()]

@@ -1,0 +1,213 @@
+"""The sweep spec language and the plan: which members exist and how they are grouped.
+
+Every swept flag holds one spec string, parsed by a small grammar (never `eval`):
+
+  0.01                      a constant
+  grid(a, b, ...)           listed values; `choice(...)` and a bare `a,b,...` are the same
+  uniform(lo, hi)           random search only
+  loguniform(lo, hi)        random search only; lo > 0
+  randint(lo, hi)           random search only; integers lo..hi inclusive
+
+`--search=grid` crosses every listed axis; `--search=random` draws `--num_members`
+configurations, taking listed values uniformly. Each configuration is repeated
+`--num_seeds` times; member uid = configuration * num_seeds + seed index.
+
+Structural axes (cell, hidden_size, num_layers, batch_size, optimizer) change shapes,
+so members are grouped into buckets of equal structure, one compiled program each.
+Every other axis is a traced per-member value inside its bucket's population.
+"""
+
+import dataclasses
+import itertools
+import math
+import re
+
+import numpy as np
+
+from rnnjax import cells
+from rnnjax import optim
+from rnnjax.errors import InputError
+
+
+@dataclasses.dataclass(frozen=True)
+class AxisDef:
+  kind: type          # float, int or str
+  check: str          # what a valid value is, for the error message
+  valid: object       # value -> bool
+  structural: bool = False
+
+
+AXES = {
+    'cell': AxisDef(str, f'one of {sorted(cells.CELLS)}', lambda v: v in cells.CELLS, True),
+    'optimizer': AxisDef(str, f'one of {list(optim.FAMILIES)}',
+                         lambda v: v in optim.FAMILIES, True),
+    'hidden_size': AxisDef(int, 'an integer >= 1', lambda v: v >= 1, True),
+    'num_layers': AxisDef(int, 'an integer >= 1', lambda v: v >= 1, True),
+    'batch_size': AxisDef(int, 'an integer >= 1', lambda v: v >= 1, True),
+    'learning_rate': AxisDef(float, '> 0', lambda v: v > 0),
+    'weight_decay': AxisDef(float, '>= 0', lambda v: v >= 0),
+    'clip_norm': AxisDef(float, '>= 0 (0 turns clipping off)', lambda v: v >= 0),
+    'momentum': AxisDef(float, 'in [0, 1)', lambda v: 0 <= v < 1),
+    'beta2': AxisDef(float, 'in [0, 1)', lambda v: 0 <= v < 1),
+    'input_dropout': AxisDef(float, 'in [0, 1)', lambda v: 0 <= v < 1),
+    'dropout': AxisDef(float, 'in [0, 1)', lambda v: 0 <= v < 1),
+    'forget_bias': AxisDef(float, 'a finite number', math.isfinite),
+    'init_scale': AxisDef(float, '> 0', lambda v: v > 0),
+}
+STRUCTURAL = tuple(name for name, a in AXES.items() if a.structural)
+SCALAR = tuple(name for name, a in AXES.items() if not a.structural)
+# Unset momentum / beta2 take the optimizer family's usual value.
+FAMILY_DEFAULTS = {'momentum': optim.DEFAULT_MOMENTUM, 'beta2': optim.DEFAULT_BETA2}
+
+_CALL = re.compile(r'^\s*([a-z]+)\s*\((.*)\)\s*$', re.S)
+_RANDOM = ('uniform', 'loguniform', 'randint')
+
+
+@dataclasses.dataclass(frozen=True)
+class Axis:
+  name: str
+  kind: str            # 'grid' or one of _RANDOM
+  values: tuple        # the listed values, or (lo, hi)
+
+  @property
+  def is_random(self):
+    return self.kind in _RANDOM
+
+
+def _value(name, text, kind):
+  text = text.strip()
+  if not text:
+    raise InputError(f'--{name}: empty value')
+  if kind is str:
+    return text
+  try:
+    number = float(text)
+    if kind is int and number != int(number):
+      raise ValueError
+  except (ValueError, OverflowError):
+    raise InputError(f'--{name}: {text!r} is not {"a number" if kind is float else "an integer"}'
+                     ) from None
+  return kind(number)
+
+
+def _checked(name, value):
+  axis = AXES[name]
+  if not axis.valid(value):
+    raise InputError(f'--{name}: {value!r} is invalid; expected {axis.check}')
+  return value
+
+
+def parse_axis(name: str, text: str) -> Axis:
+  """Parses one flag's spec string; raises InputError naming the flag."""
+  if name not in AXES:
+    raise InputError(f'--{name}: not a sweepable hyperparameter')
+  kind = AXES[name].kind
+  if text is None or not str(text).strip():
+    raise InputError(f'--{name}: empty spec')
+  text = str(text)
+  match = _CALL.match(text)
+  if not match:
+    if '(' in text or ')' in text:
+      raise InputError(f'--{name}: malformed spec {text!r}')
+    values = tuple(_checked(name, _value(name, t, kind)) for t in text.split(','))
+    return Axis(name, 'grid', values)
+  fn, args = match.group(1), [a for a in match.group(2).split(',')]
+  if fn in ('grid', 'choice'):
+    if not match.group(2).strip():
+      raise InputError(f'--{name}: {fn}() needs at least one value')
+    return Axis(name, 'grid', tuple(_checked(name, _value(name, a, kind)) for a in args))
+  if fn not in _RANDOM:
+    raise InputError(f'--{name}: unknown distribution {fn!r} in {text!r}; expected grid, '
+                     'choice, uniform, loguniform or randint')
+  if kind is str:
+    raise InputError(f'--{name}: {fn}() needs numbers; use grid(...) for names')
+  if len(args) != 2:
+    raise InputError(f'--{name}: {fn}() takes two bounds (lo, hi), got {len(args)}')
+  bound_kind = int if fn == 'randint' else float
+  lo, hi = (_checked(name, kind(_value(name, a, bound_kind))) for a in args)
+  if not lo < hi:
+    raise InputError(f'--{name}: {fn}({lo}, {hi}) needs lo < hi')
+  if fn == 'loguniform' and lo <= 0:
+    raise InputError(f'--{name}: loguniform needs lo > 0')
+  return Axis(name, fn, (lo, hi))
+
+
+def _sample(axis: Axis, rng: np.random.Generator):
+  if axis.kind == 'grid':
+    return axis.values[rng.integers(len(axis.values))]
+  lo, hi = axis.values
+  if axis.kind == 'uniform':
+    return float(rng.uniform(lo, hi))
+  if axis.kind == 'loguniform':
+    return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+  return int(rng.integers(lo, hi + 1))
+
+
+@dataclasses.dataclass(frozen=True)
+class Member:
+  uid: int
+  config: int
+  seed: int
+  bucket: int
+  hparams: dict        # axis name -> value, every axis in AXES
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+  members: tuple
+  buckets: tuple       # tuple of dicts: structural values of each bucket
+  swept: tuple         # axes that take more than one value
+
+  def bucket_members(self, b):
+    return [m for m in self.members if m.bucket == b]
+
+  def to_json(self):
+    return {
+        'num_members': len(self.members),
+        'swept': list(self.swept),
+        'bucketed_axes': [a for a in STRUCTURAL if a in self.swept],
+        'vmapped_axes': [a for a in SCALAR if a in self.swept],
+        'buckets': [{'bucket': b, 'structure': s,
+                     'uids': [m.uid for m in self.bucket_members(b)]}
+                    for b, s in enumerate(self.buckets)],
+        'members': [dataclasses.asdict(m) for m in self.members],
+    }
+
+
+def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
+              seed: int) -> Plan:
+  """Members and buckets from parsed axes (every name in AXES, momentum/beta2 optional)."""
+  if num_seeds < 1:
+    raise InputError(f'--num_seeds: {num_seeds} must be >= 1')
+  ordered = [axes[name] for name in AXES if name in axes]
+  if search == 'grid':
+    random_axes = [a for a in ordered if a.is_random]
+    if random_axes:
+      a = random_axes[0]
+      raise InputError(f'--{a.name}: {a.kind}() is a random distribution; use '
+                       '--search=random, or grid(...) values')
+    configs = [dict(zip([a.name for a in ordered], values))
+               for values in itertools.product(*[a.values for a in ordered])]
+    if num_members and num_members != len(configs):
+      raise InputError(f'--num_members: {num_members}, but the grid has {len(configs)} '
+                       'configurations; leave it unset (0) for grid search')
+  elif search == 'random':
+    if num_members < 1:
+      raise InputError('--num_members: random search needs the number of configurations')
+    rng = np.random.default_rng(seed)
+    configs = [{a.name: _sample(a, rng) for a in ordered} for _ in range(num_members)]
+  else:
+    raise InputError(f"--search: unknown strategy {search!r}; expected 'grid' or 'random'")
+  buckets, members = [], []
+  for c, config in enumerate(configs):
+    for name, by_family in FAMILY_DEFAULTS.items():
+      if name not in config:
+        config[name] = by_family[config['optimizer']]
+    structure = {k: config[k] for k in STRUCTURAL}
+    if structure not in buckets:
+      buckets.append(structure)
+    for s in range(num_seeds):
+      members.append(Member(uid=c * num_seeds + s, config=c, seed=s,
+                             bucket=buckets.index(structure), hparams=config))
+  swept = tuple(a.name for a in ordered if a.is_random or len(a.values) > 1)
+  return Plan(members=tuple(members), buckets=tuple(buckets), swept=swept)
