@@ -7,6 +7,7 @@ spec string: a value, `grid(a,b,...)`, `uniform(lo,hi)`, `loguniform(lo,hi)`,
 `randint(lo,hi)`.
 """
 
+import logging
 import os
 import sys
 
@@ -62,6 +63,7 @@ def default_workdir() -> str:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
+  logging.getLogger('jax._src.xla_bridge').setLevel(logging.ERROR)  # No TPU notices.
   from rnnjax import sweep  # pylint: disable=g-import-not-at-top
   from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
   spec = sweep.SweepSpec(**{
@@ -82,5 +84,14 @@ _SPEC_FLAGS = {h.name: h for h in (
     FORGET_BIAS, INIT_SCALE, SEARCH, NUM_MEMBERS, NUM_SEEDS, TRAIN_STEPS, EVAL_EVERY,
     SEED)}
 
+def parse_flags(argv):
+  """absl's parser, but a bad flag is one line and exit status 2, not a usage dump."""
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
+
+
 if __name__ == '__main__':
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)

@@ -12,6 +12,6 @@ def regression_metrics(pred, y, mean, std):
 
   mean, std: <float32>[C], the training part's statistics per target column.
   """
-  err = (pred - y) * std
+  err = (pred - y) * std[None, None, :]
   return {'mse': mse(pred, y), 'rmse': jnp.sqrt(jnp.mean(err ** 2)),
           'mae': jnp.mean(jnp.abs(err))}

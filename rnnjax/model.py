@@ -52,12 +52,18 @@ def dropout(key, rate, x):
 
 def unroll_layer(cell, params, xs):
   """Runs one layer over time. xs: <float32>[T, B, I] -> <float32>[T, B, H]."""
-  xps = cell.project(params, xs)  # All time steps in one matmul.
+  on_batch = lambda f: jax.vmap(f, in_axes=(None, 0, 0))
+  xps = jax.vmap(jax.vmap(cell.project, (None, 0)), (None, 0))(params, xs)
   hidden_size = params['w_hh'].shape[0]
   carry = jax.tree.map(lambda c: jnp.broadcast_to(c, xs.shape[1:2] + c.shape),
                        cell.initial_carry(hidden_size))
-  _, hs = jax.lax.scan(lambda c, xp: cell.recur(params, c, xp), carry, xps)
+  _, hs = jax.lax.scan(lambda c, xp: on_batch(cell.recur)(params, c, xp), carry, xps)
   return hs
+
+
+def readout(params, h):
+  """h: <float32>[H] -> <float32>[output_size]."""
+  return h @ params['w'] + params['b']
 
 
 def apply(cfg: ModelConfig, params, xs, *, input_dropout=0.0, dropout_rate=0.0,
@@ -80,4 +86,4 @@ def apply(cfg: ModelConfig, params, xs, *, input_dropout=0.0, dropout_rate=0.0,
       hs = dropout(keys[layer], dropout_rate, hs)
     hs = unroll_layer(cell, layer_params, hs)
   h_last = dropout(keys[-1], dropout_rate, hs[-1])
-  return h_last @ params['head']['w'] + params['head']['b']
+  return jax.vmap(readout, in_axes=(None, 0))(params['head'], h_last)

@@ -107,7 +107,7 @@ def train_step(cfg: TrainConfig, state: TrainState, hp: HParams, data, base_key)
       cfg, state.params, hp, data['train_x'][idx], data['train_y'][idx], dropout_key)
   updates, opt_state = make_optimizer(cfg, hp).update(grads, state.opt_state,
                                                       state.params)
-  finite = jnp.isfinite(loss) & jnp.isfinite(optax.global_norm(updates))
+  finite = jnp.isfinite(loss) & jnp.isfinite(optax.tree.norm(updates))
   live = state.status == OK
   take = live & finite
   keep_new = lambda new, old: jax.tree.map(lambda n, o: jnp.where(take, n, o), new, old)

@@ -1,0 +1,235 @@
+"""Tests for rnnjax/data/forecast.py: loading, gaps, scaling, windows, splits, baselines."""
+
+import numpy as np
+import pytest
+
+from rnnjax.data import forecast
+from rnnjax.errors import InputError
+
+
+def _series(dataset):
+  """The bundled series in original units, gaps filled, read independently of `load`."""
+  _, _, column, _ = forecast.DATASETS[dataset]
+  raw, _ = forecast.read_csv(forecast.bundled_path(dataset), (column,))
+  return forecast.fill_gaps(raw)
+
+
+def _write(path, text):
+  path.write_text(text, encoding='utf-8')
+  return str(path)
+
+
+# --- bundled datasets -----------------------------------------------------------------
+
+@pytest.mark.parametrize('dataset', sorted(forecast.DATASETS))
+def test_every_bundled_dataset_loads(dataset):
+  data = forecast.load(dataset=dataset, lookback=12, horizon=1)
+  for split in forecast.SPLITS:
+    n = len(data.x[split])
+    assert n >= 1
+    assert data.x[split].shape == (n, 12, 1) and data.x[split].dtype == np.float32
+    assert data.y[split].shape == (n, 1, 1) and data.y[split].dtype == np.float32
+    assert np.isfinite(data.x[split]).all() and np.isfinite(data.y[split]).all()
+  assert data.mean.shape == data.std.shape == (1,)
+  assert data.std[0] > 0
+  assert data.target_columns == (forecast.DATASETS[dataset][2],)
+  assert 'last_value' in data.baselines
+
+
+def test_co2_weekly_gaps_are_filled():
+  data = forecast.load(dataset='co2_weekly', lookback=12, horizon=1)
+  assert data.num_filled == 59
+  for split in forecast.SPLITS:
+    assert not np.isnan(data.x[split]).any() and not np.isnan(data.y[split]).any()
+  raw, gaps = forecast.read_csv(forecast.bundled_path('co2_weekly'), ('co2',))
+  assert gaps == 59 == np.isnan(raw).sum()
+  assert not np.isnan(forecast.fill_gaps(raw)).any()
+
+
+def test_fill_gaps_interpolates_linearly_and_holds_ends():
+  values = np.array([[np.nan, 1.0], [2.0, np.nan], [np.nan, np.nan], [8.0, 7.0],
+                     [np.nan, 9.0]])
+  filled = forecast.fill_gaps(values)
+  np.testing.assert_allclose(filled, [[2, 1], [2, 3], [5, 5], [8, 7], [8, 9]])
+  assert np.isnan(values).sum() == 5  # The input is left alone.
+  with pytest.raises(InputError, match='no values'):
+    forecast.fill_gaps(np.array([[1.0, np.nan], [2.0, np.nan]]))
+
+
+# --- windows, splits and scaling ------------------------------------------------------
+
+@pytest.mark.parametrize('lookback, horizon', [(12, 1), (5, 3)])
+def test_window_shapes_and_contents(lookback, horizon):
+  series = _series('airline')  # 144 points; default holdouts round(0.15 * 144) = 22 each.
+  data = forecast.load(dataset='airline', lookback=lookback, horizon=horizon)
+  assert data.split_points == (100, 122)
+  counts = {'train': 100 - lookback - horizon + 1, 'val': 22 - horizon + 1,
+            'test': 22 - horizon + 1}
+  first_target = {'train': lookback, 'val': 100, 'test': 122}
+  for split in forecast.SPLITS:
+    x, y = data.x[split], data.y[split]
+    assert x.shape == (counts[split], lookback, 1)
+    assert y.shape == (counts[split], horizon, 1)
+    t = first_target[split] + np.arange(counts[split])
+    scaled = (series - data.mean) / data.std
+    np.testing.assert_allclose(x, scaled[t[:, None] + np.arange(-lookback, 0)], rtol=1e-6)
+    np.testing.assert_allclose(y, scaled[t[:, None] + np.arange(horizon)], rtol=1e-6)
+
+
+@pytest.mark.parametrize('dataset', ['airline', 'co2_weekly', 'shampoo_sales'])
+def test_standardisation_uses_training_part_only(dataset):
+  series = _series(dataset)
+  data = forecast.load(dataset=dataset, lookback=4, horizon=1)
+  train_end, _ = data.split_points
+  np.testing.assert_allclose(data.mean, series[:train_end].mean(axis=0), rtol=1e-12)
+  np.testing.assert_allclose(data.std, series[:train_end].std(axis=0), rtol=1e-12)
+  # These series trend upward, so whole-series statistics would differ.
+  assert abs(data.mean[0] - series.mean()) > 0.05 * data.std[0]
+  # The training part, rebuilt from the first window's inputs and every train target.
+  train = np.concatenate([data.x['train'][0, :, 0], data.y['train'][:, 0, 0]])
+  assert len(train) == train_end
+  assert abs(train.mean()) < 1e-5
+  assert abs(train.std() - 1) < 1e-5
+
+
+def test_split_is_chronological():
+  series = _series('shampoo_sales')[:, 0]
+  data = forecast.load(dataset='shampoo_sales', lookback=3, horizon=2, val_size=6,
+                       test_size=6)
+  train_end, val_end = data.split_points
+  assert (train_end, val_end) == (24, 30)
+  unscale = lambda y: y * data.std[0] + data.mean[0]
+  np.testing.assert_allclose(unscale(data.y['test'][-1, -1, 0]), series[-1], rtol=1e-5)
+  np.testing.assert_allclose(unscale(data.y['test'][0, 0, 0]), series[val_end], rtol=1e-5)
+  np.testing.assert_allclose(unscale(data.y['val'][0, 0, 0]), series[train_end], rtol=1e-5)
+  np.testing.assert_allclose(unscale(data.y['val'][-1, -1, 0]), series[val_end - 1],
+                             rtol=1e-5)
+  np.testing.assert_allclose(unscale(data.y['train'][-1, -1, 0]), series[train_end - 1],
+                             rtol=1e-5)
+  # A test window's inputs may reach back into the validation part.
+  np.testing.assert_allclose(unscale(data.x['test'][0, :, 0]), series[val_end - 3:val_end],
+                             rtol=1e-5)
+
+
+# --- baselines ------------------------------------------------------------------------
+
+def test_airline_seasonal_naive_matches_published_figure():
+  data = forecast.load(dataset='airline', test_size=12, val_size=12, lookback=12, horizon=1,
+                       season=12)
+  assert data.baselines['seasonal_naive']['test']['rmse'] == pytest.approx(50.7, abs=0.1)
+
+
+def test_shampoo_last_value_matches_published_figure():
+  data = forecast.load(dataset='shampoo_sales', test_size=12, val_size=6, lookback=3,
+                       horizon=1)
+  assert data.baselines['last_value']['test']['rmse'] == pytest.approx(136.76, abs=0.01)
+
+
+def test_baselines_against_numpy():
+  series = _series('airline')[:, 0]
+  data = forecast.load(dataset='airline', test_size=12, val_size=12, lookback=12, horizon=3)
+  t = 132 + np.arange(10)  # Test windows: targets t..t+2 inside the last 12 points.
+  truth = series[t[:, None] + np.arange(3)]
+  last = np.repeat(series[t - 1][:, None], 3, axis=1)
+  seasonal = series[t[:, None] + np.arange(3) - 12]
+  rmse = lambda p: np.sqrt(np.mean((p - truth) ** 2))
+  assert data.baselines['last_value']['test']['rmse'] == pytest.approx(rmse(last))
+  assert data.baselines['last_value']['test']['mae'] == pytest.approx(
+      np.mean(np.abs(last - truth)))
+  assert data.baselines['seasonal_naive']['test']['rmse'] == pytest.approx(rmse(seasonal))
+
+
+def test_season_zero_turns_seasonal_naive_off():
+  data = forecast.load(dataset='airline', lookback=12, horizon=1, season=0)
+  assert 'seasonal_naive' not in data.baselines
+
+
+# --- errors ---------------------------------------------------------------------------
+
+def test_read_csv_missing_file(tmp_path):
+  path = str(tmp_path / 'absent.csv')
+  with pytest.raises(InputError, match='no such file') as info:
+    forecast.read_csv(path, ('a',))
+  assert path in str(info.value)
+
+
+def test_read_csv_not_utf8(tmp_path):
+  path = tmp_path / 'utf16.csv'
+  path.write_bytes(b'\xff\xfea\x00,\x00b\x00\n\x001\x00')
+  with pytest.raises(InputError, match='not UTF-8'):
+    forecast.read_csv(str(path), ('a',))
+
+
+def test_read_csv_missing_column(tmp_path):
+  path = _write(tmp_path / 'x.csv', 'time,a\n0,1\n1,2\n')
+  with pytest.raises(InputError, match="no column 'b'"):
+    forecast.read_csv(path, ('a', 'b'))
+
+
+def test_read_csv_non_numeric_names_line(tmp_path):
+  path = _write(tmp_path / 'x.csv', 'time,a\n0,1\n1,2\n2,abc\n3,4\n')
+  with pytest.raises(InputError, match="line 4, column 'a': 'abc' is not a number"):
+    forecast.read_csv(path, ('a',))
+
+
+def test_read_csv_gaps(tmp_path):
+  path = _write(tmp_path / 'x.csv', 'time,a,b\n0,1,5\n1,,NA\n2,3\n3, 4 ,6\n')
+  values, gaps = forecast.read_csv(path, ('b', 'a'))
+  np.testing.assert_array_equal(np.isnan(values), [[0, 0], [1, 1], [1, 0], [0, 0]])
+  assert gaps == 3
+  np.testing.assert_array_equal(values[3], [6, 4])
+
+
+def test_read_csv_empty_file(tmp_path):
+  with pytest.raises(InputError, match='empty file'):
+    forecast.read_csv(_write(tmp_path / 'x.csv', ''), ('a',))
+
+
+@pytest.mark.parametrize('lookback, horizon', [(7, 1), (6, 2), (2, 3)])
+def test_prepare_series_too_short(lookback, horizon):
+  # 10 points, 2 validation and 2 test: the train part has 6 points.
+  values = np.arange(10.0)[:, None]
+  with pytest.raises(InputError, match='too short') as info:
+    forecast.prepare(values, lookback=lookback, horizon=horizon, val_size=2, test_size=2)
+  assert f'--lookback={lookback}' in str(info.value)
+
+
+def test_prepare_just_long_enough():
+  data = forecast.prepare(np.arange(10.0)[:, None], lookback=5, horizon=1, val_size=2,
+                          test_size=2)
+  assert [len(data.y[s]) for s in forecast.SPLITS] == [1, 2, 2]
+
+
+def test_load_unknown_dataset():
+  with pytest.raises(InputError, match="^--dataset: unknown series 'nope'"):
+    forecast.load(dataset='nope', lookback=12, horizon=1)
+
+
+def test_load_csv_needs_target_columns(tmp_path):
+  path = _write(tmp_path / 'x.csv', 'a\n1\n2\n')
+  with pytest.raises(InputError, match='^--target_columns:'):
+    forecast.load(csv_path=path, lookback=1, horizon=1)
+
+
+# --- a user's file --------------------------------------------------------------------
+
+def test_user_csv_with_two_targets(tmp_path):
+  rng = np.random.default_rng(0)
+  n = 40
+  a, b = np.arange(n) * 2.0 + rng.normal(size=n), 100 + rng.normal(size=n)
+  lines = ['time,b,a,other'] + [f'{t},{b[t]},{a[t]},x' for t in range(n)]
+  path = _write(tmp_path / 'mine.csv', '\n'.join(lines) + '\n')
+  data = forecast.load(csv_path=path, time_column='time', target_columns=('a', 'b'),
+                       lookback=4, horizon=2)
+  assert data.target_columns == ('a', 'b')
+  assert data.mean.shape == data.std.shape == (2,)
+  assert data.num_filled == 0
+  assert 'seasonal_naive' not in data.baselines  # A user's file has no season unless told.
+  for split in forecast.SPLITS:
+    count = len(data.y[split])
+    assert data.y[split].shape == (count, 2, 2)
+    assert data.x[split].shape == (count, 4, 2)
+  # Column order follows target_columns, not the file.
+  series = np.stack([a, b], axis=1)
+  np.testing.assert_allclose(data.y['test'][-1, -1] * data.std + data.mean, series[-1],
+                             rtol=1e-5)

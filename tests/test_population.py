@@ -1,0 +1,151 @@
+"""Population training: a member inside the vmap is the member trained alone."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from rnnjax import cells
+from rnnjax import model
+from rnnjax import population as pop
+
+P = 16
+STEPS = 4
+
+
+def _data(n=40, lookback=6, seed=0):
+  rng = np.random.default_rng(seed)
+  x = rng.normal(size=(n, lookback, 1)).astype(np.float32)
+  y = x.sum(axis=1, keepdims=True) / np.sqrt(lookback)
+  data = {'train_x': x, 'train_y': y, 'val_x': x[:10], 'val_y': y[:10],
+          'mean': np.zeros(1, np.float32), 'std': np.full(1, 2.0, np.float32)}
+  return {k: jnp.asarray(v) for k, v in data.items()}
+
+
+def _cfg(cell='lstm', optimizer='adam', layers=2):
+  return pop.TrainConfig(model=model.ModelConfig(cell, 1, 8, layers, 1),
+                         optimizer=optimizer, batch_size=5, steps_per_chunk=STEPS)
+
+
+def _hparams(p=P, uid0=0, **overrides):
+  rng = np.random.default_rng(1)
+  values = dict(
+      uid=np.arange(uid0, uid0 + p), learning_rate=np.geomspace(1e-3, 3e-2, p),
+      weight_decay=rng.uniform(0, 1e-3, p), clip_norm=rng.choice([0.0, 0.5, 5.0], p),
+      momentum=np.full(p, 0.9), beta2=np.full(p, 0.99),
+      input_dropout=rng.uniform(0, 0.3, p), dropout=rng.uniform(0, 0.5, p),
+      forget_bias=rng.choice([0.0, 1.0], p), init_scale=rng.uniform(0.5, 1.5, p))
+  values.update(overrides)
+  return pop.HParams(**{k: jnp.asarray(v, jnp.int32 if k == 'uid' else jnp.float32)
+                        for k, v in values.items()})
+
+
+def _member(tree, i):
+  return jax.tree.map(lambda a: a[i:i + 1], tree)
+
+
+def _train(cfg, hp, data, chunks=2):
+  key = jax.random.key(42)
+  state = pop.population_init_fn(cfg)(hp, key)
+  for _ in range(chunks):
+    state, metrics = pop.population_chunk_fn(cfg)(state, hp, data, key)
+  return state, metrics
+
+
+@pytest.mark.parametrize('cell', sorted(cells.CELLS))
+def test_member_in_population_equals_member_alone(cell):
+  cfg, hp, data = _cfg(cell), _hparams(), _data()
+  state, metrics = _train(cfg, hp, data)
+  for i in (0, 7, 15):
+    alone, alone_metrics = _train(cfg, _member(hp, i), data)
+    np.testing.assert_allclose(alone_metrics['val']['mse'], metrics['val']['mse'][i:i + 1],
+                               rtol=1e-5, atol=1e-7)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
+                 alone.params, _member(state.params, i))
+
+
+def test_member_run_does_not_depend_on_population_order():
+  cfg, hp, data = _cfg('gru'), _hparams(), _data()
+  state, _ = _train(cfg, hp, data)
+  perm = np.random.default_rng(0).permutation(P)
+  shuffled, _ = _train(cfg, jax.tree.map(lambda a: a[perm], hp), data)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a[perm], b, rtol=1e-5, atol=1e-6),
+               state.params, shuffled.params)
+
+
+def test_jit_equals_no_jit():
+  cfg, hp, data = _cfg('lstm', layers=1), _hparams(p=3), _data()
+  key = jax.random.key(3)
+  state = pop.population_init_fn(cfg)(hp, key)
+  run = jax.vmap(lambda s, h: pop.run_chunk(cfg, s, h, data, key))
+  jitted_state, jitted = jax.jit(run)(state, hp)
+  with jax.disable_jit():
+    plain_state, plain = run(state, hp)
+  np.testing.assert_allclose(jitted['val']['mse'], plain['val']['mse'], rtol=1e-5)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
+               jitted_state.params, plain_state.params)
+
+
+def test_scan_over_steps_equals_python_loop():
+  cfg, hp, data = _cfg('rnn_tanh'), _hparams(p=1), _data()
+  key = jax.random.key(5)
+  member_hp = jax.tree.map(lambda a: a[0], hp)
+  state = pop.init_member(cfg, member_hp, key)
+  scanned, losses = jax.jit(lambda s: pop.train_chunk(cfg, s, member_hp, data, key))(state)
+  step = jax.jit(lambda s: pop.train_step(cfg, s, member_hp, data, key))
+  looped = state
+  for t in range(STEPS):
+    looped, loss = step(looped)
+    np.testing.assert_allclose(loss, losses[t], rtol=1e-5)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
+               scanned.params, looped.params)
+  assert int(scanned.step) == STEPS
+
+
+@pytest.mark.parametrize('optimizer', ['sgd', 'adam', 'adamw', 'rmsprop'])
+def test_hyperparameter_values_never_recompile(optimizer):
+  cfg, data = _cfg('gru', optimizer, layers=1), _data()
+  key = jax.random.key(0)
+  chunk_fn = pop.population_chunk_fn(cfg)
+  for seed in range(3):
+    rng = np.random.default_rng(seed)
+    hp = _hparams(p=4, learning_rate=rng.uniform(1e-4, 1e-1, 4),
+                  weight_decay=rng.uniform(0, 1e-2, 4), clip_norm=rng.uniform(0, 2, 4),
+                  momentum=rng.uniform(0, 0.99, 4), beta2=rng.uniform(0.5, 0.999, 4),
+                  dropout=rng.uniform(0, 0.9, 4))
+    state = pop.population_init_fn(cfg)(hp, key)
+    chunk_fn(state, hp, data, key)
+  assert chunk_fn._cache_size() == 1  # pylint: disable=protected-access
+  assert pop.population_init_fn(cfg)._cache_size() == 1  # pylint: disable=protected-access
+
+
+def test_diverging_member_is_isolated():
+  cfg, data = _cfg('rnn_relu', 'sgd', layers=1), _data()
+  lrs = np.full(4, 1e-2)
+  calm, _ = _train(cfg, _hparams(p=4, learning_rate=lrs, momentum=np.zeros(4),
+                                 clip_norm=np.zeros(4)), data, chunks=3)
+  lrs[2] = 1e30
+  wild, metrics = _train(cfg, _hparams(p=4, learning_rate=lrs, momentum=np.zeros(4),
+                                       clip_norm=np.zeros(4)), data, chunks=3)
+  status = np.asarray(wild.status)
+  assert status[2] == pop.DIVERGED
+  assert (status[[0, 1, 3]] == pop.OK).all()
+  for i in (0, 1, 3):
+    jax.tree.map(lambda a, b: np.testing.assert_array_equal(a[i], b[i]),
+                 calm.params, wild.params)
+  assert all(np.isfinite(leaf[2]).all() for leaf in jax.tree.leaves(wild.params))
+  assert np.isfinite(np.asarray(wild.best_val)[2]) or int(wild.best_step[2]) == 0
+
+
+def test_best_params_follow_validation():
+  cfg, hp, data = _cfg('lstm', layers=1), _hparams(p=4), _data()
+  key = jax.random.key(0)
+  state = pop.population_init_fn(cfg)(hp, key)
+  vals = []
+  for _ in range(4):
+    state, metrics = pop.population_chunk_fn(cfg)(state, hp, data, key)
+    vals.append(np.asarray(metrics['val']['mse']))
+  np.testing.assert_allclose(state.best_val, np.min(vals, axis=0), rtol=1e-6)
+  again = pop.population_eval_fn(cfg)(state.best_params, data['val_x'], data['val_y'],
+                                      data['mean'], data['std'])
+  np.testing.assert_allclose(again['mse'], state.best_val, rtol=1e-5)

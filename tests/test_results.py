@@ -1,0 +1,75 @@
+"""Tests for rnnjax/results.py: atomic JSON and the metrics table."""
+
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+
+from rnnjax import results
+
+
+def test_write_json_round_trip_and_no_temp_file(tmp_path):
+  path = str(tmp_path / results.SUMMARY)
+  obj = {'a': 1, 'b': [1.5, 'x', None], 'nested': {'c': (2, 3)}}
+  results.write_json(path, obj)
+  assert os.listdir(tmp_path) == [results.SUMMARY]
+  assert results.read_json(path) == {'a': 1, 'b': [1.5, 'x', None], 'nested': {'c': [2, 3]}}
+
+
+def test_write_json_non_finite_as_null(tmp_path):
+  path = str(tmp_path / 'out.json')
+  results.write_json(path, {'nan': float('nan'), 'inf': [float('inf'), -math.inf, 1.0],
+                            'np_nan': np.float32('nan'), 'np_val': np.float64(0.25),
+                            'np_int': np.int64(3)})
+  text = open(path).read()
+  assert 'NaN' not in text and 'Infinity' not in text
+  assert json.loads(text) == {'nan': None, 'inf': [None, None, 1.0], 'np_nan': None,
+                              'np_val': 0.25, 'np_int': 3}
+  assert type(json.loads(text)['np_int']) is int
+
+
+def test_write_json_replaces_existing(tmp_path):
+  path = str(tmp_path / 'out.json')
+  results.write_json(path, {'v': 1})
+  results.write_json(path, {'v': 2})
+  assert results.read_json(path) == {'v': 2}
+  assert os.listdir(tmp_path) == ['out.json']
+
+
+def test_write_json_failure_keeps_old_file_and_leaves_no_temp(tmp_path):
+  path = str(tmp_path / 'out.json')
+  results.write_json(path, {'v': 1})
+  with pytest.raises(TypeError):
+    results.write_json(path, {'v': object()})  # Not JSON: fails halfway through.
+  assert results.read_json(path) == {'v': 1}
+  assert os.listdir(tmp_path) == ['out.json']
+
+
+def test_metrics_writer_round_trip(tmp_path):
+  path = str(tmp_path / results.METRICS)
+  writer = results.MetricsWriter(path)
+  writer.write(uid=0, bucket=1, step=10, split='train',
+               metrics={'loss': np.float32(0.5), 'rmse': 2.0})
+  writer.write(uid=3, bucket=0, step=10, split='val', metrics={'loss': float('nan')})
+  writer.flush()
+  assert len(results.read_metrics(path)) == 3  # Readable after a flush, before close.
+  writer.write(uid=3, bucket=0, step=20, split='val', metrics={'loss': np.inf})
+  writer.close()
+  assert results.read_metrics(path) == [
+      {'uid': 0, 'bucket': 1, 'step': 10, 'split': 'train', 'metric': 'loss', 'value': 0.5},
+      {'uid': 0, 'bucket': 1, 'step': 10, 'split': 'train', 'metric': 'rmse', 'value': 2.0},
+      {'uid': 3, 'bucket': 0, 'step': 10, 'split': 'val', 'metric': 'loss', 'value': None},
+      {'uid': 3, 'bucket': 0, 'step': 20, 'split': 'val', 'metric': 'loss', 'value': None},
+  ]
+  assert 'NaN' not in open(path).read()
+
+
+def test_metrics_writer_appends(tmp_path):
+  path = str(tmp_path / results.METRICS)
+  for step in (1, 2):
+    writer = results.MetricsWriter(path)
+    writer.write(uid=0, bucket=0, step=step, split='train', metrics={'loss': 1.0 / step})
+    writer.close()
+  assert [(r['step'], r['value']) for r in results.read_metrics(path)] == [(1, 1.0), (2, 0.5)]

@@ -1,0 +1,266 @@
+"""Tests for rnnjax/search.py: the spec grammar, its errors, and make_plan."""
+
+import math
+
+import pytest
+
+from rnnjax import optim
+from rnnjax import search
+from rnnjax.errors import InputError
+
+# One constant spec per axis (momentum and beta2 left out: the family defaults apply).
+BASE = {
+    'cell': 'lstm', 'optimizer': 'adam', 'hidden_size': '8', 'num_layers': '1',
+    'batch_size': '16', 'learning_rate': '0.01', 'weight_decay': '0', 'clip_norm': '1',
+    'input_dropout': '0', 'dropout': '0', 'forget_bias': '1', 'init_scale': '1',
+}
+
+
+def _axes(**specs):
+  specs = {**BASE, **specs}
+  return {name: search.parse_axis(name, text) for name, text in specs.items()}
+
+
+# --- parse_axis -----------------------------------------------------------------------
+
+@pytest.mark.parametrize('name, text, values', [
+    ('learning_rate', '0.01', (0.01,)),
+    ('learning_rate', ' 1e-3 ', (0.001,)),
+    ('hidden_size', '32', (32,)),
+    ('hidden_size', '64.0', (64,)),
+    ('cell', 'gru', ('gru',)),
+    ('forget_bias', '-1.5', (-1.5,)),
+])
+def test_parse_constant(name, text, values):
+  axis = search.parse_axis(name, text)
+  assert (axis.name, axis.kind, axis.values, axis.is_random) == (name, 'grid', values, False)
+  assert all(type(v) is type(values[0]) for v in axis.values)
+
+
+@pytest.mark.parametrize('text', ['grid(0.1, 0.01,0.001)', 'choice(0.1,0.01, 0.001)',
+                                  '0.1,0.01,0.001', ' grid( 0.1 , 0.01 , 0.001 ) '])
+def test_parse_listed_values(text):
+  axis = search.parse_axis('learning_rate', text)
+  assert axis.kind == 'grid' and not axis.is_random
+  assert axis.values == (0.1, 0.01, 0.001)
+
+
+def test_parse_listed_names_and_ints():
+  assert search.parse_axis('cell', 'grid(lstm, gru)').values == ('lstm', 'gru')
+  assert search.parse_axis('cell', 'rnn_tanh,rnn_relu').values == ('rnn_tanh', 'rnn_relu')
+  axis = search.parse_axis('hidden_size', 'choice(16, 32)')
+  assert axis.values == (16, 32) and all(type(v) is int for v in axis.values)
+
+
+@pytest.mark.parametrize('name, text, kind, bounds', [
+    ('dropout', 'uniform(0, 0.5)', 'uniform', (0.0, 0.5)),
+    ('learning_rate', 'loguniform(1e-4, 1e-1)', 'loguniform', (1e-4, 1e-1)),
+    ('hidden_size', 'randint(8, 64)', 'randint', (8, 64)),
+    ('forget_bias', 'uniform(-1, 2)', 'uniform', (-1.0, 2.0)),
+])
+def test_parse_random(name, text, kind, bounds):
+  axis = search.parse_axis(name, text)
+  assert (axis.kind, axis.values, axis.is_random) == (kind, bounds, True)
+
+
+@pytest.mark.parametrize('name, text', [
+    ('learning_rate', 'grid(1,2'),
+    ('learning_rate', 'grid 1,2)'),
+    ('learning_rate', 'loguniform(0,1)'),
+    ('weight_decay', 'loguniform(0,1)'),
+    ('learning_rate', 'uniform(1)'),
+    ('learning_rate', 'uniform(1,2,3)'),
+    ('learning_rate', 'uniform(2,1)'),
+    ('learning_rate', 'uniform(1,1)'),
+    ('learning_rate', ''),
+    ('learning_rate', '   '),
+    ('learning_rate', 'grid()'),
+    ('learning_rate', 'grid(0.1,,0.2)'),
+    ('learning_rate', 'foo(1,2)'),
+    ('learning_rate', 'abc'),
+    ('learning_rate', '0'),
+    ('learning_rate', '-1'),
+    ('learning_rate', 'nan'),
+    ('dropout', '1.0'),
+    ('dropout', 'grid(0.1, 1.0)'),
+    ('momentum', '1'),
+    ('cell', 'lstmx'),
+    ('cell', 'uniform(1,2)'),
+    ('optimizer', 'adagrad'),
+    ('hidden_size', '0'),
+    ('hidden_size', '3.5'),
+    ('hidden_size', 'randint(1.5, 4)'),
+    ('forget_bias', 'inf'),
+    ('not_a_flag', '1'),
+])
+def test_bad_spec_names_the_flag(name, text):
+  with pytest.raises(InputError) as info:
+    search.parse_axis(name, text)
+  assert str(info.value).startswith(f'--{name}:')
+
+
+# --- make_plan: grid ------------------------------------------------------------------
+
+def _grid_plan(num_seeds=2, num_members=0):
+  axes = _axes(cell='grid(lstm, gru)', hidden_size='8,16', learning_rate='grid(0.1,0.01,0.001)')
+  return search.make_plan(axes, search='grid', num_members=num_members, num_seeds=num_seeds,
+                          seed=0)
+
+
+def test_grid_plan_members_and_buckets():
+  plan = _grid_plan()
+  assert len(plan.members) == 2 * 2 * 3 * 2
+  assert set(plan.swept) == {'cell', 'hidden_size', 'learning_rate'}
+  assert len(plan.buckets) == 4
+  assert {(b['cell'], b['hidden_size']) for b in plan.buckets} == {
+      (c, h) for c in ('lstm', 'gru') for h in (8, 16)}
+  for b, structure in enumerate(plan.buckets):
+    members = plan.bucket_members(b)
+    assert len(members) == 3 * 2
+    assert {m.hparams['learning_rate'] for m in members} == {0.1, 0.01, 0.001}
+    for m in members:
+      assert m.bucket == b
+      assert {k: m.hparams[k] for k in search.STRUCTURAL} == structure
+  # Every member is in exactly one bucket.
+  assert sorted(m.uid for b in range(4) for m in plan.bucket_members(b)) == list(range(24))
+
+
+def test_grid_plan_covers_every_combination_once():
+  plan = _grid_plan()
+  combos = [(m.hparams['cell'], m.hparams['hidden_size'], m.hparams['learning_rate'])
+            for m in plan.members if m.seed == 0]
+  assert len(combos) == len(set(combos)) == 12
+
+
+def test_uids_and_seeds():
+  plan = _grid_plan(num_seeds=2)
+  assert [m.uid for m in plan.members] == list(range(24))
+  for m in plan.members:
+    assert m.uid == m.config * 2 + m.seed
+    assert m.seed in (0, 1)
+  by_config = {}
+  for m in plan.members:
+    by_config.setdefault(m.config, []).append(m)
+  assert sorted(by_config) == list(range(12))
+  for reps in by_config.values():
+    assert [m.seed for m in reps] == [0, 1]
+    assert reps[0].hparams == reps[1].hparams
+    assert reps[0].bucket == reps[1].bucket
+
+
+def test_grid_plan_to_json():
+  out = _grid_plan().to_json()
+  assert out['num_members'] == 24
+  assert set(out['bucketed_axes']) == {'cell', 'hidden_size'}
+  assert out['vmapped_axes'] == ['learning_rate']
+  assert sum(len(b['uids']) for b in out['buckets']) == 24
+
+
+@pytest.mark.parametrize('num_members', [5, 24])
+def test_grid_wrong_num_members_raises(num_members):
+  # --num_members counts configurations (12 here), not members (12 x 2 seeds).
+  with pytest.raises(InputError, match='^--num_members:.*12 configurations'):
+    _grid_plan(num_seeds=2, num_members=num_members)
+
+
+def test_grid_num_members_matching_configurations_is_accepted():
+  assert len(_grid_plan(num_seeds=2, num_members=12).members) == 24
+
+
+def test_grid_rejects_random_axis_naming_the_flag():
+  axes = _axes(dropout='uniform(0, 0.5)')
+  with pytest.raises(InputError, match='^--dropout:'):
+    search.make_plan(axes, search='grid', num_members=0, num_seeds=1, seed=0)
+
+
+def test_bad_search_and_seeds():
+  with pytest.raises(InputError, match='^--search:'):
+    search.make_plan(_axes(), search='bayes', num_members=4, num_seeds=1, seed=0)
+  with pytest.raises(InputError, match='^--num_seeds:'):
+    search.make_plan(_axes(), search='grid', num_members=0, num_seeds=0, seed=0)
+  with pytest.raises(InputError, match='^--num_members:'):
+    search.make_plan(_axes(), search='random', num_members=0, num_seeds=1, seed=0)
+
+
+# --- make_plan: random ----------------------------------------------------------------
+
+def _random_plan(seed, num_members=40, num_seeds=1):
+  axes = _axes(learning_rate='loguniform(1e-4, 1e-1)', dropout='uniform(0.1, 0.5)',
+               hidden_size='randint(4, 9)', cell='choice(lstm, gru, rnn_tanh)')
+  return search.make_plan(axes, search='random', num_members=num_members,
+                          num_seeds=num_seeds, seed=seed)
+
+
+def test_random_plan_values_within_bounds():
+  plan = _random_plan(seed=0)
+  assert len(plan.members) == 40
+  lrs = [m.hparams['learning_rate'] for m in plan.members]
+  assert all(1e-4 <= v <= 1e-1 for v in lrs)
+  # Log-uniform: about half the draws fall below the geometric midpoint 10^-2.5.
+  assert 8 <= sum(v < 10 ** -2.5 for v in lrs) <= 32
+  assert all(0.1 <= m.hparams['dropout'] <= 0.5 for m in plan.members)
+  sizes = [m.hparams['hidden_size'] for m in plan.members]
+  assert all(type(s) is int and 4 <= s <= 9 for s in sizes)
+  assert {m.hparams['cell'] for m in plan.members} <= {'lstm', 'gru', 'rnn_tanh'}
+  assert len(set(lrs)) == 40
+  assert set(plan.swept) == {'cell', 'hidden_size', 'learning_rate', 'dropout'}
+
+
+def test_randint_is_inclusive():
+  sizes = {m.hparams['hidden_size'] for m in _random_plan(seed=0, num_members=200).members}
+  assert sizes == set(range(4, 10))
+
+
+def test_random_plan_deterministic_per_seed():
+  a, b, c = _random_plan(seed=3), _random_plan(seed=3), _random_plan(seed=4)
+  assert [m.hparams for m in a.members] == [m.hparams for m in b.members]
+  assert a.buckets == b.buckets
+  assert [m.hparams for m in a.members] != [m.hparams for m in c.members]
+
+
+def test_random_plan_seeds_repeat_configurations():
+  plan = _random_plan(seed=0, num_members=5, num_seeds=3)
+  assert len(plan.members) == 15
+  for m in plan.members:
+    assert m.uid == m.config * 3 + m.seed
+    assert m.hparams == plan.members[m.config * 3].hparams
+
+
+# --- family defaults ------------------------------------------------------------------
+
+@pytest.mark.parametrize('family', optim.FAMILIES)
+def test_momentum_and_beta2_take_family_defaults(family):
+  plan = search.make_plan(_axes(optimizer=family), search='grid', num_members=0,
+                          num_seeds=1, seed=0)
+  (member,) = plan.members
+  assert member.hparams['momentum'] == optim.DEFAULT_MOMENTUM[family]
+  assert member.hparams['beta2'] == optim.DEFAULT_BETA2[family]
+  assert set(member.hparams) == set(search.AXES)
+
+
+def test_family_defaults_per_configuration():
+  plan = search.make_plan(_axes(optimizer='grid(sgd, rmsprop)'), search='grid',
+                          num_members=0, num_seeds=1, seed=0)
+  for m in plan.members:
+    family = m.hparams['optimizer']
+    assert m.hparams['momentum'] == optim.DEFAULT_MOMENTUM[family]
+    assert m.hparams['beta2'] == optim.DEFAULT_BETA2[family]
+  assert len(plan.buckets) == 2
+
+
+def test_explicit_momentum_overrides_default():
+  axes = _axes(optimizer='grid(sgd, adam)')
+  axes['momentum'] = search.parse_axis('momentum', '0.5')
+  plan = search.make_plan(axes, search='grid', num_members=0, num_seeds=1, seed=0)
+  assert [m.hparams['momentum'] for m in plan.members] == [0.5, 0.5]
+  assert [m.hparams['beta2'] for m in plan.members] == [optim.DEFAULT_BETA2['sgd'],
+                                                        optim.DEFAULT_BETA2['adam']]
+
+
+# --- known bug ------------------------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason='uniform/loguniform on an integer axis draws floats')
+def test_random_draws_on_integer_axis_are_integers():
+  axes = _axes(hidden_size='uniform(2, 9)')
+  plan = search.make_plan(axes, search='random', num_members=5, num_seeds=1, seed=0)
+  assert all(type(m.hparams['hidden_size']) is int for m in plan.members)

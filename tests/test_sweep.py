@@ -1,0 +1,77 @@
+"""The sweep end to end through the library entry point, and its work directory."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from rnnjax import results
+from rnnjax import sweep
+from rnnjax.errors import InputError
+
+TINY = sweep.SweepSpec(
+    dataset='shampoo_sales', lookback=4, horizon=1, val_size=6, test_size=6,
+    cell='grid(lstm,gru)', hidden_size='8', batch_size='8',
+    learning_rate='grid(1e-3,1e-2)', dropout='0.1', num_seeds=2, train_steps=10,
+    eval_every=5)
+
+
+def _run(tmp_path, spec=TINY, **kw):
+  lines = []
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lines.append, **kw)
+  return summary, lines
+
+
+def test_tiny_sweep_end_to_end(tmp_path):
+  summary, lines = _run(tmp_path)
+  wd = tmp_path / 'wd'
+  assert sorted(os.listdir(wd)) == ['metrics.jsonl', 'plan.json', 'summary.json',
+                                    'sweep.json']
+  assert len(summary['members']) == 8
+  assert {m['bucket'] for m in summary['members']} == {0, 1}
+  best = summary['best']
+  assert best['uid'] == summary['ranking'][0]
+  assert set(best['test']) == {'mse', 'rmse', 'mae'}
+  assert set(summary['baselines']) == {'last_value', 'seasonal_naive'}
+  assert summary['baselines']['last_value']['test']['rmse'] > 0
+  records = results.read_metrics(wd / 'metrics.jsonl')
+  # 8 members x 2 chunks x (1 train metric + 3 val metrics).
+  assert len(records) == 8 * 2 * 4
+  assert {r['split'] for r in records} == {'train', 'val'}
+  assert {r['step'] for r in records} == {5, 10}
+  val_best = min(r['value'] for r in records
+                 if r['uid'] == best['uid'] and r['metric'] == 'mse' and r['split'] == 'val')
+  np.testing.assert_allclose(best['val']['mse'], val_best, rtol=1e-5)
+  assert json.loads((wd / 'sweep.json').read_text())['spec']['cell'] == 'grid(lstm,gru)'
+  assert any(line.startswith('chunk 4/4') for line in lines)
+  assert '\nbest: uid' in '\n'.join(lines)
+
+
+def test_finished_sweep_is_not_rerun(tmp_path):
+  first, _ = _run(tmp_path)
+  mtime = os.path.getmtime(tmp_path / 'wd' / 'metrics.jsonl')
+  again, lines = _run(tmp_path)
+  assert again == json.loads(json.dumps(results.clean(first)))
+  assert os.path.getmtime(tmp_path / 'wd' / 'metrics.jsonl') == mtime
+  assert 'already holds this finished sweep' in lines[0]
+
+
+def test_different_sweep_is_refused_and_untouched(tmp_path):
+  _run(tmp_path)
+  before = {p: os.path.getmtime(tmp_path / 'wd' / p) for p in os.listdir(tmp_path / 'wd')}
+  other = sweep.SweepSpec(**{**TINY.__dict__, 'learning_rate': '1e-3'})
+  with pytest.raises(InputError, match=r'^--workdir: .* holds a different sweep '
+                     r'\(learning_rate: '):
+    _run(tmp_path, other)
+  after = {p: os.path.getmtime(tmp_path / 'wd' / p) for p in os.listdir(tmp_path / 'wd')}
+  assert before == after
+  summary, _ = _run(tmp_path, other, overwrite=True)
+  assert len(summary['members']) == 4
+
+
+def test_bad_input_writes_nothing(tmp_path):
+  bad = sweep.SweepSpec(**{**TINY.__dict__, 'batch_size': '500'})
+  with pytest.raises(InputError, match=r'^--batch_size: 500 is larger than the training'):
+    _run(tmp_path, bad)
+  assert not (tmp_path / 'wd').exists()
