@@ -10,8 +10,8 @@ Each cell is a `Cell` of plain functions over a params dict of arrays:
 
 `project` is split from `recur` so that a model can compute the input projection for
 all time steps in one matmul before `lax.scan` runs the recurrence. The argument order
-`(carry, x)` plugs into `lax.scan`. Written for one example (`x_t: <float32>[I]`), every
-function broadcasts over leading batch axes unchanged.
+`(carry, x)` plugs into `lax.scan`. Written for one example (`x_t: <float32>[I]`); a
+batch is a `vmap`.
 
 Gate order (weights laid out as `[.., G * H]`, PyTorch's order):
   rnn:   h_t = act(W_ih x_t + W_hh h_tm1 + b)

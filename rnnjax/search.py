@@ -123,8 +123,11 @@ def parse_axis(name: str, text: str) -> Axis:
     raise InputError(f'--{name}: {fn}() needs numbers; use grid(...) for names')
   if len(args) != 2:
     raise InputError(f'--{name}: {fn}() takes two bounds (lo, hi), got {len(args)}')
-  bound_kind = int if fn == 'randint' else float
-  lo, hi = (_checked(name, kind(_value(name, a, bound_kind))) for a in args)
+  if (fn == 'randint') != (kind is int):
+    want = 'randint(lo, hi)' if kind is int else 'uniform(lo, hi) or loguniform(lo, hi)'
+    raise InputError(f'--{name}: {fn}() does not fit {"an integer" if kind is int else "a real"}'
+                     f' hyperparameter; use {want} or grid(...)')
+  lo, hi = (_checked(name, _value(name, a, kind)) for a in args)
   if not lo < hi:
     raise InputError(f'--{name}: {fn}({lo}, {hi}) needs lo < hi')
   if fn == 'loguniform' and lo <= 0:

@@ -233,3 +233,13 @@ def test_user_csv_with_two_targets(tmp_path):
   series = np.stack([a, b], axis=1)
   np.testing.assert_allclose(data.y['test'][-1, -1] * data.std + data.mean, series[-1],
                              rtol=1e-5)
+
+
+def test_named_time_column_must_exist_and_bom_is_read(tmp_path):
+  path = tmp_path / 'bom.csv'
+  path.write_bytes('\ufeffday,a\n1,1.0\n2,2.0\n'.encode('utf-8'))
+  values, gaps = forecast.read_csv(str(path), ('a',), time_column='day')
+  np.testing.assert_array_equal(values[:, 0], [1.0, 2.0])
+  assert gaps == 0
+  with pytest.raises(InputError, match=r"no column 'time'"):
+    forecast.read_csv(str(path), ('a',), time_column='time')

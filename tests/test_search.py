@@ -259,8 +259,16 @@ def test_explicit_momentum_overrides_default():
 
 # --- known bug ------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason='uniform/loguniform on an integer axis draws floats')
-def test_random_draws_on_integer_axis_are_integers():
-  axes = _axes(hidden_size='uniform(2, 9)')
+@pytest.mark.parametrize('name, text', [('hidden_size', 'uniform(2, 9)'),
+                                         ('num_layers', 'loguniform(1, 4)'),
+                                         ('learning_rate', 'randint(1, 3)')])
+def test_distribution_must_fit_the_axis_type(name, text):
+  with pytest.raises(InputError, match=rf'^--{name}: .* does not fit'):
+    search.parse_axis(name, text)
+
+
+def test_randint_draws_integers():
+  axes = _axes(hidden_size='randint(2, 9)')
   plan = search.make_plan(axes, search='random', num_members=5, num_seeds=1, seed=0)
   assert all(type(m.hparams['hidden_size']) is int for m in plan.members)
+  assert all(2 <= m.hparams['hidden_size'] <= 9 for m in plan.members)

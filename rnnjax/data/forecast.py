@@ -57,12 +57,15 @@ def bundled_path(dataset: str) -> str:
   return str(root / DATASETS[dataset][0])
 
 
-def read_csv(path: str, columns) -> tuple[np.ndarray, int]:
-  """Reads named numeric columns. Returns (<float64>[N, len(columns)] with NaN gaps, gaps)."""
+def read_csv(path: str, columns, *, time_column: str = '') -> tuple[np.ndarray, int]:
+  """Reads named numeric columns. Returns (<float64>[N, len(columns)] with NaN gaps, gaps).
+
+  Rows are taken in file order; `time_column`, when named, must exist but is not parsed.
+  """
   if not os.path.isfile(path):
     raise InputError(f'{path}: no such file')
   try:
-    with open(path, newline='', encoding='utf-8') as f:
+    with open(path, newline='', encoding='utf-8-sig') as f:
       rows = list(csv.reader(f))
   except UnicodeDecodeError as e:
     raise InputError(f'{path}: not UTF-8 text ({e.reason} at byte {e.start})') from None
@@ -71,7 +74,7 @@ def read_csv(path: str, columns) -> tuple[np.ndarray, int]:
   if not rows:
     raise InputError(f'{path}: empty file')
   header = [h.strip() for h in rows[0]]
-  missing = [c for c in columns if c not in header]
+  missing = [c for c in (*columns, *([time_column] if time_column else [])) if c not in header]
   if missing:
     raise InputError(f'{path}: no column {missing[0]!r}; columns are {header}')
   index = [header.index(c) for c in columns]
@@ -89,14 +92,15 @@ def read_csv(path: str, columns) -> tuple[np.ndarray, int]:
   return values, int(np.isnan(values).sum())
 
 
-def fill_gaps(values: np.ndarray) -> np.ndarray:
+def fill_gaps(values: np.ndarray, columns=None, path='series') -> np.ndarray:
   """Linear interpolation over NaN gaps, per column; ends take the nearest value."""
   filled = values.copy()
   t = np.arange(len(values))
   for c in range(values.shape[1]):
     ok = ~np.isnan(values[:, c])
     if not ok.any():
-      raise InputError(f'column {c}: no values at all')
+      name = columns[c] if columns else c
+      raise InputError(f'{path}: column {name!r} has no values')
     filled[:, c] = np.interp(t, t[ok], values[ok, c])
   return filled
 
@@ -183,9 +187,8 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
     path = bundled_path(dataset)
     _, _, value_column, default_season = DATASETS[dataset]
     columns = (value_column,)
-  del time_column  # Rows are taken in file order; the time column is for the reader.
-  raw, num_filled = read_csv(path, columns)
-  return prepare(fill_gaps(raw), lookback=lookback, horizon=horizon, val_size=val_size,
+  raw, num_filled = read_csv(path, columns, time_column=time_column)
+  return prepare(fill_gaps(raw, columns, path), lookback=lookback, horizon=horizon, val_size=val_size,
                  test_size=test_size, num_targets=len(columns),
                  season=default_season if season < 0 else season,
                  target_columns=columns, num_filled=num_filled)

@@ -1,0 +1,119 @@
+"""Speed: one rnnjax population against training the same members one by one.
+
+Workload W: 1-layer LSTM, H=64, T=32, B=32, input 1, Adam, per-member learning rate and
+dropout, 200 steps. For each P it reports, side by side in one process:
+  (a) rnnjax population: compile time (first call) and steady-state ms per member-step;
+  (b) a Python loop over members with the same rnnjax step function (P=1 population);
+  (c) torch.nn.LSTM models trained one after another (bench/torch_loop.py);
+plus the fraction of the machine's large-matmul rate that (a) reaches.
+
+  python -m bench.population --members=1,8,64,256 --steps=200
+"""
+
+import argparse
+import platform
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from rnnjax import model
+from rnnjax import population as pop
+
+H, T, B, I = 64, 32, 32, 1
+
+
+def flops_per_member_step(hidden=H, seq_len=T, batch=B, inputs=I, gates=4):
+  forward = 2 * batch * seq_len * gates * hidden * (hidden + inputs)
+  return 3 * forward  # Backward costs about twice the forward.
+
+
+def make_data(n=1024, seed=0):
+  rng = np.random.default_rng(seed)
+  x = rng.normal(size=(n, T, I)).astype(np.float32)
+  y = (x.sum(axis=1, keepdims=True) / np.sqrt(T)).astype(np.float32)
+  data = {'train_x': x, 'train_y': y, 'val_x': x[:64], 'val_y': y[:64],
+          'mean': np.zeros(1, np.float32), 'std': np.ones(1, np.float32)}
+  return {k: jnp.asarray(v) for k, v in data.items()}
+
+
+def hparams(p, uid0=0):
+  lr = np.geomspace(1e-3, 1e-2, max(p, 2))[:p]
+  dropout = np.resize([0.0, 0.1, 0.2], p)
+  f32 = lambda v: jnp.asarray(v, jnp.float32)
+  return pop.HParams(
+      uid=jnp.arange(uid0, uid0 + p, dtype=jnp.int32), learning_rate=f32(lr),
+      weight_decay=f32(np.zeros(p)), clip_norm=f32(np.zeros(p)),
+      momentum=f32(np.full(p, 0.9)), beta2=f32(np.full(p, 0.999)),
+      input_dropout=f32(np.zeros(p)), dropout=f32(dropout),
+      forget_bias=f32(np.ones(p)), init_scale=f32(np.ones(p))), lr, dropout
+
+
+def config(steps, cell='lstm'):
+  return pop.TrainConfig(model=model.ModelConfig(cell, I, H, 1, 1), optimizer='adam',
+                         batch_size=B, steps_per_chunk=steps)
+
+
+def time_population(p, steps, data, repeats=2):
+  """(compile_s, steady ms per member-step) for one population of p members."""
+  cfg, (hp, _, _), key = config(steps), hparams(p), jax.random.key(0)
+  state = pop.population_init_fn(cfg)(hp, key)
+  chunk = pop.population_chunk_fn(cfg)
+  t0 = time.perf_counter()
+  state, _ = jax.block_until_ready(chunk(state, hp, data, key))
+  first = time.perf_counter() - t0
+  best = np.inf
+  for _ in range(repeats):
+    t0 = time.perf_counter()
+    state, _ = jax.block_until_ready(chunk(state, hp, data, key))
+    best = min(best, time.perf_counter() - t0)
+  return first - best, best / (p * steps) * 1e3
+
+
+def time_member_loop(p, steps, data):
+  """Steady ms per member-step when members train one after another (P=1 program)."""
+  cfg, key = config(steps), jax.random.key(0)
+  chunk, init = pop.population_chunk_fn(cfg), pop.population_init_fn(cfg)
+  hp_all, _, _ = hparams(p)
+  member = lambda i: jax.tree.map(lambda a: a[i:i + 1], hp_all)
+  jax.block_until_ready(chunk(init(member(0), key), member(0), data, key))  # Compile.
+  t0 = time.perf_counter()
+  for i in range(p):
+    jax.block_until_ready(chunk(init(member(i), key), member(i), data, key))
+  return (time.perf_counter() - t0) / (p * steps) * 1e3
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--members', default='1,8,64,256')
+  parser.add_argument('--steps', type=int, default=200)
+  parser.add_argument('--loop_members', type=int, default=8,
+                      help='members timed in the one-by-one loops (b) and (c)')
+  parser.add_argument('--no_torch', action='store_true')
+  args = parser.parse_args()
+  from bench import torch_loop  # pylint: disable=g-import-not-at-top
+  peak = torch_loop.matmul_gflops()
+  data = make_data()
+  print(f'machine: {platform.processor() or platform.machine()}, '
+        f'{jax.device_count()} {jax.default_backend()} device(s); jax {jax.__version__}; '
+        f'large float32 matmul {peak:.0f} GFLOP/s')
+  loop_ms = time_member_loop(args.loop_members, args.steps, data)
+  print(f'(b) rnnjax one member at a time: {loop_ms:.3f} ms/member-step')
+  torch_ms = np.nan
+  if not args.no_torch:
+    _, lr, dropout = hparams(args.loop_members)
+    res = torch_loop.train_torch_loop(list(lr), list(dropout), num_steps=args.steps)
+    torch_ms = res['steady_ms_per_member_step']
+    print(f'(c) torch.nn.LSTM loop: {torch_ms:.3f} ms/member-step')
+  for p in [int(v) for v in args.members.split(',')]:
+    compile_s, ms = time_population(p, args.steps, data)
+    rate = flops_per_member_step() / (ms * 1e-3) / 1e9
+    print(f'(a) population P={p:4d}: compile {compile_s:5.1f} s, {ms:.3f} ms/member-step, '
+          f'{1e3 / ms:7.0f} member-steps/s, {rate:.0f} GFLOP/s = {rate / peak:.1%} of '
+          f'matmul peak; vs torch loop {torch_ms / ms:.2f}x, vs rnnjax loop '
+          f'{loop_ms / ms:.2f}x')
+
+
+if __name__ == '__main__':
+  main()
