@@ -13,6 +13,10 @@ import jax
 import jax.numpy as jnp
 
 from rnnjax import cells
+from rnnjax import fused
+
+# Whole-sequence layers with a hand-written backward pass (see fused.py).
+FUSED = {'lstm': fused.lstm_layer}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,6 +26,7 @@ class ModelConfig:
   hidden_size: int
   num_layers: int
   output_size: int
+  fused: bool = True  # Use FUSED[cell] where there is one; False: autodiff of cell.recur.
 
 
 def init_params(cfg: ModelConfig, key, *, init_scale=1.0, forget_bias=1.0):
@@ -50,8 +55,10 @@ def dropout(key, rate, x):
   return jnp.where(keep, x / (1.0 - rate), 0.0)
 
 
-def unroll_layer(cell, params, xs):
+def unroll_layer(cell, params, xs, fused_layer=None):
   """Runs one layer over time. xs: <float32>[T, B, I] -> <float32>[T, B, H]."""
+  if fused_layer is not None:
+    return fused_layer(params, xs)
   on_batch = lambda f: jax.vmap(f, in_axes=(None, 0, 0))
   xps = jax.vmap(jax.vmap(cell.project, (None, 0)), (None, 0))(params, xs)
   hidden_size = params['w_hh'].shape[0]
@@ -84,6 +91,6 @@ def apply(cfg: ModelConfig, params, xs, *, input_dropout=0.0, dropout_rate=0.0,
   for layer, layer_params in enumerate(params['layers']):
     if layer:
       hs = dropout(keys[layer], dropout_rate, hs)
-    hs = unroll_layer(cell, layer_params, hs)
+    hs = unroll_layer(cell, layer_params, hs, FUSED.get(cfg.cell) if cfg.fused else None)
   h_last = dropout(keys[-1], dropout_rate, hs[-1])
   return jax.vmap(readout, in_axes=(None, 0))(params['head'], h_last)
