@@ -52,6 +52,10 @@ EVAL_EVERY = flags.DEFINE_integer('eval_every', 100, 'Steps per chunk; validatio
 SEED = flags.DEFINE_integer('seed', 0, 'Base random seed (members: fold_in(seed, uid)).')
 WORKDIR = flags.DEFINE_string('workdir', '', 'Work directory (default: runs/<flagfile name>).')
 OVERWRITE = flags.DEFINE_bool('overwrite', False, 'Replace a work directory\'s sweep.')
+CPU_DEVICES = flags.DEFINE_integer('cpu_devices', 0, 'XLA CPU devices, one thread each '
+                                   '(0: one per core). Speed only.')
+GROUP_SIZE = flags.DEFINE_integer('group_size', 0, 'Members per vmap group on a device '
+                                  '(0: 4 on a CPU, all on a GPU). Speed only.')
 
 
 def default_workdir() -> str:
@@ -64,6 +68,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
   logging.getLogger('jax._src.xla_bridge').setLevel(logging.ERROR)  # No TPU notices.
+  from rnnjax import sharding  # pylint: disable=g-import-not-at-top
+  sharding.configure_cpu_devices(CPU_DEVICES.value)  # Before JAX starts a backend.
   from rnnjax import sweep  # pylint: disable=g-import-not-at-top
   from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
   spec = sweep.SweepSpec(**{
@@ -71,7 +77,7 @@ def main(argv):
       for name, holder in _SPEC_FLAGS.items()})
   workdir = WORKDIR.value or default_workdir()
   try:
-    sweep.run_sweep(spec, workdir, overwrite=OVERWRITE.value)
+    sweep.run_sweep(spec, workdir, overwrite=OVERWRITE.value, group_size=GROUP_SIZE.value)
   except InputError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)

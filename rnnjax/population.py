@@ -2,8 +2,9 @@
 
 Static shapes (`TrainConfig`) build the functions; the member's traced values
 (`HParams`) and state (`TrainState`) are pytrees whose population form has a leading
-`[P]` axis. `population_chunk_fn(cfg)` is `jit(vmap(run_chunk))`: one compile per
-config, whatever the hyperparameter values.
+`[P]` axis. `population_chunk_fn(cfg)` is `jit` of `run_chunk` mapped over the members
+(a vmap per group, groups per device; see sharding.py): one compile per config,
+whatever the hyperparameter values.
 
 Randomness never lives in the state: member key = fold_in(base_key, uid), and step s
 draws its batch and dropout masks from fold_in(member key, s). A member's run therefore
@@ -20,11 +21,13 @@ import functools
 import flax.struct
 import jax
 import jax.numpy as jnp
+from jax.sharding import PartitionSpec as P
 import optax
 
 from rnnjax import losses
 from rnnjax import model
 from rnnjax import optim
+from rnnjax import sharding
 
 OK, DIVERGED, STOPPED = 0, 1, 2
 STATUS_NAMES = ('ok', 'diverged', 'stopped')
@@ -145,15 +148,34 @@ def run_chunk(cfg: TrainConfig, state: TrainState, hp: HParams, data, base_key):
 
 
 @functools.lru_cache(maxsize=None)
-def population_init_fn(cfg: TrainConfig):
-  return jax.jit(jax.vmap(functools.partial(init_member, cfg), in_axes=(0, None)))
+def population_init_fn(cfg: TrainConfig, mesh=None):
+  """jit(vmap(init_member)): (hp<[P]>, base_key) -> state<[P]>, sharded over the mesh."""
+  mesh = mesh or sharding.population_mesh()
+  return jax.jit(jax.vmap(functools.partial(init_member, cfg), in_axes=(0, None)),
+                 out_shardings=sharding.members_sharding(mesh))
 
 
 @functools.lru_cache(maxsize=None)
-def population_chunk_fn(cfg: TrainConfig):
-  """jit(vmap(run_chunk)): (state<[P]>, hp<[P]>, data, base_key) -> (state, metrics<[P]>)."""
-  return jax.jit(jax.vmap(functools.partial(run_chunk, cfg),
-                          in_axes=(0, 0, None, None)), donate_argnums=0)
+def population_chunk_fn(cfg: TrainConfig, mesh=None, group_size: int = 0):
+  """(state<[P]>, hp<[P]>, data, base_key) -> (state, metrics<[P]>): one compiled chunk.
+
+  P must be a multiple of the mesh size (see `sharding.padded_size`). Each device
+  trains its members in vmapped groups (see `sharding.group_size`).
+  """
+  mesh = mesh or sharding.population_mesh()
+  members, replicated = P(sharding.AXIS), P()
+
+  def local(state, hp, data, base_key):
+    num_local = hp.uid.shape[0]
+    group = sharding.group_size(num_local, group_size)
+    member = lambda sh: run_chunk(cfg, sh[0], sh[1], data, base_key)
+    return jax.lax.map(member, (state, hp), batch_size=group)
+
+  # check_vma=False: members are independent, nothing in a chunk crosses devices.
+  return jax.jit(jax.shard_map(local, mesh=mesh,
+                               in_specs=(members, members, replicated, replicated),
+                               out_specs=members, check_vma=False),
+                 donate_argnums=0)
 
 
 @functools.lru_cache(maxsize=None)

@@ -22,6 +22,7 @@ from rnnjax import population as pop
 from rnnjax import report
 from rnnjax import results
 from rnnjax import search
+from rnnjax import sharding
 from rnnjax.data import forecast
 from rnnjax.errors import InputError
 
@@ -139,10 +140,12 @@ def prepare_workdir(workdir: str, spec: SweepSpec, *, overwrite: bool) -> bool:
   return os.path.exists(os.path.join(workdir, results.SUMMARY))
 
 
-def _hparams(members) -> pop.HParams:
-  column = lambda name, dtype=jnp.float32: jnp.asarray(
-      [m.hparams[name] for m in members], dtype)
-  return pop.HParams(uid=jnp.asarray([m.uid for m in members], jnp.int32),
+def _hparams(members, size) -> pop.HParams:
+  """Members' values, padded to `size` with dead copies of the first (uids -1, -2...)."""
+  padded = list(members) + [members[0]] * (size - len(members))
+  uids = [m.uid for m in members] + [-1 - i for i in range(size - len(members))]
+  column = lambda name: jnp.asarray([m.hparams[name] for m in padded], jnp.float32)
+  return pop.HParams(uid=jnp.asarray(uids, jnp.int32),
                      **{name: column(name) for name in search.SCALAR})
 
 
@@ -165,8 +168,12 @@ def _device_data(data: forecast.ForecastData):
 
 
 def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
-              log=print) -> dict:
-  """Runs the sweep and returns its summary (also written to WORKDIR/summary.json)."""
+              group_size: int = 0, log=print) -> dict:
+  """Runs the sweep and returns its summary (also written to WORKDIR/summary.json).
+
+  `group_size`: members per vmap group on a device (0: see `sharding.group_size`). It
+  changes speed only, so it is not part of the spec.
+  """
   _check_budget(spec)
   plan = make_plan(spec)
   data = load_data(spec)
@@ -195,6 +202,7 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
       f'swept: {", ".join(plan.swept) or "nothing"}; work directory: {workdir}')
 
   base_key = jax.random.key(spec.seed)
+  mesh = sharding.population_mesh()
   device_data = _device_data(data)
   writer = results.MetricsWriter(metrics_path)
   progress = report.Progress(len(plan.buckets) * (spec.train_steps // spec.eval_every),
@@ -203,9 +211,9 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   for b, structure in enumerate(plan.buckets):
     members = plan.bucket_members(b)
     cfg = _train_config(structure, data, spec.eval_every)
-    hp = _hparams(members)
-    state = pop.population_init_fn(cfg)(hp, base_key)
-    chunk_fn = pop.population_chunk_fn(cfg)
+    hp = _hparams(members, sharding.padded_size(len(members), mesh))
+    state = pop.population_init_fn(cfg, mesh)(hp, base_key)
+    chunk_fn = pop.population_chunk_fn(cfg, mesh, group_size)
     for _ in range(spec.train_steps // spec.eval_every):
       state, metrics = chunk_fn(state, hp, device_data, base_key)
       metrics, steps, status = jax.device_get((metrics, state.step, state.status))

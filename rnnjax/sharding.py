@@ -1,0 +1,62 @@
+"""The population axis over a device mesh, and how members are grouped on each device.
+
+Members never exchange anything, so the population axis is simply split over a 1-D
+mesh `('pop',)`: every per-member array is sharded `P('pop')`, data replicated. On each
+device the local members train in groups of `group_size` under one `vmap`, the groups
+one after another inside the same compiled program (`lax.map(..., batch_size=g)`).
+
+Why groups: on a CPU, measured on workload W (bench/population.py, BUILD_NOTES.md), a
+vmap over all local members ran 1.5x slower per member-step than groups of 4, because a
+group's activations stay in cache. On a GPU one group of every local member fills the
+device, and that is the default there.
+
+Why several CPU devices: XLA's CPU backend keeps about 1.5 of 2 cores busy with one
+device; one single-threaded device per core, each training its share of the members,
+kept both busy and ran 1.7x faster. `configure_cpu_devices` must run before JAX starts.
+"""
+
+import os
+
+import jax
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec
+
+AXIS = 'pop'
+CPU_GROUP_SIZE = 4
+
+
+def configure_cpu_devices(num_devices: int | None = None) -> None:
+  """One single-threaded XLA CPU device per core. Call before any JAX computation."""
+  num_devices = num_devices or os.cpu_count() or 1
+  flags = os.environ.get('XLA_FLAGS', '')
+  if 'xla_cpu_multi_thread_eigen' not in flags:
+    os.environ['XLA_FLAGS'] = f'{flags} --xla_cpu_multi_thread_eigen=false'.strip()
+  jax.config.update('jax_num_cpu_devices', num_devices)
+
+
+def population_mesh(devices=None) -> jax.sharding.Mesh:
+  devices = jax.devices() if devices is None else devices
+  return jax.sharding.Mesh(devices, (AXIS,), axis_types=(jax.sharding.AxisType.Auto,))
+
+
+def padded_size(num_members: int, mesh) -> int:
+  """Members rounded up to a multiple of the device count (padding members are dead)."""
+  n = mesh.size
+  return -(-num_members // n) * n
+
+
+def group_size(local_members: int, requested: int = 0) -> int:
+  """Members per vmap group on one device: the largest divisor of local_members that
+  is at most `requested` (0: CPU_GROUP_SIZE on a CPU, all local members elsewhere)."""
+  if not requested:
+    requested = CPU_GROUP_SIZE if jax.default_backend() == 'cpu' else local_members
+  return max(g for g in range(1, min(requested, local_members) + 1)
+             if local_members % g == 0)
+
+
+def members_sharding(mesh) -> NamedSharding:
+  return NamedSharding(mesh, PartitionSpec(AXIS))
+
+
+def replicated(mesh) -> NamedSharding:
+  return NamedSharding(mesh, PartitionSpec())
