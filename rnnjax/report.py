@@ -28,7 +28,9 @@ class Progress:
     ok = status == pop.OK
     if ok.any():
       self._best = min(self._best, float(np.nanmin(np.where(ok, val_rmse, np.nan))))
-    eta = now / self._done * (self._total - self._done)
+    # The first chunk carries the compile; later chunks pace the rest.
+    pace = (now - self._first_chunk_s) / (self._done - 1) if self._done > 1 else now
+    eta = pace * (self._total - self._done)
     self._log(f'chunk {self._done}/{self._total} bucket {bucket} '
               f'step {step}  alive {int(ok.sum())}/{len(status)} '
               f'diverged {int((status == pop.DIVERGED).sum())}  '
