@@ -11,6 +11,7 @@ plus the fraction of the machine's large-matmul rate that (a) reaches.
 """
 
 import argparse
+import os
 import platform
 import time
 
@@ -20,6 +21,7 @@ import numpy as np
 
 from rnnjax import model
 from rnnjax import population as pop
+from rnnjax import sharding
 
 H, T, B, I = 64, 32, 32, 1
 
@@ -50,16 +52,18 @@ def hparams(p, uid0=0):
       forget_bias=f32(np.ones(p)), init_scale=f32(np.ones(p))), lr, dropout
 
 
-def config(steps, cell='lstm'):
-  return pop.TrainConfig(model=model.ModelConfig(cell, I, H, 1, 1), optimizer='adam',
-                         batch_size=B, steps_per_chunk=steps)
+def config(steps, cell='lstm', fused=True):
+  return pop.TrainConfig(model=model.ModelConfig(cell, I, H, 1, 1, fused=fused),
+                         optimizer='adam', batch_size=B, steps_per_chunk=steps)
 
 
-def time_population(p, steps, data, repeats=2):
+def time_population(p, steps, data, group_size=0, fused=True, repeats=2):
   """(compile_s, steady ms per member-step) for one population of p members."""
-  cfg, (hp, _, _), key = config(steps), hparams(p), jax.random.key(0)
-  state = pop.population_init_fn(cfg)(hp, key)
-  chunk = pop.population_chunk_fn(cfg)
+  cfg, (hp, _, _), key = config(steps, fused=fused), hparams(p), jax.random.key(0)
+  devices = jax.devices()
+  mesh = sharding.population_mesh(devices if p % len(devices) == 0 else devices[:1])
+  state = pop.population_init_fn(cfg, mesh)(hp, key)
+  chunk = pop.population_chunk_fn(cfg, mesh, group_size)
   t0 = time.perf_counter()
   state, _ = jax.block_until_ready(chunk(state, hp, data, key))
   first = time.perf_counter() - t0
@@ -74,7 +78,9 @@ def time_population(p, steps, data, repeats=2):
 def time_member_loop(p, steps, data):
   """Steady ms per member-step when members train one after another (P=1 program)."""
   cfg, key = config(steps), jax.random.key(0)
-  chunk, init = pop.population_chunk_fn(cfg), pop.population_init_fn(cfg)
+  one_device = sharding.population_mesh(jax.devices()[:1])
+  chunk = pop.population_chunk_fn(cfg, one_device)
+  init = pop.population_init_fn(cfg, one_device)
   hp_all, _, _ = hparams(p)
   member = lambda i: jax.tree.map(lambda a: a[i:i + 1], hp_all)
   jax.block_until_ready(chunk(init(member(0), key), member(0), data, key))  # Compile.
@@ -91,11 +97,18 @@ def main():
   parser.add_argument('--loop_members', type=int, default=8,
                       help='members timed in the one-by-one loops (b) and (c)')
   parser.add_argument('--no_torch', action='store_true')
+  parser.add_argument('--group_size', type=int, default=0,
+                      help='members per vmap group on a device (0: the engine default)')
+  parser.add_argument('--plain', action='store_true',
+                      help="the straightforward prototype: JAX's default single CPU "
+                      'device, one vmap over all members, autodiff LSTM')
   args = parser.parse_args()
+  if not args.plain:
+    sharding.configure_cpu_devices()
   from bench import torch_loop  # pylint: disable=g-import-not-at-top
   peak = torch_loop.matmul_gflops()
   data = make_data()
-  print(f'machine: {platform.processor() or platform.machine()}, '
+  print(f'machine: {platform.machine()}, {os.cpu_count()} cores, '
         f'{jax.device_count()} {jax.default_backend()} device(s); jax {jax.__version__}; '
         f'large float32 matmul {peak:.0f} GFLOP/s')
   loop_ms = time_member_loop(args.loop_members, args.steps, data)
@@ -107,7 +120,8 @@ def main():
     torch_ms = res['steady_ms_per_member_step']
     print(f'(c) torch.nn.LSTM loop: {torch_ms:.3f} ms/member-step')
   for p in [int(v) for v in args.members.split(',')]:
-    compile_s, ms = time_population(p, args.steps, data)
+    group = p if args.plain else args.group_size
+    compile_s, ms = time_population(p, args.steps, data, group, fused=not args.plain)
     rate = flops_per_member_step() / (ms * 1e-3) / 1e9
     print(f'(a) population P={p:4d}: compile {compile_s:5.1f} s, {ms:.3f} ms/member-step, '
           f'{1e3 / ms:7.0f} member-steps/s, {rate:.0f} GFLOP/s = {rate / peak:.1%} of '
