@@ -13,6 +13,7 @@ import sys
 
 from absl import app
 from absl import flags
+from absl import logging as absl_logging
 
 _S = 'Spec string: a value, grid(a,b,..), uniform/loguniform/randint(lo,hi).'
 
@@ -49,9 +50,13 @@ NUM_MEMBERS = flags.DEFINE_integer('num_members', 0, 'Configurations drawn by ra
 NUM_SEEDS = flags.DEFINE_integer('num_seeds', 1, 'Repeats of every configuration.')
 TRAIN_STEPS = flags.DEFINE_integer('train_steps', 500, 'Training steps per member.')
 EVAL_EVERY = flags.DEFINE_integer('eval_every', 100, 'Steps per chunk; validation after each.')
+PATIENCE = flags.DEFINE_integer('patience', 0, 'Evaluations without improvement before a '
+                                'member stops early (0: never).')
 SEED = flags.DEFINE_integer('seed', 0, 'Base random seed (members: fold_in(seed, uid)).')
 WORKDIR = flags.DEFINE_string('workdir', '', 'Work directory (default: runs/<flagfile name>).')
 OVERWRITE = flags.DEFINE_bool('overwrite', False, 'Replace a work directory\'s sweep.')
+KEEP_CHECKPOINTS = flags.DEFINE_integer('keep_checkpoints', 3, 'Checkpoints kept (one is '
+                                       'written after every chunk).')
 CPU_DEVICES = flags.DEFINE_integer('cpu_devices', 0, 'XLA CPU devices, one thread each '
                                    '(0: one per core). Speed only.')
 GROUP_SIZE = flags.DEFINE_integer('group_size', 0, 'Members per vmap group on a device '
@@ -68,6 +73,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
   logging.getLogger('jax._src.xla_bridge').setLevel(logging.ERROR)  # No TPU notices.
+  absl_logging.set_verbosity(absl_logging.WARNING)  # Orbax logs every save at INFO.
   from rnnjax import sharding  # pylint: disable=g-import-not-at-top
   sharding.configure_cpu_devices(CPU_DEVICES.value)  # Before JAX starts a backend.
   from rnnjax import sweep  # pylint: disable=g-import-not-at-top
@@ -77,7 +83,9 @@ def main(argv):
       for name, holder in _SPEC_FLAGS.items()})
   workdir = WORKDIR.value or default_workdir()
   try:
-    sweep.run_sweep(spec, workdir, overwrite=OVERWRITE.value, group_size=GROUP_SIZE.value)
+    sweep.run_sweep(spec, workdir, overwrite=OVERWRITE.value, group_size=GROUP_SIZE.value,
+                    keep_checkpoints=KEEP_CHECKPOINTS.value,
+                    progress_bar=sys.stderr.isatty())
   except InputError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
@@ -88,7 +96,7 @@ _SPEC_FLAGS = {h.name: h for h in (
     TEST_SIZE, SEASON, CELL, HIDDEN_SIZE, NUM_LAYERS, BATCH_SIZE, OPTIMIZER,
     LEARNING_RATE, WEIGHT_DECAY, CLIP_NORM, MOMENTUM, BETA2, INPUT_DROPOUT, DROPOUT,
     FORGET_BIAS, INIT_SCALE, SEARCH, NUM_MEMBERS, NUM_SEEDS, TRAIN_STEPS, EVAL_EVERY,
-    SEED)}
+    PATIENCE, SEED)}
 
 def parse_flags(argv):
   """absl's parser, but a bad flag is one line and exit status 2, not a usage dump."""

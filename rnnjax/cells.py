@@ -2,7 +2,8 @@
 
 Each cell is a `Cell` of plain functions over a params dict of arrays:
 
-  init(key, input_size, hidden_size, *, init_scale, forget_bias) -> params
+  init(key, input_size, hidden_size, *, init_scale, forget_bias, hidden_units=None,
+       input_units=None) -> params
   initial_carry(hidden_size) -> carry
   project(params, x_t) -> xp_t            input part of the gate pre-activations
   recur(params, carry, xp_t) -> (carry, h_t)
@@ -25,6 +26,11 @@ Initialisation: weights ~ U(-k, k) with k = init_scale / sqrt(H) (PyTorch's defa
 init_scale=1); biases zero except the LSTM forget gate, which starts at `forget_bias`
 (Jozefowicz et al. 2015 recommend 1). `init_scale` and `forget_bias` may be traced, so a
 population initialises under one `vmap`.
+
+Padded width: with `hidden_units` (an int, may be traced) only the first `hidden_units`
+of the `hidden_size` units are real: k uses sqrt(hidden_units), and every entry that
+touches a padded unit is zero (`mask_padding`), so padded units' states stay exactly 0
+(see model.py). `input_units` likewise zeroes the `w_ih` rows of padded inputs.
 """
 
 from typing import Any, Callable, NamedTuple
@@ -48,18 +54,38 @@ class Cell(NamedTuple):
 
 
 def _uniform(key, shape, scale, hidden_size):
-  bound = scale / jnp.sqrt(jnp.float32(hidden_size))
+  bound = scale / jnp.sqrt(jnp.asarray(hidden_size, jnp.float32))
   return jax.random.uniform(key, shape, jnp.float32, -1.0, 1.0) * bound
 
 
-def _init_weights(key, input_size, hidden_size, num_gates, init_scale):
+def _init_weights(key, input_size, hidden_size, num_gates, init_scale, hidden_units):
   k_ih, k_hh = jax.random.split(key)
   width = num_gates * hidden_size
+  fan = hidden_size if hidden_units is None else hidden_units
   return {
-      'w_ih': _uniform(k_ih, (input_size, width), init_scale, hidden_size),
-      'w_hh': _uniform(k_hh, (hidden_size, width), init_scale, hidden_size),
+      'w_ih': _uniform(k_ih, (input_size, width), init_scale, fan),
+      'w_hh': _uniform(k_hh, (hidden_size, width), init_scale, fan),
       'b': jnp.zeros((width,), jnp.float32),
   }
+
+
+def mask_padding(params, hidden_units=None, input_units=None):
+  """Zeroes every entry that touches a unit >= hidden_units or an input >= input_units.
+
+  Works for every cell here: padded units own column j of each of the G gate blocks of
+  `w_ih`, `w_hh` and `b`, row j of `w_hh`, and entry j of `b_hn` (GRU); padded inputs
+  own rows of `w_ih`. `None` means no padding there; both None returns `params` as is.
+  """
+  if hidden_units is None and input_units is None:
+    return params
+  input_size, hidden_size = params['w_ih'].shape[0], params['w_hh'].shape[0]
+  num_gates = params['w_hh'].shape[1] // hidden_size
+  real = lambda n, size: jnp.arange(size) < (size if n is None else n)
+  unit = real(hidden_units, hidden_size)
+  gate = jnp.tile(unit, num_gates)
+  masks = {'w_ih': real(input_units, input_size)[:, None] & gate[None],
+           'w_hh': unit[:, None] & gate[None], 'b': gate, 'b_hn': unit}
+  return {name: jnp.where(masks[name], value, 0.0) for name, value in params.items()}
 
 
 def _project(params, x_t):
@@ -68,9 +94,11 @@ def _project(params, x_t):
 
 # --- vanilla RNN --------------------------------------------------------------------
 
-def _rnn_init(key, input_size, hidden_size, *, init_scale=1.0, forget_bias=1.0):
+def _rnn_init(key, input_size, hidden_size, *, init_scale=1.0, forget_bias=1.0,
+              hidden_units=None, input_units=None):
   del forget_bias
-  return _init_weights(key, input_size, hidden_size, 1, init_scale)
+  params = _init_weights(key, input_size, hidden_size, 1, init_scale, hidden_units)
+  return mask_padding(params, hidden_units, input_units)
 
 
 def _rnn_carry(hidden_size):
@@ -86,10 +114,11 @@ def _make_rnn_recur(activation):
 
 # --- LSTM -----------------------------------------------------------------------------
 
-def _lstm_init(key, input_size, hidden_size, *, init_scale=1.0, forget_bias=1.0):
-  params = _init_weights(key, input_size, hidden_size, 4, init_scale)
+def _lstm_init(key, input_size, hidden_size, *, init_scale=1.0, forget_bias=1.0,
+               hidden_units=None, input_units=None):
+  params = _init_weights(key, input_size, hidden_size, 4, init_scale, hidden_units)
   params['b'] = params['b'].at[hidden_size:2 * hidden_size].set(forget_bias)
-  return params
+  return mask_padding(params, hidden_units, input_units)
 
 
 def _lstm_carry(hidden_size):
@@ -107,11 +136,12 @@ def _lstm_recur(params, carry, xp_t):
 
 # --- GRU ------------------------------------------------------------------------------
 
-def _gru_init(key, input_size, hidden_size, *, init_scale=1.0, forget_bias=1.0):
+def _gru_init(key, input_size, hidden_size, *, init_scale=1.0, forget_bias=1.0,
+              hidden_units=None, input_units=None):
   del forget_bias
-  params = _init_weights(key, input_size, hidden_size, 3, init_scale)
+  params = _init_weights(key, input_size, hidden_size, 3, init_scale, hidden_units)
   params['b_hn'] = jnp.zeros((hidden_size,), jnp.float32)
-  return params
+  return mask_padding(params, hidden_units, input_units)
 
 
 def _gru_recur(params, h_tm1, xp_t):

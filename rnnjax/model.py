@@ -3,11 +3,40 @@
 Static shapes live in a frozen `ModelConfig`; dropout rates are traced values, so one
 compiled program serves a population whose members drop out at different rates.
 Dropout (Zaremba et al. 2014) acts on the non-recurrent connections only: on the input,
-between layers and before the readout. The readout maps the last hidden state of the
-top layer to `output_size` values.
+on each layer's output (between layers, and before the readout for the top layer). By
+default a fresh mask is drawn at every time step; `variational=True` draws one mask per
+sequence and reuses it at every step (Gal & Ghahramani 2016, without their recurrent
+masks). The readout maps the last hidden state of the top layer to `output_size` values.
+
+Padded hidden width. Members of different widths train in one `vmap`, padded to
+`hidden_size`: `init_params(..., hidden_units=n)` zeroes every entry that touches a unit
+>= n (see `cells.mask_padding`). No mask is applied after init, because none is needed
+for exactness:
+* Forward, a padded unit's pre-activations are sums of `x * 0`, exactly 0, so its state
+  stays exactly 0 in every cell: tanh(0) = relu(0) = 0; LSTM c = s(0) * 0 + s(0) * tanh(0)
+  = 0, h = s(0) * tanh(0) = 0 (s = sigmoid, s(0) = 1/2; its forget bias is zeroed too);
+  GRU n = tanh(0 + s(0) * (0 + 0)) = 0, h = (1 - s(0)) * 0 + s(0) * 0 = 0. Dropout maps 0
+  to 0.
+* Backward, a padded state reaches the loss only through zero weights (rows of `w_hh`,
+  of the next layer's `w_ih`, of the head's `w`), so its gradient is exactly 0; every
+  gradient of a padded entry is a product with a zero state or a zero state gradient.
+* The optimizers (optim.py) map a zero gradient on a zero parameter to a zero update
+  (Adam 0 / (sqrt(0) + eps), RMSProp, momentum, weight decay lambda * 0, clipping scales
+  0), so padded entries and optimizer states stay 0 with no per-step work.
+The real units see sums with extra exact-zero terms, so a member equals the narrow
+network up to the matmuls' summation order (allclose, not bitwise). `mask_padding` is
+needed again only after something writes parameters from outside the optimizer (e.g. a
+PBT exploit that copies a member of another width), or after non-finite values (0 * inf
+= NaN; such a member has diverged anyway).
+
+Dropout masks depend on the shape they are drawn at, so a padded member and its narrow
+twin would drop different units. `ModelConfig.dropout_width` makes hidden-layer masks be
+drawn at `max(hidden_size, dropout_width)` units and cut to `hidden_size`: a narrow
+reference with `dropout_width` = the padded width draws the padded member's masks.
 """
 
 import dataclasses
+import math
 
 import jax
 import jax.numpy as jnp
@@ -27,31 +56,98 @@ class ModelConfig:
   num_layers: int
   output_size: int
   fused: bool = True  # Use FUSED[cell] where there is one; False: autodiff of cell.recur.
+  dropout_width: int = 0  # Hidden-layer masks drawn at max(hidden_size, this) units.
+  variational: bool = False  # One dropout mask per sequence, reused at every step.
 
 
-def init_params(cfg: ModelConfig, key, *, init_scale=1.0, forget_bias=1.0):
-  """Parameters `{'layers': [cell params] * num_layers, 'head': {'w', 'b'}}`."""
+def init_params(cfg: ModelConfig, key, *, init_scale=1.0, forget_bias=1.0,
+                hidden_units=None):
+  """Parameters `{'layers': [cell params] * num_layers, 'head': {'w', 'b'}}`.
+
+  init_scale, forget_bias: traced scalars (see cells.py).
+  hidden_units: <int>[] (may be traced), <= cfg.hidden_size: only the first
+    `hidden_units` units are real; weights are bounded by init_scale / sqrt(hidden_units)
+    and every entry touching a padded unit is 0. None: all `hidden_size` units.
+  """
+  if isinstance(hidden_units, int) and not 0 < hidden_units <= cfg.hidden_size:
+    raise ValueError(f'hidden_units={hidden_units} not in [1, {cfg.hidden_size}]')
   cell = cells.CELLS[cfg.cell]
   keys = jax.random.split(key, cfg.num_layers + 1)
   layers = []
   for layer, layer_key in enumerate(keys[:-1]):
     input_size = cfg.input_size if layer == 0 else cfg.hidden_size
     layers.append(cell.init(layer_key, input_size, cfg.hidden_size,
-                            init_scale=init_scale, forget_bias=forget_bias))
-  bound = init_scale / jnp.sqrt(jnp.float32(cfg.hidden_size))
+                            init_scale=init_scale, forget_bias=forget_bias,
+                            hidden_units=hidden_units,
+                            input_units=None if layer == 0 else hidden_units))
+  fan = cfg.hidden_size if hidden_units is None else hidden_units
+  bound = init_scale / jnp.sqrt(jnp.asarray(fan, jnp.float32))
   head = {
       'w': jax.random.uniform(keys[-1], (cfg.hidden_size, cfg.output_size),
                               jnp.float32, -1.0, 1.0) * bound,
       'b': jnp.zeros((cfg.output_size,), jnp.float32),
   }
+  return mask_padding({'layers': layers, 'head': head}, hidden_units)
+
+
+def mask_padding(params, hidden_units):
+  """Zeroes every entry of `init_params`'s pytree that touches a unit >= hidden_units.
+
+  Not needed during training (see the module docstring); for parameters written from
+  outside the optimizer. hidden_units: <int>[] (may be traced); None returns `params`.
+  """
+  if hidden_units is None:
+    return params
+  layers = [cells.mask_padding(p, hidden_units, None if layer == 0 else hidden_units)
+            for layer, p in enumerate(params['layers'])]
+  w = params['head']['w']
+  real = jnp.arange(w.shape[0]) < hidden_units
+  head = dict(params['head'], w=jnp.where(real[:, None], w, 0.0))
   return {'layers': layers, 'head': head}
 
 
-def dropout(key, rate, x):
-  """Inverted dropout with a traced `rate` in [0, 1); identity when `key` is None."""
+def param_count(cfg: ModelConfig, hidden_units: int | None = None) -> int:
+  """Number of real parameters of a member with `hidden_units` units (None: all)."""
+  width = cfg.hidden_size if hidden_units is None else int(hidden_units)
+  narrow = dataclasses.replace(cfg, hidden_size=width)
+  shapes = jax.eval_shape(lambda key: init_params(narrow, key), jax.random.key(0))
+  return sum(math.prod(leaf.shape) for leaf in jax.tree.leaves(shapes))
+
+
+def _recurrent_cost(cfg: ModelConfig, width: int) -> int:
+  """Multiply-adds per example and time step of the layers' matmuls: G H (I + H)."""
+  num_gates = cells.CELLS[cfg.cell].num_gates
+  return sum(num_gates * width * ((cfg.input_size if layer == 0 else width) + width)
+             for layer in range(cfg.num_layers))
+
+
+def padding_fraction(cfg: ModelConfig, widths) -> float:
+  """Share of the recurrent compute spent on padding when members of these widths run
+  padded to max(widths) (cfg gives the cell, input size and depth; its hidden_size is
+  not used). 0 when all widths are equal."""
+  widths = [int(w) for w in widths]
+  padded = _recurrent_cost(cfg, max(widths))
+  return 1.0 - sum(_recurrent_cost(cfg, w) for w in widths) / (len(widths) * padded)
+
+
+def dropout(key, rate, x, *, draw_width=0, shared_axis=None):
+  """Inverted dropout with a traced `rate` in [0, 1); identity when `key` is None.
+
+  x: <float32>[..., W]. The mask is drawn at max(W, draw_width) units on the last axis
+  and cut to the first W, so nets of different widths drop their common units alike.
+  shared_axis: an axis of x (time, for variational dropout) along which one mask is
+  drawn and reused; None draws an independent mask for every entry.
+  """
   if key is None:
     return x
-  keep = jax.random.bernoulli(key, 1.0 - rate, x.shape)
+  shape = list(x.shape)
+  if shared_axis is not None:
+    shape[shared_axis] = 1
+  width = shape[-1]
+  shape[-1] = max(width, draw_width)
+  keep = jax.random.bernoulli(key, 1.0 - rate, tuple(shape))
+  if shape[-1] != width:
+    keep = keep[..., :width]
   return jnp.where(keep, x / (1.0 - rate), 0.0)
 
 
@@ -74,23 +170,37 @@ def readout(params, h):
 
 
 def apply(cfg: ModelConfig, params, xs, *, input_dropout=0.0, dropout_rate=0.0,
-          key=None):
+          dropout_rates=None, key=None):
   """Predicts from sequences.
 
   Args:
     xs: <float32>[B, T, input_size].
-    input_dropout, dropout_rate: traced scalars; dropout on the input, and between
-      layers and before the readout. Applied only when `key` is given.
+    input_dropout: traced scalar, dropout rate on the input.
+    dropout_rate: traced scalar, the rate on every layer's output.
+    dropout_rates: <float32>[num_layers] (may be traced), overrides `dropout_rate`:
+      entry l is the rate on layer l's output, i.e. between layers l and l + 1, and
+      before the readout for the top layer.
+    key: dropout is applied only when given.
   Returns:
     <float32>[B, output_size].
   """
   cell = cells.CELLS[cfg.cell]
+  if dropout_rates is None:
+    rates = [dropout_rate] * cfg.num_layers
+  else:
+    if jnp.shape(dropout_rates) != (cfg.num_layers,):
+      raise ValueError(f'dropout_rates has shape {jnp.shape(dropout_rates)}, '
+                       f'expected ({cfg.num_layers},)')
+    rates = [dropout_rates[layer] for layer in range(cfg.num_layers)]
+  # keys[0]: input; keys[l + 1]: output of layer l.
   keys = [None] * (cfg.num_layers + 1) if key is None else list(
       jax.random.split(key, cfg.num_layers + 1))
-  hs = dropout(keys[0], input_dropout, jnp.swapaxes(xs, 0, 1))
+  time_axis = 0 if cfg.variational else None
+  hs = dropout(keys[0], input_dropout, jnp.swapaxes(xs, 0, 1), shared_axis=time_axis)
   for layer, layer_params in enumerate(params['layers']):
     if layer:
-      hs = dropout(keys[layer], dropout_rate, hs)
+      hs = dropout(keys[layer], rates[layer - 1], hs, draw_width=cfg.dropout_width,
+                   shared_axis=time_axis)
     hs = unroll_layer(cell, layer_params, hs, FUSED.get(cfg.cell) if cfg.fused else None)
-  h_last = dropout(keys[-1], dropout_rate, hs[-1])
+  h_last = dropout(keys[-1], rates[-1], hs[-1], draw_width=cfg.dropout_width)
   return jax.vmap(readout, in_axes=(None, 0))(params['head'], h_last)

@@ -41,6 +41,7 @@ class TrainConfig:
   batch_size: int
   steps_per_chunk: int
   num_targets: int = 1  # The readout's outputs are [horizon, num_targets].
+  patience: int = 0     # Evaluations without improvement before a member stops (0: never).
 
 
 @flax.struct.dataclass
@@ -66,6 +67,7 @@ class TrainState:
   status: jax.Array       # <int32>[]: OK, DIVERGED or STOPPED.
   best_val: jax.Array     # <float32>[]: best validation selection metric so far.
   best_step: jax.Array    # <int32>[]: step at which best_val was reached.
+  stale: jax.Array        # <int32>[]: evaluations since best_val last improved.
   best_params: dict       # Parameters at best_step; test scores come from these.
 
 
@@ -86,7 +88,7 @@ def init_member(cfg: TrainConfig, hp: HParams, base_key) -> TrainState:
   return TrainState(
       params=params, opt_state=make_optimizer(cfg, hp).init(params),
       step=jnp.int32(0), status=jnp.int32(OK), best_val=jnp.float32(jnp.inf),
-      best_step=jnp.int32(0), best_params=params)
+      best_step=jnp.int32(0), stale=jnp.int32(0), best_params=params)
 
 
 def predict(cfg: TrainConfig, params, x, hp: HParams | None = None, key=None):
@@ -134,12 +136,17 @@ def evaluate(cfg: TrainConfig, params, x, y, mean, std):
 
 
 def run_chunk(cfg: TrainConfig, state: TrainState, hp: HParams, data, base_key):
-  """Trains one chunk, validates, and keeps the validation-best parameters."""
+  """Trains one chunk, validates, keeps the validation-best parameters, and stops a
+  member after `cfg.patience` evaluations without improvement."""
   state, train_losses = train_chunk(cfg, state, hp, data, base_key)
   val = evaluate(cfg, state.params, data['val_x'], data['val_y'], data['mean'],
                  data['std'])
-  improved = (state.status == OK) & (val['mse'] < state.best_val)
+  live = state.status == OK
+  improved = live & (val['mse'] < state.best_val)
+  stale = jnp.where(improved, 0, state.stale + live.astype(jnp.int32))
+  stop = live & (cfg.patience > 0) & (stale >= cfg.patience)
   state = state.replace(
+      status=jnp.where(stop, STOPPED, state.status), stale=stale,
       best_val=jnp.where(improved, val['mse'], state.best_val),
       best_step=jnp.where(improved, state.step, state.best_step),
       best_params=jax.tree.map(lambda n, o: jnp.where(improved, n, o), state.params,

@@ -3,6 +3,7 @@
 import time
 
 import numpy as np
+import tqdm
 
 from rnnjax import population as pop
 
@@ -10,15 +11,20 @@ TOP_K = 10
 
 
 class Progress:
-  """One line per chunk: progress, members alive / diverged, best val so far, ETA."""
+  """Progress over every chunk of every bucket, with ETA and member counts.
 
-  def __init__(self, total_chunks: int, *, log=print):
-    self._total = total_chunks
-    self._done = 0
+  Interactive (`bar=True`): a tqdm bar on stderr. Otherwise (CI logs, files): one line
+  per chunk through `log`.
+  """
+
+  def __init__(self, total_chunks: int, *, log=print, bar: bool = False, done: int = 0):
+    self._total, self._done, self._resumed = total_chunks, done, done
     self._log = log
     self._start = time.perf_counter()
     self._first_chunk_s = None
     self._best = np.inf
+    self._bar = tqdm.tqdm(total=total_chunks, initial=done, unit='chunk',
+                          dynamic_ncols=True) if bar else None
 
   def chunk(self, bucket: int, step: int, val_rmse, status):
     now = time.perf_counter() - self._start
@@ -28,13 +34,24 @@ class Progress:
     ok = status == pop.OK
     if ok.any():
       self._best = min(self._best, float(np.nanmin(np.where(ok, val_rmse, np.nan))))
+    counts = (f'ok {int(ok.sum())}/{len(status)} '
+              f'diverged {int((status == pop.DIVERGED).sum())} '
+              f'stopped {int((status == pop.STOPPED).sum())}')
+    if self._bar is not None:
+      self._bar.set_postfix_str(f'bucket {bucket} step {step} {counts} '
+                                f'best val rmse {self._best:.4g}')
+      self._bar.update(1)
+      return
     # The first chunk carries the compile; later chunks pace the rest.
-    pace = (now - self._first_chunk_s) / (self._done - 1) if self._done > 1 else now
+    ran = self._done - self._resumed
+    pace = (now - self._first_chunk_s) / (ran - 1) if ran > 1 else now
     eta = pace * (self._total - self._done)
-    self._log(f'chunk {self._done}/{self._total} bucket {bucket} '
-              f'step {step}  alive {int(ok.sum())}/{len(status)} '
-              f'diverged {int((status == pop.DIVERGED).sum())}  '
+    self._log(f'chunk {self._done}/{self._total} bucket {bucket} step {step}  {counts}  '
               f'best val rmse {self._best:.4g}  elapsed {now:.1f}s  eta {eta:.1f}s')
+
+  def close(self):
+    if self._bar is not None:
+      self._bar.close()
 
   def timing(self) -> dict:
     return {'total_s': time.perf_counter() - self._start,

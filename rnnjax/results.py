@@ -63,6 +63,10 @@ class MetricsWriter:
     self._file.flush()
     os.fsync(self._file.fileno())
 
+  def tell(self) -> int:
+    """Bytes written so far: what a checkpoint taken now covers."""
+    return self._file.tell()
+
   def close(self):
     self._file.close()
 

@@ -7,22 +7,19 @@ is checked (spec, data, work directory) before anything is written.
 
 import dataclasses
 import os
-import platform
-import shutil
-import subprocess
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-import rnnjax
+from rnnjax import checkpoint
 from rnnjax import model
 from rnnjax import population as pop
 from rnnjax import report
 from rnnjax import results
 from rnnjax import search
 from rnnjax import sharding
+from rnnjax import workdir as workdir_lib
 from rnnjax.data import forecast
 from rnnjax.errors import InputError
 
@@ -65,6 +62,7 @@ class SweepSpec:
   num_seeds: int = 1
   train_steps: int = 500
   eval_every: int = 100
+  patience: int = 0
   seed: int = 0
 
   def to_json(self):
@@ -98,48 +96,6 @@ def load_data(spec: SweepSpec) -> forecast.ForecastData:
                        season=spec.season)
 
 
-def _versions():
-  try:
-    git = subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True,
-                         cwd=os.path.dirname(__file__), timeout=5).stdout.strip() or None
-  except (OSError, subprocess.SubprocessError):
-    git = None
-  import flax, optax  # pylint: disable=g-import-not-at-top,multiple-imports
-  return {'rnnjax': rnnjax.__version__, 'jax': jax.__version__, 'flax': flax.__version__,
-          'optax': optax.__version__, 'numpy': np.__version__,
-          'python': platform.python_version(), 'git': git}
-
-
-def prepare_workdir(workdir: str, spec: SweepSpec, *, overwrite: bool) -> bool:
-  """Checks the work directory. Returns True when it already holds this finished sweep."""
-  if not os.path.exists(workdir):
-    return False
-  if not os.path.isdir(workdir):
-    raise InputError(f'--workdir: {workdir} is a file, not a directory')
-  sweep_path = os.path.join(workdir, results.SWEEP)
-  if not os.path.exists(sweep_path):
-    if os.listdir(workdir):
-      raise InputError(f'--workdir: {workdir} is not empty and holds no rnnjax sweep')
-    return False
-  if overwrite:
-    for entry in results.OWN_ENTRIES:
-      path = os.path.join(workdir, entry)
-      if os.path.isdir(path):
-        shutil.rmtree(path)
-      elif os.path.exists(path):
-        os.unlink(path)
-    return False
-  old = results.read_json(sweep_path)['spec']
-  new = spec.to_json()
-  differ = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
-  if differ:
-    k = differ[0]
-    raise InputError(f'--workdir: {workdir} holds a different sweep ({k}: '
-                     f'{old.get(k)!r} there, {new.get(k)!r} now); use another '
-                     '--workdir or --overwrite')
-  return os.path.exists(os.path.join(workdir, results.SUMMARY))
-
-
 def _hparams(members, size) -> pop.HParams:
   """Members' values, padded to `size` with dead copies of the first (uids -1, -2...)."""
   padded = list(members) + [members[0]] * (size - len(members))
@@ -149,7 +105,7 @@ def _hparams(members, size) -> pop.HParams:
                      **{name: column(name) for name in search.SCALAR})
 
 
-def _train_config(structure, data: forecast.ForecastData, steps_per_chunk):
+def _train_config(structure, data: forecast.ForecastData, spec: SweepSpec):
   x, y = data.x['train'], data.y['train']
   cfg = model.ModelConfig(cell=structure['cell'], input_size=x.shape[-1],
                           hidden_size=structure['hidden_size'],
@@ -157,7 +113,8 @@ def _train_config(structure, data: forecast.ForecastData, steps_per_chunk):
                           output_size=y.shape[1] * y.shape[2])
   return pop.TrainConfig(model=cfg, optimizer=structure['optimizer'],
                          batch_size=structure['batch_size'],
-                         steps_per_chunk=steps_per_chunk, num_targets=y.shape[2])
+                         steps_per_chunk=spec.eval_every, num_targets=y.shape[2],
+                         patience=spec.patience)
 
 
 def _device_data(data: forecast.ForecastData):
@@ -168,11 +125,14 @@ def _device_data(data: forecast.ForecastData):
 
 
 def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
-              group_size: int = 0, log=print) -> dict:
-  """Runs the sweep and returns its summary (also written to WORKDIR/summary.json).
+              group_size: int = 0, keep_checkpoints: int = 3, log=print,
+              progress_bar: bool = False) -> dict:
+  """Runs (or resumes) the sweep; returns its summary, also in WORKDIR/summary.json.
 
-  `group_size`: members per vmap group on a device (0: see `sharding.group_size`). It
-  changes speed only, so it is not part of the spec.
+  Re-running on a work directory that holds this sweep unfinished resumes from its last
+  good checkpoint; finished, it reports the stored summary. `group_size`: members per
+  vmap group on a device (0: see `sharding.group_size`); it changes speed only, so it is
+  not part of the spec.
   """
   _check_budget(spec)
   plan = make_plan(spec)
@@ -182,55 +142,93 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
     if structure['batch_size'] > num_train:
       raise InputError(f'--batch_size: {structure["batch_size"]} is larger than the '
                        f'training set ({num_train} windows)')
-  if prepare_workdir(workdir, spec, overwrite=overwrite):
+  status = workdir_lib.state_of(workdir, spec.to_json(), overwrite=overwrite)
+  if status == workdir_lib.FINISHED:
     summary = results.read_json(os.path.join(workdir, results.SUMMARY))
     log(f'{workdir} already holds this finished sweep (--overwrite to run it again)')
     log(report.ranking_table(summary))
     return summary
 
-  os.makedirs(workdir, exist_ok=True)
-  results.write_json(os.path.join(workdir, results.SWEEP),
-                     {'spec': spec.to_json(), 'versions': _versions(),
-                      'devices': [str(d) for d in jax.devices()]})
-  results.write_json(os.path.join(workdir, results.PLAN), plan.to_json())
-  metrics_path = os.path.join(workdir, results.METRICS)
-  if os.path.exists(metrics_path):
-    os.unlink(metrics_path)  # An unfinished earlier run of this sweep: start clean.
-  if data.num_filled:
-    log(f'filled {data.num_filled} missing values by linear interpolation')
-  log(f'{len(plan.members)} members in {len(plan.buckets)} bucket(s); '
-      f'swept: {", ".join(plan.swept) or "nothing"}; work directory: {workdir}')
-
   base_key = jax.random.key(spec.seed)
   mesh = sharding.population_mesh()
   device_data = _device_data(data)
-  writer = results.MetricsWriter(metrics_path)
-  progress = report.Progress(len(plan.buckets) * (spec.train_steps // spec.eval_every),
-                             log=log)
-  finals = {}
+  num_chunks = spec.train_steps // spec.eval_every
+  buckets = []
   for b, structure in enumerate(plan.buckets):
     members = plan.bucket_members(b)
-    cfg = _train_config(structure, data, spec.eval_every)
+    cfg = _train_config(structure, data, spec)
     hp = _hparams(members, sharding.padded_size(len(members), mesh))
-    state = pop.population_init_fn(cfg, mesh)(hp, base_key)
+    buckets.append((cfg, members, hp))
+
+  os.makedirs(workdir, exist_ok=True)
+  metrics_path = os.path.join(workdir, results.METRICS)
+  mngr = checkpoint.manager(workdir, keep=keep_checkpoints)
+  restored = None
+  if status == workdir_lib.RESUME:
+    abstract = {b: _abstract_state(cfg, hp, base_key, mesh)
+                for b, (cfg, _, hp) in enumerate(buckets)}
+    restored = checkpoint.restore_latest(mngr, abstract, log=log)
+  if restored is None:
+    mngr.close()
+    workdir_lib.clear(workdir)
+    mngr = checkpoint.manager(workdir, keep=keep_checkpoints)
+    results.write_json(os.path.join(workdir, results.SWEEP),
+                       {'spec': spec.to_json(), 'versions': workdir_lib.versions(),
+                        'devices': [str(d) for d in jax.devices()]})
+    results.write_json(os.path.join(workdir, results.PLAN), plan.to_json())
+    states, start = {}, (0, 0)
+    open(metrics_path, 'w').close()
+  else:
+    states, progress = restored
+    workdir_lib.truncate(metrics_path, progress['metrics_bytes'])
+    start = (progress['bucket'], progress['chunk'] + 1)
+    log(f'resuming {workdir} after bucket {start[0]} chunk {start[1]}')
+  if data.num_filled:
+    log(f'filled {data.num_filled} missing values by linear interpolation')
+  log(f'{len(plan.members)} members in {len(plan.buckets)} bucket(s) on '
+      f'{mesh.size} device(s); swept: {", ".join(plan.swept) or "nothing"}; '
+      f'work directory: {workdir}')
+
+  writer = results.MetricsWriter(metrics_path)
+  bar = report.Progress(len(buckets) * num_chunks, log=log, bar=progress_bar,
+                        done=start[0] * num_chunks + start[1])
+  for b, (cfg, members, hp) in enumerate(buckets):
+    if b < start[0]:
+      continue
+    if b not in states:
+      states[b] = pop.population_init_fn(cfg, mesh)(hp, base_key)
     chunk_fn = pop.population_chunk_fn(cfg, mesh, group_size)
-    for _ in range(spec.train_steps // spec.eval_every):
-      state, metrics = chunk_fn(state, hp, device_data, base_key)
-      metrics, steps, status = jax.device_get((metrics, state.step, state.status))
+    for c in range(start[1] if b == start[0] else 0, num_chunks):
+      states[b], metrics = chunk_fn(states[b], hp, device_data, base_key)
+      metrics, steps, member_status = jax.device_get(
+          (metrics, states[b].step, states[b].status))
       for i, m in enumerate(members):
         writer.write(uid=m.uid, bucket=b, step=int(steps[i]), split='train',
                      metrics={'loss': metrics['train_loss'][i]})
         writer.write(uid=m.uid, bucket=b, step=int(steps[i]), split='val',
                      metrics={k: v[i] for k, v in metrics['val'].items()})
-      writer.flush()
-      progress.chunk(b, int(steps.max()), metrics['val']['rmse'], status)
-    finals[b] = (cfg, members, state)
+      writer.flush()  # Before the checkpoint that covers these records.
+      checkpoint.save(mngr, b * num_chunks + c + 1, states,
+                      {'bucket': b, 'chunk': c, 'metrics_bytes': writer.tell()})
+      n = len(members)
+      bar.chunk(b, (c + 1) * spec.eval_every, metrics['val']['rmse'][:n],
+                member_status[:n])
   writer.close()
+  bar.close()
+  mngr.close()
 
-  summary = _summarise(plan, finals, data, progress)
+  finals = {b: (cfg, members, states[b]) for b, (cfg, members, _) in enumerate(buckets)}
+  summary = _summarise(plan, finals, data, bar)
   results.write_json(os.path.join(workdir, results.SUMMARY), summary)
   log(report.ranking_table(summary))
   return summary
+
+
+def _abstract_state(cfg, hp, base_key, mesh):
+  shapes = jax.eval_shape(pop.population_init_fn(cfg, mesh), hp, base_key)
+  shard = sharding.members_sharding(mesh)
+  return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=shard),
+                      shapes)
 
 
 def _summarise(plan, finals, data, progress) -> dict:

@@ -224,3 +224,33 @@ def test_step_broadcasts_over_batch_with_rank_promotion():
     _, batch_h = cell.step(params, carry, xs)
   _, ref_h = jax.vmap(cell.step, (None, 0, 0))(params, carry, xs)
   np.testing.assert_allclose(batch_h, ref_h, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_padded_init_zeroes_padding_and_bounds_by_real_width(name):
+  # hidden_units / input_units traced under vmap, as a population of widths initialises.
+  cell, n, n_in, init_scale = cells.CELLS[name], 3, 2, 2.0
+  init = lambda k, units: cell.init(k, I, H, init_scale=init_scale, forget_bias=FORGET_BIAS,
+                                    hidden_units=units, input_units=units - 1)
+  batched = jax.jit(jax.vmap(init, in_axes=(None, 0)))(jax.random.key(0), jnp.array([n, H]))
+  params = jax.tree.map(lambda a: np.asarray(a[0]), batched)
+  full = _jit_init(name)(jax.random.key(0), I, H, init_scale=init_scale,
+                         forget_bias=FORGET_BIAS)
+  G = cell.num_gates
+  real = np.zeros((G, H), bool)
+  real[:, :n] = True
+  real = real.reshape(-1)
+  bound = init_scale / np.sqrt(n)
+  for w, rows in (('w_ih', np.arange(I) < n_in), ('w_hh', np.arange(H) < n)):
+    block = rows[:, None] & real[None]
+    np.testing.assert_array_equal(params[w][~block], 0.0)
+    assert bound * 0.5 < np.abs(params[w][block]).max() <= bound * (1 + 1e-6)
+    # Same draws as the unpadded init, rescaled from 1/sqrt(H) to 1/sqrt(n).
+    np.testing.assert_allclose(params[w][block], full[w][block] * np.sqrt(H / n), rtol=1e-5)
+  np.testing.assert_array_equal(params['b'][~real], 0.0)
+  if name == 'lstm':
+    np.testing.assert_array_equal(params['b'][H:H + n], np.float32(FORGET_BIAS))
+  if name == 'gru':
+    np.testing.assert_array_equal(params['b_hn'], 0.0)
+  # Width H (nothing padded; input_units = H - 1 >= I) through the same traced path.
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a[1], b, rtol=1e-6), batched, full)

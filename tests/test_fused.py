@@ -59,3 +59,19 @@ def test_model_fused_and_plain_agree():
   g, g_plain = jax.grad(loss)(params, cfg), jax.grad(loss)(params, plain)
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
                g, g_plain)
+
+
+def test_padded_units_get_exactly_zero_gradients():
+  # The custom VJP rebuilds tanh(z) from the stored gates; padding must stay exact there.
+  n = 3
+  params = cells.CELLS['lstm'].init(jax.random.key(0), I, H, init_scale=1.5,
+                                    forget_bias=1.0, hidden_units=n)
+  _, xs, d_hs = _inputs()
+  d_hs = d_hs.at[..., n:].set(0.0)  # Downstream weights of padded units are zero.
+  hs, pull = jax.vjp(fused.lstm_layer, params, xs)
+  np.testing.assert_array_equal(hs[..., n:], 0.0)
+  d_params, _ = pull(d_hs)
+  padded = cells.mask_padding(jax.tree.map(jnp.ones_like, params), n)
+  for name in ('w_ih', 'w_hh', 'b'):
+    np.testing.assert_array_equal(np.asarray(d_params[name])[padded[name] == 0], 0.0)
+    assert np.abs(d_params[name]).max() > 1e-3

@@ -26,7 +26,7 @@ def _run(tmp_path, spec=TINY, **kw):
 def test_tiny_sweep_end_to_end(tmp_path):
   summary, lines = _run(tmp_path)
   wd = tmp_path / 'wd'
-  assert sorted(os.listdir(wd)) == ['metrics.jsonl', 'plan.json', 'summary.json',
+  assert sorted(os.listdir(wd)) == ['checkpoints', 'metrics.jsonl', 'plan.json', 'summary.json',
                                     'sweep.json']
   assert len(summary['members']) == 8
   assert {m['bucket'] for m in summary['members']} == {0, 1}

@@ -1,0 +1,63 @@
+"""Checkpoints of a running sweep with orbax, so a killed sweep resumes exactly.
+
+After every chunk the sweep saves, as one orbax step numbered by chunks done:
+  states    the population state of every bucket started so far (a dict by bucket)
+  progress  JSON: bucket and chunk reached, and the byte length of metrics.jsonl that
+            this checkpoint covers (records are written and flushed BEFORE the save,
+            so on resume the file is truncated to exactly what the state has seen)
+
+Nothing random lives in the state (keys come from seed, uid and step), so a restored
+population continues bit for bit. Orbax writes each step to a temporary directory and
+renames it when complete; a step that fails to restore (killed mid-write, corrupted)
+is skipped with a warning for the one before it.
+"""
+
+import logging
+import os
+
+import jax
+import orbax.checkpoint as ocp
+
+DIRNAME = 'checkpoints'
+
+
+def manager(workdir: str, *, keep: int = 3) -> ocp.CheckpointManager:
+  options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
+                                         enable_async_checkpointing=False)
+  return ocp.CheckpointManager(os.path.abspath(os.path.join(workdir, DIRNAME)),
+                               options=options)
+
+
+def save(mngr: ocp.CheckpointManager, step: int, states: dict, progress: dict) -> None:
+  states = {str(b): s for b, s in states.items()}
+  mngr.save(step, args=ocp.args.Composite(states=ocp.args.StandardSave(states),
+                                          progress=ocp.args.JsonSave(progress)))
+  mngr.wait_until_finished()
+
+
+def restore_latest(mngr: ocp.CheckpointManager, abstract_states: dict, log=print):
+  """(states, progress) of the newest step that restores, or None when there is none.
+
+  abstract_states: bucket -> state of `jax.ShapeDtypeStruct`s (with shardings) for
+  every bucket of the sweep; only those present in a checkpoint are restored.
+  """
+  for step in sorted(mngr.all_steps(), reverse=True):
+    try:
+      progress = mngr.restore(step, args=ocp.args.Composite(
+          progress=ocp.args.JsonRestore()))['progress']
+      target = {str(b): abstract_states[b] for b in range(progress['bucket'] + 1)}
+      states = mngr.restore(step, args=ocp.args.Composite(
+          states=ocp.args.StandardRestore(target)))['states']
+    except Exception as e:  # pylint: disable=broad-except
+      message = str(e).splitlines()[0] if str(e) else type(e).__name__
+      log(f'warning: checkpoint {step} does not restore ({message}); trying an older one')
+      logging.warning('checkpoint %d failed to restore', step, exc_info=True)
+      continue
+    return {int(b): s for b, s in states.items()}, progress
+  return None
+
+
+def abstract(tree):
+  """ShapeDtypeStructs (with shardings) of a pytree of arrays."""
+  return jax.tree.map(
+      lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=a.sharding), tree)

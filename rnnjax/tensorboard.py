@@ -1,0 +1,191 @@
+"""TensorBoard event files for a sweep: one run per member, scalars, and the HParams tab.
+
+`tensorboard --logdir WORKDIR/tensorboard` then shows every member as a run
+(`uid-0007`) with its scalars at every evaluation, and the HParams tab shows the sweep as
+a table and a parallel-coordinates view.
+
+`SweepWriter(logdir, members)` takes the summary's (or plan's) member entries and at once
+writes each run's HParams session start info (its swept hyperparameters, plus `seed`
+when seeds vary), so the HParams tab works during training. `add(records)` buffers metric
+records (see `rnnjax.results`) as scalars tagged `split/metric` at their step; `flush()`
+appends them to each run's one event file, opened only while writing (no open files or
+threads per member). `close(summary)` adds, in every run, the experiment config
+(hyperparameter domains, metric tags), the member's final status, and the summary's
+validation-best metrics as `best_val/<metric>` (`test/<metric>` for the best member) at
+its best step, so the HParams table shows what the ranking uses. A writer on an existing
+logdir appends to the runs' event files; `rebuild(workdir)` recreates WORKDIR/tensorboard
+from metrics.jsonl and summary.json (plan.json before the sweep has finished), e.g. after a
+resume, so that events never repeat. Only tensorboardX's protos are needed (no TF, no torch).
+"""
+
+import glob
+import os
+import shutil
+import socket
+import struct
+import time
+
+from tensorboardX.proto import api_pb2, event_pb2, plugin_hparams_pb2, summary_pb2
+from tensorboardX.proto import tensor_pb2, tensor_shape_pb2, types_pb2
+from tensorboardX.record_writer import masked_crc32c
+
+from rnnjax import results
+
+DIRNAME = 'tensorboard'
+MAX_DISCRETE = 10   # floats with more distinct values get an interval domain
+_EXPERIMENT, _START, _END = ('_hparams_/experiment', '_hparams_/session_start_info',
+                             '_hparams_/session_end_info')
+_STATUS = {'ok': api_pb2.STATUS_SUCCESS, 'stopped': api_pb2.STATUS_SUCCESS,
+           'diverged': api_pb2.STATUS_FAILURE}
+_SPLITS = {'best_val': api_pb2.DATASET_VALIDATION, 'val': api_pb2.DATASET_VALIDATION,
+           'train': api_pb2.DATASET_TRAINING, 'test': api_pb2.DATASET_UNKNOWN}
+# TensorBoard's own hparams summaries carry an empty float tensor (its metadata.NULL_TENSOR).
+_NULL = tensor_pb2.TensorProto(dtype=types_pb2.DT_FLOAT, tensor_shape=tensor_shape_pb2.
+                               TensorShapeProto(dim=[tensor_shape_pb2.TensorShapeProto.Dim()]))
+_DIFFERS = b'\x38\x01'  # HParamInfo.differs = true (field 7, absent from tensorboardX's proto)
+
+
+def run_name(uid: int) -> str:
+  return f'uid-{uid:04d}'
+
+
+def _record(event: event_pb2.Event) -> bytes:
+  """One TFRecord: length, its masked CRC, the data, its masked CRC."""
+  data = event.SerializeToString()
+  header = struct.pack('<Q', len(data))
+  return (header + struct.pack('<I', masked_crc32c(header)) + data
+          + struct.pack('<I', masked_crc32c(data)))
+
+
+def _event(value: summary_pb2.Summary.Value, step: int = 0) -> event_pb2.Event:
+  return event_pb2.Event(wall_time=time.time(), step=step,
+                         summary=summary_pb2.Summary(value=[value]))
+
+
+def _hparams_value(tag: str, **data) -> summary_pb2.Summary.Value:
+  content = plugin_hparams_pb2.HParamsPluginData(version=0, **data).SerializeToString()
+  plugin = summary_pb2.SummaryMetadata.PluginData(plugin_name='hparams', content=content)
+  return summary_pb2.Summary.Value(
+      tag=tag, metadata=summary_pb2.SummaryMetadata(plugin_data=plugin), tensor=_NULL)
+
+
+def _hparam_info(name: str, values: list) -> api_pb2.HParamInfo:
+  distinct = sorted(set(values))
+  info = api_pb2.HParamInfo(name=name)
+  if isinstance(values[0], (bool, str)):
+    info.type = (api_pb2.DATA_TYPE_BOOL if isinstance(values[0], bool)
+                 else api_pb2.DATA_TYPE_STRING)
+    info.domain_discrete.extend(distinct)
+  else:
+    info.type = api_pb2.DATA_TYPE_FLOAT64
+    if isinstance(values[0], int) or len(distinct) <= MAX_DISCRETE:
+      info.domain_discrete.extend([float(v) for v in distinct])
+    else:
+      info.domain_interval.min_value = distinct[0]
+      info.domain_interval.max_value = distinct[-1]
+  if len(distinct) > 1:
+    info.MergeFromString(_DIFFERS)
+  return info
+
+
+class SweepWriter:
+  """One TensorBoard run per member under `logdir`; see the module docstring."""
+
+  def __init__(self, logdir: str, members: list[dict]):
+    names = list(members[0]['hparams'])
+    if 'seed' in members[0]:
+      names.append('seed')
+    value = lambda m, n: m['seed'] if n == 'seed' else m['hparams'].get(n)
+    columns = {n: [value(m, n) for m in members if value(m, n) is not None] for n in names}
+    swept = [n for n in names if len(set(columns[n])) > 1]
+    self._hparams = {n: columns[n] for n in (swept or [n for n in names if n != 'seed'])}
+    self._paths, self._pending, self._metrics = {}, {}, set()
+    for m in members:
+      directory = os.path.join(logdir, run_name(m['uid']))
+      os.makedirs(directory, exist_ok=True)
+      existing = sorted(glob.glob(os.path.join(directory, 'events.out.tfevents.*')))
+      self._paths[m['uid']] = existing[-1] if existing else os.path.join(
+          directory, f'events.out.tfevents.{int(time.time())}.{socket.gethostname()}.rnnjax')
+      self._pending[m['uid']] = []
+      if not existing:
+        start = plugin_hparams_pb2.SessionStartInfo(start_time_secs=time.time())
+        for n in self._hparams:
+          if (v := value(m, n)) is not None:
+            _set(start.hparams[n], v)
+        self._write(m['uid'], event_pb2.Event(wall_time=time.time(),
+                                              file_version='brain.Event:2'))
+        self._write(m['uid'], _event(_hparams_value(_START, session_start_info=start)))
+    self.flush()
+
+  def _write(self, uid: int, event: event_pb2.Event):
+    if uid not in self._pending:
+      raise ValueError(f'uid {uid} is not a member of this sweep writer')
+    self._pending[uid].append(_record(event))
+
+  def _scalar(self, uid: int, split: str, metric: str, step: int, value):
+    if value is not None:
+      self._metrics.add((split, metric))
+      self._write(uid, _event(summary_pb2.Summary.Value(tag=f'{split}/{metric}',
+                                                        simple_value=float(value)), int(step)))
+
+  def add(self, records: list[dict]):
+    """Buffers metric records as scalars `split/metric` at `step`; None values are skipped."""
+    for r in records:
+      self._scalar(r['uid'], r['split'], r['metric'], r['step'], r['value'])
+
+  def flush(self):
+    """Appends every buffered event to its run's event file."""
+    for uid, pending in self._pending.items():
+      if pending:
+        with open(self._paths[uid], 'ab') as f:
+          f.write(b''.join(pending))
+        pending.clear()
+
+  def close(self, summary: dict | None = None):
+    """Flushes; with the final summary, first writes the HParams experiment and statuses."""
+    if summary is not None:
+      for m in summary['members']:
+        for split in ('val', 'test'):
+          for metric, value in (m.get(split) or {}).items():
+            self._scalar(m['uid'], 'best_val' if split == 'val' else split, metric,
+                         m['best_step'], value)
+      order = lambda sm: (list(_SPLITS).index(sm[0]) if sm[0] in _SPLITS else len(_SPLITS), sm)
+      metrics = [api_pb2.MetricInfo(name=api_pb2.MetricName(tag=f'{s}/{n}'),
+                                    dataset_type=_SPLITS.get(s, api_pb2.DATASET_UNKNOWN))
+                 for s, n in sorted(self._metrics, key=order)]
+      experiment = api_pb2.Experiment(
+          time_created_secs=time.time(), metric_infos=metrics,
+          hparam_infos=[_hparam_info(n, v) for n, v in self._hparams.items() if v])
+      for m in summary['members']:
+        end = plugin_hparams_pb2.SessionEndInfo(end_time_secs=time.time(), status=_STATUS.get(
+            m.get('status'), api_pb2.STATUS_UNKNOWN))
+        self._write(m['uid'], _event(_hparams_value(_EXPERIMENT, experiment=experiment)))
+        self._write(m['uid'], _event(_hparams_value(_END, session_end_info=end)))
+    self.flush()
+
+
+def _set(proto_value, v):
+  if isinstance(v, bool):
+    proto_value.bool_value = v
+  elif isinstance(v, str):
+    proto_value.string_value = v
+  else:
+    proto_value.number_value = float(v)
+
+
+def rebuild(workdir: str) -> str:
+  """Recreates WORKDIR/tensorboard from the work directory's files; returns its path."""
+  logdir = os.path.join(workdir, DIRNAME)
+  if os.path.isdir(logdir):
+    shutil.rmtree(logdir)
+  summary_path = os.path.join(workdir, results.SUMMARY)
+  summary = results.read_json(summary_path) if os.path.exists(summary_path) else None
+  members = (summary or results.read_json(os.path.join(workdir, results.PLAN)))['members']
+  metrics_path = os.path.join(workdir, results.METRICS)
+  latest = {}   # The last record of each (uid, split, metric, step) wins; steps in order.
+  for r in results.read_metrics(metrics_path) if os.path.exists(metrics_path) else []:
+    latest[r['uid'], r['split'], r['metric'], r['step']] = r
+  writer = SweepWriter(logdir, members)
+  writer.add(sorted(latest.values(), key=lambda r: r['step']))
+  writer.close(summary)
+  return logdir
