@@ -70,8 +70,7 @@ def default_workdir() -> str:
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
+  del argv  # parse_flags refuses positional arguments.
   logging.getLogger('jax._src.xla_bridge').setLevel(logging.ERROR)  # No TPU notices.
   absl_logging.set_verbosity(absl_logging.WARNING)  # Orbax logs every save at INFO.
   from rnnjax import sharding  # pylint: disable=g-import-not-at-top
@@ -101,10 +100,14 @@ _SPEC_FLAGS = {h.name: h for h in (
 def parse_flags(argv):
   """absl's parser, but a bad flag is one line and exit status 2, not a usage dump."""
   try:
-    return flags.FLAGS(argv)
+    argv = flags.FLAGS(argv)
   except flags.Error as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
+  if len(argv) > 1:  # A flagfile line without its leading --, or a stray word.
+    print(f'error: not a flag: {argv[1]!r} (flags look like --name=value)', file=sys.stderr)
+    sys.exit(2)
+  return argv
 
 
 if __name__ == '__main__':

@@ -53,11 +53,9 @@ class MetricsWriter:
   def __init__(self, path: str):
     self._file = open(path, 'a')
 
-  def write(self, *, uid, bucket, step, split, metrics: dict):
-    for name, value in metrics.items():
-      record = {'uid': uid, 'bucket': bucket, 'step': step, 'split': split,
-                'metric': name, 'value': clean(float(value))}
-      self._file.write(json.dumps(record) + '\n')
+  def write(self, records: list[dict]):
+    for record in records:
+      self._file.write(json.dumps(clean(record)) + '\n')
 
   def flush(self):
     self._file.flush()
@@ -69,6 +67,12 @@ class MetricsWriter:
 
   def close(self):
     self._file.close()
+
+
+def records(*, uid, bucket, step, split, metrics: dict) -> list[dict]:
+  """Long-format records, one per metric, of one member's evaluation."""
+  return [{'uid': uid, 'bucket': bucket, 'step': step, 'split': split, 'metric': name,
+           'value': float(value)} for name, value in metrics.items()]
 
 
 def read_metrics(path: str) -> list[dict]:

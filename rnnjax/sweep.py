@@ -19,6 +19,7 @@ from rnnjax import report
 from rnnjax import results
 from rnnjax import search
 from rnnjax import sharding
+from rnnjax import tensorboard
 from rnnjax import workdir as workdir_lib
 from rnnjax.data import forecast
 from rnnjax.errors import InputError
@@ -190,6 +191,11 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
       f'work directory: {workdir}')
 
   writer = results.MetricsWriter(metrics_path)
+  if restored is not None:
+    tensorboard.rebuild(workdir)  # Exactly the events the checkpoint covers.
+  events = tensorboard.SweepWriter(os.path.join(workdir, tensorboard.DIRNAME),
+                                   [{'uid': m.uid, 'hparams': m.hparams}
+                                    for m in plan.members])
   bar = report.Progress(len(buckets) * num_chunks, log=log, bar=progress_bar,
                         done=start[0] * num_chunks + start[1])
   for b, (cfg, members, hp) in enumerate(buckets):
@@ -202,12 +208,17 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
       states[b], metrics = chunk_fn(states[b], hp, device_data, base_key)
       metrics, steps, member_status = jax.device_get(
           (metrics, states[b].step, states[b].status))
+      records = []
       for i, m in enumerate(members):
-        writer.write(uid=m.uid, bucket=b, step=int(steps[i]), split='train',
-                     metrics={'loss': metrics['train_loss'][i]})
-        writer.write(uid=m.uid, bucket=b, step=int(steps[i]), split='val',
-                     metrics={k: v[i] for k, v in metrics['val'].items()})
+        where = dict(uid=m.uid, bucket=b, step=int(steps[i]))
+        records += results.records(split='train', **where,
+                                   metrics={'loss': metrics['train_loss'][i]})
+        records += results.records(split='val', **where,
+                                   metrics={k: v[i] for k, v in metrics['val'].items()})
+      writer.write(records)
       writer.flush()  # Before the checkpoint that covers these records.
+      events.add(records)
+      events.flush()
       checkpoint.save(mngr, b * num_chunks + c + 1, states,
                       {'bucket': b, 'chunk': c, 'metrics_bytes': writer.tell()})
       n = len(members)
@@ -219,6 +230,7 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
 
   finals = {b: (cfg, members, states[b]) for b, (cfg, members, _) in enumerate(buckets)}
   summary = _summarise(plan, finals, data, bar)
+  events.close(summary)
   results.write_json(os.path.join(workdir, results.SUMMARY), summary)
   log(report.ranking_table(summary))
   return summary

@@ -17,21 +17,61 @@ def _cli(tmp_path, *args):
       capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
 
 
-@pytest.mark.parametrize('args, message', [
+def _files(tmp_path):
+  (tmp_path / 'latin1.csv').write_bytes('t,v\n1,caf\xe9\n'.encode('latin-1'))
+  (tmp_path / 'cols.csv').write_text('t,v\n1,1.0\n2,2.0\n')
+  (tmp_path / 'text.csv').write_text('t,v\n1,1.0\n2,lots\n')
+  (tmp_path / 'bad.flags').write_text('# a comment\n--hidden_size=8\nlearning_rate=0.1\n')
+
+
+BAD_INPUT = [
     (['--cell=lstmx'], "error: --cell: 'lstmx' is invalid"),
-    (['--learning_rate=loguniform(1e-4,'], '--learning_rate: malformed spec'),
-    (['--no_such_flag=1'], "error: Unknown command line flag 'no_such_flag'"),
+    (['--optimizer=adagrad'], "error: --optimizer: 'adagrad' is invalid"),
+    (['--task=translate'], "error: --task: unknown task 'translate'"),
+    (['--learning_rate=loguniform(1e-4,'], 'error: --learning_rate: malformed spec'),
+    (['--learning_rate=grid()'], 'error: --learning_rate: grid() needs at least one value'),
+    (['--learning_rate='], 'error: --learning_rate: empty spec'),
+    (['--learning_rate=0'], "error: --learning_rate: 0.0 is invalid; expected > 0"),
+    (['--dropout=1.0'], 'error: --dropout: 1.0 is invalid; expected in [0, 1)'),
+    (['--hidden_size=0'], 'error: --hidden_size: 0 is invalid'),
+    (['--num_layers=grid(1,0)'], 'error: --num_layers: 0 is invalid'),
     (['--dataset=shampoo_sales', '--batch_size=400'], 'error: --batch_size: 400 is larger'),
-    (['--csv_path=/nonexistent.csv', '--target_columns=a'], 'error: /nonexistent.csv: no such file'),
-])
+    (['--dataset=nope'], "error: --dataset: unknown series 'nope'"),
+    (['--csv_path=/nonexistent.csv', '--target_columns=v'],
+     'error: /nonexistent.csv: no such file'),
+    (['--csv_path={tmp}/latin1.csv', '--target_columns=v'], 'latin1.csv: not UTF-8'),
+    (['--csv_path={tmp}/cols.csv', '--target_columns=sales'], "cols.csv: no column 'sales'"),
+    (['--csv_path={tmp}/text.csv', '--target_columns=v'],
+     "text.csv: line 3, column 'v': 'lots' is not a number"),
+    (['--dataset=shampoo_sales', '--lookback=30'], 'error: series of 36 points is too short'),
+    (['--no_such_flag=1'], "error: Unknown command line flag 'no_such_flag'"),
+    (['--flagfile={tmp}/bad.flags'], "error: not a flag: 'learning_rate=0.1'"),
+    (['--train_steps=50', '--eval_every=20'], 'error: --train_steps: 50 is not a multiple'),
+]
+
+
+@pytest.mark.parametrize('args, message', BAD_INPUT, ids=[m for _, m in BAD_INPUT])
 def test_bad_input_is_one_line_exit_2_no_workdir(tmp_path, args, message):
-  proc = _cli(tmp_path, *args)
+  _files(tmp_path)
+  proc = _cli(tmp_path, *[a.format(tmp=tmp_path) for a in args])
   assert proc.returncode == 2, proc.stderr
   lines = [l for l in proc.stderr.splitlines() if l.strip()]
   assert len(lines) == 1, proc.stderr
   assert message in lines[0]
   assert 'Traceback' not in proc.stderr
   assert not (tmp_path / 'wd').exists()
+
+
+def test_workdir_of_another_sweep_is_refused_untouched(tmp_path):
+  args = ['--dataset=shampoo_sales', '--lookback=4', '--val_size=6', '--test_size=6',
+          '--hidden_size=4', '--batch_size=4', '--train_steps=2', '--eval_every=2']
+  assert _cli(tmp_path, *args).returncode == 0
+  before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / 'wd').iterdir()}
+  proc = _cli(tmp_path, *args, '--learning_rate=0.01')
+  assert proc.returncode == 2
+  assert proc.stderr.strip().count('\n') == 0
+  assert 'holds a different sweep (learning_rate:' in proc.stderr
+  assert before == {p.name: p.stat().st_mtime_ns for p in (tmp_path / 'wd').iterdir()}
 
 
 def test_tiny_run_through_flags(tmp_path):

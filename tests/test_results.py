@@ -50,12 +50,12 @@ def test_write_json_failure_keeps_old_file_and_leaves_no_temp(tmp_path):
 def test_metrics_writer_round_trip(tmp_path):
   path = str(tmp_path / results.METRICS)
   writer = results.MetricsWriter(path)
-  writer.write(uid=0, bucket=1, step=10, split='train',
-               metrics={'loss': np.float32(0.5), 'rmse': 2.0})
-  writer.write(uid=3, bucket=0, step=10, split='val', metrics={'loss': float('nan')})
+  writer.write(results.records(uid=0, bucket=1, step=10, split='train',
+               metrics={'loss': np.float32(0.5), 'rmse': 2.0}))
+  writer.write(results.records(uid=3, bucket=0, step=10, split='val', metrics={'loss': float('nan')}))
   writer.flush()
   assert len(results.read_metrics(path)) == 3  # Readable after a flush, before close.
-  writer.write(uid=3, bucket=0, step=20, split='val', metrics={'loss': np.inf})
+  writer.write(results.records(uid=3, bucket=0, step=20, split='val', metrics={'loss': np.inf}))
   writer.close()
   assert results.read_metrics(path) == [
       {'uid': 0, 'bucket': 1, 'step': 10, 'split': 'train', 'metric': 'loss', 'value': 0.5},
@@ -70,6 +70,6 @@ def test_metrics_writer_appends(tmp_path):
   path = str(tmp_path / results.METRICS)
   for step in (1, 2):
     writer = results.MetricsWriter(path)
-    writer.write(uid=0, bucket=0, step=step, split='train', metrics={'loss': 1.0 / step})
+    writer.write(results.records(uid=0, bucket=0, step=step, split='train', metrics={'loss': 1.0 / step}))
     writer.close()
   assert [(r['step'], r['value']) for r in results.read_metrics(path)] == [(1, 1.0), (2, 0.5)]

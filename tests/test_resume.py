@@ -9,6 +9,8 @@ import sys
 import time
 
 import numpy as np
+import pytest
+from tensorboard.backend.event_processing import event_accumulator
 
 from rnnjax import results
 from rnnjax import sweep
@@ -16,7 +18,7 @@ from rnnjax import sweep
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ARGS = ['--dataset=shampoo_sales', '--lookback=4', '--val_size=6', '--test_size=6',
         '--cell=grid(lstm,gru)', '--hidden_size=6', '--batch_size=4',
-        '--learning_rate=grid(3e-3,3e-2)', '--dropout=0.1', '--train_steps=40',
+        '--learning_rate=grid(3e-3,3e-2)', '--dropout=0.1', '--train_steps=20',
         '--eval_every=2', '--cpu_devices=1']
 
 
@@ -76,23 +78,35 @@ def _assert_same(a, b):
                              rtol=1e-6)
 
 
-def test_kill_and_resume_equals_uninterrupted(tmp_path):
-  reference = str(tmp_path / 'reference')
-  _finish(reference)
+@pytest.fixture(scope='module')
+def reference(tmp_path_factory):
+  workdir = str(tmp_path_factory.mktemp('resume') / 'reference')
+  _finish(workdir)
+  return workdir
+
+
+def _tensorboard_steps(workdir, uid):
+  acc = event_accumulator.EventAccumulator(
+      os.path.join(workdir, 'tensorboard', f'uid-{uid:04d}'))
+  acc.Reload()
+  return [e.step for e in acc.Scalars('val/mse')]
+
+
+def test_kill_and_resume_equals_uninterrupted(reference, tmp_path):
   expected = _outcome(reference)
-  assert len(expected[1]) == 4 * 20 * 4  # members x chunks x metrics, both buckets.
-  for kill_at in (3, 27):  # Inside the first bucket, and inside the second.
+  assert len(expected[1]) == 4 * 10 * 4  # members x chunks x metrics, both buckets.
+  for kill_at in (3, 13):  # Inside the first bucket, and inside the second.
     workdir = str(tmp_path / f'killed-{kill_at}')
     _kill_after(workdir, kill_at)
     assert not os.path.exists(os.path.join(workdir, 'summary.json'))
     out = _finish(workdir)
     assert 'resuming' in out
     _assert_same(_outcome(workdir), expected)
+    for uid in range(4):  # TensorBoard holds every evaluation exactly once.
+      assert _tensorboard_steps(workdir, uid) == list(range(2, 21, 2))
 
 
-def test_corrupt_latest_checkpoint_falls_back(tmp_path):
-  reference = str(tmp_path / 'reference')
-  _finish(reference)
+def test_corrupt_latest_checkpoint_falls_back(reference, tmp_path):
   workdir = str(tmp_path / 'corrupt')
   _kill_after(workdir, 6)
   latest = _checkpoints(workdir)[-1]

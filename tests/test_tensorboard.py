@@ -53,8 +53,8 @@ def _workdir(path, *, summary=True):
   writer = results.MetricsWriter(os.path.join(path, results.METRICS))
   for step in STEPS:
     for r in _chunk(step):
-      writer.write(uid=r['uid'], bucket=r['bucket'], step=step, split=r['split'],
-                   metrics={r['metric']: float('nan') if r['value'] is None else r['value']})
+      writer.write(results.records(uid=r['uid'], bucket=r['bucket'], step=step, split=r['split'],
+                   metrics={r['metric']: float('nan') if r['value'] is None else r['value']}))
   writer.close()
   if summary:
     results.write_json(os.path.join(path, results.SUMMARY), _summary())
