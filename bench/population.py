@@ -48,8 +48,9 @@ def hparams(p, uid0=0):
       uid=jnp.arange(uid0, uid0 + p, dtype=jnp.int32), learning_rate=f32(lr),
       weight_decay=f32(np.zeros(p)), clip_norm=f32(np.zeros(p)),
       momentum=f32(np.full(p, 0.9)), beta2=f32(np.full(p, 0.999)),
-      input_dropout=f32(np.zeros(p)), dropout=f32(dropout),
-      forget_bias=f32(np.ones(p)), init_scale=f32(np.ones(p))), lr, dropout
+      input_dropout=f32(np.zeros(p)), dropout_rates=f32(dropout[:, None]),
+      forget_bias=f32(np.ones(p)), init_scale=f32(np.ones(p)),
+      hidden_units=jnp.full((p,), H, jnp.int32)), lr, dropout
 
 
 def config(steps, cell='lstm', fused=True):

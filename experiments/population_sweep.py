@@ -42,6 +42,13 @@ BETA2 = flags.DEFINE_string('beta2', '', 'Adam beta2, RMSProp decay (empty: usua
 INPUT_DROPOUT = flags.DEFINE_string('input_dropout', '0', 'Dropout on the inputs. ' + _S)
 DROPOUT = flags.DEFINE_string('dropout', '0', 'Dropout between layers and before the '
                               'readout. ' + _S)
+DROPOUT_PER_LAYER = flags.DEFINE_string('dropout_per_layer', '', 'One dropout spec per '
+                                        'layer, separated by ";" (overrides --dropout), '
+                                        'e.g. "grid(0,0.2);0.5".')
+VARIATIONAL_DROPOUT = flags.DEFINE_bool('variational_dropout', False, 'Draw each input / '
+                                        'between-layer dropout mask once per sequence.')
+HIDDEN_MODE = flags.DEFINE_string('hidden_mode', 'masked', 'masked: hidden sizes share '
+                                  'one program, padded and masked; bucket: one each.')
 FORGET_BIAS = flags.DEFINE_string('forget_bias', '1', 'LSTM forget-gate bias at init. ' + _S)
 INIT_SCALE = flags.DEFINE_string('init_scale', '1', 'Weights ~ U(+-scale/sqrt(H)). ' + _S)
 SEARCH = flags.DEFINE_string('search', 'grid', 'grid (cross every list) or random.')
@@ -54,6 +61,8 @@ PATIENCE = flags.DEFINE_integer('patience', 0, 'Evaluations without improvement 
                                 'member stops early (0: never).')
 SEED = flags.DEFINE_integer('seed', 0, 'Base random seed (members: fold_in(seed, uid)).')
 WORKDIR = flags.DEFINE_string('workdir', '', 'Work directory (default: runs/<flagfile name>).')
+DRY_RUN = flags.DEFINE_bool('dry_run', False, 'Print the plan (buckets, memory, time '
+                              'from a one-chunk probe) and exit without training.')
 OVERWRITE = flags.DEFINE_bool('overwrite', False, 'Replace a work directory\'s sweep.')
 KEEP_CHECKPOINTS = flags.DEFINE_integer('keep_checkpoints', 3, 'Checkpoints kept (one is '
                                        'written after every chunk).')
@@ -84,7 +93,7 @@ def main(argv):
   try:
     sweep.run_sweep(spec, workdir, overwrite=OVERWRITE.value, group_size=GROUP_SIZE.value,
                     keep_checkpoints=KEEP_CHECKPOINTS.value,
-                    progress_bar=sys.stderr.isatty())
+                    progress_bar=sys.stderr.isatty(), dry_run=DRY_RUN.value)
   except InputError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
@@ -94,8 +103,8 @@ _SPEC_FLAGS = {h.name: h for h in (
     TASK, DATASET, CSV_PATH, TIME_COLUMN, TARGET_COLUMNS, LOOKBACK, HORIZON, VAL_SIZE,
     TEST_SIZE, SEASON, CELL, HIDDEN_SIZE, NUM_LAYERS, BATCH_SIZE, OPTIMIZER,
     LEARNING_RATE, WEIGHT_DECAY, CLIP_NORM, MOMENTUM, BETA2, INPUT_DROPOUT, DROPOUT,
-    FORGET_BIAS, INIT_SCALE, SEARCH, NUM_MEMBERS, NUM_SEEDS, TRAIN_STEPS, EVAL_EVERY,
-    PATIENCE, SEED)}
+    DROPOUT_PER_LAYER, VARIATIONAL_DROPOUT, HIDDEN_MODE, FORGET_BIAS, INIT_SCALE, SEARCH,
+    NUM_MEMBERS, NUM_SEEDS, TRAIN_STEPS, EVAL_EVERY, PATIENCE, SEED)}
 
 def parse_flags(argv):
   """absl's parser, but a bad flag is one line and exit status 2, not a usage dump."""

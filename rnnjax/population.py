@@ -54,9 +54,10 @@ class HParams:
   momentum: jax.Array
   beta2: jax.Array
   input_dropout: jax.Array
-  dropout: jax.Array
+  dropout_rates: jax.Array  # <float32>[num_layers]: on each layer's output.
   forget_bias: jax.Array
   init_scale: jax.Array
+  hidden_units: jax.Array   # <int32>[]: the member's real width (<= the bucket's).
 
 
 @flax.struct.dataclass
@@ -84,7 +85,7 @@ def make_optimizer(cfg: TrainConfig, hp: HParams):
 def init_member(cfg: TrainConfig, hp: HParams, base_key) -> TrainState:
   key = jax.random.fold_in(member_key(base_key, hp.uid), 0)
   params = model.init_params(cfg.model, key, init_scale=hp.init_scale,
-                             forget_bias=hp.forget_bias)
+                             forget_bias=hp.forget_bias, hidden_units=hp.hidden_units)
   return TrainState(
       params=params, opt_state=make_optimizer(cfg, hp).init(params),
       step=jnp.int32(0), status=jnp.int32(OK), best_val=jnp.float32(jnp.inf),
@@ -94,7 +95,7 @@ def init_member(cfg: TrainConfig, hp: HParams, base_key) -> TrainState:
 def predict(cfg: TrainConfig, params, x, hp: HParams | None = None, key=None):
   """x: <float32>[B, T, I] -> <float32>[B, horizon, C]; dropout only with `key`."""
   rates = {} if key is None else dict(input_dropout=hp.input_dropout,
-                                      dropout_rate=hp.dropout)
+                                      dropout_rates=hp.dropout_rates)
   out = model.apply(cfg.model, params, x, key=key, **rates)
   return out.reshape(x.shape[0], -1, cfg.num_targets)
 

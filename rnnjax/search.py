@@ -90,18 +90,23 @@ def _value(name, text, kind):
   return kind(number)
 
 
-def _checked(name, value):
-  axis = AXES[name]
+def _checked(name, value, like=''):
+  axis = AXES[like or name]
   if not axis.valid(value):
     raise InputError(f'--{name}: {value!r} is invalid; expected {axis.check}')
   return value
 
 
-def parse_axis(name: str, text: str) -> Axis:
-  """Parses one flag's spec string; raises InputError naming the flag."""
-  if name not in AXES:
+def parse_axis(name: str, text: str, like: str = '') -> Axis:
+  """Parses one flag's spec string; raises InputError naming the flag.
+
+  `like`: the AXES entry whose type and range apply (per-layer axes such as
+  `dropout_2` are checked like `dropout`).
+  """
+  definition = AXES.get(like or name)
+  if definition is None:
     raise InputError(f'--{name}: not a sweepable hyperparameter')
-  kind = AXES[name].kind
+  kind = definition.kind
   if text is None or not str(text).strip():
     raise InputError(f'--{name}: empty spec')
   text = str(text)
@@ -109,13 +114,14 @@ def parse_axis(name: str, text: str) -> Axis:
   if not match:
     if '(' in text or ')' in text:
       raise InputError(f'--{name}: malformed spec {text!r}')
-    values = tuple(_checked(name, _value(name, t, kind)) for t in text.split(','))
+    values = tuple(_checked(name, _value(name, t, kind), like) for t in text.split(','))
     return Axis(name, 'grid', values)
   fn, args = match.group(1), [a for a in match.group(2).split(',')]
   if fn in ('grid', 'choice'):
     if not match.group(2).strip():
       raise InputError(f'--{name}: {fn}() needs at least one value')
-    return Axis(name, 'grid', tuple(_checked(name, _value(name, a, kind)) for a in args))
+    return Axis(name, 'grid', tuple(_checked(name, _value(name, a, kind), like)
+                                    for a in args))
   if fn not in _RANDOM:
     raise InputError(f'--{name}: unknown distribution {fn!r} in {text!r}; expected grid, '
                      'choice, uniform, loguniform or randint')
@@ -127,7 +133,7 @@ def parse_axis(name: str, text: str) -> Axis:
     want = 'randint(lo, hi)' if kind is int else 'uniform(lo, hi) or loguniform(lo, hi)'
     raise InputError(f'--{name}: {fn}() does not fit {"an integer" if kind is int else "a real"}'
                      f' hyperparameter; use {want} or grid(...)')
-  lo, hi = (_checked(name, _value(name, a, kind)) for a in args)
+  lo, hi = (_checked(name, _value(name, a, kind), like) for a in args)
   if not lo < hi:
     raise InputError(f'--{name}: {fn}({lo}, {hi}) needs lo < hi')
   if fn == 'loguniform' and lo <= 0:
@@ -160,6 +166,7 @@ class Plan:
   members: tuple
   buckets: tuple       # tuple of dicts: structural values of each bucket
   swept: tuple         # axes that take more than one value
+  masked: tuple = ()   # structural axes vmapped by padding and masking (hidden_size)
 
   def bucket_members(self, b):
     return [m for m in self.members if m.bucket == b]
@@ -168,8 +175,10 @@ class Plan:
     return {
         'num_members': len(self.members),
         'swept': list(self.swept),
-        'bucketed_axes': [a for a in STRUCTURAL if a in self.swept],
-        'vmapped_axes': [a for a in SCALAR if a in self.swept],
+        'bucketed_axes': [a for a in STRUCTURAL
+                          if a in self.swept and a not in self.masked],
+        'masked_axes': [a for a in self.masked if a in self.swept],
+        'vmapped_axes': [a for a in self.swept if a not in STRUCTURAL],
         'buckets': [{'bucket': b, 'structure': s,
                      'uids': [m.uid for m in self.bucket_members(b)]}
                     for b, s in enumerate(self.buckets)],
@@ -178,11 +187,19 @@ class Plan:
 
 
 def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
-              seed: int) -> Plan:
-  """Members and buckets from parsed axes (every name in AXES, momentum/beta2 optional)."""
+              seed: int, hidden_mode: str = 'bucket') -> Plan:
+  """Members and buckets from parsed axes (every name in AXES, momentum/beta2 optional,
+  plus per-layer axes such as `dropout_2`).
+
+  hidden_mode: 'bucket' (each hidden size its own bucket) or 'masked' (members of every
+  hidden size share a bucket padded to its widest member; see model.init_params).
+  """
+  if hidden_mode not in ('bucket', 'masked'):
+    raise InputError(f"--hidden_mode: {hidden_mode!r}; expected 'masked' or 'bucket'")
   if num_seeds < 1:
     raise InputError(f'--num_seeds: {num_seeds} must be >= 1')
   ordered = [axes[name] for name in AXES if name in axes]
+  ordered += [axes[name] for name in sorted(axes) if name not in AXES]
   if search == 'grid':
     random_axes = [a for a in ordered if a.is_random]
     if random_axes:
@@ -206,11 +223,17 @@ def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
     for name, by_family in FAMILY_DEFAULTS.items():
       if name not in config:
         config[name] = by_family[config['optimizer']]
-    structure = {k: config[k] for k in STRUCTURAL}
+    structure = {k: config[k] for k in STRUCTURAL
+                 if not (k == 'hidden_size' and hidden_mode == 'masked')}
     if structure not in buckets:
       buckets.append(structure)
     for s in range(num_seeds):
       members.append(Member(uid=c * num_seeds + s, config=c, seed=s,
                              bucket=buckets.index(structure), hparams=config))
+  if hidden_mode == 'masked':  # Each bucket is as wide as its widest member.
+    buckets = [{**structure, 'hidden_size': max(m.hparams['hidden_size'] for m in members
+                                                if m.bucket == b)}
+               for b, structure in enumerate(buckets)]
   swept = tuple(a.name for a in ordered if a.is_random or len(a.values) > 1)
-  return Plan(members=tuple(members), buckets=tuple(buckets), swept=swept)
+  return Plan(members=tuple(members), buckets=tuple(buckets), swept=swept,
+              masked=('hidden_size',) if hidden_mode == 'masked' else ())

@@ -15,6 +15,7 @@ import numpy as np
 from rnnjax import checkpoint
 from rnnjax import model
 from rnnjax import population as pop
+from rnnjax import probe
 from rnnjax import report
 from rnnjax import results
 from rnnjax import search
@@ -56,6 +57,9 @@ class SweepSpec:
   beta2: str = ''
   input_dropout: str = '0'
   dropout: str = '0'
+  dropout_per_layer: str = ''   # One spec per layer, ';'-separated; overrides dropout.
+  variational_dropout: bool = False
+  hidden_mode: str = 'masked'
   forget_bias: str = '1'
   init_scale: str = '1'
   search: str = 'grid'
@@ -74,8 +78,20 @@ class SweepSpec:
 def make_plan(spec: SweepSpec) -> search.Plan:
   axes = {name: search.parse_axis(name, getattr(spec, name)) for name in search.AXES
           if not (name in search.FAMILY_DEFAULTS and not getattr(spec, name))}
-  return search.make_plan(axes, search=spec.search, num_members=spec.num_members,
-                          num_seeds=spec.num_seeds, seed=spec.seed)
+  if spec.dropout_per_layer:
+    for layer, text in enumerate(spec.dropout_per_layer.split(';'), 1):
+      name = f'dropout_{layer}'
+      axes[name] = search.parse_axis(name, text, like='dropout')
+  plan = search.make_plan(axes, search=spec.search, num_members=spec.num_members,
+                          num_seeds=spec.num_seeds, seed=spec.seed,
+                          hidden_mode=spec.hidden_mode)
+  if spec.dropout_per_layer:
+    layers = spec.dropout_per_layer.count(';') + 1
+    for structure in plan.buckets:
+      if structure['num_layers'] != layers:
+        raise InputError(f'--dropout_per_layer: {layers} spec(s) for a '
+                         f'{structure["num_layers"]}-layer network')
+  return plan
 
 
 def _check_budget(spec: SweepSpec):
@@ -97,13 +113,18 @@ def load_data(spec: SweepSpec) -> forecast.ForecastData:
                        season=spec.season)
 
 
-def _hparams(members, size) -> pop.HParams:
+def _hparams(members, size, num_layers) -> pop.HParams:
   """Members' values, padded to `size` with dead copies of the first (uids -1, -2...)."""
   padded = list(members) + [members[0]] * (size - len(members))
   uids = [m.uid for m in members] + [-1 - i for i in range(size - len(members))]
   column = lambda name: jnp.asarray([m.hparams[name] for m in padded], jnp.float32)
-  return pop.HParams(uid=jnp.asarray(uids, jnp.int32),
-                     **{name: column(name) for name in search.SCALAR})
+  rates = [[m.hparams.get(f'dropout_{l}', m.hparams['dropout'])
+            for l in range(1, num_layers + 1)] for m in padded]
+  return pop.HParams(
+      uid=jnp.asarray(uids, jnp.int32),
+      hidden_units=jnp.asarray([m.hparams['hidden_size'] for m in padded], jnp.int32),
+      dropout_rates=jnp.asarray(rates, jnp.float32),
+      **{name: column(name) for name in search.SCALAR if name != 'dropout'})
 
 
 def _train_config(structure, data: forecast.ForecastData, spec: SweepSpec):
@@ -111,7 +132,8 @@ def _train_config(structure, data: forecast.ForecastData, spec: SweepSpec):
   cfg = model.ModelConfig(cell=structure['cell'], input_size=x.shape[-1],
                           hidden_size=structure['hidden_size'],
                           num_layers=structure['num_layers'],
-                          output_size=y.shape[1] * y.shape[2])
+                          output_size=y.shape[1] * y.shape[2],
+                          variational=spec.variational_dropout)
   return pop.TrainConfig(model=cfg, optimizer=structure['optimizer'],
                          batch_size=structure['batch_size'],
                          steps_per_chunk=spec.eval_every, num_targets=y.shape[2],
@@ -127,13 +149,14 @@ def _device_data(data: forecast.ForecastData):
 
 def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
               group_size: int = 0, keep_checkpoints: int = 3, log=print,
-              progress_bar: bool = False) -> dict:
+              progress_bar: bool = False, dry_run: bool = False) -> dict:
   """Runs (or resumes) the sweep; returns its summary, also in WORKDIR/summary.json.
 
   Re-running on a work directory that holds this sweep unfinished resumes from its last
   good checkpoint; finished, it reports the stored summary. `group_size`: members per
   vmap group on a device (0: see `sharding.group_size`); it changes speed only, so it is
-  not part of the spec.
+  not part of the spec. `dry_run`: compile and time one chunk of every bucket, print
+  the plan, and return it without training or writing anything.
   """
   _check_budget(spec)
   plan = make_plan(spec)
@@ -143,13 +166,6 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
     if structure['batch_size'] > num_train:
       raise InputError(f'--batch_size: {structure["batch_size"]} is larger than the '
                        f'training set ({num_train} windows)')
-  status = workdir_lib.state_of(workdir, spec.to_json(), overwrite=overwrite)
-  if status == workdir_lib.FINISHED:
-    summary = results.read_json(os.path.join(workdir, results.SUMMARY))
-    log(f'{workdir} already holds this finished sweep (--overwrite to run it again)')
-    log(report.ranking_table(summary))
-    return summary
-
   base_key = jax.random.key(spec.seed)
   mesh = sharding.population_mesh()
   device_data = _device_data(data)
@@ -158,8 +174,25 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   for b, structure in enumerate(plan.buckets):
     members = plan.bucket_members(b)
     cfg = _train_config(structure, data, spec)
-    hp = _hparams(members, sharding.padded_size(len(members), mesh))
+    hp = _hparams(members, sharding.padded_size(len(members), mesh),
+                  structure['num_layers'])
     buckets.append((cfg, members, hp))
+
+  plan_json = plan.to_json()
+  for b, (cfg, members, hp) in enumerate(buckets):
+    plan_json['buckets'][b].update(probe.describe(cfg, members))
+  if dry_run:
+    for b, probed in enumerate(probe.probe_all(buckets, device_data, base_key, mesh,
+                                               group_size)):
+      plan_json['buckets'][b].update(probed)
+    log(report.plan_table(plan_json, num_chunks))
+    return plan_json
+  status = workdir_lib.state_of(workdir, spec.to_json(), overwrite=overwrite)
+  if status == workdir_lib.FINISHED:
+    summary = results.read_json(os.path.join(workdir, results.SUMMARY))
+    log(f'{workdir} already holds this finished sweep (--overwrite to run it again)')
+    log(report.ranking_table(summary))
+    return summary
 
   os.makedirs(workdir, exist_ok=True)
   metrics_path = os.path.join(workdir, results.METRICS)
@@ -176,7 +209,7 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
     results.write_json(os.path.join(workdir, results.SWEEP),
                        {'spec': spec.to_json(), 'versions': workdir_lib.versions(),
                         'devices': [str(d) for d in jax.devices()]})
-    results.write_json(os.path.join(workdir, results.PLAN), plan.to_json())
+    results.write_json(os.path.join(workdir, results.PLAN), plan_json)
     states, start = {}, (0, 0)
     open(metrics_path, 'w').close()
   else:

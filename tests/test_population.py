@@ -27,16 +27,18 @@ def _cfg(cell='lstm', optimizer='adam', layers=2):
                          optimizer=optimizer, batch_size=5, steps_per_chunk=STEPS)
 
 
-def _hparams(p=P, uid0=0, **overrides):
+def _hparams(p=P, uid0=0, layers=2, **overrides):
   rng = np.random.default_rng(1)
   values = dict(
       uid=np.arange(uid0, uid0 + p), learning_rate=np.geomspace(1e-3, 3e-2, p),
       weight_decay=rng.uniform(0, 1e-3, p), clip_norm=rng.choice([0.0, 0.5, 5.0], p),
       momentum=np.full(p, 0.9), beta2=np.full(p, 0.99),
-      input_dropout=rng.uniform(0, 0.3, p), dropout=rng.uniform(0, 0.5, p),
-      forget_bias=rng.choice([0.0, 1.0], p), init_scale=rng.uniform(0.5, 1.5, p))
+      input_dropout=rng.uniform(0, 0.3, p), dropout_rates=rng.uniform(0, 0.5, (p, layers)),
+      forget_bias=rng.choice([0.0, 1.0], p), init_scale=rng.uniform(0.5, 1.5, p),
+      hidden_units=np.full(p, 8))
   values.update(overrides)
-  return pop.HParams(**{k: jnp.asarray(v, jnp.int32 if k == 'uid' else jnp.float32)
+  ints = ('uid', 'hidden_units')
+  return pop.HParams(**{k: jnp.asarray(v, jnp.int32 if k in ints else jnp.float32)
                         for k, v in values.items()})
 
 
@@ -74,7 +76,7 @@ def test_member_run_does_not_depend_on_population_order():
 
 
 def test_jit_equals_no_jit():
-  cfg, hp, data = _cfg('lstm', layers=1), _hparams(p=3), _data()
+  cfg, hp, data = _cfg('lstm', layers=1), _hparams(p=3, layers=1), _data()
   key = jax.random.key(3)
   state = pop.population_init_fn(cfg)(hp, key)
   run = jax.vmap(lambda s, h: pop.run_chunk(cfg, s, h, data, key))
@@ -109,10 +111,10 @@ def test_hyperparameter_values_never_recompile(optimizer):
   chunk_fn = pop.population_chunk_fn(cfg)
   for seed in range(3):
     rng = np.random.default_rng(seed)
-    hp = _hparams(p=4, learning_rate=rng.uniform(1e-4, 1e-1, 4),
+    hp = _hparams(p=4, layers=1, learning_rate=rng.uniform(1e-4, 1e-1, 4),
                   weight_decay=rng.uniform(0, 1e-2, 4), clip_norm=rng.uniform(0, 2, 4),
                   momentum=rng.uniform(0, 0.99, 4), beta2=rng.uniform(0.5, 0.999, 4),
-                  dropout=rng.uniform(0, 0.9, 4))
+                  dropout_rates=rng.uniform(0, 0.9, (4, 1)))
     state = pop.population_init_fn(cfg)(hp, key)
     chunk_fn(state, hp, data, key)
   assert chunk_fn._cache_size() == 1  # pylint: disable=protected-access
@@ -122,10 +124,10 @@ def test_hyperparameter_values_never_recompile(optimizer):
 def test_diverging_member_is_isolated():
   cfg, data = _cfg('rnn_relu', 'sgd', layers=1), _data()
   lrs = np.full(4, 1e-2)
-  calm, _ = _train(cfg, _hparams(p=4, learning_rate=lrs, momentum=np.zeros(4),
+  calm, _ = _train(cfg, _hparams(p=4, layers=1, learning_rate=lrs, momentum=np.zeros(4),
                                  clip_norm=np.zeros(4)), data, chunks=3)
   lrs[2] = 1e30
-  wild, metrics = _train(cfg, _hparams(p=4, learning_rate=lrs, momentum=np.zeros(4),
+  wild, metrics = _train(cfg, _hparams(p=4, layers=1, learning_rate=lrs, momentum=np.zeros(4),
                                        clip_norm=np.zeros(4)), data, chunks=3)
   status = np.asarray(wild.status)
   assert status[2] == pop.DIVERGED
@@ -138,7 +140,7 @@ def test_diverging_member_is_isolated():
 
 
 def test_best_params_follow_validation():
-  cfg, hp, data = _cfg('lstm', layers=1), _hparams(p=4), _data()
+  cfg, hp, data = _cfg('lstm', layers=1), _hparams(p=4, layers=1), _data()
   key = jax.random.key(0)
   state = pop.population_init_fn(cfg)(hp, key)
   vals = []

@@ -272,3 +272,28 @@ def test_randint_draws_integers():
   plan = search.make_plan(axes, search='random', num_members=5, num_seeds=1, seed=0)
   assert all(type(m.hparams['hidden_size']) is int for m in plan.members)
   assert all(2 <= m.hparams['hidden_size'] <= 9 for m in plan.members)
+
+
+def test_masked_hidden_size_shares_one_bucket_per_structure():
+  axes = _axes(cell='grid(lstm,gru)', hidden_size='grid(32,64,128)',
+               learning_rate='grid(1e-3,1e-2)')
+  plan = search.make_plan(axes, search='grid', num_members=0, num_seeds=2, seed=0,
+                          hidden_mode='masked')
+  assert len(plan.members) == 2 * 3 * 2 * 2
+  assert [b['hidden_size'] for b in plan.buckets] == [128, 128]
+  assert [b['cell'] for b in plan.buckets] == ['lstm', 'gru']
+  for b in range(2):
+    widths = sorted({m.hparams['hidden_size'] for m in plan.bucket_members(b)})
+    assert widths == [32, 64, 128]
+  described = plan.to_json()
+  assert described['masked_axes'] == ['hidden_size']
+  assert described['bucketed_axes'] == ['cell']
+  bucketed = search.make_plan(axes, search='grid', num_members=0, num_seeds=2, seed=0)
+  assert len(bucketed.buckets) == 6
+
+
+def test_per_layer_axes_are_checked_like_their_base():
+  axis = search.parse_axis('dropout_2', 'grid(0,0.5)', like='dropout')
+  assert axis.values == (0.0, 0.5)
+  with pytest.raises(InputError, match=r'^--dropout_2: 1.0 is invalid'):
+    search.parse_axis('dropout_2', '1.0', like='dropout')

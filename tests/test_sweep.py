@@ -76,3 +76,29 @@ def test_bad_input_writes_nothing(tmp_path):
   with pytest.raises(InputError, match=r'^--batch_size: 500 is larger than the training'):
     _run(tmp_path, bad)
   assert not (tmp_path / 'wd').exists()
+
+
+def test_masked_widths_per_layer_dropout_and_dry_run(tmp_path):
+  spec = sweep.SweepSpec(**{**TINY.__dict__, 'cell': 'lstm', 'num_layers': '2',
+                            'hidden_size': 'grid(4,8)', 'dropout_per_layer': 'grid(0,0.3);0.1',
+                            'variational_dropout': True, 'learning_rate': '1e-2',
+                            'num_seeds': 1})
+  lines = []
+  plan = sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True, log=lines.append)
+  assert not (tmp_path / 'wd').exists()  # A dry run writes nothing.
+  (bucket,) = plan['buckets']
+  assert bucket['padded_width'] == 8 and bucket['num_members'] == 4
+  assert bucket['bytes_per_member'] > 0 and bucket['chunk_s'] > 0
+  assert 0 < bucket['padding_fraction'] < 1
+  assert plan['masked_axes'] == ['hidden_size']
+  assert 'estimated time' in lines[-1]
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
+  assert {m['hparams']['dropout_1'] for m in summary['members']} == {0.0, 0.3}
+  assert {m['hparams']['hidden_size'] for m in summary['members']} == {4, 8}
+  assert all(m['status'] == 'ok' for m in summary['members'])
+
+
+def test_per_layer_dropout_must_match_depth(tmp_path):
+  spec = sweep.SweepSpec(**{**TINY.__dict__, 'dropout_per_layer': '0.1;0.2'})
+  with pytest.raises(InputError, match=r'^--dropout_per_layer: 2 spec\(s\) for a 1-layer'):
+    _run(tmp_path, spec)

@@ -1,0 +1,68 @@
+"""What a bucket costs before the sweep runs: parameters, padding, memory and time.
+
+`describe(...)` gives the cheap facts (no compile). `probe_all(...)` compiles each
+bucket's training program with a one-step chunk, reads its memory from the compiled
+executable, and times one step on a freshly initialised population, for `--dry_run` and
+its time estimate. A full chunk would make a dry run as slow as the sweep's first chunk.
+"""
+
+import concurrent.futures
+import dataclasses
+import os
+import time
+
+import jax
+
+from rnnjax import model
+from rnnjax import population as pop
+
+
+def describe(cfg: pop.TrainConfig, members) -> dict:
+  """Per-member parameter counts and the share of compute spent on padded units."""
+  widths = [m.hparams['hidden_size'] for m in members]
+  return {
+      'num_members': len(members),
+      'padded_width': cfg.model.hidden_size,
+      'params_per_member': sorted({model.param_count(cfg.model, w) for w in widths}),
+      'padding_fraction': model.padding_fraction(cfg.model, widths),
+  }
+
+
+def _compile(cfg: pop.TrainConfig, hp: pop.HParams, data, base_key, mesh, group_size):
+  one_step = dataclasses.replace(cfg, steps_per_chunk=1)
+  state = pop.population_init_fn(one_step, mesh)(hp, base_key)
+  start = time.perf_counter()
+  compiled = pop.population_chunk_fn(one_step, mesh, group_size).lower(
+      state, hp, data, base_key).compile()
+  return compiled, state, time.perf_counter() - start
+
+
+def _measure(compiled, state, compile_s, cfg, hp, data, base_key, mesh) -> dict:
+  memory = compiled.memory_analysis()
+  per_device = hp.uid.shape[0] // mesh.size
+  member_bytes = None
+  if memory is not None:  # Per device: arguments (state, data) and temporaries.
+    member_bytes = (memory.argument_size_in_bytes + memory.temp_size_in_bytes) / per_device
+  state = jax.block_until_ready(compiled(state, hp, data, base_key)[0])  # Warm.
+  start = time.perf_counter()
+  jax.block_until_ready(compiled(state, hp, data, base_key))
+  step_s = time.perf_counter() - start
+  return {'compile_s': compile_s, 'chunk_s': step_s * cfg.steps_per_chunk,
+          'bytes_per_member': member_bytes}
+
+
+def probe_all(buckets, data, base_key, mesh, group_size: int = 0) -> list[dict]:
+  """Probes every (cfg, members, hp) bucket: the one-step programs compile in parallel
+  threads (XLA compiles outside the GIL, and compiling dominates a dry run), then each
+  is timed alone so that the timings do not disturb one another.
+
+  Per bucket: compile_s; chunk_s = one step's time (with its validation pass, so an
+  upper bound) x steps per chunk; bytes_per_member from the compiled executable (a
+  chunk's loop over steps does not add to it).
+  """
+  with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+    compiled = list(pool.map(
+        lambda bucket: _compile(bucket[0], bucket[2], data, base_key, mesh, group_size),
+        buckets))
+  return [_measure(*c, cfg, hp, data, base_key, mesh)
+          for c, (cfg, _, hp) in zip(compiled, buckets)]
