@@ -216,7 +216,8 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
     states, progress = restored
     workdir_lib.truncate(metrics_path, progress['metrics_bytes'])
     start = (progress['bucket'], progress['chunk'] + 1)
-    log(f'resuming {workdir} after bucket {start[0]} chunk {start[1]}')
+    log(f'resuming {workdir}: {start[0] * num_chunks + start[1]} of '
+        f'{len(buckets) * num_chunks} chunks were done')
   if data.num_filled:
     log(f'filled {data.num_filled} missing values by linear interpolation')
   log(f'{len(plan.members)} members in {len(plan.buckets)} bucket(s) on '
@@ -262,7 +263,7 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   mngr.close()
 
   finals = {b: (cfg, members, states[b]) for b, (cfg, members, _) in enumerate(buckets)}
-  summary = _summarise(plan, finals, data, bar)
+  summary = _summarise(plan, finals, data, bar, spec.train_steps)
   events.close(summary)
   results.write_json(os.path.join(workdir, results.SUMMARY), summary)
   log(report.ranking_table(summary))
@@ -276,18 +277,18 @@ def _abstract_state(cfg, hp, base_key, mesh):
                       shapes)
 
 
-def _summarise(plan, finals, data, progress) -> dict:
+def _summarise(plan, finals, data, progress, train_steps) -> dict:
   val_x, val_y, test_x, test_y, mean, std = (jnp.asarray(a, jnp.float32) for a in (
       data.x['val'], data.y['val'], data.x['test'], data.y['test'], data.mean, data.std))
   records, best_params = [], {}
   for b, (cfg, members, state) in finals.items():
     val = jax.device_get(pop.population_eval_fn(cfg)(state.best_params, val_x, val_y,
                                                      mean, std))
-    status, best_step = jax.device_get((state.status, state.best_step))
+    status, best_step, steps = jax.device_get((state.status, state.best_step, state.step))
     for i, m in enumerate(members):
       records.append({'uid': m.uid, 'bucket': b, 'config': m.config, 'seed': m.seed,
                       'hparams': m.hparams, 'status': pop.STATUS_NAMES[status[i]],
-                      'best_step': int(best_step[i]),
+                      'best_step': int(best_step[i]), 'steps': int(steps[i]),
                       'val': {k: float(v[i]) for k, v in val.items()}})
       best_params[m.uid] = (cfg, jax.tree.map(lambda a, i=i: a[i], state.best_params))
   records.sort(key=lambda r: r['uid'])
@@ -305,4 +306,7 @@ def _summarise(plan, finals, data, progress) -> dict:
           'data': {'num_filled': data.num_filled, 'split_points': data.split_points,
                    'target_columns': data.target_columns,
                    'windows': {k: len(v) for k, v in data.x.items()}},
-          'timing': progress.timing()}
+          'timing': progress.timing(),
+          # Steps members really took: stopped and diverged members take no more.
+          'member_steps': {'useful': sum(r['steps'] for r in records),
+                           'budget': len(records) * train_steps}}

@@ -40,6 +40,7 @@ BAD_INPUT = [
     (['--csv_path=/nonexistent.csv', '--target_columns=v'],
      'error: /nonexistent.csv: no such file'),
     (['--csv_path={tmp}/latin1.csv', '--target_columns=v'], 'latin1.csv: not UTF-8'),
+    (['--csv_path={tmp}', '--target_columns=v'], 'is a directory, not a CSV file'),
     (['--csv_path={tmp}/cols.csv', '--target_columns=sales'], "cols.csv: no column 'sales'"),
     (['--csv_path={tmp}/text.csv', '--target_columns=v'],
      "text.csv: line 3, column 'v': 'lots' is not a number"),

@@ -126,6 +126,8 @@ def test_early_stopping_keeps_best_parameters(tmp_path):
   summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
   records = results.read_metrics(tmp_path / 'wd' / 'metrics.jsonl')
   statuses = {m['uid']: m['status'] for m in summary['members']}
+  steps = summary['member_steps']
+  assert steps['budget'] == 2 * 60 and steps['useful'] < steps['budget']
   assert 'stopped' in statuses.values()
   for m in summary['members']:
     vals = [r for r in records if r['uid'] == m['uid'] and r['split'] == 'val'
@@ -133,6 +135,7 @@ def test_early_stopping_keeps_best_parameters(tmp_path):
     best = min(vals, key=lambda r: r['value'])
     assert m['best_step'] == best['step']
     np.testing.assert_allclose(m['val']['mse'], best['value'], rtol=1e-5)
+    assert m['steps'] == max(r['step'] for r in vals)
     if m['status'] == 'stopped':
       last = max(r['step'] for r in vals)
       assert last < 60

@@ -62,6 +62,8 @@ def read_csv(path: str, columns, *, time_column: str = '') -> tuple[np.ndarray, 
 
   Rows are taken in file order; `time_column`, when named, must exist but is not parsed.
   """
+  if os.path.isdir(path):
+    raise InputError(f'{path}: is a directory, not a CSV file')
   if not os.path.isfile(path):
     raise InputError(f'{path}: no such file')
   try:
