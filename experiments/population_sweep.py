@@ -66,6 +66,9 @@ DRY_RUN = flags.DEFINE_bool('dry_run', False, 'Print the plan (buckets, memory, 
 OVERWRITE = flags.DEFINE_bool('overwrite', False, 'Replace a work directory\'s sweep.')
 KEEP_CHECKPOINTS = flags.DEFINE_integer('keep_checkpoints', 3, 'Checkpoints kept (one is '
                                        'written after every chunk).')
+MAX_MEMORY_GB = flags.DEFINE_float('max_memory_gb', 0, 'Memory a wave of one bucket\'s '
+                                   'members may use; larger buckets run in equal waves '
+                                   '(0: half the machine\'s memory).')
 CPU_DEVICES = flags.DEFINE_integer('cpu_devices', 0, 'XLA CPU devices, one thread each '
                                    '(0: one per core). Speed only.')
 GROUP_SIZE = flags.DEFINE_integer('group_size', 0, 'Members per vmap group on a device '
@@ -93,7 +96,8 @@ def main(argv):
   try:
     sweep.run_sweep(spec, workdir, overwrite=OVERWRITE.value, group_size=GROUP_SIZE.value,
                     keep_checkpoints=KEEP_CHECKPOINTS.value,
-                    progress_bar=sys.stderr.isatty(), dry_run=DRY_RUN.value)
+                    progress_bar=sys.stderr.isatty(), dry_run=DRY_RUN.value,
+                    max_memory_gb=MAX_MEMORY_GB.value)
   except InputError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)

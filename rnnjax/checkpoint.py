@@ -1,8 +1,8 @@
 """Checkpoints of a running sweep with orbax, so a killed sweep resumes exactly.
 
 After every chunk the sweep saves, as one orbax step numbered by chunks done:
-  states    the population state of every bucket started so far (a dict by bucket)
-  progress  JSON: bucket and chunk reached, and the byte length of metrics.jsonl that
+  states    the population state of every run (a bucket's wave) started so far
+  progress  JSON: run and chunk reached, and the byte length of metrics.jsonl that
             this checkpoint covers (records are written and flushed BEFORE the save,
             so on resume the file is truncated to exactly what the state has seen)
 
@@ -38,14 +38,14 @@ def save(mngr: ocp.CheckpointManager, step: int, states: dict, progress: dict) -
 def restore_latest(mngr: ocp.CheckpointManager, abstract_states: dict, log=print):
   """(states, progress) of the newest step that restores, or None when there is none.
 
-  abstract_states: bucket -> state of `jax.ShapeDtypeStruct`s (with shardings) for
-  every bucket of the sweep; only those present in a checkpoint are restored.
+  abstract_states: run -> state of `jax.ShapeDtypeStruct`s (with shardings) for every
+  run of the sweep; only those present in a checkpoint are restored.
   """
   for step in sorted(mngr.all_steps(), reverse=True):
     try:
       progress = mngr.restore(step, args=ocp.args.Composite(
           progress=ocp.args.JsonRestore()))['progress']
-      target = {str(b): abstract_states[b] for b in range(progress['bucket'] + 1)}
+      target = {str(r): abstract_states[r] for r in range(progress['run'] + 1)}
       states = mngr.restore(step, args=ocp.args.Composite(
           states=ocp.args.StandardRestore(target)))['states']
     except Exception as e:  # pylint: disable=broad-except
@@ -53,7 +53,7 @@ def restore_latest(mngr: ocp.CheckpointManager, abstract_states: dict, log=print
       log(f'warning: checkpoint {step} does not restore ({message}); trying an older one')
       logging.warning('checkpoint %d failed to restore', step, exc_info=True)
       continue
-    return {int(b): s for b, s in states.items()}, progress
+    return {int(r): s for r, s in states.items()}, progress
   return None
 
 

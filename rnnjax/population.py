@@ -180,10 +180,12 @@ def population_chunk_fn(cfg: TrainConfig, mesh=None, group_size: int = 0):
     return jax.lax.map(member, (state, hp), batch_size=group)
 
   # check_vma=False: members are independent, nothing in a chunk crosses devices.
+  # out_shardings as init's: on one device XLA would return P(), and the next call
+  # with that state would compile the program a second time.
   return jax.jit(jax.shard_map(local, mesh=mesh,
                                in_specs=(members, members, replicated, replicated),
                                out_specs=members, check_vma=False),
-                 donate_argnums=0)
+                 donate_argnums=0, out_shardings=sharding.members_sharding(mesh))
 
 
 @functools.lru_cache(maxsize=None)

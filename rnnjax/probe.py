@@ -8,6 +8,7 @@ its time estimate. A full chunk would make a dry run as slow as the sweep's firs
 
 import concurrent.futures
 import dataclasses
+import math
 import os
 import time
 
@@ -26,6 +27,35 @@ def describe(cfg: pop.TrainConfig, members) -> dict:
       'params_per_member': sorted({model.param_count(cfg.model, w) for w in widths}),
       'padding_fraction': model.padding_fraction(cfg.model, widths),
   }
+
+
+def estimate_bytes(cfg: pop.TrainConfig, seq_len: int) -> int:
+  """Memory one member needs while training, from shapes alone (no compile).
+
+  Parameters, validation-best parameters and up to two optimizer moments; per layer the
+  stored gates, cell states and their gradients for the backward pass ([T, B, 4H] each,
+  counted as 8H per step and example, twice over for the gradients).
+  """
+  params = model.param_count(cfg.model)
+  activations = cfg.model.num_layers * seq_len * cfg.batch_size * 8 * cfg.model.hidden_size
+  return 4 * (4 * params + 2 * activations)
+
+
+def default_memory_gb() -> float:
+  """Half of this machine's physical memory."""
+  try:
+    return os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2 / 2**30
+  except (ValueError, OSError, AttributeError):
+    return 8.0
+
+
+def waves(num_members: int, bytes_per_member: int, budget_bytes: float,
+          num_devices: int) -> dict:
+  """Equal waves that fit the budget; sizes are multiples of the device count."""
+  num_waves = max(1, math.ceil(num_members * bytes_per_member / budget_bytes))
+  size = math.ceil(num_members / num_waves)
+  size = math.ceil(size / num_devices) * num_devices
+  return {'num_waves': math.ceil(num_members / size), 'wave_size': size}
 
 
 def _compile(cfg: pop.TrainConfig, hp: pop.HParams, data, base_key, mesh, group_size):

@@ -149,13 +149,15 @@ def _device_data(data: forecast.ForecastData):
 
 def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
               group_size: int = 0, keep_checkpoints: int = 3, log=print,
-              progress_bar: bool = False, dry_run: bool = False) -> dict:
+              progress_bar: bool = False, dry_run: bool = False,
+              max_memory_gb: float = 0.0) -> dict:
   """Runs (or resumes) the sweep; returns its summary, also in WORKDIR/summary.json.
 
   Re-running on a work directory that holds this sweep unfinished resumes from its last
   good checkpoint; finished, it reports the stored summary. `group_size`: members per
   vmap group on a device (0: see `sharding.group_size`); it changes speed only, so it is
-  not part of the spec. `dry_run`: compile and time one chunk of every bucket, print
+  not part of the spec, nor is `max_memory_gb`, the memory a wave of a bucket's members
+  may take (0: half the machine's). `dry_run`: compile and time one chunk of every bucket, print
   the plan, and return it without training or writing anything.
   """
   _check_budget(spec)
@@ -170,21 +172,29 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   mesh = sharding.population_mesh()
   device_data = _device_data(data)
   num_chunks = spec.train_steps // spec.eval_every
-  buckets = []
+  # Runs: each bucket's members in waves of equal size that fit the memory budget, so
+  # one compiled program serves every wave of a bucket.
+  budget = (max_memory_gb or probe.default_memory_gb()) * 2**30
+  plan_json = plan.to_json()
+  runs = []  # (bucket, cfg, members, hp)
   for b, structure in enumerate(plan.buckets):
     members = plan.bucket_members(b)
     cfg = _train_config(structure, data, spec)
-    hp = _hparams(members, sharding.padded_size(len(members), mesh),
-                  structure['num_layers'])
-    buckets.append((cfg, members, hp))
-
-  plan_json = plan.to_json()
-  for b, (cfg, members, hp) in enumerate(buckets):
-    plan_json['buckets'][b].update(probe.describe(cfg, members))
+    per_member = probe.estimate_bytes(cfg, data.x['train'].shape[1])
+    waves = probe.waves(len(members), per_member, budget, mesh.size)
+    for start_index in range(0, len(members), waves['wave_size']):
+      wave = members[start_index:start_index + waves['wave_size']]
+      runs.append((b, cfg, wave, _hparams(wave, waves['wave_size'],
+                                          structure['num_layers'])))
+    plan_json['buckets'][b].update(probe.describe(cfg, members), **waves,
+                                   estimated_bytes_per_member=per_member)
   if dry_run:
-    for b, probed in enumerate(probe.probe_all(buckets, device_data, base_key, mesh,
-                                               group_size)):
-      plan_json['buckets'][b].update(probed)
+    first_waves = {b: (cfg, members, hp) for b, cfg, members, hp in reversed(runs)}
+    probed = probe.probe_all([first_waves[b] for b in range(len(plan.buckets))],
+                             device_data, base_key, mesh, group_size)
+    for b, figures in enumerate(probed):
+      plan_json['buckets'][b].update(figures)
+      plan_json['buckets'][b]['chunk_s'] *= plan_json['buckets'][b]['num_waves']
     log(report.plan_table(plan_json, num_chunks))
     return plan_json
   status = workdir_lib.state_of(workdir, spec.to_json(), overwrite=overwrite)
@@ -199,8 +209,8 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   mngr = checkpoint.manager(workdir, keep=keep_checkpoints)
   restored = None
   if status == workdir_lib.RESUME:
-    abstract = {b: _abstract_state(cfg, hp, base_key, mesh)
-                for b, (cfg, _, hp) in enumerate(buckets)}
+    abstract = {r: _abstract_state(cfg, hp, base_key, mesh)
+                for r, (_, cfg, _, hp) in enumerate(runs)}
     restored = checkpoint.restore_latest(mngr, abstract, log=log)
   if restored is None:
     mngr.close()
@@ -215,12 +225,12 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   else:
     states, progress = restored
     workdir_lib.truncate(metrics_path, progress['metrics_bytes'])
-    start = (progress['bucket'], progress['chunk'] + 1)
+    start = (progress['run'], progress['chunk'] + 1)
     log(f'resuming {workdir}: {start[0] * num_chunks + start[1]} of '
-        f'{len(buckets) * num_chunks} chunks were done')
+        f'{len(runs) * num_chunks} chunks were done')
   if data.num_filled:
     log(f'filled {data.num_filled} missing values by linear interpolation')
-  log(f'{len(plan.members)} members in {len(plan.buckets)} bucket(s) on '
+  log(f'{len(plan.members)} members in {len(plan.buckets)} bucket(s), {len(runs)} wave(s) on '
       f'{mesh.size} device(s); swept: {", ".join(plan.swept) or "nothing"}; '
       f'work directory: {workdir}')
 
@@ -230,18 +240,18 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   events = tensorboard.SweepWriter(os.path.join(workdir, tensorboard.DIRNAME),
                                    [{'uid': m.uid, 'hparams': m.hparams}
                                     for m in plan.members])
-  bar = report.Progress(len(buckets) * num_chunks, log=log, bar=progress_bar,
+  bar = report.Progress(len(runs) * num_chunks, log=log, bar=progress_bar,
                         done=start[0] * num_chunks + start[1])
-  for b, (cfg, members, hp) in enumerate(buckets):
-    if b < start[0]:
+  for r, (b, cfg, members, hp) in enumerate(runs):
+    if r < start[0]:
       continue
-    if b not in states:
-      states[b] = pop.population_init_fn(cfg, mesh)(hp, base_key)
+    if r not in states:
+      states[r] = pop.population_init_fn(cfg, mesh)(hp, base_key)
     chunk_fn = pop.population_chunk_fn(cfg, mesh, group_size)
-    for c in range(start[1] if b == start[0] else 0, num_chunks):
-      states[b], metrics = chunk_fn(states[b], hp, device_data, base_key)
+    for c in range(start[1] if r == start[0] else 0, num_chunks):
+      states[r], metrics = chunk_fn(states[r], hp, device_data, base_key)
       metrics, steps, member_status = jax.device_get(
-          (metrics, states[b].step, states[b].status))
+          (metrics, states[r].step, states[r].status))
       records = []
       for i, m in enumerate(members):
         where = dict(uid=m.uid, bucket=b, step=int(steps[i]))
@@ -253,8 +263,8 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
       writer.flush()  # Before the checkpoint that covers these records.
       events.add(records)
       events.flush()
-      checkpoint.save(mngr, b * num_chunks + c + 1, states,
-                      {'bucket': b, 'chunk': c, 'metrics_bytes': writer.tell()})
+      checkpoint.save(mngr, r * num_chunks + c + 1, states,
+                      {'run': r, 'chunk': c, 'metrics_bytes': writer.tell()})
       n = len(members)
       bar.chunk(b, (c + 1) * spec.eval_every, metrics['val']['rmse'][:n],
                 member_status[:n])
@@ -262,7 +272,7 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   bar.close()
   mngr.close()
 
-  finals = {b: (cfg, members, states[b]) for b, (cfg, members, _) in enumerate(buckets)}
+  finals = {r: (cfg, members, states[r]) for r, (_, cfg, members, _) in enumerate(runs)}
   summary = _summarise(plan, finals, data, bar, spec.train_steps)
   events.close(summary)
   results.write_json(os.path.join(workdir, results.SUMMARY), summary)
@@ -281,12 +291,12 @@ def _summarise(plan, finals, data, progress, train_steps) -> dict:
   val_x, val_y, test_x, test_y, mean, std = (jnp.asarray(a, jnp.float32) for a in (
       data.x['val'], data.y['val'], data.x['test'], data.y['test'], data.mean, data.std))
   records, best_params = [], {}
-  for b, (cfg, members, state) in finals.items():
+  for cfg, members, state in finals.values():
     val = jax.device_get(pop.population_eval_fn(cfg)(state.best_params, val_x, val_y,
                                                      mean, std))
     status, best_step, steps = jax.device_get((state.status, state.best_step, state.step))
     for i, m in enumerate(members):
-      records.append({'uid': m.uid, 'bucket': b, 'config': m.config, 'seed': m.seed,
+      records.append({'uid': m.uid, 'bucket': m.bucket, 'config': m.config, 'seed': m.seed,
                       'hparams': m.hparams, 'status': pop.STATUS_NAMES[status[i]],
                       'best_step': int(best_step[i]), 'steps': int(steps[i]),
                       'val': {k: float(v[i]) for k, v in val.items()}})

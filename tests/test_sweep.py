@@ -6,7 +6,9 @@ import os
 import numpy as np
 import pytest
 
+from rnnjax import population as pop
 from rnnjax import results
+from rnnjax import sharding
 from rnnjax import sweep
 from rnnjax.errors import InputError
 
@@ -102,3 +104,24 @@ def test_per_layer_dropout_must_match_depth(tmp_path):
   spec = sweep.SweepSpec(**{**TINY.__dict__, 'dropout_per_layer': '0.1;0.2'})
   with pytest.raises(InputError, match=r'^--dropout_per_layer: 2 spec\(s\) for a 1-layer'):
     _run(tmp_path, spec)
+
+
+def test_waves_equal_one_population_and_share_one_program(tmp_path):
+  spec = sweep.SweepSpec(**{**TINY.__dict__, 'cell': 'gru',
+                            'learning_rate': 'grid(1e-3,3e-3,1e-2,2e-2,3e-2)'})
+  whole = sweep.run_sweep(spec, str(tmp_path / 'whole'), log=lambda _: None)
+  lines = []
+  # 10 members at ~20 kB each against a 50 kB budget: waves of 2.
+  waved = sweep.run_sweep(spec, str(tmp_path / 'waved'), max_memory_gb=0.05 / 1024,
+                          log=lines.append)
+  plan = json.loads((tmp_path / 'waved' / 'plan.json').read_text())
+  (bucket,) = plan['buckets']
+  assert bucket['num_waves'] > 1 and bucket['wave_size'] * bucket['num_waves'] >= 10
+  assert f'{bucket["num_waves"]} wave(s)' in lines[0]
+  for a, b in zip(whole['members'], waved['members']):
+    assert a['uid'] == b['uid'] and a['bucket'] == b['bucket'] == 0
+    np.testing.assert_allclose(a['val']['mse'], b['val']['mse'], rtol=1e-5)
+  data = sweep.load_data(spec)
+  cfg = sweep._train_config(sweep.make_plan(spec).buckets[0], data, spec)  # pylint: disable=protected-access
+  # The whole population and the equal-sized waves: two programs, however many waves.
+  assert pop.population_chunk_fn(cfg, sharding.population_mesh(), 0)._cache_size() == 2  # pylint: disable=protected-access
