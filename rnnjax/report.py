@@ -96,19 +96,21 @@ def plan_table(plan: dict, num_chunks: int) -> str:
            f'bucketed: {", ".join(plan["bucketed_axes"]) or "-"}; '
            f'masked: {", ".join(plan["masked_axes"]) or "-"}; '
            f'vmapped: {", ".join(plan["vmapped_axes"]) or "-"}',
-           f'{"bucket":>6} {"members":>7} {"width":>5} {"padding":>7} {"params/member":>15} '
+           f'{"bucket":>6} {"members":>7} {"waves":>5} {"width":>5} {"padding":>7} '
+           f'{"params/member":>15} '
            f'{"MiB/member":>10} {"compile s":>9} {"chunk s":>8} {"est. s":>7}  structure']
   total = 0.0
   for b in plan['buckets']:
-    params = '-'.join(str(p) for p in (b['params_per_member'][0], b['params_per_member'][-1])
-                      if len(b['params_per_member']) > 1 or p is b['params_per_member'][0])
+    counts = b['params_per_member']
+    params = str(counts[0]) if len(counts) == 1 else f'{counts[0]}-{counts[-1]}'
     mib = b.get('bytes_per_member')
     est = None
     if 'chunk_s' in b:
       est = b['compile_s'] + b['chunk_s'] * num_chunks
       total += est
     structure = ' '.join(f'{k}={v}' for k, v in b['structure'].items())
-    lines.append(f'{b["bucket"]:>6} {b["num_members"]:>7} {b["padded_width"]:>5} '
+    lines.append(f'{b["bucket"]:>6} {b["num_members"]:>7} {b.get("num_waves", 1):>5} '
+                 f'{b["padded_width"]:>5} '
                  f'{b["padding_fraction"]:>7.0%} {params:>15} '
                  f'{_fmt(mib and mib / 2**20):>10} {_fmt(b.get("compile_s")):>9} '
                  f'{_fmt(b.get("chunk_s")):>8} {_fmt(est):>7}  {structure}')
