@@ -157,8 +157,9 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   good checkpoint; finished, it reports the stored summary. `group_size`: members per
   vmap group on a device (0: see `sharding.group_size`); it changes speed only, so it is
   not part of the spec, nor is `max_memory_gb`, the memory a wave of a bucket's members
-  may take (0: half the machine's). `dry_run`: compile and time one chunk of every bucket, print
-  the plan, and return it without training or writing anything.
+  may take (0: half the machine's). `dry_run`: compile every bucket's program (with a
+  one-step chunk) and time a step, print the plan, and return it without training or
+  writing anything.
   """
   _check_budget(spec)
   plan = make_plan(spec)
