@@ -15,7 +15,6 @@ is skipped with a warning for the one before it.
 import logging
 import os
 
-import jax
 import orbax.checkpoint as ocp
 
 DIRNAME = 'checkpoints'
@@ -56,8 +55,3 @@ def restore_latest(mngr: ocp.CheckpointManager, abstract_states: dict, log=print
     return {int(r): s for r, s in states.items()}, progress
   return None
 
-
-def abstract(tree):
-  """ShapeDtypeStructs (with shardings) of a pytree of arrays."""
-  return jax.tree.map(
-      lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=a.sharding), tree)

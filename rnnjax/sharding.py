@@ -57,6 +57,3 @@ def group_size(local_members: int, requested: int = 0) -> int:
 def members_sharding(mesh) -> NamedSharding:
   return NamedSharding(mesh, PartitionSpec(AXIS))
 
-
-def replicated(mesh) -> NamedSharding:
-  return NamedSharding(mesh, PartitionSpec())
