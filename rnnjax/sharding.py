@@ -6,9 +6,9 @@ device the local members train in groups of `group_size` under one `vmap`, the g
 one after another inside the same compiled program (`lax.map(..., batch_size=g)`).
 
 Why groups: on a CPU, measured on workload W (bench/population.py, BUILD_NOTES.md), a
-vmap over all local members ran 1.5x slower per member-step than groups of 4, because a
-group's activations stay in cache. On a GPU one group of every local member fills the
-device, and that is the default there.
+vmap over all 32 local members ran 1.3-1.5x slower per member-step than groups of 4
+(presumably because a small group's activations stay in cache; not measured). On a GPU
+one group of every local member is expected to fill the device, and is the default there.
 
 Why several CPU devices: XLA's CPU backend keeps about 1.5 of 2 cores busy with one
 device; one single-threaded device per core, each training its share of the members,

@@ -147,6 +147,27 @@ def _device_data(data: forecast.ForecastData):
   return {k: jnp.asarray(v, jnp.float32) for k, v in arrays.items()}
 
 
+def _runs(plan, spec: SweepSpec, data, mesh, max_memory_gb: float):
+  """Each bucket's members in waves of equal size that fit the memory budget, so one
+  compiled program serves every wave of a bucket. Returns ([(bucket, cfg, members, hp)],
+  the plan as JSON with each bucket's parameters, padding and waves)."""
+  budget = (max_memory_gb or probe.default_memory_gb()) * 2**30
+  plan_json = plan.to_json()
+  runs = []
+  for b, structure in enumerate(plan.buckets):
+    members = plan.bucket_members(b)
+    cfg = _train_config(structure, data, spec)
+    per_member = probe.estimate_bytes(cfg, data.x['train'].shape[1])
+    waves = probe.waves(len(members), per_member, budget, mesh.size)
+    for start in range(0, len(members), waves['wave_size']):
+      wave = members[start:start + waves['wave_size']]
+      runs.append((b, cfg, wave, _hparams(wave, waves['wave_size'],
+                                          structure['num_layers'])))
+    plan_json['buckets'][b].update(probe.describe(cfg, members), **waves,
+                                   estimated_bytes_per_member=per_member)
+  return runs, plan_json
+
+
 def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
               group_size: int = 0, keep_checkpoints: int = 3, log=print,
               progress_bar: bool = False, dry_run: bool = False,
@@ -173,22 +194,7 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   mesh = sharding.population_mesh()
   device_data = _device_data(data)
   num_chunks = spec.train_steps // spec.eval_every
-  # Runs: each bucket's members in waves of equal size that fit the memory budget, so
-  # one compiled program serves every wave of a bucket.
-  budget = (max_memory_gb or probe.default_memory_gb()) * 2**30
-  plan_json = plan.to_json()
-  runs = []  # (bucket, cfg, members, hp)
-  for b, structure in enumerate(plan.buckets):
-    members = plan.bucket_members(b)
-    cfg = _train_config(structure, data, spec)
-    per_member = probe.estimate_bytes(cfg, data.x['train'].shape[1])
-    waves = probe.waves(len(members), per_member, budget, mesh.size)
-    for start_index in range(0, len(members), waves['wave_size']):
-      wave = members[start_index:start_index + waves['wave_size']]
-      runs.append((b, cfg, wave, _hparams(wave, waves['wave_size'],
-                                          structure['num_layers'])))
-    plan_json['buckets'][b].update(probe.describe(cfg, members), **waves,
-                                   estimated_bytes_per_member=per_member)
+  runs, plan_json = _runs(plan, spec, data, mesh, max_memory_gb)
   if dry_run:
     first_waves = {b: (cfg, members, hp) for b, cfg, members, hp in reversed(runs)}
     probed = probe.probe_all([first_waves[b] for b in range(len(plan.buckets))],
