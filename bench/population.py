@@ -35,9 +35,9 @@ def make_data(n=1024, seed=0):
   rng = np.random.default_rng(seed)
   x = rng.normal(size=(n, T, I)).astype(np.float32)
   y = (x.sum(axis=1, keepdims=True) / np.sqrt(T)).astype(np.float32)
-  data = {'train_x': x, 'train_y': y, 'val_x': x[:64], 'val_y': y[:64],
-          'mean': np.zeros(1, np.float32), 'std': np.ones(1, np.float32)}
-  return {k: jnp.asarray(v) for k, v in data.items()}
+  stats = {'mean': np.zeros(1, np.float32), 'std': np.ones(1, np.float32)}
+  data = {'train': {'x': x, 'y': y, **stats}, 'val': {'x': x[:64], 'y': y[:64], **stats}}
+  return jax.tree.map(jnp.asarray, data)
 
 
 def hparams(p, uid0=0):

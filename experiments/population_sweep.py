@@ -17,17 +17,34 @@ from absl import logging as absl_logging
 
 _S = 'Spec string: a value, grid(a,b,..), uniform/loguniform/randint(lo,hi).'
 
-TASK = flags.DEFINE_string('task', 'forecast', 'Task: forecast.')
-DATASET = flags.DEFINE_string('dataset', 'wineind_sales', 'Bundled series by name.')
+TASK = flags.DEFINE_string('task', 'forecast', 'forecast, classify or charlm.')
+DATASET = flags.DEFINE_string('dataset', '', 'Bundled data by name (empty: the task\'s '
+                              'default: wineind_sales, ItalyPowerDemand, shakespeare).')
+VAL_SIZE = flags.DEFINE_integer('val_size', 0, 'Validation part: time points (forecast, '
+                                '0: 15%), TRAIN cases carved out (classify, 0: 20%) or '
+                                'characters (charlm, 0: 2%).')
+TEST_SIZE = flags.DEFINE_integer('test_size', 0, 'Test part, the last time points or '
+                                 'characters (0: 15% / 2%); classify tests on TEST.')
+# forecast
 CSV_PATH = flags.DEFINE_string('csv_path', '', 'A CSV file of your own (instead of --dataset).')
 TIME_COLUMN = flags.DEFINE_string('time_column', '', 'Time column of --csv_path (rows are in time order).')
 TARGET_COLUMNS = flags.DEFINE_list('target_columns', [], 'Columns of --csv_path to forecast.')
+INPUT_COLUMNS = flags.DEFINE_list('input_columns', [], 'Extra input columns of --csv_path.')
 LOOKBACK = flags.DEFINE_integer('lookback', 24, 'Input window length, in time steps.')
 HORIZON = flags.DEFINE_integer('horizon', 1, 'Steps forecast ahead from each window.')
-VAL_SIZE = flags.DEFINE_integer('val_size', 0, 'Validation time points (0: 15% of the series).')
-TEST_SIZE = flags.DEFINE_integer('test_size', 0, 'Test time points, the last ones (0: 15%).')
 SEASON = flags.DEFINE_integer('season', -1, 'Season length for the seasonal-naive baseline '
                               '(-1: the bundled series\' own, 0: none).')
+# classify
+TRAIN_PATH = flags.DEFINE_string('train_path', '', 'Your own UCR/UEA .ts training file.')
+TEST_PATH = flags.DEFINE_string('test_path', '', 'Your own UCR/UEA .ts test file.')
+POOLING = flags.DEFINE_string('pooling', 'last', 'Readout of a sequence: last (its last '
+                              'valid step) or mean (of its valid steps).')
+# charlm
+TEXT_PATH = flags.DEFINE_string('text_path', '', 'Your own UTF-8 text file.')
+SEQ_LEN = flags.DEFINE_integer('seq_len', 64, 'Characters per training window.')
+SAMPLE_CHARS = flags.DEFINE_integer('sample_chars', 1000, 'Characters the best model '
+                                    'writes to WORKDIR/sample.txt (0: none).')
+TEMPERATURE = flags.DEFINE_float('temperature', 0.8, 'Sampling temperature (> 0).')
 CELL = flags.DEFINE_string('cell', 'lstm', 'Cell: rnn_tanh, rnn_relu, lstm, gru. ' + _S)
 HIDDEN_SIZE = flags.DEFINE_string('hidden_size', '32', 'Hidden units per layer. ' + _S)
 NUM_LAYERS = flags.DEFINE_string('num_layers', '1', 'Stacked recurrent layers. ' + _S)
@@ -51,7 +68,8 @@ HIDDEN_MODE = flags.DEFINE_string('hidden_mode', 'masked', 'masked: hidden sizes
                                   'one program, padded and masked; bucket: one each.')
 FORGET_BIAS = flags.DEFINE_string('forget_bias', '1', 'LSTM forget-gate bias at init. ' + _S)
 INIT_SCALE = flags.DEFINE_string('init_scale', '1', 'Weights ~ U(+-scale/sqrt(H)). ' + _S)
-SEARCH = flags.DEFINE_string('search', 'grid', 'grid (cross every list) or random.')
+SEARCH = flags.DEFINE_string('search', 'grid', 'grid (cross every list), random, halving '
+                             '(successive halving) or pbt (population-based training).')
 NUM_MEMBERS = flags.DEFINE_integer('num_members', 0, 'Configurations drawn by random '
                                    'search (grid: leave 0).')
 NUM_SEEDS = flags.DEFINE_integer('num_seeds', 1, 'Repeats of every configuration.')
@@ -59,6 +77,13 @@ TRAIN_STEPS = flags.DEFINE_integer('train_steps', 500, 'Training steps per membe
 EVAL_EVERY = flags.DEFINE_integer('eval_every', 100, 'Steps per chunk; validation after each.')
 PATIENCE = flags.DEFINE_integer('patience', 0, 'Evaluations without improvement before a '
                                 'member stops early (0: never).')
+ETA = flags.DEFINE_integer('eta', 3, 'Halving: the best 1/eta go on at each rung.')
+MIN_STEPS = flags.DEFINE_integer('min_steps', 0, 'Halving: steps before the first rung '
+                                 '(0: --eval_every); rungs at min_steps * eta^k.')
+PBT_INTERVAL = flags.DEFINE_integer('pbt_interval', 0, 'PBT: steps between exploit/explore '
+                                    '(0: --eval_every).')
+PBT_FRACTION = flags.DEFINE_float('pbt_fraction', 0.25, 'PBT: the bottom fraction copies '
+                                  'the top fraction.')
 SEED = flags.DEFINE_integer('seed', 0, 'Base random seed (members: fold_in(seed, uid)).')
 WORKDIR = flags.DEFINE_string('workdir', '', 'Work directory (default: runs/<flagfile name>).')
 DRY_RUN = flags.DEFINE_bool('dry_run', False, 'Print the plan (buckets, memory, time '
@@ -90,7 +115,8 @@ def main(argv):
   from rnnjax import sweep  # pylint: disable=g-import-not-at-top
   from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
   spec = sweep.SweepSpec(**{
-      name: tuple(holder.value) if name == 'target_columns' else holder.value
+      name: tuple(holder.value) if name in ('target_columns', 'input_columns')
+      else holder.value
       for name, holder in _SPEC_FLAGS.items()})
   workdir = WORKDIR.value or default_workdir()
   try:
@@ -104,11 +130,14 @@ def main(argv):
 
 
 _SPEC_FLAGS = {h.name: h for h in (
-    TASK, DATASET, CSV_PATH, TIME_COLUMN, TARGET_COLUMNS, LOOKBACK, HORIZON, VAL_SIZE,
-    TEST_SIZE, SEASON, CELL, HIDDEN_SIZE, NUM_LAYERS, BATCH_SIZE, OPTIMIZER,
-    LEARNING_RATE, WEIGHT_DECAY, CLIP_NORM, MOMENTUM, BETA2, INPUT_DROPOUT, DROPOUT,
-    DROPOUT_PER_LAYER, VARIATIONAL_DROPOUT, HIDDEN_MODE, FORGET_BIAS, INIT_SCALE, SEARCH,
-    NUM_MEMBERS, NUM_SEEDS, TRAIN_STEPS, EVAL_EVERY, PATIENCE, SEED)}
+    TASK, DATASET, VAL_SIZE, TEST_SIZE, CSV_PATH, TIME_COLUMN, TARGET_COLUMNS,
+    INPUT_COLUMNS, LOOKBACK, HORIZON, SEASON, TRAIN_PATH, TEST_PATH, POOLING, TEXT_PATH,
+    SEQ_LEN, SAMPLE_CHARS, TEMPERATURE, CELL, HIDDEN_SIZE, NUM_LAYERS, BATCH_SIZE,
+    OPTIMIZER, LEARNING_RATE, WEIGHT_DECAY, CLIP_NORM, MOMENTUM, BETA2, INPUT_DROPOUT,
+    DROPOUT, DROPOUT_PER_LAYER, VARIATIONAL_DROPOUT, HIDDEN_MODE, FORGET_BIAS, INIT_SCALE,
+    SEARCH, NUM_MEMBERS, NUM_SEEDS, TRAIN_STEPS, EVAL_EVERY, PATIENCE, ETA, MIN_STEPS,
+    PBT_INTERVAL, PBT_FRACTION, SEED)}
+
 
 def parse_flags(argv):
   """absl's parser, but a bad flag is one line and exit status 2, not a usage dump."""

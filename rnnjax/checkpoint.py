@@ -1,10 +1,13 @@
 """Checkpoints of a running sweep with orbax, so a killed sweep resumes exactly.
 
 After every chunk the sweep saves, as one orbax step numbered by chunks done:
-  states    the population state of every run (a bucket's wave) started so far
-  progress  JSON: run and chunk reached, and the byte length of metrics.jsonl that
-            this checkpoint covers (records are written and flushed BEFORE the save,
-            so on resume the file is truncated to exactly what the state has seen)
+  states    a pytree: the population state and hyperparameters of every live run (a
+            bucket's wave); halving and PBT change both, so both are saved
+  progress  JSON: the position reached in the sweep's order of chunks, the members of
+            each run (their number fixes the shapes to restore), what adaptive search
+            decided so far, and the byte length of metrics.jsonl that this checkpoint
+            covers (records are written and flushed BEFORE the save, so on resume the
+            file is truncated to exactly what the state has seen)
 
 Nothing random lives in the state (keys come from seed, uid and step), so a restored
 population continues bit for bit. Orbax writes each step to a temporary directory and
@@ -28,30 +31,27 @@ def manager(workdir: str, *, keep: int = 3) -> ocp.CheckpointManager:
 
 
 def save(mngr: ocp.CheckpointManager, step: int, states: dict, progress: dict) -> None:
-  states = {str(b): s for b, s in states.items()}
   mngr.save(step, args=ocp.args.Composite(states=ocp.args.StandardSave(states),
                                           progress=ocp.args.JsonSave(progress)))
   mngr.wait_until_finished()
 
 
-def restore_latest(mngr: ocp.CheckpointManager, abstract_states: dict, log=print):
+def restore_latest(mngr: ocp.CheckpointManager, target_of, log=print):
   """(states, progress) of the newest step that restores, or None when there is none.
 
-  abstract_states: run -> state of `jax.ShapeDtypeStruct`s (with shardings) for every
-  run of the sweep; only those present in a checkpoint are restored.
+  target_of(progress) -> the states pytree of `jax.ShapeDtypeStruct`s (with shardings)
+  that step's progress describes.
   """
   for step in sorted(mngr.all_steps(), reverse=True):
     try:
       progress = mngr.restore(step, args=ocp.args.Composite(
           progress=ocp.args.JsonRestore()))['progress']
-      target = {str(r): abstract_states[r] for r in range(progress['run'] + 1)}
       states = mngr.restore(step, args=ocp.args.Composite(
-          states=ocp.args.StandardRestore(target)))['states']
+          states=ocp.args.StandardRestore(target_of(progress))))['states']
     except Exception as e:  # pylint: disable=broad-except
       message = str(e).splitlines()[0] if str(e) else type(e).__name__
       log(f'warning: checkpoint {step} does not restore ({message}); trying an older one')
       logging.warning('checkpoint %d failed to restore', step, exc_info=True)
       continue
-    return {int(r): s for r, s in states.items()}, progress
+    return states, progress
   return None
-

@@ -6,7 +6,10 @@ Dropout (Zaremba et al. 2014) acts on the non-recurrent connections only: on the
 on each layer's output (between layers, and before the readout for the top layer). By
 default a fresh mask is drawn at every time step; `variational=True` draws one mask per
 sequence and reuses it at every step (Gal & Ghahramani 2016, without their recurrent
-masks). The readout maps the last hidden state of the top layer to `output_size` values.
+masks). The readout maps the top layer's states to `output_size` values: `readout`
+'last' reads the last step, 'last_valid' each sequence's last valid step and 'mean' the
+mean of its valid steps (both given `lengths`; steps after a sequence's end then change
+nothing, forward or backward), 'all' every step.
 
 Padded hidden width. Members of different widths train in one `vmap`, padded to
 `hidden_size`: `init_params(..., hidden_units=n)` zeroes every entry that touches a unit
@@ -58,6 +61,9 @@ class ModelConfig:
   fused: bool = True  # Use FUSED[cell] where there is one; False: autodiff of cell.recur.
   dropout_width: int = 0  # Hidden-layer masks drawn at max(hidden_size, this) units.
   variational: bool = False  # One dropout mask per sequence, reused at every step.
+  readout: str = 'last'  # 'last', 'last_valid', 'mean' or 'all' (see the docstring).
+
+READOUTS = ('last', 'last_valid', 'mean', 'all')
 
 
 def init_params(cfg: ModelConfig, key, *, init_scale=1.0, forget_bias=1.0,
@@ -170,7 +176,7 @@ def readout(params, h):
 
 
 def apply(cfg: ModelConfig, params, xs, *, input_dropout=0.0, dropout_rate=0.0,
-          dropout_rates=None, key=None):
+          dropout_rates=None, key=None, lengths=None):
   """Predicts from sequences.
 
   Args:
@@ -181,8 +187,10 @@ def apply(cfg: ModelConfig, params, xs, *, input_dropout=0.0, dropout_rate=0.0,
       entry l is the rate on layer l's output, i.e. between layers l and l + 1, and
       before the readout for the top layer.
     key: dropout is applied only when given.
+    lengths: <int32>[B], valid steps of each sequence (>= 1), for readout 'last_valid'
+      and 'mean'.
   Returns:
-    <float32>[B, output_size].
+    <float32>[B, output_size], or <float32>[B, T, output_size] for readout 'all'.
   """
   cell = cells.CELLS[cfg.cell]
   if dropout_rates is None:
@@ -202,5 +210,25 @@ def apply(cfg: ModelConfig, params, xs, *, input_dropout=0.0, dropout_rate=0.0,
       hs = dropout(keys[layer], rates[layer - 1], hs, draw_width=cfg.dropout_width,
                    shared_axis=time_axis)
     hs = unroll_layer(cell, layer_params, hs, FUSED.get(cfg.cell) if cfg.fused else None)
-  h_last = dropout(keys[-1], rates[-1], hs[-1], draw_width=cfg.dropout_width)
-  return jax.vmap(readout, in_axes=(None, 0))(params['head'], h_last)
+  if cfg.readout == 'all':
+    hs = dropout(keys[-1], rates[-1], jnp.swapaxes(hs, 0, 1), draw_width=cfg.dropout_width,
+                 shared_axis=1 if cfg.variational else None)
+    return hs @ params['head']['w'] + params['head']['b']
+  h = _pool(cfg.readout, hs, lengths)
+  h = dropout(keys[-1], rates[-1], h, draw_width=cfg.dropout_width)
+  return jax.vmap(readout, in_axes=(None, 0))(params['head'], h)
+
+
+def _pool(how, hs, lengths):
+  """hs: <float32>[T, B, H] -> <float32>[B, H] by `how` (see ModelConfig.readout)."""
+  if how == 'last':
+    return hs[-1]
+  if lengths is None:
+    raise ValueError(f'readout {how!r} needs the sequence lengths')
+  if how == 'last_valid':
+    return jnp.take_along_axis(hs, (lengths - 1)[None, :, None], axis=0)[0]
+  if how == 'mean':
+    valid = jnp.arange(hs.shape[0])[:, None] < lengths[None, :]
+    total = jnp.sum(jnp.where(valid[:, :, None], hs, 0.0), axis=0)
+    return total / lengths[:, None].astype(hs.dtype)
+  raise ValueError(f'unknown readout {how!r}; expected one of {READOUTS}')

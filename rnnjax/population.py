@@ -24,10 +24,10 @@ import jax.numpy as jnp
 from jax.sharding import PartitionSpec as P
 import optax
 
-from rnnjax import losses
 from rnnjax import model
 from rnnjax import optim
 from rnnjax import sharding
+from rnnjax import tasks
 
 OK, DIVERGED, STOPPED = 0, 1, 2
 STATUS_NAMES = ('ok', 'diverged', 'stopped')
@@ -40,8 +40,10 @@ class TrainConfig:
   optimizer: str
   batch_size: int
   steps_per_chunk: int
-  num_targets: int = 1  # The readout's outputs are [horizon, num_targets].
+  num_targets: int = 1  # forecast: the readout's outputs are [horizon, num_targets].
   patience: int = 0     # Evaluations without improvement before a member stops (0: never).
+  task: str = 'forecast'  # A key of tasks.TASKS: batches, loss and metrics.
+  seq_len: int = 0      # charlm: characters per training window.
 
 
 @flax.struct.dataclass
@@ -92,25 +94,17 @@ def init_member(cfg: TrainConfig, hp: HParams, base_key) -> TrainState:
       best_step=jnp.int32(0), stale=jnp.int32(0), best_params=params)
 
 
-def predict(cfg: TrainConfig, params, x, hp: HParams | None = None, key=None):
-  """x: <float32>[B, T, I] -> <float32>[B, horizon, C]; dropout only with `key`."""
-  rates = {} if key is None else dict(input_dropout=hp.input_dropout,
-                                      dropout_rates=hp.dropout_rates)
-  out = model.apply(cfg.model, params, x, key=key, **rates)
-  return out.reshape(x.shape[0], -1, cfg.num_targets)
-
-
-def loss_fn(cfg: TrainConfig, params, hp: HParams, x, y, key):
-  return losses.mse(predict(cfg, params, x, hp, key), y)
+def loss_fn(cfg: TrainConfig, params, hp: HParams, batch, key):
+  return tasks.TASKS[cfg.task].loss(cfg, params, hp, batch, key)
 
 
 def train_step(cfg: TrainConfig, state: TrainState, hp: HParams, data, base_key):
   """One optimizer step on a batch drawn for (uid, step). Returns (state, loss)."""
   key = jax.random.fold_in(member_key(base_key, hp.uid), state.step + 1)
   batch_key, dropout_key = jax.random.split(key)
-  idx = jax.random.randint(batch_key, (cfg.batch_size,), 0, data['train_x'].shape[0])
-  loss, grads = jax.value_and_grad(loss_fn, argnums=1)(
-      cfg, state.params, hp, data['train_x'][idx], data['train_y'][idx], dropout_key)
+  batch = tasks.TASKS[cfg.task].batch(cfg, data['train'], batch_key)
+  loss, grads = jax.value_and_grad(loss_fn, argnums=1)(cfg, state.params, hp, batch,
+                                                       dropout_key)
   updates, opt_state = make_optimizer(cfg, hp).update(grads, state.opt_state,
                                                       state.params)
   finite = jnp.isfinite(loss) & jnp.isfinite(optax.tree.norm(updates))
@@ -131,24 +125,24 @@ def train_chunk(cfg: TrainConfig, state, hp, data, base_key):
                       None, length=cfg.steps_per_chunk)
 
 
-def evaluate(cfg: TrainConfig, params, x, y, mean, std):
-  """Forecast metrics on a whole split: scaled MSE, RMSE and MAE in original units."""
-  return losses.regression_metrics(predict(cfg, params, x), y, mean, std)
+def evaluate(cfg: TrainConfig, params, split):
+  """The task's metrics of `params` on a whole split (a dict of arrays, see tasks.py)."""
+  return tasks.TASKS[cfg.task].evaluate(cfg, params, split)
 
 
 def run_chunk(cfg: TrainConfig, state: TrainState, hp: HParams, data, base_key):
   """Trains one chunk, validates, keeps the validation-best parameters, and stops a
   member after `cfg.patience` evaluations without improvement."""
   state, train_losses = train_chunk(cfg, state, hp, data, base_key)
-  val = evaluate(cfg, state.params, data['val_x'], data['val_y'], data['mean'],
-                 data['std'])
+  val = evaluate(cfg, state.params, data['val'])
+  selected = val[tasks.TASKS[cfg.task].selection]
   live = state.status == OK
-  improved = live & (val['mse'] < state.best_val)
+  improved = live & (selected < state.best_val)
   stale = jnp.where(improved, 0, state.stale + live.astype(jnp.int32))
   stop = live & (cfg.patience > 0) & (stale >= cfg.patience)
   state = state.replace(
       status=jnp.where(stop, STOPPED, state.status), stale=stale,
-      best_val=jnp.where(improved, val['mse'], state.best_val),
+      best_val=jnp.where(improved, selected, state.best_val),
       best_step=jnp.where(improved, state.step, state.best_step),
       best_params=jax.tree.map(lambda n, o: jnp.where(improved, n, o), state.params,
                                state.best_params))
@@ -189,7 +183,17 @@ def population_chunk_fn(cfg: TrainConfig, mesh=None, group_size: int = 0):
 
 
 @functools.lru_cache(maxsize=None)
-def population_eval_fn(cfg: TrainConfig):
-  """Metrics of each member's parameters on one split: (params<[P]>, x, y, mean, std)."""
-  return jax.jit(jax.vmap(functools.partial(evaluate, cfg),
-                          in_axes=(0, None, None, None, None)))
+def population_eval_fn(cfg: TrainConfig, mesh=None, group_size: int = 0):
+  """Metrics of each member's parameters on one split: (params<[P]>, split) -> <[P]>.
+
+  Sharded and grouped as training is (see `population_chunk_fn`), so a large split (a
+  language model's whole validation text) needs one group's memory, not P members'.
+  """
+  mesh = mesh or sharding.population_mesh()
+
+  def local(params, split):
+    group = sharding.group_size(jax.tree.leaves(params)[0].shape[0], group_size)
+    return jax.lax.map(lambda p: evaluate(cfg, p, split), params, batch_size=group)
+
+  return jax.jit(jax.shard_map(local, mesh=mesh, in_specs=(P(sharding.AXIS), P()),
+                               out_specs=P(sharding.AXIS), check_vma=False))

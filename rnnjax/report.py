@@ -26,20 +26,23 @@ class Progress:
     self._bar = tqdm.tqdm(total=total_chunks, initial=done, unit='chunk',
                           dynamic_ncols=True) if bar else None
 
-  def chunk(self, bucket: int, step: int, val_rmse, status):
+  def chunk(self, bucket: int, step: int, values, status, *, metric: str = 'rmse',
+            mode: str = 'min'):
+    """values: <float>[P], the members' validation `metric` (better when `mode`)."""
     now = time.perf_counter() - self._start
     if self._first_chunk_s is None:
       self._first_chunk_s = now
     self._done += 1
     ok = status == pop.OK
-    if ok.any():
-      self._best = min(self._best, float(np.nanmin(np.where(ok, val_rmse, np.nan))))
+    sign = 1.0 if mode == 'min' else -1.0  # self._best holds sign * the best value.
+    if ok.any() and np.isfinite(np.where(ok, values, np.nan)).any():
+      self._best = min(self._best, float(np.nanmin(np.where(ok, sign * values, np.nan))))
     counts = (f'ok {int(ok.sum())}/{len(status)} '
               f'diverged {int((status == pop.DIVERGED).sum())} '
               f'stopped {int((status == pop.STOPPED).sum())}')
+    best = f'best val {metric} {sign * self._best:.4g}'
     if self._bar is not None:
-      self._bar.set_postfix_str(f'bucket {bucket} step {step} {counts} '
-                                f'best val rmse {self._best:.4g}')
+      self._bar.set_postfix_str(f'bucket {bucket} step {step} {counts} {best}')
       self._bar.update(1)
       return
     # The first chunk carries the compile; later chunks pace the rest.
@@ -47,7 +50,7 @@ class Progress:
     pace = (now - self._first_chunk_s) / (ran - 1) if ran > 1 else now
     eta = pace * (self._total - self._done)
     self._log(f'chunk {self._done}/{self._total} bucket {bucket} step {step}  {counts}  '
-              f'best val rmse {self._best:.4g}  elapsed {now:.1f}s  eta {eta:.1f}s')
+              f'{best}  elapsed {now:.1f}s  eta {eta:.1f}s')
 
   def close(self):
     if self._bar is not None:
@@ -62,31 +65,40 @@ def _fmt(x):
   return '-' if x is None else f'{x:.4g}'
 
 
+def _metrics(summary):
+  """(selection, display) metric names of a summary (older ones: forecasting's)."""
+  return summary.get('selection', {}).get('metric', 'mse'), summary.get('display', 'rmse')
+
+
 def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
-  """The top members by validation, the best one's test score, and the baselines."""
+  """The top members by validation, their test scores, and the baselines."""
+  selection, display = _metrics(summary)
+  shown = [selection] + ([display] if display != selection else [])
   by_uid = {m['uid']: m for m in summary['members']}
   swept = [k for k in summary['members'][0]['hparams']
            if len({str(m['hparams'][k]) for m in summary['members']}) > 1]
-  lines = [f'{"rank":>4} {"uid":>5} {"status":>8} {"val rmse":>10} {"val mae":>10} '
-           f'{"test rmse":>10}  ' + ' '.join(swept)]
+  head = ' '.join(f'{"val " + k:>12}' for k in shown)
+  lines = [f'{"rank":>4} {"uid":>5} {"status":>8} {head} {"test " + display:>12}  '
+           + ' '.join(swept)]
   for rank, uid in enumerate(summary['ranking'][:top_k], 1):
     m = by_uid[uid]
     hps = ' '.join(f'{k}={m["hparams"][k]:.3g}' if isinstance(m['hparams'][k], float)
                    else f'{k}={m["hparams"][k]}' for k in swept)
-    test = m.get('test', {}).get('rmse')
-    lines.append(f'{rank:>4} {uid:>5} {m["status"]:>8} {_fmt(m["val"]["rmse"]):>10} '
-                 f'{_fmt(m["val"]["mae"]):>10} {_fmt(test):>10}  {hps}')
+    vals = ' '.join(f'{_fmt(m["val"].get(k)):>12}' for k in shown)
+    lines.append(f'{rank:>4} {uid:>5} {m["status"]:>8} {vals} '
+                 f'{_fmt(m.get("test", {}).get(display)):>12}  {hps}')
   for name, scores in summary['baselines'].items():
-    lines.append(f'{"":>4} {"":>5} {"baseline":>8} {_fmt(scores["val"]["rmse"]):>10} '
-                 f'{_fmt(scores["val"]["mae"]):>10} {_fmt(scores["test"]["rmse"]):>10}  '
-                 f'{name}')
+    vals = ' '.join(f'{_fmt(scores["val"].get(k)):>12}' for k in shown)
+    lines.append(f'{"":>4} {"":>5} {"baseline":>8} {vals} '
+                 f'{_fmt(scores["test"].get(display)):>12}  {name}')
   counts = {s: sum(m['status'] == s for m in summary['members']) for s in pop.STATUS_NAMES}
   lines.append(f'{len(summary["members"])} members: ' +
                ', '.join(f'{n} {s}' for s, n in counts.items()))
   best = summary['best']
   if best:
-    lines.append(f'best: uid {best["uid"]} val rmse {_fmt(best["val"]["rmse"])} '
-                 f'test rmse {_fmt(best["test"]["rmse"])} mae {_fmt(best["test"]["mae"])}')
+    tests = ' '.join(f'{k} {_fmt(v)}' for k, v in best['test'].items())
+    lines.append(f'best: uid {best["uid"]} val {display} {_fmt(best["val"][display])}; '
+                 f'test: {tests}')
   return '\n'.join(lines)
 
 

@@ -9,7 +9,8 @@ Every swept flag holds one spec string, parsed by a small grammar (never `eval`)
   randint(lo, hi)           random search only; integers lo..hi inclusive
 
 `--search=grid` crosses every listed axis; `--search=random` draws `--num_members`
-configurations, taking listed values uniformly. Each configuration is repeated
+configurations, taking listed values uniformly. `halving` and `pbt` (adaptive.py)
+start from such a population: random when `--num_members` is set, else the grid. Each configuration is repeated
 `--num_seeds` times; member uid = configuration * num_seeds + seed index.
 
 Structural axes (cell, hidden_size, num_layers, batch_size, optimizer) change shapes,
@@ -58,6 +59,10 @@ STRUCTURAL = tuple(name for name, a in AXES.items() if a.structural)
 SCALAR = tuple(name for name, a in AXES.items() if not a.structural)
 # Unset momentum / beta2 take the optimizer family's usual value.
 FAMILY_DEFAULTS = {'momentum': optim.DEFAULT_MOMENTUM, 'beta2': optim.DEFAULT_BETA2}
+
+# halving and pbt start from a grid, or from --num_members random configurations.
+ADAPTIVE = ('halving', 'pbt')
+SEARCHES = ('grid', 'random') + ADAPTIVE
 
 _CALL = re.compile(r'^\s*([a-z]+)\s*\((.*)\)\s*$', re.S)
 _RANDOM = ('uniform', 'loguniform', 'randint')
@@ -200,6 +205,11 @@ def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
     raise InputError(f'--num_seeds: {num_seeds} must be >= 1')
   ordered = [axes[name] for name in AXES if name in axes]
   ordered += [axes[name] for name in sorted(axes) if name not in AXES]
+  if search not in SEARCHES:
+    raise InputError(f'--search: unknown strategy {search!r}; expected one of '
+                     f'{", ".join(SEARCHES)}')
+  if search in ADAPTIVE:  # Their first population: a grid, or drawn at random.
+    search = 'random' if num_members else 'grid'
   if search == 'grid':
     random_axes = [a for a in ordered if a.is_random]
     if random_axes:
@@ -217,7 +227,7 @@ def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
     rng = np.random.default_rng(seed)
     configs = [{a.name: _sample(a, rng) for a in ordered} for _ in range(num_members)]
   else:
-    raise InputError(f"--search: unknown strategy {search!r}; expected 'grid' or 'random'")
+    raise AssertionError(search)
   buckets, members = [], []
   for c, config in enumerate(configs):
     for name, by_family in FAMILY_DEFAULTS.items():

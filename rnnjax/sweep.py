@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rnnjax import adaptive
 from rnnjax import checkpoint
 from rnnjax import model
 from rnnjax import population as pop
@@ -19,14 +20,14 @@ from rnnjax import probe
 from rnnjax import report
 from rnnjax import results
 from rnnjax import search
+from rnnjax import searcher as searcher_lib
 from rnnjax import sharding
+from rnnjax import summary as summary_lib
+from rnnjax import tasks
 from rnnjax import tensorboard
 from rnnjax import workdir as workdir_lib
-from rnnjax.data import forecast
+from rnnjax.data import task_data
 from rnnjax.errors import InputError
-
-TASKS = ('forecast',)
-
 
 @dataclasses.dataclass(frozen=True)
 class SweepSpec:
@@ -36,15 +37,26 @@ class SweepSpec:
   beta2 takes the optimizer family's usual value.
   """
   task: str = 'forecast'
-  dataset: str = 'wineind_sales'
+  dataset: str = ''             # '' : the task's default (task_data.DEFAULT_DATASET).
+  val_size: int = 0
+  test_size: int = 0
+  # forecast
   csv_path: str = ''
   time_column: str = ''
   target_columns: tuple = ()
+  input_columns: tuple = ()
   lookback: int = 24
   horizon: int = 1
-  val_size: int = 0
-  test_size: int = 0
   season: int = -1
+  # classify
+  train_path: str = ''
+  test_path: str = ''
+  pooling: str = 'last'
+  # charlm
+  text_path: str = ''
+  seq_len: int = 64
+  sample_chars: int = 1000
+  temperature: float = 0.8
   cell: str = 'lstm'
   hidden_size: str = '32'
   num_layers: str = '1'
@@ -68,6 +80,10 @@ class SweepSpec:
   train_steps: int = 500
   eval_every: int = 100
   patience: int = 0
+  eta: int = 3
+  min_steps: int = 0
+  pbt_interval: int = 0
+  pbt_fraction: float = 0.25
   seed: int = 0
 
   def to_json(self):
@@ -101,16 +117,31 @@ def _check_budget(spec: SweepSpec):
   if spec.train_steps % spec.eval_every:
     raise InputError(f'--train_steps: {spec.train_steps} is not a multiple of '
                      f'--eval_every={spec.eval_every}')
-  if spec.task not in TASKS:
-    raise InputError(f'--task: unknown task {spec.task!r}; expected one of {TASKS}')
+  if spec.task not in tasks.TASKS:
+    raise InputError(f'--task: unknown task {spec.task!r}; expected one of '
+                     f'{", ".join(tasks.TASKS)}')
+  if spec.temperature <= 0:
+    raise InputError(f'--temperature: {spec.temperature} must be > 0')
+  if spec.search == 'halving':
+    adaptive.rungs(train_steps=spec.train_steps, min_steps=spec.min_steps or spec.eval_every,
+                   eta=spec.eta, eval_every=spec.eval_every)
+  if spec.search == 'pbt':
+    interval = spec.pbt_interval or spec.eval_every
+    if interval % spec.eval_every or interval >= spec.train_steps:
+      raise InputError(f'--pbt_interval: {interval} must be a multiple of --eval_every='
+                       f'{spec.eval_every} and less than --train_steps={spec.train_steps}')
+    if not 0 < spec.pbt_fraction <= 0.5:
+      raise InputError(f'--pbt_fraction: {spec.pbt_fraction} must be in (0, 0.5]')
 
 
-def load_data(spec: SweepSpec) -> forecast.ForecastData:
-  return forecast.load(dataset=spec.dataset, csv_path=spec.csv_path,
-                       time_column=spec.time_column, target_columns=spec.target_columns,
-                       lookback=spec.lookback, horizon=spec.horizon,
-                       val_size=spec.val_size, test_size=spec.test_size,
-                       season=spec.season)
+def load_data(spec: SweepSpec) -> task_data.TaskData:
+  return task_data.load(
+      task=spec.task, dataset=spec.dataset, seed=spec.seed, val_size=spec.val_size,
+      test_size=spec.test_size, csv_path=spec.csv_path, time_column=spec.time_column,
+      target_columns=spec.target_columns, input_columns=spec.input_columns,
+      lookback=spec.lookback, horizon=spec.horizon, season=spec.season,
+      train_path=spec.train_path, test_path=spec.test_path, pooling=spec.pooling,
+      text_path=spec.text_path, seq_len=spec.seq_len)
 
 
 def _hparams(members, size, num_layers) -> pop.HParams:
@@ -127,45 +158,72 @@ def _hparams(members, size, num_layers) -> pop.HParams:
       **{name: column(name) for name in search.SCALAR if name != 'dropout'})
 
 
-def _train_config(structure, data: forecast.ForecastData, spec: SweepSpec):
-  x, y = data.x['train'], data.y['train']
-  cfg = model.ModelConfig(cell=structure['cell'], input_size=x.shape[-1],
+def _train_config(structure, data: task_data.TaskData, spec: SweepSpec):
+  cfg = model.ModelConfig(cell=structure['cell'], input_size=data.input_size,
                           hidden_size=structure['hidden_size'],
                           num_layers=structure['num_layers'],
-                          output_size=y.shape[1] * y.shape[2],
+                          output_size=data.output_size, readout=data.readout,
                           variational=spec.variational_dropout)
   return pop.TrainConfig(model=cfg, optimizer=structure['optimizer'],
                          batch_size=structure['batch_size'],
-                         steps_per_chunk=spec.eval_every, num_targets=y.shape[2],
-                         patience=spec.patience)
+                         steps_per_chunk=spec.eval_every, num_targets=data.num_targets,
+                         patience=spec.patience, task=spec.task, seq_len=spec.seq_len)
 
 
-def _device_data(data: forecast.ForecastData):
-  arrays = {f'{split}_{k}': getattr(data, k)[split] for split in ('train', 'val')
-            for k in ('x', 'y')}
-  arrays.update(mean=data.mean, std=data.std)
-  return {k: jnp.asarray(v, jnp.float32) for k, v in arrays.items()}
+def _device_data(data: task_data.TaskData, split_names):
+  """Split arrays on the device: floats as float32, integers as int32."""
+  as_device = lambda a: jnp.asarray(a, jnp.int32 if np.issubdtype(np.asarray(a).dtype,
+                                                                  np.integer)
+                                    else jnp.float32)
+  return {split: {k: as_device(v) for k, v in data.arrays[split].items()}
+          for split in split_names}
+
+
+@dataclasses.dataclass
+class Run:
+  """A bucket's wave of members, trained as one population (padded with dead members,
+  uids < 0, to a multiple of the device count)."""
+  bucket: int
+  cfg: pop.TrainConfig
+  uids: list            # Row order of the population arrays.
+  hp: pop.HParams = None
+  state: pop.TrainState = None
 
 
 def _runs(plan, spec: SweepSpec, data, mesh, max_memory_gb: float):
   """Each bucket's members in waves of equal size that fit the memory budget, so one
-  compiled program serves every wave of a bucket. Returns ([(bucket, cfg, members, hp)],
-  the plan as JSON with each bucket's parameters, padding and waves)."""
+  compiled program serves every wave of a bucket. Returns ([Run], the plan as JSON with
+  each bucket's parameters, padding and waves)."""
   budget = (max_memory_gb or probe.default_memory_gb()) * 2**30
   plan_json = plan.to_json()
   runs = []
   for b, structure in enumerate(plan.buckets):
     members = plan.bucket_members(b)
     cfg = _train_config(structure, data, spec)
-    per_member = probe.estimate_bytes(cfg, data.x['train'].shape[1])
+    per_member = probe.estimate_bytes(cfg, data.seq_len)
     waves = probe.waves(len(members), per_member, budget, mesh.size)
     for start in range(0, len(members), waves['wave_size']):
       wave = members[start:start + waves['wave_size']]
-      runs.append((b, cfg, wave, _hparams(wave, waves['wave_size'],
-                                          structure['num_layers'])))
+      hp = _hparams(wave, waves['wave_size'], structure['num_layers'])
+      runs.append(Run(b, cfg, [int(u) for u in jax.device_get(hp.uid)], hp))
     plan_json['buckets'][b].update(probe.describe(cfg, members), **waves,
                                    estimated_bytes_per_member=per_member)
   return runs, plan_json
+
+
+def _order(num_runs, num_chunks, chunk_major):
+  """The sweep's chunks in the order they run: (run, chunk). Adaptive searches advance
+  every run one chunk at a time, so that they can compare members across runs."""
+  if chunk_major:
+    return [(r, c) for c in range(num_chunks) for r in range(num_runs)]
+  return [(r, c) for r in range(num_runs) for c in range(num_chunks)]
+
+
+def _check_data(plan, data):
+  for structure in plan.buckets:
+    if structure['batch_size'] > data.num_train:
+      raise InputError(f'--batch_size: {structure["batch_size"]} is larger than the '
+                       f'training set ({data.num_train} examples)')
 
 
 def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
@@ -185,18 +243,14 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   _check_budget(spec)
   plan = make_plan(spec)
   data = load_data(spec)
-  num_train = len(data.x['train'])
-  for structure in plan.buckets:
-    if structure['batch_size'] > num_train:
-      raise InputError(f'--batch_size: {structure["batch_size"]} is larger than the '
-                       f'training set ({num_train} windows)')
+  _check_data(plan, data)
   base_key = jax.random.key(spec.seed)
   mesh = sharding.population_mesh()
-  device_data = _device_data(data)
+  device_data = _device_data(data, ('train', 'val'))
   num_chunks = spec.train_steps // spec.eval_every
   runs, plan_json = _runs(plan, spec, data, mesh, max_memory_gb)
   if dry_run:
-    first_waves = {b: (cfg, members, hp) for b, cfg, members, hp in reversed(runs)}
+    first_waves = {run.bucket: (run.cfg, run.uids, run.hp) for run in reversed(runs)}
     probed = probe.probe_all([first_waves[b] for b in range(len(plan.buckets))],
                              device_data, base_key, mesh, group_size)
     for b, figures in enumerate(probed):
@@ -216,9 +270,9 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   mngr = checkpoint.manager(workdir, keep=keep_checkpoints)
   restored = None
   if status == workdir_lib.RESUME:
-    abstract = {r: _abstract_state(cfg, hp, base_key, mesh)
-                for r, (_, cfg, _, hp) in enumerate(runs)}
-    restored = checkpoint.restore_latest(mngr, abstract, log=log)
+    restored = checkpoint.restore_latest(
+        mngr, lambda progress: _abstract(runs, progress, base_key, mesh), log=log)
+  searcher = searcher_lib.Searcher(spec, plan, device_data['val'], mesh, group_size)
   if restored is None:
     mngr.close()
     workdir_lib.clear(workdir)
@@ -227,19 +281,22 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
                        {'spec': spec.to_json(), 'versions': workdir_lib.versions(),
                         'devices': [str(d) for d in jax.devices()]})
     results.write_json(os.path.join(workdir, results.PLAN), plan_json)
-    states, start = {}, (0, 0)
+    start = 0
     open(metrics_path, 'w').close()
   else:
-    states, progress = restored
+    trees, progress = restored
+    for r, run in enumerate(runs):
+      run.uids = progress['uids'][r]
+      run.state, run.hp = trees.get(str(r), (None, run.hp))
+    searcher.restore(progress['searcher'])
     workdir_lib.truncate(metrics_path, progress['metrics_bytes'])
-    start = (progress['run'], progress['chunk'] + 1)
-    log(f'resuming {workdir}: {start[0] * num_chunks + start[1]} of '
-        f'{len(runs) * num_chunks} chunks were done')
-  if data.num_filled:
-    log(f'filled {data.num_filled} missing values by linear interpolation')
+    start = progress['position'] + 1
+    log(f'resuming {workdir}: {start} of {len(runs) * num_chunks} chunks were done')
+  for note in data.notes:
+    log(note)
   log(f'{len(plan.members)} members in {len(plan.buckets)} bucket(s), {len(runs)} wave(s) on '
       f'{mesh.size} device(s); swept: {", ".join(plan.swept) or "nothing"}; '
-      f'work directory: {workdir}')
+      f'search: {spec.search}; work directory: {workdir}')
 
   writer = results.MetricsWriter(metrics_path)
   if restored is not None:
@@ -247,83 +304,78 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   events = tensorboard.SweepWriter(os.path.join(workdir, tensorboard.DIRNAME),
                                    [{'uid': m.uid, 'hparams': m.hparams}
                                     for m in plan.members])
-  bar = report.Progress(len(runs) * num_chunks, log=log, bar=progress_bar,
-                        done=start[0] * num_chunks + start[1])
-  for r, (b, cfg, members, hp) in enumerate(runs):
-    if r < start[0]:
-      continue
-    if r not in states:
-      states[r] = pop.population_init_fn(cfg, mesh)(hp, base_key)
-    chunk_fn = pop.population_chunk_fn(cfg, mesh, group_size)
-    for c in range(start[1] if r == start[0] else 0, num_chunks):
-      states[r], metrics = chunk_fn(states[r], hp, device_data, base_key)
+  order = _order(len(runs), num_chunks, chunk_major=spec.search in search.ADAPTIVE)
+  bar = report.Progress(len(order), log=log, bar=progress_bar, done=start)
+  task = tasks.TASKS[spec.task]
+  rename = lambda metrics: {data.metric_names.get(k, k): v for k, v in metrics.items()}
+  for position in range(start, len(order)):
+    r, c = order[position]
+    run = runs[r]
+    if run.uids and max(run.uids) >= 0:
+      if run.state is None:
+        run.state = pop.population_init_fn(run.cfg, mesh)(run.hp, base_key)
+      run.state, metrics = pop.population_chunk_fn(run.cfg, mesh, group_size)(
+          run.state, run.hp, device_data, base_key)
       metrics, steps, member_status = jax.device_get(
-          (metrics, states[r].step, states[r].status))
+          (metrics, run.state.step, run.state.status))
       records = []
-      for i, m in enumerate(members):
-        where = dict(uid=m.uid, bucket=b, step=int(steps[i]))
+      for i, uid in enumerate(run.uids):
+        if uid < 0:
+          continue
+        where = dict(uid=uid, bucket=run.bucket, step=int(steps[i]))
         records += results.records(split='train', **where,
                                    metrics={'loss': metrics['train_loss'][i]})
-        records += results.records(split='val', **where,
-                                   metrics={k: v[i] for k, v in metrics['val'].items()})
-      writer.write(records)
-      writer.flush()  # Before the checkpoint that covers these records.
-      events.add(records)
-      events.flush()
-      checkpoint.save(mngr, r * num_chunks + c + 1, states,
-                      {'run': r, 'chunk': c, 'metrics_bytes': writer.tell()})
-      n = len(members)
-      bar.chunk(b, (c + 1) * spec.eval_every, metrics['val']['rmse'][:n],
-                member_status[:n])
+        records += results.records(split='val', **where, metrics=rename(
+            {k: v[i] for k, v in metrics['val'].items()}))
+      searcher.observe(r, run, metrics['val'][task.selection], member_status)
+      real = np.asarray(run.uids) >= 0
+      bar.chunk(run.bucket, (c + 1) * spec.eval_every, metrics['val'][task.display][real],
+                member_status[real], metric=task.display, mode=task.display_mode)
+    else:
+      records = []
+    if r == len(runs) - 1 or spec.search not in search.ADAPTIVE:
+      records += searcher.decide(runs, (c + 1) * spec.eval_every, base_key)
+    writer.write(records)
+    writer.flush()  # Before the checkpoint that covers these records.
+    events.add([rec for rec in records if rec['split'] in ('train', 'val')])
+    events.flush()
+    checkpoint.save(mngr, position + 1,
+                    {str(r): (run.state, run.hp) for r, run in enumerate(runs)
+                     if run.state is not None},
+                    {'position': position, 'metrics_bytes': writer.tell(),
+                     'uids': [run.uids for run in runs], 'searcher': searcher.progress(),
+                     'started': [str(r) for r, run in enumerate(runs)
+                                 if run.state is not None]})
   writer.close()
   bar.close()
   mngr.close()
 
-  finals = {r: (cfg, members, states[r]) for r, (_, cfg, members, _) in enumerate(runs)}
-  summary = _summarise(plan, finals, data, bar, spec.train_steps)
+  summary = summary_lib.summarise(
+      spec, plan, runs, searcher.retired, data, _device_data(data, ('val', 'test')),
+      mesh=mesh, group_size=group_size, rename=rename)
+  summary.update(timing=bar.timing(), member_steps=searcher.member_steps(
+      summary['members'], len(plan.members) * spec.train_steps))
+  if spec.task == 'charlm' and summary['best'] and spec.sample_chars:
+    summary['sample'] = summary_lib.write_sample(spec, runs, summary['best'], data,
+                                                 workdir)
   events.close(summary)
   results.write_json(os.path.join(workdir, results.SUMMARY), summary)
   log(report.ranking_table(summary))
   return summary
 
 
-def _abstract_state(cfg, hp, base_key, mesh):
-  shapes = jax.eval_shape(pop.population_init_fn(cfg, mesh), hp, base_key)
+def _abstract(runs, progress, base_key, mesh):
+  """The checkpoint's tree: (state, hp) of each started run, at its size then."""
   shard = sharding.members_sharding(mesh)
-  return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=shard),
-                      shapes)
-
-
-def _summarise(plan, finals, data, progress, train_steps) -> dict:
-  val_x, val_y, test_x, test_y, mean, std = (jnp.asarray(a, jnp.float32) for a in (
-      data.x['val'], data.y['val'], data.x['test'], data.y['test'], data.mean, data.std))
-  records, best_params = [], {}
-  for cfg, members, state in finals.values():
-    val = jax.device_get(pop.population_eval_fn(cfg)(state.best_params, val_x, val_y,
-                                                     mean, std))
-    status, best_step, steps = jax.device_get((state.status, state.best_step, state.step))
-    for i, m in enumerate(members):
-      records.append({'uid': m.uid, 'bucket': m.bucket, 'config': m.config, 'seed': m.seed,
-                      'hparams': m.hparams, 'status': pop.STATUS_NAMES[status[i]],
-                      'best_step': int(best_step[i]), 'steps': int(steps[i]),
-                      'val': {k: float(v[i]) for k, v in val.items()}})
-      best_params[m.uid] = (cfg, jax.tree.map(lambda a, i=i: a[i], state.best_params))
-  records.sort(key=lambda r: r['uid'])
-  ranked = sorted((r for r in records if r['status'] != 'diverged'
-                   and np.isfinite(r['val']['mse'])), key=lambda r: r['val']['mse'])
-  best = None
-  if ranked:
-    best = dict(ranked[0])
-    cfg, params = best_params[best['uid']]
-    test = pop.evaluate(cfg, params, test_x, test_y, mean, std)
-    best['test'] = {k: float(v) for k, v in jax.device_get(test).items()}
-    next(r for r in records if r['uid'] == best['uid'])['test'] = best['test']
-  return {'members': records, 'ranking': [r['uid'] for r in ranked], 'best': best,
-          'baselines': data.baselines,
-          'data': {'num_filled': data.num_filled, 'split_points': data.split_points,
-                   'target_columns': data.target_columns,
-                   'windows': {k: len(v) for k, v in data.x.items()}},
-          'timing': progress.timing(),
-          # Steps members really took: stopped and diverged members take no more.
-          'member_steps': {'useful': sum(r['steps'] for r in records),
-                           'budget': len(records) * train_steps}}
+  tree = {}
+  for r, run in enumerate(runs):
+    if str(r) not in progress['started']:
+      continue
+    size = len(progress['uids'][r])
+    hp = jax.tree.map(lambda a: jax.ShapeDtypeStruct((size,) + a.shape[1:], a.dtype,
+                                                     sharding=shard), run.hp)
+    state = jax.eval_shape(pop.population_init_fn(run.cfg, mesh), hp, base_key)
+    state = jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=shard),
+                         state)
+    tree[str(r)] = (state, hp)
+  return tree

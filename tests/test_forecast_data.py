@@ -243,3 +243,128 @@ def test_named_time_column_must_exist_and_bom_is_read(tmp_path):
   assert gaps == 0
   with pytest.raises(InputError, match=r"no column 'time'"):
     forecast.read_csv(str(path), ('a',), time_column='time')
+
+
+# --- several targets and extra input columns ------------------------------------------
+
+def _targets_and_input(tmp_path, n=30):
+  """A CSV with targets a, b and input u (columns in another order), gaps in a and u.
+
+  Returns (path, <float64>[n, 3] columns a, b, u with gaps filled by hand).
+  """
+  t = np.arange(n, dtype=np.float64)
+  a = 10 + 2 * t + np.sin(t)
+  b = 100 - t + np.cos(3 * t)
+  u = 0.5 * t ** 2  # Trends upward, so whole-series statistics would differ.
+  lines = ['time,u,b,other,a']
+  for i in range(n):
+    cells = [str(i), repr(float(u[i])), repr(float(b[i])), 'x', repr(float(a[i]))]
+    if i == 5:
+      cells[4] = ''  # A gap in a target, between two known points.
+    if i == 7:
+      cells[1] = 'NA'  # A gap in the input column.
+    lines.append(','.join(cells))
+  a[5] = (a[4] + a[6]) / 2
+  u[7] = (u[6] + u[8]) / 2
+  return _write(tmp_path / 'multi.csv', '\n'.join(lines) + '\n'), np.stack([a, b, u], 1)
+
+
+def _load_multi(path, **kw):
+  args = dict(csv_path=path, time_column='time', target_columns=('a', 'b'),
+              input_columns=('u',), lookback=4, horizon=2, val_size=6, test_size=6)
+  return forecast.load(**{**args, **kw})
+
+
+def test_input_columns_shapes_and_channels(tmp_path):
+  path, series = _targets_and_input(tmp_path)
+  data = _load_multi(path)
+  assert data.target_columns == ('a', 'b') and data.input_columns == ('u',)
+  assert data.num_filled == 2
+  assert data.split_points == (18, 24)
+  assert data.mean.shape == data.std.shape == (2,)
+  train = series[:18]
+  mean, std = train.mean(axis=0), train.std(axis=0)
+  scaled = (series - mean) / std
+  first_target = {'train': 4, 'val': 18, 'test': 24}
+  counts = {'train': 18 - 4 - 2 + 1, 'val': 6 - 2 + 1, 'test': 6 - 2 + 1}
+  for split in forecast.SPLITS:
+    x, y = data.x[split], data.y[split]
+    assert x.shape == (counts[split], 4, 3) and y.shape == (counts[split], 2, 2)
+    t = first_target[split] + np.arange(counts[split])
+    # Inputs: a, b, then u, over the lookback; targets: a, b only.
+    np.testing.assert_allclose(x, scaled[t[:, None] + np.arange(-4, 0)], rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(y, scaled[t[:, None] + np.arange(2), :2], rtol=1e-5,
+                               atol=1e-6)
+  np.testing.assert_allclose(data.mean, mean[:2], rtol=1e-12)
+  np.testing.assert_allclose(data.std, std[:2], rtol=1e-12)
+
+
+def test_input_column_scaled_with_training_part_only(tmp_path):
+  path, series = _targets_and_input(tmp_path)
+  data = _load_multi(path)
+  u = series[:, 2]
+  # The training part of u, rebuilt from the first window's inputs and the rest of the
+  # train windows' last input: standardised over itself.
+  rebuilt = np.concatenate([data.x['train'][0, :, 2], data.x['train'][1:, -1, 2]])
+  assert len(rebuilt) == 18 - 2  # The last `horizon` points are targets only.
+  np.testing.assert_allclose(rebuilt, (u[:16] - u[:18].mean()) / u[:18].std(), rtol=1e-5)
+  whole = (u[:16] - u.mean()) / u.std()
+  assert np.abs(rebuilt - whole).max() > 0.1
+
+
+def test_several_targets_baselines_against_numpy(tmp_path):
+  path, series = _targets_and_input(tmp_path)
+  data = _load_multi(path, season=4)
+  truth_cols = series[:, :2]
+  t = 24 + np.arange(5)  # Test windows: targets t, t + 1 inside the last 6 points.
+  truth = truth_cols[t[:, None] + np.arange(2)]
+  last = np.repeat(truth_cols[t - 1][:, None], 2, axis=1)
+  seasonal = truth_cols[t[:, None] + np.arange(2) - 4]
+  for name, pred in (('last_value', last), ('seasonal_naive', seasonal)):
+    scores = data.baselines[name]['test']
+    assert scores['rmse'] == pytest.approx(np.sqrt(np.mean((pred - truth) ** 2)))
+    assert scores['mae'] == pytest.approx(np.mean(np.abs(pred - truth)))
+
+
+def test_input_columns_leave_targets_unchanged(tmp_path):
+  path, _ = _targets_and_input(tmp_path)
+  with_input, without = _load_multi(path), _load_multi(path, input_columns=())
+  assert without.input_columns == () and without.x['train'].shape[-1] == 2
+  for split in forecast.SPLITS:
+    np.testing.assert_array_equal(with_input.y[split], without.y[split])
+    np.testing.assert_array_equal(with_input.x[split][..., :2], without.x[split])
+  assert with_input.baselines == without.baselines
+  np.testing.assert_array_equal(with_input.mean, without.mean)
+
+
+def test_bundled_dataset_has_no_input_columns():
+  data = forecast.load(dataset='airline', lookback=12, horizon=1)
+  assert data.input_columns == ()
+
+
+def test_unknown_input_column(tmp_path):
+  path, _ = _targets_and_input(tmp_path)
+  with pytest.raises(InputError) as info:
+    _load_multi(path, input_columns=('u', 'temperature'))
+  message = str(info.value)
+  assert message.startswith("--input_columns: ") and '\n' not in message
+  assert "no column 'temperature'" in message
+  assert "['time', 'u', 'b', 'other', 'a']" in message and path in message
+
+
+@pytest.mark.parametrize('inputs, repeated', [(('a',), 'a'), (('u', 'u'), 'u')])
+def test_input_column_named_twice(tmp_path, inputs, repeated):
+  path, _ = _targets_and_input(tmp_path)
+  with pytest.raises(InputError, match=f"^--input_columns: '{repeated}' is named twice"):
+    _load_multi(path, input_columns=inputs)
+
+
+def test_input_column_bad_values(tmp_path):
+  path = _write(tmp_path / 'x.csv', 'a,u,w\n1,2,\n2,x,\n3,4,\n4,5,\n')
+  with pytest.raises(InputError, match="line 3, column 'u': 'x' is not a number"):
+    forecast.load(csv_path=path, target_columns=('a',), input_columns=('u',), lookback=1,
+                  horizon=1, val_size=1, test_size=1)
+  with pytest.raises(InputError, match="column 'w' has no values"):
+    forecast.load(csv_path=path, target_columns=('a',), input_columns=('w',), lookback=1,
+                  horizon=1, val_size=1, test_size=1)

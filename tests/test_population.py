@@ -17,9 +17,9 @@ def _data(n=40, lookback=6, seed=0):
   rng = np.random.default_rng(seed)
   x = rng.normal(size=(n, lookback, 1)).astype(np.float32)
   y = x.sum(axis=1, keepdims=True) / np.sqrt(lookback)
-  data = {'train_x': x, 'train_y': y, 'val_x': x[:10], 'val_y': y[:10],
-          'mean': np.zeros(1, np.float32), 'std': np.full(1, 2.0, np.float32)}
-  return {k: jnp.asarray(v) for k, v in data.items()}
+  stats = {'mean': np.zeros(1, np.float32), 'std': np.full(1, 2.0, np.float32)}
+  data = {'train': {'x': x, 'y': y, **stats}, 'val': {'x': x[:10], 'y': y[:10], **stats}}
+  return jax.tree.map(jnp.asarray, data)
 
 
 def _cfg(cell='lstm', optimizer='adam', layers=2):
@@ -81,8 +81,7 @@ def test_jit_equals_no_jit():
   state = pop.population_init_fn(cfg)(hp, key)
   # One step and one evaluation (a whole chunk without jit takes half a minute).
   step = jax.vmap(lambda s, h: pop.train_step(cfg, s, h, data, key))
-  evaluate = jax.vmap(lambda p: pop.evaluate(cfg, p, data['val_x'], data['val_y'],
-                                             data['mean'], data['std']))
+  evaluate = jax.vmap(lambda p: pop.evaluate(cfg, p, data['val']))
   (jitted_state, jitted_loss), jitted_val = jax.jit(step)(state, hp), jax.jit(evaluate)(
       state.params)
   with jax.disable_jit():
@@ -154,6 +153,5 @@ def test_best_params_follow_validation():
     state, metrics = pop.population_chunk_fn(cfg)(state, hp, data, key)
     vals.append(np.asarray(metrics['val']['mse']))
   np.testing.assert_allclose(state.best_val, np.min(vals, axis=0), rtol=1e-6)
-  again = pop.population_eval_fn(cfg)(state.best_params, data['val_x'], data['val_y'],
-                                      data['mean'], data['std'])
+  again = pop.population_eval_fn(cfg)(state.best_params, data['val'])
   np.testing.assert_allclose(again['mse'], state.best_val, rtol=1e-5)

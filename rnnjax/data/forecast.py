@@ -7,6 +7,11 @@ the split that holds all of its targets (its inputs may reach back into the prev
 split, as they would when forecasting for real). Standardisation statistics come from
 the training part alone. Gaps (empty cells) are filled by linear interpolation in time
 and counted.
+
+Several target columns may be forecast at once, and extra `input_columns` (other series
+known over the lookback, e.g. temperature for electricity demand) may be fed alongside
+them: a window's inputs are the targets' history followed by the input columns' history.
+Every column is standardised with its own training-part statistics and gap-filled alike.
 """
 
 import csv
@@ -38,7 +43,9 @@ class ForecastData:
   """Windows of a standardised series, split in time.
 
   `x[split]`: <float32>[N, lookback, C_in]; `y[split]`: <float32>[N, horizon, C_out]
-  (scaled). `mean`, `std`: <float64>[C_out], to return targets to original units.
+  (scaled). C_out = len(target_columns); C_in = C_out + len(input_columns), channels in
+  that order. `mean`, `std`: <float64>[C_out], to return targets to original units.
+  `num_filled` counts the gaps of every column read.
   """
   x: dict
   y: dict
@@ -48,6 +55,7 @@ class ForecastData:
   num_filled: int
   baselines: dict
   split_points: tuple  # (train_end, val_end) as indices into the series.
+  input_columns: tuple = ()
 
 
 def bundled_path(dataset: str) -> str:
@@ -57,10 +65,13 @@ def bundled_path(dataset: str) -> str:
   return str(root / DATASETS[dataset][0])
 
 
-def read_csv(path: str, columns, *, time_column: str = '') -> tuple[np.ndarray, int]:
-  """Reads named numeric columns. Returns (<float64>[N, len(columns)] with NaN gaps, gaps).
+def read_csv(path: str, columns, *, time_column: str = '',
+             input_columns=()) -> tuple[np.ndarray, int]:
+  """Reads named numeric columns. Returns (<float64>[N, C] with NaN gaps, gaps).
 
-  Rows are taken in file order; `time_column`, when named, must exist but is not parsed.
+  The C = len(columns) + len(input_columns) columns come in that order; a missing input
+  column is reported as `--input_columns`'s. Rows are taken in file order;
+  `time_column`, when named, must exist but is not parsed.
   """
   if os.path.isdir(path):
     raise InputError(f'{path}: is a directory, not a CSV file')
@@ -79,6 +90,11 @@ def read_csv(path: str, columns, *, time_column: str = '') -> tuple[np.ndarray, 
   missing = [c for c in (*columns, *([time_column] if time_column else [])) if c not in header]
   if missing:
     raise InputError(f'{path}: no column {missing[0]!r}; columns are {header}')
+  missing = [c for c in input_columns if c not in header]
+  if missing:
+    raise InputError(f'--input_columns: {path} has no column {missing[0]!r}; '
+                     f'columns are {header}')
+  columns = (*columns, *input_columns)
   index = [header.index(c) for c in columns]
   values = np.full((len(rows) - 1, len(columns)), np.nan)
   for r, row in enumerate(rows[1:]):
@@ -124,12 +140,13 @@ def seasonal_naive(series, t, horizon, season):
 
 def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 0,
             test_size: int = 0, num_targets: int = 1, season: int = 0,
-            target_columns=('value',), num_filled: int = 0) -> ForecastData:
+            target_columns=('value',), num_filled: int = 0,
+            input_columns=()) -> ForecastData:
   """Windows and baselines from a gap-free series.
 
   Args:
-    values: <float64>[N, C]; the first `num_targets` columns are forecast, all columns
-      are inputs.
+    values: <float64>[N, C]; the first `num_targets` columns are forecast (named by
+      `target_columns`), all C columns are inputs (the rest named by `input_columns`).
   """
   n = len(values)
   val_size, test_size = _holdout(val_size, n), _holdout(test_size, n)
@@ -163,7 +180,8 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
   return ForecastData(x=x, y=y, mean=mean[:num_targets], std=std[:num_targets],
                       target_columns=tuple(target_columns), num_filled=num_filled,
                       baselines={k: v for k, v in baselines.items() if v},
-                      split_points=(train_end, val_end))
+                      split_points=(train_end, val_end),
+                      input_columns=tuple(input_columns))
 
 
 def regression_report(pred, truth) -> dict:
@@ -173,10 +191,11 @@ def regression_report(pred, truth) -> dict:
 
 
 def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
-         target_columns=(), lookback: int, horizon: int, val_size: int = 0,
-         test_size: int = 0, season: int = -1) -> ForecastData:
+         target_columns=(), input_columns=(), lookback: int, horizon: int,
+         val_size: int = 0, test_size: int = 0, season: int = -1) -> ForecastData:
   """A bundled series by name, or a user's CSV by path and column names.
 
+  `input_columns`: further columns of the same file fed as inputs, not forecast.
   `season=-1` takes the bundled series' own season length (0 for a user's file);
   `season=0` turns the seasonal-naive baseline off.
   """
@@ -189,8 +208,13 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
     path = bundled_path(dataset)
     _, _, value_column, default_season = DATASETS[dataset]
     columns = (value_column,)
-  raw, num_filled = read_csv(path, columns, time_column=time_column)
-  return prepare(fill_gaps(raw, columns, path), lookback=lookback, horizon=horizon, val_size=val_size,
-                 test_size=test_size, num_targets=len(columns),
-                 season=default_season if season < 0 else season,
-                 target_columns=columns, num_filled=num_filled)
+  inputs = tuple(input_columns)
+  repeated = [c for i, c in enumerate(inputs) if c in columns or c in inputs[:i]]
+  if repeated:
+    raise InputError(f'--input_columns: {repeated[0]!r} is named twice (a column is a '
+                     f'target or an input, once); targets are {list(columns)}')
+  raw, num_filled = read_csv(path, columns, time_column=time_column, input_columns=inputs)
+  return prepare(fill_gaps(raw, columns + inputs, path), lookback=lookback,
+                 horizon=horizon, val_size=val_size, test_size=test_size,
+                 num_targets=len(columns), season=default_season if season < 0 else season,
+                 target_columns=columns, num_filled=num_filled, input_columns=inputs)

@@ -1,0 +1,329 @@
+"""Sequence-classification data from UCR/UEA `.ts` files: reading, gaps, splits, scaling, baselines.
+
+The `.ts` text format of the UCR and UEA archives (Dau et al. 2019; Bagnall et al. 2018):
+`@` header lines (`@problemName`, `@univariate`, `@dimensions`, `@equalLength`,
+`@seriesLength`, `@classLabel true a b c`, ...), `#` comments, then after `@data` one case
+per line, `dim_1:dim_2:...:label`, each dimension a comma-separated list of values and `?`
+a missing one. Cases may differ in length; the dimensions of one case may not. Missing
+values are filled by linear interpolation within their channel (ends hold the nearest
+value) and counted.
+
+Validation cases are carved from the training file, stratified by class and seeded; the
+test file is kept whole. Per-channel statistics come from the remaining training cases
+alone, over their valid steps. Every split is right-padded with zeros to the longest case
+of any split, so one compiled program serves all three; `length` says where each case ends.
+"""
+
+import dataclasses
+import importlib.resources
+import math
+import os
+
+import numpy as np
+
+from rnnjax.errors import InputError
+
+SPLITS = ('train', 'val', 'test')
+DATASETS = ('ItalyPowerDemand', 'GunPoint', 'ArrowHead', 'BasicMotions', 'JapaneseVowels')
+DEFAULT_VAL_FRACTION = 0.2
+
+
+@dataclasses.dataclass(frozen=True)
+class TsFile:
+  """One `.ts` file, gaps filled. `series[i]`: <float64>[T_i, C]."""
+  series: list
+  labels: list          # Label string of each case.
+  class_labels: tuple   # Header order; sorted (numerically where all are numbers) if absent.
+  name: str             # @problemName, else the file name.
+  num_missing: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassifyData:
+  """Padded, z-normalised cases in three splits.
+
+  `x[split]`: <float32>[N, T_max, C], zero after each case's end; `length[split]`:
+  <int32>[N] valid steps (>= 1); `y[split]`: <int32>[N] indices into `classes`.
+  `mean`, `std`: <float64>[C] from the training part's valid steps (std 1 for a constant
+  channel). `baselines[name][split]`: accuracy on 'val' and 'test'. `info`: JSON-ready
+  summary (dataset, files, sizes, class counts, channels, lengths).
+  """
+  x: dict
+  length: dict
+  y: dict
+  classes: tuple
+  mean: np.ndarray
+  std: np.ndarray
+  baselines: dict
+  num_missing: int
+  info: dict
+
+
+def bundled_path(dataset: str, split: str) -> str:
+  """The bundled `.ts` file of `dataset` for split 'train' or 'test'."""
+  if dataset not in DATASETS:
+    raise InputError(f'--dataset: unknown classification dataset {dataset!r}; '
+                     f'bundled: {", ".join(DATASETS)}')
+  root = importlib.resources.files('rnnjax.data') / 'classification'
+  return str(root / f'{dataset}_{split.upper()}.ts')
+
+
+def _sort_labels(labels):
+  try:
+    return tuple(sorted(labels, key=float))
+  except ValueError:
+    return tuple(sorted(labels))
+
+
+def _parse_case(line, where):
+  """<float64>[T, C] with NaN gaps, and the label."""
+  fields = line.split(':')
+  label = fields.pop().strip()
+  if not fields or not label:
+    raise InputError(f'{where}: expected dim_1:...:dim_C:label')
+  channels = []
+  for d, text in enumerate(fields, 1):
+    values = []
+    for token in text.split(','):
+      token = token.strip()
+      try:
+        values.append(math.nan if token == '?' else float(token))
+      except ValueError:
+        raise InputError(f'{where}, dimension {d}: {token!r} is not a number') from None
+      if math.isinf(values[-1]):
+        raise InputError(f'{where}, dimension {d}: {token!r} is not finite')
+    if channels and len(values) != len(channels[0]):
+      raise InputError(f'{where}: dimension {d} has {len(values)} values, '
+                       f'dimension 1 has {len(channels[0])}')
+    channels.append(values)
+  return np.array(channels, np.float64).T, label
+
+
+def fill_missing(values: np.ndarray, where: str = 'series') -> np.ndarray:
+  """<float64>[T, C]: NaNs interpolated linearly in time per channel; ends hold the nearest."""
+  filled = values.copy()
+  t = np.arange(len(values))
+  for c in np.flatnonzero(np.isnan(values).any(axis=0)):
+    ok = ~np.isnan(values[:, c])
+    if not ok.any():
+      raise InputError(f'{where}: dimension {c + 1} has no values, only ?')
+    filled[:, c] = np.interp(t, t[ok], values[ok, c])
+  return filled
+
+
+def _check_header(header, path):
+  """Returns (class labels from the header or None, dimensions or 0, length or 0)."""
+  def tag(name, default=''):
+    return header.get(name.lower(), default).split()
+  if tag('timeStamps', 'false')[:1] == ['true']:
+    raise InputError(f'{path}: @timeStamps true is not supported (plain values only)')
+  if tag('targetLabel', 'false')[:1] == ['true']:
+    raise InputError(f'{path}: @targetLabel marks a regression file; classification needs '
+                     '@classLabel')
+  labels = tag('classLabel', 'true')
+  if labels[0] == 'false':
+    raise InputError(f'{path}: @classLabel false: classification needs labelled cases')
+  if labels[0] != 'true':
+    raise InputError(f'{path}: @classLabel must start with true or false, not {labels[0]!r}')
+  try:
+    dims = 1 if tag('univariate')[:1] == ['true'] else int(tag('dimensions', '0')[0])
+    length = int(tag('seriesLength', '0')[0]) if tag('equalLength')[:1] == ['true'] else 0
+  except (ValueError, IndexError):
+    raise InputError(f'{path}: @dimensions and @seriesLength must be whole numbers') from None
+  return tuple(labels[1:]) or None, dims, length
+
+
+def read_ts(path: str) -> TsFile:
+  """Reads a labelled `.ts` file; see the module docstring for the format."""
+  if os.path.isdir(path):
+    raise InputError(f'{path}: is a directory, not a .ts file')
+  if not os.path.isfile(path):
+    raise InputError(f'{path}: no such file')
+  try:
+    with open(path, encoding='utf-8-sig') as f:
+      lines = f.read().splitlines()
+  except UnicodeDecodeError as e:
+    raise InputError(f'{path}: not UTF-8 text ({e.reason} at byte {e.start})') from None
+  except OSError as e:
+    raise InputError(f'{path}: cannot read ({e.strerror})') from None
+  if not any(line.strip() for line in lines):
+    raise InputError(f'{path}: empty file')
+  header, series, labels, num_missing, declared = {}, [], [], 0, None
+  for n, line in enumerate(lines, 1):
+    line = line.strip()
+    if not line or line.startswith('#'):
+      continue
+    where = f'{path}: line {n}'
+    if declared is None:
+      if not line.startswith('@'):
+        raise InputError(f'{where}: data before @data')
+      tag, _, value = line[1:].partition(' ')
+      if tag.lower() == 'data':
+        declared = _check_header(header, path)
+      else:
+        header[tag.lower()] = value.strip()
+      continue
+    class_labels, dims, length = declared
+    values, label = _parse_case(line, where)
+    if dims and values.shape[1] != dims:
+      raise InputError(f'{where}: {values.shape[1]} dimensions, header says {dims}')
+    if series and values.shape[1] != series[0].shape[1]:
+      raise InputError(f'{where}: {values.shape[1]} dimensions, the first case has '
+                       f'{series[0].shape[1]}')
+    if length and len(values) != length:
+      raise InputError(f'{where}: {len(values)} values per dimension, @seriesLength is {length}')
+    if class_labels and label not in class_labels:
+      raise InputError(f'{where}: label {label!r} is not in @classLabel {" ".join(class_labels)}')
+    num_missing += int(np.isnan(values).sum())
+    series.append(fill_missing(values, where))
+    labels.append(label)
+  if not series:
+    raise InputError(f'{path}: no cases' + ('' if declared else ' (no @data line)'))
+  name = header.get('problemname', '') or os.path.splitext(os.path.basename(path))[0]
+  return TsFile(series=series, labels=labels, name=name, num_missing=num_missing,
+                class_labels=declared[0] or _sort_labels(set(labels)))
+
+
+def num_val_cases(val_size, n: int) -> int:
+  """`val_size` as a number of cases: a fraction in (0, 1) of `n`, a count >= 1, or 0 (20%)."""
+  if isinstance(val_size, (bool, np.bool_)) or not isinstance(val_size, (int, float, np.number)):
+    raise InputError(f'--val_size: {val_size!r} is not a number')
+  if val_size == 0:
+    val_size = DEFAULT_VAL_FRACTION
+  if 0 < val_size < 1:
+    return max(1, math.floor(val_size * n + 0.5))
+  if val_size >= 1 and float(val_size).is_integer():
+    return int(val_size)
+  raise InputError(f'--val_size: {val_size!r} is neither a fraction in (0, 1) nor a whole '
+                   'number of cases >= 1')
+
+
+def stratified_split(y: np.ndarray, val_size, seed: int) -> tuple[np.ndarray, np.ndarray]:
+  """Sorted indices (train, val) of cases `y` <int>[N], stratified by class.
+
+  Each class gives up its share of the validation cases rounded by largest remainder, so
+  it is off by less than one case, and keeps at least one training case; `seed` picks the
+  cases within each class.
+  """
+  classes, counts = np.unique(y, return_counts=True)
+  n_val = num_val_cases(val_size, len(y))
+  room = counts - 1
+  if n_val > room.sum():
+    raise InputError(f'--val_size: {n_val} validation cases asked of {len(y)} training cases; '
+                     f'at most {room.sum()} can go while each of the {len(classes)} classes '
+                     'keeps one')
+  share = n_val * counts / len(y)
+  take = np.minimum(np.floor(share).astype(int), room)
+  while take.sum() < n_val:
+    take[np.argmax(np.where(take < room, share - take, -np.inf))] += 1
+  rng = np.random.default_rng(seed)
+  val = np.sort(np.concatenate(
+      [rng.permutation(np.flatnonzero(y == c))[:k] for c, k in zip(classes, take)]))
+  return np.setdiff1d(np.arange(len(y)), val), val
+
+
+def channel_stats(series) -> tuple[np.ndarray, np.ndarray]:
+  """Per-channel mean and std <float64>[C] over every step of `series` [T_i, C]; a
+  constant channel gets its value and std 1, so it scales to exactly 0."""
+  steps = np.concatenate(series, axis=0)
+  constant = steps.max(axis=0) == steps.min(axis=0)
+  mean = np.where(constant, steps[0], steps.mean(axis=0))
+  return mean, np.where(constant, 1.0, steps.std(axis=0))
+
+
+def pad(series, t_max: int) -> tuple[np.ndarray, np.ndarray]:
+  """(<float32>[N, t_max, C] zero after each end, <int32>[N] lengths)."""
+  x = np.zeros((len(series), t_max, series[0].shape[1]), np.float32)
+  for i, s in enumerate(series):
+    x[i, :len(s)] = s
+  return x, np.array([len(s) for s in series], np.int32)
+
+
+def resample(s: np.ndarray, t: int) -> np.ndarray:
+  """<float64>[t, C]: `s` [T, C] linearly interpolated onto t evenly spaced points."""
+  grid = np.linspace(0, len(s) - 1, t)
+  return np.stack([np.interp(grid, np.arange(len(s)), s[:, c]) for c in range(s.shape[1])], 1)
+
+
+def nearest_neighbour(train_x, train_y, x) -> np.ndarray:
+  """Labels <[N]> of the nearest (Euclidean) rows of `train_x` [M, D] to `x` [N, D]."""
+  d = ((x ** 2).sum(1)[:, None] - 2 * x @ train_x.T) + (train_x ** 2).sum(1)[None, :]
+  return train_y[np.argmin(d, axis=1)]
+
+
+def prepare(train: TsFile, test: TsFile, *, val_size=DEFAULT_VAL_FRACTION, seed: int = 0,
+            name: str = '', files=None) -> ClassifyData:
+  """Splits, scales and pads two read files; computes the baselines.
+
+  Baselines: 'majority' predicts the training part's most common class; '1nn_euclidean'
+  is 1-NN under Euclidean distance between z-normalised cases, all resampled by linear
+  interpolation to T_max steps when lengths differ (so a case is compared shape to shape,
+  not against the other's zero padding).
+  """
+  files = files or {}
+  if test.series[0].shape[1] != train.series[0].shape[1]:
+    raise InputError(f'{files.get("test", "test file")}: {test.series[0].shape[1]} channels per '
+                     f'case, the training file has {train.series[0].shape[1]}')
+  unseen = sorted(set(test.labels) - set(train.labels))
+  if unseen:
+    raise InputError(f'{files.get("test", "test file")}: labels {unseen} never occur in the '
+                     'training file')
+  classes = tuple(train.class_labels)
+  index = {label: i for i, label in enumerate(classes)}
+  y_all = np.array([index[label] for label in train.labels], np.int32)
+  train_idx, val_idx = stratified_split(y_all, val_size, seed)
+  raw = {'train': [train.series[i] for i in train_idx], 'val': [train.series[i] for i in val_idx],
+         'test': test.series}
+  y = {'train': y_all[train_idx], 'val': y_all[val_idx],
+       'test': np.array([index[label] for label in test.labels], np.int32)}
+  mean, std = channel_stats(raw['train'])
+  lengths = [len(s) for split in SPLITS for s in raw[split]]
+  t_max = max(lengths)
+  x, length = {}, {}
+  for split in SPLITS:
+    x[split], length[split] = pad([(s - mean) / std for s in raw[split]], t_max)
+  if min(lengths) == t_max:
+    features = {split: x[split].reshape(len(x[split]), -1).astype(np.float64) for split in SPLITS}
+  else:
+    features = {split: np.stack([resample((s - mean) / std, t_max).ravel() for s in raw[split]])
+                for split in SPLITS}
+  majority = np.argmax(np.bincount(y['train'], minlength=len(classes)))
+  baselines = {'majority': {}, '1nn_euclidean': {}}
+  for split in ('val', 'test'):
+    baselines['majority'][split] = float(np.mean(y[split] == majority))
+    pred = nearest_neighbour(features['train'], y['train'], features[split])
+    baselines['1nn_euclidean'][split] = float(np.mean(pred == y[split]))
+  info = {
+      'dataset': name or train.name, 'files': dict(files),
+      'num': {split: len(y[split]) for split in SPLITS},
+      'class_counts': {split: {c: int(n) for c, n in zip(classes, np.bincount(
+          y[split], minlength=len(classes)))} for split in SPLITS},
+      'classes': list(classes), 'channels': int(x['train'].shape[2]),
+      'max_length': int(t_max), 'min_length': int(min(lengths)),
+      'num_missing': train.num_missing + test.num_missing, 'seed': int(seed)}
+  return ClassifyData(x=x, length=length, y=y, classes=classes, mean=mean, std=std,
+                      baselines=baselines, num_missing=info['num_missing'], info=info)
+
+
+def load(*, dataset: str = '', train_path: str = '', test_path: str = '',
+         val_size=DEFAULT_VAL_FRACTION, seed: int = 0) -> ClassifyData:
+  """A bundled dataset by name, or a user's pair of `.ts` files (which take precedence).
+
+  `val_size`: a fraction in (0, 1) of the training file's cases, a whole number >= 1 of
+  them, or 0 for the default 20%; carved per class (see `stratified_split`).
+  """
+  if train_path or test_path:
+    for flag, path in (('--train_path', train_path), ('--test_path', test_path)):
+      if not path:
+        raise InputError(f'{flag}: required: give both --train_path and --test_path')
+      if not os.path.isfile(path):
+        raise InputError(f'{flag}: no such file {path!r}')
+    name = ''
+  elif not dataset:
+    raise InputError(f'--dataset: name a bundled dataset ({", ".join(DATASETS)}) or give '
+                     '--train_path and --test_path')
+  else:
+    train_path, test_path, name = (bundled_path(dataset, 'train'),
+                                   bundled_path(dataset, 'test'), dataset)
+  return prepare(read_ts(train_path), read_ts(test_path), val_size=val_size, seed=seed,
+                 name=name, files={'train': train_path, 'test': test_path})

@@ -1,0 +1,132 @@
+"""Every task's data as the training engine sees it: split arrays and their shapes.
+
+`load(...)` reads a task's data (forecast.py, classify.py, text.py) and returns a
+`TaskData`: per split a dict of NumPy arrays in the layout rnnjax/tasks.py documents,
+the model's input and output sizes, the baselines and what the summary records.
+"""
+
+import dataclasses
+import math
+
+import numpy as np
+
+from rnnjax.data import classify
+from rnnjax.data import forecast
+from rnnjax.data import text
+from rnnjax.errors import InputError
+
+TASKS = ('forecast', 'classify', 'charlm')
+DEFAULT_DATASET = {'forecast': 'wineind_sales', 'classify': 'ItalyPowerDemand',
+                   'charlm': 'shakespeare'}
+POOLINGS = {'last': 'last_valid', 'mean': 'mean'}
+# Streams a language model's validation / test part is cut into for evaluation.
+EVAL_STREAMS = 256
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskData:
+  task: str
+  arrays: dict        # split -> {name: array}, see tasks.py.
+  input_size: int
+  output_size: int
+  readout: str        # model.ModelConfig.readout.
+  seq_len: int        # Steps of a training example (for memory estimates).
+  num_train: int      # Training examples (windows, sequences or window starts).
+  num_targets: int = 1
+  baselines: dict = dataclasses.field(default_factory=dict)
+  info: dict = dataclasses.field(default_factory=dict)  # JSON-ready, for the summary.
+  notes: tuple = ()   # Lines to log (e.g. gaps filled).
+  metric_names: dict = dataclasses.field(default_factory=dict)  # e.g. rmse_0 -> rmse[Sales]
+  vocab: str = ''     # charlm: the characters, for sampling.
+
+
+def load(*, task: str, dataset: str = '', seed: int = 0, val_size: int = 0,
+         test_size: int = 0, **options) -> TaskData:
+  """A task's data. `options` are the task's own (see the `_load_*` functions)."""
+  if task not in TASKS:
+    raise InputError(f'--task: unknown task {task!r}; expected one of {", ".join(TASKS)}')
+  dataset = dataset or DEFAULT_DATASET[task]
+  return {'forecast': _load_forecast, 'classify': _load_classify,
+          'charlm': _load_charlm}[task](dataset=dataset, seed=seed, val_size=val_size,
+                                        test_size=test_size, **options)
+
+
+def _load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_column='',
+                   target_columns=(), input_columns=(), lookback=24, horizon=1,
+                   season=-1, **unused):
+  del seed, unused
+  data = forecast.load(dataset='' if csv_path else dataset, csv_path=csv_path,
+                       time_column=time_column, target_columns=target_columns,
+                       input_columns=input_columns, lookback=lookback, horizon=horizon,
+                       val_size=val_size, test_size=test_size, season=season)
+  arrays = {split: {'x': data.x[split], 'y': data.y[split], 'mean': data.mean,
+                    'std': data.std} for split in forecast.SPLITS}
+  targets = tuple(data.target_columns)
+  names = {}
+  if len(targets) > 1:
+    for c, column in enumerate(targets):
+      names.update({f'rmse_{c}': f'rmse[{column}]', f'mae_{c}': f'mae[{column}]'})
+  return TaskData(
+      task='forecast', arrays=arrays, input_size=data.x['train'].shape[-1],
+      output_size=data.y['train'].shape[1] * data.y['train'].shape[2], readout='last',
+      seq_len=lookback, num_train=len(data.x['train']), num_targets=len(targets),
+      baselines=data.baselines, metric_names=names,
+      info={'num_filled': data.num_filled, 'split_points': data.split_points,
+            'target_columns': list(targets),
+            'input_columns': list(getattr(data, 'input_columns', ())),
+            'windows': {k: len(v) for k, v in data.x.items()}},
+      notes=(f'filled {data.num_filled} missing values by linear interpolation',)
+      if data.num_filled else ())
+
+
+def _load_classify(*, dataset, seed, val_size, test_size, train_path='', test_path='',
+                   pooling='last', **unused):
+  del unused
+  if test_size:
+    raise InputError('--test_size: classification scores the whole TEST file; leave it 0')
+  if pooling not in POOLINGS:
+    raise InputError(f'--pooling: {pooling!r}; expected one of {", ".join(POOLINGS)}')
+  data = classify.load(dataset='' if train_path or test_path else dataset,
+                       train_path=train_path, test_path=test_path,
+                       val_size=val_size or 0.2, seed=seed)
+  arrays = {split: {'x': data.x[split], 'length': data.length[split], 'y': data.y[split]}
+            for split in ('train', 'val', 'test')}
+  baselines = {name: {split: {'accuracy': acc} for split, acc in scores.items()}
+               for name, scores in data.baselines.items()}
+  return TaskData(
+      task='classify', arrays=arrays, input_size=data.x['train'].shape[-1],
+      output_size=len(data.classes), readout=POOLINGS[pooling],
+      seq_len=data.x['train'].shape[1], num_train=len(data.y['train']),
+      baselines=baselines, info=dict(data.info, classes=list(data.classes)),
+      notes=(f'filled {data.num_missing} missing values by linear interpolation',)
+      if data.num_missing else ())
+
+
+def _load_charlm(*, dataset, seed, val_size, test_size, text_path='', seq_len=64,
+                 **unused):
+  del seed, unused
+  if seq_len < 1:
+    raise InputError(f'--seq_len: {seq_len} must be >= 1')
+  data = text.load(dataset='' if text_path else dataset, text_path=text_path,
+                   val_size=val_size, test_size=test_size)
+  train = data.tokens['train']
+  if len(train) <= seq_len + 1:
+    raise InputError(f'--seq_len: {seq_len} is not shorter than the training text '
+                     f'({len(train)} characters)')
+  arrays = {'train': {'tokens': train}}
+  for split in ('val', 'test'):
+    x, y, mask = text.streams(data.tokens[split], min(EVAL_STREAMS,
+                                                       len(data.tokens[split]) - 1))
+    arrays[split] = {'x': x, 'y': y, 'mask': mask}
+  vocab = len(data.vocab)
+  # Unigram: each character's training frequency (add-one smoothed).
+  counts = np.bincount(train, minlength=vocab) + 1.0
+  log_p = np.log2(counts / counts.sum())
+  unigram = {s: {'bpc': float(-np.mean(log_p[data.tokens[s][1:]]))} for s in ('val', 'test')}
+  uniform = {s: {'bpc': math.log2(vocab)} for s in ('val', 'test')}
+  return TaskData(
+      task='charlm', arrays=arrays, input_size=vocab, output_size=vocab, readout='all',
+      seq_len=seq_len, num_train=len(train) - seq_len,
+      baselines={'uniform': uniform, 'unigram': unigram},
+      info=dict(data.info, eval_streams=int(arrays['val']['x'].shape[0])),
+      vocab=data.vocab)

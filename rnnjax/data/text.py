@@ -1,0 +1,159 @@
+"""Character-level language-model data: a text, its vocabulary, contiguous splits.
+
+A text of N characters is split in order: the first part trains, the next `val_size`
+characters validate and the last `test_size` test (by default 2 % each). The vocabulary
+is every distinct character of the whole text, sorted, so the held-out parts have no
+unknown characters; a character's token is its index in the vocabulary. Each part
+predicts its own next characters only (no prediction crosses a split boundary).
+
+`streams` lays a part out as a few long rows so that one pass of a recurrent model over
+them scores every next-character prediction of the part exactly once (bits per
+character over a whole split, as in Karpathy et al. 2015).
+"""
+
+import dataclasses
+import gzip
+import importlib.resources
+import math
+import os
+
+import numpy as np
+
+from rnnjax.errors import InputError
+
+SPLITS = ('train', 'val', 'test')
+DATASETS = ('shakespeare',)
+DEFAULT_HOLDOUT_FRACTION = 0.02
+
+
+@dataclasses.dataclass(frozen=True)
+class TextData:
+  """A text as tokens, split in time.
+
+  `vocab`: the sorted distinct characters of the whole text (V = len(vocab)).
+  `tokens[split]`: <int32>[N_split], in [0, V); train, val and test are consecutive parts
+  of the text. `info`: JSON-ready description (source, characters per split, V).
+  """
+  vocab: str
+  tokens: dict
+  info: dict
+
+
+def bundled_path(dataset: str) -> str:
+  if dataset not in DATASETS:
+    raise InputError(f'--dataset: unknown text {dataset!r}; bundled: {", ".join(DATASETS)}')
+  return str(importlib.resources.files('rnnjax.data') / 'text' / f'{dataset}.txt.gz')
+
+
+def read_text(path: str) -> str:
+  """A user's UTF-8 text file, as it is (a leading byte-order mark is dropped)."""
+  if os.path.isdir(path):
+    raise InputError(f'--text_path: {path} is a directory, not a text file')
+  if not os.path.isfile(path):
+    raise InputError(f'--text_path: {path}: no such file')
+  try:
+    with open(path, encoding='utf-8-sig', newline='') as f:
+      return f.read()
+  except UnicodeDecodeError as e:
+    raise InputError(f'--text_path: {path} is not UTF-8 text '
+                     f'({e.reason} at byte {e.start})') from None
+  except OSError as e:
+    raise InputError(f'--text_path: cannot read {path} ({e.strerror})') from None
+
+
+def _code_points(text: str) -> np.ndarray:
+  return np.frombuffer(text.encode('utf-32-le'), np.uint32)
+
+
+def encode(text: str, vocab: str, *, what: str = 'text') -> np.ndarray:
+  """<int32>[len(text)]: each character's index in `vocab` (sorted, distinct).
+
+  A character outside the vocabulary raises InputError; `what` names the text in the
+  message (e.g. a flag).
+  """
+  points, table = _code_points(text), _code_points(vocab)
+  tokens = np.minimum(np.searchsorted(table, points), max(len(vocab) - 1, 0))
+  unknown = np.flatnonzero(table[tokens] != points) if len(vocab) else np.arange(len(text))
+  if len(unknown):
+    raise InputError(f'{what}: character {text[unknown[0]]!r} (position {unknown[0]}) '
+                     f'is not in the vocabulary of {len(vocab)} characters')
+  return tokens.astype(np.int32)
+
+
+def decode(tokens, vocab: str) -> str:
+  """The text of <int>[N] tokens."""
+  chars = np.array(list(vocab))
+  return ''.join(chars[np.asarray(tokens, np.int64)].tolist())
+
+
+def _holdout(size, n):
+  return size if size > 0 else max(2, int(round(DEFAULT_HOLDOUT_FRACTION * n)))
+
+
+def split_text(text: str, *, val_size: int = 0, test_size: int = 0,
+               source: str = 'text') -> TextData:
+  """Vocabulary and contiguous splits of a text (see the module docstring).
+
+  `source` names the text in `info` and in the error for a text too short.
+  """
+  for flag, size in (('val_size', val_size), ('test_size', test_size)):
+    if size < 0:
+      raise InputError(f'--{flag}: {size} must be >= 0 (0: 2 % of the text)')
+  n = len(text)
+  val_size, test_size = _holdout(val_size, n), _holdout(test_size, n)
+  train_end, val_end = n - val_size - test_size, n - test_size
+  # Every part needs two characters: one prediction.
+  if train_end < 2 or val_size < 2 or test_size < 2:
+    raise InputError(f'{source}: {n} characters is too short for --val_size={val_size} and '
+                     f'--test_size={test_size} (each split needs at least 2 characters)')
+  points = _code_points(text)
+  table, tokens = np.unique(points, return_inverse=True)
+  vocab = ''.join(map(chr, table.tolist()))
+  tokens = tokens.astype(np.int32)
+  parts = {'train': tokens[:train_end], 'val': tokens[train_end:val_end],
+           'test': tokens[val_end:]}
+  info = {'source': source, 'characters': {k: int(len(v)) for k, v in parts.items()},
+          'vocab_size': len(vocab)}
+  return TextData(vocab=vocab, tokens=parts, info=info)
+
+
+def load(*, dataset: str = 'shakespeare', text_path: str = '', val_size: int = 0,
+         test_size: int = 0) -> TextData:
+  """A bundled text by name, or a user's UTF-8 file by path (`text_path` wins)."""
+  if text_path:
+    text, source = read_text(text_path), f'--text_path={text_path}'
+  else:
+    with gzip.open(bundled_path(dataset), 'rt', encoding='utf-8', newline='') as f:
+      text, source = f.read(), f'--dataset={dataset}'
+  return split_text(text, val_size=val_size, test_size=test_size, source=source)
+
+
+def streams(tokens, num_streams: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """Cuts a part into `num_streams` rows that hold each of its predictions exactly once.
+
+  The N - 1 predictions tokens[i] -> tokens[i + 1] are cut into S = num_streams
+  consecutive runs of L = ceil((N - 1) / S); row s holds predictions s L .. s L + L - 1:
+  x[s, t] = tokens[s L + t], y[s, t] = tokens[s L + t + 1], mask[s, t] = 1. Past the
+  end, the last row(s) are padded with x = y = 0, mask = 0.
+
+  Run a model over each row from a zero state: the first predictions of a row see less
+  context than they would in one pass over the whole part, so the masked mean loss is a
+  little higher than that of a single stream; fewer, longer streams come closer.
+
+  Args:
+    tokens: <int>[N], N >= 2.
+  Returns:
+    (x, y, mask): <int32>[S, L], <int32>[S, L], <float32>[S, L].
+  """
+  tokens = np.asarray(tokens)
+  if tokens.ndim != 1 or len(tokens) < 2:
+    raise ValueError(f'streams need <int>[N >= 2] tokens, got shape {tokens.shape}')
+  if num_streams < 1:
+    raise ValueError(f'num_streams={num_streams} must be >= 1')
+  num_predictions = len(tokens) - 1
+  length = math.ceil(num_predictions / num_streams)
+  index = np.arange(num_streams * length).reshape(num_streams, length)
+  real = index < num_predictions
+  x = np.where(real, tokens[np.minimum(index, num_predictions - 1)], 0).astype(np.int32)
+  y = np.where(real, tokens[np.minimum(index + 1, num_predictions)], 0).astype(np.int32)
+  return x, y, real.astype(np.float32)

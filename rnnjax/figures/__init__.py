@@ -1,0 +1,57 @@
+"""Paper figures and tables from a finished sweep's work directory (its files alone).
+
+  paths = rnnjax.figures.make_all(workdir)   # -> WORKDIR/figures/*.png, *.pdf, table.md ...
+
+Modules: `load` (the results table), `importance` (functional ANOVA, no I/O), one module
+per figure (`sensitivity`, `heatmap`, `curves`, `importance_plot`) and `tables`.
+"""
+
+import itertools
+import os
+import traceback
+
+from rnnjax.figures import curves
+from rnnjax.figures import heatmap
+from rnnjax.figures import importance
+from rnnjax.figures import importance_plot
+from rnnjax.figures import load
+from rnnjax.figures import sensitivity
+from rnnjax.figures import tables
+
+FIGURES_DIR = 'figures'
+HEATMAP_AXES = 3   # Heatmaps for every pair of the three most important axes.
+
+
+def make_all(workdir: str, *, log=print, diverged: str = 'drop') -> list:
+  """Writes every figure and table into WORKDIR/figures/; returns the paths written.
+
+  A figure that does not apply (say, a heatmap with one swept axis) is skipped with a
+  logged reason. A figure that fails is logged with its traceback and the rest are still
+  made: the sweep's results are already safe on disk. Raises InputError when the work
+  directory holds no readable summary.json.
+  """
+  table = load.load(workdir)
+  out_dir = os.path.join(workdir, FIGURES_DIR)
+  os.makedirs(out_dir, exist_ok=True)
+  try:
+    result = importance.analyse(table, diverged=diverged)
+  except Exception:  # pylint: disable=broad-except
+    log(f'figures: importance analysis failed:\n{traceback.format_exc()}')
+    result = {'axes': list(table.axes), 'skipped': 'the analysis failed'}
+  top = importance.top_axes(result, HEATMAP_AXES)
+  jobs = (
+      ('sensitivity', lambda: sensitivity.plot_sensitivity(table, out_dir, log=log)),
+      ('heatmap', lambda: heatmap.plot_heatmaps(
+          table, out_dir, list(itertools.combinations(top, 2)), log=log)),
+      ('learning curves', lambda: curves.plot_learning_curves(table, out_dir, log=log)),
+      ('importance', lambda: importance_plot.plot_importance(table, out_dir, result,
+                                                             log=log)),
+      ('tables', lambda: tables.write_tables(table, out_dir, log=log)),
+  )
+  paths = []
+  for name, job in jobs:
+    try:
+      paths += job()
+    except Exception:  # pylint: disable=broad-except
+      log(f'figures: {name} failed:\n{traceback.format_exc()}')
+  return paths

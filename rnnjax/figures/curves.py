@@ -1,0 +1,68 @@
+"""Learning curves from metrics.jsonl: every member faint, the top k in colour."""
+
+import numpy as np
+
+from rnnjax.figures import load
+from rnnjax.figures import style
+
+TOP_K = 5
+
+
+def _describe(table: load.Table, uid: int) -> str:
+  member = next(m for m in table.members if m['uid'] == uid)
+  parts = [f'{load.SHORT.get(n, n)}={load.fmt(member["hparams"][n])}' for n in table.axes]
+  return f'uid {uid}' + (': ' + ', '.join(parts) if parts else '')
+
+
+def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
+                         log=print) -> list:
+  """Writes learning_curves.png/pdf; returns the paths ([] without val records)."""
+  metric = table.shown
+  data = load.curves(table, metric)
+  if not data:
+    metric = table.metric
+    data = load.curves(table, metric)
+  if not data:
+    log('figures: learning curves skipped (no validation records in metrics.jsonl)')
+    return []
+  top = [uid for uid in table.ranking if uid in data][:top_k]
+  finite = np.concatenate([v[np.isfinite(v)] for _, v in data.values()])
+  if not finite.size:
+    log(f'figures: learning curves skipped (no finite validation {metric})')
+    return []
+  # A few exploding members would flatten everyone else: cut the view at a high quantile.
+  top_value = float(np.quantile(finite, 0.98))
+  shown = finite[finite <= top_value]
+  log_y = style.metric_scale(shown) == 'log'
+  height = 2.4 + 0.14 * len(top)
+  with style.context():
+    fig = style.new_figure(style.COLUMN_WIDTH, height)
+    # The legend gets its own row so that it never covers the curves or the caption.
+    ax, legend_ax = fig.subplots(2, 1, height_ratios=[2.0, 0.13 * len(top) + 0.01])
+    legend_ax.axis('off')
+    for uid, (steps, values) in data.items():
+      if uid not in top:
+        ax.plot(steps, values, color=style.FAINT, lw=0.5, alpha=0.35, zorder=1)
+    for rank, uid in reversed(list(enumerate(top))):
+      steps, values = data[uid]
+      ax.plot(steps, values, color=style.OKABE_ITO[rank % len(style.OKABE_ITO)], lw=1.3,
+              marker='o' if len(steps) <= 12 else None, ms=2.5, zorder=3 + len(top) - rank,
+              label=f'{rank + 1}. {_describe(table, uid)}')
+    if log_y:
+      ax.set_yscale('log')
+    span = top_value - shown.min()
+    bottom = shown.min() * 0.9 if log_y else shown.min() - 0.05 * span
+    ax.set_ylim(bottom, top_value * 1.1 if log_y else top_value + 0.05 * span)
+    ax.set_xlabel('training step')
+    ax.set_ylabel(f'val {metric}')
+    if top:
+      handles, labels = ax.get_legend_handles_labels()
+      legend = legend_ax.legend(handles[::-1], labels[::-1], loc='upper left', ncols=1,
+                                fontsize=6, borderaxespad=0)
+      legend.set_in_layout(False)  # Its row is sized for it already.
+    style.note(fig, f'Grey: the other {len(data) - len(top)} members; colour: the top '
+               f'{len(top)} by '
+               f'validation {table.metric} (best checkpoint), ranked.', style.COLUMN_WIDTH)
+    paths = style.save(fig, out_dir, 'learning_curves')
+  log(f'figures: wrote {paths[0]}')
+  return paths

@@ -1,0 +1,110 @@
+"""Heatmaps of the validation metric over two hyperparameters at a time.
+
+Each cell is the mean, over seeds and every other hyperparameter, of the configurations
+that fall in it; drawn axes are cut into quantile bins. The cell holding the best member
+is outlined.
+"""
+
+from matplotlib import colors as mcolors
+from matplotlib import patches
+import matplotlib
+import numpy as np
+
+from rnnjax.figures import load
+from rnnjax.figures import style
+
+MAX_BINS = 5
+MAX_ANNOTATED = 80
+
+
+def _levels(axis: load.AxisInfo, column: list) -> tuple:
+  """(tick labels, <int>[N] level of each value): listed values, or quantile bins."""
+  if not axis.continuous:
+    return [load.fmt(v) for v in axis.values], np.array([axis.values.index(v)
+                                                          for v in column])
+  x = np.array(column, np.float64)
+  t = np.log(x) if axis.scale == 'log' else x
+  num_bins = int(min(MAX_BINS, max(2, len(np.unique(t)) // 4)))
+  edges = np.unique(np.quantile(t, np.linspace(0, 1, num_bins + 1)))
+  level = np.clip(np.searchsorted(edges, t, side='right') - 1, 0, len(edges) - 2)
+  centres = (edges[:-1] + edges[1:]) / 2
+  centres = np.exp(centres) if axis.scale == 'log' else centres
+  if axis.kind == 'randint':
+    centres = np.round(centres).astype(int)
+  return [f'~{load.fmt(c, digits=2)}' for c in centres], level
+
+
+def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print) -> list:
+  """Writes heatmap_A__B.png/pdf for swept axes a (rows) and b (columns)."""
+  vals, ok = load.values(table), load.usable(table)
+  groups = load.config_groups(table, ok)
+  if not groups:
+    log(f'figures: heatmap skipped (no member has a finite validation {table.shown})')
+    return []
+  everyone = [m['hparams'] for m in table.members]
+  rows, row_of = _levels(table.axes[a], [h[a] for h in everyone])
+  cols, col_of = _levels(table.axes[b], [h[b] for h in everyone])
+  total, count = np.zeros((len(rows), len(cols))), np.zeros((len(rows), len(cols)))
+  for idx in groups.values():
+    i, j = row_of[idx[0]], col_of[idx[0]]
+    total[i, j] += vals[idx].mean()
+    count[i, j] += 1
+  grid = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+  finite = grid[np.isfinite(grid)]
+  norm = (mcolors.LogNorm(finite.min(), finite.max())
+          if style.metric_scale(finite) == 'log' else mcolors.Normalize(finite.min(),
+                                                                        finite.max()))
+  # Better is brighter whichever way the metric points.
+  cmap = matplotlib.colormaps['viridis_r' if table.shown_mode == 'min' else 'viridis']
+  cmap = cmap.with_extremes(bad='#e6e6e6')
+  height = float(np.clip(1.3 + 0.32 * len(rows), 2.2, 4.5))
+  with style.context():
+    fig = style.new_figure(style.COLUMN_WIDTH, height)
+    ax = fig.add_subplot()
+    ax.grid(False)
+    image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, norm=norm, origin='lower',
+                      aspect='auto')
+    ax.set_xticks(range(len(cols)), labels=cols,
+                  rotation=30 if max(len(c) for c in cols) > 5 else 0,
+                  ha='right' if max(len(c) for c in cols) > 5 else 'center')
+    ax.set_yticks(range(len(rows)), labels=rows)
+    ax.set_xlabel(load.label(b))
+    ax.set_ylabel(load.label(a))
+    if grid.size <= MAX_ANNOTATED:
+      size = 6 if grid.size <= 36 else 5
+      for (i, j), v in np.ndenumerate(grid):
+        if np.isfinite(v):
+          ax.text(j, i, load.fmt_metric(v), ha='center', va='center', fontsize=size,
+                  color=style.text_colour(cmap(norm(v))))
+        else:
+          ax.text(j, i, '-', ha='center', va='center', fontsize=size, color='#777777')
+    best = next((i for i, m in enumerate(table.members) if m['uid'] == table.best_uid),
+                None)
+    if best is not None:
+      ax.add_patch(patches.Rectangle((col_of[best] - 0.5, row_of[best] - 0.5), 1, 1,
+                                     fill=False, ec='#D55E00', lw=1.8, zorder=3))
+    bar = fig.colorbar(image, ax=ax, shrink=0.9, pad=0.02)
+    bar.set_label(f'val {table.shown} ({"lower" if table.shown_mode == "min" else "higher"}'
+                  ' is better)')
+    bar.ax.tick_params(labelsize=6)
+    dropped = int((~ok).sum())
+    text = (f'Cell: mean validation {table.shown} over seeds and the other '
+            'hyperparameters; outline: cell of the best member; grey: no finite result.')
+    if dropped:
+      text += f' {dropped} diverged or non-finite member(s) left out.'
+    style.note(fig, text, style.COLUMN_WIDTH)
+    paths = style.save(fig, out_dir, f'heatmap_{a}__{b}')
+  log(f'figures: wrote {paths[0]}')
+  return paths
+
+
+def plot_heatmaps(table: load.Table, out_dir: str, pairs=None, *, log=print) -> list:
+  """One heatmap per pair (default: the first two swept axes); returns the paths."""
+  if len(table.axes) < 2:
+    log(f'figures: heatmap skipped ({len(table.axes)} swept hyperparameter(s); needs 2)')
+    return []
+  pairs = pairs or [tuple(list(table.axes)[:2])]
+  paths = []
+  for a, b in pairs:
+    paths += plot_heatmap(table, out_dir, a, b, log=log)
+  return paths

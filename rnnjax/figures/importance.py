@@ -1,0 +1,243 @@
+"""Functional ANOVA: how much of the validation metric's variance each hyperparameter,
+and each pair's interaction, explains (Hooker 2007; Hutter, Hoos & Leyton-Brown,
+"An efficient approach for assessing hyperparameter importance", ICML 2014).
+
+For f over a product of independent uniform axes, f = mu + sum_i f_i + sum_{i<j} f_ij
++ ..., where f_i(a) = E[f | x_i = a] - mu and f_ij is what the pair's marginal adds
+beyond f_i + f_j. The components are orthogonal, so their variances add up to Var f.
+
+Seeds are replicates: each configuration's metric is first averaged over its seeds, and
+the mean within-configuration variance is reported apart as the seed share. So
+  total = Var_configs(mean over seeds) + E_configs[Var over seeds],
+and every share below is a fraction of that total.
+
+* A full grid (every cell filled exactly once) is decomposed exactly.
+* Anything else (random search, a grid with dropped cells) goes through a surrogate:
+  ridge regression on the configuration means with per-axis main effects (one-hot for
+  listed values, Legendre polynomials of degree 6 for ranges, on the log scale for log
+  axes) and pairwise products (degree 2), its penalty chosen by leave-one-out error.
+  The surrogate is decomposed exactly on a grid (33 points per range, uniform in the
+  drawn scale); its shares are scaled by its leave-one-out R^2, the rest reported as
+  unexplained.
+"""
+
+import itertools
+import math
+
+import numpy as np
+
+from rnnjax.errors import InputError
+from rnnjax.figures import load
+
+RANGE_POINTS = 33
+MAIN_DEGREE = 6   # Metrics bend sharply near a good learning rate.
+
+
+def anova_grid(y: np.ndarray) -> tuple:
+  """Exact decomposition of a full grid. y: <float64>[n_1, ..., n_k].
+
+  Returns (main: <float64>[k] variances, pairs: {(i, j): variance}, total variance).
+  """
+  y = np.asarray(y, np.float64)
+  k, mu = y.ndim, y.mean()
+  others = lambda keep: tuple(a for a in range(k) if a not in keep)
+  main_effects = [y.mean(axis=others((i,))) - mu for i in range(k)]
+  pairs = {}
+  for i, j in itertools.combinations(range(k), 2):
+    joint = y.mean(axis=others((i, j))) - mu
+    pairs[(i, j)] = float(np.mean(
+        (joint - main_effects[i][:, None] - main_effects[j][None, :]) ** 2))
+  return (np.array([np.mean(f ** 2) for f in main_effects]), pairs,
+          float(np.mean((y - mu) ** 2)))
+
+
+def anova_tables(mains: list, pairs: dict) -> tuple:
+  """Decomposes f = sum_i g_i(x_i) + sum_{i<j} g_ij(x_i, x_j) over a uniform grid.
+
+  mains: [<float64>[G_i]]; pairs: {(i, j): <float64>[G_i, G_j]}.
+  Returns (main: <float64>[k] variances, pairs: {(i, j): variance}).
+  """
+  effects = [np.asarray(g, np.float64) - np.mean(g) for g in mains]
+  pure = {}
+  for (i, j), table in pairs.items():
+    mu = table.mean()
+    rows, cols = table.mean(1) - mu, table.mean(0) - mu
+    effects[i] = effects[i] + rows
+    effects[j] = effects[j] + cols
+    pure[(i, j)] = float(np.mean((table - mu - rows[:, None] - cols[None, :]) ** 2))
+  return np.array([np.mean(e ** 2) for e in effects]), pure
+
+
+def _legendre(t: np.ndarray, degree: int) -> np.ndarray:
+  """<float64>[N, degree]: Legendre polynomials P_1..P_degree of t in [-1, 1]."""
+  return np.polynomial.legendre.legvander(t, degree)[:, 1:]
+
+
+class _Basis:
+  """Features of one axis: one-hot over listed values, or Legendre over a range."""
+
+  def __init__(self, axis: load.AxisInfo, column: list):
+    self.levels = None if axis.continuous else list(axis.values)
+    if self.levels is None:
+      x = self._scaled(axis, np.array(column, np.float64))
+      self.lo, self.hi = float(x.min()), float(x.max())
+    self.axis = axis
+
+  @staticmethod
+  def _scaled(axis, x):
+    return np.log(x) if axis.scale == 'log' else x
+
+  def grid(self) -> list:
+    if self.levels is not None:
+      return self.levels
+    t = np.linspace(-1, 1, RANGE_POINTS)
+    x = self.lo + (t + 1) / 2 * (self.hi - self.lo)
+    return list(np.exp(x) if self.axis.scale == 'log' else x)
+
+  def features(self, column: list, degree: int = MAIN_DEGREE) -> np.ndarray:
+    if self.levels is not None:
+      return np.array([[float(v == level) for level in self.levels] for v in column])
+    x = self._scaled(self.axis, np.array(column, np.float64))
+    t = 2 * (x - self.lo) / max(self.hi - self.lo, 1e-12) - 1
+    return _legendre(t, degree)
+
+
+def fit_ridge(x: np.ndarray, y: np.ndarray, *, choose: bool = True) -> tuple:
+  """Ridge regression with its penalty chosen by exact leave-one-out error.
+
+  x: <float64>[C, F]; y: <float64>[C]. Returns (coef <float64>[F], intercept, R^2):
+  leave-one-out R^2; with `choose=False`, a vanishing penalty (least squares, minimum
+  norm) and the in-sample R^2.
+  """
+  x_mean, y_mean = x.mean(0), y.mean()
+  xc, yc = x - x_mean, y - y_mean
+  u, s, vt = np.linalg.svd(xc, full_matrices=False)
+  uty = u.T @ yc
+  best = None
+  scale = max(float(s.max() ** 2), 1e-12) if s.size else 1.0
+  for lam in scale * (np.logspace(-8, 1, 19) if choose else np.array([1e-9])):
+    shrink = s ** 2 / (s ** 2 + lam)
+    fitted = u @ (shrink * uty)
+    hat = np.sum(u ** 2 * shrink, axis=1) + 1 / len(y)
+    if not choose:
+      hat = np.zeros_like(hat)
+    loo = np.mean(((yc - fitted) / np.maximum(1 - hat, 1e-9)) ** 2)
+    if best is None or loo < best[0]:
+      best = (loo, vt.T @ (s / (s ** 2 + lam) * uty))
+  loo, coef = best
+  variance = float(np.mean(yc ** 2))
+  r2 = max(0.0, 1 - loo / variance) if variance > 0 else 0.0
+  return coef, float(y_mean - x_mean @ coef), r2
+
+
+def _surrogate(axes: list, columns: list, y: np.ndarray) -> tuple:
+  """(main variances, {(i, j): variance}, R^2) of the fitted surrogate.
+
+  With only listed axes (a grid with holes) the surrogate is the two-way ANOVA model
+  fitted by least squares, as the exact analysis would be; leave-one-out would have to
+  predict a value from nothing whenever a level is left with one configuration.
+  """
+  bases = [_Basis(a, c) for a, c in zip(axes, columns)]
+  blocks = [b.features(c) for b, c in zip(bases, columns)]
+  slices, start = {}, 0
+  for i, block in enumerate(blocks):
+    slices[i] = slice(start, start + block.shape[1])
+    start += block.shape[1]
+  pair_basis = [b.features(c, degree=2) for b, c in zip(bases, columns)]
+  for i, j in itertools.combinations(range(len(axes)), 2):
+    block = np.einsum('np,nq->npq', pair_basis[i], pair_basis[j]).reshape(len(y), -1)
+    blocks.append(block)
+    slices[(i, j)] = slice(start, start + block.shape[1])
+    start += block.shape[1]
+  coef, _, r2 = fit_ridge(np.concatenate(blocks, axis=1), y,
+                          choose=any(a.continuous for a in axes))
+  grids = [b.grid() for b in bases]
+  mains = [b.features(g) @ coef[slices[i]] for i, (b, g) in enumerate(zip(bases, grids))]
+  pairs = {}
+  for i, j in itertools.combinations(range(len(axes)), 2):
+    fi, fj = bases[i].features(grids[i], 2), bases[j].features(grids[j], 2)
+    w = coef[slices[(i, j)]].reshape(fi.shape[1], fj.shape[1])
+    pairs[(i, j)] = np.einsum('ap,bq,pq->ab', fi, fj, w)
+  main, pair = anova_tables(mains, pairs)
+  return main, pair, r2
+
+
+def analyse(table: load.Table, *, metric: str = '', diverged: str = 'drop',
+            log_metric=None) -> dict:
+  """The importance of every swept axis and pair, as shares of the total variance.
+
+  metric: validation metric (default: the one the sweep selected on). diverged: 'drop'
+  members that diverged or have a non-finite value, or 'cap' them at the worst finite
+  value. log_metric: analyse log(metric); None: when every value is positive and lower
+  is better. Returns a JSON-ready dict; 'skipped' holds the reason when impossible.
+  """
+  metric = metric or table.metric
+  mode = table.mode if metric == table.metric else (
+      table.shown_mode if metric == table.shown else 'min')
+  if diverged not in ('drop', 'cap'):
+    raise InputError(f"importance: diverged={diverged!r}; expected 'drop' or 'cap'")
+  vals = load.values(table, metric)
+  bad = (table.status == 'diverged') | ~np.isfinite(vals)
+  out = {'metric': metric, 'diverged': diverged, 'num_excluded': int(bad.sum()),
+         'axes': list(table.axes)}
+  if not table.axes:
+    return {**out, 'skipped': 'no hyperparameter was swept'}
+  if bad.all():
+    return {**out, 'skipped': f'no member has a finite validation {metric}'}
+  keep = ~bad
+  if diverged == 'cap':
+    worst = vals[keep].max() if mode == 'min' else vals[keep].min()
+    vals, keep = np.where(bad, worst, vals), np.ones_like(keep)
+  if log_metric is None:
+    log_metric = mode == 'min' and bool(np.all(vals[keep] > 0))
+  if log_metric and not np.all(vals[keep] > 0):
+    raise InputError(f'importance: log of {metric} needs positive values')
+  y = np.log(vals) if log_metric else vals
+  groups = load.config_groups(table, keep)
+  names = list(table.axes)
+  idx = [g[0] for g in groups.values()]
+  columns = [[table.members[i]['hparams'][n] for i in idx] for n in names]
+  means = np.array([y[g].mean() for g in groups.values()])
+  within = float(np.mean([y[g].var() for g in groups.values()]))
+  between = float(means.var())
+  total = between + within
+  out.update(transform='log' if log_metric else 'none', num_members=int(keep.sum()),
+             num_configs=len(groups),
+             num_seeds=max(len(g) for g in groups.values()), total_variance=total)
+  if len(groups) < 2 or not total > 0:
+    return {**out, 'skipped': 'fewer than 2 distinct configurations or a constant metric'}
+  axes = [table.axes[n] for n in names]
+  cells = {tuple(c[i] for c in columns) for i in range(len(idx))}
+  full = math.prod(len(a.values) for a in axes)
+  if not any(a.continuous for a in axes) and len(cells) == len(idx) == full:
+    grid = np.zeros([len(a.values) for a in axes])
+    for i, m in enumerate(means):
+      grid[tuple(a.values.index(c[i]) for a, c in zip(axes, columns))] = m
+    main, pairs, _ = anova_grid(grid)
+    higher = max(0.0, between - float(main.sum()) - sum(pairs.values()))
+    unexplained, r2 = 0.0, 1.0
+    out['method'] = 'exact (full grid)'
+  else:
+    main, pairs, r2 = _surrogate(axes, columns, means)
+    explained = float(main.sum()) + sum(pairs.values())
+    scale = r2 * between / explained if explained > 0 else 0.0
+    main, pairs = main * scale, {k: v * scale for k, v in pairs.items()}
+    higher, unexplained = 0.0, (1 - r2) * between if explained > 0 else between
+    why = 'random search' if any(a.continuous for a in axes) else (
+        f'grid with {full - len(cells)} of {full} cells missing')
+    fit = 'ridge, LOO R2' if any(a.continuous for a in axes) else 'least squares, R2'
+    out['method'] = f'surrogate ({why}; {fit} {r2:.2f})'
+  out.update(
+      r2=r2,
+      main={n: float(v) / total for n, v in zip(names, main)},
+      pairs=[{'axes': [names[i], names[j]], 'share': float(v) / total}
+             for (i, j), v in sorted(pairs.items(), key=lambda kv: -kv[1])],
+      higher_order=higher / total, unexplained=unexplained / total, seed=within / total)
+  return out
+
+
+def top_axes(result: dict, n: int) -> list:
+  """The n swept axes with the largest main share (plan order when unknown)."""
+  if 'main' not in result:
+    return result['axes'][:n]
+  return sorted(result['main'], key=lambda a: -result['main'][a])[:n]

@@ -1,0 +1,65 @@
+"""The importance figure (a bar per share) and importance.json with the numbers."""
+
+import os
+
+import numpy as np
+
+from rnnjax import results
+from rnnjax.figures import importance
+from rnnjax.figures import load
+from rnnjax.figures import style
+
+MAX_PAIRS = 6
+MIN_PAIR_SHARE = 0.005
+
+
+def plot_importance(table: load.Table, out_dir: str, result: dict = None, *,
+                    log=print) -> list:
+  """Writes importance.png/pdf and importance.json; returns the paths.
+
+  result: `importance.analyse(table)`, computed here when not given.
+  """
+  result = result or importance.analyse(table)
+  os.makedirs(out_dir, exist_ok=True)
+  json_path = os.path.join(out_dir, 'importance.json')
+  results.write_json(json_path, result)
+  if 'skipped' in result:
+    log(f'figures: importance figure skipped ({result["skipped"]}); wrote {json_path}')
+    return [json_path]
+  bars = [(load.label(n), s, style.OKABE_ITO[0])
+          for n, s in sorted(result['main'].items(), key=lambda kv: -kv[1])]
+  pairs = [p for p in result['pairs'] if p['share'] >= MIN_PAIR_SHARE][:MAX_PAIRS]
+  bars += [(' x '.join(load.SHORT.get(a, a) for a in p['axes']), p['share'],
+            style.OKABE_ITO[1]) for p in pairs]
+  rest = [('higher-order interactions', result['higher_order']),
+          ('not explained by surrogate', result['unexplained']),
+          ('seed (between replicates)', result['seed'])]
+  bars += [(name, share, style.FAINT) for name, share in rest if share > 0 or
+           name.startswith('seed')]
+  names, shares, colours = zip(*bars)
+  shares = 100 * np.array(shares)
+  width = style.COLUMN_WIDTH
+  with style.context():
+    fig = style.new_figure(width, 1.0 + 0.19 * len(bars))
+    ax = fig.add_subplot()
+    y = np.arange(len(bars))[::-1]
+    ax.barh(y, shares, color=colours, height=0.7)
+    ax.set_yticks(y, labels=names)
+    ax.grid(axis='y', visible=False)
+    ax.set_xlim(0, max(100.0, shares.max()) * 1.12)
+    for yi, s in zip(y, shares):
+      ax.text(s + 1.5, yi, f'{s:.1f}%', va='center', fontsize=6)
+    ax.set_xlabel('share of variance (%)')
+    metric = (f'log val {result["metric"]}' if result['transform'] == 'log'
+              else f'val {result["metric"]}')
+    text = (f'Functional ANOVA of {metric}: {result["method"]}. '
+            f'Blue: main effects; orange: pairwise interactions'
+            f'{" (the largest, over 0.5%)" if len(result["pairs"]) > len(pairs) else ""}. '
+            f'{result["num_configs"]} configurations x up to {result["num_seeds"]} seed(s).')
+    if result['num_excluded']:
+      text += (f' {result["num_excluded"]} diverged or non-finite member(s) '
+               f'{"dropped" if result["diverged"] == "drop" else "capped at the worst value"}.')
+    style.note(fig, text, width)
+    paths = style.save(fig, out_dir, 'importance')
+  log(f'figures: wrote {paths[0]}')
+  return paths + [json_path]

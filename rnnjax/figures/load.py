@@ -1,0 +1,299 @@
+"""The results table of a finished sweep, read from its work directory alone.
+
+`load(workdir)` reads `summary.json` (required), `sweep.json` and `plan.json` (optional:
+axis kinds and the swept list; guessed from the members when absent) and, on demand,
+`metrics.jsonl` (learning curves). Every figure, the importance analysis and the tables
+start from the `Table` it returns.
+
+An axis is drawn on one of three scales: 'log' (loguniform draws, and grids whose values
+are positive and roughly geometric), 'linear', or 'category' (names, and numeric grids
+that are neither geometric nor evenly spaced, such as weight decay 0, 1e-5, 1e-4).
+"""
+
+import dataclasses
+import functools
+import json
+import math
+import os
+import re
+
+import numpy as np
+
+from rnnjax import search
+from rnnjax.errors import InputError
+
+SUMMARY, SWEEP, PLAN, METRICS = 'summary.json', 'sweep.json', 'plan.json', 'metrics.jsonl'
+# Older summaries name neither; they selected on MSE and showed RMSE.
+DEFAULT_SELECTION = {'metric': 'mse', 'mode': 'min'}
+DEFAULT_DISPLAY = 'rmse'
+HIGHER_IS_BETTER = ('accuracy', 'acc', 'r2')  # For summaries that omit display_mode.
+_PER_LAYER = re.compile(r'^(dropout)_(\d+)$')
+
+
+@dataclasses.dataclass(frozen=True)
+class AxisInfo:
+  """A swept hyperparameter: its observed values and how to draw it."""
+  name: str
+  kind: str            # 'grid', 'uniform', 'loguniform' or 'randint'
+  values: tuple        # distinct values seen, sorted
+  scale: str           # 'log', 'linear' or 'category'
+
+  @property
+  def continuous(self) -> bool:
+    """Drawn at random from a range: bin it rather than list its values."""
+    return self.kind != 'grid'
+
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+  """One sweep's members with their hyperparameters, status and validation metrics.
+
+  `members`: summary member dicts, with `val` values as floats (NaN for null).
+  `axes`: swept axes in plan order. `metric`/`mode`: what the sweep selected on;
+  `shown`/`shown_mode`: what to show people (the display metric when recorded).
+  """
+  workdir: str
+  task: str
+  search: str
+  members: tuple
+  axes: dict
+  metric: str
+  mode: str
+  shown: str
+  shown_mode: str
+  best_uid: object     # int, or None when every member diverged
+  ranking: tuple
+
+  @property
+  def uids(self) -> np.ndarray:
+    return np.array([m['uid'] for m in self.members])
+
+  @property
+  def status(self) -> np.ndarray:
+    return np.array([m['status'] for m in self.members])
+
+
+def _read(path: str, required: bool = True):
+  if not os.path.exists(path):
+    if required:
+      raise InputError(f'{path}: no such file (has the sweep finished?)')
+    return None
+  try:
+    with open(path) as f:
+      return json.load(f)
+  except (OSError, ValueError) as e:
+    raise InputError(f'{path}: unreadable JSON ({e})') from None
+
+
+def _float(v) -> float:
+  return math.nan if v is None else float(v)
+
+
+def _spec_text(spec: dict, name: str):
+  match = _PER_LAYER.match(name)
+  if match and spec.get('dropout_per_layer'):
+    parts = spec['dropout_per_layer'].split(';')
+    layer = int(match.group(2))
+    return (parts[layer - 1], match.group(1)) if layer <= len(parts) else (None, '')
+  return spec.get(name), ''
+
+
+def _kind(spec: dict, name: str, values: list, num_configs: int) -> tuple:
+  """(kind, (lo, hi) or None) from the spec string, or guessed from the values seen."""
+  text, like = _spec_text(spec, name)
+  if text not in (None, '') and (name in search.AXES or like):
+    try:
+      axis = search.parse_axis(name, str(text), like=like)
+      return axis.kind, (axis.values if axis.is_random else None)
+    except InputError:
+      pass
+  numeric = all(isinstance(v, (int, float)) for v in values)
+  if numeric and len(values) > 12 and len(values) > num_configs / 2:
+    return ('randint' if all(isinstance(v, int) for v in values) else 'uniform'), None
+  return 'grid', None
+
+
+def choose_scale(kind: str, values, bounds=None) -> str:
+  """'log', 'linear' or 'category' for an axis of this kind with these distinct values."""
+  if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+    return 'category'
+  v = np.array(sorted(values), np.float64)
+  lo, hi = (bounds if bounds else (v.min(), v.max()))
+  if kind == 'loguniform':
+    return 'log'
+  if kind in ('uniform', 'randint'):
+    return 'log' if kind == 'randint' and lo > 0 and hi / lo >= 8 else 'linear'
+  if len(v) < 2:
+    return 'linear'
+  steps = np.diff(v)
+  if len(v) == 2:
+    return 'log' if v[0] > 0 and v[1] / v[0] >= 4 else 'linear'
+  if steps.max() <= 1.5 * steps.min():
+    return 'linear'
+  if v[0] > 0:
+    log_steps = np.diff(np.log(v))
+    if log_steps.max() <= 3 * log_steps.min():
+      return 'log'
+  return 'category'
+
+
+def _swept(plan, hparams: list) -> list:
+  keys = list(hparams[0]) if hparams else []
+  if plan and 'swept' in plan:
+    return [a for a in plan['swept'] if a in keys]
+  return [k for k in keys if len({json.dumps(h[k]) for h in hparams}) > 1]
+
+
+def load(workdir: str) -> Table:
+  """Reads a work directory's results; raises InputError naming a missing/bad file."""
+  if not os.path.isdir(workdir):
+    raise InputError(f'--workdir: {workdir} is not a directory')
+  summary = _read(os.path.join(workdir, SUMMARY))
+  if not isinstance(summary, dict) or not summary.get('members'):
+    raise InputError(f'{os.path.join(workdir, SUMMARY)}: no members')
+  sweep = _read(os.path.join(workdir, SWEEP), required=False) or {}
+  plan = _read(os.path.join(workdir, PLAN), required=False)
+  spec = sweep.get('spec', {})
+  members = []
+  for m in summary['members']:
+    members.append({**m, 'val': {k: _float(v) for k, v in m.get('val', {}).items()},
+                    'config': m.get('config', m['uid'])})
+  hparams = [m['hparams'] for m in members]
+  num_configs = len({m['config'] for m in members})
+  axes = {}
+  for name in _swept(plan, hparams):
+    values = sorted({h[name] for h in hparams}, key=lambda v: (isinstance(v, str), v))
+    kind, bounds = _kind(spec, name, values, num_configs)
+    axes[name] = AxisInfo(name, kind, tuple(values), choose_scale(kind, values, bounds))
+  selection = summary.get('selection') or DEFAULT_SELECTION
+  metric, mode = selection.get('metric', 'mse'), selection.get('mode', 'min')
+  display = summary.get('display', DEFAULT_DISPLAY if 'selection' not in summary else metric)
+  display_mode = summary.get('display_mode', mode if display == metric else
+                             'max' if display in HIGHER_IS_BETTER else 'min')
+  if not any(display in m['val'] for m in members):
+    display, display_mode = metric, mode
+  best = summary.get('best')
+  random = any(a.continuous for a in axes.values())
+  return Table(workdir=workdir, task=summary.get('task', spec.get('task', 'forecast')),
+               search=spec.get('search', 'random' if random else 'grid'),
+               members=tuple(members), axes=axes, metric=metric, mode=mode,
+               shown=display, shown_mode=display_mode,
+               best_uid=best['uid'] if best else None,
+               ranking=tuple(summary.get('ranking', ())))
+
+
+def values(table: Table, metric: str = '') -> np.ndarray:
+  """<float64>[N] validation `metric` (default: the shown one) per member; NaN if absent."""
+  metric = metric or table.shown
+  return np.array([m['val'].get(metric, math.nan) for m in table.members], np.float64)
+
+
+def usable(table: Table, metric: str = '') -> np.ndarray:
+  """<bool>[N]: not diverged and a finite validation value."""
+  return (table.status != 'diverged') & np.isfinite(values(table, metric))
+
+
+def config_groups(table: Table, mask: np.ndarray) -> dict:
+  """config id -> indices of the masked members (its seeds), in member order."""
+  groups = {}
+  for i, m in enumerate(table.members):
+    if mask[i]:
+      groups.setdefault(m['config'], []).append(i)
+  return groups
+
+
+def config_stats(table: Table, metric: str = '') -> list:
+  """One dict per configuration with a usable member: hparams, members (indices of its
+  usable seeds), mean, sd (NaN for one seed), lo, hi, seeds, dropped (seeds left out)."""
+  vals, ok = values(table, metric), usable(table, metric)
+  by_config = {}
+  for i, m in enumerate(table.members):
+    by_config.setdefault(m['config'], []).append(i)
+  out = []
+  for config, idx in by_config.items():
+    good = [i for i in idx if ok[i]]
+    if good:
+      v = vals[good]
+      out.append({'config': config, 'hparams': table.members[idx[0]]['hparams'],
+                  'members': good, 'mean': float(v.mean()), 'lo': float(v.min()),
+                  'hi': float(v.max()), 'sd': float(v.std(ddof=1)) if len(v) > 1 else math.nan,
+                  'seeds': len(good), 'dropped': len(idx) - len(good)})
+  return out
+
+
+def best_config(stats: list, mode: str) -> dict:
+  """The configuration with the fewest seeds left out (a diverged seed counts against
+  it; one lucky survivor must not win), then the best mean."""
+  sign = 1 if mode == 'min' else -1
+  return min(stats, key=lambda s: (s['dropped'], sign * s['mean']))
+
+
+@functools.lru_cache(maxsize=4)
+def _records(path: str, mtime: float, split: str):
+  del mtime  # Part of the cache key only.
+  out = {}
+  with open(path) as f:
+    for line in f:
+      if f'"{split}"' not in line:  # Skips most lines without parsing them.
+        continue
+      r = json.loads(line)
+      if r.get('split') == split:
+        out.setdefault(r['metric'], {}).setdefault(r['uid'], []).append(
+            (r['step'], _float(r['value'])))
+  return out
+
+
+def curves(table: Table, metric: str, split: str = 'val') -> dict:
+  """uid -> (<int>[S] steps, <float64>[S] values) from metrics.jsonl; {} when absent."""
+  path = os.path.join(table.workdir, METRICS)
+  if not os.path.exists(path):
+    return {}
+  by_uid = _records(path, os.path.getmtime(path), split).get(metric, {})
+  out = {}
+  for uid, points in by_uid.items():
+    points = sorted(dict(points).items())  # A resumed chunk may repeat a step.
+    out[uid] = (np.array([p[0] for p in points]), np.array([p[1] for p in points]))
+  return out
+
+
+SHORT = {'learning_rate': 'lr', 'hidden_size': 'H', 'num_layers': 'L', 'batch_size': 'B',
+         'weight_decay': 'wd', 'clip_norm': 'clip', 'dropout': 'drop',
+         'input_dropout': 'in drop', 'optimizer': 'opt', 'init_scale': 'init',
+         'forget_bias': 'fbias', 'momentum': 'mom', 'beta2': 'b2'}
+
+
+def label(name: str) -> str:
+  """A human axis label: 'learning_rate' -> 'learning rate'."""
+  match = _PER_LAYER.match(name)
+  if match:
+    return f'dropout (layer {match.group(2)})'
+  return name.replace('_', ' ')
+
+
+def fmt(value, digits: int = 4) -> str:
+  """A hyperparameter value, short: 0.001 -> '1e-3', 64 -> '64' (`digits` significant)."""
+  if isinstance(value, str):
+    return value
+  if isinstance(value, (bool, np.bool_)):
+    return str(value)
+  if isinstance(value, (int, np.integer)):
+    return str(int(value))
+  value = float(value)
+  if not math.isfinite(value):
+    return str(value)
+  if value != 0 and (abs(value) < 1e-2 or abs(value) >= 1e5):
+    mantissa, exponent = f'{value:.{min(digits, 3) - 1}e}'.split('e')
+    mantissa = mantissa.rstrip('0').rstrip('.')
+    return f'{mantissa}e{int(exponent)}'
+  if abs(value) >= 10 ** digits:
+    return str(round(value))
+  return f'{value:.{digits}g}'
+
+
+def fmt_metric(value: float) -> str:
+  """A metric value in 3-4 characters' precision: 0.1748 -> '0.175', 2252.9 -> '2253'."""
+  if not math.isfinite(value):
+    return '-'
+  if 100 <= abs(value) < 1e5:
+    return f'{value:.0f}'
+  return f'{value:.3g}'

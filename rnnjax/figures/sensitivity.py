@@ -1,0 +1,135 @@
+"""Sensitivity: the validation metric against each swept hyperparameter, one panel each.
+
+Listed (grid) axes: at each value, the best configuration's mean over seeds, with its
+seeds' min-max as a band; faint dots are every configuration. Drawn (random) axes: one
+dot per configuration and a binned mean. One line per value of a grouping axis
+(hidden size when swept, else the structural axis with most values).
+"""
+
+import math
+
+from matplotlib import lines as mlines
+import numpy as np
+
+from rnnjax import search
+from rnnjax.figures import load
+from rnnjax.figures import style
+
+
+def group_axis(table: load.Table):
+  """The axis whose values get one line each, or None."""
+  candidates = [a for a in table.axes.values()
+                if not a.continuous and 1 < len(a.values) <= len(style.OKABE_ITO) - 1]
+  for a in candidates:
+    if a.name == 'hidden_size':
+      return a
+  structural = [a for a in candidates if a.name in search.STRUCTURAL]
+  return max(structural, key=lambda a: len(a.values)) if structural else None
+
+
+def _binned(x: np.ndarray, y: np.ndarray, log_x: bool, log_y: bool) -> tuple:
+  """Means of y in quantile bins of x (geometric where the axis is logarithmic)."""
+  tx = np.log(x) if log_x else x
+  ty = np.log(y) if log_y else y
+  num_bins = int(np.clip(len(x) // 4, 2, 8))
+  edges = np.quantile(tx, np.linspace(0, 1, num_bins + 1))
+  which = np.clip(np.searchsorted(edges, tx, side='right') - 1, 0, num_bins - 1)
+  bx, by = [], []
+  for b in range(num_bins):
+    if np.any(which == b):
+      bx.append(np.median(tx[which == b]))
+      by.append(ty[which == b].mean())
+  bx, by = np.array(bx), np.array(by)
+  return (np.exp(bx) if log_x else bx), (np.exp(by) if log_y else by)
+
+
+def _panel(ax, table, axis, group, configs, log_y):
+  """configs: `load.config_stats` of the shown metric."""
+  levels = group.values if group is not None and group.name != axis.name else (None,)
+  for g, level in enumerate(levels):
+    # The grouping axis's own panel has one line, in a colour no group uses.
+    colour = (style.OKABE_ITO[g] if level is not None else
+              style.OKABE_ITO[0] if group is None else '#333333')
+    mine = [c for c in configs if level is None or c['hparams'][group.name] == level]
+    if not mine:
+      continue
+    x = style.coords(axis, [c['hparams'][axis.name] for c in mine])
+    mean = np.array([c['mean'] for c in mine])
+    if axis.continuous:
+      ax.scatter(x, mean, s=5, color=colour, alpha=0.45, linewidths=0)
+      if len(mine) >= 4:
+        bx, by = _binned(x, mean, axis.scale == 'log', log_y)
+        ax.plot(bx, by, color=colour)
+      continue
+    ax.scatter(style.dodge(axis, x, g, len(levels)), mean, s=4, color=colour, alpha=0.3,
+               linewidths=0)
+    best = []
+    for v in sorted(set(x)):
+      c = load.best_config([mine[i] for i in range(len(mine)) if x[i] == v],
+                           table.shown_mode)
+      best.append((v, c['mean'], c['lo'], c['hi']))
+    bx, by, lo, hi = (np.array(col) for col in zip(*best))
+    bx = style.dodge(axis, bx, g, len(levels))
+    line = '-' if all(not isinstance(v, str) for v in axis.values) else 'none'
+    ax.plot(bx, by, color=colour, marker='o', ms=3, ls=line)
+    if line == '-' and len(bx) > 1:
+      ax.fill_between(bx, lo, hi, color=colour, alpha=0.2, linewidth=0)
+    else:
+      ax.errorbar(bx, by, yerr=[by - lo, hi - by], color=colour, ls='none', lw=0.8)
+  style.set_axis(ax, axis)
+  if log_y:
+    ax.set_yscale('log')
+
+
+def plot_sensitivity(table: load.Table, out_dir: str, *, log=print) -> list:
+  """Writes sensitivity.png/pdf; returns the paths ([] when not applicable)."""
+  names = list(table.axes)
+  if not names:
+    log('figures: sensitivity skipped (no swept hyperparameter)')
+    return []
+  vals, ok = load.values(table), load.usable(table)
+  if not ok.any():
+    log(f'figures: sensitivity skipped (no member has a finite validation {table.shown})')
+    return []
+  configs = load.config_stats(table)
+  log_y = style.metric_scale(vals[ok]) == 'log'
+  group = group_axis(table)
+  best = next((i for i, m in enumerate(table.members) if m['uid'] == table.best_uid), None)
+  num_cols = 1 if len(names) <= 4 else 2
+  num_rows = math.ceil(len(names) / num_cols)
+  width = style.COLUMN_WIDTH if num_cols == 1 else style.FULL_WIDTH
+  with style.context():
+    fig = style.new_figure(width, 0.9 + 1.7 * num_rows)
+    axs = fig.subplots(num_rows, num_cols, squeeze=False, sharey=True)
+    for ax, name in zip(axs.flat, names):
+      _panel(ax, table, table.axes[name], group, configs, log_y)
+      if best is not None and ok[best]:
+        x = style.coords(table.axes[name], [table.members[best]['hparams'][name]])
+        ax.plot(x, [vals[best]], marker='*', ms=9, color='black', mec='white', mew=0.6,
+                ls='none', zorder=5)
+    for ax in axs.flat[len(names):]:
+      ax.set_visible(False)
+    for ax in axs[:, 0]:
+      ax.set_ylabel(f'val {table.shown}')
+    handles = [mlines.Line2D([], [], color=style.OKABE_ITO[g], marker='o', ms=3,
+                             label=f'{load.SHORT.get(group.name, group.name)} = '
+                                   f'{load.fmt(v)}')
+               for g, v in enumerate(group.values)] if group else []
+    handles.append(mlines.Line2D([], [], color='black', marker='*', ms=8, mec='white',
+                                 ls='none', label='best member'))
+    fig.legend(handles=handles, loc='outside upper center', ncols=min(len(handles), 4))
+    dropped = int((~ok).sum())
+    seeds = max(c['seeds'] + c['dropped'] for c in configs)
+    text = (f'Validation {table.shown} ({"lower" if table.shown_mode == "min" else "higher"}'
+            ' is better). ')
+    if any(not table.axes[n].continuous for n in names):
+      text += (f'Lines: best configuration at each value (mean over its {seeds} seed(s), '
+               'band: min-max over seeds; fewest diverged seeds first); dots: every configuration. ')
+    if any(table.axes[n].continuous for n in names):
+      text += 'Drawn axes: one dot per configuration, line: binned mean. '
+    if dropped:
+      text += f'{dropped} diverged or non-finite member(s) not shown.'
+    style.note(fig, text, width)
+    paths = style.save(fig, out_dir, 'sensitivity')
+  log(f'figures: wrote {paths[0]}')
+  return paths

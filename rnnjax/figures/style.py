@@ -1,0 +1,112 @@
+"""One look for every figure: column-sized, colour-blind-safe, saved as PNG and PDF.
+
+Figures are built with `matplotlib.figure.Figure` (no pyplot), so no backend is chosen
+and no global state changes; the style is an rcParams context around building and
+saving. Colours: Okabe & Ito (2008), "Color Universal Design"; maps: viridis.
+"""
+
+import logging
+import os
+import textwrap
+
+import matplotlib
+from matplotlib import figure as mpl_figure
+from matplotlib import ticker
+import numpy as np
+
+from rnnjax.figures import load
+
+COLUMN_WIDTH = 3.4   # inches: one column of a two-column paper
+FULL_WIDTH = 7.0
+OKABE_ITO = ('#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9',
+             '#000000', '#F0E442')
+FAINT = '#9a9a9a'
+RC = {
+    'font.size': 8, 'axes.titlesize': 8, 'axes.labelsize': 8, 'xtick.labelsize': 7,
+    'ytick.labelsize': 7, 'legend.fontsize': 6.5, 'legend.frameon': False,
+    'axes.spines.top': False, 'axes.spines.right': False, 'axes.linewidth': 0.6,
+    'axes.grid': True, 'grid.linewidth': 0.4, 'grid.alpha': 0.35,
+    'xtick.major.width': 0.6, 'ytick.major.width': 0.6, 'lines.linewidth': 1.2,
+    'lines.markersize': 4, 'axes.prop_cycle': matplotlib.cycler(color=OKABE_ITO),
+    'savefig.dpi': 300, 'savefig.bbox': 'tight', 'savefig.pad_inches': 0.03,
+    'pdf.fonttype': 42, 'ps.fonttype': 42, 'image.cmap': 'viridis',
+}
+
+
+def context():
+  """The house rcParams, for `with style.context(): ...`."""
+  return matplotlib.rc_context(RC)
+
+
+def new_figure(width: float = COLUMN_WIDTH, height: float = 2.4) -> mpl_figure.Figure:
+  return mpl_figure.Figure(figsize=(width, height), layout='constrained')
+
+
+def save(fig: mpl_figure.Figure, out_dir: str, name: str) -> list:
+  """Writes NAME.png and NAME.pdf; returns their paths."""
+  os.makedirs(out_dir, exist_ok=True)
+  paths = [os.path.join(out_dir, f'{name}.{ext}') for ext in ('png', 'pdf')]
+  # PDF font subsetting logs every table at INFO; absl's root handler would print it.
+  font_log = logging.getLogger('fontTools')
+  level = font_log.level
+  font_log.setLevel(logging.WARNING)
+  try:
+    for path in paths:
+      fig.savefig(path)
+  finally:
+    font_log.setLevel(level)
+  return paths
+
+
+def note(fig: mpl_figure.Figure, text: str, width_in: float) -> None:
+  """A small caption under the axes (what is drawn, what was left out)."""
+  wrapped = textwrap.fill(text, width=int(width_in * 17))
+  fig.get_layout_engine().set(h_pad=0.04)
+  fig.supxlabel(wrapped, fontsize=6, color='#444444', ha='left', x=0.01)
+
+
+def metric_scale(values: np.ndarray) -> str:
+  """'log' for a positive metric spanning more than a factor of 20, else 'linear'."""
+  v = values[np.isfinite(values)]
+  if v.size and v.min() > 0 and v.max() / v.min() > 20:
+    return 'log'
+  return 'linear'
+
+
+def text_colour(rgba) -> str:
+  """Black or white, whichever reads better on a cell of this colour."""
+  r, g, b = rgba[:3]
+  return 'black' if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else 'white'
+
+
+
+def coords(axis, column) -> np.ndarray:
+  """<float64>[N] plotting positions: the values, or their index for a category axis."""
+  if axis.scale == 'category':
+    return np.array([axis.values.index(v) for v in column], np.float64)
+  return np.array(column, np.float64)
+
+
+def dodge(axis, x: np.ndarray, group: int, num_groups: int) -> np.ndarray:
+  """Shifts group `group` of `num_groups` sideways so markers at one value don't hide."""
+  offset = group - (num_groups - 1) / 2
+  if axis.scale == 'category':
+    return x + 0.08 * offset
+  v = np.array([u for u in axis.values], np.float64)
+  if axis.scale == 'log':
+    span = np.log10(v.max() / v.min()) if v.min() > 0 else 1.0
+    return x * 10 ** (0.012 * span * offset)
+  return x + 0.012 * (v.max() - v.min()) * offset
+
+
+def set_axis(ax, axis, which: str = 'x') -> None:
+  """Scale and ticks for a hyperparameter axis."""
+  target = ax.xaxis if which == 'x' else ax.yaxis
+  if axis.scale == 'log':
+    (ax.set_xscale if which == 'x' else ax.set_yscale)('log')
+  if axis.scale == 'category' or (not axis.continuous and len(axis.values) <= 8):
+    ticks = (range(len(axis.values)) if axis.scale == 'category'
+             else [float(v) for v in axis.values])
+    target.set_ticks(list(ticks), labels=[load.fmt(v) for v in axis.values])
+    target.set_minor_locator(ticker.NullLocator())
+  (ax.set_xlabel if which == 'x' else ax.set_ylabel)(load.label(axis.name))

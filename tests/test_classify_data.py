@@ -1,0 +1,307 @@
+"""Tests for rnnjax/data/classify.py: .ts reading, gaps, stratified splits, scaling, baselines."""
+
+import collections
+import json
+
+import numpy as np
+import pytest
+
+from rnnjax.data import classify
+from rnnjax.errors import InputError
+
+# dataset -> (train cases, test cases, channels, (min length, max length), classes), as
+# published with the archives.
+EXPECTED = {
+    'ItalyPowerDemand': (67, 1029, 1, (24, 24), 2),
+    'GunPoint': (50, 150, 1, (150, 150), 2),
+    'ArrowHead': (36, 175, 1, (251, 251), 3),
+    'BasicMotions': (40, 40, 6, (100, 100), 4),
+    'JapaneseVowels': (270, 370, 12, (7, 29), 9),
+}
+FILES = [(d, s) for d in classify.DATASETS for s in ('train', 'test')]
+
+
+def _dumb_parse(path):
+  """(header class labels, [label], [<float64>[T, C]]) by plain string splitting."""
+  text = open(path).read()
+  header_labels = next(l.split()[2:] for l in text.split('\n') if l.startswith('@classLabel'))
+  rows = [l for l in text.split('\n') if l.strip() and l[0] not in '#@']
+  labels = [r.split(':')[-1] for r in rows]
+  cases = [np.array([[float(v) for v in dim.split(',')] for dim in r.split(':')[:-1]]).T
+           for r in rows]
+  return header_labels, labels, cases
+
+
+def _write(tmp_path, name, text):
+  path = tmp_path / name
+  path.write_text(text)
+  return str(path)
+
+
+HEADER = '@problemName Tiny\n@univariate false\n@dimensions 2\n@classLabel true a b\n@data\n'
+
+
+# --- reading the shipped files ----------------------------------------------------------
+
+@pytest.mark.parametrize('dataset,split', FILES)
+def test_read_ts_matches_a_dumb_parser(dataset, split):
+  path = classify.bundled_path(dataset, split)
+  header_labels, labels, cases = _dumb_parse(path)
+  ts = classify.read_ts(path)
+  n_train, n_test, channels, (t_min, t_max), n_classes = EXPECTED[dataset]
+  assert len(ts.series) == len(cases) == (n_train if split == 'train' else n_test)
+  assert ts.name == dataset and ts.num_missing == 0
+  assert ts.class_labels == tuple(header_labels) and len(ts.class_labels) == n_classes
+  assert ts.labels == labels
+  for got, want in zip(ts.series, cases):
+    assert got.dtype == np.float64 and got.shape[1] == channels
+    np.testing.assert_array_equal(got, want)
+  lengths = [len(s) for s in ts.series]
+  assert min(lengths) >= t_min and max(lengths) <= t_max
+
+
+@pytest.mark.parametrize('dataset', classify.DATASETS)
+def test_load_shapes_lengths_and_class_counts(dataset):
+  n_train, n_test, channels, (t_min, t_max), n_classes = EXPECTED[dataset]
+  data = classify.load(dataset=dataset)
+  _, train_labels, train_cases = _dumb_parse(classify.bundled_path(dataset, 'train'))
+  _, test_labels, test_cases = _dumb_parse(classify.bundled_path(dataset, 'test'))
+  assert len(data.classes) == n_classes
+  assert len(data.y['train']) + len(data.y['val']) == n_train
+  assert len(data.y['test']) == n_test
+  for split in classify.SPLITS:
+    n = len(data.y[split])
+    assert data.x[split].shape == (n, t_max, channels) and data.x[split].dtype == np.float32
+    assert data.length[split].shape == (n,) and data.length[split].dtype == np.int32
+    assert data.y[split].dtype == np.int32
+  all_lengths = np.concatenate([data.length[s] for s in classify.SPLITS])
+  assert all_lengths.min() == t_min and all_lengths.max() == t_max
+  np.testing.assert_array_equal(data.length['test'], [len(c) for c in test_cases])
+  assert sorted(np.concatenate([data.length['train'], data.length['val']])) == sorted(
+      len(c) for c in train_cases)
+  # Class counts against the dumb parser, via the strings in `classes`.
+  names = lambda split: collections.Counter(data.classes[i] for i in data.y[split])
+  assert names('train') + names('val') == collections.Counter(train_labels)
+  assert names('test') == collections.Counter(test_labels)
+  info = json.loads(json.dumps(data.info))
+  assert info['dataset'] == dataset and info['channels'] == channels
+  assert (info['min_length'], info['max_length']) == (t_min, t_max)
+  assert info['num'] == {s: len(data.y[s]) for s in classify.SPLITS}
+  assert info['class_counts']['test'] == dict(collections.Counter(test_labels))
+  assert data.num_missing == 0
+
+
+# --- stratified validation split ---------------------------------------------------------
+
+@pytest.mark.parametrize('dataset', classify.DATASETS)
+def test_validation_keeps_class_proportions(dataset):
+  data = classify.load(dataset=dataset, val_size=0.25, seed=3)
+  _, train_labels, _ = _dumb_parse(classify.bundled_path(dataset, 'train'))
+  n = len(train_labels)
+  n_val = len(data.y['val'])
+  assert n_val == int(0.25 * n + 0.5)  # Halves round up.
+  val = np.bincount(data.y['val'], minlength=len(data.classes))
+  train = np.bincount(data.y['train'], minlength=len(data.classes))
+  for c, label in enumerate(data.classes):
+    share = n_val * train_labels.count(label) / n
+    assert abs(val[c] - share) < 1
+    assert train[c] >= 1
+
+
+def test_split_is_seeded():
+  a, b = classify.load(dataset='GunPoint', seed=1), classify.load(dataset='GunPoint', seed=1)
+  c = classify.load(dataset='GunPoint', seed=2)
+  np.testing.assert_array_equal(a.x['val'], b.x['val'])
+  np.testing.assert_array_equal(a.y['val'], b.y['val'])
+  assert not np.array_equal(a.x['val'], c.x['val'])
+  y = np.repeat(np.arange(3), 10)
+  splits = {seed: classify.stratified_split(y, 0.3, seed)[1] for seed in range(5)}
+  assert len({tuple(v) for v in splits.values()}) == 5
+  np.testing.assert_array_equal(classify.stratified_split(y, 0.3, 0)[1], splits[0])
+
+
+def test_val_size_counts_singletons_and_limits():
+  y = np.array([0, 0, 0, 0, 1, 2, 2, 0])
+  train, val = classify.stratified_split(y, 3, seed=0)
+  assert len(val) == 3 and 4 in train  # Class 1 has one case: it stays in train.
+  assert sorted(np.concatenate([train, val])) == list(range(8))
+  assert np.bincount(y[train], minlength=3).min() >= 1
+  assert len(classify.stratified_split(y, 0.5, seed=0)[1]) == 4
+  assert len(classify.stratified_split(y, 0, seed=0)[1]) == 2  # 0: the default 20%.
+  assert len(classify.stratified_split(y, 4.0, seed=0)[1]) == 4
+  with pytest.raises(InputError, match='--val_size: 6 validation cases .* at most 5'):
+    classify.stratified_split(y, 6, seed=0)
+  for bad in (1.5, -1, 'x', True):
+    with pytest.raises(InputError, match='--val_size'):
+      classify.stratified_split(y, bad, seed=0)
+  data = classify.load(dataset='BasicMotions', val_size=12)
+  assert len(data.y['val']) == 12 and list(np.bincount(data.y['val'])) == [3, 3, 3, 3]
+
+
+# --- scaling and padding --------------------------------------------------------------------
+
+def test_z_normalisation_and_padding():
+  data = classify.load(dataset='JapaneseVowels', seed=0)
+  _, labels, cases = _dumb_parse(classify.bundled_path('JapaneseVowels', 'train'))
+  index = {label: i for i, label in enumerate(data.classes)}
+  train_idx, _ = classify.stratified_split(np.array([index[l] for l in labels]), 0.2, seed=0)
+  steps = np.concatenate([cases[i] for i in train_idx])
+  np.testing.assert_allclose(data.mean, steps.mean(0), rtol=1e-12)
+  np.testing.assert_allclose(data.std, steps.std(0), rtol=1e-12)
+  valid = lambda split: np.concatenate(
+      [x[:n] for x, n in zip(data.x[split], data.length[split])]).astype(np.float64)
+  np.testing.assert_allclose(valid('train').mean(0), 0, atol=1e-5)
+  np.testing.assert_allclose(valid('train').std(0), 1, atol=1e-5)
+  assert abs(valid('test').mean()) > 1e-3  # Test statistics are not the fitted ones.
+  for i, x in zip(train_idx, data.x['train']):
+    np.testing.assert_allclose(x[:len(cases[i])] * data.std + data.mean, cases[i], atol=1e-5)
+  for split in classify.SPLITS:
+    t = np.arange(data.x[split].shape[1])
+    pad = t[None, :] >= data.length[split][:, None]
+    assert pad.any()
+    assert (data.x[split][pad] == 0).all()
+    assert (np.abs(data.x[split][~pad]).sum(-1) > 0).all()
+
+
+def test_constant_channel_scales_to_zero(tmp_path):
+  rows = ['0.1,0.1,0.1:1,2,3:a', '0.1,0.1:4,5:b', '0.1,0.1,0.1:7,8,9:a', '0.1,0.1:0,1:b']
+  path = _write(tmp_path, 'c.ts', HEADER + '\n'.join(rows) + '\n')
+  data = classify.load(train_path=path, test_path=path, val_size=2)
+  assert data.std[0] == 1 and data.mean[0] == 0.1
+  for split in classify.SPLITS:
+    assert (data.x[split][..., 0] == 0).all()
+
+
+# --- missing values and bad input -------------------------------------------------------------
+
+def test_missing_values_are_interpolated_and_counted(tmp_path):
+  rows = ['?,2,?,?,8,?:1,1,1,1,1,1:a', '1,2,3,4,5,6:?,?,3,4,?,10:b', '1,1:1,1:a', '0,0:0,0:b']
+  path = _write(tmp_path, 'm.ts', HEADER + '\n'.join(rows) + '\n')
+  ts = classify.read_ts(path)
+  assert ts.num_missing == 7
+  np.testing.assert_array_equal(ts.series[0][:, 0], [2, 2, 4, 6, 8, 8])
+  np.testing.assert_array_equal(ts.series[1][:, 1], [3, 3, 3, 4, 7, 10])
+  data = classify.load(train_path=path, test_path=path, val_size=1)
+  assert data.num_missing == 14 and data.info['num_missing'] == 14
+  assert np.isfinite(data.x['train']).all()
+  empty = _write(tmp_path, 'e.ts', HEADER + '1,2:?,?:a\n')
+  with pytest.raises(InputError, match=r'e.ts: line 6: dimension 2 has no values'):
+    classify.read_ts(empty)
+
+
+@pytest.mark.parametrize('body,message', [
+    ('1,2:3,4:a\n1,x:3,4:b\n', r'line 7, dimension 1: \'x\' is not a number'),
+    ('1,2:3,4:a\n1,,2:3,4,5:b\n', r'line 7, dimension 1: \'\' is not a number'),
+    ('1,2:3,4:a\n1,2:3:b\n', r'line 7: dimension 2 has 1 values, dimension 1 has 2'),
+    ('1,2:3,4:a\n1,2:b\n', r'line 7: 1 dimensions, header says 2'),
+    ('1,2:3,4:c\n', r'line 6: label \'c\' is not in @classLabel a b'),
+    ('1,2:3,4:\n', r'line 6: expected dim_1:...:dim_C:label'),
+    ('1,inf:3,4:a\n', r'line 6, dimension 1: \'inf\' is not finite'),
+    ('', r'no cases'),
+])
+def test_malformed_lines_name_file_and_line(tmp_path, body, message):
+  path = _write(tmp_path, 'bad.ts', HEADER + body)
+  with pytest.raises(InputError, match='bad.ts: ' + message):
+    classify.read_ts(path)
+
+
+@pytest.mark.parametrize('text,message', [
+    ('', 'empty file'),
+    ('\n  \n', 'empty file'),
+    ('# only a comment\n@problemName X\n', r'no cases \(no @data line\)'),
+    ('1,2:a\n@data\n', 'line 1: data before @data'),
+    ('@timeStamps true\n@data\n(0,1):a\n', '@timeStamps true is not supported'),
+    ('@classLabel false\n@data\n1,2\n', 'classification needs labelled cases'),
+    ('@equalLength true\n@seriesLength 3\n@classLabel true a\n@data\n1,2:a\n',
+     'line 5: 2 values per dimension, @seriesLength is 3'),
+])
+def test_bad_files(tmp_path, text, message):
+  with pytest.raises(InputError, match=message):
+    classify.read_ts(_write(tmp_path, 'f.ts', text))
+
+
+def test_bad_paths_and_flags(tmp_path):
+  with pytest.raises(InputError, match='no such file'):
+    classify.read_ts(str(tmp_path / 'nope.ts'))
+  with pytest.raises(InputError, match='is a directory'):
+    classify.read_ts(str(tmp_path))
+  (tmp_path / 'latin.ts').write_bytes(b'@data\n1:\xe9\n')
+  with pytest.raises(InputError, match='not UTF-8'):
+    classify.read_ts(str(tmp_path / 'latin.ts'))
+  with pytest.raises(InputError, match='--dataset: unknown .* bundled: ItalyPowerDemand, GunPoint'):
+    classify.load(dataset='Wafer')
+  with pytest.raises(InputError, match='--dataset: name a bundled dataset'):
+    classify.load()
+  good = _write(tmp_path, 'good.ts', HEADER + '1,2:3,4:a\n1:2:b\n1:2:a\n')
+  with pytest.raises(InputError, match='--test_path: required'):
+    classify.load(train_path=good)
+  with pytest.raises(InputError, match='--train_path: required'):
+    classify.load(test_path=good)
+  with pytest.raises(InputError, match="--test_path: no such file '.*missing.ts'"):
+    classify.load(train_path=good, test_path=str(tmp_path / 'missing.ts'))
+  unseen = _write(tmp_path, 'unseen.ts', '@classLabel true a z\n@data\n1:2:z\n')
+  with pytest.raises(InputError, match=r"unseen.ts: labels \['z'\] never occur in the training"):
+    classify.load(train_path=good, test_path=unseen)
+  narrow = _write(tmp_path, 'narrow.ts', '@classLabel true a b\n@data\n1,2:a\n')
+  with pytest.raises(InputError, match='narrow.ts: 1 channels per case, the training file has 2'):
+    classify.load(train_path=good, test_path=narrow)
+
+
+# --- a user's own files, and the baselines ----------------------------------------------------
+
+def test_users_files_variable_length_and_sorted_labels(tmp_path):
+  rows = ['1,2,3:10', '5,6:2', '1,2,3,4:10', '6,7:2', '2,3:1', '3,4,5:10', '6:2']
+  train = _write(tmp_path, 'tr.ts', '@classLabel true\n@data\n' + '\n'.join(rows) + '\n')
+  test = _write(tmp_path, 'te.ts', '@data\n1,2,3,5:10\n6,6:2\n2:1\n')
+  data = classify.load(dataset='GunPoint', train_path=train, test_path=test, val_size=2, seed=0)
+  assert data.classes == ('1', '2', '10')  # Numeric labels sort as numbers.
+  assert data.info['dataset'] == 'tr' and data.info['files'] == {'train': train, 'test': test}
+  assert data.x['train'].shape[1:] == (4, 1) and data.info['min_length'] == 1
+  assert list(data.y['test']) == [2, 1, 0]
+  np.testing.assert_array_equal(data.length['test'], [4, 2, 1])
+  assert sorted(np.bincount(data.y['val'], minlength=3)) == [0, 1, 1]
+  steps = np.concatenate([data.x['train'][i, :n] for i, n in enumerate(data.length['train'])])
+  np.testing.assert_allclose(data.x['test'][0, :, 0] * data.std + data.mean, [1, 2, 3, 5])
+  assert abs(steps.mean()) < 1e-6
+  counts = np.bincount(data.y['train'], minlength=3)
+  want = np.mean(data.y['test'] == np.argmax(counts))
+  assert data.baselines['majority']['test'] == want
+
+
+def test_resample():
+  ramp = np.stack([np.arange(5.0), 10 - 2 * np.arange(5.0)], 1)
+  np.testing.assert_allclose(classify.resample(ramp, 9), np.stack(
+      [np.arange(9) / 2, 10 - np.arange(9.0)], 1))
+  np.testing.assert_array_equal(classify.resample(np.array([[3.0]]), 4), [[3.0]] * 4)
+
+
+@pytest.mark.parametrize('dataset', ['ItalyPowerDemand', 'JapaneseVowels'])
+def test_baselines_against_brute_force(dataset):
+  data = classify.load(dataset=dataset, seed=5)
+  t_max = data.x['train'].shape[1]
+  def features(split):  # Each case stretched to t_max steps, one channel at a time.
+    out = []
+    for x, n in zip(data.x[split], data.length[split]):
+      grid = np.linspace(0, n - 1, t_max)
+      out.append(np.stack([np.interp(grid, np.arange(n), x[:n, c].astype(np.float64))
+                           for c in range(x.shape[1])], 1))
+    return out
+  train = features('train')
+  counts = collections.Counter(data.y['train'].tolist())
+  majority = max(sorted(counts), key=counts.get)
+  for split in ('val', 'test'):
+    pred = [data.y['train'][np.argmin([((q - r) ** 2).sum() for r in train])]
+            for q in features(split)]
+    np.testing.assert_allclose(data.baselines['1nn_euclidean'][split],
+                               np.mean(np.array(pred) == data.y[split]), atol=1e-9)
+    assert data.baselines['majority'][split] == np.mean(data.y[split] == majority)
+
+
+@pytest.mark.parametrize('dataset,accuracy', [
+    ('ItalyPowerDemand', 0.955), ('GunPoint', 0.913), ('ArrowHead', 0.800)])
+def test_1nn_on_whole_training_file_matches_published(dataset, accuracy):
+  """The UCR archive's 1-NN Euclidean test accuracy, using every training case."""
+  train, test = (classify.read_ts(classify.bundled_path(dataset, s)) for s in ('train', 'test'))
+  flat = lambda ts: np.stack([s.ravel() for s in ts.series])
+  pred = classify.nearest_neighbour(flat(train), np.array(train.labels), flat(test))
+  assert round(float(np.mean(pred == np.array(test.labels))), 3) == accuracy

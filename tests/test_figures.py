@@ -1,0 +1,336 @@
+"""Tests for rnnjax/figures: functional ANOVA against known answers, and every figure on
+fabricated work directories (full grids, random sweeps, diverged and stopped members)."""
+
+import itertools
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+
+from rnnjax import figures
+from rnnjax import results
+from rnnjax import search
+from rnnjax.errors import InputError
+from rnnjax.figures import curves
+from rnnjax.figures import heatmap
+from rnnjax.figures import importance
+from rnnjax.figures import importance_plot
+from rnnjax.figures import load
+from rnnjax.figures import sensitivity
+from rnnjax.figures import tables
+
+DEFAULTS = {'cell': 'lstm', 'optimizer': 'adam', 'hidden_size': '32', 'num_layers': '1',
+            'batch_size': '32', 'learning_rate': '1e-3', 'weight_decay': '0',
+            'clip_norm': '1', 'input_dropout': '0', 'dropout': '0', 'forget_bias': '1',
+            'init_scale': '1'}
+
+
+def fabricate(workdir, axes, fn, *, search_kind='grid', num_seeds=2, num_members=0,
+              diverged=(), nonfinite=(), stopped=(), old_format=False, accuracy=False):
+  """Writes sweep.json, plan.json, summary.json and metrics.jsonl of a pretend sweep.
+
+  axes: {flag: spec string}; fn(hparams, seed) -> validation MSE. Members in
+  `diverged` are diverged with null/inf metrics; `nonfinite` are 'ok' with a NaN value;
+  `stopped` stopped early. `accuracy`: also record 1 / (1 + mse) and display it, as a
+  classification sweep would. Returns workdir.
+  """
+  os.makedirs(workdir, exist_ok=True)
+  spec = {**DEFAULTS, **axes}
+  parsed = {n: search.parse_axis(n, t) for n, t in spec.items()}
+  plan = search.make_plan(parsed, search=search_kind, num_members=num_members,
+                          num_seeds=num_seeds, seed=0)
+  members, lines = [], []
+  for m in plan.members:
+    mse = float(fn(m.hparams, m.seed))
+    status = ('diverged' if m.uid in diverged else
+              'stopped' if m.uid in stopped else 'ok')
+    if m.uid in diverged:
+      mse = math.inf if m.uid % 2 else math.nan
+    elif m.uid in nonfinite:
+      mse = math.nan
+    val = {'mse': mse, 'rmse': math.sqrt(mse) if mse >= 0 else math.nan, 'mae': mse}
+    if accuracy:
+      val = {'mse': mse, 'accuracy': 1 / (1 + mse)}
+    members.append({'uid': m.uid, 'bucket': m.bucket, 'config': m.config, 'seed': m.seed,
+                    'hparams': m.hparams, 'status': status, 'best_step': 40,
+                    'steps': 30 if status == 'stopped' else 50, 'val': val})
+    for step in range(10, 60, 10):
+      if status == 'stopped' and step > 30:
+        break
+      scale = 1 + 2 / step
+      for name, v in val.items():
+        lines.append({'uid': m.uid, 'bucket': m.bucket, 'step': step, 'split': 'val',
+                      'metric': name, 'value': v * scale})
+      lines.append({'uid': m.uid, 'bucket': m.bucket, 'step': step, 'split': 'train',
+                    'metric': 'loss', 'value': mse})
+  ranked = sorted((r for r in members if r['status'] != 'diverged'
+                   and math.isfinite(r['val']['mse'])), key=lambda r: r['val']['mse'])
+  best = dict(ranked[0], test=ranked[0]['val']) if ranked else None
+  summary = {'members': members, 'ranking': [r['uid'] for r in ranked], 'best': best}
+  if not old_format:
+    summary.update(task='forecast', selection={'metric': 'mse', 'mode': 'min'},
+                   display='accuracy' if accuracy else 'rmse',
+                   display_mode='max' if accuracy else 'min')
+    results.write_json(os.path.join(workdir, 'sweep.json'),
+                       {'spec': {**spec, 'task': 'forecast', 'search': search_kind,
+                                 'num_seeds': num_seeds}, 'versions': {}, 'devices': []})
+    results.write_json(os.path.join(workdir, 'plan.json'), plan.to_json())
+  results.write_json(os.path.join(workdir, 'summary.json'), summary)
+  with open(os.path.join(workdir, 'metrics.jsonl'), 'w') as f:
+    for r in lines:
+      f.write(json.dumps(results.clean(r)) + '\n')
+  return str(workdir)
+
+
+def lr_only(hp, seed):
+  return 0.1 + (math.log10(hp['learning_rate']) + 2.5) ** 2 + 1e-4 * seed
+
+
+def shares_total(result):
+  return (sum(result['main'].values()) + sum(p['share'] for p in result['pairs'])
+          + result['higher_order'] + result['unexplained'] + result['seed'])
+
+
+# --- functional ANOVA -------------------------------------------------------------------
+
+def test_anova_grid_matches_regression_oracle():
+  """Main share of axis i = R^2 of least squares on i's one-hot; pair = R^2 on the joint
+  cells minus both mains (true for a balanced grid, computed here independently)."""
+  y = np.random.default_rng(0).normal(size=(4, 3, 2))
+  main, pairs, total = importance.anova_grid(y)
+  cells = np.array(list(itertools.product(*map(range, y.shape))))
+  flat = y.reshape(-1)
+
+  def r2(columns):
+    codes = np.unique(cells[:, columns], axis=0, return_inverse=True)[1].reshape(-1)
+    x = np.eye(codes.max() + 1)[codes]
+    fit = x @ np.linalg.lstsq(x, flat, rcond=None)[0]
+    return np.mean((fit - flat.mean()) ** 2) / np.var(flat)
+
+  np.testing.assert_allclose(total, np.var(flat))
+  for i in range(3):
+    np.testing.assert_allclose(main[i] / total, r2([i]), rtol=1e-9)
+  for i, j in itertools.combinations(range(3), 2):
+    np.testing.assert_allclose(pairs[(i, j)] / total, r2([i, j]) - r2([i]) - r2([j]),
+                               atol=1e-12)
+
+
+def test_anova_tables_matches_full_grid():
+  rng = np.random.default_rng(1)
+  mains = [rng.normal(size=4), rng.normal(size=3), rng.normal(size=5)]
+  pairs = {(0, 1): rng.normal(size=(4, 3)), (1, 2): rng.normal(size=(3, 5))}
+  grid = (mains[0][:, None, None] + mains[1][None, :, None] + mains[2][None, None, :]
+          + pairs[(0, 1)][:, :, None] + pairs[(1, 2)][None, :, :])
+  want_main, want_pairs, total = importance.anova_grid(grid)
+  got_main, got_pairs = importance.anova_tables(mains, pairs)
+  np.testing.assert_allclose(got_main, want_main, rtol=1e-10)
+  for k, v in got_pairs.items():
+    np.testing.assert_allclose(v, want_pairs[k], rtol=1e-10)
+  np.testing.assert_allclose(got_main.sum() + sum(got_pairs.values()), total, rtol=1e-10)
+
+
+def test_grid_metric_of_learning_rate_alone(tmp_path):
+  workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-4,1e-3,1e-2,1e-1)',
+                                 'dropout': 'grid(0,0.1,0.3)',
+                                 'hidden_size': 'grid(16,32,64)'}, lr_only)
+  result = importance.analyse(load.load(workdir))
+  assert result['method'].startswith('exact') and result['transform'] == 'log'
+  assert result['main']['learning_rate'] > 0.95
+  assert result['main']['dropout'] < 0.01 and result['main']['hidden_size'] < 0.01
+  assert all(p['share'] < 0.01 for p in result['pairs'])
+  assert 0 < result['seed'] < 0.01
+  np.testing.assert_allclose(shares_total(result), 1.0, rtol=1e-9)
+
+
+def test_pure_interaction_is_a_pair_term(tmp_path):
+  f = {1e-3: -1.5, 1e-2: -0.5, 1e-1: 0.5, 1.0: 1.5}    # centred over the grid
+  g = {16: -1.0, 32: 0.0, 64: 1.0}
+  workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-3,1e-2,1e-1,1)',
+                                 'hidden_size': 'grid(16,32,64)', 'dropout': 'grid(0,0.2)'},
+                      lambda hp, s: 1 + 0.3 * f[hp['learning_rate']] * g[hp['hidden_size']],
+                      num_seeds=1)
+  result = importance.analyse(load.load(workdir))
+  pair = {tuple(p['axes']): p['share'] for p in result['pairs']}
+  assert pair[('hidden_size', 'learning_rate')] > 0.9
+  assert max(result['main'].values()) < 0.05
+
+
+def test_random_sweep_surrogate_finds_learning_rate(tmp_path):
+  workdir = fabricate(tmp_path, {'learning_rate': 'loguniform(1e-4,1e-1)',
+                                 'dropout': 'uniform(0,0.5)',
+                                 'hidden_size': 'randint(16,128)'},
+                      lr_only, search_kind='random', num_members=60, num_seeds=1)
+  table = load.load(workdir)
+  assert table.axes['learning_rate'].scale == 'log'
+  assert table.axes['dropout'].scale == 'linear'
+  result = importance.analyse(table)
+  assert result['method'].startswith('surrogate (random search')
+  assert max(result['main'], key=result['main'].get) == 'learning_rate'
+  assert result['main']['learning_rate'] > 0.9
+  assert result['r2'] > 0.95
+  np.testing.assert_allclose(shares_total(result), 1.0, rtol=1e-9)
+
+
+def test_diverged_members_dropped_or_capped(tmp_path):
+  workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-4,1e-3,1e-2,1e-1)',
+                                 'dropout': 'grid(0,0.3)'}, lr_only,
+                      diverged=(14, 15), nonfinite=(3,))
+  table = load.load(workdir)
+  dropped = importance.analyse(table)
+  assert dropped['num_excluded'] == 3 and dropped['num_members'] == 13
+  assert dropped['method'].startswith('surrogate (grid with 1 of 8 cells missing')
+  assert dropped['main']['learning_rate'] > 0.9
+  capped = importance.analyse(table, diverged='cap')
+  assert capped['num_members'] == 16 and capped['method'].startswith('exact')
+  with pytest.raises(InputError):
+    importance.analyse(table, diverged='keep')
+
+
+# --- loading ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize('kind, values, want', [
+    ('grid', (1e-3, 3e-3, 1e-2, 3e-2), 'log'),
+    ('grid', (16, 32, 64, 128), 'log'),
+    ('grid', (0, 0.2, 0.5), 'linear'),
+    ('grid', (0, 1e-5, 1e-4, 1e-3), 'category'),
+    ('grid', (1e-3, 1e-2), 'log'),
+    ('grid', (32, 64), 'linear'),
+    ('grid', ('gru', 'lstm'), 'category'),
+    ('loguniform', (1e-4, 0.3), 'log'),
+    ('uniform', (0.0, 0.5), 'linear'),
+])
+def test_choose_scale(kind, values, want):
+  assert load.choose_scale(kind, values) == want
+
+
+def test_old_format_falls_back_to_mse_and_guessed_axes(tmp_path):
+  workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-3,1e-2)', 'dropout': 'grid(0,0.2)'},
+                      lr_only, old_format=True)
+  table = load.load(workdir)
+  assert (table.metric, table.mode, table.shown) == ('mse', 'min', 'rmse')
+  assert list(table.axes) == ['learning_rate', 'dropout']
+  assert table.axes['learning_rate'].scale == 'log'
+
+
+def test_missing_summary_is_an_input_error(tmp_path):
+  with pytest.raises(InputError, match='summary.json'):
+    load.load(str(tmp_path))
+  with pytest.raises(InputError, match='not a directory'):
+    figures.make_all(str(tmp_path / 'absent'))
+
+
+def test_fmt():
+  assert [load.fmt(v) for v in (0.001, 3e-4, 0.2, 64, 'lstm', 1.5e-5)] == [
+      '1e-3', '3e-4', '0.2', '64', 'lstm', '1.5e-5']
+
+
+# --- tables -----------------------------------------------------------------------------
+
+def test_table_reports_best_config_per_shape(tmp_path):
+  def fn(hp, seed):
+    return (1 + hp['num_layers'] + (hp['cell'] == 'gru') + 10 * hp['learning_rate']
+            + 0.1 * seed)
+  workdir = fabricate(tmp_path, {'cell': 'grid(rnn_tanh,gru)', 'num_layers': 'grid(1,2)',
+                                 'learning_rate': 'grid(1e-2,1e-1)'}, fn, num_seeds=3)
+  table = load.load(workdir)
+  names, rows = tables.rows(table)
+  assert names == ['cell', 'layers']  # hidden size is fixed: said in the caption
+  assert [r['key'] for r in rows] == [('gru', 1), ('gru', 2), ('rnn_tanh', 1),
+                                      ('rnn_tanh', 2)]
+  want = np.sqrt([fn({'num_layers': 1, 'cell': 'rnn_tanh', 'learning_rate': 1e-2}, s)
+                  for s in range(3)])
+  best = rows[2]
+  assert best['best'] and sum(r['best'] for r in rows) == 1
+  np.testing.assert_allclose([best['mean'], best['sd'], best['lo'], best['hi']],
+                             [want.mean(), want.std(ddof=1), want.min(), want.max()])
+  assert (best['seeds'], best['configs'], best['dropped']) == (3, 2, 0)
+  md, tex = tables.markdown(table), tables.latex(table)
+  sd = want.std(ddof=1)
+  assert 0.01 <= sd < 0.1  # two significant digits of sd: three decimals
+  assert f'**{want.mean():.3f} ± {sd:.3f}**' in md and 'hidden 32' in md
+  assert md.count('\n|') == 5
+  for word in (r'\toprule', r'\midrule', r'\bottomrule', r'rnn\_tanh', r'$\pm$'):
+    assert word in tex
+
+
+# --- figures ----------------------------------------------------------------------------
+
+KINDS = ('sensitivity', 'learning_curves', 'importance')
+
+
+def test_make_all_on_a_grid_with_diverged_and_stopped(tmp_path):
+  def fn(hp, seed):
+    return lr_only(hp, seed) * (1 + 0.1 * (hp['cell'] == 'gru')) * 32 / hp['hidden_size']
+  workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-4,1e-3,1e-2,1e-1)',
+                                 'hidden_size': 'grid(16,32)', 'cell': 'grid(lstm,gru)',
+                                 'weight_decay': 'grid(0,1e-5,1e-4)'}, fn,
+                      diverged=(0, 1, 7), nonfinite=(20,), stopped=(5, 9))
+  logged = []
+  paths = figures.make_all(workdir, log=logged.append)
+  names = {os.path.basename(p) for p in paths}
+  for kind in KINDS:
+    assert {f'{kind}.png', f'{kind}.pdf'} <= names
+  heatmaps = [n for n in names if n.startswith('heatmap_') and n.endswith('.png')]
+  assert len(heatmaps) == 3 and {'table.md', 'table.tex', 'importance.json'} <= names
+  assert all(os.path.getsize(p) > 0 for p in paths)
+  assert not any('failed' in line for line in logged), logged
+  saved = json.load(open(os.path.join(workdir, 'figures', 'importance.json')))
+  assert saved['num_excluded'] == 4 and saved['diverged'] == 'drop'
+  assert max(saved['main'], key=saved['main'].get) == 'learning_rate'
+
+
+def test_make_all_on_a_random_sweep(tmp_path):
+  workdir = fabricate(tmp_path, {'learning_rate': 'loguniform(1e-4,1e-1)',
+                                 'dropout': 'uniform(0,0.5)', 'num_layers': 'grid(1,2)'},
+                      lr_only, search_kind='random', num_members=40, num_seeds=2,
+                      diverged=(3,))
+  logged = []
+  paths = figures.make_all(workdir, log=logged.append)
+  names = {os.path.basename(p) for p in paths}
+  assert {f'{k}.{e}' for k in KINDS for e in ('png', 'pdf')} <= names
+  assert any(n.startswith('heatmap_') for n in names)
+  assert not any('failed' in line for line in logged), logged
+
+
+def test_each_figure_with_one_swept_axis(tmp_path):
+  workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-3,1e-2,1e-1)'}, lr_only,
+                      diverged=(5,), stopped=(0,))
+  table, out = load.load(workdir), os.path.join(workdir, 'figures')
+  logged = []
+  assert len(sensitivity.plot_sensitivity(table, out, log=logged.append)) == 2
+  assert heatmap.plot_heatmaps(table, out, log=logged.append) == []
+  assert any('heatmap skipped' in line for line in logged)
+  assert len(curves.plot_learning_curves(table, out, log=logged.append)) == 2
+  assert len(importance_plot.plot_importance(table, out, log=logged.append)) == 3
+  assert len(tables.write_tables(table, out, log=logged.append)) == 2
+
+
+def test_every_member_diverged_skips_with_reasons(tmp_path):
+  workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-3,1e-2)'}, lr_only,
+                      num_seeds=1, diverged=(0, 1))
+  logged = []
+  paths = figures.make_all(workdir, log=logged.append)
+  assert {os.path.basename(p) for p in paths} == {'table.md', 'table.tex',
+                                                  'importance.json'}
+  assert any('sensitivity skipped' in line for line in logged)
+  assert not any('failed' in line for line in logged), logged
+
+
+def test_higher_is_better_display_metric(tmp_path):
+  workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-4,1e-3,1e-2,1e-1)',
+                                 'cell': 'grid(lstm,gru)'},
+                      lambda hp, s: lr_only(hp, s) * (2 if hp['cell'] == 'gru' else 1),
+                      accuracy=True, diverged=(2,))
+  table = load.load(workdir)
+  assert (table.shown, table.shown_mode) == ('accuracy', 'max')
+  _, rows = tables.rows(table)
+  best = next(r for r in rows if r['best'])
+  assert best['key'] == ('lstm',)
+  np.testing.assert_allclose(best['mean'], np.mean([1 / (1 + lr_only(
+      {'learning_rate': 1e-3}, s)) for s in range(2)]))
+  logged = []
+  paths = figures.make_all(workdir, log=logged.append)
+  assert not any('failed' in line for line in logged), logged
+  assert len([p for p in paths if p.endswith('.png')]) == 4

@@ -1,0 +1,123 @@
+"""Tests for rnnjax/generate.py: the sampler's logits, temperature, determinism."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from rnnjax import cells
+from rnnjax import generate
+from rnnjax import model
+from rnnjax.errors import InputError
+
+VOCAB = 7
+TOKENS = np.array([3, 0, 6, 6, 1, 5, 2, 4, 0, 3, 3, 1], np.int32)
+
+
+def _model(cell, num_layers=2, hidden_size=8, seed=0):
+  cfg = model.ModelConfig(cell=cell, input_size=VOCAB, hidden_size=hidden_size,
+                          num_layers=num_layers, output_size=VOCAB)
+  # A larger init scale than usual, so the logits vary and the test has teeth.
+  params = model.init_params(cfg, jax.random.key(seed), init_scale=3.0)
+  return cfg, params
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _teacher_forced(cfg, params, tokens):
+  """<[T, V]>: whole-sequence layers (model.unroll_layer) and the head, on a batch of 1."""
+  cell = cells.CELLS[cfg.cell]
+  hs = jax.nn.one_hot(tokens, VOCAB, dtype=jnp.float32)[:, None, :]  # [T, 1, V]
+  for layer_params in params['layers']:
+    hs = model.unroll_layer(cell, layer_params, hs, model.FUSED.get(cfg.cell))
+  return jax.vmap(model.readout, (None, 0))(params['head'], hs[:, 0])
+
+
+def _next_logits(cfg, params, seq, length=48):
+  """<[V]>: teacher-forced logits after `seq`, padded to one length (the model is causal,
+  so the padding after it changes nothing) to compile once."""
+  padded = np.zeros(length, np.int32)
+  padded[:len(seq)] = seq
+  return _teacher_forced(cfg, params, padded)[len(seq) - 1]
+
+
+def _greedy(cfg, params, prime, num_chars):
+  """The argmax path, one full re-run of the model per character."""
+  seq = list(prime)
+  for _ in range(num_chars):
+    seq.append(int(np.argmax(_next_logits(cfg, params, seq))))
+  return np.array(seq[len(prime):])
+
+
+@pytest.mark.parametrize('cell', ['lstm', 'gru', 'rnn_tanh'])
+def test_step_logits_equal_teacher_forced(cell):
+  cfg, params = _model(cell)
+  got = generate.step_logits(cfg, params, TOKENS)
+  want = _teacher_forced(cfg, params, TOKENS)
+  assert got.shape == (len(TOKENS), VOCAB)
+  assert float(jnp.std(want)) > 0.1
+  np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('cell', ['lstm', 'gru'])
+def test_low_temperature_gives_argmax_path(cell):
+  cfg, params = _model(cell)
+  prime = TOKENS[:4]
+  got = generate.sample(cfg, params, key=jax.random.key(1), num_chars=10,
+                        temperature=1e-6, prime=prime)
+  assert got.shape == (10,) and got.dtype == jnp.int32
+  np.testing.assert_array_equal(got, _greedy(cfg, params, prime, 10))
+
+
+def test_sample_draws_from_step_logits():
+  """Character i is categorical(split(key)[i], logits / temperature) of the text so far."""
+  cfg, params = _model('lstm')
+  key, temperature, prime = jax.random.key(2), 2.0, TOKENS[:3]
+  got = generate.sample(cfg, params, key=key, num_chars=40, temperature=temperature,
+                        prime=prime)
+  seq = list(prime)
+  for key_t in jax.random.split(key, 40):
+    logits = _next_logits(cfg, params, seq)
+    seq.append(int(jax.random.categorical(key_t, logits / temperature)))
+  np.testing.assert_array_equal(got, seq[3:])
+  assert len(set(seq[3:])) > 2  # Not a greedy path stuck on one character.
+
+
+def test_same_key_same_text_and_keys_differ():
+  cfg, params = _model('gru')
+  draw = lambda seed: generate.sample(cfg, params, key=jax.random.key(seed), num_chars=40,
+                                      prime=TOKENS[:2])
+  np.testing.assert_array_equal(draw(3), draw(3))
+  assert (np.asarray(draw(3)) != np.asarray(draw(4))).any()
+  assert int(jnp.min(draw(3))) >= 0 and int(jnp.max(draw(3))) < VOCAB
+
+
+def test_temperature_does_not_recompile():
+  cfg, params = _model('lstm', num_layers=1)
+  kwargs = dict(key=jax.random.key(0), num_chars=5, prime=TOKENS[:2])
+  generate.sample(cfg, params, temperature=0.5, **kwargs)
+  before = generate._sample._cache_size()
+  generate.sample(cfg, params, temperature=2.0, **kwargs)
+  assert generate._sample._cache_size() == before
+
+
+def test_zero_characters():
+  cfg, params = _model('lstm', num_layers=1)
+  got = generate.sample(cfg, params, key=jax.random.key(0), num_chars=0, prime=TOKENS[:2])
+  assert got.shape == (0,)
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(temperature=0.0), '^--temperature: 0.0 must be > 0'),
+    (dict(temperature=-1.0), '^--temperature: -1.0 must be > 0'),
+    (dict(num_chars=-1), '^--num_chars: -1 must be >= 0'),
+    (dict(prime=np.zeros(0, np.int32)), '^--prime: needs at least one character'),
+    (dict(prime=np.array([1, VOCAB])), r'^--prime: tokens must lie in \[0, 7\)'),
+])
+def test_bad_arguments(kwargs, match):
+  cfg, params = _model('lstm', num_layers=1)
+  args = {'key': jax.random.key(0), 'num_chars': 3, 'prime': TOKENS[:2], **kwargs}
+  with pytest.raises(InputError, match=match):
+    generate.sample(cfg, params, **args)
+  assert issubclass(InputError, ValueError)

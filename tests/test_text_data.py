@@ -1,0 +1,179 @@
+"""Tests for rnnjax/data/text.py: vocabulary, encoding, contiguous splits, eval streams."""
+
+import gzip
+
+import numpy as np
+import pytest
+
+from rnnjax.data import text
+from rnnjax.errors import InputError
+
+SAMPLE = 'To be, or not to be: that is the question.\nWhether \u2014 tis nobler\n' * 3
+
+
+def _write(path, content):
+  path.write_text(content, encoding='utf-8', newline='')
+  return str(path)
+
+
+# --- vocabulary and encoding ----------------------------------------------------------
+
+def test_encode_decode_round_trip():
+  vocab = ''.join(sorted(set(SAMPLE)))
+  tokens = text.encode(SAMPLE, vocab)
+  assert tokens.dtype == np.int32 and tokens.shape == (len(SAMPLE),)
+  np.testing.assert_array_equal(tokens, [vocab.index(c) for c in SAMPLE])
+  assert text.decode(tokens, vocab) == SAMPLE
+  assert text.decode(np.array([], np.int32), vocab) == ''
+
+
+def test_encode_unknown_character():
+  with pytest.raises(InputError, match=r"^--prime: character 'z' \(position 2\) is not in"):
+    text.encode('abz', 'ab', what='--prime')
+
+
+def test_split_text_vocab_and_contiguous_splits():
+  data = text.split_text(SAMPLE, val_size=10, test_size=15)
+  assert data.vocab == ''.join(sorted(set(SAMPLE)))
+  parts = [data.tokens[s] for s in text.SPLITS]
+  assert [len(p) for p in parts] == [len(SAMPLE) - 25, 10, 15]
+  assert all(p.dtype == np.int32 for p in parts)
+  # In order, and together the whole text.
+  assert text.decode(np.concatenate(parts), data.vocab) == SAMPLE
+  assert text.decode(data.tokens['test'], data.vocab) == SAMPLE[-15:]
+  assert text.decode(data.tokens['val'], data.vocab) == SAMPLE[-25:-15]
+  assert data.info['characters'] == {'train': len(SAMPLE) - 25, 'val': 10, 'test': 15}
+  assert data.info['vocab_size'] == len(set(SAMPLE))
+
+
+def test_vocab_covers_held_out_characters():
+  # 'Q' and 'Z' occur only in the test part; they are still in the vocabulary.
+  data = text.split_text('ab' * 20 + 'QZ', val_size=2, test_size=2)
+  assert data.vocab == 'QZab'
+  assert text.decode(data.tokens['test'], data.vocab) == 'QZ'
+
+
+def test_default_sizes_are_two_percent():
+  data = text.split_text('x' * 1000)
+  assert data.info['characters'] == {'train': 960, 'val': 20, 'test': 20}
+  small = text.split_text('abcdefgh')  # 2 % of 8 rounds to 0; each split gets 2.
+  assert small.info['characters'] == {'train': 4, 'val': 2, 'test': 2}
+
+
+# --- streams --------------------------------------------------------------------------
+
+def _predictions_by_loop(x, y, mask):
+  pairs = []
+  for s in range(x.shape[0]):
+    for t in range(x.shape[1]):
+      if mask[s, t]:
+        pairs.append((int(x[s, t]), int(y[s, t])))
+      else:
+        assert x[s, t] == 0 and y[s, t] == 0
+  return pairs
+
+
+@pytest.mark.parametrize('n, num_streams', [(2, 1), (10, 1), (10, 3), (11, 5), (23, 4),
+                                            (5, 8)])
+def test_streams_cover_every_prediction_once(n, num_streams):
+  tokens = np.random.default_rng(n).integers(0, 50, size=n).astype(np.int32)
+  x, y, mask = text.streams(tokens, num_streams)
+  length = -(-(n - 1) // num_streams)
+  assert x.shape == y.shape == mask.shape == (num_streams, length)
+  assert x.dtype == y.dtype == np.int32 and mask.dtype == np.float32
+  assert mask.sum() == n - 1
+  # Row-major order of the real entries is the order of the text.
+  expected = [(int(tokens[i]), int(tokens[i + 1])) for i in range(n - 1)]
+  assert _predictions_by_loop(x, y, mask) == expected
+  # Padding only at the end: the mask, read row by row, is ones then zeros.
+  flat = mask.reshape(-1)
+  assert (flat[:n - 1] == 1).all() and (flat[n - 1:] == 0).all()
+
+
+def test_streams_are_contiguous_rows():
+  tokens = np.arange(13, dtype=np.int32)
+  x, y, mask = text.streams(tokens, 3)  # 12 predictions, 4 per row.
+  np.testing.assert_array_equal(x, [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]])
+  np.testing.assert_array_equal(y, x + 1)
+  assert mask.all()
+
+
+def test_streams_bad_arguments():
+  with pytest.raises(ValueError, match='N >= 2'):
+    text.streams(np.zeros(1, np.int32), 1)
+  with pytest.raises(ValueError, match='num_streams'):
+    text.streams(np.zeros(5, np.int32), 0)
+
+
+# --- the bundled text -----------------------------------------------------------------
+
+def test_bundled_shakespeare():
+  data = text.load(dataset='shakespeare')
+  total = sum(data.info['characters'].values())
+  assert total == 4_830_842
+  assert len(data.vocab) == 81 == data.info['vocab_size']
+  assert data.vocab == ''.join(sorted(data.vocab))
+  assert data.info['characters']['val'] == data.info['characters']['test'] == 96_617
+  assert text.decode(data.tokens['train'][:8], data.vocab) == 'THESEUS:'
+  # The gzip file decompresses to exactly the parts, in order.
+  with gzip.open(text.bundled_path('shakespeare'), 'rt', encoding='utf-8', newline='') as f:
+    whole = f.read()
+  assert text.decode(data.tokens['test'], data.vocab) == whole[-96_617:]
+  assert '\u2014' in data.vocab  # One non-ASCII character, the em dash.
+
+
+def test_unknown_dataset():
+  with pytest.raises(InputError, match="^--dataset: unknown text 'hamlet'"):
+    text.load(dataset='hamlet')
+
+
+# --- a user's file --------------------------------------------------------------------
+
+def test_user_file(tmp_path):
+  path = _write(tmp_path / 'mine.txt', SAMPLE)
+  data = text.load(text_path=path, val_size=5, test_size=7)
+  assert text.decode(np.concatenate([data.tokens[s] for s in text.SPLITS]),
+                     data.vocab) == SAMPLE
+  assert data.info['source'] == f'--text_path={path}'
+
+
+def test_user_file_keeps_crlf_and_drops_bom(tmp_path):
+  path = tmp_path / 'crlf.txt'
+  path.write_bytes('\ufeffab\r\ncd\r\nef\r\n'.encode('utf-8'))
+  data = text.load(text_path=str(path), val_size=2, test_size=2)
+  assert text.decode(np.concatenate([data.tokens[s] for s in text.SPLITS]),
+                     data.vocab) == 'ab\r\ncd\r\nef\r\n'
+
+
+def test_user_file_missing(tmp_path):
+  path = str(tmp_path / 'absent.txt')
+  with pytest.raises(InputError, match='^--text_path: .*absent.txt: no such file'):
+    text.load(text_path=path)
+
+
+def test_user_file_is_directory(tmp_path):
+  with pytest.raises(InputError, match='^--text_path: .* is a directory'):
+    text.load(text_path=str(tmp_path))
+
+
+def test_user_file_not_utf8(tmp_path):
+  path = tmp_path / 'latin1.txt'
+  path.write_bytes('caf\u00e9 au lait'.encode('latin-1'))
+  with pytest.raises(InputError, match='^--text_path: .* is not UTF-8 text'):
+    text.load(text_path=str(path))
+
+
+@pytest.mark.parametrize('content, sizes', [('', {}), ('abcde', {}),
+                                            ('abcdefghij', {'val_size': 5, 'test_size': 4})])
+def test_user_file_too_short(tmp_path, content, sizes):
+  path = _write(tmp_path / 'short.txt', content)
+  with pytest.raises(InputError, match='too short') as info:
+    text.load(text_path=path, **sizes)
+  message = str(info.value)
+  assert message.startswith(f'--text_path={path}: ') and '--val_size=' in message
+  assert '\n' not in message
+
+
+def test_negative_size():
+  with pytest.raises(InputError, match='^--test_size: -1 must be >= 0'):
+    text.split_text(SAMPLE, test_size=-1)
