@@ -96,6 +96,17 @@ MAX_MEMORY_GB = flags.DEFINE_float('max_memory_gb', 0, 'Memory a wave of one buc
                                    '(0: half the machine\'s memory).')
 CPU_DEVICES = flags.DEFINE_integer('cpu_devices', 0, 'XLA CPU devices, one thread each '
                                    '(0: one per core). Speed only.')
+FIGURES = flags.DEFINE_bool('figures', True, 'Write paper figures to WORKDIR/figures at '
+                            'the end (also: python -m experiments.make_figures).')
+DISTRIBUTED = flags.DEFINE_string('distributed', 'off', 'off: one process; auto: join the '
+                                  'processes of a cluster job (Slurm, ...); manual: the '
+                                  'three flags below. See README.md.')
+COORDINATOR_ADDRESS = flags.DEFINE_string('coordinator_address', '', 'host:port of '
+                                          'process 0 (--distributed=manual).')
+NUM_PROCESSES = flags.DEFINE_integer('num_processes', 0, 'Processes in the run '
+                                     '(--distributed=manual).')
+PROCESS_ID = flags.DEFINE_integer('process_id', -1, 'This process, 0..num_processes-1 '
+                                  '(--distributed=manual).')
 GROUP_SIZE = flags.DEFINE_integer('group_size', 0, 'Members per vmap group on a device '
                                   '(0: 4 on a CPU, all on a GPU). Speed only.')
 
@@ -111,19 +122,24 @@ def main(argv):
   logging.getLogger('jax._src.xla_bridge').setLevel(logging.ERROR)  # No TPU notices.
   absl_logging.set_verbosity(absl_logging.WARNING)  # Orbax logs every save at INFO.
   from rnnjax import sharding  # pylint: disable=g-import-not-at-top
-  sharding.configure_cpu_devices(CPU_DEVICES.value)  # Before JAX starts a backend.
-  from rnnjax import sweep  # pylint: disable=g-import-not-at-top
+  from rnnjax import distributed  # pylint: disable=g-import-not-at-top
   from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
-  spec = sweep.SweepSpec(**{
-      name: tuple(holder.value) if name in ('target_columns', 'input_columns')
-      else holder.value
-      for name, holder in _SPEC_FLAGS.items()})
-  workdir = WORKDIR.value or default_workdir()
+  sharding.configure_cpu_devices(CPU_DEVICES.value)  # Before JAX starts a backend.
   try:
+    distributed.initialize(DISTRIBUTED.value,
+                           coordinator_address=COORDINATOR_ADDRESS.value,
+                           num_processes=NUM_PROCESSES.value, process_id=PROCESS_ID.value)
+    from rnnjax import sweep  # pylint: disable=g-import-not-at-top
+    spec = sweep.SweepSpec(**{
+        name: tuple(holder.value) if name in ('target_columns', 'input_columns')
+        else holder.value
+        for name, holder in _SPEC_FLAGS.items()})
+    workdir = WORKDIR.value or default_workdir()
     sweep.run_sweep(spec, workdir, overwrite=OVERWRITE.value, group_size=GROUP_SIZE.value,
                     keep_checkpoints=KEEP_CHECKPOINTS.value,
-                    progress_bar=sys.stderr.isatty(), dry_run=DRY_RUN.value,
-                    max_memory_gb=MAX_MEMORY_GB.value)
+                    progress_bar=sys.stderr.isatty() and distributed.is_main(),
+                    dry_run=DRY_RUN.value, max_memory_gb=MAX_MEMORY_GB.value,
+                    figures=FIGURES.value)
   except InputError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)

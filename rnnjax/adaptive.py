@@ -37,6 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rnnjax import distributed
 from rnnjax import population as pop
 from rnnjax.errors import InputError
 
@@ -340,7 +341,7 @@ def search_space(axes: dict) -> dict:
 def hparam_values(hp: pop.HParams, names) -> dict:
   """name -> <float32>[P] numpy values of HParams fields; 'dropout' reads layer 1's
   rate, 'dropout_l' layer l's."""
-  host = jax.device_get(hp)
+  host = distributed.fetch(hp)
   out = {}
   for name in names:
     if name == 'dropout' or _LAYER.fullmatch(name):
@@ -353,10 +354,10 @@ def hparam_values(hp: pop.HParams, names) -> dict:
 def with_hparams(hp: pop.HParams, values: dict, sharding=None) -> pop.HParams:
   """`hp` with the named fields replaced by `values` (name -> [P]); 'dropout' sets every
   layer's rate, 'dropout_l' (applied after it) layer l's."""
-  put = ((lambda a: jax.device_put(a, sharding)) if sharding is not None
+  put = ((lambda a: distributed.put(a, sharding)) if sharding is not None
          else jnp.asarray)
   fields = {}
-  rates = np.array(jax.device_get(hp.dropout_rates))
+  rates = np.array(distributed.fetch(hp.dropout_rates))
   for name in sorted(values, key=lambda n: n != 'dropout'):
     if name == 'dropout':
       rates[:] = np.asarray(values[name])[:, None]

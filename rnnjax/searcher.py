@@ -20,10 +20,10 @@ decides exactly as an uninterrupted one; what must survive a restart (`retired`)
 `progress()`, saved with every checkpoint.
 """
 
-import jax
 import numpy as np
 
 from rnnjax import adaptive
+from rnnjax import distributed
 from rnnjax import population as pop
 from rnnjax import search
 from rnnjax import sharding
@@ -59,7 +59,7 @@ class Searcher:
 
   def observe(self, r: int, run, values, status) -> None:
     """Run r's members after a chunk: values (the selection metric) and status."""
-    best = np.asarray(jax.device_get(run.state.best_val), np.float64)
+    best = np.asarray(distributed.fetch(run.state.best_val), np.float64)
     self._tables[r] = (best, np.asarray(status), np.asarray(run.uids),
                        np.asarray(values, np.float64))
 
@@ -101,7 +101,7 @@ class Searcher:
   def _retire(self, run, rows, step):
     """Records of members cut at `step`: their scores at their best parameters."""
     eval_fn = pop.population_eval_fn(run.cfg, self._mesh, self._group)
-    val, status, best_step, steps = jax.device_get((
+    val, status, best_step, steps = distributed.fetch((
         eval_fn(run.state.best_params, self._val), run.state.status,
         run.state.best_step, run.state.step))
     for i in rows:

@@ -57,3 +57,8 @@ def group_size(local_members: int, requested: int = 0) -> int:
 def members_sharding(mesh) -> NamedSharding:
   return NamedSharding(mesh, PartitionSpec(AXIS))
 
+
+
+def replicated(mesh) -> NamedSharding:
+  """Every device holds the whole array (data, keys)."""
+  return NamedSharding(mesh, PartitionSpec())

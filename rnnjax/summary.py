@@ -10,16 +10,26 @@ import os
 import jax
 import numpy as np
 
+from rnnjax import adaptive
+from rnnjax import distributed
 from rnnjax import generate
 from rnnjax import population as pop
+from rnnjax import sharding
 from rnnjax import tasks
 from rnnjax.data import text
 
 TEST_TOP = 5
+# Values PBT may change while training; the summary gives the final ones.
+HPARAMS = ('learning_rate', 'weight_decay', 'clip_norm', 'momentum', 'beta2',
+           'input_dropout')
 
 
-def _row(a, i):
-  return jax.tree.map(lambda leaf: leaf[i], a)
+def _rows(run, rows, mesh):
+  """Members `rows` of a run's best parameters as a small population (padded with
+  copies of the first to a multiple of the device count), gathered on the devices."""
+  index = list(rows) + [rows[0]] * (-len(rows) % mesh.size)
+  return adaptive.compact(run.state.best_params, index,
+                          sharding=sharding.members_sharding(mesh))
 
 
 def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size,
@@ -37,13 +47,14 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
     if run.state is None:
       continue
     eval_fn = pop.population_eval_fn(run.cfg, mesh, group_size)
-    val, status, best_step, steps = jax.device_get((
+    val, status, best_step, steps = distributed.fetch((
         eval_fn(run.state.best_params, splits['val']), run.state.status,
         run.state.best_step, run.state.step))
+    host_hp = distributed.fetch({name: getattr(run.hp, name) for name in HPARAMS})
     for i, uid in enumerate(run.uids):
       if uid < 0:
         continue
-      records.append(_record(by_uid[uid], run.hp, i, pop.STATUS_NAMES[status[i]],
+      records.append(_record(by_uid[uid], host_hp, i, pop.STATUS_NAMES[status[i]],
                              int(best_step[i]), int(steps[i]),
                              rename({k: v[i] for k, v in val.items()})))
       where[uid] = (r, i)
@@ -52,13 +63,17 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
   key = lambda rec: rec['val'][task.selection]
   ranked = sorted((rec for rec in records if rec['status'] != 'diverged'
                    and np.isfinite(key(rec))), key=key)
-  for rec in ranked:
-    if sum('test' in r for r in records) == TEST_TOP:
-      break
-    if rec['uid'] in where:  # Members retired by halving have no parameters left.
-      r, i = where[rec['uid']]
-      test = pop.evaluate(runs[r].cfg, _row(runs[r].state.best_params, i), splits['test'])
-      rec['test'] = rename({k: float(v) for k, v in jax.device_get(test).items()})
+  # Members retired by halving have no parameters left to test.
+  top = [rec for rec in ranked if rec['uid'] in where][:TEST_TOP]
+  for r, run in enumerate(runs):
+    tested = [rec for rec in top if where[rec['uid']][0] == r]
+    if not tested:
+      continue
+    params = _rows(run, [where[rec['uid']][1] for rec in tested], mesh)
+    test = distributed.fetch(pop.population_eval_fn(run.cfg, mesh, group_size)(
+        params, splits['test']))
+    for k, rec in enumerate(tested):
+      rec['test'] = rename({name: float(v[k]) for name, v in test.items()})
   best = dict(ranked[0]) if ranked else None
   return {'task': spec.task, 'search': spec.search,
           'selection': {'metric': task.selection, 'mode': 'min'},
@@ -70,22 +85,21 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
 def _record(member, hp, i, status, best_step, steps, val):
   hparams = dict(member.hparams)
   # PBT changes values during training: the final ones (the history is in metrics.jsonl).
-  for name in ('learning_rate', 'weight_decay', 'clip_norm', 'momentum', 'beta2',
-               'input_dropout'):
-    hparams[name] = float(jax.device_get(getattr(hp, name)[i]))
+  for name in HPARAMS:
+    hparams[name] = float(hp[name][i])
   return {'uid': member.uid, 'bucket': member.bucket, 'config': member.config,
           'seed': member.seed, 'hparams': hparams, 'status': status,
           'best_step': best_step, 'steps': steps,
           'val': {k: float(v) for k, v in val.items()}}
 
 
-def write_sample(spec, runs, best: dict, data, workdir: str) -> dict:
+def write_sample(spec, runs, best: dict, data, workdir: str | None, mesh) -> dict:
   """The best language model writes `spec.sample_chars` characters, primed with the
-  start of the validation text, to WORKDIR/sample.txt."""
+  start of the validation text, to WORKDIR/sample.txt (None: write nothing)."""
   for run in runs:
     if run.state is not None and best['uid'] in run.uids:
-      i = run.uids.index(best['uid'])
-      params = _row(run.state.best_params, i)
+      rows = distributed.fetch(_rows(run, [run.uids.index(best['uid'])], mesh))
+      params = jax.tree.map(lambda a: a[0], rows)
       break
   else:
     return {}
@@ -95,9 +109,10 @@ def write_sample(spec, runs, best: dict, data, workdir: str) -> dict:
                            prime=prime)
   prime_text = text.decode(prime, data.vocab)
   sample = text.decode(np.asarray(tokens), data.vocab)
-  path = os.path.join(workdir, 'sample.txt')
-  with open(path + '.tmp', 'w') as f:
-    f.write(prime_text + sample)
-  os.replace(path + '.tmp', path)
+  if workdir is not None:
+    path = os.path.join(workdir, 'sample.txt')
+    with open(path + '.tmp', 'w') as f:
+      f.write(prime_text + sample)
+    os.replace(path + '.tmp', path)
   return {'path': 'sample.txt', 'uid': best['uid'], 'temperature': spec.temperature,
           'prime': prime_text, 'num_chars': spec.sample_chars}

@@ -14,6 +14,7 @@ import numpy as np
 
 from rnnjax import adaptive
 from rnnjax import checkpoint
+from rnnjax import distributed
 from rnnjax import model
 from rnnjax import population as pop
 from rnnjax import probe
@@ -145,16 +146,17 @@ def load_data(spec: SweepSpec) -> task_data.TaskData:
 
 
 def _hparams(members, size, num_layers) -> pop.HParams:
-  """Members' values, padded to `size` with dead copies of the first (uids -1, -2...)."""
+  """Members' values (host arrays), padded to `size` with dead copies of the first
+  (uids -1, -2...)."""
   padded = list(members) + [members[0]] * (size - len(members))
   uids = [m.uid for m in members] + [-1 - i for i in range(size - len(members))]
-  column = lambda name: jnp.asarray([m.hparams[name] for m in padded], jnp.float32)
+  column = lambda name: np.asarray([m.hparams[name] for m in padded], np.float32)
   rates = [[m.hparams.get(f'dropout_{l}', m.hparams['dropout'])
             for l in range(1, num_layers + 1)] for m in padded]
   return pop.HParams(
-      uid=jnp.asarray(uids, jnp.int32),
-      hidden_units=jnp.asarray([m.hparams['hidden_size'] for m in padded], jnp.int32),
-      dropout_rates=jnp.asarray(rates, jnp.float32),
+      uid=np.asarray(uids, np.int32),
+      hidden_units=np.asarray([m.hparams['hidden_size'] for m in padded], np.int32),
+      dropout_rates=np.asarray(rates, np.float32),
       **{name: column(name) for name in search.SCALAR if name != 'dropout'})
 
 
@@ -170,13 +172,12 @@ def _train_config(structure, data: task_data.TaskData, spec: SweepSpec):
                          patience=spec.patience, task=spec.task, seq_len=spec.seq_len)
 
 
-def _device_data(data: task_data.TaskData, split_names):
-  """Split arrays on the device: floats as float32, integers as int32."""
-  as_device = lambda a: jnp.asarray(a, jnp.int32 if np.issubdtype(np.asarray(a).dtype,
-                                                                  np.integer)
-                                    else jnp.float32)
-  return {split: {k: as_device(v) for k, v in data.arrays[split].items()}
-          for split in split_names}
+def _device_data(data: task_data.TaskData, split_names, mesh):
+  """Split arrays replicated on every device: floats as float32, integers as int32."""
+  as_host = lambda a: np.asarray(a, np.int32 if np.issubdtype(np.asarray(a).dtype,
+                                                              np.integer) else np.float32)
+  return distributed.put({split: {k: as_host(v) for k, v in data.arrays[split].items()}
+                          for split in split_names}, sharding.replicated(mesh))
 
 
 @dataclasses.dataclass
@@ -204,8 +205,10 @@ def _runs(plan, spec: SweepSpec, data, mesh, max_memory_gb: float):
     waves = probe.waves(len(members), per_member, budget, mesh.size)
     for start in range(0, len(members), waves['wave_size']):
       wave = members[start:start + waves['wave_size']]
-      hp = _hparams(wave, waves['wave_size'], structure['num_layers'])
-      runs.append(Run(b, cfg, [int(u) for u in jax.device_get(hp.uid)], hp))
+      hp = distributed.put(_hparams(wave, waves['wave_size'], structure['num_layers']),
+                           sharding.members_sharding(mesh))
+      runs.append(Run(b, cfg, [m.uid for m in wave] +
+                      [-1 - i for i in range(waves['wave_size'] - len(wave))], hp))
     plan_json['buckets'][b].update(probe.describe(cfg, members), **waves,
                                    estimated_bytes_per_member=per_member)
   return runs, plan_json
@@ -229,7 +232,7 @@ def _check_data(plan, data):
 def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
               group_size: int = 0, keep_checkpoints: int = 3, log=print,
               progress_bar: bool = False, dry_run: bool = False,
-              max_memory_gb: float = 0.0) -> dict:
+              max_memory_gb: float = 0.0, figures: bool = False) -> dict:
   """Runs (or resumes) the sweep; returns its summary, also in WORKDIR/summary.json.
 
   Re-running on a work directory that holds this sweep unfinished resumes from its last
@@ -238,18 +241,26 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   not part of the spec, nor is `max_memory_gb`, the memory a wave of a bucket's members
   may take (0: half the machine's). `dry_run`: compile every bucket's program (with a
   one-step chunk) and time a step, print the plan, and return it without training or
-  writing anything.
+  writing anything. `figures`: write WORKDIR/figures (rnnjax.figures) at the end.
+
+  Several processes (see distributed.py) run this same call: every one trains its
+  devices' members; process 0 alone writes files, and logs.
   """
+  main = distributed.is_main()
+  if not main:
+    log = lambda _: None
   _check_budget(spec)
   plan = make_plan(spec)
   data = load_data(spec)
   _check_data(plan, data)
-  base_key = jax.random.key(spec.seed)
   mesh = sharding.population_mesh()
-  device_data = _device_data(data, ('train', 'val'))
+  base_key = distributed.put(jax.random.key(spec.seed), sharding.replicated(mesh))
+  device_data = _device_data(data, ('train', 'val'), mesh)
   num_chunks = spec.train_steps // spec.eval_every
   runs, plan_json = _runs(plan, spec, data, mesh, max_memory_gb)
   if dry_run:
+    if jax.process_count() > 1:
+      raise InputError('--dry_run: run it in one process (without --distributed)')
     first_waves = {run.bucket: (run.cfg, run.uids, run.hp) for run in reversed(runs)}
     probed = probe.probe_all([first_waves[b] for b in range(len(plan.buckets))],
                              device_data, base_key, mesh, group_size)
@@ -258,14 +269,17 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
       plan_json['buckets'][b]['chunk_s'] *= plan_json['buckets'][b]['num_waves']
     log(report.plan_table(plan_json, num_chunks))
     return plan_json
+  distributed.check_shared_dir(workdir)
   status = workdir_lib.state_of(workdir, spec.to_json(), overwrite=overwrite)
+  distributed.sync('rnnjax-state-of')  # Before process 0 writes anything.
   if status == workdir_lib.FINISHED:
     summary = results.read_json(os.path.join(workdir, results.SUMMARY))
     log(f'{workdir} already holds this finished sweep (--overwrite to run it again)')
     log(report.ranking_table(summary))
     return summary
 
-  os.makedirs(workdir, exist_ok=True)
+  if main:
+    os.makedirs(workdir, exist_ok=True)
   metrics_path = os.path.join(workdir, results.METRICS)
   mngr = checkpoint.manager(workdir, keep=keep_checkpoints)
   restored = None
@@ -275,21 +289,25 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   searcher = searcher_lib.Searcher(spec, plan, device_data['val'], mesh, group_size)
   if restored is None:
     mngr.close()
-    workdir_lib.clear(workdir)
+    if main:
+      workdir_lib.clear(workdir)
+      results.write_json(os.path.join(workdir, results.SWEEP),
+                         {'spec': spec.to_json(), 'versions': workdir_lib.versions(),
+                          'devices': [str(d) for d in jax.devices()],
+                          'processes': jax.process_count()})
+      results.write_json(os.path.join(workdir, results.PLAN), plan_json)
+      open(metrics_path, 'w').close()
+    distributed.sync('rnnjax-cleared')
     mngr = checkpoint.manager(workdir, keep=keep_checkpoints)
-    results.write_json(os.path.join(workdir, results.SWEEP),
-                       {'spec': spec.to_json(), 'versions': workdir_lib.versions(),
-                        'devices': [str(d) for d in jax.devices()]})
-    results.write_json(os.path.join(workdir, results.PLAN), plan_json)
     start = 0
-    open(metrics_path, 'w').close()
   else:
     trees, progress = restored
     for r, run in enumerate(runs):
       run.uids = progress['uids'][r]
       run.state, run.hp = trees.get(str(r), (None, run.hp))
     searcher.restore(progress['searcher'])
-    workdir_lib.truncate(metrics_path, progress['metrics_bytes'])
+    if main:
+      workdir_lib.truncate(metrics_path, progress['metrics_bytes'])
     start = progress['position'] + 1
     log(f'resuming {workdir}: {start} of {len(runs) * num_chunks} chunks were done')
   for note in data.notes:
@@ -298,12 +316,12 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
       f'{mesh.size} device(s); swept: {", ".join(plan.swept) or "nothing"}; '
       f'search: {spec.search}; work directory: {workdir}')
 
-  writer = results.MetricsWriter(metrics_path)
-  if restored is not None:
+  writer = results.MetricsWriter(metrics_path if main else os.devnull)
+  if restored is not None and main:
     tensorboard.rebuild(workdir)  # Exactly the events the checkpoint covers.
   events = tensorboard.SweepWriter(os.path.join(workdir, tensorboard.DIRNAME),
                                    [{'uid': m.uid, 'hparams': m.hparams}
-                                    for m in plan.members])
+                                    for m in plan.members]) if main else None
   order = _order(len(runs), num_chunks, chunk_major=spec.search in search.ADAPTIVE)
   bar = report.Progress(len(order), log=log, bar=progress_bar, done=start)
   task = tasks.TASKS[spec.task]
@@ -316,7 +334,7 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
         run.state = pop.population_init_fn(run.cfg, mesh)(run.hp, base_key)
       run.state, metrics = pop.population_chunk_fn(run.cfg, mesh, group_size)(
           run.state, run.hp, device_data, base_key)
-      metrics, steps, member_status = jax.device_get(
+      metrics, steps, member_status = distributed.fetch(
           (metrics, run.state.step, run.state.status))
       records = []
       for i, uid in enumerate(run.uids):
@@ -337,8 +355,9 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
       records += searcher.decide(runs, (c + 1) * spec.eval_every, base_key)
     writer.write(records)
     writer.flush()  # Before the checkpoint that covers these records.
-    events.add([rec for rec in records if rec['split'] in ('train', 'val')])
-    events.flush()
+    if events is not None:
+      events.add([rec for rec in records if rec['split'] in ('train', 'val')])
+      events.flush()
     checkpoint.save(mngr, position + 1,
                     {str(r): (run.state, run.hp) for r, run in enumerate(runs)
                      if run.state is not None},
@@ -351,16 +370,21 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   mngr.close()
 
   summary = summary_lib.summarise(
-      spec, plan, runs, searcher.retired, data, _device_data(data, ('val', 'test')),
+      spec, plan, runs, searcher.retired, data, _device_data(data, ('val', 'test'), mesh),
       mesh=mesh, group_size=group_size, rename=rename)
   summary.update(timing=bar.timing(), member_steps=searcher.member_steps(
       summary['members'], len(plan.members) * spec.train_steps))
   if spec.task == 'charlm' and summary['best'] and spec.sample_chars:
     summary['sample'] = summary_lib.write_sample(spec, runs, summary['best'], data,
-                                                 workdir)
-  events.close(summary)
-  results.write_json(os.path.join(workdir, results.SUMMARY), summary)
-  log(report.ranking_table(summary))
+                                                 workdir if main else None, mesh)
+  if main:
+    events.close(summary)
+    results.write_json(os.path.join(workdir, results.SUMMARY), summary)
+    log(report.ranking_table(summary))
+    if figures:
+      from rnnjax import figures as figures_lib  # pylint: disable=g-import-not-at-top
+      figures_lib.make_all(workdir, log=log)  # matplotlib loads slowly: only when asked.
+  distributed.sync('rnnjax-end')
   return summary
 
 

@@ -19,19 +19,27 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ARGS = ['--dataset=shampoo_sales', '--lookback=4', '--val_size=6', '--test_size=6',
         '--cell=grid(lstm,gru)', '--hidden_size=6', '--batch_size=4',
         '--learning_rate=grid(3e-3,3e-2)', '--dropout=0.1', '--train_steps=20',
-        '--eval_every=2', '--cpu_devices=1']
+        '--eval_every=2', '--cpu_devices=1', '--figures=false']
+# Adaptive searches advance every bucket a chunk at a time and change the populations
+# between chunks: PBT copies members and perturbs values, halving compacts survivors.
+ADAPTIVE_ARGS = {
+    'pbt': ARGS + ['--search=pbt', '--pbt_interval=4', '--pbt_fraction=0.5',
+                   '--weight_decay=grid(0,1e-3)'],
+    'halving': ARGS + ['--search=halving', '--eta=2', '--min_steps=4',
+                       '--weight_decay=grid(0,1e-3)'],
+}
 
 
-def _start(workdir):
+def _start(workdir, args=ARGS):
   env = {**os.environ, 'PYTHONPATH': ROOT}
   log = open(f'{workdir}.log', 'w')  # A file, not a pipe: a full pipe would stall it.
   return subprocess.Popen([sys.executable, '-m', 'experiments.population_sweep',
-                           f'--workdir={workdir}', *ARGS], cwd=ROOT, env=env,
+                           f'--workdir={workdir}', *args], cwd=ROOT, env=env,
                           stdout=log, stderr=subprocess.STDOUT)
 
 
-def _finish(workdir):
-  proc = _start(workdir)
+def _finish(workdir, args=ARGS):
+  proc = _start(workdir, args)
   proc.wait(timeout=300)
   out = open(f'{workdir}.log').read()
   assert proc.returncode == 0, out
@@ -43,9 +51,9 @@ def _checkpoints(workdir):
   return sorted(int(d) for d in os.listdir(path) if d.isdigit()) if os.path.isdir(path) else []
 
 
-def _kill_after(workdir, num_chunks):
+def _kill_after(workdir, num_chunks, args=ARGS):
   """SIGKILLs a running sweep once `num_chunks` checkpoints have been written."""
-  proc = _start(workdir)
+  proc = _start(workdir, args)
   deadline = time.time() + 240
   while time.time() < deadline and proc.poll() is None:
     steps = _checkpoints(workdir)
@@ -104,6 +112,26 @@ def test_kill_and_resume_equals_uninterrupted(reference, tmp_path):
     _assert_same(_outcome(workdir), expected)
     for uid in range(4):  # TensorBoard holds every evaluation exactly once.
       assert _tensorboard_steps(workdir, uid) == list(range(2, 21, 2))
+
+
+@pytest.mark.parametrize('search', sorted(ADAPTIVE_ARGS))
+def test_adaptive_search_kill_and_resume_equals_uninterrupted(search, tmp_path):
+  args = ADAPTIVE_ARGS[search]
+  _finish(str(tmp_path / 'reference'), args)
+  expected = _outcome(str(tmp_path / 'reference'))
+  splits = {k[2] for k in expected[1]}
+  if search == 'pbt':
+    assert {'lineage', 'hparams'} <= splits  # Exploits happened, and were recorded.
+  else:
+    statuses = [m['status'] for m in expected[0]['members']]
+    assert statuses.count('stopped') == 7  # 8 -> 4 -> 2 -> 1 at rungs 4, 8 and 16.
+  # 8 members in 2 buckets: 2 chunks per step; kill between the buckets of step 8 and
+  # right after the first decision.
+  for kill_at in (7, 4):
+    workdir = str(tmp_path / f'killed-{kill_at}')
+    _kill_after(workdir, kill_at, args)
+    _finish(workdir, args)
+    _assert_same(_outcome(workdir), expected)
 
 
 def test_corrupt_latest_checkpoint_falls_back(reference, tmp_path):
