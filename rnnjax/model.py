@@ -213,7 +213,7 @@ def apply(cfg: ModelConfig, params, xs, *, input_dropout=0.0, dropout_rate=0.0,
   if cfg.readout == 'all':
     hs = dropout(keys[-1], rates[-1], jnp.swapaxes(hs, 0, 1), draw_width=cfg.dropout_width,
                  shared_axis=1 if cfg.variational else None)
-    return hs @ params['head']['w'] + params['head']['b']
+    return hs @ params['head']['w'] + params['head']['b'][None, None, :]
   h = _pool(cfg.readout, hs, lengths)
   h = dropout(keys[-1], rates[-1], h, draw_width=cfg.dropout_width)
   return jax.vmap(readout, in_axes=(None, 0))(params['head'], h)

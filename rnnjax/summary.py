@@ -103,7 +103,7 @@ def write_sample(spec, runs, best: dict, data, workdir: str | None, mesh) -> dic
       break
   else:
     return {}
-  prime = np.asarray(data.arrays['val']['x'][0, :spec.seq_len])
+  prime = np.asarray(data.prime)
   tokens = generate.sample(run.cfg.model, params, key=jax.random.key(spec.seed),
                            num_chars=spec.sample_chars, temperature=spec.temperature,
                            prime=prime)

@@ -37,7 +37,8 @@ class TaskData:
   info: dict = dataclasses.field(default_factory=dict)  # JSON-ready, for the summary.
   notes: tuple = ()   # Lines to log (e.g. gaps filled).
   metric_names: dict = dataclasses.field(default_factory=dict)  # e.g. rmse_0 -> rmse[Sales]
-  vocab: str = ''     # charlm: the characters, for sampling.
+  vocab: str = ''     # charlm: the characters, for sampling,
+  prime: np.ndarray = None  # and the start of the validation text, to prime it.
 
 
 def load(*, task: str, dataset: str = '', seed: int = 0, val_size: int = 0,
@@ -129,4 +130,4 @@ def _load_charlm(*, dataset, seed, val_size, test_size, text_path='', seq_len=64
       seq_len=seq_len, num_train=len(train) - seq_len,
       baselines={'uniform': uniform, 'unigram': unigram},
       info=dict(data.info, eval_streams=int(arrays['val']['x'].shape[0])),
-      vocab=data.vocab)
+      vocab=data.vocab, prime=data.tokens['val'][:seq_len])

@@ -1,0 +1,183 @@
+"""Tasks: masking of padded sequences, bits per character, and each task end to end."""
+
+import json
+import math
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from rnnjax import model
+from rnnjax import population as pop
+from rnnjax import results
+from rnnjax import sweep
+from rnnjax import tasks
+from rnnjax.data import text
+
+QUIET = lambda _: None
+
+
+def _classify_cfg(cell, readout):
+  m = model.ModelConfig(cell=cell, input_size=3, hidden_size=8, num_layers=2,
+                        output_size=4, readout=readout)
+  return pop.TrainConfig(model=m, optimizer='adam', batch_size=4, steps_per_chunk=1,
+                         task='classify')
+
+
+def _hp(num_layers=2, rate=0.3):
+  return pop.HParams(uid=jnp.int32(0), learning_rate=jnp.float32(1e-3),
+                     weight_decay=jnp.float32(0), clip_norm=jnp.float32(1),
+                     momentum=jnp.float32(0.9), beta2=jnp.float32(0.999),
+                     input_dropout=jnp.float32(0),
+                     dropout_rates=jnp.full((num_layers,), rate, jnp.float32),
+                     forget_bias=jnp.float32(1), init_scale=jnp.float32(1),
+                     hidden_units=jnp.int32(8))
+
+
+@pytest.mark.parametrize('cell', ['lstm', 'gru'])
+@pytest.mark.parametrize('readout', ['last_valid', 'mean'])
+def test_padded_batch_equals_sequences_one_by_one(cell, readout):
+  """Loss and gradients of a padded batch of variable-length sequences are the mean of
+  each sequence's own, computed unpadded (no dropout: masks depend on shapes)."""
+  cfg = _classify_cfg(cell, readout)
+  params = model.init_params(cfg.model, jax.random.key(0))
+  rng = np.random.default_rng(0)
+  lengths = np.array([5, 2, 1])
+  seqs = [rng.normal(size=(n, 3)).astype(np.float32) for n in lengths]
+  labels = np.array([0, 3, 2], np.int32)
+  padded = np.zeros((3, 5, 3), np.float32)
+  for i, s in enumerate(seqs):
+    padded[i, :len(s)] = s
+    padded[i, len(s):] = 100.0  # Garbage after the end must change nothing.
+  hp = _hp()
+  task = tasks.TASKS['classify']
+  no_dropout = lambda p, batch: task.loss(cfg, p, hp.replace(
+      dropout_rates=jnp.zeros(2)), batch, jax.random.key(1))
+  grad_fn = jax.jit(jax.value_and_grad(no_dropout))
+  loss, grads = grad_fn(params, {
+      'x': padded, 'length': lengths.astype(np.int32), 'y': labels})
+  one = []
+  for s, y in zip(seqs, labels):
+    one.append(grad_fn(params, {
+        'x': s[None], 'length': np.array([len(s)], np.int32), 'y': np.array([y])}))
+  np.testing.assert_allclose(loss, np.mean([l for l, _ in one]), rtol=1e-5)
+  mean_grads = jax.tree.map(lambda *g: np.mean(g, axis=0), *[g for _, g in one])
+  for got, want in zip(jax.tree.leaves(grads), jax.tree.leaves(mean_grads)):
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+def test_accuracy_and_cross_entropy_against_numpy():
+  cfg = _classify_cfg('rnn_tanh', 'last_valid')
+  params = model.init_params(cfg.model, jax.random.key(2))
+  rng = np.random.default_rng(1)
+  split = {'x': rng.normal(size=(6, 5, 3)).astype(np.float32),
+           'length': np.array([5, 4, 3, 2, 1, 5], np.int32),
+           'y': np.array([0, 1, 2, 3, 0, 1], np.int32)}
+  metrics = tasks.TASKS['classify'].evaluate(cfg, params, split)
+  logits = np.asarray(model.apply(cfg.model, params, split['x'], lengths=split['length']),
+                      np.float64)
+  logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+  np.testing.assert_allclose(metrics['ce'], -logp[np.arange(6), split['y']].mean(),
+                             rtol=1e-5)
+  assert metrics['accuracy'] == np.mean(logits.argmax(-1) == split['y'])
+
+
+def test_bits_per_character_of_a_uniform_model_is_log2_vocab():
+  vocab = 37
+  m = model.ModelConfig(cell='lstm', input_size=vocab, hidden_size=8, num_layers=1,
+                        output_size=vocab, readout='all')
+  cfg = pop.TrainConfig(model=m, optimizer='adam', batch_size=2, steps_per_chunk=1,
+                        task='charlm', seq_len=5)
+  params = model.init_params(m, jax.random.key(0))
+  params['head'] = jax.tree.map(jnp.zeros_like, params['head'])  # Every logit 0.
+  tokens = np.random.default_rng(0).integers(0, vocab, size=1001).astype(np.int32)
+  x, y, mask = text.streams(tokens, 7)
+  metrics = tasks.TASKS['charlm'].evaluate(cfg, params, {'x': x, 'y': y, 'mask': mask})
+  np.testing.assert_allclose(metrics['bpc'], math.log2(vocab), rtol=1e-6)
+  np.testing.assert_allclose(metrics['nats'], math.log(vocab), rtol=1e-6)
+
+
+def test_charlm_bits_per_character_count_every_prediction_once():
+  """Against a direct NumPy sum over the part's predictions with the model's logits."""
+  vocab = 11
+  m = model.ModelConfig(cell='gru', input_size=vocab, hidden_size=6, num_layers=1,
+                        output_size=vocab, readout='all')
+  cfg = pop.TrainConfig(model=m, optimizer='adam', batch_size=2, steps_per_chunk=1,
+                        task='charlm', seq_len=5)
+  params = model.init_params(m, jax.random.key(3))
+  tokens = np.random.default_rng(2).integers(0, vocab, size=53).astype(np.int32)
+  x, y, mask = text.streams(tokens, 4)
+  got = tasks.TASKS['charlm'].evaluate(cfg, params, {'x': x, 'y': y, 'mask': mask})
+  logits = np.asarray(model.apply(m, params, jax.nn.one_hot(x, vocab)), np.float64)
+  logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+  nll = -np.take_along_axis(logp, y[..., None], -1)[..., 0]
+  assert mask.sum() == len(tokens) - 1
+  np.testing.assert_allclose(got['nats'], (nll * mask).sum() / mask.sum(), rtol=1e-5)
+
+
+def _ts(path, cases):
+  lines = ['@problemName toy', '@timeStamps false', '@missing false', '@univariate false',
+           '@dimensions 2', '@equalLength false', '@classLabel true a b', '@data']
+  for values, label in cases:
+    lines.append(':'.join(','.join(f'{v:.3f}' for v in ch) for ch in values.T) + f':{label}')
+  path.write_text('\n'.join(lines) + '\n')
+
+
+def test_classify_end_to_end_on_users_ts_files(tmp_path):
+  rng = np.random.default_rng(0)
+  def cases(n):  # Class b rises, class a falls; lengths 4..9.
+    out = []
+    for i in range(n):
+      label = 'ab'[i % 2]
+      t = np.arange(rng.integers(4, 10), dtype=float)
+      slope = 1.0 if label == 'b' else -1.0
+      out.append((np.stack([slope * t, rng.normal(size=len(t))], 1), label))
+    return out
+  _ts(tmp_path / 'toy_TRAIN.ts', cases(30))
+  _ts(tmp_path / 'toy_TEST.ts', cases(20))
+  spec = sweep.SweepSpec(task='classify', train_path=str(tmp_path / 'toy_TRAIN.ts'),
+                         test_path=str(tmp_path / 'toy_TEST.ts'), cell='gru',
+                         hidden_size='8', batch_size='8', learning_rate='grid(1e-2,3e-2)',
+                         train_steps=60, eval_every=30)
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=QUIET)
+  assert summary['display'] == 'accuracy' and summary['selection']['metric'] == 'ce'
+  assert summary['best']['test']['accuracy'] >= 0.9  # An easy problem.
+  assert summary['data']['classes'] == ['a', 'b']
+
+
+def test_charlm_end_to_end_on_users_text(tmp_path):
+  (tmp_path / 'play.txt').write_text('ROMEO:\nBut soft, what light.\n\n' * 200)
+  spec = sweep.SweepSpec(task='charlm', text_path=str(tmp_path / 'play.txt'),
+                         val_size=500, test_size=500, hidden_size='16', batch_size='8',
+                         seq_len=16, learning_rate='grid(3e-3,3e-2)', train_steps=40,
+                         eval_every=20, sample_chars=50)
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=QUIET)
+  vocab = len(set((tmp_path / 'play.txt').read_text()))
+  assert summary['baselines']['uniform']['val']['bpc'] == pytest.approx(math.log2(vocab))
+  assert summary['best']['val']['bpc'] < summary['baselines']['unigram']['val']['bpc']
+  sample = (tmp_path / 'wd' / 'sample.txt').read_text()
+  assert len(sample) == 16 + 50 and set(sample) <= set((tmp_path / 'play.txt').read_text())
+
+
+def test_forecast_end_to_end_two_targets_and_an_input_column(tmp_path):
+  t = np.arange(120)
+  rows = ['month,sales,returns,price'] + [
+      f'{i},{100 + 10 * np.sin(i / 3):.3f},{20 + 3 * np.cos(i / 3):.3f},{5 + i % 7}'
+      for i in t]
+  (tmp_path / 'shop.csv').write_text('\n'.join(rows) + '\n')
+  spec = sweep.SweepSpec(csv_path=str(tmp_path / 'shop.csv'), time_column='month',
+                         target_columns=('sales', 'returns'), input_columns=('price',),
+                         lookback=8, horizon=2, hidden_size='8', batch_size='8',
+                         train_steps=40, eval_every=20, season=0)
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=QUIET)
+  best = summary['best']
+  assert {'rmse[sales]', 'rmse[returns]', 'mae[sales]', 'mae[returns]'} <= set(best['test'])
+  overall = math.sqrt((best['test']['rmse[sales]'] ** 2 +
+                       best['test']['rmse[returns]'] ** 2) / 2)
+  assert best['test']['rmse'] == pytest.approx(overall, rel=1e-4)
+  records = results.read_metrics(os.path.join(tmp_path, 'wd', 'metrics.jsonl'))
+  assert any(r['metric'] == 'rmse[returns]' for r in records)
+  plan = json.loads((tmp_path / 'wd' / 'plan.json').read_text())
+  assert plan['num_members'] == 1
