@@ -117,6 +117,14 @@ def default_workdir() -> str:
   return os.path.join('runs', name)
 
 
+def spec_from_flags():
+  from rnnjax import sweep  # pylint: disable=g-import-not-at-top
+  return sweep.SweepSpec(**{
+      name: tuple(holder.value) if name in ('target_columns', 'input_columns')
+      else holder.value
+      for name, holder in _SPEC_FLAGS.items()})
+
+
 def main(argv):
   del argv  # parse_flags refuses positional arguments.
   logging.getLogger('jax._src.xla_bridge').setLevel(logging.ERROR)  # No TPU notices.
@@ -130,10 +138,7 @@ def main(argv):
                            coordinator_address=COORDINATOR_ADDRESS.value,
                            num_processes=NUM_PROCESSES.value, process_id=PROCESS_ID.value)
     from rnnjax import sweep  # pylint: disable=g-import-not-at-top
-    spec = sweep.SweepSpec(**{
-        name: tuple(holder.value) if name in ('target_columns', 'input_columns')
-        else holder.value
-        for name, holder in _SPEC_FLAGS.items()})
+    spec = spec_from_flags()
     workdir = WORKDIR.value or default_workdir()
     sweep.run_sweep(spec, workdir, overwrite=OVERWRITE.value, group_size=GROUP_SIZE.value,
                     keep_checkpoints=KEEP_CHECKPOINTS.value,

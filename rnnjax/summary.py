@@ -1,8 +1,10 @@
 """The end of a sweep: every member's scores, the ranking, test scores, a text sample.
 
 Validation scores come from each member's validation-best parameters. TEST is scored
-once, at the end, for the top `TEST_TOP` members of the ranking (the chosen one first),
-never used to choose.
+once, at the end, never used to choose: for the top `TEST_TOP` members of the ranking
+(the chosen one first), and for the member validation would choose under each value of
+each swept hyperparameter (`best_by`, e.g. the best member with forget bias 0 and the
+best with 1).
 """
 
 import os
@@ -64,7 +66,11 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
   ranked = sorted((rec for rec in records if rec['status'] != 'diverged'
                    and np.isfinite(key(rec))), key=key)
   # Members retired by halving have no parameters left to test.
-  top = [rec for rec in ranked if rec['uid'] in where][:TEST_TOP]
+  testable = [rec for rec in ranked if rec['uid'] in where]
+  best_by = _best_by(testable, plan.swept)
+  chosen = {rec['uid'] for rec in testable[:TEST_TOP]} | {
+      uid for by_value in best_by.values() for uid in by_value.values()}
+  top = [rec for rec in testable if rec['uid'] in chosen]
   for r, run in enumerate(runs):
     tested = [rec for rec in top if where[rec['uid']][0] == r]
     if not tested:
@@ -79,7 +85,20 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
           'selection': {'metric': task.selection, 'mode': 'min'},
           'display': task.display, 'display_mode': task.display_mode,
           'members': records, 'ranking': [rec['uid'] for rec in ranked], 'best': best,
+          'best_by': best_by,
           'baselines': data.baselines, 'data': data.info}
+
+
+def _best_by(ranked, swept) -> dict:
+  """axis -> {value: uid of the validation-best member with that value}: the chosen
+  member under each value of each swept hyperparameter (tested too, for tables)."""
+  best_by = {}
+  for axis in swept:
+    by_value = {}
+    for rec in ranked:  # Best first.
+      by_value.setdefault(str(rec['hparams'].get(axis)), rec['uid'])
+    best_by[axis] = by_value
+  return best_by
 
 
 def _record(member, hp, i, status, best_step, steps, val):

@@ -1,0 +1,71 @@
+r"""Grid vs random vs successive halving vs PBT at equal compute; see rnnjax/compare.py.
+
+  python -m experiments.search_comparison --flagfile=experiments/flagfiles/search_comparison.flags
+
+Takes every flag of experiments/population_sweep.py for the task and the fixed
+settings, plus the searched space and the comparison's own flags below. Writes
+WORKDIR/comparison.{json,md,png,pdf} and one work directory per sweep.
+"""
+
+import logging
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging as absl_logging
+
+from experiments import population_sweep
+
+SPACE = flags.DEFINE_list('space', ['learning_rate=1e-4:1e-1:log', 'dropout=0:0.5'],
+                          'Searched hyperparameters: name=lo:hi, with :log for a log scale.')
+STRATEGIES = flags.DEFINE_list('strategies', ['grid', 'random', 'halving', 'pbt'],
+                               'Search strategies to compare.')
+SEARCH_SEEDS = flags.DEFINE_list('search_seeds', ['0', '1', '2'], 'Seeds of the searches.')
+BUDGET_MEMBERS = flags.DEFINE_integer('budget_members', 27, 'Budget: this many members '
+                                      'trained for --train_steps (member-steps = both).')
+
+
+def _space(entries):
+  from rnnjax import compare  # pylint: disable=g-import-not-at-top
+  from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
+  space = {}
+  for entry in entries:
+    name, _, bounds = entry.partition('=')
+    parts = bounds.split(':')
+    try:
+      if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != 'log'):
+        raise ValueError
+      space[name] = compare.Range(float(parts[0]), float(parts[1]), log=len(parts) == 3)
+    except ValueError:
+      raise InputError(f'--space: {entry!r} is not name=lo:hi or name=lo:hi:log') from None
+  return space
+
+
+def main(argv):
+  del argv
+  logging.getLogger('jax._src.xla_bridge').setLevel(logging.ERROR)
+  absl_logging.set_verbosity(absl_logging.WARNING)
+  from rnnjax import sharding  # pylint: disable=g-import-not-at-top
+  sharding.configure_cpu_devices(population_sweep.CPU_DEVICES.value)
+  from rnnjax import compare  # pylint: disable=g-import-not-at-top
+  from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
+  try:
+    seeds = [int(s) for s in SEARCH_SEEDS.value]
+  except ValueError:
+    print(f'error: --search_seeds: {SEARCH_SEEDS.value} are not integers', file=sys.stderr)
+    sys.exit(2)
+  try:
+    compare.compare(population_sweep.spec_from_flags(), _space(SPACE.value),
+                    population_sweep.WORKDIR.value or population_sweep.default_workdir(),
+                    num_members=BUDGET_MEMBERS.value, search_seeds=seeds,
+                    strategies=STRATEGIES.value, eta=population_sweep.ETA.value,
+                    min_steps=population_sweep.MIN_STEPS.value,
+                    pbt_interval=population_sweep.PBT_INTERVAL.value,
+                    group_size=population_sweep.GROUP_SIZE.value)
+  except InputError as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
+
+
+if __name__ == '__main__':
+  app.run(main, flags_parser=population_sweep.parse_flags)

@@ -1,0 +1,41 @@
+"""Search strategies at equal compute: best validation metric against member-steps."""
+
+import numpy as np
+
+from rnnjax.figures import style
+
+
+def plot(out: dict, out_dir: str) -> list:
+  """One line per strategy: the median over search seeds of the best validation metric
+  found so far, against member-steps spent; the band spans the seeds (min to max)."""
+  with style.context():
+    fig = style.new_figure(height=2.4)
+    ax = fig.add_subplot()
+    for k, (strategy, row) in enumerate(out['table'].items()):
+      curves = [r['curve'] for r in out['runs'].values() if r['strategy'] == strategy]
+      if not curves or not any(len(x) for x, _ in curves):
+        continue
+      grid = np.unique(np.concatenate([x for x, _ in curves if len(x)]))
+      # Each seed's best-so-far as a step function of member-steps (NaN before its
+      # first evaluation).
+      ys = np.array([[np.asarray(y)[np.searchsorted(x, g, side='right') - 1]
+                      if len(x) and g >= x[0] else np.nan for g in grid]
+                     for x, y in curves], float)
+      colour = style.OKABE_ITO[k % len(style.OKABE_ITO)]
+      with np.errstate(all='ignore'):
+        median = np.nanmedian(ys, axis=0)
+        lo, hi = np.nanmin(ys, axis=0), np.nanmax(ys, axis=0)
+      ax.step(grid, median, where='post', color=colour,
+              label=f'{strategy} ({row["median_best_val"]:.4g})')
+      ax.fill_between(grid, lo, hi, step='post', color=colour, alpha=0.15, linewidth=0)
+    ax.set_xlabel('member-steps spent')
+    ax.set_ylabel(f'best validation {out["metric"]}')
+    finite = [v for row in out['table'].values() for v in row['best_vals']
+              if np.isfinite(v)]
+    if finite and min(finite) > 0 and max(finite) / min(finite) > 20:
+      ax.set_yscale('log')
+    ax.legend(title='search (median best)', loc='upper right')
+    seeds = len({r['seed'] for r in out['runs'].values()})
+    style.note(fig, f'Median over {seeds} search seeds, band: min to max. Budget '
+               f'{out["budget_member_steps"]} member-steps each.', style.COLUMN_WIDTH)
+    return style.save(fig, out_dir, 'comparison')

@@ -1,0 +1,53 @@
+"""The search comparison: equal budgets, the best-so-far curve, its files."""
+
+import json
+import os
+
+import numpy as np
+
+from rnnjax import adaptive
+from rnnjax import compare
+from rnnjax import sweep
+
+BASE = sweep.SweepSpec(dataset='shampoo_sales', lookback=4, val_size=6, test_size=6,
+                       hidden_size='6', batch_size='4', train_steps=12, eval_every=2)
+SPACE = {'learning_rate': compare.Range(1e-3, 1e-1, log=True),
+         'dropout': compare.Range(0.0, 0.3)}
+
+
+def test_halving_starts_as_many_members_as_the_budget_allows():
+  n = compare.halving_members(9 * 12, train_steps=12, min_steps=2, eta=3, eval_every=2)
+  rungs = adaptive.rungs(train_steps=12, min_steps=2, eta=3, eval_every=2)
+  assert adaptive.budget(n, train_steps=12, rung_steps=rungs, eta=3) <= 9 * 12
+  assert adaptive.budget(n + 1, train_steps=12, rung_steps=rungs, eta=3) > 9 * 12
+  assert n > 9
+
+
+def test_curve_counts_member_steps_of_live_members(tmp_path):
+  rows = [(0, 2, 5.0), (1, 2, 4.0), (0, 4, 3.0), (1, 4, float('nan')), (0, 6, 3.5)]
+  with open(tmp_path / 'metrics.jsonl', 'w') as f:
+    for uid, step, value in rows:
+      f.write(json.dumps({'uid': uid, 'bucket': 0, 'step': step, 'split': 'val',
+                          'metric': 'mse', 'value': value}) + '\n')
+  x, y = compare.curve(str(tmp_path), 'mse')
+  # Both members to step 4, then member 0 alone (member 1's last evaluation was 4).
+  np.testing.assert_array_equal(x, [4, 8, 10])
+  np.testing.assert_array_equal(y, [4.0, 3.0, 3.0])
+
+
+def test_compare_runs_every_strategy_at_equal_compute(tmp_path):
+  out = compare.compare(BASE, SPACE, str(tmp_path), num_members=4, search_seeds=(0,),
+                        eta=2, min_steps=2, pbt_interval=4, log=lambda _: None)
+  budget = 4 * 12
+  table = out['table']
+  assert set(table) == set(compare.STRATEGIES)
+  assert table['random']['median_member_steps'] == budget
+  assert table['pbt']['median_member_steps'] == budget
+  assert table['grid']['median_member_steps'] == budget  # A 2 x 2 grid.
+  assert table['halving']['median_member_steps'] <= budget
+  assert table['halving']['members'][0] > 4
+  for run in out['runs'].values():
+    y = np.asarray(run['curve'][1])
+    assert np.all(np.diff(y) <= 0)  # Best so far never gets worse.
+  for name in ('comparison.json', 'comparison.md', 'comparison.png', 'comparison.pdf'):
+    assert os.path.exists(tmp_path / name)
