@@ -189,6 +189,7 @@ def check_shared_dir(path: str) -> None:
   sync('rnnjax-shared-dir-read')
   if is_main() and os.path.exists(token):
     os.unlink(token)
+  sync('rnnjax-shared-dir-done')  # No process looks at the directory before it is gone.
   if failed.any():
     who = [int(i) for i in np.flatnonzero(failed)]
     detail = f'; here: {problem}' if problem else ''

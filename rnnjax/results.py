@@ -48,25 +48,28 @@ def read_json(path: str):
 
 
 class MetricsWriter:
-  """Appends metric records to `metrics.jsonl`; `flush()` once per chunk."""
+  """Appends metric records to `metrics.jsonl`; `flush()` once per chunk. With no
+  path (processes other than 0 of a distributed sweep) it writes nothing."""
 
-  def __init__(self, path: str):
-    self._file = open(path, 'a')
+  def __init__(self, path: str | None):
+    self._file = open(path, 'a') if path else None
 
   def write(self, records: list[dict]):
-    for record in records:
-      self._file.write(json.dumps(clean(record)) + '\n')
+    if self._file:
+      self._file.write(''.join(json.dumps(clean(r)) + '\n' for r in records))
 
   def flush(self):
-    self._file.flush()
-    os.fsync(self._file.fileno())
+    if self._file:
+      self._file.flush()
+      os.fsync(self._file.fileno())
 
   def tell(self) -> int:
     """Bytes written so far: what a checkpoint taken now covers."""
-    return self._file.tell()
+    return self._file.tell() if self._file else 0
 
   def close(self):
-    self._file.close()
+    if self._file:
+      self._file.close()
 
 
 def records(*, uid, bucket, step, split, metrics: dict) -> list[dict]:

@@ -316,7 +316,7 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
       f'{mesh.size} device(s); swept: {", ".join(plan.swept) or "nothing"}; '
       f'search: {spec.search}; work directory: {workdir}')
 
-  writer = results.MetricsWriter(metrics_path if main else os.devnull)
+  writer = results.MetricsWriter(metrics_path if main else None)
   if restored is not None and main:
     tensorboard.rebuild(workdir)  # Exactly the events the checkpoint covers.
   events = tensorboard.SweepWriter(os.path.join(workdir, tensorboard.DIRNAME),

@@ -243,3 +243,81 @@ def test_one_process_put_fetch_round_trip(tmp_path):
   assert distributed.is_main()
   distributed.check_shared_dir(str(tmp_path / 'absent'))  # One process: nothing to do.
   assert not (tmp_path / 'absent').exists()
+
+
+SWEEP_ARGS = ['--dataset=shampoo_sales', '--lookback=4', '--val_size=6', '--test_size=6',
+              '--cell=gru', '--hidden_size=grid(4,6)', '--batch_size=4',
+              '--learning_rate=grid(3e-3,3e-2,1e-1)', '--dropout=0.1', '--train_steps=8',
+              '--eval_every=2', '--figures=false']
+
+
+def _sweep(workdir, *extra, log):
+  env = {**os.environ, 'PYTHONPATH': ROOT,
+         'XLA_FLAGS': '--xla_backend_optimization_level=0'}
+  env.pop('JAX_NUM_CPU_DEVICES', None)
+  return subprocess.Popen([sys.executable, '-m', 'experiments.population_sweep',
+                           f'--workdir={workdir}', *SWEEP_ARGS, *extra], cwd=ROOT, env=env,
+                          stdout=log, stderr=subprocess.STDOUT)
+
+
+def _sweep_outcome(workdir):
+  import json  # pylint: disable=g-import-not-at-top
+  from rnnjax import results  # pylint: disable=g-import-not-at-top
+  summary = json.load(open(os.path.join(workdir, 'summary.json')))
+  records = results.read_metrics(os.path.join(workdir, 'metrics.jsonl'))
+  table = {(r['uid'], r['step'], r['split'], r['metric']): r['value'] for r in records}
+  assert len(table) == len(records)
+  return summary, table
+
+
+def test_two_process_sweep_equals_one_process_and_resumes_in_one(tmp_path):
+  """The sweep command over 2 processes x 2 devices writes what 1 process x 4 devices
+  writes (6 members padded to 8: no padding member in any output); killed after 3
+  chunks, it finishes in 1 process identically."""
+  def two_processes(workdir, kill_after=0):
+    port = _free_port()
+    logs = [open(f'{workdir}-{i}.log', 'w') for i in (0, 1)]
+    procs = [_sweep(workdir, '--cpu_devices=2', '--distributed=manual',
+                    f'--coordinator_address=localhost:{port}', '--num_processes=2',
+                    f'--process_id={i}', log=logs[i]) for i in (0, 1)]
+    if kill_after:
+      ckpt = os.path.join(workdir, 'checkpoints')
+      while all(p.poll() is None for p in procs):
+        try:
+          steps = [int(d) for d in os.listdir(ckpt) if d.isdigit()]
+        except FileNotFoundError:  # Not created yet (or being cleared).
+          steps = []
+        if steps and max(steps) >= kill_after:
+          for p in procs:
+            p.kill()
+          break
+      for p in procs:
+        p.wait()
+      return
+    _wait(procs, logs)
+
+  one = str(tmp_path / 'one')
+  log = open(f'{one}.log', 'w')
+  _wait([_sweep(one, '--cpu_devices=4', log=log)], [log])
+  two = str(tmp_path / 'two')
+  two_processes(two)
+  expected = _sweep_outcome(one)
+  for got in (_sweep_outcome(two),):
+    assert got[1].keys() == expected[1].keys()
+    assert {k[0] for k in got[1]} == set(range(6))  # No padding member anywhere.
+    keys = sorted(expected[1])
+    np.testing.assert_allclose([got[1][k] for k in keys], [expected[1][k] for k in keys],
+                               rtol=1e-5, atol=1e-6)
+    assert got[0]['ranking'] == expected[0]['ranking']
+  killed = str(tmp_path / 'killed')
+  two_processes(killed, kill_after=3)
+  assert not os.path.exists(os.path.join(killed, 'summary.json'))
+  log = open(f'{killed}-resume.log', 'w')
+  _wait([_sweep(killed, '--cpu_devices=4', log=log)], [log])
+  assert 'resuming' in open(f'{killed}-resume.log').read()
+  got = _sweep_outcome(killed)
+  keys = sorted(expected[1])
+  assert got[1].keys() == expected[1].keys()
+  np.testing.assert_allclose([got[1][k] for k in keys], [expected[1][k] for k in keys],
+                             rtol=1e-5, atol=1e-6)
+  assert got[0]['ranking'] == expected[0]['ranking']
