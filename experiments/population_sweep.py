@@ -111,9 +111,12 @@ GROUP_SIZE = flags.DEFINE_integer('group_size', 0, 'Members per vmap group on a 
                                   '(0: 4 on a CPU, all on a GPU). Speed only.')
 
 
+_FLAGFILES = []  # The --flagfile arguments, as given (absl keeps no record of them).
+
+
 def default_workdir() -> str:
-  flagfile = flags.FLAGS['flagfile'].value if 'flagfile' in flags.FLAGS else None
-  name = os.path.splitext(os.path.basename(flagfile))[0] if flagfile else 'sweep'
+  """runs/<stem of the last --flagfile>, or runs/sweep without one."""
+  name = os.path.splitext(os.path.basename(_FLAGFILES[-1]))[0] if _FLAGFILES else 'sweep'
   return os.path.join('runs', name)
 
 
@@ -162,6 +165,7 @@ _SPEC_FLAGS = {h.name: h for h in (
 
 def parse_flags(argv):
   """absl's parser, but a bad flag is one line and exit status 2, not a usage dump."""
+  _FLAGFILES.extend(a.split('=', 1)[1] for a in argv[1:] if a.startswith('--flagfile='))
   try:
     argv = flags.FLAGS(argv)
   except flags.Error as e:

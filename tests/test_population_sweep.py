@@ -48,6 +48,17 @@ BAD_INPUT = [
     (['--no_such_flag=1'], "error: Unknown command line flag 'no_such_flag'"),
     (['--flagfile={tmp}/bad.flags'], "error: not a flag: 'learning_rate=0.1'"),
     (['--train_steps=50', '--eval_every=20'], 'error: --train_steps: 50 is not a multiple'),
+    (['--task=classify', '--dataset=Nope'], "error: --dataset: unknown"),
+    (['--task=classify', '--train_path={tmp}/cols.csv'], 'error: --test_path'),
+    (['--task=classify', '--pooling=max'], "error: --pooling: 'max'"),
+    (['--task=charlm', '--text_path=/nonexistent.txt'], 'error: --text_path'),
+    (['--task=charlm', '--seq_len=0'], 'error: --seq_len: 0 must be >= 1'),
+    (['--temperature=0'], 'error: --temperature: 0.0 must be > 0'),
+    (['--search=bayes'], "error: --search: unknown strategy 'bayes'"),
+    (['--search=pbt', '--pbt_fraction=0.9'], 'error: --pbt_fraction: 0.9'),
+    (['--search=halving', '--train_steps=40', '--eval_every=10', '--min_steps=15'],
+     'error: --min_steps: 15 must be a multiple'),
+    (['--distributed=manual'], 'error: --coordinator_address'),
 ]
 
 
@@ -65,7 +76,8 @@ def test_bad_input_is_one_line_exit_2_no_workdir(tmp_path, args, message):
 
 def test_workdir_of_another_sweep_is_refused_untouched(tmp_path):
   args = ['--dataset=shampoo_sales', '--lookback=4', '--val_size=6', '--test_size=6',
-          '--hidden_size=4', '--batch_size=4', '--train_steps=2', '--eval_every=2']
+          '--hidden_size=4', '--batch_size=4', '--train_steps=2', '--eval_every=2',
+          '--figures=false']
   assert _cli(tmp_path, *args).returncode == 0
   before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / 'wd').iterdir()}
   proc = _cli(tmp_path, *args, '--learning_rate=0.01')
@@ -82,3 +94,16 @@ def test_tiny_run_through_flags(tmp_path):
   assert proc.returncode == 0, proc.stderr
   assert 'best: uid' in proc.stdout
   assert (tmp_path / 'wd' / 'summary.json').exists()
+  figures = {p.name for p in (tmp_path / 'wd' / 'figures').iterdir()}
+  assert {'sensitivity.png', 'sensitivity.pdf', 'learning_curves.png',
+          'importance.png', 'table.md', 'table.tex'} <= figures, figures
+
+
+def test_default_workdir_is_named_after_the_flagfile(tmp_path):
+  (tmp_path / 'my_study.flags').write_text('--hidden_size=8\n')
+  code = ('import sys; from experiments import population_sweep as ps; '
+          'ps.parse_flags(sys.argv); print(ps.default_workdir())')
+  proc = subprocess.run([sys.executable, '-c', code, f'--flagfile={tmp_path}/my_study.flags'],
+                        capture_output=True, text=True, cwd=ROOT, timeout=60,
+                        env={**os.environ, 'PYTHONPATH': ROOT})
+  assert proc.stdout.strip() == os.path.join('runs', 'my_study'), proc.stderr
