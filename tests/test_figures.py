@@ -1,6 +1,7 @@
 """Tests for rnnjax/figures: functional ANOVA against known answers, and every figure on
 fabricated work directories (full grids, random sweeps, diverged and stopped members)."""
 
+import dataclasses
 import itertools
 import json
 import math
@@ -334,3 +335,24 @@ def test_higher_is_better_display_metric(tmp_path):
   paths = figures.make_all(workdir, log=logged.append)
   assert not any('failed' in line for line in logged), logged
   assert len([p for p in paths if p.endswith('.png')]) == 4
+
+
+def test_pbt_schedules_drawn_from_a_real_pbt_sweep(tmp_path):
+  from rnnjax import sweep  # pylint: disable=g-import-not-at-top
+  from rnnjax.figures import schedules  # pylint: disable=g-import-not-at-top
+  spec = sweep.SweepSpec(dataset='shampoo_sales', lookback=4, val_size=6, test_size=6,
+                         hidden_size='4', batch_size='4', search='pbt', num_members=6,
+                         learning_rate='loguniform(1e-3,1e-1)', dropout='uniform(0,0.3)',
+                         train_steps=8, eval_every=2, pbt_interval=2, pbt_fraction=0.5)
+  workdir = str(tmp_path / 'pbt')
+  sweep.run_sweep(spec, workdir, log=lambda _: None)
+  table = load.load(workdir)
+  paths = schedules.plot_schedules(table, str(tmp_path / 'out'), log=lambda _: None)
+  assert [os.path.basename(p) for p in paths] == ['pbt_schedules.png', 'pbt_schedules.pdf']
+  # A sweep without PBT has no schedules to draw.
+  grid = str(tmp_path / 'grid')
+  sweep.run_sweep(dataclasses.replace(spec, search='grid', num_members=0,
+                                      learning_rate='grid(1e-3,1e-2)', dropout='0'),
+                  grid, log=lambda _: None)
+  assert schedules.plot_schedules(load.load(grid), str(tmp_path / 'out2'),
+                                  log=lambda _: None) == []

@@ -3,7 +3,8 @@
   paths = rnnjax.figures.make_all(workdir)   # -> WORKDIR/figures/*.png, *.pdf, table.md ...
 
 Modules: `load` (the results table), `importance` (functional ANOVA, no I/O), one module
-per figure (`sensitivity`, `heatmap`, `curves`, `importance_plot`) and `tables`.
+per figure (`sensitivity`, `heatmap`, `curves`, `importance_plot`, `schedules` for PBT,
+`comparison` for experiments/search_comparison.py) and `tables`.
 """
 
 import itertools
@@ -15,6 +16,7 @@ from rnnjax.figures import heatmap
 from rnnjax.figures import importance
 from rnnjax.figures import importance_plot
 from rnnjax.figures import load
+from rnnjax.figures import schedules
 from rnnjax.figures import sensitivity
 from rnnjax.figures import tables
 
@@ -47,6 +49,7 @@ def make_all(workdir: str, *, log=print, diverged: str = 'drop') -> list:
       ('importance', lambda: importance_plot.plot_importance(table, out_dir, result,
                                                              log=log)),
       ('tables', lambda: tables.write_tables(table, out_dir, log=log)),
+      ('PBT schedules', lambda: schedules.plot_schedules(table, out_dir, log=log)),
   )
   paths = []
   for name, job in jobs:
