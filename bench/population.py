@@ -65,6 +65,12 @@ def time_population(p, steps, data, group_size=0, fused=True, repeats=2):
   mesh = sharding.population_mesh(devices if p % len(devices) == 0 else devices[:1])
   state = pop.population_init_fn(cfg, mesh)(hp, key)
   chunk = pop.population_chunk_fn(cfg, mesh, group_size)
+  first, best = time_chunks(chunk, state, hp, data, key, repeats)
+  return first - best, best / (p * steps) * 1e3
+
+
+def time_chunks(chunk, state, hp, data, key, repeats):
+  """Seconds of the first call (compile included) and of the fastest of `repeats`."""
   t0 = time.perf_counter()
   state, _ = jax.block_until_ready(chunk(state, hp, data, key))
   first = time.perf_counter() - t0
@@ -73,7 +79,7 @@ def time_population(p, steps, data, group_size=0, fused=True, repeats=2):
     t0 = time.perf_counter()
     state, _ = jax.block_until_ready(chunk(state, hp, data, key))
     best = min(best, time.perf_counter() - t0)
-  return first - best, best / (p * steps) * 1e3
+  return first, best
 
 
 def time_member_loop(p, steps, data):

@@ -18,7 +18,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import numpy as np
 
@@ -86,6 +85,7 @@ def time_chunks(cfg, num_members, host_data, *, group_size=0, repeats=2):
   from rnnjax import distributed  # pylint: disable=g-import-not-at-top
   from rnnjax import population as pop  # pylint: disable=g-import-not-at-top
   from rnnjax import sharding  # pylint: disable=g-import-not-at-top
+  from bench import population as bench_population  # pylint: disable=g-import-not-at-top
   mesh = sharding.population_mesh()
   padded = sharding.padded_size(num_members, mesh)
   replicated = NamedSharding(mesh, PartitionSpec())
@@ -95,14 +95,7 @@ def time_chunks(cfg, num_members, host_data, *, group_size=0, repeats=2):
   key = distributed.put(jax.random.key(0), replicated)
   state = jax.block_until_ready(pop.population_init_fn(cfg, mesh)(hp, key))
   chunk = pop.population_chunk_fn(cfg, mesh, group_size)
-  t0 = time.perf_counter()
-  state, _ = jax.block_until_ready(chunk(state, hp, data, key))
-  first = time.perf_counter() - t0
-  best = np.inf
-  for _ in range(repeats):
-    t0 = time.perf_counter()
-    state, _ = jax.block_until_ready(chunk(state, hp, data, key))
-    best = min(best, time.perf_counter() - t0)
+  first, best = bench_population.time_chunks(chunk, state, hp, data, key, repeats)
   return {'padded': padded, 'compile_s': max(first - best, 0.0), 'chunk_s': best}
 
 
