@@ -14,6 +14,8 @@ from absl import flags
 WORKDIR = flags.DEFINE_string('workdir', '', 'Work directory of a finished sweep.')
 DIVERGED = flags.DEFINE_enum('diverged', 'drop', ['drop', 'cap'], 'Importance analysis: '
                              'drop diverged members, or cap them at the worst finite value.')
+GROUP_BY = flags.DEFINE_string('group_by', '', 'Sensitivity: the swept hyperparameter drawn '
+                               'as one line per value (default: hidden_size).')
 
 
 def main(argv):
@@ -23,7 +25,8 @@ def main(argv):
   try:
     if not WORKDIR.value:
       raise InputError('--workdir: required (the work directory of a finished sweep)')
-    paths = figures.make_all(WORKDIR.value, diverged=DIVERGED.value)
+    paths = figures.make_all(WORKDIR.value, diverged=DIVERGED.value,
+                             group_by=GROUP_BY.value)
   except InputError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)

@@ -24,13 +24,13 @@ FIGURES_DIR = 'figures'
 HEATMAP_AXES = 3   # Heatmaps for every pair of the three most important axes.
 
 
-def make_all(workdir: str, *, log=print, diverged: str = 'drop') -> list:
+def make_all(workdir: str, *, log=print, diverged: str = 'drop', group_by: str = '') -> list:
   """Writes every figure and table into WORKDIR/figures/; returns the paths written.
 
   A figure that does not apply (say, a heatmap with one swept axis) is skipped with a
   logged reason. A figure that fails is logged with its traceback and the rest are still
   made: the sweep's results are already safe on disk. Raises InputError when the work
-  directory holds no readable summary.json.
+  directory holds no readable summary.json. group_by: the sensitivity figure's line axis.
   """
   table = load.load(workdir)
   out_dir = os.path.join(workdir, FIGURES_DIR)
@@ -42,7 +42,8 @@ def make_all(workdir: str, *, log=print, diverged: str = 'drop') -> list:
     result = {'axes': list(table.axes), 'skipped': 'the analysis failed'}
   top = importance.top_axes(result, HEATMAP_AXES)
   jobs = (
-      ('sensitivity', lambda: sensitivity.plot_sensitivity(table, out_dir, log=log)),
+      ('sensitivity', lambda: sensitivity.plot_sensitivity(table, out_dir, group_by=group_by,
+                                                           log=log)),
       ('heatmap', lambda: heatmap.plot_heatmaps(
           table, out_dir, list(itertools.combinations(top, 2)), log=log)),
       ('learning curves', lambda: curves.plot_learning_curves(table, out_dir, log=log)),

@@ -16,13 +16,14 @@ from rnnjax.figures import load
 from rnnjax.figures import style
 
 
-def group_axis(table: load.Table):
-  """The axis whose values get one line each, or None."""
+def group_axis(table: load.Table, prefer: str = ''):
+  """The axis whose values get one line each (`prefer` if it can), or None."""
   candidates = [a for a in table.axes.values()
                 if not a.continuous and 1 < len(a.values) <= len(style.OKABE_ITO) - 1]
-  for a in candidates:
-    if a.name == 'hidden_size':
-      return a
+  for name in (prefer, 'hidden_size'):
+    for a in candidates:
+      if a.name == name:
+        return a
   structural = [a for a in candidates if a.name in search.STRUCTURAL]
   return max(structural, key=lambda a: len(a.values)) if structural else None
 
@@ -81,8 +82,12 @@ def _panel(ax, table, axis, group, configs, log_y):
     ax.set_yscale('log')
 
 
-def plot_sensitivity(table: load.Table, out_dir: str, *, log=print) -> list:
-  """Writes sensitivity.png/pdf; returns the paths ([] when not applicable)."""
+def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
+                     log=print) -> list:
+  """Writes sensitivity.png/pdf; returns the paths ([] when not applicable).
+
+  group_by: the swept axis drawn as one line per value (default: hidden_size, else the
+  structural axis with most values)."""
   names = list(table.axes)
   if not names:
     log('figures: sensitivity skipped (no swept hyperparameter)')
@@ -93,7 +98,7 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, log=print) -> list:
     return []
   configs = load.config_stats(table)
   log_y = style.metric_scale(vals[ok]) == 'log'
-  group = group_axis(table)
+  group = group_axis(table, group_by)
   best = next((i for i, m in enumerate(table.members) if m['uid'] == table.best_uid), None)
   num_cols = 1 if len(names) <= 4 else 2
   num_rows = math.ceil(len(names) / num_cols)
