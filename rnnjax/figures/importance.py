@@ -167,8 +167,8 @@ def analyse(table: load.Table, *, metric: str = '', diverged: str = 'drop',
   """The importance of every swept axis and pair, as shares of the total variance.
 
   metric: validation metric (default: the one the sweep selected on). diverged: 'drop'
-  members that diverged or have a non-finite value, or 'cap' them at the worst finite
-  value. log_metric: analyse log(metric); None: when every value is positive and lower
+  members that diverged, have a non-finite value or one worse than chance
+  (`table.chance`), or 'cap' them at the worst remaining value. log_metric: analyse log(metric); None: when every value is positive and lower
   is better. Returns a JSON-ready dict; 'skipped' holds the reason when impossible.
   """
   metric = metric or table.metric
@@ -178,8 +178,14 @@ def analyse(table: load.Table, *, metric: str = '', diverged: str = 'drop',
     raise InputError(f"importance: diverged={diverged!r}; expected 'drop' or 'cap'")
   vals = load.values(table, metric)
   bad = (table.status == 'diverged') | ~np.isfinite(vals)
+  # A member worse than a model that learned nothing (say bpc above log2 of the
+  # vocabulary) has blown up as surely as a NaN, only with its gradients clipped.
+  chance = table.chance.get(metric)
+  no_skill = ~bad & (vals > chance if mode == 'min' else vals < chance) if chance else (
+      np.zeros_like(bad))
+  bad = bad | no_skill
   out = {'metric': metric, 'diverged': diverged, 'num_excluded': int(bad.sum()),
-         'axes': list(table.axes)}
+         'num_no_skill': int(no_skill.sum()), 'chance': chance, 'axes': list(table.axes)}
   if not table.axes:
     return {**out, 'skipped': 'no hyperparameter was swept'}
   if bad.all():

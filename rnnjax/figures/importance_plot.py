@@ -57,7 +57,13 @@ def plot_importance(table: load.Table, out_dir: str, result: dict = None, *,
             f'{" (the largest, over 0.5%)" if len(result["pairs"]) > len(pairs) else ""}. '
             f'{result["num_configs"]} configurations x up to {result["num_seeds"]} seed(s).')
     if result['num_excluded']:
-      text += (f' {result["num_excluded"]} diverged or non-finite member(s) '
+      no_skill = result.get('num_no_skill', 0)
+      what = (f'{result["num_excluded"] - no_skill} diverged or non-finite member(s)'
+              if result['num_excluded'] > no_skill else '')
+      if no_skill:
+        what += (' and ' if what else '') + (
+            f'{no_skill} worse than chance ({result["metric"]} > {result["chance"]:.3g})')
+      text += (f' {what} '
                f'{"dropped" if result["diverged"] == "drop" else "capped at the worst value"}.')
     style.note(fig, text, width)
     paths = style.save(fig, out_dir, 'importance')

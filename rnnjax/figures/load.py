@@ -63,6 +63,7 @@ class Table:
   shown_mode: str
   best_uid: object     # int, or None when every member diverged
   ranking: tuple
+  chance: dict = dataclasses.field(default_factory=dict)  # metric -> a no-skill value
 
   @property
   def uids(self) -> np.ndarray:
@@ -179,7 +180,19 @@ def load(workdir: str) -> Table:
                members=tuple(members), axes=axes, metric=metric, mode=mode,
                shown=display, shown_mode=display_mode,
                best_uid=best['uid'] if best else None,
-               ranking=tuple(summary.get('ranking', ())))
+               ranking=tuple(summary.get('ranking', ())), chance=_chance(summary))
+
+
+def _chance(summary: dict) -> dict:
+  """metric -> the validation value of a model that learned nothing, where the task
+  defines one: a uniform character model (charlm), uniform class scores (classify)."""
+  if summary.get('task') == 'charlm':
+    bpc = summary.get('baselines', {}).get('uniform', {}).get('val', {}).get('bpc')
+    return {} if bpc is None else {'bpc': bpc, 'nats': bpc * math.log(2)}
+  if summary.get('task') == 'classify':
+    num_classes = len(summary.get('data', {}).get('classes', ()))
+    return {'ce': math.log(num_classes)} if num_classes > 1 else {}
+  return {}
 
 
 def values(table: Table, metric: str = '') -> np.ndarray:
