@@ -32,6 +32,9 @@ TARGET_COLUMNS = flags.DEFINE_list('target_columns', [], 'Columns of --csv_path 
 INPUT_COLUMNS = flags.DEFINE_list('input_columns', [], 'Extra input columns of --csv_path.')
 LOOKBACK = flags.DEFINE_integer('lookback', 24, 'Input window length, in time steps.')
 HORIZON = flags.DEFINE_integer('horizon', 1, 'Steps forecast ahead from each window.')
+DIFFERENCE = flags.DEFINE_bool('difference', False, 'Model the changes of the targets '
+                               '(v[t] - v[t-1]) instead of their levels: for series with '
+                               'a trend. Errors are still reported on the levels.')
 SEASON = flags.DEFINE_integer('season', -1, 'Season length for the seasonal-naive baseline '
                               '(-1: the bundled series\' own, 0: none).')
 # classify
@@ -155,12 +158,12 @@ def main(argv):
 
 _SPEC_FLAGS = {h.name: h for h in (
     TASK, DATASET, VAL_SIZE, TEST_SIZE, CSV_PATH, TIME_COLUMN, TARGET_COLUMNS,
-    INPUT_COLUMNS, LOOKBACK, HORIZON, SEASON, TRAIN_PATH, TEST_PATH, POOLING, TEXT_PATH,
-    SEQ_LEN, SAMPLE_CHARS, TEMPERATURE, CELL, HIDDEN_SIZE, NUM_LAYERS, BATCH_SIZE,
-    OPTIMIZER, LEARNING_RATE, WEIGHT_DECAY, CLIP_NORM, MOMENTUM, BETA2, INPUT_DROPOUT,
-    DROPOUT, DROPOUT_PER_LAYER, VARIATIONAL_DROPOUT, HIDDEN_MODE, FORGET_BIAS, INIT_SCALE,
-    SEARCH, NUM_MEMBERS, NUM_SEEDS, TRAIN_STEPS, EVAL_EVERY, PATIENCE, ETA, MIN_STEPS,
-    PBT_INTERVAL, PBT_FRACTION, SEED)}
+    INPUT_COLUMNS, LOOKBACK, HORIZON, SEASON, DIFFERENCE, TRAIN_PATH, TEST_PATH, POOLING,
+    TEXT_PATH, SEQ_LEN, SAMPLE_CHARS, TEMPERATURE, CELL, HIDDEN_SIZE, NUM_LAYERS,
+    BATCH_SIZE, OPTIMIZER, LEARNING_RATE, WEIGHT_DECAY, CLIP_NORM, MOMENTUM, BETA2,
+    INPUT_DROPOUT, DROPOUT, DROPOUT_PER_LAYER, VARIATIONAL_DROPOUT, HIDDEN_MODE,
+    FORGET_BIAS, INIT_SCALE, SEARCH, NUM_MEMBERS, NUM_SEEDS, TRAIN_STEPS, EVAL_EVERY,
+    PATIENCE, ETA, MIN_STEPS, PBT_INTERVAL, PBT_FRACTION, SEED)}
 
 
 def parse_flags(argv):

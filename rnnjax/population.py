@@ -44,6 +44,7 @@ class TrainConfig:
   patience: int = 0     # Evaluations without improvement before a member stops (0: never).
   task: str = 'forecast'  # A key of tasks.TASKS: batches, loss and metrics.
   seq_len: int = 0      # charlm: characters per training window.
+  difference: bool = False  # forecast: targets are changes (data/forecast.py).
 
 
 @flax.struct.dataclass

@@ -49,6 +49,7 @@ class SweepSpec:
   lookback: int = 24
   horizon: int = 1
   season: int = -1
+  difference: bool = False
   # classify
   train_path: str = ''
   test_path: str = ''
@@ -141,6 +142,7 @@ def load_data(spec: SweepSpec) -> task_data.TaskData:
       test_size=spec.test_size, csv_path=spec.csv_path, time_column=spec.time_column,
       target_columns=spec.target_columns, input_columns=spec.input_columns,
       lookback=spec.lookback, horizon=spec.horizon, season=spec.season,
+      difference=spec.difference,
       train_path=spec.train_path, test_path=spec.test_path, pooling=spec.pooling,
       text_path=spec.text_path, seq_len=spec.seq_len)
 
@@ -169,7 +171,8 @@ def _train_config(structure, data: task_data.TaskData, spec: SweepSpec):
   return pop.TrainConfig(model=cfg, optimizer=structure['optimizer'],
                          batch_size=structure['batch_size'],
                          steps_per_chunk=spec.eval_every, num_targets=data.num_targets,
-                         patience=spec.patience, task=spec.task, seq_len=spec.seq_len)
+                         patience=spec.patience, task=spec.task, seq_len=spec.seq_len,
+                         difference=spec.difference and spec.task == 'forecast')
 
 
 def _device_data(data: task_data.TaskData, split_names, mesh):

@@ -10,8 +10,9 @@ and which metric the sweep minimises (`selection`: early stopping, best paramete
 ranking) and which it shows people (`display`, better when `display_mode`).
 
 Split arrays (see rnnjax/data/task_data.py):
-  forecast: x <float32>[N, lookback, C_in], y <float32>[N, horizon, C_out] (scaled),
-            mean, std <float32>[C_out] (to report errors in original units).
+  forecast: x <float32>[N, lookback, C_in], y <float32>[N, horizon, C_out] (scaled;
+            changes with TrainConfig.difference), mean, std <float32>[C_out] (to
+            report errors in original units).
   classify: x <float32>[N, T, C] zero after each end, length <int32>[N], y <int32>[N].
             The readout sees each sequence's last valid step (or the mean of its valid
             steps), so padding changes nothing (see model.apply).
@@ -72,11 +73,14 @@ def _forecast_evaluate(cfg, params, split):
   """Scaled MSE, and RMSE / MAE in original units, overall and (for several targets)
   per target column: `rmse_0`, `mae_0`, ..."""
   pred = _forecast_predict(cfg, params, split['x'])
-  metrics = losses.regression_metrics(pred, split['y'], split['mean'], split['std'])
+  cumulative = cfg.difference
+  metrics = losses.regression_metrics(pred, split['y'], split['mean'], split['std'],
+                                      cumulative=cumulative)
   if cfg.num_targets > 1:
     for c in range(cfg.num_targets):
       per = losses.regression_metrics(pred[..., c:c + 1], split['y'][..., c:c + 1],
-                                      split['mean'][c:c + 1], split['std'][c:c + 1])
+                                      split['mean'][c:c + 1], split['std'][c:c + 1],
+                                      cumulative=cumulative)
       metrics.update({f'rmse_{c}': per['rmse'], f'mae_{c}': per['mae']})
   return metrics
 

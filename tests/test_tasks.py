@@ -181,3 +181,26 @@ def test_forecast_end_to_end_two_targets_and_an_input_column(tmp_path):
   assert any(r['metric'] == 'rmse[returns]' for r in records)
   plan = json.loads((tmp_path / 'wd' / 'plan.json').read_text())
   assert plan['num_members'] == 1
+
+
+def test_differenced_forecast_reports_errors_on_levels():
+  """Predicting no change is the last-value forecast: its level RMSE and MAE, computed
+  from scaled changes, equal the last-value baseline's at every horizon."""
+  from rnnjax import losses  # pylint: disable=g-import-not-at-top
+  from rnnjax.data import forecast  # pylint: disable=g-import-not-at-top
+  t = np.arange(80, dtype=np.float64)
+  values = (3 * t + 10 * np.sin(t / 2) + 100)[:, None]
+  data = forecast.prepare(values, lookback=6, horizon=3, val_size=12, test_size=12,
+                          difference=True)
+  assert data.difference and np.all(np.isfinite(data.x['train']))
+  for split in ('val', 'test'):
+    y = data.y[split]
+    no_change = np.full_like(y, -data.mean[0] / data.std[0])
+    got = losses.regression_metrics(jnp.asarray(no_change), jnp.asarray(y),
+                                    jnp.asarray(data.mean, jnp.float32),
+                                    jnp.asarray(data.std, jnp.float32), cumulative=True)
+    want = data.baselines['last_value'][split]
+    np.testing.assert_allclose(got['rmse'], want['rmse'], rtol=1e-5)
+    np.testing.assert_allclose(got['mae'], want['mae'], rtol=1e-5)
+  # The changes, not the levels, are standardised with training statistics.
+  np.testing.assert_allclose(data.mean[0], np.diff(values[:56, 0]).mean(), rtol=1e-9)

@@ -56,6 +56,7 @@ class ForecastData:
   baselines: dict
   split_points: tuple  # (train_end, val_end) as indices into the series.
   input_columns: tuple = ()
+  difference: bool = False  # Targets are changes; see `prepare`.
 
 
 def bundled_path(dataset: str) -> str:
@@ -141,32 +142,43 @@ def seasonal_naive(series, t, horizon, season):
 def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 0,
             test_size: int = 0, num_targets: int = 1, season: int = 0,
             target_columns=('value',), num_filled: int = 0,
-            input_columns=()) -> ForecastData:
+            input_columns=(), difference: bool = False) -> ForecastData:
   """Windows and baselines from a gap-free series.
 
   Args:
     values: <float64>[N, C]; the first `num_targets` columns are forecast (named by
       `target_columns`), all C columns are inputs (the rest named by `input_columns`).
+    difference: model the changes of the targets, v[t] - v[t-1], instead of their
+      levels (inputs and targets alike; other input columns stay levels). A series
+      with a trend then stays inside the range the training part has seen. `mean` and
+      `std` are then the changes' statistics; a forecast's levels are the last observed
+      level plus the cumulative sum of its changes (see losses.regression_metrics).
   """
   n = len(values)
+  lookback_needed = lookback + int(difference)  # A change needs the level before it.
   val_size, test_size = _holdout(val_size, n), _holdout(test_size, n)
   train_end, val_end = n - val_size - test_size, n - test_size
   bounds = {'train': (0, train_end), 'val': (train_end, val_end), 'test': (val_end, n)}
   for split, (start, stop) in bounds.items():
-    if len(_window_starts(lookback, horizon, start, stop)) < 1:
+    if len(_window_starts(lookback_needed, horizon, start, stop)) < 1:
       raise InputError(
           f'series of {n} points is too short for --lookback={lookback}, '
           f'--horizon={horizon} with {val_size} validation and {test_size} test points '
           f'(no {split} window)')
-  mean = values[:train_end].mean(axis=0)
-  std = values[:train_end].std(axis=0)
+  modelled = np.array(values, np.float64)
+  if difference:
+    modelled[1:, :num_targets] = np.diff(values[:, :num_targets], axis=0)
+    modelled[0, :num_targets] = np.nan  # No window reads it (lookback_needed).
+  first = int(difference)
+  mean = modelled[first:train_end].mean(axis=0)
+  std = modelled[first:train_end].std(axis=0)
   std = np.where(std > 0, std, 1.0)
-  scaled = ((values - mean) / std).astype(np.float32)
+  scaled = ((modelled - mean) / std).astype(np.float32)
   x, y, baselines = {}, {}, {'last_value': {}}
   if season:
     baselines['seasonal_naive'] = {}
   for split, (start, stop) in bounds.items():
-    t = _window_starts(lookback, horizon, start, stop)
+    t = _window_starts(lookback_needed, horizon, start, stop)
     x[split] = scaled[t[:, None] + np.arange(-lookback, 0)]
     y[split] = scaled[t[:, None] + np.arange(horizon)][..., :num_targets]
     if split == 'train':
@@ -181,7 +193,7 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
                       target_columns=tuple(target_columns), num_filled=num_filled,
                       baselines={k: v for k, v in baselines.items() if v},
                       split_points=(train_end, val_end),
-                      input_columns=tuple(input_columns))
+                      input_columns=tuple(input_columns), difference=difference)
 
 
 def regression_report(pred, truth) -> dict:
@@ -192,7 +204,8 @@ def regression_report(pred, truth) -> dict:
 
 def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
          target_columns=(), input_columns=(), lookback: int, horizon: int,
-         val_size: int = 0, test_size: int = 0, season: int = -1) -> ForecastData:
+         val_size: int = 0, test_size: int = 0, season: int = -1,
+         difference: bool = False) -> ForecastData:
   """A bundled series by name, or a user's CSV by path and column names.
 
   `input_columns`: further columns of the same file fed as inputs, not forecast.
@@ -217,4 +230,5 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
   return prepare(fill_gaps(raw, columns + inputs, path), lookback=lookback,
                  horizon=horizon, val_size=val_size, test_size=test_size,
                  num_targets=len(columns), season=default_season if season < 0 else season,
-                 target_columns=columns, num_filled=num_filled, input_columns=inputs)
+                 target_columns=columns, num_filled=num_filled, input_columns=inputs,
+                 difference=difference)

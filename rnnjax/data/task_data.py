@@ -54,12 +54,13 @@ def load(*, task: str, dataset: str = '', seed: int = 0, val_size: int = 0,
 
 def _load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_column='',
                    target_columns=(), input_columns=(), lookback=24, horizon=1,
-                   season=-1, **unused):
+                   season=-1, difference=False, **unused):
   del seed, unused
   data = forecast.load(dataset='' if csv_path else dataset, csv_path=csv_path,
                        time_column=time_column, target_columns=target_columns,
                        input_columns=input_columns, lookback=lookback, horizon=horizon,
-                       val_size=val_size, test_size=test_size, season=season)
+                       val_size=val_size, test_size=test_size, season=season,
+                       difference=difference)
   arrays = {split: {'x': data.x[split], 'y': data.y[split], 'mean': data.mean,
                     'std': data.std} for split in forecast.SPLITS}
   targets = tuple(data.target_columns)
@@ -74,7 +75,7 @@ def _load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_colu
       baselines=data.baselines, metric_names=names,
       info={'num_filled': data.num_filled, 'split_points': data.split_points,
             'target_columns': list(targets),
-            'input_columns': list(getattr(data, 'input_columns', ())),
+            'input_columns': list(data.input_columns), 'difference': difference,
             'windows': {k: len(v) for k, v in data.x.items()}},
       notes=(f'filled {data.num_filled} missing values by linear interpolation',)
       if data.num_filled else ())
