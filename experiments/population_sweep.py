@@ -30,7 +30,8 @@ CSV_PATH = flags.DEFINE_string('csv_path', '', 'A CSV file of your own (instead 
 TIME_COLUMN = flags.DEFINE_string('time_column', '', 'Time column of --csv_path (rows are in time order).')
 TARGET_COLUMNS = flags.DEFINE_list('target_columns', [], 'Columns of --csv_path to forecast.')
 INPUT_COLUMNS = flags.DEFINE_list('input_columns', [], 'Extra input columns of --csv_path.')
-LOOKBACK = flags.DEFINE_integer('lookback', 24, 'Input window length, in time steps.')
+LOOKBACK = flags.DEFINE_string('lookback', '24', 'Input window length, in time steps; a '
+                               'grid trains one bucket per value. ' + _S)
 HORIZON = flags.DEFINE_integer('horizon', 1, 'Steps forecast ahead from each window.')
 DIFFERENCE = flags.DEFINE_bool('difference', False, 'Model the changes of the targets '
                                '(v[t] - v[t-1]) instead of their levels: for series with '

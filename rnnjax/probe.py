@@ -81,10 +81,10 @@ def _measure(compiled, state, compile_s, cfg, hp, data, base_key, mesh) -> dict:
           'bytes_per_member': member_bytes}
 
 
-def probe_all(buckets, data, base_key, mesh, group_size: int = 0) -> list[dict]:
-  """Probes every (cfg, members, hp) bucket: the one-step programs compile in parallel
-  threads (XLA compiles outside the GIL, and compiling dominates a dry run), then each
-  is timed alone so that the timings do not disturb one another.
+def probe_all(buckets, base_key, mesh, group_size: int = 0) -> list[dict]:
+  """Probes every (cfg, members, hp, device data) bucket: the one-step programs compile
+  in parallel threads (XLA compiles outside the GIL, and compiling dominates a dry run),
+  then each is timed alone so that the timings do not disturb one another.
 
   Per bucket: compile_s; chunk_s = one step's time (with its validation pass, so an
   upper bound) x steps per chunk; bytes_per_member from the compiled executable (a
@@ -92,7 +92,7 @@ def probe_all(buckets, data, base_key, mesh, group_size: int = 0) -> list[dict]:
   """
   with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
     compiled = list(pool.map(
-        lambda bucket: _compile(bucket[0], bucket[2], data, base_key, mesh, group_size),
+        lambda bucket: _compile(bucket[0], bucket[2], bucket[3], base_key, mesh, group_size),
         buckets))
   return [_measure(*c, cfg, hp, data, base_key, mesh)
-          for c, (cfg, _, hp) in zip(compiled, buckets)]
+          for c, (cfg, _, hp, data) in zip(compiled, buckets)]

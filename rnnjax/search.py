@@ -45,6 +45,8 @@ AXES = {
     'hidden_size': AxisDef(int, 'an integer >= 1', lambda v: v >= 1, True),
     'num_layers': AxisDef(int, 'an integer >= 1', lambda v: v >= 1, True),
     'batch_size': AxisDef(int, 'an integer >= 1', lambda v: v >= 1, True),
+    # Forecasting's input window: each value brings its own windows of the series.
+    'lookback': AxisDef(int, 'an integer >= 1', lambda v: v >= 1, True),
     'learning_rate': AxisDef(float, '> 0', lambda v: v > 0),
     'weight_decay': AxisDef(float, '>= 0', lambda v: v >= 0),
     'clip_norm': AxisDef(float, '>= 0 (0 turns clipping off)', lambda v: v >= 0),
@@ -234,7 +236,7 @@ def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
       if name not in config:
         config[name] = by_family[config['optimizer']]
     structure = {k: config[k] for k in STRUCTURAL
-                 if not (k == 'hidden_size' and hidden_mode == 'masked')}
+                 if k in config and not (k == 'hidden_size' and hidden_mode == 'masked')}
     if structure not in buckets:
       buckets.append(structure)
     for s in range(num_seeds):

@@ -31,9 +31,10 @@ from rnnjax import sharding
 
 class Searcher:
 
-  def __init__(self, spec, plan, val_split, mesh, group_size: int = 0):
+  def __init__(self, spec, plan, val_splits: dict, mesh, group_size: int = 0):
+    """val_splits: a run's data key (sweep.Run.data_key) -> its validation arrays."""
     self._spec, self._mesh, self._group = spec, mesh, group_size
-    self._val = val_split
+    self._val = val_splits
     self._by_uid = {m.uid: m for m in plan.members}
     # run -> (best_val, status, uids, latest selection metric), each <[P]>, after the
     # run's latest chunk; halving ranks by the best so far, PBT by the latest.
@@ -102,7 +103,7 @@ class Searcher:
     """Records of members cut at `step`: their scores at their best parameters."""
     eval_fn = pop.population_eval_fn(run.cfg, self._mesh, self._group)
     val, status, best_step, steps = distributed.fetch((
-        eval_fn(run.state.best_params, self._val), run.state.status,
+        eval_fn(run.state.best_params, self._val[run.data_key]), run.state.status,
         run.state.best_step, run.state.step))
     for i in rows:
       member = self._by_uid[run.uids[i]]

@@ -39,8 +39,9 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
   """The summary of a finished sweep (see the module docstring).
 
   runs: the sweep's final runs (sweep.Run); retired: uid -> record of members that
-  adaptive search took out of the population before the end; splits: device arrays of
-  'val' and 'test'; rename: maps metric names (e.g. per target column).
+  adaptive search took out of the population before the end; splits: a run's data key
+  -> device arrays of its 'val' and 'test'; rename: maps metric names (e.g. per target
+  column).
   """
   task = tasks.TASKS[spec.task]
   by_uid = {m.uid: m for m in plan.members}
@@ -50,7 +51,7 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
       continue
     eval_fn = pop.population_eval_fn(run.cfg, mesh, group_size)
     val, status, best_step, steps = distributed.fetch((
-        eval_fn(run.state.best_params, splits['val']), run.state.status,
+        eval_fn(run.state.best_params, splits[run.data_key]['val']), run.state.status,
         run.state.best_step, run.state.step))
     host_hp = distributed.fetch({name: getattr(run.hp, name) for name in HPARAMS})
     for i, uid in enumerate(run.uids):
@@ -77,7 +78,7 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
       continue
     params = _rows(run, [where[rec['uid']][1] for rec in tested], mesh)
     test = distributed.fetch(pop.population_eval_fn(run.cfg, mesh, group_size)(
-        params, splits['test']))
+        params, splits[run.data_key]['test']))
     for k, rec in enumerate(tested):
       rec['test'] = rename({name: float(v[k]) for name, v in test.items()})
   best = dict(ranked[0]) if ranked else None

@@ -46,7 +46,7 @@ class SweepSpec:
   time_column: str = ''
   target_columns: tuple = ()
   input_columns: tuple = ()
-  lookback: int = 24
+  lookback: str = '24'          # A spec: grid(12,24) sweeps it (one bucket each).
   horizon: int = 1
   season: int = -1
   difference: bool = False
@@ -94,8 +94,9 @@ class SweepSpec:
 
 
 def make_plan(spec: SweepSpec) -> search.Plan:
-  axes = {name: search.parse_axis(name, getattr(spec, name)) for name in search.AXES
-          if not (name in search.FAMILY_DEFAULTS and not getattr(spec, name))}
+  axes = {name: search.parse_axis(name, str(getattr(spec, name))) for name in search.AXES
+          if not (name in search.FAMILY_DEFAULTS and not getattr(spec, name))
+          and not (name == 'lookback' and spec.task != 'forecast')}
   if spec.dropout_per_layer:
     for layer, text in enumerate(spec.dropout_per_layer.split(';'), 1):
       name = f'dropout_{layer}'
@@ -113,7 +114,7 @@ def make_plan(spec: SweepSpec) -> search.Plan:
 
 
 def _check_budget(spec: SweepSpec):
-  for flag in ('train_steps', 'eval_every', 'lookback', 'horizon'):
+  for flag in ('train_steps', 'eval_every', 'horizon'):
     if getattr(spec, flag) < 1:
       raise InputError(f'--{flag}: {getattr(spec, flag)} must be >= 1')
   if spec.train_steps % spec.eval_every:
@@ -136,12 +137,13 @@ def _check_budget(spec: SweepSpec):
       raise InputError(f'--pbt_fraction: {spec.pbt_fraction} must be in (0, 0.5]')
 
 
-def load_data(spec: SweepSpec) -> task_data.TaskData:
+def load_data(spec: SweepSpec, lookback: int | None = None) -> task_data.TaskData:
+  """The task's data; forecasting's windows for `lookback` (one value of the axis)."""
   return task_data.load(
       task=spec.task, dataset=spec.dataset, seed=spec.seed, val_size=spec.val_size,
       test_size=spec.test_size, csv_path=spec.csv_path, time_column=spec.time_column,
       target_columns=spec.target_columns, input_columns=spec.input_columns,
-      lookback=spec.lookback, horizon=spec.horizon, season=spec.season,
+      lookback=lookback or 1, horizon=spec.horizon, season=spec.season,
       difference=spec.difference,
       train_path=spec.train_path, test_path=spec.test_path, pooling=spec.pooling,
       text_path=spec.text_path, seq_len=spec.seq_len)
@@ -192,9 +194,10 @@ class Run:
   uids: list            # Row order of the population arrays.
   hp: pop.HParams = None
   state: pop.TrainState = None
+  data_key: int | None = None  # Which data it trains on (forecasting: its lookback).
 
 
-def _runs(plan, spec: SweepSpec, data, mesh, max_memory_gb: float):
+def _runs(plan, spec: SweepSpec, datas: dict, mesh, max_memory_gb: float):
   """Each bucket's members in waves of equal size that fit the memory budget, so one
   compiled program serves every wave of a bucket. Returns ([Run], the plan as JSON with
   each bucket's parameters, padding and waves)."""
@@ -203,6 +206,7 @@ def _runs(plan, spec: SweepSpec, data, mesh, max_memory_gb: float):
   runs = []
   for b, structure in enumerate(plan.buckets):
     members = plan.bucket_members(b)
+    data = datas[structure.get('lookback')]
     cfg = _train_config(structure, data, spec)
     per_member = probe.estimate_bytes(cfg, data.seq_len)
     waves = probe.waves(len(members), per_member, budget, mesh.size)
@@ -211,7 +215,8 @@ def _runs(plan, spec: SweepSpec, data, mesh, max_memory_gb: float):
       hp = distributed.put(_hparams(wave, waves['wave_size'], structure['num_layers']),
                            sharding.members_sharding(mesh))
       runs.append(Run(b, cfg, [m.uid for m in wave] +
-                      [-1 - i for i in range(waves['wave_size'] - len(wave))], hp))
+                      [-1 - i for i in range(waves['wave_size'] - len(wave))], hp,
+                      data_key=structure.get('lookback')))
     plan_json['buckets'][b].update(probe.describe(cfg, members), **waves,
                                    estimated_bytes_per_member=per_member)
   return runs, plan_json
@@ -225,8 +230,9 @@ def _order(num_runs, num_chunks, chunk_major):
   return [(r, c) for r in range(num_runs) for c in range(num_chunks)]
 
 
-def _check_data(plan, data):
+def _check_data(plan, datas):
   for structure in plan.buckets:
+    data = datas[structure.get('lookback')]
     if structure['batch_size'] > data.num_train:
       raise InputError(f'--batch_size: {structure["batch_size"]} is larger than the '
                        f'training set ({data.num_train} examples)')
@@ -254,19 +260,23 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
     log = lambda _: None
   _check_budget(spec)
   plan = make_plan(spec)
-  data = load_data(spec)
-  _check_data(plan, data)
+  # One data set per lookback (forecasting's structural data axis), else one.
+  datas = {lookback: load_data(spec, lookback)
+           for lookback in sorted({s.get('lookback') for s in plan.buckets}, key=str)}
+  data = next(iter(datas.values()))  # Shared facts: sizes, baselines, names.
+  _check_data(plan, datas)
   mesh = sharding.population_mesh()
   base_key = distributed.put(jax.random.key(spec.seed), sharding.replicated(mesh))
-  device_data = _device_data(data, ('train', 'val'), mesh)
+  device_data = {k: _device_data(d, ('train', 'val'), mesh) for k, d in datas.items()}
   num_chunks = spec.train_steps // spec.eval_every
-  runs, plan_json = _runs(plan, spec, data, mesh, max_memory_gb)
+  runs, plan_json = _runs(plan, spec, datas, mesh, max_memory_gb)
   if dry_run:
     if jax.process_count() > 1:
       raise InputError('--dry_run: run it in one process (without --distributed)')
-    first_waves = {run.bucket: (run.cfg, run.uids, run.hp) for run in reversed(runs)}
+    first_waves = {run.bucket: (run.cfg, run.uids, run.hp, device_data[run.data_key])
+                   for run in reversed(runs)}
     probed = probe.probe_all([first_waves[b] for b in range(len(plan.buckets))],
-                             device_data, base_key, mesh, group_size)
+                             base_key, mesh, group_size)
     for b, figures in enumerate(probed):
       plan_json['buckets'][b].update(figures)
       plan_json['buckets'][b]['chunk_s'] *= plan_json['buckets'][b]['num_waves']
@@ -289,7 +299,8 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   if status == workdir_lib.RESUME:
     restored = checkpoint.restore_latest(
         mngr, lambda progress: _abstract(runs, progress, base_key, mesh), log=log)
-  searcher = searcher_lib.Searcher(spec, plan, device_data['val'], mesh, group_size)
+  searcher = searcher_lib.Searcher(spec, plan, {k: d['val'] for k, d in device_data.items()},
+                                   mesh, group_size)
   if restored is None:
     mngr.close()
     if main:
@@ -336,7 +347,7 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
       if run.state is None:
         run.state = pop.population_init_fn(run.cfg, mesh)(run.hp, base_key)
       run.state, metrics = pop.population_chunk_fn(run.cfg, mesh, group_size)(
-          run.state, run.hp, device_data, base_key)
+          run.state, run.hp, device_data[run.data_key], base_key)
       metrics, steps, member_status = distributed.fetch(
           (metrics, run.state.step, run.state.status))
       records = []
@@ -373,7 +384,8 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   mngr.close()
 
   summary = summary_lib.summarise(
-      spec, plan, runs, searcher.retired, data, _device_data(data, ('val', 'test'), mesh),
+      spec, plan, runs, searcher.retired, data,
+      {k: _device_data(d, ('val', 'test'), mesh) for k, d in datas.items()},
       mesh=mesh, group_size=group_size, rename=rename)
   summary.update(timing=bar.timing(), member_steps=searcher.member_steps(
       summary['members'], len(plan.members) * spec.train_steps))

@@ -127,3 +127,21 @@ def test_waves_equal_one_population_and_share_one_program(tmp_path):
   cfg = sweep._train_config(sweep.make_plan(spec).buckets[0], data, spec)  # pylint: disable=protected-access
   # The whole population and the equal-sized waves: two programs, however many waves.
   assert pop.population_chunk_fn(cfg, sharding.population_mesh(), 0)._cache_size() == 2  # pylint: disable=protected-access
+
+
+def test_lookback_is_a_structural_axis_with_its_own_windows(tmp_path):
+  """Each lookback is a bucket trained on its own windows; every member is scored on the
+  same validation and test targets, so they rank together."""
+  spec = sweep.SweepSpec(dataset='shampoo_sales', lookback='grid(3,5)', val_size=6,
+                         test_size=6, hidden_size='4', batch_size='4',
+                         learning_rate='grid(1e-3,1e-2)', train_steps=4, eval_every=2)
+  plan = sweep.make_plan(spec)
+  assert [b['lookback'] for b in plan.buckets] == [3, 5]
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
+  assert sorted(m['hparams']['lookback'] for m in summary['members']) == [3, 3, 5, 5]
+  assert all(np.isfinite(m['val']['mse']) for m in summary['members'])
+  # Both lookbacks forecast the same validation and test targets.
+  three, five = (sweep.load_data(spec, lookback) for lookback in (3, 5))
+  for split in ('val', 'test'):
+    np.testing.assert_array_equal(three.arrays[split]['y'], five.arrays[split]['y'])
+    assert five.arrays[split]['x'].shape[1] == 5
