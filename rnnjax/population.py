@@ -159,19 +159,26 @@ def population_init_fn(cfg: TrainConfig, mesh=None):
 
 
 @functools.lru_cache(maxsize=None)
-def population_chunk_fn(cfg: TrainConfig, mesh=None, group_size: int = 0):
+def population_chunk_fn(cfg: TrainConfig, mesh=None, group_size: int = 0,
+                        validate: bool = True):
   """(state<[P]>, hp<[P]>, data, base_key) -> (state, metrics<[P]>): one compiled chunk.
 
   P must be a multiple of the mesh size (see `sharding.padded_size`). Each device
-  trains its members in vmapped groups (see `sharding.group_size`).
+  trains its members in vmapped groups (see `sharding.group_size`). validate=False:
+  training steps only (metrics: the mean training loss), for probing a bucket's cost.
   """
   mesh = mesh or sharding.population_mesh()
   members, replicated = P(sharding.AXIS), P()
 
+  def train_only(cfg, state, hp, data, base_key):
+    state, losses = train_chunk(cfg, state, hp, data, base_key)
+    return state, {'train_loss': jnp.mean(losses)}
+
   def local(state, hp, data, base_key):
     num_local = hp.uid.shape[0]
     group = sharding.group_size(num_local, group_size)
-    member = lambda sh: run_chunk(cfg, sh[0], sh[1], data, base_key)
+    chunk = run_chunk if validate else train_only
+    member = lambda sh: chunk(cfg, sh[0], sh[1], data, base_key)
     return jax.lax.map(member, (state, hp), batch_size=group)
 
   # check_vma=False: members are independent, nothing in a chunk crosses devices.

@@ -1,9 +1,10 @@
 """What a bucket costs before the sweep runs: parameters, padding, memory and time.
 
 `describe(...)` gives the cheap facts (no compile). `probe_all(...)` compiles each
-bucket's training program with a one-step chunk, reads its memory from the compiled
-executable, and times one step on a freshly initialised population, for `--dry_run` and
-its time estimate. A full chunk would make a dry run as slow as the sweep's first chunk.
+bucket's training program as a one-step chunk without the validation pass, reads its
+memory from the compiled executable, and times one step on a freshly initialised
+population, for `--dry_run` and its time estimate. A full chunk would make a dry run as
+slow as the sweep's first chunk.
 """
 
 import concurrent.futures
@@ -62,7 +63,7 @@ def _compile(cfg: pop.TrainConfig, hp: pop.HParams, data, base_key, mesh, group_
   one_step = dataclasses.replace(cfg, steps_per_chunk=1)
   state = pop.population_init_fn(one_step, mesh)(hp, base_key)
   start = time.perf_counter()
-  compiled = pop.population_chunk_fn(one_step, mesh, group_size).lower(
+  compiled = pop.population_chunk_fn(one_step, mesh, group_size, validate=False).lower(
       state, hp, data, base_key).compile()
   return compiled, state, time.perf_counter() - start
 
@@ -86,9 +87,10 @@ def probe_all(buckets, base_key, mesh, group_size: int = 0) -> list[dict]:
   in parallel threads (XLA compiles outside the GIL, and compiling dominates a dry run),
   then each is timed alone so that the timings do not disturb one another.
 
-  Per bucket: compile_s; chunk_s = one step's time (with its validation pass, so an
-  upper bound) x steps per chunk; bytes_per_member from the compiled executable (a
-  chunk's loop over steps does not add to it).
+  Per bucket: compile_s (of the probe's program: the sweep's, which validates too,
+  takes a little longer); chunk_s = one training step's time x steps per chunk (the
+  validation pass after each chunk not counted); bytes_per_member from the compiled
+  executable (a chunk's loop over steps does not add to it).
   """
   with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
     compiled = list(pool.map(
