@@ -20,6 +20,8 @@ import os
 
 import orbax.checkpoint as ocp
 
+from rnnjax.errors import InputError
+
 DIRNAME = 'checkpoints'
 
 
@@ -48,6 +50,8 @@ def restore_latest(mngr: ocp.CheckpointManager, target_of, log=print):
           progress=ocp.args.JsonRestore()))['progress']
       states = mngr.restore(step, args=ocp.args.Composite(
           states=ocp.args.StandardRestore(target_of(progress))))['states']
+    except InputError:
+      raise  # target_of refused the checkpoint's shapes: resuming here cannot work.
     except Exception as e:  # pylint: disable=broad-except
       message = str(e).splitlines()[0] if str(e) else type(e).__name__
       log(f'warning: checkpoint {step} does not restore ({message}); trying an older one')

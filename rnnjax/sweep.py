@@ -406,11 +406,19 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
 def _abstract(runs, progress, base_key, mesh):
   """The checkpoint's tree: (state, hp) of each started run, at its size then."""
   shard = sharding.members_sharding(mesh)
+  if len(progress['uids']) != len(runs):
+    raise InputError(f'--max_memory_gb: this sweep\'s checkpoint ran in '
+                     f'{len(progress["uids"])} waves, this run plans {len(runs)}; resume it '
+                     'with the --max_memory_gb it ran with')
   tree = {}
   for r, run in enumerate(runs):
     if str(r) not in progress['started']:
       continue
     size = len(progress['uids'][r])
+    if size % mesh.size:
+      raise InputError(f'--cpu_devices: this sweep\'s checkpoint holds populations of '
+                       f'{size} rows, which {mesh.size} devices cannot share equally; '
+                       'resume it on a number of devices that divides it (1 always does)')
     hp = jax.tree.map(lambda a: jax.ShapeDtypeStruct((size,) + a.shape[1:], a.dtype,
                                                      sharding=shard), run.hp)
     state = jax.eval_shape(pop.population_init_fn(run.cfg, mesh), hp, base_key)

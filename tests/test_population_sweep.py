@@ -107,3 +107,20 @@ def test_default_workdir_is_named_after_the_flagfile(tmp_path):
                         capture_output=True, text=True, cwd=ROOT, timeout=60,
                         env={**os.environ, 'PYTHONPATH': ROOT})
   assert proc.stdout.strip() == os.path.join('runs', 'my_study'), proc.stderr
+
+
+def test_resume_on_devices_that_cannot_share_the_checkpoint_is_refused(tmp_path):
+  args = ['--dataset=shampoo_sales', '--lookback=4', '--val_size=6', '--test_size=6',
+          '--hidden_size=4', '--batch_size=4', '--learning_rate=grid(1e-3,3e-3,1e-2)',
+          '--train_steps=4', '--eval_every=2', '--figures=false']
+  assert _cli(tmp_path, *args, '--cpu_devices=2').returncode == 0  # 3 members -> 4 rows.
+  os.unlink(tmp_path / 'wd' / 'summary.json')  # As if killed before the end.
+  before = sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / 'wd').rglob('*'))
+  proc = _cli(tmp_path, *args, '--cpu_devices=3')
+  assert proc.returncode == 2, proc.stderr
+  lines = [l for l in proc.stderr.splitlines() if l.strip()]
+  assert len(lines) == 1 and 'error: --cpu_devices: ' in lines[0], proc.stderr
+  after = sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / 'wd').rglob('*'))
+  assert before == after  # Nothing cleared: the checkpoints are still there.
+  assert _cli(tmp_path, *args, '--cpu_devices=1').returncode == 0  # 1 divides anything.
+  assert (tmp_path / 'wd' / 'summary.json').exists()
