@@ -25,7 +25,6 @@ from rnnjax import searcher as searcher_lib
 from rnnjax import sharding
 from rnnjax import summary as summary_lib
 from rnnjax import tasks
-from rnnjax import tensorboard
 from rnnjax import workdir as workdir_lib
 from rnnjax.data import task_data
 from rnnjax.errors import InputError
@@ -283,6 +282,8 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
     log(report.plan_table(plan_json, num_chunks))
     return plan_json
   distributed.check_shared_dir(workdir)
+  # tensorboardX imports torch when it is installed (1.5 s): not for a dry run.
+  from rnnjax import tensorboard  # pylint: disable=g-import-not-at-top
   status = workdir_lib.state_of(workdir, spec.to_json(), overwrite=overwrite)
   distributed.sync('rnnjax-state-of')  # Before process 0 writes anything.
   if status == workdir_lib.FINISHED:
