@@ -68,8 +68,10 @@ DROPOUT_PER_LAYER = flags.DEFINE_string('dropout_per_layer', '', 'One dropout sp
                                         'e.g. "grid(0,0.2);0.5".')
 VARIATIONAL_DROPOUT = flags.DEFINE_bool('variational_dropout', False, 'Draw each input / '
                                         'between-layer dropout mask once per sequence.')
-HIDDEN_MODE = flags.DEFINE_string('hidden_mode', 'masked', 'masked: hidden sizes share '
-                                  'one program, padded and masked; bucket: one each.')
+HIDDEN_MODE = flags.DEFINE_string('hidden_mode', 'auto', 'masked: hidden sizes share '
+                                  'one program, padded and masked; bucket: one program '
+                                  'each; auto: whichever is estimated cheaper (padding '
+                                  'arithmetic against compiles).')
 FORGET_BIAS = flags.DEFINE_string('forget_bias', '1', 'LSTM forget-gate bias at init. ' + _S)
 INIT_SCALE = flags.DEFINE_string('init_scale', '1', 'Weights ~ U(+-scale/sqrt(H)). ' + _S)
 SEARCH = flags.DEFINE_string('search', 'grid', 'grid (cross every list), random, halving '

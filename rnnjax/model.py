@@ -120,7 +120,7 @@ def param_count(cfg: ModelConfig, hidden_units: int | None = None) -> int:
   return sum(math.prod(leaf.shape) for leaf in jax.tree.leaves(shapes))
 
 
-def _recurrent_cost(cfg: ModelConfig, width: int) -> int:
+def recurrent_cost(cfg: ModelConfig, width: int) -> int:
   """Multiply-adds per example and time step of the layers' matmuls: G H (I + H)."""
   num_gates = cells.CELLS[cfg.cell].num_gates
   return sum(num_gates * width * ((cfg.input_size if layer == 0 else width) + width)
@@ -132,8 +132,8 @@ def padding_fraction(cfg: ModelConfig, widths) -> float:
   padded to max(widths) (cfg gives the cell, input size and depth; its hidden_size is
   not used). 0 when all widths are equal."""
   widths = [int(w) for w in widths]
-  padded = _recurrent_cost(cfg, max(widths))
-  return 1.0 - sum(_recurrent_cost(cfg, w) for w in widths) / (len(widths) * padded)
+  padded = recurrent_cost(cfg, max(widths))
+  return 1.0 - sum(recurrent_cost(cfg, w) for w in widths) / (len(widths) * padded)
 
 
 def dropout(key, rate, x, *, draw_width=0, shared_axis=None):

@@ -202,7 +202,8 @@ def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
   hidden size share a bucket padded to its widest member; see model.init_params).
   """
   if hidden_mode not in ('bucket', 'masked'):
-    raise InputError(f"--hidden_mode: {hidden_mode!r}; expected 'masked' or 'bucket'")
+    raise InputError(f"--hidden_mode: {hidden_mode!r}; expected 'auto', 'masked' or "
+                     "'bucket'")
   if num_seeds < 1:
     raise InputError(f'--num_seeds: {num_seeds} must be >= 1')
   ordered = [axes[name] for name in AXES if name in axes]
