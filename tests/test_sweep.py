@@ -1,5 +1,6 @@
 """The sweep end to end through the library entry point, and its work directory."""
 
+import dataclasses
 import json
 import os
 
@@ -145,3 +146,15 @@ def test_lookback_is_a_structural_axis_with_its_own_windows(tmp_path):
   for split in ('val', 'test'):
     np.testing.assert_array_equal(three.arrays[split]['y'], five.arrays[split]['y'])
     assert five.arrays[split]['x'].shape[1] == 5
+
+
+def test_auto_hidden_mode_masks_small_sweeps_and_buckets_large_ones():
+  widths = dict(hidden_size='grid(32,64,128)', learning_rate='grid(1e-3,1e-2)')
+  small = sweep.SweepSpec(**widths, train_steps=20, eval_every=10)
+  assert len(sweep.make_plan(small).buckets) == 1  # A compile costs more than padding.
+  assert sweep.make_plan(small).masked == ('hidden_size',)
+  large = dataclasses.replace(small, num_layers='2', num_seeds=8, train_steps=2000)
+  assert len(sweep.make_plan(large).buckets) == 3  # Padding arithmetic dominates.
+  masked = dataclasses.replace(large, hidden_mode='masked')
+  assert sweep._cost_s(sweep.make_plan(masked), large) > sweep._cost_s(
+      sweep.make_plan(large), large)

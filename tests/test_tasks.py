@@ -36,8 +36,7 @@ def _hp(num_layers=2, rate=0.3):
                      hidden_units=jnp.int32(8))
 
 
-@pytest.mark.parametrize('cell', ['lstm', 'gru'])
-@pytest.mark.parametrize('readout', ['last_valid', 'mean'])
+@pytest.mark.parametrize('cell, readout', [('lstm', 'last_valid'), ('gru', 'mean')])
 def test_padded_batch_equals_sequences_one_by_one(cell, readout):
   """Loss and gradients of a padded batch of variable-length sequences are the mean of
   each sequence's own, computed unpadded (no dropout: masks depend on shapes)."""
