@@ -9,11 +9,13 @@ Every swept flag holds one spec string, parsed by a small grammar (never `eval`)
   randint(lo, hi)           random search only; integers lo..hi inclusive
 
 `--search=grid` crosses every listed axis; `--search=random` draws `--num_members`
-configurations, taking listed values uniformly. `halving` and `pbt` (adaptive.py)
-start from such a population: random when `--num_members` is set, else the grid. Each configuration is repeated
-`--num_seeds` times; member uid = configuration * num_seeds + seed index.
+configurations, taking listed values uniformly. `halving` and `pbt` (adaptive.py) start
+from such a population: random when `--num_members` is set, else the grid. Each
+configuration is repeated `--num_seeds` times; member uid = configuration * num_seeds +
+seed index.
 
-Structural axes (cell, hidden_size, num_layers, batch_size, optimizer) change shapes,
+Structural axes (cell, hidden_size, num_layers, batch_size, optimizer, and lookback for
+forecasting) change shapes,
 so members are grouped into buckets of equal structure, one compiled program each.
 Every other axis is a traced per-member value inside its bucket's population.
 """

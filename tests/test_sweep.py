@@ -10,6 +10,7 @@ import pytest
 from rnnjax import population as pop
 from rnnjax import results
 from rnnjax import sharding
+from rnnjax import spec as spec_lib
 from rnnjax import sweep
 from rnnjax.errors import InputError
 
@@ -156,5 +157,5 @@ def test_auto_hidden_mode_masks_small_sweeps_and_buckets_large_ones():
   large = dataclasses.replace(small, num_layers='2', num_seeds=8, train_steps=2000)
   assert len(sweep.make_plan(large).buckets) == 3  # Padding arithmetic dominates.
   masked = dataclasses.replace(large, hidden_mode='masked')
-  assert sweep._cost_s(sweep.make_plan(masked), large) > sweep._cost_s(
+  assert spec_lib.plan_cost_s(sweep.make_plan(masked), large) > spec_lib.plan_cost_s(
       sweep.make_plan(large), large)

@@ -168,8 +168,9 @@ def analyse(table: load.Table, *, metric: str = '', diverged: str = 'drop',
 
   metric: validation metric (default: the one the sweep selected on). diverged: 'drop'
   members that diverged, have a non-finite value or one worse than chance
-  (`table.chance`), or 'cap' them at the worst remaining value. log_metric: analyse log(metric); None: when every value is positive and lower
-  is better. Returns a JSON-ready dict; 'skipped' holds the reason when impossible.
+  (`table.chance`), or 'cap' them at the worst remaining value. log_metric: analyse
+  log(metric); None: when every value is positive and lower is better. Returns a
+  JSON-ready dict; 'skipped' holds the reason when impossible.
   """
   metric = metric or table.metric
   mode = table.mode if metric == table.metric else (
