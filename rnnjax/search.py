@@ -15,8 +15,8 @@ configuration is repeated `--num_seeds` times; member uid = configuration * num_
 seed index.
 
 Structural axes (cell, hidden_size, num_layers, batch_size, optimizer, and lookback for
-forecasting) change shapes,
-so members are grouped into buckets of equal structure, one compiled program each.
+forecasting) change shapes, so members are grouped into buckets of equal structure, one
+compiled program each.
 Every other axis is a traced per-member value inside its bucket's population.
 """
 
