@@ -105,26 +105,29 @@ def make_plan(spec: SweepSpec) -> search.Plan:
   return plan
 
 
-# What `--hidden_mode=auto` weighs, measured on the 2-core VM: a bucket's compile, and
-# the rate of a population's training arithmetic (workload W: 102 MFLOP per
-# member-step in 1.17 ms).
-COMPILE_S = 8.0
-TRAIN_FLOPS_PER_S = 87e9
+# What `--hidden_mode=auto` weighs: a compile per bucket against the arithmetic spent on
+# padding. Fitted to two measured runs of seed_full_sweep.flags on the 2-core VM (masked:
+# 6 buckets, 587 s of training; bucketed: 18 buckets, 631 s), with a compile of 13 s
+# (the first chunk of its small buckets): a member-step costs a fixed 2.7 ms (gate
+# arithmetic, validation, dispatch) plus its recurrent arithmetic at 234 GFLOP/s.
+COMPILE_S = 13.0
+MEMBER_STEP_S = 2.7e-3
+TRAIN_FLOPS_PER_S = 234e9
 
 
 def plan_cost_s(plan: search.Plan, spec: SweepSpec) -> float:
-  """Estimated seconds of a plan: a compile per bucket, plus its members' recurrent
-  arithmetic at their bucket's (padded) width: 6 x batch x steps x time steps x G H (I+H)
-  per layer (forward and backward)."""
+  """Estimated seconds of a plan: a compile per bucket, and per member-step a fixed cost
+  plus the recurrent arithmetic at the bucket's (padded) width: 6 x batch x time steps x
+  G H (I + H) per layer (forward and backward)."""
   total = 0.0
   for b, structure in enumerate(plan.buckets):
     cfg = model.ModelConfig(cell=structure['cell'], input_size=1,
                             hidden_size=structure['hidden_size'],
                             num_layers=structure['num_layers'], output_size=1)
-    per_step = 6 * structure['batch_size'] * model.recurrent_cost(
+    flops = 6 * structure['batch_size'] * model.recurrent_cost(
         cfg, structure['hidden_size']) * int(structure.get('lookback', spec.seq_len))
     total += COMPILE_S + len(plan.bucket_members(b)) * spec.train_steps * (
-        per_step / TRAIN_FLOPS_PER_S)
+        MEMBER_STEP_S + flops / TRAIN_FLOPS_PER_S)
   return total
 
 
