@@ -13,7 +13,6 @@ budget allows under its rungs (adaptive.budget) and trains the survivors to
 """
 
 import dataclasses
-import json
 import math
 import os
 

@@ -58,16 +58,15 @@ class Searcher:
                                                        like='dropout')
       self._space = adaptive.search_space(axes)
 
-  def observe(self, r: int, run, values, status) -> None:
-    """Run r's members after a chunk: values (the selection metric) and status."""
-    best = np.asarray(distributed.fetch(run.state.best_val), np.float64)
-    self._tables[r] = (best, np.asarray(status), np.asarray(run.uids),
-                       np.asarray(values, np.float64))
+  def observe(self, r: int, uids, values, status, best_val) -> None:
+    """Run r's members after a chunk, each <[P]>: the selection metric of the current
+    weights, status, and the best selection metric so far."""
+    self._tables[r] = (np.asarray(best_val, np.float64), np.asarray(status),
+                       np.asarray(uids), np.asarray(values, np.float64))
 
-  def decide(self, runs, step: int, base_key) -> list[dict]:
+  def decide(self, runs, step: int) -> list[dict]:
     """Applies the strategy to `runs` (in place) once all have reached `step`; returns
     the records to append to metrics.jsonl."""
-    del base_key
     if step in self._rungs:
       self._halve(runs, step)
     if step in self._pbt_steps:

@@ -9,7 +9,6 @@ import dataclasses
 import os
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from rnnjax import checkpoint
@@ -235,8 +234,8 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
         run.state = pop.population_init_fn(run.cfg, mesh)(run.hp, base_key)
       run.state, metrics = pop.population_chunk_fn(run.cfg, mesh, group_size)(
           run.state, run.hp, device_data[run.data_key], base_key)
-      metrics, steps, member_status = distributed.fetch(
-          (metrics, run.state.step, run.state.status))
+      metrics, steps, member_status, best_val = distributed.fetch(
+          (metrics, run.state.step, run.state.status, run.state.best_val))
       records = []
       for i, uid in enumerate(run.uids):
         if uid < 0:
@@ -246,14 +245,15 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
                                    metrics={'loss': metrics['train_loss'][i]})
         records += results.records(split='val', **where, metrics=rename(
             {k: v[i] for k, v in metrics['val'].items()}))
-      searcher.observe(r, run, metrics['val'][task.selection], member_status)
+      searcher.observe(r, run.uids, metrics['val'][task.selection], member_status,
+                       best_val)
       real = np.asarray(run.uids) >= 0
       bar.chunk(run.bucket, (c + 1) * spec.eval_every, metrics['val'][task.display][real],
                 member_status[real], metric=task.display, mode=task.display_mode)
     else:
       records = []
     if r == len(runs) - 1 or spec.search not in search.ADAPTIVE:
-      records += searcher.decide(runs, (c + 1) * spec.eval_every, base_key)
+      records += searcher.decide(runs, (c + 1) * spec.eval_every)
     writer.write(records)
     writer.flush()  # Before the checkpoint that covers these records.
     if events is not None:
