@@ -1,17 +1,25 @@
 """Tests for rnnjax/data/forecast.py: loading, gaps, scaling, windows, splits, baselines."""
 
+import csv
+import re
+
 import numpy as np
 import pytest
 
+from rnnjax.data import common
 from rnnjax.data import forecast
 from rnnjax.errors import InputError
 
 
 def _series(dataset):
-  """The bundled series in original units, gaps filled, read independently of `load`."""
+  """<float64>[N, 1]: the bundled series in original units, gaps filled, read with the csv
+  module and np.interp instead of the loader's own code."""
   _, _, column, _ = forecast.DATASETS[dataset]
-  raw, _ = forecast.read_csv(forecast.bundled_path(dataset), (column,))
-  return forecast.fill_gaps(raw)
+  with open(forecast.bundled_path(dataset), newline='') as f:
+    cells = [row[column] for row in csv.DictReader(f)]
+  v = np.array([float(c) if c else np.nan for c in cells])
+  known = np.flatnonzero(~np.isnan(v))
+  return np.interp(np.arange(len(v)), known, v[known])[:, None]
 
 
 def _write(path, text):
@@ -24,7 +32,7 @@ def _write(path, text):
 @pytest.mark.parametrize('dataset', sorted(forecast.DATASETS))
 def test_every_bundled_dataset_loads(dataset):
   data = forecast.load(dataset=dataset, lookback=12, horizon=1)
-  for split in forecast.SPLITS:
+  for split in common.SPLITS:
     n = len(data.x[split])
     assert n >= 1
     assert data.x[split].shape == (n, 12, 1) and data.x[split].dtype == np.float32
@@ -39,21 +47,11 @@ def test_every_bundled_dataset_loads(dataset):
 def test_co2_weekly_gaps_are_filled():
   data = forecast.load(dataset='co2_weekly', lookback=12, horizon=1)
   assert data.num_filled == 59
-  for split in forecast.SPLITS:
+  for split in common.SPLITS:
     assert not np.isnan(data.x[split]).any() and not np.isnan(data.y[split]).any()
   raw, gaps = forecast.read_csv(forecast.bundled_path('co2_weekly'), ('co2',))
   assert gaps == 59 == np.isnan(raw).sum()
-  assert not np.isnan(forecast.fill_gaps(raw)).any()
-
-
-def test_fill_gaps_interpolates_linearly_and_holds_ends():
-  values = np.array([[np.nan, 1.0], [2.0, np.nan], [np.nan, np.nan], [8.0, 7.0],
-                     [np.nan, 9.0]])
-  filled = forecast.fill_gaps(values)
-  np.testing.assert_allclose(filled, [[2, 1], [2, 3], [5, 5], [8, 7], [8, 9]])
-  assert np.isnan(values).sum() == 5  # The input is left alone.
-  with pytest.raises(InputError, match='no values'):
-    forecast.fill_gaps(np.array([[1.0, np.nan], [2.0, np.nan]]))
+  np.testing.assert_array_equal(common.fill_gaps(raw, ['co2'], 'co2'), _series('co2_weekly'))
 
 
 # --- windows, splits and scaling ------------------------------------------------------
@@ -66,7 +64,7 @@ def test_window_shapes_and_contents(lookback, horizon):
   counts = {'train': 100 - lookback - horizon + 1, 'val': 22 - horizon + 1,
             'test': 22 - horizon + 1}
   first_target = {'train': lookback, 'val': 100, 'test': 122}
-  for split in forecast.SPLITS:
+  for split in common.SPLITS:
     x, y = data.x[split], data.y[split]
     assert x.shape == (counts[split], lookback, 1)
     assert y.shape == (counts[split], horizon, 1)
@@ -151,6 +149,8 @@ def test_read_csv_missing_file(tmp_path):
   with pytest.raises(InputError, match='no such file') as info:
     forecast.read_csv(path, ('a',))
   assert path in str(info.value)
+  with pytest.raises(InputError, match=f'^--csv_path: {re.escape(path)}: no such file$'):
+    forecast.load(csv_path=path, target_columns=('a',), lookback=1, horizon=1)
 
 
 def test_read_csv_not_utf8(tmp_path):
@@ -197,7 +197,7 @@ def test_prepare_series_too_short(lookback, horizon):
 def test_prepare_just_long_enough():
   data = forecast.prepare(np.arange(10.0)[:, None], lookback=5, horizon=1, val_size=2,
                           test_size=2)
-  assert [len(data.y[s]) for s in forecast.SPLITS] == [1, 2, 2]
+  assert [len(data.y[s]) for s in common.SPLITS] == [1, 2, 2]
 
 
 def test_load_unknown_dataset():
@@ -225,7 +225,7 @@ def test_user_csv_with_two_targets(tmp_path):
   assert data.mean.shape == data.std.shape == (2,)
   assert data.num_filled == 0
   assert 'seasonal_naive' not in data.baselines  # A user's file has no season unless told.
-  for split in forecast.SPLITS:
+  for split in common.SPLITS:
     count = len(data.y[split])
     assert data.y[split].shape == (count, 2, 2)
     assert data.x[split].shape == (count, 4, 2)
@@ -287,7 +287,7 @@ def test_input_columns_shapes_and_channels(tmp_path):
   scaled = (series - mean) / std
   first_target = {'train': 4, 'val': 18, 'test': 24}
   counts = {'train': 18 - 4 - 2 + 1, 'val': 6 - 2 + 1, 'test': 6 - 2 + 1}
-  for split in forecast.SPLITS:
+  for split in common.SPLITS:
     x, y = data.x[split], data.y[split]
     assert x.shape == (counts[split], 4, 3) and y.shape == (counts[split], 2, 2)
     t = first_target[split] + np.arange(counts[split])
@@ -331,7 +331,7 @@ def test_input_columns_leave_targets_unchanged(tmp_path):
   path, _ = _targets_and_input(tmp_path)
   with_input, without = _load_multi(path), _load_multi(path, input_columns=())
   assert without.input_columns == () and without.x['train'].shape[-1] == 2
-  for split in forecast.SPLITS:
+  for split in common.SPLITS:
     np.testing.assert_array_equal(with_input.y[split], without.y[split])
     np.testing.assert_array_equal(with_input.x[split][..., :2], without.x[split])
   assert with_input.baselines == without.baselines

@@ -5,6 +5,7 @@ import gzip
 import numpy as np
 import pytest
 
+from rnnjax.data import common
 from rnnjax.data import text
 from rnnjax.errors import InputError
 
@@ -35,7 +36,7 @@ def test_encode_unknown_character():
 def test_split_text_vocab_and_contiguous_splits():
   data = text.split_text(SAMPLE, val_size=10, test_size=15)
   assert data.vocab == ''.join(sorted(set(SAMPLE)))
-  parts = [data.tokens[s] for s in text.SPLITS]
+  parts = [data.tokens[s] for s in common.SPLITS]
   assert [len(p) for p in parts] == [len(SAMPLE) - 25, 10, 15]
   assert all(p.dtype == np.int32 for p in parts)
   # In order, and together the whole text.
@@ -132,7 +133,7 @@ def test_unknown_dataset():
 def test_user_file(tmp_path):
   path = _write(tmp_path / 'mine.txt', SAMPLE)
   data = text.load(text_path=path, val_size=5, test_size=7)
-  assert text.decode(np.concatenate([data.tokens[s] for s in text.SPLITS]),
+  assert text.decode(np.concatenate([data.tokens[s] for s in common.SPLITS]),
                      data.vocab) == SAMPLE
   assert data.info['source'] == f'--text_path={path}'
 
@@ -141,7 +142,7 @@ def test_user_file_keeps_crlf_and_drops_bom(tmp_path):
   path = tmp_path / 'crlf.txt'
   path.write_bytes('\ufeffab\r\ncd\r\nef\r\n'.encode('utf-8'))
   data = text.load(text_path=str(path), val_size=2, test_size=2)
-  assert text.decode(np.concatenate([data.tokens[s] for s in text.SPLITS]),
+  assert text.decode(np.concatenate([data.tokens[s] for s in common.SPLITS]),
                      data.vocab) == 'ab\r\ncd\r\nef\r\n'
 
 

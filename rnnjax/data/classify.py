@@ -21,9 +21,9 @@ import os
 
 import numpy as np
 
+from rnnjax.data import common
 from rnnjax.errors import InputError
 
-SPLITS = ('train', 'val', 'test')
 DATASETS = ('ItalyPowerDemand', 'GunPoint', 'ArrowHead', 'BasicMotions', 'JapaneseVowels')
 DEFAULT_VAL_FRACTION = 0.2
 
@@ -99,18 +99,6 @@ def _parse_case(line, where):
   return np.array(channels, np.float64).T, label
 
 
-def fill_missing(values: np.ndarray, where: str = 'series') -> np.ndarray:
-  """<float64>[T, C]: NaNs interpolated linearly in time per channel; ends hold the nearest."""
-  filled = values.copy()
-  t = np.arange(len(values))
-  for c in np.flatnonzero(np.isnan(values).any(axis=0)):
-    ok = ~np.isnan(values[:, c])
-    if not ok.any():
-      raise InputError(f'{where}: dimension {c + 1} has no values, only ?')
-    filled[:, c] = np.interp(t, t[ok], values[ok, c])
-  return filled
-
-
 def _check_header(header, path):
   """Returns (class labels from the header or None, dimensions or 0, length or 0)."""
   def tag(name, default=''):
@@ -133,19 +121,12 @@ def _check_header(header, path):
   return tuple(labels[1:]) or None, dims, length
 
 
-def read_ts(path: str) -> TsFile:
-  """Reads a labelled `.ts` file; see the module docstring for the format."""
-  if os.path.isdir(path):
-    raise InputError(f'{path}: is a directory, not a .ts file')
-  if not os.path.isfile(path):
-    raise InputError(f'{path}: no such file')
-  try:
-    with open(path, encoding='utf-8-sig') as f:
-      lines = f.read().splitlines()
-  except UnicodeDecodeError as e:
-    raise InputError(f'{path}: not UTF-8 text ({e.reason} at byte {e.start})') from None
-  except OSError as e:
-    raise InputError(f'{path}: cannot read ({e.strerror})') from None
+def read_ts(path: str, *, flag: str = '') -> TsFile:
+  """Reads a labelled `.ts` file; see the module docstring for the format.
+
+  `flag` (e.g. '--train_path') is named when the file cannot be read.
+  """
+  lines = common.read_file(path, flag=flag, kind='a .ts file').splitlines()
   if not any(line.strip() for line in lines):
     raise InputError(f'{path}: empty file')
   header, series, labels, num_missing, declared = {}, [], [], 0, None
@@ -175,7 +156,8 @@ def read_ts(path: str) -> TsFile:
     if class_labels and label not in class_labels:
       raise InputError(f'{where}: label {label!r} is not in @classLabel {" ".join(class_labels)}')
     num_missing += int(np.isnan(values).sum())
-    series.append(fill_missing(values, where))
+    names = [f'dimension {d}' for d in range(1, values.shape[1] + 1)]
+    series.append(common.fill_gaps(values, names, where))
     labels.append(label)
   if not series:
     raise InputError(f'{path}: no cases' + ('' if declared else ' (no @data line)'))
@@ -277,16 +259,17 @@ def prepare(train: TsFile, test: TsFile, *, val_size=DEFAULT_VAL_FRACTION, seed:
   y = {'train': y_all[train_idx], 'val': y_all[val_idx],
        'test': np.array([index[label] for label in test.labels], np.int32)}
   mean, std = channel_stats(raw['train'])
-  lengths = [len(s) for split in SPLITS for s in raw[split]]
+  lengths = [len(s) for split in common.SPLITS for s in raw[split]]
   t_max = max(lengths)
   x, length = {}, {}
-  for split in SPLITS:
+  for split in common.SPLITS:
     x[split], length[split] = pad([(s - mean) / std for s in raw[split]], t_max)
   if min(lengths) == t_max:
-    features = {split: x[split].reshape(len(x[split]), -1).astype(np.float64) for split in SPLITS}
+    features = {split: x[split].reshape(len(x[split]), -1).astype(np.float64)
+                for split in common.SPLITS}
   else:
     features = {split: np.stack([resample((s - mean) / std, t_max).ravel() for s in raw[split]])
-                for split in SPLITS}
+                for split in common.SPLITS}
   majority = np.argmax(np.bincount(y['train'], minlength=len(classes)))
   baselines = {'majority': {}, '1nn_euclidean': {}}
   for split in ('val', 'test'):
@@ -295,9 +278,9 @@ def prepare(train: TsFile, test: TsFile, *, val_size=DEFAULT_VAL_FRACTION, seed:
     baselines['1nn_euclidean'][split] = float(np.mean(pred == y[split]))
   info = {
       'dataset': name or train.name, 'files': dict(files),
-      'num': {split: len(y[split]) for split in SPLITS},
+      'num': {split: len(y[split]) for split in common.SPLITS},
       'class_counts': {split: {c: int(n) for c, n in zip(classes, np.bincount(
-          y[split], minlength=len(classes)))} for split in SPLITS},
+          y[split], minlength=len(classes)))} for split in common.SPLITS},
       'classes': list(classes), 'channels': int(x['train'].shape[2]),
       'max_length': int(t_max), 'min_length': int(min(lengths)),
       'num_missing': train.num_missing + test.num_missing, 'seed': int(seed)}
@@ -312,12 +295,11 @@ def load(*, dataset: str = '', train_path: str = '', test_path: str = '',
   `val_size`: a fraction in (0, 1) of the training file's cases, a whole number >= 1 of
   them, or 0 for the default 20%; carved per class (see `stratified_split`).
   """
+  flags = ('--train_path', '--test_path')  # Named when a file cannot be read.
   if train_path or test_path:
-    for flag, path in (('--train_path', train_path), ('--test_path', test_path)):
+    for flag, path in zip(flags, (train_path, test_path)):
       if not path:
         raise InputError(f'{flag}: required: give both --train_path and --test_path')
-      if not os.path.isfile(path):
-        raise InputError(f'{flag}: no such file {path!r}')
     name = ''
   elif not dataset:
     raise InputError(f'--dataset: name a bundled dataset ({", ".join(DATASETS)}) or give '
@@ -325,5 +307,7 @@ def load(*, dataset: str = '', train_path: str = '', test_path: str = '',
   else:
     train_path, test_path, name = (bundled_path(dataset, 'train'),
                                    bundled_path(dataset, 'test'), dataset)
-  return prepare(read_ts(train_path), read_ts(test_path), val_size=val_size, seed=seed,
-                 name=name, files={'train': train_path, 'test': test_path})
+    flags = ('--dataset', '--dataset')
+  return prepare(read_ts(train_path, flag=flags[0]), read_ts(test_path, flag=flags[1]),
+                 val_size=val_size, seed=seed, name=name,
+                 files={'train': train_path, 'test': test_path})

@@ -17,14 +17,14 @@ Every column is standardised with its own training-part statistics and gap-fille
 import csv
 import dataclasses
 import importlib.resources
+import io
 import math
-import os
 
 import numpy as np
 
+from rnnjax.data import common
 from rnnjax.errors import InputError
 
-SPLITS = ('train', 'val', 'test')
 DEFAULT_HOLDOUT_FRACTION = 0.15
 
 # Bundled series: name -> (file, time column, value column, season length).
@@ -66,25 +66,18 @@ def bundled_path(dataset: str) -> str:
   return str(root / DATASETS[dataset][0])
 
 
-def read_csv(path: str, columns, *, time_column: str = '',
-             input_columns=()) -> tuple[np.ndarray, int]:
+def read_csv(path: str, columns, *, time_column: str = '', input_columns=(),
+             flag: str = '') -> tuple[np.ndarray, int]:
   """Reads named numeric columns. Returns (<float64>[N, C] with NaN gaps, gaps).
 
   The C = len(columns) + len(input_columns) columns come in that order; a missing input
   column is reported as `--input_columns`'s. Rows are taken in file order;
-  `time_column`, when named, must exist but is not parsed.
+  `time_column`, when named, must exist but is not parsed. `flag` (e.g. '--csv_path')
+  is named when the file cannot be read.
   """
-  if os.path.isdir(path):
-    raise InputError(f'{path}: is a directory, not a CSV file')
-  if not os.path.isfile(path):
-    raise InputError(f'{path}: no such file')
-  try:
-    with open(path, newline='', encoding='utf-8-sig') as f:
-      rows = list(csv.reader(f))
-  except UnicodeDecodeError as e:
-    raise InputError(f'{path}: not UTF-8 text ({e.reason} at byte {e.start})') from None
-  except OSError as e:
-    raise InputError(f'{path}: cannot read ({e.strerror})') from None
+  # newline='' as the csv module asks, so a quoted field may hold a line break.
+  text = common.read_file(path, flag=flag, kind='a CSV file')
+  rows = list(csv.reader(io.StringIO(text, newline='')))
   if not rows:
     raise InputError(f'{path}: empty file')
   header = [h.strip() for h in rows[0]]
@@ -109,23 +102,6 @@ def read_csv(path: str, columns, *, time_column: str = '',
         raise InputError(f'{path}: line {r + 2}, column {columns[c]!r}: '
                          f'{cell!r} is not a number') from None
   return values, int(np.isnan(values).sum())
-
-
-def fill_gaps(values: np.ndarray, columns=None, path='series') -> np.ndarray:
-  """Linear interpolation over NaN gaps, per column; ends take the nearest value."""
-  filled = values.copy()
-  t = np.arange(len(values))
-  for c in range(values.shape[1]):
-    ok = ~np.isnan(values[:, c])
-    if not ok.any():
-      name = columns[c] if columns else c
-      raise InputError(f'{path}: column {name!r} has no values')
-    filled[:, c] = np.interp(t, t[ok], values[ok, c])
-  return filled
-
-
-def _holdout(size, n):
-  return size if size > 0 else max(1, int(round(DEFAULT_HOLDOUT_FRACTION * n)))
 
 
 def _window_starts(lookback, horizon, start, stop):
@@ -156,7 +132,8 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
   """
   n = len(values)
   lookback_needed = lookback + int(difference)  # A change needs the level before it.
-  val_size, test_size = _holdout(val_size, n), _holdout(test_size, n)
+  val_size, test_size = common.holdout_sizes(n, val_size, test_size,
+                                             fraction=DEFAULT_HOLDOUT_FRACTION, minimum=1)
   train_end, val_end = n - val_size - test_size, n - test_size
   bounds = {'train': (0, train_end), 'val': (train_end, val_end), 'test': (val_end, n)}
   for split, (start, stop) in bounds.items():
@@ -213,12 +190,12 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
   `season=0` turns the seasonal-naive baseline off.
   """
   if csv_path:
-    path, columns = csv_path, tuple(target_columns)
+    path, flag, columns = csv_path, '--csv_path', tuple(target_columns)
     if not columns:
       raise InputError('--target_columns: name at least one column of --csv_path')
     default_season = 0
   else:
-    path = bundled_path(dataset)
+    path, flag = bundled_path(dataset), '--dataset'
     _, _, value_column, default_season = DATASETS[dataset]
     columns = (value_column,)
   inputs = tuple(input_columns)
@@ -226,9 +203,11 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
   if repeated:
     raise InputError(f'--input_columns: {repeated[0]!r} is named twice (a column is a '
                      f'target or an input, once); targets are {list(columns)}')
-  raw, num_filled = read_csv(path, columns, time_column=time_column, input_columns=inputs)
-  return prepare(fill_gaps(raw, columns + inputs, path), lookback=lookback,
-                 horizon=horizon, val_size=val_size, test_size=test_size,
-                 num_targets=len(columns), season=default_season if season < 0 else season,
+  raw, num_filled = read_csv(path, columns, time_column=time_column, input_columns=inputs,
+                             flag=flag)
+  filled = common.fill_gaps(raw, [f'column {c!r}' for c in columns + inputs], path)
+  return prepare(filled, lookback=lookback, horizon=horizon, val_size=val_size,
+                 test_size=test_size, num_targets=len(columns),
+                 season=default_season if season < 0 else season,
                  target_columns=columns, num_filled=num_filled, input_columns=inputs,
                  difference=difference)

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from rnnjax.data import classify
+from rnnjax.data import common
 from rnnjax.data import forecast
 from rnnjax.data import text
 from rnnjax.errors import InputError
@@ -62,7 +63,7 @@ def _load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_colu
                        val_size=val_size, test_size=test_size, season=season,
                        difference=difference)
   arrays = {split: {'x': data.x[split], 'y': data.y[split], 'mean': data.mean,
-                    'std': data.std} for split in forecast.SPLITS}
+                    'std': data.std} for split in common.SPLITS}
   targets = tuple(data.target_columns)
   names = {}
   if len(targets) > 1:
@@ -92,7 +93,7 @@ def _load_classify(*, dataset, seed, val_size, test_size, train_path='', test_pa
                        train_path=train_path, test_path=test_path,
                        val_size=val_size or 0.2, seed=seed)
   arrays = {split: {'x': data.x[split], 'length': data.length[split], 'y': data.y[split]}
-            for split in ('train', 'val', 'test')}
+            for split in common.SPLITS}
   baselines = {name: {split: {'accuracy': acc} for split, acc in scores.items()}
                for name, scores in data.baselines.items()}
   return TaskData(

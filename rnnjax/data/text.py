@@ -15,13 +15,12 @@ import dataclasses
 import gzip
 import importlib.resources
 import math
-import os
 
 import numpy as np
 
+from rnnjax.data import common
 from rnnjax.errors import InputError
 
-SPLITS = ('train', 'val', 'test')
 DATASETS = ('shakespeare',)
 DEFAULT_HOLDOUT_FRACTION = 0.02
 
@@ -43,22 +42,6 @@ def bundled_path(dataset: str) -> str:
   if dataset not in DATASETS:
     raise InputError(f'--dataset: unknown text {dataset!r}; bundled: {", ".join(DATASETS)}')
   return str(importlib.resources.files('rnnjax.data') / 'text' / f'{dataset}.txt.gz')
-
-
-def read_text(path: str) -> str:
-  """A user's UTF-8 text file, as it is (a leading byte-order mark is dropped)."""
-  if os.path.isdir(path):
-    raise InputError(f'--text_path: {path} is a directory, not a text file')
-  if not os.path.isfile(path):
-    raise InputError(f'--text_path: {path}: no such file')
-  try:
-    with open(path, encoding='utf-8-sig', newline='') as f:
-      return f.read()
-  except UnicodeDecodeError as e:
-    raise InputError(f'--text_path: {path} is not UTF-8 text '
-                     f'({e.reason} at byte {e.start})') from None
-  except OSError as e:
-    raise InputError(f'--text_path: cannot read {path} ({e.strerror})') from None
 
 
 def _code_points(text: str) -> np.ndarray:
@@ -86,10 +69,6 @@ def decode(tokens, vocab: str) -> str:
   return ''.join(chars[np.asarray(tokens, np.int64)].tolist())
 
 
-def _holdout(size, n):
-  return size if size > 0 else max(2, int(round(DEFAULT_HOLDOUT_FRACTION * n)))
-
-
 def split_text(text: str, *, val_size: int = 0, test_size: int = 0,
                source: str = 'text') -> TextData:
   """Vocabulary and contiguous splits of a text (see the module docstring).
@@ -100,7 +79,8 @@ def split_text(text: str, *, val_size: int = 0, test_size: int = 0,
     if size < 0:
       raise InputError(f'--{flag}: {size} must be >= 0 (0: 2 % of the text)')
   n = len(text)
-  val_size, test_size = _holdout(val_size, n), _holdout(test_size, n)
+  val_size, test_size = common.holdout_sizes(n, val_size, test_size,
+                                             fraction=DEFAULT_HOLDOUT_FRACTION, minimum=2)
   train_end, val_end = n - val_size - test_size, n - test_size
   # Every part needs two characters: one prediction.
   if train_end < 2 or val_size < 2 or test_size < 2:
@@ -121,7 +101,7 @@ def load(*, dataset: str = 'shakespeare', text_path: str = '', val_size: int = 0
          test_size: int = 0) -> TextData:
   """A bundled text by name, or a user's UTF-8 file by path (`text_path` wins)."""
   if text_path:
-    text, source = read_text(text_path), f'--text_path={text_path}'
+    text, source = common.read_file(text_path, flag='--text_path'), f'--text_path={text_path}'
   else:
     with gzip.open(bundled_path(dataset), 'rt', encoding='utf-8', newline='') as f:
       text, source = f.read(), f'--dataset={dataset}'

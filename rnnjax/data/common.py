@@ -1,0 +1,59 @@
+"""What the loaders (forecast.py, classify.py, text.py) share: split names, held-out sizes,
+reading a user's file, and filling gaps.
+
+Errors are one-line `InputError`s that name the flag (when given) and the file, so an
+entry point can print them as they are.
+"""
+
+import os
+
+import numpy as np
+
+from rnnjax.errors import InputError
+
+SPLITS = ('train', 'val', 'test')
+
+
+def holdout_sizes(n: int, val_size: int, test_size: int, *, fraction: float,
+                  minimum: int) -> tuple[int, int]:
+  """(val_size, test_size) of n points (or characters) split in order: each as given when
+  > 0, else round(fraction * n), and at least `minimum`."""
+  size = lambda given: given if given > 0 else max(minimum, int(round(fraction * n)))
+  return size(val_size), size(test_size)
+
+
+def read_file(path: str, *, flag: str = '', kind: str = 'a text file') -> str:
+  """The text of a UTF-8 file, newlines untouched (a leading byte-order mark is dropped).
+
+  A missing, unreadable or non-UTF-8 file raises InputError naming `flag` (the one that
+  gave the path, if any) and `path`; `kind` says what a directory should have been.
+  """
+  where = f'{flag}: {path}' if flag else path
+  if os.path.isdir(path):
+    raise InputError(f'{where}: is a directory, not {kind}')
+  if not os.path.isfile(path):
+    raise InputError(f'{where}: no such file')
+  try:
+    with open(path, encoding='utf-8-sig', newline='') as f:
+      return f.read()
+  except UnicodeDecodeError as e:
+    raise InputError(f'{where}: is not UTF-8 text ({e.reason} at byte {e.start})') from None
+  except OSError as e:
+    raise InputError(f'{where}: cannot read ({e.strerror})') from None
+
+
+def fill_gaps(values: np.ndarray, names, where: str) -> np.ndarray:
+  """<float64>[T, C]: NaN gaps interpolated linearly in time per column; ends hold the
+  nearest value. The input is left alone.
+
+  A column with no value at all raises InputError '{where}: {names[c]} has no values'.
+  """
+  filled = values.copy()
+  t = np.arange(len(values))
+  for c in range(values.shape[1]):
+    ok = ~np.isnan(values[:, c])
+    if not ok.any():
+      raise InputError(f'{where}: {names[c]} has no values')
+    if not ok.all():  # A gap-free column is copied (np.interp would return it exactly).
+      filled[:, c] = np.interp(t, t[ok], values[ok, c])
+  return filled

@@ -1,0 +1,44 @@
+"""Tests for rnnjax/data/common.py: held-out sizes, reading a user's file, filling gaps."""
+
+import re
+
+import numpy as np
+import pytest
+
+from rnnjax.data import common
+from rnnjax.errors import InputError
+
+
+def test_holdout_sizes():
+  assert common.holdout_sizes(144, 0, 0, fraction=0.15, minimum=1) == (22, 22)
+  assert common.holdout_sizes(144, 5, 0, fraction=0.15, minimum=1) == (5, 22)
+  assert common.holdout_sizes(8, 0, 3, fraction=0.02, minimum=2) == (2, 3)  # 0.16 -> 2.
+
+
+def test_fill_gaps_interpolates_linearly_and_holds_ends():
+  values = np.array([[np.nan, 1.0], [2.0, np.nan], [np.nan, np.nan], [8.0, 7.0],
+                     [np.nan, 9.0]])
+  names = ["column 'a'", "column 'b'"]  # As forecast.load names them in its messages.
+  filled = common.fill_gaps(values, names, 'x.csv')
+  np.testing.assert_allclose(filled, [[2, 1], [2, 3], [5, 5], [8, 7], [8, 9]])
+  assert np.isnan(values).sum() == 5  # The input is left alone.
+  with pytest.raises(InputError, match="^x.csv: column 'b' has no values$"):
+    common.fill_gaps(np.array([[1.0, np.nan], [2.0, np.nan]]), names, 'x.csv')
+
+
+def test_read_file_keeps_newlines_and_drops_bom(tmp_path):
+  path = tmp_path / 'f.txt'
+  path.write_bytes('\ufeffa\r\nb\rc\n\u2014'.encode('utf-8'))
+  assert common.read_file(str(path)) == 'a\r\nb\rc\n\u2014'
+
+
+@pytest.mark.parametrize('flag', ['', '--text_path'])
+def test_read_file_errors_name_flag_and_file(tmp_path, flag):
+  (tmp_path / 'latin1.txt').write_bytes('caf\u00e9 au lait'.encode('latin-1'))
+  cases = {'absent.txt': 'no such file', '.': 'is a directory, not a text file',
+           'latin1.txt': r'is not UTF-8 text \(invalid continuation byte at byte 3\)'}
+  for name, message in cases.items():
+    path = str(tmp_path / name)
+    where = f'{flag}: {path}' if flag else path
+    with pytest.raises(InputError, match=f'^{re.escape(where)}: {message}$'):
+      common.read_file(path, flag=flag)
