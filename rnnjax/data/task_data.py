@@ -3,9 +3,14 @@
 `load(...)` reads a task's data (forecast.py, classify.py, text.py) and returns a
 `TaskData`: per split a dict of NumPy arrays in the layout rnnjax/tasks.py documents,
 the model's input and output sizes, the baselines and what the summary records.
+
+Each task's loader takes exactly its own keyword options, and `options(task)` names them
+(read from the loader's signature), so a caller passes those and no others:
+`load(task=t, ..., **{name: getattr(spec, name) for name in options(t)})`.
 """
 
 import dataclasses
+import inspect
 import math
 
 import numpy as np
@@ -43,20 +48,36 @@ class TaskData:
 
 
 def load(*, task: str, dataset: str = '', seed: int = 0, val_size: int = 0,
-         test_size: int = 0, **options) -> TaskData:
-  """A task's data. `options` are the task's own (see the `_load_*` functions)."""
+         test_size: int = 0, **task_options) -> TaskData:
+  """A task's data. `task_options`: any of `options(task)`; another name raises TypeError
+  (a caller's bug, not bad input)."""
+  allowed = options(task)  # InputError for an unknown task.
+  unknown = [name for name in task_options if name not in allowed]
+  if unknown:
+    raise TypeError(f'task_data.load: task {task!r} takes no option {unknown[0]!r}; its '
+                    f'options are {", ".join(allowed)}')
+  return _LOADERS[task](dataset=dataset or DEFAULT_DATASET[task], seed=seed,
+                        val_size=val_size, test_size=test_size, **task_options)
+
+
+def options(task: str) -> tuple[str, ...]:
+  """The keyword options `task`'s loader takes beyond `load`'s own (dataset, seed,
+  val_size, test_size), in the loader's order."""
   if task not in TASKS:
     raise InputError(f'--task: unknown task {task!r}; expected one of {", ".join(TASKS)}')
-  dataset = dataset or DEFAULT_DATASET[task]
-  return {'forecast': _load_forecast, 'classify': _load_classify,
-          'charlm': _load_charlm}[task](dataset=dataset, seed=seed, val_size=val_size,
-                                        test_size=test_size, **options)
+  shared = inspect.signature(load).parameters
+  return tuple(name for name in inspect.signature(_LOADERS[task]).parameters
+               if name not in shared)
+
+
+def _filled_note(num_filled):
+  return (f'filled {num_filled} missing values by linear interpolation',) if num_filled else ()
 
 
 def _load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_column='',
                    target_columns=(), input_columns=(), lookback=24, horizon=1,
-                   season=-1, difference=False, **unused):
-  del seed, unused
+                   season=-1, difference=False):
+  del seed  # Forecast splits are chronological: nothing is drawn.
   data = forecast.load(dataset='' if csv_path else dataset, csv_path=csv_path,
                        time_column=time_column, target_columns=target_columns,
                        input_columns=input_columns, lookback=lookback, horizon=horizon,
@@ -78,13 +99,11 @@ def _load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_colu
             'target_columns': list(targets),
             'input_columns': list(data.input_columns), 'difference': difference,
             'windows': {k: len(v) for k, v in data.x.items()}},
-      notes=(f'filled {data.num_filled} missing values by linear interpolation',)
-      if data.num_filled else ())
+      notes=_filled_note(data.num_filled))
 
 
 def _load_classify(*, dataset, seed, val_size, test_size, train_path='', test_path='',
-                   pooling='last', **unused):
-  del unused
+                   pooling='last'):
   if test_size:
     raise InputError('--test_size: classification scores the whole TEST file; leave it 0')
   if pooling not in POOLINGS:
@@ -101,13 +120,11 @@ def _load_classify(*, dataset, seed, val_size, test_size, train_path='', test_pa
       output_size=len(data.classes), readout=POOLINGS[pooling],
       seq_len=data.x['train'].shape[1], num_train=len(data.y['train']),
       baselines=baselines, info=dict(data.info, classes=list(data.classes)),
-      notes=(f'filled {data.num_missing} missing values by linear interpolation',)
-      if data.num_missing else ())
+      notes=_filled_note(data.num_missing))
 
 
-def _load_charlm(*, dataset, seed, val_size, test_size, text_path='', seq_len=64,
-                 **unused):
-  del seed, unused
+def _load_charlm(*, dataset, seed, val_size, test_size, text_path='', seq_len=64):
+  del seed  # The splits are contiguous parts of the text: nothing is drawn.
   if seq_len < 1:
     raise InputError(f'--seq_len: {seq_len} must be >= 1')
   data = text.load(dataset='' if text_path else dataset, text_path=text_path,
@@ -133,3 +150,7 @@ def _load_charlm(*, dataset, seed, val_size, test_size, text_path='', seq_len=64
       baselines={'uniform': uniform, 'unigram': unigram},
       info=dict(data.info, eval_streams=int(arrays['val']['x'].shape[0])),
       vocab=data.vocab, prime=data.tokens['val'][:seq_len])
+
+
+# After the loaders it names; `options` reads their signatures.
+_LOADERS = {'forecast': _load_forecast, 'classify': _load_classify, 'charlm': _load_charlm}

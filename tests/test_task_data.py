@@ -1,0 +1,62 @@
+"""Tests for rnnjax/data/task_data.py: each task's keyword options, and loading with them."""
+
+import numpy as np
+import pytest
+
+from rnnjax.data import task_data
+from rnnjax.errors import InputError
+
+# The option names callers (spec.py, the experiments' flags) pass today, written out.
+OPTIONS = {
+    'forecast': ('csv_path', 'time_column', 'target_columns', 'input_columns', 'lookback',
+                 'horizon', 'season', 'difference'),
+    'classify': ('train_path', 'test_path', 'pooling'),
+    'charlm': ('text_path', 'seq_len'),
+}
+
+
+def _values(tmp_path):
+  """A small value for every option of every task, with the users' files it names."""
+  rows = ['t,a,u'] + [f'{i},{np.sin(i / 3):.4f},{i % 5}' for i in range(40)]
+  (tmp_path / 'x.csv').write_text('\n'.join(rows) + '\n')
+  cases = ['1,2,3:3,2,1:a', '3,2,1:1,2,3:b'] * 3
+  (tmp_path / 'x.ts').write_text('@classLabel true a b\n@data\n' + '\n'.join(cases) + '\n')
+  (tmp_path / 'x.txt').write_text('hello, world. ' * 20)
+  return {'csv_path': str(tmp_path / 'x.csv'), 'time_column': 't', 'target_columns': ('a',),
+          'input_columns': ('u',), 'lookback': 4, 'horizon': 2, 'season': 0,
+          'difference': True, 'train_path': str(tmp_path / 'x.ts'),
+          'test_path': str(tmp_path / 'x.ts'), 'pooling': 'mean',
+          'text_path': str(tmp_path / 'x.txt'), 'seq_len': 8}
+
+
+@pytest.mark.parametrize('task', task_data.TASKS)
+def test_options_name_each_tasks_own(task):
+  assert task_data.options(task) == OPTIONS[task]
+
+
+def test_options_of_an_unknown_task():
+  with pytest.raises(InputError, match="^--task: unknown task 'regress'"):
+    task_data.options('regress')
+
+
+@pytest.mark.parametrize('task', task_data.TASKS)
+def test_load_takes_every_option_it_names(tmp_path, task):
+  values = _values(tmp_path)
+  data = task_data.load(task=task, val_size=2 if task == 'classify' else 6, test_size=0,
+                        **{name: values[name] for name in task_data.options(task)})
+  assert data.task == task
+  # The options took effect: each task's data came from the user's file.
+  assert {'forecast': data.info.get('input_columns') == ['u'],
+          'classify': data.readout == 'mean' and data.info.get('dataset') == 'x',
+          'charlm': data.seq_len == 8 and data.info['source'].startswith('--text_path=')}[task]
+
+
+@pytest.mark.parametrize('task, option', [
+    ('forecast', 'lookbak'),     # A misspelling.
+    ('forecast', 'pooling'),     # Another task's option.
+    ('classify', 'seq_len'),
+    ('charlm', 'csv_path'),
+])
+def test_load_rejects_an_option_its_task_does_not_take(task, option):
+  with pytest.raises(TypeError, match=f"task {task!r} takes no option {option!r}"):
+    task_data.load(task=task, **{option: 1})
