@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rnnjax import hparams as hparams_lib
 from rnnjax import model
 from rnnjax import population as pop
 from rnnjax import sharding
@@ -43,14 +44,10 @@ def make_data(n=1024, seed=0):
 def hparams(p, uid0=0):
   lr = np.geomspace(1e-3, 1e-2, max(p, 2))[:p]
   dropout = np.resize([0.0, 0.1, 0.2], p)
-  f32 = lambda v: jnp.asarray(v, jnp.float32)
-  return pop.HParams(
-      uid=jnp.arange(uid0, uid0 + p, dtype=jnp.int32), learning_rate=f32(lr),
-      weight_decay=f32(np.zeros(p)), clip_norm=f32(np.zeros(p)),
-      momentum=f32(np.full(p, 0.9)), beta2=f32(np.full(p, 0.999)),
-      input_dropout=f32(np.zeros(p)), dropout_rates=f32(dropout[:, None]),
-      forget_bias=f32(np.ones(p)), init_scale=f32(np.ones(p)),
-      hidden_units=jnp.full((p,), H, jnp.int32)), lr, dropout
+  values = [hparams_lib.member_values(hidden_size=H, learning_rate=lr[i], dropout=dropout[i],
+                                      clip_norm=0.0) for i in range(p)]
+  hp = hparams_lib.stack(values, range(uid0, uid0 + p), p, num_layers=1)
+  return jax.tree.map(jnp.asarray, hp), lr, dropout
 
 
 def config(steps, cell='lstm', fused=True):

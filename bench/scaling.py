@@ -57,20 +57,13 @@ def make_data(seq_len=T, num_train=1024, num_val=64, seed=0):
 
 def make_hparams(num_members, padded, hidden=H):
   """`num_members` real members, then dead copies of member 0 (uids -1, -2, ...)."""
-  from rnnjax import population as pop  # pylint: disable=g-import-not-at-top
-  lr = np.resize(np.geomspace(1e-3, 1e-2, max(num_members, 2))[:num_members], padded)
+  from rnnjax import hparams  # pylint: disable=g-import-not-at-top
+  lr = np.geomspace(1e-3, 1e-2, max(num_members, 2))[:num_members]
   dropout = np.resize([0.0, 0.1, 0.2], num_members)
-  dropout = np.concatenate([dropout, np.full(padded - num_members, dropout[0])])
-  lr[num_members:] = lr[0]
-  uids = list(range(num_members)) + [-1 - i for i in range(padded - num_members)]
-  f32 = lambda v: np.asarray(v, np.float32)
-  return pop.HParams(
-      uid=np.asarray(uids, np.int32), learning_rate=f32(lr),
-      weight_decay=f32(np.zeros(padded)), clip_norm=f32(np.zeros(padded)),
-      momentum=f32(np.full(padded, 0.9)), beta2=f32(np.full(padded, 0.999)),
-      input_dropout=f32(np.zeros(padded)), dropout_rates=f32(dropout[:, None]),
-      forget_bias=f32(np.ones(padded)), init_scale=f32(np.ones(padded)),
-      hidden_units=np.full((padded,), hidden, np.int32))
+  values = [hparams.member_values(hidden_size=hidden, learning_rate=lr[i],
+                                  dropout=dropout[i], clip_norm=0.0)
+            for i in range(num_members)]
+  return hparams.stack(values, range(num_members), padded, num_layers=1)
 
 
 def time_chunks(cfg, num_members, host_data, *, group_size=0, repeats=2):

@@ -7,6 +7,7 @@ spec string: a value, `grid(a,b,...)`, `uniform(lo,hi)`, `loguniform(lo,hi)`,
 `randint(lo,hi)`.
 """
 
+import dataclasses
 import logging
 import os
 import sys
@@ -15,82 +16,18 @@ from absl import app
 from absl import flags
 from absl import logging as absl_logging
 
-_S = 'Spec string: a value, grid(a,b,..), uniform/loguniform/randint(lo,hi).'
+from rnnjax import spec as spec_lib
 
-TASK = flags.DEFINE_string('task', 'forecast', 'forecast, classify or charlm.')
-DATASET = flags.DEFINE_string('dataset', '', 'Bundled data by name (empty: the task\'s '
-                              'default: wineind_sales, ItalyPowerDemand, shakespeare).')
-VAL_SIZE = flags.DEFINE_integer('val_size', 0, 'Validation part: time points (forecast, '
-                                '0: 15%), TRAIN cases carved out (classify, 0: 20%) or '
-                                'characters (charlm, 0: 2%).')
-TEST_SIZE = flags.DEFINE_integer('test_size', 0, 'Test part, the last time points or '
-                                 'characters (0: 15% / 2%); classify tests on TEST.')
-# forecast
-CSV_PATH = flags.DEFINE_string('csv_path', '', 'A CSV file of your own (instead of --dataset).')
-TIME_COLUMN = flags.DEFINE_string('time_column', '', 'Time column of --csv_path (rows are in time order).')
-TARGET_COLUMNS = flags.DEFINE_list('target_columns', [], 'Columns of --csv_path to forecast.')
-INPUT_COLUMNS = flags.DEFINE_list('input_columns', [], 'Extra input columns of --csv_path.')
-LOOKBACK = flags.DEFINE_string('lookback', '24', 'Input window length, in time steps; a '
-                               'grid trains one bucket per value. ' + _S)
-HORIZON = flags.DEFINE_integer('horizon', 1, 'Steps forecast ahead from each window.')
-DIFFERENCE = flags.DEFINE_bool('difference', False, 'Model the changes of the targets '
-                               '(v[t] - v[t-1]) instead of their levels: for series with '
-                               'a trend. Errors are still reported on the levels.')
-SEASON = flags.DEFINE_integer('season', -1, 'Season length for the seasonal-naive baseline '
-                              '(-1: the bundled series\' own, 0: none).')
-# classify
-TRAIN_PATH = flags.DEFINE_string('train_path', '', 'Your own UCR/UEA .ts training file.')
-TEST_PATH = flags.DEFINE_string('test_path', '', 'Your own UCR/UEA .ts test file.')
-POOLING = flags.DEFINE_string('pooling', 'last', 'Readout of a sequence: last (its last '
-                              'valid step) or mean (of its valid steps).')
-# charlm
-TEXT_PATH = flags.DEFINE_string('text_path', '', 'Your own UTF-8 text file.')
-SEQ_LEN = flags.DEFINE_integer('seq_len', 64, 'Characters per training window.')
-SAMPLE_CHARS = flags.DEFINE_integer('sample_chars', 1000, 'Characters the best model '
-                                    'writes to WORKDIR/sample.txt (0: none).')
-TEMPERATURE = flags.DEFINE_float('temperature', 0.8, 'Sampling temperature (> 0).')
-CELL = flags.DEFINE_string('cell', 'lstm', 'Cell: rnn_tanh, rnn_relu, lstm, gru. ' + _S)
-HIDDEN_SIZE = flags.DEFINE_string('hidden_size', '32', 'Hidden units per layer. ' + _S)
-NUM_LAYERS = flags.DEFINE_string('num_layers', '1', 'Stacked recurrent layers. ' + _S)
-BATCH_SIZE = flags.DEFINE_string('batch_size', '32', 'Windows per training batch. ' + _S)
-OPTIMIZER = flags.DEFINE_string('optimizer', 'adam', 'sgd, adam, adamw, rmsprop. ' + _S)
-LEARNING_RATE = flags.DEFINE_string('learning_rate', '1e-3', 'Learning rate. ' + _S)
-WEIGHT_DECAY = flags.DEFINE_string('weight_decay', '0', 'L2 (decoupled for adamw). ' + _S)
-CLIP_NORM = flags.DEFINE_string('clip_norm', '1', 'Global gradient-norm clip, 0 = off. ' + _S)
-MOMENTUM = flags.DEFINE_string('momentum', '', 'SGD/RMSProp momentum, Adam beta1 '
-                               '(empty: the optimizer\'s usual value). ' + _S)
-BETA2 = flags.DEFINE_string('beta2', '', 'Adam beta2, RMSProp decay (empty: usual). ' + _S)
-INPUT_DROPOUT = flags.DEFINE_string('input_dropout', '0', 'Dropout on the inputs. ' + _S)
-DROPOUT = flags.DEFINE_string('dropout', '0', 'Dropout between layers and before the '
-                              'readout. ' + _S)
-DROPOUT_PER_LAYER = flags.DEFINE_string('dropout_per_layer', '', 'One dropout spec per '
-                                        'layer, separated by ";" (overrides --dropout), '
-                                        'e.g. "grid(0,0.2);0.5".')
-VARIATIONAL_DROPOUT = flags.DEFINE_bool('variational_dropout', False, 'Draw each input / '
-                                        'between-layer dropout mask once per sequence.')
-HIDDEN_MODE = flags.DEFINE_string('hidden_mode', 'auto', 'masked: hidden sizes share '
-                                  'one program, padded and masked; bucket: one program '
-                                  'each; auto: whichever is estimated cheaper (padding '
-                                  'arithmetic against compiles).')
-FORGET_BIAS = flags.DEFINE_string('forget_bias', '1', 'LSTM forget-gate bias at init. ' + _S)
-INIT_SCALE = flags.DEFINE_string('init_scale', '1', 'Weights ~ U(+-scale/sqrt(H)). ' + _S)
-SEARCH = flags.DEFINE_string('search', 'grid', 'grid (cross every list), random, halving '
-                             '(successive halving) or pbt (population-based training).')
-NUM_MEMBERS = flags.DEFINE_integer('num_members', 0, 'Configurations drawn by random '
-                                   'search (grid: leave 0).')
-NUM_SEEDS = flags.DEFINE_integer('num_seeds', 1, 'Repeats of every configuration.')
-TRAIN_STEPS = flags.DEFINE_integer('train_steps', 500, 'Training steps per member.')
-EVAL_EVERY = flags.DEFINE_integer('eval_every', 100, 'Steps per chunk; validation after each.')
-PATIENCE = flags.DEFINE_integer('patience', 0, 'Evaluations without improvement before a '
-                                'member stops early (0: never).')
-ETA = flags.DEFINE_integer('eta', 3, 'Halving: the best 1/eta go on at each rung.')
-MIN_STEPS = flags.DEFINE_integer('min_steps', 0, 'Halving: steps before the first rung '
-                                 '(0: --eval_every); rungs at min_steps * eta^k.')
-PBT_INTERVAL = flags.DEFINE_integer('pbt_interval', 0, 'PBT: steps between exploit/explore '
-                                    '(0: --eval_every).')
-PBT_FRACTION = flags.DEFINE_float('pbt_fraction', 0.25, 'PBT: the bottom fraction copies '
-                                  'the top fraction.')
-SEED = flags.DEFINE_integer('seed', 0, 'Base random seed (members: fold_in(seed, uid)).')
+_DEFINE = {str: flags.DEFINE_string, int: flags.DEFINE_integer,
+           float: flags.DEFINE_float, bool: flags.DEFINE_bool, tuple: flags.DEFINE_list}
+# One flag per field of the spec (its settings and one per hyperparameter), named,
+# typed, defaulted and explained by the field itself.
+SPEC_FLAGS = {
+    field.name: _DEFINE[field.type](
+        field.name, list(field.default) if field.type is tuple else field.default,
+        field.metadata['help'])
+    for field in dataclasses.fields(spec_lib.SweepSpec)}
+
 WORKDIR = flags.DEFINE_string('workdir', '', 'Work directory (default: runs/<flagfile name>).')
 DRY_RUN = flags.DEFINE_bool('dry_run', False, 'Print the plan (buckets, memory, time '
                               'from a one-chunk probe) and exit without training.')
@@ -126,12 +63,10 @@ def default_workdir() -> str:
   return os.path.join('runs', name)
 
 
-def spec_from_flags():
-  from rnnjax import sweep  # pylint: disable=g-import-not-at-top
-  return sweep.SweepSpec(**{
-      name: tuple(holder.value) if name in ('target_columns', 'input_columns')
-      else holder.value
-      for name, holder in _SPEC_FLAGS.items()})
+def spec_from_flags() -> spec_lib.SweepSpec:
+  return spec_lib.SweepSpec(**{
+      name: tuple(holder.value) if isinstance(holder.value, list) else holder.value
+      for name, holder in SPEC_FLAGS.items()})
 
 
 def main(argv):
@@ -147,26 +82,17 @@ def main(argv):
                            coordinator_address=COORDINATOR_ADDRESS.value,
                            num_processes=NUM_PROCESSES.value, process_id=PROCESS_ID.value)
     from rnnjax import sweep  # pylint: disable=g-import-not-at-top
-    spec = spec_from_flags()
     workdir = WORKDIR.value or default_workdir()
-    sweep.run_sweep(spec, workdir, overwrite=OVERWRITE.value, group_size=GROUP_SIZE.value,
-                    keep_checkpoints=KEEP_CHECKPOINTS.value,
+    sweep.run_sweep(spec_from_flags(), workdir, overwrite=OVERWRITE.value,
+                    group_size=GROUP_SIZE.value, keep_checkpoints=KEEP_CHECKPOINTS.value,
                     progress_bar=sys.stderr.isatty() and distributed.is_main(),
-                    dry_run=DRY_RUN.value, max_memory_gb=MAX_MEMORY_GB.value,
-                    figures=FIGURES.value)
+                    dry_run=DRY_RUN.value, max_memory_gb=MAX_MEMORY_GB.value)
+    if FIGURES.value and not DRY_RUN.value and distributed.is_main():
+      from rnnjax import figures  # pylint: disable=g-import-not-at-top
+      figures.make_all(workdir)  # matplotlib loads slowly: only when asked.
   except InputError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
-
-
-_SPEC_FLAGS = {h.name: h for h in (
-    TASK, DATASET, VAL_SIZE, TEST_SIZE, CSV_PATH, TIME_COLUMN, TARGET_COLUMNS,
-    INPUT_COLUMNS, LOOKBACK, HORIZON, SEASON, DIFFERENCE, TRAIN_PATH, TEST_PATH, POOLING,
-    TEXT_PATH, SEQ_LEN, SAMPLE_CHARS, TEMPERATURE, CELL, HIDDEN_SIZE, NUM_LAYERS,
-    BATCH_SIZE, OPTIMIZER, LEARNING_RATE, WEIGHT_DECAY, CLIP_NORM, MOMENTUM, BETA2,
-    INPUT_DROPOUT, DROPOUT, DROPOUT_PER_LAYER, VARIATIONAL_DROPOUT, HIDDEN_MODE,
-    FORGET_BIAS, INIT_SCALE, SEARCH, NUM_MEMBERS, NUM_SEEDS, TRAIN_STEPS, EVAL_EVERY,
-    PATIENCE, ETA, MIN_STEPS, PBT_INTERVAL, PBT_FRACTION, SEED)}
 
 
 def parse_flags(argv):

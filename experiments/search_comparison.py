@@ -55,16 +55,19 @@ def main(argv):
     print(f'error: --search_seeds: {SEARCH_SEEDS.value} are not integers', file=sys.stderr)
     sys.exit(2)
   try:
-    compare.compare(population_sweep.spec_from_flags(), _space(SPACE.value),
-                    population_sweep.WORKDIR.value or population_sweep.default_workdir(),
-                    num_members=BUDGET_MEMBERS.value, search_seeds=seeds,
-                    strategies=STRATEGIES.value, eta=population_sweep.ETA.value,
-                    min_steps=population_sweep.MIN_STEPS.value,
-                    pbt_interval=population_sweep.PBT_INTERVAL.value,
-                    group_size=population_sweep.GROUP_SIZE.value)
+    workdir = population_sweep.WORKDIR.value or population_sweep.default_workdir()
+    out = compare.compare(
+        population_sweep.spec_from_flags(), _space(SPACE.value), workdir,
+        num_members=BUDGET_MEMBERS.value, search_seeds=seeds, strategies=STRATEGIES.value,
+        eta=population_sweep.SPEC_FLAGS['eta'].value,
+        min_steps=population_sweep.SPEC_FLAGS['min_steps'].value,
+        pbt_interval=population_sweep.SPEC_FLAGS['pbt_interval'].value,
+        group_size=population_sweep.GROUP_SIZE.value)
   except InputError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
+  from rnnjax.figures import comparison  # pylint: disable=g-import-not-at-top
+  comparison.plot(out, workdir)
 
 
 if __name__ == '__main__':

@@ -4,11 +4,11 @@
 the same number of member-steps (members x training steps, the unit a population
 pays for), and reads from each sweep's metrics.jsonl the best validation metric found
 against the member-steps spent so far. It writes `comparison.json`, `comparison.md`
-and the figure `comparison.png/.pdf` (median over search seeds, min-max band).
+(the entry point draws `comparison.png/.pdf` from it: figures/comparison.py).
 
 Budgets: grid and random train `num_members` members for `train_steps`; PBT the same
 members, exploiting every `pbt_interval`; halving starts as many members as the same
-budget allows under its rungs (adaptive.budget) and trains the survivors to
+budget allows under its rungs (halving.budget) and trains the survivors to
 `train_steps`.
 """
 
@@ -18,7 +18,8 @@ import os
 
 import numpy as np
 
-from rnnjax import adaptive
+from rnnjax import halving
+from rnnjax import pbt
 from rnnjax import results
 from rnnjax import sweep
 from rnnjax import tasks
@@ -26,11 +27,7 @@ from rnnjax import tasks
 STRATEGIES = ('grid', 'random', 'halving', 'pbt')
 
 
-@dataclasses.dataclass(frozen=True)
-class Range:
-  lo: float
-  hi: float
-  log: bool = False
+Range = pbt.Range  # A searched hyperparameter's range: lo, hi, log.
 
 
 def _grid(space: dict, num_members: int) -> dict:
@@ -52,10 +49,10 @@ def _random(space: dict) -> dict:
 def halving_members(budget: int, *, train_steps: int, min_steps: int, eta: int,
                     eval_every: int) -> int:
   """The most members a halving schedule can start within `budget` member-steps."""
-  rung_steps = adaptive.rungs(train_steps=train_steps, min_steps=min_steps, eta=eta,
+  rung_steps = halving.rungs(train_steps=train_steps, min_steps=min_steps, eta=eta,
                               eval_every=eval_every)
   n = 1
-  while adaptive.budget(n + 1, train_steps=train_steps, rung_steps=rung_steps,
+  while halving.budget(n + 1, train_steps=train_steps, rung_steps=rung_steps,
                         eta=eta) <= budget:
     n += 1
   return n
@@ -114,7 +111,7 @@ def curve(workdir: str, metric: str) -> tuple[np.ndarray, np.ndarray]:
 def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: int,
             search_seeds=(0, 1, 2), strategies=STRATEGIES, eta: int = 3,
             min_steps: int = 0, pbt_interval: int = 0, log=print,
-            figure: bool = True, **sweep_options) -> dict:
+            **sweep_options) -> dict:
   """Runs every (strategy, seed) sweep under WORKDIR/<strategy>-<seed> (resuming any
   that exist) and writes the comparison; returns it as a dict."""
   selection = tasks.TASKS[base.task].selection
@@ -152,9 +149,6 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
   results.write_json(os.path.join(workdir, 'comparison.json'), out)
   with open(os.path.join(workdir, 'comparison.md'), 'w') as f:
     f.write(markdown(out))
-  if figure:
-    from rnnjax.figures import comparison  # pylint: disable=g-import-not-at-top
-    comparison.plot(out, workdir)
   log(markdown(out))
   return out
 

@@ -9,7 +9,7 @@ Every swept flag holds one spec string, parsed by a small grammar (never `eval`)
   randint(lo, hi)           random search only; integers lo..hi inclusive
 
 `--search=grid` crosses every listed axis; `--search=random` draws `--num_members`
-configurations, taking listed values uniformly. `halving` and `pbt` (adaptive.py) start
+configurations, taking listed values uniformly. `halving` and `pbt` (halving.py, pbt.py) start
 from such a population: random when `--num_members` is set, else the grid. Each
 configuration is repeated `--num_seeds` times; member uid = configuration * num_seeds +
 seed index.
@@ -27,42 +27,11 @@ import re
 
 import numpy as np
 
-from rnnjax import cells
-from rnnjax import optim
+from rnnjax import hparams
 from rnnjax.errors import InputError
 
 
-@dataclasses.dataclass(frozen=True)
-class AxisDef:
-  kind: type          # float, int or str
-  check: str          # what a valid value is, for the error message
-  valid: object       # value -> bool
-  structural: bool = False
-
-
-AXES = {
-    'cell': AxisDef(str, f'one of {sorted(cells.CELLS)}', lambda v: v in cells.CELLS, True),
-    'optimizer': AxisDef(str, f'one of {list(optim.FAMILIES)}',
-                         lambda v: v in optim.FAMILIES, True),
-    'hidden_size': AxisDef(int, 'an integer >= 1', lambda v: v >= 1, True),
-    'num_layers': AxisDef(int, 'an integer >= 1', lambda v: v >= 1, True),
-    'batch_size': AxisDef(int, 'an integer >= 1', lambda v: v >= 1, True),
-    # Forecasting's input window: each value brings its own windows of the series.
-    'lookback': AxisDef(int, 'an integer >= 1', lambda v: v >= 1, True),
-    'learning_rate': AxisDef(float, '> 0', lambda v: v > 0),
-    'weight_decay': AxisDef(float, '>= 0', lambda v: v >= 0),
-    'clip_norm': AxisDef(float, '>= 0 (0 turns clipping off)', lambda v: v >= 0),
-    'momentum': AxisDef(float, 'in [0, 1)', lambda v: 0 <= v < 1),
-    'beta2': AxisDef(float, 'in [0, 1)', lambda v: 0 <= v < 1),
-    'input_dropout': AxisDef(float, 'in [0, 1)', lambda v: 0 <= v < 1),
-    'dropout': AxisDef(float, 'in [0, 1)', lambda v: 0 <= v < 1),
-    'forget_bias': AxisDef(float, 'a finite number', math.isfinite),
-    'init_scale': AxisDef(float, '> 0', lambda v: v > 0),
-}
-STRUCTURAL = tuple(name for name, a in AXES.items() if a.structural)
-SCALAR = tuple(name for name, a in AXES.items() if not a.structural)
-# Unset momentum / beta2 take the optimizer family's usual value.
-FAMILY_DEFAULTS = {'momentum': optim.DEFAULT_MOMENTUM, 'beta2': optim.DEFAULT_BETA2}
+STRUCTURAL = hparams.STRUCTURAL
 
 # halving and pbt start from a grid, or from --num_members random configurations.
 ADAPTIVE = ('halving', 'pbt')
@@ -99,23 +68,19 @@ def _value(name, text, kind):
   return kind(number)
 
 
-def _checked(name, value, like=''):
-  axis = AXES[like or name]
-  if not axis.valid(value):
-    raise InputError(f'--{name}: {value!r} is invalid; expected {axis.check}')
+def _checked(name, value):
+  row = hparams.row(name)
+  if not row.valid(value):
+    raise InputError(f'--{name}: {value!r} is invalid; expected {row.expect}')
   return value
 
 
-def parse_axis(name: str, text: str, like: str = '') -> Axis:
-  """Parses one flag's spec string; raises InputError naming the flag.
-
-  `like`: the AXES entry whose type and range apply (per-layer axes such as
-  `dropout_2` are checked like `dropout`).
-  """
-  definition = AXES.get(like or name)
-  if definition is None:
+def parse_axis(name: str, text: str) -> Axis:
+  """Parses one flag's spec string; raises InputError naming the flag. Per-layer axes
+  (`dropout_2`) are checked like `dropout` (see hparams.row)."""
+  if name not in hparams.BY_NAME and hparams.layer_of(name) is None:
     raise InputError(f'--{name}: not a sweepable hyperparameter')
-  kind = definition.kind
+  kind = hparams.row(name).type
   if text is None or not str(text).strip():
     raise InputError(f'--{name}: empty spec')
   text = str(text)
@@ -123,13 +88,13 @@ def parse_axis(name: str, text: str, like: str = '') -> Axis:
   if not match:
     if '(' in text or ')' in text:
       raise InputError(f'--{name}: malformed spec {text!r}')
-    values = tuple(_checked(name, _value(name, t, kind), like) for t in text.split(','))
+    values = tuple(_checked(name, _value(name, t, kind)) for t in text.split(','))
     return Axis(name, 'grid', values)
   fn, args = match.group(1), [a for a in match.group(2).split(',')]
   if fn in ('grid', 'choice'):
     if not match.group(2).strip():
       raise InputError(f'--{name}: {fn}() needs at least one value')
-    return Axis(name, 'grid', tuple(_checked(name, _value(name, a, kind), like)
+    return Axis(name, 'grid', tuple(_checked(name, _value(name, a, kind))
                                     for a in args))
   if fn not in _RANDOM:
     raise InputError(f'--{name}: unknown distribution {fn!r} in {text!r}; expected grid, '
@@ -142,12 +107,31 @@ def parse_axis(name: str, text: str, like: str = '') -> Axis:
     want = 'randint(lo, hi)' if kind is int else 'uniform(lo, hi) or loguniform(lo, hi)'
     raise InputError(f'--{name}: {fn}() does not fit {"an integer" if kind is int else "a real"}'
                      f' hyperparameter; use {want} or grid(...)')
-  lo, hi = (_checked(name, _value(name, a, kind), like) for a in args)
+  lo, hi = (_checked(name, _value(name, a, kind)) for a in args)
   if not lo < hi:
     raise InputError(f'--{name}: {fn}({lo}, {hi}) needs lo < hi')
   if fn == 'loguniform' and lo <= 0:
     raise InputError(f'--{name}: loguniform needs lo > 0')
   return Axis(name, fn, (lo, hi))
+
+
+def axes_of(spec_strings, *, dropout_per_layer: str = '', task: str = '') -> dict:
+  """name -> Axis of a sweep: one per row of hparams.TABLE that applies to `task`
+  (an empty by-family spec, e.g. momentum, is left out: the family's value applies),
+  and one `dropout_l` per layer of `dropout_per_layer` ('a;b': layer 1 a, layer 2 b).
+
+  spec_strings: name -> spec string (a SweepSpec, or sweep.json's spec, as a mapping).
+  """
+  axes = {}
+  for row in hparams.TABLE:
+    text = str(spec_strings.get(row.name, row.default))
+    if (row.by_family and not text) or (row.task and task and row.task != task):
+      continue
+    axes[row.name] = parse_axis(row.name, text)
+  if dropout_per_layer:
+    for layer, text in enumerate(dropout_per_layer.split(';'), 1):
+      axes[f'dropout_{layer}'] = parse_axis(f'dropout_{layer}', text)
+  return axes
 
 
 def _sample(axis: Axis, rng: np.random.Generator):
@@ -167,7 +151,7 @@ class Member:
   config: int
   seed: int
   bucket: int
-  hparams: dict        # axis name -> value, every axis in AXES
+  hparams: dict        # axis name -> value, every row of hparams.TABLE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,7 +181,8 @@ class Plan:
 
 def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
               seed: int, hidden_mode: str = 'bucket') -> Plan:
-  """Members and buckets from parsed axes (every name in AXES, momentum/beta2 optional,
+  """Members and buckets from parsed axes (`axes_of`: every row of hparams.TABLE,
+  the ones with a by-family default optional,
   plus per-layer axes such as `dropout_2`).
 
   hidden_mode: 'bucket' (each hidden size its own bucket) or 'masked' (members of every
@@ -208,8 +193,8 @@ def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
                      "'bucket'")
   if num_seeds < 1:
     raise InputError(f'--num_seeds: {num_seeds} must be >= 1')
-  ordered = [axes[name] for name in AXES if name in axes]
-  ordered += [axes[name] for name in sorted(axes) if name not in AXES]
+  ordered = [axes[name] for name in hparams.BY_NAME if name in axes]
+  ordered += [axes[name] for name in sorted(axes) if name not in hparams.BY_NAME]
   if search not in SEARCHES:
     raise InputError(f'--search: unknown strategy {search!r}; expected one of '
                      f'{", ".join(SEARCHES)}')
@@ -235,9 +220,9 @@ def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
     raise AssertionError(search)
   buckets, members = [], []
   for c, config in enumerate(configs):
-    for name, by_family in FAMILY_DEFAULTS.items():
-      if name not in config:
-        config[name] = by_family[config['optimizer']]
+    for row in hparams.TABLE:
+      if row.by_family and row.name not in config:
+        config[row.name] = row.by_family[config['optimizer']]
     structure = {k: config[k] for k in STRUCTURAL
                  if k in config and not (k == 'hidden_size' and hidden_mode == 'masked')}
     if structure not in buckets:

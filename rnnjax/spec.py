@@ -8,7 +8,8 @@ search settings in one line; `load_data` reads the task's data.
 
 import dataclasses
 
-from rnnjax import adaptive
+from rnnjax import halving
+from rnnjax import hparams
 from rnnjax import model
 from rnnjax import search
 from rnnjax import tasks
@@ -16,77 +17,83 @@ from rnnjax.data import task_data
 from rnnjax.errors import InputError
 
 
-@dataclasses.dataclass(frozen=True)
-class SweepSpec:
-  """A sweep, one field per flag of `experiments/population_sweep.py`.
+def _setting(default, help_text):
+  return dataclasses.field(default=default, metadata={'help': help_text})
 
-  Hyperparameter fields hold spec strings (see `rnnjax.search`); an empty momentum or
-  beta2 takes the optimizer family's usual value.
+
+@dataclasses.dataclass(frozen=True)
+class SweepSpec(hparams.SpecStrings):
+  """A sweep: one field per flag of `experiments/population_sweep.py`, which defines
+  its flags from these fields (names, types, defaults and help texts).
+
+  Besides the settings below, one spec string per hyperparameter of hparams.TABLE
+  (inherited from `hparams.SpecStrings`).
   """
-  task: str = 'forecast'
-  dataset: str = ''             # '' : the task's default (task_data.DEFAULT_DATASET).
-  val_size: int = 0
-  test_size: int = 0
+  task: str = _setting('forecast', 'forecast, classify or charlm.')
+  dataset: str = _setting('', "Bundled data by name (empty: the task's default: "
+                          'wineind_sales, ItalyPowerDemand, shakespeare).')
+  val_size: int = _setting(0, 'Validation part: time points (forecast, 0: 15%), TRAIN '
+                           'cases carved out (classify, 0: 20%) or characters (charlm, '
+                           '0: 2%).')
+  test_size: int = _setting(0, 'Test part, the last time points or characters (0: 15% / '
+                            '2%); classify tests on TEST.')
   # forecast
-  csv_path: str = ''
-  time_column: str = ''
-  target_columns: tuple = ()
-  input_columns: tuple = ()
-  lookback: str = '24'          # A spec: grid(12,24) sweeps it (one bucket each).
-  horizon: int = 1
-  season: int = -1
-  difference: bool = False
+  csv_path: str = _setting('', 'A CSV file of your own (instead of --dataset).')
+  time_column: str = _setting('', 'Time column of --csv_path (rows are in time order).')
+  target_columns: tuple = _setting((), 'Columns of --csv_path to forecast.')
+  input_columns: tuple = _setting((), 'Extra input columns of --csv_path.')
+  horizon: int = _setting(1, 'Steps forecast ahead from each window.')
+  season: int = _setting(-1, "Season length for the seasonal-naive baseline (-1: the "
+                         "bundled series' own, 0: none).")
+  difference: bool = _setting(False, 'Model the changes of the targets (v[t] - v[t-1]) '
+                              'instead of their levels: for series with a trend. Errors '
+                              'are still reported on the levels.')
   # classify
-  train_path: str = ''
-  test_path: str = ''
-  pooling: str = 'last'
+  train_path: str = _setting('', 'Your own UCR/UEA .ts training file.')
+  test_path: str = _setting('', 'Your own UCR/UEA .ts test file.')
+  pooling: str = _setting('last', 'Readout of a sequence: last (its last valid step) or '
+                          'mean (of its valid steps).')
   # charlm
-  text_path: str = ''
-  seq_len: int = 64
-  sample_chars: int = 1000
-  temperature: float = 0.8
-  cell: str = 'lstm'
-  hidden_size: str = '32'
-  num_layers: str = '1'
-  batch_size: str = '32'
-  optimizer: str = 'adam'
-  learning_rate: str = '1e-3'
-  weight_decay: str = '0'
-  clip_norm: str = '1'
-  momentum: str = ''
-  beta2: str = ''
-  input_dropout: str = '0'
-  dropout: str = '0'
-  dropout_per_layer: str = ''   # One spec per layer, ';'-separated; overrides dropout.
-  variational_dropout: bool = False
-  hidden_mode: str = 'auto'     # masked or bucket, whichever plan_cost_s finds cheaper.
-  forget_bias: str = '1'
-  init_scale: str = '1'
-  search: str = 'grid'
-  num_members: int = 0
-  num_seeds: int = 1
-  train_steps: int = 500
-  eval_every: int = 100
-  patience: int = 0
-  eta: int = 3
-  min_steps: int = 0
-  pbt_interval: int = 0
-  pbt_fraction: float = 0.25
-  seed: int = 0
+  text_path: str = _setting('', 'Your own UTF-8 text file.')
+  seq_len: int = _setting(64, 'Characters per training window.')
+  sample_chars: int = _setting(1000, 'Characters the best model writes to '
+                               'WORKDIR/sample.txt (0: none).')
+  temperature: float = _setting(0.8, 'Sampling temperature (> 0).')
+  # model and search
+  dropout_per_layer: str = _setting('', 'One dropout spec per layer, separated by ";" '
+                                    '(overrides --dropout), e.g. "grid(0,0.2);0.5".')
+  variational_dropout: bool = _setting(False, 'Draw each input / between-layer dropout '
+                                       'mask once per sequence.')
+  hidden_mode: str = _setting('auto', 'masked: hidden sizes share one program, padded '
+                              'and masked; bucket: one program each; auto: whichever is '
+                              'estimated cheaper (padding arithmetic against compiles).')
+  search: str = _setting('grid', 'grid (cross every list), random, halving (successive '
+                         'halving) or pbt (population-based training).')
+  num_members: int = _setting(0, 'Configurations drawn by random search (grid: leave 0).')
+  num_seeds: int = _setting(1, 'Repeats of every configuration.')
+  train_steps: int = _setting(500, 'Training steps per member.')
+  eval_every: int = _setting(100, 'Steps per chunk; validation after each.')
+  patience: int = _setting(0, 'Evaluations without improvement before a member stops '
+                           'early (0: never).')
+  eta: int = _setting(3, 'Halving: the best 1/eta go on at each rung.')
+  min_steps: int = _setting(0, 'Halving: steps before the first rung (0: --eval_every); '
+                            'rungs at min_steps * eta^k.')
+  pbt_interval: int = _setting(0, 'PBT: steps between exploit/explore (0: --eval_every).')
+  pbt_fraction: float = _setting(0.25, 'PBT: the bottom fraction copies the top fraction.')
+  seed: int = _setting(0, 'Base random seed (members: fold_in(seed, uid)).')
 
   def to_json(self):
     return {k: list(v) if isinstance(v, tuple) else v
             for k, v in dataclasses.asdict(self).items()}
 
+  def axes(self) -> dict:
+    """name -> search.Axis of every hyperparameter of this sweep."""
+    return search.axes_of(dataclasses.asdict(self), task=self.task,
+                          dropout_per_layer=self.dropout_per_layer)
+
 
 def make_plan(spec: SweepSpec) -> search.Plan:
-  axes = {name: search.parse_axis(name, str(getattr(spec, name))) for name in search.AXES
-          if not (name in search.FAMILY_DEFAULTS and not getattr(spec, name))
-          and not (name == 'lookback' and spec.task != 'forecast')}
-  if spec.dropout_per_layer:
-    for layer, text in enumerate(spec.dropout_per_layer.split(';'), 1):
-      name = f'dropout_{layer}'
-      axes[name] = search.parse_axis(name, text, like='dropout')
+  axes = spec.axes()
   make = lambda mode: search.make_plan(axes, search=spec.search,
                                       num_members=spec.num_members,
                                       num_seeds=spec.num_seeds, seed=spec.seed,
@@ -144,7 +151,7 @@ def check(spec: SweepSpec):
   if spec.temperature <= 0:
     raise InputError(f'--temperature: {spec.temperature} must be > 0')
   if spec.search == 'halving':
-    adaptive.rungs(train_steps=spec.train_steps, min_steps=spec.min_steps or spec.eval_every,
+    halving.rungs(train_steps=spec.train_steps, min_steps=spec.min_steps or spec.eval_every,
                    eta=spec.eta, eval_every=spec.eval_every)
   if spec.search == 'pbt':
     interval = spec.pbt_interval or spec.eval_every
@@ -157,11 +164,8 @@ def check(spec: SweepSpec):
 
 def load_data(spec: SweepSpec, lookback: int | None = None) -> task_data.TaskData:
   """The task's data; forecasting's windows for `lookback` (one value of the axis)."""
-  return task_data.load(
-      task=spec.task, dataset=spec.dataset, seed=spec.seed, val_size=spec.val_size,
-      test_size=spec.test_size, csv_path=spec.csv_path, time_column=spec.time_column,
-      target_columns=spec.target_columns, input_columns=spec.input_columns,
-      lookback=lookback or 1, horizon=spec.horizon, season=spec.season,
-      difference=spec.difference,
-      train_path=spec.train_path, test_path=spec.test_path, pooling=spec.pooling,
-      text_path=spec.text_path, seq_len=spec.seq_len)
+  options = {name: getattr(spec, name) for name in task_data.options(spec.task)}
+  if 'lookback' in options:  # The spec's lookback is an axis: one value per bucket.
+    options['lookback'] = lookback or 1
+  return task_data.load(task=spec.task, dataset=spec.dataset, seed=spec.seed,
+                        val_size=spec.val_size, test_size=spec.test_size, **options)

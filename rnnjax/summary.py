@@ -12,25 +12,23 @@ import os
 import jax
 import numpy as np
 
-from rnnjax import adaptive
 from rnnjax import distributed
+from rnnjax import gather
 from rnnjax import generate
+from rnnjax import hparams
 from rnnjax import population as pop
 from rnnjax import sharding
 from rnnjax import tasks
 from rnnjax.data import text
 
 TEST_TOP = 5
-# Values PBT may change while training; the summary gives the final ones.
-HPARAMS = ('learning_rate', 'weight_decay', 'clip_norm', 'momentum', 'beta2',
-           'input_dropout')
 
 
 def _rows(run, rows, mesh):
   """Members `rows` of a run's best parameters as a small population (padded with
   copies of the first to a multiple of the device count), gathered on the devices."""
   index = list(rows) + [rows[0]] * (-len(rows) % mesh.size)
-  return adaptive.compact(run.state.best_params, index,
+  return gather.compact(run.state.best_params, index,
                           sharding=sharding.members_sharding(mesh))
 
 
@@ -53,15 +51,15 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
     val, status, best_step, steps = distributed.fetch((
         eval_fn(run.state.best_params, splits[run.data_key]['val']), run.state.status,
         run.state.best_step, run.state.step))
-    host_hp = distributed.fetch({name: getattr(run.hp, name) for name in HPARAMS})
+    host_hp = distributed.fetch(run.hp)
     for i, uid in enumerate(run.uids):
       if uid < 0:
         continue
-      records.append(_record(by_uid[uid], host_hp, i, pop.STATUS_NAMES[status[i]],
-                             int(best_step[i]), int(steps[i]),
-                             rename({k: v[i] for k, v in val.items()})))
+      records.append(member_record(by_uid[uid], host_hp, i, pop.STATUS_NAMES[status[i]],
+                                   best_step=int(best_step[i]), steps=int(steps[i]),
+                                   val=rename({k: v[i] for k, v in val.items()})))
       where[uid] = (r, i)
-  records += [dict(rec) for rec in retired.values()]
+  records += [dict(rec, val=rename(rec['val'])) for rec in retired.values()]
   records.sort(key=lambda rec: rec['uid'])
   key = lambda rec: rec['val'][task.selection]
   ranked = sorted((rec for rec in records if rec['status'] != 'diverged'
@@ -102,14 +100,22 @@ def _best_by(ranked, swept) -> dict:
   return best_by
 
 
-def _record(member, hp, i, status, best_step, steps, val):
-  hparams = dict(member.hparams)
-  # PBT changes values during training: the final ones (the history is in metrics.jsonl).
-  for name in HPARAMS:
-    hparams[name] = float(hp[name][i])
-  return {'uid': member.uid, 'bucket': member.bucket, 'config': member.config,
-          'seed': member.seed, 'hparams': hparams, 'status': status,
-          'best_step': best_step, 'steps': steps,
+def member_record(member, hp, i: int, status: str, *, best_step: int, steps: int,
+                  val: dict, stopped_by: str = '') -> dict:
+  """One member's summary record. hp: the host HParams of its run, row i: PBT changes
+  values while training, so a record holds the values the member ENDED with (the
+  history is in metrics.jsonl); a value that did not change keeps its exact spelling."""
+  values = dict(member.hparams)
+  final = hparams.read(hp, [name for name in values
+                            if name in hparams.TRACED or hparams.layer_of(name) is not None])
+  for name, column in final.items():
+    if np.float32(values[name]) != column[i]:
+      values[name] = float(column[i])
+  record = {'uid': member.uid, 'bucket': member.bucket, 'config': member.config,
+            'seed': member.seed, 'hparams': values, 'status': status}
+  if stopped_by:
+    record['stopped_by'] = stopped_by
+  return {**record, 'best_step': best_step, 'steps': steps,
           'val': {k: float(v) for k, v in val.items()}}
 
 

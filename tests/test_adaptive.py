@@ -11,8 +11,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rnnjax import adaptive
+from rnnjax import gather
+from rnnjax import halving
+from rnnjax import hparams
 from rnnjax import model
+from rnnjax import pbt
 from rnnjax import population as pop
 from rnnjax import search
 from rnnjax import sharding
@@ -84,17 +87,17 @@ def _assert_equal(a, b):
 # Successive halving.
 
 def test_rungs():
-  assert adaptive.rungs(train_steps=100, min_steps=10, eta=3, eval_every=5) == [10, 30, 90]
-  assert adaptive.rungs(train_steps=90, min_steps=10, eta=3, eval_every=10) == [10, 30]
-  assert adaptive.rungs(train_steps=17, min_steps=4, eta=2, eval_every=2) == [4, 8, 16]
+  assert halving.rungs(train_steps=100, min_steps=10, eta=3, eval_every=5) == [10, 30, 90]
+  assert halving.rungs(train_steps=90, min_steps=10, eta=3, eval_every=10) == [10, 30]
+  assert halving.rungs(train_steps=17, min_steps=4, eta=2, eval_every=2) == [4, 8, 16]
   with pytest.raises(InputError, match='^--eta: 1 '):
-    adaptive.rungs(train_steps=100, min_steps=10, eta=1, eval_every=5)
+    halving.rungs(train_steps=100, min_steps=10, eta=1, eval_every=5)
   with pytest.raises(InputError, match='^--min_steps: 5 .*--eval_every=10'):
-    adaptive.rungs(train_steps=100, min_steps=5, eta=2, eval_every=10)
+    halving.rungs(train_steps=100, min_steps=5, eta=2, eval_every=10)
   with pytest.raises(InputError, match='^--min_steps: 15 .*--eval_every=10'):
-    adaptive.rungs(train_steps=100, min_steps=15, eta=2, eval_every=10)
+    halving.rungs(train_steps=100, min_steps=15, eta=2, eval_every=10)
   with pytest.raises(InputError, match='^--min_steps: 100 .*--train_steps'):
-    adaptive.rungs(train_steps=100, min_steps=100, eta=2, eval_every=10)
+    halving.rungs(train_steps=100, min_steps=100, eta=2, eval_every=10)
 
 
 def _reference_keep(values, status, eta):
@@ -108,11 +111,11 @@ def test_halving_keep_by_hand():
   values = [0.3, 0.1, np.nan, 0.1, 0.05, np.inf, 0.2, 0.01]
   status = [OK, OK, OK, OK, DIVERGED, OK, OK, STOPPED]
   # OK and finite: 0 (0.3), 1 (0.1), 3 (0.1), 6 (0.2); ceil(4 / 3) = 2: the tie 1, 3.
-  assert np.flatnonzero(adaptive.halving_keep(values, status, 3)).tolist() == [1, 3]
-  assert np.flatnonzero(adaptive.halving_keep(values, status, 2)).tolist() == [1, 3]
-  assert np.flatnonzero(adaptive.halving_keep(values, status, 5)).tolist() == [1]
-  assert not adaptive.halving_keep([np.nan, 1.0], [OK, DIVERGED], 2).any()
-  assert adaptive.halving_keep([2.0], [OK], 4).tolist() == [True]
+  assert np.flatnonzero(halving.keep_best(values, status, 3)).tolist() == [1, 3]
+  assert np.flatnonzero(halving.keep_best(values, status, 2)).tolist() == [1, 3]
+  assert np.flatnonzero(halving.keep_best(values, status, 5)).tolist() == [1]
+  assert not halving.keep_best([np.nan, 1.0], [OK, DIVERGED], 2).any()
+  assert halving.keep_best([2.0], [OK], 4).tolist() == [True]
 
 
 def test_halving_keep_equals_reference_on_random_tables():
@@ -124,51 +127,51 @@ def test_halving_keep_equals_reference_on_random_tables():
     values = np.where(rng.random(p) < 0.5, values, rng.normal(size=p))
     status = rng.choice([OK, DIVERGED, STOPPED], p, p=[.7, .15, .15])
     eta = int(rng.integers(2, 5))
-    keep = adaptive.halving_keep(values, status, eta)
+    keep = halving.keep_best(values, status, eta)
     assert keep.dtype == bool
     assert keep.tolist() == _reference_keep(values.tolist(), status.tolist(), eta), trial
 
 
 def test_budget_and_survivors():
-  assert adaptive.survivors(27, 3, 3) == [27, 9, 3, 1]
-  assert adaptive.survivors(10, 3, 2) == [10, 5, 3, 2]
-  assert adaptive.budget(27, train_steps=100, rung_steps=[10, 30, 90], eta=3) == (
+  assert halving.survivors(27, 3, 3) == [27, 9, 3, 1]
+  assert halving.survivors(10, 3, 2) == [10, 5, 3, 2]
+  assert halving.budget(27, train_steps=100, rung_steps=[10, 30, 90], eta=3) == (
       27 * 10 + 9 * 20 + 3 * 60 + 1 * 10)
   # The same count by simulating halving_keep on an all-OK population.
-  rung_steps = adaptive.rungs(train_steps=60, min_steps=5, eta=2, eval_every=5)
+  rung_steps = halving.rungs(train_steps=60, min_steps=5, eta=2, eval_every=5)
   alive, spent, last = np.ones(13, bool), 0, 0
   for step in rung_steps + [60]:
     spent += alive.sum() * (step - last)
     last = step
     values = np.where(alive, np.random.default_rng(step).normal(size=13), np.nan)
-    alive = adaptive.halving_keep(values, np.where(alive, OK, STOPPED), 2)
-  assert adaptive.budget(13, train_steps=60, rung_steps=rung_steps, eta=2) == spent
+    alive = halving.keep_best(values, np.where(alive, OK, STOPPED), 2)
+  assert halving.budget(13, train_steps=60, rung_steps=rung_steps, eta=2) == spent
 
 
 def test_survivor_index():
   keep = np.array([False, True, False, True, True])
-  assert adaptive.survivor_index(keep).tolist() == [1, 3, 4]
-  assert adaptive.survivor_index(keep, 2).tolist() == [1, 3, 4, 1]
-  assert adaptive.survivor_index(keep, 3).tolist() == [1, 3, 4]
-  assert adaptive.survivor_index(np.zeros(4, bool), 3).tolist() == []
+  assert gather.survivor_index(keep).tolist() == [1, 3, 4]
+  assert gather.survivor_index(keep, 2).tolist() == [1, 3, 4, 1]
+  assert gather.survivor_index(keep, 3).tolist() == [1, 3, 4]
+  assert gather.survivor_index(np.zeros(4, bool), 3).tolist() == []
 
 
 def test_compact_copies_rows_bit_for_bit(trained):
   state, hp, _, _ = trained
   for index in ([4, 1, 1, 5], [0, 1, 2, 3, 4, 5], [3], [5, 4, 3, 2, 1, 0, 0, 2]):
-    _assert_equal(adaptive.compact(state, np.array(index)), _rows(state, index))
-    _assert_equal(adaptive.compact(hp, np.array(index)), _rows(hp, index))
+    _assert_equal(gather.compact(state, np.array(index)), _rows(state, index))
+    _assert_equal(gather.compact(hp, np.array(index)), _rows(hp, index))
   with pytest.raises(ValueError):
-    adaptive.compact(state, np.array([0, P]))
+    gather.compact(state, np.array([0, P]))
 
 
 def test_halving_survivors_continue_as_in_the_full_population(trained):
   state, hp, data, metrics = trained
   values, status = metrics['val']['mse'], state.status
-  keep = adaptive.halving_keep(values, status, 3)
+  keep = halving.keep_best(values, status, 3)
   assert keep.sum() == 2
   # Padded back to P rows (as on P devices), so the compiled chunk serves it again.
-  small, small_hp, index = adaptive.compact_members(
+  small, small_hp, index = gather.compact_members(
       _copy(state), hp, keep, multiple=P, sharding=sharding.members_sharding(
           sharding.population_mesh()))
   kept = np.flatnonzero(keep)
@@ -188,45 +191,36 @@ def test_halving_survivors_continue_as_in_the_full_population(trained):
   _assert_equal(_rows(small, range(2, P)), padding)  # Stopped padding never moves.
 
 
-def test_stop_marks_only_ok_members(trained):
-  state = trained[0]
-  status = np.array([OK, OK, DIVERGED, OK, STOPPED, OK], np.int32)
-  stopped = adaptive.stop(state.replace(status=jnp.asarray(status)),
-                          np.array([True, False, False, True, False, False]))
-  assert np.asarray(stopped.status).tolist() == [OK, STOPPED, DIVERGED, OK, STOPPED,
-                                                 STOPPED]
-
-
 # ----------------------------------------------------------------------------------
 # Population-based training.
 
 def test_pbt_steps():
-  assert adaptive.pbt_steps(train_steps=100, pbt_interval=20, eval_every=10) == [
+  assert pbt.pbt_steps(train_steps=100, pbt_interval=20, eval_every=10) == [
       20, 40, 60, 80]
-  assert adaptive.pbt_steps(train_steps=50, pbt_interval=20, eval_every=10) == [20, 40]
+  assert pbt.pbt_steps(train_steps=50, pbt_interval=20, eval_every=10) == [20, 40]
   with pytest.raises(InputError, match='^--pbt_interval: 15 '):
-    adaptive.pbt_steps(train_steps=100, pbt_interval=15, eval_every=10)
+    pbt.pbt_steps(train_steps=100, pbt_interval=15, eval_every=10)
   with pytest.raises(InputError, match='^--pbt_interval: 100 '):
-    adaptive.pbt_steps(train_steps=100, pbt_interval=100, eval_every=10)
+    pbt.pbt_steps(train_steps=100, pbt_interval=100, eval_every=10)
 
 
 def test_pbt_sources_by_hand():
   values = [0.5, 0.1, np.nan, 0.3, 0.9, 0.2, 0.7, 0.4]
   status = [OK, OK, OK, OK, OK, DIVERGED, OK, STOPPED]
   # Ranked OK and finite: 1, 3, 0, 6, 4; two of five in the top and the bottom 40 %.
-  src = adaptive.pbt_sources(values, status, 0.4, np.random.default_rng(0))
+  src = pbt.sources(values, status, 0.4, np.random.default_rng(0))
   assert [i for i in range(8) if src[i] == i] == [0, 1, 3]
   assert set(src[[2, 4, 5, 6, 7]]) <= {1, 3}
-  again = adaptive.pbt_sources(values, status, 0.4, np.random.default_rng(0))
+  again = pbt.sources(values, status, 0.4, np.random.default_rng(0))
   assert again.tolist() == src.tolist()
-  nobody = adaptive.pbt_sources([np.nan, 1.0], [OK, DIVERGED], 0.5,
+  nobody = pbt.sources([np.nan, 1.0], [OK, DIVERGED], 0.5,
                                 np.random.default_rng(0))
   assert nobody.tolist() == [0, 1]
-  alone = adaptive.pbt_sources([1.0, 2.0, 0.5], [DIVERGED, OK, STOPPED], 0.2,
+  alone = pbt.sources([1.0, 2.0, 0.5], [DIVERGED, OK, STOPPED], 0.2,
                                np.random.default_rng(0))
   assert alone.tolist() == [1, 1, 1]
   with pytest.raises(InputError, match='^--pbt_fraction: 0.6 '):
-    adaptive.pbt_sources(values, status, 0.6, np.random.default_rng(0))
+    pbt.sources(values, status, 0.6, np.random.default_rng(0))
 
 
 def _reference_truncation(values, status, fraction):
@@ -248,7 +242,7 @@ def test_pbt_sources_equal_reference_on_random_tables():
                       rng.normal(size=p))
     status = rng.choice([OK, DIVERGED, STOPPED], p, p=[.7, .15, .15])
     fraction = float(rng.choice([0.1, 0.2, 0.25, 1 / 3, 0.5]))
-    src = adaptive.pbt_sources(values, status, fraction, rng)
+    src = pbt.sources(values, status, fraction, rng)
     top, replaced = _reference_truncation(values.tolist(), status.tolist(), fraction)
     assert {i for i in range(p) if src[i] != i} == replaced, trial
     assert all(src[i] in top for i in replaced), trial
@@ -259,7 +253,7 @@ def test_pbt_sources_draw_uniformly_from_the_top():
   values, status = np.arange(20.0), np.zeros(20, int)
   counts = np.zeros(20)
   for seed in range(400):
-    src = adaptive.pbt_sources(values, status, 0.25, np.random.default_rng((3, seed)))
+    src = pbt.sources(values, status, 0.25, np.random.default_rng((3, seed)))
     np.add.at(counts, src[15:], 1)
   assert counts[5:].sum() == 0
   np.testing.assert_allclose(counts[:5] / counts.sum(), 0.2, atol=0.03)
@@ -275,7 +269,7 @@ def test_exploit_copies_state_exactly_and_keeps_uid(trained):
   state = state.replace(status=jnp.asarray(status), best_val=jnp.asarray(best_val),
                         stale=jnp.arange(P, dtype=jnp.int32))
   src = np.array([0, 1, 0, 3, 3, 5])
-  new, new_hp = adaptive.exploit(state, hp, src)
+  new, new_hp = gather.exploit(state, hp, src)
   for i, s in ((2, 0), (4, 3)):
     _assert_equal(_rows((new.params, new.opt_state, new.step), [i]),
                   _rows((state.params, state.opt_state, state.step), [s]))
@@ -299,9 +293,9 @@ def test_exploit_copies_state_exactly_and_keeps_uid(trained):
 
 
 def test_explore_stays_in_range_and_touches_only_copies():
-  space = {'learning_rate': adaptive.Range(1e-4, 1e-1, log=True),
-           'dropout': adaptive.Range(0.0, 0.5),
-           'units': adaptive.Range(2, 9, integer=True)}
+  space = {'learning_rate': pbt.Range(1e-4, 1e-1, log=True),
+           'dropout': pbt.Range(0.0, 0.5),
+           'units': pbt.Range(2, 9, integer=True)}
   rng = np.random.default_rng(0)
   values = {'learning_rate': np.full(8, 1e-2, np.float32),
             'dropout': np.full(8, 0.25, np.float32), 'units': np.full(8, 4.0),
@@ -309,7 +303,7 @@ def test_explore_stays_in_range_and_touches_only_copies():
   copied = np.array([True, False] * 4)
   start = {k: v.copy() for k, v in values.items()}
   for _ in range(300):
-    values = adaptive.explore(values, copied, space, rng)
+    values = pbt.explore(values, copied, space, rng)
     for name, r in space.items():
       v = values[name]
       assert v.dtype == start[name].dtype
@@ -317,26 +311,26 @@ def test_explore_stays_in_range_and_touches_only_copies():
       np.testing.assert_array_equal(v[~copied], start[name][~copied])
   assert np.array_equal(values['units'], np.round(values['units']))
   np.testing.assert_array_equal(values['momentum'], start['momentum'])
-  again = adaptive.explore(start, copied, space, np.random.default_rng(5))
-  other = adaptive.explore(start, copied, space, np.random.default_rng(5))
+  again = pbt.explore(start, copied, space, np.random.default_rng(5))
+  other = pbt.explore(start, copied, space, np.random.default_rng(5))
   for name in space:
     np.testing.assert_array_equal(again[name], other[name])
 
 
 def test_explore_perturbs_or_resamples():
-  r = adaptive.Range(1e-4, 1.0, log=True)
+  r = pbt.Range(1e-4, 1.0, log=True)
   old = {'lr': np.full(4000, 1e-2)}
   copied = np.ones(4000, bool)
-  factors = adaptive.explore(old, copied, {'lr': r}, np.random.default_rng(0),
+  factors = pbt.explore(old, copied, {'lr': r}, np.random.default_rng(0),
                              resample_probability=0.0)['lr'] / 1e-2
   np.testing.assert_allclose(np.sort(np.unique(np.round(factors, 12))), [0.8, 1.2])
   assert 0.45 < np.mean(factors > 1) < 0.55
-  fresh = adaptive.explore(old, copied, {'lr': r}, np.random.default_rng(0),
+  fresh = pbt.explore(old, copied, {'lr': r}, np.random.default_rng(0),
                            resample_probability=1.0)['lr']
   # Log-uniform on [1e-4, 1]: log10 is uniform on [-4, 0].
   np.testing.assert_allclose(np.mean(np.log10(fresh)), -2.0, atol=0.1)
   np.testing.assert_allclose(np.mean(np.log10(fresh) < -3), 0.25, atol=0.03)
-  mixed = adaptive.explore(old, copied, {'lr': r}, np.random.default_rng(0))['lr']
+  mixed = pbt.explore(old, copied, {'lr': r}, np.random.default_rng(0))['lr']
   perturbed = np.isclose(mixed, 0.8e-2) | np.isclose(mixed, 1.2e-2)
   np.testing.assert_allclose(np.mean(~perturbed), 0.25, atol=0.03)
 
@@ -347,30 +341,32 @@ def test_search_space_from_axes():
       ('clip_norm', '1'), ('momentum', 'grid(0.5, 0.9)'), ('input_dropout', '0.1'),
       ('dropout', 'uniform(0, 0.5)'), ('init_scale', 'grid(0.5,1)'),
       ('hidden_size', 'grid(8,16)'), ('beta2', 'grid(0.001, 0.5)'))}
-  space = adaptive.search_space(axes)
-  assert space == {'learning_rate': adaptive.Range(1e-4, 1e-2, log=True),
-                   'weight_decay': adaptive.Range(0, 1e-3),
-                   'momentum': adaptive.Range(0.5, 0.9),
-                   'dropout': adaptive.Range(0, 0.5),
-                   'beta2': adaptive.Range(0.001, 0.5, log=True)}
-  axes['dropout_2'] = search.parse_axis('dropout_2', 'grid(0.1, 0.3)', like='dropout')
-  assert 'dropout' not in adaptive.search_space(axes)
-  assert adaptive.search_space(axes)['dropout_2'] == adaptive.Range(0.1, 0.3)
+  space = pbt.search_space(axes)
+  assert space == {'learning_rate': pbt.Range(1e-4, 1e-2, log=True),
+                   'weight_decay': pbt.Range(0, 1e-3),
+                   'momentum': pbt.Range(0.5, 0.9),
+                   'dropout': pbt.Range(0, 0.5),
+                   'beta2': pbt.Range(0.001, 0.5, log=True)}
+  axes['dropout_2'] = search.parse_axis('dropout_2', 'grid(0.1, 0.3)')
+  assert 'dropout' not in pbt.search_space(axes)
+  assert pbt.search_space(axes)['dropout_2'] == pbt.Range(0.1, 0.3)
 
 
 def test_hparam_values_round_trip():
   hp = _hparams(layers=2)
-  values = adaptive.hparam_values(hp, ['learning_rate', 'dropout', 'dropout_2'])
+  values = hparams.read(hp, ['learning_rate', 'dropout', 'dropout_2'])
   np.testing.assert_array_equal(values['learning_rate'], hp.learning_rate)
   np.testing.assert_array_equal(values['dropout'], np.asarray(hp.dropout_rates)[:, 0])
   np.testing.assert_array_equal(values['dropout_2'], np.asarray(hp.dropout_rates)[:, 1])
-  new = adaptive.with_hparams(hp, {'learning_rate': values['learning_rate'] * 2,
-                                   'dropout_2': np.full(P, 0.4)})
+  new = gather.set_fields(hp, hparams.replaced(
+      hp, {'learning_rate': values['learning_rate'] * 2, 'dropout_2': np.full(P, 0.4)},
+      hp.dropout_rates))
   np.testing.assert_array_equal(new.learning_rate, np.asarray(hp.learning_rate) * 2)
   np.testing.assert_array_equal(new.dropout_rates[:, 0], hp.dropout_rates[:, 0])
   np.testing.assert_array_equal(new.dropout_rates[:, 1], np.float32(0.4))
   assert new.learning_rate.dtype == jnp.float32
-  both = adaptive.with_hparams(hp, {'dropout': np.full(P, 0.2)})
+  both = gather.set_fields(hp, hparams.replaced(hp, {'dropout': np.full(P, 0.2)},
+                                                hp.dropout_rates))
   np.testing.assert_array_equal(both.dropout_rates, np.full((P, 2), 0.2, np.float32))
   _assert_equal(both.replace(dropout_rates=hp.dropout_rates), hp)
 
@@ -380,7 +376,7 @@ def test_lineage_records_reconstruct_the_ancestry():
   from the records equals the ancestry tracked while copying."""
   p, fraction, seed = 10, 0.3, 4
   uids = np.arange(100, 100 + p)
-  space = {'learning_rate': adaptive.Range(1e-4, 1e-1, log=True)}
+  space = {'learning_rate': pbt.Range(1e-4, 1e-1, log=True)}
   hparams = {'learning_rate': np.geomspace(1e-4, 1e-1, p)}
   history = {u: [(u, 0)] for u in uids}
   records, tables = [], {}
@@ -390,11 +386,11 @@ def test_lineage_records_reconstruct_the_ancestry():
     status = np.where(rng.random(p) < 0.1, DIVERGED, OK)
     values[rng.random(p) < 0.05] = np.nan
     tables[step] = (values, status)
-    src = adaptive.pbt_sources(values, status, fraction, rng)
+    src = pbt.sources(values, status, fraction, rng)
     copied = src != np.arange(p)
-    hparams = adaptive.explore({k: v[src] for k, v in hparams.items()}, copied, space,
+    hparams = pbt.explore({k: v[src] for k, v in hparams.items()}, copied, space,
                                rng)
-    records += adaptive.lineage_records(uids, uids[src], step, hparams, bucket=0)
+    records += pbt.lineage_records(uids, uids[src], step, hparams, bucket=0)
     history = {uids[i]: ([(uids[i], step)] + history[uids[src[i]]] if copied[i]
                          else history[uids[i]]) for i in range(p)}
   assert records and {r['split'] for r in records} == {'lineage', 'hparams'}
@@ -403,13 +399,13 @@ def test_lineage_records_reconstruct_the_ancestry():
     if r['metric'] == 'parent':
       values, status = tables[r['step']]
       ok = [i for i in range(p) if status[i] == OK and np.isfinite(values[i])]
-      k = adaptive.truncation_size(len(ok), fraction)
+      k = pbt.truncation_size(len(ok), fraction)
       best = sorted(values[ok])[max(k, 1) - 1]
       parent = r['value'] - 100
       assert status[parent] == OK and values[parent] <= best
       assert isinstance(r['value'], int)
   for u in uids:
-    assert adaptive.ancestry(records, u) == history[u]
+    assert pbt.ancestry(records, u) == history[u]
 
 
 CHILD = """
@@ -417,7 +413,9 @@ import numpy as np
 from rnnjax import sharding
 sharding.configure_cpu_devices(3)
 import jax
-from rnnjax import adaptive
+from rnnjax import gather
+from rnnjax import halving
+from rnnjax import hparams
 from rnnjax import population as pop
 from tests import test_adaptive as t
 mesh = sharding.population_mesh()
@@ -426,14 +424,14 @@ hp, data = t._hparams(), t._data()
 state = pop.population_init_fn(t.CFG, mesh)(hp, t.KEY)  # Every row differs (uid).
 host = jax.device_get(state)
 keep = np.array([True, False, True, False, True, False])
-small, small_hp, index = adaptive.compact_members(state, hp, keep, multiple=3,
+small, small_hp, index = gather.compact_members(state, hp, keep, multiple=3,
                                                   sharding=shard)
 assert index.tolist() == [0, 2, 4]
 t._assert_equal(small, t._rows(host, index))
 for leaf in jax.tree.leaves((small, small_hp)):
   assert leaf.sharding == shard, leaf.sharding
 src = np.array([0, 0, 1])
-copied, copied_hp = adaptive.exploit(small, small_hp, src, sharding=shard)
+copied, copied_hp = gather.exploit(small, small_hp, src, sharding=shard)
 t._assert_equal(t._rows(copied.params, [1]), t._rows(host.params, [0]))
 assert copied_hp.uid.tolist() == small_hp.uid.tolist()
 assert all(leaf.sharding == shard for leaf in jax.tree.leaves((copied, copied_hp)))

@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 
-from rnnjax import adaptive
+from rnnjax import halving
 from rnnjax import compare
 from rnnjax import sweep
 
@@ -17,9 +17,9 @@ SPACE = {'learning_rate': compare.Range(1e-3, 1e-1, log=True),
 
 def test_halving_starts_as_many_members_as_the_budget_allows():
   n = compare.halving_members(9 * 12, train_steps=12, min_steps=2, eta=3, eval_every=2)
-  rungs = adaptive.rungs(train_steps=12, min_steps=2, eta=3, eval_every=2)
-  assert adaptive.budget(n, train_steps=12, rung_steps=rungs, eta=3) <= 9 * 12
-  assert adaptive.budget(n + 1, train_steps=12, rung_steps=rungs, eta=3) > 9 * 12
+  rungs = halving.rungs(train_steps=12, min_steps=2, eta=3, eval_every=2)
+  assert halving.budget(n, train_steps=12, rung_steps=rungs, eta=3) <= 9 * 12
+  assert halving.budget(n + 1, train_steps=12, rung_steps=rungs, eta=3) > 9 * 12
   assert n > 9
 
 
@@ -46,8 +46,5 @@ def test_compare_runs_every_strategy_at_equal_compute(tmp_path):
   assert table['grid']['median_member_steps'] == budget  # A 2 x 2 grid.
   assert table['halving']['median_member_steps'] <= budget
   assert table['halving']['members'][0] > 4
-  for run in out['runs'].values():
-    y = np.asarray(run['curve'][1])
-    assert np.all(np.diff(y) <= 0)  # Best so far never gets worse.
-  for name in ('comparison.json', 'comparison.md', 'comparison.png', 'comparison.pdf'):
+  for name in ('comparison.json', 'comparison.md'):
     assert os.path.exists(tmp_path / name)

@@ -4,6 +4,7 @@ import math
 
 import pytest
 
+from rnnjax import hparams
 from rnnjax import optim
 from rnnjax import search
 from rnnjax.errors import InputError
@@ -236,7 +237,7 @@ def test_momentum_and_beta2_take_family_defaults(family):
   (member,) = plan.members
   assert member.hparams['momentum'] == optim.DEFAULT_MOMENTUM[family]
   assert member.hparams['beta2'] == optim.DEFAULT_BETA2[family]
-  assert set(member.hparams) == set(search.AXES)
+  assert set(member.hparams) == set(hparams.BY_NAME)
 
 
 def test_family_defaults_per_configuration():
@@ -294,7 +295,7 @@ def test_masked_hidden_size_shares_one_bucket_per_structure():
 
 
 def test_per_layer_axes_are_checked_like_their_base():
-  axis = search.parse_axis('dropout_2', 'grid(0,0.5)', like='dropout')
+  axis = search.parse_axis('dropout_2', 'grid(0,0.5)')
   assert axis.values == (0.0, 0.5)
   with pytest.raises(InputError, match=r'^--dropout_2: 1.0 is invalid'):
-    search.parse_axis('dropout_2', '1.0', like='dropout')
+    search.parse_axis('dropout_2', '1.0')

@@ -7,6 +7,7 @@ import os
 import numpy as np
 import pytest
 
+from rnnjax import plan as plan_lib
 from rnnjax import population as pop
 from rnnjax import results
 from rnnjax import sharding
@@ -125,10 +126,10 @@ def test_waves_equal_one_population_and_share_one_program(tmp_path):
   for a, b in zip(whole['members'], waved['members']):
     assert a['uid'] == b['uid'] and a['bucket'] == b['bucket'] == 0
     np.testing.assert_allclose(a['val']['mse'], b['val']['mse'], rtol=1e-5)
-  data = sweep.load_data(spec)
-  cfg = sweep._train_config(sweep.make_plan(spec).buckets[0], data, spec)  # pylint: disable=protected-access
+  data = spec_lib.load_data(spec)
+  cfg = plan_lib.train_config(spec_lib.make_plan(spec).buckets[0], data, spec)
   # The whole population and the equal-sized waves: two programs, however many waves.
-  assert pop.population_chunk_fn(cfg, sharding.population_mesh(), 0)._cache_size() == 2  # pylint: disable=protected-access
+  assert pop.population_chunk_fn(cfg, sharding.population_mesh(), 0)._cache_size() == 2
 
 
 def test_lookback_is_a_structural_axis_with_its_own_windows(tmp_path):
@@ -137,13 +138,13 @@ def test_lookback_is_a_structural_axis_with_its_own_windows(tmp_path):
   spec = sweep.SweepSpec(dataset='shampoo_sales', lookback='grid(3,5)', val_size=6,
                          test_size=6, hidden_size='4', batch_size='4',
                          learning_rate='grid(1e-3,1e-2)', train_steps=4, eval_every=2)
-  plan = sweep.make_plan(spec)
+  plan = spec_lib.make_plan(spec)
   assert [b['lookback'] for b in plan.buckets] == [3, 5]
   summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
   assert sorted(m['hparams']['lookback'] for m in summary['members']) == [3, 3, 5, 5]
   assert all(np.isfinite(m['val']['mse']) for m in summary['members'])
   # Both lookbacks forecast the same validation and test targets.
-  three, five = (sweep.load_data(spec, lookback) for lookback in (3, 5))
+  three, five = (spec_lib.load_data(spec, lookback) for lookback in (3, 5))
   for split in ('val', 'test'):
     np.testing.assert_array_equal(three.arrays[split]['y'], five.arrays[split]['y'])
     assert five.arrays[split]['x'].shape[1] == 5
@@ -152,10 +153,10 @@ def test_lookback_is_a_structural_axis_with_its_own_windows(tmp_path):
 def test_auto_hidden_mode_masks_small_sweeps_and_buckets_large_ones():
   widths = dict(hidden_size='grid(32,64,128)', learning_rate='grid(1e-3,1e-2)')
   small = sweep.SweepSpec(**widths, train_steps=20, eval_every=10)
-  assert len(sweep.make_plan(small).buckets) == 1  # A compile costs more than padding.
-  assert sweep.make_plan(small).masked == ('hidden_size',)
+  assert len(spec_lib.make_plan(small).buckets) == 1  # A compile costs more than padding.
+  assert spec_lib.make_plan(small).masked == ('hidden_size',)
   large = dataclasses.replace(small, num_layers='2', num_seeds=8, train_steps=2000)
-  assert len(sweep.make_plan(large).buckets) == 3  # Padding arithmetic dominates.
+  assert len(spec_lib.make_plan(large).buckets) == 3  # Padding arithmetic dominates.
   masked = dataclasses.replace(large, hidden_mode='masked')
-  assert spec_lib.plan_cost_s(sweep.make_plan(masked), large) > spec_lib.plan_cost_s(
-      sweep.make_plan(large), large)
+  assert spec_lib.plan_cost_s(spec_lib.make_plan(masked), large) > spec_lib.plan_cost_s(
+      spec_lib.make_plan(large), large)

@@ -15,7 +15,6 @@ import functools
 import json
 import math
 import os
-import re
 
 import numpy as np
 
@@ -27,7 +26,6 @@ SUMMARY, SWEEP, PLAN, METRICS = 'summary.json', 'sweep.json', 'plan.json', 'metr
 DEFAULT_SELECTION = {'metric': 'mse', 'mode': 'min'}
 DEFAULT_DISPLAY = 'rmse'
 HIGHER_IS_BETTER = ('accuracy', 'acc', 'r2')  # For summaries that omit display_mode.
-_PER_LAYER = re.compile(r'^(dropout)_(\d+)$')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,24 +88,22 @@ def _float(v) -> float:
   return math.nan if v is None else float(v)
 
 
-def _spec_text(spec: dict, name: str):
-  match = _PER_LAYER.match(name)
-  if match and spec.get('dropout_per_layer'):
-    parts = spec['dropout_per_layer'].split(';')
-    layer = int(match.group(2))
-    return (parts[layer - 1], match.group(1)) if layer <= len(parts) else (None, '')
-  return spec.get(name), ''
+def _spec_axes(spec: dict) -> dict:
+  """name -> search.Axis from sweep.json's spec ({} without one, or if it no longer
+  parses)."""
+  if not spec:
+    return {}
+  try:
+    return search.axes_of(spec, task=spec.get('task', ''),
+                          dropout_per_layer=spec.get('dropout_per_layer', ''))
+  except InputError:
+    return {}
 
 
-def _kind(spec: dict, name: str, values: list, num_configs: int) -> tuple:
-  """(kind, (lo, hi) or None) from the spec string, or guessed from the values seen."""
-  text, like = _spec_text(spec, name)
-  if text not in (None, '') and (name in search.AXES or like):
-    try:
-      axis = search.parse_axis(name, str(text), like=like)
-      return axis.kind, (axis.values if axis.is_random else None)
-    except InputError:
-      pass
+def _kind(axis, values: list, num_configs: int) -> tuple:
+  """(kind, (lo, hi) or None) from the spec's axis, or guessed from the values seen."""
+  if axis is not None:
+    return axis.kind, (axis.values if axis.is_random else None)
   numeric = all(isinstance(v, (int, float)) for v in values)
   if numeric and len(values) > 12 and len(values) > num_configs / 2:
     return ('randint' if all(isinstance(v, int) for v in values) else 'uniform'), None
@@ -161,10 +157,10 @@ def load(workdir: str) -> Table:
                     'config': m.get('config', m['uid'])})
   hparams = [m['hparams'] for m in members]
   num_configs = len({m['config'] for m in members})
-  axes = {}
+  axes, spec_axes = {}, _spec_axes(spec)
   for name in _swept(plan, hparams):
     values = sorted({h[name] for h in hparams}, key=lambda v: (isinstance(v, str), v))
-    kind, bounds = _kind(spec, name, values, num_configs)
+    kind, bounds = _kind(spec_axes.get(name), values, num_configs)
     axes[name] = AxisInfo(name, kind, tuple(values), choose_scale(kind, values, bounds))
   selection = summary.get('selection') or DEFAULT_SELECTION
   metric, mode = selection.get('metric', 'mse'), selection.get('mode', 'min')

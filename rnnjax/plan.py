@@ -1,0 +1,97 @@
+"""What the engine runs: every bucket's static train config and its members in waves.
+
+`search.make_plan` decides which members exist and how they group into buckets (one
+structure each); `make_runs` turns that into `Run`s, the single hand-off from "what the
+user asked" to "what the engine runs": a bucket's members in equal waves that fit the
+memory budget (so one compiled program serves every wave of a bucket), each wave's
+hyperparameters stacked by `hparams.stack` and padded to a multiple of the device count.
+"""
+
+import dataclasses
+
+from rnnjax import distributed
+from rnnjax import hparams
+from rnnjax import model
+from rnnjax import population as pop
+from rnnjax import probe
+from rnnjax import sharding
+from rnnjax.data import task_data
+from rnnjax.errors import InputError
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+  """A bucket's wave of members, trained as one population.
+
+  uids: row order of the population arrays; rows with uid < 0 pad the population to a
+    multiple of the device count. Empty once halving has cut every member.
+  hp, state: the population's HParams and TrainState (state None before the run's first
+    chunk, and after halving ended it).
+  data_key: which data it trains on (forecasting: its lookback; else None).
+  """
+  bucket: int
+  cfg: pop.TrainConfig
+  uids: tuple
+  hp: pop.HParams
+  data_key: int | None = None
+  state: pop.TrainState | None = None
+
+
+def train_config(structure: dict, data: task_data.TaskData, spec) -> pop.TrainConfig:
+  """A bucket's static config: its structural values, the data's shapes, the spec's
+  task settings."""
+  cfg = model.ModelConfig(cell=structure['cell'], input_size=data.input_size,
+                          hidden_size=structure['hidden_size'],
+                          num_layers=structure['num_layers'],
+                          output_size=data.output_size, readout=data.readout,
+                          variational=spec.variational_dropout)
+  return pop.TrainConfig(model=cfg, optimizer=structure['optimizer'],
+                         batch_size=structure['batch_size'],
+                         steps_per_chunk=spec.eval_every, num_targets=data.num_targets,
+                         patience=spec.patience, task=spec.task, seq_len=spec.seq_len,
+                         difference=spec.difference and spec.task == 'forecast')
+
+
+def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0):
+  """Each bucket's members in waves of equal size that fit `max_memory_gb` (0: half the
+  machine's memory). Returns ([Run], the plan as JSON with each bucket's parameters,
+  padding and waves).
+
+  datas: data key (a bucket's lookback, or None) -> its TaskData.
+  """
+  budget = (max_memory_gb or probe.default_memory_gb()) * 2**30
+  plan_json = plan.to_json()
+  runs = []
+  for b, structure in enumerate(plan.buckets):
+    members = plan.bucket_members(b)
+    data = datas[structure.get('lookback')]
+    cfg = train_config(structure, data, spec)
+    per_member = probe.estimate_bytes(cfg, data.seq_len)
+    waves = probe.waves(len(members), per_member, budget, mesh.size)
+    size = waves['wave_size']
+    for start in range(0, len(members), size):
+      wave = members[start:start + size]
+      hp = hparams.stack([m.hparams for m in wave], [m.uid for m in wave], size,
+                         structure['num_layers'])
+      runs.append(Run(b, cfg, tuple(int(u) for u in hp.uid),
+                      distributed.put(hp, sharding.members_sharding(mesh)),
+                      data_key=structure.get('lookback')))
+    plan_json['buckets'][b].update(probe.describe(cfg, members), **waves,
+                                   estimated_bytes_per_member=per_member)
+  return runs, plan_json
+
+
+def check_batch_sizes(plan, datas: dict) -> None:
+  for structure in plan.buckets:
+    data = datas[structure.get('lookback')]
+    if structure['batch_size'] > data.num_train:
+      raise InputError(f'--batch_size: {structure["batch_size"]} is larger than the '
+                       f'training set ({data.num_train} examples)')
+
+
+def chunk_order(num_runs: int, num_chunks: int, chunk_major: bool) -> list:
+  """The sweep's chunks in the order they run: (run, chunk). Adaptive searches advance
+  every run one chunk at a time, so that they can compare members across runs."""
+  if chunk_major:
+    return [(r, c) for c in range(num_chunks) for r in range(num_runs)]
+  return [(r, c) for r in range(num_runs) for c in range(num_chunks)]

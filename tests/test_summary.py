@@ -1,0 +1,68 @@
+"""The summary: what it ranks on, what it tests, and the values it reports."""
+
+import dataclasses
+import json
+
+import numpy as np
+
+from rnnjax import spec as spec_lib
+from rnnjax import sweep
+
+SPEC = sweep.SweepSpec(
+    dataset='shampoo_sales', lookback=4, val_size=6, test_size=6, cell='gru',
+    hidden_size='6', batch_size='4', learning_rate='grid(3e-3,1e-2,3e-2)',
+    dropout='grid(0,0.2)', num_seeds=2, train_steps=8, eval_every=2)
+
+
+def _records(workdir):
+  with open(workdir / 'metrics.jsonl') as f:
+    return [json.loads(line) for line in f]
+
+
+def test_test_split_never_chooses(tmp_path, monkeypatch):
+  """Scrambling the test targets changes test scores and nothing else: not the ranking,
+  not the chosen member, not which members are tested."""
+  honest = sweep.run_sweep(SPEC, str(tmp_path / 'honest'), log=lambda _: None)
+  load = spec_lib.load_data
+
+  def scrambled(spec, lookback=None):
+    data = load(spec, lookback)
+    test = dict(data.arrays['test'])
+    test['y'] = np.random.default_rng(0).permutation(test['y']) * 3.0
+    return dataclasses.replace(data, arrays={**data.arrays, 'test': test})
+
+  monkeypatch.setattr(spec_lib, 'load_data', scrambled)
+  other = sweep.run_sweep(SPEC, str(tmp_path / 'scrambled'), log=lambda _: None)
+  assert other['ranking'] == honest['ranking']
+  assert other['best']['uid'] == honest['best']['uid']
+  assert other['best_by'] == honest['best_by']
+  tested = lambda s: {m['uid'] for m in s['members'] if 'test' in m}
+  assert tested(other) == tested(honest)
+  assert other['best']['test']['rmse'] != honest['best']['test']['rmse']
+  # Tested: the top 5 by validation, and the best under each value of each swept axis.
+  by_value = {u for values in honest['best_by'].values() for u in values.values()}
+  assert tested(honest) == set(honest['ranking'][:5]) | by_value
+  val = {m['uid']: m['val']['mse'] for m in honest['members']}
+  assert [val[u] for u in honest['ranking']] == sorted(val.values())
+
+
+def test_pbt_summary_reports_the_values_members_ended_with(tmp_path):
+  """PBT changes learning rates and dropout while training: the summary shows each
+  member's last value, which metrics.jsonl records at each exploit."""
+  spec = dataclasses.replace(SPEC, search='pbt', pbt_interval=2, pbt_fraction=0.5,
+                             num_seeds=1)
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
+  last = {}
+  for rec in _records(tmp_path / 'wd'):
+    if rec['split'] == 'hparams':
+      last[(rec['uid'], rec['metric'])] = rec['value']
+  assert {name for _, name in last} == {'learning_rate', 'dropout'}
+  with open(tmp_path / 'wd' / 'plan.json') as f:
+    initial = {m['uid']: m['hparams'] for m in json.load(f)['members']}
+  changed = 0
+  for member in summary['members']:
+    for name in ('learning_rate', 'dropout'):
+      want = last.get((member['uid'], name), initial[member['uid']][name])
+      assert np.float32(member['hparams'][name]) == np.float32(want), (member['uid'], name)
+      changed += want != initial[member['uid']][name]
+  assert changed  # Some members did end with other values than they started with.
