@@ -205,3 +205,18 @@ def population_eval_fn(cfg: TrainConfig, mesh=None, group_size: int = 0):
 
   return jax.jit(jax.shard_map(local, mesh=mesh, in_specs=(P(sharding.AXIS), P()),
                                out_specs=P(sharding.AXIS), check_vma=False))
+
+
+@functools.lru_cache(maxsize=None)
+def population_outputs_fn(cfg: TrainConfig, mesh=None, group_size: int = 0):
+  """What an ensemble averages (tasks.Task.outputs) of each member's parameters on one
+  split: (params<[P]>, split) -> <[P, ...]>, sharded and grouped as evaluation is."""
+  mesh = mesh or sharding.population_mesh()
+
+  def local(params, split):
+    group = sharding.group_size(jax.tree.leaves(params)[0].shape[0], group_size)
+    outputs = tasks.TASKS[cfg.task].outputs
+    return jax.lax.map(lambda p: outputs(cfg, p, split), params, batch_size=group)
+
+  return jax.jit(jax.shard_map(local, mesh=mesh, in_specs=(P(sharding.AXIS), P()),
+                               out_specs=P(sharding.AXIS), check_vma=False))

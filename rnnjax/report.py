@@ -87,6 +87,11 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
     vals = ' '.join(f'{_fmt(m["val"].get(k)):>12}' for k in shown)
     lines.append(f'{rank:>4} {uid:>5} {m["status"]:>8} {vals} '
                  f'{_fmt(m.get("test", {}).get(display)):>12}  {hps}')
+  final = summary.get('final')
+  if final:
+    vals = ' '.join(f'{_fmt(final["val"].get(k)):>12}' for k in shown)
+    lines.append(f'{"":>4} {"":>5} {"final":>8} {vals} {_fmt(final["test"].get(display)):>12}'
+                 f'  {_describe_final(final)}')
   for name, scores in summary['baselines'].items():
     vals = ' '.join(f'{_fmt(scores["val"].get(k)):>12}' for k in shown)
     lines.append(f'{"":>4} {"":>5} {"baseline":>8} {vals} '
@@ -94,12 +99,30 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
   counts = {s: sum(m['status'] == s for m in summary['members']) for s in pop.STATUS_NAMES}
   lines.append(f'{len(summary["members"])} members: ' +
                ', '.join(f'{n} {s}' for s, n in counts.items()))
+  configs = summary.get('configs') or []
+  if configs and any(len(c['uids']) > 1 for c in configs):
+    top = configs[0]['val'][display]
+    spread = f' +- {_fmt(top["sd"])}' if top['sd'] is not None else ''
+    lines.append(f'best configuration by its mean over {len(configs[0]["uids"])} seeds: '
+                 f'uids {configs[0]["uids"]}, val {display} {_fmt(top["mean"])}{spread}')
   best = summary['best']
   if best:
     tests = ' '.join(f'{k} {_fmt(v)}' for k, v in best['test'].items())
-    lines.append(f'best: uid {best["uid"]} val {display} {_fmt(best["val"][display])}; '
-                 f'test: {tests}')
+    lines.append(f'single best: uid {best["uid"]} val {display} '
+                 f'{_fmt(best["val"][display])}; test: {tests}')
+  if final:
+    tests = ' '.join(f'{k} {_fmt(v)}' for k, v in final['test'].items())
+    lines.append(f'final model ({_describe_final(final)}): val {display} '
+                 f'{_fmt(final["val"].get(display))}; test: {tests}')
   return '\n'.join(lines)
+
+
+def _describe_final(final: dict) -> str:
+  if final['kind'] == 'single':
+    return f'the single best, uid {final["members"][0]}'
+  distinct = sorted(set(final['members']), key=final['members'].index)
+  return f'ensemble of {len(distinct)}: uids {",".join(map(str, distinct))}'
+
 
 
 def plan_table(plan: dict, num_chunks: int) -> str:

@@ -8,6 +8,7 @@ search settings in one line; `load_data` reads the task's data.
 
 import dataclasses
 
+from rnnjax import ensemble
 from rnnjax import halving
 from rnnjax import hparams
 from rnnjax import model
@@ -81,6 +82,13 @@ class SweepSpec(hparams.SpecStrings):
   pbt_interval: int = _setting(0, 'PBT: steps between exploit/explore (0: --eval_every).')
   pbt_fraction: float = _setting(0.25, 'PBT: the bottom fraction copies the top fraction.')
   seed: int = _setting(0, 'Base random seed (members: fold_in(seed, uid)).')
+  # the final model
+  ensemble: str = _setting('top', 'The model the sweep hands back, chosen on validation: '
+                           'top (the k best members averaged, k chosen on validation), '
+                           'greedy (ensemble selection, Caruana et al. 2004) or single '
+                           '(the best member).')
+  ensemble_size: int = _setting(16, 'Most members in the final model (top: the pool k '
+                                'is chosen from; greedy: the most picks).')
 
   def to_json(self):
     return {k: list(v) if isinstance(v, tuple) else v
@@ -148,6 +156,11 @@ def check(spec: SweepSpec):
   if spec.task not in tasks.TASKS:
     raise InputError(f'--task: unknown task {spec.task!r}; expected one of '
                      f'{", ".join(tasks.TASKS)}')
+  if spec.ensemble not in ensemble.KINDS:
+    raise InputError(f'--ensemble: {spec.ensemble!r}; expected one of '
+                     f'{", ".join(ensemble.KINDS)}')
+  if spec.ensemble_size < 1:
+    raise InputError(f'--ensemble_size: {spec.ensemble_size} must be >= 1')
   if spec.temperature <= 0:
     raise InputError(f'--temperature: {spec.temperature} must be > 0')
   if spec.search == 'halving':

@@ -1,10 +1,13 @@
-"""The end of a sweep: every member's scores, the ranking, test scores, a text sample.
+"""The end of a sweep: every member's scores, the ranking, the final model, test scores.
 
-Validation scores come from each member's validation-best parameters. TEST is scored
-once, at the end, never used to choose: for the top `TEST_TOP` members of the ranking
-(the chosen one first), and for the member validation would choose under each value of
-each swept hyperparameter (`best_by`, e.g. the best member with forget bias 0 and the
-best with 1).
+Validation scores come from each member's validation-best parameters (a diverged member's
+too: the best it reached before diverging). TEST is scored once, at the end, never used
+to choose: for the final model (`final`: the best member, or an ensemble of the best
+members chosen on validation, see ensemble.py), for the top `TEST_TOP` members of the
+ranking (the single best first), and for the member validation would choose under each
+value of each swept hyperparameter (`best_by`, e.g. the best member with forget bias 0
+and the best with 1). `configs` ranks configurations by their mean over seeds, with the
+spread, so that a lucky seed shows as one.
 """
 
 import os
@@ -13,6 +16,7 @@ import jax
 import numpy as np
 
 from rnnjax import distributed
+from rnnjax import ensemble
 from rnnjax import gather
 from rnnjax import generate
 from rnnjax import hparams
@@ -62,8 +66,8 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
   records += [dict(rec, val=rename(rec['val'])) for rec in retired.values()]
   records.sort(key=lambda rec: rec['uid'])
   key = lambda rec: rec['val'][task.selection]
-  ranked = sorted((rec for rec in records if rec['status'] != 'diverged'
-                   and np.isfinite(key(rec))), key=key)
+  # A diverged member is ranked by the best parameters it reached before diverging.
+  ranked = sorted((rec for rec in records if np.isfinite(key(rec))), key=key)
   # Members retired by halving have no parameters left to test.
   testable = [rec for rec in ranked if rec['uid'] in where]
   best_by = _best_by(testable, plan.swept)
@@ -79,13 +83,62 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
         params, splits[run.data_key]['test']))
     for k, rec in enumerate(tested):
       rec['test'] = rename({name: float(v[k]) for name, v in test.items()})
-  best = dict(ranked[0]) if ranked else None
+  final = None
+  if testable:
+    final = _final_model(spec, [rec['uid'] for rec in testable], runs, where, splits,
+                         mesh=mesh, group_size=group_size, rename=rename)
   return {'task': spec.task, 'search': spec.search,
           'selection': {'metric': task.selection, 'mode': 'min'},
           'display': task.display, 'display_mode': task.display_mode,
-          'members': records, 'ranking': [rec['uid'] for rec in ranked], 'best': best,
-          'best_by': best_by,
-          'baselines': data.baselines, 'data': data.info}
+          'members': records, 'ranking': [rec['uid'] for rec in ranked],
+          'best': dict(testable[0]) if testable else None, 'final': final,
+          'configs': config_table(records, task.selection, task.display),
+          'best_by': best_by, 'baselines': data.baselines, 'data': data.info}
+
+
+def _final_model(spec, ranked_uids, runs, where, splits, *, mesh, group_size, rename):
+  """The model the sweep hands back (see ensemble.py), chosen on validation and scored
+  once on test: {'kind', 'members': uids (repeats: weight), 'val', 'test'}."""
+  task = tasks.TASKS[spec.task]
+  cfg = next(run.cfg for run in runs if run.state is not None)
+  score = jax.jit(lambda outputs, split: task.score(cfg, outputs, split))
+  data_key = runs[where[ranked_uids[0]][0]].data_key  # Every bucket has the same targets.
+  pool = ranked_uids[:max(1, spec.ensemble_size)]
+  val = ensemble.pool_outputs(runs, where, pool, splits, 'val', mesh, group_size)
+  val_split = splits[data_key]['val']
+  picks = ensemble.choose(val, lambda o: float(score(o, val_split)[task.selection]),
+                          kind=spec.ensemble, size=spec.ensemble_size)
+  members = [pool[j] for j in picks]
+  distinct = sorted(set(members), key=members.index)
+  test = ensemble.pool_outputs(runs, where, distinct, splits, 'test', mesh, group_size)
+  weights = [members.count(u) for u in distinct]
+  as_dict = lambda metrics: rename({k: float(v) for k, v in metrics.items()})
+  return {'kind': 'single' if len(distinct) == 1 else 'ensemble', 'members': members,
+          'val': as_dict(score(ensemble.mean_outputs(val, picks), val_split)),
+          'test': as_dict(score(np.average(test.astype(np.float64), axis=0,
+                                           weights=weights), splits[data_key]['test']))}
+
+
+def config_table(records, selection: str, display: str) -> list:
+  """Configurations (a configuration's seeds, and folds, share its values), ranked by
+  their mean validation selection metric over the members with a finite one: per
+  configuration its uids, mean and standard deviation of `selection` and `display`."""
+  by_config = {}
+  for rec in records:
+    by_config.setdefault(rec['config'], []).append(rec)
+  table = []
+  for config, recs in by_config.items():
+    usable = [r for r in recs if np.isfinite(r['val'][selection])]
+    stats = {}
+    for metric in dict.fromkeys((selection, display)):
+      values = np.asarray([r['val'][metric] for r in usable], np.float64)
+      stats[metric] = {'mean': float(values.mean()) if len(values) else None,
+                       'sd': float(values.std(ddof=1)) if len(values) > 1 else None}
+    table.append({'config': config, 'uids': [r['uid'] for r in recs],
+                  'usable': len(usable), 'val': stats})
+  table.sort(key=lambda c: (c['val'][selection]['mean'] is None,
+                            c['val'][selection]['mean'] or 0.0))
+  return table
 
 
 def _best_by(ranked, swept) -> dict:

@@ -7,7 +7,13 @@ A `Task` is a row of plain functions, written for one member (a population vmaps
   evaluate(cfg, params, split) -> metrics  scalar metrics on a WHOLE split (no dropout)
 
 and which metric the sweep minimises (`selection`: early stopping, best parameters,
-ranking) and which it shows people (`display`, better when `display_mode`).
+ranking) and which it shows people (`display`, better when `display_mode`). For the
+final model, which may average several members (an ensemble), two more:
+
+  outputs(cfg, params, split) -> outputs   what an ensemble averages, for a WHOLE split:
+                                           forecast: scaled predictions; classify and
+                                           charlm: probabilities
+  score(cfg, outputs, split) -> metrics    the metrics of (averaged) outputs
 
 Split arrays (see rnnjax/data/task_data.py):
   forecast: x <float32>[N, lookback, C_in], y <float32>[N, horizon, C_out] (scaled;
@@ -37,6 +43,8 @@ class Task(NamedTuple):
   batch: Callable
   loss: Callable
   evaluate: Callable
+  outputs: Callable
+  score: Callable
   selection: str     # Metric minimised: early stopping, best parameters, ranking.
   display: str       # Metric shown in progress lines and tables.
   display_mode: str  # 'min' or 'max': which way `display` is better.
@@ -69,10 +77,17 @@ def _forecast_loss(cfg, params, hp, batch, key):
   return losses.mse(_forecast_predict(cfg, params, batch['x'], hp, key), batch['y'])
 
 
+def _forecast_outputs(cfg, params, split):
+  return _forecast_predict(cfg, params, split['x'])
+
+
 def _forecast_evaluate(cfg, params, split):
+  return _forecast_score(cfg, _forecast_outputs(cfg, params, split), split)
+
+
+def _forecast_score(cfg, pred, split):
   """Scaled MSE, and RMSE / MAE in original units, overall and (for several targets)
   per target column: `rmse_0`, `mae_0`, ..."""
-  pred = _forecast_predict(cfg, params, split['x'])
   cumulative = cfg.difference
   metrics = losses.regression_metrics(pred, split['y'], split['mean'], split['std'],
                                       cumulative=cumulative)
@@ -105,6 +120,17 @@ def _classify_evaluate(cfg, params, split):
           'accuracy': jnp.mean(jnp.argmax(logits, -1) == split['y'])}
 
 
+def _classify_outputs(cfg, params, split):
+  return jax.nn.softmax(predict(cfg, params, split['x'], lengths=split['length']))
+
+
+def _classify_score(cfg, probs, split):
+  del cfg
+  p = jnp.take_along_axis(probs, split['y'][:, None], axis=-1)[:, 0]
+  return {'ce': -jnp.mean(jnp.log(p)),
+          'accuracy': jnp.mean(jnp.argmax(probs, -1) == split['y'])}
+
+
 # Character-level language modelling: a prediction at every step.
 
 
@@ -133,11 +159,24 @@ def _charlm_evaluate(cfg, params, split):
   return {'nats': nats, 'bpc': nats / LN2}
 
 
+def _charlm_outputs(cfg, params, split):
+  return jax.nn.softmax(predict(cfg, params, _one_hot(cfg, split['x'])))
+
+
+def _charlm_score(cfg, probs, split):
+  del cfg
+  p = jnp.take_along_axis(probs, split['y'][..., None], axis=-1)[..., 0]
+  nats = -jnp.sum(jnp.log(p) * split['mask']) / jnp.sum(split['mask'])
+  return {'nats': nats, 'bpc': nats / LN2}
+
+
 TASKS = {
     'forecast': Task(_forecast_batch, _forecast_loss, _forecast_evaluate,
+                     _forecast_outputs, _forecast_score,
                      selection='mse', display='rmse', display_mode='min'),
     'classify': Task(_classify_batch, _classify_loss, _classify_evaluate,
+                     _classify_outputs, _classify_score,
                      selection='ce', display='accuracy', display_mode='max'),
-    'charlm': Task(_charlm_batch, _charlm_loss, _charlm_evaluate,
-                   selection='bpc', display='bpc', display_mode='min'),
+    'charlm': Task(_charlm_batch, _charlm_loss, _charlm_evaluate, _charlm_outputs,
+                   _charlm_score, selection='bpc', display='bpc', display_mode='min'),
 }
