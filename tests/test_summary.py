@@ -32,12 +32,19 @@ def test_test_split_never_chooses(tmp_path, monkeypatch):
     return dataclasses.replace(data, arrays={**data.arrays, 'test': test})
 
   monkeypatch.setattr(spec_lib, 'load_data', scrambled)
-  other = sweep.run_sweep(SPEC, str(tmp_path / 'scrambled'), log=lambda _: None)
+  # The final model is chosen on validation too; here the single best member, whose
+  # test score through the ensemble's path (outputs, then score) equals its own.
+  other = sweep.run_sweep(dataclasses.replace(SPEC, ensemble='single'),
+                          str(tmp_path / 'scrambled'), log=lambda _: None)
+  assert other['final']['members'] == [other['best']['uid']]
+  for name, value in other['best']['test'].items():
+    np.testing.assert_allclose(other['final']['test'][name], value, rtol=1e-5)
   assert other['ranking'] == honest['ranking']
   assert other['best']['uid'] == honest['best']['uid']
   assert other['best_by'] == honest['best_by']
   tested = lambda s: {m['uid'] for m in s['members'] if 'test' in m}
   assert tested(other) == tested(honest)
+  assert set(honest['final']['members']) <= set(honest['ranking'][:SPEC.ensemble_size])
   assert other['best']['test']['rmse'] != honest['best']['test']['rmse']
   # Tested: the top 5 by validation, and the best under each value of each swept axis.
   by_value = {u for values in honest['best_by'].values() for u in values.values()}

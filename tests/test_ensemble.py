@@ -1,0 +1,128 @@
+"""The final model: ensemble choices against plain-Python references, and the pool's
+outputs against each member's own."""
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from rnnjax import ensemble
+from rnnjax import hparams
+from rnnjax import model
+from rnnjax import population as pop
+from rnnjax import plan as plan_lib
+from rnnjax import sharding
+from rnnjax import tasks
+
+
+def _pool(m=8, n=30, seed=0):
+  """Noisy predictions of a target y: members with independent errors, best first."""
+  rng = np.random.default_rng(seed)
+  y = rng.normal(size=n)
+  noise = rng.normal(size=(m, n)) * np.linspace(0.5, 1.5, m)[:, None]
+  outputs = y + noise
+  mse = lambda o: float(np.mean((o - y) ** 2))
+  order = np.argsort([mse(o) for o in outputs], kind='stable')
+  return outputs[order], mse
+
+
+def test_top_takes_the_k_best_with_the_best_validation_mean():
+  outputs, mse = _pool()
+  picks = ensemble.choose(outputs, mse, kind='top', size=6)
+  scores = [mse(outputs[:k].mean(axis=0)) for k in range(1, 7)]
+  assert picks == list(range(int(np.argmin(scores)) + 1))
+  assert len(picks) > 1  # Independent errors: averaging helps.
+  assert ensemble.choose(outputs, mse, kind='top', size=1) == [0]
+
+
+def _caruana(outputs, score, size):
+  """Ensemble selection as Caruana et al. (2004) write it: forward steps with
+  replacement from the best single model, while the hillclimb set improves."""
+  chosen = [0]
+  while len(chosen) < size:
+    candidates = [(score(np.mean([outputs[i] for i in chosen + [j]], axis=0)), j)
+                  for j in range(len(outputs))]
+    value, j = min(candidates)
+    if value >= score(np.mean([outputs[i] for i in chosen], axis=0)):
+      break
+    chosen.append(j)
+  return chosen
+
+
+@pytest.mark.parametrize('seed', range(5))
+def test_greedy_equals_ensemble_selection(seed):
+  outputs, mse = _pool(m=6, seed=seed)
+  picks = ensemble.choose(outputs, mse, kind='greedy', size=10)
+  assert picks == _caruana(outputs, mse, 10)
+  np.testing.assert_allclose(ensemble.mean_outputs(outputs, picks),
+                             np.mean([outputs[i] for i in picks], axis=0))
+
+
+def test_single_and_unknown_kind():
+  outputs, mse = _pool()
+  assert ensemble.choose(outputs, mse, kind='single', size=16) == [0]
+  with pytest.raises(ValueError, match='unknown ensemble kind'):
+    ensemble.choose(outputs, mse, kind='bagged', size=4)
+
+
+def test_pool_outputs_are_each_members_own_and_their_mean_scores_as_numpy():
+  """Members of two runs gathered in ranking order: each row equals that member's
+  prediction computed alone, and the final model's forecast is their mean."""
+  rng = np.random.default_rng(0)
+  x = rng.normal(size=(12, 5, 1)).astype(np.float32)
+  y = x.sum(axis=1, keepdims=True).astype(np.float32)
+  scale = {'mean': np.zeros(1, np.float32), 'std': np.full(1, 2.0, np.float32)}
+  split = jax.tree.map(jnp.asarray, {'x': x, 'y': y, **scale})
+  mesh = sharding.population_mesh()
+  runs, where = [], {}
+  for r, cell in enumerate(('gru', 'lstm')):
+    cfg = pop.TrainConfig(model=model.ModelConfig(cell, 1, 4, 1, 1), optimizer='adam',
+                          batch_size=4, steps_per_chunk=1)
+    size = sharding.padded_size(3, mesh)
+    values = [hparams.member_values(hidden_size=4, init_scale=0.5 + i) for i in range(3)]
+    hp = hparams.stack(values, [10 * r + i for i in range(3)], size, num_layers=1)
+    state = pop.population_init_fn(cfg, mesh)(hp, jax.random.key(r))
+    runs.append(plan_lib.Run(r, cfg, tuple(int(u) for u in hp.uid), hp, state=state))
+    where.update({10 * r + i: (r, i) for i in range(3)})
+  uids = [11, 2, 10, 0]  # A ranking that interleaves the runs.
+  out = ensemble.pool_outputs(runs, where, uids, {None: {'val': split}}, 'val', mesh)
+  for k, uid in enumerate(uids):
+    r, i = where[uid]
+    params = jax.tree.map(lambda a: a[i], runs[r].state.best_params)
+    alone = tasks.TASKS['forecast'].outputs(runs[r].cfg, params, split)
+    np.testing.assert_allclose(out[k], alone, rtol=1e-6, atol=1e-7)
+  mean = ensemble.mean_outputs(out, [0, 1, 1])
+  out = out.astype(np.float64)
+  np.testing.assert_allclose(mean, (out[0] + 2 * out[1]) / 3, rtol=1e-12)
+  metrics = tasks.TASKS['forecast'].score(runs[0].cfg, jnp.asarray(mean, jnp.float32),
+                                          split)
+  want = np.sqrt(np.mean(((mean - y) * 2.0) ** 2))
+  np.testing.assert_allclose(metrics['rmse'], want, rtol=1e-5)
+
+
+@pytest.mark.parametrize('task', ['classify', 'charlm'])
+def test_probability_scores_equal_the_members_own_metrics(task):
+  """For one member, score(outputs) is its evaluate(): mean probabilities of one."""
+  rng = np.random.default_rng(1)
+  if task == 'classify':
+    split = {'x': rng.normal(size=(9, 6, 2)).astype(np.float32),
+             'length': np.asarray([6, 3, 5, 6, 1, 2, 4, 6, 6], np.int32),
+             'y': rng.integers(0, 3, 9).astype(np.int32)}
+    cfg_model = model.ModelConfig('gru', 2, 5, 1, 3, readout='last_valid')
+  else:
+    split = {'x': rng.integers(0, 7, (4, 6)).astype(np.int32),
+             'y': rng.integers(0, 7, (4, 6)).astype(np.int32),
+             'mask': np.asarray(list(itertools.islice(itertools.cycle([1, 1, 0]), 24)),
+                                np.float32).reshape(4, 6)}
+    cfg_model = model.ModelConfig('lstm', 7, 5, 1, 7, readout='all')
+  cfg = pop.TrainConfig(model=cfg_model, optimizer='adam', batch_size=2,
+                        steps_per_chunk=1, task=task)
+  params = model.init_params(cfg_model, jax.random.key(3))
+  split = jax.tree.map(jnp.asarray, split)
+  t = tasks.TASKS[task]
+  own = t.evaluate(cfg, params, split)
+  scored = t.score(cfg, t.outputs(cfg, params, split), split)
+  for name, value in own.items():
+    np.testing.assert_allclose(scored[name], value, rtol=1e-5)
