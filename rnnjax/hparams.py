@@ -37,45 +37,48 @@ class HParam:
   valid: Callable
   structural: bool = False  # A shape: one bucket (compiled program) per value.
   explorable: bool = False  # PBT may perturb it (init-time values and shapes may not).
+  short: str = ''       # How figures and tables label it when space is short.
   task: str = ''        # Only for this task ('' : every task).
   by_family: dict = None    # Unset: the optimizer family's usual value.
 
 
 TABLE = (
     HParam('cell', str, 'lstm', 'Cell: rnn_tanh, rnn_relu, lstm, gru.',
-           f'one of {sorted(cells.CELLS)}', lambda v: v in cells.CELLS, structural=True),
+           f'one of {sorted(cells.CELLS)}', lambda v: v in cells.CELLS, structural=True,
+           short='cell'),
     HParam('optimizer', str, 'adam', 'sgd, adam, adamw, rmsprop.',
            f'one of {list(optim.FAMILIES)}', lambda v: v in optim.FAMILIES,
-           structural=True),
+           structural=True, short='opt'),
     HParam('hidden_size', int, '32', 'Hidden units per layer.', 'an integer >= 1',
-           lambda v: v >= 1, structural=True),
+           lambda v: v >= 1, structural=True, short='H'),
     HParam('num_layers', int, '1', 'Stacked recurrent layers.', 'an integer >= 1',
-           lambda v: v >= 1, structural=True),
+           lambda v: v >= 1, structural=True, short='L'),
     HParam('batch_size', int, '32', 'Windows per training batch.', 'an integer >= 1',
-           lambda v: v >= 1, structural=True),
+           lambda v: v >= 1, structural=True, short='B'),
     # Forecasting's input window: each value brings its own windows of the series.
     HParam('lookback', int, '24', 'Input window length, in time steps (forecast).',
-           'an integer >= 1', lambda v: v >= 1, structural=True, task='forecast'),
+           'an integer >= 1', lambda v: v >= 1, structural=True, task='forecast',
+           short='lookback'),
     HParam('learning_rate', float, '1e-3', 'Learning rate.', '> 0', lambda v: v > 0,
-           explorable=True),
+           explorable=True, short='lr'),
     HParam('weight_decay', float, '0', 'L2 (decoupled for adamw).', '>= 0',
-           lambda v: v >= 0, explorable=True),
+           lambda v: v >= 0, explorable=True, short='wd'),
     HParam('clip_norm', float, '1', 'Global gradient-norm clip, 0 = off.',
-           '>= 0 (0 turns clipping off)', lambda v: v >= 0, explorable=True),
+           '>= 0 (0 turns clipping off)', lambda v: v >= 0, explorable=True, short='clip'),
     HParam('momentum', float, '', 'SGD/RMSProp momentum, Adam beta1 (empty: the '
            'optimizer\'s usual value).', 'in [0, 1)', lambda v: 0 <= v < 1,
-           explorable=True, by_family=optim.DEFAULT_MOMENTUM),
+           explorable=True, by_family=optim.DEFAULT_MOMENTUM, short='mom'),
     HParam('beta2', float, '', 'Adam beta2, RMSProp decay (empty: usual).', 'in [0, 1)',
-           lambda v: 0 <= v < 1, explorable=True, by_family=optim.DEFAULT_BETA2),
+           lambda v: 0 <= v < 1, explorable=True, by_family=optim.DEFAULT_BETA2, short='b2'),
     HParam('input_dropout', float, '0', 'Dropout on the inputs.', 'in [0, 1)',
-           lambda v: 0 <= v < 1, explorable=True),
+           lambda v: 0 <= v < 1, explorable=True, short='in drop'),
     HParam('dropout', float, '0', 'Dropout between layers and before the readout.',
-           'in [0, 1)', lambda v: 0 <= v < 1, explorable=True),
+           'in [0, 1)', lambda v: 0 <= v < 1, explorable=True, short='drop'),
     # Act at init only: inherited with the state by PBT, never explored.
     HParam('forget_bias', float, '1', 'LSTM forget-gate bias at init.', 'a finite number',
-           math.isfinite),
+           math.isfinite, short='fbias'),
     HParam('init_scale', float, '1', 'Weights ~ U(+-scale/sqrt(H)).', '> 0',
-           lambda v: v > 0),
+           lambda v: v > 0, short='init'),
 )
 BY_NAME = {h.name: h for h in TABLE}
 STRUCTURAL = tuple(h.name for h in TABLE if h.structural)

@@ -18,6 +18,7 @@ import os
 
 import numpy as np
 
+from rnnjax import hparams
 from rnnjax import search
 from rnnjax.errors import InputError
 
@@ -265,17 +266,14 @@ def curves(table: Table, metric: str, split: str = 'val') -> dict:
   return out
 
 
-SHORT = {'learning_rate': 'lr', 'hidden_size': 'H', 'num_layers': 'L', 'batch_size': 'B',
-         'weight_decay': 'wd', 'clip_norm': 'clip', 'dropout': 'drop',
-         'input_dropout': 'in drop', 'optimizer': 'opt', 'init_scale': 'init',
-         'forget_bias': 'fbias', 'momentum': 'mom', 'beta2': 'b2'}
+SHORT = {row.name: row.short for row in hparams.TABLE}
 
 
 def label(name: str) -> str:
   """A human axis label: 'learning_rate' -> 'learning rate'."""
-  match = _PER_LAYER.match(name)
-  if match:
-    return f'dropout (layer {match.group(2)})'
+  layer = hparams.layer_of(name)
+  if layer is not None:
+    return f'dropout (layer {layer + 1})'
   return name.replace('_', ' ')
 
 
