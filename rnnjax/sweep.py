@@ -94,8 +94,6 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
     log(f'{workdir} already holds this finished sweep (--overwrite to run it again)')
     log(report.ranking_table(summary))
     return summary
-  # tensorboardX imports torch when it is installed (1.5 s): not for a dry run.
-  from rnnjax import tensorboard  # pylint: disable=g-import-not-at-top
   resumed = None
   if status == workdir_lib.RESUME:
     mngr = checkpoint.manager(workdir, keep=keep_checkpoints)
@@ -114,13 +112,7 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   log(f'{len(plan.members)} members in {len(plan.buckets)} bucket(s), {len(runs)} wave(s) '
       f'on {sweep.mesh.size} device(s); swept: {", ".join(plan.swept) or "nothing"}; '
       f'search: {spec.search}; work directory: {workdir}')
-  metrics_path = os.path.join(workdir, results.METRICS)
-  writer = results.MetricsWriter(metrics_path if main else None)
-  if resumed is not None and main:
-    tensorboard.rebuild(workdir)  # Exactly the events the checkpoint covers.
-  events = tensorboard.SweepWriter(os.path.join(workdir, tensorboard.DIRNAME),
-                                   [{'uid': m.uid, 'hparams': m.hparams}
-                                    for m in plan.members]) if main else None
+  out = _Outputs(workdir, plan.members, resumed=resumed is not None, main=main)
   adaptive = spec.search in search.ADAPTIVE
   order = plan_lib.chunk_order(len(runs), sweep.num_chunks, chunk_major=adaptive)
   bar = report.Progress(len(order), log=log, bar=progress_bar, done=start)
@@ -140,20 +132,15 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
           val_splits={k: d['val'] for k, d in sweep.device_data.items()},
           mesh=sweep.mesh, group_size=group_size)
       records += decided
-    writer.write(records)
-    writer.flush()  # Before the checkpoint that covers these records.
-    if events is not None:
-      events.add([rec for rec in records if rec['split'] in ('train', 'val')])
-      events.flush()
+    out.write(records)  # Before the checkpoint that covers these records.
     checkpoint.save(mngr, position + 1,
                     {str(r): (run.state, run.hp) for r, run in enumerate(runs)
                      if run.state is not None},
-                    {'position': position, 'metrics_bytes': writer.tell(),
+                    {'position': position, 'metrics_bytes': out.tell(),
                      'uids': [list(run.uids) for run in runs],
                      'searcher': search_state.to_json(),
                      'started': [str(r) for r, run in enumerate(runs)
                                  if run.state is not None]})
-  writer.close()
   bar.close()
   mngr.close()
   summary = _summarise(sweep, runs, search_state, group_size, rename, workdir if main
@@ -161,12 +148,45 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   summary.update(timing=bar.timing(), member_steps={
       'useful': searcher_lib.member_steps(summary['members']),
       'budget': len(plan.members) * spec.train_steps})
+  out.close(summary)
   if main:
-    events.close(summary)
-    results.write_json(os.path.join(workdir, results.SUMMARY), summary)
     log(report.ranking_table(summary))
   distributed.sync('rnnjax-end')
   return summary
+
+
+class _Outputs:
+  """Where a sweep's records go, on process 0 only: metrics.jsonl (flushed with every
+  chunk), TensorBoard events (rebuilt on resume to what the checkpoint covers), and at
+  the end summary.json."""
+
+  def __init__(self, workdir: str, members, *, resumed: bool, main: bool):
+    # tensorboardX imports torch when it is installed (1.5 s): not for a dry run.
+    from rnnjax import tensorboard  # pylint: disable=g-import-not-at-top
+    self._workdir = workdir
+    self._writer = results.MetricsWriter(
+        os.path.join(workdir, results.METRICS) if main else None)
+    if resumed and main:
+      tensorboard.rebuild(workdir)
+    self._events = tensorboard.SweepWriter(
+        os.path.join(workdir, tensorboard.DIRNAME),
+        [{'uid': m.uid, 'hparams': m.hparams} for m in members]) if main else None
+
+  def write(self, records: list) -> None:
+    self._writer.write(records)
+    self._writer.flush()
+    if self._events is not None:
+      self._events.add([rec for rec in records if rec['split'] in ('train', 'val')])
+      self._events.flush()
+
+  def tell(self) -> int:
+    return self._writer.tell()
+
+  def close(self, summary: dict) -> None:
+    self._writer.close()
+    if self._events is not None:
+      self._events.close(summary)
+      results.write_json(os.path.join(self._workdir, results.SUMMARY), summary)
 
 
 def _train_chunk(sweep: Prepared, run, group_size, rename, bar, step):

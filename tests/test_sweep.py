@@ -51,7 +51,8 @@ def test_tiny_sweep_end_to_end(tmp_path):
   np.testing.assert_allclose(best['val']['mse'], val_best, rtol=1e-5)
   assert json.loads((wd / 'sweep.json').read_text())['spec']['cell'] == 'grid(lstm,gru)'
   assert any(line.startswith('chunk 4/4') for line in lines)
-  assert '\nbest: uid' in '\n'.join(lines)
+  assert '\nsingle best: uid' in '\n'.join(lines)
+  assert '\nfinal model (' in '\n'.join(lines)
 
 
 def test_finished_sweep_is_not_rerun(tmp_path):
