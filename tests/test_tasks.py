@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from rnnjax import model
+from rnnjax import hparams
 from rnnjax import population as pop
 from rnnjax import results
 from rnnjax import sweep
@@ -27,13 +28,10 @@ def _classify_cfg(cell, readout):
 
 
 def _hp(num_layers=2, rate=0.3):
-  return pop.HParams(uid=jnp.int32(0), learning_rate=jnp.float32(1e-3),
-                     weight_decay=jnp.float32(0), clip_norm=jnp.float32(1),
-                     momentum=jnp.float32(0.9), beta2=jnp.float32(0.999),
-                     input_dropout=jnp.float32(0),
-                     dropout_rates=jnp.full((num_layers,), rate, jnp.float32),
-                     forget_bias=jnp.float32(1), init_scale=jnp.float32(1),
-                     hidden_units=jnp.int32(8))
+  """One member's HParams (no population axis)."""
+  hp = hparams.stack([hparams.member_values(hidden_size=8, dropout=rate)], [0], 1,
+                     num_layers=num_layers)
+  return jax.tree.map(lambda a: jnp.asarray(a[0]), hp)
 
 
 @pytest.mark.parametrize('cell, readout', [('lstm', 'last_valid'), ('gru', 'mean')])
