@@ -153,15 +153,20 @@ def test_lstm_init_under_vmap_over_traced_hparams():
 
 
 @pytest.mark.parametrize('name', NAMES)
-def test_step_is_recur_of_project(name):
+def test_sequence_projection_then_recur_matches_numpy_reference(name):
+  # The model's path: `project` applied to a whole [T, I] sequence at once (vmapped over
+  # time), then `recur` scanned over the projections.
   cell = cells.CELLS[name]
   params = _with_random_biases(_params(name))
-  carry = cell.initial_carry(H)
-  for x in _xs()[:3]:
-    via_step = cell.step(params, carry, x)
-    via_parts = cell.recur(params, carry, cell.project(params, x))
-    jax.tree.map(np.testing.assert_array_equal, via_step, via_parts)
-    carry = via_step[0]
+  ref_step, ref_carry = REFERENCES[name]
+  p64, xs = _to64(params), _xs()
+  xps = jax.jit(jax.vmap(cell.project, (None, 0)))(params, xs)
+  _, hs = jax.lax.scan(lambda c, xp: cell.recur(params, c, xp), cell.initial_carry(H), xps)
+  ref, ref_hs = ref_carry(), []
+  for x in np.asarray(xs, np.float64):
+    ref, ref_h = ref_step(p64, ref, x)
+    ref_hs.append(ref_h)
+  np.testing.assert_allclose(hs, np.stack(ref_hs), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize('name', NAMES)

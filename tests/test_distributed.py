@@ -1,18 +1,21 @@
 """Sharded, multi-process and resumed-elsewhere runs all equal one plain run.
 
-Two kinds of child process train the same 6 members (padded to 8 with dead members,
-uids -1 and -2, on 4 devices) for chunks of 3 steps:
-  single   1 process, 4 CPU devices: the members unsharded on one device (P=6), and
-           sharded over all four (P=8); 3 chunks each. Then it restores the
-           checkpoint that `multi` wrote and trains chunk 3 from it.
-  multi    2 processes x 2 CPU devices on localhost, one mesh of 4: 2 chunks, then an
-           orbax checkpoint in a directory both see.
-Each writes what it fetched (process 0 only) with np.savez; the test compares them.
-Compiling is most of the time here, so XLA compiles without optimisation (the same
-for every child, so the comparisons still hold).
+Child processes, because a process fixes its CPU device count when JAX starts:
+  single   1 process, 4 CPU devices. (a) trains 6 members for 3 chunks of 3 steps
+           unsharded on one device (P=6), and sharded over all four (P=8, padded with
+           dead members of uids -1, -2), and saves both with np.savez; (b) runs SPEC as
+           a sweep on its 4 devices; (c) once the 2-process sweep has finished, resumes
+           a copy of it rewound to an earlier checkpoint (see `_rewind`).
+  two      the sweep command over 2 processes x 2 CPU devices on localhost, one mesh of
+           4: the one real multi-process run of the suite.
+Meanwhile the test process runs SPEC on its single device. Compiling is most of the
+time here, so the children compile without XLA optimisation (all alike, so comparisons
+between children are strict; with the test process they allow for the other flags).
 """
 
+import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -22,26 +25,33 @@ import numpy as np
 import pytest
 
 from rnnjax import distributed
+from rnnjax import results
 from rnnjax import sharding
+from rnnjax import sweep
 from rnnjax.errors import InputError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TIMEOUT_S = 120
+TIMEOUT_S = 240
+
+# 6 members over 4 devices: two dead padding members that must never show up.
+SPEC = sweep.SweepSpec(dataset='shampoo_sales', lookback='4', val_size=6, test_size=6,
+                       cell='gru', hidden_size='grid(4,6)', batch_size='4',
+                       learning_rate='grid(3e-3,3e-2,1e-1)', dropout='0.1', train_steps=8,
+                       eval_every=2)
+SWEEP_ARGS = ['--dataset=shampoo_sales', '--lookback=4', '--val_size=6', '--test_size=6',
+              '--cell=gru', '--hidden_size=grid(4,6)', '--batch_size=4',
+              '--learning_rate=grid(3e-3,3e-2,1e-1)', '--dropout=0.1', '--train_steps=8',
+              '--eval_every=2', '--figures=false']
+REWIND_TO = 3  # Chunks the rewound copy of the 2-process sweep keeps.
 
 CHILD = r"""
-import sys
-role, out = sys.argv[1], sys.argv[2]
+import json, sys
+out = sys.argv[1]
 from rnnjax import sharding, distributed
-sharding.configure_cpu_devices(2 if role == 'multi' else 4)
-if role == 'multi':
-  distributed.initialize('manual', coordinator_address=f'localhost:{sys.argv[4]}',
-                         num_processes=2, process_id=int(sys.argv[3]),
-                         heartbeat_timeout_s=10, shutdown_timeout_s=20,
-                         initialization_timeout_s=60)
+sharding.configure_cpu_devices(4)
 import jax, numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
-from rnnjax import checkpoint, model, population as pop
-from rnnjax.errors import InputError
+from rnnjax import model, population as pop, sweep
 
 NUM, PADDED, CHUNKS = 6, 8, 3
 cfg = pop.TrainConfig(model=model.ModelConfig('lstm', 1, 8, 1, 1), optimizer='adam',
@@ -67,59 +77,31 @@ def hparams(p):
       hidden_units=np.full((p,), 8, np.int32))
 
 def flat(prefix, tree):
-  tree = distributed.fetch(tree)  # A collective: every process calls it.
+  tree = distributed.fetch(tree)
   return {prefix + jax.tree_util.keystr(k): np.asarray(v)
           for k, v in jax.tree_util.tree_leaves_with_path(tree)}
 
-def start(mesh, p):
+def train(mesh, p, name, results):
   hp = distributed.put(hparams(p), sharding.members_sharding(mesh))
   replicated = NamedSharding(mesh, P())
   data = distributed.put(host_data, replicated)
   key = distributed.put(jax.random.key(7), replicated)
-  return hp, data, key
-
-def train(mesh, p, state, first, last, name, results):
-  hp, data, key = start(mesh, p)
-  if state is None:
-    state = pop.population_init_fn(cfg, mesh)(hp, key)
+  state = pop.population_init_fn(cfg, mesh)(hp, key)
   chunk = pop.population_chunk_fn(cfg, mesh)
-  for c in range(first, last + 1):
+  for c in range(1, CHUNKS + 1):
     state, metrics = chunk(state, hp, data, key)
     results.update(flat(f'{name}{c}/state', state), **flat(f'{name}{c}/metrics', metrics))
-  return state
 
-def abstract(mesh):
-  hp, _, key = start(mesh, PADDED)
-  shapes = jax.eval_shape(pop.population_init_fn(cfg, mesh), hp, key)
-  return jax.tree.map(lambda s: jax.ShapeDtypeStruct(
-      s.shape, s.dtype, sharding=sharding.members_sharding(mesh)), shapes)
-
+assert jax.device_count() == 4, jax.devices()
 results = {}
-mesh = sharding.population_mesh()
-assert mesh.size == 4, jax.devices()
-if role == 'single':
-  train(sharding.population_mesh(jax.devices()[:1]), NUM, None, 1, CHUNKS, 'one', results)
-  train(mesh, PADDED, None, 1, CHUNKS, 'four', results)
-  # The parent sends the checkpoint directory once the 2-process run has written it.
-  mngr = checkpoint.manager(sys.stdin.readline().strip())
-  states, progress = checkpoint.restore_latest(mngr, lambda _: {'0': abstract(mesh)})
-  assert progress == {'chunk': CHUNKS - 1}, progress
-  train(mesh, PADDED, states['0'], CHUNKS, CHUNKS, 'resumed', results)
-elif role == 'multi':
-  assert jax.process_count() == 2 and len(jax.local_devices()) == 2
-  try:  # Each process names a directory of its own: not shared.
-    distributed.check_shared_dir(f'{out}-own-{jax.process_index()}')
-    raise SystemExit('check_shared_dir accepted directories that are not shared')
-  except InputError as e:
-    assert '--workdir' in str(e), e
-  distributed.check_shared_dir(out + '-ckpt')
-  state = train(mesh, PADDED, None, 1, CHUNKS - 1, 'multi', results)
-  mngr = checkpoint.manager(out + '-ckpt')
-  checkpoint.save(mngr, CHUNKS - 1, {'0': state}, {'chunk': CHUNKS - 1})
-  mngr.close()
-if distributed.is_main():
-  np.savez(out + '.npz', **results)
-distributed.sync('rnnjax-test-end')
+train(sharding.population_mesh(jax.devices()[:1]), NUM, 'one', results)
+train(sharding.population_mesh(), PADDED, 'four', results)
+np.savez(out + '.npz', **results)
+spec = sweep.SweepSpec(**json.loads(sys.argv[2]))
+sweep.run_sweep(spec, out + '-sweep', log=print)
+# The parent sends the rewound copy of the 2-process sweep once it has written it.
+# Resumed with groups of 1 member (the sweeps above ran groups of 2): speed only.
+sweep.run_sweep(spec, sys.stdin.readline().strip(), group_size=1, log=print)
 """
 
 
@@ -129,12 +111,11 @@ def _free_port() -> int:
     return s.getsockname()[1]
 
 
-def _start(*args, log, stdin=None):
+def _env():
   env = {**os.environ, 'PYTHONPATH': ROOT,
          'XLA_FLAGS': '--xla_backend_optimization_level=0'}
   env.pop('JAX_NUM_CPU_DEVICES', None)
-  return subprocess.Popen([sys.executable, '-c', CHILD, *map(str, args)], cwd=ROOT,
-                          env=env, stdin=stdin, stdout=log, stderr=subprocess.STDOUT)
+  return env
 
 
 def _wait(procs, logs):
@@ -154,26 +135,55 @@ def _wait(procs, logs):
     pytest.fail(f'child process failed:\n{text}')
 
 
-def _compare(a, b, keys, rtol=1e-5, atol=1e-6):
-  assert keys, 'nothing to compare'
-  for k in keys:
-    np.testing.assert_allclose(a[k], b[k], rtol=rtol, atol=atol, err_msg=k)
+def _rewind(workdir, copy, chunks):
+  """A copy of a finished sweep as it stood after `chunks` chunks: the later checkpoints
+  and the summary removed. metrics.jsonl keeps later records, as after a kill between a
+  chunk's records and its checkpoint; resuming must drop them."""
+  shutil.copytree(workdir, copy)
+  os.unlink(os.path.join(copy, 'summary.json'))
+  ckpt = os.path.join(copy, 'checkpoints')
+  steps = sorted(int(d) for d in os.listdir(ckpt) if d.isdigit())
+  assert chunks in steps and steps[-1] > chunks, steps
+  for step in steps:
+    if step > chunks:
+      shutil.rmtree(os.path.join(ckpt, str(step)))
+
+
+def _outcome(workdir):
+  summary = json.load(open(os.path.join(workdir, 'summary.json')))
+  records = results.read_metrics(os.path.join(workdir, 'metrics.jsonl'))
+  table = {(r['uid'], r['step'], r['split'], r['metric']): r['value'] for r in records}
+  assert len(table) == len(records), 'duplicated metric records'
+  return summary, table
 
 
 @pytest.fixture(scope='module')
 def runs(tmp_path_factory):
   tmp = tmp_path_factory.mktemp('distributed')
   port = _free_port()
-  logs = [open(tmp / f'{name}.log', 'w') for name in ('single', 'multi0', 'multi1')]
-  single = _start('single', tmp / 'single', log=logs[0], stdin=subprocess.PIPE)
-  multi = [_start('multi', tmp / 'multi', i, port, log=logs[1 + i]) for i in (0, 1)]
+  logs = [open(tmp / f'{name}.log', 'w') for name in ('single', 'two0', 'two1')]
+  single = subprocess.Popen([sys.executable, '-c', CHILD, str(tmp / 'single'),
+                             json.dumps(SPEC.to_json())], cwd=ROOT, env=_env(),
+                            stdin=subprocess.PIPE, stdout=logs[0], stderr=subprocess.STDOUT)
+  two = [subprocess.Popen([sys.executable, '-m', 'experiments.population_sweep',
+                           f'--workdir={tmp / "two"}', *SWEEP_ARGS, '--cpu_devices=2',
+                           '--keep_checkpoints=100', '--distributed=manual',
+                           f'--coordinator_address=localhost:{port}', '--num_processes=2',
+                           f'--process_id={i}'], cwd=ROOT, env=_env(), stdout=logs[1 + i],
+                          stderr=subprocess.STDOUT) for i in (0, 1)]
   try:
-    _wait(multi, logs[1:])
-    single.stdin.write(f'{tmp / "multi-ckpt"}\n'.encode())
+    # The same sweep on this process's one device, while the children run.
+    sweep.run_sweep(SPEC, str(tmp / 'one'), log=lambda _: None)
+    _wait(two, logs[1:])
+    _rewind(tmp / 'two', tmp / 'rewound', REWIND_TO)
+    single.stdin.write(f'{tmp / "rewound"}\n'.encode())
   finally:
     single.stdin.close()  # Without a line, `single` fails at once rather than waiting.
   _wait([single], logs[:1])
-  return {name: dict(np.load(tmp / f'{name}.npz')) for name in ('single', 'multi')}
+  return {'population': dict(np.load(tmp / 'single.npz')),
+          'single_log': open(tmp / 'single.log').read(),
+          **{name: str(tmp / d) for name, d in (('one', 'one'), ('four', 'single-sweep'),
+                                                ('two', 'two'), ('rewound', 'rewound'))}}
 
 
 def _keys(results, prefix):
@@ -181,35 +191,51 @@ def _keys(results, prefix):
 
 
 def test_sharded_over_four_devices_equals_one_device(runs):
-  single = runs['single']
+  population = runs['population']
   for c in (1, 2, 3):
-    keys = _keys(single, f'one{c}/')
-    assert len(keys) == len(_keys(single, f'four{c}/')) > 10
+    keys = _keys(population, f'one{c}/')
+    assert len(keys) == len(_keys(population, f'four{c}/')) > 10
     for k in keys:
-      one, four = single[f'one{c}/{k}'], single[f'four{c}/{k}']
+      one, four = population[f'one{c}/{k}'], population[f'four{c}/{k}']
       assert one.shape[0] == 6 and four.shape[0] == 8, k
       np.testing.assert_allclose(one, four[:6], rtol=1e-5, atol=1e-6, err_msg=k)
   # The run really trained, and members differ (a broken shard would not).
-  loss = single["four3/metrics['train_loss']"][:6]
+  loss = population["four3/metrics['train_loss']"][:6]
   assert np.all(np.isfinite(loss)) and len(set(loss.round(6))) == 6
-  assert np.all(single['four3/state.step'][:6] == 9)
+  assert np.all(population['four3/state.step'][:6] == 9)
 
 
-def test_two_processes_equal_one_process(runs):
-  single, multi = runs['single'], runs['multi']
-  for c in (1, 2):
-    keys = [f'{c}/{k}' for k in _keys(multi, f'multi{c}/')]
-    assert len(keys) == len(_keys(single, f'four{c}/'))
-    _compare({k: multi['multi' + k] for k in keys},
-             {k: single['four' + k] for k in keys}, keys)
+def test_sharded_sweep_equals_single_device(runs):
+  """The sweep on 4 devices (6 members padded to 8) equals it on this process's one
+  device; no padding member in any output."""
+  one, four = _outcome(runs['one']), _outcome(runs['four'])
+  assert [m['uid'] for m in four[0]['members']] == list(range(6))
+  assert {k[0] for k in four[1]} == set(range(6))
+  assert four[1].keys() == one[1].keys()
+  keys = sorted(one[1])
+  np.testing.assert_allclose([four[1][k] for k in keys], [one[1][k] for k in keys],
+                             rtol=1e-4, atol=1e-6)
+  for a, b in zip(one[0]['members'], four[0]['members']):
+    np.testing.assert_allclose(a['val']['mse'], b['val']['mse'], rtol=1e-4)
 
 
-def test_checkpoint_of_two_processes_resumes_in_one(runs):
-  single = runs['single']
-  keys = [f'3/{k}' for k in _keys(single, 'resumed3/')]
-  assert len(keys) == len(_keys(single, 'four3/'))
-  _compare({k: single['resumed' + k] for k in keys},
-           {k: single['four' + k] for k in keys}, keys)
+def test_two_process_sweep_equals_one_process_and_resumes_in_one(runs):
+  """The sweep command over 2 processes x 2 devices writes what 1 process x 4 devices
+  writes; rewound to an earlier checkpoint, it finishes in 1 process identically."""
+  expected = _outcome(runs['four'])
+  assert json.load(open(os.path.join(runs['two'], 'sweep.json')))['spec'] == SPEC.to_json()
+  assert f'resuming {runs["rewound"]}: {REWIND_TO} of ' in runs['single_log']
+  for workdir in (runs['two'], runs['rewound']):
+    got = _outcome(workdir)
+    assert got[1].keys() == expected[1].keys()
+    assert {k[0] for k in got[1]} == set(range(6))  # No padding member anywhere.
+    keys = sorted(expected[1])
+    np.testing.assert_allclose([got[1][k] for k in keys], [expected[1][k] for k in keys],
+                               rtol=1e-5, atol=1e-6)
+    assert got[0]['ranking'] == expected[0]['ranking']
+    for a, b in zip(got[0]['members'], expected[0]['members']):
+      assert (a['uid'], a['status'], a['best_step']) == (b['uid'], b['status'],
+                                                         b['best_step'])
 
 
 @pytest.mark.parametrize('kwargs, flag', [
@@ -243,81 +269,3 @@ def test_one_process_put_fetch_round_trip(tmp_path):
   assert distributed.is_main()
   distributed.check_shared_dir(str(tmp_path / 'absent'))  # One process: nothing to do.
   assert not (tmp_path / 'absent').exists()
-
-
-SWEEP_ARGS = ['--dataset=shampoo_sales', '--lookback=4', '--val_size=6', '--test_size=6',
-              '--cell=gru', '--hidden_size=grid(4,6)', '--batch_size=4',
-              '--learning_rate=grid(3e-3,3e-2,1e-1)', '--dropout=0.1', '--train_steps=8',
-              '--eval_every=2', '--figures=false']
-
-
-def _sweep(workdir, *extra, log):
-  env = {**os.environ, 'PYTHONPATH': ROOT,
-         'XLA_FLAGS': '--xla_backend_optimization_level=0'}
-  env.pop('JAX_NUM_CPU_DEVICES', None)
-  return subprocess.Popen([sys.executable, '-m', 'experiments.population_sweep',
-                           f'--workdir={workdir}', *SWEEP_ARGS, *extra], cwd=ROOT, env=env,
-                          stdout=log, stderr=subprocess.STDOUT)
-
-
-def _sweep_outcome(workdir):
-  import json  # pylint: disable=g-import-not-at-top
-  from rnnjax import results  # pylint: disable=g-import-not-at-top
-  summary = json.load(open(os.path.join(workdir, 'summary.json')))
-  records = results.read_metrics(os.path.join(workdir, 'metrics.jsonl'))
-  table = {(r['uid'], r['step'], r['split'], r['metric']): r['value'] for r in records}
-  assert len(table) == len(records)
-  return summary, table
-
-
-def test_two_process_sweep_equals_one_process_and_resumes_in_one(tmp_path):
-  """The sweep command over 2 processes x 2 devices writes what 1 process x 4 devices
-  writes (6 members padded to 8: no padding member in any output); killed after 3
-  chunks, it finishes in 1 process identically."""
-  def two_processes(workdir, kill_after=0):
-    port = _free_port()
-    logs = [open(f'{workdir}-{i}.log', 'w') for i in (0, 1)]
-    procs = [_sweep(workdir, '--cpu_devices=2', '--distributed=manual',
-                    f'--coordinator_address=localhost:{port}', '--num_processes=2',
-                    f'--process_id={i}', log=logs[i]) for i in (0, 1)]
-    if kill_after:
-      ckpt = os.path.join(workdir, 'checkpoints')
-      while all(p.poll() is None for p in procs):
-        try:
-          steps = [int(d) for d in os.listdir(ckpt) if d.isdigit()]
-        except FileNotFoundError:  # Not created yet (or being cleared).
-          steps = []
-        if steps and max(steps) >= kill_after:
-          for p in procs:
-            p.kill()
-          break
-      for p in procs:
-        p.wait()
-      return
-    _wait(procs, logs)
-
-  one = str(tmp_path / 'one')
-  log = open(f'{one}.log', 'w')
-  _wait([_sweep(one, '--cpu_devices=4', log=log)], [log])
-  two = str(tmp_path / 'two')
-  two_processes(two)
-  expected = _sweep_outcome(one)
-  for got in (_sweep_outcome(two),):
-    assert got[1].keys() == expected[1].keys()
-    assert {k[0] for k in got[1]} == set(range(6))  # No padding member anywhere.
-    keys = sorted(expected[1])
-    np.testing.assert_allclose([got[1][k] for k in keys], [expected[1][k] for k in keys],
-                               rtol=1e-5, atol=1e-6)
-    assert got[0]['ranking'] == expected[0]['ranking']
-  killed = str(tmp_path / 'killed')
-  two_processes(killed, kill_after=3)
-  assert not os.path.exists(os.path.join(killed, 'summary.json'))
-  log = open(f'{killed}-resume.log', 'w')
-  _wait([_sweep(killed, '--cpu_devices=4', log=log)], [log])
-  assert 'resuming' in open(f'{killed}-resume.log').read()
-  got = _sweep_outcome(killed)
-  keys = sorted(expected[1])
-  assert got[1].keys() == expected[1].keys()
-  np.testing.assert_allclose([got[1][k] for k in keys], [expected[1][k] for k in keys],
-                             rtol=1e-5, atol=1e-6)
-  assert got[0]['ranking'] == expected[0]['ranking']

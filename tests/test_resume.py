@@ -1,5 +1,12 @@
-"""A sweep killed at any moment and re-run ends exactly as an uninterrupted one."""
+"""A sweep killed at any moment and re-run ends exactly as an uninterrupted one.
 
+One test kills a real sweep process (SIGKILL) and resumes it in another; the others stop
+a sweep in-process at a chosen chunk (see `_interrupt`), which is as abrupt for the work
+directory and far cheaper: no interpreter start, and the resumed run reuses the compiled
+programs of the reference run.
+"""
+
+import dataclasses
 import json
 import os
 import shutil
@@ -20,29 +27,21 @@ ARGS = ['--dataset=shampoo_sales', '--lookback=4', '--val_size=6', '--test_size=
         '--cell=grid(lstm,gru)', '--hidden_size=6', '--batch_size=4',
         '--learning_rate=grid(3e-3,3e-2)', '--dropout=0.1', '--train_steps=20',
         '--eval_every=2', '--cpu_devices=1', '--figures=false']
-# Adaptive searches advance every bucket a chunk at a time and change the populations
-# between chunks: PBT copies members and perturbs values, halving compacts survivors.
-ADAPTIVE_ARGS = {
-    'pbt': ARGS + ['--search=pbt', '--pbt_interval=4', '--pbt_fraction=0.5',
-                   '--weight_decay=grid(0,1e-3)'],
-    'halving': ARGS + ['--search=halving', '--eta=4', '--min_steps=4',
-                       '--weight_decay=grid(0,1e-3)'],
-}
 
 
-def _start(workdir, args=ARGS):
+def _start(workdir):
   # Compiling is most of these runs' time: no XLA optimisation, alike for every run
   # compared here.
   env = {**os.environ, 'PYTHONPATH': ROOT,
          'XLA_FLAGS': '--xla_backend_optimization_level=0'}
   log = open(f'{workdir}.log', 'w')  # A file, not a pipe: a full pipe would stall it.
   return subprocess.Popen([sys.executable, '-m', 'experiments.population_sweep',
-                           f'--workdir={workdir}', *args], cwd=ROOT, env=env,
+                           f'--workdir={workdir}', *ARGS], cwd=ROOT, env=env,
                           stdout=log, stderr=subprocess.STDOUT)
 
 
-def _finish(workdir, args=ARGS):
-  proc = _start(workdir, args)
+def _finish(workdir):
+  proc = _start(workdir)
   proc.wait(timeout=300)
   out = open(f'{workdir}.log').read()
   assert proc.returncode == 0, out
@@ -54,9 +53,9 @@ def _checkpoints(workdir):
   return sorted(int(d) for d in os.listdir(path) if d.isdigit()) if os.path.isdir(path) else []
 
 
-def _kill_after(workdir, num_chunks, args=ARGS):
+def _kill_after(workdir, num_chunks):
   """SIGKILLs a running sweep once `num_chunks` checkpoints have been written."""
-  proc = _start(workdir, args)
+  proc = _start(workdir)
   deadline = time.time() + 240
   while time.time() < deadline and proc.poll() is None:
     steps = _checkpoints(workdir)
@@ -89,13 +88,6 @@ def _assert_same(a, b):
                              rtol=1e-6)
 
 
-@pytest.fixture(scope='module')
-def reference(tmp_path_factory):
-  workdir = str(tmp_path_factory.mktemp('resume') / 'reference')
-  _finish(workdir)
-  return workdir
-
-
 def _tensorboard_steps(workdir, uid):
   acc = event_accumulator.EventAccumulator(
       os.path.join(workdir, 'tensorboard', f'uid-{uid:04d}'))
@@ -103,24 +95,83 @@ def _tensorboard_steps(workdir, uid):
   return [e.step for e in acc.Scalars('val/mse')]
 
 
-def test_kill_and_resume_equals_uninterrupted(reference, tmp_path):
-  expected = _outcome(reference)
+# The same sweeps in-process. Interrupted through their log (below), and compared with
+# in-process references only: the subprocesses above compile with other XLA flags.
+SPEC = sweep.SweepSpec(dataset='shampoo_sales', lookback='4', val_size=6, test_size=6,
+                       cell='grid(lstm,gru)', hidden_size='6', batch_size='4',
+                       learning_rate='grid(3e-3,3e-2)', dropout='0.1', train_steps=20,
+                       eval_every=2)
+ADAPTIVE_SPECS = {
+    'pbt': dataclasses.replace(SPEC, search='pbt', pbt_interval=4, pbt_fraction=0.5,
+                               weight_decay='grid(0,1e-3)'),
+    'halving': dataclasses.replace(SPEC, search='halving', eta=4, min_steps=4,
+                                   weight_decay='grid(0,1e-3)'),
+}
+
+
+class _Stop(Exception):
+  """Raised by the log of a sweep interrupted in-process."""
+
+
+def _run(spec, workdir):
+  lines = []
+  sweep.run_sweep(spec, workdir, log=lines.append)
+  return '\n'.join(lines)
+
+
+def _interrupt(spec, workdir, chunk_line):
+  """Runs the sweep in-process until it logs a progress line containing `chunk_line`.
+
+  run_sweep logs a chunk's progress line once the chunk has trained, before its records
+  and its checkpoint are written: raising there loses that chunk, as a kill would.
+  Returns the number of the last checkpoint left.
+  """
+  def log(line):
+    if line.startswith('chunk ') and chunk_line in line + ' ':
+      raise _Stop(line)
+  with pytest.raises(_Stop):
+    sweep.run_sweep(spec, workdir, log=log)
+  assert not os.path.exists(os.path.join(workdir, 'summary.json'))
+  return _checkpoints(workdir)[-1]
+
+
+@pytest.fixture(scope='module')
+def reference(tmp_path_factory):
+  workdir = str(tmp_path_factory.mktemp('resume') / 'reference')
+  _run(SPEC, workdir)
+  return _outcome(workdir)
+
+
+def test_kill_and_resume_equals_uninterrupted(tmp_path):
+  """The one real kill -9: a sweep process, killed inside its second bucket, resumes in
+  a new process; the reference is a process too (same XLA flags)."""
+  _finish(str(tmp_path / 'reference'))
+  expected = _outcome(str(tmp_path / 'reference'))
   assert len(expected[1]) == 4 * 10 * 4  # members x chunks x metrics, both buckets.
-  for kill_at in (3, 13):  # Inside the first bucket, and inside the second.
-    workdir = str(tmp_path / f'killed-{kill_at}')
-    _kill_after(workdir, kill_at)
-    assert not os.path.exists(os.path.join(workdir, 'summary.json'))
-    out = _finish(workdir)
-    assert 'resuming' in out
-    _assert_same(_outcome(workdir), expected)
-    for uid in range(4):  # TensorBoard holds every evaluation exactly once.
-      assert _tensorboard_steps(workdir, uid) == list(range(2, 21, 2))
+  workdir = str(tmp_path / 'killed')
+  _kill_after(workdir, 13)
+  assert not os.path.exists(os.path.join(workdir, 'summary.json'))
+  out = _finish(workdir)
+  assert 'resuming' in out
+  _assert_same(_outcome(workdir), expected)
+  for uid in range(4):  # TensorBoard holds every evaluation exactly once.
+    assert _tensorboard_steps(workdir, uid) == list(range(2, 21, 2))
 
 
-@pytest.mark.parametrize('search', sorted(ADAPTIVE_ARGS))
-def test_adaptive_search_kill_and_resume_equals_uninterrupted(search, tmp_path):
-  args = ADAPTIVE_ARGS[search]
-  _finish(str(tmp_path / 'reference'), args)
+def test_interrupt_in_first_bucket_and_resume_equals_uninterrupted(reference, tmp_path):
+  workdir = str(tmp_path / 'interrupted')
+  # The 4th chunk of bucket 0 trained, unrecorded: 3 chunks checkpointed.
+  assert _interrupt(SPEC, workdir, 'chunk 4/20 bucket 0 step 8 ') == 3
+  assert 'resuming' in _run(SPEC, workdir)
+  _assert_same(_outcome(workdir), reference)
+  for uid in range(4):
+    assert _tensorboard_steps(workdir, uid) == list(range(2, 21, 2))
+
+
+@pytest.mark.parametrize('search', sorted(ADAPTIVE_SPECS))
+def test_adaptive_search_interrupt_and_resume_equals_uninterrupted(search, tmp_path):
+  spec = ADAPTIVE_SPECS[search]
+  _run(spec, str(tmp_path / 'reference'))
   expected = _outcome(str(tmp_path / 'reference'))
   splits = {k[2] for k in expected[1]}
   if search == 'pbt':
@@ -128,26 +179,27 @@ def test_adaptive_search_kill_and_resume_equals_uninterrupted(search, tmp_path):
   else:
     statuses = [m['status'] for m in expected[0]['members']]
     assert statuses.count('stopped') == 7  # 8 -> 2 -> 1 at rungs 4 and 16.
-  # 8 members in 2 buckets: 2 chunks per step. Killed after 7 chunks: after the
-  # decisions at step 4 (both searches), between the two buckets of step 8, so the first
-  # bucket's table at step 8 must survive the restart for the decision there.
-  for kill_at in (7,):
-    workdir = str(tmp_path / f'killed-{kill_at}')
-    _kill_after(workdir, kill_at, args)
-    _finish(workdir, args)
+  # 8 members in 2 buckets advance a chunk each in turn; both searches decide at step 4
+  # (after 4 chunks) and step 8 (after 8). Stopped once just after the first decision,
+  # and once between the two buckets of step 8, so that the first bucket's table at
+  # step 8 must survive the restart for the decision there.
+  for chunk_line, checkpointed in (('bucket 0 step 6 ', 4), ('bucket 1 step 8 ', 7)):
+    workdir = str(tmp_path / f'interrupted-{checkpointed}')
+    assert _interrupt(spec, workdir, chunk_line) == checkpointed
+    assert 'resuming' in _run(spec, workdir)
     _assert_same(_outcome(workdir), expected)
 
 
 def test_corrupt_latest_checkpoint_falls_back(reference, tmp_path):
   workdir = str(tmp_path / 'corrupt')
-  _kill_after(workdir, 6)
-  latest = _checkpoints(workdir)[-1]
+  latest = _interrupt(SPEC, workdir, 'chunk 7/20 ')
   # A half-written step: its array data gone.
   step_dir = os.path.join(workdir, 'checkpoints', str(latest), 'states')
   shutil.rmtree(step_dir)
-  out = _finish(workdir)
+  out = _run(SPEC, workdir)
   assert f'warning: checkpoint {latest} does not restore' in out
-  _assert_same(_outcome(workdir), _outcome(reference))
+  assert f'resuming {workdir}: {latest - 1} of 20 chunks were done' in out
+  _assert_same(_outcome(workdir), reference)
 
 
 def test_early_stopping_keeps_best_parameters(tmp_path):
