@@ -118,6 +118,10 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
 
 
 def _describe_final(final: dict) -> str:
+  if final['kind'] == 'refit':
+    before = final['before_refit']
+    return (f'{_describe_final({**final, "kind": before["kind"]})}, refit on train + '
+            f'validation x {final["seeds"]} seeds')
   if final['kind'] == 'single':
     return f'the single best, uid {final["members"][0]}'
   distinct = sorted(set(final['members']), key=final['members'].index)

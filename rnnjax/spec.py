@@ -89,6 +89,9 @@ class SweepSpec(hparams.SpecStrings):
                            '(the best member).')
   ensemble_size: int = _setting(16, 'Most members in the final model (top: the pool k '
                                 'is chosen from; greedy: the most picks).')
+  refit: int = _setting(0, 'Train the final model\'s members again on train + validation '
+                        'for the steps at which each was best, this many seeds each, '
+                        'before the test score (0: no refit). Not for charlm.')
 
   def to_json(self):
     return {k: list(v) if isinstance(v, tuple) else v
@@ -161,6 +164,9 @@ def check(spec: SweepSpec):
                      f'{", ".join(ensemble.KINDS)}')
   if spec.ensemble_size < 1:
     raise InputError(f'--ensemble_size: {spec.ensemble_size} must be >= 1')
+  if spec.refit < 0 or (spec.refit and spec.task == 'charlm'):
+    raise InputError(f'--refit: {spec.refit}; expected seeds >= 0, and 0 for charlm '
+                     '(its training text is one contiguous part)')
   if spec.temperature <= 0:
     raise InputError(f'--temperature: {spec.temperature} must be > 0')
   if spec.search == 'halving':

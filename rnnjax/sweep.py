@@ -18,6 +18,7 @@ from rnnjax import distributed
 from rnnjax import plan as plan_lib
 from rnnjax import population as pop
 from rnnjax import probe
+from rnnjax import refit as refit_lib
 from rnnjax import report
 from rnnjax import results
 from rnnjax import search
@@ -143,8 +144,8 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
                                  if run.state is not None]})
   bar.close()
   mngr.close()
-  summary = _summarise(sweep, runs, search_state, group_size, rename, workdir if main
-                       else None)
+  summary = _summarise(sweep, runs, search_state, group_size, rename,
+                       workdir if main else None, log)
   summary.update(timing=bar.timing(), member_steps={
       'useful': searcher_lib.member_steps(summary['members']),
       'budget': len(plan.members) * spec.train_steps})
@@ -218,13 +219,18 @@ def _train_chunk(sweep: Prepared, run, group_size, rename, bar, step):
   return dataclasses.replace(run, state=state), table, records
 
 
-def _summarise(sweep: Prepared, runs, search_state, group_size, rename, workdir):
+def _summarise(sweep: Prepared, runs, search_state, group_size, rename, workdir, log):
   spec = sweep.spec
   data = next(iter(sweep.datas.values()))
   summary = summary_lib.summarise(
       spec, sweep.plan, runs, search_state.retired, data,
       {k: _device_data(d, ('val', 'test'), sweep.mesh) for k, d in sweep.datas.items()},
       mesh=sweep.mesh, group_size=group_size, rename=rename)
+  if spec.refit and summary['final']:
+    summary['final'] = refit_lib.refit(
+        sweep, runs, summary['final'], {m['uid']: m for m in summary['members']},
+        seeds=spec.refit, group_size=group_size, rename=rename,
+        log=log)
   if spec.task == 'charlm' and summary['best'] and spec.sample_chars:
     summary['sample'] = summary_lib.write_sample(spec, runs, summary['best'], data,
                                                  workdir, sweep.mesh)
