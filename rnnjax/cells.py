@@ -25,7 +25,9 @@ Gate order (weights laid out as `[.., G * H]`, PyTorch's order):
 Initialisation: weights ~ U(-k, k) with k = init_scale / sqrt(H) (PyTorch's default at
 init_scale=1); biases zero except the LSTM forget gate, which starts at `forget_bias`
 (Jozefowicz et al. 2015 recommend 1). `init_scale` and `forget_bias` may be traced, so a
-population initialises under one `vmap`.
+population initialises under one `vmap`. Each weight is drawn at counters made of its
+unit, gate and row indices (`unit_uniform`), never at its flat position, so unit u's
+weights are the same in a net of any width > u.
 
 Padded width: with `hidden_units` (an int, may be traced) only the first `hidden_units`
 of the `hidden_size` units are real: k uses sqrt(hidden_units), and every entry that
@@ -36,6 +38,7 @@ touches a padded unit is zero (`mask_padding`), so padded units' states stay exa
 from typing import Any, Callable, NamedTuple
 
 import jax
+from jax.extend.random import threefry2x32_p
 import jax.numpy as jnp
 
 Params = dict[str, jax.Array]
@@ -53,19 +56,44 @@ class Cell(NamedTuple):
     return self.recur(params, carry, self.project(params, x_t))
 
 
-def _uniform(key, shape, scale, hidden_size):
-  bound = scale / jnp.sqrt(jnp.asarray(hidden_size, jnp.float32))
-  return jax.random.uniform(key, shape, jnp.float32, -1.0, 1.0) * bound
+def unit_uniform(key, units, positions, minval=0.0, maxval=1.0):
+  """U[minval, maxval) draws at counters units, positions: <uint32> arrays of one rank,
+  broadcast together to the shape drawn.
+
+  Counter-based (threefry, Salmon et al. 2011): each draw is the hash of its own counter
+  pair under `key`, so it depends on (unit index, position within the unit) alone, never
+  on the shape drawn. A member padded to any width therefore gets its narrow net's
+  numbers on its real units. (`jax.random` numbers entries by flat position, which moves
+  with the row length, and whether even a 1-D draw's prefix is kept depends on the
+  global flag jax_threefry_partitionable.)
+  """
+  k = jax.random.bits(key, (2,), jnp.uint32)
+  units, positions = jnp.broadcast_arrays(units, positions)
+  # The key stays scalar, as in jax.random: broadcasting it first ran 2x slower.
+  bits1, bits2 = threefry2x32_p.bind(k[0], k[1], units, positions)
+  # As jax.random.uniform: 23 random mantissa bits under exponent 0 give [1, 2).
+  mantissa = ((bits1 ^ bits2) >> 9) | jnp.uint32(0x3F800000)
+  unit = jax.lax.bitcast_convert_type(mantissa, jnp.float32) - 1.0
+  return unit * (maxval - minval) + minval
+
+
+def _gate_weights(key, rows, hidden_size, num_gates, bound):
+  """U(-bound, bound) <float32>[rows, G * H]; row i, gate g, unit u drawn at counters
+  (u, i G + g), so gate blocks and rows keep their numbers at any H."""
+  shape = (rows, num_gates, hidden_size)
+  row, gate, unit = (jax.lax.broadcasted_iota(jnp.uint32, shape, d) for d in range(3))
+  w = unit_uniform(key, unit, row * num_gates + gate, -1.0, 1.0) * bound
+  return w.reshape(rows, num_gates * hidden_size)
 
 
 def _init_weights(key, input_size, hidden_size, num_gates, init_scale, hidden_units):
   k_ih, k_hh = jax.random.split(key)
-  width = num_gates * hidden_size
   fan = hidden_size if hidden_units is None else hidden_units
+  bound = init_scale / jnp.sqrt(jnp.asarray(fan, jnp.float32))
   return {
-      'w_ih': _uniform(k_ih, (input_size, width), init_scale, fan),
-      'w_hh': _uniform(k_hh, (hidden_size, width), init_scale, fan),
-      'b': jnp.zeros((width,), jnp.float32),
+      'w_ih': _gate_weights(k_ih, input_size, hidden_size, num_gates, bound),
+      'w_hh': _gate_weights(k_hh, hidden_size, hidden_size, num_gates, bound),
+      'b': jnp.zeros((num_gates * hidden_size,), jnp.float32),
   }
 
 

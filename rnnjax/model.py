@@ -32,10 +32,12 @@ needed again only after something writes parameters from outside the optimizer (
 PBT exploit that copies a member of another width), or after non-finite values (0 * inf
 = NaN; such a member has diverged anyway).
 
-Dropout masks depend on the shape they are drawn at, so a padded member and its narrow
-twin would drop different units. `ModelConfig.dropout_width` makes hidden-layer masks be
-drawn at `max(hidden_size, dropout_width)` units and cut to `hidden_size`: a narrow
-reference with `dropout_width` = the padded width draws the padded member's masks.
+Same draws at every width: a member depends on its uid and values alone, not on the
+width it is padded to (contract 3 in DESIGN.md). Its initial weights and its dropout
+masks are drawn at counters made of each entry's unit index and its position within
+the unit (`cells.unit_uniform`), so the first n units of a net padded to any width get
+exactly the numbers of the width-n net, and a padded member drops the units its narrow
+twin drops.
 """
 
 import dataclasses
@@ -59,7 +61,6 @@ class ModelConfig:
   num_layers: int
   output_size: int
   fused: bool = True  # Use FUSED[cell] where there is one; False: autodiff of cell.recur.
-  dropout_width: int = 0  # Hidden-layer masks drawn at max(hidden_size, this) units.
   variational: bool = False  # One dropout mask per sequence, reused at every step.
   readout: str = 'last'  # 'last', 'last_valid', 'mean' or 'all' (see the docstring).
 
@@ -89,11 +90,17 @@ def init_params(cfg: ModelConfig, key, *, init_scale=1.0, forget_bias=1.0,
   fan = cfg.hidden_size if hidden_units is None else hidden_units
   bound = init_scale / jnp.sqrt(jnp.asarray(fan, jnp.float32))
   head = {
-      'w': jax.random.uniform(keys[-1], (cfg.hidden_size, cfg.output_size),
-                              jnp.float32, -1.0, 1.0) * bound,
+      'w': cells.unit_uniform(keys[-1], *_head_counters(cfg), -1.0, 1.0) * bound,
       'b': jnp.zeros((cfg.output_size,), jnp.float32),
   }
   return mask_padding({'layers': layers, 'head': head}, hidden_units)
+
+
+def _head_counters(cfg):
+  """Counters of the head's w <[H, output_size]>: (unit, output)."""
+  shape = (cfg.hidden_size, cfg.output_size)
+  return (jax.lax.broadcasted_iota(jnp.uint32, shape, 0),
+          jax.lax.broadcasted_iota(jnp.uint32, shape, 1))
 
 
 def mask_padding(params, hidden_units):
@@ -136,11 +143,12 @@ def padding_fraction(cfg: ModelConfig, widths) -> float:
   return 1.0 - sum(recurrent_cost(cfg, w) for w in widths) / (len(widths) * padded)
 
 
-def dropout(key, rate, x, *, draw_width=0, shared_axis=None):
+def dropout(key, rate, x, *, shared_axis=None):
   """Inverted dropout with a traced `rate` in [0, 1); identity when `key` is None.
 
-  x: <float32>[..., W]. The mask is drawn at max(W, draw_width) units on the last axis
-  and cut to the first W, so nets of different widths drop their common units alike.
+  x: <float32>[..., U]. Entry (..., u) is kept by the draw at counters (u, its row-major
+  position among the other axes) (`cells.unit_uniform`), so nets of different widths
+  drop their common units alike.
   shared_axis: an axis of x (time, for variational dropout) along which one mask is
   drawn and reused; None draws an independent mask for every entry.
   """
@@ -149,11 +157,9 @@ def dropout(key, rate, x, *, draw_width=0, shared_axis=None):
   shape = list(x.shape)
   if shared_axis is not None:
     shape[shared_axis] = 1
-  width = shape[-1]
-  shape[-1] = max(width, draw_width)
-  keep = jax.random.bernoulli(key, 1.0 - rate, tuple(shape))
-  if shape[-1] != width:
-    keep = keep[..., :width]
+  units = jax.lax.broadcasted_iota(jnp.uint32, shape, len(shape) - 1)
+  positions = jnp.arange(math.prod(shape[:-1]), dtype=jnp.uint32).reshape(shape[:-1] + [1])
+  keep = cells.unit_uniform(key, units, positions) < 1.0 - rate
   return jnp.where(keep, x / (1.0 - rate), 0.0)
 
 
@@ -207,15 +213,14 @@ def apply(cfg: ModelConfig, params, xs, *, input_dropout=0.0, dropout_rate=0.0,
   hs = dropout(keys[0], input_dropout, jnp.swapaxes(xs, 0, 1), shared_axis=time_axis)
   for layer, layer_params in enumerate(params['layers']):
     if layer:
-      hs = dropout(keys[layer], rates[layer - 1], hs, draw_width=cfg.dropout_width,
-                   shared_axis=time_axis)
+      hs = dropout(keys[layer], rates[layer - 1], hs, shared_axis=time_axis)
     hs = unroll_layer(cell, layer_params, hs, FUSED.get(cfg.cell) if cfg.fused else None)
   if cfg.readout == 'all':
-    hs = dropout(keys[-1], rates[-1], jnp.swapaxes(hs, 0, 1), draw_width=cfg.dropout_width,
+    hs = dropout(keys[-1], rates[-1], jnp.swapaxes(hs, 0, 1),
                  shared_axis=1 if cfg.variational else None)
     return hs @ params['head']['w'] + params['head']['b'][None, None, :]
   h = _pool(cfg.readout, hs, lengths)
-  h = dropout(keys[-1], rates[-1], h, draw_width=cfg.dropout_width)
+  h = dropout(keys[-1], rates[-1], h)
   return jax.vmap(readout, in_axes=(None, 0))(params['head'], h)
 
 

@@ -259,3 +259,39 @@ def test_padded_init_zeroes_padding_and_bounds_by_real_width(name):
     np.testing.assert_array_equal(params['b_hn'], 0.0)
   # Width H (nothing padded; input_units = H - 1 >= I) through the same traced path.
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a[1], b, rtol=1e-6), batched, full)
+
+
+@pytest.mark.parametrize('name,partitionable', [(n, True) for n in NAMES] + [('lstm', False)])
+def test_init_draws_do_not_depend_on_the_padded_width(name, partitionable):
+  # A layer of width 3 (input width 2, as for a layer above another) inside layers
+  # padded to H and to H + 4 holds the width-3 layer's exact weights, gate by gate,
+  # whatever the global threefry mode.
+  n, n_in = 3, 2
+  init = lambda width, w_in: _jit_init(name)(
+      jax.random.key(4), w_in, width, init_scale=INIT_SCALE, forget_bias=FORGET_BIAS,
+      hidden_units=jnp.int32(n), input_units=jnp.int32(n_in))
+  with jax.threefry_partitionable(partitionable):
+    narrow = init(n, n_in)
+    for width in (H, H + 4):
+      padded = init(width, width)
+      for leaf, value in narrow.items():
+        real = padded[leaf].reshape(padded[leaf].shape[:-1] + (-1, width))[..., :n]
+        if leaf == 'w_ih':
+          real = real[:n_in]
+        if leaf == 'w_hh':
+          real = real[:n]
+        np.testing.assert_array_equal(real.reshape(value.shape), value)
+
+
+def test_unit_uniform_is_uniform_and_keyed_by_its_counters():
+  key, u32 = jax.random.key(0), lambda n: jnp.arange(n, dtype=jnp.uint32)
+  draws = np.asarray(cells.unit_uniform(key, u32(4096)[:, None], u32(64)[None]))
+  assert draws.shape == (4096, 64) and 0.0 <= draws.min() and draws.max() < 1.0
+  assert abs(draws.mean() - 0.5) < 5e-3 and abs(draws.std() - np.sqrt(1 / 12)) < 5e-3
+  # Counters (u, p) and (p, u) draw different numbers; so does another key.
+  swapped = np.asarray(cells.unit_uniform(key, u32(64)[None], u32(64)[:, None]))
+  assert np.mean(swapped == draws[:64]) < 0.05
+  other = np.asarray(cells.unit_uniform(jax.random.key(1), u32(64)[:, None], u32(64)[None]))
+  assert np.mean(other == draws[:64]) < 0.05
+  scaled = cells.unit_uniform(key, u32(4096)[:, None], u32(64)[None], -2.0, 3.0)
+  np.testing.assert_allclose(scaled, draws * 5.0 - 2.0, rtol=1e-6, atol=1e-6)

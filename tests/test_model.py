@@ -11,6 +11,7 @@ from rnnjax import model
 
 I, O, B, T = 3, 2, 5, 6
 NARROW, PADDED = 4, 12  # Contract 3 (32 padded to 128), shrunk to run in seconds.
+OTHER_PADDED = 7  # A second padded width: a member must not depend on which.
 STEPS, LR = 5, 1e-2
 # Every cell; the LSTM both through the fused layer and through autodiff of the cell.
 CASES = [('gru', True), ('lstm', True), ('lstm', False), ('rnn_relu', True),
@@ -70,8 +71,9 @@ def _widen(cell, params, width):
 
 def _assert_padding_zero(cell, tree, width):
   """Every entry of a params-shaped tree that touches a unit >= width is exactly 0."""
+  padded = tree['head']['w'].shape[0]
   jax.tree.map(np.testing.assert_array_equal, tree,
-               _widen(cell, _narrow(cell, tree, width), PADDED))
+               _widen(cell, _narrow(cell, tree, width), padded))
 
 
 # --- training: an MSE with dropout, Adam, K steps in one scan -------------------------
@@ -101,28 +103,31 @@ def _allclose(a, b):
 
 @pytest.mark.parametrize('cell,fused', CASES)
 def test_padded_member_equals_narrow_network(cell, fused):
-  padded_cfg = _cfg(cell, PADDED, fused)
-  narrow_cfg = _cfg(cell, NARROW, fused, dropout_width=PADDED)
-  padded = jax.jit(model.init_params, static_argnums=0)(
-      padded_cfg, jax.random.key(0), hidden_units=jnp.int32(NARROW))
-  _assert_padding_zero(cell, padded, NARROW)
-  narrow = _narrow(cell, padded, NARROW)
-  x, y = _data()
+  # Contract 3: the same key gives the same real weights and dropout masks at width
+  # NARROW and padded to either width, so the same outputs and training losses.
+  key, x_y = jax.random.key(2), _data()
   rates = dict(input_dropout=0.1, dropout_rate=0.25)
-  key = jax.random.key(2)
-  out_padded = model.apply(padded_cfg, padded, x, key=key, **rates)
-  out_narrow = model.apply(narrow_cfg, narrow, x, key=key, **rates)
-  np.testing.assert_allclose(out_padded, out_narrow, rtol=1e-5, atol=1e-6)
-
+  init = jax.jit(model.init_params, static_argnums=0)
   train = jax.jit(_train, static_argnums=0)
-  p_pad, s_pad, loss_pad = train(padded_cfg, padded, x, y, key, rates)
-  p_nar, s_nar, loss_nar = train(narrow_cfg, narrow, x, y, key, rates)
-  np.testing.assert_allclose(loss_pad, loss_nar, rtol=1e-5)
-  assert not np.allclose(loss_pad[0], loss_pad[-1])  # Training moved the parameters.
-  _allclose(_narrow(cell, p_pad, NARROW), p_nar)
-  _assert_padding_zero(cell, p_pad, NARROW)
-  for moment in (s_pad[0].mu, s_pad[0].nu):  # Adam's state never leaves the real block.
-    _assert_padding_zero(cell, moment, NARROW)
+  narrow_cfg = _cfg(cell, NARROW, fused)
+  # Traced widths everywhere, as population.init_member passes them.
+  narrow = init(narrow_cfg, jax.random.key(0), hidden_units=jnp.int32(NARROW))
+  out_narrow = model.apply(narrow_cfg, narrow, x_y[0], key=key, **rates)
+  p_nar, _, loss_nar = train(narrow_cfg, narrow, *x_y, key, rates)
+  assert not np.allclose(loss_nar[0], loss_nar[-1])  # Training moved the parameters.
+  for width in (PADDED, OTHER_PADDED):
+    padded_cfg = _cfg(cell, width, fused)
+    padded = init(padded_cfg, jax.random.key(0), hidden_units=jnp.int32(NARROW))
+    _assert_padding_zero(cell, padded, NARROW)
+    jax.tree.map(np.testing.assert_array_equal, _narrow(cell, padded, NARROW), narrow)
+    out_padded = model.apply(padded_cfg, padded, x_y[0], key=key, **rates)
+    np.testing.assert_allclose(out_padded, out_narrow, rtol=1e-5, atol=1e-6)
+    p_pad, s_pad, loss_pad = train(padded_cfg, padded, *x_y, key, rates)
+    np.testing.assert_allclose(loss_pad, loss_nar, rtol=1e-5)
+    _allclose(_narrow(cell, p_pad, NARROW), p_nar)
+    _assert_padding_zero(cell, p_pad, NARROW)
+    for moment in (s_pad[0].mu, s_pad[0].nu):  # Adam's state never leaves the real block.
+      _assert_padding_zero(cell, moment, NARROW)
 
 
 @pytest.mark.parametrize('cell,fused', CASES)
@@ -154,8 +159,10 @@ def test_vmapped_population_of_widths_equals_narrow_networks():
   p_pop, _, loss_pop = jax.jit(jax.vmap(train))(params, keys, rates)
   for m, width in enumerate(widths):
     member = lambda tree: jax.tree.map(lambda a: a[m], tree)
-    narrow_cfg = _cfg(cell, width, variational=True, dropout_width=PADDED)
-    narrow = _narrow(cell, member(params), width)
+    narrow_cfg = _cfg(cell, width, variational=True)
+    narrow = jax.jit(model.init_params, static_argnums=0)(
+        narrow_cfg, keys[m], init_scale=init_scale[m], hidden_units=jnp.int32(width))
+    jax.tree.map(np.testing.assert_array_equal, _narrow(cell, member(params), width), narrow)
     p_alone, _, loss_alone = jax.jit(_train, static_argnums=0)(
         narrow_cfg, narrow, x, y, keys[m], member(rates))
     np.testing.assert_allclose(loss_pop[m], loss_alone, rtol=1e-5)
@@ -243,12 +250,17 @@ def test_dropout_helper_masks():
   np.testing.assert_array_equal(tied, jnp.broadcast_to(tied[:1], tied.shape))
   assert not np.array_equal(fresh[0], fresh[1])
   assert set(np.unique(tied)) == {0.0, 2.0}  # Inverted: kept units scaled by 1 / (1 - p).
-  # A narrow net with draw_width drops exactly the padded net's first units.
-  for shared_axis in (None, 0):
+  # A narrow net drops exactly a wider net's first units, whatever the global threefry
+  # mode (a draw at the whole shape would number entries by flat position).
+  def cut_and_narrow(shared_axis):
     wide = model.dropout(key, rate, ones, shared_axis=shared_axis)
-    cut = model.dropout(key, rate, ones[..., :NARROW], draw_width=PADDED,
-                        shared_axis=shared_axis)
-    np.testing.assert_array_equal(cut, wide[..., :NARROW])
+    return [(wide[..., :w], model.dropout(key, rate, ones[..., :w], shared_axis=shared_axis))
+            for w in (NARROW, OTHER_PADDED)]
+  for partitionable in (True, False):
+    with jax.threefry_partitionable(partitionable):
+      for shared_axis in (None, 0):
+        for cut, narrow in jax.jit(cut_and_narrow, static_argnums=0)(shared_axis):
+          np.testing.assert_array_equal(narrow, cut)
 
 
 @pytest.mark.parametrize('variational', [False, True])
