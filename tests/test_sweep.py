@@ -102,6 +102,14 @@ def test_masked_widths_per_layer_dropout_and_dry_run(tmp_path):
   assert {m['hparams']['dropout_1'] for m in summary['members']} == {0.0, 0.3}
   assert {m['hparams']['hidden_size'] for m in summary['members']} == {4, 8}
   assert all(m['status'] == 'ok' for m in summary['members'])
+  # A member depends on its uid and values alone: bucketed, each width its own program,
+  # it is the same network with the same dropout masks as padded to the widest.
+  bucketed = sweep.run_sweep(dataclasses.replace(spec, hidden_mode='bucket'),
+                             str(tmp_path / 'bucketed'), log=lambda _: None)
+  assert len(json.loads((tmp_path / 'bucketed' / 'plan.json').read_text())['buckets']) == 2
+  for a, b in zip(summary['members'], bucketed['members']):
+    assert a['uid'] == b['uid'] and a['best_step'] == b['best_step']
+    np.testing.assert_allclose(a['val']['mse'], b['val']['mse'], rtol=1e-4)
 
 
 def test_per_layer_dropout_must_match_depth(tmp_path):
