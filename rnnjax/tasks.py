@@ -87,7 +87,13 @@ def _forecast_evaluate(cfg, params, split):
 
 def _forecast_score(cfg, pred, split):
   """Scaled MSE, and RMSE / MAE in original units, overall and (for several targets)
-  per target column: `rmse_0`, `mae_0`, ..."""
+  per target column: `rmse_0`, `mae_0`, ...
+
+  With `split['mase_scale']` (<float32>[C_out], each target's in-sample seasonal-naive
+  MAE on the training part; see data/forecast.py `mase_scale`) also MASE: `mase_c` is
+  target c's MAE over its scale, and `mase` their mean over the C_out targets (so each
+  target counts alike, whatever its units).
+  """
   cumulative = cfg.difference
   metrics = losses.regression_metrics(pred, split['y'], split['mean'], split['std'],
                                       cumulative=cumulative)
@@ -97,6 +103,14 @@ def _forecast_score(cfg, pred, split):
                                       split['mean'][c:c + 1], split['std'][c:c + 1],
                                       cumulative=cumulative)
       metrics.update({f'rmse_{c}': per['rmse'], f'mae_{c}': per['mae']})
+  if 'mase_scale' in split:  # Hand-built splits (tests) may leave it out.
+    err = (pred - split['y']) * split['std'][None, None, :]
+    if cumulative:
+      err = jnp.cumsum(err, axis=1)  # Level errors, as losses.regression_metrics.
+    mase = jnp.mean(jnp.abs(err), axis=(0, 1)) / split['mase_scale']
+    metrics['mase'] = jnp.mean(mase)
+    if cfg.num_targets > 1:
+      metrics.update({f'mase_{c}': mase[c] for c in range(cfg.num_targets)})
   return metrics
 
 

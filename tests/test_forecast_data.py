@@ -2,13 +2,22 @@
 
 import csv
 import re
+import types
 
 import numpy as np
 import pytest
 
+from rnnjax import tasks
+from rnnjax.data import classical
 from rnnjax.data import common
 from rnnjax.data import forecast
 from rnnjax.errors import InputError
+
+
+@pytest.fixture(autouse=True)
+def _no_classical_baselines(monkeypatch):
+  """ETS and ARIMA take seconds on the long bundled series; test_classical.py tests them."""
+  monkeypatch.setattr(classical, 'forecasts', lambda *args, **kw: ({}, ()))
 
 
 def _series(dataset):
@@ -135,6 +144,67 @@ def test_baselines_against_numpy():
   assert data.baselines['last_value']['test']['mae'] == pytest.approx(
       np.mean(np.abs(last - truth)))
   assert data.baselines['seasonal_naive']['test']['rmse'] == pytest.approx(rmse(seasonal))
+
+
+# --- MASE -----------------------------------------------------------------------------
+
+def test_mase_scale_by_hand():
+  train = np.array([[1.0, 10.0], [3.0, 10.0], [2.0, 10.0], [5.0, 10.0], [4.0, 10.0]])
+  # Naive: |3-1|, |2-3|, |5-2|, |4-5| -> 7 / 4; seasonal (2): |2-1|, |5-3|, |4-2| -> 5 / 3.
+  np.testing.assert_allclose(forecast.mase_scale(train[:, :1], 0), [7 / 4])
+  np.testing.assert_allclose(forecast.mase_scale(train[:, :1], 2), [5 / 3])
+  # A season no shorter than the training part: the naive forecast's scale.
+  np.testing.assert_allclose(forecast.mase_scale(train[:, :1], 5), [7 / 4])
+  assert np.isnan(forecast.mase_scale(train, 0)[1])  # Constant: MASE undefined.
+
+
+def test_mase_of_a_tiny_series_by_hand():
+  # 10 points, 2 validation and 2 test, season 2: the training part is v[:6].
+  v = np.array([1.0, 3.0, 2.0, 5.0, 4.0, 6.0, 8.0, 7.0, 9.0, 12.0])
+  data = forecast.prepare(v[:, None], lookback=2, horizon=1, val_size=2, test_size=2,
+                          season=2)
+  scale = np.mean(np.abs([2 - 1, 5 - 3, 4 - 2, 6 - 5]))  # Seasonal naive in sample: 1.5.
+  # Test targets v[8], v[9]: last value misses by 2, 3; seasonal naive by 1, 5.
+  assert data.baselines['last_value']['test']['mase'] == pytest.approx(2.5 / scale)
+  assert data.baselines['seasonal_naive']['test']['mase'] == pytest.approx(3 / scale)
+  np.testing.assert_allclose(data.mase_scale, [scale])
+
+
+def test_mase_of_several_targets_is_the_mean_of_each_targets(tmp_path):
+  path, series = _targets_and_input(tmp_path)
+  data = _load_multi(path)
+  t = 24 + np.arange(5)
+  truth = series[t[:, None] + np.arange(2), :2]
+  last = np.repeat(series[t - 1, None, :2], 2, axis=1)
+  scale = np.mean(np.abs(np.diff(series[:18, :2], axis=0)), axis=0)
+  per_target = np.mean(np.abs(last - truth), axis=(0, 1)) / scale
+  assert data.baselines['last_value']['test']['mase'] == pytest.approx(per_target.mean())
+
+
+@pytest.mark.parametrize('difference', [False, True])
+def test_network_mase_equals_the_baselines(tmp_path, difference):
+  """The last value fed to tasks._forecast_score as a network's scaled forecast scores
+  what the last_value baseline does: RMSE, MAE and MASE, per target and overall."""
+  path, series = _targets_and_input(tmp_path)
+  data = _load_multi(path, difference=difference)
+  split = {'x': data.x['test'], 'y': data.y['test'], 'mean': data.mean.astype(np.float32),
+           'std': data.std.astype(np.float32),
+           'mase_scale': data.mase_scale.astype(np.float32)}
+  t = 24 + np.arange(5)
+  if difference:  # Changes of 0: the levels stay at the last one.
+    last = np.zeros((5, 2, 2))
+  else:
+    last = np.repeat(series[t - 1, None, :2], 2, axis=1)
+  pred = ((last - data.mean) / data.std).astype(np.float32)
+  cfg = types.SimpleNamespace(difference=difference, num_targets=2)
+  got = tasks._forecast_score(cfg, pred, split)
+  want = data.baselines['last_value']['test']
+  for metric in ('rmse', 'mae', 'mase'):
+    assert float(got[metric]) == pytest.approx(want[metric], rel=1e-5)
+  for c in range(2):
+    truth = series[t[:, None] + np.arange(2), c]
+    mae = np.mean(np.abs(np.repeat(series[t - 1, None, c], 2, axis=1) - truth))
+    assert float(got[f'mase_{c}']) == pytest.approx(mae / data.mase_scale[c], rel=1e-5)
 
 
 def test_season_zero_turns_seasonal_naive_off():

@@ -12,6 +12,11 @@ Several target columns may be forecast at once, and extra `input_columns` (other
 known over the lookback, e.g. temperature for electricity demand) may be fed alongside
 them: a window's inputs are the targets' history followed by the input columns' history.
 Every column is standardised with its own training-part statistics and gap-filled alike.
+
+Baselines, scored in original units on the levels: last value, seasonal naive, and
+(with the optional statsforecast) automatic ETS and ARIMA, see classical.py. Beside RMSE
+and MAE, MASE (Hyndman & Koehler 2006, "Another look at measures of forecast accuracy"):
+MAE over the in-sample MAE of the seasonal naive forecast on the training part.
 """
 
 import csv
@@ -22,6 +27,7 @@ import math
 
 import numpy as np
 
+from rnnjax.data import classical
 from rnnjax.data import common
 from rnnjax.errors import InputError
 
@@ -57,6 +63,8 @@ class ForecastData:
   split_points: tuple  # (train_end, val_end) as indices into the series.
   input_columns: tuple = ()
   difference: bool = False  # Targets are changes; see `prepare`.
+  mase_scale: np.ndarray = None
+  notes: tuple = ()
 
 
 def bundled_path(dataset: str) -> str:
@@ -118,7 +126,8 @@ def seasonal_naive(series, t, horizon, season):
 def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 0,
             test_size: int = 0, num_targets: int = 1, season: int = 0,
             target_columns=('value',), num_filled: int = 0,
-            input_columns=(), difference: bool = False) -> ForecastData:
+            input_columns=(), difference: bool = False,
+            classical_baselines: bool = True) -> ForecastData:
   """Windows and baselines from a gap-free series.
 
   Args:
@@ -129,6 +138,7 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
       with a trend then stays inside the range the training part has seen. `mean` and
       `std` are then the changes' statistics; a forecast's levels are the last observed
       level plus the cumulative sum of its changes (see losses.regression_metrics).
+    classical_baselines: also fit ETS and ARIMA (classical.py; seconds on long series).
   """
   n = len(values)
   lookback_needed = lookback + int(difference)  # A change needs the level before it.
@@ -151,43 +161,75 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
   std = modelled[first:train_end].std(axis=0)
   std = np.where(std > 0, std, 1.0)
   scaled = ((modelled - mean) / std).astype(np.float32)
+  targets = values[:, :num_targets]
+  scale = mase_scale(targets[:train_end], season)
   x, y, baselines = {}, {}, {'last_value': {}}
   if season:
     baselines['seasonal_naive'] = {}
+  starts, truth = {}, {}
   for split, (start, stop) in bounds.items():
     t = _window_starts(lookback_needed, horizon, start, stop)
     x[split] = scaled[t[:, None] + np.arange(-lookback, 0)]
     y[split] = scaled[t[:, None] + np.arange(horizon)][..., :num_targets]
     if split == 'train':
       continue
-    truth = values[t[:, None] + np.arange(horizon)][..., :num_targets]
-    last = np.repeat(values[t - 1, None, :num_targets], horizon, axis=1)
-    baselines['last_value'][split] = regression_report(last, truth)
+    starts[split], truth[split] = t, targets[t[:, None] + np.arange(horizon)]
+    last = np.repeat(targets[t - 1, None], horizon, axis=1)
+    baselines['last_value'][split] = regression_report(last, truth[split], scale)
     if season and t.min() >= season:
-      pred = seasonal_naive(values[:, :num_targets], t, horizon, season)
-      baselines['seasonal_naive'][split] = regression_report(pred, truth)
+      pred = seasonal_naive(targets, t, horizon, season)
+      baselines['seasonal_naive'][split] = regression_report(pred, truth[split], scale)
+  notes = ()
+  if classical_baselines:
+    # On the levels, as the naive baselines, whether or not the networks model changes.
+    preds, notes = classical.forecasts(targets, starts,
+                                       {'val': train_end, 'test': val_end},
+                                       horizon=horizon, season=season)
+    for name, by_split in preds.items():
+      baselines[name] = {split: regression_report(pred, truth[split], scale)
+                         for split, pred in by_split.items()}
   return ForecastData(x=x, y=y, mean=mean[:num_targets], std=std[:num_targets],
                       target_columns=tuple(target_columns), num_filled=num_filled,
                       baselines={k: v for k, v in baselines.items() if v},
                       split_points=(train_end, val_end),
-                      input_columns=tuple(input_columns), difference=difference)
+                      input_columns=tuple(input_columns), difference=difference,
+                      mase_scale=scale, notes=notes)
 
 
-def regression_report(pred, truth) -> dict:
-  """RMSE and MAE in original units over every target of every window."""
+def mase_scale(train, season) -> np.ndarray:
+  """<float64>[C]: MASE's denominator per column of the training part <float64>[N, C],
+  the in-sample MAE of the seasonal naive forecast: mean |v[i] - v[i - m]| with m the
+  season (1, the naive forecast, with no season or a training part no longer than one
+  season). NaN for a constant column, whose MASE is undefined."""
+  m = season if 1 <= season < len(train) else 1
+  scale = np.mean(np.abs(train[m:] - train[:-m]), axis=0)
+  return np.where(scale > 0, scale, np.nan)
+
+
+def regression_report(pred, truth, scale=None) -> dict:
+  """RMSE and MAE in original units over every target of every window; given `scale`
+  (<float64>[C], see `mase_scale`), MASE too: each target column's MAE over its scale,
+  averaged over the columns.
+
+  pred, truth: <float64>[W, horizon, C].
+  """
   err = np.asarray(pred, np.float64) - np.asarray(truth, np.float64)
-  return {'rmse': math.sqrt(float(np.mean(err ** 2))), 'mae': float(np.mean(np.abs(err)))}
+  report = {'rmse': math.sqrt(float(np.mean(err ** 2))), 'mae': float(np.mean(np.abs(err)))}
+  if scale is not None:
+    report['mase'] = float(np.mean(np.mean(np.abs(err), axis=(0, 1)) / scale))
+  return report
 
 
 def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
          target_columns=(), input_columns=(), lookback: int, horizon: int,
          val_size: int = 0, test_size: int = 0, season: int = -1,
-         difference: bool = False) -> ForecastData:
+         difference: bool = False, classical_baselines: bool = True) -> ForecastData:
   """A bundled series by name, or a user's CSV by path and column names.
 
   `input_columns`: further columns of the same file fed as inputs, not forecast.
   `season=-1` takes the bundled series' own season length (0 for a user's file);
-  `season=0` turns the seasonal-naive baseline off.
+  `season=0` turns the seasonal-naive baseline off and makes ETS and ARIMA
+  non-seasonal.
   """
   if csv_path:
     path, flag, columns = csv_path, '--csv_path', tuple(target_columns)
@@ -210,4 +252,4 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
                  test_size=test_size, num_targets=len(columns),
                  season=default_season if season < 0 else season,
                  target_columns=columns, num_filled=num_filled, input_columns=inputs,
-                 difference=difference)
+                 difference=difference, classical_baselines=classical_baselines)

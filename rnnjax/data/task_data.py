@@ -83,13 +83,16 @@ def _load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_colu
                        input_columns=input_columns, lookback=lookback, horizon=horizon,
                        val_size=val_size, test_size=test_size, season=season,
                        difference=difference)
+  # mase_scale: MASE's denominators, from the training part (tasks._forecast_score).
   arrays = {split: {'x': data.x[split], 'y': data.y[split], 'mean': data.mean,
-                    'std': data.std} for split in common.SPLITS}
+                    'std': data.std, 'mase_scale': data.mase_scale.astype(np.float32)}
+            for split in common.SPLITS}
   targets = tuple(data.target_columns)
   names = {}
   if len(targets) > 1:
     for c, column in enumerate(targets):
-      names.update({f'rmse_{c}': f'rmse[{column}]', f'mae_{c}': f'mae[{column}]'})
+      names.update({f'{metric}_{c}': f'{metric}[{column}]'
+                    for metric in ('rmse', 'mae', 'mase')})
   return TaskData(
       task='forecast', arrays=arrays, input_size=data.x['train'].shape[-1],
       output_size=data.y['train'].shape[1] * data.y['train'].shape[2], readout='last',
@@ -99,7 +102,7 @@ def _load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_colu
             'target_columns': list(targets),
             'input_columns': list(data.input_columns), 'difference': difference,
             'windows': {k: len(v) for k, v in data.x.items()}},
-      notes=_filled_note(data.num_filled))
+      notes=_filled_note(data.num_filled) + data.notes)
 
 
 def _load_classify(*, dataset, seed, val_size, test_size, train_path='', test_path='',
