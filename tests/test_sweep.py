@@ -38,12 +38,12 @@ def test_tiny_sweep_end_to_end(tmp_path):
   assert {m['bucket'] for m in summary['members']} == {0, 1}
   best = summary['best']
   assert best['uid'] == summary['ranking'][0]
-  assert set(best['test']) == {'mse', 'rmse', 'mae'}
-  assert set(summary['baselines']) == {'last_value', 'seasonal_naive'}
+  assert set(best['test']) == {'mse', 'rmse', 'mae', 'mase'}
+  assert {'last_value', 'seasonal_naive', 'ets', 'arima'} <= set(summary['baselines'])
   assert summary['baselines']['last_value']['test']['rmse'] > 0
   records = results.read_metrics(wd / 'metrics.jsonl')
-  # 8 members x 2 chunks x (1 train metric + 3 val metrics).
-  assert len(records) == 8 * 2 * 4
+  # 8 members x 2 chunks x (1 train metric + 4 val metrics: mse, rmse, mae, mase).
+  assert len(records) == 8 * 2 * 5
   assert {r['split'] for r in records} == {'train', 'val'}
   assert {r['step'] for r in records} == {5, 10}
   val_best = min(r['value'] for r in records
