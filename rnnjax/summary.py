@@ -159,8 +159,11 @@ def member_record(member, hp, i: int, status: str, *, best_step: int, steps: int
   values while training, so a record holds the values the member ENDED with (the
   history is in metrics.jsonl); a value that did not change keeps its exact spelling."""
   values = dict(member.hparams)
+  per_layer = any(hparams.layer_of(name) is not None for name in values)
+  # With per-layer rates (`dropout_l`), `dropout` is not a rate any layer uses.
   final = hparams.read(hp, [name for name in values
-                            if name in hparams.TRACED or hparams.layer_of(name) is not None])
+                            if (name in hparams.TRACED and not (per_layer and name == 'dropout'))
+                            or hparams.layer_of(name) is not None])
   for name, column in final.items():
     if np.float32(values[name]) != column[i]:
       values[name] = float(column[i])
