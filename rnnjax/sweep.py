@@ -274,7 +274,6 @@ def _resume(sweep: Prepared, workdir: str, mngr, log):
 def _abstract(sweep: Prepared, progress):
   """The checkpoint's tree: (state, hp) of each started run, at its size then."""
   mesh, runs = sweep.mesh, sweep.runs
-  shard = sharding.members_sharding(mesh)
   if len(progress['uids']) != len(runs):
     raise InputError(f'--max_memory_gb: this sweep\'s checkpoint ran in '
                      f'{len(progress["uids"])} waves, this run plans {len(runs)}; resume it '
@@ -288,6 +287,7 @@ def _abstract(sweep: Prepared, progress):
       raise InputError(f'--cpu_devices: this sweep\'s checkpoint holds populations of '
                        f'{size} rows, which {mesh.size} devices cannot share equally; '
                        'resume it on a number of devices that divides it (1 always does)')
+    shard = sharding.members_sharding(mesh)
     hp = jax.tree.map(lambda a: jax.ShapeDtypeStruct((size,) + a.shape[1:], a.dtype,
                                                      sharding=shard), run.hp)
     state = jax.eval_shape(pop.population_init_fn(run.cfg, mesh), hp, sweep.base_key)

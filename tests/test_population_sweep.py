@@ -7,12 +7,15 @@ time); a few, and the runs that train, go through a real process as a user's wou
 import os
 import subprocess
 import sys
+import types
 
 from absl import flags
 import pytest
 
 from experiments import population_sweep
 from rnnjax import sharding
+from rnnjax import sweep
+from rnnjax.errors import InputError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -109,16 +112,16 @@ def test_bad_input_is_one_line_exit_2_no_workdir(tmp_path, args, message, capsys
   assert not (tmp_path / 'wd').exists()
 
 
-def test_workdir_of_another_sweep_is_refused_untouched(tmp_path):
+def test_workdir_of_another_sweep_is_refused_untouched(tmp_path, capsys, monkeypatch):
   args = ['--dataset=shampoo_sales', '--lookback=4', '--val_size=6', '--test_size=6',
           '--hidden_size=4', '--batch_size=4', '--train_steps=2', '--eval_every=2',
           '--figures=false']
-  assert _cli(tmp_path, *args).returncode == 0
+  assert _in_process(tmp_path, args, capsys, monkeypatch)[0] == 0
   before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / 'wd').iterdir()}
-  proc = _cli(tmp_path, *args, '--learning_rate=0.01')
-  assert proc.returncode == 2
-  assert proc.stderr.strip().count('\n') == 0
-  assert 'holds a different sweep (learning_rate:' in proc.stderr
+  code, stderr = _in_process(tmp_path, args + ['--learning_rate=0.01'], capsys, monkeypatch)
+  assert code == 2
+  assert stderr.strip().count('\n') == 0
+  assert 'holds a different sweep (learning_rate:' in stderr
   assert before == {p.name: p.stat().st_mtime_ns for p in (tmp_path / 'wd').iterdir()}
 
 
@@ -144,18 +147,14 @@ def test_default_workdir_is_named_after_the_flagfile(tmp_path):
   assert proc.stdout.strip() == os.path.join('runs', 'my_study'), proc.stderr
 
 
-def test_resume_on_devices_that_cannot_share_the_checkpoint_is_refused(tmp_path):
-  args = ['--dataset=shampoo_sales', '--lookback=4', '--val_size=6', '--test_size=6',
-          '--hidden_size=4', '--batch_size=4', '--learning_rate=grid(1e-3,3e-3,1e-2)',
-          '--train_steps=4', '--eval_every=2', '--figures=false']
-  assert _cli(tmp_path, *args, '--cpu_devices=2').returncode == 0  # 3 members -> 4 rows.
-  os.unlink(tmp_path / 'wd' / 'summary.json')  # As if killed before the end.
-  before = sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / 'wd').rglob('*'))
-  proc = _cli(tmp_path, *args, '--cpu_devices=3')
-  assert proc.returncode == 2, proc.stderr
-  lines = [l for l in proc.stderr.splitlines() if l.strip()]
-  assert len(lines) == 1 and 'error: --cpu_devices: ' in lines[0], proc.stderr
-  after = sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / 'wd').rglob('*'))
-  assert before == after  # Nothing cleared: the checkpoints are still there.
-  assert _cli(tmp_path, *args, '--cpu_devices=1').returncode == 0  # 1 divides anything.
-  assert (tmp_path / 'wd' / 'summary.json').exists()
+def test_resume_on_devices_that_cannot_share_the_checkpoint_is_refused():
+  """A checkpoint of 4-row populations cannot be laid out on 3 devices: one line naming
+  the flag, before anything is restored (resuming on another count that divides the
+  rows is tested in test_distributed.py)."""
+  fake_sweep = types.SimpleNamespace(mesh=types.SimpleNamespace(size=3),
+                                     runs=(object(),), base_key=None)
+  progress = {'uids': [[0, 1, 2, -1]], 'started': ['0']}
+  with pytest.raises(InputError, match=r'^--cpu_devices: .* 4 rows, which 3 devices'):
+    sweep._abstract(fake_sweep, progress)  # pylint: disable=protected-access
+  with pytest.raises(InputError, match=r'^--max_memory_gb: .* 1 waves, this run plans 2'):
+    sweep._abstract(types.SimpleNamespace(mesh=fake_sweep.mesh, runs=(1, 2)), progress)  # pylint: disable=protected-access
