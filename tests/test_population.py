@@ -76,7 +76,8 @@ def test_member_run_does_not_depend_on_population_order():
 
 
 def test_jit_equals_no_jit():
-  cfg, hp, data = _cfg('lstm', layers=1), _hparams(p=3, layers=1), _data()
+  # Short windows: without jit every time step of every op runs from Python.
+  cfg, hp, data = _cfg('lstm', layers=1), _hparams(p=3, layers=1), _data(n=20, lookback=3)
   key = jax.random.key(3)
   state = pop.population_init_fn(cfg)(hp, key)
   # One step and one evaluation (a whole chunk without jit takes half a minute).
