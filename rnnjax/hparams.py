@@ -140,6 +140,21 @@ def stack(values: list, uids: list, size: int, num_layers: int) -> pop.HParams:
       **{name: column(name) for name in TRACED if name != 'dropout'})
 
 
+def stack_columns(uids, *, hidden_size, dropout_rates, **columns) -> pop.HParams:
+  """`stack` for values given per hyperparameter rather than per member (tests build
+  populations of random values this way).
+
+  uids: <int>[P]; hidden_size: <int>[P]; dropout_rates: <float>[P, L]; columns: every
+  other traced row of the table, each <float>[P].
+  """
+  rates = np.asarray(dropout_rates)
+  values = [{**{name: column[i] for name, column in columns.items()},
+             'hidden_size': hidden_size[i], 'dropout': rates[i, 0],
+             **{f'dropout_{l + 1}': rates[i, l] for l in range(rates.shape[1])}}
+            for i in range(len(uids))]
+  return stack(values, uids, len(uids), rates.shape[1])
+
+
 def read(hp, names) -> dict:
   """name -> <float>[P] numpy values of host `HParams` (see `distributed.fetch`);
   'dropout' reads layer 1's rate, 'dropout_l' layer l's."""

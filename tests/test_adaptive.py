@@ -52,9 +52,8 @@ def _hparams(p=P, layers=1):
                 input_dropout=rng.uniform(0, 0.3, p),
                 dropout_rates=rng.uniform(0, 0.5, (p, layers)), forget_bias=np.ones(p),
                 init_scale=rng.uniform(0.5, 1.5, p), hidden_units=[4, 3, 4, 2, 4, 3])
-  ints = ('uid', 'hidden_units')
-  return pop.HParams(**{k: jnp.asarray(v, jnp.int32 if k in ints else jnp.float32)
-                        for k, v in values.items()})
+  uids, widths = values.pop('uid'), values.pop('hidden_units')
+  return jax.tree.map(jnp.asarray, hparams.stack_columns(uids, hidden_size=widths, **values))
 
 
 @pytest.fixture(scope='module')

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from rnnjax import cells
+from rnnjax import hparams
 from rnnjax import model
 from rnnjax import population as pop
 
@@ -37,9 +38,8 @@ def _hparams(p=P, uid0=0, layers=2, **overrides):
       forget_bias=rng.choice([0.0, 1.0], p), init_scale=rng.uniform(0.5, 1.5, p),
       hidden_units=np.full(p, 8))
   values.update(overrides)
-  ints = ('uid', 'hidden_units')
-  return pop.HParams(**{k: jnp.asarray(v, jnp.int32 if k in ints else jnp.float32)
-                        for k, v in values.items()})
+  uids, widths = values.pop('uid'), values.pop('hidden_units')
+  return jax.tree.map(jnp.asarray, hparams.stack_columns(uids, hidden_size=widths, **values))
 
 
 def _member(tree, i):
