@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from rnnjax import cells
+from rnnjax import hparams
 from rnnjax import model
 from rnnjax import population as pop
 
@@ -23,13 +24,11 @@ def _data(n=40, lookback=6):
 
 def _hparams(widths):
   """Member uid 7 of width N first, then wider members (the bucket's widest last)."""
-  p = len(widths)
-  f32 = lambda v: jnp.broadcast_to(jnp.asarray(v, jnp.float32), (p,) + np.shape(v))
-  return pop.HParams(
-      uid=jnp.arange(7, 7 + p, dtype=jnp.int32), learning_rate=f32(1e-2),
-      weight_decay=f32(0.0), clip_norm=f32(1.0), momentum=f32(0.9), beta2=f32(0.99),
-      input_dropout=f32(0.2), dropout_rates=f32([0.3, 0.25]), forget_bias=f32(1.0),
-      init_scale=f32(1.3), hidden_units=jnp.asarray(widths, jnp.int32))
+  values = [hparams.member_values(learning_rate=1e-2, beta2=0.99, input_dropout=0.2,
+                                  dropout=0.3, dropout_1=0.3, dropout_2=0.25,
+                                  init_scale=1.3, hidden_size=w) for w in widths]
+  hp = hparams.stack(values, range(7, 7 + len(widths)), len(widths), num_layers=2)
+  return jax.tree.map(jnp.asarray, hp)
 
 
 def _real(cell, params, n):
