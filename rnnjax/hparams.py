@@ -115,9 +115,9 @@ SpecStrings.__doc__ = 'One spec string per hyperparameter (see rnnjax.search).'
 def member_values(*, optimizer: str = 'adam', **values) -> dict:
   """One member's values: the table's defaults (the family's, where a row has one),
   overridden by `values`; for benchmarks and tests that build populations by hand."""
-  out = {row.name: (row.by_family[optimizer] if row.by_family else
-                    row.default if row.type is str else row.type(float(row.default)))
-         for row in TABLE}
+  out = {h.name: (h.by_family[optimizer] if h.by_family else
+                  h.default if h.type is str else h.type(float(h.default)))
+         for h in TABLE}
   return {**out, 'optimizer': optimizer, **values}
 
 
