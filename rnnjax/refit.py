@@ -13,8 +13,6 @@ joins the training windows as it is). Not for the character language model, whos
 training text is one contiguous part.
 """
 
-import dataclasses
-
 import jax
 import numpy as np
 

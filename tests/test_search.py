@@ -1,7 +1,5 @@
 """Tests for rnnjax/search.py: the spec grammar, its errors, and make_plan."""
 
-import math
-
 import pytest
 
 from rnnjax import hparams
