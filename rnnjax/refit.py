@@ -43,8 +43,10 @@ def _keep_at(snapshot, params, hit):
 
 def refit(sweep, runs, final: dict, records: dict, *, seeds: int, group_size: int = 0,
           rename=lambda metrics: metrics, log=print) -> dict:
-  """The refit final model: {'kind': 'refit', 'members', 'seeds', 'steps', 'test',
-  'before_refit': the final model it refits}.
+  """(The refit final model: {'kind': 'refit', 'members', 'seeds', 'steps', 'test',
+  'before_refit': the final model it refits}, its parameters: per bucket a dict of
+  'cfg', 'data_key', 'uids' (the refit members'), 'weights' (each one's share of the
+  average, before normalising) and 'params' (their population, padded; see export.py)).
 
   sweep: sweep.Prepared; runs: the sweep's final runs (their TrainConfigs); final:
   summary['final']; records: uid -> summary member record (its bucket and best step).
@@ -56,7 +58,7 @@ def refit(sweep, runs, final: dict, records: dict, *, seeds: int, group_size: in
   cfg_of = {run.bucket: (run.cfg, run.data_key) for run in runs}
   shard = sharding.members_sharding(mesh)
   total, test_split, score_cfg = 0.0, None, None
-  by_bucket = {}
+  by_bucket, parts = {}, []
   for uid in weights:
     by_bucket.setdefault(records[uid]['bucket'], []).append(uid)
   for bucket, uids in sorted(by_bucket.items()):
@@ -88,15 +90,18 @@ def refit(sweep, runs, final: dict, records: dict, *, seeds: int, group_size: in
     total = total + np.sum(outputs.reshape(len(rows), -1).astype(np.float64) * weight,
                            axis=0).reshape(outputs.shape[1:])
     test_split, score_cfg = device['test'], cfg
+    parts.append({'cfg': cfg, 'data_key': key, 'weights': weight[:, 0].tolist(),
+                  'uids': [REFIT_UID + u * seeds + s for u, s in rows], 'params': snapshot})
     log(f'refit: {len(uids)} member(s) of bucket {bucket} x {seeds} seed(s) on train + '
         f'validation, {int(target.max())} steps at most')
   mean = total / sum(weights.values())
-  test = task.score(score_cfg, mean, test_split)
-  return {'kind': 'refit', 'members': final['members'], 'seeds': seeds,
+  # Jitted, as summary.py scores the final model (an exported model scores alike).
+  test = jax.jit(lambda o, split: task.score(score_cfg, o, split))(mean, test_split)
+  return ({'kind': 'refit', 'members': final['members'], 'seeds': seeds,
           'steps': {str(u): records[u]['best_step'] for u in weights},
           'val': final['val'],  # The refit trains on validation: its own is no measure.
           'test': rename({k: float(v) for k, v in test.items()}),
-          'before_refit': {k: final[k] for k in ('kind', 'test')}}
+          'before_refit': {k: final[k] for k in ('kind', 'test')}}, parts)
 
 
 def _as_host(a):

@@ -15,6 +15,7 @@ import numpy as np
 
 from rnnjax import checkpoint
 from rnnjax import distributed
+from rnnjax import export
 from rnnjax import plan as plan_lib
 from rnnjax import population as pop
 from rnnjax import probe
@@ -144,11 +145,13 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
                                  if run.state is not None]})
   bar.close()
   mngr.close()
-  summary = _summarise(sweep, runs, search_state, group_size, rename,
-                       workdir if main else None, log)
+  summary, refitted = _summarise(sweep, runs, search_state, group_size, rename,
+                                  workdir if main else None, log)
   summary.update(timing=bar.timing(), member_steps={
       'useful': searcher_lib.member_steps(summary['members']),
       'budget': len(plan.members) * spec.train_steps})
+  # Before summary.json, which marks the sweep finished: a finished sweep has its model.
+  export.save(workdir if main else None, sweep, runs, summary, refitted, log=log)
   out.close(summary)
   if main:
     log(report.ranking_table(summary))
@@ -226,15 +229,16 @@ def _summarise(sweep: Prepared, runs, search_state, group_size, rename, workdir,
       spec, sweep.plan, runs, search_state.retired, data,
       {k: _device_data(d, ('val', 'test'), sweep.mesh) for k, d in sweep.datas.items()},
       mesh=sweep.mesh, group_size=group_size, rename=rename)
+  refitted = None
   if spec.refit and summary['final']:
-    summary['final'] = refit_lib.refit(
+    summary['final'], refitted = refit_lib.refit(
         sweep, runs, summary['final'], {m['uid']: m for m in summary['members']},
         seeds=spec.refit, group_size=group_size, rename=rename,
         log=log)
   if spec.task == 'charlm' and summary['best'] and spec.sample_chars:
     summary['sample'] = summary_lib.write_sample(spec, runs, summary['best'], data,
                                                  workdir, sweep.mesh)
-  return summary
+  return summary, refitted
 
 
 def _start(sweep: Prepared, workdir: str) -> None:

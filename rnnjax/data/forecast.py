@@ -65,6 +65,12 @@ class ForecastData:
   difference: bool = False  # Targets are changes; see `prepare`.
   mase_scale: np.ndarray = None
   notes: tuple = ()
+  # Every input channel's statistics <float64>[C_in] (targets first, their changes with
+  # `difference`) and the gap-filled levels <float64>[N, C_in]: what a saved model
+  # needs to scale new history as the windows were scaled (rnnjax/export.py).
+  x_mean: np.ndarray = None
+  x_std: np.ndarray = None
+  series: np.ndarray = None
 
 
 def bundled_path(dataset: str) -> str:
@@ -110,6 +116,15 @@ def read_csv(path: str, columns, *, time_column: str = '', input_columns=(),
         raise InputError(f'{path}: line {r + 2}, column {columns[c]!r}: '
                          f'{cell!r} is not a number') from None
   return values, int(np.isnan(values).sum())
+
+
+def read_times(path: str, time_column: str) -> list:
+  """The time column's cells as strings, in file order ([] without a column)."""
+  if not time_column:
+    return []
+  rows = list(csv.reader(io.StringIO(common.read_file(path), newline='')))
+  index = [h.strip() for h in rows[0]].index(time_column)
+  return [row[index].strip() if index < len(row) else '' for row in rows[1:]]
 
 
 def _window_starts(lookback, horizon, start, stop):
@@ -193,7 +208,8 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
                       baselines={k: v for k, v in baselines.items() if v},
                       split_points=(train_end, val_end),
                       input_columns=tuple(input_columns), difference=difference,
-                      mase_scale=scale, notes=notes)
+                      mase_scale=scale, notes=notes, x_mean=mean, x_std=std,
+                      series=np.asarray(values, np.float64))
 
 
 def mase_scale(train, season) -> np.ndarray:

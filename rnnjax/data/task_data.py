@@ -45,6 +45,9 @@ class TaskData:
   metric_names: dict = dataclasses.field(default_factory=dict)  # e.g. rmse_0 -> rmse[Sales]
   vocab: str = ''     # charlm: the characters, for sampling,
   prime: np.ndarray = None  # and the start of the validation text, to prime it.
+  # What a saved model needs to use new data as this data was used (rnnjax/export.py):
+  # scaling statistics, columns, windows, class labels, vocabulary (arrays allowed).
+  transform: dict = dataclasses.field(default_factory=dict)
 
 
 def load(*, task: str, dataset: str = '', seed: int = 0, val_size: int = 0,
@@ -102,7 +105,15 @@ def _load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_colu
             'target_columns': list(targets),
             'input_columns': list(data.input_columns), 'difference': difference,
             'windows': {k: len(v) for k, v in data.x.items()}},
-      notes=_filled_note(data.num_filled) + data.notes)
+      notes=_filled_note(data.num_filled) + data.notes,
+      transform={'target_columns': list(targets), 'input_columns': list(data.input_columns),
+                 'lookback': lookback, 'horizon': horizon, 'difference': difference,
+                 'x_mean': data.x_mean, 'x_std': data.x_std, 'mean': data.mean,
+                 'std': data.std, 'mase_scale': data.mase_scale,
+                 'split_points': list(data.split_points), 'series': data.series,
+                 'path': csv_path or forecast.bundled_path(dataset),
+                 'time_column': (time_column if csv_path else
+                                 forecast.DATASETS[dataset][1])})
 
 
 def _load_classify(*, dataset, seed, val_size, test_size, train_path='', test_path='',
@@ -123,7 +134,10 @@ def _load_classify(*, dataset, seed, val_size, test_size, train_path='', test_pa
       output_size=len(data.classes), readout=POOLINGS[pooling],
       seq_len=data.x['train'].shape[1], num_train=len(data.y['train']),
       baselines=baselines, info=dict(data.info, classes=list(data.classes)),
-      notes=_filled_note(data.num_missing))
+      notes=_filled_note(data.num_missing),
+      transform={'classes': list(data.classes), 'mean': data.mean, 'std': data.std,
+                 'channels': int(data.x['train'].shape[2]),
+                 'max_length': int(data.x['train'].shape[1]), 'pooling': pooling})
 
 
 def _load_charlm(*, dataset, seed, val_size, test_size, text_path='', seq_len=64):
@@ -152,7 +166,9 @@ def _load_charlm(*, dataset, seed, val_size, test_size, text_path='', seq_len=64
       seq_len=seq_len, num_train=len(train) - seq_len,
       baselines={'uniform': uniform, 'unigram': unigram},
       info=dict(data.info, eval_streams=int(arrays['val']['x'].shape[0])),
-      vocab=data.vocab, prime=data.tokens['val'][:seq_len])
+      vocab=data.vocab, prime=data.tokens['val'][:seq_len],
+      transform={'vocab': data.vocab, 'eval_streams': EVAL_STREAMS, 'seq_len': seq_len,
+                 'prime': text.decode(data.tokens['val'][:seq_len], data.vocab)})
 
 
 # After the loaders it names; `options` reads their signatures.

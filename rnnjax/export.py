@@ -1,0 +1,211 @@
+"""The final model on disk: WORKDIR/model/, everything needed to use it without flags.
+
+At the end of a sweep `save` writes the model that was scored on test (one member, an
+ensemble or a refit; summary['final']):
+
+  model/manifest.json    task, kind, members, per group of members of one structure its
+                         TrainConfig (cell, widths, layers, readout, ...), uids and
+                         weights; the data transforms (scaling statistics, differencing,
+                         lookback, horizon, columns, class labels, vocabulary); the test
+                         figures the model reached, interval coverage, versions
+  model/params.msgpack   each group's parameters <[M_g, ...]> (flax.serialization)
+  model/arrays.npz       forecasting: the series (levels, gap-filled), its times, and
+                         the validation residuals the intervals are calibrated on
+
+A group's parameters keep the width of the bucket they trained in (a member of a
+masked bucket is padded with exact zeros, see model.py); its TrainConfig is that
+bucket's, so the parameters and the config agree. `rnnjax.load` (tuned.py) reads it.
+"""
+
+import dataclasses
+import json
+import os
+import shutil
+
+import flax.serialization
+import jax
+import numpy as np
+
+from rnnjax import distributed
+from rnnjax import gather
+from rnnjax import model
+from rnnjax import population as pop
+from rnnjax import results
+from rnnjax import sharding
+from rnnjax import workdir as workdir_lib
+
+DIRNAME = 'model'
+MANIFEST, PARAMS, ARRAYS = 'manifest.json', 'params.msgpack', 'arrays.npz'
+FORMAT = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Group:
+  """Members of one structure: their static config and stacked host parameters.
+
+  data_key: forecasting's lookback (the windows the group reads), else None.
+  weights: <float64>[M]: each member's share of the average (normalised by the sum).
+  params: the members' parameters, every leaf <[M, ...]> (numpy).
+  """
+  cfg: pop.TrainConfig
+  data_key: int | None
+  uids: tuple
+  weights: tuple
+  params: dict
+
+
+def groups_of(runs, uids, mesh, *, weights=None) -> list:
+  """The Groups of members `uids` (repeats: weight) at their validation-best parameters,
+  one per run that holds some, in the order of `uids`. Every process must call it (it
+  gathers rows across processes)."""
+  counts = {u: uids.count(u) for u in uids}
+  distinct = list(counts)
+  groups = []
+  for run in runs:
+    if run.state is None:
+      continue
+    mine = [u for u in distinct if u in run.uids]
+    if not mine:
+      continue
+    rows = [run.uids.index(u) for u in mine]
+    index = rows + [rows[0]] * (-len(rows) % mesh.size)
+    params = distributed.fetch(gather.compact(run.state.best_params, index,
+                                              sharding=sharding.members_sharding(mesh)))
+    groups.append(Group(run.cfg, run.data_key, tuple(mine),
+                        tuple(float(counts[u]) for u in mine),
+                        jax.tree.map(lambda a, n=len(mine): np.asarray(a[:n]), params)))
+  return groups
+
+
+def refit_groups(parts) -> list:
+  """The Groups of refit.refit's parameters (see its docstring)."""
+  groups = []
+  for part in parts:
+    n = len(part['uids'])
+    params = distributed.fetch(part['params'])
+    groups.append(Group(part['cfg'], part['data_key'], tuple(part['uids']),
+                        tuple(part['weights']),
+                        jax.tree.map(lambda a, n=n: np.asarray(a[:n]), params)))
+  return groups
+
+
+def config_json(cfg: pop.TrainConfig) -> dict:
+  return dataclasses.asdict(cfg)
+
+
+def config_from_json(obj: dict) -> pop.TrainConfig:
+  return pop.TrainConfig(**{**obj, 'model': model.ModelConfig(**obj['model'])})
+
+
+def _json_ready(value):
+  if isinstance(value, np.ndarray):
+    return value.tolist()
+  if isinstance(value, dict):
+    return {k: _json_ready(v) for k, v in value.items()}
+  return value
+
+
+def manifest(spec, summary: dict, data, groups, *, source_spec=None) -> dict:
+  """The manifest of a final model (see the module docstring). data: its TaskData."""
+  final = summary['final']
+  transform = {k: v for k, v in data.transform.items() if k not in ('series', 'path')}
+  return {
+      'format': FORMAT, 'task': spec.task, 'kind': final['kind'],
+      'members': list(final['members']),
+      'groups': [{'train_config': config_json(g.cfg), 'data_key': g.data_key,
+                  'uids': list(g.uids), 'weights': list(g.weights)} for g in groups],
+      'data': _json_ready(transform),
+      'metric_names': dict(data.metric_names),
+      'val': final.get('val'), 'test': final.get('test'),
+      'display': summary.get('display'), 'selection': summary.get('selection'),
+      'sweep': {'dataset': spec.dataset, 'csv_path': spec.csv_path,
+                'train_path': spec.train_path, 'text_path': spec.text_path,
+                **({'spec': source_spec} if source_spec else {})},
+      'versions': workdir_lib.versions(),
+  }
+
+
+def series_arrays(data) -> dict:
+  """Forecasting: the series and its times, to forecast from its end (else {})."""
+  if data.task != 'forecast':
+    return {}
+  from rnnjax.data import forecast  # pylint: disable=g-import-not-at-top
+  transform = data.transform
+  times = forecast.read_times(transform['path'], transform['time_column'])
+  return {'series': np.asarray(transform['series'], np.float64),
+          'times': np.asarray(times, dtype=str)}
+
+
+def save(workdir: str | None, sweep, runs, summary: dict, refitted=None, log=print):
+  """Writes WORKDIR/model/ for summary['final'] (nothing without one). Every process
+  calls it (parameters are gathered across processes); only where `workdir` is given
+  (process 0) are files written. refitted: refit.refit's parameters, for a refit."""
+  final = summary.get('final')
+  if not final:
+    return None
+  mesh = sweep.mesh
+  before = groups_of(runs, list(final['members']), mesh)
+  groups = refit_groups(refitted) if final['kind'] == 'refit' else before
+  if workdir is None:
+    return None
+  data = next(iter(sweep.datas.values()))
+  info = manifest(sweep.spec, summary, data, groups)
+  arrays = series_arrays(data)
+  if sweep.spec.task == 'forecast':
+    # Imported here: the intervals need the model, which needs this module.
+    from rnnjax import intervals  # pylint: disable=g-import-not-at-top
+    from rnnjax import tuned  # pylint: disable=g-import-not-at-top
+    # A refit trained on validation: its residuals there are in-sample; the model it
+    # refits (same members, trained on train alone) gives honest ones.
+    calibrating = tuned.TunedModel(info, before, arrays)
+    residuals = intervals.validation_residuals(calibrating)
+    arrays['residuals'] = residuals
+    info['intervals'] = intervals.describe(residuals, refit=final['kind'] == 'refit')
+    model_ = tuned.TunedModel(info, groups, arrays)
+    info['intervals']['test_coverage'] = intervals.coverage_on_test(model_)
+  write(os.path.join(workdir, DIRNAME), info, groups, arrays)
+  log(f'final model saved to {os.path.join(workdir, DIRNAME)} '
+      f'(load it with rnnjax.load({workdir!r}))')
+  return info
+
+
+def write(path: str, info: dict, groups, arrays: dict) -> None:
+  """Writes the three files into `path`, replacing what was there, atomically enough
+  that a reader sees either no manifest or a complete model (manifest written last)."""
+  tmp = path + '.tmp'
+  if os.path.exists(tmp):
+    shutil.rmtree(tmp)
+  os.makedirs(tmp)
+  with open(os.path.join(tmp, PARAMS), 'wb') as f:
+    f.write(flax.serialization.to_bytes([g.params for g in groups]))
+  if arrays:
+    np.savez(os.path.join(tmp, ARRAYS), **arrays)
+  results.write_json(os.path.join(tmp, MANIFEST), info)
+  if os.path.exists(path):
+    shutil.rmtree(path)
+  os.replace(tmp, path)
+
+
+def _lists(tree):
+  """msgpack_restore's dicts keyed '0', '1', ... back into the lists they were."""
+  if isinstance(tree, dict):
+    if tree and all(k.isdigit() for k in tree) and sorted(map(int, tree)) == list(
+        range(len(tree))):
+      return [_lists(tree[str(i)]) for i in range(len(tree))]
+    return {k: _lists(v) for k, v in tree.items()}
+  return tree
+
+
+def read(path: str):
+  """(manifest, [Group], arrays) of a model directory written by `write`."""
+  with open(os.path.join(path, MANIFEST)) as f:
+    info = json.load(f)
+  with open(os.path.join(path, PARAMS), 'rb') as f:
+    params = _lists(flax.serialization.msgpack_restore(f.read()))
+  groups = [Group(config_from_json(g['train_config']), g['data_key'], tuple(g['uids']),
+                  tuple(g['weights']), p) for g, p in zip(info['groups'], params)]
+  arrays = {}
+  if os.path.exists(os.path.join(path, ARRAYS)):
+    with np.load(os.path.join(path, ARRAYS), allow_pickle=False) as npz:
+      arrays = {k: npz[k] for k in npz.files}
+  return info, groups, arrays

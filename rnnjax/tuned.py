@@ -1,0 +1,363 @@
+"""A sweep's final model, loaded: forecast, classify, score and sample new data.
+
+  model = rnnjax.load('runs/quickstart')          # reads WORKDIR/model/ (export.py)
+  fc = model.forecast(history, steps=12)          # forecasting: points and intervals
+  model.predict_proba(sequences), model.predict(sequences)   # classification
+  model.sample(prompt, num_chars=200), model.bits_per_char(text)  # character LM
+
+Every member's outputs come from the engine's own program (population.py
+`population_outputs_fn`: jitted, the members as one population on whatever devices JAX
+sees, each call one batch of every example given), and the model averages them with
+the members' weights as the sweep's summary did (forecasts: scaled predictions;
+classes and characters: probabilities), so scoring the test part here gives the
+summary's test figures.
+
+Forecasting past the horizon feeds forecasts back: the model forecasts `horizon` steps
+from the last `lookback` points, appends them to the history as if observed, and goes
+on. With input columns, their future values must be given (`future_inputs`).
+"""
+
+import functools
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from rnnjax import distributed
+from rnnjax import export
+from rnnjax import generate
+from rnnjax import population as pop
+from rnnjax import results
+from rnnjax import sharding
+from rnnjax import tasks
+from rnnjax.data import classify
+from rnnjax.data import text
+from rnnjax.errors import InputError
+
+DEFAULT_LEVELS = (0.8, 0.95)
+
+
+def load(workdir: str) -> 'TunedModel':
+  """The final model of the finished sweep in `workdir`; InputError when there is none."""
+  if not os.path.isdir(workdir):
+    raise InputError(f'--workdir: {workdir}: no such directory')
+  if not os.path.exists(os.path.join(workdir, results.SUMMARY)):
+    raise InputError(f'--workdir: {workdir} holds no finished sweep (no {results.SUMMARY}); '
+                     'run python -m experiments.population_sweep on it first')
+  path = os.path.join(workdir, export.DIRNAME)
+  if not os.path.exists(os.path.join(path, export.MANIFEST)):
+    raise InputError(f'--workdir: {workdir} holds no saved model ({export.DIRNAME}/'
+                     f'{export.MANIFEST}): its sweep found no usable member, or ran before '
+                     'models were saved (run it again with --overwrite)')
+  return TunedModel(*export.read(path))
+
+
+class TunedModel:
+  """A final model (one member, an ensemble or a refit) and its data transforms.
+
+  manifest: export.manifest's dict; groups: [export.Group]; arrays: forecasting's series,
+  times and calibration residuals (export.py).
+  """
+
+  def __init__(self, manifest: dict, groups, arrays: dict | None = None):
+    self.manifest = manifest
+    self.task = manifest['task']
+    self.kind = manifest['kind']
+    self.transform = manifest['data']
+    self.arrays = arrays or {}
+    self._mesh = sharding.population_mesh(jax.local_devices())
+    self._groups = groups
+    self._weights = np.concatenate([np.asarray(g.weights, np.float64) for g in groups])
+    self._device = [self._on_devices(g.params) for g in groups]
+    cfg = groups[0].cfg
+    task = tasks.TASKS[self.task]
+    self._score = jax.jit(lambda outputs, split: task.score(cfg, outputs, split))
+
+  def _on_devices(self, params):
+    """Host rows <[M, ...]> -> a population padded to the devices, sharded."""
+    n = jax.tree.leaves(params)[0].shape[0]
+    index = np.arange(n).tolist() + [0] * (-n % self._mesh.size)
+    return distributed.put(jax.tree.map(lambda a: np.asarray(a)[np.asarray(index)], params),
+                           sharding.members_sharding(self._mesh))
+
+  def __repr__(self):
+    widths = ', '.join(f'{g.cfg.model.cell} {g.cfg.model.num_layers}x'
+                       f'{g.cfg.model.hidden_size} ({len(g.uids)})' for g in self._groups)
+    return f'TunedModel({self.task}, {self.kind}: {widths})'
+
+  @property
+  def test(self) -> dict:
+    """The test figures the sweep's summary reported for this model."""
+    return dict(self.manifest['test'] or {})
+
+  # What every task shares: averaged outputs, and their metrics.
+
+  def outputs(self, make_split) -> np.ndarray:
+    """<float64>[...]: the members' outputs (tasks.Task.outputs) on the split that
+    `make_split(group)` builds for each group, averaged with the members' weights."""
+    rows = []
+    for group, params in zip(self._groups, self._device):
+      split = jax.tree.map(_device_dtype, make_split(group))
+      split = distributed.put(split, sharding.replicated(self._mesh))
+      out = pop.population_outputs_fn(group.cfg, self._mesh)(params, split)
+      rows.append(np.asarray(distributed.fetch(out))[:len(group.uids)])
+    stacked = np.concatenate(rows).astype(np.float64)
+    weights = self._weights.reshape((-1,) + (1,) * (stacked.ndim - 1))
+    return np.sum(stacked * weights, axis=0) / self._weights.sum()
+
+  def _metrics(self, outputs, split) -> dict:
+    names = self.manifest.get('metric_names', {})
+    metrics = self._score(outputs, jax.tree.map(_device_dtype, split))
+    return {names.get(k, k): float(v) for k, v in metrics.items()}
+
+  # Forecasting.
+
+  @property
+  def num_targets(self) -> int:
+    return len(self.transform['target_columns'])
+
+  @property
+  def columns(self) -> list:
+    """The columns a history holds, in order: the targets, then the input columns."""
+    return list(self.transform['target_columns']) + list(self.transform['input_columns'])
+
+  def _need(self) -> int:
+    """Points of history a forecast reads: the longest lookback (+1 when differenced)."""
+    return max(g.data_key or self.transform['lookback'] for g in self._groups) + int(
+        self.transform['difference'])
+
+  def _windows(self, values, ends, lookback):
+    """<float32>[W, lookback, C_in]: scaled input windows ending before each of `ends`,
+    computed from levels <float64>[N, C_in] exactly as data/forecast.py `prepare` does."""
+    c_out, diff = self.num_targets, self.transform['difference']
+    rows = ends[:, None] + np.arange(-lookback - int(diff), 0)
+    window = values[rows]
+    if diff:
+      window = window.copy()
+      window[:, 1:, :c_out] = window[:, 1:, :c_out] - window[:, :-1, :c_out]
+      window = window[:, 1:]
+    mean = np.asarray(self.transform['x_mean'], np.float64)
+    std = np.asarray(self.transform['x_std'], np.float64)
+    return ((window - mean) / std).astype(np.float32)
+
+  def _scaled_forecasts(self, values, ends) -> np.ndarray:
+    """<float64>[W, horizon, C_out]: the model's scaled outputs from each origin."""
+    return self.outputs(lambda g: {'x': self._windows(
+        values, ends, g.data_key or self.transform['lookback'])})
+
+  def _paths(self, values, origins, steps: int) -> np.ndarray:
+    """<float64>[W, steps, C_out]: forecasts (levels) of the `steps` points from each
+    origin t, from the history values[:t]; past the horizon the forecasts are fed back.
+    values: <float64>[N', C_in] with, for input columns, the values at every forecast
+    step (target columns there are overwritten)."""
+    c_out, horizon = self.num_targets, self.transform['horizon']
+    need = self._need()
+    origins = np.asarray(origins)
+    width = need + steps
+    extra = max(0, int(origins.max()) + steps - len(values))
+    padded = np.concatenate([values, np.full((extra, values.shape[1]), np.nan)])
+    ctx = padded[origins[:, None] + np.arange(-need, steps)].copy()
+    mean = np.asarray(self.transform['mean'], np.float64)
+    std = np.asarray(self.transform['std'], np.float64)
+    done = 0
+    while done < steps:
+      ends = np.full(len(origins), need + done)
+      flat = ctx.reshape(len(origins) * width, -1)
+      starts = np.arange(len(origins)) * width + ends
+      changes = self._scaled_forecasts(flat, starts) * std + mean
+      if self.transform['difference']:
+        changes = ctx[:, need + done - 1, None, :c_out] + np.cumsum(changes, axis=1)
+      take = min(horizon, steps - done)
+      ctx[:, need + done:need + done + take, :c_out] = changes[:, :take]
+      done += take
+    return ctx[:, need:, :c_out]
+
+  def _check_history(self, history, *, what='history'):
+    values = np.asarray(history, np.float64)
+    if values.ndim == 1:
+      values = values[:, None]
+    columns = self.columns
+    if values.ndim != 2 or values.shape[1] != len(columns):
+      raise InputError(f'{what}: expected {len(columns)} column(s) {columns}, got an array '
+                       f'of shape {np.shape(history)}')
+    if len(values) < self._need():
+      raise InputError(f'{what}: {len(values)} rows are too few: the model reads the last '
+                       f'{self._need()} (lookback {self._need() - int(self.transform["difference"])}'
+                       f'{" + 1 to difference" if self.transform["difference"] else ""})')
+    if not np.all(np.isfinite(values[-self._need():])):
+      raise InputError(f'{what}: the last {self._need()} rows hold missing or non-finite values')
+    return values
+
+  def forecast(self, history, steps: int, *, future_inputs=None, levels=DEFAULT_LEVELS):
+    """Forecasts the `steps` points after `history`, with prediction intervals.
+
+    Args:
+      history: <float>[N, C] levels in original units, columns `self.columns` (targets,
+        then input columns); one target and no inputs may be <float>[N].
+      steps: >= 1. Past the model's horizon, forecasts are fed back (see the module
+        docstring).
+      future_inputs: <float>[steps, C_in - C_out], the input columns over the forecast
+        steps; required when the model has input columns.
+      levels: coverage of each interval, in (0, 1).
+    Returns:
+      {'point': <float64>[steps, C_out], 'lower' and 'upper': {level: <float64>[steps,
+      C_out]}, 'notes': [str]} (see intervals.py for how the intervals are made).
+    """
+    from rnnjax import intervals  # pylint: disable=g-import-not-at-top
+    if self.task != 'forecast':
+      raise InputError(f'forecast: this is a {self.task} model')
+    if int(steps) < 1:
+      raise InputError(f'--steps_ahead: {steps} must be >= 1')
+    values = self._check_history(history)
+    inputs = self.transform['input_columns']
+    if inputs:
+      if future_inputs is None:
+        raise InputError(f'future_inputs: the model reads input columns {inputs}; give '
+                         f'their values for the {steps} steps ahead')
+      future = np.asarray(future_inputs, np.float64).reshape(-1, len(inputs))
+      if len(future) < steps or not np.all(np.isfinite(future[:steps])):
+        raise InputError(f'future_inputs: {len(future)} finite rows of {inputs}, '
+                         f'{steps} needed')
+      ahead = np.concatenate([np.full((steps, self.num_targets), np.nan), future[:steps]], 1)
+    else:
+      ahead = np.full((steps, values.shape[1]), np.nan)
+    point = self._paths(np.concatenate([values, ahead]), [len(values)], steps)[0]
+    lower, upper, notes = {}, {}, []
+    if 'residuals' in self.arrays:
+      for level in levels:
+        width, note = intervals.widths(self.arrays['residuals'], level, steps)
+        lower[level], upper[level] = point - width, point + width
+        notes += [n for n in note if n not in notes]
+    if steps > self.transform['horizon']:
+      notes.append(f'steps past the horizon ({self.transform["horizon"]}) feed the '
+                   'forecasts back as history')
+    return {'point': point, 'lower': lower, 'upper': upper, 'notes': notes}
+
+  def evaluate_series(self, values, start: int) -> dict:
+    """The summary's metrics of the model on the windows whose targets lie in
+    values[start:] (the test part: start = the second split point)."""
+    values = self._check_history(values, what='series')
+    horizon, c_out = self.transform['horizon'], self.num_targets
+    ends = np.arange(max(start, self._need()), len(values) - horizon + 1)
+    outputs = self._scaled_forecasts(values, ends)
+    # The targets as `prepare` scales them: the next `horizon` rows' (changes of) levels.
+    y = self._windows(values, ends + horizon, horizon)[..., :c_out]
+    split = {'y': y, 'mean': np.asarray(self.transform['mean']),
+             'std': np.asarray(self.transform['std']),
+             'mase_scale': np.asarray(self.transform['mase_scale'], np.float64)}
+    return self._metrics(outputs, split)
+
+  # Classification.
+
+  def _sequences(self, sequences, what='sequences'):
+    if self.task != 'classify':
+      raise InputError(f'{what}: this is a {self.task} model, not a classifier')
+    channels = self.transform['channels']
+    cases = []
+    for i, s in enumerate(sequences):
+      s = np.asarray(s, np.float64)
+      s = s[:, None] if s.ndim == 1 else s
+      if s.ndim != 2 or s.shape[1] != channels or not len(s):
+        raise InputError(f'{what}: case {i} has shape {np.shape(s)}; the model reads '
+                         f'{channels} channel(s) per step')
+      cases.append((s - np.asarray(self.transform['mean'])) / np.asarray(self.transform['std']))
+    if not cases:
+      raise InputError(f'{what}: no cases')
+    # Padded as the sweep padded (its longest case), so each case's computation is the
+    # one the sweep scored; longer cases pad further.
+    return classify.pad(cases, max(self.transform['max_length'], max(map(len, cases))))
+
+  def predict_proba(self, sequences) -> np.ndarray:
+    """<float64>[N, K]: class probabilities of N cases <float>[T_i, C] (or [T_i])."""
+    x, length = self._sequences(sequences)
+    return self.outputs(lambda g: {'x': x, 'length': length})
+
+  def predict(self, sequences) -> list:
+    """The most probable class label of each case (labels as in the training file)."""
+    classes = self.transform['classes']
+    return [classes[k] for k in np.argmax(self.predict_proba(sequences), axis=-1)]
+
+  def evaluate_cases(self, sequences, labels) -> dict:
+    """Cross-entropy and accuracy on labelled cases (labels: strings of the classes)."""
+    index = {c: i for i, c in enumerate(self.transform['classes'])}
+    unknown = sorted({str(l) for l in labels} - set(index))
+    if unknown:
+      raise InputError(f'labels {unknown} are not classes of the model '
+                       f'({", ".join(index)})')
+    probs = self.predict_proba(sequences)
+    return self._metrics(probs, {'y': np.asarray([index[str(l)] for l in labels], np.int32)})
+
+  # Character language model.
+
+  def _tokens(self, chars: str, what: str):
+    if self.task != 'charlm':
+      raise InputError(f'{what}: this is a {self.task} model, not a character model')
+    return text.encode(chars, self.transform['vocab'], what=what)
+
+  def bits_per_char(self, chars: str) -> float:
+    """Bits per character of the model on `chars` (>= 2 characters), scored as the
+    sweep scored its validation and test parts (data/text.py `streams`)."""
+    return self.evaluate_text(chars)['bpc']
+
+  def evaluate_text(self, chars: str) -> dict:
+    tokens = self._tokens(chars, 'text')
+    if len(tokens) < 2:
+      raise InputError('text: needs at least 2 characters')
+    x, y, mask = text.streams(tokens, min(self.transform['eval_streams'], len(tokens) - 1))
+    probs = self.outputs(lambda g: {'x': x})
+    return self._metrics(probs, {'y': y, 'mask': mask})
+
+  def sample(self, prompt: str = '', num_chars: int = 200, temperature: float = 0.8,
+             seed: int = 0) -> str:
+    """`num_chars` characters after `prompt` (empty: the sweep's own prime), drawn from
+    the members' averaged next-character probabilities sharpened by `temperature`."""
+    prompt = prompt or self.transform['prime']
+    tokens = self._tokens(prompt, '--prompt')
+    if not len(tokens):
+      raise InputError('--prompt: needs at least one character')
+    if not temperature > 0:
+      raise InputError(f'--temperature: {temperature} must be > 0')
+    if num_chars < 0:
+      raise InputError(f'--num_chars: {num_chars} must be >= 0')
+    cfgs = tuple(g.cfg.model for g in self._groups)
+    params = tuple(jax.tree.map(jnp.asarray, g.params) for g in self._groups)
+    weights = tuple(jnp.asarray(np.asarray(g.weights) / self._weights.sum(), jnp.float32)
+                    for g in self._groups)
+    out = _sample(cfgs, int(num_chars), params, weights, jax.random.key(seed),
+                  jnp.float32(temperature), jnp.asarray(tokens))
+    return text.decode(np.asarray(out), self.transform['vocab'])
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _sample(cfgs, num_chars, params, weights, key, temperature, prime):
+  """Members of every group read the same characters; the next one is drawn from their
+  weighted mean probabilities, raised to 1 / temperature."""
+  carries = [jax.tree.map(lambda c, n=w.shape[0]: jnp.broadcast_to(c, (n,) + c.shape),
+                          generate._initial_carries(cfg))  # pylint: disable=protected-access
+             for cfg, w in zip(cfgs, weights)]
+
+  def feed(carries, token):
+    new, probs = [], 0.0
+    for cfg, p, w, c in zip(cfgs, params, weights, carries):
+      c, logits = jax.vmap(lambda pp, cc, cfg=cfg: generate._feed(  # pylint: disable=protected-access
+          cfg, pp, cc, token))(p, c)
+      new.append(c)
+      probs = probs + jnp.sum(w[:, None] * jax.nn.softmax(logits), axis=0)
+    return new, jnp.log(probs)
+
+  carries, log_probs = jax.lax.scan(feed, carries, prime)
+
+  def draw(state, key_t):
+    carries, log_p = state
+    token = jax.random.categorical(key_t, log_p / temperature).astype(jnp.int32)
+    return feed(carries, token), token
+
+  _, tokens = jax.lax.scan(draw, (carries, log_probs[-1]), jax.random.split(key, num_chars))
+  return tokens
+
+
+def _device_dtype(a):
+  """Host arrays as the sweep put them on the devices: floats float32, ints int32."""
+  a = np.asarray(a)
+  return a.astype(np.int32 if np.issubdtype(a.dtype, np.integer) else np.float32)
