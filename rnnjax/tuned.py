@@ -173,7 +173,8 @@ class TunedModel:
       done += take
     return ctx[:, need:, :c_out]
 
-  def _check_history(self, history, *, what='history'):
+  def check_history(self, history, *, what='history'):
+    """<float64>[N, C]: `history` checked (columns, enough finite rows); `what` names it."""
     values = np.asarray(history, np.float64)
     if values.ndim == 1:
       values = values[:, None]
@@ -209,7 +210,7 @@ class TunedModel:
       raise InputError(f'forecast: this is a {self.task} model')
     if int(steps) < 1:
       raise InputError(f'--steps_ahead: {steps} must be >= 1')
-    values = self._check_history(history)
+    values = self.check_history(history)
     inputs = self.transform['input_columns']
     if inputs:
       if future_inputs is None:
@@ -234,10 +235,16 @@ class TunedModel:
                    'forecasts back as history')
     return {'point': point, 'lower': lower, 'upper': upper, 'notes': notes}
 
+  def backtest(self, values, origins, steps: int = 1) -> np.ndarray:
+    """<float64>[W, steps, C_out]: forecasts from each origin t in `origins` (from
+    values[:t], as `forecast` would) of the next `steps` points, inside `values`."""
+    values = self.check_history(values, what='series')
+    return self._paths(values, np.asarray(origins), steps)
+
   def evaluate_series(self, values, start: int) -> dict:
     """The summary's metrics of the model on the windows whose targets lie in
     values[start:] (the test part: start = the second split point)."""
-    values = self._check_history(values, what='series')
+    values = self.check_history(values, what='series')
     horizon, c_out = self.transform['horizon'], self.num_targets
     ends = np.arange(max(start, self._need()), len(values) - horizon + 1)
     outputs = self._scaled_forecasts(values, ends)

@@ -75,11 +75,11 @@ def _sort_labels(labels):
     return tuple(sorted(labels))
 
 
-def _parse_case(line, where):
-  """<float64>[T, C] with NaN gaps, and the label."""
+def _parse_case(line, where, has_label=True):
+  """<float64>[T, C] with NaN gaps, and the label (None without one)."""
   fields = line.split(':')
-  label = fields.pop().strip()
-  if not fields or not label:
+  label = fields.pop().strip() if has_label else None
+  if not fields or label == '':
     raise InputError(f'{where}: expected dim_1:...:dim_C:label')
   channels = []
   for d, text in enumerate(fields, 1):
@@ -99,8 +99,9 @@ def _parse_case(line, where):
   return np.array(channels, np.float64).T, label
 
 
-def _check_header(header, path):
-  """Returns (class labels from the header or None, dimensions or 0, length or 0)."""
+def _check_header(header, path, labelled=True):
+  """Returns (class labels from the header or None, dimensions or 0, length or 0,
+  whether cases carry labels). `labelled=False` also accepts @classLabel false."""
   def tag(name, default=''):
     return header.get(name.lower(), default).split()
   if tag('timeStamps', 'false')[:1] == ['true']:
@@ -109,22 +110,29 @@ def _check_header(header, path):
     raise InputError(f'{path}: @targetLabel marks a regression file; classification needs '
                      '@classLabel')
   labels = tag('classLabel', 'true')
+  if labels[0] == 'false' and not labelled:
+    return None, *_sizes(tag, path), False
   if labels[0] == 'false':
     raise InputError(f'{path}: @classLabel false: classification needs labelled cases')
   if labels[0] != 'true':
     raise InputError(f'{path}: @classLabel must start with true or false, not {labels[0]!r}')
+  return tuple(labels[1:]) or None, *_sizes(tag, path), True
+
+
+def _sizes(tag, path):
   try:
     dims = 1 if tag('univariate')[:1] == ['true'] else int(tag('dimensions', '0')[0])
     length = int(tag('seriesLength', '0')[0]) if tag('equalLength')[:1] == ['true'] else 0
   except (ValueError, IndexError):
     raise InputError(f'{path}: @dimensions and @seriesLength must be whole numbers') from None
-  return tuple(labels[1:]) or None, dims, length
+  return dims, length
 
 
-def read_ts(path: str, *, flag: str = '') -> TsFile:
+def read_ts(path: str, *, flag: str = '', labelled: bool = True) -> TsFile:
   """Reads a labelled `.ts` file; see the module docstring for the format.
 
-  `flag` (e.g. '--train_path') is named when the file cannot be read.
+  `flag` (e.g. '--train_path') is named when the file cannot be read. labelled=False
+  also reads a file of unlabelled cases (@classLabel false; labels then None).
   """
   lines = common.read_file(path, flag=flag, kind='a .ts file').splitlines()
   if not any(line.strip() for line in lines):
@@ -140,12 +148,12 @@ def read_ts(path: str, *, flag: str = '') -> TsFile:
         raise InputError(f'{where}: data before @data')
       tag, _, value = line[1:].partition(' ')
       if tag.lower() == 'data':
-        declared = _check_header(header, path)
+        declared = _check_header(header, path, labelled)
       else:
         header[tag.lower()] = value.strip()
       continue
-    class_labels, dims, length = declared
-    values, label = _parse_case(line, where)
+    class_labels, dims, length, has_label = declared
+    values, label = _parse_case(line, where, has_label)
     if dims and values.shape[1] != dims:
       raise InputError(f'{where}: {values.shape[1]} dimensions, header says {dims}')
     if series and values.shape[1] != series[0].shape[1]:
@@ -163,7 +171,8 @@ def read_ts(path: str, *, flag: str = '') -> TsFile:
     raise InputError(f'{path}: no cases' + ('' if declared else ' (no @data line)'))
   name = header.get('problemname', '') or os.path.splitext(os.path.basename(path))[0]
   return TsFile(series=series, labels=labels, name=name, num_missing=num_missing,
-                class_labels=declared[0] or _sort_labels(set(labels)))
+                class_labels=declared[0] or (_sort_labels(set(labels)) if declared[3]
+                                             else ()))
 
 
 def num_val_cases(val_size, n: int) -> int:

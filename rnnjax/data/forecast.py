@@ -127,6 +127,27 @@ def read_times(path: str, time_column: str) -> list:
   return [row[index].strip() if index < len(row) else '' for row in rows[1:]]
 
 
+def future_times(times, steps: int) -> list:
+  """`steps` times after `times` (strings), continuing their last spacing: months
+  ('1994-08' -> '1994-09'), dates ('2001-12-29' + 7 days), whole numbers; otherwise
+  '+1', '+2', ... (also with fewer than two times)."""
+  times = [str(t) for t in times]
+  ahead = range(1, steps + 1)
+  if len(times) < 2:
+    return [f'+{k}' for k in ahead]
+  try:
+    if all(len(t) == 7 for t in times[-2:]):
+      before, last = (np.datetime64(t, 'M') for t in times[-2:])
+      return [str(last + k * (last - before)) for k in ahead]
+    if all(len(t) == 10 for t in times[-2:]):
+      before, last = (np.datetime64(t, 'D') for t in times[-2:])
+      return [str(last + k * (last - before)) for k in ahead]
+    before, last = int(times[-2]), int(times[-1])
+    return [str(last + k * (last - before)) for k in ahead]
+  except ValueError:
+    return [f'+{k}' for k in ahead]
+
+
 def _window_starts(lookback, horizon, start, stop):
   """Times t whose targets [t, t + horizon) lie in [start, stop) and inputs exist."""
   return np.arange(max(start, lookback), stop - horizon + 1)

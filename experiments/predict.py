@@ -1,0 +1,81 @@
+r"""Uses a finished sweep's final model (WORKDIR/model/) on new data; see README.md.
+
+  python -m experiments.predict --workdir=runs/quickstart --steps_ahead=12
+
+Forecasting: forecasts `--steps_ahead` points from the end of the work directory's
+series (or of `--csv_path`, a CSV with the same columns), with prediction intervals at
+`--levels`; writes OUT/forecast.csv and OUT/forecast.png. Classification: classifies the
+cases of `--ts_path`; writes OUT/predictions.csv. Character model: continues `--prompt`;
+writes OUT/sample.txt. OUT is `--out_dir` (default WORKDIR/predictions). Bad input is
+one line on stderr, exit status 2, nothing written.
+"""
+
+import logging
+import sys
+
+from absl import app
+from absl import flags
+
+WORKDIR = flags.DEFINE_string('workdir', '', 'Work directory of a finished sweep.')
+STEPS_AHEAD = flags.DEFINE_integer('steps_ahead', None, 'Forecast: points to forecast '
+                                   '(default: the model\'s horizon).')
+CSV_PATH = flags.DEFINE_string('csv_path', '', 'Forecast: forecast from the end of this '
+                               'CSV (the model\'s columns) instead of the sweep\'s series.')
+FUTURE_PATH = flags.DEFINE_string('future_path', '', 'Forecast with input columns: a CSV '
+                                  'of their values over the steps ahead.')
+LEVELS = flags.DEFINE_list('levels', ['0.8', '0.95'], 'Forecast: coverage of the '
+                           'prediction intervals, each in (0, 1).')
+TS_PATH = flags.DEFINE_string('ts_path', '', 'Classify: a .ts file of cases (labelled or '
+                              'not).')
+PROMPT = flags.DEFINE_string('prompt', '', 'Character model: the text to continue (empty: '
+                             'the start of the validation text).')
+NUM_CHARS = flags.DEFINE_integer('num_chars', 500, 'Character model: characters to write.')
+TEMPERATURE = flags.DEFINE_float('temperature', 0.8, 'Character model: sampling '
+                                 'temperature (> 0).')
+SEED = flags.DEFINE_integer('seed', 0, 'Character model: sampling seed.')
+OUT_DIR = flags.DEFINE_string('out_dir', '', 'Where to write (default WORKDIR/predictions).')
+FIGURES = flags.DEFINE_bool('figures', True, 'Forecast: also draw OUT/forecast.png.')
+
+
+def main(argv):
+  del argv  # parse_flags refuses positional arguments.
+  logging.getLogger('jax._src.xla_bridge').setLevel(logging.ERROR)  # No TPU notices.
+  from rnnjax import predictions  # pylint: disable=g-import-not-at-top
+  from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
+  try:
+    levels = [float(level) for level in LEVELS.value]
+  except ValueError:
+    print(f'error: --levels: {",".join(LEVELS.value)} are not numbers', file=sys.stderr)
+    sys.exit(2)
+  try:
+    out = predictions.run(
+        WORKDIR.value, steps_ahead=STEPS_AHEAD.value, csv_path=CSV_PATH.value,
+        future_path=FUTURE_PATH.value, levels=levels, ts_path=TS_PATH.value,
+        prompt=PROMPT.value, num_chars=NUM_CHARS.value, temperature=TEMPERATURE.value,
+        seed=SEED.value, out_dir=OUT_DIR.value)
+  except InputError as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
+  paths = out['paths']
+  if out['plot'] and FIGURES.value:
+    from rnnjax.figures import forecast_plot  # pylint: disable=g-import-not-at-top
+    paths += forecast_plot.plot_forecast(**out['plot'])  # matplotlib: only when asked.
+  print('\n'.join(out['lines']))
+  print('wrote ' + ', '.join(paths))
+
+
+def parse_flags(argv):
+  """absl's parser, but a bad flag is one line and exit status 2, not a usage dump."""
+  try:
+    argv = flags.FLAGS(argv)
+  except flags.Error as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
+  if len(argv) > 1:
+    print(f'error: not a flag: {argv[1]!r} (flags look like --name=value)', file=sys.stderr)
+    sys.exit(2)
+  return argv
+
+
+if __name__ == '__main__':
+  app.run(main, flags_parser=parse_flags)
