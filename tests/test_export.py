@@ -1,7 +1,9 @@
 """The saved final model: `rnnjax.load` gives the summary's test figures back, for
 every task and every kind of final model; a fresh process needs no flags."""
 
+import csv
 import dataclasses
+import gzip
 import json
 import os
 import subprocess
@@ -11,6 +13,7 @@ import numpy as np
 import pytest
 
 import rnnjax
+from rnnjax import predictions
 from rnnjax import spec as spec_lib
 from rnnjax import sweep
 from rnnjax.data import classify
@@ -19,10 +22,10 @@ from rnnjax.errors import InputError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# Two lookbacks (two data sets), two cells, masked widths: an ensemble across buckets.
+# Two lookbacks (two buckets, two data sets), masked widths: an ensemble across buckets.
 FORECAST = sweep.SweepSpec(
     dataset='shampoo_sales', lookback='grid(3,4)', val_size=6, test_size=6,
-    cell='grid(gru,lstm)', hidden_size='grid(4,6)', hidden_mode='masked', batch_size='4',
+    cell='lstm', hidden_size='grid(4,6)', hidden_mode='masked', batch_size='4',
     learning_rate='grid(3e-3,3e-2)', train_steps=8, eval_every=2, difference=True,
     ensemble='greedy', ensemble_size=4)
 CLASSIFY = sweep.SweepSpec(
@@ -30,8 +33,8 @@ CLASSIFY = sweep.SweepSpec(
     hidden_mode='masked', batch_size='8', learning_rate='grid(3e-3,3e-2)', train_steps=4,
     eval_every=2, ensemble_size=2)
 CHARLM = sweep.SweepSpec(
-    task='charlm', text_path='', dataset='shakespeare', val_size=300, test_size=300,
-    cell='lstm', hidden_size='8', batch_size='4', seq_len=8, lookback='24',
+    task='charlm', val_size=300, test_size=300, cell='gru', hidden_size='8',
+    batch_size='4', seq_len=8,
     learning_rate='grid(3e-3,3e-2)', train_steps=4, eval_every=2, ensemble_size=2,
     sample_chars=0)
 
@@ -41,14 +44,36 @@ def _run(tmp_path, spec):
   return sweep.run_sweep(spec, workdir, log=lambda _: None), workdir
 
 
+@pytest.fixture(scope='module')
+def forecast_run(tmp_path_factory):
+  """(summary, workdir) of FORECAST, shared by the tests that only read it."""
+  return _run(tmp_path_factory.mktemp('forecast'), FORECAST)
+
+
+@pytest.fixture(scope='module')
+def classify_run(tmp_path_factory):
+  return _run(tmp_path_factory.mktemp('classify'), CLASSIFY)
+
+
+@pytest.fixture(scope='module')
+def charlm_run(tmp_path_factory):
+  """(summary, workdir, the text's test part) of CHARLM on 4,000 characters of plays."""
+  tmp_path = tmp_path_factory.mktemp('charlm')
+  with gzip.open(text.bundled_path('shakespeare'), 'rt', encoding='utf-8') as f:
+    (tmp_path / 'plays.txt').write_text(f.read(4000))
+  spec = dataclasses.replace(CHARLM, text_path=str(tmp_path / 'plays.txt'))
+  summary, workdir = _run(tmp_path, spec)
+  return summary, workdir, (tmp_path / 'plays.txt').read_text()[-300:]
+
+
 def _assert_same(got: dict, want: dict):
   assert set(got) == set(want)
   for name, value in want.items():
     assert got[name] == value, (name, got[name], value)  # Exactly: same program, same data.
 
 
-def test_forecast_ensemble_reproduces_the_test_figures(tmp_path):
-  summary, workdir = _run(tmp_path, FORECAST)
+def test_forecast_ensemble_reproduces_the_test_figures(forecast_run):
+  summary, workdir = forecast_run
   final = summary['final']
   model = rnnjax.load(workdir)
   assert model.kind == final['kind'] and model.manifest['members'] == final['members']
@@ -76,8 +101,8 @@ def test_forecast_ensemble_reproduces_the_test_figures(tmp_path):
 
 
 def test_refit_reproduces_the_test_figures(tmp_path):
-  spec = dataclasses.replace(FORECAST, lookback='4', cell='gru', refit=2,
-                             ensemble='top')
+  spec = dataclasses.replace(FORECAST, lookback='4', cell='gru', hidden_size='4',
+                             refit=2, ensemble='top', ensemble_size=2)
   summary, workdir = _run(tmp_path, spec)
   model = rnnjax.load(workdir)
   assert model.kind == 'refit'
@@ -88,8 +113,8 @@ def test_refit_reproduces_the_test_figures(tmp_path):
   assert 'before its refit' in model.manifest['intervals']['calibrated_on']
 
 
-def test_classifier_reproduces_the_test_figures(tmp_path):
-  summary, workdir = _run(tmp_path, CLASSIFY)
+def test_classifier_reproduces_the_test_figures(classify_run):
+  summary, workdir = classify_run
   model = rnnjax.load(workdir)
   test = classify.read_ts(classify.bundled_path('JapaneseVowels', 'test'))
   _assert_same(model.evaluate_cases(test.series, test.labels), summary['final']['test'])
@@ -101,11 +126,9 @@ def test_classifier_reproduces_the_test_figures(tmp_path):
     model.predict_proba([np.zeros((7, 3))])
 
 
-def test_char_model_reproduces_the_test_figures_and_samples(tmp_path):
-  summary, workdir = _run(tmp_path, CHARLM)
+def test_char_model_reproduces_the_test_figures_and_samples(charlm_run):
+  summary, workdir, test_text = charlm_run
   model = rnnjax.load(workdir)
-  data = text.load(dataset='shakespeare', val_size=300, test_size=300)
-  test_text = text.decode(data.tokens['test'], data.vocab)
   _assert_same(model.evaluate_text(test_text), summary['final']['test'])
   assert model.bits_per_char(test_text) == summary['final']['test']['bpc']
   sample = model.sample('ROMEO:', num_chars=40, temperature=0.8, seed=1)
@@ -115,9 +138,8 @@ def test_char_model_reproduces_the_test_figures_and_samples(tmp_path):
     model.sample('ab\u2603', num_chars=3)
 
 
-def test_a_fresh_process_loads_it_without_flags(tmp_path):
-  _, workdir = _run(tmp_path, dataclasses.replace(FORECAST, lookback='4', cell='gru',
-                                                  hidden_size='4'))
+def test_a_fresh_process_loads_it_without_flags(tmp_path, forecast_run):
+  _, workdir = forecast_run
   code = ('import sys, json, rnnjax\n'
           'm = rnnjax.load(sys.argv[1])\n'
           'fc = m.forecast(m.arrays["series"], 3)\n'
@@ -145,3 +167,86 @@ def test_a_workdir_without_a_finished_sweep_is_refused(tmp_path):
   (tmp_path / 'wd' / 'summary.json').write_text('{}')
   with pytest.raises(InputError, match='holds no saved model'):
     rnnjax.load(str(tmp_path / 'wd'))
+
+
+# experiments/predict.py: the library function behind it, and the command itself.
+
+
+def _predict(workdir, tmp_path, **kw):
+  return predictions.run(workdir, out_dir=str(tmp_path / 'out'), **kw)
+
+
+def test_predict_writes_the_forecast_csv_and_figure_arguments(tmp_path, forecast_run):
+  summary, workdir = forecast_run
+  out = _predict(workdir, tmp_path, steps_ahead=12, levels=(0.8, 0.95))
+  with open(out['paths'][0]) as f:
+    rows = list(csv.reader(f))
+  assert rows[0] == ['time', 'forecast', 'lower_80', 'upper_80', 'lower_95', 'upper_95']
+  assert [r[0] for r in rows[1:3]] == ['1994-01', '1994-02'] and len(rows) == 13
+  lower, point, upper = (float(rows[1][i]) for i in (2, 1, 3))
+  assert lower < point < upper
+  assert out['plot']['test_start'] == summary['data']['split_points'][1]
+  assert out['plot']['test_pred'].shape == (6, 1)
+  assert '1994-12' in out['lines'][0] and '80% interval' in out['lines'][0]
+
+
+def test_predict_classifies_a_ts_file_and_samples_a_prompt(tmp_path, classify_run,
+                                                          charlm_run):
+  path = classify.bundled_path('JapaneseVowels', 'test')
+  out = _predict(classify_run[1], tmp_path, ts_path=path)
+  with open(out['paths'][0]) as f:
+    rows = list(csv.reader(f))
+  assert rows[0][:3] == ['case', 'predicted', 'label'] and len(rows) == 371
+  assert out['lines'][1].startswith("accuracy against the file's labels:")
+  out = _predict(charlm_run[1], tmp_path, prompt='ROMEO:', num_chars=20)
+  assert len(out['lines'][0]) == 26 and out['lines'][0].startswith('ROMEO:')
+
+
+def _bad_inputs(tmp_path, forecast, classifier, charlm):
+  (tmp_path / 'cols.csv').write_text('Month,Revenue\n1,2\n2,3\n')
+  (tmp_path / 'short.csv').write_text('Month,Sales\n' + ''.join(
+      f'{i},{100 + i}\n' for i in range(4)))
+  ts = open(classify.bundled_path('BasicMotions', 'test')).read()  # 6 channels.
+  (tmp_path / 'six.ts').write_text(ts)
+  (tmp_path / 'wd').mkdir()
+  return [
+      (str(tmp_path / 'wd'), {}, '--workdir: .* holds no finished sweep'),
+      (forecast, {'csv_path': str(tmp_path / 'cols.csv')}, "no column 'Sales'"),
+      (forecast, {'csv_path': str(tmp_path / 'short.csv')}, 'rows are too few'),
+      (forecast, {'steps_ahead': 0}, '--steps_ahead: 0 must be >= 1'),
+      (forecast, {'steps_ahead': -3}, '--steps_ahead: -3 must be >= 1'),
+      (forecast, {'levels': (0.8, 1.5)}, '--levels: 1.5 must lie in'),
+      (forecast, {'ts_path': str(tmp_path / 'six.ts')}, '--ts_path: .* forecast model'),
+      (classifier, {'ts_path': str(tmp_path / 'six.ts')},
+       'six.ts has 6 channel.* the model reads 12'),
+      (charlm, {'prompt': 'ROMEO\u2603'}, "--prompt: character '\u2603' \\(position 5\\)"),
+  ]
+
+
+def test_bad_input_is_an_input_error_and_writes_nothing(tmp_path, forecast_run,
+                                                        classify_run, charlm_run):
+  cases = _bad_inputs(tmp_path, forecast_run[1], classify_run[1], charlm_run[1])
+  for workdir, kw, message in cases:
+    with pytest.raises(InputError, match=message):
+      _predict(workdir, tmp_path, **kw)
+    assert not (tmp_path / 'out').exists(), (kw, message)
+    assert not os.path.exists(os.path.join(workdir, 'predictions'))
+
+
+def _cli(*args):
+  env = {**os.environ, 'PYTHONPATH': ROOT, 'JAX_PLATFORMS': 'cpu'}
+  return subprocess.run([sys.executable, '-m', 'experiments.predict', *args],
+                        capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+
+
+def test_the_command_writes_csv_and_figure_and_refuses_bad_input(tmp_path, forecast_run):
+  _, workdir = forecast_run
+  proc = _cli(f'--workdir={workdir}', '--steps_ahead=0', f'--out_dir={tmp_path}/bad')
+  assert proc.returncode == 2
+  assert proc.stderr.strip() == 'error: --steps_ahead: 0 must be >= 1'
+  assert not (tmp_path / 'bad').exists()
+  proc = _cli(f'--workdir={workdir}', '--steps_ahead=3', f'--out_dir={tmp_path}/good')
+  assert proc.returncode == 0, proc.stderr
+  assert sorted(os.listdir(tmp_path / 'good')) == ['forecast.csv', 'forecast.pdf',
+                                                    'forecast.png']
+  assert '1994-03' in proc.stdout and 'coverage on the test part' in proc.stdout
