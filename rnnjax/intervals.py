@@ -56,8 +56,8 @@ def widths(residuals, level: float, steps: int) -> tuple[np.ndarray, list]:
   out = np.fmax.accumulate(out, axis=0)
   notes = []
   if capped and min(capped) <= steps:
-    notes.append(f'{level:g} intervals from step {min(capped)}: validation holds too few '
-                 'errors for this level; the largest is used')
+    notes.append(f'{level:.0%} intervals from step {min(capped)} on: validation holds too '
+                 'few errors for this level, the largest is used')
   if steps > num_steps:
     notes.append(f'steps past {num_steps} keep the width of step {num_steps} (validation '
                  'calibrates no further)')

@@ -75,8 +75,8 @@ def forecast_rows(model, times, point, lower, upper) -> tuple[list, list]:
     for level in lower:
       header += [f'{prefix(column)}lower_{level * 100:g}', f'{prefix(column)}upper_{level * 100:g}']
   rows = []
-  for k, time in enumerate(times):
-    row = [time]
+  for k, when in enumerate(times):
+    row = [when]
     for c in range(len(columns)):
       row.append(point[k, c])
       for level in lower:
@@ -188,7 +188,8 @@ def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
   if coverage:
     lines.append(f'coverage on the test part (1 step ahead / 1-{coverage["steps"]} '
                  'steps ahead): ' + ', '.join(
-                     f'{l}: {coverage[l]["first_steps"]:.0%} / {coverage[l]["all_steps"]:.0%}'
+                     f'{float(l):.0%} intervals {coverage[l]["first_steps"]:.0%} / '
+                     f'{coverage[l]["all_steps"]:.0%}'
                      for l in coverage if l not in ('steps', 'origins')))
   lines.append(f'model loaded in {loaded:.2f} s, forecast in {took:.2f} s')
   path = os.path.join(out_dir, 'forecast.csv')

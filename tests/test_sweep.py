@@ -31,7 +31,7 @@ def _run(tmp_path, spec=TINY, **kw):
 def test_tiny_sweep_end_to_end(tmp_path):
   summary, lines = _run(tmp_path)
   wd = tmp_path / 'wd'
-  assert sorted(os.listdir(wd)) == ['checkpoints', 'metrics.jsonl', 'plan.json',
+  assert sorted(os.listdir(wd)) == ['checkpoints', 'metrics.jsonl', 'model', 'plan.json',
                                     'summary.json', 'sweep.json', 'tensorboard']
   assert sorted(os.listdir(wd / 'tensorboard')) == [f'uid-{u:04d}' for u in range(8)]
   assert len(summary['members']) == 8

@@ -5,7 +5,7 @@ import numpy as np
 
 from rnnjax.figures import style
 
-MIN_SHOWN = 200  # Points of history drawn at least (all of a shorter series).
+MIN_SHOWN = 72  # Points of history drawn at least (all of a shorter series).
 
 
 def plot_forecast(out_dir: str, *, columns, times, history, future_times, point, bands,
@@ -47,7 +47,7 @@ def plot_forecast(out_dir: str, *, columns, times, history, future_times, point,
       ticks = np.unique(np.linspace(n - shown, n + steps - 1, 7).astype(int))
       ax.set_xticks(ticks, [labels[t] if t < len(labels) else '' for t in ticks])
       ax.set_xlim(n - shown - 0.5, n + steps - 0.5)
-    axes[0].legend(loc='upper left', ncols=4)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc='outside upper center', ncols=5)
     if note:
       style.note(fig, note, style.FULL_WIDTH)
     return style.save(fig, out_dir, name)
