@@ -198,6 +198,15 @@ def test_predict_classifies_a_ts_file_and_samples_a_prompt(tmp_path, classify_ru
     rows = list(csv.reader(f))
   assert rows[0][:3] == ['case', 'predicted', 'label'] and len(rows) == 371
   assert out['lines'][1].startswith("accuracy against the file's labels:")
+  # The same cases unlabelled (@classLabel false): the same predictions.
+  lines = open(path).read().splitlines()
+  cut = lines.index('@data')
+  unlabelled = [l.replace('@classLabel true 1 2 3 4 5 6 7 8 9', '@classLabel false')
+                for l in lines[:cut + 1]] + [l.rsplit(':', 1)[0] for l in lines[cut + 1:]]
+  (tmp_path / 'cases.ts').write_text('\n'.join(unlabelled) + '\n')
+  again = _predict(classify_run[1], tmp_path, ts_path=str(tmp_path / 'cases.ts'))
+  with open(again['paths'][0]) as f:
+    assert [r[1] for r in list(csv.reader(f))[1:]] == [r[1] for r in rows[1:]]
   out = _predict(charlm_run[1], tmp_path, prompt='ROMEO:', num_chars=20)
   assert len(out['lines'][0]) == 26 and out['lines'][0].startswith('ROMEO:')
 
@@ -250,3 +259,32 @@ def test_the_command_writes_csv_and_figure_and_refuses_bad_input(tmp_path, forec
   assert sorted(os.listdir(tmp_path / 'good')) == ['forecast.csv', 'forecast.pdf',
                                                     'forecast.png']
   assert '1994-03' in proc.stdout and 'coverage on the test part' in proc.stdout
+
+
+def test_input_columns_need_their_future_values(tmp_path):
+  """A target and an input column of the same CSV: forecasting needs the input's future."""
+  series = spec_lib.load_data(FORECAST, 4).transform['series'][:, 0]
+  rows = ''.join(f'{t},{v},{(t * 7) % 5}\n' for t, v in enumerate(series))
+  (tmp_path / 'sales.csv').write_text('t,sales,promo\n' + rows)
+  spec = dataclasses.replace(
+      FORECAST, dataset='', csv_path=str(tmp_path / 'sales.csv'), time_column='t',
+      target_columns=('sales',), input_columns=('promo',), lookback='4',
+      hidden_size='4', learning_rate='1e-2', ensemble='single')
+  summary, workdir = _run(tmp_path, spec)
+  model = rnnjax.load(workdir)
+  assert model.columns == ['sales', 'promo']
+  _assert_same(model.evaluate_series(model.arrays['series'],
+                                     model.transform['split_points'][1]),
+               summary['final']['test'])
+  with pytest.raises(InputError, match='future_inputs: the model reads input columns'):
+    model.forecast(model.arrays['series'], 3)
+  fc = model.forecast(model.arrays['series'], 3, future_inputs=[[1.0], [2.0], [3.0]])
+  assert fc['point'].shape == (3, 1)
+  with pytest.raises(InputError, match='--future_path: the model reads input columns'):
+    _predict(workdir, tmp_path, steps_ahead=3)
+  (tmp_path / 'future.csv').write_text('promo\n1\n2\n3\n')
+  out = _predict(workdir, tmp_path, steps_ahead=3, future_path=str(tmp_path / 'future.csv'))
+  with open(out['paths'][0]) as f:
+    rows = list(csv.reader(f))
+  assert [r[0] for r in rows[1:]] == ['36', '37', '38']
+  np.testing.assert_allclose([float(r[1]) for r in rows[1:]], fc['point'][:, 0], rtol=1e-6)
