@@ -1,6 +1,7 @@
 r"""Trains a population of RNN hyperparameter variants at once; see README.md.
 
   python -m experiments.population_sweep --flagfile=experiments/flagfiles/quickstart.flags
+  python -m experiments.predict --workdir=runs/quickstart --steps_ahead=12  # its model
 
 Flags become a `rnnjax.sweep.SweepSpec`; nothing else happens here. Swept flags take a
 spec string: a value, `grid(a,b,...)`, `uniform(lo,hi)`, `loguniform(lo,hi)`,

@@ -105,7 +105,7 @@ def _json_ready(value):
   return value
 
 
-def manifest(spec, summary: dict, data, groups, *, source_spec=None) -> dict:
+def manifest(spec, summary: dict, data, groups) -> dict:
   """The manifest of a final model (see the module docstring). data: its TaskData."""
   final = summary['final']
   transform = {k: v for k, v in data.transform.items() if k not in ('series', 'path')}
@@ -118,9 +118,7 @@ def manifest(spec, summary: dict, data, groups, *, source_spec=None) -> dict:
       'metric_names': dict(data.metric_names),
       'val': final.get('val'), 'test': final.get('test'),
       'display': summary.get('display'), 'selection': summary.get('selection'),
-      'sweep': {'dataset': spec.dataset, 'csv_path': spec.csv_path,
-                'train_path': spec.train_path, 'text_path': spec.text_path,
-                **({'spec': source_spec} if source_spec else {})},
+      'sweep': spec.to_json(),  # Where it came from; nothing here reads it back.
       'versions': workdir_lib.versions(),
   }
 
@@ -164,8 +162,8 @@ def save(workdir: str | None, sweep, runs, summary: dict, refitted=None, log=pri
     model_ = tuned.TunedModel(info, groups, arrays)
     info['intervals']['test_coverage'] = intervals.coverage_on_test(model_)
   write(os.path.join(workdir, DIRNAME), info, groups, arrays)
-  log(f'final model saved to {os.path.join(workdir, DIRNAME)} '
-      f'(load it with rnnjax.load({workdir!r}))')
+  log(f'final model saved to {os.path.join(workdir, DIRNAME)}: use it with python -m '
+      f'experiments.predict --workdir={workdir}, or rnnjax.load({workdir!r})')
   return info
 
 
