@@ -91,3 +91,45 @@ def sample(cfg: model.ModelConfig, params, *, key, num_chars: int,
     raise ValueError(f'a character model has input_size = output_size = V, got '
                      f'{cfg.input_size} and {cfg.output_size}')
   return _sample(cfg, num_chars, params, key, jnp.float32(temperature), prime)
+
+
+def sample_ensemble(cfgs, params, weights, *, key, num_chars: int,
+                    temperature: float = 1.0, prime) -> jax.Array:
+  """Draws `num_chars` characters after `prime` from several models at once (an
+  ensemble): every member reads the same characters, and the next one is drawn from
+  their weighted mean probabilities raised to 1 / temperature (renormalised).
+
+  Args:
+    cfgs: one ModelConfig per group of members of one structure.
+    params: per group the members' parameters, leaves <[M_g, ...]>.
+    weights: per group <float32>[M_g], summing to 1 over every group.
+    prime: <int>[T0], T0 >= 1.
+  Returns:
+    <int32>[num_chars].
+  """
+  return _sample_ensemble(tuple(cfgs), num_chars, tuple(params), tuple(weights), key,
+                          jnp.float32(temperature), jnp.asarray(prime, jnp.int32))
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _sample_ensemble(cfgs, num_chars, params, weights, key, temperature, prime):
+  carries = [jax.tree.map(lambda c, n=w.shape[0]: jnp.broadcast_to(c, (n,) + c.shape),
+                          _initial_carries(cfg)) for cfg, w in zip(cfgs, weights)]
+
+  def feed(carries, token):
+    new, probs = [], 0.0
+    for cfg, p, w, c in zip(cfgs, params, weights, carries):
+      c, logits = jax.vmap(lambda pp, cc, cfg=cfg: _feed(cfg, pp, cc, token))(p, c)
+      new.append(c)
+      probs = probs + jnp.sum(w[:, None] * jax.nn.softmax(logits), axis=0)
+    return new, jnp.log(probs)
+
+  carries, log_probs = jax.lax.scan(feed, carries, prime)
+
+  def draw(state, key_t):
+    carries, log_p = state
+    token = jax.random.categorical(key_t, log_p / temperature).astype(jnp.int32)
+    return feed(carries, token), token
+
+  _, tokens = jax.lax.scan(draw, (carries, log_probs[-1]), jax.random.split(key, num_chars))
+  return tokens

@@ -17,7 +17,6 @@ from the last `lookback` points, appends them to the history as if observed, and
 on. With input columns, their future values must be given (`future_inputs`).
 """
 
-import functools
 import os
 
 import jax
@@ -331,37 +330,10 @@ class TunedModel:
     params = tuple(jax.tree.map(jnp.asarray, g.params) for g in self._groups)
     weights = tuple(jnp.asarray(np.asarray(g.weights) / self._weights.sum(), jnp.float32)
                     for g in self._groups)
-    out = _sample(cfgs, int(num_chars), params, weights, jax.random.key(seed),
-                  jnp.float32(temperature), jnp.asarray(tokens))
+    out = generate.sample_ensemble(cfgs, params, weights, key=jax.random.key(seed),
+                                   num_chars=int(num_chars), temperature=temperature,
+                                   prime=tokens)
     return text.decode(np.asarray(out), self.transform['vocab'])
-
-
-@functools.partial(jax.jit, static_argnums=(0, 1))
-def _sample(cfgs, num_chars, params, weights, key, temperature, prime):
-  """Members of every group read the same characters; the next one is drawn from their
-  weighted mean probabilities, raised to 1 / temperature."""
-  carries = [jax.tree.map(lambda c, n=w.shape[0]: jnp.broadcast_to(c, (n,) + c.shape),
-                          generate._initial_carries(cfg))  # pylint: disable=protected-access
-             for cfg, w in zip(cfgs, weights)]
-
-  def feed(carries, token):
-    new, probs = [], 0.0
-    for cfg, p, w, c in zip(cfgs, params, weights, carries):
-      c, logits = jax.vmap(lambda pp, cc, cfg=cfg: generate._feed(  # pylint: disable=protected-access
-          cfg, pp, cc, token))(p, c)
-      new.append(c)
-      probs = probs + jnp.sum(w[:, None] * jax.nn.softmax(logits), axis=0)
-    return new, jnp.log(probs)
-
-  carries, log_probs = jax.lax.scan(feed, carries, prime)
-
-  def draw(state, key_t):
-    carries, log_p = state
-    token = jax.random.categorical(key_t, log_p / temperature).astype(jnp.int32)
-    return feed(carries, token), token
-
-  _, tokens = jax.lax.scan(draw, (carries, log_probs[-1]), jax.random.split(key, num_chars))
-  return tokens
 
 
 def _device_dtype(a):

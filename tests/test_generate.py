@@ -121,3 +121,26 @@ def test_bad_arguments(kwargs, match):
   with pytest.raises(InputError, match=match):
     generate.sample(cfg, params, **args)
   assert issubclass(InputError, ValueError)
+
+
+def test_ensemble_of_one_samples_as_the_member_and_twins_change_nothing():
+  """One member of weight 1 draws the member's own text; two identical members (two
+  groups, half the weight each) draw it too: the draw sees their mean probabilities."""
+  cfg, params = _model('gru')
+  kwargs = dict(key=jax.random.key(5), num_chars=40, temperature=0.7, prime=TOKENS[:3])
+  alone = np.asarray(generate.sample(cfg, params, **kwargs))
+  stack = lambda n: jax.tree.map(lambda a: jnp.stack([a] * n), params)
+  one = generate.sample_ensemble([cfg], [stack(1)], [jnp.ones(1)], **kwargs)
+  np.testing.assert_array_equal(np.asarray(one), alone)
+  twins = generate.sample_ensemble([cfg, cfg], [stack(1), stack(1)],
+                                   [jnp.full(1, 0.5), jnp.full(1, 0.5)], **kwargs)
+  np.testing.assert_array_equal(np.asarray(twins), alone)
+  # A different member: with weight 0 it changes nothing; with all the weight, its text.
+  _, other = _model('gru', seed=1)
+  both = jax.tree.map(lambda a, b: jnp.stack([a, b]), params, other)
+  mixed = lambda w: np.asarray(generate.sample_ensemble([cfg], [both], [jnp.asarray(w)],
+                                                        **kwargs))
+  np.testing.assert_array_equal(mixed([1.0, 0.0]), alone)
+  np.testing.assert_array_equal(mixed([0.0, 1.0]),
+                                np.asarray(generate.sample(cfg, other, **kwargs)))
+  assert (mixed([0.0, 1.0]) != alone).any()
