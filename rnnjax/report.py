@@ -103,7 +103,9 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
   if configs and any(len(c['uids']) > 1 for c in configs):
     top = configs[0]['val'][display]
     spread = f' +- {_fmt(top["sd"])}' if top['sd'] is not None else ''
-    lines.append(f'best configuration by its mean over {len(configs[0]["uids"])} seeds: '
+    folds = len({by_uid[u].get('fold', 0) for u in configs[0]['uids']})
+    over = f'{len(configs[0]["uids"])} ' + ('members (seeds x folds)' if folds > 1 else 'seeds')
+    lines.append(f'best configuration by its mean over {over}: '
                  f'uids {configs[0]["uids"]}, val {display} {_fmt(top["mean"])}{spread}')
   best = summary['best']
   if best:
