@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from rnnjax import population as pop
+from rnnjax import report
 from rnnjax import sharding
 from rnnjax import sweep
 from rnnjax.data import classify
@@ -87,6 +88,8 @@ def test_configurations_rank_by_their_mean_and_the_final_model_is_the_last_folds
   assert folded['best']['uid'] == folded['ranking'][0]
   assert all(members[u]['fold'] == 2 for u in folded['final']['members'])
   assert all('test' not in m for m in folded['members'] if m['fold'] != 2)
+  table = report.ranking_table(folded)
+  assert 'cv val rmse' in table and 'members (seeds x folds)' in table
 
 
 def test_classification_folds_are_disjoint_stratified_parts():
