@@ -43,21 +43,30 @@ FORMAT = 1
 class Group:
   """Members of one structure: their static config and stacked host parameters.
 
-  data_key: forecasting's lookback (the windows the group reads), else None.
+  lookback: forecasting's lookback (the windows the group reads), else None.
   weights: <float64>[M]: each member's share of the average (normalised by the sum).
   params: the members' parameters, every leaf <[M, ...]> (numpy).
   """
   cfg: pop.TrainConfig
-  data_key: int | None
+  lookback: int | None
   uids: tuple
   weights: tuple
   params: dict
 
 
-def groups_of(runs, uids, mesh, *, weights=None) -> list:
+def _lookback(datas, data_key):
+  return datas[data_key].transform.get('lookback')
+
+
+def _config(cfg: pop.TrainConfig) -> pop.TrainConfig:
+  # Folds only shape training draws; the saved model is one model (see population.py).
+  return dataclasses.replace(cfg, num_folds=1) if hasattr(cfg, 'num_folds') else cfg
+
+
+def groups_of(runs, uids, mesh, datas) -> list:
   """The Groups of members `uids` (repeats: weight) at their validation-best parameters,
-  one per run that holds some, in the order of `uids`. Every process must call it (it
-  gathers rows across processes)."""
+  one per run that holds some, in the order of `uids`. datas: the sweep's data by data
+  key. Every process must call it (it gathers rows across processes)."""
   counts = {u: uids.count(u) for u in uids}
   distinct = list(counts)
   groups = []
@@ -71,19 +80,20 @@ def groups_of(runs, uids, mesh, *, weights=None) -> list:
     index = rows + [rows[0]] * (-len(rows) % mesh.size)
     params = distributed.fetch(gather.compact(run.state.best_params, index,
                                               sharding=sharding.members_sharding(mesh)))
-    groups.append(Group(run.cfg, run.data_key, tuple(mine),
+    groups.append(Group(_config(run.cfg), _lookback(datas, run.data_key), tuple(mine),
                         tuple(float(counts[u]) for u in mine),
                         jax.tree.map(lambda a, n=len(mine): np.asarray(a[:n]), params)))
   return groups
 
 
-def refit_groups(parts) -> list:
+def refit_groups(parts, datas) -> list:
   """The Groups of refit.refit's parameters (see its docstring)."""
   groups = []
   for part in parts:
     n = len(part['uids'])
     params = distributed.fetch(part['params'])
-    groups.append(Group(part['cfg'], part['data_key'], tuple(part['uids']),
+    groups.append(Group(_config(part['cfg']), _lookback(datas, part['data_key']),
+                        tuple(part['uids']),
                         tuple(part['weights']),
                         jax.tree.map(lambda a, n=n: np.asarray(a[:n]), params)))
   return groups
@@ -112,7 +122,7 @@ def manifest(spec, summary: dict, data, groups) -> dict:
   return {
       'format': FORMAT, 'task': spec.task, 'kind': final['kind'],
       'members': list(final['members']),
-      'groups': [{'train_config': config_json(g.cfg), 'data_key': g.data_key,
+      'groups': [{'train_config': config_json(g.cfg), 'lookback': g.lookback,
                   'uids': list(g.uids), 'weights': list(g.weights)} for g in groups],
       'data': _json_ready(transform),
       'metric_names': dict(data.metric_names),
@@ -142,11 +152,11 @@ def save(workdir: str | None, sweep, runs, summary: dict, refitted=None, log=pri
   if not final:
     return None
   mesh = sweep.mesh
-  before = groups_of(runs, list(final['members']), mesh)
-  groups = refit_groups(refitted) if final['kind'] == 'refit' else before
+  before = groups_of(runs, list(final['members']), mesh, sweep.datas)
+  groups = refit_groups(refitted, sweep.datas) if final['kind'] == 'refit' else before
   if workdir is None:
     return None
-  data = next(iter(sweep.datas.values()))
+  data = sweep.data  # The usual split (with folds: the last fold's), as the final model's.
   info = manifest(sweep.spec, summary, data, groups)
   arrays = series_arrays(data)
   if sweep.spec.task == 'forecast':
@@ -200,7 +210,7 @@ def read(path: str):
     info = json.load(f)
   with open(os.path.join(path, PARAMS), 'rb') as f:
     params = _lists(flax.serialization.msgpack_restore(f.read()))
-  groups = [Group(config_from_json(g['train_config']), g['data_key'], tuple(g['uids']),
+  groups = [Group(config_from_json(g['train_config']), g['lookback'], tuple(g['uids']),
                   tuple(g['weights']), p) for g, p in zip(info['groups'], params)]
   arrays = {}
   if os.path.exists(os.path.join(path, ARRAYS)):

@@ -123,7 +123,7 @@ class TunedModel:
 
   def _need(self) -> int:
     """Points of history a forecast reads: the longest lookback (+1 when differenced)."""
-    return max(g.data_key or self.transform['lookback'] for g in self._groups) + int(
+    return max(g.lookback or self.transform['lookback'] for g in self._groups) + int(
         self.transform['difference'])
 
   def _windows(self, values, ends, lookback):
@@ -143,7 +143,7 @@ class TunedModel:
   def _scaled_forecasts(self, values, ends) -> np.ndarray:
     """<float64>[W, horizon, C_out]: the model's scaled outputs from each origin."""
     return self.outputs(lambda g: {'x': self._windows(
-        values, ends, g.data_key or self.transform['lookback'])})
+        values, ends, g.lookback or self.transform['lookback'])})
 
   def _paths(self, values, origins, steps: int) -> np.ndarray:
     """<float64>[W, steps, C_out]: forecasts (levels) of the `steps` points from each

@@ -288,3 +288,18 @@ def test_input_columns_need_their_future_values(tmp_path):
     rows = list(csv.reader(f))
   assert [r[0] for r in rows[1:]] == ['36', '37', '38']
   np.testing.assert_allclose([float(r[1]) for r in rows[1:]], fc['point'][:, 0], rtol=1e-6)
+
+
+def test_with_folds_the_saved_model_is_the_last_folds(tmp_path):
+  """Cross-validation folds: the final model comes from the last fold (the usual
+  split); saved, it scores the whole series' test part as the summary did."""
+  spec = dataclasses.replace(FORECAST, lookback='4', hidden_size='4', folds=2,
+                             ensemble='top', ensemble_size=2)
+  summary, workdir = _run(tmp_path, spec)
+  model = rnnjax.load(workdir)
+  assert model.manifest['groups'][0]['train_config']['num_folds'] == 1
+  np.testing.assert_array_equal(model.arrays['series'],
+                                spec_lib.load_data(FORECAST, 4).transform['series'])
+  _assert_same(model.evaluate_series(model.arrays['series'],
+                                     model.transform['split_points'][1]),
+               summary['final']['test'])

@@ -4,6 +4,7 @@
 
 Modules: `load` (the results table), `importance` (functional ANOVA, no I/O), one module
 per figure (`sensitivity`, `heatmap`, `curves`, `importance_plot`, `schedules` for PBT,
+`forecast_plot` for experiments/predict.py,
 `comparison` for experiments/search_comparison.py) and `tables`.
 """
 
