@@ -10,7 +10,8 @@ import os
 import tempfile
 
 SWEEP, PLAN, METRICS, SUMMARY = 'sweep.json', 'plan.json', 'metrics.jsonl', 'summary.json'
-OWN_ENTRIES = (SWEEP, PLAN, METRICS, SUMMARY, 'checkpoints', 'tensorboard', 'figures')
+OWN_ENTRIES = (SWEEP, PLAN, METRICS, SUMMARY, 'checkpoints', 'tensorboard', 'figures',
+               'tpe.journal', 'optuna.journal', 'trials.csv', 'curves.csv')
 
 
 def clean(value):
