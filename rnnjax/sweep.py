@@ -15,6 +15,7 @@ import numpy as np
 
 from rnnjax import checkpoint
 from rnnjax import distributed
+from rnnjax import exports
 from rnnjax import plan as plan_lib
 from rnnjax import population as pop
 from rnnjax import probe
@@ -174,7 +175,8 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
 class _Outputs:
   """Where a sweep's records go, on process 0 only: metrics.jsonl (flushed with every
   chunk), TensorBoard events (rebuilt on resume to what the checkpoint covers), and at
-  the end summary.json."""
+  the end summary.json and its exports (exports.py: Optuna journal, trials and curves
+  CSV)."""
 
   def __init__(self, workdir: str, members, *, resumed: bool, main: bool):
     # tensorboardX imports torch when it is installed (1.5 s): not for a dry run.
@@ -212,6 +214,7 @@ class _Outputs:
     if self._events is not None:
       self._events.close(summary)
       results.write_json(os.path.join(self._workdir, results.SUMMARY), summary)
+      exports.write(self._workdir, summary)  # Optuna journal, trials.csv, curves.csv.
 
 
 def _train_chunk(sweep: Prepared, run, group_size, rename, bar, step):
