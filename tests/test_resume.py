@@ -225,3 +225,32 @@ def test_early_stopping_keeps_best_parameters(tmp_path):
       last = max(r['step'] for r in vals)
       assert last < 60
       assert last - best['step'] == 2 * spec.patience  # Stopped `patience` evals later.
+
+
+def _journal_trials(path):
+  import optuna  # pylint: disable=g-import-not-at-top
+  storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(path))
+  study = optuna.load_study(study_name=None, storage=storage)
+  return [(t.number, t.state, t.value, t.params, t.user_attrs) for t in study.trials]
+
+
+def test_tpe_interrupt_and_resume_equals_uninterrupted(tmp_path):
+  """3 rounds of 3 configurations, 3 chunks each (a bucket per round). Stopped inside
+  round 1, and just after the checkpoint that asked round 2: the resumed study proposes
+  what the uninterrupted one did, and the journal, summary and tables end the same."""
+  spec = dataclasses.replace(SPEC, search='tpe', rounds=3, num_members=3, cell='lstm',
+                             learning_rate='loguniform(3e-3,3e-2)', dropout='uniform(0,0.3)',
+                             train_steps=6)
+  _run(spec, str(tmp_path / 'reference'))
+  expected = _outcome(str(tmp_path / 'reference'))
+  assert len(expected[0]['members']) == 9
+  journal = _journal_trials(str(tmp_path / 'reference' / 'tpe.journal'))
+  assert len(journal) == 9
+  for chunk_line, checkpointed in (('bucket 1 step 4 ', 4), ('bucket 2 step 2 ', 6)):
+    workdir = tmp_path / f'interrupted-{checkpointed}'
+    assert _interrupt(spec, str(workdir), chunk_line) == checkpointed
+    assert 'resuming' in _run(spec, str(workdir))
+    _assert_same(_outcome(str(workdir)), expected)
+    assert _journal_trials(str(workdir / 'tpe.journal')) == journal
+    for name in ('trials.csv', 'curves.csv'):
+      assert open(workdir / name).read() == open(tmp_path / 'reference' / name).read()
