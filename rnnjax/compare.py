@@ -1,4 +1,4 @@
-"""Search strategies head to head at equal compute: grid, random, halving, PBT.
+"""Search strategies head to head at equal compute: grid, random, halving, PBT, TPE.
 
 `compare(base, space, ...)` runs one sweep per (strategy, search seed), each spending
 the same number of member-steps (members x training steps, the unit a population
@@ -9,7 +9,11 @@ against the member-steps spent so far. It writes `comparison.json`, `comparison.
 Budgets: grid and random train `num_members` members for `train_steps`; PBT the same
 members, exploiting every `pbt_interval`; halving starts as many members as the same
 budget allows under its rungs (halving.budget) and trains the survivors to
-`train_steps`.
+`train_steps`; TPE trains `rounds` rounds of `num_members // rounds` members.
+
+Each sweep's final model (its summary's `final`, chosen on validation) is scored once
+on test; the table gives the median over search seeds of its validation and test
+`display` metric beside the best validation selection metric found.
 """
 
 import dataclasses
@@ -24,7 +28,7 @@ from rnnjax import results
 from rnnjax import sweep
 from rnnjax import tasks
 
-STRATEGIES = ('grid', 'random', 'halving', 'pbt')
+STRATEGIES = ('grid', 'random', 'halving', 'pbt', 'tpe')
 
 
 Range = pbt.Range  # A searched hyperparameter's range: lo, hi, log.
@@ -60,7 +64,7 @@ def halving_members(budget: int, *, train_steps: int, min_steps: int, eta: int,
 
 def specs(base: sweep.SweepSpec, space: dict, *, strategy: str, num_members: int,
           seed: int, eta: int = 3, min_steps: int = 0,
-          pbt_interval: int = 0) -> sweep.SweepSpec:
+          pbt_interval: int = 0, rounds: int = 3) -> sweep.SweepSpec:
   """The sweep of one strategy and search seed (see the module docstring)."""
   common = dict(seed=seed, num_seeds=1)
   if strategy == 'grid':
@@ -73,6 +77,10 @@ def specs(base: sweep.SweepSpec, space: dict, *, strategy: str, num_members: int
     return dataclasses.replace(base, search='pbt', num_members=num_members,
                                pbt_interval=pbt_interval or base.eval_every,
                                **_random(space), **common)
+  if strategy == 'tpe':
+    return dataclasses.replace(base, search='tpe', rounds=rounds,
+                               num_members=max(1, num_members // rounds), **_random(space),
+                               **common)
   if strategy == 'halving':
     min_steps = min_steps or base.eval_every
     n = halving_members(num_members * base.train_steps, train_steps=base.train_steps,
@@ -110,7 +118,7 @@ def curve(workdir: str, metric: str) -> tuple[np.ndarray, np.ndarray]:
 
 def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: int,
             search_seeds=(0, 1, 2), strategies=STRATEGIES, eta: int = 3,
-            min_steps: int = 0, pbt_interval: int = 0, log=print,
+            min_steps: int = 0, pbt_interval: int = 0, rounds: int = 3, log=print,
             **sweep_options) -> dict:
   """Runs every (strategy, seed) sweep under WORKDIR/<strategy>-<seed> (resuming any
   that exist) and writes the comparison; returns it as a dict."""
@@ -119,17 +127,22 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
   for strategy in strategies:
     for seed in search_seeds:
       spec = specs(base, space, strategy=strategy, num_members=num_members, seed=seed,
-                   eta=eta, min_steps=min_steps, pbt_interval=pbt_interval)
+                   eta=eta, min_steps=min_steps, pbt_interval=pbt_interval,
+                   rounds=rounds)
       path = os.path.join(workdir, f'{strategy}-{seed}')
-      log(f'{strategy} seed {seed}: {spec.num_members or "grid"} members')
+      log(f'{strategy} seed {seed}: {spec.num_members or "grid"} members'
+          + (f' x {rounds} rounds' if strategy == 'tpe' else ''))
       summary = sweep.run_sweep(spec, path, log=lambda _: None, **sweep_options)
       x, y = curve(path, selection)
-      best = summary['best']
+      best, final = summary['best'], summary['final'] or {}
+      display = summary['display']
       runs[f'{strategy}-{seed}'] = {
           'strategy': strategy, 'seed': seed, 'members': len(summary['members']),
           'member_steps': int(x[-1]) if len(x) else 0,
           'best_val': float(best['val'][selection]) if best else math.inf,
           'best_test': best.get('test', {}) if best else {},
+          'final_val': (final.get('val') or {}).get(display, math.inf),
+          'final_test': (final.get('test') or {}).get(display, math.inf),
           'seconds': summary['timing']['total_s'], 'curve': [x.tolist(), y.tolist()]}
       log(f'  best val {selection} {runs[f"{strategy}-{seed}"]["best_val"]:.4g} '
           f'after {runs[f"{strategy}-{seed}"]["member_steps"]} member-steps '
@@ -139,11 +152,14 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
     mine = [r for r in runs.values() if r['strategy'] == strategy]
     table[strategy] = {
         'median_best_val': float(np.median([r['best_val'] for r in mine])),
+        'median_final_val': float(np.median([r['final_val'] for r in mine])),
+        'median_final_test': float(np.median([r['final_test'] for r in mine])),
+        'final_tests': [r['final_test'] for r in mine],
         'best_vals': [r['best_val'] for r in mine],
         'median_member_steps': float(np.median([r['member_steps'] for r in mine])),
         'members': [r['members'] for r in mine],
         'median_seconds': float(np.median([r['seconds'] for r in mine]))}
-  out = {'metric': selection, 'space': {k: dataclasses.asdict(v) for k, v in space.items()},
+  out = {'metric': selection, 'display': tasks.TASKS[base.task].display, 'space': {k: dataclasses.asdict(v) for k, v in space.items()},
          'budget_member_steps': num_members * base.train_steps, 'table': table,
          'runs': runs}
   results.write_json(os.path.join(workdir, 'comparison.json'), out)
@@ -154,12 +170,17 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
 
 
 def markdown(out: dict) -> str:
+  display = out.get('display', out['metric'])
   lines = [f'| search | members | member-steps (median) | best val {out["metric"]} '
-           '(median) | per search seed | seconds (median) |',
-           '|---|---|---|---|---|---|']
+           f'(median) | per search seed | final model val {display} (median) | final '
+           f'model test {display} (median) | per search seed | seconds (median) |',
+           '|---|---|---|---|---|---|---|---|---|']
   for strategy, row in out['table'].items():
     vals = ', '.join(f'{v:.4g}' for v in row['best_vals'])
+    tests = ', '.join(f'{v:.4g}' for v in row.get('final_tests', []))
     lines.append(f'| {strategy} | {"/".join(map(str, sorted(set(row["members"]))))} | '
                  f'{row["median_member_steps"]:.0f} | {row["median_best_val"]:.4g} | '
-                 f'{vals} | {row["median_seconds"]:.0f} |')
+                 f'{vals} | {row.get("median_final_val", math.nan):.4g} | '
+                 f'{row.get("median_final_test", math.nan):.4g} | {tests} | '
+                 f'{row["median_seconds"]:.0f} |')
   return '\n'.join(lines) + '\n'

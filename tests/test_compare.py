@@ -37,7 +37,7 @@ def test_curve_counts_member_steps_of_live_members(tmp_path):
 
 def test_compare_runs_every_strategy_at_equal_compute(tmp_path):
   out = compare.compare(BASE, SPACE, str(tmp_path), num_members=4, search_seeds=(0,),
-                        eta=2, min_steps=2, pbt_interval=4, log=lambda _: None)
+                        eta=2, min_steps=2, pbt_interval=4, rounds=2, log=lambda _: None)
   budget = 4 * 12
   table = out['table']
   assert set(table) == set(compare.STRATEGIES)
@@ -46,5 +46,8 @@ def test_compare_runs_every_strategy_at_equal_compute(tmp_path):
   assert table['grid']['median_member_steps'] == budget  # A 2 x 2 grid.
   assert table['halving']['median_member_steps'] <= budget
   assert table['halving']['members'][0] > 4
+  assert table['tpe']['median_member_steps'] == budget  # 2 rounds of 2.
+  for row in table.values():  # Each search's final model, scored once on test.
+    assert np.isfinite(row['median_final_test']) and np.isfinite(row['median_final_val'])
   for name in ('comparison.json', 'comparison.md'):
     assert os.path.exists(tmp_path / name)

@@ -21,6 +21,7 @@ from tensorboard.backend.event_processing import event_accumulator
 
 from rnnjax import results
 from rnnjax import sweep
+from rnnjax import tpe
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ARGS = ['--dataset=shampoo_sales', '--lookback=4', '--val_size=6', '--test_size=6',
@@ -249,6 +250,9 @@ def test_tpe_interrupt_and_resume_equals_uninterrupted(tmp_path):
   for chunk_line, checkpointed in (('bucket 1 step 4 ', 4), ('bucket 2 step 2 ', 6)):
     workdir = tmp_path / f'interrupted-{checkpointed}'
     assert _interrupt(spec, str(workdir), chunk_line) == checkpointed
+    # As if killed after the study answered an ask but before the checkpoint: the
+    # journal holds more than the checkpoint covers.
+    tpe.propose(spec, str(workdir), checkpointed // 3)
     assert 'resuming' in _run(spec, str(workdir))
     _assert_same(_outcome(str(workdir)), expected)
     assert _journal_trials(str(workdir / 'tpe.journal')) == journal
