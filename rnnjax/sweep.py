@@ -8,6 +8,7 @@ let the search decide, checkpoint. Figures are the entry point's job.
 """
 
 import dataclasses
+import itertools
 import os
 
 import jax
@@ -129,8 +130,9 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   rules = searcher_lib.strategy(spec)
   members = {m.uid: m for m in plan.members}
   rename = lambda metrics: {data.metric_names.get(k, k): v for k, v in metrics.items()}
-  position = start - 1
-  while (position := position + 1) < len(order):
+  for position in itertools.count(start):  # tpe's rounds lengthen `order` as they come.
+    if position == len(order):
+      break
     r, c = order[position]
     records = []
     if runs[r].uids and max(runs[r].uids) >= 0:

@@ -188,7 +188,11 @@ def test_optuna_dashboard_serves_the_journal(workdir):
     assert {p['name'] for p in by_uid[0]['params']} == {'cell', 'learning_rate', 'dropout'}
   finally:
     server.terminate()
-    server.wait(timeout=10)
+    try:
+      server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+      server.kill()
+      server.wait()
 
 
 def test_mlflow_runs_read_back_from_a_local_store(workdir, tmp_path):

@@ -1,14 +1,13 @@
-"""`--search=tpe` (rnnjax/tpe.py): axes as Optuna distributions, seeded proposals, rounds
-told the summary's values, and its bad-input lines. Resume: tests/test_resume.py."""
+"""`--search=tpe` (rnnjax/tpe.py): axes as Optuna distributions, seeded proposals, plans of
+given configurations, and its bad-input lines. A whole tpe sweep (each round told its
+configurations' values; killed and resumed): tests/test_resume.py."""
 
 import dataclasses
 import os
 
-import numpy as np
 import optuna
 import pytest
 
-from rnnjax import exports
 from rnnjax import search
 from rnnjax import spec as spec_lib
 from rnnjax import sweep
@@ -59,40 +58,6 @@ def test_bad_input_is_one_line(changes, message, tmp_path):
   with pytest.raises(InputError, match='^' + message):
     sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
   assert not os.path.exists(tmp_path / 'wd')
-
-
-def test_rounds_are_told_their_configurations_values(tmp_path):
-  workdir = str(tmp_path / 'wd')
-  summary = sweep.run_sweep(SPEC, workdir, log=lambda _: None)
-  members = summary['members']
-  # 2 rounds x 2 configurations x 2 seeds; uids go on across rounds.
-  assert [m['uid'] for m in members] == list(range(8))
-  assert [m['config'] for m in members] == [0, 0, 1, 1, 2, 2, 3, 3]
-  assert summary['member_steps']['budget'] == 8 * SPEC.train_steps
-  storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(
-      os.path.join(workdir, tpe.JOURNAL)))
-  study = optuna.load_study(study_name=tpe.STUDY, storage=storage)
-  trials = study.trials
-  assert [t.user_attrs['round'] for t in trials] == [0, 0, 1, 1]
-  assert [t.user_attrs['config'] for t in trials] == [0, 1, 2, 3]
-  # Round 0 is the proposals of prepare's study in memory, the same seeded sampler.
-  assert [t.params for t in trials[:2]] == [
-      {k: c[k] for k in ('learning_rate', 'dropout', 'forget_bias')}
-      for c in tpe.propose(SPEC, None, 0)]
-  for t in trials:
-    assert t.state == optuna.trial.TrialState.COMPLETE
-    seeds = [m for m in members if m['config'] == t.user_attrs['config']]
-    for m in seeds:
-      assert m['hparams']['learning_rate'] == t.params['learning_rate']
-    # The mean over its seeds of the validation mse at their best parameters.
-    np.testing.assert_allclose(t.value, np.mean([m['val']['mse'] for m in seeds]),
-                               rtol=1e-5)
-  # The export has one trial per member, the journal of the search one per configuration.
-  export = optuna.load_study(study_name=exports.STUDY, storage=optuna.storages.JournalStorage(
-      optuna.storages.journal.JournalFileBackend(os.path.join(workdir, exports.JOURNAL))))
-  assert sorted(t.user_attrs['uid'] for t in export.trials) == list(range(8))
-  for t in export.trials:
-    assert t.value == members[t.user_attrs['uid']]['val']['mse']
 
 
 def test_plan_takes_given_configurations_numbered_after_earlier_rounds():
