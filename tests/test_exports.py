@@ -6,7 +6,6 @@ The work directory is fabricated (no training): four members of a PBT sweep, one
 complete, one diverged, one cut by halving, one that copied another's weights.
 """
 
-import dataclasses
 import json
 import os
 import socket
@@ -200,8 +199,11 @@ def test_mlflow_runs_read_back_from_a_local_store(workdir, tmp_path):
   from mlflow.tracking import MlflowClient
   from rnnjax import mlflow_log
   uri = f'sqlite:///{tmp_path}/mlflow.db'
-  parent = mlflow_log.log_sweep(uri, workdir, experiment='exports-test')
   client = MlflowClient(tracking_uri=uri)
+  # Artifacts would go to ./mlruns by default.
+  client.create_experiment('exports-test', artifact_location=str(tmp_path / 'artifacts'))
+  parent = mlflow_log.log_sweep(uri, workdir, experiment='exports-test')
+  assert not os.path.exists('mlruns')
   run = client.get_run(parent)
   assert run.data.params['search'] == 'pbt'
   assert run.data.params['learning_rate'] == 'loguniform(1e-3,1e-1)'
