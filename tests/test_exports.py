@@ -203,7 +203,7 @@ def test_mlflow_runs_read_back_from_a_local_store(workdir, tmp_path):
   # Artifacts would go to ./mlruns by default.
   client.create_experiment('exports-test', artifact_location=str(tmp_path / 'artifacts'))
   parent = mlflow_log.log_sweep(uri, workdir, experiment='exports-test')
-  assert not os.path.exists('mlruns')
+  assert os.listdir(tmp_path / 'artifacts')
   run = client.get_run(parent)
   assert run.data.params['search'] == 'pbt'
   assert run.data.params['learning_rate'] == 'loguniform(1e-3,1e-1)'
