@@ -43,7 +43,7 @@ class Prepared:
   spec: SweepSpec
   plan: search.Plan
   plan_json: dict
-  datas: dict          # data key (forecasting: lookback; else None) -> TaskData
+  datas: dict          # data key (lookback or None, fold) -> TaskData
   device_data: dict    # data key -> {'train', 'val'} arrays on every device
   runs: tuple          # plan.Run, before training
   mesh: object
@@ -53,6 +53,23 @@ class Prepared:
   def num_chunks(self) -> int:
     return self.spec.train_steps // self.spec.eval_every
 
+  @property
+  def data(self) -> task_data.TaskData:
+    """The usual split (the last fold) of the first lookback: the facts every data key
+    shares (names, baselines, notes)."""
+    return next(d for (_, fold), d in self.datas.items() if fold == self.spec.folds - 1)
+
+
+def _load_datas(spec: SweepSpec, plan, datas: dict) -> dict:
+  """`datas` and the data sets the plan's buckets need that it lacks: one per lookback
+  (forecasting's structural data axis) and fold."""
+  datas = dict(datas)
+  for lookback in sorted({s.get('lookback') for s in plan.buckets}, key=str):
+    if (lookback, 0) not in datas:
+      folds = [spec_lib.load_data(spec, lookback, f) for f in range(spec.folds)]
+      datas.update({(lookback, f): d for f, d in enumerate(task_data.same_shapes(folds))})
+  return datas
+
 
 def prepare(spec: SweepSpec, max_memory_gb: float = 0.0) -> Prepared:
   """Checks the spec, plans it, loads its data; raises InputError on bad input."""
@@ -61,9 +78,7 @@ def prepare(spec: SweepSpec, max_memory_gb: float = 0.0) -> Prepared:
   # work directory's study for every round.
   plan = spec_lib.make_plan(spec, configs=tpe.propose(spec, None, 0)
                             if spec.search == 'tpe' else None)
-  # One data set per lookback (forecasting's structural data axis), else one.
-  datas = {lookback: spec_lib.load_data(spec, lookback)
-           for lookback in sorted({s.get('lookback') for s in plan.buckets}, key=str)}
+  datas = _load_datas(spec, plan, {})
   plan_lib.check_batch_sizes(plan, datas)
   mesh = sharding.population_mesh()
   runs, plan_json = plan_lib.make_runs(plan, spec, datas, mesh, max_memory_gb)
@@ -116,7 +131,7 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
     runs, start = list(sweep.runs), 0
   else:
     sweep, runs, search_state, start = resumed
-  data, plan = next(iter(sweep.datas.values())), sweep.plan  # Shared facts: names, sizes.
+  data, plan = sweep.data, sweep.plan  # Shared facts: names, sizes.
   for note in data.notes:
     log(note)
   log(f'{len(plan.members)} members in {len(plan.buckets)} bucket(s), {len(runs)} wave(s) '
@@ -249,8 +264,7 @@ def _train_chunk(sweep: Prepared, run, group_size, rename, bar, step):
 
 
 def _summarise(sweep: Prepared, runs, search_state, group_size, rename, workdir, log):
-  spec = sweep.spec
-  data = next(iter(sweep.datas.values()))
+  spec, data = sweep.spec, sweep.data
   summary = summary_lib.summarise(
       spec, sweep.plan, runs, search_state.retired, data,
       {k: _device_data(d, ('val', 'test'), sweep.mesh) for k, d in sweep.datas.items()},
@@ -317,7 +331,8 @@ def _tpe_round(sweep: Prepared, workdir: str, search_state, max_memory_gb: float
   if jax.process_count() > 1:
     raise InputError('--search=tpe: run it in one process (without --distributed)')
   if rounds:
-    tpe.tell(spec, workdir, len(rounds) - 1, list(search_state.tables.values()))
+    tpe.tell(spec, workdir, len(rounds) - 1, list(search_state.tables.values()),
+             {m.uid: m.config for m in sweep.plan.members})
   if len(rounds) < spec.rounds:
     rounds += (tpe.propose(spec, workdir, len(rounds)),)
   search_state = dataclasses.replace(search_state, rounds=rounds,
@@ -336,9 +351,7 @@ def _with_rounds(sweep: Prepared, rounds, max_memory_gb: float) -> Prepared:
   plan = plans[0]
   for later in plans[1:]:
     plan = search.concat(plan, later)
-  datas = dict(sweep.datas)
-  for lookback in {s.get('lookback') for s in plan.buckets} - set(datas):
-    datas[lookback] = spec_lib.load_data(spec, lookback)
+  datas = _load_datas(spec, plan, sweep.datas)
   plan_lib.check_batch_sizes(plan, datas)
   runs, plan_json = plan_lib.make_runs(plan, spec, datas, sweep.mesh, max_memory_gb)
   device_data = {k: sweep.device_data.get(k) or _device_data(d, ('train', 'val'), sweep.mesh)

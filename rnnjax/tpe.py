@@ -6,7 +6,8 @@ The sweep runs `--rounds` rounds; round k asks the study for `--num_members`
 configurations at once (`constant_liar`: the ones asked but not yet told count as bad
 results, so the N proposals spread out), trains them as one population like any other
 members (buckets, waves), and tells each configuration's value: the mean over its seeds of
-the validation selection metric at their best parameters (FAIL when every seed diverged).
+the validation selection metric at their best parameters (and over its cross-validation
+folds; FAIL when every one diverged).
 Round 0 is Optuna's random start-up; every later round models all earlier ones.
 
 Axes become Optuna distributions: listed values (structural or not) categorical,
@@ -89,11 +90,11 @@ def propose(spec, workdir: str | None, round_: int) -> list:
   return ask(open_study(path, spec, round_), spec, round_)
 
 
-def tell(spec, workdir: str, round_: int, tables: list) -> None:
+def tell(spec, workdir: str, round_: int, tables: list, configs: dict) -> None:
   """Tells round `round_`'s trials their values.
 
-  tables: the round's runs' searcher tables (best validation selection metric, status
-  and uid of each row; uid < 0 pads).
+  tables: the runs' searcher tables (best validation selection metric, status and uid
+  of each row; uid < 0 pads); configs: uid -> its configuration's number.
   """
   optuna = _optuna()
   study = open_study(os.path.join(workdir, JOURNAL), spec, round_)
@@ -101,7 +102,7 @@ def tell(spec, workdir: str, round_: int, tables: list) -> None:
   for table in tables:
     for best, status, uid in zip(table.best_val, table.status, table.uids):
       if uid >= 0:
-        values.setdefault(int(uid) // spec.num_seeds, []).append(
+        values.setdefault(configs[int(uid)], []).append(
             (float(best), int(status) == pop.DIVERGED))
   for trial in study.get_trials(deepcopy=False,
                                 states=(optuna.trial.TrialState.RUNNING,)):
