@@ -66,7 +66,7 @@ def specs(base: sweep.SweepSpec, space: dict, *, strategy: str, num_members: int
           seed: int, eta: int = 3, min_steps: int = 0,
           pbt_interval: int = 0, rounds: int = 3) -> sweep.SweepSpec:
   """The sweep of one strategy and search seed (see the module docstring)."""
-  common = dict(seed=seed, num_seeds=1)
+  common = dict(seed=seed, num_seeds=1, rounds=0)  # rounds: tpe's alone.
   if strategy == 'grid':
     grid = _grid(space, num_members)
     return dataclasses.replace(base, search='grid', num_members=0, **grid, **common)
@@ -78,9 +78,8 @@ def specs(base: sweep.SweepSpec, space: dict, *, strategy: str, num_members: int
                                pbt_interval=pbt_interval or base.eval_every,
                                **_random(space), **common)
   if strategy == 'tpe':
-    return dataclasses.replace(base, search='tpe', rounds=rounds,
-                               num_members=max(1, num_members // rounds), **_random(space),
-                               **common)
+    return dataclasses.replace(base, search='tpe', num_members=max(1, num_members // rounds),
+                               **_random(space), **{**common, 'rounds': rounds})
   if strategy == 'halving':
     min_steps = min_steps or base.eval_every
     n = halving_members(num_members * base.train_steps, train_steps=base.train_steps,
