@@ -1,5 +1,6 @@
 """The search comparison: equal budgets, the best-so-far curve, its files."""
 
+import dataclasses
 import json
 import os
 
@@ -7,6 +8,7 @@ import numpy as np
 
 from rnnjax import halving
 from rnnjax import compare
+from rnnjax import spec as spec_lib
 from rnnjax import sweep
 
 BASE = sweep.SweepSpec(dataset='shampoo_sales', lookback=4, val_size=6, test_size=6,
@@ -51,3 +53,14 @@ def test_compare_runs_every_strategy_at_equal_compute(tmp_path):
     assert np.isfinite(row['median_final_test']) and np.isfinite(row['median_final_val'])
   for name in ('comparison.json', 'comparison.md'):
     assert os.path.exists(tmp_path / name)
+
+
+def test_rounds_go_to_tpe_alone():
+  base = dataclasses.replace(BASE, rounds=9)  # As the entry point passes --rounds.
+  for strategy in compare.STRATEGIES:
+    spec = compare.specs(base, SPACE, strategy=strategy, num_members=18, seed=0,
+                         rounds=3)
+    spec_lib.check(spec)
+    assert spec.rounds == (3 if strategy == 'tpe' else 0)
+    if strategy == 'tpe':
+      assert spec.num_members == 6  # 3 rounds of 6: the budget of 18 members.
