@@ -89,29 +89,33 @@ def specs(base: sweep.SweepSpec, space: dict, *, strategy: str, num_members: int
   raise ValueError(f'unknown strategy {strategy!r}')
 
 
-def curve(workdir: str, metric: str) -> tuple[np.ndarray, np.ndarray]:
+def curve(workdir: str, metric: str, round_of=None) -> tuple[np.ndarray, np.ndarray]:
   """(member-steps spent, best validation `metric` so far) after each evaluation step.
 
   Members advance in lockstep, so at step s every member still training has spent s
   steps; a member's spending ends at its last evaluation (halving's cut, early stop).
+  round_of: uid -> round (tpe): a round's members train after every earlier round's.
   """
   records = [r for r in results.read_metrics(os.path.join(workdir, results.METRICS))
              if r['split'] == 'val' and r['metric'] == metric]
-  steps = sorted({r['step'] for r in records})
-  last = {}
-  for r in records:
-    last[r['uid']] = max(last.get(r['uid'], 0), r['step'])
+  round_of = round_of or {}
   spent, best, out_x, out_y = 0, math.inf, [], []
-  previous = 0
-  for s in steps:
-    live = sum(1 for end in last.values() if end >= s)
-    spent += live * (s - previous)
-    previous = s
-    now = [r['value'] for r in records if r['step'] == s and math.isfinite(r['value'])]
-    if now:
-      best = min(best, min(now))
-    out_x.append(spent)
-    out_y.append(best)
+  for k in sorted({round_of.get(r['uid'], 0) for r in records}):
+    mine = [r for r in records if round_of.get(r['uid'], 0) == k]
+    last = {}
+    for r in mine:
+      last[r['uid']] = max(last.get(r['uid'], 0), r['step'])
+    previous = 0
+    for s in sorted({r['step'] for r in mine}):
+      live = sum(1 for end in last.values() if end >= s)
+      spent += live * (s - previous)
+      previous = s
+      now = [r['value'] for r in mine if r['step'] == s and r['value'] is not None
+             and math.isfinite(r['value'])]
+      if now:
+        best = min(best, min(now))
+      out_x.append(spent)
+      out_y.append(best)
   return np.asarray(out_x, float), np.asarray(out_y, float)
 
 
@@ -132,7 +136,9 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
       log(f'{strategy} seed {seed}: {spec.num_members or "grid"} members'
           + (f' x {rounds} rounds' if strategy == 'tpe' else ''))
       summary = sweep.run_sweep(spec, path, log=lambda _: None, **sweep_options)
-      x, y = curve(path, selection)
+      x, y = curve(path, selection, round_of={
+          m['uid']: m['config'] // spec.num_members for m in summary['members']}
+                   if strategy == 'tpe' else None)
       best, final = summary['best'], summary['final'] or {}
       display = summary['display']
       runs[f'{strategy}-{seed}'] = {

@@ -37,6 +37,19 @@ def test_curve_counts_member_steps_of_live_members(tmp_path):
   np.testing.assert_array_equal(y, [4.0, 3.0, 3.0])
 
 
+def test_curve_of_rounds_counts_each_round_after_the_earlier_ones(tmp_path):
+  rows = [(0, 2, 5.0), (0, 4, 4.0), (1, 2, 3.0), (1, 4, None)]  # uid 1: round 1.
+  with open(tmp_path / 'metrics.jsonl', 'w') as f:
+    for uid, step, value in rows:
+      f.write(json.dumps({'uid': uid, 'bucket': uid, 'step': step, 'split': 'val',
+                          'metric': 'mse', 'value': value}) + '\n')
+  x, y = compare.curve(str(tmp_path), 'mse', round_of={0: 0, 1: 1})
+  np.testing.assert_array_equal(x, [2, 4, 6, 8])
+  np.testing.assert_array_equal(y, [5.0, 4.0, 3.0, 3.0])
+  x, _ = compare.curve(str(tmp_path), 'mse')  # As one population.
+  np.testing.assert_array_equal(x, [4, 8])
+
+
 def test_compare_runs_every_strategy_at_equal_compute(tmp_path):
   out = compare.compare(BASE, SPACE, str(tmp_path), num_members=4, search_seeds=(0,),
                         eta=2, min_steps=2, pbt_interval=4, rounds=2, log=lambda _: None)
