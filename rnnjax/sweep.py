@@ -74,6 +74,8 @@ def _load_datas(spec: SweepSpec, plan, datas: dict) -> dict:
 def prepare(spec: SweepSpec, max_memory_gb: float = 0.0) -> Prepared:
   """Checks the spec, plans it, loads its data; raises InputError on bad input."""
   spec_lib.check(spec)
+  if spec.search == 'tpe' and jax.process_count() > 1:  # Process 0 alone writes its study.
+    raise InputError('--search=tpe: run it in one process (without --distributed)')
   # tpe's first round from a study in memory (a dry run's plan); run_sweep asks the
   # work directory's study for every round.
   plan = spec_lib.make_plan(spec, configs=tpe.propose(spec, None, 0)
@@ -328,8 +330,6 @@ def _tpe_round(sweep: Prepared, workdir: str, search_state, max_memory_gb: float
   asks the next round's configurations, and returns the sweep of every round so far with
   the search state that holds them (plan.json rewritten)."""
   spec, rounds = sweep.spec, search_state.rounds
-  if jax.process_count() > 1:
-    raise InputError('--search=tpe: run it in one process (without --distributed)')
   if rounds:
     tpe.tell(spec, workdir, len(rounds) - 1, list(search_state.tables.values()),
              {m.uid: m.config for m in sweep.plan.members})
