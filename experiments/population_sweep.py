@@ -51,6 +51,12 @@ NUM_PROCESSES = flags.DEFINE_integer('num_processes', 0, 'Processes in the run '
                                      '(--distributed=manual).')
 PROCESS_ID = flags.DEFINE_integer('process_id', -1, 'This process, 0..num_processes-1 '
                                   '(--distributed=manual).')
+MLFLOW_URI = flags.DEFINE_string('mlflow_uri', '', 'Also log the finished sweep to this '
+                                 'MLflow tracking store (e.g. sqlite:///mlflow.db): a run '
+                                 'for the sweep, a nested run per member. Needs '
+                                 'pip install "rnnjax[mlflow]".')
+MLFLOW_EXPERIMENT = flags.DEFINE_string('mlflow_experiment', 'rnnjax', 'MLflow experiment '
+                                        'of --mlflow_uri\'s runs.')
 GROUP_SIZE = flags.DEFINE_integer('group_size', 0, 'Members per vmap group on a device '
                                   '(0: 4 on a CPU, all on a GPU). Speed only.')
 
@@ -84,6 +90,10 @@ def main(argv):
                            num_processes=NUM_PROCESSES.value, process_id=PROCESS_ID.value)
     from rnnjax import sweep  # pylint: disable=g-import-not-at-top
     workdir = WORKDIR.value or default_workdir()
+    mlflow_client = None
+    if MLFLOW_URI.value and not DRY_RUN.value and distributed.is_main():
+      from rnnjax import mlflow_log  # pylint: disable=g-import-not-at-top
+      mlflow_client = mlflow_log.client(MLFLOW_URI.value)  # Refused before training.
     sweep.run_sweep(spec_from_flags(), workdir, overwrite=OVERWRITE.value,
                     group_size=GROUP_SIZE.value, keep_checkpoints=KEEP_CHECKPOINTS.value,
                     progress_bar=sys.stderr.isatty() and distributed.is_main(),
@@ -91,6 +101,9 @@ def main(argv):
     if FIGURES.value and not DRY_RUN.value and distributed.is_main():
       from rnnjax import figures  # pylint: disable=g-import-not-at-top
       figures.make_all(workdir)  # matplotlib loads slowly: only when asked.
+    if mlflow_client is not None:
+      mlflow_log.log_sweep(MLFLOW_URI.value, workdir, experiment=MLFLOW_EXPERIMENT.value,
+                           mlflow_client=mlflow_client)
   except InputError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)

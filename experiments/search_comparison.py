@@ -1,4 +1,5 @@
-r"""Grid vs random vs successive halving vs PBT at equal compute; see rnnjax/compare.py.
+r"""Grid vs random vs successive halving vs PBT vs TPE at equal compute; see
+rnnjax/compare.py.
 
   python -m experiments.search_comparison --flagfile=experiments/flagfiles/search_comparison.flags
 
@@ -18,7 +19,7 @@ from experiments import population_sweep
 
 SPACE = flags.DEFINE_list('space', ['learning_rate=1e-4:1e-1:log', 'dropout=0:0.5'],
                           'Searched hyperparameters: name=lo:hi, with :log for a log scale.')
-STRATEGIES = flags.DEFINE_list('strategies', ['grid', 'random', 'halving', 'pbt'],
+STRATEGIES = flags.DEFINE_list('strategies', ['grid', 'random', 'halving', 'pbt', 'tpe'],
                                'Search strategies to compare.')
 SEARCH_SEEDS = flags.DEFINE_list('search_seeds', ['0', '1', '2'], 'Seeds of the searches.')
 BUDGET_MEMBERS = flags.DEFINE_integer('budget_members', 27, 'Budget: this many members '
@@ -62,6 +63,7 @@ def main(argv):
         eta=population_sweep.SPEC_FLAGS['eta'].value,
         min_steps=population_sweep.SPEC_FLAGS['min_steps'].value,
         pbt_interval=population_sweep.SPEC_FLAGS['pbt_interval'].value,
+        rounds=population_sweep.SPEC_FLAGS['rounds'].value or 3,
         group_size=population_sweep.GROUP_SIZE.value)
   except InputError as e:
     print(f'error: {e}', file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Search strategies head to head at equal compute: grid, random, halving, PBT.
+"""Search strategies head to head at equal compute: grid, random, halving, PBT, TPE.
 
 `compare(base, space, ...)` runs one sweep per (strategy, search seed), each spending
 the same number of member-steps (members x training steps, the unit a population
@@ -9,7 +9,11 @@ against the member-steps spent so far. It writes `comparison.json`, `comparison.
 Budgets: grid and random train `num_members` members for `train_steps`; PBT the same
 members, exploiting every `pbt_interval`; halving starts as many members as the same
 budget allows under its rungs (halving.budget) and trains the survivors to
-`train_steps`.
+`train_steps`; TPE trains `rounds` rounds of `num_members // rounds` members.
+
+Each sweep's final model (its summary's `final`, chosen on validation) is scored once
+on test; the table gives the median over search seeds of its validation and test
+`display` metric beside the best validation selection metric found.
 """
 
 import dataclasses
@@ -24,7 +28,7 @@ from rnnjax import results
 from rnnjax import sweep
 from rnnjax import tasks
 
-STRATEGIES = ('grid', 'random', 'halving', 'pbt')
+STRATEGIES = ('grid', 'random', 'halving', 'pbt', 'tpe')
 
 
 Range = pbt.Range  # A searched hyperparameter's range: lo, hi, log.
@@ -60,9 +64,9 @@ def halving_members(budget: int, *, train_steps: int, min_steps: int, eta: int,
 
 def specs(base: sweep.SweepSpec, space: dict, *, strategy: str, num_members: int,
           seed: int, eta: int = 3, min_steps: int = 0,
-          pbt_interval: int = 0) -> sweep.SweepSpec:
+          pbt_interval: int = 0, rounds: int = 3) -> sweep.SweepSpec:
   """The sweep of one strategy and search seed (see the module docstring)."""
-  common = dict(seed=seed, num_seeds=1)
+  common = dict(seed=seed, num_seeds=1, rounds=0)  # rounds: tpe's alone.
   if strategy == 'grid':
     grid = _grid(space, num_members)
     return dataclasses.replace(base, search='grid', num_members=0, **grid, **common)
@@ -73,6 +77,9 @@ def specs(base: sweep.SweepSpec, space: dict, *, strategy: str, num_members: int
     return dataclasses.replace(base, search='pbt', num_members=num_members,
                                pbt_interval=pbt_interval or base.eval_every,
                                **_random(space), **common)
+  if strategy == 'tpe':
+    return dataclasses.replace(base, search='tpe', num_members=max(1, num_members // rounds),
+                               **_random(space), **{**common, 'rounds': rounds})
   if strategy == 'halving':
     min_steps = min_steps or base.eval_every
     n = halving_members(num_members * base.train_steps, train_steps=base.train_steps,
@@ -82,35 +89,39 @@ def specs(base: sweep.SweepSpec, space: dict, *, strategy: str, num_members: int
   raise ValueError(f'unknown strategy {strategy!r}')
 
 
-def curve(workdir: str, metric: str) -> tuple[np.ndarray, np.ndarray]:
+def curve(workdir: str, metric: str, round_of=None) -> tuple[np.ndarray, np.ndarray]:
   """(member-steps spent, best validation `metric` so far) after each evaluation step.
 
   Members advance in lockstep, so at step s every member still training has spent s
   steps; a member's spending ends at its last evaluation (halving's cut, early stop).
+  round_of: uid -> round (tpe): a round's members train after every earlier round's.
   """
   records = [r for r in results.read_metrics(os.path.join(workdir, results.METRICS))
              if r['split'] == 'val' and r['metric'] == metric]
-  steps = sorted({r['step'] for r in records})
-  last = {}
-  for r in records:
-    last[r['uid']] = max(last.get(r['uid'], 0), r['step'])
+  round_of = round_of or {}
   spent, best, out_x, out_y = 0, math.inf, [], []
-  previous = 0
-  for s in steps:
-    live = sum(1 for end in last.values() if end >= s)
-    spent += live * (s - previous)
-    previous = s
-    now = [r['value'] for r in records if r['step'] == s and math.isfinite(r['value'])]
-    if now:
-      best = min(best, min(now))
-    out_x.append(spent)
-    out_y.append(best)
+  for k in sorted({round_of.get(r['uid'], 0) for r in records}):
+    mine = [r for r in records if round_of.get(r['uid'], 0) == k]
+    last = {}
+    for r in mine:
+      last[r['uid']] = max(last.get(r['uid'], 0), r['step'])
+    previous = 0
+    for s in sorted({r['step'] for r in mine}):
+      live = sum(1 for end in last.values() if end >= s)
+      spent += live * (s - previous)
+      previous = s
+      now = [r['value'] for r in mine if r['step'] == s and r['value'] is not None
+             and math.isfinite(r['value'])]
+      if now:
+        best = min(best, min(now))
+      out_x.append(spent)
+      out_y.append(best)
   return np.asarray(out_x, float), np.asarray(out_y, float)
 
 
 def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: int,
             search_seeds=(0, 1, 2), strategies=STRATEGIES, eta: int = 3,
-            min_steps: int = 0, pbt_interval: int = 0, log=print,
+            min_steps: int = 0, pbt_interval: int = 0, rounds: int = 3, log=print,
             **sweep_options) -> dict:
   """Runs every (strategy, seed) sweep under WORKDIR/<strategy>-<seed> (resuming any
   that exist) and writes the comparison; returns it as a dict."""
@@ -119,17 +130,24 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
   for strategy in strategies:
     for seed in search_seeds:
       spec = specs(base, space, strategy=strategy, num_members=num_members, seed=seed,
-                   eta=eta, min_steps=min_steps, pbt_interval=pbt_interval)
+                   eta=eta, min_steps=min_steps, pbt_interval=pbt_interval,
+                   rounds=rounds)
       path = os.path.join(workdir, f'{strategy}-{seed}')
-      log(f'{strategy} seed {seed}: {spec.num_members or "grid"} members')
+      log(f'{strategy} seed {seed}: {spec.num_members or "grid"} members'
+          + (f' x {rounds} rounds' if strategy == 'tpe' else ''))
       summary = sweep.run_sweep(spec, path, log=lambda _: None, **sweep_options)
-      x, y = curve(path, selection)
-      best = summary['best']
+      x, y = curve(path, selection, round_of={
+          m['uid']: m['config'] // spec.num_members for m in summary['members']}
+                   if strategy == 'tpe' else None)
+      best, final = summary['best'], summary['final'] or {}
+      display = summary['display']
       runs[f'{strategy}-{seed}'] = {
           'strategy': strategy, 'seed': seed, 'members': len(summary['members']),
           'member_steps': int(x[-1]) if len(x) else 0,
           'best_val': float(best['val'][selection]) if best else math.inf,
           'best_test': best.get('test', {}) if best else {},
+          'final_val': (final.get('val') or {}).get(display, math.inf),
+          'final_test': (final.get('test') or {}).get(display, math.inf),
           'seconds': summary['timing']['total_s'], 'curve': [x.tolist(), y.tolist()]}
       log(f'  best val {selection} {runs[f"{strategy}-{seed}"]["best_val"]:.4g} '
           f'after {runs[f"{strategy}-{seed}"]["member_steps"]} member-steps '
@@ -139,11 +157,14 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
     mine = [r for r in runs.values() if r['strategy'] == strategy]
     table[strategy] = {
         'median_best_val': float(np.median([r['best_val'] for r in mine])),
+        'median_final_val': float(np.median([r['final_val'] for r in mine])),
+        'median_final_test': float(np.median([r['final_test'] for r in mine])),
+        'final_tests': [r['final_test'] for r in mine],
         'best_vals': [r['best_val'] for r in mine],
         'median_member_steps': float(np.median([r['member_steps'] for r in mine])),
         'members': [r['members'] for r in mine],
         'median_seconds': float(np.median([r['seconds'] for r in mine]))}
-  out = {'metric': selection, 'space': {k: dataclasses.asdict(v) for k, v in space.items()},
+  out = {'metric': selection, 'display': tasks.TASKS[base.task].display, 'space': {k: dataclasses.asdict(v) for k, v in space.items()},
          'budget_member_steps': num_members * base.train_steps, 'table': table,
          'runs': runs}
   results.write_json(os.path.join(workdir, 'comparison.json'), out)
@@ -154,12 +175,17 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
 
 
 def markdown(out: dict) -> str:
+  display = out.get('display', out['metric'])
   lines = [f'| search | members | member-steps (median) | best val {out["metric"]} '
-           '(median) | per search seed | seconds (median) |',
-           '|---|---|---|---|---|---|']
+           f'(median) | per search seed | final model val {display} (median) | final '
+           f'model test {display} (median) | per search seed | seconds (median) |',
+           '|---|---|---|---|---|---|---|---|---|']
   for strategy, row in out['table'].items():
     vals = ', '.join(f'{v:.4g}' for v in row['best_vals'])
+    tests = ', '.join(f'{v:.4g}' for v in row.get('final_tests', []))
     lines.append(f'| {strategy} | {"/".join(map(str, sorted(set(row["members"]))))} | '
                  f'{row["median_member_steps"]:.0f} | {row["median_best_val"]:.4g} | '
-                 f'{vals} | {row["median_seconds"]:.0f} |')
+                 f'{vals} | {row.get("median_final_val", math.nan):.4g} | '
+                 f'{row.get("median_final_test", math.nan):.4g} | {tests} | '
+                 f'{row["median_seconds"]:.0f} |')
   return '\n'.join(lines) + '\n'

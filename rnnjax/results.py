@@ -11,7 +11,8 @@ import tempfile
 
 SWEEP, PLAN, METRICS, SUMMARY = 'sweep.json', 'plan.json', 'metrics.jsonl', 'summary.json'
 OWN_ENTRIES = (SWEEP, PLAN, METRICS, SUMMARY, 'checkpoints', 'tensorboard', 'figures',
-               'model', 'predictions')
+               'model', 'predictions', 'tpe.journal', 'optuna.journal', 'trials.csv',
+               'curves.csv')
 
 
 def clean(value):

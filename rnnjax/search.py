@@ -36,7 +36,8 @@ STRUCTURAL = hparams.STRUCTURAL
 
 # halving and pbt start from a grid, or from --num_members random configurations.
 ADAPTIVE = ('halving', 'pbt')
-SEARCHES = ('grid', 'random') + ADAPTIVE
+# tpe: rounds of configurations proposed by a model of the earlier rounds (tpe.py).
+SEARCHES = ('grid', 'random') + ADAPTIVE + ('tpe',)
 
 _CALL = re.compile(r'^\s*([a-z]+)\s*\((.*)\)\s*$', re.S)
 _RANDOM = ('uniform', 'loguniform', 'randint')
@@ -182,13 +183,16 @@ class Plan:
 
 
 def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
-              seed: int, hidden_mode: str = 'bucket', num_folds: int = 1) -> Plan:
+              seed: int, hidden_mode: str = 'bucket', num_folds: int = 1, configs=None,
+              first_config: int = 0) -> Plan:
   """Members and buckets from parsed axes (`axes_of`: every row of hparams.TABLE,
   the ones with a by-family default optional,
   plus per-layer axes such as `dropout_2`).
 
   hidden_mode: 'bucket' (each hidden size its own bucket) or 'masked' (members of every
   hidden size share a bucket padded to its widest member; see model.init_params).
+  configs: the configurations themselves (axis name -> value; tpe's proposals), numbered
+    from `first_config` (a later round's uids continue after the earlier rounds').
   """
   if hidden_mode not in ('bucket', 'masked'):
     raise InputError(f"--hidden_mode: {hidden_mode!r}; expected 'auto', 'masked' or "
@@ -202,7 +206,9 @@ def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
                      f'{", ".join(SEARCHES)}')
   if search in ADAPTIVE:  # Their first population: a grid, or drawn at random.
     search = 'random' if num_members else 'grid'
-  if search == 'grid':
+  if configs is not None:
+    configs = [dict(c) for c in configs]
+  elif search == 'grid':
     random_axes = [a for a in ordered if a.is_random]
     if random_axes:
       a = random_axes[0]
@@ -219,9 +225,9 @@ def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
     rng = np.random.default_rng(seed)
     configs = [{a.name: _sample(a, rng) for a in ordered} for _ in range(num_members)]
   else:
-    raise AssertionError(search)
+    raise AssertionError(f'{search}: its configurations come from tpe.py')
   buckets, members = [], []
-  for c, config in enumerate(configs):
+  for c, config in enumerate(configs, first_config):
     for row in hparams.TABLE:
       if row.by_family and row.name not in config:
         config[row.name] = row.by_family[config['optimizer']]
@@ -240,3 +246,12 @@ def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
   swept = tuple(a.name for a in ordered if a.is_random or len(a.values) > 1)
   return Plan(members=tuple(members), buckets=tuple(buckets), swept=swept,
               masked=('hidden_size',) if hidden_mode == 'masked' else ())
+
+
+def concat(first: Plan, then: Plan) -> Plan:
+  """`then`'s members and buckets after `first`'s (a later round of tpe): its buckets
+  are numbered on from `first`'s, each round keeping its own."""
+  offset = len(first.buckets)
+  moved = tuple(dataclasses.replace(m, bucket=m.bucket + offset) for m in then.members)
+  return dataclasses.replace(first, members=first.members + moved,
+                             buckets=first.buckets + then.buckets)

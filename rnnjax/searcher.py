@@ -40,11 +40,15 @@ class Table(NamedTuple):
 class SearchState:
   tables: dict = dataclasses.field(default_factory=dict)   # run -> Table
   retired: dict = dataclasses.field(default_factory=dict)  # uid -> member record
+  rounds: tuple = ()      # tpe: each round's configurations (axis name -> value)
+  journal_bytes: int = 0  # tpe: the length of WORKDIR/tpe.journal that this state covers
 
   def to_json(self) -> dict:
     # JSON has no inf or NaN: non-finite metrics are written as None.
     finite = lambda a: [float(v) if np.isfinite(v) else None for v in a]
     return {'retired': {str(k): v for k, v in self.retired.items()},
+            'rounds': [list(configs) for configs in self.rounds],
+            'journal_bytes': self.journal_bytes,
             'tables': {str(r): [finite(t.best_val), t.status.tolist(), t.uids.tolist(),
                                 finite(t.latest)] for r, t in self.tables.items()}}
 
@@ -53,7 +57,9 @@ class SearchState:
     number = lambda a: np.asarray([np.inf if v is None else v for v in a], np.float64)
     return cls(tables={int(r): Table(number(b), np.asarray(s), np.asarray(u), number(l))
                        for r, (b, s, u, l) in saved['tables'].items()},
-               retired={int(k): v for k, v in saved['retired'].items()})
+               retired={int(k): v for k, v in saved['retired'].items()},
+               rounds=tuple(tuple(configs) for configs in saved.get('rounds', ())),
+               journal_bytes=saved.get('journal_bytes', 0))
 
 
 @dataclasses.dataclass(frozen=True)

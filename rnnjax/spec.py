@@ -69,7 +69,8 @@ class SweepSpec(hparams.SpecStrings):
                               'and masked; bucket: one program each; auto: whichever is '
                               'estimated cheaper (padding arithmetic against compiles).')
   search: str = _setting('grid', 'grid (cross every list), random, halving (successive '
-                         'halving) or pbt (population-based training).')
+                         'halving), pbt (population-based training) or tpe (Optuna\'s '
+                         'TPE sampler, in --rounds).')
   num_members: int = _setting(0, 'Configurations drawn by random search (grid: leave 0).')
   num_seeds: int = _setting(1, 'Repeats of every configuration.')
   train_steps: int = _setting(500, 'Training steps per member.')
@@ -81,6 +82,8 @@ class SweepSpec(hparams.SpecStrings):
                             'rungs at min_steps * eta^k.')
   pbt_interval: int = _setting(0, 'PBT: steps between exploit/explore (0: --eval_every).')
   pbt_fraction: float = _setting(0.25, 'PBT: the bottom fraction copies the top fraction.')
+  rounds: int = _setting(0, 'TPE: rounds of --num_members configurations, each '
+                         'proposed from the results of every earlier round.')
   seed: int = _setting(0, 'Base random seed (members: fold_in(seed, uid)).')
   folds: int = _setting(1, 'Cross-validation folds, trained as members of the same '
                         'programs: forecast: rolling origins, each a validation block '
@@ -109,12 +112,14 @@ class SweepSpec(hparams.SpecStrings):
                           dropout_per_layer=self.dropout_per_layer)
 
 
-def make_plan(spec: SweepSpec) -> search.Plan:
+def make_plan(spec: SweepSpec, configs=None, first_config: int = 0) -> search.Plan:
+  """configs, first_config: a round of tpe (see search.make_plan)."""
   axes = spec.axes()
   make = lambda mode: search.make_plan(axes, search=spec.search,
                                       num_members=spec.num_members,
                                       num_seeds=spec.num_seeds, seed=spec.seed,
-                                      hidden_mode=mode, num_folds=spec.folds)
+                                      hidden_mode=mode, num_folds=spec.folds,
+                                      configs=configs, first_config=first_config)
   if spec.hidden_mode == 'auto':
     masked, bucketed = make('masked'), make('bucket')
     plan = masked if plan_cost_s(masked, spec) <= plan_cost_s(bucketed, spec) else bucketed
@@ -193,6 +198,14 @@ def check(spec: SweepSpec):
                        f'{spec.eval_every} and less than --train_steps={spec.train_steps}')
     if not 0 < spec.pbt_fraction <= 0.5:
       raise InputError(f'--pbt_fraction: {spec.pbt_fraction} must be in (0, 0.5]')
+  if spec.search != 'tpe' and spec.rounds:
+    raise InputError(f'--rounds: {spec.rounds}, but rounds are for --search=tpe only '
+                     f'(this sweep is --search={spec.search})')
+  if spec.search == 'tpe' and (spec.rounds < 1 or spec.num_members < 1):
+    flag, value = ('rounds', spec.rounds) if spec.rounds < 1 else (
+        'num_members', spec.num_members)
+    raise InputError(f'--{flag}: {value}; --search=tpe needs --rounds >= 1 of '
+                     '--num_members >= 1 configurations each')
 
 
 def load_data(spec: SweepSpec, lookback: int | None = None,

@@ -8,6 +8,7 @@ let the search decide, checkpoint. Figures are the entry point's job.
 """
 
 import dataclasses
+import itertools
 import os
 
 import jax
@@ -28,6 +29,8 @@ from rnnjax import sharding
 from rnnjax import spec as spec_lib
 from rnnjax import summary as summary_lib
 from rnnjax import tasks
+from rnnjax import tpe
+from rnnjax import trial_files
 from rnnjax import workdir as workdir_lib
 from rnnjax.data import task_data
 from rnnjax.errors import InputError
@@ -58,15 +61,27 @@ class Prepared:
     return next(d for (_, fold), d in self.datas.items() if fold == self.spec.folds - 1)
 
 
+def _load_datas(spec: SweepSpec, plan, datas: dict) -> dict:
+  """`datas` and the data sets the plan's buckets need that it lacks: one per lookback
+  (forecasting's structural data axis) and fold."""
+  datas = dict(datas)
+  for lookback in sorted({s.get('lookback') for s in plan.buckets}, key=str):
+    if (lookback, 0) not in datas:
+      folds = [spec_lib.load_data(spec, lookback, f) for f in range(spec.folds)]
+      datas.update({(lookback, f): d for f, d in enumerate(task_data.same_shapes(folds))})
+  return datas
+
+
 def prepare(spec: SweepSpec, max_memory_gb: float = 0.0) -> Prepared:
   """Checks the spec, plans it, loads its data; raises InputError on bad input."""
   spec_lib.check(spec)
-  plan = spec_lib.make_plan(spec)
-  # One data set per lookback (forecasting's structural data axis) and fold.
-  datas = {}
-  for lookback in sorted({s.get('lookback') for s in plan.buckets}, key=str):
-    folds = [spec_lib.load_data(spec, lookback, f) for f in range(spec.folds)]
-    datas.update({(lookback, f): d for f, d in enumerate(task_data.same_shapes(folds))})
+  if spec.search == 'tpe' and jax.process_count() > 1:  # Process 0 alone writes its study.
+    raise InputError('--search=tpe: run it in one process (without --distributed)')
+  # tpe's first round from a study in memory (a dry run's plan); run_sweep asks the
+  # work directory's study for every round.
+  plan = spec_lib.make_plan(spec, configs=tpe.propose(spec, None, 0)
+                            if spec.search == 'tpe' else None)
+  datas = _load_datas(spec, plan, {})
   plan_lib.check_batch_sizes(plan, datas)
   mesh = sharding.population_mesh()
   runs, plan_json = plan_lib.make_runs(plan, spec, datas, mesh, max_memory_gb)
@@ -107,15 +122,18 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   resumed = None
   if status == workdir_lib.RESUME:
     mngr = checkpoint.manager(workdir, keep=keep_checkpoints)
-    resumed = _resume(sweep, workdir, mngr, log)
+    resumed = _resume(sweep, workdir, mngr, log, max_memory_gb)
     if resumed is None:
       mngr.close()
   if resumed is None:
     _start(sweep, workdir)
     mngr = checkpoint.manager(workdir, keep=keep_checkpoints)
-    runs, search_state, start = list(sweep.runs), searcher_lib.SearchState(), 0
+    search_state = searcher_lib.SearchState()
+    if spec.search == 'tpe':
+      sweep, search_state = _tpe_round(sweep, workdir, search_state, max_memory_gb)
+    runs, start = list(sweep.runs), 0
   else:
-    runs, search_state, start = resumed
+    sweep, runs, search_state, start = resumed
   data, plan = sweep.data, sweep.plan  # Shared facts: names, sizes.
   for note in data.notes:
     log(note)
@@ -125,11 +143,14 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   out = _Outputs(workdir, plan.members, resumed=resumed is not None, main=main)
   adaptive = spec.search in search.ADAPTIVE
   order = plan_lib.chunk_order(len(runs), sweep.num_chunks, chunk_major=adaptive)
-  bar = report.Progress(len(order), log=log, bar=progress_bar, done=start)
+  bar = report.Progress(len(order) * max(1, spec.rounds), log=log, bar=progress_bar,
+                        done=start)
   rules = searcher_lib.strategy(spec)
   members = {m.uid: m for m in plan.members}
   rename = lambda metrics: {data.metric_names.get(k, k): v for k, v in metrics.items()}
-  for position in range(start, len(order)):
+  for position in itertools.count(start):  # tpe's rounds lengthen `order` as they come.
+    if position == len(order):
+      break
     r, c = order[position]
     records = []
     if runs[r].uids and max(runs[r].uids) >= 0:
@@ -142,6 +163,12 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
           val_splits={k: d['val'] for k, d in sweep.device_data.items()},
           mesh=sweep.mesh, group_size=group_size)
       records += decided
+    if spec.search == 'tpe' and position == len(order) - 1:  # A round's last chunk.
+      sweep, search_state = _tpe_round(sweep, workdir, search_state, max_memory_gb)
+      runs += sweep.runs[len(runs):]
+      order = plan_lib.chunk_order(len(runs), sweep.num_chunks, chunk_major=False)
+      members = {m.uid: m for m in sweep.plan.members}
+      out.add_members(sweep.plan.members)
     out.write(records)  # Before the checkpoint that covers these records.
     checkpoint.save(mngr, position + 1,
                     {str(r): (run.state, run.hp) for r, run in enumerate(runs)
@@ -157,7 +184,7 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
                                   workdir if main else None, log)
   summary.update(timing=bar.timing(), member_steps={
       'useful': searcher_lib.member_steps(summary['members']),
-      'budget': len(plan.members) * spec.train_steps})
+      'budget': len(sweep.plan.members) * spec.train_steps})
   # Before summary.json, which marks the sweep finished: a finished sweep has its model.
   export.save(workdir if main else None, sweep, runs, summary, refitted, log=log)
   out.close(summary)
@@ -170,7 +197,8 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
 class _Outputs:
   """Where a sweep's records go, on process 0 only: metrics.jsonl (flushed with every
   chunk), TensorBoard events (rebuilt on resume to what the checkpoint covers), and at
-  the end summary.json."""
+  the end summary.json and its exports (trial_files.py: Optuna journal, trials and curves
+  CSV)."""
 
   def __init__(self, workdir: str, members, *, resumed: bool, main: bool):
     # tensorboardX imports torch when it is installed (1.5 s): not for a dry run.
@@ -180,9 +208,18 @@ class _Outputs:
         os.path.join(workdir, results.METRICS) if main else None)
     if resumed and main:
       tensorboard.rebuild(workdir)
+    self._events = None
+    self._main = main
+    self.add_members(members)
+
+  def add_members(self, members) -> None:
+    """TensorBoard runs for `members` (every member so far: tpe adds rounds)."""
+    from rnnjax import tensorboard  # pylint: disable=g-import-not-at-top
+    if self._events is not None:
+      self._events.flush()
     self._events = tensorboard.SweepWriter(
-        os.path.join(workdir, tensorboard.DIRNAME),
-        [{'uid': m.uid, 'hparams': m.hparams} for m in members]) if main else None
+        os.path.join(self._workdir, tensorboard.DIRNAME),
+        [{'uid': m.uid, 'hparams': m.hparams} for m in members]) if self._main else None
 
   def write(self, records: list) -> None:
     self._writer.write(records)
@@ -199,6 +236,7 @@ class _Outputs:
     if self._events is not None:
       self._events.close(summary)
       results.write_json(os.path.join(self._workdir, results.SUMMARY), summary)
+      trial_files.write(self._workdir, summary)  # Optuna journal, trials.csv, curves.csv.
 
 
 def _train_chunk(sweep: Prepared, run, group_size, rename, bar, step):
@@ -262,14 +300,22 @@ def _start(sweep: Prepared, workdir: str) -> None:
   distributed.sync('rnnjax-cleared')
 
 
-def _resume(sweep: Prepared, workdir: str, mngr, log):
-  """(runs, search state, next position) from the newest checkpoint that restores, with
-  metrics.jsonl cut back to what it covers; None when there is none."""
-  restored = checkpoint.restore_latest(mngr, lambda progress: _abstract(sweep, progress),
-                                       log=log)
+def _resume(sweep: Prepared, workdir: str, mngr, log, max_memory_gb: float):
+  """(sweep, runs, search state, next position) from the newest checkpoint that
+  restores, with metrics.jsonl (and tpe's journal) cut back to what it covers; None when
+  there is none. tpe: the sweep of the rounds proposed by then."""
+  def at(progress):
+    if sweep.spec.search != 'tpe':
+      return sweep
+    rounds = searcher_lib.SearchState.from_json(progress['searcher']).rounds
+    return _with_rounds(sweep, rounds, max_memory_gb)
+  restored = checkpoint.restore_latest(
+      mngr, lambda progress: _abstract(at(progress), progress), log=log)
   if restored is None:
     return None
   trees, progress = restored
+  sweep = at(progress)
+  search_state = searcher_lib.SearchState.from_json(progress['searcher'])
   runs = []
   for r, run in enumerate(sweep.runs):
     state, hp = trees.get(str(r), (None, run.hp))
@@ -277,9 +323,45 @@ def _resume(sweep: Prepared, workdir: str, mngr, log):
                                     hp=hp))
   if distributed.is_main():
     workdir_lib.truncate(os.path.join(workdir, results.METRICS), progress['metrics_bytes'])
+    workdir_lib.truncate(os.path.join(workdir, tpe.JOURNAL), search_state.journal_bytes)
   start = progress['position'] + 1
   log(f'resuming {workdir}: {start} of {len(runs) * sweep.num_chunks} chunks were done')
-  return runs, searcher_lib.SearchState.from_json(progress['searcher']), start
+  return sweep, runs, search_state, start
+
+
+def _tpe_round(sweep: Prepared, workdir: str, search_state, max_memory_gb: float):
+  """The end of a tpe round (and the start): tells the round that ended its values,
+  asks the next round's configurations, and returns the sweep of every round so far with
+  the search state that holds them (plan.json rewritten)."""
+  spec, rounds = sweep.spec, search_state.rounds
+  if rounds:
+    tpe.tell(spec, workdir, len(rounds) - 1, list(search_state.tables.values()),
+             {m.uid: m.config for m in sweep.plan.members})
+  if len(rounds) < spec.rounds:
+    rounds += (tpe.propose(spec, workdir, len(rounds)),)
+  search_state = dataclasses.replace(search_state, rounds=rounds,
+                                     journal_bytes=tpe.journal_bytes(workdir))
+  sweep = _with_rounds(sweep, rounds, max_memory_gb)
+  results.write_json(os.path.join(workdir, results.PLAN), sweep.plan_json)
+  return sweep, search_state
+
+
+def _with_rounds(sweep: Prepared, rounds, max_memory_gb: float) -> Prepared:
+  """The sweep of tpe's rounds of configurations so far: each round's plan after the
+  earlier rounds' (its buckets its own), runs in the same order."""
+  spec = sweep.spec
+  plans = [spec_lib.make_plan(spec, configs=configs, first_config=k * spec.num_members)
+           for k, configs in enumerate(rounds)]
+  plan = plans[0]
+  for later in plans[1:]:
+    plan = search.concat(plan, later)
+  datas = _load_datas(spec, plan, sweep.datas)
+  plan_lib.check_batch_sizes(plan, datas)
+  runs, plan_json = plan_lib.make_runs(plan, spec, datas, sweep.mesh, max_memory_gb)
+  device_data = {k: sweep.device_data.get(k) or _device_data(d, ('train', 'val'), sweep.mesh)
+                 for k, d in datas.items()}
+  return dataclasses.replace(sweep, plan=plan, plan_json=plan_json, datas=datas,
+                             device_data=device_data, runs=tuple(runs))
 
 
 def _abstract(sweep: Prepared, progress):

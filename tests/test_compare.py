@@ -1,5 +1,6 @@
 """The search comparison: equal budgets, the best-so-far curve, its files."""
 
+import dataclasses
 import json
 import os
 
@@ -7,6 +8,7 @@ import numpy as np
 
 from rnnjax import halving
 from rnnjax import compare
+from rnnjax import spec as spec_lib
 from rnnjax import sweep
 
 BASE = sweep.SweepSpec(dataset='shampoo_sales', lookback=4, val_size=6, test_size=6,
@@ -35,9 +37,22 @@ def test_curve_counts_member_steps_of_live_members(tmp_path):
   np.testing.assert_array_equal(y, [4.0, 3.0, 3.0])
 
 
+def test_curve_of_rounds_counts_each_round_after_the_earlier_ones(tmp_path):
+  rows = [(0, 2, 5.0), (0, 4, 4.0), (1, 2, 3.0), (1, 4, None)]  # uid 1: round 1.
+  with open(tmp_path / 'metrics.jsonl', 'w') as f:
+    for uid, step, value in rows:
+      f.write(json.dumps({'uid': uid, 'bucket': uid, 'step': step, 'split': 'val',
+                          'metric': 'mse', 'value': value}) + '\n')
+  x, y = compare.curve(str(tmp_path), 'mse', round_of={0: 0, 1: 1})
+  np.testing.assert_array_equal(x, [2, 4, 6, 8])
+  np.testing.assert_array_equal(y, [5.0, 4.0, 3.0, 3.0])
+  x, _ = compare.curve(str(tmp_path), 'mse')  # As one population.
+  np.testing.assert_array_equal(x, [4, 8])
+
+
 def test_compare_runs_every_strategy_at_equal_compute(tmp_path):
   out = compare.compare(BASE, SPACE, str(tmp_path), num_members=4, search_seeds=(0,),
-                        eta=2, min_steps=2, pbt_interval=4, log=lambda _: None)
+                        eta=2, min_steps=2, pbt_interval=4, rounds=2, log=lambda _: None)
   budget = 4 * 12
   table = out['table']
   assert set(table) == set(compare.STRATEGIES)
@@ -46,5 +61,19 @@ def test_compare_runs_every_strategy_at_equal_compute(tmp_path):
   assert table['grid']['median_member_steps'] == budget  # A 2 x 2 grid.
   assert table['halving']['median_member_steps'] <= budget
   assert table['halving']['members'][0] > 4
+  assert table['tpe']['median_member_steps'] == budget  # 2 rounds of 2.
+  for row in table.values():  # Each search's final model, scored once on test.
+    assert np.isfinite(row['median_final_test']) and np.isfinite(row['median_final_val'])
   for name in ('comparison.json', 'comparison.md'):
     assert os.path.exists(tmp_path / name)
+
+
+def test_rounds_go_to_tpe_alone():
+  base = dataclasses.replace(BASE, rounds=9)  # As the entry point passes --rounds.
+  for strategy in compare.STRATEGIES:
+    spec = compare.specs(base, SPACE, strategy=strategy, num_members=18, seed=0,
+                         rounds=3)
+    spec_lib.check(spec)
+    assert spec.rounds == (3 if strategy == 'tpe' else 0)
+    if strategy == 'tpe':
+      assert spec.num_members == 6  # 3 rounds of 6: the budget of 18 members.

@@ -70,6 +70,11 @@ BAD_INPUT = [
     (['--search=halving', '--train_steps=40', '--eval_every=10', '--min_steps=15'],
      'error: --min_steps: 15 must be a multiple'),
     (['--distributed=manual'], 'error: --coordinator_address'),
+    (['--search=random', '--num_members=2', '--rounds=3'],
+     'error: --rounds: 3, but rounds are for --search=tpe only'),
+    (['--search=tpe', '--num_members=2', '--rounds=0'],
+     'error: --rounds: 0; --search=tpe needs --rounds >= 1'),
+    (['--mlflow_uri=nowhere://x'], "error: --mlflow_uri: 'nowhere://x' is not a readable"),
 ]
 
 

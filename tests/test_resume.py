@@ -21,6 +21,7 @@ from tensorboard.backend.event_processing import event_accumulator
 
 from rnnjax import results
 from rnnjax import sweep
+from rnnjax import tpe
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ARGS = ['--dataset=shampoo_sales', '--lookback=4', '--val_size=6', '--test_size=6',
@@ -225,3 +226,49 @@ def test_early_stopping_keeps_best_parameters(tmp_path):
       last = max(r['step'] for r in vals)
       assert last < 60
       assert last - best['step'] == 2 * spec.patience  # Stopped `patience` evals later.
+
+
+def _journal_trials(path):
+  import optuna  # pylint: disable=g-import-not-at-top
+  storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(path))
+  study = optuna.load_study(study_name=None, storage=storage)
+  return [(t.number, t.state, t.value, t.params, t.user_attrs) for t in study.trials]
+
+
+def test_tpe_rounds_and_interrupt_and_resume_equals_uninterrupted(tmp_path):
+  """3 rounds of 2 configurations x 2 seeds, 3 chunks each (a bucket per round). Each
+  round is told the mean over seeds of its configurations' validation scores. Stopped
+  inside round 1, and just after the checkpoint that asked round 2, with journal entries
+  the checkpoint does not cover: the resumed study proposes what the uninterrupted one
+  did, and the journal, summary and tables end the same."""
+  import optuna  # pylint: disable=g-import-not-at-top
+  spec = dataclasses.replace(SPEC, search='tpe', rounds=3, num_members=2, num_seeds=2,
+                             cell='lstm', learning_rate='loguniform(3e-3,3e-2)',
+                             dropout='uniform(0,0.3)', train_steps=6)
+  reference = tmp_path / 'reference'
+  _run(spec, str(reference))
+  expected = _outcome(str(reference))
+  members = expected[0]['members']
+  assert [m['uid'] for m in members] == list(range(12))  # uids go on across rounds.
+  assert [m['config'] for m in members] == [u // 2 for u in range(12)]
+  journal = _journal_trials(str(reference / 'tpe.journal'))
+  assert [t[4]['round'] for t in journal] == [0, 0, 1, 1, 2, 2]
+  # Round 0 is what prepare's study in memory proposed (the same seeded sampler).
+  assert [t[3]['learning_rate'] for t in journal[:2]] == [
+      c['learning_rate'] for c in tpe.propose(spec, None, 0)]
+  for _, state, value, params, attrs in journal:
+    assert state == optuna.trial.TrialState.COMPLETE
+    seeds = [m for m in members if m['config'] == attrs['config']]
+    assert all(m['hparams']['learning_rate'] == params['learning_rate'] for m in seeds)
+    np.testing.assert_allclose(value, np.mean([m['val']['mse'] for m in seeds]), rtol=1e-5)
+  for chunk_line, checkpointed in (('bucket 1 step 4 ', 4), ('bucket 2 step 2 ', 6)):
+    workdir = tmp_path / f'interrupted-{checkpointed}'
+    assert _interrupt(spec, str(workdir), chunk_line) == checkpointed
+    # As if killed after the study answered an ask but before the checkpoint: the
+    # journal holds more than the checkpoint covers.
+    tpe.propose(spec, str(workdir), checkpointed // 3)
+    assert 'resuming' in _run(spec, str(workdir))
+    _assert_same(_outcome(str(workdir)), expected)
+    assert _journal_trials(str(workdir / 'tpe.journal')) == journal
+    for name in ('trials.csv', 'curves.csv'):
+      assert open(workdir / name).read() == open(reference / name).read()

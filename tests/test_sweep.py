@@ -31,8 +31,9 @@ def _run(tmp_path, spec=TINY, **kw):
 def test_tiny_sweep_end_to_end(tmp_path):
   summary, lines = _run(tmp_path)
   wd = tmp_path / 'wd'
-  assert sorted(os.listdir(wd)) == ['checkpoints', 'metrics.jsonl', 'model', 'plan.json',
-                                    'summary.json', 'sweep.json', 'tensorboard']
+  assert sorted(os.listdir(wd)) == ['checkpoints', 'curves.csv', 'metrics.jsonl', 'model',
+                                    'optuna.journal', 'plan.json', 'summary.json',
+                                    'sweep.json', 'tensorboard', 'trials.csv']
   assert sorted(os.listdir(wd / 'tensorboard')) == [f'uid-{u:04d}' for u in range(8)]
   assert len(summary['members']) == 8
   assert {m['bucket'] for m in summary['members']} == {0, 1}

@@ -1,0 +1,171 @@
+"""A finished sweep in the tools researchers already use: Optuna, pandas (and MLflow).
+
+Every exporter reads one record per member, `trials(workdir, summary)`, built from the
+summary (status, best step, validation and test scores, final values) and metrics.jsonl
+(curves, PBT lineage), so the files never disagree with summary.json or each other:
+
+  WORKDIR/optuna.journal  an Optuna study (JournalStorage file), one trial per member:
+                          its parameters (the values it started with) and their
+                          distributions (the spec's axes), the validation selection metric
+                          at each evaluation as intermediate values, its summary value,
+                          state COMPLETE (ok, early-stopped), PRUNED (cut by halving) or
+                          FAIL (diverged, no value), and user attributes: uid, bucket,
+                          config, seed, fold, best step, validation and test scores, PBT
+                          lineage and values. `optuna-dashboard WORKDIR/optuna.journal`,
+                          `optuna.visualization` and `study.trials_dataframe()` read it.
+  WORKDIR/trials.csv      a row per member: uid, bucket, config, seed, every hyperparameter
+                          (its final value), status, best step, val_* and test_* metrics.
+  WORKDIR/curves.csv      long format: uid, step, split, metric, value (metrics.jsonl).
+
+`write(workdir, summary)` rebuilds all three from scratch (each written to a temporary
+file and renamed), so a resumed sweep writes them as an uninterrupted one does.
+Optuna is imported only when the journal is written.
+"""
+
+import csv
+import json
+import os
+import tempfile
+
+import numpy as np
+
+from rnnjax import pbt
+from rnnjax import results
+from rnnjax import search
+
+JOURNAL, TRIALS, CURVES = 'optuna.journal', 'trials.csv', 'curves.csv'
+STUDY = 'rnnjax'
+CURVE_COLUMNS = ('uid', 'step', 'split', 'metric', 'value')
+
+
+def curves(workdir: str) -> list:
+  """metrics.jsonl as rows (the last record of each key wins), by uid, step, split."""
+  latest = {}
+  for r in results.read_metrics(os.path.join(workdir, results.METRICS)):
+    latest[r['uid'], r['step'], r['split'], r['metric']] = r
+  return [latest[k] for k in sorted(latest, key=lambda k: (k[0], k[1], k[2], k[3]))]
+
+
+def trials(workdir: str, summary: dict, rows=None) -> list:
+  """One record per member (uid order): the summary's member record, plus
+  'start': the values it started with (plan.json), 'curve': step -> validation
+  selection metric, 'lineage': PBT's [(uid, since step), ...] newest first, 'test' where
+  the summary scored it. rows: `curves(workdir)` when already read."""
+  rows = curves(workdir) if rows is None else rows
+  selection = summary['selection']['metric']
+  plan = {m['uid']: m for m in results.read_json(os.path.join(workdir, results.PLAN))['members']}
+  curve, lineage = {}, []
+  for r in rows:
+    if r['split'] == 'val' and r['metric'] == selection and r['value'] is not None:
+      curve.setdefault(r['uid'], {})[r['step']] = r['value']
+    if r['split'] in ('lineage', 'hparams'):
+      lineage.append(r)
+  out = []
+  for m in summary['members']:
+    ancestry = pbt.ancestry(lineage, m['uid']) if lineage else []
+    out.append({**m, 'start': plan.get(m['uid'], m)['hparams'],
+                'curve': curve.get(m['uid'], {}),
+                'lineage': ancestry if len(ancestry) > 1 else []})
+  return out
+
+
+def _atomic(path: str, write) -> None:
+  fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix='.tmp-')
+  os.close(fd)
+  try:
+    write(tmp)
+    os.replace(tmp, path)
+  finally:
+    if os.path.exists(tmp):
+      os.unlink(tmp)
+
+
+def _csv(path: str, columns, rows) -> None:
+  def write(tmp):
+    with open(tmp, 'w', newline='') as f:
+      writer = csv.DictWriter(f, fieldnames=list(columns), extrasaction='ignore')
+      writer.writeheader()
+      writer.writerows(rows)
+  _atomic(path, write)
+
+
+def trial_rows(records: list) -> tuple:
+  """(columns, rows) of trials.csv: flat dicts, one per member."""
+  names = list(dict.fromkeys(n for rec in records for n in rec['hparams']))
+  metrics = {split: list(dict.fromkeys(k for rec in records for k in rec.get(split) or {}))
+             for split in ('val', 'test')}
+  columns = ['uid', 'bucket', 'config', 'seed']
+  columns += ['fold'] if any('fold' in rec for rec in records) else []
+  columns += names + ['status', 'stopped_by', 'best_step', 'steps']
+  columns += [f'{split}_{k}' for split, keys in metrics.items() for k in keys]
+  rows = []
+  for rec in records:
+    row = {k: rec.get(k, '') for k in ('uid', 'bucket', 'config', 'seed', 'fold',
+                                         'status', 'stopped_by', 'best_step', 'steps')}
+    row.update(rec['hparams'])
+    for split in ('val', 'test'):
+      row.update({f'{split}_{k}': v for k, v in (rec.get(split) or {}).items()})
+    rows.append(row)
+  return columns, rows
+
+
+def write_journal(path: str, workdir: str, summary: dict, records: list) -> None:
+  """The Optuna study of the sweep (see the module docstring), written atomically."""
+  import optuna  # pylint: disable=g-import-not-at-top
+  from rnnjax import tpe  # pylint: disable=g-import-not-at-top
+  optuna.logging.set_verbosity(optuna.logging.WARNING)
+  spec = results.read_json(os.path.join(workdir, results.SWEEP))['spec']
+  dists = tpe.distributions(search.axes_of(spec, task=spec['task'],
+                                           dropout_per_layer=spec['dropout_per_layer']))
+  selection = summary['selection']['metric']
+  state = optuna.trial.TrialState
+  frozen = []
+  for rec in records:
+    params, distributions = {}, {}
+    for name, dist in dists.items():
+      try:
+        dist.to_internal_repr(rec['start'][name])
+      except (KeyError, ValueError):
+        continue  # Not a value of the axis (cannot happen for a spec's own values).
+      params[name], distributions[name] = rec['start'][name], dist
+    value = rec['val'].get(selection)
+    if rec['status'] == 'diverged' or value is None or not np.isfinite(value):
+      kind, value = state.FAIL, None
+    else:
+      kind = state.PRUNED if rec.get('stopped_by', '').startswith('halving') else state.COMPLETE
+    attrs = {k: rec[k] for k in ('uid', 'bucket', 'config', 'seed', 'fold', 'status',
+                                 'stopped_by', 'best_step', 'steps') if k in rec}
+    attrs.update({f'val_{k}': v for k, v in rec['val'].items()})
+    attrs.update({f'test_{k}': v for k, v in (rec.get('test') or {}).items()})
+    if rec['lineage']:
+      attrs['pbt_lineage'] = [list(x) for x in rec['lineage']]
+      attrs['pbt_parent'] = rec['lineage'][1][0]
+      attrs['final_hparams'] = {k: v for k, v in rec['hparams'].items()
+                                if rec['start'].get(k) != v}
+    frozen.append(optuna.trial.create_trial(
+        state=kind, value=value, params=params, distributions=distributions,
+        user_attrs=json.loads(json.dumps(results.clean(attrs))),
+        intermediate_values={int(s): float(v) for s, v in rec['curve'].items()
+                             if np.isfinite(v)}))
+
+  def write(tmp):
+    os.unlink(tmp)  # The journal backend creates its own file.
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(tmp))
+    study = optuna.create_study(study_name=STUDY, storage=storage, direction='minimize')
+    for key in ('task', 'search', 'display'):
+      study.set_user_attr(key, summary.get(key))
+    study.set_user_attr('selection', selection)
+    if summary.get('final'):
+      study.set_user_attr('final_model', results.clean(summary['final']))
+    study.add_trials(frozen)
+  _atomic(path, write)
+
+
+def write(workdir: str, summary: dict) -> None:
+  """trials.csv, curves.csv and optuna.journal of a finished sweep (rebuilt whole)."""
+  rows = curves(workdir)
+  records = trials(workdir, summary, rows)
+  _csv(os.path.join(workdir, CURVES), CURVE_COLUMNS, rows)
+  _csv(os.path.join(workdir, TRIALS), *trial_rows(records))
+  write_journal(os.path.join(workdir, JOURNAL), workdir, summary, records)

@@ -1,0 +1,69 @@
+"""`--search=tpe` (rnnjax/tpe.py): axes as Optuna distributions, seeded proposals, plans of
+given configurations, and its bad-input lines. A whole tpe sweep (each round told its
+configurations' values; killed and resumed): tests/test_resume.py."""
+
+import dataclasses
+import os
+
+import optuna
+import pytest
+
+from rnnjax import search
+from rnnjax import spec as spec_lib
+from rnnjax import sweep
+from rnnjax import tpe
+from rnnjax.errors import InputError
+
+SPEC = sweep.SweepSpec(dataset='shampoo_sales', lookback='4', val_size=6, test_size=6,
+                       hidden_size='6', batch_size='4', search='tpe', rounds=2,
+                       num_members=2, num_seeds=2,
+                       learning_rate='loguniform(1e-3,1e-1)', dropout='uniform(0,0.3)',
+                       forget_bias='grid(0,1)', clip_norm='1', train_steps=4,
+                       eval_every=2)
+
+
+def test_axes_become_distributions():
+  axes = search.axes_of({'cell': 'grid(lstm,gru)', 'hidden_size': 'randint(4,8)',
+                         'learning_rate': 'loguniform(1e-4,1e-1)', 'dropout': 'uniform(0,0.5)',
+                         'weight_decay': '0'})
+  dists = tpe.distributions(axes)
+  assert dists['cell'].choices == ('lstm', 'gru')  # Structural: categorical.
+  assert (dists['hidden_size'].low, dists['hidden_size'].high) == (4, 8)
+  assert isinstance(dists['hidden_size'], optuna.distributions.IntDistribution)
+  assert dists['learning_rate'].log and (dists['learning_rate'].low,
+                                         dists['learning_rate'].high) == (1e-4, 1e-1)
+  assert not dists['dropout'].log
+  assert 'weight_decay' not in dists and 'optimizer' not in dists  # Constants.
+
+
+def test_proposals_are_seeded_and_keep_the_ranges():
+  first = tpe.propose(SPEC, None, 0)
+  assert first == tpe.propose(SPEC, None, 0)
+  assert first != tpe.propose(dataclasses.replace(SPEC, seed=1), None, 0)
+  assert len(first) == SPEC.num_members
+  for config in first:
+    assert 1e-3 <= config['learning_rate'] <= 1e-1 and 0 <= config['dropout'] <= 0.3
+    assert config['forget_bias'] in (0.0, 1.0) and config['clip_norm'] == 1.0
+    assert config['cell'] == 'lstm'
+
+
+@pytest.mark.parametrize('changes, message', [
+    (dict(search='random', num_members=4, rounds=3), '--rounds: 3, but rounds are for '
+     '--search=tpe only'),
+    (dict(rounds=0), '--rounds: 0; --search=tpe needs --rounds >= 1'),
+    (dict(num_members=0), '--num_members: 0; --search=tpe needs'),
+])
+def test_bad_input_is_one_line(changes, message, tmp_path):
+  spec = dataclasses.replace(SPEC, **changes)
+  with pytest.raises(InputError, match='^' + message):
+    sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
+  assert not os.path.exists(tmp_path / 'wd')
+
+
+def test_plan_takes_given_configurations_numbered_after_earlier_rounds():
+  plan = spec_lib.make_plan(SPEC, configs=tpe.propose(SPEC, None, 1), first_config=2)
+  assert [m.uid for m in plan.members] == [4, 5, 6, 7]
+  assert [m.config for m in plan.members] == [2, 2, 3, 3]
+  later = search.concat(plan, plan)
+  assert [m.bucket for m in later.members] == [0] * 4 + [1] * 4
+  assert len(later.buckets) == 2
