@@ -156,3 +156,10 @@ def plan_table(plan: dict, num_chunks: int) -> str:
   if total:
     lines.append(f'estimated time: {total:.0f} s ({total / 60:.1f} min)')
   return '\n'.join(lines)
+
+
+def compiles_line(compiles: dict) -> str:
+  """Per bucket: seconds compiling, and programs read from the persistent cache."""
+  return 'compiles: ' + ', '.join(
+      f'bucket {b} {c.seconds:.1f} s ({c.cache_hits} cached, {c.cache_misses} compiled)'
+      for b, c in sorted(compiles.items()))

@@ -14,6 +14,7 @@ import jax
 import numpy as np
 
 from rnnjax import checkpoint
+from rnnjax import compile_cache
 from rnnjax import distributed
 from rnnjax import plan as plan_lib
 from rnnjax import population as pop
@@ -120,12 +121,15 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   rules = searcher_lib.strategy(spec)
   members = {m.uid: m for m in plan.members}
   rename = lambda metrics: {data.metric_names.get(k, k): v for k, v in metrics.items()}
+  compiles = {}
   for position in range(start, len(order)):
     r, c = order[position]
     records = []
     if runs[r].uids and max(runs[r].uids) >= 0:
-      runs[r], table, records = _train_chunk(sweep, runs[r], group_size, rename, bar,
-                                             (c + 1) * spec.eval_every)
+      with compile_cache.measure() as counted:  # This process's compiles, per bucket.
+        runs[r], table, records = _train_chunk(sweep, runs[r], group_size, rename, bar,
+                                               (c + 1) * spec.eval_every)
+      compiles.setdefault(runs[r].bucket, compile_cache.Compiles()).add(counted)
       search_state = searcher_lib.observe(search_state, r, table)
     if r == len(runs) - 1 or not adaptive:
       search_state, runs, decided = searcher_lib.decide(
@@ -144,11 +148,14 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
                                  if run.state is not None]})
   bar.close()
   mngr.close()
+  if compiles:
+    log(report.compiles_line(compiles))
   summary = _summarise(sweep, runs, search_state, group_size, rename,
                        workdir if main else None, log)
   summary.update(timing=bar.timing(), member_steps={
       'useful': searcher_lib.member_steps(summary['members']),
-      'budget': len(plan.members) * spec.train_steps})
+      'budget': len(plan.members) * spec.train_steps},
+      compiles={str(b): c.to_json() for b, c in sorted(compiles.items())})
   out.close(summary)
   if main:
     log(report.ranking_table(summary))

@@ -51,6 +51,9 @@ def test_tiny_sweep_end_to_end(tmp_path):
   np.testing.assert_allclose(best['val']['mse'], val_best, rtol=1e-5)
   assert json.loads((wd / 'sweep.json').read_text())['spec']['cell'] == 'grid(lstm,gru)'
   assert any(line.startswith('chunk 4/4') for line in lines)
+  assert set(summary['compiles']) == {'0', '1'}  # This process's compiles, per bucket.
+  assert all(c['compile_s'] >= 0 for c in summary['compiles'].values())
+  assert any(line.startswith('compiles: bucket 0 ') for line in lines)
   assert '\nsingle best: uid' in '\n'.join(lines)
   assert '\nfinal model (' in '\n'.join(lines)
 
