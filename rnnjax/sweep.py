@@ -52,7 +52,7 @@ class Prepared:
     return self.spec.train_steps // self.spec.eval_every
 
 
-def prepare(spec: SweepSpec, max_memory_gb: float = 0.0) -> Prepared:
+def prepare(spec: SweepSpec, max_memory_gb: float = 0.0, group_size: int = 0) -> Prepared:
   """Checks the spec, plans it, loads its data; raises InputError on bad input."""
   spec_lib.check(spec)
   plan = spec_lib.make_plan(spec)
@@ -61,7 +61,7 @@ def prepare(spec: SweepSpec, max_memory_gb: float = 0.0) -> Prepared:
            for lookback in sorted({s.get('lookback') for s in plan.buckets}, key=str)}
   plan_lib.check_batch_sizes(plan, datas)
   mesh = sharding.population_mesh()
-  runs, plan_json = plan_lib.make_runs(plan, spec, datas, mesh, max_memory_gb)
+  runs, plan_json = plan_lib.make_runs(plan, spec, datas, mesh, max_memory_gb, group_size)
   return Prepared(spec, plan, plan_json, datas,
                   {k: _device_data(d, ('train', 'val'), mesh) for k, d in datas.items()},
                   tuple(runs), mesh,
@@ -85,7 +85,7 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   """
   main = distributed.is_main()
   log = log if main else (lambda _: None)
-  sweep = prepare(spec, max_memory_gb)
+  sweep = prepare(spec, max_memory_gb, group_size)
   if dry_run:
     return describe_plan(sweep, group_size, log)
   distributed.check_shared_dir(workdir)

@@ -50,6 +50,10 @@ def test_tiny_sweep_end_to_end(tmp_path):
                  if r['uid'] == best['uid'] and r['metric'] == 'mse' and r['split'] == 'val')
   np.testing.assert_allclose(best['val']['mse'], val_best, rtol=1e-5)
   assert json.loads((wd / 'sweep.json').read_text())['spec']['cell'] == 'grid(lstm,gru)'
+  plan = json.loads((wd / 'plan.json').read_text())  # The group size training used.
+  assert [b['group_size'] for b in plan['buckets']] == [
+      sharding.group_size(4 // sharding.population_mesh().size, 0,
+                          b['activation_bytes_per_member']) for b in plan['buckets']]
   assert any(line.startswith('chunk 4/4') for line in lines)
   assert set(summary['compiles']) == {'0', '1'}  # This process's compiles, per bucket.
   assert all(c['compile_s'] >= 0 for c in summary['compiles'].values())
