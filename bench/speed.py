@@ -133,7 +133,8 @@ def child_rnnjax(args):
   local = padded // mesh.size
   _row(total_s=total, compile_s=compiles.seconds,
        ms_per_member_step=(total - compiles.seconds) / (args.p * args.steps) * 1e3,
-       cpu_devices=mesh.size, group_size=sharding.group_size(local, args.group_size))
+       cpu_devices=mesh.size, group_size=sharding.group_size(
+           local, args.group_size, pop.activation_bytes(cfg, args.seq_len)))
 
 
 def child_w(args):
