@@ -135,7 +135,8 @@ def plan_table(plan: dict, num_chunks: int) -> str:
            f'bucketed: {", ".join(plan["bucketed_axes"]) or "-"}; '
            f'masked: {", ".join(plan["masked_axes"]) or "-"}; '
            f'vmapped: {", ".join(plan["vmapped_axes"]) or "-"}',
-           f'{"bucket":>6} {"members":>7} {"waves":>5} {"width":>5} {"padding":>7} '
+           f'{"bucket":>6} {"members":>7} {"waves":>5} {"group":>5} {"width":>5} '
+           f'{"padding":>7} '
            f'{"params/member":>15} '
            f'{"MiB/member":>10} {"compile s":>9} {"chunk s":>8} {"est. s":>7}  structure']
   total = 0.0
@@ -149,6 +150,7 @@ def plan_table(plan: dict, num_chunks: int) -> str:
       total += est
     structure = ' '.join(f'{k}={v}' for k, v in b['structure'].items())
     lines.append(f'{b["bucket"]:>6} {b["num_members"]:>7} {b.get("num_waves", 1):>5} '
+                 f'{b.get("group_size", "-"):>5} '
                  f'{b["padded_width"]:>5} '
                  f'{b["padding_fraction"]:>7.0%} {params:>15} '
                  f'{_fmt(mib and mib / 2**20):>10} {_fmt(b.get("compile_s")):>9} '

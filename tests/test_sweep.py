@@ -105,6 +105,7 @@ def test_masked_widths_per_layer_dropout_and_dry_run(tmp_path):
   assert 0 < bucket['padding_fraction'] < 1
   assert plan['masked_axes'] == ['hidden_size']
   assert 'estimated time' in lines[-1]
+  assert bucket['group_size'] >= 1 and ' group ' in lines[-1]  # Recorded and shown.
   summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
   assert {m['hparams']['dropout_1'] for m in summary['members']} == {0.0, 0.3}
   assert {m['hparams']['hidden_size'] for m in summary['members']} == {4, 8}
