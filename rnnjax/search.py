@@ -11,8 +11,9 @@ Every swept flag holds one spec string, parsed by a small grammar (never `eval`)
 `--search=grid` crosses every listed axis; `--search=random` draws `--num_members`
 configurations, taking listed values uniformly. `halving` and `pbt` (halving.py, pbt.py) start
 from such a population: random when `--num_members` is set, else the grid. Each
-configuration is repeated `--num_seeds` times; member uid = configuration * num_seeds +
-seed index.
+configuration is repeated `--num_seeds` times, and each repeat trains on each of
+`--folds` cross-validation folds: member uid = (configuration * num_seeds + seed index)
+* folds + fold (with one fold, configuration * num_seeds + seed index).
 
 Structural axes (cell, hidden_size, num_layers, batch_size, optimizer, and lookback for
 forecasting) change shapes, so members are grouped into buckets of equal structure, one
@@ -152,6 +153,7 @@ class Member:
   seed: int
   bucket: int
   hparams: dict        # axis name -> value, every row of hparams.TABLE
+  fold: int = 0        # Cross-validation fold (the last is the usual split).
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,7 +182,7 @@ class Plan:
 
 
 def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
-              seed: int, hidden_mode: str = 'bucket') -> Plan:
+              seed: int, hidden_mode: str = 'bucket', num_folds: int = 1) -> Plan:
   """Members and buckets from parsed axes (`axes_of`: every row of hparams.TABLE,
   the ones with a by-family default optional,
   plus per-layer axes such as `dropout_2`).
@@ -228,8 +230,9 @@ def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
     if structure not in buckets:
       buckets.append(structure)
     for s in range(num_seeds):
-      members.append(Member(uid=c * num_seeds + s, config=c, seed=s,
-                             bucket=buckets.index(structure), hparams=config))
+      for f in range(num_folds):
+        members.append(Member(uid=(c * num_seeds + s) * num_folds + f, config=c, seed=s,
+                               bucket=buckets.index(structure), hparams=config, fold=f))
   if hidden_mode == 'masked':  # Each bucket is as wide as its widest member.
     buckets = [{**structure, 'hidden_size': max(m.hparams['hidden_size'] for m in members
                                                 if m.bucket == b)}
