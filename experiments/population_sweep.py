@@ -57,6 +57,11 @@ MLFLOW_URI = flags.DEFINE_string('mlflow_uri', '', 'Also log the finished sweep 
                                  'pip install "rnnjax[mlflow]".')
 MLFLOW_EXPERIMENT = flags.DEFINE_string('mlflow_experiment', 'rnnjax', 'MLflow experiment '
                                         'of --mlflow_uri\'s runs.')
+COMPILE_CACHE_DIR = flags.DEFINE_string(
+    'compile_cache_dir', None, 'Where compiled programs are kept for later runs on this '
+    'machine (a repeated or resumed sweep skips compiling; default: '
+    '$RNNJAX_COMPILE_CACHE_DIR, else $XDG_CACHE_HOME/rnnjax/jax, else '
+    '~/.cache/rnnjax/jax); empty: no cache. Speed only.')
 GROUP_SIZE = flags.DEFINE_integer('group_size', 0, 'Members per vmap group on a device '
                                   '(0: 4 on a CPU, all on a GPU). Speed only.')
 
@@ -84,6 +89,9 @@ def main(argv):
   from rnnjax import distributed  # pylint: disable=g-import-not-at-top
   from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
   sharding.configure_cpu_devices(CPU_DEVICES.value)  # Before JAX starts a backend.
+  from rnnjax import compile_cache  # pylint: disable=g-import-not-at-top
+  compile_cache.configure(compile_cache.default_dir() if COMPILE_CACHE_DIR.value is None
+                          else COMPILE_CACHE_DIR.value)
   try:
     distributed.initialize(DISTRIBUTED.value,
                            coordinator_address=COORDINATOR_ADDRESS.value,

@@ -53,10 +53,12 @@ def train_config(structure: dict, data: task_data.TaskData, spec) -> pop.TrainCo
                          num_folds=spec.folds)
 
 
-def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0):
+def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0,
+              group_size: int = 0):
   """Each bucket's members in waves of equal size that fit `max_memory_gb` (0: half the
   machine's memory). Returns ([Run], the plan as JSON with each bucket's parameters,
-  padding and waves).
+  padding, waves, and the members per vmap group on a device that training will use
+  (`group_size` asked for, 0: see `sharding.group_size`).
 
   datas: data key (a bucket's lookback or None, fold) -> its TaskData. Each fold's
   members train in waves of their own, on their fold's data, by the bucket's one
@@ -81,8 +83,11 @@ def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0):
         runs.append(Run(b, cfg, tuple(int(u) for u in hp.uid),
                         distributed.put(hp, sharding.members_sharding(mesh)),
                         data_key=(structure.get('lookback'), fold)))
-    plan_json['buckets'][b].update(probe.describe(cfg, members), **waves,
-                                   estimated_bytes_per_member=per_member)
+    activations = pop.activation_bytes(cfg, data.seq_len)
+    plan_json['buckets'][b].update(
+        probe.describe(cfg, members), **waves, estimated_bytes_per_member=per_member,
+        group_size=sharding.group_size(size // mesh.size, group_size, activations),
+        activation_bytes_per_member=activations)
   return runs, plan_json
 
 

@@ -154,6 +154,18 @@ def run_chunk(cfg: TrainConfig, state: TrainState, hp: HParams, data, base_key):
   return state, {'train_loss': jnp.mean(train_losses), 'val': val}
 
 
+def train_seq_len(cfg: TrainConfig, train: dict) -> int:
+  """Time steps of a training window: charlm's seq_len, else the windows' length."""
+  return cfg.seq_len if 'tokens' in train else train['x'].shape[1]
+
+
+def activation_bytes(cfg: TrainConfig, seq_len: int) -> int:
+  """What one member's training step stores per layer and time step for its backward
+  pass, as the fused LSTM does: gates and their gradients [B, 4H] each, cell states,
+  hidden states and inputs [B, H] each (11H per example, float32)."""
+  return 4 * cfg.model.num_layers * seq_len * cfg.batch_size * 11 * cfg.model.hidden_size
+
+
 @functools.lru_cache(maxsize=None)
 def population_init_fn(cfg: TrainConfig, mesh=None):
   """jit(vmap(init_member)): (hp<[P]>, base_key) -> state<[P]>, sharded over the mesh."""
@@ -180,7 +192,8 @@ def population_chunk_fn(cfg: TrainConfig, mesh=None, group_size: int = 0,
 
   def local(state, hp, data, base_key):
     num_local = hp.uid.shape[0]
-    group = sharding.group_size(num_local, group_size)
+    group = sharding.group_size(num_local, group_size,
+                                activation_bytes(cfg, train_seq_len(cfg, data['train'])))
     chunk = run_chunk if validate else train_only
     member = lambda sh: chunk(cfg, sh[0], sh[1], data, base_key)
     return jax.lax.map(member, (state, hp), batch_size=group)

@@ -16,6 +16,7 @@ import time
 import jax
 import numpy as np
 
+from rnnjax import compile_cache
 from rnnjax import model
 from rnnjax import population as pop
 from rnnjax import sharding
@@ -73,13 +74,15 @@ def _compile(cfg: pop.TrainConfig, hp: pop.HParams, data, base_key, mesh, group_
   start = time.perf_counter()
   # On a CPU, XLA's level-1 backend optimisation compiles about a quarter faster, and
   # measured the same step time as the default level on these programs (2-core VM).
-  compiled = pop.population_chunk_fn(one_step, mesh, group_size, validate=False).lower(
-      state, hp, data, base_key).compile(
-          compiler_options=PROBE_COMPILER_OPTIONS if jax.default_backend() == 'cpu' else None)
-  return compiled, state, time.perf_counter() - start
+  with compile_cache.measure() as counted:
+    compiled = pop.population_chunk_fn(one_step, mesh, group_size, validate=False).lower(
+        state, hp, data, base_key).compile(
+            compiler_options=PROBE_COMPILER_OPTIONS if jax.default_backend() == 'cpu'
+            else None)
+  return compiled, state, time.perf_counter() - start, counted.cache_hits
 
 
-def _measure(compiled, state, compile_s, cfg, hp, data, base_key, mesh) -> dict:
+def _measure(compiled, state, compile_s, cache_hits, cfg, hp, data, base_key, mesh) -> dict:
   memory = compiled.memory_analysis()
   per_device = hp.uid.shape[0] // mesh.size
   member_bytes = None
@@ -88,7 +91,8 @@ def _measure(compiled, state, compile_s, cfg, hp, data, base_key, mesh) -> dict:
   start = time.perf_counter()  # One call: a warm-up call would double the probe's time.
   jax.block_until_ready(compiled(state, hp, data, base_key))
   step_s = time.perf_counter() - start
-  return {'compile_s': compile_s, 'chunk_s': step_s * cfg.steps_per_chunk,
+  return {'compile_s': compile_s, 'cache_hits': cache_hits,
+          'chunk_s': step_s * cfg.steps_per_chunk,
           'bytes_per_member': member_bytes}
 
 
@@ -98,7 +102,7 @@ def probe_all(buckets, base_key, mesh, group_size: int = 0) -> list[dict]:
   then each is timed alone so that the timings do not disturb one another.
 
   Per bucket: compile_s (of the probe's program: the sweep's, which validates too,
-  takes a little longer); chunk_s = one training step's time x steps per chunk (the
+  takes a little longer; near zero when the persistent cache holds it, cache_hits); chunk_s = one training step's time x steps per chunk (the
   validation pass after each chunk not counted); bytes_per_member from the compiled
   executable (a chunk's loop over steps does not add to it).
   """

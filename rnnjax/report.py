@@ -146,7 +146,8 @@ def plan_table(plan: dict, num_chunks: int) -> str:
            f'bucketed: {", ".join(plan["bucketed_axes"]) or "-"}; '
            f'masked: {", ".join(plan["masked_axes"]) or "-"}; '
            f'vmapped: {", ".join(plan["vmapped_axes"]) or "-"}',
-           f'{"bucket":>6} {"members":>7} {"waves":>5} {"width":>5} {"padding":>7} '
+           f'{"bucket":>6} {"members":>7} {"waves":>5} {"group":>5} {"width":>5} '
+           f'{"padding":>7} '
            f'{"params/member":>15} '
            f'{"MiB/member":>10} {"compile s":>9} {"chunk s":>8} {"est. s":>7}  structure']
   total = 0.0
@@ -160,6 +161,7 @@ def plan_table(plan: dict, num_chunks: int) -> str:
       total += est
     structure = ' '.join(f'{k}={v}' for k, v in b['structure'].items())
     lines.append(f'{b["bucket"]:>6} {b["num_members"]:>7} {b.get("num_waves", 1):>5} '
+                 f'{b.get("group_size", "-"):>5} '
                  f'{b["padded_width"]:>5} '
                  f'{b["padding_fraction"]:>7.0%} {params:>15} '
                  f'{_fmt(mib and mib / 2**20):>10} {_fmt(b.get("compile_s")):>9} '
@@ -167,3 +169,10 @@ def plan_table(plan: dict, num_chunks: int) -> str:
   if total:
     lines.append(f'estimated time: {total:.0f} s ({total / 60:.1f} min)')
   return '\n'.join(lines)
+
+
+def compiles_line(compiles: dict) -> str:
+  """Per bucket: seconds compiling, and programs read from the persistent cache."""
+  return 'compiles: ' + ', '.join(
+      f'bucket {b} {c.seconds:.1f} s ({c.cache_hits} cached, {c.cache_misses} compiled)'
+      for b, c in sorted(compiles.items()))

@@ -7,7 +7,8 @@ one after another inside the same compiled program (`lax.map(..., batch_size=g)`
 
 Why groups: on a CPU, measured on workload W (bench/population.py, BUILD_NOTES.md), a
 vmap over all 32 local members ran 1.3-1.5x slower per member-step than groups of 4
-(presumably because a small group's activations stay in cache; not measured). On a GPU
+(presumably because a small group's activations stay in cache); larger models, whose
+activations fill the cache alone, train one member at a time (CPU_GROUP_BYTES). On a GPU
 one group of every local member is expected to fill the device, and is the default there.
 
 Why several CPU devices: XLA's CPU backend keeps about 1.5 of 2 cores busy with one
@@ -23,6 +24,12 @@ from jax.sharding import PartitionSpec
 
 AXIS = 'pop'
 CPU_GROUP_SIZE = 4
+# A CPU group's training activations (see population.activation_bytes) stay under this:
+# W (2.9 MB a member) keeps groups of 4; from H=128, T=64 on (11.5 MB) members train one
+# at a time. Timed side by side (BUILD_NOTES, issue 16): the fused LSTM's gradient per
+# member at H=512, T=64 took 447 ms alone and 689 ms in a vmap of 4; at H=64, T=32 the
+# group made no difference to the layer, and groups of 4 ran the whole W step fastest.
+CPU_GROUP_BYTES = 16 * 2**20
 
 
 def configure_cpu_devices(num_devices: int | None = None) -> None:
@@ -45,11 +52,16 @@ def padded_size(num_members: int, mesh) -> int:
   return -(-num_members // n) * n
 
 
-def group_size(local_members: int, requested: int = 0) -> int:
+def group_size(local_members: int, requested: int = 0, member_bytes: int = 0) -> int:
   """Members per vmap group on one device: the largest divisor of local_members that
-  is at most `requested` (0: CPU_GROUP_SIZE on a CPU, all local members elsewhere)."""
+  is at most `requested` (0: all local members on an accelerator; on a CPU,
+  CPU_GROUP_SIZE, fewer where `member_bytes`, one member's training activations, times
+  the group would pass CPU_GROUP_BYTES)."""
   if not requested:
-    requested = CPU_GROUP_SIZE if jax.default_backend() == 'cpu' else local_members
+    if jax.default_backend() != 'cpu':
+      requested = local_members
+    else:
+      requested = max(1, min(CPU_GROUP_SIZE, CPU_GROUP_BYTES // max(member_bytes, 1)))
   return max(g for g in range(1, min(requested, local_members) + 1)
              if local_members % g == 0)
 

@@ -15,6 +15,7 @@ import jax
 import numpy as np
 
 from rnnjax import checkpoint
+from rnnjax import compile_cache
 from rnnjax import distributed
 from rnnjax import export
 from rnnjax import plan as plan_lib
@@ -72,7 +73,7 @@ def _load_datas(spec: SweepSpec, plan, datas: dict) -> dict:
   return datas
 
 
-def prepare(spec: SweepSpec, max_memory_gb: float = 0.0) -> Prepared:
+def prepare(spec: SweepSpec, max_memory_gb: float = 0.0, group_size: int = 0) -> Prepared:
   """Checks the spec, plans it, loads its data; raises InputError on bad input."""
   spec_lib.check(spec)
   if spec.search == 'tpe' and jax.process_count() > 1:  # Process 0 alone writes its study.
@@ -84,7 +85,7 @@ def prepare(spec: SweepSpec, max_memory_gb: float = 0.0) -> Prepared:
   datas = _load_datas(spec, plan, {})
   plan_lib.check_batch_sizes(plan, datas)
   mesh = sharding.population_mesh()
-  runs, plan_json = plan_lib.make_runs(plan, spec, datas, mesh, max_memory_gb)
+  runs, plan_json = plan_lib.make_runs(plan, spec, datas, mesh, max_memory_gb, group_size)
   return Prepared(spec, plan, plan_json, datas,
                   {k: _device_data(d, ('train', 'val'), mesh) for k, d in datas.items()},
                   tuple(runs), mesh,
@@ -108,7 +109,7 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   """
   main = distributed.is_main()
   log = log if main else (lambda _: None)
-  sweep = prepare(spec, max_memory_gb)
+  sweep = prepare(spec, max_memory_gb, group_size)
   if dry_run:
     return describe_plan(sweep, group_size, log)
   distributed.check_shared_dir(workdir)
@@ -122,7 +123,7 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   resumed = None
   if status == workdir_lib.RESUME:
     mngr = checkpoint.manager(workdir, keep=keep_checkpoints)
-    resumed = _resume(sweep, workdir, mngr, log, max_memory_gb)
+    resumed = _resume(sweep, workdir, mngr, log, max_memory_gb, group_size)
     if resumed is None:
       mngr.close()
   if resumed is None:
@@ -130,7 +131,8 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
     mngr = checkpoint.manager(workdir, keep=keep_checkpoints)
     search_state = searcher_lib.SearchState()
     if spec.search == 'tpe':
-      sweep, search_state = _tpe_round(sweep, workdir, search_state, max_memory_gb)
+      sweep, search_state = _tpe_round(sweep, workdir, search_state, max_memory_gb,
+                                        group_size)
     runs, start = list(sweep.runs), 0
   else:
     sweep, runs, search_state, start = resumed
@@ -148,14 +150,17 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   rules = searcher_lib.strategy(spec)
   members = {m.uid: m for m in plan.members}
   rename = lambda metrics: {data.metric_names.get(k, k): v for k, v in metrics.items()}
+  compiles = {}
   for position in itertools.count(start):  # tpe's rounds lengthen `order` as they come.
     if position == len(order):
       break
     r, c = order[position]
     records = []
     if runs[r].uids and max(runs[r].uids) >= 0:
-      runs[r], table, records = _train_chunk(sweep, runs[r], group_size, rename, bar,
-                                             (c + 1) * spec.eval_every)
+      with compile_cache.measure() as counted:  # This process's compiles, per bucket.
+        runs[r], table, records = _train_chunk(sweep, runs[r], group_size, rename, bar,
+                                               (c + 1) * spec.eval_every)
+      compiles.setdefault(runs[r].bucket, compile_cache.Compiles()).add(counted)
       search_state = searcher_lib.observe(search_state, r, table)
     if r == len(runs) - 1 or not adaptive:
       search_state, runs, decided = searcher_lib.decide(
@@ -164,7 +169,8 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
           mesh=sweep.mesh, group_size=group_size)
       records += decided
     if spec.search == 'tpe' and position == len(order) - 1:  # A round's last chunk.
-      sweep, search_state = _tpe_round(sweep, workdir, search_state, max_memory_gb)
+      sweep, search_state = _tpe_round(sweep, workdir, search_state, max_memory_gb,
+                                        group_size)
       runs += sweep.runs[len(runs):]
       order = plan_lib.chunk_order(len(runs), sweep.num_chunks, chunk_major=False)
       members = {m.uid: m for m in sweep.plan.members}
@@ -180,11 +186,14 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
                                  if run.state is not None]})
   bar.close()
   mngr.close()
+  if compiles:
+    log(report.compiles_line(compiles))
   summary, refitted = _summarise(sweep, runs, search_state, group_size, rename,
                                   workdir if main else None, log)
   summary.update(timing=bar.timing(), member_steps={
       'useful': searcher_lib.member_steps(summary['members']),
-      'budget': len(sweep.plan.members) * spec.train_steps})
+      'budget': len(sweep.plan.members) * spec.train_steps},
+      compiles={str(b): c.to_json() for b, c in sorted(compiles.items())})
   # Before summary.json, which marks the sweep finished: a finished sweep has its model.
   export.save(workdir if main else None, sweep, runs, summary, refitted, log=log)
   out.close(summary)
@@ -300,7 +309,8 @@ def _start(sweep: Prepared, workdir: str) -> None:
   distributed.sync('rnnjax-cleared')
 
 
-def _resume(sweep: Prepared, workdir: str, mngr, log, max_memory_gb: float):
+def _resume(sweep: Prepared, workdir: str, mngr, log, max_memory_gb: float,
+            group_size: int):
   """(sweep, runs, search state, next position) from the newest checkpoint that
   restores, with metrics.jsonl (and tpe's journal) cut back to what it covers; None when
   there is none. tpe: the sweep of the rounds proposed by then."""
@@ -308,7 +318,7 @@ def _resume(sweep: Prepared, workdir: str, mngr, log, max_memory_gb: float):
     if sweep.spec.search != 'tpe':
       return sweep
     rounds = searcher_lib.SearchState.from_json(progress['searcher']).rounds
-    return _with_rounds(sweep, rounds, max_memory_gb)
+    return _with_rounds(sweep, rounds, max_memory_gb, group_size)
   restored = checkpoint.restore_latest(
       mngr, lambda progress: _abstract(at(progress), progress), log=log)
   if restored is None:
@@ -329,7 +339,8 @@ def _resume(sweep: Prepared, workdir: str, mngr, log, max_memory_gb: float):
   return sweep, runs, search_state, start
 
 
-def _tpe_round(sweep: Prepared, workdir: str, search_state, max_memory_gb: float):
+def _tpe_round(sweep: Prepared, workdir: str, search_state, max_memory_gb: float,
+               group_size: int):
   """The end of a tpe round (and the start): tells the round that ended its values,
   asks the next round's configurations, and returns the sweep of every round so far with
   the search state that holds them (plan.json rewritten)."""
@@ -341,12 +352,13 @@ def _tpe_round(sweep: Prepared, workdir: str, search_state, max_memory_gb: float
     rounds += (tpe.propose(spec, workdir, len(rounds)),)
   search_state = dataclasses.replace(search_state, rounds=rounds,
                                      journal_bytes=tpe.journal_bytes(workdir))
-  sweep = _with_rounds(sweep, rounds, max_memory_gb)
+  sweep = _with_rounds(sweep, rounds, max_memory_gb, group_size)
   results.write_json(os.path.join(workdir, results.PLAN), sweep.plan_json)
   return sweep, search_state
 
 
-def _with_rounds(sweep: Prepared, rounds, max_memory_gb: float) -> Prepared:
+def _with_rounds(sweep: Prepared, rounds, max_memory_gb: float,
+                 group_size: int = 0) -> Prepared:
   """The sweep of tpe's rounds of configurations so far: each round's plan after the
   earlier rounds' (its buckets its own), runs in the same order."""
   spec = sweep.spec
@@ -357,7 +369,8 @@ def _with_rounds(sweep: Prepared, rounds, max_memory_gb: float) -> Prepared:
     plan = search.concat(plan, later)
   datas = _load_datas(spec, plan, sweep.datas)
   plan_lib.check_batch_sizes(plan, datas)
-  runs, plan_json = plan_lib.make_runs(plan, spec, datas, sweep.mesh, max_memory_gb)
+  runs, plan_json = plan_lib.make_runs(plan, spec, datas, sweep.mesh, max_memory_gb,
+                                       group_size)
   device_data = {k: sweep.device_data.get(k) or _device_data(d, ('train', 'val'), sweep.mesh)
                  for k, d in datas.items()}
   return dataclasses.replace(sweep, plan=plan, plan_json=plan_json, datas=datas,

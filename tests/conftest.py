@@ -1,11 +1,21 @@
 """Test configuration: strict numerics everywhere, quick compiles."""
+import atexit
 import os
+import shutil
+import tempfile
 
 # Compiling is most of this suite's time. XLA's unoptimised CPU backend compiles in
 # about half the time (test_compare: 55 s -> 27 s) and the tests compare at tolerances
 # that its different fusion decisions stay well within. Real-process tests inherit it.
 os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') +
                            ' --xla_backend_optimization_level=0').strip()
+
+# Sweep commands started by tests keep their compiled programs in one directory for the
+# session (pytest-xdist's workers inherit the controller's), never in the user's cache.
+if not os.environ.get('RNNJAX_COMPILE_CACHE_DIR'):
+  _CACHE = tempfile.mkdtemp(prefix='rnnjax-test-compile-cache-')
+  os.environ['RNNJAX_COMPILE_CACHE_DIR'] = _CACHE
+  atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
 

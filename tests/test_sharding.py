@@ -7,6 +7,8 @@ process it starts anyway (test_sharded_sweep_equals_single_device).
 
 import types
 
+from rnnjax import model
+from rnnjax import population as pop
 from rnnjax import sharding
 
 
@@ -18,3 +20,16 @@ def test_padded_size_and_group_size():
   assert sharding.group_size(6, 4) == 3
   assert sharding.group_size(7, 4) == 1
   assert sharding.group_size(2, 0) == 2
+
+
+def test_cpu_groups_shrink_as_members_activations_grow():
+  def groups(hidden, seq_len, local=16):
+    cfg = pop.TrainConfig(model=model.ModelConfig('lstm', 1, hidden, 1, 1),
+                          optimizer='adam', batch_size=32, steps_per_chunk=1)
+    return sharding.group_size(local, 0, pop.activation_bytes(cfg, seq_len))
+  assert groups(64, 32) == 4  # Workload W: 2.9 MB a member.
+  assert groups(128, 32) == 2
+  assert groups(128, 64) == 1
+  assert groups(512, 128) == 1
+  assert groups(64, 32, local=6) == 3  # Still a divisor of the local members.
+  assert sharding.group_size(16, 8, 10**9) == 8  # Asked for: as asked.

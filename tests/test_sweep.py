@@ -51,7 +51,14 @@ def test_tiny_sweep_end_to_end(tmp_path):
                  if r['uid'] == best['uid'] and r['metric'] == 'mse' and r['split'] == 'val')
   np.testing.assert_allclose(best['val']['mse'], val_best, rtol=1e-5)
   assert json.loads((wd / 'sweep.json').read_text())['spec']['cell'] == 'grid(lstm,gru)'
+  plan = json.loads((wd / 'plan.json').read_text())  # The group size training used.
+  assert [b['group_size'] for b in plan['buckets']] == [
+      sharding.group_size(4 // sharding.population_mesh().size, 0,
+                          b['activation_bytes_per_member']) for b in plan['buckets']]
   assert any(line.startswith('chunk 4/4') for line in lines)
+  assert set(summary['compiles']) == {'0', '1'}  # This process's compiles, per bucket.
+  assert all(c['compile_s'] >= 0 for c in summary['compiles'].values())
+  assert any(line.startswith('compiles: bucket 0 ') for line in lines)
   assert '\nsingle best: uid' in '\n'.join(lines)
   assert '\nfinal model (' in '\n'.join(lines)
 
@@ -99,6 +106,7 @@ def test_masked_widths_per_layer_dropout_and_dry_run(tmp_path):
   assert 0 < bucket['padding_fraction'] < 1
   assert plan['masked_axes'] == ['hidden_size']
   assert 'estimated time' in lines[-1]
+  assert bucket['group_size'] >= 1 and ' group ' in lines[-1]  # Recorded and shown.
   summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
   assert {m['hparams']['dropout_1'] for m in summary['members']} == {0.0, 0.3}
   assert {m['hparams']['hidden_size'] for m in summary['members']} == {4, 8}
