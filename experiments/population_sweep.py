@@ -76,6 +76,7 @@ def main(argv):
   from rnnjax import sharding  # pylint: disable=g-import-not-at-top
   from rnnjax import distributed  # pylint: disable=g-import-not-at-top
   from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
+  from rnnjax import stop  # pylint: disable=g-import-not-at-top
   sharding.configure_cpu_devices(CPU_DEVICES.value)  # Before JAX starts a backend.
   try:
     distributed.initialize(DISTRIBUTED.value,
@@ -93,6 +94,13 @@ def main(argv):
   except InputError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
+  except stop.Stopped as e:  # SIGINT / SIGTERM: stopped at a checkpoint.
+    print(f'rnnjax: {e}', file=sys.stderr)
+    sys.exit(e.exit_code)
+  except KeyboardInterrupt:  # Ctrl-C outside the sweep's watch (start-up, figures).
+    print('rnnjax: interrupted; the work directory keeps its last checkpoint: run the '
+          'same command to resume', file=sys.stderr)
+    sys.exit(130)
 
 
 def parse_flags(argv):

@@ -4,10 +4,13 @@
 flushed once per chunk. Non-finite values are written as null (JSON has no NaN).
 """
 
+import contextlib
 import json
 import math
 import os
 import tempfile
+
+from rnnjax import errors
 
 SWEEP, PLAN, METRICS, SUMMARY = 'sweep.json', 'plan.json', 'metrics.jsonl', 'summary.json'
 OWN_ENTRIES = (SWEEP, PLAN, METRICS, SUMMARY, 'checkpoints', 'tensorboard', 'figures')
@@ -29,17 +32,19 @@ def clean(value):
 def write_json(path: str, obj) -> None:
   """Writes JSON atomically: a reader sees the old file or the new one, never a part."""
   directory = os.path.dirname(os.path.abspath(path))
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-', suffix='.json')
-  try:
-    with os.fdopen(fd, 'w') as f:
-      json.dump(clean(obj), f, indent=1)
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.unlink(tmp)
-    raise
+  text = json.dumps(clean(obj), indent=1)
+  with errors.writing(path):
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-', suffix='.json')
+    try:
+      with os.fdopen(fd, 'w') as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+      os.replace(tmp, path)
+    except BaseException:
+      if os.path.exists(tmp):
+        os.unlink(tmp)
+      raise
 
 
 def read_json(path: str):
@@ -52,16 +57,36 @@ class MetricsWriter:
   path (processes other than 0 of a distributed sweep) it writes nothing."""
 
   def __init__(self, path: str | None):
-    self._file = open(path, 'a') if path else None
+    self._path = path
+    with errors.writing(path or ''):
+      self._file = open(path, 'a') if path else None
 
   def write(self, records: list[dict]):
     if self._file:
-      self._file.write(''.join(json.dumps(clean(r)) + '\n' for r in records))
+      with self._writing():
+        self._file.write(''.join(json.dumps(clean(r)) + '\n' for r in records))
 
   def flush(self):
     if self._file:
-      self._file.flush()
-      os.fsync(self._file.fileno())
+      with self._writing():
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+  @contextlib.contextmanager
+  def _writing(self):
+    """A failed write is one line (errors.WriteError), and the file is closed, so that
+    nothing flushes it again at exit. Resuming cuts it back to what the last checkpoint
+    covers."""
+    try:
+      with errors.writing(self._path):
+        yield
+    except errors.WriteError:
+      try:
+        self._file.close()
+      except OSError:
+        pass  # Closing flushes once more, and fails again; the descriptor is closed.
+      self._file = None
+      raise
 
   def tell(self) -> int:
     """Bytes written so far: what a checkpoint taken now covers."""

@@ -15,6 +15,8 @@ import numpy as np
 
 from rnnjax import checkpoint
 from rnnjax import distributed
+from rnnjax import errors
+from rnnjax import lock as lock_lib
 from rnnjax import plan as plan_lib
 from rnnjax import population as pop
 from rnnjax import probe
@@ -25,6 +27,7 @@ from rnnjax import search
 from rnnjax import searcher as searcher_lib
 from rnnjax import sharding
 from rnnjax import spec as spec_lib
+from rnnjax import stop as stop_lib
 from rnnjax import summary as summary_lib
 from rnnjax import tasks
 from rnnjax import workdir as workdir_lib
@@ -81,12 +84,33 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
 
   Several processes (see distributed.py) run this same call: every one trains its
   devices' members; process 0 alone writes files, and logs.
+
+  The work directory is checked and locked (lock.py: one sweep per work directory)
+  before any data is loaded; SIGINT and SIGTERM stop the sweep after its current
+  chunk's checkpoint by raising `stop.Stopped` (see stop.py), and a work directory that
+  cannot be written raises `errors.WriteError` (both one line, for the entry point).
   """
+  if dry_run:
+    return _run(spec, workdir, overwrite=overwrite, group_size=group_size,
+                keep_checkpoints=keep_checkpoints, log=log, progress_bar=progress_bar,
+                dry_run=True, max_memory_gb=max_memory_gb, stopper=stop_lib.Never())
+  quiet = log if distributed.is_main() else (lambda _: None)
+  with lock_lib.acquire_once(workdir, check=workdir_lib.check_usable, warn=quiet) as held:
+    with stop_lib.Stop(on_exit=held.release, notify=quiet) as stopper:
+      with errors.writing(f'in {workdir}', under=workdir):
+        return _run(spec, workdir, overwrite=overwrite, group_size=group_size,
+                    keep_checkpoints=keep_checkpoints, log=log, progress_bar=progress_bar,
+                    dry_run=False, max_memory_gb=max_memory_gb, stopper=stopper)
+
+
+def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoints, log,
+         progress_bar, dry_run, max_memory_gb, stopper) -> dict:
   main = distributed.is_main()
   log = log if main else (lambda _: None)
   sweep = prepare(spec, max_memory_gb)
   if dry_run:
     return describe_plan(sweep, group_size, log)
+  stopper.check('before anything was written')
   distributed.check_shared_dir(workdir)
   status = workdir_lib.state_of(workdir, spec.to_json(), overwrite=overwrite)
   distributed.sync('rnnjax-state-of')  # Before process 0 writes anything.
@@ -107,6 +131,8 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
     runs, search_state, start = list(sweep.runs), searcher_lib.SearchState(), 0
   else:
     runs, search_state, start = resumed
+  stopper.check(f'before training chunk {start + 1} ({start} of the chunks are in '
+                f'{os.path.join(workdir, checkpoint.DIRNAME)})')
   data, plan = next(iter(sweep.datas.values())), sweep.plan  # Shared facts: names, sizes.
   for note in data.notes:
     log(note)
@@ -142,6 +168,8 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
                      'searcher': search_state.to_json(),
                      'started': [str(r) for r, run in enumerate(runs)
                                  if run.state is not None]})
+    stopper.check(f'after chunk {position + 1} of {len(order)} (checkpoint {position + 1}'
+                  f' in {os.path.join(workdir, checkpoint.DIRNAME)})')
   bar.close()
   mngr.close()
   summary = _summarise(sweep, runs, search_state, group_size, rename,
