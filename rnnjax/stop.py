@@ -53,7 +53,8 @@ class Stop:
   def __init__(self, *, on_exit=None, notify=None):
     self._on_exit = on_exit or (lambda: None)
     self._notify = notify or (lambda line: print(line, file=sys.stderr, flush=True))
-    self.signum = 0
+    self.signum = 0     # The first signal's number (0: none yet).
+    self._seen = 0      # Signals the watching thread has read.
     self._active = False
 
   def __enter__(self):
@@ -86,8 +87,8 @@ class Stop:
     return False
 
   def _handler(self, signum, frame):
-    del signum, frame  # The watching thread does the work; the handler must exist so
-                       # that Python raises no KeyboardInterrupt.
+    del frame  # Runs in the main thread, at once unless it waits inside XLA.
+    self.signum = self.signum or signum
 
   def _watch(self):
     while True:
@@ -97,8 +98,9 @@ class Stop:
       for signum in os.read(self._read, 64):
         if signum not in SIGNALS:
           continue
-        if not self.signum:
-          self.signum = signum
+        self._seen += 1
+        if self._seen == 1:
+          self.signum = self.signum or signum
           self._say(self._notify, f'{name(signum)} received: stopping after the current '
                     'chunk and its checkpoint (send it again to stop at once)')
         else:
