@@ -9,6 +9,7 @@ of stop.py come first.
 
 import dataclasses
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -187,3 +188,94 @@ def test_second_ctrl_c_stops_at_once_and_corrupts_nothing(reference, tmp_path):
   code, out, err = _wait(_start(workdir))
   assert code == 0, err
   _assert_same(_outcome(workdir), reference)
+
+
+def _fill(directory, leave_bytes):
+  """Fills the file system of `directory` but `leave_bytes`; returns the filler."""
+  stat = os.statvfs(directory)
+  filler = os.path.join(directory, 'filler')
+  with open(filler, 'wb') as f:
+    f.write(b'\0' * max(0, stat.f_bavail * stat.f_frsize - leave_bytes))
+  return filler
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+  """A 4 MB tmpfs (the tests run as root); skipped where mounting is not allowed."""
+  mount = tmp_path / 'disk'
+  mount.mkdir()
+  if subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', str(mount)],
+                    capture_output=True, check=False).returncode:
+    pytest.skip('cannot mount a tmpfs here')
+  yield mount
+  subprocess.run(['umount', str(mount)], check=False)
+
+
+def test_full_disk_during_a_checkpoint_keeps_the_last_and_resumes(reference, small_disk):
+  """The disk fills while the sweep is paused after checkpoint 2, leaving room for a
+  chunk's records but not for a checkpoint: one line, checkpoint 2 intact, and once
+  space is freed the same command resumes from it."""
+  workdir = str(small_disk / 'wd')
+  proc = _start(workdir)
+  _pause_after(proc, workdir, 2)
+  filler = _fill(str(small_disk), 24 << 10)
+  proc.send_signal(signal.SIGCONT)
+  code, _, err = _wait(proc)
+  assert code == 2, err
+  line = _one_line(err)
+  assert line.startswith('error: --workdir: could not write checkpoint ')
+  assert '(No space left on device); the last complete checkpoint, ' in line
+  assert line.endswith('make room and run the same command to resume')
+  kept = int(line.split('the last complete checkpoint, ')[1].split(',')[0])
+  assert kept >= 2 and _checkpoints(workdir)[-1] == kept  # No partial step left.
+  os.unlink(filler)
+  code, out, err = _wait(_start(workdir))
+  assert code == 0, err
+  assert f'resuming {workdir}: {kept} of 6 chunks were done' in out
+  _assert_same(_outcome(workdir), reference)
+
+
+def test_metrics_that_cannot_be_written_stop_the_sweep_in_one_line(reference, tmp_path,
+                                                                  monkeypatch):
+  """Injected: the metrics file's device fills at chunk 3; checkpoints 1 and 2 are kept
+  and the re-run resumes from them."""
+  workdir = str(tmp_path / 'wd')
+  write, calls = results.MetricsWriter.write, []
+
+  class Full:
+    """A file on a full device."""
+    def __init__(self, file):
+      self._file = file
+
+    def write(self, text):
+      raise OSError(28, os.strerror(28))
+
+    def close(self):
+      self._file.close()
+      raise OSError(28, os.strerror(28))
+
+  def filling(self, records):
+    calls.append(1)
+    if len(calls) == 3:
+      self._file = Full(self._file)  # pylint: disable=protected-access
+    write(self, records)
+  monkeypatch.setattr(results.MetricsWriter, 'write', filling)
+  with pytest.raises(WriteError, match=r'^--workdir: could not write .*metrics.jsonl \(No '
+                     r'space left on device\); make room .* run the same command to resume'):
+    sweep.run_sweep(SPEC, workdir, log=lambda _: None)
+  assert _checkpoints(workdir) == [1, 2]
+  assert not os.path.exists(os.path.join(workdir, 'sweep.lock'))
+  monkeypatch.setattr(results.MetricsWriter, 'write', write)
+  sweep.run_sweep(SPEC, workdir, log=lambda _: None)
+  _assert_same(_outcome(workdir), reference)
+
+
+def test_work_directory_removed_mid_sweep_is_one_line(tmp_path):
+  workdir = tmp_path / 'wd'
+
+  def log(line):
+    if line.startswith('chunk 2/'):
+      shutil.rmtree(workdir)
+  with pytest.raises(WriteError, match=r'^--workdir: could not write .*\(No such file or '
+                     r'directory\)'):
+    sweep.run_sweep(dataclasses.replace(SPEC, train_steps=800), str(workdir), log=log)
