@@ -63,21 +63,22 @@ def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0):
   plan_json = plan.to_json()
   runs = []
   for b, structure in enumerate(plan.buckets):
-    members = plan.bucket_members(b)
+    uids = plan.bucket_uids(b)
     data = datas[structure.get('lookback')]
     cfg = train_config(structure, data, spec)
     per_member = probe.estimate_bytes(cfg, data.seq_len)
-    waves = probe.waves(len(members), per_member, budget, mesh.size)
+    waves = probe.waves(len(uids), per_member, budget, mesh.size)
     size = waves['wave_size']
-    for start in range(0, len(members), size):
-      wave = members[start:start + size]
-      hp = hparams.stack([m.hparams for m in wave], [m.uid for m in wave], size,
-                         structure['num_layers'])
-      runs.append(Run(b, cfg, tuple(int(u) for u in hp.uid),
+    for start in range(0, len(uids), size):
+      wave = uids[start:start + size]
+      column = lambda name, wave=wave: (plan.column(name, wave) if name in plan.columns
+                                        else None)
+      hp = hparams.stack_from(column, wave, size, structure['num_layers'])
+      runs.append(Run(b, cfg, tuple(hp.uid.tolist()),
                       distributed.put(hp, sharding.members_sharding(mesh)),
                       data_key=structure.get('lookback')))
-    plan_json['buckets'][b].update(probe.describe(cfg, members), **waves,
-                                   estimated_bytes_per_member=per_member)
+    plan_json['buckets'][b].update(probe.describe(cfg, plan.column('hidden_size', uids)),
+                                   **waves, estimated_bytes_per_member=per_member)
   return runs, plan_json
 
 

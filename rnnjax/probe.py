@@ -23,13 +23,17 @@ from rnnjax import sharding
 PROBE_COMPILER_OPTIONS = {'xla_backend_optimization_level': 1}
 
 
-def describe(cfg: pop.TrainConfig, members) -> dict:
-  """Per-member parameter counts and the share of compute spent on padded units."""
-  widths = [m.hparams['hidden_size'] for m in members]
+def describe(cfg: pop.TrainConfig, widths) -> dict:
+  """Per-member parameter counts and the share of compute spent on padded units.
+
+  widths: <int>[n], the members' hidden sizes.
+  """
+  widths = np.asarray(widths)
   return {
-      'num_members': len(members),
+      'num_members': len(widths),
       'padded_width': cfg.model.hidden_size,
-      'params_per_member': sorted(model.param_count(cfg.model, w) for w in set(widths)),
+      'params_per_member': sorted(model.param_count(cfg.model, int(w))
+                                  for w in np.unique(widths)),
       'padding_fraction': model.padding_fraction(cfg.model, widths),
   }
 

@@ -29,10 +29,11 @@ def clean(value):
   return value
 
 
-def write_json(path: str, obj) -> None:
-  """Writes JSON atomically: a reader sees the old file or the new one, never a part."""
+def write_json(path: str, obj, *, indent: int | None = 1) -> None:
+  """Writes JSON atomically: a reader sees the old file or the new one, never a part.
+  `indent=None`: one line, and several times faster for long lists."""
   directory = os.path.dirname(os.path.abspath(path))
-  text = json.dumps(clean(obj), indent=1)
+  text = json.dumps(clean(obj), indent=indent)
   with errors.writing(path):
     fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-', suffix='.json')
     try:

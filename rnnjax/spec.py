@@ -144,7 +144,7 @@ def plan_cost_s(plan: search.Plan, spec: SweepSpec) -> float:
                             num_layers=structure['num_layers'], output_size=1)
     flops = 6 * structure['batch_size'] * model.recurrent_cost(
         cfg, structure['hidden_size']) * int(structure.get('lookback', spec.seq_len))
-    total += COMPILE_S + len(plan.bucket_members(b)) * spec.train_steps * (
+    total += COMPILE_S + len(plan.bucket_uids(b)) * spec.train_steps * (
         MEMBER_STEP_S + flops / TRAIN_FLOPS_PER_S)
   return total
 

@@ -274,7 +274,8 @@ def _start(sweep: Prepared, workdir: str) -> None:
                        {'spec': sweep.spec.to_json(), 'versions': workdir_lib.versions(),
                         'devices': [str(d) for d in jax.devices()],
                         'processes': jax.process_count()})
-    results.write_json(os.path.join(workdir, results.PLAN), sweep.plan_json)
+    results.write_json(os.path.join(workdir, results.PLAN), sweep.plan_json,
+                       indent=1 if sweep.plan.num_members <= 1000 else None)
     open(os.path.join(workdir, results.METRICS), 'w').close()
   distributed.sync('rnnjax-cleared')
 

@@ -30,6 +30,7 @@ from tensorboardX.proto import tensor_pb2, tensor_shape_pb2, types_pb2
 from tensorboardX.record_writer import masked_crc32c
 
 from rnnjax import results
+from rnnjax import search
 
 DIRNAME = 'tensorboard'
 MAX_DISCRETE = 10   # floats with more distinct values get an interval domain
@@ -180,7 +181,8 @@ def rebuild(workdir: str) -> str:
     shutil.rmtree(logdir)
   summary_path = os.path.join(workdir, results.SUMMARY)
   summary = results.read_json(summary_path) if os.path.exists(summary_path) else None
-  members = (summary or results.read_json(os.path.join(workdir, results.PLAN)))['members']
+  members = summary['members'] if summary else search.members_of_json(
+      results.read_json(os.path.join(workdir, results.PLAN)))
   metrics_path = os.path.join(workdir, results.METRICS)
   latest = {}   # The last record of each (uid, split, metric, step) wins; steps in order.
   for r in results.read_metrics(metrics_path) if os.path.exists(metrics_path) else []:
