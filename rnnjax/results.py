@@ -13,7 +13,8 @@ import tempfile
 from rnnjax import errors
 
 SWEEP, PLAN, METRICS, SUMMARY = 'sweep.json', 'plan.json', 'metrics.jsonl', 'summary.json'
-OWN_ENTRIES = (SWEEP, PLAN, METRICS, SUMMARY, 'checkpoints', 'tensorboard', 'figures')
+OWN_ENTRIES = (SWEEP, PLAN, METRICS, SUMMARY, 'checkpoints', 'tensorboard', 'figures',
+               'metrics')  # The last: evaluations.DIRNAME.
 
 
 def clean(value):
@@ -105,5 +106,11 @@ def records(*, uid, bucket, step, split, metrics: dict) -> list[dict]:
 
 
 def read_metrics(path: str) -> list[dict]:
+  """The records of metrics.jsonl at `path`, and of the evaluation chunks beside it
+  (large sweeps; see evaluations.py), as long-format records."""
+  from rnnjax import evaluations  # pylint: disable=g-import-not-at-top
   with open(path) as f:
-    return [json.loads(line) for line in f if line.strip()]
+    out = [json.loads(line) for line in f if line.strip()]
+  for evaluation in evaluations.read(os.path.dirname(os.path.abspath(path))):
+    out += [clean(r) for r in evaluation.records()]
+  return out

@@ -16,6 +16,7 @@ import numpy as np
 from rnnjax import checkpoint
 from rnnjax import distributed
 from rnnjax import errors
+from rnnjax import evaluations
 from rnnjax import lock as lock_lib
 from rnnjax import plan as plan_lib
 from rnnjax import population as pop
@@ -139,7 +140,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   log(f'{len(plan.members)} members in {len(plan.buckets)} bucket(s), {len(runs)} wave(s) '
       f'on {sweep.mesh.size} device(s); swept: {", ".join(plan.swept) or "nothing"}; '
       f'search: {spec.search}; work directory: {workdir}')
-  out = _Outputs(workdir, plan.members, resumed=resumed is not None, main=main)
+  out = _Outputs(workdir, plan, resumed=resumed is not None, main=main, log=log)
   adaptive = spec.search in search.ADAPTIVE
   order = plan_lib.chunk_order(len(runs), sweep.num_chunks, chunk_major=adaptive)
   bar = report.Progress(len(order), log=log, bar=progress_bar, done=start)
@@ -148,9 +149,9 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   rename = lambda metrics: {data.metric_names.get(k, k): v for k, v in metrics.items()}
   for position in range(start, len(order)):
     r, c = order[position]
-    records = []
+    records, evaluation = [], None
     if runs[r].uids and max(runs[r].uids) >= 0:
-      runs[r], table, records = _train_chunk(sweep, runs[r], group_size, rename, bar,
+      runs[r], table, evaluation = _train_chunk(sweep, runs[r], group_size, rename, bar,
                                              (c + 1) * spec.eval_every)
       search_state = searcher_lib.observe(search_state, r, table)
     if r == len(runs) - 1 or not adaptive:
@@ -159,7 +160,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
           val_splits={k: d['val'] for k, d in sweep.device_data.items()},
           mesh=sweep.mesh, group_size=group_size)
       records += decided
-    out.write(records)  # Before the checkpoint that covers these records.
+    out.write(records, evaluation, position)  # Before the checkpoint that covers them.
     checkpoint.save(mngr, position + 1,
                     {str(r): (run.state, run.hp) for r, run in enumerate(runs)
                      if run.state is not None},
@@ -186,26 +187,42 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
 
 class _Outputs:
   """Where a sweep's records go, on process 0 only: metrics.jsonl (flushed with every
-  chunk), TensorBoard events (rebuilt on resume to what the checkpoint covers), and at
-  the end summary.json."""
+  chunk) or, for large sweeps, one .npz per chunk (see evaluations.py), TensorBoard
+  events (a run per member, or population summaries above tensorboard.MAX_RUNS
+  members; rebuilt on resume to what the checkpoint covers), and at the end
+  summary.json."""
 
-  def __init__(self, workdir: str, members, *, resumed: bool, main: bool):
+  def __init__(self, workdir: str, plan, *, resumed: bool, main: bool, log=print):
     # tensorboardX imports torch when it is installed (1.5 s): not for a dry run.
     from rnnjax import tensorboard  # pylint: disable=g-import-not-at-top
     self._workdir = workdir
+    self._columnar = evaluations.columnar(plan.num_members)
     self._writer = results.MetricsWriter(
         os.path.join(workdir, results.METRICS) if main else None)
+    if main and self._columnar:
+      log(f'{plan.num_members} members (over {evaluations.JSONL_MAX_MEMBERS}): their '
+          f'evaluations go to {os.path.join(workdir, evaluations.DIRNAME)}, one .npz per '
+          'chunk (results.read_metrics reads them)')
+    if main and plan.num_members > tensorboard.MAX_RUNS:
+      log(f'TensorBoard: {plan.num_members} members (over {tensorboard.MAX_RUNS}): '
+          'population summaries per bucket (quantiles, best, histograms), not a run per '
+          'member')
     if resumed and main:
       tensorboard.rebuild(workdir)
-    self._events = tensorboard.SweepWriter(
-        os.path.join(workdir, tensorboard.DIRNAME),
-        [{'uid': m.uid, 'hparams': m.hparams} for m in members]) if main else None
+    self._events = tensorboard.writer_for(
+        os.path.join(workdir, tensorboard.DIRNAME), plan) if main else None
 
-  def write(self, records: list) -> None:
+  def write(self, records: list, evaluation, position: int) -> None:
+    """records: the searcher's; evaluation: the chunk's (None when nothing trained)."""
+    if evaluation is not None:
+      if not self._columnar:
+        records = evaluation.records() + records
+      elif self._events is not None:  # Process 0.
+        evaluations.write(self._workdir, position, evaluation)
     self._writer.write(records)
     self._writer.flush()
     if self._events is not None:
-      self._events.add([rec for rec in records if rec['split'] in ('train', 'val')])
+      self._events.add_evaluation(evaluation, records)
       self._events.flush()
 
   def tell(self) -> int:
@@ -219,7 +236,7 @@ class _Outputs:
 
 
 def _train_chunk(sweep: Prepared, run, group_size, rename, bar, step):
-  """One chunk of one run. Returns (run, its searcher table, its metric records)."""
+  """One chunk of one run. Returns (run, its searcher table, its evaluation)."""
   cfg, mesh = run.cfg, sweep.mesh
   state = run.state
   if state is None:
@@ -228,15 +245,11 @@ def _train_chunk(sweep: Prepared, run, group_size, rename, bar, step):
       state, run.hp, sweep.device_data[run.data_key], sweep.base_key)
   metrics, steps, status, best_val = distributed.fetch(
       (metrics, state.step, state.status, state.best_val))
-  records = []
-  for i, uid in enumerate(run.uids):
-    if uid < 0:
-      continue
-    where = dict(uid=uid, bucket=run.bucket, step=int(steps[i]))
-    records += results.records(split='train', **where,
-                               metrics={'loss': metrics['train_loss'][i]})
-    records += results.records(split='val', **where, metrics=rename(
-        {k: v[i] for k, v in metrics['val'].items()}))
+  live = np.asarray(run.uids) >= 0
+  evaluation = evaluations.Evaluation(
+      run.bucket, np.asarray(run.uids)[live], np.asarray(steps)[live],
+      {'train/loss': metrics['train_loss'][live],
+       **{f'val/{k}': v[live] for k, v in rename(metrics['val']).items()}})
   task = tasks.TASKS[sweep.spec.task]
   table = searcher_lib.Table(np.asarray(best_val, np.float64), np.asarray(status),
                              np.asarray(run.uids),
@@ -244,7 +257,7 @@ def _train_chunk(sweep: Prepared, run, group_size, rename, bar, step):
   real = np.asarray(run.uids) >= 0
   bar.chunk(run.bucket, step, metrics['val'][task.display][real], status[real],
             metric=task.display, mode=task.display_mode)
-  return dataclasses.replace(run, state=state), table, records
+  return dataclasses.replace(run, state=state), table, evaluation
 
 
 def _summarise(sweep: Prepared, runs, search_state, group_size, rename, workdir, log):
@@ -295,6 +308,7 @@ def _resume(sweep: Prepared, workdir: str, mngr, log):
                                     hp=hp))
   if distributed.is_main():
     workdir_lib.truncate(os.path.join(workdir, results.METRICS), progress['metrics_bytes'])
+    evaluations.truncate(workdir, progress['position'])
   start = progress['position'] + 1
   log(f'resuming {workdir}: {start} of {len(runs) * sweep.num_chunks} chunks were done')
   return runs, searcher_lib.SearchState.from_json(progress['searcher']), start
