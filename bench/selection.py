@@ -5,9 +5,10 @@ r"""How well validation picks on a finished sweep: every member scored on val AN
 Run by hand, for BUILD_NOTES.md only: it reads TEST for every member, which the sweep
 itself never does (TEST never chooses). Restores the sweep's last checkpoint and prints
 one JSON line per work directory: the Spearman rank correlation between the members'
-validation and test selection metrics (at their best parameters), the test figure of
-the single best member, of the top-k ensembles for k in K, of the final model the sweep
-chose (summary.json), and the baselines.
+validation and test selection metrics (at their best parameters), and between the
+configurations' mean validation (over seeds, and folds) and their mean test; the test
+figure of the single best member, of the top-k ensembles for k in K, of the final model
+the sweep chose (summary.json), and the baselines.
 """
 
 import argparse
@@ -58,7 +59,10 @@ def measure(workdir: str) -> dict:
   task = tasks.TASKS[spec.task]
   splits = {k: sweep._device_data(d, ('val', 'test'), prepared.mesh)  # pylint: disable=protected-access
             for k, d in prepared.datas.items()}
-  uids = sorted(where)
+  fold_of = {m['uid']: m.get('fold', 0) for m in summary['members']}
+  # With folds, the last fold's members (the usual split): the others' test windows
+  # are scaled by their own folds' statistics.
+  uids = sorted(u for u in where if fold_of[u] == spec.folds - 1)
   cfg = runs[where[uids[0]][0]].cfg
   key = runs[where[uids[0]][0]].data_key
   outs = {s: ensemble.pool_outputs(runs, where, uids, splits, s, prepared.mesh)
@@ -70,8 +74,18 @@ def measure(workdir: str) -> dict:
   order = [i for i in np.argsort(val, kind='stable') if finite[i]]
   top = {k: score('test', outs['test'][order[:k]].astype(np.float64).mean(0))[task.display]
          for k in K if k <= len(order)}
-  return {'workdir': workdir, 'members': len(uids),
+  # Configurations: their mean validation over seeds (and folds), as the summary ranks
+  # them, against their last-fold members' mean test.
+  test_of = dict(zip(uids, test))
+  cv, cv_test = [], []
+  for c in summary['configs']:
+    tests = [test_of[u] for u in c['uids'] if u in test_of and np.isfinite(test_of[u])]
+    if c['val'][task.selection]['mean'] is not None and tests:
+      cv.append(c['val'][task.selection]['mean'])
+      cv_test.append(np.mean(tests))
+  return {'workdir': workdir, 'members': len(uids), 'folds': spec.folds,
           'spearman_val_test': spearman(val[finite], test[finite]),
+          'spearman_configs_val_test': spearman(cv, cv_test) if len(cv) > 2 else None,
           'single_best_test': top[1], 'top_k_test': top,
           'final': {k: summary['final'][k] for k in ('kind', 'members', 'test')},
           'baselines_test': {n: b['test'].get(task.display)

@@ -27,13 +27,13 @@ class Run:
     multiple of the device count. Empty once halving has cut every member.
   hp, state: the population's HParams and TrainState (state None before the run's first
     chunk, and after halving ended it).
-  data_key: which data it trains on (forecasting: its lookback; else None).
+  data_key: which data it trains on: (lookback or None, cross-validation fold).
   """
   bucket: int
   cfg: pop.TrainConfig
   uids: tuple
   hp: pop.HParams
-  data_key: int | None = None
+  data_key: tuple = (None, 0)
   state: pop.TrainState | None = None
 
 
@@ -49,7 +49,8 @@ def train_config(structure: dict, data: task_data.TaskData, spec) -> pop.TrainCo
                          batch_size=structure['batch_size'],
                          steps_per_chunk=spec.eval_every, num_targets=data.num_targets,
                          patience=spec.patience, task=spec.task, seq_len=spec.seq_len,
-                         difference=spec.difference and spec.task == 'forecast')
+                         difference=spec.difference and spec.task == 'forecast',
+                         num_folds=spec.folds)
 
 
 def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0):
@@ -57,37 +58,44 @@ def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0):
   machine's memory). Returns ([Run], the plan as JSON with each bucket's parameters,
   padding and waves).
 
-  datas: data key (a bucket's lookback, or None) -> its TaskData.
+  datas: data key (a bucket's lookback or None, fold) -> its TaskData. Each fold's
+  members train in waves of their own, on their fold's data, by the bucket's one
+  program (the folds' data have equal shapes, see task_data.same_shapes).
   """
   budget = (max_memory_gb or probe.default_memory_gb()) * 2**30
   plan_json = plan.to_json()
   runs = []
   for b, structure in enumerate(plan.buckets):
     uids = plan.bucket_uids(b)
-    data = datas[structure.get('lookback')]
+    data = datas[(structure.get('lookback'), spec.folds - 1)]
     cfg = train_config(structure, data, spec)
     per_member = probe.estimate_bytes(cfg, data.seq_len)
-    waves = probe.waves(len(uids), per_member, budget, mesh.size)
+    waves = probe.waves(len(uids) // spec.folds, per_member, budget, mesh.size)
     size = waves['wave_size']
-    for start in range(0, len(uids), size):
-      wave = uids[start:start + size]
-      column = lambda name, wave=wave: (plan.column(name, wave) if name in plan.columns
-                                        else None)
-      hp = hparams.stack_from(column, wave, size, structure['num_layers'])
-      runs.append(Run(b, cfg, tuple(hp.uid.tolist()),
-                      distributed.put(hp, sharding.members_sharding(mesh)),
-                      data_key=structure.get('lookback')))
+    for fold in range(spec.folds):
+      mine = uids[uids % spec.folds == fold]
+      for start in range(0, len(mine), size):
+        wave = mine[start:start + size]
+        column = lambda name, wave=wave: (plan.column(name, wave) if name in plan.columns
+                                          else None)
+        hp = hparams.stack_from(column, wave, size, structure['num_layers'])
+        runs.append(Run(b, cfg, tuple(hp.uid.tolist()),
+                        distributed.put(hp, sharding.members_sharding(mesh)),
+                        data_key=(structure.get('lookback'), fold)))
     plan_json['buckets'][b].update(probe.describe(cfg, plan.column('hidden_size', uids)),
                                    **waves, estimated_bytes_per_member=per_member)
   return runs, plan_json
 
 
 def check_batch_sizes(plan, datas: dict) -> None:
+  """datas: as `make_runs`'s; every fold's training set must hold a batch."""
+  num_folds = len({fold for _, fold in datas})
   for structure in plan.buckets:
-    data = datas[structure.get('lookback')]
-    if structure['batch_size'] > data.num_train:
-      raise InputError(f'--batch_size: {structure["batch_size"]} is larger than the '
-                       f'training set ({data.num_train} examples)')
+    for (lookback, fold), data in datas.items():
+      if lookback == structure.get('lookback') and structure['batch_size'] > data.num_train:
+        where = f' of fold {fold + 1} of {num_folds}' if num_folds > 1 else ''
+        raise InputError(f'--batch_size: {structure["batch_size"]} is larger than the '
+                         f'training set{where} ({data.num_train} examples)')
 
 
 def chunk_order(num_runs: int, num_chunks: int, chunk_major: bool) -> list:

@@ -6,10 +6,13 @@ Static shapes (`TrainConfig`) build the functions; the member's traced values
 (a vmap per group, groups per device; see sharding.py): one compile per config,
 whatever the hyperparameter values.
 
-Randomness never lives in the state: member key = fold_in(base_key, uid), and step s
-draws its batch and dropout masks from fold_in(member key, s). A member's run therefore
-depends on its uid and values alone, not on the population around it, and a restored
-state continues exactly.
+Randomness never lives in the state: member key = fold_in(base_key, uid // num_folds),
+and step s draws its batch and dropout masks from fold_in(member key, s). A member's run
+therefore depends on its uid and values alone, not on the population around it, and a
+restored state continues exactly. The cross-validation folds of one configuration and
+seed (uids seed_uid * num_folds + fold, see search.py) share their randomness: the same
+initial weights, batch draws and dropout masks, each on its own fold's data, as the
+member with uid seed_uid would have in a sweep without folds.
 
 A member whose loss or update turns non-finite is frozen at its last finite parameters
 and marked DIVERGED; nothing it computes reaches another member.
@@ -45,6 +48,7 @@ class TrainConfig:
   task: str = 'forecast'  # A key of tasks.TASKS: batches, loss and metrics.
   seq_len: int = 0      # charlm: characters per training window.
   difference: bool = False  # forecast: targets are changes (data/forecast.py).
+  num_folds: int = 1    # Cross-validation folds: a member's randomness is its uid's // this.
 
 
 @flax.struct.dataclass
@@ -75,8 +79,8 @@ class TrainState:
   best_params: dict       # Parameters at best_step; test scores come from these.
 
 
-def member_key(base_key, uid):
-  return jax.random.fold_in(base_key, uid)
+def member_key(cfg: TrainConfig, base_key, uid):
+  return jax.random.fold_in(base_key, uid if cfg.num_folds == 1 else uid // cfg.num_folds)
 
 
 def make_optimizer(cfg: TrainConfig, hp: HParams):
@@ -86,7 +90,7 @@ def make_optimizer(cfg: TrainConfig, hp: HParams):
 
 
 def init_member(cfg: TrainConfig, hp: HParams, base_key) -> TrainState:
-  key = jax.random.fold_in(member_key(base_key, hp.uid), 0)
+  key = jax.random.fold_in(member_key(cfg, base_key, hp.uid), 0)
   params = model.init_params(cfg.model, key, init_scale=hp.init_scale,
                              forget_bias=hp.forget_bias, hidden_units=hp.hidden_units)
   return TrainState(
@@ -101,7 +105,7 @@ def loss_fn(cfg: TrainConfig, params, hp: HParams, batch, key):
 
 def train_step(cfg: TrainConfig, state: TrainState, hp: HParams, data, base_key):
   """One optimizer step on a batch drawn for (uid, step). Returns (state, loss)."""
-  key = jax.random.fold_in(member_key(base_key, hp.uid), state.step + 1)
+  key = jax.random.fold_in(member_key(cfg, base_key, hp.uid), state.step + 1)
   batch_key, dropout_key = jax.random.split(key)
   batch = tasks.TASKS[cfg.task].batch(cfg, data['train'], batch_key)
   loss, grads = jax.value_and_grad(loss_fn, argnums=1)(cfg, state.params, hp, batch,

@@ -13,6 +13,8 @@ joins the training windows as it is). Not for the character language model, whos
 training text is one contiguous part.
 """
 
+import dataclasses
+
 import jax
 import numpy as np
 
@@ -29,8 +31,9 @@ _PER_EXAMPLE = ('x', 'y', 'length')
 def train_and_val(arrays: dict) -> dict:
   """The split arrays with 'train' = the training and validation examples together."""
   train, val = arrays['train'], arrays['val']
-  merged = {k: np.concatenate([train[k], val[k]]) if k in _PER_EXAMPLE else train[k]
-            for k in train}
+  # `count` (folds' padding, see task_data.same_shapes) would hide the validation part.
+  merged = {k: np.concatenate([train[k][:train.get('count')], val[k]])
+            if k in _PER_EXAMPLE else train[k] for k in train if k != 'count'}
   return {**arrays, 'train': merged}
 
 
@@ -53,7 +56,9 @@ def refit(sweep, runs, final: dict, records: dict, *, seeds: int, group_size: in
   task = tasks.TASKS[spec.task]
   members = {m.uid: m for m in sweep.plan.members}
   weights = {u: final['members'].count(u) for u in final['members']}
-  cfg_of = {run.bucket: (run.cfg, run.data_key) for run in runs}
+  # The final model's members train on the last fold, the usual split.
+  cfg_of = {run.bucket: (dataclasses.replace(run.cfg, num_folds=1), run.data_key)
+            for run in runs if run.data_key[1] == spec.folds - 1}
   shard = sharding.members_sharding(mesh)
   total, test_split, score_cfg = 0.0, None, None
   by_bucket = {}

@@ -77,7 +77,13 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
   by_uid = {m['uid']: m for m in summary['members']}
   swept = [k for k in summary['members'][0]['hparams']
            if len({str(m['hparams'][k]) for m in summary['members']}) > 1]
+  configs = summary.get('configs') or []
+  # Cross-validated: each member's configuration's mean over folds and seeds beside it.
+  folded = any(m.get('fold', 0) for m in summary['members'])
+  cv = {u: c['val'][display] for c in configs for u in c['uids']} if folded else {}
   head = ' '.join(f'{"val " + k:>12}' for k in shown)
+  if folded:
+    head += f' {"cv val " + display:>20}'
   lines = [f'{"rank":>4} {"uid":>5} {"status":>8} {head} {"test " + display:>12}  '
            + ' '.join(swept)]
   for rank, uid in enumerate(summary['ranking'][:top_k], 1):
@@ -85,25 +91,30 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
     hps = ' '.join(f'{k}={m["hparams"][k]:.3g}' if isinstance(m['hparams'][k], float)
                    else f'{k}={m["hparams"][k]}' for k in swept)
     vals = ' '.join(f'{_fmt(m["val"].get(k)):>12}' for k in shown)
+    if folded:
+      spread = f' +- {_fmt(cv[uid]["sd"])}' if cv[uid]['sd'] is not None else ''
+      vals += f' {_fmt(cv[uid]["mean"]) + spread:>20}'
     lines.append(f'{rank:>4} {uid:>5} {m["status"]:>8} {vals} '
                  f'{_fmt(m.get("test", {}).get(display)):>12}  {hps}')
   final = summary.get('final')
+  blank = f' {"":>20}' if folded else ''
   if final:
-    vals = ' '.join(f'{_fmt(final["val"].get(k)):>12}' for k in shown)
+    vals = ' '.join(f'{_fmt(final["val"].get(k)):>12}' for k in shown) + blank
     lines.append(f'{"":>4} {"":>5} {"final":>8} {vals} {_fmt(final["test"].get(display)):>12}'
                  f'  {_describe_final(final)}')
   for name, scores in summary['baselines'].items():
-    vals = ' '.join(f'{_fmt(scores["val"].get(k)):>12}' for k in shown)
+    vals = ' '.join(f'{_fmt(scores["val"].get(k)):>12}' for k in shown) + blank
     lines.append(f'{"":>4} {"":>5} {"baseline":>8} {vals} '
                  f'{_fmt(scores["test"].get(display)):>12}  {name}')
   counts = {s: sum(m['status'] == s for m in summary['members']) for s in pop.STATUS_NAMES}
   lines.append(f'{len(summary["members"])} members: ' +
                ', '.join(f'{n} {s}' for s, n in counts.items()))
-  configs = summary.get('configs') or []
   if configs and any(len(c['uids']) > 1 for c in configs):
     top = configs[0]['val'][display]
     spread = f' +- {_fmt(top["sd"])}' if top['sd'] is not None else ''
-    lines.append(f'best configuration by its mean over {len(configs[0]["uids"])} seeds: '
+    folds = len({by_uid[u].get('fold', 0) for u in configs[0]['uids']})
+    over = f'{len(configs[0]["uids"])} ' + ('members (seeds x folds)' if folds > 1 else 'seeds')
+    lines.append(f'best configuration by its mean over {over}: '
                  f'uids {configs[0]["uids"]}, val {display} {_fmt(top["mean"])}{spread}')
   best = summary['best']
   if best:

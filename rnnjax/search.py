@@ -11,8 +11,9 @@ Every swept flag holds one spec string, parsed by a small grammar (never `eval`)
 `--search=grid` crosses every listed axis; `--search=random` draws `--num_members`
 configurations, taking listed values uniformly. `halving` and `pbt` (halving.py, pbt.py) start
 from such a population: random when `--num_members` is set, else the grid. Each
-configuration is repeated `--num_seeds` times; member uid = configuration * num_seeds +
-seed index.
+configuration is repeated `--num_seeds` times, and each repeat trains on each of
+`--folds` cross-validation folds: member uid = (configuration * num_seeds + seed index)
+* folds + fold (with one fold, configuration * num_seeds + seed index).
 
 Structural axes (cell, hidden_size, num_layers, batch_size, optimizer, and lookback for
 forecasting) change shapes, so members are grouped into buckets of equal structure, one
@@ -157,21 +158,24 @@ class Member:
   seed: int
   bucket: int
   hparams: dict        # axis name -> value, every row of hparams.TABLE
+  fold: int = 0        # Cross-validation fold (the last is the usual split).
 
 
 class Members(collections.abc.Sequence):
   """A plan's members in uid order, made on demand from its configurations' columns:
   a plan of a million members holds a few arrays, not a million dicts.
 
-  Member i is configuration i // num_seeds, seed i % num_seeds, and uid i.
+  Member uid = (configuration * num_seeds + seed) * num_folds + fold.
   """
 
-  def __init__(self, columns: dict, num_seeds: int, config_bucket: np.ndarray):
+  def __init__(self, columns: dict, num_seeds: int, config_bucket: np.ndarray,
+               num_folds: int = 1):
     self._columns, self._num_seeds, self._config_bucket = columns, num_seeds, config_bucket
+    self._num_folds = num_folds
     self._rows = {}
 
   def __len__(self):
-    return len(self._config_bucket) * self._num_seeds
+    return len(self._config_bucket) * self._num_seeds * self._num_folds
 
   def config_values(self, c: int) -> dict:
     """Configuration c's values, one dict shared by its members."""
@@ -187,16 +191,19 @@ class Members(collections.abc.Sequence):
       i += len(self)
     if not 0 <= i < len(self):
       raise IndexError(i)
-    c, s = divmod(i, self._num_seeds)
+    c, rest = divmod(i, self._num_seeds * self._num_folds)
+    s, f = divmod(rest, self._num_folds)
     return Member(uid=i, config=c, seed=s, bucket=int(self._config_bucket[c]),
-                  hparams=self.config_values(c))
+                  hparams=self.config_values(c), fold=f)
 
   def __iter__(self):
+    uid = 0
     for c in range(len(self._config_bucket)):
       values, bucket = self.config_values(c), int(self._config_bucket[c])
       for s in range(self._num_seeds):
-        yield Member(uid=c * self._num_seeds + s, config=c, seed=s, bucket=bucket,
-                     hparams=values)
+        for f in range(self._num_folds):
+          yield Member(uid=uid, config=c, seed=s, bucket=bucket, hparams=values, fold=f)
+          uid += 1
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -209,18 +216,19 @@ class Plan:
   buckets: tuple       # tuple of dicts: structural values of each bucket
   swept: tuple         # axes that take more than one value
   masked: tuple = ()   # structural axes vmapped by padding and masking (hidden_size)
+  num_folds: int = 1
 
   @functools.cached_property
   def members(self) -> Members:
-    return Members(self.columns, self.num_seeds, self.config_bucket)
+    return Members(self.columns, self.num_seeds, self.config_bucket, self.num_folds)
 
   @property
   def num_members(self) -> int:
-    return len(self.config_bucket) * self.num_seeds
+    return len(self.config_bucket) * self.num_seeds * self.num_folds
 
   @functools.cached_property
   def _uids_by_bucket(self) -> list:
-    member_bucket = np.repeat(self.config_bucket, self.num_seeds)
+    member_bucket = np.repeat(self.config_bucket, self.num_seeds * self.num_folds)
     order = np.argsort(member_bucket, kind='stable')
     bounds = np.searchsorted(member_bucket[order], np.arange(len(self.buckets) + 1))
     return [order[bounds[b]:bounds[b + 1]] for b in range(len(self.buckets))]
@@ -242,11 +250,11 @@ class Plan:
       values = self.columns[name]
       self._arrays[name] = np.asarray(values, dtype=object if isinstance(values[0], str)
                                       else None)
-    return self._arrays[name][np.asarray(uids) // self.num_seeds]
+    return self._arrays[name][np.asarray(uids) // (self.num_seeds * self.num_folds)]
 
   def to_json(self):
     """The plan compactly: every swept axis as one list over configurations (member uid
-    = configuration * num_seeds + seed), every other axis once."""
+    = (configuration * num_seeds + seed) * num_folds + fold), every other axis once."""
     fixed = {n: v[0] for n, v in self.columns.items() if n not in self.swept}
     return {
         'num_members': self.num_members,
@@ -259,6 +267,7 @@ class Plan:
                      'num_members': int(len(self.bucket_uids(b)))}
                     for b, s in enumerate(self.buckets)],
         'configs': {'num_configs': len(self.config_bucket), 'num_seeds': self.num_seeds,
+                    'num_folds': self.num_folds,
                     'bucket': self.config_bucket.tolist(),
                     'swept': {n: list(self.columns[n]) for n in self.swept},
                     'fixed': fixed},
@@ -271,17 +280,19 @@ def members_of_json(plan_json: dict) -> list:
   if 'members' in plan_json:
     return plan_json['members']
   configs = plan_json['configs']
+  folds = configs.get('num_folds', 1)
   out = []
   for c in range(configs['num_configs']):
     values = {**configs['fixed'], **{n: v[c] for n, v in configs['swept'].items()}}
     for s in range(configs['num_seeds']):
-      out.append({'uid': c * configs['num_seeds'] + s, 'config': c, 'seed': s,
-                  'bucket': configs['bucket'][c], 'hparams': values})
+      for f in range(folds):
+        out.append({'uid': len(out), 'config': c, 'seed': s, 'fold': f,
+                    'bucket': configs['bucket'][c], 'hparams': values})
   return out
 
 
 def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
-              seed: int, hidden_mode: str = 'bucket') -> Plan:
+              seed: int, hidden_mode: str = 'bucket', num_folds: int = 1) -> Plan:
   """Members and buckets from parsed axes (`axes_of`: every row of hparams.TABLE,
   the ones with a by-family default optional,
   plus per-layer axes such as `dropout_2`).
@@ -356,4 +367,5 @@ def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
                for structure, w in zip(buckets, widest)]
   return Plan(columns=columns, num_seeds=num_seeds, config_bucket=config_bucket,
               buckets=tuple(buckets), swept=swept,
-              masked=('hidden_size',) if hidden_mode == 'masked' else ())
+              masked=('hidden_size',) if hidden_mode == 'masked' else (),
+              num_folds=num_folds)

@@ -82,6 +82,12 @@ class SweepSpec(hparams.SpecStrings):
   pbt_interval: int = _setting(0, 'PBT: steps between exploit/explore (0: --eval_every).')
   pbt_fraction: float = _setting(0.25, 'PBT: the bottom fraction copies the top fraction.')
   seed: int = _setting(0, 'Base random seed (members: fold_in(seed, uid)).')
+  folds: int = _setting(1, 'Cross-validation folds, trained as members of the same '
+                        'programs: forecast: rolling origins, each a validation block '
+                        'earlier; classify: disjoint stratified validation parts of '
+                        'TRAIN. Configurations rank by their mean over folds and seeds; '
+                        'the last fold is the usual split and its members form the final '
+                        'model. grid and random search only; not for charlm.')
   # the final model
   ensemble: str = _setting('top', 'The model the sweep hands back, chosen on validation: '
                            'top (the k best members averaged, k chosen on validation), '
@@ -108,7 +114,7 @@ def make_plan(spec: SweepSpec) -> search.Plan:
   make = lambda mode: search.make_plan(axes, search=spec.search,
                                       num_members=spec.num_members,
                                       num_seeds=spec.num_seeds, seed=spec.seed,
-                                      hidden_mode=mode)
+                                      hidden_mode=mode, num_folds=spec.folds)
   if spec.hidden_mode == 'auto':
     masked, bucketed = make('masked'), make('bucket')
     plan = masked if plan_cost_s(masked, spec) <= plan_cost_s(bucketed, spec) else bucketed
@@ -167,6 +173,14 @@ def check(spec: SweepSpec):
   if spec.refit < 0 or (spec.refit and spec.task == 'charlm'):
     raise InputError(f'--refit: {spec.refit}; expected seeds >= 0, and 0 for charlm '
                      '(its training text is one contiguous part)')
+  if spec.folds < 1:
+    raise InputError(f'--folds: {spec.folds} must be >= 1')
+  if spec.folds > 1 and spec.search in search.ADAPTIVE:
+    raise InputError(f'--folds: cross-validation ranks finished members; --search='
+                     f'{spec.search} decides while they train (use grid or random)')
+  if spec.folds > 1 and spec.task == 'charlm':
+    raise InputError('--folds: charlm has no folds (its text splits in one order); leave '
+                     'it 1')
   if spec.temperature <= 0:
     raise InputError(f'--temperature: {spec.temperature} must be > 0')
   if spec.search == 'halving':
@@ -181,10 +195,14 @@ def check(spec: SweepSpec):
       raise InputError(f'--pbt_fraction: {spec.pbt_fraction} must be in (0, 0.5]')
 
 
-def load_data(spec: SweepSpec, lookback: int | None = None) -> task_data.TaskData:
-  """The task's data; forecasting's windows for `lookback` (one value of the axis)."""
+def load_data(spec: SweepSpec, lookback: int | None = None,
+              fold: int | None = None) -> task_data.TaskData:
+  """The task's data; forecasting's windows for `lookback` (one value of the axis); of
+  cross-validation fold `fold` (None: the last, the usual split)."""
   options = {name: getattr(spec, name) for name in task_data.options(spec.task)}
   if 'lookback' in options:  # The spec's lookback is an axis: one value per bucket.
     options['lookback'] = lookback or 1
   return task_data.load(task=spec.task, dataset=spec.dataset, seed=spec.seed,
-                        val_size=spec.val_size, test_size=spec.test_size, **options)
+                        val_size=spec.val_size, test_size=spec.test_size,
+                        fold=spec.folds - 1 if fold is None else fold, folds=spec.folds,
+                        **options)

@@ -6,8 +6,10 @@ to choose: for the final model (`final`: the best member, or an ensemble of the 
 members chosen on validation, see ensemble.py), for the top `TEST_TOP` members of the
 ranking (the single best first), and for the member validation would choose under each
 value of each swept hyperparameter (`best_by`, e.g. the best member with forget bias 0
-and the best with 1). `configs` ranks configurations by their mean over seeds, with the
-spread, so that a lucky seed shows as one.
+and the best with 1). `configs` ranks configurations by their mean over seeds (and
+cross-validation folds), with the spread, so that a lucky seed shows as one. With folds,
+the ranking holds the last fold's members (the usual split) in the order of their
+configurations, and the final model is drawn from them.
 """
 
 import os
@@ -66,8 +68,15 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
   records += [dict(rec, val=rename(rec['val'])) for rec in retired.values()]
   records.sort(key=lambda rec: rec['uid'])
   key = lambda rec: rec['val'][task.selection]
+  configs = config_table(records, task.selection, task.display)
   # A diverged member is ranked by the best parameters it reached before diverging.
   ranked = sorted((rec for rec in records if np.isfinite(key(rec))), key=key)
+  if spec.folds > 1:
+    # Cross-validated: the last fold's members (the usual split), in the order of their
+    # configurations' means over every fold and seed, then by their own validation.
+    place = {c['config']: i for i, c in enumerate(configs)}
+    ranked = sorted((rec for rec in ranked if rec['fold'] == spec.folds - 1),
+                    key=lambda rec: (place[rec['config']], key(rec)))
   # Members retired by halving have no parameters left to test.
   testable = [rec for rec in ranked if rec['uid'] in where]
   best_by = _best_by(testable, plan.swept)
@@ -92,7 +101,7 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
           'display': task.display, 'display_mode': task.display_mode,
           'members': records, 'ranking': [rec['uid'] for rec in ranked],
           'best': dict(testable[0]) if testable else None, 'final': final,
-          'configs': config_table(records, task.selection, task.display),
+          'configs': configs,
           'best_by': best_by, 'baselines': data.baselines, 'data': data.info}
 
 
@@ -168,7 +177,8 @@ def member_record(member, hp, i: int, status: str, *, best_step: int, steps: int
     if np.float32(values[name]) != column[i]:
       values[name] = float(column[i])
   record = {'uid': member.uid, 'bucket': member.bucket, 'config': member.config,
-            'seed': member.seed, 'hparams': values, 'status': status}
+            'seed': member.seed, 'fold': member.fold, 'hparams': values,
+            'status': status}
   if stopped_by:
     record['stopped_by'] = stopped_by
   return {**record, 'best_step': best_step, 'steps': steps,

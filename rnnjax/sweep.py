@@ -44,7 +44,7 @@ class Prepared:
   spec: SweepSpec
   plan: search.Plan
   plan_json: dict
-  datas: dict          # data key (forecasting: lookback; else None) -> TaskData
+  datas: dict          # data key (lookback or None, fold) -> TaskData
   device_data: dict    # data key -> {'train', 'val'} arrays on every device
   runs: tuple          # plan.Run, before training
   mesh: object
@@ -54,14 +54,22 @@ class Prepared:
   def num_chunks(self) -> int:
     return self.spec.train_steps // self.spec.eval_every
 
+  @property
+  def data(self) -> task_data.TaskData:
+    """The usual split (the last fold) of the first lookback: the facts every data key
+    shares (names, baselines, notes)."""
+    return next(d for (_, fold), d in self.datas.items() if fold == self.spec.folds - 1)
+
 
 def prepare(spec: SweepSpec, max_memory_gb: float = 0.0) -> Prepared:
   """Checks the spec, plans it, loads its data; raises InputError on bad input."""
   spec_lib.check(spec)
   plan = spec_lib.make_plan(spec)
-  # One data set per lookback (forecasting's structural data axis), else one.
-  datas = {lookback: spec_lib.load_data(spec, lookback)
-           for lookback in sorted({s.get('lookback') for s in plan.buckets}, key=str)}
+  # One data set per lookback (forecasting's structural data axis) and fold.
+  datas = {}
+  for lookback in sorted({s.get('lookback') for s in plan.buckets}, key=str):
+    folds = [spec_lib.load_data(spec, lookback, f) for f in range(spec.folds)]
+    datas.update({(lookback, f): d for f, d in enumerate(task_data.same_shapes(folds))})
   plan_lib.check_batch_sizes(plan, datas)
   mesh = sharding.population_mesh()
   runs, plan_json = plan_lib.make_runs(plan, spec, datas, mesh, max_memory_gb)
@@ -134,7 +142,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
     runs, search_state, start = resumed
   stopper.check(f'before training chunk {start + 1} ({start} of the chunks are in '
                 f'{os.path.join(workdir, checkpoint.DIRNAME)})')
-  data, plan = next(iter(sweep.datas.values())), sweep.plan  # Shared facts: names, sizes.
+  data, plan = sweep.data, sweep.plan  # Shared facts: names, sizes.
   for note in data.notes:
     log(note)
   log(f'{len(plan.members)} members in {len(plan.buckets)} bucket(s), {len(runs)} wave(s) '
@@ -261,8 +269,7 @@ def _train_chunk(sweep: Prepared, run, group_size, rename, bar, step):
 
 
 def _summarise(sweep: Prepared, runs, search_state, group_size, rename, workdir, log):
-  spec = sweep.spec
-  data = next(iter(sweep.datas.values()))
+  spec, data = sweep.spec, sweep.data
   summary = summary_lib.summarise(
       spec, sweep.plan, runs, search_state.retired, data,
       {k: _device_data(d, ('val', 'test'), sweep.mesh) for k, d in sweep.datas.items()},

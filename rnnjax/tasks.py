@@ -16,6 +16,9 @@ final model, which may average several members (an ensemble), two more:
   score(cfg, outputs, split) -> metrics    the metrics of (averaged) outputs
 
 Split arrays (see rnnjax/data/task_data.py):
+  Training splits of cross-validation folds may end in padding; then `count` <int32>[]
+  says how many examples are real (see data/task_data.py `same_shapes`).
+
   forecast: x <float32>[N, lookback, C_in], y <float32>[N, horizon, C_out] (scaled;
             changes with TrainConfig.difference), mean, std <float32>[C_out] (to
             report errors in original units).
@@ -57,8 +60,10 @@ def predict(cfg, params, x, hp=None, key=None, lengths=None):
   return model.apply(cfg.model, params, x, key=key, lengths=lengths, **rates)
 
 
-def _draw(key, num, size):
-  return jax.random.randint(key, (num,), 0, size)
+def _draw(key, num, train, size):
+  """`num` indices in [0, size), or [0, train['count']) when the split has folds' padding
+  (data/task_data.py `same_shapes`): the same draws as a split of that size alone."""
+  return jax.random.randint(key, (num,), 0, train.get('count', size))
 
 
 # Forecasting: the readout of the last step is the whole horizon, [horizon * C_out].
@@ -69,7 +74,7 @@ def _forecast_predict(cfg, params, x, hp=None, key=None):
 
 
 def _forecast_batch(cfg, train, key):
-  idx = _draw(key, cfg.batch_size, train['x'].shape[0])
+  idx = _draw(key, cfg.batch_size, train, train['x'].shape[0])
   return {'x': train['x'][idx], 'y': train['y'][idx]}
 
 
@@ -118,7 +123,7 @@ def _forecast_score(cfg, pred, split):
 
 
 def _classify_batch(cfg, train, key):
-  idx = _draw(key, cfg.batch_size, train['x'].shape[0])
+  idx = _draw(key, cfg.batch_size, train, train['x'].shape[0])
   return {k: train[k][idx] for k in ('x', 'length', 'y')}
 
 
@@ -150,7 +155,7 @@ def _classify_score(cfg, probs, split):
 
 def _charlm_batch(cfg, train, key):
   """`batch_size` random windows of seq_len + 1 characters: inputs and next characters."""
-  starts = _draw(key, cfg.batch_size, train['tokens'].shape[0] - cfg.seq_len)
+  starts = _draw(key, cfg.batch_size, train, train['tokens'].shape[0] - cfg.seq_len)
   window = jax.vmap(lambda s: jax.lax.dynamic_slice(train['tokens'], (s,),
                                                     (cfg.seq_len + 1,)))(starts)
   return {'x': window[:, :-1], 'y': window[:, 1:]}

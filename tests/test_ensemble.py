@@ -87,7 +87,7 @@ def test_pool_outputs_are_each_members_own_and_their_mean_scores_as_numpy():
     runs.append(plan_lib.Run(r, cfg, tuple(int(u) for u in hp.uid), hp, state=state))
     where.update({10 * r + i: (r, i) for i in range(3)})
   uids = [11, 2, 10, 0]  # A ranking that interleaves the runs.
-  out = ensemble.pool_outputs(runs, where, uids, {None: {'val': split}}, 'val', mesh)
+  out = ensemble.pool_outputs(runs, where, uids, {(None, 0): {'val': split}}, 'val', mesh)
   for k, uid in enumerate(uids):
     r, i = where[uid]
     params = jax.tree.map(lambda a: a[i], runs[r].state.best_params)

@@ -25,8 +25,8 @@ def test_test_split_never_chooses(tmp_path, monkeypatch):
   honest = sweep.run_sweep(SPEC, str(tmp_path / 'honest'), log=lambda _: None)
   load = spec_lib.load_data
 
-  def scrambled(spec, lookback=None):
-    data = load(spec, lookback)
+  def scrambled(spec, lookback=None, fold=None):
+    data = load(spec, lookback, fold)
     test = dict(data.arrays['test'])
     test['y'] = np.random.default_rng(0).permutation(test['y']) * 3.0
     return dataclasses.replace(data, arrays={**data.arrays, 'test': test})

@@ -9,9 +9,12 @@ values are filled by linear interpolation within their channel (ends hold the ne
 value) and counted.
 
 Validation cases are carved from the training file, stratified by class and seeded; the
-test file is kept whole. Per-channel statistics come from the remaining training cases
-alone, over their valid steps. Every split is right-padded with zeros to the longest case
-of any split, so one compiled program serves all three; `length` says where each case ends.
+test file is kept whole. Cross-validation (`fold` of `folds`, see `fold_split`): the last
+fold is that split, and each other fold validates on its own stratified part of the
+cases the last fold trains on, disjoint from every other fold's. Per-channel statistics
+come from the remaining training cases alone, over their valid steps. Every split is
+right-padded with zeros to the longest case of any split, so one compiled program serves
+all three; `length` says where each case ends.
 """
 
 import dataclasses
@@ -204,6 +207,28 @@ def stratified_split(y: np.ndarray, val_size, seed: int) -> tuple[np.ndarray, np
   return np.setdiff1d(np.arange(len(y)), val), val
 
 
+def fold_split(y: np.ndarray, val_size, seed: int, fold: int,
+               folds: int) -> tuple[np.ndarray, np.ndarray]:
+  """Sorted indices (train, val) of fold `fold` of `folds`: the last fold is
+  `stratified_split(y, val_size, seed)`; fold f < folds - 1 validates on the f-th of
+  the parts carved in turn, each as `stratified_split` would and as large as the last
+  fold's, from the cases no earlier part took (seeded by (seed, f)), and trains on
+  every other case."""
+  rest, val = stratified_split(y, val_size, seed)
+  parts = []
+  for f in range(folds - 1):
+    try:
+      kept, part = stratified_split(y[rest], len(val), np.random.SeedSequence([seed, f]))
+    except InputError:
+      raise InputError(f'--folds: {folds} disjoint validation parts of {len(val)} cases do '
+                       f'not fit in {len(y)} training cases (each class keeps one); lower '
+                       '--folds or --val_size') from None
+    parts.append(rest[part])
+    rest = rest[kept]
+  val = (parts + [val])[fold]
+  return np.setdiff1d(np.arange(len(y)), val), val
+
+
 def channel_stats(series) -> tuple[np.ndarray, np.ndarray]:
   """Per-channel mean and std <float64>[C] over every step of `series` [T_i, C]; a
   constant channel gets its value and std 1, so it scales to exactly 0."""
@@ -234,7 +259,7 @@ def nearest_neighbour(train_x, train_y, x) -> np.ndarray:
 
 
 def prepare(train: TsFile, test: TsFile, *, val_size=DEFAULT_VAL_FRACTION, seed: int = 0,
-            name: str = '', files=None) -> ClassifyData:
+            name: str = '', files=None, fold: int = 0, folds: int = 1) -> ClassifyData:
   """Splits, scales and pads two read files; computes the baselines.
 
   Baselines: 'majority' predicts the training part's most common class; '1nn_euclidean'
@@ -253,7 +278,7 @@ def prepare(train: TsFile, test: TsFile, *, val_size=DEFAULT_VAL_FRACTION, seed:
   classes = tuple(train.class_labels)
   index = {label: i for i, label in enumerate(classes)}
   y_all = np.array([index[label] for label in train.labels], np.int32)
-  train_idx, val_idx = stratified_split(y_all, val_size, seed)
+  train_idx, val_idx = fold_split(y_all, val_size, seed, fold, folds)
   raw = {'train': [train.series[i] for i in train_idx], 'val': [train.series[i] for i in val_idx],
          'test': test.series}
   y = {'train': y_all[train_idx], 'val': y_all[val_idx],
@@ -289,7 +314,8 @@ def prepare(train: TsFile, test: TsFile, *, val_size=DEFAULT_VAL_FRACTION, seed:
 
 
 def load(*, dataset: str = '', train_path: str = '', test_path: str = '',
-         val_size=DEFAULT_VAL_FRACTION, seed: int = 0) -> ClassifyData:
+         val_size=DEFAULT_VAL_FRACTION, seed: int = 0, fold: int = 0,
+         folds: int = 1) -> ClassifyData:
   """A bundled dataset by name, or a user's pair of `.ts` files (which take precedence).
 
   `val_size`: a fraction in (0, 1) of the training file's cases, a whole number >= 1 of
@@ -309,5 +335,5 @@ def load(*, dataset: str = '', train_path: str = '', test_path: str = '',
                                    bundled_path(dataset, 'test'), dataset)
     flags = ('--dataset', '--dataset')
   return prepare(read_ts(train_path, flag=flags[0]), read_ts(test_path, flag=flags[1]),
-                 val_size=val_size, seed=seed, name=name,
+                 val_size=val_size, seed=seed, name=name, fold=fold, folds=folds,
                  files={'train': train_path, 'test': test_path})

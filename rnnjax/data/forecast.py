@@ -13,6 +13,11 @@ known over the lookback, e.g. temperature for electricity demand) may be fed alo
 them: a window's inputs are the targets' history followed by the input columns' history.
 Every column is standardised with its own training-part statistics and gap-filled alike.
 
+Cross-validation (`origin_back`): rolling-origin folds. Fold `f` of `K` is the split the
+series would have had if it ended `K - 1 - f` validation blocks earlier: it trains on
+the points before its own origin and validates on the block after it, so the last fold
+is the usual split. The holdout sizes are the whole series' in every fold.
+
 Baselines, scored in original units on the levels: last value, seasonal naive, and
 (with the optional statsforecast) automatic ETS and ARIMA, see classical.py. Beside RMSE
 and MAE, MASE (Hyndman & Koehler 2006, "Another look at measures of forecast accuracy"):
@@ -223,13 +228,15 @@ def regression_report(pred, truth, scale=None) -> dict:
 def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
          target_columns=(), input_columns=(), lookback: int, horizon: int,
          val_size: int = 0, test_size: int = 0, season: int = -1,
-         difference: bool = False, classical_baselines: bool = True) -> ForecastData:
+         difference: bool = False, classical_baselines: bool = True,
+         origin_back: int = 0) -> ForecastData:
   """A bundled series by name, or a user's CSV by path and column names.
 
   `input_columns`: further columns of the same file fed as inputs, not forecast.
   `season=-1` takes the bundled series' own season length (0 for a user's file);
   `season=0` turns the seasonal-naive baseline off and makes ETS and ARIMA
-  non-seasonal.
+  non-seasonal. `origin_back`: split as if the series ended this many validation
+  blocks earlier (a cross-validation fold; classical baselines only for 0).
   """
   if csv_path:
     path, flag, columns = csv_path, '--csv_path', tuple(target_columns)
@@ -248,6 +255,14 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
   raw, num_filled = read_csv(path, columns, time_column=time_column, input_columns=inputs,
                              flag=flag)
   filled = common.fill_gaps(raw, [f'column {c!r}' for c in columns + inputs], path)
+  if origin_back:
+    val_size, test_size = common.holdout_sizes(
+        len(filled), val_size, test_size, fraction=DEFAULT_HOLDOUT_FRACTION, minimum=1)
+    if origin_back * val_size >= len(filled):
+      raise InputError(f'series of {len(filled)} points is too short to move its split '
+                       f'back {origin_back} validation blocks of {val_size} points')
+    filled = filled[:len(filled) - origin_back * val_size]
+    classical_baselines = False
   return prepare(filled, lookback=lookback, horizon=horizon, val_size=val_size,
                  test_size=test_size, num_targets=len(columns),
                  season=default_season if season < 0 else season,

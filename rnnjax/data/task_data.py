@@ -48,16 +48,51 @@ class TaskData:
 
 
 def load(*, task: str, dataset: str = '', seed: int = 0, val_size: int = 0,
-         test_size: int = 0, **task_options) -> TaskData:
+         test_size: int = 0, fold: int = 0, folds: int = 1, **task_options) -> TaskData:
   """A task's data. `task_options`: any of `options(task)`; another name raises TypeError
-  (a caller's bug, not bad input)."""
+  (a caller's bug, not bad input).
+
+  fold, folds: cross-validation fold `fold` of `folds` (the last fold is the usual
+  split): forecasting's rolling origins (forecast.py), classification's stratified parts
+  of TRAIN (classify.py `fold_split`); not for charlm.
+  """
   allowed = options(task)  # InputError for an unknown task.
   unknown = [name for name in task_options if name not in allowed]
   if unknown:
     raise TypeError(f'task_data.load: task {task!r} takes no option {unknown[0]!r}; its '
                     f'options are {", ".join(allowed)}')
-  return _LOADERS[task](dataset=dataset or DEFAULT_DATASET[task], seed=seed,
-                        val_size=val_size, test_size=test_size, **task_options)
+  if folds < 1 or not 0 <= fold < folds:
+    raise InputError(f'--folds: {folds} must be >= 1')
+  if folds > 1 and task not in _FOLDED:
+    raise InputError(f'--folds: {task} has no folds (its text splits in one order); '
+                     'leave it 1')
+  fold_options = {} if folds == 1 else _FOLDED[task](fold, folds)
+  try:
+    return _LOADERS[task](dataset=dataset or DEFAULT_DATASET[task], seed=seed,
+                          val_size=val_size, test_size=test_size, **fold_options,
+                          **task_options)
+  except InputError as e:
+    if fold == folds - 1 or str(e).startswith('--folds'):
+      raise
+    raise InputError(f'--folds: fold {fold + 1} of {folds}: {e}') from None
+
+
+def same_shapes(folds: list) -> list:
+  """The folds' data (`load` for each fold) with equal shapes, so that one compiled
+  program trains every fold: training windows padded at the end to the most any fold
+  has, with `count` <int32>[] saying how many are real (tasks.py draws from those).
+  One fold comes back as it is."""
+  if len(folds) == 1:
+    return list(folds)
+  most = max(len(d.arrays['train']['x']) for d in folds)
+  out = []
+  for data in folds:
+    train = data.arrays['train']
+    pad = lambda a: np.concatenate([a, np.zeros((most - len(a),) + a.shape[1:], a.dtype)])
+    padded = {k: pad(v) if k in ('x', 'y', 'length') else v for k, v in train.items()}
+    padded['count'] = np.int32(len(train['x']))
+    out.append(dataclasses.replace(data, arrays={**data.arrays, 'train': padded}))
+  return out
 
 
 def options(task: str) -> tuple[str, ...]:
@@ -67,7 +102,7 @@ def options(task: str) -> tuple[str, ...]:
     raise InputError(f'--task: unknown task {task!r}; expected one of {", ".join(TASKS)}')
   shared = inspect.signature(load).parameters
   return tuple(name for name in inspect.signature(_LOADERS[task]).parameters
-               if name not in shared)
+               if name not in shared and name not in _FOLD_ARGS)
 
 
 def _filled_note(num_filled):
@@ -76,9 +111,9 @@ def _filled_note(num_filled):
 
 def _load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_column='',
                    target_columns=(), input_columns=(), lookback=24, horizon=1,
-                   season=-1, difference=False):
+                   season=-1, difference=False, origin_back=0):
   del seed  # Forecast splits are chronological: nothing is drawn.
-  data = forecast.load(dataset='' if csv_path else dataset, csv_path=csv_path,
+  data = forecast.load(origin_back=origin_back,dataset='' if csv_path else dataset, csv_path=csv_path,
                        time_column=time_column, target_columns=target_columns,
                        input_columns=input_columns, lookback=lookback, horizon=horizon,
                        val_size=val_size, test_size=test_size, season=season,
@@ -106,14 +141,14 @@ def _load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_colu
 
 
 def _load_classify(*, dataset, seed, val_size, test_size, train_path='', test_path='',
-                   pooling='last'):
+                   pooling='last', fold=0, folds=1):
   if test_size:
     raise InputError('--test_size: classification scores the whole TEST file; leave it 0')
   if pooling not in POOLINGS:
     raise InputError(f'--pooling: {pooling!r}; expected one of {", ".join(POOLINGS)}')
   data = classify.load(dataset='' if train_path or test_path else dataset,
                        train_path=train_path, test_path=test_path,
-                       val_size=val_size or 0.2, seed=seed)
+                       val_size=val_size or 0.2, seed=seed, fold=fold, folds=folds)
   arrays = {split: {'x': data.x[split], 'length': data.length[split], 'y': data.y[split]}
             for split in common.SPLITS}
   baselines = {name: {split: {'accuracy': acc} for split, acc in scores.items()}
@@ -157,3 +192,8 @@ def _load_charlm(*, dataset, seed, val_size, test_size, text_path='', seq_len=64
 
 # After the loaders it names; `options` reads their signatures.
 _LOADERS = {'forecast': _load_forecast, 'classify': _load_classify, 'charlm': _load_charlm}
+# A fold's loader options, for the tasks that have folds.
+_FOLDED = {'forecast': lambda fold, folds: {'origin_back': folds - 1 - fold},
+           'classify': lambda fold, folds: {'fold': fold, 'folds': folds}}
+# Loader arguments that `load` sets for a fold, not options a spec gives.
+_FOLD_ARGS = ('origin_back', 'fold', 'folds')
