@@ -268,7 +268,7 @@ def rebuild(workdir: str) -> str:
   summary_path = os.path.join(workdir, results.SUMMARY)
   summary = results.read_json(summary_path) if os.path.exists(summary_path) else None
   plan = results.read_json(os.path.join(workdir, results.PLAN))
-  if plan['num_members'] > MAX_RUNS:
+  if plan.get('num_members', len(plan.get('members', ()))) > MAX_RUNS:
     from rnnjax import evaluations  # pylint: disable=g-import-not-at-top
     writer = PopulationWriter(logdir)
     for evaluation in evaluations.read(workdir):
