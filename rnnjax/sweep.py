@@ -222,12 +222,13 @@ class _Outputs:
 
   def write(self, records: list, evaluation, position: int) -> None:
     """records: the searcher's; evaluation: the chunk's (None when nothing trained)."""
+    lines = records
     if evaluation is not None:
       if not self._columnar:
-        records = evaluation.records() + records
+        lines = evaluation.records() + records
       elif self._events is not None:  # Process 0.
         evaluations.write(self._workdir, position, evaluation)
-    self._writer.write(records)
+    self._writer.write(lines)
     self._writer.flush()
     if self._events is not None:
       self._events.add_evaluation(evaluation, records)
