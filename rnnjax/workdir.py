@@ -49,7 +49,15 @@ def state_of(workdir: str, spec_json: dict, *, overwrite: bool) -> str:
     raise InputError(f'--workdir: {workdir} holds a different sweep ({k}: '
                      f'{old.get(k)!r} there, {spec_json.get(k)!r} now); use another '
                      '--workdir or --overwrite')
-  return FINISHED if os.path.exists(os.path.join(workdir, results.SUMMARY)) else RESUME
+  if os.path.exists(os.path.join(workdir, results.SUMMARY)):
+    return FINISHED
+  plan_path = os.path.join(workdir, results.PLAN)
+  if spec_json.get('num_members') and os.path.exists(plan_path) and 'members' in (
+      results.read_json(plan_path)):  # The per-member plan.json of rnnjax before issue 17.
+    raise InputError(f'--workdir: {workdir} holds a random draw of an older rnnjax, whose '
+                     'members this version draws differently; finish it with that version, '
+                     'or use --overwrite')
+  return RESUME
 
 
 def check_usable(workdir: str) -> None:
