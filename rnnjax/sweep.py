@@ -241,7 +241,8 @@ class _Outputs:
     self._writer.close()
     if self._events is not None:
       self._events.close(summary)
-      results.write_json(os.path.join(self._workdir, results.SUMMARY), summary)
+      results.write_json(os.path.join(self._workdir, results.SUMMARY), summary,
+                         indent=1 if len(summary['members']) <= 1000 else None)
 
 
 def _train_chunk(sweep: Prepared, run, group_size, rename, bar, step):
