@@ -10,6 +10,7 @@ spec string: a value, `grid(a,b,...)`, `uniform(lo,hi)`, `loguniform(lo,hi)`,
 import dataclasses
 import logging
 import os
+import signal
 import sys
 
 from absl import app
@@ -75,7 +76,7 @@ def main(argv):
   absl_logging.set_verbosity(absl_logging.WARNING)  # Orbax logs every save at INFO.
   from rnnjax import sharding  # pylint: disable=g-import-not-at-top
   from rnnjax import distributed  # pylint: disable=g-import-not-at-top
-  from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
+  from rnnjax.errors import InputError, WriteError  # pylint: disable=g-import-not-at-top
   from rnnjax import stop  # pylint: disable=g-import-not-at-top
   sharding.configure_cpu_devices(CPU_DEVICES.value)  # Before JAX starts a backend.
   try:
@@ -93,9 +94,17 @@ def main(argv):
       figures.make_all(workdir)  # matplotlib loads slowly: only when asked.
   except InputError as e:
     print(f'error: {e}', file=sys.stderr)
+    if isinstance(e, WriteError):
+      # Orbax's threads, stopped mid-write, print tracebacks of their own while the
+      # interpreter shuts down; there is nothing left to write, so leave at once.
+      sys.stdout.flush()
+      sys.stderr.flush()
+      os._exit(2)  # pylint: disable=protected-access
     sys.exit(2)
   except stop.Stopped as e:  # SIGINT / SIGTERM: stopped at a checkpoint.
     print(f'rnnjax: {e}', file=sys.stderr)
+    for s in stop.SIGNALS:  # One more while exiting would only print a traceback.
+      signal.signal(s, signal.SIG_IGN)
     sys.exit(e.exit_code)
   except KeyboardInterrupt:  # Ctrl-C outside the sweep's watch (start-up, figures).
     print('rnnjax: interrupted; the work directory keeps its last checkpoint: run the '

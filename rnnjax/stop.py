@@ -116,6 +116,7 @@ class Stop:
   def _say(say, line):
     try:
       say(line)
+      sys.stdout.flush()  # Seen at once, also in a log file.
     except (OSError, ValueError):
       pass  # A closed stderr must not keep the sweep from stopping.
 

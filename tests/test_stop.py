@@ -70,13 +70,15 @@ def _checkpoints(workdir):
   return sorted(int(d) for d in os.listdir(path) if d.isdigit()) if os.path.isdir(path) else []
 
 
-def _pause_after(proc, workdir, num_chunks):
-  """Pauses the sweep (SIGSTOP) once `num_chunks` checkpoints have been written, so that
-  what is sent next reaches it mid-sweep, however fast its chunks run."""
+def _pause_after(proc, workdir, num_chunks, settle=0.0):
+  """Pauses the sweep (SIGSTOP) once `num_chunks` checkpoints have been written (and
+  `settle` seconds more: into the next chunk's training), so that what is sent next
+  reaches it mid-sweep, however fast its chunks run."""
   deadline = time.time() + 240
   while time.time() < deadline and proc.poll() is None:
     steps = _checkpoints(workdir)
     if steps and steps[-1] >= num_chunks:
+      time.sleep(settle)
       proc.send_signal(signal.SIGSTOP)
       break
     time.sleep(0.002)
@@ -179,7 +181,13 @@ def test_sigint_then_sigterm_mid_bucket_then_resume_is_identical(reference, tmp_
 def test_second_ctrl_c_stops_at_once_and_corrupts_nothing(reference, tmp_path):
   workdir = str(tmp_path / 'wd')
   proc = _start(workdir)
-  _signal_after(proc, workdir, 2, signal.SIGINT, signal.SIGINT)
+  _pause_after(proc, workdir, 2, settle=0.05)  # In chunk 3's training.
+  proc.send_signal(signal.SIGINT)
+  proc.send_signal(signal.SIGCONT)
+  deadline = time.time() + 30
+  while 'SIGINT received' not in open(f'{proc.log}.out').read() and time.time() < deadline:
+    time.sleep(0.002)
+  proc.send_signal(signal.SIGINT)  # Before chunk 3 ends: the first would stop it there.
   started = time.time()
   code, _, err = _wait(proc, timeout=30)
   assert code == 130 and time.time() - started < 5, err
