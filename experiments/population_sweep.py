@@ -11,6 +11,7 @@ spec string: a value, `grid(a,b,...)`, `uniform(lo,hi)`, `loguniform(lo,hi)`,
 import dataclasses
 import logging
 import os
+import signal
 import sys
 
 from absl import app
@@ -87,7 +88,8 @@ def main(argv):
   absl_logging.set_verbosity(absl_logging.WARNING)  # Orbax logs every save at INFO.
   from rnnjax import sharding  # pylint: disable=g-import-not-at-top
   from rnnjax import distributed  # pylint: disable=g-import-not-at-top
-  from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
+  from rnnjax.errors import InputError, WriteError  # pylint: disable=g-import-not-at-top
+  from rnnjax import stop  # pylint: disable=g-import-not-at-top
   sharding.configure_cpu_devices(CPU_DEVICES.value)  # Before JAX starts a backend.
   from rnnjax import compile_cache  # pylint: disable=g-import-not-at-top
   compile_cache.configure(compile_cache.default_dir() if COMPILE_CACHE_DIR.value is None
@@ -114,7 +116,22 @@ def main(argv):
                            mlflow_client=mlflow_client)
   except InputError as e:
     print(f'error: {e}', file=sys.stderr)
+    if isinstance(e, WriteError):
+      # Orbax's threads, stopped mid-write, print tracebacks of their own while the
+      # interpreter shuts down; there is nothing left to write, so leave at once.
+      sys.stdout.flush()
+      sys.stderr.flush()
+      os._exit(2)  # pylint: disable=protected-access
     sys.exit(2)
+  except stop.Stopped as e:  # SIGINT / SIGTERM: stopped at a checkpoint.
+    print(f'rnnjax: {e}', file=sys.stderr)
+    for s in stop.SIGNALS:  # One more while exiting would only print a traceback.
+      signal.signal(s, signal.SIG_IGN)
+    sys.exit(e.exit_code)
+  except KeyboardInterrupt:  # Ctrl-C outside the sweep's watch (start-up, figures).
+    print('rnnjax: interrupted; the work directory keeps its last checkpoint: run the '
+          'same command to resume', file=sys.stderr)
+    sys.exit(130)
 
 
 def parse_flags(argv):

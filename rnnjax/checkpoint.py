@@ -13,13 +13,22 @@ Nothing random lives in the state (keys come from seed, uid and step), so a rest
 population continues bit for bit. Orbax writes each step to a temporary directory and
 renames it when complete; a step that fails to restore (killed mid-write, corrupted)
 is skipped with a warning for the one before it.
+
+A save that fails for want of space (or of its directory) raises `WriteError`, one line
+naming the step and the last complete checkpoint, which stays intact; the failed step's
+temporary directory is removed, and any left by a process killed mid-save are removed
+when the manager opens.
 """
 
+import contextlib
+import glob
 import logging
 import os
+import shutil
 
 import orbax.checkpoint as ocp
 
+from rnnjax import errors
 from rnnjax.errors import InputError
 
 DIRNAME = 'checkpoints'
@@ -27,15 +36,70 @@ DIRNAME = 'checkpoints'
 
 def manager(workdir: str, *, keep: int = 3) -> ocp.CheckpointManager:
   options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
-                                         enable_async_checkpointing=False)
-  return ocp.CheckpointManager(os.path.abspath(os.path.join(workdir, DIRNAME)),
-                               options=options)
+                                         enable_async_checkpointing=False,
+                                         cleanup_tmp_directories=True)
+  directory = os.path.abspath(os.path.join(workdir, DIRNAME))
+  with errors.writing(f'the checkpoint directory {directory}'):
+    return ocp.CheckpointManager(directory, options=options)
 
 
 def save(mngr: ocp.CheckpointManager, step: int, states: dict, progress: dict) -> None:
-  mngr.save(step, args=ocp.args.Composite(states=ocp.args.StandardSave(states),
-                                          progress=ocp.args.JsonSave(progress)))
-  mngr.wait_until_finished()
+  """Saves `step`; raises `errors.WriteError` when it cannot be written."""
+  try:
+    with _quiet_orbax_errors():
+      mngr.save(step, args=ocp.args.Composite(states=ocp.args.StandardSave(states),
+                                              progress=ocp.args.JsonSave(progress)))
+      mngr.wait_until_finished()
+  except Exception as e:  # pylint: disable=broad-except
+    reason = errors.write_failure(e)
+    if reason is None:
+      raise
+    directory = str(mngr.directory)
+    for tmp in glob.glob(os.path.join(directory, f'{step}.orbax-checkpoint-tmp*')):
+      shutil.rmtree(tmp, ignore_errors=True)  # Its partial files hold the space.
+    kept = [s for s in _steps(directory) if s != step]
+    last = (f'the last complete checkpoint, {max(kept)}, is kept' if kept
+            else 'no earlier checkpoint exists')
+    raise errors.WriteError(f'--workdir: could not write checkpoint {step} in {directory} '
+                            f'({reason}); {last}: make room and run the same command to '
+                            'resume') from None
+
+
+def _steps(directory: str) -> list:
+  """Complete steps on disk (orbax renames a step's directory to its number when done)."""
+  try:
+    return [int(d) for d in os.listdir(directory) if d.isdigit()]
+  except OSError:
+    return []
+
+
+class _Collect(logging.Filter):
+  def __init__(self):
+    super().__init__()
+    self.records = []
+
+  def filter(self, record):
+    if record.levelno >= logging.ERROR:
+      self.records.append(record)
+      return False
+    return True
+
+
+@contextlib.contextmanager
+def _quiet_orbax_errors():
+  """Orbax logs a failed write's traceback from each of its threads, then raises; the
+  raised error is reported in one line, so its logged copies are held back (and logged
+  after all if the save succeeds)."""
+  logger, collect = logging.getLogger('absl'), _Collect()
+  logger.addFilter(collect)
+  try:
+    yield
+  except BaseException:
+    logger.removeFilter(collect)
+    raise
+  logger.removeFilter(collect)
+  for record in collect.records:
+    logger.handle(record)
 
 
 def restore_latest(mngr: ocp.CheckpointManager, target_of, log=print):

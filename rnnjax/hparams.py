@@ -129,15 +129,27 @@ def stack(values: list, uids: list, size: int, num_layers: int) -> pop.HParams:
   uids: the members' uids. Rows past the members are dead copies of the first member,
     with uids -1, -2, ... (padding to a multiple of the device count).
   """
-  padded = list(values) + [values[0]] * (size - len(values))
-  column = lambda name: np.asarray([v[name] for v in padded], np.float32)
-  rates = [[v.get(f'dropout_{l}', v['dropout']) for l in range(1, num_layers + 1)]
-           for v in padded]
+  return stack_from(lambda name: ([v.get(name, v['dropout']) for v in values]
+                                   if layer_of(name) is not None else
+                                   [v[name] for v in values]), uids, size, num_layers)
+
+
+def stack_from(column, uids, size: int, num_layers: int) -> pop.HParams:
+  """`stack` for values read by column: `column(name)` -> <[n]> the n members' values
+  of `name`, None for a per-layer axis `dropout_l` the sweep does not have (`dropout`
+  then applies). What a plan of many members uses (search.Plan.column)."""
+  n = len(uids)
+  pad = lambda a: np.concatenate([a, np.repeat(a[:1], size - n, axis=0)])
+  as32 = lambda name: pad(np.asarray(column(name), np.float32))
+  layers = [column(f'dropout_{l}') for l in range(1, num_layers + 1)]
+  dropout = column('dropout')
+  rates = np.stack([np.asarray(dropout if r is None else r, np.float32) for r in layers],
+                   axis=1)
   return pop.HParams(
-      uid=np.asarray(list(uids) + [-1 - i for i in range(size - len(values))], np.int32),
-      hidden_units=np.asarray([v['hidden_size'] for v in padded], np.int32),
-      dropout_rates=np.asarray(rates, np.float32),
-      **{name: column(name) for name in TRACED if name != 'dropout'})
+      uid=np.concatenate([np.asarray(uids, np.int32), -1 - np.arange(size - n, dtype=np.int32)]),
+      hidden_units=pad(np.asarray(column('hidden_size'), np.int32)),
+      dropout_rates=pad(rates),
+      **{name: as32(name) for name in TRACED if name != 'dropout'})
 
 
 def stack_columns(uids, *, hidden_size, dropout_rates, **columns) -> pop.HParams:

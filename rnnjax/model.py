@@ -45,6 +45,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from rnnjax import cells
 from rnnjax import fused
@@ -138,9 +139,10 @@ def padding_fraction(cfg: ModelConfig, widths) -> float:
   """Share of the recurrent compute spent on padding when members of these widths run
   padded to max(widths) (cfg gives the cell, input size and depth; its hidden_size is
   not used). 0 when all widths are equal."""
-  widths = [int(w) for w in widths]
-  padded = recurrent_cost(cfg, max(widths))
-  return 1.0 - sum(recurrent_cost(cfg, w) for w in widths) / (len(widths) * padded)
+  distinct, counts = np.unique(np.asarray(widths, np.int64), return_counts=True)
+  padded = recurrent_cost(cfg, int(distinct[-1]))
+  spent = sum(int(n) * recurrent_cost(cfg, int(w)) for w, n in zip(distinct, counts))
+  return 1.0 - spent / (int(counts.sum()) * padded)
 
 
 def dropout(key, rate, x, *, shared_axis=None):

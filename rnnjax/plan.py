@@ -68,24 +68,26 @@ def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0,
   plan_json = plan.to_json()
   runs = []
   for b, structure in enumerate(plan.buckets):
-    members = plan.bucket_members(b)
+    uids = plan.bucket_uids(b)
     data = datas[(structure.get('lookback'), spec.folds - 1)]
     cfg = train_config(structure, data, spec)
     per_member = probe.estimate_bytes(cfg, data.seq_len)
-    waves = probe.waves(len(members) // spec.folds, per_member, budget, mesh.size)
+    waves = probe.waves(len(uids) // spec.folds, per_member, budget, mesh.size)
     size = waves['wave_size']
     for fold in range(spec.folds):
-      mine = [m for m in members if m.fold == fold]
+      mine = uids[uids % spec.folds == fold]
       for start in range(0, len(mine), size):
         wave = mine[start:start + size]
-        hp = hparams.stack([m.hparams for m in wave], [m.uid for m in wave], size,
-                           structure['num_layers'])
-        runs.append(Run(b, cfg, tuple(int(u) for u in hp.uid),
+        column = lambda name, wave=wave: (plan.column(name, wave) if name in plan.columns
+                                          else None)
+        hp = hparams.stack_from(column, wave, size, structure['num_layers'])
+        runs.append(Run(b, cfg, tuple(hp.uid.tolist()),
                         distributed.put(hp, sharding.members_sharding(mesh)),
                         data_key=(structure.get('lookback'), fold)))
     activations = pop.activation_bytes(cfg, data.seq_len)
     plan_json['buckets'][b].update(
-        probe.describe(cfg, members), **waves, estimated_bytes_per_member=per_member,
+        probe.describe(cfg, plan.column('hidden_size', uids)), **waves,
+        estimated_bytes_per_member=per_member,
         group_size=sharding.group_size(size // mesh.size, group_size, activations),
         activation_bytes_per_member=activations)
   return runs, plan_json

@@ -24,13 +24,17 @@ from rnnjax import sharding
 PROBE_COMPILER_OPTIONS = {'xla_backend_optimization_level': 1}
 
 
-def describe(cfg: pop.TrainConfig, members) -> dict:
-  """Per-member parameter counts and the share of compute spent on padded units."""
-  widths = [m.hparams['hidden_size'] for m in members]
+def describe(cfg: pop.TrainConfig, widths) -> dict:
+  """Per-member parameter counts and the share of compute spent on padded units.
+
+  widths: <int>[n], the members' hidden sizes.
+  """
+  widths = np.asarray(widths)
   return {
-      'num_members': len(members),
+      'num_members': len(widths),
       'padded_width': cfg.model.hidden_size,
-      'params_per_member': sorted(model.param_count(cfg.model, w) for w in set(widths)),
+      'params_per_member': sorted(model.param_count(cfg.model, int(w))
+                                  for w in np.unique(widths)),
       'padding_fraction': model.padding_fraction(cfg.model, widths),
   }
 
@@ -96,6 +100,9 @@ def _measure(compiled, state, compile_s, cache_hits, cfg, hp, data, base_key, me
           'bytes_per_member': member_bytes}
 
 
+PROBE_MEMBERS = 4096
+
+
 def probe_all(buckets, base_key, mesh, group_size: int = 0) -> list[dict]:
   """Probes every (cfg, members, hp, device data) bucket: the one-step programs compile
   in parallel threads (XLA compiles outside the GIL, and compiling dominates a dry run),
@@ -106,9 +113,19 @@ def probe_all(buckets, base_key, mesh, group_size: int = 0) -> list[dict]:
   validation pass after each chunk not counted); bytes_per_member from the compiled
   executable (a chunk's loop over steps does not add to it).
   """
+  # A wave of more than PROBE_MEMBERS is probed on its first PROBE_MEMBERS rows and its
+  # time scaled up (at these sizes a step's time grows in proportion to the members), so
+  # that a dry run of a million members takes seconds, not a million members' step.
+  rows = [int(hp.uid.shape[0]) for _, _, hp, _ in buckets]
+  sample = max(mesh.size, PROBE_MEMBERS // mesh.size * mesh.size)
+  buckets = [(cfg, uids, jax.tree.map(lambda a: a[:sample], hp) if n > sample else hp, data)
+             for (cfg, uids, hp, data), n in zip(buckets, rows)]
   with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
     compiled = list(pool.map(
         lambda bucket: _compile(bucket[0], bucket[2], bucket[3], base_key, mesh, group_size),
         buckets))
-  return [_measure(*c, cfg, hp, data, base_key, mesh)
-          for c, (cfg, _, hp, data) in zip(compiled, buckets)]
+  out = [_measure(*c, cfg, hp, data, base_key, mesh)
+         for c, (cfg, _, hp, data) in zip(compiled, buckets)]
+  for figures, n in zip(out, rows):
+    figures['chunk_s'] *= max(1.0, n / sample)
+  return out

@@ -4,15 +4,18 @@
 flushed once per chunk. Non-finite values are written as null (JSON has no NaN).
 """
 
+import contextlib
 import json
 import math
 import os
 import tempfile
 
+from rnnjax import errors
+
 SWEEP, PLAN, METRICS, SUMMARY = 'sweep.json', 'plan.json', 'metrics.jsonl', 'summary.json'
 OWN_ENTRIES = (SWEEP, PLAN, METRICS, SUMMARY, 'checkpoints', 'tensorboard', 'figures',
                'model', 'predictions', 'tpe.journal', 'optuna.journal', 'trials.csv',
-               'curves.csv')
+               'curves.csv', 'metrics')  # The last: evaluations.DIRNAME.
 
 
 def clean(value):
@@ -28,20 +31,23 @@ def clean(value):
   return value
 
 
-def write_json(path: str, obj) -> None:
-  """Writes JSON atomically: a reader sees the old file or the new one, never a part."""
+def write_json(path: str, obj, *, indent: int | None = 1) -> None:
+  """Writes JSON atomically: a reader sees the old file or the new one, never a part.
+  `indent=None`: one line, and several times faster for long lists."""
   directory = os.path.dirname(os.path.abspath(path))
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-', suffix='.json')
-  try:
-    with os.fdopen(fd, 'w') as f:
-      json.dump(clean(obj), f, indent=1)
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.unlink(tmp)
-    raise
+  text = json.dumps(clean(obj), indent=indent)
+  with errors.writing(path):
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-', suffix='.json')
+    try:
+      with os.fdopen(fd, 'w') as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+      os.replace(tmp, path)
+    except BaseException:
+      if os.path.exists(tmp):
+        os.unlink(tmp)
+      raise
 
 
 def read_json(path: str):
@@ -54,16 +60,36 @@ class MetricsWriter:
   path (processes other than 0 of a distributed sweep) it writes nothing."""
 
   def __init__(self, path: str | None):
-    self._file = open(path, 'a') if path else None
+    self._path = path
+    with errors.writing(path or ''):
+      self._file = open(path, 'a') if path else None
 
   def write(self, records: list[dict]):
     if self._file:
-      self._file.write(''.join(json.dumps(clean(r)) + '\n' for r in records))
+      with self._writing():
+        self._file.write(''.join(json.dumps(clean(r)) + '\n' for r in records))
 
   def flush(self):
     if self._file:
-      self._file.flush()
-      os.fsync(self._file.fileno())
+      with self._writing():
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+  @contextlib.contextmanager
+  def _writing(self):
+    """A failed write is one line (errors.WriteError), and the file is closed, so that
+    nothing flushes it again at exit. Resuming cuts it back to what the last checkpoint
+    covers."""
+    try:
+      with errors.writing(self._path):
+        yield
+    except errors.WriteError:
+      try:
+        self._file.close()
+      except OSError:
+        pass  # Closing flushes once more, and fails again; the descriptor is closed.
+      self._file = None
+      raise
 
   def tell(self) -> int:
     """Bytes written so far: what a checkpoint taken now covers."""
@@ -81,5 +107,11 @@ def records(*, uid, bucket, step, split, metrics: dict) -> list[dict]:
 
 
 def read_metrics(path: str) -> list[dict]:
+  """The records of metrics.jsonl at `path`, and of the evaluation chunks beside it
+  (large sweeps; see evaluations.py), as long-format records."""
+  from rnnjax import evaluations  # pylint: disable=g-import-not-at-top
   with open(path) as f:
-    return [json.loads(line) for line in f if line.strip()]
+    out = [json.loads(line) for line in f if line.strip()]
+  for evaluation in evaluations.read(os.path.dirname(os.path.abspath(path))):
+    out += [clean(r) for r in evaluation.records()]
+  return out

@@ -112,14 +112,14 @@ class SweepSpec(hparams.SpecStrings):
                           dropout_per_layer=self.dropout_per_layer)
 
 
-def make_plan(spec: SweepSpec, configs=None, first_config: int = 0) -> search.Plan:
-  """configs, first_config: a round of tpe (see search.make_plan)."""
+def make_plan(spec: SweepSpec, configs=None) -> search.Plan:
+  """configs: a round of tpe (see search.make_plan)."""
   axes = spec.axes()
   make = lambda mode: search.make_plan(axes, search=spec.search,
                                       num_members=spec.num_members,
                                       num_seeds=spec.num_seeds, seed=spec.seed,
                                       hidden_mode=mode, num_folds=spec.folds,
-                                      configs=configs, first_config=first_config)
+                                      configs=configs)
   if spec.hidden_mode == 'auto':
     masked, bucketed = make('masked'), make('bucket')
     plan = masked if plan_cost_s(masked, spec) <= plan_cost_s(bucketed, spec) else bucketed
@@ -155,7 +155,7 @@ def plan_cost_s(plan: search.Plan, spec: SweepSpec) -> float:
                             num_layers=structure['num_layers'], output_size=1)
     flops = 6 * structure['batch_size'] * model.recurrent_cost(
         cfg, structure['hidden_size']) * int(structure.get('lookback', spec.seq_len))
-    total += COMPILE_S + len(plan.bucket_members(b)) * spec.train_steps * (
+    total += COMPILE_S + len(plan.bucket_uids(b)) * spec.train_steps * (
         MEMBER_STEP_S + flops / TRAIN_FLOPS_PER_S)
   return total
 

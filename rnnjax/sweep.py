@@ -17,7 +17,10 @@ import numpy as np
 from rnnjax import checkpoint
 from rnnjax import compile_cache
 from rnnjax import distributed
+from rnnjax import errors
+from rnnjax import evaluations
 from rnnjax import export
+from rnnjax import lock as lock_lib
 from rnnjax import plan as plan_lib
 from rnnjax import population as pop
 from rnnjax import probe
@@ -28,6 +31,7 @@ from rnnjax import search
 from rnnjax import searcher as searcher_lib
 from rnnjax import sharding
 from rnnjax import spec as spec_lib
+from rnnjax import stop as stop_lib
 from rnnjax import summary as summary_lib
 from rnnjax import tasks
 from rnnjax import tpe
@@ -106,12 +110,33 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
 
   Several processes (see distributed.py) run this same call: every one trains its
   devices' members; process 0 alone writes files, and logs.
+
+  The work directory is checked and locked (lock.py: one sweep per work directory)
+  before any data is loaded; SIGINT and SIGTERM stop the sweep after its current
+  chunk's checkpoint by raising `stop.Stopped` (see stop.py), and a work directory that
+  cannot be written raises `errors.WriteError` (both one line, for the entry point).
   """
+  if dry_run:
+    return _run(spec, workdir, overwrite=overwrite, group_size=group_size,
+                keep_checkpoints=keep_checkpoints, log=log, progress_bar=progress_bar,
+                dry_run=True, max_memory_gb=max_memory_gb, stopper=stop_lib.Never())
+  quiet = log if distributed.is_main() else (lambda _: None)
+  with lock_lib.acquire_once(workdir, check=workdir_lib.check_usable, warn=quiet) as held:
+    with stop_lib.Stop(on_exit=held.release, notify=quiet) as stopper:
+      with errors.writing(f'in {workdir}', under=workdir):
+        return _run(spec, workdir, overwrite=overwrite, group_size=group_size,
+                    keep_checkpoints=keep_checkpoints, log=log, progress_bar=progress_bar,
+                    dry_run=False, max_memory_gb=max_memory_gb, stopper=stopper)
+
+
+def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoints, log,
+         progress_bar, dry_run, max_memory_gb, stopper) -> dict:
   main = distributed.is_main()
   log = log if main else (lambda _: None)
   sweep = prepare(spec, max_memory_gb, group_size)
   if dry_run:
     return describe_plan(sweep, group_size, log)
+  stopper.check('before anything was written')
   distributed.check_shared_dir(workdir)
   status = workdir_lib.state_of(workdir, spec.to_json(), overwrite=overwrite)
   distributed.sync('rnnjax-state-of')  # Before process 0 writes anything.
@@ -136,13 +161,15 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
     runs, start = list(sweep.runs), 0
   else:
     sweep, runs, search_state, start = resumed
+  stopper.check(f'before training chunk {start + 1} ({start} of the chunks are in '
+                f'{os.path.join(workdir, checkpoint.DIRNAME)})')
   data, plan = sweep.data, sweep.plan  # Shared facts: names, sizes.
   for note in data.notes:
     log(note)
   log(f'{len(plan.members)} members in {len(plan.buckets)} bucket(s), {len(runs)} wave(s) '
       f'on {sweep.mesh.size} device(s); swept: {", ".join(plan.swept) or "nothing"}; '
       f'search: {spec.search}; work directory: {workdir}')
-  out = _Outputs(workdir, plan.members, resumed=resumed is not None, main=main)
+  out = _Outputs(workdir, plan, resumed=resumed is not None, main=main, log=log)
   adaptive = spec.search in search.ADAPTIVE
   order = plan_lib.chunk_order(len(runs), sweep.num_chunks, chunk_major=adaptive)
   bar = report.Progress(len(order) * max(1, spec.rounds), log=log, bar=progress_bar,
@@ -155,11 +182,11 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
     if position == len(order):
       break
     r, c = order[position]
-    records = []
+    records, evaluation = [], None
     if runs[r].uids and max(runs[r].uids) >= 0:
       with compile_cache.measure() as counted:  # This process's compiles, per bucket.
-        runs[r], table, records = _train_chunk(sweep, runs[r], group_size, rename, bar,
-                                               (c + 1) * spec.eval_every)
+        runs[r], table, evaluation = _train_chunk(sweep, runs[r], group_size, rename, bar,
+                                                  (c + 1) * spec.eval_every)
       compiles.setdefault(runs[r].bucket, compile_cache.Compiles()).add(counted)
       search_state = searcher_lib.observe(search_state, r, table)
     if r == len(runs) - 1 or not adaptive:
@@ -174,8 +201,8 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
       runs += sweep.runs[len(runs):]
       order = plan_lib.chunk_order(len(runs), sweep.num_chunks, chunk_major=False)
       members = {m.uid: m for m in sweep.plan.members}
-      out.add_members(sweep.plan.members)
-    out.write(records)  # Before the checkpoint that covers these records.
+      out.add_members(sweep.plan)
+    out.write(records, evaluation, position)  # Before the checkpoint that covers them.
     checkpoint.save(mngr, position + 1,
                     {str(r): (run.state, run.hp) for r, run in enumerate(runs)
                      if run.state is not None},
@@ -184,6 +211,8 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
                      'searcher': search_state.to_json(),
                      'started': [str(r) for r, run in enumerate(runs)
                                  if run.state is not None]})
+    stopper.check(f'after chunk {position + 1} of {len(order)} (checkpoint {position + 1}'
+                  f' in {os.path.join(workdir, checkpoint.DIRNAME)})')
   bar.close()
   mngr.close()
   if compiles:
@@ -205,36 +234,53 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
 
 class _Outputs:
   """Where a sweep's records go, on process 0 only: metrics.jsonl (flushed with every
-  chunk), TensorBoard events (rebuilt on resume to what the checkpoint covers), and at
-  the end summary.json and its exports (trial_files.py: Optuna journal, trials and curves
+  chunk) or, for large sweeps, one .npz per chunk (see evaluations.py), TensorBoard
+  events (a run per member, or population summaries above tensorboard.MAX_RUNS
+  members; rebuilt on resume to what the checkpoint covers), and at the end
+  summary.json and its trial files (trial_files.py: Optuna journal, trials and curves
   CSV)."""
 
-  def __init__(self, workdir: str, members, *, resumed: bool, main: bool):
+  def __init__(self, workdir: str, plan, *, resumed: bool, main: bool, log=print):
     # tensorboardX imports torch when it is installed (1.5 s): not for a dry run.
     from rnnjax import tensorboard  # pylint: disable=g-import-not-at-top
     self._workdir = workdir
+    self._columnar = evaluations.columnar(plan.num_members)
     self._writer = results.MetricsWriter(
         os.path.join(workdir, results.METRICS) if main else None)
+    if main and self._columnar:
+      log(f'{plan.num_members} members (over {evaluations.JSONL_MAX_MEMBERS}): their '
+          f'evaluations go to {os.path.join(workdir, evaluations.DIRNAME)}, one .npz per '
+          'chunk (results.read_metrics reads them)')
+    if main and plan.num_members > tensorboard.MAX_RUNS:
+      log(f'TensorBoard: {plan.num_members} members (over {tensorboard.MAX_RUNS}): '
+          'population summaries per bucket (quantiles, best, histograms), not a run per '
+          'member')
     if resumed and main:
       tensorboard.rebuild(workdir)
     self._events = None
     self._main = main
-    self.add_members(members)
+    self.add_members(plan)
 
-  def add_members(self, members) -> None:
-    """TensorBoard runs for `members` (every member so far: tpe adds rounds)."""
+  def add_members(self, plan) -> None:
+    """TensorBoard for `plan`'s members (every member so far: tpe adds rounds)."""
     from rnnjax import tensorboard  # pylint: disable=g-import-not-at-top
     if self._events is not None:
       self._events.flush()
-    self._events = tensorboard.SweepWriter(
-        os.path.join(self._workdir, tensorboard.DIRNAME),
-        [{'uid': m.uid, 'hparams': m.hparams} for m in members]) if self._main else None
+    self._events = tensorboard.writer_for(
+        os.path.join(self._workdir, tensorboard.DIRNAME), plan) if self._main else None
 
-  def write(self, records: list) -> None:
-    self._writer.write(records)
+  def write(self, records: list, evaluation, position: int) -> None:
+    """records: the searcher's; evaluation: the chunk's (None when nothing trained)."""
+    lines = records
+    if evaluation is not None:
+      if not self._columnar:
+        lines = evaluation.records() + records
+      elif self._events is not None:  # Process 0.
+        evaluations.write(self._workdir, position, evaluation)
+    self._writer.write(lines)
     self._writer.flush()
     if self._events is not None:
-      self._events.add([rec for rec in records if rec['split'] in ('train', 'val')])
+      self._events.add_evaluation(evaluation, records)
       self._events.flush()
 
   def tell(self) -> int:
@@ -244,12 +290,13 @@ class _Outputs:
     self._writer.close()
     if self._events is not None:
       self._events.close(summary)
-      results.write_json(os.path.join(self._workdir, results.SUMMARY), summary)
+      results.write_json(os.path.join(self._workdir, results.SUMMARY), summary,
+                         indent=1 if len(summary['members']) <= 1000 else None)
       trial_files.write(self._workdir, summary)  # Optuna journal, trials.csv, curves.csv.
 
 
 def _train_chunk(sweep: Prepared, run, group_size, rename, bar, step):
-  """One chunk of one run. Returns (run, its searcher table, its metric records)."""
+  """One chunk of one run. Returns (run, its searcher table, its evaluation)."""
   cfg, mesh = run.cfg, sweep.mesh
   state = run.state
   if state is None:
@@ -258,15 +305,11 @@ def _train_chunk(sweep: Prepared, run, group_size, rename, bar, step):
       state, run.hp, sweep.device_data[run.data_key], sweep.base_key)
   metrics, steps, status, best_val = distributed.fetch(
       (metrics, state.step, state.status, state.best_val))
-  records = []
-  for i, uid in enumerate(run.uids):
-    if uid < 0:
-      continue
-    where = dict(uid=uid, bucket=run.bucket, step=int(steps[i]))
-    records += results.records(split='train', **where,
-                               metrics={'loss': metrics['train_loss'][i]})
-    records += results.records(split='val', **where, metrics=rename(
-        {k: v[i] for k, v in metrics['val'].items()}))
+  live = np.asarray(run.uids) >= 0
+  evaluation = evaluations.Evaluation(
+      run.bucket, np.asarray(run.uids)[live], np.asarray(steps)[live],
+      {'train/loss': metrics['train_loss'][live],
+       **{f'val/{k}': v[live] for k, v in rename(metrics['val']).items()}})
   task = tasks.TASKS[sweep.spec.task]
   table = searcher_lib.Table(np.asarray(best_val, np.float64), np.asarray(status),
                              np.asarray(run.uids),
@@ -274,7 +317,7 @@ def _train_chunk(sweep: Prepared, run, group_size, rename, bar, step):
   real = np.asarray(run.uids) >= 0
   bar.chunk(run.bucket, step, metrics['val'][task.display][real], status[real],
             metric=task.display, mode=task.display_mode)
-  return dataclasses.replace(run, state=state), table, records
+  return dataclasses.replace(run, state=state), table, evaluation
 
 
 def _summarise(sweep: Prepared, runs, search_state, group_size, rename, workdir, log):
@@ -304,7 +347,8 @@ def _start(sweep: Prepared, workdir: str) -> None:
                        {'spec': sweep.spec.to_json(), 'versions': workdir_lib.versions(),
                         'devices': [str(d) for d in jax.devices()],
                         'processes': jax.process_count()})
-    results.write_json(os.path.join(workdir, results.PLAN), sweep.plan_json)
+    results.write_json(os.path.join(workdir, results.PLAN), sweep.plan_json,
+                       indent=1 if sweep.plan.num_members <= 1000 else None)
     open(os.path.join(workdir, results.METRICS), 'w').close()
   distributed.sync('rnnjax-cleared')
 
@@ -334,6 +378,7 @@ def _resume(sweep: Prepared, workdir: str, mngr, log, max_memory_gb: float,
   if distributed.is_main():
     workdir_lib.truncate(os.path.join(workdir, results.METRICS), progress['metrics_bytes'])
     workdir_lib.truncate(os.path.join(workdir, tpe.JOURNAL), search_state.journal_bytes)
+    evaluations.truncate(workdir, progress['position'])
   start = progress['position'] + 1
   log(f'resuming {workdir}: {start} of {len(runs) * sweep.num_chunks} chunks were done')
   return sweep, runs, search_state, start
@@ -362,8 +407,7 @@ def _with_rounds(sweep: Prepared, rounds, max_memory_gb: float,
   """The sweep of tpe's rounds of configurations so far: each round's plan after the
   earlier rounds' (its buckets its own), runs in the same order."""
   spec = sweep.spec
-  plans = [spec_lib.make_plan(spec, configs=configs, first_config=k * spec.num_members)
-           for k, configs in enumerate(rounds)]
+  plans = [spec_lib.make_plan(spec, configs=configs) for configs in rounds]
   plan = plans[0]
   for later in plans[1:]:
     plan = search.concat(plan, later)

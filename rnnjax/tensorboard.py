@@ -25,13 +25,18 @@ import socket
 import struct
 import time
 
+import numpy as np
 from tensorboardX.proto import api_pb2, event_pb2, plugin_hparams_pb2, summary_pb2
 from tensorboardX.proto import tensor_pb2, tensor_shape_pb2, types_pb2
 from tensorboardX.record_writer import masked_crc32c
 
 from rnnjax import results
+from rnnjax import search
 
 DIRNAME = 'tensorboard'
+MAX_RUNS = 256      # More members: population summaries (PopulationWriter), not runs.
+QUANTILES = {'min': 0.0, 'q10': 0.1, 'q25': 0.25, 'median': 0.5, 'q75': 0.75, 'q90': 0.9,
+             'max': 1.0}
 MAX_DISCRETE = 10   # floats with more distinct values get an interval domain
 _EXPERIMENT, _START, _END = ('_hparams_/experiment', '_hparams_/session_start_info',
                              '_hparams_/session_end_info')
@@ -133,6 +138,13 @@ class SweepWriter:
     for r in records:
       self._scalar(r['uid'], r['split'], r['metric'], r['step'], r['value'])
 
+  def add_evaluation(self, evaluation, records: list[dict]):
+    """A chunk's evaluation (evaluations.Evaluation, or None) and the train/val records
+    among `records`."""
+    if evaluation is not None:
+      self.add(evaluation.records())
+    self.add([r for r in records if r['split'] in ('train', 'val')])
+
   def flush(self):
     """Appends every buffered event to its run's event file."""
     for uid, pending in self._pending.items():
@@ -173,6 +185,81 @@ def _set(proto_value, v):
     proto_value.number_value = float(v)
 
 
+class PopulationWriter:
+  """For sweeps of more than MAX_RUNS members: one run per bucket (`bucket-0`, ...)
+  holding, for every `split/metric` at every evaluation, the members' quantiles
+  (`split/metric/q25`, ...) and a histogram (`split/metric`), over the live members of
+  that chunk's wave; at the end the summary's best member's validation scores
+  (`best_val/metric`). No HParams tab: a table of 100,000 rows is of no use there."""
+
+  def __init__(self, logdir: str):
+    self._logdir, self._pending = logdir, {}
+
+  def _write(self, bucket: int, value, step: int):
+    if bucket not in self._pending:
+      self._pending[bucket] = []
+      directory = os.path.join(self._logdir, f'bucket-{bucket}')
+      os.makedirs(directory, exist_ok=True)
+      if not glob.glob(os.path.join(directory, 'events.out.tfevents.*')):
+        self._pending[bucket].append(_record(event_pb2.Event(
+            wall_time=time.time(), file_version='brain.Event:2')))
+    self._pending[bucket].append(_record(_event(value, int(step))))
+
+  def add_evaluation(self, evaluation, records: list[dict]):
+    del records  # Searcher decisions: per member, in metrics.jsonl only.
+    if evaluation is None or not len(evaluation.uids):
+      return
+    step = int(np.max(evaluation.steps))
+    for tag, column in evaluation.values.items():
+      values = np.asarray(column, np.float64)
+      values = values[np.isfinite(values)]
+      if not len(values):
+        continue
+      for name, q in QUANTILES.items():
+        self._write(evaluation.bucket, summary_pb2.Summary.Value(
+            tag=f'{tag}/{name}', simple_value=float(np.quantile(values, q))), step)
+      counts, edges = np.histogram(values, bins=30)
+      histogram = summary_pb2.HistogramProto(
+          min=float(values.min()), max=float(values.max()), num=float(len(values)),
+          sum=float(values.sum()), sum_squares=float(np.square(values).sum()),
+          bucket_limit=edges[1:].tolist(), bucket=counts.astype(float).tolist())
+      self._write(evaluation.bucket, summary_pb2.Summary.Value(tag=tag, histo=histogram),
+                  step)
+
+  def flush(self):
+    for bucket, pending in self._pending.items():
+      if pending:
+        directory = os.path.join(self._logdir, f'bucket-{bucket}')
+        existing = sorted(glob.glob(os.path.join(directory, 'events.out.tfevents.*')))
+        path = existing[-1] if existing else os.path.join(
+            directory, f'events.out.tfevents.{int(time.time())}.{socket.gethostname()}'
+            '.rnnjax')
+        with open(path, 'ab') as f:
+          f.write(b''.join(pending))
+        pending.clear()
+
+  def close(self, summary: dict | None = None):
+    if summary is not None and summary.get('best'):
+      best = summary['best']
+      member = next((m for m in summary['members'] if m['uid'] == best['uid']), None)
+      if member is not None:
+        for metric, value in (member.get('val') or {}).items():
+          if value is not None:
+            self._write(member['bucket'] if 'bucket' in member else 0,
+                        summary_pb2.Summary.Value(tag=f'best_val/{metric}',
+                                                  simple_value=float(value)),
+                        member.get('best_step') or 0)
+    self.flush()
+
+
+def writer_for(logdir: str, plan):
+  """A SweepWriter (a run per member) for up to MAX_RUNS members, else a
+  PopulationWriter."""
+  if plan.num_members > MAX_RUNS:
+    return PopulationWriter(logdir)
+  return SweepWriter(logdir, [{'uid': m.uid, 'hparams': m.hparams} for m in plan.members])
+
+
 def rebuild(workdir: str) -> str:
   """Recreates WORKDIR/tensorboard from the work directory's files; returns its path."""
   logdir = os.path.join(workdir, DIRNAME)
@@ -180,7 +267,15 @@ def rebuild(workdir: str) -> str:
     shutil.rmtree(logdir)
   summary_path = os.path.join(workdir, results.SUMMARY)
   summary = results.read_json(summary_path) if os.path.exists(summary_path) else None
-  members = (summary or results.read_json(os.path.join(workdir, results.PLAN)))['members']
+  plan = results.read_json(os.path.join(workdir, results.PLAN))
+  if plan.get('num_members', len(plan.get('members', ()))) > MAX_RUNS:
+    from rnnjax import evaluations  # pylint: disable=g-import-not-at-top
+    writer = PopulationWriter(logdir)
+    for evaluation in evaluations.read(workdir):
+      writer.add_evaluation(evaluation, [])
+    writer.close(summary)
+    return logdir
+  members = summary['members'] if summary else search.members_of_json(plan)
   metrics_path = os.path.join(workdir, results.METRICS)
   latest = {}   # The last record of each (uid, split, metric, step) wins; steps in order.
   for r in results.read_metrics(metrics_path) if os.path.exists(metrics_path) else []:

@@ -53,7 +53,8 @@ def trials(workdir: str, summary: dict, rows=None) -> list:
   the summary scored it. rows: `curves(workdir)` when already read."""
   rows = curves(workdir) if rows is None else rows
   selection = summary['selection']['metric']
-  plan = {m['uid']: m for m in results.read_json(os.path.join(workdir, results.PLAN))['members']}
+  plan = {m['uid']: m for m in search.members_of_json(
+      results.read_json(os.path.join(workdir, results.PLAN)))}
   curve, lineage = {}, []
   for r in rows:
     if r['split'] == 'val' and r['metric'] == selection and r['value'] is not None:

@@ -9,11 +9,13 @@ import os
 import platform
 import shutil
 import subprocess
+import tempfile
 
 import jax
 import numpy as np
 
 import rnnjax
+from rnnjax import lock
 from rnnjax import results
 from rnnjax.errors import InputError
 
@@ -31,7 +33,7 @@ def state_of(workdir: str, spec_json: dict, *, overwrite: bool) -> str:
     raise InputError(f'--workdir: {workdir} is a file, not a directory')
   sweep_path = os.path.join(workdir, results.SWEEP)
   if not os.path.exists(sweep_path):
-    if os.listdir(workdir):
+    if set(os.listdir(workdir)) - {lock.FILENAME}:
       raise InputError(f'--workdir: {workdir} is not empty and holds no rnnjax sweep')
     return NEW
   if overwrite:
@@ -47,7 +49,49 @@ def state_of(workdir: str, spec_json: dict, *, overwrite: bool) -> str:
     raise InputError(f'--workdir: {workdir} holds a different sweep ({k}: '
                      f'{old.get(k)!r} there, {spec_json.get(k)!r} now); use another '
                      '--workdir or --overwrite')
-  return FINISHED if os.path.exists(os.path.join(workdir, results.SUMMARY)) else RESUME
+  if os.path.exists(os.path.join(workdir, results.SUMMARY)):
+    return FINISHED
+  plan_path = os.path.join(workdir, results.PLAN)
+  if spec_json.get('num_members') and os.path.exists(plan_path) and 'members' in (
+      results.read_json(plan_path)):  # The per-member plan.json of rnnjax before issue 17.
+    raise InputError(f'--workdir: {workdir} holds a random draw of an older rnnjax, whose '
+                     'members this version draws differently; finish it with that version, '
+                     'or use --overwrite')
+  return RESUME
+
+
+def check_usable(workdir: str) -> None:
+  """Raises InputError unless `workdir` is a directory this process can write in, or
+  can be created; writes nothing (a probe file is created and removed). Cheap: run it
+  before any data is loaded or compiled."""
+  if not workdir:
+    raise InputError('--workdir: empty')
+  path = os.path.abspath(workdir)
+  if os.path.lexists(path) and not os.path.isdir(path):
+    what = 'a broken link' if os.path.islink(path) else 'a file'
+    raise InputError(f'--workdir: {workdir} is {what}, not a directory')
+  existing = path
+  while not os.path.lexists(existing):
+    existing = os.path.dirname(existing)
+  if not os.path.isdir(existing):
+    what = 'a broken link' if os.path.islink(existing) else 'a file'
+    raise InputError(f'--workdir: cannot create {workdir}: {existing} is {what}, not a '
+                     'directory')
+  try:
+    fd, probe = tempfile.mkstemp(dir=existing, prefix='.rnnjax-probe-')
+    os.close(fd)
+    os.unlink(probe)
+  except OSError as e:
+    verb = 'write in' if existing == path else f'create {workdir} in'
+    raise InputError(f'--workdir: cannot {verb} {existing} ({e.strerror})') from None
+  if existing == path:
+    for entry in results.OWN_ENTRIES:
+      inside = os.path.join(path, entry)
+      wanted_dir = '.' not in entry
+      if os.path.lexists(inside) and os.path.isdir(inside) != wanted_dir:
+        raise InputError(f'--workdir: {inside} is in the way (a '
+                         f'{"file" if wanted_dir else "directory"} where the sweep '
+                         f'writes its {entry} {"directory" if wanted_dir else "file"})')
 
 
 def clear(workdir: str) -> None:

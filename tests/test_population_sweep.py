@@ -163,3 +163,43 @@ def test_resume_on_devices_that_cannot_share_the_checkpoint_is_refused():
     sweep._abstract(fake_sweep, progress)  # pylint: disable=protected-access
   with pytest.raises(InputError, match=r'^--max_memory_gb: .* 1 waves, this run plans 2'):
     sweep._abstract(types.SimpleNamespace(mesh=fake_sweep.mesh, runs=(1, 2)), progress)  # pylint: disable=protected-access
+
+
+def _bad_workdirs(tmp_path):
+  (tmp_path / 'a_file').write_text('')
+  (tmp_path / 'ro').mkdir()
+  readonly = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs',
+                             str(tmp_path / 'ro')], capture_output=True).returncode == 0
+  (tmp_path / 'has_files').mkdir()
+  (tmp_path / 'has_files' / 'sweep.json').write_text('{}')
+  (tmp_path / 'has_files' / 'checkpoints').write_text('')
+  cases = [('/proc/rnnjax-wd', 'error: --workdir: cannot create /proc/rnnjax-wd in /proc '
+            '(No such file or directory)'),
+           (f'{tmp_path}/a_file', f'error: --workdir: {tmp_path}/a_file is a file, not a '
+            'directory'),
+           (f'{tmp_path}/a_file/wd', f'error: --workdir: cannot create {tmp_path}/a_file/'
+            f'wd: {tmp_path}/a_file is a file, not a directory'),
+           (f'{tmp_path}/has_files', f'error: --workdir: {tmp_path}/has_files/checkpoints '
+            'is in the way (a file where the sweep writes its checkpoints directory)')]
+  if readonly:
+    cases.append((f'{tmp_path}/ro/wd', f'error: --workdir: cannot create {tmp_path}/ro/wd '
+                  f'in {tmp_path}/ro (Read-only file system)'))
+  return cases, readonly
+
+
+def test_unusable_workdir_is_one_line_exit_2_before_data_or_compiles(tmp_path, capsys,
+                                                                   monkeypatch):
+  cases, readonly = _bad_workdirs(tmp_path)
+  # A dataset that does not exist: an error the data loader would give, had it run.
+  args = ['--dataset=nope', '--figures=false']
+  try:
+    for workdir, message in cases:
+      flags.FLAGS.unparse_flags()
+      code, stderr = _in_process(tmp_path, args + [f'--workdir={workdir}'], capsys,
+                                 monkeypatch)
+      assert code == 2, stderr
+      assert stderr.strip() == message, workdir
+  finally:
+    if readonly:
+      subprocess.run(['umount', str(tmp_path / 'ro')], check=False)
+  assert not os.path.exists('/proc/rnnjax-wd')

@@ -1,5 +1,9 @@
 """Tests for rnnjax/search.py: the spec grammar, its errors, and make_plan."""
 
+import json
+import time
+
+import numpy as np
 import pytest
 
 from rnnjax import hparams
@@ -153,7 +157,8 @@ def test_grid_plan_to_json():
   assert out['num_members'] == 24
   assert set(out['bucketed_axes']) == {'cell', 'hidden_size'}
   assert out['vmapped_axes'] == ['learning_rate']
-  assert sum(len(b['uids']) for b in out['buckets']) == 24
+  assert sum(b['num_members'] for b in out['buckets']) == 24
+  assert len(search.members_of_json(out)) == 24
 
 
 @pytest.mark.parametrize('num_members', [5, 24])
@@ -297,3 +302,35 @@ def test_per_layer_axes_are_checked_like_their_base():
   assert axis.values == (0.0, 0.5)
   with pytest.raises(InputError, match=r'^--dropout_2: 1.0 is invalid'):
     search.parse_axis('dropout_2', '1.0')
+
+
+def test_plan_columns_match_its_members_and_json():
+  plan = _grid_plan(num_seeds=2)
+  members = list(plan.members)
+  assert [m.uid for m in members] == list(range(24))
+  assert [m.uid for m in plan.members[3:6]] == [3, 4, 5] and plan.members[-1].uid == 23
+  from_json = search.members_of_json(json.loads(json.dumps(plan.to_json())))
+  for m, j in zip(members, from_json):
+    assert (m.uid, m.config, m.seed, m.bucket) == (j['uid'], j['config'], j['seed'],
+                                                   j['bucket'])
+    assert m.hparams == j['hparams']
+  for b in range(len(plan.buckets)):
+    assert plan.bucket_uids(b).tolist() == [m.uid for m in members if m.bucket == b]
+    assert all(plan.buckets[b]['cell'] == m.hparams['cell'] for m in plan.bucket_members(b))
+  uids = plan.bucket_uids(1)
+  assert plan.column('learning_rate', uids).tolist() == [
+      members[u].hparams['learning_rate'] for u in uids]
+
+
+def test_a_million_random_members_plan_in_seconds():
+  axes = _axes(learning_rate='loguniform(1e-4,1e-1)', dropout='uniform(0,0.5)',
+               hidden_size='grid(8,16)')
+  start = time.perf_counter()
+  plan = search.make_plan(axes, search='random', num_members=1_000_000, num_seeds=1,
+                          seed=0, hidden_mode='masked')
+  plan.to_json()
+  assert time.perf_counter() - start < 10  # About 1 s on the 2-core VM.
+  assert len(plan.members) == 1_000_000 and len(plan.buckets) == 1
+  assert plan.buckets[0]['hidden_size'] == 16
+  lr = np.asarray(plan.columns['learning_rate'])
+  assert 1e-4 <= lr.min() and lr.max() <= 1e-1

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 
+from rnnjax import search
 from rnnjax import spec as spec_lib
 from rnnjax import sweep
 
@@ -65,7 +66,7 @@ def test_pbt_summary_reports_the_values_members_ended_with(tmp_path):
       last[(rec['uid'], rec['metric'])] = rec['value']
   assert {name for _, name in last} == {'learning_rate', 'dropout'}
   with open(tmp_path / 'wd' / 'plan.json') as f:
-    initial = {m['uid']: m['hparams'] for m in json.load(f)['members']}
+    initial = {m['uid']: m['hparams'] for m in search.members_of_json(json.load(f))}
   changed = 0
   for member in summary['members']:
     for name in ('learning_rate', 'dropout'):

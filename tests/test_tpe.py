@@ -61,9 +61,12 @@ def test_bad_input_is_one_line(changes, message, tmp_path):
 
 
 def test_plan_takes_given_configurations_numbered_after_earlier_rounds():
-  plan = spec_lib.make_plan(SPEC, configs=tpe.propose(SPEC, None, 1), first_config=2)
-  assert [m.uid for m in plan.members] == [4, 5, 6, 7]
-  assert [m.config for m in plan.members] == [2, 2, 3, 3]
-  later = search.concat(plan, plan)
+  first = spec_lib.make_plan(SPEC, configs=tpe.propose(SPEC, None, 0))
+  then = spec_lib.make_plan(SPEC, configs=tpe.propose(SPEC, None, 1))
+  assert [m.uid for m in then.members] == [0, 1, 2, 3]
+  later = search.concat(first, then)
+  assert [m.uid for m in later.members] == list(range(8))
+  assert [m.config for m in later.members] == [0, 0, 1, 1, 2, 2, 3, 3]
   assert [m.bucket for m in later.members] == [0] * 4 + [1] * 4
   assert len(later.buckets) == 2
+  assert [m.hparams for m in later.members[4:]] == [m.hparams for m in then.members]

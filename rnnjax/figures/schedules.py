@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from rnnjax import results
+from rnnjax import search
 from rnnjax.figures import load
 from rnnjax.figures import style
 
@@ -34,7 +35,7 @@ def plot_schedules(table: load.Table, out_dir: str, *, log=print) -> list:
     return []
   last_step = max(m['steps'] for m in table.members) or 1
   with open(os.path.join(table.workdir, results.PLAN)) as f:
-    initial = {m['uid']: m['hparams'] for m in json.load(f)['members']}
+    initial = {m['uid']: m['hparams'] for m in search.members_of_json(json.load(f))}
   top = list(table.ranking[:TOP_K])
   with style.context():
     fig = style.new_figure(style.COLUMN_WIDTH, 1.5 + 1.2 * len(names))

@@ -1,0 +1,96 @@
+"""A chunk's evaluation of a wave's members, held as columns, and how it is written.
+
+`Evaluation` holds, for the real members of one run after one chunk, their uids, steps
+and one column per `split/metric`. Small sweeps (at most `JSONL_MAX_MEMBERS` members)
+write it to metrics.jsonl as long-format records, one per (member, metric), as before.
+Larger ones write one `WORKDIR/metrics/chunk-NNNNNN.npz` per chunk (NNNNNN: its position
+in the sweep's order of chunks), a few arrays instead of a JSON line per member and
+metric: at P = 100,000 that is one file of a few MB per chunk rather than 500,000 lines.
+`results.read_metrics` reads both, so readers see the same long-format records.
+Searcher decisions (PBT, halving) stay in metrics.jsonl: they are few.
+
+Resuming removes the chunk files past the restored checkpoint's position (`truncate`),
+as metrics.jsonl is cut back to the bytes the checkpoint covers.
+"""
+
+import dataclasses
+import glob
+import os
+import re
+
+import numpy as np
+
+from rnnjax import errors
+
+DIRNAME = 'metrics'
+JSONL_MAX_MEMBERS = 1024
+_CHUNK = re.compile(r'chunk-(\d+)\.npz$')
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluation:
+  """uids, steps: <int>[n]; values: 'split/metric' -> <float64>[n], in record order."""
+  bucket: int
+  uids: np.ndarray
+  steps: np.ndarray
+  values: dict
+
+  def records(self) -> list[dict]:
+    """Long-format records (see results.records), member by member."""
+    keys = [(k, *k.split('/', 1)) for k in self.values]
+    columns = {k: np.asarray(v, np.float64).tolist() for k, v in self.values.items()}
+    return [{'uid': uid, 'bucket': self.bucket, 'step': step, 'split': split,
+             'metric': metric, 'value': columns[k][i]}
+            for i, (uid, step) in enumerate(zip(self.uids.tolist(), self.steps.tolist()))
+            for k, split, metric in keys]
+
+
+def columnar(num_members: int) -> bool:
+  """Whether a sweep of `num_members` writes its evaluations as .npz chunks."""
+  return num_members > JSONL_MAX_MEMBERS
+
+
+def _path(workdir: str, position: int) -> str:
+  return os.path.join(workdir, DIRNAME, f'chunk-{position:06d}.npz')
+
+
+def write(workdir: str, position: int, evaluation: Evaluation) -> None:
+  """Writes the chunk file atomically (a temporary file renamed)."""
+  path = _path(workdir, position)
+  with errors.writing(path):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + '.tmp'
+    with open(tmp, 'wb') as f:
+      np.savez(f, bucket=np.int64(evaluation.bucket), uids=evaluation.uids,
+               steps=evaluation.steps, keys=np.asarray(list(evaluation.values)),
+               **{f'value_{i}': np.asarray(v, np.float32)
+                  for i, v in enumerate(evaluation.values.values())})
+      f.flush()
+      os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _positions(workdir: str) -> list:
+  found = []
+  for path in glob.glob(os.path.join(workdir, DIRNAME, 'chunk-*.npz')):
+    if match := _CHUNK.search(path):
+      found.append((int(match.group(1)), path))
+  return sorted(found)
+
+
+def read(workdir: str):
+  """The chunk files' Evaluations, in the sweep's order."""
+  for _, path in _positions(workdir):
+    with np.load(path) as z:
+      keys = [str(k) for k in z['keys']]
+      yield Evaluation(int(z['bucket']), z['uids'], z['steps'],
+                       {k: z[f'value_{i}'].astype(np.float64) for i, k in enumerate(keys)})
+
+
+def truncate(workdir: str, position: int) -> None:
+  """Removes the chunk files past `position` (what the restored checkpoint covers)."""
+  for p, path in _positions(workdir):
+    if p > position:
+      os.unlink(path)
+  for tmp in glob.glob(os.path.join(workdir, DIRNAME, '*.tmp')):
+    os.unlink(tmp)

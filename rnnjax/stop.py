@@ -1,0 +1,144 @@
+"""Stopping a sweep on SIGINT / SIGTERM at a safe point, so that it resumes exactly.
+
+Ctrl-C sends SIGINT; Slurm and Kubernetes send SIGTERM some time before they kill. Inside
+`Stop()` neither raises: the first one is noted (and said at once on stderr, even while
+the main thread waits on a compiled chunk), and the sweep asks `stop.check(where)` at
+its safe points: after a chunk's checkpoint, and before the first chunk. `check`
+raises `Stopped`, whose one-line message says where the sweep stopped and that the
+same command resumes it; its `exit_code` is 128 + the signal's number (130 for SIGINT,
+143 for SIGTERM), as a shell reports a process killed by that signal.
+
+A second signal ends the process at once with that code (`os._exit`). That corrupts
+nothing, for the same reasons a `kill -9` does not (see checkpoint.py): checkpoints are
+written to a temporary directory and renamed when complete, JSON files are replaced
+atomically, and metrics.jsonl is cut back on resume to what the last checkpoint covers.
+
+With several processes (distributed.py) every process must stop at the same chunk:
+`check` is then a collective, and a signal received by any process stops them all.
+Outside the main thread (no signal handlers can be set there) `Stop` does nothing.
+"""
+
+import os
+import select
+import signal
+import sys
+import threading
+
+import numpy as np
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Stopped(Exception):
+  """The sweep stopped at a safe point on a signal; `exit_code` = 128 + signal number."""
+
+  def __init__(self, message: str, signum: int):
+    super().__init__(message)
+    self.exit_code = 128 + signum
+
+
+def name(signum: int) -> str:
+  return signal.Signals(signum).name
+
+
+class Stop:
+  """Context manager: SIGINT and SIGTERM noted, not raised; see the module docstring.
+
+  on_exit: called (with no argument) just before a second signal ends the process, e.g.
+    to release the work directory's lock.
+  notify: where the first signal's notice goes (the sweep's log); the line of a second
+    signal goes to stderr, the last thing the process says.
+  """
+
+  def __init__(self, *, on_exit=None, notify=None):
+    self._on_exit = on_exit or (lambda: None)
+    self._notify = notify or (lambda line: print(line, file=sys.stderr, flush=True))
+    self.signum = 0     # The first signal's number (0: none yet).
+    self._seen = 0      # Signals the watching thread has read.
+    self._active = False
+
+  def __enter__(self):
+    if threading.current_thread() is not threading.main_thread():
+      return self
+    self._active = True
+    # The C-level handler writes each signal's number to this pipe, even while the main
+    # thread waits inside XLA (where Python handlers cannot run); a thread reads it.
+    self._read, write = os.pipe()
+    os.set_blocking(write, False)
+    self._write = write
+    self._quit_read, self._quit_write = os.pipe()
+    self._old = {s: signal.signal(s, self._handler) for s in SIGNALS}
+    self._old_wakeup = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+    self._thread = threading.Thread(target=self._watch, name='rnnjax-stop', daemon=True)
+    self._thread.start()
+    return self
+
+  def __exit__(self, *exc):
+    if not self._active:
+      return False
+    self._active = False
+    signal.set_wakeup_fd(self._old_wakeup)
+    for s, old in self._old.items():
+      signal.signal(s, old)
+    os.write(self._quit_write, b'x')
+    self._thread.join()
+    for fd in (self._read, self._write, self._quit_read, self._quit_write):
+      os.close(fd)
+    return False
+
+  def _handler(self, signum, frame):
+    del frame  # Runs in the main thread, at once unless it waits inside XLA.
+    self.signum = self.signum or signum
+
+  def _watch(self):
+    while True:
+      ready, _, _ = select.select([self._read, self._quit_read], [], [])
+      if self._quit_read in ready:
+        return
+      for signum in os.read(self._read, 64):
+        if signum not in SIGNALS:
+          continue
+        self._seen += 1
+        if self._seen == 1:
+          self.signum = self.signum or signum
+          self._say(self._notify, f'{name(signum)} received: stopping after the current '
+                    'chunk and its checkpoint (send it again to stop at once)')
+        else:
+          self._say(lambda line: print(line, file=sys.stderr, flush=True),
+                    f'rnnjax: {name(signum)} received again: stopped at once; the last '
+                    'complete checkpoint is kept; run the same command to resume')
+          try:
+            self._on_exit()
+          finally:
+            os._exit(128 + signum)  # pylint: disable=protected-access
+
+  @staticmethod
+  def _say(say, line):
+    try:
+      say(line)
+      sys.stdout.flush()  # Seen at once, also in a log file.
+    except (OSError, ValueError):
+      pass  # A closed stderr must not keep the sweep from stopping.
+
+  def requested(self) -> int:
+    """The first signal's number, on any process of the sweep (0: none)."""
+    import jax  # pylint: disable=g-import-not-at-top
+    if jax.process_count() == 1:
+      return self.signum
+    from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+    return int(np.max(multihost_utils.process_allgather(np.int32(self.signum))))
+
+  def check(self, where: str) -> None:
+    """Raises `Stopped` if a signal came: "stopped by SIGTERM <where>; ..."."""
+    signum = self.requested()
+    if signum:
+      raise Stopped(f'stopped by {name(signum)} {where}; run the same command to resume',
+                    signum)
+
+
+class Never:
+  """A `Stop` that never stops (for callers that handle signals themselves)."""
+  signum = 0
+
+  def check(self, where: str) -> None:
+    del where

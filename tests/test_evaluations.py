@@ -1,0 +1,85 @@
+"""Large sweeps write columns: one .npz per chunk and TensorBoard population summaries,
+read back as the same records a small sweep writes to metrics.jsonl, also on resume.
+
+The limits are lowered to 1 member so that a 2-member sweep takes the large path."""
+
+import os
+import shutil
+import signal
+import time
+
+import numpy as np
+import pytest
+from tensorboard.backend.event_processing import event_accumulator
+
+from rnnjax import evaluations
+from rnnjax import results
+from rnnjax import stop
+from rnnjax import sweep
+from rnnjax import tensorboard
+
+SPEC = sweep.SweepSpec(dataset='shampoo_sales', lookback='4', val_size=6, test_size=6,
+                       cell='gru', hidden_size='6', batch_size='4',
+                       learning_rate='grid(3e-3,3e-2)', dropout='0.1', train_steps=12,
+                       eval_every=2)
+
+
+def _records(workdir):
+  records = results.read_metrics(os.path.join(workdir, results.METRICS))
+  return {(r['uid'], r['step'], r['split'], r['metric']): r['value'] for r in records}
+
+
+def test_evaluation_records_are_member_by_member():
+  ev = evaluations.Evaluation(1, np.array([3, 5]), np.array([10, 10]),
+                              {'train/loss': np.array([0.5, np.nan], np.float32),
+                               'val/mse': np.array([1.0, 2.0])})
+  got = ev.records()
+  assert np.isnan(got[2]['value'])  # Written as null, like every non-finite value.
+  got[2]['value'] = None
+  assert got == [
+      {'uid': 3, 'bucket': 1, 'step': 10, 'split': 'train', 'metric': 'loss', 'value': 0.5},
+      {'uid': 3, 'bucket': 1, 'step': 10, 'split': 'val', 'metric': 'mse', 'value': 1.0},
+      {'uid': 5, 'bucket': 1, 'step': 10, 'split': 'train', 'metric': 'loss', 'value': None},
+      {'uid': 5, 'bucket': 1, 'step': 10, 'split': 'val', 'metric': 'mse', 'value': 2.0}]
+  assert not evaluations.columnar(evaluations.JSONL_MAX_MEMBERS)
+  assert evaluations.columnar(evaluations.JSONL_MAX_MEMBERS + 1)
+
+
+def test_columnar_sweep_reads_back_as_the_jsonl_one_and_resumes(tmp_path, monkeypatch):
+  small = str(tmp_path / 'small')
+  sweep.run_sweep(SPEC, small, log=lambda _: None)
+  expected = _records(small)
+  monkeypatch.setattr(evaluations, 'JSONL_MAX_MEMBERS', 1)
+  monkeypatch.setattr(tensorboard, 'MAX_RUNS', 1)
+  large, lines = str(tmp_path / 'large'), []
+
+  def log(line):
+    lines.append(line)
+    if line.startswith('chunk 3/'):  # Stopped after chunk 3, resumed below.
+      os.kill(os.getpid(), signal.SIGINT)
+      time.sleep(0.2)
+  with pytest.raises(stop.Stopped):
+    sweep.run_sweep(SPEC, large, log=log)
+  assert any('one .npz per chunk' in l for l in lines)
+  assert any('TensorBoard: 2 members (over 1): population summaries' in l for l in lines)
+  # A chunk file past the checkpoint, as a kill between the two would leave.
+  shutil.copy(os.path.join(large, 'metrics', 'chunk-000002.npz'),
+             os.path.join(large, 'metrics', 'chunk-000005.npz'))
+  sweep.run_sweep(SPEC, large, log=lambda _: None)
+  assert sorted(os.listdir(os.path.join(large, 'metrics'))) == [
+      f'chunk-{p:06d}.npz' for p in range(6)]
+  assert os.path.getsize(os.path.join(large, results.METRICS)) == 0
+  got = _records(large)
+  assert got.keys() == expected.keys()
+  np.testing.assert_allclose([got[k] for k in expected], [expected[k] for k in expected],
+                             rtol=1e-6)
+  runs = os.listdir(os.path.join(large, 'tensorboard'))
+  assert runs == ['bucket-0']
+  acc = event_accumulator.EventAccumulator(os.path.join(large, 'tensorboard', 'bucket-0'))
+  acc.Reload()
+  medians = acc.Scalars('val/mse/median')
+  assert [e.step for e in medians] == [2, 4, 6, 8, 10, 12]  # Once each, after the resume.
+  np.testing.assert_allclose(
+      medians[-1].value, np.median([expected[(u, 12, 'val', 'mse')] for u in (0, 1)]),
+      rtol=1e-5)
+  assert 'val/mse' in acc.Tags()['histograms']

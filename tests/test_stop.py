@@ -1,0 +1,289 @@
+"""Sweeps stopped on purpose or by their machine end in one line, and resume exactly.
+
+SIGINT / SIGTERM (stop.py), a second process on the same work directory (lock.py), and a
+full disk during a checkpoint, through real processes as a user meets them, each compared
+with one uninterrupted in-process run of the same one-bucket sweep (1 CPU device and the
+same XLA flags as the test process, so results agree to float rounding). The unit tests
+of stop.py come first.
+"""
+
+import dataclasses
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from rnnjax import results
+from rnnjax import stop
+from rnnjax import sweep
+from rnnjax.errors import WriteError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ARGS = ['--dataset=shampoo_sales', '--lookback=4', '--val_size=6', '--test_size=6',
+        '--cell=gru', '--hidden_size=6', '--batch_size=4',
+        '--learning_rate=grid(3e-3,3e-2)', '--dropout=0.1', '--train_steps=1200',
+        '--eval_every=200', '--cpu_devices=1', '--figures=false']
+SPEC = sweep.SweepSpec(dataset='shampoo_sales', lookback='4', val_size=6, test_size=6,
+                       cell='gru', hidden_size='6', batch_size='4',
+                       learning_rate='grid(3e-3,3e-2)', dropout='0.1', train_steps=1200,
+                       eval_every=200)
+CHUNKS = 6
+
+
+def test_a_signal_is_noted_and_checked_not_raised():
+  with stop.Stop(notify=lambda _: None) as stopper:
+    stopper.check('anywhere')  # Nothing yet.
+    os.kill(os.getpid(), signal.SIGTERM)
+    deadline = time.time() + 5
+    while not stopper.signum and time.time() < deadline:
+      time.sleep(0.01)
+    with pytest.raises(stop.Stopped, match='^stopped by SIGTERM after chunk 3; run the '
+                       'same command to resume$') as e:
+      stopper.check('after chunk 3')
+    assert e.value.exit_code == 143
+  assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Restored.
+
+
+def _start(workdir, *extra):
+  env = {**os.environ, 'PYTHONPATH': ROOT}
+  log = f'{workdir}-{time.monotonic_ns()}'
+  # Files, not pipes: a full pipe would stall it.
+  proc = subprocess.Popen([sys.executable, '-m', 'experiments.population_sweep',
+                           f'--workdir={workdir}', *ARGS, *extra], cwd=ROOT, env=env,
+                          stdout=open(f'{log}.out', 'w'), stderr=open(f'{log}.err', 'w'))
+  proc.log = log
+  return proc
+
+
+def _wait(proc, timeout=240):
+  proc.wait(timeout=timeout)
+  return proc.returncode, open(f'{proc.log}.out').read(), open(f'{proc.log}.err').read()
+
+
+def _checkpoints(workdir):
+  path = os.path.join(workdir, 'checkpoints')
+  return sorted(int(d) for d in os.listdir(path) if d.isdigit()) if os.path.isdir(path) else []
+
+
+def _pause_after(proc, workdir, num_chunks, settle=0.0):
+  """Pauses the sweep (SIGSTOP) once `num_chunks` checkpoints have been written (and
+  `settle` seconds more: into the next chunk's training), so that what is sent next
+  reaches it mid-sweep, however fast its chunks run."""
+  deadline = time.time() + 240
+  while time.time() < deadline and proc.poll() is None:
+    steps = _checkpoints(workdir)
+    if steps and steps[-1] >= num_chunks:
+      time.sleep(settle)
+      proc.send_signal(signal.SIGSTOP)
+      break
+    time.sleep(0.002)
+  assert proc.poll() is None, 'the sweep ended before it was paused'
+
+
+def _signal_after(proc, workdir, num_chunks, *signums):
+  """Sends `signums` (one at a time, while it runs) once `num_chunks` checkpoints have
+  been written."""
+  _pause_after(proc, workdir, num_chunks)
+  for s in signums:
+    proc.send_signal(s)
+    proc.send_signal(signal.SIGCONT)
+    time.sleep(0.02)
+
+
+def _one_line(err):
+  lines = [l for l in err.splitlines() if l.strip()]
+  assert len(lines) == 1 and 'Traceback' not in err, err
+  return lines[0]
+
+
+def _outcome(workdir):
+  summary = results.read_json(os.path.join(workdir, 'summary.json'))
+  records = results.read_metrics(os.path.join(workdir, 'metrics.jsonl'))
+  keys = [(r['uid'], r['step'], r['split'], r['metric']) for r in records]
+  assert len(keys) == len(set(keys)), 'duplicated metric records'
+  return summary, {k: r['value'] for k, r in zip(keys, records)}
+
+
+def _assert_same(a, b):
+  (sa, ra), (sb, rb) = a, b
+  assert ra.keys() == rb.keys()
+  np.testing.assert_allclose([ra[k] for k in ra], [rb[k] for k in ra], rtol=1e-6)
+  assert sa['ranking'] == sb['ranking']
+  for ma, mb in zip(sa['members'], sb['members']):
+    assert (ma['uid'], ma['status'], ma['best_step']) == (mb['uid'], mb['status'],
+                                                         mb['best_step'])
+    np.testing.assert_allclose(ma['val']['mse'], mb['val']['mse'], rtol=1e-6)
+
+
+@pytest.fixture(scope='module')
+def reference(tmp_path_factory):
+  workdir = str(tmp_path_factory.mktemp('stop') / 'reference')
+  sweep.run_sweep(SPEC, workdir, log=lambda _: None)
+  return _outcome(workdir)
+
+
+def test_sigint_in_process_stops_after_the_chunk_and_resumes(reference, tmp_path):
+  workdir = str(tmp_path / 'wd')
+
+  def log(line):  # Ctrl-C while chunk 3 is being recorded.
+    if line.startswith('chunk 3/'):
+      os.kill(os.getpid(), signal.SIGINT)
+      time.sleep(0.2)  # The watching thread notes it.
+  with pytest.raises(stop.Stopped, match=r'^stopped by SIGINT after chunk 3 of 6 '
+                     r'\(checkpoint 3 in .*checkpoints\); run the same command') as e:
+    sweep.run_sweep(SPEC, workdir, log=log)
+  assert e.value.exit_code == 130
+  assert _checkpoints(workdir) == [1, 2, 3]
+  assert not os.path.exists(os.path.join(workdir, 'sweep.lock'))  # Released.
+  sweep.run_sweep(SPEC, workdir, log=lambda _: None)
+  _assert_same(_outcome(workdir), reference)
+
+
+def test_sigint_then_sigterm_mid_bucket_then_resume_is_identical(reference, tmp_path):
+  """Ctrl-C after 2 chunks (a second sweep on the work directory meanwhile refused),
+  SIGTERM after 4, and a third run finishes: as if uninterrupted."""
+  workdir = str(tmp_path / 'wd')
+  first = _start(workdir)
+  _pause_after(first, workdir, 2)
+  second = _start(workdir)  # The same command again, while the first runs.
+  code, _, err = _wait(second)
+  assert code == 2
+  assert f'is in use by process {first.pid} on host' in _one_line(err)
+  first.send_signal(signal.SIGINT)
+  first.send_signal(signal.SIGCONT)
+  code, out, err = _wait(first)
+  assert code == 130, err
+  line = _one_line(err)
+  assert line.startswith('rnnjax: stopped by SIGINT after chunk ')
+  assert ' of 6 (checkpoint ' in line and 'after chunk 6 ' not in line
+  assert line.endswith('run the same command to resume')
+  assert 'SIGINT received: stopping after the current chunk' in out
+  assert not os.path.exists(os.path.join(workdir, 'summary.json'))
+  assert not os.path.exists(os.path.join(workdir, 'sweep.lock'))
+
+  resumed = _start(workdir)
+  _signal_after(resumed, workdir, 4, signal.SIGTERM)
+  code, out, err = _wait(resumed)
+  assert code == 143, err
+  assert 'rnnjax: stopped by SIGTERM after chunk ' in _one_line(err)
+  assert 'resuming' in out
+
+  code, out, err = _wait(_start(workdir))
+  assert code == 0, err
+  _assert_same(_outcome(workdir), reference)
+
+
+def test_second_ctrl_c_stops_at_once_and_corrupts_nothing(reference, tmp_path):
+  workdir = str(tmp_path / 'wd')
+  proc = _start(workdir)
+  _pause_after(proc, workdir, 2, settle=0.05)  # In chunk 3's training.
+  proc.send_signal(signal.SIGINT)
+  proc.send_signal(signal.SIGCONT)
+  deadline = time.time() + 30
+  while 'SIGINT received' not in open(f'{proc.log}.out').read() and time.time() < deadline:
+    time.sleep(0.002)
+  proc.send_signal(signal.SIGINT)  # Before chunk 3 ends: the first would stop it there.
+  started = time.time()
+  code, _, err = _wait(proc, timeout=30)
+  assert code == 130 and time.time() - started < 5, err
+  assert 'SIGINT received again: stopped at once' in _one_line(err)
+  assert not os.path.exists(os.path.join(workdir, 'sweep.lock'))
+  code, out, err = _wait(_start(workdir))
+  assert code == 0, err
+  _assert_same(_outcome(workdir), reference)
+
+
+def _fill(directory, leave_bytes):
+  """Fills the file system of `directory` but `leave_bytes`; returns the filler."""
+  stat = os.statvfs(directory)
+  filler = os.path.join(directory, 'filler')
+  with open(filler, 'wb') as f:
+    f.write(b'\0' * max(0, stat.f_bavail * stat.f_frsize - leave_bytes))
+  return filler
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+  """A 4 MB tmpfs (the tests run as root); skipped where mounting is not allowed."""
+  mount = tmp_path / 'disk'
+  mount.mkdir()
+  if subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', str(mount)],
+                    capture_output=True, check=False).returncode:
+    pytest.skip('cannot mount a tmpfs here')
+  yield mount
+  subprocess.run(['umount', str(mount)], check=False)
+
+
+def test_full_disk_during_a_checkpoint_keeps_the_last_and_resumes(reference, small_disk):
+  """The disk fills while the sweep is paused after checkpoint 2, leaving room for a
+  chunk's records but not for a checkpoint: one line, checkpoint 2 intact, and once
+  space is freed the same command resumes from it."""
+  workdir = str(small_disk / 'wd')
+  proc = _start(workdir)
+  _pause_after(proc, workdir, 2)
+  filler = _fill(str(small_disk), 24 << 10)
+  proc.send_signal(signal.SIGCONT)
+  code, _, err = _wait(proc)
+  assert code == 2, err
+  line = _one_line(err)
+  assert line.startswith('error: --workdir: could not write checkpoint ')
+  assert '(No space left on device); the last complete checkpoint, ' in line
+  assert line.endswith('make room and run the same command to resume')
+  kept = int(line.split('the last complete checkpoint, ')[1].split(',')[0])
+  assert kept >= 2 and _checkpoints(workdir)[-1] == kept  # No partial step left.
+  os.unlink(filler)
+  code, out, err = _wait(_start(workdir))
+  assert code == 0, err
+  assert f'resuming {workdir}: {kept} of 6 chunks were done' in out
+  _assert_same(_outcome(workdir), reference)
+
+
+def test_metrics_that_cannot_be_written_stop_the_sweep_in_one_line(reference, tmp_path,
+                                                                  monkeypatch):
+  """Injected: the metrics file's device fills at chunk 3; checkpoints 1 and 2 are kept
+  and the re-run resumes from them."""
+  workdir = str(tmp_path / 'wd')
+  write, calls = results.MetricsWriter.write, []
+
+  class Full:
+    """A file on a full device."""
+    def __init__(self, file):
+      self._file = file
+
+    def write(self, text):
+      raise OSError(28, os.strerror(28))
+
+    def close(self):
+      self._file.close()
+      raise OSError(28, os.strerror(28))
+
+  def filling(self, records):
+    calls.append(1)
+    if len(calls) == 3:
+      self._file = Full(self._file)  # pylint: disable=protected-access
+    write(self, records)
+  monkeypatch.setattr(results.MetricsWriter, 'write', filling)
+  with pytest.raises(WriteError, match=r'^--workdir: could not write .*metrics.jsonl \(No '
+                     r'space left on device\); make room .* run the same command to resume'):
+    sweep.run_sweep(SPEC, workdir, log=lambda _: None)
+  assert _checkpoints(workdir) == [1, 2]
+  assert not os.path.exists(os.path.join(workdir, 'sweep.lock'))
+  monkeypatch.setattr(results.MetricsWriter, 'write', write)
+  sweep.run_sweep(SPEC, workdir, log=lambda _: None)
+  _assert_same(_outcome(workdir), reference)
+
+
+def test_work_directory_removed_mid_sweep_is_one_line(tmp_path):
+  workdir = tmp_path / 'wd'
+
+  def log(line):
+    if line.startswith('chunk 2/'):
+      shutil.rmtree(workdir)
+  with pytest.raises(WriteError, match=r'^--workdir: could not write .*\(No such file or '
+                     r'directory\)'):
+    sweep.run_sweep(dataclasses.replace(SPEC, train_steps=800), str(workdir), log=log)
