@@ -49,6 +49,9 @@ class SweepSpec(hparams.SpecStrings):
   difference: bool = _setting(False, 'Model the changes of the targets (v[t] - v[t-1]) '
                               'instead of their levels: for series with a trend. Errors '
                               'are still reported on the levels.')
+  classical_baselines: bool = _setting(True, 'Also fit AutoETS and AutoARIMA '
+                                       '(statsforecast, when installed) as test baselines; '
+                                       'false skips them (minutes on long seasonal series).')
   # classify
   train_path: str = _setting('', 'Your own UCR/UEA .ts training file.')
   test_path: str = _setting('', 'Your own UCR/UEA .ts test file.')

@@ -243,7 +243,7 @@ class _Outputs:
   def __init__(self, workdir: str, plan, *, resumed: bool, main: bool, log=print):
     # tensorboardX imports torch when it is installed (1.5 s): not for a dry run.
     from rnnjax import tensorboard  # pylint: disable=g-import-not-at-top
-    self._workdir = workdir
+    self._workdir, self._log = workdir, log
     self._columnar = evaluations.columnar(plan.num_members)
     self._writer = results.MetricsWriter(
         os.path.join(workdir, results.METRICS) if main else None)
@@ -292,7 +292,8 @@ class _Outputs:
       self._events.close(summary)
       results.write_json(os.path.join(self._workdir, results.SUMMARY), summary,
                          indent=1 if len(summary['members']) <= 1000 else None)
-      trial_files.write(self._workdir, summary)  # Optuna journal, trials.csv, curves.csv.
+      for note in trial_files.write(self._workdir, summary):  # Optuna journal, CSVs.
+        self._log(note)
 
 
 def _train_chunk(sweep: Prepared, run, group_size, rename, bar, step):

@@ -19,7 +19,11 @@ summary (status, best step, validation and test scores, final values) and metric
 
 `write(workdir, summary)` rebuilds all three from scratch (each written to a temporary
 file and renamed), so a resumed sweep writes them as an uninterrupted one does.
-Optuna is imported only when the journal is written.
+Optuna is imported only when the journal is written. Large sweeps: above
+evaluations.JSONL_MAX_MEMBERS members the curves stay in WORKDIR/metrics/*.npz (no
+curves.csv, no intermediate values), and above MAX_JOURNAL_TRIALS there is no journal
+(Optuna adds about 1.5 ms a trial on a 2-core VM: 25 minutes for a million members);
+trials.csv is always written.
 """
 
 import csv
@@ -29,12 +33,14 @@ import tempfile
 
 import numpy as np
 
+from rnnjax import evaluations
 from rnnjax import pbt
 from rnnjax import results
 from rnnjax import search
 
 JOURNAL, TRIALS, CURVES = 'optuna.journal', 'trials.csv', 'curves.csv'
 STUDY = 'rnnjax'
+MAX_JOURNAL_TRIALS = 10_000
 CURVE_COLUMNS = ('uid', 'step', 'split', 'metric', 'value')
 
 
@@ -163,10 +169,23 @@ def write_journal(path: str, workdir: str, summary: dict, records: list) -> None
   _atomic(path, write)
 
 
-def write(workdir: str, summary: dict) -> None:
-  """trials.csv, curves.csv and optuna.journal of a finished sweep (rebuilt whole)."""
-  rows = curves(workdir)
+def write(workdir: str, summary: dict) -> tuple:
+  """trials.csv, curves.csv and optuna.journal of a finished sweep (rebuilt whole).
+  Returns notes naming what a large sweep leaves out (see the module docstring)."""
+  num_members, notes = len(summary['members']), []
+  large = evaluations.columnar(num_members)
+  rows = [] if large else curves(workdir)
   records = trials(workdir, summary, rows)
-  _csv(os.path.join(workdir, CURVES), CURVE_COLUMNS, rows)
+  if large:
+    notes.append(f'{CURVES} not written: {num_members} members (over '
+                 f'{evaluations.JSONL_MAX_MEMBERS}); their curves are in '
+                 f'{os.path.join(workdir, evaluations.DIRNAME)}')
+  else:
+    _csv(os.path.join(workdir, CURVES), CURVE_COLUMNS, rows)
   _csv(os.path.join(workdir, TRIALS), *trial_rows(records))
-  write_journal(os.path.join(workdir, JOURNAL), workdir, summary, records)
+  if num_members > MAX_JOURNAL_TRIALS:
+    notes.append(f'{JOURNAL} not written: {num_members} members (over '
+                 f'{MAX_JOURNAL_TRIALS} trials); {TRIALS} has a row per member')
+  else:
+    write_journal(os.path.join(workdir, JOURNAL), workdir, summary, records)
+  return tuple(notes)

@@ -11,7 +11,8 @@ from rnnjax import compare
 from rnnjax import spec as spec_lib
 from rnnjax import sweep
 
-BASE = sweep.SweepSpec(dataset='shampoo_sales', lookback=4, val_size=6, test_size=6,
+BASE = sweep.SweepSpec(classical_baselines=False,
+                       dataset='shampoo_sales', lookback=4, val_size=6, test_size=6,
                        hidden_size='6', batch_size='4', train_steps=12, eval_every=2)
 SPACE = {'learning_rate': compare.Range(1e-3, 1e-1, log=True),
          'dropout': compare.Range(0.0, 0.3)}

@@ -34,11 +34,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT_S = 240
 
 # 6 members over 4 devices: two dead padding members that must never show up.
-SPEC = sweep.SweepSpec(dataset='shampoo_sales', lookback='4', val_size=6, test_size=6,
+SPEC = sweep.SweepSpec(classical_baselines=False,
+                       dataset='shampoo_sales', lookback='4', val_size=6, test_size=6,
                        cell='gru', hidden_size='grid(4,6)', batch_size='4',
                        learning_rate='grid(3e-3,3e-2,1e-1)', dropout='0.1', train_steps=8,
                        eval_every=2)
-SWEEP_ARGS = ['--dataset=shampoo_sales', '--lookback=4', '--val_size=6', '--test_size=6',
+SWEEP_ARGS = ['--dataset=shampoo_sales', '--classical_baselines=false',
+              '--lookback=4', '--val_size=6', '--test_size=6',
               '--cell=gru', '--hidden_size=grid(4,6)', '--batch_size=4',
               '--learning_rate=grid(3e-3,3e-2,1e-1)', '--dropout=0.1', '--train_steps=8',
               '--eval_every=2', '--figures=false']

@@ -23,7 +23,7 @@ from rnnjax.errors import InputError
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Two lookbacks (two buckets, two data sets), masked widths: an ensemble across buckets.
-FORECAST = sweep.SweepSpec(
+FORECAST = sweep.SweepSpec(classical_baselines=False,
     dataset='shampoo_sales', lookback='grid(3,4)', val_size=6, test_size=6,
     cell='lstm', hidden_size='grid(4,6)', hidden_mode='masked', batch_size='4',
     learning_rate='grid(3e-3,3e-2)', train_steps=8, eval_every=2, difference=True,

@@ -340,7 +340,8 @@ def test_higher_is_better_display_metric(tmp_path):
 def test_pbt_schedules_drawn_from_a_real_pbt_sweep(tmp_path):
   from rnnjax import sweep  # pylint: disable=g-import-not-at-top
   from rnnjax.figures import schedules  # pylint: disable=g-import-not-at-top
-  spec = sweep.SweepSpec(dataset='shampoo_sales', lookback=4, val_size=6, test_size=6,
+  spec = sweep.SweepSpec(classical_baselines=False,
+                         dataset='shampoo_sales', lookback=4, val_size=6, test_size=6,
                          hidden_size='4', batch_size='4', search='pbt', num_members=6,
                          learning_rate='loguniform(1e-3,1e-1)', dropout='uniform(0,0.3)',
                          train_steps=8, eval_every=2, pbt_interval=2, pbt_fraction=0.5)

@@ -16,7 +16,7 @@ from rnnjax.data import task_data
 from rnnjax.errors import InputError
 
 VAL, TEST = 6, 6
-SPEC = sweep.SweepSpec(
+SPEC = sweep.SweepSpec(classical_baselines=False,
     csv_path=forecast.bundled_path('shampoo_sales'), target_columns=('Sales',),
     lookback=4, val_size=VAL, test_size=TEST, cell='gru', hidden_size='6',
     batch_size='4', learning_rate='grid(3e-3,3e-2)', dropout='0.1', num_seeds=2,

@@ -120,7 +120,7 @@ def test_bad_input_is_one_line_exit_2_no_workdir(tmp_path, args, message, capsys
 def test_workdir_of_another_sweep_is_refused_untouched(tmp_path, capsys, monkeypatch):
   args = ['--dataset=shampoo_sales', '--lookback=4', '--val_size=6', '--test_size=6',
           '--hidden_size=4', '--batch_size=4', '--train_steps=2', '--eval_every=2',
-          '--figures=false']
+          '--figures=false', '--classical_baselines=false']
   assert _in_process(tmp_path, args, capsys, monkeypatch)[0] == 0
   before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / 'wd').iterdir()}
   code, stderr = _in_process(tmp_path, args + ['--learning_rate=0.01'], capsys, monkeypatch)

@@ -16,7 +16,7 @@ from rnnjax import sweep
 from rnnjax import tasks
 from rnnjax.errors import InputError
 
-SPEC = sweep.SweepSpec(
+SPEC = sweep.SweepSpec(classical_baselines=False,
     dataset='shampoo_sales', lookback=4, val_size=6, test_size=6, cell='gru',
     hidden_size='6', batch_size='4', learning_rate='grid(3e-3,3e-2)', dropout='0.1',
     train_steps=8, eval_every=2, ensemble='single', refit=1)

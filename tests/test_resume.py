@@ -24,7 +24,8 @@ from rnnjax import sweep
 from rnnjax import tpe
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ARGS = ['--dataset=shampoo_sales', '--lookback=4', '--val_size=6', '--test_size=6',
+ARGS = ['--dataset=shampoo_sales', '--classical_baselines=false',
+        '--lookback=4', '--val_size=6', '--test_size=6',
         '--cell=grid(lstm,gru)', '--hidden_size=6', '--batch_size=4',
         '--learning_rate=grid(3e-3,3e-2)', '--dropout=0.1', '--train_steps=20',
         '--eval_every=2', '--cpu_devices=1', '--figures=false']
@@ -98,7 +99,8 @@ def _tensorboard_steps(workdir, uid):
 
 # The same sweeps in-process. Interrupted through their log (below), and compared with
 # in-process references only: the subprocesses above compile with other XLA flags.
-SPEC = sweep.SweepSpec(dataset='shampoo_sales', lookback='4', val_size=6, test_size=6,
+SPEC = sweep.SweepSpec(classical_baselines=False,
+                       dataset='shampoo_sales', lookback='4', val_size=6, test_size=6,
                        cell='grid(lstm,gru)', hidden_size='6', batch_size='4',
                        learning_rate='grid(3e-3,3e-2)', dropout='0.1', train_steps=20,
                        eval_every=2)
@@ -205,7 +207,8 @@ def test_corrupt_latest_checkpoint_falls_back(reference, tmp_path):
 
 
 def test_early_stopping_keeps_best_parameters(tmp_path):
-  spec = sweep.SweepSpec(dataset='shampoo_sales', lookback=4, val_size=6, test_size=6,
+  spec = sweep.SweepSpec(classical_baselines=False,
+                         dataset='shampoo_sales', lookback=4, val_size=6, test_size=6,
                          hidden_size='6', batch_size='4',
                          learning_rate='grid(1e-3,3e-1)', train_steps=60,
                          eval_every=2, patience=2)

@@ -24,11 +24,13 @@ from rnnjax import sweep
 from rnnjax.errors import WriteError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ARGS = ['--dataset=shampoo_sales', '--lookback=4', '--val_size=6', '--test_size=6',
+ARGS = ['--dataset=shampoo_sales', '--classical_baselines=false',
+        '--lookback=4', '--val_size=6', '--test_size=6',
         '--cell=gru', '--hidden_size=6', '--batch_size=4',
         '--learning_rate=grid(3e-3,3e-2)', '--dropout=0.1', '--train_steps=1200',
         '--eval_every=200', '--cpu_devices=1', '--figures=false']
-SPEC = sweep.SweepSpec(dataset='shampoo_sales', lookback='4', val_size=6, test_size=6,
+SPEC = sweep.SweepSpec(classical_baselines=False,
+                       dataset='shampoo_sales', lookback='4', val_size=6, test_size=6,
                        cell='gru', hidden_size='6', batch_size='4',
                        learning_rate='grid(3e-3,3e-2)', dropout='0.1', train_steps=1200,
                        eval_every=200)

@@ -9,7 +9,7 @@ from rnnjax import search
 from rnnjax import spec as spec_lib
 from rnnjax import sweep
 
-SPEC = sweep.SweepSpec(
+SPEC = sweep.SweepSpec(classical_baselines=False,
     dataset='shampoo_sales', lookback=4, val_size=6, test_size=6, cell='gru',
     hidden_size='6', batch_size='4', learning_rate='grid(3e-3,1e-2,3e-2)',
     dropout='grid(0,0.2)', num_seeds=2, train_steps=8, eval_every=2)

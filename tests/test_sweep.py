@@ -15,7 +15,7 @@ from rnnjax import spec as spec_lib
 from rnnjax import sweep
 from rnnjax.errors import InputError
 
-TINY = sweep.SweepSpec(
+TINY = sweep.SweepSpec(classical_baselines=False,
     dataset='shampoo_sales', lookback=4, horizon=1, val_size=6, test_size=6,
     cell='grid(lstm,gru)', hidden_size='8', batch_size='8',
     learning_rate='grid(1e-3,1e-2)', dropout='0.1', num_seeds=2, train_steps=10,
@@ -29,7 +29,8 @@ def _run(tmp_path, spec=TINY, **kw):
 
 
 def test_tiny_sweep_end_to_end(tmp_path):
-  summary, lines = _run(tmp_path)
+  # The classical baselines too (the other tests here skip their fits).
+  summary, lines = _run(tmp_path, dataclasses.replace(TINY, classical_baselines=True))
   wd = tmp_path / 'wd'
   assert sorted(os.listdir(wd)) == ['checkpoints', 'curves.csv', 'metrics.jsonl', 'model',
                                     'optuna.journal', 'plan.json', 'summary.json',
@@ -153,7 +154,8 @@ def test_waves_equal_one_population_and_share_one_program(tmp_path):
 def test_lookback_is_a_structural_axis_with_its_own_windows(tmp_path):
   """Each lookback is a bucket trained on its own windows; every member is scored on the
   same validation and test targets, so they rank together."""
-  spec = sweep.SweepSpec(dataset='shampoo_sales', lookback='grid(3,5)', val_size=6,
+  spec = sweep.SweepSpec(classical_baselines=False,
+                         dataset='shampoo_sales', lookback='grid(3,5)', val_size=6,
                          test_size=6, hidden_size='4', batch_size='4',
                          learning_rate='grid(1e-3,1e-2)', train_steps=4, eval_every=2)
   plan = spec_lib.make_plan(spec)

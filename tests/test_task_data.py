@@ -9,7 +9,7 @@ from rnnjax.errors import InputError
 # The option names callers (spec.py, the experiments' flags) pass today, written out.
 OPTIONS = {
     'forecast': ('csv_path', 'time_column', 'target_columns', 'input_columns', 'lookback',
-                 'horizon', 'season', 'difference'),
+                 'horizon', 'season', 'difference', 'classical_baselines'),
     'classify': ('train_path', 'test_path', 'pooling'),
     'charlm': ('text_path', 'seq_len'),
 }
@@ -24,7 +24,7 @@ def _values(tmp_path):
   (tmp_path / 'x.txt').write_text('hello, world. ' * 20)
   return {'csv_path': str(tmp_path / 'x.csv'), 'time_column': 't', 'target_columns': ('a',),
           'input_columns': ('u',), 'lookback': 4, 'horizon': 2, 'season': 0,
-          'difference': True, 'train_path': str(tmp_path / 'x.ts'),
+          'difference': True, 'classical_baselines': False, 'train_path': str(tmp_path / 'x.ts'),
           'test_path': str(tmp_path / 'x.ts'), 'pooling': 'mean',
           'text_path': str(tmp_path / 'x.txt'), 'seq_len': 8}
 
@@ -46,7 +46,7 @@ def test_load_takes_every_option_it_names(tmp_path, task):
                         **{name: values[name] for name in task_data.options(task)})
   assert data.task == task
   # The options took effect: each task's data came from the user's file.
-  assert {'forecast': data.info.get('input_columns') == ['u'],
+  assert {'forecast': data.info.get('input_columns') == ['u'] and 'ets' not in data.baselines,
           'classify': data.readout == 'mean' and data.info.get('dataset') == 'x',
           'charlm': data.seq_len == 8 and data.info['source'].startswith('--text_path=')}[task]
 

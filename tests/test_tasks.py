@@ -164,7 +164,8 @@ def test_forecast_end_to_end_two_targets_and_an_input_column(tmp_path):
       f'{i},{100 + 10 * np.sin(i / 3):.3f},{20 + 3 * np.cos(i / 3):.3f},{5 + i % 7}'
       for i in t]
   (tmp_path / 'shop.csv').write_text('\n'.join(rows) + '\n')
-  spec = sweep.SweepSpec(csv_path=str(tmp_path / 'shop.csv'), time_column='month',
+  spec = sweep.SweepSpec(classical_baselines=False,
+                         csv_path=str(tmp_path / 'shop.csv'), time_column='month',
                          target_columns=('sales', 'returns'), input_columns=('price',),
                          lookback=8, horizon=2, hidden_size='8', batch_size='8',
                          train_steps=40, eval_every=20, season=0)

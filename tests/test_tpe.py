@@ -14,7 +14,8 @@ from rnnjax import sweep
 from rnnjax import tpe
 from rnnjax.errors import InputError
 
-SPEC = sweep.SweepSpec(dataset='shampoo_sales', lookback='4', val_size=6, test_size=6,
+SPEC = sweep.SweepSpec(classical_baselines=False,
+                       dataset='shampoo_sales', lookback='4', val_size=6, test_size=6,
                        hidden_size='6', batch_size='4', search='tpe', rounds=2,
                        num_members=2, num_seeds=2,
                        learning_rate='loguniform(1e-3,1e-1)', dropout='uniform(0,0.3)',

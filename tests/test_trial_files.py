@@ -19,12 +19,14 @@ import optuna
 import pandas as pd
 import pytest
 
-from rnnjax import trial_files
+from rnnjax import evaluations
 from rnnjax import results
 from rnnjax import spec as spec_lib
+from rnnjax import trial_files
 from rnnjax.errors import InputError
 
-SPEC = spec_lib.SweepSpec(search='pbt', num_members=4, cell='grid(lstm,gru)',
+SPEC = spec_lib.SweepSpec(classical_baselines=False,
+                          search='pbt', num_members=4, cell='grid(lstm,gru)',
                           learning_rate='loguniform(1e-3,1e-1)', dropout='uniform(0,0.5)',
                           train_steps=6, eval_every=2)
 START = [{'cell': 'lstm', 'learning_rate': 0.002, 'dropout': 0.1},
@@ -141,6 +143,26 @@ def test_tables_read_by_pandas_in_one_line(workdir):
   assert len(curves) == len(records)
   val = curves[(curves.split == 'val') & (curves.uid == 0)]
   assert val['value'].tolist() == CURVES[0]
+
+
+def test_large_sweeps_keep_trials_csv_and_say_what_they_leave_out(tmp_path, monkeypatch):
+  # Thresholds lowered to this 4-member sweep: over the columnar threshold no curves.csv,
+  # over the journal's no journal; trials.csv always, without curves.
+  path = str(tmp_path / 'wd')
+  summary = _workdir(path)
+  monkeypatch.setattr(evaluations, 'JSONL_MAX_MEMBERS', 3)
+  monkeypatch.setattr(trial_files, 'MAX_JOURNAL_TRIALS', 3)
+  notes = trial_files.write(path, summary)
+  assert [n.split(' ')[0] for n in notes] == [trial_files.CURVES, trial_files.JOURNAL]
+  assert all('4 members (over 3' in n for n in notes)
+  assert sorted(os.listdir(path)) == sorted([results.METRICS, results.PLAN, results.SUMMARY,
+                                             results.SWEEP, trial_files.TRIALS])
+  trials = pd.read_csv(os.path.join(path, trial_files.TRIALS))
+  assert list(trials['uid']) == [0, 1, 2, 3]
+  monkeypatch.setattr(trial_files, 'MAX_JOURNAL_TRIALS', 4)
+  assert len(trial_files.write(path, summary)) == 1
+  assert [t.user_attrs['uid'] for t in _study(path).trials] == [0, 1, 2, 3]
+  assert all(not t.intermediate_values for t in _study(path).trials)
 
 
 def test_rewriting_gives_the_same_tables(workdir, tmp_path):

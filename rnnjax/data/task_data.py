@@ -114,13 +114,14 @@ def _filled_note(num_filled):
 
 def _load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_column='',
                    target_columns=(), input_columns=(), lookback=24, horizon=1,
-                   season=-1, difference=False, origin_back=0):
+                   season=-1, difference=False, classical_baselines=True, origin_back=0):
   del seed  # Forecast splits are chronological: nothing is drawn.
-  data = forecast.load(origin_back=origin_back,dataset='' if csv_path else dataset, csv_path=csv_path,
+  data = forecast.load(dataset='' if csv_path else dataset, csv_path=csv_path,
                        time_column=time_column, target_columns=target_columns,
                        input_columns=input_columns, lookback=lookback, horizon=horizon,
                        val_size=val_size, test_size=test_size, season=season,
-                       difference=difference)
+                       difference=difference, classical_baselines=classical_baselines,
+                       origin_back=origin_back)
   # mase_scale: MASE's denominators, from the training part (tasks._forecast_score).
   arrays = {split: {'x': data.x[split], 'y': data.y[split], 'mean': data.mean,
                     'std': data.std, 'mase_scale': data.mase_scale.astype(np.float32)}
