@@ -61,12 +61,14 @@ def _du(path):
   return total
 
 
-def run(num_members: int, steps_per_chunk: int, workdir: str) -> dict:
+def run(num_members: int, steps_per_chunk: int, workdir: str,
+        classical_baselines: bool = True) -> dict:
   spec = sweep.SweepSpec(dataset='shampoo_sales', lookback='4', val_size=6, test_size=6,
                          cell='gru', hidden_size='4', batch_size='4',
                          learning_rate='loguniform(1e-3,1e-1)', search='random',
                          num_members=num_members, train_steps=2 * steps_per_chunk,
-                         eval_every=steps_per_chunk, ensemble='single')
+                         eval_every=steps_per_chunk, ensemble='single',
+                         classical_baselines=classical_baselines)
   timer = _Timer()
   programs = {name: getattr(pop, name) for name in _PROGRAMS}
   for name, make in programs.items():
@@ -98,6 +100,8 @@ def main():
   parser.add_argument('--steps_per_chunk', type=int, default=5)
   parser.add_argument('--cpu_devices', type=int, default=1)
   parser.add_argument('--keep', action='store_true', help='keep the work directories')
+  parser.add_argument('--no_classical', action='store_true',
+                      help='--classical_baselines=false (no ETS/ARIMA fits: a per-sweep cost)')
   args = parser.parse_args()
   sharding.configure_cpu_devices(args.cpu_devices)
   print(f'# {platform.node()}, {os.cpu_count()} cores, jax {jax.__version__}, '
@@ -111,7 +115,7 @@ def main():
   for p in (int(x) for x in args.members.split(',')):
     root = tempfile.mkdtemp(prefix=f'host-overhead-{p}-')
     try:
-      r = run(p, args.steps_per_chunk, os.path.join(root, 'wd'))
+      r = run(p, args.steps_per_chunk, os.path.join(root, 'wd'), not args.no_classical)
     finally:
       if not args.keep:
         shutil.rmtree(root, ignore_errors=True)

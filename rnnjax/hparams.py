@@ -167,15 +167,22 @@ def stack_columns(uids, *, hidden_size, dropout_rates, **columns) -> pop.HParams
   return stack(values, uids, len(uids), rates.shape[1])
 
 
+def _column(hp, name: str):
+  """<[P]> view of `name` in host `HParams`: 'dropout' is layer 1's rate, 'dropout_l'
+  layer l's."""
+  layer = 0 if name == 'dropout' else layer_of(name)
+  return hp.dropout_rates[:, layer] if layer is not None else getattr(hp, name)
+
+
 def read(hp, names) -> dict:
-  """name -> <float>[P] numpy values of host `HParams` (see `distributed.fetch`);
-  'dropout' reads layer 1's rate, 'dropout_l' layer l's."""
-  out = {}
-  for name in names:
-    layer = 0 if name == 'dropout' else layer_of(name)
-    out[name] = np.array(hp.dropout_rates[:, layer] if layer is not None
-                         else getattr(hp, name))
-  return out
+  """name -> <float>[P] numpy values (copies) of host `HParams` (see
+  `distributed.fetch`); 'dropout' reads layer 1's rate, 'dropout_l' layer l's."""
+  return {name: np.array(_column(hp, name)) for name in names}
+
+
+def read_row(hp, names, i: int) -> dict:
+  """name -> member i's value (as `read`, one row: no column is copied)."""
+  return {name: _column(hp, name)[i] for name in names}
 
 
 def replaced(hp, values: dict, rates) -> dict:

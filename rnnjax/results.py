@@ -18,8 +18,16 @@ OWN_ENTRIES = (SWEEP, PLAN, METRICS, SUMMARY, 'checkpoints', 'tensorboard', 'fig
                'curves.csv', 'metrics')  # The last: evaluations.DIRNAME.
 
 
+_PLAIN = (str, int, bool, type(None))
+
+
 def clean(value):
   """JSON-safe: floats that are not finite become None, numpy scalars become Python."""
+  kind = type(value)
+  if kind in _PLAIN:  # Most of a large summary: no attribute lookups.
+    return value
+  if kind is float:
+    return value if math.isfinite(value) else None
   if isinstance(value, dict):
     return {k: clean(v) for k, v in value.items()}
   if isinstance(value, (list, tuple)):

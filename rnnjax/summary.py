@@ -170,12 +170,13 @@ def member_record(member, hp, i: int, status: str, *, best_step: int, steps: int
   values = dict(member.hparams)
   per_layer = any(hparams.layer_of(name) is not None for name in values)
   # With per-layer rates (`dropout_l`), `dropout` is not a rate any layer uses.
-  final = hparams.read(hp, [name for name in values
-                            if (name in hparams.TRACED and not (per_layer and name == 'dropout'))
-                            or hparams.layer_of(name) is not None])
-  for name, column in final.items():
-    if np.float32(values[name]) != column[i]:
-      values[name] = float(column[i])
+  final = hparams.read_row(hp, [name for name in values
+                                if (name in hparams.TRACED
+                                    and not (per_layer and name == 'dropout'))
+                                or hparams.layer_of(name) is not None], i)
+  for name, value in final.items():
+    if np.float32(values[name]) != value:
+      values[name] = float(value)
   record = {'uid': member.uid, 'bucket': member.bucket, 'config': member.config,
             'seed': member.seed, 'fold': member.fold, 'hparams': values,
             'status': status}
