@@ -21,6 +21,7 @@ from rnnjax import errors
 from rnnjax import evaluations
 from rnnjax import export
 from rnnjax import lock as lock_lib
+from rnnjax import outputs
 from rnnjax import plan as plan_lib
 from rnnjax import population as pop
 from rnnjax import probe
@@ -35,7 +36,6 @@ from rnnjax import stop as stop_lib
 from rnnjax import summary as summary_lib
 from rnnjax import tasks
 from rnnjax import tpe
-from rnnjax import trial_files
 from rnnjax import workdir as workdir_lib
 from rnnjax.data import task_data
 from rnnjax.errors import InputError
@@ -169,7 +169,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   log(f'{len(plan.members)} members in {len(plan.buckets)} bucket(s), {len(runs)} wave(s) '
       f'on {sweep.mesh.size} device(s); swept: {", ".join(plan.swept) or "nothing"}; '
       f'search: {spec.search}; work directory: {workdir}')
-  out = _Outputs(workdir, plan, resumed=resumed is not None, main=main, log=log)
+  out = outputs.Outputs(workdir, plan, resumed=resumed is not None, main=main, log=log)
   adaptive = spec.search in search.ADAPTIVE
   order = plan_lib.chunk_order(len(runs), sweep.num_chunks, chunk_major=adaptive)
   bar = report.Progress(len(order) * max(1, spec.rounds), log=log, bar=progress_bar,
@@ -230,70 +230,6 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
     log(report.ranking_table(summary))
   distributed.sync('rnnjax-end')
   return summary
-
-
-class _Outputs:
-  """Where a sweep's records go, on process 0 only: metrics.jsonl (flushed with every
-  chunk) or, for large sweeps, one .npz per chunk (see evaluations.py), TensorBoard
-  events (a run per member, or population summaries above tensorboard.MAX_RUNS
-  members; rebuilt on resume to what the checkpoint covers), and at the end
-  summary.json and its trial files (trial_files.py: Optuna journal, trials and curves
-  CSV)."""
-
-  def __init__(self, workdir: str, plan, *, resumed: bool, main: bool, log=print):
-    # tensorboardX imports torch when it is installed (1.5 s): not for a dry run.
-    from rnnjax import tensorboard  # pylint: disable=g-import-not-at-top
-    self._workdir, self._log = workdir, log
-    self._columnar = evaluations.columnar(plan.num_members)
-    self._writer = results.MetricsWriter(
-        os.path.join(workdir, results.METRICS) if main else None)
-    if main and self._columnar:
-      log(f'{plan.num_members} members (over {evaluations.JSONL_MAX_MEMBERS}): their '
-          f'evaluations go to {os.path.join(workdir, evaluations.DIRNAME)}, one .npz per '
-          'chunk (results.read_metrics reads them)')
-    if main and plan.num_members > tensorboard.MAX_RUNS:
-      log(f'TensorBoard: {plan.num_members} members (over {tensorboard.MAX_RUNS}): '
-          'population summaries per bucket (quantiles, best, histograms), not a run per '
-          'member')
-    if resumed and main:
-      tensorboard.rebuild(workdir)
-    self._events = None
-    self._main = main
-    self.add_members(plan)
-
-  def add_members(self, plan) -> None:
-    """TensorBoard for `plan`'s members (every member so far: tpe adds rounds)."""
-    from rnnjax import tensorboard  # pylint: disable=g-import-not-at-top
-    if self._events is not None:
-      self._events.flush()
-    self._events = tensorboard.writer_for(
-        os.path.join(self._workdir, tensorboard.DIRNAME), plan) if self._main else None
-
-  def write(self, records: list, evaluation, position: int) -> None:
-    """records: the searcher's; evaluation: the chunk's (None when nothing trained)."""
-    lines = records
-    if evaluation is not None:
-      if not self._columnar:
-        lines = evaluation.records() + records
-      elif self._events is not None:  # Process 0.
-        evaluations.write(self._workdir, position, evaluation)
-    self._writer.write(lines)
-    self._writer.flush()
-    if self._events is not None:
-      self._events.add_evaluation(evaluation, records)
-      self._events.flush()
-
-  def tell(self) -> int:
-    return self._writer.tell()
-
-  def close(self, summary: dict) -> None:
-    self._writer.close()
-    if self._events is not None:
-      self._events.close(summary)
-      results.write_json(os.path.join(self._workdir, results.SUMMARY), summary,
-                         indent=1 if len(summary['members']) <= 1000 else None)
-      for note in trial_files.write(self._workdir, summary):  # Optuna journal, CSVs.
-        self._log(note)
 
 
 def _train_chunk(sweep: Prepared, run, group_size, rename, bar, step):
