@@ -138,7 +138,8 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
     return describe_plan(sweep, group_size, log)
   stopper.check('before anything was written')
   distributed.check_shared_dir(workdir)
-  status = workdir_lib.state_of(workdir, spec.to_json(), overwrite=overwrite)
+  status = workdir_lib.state_of(workdir, spec.to_json(), overwrite=overwrite,
+                                defaults=SweepSpec().to_json())
   distributed.sync('rnnjax-state-of')  # Before process 0 writes anything.
   if status == workdir_lib.FINISHED:
     summary = results.read_json(os.path.join(workdir, results.SUMMARY))

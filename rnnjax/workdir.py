@@ -22,10 +22,12 @@ from rnnjax.errors import InputError
 NEW, RESUME, FINISHED = 'new', 'resume', 'finished'
 
 
-def state_of(workdir: str, spec_json: dict, *, overwrite: bool) -> str:
+def state_of(workdir: str, spec_json: dict, *, overwrite: bool,
+             defaults: dict | None = None) -> str:
   """NEW, RESUME or FINISHED; raises InputError for a directory that is not this sweep's.
 
-  With `overwrite`, an existing sweep counts as NEW (`clear` removes it).
+  With `overwrite`, an existing sweep counts as NEW (`clear` removes it). `defaults`: the
+  value a setting missing from an older sweep.json had (a field added since, e.g. folds).
   """
   if not os.path.exists(workdir):
     return NEW
@@ -43,6 +45,7 @@ def state_of(workdir: str, spec_json: dict, *, overwrite: bool) -> str:
   except (OSError, ValueError, KeyError) as e:
     raise InputError(f'--workdir: {sweep_path} is unreadable ({e}); use --overwrite'
                      ) from None
+  old = {**{k: v for k, v in (defaults or {}).items() if k in spec_json}, **old}
   differ = [k for k in sorted(set(old) | set(spec_json)) if old.get(k) != spec_json.get(k)]
   if differ:
     k = differ[0]

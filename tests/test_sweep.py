@@ -86,6 +86,21 @@ def test_different_sweep_is_refused_and_untouched(tmp_path):
   assert len(summary['members']) == 4
 
 
+def test_a_setting_added_since_an_older_sweep_counts_as_its_default(tmp_path):
+  # An older rnnjax wrote sweep.json without `folds`: that sweep ran with the default.
+  from rnnjax import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
+  wd = tmp_path / 'wd'
+  wd.mkdir()
+  old = {k: v for k, v in TINY.to_json().items() if k != 'folds'}
+  results.write_json(wd / results.SWEEP, {'spec': old})
+  defaults = sweep.SweepSpec().to_json()
+  assert workdir_lib.state_of(str(wd), TINY.to_json(), overwrite=False,
+                              defaults=defaults) == workdir_lib.RESUME
+  folded = dataclasses.replace(TINY, folds=2).to_json()
+  with pytest.raises(InputError, match=r'holds a different sweep \(folds: 1 there, 2 now\)'):
+    workdir_lib.state_of(str(wd), folded, overwrite=False, defaults=defaults)
+
+
 def test_bad_input_writes_nothing(tmp_path):
   bad = sweep.SweepSpec(**{**TINY.__dict__, 'batch_size': '500'})
   with pytest.raises(InputError, match=r'^--batch_size: 500 is larger than the training'):
