@@ -18,6 +18,7 @@ from absl import app
 from absl import flags
 from absl import logging as absl_logging
 
+from experiments import cli
 from rnnjax import spec as spec_lib
 
 _DEFINE = {str: flags.DEFINE_string, int: flags.DEFINE_integer,
@@ -135,17 +136,9 @@ def main(argv):
 
 
 def parse_flags(argv):
-  """absl's parser, but a bad flag is one line and exit status 2, not a usage dump."""
+  """cli.parse_flags, recording the --flagfile paths (for the summary)."""
   _FLAGFILES.extend(a.split('=', 1)[1] for a in argv[1:] if a.startswith('--flagfile='))
-  try:
-    argv = flags.FLAGS(argv)
-  except flags.Error as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
-  if len(argv) > 1:  # A flagfile line without its leading --, or a stray word.
-    print(f'error: not a flag: {argv[1]!r} (flags look like --name=value)', file=sys.stderr)
-    sys.exit(2)
-  return argv
+  return cli.parse_flags(argv)
 
 
 if __name__ == '__main__':

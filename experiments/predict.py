@@ -16,6 +16,8 @@ import sys
 from absl import app
 from absl import flags
 
+from experiments import cli
+
 WORKDIR = flags.DEFINE_string('workdir', '', 'Work directory of a finished sweep.')
 STEPS_AHEAD = flags.DEFINE_integer('steps_ahead', None, 'Forecast: points to forecast '
                                    '(default: the model\'s horizon).')
@@ -64,18 +66,7 @@ def main(argv):
   print('wrote ' + ', '.join(paths))
 
 
-def parse_flags(argv):
-  """absl's parser, but a bad flag is one line and exit status 2, not a usage dump."""
-  try:
-    argv = flags.FLAGS(argv)
-  except flags.Error as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
-  if len(argv) > 1:
-    print(f'error: not a flag: {argv[1]!r} (flags look like --name=value)', file=sys.stderr)
-    sys.exit(2)
-  return argv
 
 
 if __name__ == '__main__':
-  app.run(main, flags_parser=parse_flags)
+  app.run(main, flags_parser=cli.parse_flags)

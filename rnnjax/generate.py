@@ -49,18 +49,24 @@ def step_logits(cfg: model.ModelConfig, params, tokens):
   return logits
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1))
-def _sample(cfg, num_chars, params, key, temperature, prime):
-  feed = lambda carries, token: _feed(cfg, params, carries, token)
-  carries, logits = jax.lax.scan(feed, _initial_carries(cfg), prime)
-
+def _draw(feed, carries, logits, key, num_chars, temperature):
+  """<int32>[num_chars]: tokens drawn one after another at `temperature`, each fed back
+  (`feed(carries, token) -> (carries, next logits)`), starting from `logits`."""
   def draw(state, key_t):
     carries, logits_t = state
     token = jax.random.categorical(key_t, logits_t / temperature).astype(jnp.int32)
     return feed(carries, token), token
 
-  _, tokens = jax.lax.scan(draw, (carries, logits[-1]), jax.random.split(key, num_chars))
+  _, tokens = jax.lax.scan(draw, (carries, logits), jax.random.split(key, num_chars))
   return tokens
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _sample(cfg, num_chars, params, key, temperature, prime):
+  feed = lambda carries, token: _feed(cfg, params, carries, token)
+  carries, logits = jax.lax.scan(feed, _initial_carries(cfg), prime)
+
+  return _draw(feed, carries, logits[-1], key, num_chars, temperature)
 
 
 def sample(cfg: model.ModelConfig, params, *, key, num_chars: int,
@@ -126,10 +132,4 @@ def _sample_ensemble(cfgs, num_chars, params, weights, key, temperature, prime):
 
   carries, log_probs = jax.lax.scan(feed, carries, prime)
 
-  def draw(state, key_t):
-    carries, log_p = state
-    token = jax.random.categorical(key_t, log_p / temperature).astype(jnp.int32)
-    return feed(carries, token), token
-
-  _, tokens = jax.lax.scan(draw, (carries, log_probs[-1]), jax.random.split(key, num_chars))
-  return tokens
+  return _draw(feed, carries, log_probs[-1], key, num_chars, temperature)
