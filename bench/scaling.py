@@ -37,11 +37,12 @@ def flops_per_eval(num_windows, hidden=H, seq_len=T, inputs=I):
   return 2 * num_windows * seq_len * 4 * hidden * (hidden + inputs)
 
 
-def config(hidden=H, batch=B, steps=100):
-  """The training config of workload W (sequence length comes from the data)."""
+def config(hidden=H, batch=B, steps=100, cell='lstm', fused=True):
+  """The training config of workload W (sequence length comes from the data); `cell` and
+  `fused` as in model.ModelConfig."""
   from rnnjax import model  # pylint: disable=g-import-not-at-top
   from rnnjax import population as pop  # pylint: disable=g-import-not-at-top
-  return pop.TrainConfig(model=model.ModelConfig('lstm', I, hidden, 1, 1),
+  return pop.TrainConfig(model=model.ModelConfig(cell, I, hidden, 1, 1, fused=fused),
                          optimizer='adam', batch_size=batch, steps_per_chunk=steps)
 
 

@@ -18,7 +18,14 @@ Tables (`--tables`, comma-separated):
            --members; a row gives both processes' wall seconds (imports, data, compile and
            training) and the ratio torch / rnnjax, plus each one's own steady ms per
            member-step;
-  gpu      bench/gpu.py's rows where this machine has an NVIDIA GPU; else one row saying so.
+  gpu      bench/gpu.py's rows where this machine has an NVIDIA GPU; else one row saying so;
+  fused    for each cell in --cells and H x T x P in --fused_shapes, one process that builds
+           the population's training chunk twice, with the fused layer (fused.py) and with
+           autodiff of the cell's scan, and times them in --rounds alternating rounds (which
+           goes first alternates); min and median ms per member-step of each, and the ratio
+           autodiff / fused (> 1: the fused layer is faster). Not in the default `--tables`.
+
+`--cell` sets the sizes table's cell (torch.nn.LSTM, GRU or RNN on the torch side).
 
 Every line carries the machine's description (CPU, cores, memory, load average when the
 run started, jax / torch / numpy versions, numpy's large float32 matmul rate), so figures
@@ -36,7 +43,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TABLES = ('w', 'plain', 'scaling', 'sizes', 'gpu')
+TABLES = ('w', 'plain', 'scaling', 'sizes', 'gpu', 'fused')
 W = (64, 32)
 SIZES = (W,) + tuple((h, t) for h in (128, 256, 512) for t in (64, 128))
 B = 32
@@ -103,7 +110,8 @@ def child_torch(args):
   lrs, dropouts = torch_loop.population_hparams(args.p)
   res = torch_loop.train_torch_loop(lrs, dropouts, hidden_size=args.hidden,
                                     seq_len=args.seq_len, batch_size=B,
-                                    num_steps=args.steps, threads=args.threads)
+                                    num_steps=args.steps, threads=args.threads,
+                                    cell=args.cell)
   _row(total_s=res['total_s'], ms_per_member_step=res['steady_ms_per_member_step'])
 
 
@@ -118,7 +126,7 @@ def child_rnnjax(args):
   from rnnjax import distributed  # pylint: disable=g-import-not-at-top
   from rnnjax import population as pop  # pylint: disable=g-import-not-at-top
   start = time.perf_counter()
-  cfg = scaling.config(args.hidden, B, args.steps)
+  cfg = scaling.config(args.hidden, B, args.steps, cell=args.cell)
   mesh = sharding.population_mesh()
   padded = sharding.padded_size(args.p, mesh)
   hp = distributed.put(scaling.make_hparams(args.p, padded, args.hidden),
@@ -135,6 +143,51 @@ def child_rnnjax(args):
        ms_per_member_step=(total - compiles.seconds) / (args.p * args.steps) * 1e3,
        cpu_devices=mesh.size, group_size=sharding.group_size(
            local, args.group_size, pop.activation_bytes(cfg, args.seq_len)))
+
+
+def child_fused(args):
+  """One process: the population's chunk with the fused layer and with autodiff of the
+  cell's scan, same members, data and devices, timed in alternating rounds."""
+  from rnnjax import sharding  # pylint: disable=g-import-not-at-top
+  sharding.configure_cpu_devices(args.cpu_devices)
+  import jax  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from bench import scaling  # pylint: disable=g-import-not-at-top
+  from rnnjax import distributed  # pylint: disable=g-import-not-at-top
+  from rnnjax import population as pop  # pylint: disable=g-import-not-at-top
+  mesh = sharding.population_mesh()
+  padded = sharding.padded_size(args.p, mesh)
+  hp = distributed.put(scaling.make_hparams(args.p, padded, args.hidden),
+                       sharding.members_sharding(mesh))
+  data = distributed.put(scaling.make_data(args.seq_len), sharding.replicated(mesh))
+  key = distributed.put(jax.random.key(0), sharding.replicated(mesh))
+  runs, compile_s, seconds = {}, {}, {'fused': [], 'autodiff': []}
+  for name in seconds:
+    cfg = scaling.config(args.hidden, B, args.steps, cell=args.cell, fused=name == 'fused')
+    state = jax.block_until_ready(pop.population_init_fn(cfg, mesh)(hp, key))
+    chunk = pop.population_chunk_fn(cfg, mesh, args.group_size)
+    start = time.perf_counter()
+    state, _ = jax.block_until_ready(chunk(state, hp, data, key))  # Donates its state.
+    compile_s[name] = time.perf_counter() - start
+    runs[name] = (chunk, state)
+  for r in range(args.rounds):
+    for name in (('fused', 'autodiff') if r % 2 == 0 else ('autodiff', 'fused')):
+      chunk, state = runs[name]
+      start = time.perf_counter()
+      state, _ = jax.block_until_ready(chunk(state, hp, data, key))
+      seconds[name].append(time.perf_counter() - start)
+      runs[name] = (chunk, state)
+  ms = {name: np.asarray(s) / (args.p * args.steps) * 1e3 for name, s in seconds.items()}
+  local = padded // mesh.size
+  cfg = scaling.config(args.hidden, B, args.steps, cell=args.cell)
+  _row(**{f'{name}_ms_{stat}': float(f(v)) for name, v in ms.items()
+          for stat, f in (('min', np.min), ('median', np.median))},
+       **{f'{name}_first_call_s': s for name, s in compile_s.items()},
+       autodiff_over_fused_min=float(ms['autodiff'].min() / ms['fused'].min()),
+       autodiff_over_fused_median=float(np.median(ms['autodiff']) / np.median(ms['fused'])),
+       cpu_devices=mesh.size, group_size=sharding.group_size(
+           local, args.group_size, pop.activation_bytes(cfg, args.seq_len)),
+       load_average_end=os.getloadavg())
 
 
 def child_w(args):
@@ -222,7 +275,7 @@ def table_sizes(args):
           continue
         wall, rows = _child(procs[name])
         got[name] = {'process_s': wall, **rows[0]}
-      row = dict(table='sizes', cell='lstm', hidden=hidden, seq_len=seq_len, batch=B,
+      row = dict(table='sizes', cell=args.cell, hidden=hidden, seq_len=seq_len, batch=B,
                  members=p, steps=args.steps, first=order[0], **{
                      f'{name}_{k}': v for name, r in got.items() for k, v in r.items()})
       if 'torch' in got:
@@ -230,6 +283,18 @@ def table_sizes(args):
         row['speedup_steady'] = (got['torch']['ms_per_member_step']
                                  / got['rnnjax']['ms_per_member_step'])
       yield row
+
+
+def table_fused(args):
+  for cell in args.cells.split(','):
+    for shape in args.fused_shapes.split(','):
+      hidden, seq_len, p = (int(v) for v in shape.split('x'))
+      _, rows = _child(['--child=fused', f'--cell={cell}', f'--hidden={hidden}',
+                        f'--seq_len={seq_len}', f'--p={p}', f'--steps={args.steps}',
+                        f'--rounds={args.rounds}', f'--cpu_devices={args.cpu_devices}',
+                        f'--group_size={args.group_size}'])
+      yield dict(table='fused', cell=cell, hidden=hidden, seq_len=seq_len, batch=B,
+                 members=p, steps=args.steps, rounds=args.rounds, **rows[0])
 
 
 def table_gpu(args):
@@ -252,13 +317,19 @@ def table_gpu(args):
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--tables', default=','.join(TABLES))
+  parser.add_argument('--tables', default=','.join(TABLES[:-1]))
   parser.add_argument('--steps', type=int, default=0,
                       help='training steps per member (0: 200 for w/plain, 100 for '
                       'scaling, 50 for sizes, as BUILD_NOTES measured them)')
   parser.add_argument('--members', default='16,64', help='P of the sizes table')
   parser.add_argument('--sizes', default='', help='HxT,... of the sizes table '
                       '(default: 64x32 and {128,256,512}x{64,128})')
+  parser.add_argument('--cell', default='lstm', help='cell of the sizes table')
+  parser.add_argument('--cells', default='gru,rnn_tanh', help='cells of the fused table')
+  parser.add_argument('--fused_shapes', default='64x32x64,256x128x16',
+                      help='H x T x P of the fused table')
+  parser.add_argument('--rounds', type=int, default=5,
+                      help='alternating timed rounds of the fused table')
   parser.add_argument('--w_members', default='1,8,64,256', help='P of the w table')
   parser.add_argument('--loop_members', type=int, default=8)
   parser.add_argument('--threads', type=int, default=0,
@@ -279,11 +350,13 @@ def main():
   args = parser.parse_args()
   args.threads = args.threads or os.cpu_count() or 1
   if args.child:
-    return {'torch': child_torch, 'rnnjax': child_rnnjax, 'w': child_w}[args.child](args)
+    return {'torch': child_torch, 'rnnjax': child_rnnjax, 'w': child_w,
+            'fused': child_fused}[args.child](args)
   if args.smoke:
     args.w_members, args.loop_members, args.members, args.sizes = '4', 2, '4', '16x8'
+    args.fused_shapes, args.rounds = '16x8x4', 2
     args.steps = args.steps or 3
-  defaults = {'w': 200, 'plain': 200, 'scaling': 100, 'sizes': 50, 'gpu': 0}
+  defaults = {'w': 200, 'plain': 200, 'scaling': 100, 'sizes': 50, 'gpu': 0, 'fused': 10}
   described = machine()
   tables = [t for t in args.tables.split(',') if t]
   unknown = set(tables) - set(TABLES)
@@ -292,7 +365,8 @@ def main():
   for name in tables:
     run = argparse.Namespace(**{**vars(args), 'steps': args.steps or defaults[name]})
     rows = {'w': lambda a: table_w(a), 'plain': lambda a: table_w(a, plain=True),
-            'scaling': table_scaling, 'sizes': table_sizes, 'gpu': table_gpu}[name](run)
+            'scaling': table_scaling, 'sizes': table_sizes, 'gpu': table_gpu,
+            'fused': table_fused}[name](run)
     for row in rows:
       line = json.dumps({**row, 'machine': described})
       print(line, flush=True)

@@ -1,7 +1,8 @@
-"""PyTorch baseline: train P LSTM regressors one after another in a Python loop.
+"""PyTorch baseline: train P LSTM (or GRU, RNN) regressors one after another in a loop.
 
 This is what researchers typically do today for a hyperparameter sweep: build a
-fresh ``nn.LSTM -> nn.Dropout -> nn.Linear`` model per member, train it with its
+fresh ``nn.LSTM -> nn.Dropout -> nn.Linear`` model per member (``nn.GRU`` or
+``nn.RNN`` for ``cell='gru'``, ``'rnn_tanh'``, ``'rnn_relu'``), train it with its
 own Adam learning rate and dropout rate, and move on to the next member.
 
 Measured per population size P:
@@ -23,12 +24,19 @@ import torch
 from torch import nn
 
 
-class LSTMRegressor(nn.Module):
-    """LSTM, dropout on the last hidden state, linear head."""
+def recurrent_layer(cell, input_size, hidden_size):
+    """The torch layer of an rnnjax cell name."""
+    if cell.startswith("rnn_"):
+        return nn.RNN(input_size, hidden_size, nonlinearity=cell[4:], batch_first=True)
+    return {"lstm": nn.LSTM, "gru": nn.GRU}[cell](input_size, hidden_size, batch_first=True)
 
-    def __init__(self, input_size, hidden_size, output_size, dropout):
+
+class LSTMRegressor(nn.Module):
+    """LSTM (or another cell), dropout on the last hidden state, linear head."""
+
+    def __init__(self, input_size, hidden_size, output_size, dropout, cell="lstm"):
         super().__init__()
-        self.lstm = nn.LSTM(input_size, hidden_size, batch_first=True)
+        self.lstm = recurrent_layer(cell, input_size, hidden_size)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, output_size)
 
@@ -46,9 +54,10 @@ def make_data(num_examples, seq_len, input_size, output_size, generator):
     return x, y
 
 
-def train_member(lr, dropout, x, y, *, hidden_size, batch_size, num_steps, generator):
+def train_member(lr, dropout, x, y, *, hidden_size, batch_size, num_steps, generator,
+                 cell="lstm"):
     """Train one fresh model; return its final training loss."""
-    model = LSTMRegressor(x.shape[-1], hidden_size, y.shape[-1], dropout)
+    model = LSTMRegressor(x.shape[-1], hidden_size, y.shape[-1], dropout, cell)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     loss_fn = nn.MSELoss()
@@ -63,15 +72,15 @@ def train_member(lr, dropout, x, y, *, hidden_size, batch_size, num_steps, gener
 
 def train_torch_loop(learning_rates, dropouts, *, hidden_size=64, seq_len=32,
                      batch_size=32, num_steps=200, input_size=1, output_size=1,
-                     threads=2, seed=0):
-    """Train len(learning_rates) LSTMs sequentially; return timing dict."""
+                     threads=2, seed=0, cell="lstm"):
+    """Train len(learning_rates) models sequentially; return timing dict."""
     assert len(learning_rates) == len(dropouts) and len(learning_rates) > 0
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     x, y = make_data(max(1024, 8 * batch_size), seq_len, input_size, output_size, gen)
     kw = dict(hidden_size=hidden_size, batch_size=batch_size,
-              num_steps=num_steps, generator=gen)
+              num_steps=num_steps, generator=gen, cell=cell)
     losses, times = [], []
     for lr, dp in zip(learning_rates, dropouts):
         t0 = time.perf_counter()

@@ -1,17 +1,21 @@
-"""The LSTM recurrence over a whole sequence, with a hand-written backward pass.
+"""The recurrent layers over a whole sequence, with hand-written backward passes.
 
-Same equations as `cells.py` (gate order i, f, g, o), arranged for speed on CPU, where
-profiling showed that the gate arithmetic, not the matmuls, dominated a time step:
+Same equations as `cells.py` (LSTM gate order i, f, g, o; GRU r, z, n; RNN tanh or relu),
+arranged for speed on CPU, where profiling showed that the gate arithmetic, not the
+matmuls, dominated a time step:
 
-* All four gate activations are one `tanh` over the contiguous [4H] pre-activation,
-  using sigmoid(z) = (tanh(z / 2) + 1) / 2; separate activations on the four slices ran
-  the step's elementwise work about 5x slower.
-* The backward pass (`jax.custom_vjp`) is a reverse loop that carries only (dh, dc) and
-  stores the gate gradients dz_t; each weight gradient is then ONE matmul over all
-  time steps, e.g. dW_hh = sum_t h_tm1^T dz_t, instead of T small ones.
+* Sigmoid gates are computed by `tanh` over contiguous slices of the pre-activation,
+  using sigmoid(z) = (tanh(z / 2) + 1) / 2: one `tanh` for all four LSTM gates, one for
+  the GRU's r and z. Separate activations on the four LSTM slices ran the step's
+  elementwise work about 5x slower.
+* The backward pass (`jax.custom_vjp`) is a reverse loop that carries only the state
+  gradients (dh, and dc for the LSTM) and stores the pre-activation gradients dz_t; each
+  weight gradient is then ONE matmul over all time steps, e.g. dW_hh = sum_t h_tm1^T dz_t,
+  instead of T small ones.
 
-`lstm_layer(params, xs)` maps inputs <float32>[T, B, I] to hidden states
-<float32>[T, B, H] from a zero carry. It vmaps over a population like any function.
+`lstm_layer`, `gru_layer`, `rnn_tanh_layer`, `rnn_relu_layer`: (params, xs) with inputs
+<float32>[T, B, I] -> hidden states <float32>[T, B, H], from a zero carry, as
+`model.unroll_layer` uses. Each vmaps over a population like any function.
 """
 
 import jax
@@ -118,3 +122,148 @@ def _lstm_layer_bwd(saved, d_hs):
 
 
 lstm_layer.defvjp(_lstm_layer_fwd, _lstm_layer_bwd)
+
+
+# --- GRU ------------------------------------------------------------------------------
+
+def _gru_forward(params, xs):
+  """Returns (hs, residuals): gates r, z, n <[T, B, 3H]> and hn = W_hn h_tm1 + b_hn
+  <[T, B, H]>, the term that the reset gate scales. h_tm1 is read back from hs.
+
+  Laid out as the LSTM's `_forward` (see there why a fori_loop indexes time).
+  """
+  w_ih, w_hh, b, b_hn = params['w_ih'], params['w_hh'], params['b'], params['b_hn']
+  num_steps, hidden_size = xs.shape[0], w_hh.shape[0]
+  two_h = 2 * hidden_size
+  zeros = jnp.zeros(xs.shape[1:2] + (hidden_size,), xs.dtype)
+  hs = jnp.zeros(xs.shape[:2] + (hidden_size,), xs.dtype)
+  gates = jnp.zeros(xs.shape[:2] + (3 * hidden_size,), xs.dtype)
+
+  def step(t, loop):
+    h_tm1, hs, gates, hns = loop
+    xp = _read(xs, t) @ w_ih + b[None]
+    hh = h_tm1 @ w_hh
+    # r and z in one tanh: sigmoid(a) = (tanh(a / 2) + 1) / 2.
+    rz = jnp.tanh(0.5 * (xp[:, :two_h] + hh[:, :two_h])) * 0.5 + 0.5
+    r, z = rz[:, :hidden_size], rz[:, hidden_size:]
+    hn = hh[:, two_h:] + b_hn[None]
+    n = jnp.tanh(xp[:, two_h:] + r * hn)
+    h_t = (1.0 - z) * n + z * h_tm1
+    gates_t = jnp.concatenate([rz, n], axis=-1)
+    return h_t, _write(hs, h_t, t), _write(gates, gates_t, t), _write(hns, hn, t)
+
+  _, hs, gates, hns = jax.lax.fori_loop(0, num_steps, step, (zeros, hs, gates, hs))
+  return hs, (gates, hns)
+
+
+@jax.custom_vjp
+def gru_layer(params, xs):
+  """params {'w_ih', 'w_hh', 'b', 'b_hn'}, xs <float32>[T, B, I] -> hs <float32>[T, B, H]."""
+  return _gru_forward(params, xs)[0]
+
+
+def _gru_layer_fwd(params, xs):
+  hs, residuals = _gru_forward(params, xs)
+  return hs, (params, xs, hs, residuals)
+
+
+def _gru_layer_bwd(saved, d_hs):
+  """Reverse-time loop carrying dh and filling the pre-activation gradients.
+
+  With a_r, a_z, a_n the arguments of sigmoid, sigmoid and tanh:
+    da_n = dh (1 - z) (1 - n^2),  da_r = da_n hn r (1 - r),  da_z = dh (h_tm1 - n) z (1 - z),
+    dh_tm1 = dh z + [da_r, da_z, da_n r] W_hh^T.
+  The input side's gradient is dxp = [da_r, da_z, da_n], the recurrent side's
+  dhh = [da_r, da_z, da_n r]; both are stored, for one matmul each afterwards.
+  """
+  params, xs, hs, (gates, hns) = saved
+  w_ih, w_hh = params['w_ih'], params['w_hh']
+  num_steps, hidden_size = xs.shape[0], w_hh.shape[0]
+  w_hh_t = w_hh.T  # Materialised once: a transposed operand inside the loop ran 1.5x slower.
+  zeros = jnp.zeros_like(hs[0])
+
+  def step(k, loop):
+    dh_next, dxps, dhhs = loop
+    t = num_steps - 1 - k
+    r, z, n = jnp.split(_read(gates, t), 3, axis=-1)
+    h_tm1 = jnp.where(t > 0, _read(hs, jnp.maximum(t - 1, 0)), zeros)
+    dh = _read(d_hs, t) + dh_next
+    da_n = dh * (1.0 - z) * (1.0 - n * n)
+    da_r = da_n * _read(hns, t) * r * (1.0 - r)
+    da_z = dh * (h_tm1 - n) * z * (1.0 - z)
+    dhh = jnp.concatenate([da_r, da_z, da_n * r], axis=-1)
+    dxp = jnp.concatenate([da_r, da_z, da_n], axis=-1)
+    return dh * z + dhh @ w_hh_t, _write(dxps, dxp, t), _write(dhhs, dhh, t)
+
+  _, dxps, dhhs = jax.lax.fori_loop(
+      0, num_steps, step, (zeros, jnp.zeros_like(gates), jnp.zeros_like(gates)))
+  # Weight gradients as ONE matmul each over every (t, b); h_tm1 = 0 at t = 0 adds nothing.
+  dxp_2d = dxps.reshape(-1, 3 * hidden_size)
+  dhh_2d = dhhs[1:].reshape(-1, 3 * hidden_size)
+  grads = {'w_ih': xs.reshape(-1, xs.shape[-1]).T @ dxp_2d,
+           'w_hh': hs[:-1].reshape(-1, hidden_size).T @ dhh_2d,
+           'b': dxp_2d.sum(axis=0),
+           'b_hn': dhhs[..., 2 * hidden_size:].sum(axis=(0, 1))}
+  d_xs = (dxp_2d @ w_ih.T).reshape(xs.shape)
+  return grads, d_xs
+
+
+gru_layer.defvjp(_gru_layer_fwd, _gru_layer_bwd)
+
+
+# --- RNN ------------------------------------------------------------------------------
+
+def _make_rnn_layer(activation, derivative):
+  """The layer h_t = activation(W_ih x_t + W_hh h_tm1 + b), with activation'(a) given as
+  `derivative(h_t)`: the output alone is stored, and h_tm1 is read back from it."""
+
+  def forward(params, xs):
+    w_ih, w_hh, b = params['w_ih'], params['w_hh'], params['b']
+    hidden_size = w_hh.shape[0]
+    zeros = jnp.zeros(xs.shape[1:2] + (hidden_size,), xs.dtype)
+
+    def step(t, loop):
+      h_tm1, hs = loop
+      h_t = activation(_read(xs, t) @ w_ih + h_tm1 @ w_hh + b[None])
+      return h_t, _write(hs, h_t, t)
+
+    hs = jnp.zeros(xs.shape[:2] + (hidden_size,), xs.dtype)
+    return jax.lax.fori_loop(0, xs.shape[0], step, (zeros, hs))[1]
+
+  @jax.custom_vjp
+  def layer(params, xs):
+    """params {'w_ih', 'w_hh', 'b'}, xs <float32>[T, B, I] -> hs <float32>[T, B, H]."""
+    return forward(params, xs)
+
+  def layer_fwd(params, xs):
+    hs = forward(params, xs)
+    return hs, (params, xs, hs)
+
+  def layer_bwd(saved, d_hs):
+    """dz_t = (d_hs_t + dh_next) activation'(z_t); dh_tm1 = dz_t W_hh^T."""
+    params, xs, hs = saved
+    w_ih, w_hh = params['w_ih'], params['w_hh']
+    num_steps, hidden_size = xs.shape[0], w_hh.shape[0]
+    w_hh_t = w_hh.T  # Materialised once, as in the LSTM.
+
+    def step(k, loop):
+      dh_next, dzs = loop
+      t = num_steps - 1 - k
+      dz = (_read(d_hs, t) + dh_next) * derivative(_read(hs, t))
+      return dz @ w_hh_t, _write(dzs, dz, t)
+
+    _, dzs = jax.lax.fori_loop(0, num_steps, step,
+                               (jnp.zeros_like(hs[0]), jnp.zeros_like(hs)))
+    dz_2d = dzs.reshape(-1, hidden_size)
+    grads = {'w_ih': xs.reshape(-1, xs.shape[-1]).T @ dz_2d,
+             'w_hh': hs[:-1].reshape(-1, hidden_size).T @ dzs[1:].reshape(-1, hidden_size),
+             'b': dz_2d.sum(axis=0)}
+    return grads, (dz_2d @ w_ih.T).reshape(xs.shape)
+
+  layer.defvjp(layer_fwd, layer_bwd)
+  return layer
+
+
+# relu'(a) = [a > 0] = [h > 0], as jax.nn.relu's own derivative (0 at a = 0).
+rnn_tanh_layer = _make_rnn_layer(jnp.tanh, lambda h: 1.0 - h * h)
+rnn_relu_layer = _make_rnn_layer(jax.nn.relu, lambda h: (h > 0.0).astype(h.dtype))

@@ -51,7 +51,8 @@ from rnnjax import cells
 from rnnjax import fused
 
 # Whole-sequence layers with a hand-written backward pass (see fused.py).
-FUSED = {'lstm': fused.lstm_layer}
+FUSED = {'lstm': fused.lstm_layer, 'gru': fused.gru_layer,
+         'rnn_tanh': fused.rnn_tanh_layer, 'rnn_relu': fused.rnn_relu_layer}
 
 
 @dataclasses.dataclass(frozen=True)

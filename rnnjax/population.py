@@ -162,7 +162,9 @@ def train_seq_len(cfg: TrainConfig, train: dict) -> int:
 def activation_bytes(cfg: TrainConfig, seq_len: int) -> int:
   """What one member's training step stores per layer and time step for its backward
   pass, as the fused LSTM does: gates and their gradients [B, 4H] each, cell states,
-  hidden states and inputs [B, H] each (11H per example, float32)."""
+  hidden states and inputs [B, H] each (11H per example, float32). The fused GRU stores
+  about as much (gates and both gradients [B, 3H], hn and hidden states [B, H]); the RNN
+  less (2H), so its groups are sized conservatively."""
   return 4 * cfg.model.num_layers * seq_len * cfg.batch_size * 11 * cfg.model.hidden_size
 
 

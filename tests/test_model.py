@@ -13,7 +13,7 @@ I, O, B, T = 3, 2, 5, 6
 NARROW, PADDED = 4, 12  # Contract 3 (32 padded to 128), shrunk to run in seconds.
 OTHER_PADDED = 7  # A second padded width: a member must not depend on which.
 STEPS, LR = 5, 1e-2
-# Every cell; the LSTM both through the fused layer and through autodiff of the cell.
+# Every cell through its fused layer; the LSTM through autodiff of the cell too.
 CASES = [('gru', True), ('lstm', True), ('lstm', False), ('rnn_relu', True),
          ('rnn_tanh', True)]
 
