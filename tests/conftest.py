@@ -10,9 +10,11 @@ import tempfile
 # newer fusion emitters a small population program compiles 2.4x faster again (4.7 s ->
 # 1.9 s for test_population's GRU chunk). The tests compare at tolerances that the
 # different code stays well within. Real-process tests inherit both.
-os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') +
-                           ' --xla_backend_optimization_level=0'
-                           ' --xla_cpu_use_fusion_emitters=false').strip()
+# Child processes that set their own XLA_FLAGS take these (RNNJAX_TEST_XLA_FLAGS).
+os.environ['RNNJAX_TEST_XLA_FLAGS'] = ('--xla_backend_optimization_level=0'
+                                       ' --xla_cpu_use_fusion_emitters=false')
+os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') + ' ' +
+                           os.environ['RNNJAX_TEST_XLA_FLAGS']).strip()
 
 # Sweep commands started by tests keep their compiled programs in one directory for the
 # session (pytest-xdist's workers inherit the controller's), never in the user's cache.

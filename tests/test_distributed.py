@@ -115,7 +115,7 @@ def _free_port() -> int:
 
 def _env():
   env = {**os.environ, 'PYTHONPATH': ROOT,
-         'XLA_FLAGS': '--xla_backend_optimization_level=0'}
+         'XLA_FLAGS': os.environ['RNNJAX_TEST_XLA_FLAGS']}
   env.pop('JAX_NUM_CPU_DEVICES', None)
   return env
 

@@ -35,7 +35,7 @@ def _start(workdir):
   # Compiling is most of these runs' time: no XLA optimisation, alike for every run
   # compared here.
   env = {**os.environ, 'PYTHONPATH': ROOT,
-         'XLA_FLAGS': '--xla_backend_optimization_level=0'}
+         'XLA_FLAGS': os.environ['RNNJAX_TEST_XLA_FLAGS']}
   log = open(f'{workdir}.log', 'w')  # A file, not a pipe: a full pipe would stall it.
   return subprocess.Popen([sys.executable, '-m', 'experiments.population_sweep',
                            f'--workdir={workdir}', *ARGS], cwd=ROOT, env=env,
