@@ -17,6 +17,7 @@ back as None, as they do from JSON.
 
 import collections.abc
 import json
+import math
 import os
 
 import numpy as np
@@ -36,7 +37,7 @@ def columnar(num_members: int) -> bool:
 
 
 def _finite_or_none(values: list) -> list:
-  return [v if v == v and v not in (np.inf, -np.inf) else None for v in values]
+  return [v if math.isfinite(v) else None for v in values]
 
 
 def hparam_column(values) -> tuple:
@@ -77,23 +78,41 @@ class MemberTable(collections.abc.Sequence):
   def uids(self) -> np.ndarray:
     return self.ints['uid']
 
-  def _as_lists(self) -> dict:
-    """Every column as a Python list, once: records are made from these."""
-    if self._lists is None:
-      self._lists = {
-          **{k: v.tolist() for k, v in self.ints.items()},
-          **{k: v.tolist() for k, v in self.strs.items()},
-          'hparams': {n: hparam_values(*kv) for n, kv in self.hparams.items()},
-          'val': {m: _finite_or_none(v.tolist()) for m, v in self.val.items()},
-          'test': {m: _finite_or_none(v.tolist()) for m, v in self.test.items()},
-          'tested': self.tested.tolist()}
-    return self._lists
+  def _as_lists(self, rows=slice(None)) -> dict:
+    """Every column's `rows` as Python lists: records are made from these (the whole
+    table's once, for iterating)."""
+    if rows == slice(None) and self._lists is not None:
+      return self._lists
+    out = {**{k: v[rows].tolist() for k, v in self.ints.items()},
+           **{k: v[rows].tolist() for k, v in self.strs.items()},
+           'hparams': {n: hparam_values(kind, v[rows])
+                       for n, (kind, v) in self.hparams.items()},
+           'val': {m: _finite_or_none(v[rows].tolist()) for m, v in self.val.items()},
+           'test': {m: _finite_or_none(v[rows].tolist()) for m, v in self.test.items()},
+           'tested': self.tested[rows].tolist()}
+    if rows == slice(None):
+      self._lists = out
+    return out
+
+  def __iter__(self):
+    c = self._as_lists()
+    for i in range(len(self)):
+      yield self._record(c, i)
 
   def __getitem__(self, i):
     if isinstance(i, slice):
       return [self[j] for j in range(*i.indices(len(self)))]
-    c = self._as_lists()
     i = int(i)
+    if i < 0:
+      i += len(self)
+    if not 0 <= i < len(self):
+      raise IndexError(i)
+    if self._lists is not None:
+      return self._record(self._lists, i)
+    return self._record(self._as_lists(slice(i, i + 1)), 0)  # One row, not every column.
+
+  @staticmethod
+  def _record(c: dict, i: int) -> dict:
     record = {'uid': c['uid'][i], 'bucket': c['bucket'][i], 'config': c['config'][i],
               'seed': c['seed'][i], 'fold': c['fold'][i],
               'hparams': {n: v[i] for n, v in c['hparams'].items()},
