@@ -15,7 +15,8 @@ from rnnjax import errors
 SWEEP, PLAN, METRICS, SUMMARY = 'sweep.json', 'plan.json', 'metrics.jsonl', 'summary.json'
 OWN_ENTRIES = (SWEEP, PLAN, METRICS, SUMMARY, 'checkpoints', 'tensorboard', 'figures',
                'model', 'predictions', 'tpe.journal', 'optuna.journal', 'trials.csv',
-               'curves.csv', 'metrics', 'members.npz')  # evaluations.DIRNAME, member_table.FILENAME
+               'curves.csv',
+               'metrics', 'members.npz')  # evaluations.DIRNAME, member_table.FILENAME
 
 
 _PLAIN = (str, int, bool, type(None))

@@ -9,7 +9,9 @@ value of each swept hyperparameter (`best_by`, e.g. the best member with forget 
 and the best with 1). `configs` ranks configurations by their mean over seeds (and
 cross-validation folds), with the spread, so that a lucky seed shows as one. With folds,
 the ranking holds the last fold's members (the usual split) in the order of their
-configurations, and the final model is drawn from them.
+configurations, and the final model is drawn from them. Above member_table.MAX_RECORDS
+members the records, ranking and configurations are built as columns instead
+(summary_columns.py; written to members.npz, see member_table.py).
 """
 
 import os
