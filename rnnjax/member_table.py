@@ -211,7 +211,6 @@ class ConfigTable(collections.abc.Sequence):
   def of(cls, table: MemberTable, selection: str, display: str) -> 'ConfigTable':
     """summary.config_table of the table's members, with numpy group sums."""
     config = table.ints['config']
-    order = np.argsort(config, kind='stable')
     configs, first, group = np.unique(config, return_index=True, return_inverse=True)
     # Configurations in the order they first appear (uid order), as the small form's.
     by_first = np.argsort(first, kind='stable')
@@ -229,11 +228,11 @@ class ConfigTable(collections.abc.Sequence):
     mean = stats[selection][0][by_first]
     rank = by_first[np.lexsort((np.nan_to_num(mean, nan=0.0), np.isnan(mean)))]
     sizes = np.bincount(group, minlength=len(configs))
-    bounds = np.concatenate([[0], np.cumsum(sizes)])
-    member_uids = table.uids[order]  # Grouped by configuration, uid order within.
-    uids = np.concatenate([member_uids[bounds[c]:bounds[c + 1]] for c in rank]) \
-        if len(rank) else np.zeros(0, np.int64)
-    offsets = np.concatenate([[0], np.cumsum(sizes[rank])])
+    place = np.empty(len(configs), np.int64)
+    place[rank] = np.arange(len(configs))
+    # Members grouped by their configuration's place, in uid order within each.
+    uids = table.uids[np.argsort(place[group], kind='stable')]
+    offsets = np.concatenate([[0], np.cumsum(sizes[rank])]).astype(np.int64)
     return cls(configs[rank], counts[rank].astype(np.int64), uids, offsets,
                {m: (mean[rank], sd[rank]) for m, (mean, sd) in stats.items()})
 
