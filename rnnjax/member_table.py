@@ -5,9 +5,9 @@ Up to `MAX_RECORDS` members, summary.json lists one record per member (summary.p
 Above it, the sweep keeps them as columns, `MemberTable` and `ConfigTable`, written as
 one `WORKDIR/members.npz` beside a summary.json that holds the rest (the final model,
 the best member, best_by, baselines...), the first `TOP` uids of the ranking
-(`ranking_top`) and `'columns': 'members.npz'`. At P = 100,000 that is one 10 MB file
-and a small JSON, instead of 100,000 dicts dumped and parsed as JSON (about 10 s on a
-2-core VM).
+(`ranking_top`) and `'columns': 'members.npz'`. At P = 100,000 that is one 36 MB file
+written in a tenth of a second, instead of 100,000 dicts made, cleaned and dumped as
+JSON (about 10 s on a 2-core VM).
 
 Both tables are sequences of the records the small form holds, made on demand, so a
 reader that loops over `summary['members']` works on either; `results.read_summary`
