@@ -23,7 +23,8 @@ Optuna is imported only when the journal is written. Large sweeps: above
 evaluations.JSONL_MAX_MEMBERS members the curves stay in WORKDIR/metrics/*.npz (no
 curves.csv, no intermediate values), and above MAX_JOURNAL_TRIALS there is no journal
 (Optuna adds about 1.5 ms a trial on a 2-core VM: 25 minutes for a million members);
-trials.csv is always written.
+trials.csv is always written; above member_table.MAX_RECORDS members it is made from
+the summary's columns (`trial_columns`: the same cells, no dict per member).
 """
 
 import csv
