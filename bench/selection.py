@@ -43,7 +43,7 @@ def measure(workdir: str) -> dict:
   saved = results.read_json(os.path.join(workdir, results.SWEEP))['spec']
   spec = spec_lib.SweepSpec(**{k: tuple(v) if isinstance(v, list) else v
                                for k, v in saved.items()})
-  summary = results.read_json(os.path.join(workdir, results.SUMMARY))
+  summary = results.read_summary(workdir)
   prepared = sweep.prepare(spec)
   mngr = checkpoint.manager(workdir)
   trees, progress = checkpoint.restore_latest(

@@ -64,7 +64,7 @@ def log_sweep(uri: str, workdir: str, *, experiment: str = EXPERIMENT,
   run's id."""
   from mlflow.entities import Metric  # pylint: disable=g-import-not-at-top
   mlflow_client = mlflow_client or client(uri)
-  summary = results.read_json(os.path.join(workdir, results.SUMMARY))
+  summary = results.read_summary(workdir)
   spec = results.read_json(os.path.join(workdir, results.SWEEP))['spec']
   rows = trial_files.curves(workdir)
   records = trial_files.trials(workdir, summary, rows)

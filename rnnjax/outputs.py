@@ -4,6 +4,7 @@ the end summary.json and the trial files."""
 import os
 
 from rnnjax import evaluations
+from rnnjax import member_table
 from rnnjax import results
 from rnnjax import trial_files
 
@@ -27,6 +28,11 @@ class Outputs:
       log(f'{plan.num_members} members (over {evaluations.JSONL_MAX_MEMBERS}): their '
           f'evaluations go to {os.path.join(workdir, evaluations.DIRNAME)}, one .npz per '
           'chunk (results.read_metrics reads them)')
+    if main and member_table.columnar(plan.num_members):
+      log(f'{plan.num_members} members (over {member_table.MAX_RECORDS}): their summary '
+          f'records, ranking and configurations go to '
+          f'{os.path.join(workdir, member_table.FILENAME)} as columns, summary.json holds '
+          'the rest (results.read_summary reads both)')
     if main and plan.num_members > tensorboard.MAX_RUNS:
       log(f'TensorBoard: {plan.num_members} members (over {tensorboard.MAX_RUNS}): '
           'population summaries per bucket (quantiles, best, histograms), not a run per '
@@ -66,7 +72,11 @@ class Outputs:
     self._writer.close()
     if self._events is not None:
       self._events.close(summary)
-      results.write_json(os.path.join(self._workdir, results.SUMMARY), summary,
-                         indent=1 if len(summary['members']) <= 1000 else None)
+      if isinstance(summary['members'], member_table.MemberTable):
+        results.write_json(os.path.join(self._workdir, results.SUMMARY),
+                           member_table.write(self._workdir, summary), indent=None)
+      else:
+        results.write_json(os.path.join(self._workdir, results.SUMMARY), summary,
+                           indent=1 if len(summary['members']) <= 1000 else None)
       for note in trial_files.write(self._workdir, summary):  # Optuna journal, CSVs.
         self._log(note)

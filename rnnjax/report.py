@@ -5,6 +5,7 @@ import time
 import numpy as np
 import tqdm
 
+from rnnjax import member_table
 from rnnjax import population as pop
 
 TOP_K = 10
@@ -74,13 +75,28 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
   """The top members by validation, their test scores, and the baselines."""
   selection, display = _metrics(summary)
   shown = [selection] + ([display] if display != selection else [])
-  by_uid = {m['uid']: m for m in summary['members']}
-  swept = [k for k in summary['members'][0]['hparams']
-           if len({str(m['hparams'][k]) for m in summary['members']}) > 1]
-  configs = summary.get('configs') or []
+  members = summary['members']
+  configs = summary.get('configs') if summary.get('configs') is not None else []
+  if isinstance(members, member_table.MemberTable):  # A large sweep: its columns.
+    by_uid = member_table.records_of(members, list(summary['ranking'][:top_k]) + (
+        list(configs[0]['uids']) if len(configs) else []))
+    swept = [k for k, (_, v) in members.hparams.items() if len(np.unique(v)) > 1]
+    folded = bool(members.ints['fold'].any())
+    counts = dict(zip(*np.unique(members.strs['status'], return_counts=True)))
+    counts = {s: int(counts.get(s, 0)) for s in pop.STATUS_NAMES}
+  else:
+    by_uid = {m['uid']: m for m in members}
+    swept = [k for k in members[0]['hparams']
+             if len({str(m['hparams'][k]) for m in members}) > 1]
+    folded = any(m.get('fold', 0) for m in members)
+    counts = {s: sum(m['status'] == s for m in members) for s in pop.STATUS_NAMES}
   # Cross-validated: each member's configuration's mean over folds and seeds beside it.
-  folded = any(m.get('fold', 0) for m in summary['members'])
-  cv = {u: c['val'][display] for c in configs for u in c['uids']} if folded else {}
+  cv = {}
+  if folded:
+    of_config = {by_uid[u]['config']: None for u in summary['ranking'][:top_k]}
+    for c in configs:
+      if c['config'] in of_config:
+        cv.update({u: c['val'][display] for u in c['uids']})
   head = ' '.join(f'{"val " + k:>12}' for k in shown)
   if folded:
     head += f' {"cv val " + display:>20}'
@@ -106,10 +122,9 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
     vals = ' '.join(f'{_fmt(scores["val"].get(k)):>12}' for k in shown) + blank
     lines.append(f'{"":>4} {"":>5} {"baseline":>8} {vals} '
                  f'{_fmt(scores["test"].get(display)):>12}  {name}')
-  counts = {s: sum(m['status'] == s for m in summary['members']) for s in pop.STATUS_NAMES}
-  lines.append(f'{len(summary["members"])} members: ' +
+  lines.append(f'{len(members)} members: ' +
                ', '.join(f'{n} {s}' for s, n in counts.items()))
-  if configs and any(len(c['uids']) > 1 for c in configs):
+  if len(configs) and _any_repeated(configs):
     top = configs[0]['val'][display]
     spread = f' +- {_fmt(top["sd"])}' if top['sd'] is not None else ''
     folds = len({by_uid[u].get('fold', 0) for u in configs[0]['uids']})
@@ -126,6 +141,13 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
     lines.append(f'final model ({_describe_final(final)}): val {display} '
                  f'{_fmt(final["val"].get(display))}; test: {tests}')
   return '\n'.join(lines)
+
+
+def _any_repeated(configs) -> bool:
+  """Whether any configuration has more than one member (seeds or folds)."""
+  if isinstance(configs, member_table.ConfigTable):
+    return bool((np.diff(configs.offsets) > 1).any())
+  return any(len(c['uids']) > 1 for c in configs)
 
 
 def _describe_final(final: dict) -> str:

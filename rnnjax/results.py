@@ -15,7 +15,8 @@ from rnnjax import errors
 SWEEP, PLAN, METRICS, SUMMARY = 'sweep.json', 'plan.json', 'metrics.jsonl', 'summary.json'
 OWN_ENTRIES = (SWEEP, PLAN, METRICS, SUMMARY, 'checkpoints', 'tensorboard', 'figures',
                'model', 'predictions', 'tpe.journal', 'optuna.journal', 'trials.csv',
-               'curves.csv', 'metrics')  # The last: evaluations.DIRNAME.
+               'curves.csv',
+               'metrics', 'members.npz')  # evaluations.DIRNAME, member_table.FILENAME
 
 
 _PLAIN = (str, int, bool, type(None))
@@ -61,6 +62,14 @@ def write_json(path: str, obj, *, indent: int | None = 1) -> None:
 def read_json(path: str):
   with open(path) as f:
     return json.load(f)
+
+
+def read_summary(workdir: str) -> dict:
+  """WORKDIR/summary.json, with a large sweep's member records, ranking and
+  configurations read from the columns it points at (see member_table.py): either way
+  'members' and 'configs' are sequences of records and 'ranking' a list of uids."""
+  from rnnjax import member_table  # pylint: disable=g-import-not-at-top
+  return member_table.read(workdir, read_json(os.path.join(workdir, SUMMARY)))
 
 
 class MetricsWriter:

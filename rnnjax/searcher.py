@@ -14,6 +14,7 @@ an uninterrupted one.
 """
 
 import dataclasses
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -22,6 +23,7 @@ from rnnjax import distributed
 from rnnjax import gather
 from rnnjax import halving
 from rnnjax import hparams
+from rnnjax import member_table
 from rnnjax import pbt
 from rnnjax import population as pop
 from rnnjax import sharding
@@ -45,7 +47,8 @@ class SearchState:
 
   def to_json(self) -> dict:
     # JSON has no inf or NaN: non-finite metrics are written as None.
-    finite = lambda a: [float(v) if np.isfinite(v) else None for v in a]
+    finite = lambda a: [v if math.isfinite(v) else None
+                        for v in np.asarray(a, np.float64).tolist()]
     return {'retired': {str(k): v for k, v in self.retired.items()},
             'rounds': [list(configs) for configs in self.rounds],
             'journal_bytes': self.journal_bytes,
@@ -94,7 +97,8 @@ def decide(rules: Strategy, state: SearchState, runs: list, step: int, *, member
            val_splits: dict, mesh, group_size: int = 0):
   """Applies the strategy once every run has reached `step`.
 
-  members: uid -> search.Member; val_splits: data key -> device validation arrays.
+  members: uid -> search.Member (the plan's Members); val_splits: data key -> device
+  validation arrays.
   Returns (state, runs, records for metrics.jsonl).
   """
   runs, records = list(runs), []
@@ -154,4 +158,6 @@ def _records(run, rows, members, val_splits, mesh, group_size, stopped_by=''):
 def member_steps(records) -> int:
   """Training steps members really took (stopped, diverged and cut members take no
   more)."""
+  if isinstance(records, member_table.MemberTable):
+    return int(records.ints['steps'].sum())
   return sum(m['steps'] for m in records)

@@ -9,7 +9,9 @@ value of each swept hyperparameter (`best_by`, e.g. the best member with forget 
 and the best with 1). `configs` ranks configurations by their mean over seeds (and
 cross-validation folds), with the spread, so that a lucky seed shows as one. With folds,
 the ranking holds the last fold's members (the usual split) in the order of their
-configurations, and the final model is drawn from them.
+configurations, and the final model is drawn from them. Above member_table.MAX_RECORDS
+members the records, ranking and configurations are built as columns instead
+(summary_columns.py; written to members.npz, see member_table.py).
 """
 
 import os
@@ -22,6 +24,7 @@ from rnnjax import ensemble
 from rnnjax import gather
 from rnnjax import generate
 from rnnjax import hparams
+from rnnjax import member_table
 from rnnjax import population as pop
 from rnnjax import sharding
 from rnnjax import tasks
@@ -30,7 +33,7 @@ from rnnjax.data import text
 TEST_TOP = 5
 
 
-def _rows(run, rows, mesh):
+def rows_of(run, rows, mesh):
   """Members `rows` of a run's best parameters as a small population (padded with
   copies of the first to a multiple of the device count), gathered on the devices."""
   index = list(rows) + [rows[0]] * (-len(rows) % mesh.size)
@@ -48,16 +51,22 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
   column).
   """
   task = tasks.TASKS[spec.task]
-  by_uid = {m.uid: m for m in plan.members}
-  records, where = [], {}
+  fetched = {}
   for r, run in enumerate(runs):
     if run.state is None:
       continue
     eval_fn = pop.population_eval_fn(run.cfg, mesh, group_size)
-    val, status, best_step, steps = distributed.fetch((
+    fetched[r] = distributed.fetch((
         eval_fn(run.state.best_params, splits[run.data_key]['val']), run.state.status,
-        run.state.best_step, run.state.step))
-    host_hp = distributed.fetch(run.hp)
+        run.state.best_step, run.state.step, run.hp))
+  if member_table.columnar(plan.num_members):
+    from rnnjax import summary_columns  # pylint: disable=g-import-not-at-top
+    return summary_columns.summarise(spec, plan, runs, fetched, retired, data, splits,
+                                     mesh=mesh, group_size=group_size, rename=rename)
+  by_uid = {m.uid: m for m in plan.members}
+  records, where = [], {}
+  for r, (val, status, best_step, steps, host_hp) in fetched.items():
+    run = runs[r]
     for i, uid in enumerate(run.uids):
       if uid < 0:
         continue
@@ -87,14 +96,14 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
     tested = [rec for rec in top if where[rec['uid']][0] == r]
     if not tested:
       continue
-    params = _rows(run, [where[rec['uid']][1] for rec in tested], mesh)
+    params = rows_of(run, [where[rec['uid']][1] for rec in tested], mesh)
     test = distributed.fetch(pop.population_eval_fn(run.cfg, mesh, group_size)(
         params, splits[run.data_key]['test']))
     for k, rec in enumerate(tested):
       rec['test'] = rename({name: float(v[k]) for name, v in test.items()})
   final = None
   if testable:
-    final = _final_model(spec, [rec['uid'] for rec in testable], runs, where, splits,
+    final = final_model(spec, [rec['uid'] for rec in testable], runs, where, splits,
                          mesh=mesh, group_size=group_size, rename=rename)
   return {'task': spec.task, 'search': spec.search,
           'selection': {'metric': task.selection, 'mode': 'min'},
@@ -105,7 +114,7 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
           'best_by': best_by, 'baselines': data.baselines, 'data': data.info}
 
 
-def _final_model(spec, ranked_uids, runs, where, splits, *, mesh, group_size, rename):
+def final_model(spec, ranked_uids, runs, where, splits, *, mesh, group_size, rename):
   """The model the sweep hands back (see ensemble.py), chosen on validation and scored
   once on test: {'kind', 'members': uids (repeats: weight), 'val', 'test'}."""
   task = tasks.TASKS[spec.task]
@@ -191,7 +200,7 @@ def write_sample(spec, runs, best: dict, data, workdir: str | None, mesh) -> dic
   start of the validation text, to WORKDIR/sample.txt (None: write nothing)."""
   for run in runs:
     if run.state is not None and best['uid'] in run.uids:
-      rows = distributed.fetch(_rows(run, [run.uids.index(best['uid'])], mesh))
+      rows = distributed.fetch(rows_of(run, [run.uids.index(best['uid'])], mesh))
       params = jax.tree.map(lambda a: a[0], rows)
       break
   else:

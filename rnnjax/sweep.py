@@ -21,6 +21,7 @@ from rnnjax import errors
 from rnnjax import evaluations
 from rnnjax import export
 from rnnjax import lock as lock_lib
+from rnnjax import member_table
 from rnnjax import outputs
 from rnnjax import plan as plan_lib
 from rnnjax import population as pop
@@ -142,7 +143,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
                                 defaults=SweepSpec().to_json())
   distributed.sync('rnnjax-state-of')  # Before process 0 writes anything.
   if status == workdir_lib.FINISHED:
-    summary = results.read_json(os.path.join(workdir, results.SUMMARY))
+    summary = results.read_summary(workdir)
     log(f'{workdir} already holds this finished sweep (--overwrite to run it again)')
     log(report.ranking_table(summary))
     return summary
@@ -176,7 +177,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   bar = report.Progress(len(order) * max(1, spec.rounds), log=log, bar=progress_bar,
                         done=start)
   rules = searcher_lib.strategy(spec)
-  members = {m.uid: m for m in plan.members}
+  members = plan.members  # uid -> Member (uid is the index): no dict of them all.
   rename = lambda metrics: {data.metric_names.get(k, k): v for k, v in metrics.items()}
   compiles = {}
   for position in itertools.count(start):  # tpe's rounds lengthen `order` as they come.
@@ -201,7 +202,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
                                         group_size)
       runs += sweep.runs[len(runs):]
       order = plan_lib.chunk_order(len(runs), sweep.num_chunks, chunk_major=False)
-      members = {m.uid: m for m in sweep.plan.members}
+      members = sweep.plan.members
       out.add_members(sweep.plan)
     out.write(records, evaluation, position)  # Before the checkpoint that covers them.
     checkpoint.save(mngr, position + 1,
@@ -267,7 +268,8 @@ def _summarise(sweep: Prepared, runs, search_state, group_size, rename, workdir,
   refitted = None
   if spec.refit and summary['final']:
     summary['final'], refitted = refit_lib.refit(
-        sweep, runs, summary['final'], {m['uid']: m for m in summary['members']},
+        sweep, runs, summary['final'],
+        member_table.records_of(summary['members'], summary['final']['members']),
         seeds=spec.refit, group_size=group_size, rename=rename,
         log=log)
   if spec.task == 'charlm' and summary['best'] and spec.sample_chars:

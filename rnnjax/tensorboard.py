@@ -30,6 +30,7 @@ from tensorboardX.proto import api_pb2, event_pb2, plugin_hparams_pb2, summary_p
 from tensorboardX.proto import tensor_pb2, tensor_shape_pb2, types_pb2
 from tensorboardX.record_writer import masked_crc32c
 
+from rnnjax import member_table
 from rnnjax import results
 from rnnjax import search
 
@@ -241,7 +242,7 @@ class PopulationWriter:
   def close(self, summary: dict | None = None):
     if summary is not None and summary.get('best'):
       best = summary['best']
-      member = next((m for m in summary['members'] if m['uid'] == best['uid']), None)
+      member = member_table.records_of(summary['members'], [best['uid']]).get(best['uid'])
       if member is not None:
         for metric, value in (member.get('val') or {}).items():
           if value is not None:
@@ -266,7 +267,7 @@ def rebuild(workdir: str) -> str:
   if os.path.isdir(logdir):
     shutil.rmtree(logdir)
   summary_path = os.path.join(workdir, results.SUMMARY)
-  summary = results.read_json(summary_path) if os.path.exists(summary_path) else None
+  summary = results.read_summary(workdir) if os.path.exists(summary_path) else None
   plan = results.read_json(os.path.join(workdir, results.PLAN))
   if plan.get('num_members', len(plan.get('members', ()))) > MAX_RUNS:
     from rnnjax import evaluations  # pylint: disable=g-import-not-at-top

@@ -23,7 +23,8 @@ Optuna is imported only when the journal is written. Large sweeps: above
 evaluations.JSONL_MAX_MEMBERS members the curves stay in WORKDIR/metrics/*.npz (no
 curves.csv, no intermediate values), and above MAX_JOURNAL_TRIALS there is no journal
 (Optuna adds about 1.5 ms a trial on a 2-core VM: 25 minutes for a million members);
-trials.csv is always written.
+trials.csv is always written; above member_table.MAX_RECORDS members it is made from
+the summary's columns (`trial_columns`: the same cells, no dict per member).
 """
 
 import csv
@@ -34,6 +35,7 @@ import tempfile
 import numpy as np
 
 from rnnjax import evaluations
+from rnnjax import member_table
 from rnnjax import pbt
 from rnnjax import results
 from rnnjax import search
@@ -116,6 +118,32 @@ def trial_rows(records: list) -> tuple:
   return columns, rows
 
 
+def trial_columns(table) -> tuple:
+  """(columns, rows) of trials.csv from a large sweep's member_table.MemberTable: the
+  same columns and cells as `trial_rows` of its records, made a column at a time."""
+  cells = {k: table.ints[k].tolist() for k in ('uid', 'bucket', 'config', 'seed', 'fold')}
+  cells.update({name: member_table.hparam_values(kind, values)
+                for name, (kind, values) in table.hparams.items()})
+  cells.update({k: table.strs[k].tolist() for k in ('status', 'stopped_by')})
+  cells.update({k: table.ints[k].tolist() for k in ('best_step', 'steps')})
+  cells.update({f'val_{k}': v.tolist() for k, v in table.val.items()})
+  untested = ~table.tested
+  for k, v in table.test.items():
+    column = v.astype(object)
+    column[untested] = None  # An empty cell, as a record without test scores has.
+    cells[f'test_{k}'] = column.tolist()
+  return list(cells), zip(*cells.values())
+
+
+def _csv_rows(path: str, columns, rows) -> None:
+  def write(tmp):
+    with open(tmp, 'w', newline='') as f:
+      writer = csv.writer(f)
+      writer.writerow(columns)
+      writer.writerows(rows)
+  _atomic(path, write)
+
+
 def write_journal(path: str, workdir: str, summary: dict, records: list) -> None:
   """The Optuna study of the sweep (see the module docstring), written atomically."""
   import optuna  # pylint: disable=g-import-not-at-top
@@ -175,14 +203,21 @@ def write(workdir: str, summary: dict) -> tuple:
   num_members, notes = len(summary['members']), []
   large = evaluations.columnar(num_members)
   rows = [] if large else curves(workdir)
-  records = trials(workdir, summary, rows)
+  # A large sweep's records are columns (member_table.py): trials.csv is made from them,
+  # and records only for a journal.
+  table = isinstance(summary['members'], member_table.MemberTable)
+  records = (trials(workdir, summary, rows)
+             if not table or num_members <= MAX_JOURNAL_TRIALS else None)
   if large:
     notes.append(f'{CURVES} not written: {num_members} members (over '
                  f'{evaluations.JSONL_MAX_MEMBERS}); their curves are in '
                  f'{os.path.join(workdir, evaluations.DIRNAME)}')
   else:
     _csv(os.path.join(workdir, CURVES), CURVE_COLUMNS, rows)
-  _csv(os.path.join(workdir, TRIALS), *trial_rows(records))
+  if table:
+    _csv_rows(os.path.join(workdir, TRIALS), *trial_columns(summary['members']))
+  else:
+    _csv(os.path.join(workdir, TRIALS), *trial_rows(records))
   if num_members > MAX_JOURNAL_TRIALS:
     notes.append(f'{JOURNAL} not written: {num_members} members (over '
                  f'{MAX_JOURNAL_TRIALS} trials); {TRIALS} has a row per member')

@@ -6,11 +6,13 @@ import itertools
 import json
 import math
 import os
+import shutil
 
 import numpy as np
 import pytest
 
 from rnnjax import figures
+from rnnjax import member_table
 from rnnjax import results
 from rnnjax import search
 from rnnjax.errors import InputError
@@ -213,6 +215,30 @@ def test_old_format_falls_back_to_mse_and_guessed_axes(tmp_path):
   assert (table.metric, table.mode, table.shown) == ('mse', 'min', 'rmse')
   assert list(table.axes) == ['learning_rate', 'dropout']
   assert table.axes['learning_rate'].scale == 'log'
+
+
+def test_a_large_sweeps_columns_load_as_its_records(tmp_path):
+  """Above member_table.MAX_RECORDS members summary.json points at members.npz: the
+  same Table as from the records themselves."""
+  workdir = fabricate(tmp_path / 'records', {'learning_rate': 'grid(1e-3,1e-2)',
+                                             'dropout': 'grid(0,0.2)'}, lr_only,
+                      diverged=(1, 2), stopped=(3,))
+  summary = results.read_json(os.path.join(workdir, 'summary.json'))
+  summary['members'] = [{**m, 'fold': 0} for m in summary['members']]  # As the sweep's.
+  results.write_json(os.path.join(workdir, 'summary.json'), summary)
+  columns = str(tmp_path / 'columns')
+  shutil.copytree(workdir, columns)
+  table = member_table.MemberTable.from_records(summary['members'])
+  summary.update(members=table, configs=member_table.ConfigTable.of(table, 'mse', 'rmse'))
+  results.write_json(os.path.join(columns, 'summary.json'),
+                     member_table.write(columns, summary))
+  want, got = load.load(workdir), load.load(columns)
+  assert results.clean(got.members) == results.clean(want.members)
+  assert dataclasses.replace(got, workdir=workdir, members=()) == dataclasses.replace(
+      want, members=())
+  os.unlink(os.path.join(columns, member_table.FILENAME))
+  with pytest.raises(InputError, match='members.npz'):
+    load.load(columns)
 
 
 def test_missing_summary_is_an_input_error(tmp_path):

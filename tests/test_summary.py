@@ -2,12 +2,18 @@
 
 import dataclasses
 import json
+import os
 
 import numpy as np
+import pytest
 
+from rnnjax import member_table
+from rnnjax import report
+from rnnjax import results
 from rnnjax import search
 from rnnjax import spec as spec_lib
 from rnnjax import sweep
+from rnnjax import trial_files
 
 SPEC = sweep.SweepSpec(classical_baselines=False,
     dataset='shampoo_sales', lookback=4, val_size=6, test_size=6, cell='gru',
@@ -20,10 +26,17 @@ def _records(workdir):
     return [json.loads(line) for line in f]
 
 
-def test_test_split_never_chooses(tmp_path, monkeypatch):
+@pytest.fixture(scope='module')
+def honest(tmp_path_factory):
+  """SPEC's sweep: (its work directory, its summary)."""
+  workdir = str(tmp_path_factory.mktemp('summary') / 'honest')
+  return workdir, sweep.run_sweep(SPEC, workdir, log=lambda _: None)
+
+
+def test_test_split_never_chooses(honest, tmp_path, monkeypatch):
   """Scrambling the test targets changes test scores and nothing else: not the ranking,
   not the chosen member, not which members are tested."""
-  honest = sweep.run_sweep(SPEC, str(tmp_path / 'honest'), log=lambda _: None)
+  _, honest = honest
   load = spec_lib.load_data
 
   def scrambled(spec, lookback=None, fold=None):
@@ -74,3 +87,25 @@ def test_pbt_summary_reports_the_values_members_ended_with(tmp_path):
       assert np.float32(member['hparams'][name]) == np.float32(want), (member['uid'], name)
       changed += want != initial[member['uid']][name]
   assert changed  # Some members did end with other values than they started with.
+
+
+def test_a_large_sweeps_columns_hold_its_records(honest, tmp_path, monkeypatch):
+  """Over member_table.MAX_RECORDS members (lowered to 4 here) the summary's records,
+  ranking and configurations are columns (members.npz): the same summary as the
+  records', in memory and read back, with the same trials.csv and ranking table."""
+  small_dir, small = honest
+  monkeypatch.setattr(member_table, 'MAX_RECORDS', 4)
+  workdir, lines = str(tmp_path / 'large'), []
+  large = sweep.run_sweep(SPEC, workdir, log=lines.append)
+  assert any('12 members (over 4): their summary records' in l for l in lines)
+  assert isinstance(large['members'], member_table.MemberTable)
+  saved = results.read_json(os.path.join(workdir, results.SUMMARY))
+  assert {'members', 'ranking', 'configs'}.isdisjoint(saved)
+  assert saved['ranking_top'] == small['ranking'][:member_table.TOP]
+  same = lambda s: results.clean({k: list(v) if k in ('members', 'configs') else v
+                                  for k, v in s.items() if k not in ('timing', 'compiles')})
+  for got in (large, results.read_summary(workdir)):
+    assert same(got) == same(small)
+  read = lambda d: open(os.path.join(d, trial_files.TRIALS)).read()
+  assert read(workdir) == read(small_dir)
+  assert report.ranking_table(large) == report.ranking_table(small)

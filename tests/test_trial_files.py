@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from rnnjax import evaluations
+from rnnjax import member_table
 from rnnjax import results
 from rnnjax import spec as spec_lib
 from rnnjax import trial_files
@@ -163,6 +164,22 @@ def test_large_sweeps_keep_trials_csv_and_say_what_they_leave_out(tmp_path, monk
   assert len(trial_files.write(path, summary)) == 1
   assert [t.user_attrs['uid'] for t in _study(path).trials] == [0, 1, 2, 3]
   assert all(not t.intermediate_values for t in _study(path).trials)
+
+
+def test_a_large_sweeps_trials_csv_is_made_from_its_columns(tmp_path, monkeypatch):
+  """Above member_table.MAX_RECORDS members the summary's records are a MemberTable:
+  trials.csv from its columns is the file the records give."""
+  path = str(tmp_path / 'wd')
+  summary = _workdir(path)
+  summary['members'] = [{**m, 'fold': 0} for m in summary['members']]  # As the sweep's.
+  summary['members'][1]['val'] = {'mse': float('nan'), 'rmse': float('inf')}
+  monkeypatch.setattr(trial_files, 'MAX_JOURNAL_TRIALS', 3)
+  trial_files.write(path, summary)
+  want = open(os.path.join(path, trial_files.TRIALS)).read()
+  os.unlink(os.path.join(path, trial_files.TRIALS))
+  table = member_table.MemberTable.from_records(summary['members'])
+  trial_files.write(path, {**summary, 'members': table})
+  assert open(os.path.join(path, trial_files.TRIALS)).read() == want
 
 
 def test_rewriting_gives_the_same_tables(workdir, tmp_path):

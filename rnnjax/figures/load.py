@@ -19,6 +19,7 @@ import os
 import numpy as np
 
 from rnnjax import hparams
+from rnnjax import member_table
 from rnnjax import search
 from rnnjax.errors import InputError
 
@@ -147,6 +148,12 @@ def load(workdir: str) -> Table:
   if not os.path.isdir(workdir):
     raise InputError(f'--workdir: {workdir} is not a directory')
   summary = _read(os.path.join(workdir, SUMMARY))
+  if isinstance(summary, dict) and 'columns' in summary:  # A large sweep's (member_table.py).
+    try:
+      summary = member_table.read(workdir, summary)
+    except (OSError, ValueError, KeyError) as e:
+      raise InputError(f'{os.path.join(workdir, summary["columns"])}: unreadable ({e})') \
+          from None
   if not isinstance(summary, dict) or not summary.get('members'):
     raise InputError(f'{os.path.join(workdir, SUMMARY)}: no members')
   sweep = _read(os.path.join(workdir, SWEEP), required=False) or {}

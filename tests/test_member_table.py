@@ -1,0 +1,85 @@
+"""member_table.py: a large sweep's records, ranking and configurations as columns hold
+what the per-member form holds, and read back as it does (no training here)."""
+
+import math
+import os
+
+import numpy as np
+
+from rnnjax import member_table
+from rnnjax import results
+from rnnjax import summary as summary_lib
+
+
+def _records():
+  """Six member records of three configurations x two seeds: a diverged member, a
+  configuration with no usable member, a value PBT turned from an int into a float,
+  a member stopped by halving, and test scores for two."""
+  out = []
+  for uid in range(6):
+    config, seed = divmod(uid, 2)
+    mse = [1.0, 3.0, math.nan, math.inf, 2.0, 0.5][uid]
+    rec = {'uid': uid, 'bucket': config % 2, 'config': config, 'seed': seed, 'fold': 0,
+           'hparams': {'cell': 'gru', 'hidden_size': 4 if uid != 5 else 4.5,
+                       'learning_rate': 10.0 ** -config, 'clip_norm': None},
+           'status': 'diverged' if uid == 2 else 'ok', 'best_step': uid, 'steps': 10,
+           'val': {'mse': mse, 'rmse': math.sqrt(mse) if mse == mse else mse}}
+    if uid == 3:
+      rec.update(status='stopped', stopped_by='halving at 4')
+    if uid in (0, 5):
+      rec['test'] = {'mse': mse + 1, 'rmse': 7.0}
+    out.append(rec)
+  return out
+
+
+def test_records_read_back_as_from_json():
+  records = _records()
+  table = member_table.MemberTable.from_records(records[::-1])
+  want = results.clean(records)
+  assert results.clean(list(table)) == want
+  assert [results.clean(table[i]) for i in range(len(table))] == want
+  assert table[-1] == list(table)[-1]
+  assert table.record(3)['stopped_by'] == 'halving at 4'
+  assert table.hparams['hidden_size'][0] == 'json'  # 4 stays an int, 4.5 a float.
+  assert [r['hparams']['hidden_size'] for r in table] == [4, 4, 4, 4, 4, 4.5]
+  assert member_table.records_of(table, [5, 0, 9]) == {5: table[5], 0: table[0]}
+  assert member_table.records_of(records, [5, 9]) == {5: records[5]}
+
+
+def test_config_table_is_summarys():
+  records = _records()
+  table = member_table.MemberTable.from_records(records)
+  got = member_table.ConfigTable.of(table, 'mse', 'rmse')
+  want = summary_lib.config_table(records, 'mse', 'rmse')
+  assert [c['config'] for c in got] == [c['config'] for c in want] == [2, 0, 1]
+  for g, w in zip(got, want):
+    assert (g['uids'], g['usable']) == (w['uids'], w['usable'])
+    for metric, stats in w['val'].items():
+      for k, v in stats.items():
+        assert (g['val'][metric][k] is None) == (v is None or not math.isfinite(v))
+        if g['val'][metric][k] is not None:
+          np.testing.assert_allclose(g['val'][metric][k], v, rtol=1e-12)
+
+
+def test_summary_with_columns_reads_back_whole(tmp_path):
+  records = _records()
+  table = member_table.MemberTable.from_records(records)
+  summary = {'task': 'forecast', 'best': records[5], 'final': {'members': [5]},
+             'members': table, 'ranking': [5, 0, 4, 1],
+             'configs': member_table.ConfigTable.of(table, 'mse', 'rmse')}
+  on_disk = member_table.write(str(tmp_path), summary)
+  results.write_json(str(tmp_path / results.SUMMARY), on_disk, indent=None)
+  assert os.path.exists(tmp_path / member_table.FILENAME)
+  saved = results.read_json(str(tmp_path / results.SUMMARY))
+  assert 'members' not in saved and saved['columns'] == member_table.FILENAME
+  assert saved['ranking_top'] == [5, 0, 4, 1] and saved['num_members'] == 6
+  read = results.read_summary(str(tmp_path))
+  assert read['ranking'] == summary['ranking']
+  assert results.clean(list(read['members'])) == results.clean(records)
+  assert results.clean(list(read['configs'])) == results.clean(list(summary['configs']))
+  assert read['best'] == results.clean(records[5])
+  # The small form reads as it is.
+  results.write_json(str(tmp_path / results.SUMMARY), {'members': records})
+  assert results.read_summary(str(tmp_path)) == results.clean({'members': records})
+  assert member_table.columnar(member_table.MAX_RECORDS + 1)
+  assert not member_table.columnar(member_table.MAX_RECORDS)
