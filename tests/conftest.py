@@ -10,9 +10,12 @@ import tempfile
 # newer fusion emitters a small population program compiles 2.4x faster again (4.7 s ->
 # 1.9 s for test_population's GRU chunk). The tests compare at tolerances that the
 # different code stays well within. Real-process tests inherit both.
+# Single-threaded Eigen as the sweep command's devices have it (sharding.py), so that
+# a sweep command started by a test computes exactly what the test process does.
 # Child processes that set their own XLA_FLAGS take these (RNNJAX_TEST_XLA_FLAGS).
 os.environ['RNNJAX_TEST_XLA_FLAGS'] = ('--xla_backend_optimization_level=0'
-                                       ' --xla_cpu_use_fusion_emitters=false')
+                                       ' --xla_cpu_use_fusion_emitters=false'
+                                       ' --xla_cpu_multi_thread_eigen=false')
 os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') + ' ' +
                            os.environ['RNNJAX_TEST_XLA_FLAGS']).strip()
 

@@ -377,10 +377,7 @@ def test_pbt_schedules_drawn_from_a_real_pbt_sweep(tmp_path):
   paths = schedules.plot_schedules(table, str(tmp_path / 'out'), log=lambda _: None)
   assert [os.path.basename(p) for p in paths] == ['pbt_schedules.png', 'pbt_schedules.pdf']
   # A sweep without PBT has no schedules to draw.
-  grid = str(tmp_path / 'grid')
-  sweep.run_sweep(dataclasses.replace(spec, search='grid', num_members=0,
-                                      learning_rate='grid(1e-3,1e-2)', dropout='0'),
-                  grid, log=lambda _: None)
+  grid = fabricate(str(tmp_path / 'grid'), {'learning_rate': 'grid(1e-3,1e-2)'}, lr_only)
   assert schedules.plot_schedules(load.load(grid), str(tmp_path / 'out2'),
                                   log=lambda _: None) == []
 
