@@ -1,12 +1,13 @@
 """Members' summary records made as columns (member_table.MemberTable) from arrays.
 
-`of_run` makes the records of some rows of a run from its host arrays: the summary's
+`of_run` makes the records of some rows of a run, scored on validation: the summary's
 records of every run at the end (summary.py), and of the members halving retires
 (searcher.py). `concat` and `take` join and reorder tables. No dict per member.
 """
 
 import numpy as np
 
+from rnnjax import distributed
 from rnnjax import hparams
 from rnnjax import member_table
 from rnnjax import population as pop
@@ -50,15 +51,19 @@ def _hparam_columns(plan, uids, host_hp, rows) -> dict:
   return out
 
 
-def of_run(plan, uids, rows, host, *, stopped_by: str = '') -> member_table.MemberTable:
-  """The records of rows `rows` <int>[n] of a run whose members are `uids` <int>[P]
-  (-1: padding). host: the run's host arrays (val: metric -> <[P]> at the members' best
-  parameters, metric names as the summary shows them; status, best_step, steps: <[P]>;
-  hp: HParams). stopped_by: why these members left the population early (halving), ''
-  for none; an 'ok' member that left is 'stopped'."""
-  val, status, best_step, steps, host_hp = host
+def of_run(plan, run, rows, val_split, *, mesh, group_size: int, rename=dict,
+           stopped_by: str = '') -> member_table.MemberTable:
+  """The records of rows `rows` <int>[n] of a run (sweep.Run), scored on `val_split`
+  (device arrays) at their best parameters. rename: maps metric names (e.g. per target
+  column); stopped_by: why these members left the population early (halving), '' for
+  none: an 'ok' member that left is 'stopped'."""
+  eval_fn = pop.population_eval_fn(run.cfg, mesh, group_size)
+  val, status, best_step, steps, host_hp = distributed.fetch((
+      eval_fn(run.state.best_params, val_split), run.state.status, run.state.best_step,
+      run.state.step, run.hp))
+  val = rename(val)
   rows = np.asarray(rows, np.int64)
-  uids = np.asarray(uids)[rows]
+  uids = np.asarray(run.uids)[rows]
   config = uids // (plan.num_seeds * plan.num_folds)
   names = _NAMES[np.asarray(status)[rows]]
   if stopped_by:

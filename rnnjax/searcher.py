@@ -26,7 +26,6 @@ from rnnjax import hparams
 from rnnjax import member_columns
 from rnnjax import member_table
 from rnnjax import pbt
-from rnnjax import population as pop
 from rnnjax import sharding
 
 
@@ -97,8 +96,7 @@ def decide(rules: Strategy, state: SearchState, runs: list, step: int, *, plan,
            val_splits: dict, mesh, group_size: int = 0):
   """Applies the strategy once every run has reached `step`.
 
-  plan: the sweep's search.Plan; val_splits: data key -> device
-  validation arrays.
+  plan: the sweep's search.Plan; val_splits: data key -> device validation arrays.
   Returns (state, runs, records for metrics.jsonl).
   """
   runs, records = list(runs), []
@@ -107,8 +105,9 @@ def decide(rules: Strategy, state: SearchState, runs: list, step: int, *, plan,
                                 eta=rules.eta).items():
     run = runs[r]
     cut = (np.asarray(run.uids) >= 0) & ~keep
-    retired = _records(run, np.flatnonzero(cut), plan, val_splits, mesh, group_size,
-                       stopped_by=f'halving at {step}') if cut.any() else {}
+    retired = {rec['uid']: rec for rec in member_columns.of_run(
+        plan, run, np.flatnonzero(cut), val_splits[run.data_key], mesh=mesh,
+        group_size=group_size, stopped_by=f'halving at {step}')} if cut.any() else {}
     state = dataclasses.replace(
         state, retired={**state.retired, **retired},
         tables={k: v for k, v in state.tables.items() if k != r})
@@ -136,16 +135,6 @@ def decide(rules: Strategy, state: SearchState, runs: list, step: int, *, plan,
     records += pbt.lineage_records(uids, uids[decision.src], step, decision.values,
                                    bucket=run.bucket)
   return state, runs, records
-
-
-def _records(run, rows, plan, val_splits, mesh, group_size, stopped_by=''):
-  """uid -> summary record of `rows` of a run, scored at their best parameters."""
-  eval_fn = pop.population_eval_fn(run.cfg, mesh, group_size)
-  host = distributed.fetch((
-      eval_fn(run.state.best_params, val_splits[run.data_key]), run.state.status,
-      run.state.best_step, run.state.step, run.hp))
-  table = member_columns.of_run(plan, run.uids, rows, host, stopped_by=stopped_by)
-  return {rec['uid']: rec for rec in table}
 
 
 def member_steps(records) -> int:

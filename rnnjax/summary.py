@@ -59,12 +59,9 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
   for r, run in enumerate(runs):
     if run.state is None:
       continue
-    eval_fn = pop.population_eval_fn(run.cfg, mesh, group_size)
-    val, *host = distributed.fetch((
-        eval_fn(run.state.best_params, splits[run.data_key]['val']), run.state.status,
-        run.state.best_step, run.state.step, run.hp))
     rows = np.flatnonzero(np.asarray(run.uids) >= 0)
-    tables.append(member_columns.of_run(plan, run.uids, rows, (rename(val), *host)))
+    tables.append(member_columns.of_run(plan, run, rows, splits[run.data_key]['val'],
+                                        mesh=mesh, group_size=group_size, rename=rename))
     run_of.append(np.full(len(rows), r))
     row_of.append(rows)
   if retired:
