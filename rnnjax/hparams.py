@@ -180,11 +180,6 @@ def read(hp, names) -> dict:
   return {name: np.array(_column(hp, name)) for name in names}
 
 
-def read_row(hp, names, i: int) -> dict:
-  """name -> member i's value (as `read`, one row: no column is copied)."""
-  return {name: _column(hp, name)[i] for name in names}
-
-
 def replaced(hp, values: dict, rates) -> dict:
   """The HParams fields (numpy) that `values` (name -> <[P]>) change, given the current
   <[P, L]> dropout `rates`: 'dropout' sets every layer's rate, 'dropout_l' (applied

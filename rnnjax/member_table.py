@@ -1,11 +1,12 @@
-"""A large sweep's member records, ranking and configuration table, held as columns.
+"""A sweep's member records and configuration table, held as columns.
 
-Up to `MAX_RECORDS` members, summary.json lists one record per member (summary.py's
-`member_record`), the ranking as uids and the configuration table as rows, as always.
-Above it, the sweep keeps them as columns, `MemberTable` and `ConfigTable`, written as
-one `WORKDIR/members.npz` beside a summary.json that holds the rest (the final model,
-the best member, best_by, baselines...), the first `TOP` uids of the ranking
-(`ranking_top`) and `'columns': 'members.npz'`. At P = 100,000 that is one 36 MB file
+The summary (summary.py) builds its records and configurations as `MemberTable` and
+`ConfigTable` (member_columns.py makes the records). Up to `MAX_RECORDS` members,
+summary.json lists one record per member, the ranking as uids and the configuration
+table as rows. Above it, the tables are written as one `WORKDIR/members.npz` beside a
+summary.json that holds the rest (the final model, the best member, best_by,
+baselines...), the first `TOP` uids of the ranking (`ranking_top`) and
+`'columns': 'members.npz'`. At P = 100,000 that is one 36 MB file
 written in a tenth of a second, instead of 100,000 dicts made, cleaned and dumped as
 JSON (about 10 s on a 2-core VM).
 
@@ -137,7 +138,7 @@ class MemberTable(collections.abc.Sequence):
 
   @classmethod
   def from_records(cls, records: list) -> 'MemberTable':
-    """The table of records (summary.py's member records, any order)."""
+    """The table of records (summary member records, any order)."""
     records = sorted(records, key=lambda r: r['uid'])
     names = list(dict.fromkeys(n for r in records for n in r['hparams']))
     metrics = {s: list(dict.fromkeys(k for r in records for k in r.get(s) or {}))
@@ -178,7 +179,10 @@ class MemberTable(collections.abc.Sequence):
 
 
 class ConfigTable(collections.abc.Sequence):
-  """summary.py's configuration table as columns, in its order (best mean first).
+  """The summary's configuration table, best mean first: configurations (a
+  configuration's seeds, and folds, share its values) ranked by their mean validation
+  selection metric over the members with a finite one, with its standard deviation, and
+  the same of the display metric.
 
   config, usable: <int64>[C]; uids: <int64>[sum of sizes], each configuration's uids
   from offsets[c] to offsets[c + 1]; stats: metric -> (mean, sd) <float64>[C] each
@@ -209,7 +213,7 @@ class ConfigTable(collections.abc.Sequence):
 
   @classmethod
   def of(cls, table: MemberTable, selection: str, display: str) -> 'ConfigTable':
-    """summary.config_table of the table's members, with numpy group sums."""
+    """The configuration table of the table's members, with numpy group sums."""
     config = table.ints['config']
     configs, first, group = np.unique(config, return_index=True, return_inverse=True)
     # Configurations in the order they first appear (uid order), as the small form's.

@@ -23,11 +23,10 @@ from rnnjax import distributed
 from rnnjax import gather
 from rnnjax import halving
 from rnnjax import hparams
+from rnnjax import member_columns
 from rnnjax import member_table
 from rnnjax import pbt
-from rnnjax import population as pop
 from rnnjax import sharding
-from rnnjax import summary as summary_lib
 
 
 class Table(NamedTuple):
@@ -93,12 +92,11 @@ def observe(state: SearchState, r: int, table: Table) -> SearchState:
   return dataclasses.replace(state, tables={**state.tables, r: table})
 
 
-def decide(rules: Strategy, state: SearchState, runs: list, step: int, *, members: dict,
+def decide(rules: Strategy, state: SearchState, runs: list, step: int, *, plan,
            val_splits: dict, mesh, group_size: int = 0):
   """Applies the strategy once every run has reached `step`.
 
-  members: uid -> search.Member (the plan's Members); val_splits: data key -> device
-  validation arrays.
+  plan: the sweep's search.Plan; val_splits: data key -> device validation arrays.
   Returns (state, runs, records for metrics.jsonl).
   """
   runs, records = list(runs), []
@@ -107,8 +105,9 @@ def decide(rules: Strategy, state: SearchState, runs: list, step: int, *, member
                                 eta=rules.eta).items():
     run = runs[r]
     cut = (np.asarray(run.uids) >= 0) & ~keep
-    retired = _records(run, np.flatnonzero(cut), members, val_splits, mesh, group_size,
-                       stopped_by=f'halving at {step}') if cut.any() else {}
+    retired = {rec['uid']: rec for rec in member_columns.of_run(
+        plan, run, np.flatnonzero(cut), val_splits[run.data_key], mesh=mesh,
+        group_size=group_size, stopped_by=f'halving at {step}')} if cut.any() else {}
     state = dataclasses.replace(
         state, retired={**state.retired, **retired},
         tables={k: v for k, v in state.tables.items() if k != r})
@@ -136,23 +135,6 @@ def decide(rules: Strategy, state: SearchState, runs: list, step: int, *, member
     records += pbt.lineage_records(uids, uids[decision.src], step, decision.values,
                                    bucket=run.bucket)
   return state, runs, records
-
-
-def _records(run, rows, members, val_splits, mesh, group_size, stopped_by=''):
-  """uid -> summary record of `rows` of a run, scored at their best parameters."""
-  eval_fn = pop.population_eval_fn(run.cfg, mesh, group_size)
-  val, status, best_step, steps, hp = distributed.fetch((
-      eval_fn(run.state.best_params, val_splits[run.data_key]), run.state.status,
-      run.state.best_step, run.state.step, run.hp))
-  out = {}
-  for i in rows:
-    member = members[run.uids[i]]
-    name = pop.STATUS_NAMES[status[i]]
-    out[member.uid] = summary_lib.member_record(
-        member, hp, i, status='stopped' if stopped_by and name == 'ok' else name,
-        best_step=int(best_step[i]), steps=int(steps[i]),
-        val={k: v[i] for k, v in val.items()}, stopped_by=stopped_by)
-  return out
 
 
 def member_steps(records) -> int:

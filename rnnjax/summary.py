@@ -5,13 +5,16 @@ too: the best it reached before diverging). TEST is scored once, at the end, nev
 to choose: for the final model (`final`: the best member, or an ensemble of the best
 members chosen on validation, see ensemble.py), for the top `TEST_TOP` members of the
 ranking (the single best first), and for the member validation would choose under each
-value of each swept hyperparameter (`best_by`, e.g. the best member with forget bias 0
-and the best with 1). `configs` ranks configurations by their mean over seeds (and
-cross-validation folds), with the spread, so that a lucky seed shows as one. With folds,
-the ranking holds the last fold's members (the usual split) in the order of their
-configurations, and the final model is drawn from them. Above member_table.MAX_RECORDS
-members the records, ranking and configurations are built as columns instead
-(summary_columns.py; written to members.npz, see member_table.py).
+value of each swept hyperparameter with few values (`best_by`, e.g. the best member with
+forget bias 0 and the best with 1; see `best_by`). `configs` ranks configurations by
+their mean over seeds (and cross-validation folds), with the spread, so that a lucky seed
+shows as one. With folds, the ranking holds the last fold's members (the usual split) in
+the order of their configurations, and the final model is drawn from them.
+
+Records and configurations are built as columns (member_columns.py, member_table.py),
+whatever the sweep's size. Up to member_table.MAX_RECORDS members the summary holds them
+as lists of records, as summary.json does; above it, as the tables, which summary.json
+leaves to members.npz (member_table.write).
 """
 
 import os
@@ -23,7 +26,7 @@ from rnnjax import distributed
 from rnnjax import ensemble
 from rnnjax import gather
 from rnnjax import generate
-from rnnjax import hparams
+from rnnjax import member_columns
 from rnnjax import member_table
 from rnnjax import population as pop
 from rnnjax import sharding
@@ -31,6 +34,7 @@ from rnnjax import tasks
 from rnnjax.data import text
 
 TEST_TOP = 5
+BEST_BY_MAX_VALUES = 16
 
 
 def rows_of(run, rows, mesh):
@@ -51,67 +55,107 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
   column).
   """
   task = tasks.TASKS[spec.task]
-  fetched = {}
+  tables, run_of, row_of = [], [], []
   for r, run in enumerate(runs):
     if run.state is None:
       continue
-    eval_fn = pop.population_eval_fn(run.cfg, mesh, group_size)
-    fetched[r] = distributed.fetch((
-        eval_fn(run.state.best_params, splits[run.data_key]['val']), run.state.status,
-        run.state.best_step, run.state.step, run.hp))
-  if member_table.columnar(plan.num_members):
-    from rnnjax import summary_columns  # pylint: disable=g-import-not-at-top
-    return summary_columns.summarise(spec, plan, runs, fetched, retired, data, splits,
-                                     mesh=mesh, group_size=group_size, rename=rename)
-  by_uid = {m.uid: m for m in plan.members}
-  records, where = [], {}
-  for r, (val, status, best_step, steps, host_hp) in fetched.items():
-    run = runs[r]
-    for i, uid in enumerate(run.uids):
-      if uid < 0:
-        continue
-      records.append(member_record(by_uid[uid], host_hp, i, pop.STATUS_NAMES[status[i]],
-                                   best_step=int(best_step[i]), steps=int(steps[i]),
-                                   val=rename({k: v[i] for k, v in val.items()})))
-      where[uid] = (r, i)
-  records += [dict(rec, val=rename(rec['val'])) for rec in retired.values()]
-  records.sort(key=lambda rec: rec['uid'])
-  key = lambda rec: rec['val'][task.selection]
-  configs = config_table(records, task.selection, task.display)
-  # A diverged member is ranked by the best parameters it reached before diverging.
-  ranked = sorted((rec for rec in records if np.isfinite(key(rec))), key=key)
-  if spec.folds > 1:
-    # Cross-validated: the last fold's members (the usual split), in the order of their
-    # configurations' means over every fold and seed, then by their own validation.
-    place = {c['config']: i for i, c in enumerate(configs)}
-    ranked = sorted((rec for rec in ranked if rec['fold'] == spec.folds - 1),
-                    key=lambda rec: (place[rec['config']], key(rec)))
-  # Members retired by halving have no parameters left to test.
-  testable = [rec for rec in ranked if rec['uid'] in where]
-  best_by = _best_by(testable, plan.swept)
-  chosen = {rec['uid'] for rec in testable[:TEST_TOP]} | {
-      uid for by_value in best_by.values() for uid in by_value.values()}
-  top = [rec for rec in testable if rec['uid'] in chosen]
+    rows = np.flatnonzero(np.asarray(run.uids) >= 0)
+    tables.append(member_columns.of_run(plan, run, rows, splits[run.data_key]['val'],
+                                        mesh=mesh, group_size=group_size, rename=rename))
+    run_of.append(np.full(len(rows), r))
+    row_of.append(rows)
+  if retired:
+    tables.append(member_table.MemberTable.from_records(
+        [dict(rec, val=rename(rec['val'])) for rec in retired.values()]))
+    run_of.append(np.full(len(retired), -1))
+    row_of.append(np.full(len(retired), -1))
+  order = np.argsort(np.concatenate([t.uids for t in tables]), kind='stable')
+  table = member_columns.take(member_columns.concat(tables), order)
+  run_of, row_of = np.concatenate(run_of)[order], np.concatenate(row_of)[order]
+  configs = member_table.ConfigTable.of(table, task.selection, task.display)
+  ranked = _rank(spec, table, configs, task.selection)
+  testable = ranked[run_of[ranked] >= 0]  # Members retired by halving have no parameters.
+  by_value = best_by(table, testable, plan.swept)
+  chosen = np.zeros(len(table), bool)
+  chosen[testable[:TEST_TOP]] = True
+  chosen[table.uids.searchsorted(
+      [u for uids in by_value.values() for u in uids.values()])] = True
   for r, run in enumerate(runs):
-    tested = [rec for rec in top if where[rec['uid']][0] == r]
-    if not tested:
+    tested = np.flatnonzero(chosen & (run_of == r))
+    if not len(tested):
       continue
-    params = rows_of(run, [where[rec['uid']][1] for rec in tested], mesh)
+    params = rows_of(run, row_of[tested].tolist(), mesh)
     test = distributed.fetch(pop.population_eval_fn(run.cfg, mesh, group_size)(
         params, splits[run.data_key]['test']))
-    for k, rec in enumerate(tested):
-      rec['test'] = rename({name: float(v[k]) for name, v in test.items()})
+    for name, v in rename(test).items():
+      column = table.test.setdefault(name, np.full(len(table), np.nan))
+      column[tested] = np.asarray(v, np.float64)[:len(tested)]
+    table.tested[tested] = True
   final = None
-  if testable:
-    final = final_model(spec, [rec['uid'] for rec in testable], runs, where, splits,
-                         mesh=mesh, group_size=group_size, rename=rename)
-  return {'task': spec.task, 'search': spec.search,
-          'selection': {'metric': task.selection, 'mode': 'min'},
-          'display': task.display, 'display_mode': task.display_mode,
-          'members': records, 'ranking': [rec['uid'] for rec in ranked],
-          'best': dict(testable[0]) if testable else None, 'final': final,
-          'configs': configs,
-          'best_by': best_by, 'baselines': data.baselines, 'data': data.info}
+  if len(testable):
+    where = {u: (int(r), int(i)) for u, r, i in zip(
+        table.uids.tolist(), run_of.tolist(), row_of.tolist()) if r >= 0}
+    final = final_model(spec, table.uids[testable].tolist(), runs, where, splits,
+                        mesh=mesh, group_size=group_size, rename=rename)
+  summary = {'task': spec.task, 'search': spec.search,
+             'selection': {'metric': task.selection, 'mode': 'min'},
+             'display': task.display, 'display_mode': task.display_mode,
+             'members': table, 'ranking': table.uids[ranked].tolist(),
+             'best': _best(table, testable), 'final': final, 'configs': configs,
+             'best_by': by_value, 'baselines': data.baselines, 'data': data.info}
+  if not member_table.columnar(len(table)):
+    # What summary.json holds, and results.read_summary gives back: lists of records.
+    summary.update(members=list(table), configs=list(configs))
+  return summary
+
+
+def _rank(spec, table, configs, selection: str) -> np.ndarray:
+  """<int>[n] rows of the table with a finite selection metric, best first (a diverged
+  member by the best parameters it reached before diverging; uid breaks ties). With
+  folds, the last fold's members (the usual split) in the order of their configurations'
+  means over every fold and seed, then by their own validation."""
+  value = table.val[selection]
+  finite = np.flatnonzero(np.isfinite(value))
+  ranked = finite[np.argsort(value[finite], kind='stable')]
+  if spec.folds > 1:
+    place = np.zeros(table.ints['config'].max() + 1, np.int64)
+    place[configs.config] = np.arange(len(configs))
+    ranked = ranked[table.ints['fold'][ranked] == spec.folds - 1]
+    ranked = ranked[np.lexsort((value[ranked], place[table.ints['config'][ranked]]))]
+  return ranked
+
+
+def best_by(table, testable, swept) -> dict:
+  """axis -> {value: uid of the validation-best member with that value}: the chosen
+  member under each value of each swept hyperparameter (tested too, for tables).
+  testable: <int>[n] rows of the table, best first. Only axes whose members hold at most
+  BEST_BY_MAX_VALUES distinct values (grids and choices) are listed: a continuous axis
+  of a random search (or values PBT perturbed) would name, and test, nearly every
+  member."""
+  out = {}
+  uids = table.uids[testable]
+  for axis in swept:
+    kind, column = table.hparams[axis]
+    if len(np.unique(column)) > BEST_BY_MAX_VALUES:
+      continue
+    _, first = np.unique(column[testable], return_index=True)
+    first = np.sort(first)  # In the order the values first appear in the ranking.
+    values = member_table.hparam_values(kind, column[testable][first])
+    out[axis] = {str(v): int(u) for v, u in zip(values, uids[first])}
+  return out
+
+
+def _best(table, testable):
+  """The best member's record (NaN, not None, where a score is not finite: the JSON
+  writer turns them to null)."""
+  if not len(testable):
+    return None
+  i = int(testable[0])
+  record = table[i]
+  record['val'] = {m: float(v[i]) for m, v in table.val.items()}
+  if table.tested[i]:
+    record['test'] = {m: float(v[i]) for m, v in table.test.items()}
+  return record
 
 
 def final_model(spec, ranked_uids, runs, where, splits, *, mesh, group_size, rename):
@@ -135,64 +179,6 @@ def final_model(spec, ranked_uids, runs, where, splits, *, mesh, group_size, ren
           'val': as_dict(score(ensemble.mean_outputs(val, picks), val_split)),
           'test': as_dict(score(np.average(test.astype(np.float64), axis=0,
                                            weights=weights), splits[data_key]['test']))}
-
-
-def config_table(records, selection: str, display: str) -> list:
-  """Configurations (a configuration's seeds, and folds, share its values), ranked by
-  their mean validation selection metric over the members with a finite one: per
-  configuration its uids, mean and standard deviation of `selection` and `display`."""
-  by_config = {}
-  for rec in records:
-    by_config.setdefault(rec['config'], []).append(rec)
-  table = []
-  for config, recs in by_config.items():
-    usable = [r for r in recs if np.isfinite(r['val'][selection])]
-    stats = {}
-    for metric in dict.fromkeys((selection, display)):
-      values = np.asarray([r['val'][metric] for r in usable], np.float64)
-      stats[metric] = {'mean': float(values.mean()) if len(values) else None,
-                       'sd': float(values.std(ddof=1)) if len(values) > 1 else None}
-    table.append({'config': config, 'uids': [r['uid'] for r in recs],
-                  'usable': len(usable), 'val': stats})
-  table.sort(key=lambda c: (c['val'][selection]['mean'] is None,
-                            c['val'][selection]['mean'] or 0.0))
-  return table
-
-
-def _best_by(ranked, swept) -> dict:
-  """axis -> {value: uid of the validation-best member with that value}: the chosen
-  member under each value of each swept hyperparameter (tested too, for tables)."""
-  best_by = {}
-  for axis in swept:
-    by_value = {}
-    for rec in ranked:  # Best first.
-      by_value.setdefault(str(rec['hparams'].get(axis)), rec['uid'])
-    best_by[axis] = by_value
-  return best_by
-
-
-def member_record(member, hp, i: int, status: str, *, best_step: int, steps: int,
-                  val: dict, stopped_by: str = '') -> dict:
-  """One member's summary record. hp: the host HParams of its run, row i: PBT changes
-  values while training, so a record holds the values the member ENDED with (the
-  history is in metrics.jsonl); a value that did not change keeps its exact spelling."""
-  values = dict(member.hparams)
-  per_layer = any(hparams.layer_of(name) is not None for name in values)
-  # With per-layer rates (`dropout_l`), `dropout` is not a rate any layer uses.
-  final = hparams.read_row(hp, [name for name in values
-                                if (name in hparams.TRACED
-                                    and not (per_layer and name == 'dropout'))
-                                or hparams.layer_of(name) is not None], i)
-  for name, value in final.items():
-    if np.float32(values[name]) != value:
-      values[name] = float(value)
-  record = {'uid': member.uid, 'bucket': member.bucket, 'config': member.config,
-            'seed': member.seed, 'fold': member.fold, 'hparams': values,
-            'status': status}
-  if stopped_by:
-    record['stopped_by'] = stopped_by
-  return {**record, 'best_step': best_step, 'steps': steps,
-          'val': {k: float(v) for k, v in val.items()}}
 
 
 def write_sample(spec, runs, best: dict, data, workdir: str | None, mesh) -> dict:

@@ -177,7 +177,6 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   bar = report.Progress(len(order) * max(1, spec.rounds), log=log, bar=progress_bar,
                         done=start)
   rules = searcher_lib.strategy(spec)
-  members = plan.members  # uid -> Member (uid is the index): no dict of them all.
   rename = lambda metrics: {data.metric_names.get(k, k): v for k, v in metrics.items()}
   compiles = {}
   for position in itertools.count(start):  # tpe's rounds lengthen `order` as they come.
@@ -193,7 +192,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
       search_state = searcher_lib.observe(search_state, r, table)
     if r == len(runs) - 1 or not adaptive:
       search_state, runs, decided = searcher_lib.decide(
-          rules, search_state, runs, (c + 1) * spec.eval_every, members=members,
+          rules, search_state, runs, (c + 1) * spec.eval_every, plan=sweep.plan,
           val_splits={k: d['val'] for k, d in sweep.device_data.items()},
           mesh=sweep.mesh, group_size=group_size)
       records += decided
@@ -202,7 +201,6 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
                                         group_size)
       runs += sweep.runs[len(runs):]
       order = plan_lib.chunk_order(len(runs), sweep.num_chunks, chunk_major=False)
-      members = sweep.plan.members
       out.add_members(sweep.plan)
     out.write(records, evaluation, position)  # Before the checkpoint that covers them.
     checkpoint.save(mngr, position + 1,

@@ -12,6 +12,7 @@ from rnnjax import report
 from rnnjax import results
 from rnnjax import search
 from rnnjax import spec as spec_lib
+from rnnjax import summary as summary_lib
 from rnnjax import sweep
 from rnnjax import trial_files
 
@@ -109,3 +110,20 @@ def test_a_large_sweeps_columns_hold_its_records(honest, tmp_path, monkeypatch):
   read = lambda d: open(os.path.join(d, trial_files.TRIALS)).read()
   assert read(workdir) == read(small_dir)
   assert report.ranking_table(large) == report.ranking_table(small)
+
+
+def test_best_by_lists_axes_with_few_values_only():
+  """best_by names the best member under each value of an axis with at most
+  BEST_BY_MAX_VALUES values (a grid); a continuous axis of a random search is left out,
+  or every member would be in it, and tested."""
+  n = summary_lib.BEST_BY_MAX_VALUES + 4
+  records = [{'uid': u, 'hparams': {'learning_rate': 1e-3 * (u + 1), 'dropout': u % 2 * 0.2,
+                                    'cell': 'gru'}, 'val': {'mse': float(n - u)}}
+             for u in range(n)]
+  table = member_table.MemberTable.from_records(records)
+  testable = np.arange(n)[::-1]  # Best first: the highest uid has the lowest mse.
+  got = summary_lib.best_by(table, testable, ('learning_rate', 'dropout', 'cell'))
+  assert got == {'dropout': {'0.2': n - 1, '0.0': n - 2}, 'cell': {'gru': n - 1}}
+  few = summary_lib.best_by(table, testable[:3], ('learning_rate',))
+  assert len(np.unique(table.hparams['learning_rate'][1])) > summary_lib.BEST_BY_MAX_VALUES
+  assert few == {}  # Counted over every member, not the testable ones.
