@@ -10,7 +10,11 @@ After every chunk the sweep saves, as one orbax step numbered by chunks done:
             file is truncated to exactly what the state has seen)
 
 Nothing random lives in the state (keys come from seed, uid and step), so a restored
-population continues bit for bit. Orbax writes each step to a temporary directory and
+population continues bit for bit. Every leaf of `states` has the member axis first, and
+they are saved packed: one <[P, N]> array per dtype, each leaf flattened to its columns.
+Orbax pays about 2 ms per array written (a small sweep's 60 leaves took 200 ms a save,
+packed 70 ms); a checkpoint written before packing (no 'packed' in its progress) still
+restores leaf by leaf. Orbax writes each step to a temporary directory and
 renames it when complete; a step that fails to restore (killed mid-write, corrupted)
 is skipped with a warning for the one before it.
 
@@ -26,6 +30,9 @@ import logging
 import os
 import shutil
 
+import jax
+import jax.numpy as jnp
+import numpy as np
 import orbax.checkpoint as ocp
 
 from rnnjax import errors
@@ -47,8 +54,9 @@ def save(mngr: ocp.CheckpointManager, step: int, states: dict, progress: dict) -
   """Saves `step`; raises `errors.WriteError` when it cannot be written."""
   try:
     with _quiet_orbax_errors():
-      mngr.save(step, args=ocp.args.Composite(states=ocp.args.StandardSave(states),
-                                              progress=ocp.args.JsonSave(progress)))
+      mngr.save(step, args=ocp.args.Composite(
+          states=ocp.args.StandardSave(_pack(states)),
+          progress=ocp.args.JsonSave({**progress, 'packed': 1})))
       mngr.wait_until_finished()
   except Exception as e:  # pylint: disable=broad-except
     reason = errors.write_failure(e)
@@ -63,6 +71,54 @@ def save(mngr: ocp.CheckpointManager, step: int, states: dict, progress: dict) -
     raise errors.WriteError(f'--workdir: could not write checkpoint {step} in {directory} '
                             f'({reason}); {last}: make room and run the same command to '
                             'resume') from None
+
+
+def _groups(leaves) -> dict:
+  """dtype name -> indices of the leaves of that dtype, in tree order."""
+  groups = {}
+  for i, leaf in enumerate(leaves):
+    groups.setdefault(np.dtype(leaf.dtype).name, []).append(i)
+  return groups
+
+
+def _columns(leaf) -> int:
+  return int(np.prod(leaf.shape[1:], dtype=np.int64))
+
+
+@jax.jit
+def _pack(states):
+  """states (leaves <[P, ...]>, sharded on P) -> {dtype: <[P, N]>}: each leaf's columns
+  side by side, in tree order."""
+  leaves = jax.tree.leaves(states)
+  return {name: jnp.concatenate([leaves[i].reshape(leaves[i].shape[0], -1) for i in idx],
+                                axis=1)
+          for name, idx in _groups(leaves).items()}
+
+
+def _packed_like(target):
+  """The packed form of `target` (jax.ShapeDtypeStructs with shardings)."""
+  leaves = jax.tree.leaves(target)
+  return {name: jax.ShapeDtypeStruct(
+              (leaves[idx[0]].shape[0], sum(_columns(leaves[i]) for i in idx)),
+              leaves[idx[0]].dtype, sharding=leaves[idx[0]].sharding)
+          for name, idx in _groups(leaves).items()}
+
+
+def _unpack(packed: dict, target):
+  """`_pack`'s inverse: the tree of `target`, each leaf with its target's sharding."""
+  leaves, treedef = jax.tree.flatten(target)
+
+  def split(packed):
+    out = [None] * len(leaves)
+    for name, idx in _groups(leaves).items():
+      start = 0
+      for i in idx:
+        width = _columns(leaves[i])
+        out[i] = packed[name][:, start:start + width].reshape(leaves[i].shape)
+        start += width
+    return jax.tree.unflatten(treedef, out)
+  return jax.jit(split, out_shardings=jax.tree.unflatten(
+      treedef, [leaf.sharding for leaf in leaves]))(packed)
 
 
 def _steps(directory: str) -> list:
@@ -112,8 +168,14 @@ def restore_latest(mngr: ocp.CheckpointManager, target_of, log=print):
     try:
       progress = mngr.restore(step, args=ocp.args.Composite(
           progress=ocp.args.JsonRestore()))['progress']
-      states = mngr.restore(step, args=ocp.args.Composite(
-          states=ocp.args.StandardRestore(target_of(progress))))['states']
+      target = target_of(progress)
+      if progress.get('packed'):
+        packed = mngr.restore(step, args=ocp.args.Composite(
+            states=ocp.args.StandardRestore(_packed_like(target))))['states']
+        states = _unpack(packed, target)
+      else:  # Written before checkpoints were packed.
+        states = mngr.restore(step, args=ocp.args.Composite(
+            states=ocp.args.StandardRestore(target)))['states']
     except InputError:
       raise  # target_of refused the checkpoint's shapes: resuming here cannot work.
     except Exception as e:  # pylint: disable=broad-except

@@ -16,6 +16,9 @@ STEPS, LR = 5, 1e-2
 # Every cell through its fused layer; the LSTM through autodiff of the cell too.
 CASES = [('gru', True), ('lstm', True), ('lstm', False), ('rnn_relu', True),
          ('rnn_tanh', True)]
+# Training at three widths compiles 6 programs a case: the relu RNN is left out there, as
+# it is the tanh RNN's layer (fused.py) with another activation, 0 at 0 as tanh is.
+TRAINED_CASES = [case for case in CASES if case[0] != 'rnn_relu']
 
 
 def _cfg(cell, width, fused=True, **kwargs):
@@ -101,7 +104,7 @@ def _allclose(a, b):
   jax.tree.map(lambda u, v: np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-6), a, b)
 
 
-@pytest.mark.parametrize('cell,fused', CASES)
+@pytest.mark.parametrize('cell,fused', TRAINED_CASES)
 def test_padded_member_equals_narrow_network(cell, fused):
   # Contract 3: the same key gives the same real weights and dropout masks at width
   # NARROW and padded to either width, so the same outputs and training losses.

@@ -5,7 +5,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rnnjax import cells
 from rnnjax import hparams
 from rnnjax import model
 from rnnjax import population as pop
@@ -54,7 +53,8 @@ def _train(cfg, hp, data, chunks=2):
   return state, metrics
 
 
-@pytest.mark.parametrize('cell', sorted(cells.CELLS))
+# The relu RNN is the tanh RNN's layer with another activation (fused.py).
+@pytest.mark.parametrize('cell', ['gru', 'lstm', 'rnn_tanh'])
 def test_member_in_population_equals_member_alone(cell):
   cfg, hp, data = _cfg(cell), _hparams(), _data()
   state, metrics = _train(cfg, hp, data)
