@@ -25,10 +25,13 @@ when the manager opens.
 """
 
 import contextlib
+import gc
 import glob
+import io
 import logging
 import os
 import shutil
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -62,6 +65,8 @@ def save(mngr: ocp.CheckpointManager, step: int, states: dict, progress: dict) -
     reason = errors.write_failure(e)
     if reason is None:
       raise
+    with _held_stderr():  # What the failed write's objects say as they are freed.
+      gc.collect()
     directory = str(mngr.directory)
     for tmp in glob.glob(os.path.join(directory, f'{step}.orbax-checkpoint-tmp*')):
       shutil.rmtree(tmp, ignore_errors=True)  # Its partial files hold the space.
@@ -142,20 +147,32 @@ class _Collect(logging.Filter):
 
 
 @contextlib.contextmanager
+def _held_stderr():
+  """Python-level writes to stderr (an exception ignored in a thread or a finaliser)
+  held back: yields the buffer."""
+  held = io.StringIO()
+  with contextlib.redirect_stderr(held):
+    yield held
+
+
+@contextlib.contextmanager
 def _quiet_orbax_errors():
-  """Orbax logs a failed write's traceback from each of its threads, then raises; the
-  raised error is reported in one line, so its logged copies are held back (and logged
-  after all if the save succeeds)."""
+  """Orbax logs a failed write's traceback from each of its threads, and under load
+  one of them may print an exception it ignored (seen: 'RuntimeError: Event loop is
+  closed'), then raises; the raised error is reported in one line, so the logged and
+  printed copies are held back (and let through after all if the save succeeds)."""
   logger, collect = logging.getLogger('absl'), _Collect()
   logger.addFilter(collect)
   try:
-    yield
+    with _held_stderr() as held:
+      yield
   except BaseException:
     logger.removeFilter(collect)
     raise
   logger.removeFilter(collect)
   for record in collect.records:
     logger.handle(record)
+  sys.stderr.write(held.getvalue())
 
 
 def restore_latest(mngr: ocp.CheckpointManager, target_of, log=print):

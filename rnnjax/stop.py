@@ -104,7 +104,9 @@ class Stop:
           self._say(self._notify, f'{name(signum)} received: stopping after the current '
                     'chunk and its checkpoint (send it again to stop at once)')
         else:
-          self._say(lambda line: print(line, file=sys.stderr, flush=True),
+          # The process's own stderr: a checkpoint being written holds back what is
+          # printed to sys.stderr meanwhile (checkpoint.py), and this is the last line.
+          self._say(lambda line: print(line, file=sys.__stderr__ or sys.stderr, flush=True),
                     f'rnnjax: {name(signum)} received again: stopped at once; the last '
                     'complete checkpoint is kept; run the same command to resume')
           try:
