@@ -115,6 +115,21 @@ def child_torch(args):
   _row(total_s=res['total_s'], ms_per_member_step=res['steady_ms_per_member_step'])
 
 
+def _population_inputs(args):
+  """(mesh, hp, data, key) of the sizes and fused tables' population, on the devices."""
+  import jax  # pylint: disable=g-import-not-at-top
+  from bench import scaling  # pylint: disable=g-import-not-at-top
+  from rnnjax import distributed  # pylint: disable=g-import-not-at-top
+  from rnnjax import sharding  # pylint: disable=g-import-not-at-top
+  mesh = sharding.population_mesh()
+  padded = sharding.padded_size(args.p, mesh)
+  hp = distributed.put(scaling.make_hparams(args.p, padded, args.hidden),
+                       sharding.members_sharding(mesh))
+  data = distributed.put(scaling.make_data(args.seq_len), sharding.replicated(mesh))
+  key = distributed.put(jax.random.key(0), sharding.replicated(mesh))
+  return mesh, hp, data, key
+
+
 def child_rnnjax(args):
   """One whole rnnjax process: initialise P members, train them one chunk of --steps
   steps (compile included, counted apart), as the sweep does."""
@@ -123,22 +138,16 @@ def child_rnnjax(args):
   sharding.configure_cpu_devices(args.cpu_devices)
   import jax  # pylint: disable=g-import-not-at-top
   from bench import scaling  # pylint: disable=g-import-not-at-top
-  from rnnjax import distributed  # pylint: disable=g-import-not-at-top
   from rnnjax import population as pop  # pylint: disable=g-import-not-at-top
   start = time.perf_counter()
   cfg = scaling.config(args.hidden, B, args.steps, cell=args.cell)
-  mesh = sharding.population_mesh()
-  padded = sharding.padded_size(args.p, mesh)
-  hp = distributed.put(scaling.make_hparams(args.p, padded, args.hidden),
-                       sharding.members_sharding(mesh))
-  data = distributed.put(scaling.make_data(args.seq_len), sharding.replicated(mesh))
-  key = distributed.put(jax.random.key(0), sharding.replicated(mesh))
+  mesh, hp, data, key = _population_inputs(args)
   with compile_cache.measure() as compiles:
     state = jax.block_until_ready(pop.population_init_fn(cfg, mesh)(hp, key))
     chunk = pop.population_chunk_fn(cfg, mesh, args.group_size)
     jax.block_until_ready(chunk(state, hp, data, key))
   total = time.perf_counter() - start
-  local = padded // mesh.size
+  local = hp.uid.shape[0] // mesh.size  # Padded to the devices.
   _row(total_s=total, compile_s=compiles.seconds,
        ms_per_member_step=(total - compiles.seconds) / (args.p * args.steps) * 1e3,
        cpu_devices=mesh.size, group_size=sharding.group_size(
@@ -153,14 +162,8 @@ def child_fused(args):
   import jax  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
   from bench import scaling  # pylint: disable=g-import-not-at-top
-  from rnnjax import distributed  # pylint: disable=g-import-not-at-top
   from rnnjax import population as pop  # pylint: disable=g-import-not-at-top
-  mesh = sharding.population_mesh()
-  padded = sharding.padded_size(args.p, mesh)
-  hp = distributed.put(scaling.make_hparams(args.p, padded, args.hidden),
-                       sharding.members_sharding(mesh))
-  data = distributed.put(scaling.make_data(args.seq_len), sharding.replicated(mesh))
-  key = distributed.put(jax.random.key(0), sharding.replicated(mesh))
+  mesh, hp, data, key = _population_inputs(args)
   runs, compile_s, seconds = {}, {}, {'fused': [], 'autodiff': []}
   for name in seconds:
     cfg = scaling.config(args.hidden, B, args.steps, cell=args.cell, fused=name == 'fused')
@@ -178,7 +181,7 @@ def child_fused(args):
       seconds[name].append(time.perf_counter() - start)
       runs[name] = (chunk, state)
   ms = {name: np.asarray(s) / (args.p * args.steps) * 1e3 for name, s in seconds.items()}
-  local = padded // mesh.size
+  local = hp.uid.shape[0] // mesh.size  # Padded to the devices.
   cfg = scaling.config(args.hidden, B, args.steps, cell=args.cell)
   _row(**{f'{name}_ms_{stat}': float(f(v)) for name, v in ms.items()
           for stat, f in (('min', np.min), ('median', np.median))},

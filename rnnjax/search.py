@@ -162,6 +162,16 @@ class Member:
   fold: int = 0        # Cross-validation fold (the last is the usual split).
 
 
+
+def row_index(i, length: int) -> int:
+  """A sequence's index i (negative: from the end) as 0 <= i < length; IndexError past it."""
+  i = int(i)
+  if i < 0:
+    i += length
+  if not 0 <= i < length:
+    raise IndexError(i)
+  return i
+
 class Members(collections.abc.Sequence):
   """A plan's members in uid order, made on demand from its configurations' columns:
   a plan of a million members holds a few arrays, not a million dicts.
@@ -187,11 +197,7 @@ class Members(collections.abc.Sequence):
   def __getitem__(self, i):
     if isinstance(i, slice):
       return [self[j] for j in range(*i.indices(len(self)))]
-    i = int(i)
-    if i < 0:
-      i += len(self)
-    if not 0 <= i < len(self):
-      raise IndexError(i)
+    i = row_index(i, len(self))
     c, rest = divmod(i, self._num_seeds * self._num_folds)
     s, f = divmod(rest, self._num_folds)
     return Member(uid=i, config=c, seed=s, bucket=int(self._config_bucket[c]),
