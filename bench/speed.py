@@ -8,7 +8,8 @@ Tables (`--tables`, comma-separated):
   w        workload W (LSTM H=64, T=32, B=32), P in --w_members: the rnnjax population's
            compile and steady ms per member-step, the torch.nn.LSTM loop and rnnjax one
            member at a time on --loop_members members, all in one process
-           (bench/population.py's measurement);
+           (bench/population.py's measurement); the torch loop and each population take
+           --w_rounds turns, and the ratio is the median of the turns' ratios;
   plain    the straightforward prototype at P=64 (one default CPU device, one vmap, autodiff
            LSTM) beside the torch loop, in one process;
   scaling  member-steps/s for P in {8, 64, 256} x {1, 2, 4} CPU devices (bench/scaling.py);
@@ -42,6 +43,8 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TABLES = ('w', 'plain', 'scaling', 'sizes', 'gpu', 'fused')
 W = (64, 32)
@@ -51,7 +54,6 @@ B = 32
 
 def machine() -> dict:
   """What the figures were measured on."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
   from bench import torch_loop  # pylint: disable=g-import-not-at-top
   cpu = platform.processor()
   try:
@@ -160,7 +162,6 @@ def child_fused(args):
   from rnnjax import sharding  # pylint: disable=g-import-not-at-top
   sharding.configure_cpu_devices(args.cpu_devices)
   import jax  # pylint: disable=g-import-not-at-top
-  import numpy as np  # pylint: disable=g-import-not-at-top
   from bench import scaling  # pylint: disable=g-import-not-at-top
   from rnnjax import population as pop  # pylint: disable=g-import-not-at-top
   mesh, hp, data, key = _population_inputs(args)
@@ -194,7 +195,10 @@ def child_fused(args):
 
 
 def child_w(args):
-  """Workload W in one process, as bench/population.py measures it."""
+  """Workload W in one process, as bench/population.py measures it; for each P the
+  torch loop and the population take turns (`--w_rounds` rounds), so that both meet
+  the same moments of a VM whose speed drifts, and the ratio is the median of the
+  rounds' ratios."""
   from rnnjax import sharding  # pylint: disable=g-import-not-at-top
   if not args.plain:
     sharding.configure_cpu_devices(args.cpu_devices)
@@ -204,27 +208,29 @@ def child_w(args):
   data = population.make_data()
   loop_ms = None if args.plain else population.time_member_loop(args.loop_members,
                                                                 args.steps, data)
-  torch_ms = None
-  if not args.no_torch:
-    _, lr, dropout = population.hparams(args.loop_members)
-    torch_ms = torch_loop.train_torch_loop(list(lr), list(dropout), num_steps=args.steps)[
-        'steady_ms_per_member_step']
+  _, lr, dropout = population.hparams(args.loop_members)
+  torch_ms = lambda: torch_loop.train_torch_loop(
+      list(lr), list(dropout), num_steps=args.steps)['steady_ms_per_member_step']
   peak = torch_loop.matmul_gflops()
   for p in [int(v) for v in args.w_members.split(',')]:
-    compile_s, ms = population.time_population(p, args.steps, data,
-                                               p if args.plain else args.group_size,
-                                               fused=not args.plain)
+    compile_s, run = population.population_timer(
+        p, args.steps, data, p if args.plain else args.group_size, fused=not args.plain)
+    rounds = [(None if args.no_torch else torch_ms(), run()) for _ in range(args.w_rounds)]
+    ms = float(np.median([j for _, j in rounds]))
+    torch = None if args.no_torch else float(np.median([t for t, _ in rounds]))
     rate = population.flops_per_member_step() / (ms * 1e-3) / 1e9
     _row(members=p, devices=jax.device_count(), compile_s=compile_s,
-         ms_per_member_step=ms, torch_ms_per_member_step=torch_ms,
+         ms_per_member_step=ms, torch_ms_per_member_step=torch,
          loop_ms_per_member_step=loop_ms,
-         speedup_vs_torch=torch_ms and torch_ms / ms, fraction_of_matmul_peak=rate / peak)
+         speedup_vs_torch=torch and float(np.median([t / j for t, j in rounds])),
+         rounds=[[t, j] for t, j in rounds], fraction_of_matmul_peak=rate / peak)
 
 
 # ---- tables: run in the parent, one JSON line per row ----
 
 def table_w(args, plain=False):
   common = [f'--steps={args.steps}', f'--loop_members={args.loop_members}',
+            f'--w_rounds={args.w_rounds}',
             f'--cpu_devices={args.cpu_devices}', f'--group_size={args.group_size}']
   if plain:
     common += ['--plain', '--w_members=64']
@@ -334,6 +340,8 @@ def main():
   parser.add_argument('--rounds', type=int, default=5,
                       help='alternating timed rounds of the fused table')
   parser.add_argument('--w_members', default='1,8,64,256', help='P of the w table')
+  parser.add_argument('--w_rounds', type=int, default=3,
+                      help='turns of the torch loop and each population in the w table')
   parser.add_argument('--loop_members', type=int, default=8)
   parser.add_argument('--threads', type=int, default=0,
                       help='torch threads (0: one per core)')
@@ -357,6 +365,7 @@ def main():
             'fused': child_fused}[args.child](args)
   if args.smoke:
     args.w_members, args.loop_members, args.members, args.sizes = '4', 2, '4', '16x8'
+    args.w_rounds = 2
     args.fused_shapes, args.rounds = '16x8x4', 2
     args.steps = args.steps or 3
   defaults = {'w': 200, 'plain': 200, 'scaling': 100, 'sizes': 50, 'gpu': 0, 'fused': 10}

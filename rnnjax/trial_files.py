@@ -23,8 +23,8 @@ Optuna is imported only when the journal is written. Large sweeps: above
 evaluations.JSONL_MAX_MEMBERS members the curves stay in WORKDIR/metrics/*.npz (no
 curves.csv, no intermediate values), and above MAX_JOURNAL_TRIALS there is no journal
 (Optuna adds about 1.5 ms a trial on a 2-core VM: 25 minutes for a million members);
-trials.csv is always written; above member_table.MAX_RECORDS members it is made from
-the summary's columns (`trial_columns`: the same cells, no dict per member).
+trials.csv is always written, a column at a time from the summary's member table
+(`trial_columns`: no dict per member however large the sweep).
 """
 
 import csv
@@ -90,58 +90,30 @@ def _atomic(path: str, write) -> None:
 
 
 def _csv(path: str, columns, rows) -> None:
-  def write(tmp):
-    with open(tmp, 'w', newline='') as f:
-      writer = csv.DictWriter(f, fieldnames=list(columns), extrasaction='ignore')
-      writer.writeheader()
-      writer.writerows(rows)
-  _atomic(path, write)
-
-
-def trial_rows(records: list) -> tuple:
-  """(columns, rows) of trials.csv: flat dicts, one per member."""
-  names = list(dict.fromkeys(n for rec in records for n in rec['hparams']))
-  metrics = {split: list(dict.fromkeys(k for rec in records for k in rec.get(split) or {}))
-             for split in ('val', 'test')}
-  columns = ['uid', 'bucket', 'config', 'seed']
-  columns += ['fold'] if any('fold' in rec for rec in records) else []
-  columns += names + ['status', 'stopped_by', 'best_step', 'steps']
-  columns += [f'{split}_{k}' for split, keys in metrics.items() for k in keys]
-  rows = []
-  for rec in records:
-    row = {k: rec.get(k, '') for k in ('uid', 'bucket', 'config', 'seed', 'fold',
-                                         'status', 'stopped_by', 'best_step', 'steps')}
-    row.update(rec['hparams'])
-    for split in ('val', 'test'):
-      row.update({f'{split}_{k}': v for k, v in (rec.get(split) or {}).items()})
-    rows.append(row)
-  return columns, rows
-
-
-def trial_columns(table) -> tuple:
-  """(columns, rows) of trials.csv from a large sweep's member_table.MemberTable: the
-  same columns and cells as `trial_rows` of its records, made a column at a time."""
-  cells = {k: table.ints[k].tolist() for k in ('uid', 'bucket', 'config', 'seed', 'fold')}
-  cells.update({name: member_table.hparam_values(kind, values)
-                for name, (kind, values) in table.hparams.items()})
-  cells.update({k: table.strs[k].tolist() for k in ('status', 'stopped_by')})
-  cells.update({k: table.ints[k].tolist() for k in ('best_step', 'steps')})
-  cells.update({f'val_{k}': v.tolist() for k, v in table.val.items()})
-  untested = ~table.tested
-  for k, v in table.test.items():
-    column = v.astype(object)
-    column[untested] = None  # An empty cell, as a record without test scores has.
-    cells[f'test_{k}'] = column.tolist()
-  return list(cells), zip(*cells.values())
-
-
-def _csv_rows(path: str, columns, rows) -> None:
+  """A CSV of `columns` and `rows` (sequences of cells; None is an empty cell)."""
   def write(tmp):
     with open(tmp, 'w', newline='') as f:
       writer = csv.writer(f)
       writer.writerow(columns)
       writer.writerows(rows)
   _atomic(path, write)
+
+
+def trial_columns(members) -> tuple:
+  """(columns, rows) of trials.csv from summary['members'], either form (a list of
+  records, or a large sweep's member_table.MemberTable): made a column at a time, a
+  score that is not finite (or was not taken) an empty cell."""
+  table = (members if isinstance(members, member_table.MemberTable)
+           else member_table.MemberTable.from_records(members))
+  cells = {k: table.ints[k].tolist() for k in ('uid', 'bucket', 'config', 'seed', 'fold')}
+  cells.update({name: member_table.hparam_values(kind, values)
+                for name, (kind, values) in table.hparams.items()})
+  cells.update({k: table.strs[k].tolist() for k in ('status', 'stopped_by')})
+  cells.update({k: table.ints[k].tolist() for k in ('best_step', 'steps')})
+  finite = lambda v, where: np.where(np.isfinite(v) & where, v.astype(object), None).tolist()
+  cells.update({f'val_{k}': finite(v, True) for k, v in table.val.items()})
+  cells.update({f'test_{k}': finite(v, table.tested) for k, v in table.test.items()})
+  return list(cells), zip(*cells.values())
 
 
 def write_journal(path: str, workdir: str, summary: dict, records: list) -> None:
@@ -203,24 +175,18 @@ def write(workdir: str, summary: dict) -> tuple:
   num_members, notes = len(summary['members']), []
   large = evaluations.columnar(num_members)
   rows = [] if large else curves(workdir)
-  # A large sweep's records are columns (member_table.py): trials.csv is made from them,
-  # and records only for a journal.
-  table = isinstance(summary['members'], member_table.MemberTable)
-  records = (trials(workdir, summary, rows)
-             if not table or num_members <= MAX_JOURNAL_TRIALS else None)
   if large:
     notes.append(f'{CURVES} not written: {num_members} members (over '
                  f'{evaluations.JSONL_MAX_MEMBERS}); their curves are in '
                  f'{os.path.join(workdir, evaluations.DIRNAME)}')
   else:
-    _csv(os.path.join(workdir, CURVES), CURVE_COLUMNS, rows)
-  if table:
-    _csv_rows(os.path.join(workdir, TRIALS), *trial_columns(summary['members']))
-  else:
-    _csv(os.path.join(workdir, TRIALS), *trial_rows(records))
+    _csv(os.path.join(workdir, CURVES), CURVE_COLUMNS,
+         ([r[k] for k in CURVE_COLUMNS] for r in rows))
+  _csv(os.path.join(workdir, TRIALS), *trial_columns(summary['members']))
   if num_members > MAX_JOURNAL_TRIALS:
     notes.append(f'{JOURNAL} not written: {num_members} members (over '
                  f'{MAX_JOURNAL_TRIALS} trials); {TRIALS} has a row per member')
-  else:
-    write_journal(os.path.join(workdir, JOURNAL), workdir, summary, records)
+  else:  # The journal's records: a dict per member, at most MAX_JOURNAL_TRIALS.
+    write_journal(os.path.join(workdir, JOURNAL), workdir, summary,
+                  trials(workdir, summary, rows))
   return tuple(notes)

@@ -7,7 +7,6 @@ programs of the reference run.
 """
 
 import dataclasses
-import json
 import os
 import shutil
 import signal
@@ -22,6 +21,8 @@ from tensorboard.backend.event_processing import event_accumulator
 from rnnjax import results
 from rnnjax import sweep
 from rnnjax import tpe
+from tests.outcomes import assert_same
+from tests.outcomes import outcome
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ARGS = ['--dataset=shampoo_sales', '--classical_baselines=false',
@@ -67,27 +68,6 @@ def _kill_after(workdir, num_chunks):
     time.sleep(0.005)
   proc.wait(timeout=60)
   assert proc.returncode == -signal.SIGKILL, 'the sweep ended before it was killed'
-
-
-def _outcome(workdir):
-  summary = json.loads(open(os.path.join(workdir, 'summary.json')).read())
-  records = results.read_metrics(os.path.join(workdir, 'metrics.jsonl'))
-  keys = [(r['uid'], r['step'], r['split'], r['metric']) for r in records]
-  assert len(keys) == len(set(keys)), 'duplicated metric records'
-  return summary, {k: r['value'] for k, r in zip(keys, records)}
-
-
-def _assert_same(a, b):
-  (sa, ra), (sb, rb) = a, b
-  assert ra.keys() == rb.keys()
-  np.testing.assert_allclose([ra[k] for k in ra], [rb[k] for k in ra], rtol=1e-6)
-  assert sa['ranking'] == sb['ranking']
-  for ma, mb in zip(sa['members'], sb['members']):
-    assert (ma['uid'], ma['status'], ma['best_step']) == (mb['uid'], mb['status'],
-                                                         mb['best_step'])
-    np.testing.assert_allclose(ma['val']['mse'], mb['val']['mse'], rtol=1e-6)
-  np.testing.assert_allclose(sa['best']['test']['rmse'], sb['best']['test']['rmse'],
-                             rtol=1e-6)
 
 
 def _tensorboard_steps(workdir, uid):
@@ -141,7 +121,7 @@ def _interrupt(spec, workdir, chunk_line):
 def reference(tmp_path_factory):
   workdir = str(tmp_path_factory.mktemp('resume') / 'reference')
   _run(SPEC, workdir)
-  return _outcome(workdir)
+  return outcome(workdir)
 
 
 def test_kill_and_resume_equals_uninterrupted(reference, tmp_path):
@@ -156,7 +136,7 @@ def test_kill_and_resume_equals_uninterrupted(reference, tmp_path):
   assert not os.path.exists(os.path.join(workdir, 'summary.json'))
   out = _finish(workdir)
   assert 'resuming' in out
-  _assert_same(_outcome(workdir), expected)
+  assert_same(outcome(workdir), expected)
   for uid in range(4):  # TensorBoard holds every evaluation exactly once.
     assert _tensorboard_steps(workdir, uid) == list(range(2, 21, 2))
 
@@ -166,7 +146,7 @@ def test_interrupt_in_first_bucket_and_resume_equals_uninterrupted(reference, tm
   # The 4th chunk of bucket 0 trained, unrecorded: 3 chunks checkpointed.
   assert _interrupt(SPEC, workdir, 'chunk 4/20 bucket 0 step 8 ') == 3
   assert 'resuming' in _run(SPEC, workdir)
-  _assert_same(_outcome(workdir), reference)
+  assert_same(outcome(workdir), reference)
   for uid in range(4):
     assert _tensorboard_steps(workdir, uid) == list(range(2, 21, 2))
 
@@ -175,7 +155,7 @@ def test_interrupt_in_first_bucket_and_resume_equals_uninterrupted(reference, tm
 def test_adaptive_search_interrupt_and_resume_equals_uninterrupted(search, tmp_path):
   spec = ADAPTIVE_SPECS[search]
   _run(spec, str(tmp_path / 'reference'))
-  expected = _outcome(str(tmp_path / 'reference'))
+  expected = outcome(str(tmp_path / 'reference'))
   splits = {k[2] for k in expected[1]}
   if search == 'pbt':
     assert {'lineage', 'hparams'} <= splits  # Exploits happened, and were recorded.
@@ -190,7 +170,7 @@ def test_adaptive_search_interrupt_and_resume_equals_uninterrupted(search, tmp_p
     workdir = str(tmp_path / f'interrupted-{checkpointed}')
     assert _interrupt(spec, workdir, chunk_line) == checkpointed
     assert 'resuming' in _run(spec, workdir)
-    _assert_same(_outcome(workdir), expected)
+    assert_same(outcome(workdir), expected)
 
 
 def test_corrupt_latest_checkpoint_falls_back(reference, tmp_path):
@@ -202,7 +182,7 @@ def test_corrupt_latest_checkpoint_falls_back(reference, tmp_path):
   out = _run(SPEC, workdir)
   assert f'warning: checkpoint {latest} does not restore' in out
   assert f'resuming {workdir}: {latest - 1} of 20 chunks were done' in out
-  _assert_same(_outcome(workdir), reference)
+  assert_same(outcome(workdir), reference)
 
 
 def test_early_stopping_keeps_best_parameters(tmp_path):
@@ -249,7 +229,7 @@ def test_tpe_rounds_and_interrupt_and_resume_equals_uninterrupted(tmp_path):
                              dropout='uniform(0,0.3)', train_steps=6)
   reference = tmp_path / 'reference'
   _run(spec, str(reference))
-  expected = _outcome(str(reference))
+  expected = outcome(str(reference))
   members = expected[0]['members']
   assert [m['uid'] for m in members] == list(range(12))  # uids go on across rounds.
   assert [m['config'] for m in members] == [u // 2 for u in range(12)]
@@ -270,7 +250,7 @@ def test_tpe_rounds_and_interrupt_and_resume_equals_uninterrupted(tmp_path):
     # journal holds more than the checkpoint covers.
     tpe.propose(spec, str(workdir), checkpointed // 3)
     assert 'resuming' in _run(spec, str(workdir))
-    _assert_same(_outcome(str(workdir)), expected)
+    assert_same(outcome(str(workdir)), expected)
     assert _journal_trials(str(workdir / 'tpe.journal')) == journal
     for name in ('trials.csv', 'curves.csv'):
       assert open(workdir / name).read() == open(reference / name).read()

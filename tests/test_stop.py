@@ -15,13 +15,14 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 
 from rnnjax import results
 from rnnjax import stop
 from rnnjax import sweep
 from rnnjax.errors import WriteError
+from tests.outcomes import assert_same
+from tests.outcomes import outcome
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ARGS = ['--dataset=shampoo_sales', '--classical_baselines=false',
@@ -103,30 +104,11 @@ def _one_line(err):
   return lines[0]
 
 
-def _outcome(workdir):
-  summary = results.read_json(os.path.join(workdir, 'summary.json'))
-  records = results.read_metrics(os.path.join(workdir, 'metrics.jsonl'))
-  keys = [(r['uid'], r['step'], r['split'], r['metric']) for r in records]
-  assert len(keys) == len(set(keys)), 'duplicated metric records'
-  return summary, {k: r['value'] for k, r in zip(keys, records)}
-
-
-def _assert_same(a, b):
-  (sa, ra), (sb, rb) = a, b
-  assert ra.keys() == rb.keys()
-  np.testing.assert_allclose([ra[k] for k in ra], [rb[k] for k in ra], rtol=1e-6)
-  assert sa['ranking'] == sb['ranking']
-  for ma, mb in zip(sa['members'], sb['members']):
-    assert (ma['uid'], ma['status'], ma['best_step']) == (mb['uid'], mb['status'],
-                                                         mb['best_step'])
-    np.testing.assert_allclose(ma['val']['mse'], mb['val']['mse'], rtol=1e-6)
-
-
 @pytest.fixture(scope='module')
 def reference(tmp_path_factory):
   workdir = str(tmp_path_factory.mktemp('stop') / 'reference')
   sweep.run_sweep(SPEC, workdir, log=lambda _: None)
-  return _outcome(workdir)
+  return outcome(workdir)
 
 
 def test_sigint_in_process_stops_after_the_chunk_and_resumes(reference, tmp_path):
@@ -143,7 +125,7 @@ def test_sigint_in_process_stops_after_the_chunk_and_resumes(reference, tmp_path
   assert _checkpoints(workdir) == [1, 2, 3]
   assert not os.path.exists(os.path.join(workdir, 'sweep.lock'))  # Released.
   sweep.run_sweep(SPEC, workdir, log=lambda _: None)
-  _assert_same(_outcome(workdir), reference)
+  assert_same(outcome(workdir), reference)
 
 
 def test_sigint_then_sigterm_mid_bucket_then_resume_is_identical(reference, tmp_path):
@@ -177,7 +159,7 @@ def test_sigint_then_sigterm_mid_bucket_then_resume_is_identical(reference, tmp_
 
   code, out, err = _wait(_start(workdir))
   assert code == 0, err
-  _assert_same(_outcome(workdir), reference)
+  assert_same(outcome(workdir), reference)
 
 
 def test_second_ctrl_c_stops_at_once_and_corrupts_nothing(reference, tmp_path):
@@ -197,7 +179,7 @@ def test_second_ctrl_c_stops_at_once_and_corrupts_nothing(reference, tmp_path):
   assert not os.path.exists(os.path.join(workdir, 'sweep.lock'))
   code, out, err = _wait(_start(workdir))
   assert code == 0, err
-  _assert_same(_outcome(workdir), reference)
+  assert_same(outcome(workdir), reference)
 
 
 def _fill(directory, leave_bytes):
@@ -242,7 +224,7 @@ def test_full_disk_during_a_checkpoint_keeps_the_last_and_resumes(reference, sma
   code, out, err = _wait(_start(workdir))
   assert code == 0, err
   assert f'resuming {workdir}: {kept} of 6 chunks were done' in out
-  _assert_same(_outcome(workdir), reference)
+  assert_same(outcome(workdir), reference)
 
 
 def test_metrics_that_cannot_be_written_stop_the_sweep_in_one_line(reference, tmp_path,
@@ -277,7 +259,7 @@ def test_metrics_that_cannot_be_written_stop_the_sweep_in_one_line(reference, tm
   assert not os.path.exists(os.path.join(workdir, 'sweep.lock'))
   monkeypatch.setattr(results.MetricsWriter, 'write', write)
   sweep.run_sweep(SPEC, workdir, log=lambda _: None)
-  _assert_same(_outcome(workdir), reference)
+  assert_same(outcome(workdir), reference)
 
 
 def test_work_directory_removed_mid_sweep_is_one_line(tmp_path):

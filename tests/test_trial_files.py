@@ -166,9 +166,11 @@ def test_large_sweeps_keep_trials_csv_and_say_what_they_leave_out(tmp_path, monk
   assert all(not t.intermediate_values for t in _study(path).trials)
 
 
-def test_a_large_sweeps_trials_csv_is_made_from_its_columns(tmp_path, monkeypatch):
+def test_trials_csv_is_the_same_from_records_and_from_a_large_sweeps_table(tmp_path,
+                                                                          monkeypatch):
   """Above member_table.MAX_RECORDS members the summary's records are a MemberTable:
-  trials.csv from its columns is the file the records give."""
+  trials.csv is the file the records give, and a score that is not finite is an empty
+  cell in both (pandas reads it as NaN)."""
   path = str(tmp_path / 'wd')
   summary = _workdir(path)
   summary['members'] = [{**m, 'fold': 0} for m in summary['members']]  # As the sweep's.
@@ -176,6 +178,12 @@ def test_a_large_sweeps_trials_csv_is_made_from_its_columns(tmp_path, monkeypatc
   monkeypatch.setattr(trial_files, 'MAX_JOURNAL_TRIALS', 3)
   trial_files.write(path, summary)
   want = open(os.path.join(path, trial_files.TRIALS)).read()
+  row = want.splitlines()[2].split(',')
+  header = want.splitlines()[0].split(',')
+  assert row[header.index('uid')] == '1'
+  assert row[header.index('val_mse')] == row[header.index('val_rmse')] == ''
+  assert pd.read_csv(os.path.join(path, trial_files.TRIALS))['val_mse'].isna().tolist() == [
+      False, True, False, False]
   os.unlink(os.path.join(path, trial_files.TRIALS))
   table = member_table.MemberTable.from_records(summary['members'])
   trial_files.write(path, {**summary, 'members': table})
