@@ -27,11 +27,12 @@ when the manager opens.
 import contextlib
 import gc
 import glob
-import io
 import logging
 import os
 import shutil
 import sys
+import threading
+import time
 
 import jax
 import jax.numpy as jnp
@@ -65,8 +66,6 @@ def save(mngr: ocp.CheckpointManager, step: int, states: dict, progress: dict) -
     reason = errors.write_failure(e)
     if reason is None:
       raise
-    with _held_stderr():  # What the failed write's objects say as they are freed.
-      gc.collect()
     directory = str(mngr.directory)
     for tmp in glob.glob(os.path.join(directory, f'{step}.orbax-checkpoint-tmp*')):
       shutil.rmtree(tmp, ignore_errors=True)  # Its partial files hold the space.
@@ -147,32 +146,36 @@ class _Collect(logging.Filter):
 
 
 @contextlib.contextmanager
-def _held_stderr():
-  """Python-level writes to stderr (an exception ignored in a thread or a finaliser)
-  held back: yields the buffer."""
-  held = io.StringIO()
-  with contextlib.redirect_stderr(held):
-    yield held
-
-
-@contextlib.contextmanager
-def _quiet_orbax_errors():
-  """Orbax logs a failed write's traceback from each of its threads, and under load
-  one of them may print an exception it ignored (seen: 'RuntimeError: Event loop is
-  closed'), then raises; the raised error is reported in one line, so the logged and
-  printed copies are held back (and let through after all if the save succeeds)."""
+def _quiet_orbax_errors(wait_s: float = 5.0):
+  """A failed save is reported in one line (errors.WriteError), so what orbax says of
+  it otherwise is held back: the tracebacks it logs from each of its threads, and the
+  exceptions Python can only print (seen under load: 'RuntimeError: Event loop is
+  closed' from a worker that finished after its event loop had closed). After a failure
+  the threads the save started are given up to `wait_s` to end, with the same held back;
+  after a success what was held is let through."""
   logger, collect = logging.getLogger('absl'), _Collect()
+  unraisable, uncaught = [], []
+  hooks = sys.unraisablehook, threading.excepthook
+  before = set(threading.enumerate())
   logger.addFilter(collect)
+  sys.unraisablehook, threading.excepthook = unraisable.append, uncaught.append
   try:
-    with _held_stderr() as held:
-      yield
+    yield
   except BaseException:
-    logger.removeFilter(collect)
+    deadline = time.monotonic() + wait_s
+    for thread in set(threading.enumerate()) - before:
+      thread.join(max(0.0, deadline - time.monotonic()))
+    gc.collect()  # What the failed write's objects say as they are freed.
     raise
-  logger.removeFilter(collect)
+  finally:
+    logger.removeFilter(collect)
+    sys.unraisablehook, threading.excepthook = hooks
   for record in collect.records:
     logger.handle(record)
-  sys.stderr.write(held.getvalue())
+  for args in unraisable:
+    hooks[0](args)
+  for args in uncaught:
+    hooks[1](args)
 
 
 def restore_latest(mngr: ocp.CheckpointManager, target_of, log=print):

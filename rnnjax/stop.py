@@ -52,7 +52,7 @@ class Stop:
 
   def __init__(self, *, on_exit=None, notify=None):
     self._on_exit = on_exit or (lambda: None)
-    self._notify = notify or (lambda line: print(line, file=sys.stderr, flush=True))
+    self._notify = notify or _to_stderr
     self.signum = 0     # The first signal's number (0: none yet).
     self._seen = 0      # Signals the watching thread has read.
     self._active = False
@@ -104,9 +104,7 @@ class Stop:
           self._say(self._notify, f'{name(signum)} received: stopping after the current '
                     'chunk and its checkpoint (send it again to stop at once)')
         else:
-          # The process's own stderr: a checkpoint being written holds back what is
-          # printed to sys.stderr meanwhile (checkpoint.py), and this is the last line.
-          self._say(lambda line: print(line, file=sys.__stderr__ or sys.stderr, flush=True),
+          self._say(_to_stderr,
                     f'rnnjax: {name(signum)} received again: stopped at once; the last '
                     'complete checkpoint is kept; run the same command to resume')
           try:
@@ -136,6 +134,10 @@ class Stop:
     if signum:
       raise Stopped(f'stopped by {name(signum)} {where}; run the same command to resume',
                     signum)
+
+
+def _to_stderr(line: str) -> None:
+  print(line, file=sys.stderr, flush=True)
 
 
 class Never:

@@ -1,9 +1,15 @@
 """Checkpoints: packed per dtype, restored leaf by leaf exactly; older unpacked ones too."""
 
+import logging
+import sys
+import threading
+import time
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
+import pytest
 
 from rnnjax import checkpoint
 from rnnjax import sharding
@@ -53,3 +59,46 @@ def test_a_checkpoint_written_before_packing_still_restores(tmp_path):
   states, progress = checkpoint.restore_latest(mngr, lambda _: _target(tree))
   _assert_equal(states, tree)
   assert progress == {'position': 2}
+
+
+class _LoudOnDeath:
+  """An object whose finaliser raises: Python can only print that (sys.unraisablehook)."""
+
+  def __del__(self):
+    raise RuntimeError('Event loop is closed')
+
+
+def _late_thread_error(delay):
+  """A thread that raises after `delay` seconds, as an orbax writer may after its save
+  has already failed."""
+  def fail():
+    time.sleep(delay)
+    raise OSError(28, 'No space left on device')
+  threading.Thread(target=fail).start()
+
+
+def test_what_a_failed_save_says_besides_its_error_is_held_back(monkeypatch):
+  """Unraisable exceptions, uncaught thread exceptions (also from a thread that ends
+  after the failure) and absl error records of a failed save reach nobody, so the
+  sweep's one error line stands alone; after a successful save they are let through."""
+  seen = []
+  monkeypatch.setattr(sys, 'unraisablehook', lambda a: seen.append(str(a.exc_value)))
+  monkeypatch.setattr(threading, 'excepthook', lambda a: seen.append(str(a.exc_value)))
+  records = []
+  handler = logging.Handler()
+  handler.emit = lambda r: records.append(r.getMessage())
+  logging.getLogger('absl').addHandler(handler)
+  try:
+    with pytest.raises(OSError, match='disk'):
+      with checkpoint._quiet_orbax_errors():  # pylint: disable=protected-access
+        _LoudOnDeath()
+        _late_thread_error(0.2)
+        logging.getLogger('absl').error('a writer thread failed')
+        raise OSError('disk full')
+    assert seen == [] and records == []
+    with checkpoint._quiet_orbax_errors():  # pylint: disable=protected-access
+      _LoudOnDeath()
+      logging.getLogger('absl').error('said during a save that succeeded')
+    assert seen == ['Event loop is closed'] and records == ['said during a save that succeeded']
+  finally:
+    logging.getLogger('absl').removeHandler(handler)
