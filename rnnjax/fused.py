@@ -173,17 +173,19 @@ def _gru_layer_bwd(saved, d_hs):
   With a_r, a_z, a_n the arguments of sigmoid, sigmoid and tanh:
     da_n = dh (1 - z) (1 - n^2),  da_r = da_n hn r (1 - r),  da_z = dh (h_tm1 - n) z (1 - z),
     dh_tm1 = dh z + [da_r, da_z, da_n r] W_hh^T.
-  The input side's gradient is dxp = [da_r, da_z, da_n], the recurrent side's
-  dhh = [da_r, da_z, da_n r]; both are stored, for one matmul each afterwards.
+  The loop stores the input side's gradient dxp = [da_r, da_z, da_n] only; the recurrent
+  side's differs from it in its n block alone (da_n r), which is made after the loop,
+  for the weight gradients: one [T, B, 3H] buffer written per step, not two.
   """
   params, xs, hs, (gates, hns) = saved
   w_ih, w_hh = params['w_ih'], params['w_hh']
   num_steps, hidden_size = xs.shape[0], w_hh.shape[0]
+  two_h = 2 * hidden_size
   w_hh_t = w_hh.T  # Materialised once: a transposed operand inside the loop ran 1.5x slower.
   zeros = jnp.zeros_like(hs[0])
 
   def step(k, loop):
-    dh_next, dxps, dhhs = loop
+    dh_next, dxps = loop
     t = num_steps - 1 - k
     r, z, n = jnp.split(_read(gates, t), 3, axis=-1)
     h_tm1 = jnp.where(t > 0, _read(hs, jnp.maximum(t - 1, 0)), zeros)
@@ -193,17 +195,20 @@ def _gru_layer_bwd(saved, d_hs):
     da_z = dh * (h_tm1 - n) * z * (1.0 - z)
     dhh = jnp.concatenate([da_r, da_z, da_n * r], axis=-1)
     dxp = jnp.concatenate([da_r, da_z, da_n], axis=-1)
-    return dh * z + dhh @ w_hh_t, _write(dxps, dxp, t), _write(dhhs, dhh, t)
+    return dh * z + dhh @ w_hh_t, _write(dxps, dxp, t)
 
-  _, dxps, dhhs = jax.lax.fori_loop(
-      0, num_steps, step, (zeros, jnp.zeros_like(gates), jnp.zeros_like(gates)))
-  # Weight gradients as ONE matmul each over every (t, b); h_tm1 = 0 at t = 0 adds nothing.
+  _, dxps = jax.lax.fori_loop(0, num_steps, step, (zeros, jnp.zeros_like(gates)))
+  # Weight gradients as one matmul per block over every (t, b); h_tm1 = 0 at t = 0 adds
+  # nothing, so the recurrent side starts at t = 1.
   dxp_2d = dxps.reshape(-1, 3 * hidden_size)
-  dhh_2d = dhhs[1:].reshape(-1, 3 * hidden_size)
+  h_tm1_2d = hs[:-1].reshape(-1, hidden_size)
+  dhn = dxps[..., two_h:] * gates[..., :hidden_size]  # da_n r <[T, B, H]>.
   grads = {'w_ih': xs.reshape(-1, xs.shape[-1]).T @ dxp_2d,
-           'w_hh': hs[:-1].reshape(-1, hidden_size).T @ dhh_2d,
+           'w_hh': jnp.concatenate(
+               [h_tm1_2d.T @ dxps[1:, :, :two_h].reshape(-1, two_h),
+                h_tm1_2d.T @ dhn[1:].reshape(-1, hidden_size)], axis=1),
            'b': dxp_2d.sum(axis=0),
-           'b_hn': dhhs[..., 2 * hidden_size:].sum(axis=(0, 1))}
+           'b_hn': dhn.sum(axis=(0, 1))}
   d_xs = (dxp_2d @ w_ih.T).reshape(xs.shape)
   return grads, d_xs
 

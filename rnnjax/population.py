@@ -163,8 +163,8 @@ def activation_bytes(cfg: TrainConfig, seq_len: int) -> int:
   """What one member's training step stores per layer and time step for its backward
   pass, as the fused LSTM does: gates and their gradients [B, 4H] each, cell states,
   hidden states and inputs [B, H] each (11H per example, float32). The fused GRU stores
-  about as much (gates and both gradients [B, 3H], hn and hidden states [B, H]); the RNN
-  less (2H), so its groups are sized conservatively."""
+  less (gates and their gradient [B, 3H], hn and hidden states [B, H]: 8H) and the RNN
+  less still (2H), so their groups are sized conservatively."""
   return 4 * cfg.model.num_layers * seq_len * cfg.batch_size * 11 * cfg.model.hidden_size
 
 
