@@ -9,7 +9,9 @@ Every swept flag holds one spec string, parsed by a small grammar (never `eval`)
   randint(lo, hi)           random search only; integers lo..hi inclusive
 
 `--search=grid` crosses every listed axis; `--search=random` draws `--num_members`
-configurations, taking listed values uniformly. `halving` and `pbt` (halving.py, pbt.py) start
+configurations, taking listed values uniformly, each axis from its own stream (the seed
+and the axis name): the first n configurations of a random search are the same for any
+`--num_members` >= n, so a larger search extends a smaller one. `halving` and `pbt` (halving.py, pbt.py) start
 from such a population: random when `--num_members` is set, else the grid. Each
 configuration is repeated `--num_seeds` times, and each repeat trains on each of
 `--folds` cross-validation folds: member uid = (configuration * num_seeds + seed index)
@@ -26,6 +28,7 @@ import dataclasses
 import functools
 import math
 import re
+import zlib
 
 import numpy as np
 
@@ -346,9 +349,11 @@ def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
   elif search == 'random':
     if num_members < 1:
       raise InputError('--num_members: random search needs the number of configurations')
-    rng = np.random.default_rng(seed)
     num_configs = num_members
-    columns = {a.name: _draw(a, rng, num_configs) for a in ordered}
+    # A stream per axis (seeded by the search seed and the axis name): a search of more
+    # members extends one of fewer, so halving's first members are random search's.
+    columns = {a.name: _draw(a, np.random.default_rng((seed, zlib.crc32(a.name.encode()))),
+                             num_configs) for a in ordered}
   else:
     raise AssertionError(f'{search}: its configurations come from tpe.py')
   swept = tuple(a.name for a in ordered if a.is_random or len(a.values) > 1)

@@ -223,6 +223,16 @@ def test_random_plan_deterministic_per_seed():
   assert [m.hparams for m in a.members] != [m.hparams for m in c.members]
 
 
+def test_a_larger_random_search_extends_a_smaller_one():
+  """Each axis draws from its own stream: the first 12 configurations of a 40-member
+  search are the 12 of a 12-member search (so halving's first members are random
+  search's), on every kind of axis."""
+  small, large = _random_plan(seed=3, num_members=12), _random_plan(seed=3)
+  assert [m.hparams for m in large.members[:12]] == [m.hparams for m in small.members]
+  assert len({m.hparams['dropout'] for m in large.members} - {
+      m.hparams['dropout'] for m in small.members}) == 28
+
+
 def test_random_plan_seeds_repeat_configurations():
   plan = _random_plan(seed=0, num_members=5, num_seeds=3)
   assert len(plan.members) == 15
