@@ -11,11 +11,11 @@ Every swept flag holds one spec string, parsed by a small grammar (never `eval`)
 `--search=grid` crosses every listed axis; `--search=random` draws `--num_members`
 configurations, taking listed values uniformly, each axis from its own stream (the seed
 and the axis name): the first n configurations of a random search are the same for any
-`--num_members` >= n, so a larger search extends a smaller one. `halving` and `pbt` (halving.py, pbt.py) start
-from such a population: random when `--num_members` is set, else the grid. Each
-configuration is repeated `--num_seeds` times, and each repeat trains on each of
-`--folds` cross-validation folds: member uid = (configuration * num_seeds + seed index)
-* folds + fold (with one fold, configuration * num_seeds + seed index).
+`--num_members` >= n, so a larger search extends a smaller one. `halving` and `pbt`
+(halving.py, pbt.py) start from such a population: random when `--num_members` is set,
+else the grid. Each configuration is repeated `--num_seeds` times, and each repeat trains
+on each of `--folds` cross-validation folds: member uid = (configuration * num_seeds +
+seed index) * folds + fold (with one fold, configuration * num_seeds + seed index).
 
 Structural axes (cell, hidden_size, num_layers, batch_size, optimizer, and lookback for
 forecasting) change shapes, so members are grouped into buckets of equal structure, one
