@@ -149,6 +149,8 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
     return summary
   resumed = None
   if status == workdir_lib.RESUME:
+    if spec.search != 'tpe':  # tpe's rounds come from its journal (see _resume).
+      workdir_lib.check_plan(workdir, sweep.plan_json)
     mngr = checkpoint.manager(workdir, keep=keep_checkpoints)
     resumed = _resume(sweep, workdir, mngr, log, max_memory_gb, group_size)
     if resumed is None:

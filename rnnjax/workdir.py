@@ -5,6 +5,7 @@ this sweep finished (report it), or holds another sweep (refuse, unless overwrit
 Nothing here writes until the caller has checked every input.
 """
 
+import json
 import os
 import platform
 import shutil
@@ -54,13 +55,23 @@ def state_of(workdir: str, spec_json: dict, *, overwrite: bool,
                      '--workdir or --overwrite')
   if os.path.exists(os.path.join(workdir, results.SUMMARY)):
     return FINISHED
-  plan_path = os.path.join(workdir, results.PLAN)
-  if spec_json.get('num_members') and os.path.exists(plan_path) and 'members' in (
-      results.read_json(plan_path)):  # The per-member plan.json of rnnjax before issue 17.
-    raise InputError(f'--workdir: {workdir} holds a random draw of an older rnnjax, whose '
-                     'members this version draws differently; finish it with that version, '
-                     'or use --overwrite')
   return RESUME
+
+
+def check_plan(workdir: str, plan_json: dict) -> None:
+  """Raises InputError unless the unfinished sweep in `workdir` was planned with the
+  configurations this version makes of the same spec (`plan_json`, as plan.json holds
+  it). A random search begun with an older rnnjax, which drew differently, would
+  otherwise resume training one set of values and report another."""
+  path = os.path.join(workdir, results.PLAN)
+  try:
+    stored = results.read_json(path).get('configs')
+  except (OSError, ValueError) as e:
+    raise InputError(f'--workdir: {path} is unreadable ({e}); use --overwrite') from None
+  if stored != json.loads(json.dumps(results.clean(plan_json['configs']))):
+    raise InputError(f'--workdir: {workdir} holds a sweep whose configurations this version '
+                     'of rnnjax draws differently (a random search begun with an older '
+                     'version); finish it with that version, or use --overwrite')
 
 
 def check_usable(workdir: str) -> None:

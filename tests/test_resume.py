@@ -21,6 +21,7 @@ from tensorboard.backend.event_processing import event_accumulator
 from rnnjax import results
 from rnnjax import sweep
 from rnnjax import tpe
+from rnnjax.errors import InputError
 from tests.outcomes import assert_same
 from tests.outcomes import outcome
 
@@ -171,6 +172,32 @@ def test_adaptive_search_interrupt_and_resume_equals_uninterrupted(search, tmp_p
     assert _interrupt(spec, workdir, chunk_line) == checkpointed
     assert 'resuming' in _run(spec, workdir)
     assert_same(outcome(workdir), expected)
+
+
+def test_a_random_search_resumes_only_with_the_draws_it_began_with(tmp_path):
+  """An unfinished random search resumes and ends as an uninterrupted one; one whose
+  plan.json holds other draws (as an older rnnjax drew them) is refused in one line,
+  and its checkpoints and records are left as they were."""
+  spec = dataclasses.replace(SPEC, cell='lstm', search='random', num_members=2,
+                             learning_rate='loguniform(3e-3,3e-2)')
+  _run(spec, str(tmp_path / 'reference'))
+  workdir = str(tmp_path / 'interrupted')
+  assert _interrupt(spec, workdir, 'chunk 4/10 ') == 3
+  plan_path = os.path.join(workdir, results.PLAN)
+  drawn = results.read_json(plan_path)
+  older = {**drawn, 'configs': {**drawn['configs'], 'swept': {
+      **drawn['configs']['swept'],
+      'learning_rate': drawn['configs']['swept']['learning_rate'][::-1]}}}
+  results.write_json(plan_path, older)
+  metrics = open(os.path.join(workdir, results.METRICS)).read()
+  with pytest.raises(InputError, match=r'^--workdir: .*interrupted holds a sweep whose '
+                     'configurations this version of rnnjax draws differently'):
+    _run(spec, workdir)
+  assert open(os.path.join(workdir, results.METRICS)).read() == metrics
+  assert _checkpoints(workdir)[-1] == 3
+  results.write_json(plan_path, drawn)
+  assert 'resuming' in _run(spec, workdir)
+  assert_same(outcome(workdir), outcome(str(tmp_path / 'reference')))
 
 
 def test_corrupt_latest_checkpoint_falls_back(reference, tmp_path):
