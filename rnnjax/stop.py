@@ -15,7 +15,8 @@ atomically, and metrics.jsonl is cut back on resume to what the last checkpoint 
 
 With several processes (distributed.py) every process must stop at the same chunk:
 `check` is then a collective, and a signal received by any process stops them all.
-Outside the main thread (no signal handlers can be set there) `Stop` does nothing.
+Outside the main thread (no signal handlers can be set there) `Stop` does nothing, and a
+signal the process was started to ignore stays ignored.
 """
 
 import os
@@ -67,7 +68,10 @@ class Stop:
     os.set_blocking(write, False)
     self._write = write
     self._quit_read, self._quit_write = os.pipe()
-    self._old = {s: signal.signal(s, self._handler) for s in SIGNALS}
+    # A signal the process was started to ignore (a script's background job ignores
+    # SIGINT, as Python itself leaves it) stays ignored.
+    self._old = {s: signal.signal(s, self._handler) for s in SIGNALS
+                 if signal.getsignal(s) is not signal.SIG_IGN}
     self._old_wakeup = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
     self._thread = threading.Thread(target=self._watch, name='rnnjax-stop', daemon=True)
     self._thread.start()

@@ -39,6 +39,7 @@ CHUNKS = 6
 
 
 def test_a_signal_is_noted_and_checked_not_raised():
+  before = signal.getsignal(signal.SIGINT)
   with stop.Stop(notify=lambda _: None) as stopper:
     stopper.check('anywhere')  # Nothing yet.
     os.kill(os.getpid(), signal.SIGTERM)
@@ -49,7 +50,24 @@ def test_a_signal_is_noted_and_checked_not_raised():
                        'same command to resume$') as e:
       stopper.check('after chunk 3')
     assert e.value.exit_code == 143
-  assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Restored.
+  assert signal.getsignal(signal.SIGINT) is before  # Restored.
+
+
+def test_a_signal_the_process_ignores_stays_ignored():
+  """A sweep started as a script's background job (SIGINT ignored) is not stopped by a
+  SIGINT, as Python leaves it; SIGTERM still stops it at a safe point."""
+  before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+  try:
+    with stop.Stop(notify=lambda _: None) as stopper:
+      assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+      os.kill(os.getpid(), signal.SIGINT)
+      time.sleep(0.2)
+      stopper.check('anywhere')  # Ignored: nothing noted.
+      assert stopper.signum == 0
+      assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL  # Taken over.
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+  finally:
+    signal.signal(signal.SIGINT, before)
 
 
 def _start(workdir, *extra):
