@@ -217,12 +217,12 @@ def child_w(args):
         p, args.steps, data, p if args.plain else args.group_size, fused=not args.plain)
     rounds = [(None if args.no_torch else torch_ms(), run()) for _ in range(args.w_rounds)]
     ms = float(np.median([j for _, j in rounds]))
-    torch = None if args.no_torch else float(np.median([t for t, _ in rounds]))
+    torch_ms_median = None if args.no_torch else float(np.median([t for t, _ in rounds]))
     rate = population.flops_per_member_step() / (ms * 1e-3) / 1e9
     _row(members=p, devices=jax.device_count(), compile_s=compile_s,
-         ms_per_member_step=ms, torch_ms_per_member_step=torch,
+         ms_per_member_step=ms, torch_ms_per_member_step=torch_ms_median,
          loop_ms_per_member_step=loop_ms,
-         speedup_vs_torch=torch and float(np.median([t / j for t, j in rounds])),
+         speedup_vs_torch=torch_ms_median and float(np.median([t / j for t, j in rounds])),
          rounds=[[t, j] for t, j in rounds], fraction_of_matmul_peak=rate / peak)
 
 
