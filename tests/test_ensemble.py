@@ -14,6 +14,8 @@ from rnnjax import model
 from rnnjax import population as pop
 from rnnjax import plan as plan_lib
 from rnnjax import sharding
+from rnnjax import spec as spec_lib
+from rnnjax import summary as summary_lib
 from rnnjax import tasks
 
 
@@ -126,3 +128,40 @@ def test_probability_scores_equal_the_members_own_metrics(task):
   scored = t.score(cfg, t.outputs(cfg, params, split), split)
   for name, value in own.items():
     np.testing.assert_allclose(scored[name], value, rtol=1e-5)
+
+
+@pytest.mark.parametrize('kind', ['top', 'greedy'])
+def test_final_model_is_chosen_on_validation_and_scored_on_test(kind):
+  """Contract 7 for the final model. Validation's targets are the mean of members 0 and
+  1's forecasts, test's member 0's own: validation picks [0, 1] (k = 2), test would pick
+  [0]. The final model is the pair, with a validation score of 0 and the pair's test
+  score."""
+  rng = np.random.default_rng(2)
+  mesh = sharding.population_mesh()
+  cfg = pop.TrainConfig(model=model.ModelConfig('gru', 1, 4, 1, 1), optimizer='adam',
+                        batch_size=4, steps_per_chunk=1)
+  values = [hparams.member_values(hidden_size=4, init_scale=0.5 + i) for i in range(3)]
+  hp = hparams.stack(values, [0, 1, 2], sharding.padded_size(3, mesh), num_layers=1)
+  state = pop.population_init_fn(cfg, mesh)(hp, jax.random.key(0))
+  runs = [plan_lib.Run(0, cfg, tuple(int(u) for u in hp.uid), hp, state=state)]
+  where = {u: (0, u) for u in range(3)}
+  scale = {'mean': np.zeros(1, np.float32), 'std': np.full(1, 2.0, np.float32)}
+  outputs, splits = {}, {}
+  for name in ('val', 'test'):  # Different inputs: outputs differ too.
+    x = rng.normal(size=(8, 5, 1)).astype(np.float32)
+    split = {'x': x, 'y': np.zeros((8, 1, 1), np.float32), **scale}
+    outputs[name] = ensemble.pool_outputs(
+        runs, where, [0, 1, 2], {(None, 0): {name: jax.tree.map(jnp.asarray, split)}},
+        name, mesh).astype(np.float64)
+    splits[name] = split
+  splits['val']['y'] = ((outputs['val'][0] + outputs['val'][1]) / 2).astype(np.float32)
+  splits['test']['y'] = outputs['test'][0].astype(np.float32)
+  spec = spec_lib.SweepSpec(ensemble=kind, ensemble_size=3)
+  final = summary_lib.final_model(
+      spec, [0, 1, 2], runs, where, {(None, 0): jax.tree.map(jnp.asarray, splits)},
+      mesh=mesh, group_size=0, rename=lambda metrics: metrics)
+  assert final['kind'] == 'ensemble' and final['members'] == [0, 1]
+  assert final['val']['rmse'] < 1e-6
+  want = np.sqrt(np.mean(((outputs['test'][1] - outputs['test'][0]) / 2 * 2.0) ** 2))
+  assert want > 0.01
+  np.testing.assert_allclose(final['test']['rmse'], want, rtol=1e-5)

@@ -91,11 +91,27 @@ def test_forecast_ensemble_reproduces_the_test_figures(forecast_run):
   assert np.all(fc['lower'][0.95] <= fc['lower'][0.8])
   assert np.all(fc['upper'][0.8] <= fc['upper'][0.95])
   assert any('feed the forecasts back' in n for n in fc['notes'])
-  # The first step forecast from the end equals the model's window forecast there.
-  one = model.forecast(series[:-1], 1)['point'][0, 0]
-  assert abs(one - series[-1, 0]) < 10 * summary['final']['test']['rmse']
+  for k in range(1, 12):  # Fed back: step k + 1 is the next step after the first k.
+    fed = model.forecast(np.concatenate([series, fc['point'][:k]]), 1)['point'][0]
+    np.testing.assert_allclose(fed, fc['point'][k], rtol=1e-9)
+  # One step from each test origin, as `forecast` makes it from the history before it:
+  # the summary's test RMSE, and the last one is the forecast from series[:-1].
+  train_end, test_start = model.transform['split_points']
+  step = lambda origins: model.backtest(series, origins)[:, 0, 0]
+  test_points = step(np.arange(test_start, len(series)))
+  test_errors = np.abs(test_points - series[test_start:, 0])
+  np.testing.assert_allclose(np.sqrt(np.mean(test_errors ** 2)), final['test']['rmse'],
+                             rtol=1e-5)
+  np.testing.assert_allclose(model.forecast(series[:-1], 1)['point'][0, 0],
+                             test_points[-1], rtol=1e-6)
+  # The intervals are calibrated on validation's errors (contract 7): at step 1 and 80 %
+  # the ceil((n + 1) 0.8)-th smallest of the n one-step errors from validation origins.
+  val_errors = np.sort(np.abs(step(np.arange(train_end, test_start))
+                              - series[train_end:test_start, 0]))
+  width = val_errors[int(np.ceil((len(val_errors) + 1) * 0.8)) - 1]
+  np.testing.assert_allclose(fc['upper'][0.8][0] - fc['point'][0], width, rtol=1e-6)
   coverage = model.manifest['intervals']['test_coverage']
-  assert 0 <= coverage['0.8']['first_steps'] <= 1
+  assert coverage['0.8']['first_steps'] == np.mean(test_errors <= width)
   with pytest.raises(InputError, match='rows are too few'):
     model.forecast(series[:3], 2)
 

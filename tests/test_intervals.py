@@ -22,7 +22,7 @@ def test_widths_grow_with_the_step_and_extend_past_calibration():
   width, notes = intervals.widths(residuals, 0.5, 5)
   np.testing.assert_array_equal(width[:, 0], [2.0, 2.0, 5.0, 5.0, 5.0])
   assert any('steps past 3' in n for n in notes)
-  with pytest.raises(InputError, match='--levels: 1.2'):
+  with pytest.raises(InputError, match=r'^levels: 1.2'):
     intervals.widths(residuals, 1.2, 1)
 
 
@@ -45,3 +45,39 @@ def test_coverage_of_a_series_with_known_noise():
     assert abs(width[0, 0] - 2.0 * z) < 0.35 * 2.0 * z
   # Coverage itself counts the points inside, on hand-made numbers.
   assert intervals.coverage([1.0, 2.0, 5.0, np.nan], 2.0, 1.0) == pytest.approx(2 / 3)
+
+
+class _LastValue:
+  """A stand-in for tuned.TunedModel: forecasts every step as the last point before
+  its origin (lookback 2), on a series whose test part is far noisier than the rest."""
+  num_targets = 1
+
+  def __init__(self):
+    rng = np.random.default_rng(3)
+    self.series = np.cumsum(rng.normal(size=(40, 1)), axis=0)
+    self.series[30:] += rng.normal(0, 20.0, size=(10, 1))
+    self.arrays = {'series': self.series}
+    self.transform = {'split_points': [20, 30], 'horizon': 2}
+
+  def _need(self):
+    return 2
+
+  def _paths(self, values, origins, steps):
+    return np.repeat(values[np.asarray(origins) - 1][:, None], steps, axis=1)
+
+
+def test_intervals_are_calibrated_on_validation_errors_alone():
+  """Contract 7: the calibration errors are the forecasts' from every validation origin
+  t in [20, 30), of the points t + k before 30; the test part (30 on), noisier, is never
+  read, so the widths are validation's."""
+  model = _LastValue()
+  residuals = intervals.validation_residuals(model, max_steps=3)
+  want = np.full((3, 10, 1), np.nan)
+  for w, t in enumerate(range(20, 30)):
+    for k in range(3):
+      if t + k < 30:
+        want[k, w, 0] = abs(model.series[t + k, 0] - model.series[t - 1, 0])
+  np.testing.assert_array_equal(residuals, want)
+  width, _ = intervals.widths(residuals, 0.8, 1)
+  errors = np.sort(want[0, :, 0])  # n = 10: the ceil(11 * 0.8) = 9th smallest.
+  assert width[0, 0] == errors[8]
