@@ -11,10 +11,12 @@ After every chunk the sweep saves, as one orbax step numbered by chunks done:
 
 Nothing random lives in the state (keys come from seed, uid and step), so a restored
 population continues bit for bit. Every leaf of `states` has the member axis first, and
-they are saved packed: one <[P, N]> array per dtype, each leaf flattened to its columns.
+they are saved packed: one <[P, N]> array per dtype and population size P (runs of a
+structural random search differ in size), each leaf flattened to its columns.
 Orbax pays about 2 ms per array written (a small sweep's 60 leaves took 200 ms a save,
 packed 70 ms); a checkpoint written before packing (no 'packed' in its progress) still
-restores leaf by leaf. Orbax writes each step to a temporary directory and
+restores leaf by leaf, and one packed by dtype alone ('packed': 1, every run of one
+size) restores as it was written. Orbax writes each step to a temporary directory and
 renames it when complete; a step that fails to restore (killed mid-write, corrupted)
 is skipped with a warning for the one before it.
 
@@ -43,6 +45,7 @@ from rnnjax import errors
 from rnnjax.errors import InputError
 
 DIRNAME = 'checkpoints'
+_PACKED = 2  # The packing written: groups by dtype and population size.
 
 
 def manager(workdir: str, *, keep: int = 3) -> ocp.CheckpointManager:
@@ -60,7 +63,7 @@ def save(mngr: ocp.CheckpointManager, step: int, states: dict, progress: dict) -
     with _quiet_orbax_errors():
       mngr.save(step, args=ocp.args.Composite(
           states=ocp.args.StandardSave(_pack(states)),
-          progress=ocp.args.JsonSave({**progress, 'packed': 1})))
+          progress=ocp.args.JsonSave({**progress, 'packed': _PACKED})))
       mngr.wait_until_finished()
   except Exception as e:  # pylint: disable=broad-except
     reason = errors.write_failure(e)
@@ -77,11 +80,13 @@ def save(mngr: ocp.CheckpointManager, step: int, states: dict, progress: dict) -
                             'resume') from None
 
 
-def _groups(leaves) -> dict:
-  """dtype name -> indices of the leaves of that dtype, in tree order."""
+def _groups(leaves, packed: int = _PACKED) -> dict:
+  """Group name -> indices of the leaves packed side by side, in tree order: one group
+  per dtype and leading (population) size; per dtype alone in packing 1."""
   groups = {}
   for i, leaf in enumerate(leaves):
-    groups.setdefault(np.dtype(leaf.dtype).name, []).append(i)
+    name = np.dtype(leaf.dtype).name
+    groups.setdefault(name if packed == 1 else f'{name}_{leaf.shape[0]}', []).append(i)
   return groups
 
 
@@ -99,30 +104,31 @@ def _pack(states):
           for name, idx in _groups(leaves).items()}
 
 
-def _packed_like(target):
+def _packed_like(target, packed: int = _PACKED):
   """The packed form of `target` (jax.ShapeDtypeStructs with shardings)."""
   leaves = jax.tree.leaves(target)
   return {name: jax.ShapeDtypeStruct(
               (leaves[idx[0]].shape[0], sum(_columns(leaves[i]) for i in idx)),
               leaves[idx[0]].dtype, sharding=leaves[idx[0]].sharding)
-          for name, idx in _groups(leaves).items()}
+          for name, idx in _groups(leaves, packed).items()}
 
 
-def _unpack(packed: dict, target):
+def _unpack(arrays: dict, target, packed: int = _PACKED):
   """`_pack`'s inverse: the tree of `target`, each leaf with its target's sharding."""
   leaves, treedef = jax.tree.flatten(target)
+  groups = _groups(leaves, packed)
 
-  def split(packed):
+  def split(arrays):
     out = [None] * len(leaves)
-    for name, idx in _groups(leaves).items():
+    for name, idx in groups.items():
       start = 0
       for i in idx:
         width = _columns(leaves[i])
-        out[i] = packed[name][:, start:start + width].reshape(leaves[i].shape)
+        out[i] = arrays[name][:, start:start + width].reshape(leaves[i].shape)
         start += width
     return jax.tree.unflatten(treedef, out)
   return jax.jit(split, out_shardings=jax.tree.unflatten(
-      treedef, [leaf.sharding for leaf in leaves]))(packed)
+      treedef, [leaf.sharding for leaf in leaves]))(arrays)
 
 
 def _steps(directory: str) -> list:
@@ -189,10 +195,10 @@ def restore_latest(mngr: ocp.CheckpointManager, target_of, log=print):
       progress = mngr.restore(step, args=ocp.args.Composite(
           progress=ocp.args.JsonRestore()))['progress']
       target = target_of(progress)
-      if progress.get('packed'):
-        packed = mngr.restore(step, args=ocp.args.Composite(
-            states=ocp.args.StandardRestore(_packed_like(target))))['states']
-        states = _unpack(packed, target)
+      if packed := progress.get('packed'):
+        arrays = mngr.restore(step, args=ocp.args.Composite(
+            states=ocp.args.StandardRestore(_packed_like(target, packed))))['states']
+        states = _unpack(arrays, target, packed)
       else:  # Written before checkpoints were packed.
         states = mngr.restore(step, args=ocp.args.Composite(
             states=ocp.args.StandardRestore(target)))['states']

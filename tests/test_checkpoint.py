@@ -1,4 +1,5 @@
-"""Checkpoints: packed per dtype, restored leaf by leaf exactly; older unpacked ones too."""
+"""Checkpoints: packed per dtype and population size, restored leaf by leaf exactly;
+older ones (unpacked, or packed per dtype alone) too."""
 
 import logging
 import sys
@@ -27,6 +28,13 @@ def _tree():
                  'status': jnp.asarray([0, 1, 0, 2], jnp.int32)},)}
 
 
+def _unequal_tree():
+  """Runs of two sizes, as a random search over structural choices makes."""
+  rng = np.random.default_rng(1)
+  return {**_tree(), '2': ({'w': jnp.asarray(rng.normal(size=(2, 3)), jnp.float32),
+                            'status': jnp.asarray([1, 0], jnp.int32)},)}
+
+
 def _target(tree):
   shard = sharding.members_sharding(sharding.population_mesh())
   return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=shard), tree)
@@ -38,13 +46,14 @@ def _assert_equal(got, want):
                              np.testing.assert_equal(a.dtype, b.dtype)), got, want)
 
 
-def test_saved_packed_one_array_per_dtype_and_restored_exactly(tmp_path):
-  tree = _tree()
+def test_saved_packed_one_array_per_dtype_and_size_and_restored_exactly(tmp_path):
+  tree = _unequal_tree()
   mngr = checkpoint.manager(str(tmp_path))
   checkpoint.save(mngr, 1, tree, {'position': 0})
   raw = mngr.restore(1, args=ocp.args.Composite(states=ocp.args.StandardRestore()))
-  assert {k: v.shape for k, v in raw['states'].items()} == {'float32': (P, 15 + 1 + 2 + 7),
-                                                            'int32': (P, 2)}
+  assert {k: v.shape for k, v in raw['states'].items()} == {
+      f'float32_{P}': (P, 15 + 1 + 2 + 7), f'int32_{P}': (P, 2),
+      'float32_2': (2, 3), 'int32_2': (2, 1)}
   states, progress = checkpoint.restore_latest(mngr, lambda _: _target(tree))
   _assert_equal(states, tree)
   assert progress['position'] == 0
@@ -59,6 +68,22 @@ def test_a_checkpoint_written_before_packing_still_restores(tmp_path):
   states, progress = checkpoint.restore_latest(mngr, lambda _: _target(tree))
   _assert_equal(states, tree)
   assert progress == {'position': 2}
+
+
+def test_a_checkpoint_packed_per_dtype_alone_still_restores(tmp_path):
+  """Packing 1 (before runs of different sizes were saved): one array per dtype."""
+  tree = _tree()
+  leaves = jax.tree.leaves(tree)
+  packed = {name: np.concatenate([np.asarray(leaves[i]).reshape(P, -1) for i in idx], 1)
+            for name, idx in {'float32': [1, 2, 3, 5], 'int32': [0, 4]}.items()}
+  mngr = checkpoint.manager(str(tmp_path))
+  mngr.save(2, args=ocp.args.Composite(
+      states=ocp.args.StandardSave(packed),
+      progress=ocp.args.JsonSave({'position': 1, 'packed': 1})))
+  mngr.wait_until_finished()
+  states, progress = checkpoint.restore_latest(mngr, lambda _: _target(tree))
+  _assert_equal(states, tree)
+  assert progress['position'] == 1
 
 
 class _LoudOnDeath:

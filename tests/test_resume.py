@@ -281,3 +281,27 @@ def test_tpe_rounds_and_interrupt_and_resume_equals_uninterrupted(tmp_path):
     assert _journal_trials(str(workdir / 'tpe.journal')) == journal
     for name in ('trials.csv', 'curves.csv'):
       assert open(workdir / name).read() == open(reference / name).read()
+
+
+@pytest.mark.parametrize('search', ['random', 'tpe'])
+def test_structural_random_and_tpe_searches_resume_with_buckets_of_unequal_sizes(
+    search, tmp_path):
+  """Random and TPE searches over cell and hidden size draw buckets of different sizes
+  (random: 5 configurations over 4 structures; TPE: 2 rounds of 3); once two of them have trained, every
+  checkpoint holds populations of different sizes. Interrupted after that, the sweep
+  resumes and ends as an uninterrupted one."""
+  spec = dataclasses.replace(SPEC, search=search, cell='choice(lstm,gru)',
+                             hidden_size='choice(4,6)',
+                             learning_rate='loguniform(3e-3,3e-2)', train_steps=4,
+                             **({'num_members': 5} if search == 'random' else
+                                {'num_members': 3, 'rounds': 2}))
+  _run(spec, str(tmp_path / 'reference'))
+  expected = outcome(str(tmp_path / 'reference'))
+  plan = results.read_json(str(tmp_path / 'reference' / results.PLAN))
+  sizes = [b['num_members'] for b in plan['buckets']]
+  assert len(set(sizes)) > 1, sizes
+  workdir = str(tmp_path / 'interrupted')
+  # Two chunks per bucket: stopped in the last bucket's first chunk.
+  assert _interrupt(spec, workdir, f'chunk {2 * len(sizes) - 1}/') == 2 * len(sizes) - 2
+  assert 'resuming' in _run(spec, workdir)
+  assert_same(outcome(workdir), expected)
