@@ -212,6 +212,124 @@ def test_season_zero_turns_seasonal_naive_off():
   assert 'seasonal_naive' not in data.baselines
 
 
+# --- the season of a user's file, from its time column --------------------------------
+
+def _monthly(n=48, start='1990-01'):
+  """n month labels from `start` ('1990-01', '1990-02', ...)."""
+  return [str(np.datetime64(start, 'M') + k) for k in range(n)]
+
+
+def _user_csv(tmp_path, times, time_column='date'):
+  """A seasonal series (period 12) of len(times) points with `times` as its time column."""
+  t = np.arange(len(times))
+  values = 100 + t + 10 * np.sin(2 * np.pi * t / 12)
+  lines = [f'{time_column},y'] + [f'{time},{v:.3f}' for time, v in zip(times, values)]
+  return _write(tmp_path / 'mine.csv', '\n'.join(lines) + '\n')
+
+
+def _load_user(path, **kw):
+  return forecast.load(csv_path=path, time_column='date', target_columns=('y',),
+                       lookback=4, horizon=1, **kw)
+
+
+def test_monthly_time_column_gives_season_12_and_seasonal_naive(tmp_path, monkeypatch):
+  fitted = []  # The season ETS and ARIMA are fitted with.
+  monkeypatch.setattr(classical, 'forecasts',
+                      lambda *args, season, **kw: fitted.append(season) or ({}, ()))
+  data = _load_user(_user_csv(tmp_path, _monthly()))
+  assert set(data.baselines.get('seasonal_naive', ())) == {'val', 'test'}
+  assert fitted == [12] and data.season == 12
+  assert data.notes == ("season: 12, inferred from the monthly time column 'date'; "
+                        '--season sets it',)
+  # As if --season=12 had been given, less the note.
+  given = _load_user(_user_csv(tmp_path, _monthly()), season=12)
+  assert given.baselines == data.baselines and given.notes == ()
+
+
+@pytest.mark.parametrize('times', [
+    [f'{1990 + k // 4}-Q{k % 4 + 1}' for k in range(24)],  # 1990-Q1, 1990-Q2, ...
+    [f'{month}-01' for month in _monthly(72)[::3]],          # 1990-01-01, 1990-04-01, ...
+])
+def test_quarterly_time_column_gives_season_4(tmp_path, times):
+  data = _load_user(_user_csv(tmp_path, times))
+  assert 'seasonal_naive' in data.baselines and data.season == 4
+  assert data.notes == ("season: 4, inferred from the quarterly time column 'date'; "
+                        '--season sets it',)
+
+
+def test_irregular_time_column_gives_no_season_and_says_so(tmp_path):
+  times = [f'{month}-01' for month in _monthly()]
+  times[30] = '1992-07-15'  # One date off the first-of-the-month steps.
+  data = _load_user(_user_csv(tmp_path, times))
+  assert data.notes == ("season: none, the time column 'date' is irregular ('1992-06-01' "
+                        "to '1992-07-15' is not 1 month); --season sets it",)
+  assert 'seasonal_naive' not in data.baselines and data.season == 0
+
+
+@pytest.mark.parametrize('season', [0, 4])
+def test_a_given_season_wins_over_the_time_column(tmp_path, season):
+  data = _load_user(_user_csv(tmp_path, _monthly()), season=season)
+  assert data.season == season and data.notes == ()
+  assert ('seasonal_naive' in data.baselines) == bool(season)
+
+
+@pytest.mark.parametrize('times, season, spacing', [
+    (_monthly(6), 12, 'monthly'),
+    (['1990-01-31', '1990-02-28', '1990-03-31', '1990-04-30'], 12, 'monthly'),  # Month ends.
+    (['1990 Q3', '1990 Q4', '1991 Q1'], 4, 'quarterly'),
+    (['2001-12-15', '2001-12-22', '2001-12-29', '2002-01-05'], 52, 'weekly'),
+    (['2001-02-27', '2001-02-28', '2001-03-01'], 7, 'daily'),
+    (['2001-01-01 22:00', '2001-01-01 23:00', '2001-01-02T00:00:00'], 24, 'hourly'),
+    (['1990', '1991', '1992'], 0, 'yearly'),
+    (['1990-06-01', '1991-06-01', '1992-06-01'], 0, 'yearly'),
+])
+def test_infer_season_of_regular_times(times, season, spacing):
+  got, note = forecast.infer_season(times, 'when')
+  assert got == season
+  assert note == (f"season: {season or 'none'}, inferred from the {spacing} time column "
+                  "'when'; --season sets it")
+
+
+@pytest.mark.parametrize('times, why', [
+    (['0', '1', '2', '3'], 'holds step numbers, not dates'),
+    (['1990-01', '1990-02', '1990-04', '1990-05'],  # A month missing.
+     "is irregular ('1990-02' to '1990-04' is not 1 month)"),
+    (['2001-03-01', '2001-03-02', '2001-03-05', '2001-03-06'],  # Weekdays.
+     "is irregular ('2001-03-02' to '2001-03-05' is not 1 day)"),
+    (['1990-03', '1990-02', '1990-01'], "is irregular ('1990-03' to '1990-02' is not a step"),
+    (['2001-01-01 00:00', '2001-01-01 00:30', '2001-01-01 01:00'], 'is regular (every 30 minutes)'),
+    (['01/02/2001', '01/03/2001', '01/04/2001'], "is not read as dates (line 2: '01/02/2001'"),
+    (['2001-01-01', '', '2001-01-03'], "is not read as dates (line 3: ''"),
+    (['1990-01'], 'has fewer than 3 times'),
+])
+def test_infer_no_season_from_other_times(times, why):
+  season, note = forecast.infer_season(times, 'when')
+  assert season == 0
+  assert note.startswith(f"season: none, the time column 'when' {why}"), note
+
+
+def test_inference_agrees_with_the_bundled_seasons():
+  """Where a bundled series' time column has dates, inference gives its declared season;
+  sunspots declares the 11-year solar cycle (132 months) over monthly dates, and the
+  half-hourly taylor_electricity numbers its steps. A bundled series keeps its own."""
+  inferred = {name: forecast.infer_season(forecast.read_times(forecast.bundled_path(name),
+                                                              time_column), time_column)[0]
+              for name, (_, time_column, _, _) in forecast.DATASETS.items()}
+  declared = {name: season for name, (_, _, _, season) in forecast.DATASETS.items()}
+  assert inferred == {**declared, 'sunspots_monthly': 12, 'taylor_electricity': 0}
+  for name, season in declared.items():
+    data = forecast.load(dataset=name, lookback=4, horizon=1)
+    assert data.season == season and data.notes == ()
+
+
+def test_user_csv_without_time_column_says_it_has_no_season(tmp_path):
+  path = _write(tmp_path / 'x.csv', 'y\n' + '\n'.join(str(k % 5) for k in range(30)) + '\n')
+  data = forecast.load(csv_path=path, target_columns=('y',), lookback=4, horizon=1)
+  assert data.season == 0 and 'seasonal_naive' not in data.baselines
+  assert data.notes == ('season: none, not inferred without --time_column; '
+                        '--season sets it',)
+
+
 # --- errors ---------------------------------------------------------------------------
 
 def test_read_csv_missing_file(tmp_path):

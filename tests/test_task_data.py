@@ -60,3 +60,32 @@ def test_load_takes_every_option_it_names(tmp_path, task):
 def test_load_rejects_an_option_its_task_does_not_take(task, option):
   with pytest.raises(TypeError, match=f"task {task!r} takes no option {option!r}"):
     task_data.load(task=task, **{option: 1})
+
+
+def _monthly_csv(tmp_path):
+  rows = ['month,y'] + [f'{np.datetime64("2000-01", "M") + i},{i % 12 + 0.1 * i}'
+                        for i in range(48)]
+  (tmp_path / 'm.csv').write_text('\n'.join(rows) + '\n')
+  return str(tmp_path / 'm.csv')
+
+
+def test_season_inferred_without_the_flag_is_noted_and_recorded(tmp_path):
+  from rnnjax import spec as spec_lib  # pylint: disable=g-import-not-at-top
+  sweep = spec_lib.SweepSpec(csv_path=_monthly_csv(tmp_path), time_column='month',
+                             target_columns=('y',), classical_baselines=False)
+  assert sweep.season == -1  # --season not given.
+  data = spec_lib.load_data(sweep, 4)
+  assert [n for n in data.notes if n.startswith('season')] == [
+      "season: 12, inferred from the monthly time column 'month'; --season sets it"]
+  assert 'seasonal_naive' in data.baselines
+  # Where a saved model (export.manifest: `transform`) and the summary (`info`) read it.
+  assert data.info['season'] == data.transform['season'] == 12
+
+
+@pytest.mark.parametrize('season', [0, 3])
+def test_a_given_season_is_recorded_without_a_note(tmp_path, season):
+  data = task_data.load(task='forecast', csv_path=_monthly_csv(tmp_path), time_column='month',
+                        target_columns=('y',), lookback=4, season=season,
+                        classical_baselines=False)
+  assert not [n for n in data.notes if n.startswith('season')]
+  assert data.info['season'] == data.transform['season'] == season

@@ -22,6 +22,10 @@ Baselines, scored in original units on the levels: last value, seasonal naive, a
 (with the optional statsforecast) automatic ETS and ARIMA, see classical.py. Beside RMSE
 and MAE, MASE (Hyndman & Koehler 2006, "Another look at measures of forecast accuracy"):
 MAE over the in-sample MAE of the seasonal naive forecast on the training part.
+
+The season of a user's file, unless given, is inferred from its time column where every
+step is one hour, day, week, month, quarter or year (`infer_season`); a note says what
+was chosen and from what. Bundled series keep the season they declare.
 """
 
 import csv
@@ -29,6 +33,7 @@ import dataclasses
 import importlib.resources
 import io
 import math
+import re
 
 import numpy as np
 
@@ -47,6 +52,17 @@ DATASETS = {
     'taylor_electricity': ('taylor_electricity.csv', 'Step', 'Demand', 48),
     'co2_weekly': ('co2_weekly.csv', 'Week', 'co2', 52),
 }
+
+# A time column's regular step -> (its name, the season forecasting users give such data:
+# statsforecast's and forecast::ets's seasonal periods; a week's 52.18 rounds to 52).
+# A yearly series has no season.
+SEASONS = {'hour': ('hourly', 24), 'day': ('daily', 7), 'week': ('weekly', 52),
+           'month': ('monthly', 12), 'quarter': ('quarterly', 4), 'year': ('yearly', 0)}
+_SECONDS = {3600: 'hour', 86400: 'day', 7 * 86400: 'week'}
+_MONTHS = {1: 'month', 3: 'quarter', 12: 'year'}
+# ISO 8601 without a zone: 2001, 2001-12, 2001-12-31, 2001-12-31 23:00[:00[.5]] (or T).
+_ISO = re.compile(r'\d{4}(-\d{2}(-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d*)?)?)?)?)?')
+_QUARTER = re.compile(r'(\d{4}) ?-? ?Q([1-4])', re.IGNORECASE)  # 2001-Q4, 2001 Q4, 2001Q4.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +92,7 @@ class ForecastData:
   x_mean: np.ndarray = None
   x_std: np.ndarray = None
   series: np.ndarray = None
+  season: int = 0  # The season the baselines and MASE used (0: none).
 
 
 def bundled_path(dataset: str) -> str:
@@ -151,6 +168,70 @@ def future_times(times, steps: int) -> list:
     return [str(last + k * (last - before)) for k in ahead]
   except ValueError:
     return [f'+{k}' for k in ahead]
+
+
+def infer_season(times, time_column: str) -> tuple[int, str]:
+  """(season, note): the usual season of a time column (strings, file order) whose every
+  step is the same hour, day, week, month, quarter or year (SEASONS), else 0; the note
+  says which and from what, or why there is none."""
+  step, why = _regular_step([str(t).strip() for t in times])
+  if step:
+    name, season = SEASONS[step]
+    return season, (f'season: {season or "none"}, inferred from the {name} time column '
+                    f'{time_column!r}; --season sets it')
+  return 0, f'season: none, the time column {time_column!r} {why}; --season sets it'
+
+
+def _regular_step(times) -> tuple[str, str]:
+  """(a key of SEASONS, '') or ('', why there is none)."""
+  if len(times) < 3:
+    return '', 'has fewer than 3 times'
+  if not all(_ISO.fullmatch(t) or _QUARTER.fullmatch(t) for t in times):
+    if all(re.fullmatch(r'[+-]?\d+', t) for t in times):
+      return '', 'holds step numbers, not dates'
+  stamps = []
+  for i, t in enumerate(times):
+    quarter = _QUARTER.fullmatch(t)
+    try:
+      if not (quarter or _ISO.fullmatch(t)):
+        raise ValueError
+      stamps.append(np.datetime64(f'{quarter[1]}-{3 * int(quarter[2]) - 2:02d}' if quarter
+                                  else t.replace(' ', 'T'), 's'))
+    except ValueError:
+      return '', (f'is not read as dates (line {i + 2}: {t!r}; ISO dates such as '
+                  f'2001-12-31, 2001-12 or 2001-Q4 are)')
+  stamps = np.array(stamps)
+  seconds = np.diff(stamps).astype(np.int64)
+  if (seconds <= 0).any():
+    i = int(np.argmax(seconds <= 0))
+    return '', f'is irregular ({times[i]!r} to {times[i + 1]!r} is not a step forward)'
+  days, months = stamps.astype('datetime64[D]'), stamps.astype('datetime64[M]')
+  if (stamps == days).all() and np.median(seconds) >= 28 * 86400:
+    # Calendar months (their lengths differ): k months a step, each time on the same
+    # day of its month or on its month's last day.
+    k = int(np.median(np.diff(months.astype(np.int64))))
+    day = (days - months).astype(np.int64)
+    last = (days + 1).astype('datetime64[M]') != months
+    on_day = last if last.mean() > 0.5 else day == np.bincount(day).argmax()
+    regular = (np.diff(months.astype(np.int64)) == k) & on_day[:-1] & on_day[1:]
+    step, unit = _MONTHS.get(k, ''), f'{k} month{"s" if k > 1 else ""}'
+  else:
+    k = int(np.median(seconds))
+    regular = seconds == k
+    step, unit = _SECONDS.get(k, ''), _duration(k)
+  if not regular.all():
+    i = int(np.argmin(regular))
+    return '', f'is irregular ({times[i]!r} to {times[i + 1]!r} is not {unit})'
+  return (step, '') if step else ('', f'is regular (every {unit}) but has no usual season')
+
+
+def _duration(seconds: int) -> str:
+  """'3 days', '1 hour', '30 minutes', '90 seconds': in the largest whole unit."""
+  for name, size in (('day', 86400), ('hour', 3600), ('minute', 60), ('second', 1)):
+    if seconds % size == 0:
+      count = seconds // size
+      return f'{count} {name}{"s" if count != 1 else ""}'
+  raise AssertionError(seconds)  # Every whole number of seconds is a whole second.
 
 
 def _window_starts(lookback, horizon, start, stop):
@@ -235,7 +316,7 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
                       split_points=(train_end, val_end),
                       input_columns=tuple(input_columns), difference=difference,
                       mase_scale=scale, notes=notes, x_mean=mean, x_std=std,
-                      series=np.asarray(values, np.float64))
+                      series=np.asarray(values, np.float64), season=season)
 
 
 def mase_scale(train, season) -> np.ndarray:
@@ -270,7 +351,8 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
   """A bundled series by name, or a user's CSV by path and column names.
 
   `input_columns`: further columns of the same file fed as inputs, not forecast.
-  `season=-1` takes the bundled series' own season length (0 for a user's file);
+  `season=-1` takes the bundled series' own season length, or for a user's file the one
+  `infer_season` reads from `time_column` (none without one), with a note;
   `season=0` turns the seasonal-naive baseline off and makes ETS and ARIMA
   non-seasonal. `origin_back`: split as if the series ended this many validation
   blocks earlier (a cross-validation fold; classical baselines only for 0).
@@ -279,7 +361,6 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
     path, flag, columns = csv_path, '--csv_path', tuple(target_columns)
     if not columns:
       raise InputError('--target_columns: name at least one column of --csv_path')
-    default_season = 0
   else:
     path, flag = bundled_path(dataset), '--dataset'
     _, _, value_column, default_season = DATASETS[dataset]
@@ -291,6 +372,15 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
                      f'target or an input, once); targets are {list(columns)}')
   raw, num_filled = read_csv(path, columns, time_column=time_column, input_columns=inputs,
                              flag=flag)
+  notes = ()
+  if csv_path and season < 0:
+    if time_column:  # From the whole column: every fold gets the same season.
+      season, note = infer_season(read_times(path, time_column), time_column)
+    else:
+      season, note = 0, 'season: none, not inferred without --time_column; --season sets it'
+    notes = (note,)
+  elif season < 0:
+    season = default_season
   filled = common.fill_gaps(raw, [f'column {c!r}' for c in columns + inputs], path)
   if origin_back:
     val_size, test_size = common.holdout_sizes(
@@ -300,8 +390,8 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
                        f'back {origin_back} validation blocks of {val_size} points')
     filled = filled[:len(filled) - origin_back * val_size]
     classical_baselines = False
-  return prepare(filled, lookback=lookback, horizon=horizon, val_size=val_size,
-                 test_size=test_size, num_targets=len(columns),
-                 season=default_season if season < 0 else season,
+  data = prepare(filled, lookback=lookback, horizon=horizon, val_size=val_size,
+                 test_size=test_size, num_targets=len(columns), season=season,
                  target_columns=columns, num_filled=num_filled, input_columns=inputs,
                  difference=difference, classical_baselines=classical_baselines)
+  return dataclasses.replace(data, notes=notes + data.notes) if notes else data
