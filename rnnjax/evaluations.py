@@ -6,7 +6,8 @@ write it to metrics.jsonl as long-format records, one per (member, metric), as b
 Larger ones write one `WORKDIR/metrics/chunk-NNNNNN.npz` per chunk (NNNNNN: its position
 in the sweep's order of chunks), a few arrays instead of a JSON line per member and
 metric: at P = 100,000 that is one file of a few MB per chunk rather than 500,000 lines.
-`results.read_metrics` reads both, so readers see the same long-format records.
+`results.read_metrics` reads both, so readers see the same long-format records;
+`curves` reads one metric of the chunk files as arrays (the learning-curves figure).
 Searcher decisions (PBT, halving) stay in metrics.jsonl: they are few.
 
 Resuming removes the chunk files past the restored checkpoint's position (`truncate`),
@@ -85,6 +86,33 @@ def read(workdir: str):
       keys = [str(k) for k in z['keys']]
       yield Evaluation(int(z['bucket']), z['uids'], z['steps'],
                        {k: z[f'value_{i}'].astype(np.float64) for i, k in enumerate(keys)})
+
+
+def curves(workdir: str, split: str, metric: str) -> dict:
+  """uid -> (<int64>[S] steps, <float64>[S] values) of `split/metric` from the chunk
+  files, steps ascending ({} without chunk files). Reads that column alone, and makes
+  no record per evaluation: a sweep of 100,000 members has millions."""
+  key = f'{split}/{metric}'
+  uids, steps, values = [], [], []
+  for _, path in _positions(workdir):
+    with np.load(path) as z:
+      keys = [str(k) for k in z['keys']]
+      if key in keys:
+        uids.append(z['uids'])
+        steps.append(z['steps'])
+        values.append(z[f'value_{keys.index(key)}'].astype(np.float64))
+  if not uids:
+    return {}
+  uids, steps, values = (np.concatenate(a) for a in (uids, steps, values))
+  # By uid, then step; of a step written twice the later file's value (as a dict would).
+  order = np.lexsort((-np.arange(len(uids)), steps, uids))
+  uids, steps, values = uids[order], steps[order], values[order]
+  first = np.ones(len(uids), bool)
+  first[1:] = (uids[1:] != uids[:-1]) | (steps[1:] != steps[:-1])
+  uids, steps, values = uids[first], steps[first], values[first]
+  starts = np.flatnonzero(np.r_[True, uids[1:] != uids[:-1]])
+  ends = np.r_[starts[1:], len(uids)]
+  return {int(uids[a]): (steps[a:b], values[a:b]) for a, b in zip(starts, ends)}
 
 
 def truncate(workdir: str, position: int) -> None:

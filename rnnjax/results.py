@@ -48,7 +48,7 @@ def write_json(path: str, obj, *, indent: int | None = 1) -> None:
   with errors.writing(path):
     fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-', suffix='.json')
     try:
-      with os.fdopen(fd, 'w') as f:
+      with os.fdopen(fd, 'w', encoding='utf-8') as f:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
@@ -60,7 +60,7 @@ def write_json(path: str, obj, *, indent: int | None = 1) -> None:
 
 
 def read_json(path: str):
-  with open(path) as f:
+  with open(path, encoding='utf-8') as f:
     return json.load(f)
 
 
@@ -79,7 +79,7 @@ class MetricsWriter:
   def __init__(self, path: str | None):
     self._path = path
     with errors.writing(path or ''):
-      self._file = open(path, 'a') if path else None
+      self._file = open(path, 'a', encoding='utf-8') if path else None
 
   def write(self, records: list[dict]):
     if self._file:
@@ -124,11 +124,18 @@ def records(*, uid, bucket, step, split, metrics: dict) -> list[dict]:
 
 
 def read_metrics(path: str) -> list[dict]:
-  """The records of metrics.jsonl at `path`, and of the evaluation chunks beside it
-  (large sweeps; see evaluations.py), as long-format records."""
+  """The records of a sweep's metrics as long-format records: of metrics.jsonl and of
+  the evaluation chunks beside it (large sweeps write their evaluations there; see
+  evaluations.py). path: the work directory, or its metrics.jsonl."""
   from rnnjax import evaluations  # pylint: disable=g-import-not-at-top
-  with open(path) as f:
-    out = [json.loads(line) for line in f if line.strip()]
-  for evaluation in evaluations.read(os.path.dirname(os.path.abspath(path))):
+  if os.path.isdir(path):
+    path = os.path.join(path, METRICS)
+  workdir = os.path.dirname(os.path.abspath(path))
+  chunks = list(evaluations.read(workdir))
+  out = []
+  if os.path.exists(path) or not chunks:  # Neither: FileNotFoundError naming the file.
+    with open(path, encoding='utf-8') as f:
+      out = [json.loads(line) for line in f if line.strip()]
+  for evaluation in chunks:
     out += [clean(r) for r in evaluation.records()]
   return out

@@ -92,7 +92,7 @@ def _atomic(path: str, write) -> None:
 def _csv(path: str, columns, rows) -> None:
   """A CSV of `columns` and `rows` (sequences of cells; None is an empty cell)."""
   def write(tmp):
-    with open(tmp, 'w', newline='') as f:
+    with open(tmp, 'w', newline='', encoding='utf-8') as f:
       writer = csv.writer(f)
       writer.writerow(columns)
       writer.writerows(rows)

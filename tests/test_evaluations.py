@@ -46,6 +46,7 @@ def test_evaluation_records_are_member_by_member():
   assert evaluations.columnar(evaluations.JSONL_MAX_MEMBERS + 1)
 
 
+@pytest.mark.usefixtures('default_signals')
 def test_columnar_sweep_reads_back_as_the_jsonl_one_and_resumes(tmp_path, monkeypatch):
   small = str(tmp_path / 'small')
   sweep.run_sweep(SPEC, small, log=lambda _: None)
@@ -84,3 +85,22 @@ def test_columnar_sweep_reads_back_as_the_jsonl_one_and_resumes(tmp_path, monkey
       medians[-1].value, np.median([expected[(u, 12, 'val', 'mse')] for u in (0, 1)]),
       rtol=1e-5)
   assert 'val/mse' in acc.Tags()['histograms']
+
+
+def test_curves_read_one_column_by_member_and_step(tmp_path):
+  """A step written twice (a file past a checkpoint, before truncate) reads as the
+  later file's value, as the long records would through a dict."""
+  workdir = str(tmp_path)
+  assert not evaluations.curves(workdir, 'val', 'mse')
+  for position, (step, mse) in enumerate([(2, [3.0, 4.0]), (4, [2.0, 1.0]),
+                                          (4, [1.5, np.nan])]):
+    evaluations.write(workdir, position, evaluations.Evaluation(
+        0, np.array([7, 3]), np.array([step, step]),
+        {'train/loss': np.zeros(2), 'val/mse': np.array(mse)}))
+  got = evaluations.curves(workdir, 'val', 'mse')
+  assert sorted(got) == [3, 7]
+  np.testing.assert_array_equal(got[7][0], [2, 4])
+  np.testing.assert_array_equal(got[7][1], [3.0, 1.5])
+  np.testing.assert_array_equal(got[3][0], [2, 4])
+  np.testing.assert_array_equal(got[3][1], [4.0, np.nan])
+  assert not evaluations.curves(workdir, 'val', 'rmse')

@@ -397,3 +397,179 @@ def test_members_worse_than_chance_are_dropped_like_diverged(tmp_path):
   assert dropped['num_no_skill'] == dropped['num_excluded'] == 2  # 2 seeds.
   assert dropped['main']['learning_rate'] > 0.95
   assert dropped['pairs'][0]['share'] < 0.01
+
+
+# --- a new user's defects: large sweeps, one seed, crowded labels, last steps, locale ---
+
+def _capture_figures(monkeypatch) -> list:
+  """The figures style.save is given, saved as usual."""
+  from rnnjax.figures import style  # pylint: disable=g-import-not-at-top
+  figs, save = [], style.save
+
+  def saving(fig, out_dir, name):
+    figs.append(fig)
+    return save(fig, out_dir, name)
+  monkeypatch.setattr(style, 'save', saving)
+  return figs
+
+
+def _clashing_x_labels(fig, ax) -> list:
+  """Pairs of neighbouring x tick labels that overlap once drawn. Level labels by their
+  boxes; turned ones (ha='right', rotation_mode='anchor') in their own frame: a step
+  d along x puts the next label d*cos(a) along the text and d*sin(a) across it."""
+  from matplotlib.backends import backend_agg  # pylint: disable=g-import-not-at-top
+  canvas = backend_agg.FigureCanvasAgg(fig)
+  canvas.draw()
+  renderer = canvas.get_renderer()
+  shown = sorted(((ax.transData.transform((t.get_position()[0], 1))[0], t)
+                  for t in ax.get_xticklabels() if t.get_text() and t.get_visible()),
+                 key=lambda p: p[0])
+  clashes = []
+  for (x0, a), (x1, b) in zip(shown, shown[1:]):
+    angle = math.radians(b.get_rotation())
+    if angle == 0:
+      clash = a.get_window_extent(renderer).overlaps(b.get_window_extent(renderer))
+    else:
+      width, height, _ = renderer.get_text_width_height_descent(
+          b.get_text(), b.get_fontproperties(), ismath=False)
+      d = x1 - x0
+      clash = d * math.sin(angle) < height and d * math.cos(angle) < width
+    if clash:
+      clashes.append((a.get_text(), b.get_text()))
+  return clashes
+
+
+def test_learning_curves_of_a_sweep_that_writes_columns(tmp_path, monkeypatch):
+  """Above evaluations.JSONL_MAX_MEMBERS members (lowered to 1 here) the evaluations
+  are in metrics/*.npz and metrics.jsonl is empty: the curves come from the chunks."""
+  from rnnjax import evaluations  # pylint: disable=g-import-not-at-top
+  from rnnjax import sweep  # pylint: disable=g-import-not-at-top
+  monkeypatch.setattr(evaluations, 'JSONL_MAX_MEMBERS', 1)
+  spec = sweep.SweepSpec(classical_baselines=False, dataset='shampoo_sales', lookback=4,
+                         val_size=6, test_size=6, hidden_size='4', batch_size='4',
+                         learning_rate='grid(3e-3,3e-2)', train_steps=4, eval_every=2)
+  workdir = str(tmp_path / 'large')
+  sweep.run_sweep(spec, workdir, log=lambda _: None)
+  assert os.path.getsize(os.path.join(workdir, 'metrics.jsonl')) == 0
+  table = load.load(workdir)
+  logged = []
+  paths = curves.plot_learning_curves(table, str(tmp_path / 'out'), log=logged.append)
+  assert [os.path.basename(p) for p in paths] == ['learning_curves.png',
+                                                  'learning_curves.pdf'], logged
+  want = {}
+  for r in results.read_metrics(workdir):
+    if (r['split'], r['metric']) == ('val', 'mse'):
+      want.setdefault(r['uid'], []).append((r['step'], r['value']))
+  got = load.curves(table, 'mse')
+  assert sorted(got) == sorted(want) == [0, 1]
+  for uid, points in want.items():
+    np.testing.assert_array_equal(got[uid][0], [s for s, _ in points])
+    np.testing.assert_allclose(got[uid][1], [v for _, v in points])
+
+
+def test_importance_figure_leaves_the_seed_out_with_one_seed(tmp_path, monkeypatch):
+  """One seed per configuration cannot tell seed noise from the configurations: no
+  'seed 0.0 %' bar; with two seeds the bar is there."""
+  figs = _capture_figures(monkeypatch)
+  axes = {'learning_rate': 'grid(1e-4,1e-3,1e-2)', 'dropout': 'grid(0,0.3)'}
+  for seeds in (1, 2):
+    workdir = fabricate(tmp_path / f'seeds{seeds}', axes, lr_only, num_seeds=seeds)
+    importance_plot.plot_importance(load.load(workdir), os.path.join(workdir, 'figures'),
+                                    log=lambda _: None)
+  one, two = ([t.get_text() for t in fig.axes[0].get_yticklabels()] for fig in figs)
+  assert not any(name.startswith('seed') for name in one), one
+  assert 'seed (between replicates)' in two
+  assert "seed's share cannot be estimated" in ' '.join(figs[0].get_supxlabel().split())
+
+
+def test_pbt_sensitivity_draws_values_off_the_grid_as_ranges(tmp_path, monkeypatch):
+  """PBT perturbs a grid's values (pbt.explore), so each member ends with its own: one
+  category each crowded the x axis with overlapping labels. They are drawn on the
+  grid's range instead."""
+  figs = _capture_figures(monkeypatch)
+  workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-3,3e-3,1e-2,3e-2,1e-1)',
+                                 'dropout': 'grid(0,0.1,0.2,0.3)'}, lr_only, num_seeds=1)
+  summary = results.read_json(os.path.join(workdir, 'summary.json'))
+  rng = np.random.default_rng(0)
+  for m in summary['members']:
+    m['hparams']['learning_rate'] = float(np.clip(
+        m['hparams']['learning_rate'] * 1.2 ** rng.integers(-3, 4), 1e-3, 1e-1))
+    m['hparams']['dropout'] = float(np.clip(
+        m['hparams']['dropout'] * 0.8 ** rng.integers(0, 3) + 0.01, 0, 0.3))
+  results.write_json(os.path.join(workdir, 'summary.json'), summary)
+  sweep_json = results.read_json(os.path.join(workdir, 'sweep.json'))
+  sweep_json['spec']['search'] = 'pbt'
+  results.write_json(os.path.join(workdir, 'sweep.json'), sweep_json)
+  table = load.load(workdir)
+  assert len(sensitivity.plot_sensitivity(table, str(tmp_path / 'out'),
+                                          log=lambda _: None)) == 2
+  for ax in figs[0].axes:
+    assert not _clashing_x_labels(figs[0], ax), ax.get_xlabel()
+  assert table.axes['learning_rate'].kind == 'loguniform'
+  assert table.axes['learning_rate'].scale == 'log'
+  assert table.axes['dropout'].kind == 'uniform'
+
+
+def test_a_long_category_axis_keeps_its_labels_apart():
+  from rnnjax.figures import style  # pylint: disable=g-import-not-at-top
+  values = (0, 1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3,
+            1e-2, 2e-2, 5e-2)
+  axis = load.AxisInfo('weight_decay', 'grid', values, load.choose_scale('grid', values))
+  assert axis.scale == 'category'
+  for width in (style.COLUMN_WIDTH, style.FULL_WIDTH):
+    with style.context():
+      fig = style.new_figure(width, 2.0)
+      ax = fig.add_subplot()
+      ax.plot(range(len(values)), range(len(values)))
+      style.set_axis(ax, axis)
+      assert not _clashing_x_labels(fig, ax), width
+      labels = [t.get_text() for t in ax.get_xticklabels()]
+      assert labels[0] == '0' and all(l in ('', load.fmt(v)) for l, v in zip(labels, values))
+      assert sum(bool(l) for l in labels) >= len(values) // 3
+
+
+def test_search_comparison_steps_run_on_to_show_the_last_value(tmp_path, monkeypatch):
+  """A best-so-far that drops at the last evaluation (as a grid's does at the budget)
+  is drawn as a level reaching the right edge, at the value the legend gives."""
+  from rnnjax.figures import comparison  # pylint: disable=g-import-not-at-top
+  figs = _capture_figures(monkeypatch)
+  runs = {'grid-0': {'strategy': 'grid', 'seed': 0, 'curve': [[8, 16, 24], [0.3, 0.2, 0.1414]]},
+          'random-0': {'strategy': 'random', 'seed': 0,
+                       'curve': [[8, 16, 24], [0.4, 0.25, 0.25]]}}
+  out = {'metric': 'mse', 'budget_member_steps': 24, 'runs': runs,
+         'table': {'grid': {'median_best_val': 0.1414, 'best_vals': [0.1414]},
+                   'random': {'median_best_val': 0.25, 'best_vals': [0.25]}}}
+  comparison.plot(out, str(tmp_path))
+  ax = figs[0].axes[0]
+  right = ax.get_xlim()[1]
+  for line in ax.get_lines():
+    x, y = (np.asarray(a, float) for a in line.get_data())
+    final = float(line.get_label().split('(')[1].rstrip(')'))
+    level = x[np.isclose(y, final)]
+    assert level.size and level.max() - level.min() > 0.02 * right, line.get_label()
+    assert level.max() >= right - 1e-9, line.get_label()
+
+
+def test_figures_under_an_ascii_locale(tmp_path):
+  """Under LC_ALL=C without UTF-8 mode Python's default encoding is ASCII: every file
+  the figures read and write names its encoding (table.md holds '±')."""
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-3,1e-2)',
+                                 'dropout': 'grid(0,0.2)'}, lr_only)
+  env = {k: v for k, v in os.environ.items()
+         if k not in ('LANG', 'LANGUAGE', 'PYTHONIOENCODING') and not k.startswith('LC_')}
+  env.update(LC_ALL='C', PYTHONUTF8='0')
+  code = ('import locale, sys\n'
+          'print("encoding", locale.getpreferredencoding(False))\n'
+          'from rnnjax import figures\n'
+          'figures.make_all(sys.argv[1])\n')
+  proc = subprocess.run([sys.executable, '-c', code, workdir], env=env, timeout=300,
+                        capture_output=True, text=True, encoding='utf-8',
+                        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  output = proc.stdout + proc.stderr
+  if 'encoding UTF-8' in output:
+    pytest.skip('this Python reads UTF-8 under LC_ALL=C')
+  assert proc.returncode == 0 and 'failed' not in output, output
+  with open(os.path.join(workdir, 'figures', 'table.md'), encoding='utf-8') as f:
+    assert '±' in f.read()

@@ -73,3 +73,30 @@ def test_metrics_writer_appends(tmp_path):
     writer.write(results.records(uid=0, bucket=0, step=step, split='train', metrics={'loss': 1.0 / step}))
     writer.close()
   assert [(r['step'], r['value']) for r in results.read_metrics(path)] == [(1, 1.0), (2, 0.5)]
+
+
+def test_read_metrics_takes_the_work_directory(tmp_path):
+  """As read_summary does: the work directory, or its metrics.jsonl."""
+  writer = results.MetricsWriter(str(tmp_path / results.METRICS))
+  writer.write(results.records(uid=0, bucket=0, step=2, split='val', metrics={'mse': 1.5}))
+  writer.close()
+  want = [{'uid': 0, 'bucket': 0, 'step': 2, 'split': 'val', 'metric': 'mse',
+           'value': 1.5}]
+  assert results.read_metrics(str(tmp_path)) == want
+  assert results.read_metrics(str(tmp_path / results.METRICS)) == want
+  os.mkdir(tmp_path / 'empty')
+  with pytest.raises(FileNotFoundError, match='metrics.jsonl'):
+    results.read_metrics(str(tmp_path / 'empty'))
+
+
+def test_read_metrics_of_a_work_directory_with_chunk_files_alone(tmp_path):
+  """A large sweep's evaluations are in WORKDIR/metrics/*.npz (evaluations.py); its
+  metrics.jsonl holds only searcher decisions, and may be absent from a copy."""
+  from rnnjax import evaluations  # pylint: disable=g-import-not-at-top
+  evaluations.write(str(tmp_path), 0, evaluations.Evaluation(
+      0, np.array([0, 1]), np.array([2, 2]), {'val/mse': np.array([1.5, 2.5])}))
+  want = [{'uid': 0, 'bucket': 0, 'step': 2, 'split': 'val', 'metric': 'mse', 'value': 1.5},
+          {'uid': 1, 'bucket': 0, 'step': 2, 'split': 'val', 'metric': 'mse', 'value': 2.5}]
+  assert results.read_metrics(str(tmp_path)) == want
+  open(tmp_path / results.METRICS, 'w', encoding='utf-8').close()
+  assert results.read_metrics(str(tmp_path)) == want

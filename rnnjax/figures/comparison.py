@@ -8,6 +8,10 @@ from rnnjax.figures import style
 def plot(out: dict, out_dir: str) -> list:
   """One line per strategy: the median over search seeds of the best validation metric
   found so far, against member-steps spent; the band spans the seeds (min to max)."""
+  spent = [r['curve'][0][-1] for r in out['runs'].values() if len(r['curve'][0])]
+  # Every line runs on to the right edge, so that a last step (the best found at the
+  # last evaluation) shows as a level, not a drop at the edge.
+  right = 1.05 * max(spent) if spent else None
   with style.context():
     fig = style.new_figure(height=2.4)
     ax = fig.add_subplot()
@@ -15,7 +19,7 @@ def plot(out: dict, out_dir: str) -> list:
       curves = [r['curve'] for r in out['runs'].values() if r['strategy'] == strategy]
       if not curves or not any(len(x) for x, _ in curves):
         continue
-      grid = np.unique(np.concatenate([x for x, _ in curves if len(x)]))
+      grid = np.unique(np.concatenate([x for x, _ in curves if len(x)] + [[right]]))
       # Each seed's best-so-far as a step function of member-steps (NaN before its
       # first evaluation).
       ys = np.array([[np.asarray(y)[np.searchsorted(x, g, side='right') - 1]
@@ -28,13 +32,18 @@ def plot(out: dict, out_dir: str) -> list:
       ax.step(grid, median, where='post', color=colour,
               label=f'{strategy} ({row["median_best_val"]:.4g})')
       ax.fill_between(grid, lo, hi, step='post', color=colour, alpha=0.15, linewidth=0)
+    if right is not None:
+      ax.set_xlim(right=right)
     ax.set_xlabel('member-steps spent')
     ax.set_ylabel(f'best validation {out["metric"]}')
     finite = [v for row in out['table'].values() for v in row['best_vals']
               if np.isfinite(v)]
     if finite and min(finite) > 0 and max(finite) / min(finite) > 20:
       ax.set_yscale('log')
-    ax.legend(title='search (median best)', loc='upper right')
+    # Above the axes: inside, it covers the lines that end high.
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, title='search (median best)', loc='outside upper center',
+               ncols=min(len(handles), 3))
     seeds = len({r['seed'] for r in out['runs'].values()})
     style.note(fig, f'Median over {seeds} search seeds, band: min to max. Budget '
                f'{out["budget_member_steps"]} member-steps each.', style.COLUMN_WIDTH)

@@ -1,5 +1,7 @@
-"""Learning curves from metrics.jsonl: every member faint, the top k in colour."""
+"""Learning curves from metrics.jsonl (or a large sweep's metrics/*.npz): every member
+faint, the top k in colour."""
 
+from matplotlib import collections as mcollections
 import numpy as np
 
 from rnnjax.figures import load
@@ -23,7 +25,8 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
     metric = table.metric
     data = load.curves(table, metric)
   if not data:
-    log('figures: learning curves skipped (no validation records in metrics.jsonl)')
+    log('figures: learning curves skipped (no validation records in metrics.jsonl or '
+        'metrics/*.npz)')
     return []
   top = [uid for uid in table.ranking if uid in data][:top_k]
   finite = np.concatenate([v[np.isfinite(v)] for _, v in data.values()])
@@ -40,9 +43,10 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
     # The legend gets its own row so that it never covers the curves or the caption.
     ax, legend_ax = fig.subplots(2, 1, height_ratios=[2.0, 0.13 * len(top) + 0.01])
     legend_ax.axis('off')
-    for uid, (steps, values) in data.items():
-      if uid not in top:
-        ax.plot(steps, values, color=style.FAINT, lw=0.5, alpha=0.35, zorder=1)
+    # One collection, not a line per member: a large sweep has 100,000.
+    ax.add_collection(mcollections.LineCollection(
+        [np.column_stack(curve) for uid, curve in data.items() if uid not in top],
+        colors=style.FAINT, linewidths=0.5, alpha=0.35, zorder=1))
     for rank, uid in reversed(list(enumerate(top))):
       steps, values = data[uid]
       ax.plot(steps, values, color=style.OKABE_ITO[rank % len(style.OKABE_ITO)], lw=1.3,

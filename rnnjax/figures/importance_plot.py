@@ -32,10 +32,13 @@ def plot_importance(table: load.Table, out_dir: str, result: dict = None, *,
   bars += [(' x '.join(load.SHORT.get(a, a) for a in p['axes']), p['share'],
             style.OKABE_ITO[1]) for p in pairs]
   rest = [('higher-order interactions', result['higher_order']),
-          ('not explained by surrogate', result['unexplained']),
-          ('seed (between replicates)', result['seed'])]
-  bars += [(name, share, style.FAINT) for name, share in rest if share > 0 or
-           name.startswith('seed')]
+          ('not explained by surrogate', result['unexplained'])]
+  bars += [(name, share, style.FAINT) for name, share in rest if share > 0]
+  # One seed per configuration: no replicates to tell seed noise from the
+  # configurations' differences (importance.json's seed share is 0 by construction).
+  one_seed = result['num_seeds'] < 2
+  if not one_seed:
+    bars.append(('seed (between replicates)', result['seed'], style.FAINT))
   names, shares, colours = zip(*bars)
   shares = 100 * np.array(shares)
   width = style.COLUMN_WIDTH
@@ -52,10 +55,18 @@ def plot_importance(table: load.Table, out_dir: str, result: dict = None, *,
     ax.set_xlabel('share of variance (%)')
     metric = (f'log val {result["metric"]}' if result['transform'] == 'log'
               else f'val {result["metric"]}')
-    text = (f'Functional ANOVA of {metric}: {result["method"]}. '
-            f'Blue: main effects; orange: pairwise interactions'
-            f'{" (the largest, over 0.5%)" if len(result["pairs"]) > len(pairs) else ""}. '
-            f'{result["num_configs"]} configurations x up to {result["num_seeds"]} seed(s).')
+    if pairs:
+      key = ('Blue: main effects; orange: pairwise interactions'
+                 f'{" (the largest, over 0.5%)" if len(result["pairs"]) > len(pairs) else ""}.')
+    else:
+      key = 'Blue: main effects (no pairwise interaction over 0.5%).'
+    if one_seed:
+      seeds = (', one seed each: the seed\'s share cannot be estimated (seed noise is '
+               'counted in the shares shown).')
+    else:
+      seeds = f' x up to {result["num_seeds"]} seeds.'
+    text = (f'Functional ANOVA of {metric}: {result["method"]}. {key} '
+            f'{result["num_configs"]} configurations{seeds}')
     if result['num_excluded']:
       no_skill = result.get('num_no_skill', 0)
       what = (f'{result["num_excluded"] - no_skill} diverged or non-finite member(s)'

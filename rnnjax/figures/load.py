@@ -2,8 +2,8 @@
 
 `load(workdir)` reads `summary.json` (required), `sweep.json` and `plan.json` (optional:
 axis kinds and the swept list; guessed from the members when absent) and, on demand,
-`metrics.jsonl` (learning curves). Every figure, the importance analysis and the tables
-start from the `Table` it returns.
+`metrics.jsonl` or a large sweep's `metrics/*.npz` (learning curves). Every figure, the
+importance analysis and the tables start from the `Table` it returns.
 
 An axis is drawn on one of three scales: 'log' (loguniform draws, and grids whose values
 are positive and roughly geometric), 'linear', or 'category' (names, and numeric grids
@@ -18,6 +18,7 @@ import os
 
 import numpy as np
 
+from rnnjax import evaluations
 from rnnjax import hparams
 from rnnjax import member_table
 from rnnjax import search
@@ -80,7 +81,7 @@ def _read(path: str, required: bool = True):
       raise InputError(f'{path}: no such file (has the sweep finished?)')
     return None
   try:
-    with open(path) as f:
+    with open(path, encoding='utf-8') as f:
       return json.load(f)
   except (OSError, ValueError) as e:
     raise InputError(f'{path}: unreadable JSON ({e})') from None
@@ -104,9 +105,14 @@ def _spec_axes(spec: dict) -> dict:
 
 def _kind(axis, values: list, num_configs: int) -> tuple:
   """(kind, (lo, hi) or None) from the spec's axis, or guessed from the values seen."""
+  numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+  if (axis is not None and axis.kind == 'grid' and numeric
+      and not set(values) <= set(axis.values)):
+    # PBT moved members off the grid: their values span its range (pbt.search_space).
+    lo, hi = min(axis.values), max(axis.values)
+    return ('loguniform' if lo > 0 and hi >= 10 * lo else 'uniform'), (lo, hi)
   if axis is not None:
     return axis.kind, (axis.values if axis.is_random else None)
-  numeric = all(isinstance(v, (int, float)) for v in values)
   if numeric and len(values) > 12 and len(values) > num_configs / 2:
     return ('randint' if all(isinstance(v, int) for v in values) else 'uniform'), None
   return 'grid', None
@@ -249,7 +255,7 @@ def best_config(stats: list, mode: str) -> dict:
 def _records(path: str, mtime: float, split: str):
   del mtime  # Part of the cache key only.
   out = {}
-  with open(path) as f:
+  with open(path, encoding='utf-8') as f:
     for line in f:
       if f'"{split}"' not in line:  # Skips most lines without parsing them.
         continue
@@ -261,12 +267,13 @@ def _records(path: str, mtime: float, split: str):
 
 
 def curves(table: Table, metric: str, split: str = 'val') -> dict:
-  """uid -> (<int>[S] steps, <float64>[S] values) from metrics.jsonl; {} when absent."""
+  """uid -> (<int>[S] steps, <float64>[S] values) from metrics.jsonl, or from the
+  chunk files a large sweep writes instead (evaluations.py); {} when neither has any."""
+  out = evaluations.curves(table.workdir, split, metric)
   path = os.path.join(table.workdir, METRICS)
   if not os.path.exists(path):
-    return {}
+    return out
   by_uid = _records(path, os.path.getmtime(path), split).get(metric, {})
-  out = {}
   for uid, points in by_uid.items():
     points = sorted(dict(points).items())  # A resumed chunk may repeat a step.
     out[uid] = (np.array([p[0] for p in points]), np.array([p[1] for p in points]))

@@ -23,7 +23,7 @@ def plot_schedules(table: load.Table, out_dir: str, *, log=print) -> list:
   path = os.path.join(table.workdir, results.METRICS)
   changes = collections.defaultdict(list)  # (uid, name) -> [(step, value)]
   if os.path.exists(path):
-    with open(path) as f:
+    with open(path, encoding='utf-8') as f:
       for line in f:
         if '"hparams"' in line:
           r = json.loads(line)
@@ -34,7 +34,7 @@ def plot_schedules(table: load.Table, out_dir: str, *, log=print) -> list:
     log('figures: PBT schedules skipped (no PBT decisions in metrics.jsonl)')
     return []
   last_step = max(m['steps'] for m in table.members) or 1
-  with open(os.path.join(table.workdir, results.PLAN)) as f:
+  with open(os.path.join(table.workdir, results.PLAN), encoding='utf-8') as f:
     initial = {m['uid']: m['hparams'] for m in search.members_of_json(json.load(f))}
   top = list(table.ranking[:TOP_K])
   with style.context():

@@ -99,14 +99,43 @@ def dodge(axis, x: np.ndarray, group: int, num_groups: int) -> np.ndarray:
   return x + 0.012 * (v.max() - v.min()) * offset
 
 
+def _label_room(ax, which: str) -> float:
+  """About how many tick-label characters fit along one of `ax`'s axes (7 pt text,
+  0.6 em a character; the panel's share of the figure less its margins)."""
+  fig = ax.get_figure()
+  grid = ax.get_subplotspec().get_gridspec() if ax.get_subplotspec() else None
+  if which == 'x':
+    inches = fig.get_figwidth() / (grid.ncols if grid else 1) - 0.6
+  else:
+    inches = fig.get_figheight() / (grid.nrows if grid else 1) - 0.4
+  return max(inches, 0.5) * 72 / (0.6 * RC['xtick.labelsize'])
+
+
 def set_axis(ax, axis, which: str = 'x') -> None:
-  """Scale and ticks for a hyperparameter axis."""
+  """Scale and ticks for a hyperparameter axis. Listed values get a tick each; when
+  their labels would not fit side by side they are turned (along x) and, when still too
+  many, every k-th is labelled."""
   target = ax.xaxis if which == 'x' else ax.yaxis
   if axis.scale == 'log':
     (ax.set_xscale if which == 'x' else ax.set_yscale)('log')
   if axis.scale == 'category' or (not axis.continuous and len(axis.values) <= 8):
     ticks = (range(len(axis.values)) if axis.scale == 'category'
              else [float(v) for v in axis.values])
-    target.set_ticks(list(ticks), labels=[load.fmt(v) for v in axis.values])
+    labels = [load.fmt(v) for v in axis.values]
+    room = _label_room(ax, which)
+    # In characters: side by side along x, a label and a gap; turned, labels need only
+    # be a line's height apart across their slant; stacked along y, a line and a gap.
+    turn = which == 'x' and sum(len(l) + 2 for l in labels) > room
+    every = 1
+    if turn or which == 'y':
+      per_label = 4.0 if turn else 2.4
+      while every < len(labels) and per_label * len(labels[::every]) > room:
+        every += 1
+    target.set_ticks(list(ticks), labels=[l if i % every == 0 else ''
+                                          for i, l in enumerate(labels)])
     target.set_minor_locator(ticker.NullLocator())
+    if turn:
+      ax.tick_params(axis='x', labelrotation=35)
+      for text in ax.get_xticklabels():
+        text.set(ha='right', rotation_mode='anchor')
   (ax.set_xlabel if which == 'x' else ax.set_ylabel)(load.label(axis.name))
