@@ -21,6 +21,7 @@ import dataclasses
 import json
 import os
 import shutil
+import zipfile
 
 import flax.serialization
 import jax
@@ -33,6 +34,7 @@ from rnnjax import population as pop
 from rnnjax import results
 from rnnjax import sharding
 from rnnjax import workdir as workdir_lib
+from rnnjax.errors import InputError
 
 DIRNAME = 'model'
 MANIFEST, PARAMS, ARRAYS = 'manifest.json', 'params.msgpack', 'arrays.npz'
@@ -204,16 +206,57 @@ def _lists(tree):
   return tree
 
 
+def _load(path: str, name: str, parse):
+  """parse(binary file) of `name` in the model directory `path`; InputError naming the
+  file and what is wrong when it is missing, unreadable or not what `write` wrote."""
+  where = os.path.join(path, name)
+  try:
+    with open(where, 'rb') as f:
+      return parse(f)
+  except FileNotFoundError:
+    raise InputError(f'{where} is missing') from None
+  except OSError as e:
+    raise InputError(f'{where} cannot be read ({e.strerror})') from None
+  except json.JSONDecodeError as e:
+    raise InputError(f'{where} is not valid JSON ({e.msg}: line {e.lineno} column '
+                     f'{e.colno}): it is truncated or damaged') from None
+  # What msgpack, zipfile and numpy raise on truncated or foreign bytes.
+  except (ValueError, EOFError, zipfile.BadZipFile) as e:
+    why = str(e).splitlines()[0] if str(e) else type(e).__name__
+    raise InputError(f'{where} is damaged, truncated or not written by rnnjax '
+                     f'({why})') from None
+
+
+def _npz(f) -> dict:
+  with np.load(f, allow_pickle=False) as npz:
+    return {k: npz[k] for k in npz.files}
+
+
 def read(path: str):
-  """(manifest, [Group], arrays) of a model directory written by `write`."""
-  with open(os.path.join(path, MANIFEST)) as f:
-    info = json.load(f)
-  with open(os.path.join(path, PARAMS), 'rb') as f:
-    params = _lists(flax.serialization.msgpack_restore(f.read()))
-  groups = [Group(config_from_json(g['train_config']), g['lookback'], tuple(g['uids']),
-                  tuple(g['weights']), p) for g, p in zip(info['groups'], params)]
+  """(manifest, [Group], arrays) of a model directory written by `write`. InputError
+  naming the file when one is missing or damaged (messages without the directory's
+  owner: tuned.load adds it)."""
+  info = _load(path, MANIFEST, json.load)
+  where = os.path.join(path, MANIFEST)
+  if not isinstance(info, dict) or not isinstance(info.get('groups'), list):
+    raise InputError(f'{where} is not a model manifest (no list of groups)')
+  params = _load(path, PARAMS, lambda f: _lists(flax.serialization.msgpack_restore(
+      f.read())))
+  if not isinstance(params, list) or len(params) != len(info['groups']):
+    raise InputError(f'{os.path.join(path, PARAMS)} does not hold the '
+                     f'{len(info["groups"])} group(s) of parameters {MANIFEST} lists')
+  try:
+    groups = [Group(config_from_json(g['train_config']), g['lookback'], tuple(g['uids']),
+                    tuple(g['weights']), p) for g, p in zip(info['groups'], params)]
+    task = info['task']
+  except (KeyError, TypeError) as e:
+    raise InputError(f'{where} is not a model manifest ({type(e).__name__}: '
+                     f'{e})') from None
   arrays = {}
-  if os.path.exists(os.path.join(path, ARRAYS)):
-    with np.load(os.path.join(path, ARRAYS), allow_pickle=False) as npz:
-      arrays = {k: npz[k] for k in npz.files}
+  if task == 'forecast' or os.path.exists(os.path.join(path, ARRAYS)):
+    arrays = _load(path, ARRAYS, _npz)
+  # Forecasting reads its series from here (residuals: only a model with intervals).
+  missing = sorted({'series', 'times'} - set(arrays)) if task == 'forecast' else []
+  if missing:
+    raise InputError(f'{os.path.join(path, ARRAYS)} lacks {", ".join(missing)}')
   return info, groups, arrays

@@ -43,7 +43,7 @@ def widths(residuals, level: float, steps: int) -> tuple[np.ndarray, list]:
   """
   if not 0 < level < 1:
     from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
-    raise InputError(f'--levels: {level} must lie in (0, 1)')
+    raise InputError(f'levels: {level} must lie in (0, 1)')
   residuals = np.asarray(residuals, np.float64)
   num_steps, _, num_cols = residuals.shape
   out = np.empty((num_steps, num_cols))

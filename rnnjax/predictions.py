@@ -1,9 +1,11 @@
 """What `experiments/predict.py` does with a finished sweep's model: `run` reads the new
 data, predicts, writes a CSV (or a sample) and returns the lines to print and the
 figure to draw. Everything is checked and computed before anything is written, so bad
-input (InputError) writes nothing.
+input (InputError) writes nothing. Its messages name flags: the model's (tuned.py),
+which name the Python arguments, are translated (`prompt: ...` -> `--prompt: ...`).
 """
 
+import contextlib
 import csv
 import io
 import os
@@ -16,6 +18,24 @@ from rnnjax.data import classify
 from rnnjax.data import common
 from rnnjax.data import forecast as forecast_data
 from rnnjax.errors import InputError
+
+
+# The model's argument names that are this command's flags, and the flag of each.
+FLAGS = {'workdir': 'workdir', 'steps': 'steps_ahead', 'levels': 'levels',
+         'prompt': 'prompt', 'num_chars': 'num_chars', 'temperature': 'temperature'}
+
+
+@contextlib.contextmanager
+def flag_names():
+  """Re-raises the model's InputErrors that begin with one of its arguments (FLAGS) as
+  the same message naming the flag."""
+  try:
+    yield
+  except InputError as e:
+    name, colon, rest = str(e).partition(': ')
+    if not colon or name not in FLAGS:
+      raise
+    raise InputError(f'--{FLAGS[name]}: {rest}') from None
 
 
 def check_levels(levels) -> tuple:
@@ -149,7 +169,8 @@ def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str 
   if not workdir:
     raise InputError('--workdir: required (the work directory of a finished sweep)')
   start = time.perf_counter()
-  model = tuned.load(workdir)
+  with flag_names():
+    model = tuned.load(workdir)
   loaded = time.perf_counter() - start
   out_dir = out_dir or os.path.join(workdir, 'predictions')
   foreign = {'forecast': ('ts_path', 'prompt'),
@@ -161,11 +182,12 @@ def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str 
     if given[name] not in (None, ''):
       raise InputError(f'--{name}: {workdir} holds a {model.task} model, which takes no '
                        f'--{name}')
-  if model.task == 'forecast':
-    return _forecast(model, out_dir, loaded, steps_ahead, csv_path, future_path, levels)
-  if model.task == 'classify':
-    return _classify(model, out_dir, ts_path)
-  return _sample(model, out_dir, prompt, num_chars, temperature, seed)
+  with flag_names():
+    if model.task == 'forecast':
+      return _forecast(model, out_dir, loaded, steps_ahead, csv_path, future_path, levels)
+    if model.task == 'classify':
+      return _classify(model, out_dir, ts_path)
+    return _sample(model, out_dir, prompt, num_chars, temperature, seed)
 
 
 def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
@@ -184,13 +206,15 @@ def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
   if test_start is not None:
     test_pred = model.backtest(values, range(test_start, len(values)), 1)[:, 0]
   lines = [forecast_table(model, header, rows)] + [f'note: {n}' for n in fc['notes']]
-  coverage = model.manifest.get('intervals', {}).get('test_coverage', {})
+  coverage = model.test_coverage(levels)  # The levels asked: saved, or computed now.
   if coverage:
-    lines.append(f'coverage on the test part (1 step ahead / 1-{coverage["steps"]} '
-                 'steps ahead): ' + ', '.join(
-                     f'{float(l):.0%} intervals {coverage[l]["first_steps"]:.0%} / '
-                     f'{coverage[l]["all_steps"]:.0%}'
-                     for l in coverage if l not in ('steps', 'origins')))
+    horizon = model.transform['horizon']
+    first = '1 step' if horizon == 1 else f'1-{horizon} steps'
+    lines.append(f'coverage on the test part ({first} ahead / 1-{coverage["steps"]} steps '
+                 'ahead): ' + ', '.join(
+                     f'{level * 100:g}% intervals {c["first_steps"]:.0%} / '
+                     f'{c["all_steps"]:.0%}'
+                     for level, c in ((l, coverage[f'{l:g}']) for l in levels)))
   lines.append(f'model loaded in {loaded:.2f} s, forecast in {took:.2f} s')
   path = os.path.join(out_dir, 'forecast.csv')
   write_csv(path, header, rows)

@@ -38,18 +38,26 @@ DEFAULT_LEVELS = (0.8, 0.95)
 
 
 def load(workdir: str) -> 'TunedModel':
-  """The final model of the finished sweep in `workdir`; InputError when there is none."""
+  """The final model of the finished sweep in `workdir`; InputError when there is none
+  or its files are damaged. Messages name the argument (`workdir: ...`), as every
+  InputError of this module does; experiments/predict.py turns names into flags."""
   if not os.path.isdir(workdir):
-    raise InputError(f'--workdir: {workdir}: no such directory')
+    problem = 'not a directory' if os.path.exists(workdir) else 'no such directory'
+    raise InputError(f'workdir: {workdir}: {problem}')
   if not os.path.exists(os.path.join(workdir, results.SUMMARY)):
-    raise InputError(f'--workdir: {workdir} holds no finished sweep (no {results.SUMMARY}); '
+    raise InputError(f'workdir: {workdir} holds no finished sweep (no {results.SUMMARY}); '
                      'run python -m experiments.population_sweep on it first')
   path = os.path.join(workdir, export.DIRNAME)
   if not os.path.exists(os.path.join(path, export.MANIFEST)):
-    raise InputError(f'--workdir: {workdir} holds no saved model ({export.DIRNAME}/'
+    raise InputError(f'workdir: {workdir} holds no saved model ({export.DIRNAME}/'
                      f'{export.MANIFEST}): its sweep found no usable member, or ran before '
                      'models were saved (run it again with --overwrite)')
-  return TunedModel(*export.read(path))
+  try:
+    return TunedModel(*export.read(path))
+  except InputError as e:
+    # The sweep writes the model once, at its end: nothing short of a copy restores it.
+    raise InputError(f'workdir: {e}; restore the file, or run the sweep again with '
+                     '--overwrite to save its model anew') from None
 
 
 class TunedModel:
@@ -208,7 +216,10 @@ class TunedModel:
     if self.task != 'forecast':
       raise InputError(f'forecast: this is a {self.task} model')
     if int(steps) < 1:
-      raise InputError(f'--steps_ahead: {steps} must be >= 1')
+      raise InputError(f'steps: {steps} must be >= 1')
+    for level in levels:
+      if not 0 < level < 1:
+        raise InputError(f'levels: {level:g} must lie in (0, 1)')
     values = self.check_history(history)
     inputs = self.transform['input_columns']
     if inputs:
@@ -233,6 +244,20 @@ class TunedModel:
       notes.append(f'steps past the horizon ({self.transform["horizon"]}) feed the '
                    'forecasts back as history')
     return {'point': point, 'lower': lower, 'upper': upper, 'notes': notes}
+
+  def test_coverage(self, levels=DEFAULT_LEVELS) -> dict:
+    """Coverage on the sweep's test part of the intervals at `levels` (the dict of
+    intervals.coverage_on_test, levels keyed '0.8'): the manifest's figures where it
+    holds every level, else computed as the sweep computed them. The test part only
+    reports here: the widths come from validation's errors. {} without intervals."""
+    from rnnjax import intervals  # pylint: disable=g-import-not-at-top
+    if 'residuals' not in self.arrays:
+      return {}
+    saved = self.manifest.get('intervals', {}).get('test_coverage', {})
+    keys = [f'{level:g}' for level in levels]
+    if all(k in saved for k in keys):
+      return {k: saved[k] for k in ['steps', 'origins'] + keys}
+    return intervals.coverage_on_test(self, levels)
 
   def backtest(self, values, origins, steps: int = 1) -> np.ndarray:
     """<float64>[W, steps, C_out]: forecasts from each origin t in `origins` (from
@@ -260,9 +285,20 @@ class TunedModel:
     if self.task != 'classify':
       raise InputError(f'{what}: this is a {self.task} model, not a classifier')
     channels = self.transform['channels']
+    expected = (f'pass a list of cases, each <float>[T_i, {channels}] or [T_i] ([x] for '
+                f'one case), or one array <float>[N, T, {channels}]')
+    # A bare [T, C] array would iterate as T cases (and a 2-D array may as well be
+    # [N, T] cases of one channel): refused, not guessed.
+    if hasattr(sequences, 'ndim') and getattr(sequences, 'dtype', None) != object:
+      if sequences.ndim != 3:
+        raise InputError(f'{what}: an array of shape {tuple(np.shape(sequences))} is not '
+                         f'a list of cases; {expected}')
+      sequences = list(np.asarray(sequences))
     cases = []
     for i, s in enumerate(sequences):
       s = np.asarray(s, np.float64)
+      if s.ndim == 0:
+        raise InputError(f'{what}: case {i} is a number, not a sequence; {expected}')
       s = s[:, None] if s.ndim == 1 else s
       if s.ndim != 2 or s.shape[1] != channels or not len(s):
         raise InputError(f'{what}: case {i} has shape {np.shape(s)}; the model reads '
@@ -275,7 +311,8 @@ class TunedModel:
     return classify.pad(cases, max(self.transform['max_length'], max(map(len, cases))))
 
   def predict_proba(self, sequences) -> np.ndarray:
-    """<float64>[N, K]: class probabilities of N cases <float>[T_i, C] (or [T_i])."""
+    """<float64>[N, K]: class probabilities of N cases, given as a list of <float>[T_i,
+    C] (or [T_i]) or as one array <float>[N, T, C]; one case alone is [x]."""
     x, length = self._sequences(sequences)
     return self.outputs(lambda g: {'x': x, 'length': length})
 
@@ -292,6 +329,8 @@ class TunedModel:
       raise InputError(f'labels {unknown} are not classes of the model '
                        f'({", ".join(index)})')
     probs = self.predict_proba(sequences)
+    if len(probs) != len(labels):
+      raise InputError(f'labels: {len(probs)} cases but {len(labels)} labels')
     return self._metrics(probs, {'y': np.asarray([index[str(l)] for l in labels], np.int32)})
 
   # Character language model.
@@ -319,13 +358,13 @@ class TunedModel:
     """`num_chars` characters after `prompt` (empty: the sweep's own prime), drawn from
     the members' averaged next-character probabilities sharpened by `temperature`."""
     prompt = prompt or self.transform['prime']
-    tokens = self._tokens(prompt, '--prompt')
+    tokens = self._tokens(prompt, 'prompt')
     if not len(tokens):
-      raise InputError('--prompt: needs at least one character')
+      raise InputError('prompt: needs at least one character')
     if not temperature > 0:
-      raise InputError(f'--temperature: {temperature} must be > 0')
+      raise InputError(f'temperature: {temperature} must be > 0')
     if num_chars < 0:
-      raise InputError(f'--num_chars: {num_chars} must be >= 0')
+      raise InputError(f'num_chars: {num_chars} must be >= 0')
     cfgs = tuple(g.cfg.model for g in self._groups)
     params = tuple(jax.tree.map(jnp.asarray, g.params) for g in self._groups)
     weights = tuple(jnp.asarray(np.asarray(g.weights) / self._weights.sum(), jnp.float32)

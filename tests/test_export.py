@@ -6,6 +6,8 @@ import dataclasses
 import gzip
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 
@@ -13,6 +15,7 @@ import numpy as np
 import pytest
 
 import rnnjax
+from rnnjax import intervals
 from rnnjax import predictions
 from rnnjax import spec as spec_lib
 from rnnjax import sweep
@@ -319,3 +322,155 @@ def test_with_folds_the_saved_model_is_the_last_folds(tmp_path):
   _assert_same(model.evaluate_series(model.arrays['series'],
                                      model.transform['split_points'][1]),
                summary['final']['test'])
+
+
+# What a new user got wrong: a damaged model directory, one case given as a bare array,
+# interval levels other than the saved ones, the Python API's messages naming flags.
+
+# experiments/predict.py defines flags that population_sweep.py defines too, so it runs in
+# a process of its own, which runs a test's several commands one after the other.
+_COMMANDS = """
+import contextlib, io, json, sys
+from absl import flags
+from experiments import cli, predict
+done = []
+for args in json.loads(sys.argv[1]):
+  out, err = io.StringIO(), io.StringIO()
+  flags.FLAGS.unparse_flags()
+  with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    try:
+      predict.main(cli.parse_flags(['predict', *args]))
+      code = 0
+    except SystemExit as e:
+      code = e.code
+  done.append([code, out.getvalue(), err.getvalue()])
+print(json.dumps(done))
+"""
+
+
+def _commands(*argvs):
+  """[(exit status, stdout, stderr lines)] of experiments/predict.py on each argv."""
+  env = {**os.environ, 'PYTHONPATH': ROOT, 'JAX_PLATFORMS': 'cpu'}
+  proc = subprocess.run([sys.executable, '-c', _COMMANDS, json.dumps(argvs)],
+                        capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+  assert proc.returncode == 0, proc.stderr
+  return [(code, out, [l for l in err.splitlines() if l.strip()])
+          for code, out, err in json.loads(proc.stdout.splitlines()[-1])]
+
+
+def _damaged(tmp_path, workdir):
+  """{name: (work directory, the message's pattern)}: copies of `workdir`, each with one
+  file of its model damaged."""
+  def copy(name):
+    path = str(tmp_path / name)
+    shutil.copytree(workdir, path, ignore=shutil.ignore_patterns('checkpoints'))
+    return path, os.path.join(path, 'model')
+  cases = {}
+  path, model = copy('truncated_manifest')
+  with open(os.path.join(model, 'manifest.json'), 'r+') as f:
+    f.truncate(len(f.read()) // 2)
+  cases['truncated_manifest'] = (path, r'model/manifest\.json is not valid JSON')
+  path, model = copy('no_params')
+  os.remove(os.path.join(model, 'params.msgpack'))
+  cases['no_params'] = (path, r'model/params\.msgpack is missing')
+  path, model = copy('truncated_params')
+  with open(os.path.join(model, 'params.msgpack'), 'r+b') as f:
+    f.truncate(100)
+  cases['truncated_params'] = (path, r'model/params\.msgpack is damaged')
+  path, model = copy('no_arrays')
+  os.remove(os.path.join(model, 'arrays.npz'))
+  cases['no_arrays'] = (path, r'model/arrays\.npz is missing')
+  return cases
+
+
+def test_a_damaged_model_directory_is_one_line_naming_the_file(tmp_path, forecast_run):
+  cases = _damaged(tmp_path, forecast_run[1])
+  for name, (workdir, message) in cases.items():
+    with pytest.raises(InputError, match=r'^workdir: .*' + message) as e:
+      rnnjax.load(workdir)
+    assert '\n' not in str(e.value), name
+  ran = _commands(*[[f'--workdir={w}', f'--out_dir={tmp_path}/out'] for w, _ in
+                    cases.values()])
+  for (code, _, lines), (name, (_, message)) in zip(ran, cases.items()):
+    assert code == 2 and len(lines) == 1, (name, lines)
+    assert re.match(r'error: --workdir: .*' + message, lines[0]), (name, lines)
+  assert not (tmp_path / 'out').exists()
+
+
+def test_a_bare_array_is_not_read_as_a_list_of_cases(classify_run):
+  """One case [T, C] alone would iterate as T cases of one step (with one channel, the
+  old answer: T rows of probabilities, no error); a 2-D array may as well be [N, T]."""
+  model = rnnjax.load(classify_run[1])
+  test = classify.read_ts(classify.bundled_path('JapaneseVowels', 'test'))
+  one = test.series[0]
+  assert one.ndim == 2 and one.shape[1] == model.transform['channels']
+  for bad in (one, one[:, 0], one[:, 0].tolist()):
+    with pytest.raises(InputError, match=r'^sequences: .*pass a list of cases'):
+      model.predict_proba(bad)
+    with pytest.raises(InputError, match=r'^sequences: .*pass a list of cases'):
+      model.predict(bad)
+  # The documented forms agree: a list of [T_i, C], and one [N, T, C] array.
+  want = model.predict_proba([one])
+  assert want.shape == (1, len(model.transform['classes']))
+  np.testing.assert_array_equal(model.predict_proba(one[None]), want)
+  same = [s for s in test.series if len(s) == len(one)][:3]
+  np.testing.assert_array_equal(model.predict_proba(np.stack(same)),
+                                model.predict_proba(same))
+  with pytest.raises(InputError, match='^labels: 3 cases but 2 labels'):
+    model.evaluate_cases(test.series[:3], test.labels[:2])
+
+
+def test_coverage_is_reported_for_the_levels_asked(tmp_path, forecast_run):
+  workdir = forecast_run[1]
+  out = predictions.run(workdir, levels=(0.5, 0.9), out_dir=str(tmp_path / 'a'))
+  line, = [l for l in out['lines'] if l.startswith('coverage on the test part')]
+  assert '50% intervals' in line and '90% intervals' in line, line
+  assert '80%' not in line and '95%' not in line, line
+  # The saved levels come back as saved; others are computed as the sweep computed them.
+  model = rnnjax.load(workdir)
+  saved = model.manifest['intervals']['test_coverage']
+  assert set(saved) == {'steps', 'origins', '0.8', '0.95'}
+  assert model.test_coverage((0.8, 0.95)) == saved
+  assert model.test_coverage((0.95,)) == {k: saved[k] for k in ('steps', 'origins', '0.95')}
+  got = model.test_coverage((0.5, 0.9))
+  assert set(got) == {'steps', 'origins', '0.5', '0.9'}
+  assert f'50% intervals {got["0.5"]["first_steps"]:.0%} / ' in line
+  # Oracle: one step ahead from every test origin against validation's 50 % width.
+  test_start = model.transform['split_points'][1]
+  series = model.arrays['series']
+  point = model.backtest(series, range(test_start, len(series)), 1)[:, 0, 0]
+  width, _ = intervals.conformal_width(model.arrays['residuals'][0, :, 0], 0.5)
+  inside = np.abs(series[test_start:, 0] - point) <= width
+  assert got['0.5']['first_steps'] == pytest.approx(inside.mean())
+  # Through the command; a level that is no whole percent keeps its digits.
+  (code, out, lines), = _commands([f'--workdir={workdir}', '--levels=0.5,0.975',
+                                   '--figures=false', f'--out_dir={tmp_path}/b'])
+  assert code == 0, lines
+  assert '50% intervals' in out and '97.5% intervals' in out and '80%' not in out, out
+
+
+def test_python_errors_name_arguments_and_the_command_names_flags(tmp_path, forecast_run,
+                                                                 charlm_run):
+  with pytest.raises(InputError, match=r'^workdir: .*: no such directory'):
+    rnnjax.load(str(tmp_path / 'none'))
+  model = rnnjax.load(forecast_run[1])
+  with pytest.raises(InputError, match=r'^steps: 0 must be >= 1'):
+    model.forecast(model.arrays['series'], 0)
+  with pytest.raises(InputError, match=r'^levels: 1.5 must lie in \(0, 1\)'):
+    model.forecast(model.arrays['series'], 1, levels=(0.8, 1.5))
+  chars = rnnjax.load(charlm_run[1])
+  for kw, message in (({'prompt': 'ab\u2603'}, r"^prompt: character '\u2603' \(position 2\)"),
+                      ({'temperature': 0}, r'^temperature: 0 must be > 0'),
+                      ({'num_chars': -1}, r'^num_chars: -1 must be >= 0')):
+    with pytest.raises(InputError, match=message):
+      chars.sample(**kw)
+  commands = [
+      ([f'--workdir={tmp_path}/none'], f'error: --workdir: {tmp_path}/none: no such'),
+      ([f'--workdir={charlm_run[1]}', '--prompt=ab\u2603'],
+       "error: --prompt: character '\u2603'"),
+      ([f'--workdir={charlm_run[1]}', '--temperature=0'], 'error: --temperature: 0.0 must'),
+      ([f'--workdir={charlm_run[1]}', '--num_chars=-1'], 'error: --num_chars: -1 must')]
+  ran = _commands(*[args + [f'--out_dir={tmp_path}/out'] for args, _ in commands])
+  for (code, _, lines), (_, message) in zip(ran, commands):
+    assert code == 2 and len(lines) == 1 and lines[0].startswith(message), lines
+  assert not (tmp_path / 'out').exists()
