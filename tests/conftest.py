@@ -1,8 +1,25 @@
-"""Test configuration: strict numerics everywhere, quick compiles."""
+"""Test configuration: strict numerics everywhere, quick compiles, the same setup
+however the suite is started (`pytest` or `python -m pytest`, from a terminal, a
+script's background job or nohup)."""
 import atexit
 import os
 import shutil
+import signal
+import sys
 import tempfile
+
+import pytest
+
+# `from tests.outcomes import ...` with the plain `pytest` script too, which puts only
+# tests/ on sys.path (`python -m pytest` adds the working directory).
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _ROOT not in sys.path:
+  sys.path.insert(0, _ROOT)
+
+# The tests compare against numbers computed on the CPU, with one device in the test
+# process (tests that want more start a process that asks for them).
+os.environ['JAX_PLATFORMS'] = 'cpu'
+os.environ.pop('JAX_NUM_CPU_DEVICES', None)
 
 # Compiling is most of this suite's time (about 80 % of test_population and test_model),
 # and most of a compile is LLVM code generation, kernel by kernel. XLA's unoptimised CPU
@@ -35,3 +52,17 @@ jax.config.update('jax_numpy_rank_promotion', 'raise')
 from rnnjax import compile_cache  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 compile_cache.configure(os.environ['RNNJAX_COMPILE_CACHE_DIR'])
+
+
+@pytest.fixture
+def default_signals():
+  """SIGINT raises KeyboardInterrupt and SIGTERM terminates, as in a terminal, in this
+  process and in the processes it starts (a Python handler becomes the default on exec,
+  and Python then installs its own for SIGINT), for tests that send them. A script's
+  background job, and so `nohup ... &`, starts with SIGINT ignored, which every child
+  would inherit: a sweep then rightly ignores it (stop.py)."""
+  before = {signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+            signal.SIGTERM: signal.signal(signal.SIGTERM, signal.SIG_DFL)}
+  yield
+  for signum, handler in before.items():
+    signal.signal(signum, handler)

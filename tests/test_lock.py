@@ -62,6 +62,29 @@ def test_stale_lock_of_a_reused_pid_is_taken_over(tmp_path):
   assert len(warnings) == 1 and 'taking over' in warnings[0]
 
 
+def test_lock_naming_a_live_unrelated_process_is_stale_unless_it_started_then(tmp_path):
+  """A lock left by a dead sweep whose pid now belongs to another live process (here
+  `sleep`): a start time other than that process's makes it stale; its own start time
+  makes it held."""
+  other = subprocess.Popen(['sleep', '30'])
+  try:
+    started = lock._start_ticks(other.pid)  # pylint: disable=protected-access
+    assert started is not None
+    holder = {'pid': other.pid, 'host': socket.gethostname()}
+    (tmp_path / lock.FILENAME).write_text(json.dumps({**holder, 'start_ticks': started}))
+    with pytest.raises(InputError, match=f'is in use by process {other.pid} on host'):
+      lock.acquire(str(tmp_path))
+    (tmp_path / lock.FILENAME).write_text(json.dumps({**holder,
+                                                      'start_ticks': started - 1}))
+    warnings = []
+    lock.acquire(str(tmp_path), warn=warnings.append).release()
+    assert len(warnings) == 1 and f'taking over the lock of process {other.pid}' in (
+        warnings[0])
+  finally:
+    other.kill()
+    other.wait()
+
+
 def test_lock_of_another_host_is_refused(tmp_path):
   (tmp_path / lock.FILENAME).write_text(json.dumps({'pid': 1, 'host': 'elsewhere'}))
   with pytest.raises(InputError, match=r'locked by process 1 on host elsewhere, which '

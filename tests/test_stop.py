@@ -129,6 +129,7 @@ def reference(tmp_path_factory):
   return outcome(workdir)
 
 
+@pytest.mark.usefixtures('default_signals')
 def test_sigint_in_process_stops_after_the_chunk_and_resumes(reference, tmp_path):
   workdir = str(tmp_path / 'wd')
 
@@ -146,6 +147,7 @@ def test_sigint_in_process_stops_after_the_chunk_and_resumes(reference, tmp_path
   assert_same(outcome(workdir), reference)
 
 
+@pytest.mark.usefixtures('default_signals')
 def test_sigint_then_sigterm_mid_bucket_then_resume_is_identical(reference, tmp_path):
   """Ctrl-C after 2 chunks (a second sweep on the work directory meanwhile refused),
   SIGTERM after 4, and a third run finishes: as if uninterrupted."""
@@ -180,6 +182,7 @@ def test_sigint_then_sigterm_mid_bucket_then_resume_is_identical(reference, tmp_
   assert_same(outcome(workdir), reference)
 
 
+@pytest.mark.usefixtures('default_signals')
 def test_second_ctrl_c_stops_at_once_and_corrupts_nothing(reference, tmp_path):
   workdir = str(tmp_path / 'wd')
   proc = _start(workdir)
