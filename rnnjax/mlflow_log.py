@@ -5,21 +5,26 @@
   a parent run   named after the work directory: the sweep's flags (sweep.json) as
                  parameters, the final model's validation and test metrics
                  (`final/val/<metric>`, `final/test/<metric>`), member-steps spent, and as
-                 artifacts summary.json, plan.json, trials.csv, curves.csv and figures/
+                 artifacts summary.json, plan.json, trials.csv, curves.csv and figures/,
+                 and the final model (WORKDIR/model/) as the pyfunc model `model`
+                 (mlflow_model.py): mlflow.pyfunc.load_model(f'runs:/{run_id}/model')
+                 forecasts, classifies or samples as rnnjax.load(workdir) does; its
+                 models:/ URI is the run's tag `rnnjax.model_uri`
   a nested run   per member (`uid-0007`, tagged with its parent): its hyperparameters
                  (uid, bucket, config, seed too) as parameters, every metric of
                  metrics.jsonl at its step (`train/loss`, `val/mse`, ...), its summary
                  scores (`best_val/<metric>`, `test/<metric>` where scored), its status
                  as a tag; a diverged member's run ends FAILED.
 The records come from trial_files.trials / trial_files.curves, the same ones trials.csv and
-the Optuna journal are written from. MLflow is imported only here.
+the Optuna journal are written from. MLflow is imported only here and in mlflow_model.py.
 """
 
 import os
 import time
 
-from rnnjax import trial_files
+from rnnjax import export
 from rnnjax import results
+from rnnjax import trial_files
 from rnnjax.errors import InputError
 
 EXPERIMENT = 'rnnjax'
@@ -87,6 +92,10 @@ def log_sweep(uri: str, workdir: str, *, experiment: str = EXPERIMENT,
   figures = os.path.join(workdir, 'figures')
   if os.path.isdir(figures):
     mlflow_client.log_artifacts(parent, figures, artifact_path='figures')
+  if os.path.exists(os.path.join(workdir, export.DIRNAME, export.MANIFEST)):
+    from rnnjax import mlflow_model  # pylint: disable=g-import-not-at-top
+    mlflow_client.set_tag(parent, 'rnnjax.model_uri',
+                          mlflow_model.log_model(mlflow_client, parent, workdir))
   by_uid = {}
   for r in rows:
     if r['value'] is not None and r['split'] not in ('lineage', 'hparams'):

@@ -1,0 +1,162 @@
+"""The final model in MLflow (rnnjax/mlflow_log.py, rnnjax/mlflow_model.py): a sweep
+logged to a local sqlite store gives a pyfunc model whose predictions are
+`rnnjax.load(workdir)`'s, for each task; a process without rnnjax loads it from the
+sources logged beside it.
+
+Real sweeps of one or two tiny members (a few seconds each); MLflow is not mocked.
+"""
+
+import dataclasses
+import gzip
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import rnnjax
+from rnnjax import sweep
+from rnnjax.data import classify
+from rnnjax.data import text
+from rnnjax.errors import InputError
+
+mlflow = pytest.importorskip('mlflow', reason='the mlflow extra is not installed')
+
+TINY = dict(cell='gru', hidden_size='4', learning_rate='grid(3e-3,3e-2)', train_steps=2,
+            eval_every=2, ensemble_size=2)
+# A target and an input column, two steps ahead: the pyfunc input carries the inputs' future.
+FORECAST = sweep.SweepSpec(classical_baselines=False, target_columns=('sales',),
+                           input_columns=('promo',), time_column='t', lookback='4',
+                           horizon=2, val_size=6, test_size=6, batch_size='4', **TINY)
+CLASSIFY = sweep.SweepSpec(task='classify', dataset='JapaneseVowels', batch_size='8', **TINY)
+CHARLM = sweep.SweepSpec(task='charlm', val_size=300, test_size=300, batch_size='4',
+                         seq_len=8, sample_chars=0, **TINY)
+
+
+@pytest.fixture(scope='module')
+def store(tmp_path_factory):
+  """One sqlite tracking store for the module (a new one takes seconds to set up),
+  which mlflow's runs:/ and models:/ URIs resolve in."""
+  path = tmp_path_factory.mktemp('mlflow')
+  uri = f'sqlite:///{path}/mlflow.db'
+  # Artifacts would go to ./mlruns by default.
+  mlflow.MlflowClient(uri).create_experiment('t', artifact_location=str(path / 'art'))
+  with pytest.MonkeyPatch.context() as patch:
+    patch.setenv('MLFLOW_TRACKING_URI', uri)
+    yield uri
+
+
+def _logged(tmp_path, spec, uri):
+  """(workdir, parent run id) of `spec` run and logged to the store at `uri`."""
+  from rnnjax import mlflow_log
+  workdir = str(tmp_path / 'wd')
+  sweep.run_sweep(spec, workdir, log=lambda _: None)
+  return workdir, mlflow_log.log_sweep(uri, workdir, experiment='t')
+
+
+@pytest.fixture(scope='module')
+def forecaster(tmp_path_factory, store):
+  tmp_path = tmp_path_factory.mktemp('forecast')
+  rows = ''.join(f'{t},{100 + 10 * np.sin(t / 2) + t:.3f},{(t * 7) % 5}\n' for t in range(40))
+  (tmp_path / 'sales.csv').write_text('t,sales,promo\n' + rows)
+  spec = dataclasses.replace(FORECAST, csv_path=str(tmp_path / 'sales.csv'))
+  return _logged(tmp_path, spec, store)
+
+
+def test_the_forecaster_in_mlflow_forecasts_as_rnnjax_load(forecaster, store):
+  workdir, run_id = forecaster
+  model = rnnjax.load(workdir)
+  pyfunc = mlflow.pyfunc.load_model(f'runs:/{run_id}/model')
+  series = model.arrays['series']
+  future = np.array([[1.0], [4.0], [2.0]])
+  # The history as a user reads it from a CSV (promo: integers), then the future rows:
+  # empty targets, the inputs' values.
+  history = pd.DataFrame({'promo': np.r_[series[:, 1], future[:, 0]].astype(int),
+                          'sales': np.r_[series[:, 0], [np.nan] * 3]})
+  got = pyfunc.predict(history, params={'steps': 3})
+  want = model.forecast(series, 3, future_inputs=future)
+  assert list(got.columns) == ['step', 'forecast', 'lower_80', 'upper_80', 'lower_95',
+                               'upper_95']
+  assert list(got['step']) == [1, 2, 3]
+  np.testing.assert_allclose(got['forecast'], want['point'][:, 0], rtol=1e-6)
+  for level in (0.8, 0.95):
+    np.testing.assert_allclose(got[f'lower_{level * 100:g}'], want['lower'][level][:, 0],
+                               rtol=1e-6)
+    np.testing.assert_allclose(got[f'upper_{level * 100:g}'], want['upper'][level][:, 0],
+                               rtol=1e-6)
+  # The default horizon and levels; the run's tag names the same model as models:/<id>.
+  model_uri = mlflow.MlflowClient(store).get_run(run_id).data.tags['rnnjax.model_uri']
+  assert model_uri.startswith('models:/')
+  again = mlflow.pyfunc.load_model(model_uri).predict(history.iloc[:-1],
+                                                      params={'levels': [0.5]})
+  assert list(again.columns) == ['step', 'forecast', 'lower_50', 'upper_50']
+  np.testing.assert_allclose(again['forecast'], want['point'][:2, 0], rtol=1e-6)
+  assert pyfunc.metadata.metadata['target_columns'] == ['sales']
+  with pytest.raises(InputError, match='end the history with 3 rows whose targets are empty'):
+    pyfunc.predict(history.iloc[:-3], params={'steps': 3})
+  with pytest.raises(InputError, match=r"no column\(s\) \['promo'\]"):
+    pyfunc.predict(history[['sales']])
+
+
+def test_a_process_without_rnnjax_loads_it_from_the_logged_sources(forecaster, tmp_path):
+  workdir, run_id = forecaster
+  series = rnnjax.load(workdir).arrays['series']
+  future = [[3.0], [0.0]]
+  want = rnnjax.load(workdir).forecast(series, 2, future_inputs=future)['point'][:, 0]
+  history = np.r_[series, [[np.nan, 3.0], [np.nan, 0.0]]]
+  np.save(tmp_path / 'history.npy', history)
+  script = f"""
+import importlib.util, json, sys
+# The editable install's finder, and this checkout, out of reach: rnnjax must come from
+# the model's own code/ folder.
+sys.meta_path[:] = [f for f in sys.meta_path if 'rnnjax' not in getattr(f, '__module__', '')]
+sys.path[:] = [p for p in sys.path if p not in ('', {os.getcwd()!r})]
+assert importlib.util.find_spec('rnnjax') is None
+import mlflow, numpy as np, pandas as pd
+model = mlflow.pyfunc.load_model('runs:/{run_id}/model')
+import rnnjax
+history = pd.DataFrame(np.load('history.npy'), columns=['sales', 'promo'])
+print(json.dumps({{'rnnjax': rnnjax.__file__,
+                  'forecast': list(model.predict(history)['forecast'])}}))
+"""
+  env = {**os.environ, 'JAX_PLATFORMS': 'cpu'}  # MLFLOW_TRACKING_URI: the store.
+  env.pop('PYTHONPATH', None)
+  proc = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                        cwd=tmp_path, env=env, timeout=300)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  out = json.loads(proc.stdout.strip().splitlines()[-1])
+  assert os.path.join('code', 'rnnjax', '__init__.py') in out['rnnjax']
+  np.testing.assert_allclose(out['forecast'], want, rtol=1e-5)
+
+
+def test_the_classifier_in_mlflow_classifies_as_rnnjax_load(tmp_path, store):
+  workdir, run_id = _logged(tmp_path, CLASSIFY, store)
+  model = rnnjax.load(workdir)
+  cases = classify.read_ts(classify.bundled_path('JapaneseVowels', 'test'),
+                           flag='test').series[:5]
+  pyfunc = mlflow.pyfunc.load_model(f'runs:/{run_id}/model')
+  got = pyfunc.predict(cases)
+  classes = model.transform['classes']
+  assert list(got.columns) == ['predicted'] + [f'p_{c}' for c in classes]
+  assert list(got['predicted']) == model.predict(cases)
+  np.testing.assert_allclose(got[[f'p_{c}' for c in classes]], model.predict_proba(cases),
+                             rtol=1e-6)
+  # The same cases in long format: one row per step, a `case` column.
+  long = pd.concat([pd.DataFrame(c).assign(case=i) for i, c in enumerate(cases)])
+  pd.testing.assert_frame_equal(pyfunc.predict(long), got)
+
+
+def test_the_char_model_in_mlflow_samples_as_rnnjax_load(tmp_path, store):
+  with gzip.open(text.bundled_path('shakespeare'), 'rt', encoding='utf-8') as f:
+    (tmp_path / 'plays.txt').write_text(f.read(3000))
+  spec = dataclasses.replace(CHARLM, text_path=str(tmp_path / 'plays.txt'))
+  workdir, run_id = _logged(tmp_path, spec, store)
+  model = rnnjax.load(workdir)
+  pyfunc = mlflow.pyfunc.load_model(f'runs:/{run_id}/model')
+  got = pyfunc.predict(['ROMEO:', 'KING'], params={'num_chars': 12, 'seed': 3})
+  assert list(got['prompt']) == ['ROMEO:', 'KING']
+  assert list(got['text']) == [model.sample('ROMEO:', num_chars=12, seed=3),
+                               model.sample('KING', num_chars=12, seed=3)]
