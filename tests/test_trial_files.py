@@ -13,7 +13,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+import warnings
 
+import matplotlib.pyplot as plt
 import numpy as np
 import optuna
 import pandas as pd
@@ -121,12 +123,21 @@ def test_journal_holds_one_trial_per_member_with_the_summary_values(workdir):
   assert study.user_attrs['final_model']['test'] == {'mse': 2.5}
   frame = study.trials_dataframe()
   assert len(frame) == 4 and 'params_learning_rate' in frame
-  # optuna.visualization draws it (with plotly, which rnnjax does not need).
-  if optuna.visualization.is_available():
-    figure = optuna.visualization.plot_parallel_coordinate(study)
-    assert len(figure.data[0]['dimensions']) == 4  # value, cell, dropout, learning_rate
-    optuna.visualization.plot_slice(study)
-    optuna.visualization.plot_contour(study, params=['learning_rate', 'dropout'])
+  # Optuna's plots draw it (with matplotlib: its plotly ones need plotly, which rnnjax
+  # does not): the two complete trials, at the values they started with.
+  from optuna.visualization import matplotlib as optuna_plots  # pylint: disable=g-import-not-at-top
+  with warnings.catch_warnings():
+    warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
+    parallel = optuna_plots.plot_parallel_coordinate(study)
+    slices = optuna_plots.plot_slice(study)
+    optuna_plots.plot_contour(study, params=['learning_rate', 'dropout'])
+  assert [t.get_text() for t in parallel.get_xticklabels()] == [
+      'Objective Value', 'cell', 'dropout', 'learning_rate']
+  assert len(parallel.collections[0].get_segments()) == 2
+  points = {ax.get_xlabel(): ax.collections[0].get_offsets().tolist() for ax in slices}
+  assert points['learning_rate'] == [[0.002, 1.5], [0.005, 2.1]]
+  assert points['dropout'] == [[0.1, 1.5], [0.4, 2.1]]
+  plt.close('all')
 
 
 def test_tables_read_by_pandas_in_one_line(workdir):
