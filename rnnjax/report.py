@@ -1,41 +1,93 @@
 """What a sweep prints: a line per chunk, and the ranked table at the end."""
 
+import json
+import os
 import time
 
 import numpy as np
 import tqdm
 
+from rnnjax import evaluations
 from rnnjax import member_table
 from rnnjax import population as pop
+from rnnjax import results
+from rnnjax import tasks
 
 TOP_K = 10
+# jax.monitoring's events of the time a program takes to compile: tracing, lowering, and
+# XLA's compile (or a read from the persistent cache).
+_COMPILE_EVENTS = ('/jax/core/compile/jaxpr_trace_duration',
+                   '/jax/core/compile/jaxpr_to_mlir_module_duration',
+                   '/jax/core/compile/backend_compile_duration')
+_compile_s = [0.0]  # What `compiling_s` has counted.
+_registered = []
+
+
+def _on_duration(event: str, seconds: float, **kwargs) -> None:
+  del kwargs
+  if event in _COMPILE_EVENTS:
+    _compile_s[0] += seconds
+
+
+def compiling_s() -> float:
+  """Seconds this process has spent compiling JAX programs since the first call."""
+  if not _registered:
+    from jax import monitoring  # pylint: disable=g-import-not-at-top
+    monitoring.register_event_duration_secs_listener(_on_duration)
+    _registered.append(True)
+  return _compile_s[0]
 
 
 class Progress:
   """Progress over every chunk of every bucket, with ETA and member counts.
 
   Interactive (`bar=True`): a tqdm bar on stderr. Otherwise (CI logs, files): one line
-  per chunk through `log`.
+  per chunk through `log`. The ETA is the remaining chunks at the pace of training
+  alone: a bucket's first chunk in this process carries its one-off costs (compiling,
+  initialising), so the pace is that of later chunks once there is one, and until then
+  the first chunks' time less what they spent compiling (`compiling`: seconds compiled
+  so far, `compiling_s`). A bucket yet to start will add its compile to the ETA shown.
+
+  done: chunks done before a resume; best: the best validation value of the display
+  metric they reached (see `best_so_far`), None for none; clock: seconds, for tests.
   """
 
-  def __init__(self, total_chunks: int, *, log=print, bar: bool = False, done: int = 0):
-    self._total, self._done, self._resumed = total_chunks, done, done
+  def __init__(self, total_chunks: int, *, log=print, bar: bool = False, done: int = 0,
+               best: float | None = None, clock=time.perf_counter, compiling=compiling_s):
+    self._total, self._done = total_chunks, done
     self._log = log
-    self._start = time.perf_counter()
+    self._clock, self._compiling = clock, compiling
+    self._start = clock()
+    self._compiled = compiling()
+    self._last = 0.0  # Seconds since the start at the end of the last chunk.
     self._first_chunk_s = None
+    self._started = set()  # Buckets with a chunk trained in this process.
+    # [seconds training, chunks] of the buckets' first chunks here, and of the others.
+    self._first, self._later = [0.0, 0], [0.0, 0]
     self._best = np.inf
+    self._best_before = best  # In the display metric's units: signed at the first chunk.
     self._bar = tqdm.tqdm(total=total_chunks, initial=done, unit='chunk',
                           dynamic_ncols=True) if bar else None
 
   def chunk(self, bucket: int, step: int, values, status, *, metric: str = 'rmse',
             mode: str = 'min'):
     """values: <float>[P], the members' validation `metric` (better when `mode`)."""
-    now = time.perf_counter() - self._start
+    now = self._clock() - self._start
+    compiled = self._compiling()
+    work = max(now - self._last - (compiled - self._compiled), 0.0)
+    self._last, self._compiled = now, compiled
+    pool = self._later if bucket in self._started else self._first
+    pool[0] += work
+    pool[1] += 1
+    self._started.add(bucket)
     if self._first_chunk_s is None:
       self._first_chunk_s = now
     self._done += 1
     ok = status == pop.OK
     sign = 1.0 if mode == 'min' else -1.0  # self._best holds sign * the best value.
+    if self._best_before is not None:
+      self._best = min(self._best, sign * float(self._best_before))
+      self._best_before = None
     if ok.any() and np.isfinite(np.where(ok, values, np.nan)).any():
       self._best = min(self._best, float(np.nanmin(np.where(ok, sign * values, np.nan))))
     counts = (f'ok {int(ok.sum())}/{len(status)} '
@@ -46,10 +98,8 @@ class Progress:
       self._bar.set_postfix_str(f'bucket {bucket} step {step} {counts} {best}')
       self._bar.update(1)
       return
-    # The first chunk carries the compile; later chunks pace the rest.
-    ran = self._done - self._resumed
-    pace = (now - self._first_chunk_s) / (ran - 1) if ran > 1 else now
-    eta = pace * (self._total - self._done)
+    seconds, chunks = self._later if self._later[1] else self._first
+    eta = seconds / chunks * (self._total - self._done)
     self._log(f'chunk {self._done}/{self._total} bucket {bucket} step {step}  {counts}  '
               f'{best}  elapsed {now:.1f}s  eta {eta:.1f}s')
 
@@ -58,8 +108,30 @@ class Progress:
       self._bar.close()
 
   def timing(self) -> dict:
-    return {'total_s': time.perf_counter() - self._start,
+    return {'total_s': self._clock() - self._start,
             'first_chunk_s': self._first_chunk_s}
+
+
+def best_so_far(workdir: str, task: str) -> float | None:
+  """The best validation value of `task`'s display metric in a work directory's
+  evaluations (metrics.jsonl, or a large sweep's chunk files): on resume, what the
+  chunks done before the stop showed (`Progress(best=...)`). None when there is none."""
+  metric, mode = tasks.TASKS[task].display, tasks.TASKS[task].display_mode
+  found = [e.values[f'val/{metric}'] for e in evaluations.read(workdir)
+           if f'val/{metric}' in e.values]
+  path = os.path.join(workdir, results.METRICS)
+  if os.path.exists(path):
+    with open(path, encoding='utf-8') as f:
+      for line in f:
+        if f'"{metric}"' in line:  # Skips most lines without parsing them.
+          r = json.loads(line)
+          if r.get('split') == 'val' and r.get('metric') == metric and r['value'] is not None:
+            found.append(np.asarray([r['value']], np.float64))
+  values = np.concatenate(found) if found else np.zeros(0)
+  values = values[np.isfinite(values)]
+  if not len(values):
+    return None
+  return float(values.min() if mode == 'min' else values.max())
 
 
 def _fmt(x):
@@ -102,6 +174,11 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
     head += f' {"cv val " + display:>20}'
   lines = [f'{"rank":>4} {"uid":>5} {"status":>8} {head} {"test " + display:>12}  '
            + ' '.join(swept)]
+  ranked = summary.get('selection', {})
+  if ranked.get('scale'):  # A differenced forecast's (tasks.selection_of).
+    lines.insert(0, f'ranked by val {selection} of the {ranked["scale"]} in original units; '
+                 f'each member at its best step by val {ranked["best_step_by"]} of the '
+                 'differenced series')
   for rank, uid in enumerate(summary['ranking'][:top_k], 1):
     m = by_uid[uid]
     hps = ' '.join(f'{k}={m["hparams"][k]:.3g}' if isinstance(m['hparams'][k], float)

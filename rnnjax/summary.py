@@ -11,6 +11,10 @@ their mean over seeds (and cross-validation folds), with the spread, so that a l
 shows as one. With folds, the ranking holds the last fold's members (the usual split) in
 the order of their configurations, and the final model is drawn from them.
 
+Members rank by the validation metric `tasks.selection_of` names: the task's selection
+metric, but for a forecast of the differenced series the RMSE of the levels, which the
+tables and figures show (each member's best step is still the one its training chose).
+
 Records and configurations are built as columns (member_columns.py, member_table.py),
 whatever the sweep's size. Up to member_table.MAX_RECORDS members the summary holds them
 as lists of records, as summary.json does; above it, as the tables, which summary.json
@@ -55,6 +59,7 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
   column).
   """
   task = tasks.TASKS[spec.task]
+  selection = tasks.selection_of(spec.task, spec.difference)
   tables, run_of, row_of = [], [], []
   for r, run in enumerate(runs):
     if run.state is None:
@@ -72,8 +77,8 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
   order = np.argsort(np.concatenate([t.uids for t in tables]), kind='stable')
   table = member_columns.take(member_columns.concat(tables), order)
   run_of, row_of = np.concatenate(run_of)[order], np.concatenate(row_of)[order]
-  configs = member_table.ConfigTable.of(table, task.selection, task.display)
-  ranked = _rank(spec, table, configs, task.selection)
+  configs = member_table.ConfigTable.of(table, selection, task.display)
+  ranked = _rank(spec, table, configs, selection)
   testable = ranked[run_of[ranked] >= 0]  # Members retired by halving have no parameters.
   by_value = best_by(table, testable, plan.swept)
   chosen = np.zeros(len(table), bool)
@@ -98,8 +103,10 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
     final = final_model(spec, table.uids[testable].tolist(), runs, where, splits,
                         mesh=mesh, group_size=group_size, rename=rename)
   summary = {'task': spec.task, 'search': spec.search,
-             'selection': {'metric': task.selection, 'mode': 'min'},
+             'selection': _selection(spec, selection),
              'display': task.display, 'display_mode': task.display_mode,
+             # What figures draw, where it is not what tables show (tasks.py).
+             **({'plotted': task.plotted} if task.plotted != task.display else {}),
              'members': table, 'ranking': table.uids[ranked].tolist(),
              'best': _best(table, testable), 'final': final, 'configs': configs,
              'best_by': by_value, 'baselines': data.baselines, 'data': data.info}
@@ -107,6 +114,15 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
     # What summary.json holds, and results.read_summary gives back: lists of records.
     summary.update(members=list(table), configs=list(configs))
   return summary
+
+
+def _selection(spec, metric: str) -> dict:
+  """summary['selection']: the metric that ranked, and for a differenced forecast the
+  scale it is on and what chose each member's best step (tasks.selection_of)."""
+  out = {'metric': metric, 'mode': 'min'}
+  if metric != tasks.TASKS[spec.task].selection:
+    out.update(scale='levels', best_step_by=tasks.TASKS[spec.task].selection)
+  return out
 
 
 def _rank(spec, table, configs, selection: str) -> np.ndarray:
@@ -162,13 +178,14 @@ def final_model(spec, ranked_uids, runs, where, splits, *, mesh, group_size, ren
   """The model the sweep hands back (see ensemble.py), chosen on validation and scored
   once on test: {'kind', 'members': uids (repeats: weight), 'val', 'test'}."""
   task = tasks.TASKS[spec.task]
+  selection = tasks.selection_of(spec.task, spec.difference)
   cfg = next(run.cfg for run in runs if run.state is not None)
   score = jax.jit(lambda outputs, split: task.score(cfg, outputs, split))
   data_key = runs[where[ranked_uids[0]][0]].data_key  # Every bucket has the same targets.
   pool = ranked_uids[:max(1, spec.ensemble_size)]
   val = ensemble.pool_outputs(runs, where, pool, splits, 'val', mesh, group_size)
   val_split = splits[data_key]['val']
-  picks = ensemble.choose(val, lambda o: float(score(o, val_split)[task.selection]),
+  picks = ensemble.choose(val, lambda o: float(score(o, val_split)[selection]),
                           kind=spec.ensemble, size=spec.ensemble_size)
   members = [pool[j] for j in picks]
   distinct = sorted(set(members), key=members.index)

@@ -7,8 +7,13 @@ A `Task` is a row of plain functions, written for one member (a population vmaps
   evaluate(cfg, params, split) -> metrics  scalar metrics on a WHOLE split (no dropout)
 
 and which metric the sweep minimises (`selection`: early stopping, best parameters,
-ranking) and which it shows people (`display`, better when `display_mode`). For the
-final model, which may average several members (an ensemble), two more:
+ranking; `selection_of` names the one exception), which it shows people in progress
+lines and ranked tables (`display`, better when `display_mode`), and which figures draw
+(`plotted`, lower is better): one that orders members as the ranking does, or a figure's
+outlined best would not be the best it draws. Classification shows accuracy (its
+baselines have no other score) but draws cross-entropy: accuracy ties at 1.0 on a
+validation split of a dozen cases. For the final model, which may average several
+members (an ensemble), two more:
 
   outputs(cfg, params, split) -> outputs   what an ensemble averages, for a WHOLE split:
                                            forecast: scaled predictions; classify and
@@ -51,6 +56,16 @@ class Task(NamedTuple):
   selection: str     # Metric minimised: early stopping, best parameters, ranking.
   display: str       # Metric shown in progress lines and tables.
   display_mode: str  # 'min' or 'max': which way `display` is better.
+  plotted: str       # Metric figures draw (lower is better), in the ranking's order.
+
+
+def selection_of(task: str, difference: bool) -> str:
+  """The validation metric that ranks a sweep's members and chooses its final model:
+  the task's `selection`, but for a forecast of the differenced series (`difference`)
+  the RMSE of the levels in original units. The model is used in levels, and that RMSE
+  is what tables and figures show; the MSE of the standardised changes it trained on
+  orders members differently."""
+  return 'rmse' if task == 'forecast' and difference else TASKS[task].selection
 
 
 def predict(cfg, params, x, hp=None, key=None, lengths=None):
@@ -192,10 +207,13 @@ def _charlm_score(cfg, probs, split):
 TASKS = {
     'forecast': Task(_forecast_batch, _forecast_loss, _forecast_evaluate,
                      _forecast_outputs, _forecast_score,
-                     selection='mse', display='rmse', display_mode='min'),
+                     selection='mse', display='rmse', display_mode='min',
+                     plotted='rmse'),
     'classify': Task(_classify_batch, _classify_loss, _classify_evaluate,
                      _classify_outputs, _classify_score,
-                     selection='ce', display='accuracy', display_mode='max'),
+                     selection='ce', display='accuracy', display_mode='max',
+                     plotted='ce'),
     'charlm': Task(_charlm_batch, _charlm_loss, _charlm_evaluate, _charlm_outputs,
-                   _charlm_score, selection='bpc', display='bpc', display_mode='min'),
+                   _charlm_score, selection='bpc', display='bpc', display_mode='min',
+                   plotted='bpc'),
 }

@@ -15,6 +15,9 @@ from rnnjax import spec as spec_lib
 from rnnjax import summary as summary_lib
 from rnnjax import sweep
 from rnnjax import trial_files
+from rnnjax.figures import heatmap
+from rnnjax.figures import load as figure_load
+from rnnjax.figures import tables
 
 SPEC = sweep.SweepSpec(classical_baselines=False,
     dataset='shampoo_sales', lookback=4, val_size=6, test_size=6, cell='gru',
@@ -127,3 +130,39 @@ def test_best_by_lists_axes_with_few_values_only():
   few = summary_lib.best_by(table, testable[:3], ('learning_rate',))
   assert len(np.unique(table.hparams['learning_rate'][1])) > summary_lib.BEST_BY_MAX_VALUES
   assert few == {}  # Counted over every member, not the testable ones.
+
+
+DIFFERENCED = dataclasses.replace(
+    SPEC, difference=True, horizon=3, lookback=6, learning_rate='grid(1e-3,1e-2,3e-2)',
+    dropout='0', hidden_size='grid(4,8)', num_seeds=1, train_steps=6, eval_every=3)
+
+
+def test_a_differenced_forecast_ranks_by_the_levels_rmse_it_shows(tmp_path):
+  """Trained on the changes, a forecast is used, ranked and shown in levels: the
+  ranking, the best member, the configurations and the final model's choice follow the
+  validation RMSE of the levels that the table and the heatmap show (the MSE of the
+  standardised changes orders these members otherwise), and both say which it is."""
+  workdir, lines = str(tmp_path / 'wd'), []
+  summary = sweep.run_sweep(DIFFERENCED, workdir, log=lines.append)
+  members = {m['uid']: m for m in summary['members']}
+  rmse = lambda u: members[u]['val']['rmse']
+  mse = lambda u: members[u]['val']['mse']
+  assert sorted(members, key=mse) != sorted(members, key=rmse)  # The case in question.
+  assert [rmse(u) for u in summary['ranking']] == sorted(map(rmse, members))
+  assert summary['best']['uid'] == min(members, key=rmse)
+  shown = figure_load.load(workdir)
+  assert (shown.metric, shown.shown) == ('rmse', 'rmse')
+  # One seed and two swept axes: a cell per member, and the best member's is the lowest.
+  _, _, grid, best, _ = heatmap.cells(shown, 'learning_rate', 'hidden_size')
+  assert grid[best] == np.nanmin(grid)
+  assert summary['selection'] == {'metric': 'rmse', 'mode': 'min', 'scale': 'levels',
+                                  'best_step_by': 'mse'}
+  means = [c['val']['rmse']['mean'] for c in summary['configs']]
+  assert means == sorted(means)
+  assert summary['final']['members'][0] == summary['ranking'][0]
+  table = '\n'.join(lines).splitlines()
+  note, head = next(table[i:i + 2] for i, l in enumerate(table) if l.startswith('ranked'))
+  assert note.startswith('ranked by val rmse of the levels in original units;')
+  assert head.split()[:5] == ['rank', 'uid', 'status', 'val', 'rmse']
+  assert 'val mse' not in head
+  assert 'validation rmse (levels, original units)' in tables.markdown(shown)

@@ -2,7 +2,8 @@
 
 Each cell is the mean, over seeds and every other hyperparameter, of the configurations
 that fall in it; drawn axes are cut into quantile bins. The cell holding the best member
-is outlined.
+(the first of the summary's ranking) is outlined. The metric drawn is the one the sweep
+shows (load.Table.shown), which orders members as its ranking does (see tasks.py).
 """
 
 from matplotlib import colors as mcolors
@@ -15,6 +16,10 @@ from rnnjax.figures import style
 
 MAX_BINS = 5
 MAX_ANNOTATED = 80
+# What a metric is measured on, where its name does not say: a forecast's errors are of
+# the levels in original units, also when the networks forecast the differences.
+SCALES = {('forecast', 'rmse'): 'levels, original units',
+          ('forecast', 'mae'): 'levels, original units'}
 
 
 def _levels(axis: load.AxisInfo, column: list) -> tuple:
@@ -34,13 +39,11 @@ def _levels(axis: load.AxisInfo, column: list) -> tuple:
   return [f'~{load.fmt(c, digits=2)}' for c in centres], level
 
 
-def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print) -> list:
-  """Writes heatmap_A__B.png/pdf for swept axes a (rows) and b (columns)."""
+def cells(table: load.Table, a: str, b: str) -> tuple:
+  """(row labels, column labels, <float64>[R, C] grid of cell means (NaN: none), the
+  (row, column) of the best member or None, <bool>[N] members used)."""
   vals, ok = load.values(table), load.usable(table)
   groups = load.config_groups(table, ok)
-  if not groups:
-    log(f'figures: heatmap skipped (no member has a finite validation {table.shown})')
-    return []
   everyone = [m['hparams'] for m in table.members]
   rows, row_of = _levels(table.axes[a], [h[a] for h in everyone])
   cols, col_of = _levels(table.axes[b], [h[b] for h in everyone])
@@ -50,6 +53,17 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print) 
     total[i, j] += vals[idx].mean()
     count[i, j] += 1
   grid = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+  best = next((i for i, m in enumerate(table.members) if m['uid'] == table.best_uid),
+              None)
+  return rows, cols, grid, None if best is None else (row_of[best], col_of[best]), ok
+
+
+def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print) -> list:
+  """Writes heatmap_A__B.png/pdf for swept axes a (rows) and b (columns)."""
+  if not load.usable(table).any():
+    log(f'figures: heatmap skipped (no member has a finite validation {table.shown})')
+    return []
+  rows, cols, grid, best, ok = cells(table, a, b)
   finite = grid[np.isfinite(grid)]
   norm = (mcolors.LogNorm(finite.min(), finite.max())
           if style.metric_scale(finite) == 'log' else mcolors.Normalize(finite.min(),
@@ -78,18 +92,20 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print) 
                   color=style.text_colour(cmap(norm(v))))
         else:
           ax.text(j, i, '-', ha='center', va='center', fontsize=size, color='#777777')
-    best = next((i for i, m in enumerate(table.members) if m['uid'] == table.best_uid),
-                None)
     if best is not None:
-      ax.add_patch(patches.Rectangle((col_of[best] - 0.5, row_of[best] - 0.5), 1, 1,
+      ax.add_patch(patches.Rectangle((best[1] - 0.5, best[0] - 0.5), 1, 1,
                                      fill=False, ec='#D55E00', lw=1.8, zorder=3))
     bar = fig.colorbar(image, ax=ax, shrink=0.9, pad=0.02)
     bar.set_label(f'val {table.shown} ({"lower" if table.shown_mode == "min" else "higher"}'
                   ' is better)')
     bar.ax.tick_params(labelsize=6)
     dropped = int((~ok).sum())
-    text = (f'Cell: mean validation {table.shown} over seeds and the other '
-            'hyperparameters; outline: cell of the best member; grey: no finite result.')
+    scale = SCALES.get((table.task, table.shown))
+    ranked_by = ('' if table.metric == table.shown
+                 else f' (ranked by validation {table.metric})')
+    text = (f'Cell: mean validation {table.shown}{f" ({scale})" if scale else ""} over '
+            f'seeds and the other hyperparameters; outline: cell of the best member'
+            f'{ranked_by}; grey: no finite result.')
     if dropped:
       text += f' {dropped} diverged or non-finite member(s) left out.'
     style.note(fig, text, style.COLUMN_WIDTH)

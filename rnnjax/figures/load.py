@@ -51,7 +51,9 @@ class Table:
 
   `members`: summary member dicts, with `val` values as floats (NaN for null).
   `axes`: swept axes in plan order. `metric`/`mode`: what the sweep selected on;
-  `shown`/`shown_mode`: what to show people (the display metric when recorded).
+  `shown`/`shown_mode`: what figures draw: the metric the summary names `plotted` (one
+  that orders members as the ranking does, where the display metric does not: tasks.py),
+  else the display metric when recorded.
   """
   workdir: str
   task: str
@@ -181,6 +183,10 @@ def load(workdir: str) -> Table:
   display = summary.get('display', DEFAULT_DISPLAY if 'selection' not in summary else metric)
   display_mode = summary.get('display_mode', mode if display == metric else
                              'max' if display in HIGHER_IS_BETTER else 'min')
+  # Older classification summaries name none; they ranked on cross-entropy too.
+  plotted = summary.get('plotted', 'ce' if summary.get('task') == 'classify' else None)
+  if plotted:
+    display, display_mode = plotted, 'min'
   if not any(display in m['val'] for m in members):
     display, display_mode = metric, mode
   best = summary.get('best')

@@ -10,6 +10,9 @@ import os
 
 from rnnjax.figures import load
 
+# What a metric is measured on, where its name does not say (as heatmap.SCALES).
+SCALES = {('forecast', 'rmse'): 'levels, original units',
+          ('forecast', 'mae'): 'levels, original units'}
 STRUCTURE = (('cell', 'cell'), ('num_layers', 'layers'), ('hidden_size', 'hidden'))
 
 
@@ -61,8 +64,10 @@ def _cells(row: dict) -> list:
 def caption(table: load.Table, names: list) -> str:
   fixed = [f'{label} {load.fmt(table.members[0]["hparams"][n])}' for n, label in STRUCTURE
            if n in table.members[0]['hparams'] and label not in names]
+  scale = SCALES.get((table.task, table.shown))
   return (f'Best configuration per ({", ".join(names)}'
           f'{"; " + ", ".join(fixed) if fixed else ""}): validation {table.shown} '
+          f'{f"({scale}) " if scale else ""}'
           f'({"lower" if table.shown_mode == "min" else "higher"} is better), mean ± sd and '
           'min – max over its seeds. configs: configurations of that shape; '
           'dropped: members that diverged or had no finite value. Best row in bold.')
@@ -114,7 +119,7 @@ def write_tables(table: load.Table, out_dir: str, *, log=print) -> list:
   paths = []
   for name, text in (('table.md', markdown(table)), ('table.tex', latex(table))):
     path = os.path.join(out_dir, name)
-    with open(path, 'w') as f:
+    with open(path, 'w', encoding='utf-8') as f:
       f.write(text)
     paths.append(path)
   log(f'figures: wrote {paths[0]}')

@@ -1,0 +1,122 @@
+"""report.py: the progress line's ETA and best value, on a fake clock and across a resume."""
+
+import re
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from rnnjax import population as pop
+from rnnjax import report
+from rnnjax import sweep
+
+OK4 = np.full(4, pop.OK)
+
+
+class FakeClock:
+  """Seconds of wall clock and of compiling, moved by hand."""
+
+  def __init__(self):
+    self.now, self.compiled = 100.0, 50.0
+
+  def run(self, seconds: float, compiling: float = 0.0):
+    self.now += seconds
+    self.compiled += compiling
+
+
+def _eta(line: str) -> float:
+  return float(re.search(r'eta ([\d.]+)s$', line).group(1))
+
+
+def test_eta_leaves_out_compile_time():
+  """Two buckets of three chunks, each chunk 1 s of training; a bucket's first chunk
+  also compiles (8 s, then 9 s) and initialises (0.5 s). Every ETA is the remaining
+  chunks at 1 s (2.5 s at first: all that is known then is the first chunk less its
+  compile), never the first chunk's 9.5 s (the old first ETA, 47.5 s) nor a pace that
+  the second bucket's compile slows."""
+  clock, lines = FakeClock(), []
+  bar = report.Progress(6, log=lines.append, clock=lambda: clock.now,
+                        compiling=lambda: clock.compiled)
+  for bucket in (0, 1):
+    for c in range(3):
+      compile_s = (8.0 + bucket if c == 0 else 0.0)
+      clock.run(1.0 + compile_s + (0.5 if c == 0 else 0.0), compile_s)
+      bar.chunk(bucket, c + 1, np.ones(4), OK4)
+  assert [_eta(line) for line in lines] == [7.5, 4.0, 3.0, 2.0, 1.0, 0.0]
+  assert bar.timing() == {'total_s': 24.0, 'first_chunk_s': 9.5}
+
+
+def test_eta_of_a_resumed_sweep_counts_the_chunks_left():
+  clock, lines = FakeClock(), []
+  bar = report.Progress(10, log=lines.append, done=6, clock=lambda: clock.now,
+                        compiling=lambda: clock.compiled)
+  clock.run(7.0, 5.0)
+  bar.chunk(0, 14, np.ones(4), OK4)
+  clock.run(1.0)
+  bar.chunk(0, 16, np.ones(4), OK4)
+  assert lines[0].startswith('chunk 7/10 ') and _eta(lines[0]) == 6.0
+  assert lines[1].startswith('chunk 8/10 ') and _eta(lines[1]) == 2.0
+
+
+def test_compiling_s_counts_this_processs_compiles():
+  before = report.compiling_s()
+  jax.jit(lambda x: jnp.sin(x) * 3.0 + 0.25)(jnp.ones(7)).block_until_ready()
+  assert report.compiling_s() > before
+
+
+@pytest.mark.parametrize('mode, values, want', [('min', [3.0, 2.5], '2'),
+                                                ('min', [1.5, 9.0], '1.5'),
+                                                ('max', [0.5, 0.7], '0.9')])
+def test_best_before_a_resume_counts(mode, values, want):
+  lines = []
+  best_before = 2.0 if mode == 'min' else 0.9
+  bar = report.Progress(4, log=lines.append, done=2, best=best_before)
+  bar.chunk(0, 6, np.asarray(values), np.full(2, pop.OK), metric='m', mode=mode)
+  assert f' best val m {want} ' in lines[0] + ' '
+
+
+class _Stop(Exception):
+  pass
+
+
+TINY = sweep.SweepSpec(classical_baselines=False, dataset='shampoo_sales', lookback=4,
+                       val_size=6, test_size=6, cell='grid(lstm,gru)', hidden_size='6',
+                       batch_size='4', learning_rate='grid(1e-2,3e-2)', dropout='0.1',
+                       train_steps=8, eval_every=2)
+
+
+def test_a_resumed_progress_line_shows_the_best_before_the_stop(tmp_path, monkeypatch):
+  """A sweep of two buckets stopped in the second one's first chunk (after its progress
+  line, before its checkpoint), then resumed there: its best so far is the first
+  bucket's, which the resumed run does not train again. Read back from the work
+  directory, it makes the resumed line's best the uninterrupted sweep's."""
+  calls, lines = [], []
+  chunk = report.Progress.chunk
+
+  def recorded(self, *args, **kw):  # What the driver reports of each chunk.
+    calls.append((args, kw))
+    return chunk(self, *args, **kw)
+  monkeypatch.setattr(report.Progress, 'chunk', recorded)
+
+  def log(line):
+    lines.append(line)
+    if line.startswith('chunk 5/'):
+      raise _Stop(line)
+  workdir = str(tmp_path / 'stopped')
+  with pytest.raises(_Stop):
+    sweep.run_sweep(TINY, workdir, log=log)
+  chunks = [line for line in lines if line.startswith('chunk ')]
+  assert len(chunks) == 5 and ' bucket 1 step 2 ' in chunks[4]
+  best = lambda line: re.search(r'best val rmse (\S+)', line).group(1)
+  before = report.best_so_far(workdir, 'forecast')  # What checkpoint 4 covers.
+  assert f'{before:.4g}' == best(chunks[3])
+  shown = {}
+  for given in (None, before):  # The resumed run's first line, without and with it.
+    resumed = []
+    report.Progress(8, log=resumed.append, done=4, best=given).chunk(*calls[4][0],
+                                                                     **calls[4][1])
+    shown[given] = best(resumed[0])
+  assert shown[before] == best(chunks[4])
+  assert shown[None] != best(chunks[4])  # The first bucket's best, before the stop.
+  assert report.best_so_far(str(tmp_path), 'forecast') is None  # Nothing written.
