@@ -115,7 +115,9 @@ class Progress:
 def best_so_far(workdir: str, task: str) -> float | None:
   """The best validation value of `task`'s display metric in a work directory's
   evaluations (metrics.jsonl, or a large sweep's chunk files): on resume, what the
-  chunks done before the stop showed (`Progress(best=...)`). None when there is none."""
+  chunks done before the stop showed (`Progress(best=...)`). None when there is none.
+  Every evaluation written counts, also a member's in the chunk it stopped or diverged
+  in, which the line of that chunk left out (it counts members still training)."""
   metric, mode = tasks.TASKS[task].display, tasks.TASKS[task].display_mode
   found = [e.values[f'val/{metric}'] for e in evaluations.read(workdir)
            if f'val/{metric}' in e.values]
