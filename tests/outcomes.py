@@ -8,12 +8,18 @@ import numpy as np
 from rnnjax import results
 
 
-def outcome(workdir):
+def outcome(workdir, *, repeats=False):
   """(summary, {(uid, step, split, metric): value}) of a finished sweep; no metric
-  record may be repeated."""
+  record may be repeated. With `repeats`: {key: (every value written under it, in the
+  order written; None as NaN)}, for sweeps that write some records more than once."""
   summary = results.read_json(os.path.join(workdir, results.SUMMARY))
   records = results.read_metrics(os.path.join(workdir, results.METRICS))
   keys = [(r['uid'], r['step'], r['split'], r['metric']) for r in records]
+  if repeats:
+    values = {}
+    for k, r in zip(keys, records):
+      values.setdefault(k, []).append(np.nan if r['value'] is None else r['value'])
+    return summary, {k: tuple(v) for k, v in values.items()}
   assert len(keys) == len(set(keys)), 'duplicated metric records'
   return summary, {k: r['value'] for k, r in zip(keys, records)}
 
@@ -23,7 +29,9 @@ def assert_same(a, b):
   score, and the best member's test score agree (rtol 1e-6)."""
   (sa, ra), (sb, rb) = a, b
   assert ra.keys() == rb.keys()
-  np.testing.assert_allclose([ra[k] for k in ra], [rb[k] for k in ra], rtol=1e-6)
+  assert [np.size(ra[k]) for k in ra] == [np.size(rb[k]) for k in ra]
+  flat = lambda r: [v for k in ra for v in np.ravel(r[k])]
+  np.testing.assert_allclose(flat(ra), flat(rb), rtol=1e-6)
   assert sa['ranking'] == sb['ranking']
   for ma, mb in zip(sa['members'], sb['members']):
     assert (ma['uid'], ma['status'], ma['best_step']) == (mb['uid'], mb['status'],

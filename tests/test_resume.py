@@ -237,6 +237,40 @@ def test_early_stopping_keeps_best_parameters(tmp_path):
       assert last - best['step'] == 2 * spec.patience  # Stopped `patience` evals later.
 
 
+PATIENCE = dataclasses.replace(SPEC, cell='gru', learning_rate='grid(3e-3,1e-1)',
+                               patience=2, train_steps=30)
+
+
+def test_early_stopping_interrupt_and_resume_equals_uninterrupted(tmp_path):
+  """Stopped one evaluation after a member's best (one of its `patience` used), and
+  again after it stopped early: resumed, it stops where, and stays stopped as, the
+  uninterrupted one did."""
+  spec = PATIENCE
+  _run(spec, str(tmp_path / 'reference'))
+  expected = outcome(str(tmp_path / 'reference'), repeats=True)  # See the next test.
+  (stopped,) = [m for m in expected[0]['members'] if m['status'] == 'stopped']
+  assert stopped['steps'] - stopped['best_step'] == spec.patience * spec.eval_every
+  chunk = stopped['best_step'] // spec.eval_every + 1  # Its first evaluation after.
+  for checkpointed in (chunk, chunk + spec.patience):
+    workdir = str(tmp_path / f'interrupted-{checkpointed}')
+    assert _interrupt(spec, workdir, f'chunk {checkpointed + 1}/15 ') == checkpointed
+    assert 'resuming' in _run(spec, workdir)
+    assert_same(outcome(workdir, repeats=True), expected)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason='a member stopped early '
+                   'writes its last evaluation again after every later chunk, with a '
+                   'null train loss (sweep._train_chunk records every live uid)')
+def test_a_member_stopped_early_is_recorded_once(tmp_path):
+  spec = dataclasses.replace(PATIENCE, train_steps=16)
+  _run(spec, str(tmp_path / 'wd'))
+  summary, values = outcome(str(tmp_path / 'wd'), repeats=True)
+  if [(m['status'], m['steps']) for m in summary['members']] != [('ok', 16),
+                                                                  ('stopped', 12)]:
+    pytest.fail('member 1 no longer stops at step 12 of 16')  # Not an AssertionError.
+  assert all(len(v) == 1 for v in values.values())
+
+
 def _journal_trials(path):
   import optuna  # pylint: disable=g-import-not-at-top
   storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(path))
