@@ -165,4 +165,4 @@ def test_a_differenced_forecast_ranks_by_the_levels_rmse_it_shows(tmp_path):
   assert note.startswith('ranked by val rmse of the levels in original units;')
   assert head.split()[:5] == ['rank', 'uid', 'status', 'val', 'rmse']
   assert 'val mse' not in head
-  assert 'validation rmse (levels, original units)' in tables.markdown(shown)
+  assert 'validation rmse (levels, original units; lower is better)' in tables.markdown(shown)

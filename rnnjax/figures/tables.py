@@ -67,8 +67,8 @@ def caption(table: load.Table, names: list) -> str:
   scale = SCALES.get((table.task, table.shown))
   return (f'Best configuration per ({", ".join(names)}'
           f'{"; " + ", ".join(fixed) if fixed else ""}): validation {table.shown} '
-          f'{f"({scale}) " if scale else ""}'
-          f'({"lower" if table.shown_mode == "min" else "higher"} is better), mean ± sd and '
+          f'({f"{scale}; " if scale else ""}'
+          f'{"lower" if table.shown_mode == "min" else "higher"} is better), mean ± sd and '
           'min – max over its seeds. configs: configurations of that shape; '
           'dropped: members that diverged or had no finite value. Best row in bold.')
 
