@@ -140,7 +140,7 @@ def run_chunk(cfg: TrainConfig, state: TrainState, hp: HParams, data, base_key):
   member after `cfg.patience` evaluations without improvement."""
   state, train_losses = train_chunk(cfg, state, hp, data, base_key)
   val = evaluate(cfg, state.params, data['val'])
-  selected = val[tasks.TASKS[cfg.task].selection]
+  selected = val[tasks.selection_of(cfg.task, cfg.difference)]
   live = state.status == OK
   improved = live & (selected < state.best_val)
   stale = jnp.where(improved, 0, state.stale + live.astype(jnp.int32))

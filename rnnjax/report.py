@@ -178,9 +178,8 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
            + ' '.join(swept)]
   ranked = summary.get('selection', {})
   if ranked.get('scale'):  # A differenced forecast's (tasks.selection_of).
-    lines.insert(0, f'ranked by val {selection} of the {ranked["scale"]} in original units; '
-                 f'each member at its best step by val {ranked["best_step_by"]} of the '
-                 'differenced series')
+    lines.insert(0, f'ranked by val {selection} of the {ranked["scale"]} in original units '
+                 '(as each member\'s best step and early stopping are chosen)')
   for rank, uid in enumerate(summary['ranking'][:top_k], 1):
     m = by_uid[uid]
     hps = ' '.join(f'{k}={m["hparams"][k]:.3g}' if isinstance(m['hparams'][k], float)

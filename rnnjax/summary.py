@@ -117,11 +117,12 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
 
 
 def _selection(spec, metric: str) -> dict:
-  """summary['selection']: the metric that ranked, and for a differenced forecast the
-  scale it is on and what chose each member's best step (tasks.selection_of)."""
+  """summary['selection']: the metric that ranked (and chose each member's best step,
+  early stopping and the adaptive searches' decisions), and for a differenced forecast
+  the scale it is on (tasks.selection_of)."""
   out = {'metric': metric, 'mode': 'min'}
   if metric != tasks.TASKS[spec.task].selection:
-    out.update(scale='levels', best_step_by=tasks.TASKS[spec.task].selection)
+    out.update(scale='levels')
   return out
 
 

@@ -177,7 +177,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   adaptive = spec.search in search.ADAPTIVE
   order = plan_lib.chunk_order(len(runs), sweep.num_chunks, chunk_major=adaptive)
   bar = report.Progress(len(order) * max(1, spec.rounds), log=log, bar=progress_bar,
-                        done=start)
+                        done=start, best=report.best_so_far(workdir, spec.task) if start else None)
   rules = searcher_lib.strategy(spec)
   rename = lambda metrics: {data.metric_names.get(k, k): v for k, v in metrics.items()}
   compiles = {}
@@ -240,11 +240,14 @@ def _train_chunk(sweep: Prepared, run, group_size, rename, bar, step):
   state = run.state
   if state is None:
     state = pop.population_init_fn(cfg, mesh)(run.hp, sweep.base_key)
+  before = distributed.fetch(state.status)
   state, metrics = pop.population_chunk_fn(cfg, mesh, group_size)(
       state, run.hp, sweep.device_data[run.data_key], sweep.base_key)
   metrics, steps, status, best_val = distributed.fetch(
       (metrics, state.step, state.status, state.best_val))
-  live = np.asarray(run.uids) >= 0
+  # Recorded: the real members that trained in this chunk (one stopped or diverged
+  # before it has its records already).
+  live = (np.asarray(run.uids) >= 0) & (np.asarray(before) == pop.OK)
   evaluation = evaluations.Evaluation(
       run.bucket, np.asarray(run.uids)[live], np.asarray(steps)[live],
       {'train/loss': metrics['train_loss'][live],
@@ -252,7 +255,8 @@ def _train_chunk(sweep: Prepared, run, group_size, rename, bar, step):
   task = tasks.TASKS[sweep.spec.task]
   table = searcher_lib.Table(np.asarray(best_val, np.float64), np.asarray(status),
                              np.asarray(run.uids),
-                             np.asarray(metrics['val'][task.selection], np.float64))
+                             np.asarray(metrics['val'][tasks.selection_of(sweep.spec.task, sweep.spec.difference)],
+                                        np.float64))
   real = np.asarray(run.uids) >= 0
   bar.chunk(run.bucket, step, metrics['val'][task.display][real], status[real],
             metric=task.display, mode=task.display_mode)

@@ -258,9 +258,6 @@ def test_early_stopping_interrupt_and_resume_equals_uninterrupted(tmp_path):
     assert_same(outcome(workdir, repeats=True), expected)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason='a member stopped early '
-                   'writes its last evaluation again after every later chunk, with a '
-                   'null train loss (sweep._train_chunk records every live uid)')
 def test_a_member_stopped_early_is_recorded_once(tmp_path):
   spec = dataclasses.replace(PATIENCE, train_steps=16)
   _run(spec, str(tmp_path / 'wd'))
