@@ -8,6 +8,7 @@ programs of the reference run.
 
 import dataclasses
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -336,3 +337,15 @@ def test_structural_random_and_tpe_searches_resume_with_buckets_of_unequal_sizes
   assert _interrupt(spec, workdir, f'chunk {2 * len(sizes) - 1}/') == 2 * len(sizes) - 2
   assert 'resuming' in _run(spec, workdir)
   assert_same(outcome(workdir), expected)
+
+
+def test_a_resumed_sweeps_progress_lines_show_the_best_before_the_stop(tmp_path):
+  """The progress line's best after a resume counts the evaluations made before it."""
+  spec = dataclasses.replace(SPEC, train_steps=8, learning_rate='grid(1e-2,3e-2)')
+  best = lambda lines: [re.search(r'best val rmse (\S+)', line).group(1)
+                        for line in lines if line.startswith('chunk ')]
+  whole, resumed = [], []
+  sweep.run_sweep(spec, str(tmp_path / 'whole'), log=whole.append)
+  _interrupt(spec, str(tmp_path / 'stopped'), 'chunk 5/')
+  sweep.run_sweep(spec, str(tmp_path / 'stopped'), log=resumed.append)
+  assert best(resumed) == best(whole)[4:]
