@@ -212,7 +212,7 @@ def main():
   print(f'total {total:.0f} s')
   out_dir = os.environ.get('OUT') or '.'
   path = os.path.join(out_dir, 'gpu_bench.json')
-  with open(path, 'w') as f:
+  with open(path, 'w', encoding='utf-8') as f:
     json.dump({'device': device.device_kind, 'backend': jax.default_backend(),
                'jax': jax.__version__, 'default_matmul_precision': precision,
                'default_precision_faster_than_highest': bool(tf32),

@@ -57,7 +57,7 @@ def machine() -> dict:
   from bench import torch_loop  # pylint: disable=g-import-not-at-top
   cpu = platform.processor()
   try:
-    with open('/proc/cpuinfo') as f:
+    with open('/proc/cpuinfo', encoding='utf-8') as f:
       cpu = next((l.split(':', 1)[1].strip() for l in f if l.startswith('model name')), cpu)
   except OSError:
     pass
@@ -318,7 +318,7 @@ def table_gpu(args):
                         env={**os.environ, 'PYTHONPATH': ROOT, 'OUT': out})
   if proc.returncode:
     raise RuntimeError(f'bench.gpu failed:\n{proc.stderr[-3000:]}')
-  with open(os.path.join(out, 'gpu_bench.json')) as f:
+  with open(os.path.join(out, 'gpu_bench.json'), encoding='utf-8') as f:
     result = json.load(f)
   for r in result['rows']:
     yield dict(table='gpu', device=result['device'], **r)
@@ -383,7 +383,7 @@ def main():
       line = json.dumps({**row, 'machine': described})
       print(line, flush=True)
       if args.out:
-        with open(args.out, 'a') as f:
+        with open(args.out, 'a', encoding='utf-8') as f:
           f.write(line + '\n')
 
 

@@ -55,7 +55,8 @@ PROCESS_ID = flags.DEFINE_integer('process_id', -1, 'This process, 0..num_proces
                                   '(--distributed=manual).')
 MLFLOW_URI = flags.DEFINE_string('mlflow_uri', '', 'Also log the finished sweep to this '
                                  'MLflow tracking store (e.g. sqlite:///mlflow.db): a run '
-                                 'for the sweep, a nested run per member. Needs '
+                                 'for the sweep, a nested run per member, and the final '
+                                 'model as the pyfunc model runs:/<run_id>/model. Needs '
                                  'pip install "rnnjax[mlflow]".')
 MLFLOW_EXPERIMENT = flags.DEFINE_string('mlflow_experiment', 'rnnjax', 'MLflow experiment '
                                         'of --mlflow_uri\'s runs.')

@@ -168,7 +168,7 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
          'budget_member_steps': num_members * base.train_steps, 'table': table,
          'runs': runs}
   results.write_json(os.path.join(workdir, 'comparison.json'), out)
-  with open(os.path.join(workdir, 'comparison.md'), 'w') as f:
+  with open(os.path.join(workdir, 'comparison.md'), 'w', encoding='utf-8') as f:
     f.write(markdown(out))
   log(markdown(out))
   return out

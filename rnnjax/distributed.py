@@ -178,7 +178,7 @@ def check_shared_dir(path: str) -> None:
   if is_main():
     try:
       os.makedirs(path, exist_ok=True)
-      with open(token, 'w') as f:
+      with open(token, 'w', encoding='utf-8') as f:
         f.write(value.tobytes().hex())
     except OSError as e:
       problem = f'process 0 cannot write there ({e.strerror})'
@@ -204,7 +204,7 @@ def _read_token(token: str, expected: str, tries: int = 20) -> str:
   problem = ''
   for attempt in range(tries):
     try:
-      with open(token) as f:
+      with open(token, encoding='utf-8') as f:
         if f.read() == expected:
           return ''
       problem = 'it holds a different token from process 0\'s'

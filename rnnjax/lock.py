@@ -77,7 +77,7 @@ class NoLock:
 def _start_ticks(pid: int):
   """The process's start time since boot (clock ticks), None where /proc cannot tell."""
   try:
-    with open(f'/proc/{pid}/stat') as f:
+    with open(f'/proc/{pid}/stat', encoding='utf-8', errors='replace') as f:
       return int(f.read().rsplit(')', 1)[1].split()[19])
   except (OSError, ValueError, IndexError):
     return None

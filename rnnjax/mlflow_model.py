@@ -122,7 +122,7 @@ def classify(model, cases, params: dict) -> pd.DataFrame:
                        'one row per step, one column per channel)')
     cases = [g.drop(columns='case').to_numpy(np.float64)
              for _, g in cases.groupby('case', sort=False)]
-  probs = model.predict_proba(list(cases))
+  probs = model.predict_proba(cases)  # A bare 2-D array is refused there, not split.
   classes = model.transform['classes']
   table = pd.DataFrame(probs, columns=[f'p_{c}' for c in classes])
   table.insert(0, 'predicted', [classes[k] for k in np.argmax(probs, axis=-1)])
@@ -221,7 +221,7 @@ def log_model(mlflow_client, run_id: str, workdir: str) -> str:
     # An input example would have MLflow run (and compile) the model while logging it.
     warnings.filterwarnings('ignore', message='.*An input example was not provided')
     code = os.path.join(tmp, 'rnnjax_pyfunc.py')
-    with open(code, 'w') as f:
+    with open(code, 'w', encoding='utf-8') as f:
       f.write(MODEL_CODE)
     saved = os.path.join(tmp, NAME)
     mlflow.pyfunc.save_model(

@@ -152,7 +152,7 @@ def write_csv(path: str, header, rows) -> None:
   writer.writerow(header)
   writer.writerows([[f'{v:.9g}' if isinstance(v, float) else v for v in row]
                     for row in rows])
-  with open(path, 'w') as f:
+  with open(path, 'w', encoding='utf-8') as f:
     f.write(buffer.getvalue())
 
 
@@ -251,6 +251,6 @@ def _sample(model, out_dir, prompt, num_chars, temperature, seed):
   written = (prompt or model.transform['prime']) + sample
   path = os.path.join(out_dir, 'sample.txt')
   os.makedirs(out_dir, exist_ok=True)
-  with open(path, 'w') as f:
+  with open(path, 'w', encoding='utf-8') as f:
     f.write(written)
   return {'lines': [written], 'paths': [path], 'plot': None}

@@ -217,7 +217,7 @@ def write_sample(spec, runs, best: dict, data, workdir: str | None, mesh) -> dic
   sample = text.decode(np.asarray(tokens), data.vocab)
   if workdir is not None:
     path = os.path.join(workdir, 'sample.txt')
-    with open(path + '.tmp', 'w') as f:
+    with open(path + '.tmp', 'w', encoding='utf-8') as f:
       f.write(prime_text + sample)
     os.replace(path + '.tmp', path)
   return {'path': 'sample.txt', 'uid': best['uid'], 'temperature': spec.temperature,

@@ -293,7 +293,7 @@ def _start(sweep: Prepared, workdir: str) -> None:
                         'processes': jax.process_count()})
     results.write_json(os.path.join(workdir, results.PLAN), sweep.plan_json,
                        indent=1 if sweep.plan.num_members <= 1000 else None)
-    open(os.path.join(workdir, results.METRICS), 'w').close()
+    open(os.path.join(workdir, results.METRICS), 'w', encoding='utf-8').close()
   distributed.sync('rnnjax-cleared')
 
 
