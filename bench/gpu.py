@@ -109,7 +109,7 @@ def plan_skip(shape, p, args, memory_bytes, previous, time_left):
 
   previous: the row of this workload's last configuration run (a smaller P), or None.
   """
-  from rnnjax import probe  # pylint: disable=g-import-not-at-top
+  from rnnjax.search import probe  # pylint: disable=g-import-not-at-top
   hidden, seq_len, batch, steps = shape
   need = probe.estimate_bytes(scaling.config(hidden, batch, steps), seq_len) * p
   budget = args.memory_fraction * memory_bytes
@@ -171,7 +171,7 @@ def main():
     args.members, args.matmul_n, args.repeats, args.num_train = '4,8', 256, 1, 64
     workloads, memory_gb = SMOKE_WORKLOADS, 3e-4  # Skips `large` at P=8 for memory.
   import jax  # pylint: disable=g-import-not-at-top
-  from rnnjax import probe  # pylint: disable=g-import-not-at-top
+  from rnnjax.search import probe  # pylint: disable=g-import-not-at-top
 
   rates = matmul_rates(args.matmul_n)
   memory = memory_gb * 2**30 if memory_gb else device_memory_bytes(

@@ -2,7 +2,7 @@
 
 A tiny model (GRU, H=4, B=4, lookback 4, shampoo_sales), random search over the
 learning rate with --num_members=P, 2 chunks of `--steps_per_chunk` steps, run through
-`rnnjax.sweep.run_sweep` as a user's sweep runs (every file written). The compiled
+`rnnjax.run.sweep.run_sweep` as a user's sweep runs (every file written). The compiled
 programs are timed by wrapping the population's programs (`population.population_*_fn`:
 init, chunk, eval, outputs; each call blocked until its results are ready): that is the
 device time, compiles included; everything else is host time: planning (members,
@@ -24,9 +24,9 @@ import time
 
 import jax
 
-from rnnjax import population as pop
-from rnnjax import sharding
-from rnnjax import sweep
+from rnnjax.engine import population as pop
+from rnnjax.engine import sharding
+from rnnjax.run import sweep
 
 
 _PROGRAMS = ('population_init_fn', 'population_chunk_fn', 'population_eval_fn',

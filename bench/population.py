@@ -19,10 +19,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rnnjax import hparams as hparams_lib
-from rnnjax import model
-from rnnjax import population as pop
-from rnnjax import sharding
+from rnnjax.engine import model
+from rnnjax.engine import population as pop
+from rnnjax.engine import sharding
+from rnnjax.search import hparams as hparams_lib
 
 H, T, B, I = 64, 32, 32, 1
 

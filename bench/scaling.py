@@ -40,8 +40,8 @@ def flops_per_eval(num_windows, hidden=H, seq_len=T, inputs=I):
 def config(hidden=H, batch=B, steps=100, cell='lstm', fused=True):
   """The training config of workload W (sequence length comes from the data); `cell` and
   `fused` as in model.ModelConfig."""
-  from rnnjax import model  # pylint: disable=g-import-not-at-top
-  from rnnjax import population as pop  # pylint: disable=g-import-not-at-top
+  from rnnjax.engine import model  # pylint: disable=g-import-not-at-top
+  from rnnjax.engine import population as pop  # pylint: disable=g-import-not-at-top
   return pop.TrainConfig(model=model.ModelConfig(cell, I, hidden, 1, 1, fused=fused),
                          optimizer='adam', batch_size=batch, steps_per_chunk=steps)
 
@@ -58,7 +58,7 @@ def make_data(seq_len=T, num_train=1024, num_val=64, seed=0):
 
 def make_hparams(num_members, padded, hidden=H):
   """`num_members` real members, then dead copies of member 0 (uids -1, -2, ...)."""
-  from rnnjax import hparams  # pylint: disable=g-import-not-at-top
+  from rnnjax.search import hparams  # pylint: disable=g-import-not-at-top
   lr = np.geomspace(1e-3, 1e-2, max(num_members, 2))[:num_members]
   dropout = np.resize([0.0, 0.1, 0.2], num_members)
   values = [hparams.member_values(hidden_size=hidden, learning_rate=lr[i],
@@ -76,9 +76,9 @@ def time_chunks(cfg, num_members, host_data, *, group_size=0, repeats=2):
   import jax  # pylint: disable=g-import-not-at-top
   from jax.sharding import NamedSharding  # pylint: disable=g-import-not-at-top
   from jax.sharding import PartitionSpec  # pylint: disable=g-import-not-at-top
-  from rnnjax import distributed  # pylint: disable=g-import-not-at-top
-  from rnnjax import population as pop  # pylint: disable=g-import-not-at-top
-  from rnnjax import sharding  # pylint: disable=g-import-not-at-top
+  from rnnjax.engine import distributed  # pylint: disable=g-import-not-at-top
+  from rnnjax.engine import population as pop  # pylint: disable=g-import-not-at-top
+  from rnnjax.engine import sharding  # pylint: disable=g-import-not-at-top
   from bench import population as bench_population  # pylint: disable=g-import-not-at-top
   mesh = sharding.population_mesh()
   padded = sharding.padded_size(num_members, mesh)
@@ -95,7 +95,7 @@ def time_chunks(cfg, num_members, host_data, *, group_size=0, repeats=2):
 
 def child(args):
   """Runs in a process of its own: one device count, every P; JSON lines on stdout."""
-  from rnnjax import sharding  # pylint: disable=g-import-not-at-top
+  from rnnjax.engine import sharding  # pylint: disable=g-import-not-at-top
   sharding.configure_cpu_devices(args.child_devices)
   import jax  # pylint: disable=g-import-not-at-top
   assert jax.device_count() == args.child_devices, jax.devices()

@@ -17,12 +17,12 @@ import os
 
 import numpy as np
 
-from rnnjax import checkpoint
-from rnnjax import ensemble
-from rnnjax import results
-from rnnjax import spec as spec_lib
-from rnnjax import sweep
-from rnnjax import tasks
+from rnnjax.engine import tasks
+from rnnjax.final import ensemble
+from rnnjax.results import files
+from rnnjax.run import checkpoint
+from rnnjax.run import sweep
+from rnnjax.search import spec as spec_lib
 
 K = (1, 3, 5, 10, 16, 32)
 
@@ -40,10 +40,10 @@ def spearman(a, b) -> float:
 
 
 def measure(workdir: str) -> dict:
-  saved = results.read_json(os.path.join(workdir, results.SWEEP))['spec']
+  saved = files.read_json(os.path.join(workdir, files.SWEEP))['spec']
   spec = spec_lib.SweepSpec(**{k: tuple(v) if isinstance(v, list) else v
                                for k, v in saved.items()})
-  summary = results.read_summary(workdir)
+  summary = files.read_summary(workdir)
   prepared = sweep.prepare(spec)
   mngr = checkpoint.manager(workdir)
   trees, progress = checkpoint.restore_latest(

@@ -121,8 +121,8 @@ def _population_inputs(args):
   """(mesh, hp, data, key) of the sizes and fused tables' population, on the devices."""
   import jax  # pylint: disable=g-import-not-at-top
   from bench import scaling  # pylint: disable=g-import-not-at-top
-  from rnnjax import distributed  # pylint: disable=g-import-not-at-top
-  from rnnjax import sharding  # pylint: disable=g-import-not-at-top
+  from rnnjax.engine import distributed  # pylint: disable=g-import-not-at-top
+  from rnnjax.engine import sharding  # pylint: disable=g-import-not-at-top
   mesh = sharding.population_mesh()
   padded = sharding.padded_size(args.p, mesh)
   hp = distributed.put(scaling.make_hparams(args.p, padded, args.hidden),
@@ -135,12 +135,12 @@ def _population_inputs(args):
 def child_rnnjax(args):
   """One whole rnnjax process: initialise P members, train them one chunk of --steps
   steps (compile included, counted apart), as the sweep does."""
-  from rnnjax import compile_cache  # pylint: disable=g-import-not-at-top
-  from rnnjax import sharding  # pylint: disable=g-import-not-at-top
+  from rnnjax.engine import compile_cache  # pylint: disable=g-import-not-at-top
+  from rnnjax.engine import sharding  # pylint: disable=g-import-not-at-top
   sharding.configure_cpu_devices(args.cpu_devices)
   import jax  # pylint: disable=g-import-not-at-top
   from bench import scaling  # pylint: disable=g-import-not-at-top
-  from rnnjax import population as pop  # pylint: disable=g-import-not-at-top
+  from rnnjax.engine import population as pop  # pylint: disable=g-import-not-at-top
   start = time.perf_counter()
   cfg = scaling.config(args.hidden, B, args.steps, cell=args.cell)
   mesh, hp, data, key = _population_inputs(args)
@@ -159,11 +159,11 @@ def child_rnnjax(args):
 def child_fused(args):
   """One process: the population's chunk with the fused layer and with autodiff of the
   cell's scan, same members, data and devices, timed in alternating rounds."""
-  from rnnjax import sharding  # pylint: disable=g-import-not-at-top
+  from rnnjax.engine import sharding  # pylint: disable=g-import-not-at-top
   sharding.configure_cpu_devices(args.cpu_devices)
   import jax  # pylint: disable=g-import-not-at-top
   from bench import scaling  # pylint: disable=g-import-not-at-top
-  from rnnjax import population as pop  # pylint: disable=g-import-not-at-top
+  from rnnjax.engine import population as pop  # pylint: disable=g-import-not-at-top
   mesh, hp, data, key = _population_inputs(args)
   runs, compile_s, seconds = {}, {}, {'fused': [], 'autodiff': []}
   for name in seconds:
@@ -199,7 +199,7 @@ def child_w(args):
   torch loop and the population take turns (`--w_rounds` rounds), so that both meet
   the same moments of a VM whose speed drifts, and the ratio is the median of the
   rounds' ratios."""
-  from rnnjax import sharding  # pylint: disable=g-import-not-at-top
+  from rnnjax.engine import sharding  # pylint: disable=g-import-not-at-top
   if not args.plain:
     sharding.configure_cpu_devices(args.cpu_devices)
   from bench import population  # pylint: disable=g-import-not-at-top

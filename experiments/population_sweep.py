@@ -3,7 +3,7 @@ r"""Trains a population of RNN hyperparameter variants at once; see README.md.
   python -m experiments.population_sweep --flagfile=experiments/flagfiles/quickstart.flags
   python -m experiments.predict --workdir=runs/quickstart --steps_ahead=12  # its model
 
-Flags become a `rnnjax.sweep.SweepSpec`; nothing else happens here. Swept flags take a
+Flags become a `rnnjax.run.sweep.SweepSpec`; nothing else happens here. Swept flags take a
 spec string: a value, `grid(a,b,...)`, `uniform(lo,hi)`, `loguniform(lo,hi)`,
 `randint(lo,hi)`.
 """
@@ -19,7 +19,7 @@ from absl import flags
 from absl import logging as absl_logging
 
 from experiments import cli
-from rnnjax import spec as spec_lib
+from rnnjax.search import spec as spec_lib
 
 _DEFINE = {str: flags.DEFINE_string, int: flags.DEFINE_integer,
            float: flags.DEFINE_float, bool: flags.DEFINE_bool, tuple: flags.DEFINE_list}
@@ -88,23 +88,23 @@ def main(argv):
   del argv  # parse_flags refuses positional arguments.
   logging.getLogger('jax._src.xla_bridge').setLevel(logging.ERROR)  # No TPU notices.
   absl_logging.set_verbosity(absl_logging.WARNING)  # Orbax logs every save at INFO.
-  from rnnjax import sharding  # pylint: disable=g-import-not-at-top
-  from rnnjax import distributed  # pylint: disable=g-import-not-at-top
+  from rnnjax.engine import sharding  # pylint: disable=g-import-not-at-top
+  from rnnjax.engine import distributed  # pylint: disable=g-import-not-at-top
   from rnnjax.errors import InputError, WriteError  # pylint: disable=g-import-not-at-top
-  from rnnjax import stop  # pylint: disable=g-import-not-at-top
+  from rnnjax.run import stop  # pylint: disable=g-import-not-at-top
   sharding.configure_cpu_devices(CPU_DEVICES.value)  # Before JAX starts a backend.
-  from rnnjax import compile_cache  # pylint: disable=g-import-not-at-top
+  from rnnjax.engine import compile_cache  # pylint: disable=g-import-not-at-top
   compile_cache.configure(compile_cache.default_dir() if COMPILE_CACHE_DIR.value is None
                           else COMPILE_CACHE_DIR.value)
   try:
     distributed.initialize(DISTRIBUTED.value,
                            coordinator_address=COORDINATOR_ADDRESS.value,
                            num_processes=NUM_PROCESSES.value, process_id=PROCESS_ID.value)
-    from rnnjax import sweep  # pylint: disable=g-import-not-at-top
+    from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
     workdir = WORKDIR.value or default_workdir()
     mlflow_client = None
     if MLFLOW_URI.value and not DRY_RUN.value and distributed.is_main():
-      from rnnjax import mlflow_log  # pylint: disable=g-import-not-at-top
+      from rnnjax.final import mlflow_log  # pylint: disable=g-import-not-at-top
       mlflow_client = mlflow_log.client(MLFLOW_URI.value)  # Refused before training.
     sweep.run_sweep(spec_from_flags(), workdir, overwrite=OVERWRITE.value,
                     group_size=GROUP_SIZE.value, keep_checkpoints=KEEP_CHECKPOINTS.value,

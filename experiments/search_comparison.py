@@ -1,5 +1,5 @@
 r"""Grid vs random vs successive halving vs PBT vs TPE at equal compute; see
-rnnjax/compare.py.
+rnnjax/run/compare.py.
 
   python -m experiments.search_comparison --flagfile=experiments/flagfiles/search_comparison.flags
 
@@ -27,7 +27,7 @@ BUDGET_MEMBERS = flags.DEFINE_integer('budget_members', 27, 'Budget: this many m
 
 
 def _space(entries):
-  from rnnjax import compare  # pylint: disable=g-import-not-at-top
+  from rnnjax.run import compare  # pylint: disable=g-import-not-at-top
   from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
   space = {}
   for entry in entries:
@@ -46,9 +46,9 @@ def main(argv):
   del argv
   logging.getLogger('jax._src.xla_bridge').setLevel(logging.ERROR)
   absl_logging.set_verbosity(absl_logging.WARNING)
-  from rnnjax import sharding  # pylint: disable=g-import-not-at-top
+  from rnnjax.engine import sharding  # pylint: disable=g-import-not-at-top
   sharding.configure_cpu_devices(population_sweep.CPU_DEVICES.value)
-  from rnnjax import compare  # pylint: disable=g-import-not-at-top
+  from rnnjax.run import compare  # pylint: disable=g-import-not-at-top
   from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
   try:
     seeds = [int(s) for s in SEARCH_SEEDS.value]

@@ -49,7 +49,7 @@ jax.config.update('jax_numpy_rank_promotion', 'raise')
 
 # In-process sweeps too: many tests compile the same small programs again (the suite
 # takes about 15 % less time).
-from rnnjax import compile_cache  # pylint: disable=g-import-not-at-top,wrong-import-position
+from rnnjax.engine import compile_cache  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 compile_cache.configure(os.environ['RNNJAX_COMPILE_CACHE_DIR'])
 

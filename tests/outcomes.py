@@ -5,15 +5,15 @@ import os
 
 import numpy as np
 
-from rnnjax import results
+from rnnjax.results import files
 
 
 def outcome(workdir, *, repeats=False):
   """(summary, {(uid, step, split, metric): value}) of a finished sweep; no metric
   record may be repeated. With `repeats`: {key: (every value written under it, in the
   order written; None as NaN)}, for sweeps that write some records more than once."""
-  summary = results.read_json(os.path.join(workdir, results.SUMMARY))
-  records = results.read_metrics(os.path.join(workdir, results.METRICS))
+  summary = files.read_json(os.path.join(workdir, files.SUMMARY))
+  records = files.read_metrics(os.path.join(workdir, files.METRICS))
   keys = [(r['uid'], r['step'], r['split'], r['metric']) for r in records]
   if repeats:
     values = {}

@@ -11,15 +11,15 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rnnjax import gather
-from rnnjax import halving
-from rnnjax import hparams
-from rnnjax import model
-from rnnjax import pbt
-from rnnjax import population as pop
-from rnnjax import search
-from rnnjax import sharding
+from rnnjax.engine import gather
+from rnnjax.engine import model
+from rnnjax.engine import population as pop
+from rnnjax.engine import sharding
 from rnnjax.errors import InputError
+from rnnjax.search import halving
+from rnnjax.search import hparams
+from rnnjax.search import pbt
+from rnnjax.search import space
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 P = 6
@@ -335,18 +335,18 @@ def test_explore_perturbs_or_resamples():
 
 
 def test_search_space_from_axes():
-  axes = {name: search.parse_axis(name, text) for name, text in (
+  axes = {name: space.parse_axis(name, text) for name, text in (
       ('learning_rate', 'loguniform(1e-4, 1e-2)'), ('weight_decay', 'grid(0, 1e-3)'),
       ('clip_norm', '1'), ('momentum', 'grid(0.5, 0.9)'), ('input_dropout', '0.1'),
       ('dropout', 'uniform(0, 0.5)'), ('init_scale', 'grid(0.5,1)'),
       ('hidden_size', 'grid(8,16)'), ('beta2', 'grid(0.001, 0.5)'))}
-  space = pbt.search_space(axes)
-  assert space == {'learning_rate': pbt.Range(1e-4, 1e-2, log=True),
+  ranges = pbt.search_space(axes)
+  assert ranges == {'learning_rate': pbt.Range(1e-4, 1e-2, log=True),
                    'weight_decay': pbt.Range(0, 1e-3),
                    'momentum': pbt.Range(0.5, 0.9),
                    'dropout': pbt.Range(0, 0.5),
                    'beta2': pbt.Range(0.001, 0.5, log=True)}
-  axes['dropout_2'] = search.parse_axis('dropout_2', 'grid(0.1, 0.3)')
+  axes['dropout_2'] = space.parse_axis('dropout_2', 'grid(0.1, 0.3)')
   assert 'dropout' not in pbt.search_space(axes)
   assert pbt.search_space(axes)['dropout_2'] == pbt.Range(0.1, 0.3)
 
@@ -409,13 +409,13 @@ def test_lineage_records_reconstruct_the_ancestry():
 
 CHILD = """
 import numpy as np
-from rnnjax import sharding
+from rnnjax.engine import sharding
 sharding.configure_cpu_devices(3)
 import jax
-from rnnjax import gather
-from rnnjax import halving
-from rnnjax import hparams
-from rnnjax import population as pop
+from rnnjax.engine import gather
+from rnnjax.engine import population as pop
+from rnnjax.search import halving
+from rnnjax.search import hparams
 from tests import test_adaptive as t
 mesh = sharding.population_mesh()
 shard = sharding.members_sharding(mesh)

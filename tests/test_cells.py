@@ -1,4 +1,4 @@
-"""Tests for rnnjax/cells.py: NumPy oracles from the gate equations, init, equivalences."""
+"""Tests for rnnjax/engine/cells.py: NumPy oracles from the gate equations, init, equivalences."""
 
 import functools
 
@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rnnjax import cells
+from rnnjax.engine import cells
 
 I, H, T = 3, 5, 7
 INIT_SCALE, FORGET_BIAS = 1.7, 0.6

@@ -12,8 +12,8 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
-from rnnjax import checkpoint
-from rnnjax import sharding
+from rnnjax.engine import sharding
+from rnnjax.run import checkpoint
 
 P = 4
 

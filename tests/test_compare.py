@@ -6,10 +6,10 @@ import os
 
 import numpy as np
 
-from rnnjax import halving
-from rnnjax import compare
-from rnnjax import spec as spec_lib
-from rnnjax import sweep
+from rnnjax.run import compare
+from rnnjax.run import sweep
+from rnnjax.search import halving
+from rnnjax.search import spec as spec_lib
 
 BASE = sweep.SweepSpec(classical_baselines=False,
                        dataset='shampoo_sales', lookback=4, val_size=6, test_size=6,

@@ -9,15 +9,15 @@ import sys
 from absl import flags
 
 from experiments import population_sweep
-from rnnjax import compile_cache
-from rnnjax import sharding
-from rnnjax import sweep
+from rnnjax.engine import compile_cache
+from rnnjax.engine import sharding
+from rnnjax.run import sweep
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # One small program compiled in a fresh process; prints what measure() counted.
 _SCRIPT = """
 import json, sys
-from rnnjax import compile_cache
+from rnnjax.engine import compile_cache
 compile_cache.configure(sys.argv[1])
 import jax, jax.numpy as jnp
 with compile_cache.measure() as counted:

@@ -24,11 +24,11 @@ import jax
 import numpy as np
 import pytest
 
-from rnnjax import distributed
-from rnnjax import results
-from rnnjax import sharding
-from rnnjax import sweep
+from rnnjax.engine import distributed
+from rnnjax.engine import sharding
 from rnnjax.errors import InputError
+from rnnjax.results import files
+from rnnjax.run import sweep
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT_S = 240
@@ -49,11 +49,14 @@ REWIND_TO = 3  # Chunks the rewound copy of the 2-process sweep keeps.
 CHILD = r"""
 import json, sys
 out = sys.argv[1]
-from rnnjax import sharding, distributed
+from rnnjax.engine import distributed
+from rnnjax.engine import sharding
 sharding.configure_cpu_devices(4)
 import jax, numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
-from rnnjax import model, population as pop, sweep
+from rnnjax.engine import model
+from rnnjax.engine import population as pop
+from rnnjax.run import sweep
 
 NUM, PADDED, CHUNKS = 6, 8, 3
 cfg = pop.TrainConfig(model=model.ModelConfig('lstm', 1, 8, 1, 1), optimizer='adam',
@@ -153,7 +156,7 @@ def _rewind(workdir, copy, chunks):
 
 def _outcome(workdir):
   summary = json.load(open(os.path.join(workdir, 'summary.json')))
-  records = results.read_metrics(os.path.join(workdir, 'metrics.jsonl'))
+  records = files.read_metrics(os.path.join(workdir, 'metrics.jsonl'))
   table = {(r['uid'], r['step'], r['split'], r['metric']): r['value'] for r in records}
   assert len(table) == len(records), 'duplicated metric records'
   return summary, table

@@ -8,15 +8,15 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rnnjax import ensemble
-from rnnjax import hparams
-from rnnjax import model
-from rnnjax import population as pop
-from rnnjax import plan as plan_lib
-from rnnjax import sharding
-from rnnjax import spec as spec_lib
-from rnnjax import summary as summary_lib
-from rnnjax import tasks
+from rnnjax.engine import model
+from rnnjax.engine import population as pop
+from rnnjax.engine import sharding
+from rnnjax.engine import tasks
+from rnnjax.final import ensemble
+from rnnjax.final import summary as summary_lib
+from rnnjax.search import hparams
+from rnnjax.search import spec as spec_lib
+from rnnjax.search import waves as plan_lib
 
 
 def _pool(m=8, n=30, seed=0):

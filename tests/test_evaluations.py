@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from tensorboard.backend.event_processing import event_accumulator
 
-from rnnjax import evaluations
-from rnnjax import results
-from rnnjax import stop
-from rnnjax import sweep
-from rnnjax import tensorboard
+from rnnjax.results import evaluations
+from rnnjax.results import files
+from rnnjax.results import tensorboard
+from rnnjax.run import stop
+from rnnjax.run import sweep
 
 SPEC = sweep.SweepSpec(classical_baselines=False,
                        dataset='shampoo_sales', lookback='4', val_size=6, test_size=6,
@@ -26,7 +26,7 @@ SPEC = sweep.SweepSpec(classical_baselines=False,
 
 
 def _records(workdir):
-  records = results.read_metrics(os.path.join(workdir, results.METRICS))
+  records = files.read_metrics(os.path.join(workdir, files.METRICS))
   return {(r['uid'], r['step'], r['split'], r['metric']): r['value'] for r in records}
 
 
@@ -70,7 +70,7 @@ def test_columnar_sweep_reads_back_as_the_jsonl_one_and_resumes(tmp_path, monkey
   sweep.run_sweep(SPEC, large, log=lambda _: None)
   assert sorted(os.listdir(os.path.join(large, 'metrics'))) == [
       f'chunk-{p:06d}.npz' for p in range(6)]
-  assert os.path.getsize(os.path.join(large, results.METRICS)) == 0
+  assert os.path.getsize(os.path.join(large, files.METRICS)) == 0
   got = _records(large)
   assert got.keys() == expected.keys()
   np.testing.assert_allclose([got[k] for k in expected], [expected[k] for k in expected],

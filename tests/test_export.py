@@ -14,14 +14,14 @@ import sys
 import numpy as np
 import pytest
 
-import rnnjax
-from rnnjax import intervals
-from rnnjax import predictions
-from rnnjax import spec as spec_lib
-from rnnjax import sweep
 from rnnjax.data import classify
 from rnnjax.data import text
 from rnnjax.errors import InputError
+from rnnjax.final import intervals
+from rnnjax.final import predictions
+from rnnjax.run import sweep
+from rnnjax.search import spec as spec_lib
+import rnnjax
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -12,9 +12,6 @@ import numpy as np
 import pytest
 
 from rnnjax import figures
-from rnnjax import member_table
-from rnnjax import results
-from rnnjax import search
 from rnnjax.errors import InputError
 from rnnjax.figures import curves
 from rnnjax.figures import heatmap
@@ -23,6 +20,9 @@ from rnnjax.figures import importance_plot
 from rnnjax.figures import load
 from rnnjax.figures import sensitivity
 from rnnjax.figures import tables
+from rnnjax.results import files
+from rnnjax.results import member_table
+from rnnjax.search import space
 
 DEFAULTS = {'cell': 'lstm', 'optimizer': 'adam', 'hidden_size': '32', 'num_layers': '1',
             'batch_size': '32', 'learning_rate': '1e-3', 'weight_decay': '0',
@@ -41,8 +41,8 @@ def fabricate(workdir, axes, fn, *, search_kind='grid', num_seeds=2, num_members
   """
   os.makedirs(workdir, exist_ok=True)
   spec = {**DEFAULTS, **axes}
-  parsed = {n: search.parse_axis(n, t) for n, t in spec.items()}
-  plan = search.make_plan(parsed, search=search_kind, num_members=num_members,
+  parsed = {n: space.parse_axis(n, t) for n, t in spec.items()}
+  plan = space.make_plan(parsed, search=search_kind, num_members=num_members,
                           num_seeds=num_seeds, seed=0)
   members, lines = [], []
   for m in plan.members:
@@ -76,14 +76,14 @@ def fabricate(workdir, axes, fn, *, search_kind='grid', num_seeds=2, num_members
     summary.update(task='forecast', selection={'metric': 'mse', 'mode': 'min'},
                    display='accuracy' if accuracy else 'rmse',
                    display_mode='max' if accuracy else 'min')
-    results.write_json(os.path.join(workdir, 'sweep.json'),
+    files.write_json(os.path.join(workdir, 'sweep.json'),
                        {'spec': {**spec, 'task': 'forecast', 'search': search_kind,
                                  'num_seeds': num_seeds}, 'versions': {}, 'devices': []})
-    results.write_json(os.path.join(workdir, 'plan.json'), plan.to_json())
-  results.write_json(os.path.join(workdir, 'summary.json'), summary)
+    files.write_json(os.path.join(workdir, 'plan.json'), plan.to_json())
+  files.write_json(os.path.join(workdir, 'summary.json'), summary)
   with open(os.path.join(workdir, 'metrics.jsonl'), 'w') as f:
     for r in lines:
-      f.write(json.dumps(results.clean(r)) + '\n')
+      f.write(json.dumps(files.clean(r)) + '\n')
   return str(workdir)
 
 
@@ -223,17 +223,17 @@ def test_a_large_sweeps_columns_load_as_its_records(tmp_path):
   workdir = fabricate(tmp_path / 'records', {'learning_rate': 'grid(1e-3,1e-2)',
                                              'dropout': 'grid(0,0.2)'}, lr_only,
                       diverged=(1, 2), stopped=(3,))
-  summary = results.read_json(os.path.join(workdir, 'summary.json'))
+  summary = files.read_json(os.path.join(workdir, 'summary.json'))
   summary['members'] = [{**m, 'fold': 0} for m in summary['members']]  # As the sweep's.
-  results.write_json(os.path.join(workdir, 'summary.json'), summary)
+  files.write_json(os.path.join(workdir, 'summary.json'), summary)
   columns = str(tmp_path / 'columns')
   shutil.copytree(workdir, columns)
   table = member_table.MemberTable.from_records(summary['members'])
   summary.update(members=table, configs=member_table.ConfigTable.of(table, 'mse', 'rmse'))
-  results.write_json(os.path.join(columns, 'summary.json'),
+  files.write_json(os.path.join(columns, 'summary.json'),
                      member_table.write(columns, summary))
   want, got = load.load(workdir), load.load(columns)
-  assert results.clean(got.members) == results.clean(want.members)
+  assert files.clean(got.members) == files.clean(want.members)
   assert dataclasses.replace(got, workdir=workdir, members=()) == dataclasses.replace(
       want, members=())
   os.unlink(os.path.join(columns, member_table.FILENAME))
@@ -364,7 +364,7 @@ def test_higher_is_better_display_metric(tmp_path):
 
 
 def test_pbt_schedules_drawn_from_a_real_pbt_sweep(tmp_path):
-  from rnnjax import sweep  # pylint: disable=g-import-not-at-top
+  from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
   from rnnjax.figures import schedules  # pylint: disable=g-import-not-at-top
   spec = sweep.SweepSpec(classical_baselines=False,
                          dataset='shampoo_sales', lookback=4, val_size=6, test_size=6,
@@ -442,8 +442,8 @@ def _clashing_x_labels(fig, ax) -> list:
 def test_learning_curves_of_a_sweep_that_writes_columns(tmp_path, monkeypatch):
   """Above evaluations.JSONL_MAX_MEMBERS members (lowered to 1 here) the evaluations
   are in metrics/*.npz and metrics.jsonl is empty: the curves come from the chunks."""
-  from rnnjax import evaluations  # pylint: disable=g-import-not-at-top
-  from rnnjax import sweep  # pylint: disable=g-import-not-at-top
+  from rnnjax.results import evaluations  # pylint: disable=g-import-not-at-top
+  from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
   monkeypatch.setattr(evaluations, 'JSONL_MAX_MEMBERS', 1)
   spec = sweep.SweepSpec(classical_baselines=False, dataset='shampoo_sales', lookback=4,
                          val_size=6, test_size=6, hidden_size='4', batch_size='4',
@@ -457,7 +457,7 @@ def test_learning_curves_of_a_sweep_that_writes_columns(tmp_path, monkeypatch):
   assert [os.path.basename(p) for p in paths] == ['learning_curves.png',
                                                   'learning_curves.pdf'], logged
   want = {}
-  for r in results.read_metrics(workdir):
+  for r in files.read_metrics(workdir):
     if (r['split'], r['metric']) == ('val', 'mse'):
       want.setdefault(r['uid'], []).append((r['step'], r['value']))
   got = load.curves(table, 'mse')
@@ -489,17 +489,17 @@ def test_pbt_sensitivity_draws_values_off_the_grid_as_ranges(tmp_path, monkeypat
   figs = _capture_figures(monkeypatch)
   workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-3,3e-3,1e-2,3e-2,1e-1)',
                                  'dropout': 'grid(0,0.1,0.2,0.3)'}, lr_only, num_seeds=1)
-  summary = results.read_json(os.path.join(workdir, 'summary.json'))
+  summary = files.read_json(os.path.join(workdir, 'summary.json'))
   rng = np.random.default_rng(0)
   for m in summary['members']:
     m['hparams']['learning_rate'] = float(np.clip(
         m['hparams']['learning_rate'] * 1.2 ** rng.integers(-3, 4), 1e-3, 1e-1))
     m['hparams']['dropout'] = float(np.clip(
         m['hparams']['dropout'] * 0.8 ** rng.integers(0, 3) + 0.01, 0, 0.3))
-  results.write_json(os.path.join(workdir, 'summary.json'), summary)
-  sweep_json = results.read_json(os.path.join(workdir, 'sweep.json'))
+  files.write_json(os.path.join(workdir, 'summary.json'), summary)
+  sweep_json = files.read_json(os.path.join(workdir, 'sweep.json'))
   sweep_json['spec']['search'] = 'pbt'
-  results.write_json(os.path.join(workdir, 'sweep.json'), sweep_json)
+  files.write_json(os.path.join(workdir, 'sweep.json'), sweep_json)
   table = load.load(workdir)
   assert len(sensitivity.plot_sensitivity(table, str(tmp_path / 'out'),
                                           log=lambda _: None)) == 2
@@ -581,7 +581,7 @@ def test_a_classification_sweeps_figures_draw_what_ranks(tmp_path):
   cell is the lowest drawn; progress lines and the ranked table still show accuracy (as
   the baselines do). Members are chosen as before: by validation cross-entropy. A
   summary written before `plotted` draws the same."""
-  from rnnjax import sweep  # pylint: disable=g-import-not-at-top
+  from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
   spec = sweep.SweepSpec(task='classify', dataset='ItalyPowerDemand', cell='gru',
                          hidden_size='grid(4,8)', batch_size='8',
                          learning_rate='grid(1e-2,3e-2)', train_steps=4, eval_every=2)
@@ -598,6 +598,6 @@ def test_a_classification_sweeps_figures_draw_what_ranks(tmp_path):
   assert all(' best val accuracy ' in line for line in lines if line.startswith('chunk '))
   assert '| val ce |' in tables.markdown(table)
   path = os.path.join(workdir, 'summary.json')
-  old = {k: v for k, v in results.read_json(path).items() if k != 'plotted'}
-  results.write_json(path, old)
+  old = {k: v for k, v in files.read_json(path).items() if k != 'plotted'}
+  files.write_json(path, old)
   assert load.load(workdir) == table

@@ -6,14 +6,14 @@ import dataclasses
 import numpy as np
 import pytest
 
-from rnnjax import population as pop
-from rnnjax import report
-from rnnjax import sharding
-from rnnjax import sweep
 from rnnjax.data import classify
 from rnnjax.data import forecast
 from rnnjax.data import task_data
+from rnnjax.engine import population as pop
+from rnnjax.engine import sharding
 from rnnjax.errors import InputError
+from rnnjax.results import report
+from rnnjax.run import sweep
 
 VAL, TEST = 6, 6
 SPEC = sweep.SweepSpec(classical_baselines=False,

@@ -7,10 +7,10 @@ import types
 import numpy as np
 import pytest
 
-from rnnjax import tasks
 from rnnjax.data import classical
 from rnnjax.data import common
 from rnnjax.data import forecast
+from rnnjax.engine import tasks
 from rnnjax.errors import InputError
 
 

@@ -7,9 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rnnjax import cells
-from rnnjax import fused
-from rnnjax import model
+from rnnjax.engine import cells
+from rnnjax.engine import fused
+from rnnjax.engine import model
 
 T, B, I, H = 6, 3, 2, 5
 CELLS = ('lstm', 'gru', 'rnn_tanh', 'rnn_relu')

@@ -1,4 +1,4 @@
-"""Tests for rnnjax/generate.py: the sampler's logits, temperature, determinism."""
+"""Tests for rnnjax/engine/generate.py: the sampler's logits, temperature, determinism."""
 
 import functools
 
@@ -7,9 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rnnjax import cells
-from rnnjax import generate
-from rnnjax import model
+from rnnjax.engine import cells
+from rnnjax.engine import generate
+from rnnjax.engine import model
 from rnnjax.errors import InputError
 
 VOCAB = 7

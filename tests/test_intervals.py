@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from rnnjax import intervals
 from rnnjax.errors import InputError
+from rnnjax.final import intervals
 
 
 def test_width_is_the_ceil_n_plus_1_level_th_smallest_score():

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from rnnjax import lock
 from rnnjax.errors import InputError
+from rnnjax.run import lock
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -31,7 +31,7 @@ def test_lock_names_its_holder_and_is_removed_with_the_directory_it_created(tmp_
 
 
 def test_another_process_holding_the_lock_is_named(tmp_path):
-  code = ('import sys, time; from rnnjax import lock; l = lock.acquire(sys.argv[1]); '
+  code = ('import sys, time; from rnnjax.run import lock; l = lock.acquire(sys.argv[1]); '
           'print("held", flush=True); time.sleep(60)')
   holder = subprocess.Popen([sys.executable, '-c', code, str(tmp_path)], cwd=ROOT,
                             env={**os.environ, 'PYTHONPATH': ROOT}, stdout=subprocess.PIPE,

@@ -6,8 +6,8 @@ import os
 
 import numpy as np
 
-from rnnjax import member_table
-from rnnjax import results
+from rnnjax.results import files
+from rnnjax.results import member_table
 
 
 def _records():
@@ -34,9 +34,9 @@ def _records():
 def test_records_read_back_as_from_json():
   records = _records()
   table = member_table.MemberTable.from_records(records[::-1])
-  want = results.clean(records)
-  assert results.clean(list(table)) == want
-  assert [results.clean(table[i]) for i in range(len(table))] == want
+  want = files.clean(records)
+  assert files.clean(list(table)) == want
+  assert [files.clean(table[i]) for i in range(len(table))] == want
   assert table[-1] == list(table)[-1]
   assert table.record(3)['stopped_by'] == 'halving at 4'
   assert table.hparams['hidden_size'][0] == 'json'  # 4 stays an int, 4.5 a float.
@@ -70,18 +70,18 @@ def test_summary_with_columns_reads_back_whole(tmp_path):
              'members': table, 'ranking': [5, 0, 4, 1],
              'configs': member_table.ConfigTable.of(table, 'mse', 'rmse')}
   on_disk = member_table.write(str(tmp_path), summary)
-  results.write_json(str(tmp_path / results.SUMMARY), on_disk, indent=None)
+  files.write_json(str(tmp_path / files.SUMMARY), on_disk, indent=None)
   assert os.path.exists(tmp_path / member_table.FILENAME)
-  saved = results.read_json(str(tmp_path / results.SUMMARY))
+  saved = files.read_json(str(tmp_path / files.SUMMARY))
   assert 'members' not in saved and saved['columns'] == member_table.FILENAME
   assert saved['ranking_top'] == [5, 0, 4, 1] and saved['num_members'] == 6
-  read = results.read_summary(str(tmp_path))
+  read = files.read_summary(str(tmp_path))
   assert read['ranking'] == summary['ranking']
-  assert results.clean(list(read['members'])) == results.clean(records)
-  assert results.clean(list(read['configs'])) == results.clean(list(summary['configs']))
-  assert read['best'] == results.clean(records[5])
+  assert files.clean(list(read['members'])) == files.clean(records)
+  assert files.clean(list(read['configs'])) == files.clean(list(summary['configs']))
+  assert read['best'] == files.clean(records[5])
   # The small form reads as it is.
-  results.write_json(str(tmp_path / results.SUMMARY), {'members': records})
-  assert results.read_summary(str(tmp_path)) == results.clean({'members': records})
+  files.write_json(str(tmp_path / files.SUMMARY), {'members': records})
+  assert files.read_summary(str(tmp_path)) == files.clean({'members': records})
   assert member_table.columnar(member_table.MAX_RECORDS + 1)
   assert not member_table.columnar(member_table.MAX_RECORDS)

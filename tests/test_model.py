@@ -1,4 +1,4 @@
-"""Tests for rnnjax/model.py: masked width = narrow net, per-layer and variational dropout."""
+"""Tests for rnnjax/engine/model.py: masked width = narrow net, per-layer and variational dropout."""
 
 import jax
 import jax.numpy as jnp
@@ -6,8 +6,8 @@ import numpy as np
 import optax
 import pytest
 
-from rnnjax import cells
-from rnnjax import model
+from rnnjax.engine import cells
+from rnnjax.engine import model
 
 I, O, B, T = 3, 2, 5, 6
 NARROW, PADDED = 4, 12  # Contract 3 (32 padded to 128), shrunk to run in seconds.

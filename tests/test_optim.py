@@ -1,4 +1,4 @@
-"""Tests for rnnjax/optim.py: each family is the optax chain it stands for, in numbers."""
+"""Tests for rnnjax/engine/optim.py: each family is the optax chain it stands for, in numbers."""
 
 import jax
 import jax.numpy as jnp
@@ -6,7 +6,7 @@ import numpy as np
 import optax
 import pytest
 
-from rnnjax import optim
+from rnnjax.engine import optim
 
 # Not optax's defaults, and momentum != beta2, so a swapped or ignored value shows.
 VALUES = dict(learning_rate=0.03, weight_decay=0.2, clip_norm=0.5, momentum=0.7, beta2=0.9)

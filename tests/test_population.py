@@ -5,9 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rnnjax import hparams
-from rnnjax import model
-from rnnjax import population as pop
+from rnnjax.engine import model
+from rnnjax.engine import population as pop
+from rnnjax.search import hparams
 
 P = 16
 STEPS = 4

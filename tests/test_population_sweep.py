@@ -13,9 +13,9 @@ from absl import flags
 import pytest
 
 from experiments import population_sweep
-from rnnjax import sharding
-from rnnjax import sweep
+from rnnjax.engine import sharding
 from rnnjax.errors import InputError
+from rnnjax.run import sweep
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

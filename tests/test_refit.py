@@ -7,14 +7,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rnnjax import hparams
-from rnnjax import plan as plan_lib
-from rnnjax import population as pop
-from rnnjax import refit
-from rnnjax import spec as spec_lib
-from rnnjax import sweep
-from rnnjax import tasks
+from rnnjax.engine import population as pop
+from rnnjax.engine import tasks
 from rnnjax.errors import InputError
+from rnnjax.final import refit
+from rnnjax.run import sweep
+from rnnjax.search import hparams
+from rnnjax.search import spec as spec_lib
+from rnnjax.search import waves as plan_lib
 
 SPEC = sweep.SweepSpec(classical_baselines=False,
     dataset='shampoo_sales', lookback=4, val_size=6, test_size=6, cell='gru',

@@ -7,9 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rnnjax import population as pop
-from rnnjax import report
-from rnnjax import sweep
+from rnnjax.engine import population as pop
+from rnnjax.results import report
+from rnnjax.run import sweep
 
 OK4 = np.full(4, pop.OK)
 

@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 from tensorboard.backend.event_processing import event_accumulator
 
-from rnnjax import results
-from rnnjax import sweep
-from rnnjax import tpe
 from rnnjax.errors import InputError
+from rnnjax.results import files
+from rnnjax.run import sweep
+from rnnjax.search import tpe
 from tests.outcomes import assert_same
 from tests.outcomes import outcome
 
@@ -184,19 +184,19 @@ def test_a_random_search_resumes_only_with_the_draws_it_began_with(tmp_path):
   _run(spec, str(tmp_path / 'reference'))
   workdir = str(tmp_path / 'interrupted')
   assert _interrupt(spec, workdir, 'chunk 4/10 ') == 3
-  plan_path = os.path.join(workdir, results.PLAN)
-  drawn = results.read_json(plan_path)
+  plan_path = os.path.join(workdir, files.PLAN)
+  drawn = files.read_json(plan_path)
   older = {**drawn, 'configs': {**drawn['configs'], 'swept': {
       **drawn['configs']['swept'],
       'learning_rate': drawn['configs']['swept']['learning_rate'][::-1]}}}
-  results.write_json(plan_path, older)
-  metrics = open(os.path.join(workdir, results.METRICS)).read()
+  files.write_json(plan_path, older)
+  metrics = open(os.path.join(workdir, files.METRICS)).read()
   with pytest.raises(InputError, match=r'^--workdir: .*interrupted holds a sweep whose '
                      'configurations this version of rnnjax draws differently'):
     _run(spec, workdir)
-  assert open(os.path.join(workdir, results.METRICS)).read() == metrics
+  assert open(os.path.join(workdir, files.METRICS)).read() == metrics
   assert _checkpoints(workdir)[-1] == 3
-  results.write_json(plan_path, drawn)
+  files.write_json(plan_path, drawn)
   assert 'resuming' in _run(spec, workdir)
   assert_same(outcome(workdir), outcome(str(tmp_path / 'reference')))
 
@@ -220,7 +220,7 @@ def test_early_stopping_keeps_best_parameters(tmp_path):
                          learning_rate='grid(1e-3,3e-1)', train_steps=60,
                          eval_every=2, patience=2)
   summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
-  records = results.read_metrics(tmp_path / 'wd' / 'metrics.jsonl')
+  records = files.read_metrics(tmp_path / 'wd' / 'metrics.jsonl')
   statuses = {m['uid']: m['status'] for m in summary['members']}
   steps = summary['member_steps']
   assert steps['budget'] == 2 * 60 and steps['useful'] < steps['budget']
@@ -329,7 +329,7 @@ def test_structural_random_and_tpe_searches_resume_with_buckets_of_unequal_sizes
                                 {'num_members': 3, 'rounds': 2}))
   _run(spec, str(tmp_path / 'reference'))
   expected = outcome(str(tmp_path / 'reference'))
-  plan = results.read_json(str(tmp_path / 'reference' / results.PLAN))
+  plan = files.read_json(str(tmp_path / 'reference' / files.PLAN))
   sizes = [b['num_members'] for b in plan['buckets']]
   assert len(set(sizes)) > 1, sizes
   workdir = str(tmp_path / 'interrupted')

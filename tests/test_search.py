@@ -1,4 +1,4 @@
-"""Tests for rnnjax/search.py: the spec grammar, its errors, and make_plan."""
+"""Tests for rnnjax/search/space.py: the spec grammar, its errors, and make_plan."""
 
 import json
 import time
@@ -6,10 +6,10 @@ import time
 import numpy as np
 import pytest
 
-from rnnjax import hparams
-from rnnjax import optim
-from rnnjax import search
+from rnnjax.engine import optim
 from rnnjax.errors import InputError
+from rnnjax.search import hparams
+from rnnjax.search import space
 
 # One constant spec per axis (momentum and beta2 left out: the family defaults apply).
 BASE = {
@@ -22,7 +22,7 @@ BASE = {
 
 def _axes(**specs):
   specs = {**BASE, **specs}
-  return {name: search.parse_axis(name, text) for name, text in specs.items()}
+  return {name: space.parse_axis(name, text) for name, text in specs.items()}
 
 
 # --- parse_axis -----------------------------------------------------------------------
@@ -36,7 +36,7 @@ def _axes(**specs):
     ('forget_bias', '-1.5', (-1.5,)),
 ])
 def test_parse_constant(name, text, values):
-  axis = search.parse_axis(name, text)
+  axis = space.parse_axis(name, text)
   assert (axis.name, axis.kind, axis.values, axis.is_random) == (name, 'grid', values, False)
   assert all(type(v) is type(values[0]) for v in axis.values)
 
@@ -44,15 +44,15 @@ def test_parse_constant(name, text, values):
 @pytest.mark.parametrize('text', ['grid(0.1, 0.01,0.001)', 'choice(0.1,0.01, 0.001)',
                                   '0.1,0.01,0.001', ' grid( 0.1 , 0.01 , 0.001 ) '])
 def test_parse_listed_values(text):
-  axis = search.parse_axis('learning_rate', text)
+  axis = space.parse_axis('learning_rate', text)
   assert axis.kind == 'grid' and not axis.is_random
   assert axis.values == (0.1, 0.01, 0.001)
 
 
 def test_parse_listed_names_and_ints():
-  assert search.parse_axis('cell', 'grid(lstm, gru)').values == ('lstm', 'gru')
-  assert search.parse_axis('cell', 'rnn_tanh,rnn_relu').values == ('rnn_tanh', 'rnn_relu')
-  axis = search.parse_axis('hidden_size', 'choice(16, 32)')
+  assert space.parse_axis('cell', 'grid(lstm, gru)').values == ('lstm', 'gru')
+  assert space.parse_axis('cell', 'rnn_tanh,rnn_relu').values == ('rnn_tanh', 'rnn_relu')
+  axis = space.parse_axis('hidden_size', 'choice(16, 32)')
   assert axis.values == (16, 32) and all(type(v) is int for v in axis.values)
 
 
@@ -63,7 +63,7 @@ def test_parse_listed_names_and_ints():
     ('forget_bias', 'uniform(-1, 2)', 'uniform', (-1.0, 2.0)),
 ])
 def test_parse_random(name, text, kind, bounds):
-  axis = search.parse_axis(name, text)
+  axis = space.parse_axis(name, text)
   assert (axis.kind, axis.values, axis.is_random) == (kind, bounds, True)
 
 
@@ -99,7 +99,7 @@ def test_parse_random(name, text, kind, bounds):
 ])
 def test_bad_spec_names_the_flag(name, text):
   with pytest.raises(InputError) as info:
-    search.parse_axis(name, text)
+    space.parse_axis(name, text)
   assert str(info.value).startswith(f'--{name}:')
 
 
@@ -107,7 +107,7 @@ def test_bad_spec_names_the_flag(name, text):
 
 def _grid_plan(num_seeds=2, num_members=0):
   axes = _axes(cell='grid(lstm, gru)', hidden_size='8,16', learning_rate='grid(0.1,0.01,0.001)')
-  return search.make_plan(axes, search='grid', num_members=num_members, num_seeds=num_seeds,
+  return space.make_plan(axes, search='grid', num_members=num_members, num_seeds=num_seeds,
                           seed=0)
 
 
@@ -124,7 +124,7 @@ def test_grid_plan_members_and_buckets():
     assert {m.hparams['learning_rate'] for m in members} == {0.1, 0.01, 0.001}
     for m in members:
       assert m.bucket == b
-      assert {k: m.hparams[k] for k in search.STRUCTURAL if k in m.hparams} == structure
+      assert {k: m.hparams[k] for k in space.STRUCTURAL if k in m.hparams} == structure
   # Every member is in exactly one bucket.
   assert sorted(m.uid for b in range(4) for m in plan.bucket_members(b)) == list(range(24))
 
@@ -158,7 +158,7 @@ def test_grid_plan_to_json():
   assert set(out['bucketed_axes']) == {'cell', 'hidden_size'}
   assert out['vmapped_axes'] == ['learning_rate']
   assert sum(b['num_members'] for b in out['buckets']) == 24
-  assert len(search.members_of_json(out)) == 24
+  assert len(space.members_of_json(out)) == 24
 
 
 @pytest.mark.parametrize('num_members', [5, 24])
@@ -175,16 +175,16 @@ def test_grid_num_members_matching_configurations_is_accepted():
 def test_grid_rejects_random_axis_naming_the_flag():
   axes = _axes(dropout='uniform(0, 0.5)')
   with pytest.raises(InputError, match='^--dropout:'):
-    search.make_plan(axes, search='grid', num_members=0, num_seeds=1, seed=0)
+    space.make_plan(axes, search='grid', num_members=0, num_seeds=1, seed=0)
 
 
 def test_bad_search_and_seeds():
   with pytest.raises(InputError, match='^--search:'):
-    search.make_plan(_axes(), search='bayes', num_members=4, num_seeds=1, seed=0)
+    space.make_plan(_axes(), search='bayes', num_members=4, num_seeds=1, seed=0)
   with pytest.raises(InputError, match='^--num_seeds:'):
-    search.make_plan(_axes(), search='grid', num_members=0, num_seeds=0, seed=0)
+    space.make_plan(_axes(), search='grid', num_members=0, num_seeds=0, seed=0)
   with pytest.raises(InputError, match='^--num_members:'):
-    search.make_plan(_axes(), search='random', num_members=0, num_seeds=1, seed=0)
+    space.make_plan(_axes(), search='random', num_members=0, num_seeds=1, seed=0)
 
 
 # --- make_plan: random ----------------------------------------------------------------
@@ -192,7 +192,7 @@ def test_bad_search_and_seeds():
 def _random_plan(seed, num_members=40, num_seeds=1):
   axes = _axes(learning_rate='loguniform(1e-4, 1e-1)', dropout='uniform(0.1, 0.5)',
                hidden_size='randint(4, 9)', cell='choice(lstm, gru, rnn_tanh)')
-  return search.make_plan(axes, search='random', num_members=num_members,
+  return space.make_plan(axes, search='random', num_members=num_members,
                           num_seeds=num_seeds, seed=seed)
 
 
@@ -245,7 +245,7 @@ def test_random_plan_seeds_repeat_configurations():
 
 @pytest.mark.parametrize('family', optim.FAMILIES)
 def test_momentum_and_beta2_take_family_defaults(family):
-  plan = search.make_plan(_axes(optimizer=family), search='grid', num_members=0,
+  plan = space.make_plan(_axes(optimizer=family), search='grid', num_members=0,
                           num_seeds=1, seed=0)
   (member,) = plan.members
   assert member.hparams['momentum'] == optim.DEFAULT_MOMENTUM[family]
@@ -254,7 +254,7 @@ def test_momentum_and_beta2_take_family_defaults(family):
 
 
 def test_family_defaults_per_configuration():
-  plan = search.make_plan(_axes(optimizer='grid(sgd, rmsprop)'), search='grid',
+  plan = space.make_plan(_axes(optimizer='grid(sgd, rmsprop)'), search='grid',
                           num_members=0, num_seeds=1, seed=0)
   for m in plan.members:
     family = m.hparams['optimizer']
@@ -265,8 +265,8 @@ def test_family_defaults_per_configuration():
 
 def test_explicit_momentum_overrides_default():
   axes = _axes(optimizer='grid(sgd, adam)')
-  axes['momentum'] = search.parse_axis('momentum', '0.5')
-  plan = search.make_plan(axes, search='grid', num_members=0, num_seeds=1, seed=0)
+  axes['momentum'] = space.parse_axis('momentum', '0.5')
+  plan = space.make_plan(axes, search='grid', num_members=0, num_seeds=1, seed=0)
   assert [m.hparams['momentum'] for m in plan.members] == [0.5, 0.5]
   assert [m.hparams['beta2'] for m in plan.members] == [optim.DEFAULT_BETA2['sgd'],
                                                         optim.DEFAULT_BETA2['adam']]
@@ -279,12 +279,12 @@ def test_explicit_momentum_overrides_default():
                                          ('learning_rate', 'randint(1, 3)')])
 def test_distribution_must_fit_the_axis_type(name, text):
   with pytest.raises(InputError, match=rf'^--{name}: .* does not fit'):
-    search.parse_axis(name, text)
+    space.parse_axis(name, text)
 
 
 def test_randint_draws_integers():
   axes = _axes(hidden_size='randint(2, 9)')
-  plan = search.make_plan(axes, search='random', num_members=5, num_seeds=1, seed=0)
+  plan = space.make_plan(axes, search='random', num_members=5, num_seeds=1, seed=0)
   assert all(type(m.hparams['hidden_size']) is int for m in plan.members)
   assert all(2 <= m.hparams['hidden_size'] <= 9 for m in plan.members)
 
@@ -292,7 +292,7 @@ def test_randint_draws_integers():
 def test_masked_hidden_size_shares_one_bucket_per_structure():
   axes = _axes(cell='grid(lstm,gru)', hidden_size='grid(32,64,128)',
                learning_rate='grid(1e-3,1e-2)')
-  plan = search.make_plan(axes, search='grid', num_members=0, num_seeds=2, seed=0,
+  plan = space.make_plan(axes, search='grid', num_members=0, num_seeds=2, seed=0,
                           hidden_mode='masked')
   assert len(plan.members) == 2 * 3 * 2 * 2
   assert [b['hidden_size'] for b in plan.buckets] == [128, 128]
@@ -303,15 +303,15 @@ def test_masked_hidden_size_shares_one_bucket_per_structure():
   described = plan.to_json()
   assert described['masked_axes'] == ['hidden_size']
   assert described['bucketed_axes'] == ['cell']
-  bucketed = search.make_plan(axes, search='grid', num_members=0, num_seeds=2, seed=0)
+  bucketed = space.make_plan(axes, search='grid', num_members=0, num_seeds=2, seed=0)
   assert len(bucketed.buckets) == 6
 
 
 def test_per_layer_axes_are_checked_like_their_base():
-  axis = search.parse_axis('dropout_2', 'grid(0,0.5)')
+  axis = space.parse_axis('dropout_2', 'grid(0,0.5)')
   assert axis.values == (0.0, 0.5)
   with pytest.raises(InputError, match=r'^--dropout_2: 1.0 is invalid'):
-    search.parse_axis('dropout_2', '1.0')
+    space.parse_axis('dropout_2', '1.0')
 
 
 def test_plan_columns_match_its_members_and_json():
@@ -319,7 +319,7 @@ def test_plan_columns_match_its_members_and_json():
   members = list(plan.members)
   assert [m.uid for m in members] == list(range(24))
   assert [m.uid for m in plan.members[3:6]] == [3, 4, 5] and plan.members[-1].uid == 23
-  from_json = search.members_of_json(json.loads(json.dumps(plan.to_json())))
+  from_json = space.members_of_json(json.loads(json.dumps(plan.to_json())))
   for m, j in zip(members, from_json):
     assert (m.uid, m.config, m.seed, m.bucket) == (j['uid'], j['config'], j['seed'],
                                                    j['bucket'])
@@ -336,7 +336,7 @@ def test_a_million_random_members_plan_in_seconds():
   axes = _axes(learning_rate='loguniform(1e-4,1e-1)', dropout='uniform(0,0.5)',
                hidden_size='grid(8,16)')
   start = time.perf_counter()
-  plan = search.make_plan(axes, search='random', num_members=1_000_000, num_seeds=1,
+  plan = space.make_plan(axes, search='random', num_members=1_000_000, num_seeds=1,
                           seed=0, hidden_mode='masked')
   plan.to_json()
   assert time.perf_counter() - start < 10  # About 1 s on the 2-core VM.

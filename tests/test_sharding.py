@@ -1,4 +1,4 @@
-"""Tests for rnnjax/sharding.py: padding and groups.
+"""Tests for rnnjax/engine/sharding.py: padding and groups.
 
 That a sweep sharded over several CPU devices equals it on one device needs a process
 whose JAX started with several devices: tests/test_distributed.py runs it in the child
@@ -7,9 +7,9 @@ process it starts anyway (test_sharded_sweep_equals_single_device).
 
 import types
 
-from rnnjax import model
-from rnnjax import population as pop
-from rnnjax import sharding
+from rnnjax.engine import model
+from rnnjax.engine import population as pop
+from rnnjax.engine import sharding
 
 
 def test_padded_size_and_group_size():

@@ -17,10 +17,10 @@ import time
 
 import pytest
 
-from rnnjax import results
-from rnnjax import stop
-from rnnjax import sweep
 from rnnjax.errors import WriteError
+from rnnjax.results import files
+from rnnjax.run import stop
+from rnnjax.run import sweep
 from tests.outcomes import assert_same
 from tests.outcomes import outcome
 
@@ -253,7 +253,7 @@ def test_metrics_that_cannot_be_written_stop_the_sweep_in_one_line(reference, tm
   """Injected: the metrics file's device fills at chunk 3; checkpoints 1 and 2 are kept
   and the re-run resumes from them."""
   workdir = str(tmp_path / 'wd')
-  write, calls = results.MetricsWriter.write, []
+  write, calls = files.MetricsWriter.write, []
 
   class Full:
     """A file on a full device."""
@@ -272,13 +272,13 @@ def test_metrics_that_cannot_be_written_stop_the_sweep_in_one_line(reference, tm
     if len(calls) == 3:
       self._file = Full(self._file)  # pylint: disable=protected-access
     write(self, records)
-  monkeypatch.setattr(results.MetricsWriter, 'write', filling)
+  monkeypatch.setattr(files.MetricsWriter, 'write', filling)
   with pytest.raises(WriteError, match=r'^--workdir: could not write .*metrics.jsonl \(No '
                      r'space left on device\); make room .* run the same command to resume'):
     sweep.run_sweep(SPEC, workdir, log=lambda _: None)
   assert _checkpoints(workdir) == [1, 2]
   assert not os.path.exists(os.path.join(workdir, 'sweep.lock'))
-  monkeypatch.setattr(results.MetricsWriter, 'write', write)
+  monkeypatch.setattr(files.MetricsWriter, 'write', write)
   sweep.run_sweep(SPEC, workdir, log=lambda _: None)
   assert_same(outcome(workdir), reference)
 

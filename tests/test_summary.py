@@ -7,17 +7,17 @@ import os
 import numpy as np
 import pytest
 
-from rnnjax import member_table
-from rnnjax import report
-from rnnjax import results
-from rnnjax import search
-from rnnjax import spec as spec_lib
-from rnnjax import summary as summary_lib
-from rnnjax import sweep
-from rnnjax import trial_files
 from rnnjax.figures import heatmap
 from rnnjax.figures import load as figure_load
 from rnnjax.figures import tables
+from rnnjax.final import summary as summary_lib
+from rnnjax.results import files
+from rnnjax.results import member_table
+from rnnjax.results import report
+from rnnjax.results import trial_files
+from rnnjax.run import sweep
+from rnnjax.search import space
+from rnnjax.search import spec as spec_lib
 
 SPEC = sweep.SweepSpec(classical_baselines=False,
     dataset='shampoo_sales', lookback=4, val_size=6, test_size=6, cell='gru',
@@ -83,7 +83,7 @@ def test_pbt_summary_reports_the_values_members_ended_with(tmp_path):
       last[(rec['uid'], rec['metric'])] = rec['value']
   assert {name for _, name in last} == {'learning_rate', 'dropout'}
   with open(tmp_path / 'wd' / 'plan.json') as f:
-    initial = {m['uid']: m['hparams'] for m in search.members_of_json(json.load(f))}
+    initial = {m['uid']: m['hparams'] for m in space.members_of_json(json.load(f))}
   changed = 0
   for member in summary['members']:
     for name in ('learning_rate', 'dropout'):
@@ -103,12 +103,12 @@ def test_a_large_sweeps_columns_hold_its_records(honest, tmp_path, monkeypatch):
   large = sweep.run_sweep(SPEC, workdir, log=lines.append)
   assert any('12 members (over 4): their summary records' in l for l in lines)
   assert isinstance(large['members'], member_table.MemberTable)
-  saved = results.read_json(os.path.join(workdir, results.SUMMARY))
+  saved = files.read_json(os.path.join(workdir, files.SUMMARY))
   assert {'members', 'ranking', 'configs'}.isdisjoint(saved)
   assert saved['ranking_top'] == small['ranking'][:member_table.TOP]
-  same = lambda s: results.clean({k: list(v) if k in ('members', 'configs') else v
+  same = lambda s: files.clean({k: list(v) if k in ('members', 'configs') else v
                                   for k, v in s.items() if k not in ('timing', 'compiles')})
-  for got in (large, results.read_summary(workdir)):
+  for got in (large, files.read_summary(workdir)):
     assert same(got) == same(small)
   read = lambda d: open(os.path.join(d, trial_files.TRIALS)).read()
   assert read(workdir) == read(small_dir)
@@ -158,7 +158,7 @@ def test_a_differenced_forecast_ranks_by_the_levels_rmse_it_shows(tmp_path):
   assert summary['selection'] == {'metric': 'rmse', 'mode': 'min', 'scale': 'levels'}
   # Each member's best step is chosen by the same metric (population.run_chunk).
   for uid, m in members.items():
-    curve = [r for r in results.read_metrics(workdir) if r['uid'] == uid
+    curve = [r for r in files.read_metrics(workdir) if r['uid'] == uid
              and r['split'] == 'val' and r['metric'] == 'rmse']
     assert m['best_step'] == min(curve, key=lambda r: r['value'])['step']
   means = [c['val']['rmse']['mean'] for c in summary['configs']]

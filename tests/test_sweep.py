@@ -9,13 +9,13 @@ import jax
 import numpy as np
 import pytest
 
-from rnnjax import plan as plan_lib
-from rnnjax import population as pop
-from rnnjax import results
-from rnnjax import sharding
-from rnnjax import spec as spec_lib
-from rnnjax import sweep
+from rnnjax.engine import population as pop
+from rnnjax.engine import sharding
 from rnnjax.errors import InputError
+from rnnjax.results import files
+from rnnjax.run import sweep
+from rnnjax.search import spec as spec_lib
+from rnnjax.search import waves as plan_lib
 
 TINY = sweep.SweepSpec(classical_baselines=False,
     dataset='shampoo_sales', lookback=4, horizon=1, val_size=6, test_size=6,
@@ -51,7 +51,7 @@ def test_tiny_sweep_end_to_end(tmp_path):
   assert {'ets', 'arima'} & set(summary['baselines']) == ({'ets', 'arima'} if classical
                                                           else set())
   assert summary['baselines']['last_value']['test']['rmse'] > 0
-  records = results.read_metrics(wd / 'metrics.jsonl')
+  records = files.read_metrics(wd / 'metrics.jsonl')
   # 8 members x 2 chunks x (1 train metric + 4 val metrics: mse, rmse, mae, mase).
   assert len(records) == 8 * 2 * 5
   assert {r['split'] for r in records} == {'train', 'val'}
@@ -79,7 +79,7 @@ def test_finished_sweep_is_not_rerun(tmp_path):
   first, _ = _run(tmp_path)
   mtime = os.path.getmtime(tmp_path / 'wd' / 'metrics.jsonl')
   again, lines = _run(tmp_path)
-  assert again == json.loads(json.dumps(results.clean(first)))
+  assert again == json.loads(json.dumps(files.clean(first)))
   assert os.path.getmtime(tmp_path / 'wd' / 'metrics.jsonl') == mtime
   assert 'already holds this finished sweep' in lines[0]
 
@@ -99,11 +99,11 @@ def test_different_sweep_is_refused_and_untouched(tmp_path):
 
 def test_a_setting_added_since_an_older_sweep_counts_as_its_default(tmp_path):
   # An older rnnjax wrote sweep.json without `folds`: that sweep ran with the default.
-  from rnnjax import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
+  from rnnjax.run import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
   wd = tmp_path / 'wd'
   wd.mkdir()
   old = {k: v for k, v in TINY.to_json().items() if k != 'folds'}
-  results.write_json(wd / results.SWEEP, {'spec': old})
+  files.write_json(wd / files.SWEEP, {'spec': old})
   defaults = sweep.SweepSpec().to_json()
   assert workdir_lib.state_of(str(wd), TINY.to_json(), overwrite=False,
                               defaults=defaults) == workdir_lib.RESUME

@@ -70,7 +70,7 @@ def _monthly_csv(tmp_path):
 
 
 def test_season_inferred_without_the_flag_is_noted_and_recorded(tmp_path):
-  from rnnjax import spec as spec_lib  # pylint: disable=g-import-not-at-top
+  from rnnjax.search import spec as spec_lib  # pylint: disable=g-import-not-at-top
   sweep = spec_lib.SweepSpec(csv_path=_monthly_csv(tmp_path), time_column='month',
                              target_columns=('y',), classical_baselines=False)
   assert sweep.season == -1  # --season not given.

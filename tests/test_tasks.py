@@ -9,13 +9,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rnnjax import model
-from rnnjax import hparams
-from rnnjax import population as pop
-from rnnjax import results
-from rnnjax import sweep
-from rnnjax import tasks
 from rnnjax.data import text
+from rnnjax.engine import model
+from rnnjax.engine import population as pop
+from rnnjax.engine import tasks
+from rnnjax.results import files
+from rnnjax.run import sweep
+from rnnjax.search import hparams
 
 QUIET = lambda _: None
 
@@ -175,7 +175,7 @@ def test_forecast_end_to_end_two_targets_and_an_input_column(tmp_path):
   overall = math.sqrt((best['test']['rmse[sales]'] ** 2 +
                        best['test']['rmse[returns]'] ** 2) / 2)
   assert best['test']['rmse'] == pytest.approx(overall, rel=1e-4)
-  records = results.read_metrics(os.path.join(tmp_path, 'wd', 'metrics.jsonl'))
+  records = files.read_metrics(os.path.join(tmp_path, 'wd', 'metrics.jsonl'))
   assert any(r['metric'] == 'rmse[returns]' for r in records)
   plan = json.loads((tmp_path / 'wd' / 'plan.json').read_text())
   assert plan['num_members'] == 1
@@ -184,7 +184,7 @@ def test_forecast_end_to_end_two_targets_and_an_input_column(tmp_path):
 def test_differenced_forecast_reports_errors_on_levels():
   """Predicting no change is the last-value forecast: its level RMSE and MAE, computed
   from scaled changes, equal the last-value baseline's at every horizon."""
-  from rnnjax import losses  # pylint: disable=g-import-not-at-top
+  from rnnjax.engine import losses  # pylint: disable=g-import-not-at-top
   from rnnjax.data import forecast  # pylint: disable=g-import-not-at-top
   t = np.arange(80, dtype=np.float64)
   values = (3 * t + 10 * np.sin(t / 2) + 100)[:, None]

@@ -1,4 +1,4 @@
-"""Tests for rnnjax/tensorboard.py, read back with TensorBoard's own reader and protos."""
+"""Tests for rnnjax/results/tensorboard.py, read back with TensorBoard's own reader and protos."""
 
 import os
 
@@ -7,8 +7,8 @@ from tensorboard.backend.event_processing import event_accumulator
 from tensorboard.plugins.hparams import api_pb2
 from tensorboard.plugins.hparams import metadata
 
-from rnnjax import results
-from rnnjax import tensorboard as tb
+from rnnjax.results import files
+from rnnjax.results import tensorboard as tb
 
 LRS = (1e-3, 3e-3, 1e-2)
 CELLS = ('lstm', 'gru', 'lstm')
@@ -47,17 +47,17 @@ def _summary():
 
 def _workdir(path, *, summary=True):
   os.makedirs(path)
-  results.write_json(os.path.join(path, results.PLAN),
+  files.write_json(os.path.join(path, files.PLAN),
                      {'swept': ['cell', 'learning_rate'],
                       'members': [_member(uid) for uid in range(3)]})
-  writer = results.MetricsWriter(os.path.join(path, results.METRICS))
+  writer = files.MetricsWriter(os.path.join(path, files.METRICS))
   for step in STEPS:
     for r in _chunk(step):
-      writer.write(results.records(uid=r['uid'], bucket=r['bucket'], step=step, split=r['split'],
+      writer.write(files.records(uid=r['uid'], bucket=r['bucket'], step=step, split=r['split'],
                    metrics={r['metric']: float('nan') if r['value'] is None else r['value']}))
   writer.close()
   if summary:
-    results.write_json(os.path.join(path, results.SUMMARY), _summary())
+    files.write_json(os.path.join(path, files.SUMMARY), _summary())
   return str(path)
 
 
@@ -154,8 +154,8 @@ def test_rebuild_equals_incremental_and_never_duplicates(tmp_path):
   incremental = str(tmp_path / 'incremental')
   _write_incrementally(incremental)
   workdir = _workdir(tmp_path / 'work')
-  with open(os.path.join(workdir, results.METRICS), 'a') as f:  # A resume repeats step 20.
-    f.write(open(os.path.join(workdir, results.METRICS)).read().split('\n', 12)[-1])
+  with open(os.path.join(workdir, files.METRICS), 'a') as f:  # A resume repeats step 20.
+    f.write(open(os.path.join(workdir, files.METRICS)).read().split('\n', 12)[-1])
   tb.rebuild(workdir)
   logdir = tb.rebuild(workdir)
   assert logdir == os.path.join(workdir, 'tensorboard')

@@ -1,4 +1,4 @@
-"""`--search=tpe` (rnnjax/tpe.py): axes as Optuna distributions, seeded proposals, plans of
+"""`--search=tpe` (rnnjax/search/tpe.py): axes as Optuna distributions, seeded proposals, plans of
 given configurations, and its bad-input lines. A whole tpe sweep (each round told its
 configurations' values; killed and resumed): tests/test_resume.py."""
 
@@ -8,11 +8,11 @@ import os
 import optuna
 import pytest
 
-from rnnjax import search
-from rnnjax import spec as spec_lib
-from rnnjax import sweep
-from rnnjax import tpe
 from rnnjax.errors import InputError
+from rnnjax.run import sweep
+from rnnjax.search import space
+from rnnjax.search import spec as spec_lib
+from rnnjax.search import tpe
 
 SPEC = sweep.SweepSpec(classical_baselines=False,
                        dataset='shampoo_sales', lookback='4', val_size=6, test_size=6,
@@ -24,7 +24,7 @@ SPEC = sweep.SweepSpec(classical_baselines=False,
 
 
 def test_axes_become_distributions():
-  axes = search.axes_of({'cell': 'grid(lstm,gru)', 'hidden_size': 'randint(4,8)',
+  axes = space.axes_of({'cell': 'grid(lstm,gru)', 'hidden_size': 'randint(4,8)',
                          'learning_rate': 'loguniform(1e-4,1e-1)', 'dropout': 'uniform(0,0.5)',
                          'weight_decay': '0'})
   dists = tpe.distributions(axes)
@@ -65,7 +65,7 @@ def test_plan_takes_given_configurations_numbered_after_earlier_rounds():
   first = spec_lib.make_plan(SPEC, configs=tpe.propose(SPEC, None, 0))
   then = spec_lib.make_plan(SPEC, configs=tpe.propose(SPEC, None, 1))
   assert [m.uid for m in then.members] == [0, 1, 2, 3]
-  later = search.concat(first, then)
+  later = space.concat(first, then)
   assert [m.uid for m in later.members] == list(range(8))
   assert [m.config for m in later.members] == [0, 0, 1, 1, 2, 2, 3, 3]
   assert [m.bucket for m in later.members] == [0] * 4 + [1] * 4

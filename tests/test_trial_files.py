@@ -1,4 +1,4 @@
-"""Exports of a finished sweep (rnnjax/trial_files.py, rnnjax/mlflow_log.py): the Optuna
+"""Exports of a finished sweep (rnnjax/results/trial_files.py, rnnjax/final/mlflow_log.py): the Optuna
 journal, trials.csv and curves.csv agree with summary.json and metrics.jsonl; the journal
 serves a real optuna-dashboard; MLflow runs read back from a real local store.
 
@@ -21,12 +21,12 @@ import optuna
 import pandas as pd
 import pytest
 
-from rnnjax import evaluations
-from rnnjax import member_table
-from rnnjax import results
-from rnnjax import spec as spec_lib
-from rnnjax import trial_files
 from rnnjax.errors import InputError
+from rnnjax.results import evaluations
+from rnnjax.results import files
+from rnnjax.results import member_table
+from rnnjax.results import trial_files
+from rnnjax.search import spec as spec_lib
 
 SPEC = spec_lib.SweepSpec(classical_baselines=False,
                           search='pbt', num_members=4, cell='grid(lstm,gru)',
@@ -43,17 +43,17 @@ CURVES = {0: [3.0, 2.0, 1.5], 1: [5.0, None, None], 2: [4.0], 3: [2.5, 2.2, 2.1]
 def _workdir(path) -> dict:
   """Writes sweep.json, plan.json, metrics.jsonl; returns the summary (as run_sweep's)."""
   os.makedirs(path)
-  results.write_json(os.path.join(path, results.SWEEP), {'spec': SPEC.to_json()})
+  files.write_json(os.path.join(path, files.SWEEP), {'spec': SPEC.to_json()})
   full = lambda values: {**{'optimizer': 'adam', 'hidden_size': 32, 'num_layers': 1,
                             'batch_size': 32}, **values}
   members = [{'uid': u, 'bucket': u % 2, 'config': u, 'seed': 0, 'hparams': full(v)}
              for u, v in enumerate(START)]
-  results.write_json(os.path.join(path, results.PLAN), {'members': members})
+  files.write_json(os.path.join(path, files.PLAN), {'members': members})
   records = []
   for uid, curve in CURVES.items():
     for k, value in enumerate(curve):
       where = dict(uid=uid, bucket=uid % 2, step=2 * (k + 1))
-      records += results.records(split='train', metrics={'loss': 1.0}, **where)
+      records += files.records(split='train', metrics={'loss': 1.0}, **where)
       records.append({**where, 'split': 'val', 'metric': 'mse',
                       'value': float('nan') if value is None else value})
   # At step 2, member 3 copied member 0's weights and got a new learning rate.
@@ -61,7 +61,7 @@ def _workdir(path) -> dict:
                'value': 0},
               {'uid': 3, 'bucket': 1, 'step': 2, 'split': 'hparams',
                'metric': 'learning_rate', 'value': 0.0025}]
-  writer = results.MetricsWriter(os.path.join(path, results.METRICS))
+  writer = files.MetricsWriter(os.path.join(path, files.METRICS))
   writer.write(records)
   writer.close()
   summary_members = []
@@ -80,7 +80,7 @@ def _workdir(path) -> dict:
              'display': 'rmse', 'members': summary_members,
              'final': {'kind': 'single', 'members': [0], 'val': {'mse': 1.5},
                        'test': {'mse': 2.5}}, 'member_steps': {'useful': 20, 'budget': 24}}
-  results.write_json(os.path.join(path, results.SUMMARY), summary)
+  files.write_json(os.path.join(path, files.SUMMARY), summary)
   return summary
 
 
@@ -99,7 +99,7 @@ def _study(workdir):
 
 
 def test_journal_holds_one_trial_per_member_with_the_summary_values(workdir):
-  summary = results.read_json(os.path.join(workdir, results.SUMMARY))
+  summary = files.read_json(os.path.join(workdir, files.SUMMARY))
   study = _study(workdir)
   trials = sorted(study.trials, key=lambda t: t.user_attrs['uid'])
   assert [t.user_attrs['uid'] for t in trials] == [0, 1, 2, 3]
@@ -141,7 +141,7 @@ def test_journal_holds_one_trial_per_member_with_the_summary_values(workdir):
 
 
 def test_tables_read_by_pandas_in_one_line(workdir):
-  summary = results.read_json(os.path.join(workdir, results.SUMMARY))
+  summary = files.read_json(os.path.join(workdir, files.SUMMARY))
   trials = pd.read_csv(os.path.join(workdir, trial_files.TRIALS))
   assert list(trials['uid']) == [m['uid'] for m in summary['members']]
   assert list(trials['status']) == STATUS
@@ -151,7 +151,7 @@ def test_tables_read_by_pandas_in_one_line(workdir):
   assert {'cell', 'dropout', 'hidden_size', 'best_step', 'bucket', 'seed'} <= set(trials)
   curves = pd.read_csv(os.path.join(workdir, trial_files.CURVES))
   assert list(curves.columns) == list(trial_files.CURVE_COLUMNS)
-  records = results.read_metrics(os.path.join(workdir, results.METRICS))
+  records = files.read_metrics(os.path.join(workdir, files.METRICS))
   assert len(curves) == len(records)
   val = curves[(curves.split == 'val') & (curves.uid == 0)]
   assert val['value'].tolist() == CURVES[0]
@@ -167,8 +167,8 @@ def test_large_sweeps_keep_trials_csv_and_say_what_they_leave_out(tmp_path, monk
   notes = trial_files.write(path, summary)
   assert [n.split(' ')[0] for n in notes] == [trial_files.CURVES, trial_files.JOURNAL]
   assert all('4 members (over 3' in n for n in notes)
-  assert sorted(os.listdir(path)) == sorted([results.METRICS, results.PLAN, results.SUMMARY,
-                                             results.SWEEP, trial_files.TRIALS])
+  assert sorted(os.listdir(path)) == sorted([files.METRICS, files.PLAN, files.SUMMARY,
+                                             files.SWEEP, trial_files.TRIALS])
   trials = pd.read_csv(os.path.join(path, trial_files.TRIALS))
   assert list(trials['uid']) == [0, 1, 2, 3]
   monkeypatch.setattr(trial_files, 'MAX_JOURNAL_TRIALS', 4)
@@ -203,7 +203,7 @@ def test_trials_csv_is_the_same_from_records_and_from_a_large_sweeps_table(tmp_p
 
 def test_rewriting_gives_the_same_tables(workdir, tmp_path):
   before = {n: open(os.path.join(workdir, n)).read() for n in (trial_files.TRIALS, trial_files.CURVES)}
-  trial_files.write(workdir, results.read_json(os.path.join(workdir, results.SUMMARY)))
+  trial_files.write(workdir, files.read_json(os.path.join(workdir, files.SUMMARY)))
   assert {n: open(os.path.join(workdir, n)).read() for n in before} == before
   assert len(_study(workdir).trials) == 4  # Rebuilt, not appended to.
   assert not [n for n in os.listdir(workdir) if n.startswith('.tmp-')]
@@ -255,7 +255,7 @@ def test_optuna_dashboard_serves_the_journal(workdir):
 def test_mlflow_runs_read_back_from_a_local_store(workdir, tmp_path):
   pytest.importorskip('mlflow', reason='the mlflow extra is not installed')
   from mlflow.tracking import MlflowClient
-  from rnnjax import mlflow_log
+  from rnnjax.final import mlflow_log
   uri = f'sqlite:///{tmp_path}/mlflow.db'
   client = MlflowClient(tracking_uri=uri)
   # Artifacts would go to ./mlruns by default.
@@ -281,7 +281,7 @@ def test_mlflow_runs_read_back_from_a_local_store(workdir, tmp_path):
 
 def test_unreadable_mlflow_uri_is_one_line():
   pytest.importorskip('mlflow', reason='the mlflow extra is not installed')
-  from rnnjax import mlflow_log
+  from rnnjax.final import mlflow_log
   with pytest.raises(InputError, match=r"^--mlflow_uri: 'nowhere://x' is not a readable") as e:
     mlflow_log.client('nowhere://x')
   assert '\n' not in str(e.value)

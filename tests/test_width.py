@@ -6,10 +6,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rnnjax import cells
-from rnnjax import hparams
-from rnnjax import model
-from rnnjax import population as pop
+from rnnjax.engine import cells
+from rnnjax.engine import model
+from rnnjax.engine import population as pop
+from rnnjax.search import hparams
 
 N, W1, W2 = 3, 5, 8  # The member's width, and two widths it is padded to.
 STEPS = 4

@@ -1,7 +1,7 @@
 """Every task's data as the training engine sees it: split arrays and their shapes.
 
 `load(...)` reads a task's data (forecast.py, classify.py, text.py) and returns a
-`TaskData`: per split a dict of NumPy arrays in the layout rnnjax/tasks.py documents,
+`TaskData`: per split a dict of NumPy arrays in the layout rnnjax/engine/tasks.py documents,
 the model's input and output sizes, the baselines and what the summary records.
 
 Each task's loader takes exactly its own keyword options, and `options(task)` names them
@@ -45,7 +45,7 @@ class TaskData:
   metric_names: dict = dataclasses.field(default_factory=dict)  # e.g. rmse_0 -> rmse[Sales]
   vocab: str = ''     # charlm: the characters, for sampling,
   prime: np.ndarray = None  # and the start of the validation text, to prime it.
-  # What a saved model needs to use new data as this data was used (rnnjax/export.py):
+  # What a saved model needs to use new data as this data was used (rnnjax/final/export.py):
   # scaling statistics, columns, windows, class labels, vocabulary (arrays allowed).
   transform: dict = dataclasses.field(default_factory=dict)
 

@@ -4,10 +4,10 @@ import os
 
 import numpy as np
 
-from rnnjax import results
 from rnnjax.figures import importance
 from rnnjax.figures import load
 from rnnjax.figures import style
+from rnnjax.results import files
 
 MAX_PAIRS = 6
 MIN_PAIR_SHARE = 0.005
@@ -22,7 +22,7 @@ def plot_importance(table: load.Table, out_dir: str, result: dict = None, *,
   result = result or importance.analyse(table)
   os.makedirs(out_dir, exist_ok=True)
   json_path = os.path.join(out_dir, 'importance.json')
-  results.write_json(json_path, result)
+  files.write_json(json_path, result)
   if 'skipped' in result:
     log(f'figures: importance figure skipped ({result["skipped"]}); wrote {json_path}')
     return [json_path]

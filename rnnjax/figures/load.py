@@ -18,11 +18,11 @@ import os
 
 import numpy as np
 
-from rnnjax import evaluations
-from rnnjax import hparams
-from rnnjax import member_table
-from rnnjax import search
 from rnnjax.errors import InputError
+from rnnjax.results import evaluations
+from rnnjax.results import member_table
+from rnnjax.search import hparams
+from rnnjax.search import space
 
 SUMMARY, SWEEP, PLAN, METRICS = 'summary.json', 'sweep.json', 'plan.json', 'metrics.jsonl'
 # Older summaries name neither; they selected on MSE and showed RMSE.
@@ -94,12 +94,12 @@ def _float(v) -> float:
 
 
 def _spec_axes(spec: dict) -> dict:
-  """name -> search.Axis from sweep.json's spec ({} without one, or if it no longer
+  """name -> space.Axis from sweep.json's spec ({} without one, or if it no longer
   parses)."""
   if not spec:
     return {}
   try:
-    return search.axes_of(spec, task=spec.get('task', ''),
+    return space.axes_of(spec, task=spec.get('task', ''),
                           dropout_per_layer=spec.get('dropout_per_layer', ''))
   except InputError:
     return {}

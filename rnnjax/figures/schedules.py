@@ -6,10 +6,10 @@ import os
 
 import numpy as np
 
-from rnnjax import results
-from rnnjax import search
 from rnnjax.figures import load
 from rnnjax.figures import style
+from rnnjax.results import files
+from rnnjax.search import space
 
 TOP_K = 3
 LOG_SCALED = ('learning_rate', 'weight_decay')
@@ -20,7 +20,7 @@ def plot_schedules(table: load.Table, out_dir: str, *, log=print) -> list:
   value over training as a step function (faint), the top members' in colour. Values
   start from the member's own (plan) and change where metrics.jsonl records an
   exploit (split 'hparams')."""
-  path = os.path.join(table.workdir, results.METRICS)
+  path = os.path.join(table.workdir, files.METRICS)
   changes = collections.defaultdict(list)  # (uid, name) -> [(step, value)]
   if os.path.exists(path):
     with open(path, encoding='utf-8') as f:
@@ -34,8 +34,8 @@ def plot_schedules(table: load.Table, out_dir: str, *, log=print) -> list:
     log('figures: PBT schedules skipped (no PBT decisions in metrics.jsonl)')
     return []
   last_step = max(m['steps'] for m in table.members) or 1
-  with open(os.path.join(table.workdir, results.PLAN), encoding='utf-8') as f:
-    initial = {m['uid']: m['hparams'] for m in search.members_of_json(json.load(f))}
+  with open(os.path.join(table.workdir, files.PLAN), encoding='utf-8') as f:
+    initial = {m['uid']: m['hparams'] for m in space.members_of_json(json.load(f))}
   top = list(table.ranking[:TOP_K])
   with style.context():
     fig = style.new_figure(style.COLUMN_WIDTH, 1.5 + 1.2 * len(names))

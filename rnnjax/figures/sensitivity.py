@@ -11,9 +11,9 @@ import math
 from matplotlib import lines as mlines
 import numpy as np
 
-from rnnjax import search
 from rnnjax.figures import load
 from rnnjax.figures import style
+from rnnjax.search import space
 
 
 def group_axis(table: load.Table, prefer: str = ''):
@@ -24,7 +24,7 @@ def group_axis(table: load.Table, prefer: str = ''):
     for a in candidates:
       if a.name == name:
         return a
-  structural = [a for a in candidates if a.name in search.STRUCTURAL]
+  structural = [a for a in candidates if a.name in space.STRUCTURAL]
   return max(structural, key=lambda a: len(a.values)) if structural else None
 
 

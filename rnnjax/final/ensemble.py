@@ -1,0 +1,82 @@
+"""The final model a sweep hands back: its best member, or several of its best members
+whose outputs are averaged (an ensemble; regression: the mean prediction, classification
+and language models: the mean probabilities).
+
+Everything here is chosen on validation alone; TEST scores the chosen model once.
+
+  top     the k best members by validation, k in 1..size chosen by the validation score
+          of their mean (ties: the smaller k)
+  greedy  ensemble selection (Caruana et al. 2004, "Ensemble selection from libraries of
+          models"): start from the best member; repeatedly add, with replacement, the
+          pool member whose addition gives the best validation score of the mean, while
+          that improves it, up to `size` picks
+  single  the best member alone
+
+`choose` works on any `score(outputs) -> float` (lower is better), so it is tested
+against plain NumPy; `final_model` computes the pool's outputs on the devices.
+"""
+
+import numpy as np
+
+from rnnjax.engine import distributed
+from rnnjax.engine import gather
+from rnnjax.engine import population as pop
+from rnnjax.engine import sharding
+from rnnjax.search import spec
+
+KINDS = spec.ENSEMBLES
+
+
+def choose(outputs: np.ndarray, score, *, kind: str, size: int) -> list[int]:
+  """The members of the final model, as indices into `outputs` (repeats: weight).
+
+  Args:
+    outputs: <float>[M, ...] validation outputs of the pool, best member first.
+    score: outputs <float>[...] -> float, the validation selection metric (lower is
+      better) of averaged outputs.
+    kind: one of KINDS.
+    size: at most this many members (top) or picks (greedy).
+  """
+  if kind == 'single' or size <= 1 or len(outputs) == 1:
+    return [0]
+  if kind == 'top':
+    sums = np.cumsum(outputs[:size], axis=0, dtype=np.float64)
+    scores = [score(sums[k] / (k + 1)) for k in range(len(sums))]
+    return list(range(int(np.argmin(scores)) + 1))
+  if kind != 'greedy':
+    raise ValueError(f'unknown ensemble kind {kind!r}; expected one of {KINDS}')
+  picks, total = [0], outputs[0].astype(np.float64)
+  best = score(total)
+  while len(picks) < size:
+    trial = [score((total + outputs[j]) / (len(picks) + 1)) for j in range(len(outputs))]
+    j = int(np.argmin(trial))
+    if not trial[j] < best:
+      break
+    picks.append(j)
+    total, best = total + outputs[j], trial[j]
+  return picks
+
+
+def mean_outputs(outputs: np.ndarray, picks) -> np.ndarray:
+  """The ensemble's outputs: the mean over `picks` (indices, repeats count twice)."""
+  return np.mean(np.asarray(outputs, np.float64)[np.asarray(picks)], axis=0)
+
+
+def pool_outputs(runs, where: dict, uids, splits: dict, split: str, mesh, group_size=0):
+  """<float32>[M, ...] outputs of members `uids` (at their best parameters) on `split`.
+
+  where: uid -> (run index, row); splits: a run's data key -> device arrays by split.
+  """
+  out = {}
+  for r, run in enumerate(runs):
+    mine = [u for u in uids if where.get(u, (None,))[0] == r]
+    if not mine:
+      continue
+    rows = [where[u][1] for u in mine]
+    index = rows + [rows[0]] * (-len(rows) % mesh.size)
+    params = gather.compact(run.state.best_params, index,
+                            sharding=sharding.members_sharding(mesh))
+    values = distributed.fetch(pop.population_outputs_fn(run.cfg, mesh, group_size)(
+        params, splits[run.data_key][split]))
+    out.update({u: values[k] for k, u in enumerate(mine)})
+  return np.stack([out[u] for u in uids])

@@ -1,0 +1,237 @@
+"""The final model in MLflow, as a pyfunc model that predicts the way `rnnjax.load` does.
+
+`log_model(mlflow_client, run_id, workdir)` (called by mlflow_log.log_sweep) logs
+WORKDIR/model/ (model_files.py) as the artifact of a pyfunc model named `model` of the run,
+with the rnnjax sources beside it, so that a process with jax, flax and optax (its
+requirements.txt) but no rnnjax loads it:
+
+  model = mlflow.pyfunc.load_model(f'runs:/{run_id}/model')
+  model.predict(history, params={'steps': 12})      # forecaster
+  model.predict(cases)                              # classifier
+  model.predict(['ROMEO:'], params={'num_chars': 200})  # character model
+
+What `predict` takes and returns, by the model's task (tuned.TunedModel does the work):
+  forecast  history: a DataFrame with the model's columns (targets, then input columns;
+            by name, original units), oldest row first. With input columns, it ends with
+            `steps` rows whose targets are empty and whose inputs hold their future
+            values. params: steps (default the horizon), levels (default 0.8, 0.95).
+            Returns a DataFrame: step (1, 2, ...), then per target the forecast and each
+            level's bounds, named as in experiments/predict.py's forecast.csv.
+  classify  cases: a list of arrays <float>[T_i, C] (or [T_i]), an array [N, T, C], or a
+            long DataFrame with a `case` column and one column per channel. Returns a
+            DataFrame: predicted (the class label), then p_<class> per class.
+  charlm    prompts: a string, a list of them, or a DataFrame whose first column holds
+            them ('' is the sweep's own prime). params: num_chars (200), temperature
+            (0.8), seed (0). Returns a DataFrame: prompt, text (the prompt and its sample).
+
+MLflow is imported by this module at the top: only mlflow_log imports it (lazily), and
+MLflow when it loads a logged model.
+"""
+
+import contextlib
+import importlib.metadata
+import os
+import shutil
+import tempfile
+import warnings
+
+import mlflow.pyfunc
+import numpy as np
+import pandas as pd
+
+import rnnjax
+from rnnjax.errors import InputError
+from rnnjax.final import model_files
+from rnnjax.final import predictions
+from rnnjax.final import tuned
+from rnnjax.results import files
+
+NAME = 'model'  # runs:/<run_id>/model
+ARTIFACT = 'workdir_model'  # WORKDIR/model/, in the pyfunc model's artifacts.
+# What the shipped sources import to predict, pinned to the versions that logged it.
+REQUIREMENTS = ('mlflow', 'jax', 'jaxlib', 'flax', 'optax', 'numpy', 'pandas')
+CHARLM_DEFAULTS = {'num_chars': 200, 'temperature': 0.8, 'seed': 0}
+
+# The logged model's code (MLflow's "models from code"; no pickle): run at load time, with
+# the shipped rnnjax sources on sys.path.
+MODEL_CODE = """import mlflow.models
+from rnnjax.final import mlflow_model
+mlflow.models.set_model(mlflow_model.TunedPyfunc())
+"""
+
+
+class TunedPyfunc(mlflow.pyfunc.PythonModel):
+  """A TunedModel behind MLflow's pyfunc interface (see the module docstring)."""
+
+  # MLflow would wrap `predict` to validate its input against type hints, and warn that
+  # it has none: its inputs are of several kinds, checked by the functions below.
+  _skip_type_hint_validation = True
+
+  def load_context(self, context):
+    self.model = tuned.TunedModel(*model_files.read(context.artifacts[ARTIFACT]))
+
+  def predict(self, context, model_input, params=None):
+    del context  # The model was read in load_context.
+    task = {'forecast': forecast, 'classify': classify, 'charlm': sample}[self.model.task]
+    return task(self.model, model_input, params or {})
+
+
+def forecast(model, history, params: dict) -> pd.DataFrame:
+  """The forecast table of the `steps` points after `history` (module docstring)."""
+  steps = params.get('steps')
+  steps = model.transform['horizon'] if steps is None else int(steps)
+  levels = predictions.check_levels(params.get('levels', tuned.DEFAULT_LEVELS))
+  values = _columns(history, model.columns)
+  future, inputs = None, model.transform['input_columns']
+  if inputs:
+    # Trailing rows without any target: the input columns over the forecast steps.
+    known = np.flatnonzero(np.any(np.isfinite(values[:, :model.num_targets]), axis=1))
+    cut = known[-1] + 1 if len(known) else 0
+    if cut == len(values):
+      raise InputError(f'history: the model reads input columns {inputs}: end the history '
+                       f'with {steps} rows whose targets are empty and whose inputs hold '
+                       'their values over the steps ahead')
+    values, future = values[:cut], values[cut:, model.num_targets:]
+  fc = model.forecast(values, steps, future_inputs=future, levels=levels)
+  header, rows = predictions.forecast_rows(model, list(range(1, steps + 1)), fc['point'],
+                                           fc['lower'], fc['upper'])
+  return pd.DataFrame(rows, columns=['step'] + header[1:])
+
+
+def _columns(history, columns) -> np.ndarray:
+  """<float64>[N, C]: the model's columns of `history` (a DataFrame by name, or an array
+  in the model's column order)."""
+  if isinstance(history, pd.DataFrame):
+    missing = [c for c in columns if c not in history.columns]
+    if missing:
+      raise InputError(f'history: no column(s) {missing}; the model reads {columns} '
+                       f'(got {list(history.columns)})')
+    history = history[columns]
+  try:
+    values = np.asarray(history, np.float64)
+  except (TypeError, ValueError) as e:
+    raise InputError(f'history: the columns {columns} must hold numbers ({e})') from None
+  return values[:, None] if values.ndim == 1 else values
+
+
+def classify(model, cases, params: dict) -> pd.DataFrame:
+  """Each case's predicted class and class probabilities (module docstring)."""
+  del params  # A classifier takes none.
+  if isinstance(cases, pd.DataFrame):
+    if 'case' not in cases.columns:
+      raise InputError('cases: a DataFrame of cases needs a `case` column (long format: '
+                       'one row per step, one column per channel)')
+    cases = [g.drop(columns='case').to_numpy(np.float64)
+             for _, g in cases.groupby('case', sort=False)]
+  probs = model.predict_proba(cases)  # A bare 2-D array is refused there, not split.
+  classes = model.transform['classes']
+  table = pd.DataFrame(probs, columns=[f'p_{c}' for c in classes])
+  table.insert(0, 'predicted', [classes[k] for k in np.argmax(probs, axis=-1)])
+  return table
+
+
+def sample(model, prompts, params: dict) -> pd.DataFrame:
+  """A sample after each prompt (module docstring)."""
+  if isinstance(prompts, pd.DataFrame):
+    prompts = prompts['prompt' if 'prompt' in prompts.columns else prompts.columns[0]]
+  prompts = [prompts] if isinstance(prompts, str) else [str(p) for p in prompts]
+  kw = {k: type(v)(params.get(k, v)) for k, v in CHARLM_DEFAULTS.items()}
+  return pd.DataFrame({'prompt': prompts,
+                       'text': [model.sample(p, **kw) for p in prompts]})
+
+
+def signature(manifest: dict):
+  """The pyfunc model's ModelSignature: its params (MLflow passes no others), and a
+  classifier's output columns. No input schema: MLflow would refuse integer columns for
+  a forecaster's doubles, and has none for a list of cases of different lengths."""
+  from mlflow.models import ModelSignature  # pylint: disable=g-import-not-at-top
+  from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema  # pylint: disable=g-import-not-at-top
+  transform = manifest['data']
+  if manifest['task'] == 'forecast':
+    return ModelSignature(
+        params=ParamSchema([
+            ParamSpec('steps', 'long', int(transform['horizon'])),
+            ParamSpec('levels', 'double', list(tuned.DEFAULT_LEVELS), shape=(-1,))]))
+  if manifest['task'] == 'classify':
+    return ModelSignature(outputs=Schema(
+        [ColSpec('string', 'predicted')] +
+        [ColSpec('double', f'p_{c}') for c in transform['classes']]))
+  return ModelSignature(
+      params=ParamSchema([ParamSpec(k, 'double' if isinstance(v, float) else 'long', v)
+                          for k, v in CHARLM_DEFAULTS.items()]))
+
+
+def metadata(manifest: dict) -> dict:
+  """What a user of the logged model needs to know to call it (MLmodel's metadata)."""
+  transform = manifest['data']
+  info = {'rnnjax_task': manifest['task'], 'rnnjax_kind': manifest['kind']}
+  if manifest['task'] == 'forecast':
+    info.update(target_columns=list(transform['target_columns']),
+                input_columns=list(transform['input_columns']),
+                horizon=int(transform['horizon']))
+  elif manifest['task'] == 'classify':
+    info.update(classes=list(transform['classes']), channels=int(transform['channels']))
+  return info
+
+
+def requirements() -> list:
+  """pip requirements of the logged model: REQUIREMENTS at the versions installed here
+  (given, so that MLflow resolves no environment while logging)."""
+  return [f'{name}=={importlib.metadata.version(name)}' for name in REQUIREMENTS]
+
+
+def _copy_sources(to: str) -> str:
+  """The rnnjax package's Python sources (not its bundled data sets) copied under `to`."""
+  has_code = lambda d: any(f.endswith('.py') for _, _, files in os.walk(d) for f in files)
+  skip = lambda d, names: [n for n in names if n == '__pycache__' or (
+      not has_code(os.path.join(d, n)) if os.path.isdir(os.path.join(d, n)) else
+      not n.endswith('.py'))]
+  return shutil.copytree(os.path.dirname(os.path.abspath(rnnjax.__file__)),
+                         os.path.join(to, 'rnnjax'), ignore=skip)
+
+
+@contextlib.contextmanager
+def _no_progress_bar():
+  """MLflow copies the model directory with a progress bar, which would print under the
+  sweep's summary; off unless the user's environment says otherwise."""
+  name = 'MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR'
+  unset = name not in os.environ
+  if unset:
+    os.environ[name] = 'false'
+  try:
+    yield
+  finally:
+    if unset:
+      os.environ.pop(name, None)
+
+
+def log_model(mlflow_client, run_id: str, workdir: str) -> str:
+  """Logs WORKDIR/model/ as run `run_id`'s pyfunc model `model` (runs:/<run_id>/model);
+  returns its URI models:/<model_id>. Through the client alone: MLflow's fluent
+  log_model would need this process's tracking URI and active run set."""
+  from mlflow.entities import LoggedModelOutput, LoggedModelStatus  # pylint: disable=g-import-not-at-top
+  from mlflow.models import Model  # pylint: disable=g-import-not-at-top
+  path = os.path.join(workdir, model_files.DIRNAME)
+  manifest = files.read_json(os.path.join(path, model_files.MANIFEST))
+  experiment_id = mlflow_client.get_run(run_id).info.experiment_id
+  logged = mlflow_client.create_logged_model(
+      experiment_id, name=NAME, source_run_id=run_id,
+      tags={'rnnjax.task': manifest['task'], 'rnnjax.kind': manifest['kind']})
+  mlflow_client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step=0)])
+  with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings(), _no_progress_bar():
+    # An input example would have MLflow run (and compile) the model while logging it.
+    warnings.filterwarnings('ignore', message='.*An input example was not provided')
+    code = os.path.join(tmp, 'rnnjax_pyfunc.py')
+    with open(code, 'w', encoding='utf-8') as f:
+      f.write(MODEL_CODE)
+    saved = os.path.join(tmp, NAME)
+    mlflow.pyfunc.save_model(
+        saved, python_model=code, artifacts={ARTIFACT: path},
+        code_paths=[_copy_sources(os.path.join(tmp, 'code'))],
+        pip_requirements=requirements(), signature=signature(manifest),
+        metadata=metadata(manifest),
+        mlflow_model=Model(artifact_path=logged.artifact_location, run_id=run_id,
+                           model_uuid=logged.model_id, model_id=logged.model_id))
+    mlflow_client.log_model_artifacts(logged.model_id, saved)
+  mlflow_client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
+  return f'models:/{logged.model_id}'

@@ -1,0 +1,138 @@
+"""A saved model's files: WORKDIR/model/, everything needed to use it without flags.
+
+  model/manifest.json    task, kind, members, per group of members of one structure its
+                         TrainConfig (cell, widths, layers, readout, ...), uids and
+                         weights; the data transforms (scaling statistics, differencing,
+                         lookback, horizon, columns, class labels, vocabulary); the test
+                         figures the model reached, interval coverage, versions
+  model/params.msgpack   each group's parameters <[M_g, ...]> (flax.serialization)
+  model/arrays.npz       forecasting: the series (levels, gap-filled), its times, and
+                         the validation residuals the intervals are calibrated on
+
+`write` writes them (export.py decides what), `read` reads them back (tuned.py's
+`rnnjax.load`), each damaged or missing file refused in one line naming it.
+"""
+
+import dataclasses
+import json
+import os
+import shutil
+import zipfile
+
+import flax.serialization
+import numpy as np
+
+from rnnjax.engine import model
+from rnnjax.engine import population as pop
+from rnnjax.errors import InputError
+from rnnjax.results import files
+
+DIRNAME = 'model'
+MANIFEST, PARAMS, ARRAYS = 'manifest.json', 'params.msgpack', 'arrays.npz'
+FORMAT = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Group:
+  """Members of one structure: their static config and stacked host parameters.
+
+  lookback: forecasting's lookback (the windows the group reads), else None.
+  weights: <float64>[M]: each member's share of the average (normalised by the sum).
+  params: the members' parameters, every leaf <[M, ...]> (numpy).
+  """
+  cfg: pop.TrainConfig
+  lookback: int | None
+  uids: tuple
+  weights: tuple
+  params: dict
+
+
+def config_json(cfg: pop.TrainConfig) -> dict:
+  return dataclasses.asdict(cfg)
+
+
+def config_from_json(obj: dict) -> pop.TrainConfig:
+  return pop.TrainConfig(**{**obj, 'model': model.ModelConfig(**obj['model'])})
+
+
+def write(path: str, info: dict, groups, arrays: dict) -> None:
+  """Writes the three files into `path`, replacing what was there, atomically enough
+  that a reader sees either no manifest or a complete model (manifest written last)."""
+  tmp = path + '.tmp'
+  if os.path.exists(tmp):
+    shutil.rmtree(tmp)
+  os.makedirs(tmp)
+  with open(os.path.join(tmp, PARAMS), 'wb') as f:
+    f.write(flax.serialization.to_bytes([g.params for g in groups]))
+  if arrays:
+    np.savez(os.path.join(tmp, ARRAYS), **arrays)
+  files.write_json(os.path.join(tmp, MANIFEST), info)
+  if os.path.exists(path):
+    shutil.rmtree(path)
+  os.replace(tmp, path)
+
+
+def _lists(tree):
+  """msgpack_restore's dicts keyed '0', '1', ... back into the lists they were."""
+  if isinstance(tree, dict):
+    if tree and all(k.isdigit() for k in tree) and sorted(map(int, tree)) == list(
+        range(len(tree))):
+      return [_lists(tree[str(i)]) for i in range(len(tree))]
+    return {k: _lists(v) for k, v in tree.items()}
+  return tree
+
+
+def _load(path: str, name: str, parse):
+  """parse(binary file) of `name` in the model directory `path`; InputError naming the
+  file and what is wrong when it is missing, unreadable or not what `write` wrote."""
+  where = os.path.join(path, name)
+  try:
+    with open(where, 'rb') as f:
+      return parse(f)
+  except FileNotFoundError:
+    raise InputError(f'{where} is missing') from None
+  except OSError as e:
+    raise InputError(f'{where} cannot be read ({e.strerror})') from None
+  except json.JSONDecodeError as e:
+    raise InputError(f'{where} is not valid JSON ({e.msg}: line {e.lineno} column '
+                     f'{e.colno}): it is truncated or damaged') from None
+  # What msgpack, zipfile and numpy raise on truncated or foreign bytes.
+  except (ValueError, EOFError, zipfile.BadZipFile) as e:
+    why = str(e).splitlines()[0] if str(e) else type(e).__name__
+    raise InputError(f'{where} is damaged, truncated or not written by rnnjax '
+                     f'({why})') from None
+
+
+def _npz(f) -> dict:
+  with np.load(f, allow_pickle=False) as npz:
+    return {k: npz[k] for k in npz.files}
+
+
+def read(path: str):
+  """(manifest, [Group], arrays) of a model directory written by `write`. InputError
+  naming the file when one is missing or damaged (messages without the directory's
+  owner: tuned.load adds it)."""
+  info = _load(path, MANIFEST, json.load)
+  where = os.path.join(path, MANIFEST)
+  if not isinstance(info, dict) or not isinstance(info.get('groups'), list):
+    raise InputError(f'{where} is not a model manifest (no list of groups)')
+  params = _load(path, PARAMS, lambda f: _lists(flax.serialization.msgpack_restore(
+      f.read())))
+  if not isinstance(params, list) or len(params) != len(info['groups']):
+    raise InputError(f'{os.path.join(path, PARAMS)} does not hold the '
+                     f'{len(info["groups"])} group(s) of parameters {MANIFEST} lists')
+  try:
+    groups = [Group(config_from_json(g['train_config']), g['lookback'], tuple(g['uids']),
+                    tuple(g['weights']), p) for g, p in zip(info['groups'], params)]
+    task = info['task']
+  except (KeyError, TypeError) as e:
+    raise InputError(f'{where} is not a model manifest ({type(e).__name__}: '
+                     f'{e})') from None
+  arrays = {}
+  if task == 'forecast' or os.path.exists(os.path.join(path, ARRAYS)):
+    arrays = _load(path, ARRAYS, _npz)
+  # Forecasting reads its series from here (residuals: only a model with intervals).
+  missing = sorted({'series', 'times'} - set(arrays)) if task == 'forecast' else []
+  if missing:
+    raise InputError(f'{os.path.join(path, ARRAYS)} lacks {", ".join(missing)}')
+  return info, groups, arrays

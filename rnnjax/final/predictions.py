@@ -1,0 +1,256 @@
+"""What `experiments/predict.py` does with a finished sweep's model: `run` reads the new
+data, predicts, writes a CSV (or a sample) and returns the lines to print and the
+figure to draw. Everything is checked and computed before anything is written, so bad
+input (InputError) writes nothing. Its messages name flags: the model's (tuned.py),
+which name the Python arguments, are translated (`prompt: ...` -> `--prompt: ...`).
+"""
+
+import contextlib
+import csv
+import io
+import os
+import time
+
+import numpy as np
+
+from rnnjax.data import classify
+from rnnjax.data import common
+from rnnjax.data import forecast as forecast_data
+from rnnjax.errors import InputError
+from rnnjax.final import tuned
+
+
+# The model's argument names that are this command's flags, and the flag of each.
+FLAGS = {'workdir': 'workdir', 'steps': 'steps_ahead', 'levels': 'levels',
+         'prompt': 'prompt', 'num_chars': 'num_chars', 'temperature': 'temperature'}
+
+
+@contextlib.contextmanager
+def flag_names():
+  """Re-raises the model's InputErrors that begin with one of its arguments (FLAGS) as
+  the same message naming the flag."""
+  try:
+    yield
+  except InputError as e:
+    name, colon, rest = str(e).partition(': ')
+    if not colon or name not in FLAGS:
+      raise
+    raise InputError(f'--{FLAGS[name]}: {rest}') from None
+
+
+def check_levels(levels) -> tuple:
+  levels = tuple(float(l) for l in levels)
+  if not levels:
+    raise InputError('--levels: give at least one level, e.g. 0.8,0.95')
+  for level in levels:
+    if not 0 < level < 1:
+      raise InputError(f'--levels: {level:g} must lie in (0, 1)')
+  return levels
+
+
+def history(model, csv_path: str = ''):
+  """(times [N] strings, values <float64>[N, C], test_start or None): the work
+  directory's series (its test part known), or a CSV of the same columns."""
+  if not csv_path:
+    series = model.arrays['series']
+    return list(model.arrays['times']), series, model.transform['split_points'][1]
+  targets, inputs = model.transform['target_columns'], model.transform['input_columns']
+  values, _ = forecast_data.read_csv(csv_path, targets, input_columns=inputs,
+                                     flag='--csv_path')
+  values = common.fill_gaps(values, [f'column {c!r}' for c in model.columns], csv_path)
+  model.check_history(values, what=f'--csv_path: {csv_path}')
+  time_column = model.transform.get('time_column', '')
+  with open(csv_path, encoding='utf-8-sig') as f:
+    header = [h.strip() for h in next(csv.reader(f), [])]
+  times = (forecast_data.read_times(csv_path, time_column) if time_column in header
+           else [str(i) for i in range(len(values))])
+  return times, values, None
+
+
+def future_inputs(model, path: str, steps: int):
+  """<float64>[steps, C_in - C_out] from `path` (--future_path), or None without input
+  columns; InputError when they are needed and missing or short."""
+  inputs = model.transform['input_columns']
+  if not inputs:
+    if path:
+      raise InputError('--future_path: the model reads no input columns')
+    return None
+  if not path:
+    raise InputError(f'--future_path: the model reads input columns {inputs}: give a CSV '
+                     f'with their values for the {steps} steps ahead')
+  values, gaps = forecast_data.read_csv(path, inputs, flag='--future_path')
+  if len(values) < steps or gaps:
+    raise InputError(f'--future_path: {path} has {len(values)} rows ({gaps} empty cells) of '
+                     f'{inputs}; {steps} complete rows are needed')
+  return values[:steps]
+
+
+def forecast_rows(model, times, point, lower, upper) -> tuple[list, list]:
+  """(header, rows): time, then per target the forecast and each level's bounds."""
+  columns = model.transform['target_columns']
+  prefix = (lambda c: '') if len(columns) == 1 else (lambda c: f'{c}_')
+  header = ['time']
+  for column in columns:
+    header.append(f'{prefix(column)}forecast')
+    for level in lower:
+      header += [f'{prefix(column)}lower_{level * 100:g}', f'{prefix(column)}upper_{level * 100:g}']
+  rows = []
+  for k, when in enumerate(times):
+    row = [when]
+    for c in range(len(columns)):
+      row.append(point[k, c])
+      for level in lower:
+        row += [lower[level][k, c], upper[level][k, c]]
+    rows.append(row)
+  return header, rows
+
+
+def forecast_table(model, header, rows, *, max_rows: int = 24) -> str:
+  """The forecast as a small text table (first target only when there are several)."""
+  levels = [h for h in header[2:] if h.startswith('lower_')] if len(
+      model.transform['target_columns']) == 1 else []
+  lines = [f'{"time":>12}  {"forecast":>12}' +
+           ''.join(f'  {h[6:] + "% interval":>24}' for h in levels)]
+  for row in rows[:max_rows]:
+    bounds = row[2:2 + 2 * len(levels)]
+    lines.append(f'{row[0]:>12}  {row[1]:12.6g}' + ''.join(
+        f'  {f"[{bounds[2 * i]:.6g}, {bounds[2 * i + 1]:.6g}]":>24}'
+        for i in range(len(levels))))
+  return '\n'.join(lines)
+
+
+def read_cases(model, ts_path: str):
+  """(cases [T_i, C], labels or None) of a .ts file, checked against the model."""
+  ts = classify.read_ts(ts_path, flag='--ts_path', labelled=False)
+  channels = model.transform['channels']
+  if ts.series[0].shape[1] != channels:
+    raise InputError(f'--ts_path: {ts_path} has {ts.series[0].shape[1]} channel(s) per case; '
+                     f'the model reads {channels}')
+  labels = None if ts.labels[0] is None else ts.labels
+  if labels is not None:
+    unknown = sorted(set(labels) - set(model.transform['classes']))
+    if unknown:
+      raise InputError(f'--ts_path: {ts_path}: labels {unknown} are not classes of the '
+                       f'model ({", ".join(model.transform["classes"])})')
+  return ts.series, labels
+
+
+def class_rows(model, probs, labels) -> tuple[list, list]:
+  classes = model.transform['classes']
+  header = ['case', 'predicted'] + (['label'] if labels else []) + [f'p_{c}' for c in classes]
+  rows = []
+  for i, p in enumerate(probs):
+    rows.append([i, classes[int(np.argmax(p))]] + ([labels[i]] if labels else []) +
+                [float(v) for v in p])
+  return header, rows
+
+
+def write_csv(path: str, header, rows) -> None:
+  os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
+  buffer = io.StringIO()
+  writer = csv.writer(buffer, lineterminator='\n')
+  writer.writerow(header)
+  writer.writerows([[f'{v:.9g}' if isinstance(v, float) else v for v in row]
+                    for row in rows])
+  with open(path, 'w', encoding='utf-8') as f:
+    f.write(buffer.getvalue())
+
+
+def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str = '',
+        levels=(0.8, 0.95), ts_path: str = '', prompt: str = '', num_chars: int = 500,
+        temperature: float = 0.8, seed: int = 0, out_dir: str = '') -> dict:
+  """Predicts with WORKDIR's final model; returns {'lines': [str], 'paths': written,
+  'plot': keyword arguments of figures.forecast_plot.plot_forecast or None}.
+
+  Forecast (steps_ahead: default the horizon; csv_path, future_path, levels),
+  classify (ts_path) or sample (prompt, num_chars, temperature, seed), by the model's
+  task. out_dir: default WORKDIR/predictions.
+  """
+  if not workdir:
+    raise InputError('--workdir: required (the work directory of a finished sweep)')
+  start = time.perf_counter()
+  with flag_names():
+    model = tuned.load(workdir)
+  loaded = time.perf_counter() - start
+  out_dir = out_dir or os.path.join(workdir, 'predictions')
+  foreign = {'forecast': ('ts_path', 'prompt'),
+             'classify': ('steps_ahead', 'csv_path', 'future_path', 'prompt'),
+             'charlm': ('steps_ahead', 'csv_path', 'future_path', 'ts_path')}[model.task]
+  given = dict(steps_ahead=steps_ahead, csv_path=csv_path, future_path=future_path,
+               ts_path=ts_path, prompt=prompt)
+  for name in foreign:
+    if given[name] not in (None, ''):
+      raise InputError(f'--{name}: {workdir} holds a {model.task} model, which takes no '
+                       f'--{name}')
+  with flag_names():
+    if model.task == 'forecast':
+      return _forecast(model, out_dir, loaded, steps_ahead, csv_path, future_path, levels)
+    if model.task == 'classify':
+      return _classify(model, out_dir, ts_path)
+    return _sample(model, out_dir, prompt, num_chars, temperature, seed)
+
+
+def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
+  steps = model.transform['horizon'] if steps is None else int(steps)
+  if steps < 1:
+    raise InputError(f'--steps_ahead: {steps} must be >= 1')
+  levels = check_levels(levels)
+  times, values, test_start = history(model, csv_path)
+  future = future_inputs(model, future_path, steps)
+  start = time.perf_counter()
+  fc = model.forecast(values, steps, future_inputs=future, levels=levels)
+  took = time.perf_counter() - start
+  ahead = forecast_data.future_times(times, steps)
+  header, rows = forecast_rows(model, ahead, fc['point'], fc['lower'], fc['upper'])
+  test_pred = None
+  if test_start is not None:
+    test_pred = model.backtest(values, range(test_start, len(values)), 1)[:, 0]
+  lines = [forecast_table(model, header, rows)] + [f'note: {n}' for n in fc['notes']]
+  coverage = model.test_coverage(levels)  # The levels asked: saved, or computed now.
+  if coverage:
+    horizon = model.transform['horizon']
+    first = '1 step' if horizon == 1 else f'1-{horizon} steps'
+    lines.append(f'coverage on the test part ({first} ahead / 1-{coverage["steps"]} steps '
+                 'ahead): ' + ', '.join(
+                     f'{level * 100:g}% intervals {c["first_steps"]:.0%} / '
+                     f'{c["all_steps"]:.0%}'
+                     for level, c in ((l, coverage[f'{l:g}']) for l in levels)))
+  lines.append(f'model loaded in {loaded:.2f} s, forecast in {took:.2f} s')
+  path = os.path.join(out_dir, 'forecast.csv')
+  write_csv(path, header, rows)
+  c_out = model.num_targets
+  notes = ' '.join(n[0].upper() + n[1:] + '.' for n in fc['notes'])
+  plot = dict(out_dir=out_dir, columns=model.transform['target_columns'], times=times,
+              history=values[:, :c_out], future_times=ahead, point=fc['point'],
+              bands={l: (fc['lower'][l], fc['upper'][l]) for l in levels},
+              test_start=test_start, test_pred=test_pred,
+              note=f'{model.kind} final model. Intervals: split conformal on validation '
+                   f'errors, per step ahead. {notes}')
+  return {'lines': lines, 'paths': [path], 'plot': plot}
+
+
+def _classify(model, out_dir, ts_path):
+  if not ts_path:
+    raise InputError('--ts_path: required for a classification model (a .ts file of cases)')
+  cases, labels = read_cases(model, ts_path)
+  probs = model.predict_proba(cases)
+  header, rows = class_rows(model, probs, labels)
+  predicted = [row[1] for row in rows]
+  lines = [f'{len(rows)} cases: ' + ', '.join(
+      f'{c}: {predicted.count(c)}' for c in model.transform['classes'])]
+  if labels:
+    accuracy = sum(p == l for p, l in zip(predicted, labels)) / len(labels)
+    lines.append(f'accuracy against the file\'s labels: {accuracy:.4f}')
+  path = os.path.join(out_dir, 'predictions.csv')
+  write_csv(path, header, rows)
+  return {'lines': lines, 'paths': [path], 'plot': None}
+
+
+def _sample(model, out_dir, prompt, num_chars, temperature, seed):
+  sample = model.sample(prompt, num_chars=num_chars, temperature=temperature, seed=seed)
+  written = (prompt or model.transform['prime']) + sample
+  path = os.path.join(out_dir, 'sample.txt')
+  os.makedirs(out_dir, exist_ok=True)
+  with open(path, 'w', encoding='utf-8') as f:
+    f.write(written)
+  return {'lines': [written], 'paths': [path], 'plot': None}

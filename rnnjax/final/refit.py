@@ -1,0 +1,114 @@
+"""Refit: the final model's members trained again on train + validation, then tested.
+
+Validation has done its job once it has chosen the final model (which members, and for
+how many steps each trained best). A forecaster then refits on everything before the
+test part: here each chosen member's configuration trains again on the training and
+validation parts together, for exactly the steps at which it was best, as `seeds` new
+members (uids REFIT_UID + member uid * seeds + seed, so their initial weights, batches
+and dropout masks are their own). The refit model averages their outputs, each chosen
+member weighing as much as in the final model; TEST scores it once.
+
+Standardisation is the training part's (a fixed affine map, so the validation part
+joins the training windows as it is). Not for the character language model, whose
+training text is one contiguous part.
+"""
+
+import dataclasses
+
+import jax
+import numpy as np
+
+from rnnjax.engine import distributed
+from rnnjax.engine import population as pop
+from rnnjax.engine import sharding
+from rnnjax.engine import tasks
+from rnnjax.search import hparams
+
+REFIT_UID = 1 << 24
+_PER_EXAMPLE = ('x', 'y', 'length')
+
+
+def train_and_val(arrays: dict) -> dict:
+  """The split arrays with 'train' = the training and validation examples together."""
+  train, val = arrays['train'], arrays['val']
+  # `count` (folds' padding, see task_data.same_shapes) would hide the validation part.
+  merged = {k: np.concatenate([train[k][:train.get('count')], val[k]])
+            if k in _PER_EXAMPLE else train[k] for k in train if k != 'count'}
+  return {**arrays, 'train': merged}
+
+
+@jax.jit
+def _keep_at(snapshot, params, hit):
+  pick = lambda new, old: jax.numpy.where(
+      hit.reshape((-1,) + (1,) * (new.ndim - 1)), new, old)
+  return jax.tree.map(pick, params, snapshot)
+
+
+def refit(sweep, runs, final: dict, records: dict, *, seeds: int, group_size: int = 0,
+          rename=lambda metrics: metrics, log=print) -> dict:
+  """(The refit final model: {'kind': 'refit', 'members', 'seeds', 'steps', 'test',
+  'before_refit': the final model it refits}, its parameters: per bucket a dict of
+  'cfg', 'data_key', 'uids' (the refit members'), 'weights' (each one's share of the
+  average, before normalising) and 'params' (their population, padded; see export.py)).
+
+  sweep: sweep.Prepared; runs: the sweep's final runs (their TrainConfigs); final:
+  summary['final']; records: uid -> summary member record (its bucket and best step).
+  """
+  spec, mesh = sweep.spec, sweep.mesh
+  task = tasks.TASKS[spec.task]
+  members = {m.uid: m for m in sweep.plan.members}
+  weights = {u: final['members'].count(u) for u in final['members']}
+  # The final model's members train on the last fold, the usual split.
+  cfg_of = {run.bucket: (dataclasses.replace(run.cfg, num_folds=1), run.data_key)
+            for run in runs if run.data_key[1] == spec.folds - 1}
+  shard = sharding.members_sharding(mesh)
+  total, test_split, score_cfg = 0.0, None, None
+  by_bucket, parts = {}, []
+  for uid in weights:
+    by_bucket.setdefault(records[uid]['bucket'], []).append(uid)
+  for bucket, uids in sorted(by_bucket.items()):
+    cfg, key = cfg_of[bucket]
+    data = sweep.datas[key]
+    device = distributed.put(
+        jax.tree.map(_as_host, {'train': train_and_val(data.arrays)['train'],
+                                'val': data.arrays['val'], 'test': data.arrays['test']}),
+        sharding.replicated(mesh))
+    rows = [(u, s) for u in uids for s in range(seeds)]
+    size = sharding.padded_size(len(rows), mesh)
+    hp = hparams.stack([members[u].hparams for u, _ in rows],
+                       [REFIT_UID + u * seeds + s for u, s in rows], size,
+                       cfg.model.num_layers)
+    target = np.asarray([records[u]['best_step'] for u, _ in rows] +
+                        [0] * (size - len(rows)))
+    hp = distributed.put(hp, shard)
+    state = pop.population_init_fn(cfg, mesh)(hp, sweep.base_key)
+    chunk = pop.population_chunk_fn(cfg, mesh, group_size)
+    snapshot = jax.tree.map(jax.numpy.copy, state.params)  # The chunk donates state.
+    for _ in range(-(-int(target.max()) // spec.eval_every)):
+      state, _ = chunk(state, hp, device, sweep.base_key)
+      steps = distributed.fetch(state.step)
+      # Until its target; a member that diverged first keeps its last finite weights.
+      snapshot = _keep_at(snapshot, state.params, distributed.put(steps <= target, shard))
+    outputs = distributed.fetch(pop.population_outputs_fn(cfg, mesh, group_size)(
+        snapshot, device['test']))[:len(rows)]
+    weight = np.asarray([weights[u] / seeds for u, _ in rows])[:, None]
+    total = total + np.sum(outputs.reshape(len(rows), -1).astype(np.float64) * weight,
+                           axis=0).reshape(outputs.shape[1:])
+    test_split, score_cfg = device['test'], cfg
+    parts.append({'cfg': cfg, 'data_key': key, 'weights': weight[:, 0].tolist(),
+                  'uids': [REFIT_UID + u * seeds + s for u, s in rows], 'params': snapshot})
+    log(f'refit: {len(uids)} member(s) of bucket {bucket} x {seeds} seed(s) on train + '
+        f'validation, {int(target.max())} steps at most')
+  mean = total / sum(weights.values())
+  # Jitted, as summary.py scores the final model (an exported model scores alike).
+  test = jax.jit(lambda o, split: task.score(score_cfg, o, split))(mean, test_split)
+  return ({'kind': 'refit', 'members': final['members'], 'seeds': seeds,
+          'steps': {str(u): records[u]['best_step'] for u in weights},
+          'val': final['val'],  # The refit trains on validation: its own is no measure.
+          'test': rename({k: float(v) for k, v in test.items()}),
+          'before_refit': {k: final[k] for k in ('kind', 'test')}}, parts)
+
+
+def _as_host(a):
+  a = np.asarray(a)
+  return a.astype(np.int32 if np.issubdtype(a.dtype, np.integer) else np.float32)

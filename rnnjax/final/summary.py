@@ -1,0 +1,224 @@
+"""The end of a sweep: every member's scores, the ranking, the final model, test scores.
+
+Validation scores come from each member's validation-best parameters (a diverged member's
+too: the best it reached before diverging). TEST is scored once, at the end, never used
+to choose: for the final model (`final`: the best member, or an ensemble of the best
+members chosen on validation, see ensemble.py), for the top `TEST_TOP` members of the
+ranking (the single best first), and for the member validation would choose under each
+value of each swept hyperparameter with few values (`best_by`, e.g. the best member with
+forget bias 0 and the best with 1; see `best_by`). `configs` ranks configurations by
+their mean over seeds (and cross-validation folds), with the spread, so that a lucky seed
+shows as one. With folds, the ranking holds the last fold's members (the usual split) in
+the order of their configurations, and the final model is drawn from them.
+
+Members rank by the validation metric `tasks.selection_of` names: the task's selection
+metric, but for a forecast of the differenced series the RMSE of the levels, which the
+tables and figures show (each member's best step is still the one its training chose).
+
+Records and configurations are built as columns (member_scores.py, member_table.py),
+whatever the sweep's size. Up to member_table.MAX_RECORDS members the summary holds them
+as lists of records, as summary.json does; above it, as the tables, which summary.json
+leaves to members.npz (member_table.write).
+"""
+
+import os
+
+import jax
+import numpy as np
+
+from rnnjax.data import text
+from rnnjax.engine import distributed
+from rnnjax.engine import gather
+from rnnjax.engine import generate
+from rnnjax.engine import population as pop
+from rnnjax.engine import sharding
+from rnnjax.engine import tasks
+from rnnjax.final import ensemble
+from rnnjax.results import member_scores
+from rnnjax.results import member_table
+
+TEST_TOP = 5
+BEST_BY_MAX_VALUES = 16
+
+
+def rows_of(run, rows, mesh):
+  """Members `rows` of a run's best parameters as a small population (padded with
+  copies of the first to a multiple of the device count), gathered on the devices."""
+  index = list(rows) + [rows[0]] * (-len(rows) % mesh.size)
+  return gather.compact(run.state.best_params, index,
+                          sharding=sharding.members_sharding(mesh))
+
+
+def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size,
+              rename) -> dict:
+  """The summary of a finished sweep (see the module docstring).
+
+  runs: the sweep's final runs (sweep.Run); retired: uid -> record of members that
+  adaptive search took out of the population before the end; splits: a run's data key
+  -> device arrays of its 'val' and 'test'; rename: maps metric names (e.g. per target
+  column).
+  """
+  task = tasks.TASKS[spec.task]
+  selection = tasks.selection_of(spec.task, spec.difference)
+  tables, run_of, row_of = [], [], []
+  for r, run in enumerate(runs):
+    if run.state is None:
+      continue
+    rows = np.flatnonzero(np.asarray(run.uids) >= 0)
+    tables.append(member_scores.of_run(plan, run, rows, splits[run.data_key]['val'],
+                                        mesh=mesh, group_size=group_size, rename=rename))
+    run_of.append(np.full(len(rows), r))
+    row_of.append(rows)
+  if retired:
+    tables.append(member_table.MemberTable.from_records(
+        [dict(rec, val=rename(rec['val'])) for rec in retired.values()]))
+    run_of.append(np.full(len(retired), -1))
+    row_of.append(np.full(len(retired), -1))
+  order = np.argsort(np.concatenate([t.uids for t in tables]), kind='stable')
+  table = member_scores.take(member_scores.concat(tables), order)
+  run_of, row_of = np.concatenate(run_of)[order], np.concatenate(row_of)[order]
+  configs = member_table.ConfigTable.of(table, selection, task.display)
+  ranked = _rank(spec, table, configs, selection)
+  testable = ranked[run_of[ranked] >= 0]  # Members retired by halving have no parameters.
+  by_value = best_by(table, testable, plan.swept)
+  chosen = np.zeros(len(table), bool)
+  chosen[testable[:TEST_TOP]] = True
+  chosen[table.uids.searchsorted(
+      [u for uids in by_value.values() for u in uids.values()])] = True
+  for r, run in enumerate(runs):
+    tested = np.flatnonzero(chosen & (run_of == r))
+    if not len(tested):
+      continue
+    params = rows_of(run, row_of[tested].tolist(), mesh)
+    test = distributed.fetch(pop.population_eval_fn(run.cfg, mesh, group_size)(
+        params, splits[run.data_key]['test']))
+    for name, v in rename(test).items():
+      column = table.test.setdefault(name, np.full(len(table), np.nan))
+      column[tested] = np.asarray(v, np.float64)[:len(tested)]
+    table.tested[tested] = True
+  final = None
+  if len(testable):
+    where = {u: (int(r), int(i)) for u, r, i in zip(
+        table.uids.tolist(), run_of.tolist(), row_of.tolist()) if r >= 0}
+    final = final_model(spec, table.uids[testable].tolist(), runs, where, splits,
+                        mesh=mesh, group_size=group_size, rename=rename)
+  summary = {'task': spec.task, 'search': spec.search,
+             'selection': _selection(spec, selection),
+             'display': task.display, 'display_mode': task.display_mode,
+             # What figures draw, where it is not what tables show (tasks.py).
+             **({'plotted': task.plotted} if task.plotted != task.display else {}),
+             'members': table, 'ranking': table.uids[ranked].tolist(),
+             'best': _best(table, testable), 'final': final, 'configs': configs,
+             'best_by': by_value, 'baselines': data.baselines, 'data': data.info}
+  if not member_table.columnar(len(table)):
+    # What summary.json holds, and results.read_summary gives back: lists of records.
+    summary.update(members=list(table), configs=list(configs))
+  return summary
+
+
+def _selection(spec, metric: str) -> dict:
+  """summary['selection']: the metric that ranked (and chose each member's best step,
+  early stopping and the adaptive searches' decisions), and for a differenced forecast
+  the scale it is on (tasks.selection_of)."""
+  out = {'metric': metric, 'mode': 'min'}
+  if metric != tasks.TASKS[spec.task].selection:
+    out.update(scale='levels')
+  return out
+
+
+def _rank(spec, table, configs, selection: str) -> np.ndarray:
+  """<int>[n] rows of the table with a finite selection metric, best first (a diverged
+  member by the best parameters it reached before diverging; uid breaks ties). With
+  folds, the last fold's members (the usual split) in the order of their configurations'
+  means over every fold and seed, then by their own validation."""
+  value = table.val[selection]
+  finite = np.flatnonzero(np.isfinite(value))
+  ranked = finite[np.argsort(value[finite], kind='stable')]
+  if spec.folds > 1:
+    place = np.zeros(table.ints['config'].max() + 1, np.int64)
+    place[configs.config] = np.arange(len(configs))
+    ranked = ranked[table.ints['fold'][ranked] == spec.folds - 1]
+    ranked = ranked[np.lexsort((value[ranked], place[table.ints['config'][ranked]]))]
+  return ranked
+
+
+def best_by(table, testable, swept) -> dict:
+  """axis -> {value: uid of the validation-best member with that value}: the chosen
+  member under each value of each swept hyperparameter (tested too, for tables).
+  testable: <int>[n] rows of the table, best first. Only axes whose members hold at most
+  BEST_BY_MAX_VALUES distinct values (grids and choices) are listed: a continuous axis
+  of a random search (or values PBT perturbed) would name, and test, nearly every
+  member."""
+  out = {}
+  uids = table.uids[testable]
+  for axis in swept:
+    kind, column = table.hparams[axis]
+    if len(np.unique(column)) > BEST_BY_MAX_VALUES:
+      continue
+    _, first = np.unique(column[testable], return_index=True)
+    first = np.sort(first)  # In the order the values first appear in the ranking.
+    values = member_table.hparam_values(kind, column[testable][first])
+    out[axis] = {str(v): int(u) for v, u in zip(values, uids[first])}
+  return out
+
+
+def _best(table, testable):
+  """The best member's record (NaN, not None, where a score is not finite: the JSON
+  writer turns them to null)."""
+  if not len(testable):
+    return None
+  i = int(testable[0])
+  record = table[i]
+  record['val'] = {m: float(v[i]) for m, v in table.val.items()}
+  if table.tested[i]:
+    record['test'] = {m: float(v[i]) for m, v in table.test.items()}
+  return record
+
+
+def final_model(spec, ranked_uids, runs, where, splits, *, mesh, group_size, rename):
+  """The model the sweep hands back (see ensemble.py), chosen on validation and scored
+  once on test: {'kind', 'members': uids (repeats: weight), 'val', 'test'}."""
+  task = tasks.TASKS[spec.task]
+  selection = tasks.selection_of(spec.task, spec.difference)
+  cfg = next(run.cfg for run in runs if run.state is not None)
+  score = jax.jit(lambda outputs, split: task.score(cfg, outputs, split))
+  data_key = runs[where[ranked_uids[0]][0]].data_key  # Every bucket has the same targets.
+  pool = ranked_uids[:max(1, spec.ensemble_size)]
+  val = ensemble.pool_outputs(runs, where, pool, splits, 'val', mesh, group_size)
+  val_split = splits[data_key]['val']
+  picks = ensemble.choose(val, lambda o: float(score(o, val_split)[selection]),
+                          kind=spec.ensemble, size=spec.ensemble_size)
+  members = [pool[j] for j in picks]
+  distinct = sorted(set(members), key=members.index)
+  test = ensemble.pool_outputs(runs, where, distinct, splits, 'test', mesh, group_size)
+  weights = [members.count(u) for u in distinct]
+  as_dict = lambda metrics: rename({k: float(v) for k, v in metrics.items()})
+  return {'kind': 'single' if len(distinct) == 1 else 'ensemble', 'members': members,
+          'val': as_dict(score(ensemble.mean_outputs(val, picks), val_split)),
+          'test': as_dict(score(np.average(test.astype(np.float64), axis=0,
+                                           weights=weights), splits[data_key]['test']))}
+
+
+def write_sample(spec, runs, best: dict, data, workdir: str | None, mesh) -> dict:
+  """The best language model writes `spec.sample_chars` characters, primed with the
+  start of the validation text, to WORKDIR/sample.txt (None: write nothing)."""
+  for run in runs:
+    if run.state is not None and best['uid'] in run.uids:
+      rows = distributed.fetch(rows_of(run, [run.uids.index(best['uid'])], mesh))
+      params = jax.tree.map(lambda a: a[0], rows)
+      break
+  else:
+    return {}
+  prime = np.asarray(data.prime)
+  tokens = generate.sample(run.cfg.model, params, key=jax.random.key(spec.seed),
+                           num_chars=spec.sample_chars, temperature=spec.temperature,
+                           prime=prime)
+  prime_text = text.decode(prime, data.vocab)
+  sample = text.decode(np.asarray(tokens), data.vocab)
+  if workdir is not None:
+    path = os.path.join(workdir, 'sample.txt')
+    with open(path + '.tmp', 'w', encoding='utf-8') as f:
+      f.write(prime_text + sample)
+    os.replace(path + '.tmp', path)
+  return {'path': 'sample.txt', 'uid': best['uid'], 'temperature': spec.temperature,
+          'prime': prime_text, 'num_chars': spec.sample_chars}

@@ -1,0 +1,82 @@
+"""Where a running sweep's records go (see `Outputs`): metrics, TensorBoard, and at
+the end summary.json and the trial files."""
+
+import os
+
+from rnnjax.results import evaluations
+from rnnjax.results import files
+from rnnjax.results import member_table
+from rnnjax.results import trial_files
+
+
+class Outputs:
+  """Where a sweep's records go, on process 0 only: metrics.jsonl (flushed with every
+  chunk) or, for large sweeps, one .npz per chunk (see evaluations.py), TensorBoard
+  events (a run per member, or population summaries above tensorboard.MAX_RUNS
+  members; rebuilt on resume to what the checkpoint covers), and at the end
+  summary.json and its trial files (trial_files.py: Optuna journal, trials and curves
+  CSV)."""
+
+  def __init__(self, workdir: str, plan, *, resumed: bool, main: bool, log=print):
+    # tensorboardX imports torch when it is installed (1.5 s): not for a dry run.
+    from rnnjax.results import tensorboard  # pylint: disable=g-import-not-at-top
+    self._workdir, self._log = workdir, log
+    self._columnar = evaluations.columnar(plan.num_members)
+    self._writer = files.MetricsWriter(
+        os.path.join(workdir, files.METRICS) if main else None)
+    if main and self._columnar:
+      log(f'{plan.num_members} members (over {evaluations.JSONL_MAX_MEMBERS}): their '
+          f'evaluations go to {os.path.join(workdir, evaluations.DIRNAME)}, one .npz per '
+          'chunk (files.read_metrics reads them)')
+    if main and member_table.columnar(plan.num_members):
+      log(f'{plan.num_members} members (over {member_table.MAX_RECORDS}): their summary '
+          f'records, ranking and configurations go to '
+          f'{os.path.join(workdir, member_table.FILENAME)} as columns, summary.json holds '
+          'the rest (files.read_summary reads both)')
+    if main and plan.num_members > tensorboard.MAX_RUNS:
+      log(f'TensorBoard: {plan.num_members} members (over {tensorboard.MAX_RUNS}): '
+          'population summaries per bucket (quantiles, best, histograms), not a run per '
+          'member')
+    if resumed and main:
+      tensorboard.rebuild(workdir)
+    self._events = None
+    self._main = main
+    self.add_members(plan)
+
+  def add_members(self, plan) -> None:
+    """TensorBoard for `plan`'s members (every member so far: tpe adds rounds)."""
+    from rnnjax.results import tensorboard  # pylint: disable=g-import-not-at-top
+    if self._events is not None:
+      self._events.flush()
+    self._events = tensorboard.writer_for(
+        os.path.join(self._workdir, tensorboard.DIRNAME), plan) if self._main else None
+
+  def write(self, records: list, evaluation, position: int) -> None:
+    """records: the searcher's; evaluation: the chunk's (None when nothing trained)."""
+    lines = records
+    if evaluation is not None:
+      if not self._columnar:
+        lines = evaluation.records() + records
+      elif self._events is not None:  # Process 0.
+        evaluations.write(self._workdir, position, evaluation)
+    self._writer.write(lines)
+    self._writer.flush()
+    if self._events is not None:
+      self._events.add_evaluation(evaluation, records)
+      self._events.flush()
+
+  def tell(self) -> int:
+    return self._writer.tell()
+
+  def close(self, summary: dict) -> None:
+    self._writer.close()
+    if self._events is not None:
+      self._events.close(summary)
+      if isinstance(summary['members'], member_table.MemberTable):
+        files.write_json(os.path.join(self._workdir, files.SUMMARY),
+                           member_table.write(self._workdir, summary), indent=None)
+      else:
+        files.write_json(os.path.join(self._workdir, files.SUMMARY), summary,
+                           indent=1 if len(summary['members']) <= 1000 else None)
+      for note in trial_files.write(self._workdir, summary):  # Optuna journal, CSVs.
+        self._log(note)

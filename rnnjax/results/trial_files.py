@@ -1,0 +1,192 @@
+"""A finished sweep in the tools researchers already use: Optuna, pandas (and MLflow).
+
+Every exporter reads one record per member, `trials(workdir, summary)`, built from the
+summary (status, best step, validation and test scores, final values) and metrics.jsonl
+(curves, PBT lineage), so the files never disagree with summary.json or each other:
+
+  WORKDIR/optuna.journal  an Optuna study (JournalStorage file), one trial per member:
+                          its parameters (the values it started with) and their
+                          distributions (the spec's axes), the validation selection metric
+                          at each evaluation as intermediate values, its summary value,
+                          state COMPLETE (ok, early-stopped), PRUNED (cut by halving) or
+                          FAIL (diverged, no value), and user attributes: uid, bucket,
+                          config, seed, fold, best step, validation and test scores, PBT
+                          lineage and values. `optuna-dashboard WORKDIR/optuna.journal`,
+                          `optuna.visualization` and `study.trials_dataframe()` read it.
+  WORKDIR/trials.csv      a row per member: uid, bucket, config, seed, every hyperparameter
+                          (its final value), status, best step, val_* and test_* metrics.
+  WORKDIR/curves.csv      long format: uid, step, split, metric, value (metrics.jsonl).
+
+`write(workdir, summary)` rebuilds all three from scratch (each written to a temporary
+file and renamed), so a resumed sweep writes them as an uninterrupted one does.
+Optuna is imported only when the journal is written. Large sweeps: above
+evaluations.JSONL_MAX_MEMBERS members the curves stay in WORKDIR/metrics/*.npz (no
+curves.csv, no intermediate values), and above MAX_JOURNAL_TRIALS there is no journal
+(Optuna adds about 1.5 ms a trial on a 2-core VM: 25 minutes for a million members);
+trials.csv is always written, a column at a time from the summary's member table
+(`trial_columns`: no dict per member however large the sweep).
+"""
+
+import csv
+import json
+import os
+import tempfile
+
+import numpy as np
+
+from rnnjax.results import evaluations
+from rnnjax.results import files
+from rnnjax.results import member_table
+from rnnjax.search import pbt
+from rnnjax.search import space
+
+JOURNAL, TRIALS, CURVES = 'optuna.journal', 'trials.csv', 'curves.csv'
+STUDY = 'rnnjax'
+MAX_JOURNAL_TRIALS = 10_000
+CURVE_COLUMNS = ('uid', 'step', 'split', 'metric', 'value')
+
+
+def curves(workdir: str) -> list:
+  """metrics.jsonl as rows (the last record of each key wins), by uid, step, split."""
+  latest = {}
+  for r in files.read_metrics(os.path.join(workdir, files.METRICS)):
+    latest[r['uid'], r['step'], r['split'], r['metric']] = r
+  return [latest[k] for k in sorted(latest, key=lambda k: (k[0], k[1], k[2], k[3]))]
+
+
+def trials(workdir: str, summary: dict, rows=None) -> list:
+  """One record per member (uid order): the summary's member record, plus
+  'start': the values it started with (plan.json), 'curve': step -> validation
+  selection metric, 'lineage': PBT's [(uid, since step), ...] newest first, 'test' where
+  the summary scored it. rows: `curves(workdir)` when already read."""
+  rows = curves(workdir) if rows is None else rows
+  selection = summary['selection']['metric']
+  plan = {m['uid']: m for m in space.members_of_json(
+      files.read_json(os.path.join(workdir, files.PLAN)))}
+  curve, lineage = {}, []
+  for r in rows:
+    if r['split'] == 'val' and r['metric'] == selection and r['value'] is not None:
+      curve.setdefault(r['uid'], {})[r['step']] = r['value']
+    if r['split'] in ('lineage', 'hparams'):
+      lineage.append(r)
+  out = []
+  for m in summary['members']:
+    ancestry = pbt.ancestry(lineage, m['uid']) if lineage else []
+    out.append({**m, 'start': plan.get(m['uid'], m)['hparams'],
+                'curve': curve.get(m['uid'], {}),
+                'lineage': ancestry if len(ancestry) > 1 else []})
+  return out
+
+
+def _atomic(path: str, write) -> None:
+  fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix='.tmp-')
+  os.close(fd)
+  try:
+    write(tmp)
+    os.replace(tmp, path)
+  finally:
+    if os.path.exists(tmp):
+      os.unlink(tmp)
+
+
+def _csv(path: str, columns, rows) -> None:
+  """A CSV of `columns` and `rows` (sequences of cells; None is an empty cell)."""
+  def write(tmp):
+    with open(tmp, 'w', newline='', encoding='utf-8') as f:
+      writer = csv.writer(f)
+      writer.writerow(columns)
+      writer.writerows(rows)
+  _atomic(path, write)
+
+
+def trial_columns(members) -> tuple:
+  """(columns, rows) of trials.csv from summary['members'], either form (a list of
+  records, or a large sweep's member_table.MemberTable): made a column at a time, a
+  score that is not finite (or was not taken) an empty cell."""
+  table = (members if isinstance(members, member_table.MemberTable)
+           else member_table.MemberTable.from_records(members))
+  cells = {k: table.ints[k].tolist() for k in ('uid', 'bucket', 'config', 'seed', 'fold')}
+  cells.update({name: member_table.hparam_values(kind, values)
+                for name, (kind, values) in table.hparams.items()})
+  cells.update({k: table.strs[k].tolist() for k in ('status', 'stopped_by')})
+  cells.update({k: table.ints[k].tolist() for k in ('best_step', 'steps')})
+  finite = lambda v, where: np.where(np.isfinite(v) & where, v.astype(object), None).tolist()
+  cells.update({f'val_{k}': finite(v, True) for k, v in table.val.items()})
+  cells.update({f'test_{k}': finite(v, table.tested) for k, v in table.test.items()})
+  return list(cells), zip(*cells.values())
+
+
+def write_journal(path: str, workdir: str, summary: dict, records: list) -> None:
+  """The Optuna study of the sweep (see the module docstring), written atomically."""
+  import optuna  # pylint: disable=g-import-not-at-top
+  from rnnjax.search import tpe  # pylint: disable=g-import-not-at-top
+  optuna.logging.set_verbosity(optuna.logging.WARNING)
+  spec = files.read_json(os.path.join(workdir, files.SWEEP))['spec']
+  dists = tpe.distributions(space.axes_of(spec, task=spec['task'],
+                                           dropout_per_layer=spec['dropout_per_layer']))
+  selection = summary['selection']['metric']
+  state = optuna.trial.TrialState
+  frozen = []
+  for rec in records:
+    params, distributions = {}, {}
+    for name, dist in dists.items():
+      try:
+        dist.to_internal_repr(rec['start'][name])
+      except (KeyError, ValueError):
+        continue  # Not a value of the axis (cannot happen for a spec's own values).
+      params[name], distributions[name] = rec['start'][name], dist
+    value = rec['val'].get(selection)
+    if rec['status'] == 'diverged' or value is None or not np.isfinite(value):
+      kind, value = state.FAIL, None
+    else:
+      kind = state.PRUNED if rec.get('stopped_by', '').startswith('halving') else state.COMPLETE
+    attrs = {k: rec[k] for k in ('uid', 'bucket', 'config', 'seed', 'fold', 'status',
+                                 'stopped_by', 'best_step', 'steps') if k in rec}
+    attrs.update({f'val_{k}': v for k, v in rec['val'].items()})
+    attrs.update({f'test_{k}': v for k, v in (rec.get('test') or {}).items()})
+    if rec['lineage']:
+      attrs['pbt_lineage'] = [list(x) for x in rec['lineage']]
+      attrs['pbt_parent'] = rec['lineage'][1][0]
+      attrs['final_hparams'] = {k: v for k, v in rec['hparams'].items()
+                                if rec['start'].get(k) != v}
+    frozen.append(optuna.trial.create_trial(
+        state=kind, value=value, params=params, distributions=distributions,
+        user_attrs=json.loads(json.dumps(files.clean(attrs))),
+        intermediate_values={int(s): float(v) for s, v in rec['curve'].items()
+                             if np.isfinite(v)}))
+
+  def write(tmp):
+    os.unlink(tmp)  # The journal backend creates its own file.
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(tmp))
+    study = optuna.create_study(study_name=STUDY, storage=storage, direction='minimize')
+    for key in ('task', 'search', 'display'):
+      study.set_user_attr(key, summary.get(key))
+    study.set_user_attr('selection', selection)
+    if summary.get('final'):
+      study.set_user_attr('final_model', files.clean(summary['final']))
+    study.add_trials(frozen)
+  _atomic(path, write)
+
+
+def write(workdir: str, summary: dict) -> tuple:
+  """trials.csv, curves.csv and optuna.journal of a finished sweep (rebuilt whole).
+  Returns notes naming what a large sweep leaves out (see the module docstring)."""
+  num_members, notes = len(summary['members']), []
+  large = evaluations.columnar(num_members)
+  rows = [] if large else curves(workdir)
+  if large:
+    notes.append(f'{CURVES} not written: {num_members} members (over '
+                 f'{evaluations.JSONL_MAX_MEMBERS}); their curves are in '
+                 f'{os.path.join(workdir, evaluations.DIRNAME)}')
+  else:
+    _csv(os.path.join(workdir, CURVES), CURVE_COLUMNS,
+         ([r[k] for k in CURVE_COLUMNS] for r in rows))
+  _csv(os.path.join(workdir, TRIALS), *trial_columns(summary['members']))
+  if num_members > MAX_JOURNAL_TRIALS:
+    notes.append(f'{JOURNAL} not written: {num_members} members (over '
+                 f'{MAX_JOURNAL_TRIALS} trials); {TRIALS} has a row per member')
+  else:  # The journal's records: a dict per member, at most MAX_JOURNAL_TRIALS.
+    write_journal(os.path.join(workdir, JOURNAL), workdir, summary,
+                  trials(workdir, summary, rows))
+  return tuple(notes)

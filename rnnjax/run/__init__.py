@@ -1,0 +1,11 @@
+"""Running a sweep: the driver and what keeps a run safe and resumable.
+
+The top of the ladder: only the entry points (experiments/) import it.
+
+  sweep       `run_sweep(spec, workdir)`: buckets x chunks, decisions, checkpoints
+  checkpoint  orbax checkpoints after each chunk
+  workdir     the work directory's state: new, resume, finished, another sweep
+  lock        one sweep per work directory
+  stop        SIGINT / SIGTERM at a safe point
+  compare     search strategies head to head at equal compute (several sweeps)
+"""

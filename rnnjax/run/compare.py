@@ -1,0 +1,191 @@
+"""Search strategies head to head at equal compute: grid, random, halving, PBT, TPE.
+
+`compare(base, space, ...)` runs one sweep per (strategy, search seed), each spending
+the same number of member-steps (members x training steps, the unit a population
+pays for), and reads from each sweep's metrics.jsonl the best validation metric found
+against the member-steps spent so far. It writes `comparison.json`, `comparison.md`
+(the entry point draws `comparison.png/.pdf` from it: figures/comparison.py).
+
+Budgets: grid and random train `num_members` members for `train_steps`; PBT the same
+members, exploiting every `pbt_interval`; halving starts as many members as the same
+budget allows under its rungs (halving.budget) and trains the survivors to
+`train_steps`; TPE trains `rounds` rounds of `num_members // rounds` members.
+
+Each sweep's final model (its summary's `final`, chosen on validation) is scored once
+on test; the table gives the median over search seeds of its validation and test
+`display` metric beside the best validation selection metric found.
+"""
+
+import dataclasses
+import math
+import os
+
+import numpy as np
+
+from rnnjax.engine import tasks
+from rnnjax.results import files
+from rnnjax.run import sweep
+from rnnjax.search import halving
+from rnnjax.search import pbt
+
+STRATEGIES = ('grid', 'random', 'halving', 'pbt', 'tpe')
+
+
+Range = pbt.Range  # A searched hyperparameter's range: lo, hi, log.
+
+
+def _grid(space: dict, num_members: int) -> dict:
+  """Spec strings of a grid with about `num_members` points over `space`."""
+  per_axis = max(2, round(num_members ** (1 / len(space))))
+  specs = {}
+  for name, r in space.items():
+    values = (np.geomspace(r.lo, r.hi, per_axis) if r.log
+              else np.linspace(r.lo, r.hi, per_axis))
+    specs[name] = 'grid(' + ','.join(f'{v:.4g}' for v in values) + ')'
+  return specs
+
+
+def _random(space: dict) -> dict:
+  return {name: f'{"loguniform" if r.log else "uniform"}({r.lo:g},{r.hi:g})'
+          for name, r in space.items()}
+
+
+def halving_members(budget: int, *, train_steps: int, min_steps: int, eta: int,
+                    eval_every: int) -> int:
+  """The most members a halving schedule can start within `budget` member-steps."""
+  rung_steps = halving.rungs(train_steps=train_steps, min_steps=min_steps, eta=eta,
+                              eval_every=eval_every)
+  n = 1
+  while halving.budget(n + 1, train_steps=train_steps, rung_steps=rung_steps,
+                        eta=eta) <= budget:
+    n += 1
+  return n
+
+
+def specs(base: sweep.SweepSpec, space: dict, *, strategy: str, num_members: int,
+          seed: int, eta: int = 3, min_steps: int = 0,
+          pbt_interval: int = 0, rounds: int = 3) -> sweep.SweepSpec:
+  """The sweep of one strategy and search seed (see the module docstring)."""
+  common = dict(seed=seed, num_seeds=1, rounds=0)  # rounds: tpe's alone.
+  if strategy == 'grid':
+    grid = _grid(space, num_members)
+    return dataclasses.replace(base, search='grid', num_members=0, **grid, **common)
+  if strategy == 'random':
+    return dataclasses.replace(base, search='random', num_members=num_members,
+                               **_random(space), **common)
+  if strategy == 'pbt':
+    return dataclasses.replace(base, search='pbt', num_members=num_members,
+                               pbt_interval=pbt_interval or base.eval_every,
+                               **_random(space), **common)
+  if strategy == 'tpe':
+    return dataclasses.replace(base, search='tpe', num_members=max(1, num_members // rounds),
+                               **_random(space), **{**common, 'rounds': rounds})
+  if strategy == 'halving':
+    min_steps = min_steps or base.eval_every
+    n = halving_members(num_members * base.train_steps, train_steps=base.train_steps,
+                        min_steps=min_steps, eta=eta, eval_every=base.eval_every)
+    return dataclasses.replace(base, search='halving', num_members=n, eta=eta,
+                               min_steps=min_steps, **_random(space), **common)
+  raise ValueError(f'unknown strategy {strategy!r}')
+
+
+def curve(workdir: str, metric: str, round_of=None) -> tuple[np.ndarray, np.ndarray]:
+  """(member-steps spent, best validation `metric` so far) after each evaluation step.
+
+  Members advance in lockstep, so at step s every member still training has spent s
+  steps; a member's spending ends at its last evaluation (halving's cut, early stop).
+  round_of: uid -> round (tpe): a round's members train after every earlier round's.
+  """
+  records = [r for r in files.read_metrics(os.path.join(workdir, files.METRICS))
+             if r['split'] == 'val' and r['metric'] == metric]
+  round_of = round_of or {}
+  spent, best, out_x, out_y = 0, math.inf, [], []
+  for k in sorted({round_of.get(r['uid'], 0) for r in records}):
+    mine = [r for r in records if round_of.get(r['uid'], 0) == k]
+    last = {}
+    for r in mine:
+      last[r['uid']] = max(last.get(r['uid'], 0), r['step'])
+    previous = 0
+    for s in sorted({r['step'] for r in mine}):
+      live = sum(1 for end in last.values() if end >= s)
+      spent += live * (s - previous)
+      previous = s
+      now = [r['value'] for r in mine if r['step'] == s and r['value'] is not None
+             and math.isfinite(r['value'])]
+      if now:
+        best = min(best, min(now))
+      out_x.append(spent)
+      out_y.append(best)
+  return np.asarray(out_x, float), np.asarray(out_y, float)
+
+
+def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: int,
+            search_seeds=(0, 1, 2), strategies=STRATEGIES, eta: int = 3,
+            min_steps: int = 0, pbt_interval: int = 0, rounds: int = 3, log=print,
+            **sweep_options) -> dict:
+  """Runs every (strategy, seed) sweep under WORKDIR/<strategy>-<seed> (resuming any
+  that exist) and writes the comparison; returns it as a dict."""
+  selection = tasks.selection_of(base.task, base.difference)
+  runs = {}
+  for strategy in strategies:
+    for seed in search_seeds:
+      spec = specs(base, space, strategy=strategy, num_members=num_members, seed=seed,
+                   eta=eta, min_steps=min_steps, pbt_interval=pbt_interval,
+                   rounds=rounds)
+      path = os.path.join(workdir, f'{strategy}-{seed}')
+      log(f'{strategy} seed {seed}: {spec.num_members or "grid"} members'
+          + (f' x {rounds} rounds' if strategy == 'tpe' else ''))
+      summary = sweep.run_sweep(spec, path, log=lambda _: None, **sweep_options)
+      x, y = curve(path, selection, round_of={
+          m['uid']: m['config'] // spec.num_members for m in summary['members']}
+                   if strategy == 'tpe' else None)
+      best, final = summary['best'], summary['final'] or {}
+      display = summary['display']
+      runs[f'{strategy}-{seed}'] = {
+          'strategy': strategy, 'seed': seed, 'members': len(summary['members']),
+          'member_steps': int(x[-1]) if len(x) else 0,
+          'best_val': float(best['val'][selection]) if best else math.inf,
+          'best_test': best.get('test', {}) if best else {},
+          'final_val': (final.get('val') or {}).get(display, math.inf),
+          'final_test': (final.get('test') or {}).get(display, math.inf),
+          'seconds': summary['timing']['total_s'], 'curve': [x.tolist(), y.tolist()]}
+      log(f'  best val {selection} {runs[f"{strategy}-{seed}"]["best_val"]:.4g} '
+          f'after {runs[f"{strategy}-{seed}"]["member_steps"]} member-steps '
+          f'({summary["timing"]["total_s"]:.0f} s)')
+  table = {}
+  for strategy in strategies:
+    mine = [r for r in runs.values() if r['strategy'] == strategy]
+    table[strategy] = {
+        'median_best_val': float(np.median([r['best_val'] for r in mine])),
+        'median_final_val': float(np.median([r['final_val'] for r in mine])),
+        'median_final_test': float(np.median([r['final_test'] for r in mine])),
+        'final_tests': [r['final_test'] for r in mine],
+        'best_vals': [r['best_val'] for r in mine],
+        'median_member_steps': float(np.median([r['member_steps'] for r in mine])),
+        'members': [r['members'] for r in mine],
+        'median_seconds': float(np.median([r['seconds'] for r in mine]))}
+  out = {'metric': selection, 'display': tasks.TASKS[base.task].display, 'space': {k: dataclasses.asdict(v) for k, v in space.items()},
+         'budget_member_steps': num_members * base.train_steps, 'table': table,
+         'runs': runs}
+  files.write_json(os.path.join(workdir, 'comparison.json'), out)
+  with open(os.path.join(workdir, 'comparison.md'), 'w', encoding='utf-8') as f:
+    f.write(markdown(out))
+  log(markdown(out))
+  return out
+
+
+def markdown(out: dict) -> str:
+  display = out.get('display', out['metric'])
+  lines = [f'| search | members | member-steps (median) | best val {out["metric"]} '
+           f'(median) | per search seed | final model val {display} (median) | final '
+           f'model test {display} (median) | per search seed | seconds (median) |',
+           '|---|---|---|---|---|---|---|---|---|']
+  for strategy, row in out['table'].items():
+    vals = ', '.join(f'{v:.4g}' for v in row['best_vals'])
+    tests = ', '.join(f'{v:.4g}' for v in row.get('final_tests', []))
+    lines.append(f'| {strategy} | {"/".join(map(str, sorted(set(row["members"]))))} | '
+                 f'{row["median_member_steps"]:.0f} | {row["median_best_val"]:.4g} | '
+                 f'{vals} | {row.get("median_final_val", math.nan):.4g} | '
+                 f'{row.get("median_final_test", math.nan):.4g} | {tests} | '
+                 f'{row["median_seconds"]:.0f} |')
+  return '\n'.join(lines) + '\n'

@@ -1,0 +1,119 @@
+"""The work directory of a sweep: what state it is in, and what may be done to it.
+
+A work directory is new (absent or empty), holds this sweep unfinished (resume), holds
+this sweep finished (report it), or holds another sweep (refuse, unless overwriting).
+Nothing here writes until the caller has checked every input.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+
+from rnnjax.errors import InputError
+from rnnjax.results import files
+from rnnjax.run import lock
+
+NEW, RESUME, FINISHED = 'new', 'resume', 'finished'
+
+
+def state_of(workdir: str, spec_json: dict, *, overwrite: bool,
+             defaults: dict | None = None) -> str:
+  """NEW, RESUME or FINISHED; raises InputError for a directory that is not this sweep's.
+
+  With `overwrite`, an existing sweep counts as NEW (`clear` removes it). `defaults`: the
+  value a setting missing from an older sweep.json had (a field added since, e.g. folds).
+  """
+  if not os.path.exists(workdir):
+    return NEW
+  if not os.path.isdir(workdir):
+    raise InputError(f'--workdir: {workdir} is a file, not a directory')
+  sweep_path = os.path.join(workdir, files.SWEEP)
+  if not os.path.exists(sweep_path):
+    if set(os.listdir(workdir)) - {lock.FILENAME}:
+      raise InputError(f'--workdir: {workdir} is not empty and holds no rnnjax sweep')
+    return NEW
+  if overwrite:
+    return NEW
+  try:
+    old = files.read_json(sweep_path)['spec']
+  except (OSError, ValueError, KeyError) as e:
+    raise InputError(f'--workdir: {sweep_path} is unreadable ({e}); use --overwrite'
+                     ) from None
+  old = {**{k: v for k, v in (defaults or {}).items() if k in spec_json}, **old}
+  differ = [k for k in sorted(set(old) | set(spec_json)) if old.get(k) != spec_json.get(k)]
+  if differ:
+    k = differ[0]
+    raise InputError(f'--workdir: {workdir} holds a different sweep ({k}: '
+                     f'{old.get(k)!r} there, {spec_json.get(k)!r} now); use another '
+                     '--workdir or --overwrite')
+  if os.path.exists(os.path.join(workdir, files.SUMMARY)):
+    return FINISHED
+  return RESUME
+
+
+def check_plan(workdir: str, plan_json: dict) -> None:
+  """Raises InputError unless the unfinished sweep in `workdir` was planned with the
+  configurations this version makes of the same spec (`plan_json`, as plan.json holds
+  it). A random search begun with an older rnnjax, which drew differently, would
+  otherwise resume training one set of values and report another."""
+  path = os.path.join(workdir, files.PLAN)
+  try:
+    stored = files.read_json(path).get('configs')
+  except (OSError, ValueError) as e:
+    raise InputError(f'--workdir: {path} is unreadable ({e}); use --overwrite') from None
+  if stored != json.loads(json.dumps(files.clean(plan_json['configs']))):
+    raise InputError(f'--workdir: {workdir} holds a sweep whose configurations this version '
+                     'of rnnjax draws differently (a random search begun with an older '
+                     'version); finish it with that version, or use --overwrite')
+
+
+def check_usable(workdir: str) -> None:
+  """Raises InputError unless `workdir` is a directory this process can write in, or
+  can be created; writes nothing (a probe file is created and removed). Cheap: run it
+  before any data is loaded or compiled."""
+  if not workdir:
+    raise InputError('--workdir: empty')
+  path = os.path.abspath(workdir)
+  if os.path.lexists(path) and not os.path.isdir(path):
+    what = 'a broken link' if os.path.islink(path) else 'a file'
+    raise InputError(f'--workdir: {workdir} is {what}, not a directory')
+  existing = path
+  while not os.path.lexists(existing):
+    existing = os.path.dirname(existing)
+  if not os.path.isdir(existing):
+    what = 'a broken link' if os.path.islink(existing) else 'a file'
+    raise InputError(f'--workdir: cannot create {workdir}: {existing} is {what}, not a '
+                     'directory')
+  try:
+    fd, probe = tempfile.mkstemp(dir=existing, prefix='.rnnjax-probe-')
+    os.close(fd)
+    os.unlink(probe)
+  except OSError as e:
+    verb = 'write in' if existing == path else f'create {workdir} in'
+    raise InputError(f'--workdir: cannot {verb} {existing} ({e.strerror})') from None
+  if existing == path:
+    for entry in files.OWN_ENTRIES:
+      inside = os.path.join(path, entry)
+      wanted_dir = '.' not in entry
+      if os.path.lexists(inside) and os.path.isdir(inside) != wanted_dir:
+        raise InputError(f'--workdir: {inside} is in the way (a '
+                         f'{"file" if wanted_dir else "directory"} where the sweep '
+                         f'writes its {entry} {"directory" if wanted_dir else "file"})')
+
+
+def clear(workdir: str) -> None:
+  """Removes the files a sweep writes (and nothing else) from the work directory."""
+  for entry in files.OWN_ENTRIES:
+    path = os.path.join(workdir, entry)
+    if os.path.isdir(path):
+      shutil.rmtree(path)
+    elif os.path.exists(path):
+      os.unlink(path)
+
+
+def truncate(path: str, size: int) -> None:
+  """Cuts an append-only file back to `size` bytes (what a checkpoint covers)."""
+  if os.path.exists(path):
+    with open(path, 'r+b') as f:
+      f.truncate(size)

@@ -1,0 +1,103 @@
+"""Successive halving (Jamieson & Talwalkar 2016; the inner loop of Hyperband, Li et
+al. 2017), as pure functions of the members' validation tables.
+
+Every member trains to `min_steps`; at each rung r_k = min_steps * eta**k < train_steps
+only the best ceil(n_ok / eta) members still OK go on (`keep_best`), ranked by
+`best_val` (the sweep selects members by it in the end) across every bucket and wave.
+`decide` says which rows of each run go on; the sweep then gathers the survivors into
+smaller populations (gather.compact_members), so cut members cost nothing afterwards
+(one compile per population size, i.e. per rung).
+"""
+
+import numpy as np
+
+from rnnjax.engine import population as pop
+from rnnjax.errors import InputError
+
+
+def decide(tables: dict, step: int, *, rung_steps, eta: int) -> dict:
+  """Which members of each run go on past `step`.
+
+  Args:
+    tables: run -> its latest table (`searcher.Table`: best_val, status, uids <[P]>;
+      rows with uid < 0 are padding and never kept), for every run still training.
+    step: the step every run has reached.
+    rung_steps: see `rungs`.
+    eta: keep 1 / eta of the members.
+  Returns:
+    run -> <bool>[P] rows kept; empty when `step` is not a rung.
+  """
+  if step not in rung_steps:
+    return {}
+  live = sorted(tables)
+  values = np.concatenate([tables[r].best_val for r in live])
+  status = np.concatenate([np.where(tables[r].uids >= 0, tables[r].status, pop.STOPPED)
+                           for r in live])
+  keep = keep_best(values, status, eta)
+  bounds = np.cumsum([0] + [len(tables[r].uids) for r in live])
+  return {r: keep[start:end] for r, start, end in zip(live, bounds, bounds[1:])}
+
+
+def rungs(*, train_steps: int, min_steps: int, eta: int, eval_every: int) -> list[int]:
+  """Steps at which members are cut: min_steps * eta**k for k = 0, 1, ... below
+  train_steps. Each is a multiple of eval_every (validation happens only there)."""
+  if int(eta) != eta or eta < 2:
+    raise InputError(f'--eta: {eta} must be an integer >= 2')
+  if min_steps < eval_every or min_steps % eval_every:
+    raise InputError(f'--min_steps: {min_steps} must be a multiple of '
+                     f'--eval_every={eval_every}')
+  if min_steps >= train_steps:
+    raise InputError(f'--min_steps: {min_steps} must be below --train_steps={train_steps}'
+                     ' (no member would ever be cut)')
+  steps = []
+  while min_steps * eta**len(steps) < train_steps:
+    steps.append(min_steps * eta**len(steps))
+  return steps
+
+
+def keep_best(values, status, eta: int) -> np.ndarray:
+  """The members that go on past a rung.
+
+  Args:
+    values: <float>[P] validation metric (lower is better).
+    status: <int>[P] OK, DIVERGED or STOPPED.
+    eta: keep 1 / eta of the members.
+  Returns:
+    <bool>[P]: among the n_ok members with status OK and a finite value, the best
+    ceil(n_ok / eta), ties broken by index. Others are never kept.
+  """
+  values, status = checked_table(values, status)
+  order = ranked(values, status)
+  keep = np.zeros(len(values), bool)
+  keep[order[:-(-len(order) // eta)]] = True
+  return keep
+
+
+def survivors(num_members: int, num_rungs: int, eta: int) -> list[int]:
+  """Members training after each rung if all stay OK: [P, ceil(P/eta), ...]."""
+  counts = [num_members]
+  for _ in range(num_rungs):
+    counts.append(-(-counts[-1] // eta))
+  return counts
+
+
+def budget(num_members: int, *, train_steps: int, rung_steps: list[int], eta: int) -> int:
+  """Member-steps a halving schedule spends on `num_members` members when all stay OK
+  (padding members not counted); `budget // train_steps` members trained to the end
+  cost the same."""
+  counts = survivors(num_members, len(rung_steps), eta)
+  bounds = [0, *rung_steps, train_steps]
+  return sum(n * (end - start) for n, start, end in zip(counts, bounds, bounds[1:]))
+
+
+def checked_table(values, status):
+  values, status = np.asarray(values, np.float64), np.asarray(status)
+  if values.ndim != 1 or values.shape != status.shape:
+    raise ValueError(f'values {values.shape} and status {status.shape} must be [P]')
+  return values, status
+
+
+def ranked(values, status):
+  """Indices of the OK members with finite values, best first, ties by index."""
+  ok = np.flatnonzero((status == pop.OK) & np.isfinite(values))
+  return ok[np.argsort(values[ok], kind='stable')]

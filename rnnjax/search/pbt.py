@@ -1,0 +1,221 @@
+"""Population-based training (Jaderberg et al. 2017), truncation selection, as pure
+functions of the members' validation tables and hyperparameter values.
+
+Every `pbt_interval` steps, within each run (members of one shape), the members in the
+bottom `fraction` of the ranking, and every member that is not OK or has no finite
+value, take the state of a member drawn uniformly from the top `fraction` (`sources`;
+the sweep copies it with gather.exploit) but keep their own uid, so their batches and
+dropout masks stay their own. They then perturb the copied hyperparameters (`explore`):
+resampled from the declared range with probability p, otherwise multiplied by 0.8 or
+1.2, then clipped into the range. Which hyperparameters: the explorable rows of
+hparams.TABLE that the sweep varies (`search_space`). Rank by the latest validation
+metric: the current weights are what gets copied. Each decision goes to the results
+table (`lineage_records`), from which a member's ancestry is read back (`ancestry`).
+
+Every random draw comes from `np.random.default_rng((seed, step, run))`, so a decision
+is a function of the tables, the values, the seed and the step: a resumed sweep decides
+exactly as an uninterrupted one.
+"""
+
+import dataclasses
+import math
+
+import numpy as np
+
+from rnnjax.engine import population as pop
+from rnnjax.errors import InputError
+from rnnjax.search import halving
+from rnnjax.search import hparams
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+  """One run's exploit and explore: row i takes row src[i]'s state and values, then
+  `values` (name -> <[P]>, every explored name, all rows) replace its hyperparameters."""
+  src: np.ndarray
+  values: dict
+
+
+def decide(tables: dict, values: dict, step: int, *, steps, seed: int, fraction: float,
+           space: dict) -> dict:
+  """Each run's exploit and explore at `step`.
+
+  Args:
+    tables: run -> its latest table (`searcher.Table`: latest, status, uids <[P]>; rows
+      with uid < 0 are padding and stay put).
+    values: run -> name -> <[P]> current values of the names in `space` (hparams.read).
+    step: the step every run has reached; nothing happens unless it is in `steps`.
+    steps: see `pbt_steps`.
+    seed, fraction, space: the sweep's seed, `--pbt_fraction`, `search_space(...)`.
+  Returns:
+    run -> Decision.
+  """
+  if step not in steps:
+    return {}
+  decisions = {}
+  for r in sorted(tables):
+    table = tables[r]
+    status = np.where(table.uids >= 0, table.status, pop.STOPPED)
+    rng = np.random.default_rng((seed, step, r))
+    src = sources(table.latest, status, fraction, rng)
+    src = np.where(table.uids >= 0, src, np.arange(len(src)))  # Padding stays put.
+    copied = src != np.arange(len(src))
+    exploited = {name: np.asarray(v)[src] for name, v in values[r].items()}
+    decisions[r] = Decision(src, explore(exploited, copied, space, rng) if space else {})
+  return decisions
+
+
+def pbt_steps(*, train_steps: int, pbt_interval: int, eval_every: int) -> list[int]:
+  """Steps at which PBT exploits and explores: multiples of pbt_interval below
+  train_steps (a decision at the last step would change nothing)."""
+  if pbt_interval < eval_every or pbt_interval % eval_every:
+    raise InputError(f'--pbt_interval: {pbt_interval} must be a multiple of '
+                     f'--eval_every={eval_every}')
+  if pbt_interval >= train_steps:
+    raise InputError(f'--pbt_interval: {pbt_interval} must be below '
+                     f'--train_steps={train_steps}')
+  return list(range(pbt_interval, train_steps, pbt_interval))
+
+
+def truncation_size(num_ranked: int, fraction: float) -> int:
+  """Members in each of the top and bottom `fraction` of `num_ranked`: floor, but at
+  least 1 when there are two; never overlapping since fraction <= 1/2."""
+  k = math.floor(fraction * num_ranked + 1e-9)
+  return max(k, 1) if num_ranked >= 2 else 0
+
+
+def sources(values, status, fraction: float, rng: np.random.Generator) -> np.ndarray:
+  """Whose state each member takes (truncation selection, Jaderberg et al. 2017).
+
+  Args:
+    values: <float>[P] latest validation metric (lower is better).
+    status: <int>[P].
+    fraction: in (0, 0.5]; see `truncation_size`.
+    rng: draws each replaced member's source, in index order.
+  Returns:
+    <int>[P] src: src[i] = i, except for the bottom `fraction` of the members with
+    status OK and a finite value (ranked, ties by index) and for every other member
+    (diverged, stopped, non-finite): those get a member drawn uniformly from the top
+    `fraction`. Identity when no member is OK with a finite value.
+  """
+  if not 0 < fraction <= 0.5:
+    raise InputError(f'--pbt_fraction: {fraction} must be in (0, 0.5]')
+  values, status = halving.checked_table(values, status)
+  src = np.arange(len(values))
+  ranked = halving.ranked(values, status)
+  if not len(ranked):
+    return src
+  k = truncation_size(len(ranked), fraction)
+  top = ranked[:max(k, 1)]
+  unranked = np.setdiff1d(src, ranked)
+  replaced = np.sort(np.concatenate([ranked[len(ranked) - k:], unranked]))
+  src[replaced] = top[rng.integers(len(top), size=len(replaced))]
+  return src
+
+
+@dataclasses.dataclass(frozen=True)
+class Range:
+  """Where `explore` keeps a hyperparameter: [lo, hi], log-scaled and/or integer."""
+  lo: float
+  hi: float
+  log: bool = False
+  integer: bool = False
+
+  def __post_init__(self):
+    if not self.lo <= self.hi or (self.log and self.lo <= 0):
+      raise ValueError(f'bad range {self}')
+
+  def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+    if self.integer and not self.log:
+      return rng.integers(int(self.lo), int(self.hi) + 1, size=size).astype(np.float64)
+    if self.log:
+      return np.exp(rng.uniform(math.log(self.lo), math.log(self.hi), size=size))
+    return rng.uniform(self.lo, self.hi, size=size)
+
+
+def explore(values: dict, copied, space: dict, rng: np.random.Generator, *,
+            resample_probability: float = 0.25, factors=(0.8, 1.2)) -> dict:
+  """Perturbs the hyperparameters of the copied members (Jaderberg et al. 2017).
+
+  Args:
+    values: name -> <float>[P] hyperparameter values (see `hparam_values`).
+    copied: <bool>[P] the members that took another's state.
+    space: name -> Range for each hyperparameter to explore (a subset of `values`).
+    rng: draws, name by name in `space` order, whether to resample, the factor and
+      the fresh value for each copied member.
+  Returns:
+    New arrays, same dtypes: for copied members each name in `space` resampled from
+    its range with probability `resample_probability` (log-uniformly if log),
+    otherwise multiplied by one of `factors` drawn uniformly; then clipped into the
+    range and, if integer, rounded. Everything else unchanged.
+  """
+  copied = np.asarray(copied, bool)
+  out = {name: np.array(v, copy=True) for name, v in values.items()}
+  n = int(copied.sum())
+  factors = np.asarray(factors, np.float64)
+  for name, r in space.items():
+    old = out[name][copied].astype(np.float64)
+    resample = rng.random(n) < resample_probability
+    factor = factors[rng.integers(len(factors), size=n)]
+    new = np.clip(np.where(resample, r.sample(rng, n), old * factor), r.lo, r.hi)
+    out[name][copied] = np.round(new) if r.integer else new
+  return out
+
+
+def search_space(axes: dict) -> dict:
+  """name -> Range for every swept explorable axis of a sweep (`search.parse_axis`
+  results by name). uniform/loguniform/randint keep their bounds and scale; a grid
+  spans its smallest to largest value, log-scaled when all are > 0 and span a factor
+  of 10 or more. Per-layer dropout axes replace `dropout`."""
+  space = {}
+  for name, axis in axes.items():
+    if not hparams.is_explorable(name):
+      continue
+    if axis.kind == 'grid':
+      lo, hi = min(axis.values), max(axis.values)
+      if lo == hi:
+        continue
+      space[name] = Range(lo, hi, log=lo > 0 and hi >= 10 * lo)
+    else:
+      lo, hi = axis.values
+      space[name] = Range(lo, hi, log=axis.kind == 'loguniform',
+                          integer=axis.kind == 'randint')
+  if any(hparams.layer_of(name) is not None for name in space):
+    space.pop('dropout', None)
+  return space
+
+
+def lineage_records(uids, src_uids, step: int, values: dict, bucket=None) -> list[dict]:
+  """Records of one PBT decision for metrics.jsonl, for each member that was copied:
+  {'split': 'lineage', 'metric': 'parent', 'value': the source's uid} and, for each
+  name in `values` (<[P]> after `explore`), {'split': 'hparams', 'metric': name,
+  'value': its new value}. `bucket` is added when given."""
+  uids, src_uids = np.asarray(uids), np.asarray(src_uids)
+  records = []
+  for i in np.flatnonzero(uids != src_uids):
+    where = {'uid': int(uids[i])}
+    if bucket is not None:
+      where['bucket'] = bucket
+    where['step'] = int(step)
+    records.append({**where, 'split': 'lineage', 'metric': 'parent',
+                    'value': int(src_uids[i])})
+    records += [{**where, 'split': 'hparams', 'metric': name, 'value': float(v[i])}
+                for name, v in values.items()]
+  return records
+
+
+def ancestry(records, uid: int) -> list[tuple[int, int]]:
+  """Whose weights member `uid` trained from when, read from lineage records:
+  [(uid, since_step), (parent, since_step), ..., (root, 0)], newest first."""
+  parents = {}
+  for r in records:
+    if r['split'] == 'lineage' and r['metric'] == 'parent':
+      parents.setdefault(r['uid'], []).append((r['step'], int(r['value'])))
+  chain, limit = [], math.inf
+  while True:
+    earlier = [(s, p) for s, p in parents.get(uid, ()) if s < limit]
+    if not earlier:
+      return chain + [(uid, 0)]
+    limit, parent = max(earlier)
+    chain.append((uid, limit))
+    uid = parent

@@ -1,0 +1,227 @@
+"""A sweep's specification: one field per flag, checked, and turned into a plan.
+
+`SweepSpec` is what `experiments/population_sweep.py` builds from its flags;
+`make_plan` turns it into members and buckets (choosing masked or bucketed hidden
+sizes for `--hidden_mode=auto` by `plan_cost_s`); `check` refuses bad budgets and
+search settings in one line; `load_data` reads the task's data.
+"""
+
+import dataclasses
+
+from rnnjax.data import task_data
+from rnnjax.engine import model
+from rnnjax.engine import tasks
+from rnnjax.errors import InputError
+from rnnjax.search import halving
+from rnnjax.search import hparams
+from rnnjax.search import space
+
+
+def _setting(default, help_text):
+  return dataclasses.field(default=default, metadata={'help': help_text})
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSpec(hparams.SpecStrings):
+  """A sweep: one field per flag of `experiments/population_sweep.py`, which defines
+  its flags from these fields (names, types, defaults and help texts).
+
+  Besides the settings below, one spec string per hyperparameter of hparams.TABLE
+  (inherited from `hparams.SpecStrings`).
+  """
+  task: str = _setting('forecast', 'forecast, classify or charlm.')
+  dataset: str = _setting('', "Bundled data by name (empty: the task's default: "
+                          'wineind_sales, ItalyPowerDemand, shakespeare).')
+  val_size: int = _setting(0, 'Validation part: time points (forecast, 0: 15%), TRAIN '
+                           'cases carved out (classify, 0: 20%) or characters (charlm, '
+                           '0: 2%).')
+  test_size: int = _setting(0, 'Test part, the last time points or characters (0: 15% / '
+                            '2%); classify tests on TEST.')
+  # forecast
+  csv_path: str = _setting('', 'A CSV file of your own (instead of --dataset).')
+  time_column: str = _setting('', 'Time column of --csv_path (rows are in time order).')
+  target_columns: tuple = _setting((), 'Columns of --csv_path to forecast.')
+  input_columns: tuple = _setting((), 'Extra input columns of --csv_path.')
+  horizon: int = _setting(1, 'Steps forecast ahead from each window.')
+  season: int = _setting(-1, 'Season length for the seasonal-naive, ETS and ARIMA '
+                         "baselines and MASE (-1: the bundled series' own, or inferred "
+                         'from a regular --time_column of --csv_path: hourly 24, daily 7, '
+                         'weekly 52, monthly 12, quarterly 4, else none; 0: none).')
+  difference: bool = _setting(False, 'Model the changes of the targets (v[t] - v[t-1]) '
+                              'instead of their levels: for series with a trend. Errors '
+                              'are still reported on the levels.')
+  classical_baselines: bool = _setting(True, 'Also fit AutoETS and AutoARIMA '
+                                       '(statsforecast, when installed) as test baselines; '
+                                       'false skips them (minutes on long seasonal series).')
+  # classify
+  train_path: str = _setting('', 'Your own UCR/UEA .ts training file.')
+  test_path: str = _setting('', 'Your own UCR/UEA .ts test file.')
+  pooling: str = _setting('last', 'Readout of a sequence: last (its last valid step) or '
+                          'mean (of its valid steps).')
+  # charlm
+  text_path: str = _setting('', 'Your own UTF-8 text file.')
+  seq_len: int = _setting(64, 'Characters per training window.')
+  sample_chars: int = _setting(1000, 'Characters the best model writes to '
+                               'WORKDIR/sample.txt (0: none).')
+  temperature: float = _setting(0.8, 'Sampling temperature (> 0).')
+  # model and search
+  dropout_per_layer: str = _setting('', 'One dropout spec per layer, separated by ";" '
+                                    '(overrides --dropout), e.g. "grid(0,0.2);0.5".')
+  variational_dropout: bool = _setting(False, 'Draw each input / between-layer dropout '
+                                       'mask once per sequence.')
+  hidden_mode: str = _setting('auto', 'masked: hidden sizes share one program, padded '
+                              'and masked; bucket: one program each; auto: whichever is '
+                              'estimated cheaper (padding arithmetic against compiles).')
+  search: str = _setting('grid', 'grid (cross every list), random, halving (successive '
+                         'halving), pbt (population-based training) or tpe (Optuna\'s '
+                         'TPE sampler, in --rounds).')
+  num_members: int = _setting(0, 'Configurations drawn by random search (grid: leave 0).')
+  num_seeds: int = _setting(1, 'Repeats of every configuration.')
+  train_steps: int = _setting(500, 'Training steps per member.')
+  eval_every: int = _setting(100, 'Steps per chunk; validation after each.')
+  patience: int = _setting(0, 'Evaluations without improvement before a member stops '
+                           'early (0: never).')
+  eta: int = _setting(3, 'Halving: the best 1/eta go on at each rung.')
+  min_steps: int = _setting(0, 'Halving: steps before the first rung (0: --eval_every); '
+                            'rungs at min_steps * eta^k.')
+  pbt_interval: int = _setting(0, 'PBT: steps between exploit/explore (0: --eval_every).')
+  pbt_fraction: float = _setting(0.25, 'PBT: the bottom fraction copies the top fraction.')
+  rounds: int = _setting(0, 'TPE: rounds of --num_members configurations, each '
+                         'proposed from the results of every earlier round.')
+  seed: int = _setting(0, 'Base random seed (members: fold_in(seed, uid)).')
+  folds: int = _setting(1, 'Cross-validation folds, trained as members of the same '
+                        'programs: forecast: rolling origins, each a validation block '
+                        'earlier; classify: disjoint stratified validation parts of '
+                        'TRAIN. Configurations rank by their mean over folds and seeds; '
+                        'the last fold is the usual split and its members form the final '
+                        'model. grid and random search only; not for charlm.')
+  # the final model
+  ensemble: str = _setting('top', 'The model the sweep hands back, chosen on validation: '
+                           'top (the k best members averaged, k chosen on validation), '
+                           'greedy (ensemble selection, Caruana et al. 2004) or single '
+                           '(the best member).')
+  ensemble_size: int = _setting(16, 'Most members in the final model (top: the pool k '
+                                'is chosen from; greedy: the most picks).')
+  refit: int = _setting(0, 'Train the final model\'s members again on train + validation '
+                        'for the steps at which each was best, this many seeds each, '
+                        'before the test score (0: no refit). Not for charlm.')
+
+  def to_json(self):
+    return {k: list(v) if isinstance(v, tuple) else v
+            for k, v in dataclasses.asdict(self).items()}
+
+  def axes(self) -> dict:
+    """name -> space.Axis of every hyperparameter of this sweep."""
+    return space.axes_of(dataclasses.asdict(self), task=self.task,
+                          dropout_per_layer=self.dropout_per_layer)
+
+
+def make_plan(spec: SweepSpec, configs=None) -> space.Plan:
+  """configs: a round of tpe (see space.make_plan)."""
+  axes = spec.axes()
+  make = lambda mode: space.make_plan(axes, search=spec.search,
+                                      num_members=spec.num_members,
+                                      num_seeds=spec.num_seeds, seed=spec.seed,
+                                      hidden_mode=mode, num_folds=spec.folds,
+                                      configs=configs)
+  if spec.hidden_mode == 'auto':
+    masked, bucketed = make('masked'), make('bucket')
+    plan = masked if plan_cost_s(masked, spec) <= plan_cost_s(bucketed, spec) else bucketed
+  else:
+    plan = make(spec.hidden_mode)
+  if spec.dropout_per_layer:
+    layers = spec.dropout_per_layer.count(';') + 1
+    for structure in plan.buckets:
+      if structure['num_layers'] != layers:
+        raise InputError(f'--dropout_per_layer: {layers} spec(s) for a '
+                         f'{structure["num_layers"]}-layer network')
+  return plan
+
+
+# What `--hidden_mode=auto` weighs: a compile per bucket against the arithmetic spent on
+# padding. Fitted to two measured runs of seed_full_sweep.flags on the 2-core VM (masked:
+# 6 buckets, 587 s of training; bucketed: 18 buckets, 631 s), with a compile of 13 s
+# (the first chunk of its small buckets): a member-step costs a fixed 2.7 ms (gate
+# arithmetic, validation, dispatch) plus its recurrent arithmetic at 234 GFLOP/s.
+# --ensemble: how the final model is made of the members (final/ensemble.py).
+ENSEMBLES = ('top', 'greedy', 'single')
+COMPILE_S = 13.0
+MEMBER_STEP_S = 2.7e-3
+TRAIN_FLOPS_PER_S = 234e9
+
+
+def plan_cost_s(plan: space.Plan, spec: SweepSpec) -> float:
+  """Estimated seconds of a plan: a compile per bucket, and per member-step a fixed cost
+  plus the recurrent arithmetic at the bucket's (padded) width: 6 x batch x time steps x
+  G H (I + H) per layer (forward and backward)."""
+  total = 0.0
+  for b, structure in enumerate(plan.buckets):
+    cfg = model.ModelConfig(cell=structure['cell'], input_size=1,
+                            hidden_size=structure['hidden_size'],
+                            num_layers=structure['num_layers'], output_size=1)
+    flops = 6 * structure['batch_size'] * model.recurrent_cost(
+        cfg, structure['hidden_size']) * int(structure.get('lookback', spec.seq_len))
+    total += COMPILE_S + len(plan.bucket_uids(b)) * spec.train_steps * (
+        MEMBER_STEP_S + flops / TRAIN_FLOPS_PER_S)
+  return total
+
+
+def check(spec: SweepSpec):
+  for flag in ('train_steps', 'eval_every', 'horizon'):
+    if getattr(spec, flag) < 1:
+      raise InputError(f'--{flag}: {getattr(spec, flag)} must be >= 1')
+  if spec.train_steps % spec.eval_every:
+    raise InputError(f'--train_steps: {spec.train_steps} is not a multiple of '
+                     f'--eval_every={spec.eval_every}')
+  if spec.task not in tasks.TASKS:
+    raise InputError(f'--task: unknown task {spec.task!r}; expected one of '
+                     f'{", ".join(tasks.TASKS)}')
+  if spec.ensemble not in ENSEMBLES:
+    raise InputError(f'--ensemble: {spec.ensemble!r}; expected one of '
+                     f'{", ".join(ENSEMBLES)}')
+  if spec.ensemble_size < 1:
+    raise InputError(f'--ensemble_size: {spec.ensemble_size} must be >= 1')
+  if spec.refit < 0 or (spec.refit and spec.task == 'charlm'):
+    raise InputError(f'--refit: {spec.refit}; expected seeds >= 0, and 0 for charlm '
+                     '(its training text is one contiguous part)')
+  if spec.folds < 1:
+    raise InputError(f'--folds: {spec.folds} must be >= 1')
+  if spec.folds > 1 and spec.search in space.ADAPTIVE:
+    raise InputError(f'--folds: cross-validation ranks finished members; --search='
+                     f'{spec.search} decides while they train (use grid or random)')
+  if spec.folds > 1 and spec.task == 'charlm':
+    raise InputError('--folds: charlm has no folds (its text splits in one order); leave '
+                     'it 1')
+  if spec.temperature <= 0:
+    raise InputError(f'--temperature: {spec.temperature} must be > 0')
+  if spec.search == 'halving':
+    halving.rungs(train_steps=spec.train_steps, min_steps=spec.min_steps or spec.eval_every,
+                   eta=spec.eta, eval_every=spec.eval_every)
+  if spec.search == 'pbt':
+    interval = spec.pbt_interval or spec.eval_every
+    if interval % spec.eval_every or interval >= spec.train_steps:
+      raise InputError(f'--pbt_interval: {interval} must be a multiple of --eval_every='
+                       f'{spec.eval_every} and less than --train_steps={spec.train_steps}')
+    if not 0 < spec.pbt_fraction <= 0.5:
+      raise InputError(f'--pbt_fraction: {spec.pbt_fraction} must be in (0, 0.5]')
+  if spec.search != 'tpe' and spec.rounds:
+    raise InputError(f'--rounds: {spec.rounds}, but rounds are for --search=tpe only '
+                     f'(this sweep is --search={spec.search})')
+  if spec.search == 'tpe' and (spec.rounds < 1 or spec.num_members < 1):
+    flag, value = ('rounds', spec.rounds) if spec.rounds < 1 else (
+        'num_members', spec.num_members)
+    raise InputError(f'--{flag}: {value}; --search=tpe needs --rounds >= 1 of '
+                     '--num_members >= 1 configurations each')
+
+
+def load_data(spec: SweepSpec, lookback: int | None = None,
+              fold: int | None = None) -> task_data.TaskData:
+  """The task's data; forecasting's windows for `lookback` (one value of the axis); of
+  cross-validation fold `fold` (None: the last, the usual split)."""
+  options = {name: getattr(spec, name) for name in task_data.options(spec.task)}
+  if 'lookback' in options:  # The spec's lookback is an axis: one value per bucket.
+    options['lookback'] = lookback or 1
+  return task_data.load(task=spec.task, dataset=spec.dataset, seed=spec.seed,
+                        val_size=spec.val_size, test_size=spec.test_size,
+                        fold=spec.folds - 1 if fold is None else fold, folds=spec.folds,
+                        **options)

@@ -1,0 +1,135 @@
+"""The adaptive search between chunks: its state, and its decisions applied to the runs.
+
+  grid, random  nothing.
+  halving       halving.decide says which rows go on at each rung; cut members are
+                `retired` (their record, at their best parameters, goes to the summary)
+                and each run's survivors are gathered into a smaller population.
+  pbt           pbt.decide says who copies whom and the new values; gather.exploit and
+                gather.set_fields apply them. Lineage and new values go to metrics.jsonl.
+
+`SearchState` is everything a restart needs (the tables of runs that reached a step the
+others have not, and the retired members); it is saved with every checkpoint. Decisions
+depend on the tables, the seed and the step only, so a resumed sweep decides exactly as
+an uninterrupted one.
+"""
+
+import dataclasses
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from rnnjax.engine import distributed
+from rnnjax.engine import gather
+from rnnjax.engine import sharding
+from rnnjax.search import halving
+from rnnjax.search import hparams
+from rnnjax.search import pbt
+
+
+class Table(NamedTuple):
+  """A run's members after its latest chunk, each <[P]>."""
+  best_val: np.ndarray   # Best selection metric so far (halving ranks by it).
+  status: np.ndarray
+  uids: np.ndarray
+  latest: np.ndarray     # Selection metric of the current weights (PBT ranks by it).
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchState:
+  tables: dict = dataclasses.field(default_factory=dict)   # run -> Table
+  retired: dict = dataclasses.field(default_factory=dict)  # uid -> member record
+  rounds: tuple = ()      # tpe: each round's configurations (axis name -> value)
+  journal_bytes: int = 0  # tpe: the length of WORKDIR/tpe.journal that this state covers
+
+  def to_json(self) -> dict:
+    # JSON has no inf or NaN: non-finite metrics are written as None.
+    finite = lambda a: [v if math.isfinite(v) else None
+                        for v in np.asarray(a, np.float64).tolist()]
+    return {'retired': {str(k): v for k, v in self.retired.items()},
+            'rounds': [list(configs) for configs in self.rounds],
+            'journal_bytes': self.journal_bytes,
+            'tables': {str(r): [finite(t.best_val), t.status.tolist(), t.uids.tolist(),
+                                finite(t.latest)] for r, t in self.tables.items()}}
+
+  @classmethod
+  def from_json(cls, saved: dict) -> 'SearchState':
+    number = lambda a: np.asarray([np.inf if v is None else v for v in a], np.float64)
+    return cls(tables={int(r): Table(number(b), np.asarray(s), np.asarray(u), number(l))
+                       for r, (b, s, u, l) in saved['tables'].items()},
+               retired={int(k): v for k, v in saved['retired'].items()},
+               rounds=tuple(tuple(configs) for configs in saved.get('rounds', ())),
+               journal_bytes=saved.get('journal_bytes', 0))
+
+
+@dataclasses.dataclass(frozen=True)
+class Strategy:
+  """The sweep's search settings, read once from the spec."""
+  rung_steps: tuple = ()
+  pbt_steps: tuple = ()
+  space: dict = dataclasses.field(default_factory=dict)  # PBT: name -> pbt.Range
+  eta: int = 3
+  fraction: float = 0.25
+  seed: int = 0
+
+
+def strategy(spec) -> Strategy:
+  if spec.search == 'halving':
+    return Strategy(rung_steps=tuple(halving.rungs(
+        train_steps=spec.train_steps, min_steps=spec.min_steps or spec.eval_every,
+        eta=spec.eta, eval_every=spec.eval_every)), eta=spec.eta)
+  if spec.search == 'pbt':
+    return Strategy(pbt_steps=tuple(pbt.pbt_steps(
+        train_steps=spec.train_steps, pbt_interval=spec.pbt_interval or spec.eval_every,
+        eval_every=spec.eval_every)), space=pbt.search_space(spec.axes()),
+                    fraction=spec.pbt_fraction, seed=spec.seed)
+  return Strategy()
+
+
+def observe(state: SearchState, r: int, table: Table) -> SearchState:
+  return dataclasses.replace(state, tables={**state.tables, r: table})
+
+
+def decide(rules: Strategy, state: SearchState, runs: list, step: int, *, retire, mesh):
+  """Applies the strategy once every run has reached `step`.
+
+  retire(run, rows, stopped_by) -> the member records (dicts with 'uid') of rows
+  <int>[n] of `run` that leave the population, at their best parameters (the driver
+  scores them: results/member_scores.py); kept in `state.retired` for the summary.
+  Returns (state, runs, records for metrics.jsonl).
+  """
+  runs, records = list(runs), []
+  shard = sharding.members_sharding(mesh)
+  for r, keep in halving.decide(state.tables, step, rung_steps=rules.rung_steps,
+                                eta=rules.eta).items():
+    run = runs[r]
+    cut = (np.asarray(run.uids) >= 0) & ~keep
+    retired = {rec['uid']: rec for rec in retire(
+        run, np.flatnonzero(cut), f'halving at {step}')} if cut.any() else {}
+    state = dataclasses.replace(
+        state, retired={**state.retired, **retired},
+        tables={k: v for k, v in state.tables.items() if k != r})
+    if not keep.any():
+      runs[r] = dataclasses.replace(run, state=None, uids=())
+      continue
+    new_state, hp, index = gather.compact_members(run.state, run.hp, keep,
+                                                  multiple=mesh.size, sharding=shard)
+    uids = [run.uids[i] for i in index[:int(keep.sum())]]
+    runs[r] = dataclasses.replace(run, state=new_state, hp=hp, uids=tuple(
+        uids + [-1 - k for k in range(len(index) - len(uids))]))
+  live = state.tables if step in rules.pbt_steps else {}
+  values = {r: hparams.read(distributed.fetch(runs[r].hp), list(rules.space))
+            for r in live}
+  for r, decision in pbt.decide(live, values, step, steps=rules.pbt_steps,
+                                seed=rules.seed, fraction=rules.fraction,
+                                space=rules.space).items():
+    run = runs[r]
+    new_state, hp = gather.exploit(run.state, run.hp, decision.src, sharding=shard)
+    if decision.values:
+      hp = gather.set_fields(hp, hparams.replaced(
+          hp, decision.values, distributed.fetch(hp.dropout_rates)), sharding=shard)
+    runs[r] = dataclasses.replace(run, state=new_state, hp=hp)
+    uids = np.asarray(run.uids)
+    records += pbt.lineage_records(uids, uids[decision.src], step, decision.values,
+                                   bucket=run.bucket)
+  return state, runs, records

@@ -1,0 +1,121 @@
+"""`--search=tpe`: rounds of configurations proposed by Optuna's TPE sampler.
+
+Bergstra et al. 2011, "Algorithms for hyper-parameter optimization" (the tree-structured
+Parzen estimator), multivariate (Falkner et al. 2018), through Optuna (Akiba et al. 2019).
+The sweep runs `--rounds` rounds; round k asks the study for `--num_members`
+configurations at once (`constant_liar`: the ones asked but not yet told count as bad
+results, so the N proposals spread out), trains them as one population like any other
+members (buckets, waves), and tells each configuration's value: the mean over its seeds of
+the validation selection metric at their best parameters (and over its cross-validation
+folds; FAIL when every one diverged).
+Round 0 is Optuna's random start-up; every later round models all earlier ones.
+
+Axes become Optuna distributions: listed values (structural or not) categorical,
+uniform / loguniform real ranges (log scale kept), randint integer ranges; a constant is
+no parameter. The study lives in WORKDIR/tpe.journal (Optuna's JournalStorage). Each
+round's sampler is seeded from (--seed, round), and the journal is cut back to what the
+checkpoint covers on resume, so a resumed round proposes exactly what an uninterrupted
+one did. Optuna is imported only here, only for tpe sweeps.
+"""
+
+import os
+import warnings
+
+import numpy as np
+
+from rnnjax.engine import population as pop
+
+JOURNAL = 'tpe.journal'
+STUDY = 'rnnjax-tpe'
+
+
+def _optuna():
+  import optuna  # pylint: disable=g-import-not-at-top
+  optuna.logging.set_verbosity(optuna.logging.WARNING)
+  return optuna
+
+
+def distributions(axes: dict) -> dict:
+  """name -> Optuna distribution of every axis that takes more than one value."""
+  dist = _optuna().distributions
+  out = {}
+  for name, axis in axes.items():
+    if axis.kind == 'grid':
+      if len(axis.values) > 1:
+        out[name] = dist.CategoricalDistribution(axis.values)
+    elif axis.kind == 'randint':
+      out[name] = dist.IntDistribution(*axis.values)
+    else:
+      out[name] = dist.FloatDistribution(*axis.values, log=axis.kind == 'loguniform')
+  return out
+
+
+def open_study(path: str | None, spec, round_: int):
+  """The study in the journal at `path` (None: in memory), with round `round_`'s
+  sampler."""
+  optuna = _optuna()
+  with warnings.catch_warnings():
+    warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
+    sampler = optuna.samplers.TPESampler(
+        multivariate=True, constant_liar=True, n_startup_trials=spec.num_members,
+        seed=int(np.random.SeedSequence([spec.seed, round_]).generate_state(1)[0]))
+  storage = None
+  if path is not None:
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(path))
+  return optuna.create_study(study_name=STUDY, storage=storage, sampler=sampler,
+                             direction='minimize', load_if_exists=True)
+
+
+def ask(study, spec, round_: int) -> list:
+  """Round `round_`'s `num_members` configurations: axis name -> value (constants too)."""
+  axes = spec.axes()
+  dists = distributions(axes)
+  configs = []
+  with warnings.catch_warnings():
+    warnings.simplefilter('ignore', _optuna().exceptions.ExperimentalWarning)
+    for c in range(spec.num_members):
+      trial = study.ask(dists)
+      trial.set_user_attr('round', round_)
+      trial.set_user_attr('config', round_ * spec.num_members + c)
+      configs.append({name: trial.params[name] if name in dists else axis.values[0]
+                      for name, axis in axes.items()})
+  return configs
+
+
+def propose(spec, workdir: str | None, round_: int) -> list:
+  """Opens the study (`workdir` None: a study in memory, e.g. for a dry run's first round)
+  and asks round `round_`'s configurations."""
+  path = os.path.join(workdir, JOURNAL) if workdir is not None else None
+  return ask(open_study(path, spec, round_), spec, round_)
+
+
+def tell(spec, workdir: str, round_: int, tables: list, configs: dict) -> None:
+  """Tells round `round_`'s trials their values.
+
+  tables: the runs' searcher tables (best validation selection metric, status and uid
+  of each row; uid < 0 pads); configs: uid -> its configuration's number.
+  """
+  optuna = _optuna()
+  study = open_study(os.path.join(workdir, JOURNAL), spec, round_)
+  values = {}  # config -> [(value, diverged)] over its seeds
+  for table in tables:
+    for best, status, uid in zip(table.best_val, table.status, table.uids):
+      if uid >= 0:
+        values.setdefault(configs[int(uid)], []).append(
+            (float(best), int(status) == pop.DIVERGED))
+  for trial in study.get_trials(deepcopy=False,
+                                states=(optuna.trial.TrialState.RUNNING,)):
+    if trial.user_attrs.get('round') != round_:
+      continue
+    seeds = values[trial.user_attrs['config']]
+    usable = [v for v, diverged in seeds if not diverged and np.isfinite(v)]
+    if usable:
+      study.tell(trial.number, float(np.mean(usable)))
+    else:
+      study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+
+
+def journal_bytes(workdir: str) -> int:
+  path = os.path.join(workdir, JOURNAL)
+  return os.path.getsize(path) if os.path.exists(path) else 0

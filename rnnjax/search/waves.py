@@ -1,0 +1,112 @@
+"""What the engine runs: every bucket's static train config and its members in waves.
+
+`search.make_plan` decides which members exist and how they group into buckets (one
+structure each); `make_runs` turns that into `Run`s, the single hand-off from "what the
+user asked" to "what the engine runs": a bucket's members in equal waves that fit the
+memory budget (so one compiled program serves every wave of a bucket), each wave's
+hyperparameters stacked by `hparams.stack` and padded to a multiple of the device count.
+"""
+
+import dataclasses
+
+from rnnjax.data import task_data
+from rnnjax.engine import distributed
+from rnnjax.engine import model
+from rnnjax.engine import population as pop
+from rnnjax.engine import sharding
+from rnnjax.errors import InputError
+from rnnjax.search import hparams
+from rnnjax.search import probe
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+  """A bucket's wave of members, trained as one population.
+
+  uids: row order of the population arrays; rows with uid < 0 pad the population to a
+    multiple of the device count. Empty once halving has cut every member.
+  hp, state: the population's HParams and TrainState (state None before the run's first
+    chunk, and after halving ended it).
+  data_key: which data it trains on: (lookback or None, cross-validation fold).
+  """
+  bucket: int
+  cfg: pop.TrainConfig
+  uids: tuple
+  hp: pop.HParams
+  data_key: tuple = (None, 0)
+  state: pop.TrainState | None = None
+
+
+def train_config(structure: dict, data: task_data.TaskData, spec) -> pop.TrainConfig:
+  """A bucket's static config: its structural values, the data's shapes, the spec's
+  task settings."""
+  cfg = model.ModelConfig(cell=structure['cell'], input_size=data.input_size,
+                          hidden_size=structure['hidden_size'],
+                          num_layers=structure['num_layers'],
+                          output_size=data.output_size, readout=data.readout,
+                          variational=spec.variational_dropout)
+  return pop.TrainConfig(model=cfg, optimizer=structure['optimizer'],
+                         batch_size=structure['batch_size'],
+                         steps_per_chunk=spec.eval_every, num_targets=data.num_targets,
+                         patience=spec.patience, task=spec.task, seq_len=spec.seq_len,
+                         difference=spec.difference and spec.task == 'forecast',
+                         num_folds=spec.folds)
+
+
+def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0,
+              group_size: int = 0):
+  """Each bucket's members in waves of equal size that fit `max_memory_gb` (0: half the
+  machine's memory). Returns ([Run], the plan as JSON with each bucket's parameters,
+  padding, waves, and the members per vmap group on a device that training will use
+  (`group_size` asked for, 0: see `sharding.group_size`).
+
+  datas: data key (a bucket's lookback or None, fold) -> its TaskData. Each fold's
+  members train in waves of their own, on their fold's data, by the bucket's one
+  program (the folds' data have equal shapes, see task_data.same_shapes).
+  """
+  budget = (max_memory_gb or probe.default_memory_gb()) * 2**30
+  plan_json = plan.to_json()
+  runs = []
+  for b, structure in enumerate(plan.buckets):
+    uids = plan.bucket_uids(b)
+    data = datas[(structure.get('lookback'), spec.folds - 1)]
+    cfg = train_config(structure, data, spec)
+    per_member = probe.estimate_bytes(cfg, data.seq_len)
+    waves = probe.waves(len(uids) // spec.folds, per_member, budget, mesh.size)
+    size = waves['wave_size']
+    for fold in range(spec.folds):
+      mine = uids[uids % spec.folds == fold]
+      for start in range(0, len(mine), size):
+        wave = mine[start:start + size]
+        column = lambda name, wave=wave: (plan.column(name, wave) if name in plan.columns
+                                          else None)
+        hp = hparams.stack_from(column, wave, size, structure['num_layers'])
+        runs.append(Run(b, cfg, tuple(hp.uid.tolist()),
+                        distributed.put(hp, sharding.members_sharding(mesh)),
+                        data_key=(structure.get('lookback'), fold)))
+    activations = pop.activation_bytes(cfg, data.seq_len)
+    plan_json['buckets'][b].update(
+        probe.describe(cfg, plan.column('hidden_size', uids)), **waves,
+        estimated_bytes_per_member=per_member,
+        group_size=sharding.group_size(size // mesh.size, group_size, activations),
+        activation_bytes_per_member=activations)
+  return runs, plan_json
+
+
+def check_batch_sizes(plan, datas: dict) -> None:
+  """datas: as `make_runs`'s; every fold's training set must hold a batch."""
+  num_folds = len({fold for _, fold in datas})
+  for structure in plan.buckets:
+    for (lookback, fold), data in datas.items():
+      if lookback == structure.get('lookback') and structure['batch_size'] > data.num_train:
+        where = f' of fold {fold + 1} of {num_folds}' if num_folds > 1 else ''
+        raise InputError(f'--batch_size: {structure["batch_size"]} is larger than the '
+                         f'training set{where} ({data.num_train} examples)')
+
+
+def chunk_order(num_runs: int, num_chunks: int, chunk_major: bool) -> list:
+  """The sweep's chunks in the order they run: (run, chunk). Adaptive searches advance
+  every run one chunk at a time, so that they can compare members across runs."""
+  if chunk_major:
+    return [(r, c) for c in range(num_chunks) for r in range(num_runs)]
+  return [(r, c) for r in range(num_runs) for c in range(num_chunks)]
