@@ -22,6 +22,7 @@ from rnnjax.figures import sensitivity
 from rnnjax.figures import tables
 from rnnjax.results import files
 from rnnjax.results import member_table
+from rnnjax.search import plan as search_plan
 from rnnjax.search import space
 
 DEFAULTS = {'cell': 'lstm', 'optimizer': 'adam', 'hidden_size': '32', 'num_layers': '1',
@@ -42,8 +43,8 @@ def fabricate(workdir, axes, fn, *, search_kind='grid', num_seeds=2, num_members
   os.makedirs(workdir, exist_ok=True)
   spec = {**DEFAULTS, **axes}
   parsed = {n: space.parse_axis(n, t) for n, t in spec.items()}
-  plan = space.make_plan(parsed, search=search_kind, num_members=num_members,
-                          num_seeds=num_seeds, seed=0)
+  plan = search_plan.make_plan(parsed, search=search_kind, num_members=num_members,
+                                num_seeds=num_seeds, seed=0)
   members, lines = [], []
   for m in plan.members:
     mse = float(fn(m.hparams, m.seed))

@@ -1,4 +1,4 @@
-"""Tests for rnnjax/search/space.py: the spec grammar, its errors, and make_plan."""
+"""Tests for rnnjax/search/space.py (the spec grammar and its errors) and plan.py (make_plan)."""
 
 import json
 import time
@@ -9,6 +9,7 @@ import pytest
 from rnnjax.engine import optim
 from rnnjax.errors import InputError
 from rnnjax.search import hparams
+from rnnjax.search import plan as search_plan
 from rnnjax.search import space
 
 # One constant spec per axis (momentum and beta2 left out: the family defaults apply).
@@ -107,8 +108,8 @@ def test_bad_spec_names_the_flag(name, text):
 
 def _grid_plan(num_seeds=2, num_members=0):
   axes = _axes(cell='grid(lstm, gru)', hidden_size='8,16', learning_rate='grid(0.1,0.01,0.001)')
-  return space.make_plan(axes, search='grid', num_members=num_members, num_seeds=num_seeds,
-                          seed=0)
+  return search_plan.make_plan(axes, search='grid', num_members=num_members, num_seeds=num_seeds,
+                                seed=0)
 
 
 def test_grid_plan_members_and_buckets():
@@ -124,7 +125,7 @@ def test_grid_plan_members_and_buckets():
     assert {m.hparams['learning_rate'] for m in members} == {0.1, 0.01, 0.001}
     for m in members:
       assert m.bucket == b
-      assert {k: m.hparams[k] for k in space.STRUCTURAL if k in m.hparams} == structure
+      assert {k: m.hparams[k] for k in hparams.STRUCTURAL if k in m.hparams} == structure
   # Every member is in exactly one bucket.
   assert sorted(m.uid for b in range(4) for m in plan.bucket_members(b)) == list(range(24))
 
@@ -158,7 +159,7 @@ def test_grid_plan_to_json():
   assert set(out['bucketed_axes']) == {'cell', 'hidden_size'}
   assert out['vmapped_axes'] == ['learning_rate']
   assert sum(b['num_members'] for b in out['buckets']) == 24
-  assert len(space.members_of_json(out)) == 24
+  assert len(search_plan.members_of_json(out)) == 24
 
 
 @pytest.mark.parametrize('num_members', [5, 24])
@@ -175,16 +176,16 @@ def test_grid_num_members_matching_configurations_is_accepted():
 def test_grid_rejects_random_axis_naming_the_flag():
   axes = _axes(dropout='uniform(0, 0.5)')
   with pytest.raises(InputError, match='^--dropout:'):
-    space.make_plan(axes, search='grid', num_members=0, num_seeds=1, seed=0)
+    search_plan.make_plan(axes, search='grid', num_members=0, num_seeds=1, seed=0)
 
 
 def test_bad_search_and_seeds():
   with pytest.raises(InputError, match='^--search:'):
-    space.make_plan(_axes(), search='bayes', num_members=4, num_seeds=1, seed=0)
+    search_plan.make_plan(_axes(), search='bayes', num_members=4, num_seeds=1, seed=0)
   with pytest.raises(InputError, match='^--num_seeds:'):
-    space.make_plan(_axes(), search='grid', num_members=0, num_seeds=0, seed=0)
+    search_plan.make_plan(_axes(), search='grid', num_members=0, num_seeds=0, seed=0)
   with pytest.raises(InputError, match='^--num_members:'):
-    space.make_plan(_axes(), search='random', num_members=0, num_seeds=1, seed=0)
+    search_plan.make_plan(_axes(), search='random', num_members=0, num_seeds=1, seed=0)
 
 
 # --- make_plan: random ----------------------------------------------------------------
@@ -192,8 +193,8 @@ def test_bad_search_and_seeds():
 def _random_plan(seed, num_members=40, num_seeds=1):
   axes = _axes(learning_rate='loguniform(1e-4, 1e-1)', dropout='uniform(0.1, 0.5)',
                hidden_size='randint(4, 9)', cell='choice(lstm, gru, rnn_tanh)')
-  return space.make_plan(axes, search='random', num_members=num_members,
-                          num_seeds=num_seeds, seed=seed)
+  return search_plan.make_plan(axes, search='random', num_members=num_members,
+                                num_seeds=num_seeds, seed=seed)
 
 
 def test_random_plan_values_within_bounds():
@@ -245,8 +246,8 @@ def test_random_plan_seeds_repeat_configurations():
 
 @pytest.mark.parametrize('family', optim.FAMILIES)
 def test_momentum_and_beta2_take_family_defaults(family):
-  plan = space.make_plan(_axes(optimizer=family), search='grid', num_members=0,
-                          num_seeds=1, seed=0)
+  plan = search_plan.make_plan(_axes(optimizer=family), search='grid', num_members=0,
+                                num_seeds=1, seed=0)
   (member,) = plan.members
   assert member.hparams['momentum'] == optim.DEFAULT_MOMENTUM[family]
   assert member.hparams['beta2'] == optim.DEFAULT_BETA2[family]
@@ -254,8 +255,8 @@ def test_momentum_and_beta2_take_family_defaults(family):
 
 
 def test_family_defaults_per_configuration():
-  plan = space.make_plan(_axes(optimizer='grid(sgd, rmsprop)'), search='grid',
-                          num_members=0, num_seeds=1, seed=0)
+  plan = search_plan.make_plan(_axes(optimizer='grid(sgd, rmsprop)'), search='grid',
+                                num_members=0, num_seeds=1, seed=0)
   for m in plan.members:
     family = m.hparams['optimizer']
     assert m.hparams['momentum'] == optim.DEFAULT_MOMENTUM[family]
@@ -266,7 +267,7 @@ def test_family_defaults_per_configuration():
 def test_explicit_momentum_overrides_default():
   axes = _axes(optimizer='grid(sgd, adam)')
   axes['momentum'] = space.parse_axis('momentum', '0.5')
-  plan = space.make_plan(axes, search='grid', num_members=0, num_seeds=1, seed=0)
+  plan = search_plan.make_plan(axes, search='grid', num_members=0, num_seeds=1, seed=0)
   assert [m.hparams['momentum'] for m in plan.members] == [0.5, 0.5]
   assert [m.hparams['beta2'] for m in plan.members] == [optim.DEFAULT_BETA2['sgd'],
                                                         optim.DEFAULT_BETA2['adam']]
@@ -284,7 +285,7 @@ def test_distribution_must_fit_the_axis_type(name, text):
 
 def test_randint_draws_integers():
   axes = _axes(hidden_size='randint(2, 9)')
-  plan = space.make_plan(axes, search='random', num_members=5, num_seeds=1, seed=0)
+  plan = search_plan.make_plan(axes, search='random', num_members=5, num_seeds=1, seed=0)
   assert all(type(m.hparams['hidden_size']) is int for m in plan.members)
   assert all(2 <= m.hparams['hidden_size'] <= 9 for m in plan.members)
 
@@ -292,8 +293,8 @@ def test_randint_draws_integers():
 def test_masked_hidden_size_shares_one_bucket_per_structure():
   axes = _axes(cell='grid(lstm,gru)', hidden_size='grid(32,64,128)',
                learning_rate='grid(1e-3,1e-2)')
-  plan = space.make_plan(axes, search='grid', num_members=0, num_seeds=2, seed=0,
-                          hidden_mode='masked')
+  plan = search_plan.make_plan(axes, search='grid', num_members=0, num_seeds=2, seed=0,
+                                hidden_mode='masked')
   assert len(plan.members) == 2 * 3 * 2 * 2
   assert [b['hidden_size'] for b in plan.buckets] == [128, 128]
   assert [b['cell'] for b in plan.buckets] == ['lstm', 'gru']
@@ -303,7 +304,7 @@ def test_masked_hidden_size_shares_one_bucket_per_structure():
   described = plan.to_json()
   assert described['masked_axes'] == ['hidden_size']
   assert described['bucketed_axes'] == ['cell']
-  bucketed = space.make_plan(axes, search='grid', num_members=0, num_seeds=2, seed=0)
+  bucketed = search_plan.make_plan(axes, search='grid', num_members=0, num_seeds=2, seed=0)
   assert len(bucketed.buckets) == 6
 
 
@@ -319,7 +320,7 @@ def test_plan_columns_match_its_members_and_json():
   members = list(plan.members)
   assert [m.uid for m in members] == list(range(24))
   assert [m.uid for m in plan.members[3:6]] == [3, 4, 5] and plan.members[-1].uid == 23
-  from_json = space.members_of_json(json.loads(json.dumps(plan.to_json())))
+  from_json = search_plan.members_of_json(json.loads(json.dumps(plan.to_json())))
   for m, j in zip(members, from_json):
     assert (m.uid, m.config, m.seed, m.bucket) == (j['uid'], j['config'], j['seed'],
                                                    j['bucket'])
@@ -336,8 +337,8 @@ def test_a_million_random_members_plan_in_seconds():
   axes = _axes(learning_rate='loguniform(1e-4,1e-1)', dropout='uniform(0,0.5)',
                hidden_size='grid(8,16)')
   start = time.perf_counter()
-  plan = space.make_plan(axes, search='random', num_members=1_000_000, num_seeds=1,
-                          seed=0, hidden_mode='masked')
+  plan = search_plan.make_plan(axes, search='random', num_members=1_000_000, num_seeds=1,
+                                seed=0, hidden_mode='masked')
   plan.to_json()
   assert time.perf_counter() - start < 10  # About 1 s on the 2-core VM.
   assert len(plan.members) == 1_000_000 and len(plan.buckets) == 1

@@ -16,7 +16,7 @@ from rnnjax.results import member_table
 from rnnjax.results import report
 from rnnjax.results import trial_files
 from rnnjax.run import sweep
-from rnnjax.search import space
+from rnnjax.search import plan as search_plan
 from rnnjax.search import spec as spec_lib
 
 SPEC = sweep.SweepSpec(classical_baselines=False,
@@ -83,7 +83,7 @@ def test_pbt_summary_reports_the_values_members_ended_with(tmp_path):
       last[(rec['uid'], rec['metric'])] = rec['value']
   assert {name for _, name in last} == {'learning_rate', 'dropout'}
   with open(tmp_path / 'wd' / 'plan.json') as f:
-    initial = {m['uid']: m['hparams'] for m in space.members_of_json(json.load(f))}
+    initial = {m['uid']: m['hparams'] for m in search_plan.members_of_json(json.load(f))}
   changed = 0
   for member in summary['members']:
     for name in ('learning_rate', 'dropout'):

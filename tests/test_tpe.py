@@ -10,6 +10,7 @@ import pytest
 
 from rnnjax.errors import InputError
 from rnnjax.run import sweep
+from rnnjax.search import plan as search_plan
 from rnnjax.search import space
 from rnnjax.search import spec as spec_lib
 from rnnjax.search import tpe
@@ -65,7 +66,7 @@ def test_plan_takes_given_configurations_numbered_after_earlier_rounds():
   first = spec_lib.make_plan(SPEC, configs=tpe.propose(SPEC, None, 0))
   then = spec_lib.make_plan(SPEC, configs=tpe.propose(SPEC, None, 1))
   assert [m.uid for m in then.members] == [0, 1, 2, 3]
-  later = space.concat(first, then)
+  later = search_plan.concat(first, then)
   assert [m.uid for m in later.members] == list(range(8))
   assert [m.config for m in later.members] == [0, 0, 1, 1, 2, 2, 3, 3]
   assert [m.bucket for m in later.members] == [0] * 4 + [1] * 4

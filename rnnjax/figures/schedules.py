@@ -9,7 +9,7 @@ import numpy as np
 from rnnjax.figures import load
 from rnnjax.figures import style
 from rnnjax.results import files
-from rnnjax.search import space
+from rnnjax.search import plan as search_plan
 
 TOP_K = 3
 LOG_SCALED = ('learning_rate', 'weight_decay')
@@ -35,7 +35,7 @@ def plot_schedules(table: load.Table, out_dir: str, *, log=print) -> list:
     return []
   last_step = max(m['steps'] for m in table.members) or 1
   with open(os.path.join(table.workdir, files.PLAN), encoding='utf-8') as f:
-    initial = {m['uid']: m['hparams'] for m in space.members_of_json(json.load(f))}
+    initial = {m['uid']: m['hparams'] for m in search_plan.members_of_json(json.load(f))}
   top = list(table.ranking[:TOP_K])
   with style.context():
     fig = style.new_figure(style.COLUMN_WIDTH, 1.5 + 1.2 * len(names))

@@ -13,7 +13,7 @@ import numpy as np
 
 from rnnjax.figures import load
 from rnnjax.figures import style
-from rnnjax.search import space
+from rnnjax.search import hparams
 
 
 def group_axis(table: load.Table, prefer: str = ''):
@@ -24,7 +24,7 @@ def group_axis(table: load.Table, prefer: str = ''):
     for a in candidates:
       if a.name == name:
         return a
-  structural = [a for a in candidates if a.name in space.STRUCTURAL]
+  structural = [a for a in candidates if a.name in hparams.STRUCTURAL]
   return max(structural, key=lambda a: len(a.values)) if structural else None
 
 

@@ -21,7 +21,7 @@ def _hparam_columns(plan, uids, host_hp, rows) -> dict:
   is the float it became (the history is in metrics.jsonl); an unchanged one keeps the
   plan's exact spelling."""
   names = list(plan.columns)
-  per_layer = any(hparams.layer_of(n) is not None for n in names)
+  per_layer = hparams.has_layers(names)
   # With per-layer rates (`dropout_l`), `dropout` is not a rate any layer uses.
   traced = {n for n in names if (n in hparams.TRACED and not (per_layer and n == 'dropout'))
             or hparams.layer_of(n) is not None}

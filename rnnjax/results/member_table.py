@@ -24,7 +24,7 @@ import os
 import numpy as np
 
 from rnnjax import errors
-from rnnjax.search import space
+from rnnjax.search import plan as search_plan
 
 FILENAME = 'members.npz'
 MAX_RECORDS = 1024
@@ -104,7 +104,7 @@ class MemberTable(collections.abc.Sequence):
   def __getitem__(self, i):
     if isinstance(i, slice):
       return [self[j] for j in range(*i.indices(len(self)))]
-    i = space.row_index(i, len(self))
+    i = search_plan.row_index(i, len(self))
     if self._lists is not None:
       return self._record(self._lists, i)
     return self._record(self._as_lists(slice(i, i + 1)), 0)  # One row, not every column.
@@ -196,7 +196,7 @@ class ConfigTable(collections.abc.Sequence):
   def __getitem__(self, i):
     if isinstance(i, slice):
       return [self[j] for j in range(*i.indices(len(self)))]
-    i = space.row_index(i, len(self))
+    i = search_plan.row_index(i, len(self))
     stat = lambda a: None if np.isnan(a[i]) else float(a[i])
     return {'config': int(self.config[i]),
             'uids': self.uids[self.offsets[i]:self.offsets[i + 1]].tolist(),

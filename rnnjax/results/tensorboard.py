@@ -32,7 +32,7 @@ from tensorboardX.record_writer import masked_crc32c
 
 from rnnjax.results import files
 from rnnjax.results import member_table
-from rnnjax.search import space
+from rnnjax.search import plan as search_plan
 
 DIRNAME = 'tensorboard'
 MAX_RUNS = 256      # More members: population summaries (PopulationWriter), not runs.
@@ -276,7 +276,7 @@ def rebuild(workdir: str) -> str:
       writer.add_evaluation(evaluation, [])
     writer.close(summary)
     return logdir
-  members = summary['members'] if summary else space.members_of_json(plan)
+  members = summary['members'] if summary else search_plan.members_of_json(plan)
   metrics_path = os.path.join(workdir, files.METRICS)
   latest = {}   # The last record of each (uid, split, metric, step) wins; steps in order.
   for r in files.read_metrics(metrics_path) if os.path.exists(metrics_path) else []:

@@ -38,6 +38,7 @@ from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.results import member_table
 from rnnjax.search import pbt
+from rnnjax.search import plan as search_plan
 from rnnjax.search import space
 
 JOURNAL, TRIALS, CURVES = 'optuna.journal', 'trials.csv', 'curves.csv'
@@ -61,7 +62,7 @@ def trials(workdir: str, summary: dict, rows=None) -> list:
   the summary scored it. rows: `curves(workdir)` when already read."""
   rows = curves(workdir) if rows is None else rows
   selection = summary['selection']['metric']
-  plan = {m['uid']: m for m in space.members_of_json(
+  plan = {m['uid']: m for m in search_plan.members_of_json(
       files.read_json(os.path.join(workdir, files.PLAN)))}
   curve, lineage = {}, []
   for r in rows:

@@ -35,8 +35,8 @@ from rnnjax.run import checkpoint
 from rnnjax.run import lock as lock_lib
 from rnnjax.run import stop as stop_lib
 from rnnjax.run import workdir as workdir_lib
+from rnnjax.search import plan as search_plan
 from rnnjax.search import probe
-from rnnjax.search import space
 from rnnjax.search import spec as spec_lib
 from rnnjax.search import strategy as searcher_lib
 from rnnjax.search import tpe
@@ -49,7 +49,7 @@ SweepSpec = spec_lib.SweepSpec
 class Prepared:
   """A checked sweep, ready to train: its plan, data (host and device), and first runs."""
   spec: SweepSpec
-  plan: space.Plan
+  plan: search_plan.Plan
   plan_json: dict
   datas: dict          # data key (lookback or None, fold) -> TaskData
   device_data: dict    # data key -> {'train', 'val'} arrays on every device
@@ -175,7 +175,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
       f'on {sweep.mesh.size} device(s); swept: {", ".join(plan.swept) or "nothing"}; '
       f'search: {spec.search}; work directory: {workdir}')
   out = outputs.Outputs(workdir, plan, resumed=resumed is not None, main=main, log=log)
-  adaptive = spec.search in space.ADAPTIVE
+  adaptive = spec.search in search_plan.ADAPTIVE
   order = plan_lib.chunk_order(len(runs), sweep.num_chunks, chunk_major=adaptive)
   bar = report.Progress(len(order) * max(1, spec.rounds), log=log, bar=progress_bar,
                         done=start, best=report.best_so_far(workdir, spec.task) if start else None)
@@ -356,7 +356,7 @@ def _with_rounds(sweep: Prepared, rounds, max_memory_gb: float,
   plans = [spec_lib.make_plan(spec, configs=configs) for configs in rounds]
   plan = plans[0]
   for later in plans[1:]:
-    plan = space.concat(plan, later)
+    plan = search_plan.concat(plan, later)
   datas = _load_datas(spec, plan, sweep.datas)
   plan_lib.check_batch_sizes(plan, datas)
   runs, plan_json = plan_lib.make_runs(plan, spec, datas, sweep.mesh, max_memory_gb,

@@ -8,8 +8,10 @@ per-member value of `population.HParams`), and whether PBT may perturb it. The s
 parser, the flags, the plan, PBT, the summary and the figures all read these rows; none
 keeps a list of its own. Adding a hyperparameter is one row (plus its use in the engine).
 
-Per-layer dropout: `--dropout_per_layer="a;b"` gives layer l the axis `dropout_l`, read
-like `dropout`; `HParams.dropout_rates` holds one rate per layer.
+Per-layer dropout, known here alone: `--dropout_per_layer="a;b"` gives layer l the axis
+`dropout_l` (`layer_specs`, `layer_name`, `layer_of`), checked like `dropout` (`row`);
+`HParams.dropout_rates` holds one rate per layer (`stack`, `read`, `replaced`), and a
+sweep with per-layer axes uses no `dropout` rate (`has_layers`).
 """
 
 import dataclasses
@@ -99,6 +101,25 @@ def layer_of(name: str):
   return int(match.group(1)) - 1 if match else None
 
 
+def layer_name(layer: int) -> str:
+  """The axis of 0-based layer `layer`'s dropout rate: 0 -> 'dropout_1' (see layer_of)."""
+  return f'dropout_{layer + 1}'
+
+
+def layer_specs(dropout_per_layer: str) -> dict:
+  """`dropout_l` -> spec string of each layer of `--dropout_per_layer` ('a;b': layer 1
+  a, layer 2 b); {} when it is empty."""
+  if not dropout_per_layer:
+    return {}
+  return {layer_name(l): text for l, text in enumerate(dropout_per_layer.split(';'))}
+
+
+def has_layers(names) -> bool:
+  """Whether any of `names` is a per-layer dropout axis; then `dropout` is not a rate
+  any layer uses (it only fills layers the sweep gives no axis, see `stack`)."""
+  return any(layer_of(name) is not None for name in names)
+
+
 def is_explorable(name: str) -> bool:
   return name in BY_NAME and BY_NAME[name].explorable or layer_of(name) is not None
 
@@ -141,7 +162,7 @@ def stack_from(column, uids, size: int, num_layers: int) -> pop.HParams:
   n = len(uids)
   pad = lambda a: np.concatenate([a, np.repeat(a[:1], size - n, axis=0)])
   as32 = lambda name: pad(np.asarray(column(name), np.float32))
-  layers = [column(f'dropout_{l}') for l in range(1, num_layers + 1)]
+  layers = [column(layer_name(l)) for l in range(num_layers)]
   dropout = column('dropout')
   rates = np.stack([np.asarray(dropout if r is None else r, np.float32) for r in layers],
                    axis=1)
@@ -162,7 +183,7 @@ def stack_columns(uids, *, hidden_size, dropout_rates, **columns) -> pop.HParams
   rates = np.asarray(dropout_rates)
   values = [{**{name: column[i] for name, column in columns.items()},
              'hidden_size': hidden_size[i], 'dropout': rates[i, 0],
-             **{f'dropout_{l + 1}': rates[i, l] for l in range(rates.shape[1])}}
+             **{layer_name(l): rates[i, l] for l in range(rates.shape[1])}}
             for i in range(len(uids))]
   return stack(values, uids, len(uids), rates.shape[1])
 
@@ -193,6 +214,6 @@ def replaced(hp, values: dict, rates) -> dict:
       rates[:, layer] = values[name]
     else:
       fields[name] = np.asarray(values[name], getattr(hp, name).dtype)
-  if any(name == 'dropout' or layer_of(name) is not None for name in values):
+  if 'dropout' in values or has_layers(values):
     fields['dropout_rates'] = rates
   return fields

@@ -180,7 +180,7 @@ def search_space(axes: dict) -> dict:
       lo, hi = axis.values
       space[name] = Range(lo, hi, log=axis.kind == 'loguniform',
                           integer=axis.kind == 'randint')
-  if any(hparams.layer_of(name) is not None for name in space):
+  if hparams.has_layers(space):
     space.pop('dropout', None)
   return space
 

@@ -14,6 +14,7 @@ from rnnjax.engine import tasks
 from rnnjax.errors import InputError
 from rnnjax.search import halving
 from rnnjax.search import hparams
+from rnnjax.search import plan as search_plan
 from rnnjax.search import space
 
 
@@ -116,21 +117,21 @@ class SweepSpec(hparams.SpecStrings):
                           dropout_per_layer=self.dropout_per_layer)
 
 
-def make_plan(spec: SweepSpec, configs=None) -> space.Plan:
-  """configs: a round of tpe (see space.make_plan)."""
+def make_plan(spec: SweepSpec, configs=None) -> search_plan.Plan:
+  """configs: a round of tpe (see plan.make_plan)."""
   axes = spec.axes()
-  make = lambda mode: space.make_plan(axes, search=spec.search,
-                                      num_members=spec.num_members,
-                                      num_seeds=spec.num_seeds, seed=spec.seed,
-                                      hidden_mode=mode, num_folds=spec.folds,
-                                      configs=configs)
+  make = lambda mode: search_plan.make_plan(axes, search=spec.search,
+                                            num_members=spec.num_members,
+                                            num_seeds=spec.num_seeds, seed=spec.seed,
+                                            hidden_mode=mode, num_folds=spec.folds,
+                                            configs=configs)
   if spec.hidden_mode == 'auto':
     masked, bucketed = make('masked'), make('bucket')
     plan = masked if plan_cost_s(masked, spec) <= plan_cost_s(bucketed, spec) else bucketed
   else:
     plan = make(spec.hidden_mode)
   if spec.dropout_per_layer:
-    layers = spec.dropout_per_layer.count(';') + 1
+    layers = len(hparams.layer_specs(spec.dropout_per_layer))
     for structure in plan.buckets:
       if structure['num_layers'] != layers:
         raise InputError(f'--dropout_per_layer: {layers} spec(s) for a '
@@ -150,7 +151,7 @@ MEMBER_STEP_S = 2.7e-3
 TRAIN_FLOPS_PER_S = 234e9
 
 
-def plan_cost_s(plan: space.Plan, spec: SweepSpec) -> float:
+def plan_cost_s(plan: search_plan.Plan, spec: SweepSpec) -> float:
   """Estimated seconds of a plan: a compile per bucket, and per member-step a fixed cost
   plus the recurrent arithmetic at the bucket's (padded) width: 6 x batch x time steps x
   G H (I + H) per layer (forward and backward)."""
@@ -186,7 +187,7 @@ def check(spec: SweepSpec):
                      '(its training text is one contiguous part)')
   if spec.folds < 1:
     raise InputError(f'--folds: {spec.folds} must be >= 1')
-  if spec.folds > 1 and spec.search in space.ADAPTIVE:
+  if spec.folds > 1 and spec.search in search_plan.ADAPTIVE:
     raise InputError(f'--folds: cross-validation ranks finished members; --search='
                      f'{spec.search} decides while they train (use grid or random)')
   if spec.folds > 1 and spec.task == 'charlm':

@@ -1,0 +1,291 @@
+"""The plan: which members exist and how they are grouped into buckets.
+
+`--search=grid` crosses every listed axis (space.py parses them); `--search=random`
+draws `--num_members` configurations, taking listed values uniformly, each axis from its
+own stream (the seed and the axis name): the first n configurations of a random search
+are the same for any `--num_members` >= n, so a larger search extends a smaller one.
+`halving` and `pbt` (halving.py, pbt.py) start from such a population: random when
+`--num_members` is set, else the grid. Each configuration is repeated `--num_seeds`
+times, and each repeat trains on each of `--folds` cross-validation folds: member uid =
+(configuration * num_seeds + seed index) * folds + fold (with one fold, configuration *
+num_seeds + seed index).
+
+Structural axes (cell, hidden_size, num_layers, batch_size, optimizer, and lookback for
+forecasting) change shapes, so members are grouped into buckets of equal structure, one
+compiled program each.
+Every other axis is a traced per-member value inside its bucket's population.
+"""
+
+import collections.abc
+import dataclasses
+import functools
+import math
+import zlib
+
+import numpy as np
+
+from rnnjax.errors import InputError
+from rnnjax.search import hparams
+from rnnjax.search import space
+
+# halving and pbt start from a grid, or from --num_members random configurations.
+ADAPTIVE = ('halving', 'pbt')
+# tpe: rounds of configurations proposed by a model of the earlier rounds (tpe.py).
+SEARCHES = ('grid', 'random') + ADAPTIVE + ('tpe',)
+
+
+@dataclasses.dataclass(frozen=True)
+class Member:
+  uid: int
+  config: int
+  seed: int
+  bucket: int
+  hparams: dict        # axis name -> value, every row of hparams.TABLE
+  fold: int = 0        # Cross-validation fold (the last is the usual split).
+
+
+def row_index(i, length: int) -> int:
+  """A sequence's index i (negative: from the end) as 0 <= i < length; IndexError past it."""
+  i = int(i)
+  if i < 0:
+    i += length
+  if not 0 <= i < length:
+    raise IndexError(i)
+  return i
+
+
+class Members(collections.abc.Sequence):
+  """A plan's members in uid order, made on demand from its configurations' columns:
+  a plan of a million members holds a few arrays, not a million dicts.
+
+  Member uid = (configuration * num_seeds + seed) * num_folds + fold.
+  """
+
+  def __init__(self, columns: dict, num_seeds: int, config_bucket: np.ndarray,
+               num_folds: int = 1):
+    self._columns, self._num_seeds, self._config_bucket = columns, num_seeds, config_bucket
+    self._num_folds = num_folds
+    self._rows = {}
+
+  def __len__(self):
+    return len(self._config_bucket) * self._num_seeds * self._num_folds
+
+  def config_values(self, c: int) -> dict:
+    """Configuration c's values, one dict shared by its members."""
+    if c not in self._rows:
+      self._rows[c] = {name: column[c] for name, column in self._columns.items()}
+    return self._rows[c]
+
+  def __getitem__(self, i):
+    if isinstance(i, slice):
+      return [self[j] for j in range(*i.indices(len(self)))]
+    i = row_index(i, len(self))
+    c, rest = divmod(i, self._num_seeds * self._num_folds)
+    s, f = divmod(rest, self._num_folds)
+    return Member(uid=i, config=c, seed=s, bucket=int(self._config_bucket[c]),
+                  hparams=self.config_values(c), fold=f)
+
+  def __iter__(self):
+    uid = 0
+    for c in range(len(self._config_bucket)):
+      values, bucket = self.config_values(c), int(self._config_bucket[c])
+      for s in range(self._num_seeds):
+        for f in range(self._num_folds):
+          yield Member(uid=uid, config=c, seed=s, bucket=bucket, hparams=values, fold=f)
+          uid += 1
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Plan:
+  """Members and buckets, held as columns (one list per hyperparameter, one entry per
+  configuration); `members` makes `Member`s from them on demand."""
+  columns: dict        # name -> [num_configs] values (Python scalars), every axis
+  num_seeds: int
+  config_bucket: np.ndarray  # <int>[num_configs]: each configuration's bucket
+  buckets: tuple       # tuple of dicts: structural values of each bucket
+  swept: tuple         # axes that take more than one value
+  masked: tuple = ()   # structural axes vmapped by padding and masking (hidden_size)
+  num_folds: int = 1
+
+  @functools.cached_property
+  def members(self) -> Members:
+    return Members(self.columns, self.num_seeds, self.config_bucket, self.num_folds)
+
+  @property
+  def num_members(self) -> int:
+    return len(self.config_bucket) * self.num_seeds * self.num_folds
+
+  @functools.cached_property
+  def _uids_by_bucket(self) -> list:
+    member_bucket = np.repeat(self.config_bucket, self.num_seeds * self.num_folds)
+    order = np.argsort(member_bucket, kind='stable')
+    bounds = np.searchsorted(member_bucket[order], np.arange(len(self.buckets) + 1))
+    return [order[bounds[b]:bounds[b + 1]] for b in range(len(self.buckets))]
+
+  def bucket_uids(self, b) -> np.ndarray:
+    """<int>[n]: the uids of bucket b's members, in uid order."""
+    return self._uids_by_bucket[b]
+
+  def bucket_members(self, b):
+    return [self.members[u] for u in self.bucket_uids(b)]
+
+  @functools.cached_property
+  def _arrays(self) -> dict:
+    return {}
+
+  def column(self, name: str, uids) -> np.ndarray:
+    """<[n]> the values of `name` of members `uids`."""
+    if name not in self._arrays:
+      values = self.columns[name]
+      self._arrays[name] = np.asarray(values, dtype=object if isinstance(values[0], str)
+                                      else None)
+    return self._arrays[name][np.asarray(uids) // (self.num_seeds * self.num_folds)]
+
+  def to_json(self):
+    """The plan compactly: every swept axis as one list over configurations (member uid
+    = (configuration * num_seeds + seed) * num_folds + fold), every other axis once."""
+    fixed = {n: v[0] for n, v in self.columns.items() if n not in self.swept}
+    return {
+        'num_members': self.num_members,
+        'swept': list(self.swept),
+        'bucketed_axes': [a for a in hparams.STRUCTURAL
+                          if a in self.swept and a not in self.masked],
+        'masked_axes': [a for a in self.masked if a in self.swept],
+        'vmapped_axes': [a for a in self.swept if a not in hparams.STRUCTURAL],
+        'buckets': [{'bucket': b, 'structure': s,
+                     'num_members': int(len(self.bucket_uids(b)))}
+                    for b, s in enumerate(self.buckets)],
+        'configs': {'num_configs': len(self.config_bucket), 'num_seeds': self.num_seeds,
+                    'num_folds': self.num_folds,
+                    'bucket': self.config_bucket.tolist(),
+                    'swept': {n: list(self.columns[n]) for n in self.swept},
+                    'fixed': fixed},
+    }
+
+
+def members_of_json(plan_json: dict) -> list:
+  """plan.json's members as dicts (uid, config, seed, bucket, hparams), for readers of
+  small sweeps (TensorBoard, figures); older plan.json files list them already."""
+  if 'members' in plan_json:
+    return plan_json['members']
+  configs = plan_json['configs']
+  folds = configs.get('num_folds', 1)
+  out = []
+  for c in range(configs['num_configs']):
+    values = {**configs['fixed'], **{n: v[c] for n, v in configs['swept'].items()}}
+    for s in range(configs['num_seeds']):
+      for f in range(folds):
+        out.append({'uid': len(out), 'config': c, 'seed': s, 'fold': f,
+                    'bucket': configs['bucket'][c], 'hparams': values})
+  return out
+
+
+def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
+              seed: int, hidden_mode: str = 'bucket', num_folds: int = 1,
+              configs=None) -> Plan:
+  """Members and buckets from parsed axes (`space.axes_of`: every row of hparams.TABLE,
+  the ones with a by-family default optional,
+  plus per-layer axes such as `dropout_2`).
+
+  hidden_mode: 'bucket' (each hidden size its own bucket) or 'masked' (members of every
+  hidden size share a bucket padded to its widest member; see model.init_params).
+  configs: the configurations themselves (axis name -> value, every axis; tpe's
+    proposals) instead of a grid or random draws.
+
+  Configurations are made as columns: a grid in `itertools.product` order (the last
+  axis fastest), random search one vector of draws per axis in table order.
+  """
+  if hidden_mode not in ('bucket', 'masked'):
+    raise InputError(f"--hidden_mode: {hidden_mode!r}; expected 'auto', 'masked' or "
+                     "'bucket'")
+  if num_seeds < 1:
+    raise InputError(f'--num_seeds: {num_seeds} must be >= 1')
+  ordered = [axes[name] for name in hparams.BY_NAME if name in axes]
+  ordered += [axes[name] for name in sorted(axes) if name not in hparams.BY_NAME]
+  if search not in SEARCHES:
+    raise InputError(f'--search: unknown strategy {search!r}; expected one of '
+                     f'{", ".join(SEARCHES)}')
+  if search in ADAPTIVE:  # Their first population: a grid, or drawn at random.
+    search = 'random' if num_members else 'grid'
+  num_configs, columns = _columns(ordered, search=search, num_members=num_members,
+                                  seed=seed, configs=configs)
+  swept = tuple(a.name for a in ordered if a.is_random or len(a.values) > 1)
+  for row in hparams.TABLE:
+    if row.by_family and row.name not in columns:
+      family, optimizers = row.by_family, columns['optimizer']
+      columns[row.name] = ([family[o] for o in optimizers] if 'optimizer' in swept
+                           else [family[optimizers[0]]] * num_configs)
+  keys = [k for k in hparams.STRUCTURAL
+          if k in columns and not (k == 'hidden_size' and hidden_mode == 'masked')]
+  config_bucket, buckets = _buckets(columns, keys, swept, num_configs)
+  if hidden_mode == 'masked':  # Each bucket is as wide as its widest member.
+    widest = np.zeros(len(buckets), np.int64)
+    np.maximum.at(widest, config_bucket, np.asarray(columns['hidden_size'], np.int64))
+    buckets = [{**structure, 'hidden_size': int(w)}
+               for structure, w in zip(buckets, widest)]
+  return Plan(columns=columns, num_seeds=num_seeds, config_bucket=config_bucket,
+              buckets=tuple(buckets), swept=swept,
+              masked=('hidden_size',) if hidden_mode == 'masked' else (),
+              num_folds=num_folds)
+
+
+def _columns(ordered, *, search: str, num_members: int, seed: int,
+             configs) -> tuple[int, dict]:
+  """(number of configurations, name -> [num_configs] values) of the axes `ordered`:
+  `configs` as given, a grid, or random draws."""
+  if configs is not None:
+    return len(configs), {a.name: [c[a.name] for c in configs] for a in ordered}
+  if search == 'grid':
+    random_axes = [a for a in ordered if a.is_random]
+    if random_axes:
+      a = random_axes[0]
+      raise InputError(f'--{a.name}: {a.kind}() is a random distribution; use '
+                       '--search=random, or grid(...) values')
+    shape = [len(a.values) for a in ordered]
+    num_configs = math.prod(shape)
+    if num_members and num_members != num_configs:
+      raise InputError(f'--num_members: {num_members}, but the grid has {num_configs} '
+                       'configurations; leave it unset (0) for grid search')
+    index = np.unravel_index(np.arange(num_configs), shape) if shape else []
+    return num_configs, {a.name: ([a.values[0]] * num_configs if len(a.values) == 1
+                                  else [a.values[i] for i in idx.tolist()])
+                         for a, idx in zip(ordered, index)}
+  if search == 'random':
+    if num_members < 1:
+      raise InputError('--num_members: random search needs the number of configurations')
+    # A stream per axis (seeded by the search seed and the axis name): a search of more
+    # members extends one of fewer, so halving's first members are random search's.
+    return num_members, {
+        a.name: space.draw(a, np.random.default_rng((seed, zlib.crc32(a.name.encode()))),
+                           num_members) for a in ordered}
+  raise AssertionError(f'{search}: its configurations come from tpe.py')
+
+
+def _buckets(columns: dict, keys: list, swept: tuple,
+             num_configs: int) -> tuple[np.ndarray, list]:
+  """(<int>[num_configs] each configuration's bucket, each bucket's values of `keys`):
+  buckets in order of first appearance, as one code per configuration (made of the
+  swept structural axes' value indices)."""
+  code = np.zeros(num_configs, np.int64)
+  for k in keys:
+    if k in swept:
+      index = {v: i for i, v in enumerate(dict.fromkeys(columns[k]))}
+      code = code * len(index) + np.fromiter(map(index.__getitem__, columns[k]), np.int64,
+                                             num_configs)
+  _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+  rank = np.empty(len(first), np.int64)
+  rank[np.argsort(first, kind='stable')] = np.arange(len(first))
+  config_bucket = rank[inverse.reshape(-1)]
+  order = np.sort(first)
+  return config_bucket, [{k: columns[k][c] for k in keys} for c in order.tolist()]
+
+
+def concat(first: Plan, then: Plan) -> Plan:
+  """`then`'s configurations and buckets after `first`'s (a later round of tpe): its
+  configurations (so its uids) and buckets are numbered on from `first`'s, each round
+  keeping its own buckets."""
+  return dataclasses.replace(
+      first, columns={n: list(v) + list(then.columns[n]) for n, v in first.columns.items()},
+      config_bucket=np.concatenate([first.config_bucket,
+                                    then.config_bucket + len(first.buckets)]),
+      buckets=first.buckets + then.buckets)
