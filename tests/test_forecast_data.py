@@ -10,6 +10,7 @@ import pytest
 from rnnjax.data import classical
 from rnnjax.data import common
 from rnnjax.data import forecast
+from rnnjax.data import times as times_lib
 from rnnjax.engine import tasks
 from rnnjax.errors import InputError
 
@@ -284,7 +285,7 @@ def test_a_given_season_wins_over_the_time_column(tmp_path, season):
     (['1990-06-01', '1991-06-01', '1992-06-01'], 0, 'yearly'),
 ])
 def test_infer_season_of_regular_times(times, season, spacing):
-  got, note = forecast.infer_season(times, 'when')
+  got, note = times_lib.infer_season(times, 'when')
   assert got == season
   assert note == (f"season: {season or 'none'}, inferred from the {spacing} time column "
                   "'when'; --season sets it")
@@ -303,7 +304,7 @@ def test_infer_season_of_regular_times(times, season, spacing):
     (['1990-01'], 'has fewer than 3 times'),
 ])
 def test_infer_no_season_from_other_times(times, why):
-  season, note = forecast.infer_season(times, 'when')
+  season, note = times_lib.infer_season(times, 'when')
   assert season == 0
   assert note.startswith(f"season: none, the time column 'when' {why}"), note
 
@@ -312,8 +313,8 @@ def test_inference_agrees_with_the_bundled_seasons():
   """Where a bundled series' time column has dates, inference gives its declared season;
   sunspots declares the 11-year solar cycle (132 months) over monthly dates, and the
   half-hourly taylor_electricity numbers its steps. A bundled series keeps its own."""
-  inferred = {name: forecast.infer_season(forecast.read_times(forecast.bundled_path(name),
-                                                              time_column), time_column)[0]
+  inferred = {name: times_lib.infer_season(times_lib.read_times(forecast.bundled_path(name),
+                                                                time_column), time_column)[0]
               for name, (_, time_column, _, _) in forecast.DATASETS.items()}
   declared = {name: season for name, (_, _, _, season) in forecast.DATASETS.items()}
   assert inferred == {**declared, 'sunspots_monthly': 12, 'taylor_electricity': 0}

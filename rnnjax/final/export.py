@@ -98,9 +98,9 @@ def series_arrays(data) -> dict:
   """Forecasting: the series and its times, to forecast from its end (else {})."""
   if data.task != 'forecast':
     return {}
-  from rnnjax.data import forecast  # pylint: disable=g-import-not-at-top
+  from rnnjax.data import times as times_lib  # pylint: disable=g-import-not-at-top
   transform = data.transform
-  times = forecast.read_times(transform['path'], transform['time_column'])
+  times = times_lib.read_times(transform['path'], transform['time_column'])
   return {'series': np.asarray(transform['series'], np.float64),
           'times': np.asarray(times, dtype=str)}
 

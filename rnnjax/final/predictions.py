@@ -16,6 +16,7 @@ import numpy as np
 from rnnjax.data import classify
 from rnnjax.data import common
 from rnnjax.data import forecast as forecast_data
+from rnnjax.data import times as times_lib
 from rnnjax.errors import InputError
 from rnnjax.final import tuned
 
@@ -62,7 +63,7 @@ def history(model, csv_path: str = ''):
   time_column = model.transform.get('time_column', '')
   with open(csv_path, encoding='utf-8-sig') as f:
     header = [h.strip() for h in next(csv.reader(f), [])]
-  times = (forecast_data.read_times(csv_path, time_column) if time_column in header
+  times = (times_lib.read_times(csv_path, time_column) if time_column in header
            else [str(i) for i in range(len(values))])
   return times, values, None
 
@@ -200,7 +201,7 @@ def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
   start = time.perf_counter()
   fc = model.forecast(values, steps, future_inputs=future, levels=levels)
   took = time.perf_counter() - start
-  ahead = forecast_data.future_times(times, steps)
+  ahead = times_lib.future_times(times, steps)
   header, rows = forecast_rows(model, ahead, fc['point'], fc['lower'], fc['upper'])
   test_pred = None
   if test_start is not None:

@@ -1,0 +1,136 @@
+"""The `.ts` files of the UCR and UEA archives: `read_ts` reads one into a `TsFile`.
+
+The `.ts` text format (Dau et al. 2019; Bagnall et al. 2018): `@` header lines
+(`@problemName`, `@univariate`, `@dimensions`, `@equalLength`, `@seriesLength`,
+`@classLabel true a b c`, ...), `#` comments, then after `@data` one case per line,
+`dim_1:dim_2:...:label`, each dimension a comma-separated list of values and `?` a
+missing one. Cases may differ in length; the dimensions of one case may not. Missing
+values are filled by linear interpolation within their channel (ends hold the nearest
+value) and counted.
+"""
+
+import dataclasses
+import math
+import os
+
+import numpy as np
+
+from rnnjax.data import common
+from rnnjax.errors import InputError
+
+
+@dataclasses.dataclass(frozen=True)
+class TsFile:
+  """One `.ts` file, gaps filled. `series[i]`: <float64>[T_i, C]."""
+  series: list
+  labels: list          # Label string of each case.
+  class_labels: tuple   # Header order; sorted (numerically where all are numbers) if absent.
+  name: str             # @problemName, else the file name.
+  num_missing: int
+
+
+def _sort_labels(labels):
+  try:
+    return tuple(sorted(labels, key=float))
+  except ValueError:
+    return tuple(sorted(labels))
+
+
+def _parse_case(line, where, has_label=True):
+  """<float64>[T, C] with NaN gaps, and the label (None without one)."""
+  fields = line.split(':')
+  label = fields.pop().strip() if has_label else None
+  if not fields or label == '':
+    raise InputError(f'{where}: expected dim_1:...:dim_C:label')
+  channels = []
+  for d, text in enumerate(fields, 1):
+    values = []
+    for token in text.split(','):
+      token = token.strip()
+      try:
+        values.append(math.nan if token == '?' else float(token))
+      except ValueError:
+        raise InputError(f'{where}, dimension {d}: {token!r} is not a number') from None
+      if math.isinf(values[-1]):
+        raise InputError(f'{where}, dimension {d}: {token!r} is not finite')
+    if channels and len(values) != len(channels[0]):
+      raise InputError(f'{where}: dimension {d} has {len(values)} values, '
+                       f'dimension 1 has {len(channels[0])}')
+    channels.append(values)
+  return np.array(channels, np.float64).T, label
+
+
+def _check_header(header, path, labelled=True):
+  """Returns (class labels from the header or None, dimensions or 0, length or 0,
+  whether cases carry labels). `labelled=False` also accepts @classLabel false."""
+  def tag(name, default=''):
+    return header.get(name.lower(), default).split()
+  if tag('timeStamps', 'false')[:1] == ['true']:
+    raise InputError(f'{path}: @timeStamps true is not supported (plain values only)')
+  if tag('targetLabel', 'false')[:1] == ['true']:
+    raise InputError(f'{path}: @targetLabel marks a regression file; classification needs '
+                     '@classLabel')
+  labels = tag('classLabel', 'true')
+  if labels[0] == 'false' and not labelled:
+    return None, *_sizes(tag, path), False
+  if labels[0] == 'false':
+    raise InputError(f'{path}: @classLabel false: classification needs labelled cases')
+  if labels[0] != 'true':
+    raise InputError(f'{path}: @classLabel must start with true or false, not {labels[0]!r}')
+  return tuple(labels[1:]) or None, *_sizes(tag, path), True
+
+
+def _sizes(tag, path):
+  try:
+    dims = 1 if tag('univariate')[:1] == ['true'] else int(tag('dimensions', '0')[0])
+    length = int(tag('seriesLength', '0')[0]) if tag('equalLength')[:1] == ['true'] else 0
+  except (ValueError, IndexError):
+    raise InputError(f'{path}: @dimensions and @seriesLength must be whole numbers') from None
+  return dims, length
+
+
+def read_ts(path: str, *, flag: str = '', labelled: bool = True) -> TsFile:
+  """Reads a labelled `.ts` file; see the module docstring for the format.
+
+  `flag` (e.g. '--train_path') is named when the file cannot be read. labelled=False
+  also reads a file of unlabelled cases (@classLabel false; labels then None).
+  """
+  lines = common.read_file(path, flag=flag, kind='a .ts file').splitlines()
+  if not any(line.strip() for line in lines):
+    raise InputError(f'{path}: empty file')
+  header, series, labels, num_missing, declared = {}, [], [], 0, None
+  for n, line in enumerate(lines, 1):
+    line = line.strip()
+    if not line or line.startswith('#'):
+      continue
+    where = f'{path}: line {n}'
+    if declared is None:
+      if not line.startswith('@'):
+        raise InputError(f'{where}: data before @data')
+      tag, _, value = line[1:].partition(' ')
+      if tag.lower() == 'data':
+        declared = _check_header(header, path, labelled)
+      else:
+        header[tag.lower()] = value.strip()
+      continue
+    class_labels, dims, length, has_label = declared
+    values, label = _parse_case(line, where, has_label)
+    if dims and values.shape[1] != dims:
+      raise InputError(f'{where}: {values.shape[1]} dimensions, header says {dims}')
+    if series and values.shape[1] != series[0].shape[1]:
+      raise InputError(f'{where}: {values.shape[1]} dimensions, the first case has '
+                       f'{series[0].shape[1]}')
+    if length and len(values) != length:
+      raise InputError(f'{where}: {len(values)} values per dimension, @seriesLength is {length}')
+    if class_labels and label not in class_labels:
+      raise InputError(f'{where}: label {label!r} is not in @classLabel {" ".join(class_labels)}')
+    num_missing += int(np.isnan(values).sum())
+    names = [f'dimension {d}' for d in range(1, values.shape[1] + 1)]
+    series.append(common.fill_gaps(values, names, where))
+    labels.append(label)
+  if not series:
+    raise InputError(f'{path}: no cases' + ('' if declared else ' (no @data line)'))
+  name = header.get('problemname', '') or os.path.splitext(os.path.basename(path))[0]
+  return TsFile(series=series, labels=labels, name=name, num_missing=num_missing,
+                class_labels=declared[0] or (_sort_labels(set(labels)) if declared[3]
+                                             else ()))
