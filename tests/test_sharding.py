@@ -7,6 +7,11 @@ process it starts anyway (test_sharded_sweep_equals_single_device).
 
 import types
 
+import jax
+import numpy as np
+
+from rnnjax.engine import distributed
+from rnnjax.engine import gather
 from rnnjax.engine import model
 from rnnjax.engine import population as pop
 from rnnjax.engine import sharding
@@ -20,6 +25,40 @@ def test_padded_size_and_group_size():
   assert sharding.group_size(6, 4) == 3
   assert sharding.group_size(7, 4) == 1
   assert sharding.group_size(2, 0) == 2
+  assert sharding.padded_size(5, 3) == 6  # A device count does as well as a mesh.
+
+
+def test_rows_are_padded_with_copies_of_the_first():
+  three_devices = types.SimpleNamespace(size=3)
+  padded = sharding.pad_rows([4, 1, 7, 2], three_devices)
+  assert padded.dtype == np.int32 and padded.tolist() == [4, 1, 7, 2, 4, 4]
+  assert sharding.pad_rows([5, 6, 7], three_devices).tolist() == [5, 6, 7]
+  assert sharding.pad_rows([5], 2).tolist() == [5, 5]
+  assert sharding.pad_rows([], three_devices).tolist() == []
+
+
+def test_rows_on_devices_from_the_devices_or_the_host_are_the_same():
+  """A run's parameters gathered on the devices and a saved model's put from the host:
+  the same rows, bit for bit, padded and laid out by members."""
+  mesh = sharding.population_mesh()
+  rng = np.random.default_rng(0)
+  host = {'w': rng.normal(size=(5, 3, 2)).astype(np.float32), 'b': np.arange(5.0)}
+  on_devices = distributed.put(host, sharding.members_sharding(mesh))
+  rows = [3, 0, 4]
+  want = sharding.pad_rows(rows, mesh)
+  for tree in (host, on_devices):
+    got = gather.rows_on_devices(tree, rows, mesh)
+    assert got['w'].sharding == sharding.members_sharding(mesh)
+    for name, leaf in distributed.fetch(got).items():
+      np.testing.assert_array_equal(leaf, np.asarray(host[name])[want])
+
+
+def test_device_dtypes():
+  """Floats (and bools) as float32, integers as int32, as a sweep's data."""
+  got = sharding.device_dtypes({'x': np.ones((2, 3)), 'y': np.ones(2, np.float16),
+                                'mask': np.ones(2, bool), 'count': np.int64(4)})
+  assert jax.tree.map(lambda a: a.dtype.name, got) == {
+      'x': 'float32', 'y': 'float32', 'mask': 'float32', 'count': 'int32'}
 
 
 def test_cpu_groups_shrink_as_members_activations_grow():

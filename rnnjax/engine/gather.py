@@ -1,8 +1,10 @@
-"""Gathers of a population's rows on the devices: what halving and PBT decide, done.
+"""Gathers of a population's rows on the devices: what halving and PBT decide, done,
+and some members' parameters as a small population of their own.
 
 The decisions (halving.py, pbt.py) are plain arrays made on the host; these functions
 apply them to the population's state and hyperparameters with `jnp` indexing under
-`jit`, keeping the members' sharding. Copies are bit-exact.
+`jit`, keeping the members' sharding. `rows_on_devices` gives chosen members (the final
+model's, those tested) as a population padded to the devices. Copies are bit-exact.
 """
 
 import functools
@@ -13,6 +15,7 @@ import numpy as np
 
 from rnnjax.engine import distributed
 from rnnjax.engine import population as pop
+from rnnjax.engine import sharding as sharding_lib
 
 
 def _take_rows(tree, index):
@@ -34,11 +37,7 @@ def _checked_index(index, size):
 def survivor_index(keep, multiple: int = 1) -> np.ndarray:
   """<int32>[M]: the kept rows in order, padded with copies of the first kept row to a
   multiple of `multiple` (the device count). Empty when nothing is kept."""
-  index = np.flatnonzero(np.asarray(keep, bool)).astype(np.int32)
-  if not len(index):
-    return index
-  pad = -len(index) % multiple
-  return np.concatenate([index, np.full(pad, index[0], np.int32)])
+  return sharding_lib.pad_rows(np.flatnonzero(np.asarray(keep, bool)), multiple)
 
 
 def compact(tree, index, sharding=None):
@@ -49,6 +48,21 @@ def compact(tree, index, sharding=None):
   """
   index = _checked_index(index, jax.tree.leaves(tree)[0].shape[0])
   return _jit(_take_rows, sharding)(tree, index)
+
+
+def rows_on_devices(tree, rows, mesh):
+  """Rows `rows` of every leaf's axis 0 as a population on the mesh's devices: padded
+  with copies of the first row to a multiple of the device count (sharding.pad_rows)
+  and laid out by members; the first len(rows) rows are the ones asked for.
+
+  A tree on the devices (a run's best_params) is gathered there (every process must
+  call it); host arrays (a saved model's parameters) are indexed on the host and put.
+  """
+  index = sharding_lib.pad_rows(rows, mesh)
+  shard = sharding_lib.members_sharding(mesh)
+  if isinstance(jax.tree.leaves(tree)[0], jax.Array):
+    return compact(tree, index, sharding=shard)
+  return distributed.put(jax.tree.map(lambda a: np.asarray(a)[index], tree), shard)
 
 
 def _compact_members(state, hp, index, num_real):

@@ -21,6 +21,7 @@ import os
 import jax
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec
+import numpy as np
 
 AXIS = 'pop'
 CPU_GROUP_SIZE = 4
@@ -46,10 +47,36 @@ def population_mesh(devices=None) -> jax.sharding.Mesh:
   return jax.sharding.Mesh(devices, (AXIS,), axis_types=(jax.sharding.AxisType.Auto,))
 
 
+def _num_devices(mesh) -> int:
+  return int(mesh) if isinstance(mesh, (int, np.integer)) else mesh.size
+
+
 def padded_size(num_members: int, mesh) -> int:
-  """Members rounded up to a multiple of the device count (padding members are dead)."""
-  n = mesh.size
+  """Members rounded up to a multiple of the device count (padding members are dead).
+  mesh: a Mesh, or the device count."""
+  n = _num_devices(mesh)
   return -(-num_members // n) * n
+
+
+def pad_rows(rows, mesh) -> np.ndarray:
+  """<int32>[padded_size(len(rows), mesh)]: `rows` followed by copies of the first, so
+  that a population of those rows fills every device equally (the padding rows compute
+  what the first does; callers drop them). mesh: a Mesh, or the device count. Empty
+  rows stay empty."""
+  rows = np.asarray(rows, np.int32)
+  if not len(rows):
+    return rows
+  pad = padded_size(len(rows), mesh) - len(rows)
+  return np.concatenate([rows, np.full(pad, rows[0], np.int32)])
+
+
+def device_dtypes(tree):
+  """Host arrays as a sweep puts them on the devices: integers as int32, everything
+  else (floats, bools) as float32."""
+  def one(a):
+    a = np.asarray(a)
+    return a.astype(np.int32 if np.issubdtype(a.dtype, np.integer) else np.float32)
+  return jax.tree.map(one, tree)
 
 
 def group_size(local_members: int, requested: int = 0, member_bytes: int = 0) -> int:
@@ -68,7 +95,6 @@ def group_size(local_members: int, requested: int = 0, member_bytes: int = 0) ->
 
 def members_sharding(mesh) -> NamedSharding:
   return NamedSharding(mesh, PartitionSpec(AXIS))
-
 
 
 def replicated(mesh) -> NamedSharding:

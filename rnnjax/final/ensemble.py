@@ -13,15 +13,17 @@ Everything here is chosen on validation alone; TEST scores the chosen model once
   single  the best member alone
 
 `choose` works on any `score(outputs) -> float` (lower is better), so it is tested
-against plain NumPy; `final_model` computes the pool's outputs on the devices.
+against plain NumPy; `final_model` computes the pool's outputs on the devices. `scorer`
+is how every final model is scored (summary.py, refit.py, a saved model in tuned.py).
 """
 
+import jax
 import numpy as np
 
 from rnnjax.engine import distributed
 from rnnjax.engine import gather
 from rnnjax.engine import population as pop
-from rnnjax.engine import sharding
+from rnnjax.engine import tasks
 from rnnjax.search import spec
 
 KINDS = spec.ENSEMBLES
@@ -72,11 +74,17 @@ def pool_outputs(runs, where: dict, uids, splits: dict, split: str, mesh, group_
     mine = [u for u in uids if where.get(u, (None,))[0] == r]
     if not mine:
       continue
-    rows = [where[u][1] for u in mine]
-    index = rows + [rows[0]] * (-len(rows) % mesh.size)
-    params = gather.compact(run.state.best_params, index,
-                            sharding=sharding.members_sharding(mesh))
+    params = gather.rows_on_devices(run.state.best_params, [where[u][1] for u in mine],
+                                    mesh)
     values = distributed.fetch(pop.population_outputs_fn(run.cfg, mesh, group_size)(
         params, splits[run.data_key][split]))
     out.update({u: values[k] for k, u in enumerate(mine)})
   return np.stack([out[u] for u in uids])
+
+
+def scorer(task: str, cfg):
+  """score(outputs, split) -> the task's metrics (tasks.Task.score) of (averaged)
+  outputs on a split, jitted: the one program that scores a final model, so that the
+  sweep's figures and a saved model's agree exactly."""
+  score = tasks.TASKS[task].score
+  return jax.jit(lambda outputs, split: score(cfg, outputs, split))

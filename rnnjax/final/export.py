@@ -17,7 +17,6 @@ import numpy as np
 from rnnjax.engine import distributed
 from rnnjax.engine import gather
 from rnnjax.engine import population as pop
-from rnnjax.engine import sharding
 from rnnjax.final import model_files
 from rnnjax.final.model_files import Group
 from rnnjax.results import files
@@ -45,10 +44,8 @@ def groups_of(runs, uids, mesh, datas) -> list:
     mine = [u for u in distinct if u in run.uids]
     if not mine:
       continue
-    rows = [run.uids.index(u) for u in mine]
-    index = rows + [rows[0]] * (-len(rows) % mesh.size)
-    params = distributed.fetch(gather.compact(run.state.best_params, index,
-                                              sharding=sharding.members_sharding(mesh)))
+    params = distributed.fetch(gather.rows_on_devices(
+        run.state.best_params, [run.uids.index(u) for u in mine], mesh))
     groups.append(Group(_config(run.cfg), _lookback(datas, run.data_key), tuple(mine),
                         tuple(float(counts[u]) for u in mine),
                         jax.tree.map(lambda a, n=len(mine): np.asarray(a[:n]), params)))

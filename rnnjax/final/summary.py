@@ -31,7 +31,6 @@ from rnnjax.engine import distributed
 from rnnjax.engine import gather
 from rnnjax.engine import generate
 from rnnjax.engine import population as pop
-from rnnjax.engine import sharding
 from rnnjax.engine import tasks
 from rnnjax.final import ensemble
 from rnnjax.results import member_scores
@@ -39,14 +38,6 @@ from rnnjax.results import member_table
 
 TEST_TOP = 5
 BEST_BY_MAX_VALUES = 16
-
-
-def rows_of(run, rows, mesh):
-  """Members `rows` of a run's best parameters as a small population (padded with
-  copies of the first to a multiple of the device count), gathered on the devices."""
-  index = list(rows) + [rows[0]] * (-len(rows) % mesh.size)
-  return gather.compact(run.state.best_params, index,
-                          sharding=sharding.members_sharding(mesh))
 
 
 def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size,
@@ -89,7 +80,7 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
     tested = np.flatnonzero(chosen & (run_of == r))
     if not len(tested):
       continue
-    params = rows_of(run, row_of[tested].tolist(), mesh)
+    params = gather.rows_on_devices(run.state.best_params, row_of[tested].tolist(), mesh)
     test = distributed.fetch(pop.population_eval_fn(run.cfg, mesh, group_size)(
         params, splits[run.data_key]['test']))
     for name, v in rename(test).items():
@@ -178,10 +169,9 @@ def _best(table, testable):
 def final_model(spec, ranked_uids, runs, where, splits, *, mesh, group_size, rename):
   """The model the sweep hands back (see ensemble.py), chosen on validation and scored
   once on test: {'kind', 'members': uids (repeats: weight), 'val', 'test'}."""
-  task = tasks.TASKS[spec.task]
   selection = tasks.selection_of(spec.task, spec.difference)
   cfg = next(run.cfg for run in runs if run.state is not None)
-  score = jax.jit(lambda outputs, split: task.score(cfg, outputs, split))
+  score = ensemble.scorer(spec.task, cfg)
   data_key = runs[where[ranked_uids[0]][0]].data_key  # Every bucket has the same targets.
   pool = ranked_uids[:max(1, spec.ensemble_size)]
   val = ensemble.pool_outputs(runs, where, pool, splits, 'val', mesh, group_size)
@@ -204,7 +194,8 @@ def write_sample(spec, runs, best: dict, data, workdir: str | None, mesh) -> dic
   start of the validation text, to WORKDIR/sample.txt (None: write nothing)."""
   for run in runs:
     if run.state is not None and best['uid'] in run.uids:
-      rows = distributed.fetch(rows_of(run, [run.uids.index(best['uid'])], mesh))
+      rows = distributed.fetch(gather.rows_on_devices(
+          run.state.best_params, [run.uids.index(best['uid'])], mesh))
       params = jax.tree.map(lambda a: a[0], rows)
       break
   else:
