@@ -7,9 +7,16 @@
   pbt           pbt.decide says who copies whom and the new values; gather.exploit and
                 gather.set_fields apply them. Lineage and new values go to metrics.jsonl.
 
+Every search runs in rounds of configurations. grid, random, halving and pbt have one,
+the spec's members (`first_round` and `ask_round` give none); tpe asks `--rounds` rounds
+of its study (tpe.py), each told its values when it ends. The driver asks at the sweep's
+start and at each round's end, and plans whatever round comes back after the earlier
+ones (`SearchState.rounds` holds them, so a resumed sweep is rebuilt from its checkpoint).
+
 `SearchState` is everything a restart needs (the tables of runs that reached a step the
-others have not, and the retired members); it is saved with every checkpoint. Decisions
-depend on the tables, the seed and the step only, so a resumed sweep decides exactly as
+others have not, the retired members, the rounds asked); it is saved with every
+checkpoint. Decisions depend on the tables, the seed and the step only, and the rounds on
+the study's journal cut back to the checkpoint, so a resumed sweep decides exactly as
 an uninterrupted one.
 """
 
@@ -17,14 +24,17 @@ import dataclasses
 import math
 from typing import NamedTuple
 
+import jax
 import numpy as np
 
 from rnnjax.engine import distributed
 from rnnjax.engine import gather
 from rnnjax.engine import sharding
+from rnnjax.errors import InputError
 from rnnjax.search import halving
 from rnnjax.search import hparams
 from rnnjax.search import pbt
+from rnnjax.search import tpe
 
 
 class Table(NamedTuple):
@@ -39,7 +49,8 @@ class Table(NamedTuple):
 class SearchState:
   tables: dict = dataclasses.field(default_factory=dict)   # run -> Table
   retired: dict = dataclasses.field(default_factory=dict)  # uid -> member record
-  rounds: tuple = ()      # tpe: each round's configurations (axis name -> value)
+  rounds: tuple = ()      # Rounds asked (tpe): configurations (axis name -> value); ()
+                          # for a search of the spec's members.
   journal_bytes: int = 0  # tpe: the length of WORKDIR/tpe.journal that this state covers
 
   def to_json(self) -> dict:
@@ -84,6 +95,47 @@ def strategy(spec) -> Strategy:
         eval_every=spec.eval_every)), space=pbt.search_space(spec.axes()),
                     fraction=spec.pbt_fraction, seed=spec.seed)
   return Strategy()
+
+
+def asks_rounds(spec) -> bool:
+  """Whether the search asks its rounds of configurations of a study (tpe) rather than
+  taking the spec's members: its plan grows round by round, and a resumed sweep plans
+  the rounds its checkpoint holds."""
+  return spec.search == 'tpe'
+
+
+def first_round(spec):
+  """The first round's configurations (space.make_plan's `configs`) for the plan made
+  before a work directory is open (`prepare`, a dry run): None, the spec's members,
+  unless the search asks its rounds: tpe asks round 0 of a study in memory (the same
+  seeded sampler as the work directory's study, which `ask_round` asks)."""
+  if not asks_rounds(spec):
+    return None
+  if jax.process_count() > 1:  # Process 0 alone writes its study.
+    raise InputError('--search=tpe: run it in one process (without --distributed)')
+  return tpe.propose(spec, None, 0)
+
+
+def ask_round(spec, state: SearchState, workdir: str, config_of: dict):
+  """At the sweep's start and at each round's end: tells the round that ended its
+  values and asks the next round's configurations, while there are fewer than `--rounds`
+  (tpe, its study in WORKDIR/tpe.journal). A search of the spec's members has one round,
+  already planned: nothing to tell or ask.
+
+  config_of: uid -> its configuration's number, for every member so far.
+  Returns (state, the new round's configurations or None): the new round is added to
+  `state.rounds`.
+  """
+  if not asks_rounds(spec):
+    return state, None
+  rounds, asked = state.rounds, None
+  if rounds:
+    tpe.tell(spec, workdir, len(rounds) - 1, list(state.tables.values()), config_of)
+  if len(rounds) < spec.rounds:
+    asked = tpe.propose(spec, workdir, len(rounds))
+    rounds += (asked,)
+  return dataclasses.replace(state, rounds=rounds,
+                             journal_bytes=tpe.journal_bytes(workdir)), asked
 
 
 def observe(state: SearchState, r: int, table: Table) -> SearchState:

@@ -1,0 +1,121 @@
+"""A checked, planned sweep ready to train (`Prepared`), and the dry run that describes it.
+
+`prepare(spec)` checks the spec, plans its first round and loads the data the plan's
+buckets need, before a work directory is touched. A search that asks more rounds grows
+the sweep with `with_rounds` (each round's plan after the earlier rounds'); a resumed
+sweep is rebuilt the same way from the rounds its checkpoint holds.
+"""
+
+import dataclasses
+
+import jax
+import numpy as np
+
+from rnnjax.data import task_data
+from rnnjax.engine import distributed
+from rnnjax.engine import sharding
+from rnnjax.errors import InputError
+from rnnjax.results import report
+from rnnjax.search import plan as search_plan
+from rnnjax.search import probe
+from rnnjax.search import spec as spec_lib
+from rnnjax.search import strategy as searcher_lib
+from rnnjax.search import waves as plan_lib
+
+
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+  """A checked sweep, ready to train: its plan, data (host and device), and first runs."""
+  spec: spec_lib.SweepSpec
+  plan: search_plan.Plan
+  plan_json: dict
+  datas: dict          # data key (lookback or None, fold) -> TaskData
+  device_data: dict    # data key -> {'train', 'val'} arrays on every device
+  runs: tuple          # plan.Run, before training
+  mesh: object
+  base_key: object
+
+  @property
+  def num_chunks(self) -> int:
+    return self.spec.train_steps // self.spec.eval_every
+
+  @property
+  def data(self) -> task_data.TaskData:
+    """The usual split (the last fold) of the first lookback: the facts every data key
+    shares (names, baselines, notes)."""
+    return next(d for (_, fold), d in self.datas.items() if fold == self.spec.folds - 1)
+
+
+def prepare(spec: spec_lib.SweepSpec, max_memory_gb: float = 0.0,
+            group_size: int = 0) -> Prepared:
+  """Checks the spec, plans its first round, loads its data; raises InputError on bad
+  input. `max_memory_gb`, `group_size`: see `run_sweep`."""
+  spec_lib.check(spec)
+  plan = spec_lib.make_plan(spec, configs=searcher_lib.first_round(spec))
+  datas = _load_datas(spec, plan, {})
+  plan_lib.check_batch_sizes(plan, datas)
+  mesh = sharding.population_mesh()
+  runs, plan_json = plan_lib.make_runs(plan, spec, datas, mesh, max_memory_gb, group_size)
+  return Prepared(spec, plan, plan_json, datas,
+                  {k: device_data(d, ('train', 'val'), mesh) for k, d in datas.items()},
+                  tuple(runs), mesh,
+                  distributed.put(jax.random.key(spec.seed), sharding.replicated(mesh)))
+
+
+def with_rounds(sweep: Prepared, rounds, max_memory_gb: float,
+                group_size: int = 0) -> Prepared:
+  """The sweep of the rounds of configurations asked so far (`SearchState.rounds`):
+  each round's plan after the earlier rounds' (its buckets its own), runs in the same
+  order; data already loaded is kept. No rounds asked (a search of the spec's members):
+  `sweep` as it is."""
+  if not rounds:
+    return sweep
+  spec = sweep.spec
+  plans = [spec_lib.make_plan(spec, configs=configs) for configs in rounds]
+  plan = plans[0]
+  for later in plans[1:]:
+    plan = search_plan.concat(plan, later)
+  datas = _load_datas(spec, plan, sweep.datas)
+  plan_lib.check_batch_sizes(plan, datas)
+  runs, plan_json = plan_lib.make_runs(plan, spec, datas, sweep.mesh, max_memory_gb,
+                                       group_size)
+  on_devices = {k: sweep.device_data.get(k) or device_data(d, ('train', 'val'), sweep.mesh)
+                for k, d in datas.items()}
+  return dataclasses.replace(sweep, plan=plan, plan_json=plan_json, datas=datas,
+                             device_data=on_devices, runs=tuple(runs))
+
+
+def _load_datas(spec: spec_lib.SweepSpec, plan, datas: dict) -> dict:
+  """`datas` and the data sets the plan's buckets need that it lacks: one per lookback
+  (forecasting's structural data axis) and fold."""
+  datas = dict(datas)
+  for lookback in sorted({s.get('lookback') for s in plan.buckets}, key=str):
+    if (lookback, 0) not in datas:
+      folds = [spec_lib.load_data(spec, lookback, f) for f in range(spec.folds)]
+      datas.update({(lookback, f): d for f, d in enumerate(task_data.same_shapes(folds))})
+  return datas
+
+
+def device_data(data: task_data.TaskData, split_names, mesh):
+  """Split arrays replicated on every device: floats as float32, integers as int32."""
+  as_host = lambda a: np.asarray(a, np.int32 if np.issubdtype(np.asarray(a).dtype,
+                                                              np.integer) else np.float32)
+  return distributed.put({split: {k: as_host(v) for k, v in data.arrays[split].items()}
+                          for split in split_names}, sharding.replicated(mesh))
+
+
+def describe_plan(sweep: Prepared, group_size: int = 0, log=print) -> dict:
+  """Compiles every bucket's program (a one-step chunk) and times a step, prints the
+  plan with its time estimate, and returns it; trains and writes nothing."""
+  if jax.process_count() > 1:
+    raise InputError('--dry_run: run it in one process (without --distributed)')
+  first_waves = {run.bucket: (run.cfg, run.uids, run.hp, sweep.device_data[run.data_key])
+                 for run in reversed(sweep.runs)}
+  plan_json = sweep.plan_json
+  probed = probe.probe_all([first_waves[b] for b in range(len(sweep.plan.buckets))],
+                           sweep.base_key, sweep.mesh, group_size)
+  for b, figures in enumerate(probed):
+    plan_json['buckets'][b].update(figures)
+    plan_json['buckets'][b]['chunk_s'] *= plan_json['buckets'][b]['num_waves']
+  log(report.plan_table(plan_json, sweep.num_chunks))
+  return plan_json

@@ -1,0 +1,89 @@
+"""Resuming a sweep from its newest checkpoint that restores.
+
+A checkpoint holds each started run's (state, hp) and, as JSON, its progress: the
+position reached in the order of chunks, each run's members, the search state. `resume`
+rebuilds the sweep that progress describes (the rounds its search state holds: see
+search/strategy.py), restores it, and cuts metrics.jsonl, the evaluations and the
+study's journal back to what it covers, so that the sweep goes on, and its search
+decides and asks, exactly as if it had never stopped.
+"""
+
+import dataclasses
+import os
+
+import jax
+
+from rnnjax.engine import distributed
+from rnnjax.engine import population as pop
+from rnnjax.engine import sharding
+from rnnjax.errors import InputError
+from rnnjax.results import evaluations
+from rnnjax.results import files
+from rnnjax.run import checkpoint
+from rnnjax.run import prepare as prepare_lib
+from rnnjax.run import workdir as workdir_lib
+from rnnjax.search import strategy as searcher_lib
+from rnnjax.search import tpe
+
+
+def resume(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, log,
+           max_memory_gb: float, group_size: int):
+  """(checkpoint manager, sweep, runs, search state, next position) from the newest
+  checkpoint that restores; None (its manager closed) when there is none.
+
+  Raises InputError before anything is restored when the work directory planned other
+  configurations of the spec than this version does (workdir.check_plan); a search that
+  asks its rounds plans the ones its checkpoint holds, so there is nothing to check.
+  """
+  if not searcher_lib.asks_rounds(sweep.spec):
+    workdir_lib.check_plan(workdir, sweep.plan_json)
+  mngr = checkpoint.manager(workdir, keep=keep)
+  at = lambda progress: prepare_lib.with_rounds(
+      sweep, searcher_lib.SearchState.from_json(progress['searcher']).rounds,
+      max_memory_gb, group_size)
+  restored = checkpoint.restore_latest(
+      mngr, lambda progress: abstract(at(progress), progress), log=log)
+  if restored is None:
+    mngr.close()
+    return None
+  trees, progress = restored
+  sweep = at(progress)
+  search_state = searcher_lib.SearchState.from_json(progress['searcher'])
+  runs = []
+  for r, run in enumerate(sweep.runs):
+    state, hp = trees.get(str(r), (None, run.hp))
+    runs.append(dataclasses.replace(run, uids=tuple(progress['uids'][r]), state=state,
+                                    hp=hp))
+  if distributed.is_main():
+    workdir_lib.truncate(os.path.join(workdir, files.METRICS), progress['metrics_bytes'])
+    workdir_lib.truncate(os.path.join(workdir, tpe.JOURNAL), search_state.journal_bytes)
+    evaluations.truncate(workdir, progress['position'])
+  start = progress['position'] + 1
+  log(f'resuming {workdir}: {start} of {len(runs) * sweep.num_chunks} chunks were done')
+  return mngr, sweep, runs, search_state, start
+
+
+def abstract(sweep: prepare_lib.Prepared, progress):
+  """The checkpoint's tree: (state, hp) of each started run, at its size then."""
+  mesh, runs = sweep.mesh, sweep.runs
+  if len(progress['uids']) != len(runs):
+    raise InputError(f'--max_memory_gb: this sweep\'s checkpoint ran in '
+                     f'{len(progress["uids"])} waves, this run plans {len(runs)}; resume it '
+                     'with the --max_memory_gb it ran with')
+  tree = {}
+  for r, run in enumerate(runs):
+    if str(r) not in progress['started']:
+      continue
+    size = len(progress['uids'][r])
+    if size % mesh.size:
+      raise InputError(f'--cpu_devices: this sweep\'s checkpoint holds populations of '
+                       f'{size} rows, which {mesh.size} devices cannot share equally; '
+                       'resume it on a number of devices that divides it (1 always does)')
+    shard = sharding.members_sharding(mesh)
+    hp = jax.tree.map(lambda a: jax.ShapeDtypeStruct((size,) + a.shape[1:], a.dtype,
+                                                     sharding=shard), run.hp)
+    state = jax.eval_shape(pop.population_init_fn(run.cfg, mesh), hp, sweep.base_key)
+    state = jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=shard),
+                         state)
+    tree[str(r)] = (state, hp)
+  return tree
