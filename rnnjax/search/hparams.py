@@ -158,7 +158,7 @@ def stack(values: list, uids: list, size: int, num_layers: int) -> pop.HParams:
 def stack_from(column, uids, size: int, num_layers: int) -> pop.HParams:
   """`stack` for values read by column: `column(name)` -> <[n]> the n members' values
   of `name`, None for a per-layer axis `dropout_l` the sweep does not have (`dropout`
-  then applies). What a plan of many members uses (search.Plan.column)."""
+  then applies). What a plan of many members uses (plan.Plan.column)."""
   n = len(uids)
   pad = lambda a: np.concatenate([a, np.repeat(a[:1], size - n, axis=0)])
   as32 = lambda name: pad(np.asarray(column(name), np.float32))
