@@ -315,6 +315,15 @@ def test_per_layer_axes_are_checked_like_their_base():
     space.parse_axis('dropout_2', '1.0')
 
 
+def test_per_layer_axes_are_named_and_parsed_in_one_place():
+  assert hparams.layer_specs('') == {}
+  assert hparams.layer_specs('grid(0,0.2);0.5') == {'dropout_1': 'grid(0,0.2)', 'dropout_2': '0.5'}
+  assert [hparams.layer_of(hparams.layer_name(l)) for l in range(3)] == [0, 1, 2]
+  assert hparams.has_layers(['dropout', 'dropout_3']) and not hparams.has_layers(['dropout'])
+  axes = space.axes_of({}, dropout_per_layer='0.1;grid(0.2,0.3)')
+  assert (axes['dropout_1'].values, axes['dropout_2'].values) == ((0.1,), (0.2, 0.3))
+
+
 def test_plan_columns_match_its_members_and_json():
   plan = _grid_plan(num_seeds=2)
   members = list(plan.members)
