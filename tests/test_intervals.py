@@ -47,37 +47,50 @@ def test_coverage_of_a_series_with_known_noise():
   assert intervals.coverage([1.0, 2.0, 5.0, np.nan], 2.0, 1.0) == pytest.approx(2 / 3)
 
 
-class _LastValue:
-  """A stand-in for tuned.TunedModel: forecasts every step as the last point before
-  its origin (lookback 2), on a series whose test part is far noisier than the rest."""
-  num_targets = 1
+def _last_value_series():
+  """A random walk whose test part (30 on) is far noisier than the rest."""
+  rng = np.random.default_rng(3)
+  series = np.cumsum(rng.normal(size=(40, 1)), axis=0)
+  series[30:] += rng.normal(0, 20.0, size=(10, 1))
+  return series
 
-  def __init__(self):
-    rng = np.random.default_rng(3)
-    self.series = np.cumsum(rng.normal(size=(40, 1)), axis=0)
-    self.series[30:] += rng.normal(0, 20.0, size=(10, 1))
-    self.arrays = {'series': self.series}
-    self.transform = {'split_points': [20, 30], 'horizon': 2}
 
-  def _need(self):
-    return 2
-
-  def _paths(self, values, origins, steps):
-    return np.repeat(values[np.asarray(origins) - 1][:, None], steps, axis=1)
+def _last_value(series, origins, steps):
+  """Forecasts of every step as the last point before its origin."""
+  return np.repeat(series[np.asarray(origins) - 1][:, None], steps, axis=1)
 
 
 def test_intervals_are_calibrated_on_validation_errors_alone():
   """Contract 7: the calibration errors are the forecasts' from every validation origin
   t in [20, 30), of the points t + k before 30; the test part (30 on), noisier, is never
   read, so the widths are validation's."""
-  model = _LastValue()
-  residuals = intervals.validation_residuals(model, max_steps=3)
+  series = _last_value_series()
+  origins, steps = intervals.backtest_origins(20, 30, need=2, steps=3)
+  assert origins.tolist() == list(range(20, 30)) and steps == 3
+  residuals = intervals.validation_residuals(series, origins,
+                                             _last_value(series, origins, steps), 30)
   want = np.full((3, 10, 1), np.nan)
   for w, t in enumerate(range(20, 30)):
     for k in range(3):
       if t + k < 30:
-        want[k, w, 0] = abs(model.series[t + k, 0] - model.series[t - 1, 0])
+        want[k, w, 0] = abs(series[t + k, 0] - series[t - 1, 0])
   np.testing.assert_array_equal(residuals, want)
   width, _ = intervals.widths(residuals, 0.8, 1)
   errors = np.sort(want[0, :, 0])  # n = 10: the ceil(11 * 0.8) = 9th smallest.
   assert width[0, 0] == errors[8]
+  lower, upper, notes = intervals.bands(np.zeros((2, 1)), residuals, (0.8,), 2)
+  np.testing.assert_array_equal(upper[0.8], -lower[0.8])
+  assert upper[0.8][0, 0] == errors[8] and not notes
+
+
+def test_coverage_on_test_counts_the_test_points_inside():
+  """Coverage of the intervals on the test part, by hand: the forecasts from every test
+  origin, of the steps that the test part holds from the first origin."""
+  series = _last_value_series()
+  residuals = np.arange(1.0, 21.0).reshape(2, 10, 1)  # Widths 9 and 19 at 0.8.
+  origins, steps = intervals.backtest_origins(30, 40, need=2, steps=2)
+  forecasts = _last_value(series, origins, steps)
+  got = intervals.coverage_on_test(series, origins, forecasts, residuals, 1, (0.8,))
+  assert got['steps'] == 2 and got['origins'] == 10
+  errors = np.abs(series[30:40, 0] - series[29:39, 0])  # One step ahead.
+  assert got['0.8']['first_steps'] == np.mean(errors <= 9.0)

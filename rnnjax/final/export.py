@@ -17,7 +17,9 @@ import numpy as np
 from rnnjax.engine import distributed
 from rnnjax.engine import gather
 from rnnjax.engine import population as pop
+from rnnjax.final import intervals
 from rnnjax.final import model_files
+from rnnjax.final import tuned
 from rnnjax.final.model_files import Group
 from rnnjax.results import files
 
@@ -118,17 +120,14 @@ def save(workdir: str | None, sweep, runs, summary: dict, refitted=None, log=pri
   info = manifest(sweep.spec, summary, data, groups)
   arrays = series_arrays(data)
   if sweep.spec.task == 'forecast':
-    # Imported here: the intervals need the model, which needs this module.
-    from rnnjax.final import intervals  # pylint: disable=g-import-not-at-top
-    from rnnjax.final import tuned  # pylint: disable=g-import-not-at-top
     # A refit trained on validation: its residuals there are in-sample; the model it
     # refits (same members, trained on train alone) gives honest ones.
-    calibrating = tuned.TunedModel(info, before, arrays)
-    residuals = intervals.validation_residuals(calibrating)
+    residuals = tuned.TunedModel(info, before, arrays).validation_residuals()
     arrays['residuals'] = residuals
     info['intervals'] = intervals.describe(residuals, refit=final['kind'] == 'refit')
-    model_ = tuned.TunedModel(info, groups, arrays)
-    info['intervals']['test_coverage'] = intervals.coverage_on_test(model_)
+    # The manifest holds no coverage yet: computed, at tuned.DEFAULT_LEVELS.
+    info['intervals']['test_coverage'] = tuned.TunedModel(info, groups,
+                                                          arrays).test_coverage()
   model_files.write(os.path.join(workdir, model_files.DIRNAME), info, groups, arrays)
   log(f'final model saved to {os.path.join(workdir, model_files.DIRNAME)}: use it with python -m '
       f'experiments.predict --workdir={workdir}, or rnnjax.load({workdir!r})')

@@ -14,6 +14,10 @@ Where validation holds too few errors for a level (n < 1 / a - 1), the largest i
 (a note says so); widths never shrink with the step (a running maximum); steps past
 those validation can calibrate keep the last width (a note says so). Ensemble spread is
 not added: the errors of the averaged forecast already hold what the ensemble misses.
+
+Arrays in, arrays out: the model (tuned.py) forecasts from the origins
+`backtest_origins` gives; `validation_residuals` and `coverage_on_test` score those
+forecasts against the series.
 """
 
 import math
@@ -65,6 +69,17 @@ def widths(residuals, level: float, steps: int) -> tuple[np.ndarray, list]:
   return out[:steps], notes
 
 
+def bands(point, residuals, levels, steps: int) -> tuple[dict, dict, list]:
+  """(lower, upper, notes): the intervals at `levels` around forecasts `point`
+  <float64>[steps, C], level -> <float64>[steps, C], and `widths`'s notes, once each."""
+  lower, upper, notes = {}, {}, []
+  for level in levels:
+    width, note = widths(residuals, level, steps)
+    lower[level], upper[level] = point - width, point + width
+    notes += [n for n in note if n not in notes]
+  return lower, upper, notes
+
+
 def coverage(truth, point, width) -> float:
   """Share of the finite `truth` entries inside point +- width (arrays broadcast)."""
   truth = np.asarray(truth, np.float64)
@@ -73,25 +88,29 @@ def coverage(truth, point, width) -> float:
   return float(inside[ok].mean()) if ok.any() else math.nan
 
 
-def _errors(model, start: int, stop: int, steps: int):
-  """(origins, |error| <float64>[W, K, C]) of the model's forecasts of up to `steps`
-  points from every origin in [start, stop), counting only targets before `stop`."""
-  series = model.arrays['series']
-  origins = np.arange(max(start, model._need()), stop)  # pylint: disable=protected-access
-  steps = min(steps, stop - origins[0])
-  paths = model._paths(series, origins, steps)  # pylint: disable=protected-access
-  rows = origins[:, None] + np.arange(steps)
-  truth = series[np.minimum(rows, len(series) - 1), :model.num_targets]
+def backtest_origins(start: int, stop: int, need: int,
+                     steps: int) -> tuple[np.ndarray, int]:
+  """(origins <int>[W], steps): every origin t in [start, stop) with `need` points of
+  history before it, and how many steps ahead (at most `steps`) the part [start, stop)
+  holds from the first."""
+  origins = np.arange(max(start, need), stop)
+  return origins, min(steps, stop - origins[0])
+
+
+def forecast_errors(series, origins, forecasts, stop: int) -> np.ndarray:
+  """<float64>[W, K, C]: |error| of `forecasts` <float64>[W, K, C], made from each
+  origin t in `origins` (from series[:t]) of the points t..t + K - 1, counting only
+  the points before `stop` (NaN after). series: <float64>[N, C_in], targets first."""
+  rows = origins[:, None] + np.arange(forecasts.shape[1])
+  truth = series[np.minimum(rows, len(series) - 1), :forecasts.shape[2]]
   truth = np.where((rows < stop)[..., None], truth, np.nan)
-  return np.abs(truth - paths), paths, truth
+  return np.abs(truth - forecasts)
 
 
-def validation_residuals(model, max_steps: int = MAX_STEPS) -> np.ndarray:
-  """<float64>[K, W, C]: the calibration errors (see the module docstring)."""
-  train_end, val_end = model.transform['split_points']
-  steps = max(max_steps, model.transform['horizon'])
-  errors, _, _ = _errors(model, train_end, val_end, steps)
-  return np.transpose(errors, (1, 0, 2))
+def validation_residuals(series, origins, forecasts, val_end: int) -> np.ndarray:
+  """<float64>[K, W, C]: the calibration errors (see the module docstring) of the
+  forecasts from the validation origins (`backtest_origins` of the validation part)."""
+  return np.transpose(forecast_errors(series, origins, forecasts, val_end), (1, 0, 2))
 
 
 def describe(residuals, *, refit: bool) -> dict:
@@ -102,15 +121,13 @@ def describe(residuals, *, refit: bool) -> dict:
           'errors_per_step': [int(n) for n in np.isfinite(residuals[..., 0]).sum(axis=1)]}
 
 
-def coverage_on_test(model, levels=(0.8, 0.95)) -> dict:
-  """Empirical coverage on the test part: the model forecasts from every test origin as
-  far as the test part reaches (at most the calibrated steps); per level the share of
-  test points inside their interval, over the first `horizon` steps (what the summary
-  scores) and over every step."""
-  _, val_end = model.transform['split_points']
-  residuals = model.arrays['residuals']
-  errors, _, _ = _errors(model, val_end, len(model.arrays['series']), residuals.shape[0])
-  horizon = model.transform['horizon']
+def coverage_on_test(series, origins, forecasts, residuals, horizon: int,
+                     levels=(0.8, 0.95)) -> dict:
+  """Empirical coverage on the test part: `forecasts` from every test origin as far as
+  the test part reaches (at most the calibrated steps, `backtest_origins`); per level the share
+  of test points inside their interval, over the first `horizon` steps (what the
+  summary scores) and over every step."""
+  errors = forecast_errors(series, origins, forecasts, len(series))
   out = {'steps': int(errors.shape[1]), 'origins': int(errors.shape[0])}
   for level in levels:
     width, _ = widths(residuals, level, errors.shape[1])

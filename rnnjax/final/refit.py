@@ -21,7 +21,7 @@ import numpy as np
 from rnnjax.engine import distributed
 from rnnjax.engine import population as pop
 from rnnjax.engine import sharding
-from rnnjax.engine import tasks
+from rnnjax.final import ensemble
 from rnnjax.search import hparams
 
 REFIT_UID = 1 << 24
@@ -55,7 +55,6 @@ def refit(sweep, runs, final: dict, records: dict, *, seeds: int, group_size: in
   summary['final']; records: uid -> summary member record (its bucket and best step).
   """
   spec, mesh = sweep.spec, sweep.mesh
-  task = tasks.TASKS[spec.task]
   members = {m.uid: m for m in sweep.plan.members}
   weights = {u: final['members'].count(u) for u in final['members']}
   # The final model's members train on the last fold, the usual split.
@@ -70,7 +69,7 @@ def refit(sweep, runs, final: dict, records: dict, *, seeds: int, group_size: in
     cfg, key = cfg_of[bucket]
     data = sweep.datas[key]
     device = distributed.put(
-        jax.tree.map(_as_host, {'train': train_and_val(data.arrays)['train'],
+        sharding.device_dtypes({'train': train_and_val(data.arrays)['train'],
                                 'val': data.arrays['val'], 'test': data.arrays['test']}),
         sharding.replicated(mesh))
     rows = [(u, s) for u in uids for s in range(seeds)]
@@ -100,15 +99,9 @@ def refit(sweep, runs, final: dict, records: dict, *, seeds: int, group_size: in
     log(f'refit: {len(uids)} member(s) of bucket {bucket} x {seeds} seed(s) on train + '
         f'validation, {int(target.max())} steps at most')
   mean = total / sum(weights.values())
-  # Jitted, as summary.py scores the final model (an exported model scores alike).
-  test = jax.jit(lambda o, split: task.score(score_cfg, o, split))(mean, test_split)
+  test = ensemble.scorer(spec.task, score_cfg)(mean, test_split)
   return ({'kind': 'refit', 'members': final['members'], 'seeds': seeds,
           'steps': {str(u): records[u]['best_step'] for u in weights},
           'val': final['val'],  # The refit trains on validation: its own is no measure.
           'test': rename({k: float(v) for k, v in test.items()}),
           'before_refit': {k: final[k] for k in ('kind', 'test')}}, parts)
-
-
-def _as_host(a):
-  a = np.asarray(a)
-  return a.astype(np.int32 if np.issubdtype(a.dtype, np.integer) else np.float32)

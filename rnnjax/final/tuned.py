@@ -15,6 +15,10 @@ summary's test figures.
 Forecasting past the horizon feeds forecasts back: the model forecasts `horizon` steps
 from the last `lookback` points, appends them to the history as if observed, and goes
 on. With input columns, their future values must be given (`future_inputs`).
+
+The class is the face; the work is done by arrays-only functions: forecasting.py
+(histories, windows, forecasts fed back), cases.py (a classifier's cases), intervals.py
+(the prediction intervals, from this model's backtests).
 """
 
 import os
@@ -23,14 +27,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rnnjax.data import classify
 from rnnjax.data import text
 from rnnjax.engine import distributed
+from rnnjax.engine import gather
 from rnnjax.engine import generate
 from rnnjax.engine import population as pop
 from rnnjax.engine import sharding
-from rnnjax.engine import tasks
 from rnnjax.errors import InputError
+from rnnjax.final import cases
+from rnnjax.final import ensemble
+from rnnjax.final import forecasting
+from rnnjax.final import intervals
 from rnnjax.final import model_files
 from rnnjax.results import files
 
@@ -76,17 +83,9 @@ class TunedModel:
     self._mesh = sharding.population_mesh(jax.local_devices())
     self._groups = groups
     self._weights = np.concatenate([np.asarray(g.weights, np.float64) for g in groups])
-    self._device = [self._on_devices(g.params) for g in groups]
-    cfg = groups[0].cfg
-    task = tasks.TASKS[self.task]
-    self._score = jax.jit(lambda outputs, split: task.score(cfg, outputs, split))
-
-  def _on_devices(self, params):
-    """Host rows <[M, ...]> -> a population padded to the devices, sharded."""
-    n = jax.tree.leaves(params)[0].shape[0]
-    index = np.arange(n).tolist() + [0] * (-n % self._mesh.size)
-    return distributed.put(jax.tree.map(lambda a: np.asarray(a)[np.asarray(index)], params),
-                           sharding.members_sharding(self._mesh))
+    self._device = [gather.rows_on_devices(
+        g.params, range(jax.tree.leaves(g.params)[0].shape[0]), self._mesh) for g in groups]
+    self._score = ensemble.scorer(self.task, groups[0].cfg)
 
   def __repr__(self):
     widths = ', '.join(f'{g.cfg.model.cell} {g.cfg.model.num_layers}x'
@@ -105,8 +104,8 @@ class TunedModel:
     `make_split(group)` builds for each group, averaged with the members' weights."""
     rows = []
     for group, params in zip(self._groups, self._device):
-      split = jax.tree.map(_device_dtype, make_split(group))
-      split = distributed.put(split, sharding.replicated(self._mesh))
+      split = distributed.put(sharding.device_dtypes(make_split(group)),
+                              sharding.replicated(self._mesh))
       out = pop.population_outputs_fn(group.cfg, self._mesh)(params, split)
       rows.append(np.asarray(distributed.fetch(out))[:len(group.uids)])
     stacked = np.concatenate(rows).astype(np.float64)
@@ -115,7 +114,7 @@ class TunedModel:
 
   def _metrics(self, outputs, split) -> dict:
     names = self.manifest.get('metric_names', {})
-    metrics = self._score(outputs, jax.tree.map(_device_dtype, split))
+    metrics = self._score(outputs, sharding.device_dtypes(split))
     return {names.get(k, k): float(v) for k, v in metrics.items()}
 
   # Forecasting.
@@ -127,75 +126,24 @@ class TunedModel:
   @property
   def columns(self) -> list:
     """The columns a history holds, in order: the targets, then the input columns."""
-    return list(self.transform['target_columns']) + list(self.transform['input_columns'])
+    return forecasting.columns(self.transform)
 
   def _need(self) -> int:
-    """Points of history a forecast reads: the longest lookback (+1 when differenced)."""
-    return max(g.lookback or self.transform['lookback'] for g in self._groups) + int(
-        self.transform['difference'])
-
-  def _windows(self, values, ends, lookback):
-    """<float32>[W, lookback, C_in]: scaled input windows ending before each of `ends`,
-    computed from levels <float64>[N, C_in] exactly as data/forecast.py `prepare` does."""
-    c_out, diff = self.num_targets, self.transform['difference']
-    rows = ends[:, None] + np.arange(-lookback - int(diff), 0)
-    window = values[rows]
-    if diff:
-      window = window.copy()
-      window[:, 1:, :c_out] = window[:, 1:, :c_out] - window[:, :-1, :c_out]
-      window = window[:, 1:]
-    mean = np.asarray(self.transform['x_mean'], np.float64)
-    std = np.asarray(self.transform['x_std'], np.float64)
-    return ((window - mean) / std).astype(np.float32)
+    return forecasting.points_needed(self.transform, [g.lookback for g in self._groups])
 
   def _scaled_forecasts(self, values, ends) -> np.ndarray:
     """<float64>[W, horizon, C_out]: the model's scaled outputs from each origin."""
-    return self.outputs(lambda g: {'x': self._windows(
-        values, ends, g.lookback or self.transform['lookback'])})
+    return self.outputs(lambda g: {'x': forecasting.windows(
+        self.transform, values, ends, g.lookback or self.transform['lookback'])})
 
   def _paths(self, values, origins, steps: int) -> np.ndarray:
-    """<float64>[W, steps, C_out]: forecasts (levels) of the `steps` points from each
-    origin t, from the history values[:t]; past the horizon the forecasts are fed back.
-    values: <float64>[N', C_in] with, for input columns, the values at every forecast
-    step (target columns there are overwritten)."""
-    c_out, horizon = self.num_targets, self.transform['horizon']
-    need = self._need()
-    origins = np.asarray(origins)
-    width = need + steps
-    extra = max(0, int(origins.max()) + steps - len(values))
-    padded = np.concatenate([values, np.full((extra, values.shape[1]), np.nan)])
-    ctx = padded[origins[:, None] + np.arange(-need, steps)].copy()
-    mean = np.asarray(self.transform['mean'], np.float64)
-    std = np.asarray(self.transform['std'], np.float64)
-    done = 0
-    while done < steps:
-      ends = np.full(len(origins), need + done)
-      flat = ctx.reshape(len(origins) * width, -1)
-      starts = np.arange(len(origins)) * width + ends
-      changes = self._scaled_forecasts(flat, starts) * std + mean
-      if self.transform['difference']:
-        changes = ctx[:, need + done - 1, None, :c_out] + np.cumsum(changes, axis=1)
-      take = min(horizon, steps - done)
-      ctx[:, need + done:need + done + take, :c_out] = changes[:, :take]
-      done += take
-    return ctx[:, need:, :c_out]
+    """forecasting.paths: forecasts of `steps` points from each origin."""
+    return forecasting.paths(self.transform, self._need(), self._scaled_forecasts, values,
+                             origins, steps)
 
   def check_history(self, history, *, what='history'):
     """<float64>[N, C]: `history` checked (columns, enough finite rows); `what` names it."""
-    values = np.asarray(history, np.float64)
-    if values.ndim == 1:
-      values = values[:, None]
-    columns = self.columns
-    if values.ndim != 2 or values.shape[1] != len(columns):
-      raise InputError(f'{what}: expected {len(columns)} column(s) {columns}, got an array '
-                       f'of shape {np.shape(history)}')
-    if len(values) < self._need():
-      raise InputError(f'{what}: {len(values)} rows are too few: the model reads the last '
-                       f'{self._need()} (lookback {self._need() - int(self.transform["difference"])}'
-                       f'{" + 1 to difference" if self.transform["difference"] else ""})')
-    if not np.all(np.isfinite(values[-self._need():])):
-      raise InputError(f'{what}: the last {self._need()} rows hold missing or non-finite values')
-    return values
+    return forecasting.check_history(self.transform, self._need(), history, what)
 
   def forecast(self, history, steps: int, *, future_inputs=None, levels=DEFAULT_LEVELS):
     """Forecasts the `steps` points after `history`, with prediction intervals.
@@ -212,7 +160,6 @@ class TunedModel:
       {'point': <float64>[steps, C_out], 'lower' and 'upper': {level: <float64>[steps,
       C_out]}, 'notes': [str]} (see intervals.py for how the intervals are made).
     """
-    from rnnjax.final import intervals  # pylint: disable=g-import-not-at-top
     if self.task != 'forecast':
       raise InputError(f'forecast: this is a {self.task} model')
     if int(steps) < 1:
@@ -221,43 +168,49 @@ class TunedModel:
       if not 0 < level < 1:
         raise InputError(f'levels: {level:g} must lie in (0, 1)')
     values = self.check_history(history)
-    inputs = self.transform['input_columns']
-    if inputs:
-      if future_inputs is None:
-        raise InputError(f'future_inputs: the model reads input columns {inputs}; give '
-                         f'their values for the {steps} steps ahead')
-      future = np.asarray(future_inputs, np.float64).reshape(-1, len(inputs))
-      if len(future) < steps or not np.all(np.isfinite(future[:steps])):
-        raise InputError(f'future_inputs: {len(future)} finite rows of {inputs}, '
-                         f'{steps} needed')
-      ahead = np.concatenate([np.full((steps, self.num_targets), np.nan), future[:steps]], 1)
-    else:
-      ahead = np.full((steps, values.shape[1]), np.nan)
+    ahead = forecasting.ahead(self.transform, steps, future_inputs)
     point = self._paths(np.concatenate([values, ahead]), [len(values)], steps)[0]
     lower, upper, notes = {}, {}, []
     if 'residuals' in self.arrays:
-      for level in levels:
-        width, note = intervals.widths(self.arrays['residuals'], level, steps)
-        lower[level], upper[level] = point - width, point + width
-        notes += [n for n in note if n not in notes]
+      lower, upper, notes = intervals.bands(point, self.arrays['residuals'], levels, steps)
     if steps > self.transform['horizon']:
       notes.append(f'steps past the horizon ({self.transform["horizon"]}) feed the '
                    'forecasts back as history')
     return {'point': point, 'lower': lower, 'upper': upper, 'notes': notes}
+
+  def _backtests(self, start: int, stop: int, steps: int):
+    """(origins, forecasts <float64>[W, K, C_out]) of the saved series from every
+    origin in [start, stop), of as many of `steps` points as [start, stop) holds
+    (intervals.backtest_origins)."""
+    origins, steps = intervals.backtest_origins(start, stop, self._need(), steps)
+    return origins, self._paths(self.arrays['series'], origins, steps)
+
+  def validation_residuals(self, max_steps: int = intervals.MAX_STEPS) -> np.ndarray:
+    """<float64>[K, W, C_out]: the errors the intervals are calibrated on: forecasts of
+    up to max(max_steps, horizon) points from every validation origin of the saved
+    series (intervals.validation_residuals)."""
+    train_end, val_end = self.transform['split_points']
+    origins, forecasts = self._backtests(train_end, val_end,
+                                         max(max_steps, self.transform['horizon']))
+    return intervals.validation_residuals(self.arrays['series'], origins, forecasts,
+                                          val_end)
 
   def test_coverage(self, levels=DEFAULT_LEVELS) -> dict:
     """Coverage on the sweep's test part of the intervals at `levels` (the dict of
     intervals.coverage_on_test, levels keyed '0.8'): the manifest's figures where it
     holds every level, else computed as the sweep computed them. The test part only
     reports here: the widths come from validation's errors. {} without intervals."""
-    from rnnjax.final import intervals  # pylint: disable=g-import-not-at-top
     if 'residuals' not in self.arrays:
       return {}
     saved = self.manifest.get('intervals', {}).get('test_coverage', {})
     keys = [f'{level:g}' for level in levels]
     if all(k in saved for k in keys):
       return {k: saved[k] for k in ['steps', 'origins'] + keys}
-    return intervals.coverage_on_test(self, levels)
+    series, residuals = self.arrays['series'], self.arrays['residuals']
+    origins, forecasts = self._backtests(self.transform['split_points'][1], len(series),
+                                         residuals.shape[0])
+    return intervals.coverage_on_test(series, origins, forecasts, residuals,
+                                      self.transform['horizon'], levels)
 
   def backtest(self, values, origins, steps: int = 1) -> np.ndarray:
     """<float64>[W, steps, C_out]: forecasts from each origin t in `origins` (from
@@ -269,46 +222,16 @@ class TunedModel:
     """The summary's metrics of the model on the windows whose targets lie in
     values[start:] (the test part: start = the second split point)."""
     values = self.check_history(values, what='series')
-    horizon, c_out = self.transform['horizon'], self.num_targets
-    ends = np.arange(max(start, self._need()), len(values) - horizon + 1)
+    ends = np.arange(max(start, self._need()), len(values) - self.transform['horizon'] + 1)
     outputs = self._scaled_forecasts(values, ends)
-    # The targets as `prepare` scales them: the next `horizon` rows' (changes of) levels.
-    y = self._windows(values, ends + horizon, horizon)[..., :c_out]
-    split = {'y': y, 'mean': np.asarray(self.transform['mean']),
-             'std': np.asarray(self.transform['std']),
-             'mase_scale': np.asarray(self.transform['mase_scale'], np.float64)}
-    return self._metrics(outputs, split)
+    return self._metrics(outputs, forecasting.target_split(self.transform, values, ends))
 
   # Classification.
 
   def _sequences(self, sequences, what='sequences'):
     if self.task != 'classify':
       raise InputError(f'{what}: this is a {self.task} model, not a classifier')
-    channels = self.transform['channels']
-    expected = (f'pass a list of cases, each <float>[T_i, {channels}] or [T_i] ([x] for '
-                f'one case), or one array <float>[N, T, {channels}]')
-    # A bare [T, C] array would iterate as T cases (and a 2-D array may as well be
-    # [N, T] cases of one channel): refused, not guessed.
-    if hasattr(sequences, 'ndim') and getattr(sequences, 'dtype', None) != object:
-      if sequences.ndim != 3:
-        raise InputError(f'{what}: an array of shape {tuple(np.shape(sequences))} is not '
-                         f'a list of cases; {expected}')
-      sequences = list(np.asarray(sequences))
-    cases = []
-    for i, s in enumerate(sequences):
-      s = np.asarray(s, np.float64)
-      if s.ndim == 0:
-        raise InputError(f'{what}: case {i} is a number, not a sequence; {expected}')
-      s = s[:, None] if s.ndim == 1 else s
-      if s.ndim != 2 or s.shape[1] != channels or not len(s):
-        raise InputError(f'{what}: case {i} has shape {np.shape(s)}; the model reads '
-                         f'{channels} channel(s) per step')
-      cases.append((s - np.asarray(self.transform['mean'])) / np.asarray(self.transform['std']))
-    if not cases:
-      raise InputError(f'{what}: no cases')
-    # Padded as the sweep padded (its longest case), so each case's computation is the
-    # one the sweep scored; longer cases pad further.
-    return classify.pad(cases, max(self.transform['max_length'], max(map(len, cases))))
+    return cases.padded(self.transform, sequences, what)
 
   def predict_proba(self, sequences) -> np.ndarray:
     """<float64>[N, K]: class probabilities of N cases, given as a list of <float>[T_i,
@@ -373,9 +296,3 @@ class TunedModel:
                                    num_chars=int(num_chars), temperature=temperature,
                                    prime=tokens)
     return text.decode(np.asarray(out), self.transform['vocab'])
-
-
-def _device_dtype(a):
-  """Host arrays as the sweep put them on the devices: floats float32, ints int32."""
-  a = np.asarray(a)
-  return a.astype(np.int32 if np.issubdtype(a.dtype, np.integer) else np.float32)

@@ -1,0 +1,40 @@
+"""A saved classifier's cases (tuned.py `predict_proba`): checked, standardised with
+the training statistics and padded as the sweep padded them, so that each case's
+computation is the one the sweep scored.
+"""
+
+import numpy as np
+
+from rnnjax.data import classify
+from rnnjax.errors import InputError
+
+
+def padded(transform, sequences, what='sequences') -> tuple[np.ndarray, np.ndarray]:
+  """(x <float32>[N, T, C], lengths <int32>[N]) of the cases `sequences`: a list of
+  <float>[T_i, C] (or [T_i]), or one array <float>[N, T, C]; `what` names them in the
+  InputError. T: the sweep's longest case, or a longer one of these."""
+  channels = transform['channels']
+  expected = (f'pass a list of cases, each <float>[T_i, {channels}] or [T_i] ([x] for '
+              f'one case), or one array <float>[N, T, {channels}]')
+  # A bare [T, C] array would iterate as T cases (and a 2-D array may as well be
+  # [N, T] cases of one channel): refused, not guessed.
+  if hasattr(sequences, 'ndim') and getattr(sequences, 'dtype', None) != object:
+    if sequences.ndim != 3:
+      raise InputError(f'{what}: an array of shape {tuple(np.shape(sequences))} is not '
+                       f'a list of cases; {expected}')
+    sequences = list(np.asarray(sequences))
+  cases = []
+  for i, s in enumerate(sequences):
+    s = np.asarray(s, np.float64)
+    if s.ndim == 0:
+      raise InputError(f'{what}: case {i} is a number, not a sequence; {expected}')
+    s = s[:, None] if s.ndim == 1 else s
+    if s.ndim != 2 or s.shape[1] != channels or not len(s):
+      raise InputError(f'{what}: case {i} has shape {np.shape(s)}; the model reads '
+                       f'{channels} channel(s) per step')
+    cases.append((s - np.asarray(transform['mean'])) / np.asarray(transform['std']))
+  if not cases:
+    raise InputError(f'{what}: no cases')
+  # Padded as the sweep padded (its longest case), so each case's computation is the
+  # one the sweep scored; longer cases pad further.
+  return classify.pad(cases, max(transform['max_length'], max(map(len, cases))))

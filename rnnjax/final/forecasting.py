@@ -1,0 +1,113 @@
+"""The forecasting side of a saved model (tuned.py): histories checked, input windows
+scaled as the sweep scaled them, and forecasts fed back past the horizon.
+
+Functions of the model's data transform (export.manifest's 'data': columns, lookback,
+horizon, difference, scaling statistics); where forecasts are made, of the model's
+`scaled_forecasts(values, ends)`, its members' averaged outputs on the windows ending
+before `ends`. Arrays only: no model, no device.
+"""
+
+import numpy as np
+
+from rnnjax.errors import InputError
+
+
+def columns(transform) -> list:
+  """The columns a history holds, in order: the targets, then the input columns."""
+  return list(transform['target_columns']) + list(transform['input_columns'])
+
+
+def points_needed(transform, lookbacks) -> int:
+  """Points of history a forecast reads: the longest of the groups' `lookbacks` (None:
+  the model's) + 1 when differenced."""
+  return max(lookback or transform['lookback'] for lookback in lookbacks) + int(
+      transform['difference'])
+
+
+def windows(transform, values, ends, lookback) -> np.ndarray:
+  """<float32>[W, lookback, C_in]: scaled input windows ending before each of `ends`,
+  computed from levels <float64>[N, C_in] exactly as data/forecast.py `prepare` does."""
+  c_out, diff = len(transform['target_columns']), transform['difference']
+  rows = ends[:, None] + np.arange(-lookback - int(diff), 0)
+  window = values[rows]
+  if diff:
+    window = window.copy()
+    window[:, 1:, :c_out] = window[:, 1:, :c_out] - window[:, :-1, :c_out]
+    window = window[:, 1:]
+  mean = np.asarray(transform['x_mean'], np.float64)
+  std = np.asarray(transform['x_std'], np.float64)
+  return ((window - mean) / std).astype(np.float32)
+
+
+def target_split(transform, values, ends) -> dict:
+  """The split the summary scores, for the windows ending before `ends`: their targets
+  as `prepare` scales them (the next `horizon` rows' (changes of) levels) and the
+  scaling statistics."""
+  horizon, c_out = transform['horizon'], len(transform['target_columns'])
+  y = windows(transform, values, ends + horizon, horizon)[..., :c_out]
+  return {'y': y, 'mean': np.asarray(transform['mean']),
+          'std': np.asarray(transform['std']),
+          'mase_scale': np.asarray(transform['mase_scale'], np.float64)}
+
+
+def paths(transform, need, scaled_forecasts, values, origins, steps: int) -> np.ndarray:
+  """<float64>[W, steps, C_out]: forecasts (levels) of the `steps` points from each
+  origin t, from the history values[:t]; past the horizon the forecasts are fed back.
+  values: <float64>[N', C_in] with, for input columns, the values at every forecast
+  step (target columns there are overwritten). need: `points_needed`."""
+  c_out, horizon = len(transform['target_columns']), transform['horizon']
+  origins = np.asarray(origins)
+  width = need + steps
+  extra = max(0, int(origins.max()) + steps - len(values))
+  padded = np.concatenate([values, np.full((extra, values.shape[1]), np.nan)])
+  ctx = padded[origins[:, None] + np.arange(-need, steps)].copy()
+  mean = np.asarray(transform['mean'], np.float64)
+  std = np.asarray(transform['std'], np.float64)
+  done = 0
+  while done < steps:
+    ends = np.full(len(origins), need + done)
+    flat = ctx.reshape(len(origins) * width, -1)
+    starts = np.arange(len(origins)) * width + ends
+    changes = scaled_forecasts(flat, starts) * std + mean
+    if transform['difference']:
+      changes = ctx[:, need + done - 1, None, :c_out] + np.cumsum(changes, axis=1)
+    take = min(horizon, steps - done)
+    ctx[:, need + done:need + done + take, :c_out] = changes[:, :take]
+    done += take
+  return ctx[:, need:, :c_out]
+
+
+def check_history(transform, need, history, what='history') -> np.ndarray:
+  """<float64>[N, C]: `history` checked (columns, at least `need` finite last rows);
+  `what` names it in the InputError."""
+  values = np.asarray(history, np.float64)
+  if values.ndim == 1:
+    values = values[:, None]
+  names = columns(transform)
+  if values.ndim != 2 or values.shape[1] != len(names):
+    raise InputError(f'{what}: expected {len(names)} column(s) {names}, got an array '
+                     f'of shape {np.shape(history)}')
+  if len(values) < need:
+    raise InputError(f'{what}: {len(values)} rows are too few: the model reads the last '
+                     f'{need} (lookback {need - int(transform["difference"])}'
+                     f'{" + 1 to difference" if transform["difference"] else ""})')
+  if not np.all(np.isfinite(values[-need:])):
+    raise InputError(f'{what}: the last {need} rows hold missing or non-finite values')
+  return values
+
+
+def ahead(transform, steps: int, future_inputs) -> np.ndarray:
+  """<float64>[steps, C]: the rows after a history: NaN targets (to be forecast) and,
+  with input columns, their given future values (`future_inputs`, checked)."""
+  inputs = transform['input_columns']
+  if not inputs:
+    return np.full((steps, len(columns(transform))), np.nan)
+  if future_inputs is None:
+    raise InputError(f'future_inputs: the model reads input columns {inputs}; give '
+                     f'their values for the {steps} steps ahead')
+  future = np.asarray(future_inputs, np.float64).reshape(-1, len(inputs))
+  if len(future) < steps or not np.all(np.isfinite(future[:steps])):
+    raise InputError(f'future_inputs: {len(future)} finite rows of {inputs}, '
+                     f'{steps} needed')
+  return np.concatenate(
+      [np.full((steps, len(transform['target_columns'])), np.nan), future[:steps]], 1)
