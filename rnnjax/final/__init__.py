@@ -8,6 +8,8 @@ Imports the engine, search and results; never run.
   export        what goes into WORKDIR/model/, with the intervals' calibration
   model_files   WORKDIR/model/'s files, written and read back
   tuned         `rnnjax.load`: the saved model, forecasting, classifying, sampling
+  forecasting   a saved forecaster's histories, windows, forecasts fed back (arrays only)
+  cases         a saved classifier's cases, checked and padded as the sweep padded them
   intervals     split-conformal prediction intervals per step ahead
   predictions   what `experiments/predict.py` does with a saved model
   mlflow_log    a finished sweep in MLflow; mlflow_model: the model as a pyfunc model

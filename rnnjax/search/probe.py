@@ -64,7 +64,7 @@ def waves(num_members: int, bytes_per_member: int, budget_bytes: float,
   """Equal waves that fit the budget; sizes are multiples of the device count."""
   num_waves = max(1, math.ceil(num_members * bytes_per_member / budget_bytes))
   size = math.ceil(num_members / num_waves)
-  size = math.ceil(size / num_devices) * num_devices
+  size = sharding.padded_size(size, num_devices)
   return {'num_waves': math.ceil(num_members / size), 'wave_size': size}
 
 
