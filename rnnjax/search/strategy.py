@@ -1,4 +1,4 @@
-"""The adaptive search between chunks: its state, and its decisions applied to the runs.
+"""The search between chunks: its state, its decisions applied to the runs, its rounds.
 
   grid, random  nothing.
   halving       halving.decide says which rows go on at each rung; cut members are
@@ -54,7 +54,9 @@ class SearchState:
   journal_bytes: int = 0  # tpe: the length of WORKDIR/tpe.journal that this state covers
 
   def to_json(self) -> dict:
-    # JSON has no inf or NaN: non-finite metrics are written as None.
+    """The layout of every checkpoint's progress['searcher'] (from_json reads it back):
+    tables as [best_val, status, uids, latest] lists, keys as strings. JSON has no inf
+    or NaN: non-finite metrics are written as None, and read back as inf."""
     finite = lambda a: [v if math.isfinite(v) else None
                         for v in np.asarray(a, np.float64).tolist()]
     return {'retired': {str(k): v for k, v in self.retired.items()},
