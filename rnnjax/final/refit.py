@@ -51,7 +51,7 @@ def refit(sweep, runs, final: dict, records: dict, *, seeds: int, group_size: in
   'cfg', 'data_key', 'uids' (the refit members'), 'weights' (each one's share of the
   average, before normalising) and 'params' (their population, padded; see export.py)).
 
-  sweep: sweep.Prepared; runs: the sweep's final runs (their TrainConfigs); final:
+  sweep: prepare.Prepared; runs: the sweep's final runs (their TrainConfigs); final:
   summary['final']; records: uid -> summary member record (its bucket and best step).
   """
   spec, mesh = sweep.spec, sweep.mesh

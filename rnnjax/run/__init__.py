@@ -3,6 +3,8 @@
 The top of the ladder: only the entry points (experiments/) import it.
 
   sweep       `run_sweep(spec, workdir)`: buckets x chunks, decisions, checkpoints
+  prepare     the checked, planned sweep (`Prepared`), its rounds, the dry run
+  resume      restarting from the newest checkpoint that restores
   checkpoint  orbax checkpoints after each chunk
   workdir     the work directory's state: new, resume, finished, another sweep
   lock        one sweep per work directory

@@ -9,7 +9,6 @@ sweep is rebuilt the same way from the rounds its checkpoint holds.
 import dataclasses
 
 import jax
-import numpy as np
 
 from rnnjax.data import task_data
 from rnnjax.engine import distributed
@@ -98,10 +97,8 @@ def _load_datas(spec: spec_lib.SweepSpec, plan, datas: dict) -> dict:
 
 def device_data(data: task_data.TaskData, split_names, mesh):
   """Split arrays replicated on every device: floats as float32, integers as int32."""
-  as_host = lambda a: np.asarray(a, np.int32 if np.issubdtype(np.asarray(a).dtype,
-                                                              np.integer) else np.float32)
-  return distributed.put({split: {k: as_host(v) for k, v in data.arrays[split].items()}
-                          for split in split_names}, sharding.replicated(mesh))
+  return distributed.put(sharding.device_dtypes({s: data.arrays[s] for s in split_names}),
+                         sharding.replicated(mesh))
 
 
 def describe_plan(sweep: Prepared, group_size: int = 0, log=print) -> dict:

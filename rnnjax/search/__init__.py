@@ -11,5 +11,6 @@ Imports the engine (and data) only; never results, final or run.
   halving   successive halving's decisions, pure
   pbt       population-based training's decisions, pure
   tpe       Optuna's TPE proposals, one round of configurations at a time
-  strategy  the search state saved with each checkpoint, and decisions applied to runs
+  strategy  the search state saved with each checkpoint, decisions applied to runs, and
+            rounds (TPE asks its own)
 """
