@@ -21,7 +21,8 @@ from rnnjax.engine import tasks
 from rnnjax.final import ensemble
 from rnnjax.results import files
 from rnnjax.run import checkpoint
-from rnnjax.run import sweep
+from rnnjax.run import prepare
+from rnnjax.run import resume
 from rnnjax.search import spec as spec_lib
 
 K = (1, 3, 5, 10, 16, 32)
@@ -44,10 +45,10 @@ def measure(workdir: str) -> dict:
   spec = spec_lib.SweepSpec(**{k: tuple(v) if isinstance(v, list) else v
                                for k, v in saved.items()})
   summary = files.read_summary(workdir)
-  prepared = sweep.prepare(spec)
+  prepared = prepare.prepare(spec)
   mngr = checkpoint.manager(workdir)
   trees, progress = checkpoint.restore_latest(
-      mngr, lambda p: sweep._abstract(prepared, p))  # pylint: disable=protected-access
+      mngr, lambda p: resume.abstract(prepared, p))
   mngr.close()
   runs, where = [], {}
   for r, run in enumerate(prepared.runs):
@@ -57,7 +58,7 @@ def measure(workdir: str) -> dict:
     if state is not None:
       where.update({u: (r, i) for i, u in enumerate(uids) if u >= 0})
   task = tasks.TASKS[spec.task]
-  splits = {k: sweep._device_data(d, ('val', 'test'), prepared.mesh)  # pylint: disable=protected-access
+  splits = {k: prepare.device_data(d, ('val', 'test'), prepared.mesh)
             for k, d in prepared.datas.items()}
   fold_of = {m['uid']: m.get('fold', 0) for m in summary['members']}
   # With folds, the last fold's members (the usual split): the others' test windows

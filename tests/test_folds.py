@@ -13,6 +13,7 @@ from rnnjax.engine import population as pop
 from rnnjax.engine import sharding
 from rnnjax.errors import InputError
 from rnnjax.results import report
+from rnnjax.run import prepare
 from rnnjax.run import sweep
 
 VAL, TEST = 6, 6
@@ -60,7 +61,7 @@ def test_one_program_serves_every_fold(folded):
   """The folds' training windows differ in number; padded to equal shapes (the padding
   never drawn), no fold compiles a program of its own."""
   del folded  # Trained the bucket's program.
-  prepared = sweep.prepare(SPEC)
+  prepared = prepare.prepare(SPEC)
   counts = [int(d.arrays['train']['count']) for d in prepared.datas.values()]
   assert list(np.diff(counts)) == [VAL, VAL]  # Each earlier origin: a block fewer.
   assert {run.data_key for run in prepared.runs} == {(4, 0), (4, 1), (4, 2)}

@@ -15,7 +15,7 @@ import pytest
 from experiments import population_sweep
 from rnnjax.engine import sharding
 from rnnjax.errors import InputError
-from rnnjax.run import sweep
+from rnnjax.run import resume
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -160,9 +160,9 @@ def test_resume_on_devices_that_cannot_share_the_checkpoint_is_refused():
                                      runs=(object(),), base_key=None)
   progress = {'uids': [[0, 1, 2, -1]], 'started': ['0']}
   with pytest.raises(InputError, match=r'^--cpu_devices: .* 4 rows, which 3 devices'):
-    sweep._abstract(fake_sweep, progress)  # pylint: disable=protected-access
+    resume.abstract(fake_sweep, progress)  # pylint: disable=protected-access
   with pytest.raises(InputError, match=r'^--max_memory_gb: .* 1 waves, this run plans 2'):
-    sweep._abstract(types.SimpleNamespace(mesh=fake_sweep.mesh, runs=(1, 2)), progress)  # pylint: disable=protected-access
+    resume.abstract(types.SimpleNamespace(mesh=fake_sweep.mesh, runs=(1, 2)), progress)  # pylint: disable=protected-access
 
 
 def _bad_workdirs(tmp_path):

@@ -42,11 +42,6 @@ from rnnjax.search import strategy as searcher_lib
 from rnnjax.search import waves as plan_lib
 
 SweepSpec = spec_lib.SweepSpec
-# Their homes are prepare.py and resume.py; tests/test_folds.py,
-# tests/test_population_sweep.py and bench/selection.py read them here.
-prepare = prepare_lib.prepare
-_abstract = resume_lib.abstract
-_device_data = prepare_lib.device_data
 
 
 def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
