@@ -66,3 +66,11 @@ def default_signals():
   yield
   for signum, handler in before.items():
     signal.signal(signum, handler)
+
+
+@pytest.fixture(scope='session')
+def trained():
+  """A tiny real population after one chunk (tests/tiny_population.py), for the tests
+  of halving, PBT and the gathers."""
+  from tests import tiny_population  # pylint: disable=g-import-not-at-top
+  return tiny_population.train_one_chunk()

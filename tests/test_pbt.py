@@ -1,0 +1,199 @@
+"""Population-based training: decisions against plain-Python references, exploration
+inside the declared ranges, values and lineage recorded."""
+
+import math
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from rnnjax.engine import gather
+from rnnjax.engine import population as pop
+from rnnjax.errors import InputError
+from rnnjax.search import hparams
+from rnnjax.search import pbt
+from rnnjax.search import space
+from tests import tiny_population as tiny
+
+OK, DIVERGED, STOPPED = pop.OK, pop.DIVERGED, pop.STOPPED
+
+
+def test_pbt_steps():
+  assert pbt.pbt_steps(train_steps=100, pbt_interval=20, eval_every=10) == [
+      20, 40, 60, 80]
+  assert pbt.pbt_steps(train_steps=50, pbt_interval=20, eval_every=10) == [20, 40]
+  with pytest.raises(InputError, match='^--pbt_interval: 15 '):
+    pbt.pbt_steps(train_steps=100, pbt_interval=15, eval_every=10)
+  with pytest.raises(InputError, match='^--pbt_interval: 100 '):
+    pbt.pbt_steps(train_steps=100, pbt_interval=100, eval_every=10)
+
+
+def test_pbt_sources_by_hand():
+  values = [0.5, 0.1, np.nan, 0.3, 0.9, 0.2, 0.7, 0.4]
+  status = [OK, OK, OK, OK, OK, DIVERGED, OK, STOPPED]
+  # Ranked OK and finite: 1, 3, 0, 6, 4; two of five in the top and the bottom 40 %.
+  src = pbt.sources(values, status, 0.4, np.random.default_rng(0))
+  assert [i for i in range(8) if src[i] == i] == [0, 1, 3]
+  assert set(src[[2, 4, 5, 6, 7]]) <= {1, 3}
+  again = pbt.sources(values, status, 0.4, np.random.default_rng(0))
+  assert again.tolist() == src.tolist()
+  nobody = pbt.sources([np.nan, 1.0], [OK, DIVERGED], 0.5,
+                                np.random.default_rng(0))
+  assert nobody.tolist() == [0, 1]
+  alone = pbt.sources([1.0, 2.0, 0.5], [DIVERGED, OK, STOPPED], 0.2,
+                               np.random.default_rng(0))
+  assert alone.tolist() == [1, 1, 1]
+  with pytest.raises(InputError, match='^--pbt_fraction: 0.6 '):
+    pbt.sources(values, status, 0.6, np.random.default_rng(0))
+
+
+def _reference_truncation(values, status, fraction):
+  ok = sorted((v, i) for i, (v, s) in enumerate(zip(values, status))
+              if s == OK and math.isfinite(v))
+  n = len(ok)
+  k = 0 if n < 2 else max(1, int(fraction * n + 1e-9))
+  top = [i for _, i in ok[:max(k, 1)]]
+  replaced = {i for _, i in ok[n - k:]} if k else set()
+  replaced |= {i for i in range(len(values)) if i not in {j for _, j in ok}}
+  return top, replaced if ok else set()
+
+
+def test_pbt_sources_equal_reference_on_random_tables():
+  rng = np.random.default_rng(1)
+  for trial in range(300):
+    p = int(rng.integers(1, 25))
+    values = np.where(rng.random(p) < 0.5, rng.choice([0.1, 0.2, np.nan, np.inf], p),
+                      rng.normal(size=p))
+    status = rng.choice([OK, DIVERGED, STOPPED], p, p=[.7, .15, .15])
+    fraction = float(rng.choice([0.1, 0.2, 0.25, 1 / 3, 0.5]))
+    src = pbt.sources(values, status, fraction, rng)
+    top, replaced = _reference_truncation(values.tolist(), status.tolist(), fraction)
+    assert {i for i in range(p) if src[i] != i} == replaced, trial
+    assert all(src[i] in top for i in replaced), trial
+    assert not replaced & set(top)
+
+
+def test_pbt_sources_draw_uniformly_from_the_top():
+  values, status = np.arange(20.0), np.zeros(20, int)
+  counts = np.zeros(20)
+  for seed in range(400):
+    src = pbt.sources(values, status, 0.25, np.random.default_rng((3, seed)))
+    np.add.at(counts, src[15:], 1)
+  assert counts[5:].sum() == 0
+  np.testing.assert_allclose(counts[:5] / counts.sum(), 0.2, atol=0.03)
+
+
+def test_explore_stays_in_range_and_touches_only_copies():
+  space = {'learning_rate': pbt.Range(1e-4, 1e-1, log=True),
+           'dropout': pbt.Range(0.0, 0.5),
+           'units': pbt.Range(2, 9, integer=True)}
+  rng = np.random.default_rng(0)
+  values = {'learning_rate': np.full(8, 1e-2, np.float32),
+            'dropout': np.full(8, 0.25, np.float32), 'units': np.full(8, 4.0),
+            'momentum': np.full(8, 0.9, np.float32)}
+  copied = np.array([True, False] * 4)
+  start = {k: v.copy() for k, v in values.items()}
+  for _ in range(300):
+    values = pbt.explore(values, copied, space, rng)
+    for name, r in space.items():
+      v = values[name]
+      assert v.dtype == start[name].dtype
+      assert (v >= v.dtype.type(r.lo)).all() and (v <= v.dtype.type(r.hi)).all()
+      np.testing.assert_array_equal(v[~copied], start[name][~copied])
+  assert np.array_equal(values['units'], np.round(values['units']))
+  np.testing.assert_array_equal(values['momentum'], start['momentum'])
+  again = pbt.explore(start, copied, space, np.random.default_rng(5))
+  other = pbt.explore(start, copied, space, np.random.default_rng(5))
+  for name in space:
+    np.testing.assert_array_equal(again[name], other[name])
+
+
+def test_explore_perturbs_or_resamples():
+  r = pbt.Range(1e-4, 1.0, log=True)
+  old = {'lr': np.full(4000, 1e-2)}
+  copied = np.ones(4000, bool)
+  factors = pbt.explore(old, copied, {'lr': r}, np.random.default_rng(0),
+                             resample_probability=0.0)['lr'] / 1e-2
+  np.testing.assert_allclose(np.sort(np.unique(np.round(factors, 12))), [0.8, 1.2])
+  assert 0.45 < np.mean(factors > 1) < 0.55
+  fresh = pbt.explore(old, copied, {'lr': r}, np.random.default_rng(0),
+                           resample_probability=1.0)['lr']
+  # Log-uniform on [1e-4, 1]: log10 is uniform on [-4, 0].
+  np.testing.assert_allclose(np.mean(np.log10(fresh)), -2.0, atol=0.1)
+  np.testing.assert_allclose(np.mean(np.log10(fresh) < -3), 0.25, atol=0.03)
+  mixed = pbt.explore(old, copied, {'lr': r}, np.random.default_rng(0))['lr']
+  perturbed = np.isclose(mixed, 0.8e-2) | np.isclose(mixed, 1.2e-2)
+  np.testing.assert_allclose(np.mean(~perturbed), 0.25, atol=0.03)
+
+
+def test_search_space_from_axes():
+  axes = {name: space.parse_axis(name, text) for name, text in (
+      ('learning_rate', 'loguniform(1e-4, 1e-2)'), ('weight_decay', 'grid(0, 1e-3)'),
+      ('clip_norm', '1'), ('momentum', 'grid(0.5, 0.9)'), ('input_dropout', '0.1'),
+      ('dropout', 'uniform(0, 0.5)'), ('init_scale', 'grid(0.5,1)'),
+      ('hidden_size', 'grid(8,16)'), ('beta2', 'grid(0.001, 0.5)'))}
+  ranges = pbt.search_space(axes)
+  assert ranges == {'learning_rate': pbt.Range(1e-4, 1e-2, log=True),
+                   'weight_decay': pbt.Range(0, 1e-3),
+                   'momentum': pbt.Range(0.5, 0.9),
+                   'dropout': pbt.Range(0, 0.5),
+                   'beta2': pbt.Range(0.001, 0.5, log=True)}
+  axes['dropout_2'] = space.parse_axis('dropout_2', 'grid(0.1, 0.3)')
+  assert 'dropout' not in pbt.search_space(axes)
+  assert pbt.search_space(axes)['dropout_2'] == pbt.Range(0.1, 0.3)
+
+
+def test_hparam_values_round_trip():
+  hp = tiny.hparams_of(layers=2)
+  values = hparams.read(hp, ['learning_rate', 'dropout', 'dropout_2'])
+  np.testing.assert_array_equal(values['learning_rate'], hp.learning_rate)
+  np.testing.assert_array_equal(values['dropout'], np.asarray(hp.dropout_rates)[:, 0])
+  np.testing.assert_array_equal(values['dropout_2'], np.asarray(hp.dropout_rates)[:, 1])
+  new = gather.set_fields(hp, hparams.replaced(
+      hp, {'learning_rate': values['learning_rate'] * 2, 'dropout_2': np.full(tiny.P, 0.4)},
+      hp.dropout_rates))
+  np.testing.assert_array_equal(new.learning_rate, np.asarray(hp.learning_rate) * 2)
+  np.testing.assert_array_equal(new.dropout_rates[:, 0], hp.dropout_rates[:, 0])
+  np.testing.assert_array_equal(new.dropout_rates[:, 1], np.float32(0.4))
+  assert new.learning_rate.dtype == jnp.float32
+  both = gather.set_fields(hp, hparams.replaced(hp, {'dropout': np.full(tiny.P, 0.2)},
+                                                hp.dropout_rates))
+  np.testing.assert_array_equal(both.dropout_rates, np.full((tiny.P, 2), 0.2, np.float32))
+  tiny.assert_equal(both.replace(dropout_rates=hp.dropout_rates), hp)
+
+
+def test_lineage_records_reconstruct_the_ancestry():
+  """A synthetic PBT run: records name a top member as parent, and `ancestry` read
+  from the records equals the ancestry tracked while copying."""
+  p, fraction, seed = 10, 0.3, 4
+  uids = np.arange(100, 100 + p)
+  space = {'learning_rate': pbt.Range(1e-4, 1e-1, log=True)}
+  hparams = {'learning_rate': np.geomspace(1e-4, 1e-1, p)}
+  history = {u: [(u, 0)] for u in uids}
+  records, tables = [], {}
+  for step in range(10, 80, 10):
+    rng = np.random.default_rng((seed, step))
+    values = rng.normal(size=p) + np.log10(hparams['learning_rate'])
+    status = np.where(rng.random(p) < 0.1, DIVERGED, OK)
+    values[rng.random(p) < 0.05] = np.nan
+    tables[step] = (values, status)
+    src = pbt.sources(values, status, fraction, rng)
+    copied = src != np.arange(p)
+    hparams = pbt.explore({k: v[src] for k, v in hparams.items()}, copied, space,
+                               rng)
+    records += pbt.lineage_records(uids, uids[src], step, hparams, bucket=0)
+    history = {uids[i]: ([(uids[i], step)] + history[uids[src[i]]] if copied[i]
+                         else history[uids[i]]) for i in range(p)}
+  assert records and {r['split'] for r in records} == {'lineage', 'hparams'}
+  for r in records:
+    assert set(r) == {'uid', 'bucket', 'step', 'split', 'metric', 'value'}
+    if r['metric'] == 'parent':
+      values, status = tables[r['step']]
+      ok = [i for i in range(p) if status[i] == OK and np.isfinite(values[i])]
+      k = pbt.truncation_size(len(ok), fraction)
+      best = sorted(values[ok])[max(k, 1) - 1]
+      parent = r['value'] - 100
+      assert status[parent] == OK and values[parent] <= best
+      assert isinstance(r['value'], int)
+  for u in uids:
+    assert pbt.ancestry(records, u) == history[u]
