@@ -26,7 +26,7 @@ SPEC = sweep.SweepSpec(classical_baselines=False,
 
 
 def _records(workdir):
-  records = files.read_metrics(os.path.join(workdir, files.METRICS))
+  records = evaluations.read_metrics(os.path.join(workdir, files.METRICS))
   return {(r['uid'], r['step'], r['split'], r['metric']): r['value'] for r in records}
 
 
@@ -64,20 +64,24 @@ def test_columnar_sweep_reads_back_as_the_jsonl_one_and_resumes(tmp_path, monkey
     sweep.run_sweep(SPEC, large, log=log)
   assert any('one .npz per chunk' in l for l in lines)
   assert any('TensorBoard: 2 members (over 1): population summaries' in l for l in lines)
-  # A chunk file past the checkpoint, as a kill between the two would leave.
-  shutil.copy(os.path.join(large, 'metrics', 'chunk-000002.npz'),
-             os.path.join(large, 'metrics', 'chunk-000005.npz'))
+  # A chunk file past the checkpoint, as a kill between the two would leave, and one
+  # half written (files.atomic's temporary file), as a kill while writing would.
+  chunks = os.path.join(large, files.CHUNKS)
+  shutil.copy(os.path.join(chunks, 'chunk-000002.npz'),
+              os.path.join(chunks, 'chunk-000005.npz'))
+  open(os.path.join(chunks, files.TEMPORARY + '0a1b2c3d-chunk-000004.npz'), 'wb').close()
   sweep.run_sweep(SPEC, large, log=lambda _: None)
-  assert sorted(os.listdir(os.path.join(large, 'metrics'))) == [
+  assert sorted(os.listdir(os.path.join(large, files.CHUNKS))) == [
       f'chunk-{p:06d}.npz' for p in range(6)]
   assert os.path.getsize(os.path.join(large, files.METRICS)) == 0
   got = _records(large)
   assert got.keys() == expected.keys()
   np.testing.assert_allclose([got[k] for k in expected], [expected[k] for k in expected],
                              rtol=1e-6)
-  runs = os.listdir(os.path.join(large, 'tensorboard'))
+  runs = os.listdir(os.path.join(large, files.TENSORBOARD))
   assert runs == ['bucket-0']
-  acc = event_accumulator.EventAccumulator(os.path.join(large, 'tensorboard', 'bucket-0'))
+  acc = event_accumulator.EventAccumulator(os.path.join(large, files.TENSORBOARD,
+                                                        'bucket-0'))
   acc.Reload()
   medians = acc.Scalars('val/mse/median')
   assert [e.step for e in medians] == [2, 4, 6, 8, 10, 12]  # Once each, after the resume.

@@ -1,6 +1,7 @@
 """member_table.py: the summary's records, ranking and configurations as columns hold
-what the per-member form holds, and read back as it does (no training here)."""
+what summary.json lists, and read back from either form of it (no training here)."""
 
+import json
 import math
 import os
 
@@ -42,7 +43,7 @@ def test_records_read_back_as_from_json():
   assert table.hparams['hidden_size'][0] == 'json'  # 4 stays an int, 4.5 a float.
   assert [r['hparams']['hidden_size'] for r in table] == [4, 4, 4, 4, 4, 4.5]
   assert member_table.records_of(table, [5, 0, 9]) == {5: table[5], 0: table[0]}
-  assert member_table.records_of(records, [5, 9]) == {5: records[5]}
+  assert member_table.member_steps(table) == 60
 
 
 def test_config_table_by_hand():
@@ -71,17 +72,56 @@ def test_summary_with_columns_reads_back_whole(tmp_path):
              'configs': member_table.ConfigTable.of(table, 'mse', 'rmse')}
   on_disk = member_table.write(str(tmp_path), summary)
   files.write_json(str(tmp_path / files.SUMMARY), on_disk, indent=None)
-  assert os.path.exists(tmp_path / member_table.FILENAME)
+  assert os.path.exists(tmp_path / files.MEMBERS)
   saved = files.read_json(str(tmp_path / files.SUMMARY))
-  assert 'members' not in saved and saved['columns'] == member_table.FILENAME
+  assert 'members' not in saved and saved['columns'] == files.MEMBERS
   assert saved['ranking_top'] == [5, 0, 4, 1] and saved['num_members'] == 6
-  read = files.read_summary(str(tmp_path))
+  read = member_table.read_summary(str(tmp_path))
   assert read['ranking'] == summary['ranking']
   assert files.clean(list(read['members'])) == files.clean(records)
   assert files.clean(list(read['configs'])) == files.clean(list(summary['configs']))
   assert read['best'] == files.clean(records[5])
-  # The small form reads as it is.
+  # The small form reads as tables too, and a summary without configurations (older).
   files.write_json(str(tmp_path / files.SUMMARY), {'members': records})
-  assert files.read_summary(str(tmp_path)) == files.clean({'members': records})
+  read = member_table.read_summary(str(tmp_path))
+  assert isinstance(read['members'], member_table.MemberTable) and 'configs' not in read
+  assert files.clean(list(read['members'])) == files.clean(records)
   assert member_table.columnar(member_table.MAX_RECORDS + 1)
   assert not member_table.columnar(member_table.MAX_RECORDS)
+
+
+def test_write_summary_lists_records_up_to_max_records(tmp_path, monkeypatch):
+  """summary.json of a small summary in memory is the summary with its tables as lists
+  of records (indented), and reads back to the same tables; over MAX_RECORDS members,
+  the tables go to members.npz and read back the same."""
+  records = _records()
+  table = member_table.MemberTable.from_records(records)
+  configs = member_table.ConfigTable.of(table, 'mse', 'rmse')
+  summary = {'task': 'forecast', 'members': table, 'ranking': [5, 0, 4, 1],
+             'best': records[5], 'configs': configs, 'baselines': {}}
+  member_table.write_summary(str(tmp_path), summary)
+  lists = {**summary, 'members': list(table), 'configs': list(configs)}
+  assert (tmp_path / files.SUMMARY).read_text() == json.dumps(files.clean(lists), indent=1)
+  assert os.listdir(tmp_path) == [files.SUMMARY]
+  for columns in (False, True):
+    if columns:
+      monkeypatch.setattr(member_table, 'MAX_RECORDS', 5)
+      member_table.write_summary(str(tmp_path), summary)
+      assert 'columns' in files.read_json(str(tmp_path / files.SUMMARY))
+    read = member_table.read_summary(str(tmp_path))
+    assert sorted(read) == sorted(summary)
+    assert files.clean(list(read['members'])) == files.clean(records)
+    assert list(read['configs']) == list(configs)
+    np.testing.assert_array_equal(read['configs'].offsets, configs.offsets)
+
+
+def test_tables_equal_the_lists_of_their_records():
+  """A summary in memory compares and cleans as the one summary.json holds."""
+  records = _records()
+  table = member_table.MemberTable.from_records(records)
+  configs = member_table.ConfigTable.of(table, 'mse', 'rmse')
+  assert table == list(table) and list(table) == table and table != list(table)[:-1]
+  assert files.clean(table) == files.clean(records)
+  assert member_table.ConfigTable.from_records(list(configs)) == configs
+  saved = json.loads(json.dumps(files.clean({'members': table, 'configs': configs})))
+  assert member_table.read('', saved) == saved  # As a finished sweep's, read back.

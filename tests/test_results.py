@@ -1,4 +1,5 @@
-"""Tests for rnnjax/results/files.py: atomic JSON and the metrics table."""
+"""Tests for rnnjax/results/files.py: the work directory's names, the atomic write, JSON
+and the metrics table (read back by evaluations.read_metrics)."""
 
 import json
 import math
@@ -7,6 +8,9 @@ import os
 import numpy as np
 import pytest
 
+from rnnjax import errors
+from rnnjax import results
+from rnnjax.results import evaluations
 from rnnjax.results import files
 
 
@@ -54,10 +58,10 @@ def test_metrics_writer_round_trip(tmp_path):
                metrics={'loss': np.float32(0.5), 'rmse': 2.0}))
   writer.write(files.records(uid=3, bucket=0, step=10, split='val', metrics={'loss': float('nan')}))
   writer.flush()
-  assert len(files.read_metrics(path)) == 3  # Readable after a flush, before close.
+  assert len(evaluations.read_metrics(path)) == 3  # Readable after a flush, before close.
   writer.write(files.records(uid=3, bucket=0, step=20, split='val', metrics={'loss': np.inf}))
   writer.close()
-  assert files.read_metrics(path) == [
+  assert evaluations.read_metrics(path) == [
       {'uid': 0, 'bucket': 1, 'step': 10, 'split': 'train', 'metric': 'loss', 'value': 0.5},
       {'uid': 0, 'bucket': 1, 'step': 10, 'split': 'train', 'metric': 'rmse', 'value': 2.0},
       {'uid': 3, 'bucket': 0, 'step': 10, 'split': 'val', 'metric': 'loss', 'value': None},
@@ -72,7 +76,7 @@ def test_metrics_writer_appends(tmp_path):
     writer = files.MetricsWriter(path)
     writer.write(files.records(uid=0, bucket=0, step=step, split='train', metrics={'loss': 1.0 / step}))
     writer.close()
-  assert [(r['step'], r['value']) for r in files.read_metrics(path)] == [(1, 1.0), (2, 0.5)]
+  assert [(r['step'], r['value']) for r in evaluations.read_metrics(path)] == [(1, 1.0), (2, 0.5)]
 
 
 def test_read_metrics_takes_the_work_directory(tmp_path):
@@ -82,21 +86,81 @@ def test_read_metrics_takes_the_work_directory(tmp_path):
   writer.close()
   want = [{'uid': 0, 'bucket': 0, 'step': 2, 'split': 'val', 'metric': 'mse',
            'value': 1.5}]
-  assert files.read_metrics(str(tmp_path)) == want
-  assert files.read_metrics(str(tmp_path / files.METRICS)) == want
+  assert evaluations.read_metrics(str(tmp_path)) == want
+  assert evaluations.read_metrics(str(tmp_path / files.METRICS)) == want
   os.mkdir(tmp_path / 'empty')
   with pytest.raises(FileNotFoundError, match='metrics.jsonl'):
-    files.read_metrics(str(tmp_path / 'empty'))
+    evaluations.read_metrics(str(tmp_path / 'empty'))
 
 
 def test_read_metrics_of_a_work_directory_with_chunk_files_alone(tmp_path):
   """A large sweep's evaluations are in WORKDIR/metrics/*.npz (evaluations.py); its
   metrics.jsonl holds only searcher decisions, and may be absent from a copy."""
-  from rnnjax.results import evaluations  # pylint: disable=g-import-not-at-top
   evaluations.write(str(tmp_path), 0, evaluations.Evaluation(
       0, np.array([0, 1]), np.array([2, 2]), {'val/mse': np.array([1.5, 2.5])}))
   want = [{'uid': 0, 'bucket': 0, 'step': 2, 'split': 'val', 'metric': 'mse', 'value': 1.5},
           {'uid': 1, 'bucket': 0, 'step': 2, 'split': 'val', 'metric': 'mse', 'value': 2.5}]
-  assert files.read_metrics(str(tmp_path)) == want
+  assert evaluations.read_metrics(str(tmp_path)) == want
   open(tmp_path / files.METRICS, 'w', encoding='utf-8').close()
-  assert files.read_metrics(str(tmp_path)) == want
+  assert evaluations.read_metrics(str(tmp_path)) == want
+
+
+def test_the_readers_are_the_same_from_results_and_files():
+  assert results.read_metrics is evaluations.read_metrics
+  assert files.read_metrics.__doc__ and files.read_summary.__doc__  # Callers that name them.
+
+
+def test_atomic_replaces_a_file_whole_and_leaves_nothing_behind(tmp_path):
+  path = str(tmp_path / 'out.bin')
+  for data in (b'first', b'second'):
+    with files.atomic(path) as tmp:
+      assert not os.path.exists(tmp) and os.path.dirname(tmp) == str(tmp_path)
+      assert os.path.basename(tmp).startswith(files.TEMPORARY)
+      with open(tmp, 'wb') as f:
+        f.write(data)
+      # Not there before the block ends.
+      assert not os.path.exists(path) or open(path, 'rb').read() != data
+  assert open(path, 'rb').read() == b'second' and os.listdir(tmp_path) == ['out.bin']
+  with pytest.raises(ZeroDivisionError):
+    with files.atomic(path) as tmp:
+      with open(tmp, 'wb') as f:
+        f.write(b'half')
+      _ = 1 / 0
+  assert open(path, 'rb').read() == b'second' and os.listdir(tmp_path) == ['out.bin']
+
+
+def test_atomic_replaces_a_directory_whole(tmp_path):
+  path = str(tmp_path / 'model')
+  for names in (['a', 'b'], ['c']):
+    with files.atomic(path) as tmp:
+      os.makedirs(tmp)
+      for name in names:
+        open(os.path.join(tmp, name), 'w', encoding='utf-8').close()
+    assert sorted(os.listdir(path)) == names
+  assert os.listdir(tmp_path) == ['model']
+  with pytest.raises(ValueError):
+    with files.atomic(path) as tmp:
+      os.makedirs(tmp)
+      raise ValueError('failed halfway')
+  assert os.listdir(path) == ['c'] and os.listdir(tmp_path) == ['model']
+
+
+def test_atomic_storage_failure_is_one_line_naming_the_file(tmp_path):
+  path = str(tmp_path / 'gone' / files.SUMMARY)
+  with pytest.raises(errors.WriteError, match=r'could not write .*summary\.json'):
+    files.write_json(path, {'v': 1})
+
+
+def test_the_work_directorys_names_are_files_names():
+  """Modules that still spell a name of the work directory themselves (below results, or
+  not yet using the table) spell it as files does."""
+  from rnnjax.final import model_files  # pylint: disable=g-import-not-at-top
+  from rnnjax.run import checkpoint  # pylint: disable=g-import-not-at-top
+  from rnnjax.run import lock  # pylint: disable=g-import-not-at-top
+  from rnnjax.search import tpe  # pylint: disable=g-import-not-at-top
+  import rnnjax.figures  # pylint: disable=g-import-not-at-top
+  assert (tpe.JOURNAL, lock.FILENAME, checkpoint.DIRNAME, model_files.DIRNAME,
+          rnnjax.figures.FIGURES_DIR) == (files.TPE_JOURNAL, files.LOCK, files.CHECKPOINTS,
+                                          files.MODEL, files.FIGURES)
+  assert len(set(files.OWN_ENTRIES)) == len(files.OWN_ENTRIES)
+  assert files.LOCK not in files.OWN_ENTRIES  # A held lock outlives clearing.

@@ -14,7 +14,6 @@ from rnnjax.final import summary as summary_lib
 from rnnjax.results import files
 from rnnjax.results import member_table
 from rnnjax.results import report
-from rnnjax.results import trial_files
 from rnnjax.run import sweep
 from rnnjax.search import plan as search_plan
 from rnnjax.search import spec as spec_lib
@@ -94,15 +93,18 @@ def test_pbt_summary_reports_the_values_members_ended_with(tmp_path):
 
 
 def test_a_large_sweeps_columns_hold_its_records(honest, tmp_path, monkeypatch):
-  """Over member_table.MAX_RECORDS members (lowered to 4 here) the summary's records,
-  ranking and configurations are columns (members.npz): the same summary as the
-  records', in memory and read back, with the same trials.csv and ranking table."""
+  """Over member_table.MAX_RECORDS members (lowered to 4 here) summary.json leaves the
+  records, ranking and configurations to members.npz: the same summary as the small
+  sweep's (tables in memory for both sizes), in memory and read back, with the same
+  trials.csv and ranking table."""
   small_dir, small = honest
   monkeypatch.setattr(member_table, 'MAX_RECORDS', 4)
   workdir, lines = str(tmp_path / 'large'), []
   large = sweep.run_sweep(SPEC, workdir, log=lines.append)
   assert any('12 members (over 4): their summary records' in l for l in lines)
-  assert isinstance(large['members'], member_table.MemberTable)
+  for got in (large, small):
+    assert isinstance(got['members'], member_table.MemberTable)
+    assert isinstance(got['configs'], member_table.ConfigTable)
   saved = files.read_json(os.path.join(workdir, files.SUMMARY))
   assert {'members', 'ranking', 'configs'}.isdisjoint(saved)
   assert saved['ranking_top'] == small['ranking'][:member_table.TOP]
@@ -110,7 +112,7 @@ def test_a_large_sweeps_columns_hold_its_records(honest, tmp_path, monkeypatch):
                                   for k, v in s.items() if k not in ('timing', 'compiles')})
   for got in (large, files.read_summary(workdir)):
     assert same(got) == same(small)
-  read = lambda d: open(os.path.join(d, trial_files.TRIALS)).read()
+  read = lambda d: open(os.path.join(d, files.TRIALS)).read()
   assert read(workdir) == read(small_dir)
   assert report.ranking_table(large) == report.ranking_table(small)
 

@@ -8,6 +8,7 @@ from tensorboard.plugins.hparams import api_pb2
 from tensorboard.plugins.hparams import metadata
 
 from rnnjax.results import files
+from rnnjax.results import member_table
 from rnnjax.results import tensorboard as tb
 
 LRS = (1e-3, 3e-3, 1e-2)
@@ -45,6 +46,11 @@ def _summary():
   return {'members': members, 'ranking': [0, 2], 'best': members[0]}
 
 
+def _in_memory(summary):
+  """A summary as a sweep holds it: its records a member_table.MemberTable."""
+  return {**summary, 'members': member_table.MemberTable.from_records(summary['members'])}
+
+
 def _workdir(path, *, summary=True):
   os.makedirs(path)
   files.write_json(os.path.join(path, files.PLAN),
@@ -66,7 +72,7 @@ def _write_incrementally(logdir):
   for step in STEPS:
     writer.add(_chunk(step))
     writer.flush()
-  writer.close(_summary())
+  writer.close(_in_memory(_summary()))
 
 
 def _read(logdir):
@@ -138,7 +144,8 @@ def test_many_float_values_get_an_interval_and_seeds_a_column(tmp_path):
               'hparams': {'learning_rate': 10 ** (-4 + u / 10), 'cell': 'lstm'}}
              for u in range(tb.MAX_DISCRETE + 2)]
   writer = tb.SweepWriter(str(tmp_path), members)
-  writer.close({'members': [dict(m, status='ok', best_step=0, val={}) for m in members]})
+  writer.close(_in_memory(
+      {'members': [dict(m, status='ok', best_step=0, val={}) for m in members]}))
   content = _read(str(tmp_path))['uid-0003'][1]
   experiment = metadata.parse_experiment_plugin_data(content[metadata.EXPERIMENT_TAG])
   infos = {h.name: h for h in experiment.hparam_infos}
@@ -158,7 +165,7 @@ def test_rebuild_equals_incremental_and_never_duplicates(tmp_path):
     f.write(open(os.path.join(workdir, files.METRICS)).read().split('\n', 12)[-1])
   tb.rebuild(workdir)
   logdir = tb.rebuild(workdir)
-  assert logdir == os.path.join(workdir, 'tensorboard')
+  assert logdir == os.path.join(workdir, files.TENSORBOARD)
   assert [len(os.listdir(os.path.join(logdir, run))) for run in os.listdir(logdir)] == [1] * 3
   want, got = _read(incremental), _read(logdir)
   assert list(got) == list(want)
@@ -178,14 +185,14 @@ def test_rebuild_equals_incremental_and_never_duplicates(tmp_path):
 
 def test_rebuild_from_plan_then_resume_appends(tmp_path):
   workdir = _workdir(tmp_path / 'work', summary=False)
-  os.makedirs(os.path.join(workdir, 'tensorboard', 'stale-run'))
+  os.makedirs(os.path.join(workdir, files.TENSORBOARD, 'stale-run'))
   logdir = tb.rebuild(workdir)
   runs = _read(logdir)
   assert list(runs) == ['uid-0000', 'uid-0001', 'uid-0002']
   assert set(runs['uid-0002'][1]) == {metadata.SESSION_START_INFO_TAG}
   writer = tb.SweepWriter(logdir, [_member(uid) for uid in range(3)])  # The resumed sweep.
   writer.add([dict(r, step=30) for r in _chunk(20)])
-  writer.close(_summary())
+  writer.close(_in_memory(_summary()))
   runs = _read(logdir)
   assert [s for s, _ in runs['uid-0002'][0]['val/mse']] == [10, 20, 30]
   assert set(runs['uid-0002'][1]) == {metadata.EXPERIMENT_TAG, metadata.SESSION_START_INFO_TAG,

@@ -41,7 +41,8 @@ CURVES = {0: [3.0, 2.0, 1.5], 1: [5.0, None, None], 2: [4.0], 3: [2.5, 2.2, 2.1]
 
 
 def _workdir(path) -> dict:
-  """Writes sweep.json, plan.json, metrics.jsonl; returns the summary (as run_sweep's)."""
+  """Writes sweep.json, plan.json, metrics.jsonl and summary.json; returns the summary
+  in memory (as run_sweep's: read back, its records a member_table.MemberTable)."""
   os.makedirs(path)
   files.write_json(os.path.join(path, files.SWEEP), {'spec': SPEC.to_json()})
   full = lambda values: {**{'optimizer': 'adam', 'hidden_size': 32, 'num_layers': 1,
@@ -81,7 +82,7 @@ def _workdir(path) -> dict:
              'final': {'kind': 'single', 'members': [0], 'val': {'mse': 1.5},
                        'test': {'mse': 2.5}}, 'member_steps': {'useful': 20, 'budget': 24}}
   files.write_json(os.path.join(path, files.SUMMARY), summary)
-  return summary
+  return member_table.read_summary(path)
 
 
 @pytest.fixture(scope='module')
@@ -94,7 +95,7 @@ def workdir(tmp_path_factory):
 
 def _study(workdir):
   storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(
-      os.path.join(workdir, trial_files.JOURNAL)))
+      os.path.join(workdir, files.JOURNAL)))
   return optuna.load_study(study_name=trial_files.STUDY, storage=storage)
 
 
@@ -142,14 +143,14 @@ def test_journal_holds_one_trial_per_member_with_the_summary_values(workdir):
 
 def test_tables_read_by_pandas_in_one_line(workdir):
   summary = files.read_json(os.path.join(workdir, files.SUMMARY))
-  trials = pd.read_csv(os.path.join(workdir, trial_files.TRIALS))
+  trials = pd.read_csv(os.path.join(workdir, files.TRIALS))
   assert list(trials['uid']) == [m['uid'] for m in summary['members']]
   assert list(trials['status']) == STATUS
   np.testing.assert_allclose(trials['val_mse'], [m['val']['mse'] for m in summary['members']])
   assert trials['test_mse'].isna().tolist() == [False, True, True, False]
   assert trials.loc[3, 'learning_rate'] == 0.0025  # The value it ended with.
   assert {'cell', 'dropout', 'hidden_size', 'best_step', 'bucket', 'seed'} <= set(trials)
-  curves = pd.read_csv(os.path.join(workdir, trial_files.CURVES))
+  curves = pd.read_csv(os.path.join(workdir, files.CURVES))
   assert list(curves.columns) == list(trial_files.CURVE_COLUMNS)
   records = files.read_metrics(os.path.join(workdir, files.METRICS))
   assert len(curves) == len(records)
@@ -165,11 +166,11 @@ def test_large_sweeps_keep_trials_csv_and_say_what_they_leave_out(tmp_path, monk
   monkeypatch.setattr(evaluations, 'JSONL_MAX_MEMBERS', 3)
   monkeypatch.setattr(trial_files, 'MAX_JOURNAL_TRIALS', 3)
   notes = trial_files.write(path, summary)
-  assert [n.split(' ')[0] for n in notes] == [trial_files.CURVES, trial_files.JOURNAL]
+  assert [n.split(' ')[0] for n in notes] == [files.CURVES, files.JOURNAL]
   assert all('4 members (over 3' in n for n in notes)
   assert sorted(os.listdir(path)) == sorted([files.METRICS, files.PLAN, files.SUMMARY,
-                                             files.SWEEP, trial_files.TRIALS])
-  trials = pd.read_csv(os.path.join(path, trial_files.TRIALS))
+                                             files.SWEEP, files.TRIALS])
+  trials = pd.read_csv(os.path.join(path, files.TRIALS))
   assert list(trials['uid']) == [0, 1, 2, 3]
   monkeypatch.setattr(trial_files, 'MAX_JOURNAL_TRIALS', 4)
   assert len(trial_files.write(path, summary)) == 1
@@ -177,33 +178,40 @@ def test_large_sweeps_keep_trials_csv_and_say_what_they_leave_out(tmp_path, monk
   assert all(not t.intermediate_values for t in _study(path).trials)
 
 
-def test_trials_csv_is_the_same_from_records_and_from_a_large_sweeps_table(tmp_path,
-                                                                          monkeypatch):
-  """Above member_table.MAX_RECORDS members the summary's records are a MemberTable:
-  trials.csv is the file the records give, and a score that is not finite is an empty
-  cell in both (pandas reads it as NaN)."""
+def test_trials_csv_is_the_same_from_summary_json_and_from_members_npz(tmp_path,
+                                                                     monkeypatch):
+  """A score that is not finite is an empty cell (pandas reads it as NaN); a large
+  sweep's summary (over member_table.MAX_RECORDS members, lowered here), its records in
+  members.npz, gives the trials.csv that the records summary.json lists give."""
   path = str(tmp_path / 'wd')
-  summary = _workdir(path)
-  summary['members'] = [{**m, 'fold': 0} for m in summary['members']]  # As the sweep's.
-  summary['members'][1]['val'] = {'mse': float('nan'), 'rmse': float('inf')}
+  _workdir(path)
+  saved = files.read_json(os.path.join(path, files.SUMMARY))
+  saved['members'] = [{**m, 'fold': 0} for m in saved['members']]  # As the sweep's.
+  saved['members'][1]['val'] = {'mse': float('nan'), 'rmse': float('inf')}
+  files.write_json(os.path.join(path, files.SUMMARY), saved)
+  summary = member_table.read_summary(path)
   monkeypatch.setattr(trial_files, 'MAX_JOURNAL_TRIALS', 3)
   trial_files.write(path, summary)
-  want = open(os.path.join(path, trial_files.TRIALS)).read()
+  want = open(os.path.join(path, files.TRIALS)).read()
   row = want.splitlines()[2].split(',')
   header = want.splitlines()[0].split(',')
   assert row[header.index('uid')] == '1'
   assert row[header.index('val_mse')] == row[header.index('val_rmse')] == ''
-  assert pd.read_csv(os.path.join(path, trial_files.TRIALS))['val_mse'].isna().tolist() == [
+  assert pd.read_csv(os.path.join(path, files.TRIALS))['val_mse'].isna().tolist() == [
       False, True, False, False]
-  os.unlink(os.path.join(path, trial_files.TRIALS))
-  table = member_table.MemberTable.from_records(summary['members'])
-  trial_files.write(path, {**summary, 'members': table})
-  assert open(os.path.join(path, trial_files.TRIALS)).read() == want
+  os.unlink(os.path.join(path, files.TRIALS))
+  monkeypatch.setattr(member_table, 'MAX_RECORDS', 3)
+  member_table.write_summary(path, {
+      **summary, 'ranking': [0, 3],
+      'configs': member_table.ConfigTable.of(summary['members'], 'mse', 'rmse')})
+  assert 'columns' in files.read_json(os.path.join(path, files.SUMMARY))
+  trial_files.write(path, member_table.read_summary(path))
+  assert open(os.path.join(path, files.TRIALS)).read() == want
 
 
 def test_rewriting_gives_the_same_tables(workdir, tmp_path):
-  before = {n: open(os.path.join(workdir, n)).read() for n in (trial_files.TRIALS, trial_files.CURVES)}
-  trial_files.write(workdir, files.read_json(os.path.join(workdir, files.SUMMARY)))
+  before = {n: open(os.path.join(workdir, n)).read() for n in (files.TRIALS, files.CURVES)}
+  trial_files.write(workdir, member_table.read_summary(workdir))
   assert {n: open(os.path.join(workdir, n)).read() for n in before} == before
   assert len(_study(workdir).trials) == 4  # Rebuilt, not appended to.
   assert not [n for n in os.listdir(workdir) if n.startswith('.tmp-')]
@@ -221,7 +229,7 @@ def test_optuna_dashboard_serves_the_journal(workdir):
   # The command users run, from this interpreter's environment.
   command = os.path.join(os.path.dirname(sys.executable), 'optuna-dashboard')
   server = subprocess.Popen(
-      [command, os.path.join(workdir, trial_files.JOURNAL),
+      [command, os.path.join(workdir, files.JOURNAL),
        '--host', '127.0.0.1', '--port', str(port)],
       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
   get = lambda path: json.loads(urllib.request.urlopen(

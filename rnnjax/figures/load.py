@@ -156,13 +156,14 @@ def load(workdir: str) -> Table:
   if not os.path.isdir(workdir):
     raise InputError(f'--workdir: {workdir} is not a directory')
   summary = _read(os.path.join(workdir, SUMMARY))
-  if isinstance(summary, dict) and 'columns' in summary:  # A large sweep's (member_table.py).
-    try:
-      summary = member_table.read(workdir, summary)
-    except (OSError, ValueError, KeyError) as e:
-      raise InputError(f'{os.path.join(workdir, summary["columns"])}: unreadable ({e})') \
-          from None
-  if not isinstance(summary, dict) or not summary.get('members'):
+  if not isinstance(summary, dict) or not (summary.get('members') or 'columns' in summary):
+    raise InputError(f'{os.path.join(workdir, SUMMARY)}: no members')
+  try:  # Its records and configurations as tables, read from members.npz where it points.
+    summary = member_table.read(workdir, summary)
+  except (OSError, ValueError, KeyError) as e:
+    raise InputError(f'{os.path.join(workdir, summary.get("columns", SUMMARY))}: '
+                     f'unreadable ({e})') from None
+  if not summary['members']:
     raise InputError(f'{os.path.join(workdir, SUMMARY)}: no members')
   sweep = _read(os.path.join(workdir, SWEEP), required=False) or {}
   plan = _read(os.path.join(workdir, PLAN), required=False)

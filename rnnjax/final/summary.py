@@ -15,10 +15,9 @@ Members rank by the validation metric `tasks.selection_of` names: the task's sel
 metric, but for a forecast of the differenced series the RMSE of the levels, which the
 tables and figures show (each member's best step is still the one its training chose).
 
-Records and configurations are built as columns (member_scores.py, member_table.py),
-whatever the sweep's size. Up to member_table.MAX_RECORDS members the summary holds them
-as lists of records, as summary.json does; above it, as the tables, which summary.json
-leaves to members.npz (member_table.write).
+Records and configurations are columns (member_scores.py, member_table.py) whatever the
+sweep's size: the summary holds them as a MemberTable and a ConfigTable, sequences of
+records; member_table.write_summary decides how summary.json lists them.
 """
 
 import os
@@ -101,9 +100,6 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
              'members': table, 'ranking': table.uids[ranked].tolist(),
              'best': _best(table, testable), 'final': final, 'configs': configs,
              'best_by': by_value, 'baselines': data.baselines, 'data': data.info}
-  if not member_table.columnar(len(table)):
-    # What summary.json holds, and results.read_summary gives back: lists of records.
-    summary.update(members=list(table), configs=list(configs))
   return summary
 
 

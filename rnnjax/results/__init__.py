@@ -2,9 +2,11 @@
 
 Imports the engine and search; never final or run.
 
-  files          the work directory's file names, atomic JSON writes, reading results
-  evaluations    a chunk's evaluation of a wave, as columns; metrics.jsonl or .npz
-  member_table   members' records and configurations held as columns
+  files          the work directory's file names, the one atomic write, JSON, metrics.jsonl
+  evaluations    a chunk's evaluation of a wave, as columns; metrics.jsonl or .npz; reading
+                 a sweep's metrics
+  member_table   members' records and configurations held as columns (every sweep size);
+                 summary.json and members.npz written and read
   member_scores  members' records scored on validation, made from device arrays
   report         what a sweep prints: progress lines, the ranked table
   outputs        where a running sweep's records go
@@ -14,5 +16,5 @@ Imports the engine and search; never final or run.
 `read_metrics(WORKDIR)` and `read_summary(WORKDIR)` read a finished sweep.
 """
 
-from rnnjax.results.files import read_metrics
-from rnnjax.results.files import read_summary
+from rnnjax.results.evaluations import read_metrics
+from rnnjax.results.member_table import read_summary

@@ -6,8 +6,9 @@ write it to metrics.jsonl as long-format records, one per (member, metric), as b
 Larger ones write one `WORKDIR/metrics/chunk-NNNNNN.npz` per chunk (NNNNNN: its position
 in the sweep's order of chunks), a few arrays instead of a JSON line per member and
 metric: at P = 100,000 that is one file of a few MB per chunk rather than 500,000 lines.
-`results.read_metrics` reads both, so readers see the same long-format records;
-`curves` reads one metric of the chunk files as arrays (the learning-curves figure).
+`read_metrics` (results.read_metrics) reads both, so readers see the same long-format
+records; `curves` reads one metric of the chunk files as arrays (the learning-curves
+figure).
 Searcher decisions (PBT, halving) stay in metrics.jsonl: they are few.
 
 Resuming removes the chunk files past the restored checkpoint's position (`truncate`),
@@ -16,14 +17,14 @@ as metrics.jsonl is cut back to the bytes the checkpoint covers.
 
 import dataclasses
 import glob
+import json
 import os
 import re
 
 import numpy as np
 
-from rnnjax import errors
+from rnnjax.results import files
 
-DIRNAME = 'metrics'
 JSONL_MAX_MEMBERS = 1024
 _CHUNK = re.compile(r'chunk-(\d+)\.npz$')
 
@@ -52,28 +53,23 @@ def columnar(num_members: int) -> bool:
 
 
 def _path(workdir: str, position: int) -> str:
-  return os.path.join(workdir, DIRNAME, f'chunk-{position:06d}.npz')
+  return os.path.join(workdir, files.CHUNKS, f'chunk-{position:06d}.npz')
 
 
 def write(workdir: str, position: int, evaluation: Evaluation) -> None:
   """Writes the chunk file atomically (a temporary file renamed)."""
-  path = _path(workdir, position)
-  with errors.writing(path):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + '.tmp'
+  with files.atomic(_path(workdir, position)) as tmp:
+    os.makedirs(os.path.dirname(tmp), exist_ok=True)
     with open(tmp, 'wb') as f:
       np.savez(f, bucket=np.int64(evaluation.bucket), uids=evaluation.uids,
                steps=evaluation.steps, keys=np.asarray(list(evaluation.values)),
                **{f'value_{i}': np.asarray(v, np.float32)
                   for i, v in enumerate(evaluation.values.values())})
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _positions(workdir: str) -> list:
   found = []
-  for path in glob.glob(os.path.join(workdir, DIRNAME, 'chunk-*.npz')):
+  for path in glob.glob(os.path.join(workdir, files.CHUNKS, 'chunk-*.npz')):
     if match := _CHUNK.search(path):
       found.append((int(match.group(1)), path))
   return sorted(found)
@@ -86,6 +82,22 @@ def read(workdir: str):
       keys = [str(k) for k in z['keys']]
       yield Evaluation(int(z['bucket']), z['uids'], z['steps'],
                        {k: z[f'value_{i}'].astype(np.float64) for i, k in enumerate(keys)})
+
+
+def read_metrics(path: str) -> list[dict]:
+  """The records of a sweep's metrics as long-format records: of metrics.jsonl and of
+  the evaluation chunks beside it (large sweeps write their evaluations there).
+  path: the work directory, or its metrics.jsonl."""
+  if os.path.isdir(path):
+    path = os.path.join(path, files.METRICS)
+  chunks = list(read(os.path.dirname(os.path.abspath(path))))
+  out = []
+  if os.path.exists(path) or not chunks:  # Neither: FileNotFoundError naming the file.
+    with open(path, encoding='utf-8') as f:
+      out = [json.loads(line) for line in f if line.strip()]
+  for evaluation in chunks:
+    out += [files.clean(r) for r in evaluation.records()]
+  return out
 
 
 def curves(workdir: str, split: str, metric: str) -> dict:
@@ -120,5 +132,5 @@ def truncate(workdir: str, position: int) -> None:
   for p, path in _positions(workdir):
     if p > position:
       os.unlink(path)
-  for tmp in glob.glob(os.path.join(workdir, DIRNAME, '*.tmp')):
+  for tmp in glob.glob(os.path.join(workdir, files.CHUNKS, files.TEMPORARY + '*')):
     os.unlink(tmp)

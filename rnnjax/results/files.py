@@ -1,16 +1,19 @@
-"""Writers for a sweep's work directory: atomic JSON files and the long metrics table.
+"""The work directory's files: their names, one atomic write, JSON, the metrics writer.
 
+Every module that names an entry of a sweep's work directory takes the name from the
+table below, and every file or directory replaced whole is written through `atomic`.
 `metrics.jsonl` holds one JSON object per (member, step, split, metric), appended and
 flushed once per chunk. Non-finite values are written as null (JSON has no NaN).
 """
 
+import collections.abc
 import contextlib
 import json
 import math
 import os
 import platform
+import shutil
 import subprocess
-import tempfile
 
 import jax
 import numpy as np
@@ -19,18 +22,64 @@ import rnnjax
 
 from rnnjax import errors
 
-SWEEP, PLAN, METRICS, SUMMARY = 'sweep.json', 'plan.json', 'metrics.jsonl', 'summary.json'
-OWN_ENTRIES = (SWEEP, PLAN, METRICS, SUMMARY, 'checkpoints', 'tensorboard', 'figures',
-               'model', 'predictions', 'tpe.journal', 'optuna.journal', 'trials.csv',
-               'curves.csv',
-               'metrics', 'members.npz')  # evaluations.DIRNAME, member_table.FILENAME
+# The work directory (DESIGN.md), one name each.
+SWEEP = 'sweep.json'          # the spec, versions, devices
+PLAN = 'plan.json'            # buckets, members, their hyperparameters
+METRICS = 'metrics.jsonl'     # one record per (member, step, split, metric)
+CHUNKS = 'metrics'            # a large sweep's evaluations, an .npz per chunk (evaluations)
+SUMMARY = 'summary.json'      # scores, ranking, the final model (member_table.write_summary)
+MEMBERS = 'members.npz'       # a large sweep's member records as columns (member_table)
+CHECKPOINTS = 'checkpoints'
+TENSORBOARD = 'tensorboard'
+FIGURES = 'figures'
+MODEL = 'model'               # the final model (final.model_files)
+PREDICTIONS = 'predictions'   # experiments.predict's default output
+TPE_JOURNAL = 'tpe.journal'   # search.tpe.JOURNAL too: search is below results
+JOURNAL = 'optuna.journal'    # the sweep as an Optuna study (trial_files)
+TRIALS = 'trials.csv'
+CURVES = 'curves.csv'
+SAMPLE = 'sample.txt'         # charlm's sample of the best member
+LOCK = 'sweep.lock'           # held while a sweep runs (run.lock)
+# What a sweep writes, and `run.workdir.clear` removes (not the lock, nor the sample).
+OWN_ENTRIES = (SWEEP, PLAN, METRICS, SUMMARY, CHECKPOINTS, TENSORBOARD, FIGURES, MODEL,
+               PREDICTIONS, TPE_JOURNAL, JOURNAL, TRIALS, CURVES, CHUNKS, MEMBERS)
+TEMPORARY = '.tmp-'           # The prefix of an entry `atomic` is writing.
+
+
+@contextlib.contextmanager
+def atomic(path: str):
+  """Yields a path beside `path`, where nothing is yet, for the block to write a file (or
+  a directory) at; when the block ends, that replaces `path` in one rename (a directory
+  there is removed first), a file synced to disk before. A reader sees the old entry or
+  the new one, never a part. If the block fails, what it wrote is removed. A storage
+  failure is one line (errors.WriteError)."""
+  directory, name = os.path.split(os.path.abspath(path))
+  tmp = os.path.join(directory, f'{TEMPORARY}{os.urandom(4).hex()}-{name}')
+  with errors.writing(path):
+    try:
+      yield tmp
+      if os.path.isfile(tmp):
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+          os.fsync(fd)
+        finally:
+          os.close(fd)
+      elif os.path.isdir(tmp) and os.path.isdir(path):
+        shutil.rmtree(path)
+      os.replace(tmp, path)
+    finally:
+      if os.path.isdir(tmp):
+        shutil.rmtree(tmp)
+      elif os.path.lexists(tmp):
+        os.unlink(tmp)
 
 
 _PLAIN = (str, int, bool, type(None))
 
 
 def clean(value):
-  """JSON-safe: floats that are not finite become None, numpy scalars become Python."""
+  """JSON-safe: floats that are not finite become None, numpy scalars become Python, a
+  summary's tables (member_table) the lists of records they hold."""
   kind = type(value)
   if kind in _PLAIN:  # Most of a large summary: no attribute lookups.
     return value
@@ -40,6 +89,8 @@ def clean(value):
     return {k: clean(v) for k, v in value.items()}
   if isinstance(value, (list, tuple)):
     return [clean(v) for v in value]
+  if isinstance(value, collections.abc.Sequence) and not isinstance(value, (str, bytes)):
+    return [clean(v) for v in value]
   if hasattr(value, 'item') and getattr(value, 'ndim', 1) == 0:
     value = value.item()
   if isinstance(value, float) and not math.isfinite(value):
@@ -48,22 +99,11 @@ def clean(value):
 
 
 def write_json(path: str, obj, *, indent: int | None = 1) -> None:
-  """Writes JSON atomically: a reader sees the old file or the new one, never a part.
-  `indent=None`: one line, and several times faster for long lists."""
-  directory = os.path.dirname(os.path.abspath(path))
+  """Writes JSON atomically (`atomic`). `indent=None`: one line, and several times
+  faster for long lists."""
   text = json.dumps(clean(obj), indent=indent)
-  with errors.writing(path):
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-', suffix='.json')
-    try:
-      with os.fdopen(fd, 'w', encoding='utf-8') as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-      os.replace(tmp, path)
-    except BaseException:
-      if os.path.exists(tmp):
-        os.unlink(tmp)
-      raise
+  with atomic(path) as tmp, open(tmp, 'w', encoding='utf-8') as f:
+    f.write(text)
 
 
 def read_json(path: str):
@@ -72,11 +112,9 @@ def read_json(path: str):
 
 
 def read_summary(workdir: str) -> dict:
-  """WORKDIR/summary.json, with a large sweep's member records, ranking and
-  configurations read from the columns it points at (see member_table.py): either way
-  'members' and 'configs' are sequences of records and 'ranking' a list of uids."""
+  """WORKDIR/summary.json: see member_table.read_summary (results.read_summary)."""
   from rnnjax.results import member_table  # pylint: disable=g-import-not-at-top
-  return member_table.read(workdir, read_json(os.path.join(workdir, SUMMARY)))
+  return member_table.read_summary(workdir)
 
 
 class MetricsWriter:
@@ -131,21 +169,9 @@ def records(*, uid, bucket, step, split, metrics: dict) -> list[dict]:
 
 
 def read_metrics(path: str) -> list[dict]:
-  """The records of a sweep's metrics as long-format records: of metrics.jsonl and of
-  the evaluation chunks beside it (large sweeps write their evaluations there; see
-  evaluations.py). path: the work directory, or its metrics.jsonl."""
+  """A sweep's metric records: see evaluations.read_metrics (results.read_metrics)."""
   from rnnjax.results import evaluations  # pylint: disable=g-import-not-at-top
-  if os.path.isdir(path):
-    path = os.path.join(path, METRICS)
-  workdir = os.path.dirname(os.path.abspath(path))
-  chunks = list(evaluations.read(workdir))
-  out = []
-  if os.path.exists(path) or not chunks:  # Neither: FileNotFoundError naming the file.
-    with open(path, encoding='utf-8') as f:
-      out = [json.loads(line) for line in f if line.strip()]
-  for evaluation in chunks:
-    out += [clean(r) for r in evaluation.records()]
-  return out
+  return evaluations.read_metrics(path)
 
 
 def versions() -> dict:

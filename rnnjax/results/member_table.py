@@ -1,19 +1,19 @@
 """A sweep's member records and configuration table, held as columns.
 
-The summary (summary.py) builds its records and configurations as `MemberTable` and
-`ConfigTable` (member_columns.py makes the records). Up to `MAX_RECORDS` members,
-summary.json lists one record per member, the ranking as uids and the configuration
-table as rows. Above it, the tables are written as one `WORKDIR/members.npz` beside a
-summary.json that holds the rest (the final model, the best member, best_by,
-baselines...), the first `TOP` uids of the ranking (`ranking_top`) and
-`'columns': 'members.npz'`. At P = 100,000 that is one 36 MB file
-written in a tenth of a second, instead of 100,000 dicts made, cleaned and dumped as
-JSON (about 10 s on a 2-core VM).
+A summary in memory holds its records and configurations as a `MemberTable` and a
+`ConfigTable`, whatever the sweep's size (final/summary.py builds them,
+member_scores.py makes the records); records as dicts exist only at the JSON edge,
+`write_summary` and `read_summary`. Up to `MAX_RECORDS` members, summary.json lists one
+record per member, the ranking as uids and the configuration table as rows. Above it,
+the tables are written as one `WORKDIR/members.npz` beside a summary.json that holds the
+rest (the final model, the best member, best_by, baselines...), the first `TOP` uids of
+the ranking (`ranking_top`) and `'columns': 'members.npz'`. At P = 100,000 that is one
+36 MB file written in a tenth of a second, instead of 100,000 dicts made, cleaned and
+dumped as JSON (about 10 s on a 2-core VM).
 
-Both tables are sequences of the records the small form holds, made on demand, so a
-reader that loops over `summary['members']` works on either; `results.read_summary`
-reads both forms back to that shape. Values a JSON file cannot hold (NaN, inf) read
-back as None, as they do from JSON.
+Both tables are sequences of the records summary.json lists, made on demand, so a
+reader that loops over `summary['members']` gets dicts. Values a JSON file cannot hold
+(NaN, inf) read back as None, as they do from JSON.
 """
 
 import collections.abc
@@ -23,10 +23,10 @@ import os
 
 import numpy as np
 
-from rnnjax import errors
+from rnnjax.results import files
 from rnnjax.search import plan as search_plan
 
-FILENAME = 'members.npz'
+FILENAME = files.MEMBERS  # For callers that name it here.
 MAX_RECORDS = 1024
 TOP = 10
 _INTS = ('uid', 'bucket', 'config', 'seed', 'fold', 'best_step', 'steps')
@@ -34,12 +34,23 @@ _STRS = ('status', 'stopped_by')
 
 
 def columnar(num_members: int) -> bool:
-  """Whether a sweep of `num_members` keeps its member records as columns."""
+  """Whether summary.json leaves the records of `num_members` members to members.npz."""
   return num_members > MAX_RECORDS
 
 
 def _finite_or_none(values: list) -> list:
   return [v if math.isfinite(v) else None for v in values]
+
+
+class _Records(collections.abc.Sequence):
+  """A table that is a sequence of records equals any sequence of the same records (the
+  lists summary.json holds, as read back)."""
+  __hash__ = None
+
+  def __eq__(self, other):
+    if not isinstance(other, collections.abc.Sequence) or isinstance(other, str):
+      return NotImplemented
+    return len(self) == len(other) and list(self) == list(other)
 
 
 def hparam_column(values) -> tuple:
@@ -58,7 +69,7 @@ def hparam_values(kind: str, array: np.ndarray) -> list:
   return [json.loads(v) for v in array.tolist()] if kind == 'json' else array.tolist()
 
 
-class MemberTable(collections.abc.Sequence):
+class MemberTable(_Records):
   """Member records in uid order as columns.
 
   ints: 'uid', 'bucket', 'config', 'seed', 'fold', 'best_step', 'steps' -> <int64>[N];
@@ -135,7 +146,8 @@ class MemberTable(collections.abc.Sequence):
 
   @classmethod
   def from_records(cls, records: list) -> 'MemberTable':
-    """The table of records (summary member records, any order)."""
+    """The table of records (summary member records, any order). A record without a
+    configuration is its own (older summaries)."""
     records = sorted(records, key=lambda r: r['uid'])
     names = list(dict.fromkeys(n for r in records for n in r['hparams']))
     metrics = {s: list(dict.fromkeys(k for r in records for k in r.get(s) or {}))
@@ -143,7 +155,8 @@ class MemberTable(collections.abc.Sequence):
     floats = lambda s, m: np.asarray(
         [np.nan if (v := (r.get(s) or {}).get(m)) is None else v for r in records],
         np.float64)
-    return cls({k: np.asarray([r.get(k, 0) for r in records], np.int64) for k in _INTS},
+    ints = lambda k: [r.get(k, r['uid'] if k == 'config' else 0) for r in records]
+    return cls({k: np.asarray(ints(k), np.int64) for k in _INTS},
                {k: np.asarray([r.get(k, '') for r in records], str) for k in _STRS},
                {n: hparam_column([r['hparams'].get(n) for r in records]) for n in names},
                {m: floats('val', m) for m in metrics['val']},
@@ -175,7 +188,7 @@ class MemberTable(collections.abc.Sequence):
                split('val'), split('test'), z['tested'])
 
 
-class ConfigTable(collections.abc.Sequence):
+class ConfigTable(_Records):
   """The summary's configuration table, best mean first: configurations (a
   configuration's seeds, and folds, share its values) ranked by their mean validation
   selection metric over the members with a finite one, with its standard deviation, and
@@ -242,6 +255,20 @@ class ConfigTable(collections.abc.Sequence):
     return out
 
   @classmethod
+  def from_records(cls, records: list) -> 'ConfigTable':
+    """The table of its rows as summary.json lists them (best mean first)."""
+    metrics = list(dict.fromkeys(m for c in records for m in c['val']))
+    stat = lambda m, k: np.asarray(
+        [np.nan if (v := c['val'].get(m, {}).get(k)) is None else v for c in records],
+        np.float64)
+    sizes = np.asarray([len(c['uids']) for c in records], np.int64)
+    return cls(np.asarray([c['config'] for c in records], np.int64),
+               np.asarray([c['usable'] for c in records], np.int64),
+               np.asarray([u for c in records for u in c['uids']], np.int64),
+               np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+               {m: (stat(m, 'mean'), stat(m, 'sd')) for m in metrics})
+
+  @classmethod
   def from_arrays(cls, z) -> 'ConfigTable':
     stats = {str(m): (z[f'config_mean_{j}'], z[f'config_sd_{j}'])
              for j, m in enumerate(z['config_metrics'])}
@@ -249,44 +276,45 @@ class ConfigTable(collections.abc.Sequence):
                z['config_offsets'], stats)
 
 
-def records_of(members, uids) -> dict:
-  """uid -> record of members `uids` (those it holds), from either form of
-  summary['members']."""
-  if isinstance(members, MemberTable):
-    found = {}
-    for u in dict.fromkeys(uids):
-      try:
-        found[u] = members.record(u)
-      except KeyError:
-        pass
-    return found
-  wanted = set(uids)
-  return {m['uid']: m for m in members if m['uid'] in wanted}
+def records_of(members: MemberTable, uids) -> dict:
+  """uid -> record of members `uids` (those the table holds)."""
+  found = {}
+  for u in dict.fromkeys(uids):
+    try:
+      found[u] = members.record(u)
+    except KeyError:
+      pass
+  return found
+
+
+def member_steps(members: MemberTable) -> int:
+  """Training steps members really took (stopped, diverged and cut members take no
+  more)."""
+  return int(members.ints['steps'].sum())
 
 
 def write(workdir: str, summary: dict) -> dict:
-  """Writes a columnar summary's tables to WORKDIR/members.npz (atomically); returns
-  what summary.json holds of it (the summary less its tables, with `ranking_top` and
-  the pointer `columns`)."""
-  path = os.path.join(workdir, FILENAME)
-  with errors.writing(path):
-    tmp = path + '.tmp'
-    with open(tmp, 'wb') as f:
-      np.savez(f, ranking=np.asarray(summary['ranking'], np.int64),
-               **summary['members'].arrays(), **summary['configs'].arrays())
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(tmp, path)
+  """Writes a summary's tables to WORKDIR/members.npz (atomically); returns what
+  summary.json holds of it (the summary less its tables, with `ranking_top` and the
+  pointer `columns`)."""
+  with files.atomic(os.path.join(workdir, files.MEMBERS)) as tmp, open(tmp, 'wb') as f:
+    np.savez(f, ranking=np.asarray(summary['ranking'], np.int64),
+             **summary['members'].arrays(), **summary['configs'].arrays())
   rest = {k: v for k, v in summary.items() if k not in ('members', 'ranking', 'configs')}
   return {**rest, 'num_members': len(summary['members']),
-          'ranking_top': list(summary['ranking'][:TOP]), 'columns': FILENAME}
+          'ranking_top': list(summary['ranking'][:TOP]), 'columns': files.MEMBERS}
 
 
 def read(workdir: str, summary: dict) -> dict:
-  """The summary read from summary.json with its tables from the file it points at
-  (`summary` as it is when it points at none)."""
+  """The summary in memory of `summary` as summary.json holds it: its records and
+  configurations as tables, from its lists or from the file it points at."""
   if 'columns' not in summary:
-    return summary
+    out = dict(summary)
+    if summary.get('members') is not None:
+      out['members'] = MemberTable.from_records(summary['members'])
+    if summary.get('configs') is not None:
+      out['configs'] = ConfigTable.from_records(summary['configs'])
+    return out
   with np.load(os.path.join(workdir, summary['columns'])) as z:
     z = {k: z[k] for k in z.files}
   rest = {k: v for k, v in summary.items()
@@ -295,9 +323,20 @@ def read(workdir: str, summary: dict) -> dict:
           'ranking': z['ranking'].tolist(), 'configs': ConfigTable.from_arrays(z)}
 
 
-def member_steps(records) -> int:
-  """Training steps members really took (stopped, diverged and cut members take no
-  more)."""
-  if isinstance(records, MemberTable):
-    return int(records.ints['steps'].sum())
-  return sum(m['steps'] for m in records)
+def write_summary(workdir: str, summary: dict) -> None:
+  """WORKDIR/summary.json of a summary in memory: up to MAX_RECORDS members with its
+  tables as lists of records (indented up to 1,000), above it with the tables in
+  members.npz (`write`), on one line."""
+  path, members = os.path.join(workdir, files.SUMMARY), summary['members']
+  if columnar(len(members)):
+    files.write_json(path, write(workdir, summary), indent=None)
+  else:
+    files.write_json(path, {**summary, 'members': list(members),
+                            'configs': list(summary['configs'])},
+                     indent=1 if len(members) <= 1000 else None)
+
+
+def read_summary(workdir: str) -> dict:
+  """WORKDIR/summary.json (and members.npz, where it points there) as the summary in
+  memory (`read`): 'members' and 'configs' tables, 'ranking' a list of uids."""
+  return read(workdir, files.read_json(os.path.join(workdir, files.SUMMARY)))

@@ -26,13 +26,13 @@ class Outputs:
         os.path.join(workdir, files.METRICS) if main else None)
     if main and self._columnar:
       log(f'{plan.num_members} members (over {evaluations.JSONL_MAX_MEMBERS}): their '
-          f'evaluations go to {os.path.join(workdir, evaluations.DIRNAME)}, one .npz per '
-          'chunk (files.read_metrics reads them)')
+          f'evaluations go to {os.path.join(workdir, files.CHUNKS)}, one .npz per '
+          'chunk (results.read_metrics reads them)')
     if main and member_table.columnar(plan.num_members):
       log(f'{plan.num_members} members (over {member_table.MAX_RECORDS}): their summary '
           f'records, ranking and configurations go to '
-          f'{os.path.join(workdir, member_table.FILENAME)} as columns, summary.json holds '
-          'the rest (files.read_summary reads both)')
+          f'{os.path.join(workdir, files.MEMBERS)} as columns, summary.json holds '
+          'the rest (results.read_summary reads both)')
     if main and plan.num_members > tensorboard.MAX_RUNS:
       log(f'TensorBoard: {plan.num_members} members (over {tensorboard.MAX_RUNS}): '
           'population summaries per bucket (quantiles, best, histograms), not a run per '
@@ -49,7 +49,7 @@ class Outputs:
     if self._events is not None:
       self._events.flush()
     self._events = tensorboard.writer_for(
-        os.path.join(self._workdir, tensorboard.DIRNAME), plan) if self._main else None
+        os.path.join(self._workdir, files.TENSORBOARD), plan) if self._main else None
 
   def write(self, records: list, evaluation, position: int) -> None:
     """records: the searcher's; evaluation: the chunk's (None when nothing trained)."""
@@ -72,11 +72,6 @@ class Outputs:
     self._writer.close()
     if self._events is not None:
       self._events.close(summary)
-      if isinstance(summary['members'], member_table.MemberTable):
-        files.write_json(os.path.join(self._workdir, files.SUMMARY),
-                           member_table.write(self._workdir, summary), indent=None)
-      else:
-        files.write_json(os.path.join(self._workdir, files.SUMMARY), summary,
-                           indent=1 if len(summary['members']) <= 1000 else None)
+      member_table.write_summary(self._workdir, summary)
       for note in trial_files.write(self._workdir, summary):  # Optuna journal, CSVs.
         self._log(note)

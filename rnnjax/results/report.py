@@ -146,24 +146,18 @@ def _metrics(summary):
 
 
 def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
-  """The top members by validation, their test scores, and the baselines."""
+  """The top members by validation, their test scores, and the baselines, of a summary
+  in memory (its members and configurations tables: member_table.py)."""
   selection, display = _metrics(summary)
   shown = [selection] + ([display] if display != selection else [])
   members = summary['members']
   configs = summary.get('configs') if summary.get('configs') is not None else []
-  if isinstance(members, member_table.MemberTable):  # A large sweep: its columns.
-    by_uid = member_table.records_of(members, list(summary['ranking'][:top_k]) + (
-        list(configs[0]['uids']) if len(configs) else []))
-    swept = [k for k, (_, v) in members.hparams.items() if len(np.unique(v)) > 1]
-    folded = bool(members.ints['fold'].any())
-    counts = dict(zip(*np.unique(members.strs['status'], return_counts=True)))
-    counts = {s: int(counts.get(s, 0)) for s in pop.STATUS_NAMES}
-  else:
-    by_uid = {m['uid']: m for m in members}
-    swept = [k for k in members[0]['hparams']
-             if len({str(m['hparams'][k]) for m in members}) > 1]
-    folded = any(m.get('fold', 0) for m in members)
-    counts = {s: sum(m['status'] == s for m in members) for s in pop.STATUS_NAMES}
+  by_uid = member_table.records_of(members, list(summary['ranking'][:top_k]) + (
+      list(configs[0]['uids']) if len(configs) else []))
+  swept = [k for k, (_, v) in members.hparams.items() if len(np.unique(v)) > 1]
+  folded = bool(members.ints['fold'].any())
+  counts = dict(zip(*np.unique(members.strs['status'], return_counts=True)))
+  counts = {s: int(counts.get(s, 0)) for s in pop.STATUS_NAMES}
   # Cross-validated: each member's configuration's mean over folds and seeds beside it.
   cv = {}
   if folded:
@@ -202,7 +196,7 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
                  f'{_fmt(scores["test"].get(display)):>12}  {name}')
   lines.append(f'{len(members)} members: ' +
                ', '.join(f'{n} {s}' for s, n in counts.items()))
-  if len(configs) and _any_repeated(configs):
+  if len(configs) and (np.diff(configs.offsets) > 1).any():  # Seeds (or folds).
     top = configs[0]['val'][display]
     spread = f' +- {_fmt(top["sd"])}' if top['sd'] is not None else ''
     folds = len({by_uid[u].get('fold', 0) for u in configs[0]['uids']})
@@ -219,13 +213,6 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
     lines.append(f'final model ({_describe_final(final)}): val {display} '
                  f'{_fmt(final["val"].get(display))}; test: {tests}')
   return '\n'.join(lines)
-
-
-def _any_repeated(configs) -> bool:
-  """Whether any configuration has more than one member (seeds or folds)."""
-  if isinstance(configs, member_table.ConfigTable):
-    return bool((np.diff(configs.offsets) > 1).any())
-  return any(len(c['uids']) > 1 for c in configs)
 
 
 def _describe_final(final: dict) -> str:

@@ -30,11 +30,11 @@ from tensorboardX.proto import api_pb2, event_pb2, plugin_hparams_pb2, summary_p
 from tensorboardX.proto import tensor_pb2, tensor_shape_pb2, types_pb2
 from tensorboardX.record_writer import masked_crc32c
 
+from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.results import member_table
 from rnnjax.search import plan as search_plan
 
-DIRNAME = 'tensorboard'
 MAX_RUNS = 256      # More members: population summaries (PopulationWriter), not runs.
 QUANTILES = {'min': 0.0, 'q10': 0.1, 'q25': 0.25, 'median': 0.5, 'q75': 0.75, 'q90': 0.9,
              'max': 1.0}
@@ -263,14 +263,13 @@ def writer_for(logdir: str, plan):
 
 def rebuild(workdir: str) -> str:
   """Recreates WORKDIR/tensorboard from the work directory's files; returns its path."""
-  logdir = os.path.join(workdir, DIRNAME)
+  logdir = os.path.join(workdir, files.TENSORBOARD)
   if os.path.isdir(logdir):
     shutil.rmtree(logdir)
   summary_path = os.path.join(workdir, files.SUMMARY)
-  summary = files.read_summary(workdir) if os.path.exists(summary_path) else None
+  summary = member_table.read_summary(workdir) if os.path.exists(summary_path) else None
   plan = files.read_json(os.path.join(workdir, files.PLAN))
   if plan.get('num_members', len(plan.get('members', ()))) > MAX_RUNS:
-    from rnnjax.results import evaluations  # pylint: disable=g-import-not-at-top
     writer = PopulationWriter(logdir)
     for evaluation in evaluations.read(workdir):
       writer.add_evaluation(evaluation, [])
@@ -279,7 +278,7 @@ def rebuild(workdir: str) -> str:
   members = summary['members'] if summary else search_plan.members_of_json(plan)
   metrics_path = os.path.join(workdir, files.METRICS)
   latest = {}   # The last record of each (uid, split, metric, step) wins; steps in order.
-  for r in files.read_metrics(metrics_path) if os.path.exists(metrics_path) else []:
+  for r in evaluations.read_metrics(metrics_path) if os.path.exists(metrics_path) else []:
     latest[r['uid'], r['split'], r['metric'], r['step']] = r
   writer = SweepWriter(logdir, members)
   writer.add(sorted(latest.values(), key=lambda r: r['step']))

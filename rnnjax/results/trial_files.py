@@ -17,8 +17,8 @@ summary (status, best step, validation and test scores, final values) and metric
                           (its final value), status, best step, val_* and test_* metrics.
   WORKDIR/curves.csv      long format: uid, step, split, metric, value (metrics.jsonl).
 
-`write(workdir, summary)` rebuilds all three from scratch (each written to a temporary
-file and renamed), so a resumed sweep writes them as an uninterrupted one does.
+`write(workdir, summary)` rebuilds all three from scratch (each written through
+files.atomic), so a resumed sweep writes them as an uninterrupted one does.
 Optuna is imported only when the journal is written. Large sweeps: above
 evaluations.JSONL_MAX_MEMBERS members the curves stay in WORKDIR/metrics/*.npz (no
 curves.csv, no intermediate values), and above MAX_JOURNAL_TRIALS there is no journal
@@ -30,7 +30,6 @@ trials.csv is always written, a column at a time from the summary's member table
 import csv
 import json
 import os
-import tempfile
 
 import numpy as np
 
@@ -41,7 +40,7 @@ from rnnjax.search import pbt
 from rnnjax.search import plan as search_plan
 from rnnjax.search import space
 
-JOURNAL, TRIALS, CURVES = 'optuna.journal', 'trials.csv', 'curves.csv'
+TRIALS, CURVES = files.TRIALS, files.CURVES  # For callers that name them here.
 STUDY = 'rnnjax'
 MAX_JOURNAL_TRIALS = 10_000
 CURVE_COLUMNS = ('uid', 'step', 'split', 'metric', 'value')
@@ -50,7 +49,7 @@ CURVE_COLUMNS = ('uid', 'step', 'split', 'metric', 'value')
 def curves(workdir: str) -> list:
   """metrics.jsonl as rows (the last record of each key wins), by uid, step, split."""
   latest = {}
-  for r in files.read_metrics(os.path.join(workdir, files.METRICS)):
+  for r in evaluations.read_metrics(os.path.join(workdir, files.METRICS)):
     latest[r['uid'], r['step'], r['split'], r['metric']] = r
   return [latest[k] for k in sorted(latest, key=lambda k: (k[0], k[1], k[2], k[3]))]
 
@@ -79,33 +78,17 @@ def trials(workdir: str, summary: dict, rows=None) -> list:
   return out
 
 
-def _atomic(path: str, write) -> None:
-  fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix='.tmp-')
-  os.close(fd)
-  try:
-    write(tmp)
-    os.replace(tmp, path)
-  finally:
-    if os.path.exists(tmp):
-      os.unlink(tmp)
-
-
 def _csv(path: str, columns, rows) -> None:
   """A CSV of `columns` and `rows` (sequences of cells; None is an empty cell)."""
-  def write(tmp):
-    with open(tmp, 'w', newline='', encoding='utf-8') as f:
-      writer = csv.writer(f)
-      writer.writerow(columns)
-      writer.writerows(rows)
-  _atomic(path, write)
+  with files.atomic(path) as tmp, open(tmp, 'w', newline='', encoding='utf-8') as f:
+    writer = csv.writer(f)
+    writer.writerow(columns)
+    writer.writerows(rows)
 
 
-def trial_columns(members) -> tuple:
-  """(columns, rows) of trials.csv from summary['members'], either form (a list of
-  records, or a large sweep's member_table.MemberTable): made a column at a time, a
-  score that is not finite (or was not taken) an empty cell."""
-  table = (members if isinstance(members, member_table.MemberTable)
-           else member_table.MemberTable.from_records(members))
+def trial_columns(table: member_table.MemberTable) -> tuple:
+  """(columns, rows) of trials.csv from summary['members'] (the table): made a column at
+  a time, a score that is not finite (or was not taken) an empty cell."""
   cells = {k: table.ints[k].tolist() for k in ('uid', 'bucket', 'config', 'seed', 'fold')}
   cells.update({name: member_table.hparam_values(kind, values)
                 for name, (kind, values) in table.hparams.items()})
@@ -156,8 +139,7 @@ def write_journal(path: str, workdir: str, summary: dict, records: list) -> None
         intermediate_values={int(s): float(v) for s, v in rec['curve'].items()
                              if np.isfinite(v)}))
 
-  def write(tmp):
-    os.unlink(tmp)  # The journal backend creates its own file.
+  with files.atomic(path) as tmp:
     storage = optuna.storages.JournalStorage(
         optuna.storages.journal.JournalFileBackend(tmp))
     study = optuna.create_study(study_name=STUDY, storage=storage, direction='minimize')
@@ -167,7 +149,6 @@ def write_journal(path: str, workdir: str, summary: dict, records: list) -> None
     if summary.get('final'):
       study.set_user_attr('final_model', files.clean(summary['final']))
     study.add_trials(frozen)
-  _atomic(path, write)
 
 
 def write(workdir: str, summary: dict) -> tuple:
@@ -177,17 +158,17 @@ def write(workdir: str, summary: dict) -> tuple:
   large = evaluations.columnar(num_members)
   rows = [] if large else curves(workdir)
   if large:
-    notes.append(f'{CURVES} not written: {num_members} members (over '
+    notes.append(f'{files.CURVES} not written: {num_members} members (over '
                  f'{evaluations.JSONL_MAX_MEMBERS}); their curves are in '
-                 f'{os.path.join(workdir, evaluations.DIRNAME)}')
+                 f'{os.path.join(workdir, files.CHUNKS)}')
   else:
-    _csv(os.path.join(workdir, CURVES), CURVE_COLUMNS,
+    _csv(os.path.join(workdir, files.CURVES), CURVE_COLUMNS,
          ([r[k] for k in CURVE_COLUMNS] for r in rows))
-  _csv(os.path.join(workdir, TRIALS), *trial_columns(summary['members']))
+  _csv(os.path.join(workdir, files.TRIALS), *trial_columns(summary['members']))
   if num_members > MAX_JOURNAL_TRIALS:
-    notes.append(f'{JOURNAL} not written: {num_members} members (over '
-                 f'{MAX_JOURNAL_TRIALS} trials); {TRIALS} has a row per member')
+    notes.append(f'{files.JOURNAL} not written: {num_members} members (over '
+                 f'{MAX_JOURNAL_TRIALS} trials); {files.TRIALS} has a row per member')
   else:  # The journal's records: a dict per member, at most MAX_JOURNAL_TRIALS.
-    write_journal(os.path.join(workdir, JOURNAL), workdir, summary,
+    write_journal(os.path.join(workdir, files.JOURNAL), workdir, summary,
                   trials(workdir, summary, rows))
   return tuple(notes)

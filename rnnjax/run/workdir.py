@@ -12,7 +12,6 @@ import tempfile
 
 from rnnjax.errors import InputError
 from rnnjax.results import files
-from rnnjax.run import lock
 
 NEW, RESUME, FINISHED = 'new', 'resume', 'finished'
 
@@ -30,7 +29,7 @@ def state_of(workdir: str, spec_json: dict, *, overwrite: bool,
     raise InputError(f'--workdir: {workdir} is a file, not a directory')
   sweep_path = os.path.join(workdir, files.SWEEP)
   if not os.path.exists(sweep_path):
-    if set(os.listdir(workdir)) - {lock.FILENAME}:
+    if set(os.listdir(workdir)) - {files.LOCK}:
       raise InputError(f'--workdir: {workdir} is not empty and holds no rnnjax sweep')
     return NEW
   if overwrite:
