@@ -11,6 +11,7 @@ from rnnjax.figures import heatmap
 from rnnjax.figures import load as figure_load
 from rnnjax.figures import tables
 from rnnjax.final import summary as summary_lib
+from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.results import member_table
 from rnnjax.results import report
@@ -110,7 +111,7 @@ def test_a_large_sweeps_columns_hold_its_records(honest, tmp_path, monkeypatch):
   assert saved['ranking_top'] == small['ranking'][:member_table.TOP]
   same = lambda s: files.clean({k: list(v) if k in ('members', 'configs') else v
                                   for k, v in s.items() if k not in ('timing', 'compiles')})
-  for got in (large, files.read_summary(workdir)):
+  for got in (large, member_table.read_summary(workdir)):
     assert same(got) == same(small)
   read = lambda d: open(os.path.join(d, files.TRIALS)).read()
   assert read(workdir) == read(small_dir)
@@ -160,7 +161,7 @@ def test_a_differenced_forecast_ranks_by_the_levels_rmse_it_shows(tmp_path):
   assert summary['selection'] == {'metric': 'rmse', 'mode': 'min', 'scale': 'levels'}
   # Each member's best step is chosen by the same metric (population.run_chunk).
   for uid, m in members.items():
-    curve = [r for r in files.read_metrics(workdir) if r['uid'] == uid
+    curve = [r for r in evaluations.read_metrics(workdir) if r['uid'] == uid
              and r['split'] == 'val' and r['metric'] == 'rmse']
     assert m['best_step'] == min(curve, key=lambda r: r['value'])['step']
   means = [c['val']['rmse']['mean'] for c in summary['configs']]

@@ -152,7 +152,7 @@ def test_tables_read_by_pandas_in_one_line(workdir):
   assert {'cell', 'dropout', 'hidden_size', 'best_step', 'bucket', 'seed'} <= set(trials)
   curves = pd.read_csv(os.path.join(workdir, files.CURVES))
   assert list(curves.columns) == list(trial_files.CURVE_COLUMNS)
-  records = files.read_metrics(os.path.join(workdir, files.METRICS))
+  records = evaluations.read_metrics(os.path.join(workdir, files.METRICS))
   assert len(curves) == len(records)
   val = curves[(curves.split == 'val') & (curves.uid == 0)]
   assert val['value'].tolist() == CURVES[0]
