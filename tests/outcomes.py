@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 
+from rnnjax.results import evaluations
 from rnnjax.results import files
 
 
@@ -13,7 +14,7 @@ def outcome(workdir, *, repeats=False):
   record may be repeated. With `repeats`: {key: (every value written under it, in the
   order written; None as NaN)}, for sweeps that write some records more than once."""
   summary = files.read_json(os.path.join(workdir, files.SUMMARY))
-  records = files.read_metrics(os.path.join(workdir, files.METRICS))
+  records = evaluations.read_metrics(os.path.join(workdir, files.METRICS))
   keys = [(r['uid'], r['step'], r['split'], r['metric']) for r in records]
   if repeats:
     values = {}

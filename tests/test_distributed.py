@@ -27,7 +27,7 @@ import pytest
 from rnnjax.engine import distributed
 from rnnjax.engine import sharding
 from rnnjax.errors import InputError
-from rnnjax.results import files
+from rnnjax.results import evaluations
 from rnnjax.run import sweep
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -156,7 +156,7 @@ def _rewind(workdir, copy, chunks):
 
 def _outcome(workdir):
   summary = json.load(open(os.path.join(workdir, 'summary.json')))
-  records = files.read_metrics(os.path.join(workdir, 'metrics.jsonl'))
+  records = evaluations.read_metrics(os.path.join(workdir, 'metrics.jsonl'))
   table = {(r['uid'], r['step'], r['split'], r['metric']): r['value'] for r in records}
   assert len(table) == len(records), 'duplicated metric records'
   return summary, table

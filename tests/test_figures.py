@@ -237,7 +237,7 @@ def test_a_large_sweeps_columns_load_as_its_records(tmp_path):
   assert files.clean(got.members) == files.clean(want.members)
   assert dataclasses.replace(got, workdir=workdir, members=()) == dataclasses.replace(
       want, members=())
-  os.unlink(os.path.join(columns, member_table.FILENAME))
+  os.unlink(os.path.join(columns, files.MEMBERS))
   with pytest.raises(InputError, match='members.npz'):
     load.load(columns)
 
@@ -458,7 +458,7 @@ def test_learning_curves_of_a_sweep_that_writes_columns(tmp_path, monkeypatch):
   assert [os.path.basename(p) for p in paths] == ['learning_curves.png',
                                                   'learning_curves.pdf'], logged
   want = {}
-  for r in files.read_metrics(workdir):
+  for r in evaluations.read_metrics(workdir):
     if (r['split'], r['metric']) == ('val', 'mse'):
       want.setdefault(r['uid'], []).append((r['step'], r['value']))
   got = load.curves(table, 'mse')

@@ -20,6 +20,7 @@ import pytest
 from tensorboard.backend.event_processing import event_accumulator
 
 from rnnjax.errors import InputError
+from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.run import sweep
 from rnnjax.search import tpe
@@ -220,7 +221,7 @@ def test_early_stopping_keeps_best_parameters(tmp_path):
                          learning_rate='grid(1e-3,3e-1)', train_steps=60,
                          eval_every=2, patience=2)
   summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
-  records = files.read_metrics(tmp_path / 'wd' / 'metrics.jsonl')
+  records = evaluations.read_metrics(tmp_path / 'wd' / 'metrics.jsonl')
   statuses = {m['uid']: m['status'] for m in summary['members']}
   steps = summary['member_steps']
   assert steps['budget'] == 2 * 60 and steps['useful'] < steps['budget']

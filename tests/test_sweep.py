@@ -12,6 +12,7 @@ import pytest
 from rnnjax.engine import population as pop
 from rnnjax.engine import sharding
 from rnnjax.errors import InputError
+from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.run import sweep
 from rnnjax.search import spec as spec_lib
@@ -51,7 +52,7 @@ def test_tiny_sweep_end_to_end(tmp_path):
   assert {'ets', 'arima'} & set(summary['baselines']) == ({'ets', 'arima'} if classical
                                                           else set())
   assert summary['baselines']['last_value']['test']['rmse'] > 0
-  records = files.read_metrics(wd / 'metrics.jsonl')
+  records = evaluations.read_metrics(wd / 'metrics.jsonl')
   # 8 members x 2 chunks x (1 train metric + 4 val metrics: mse, rmse, mae, mase).
   assert len(records) == 8 * 2 * 5
   assert {r['split'] for r in records} == {'train', 'val'}

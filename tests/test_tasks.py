@@ -13,7 +13,7 @@ from rnnjax.data import text
 from rnnjax.engine import model
 from rnnjax.engine import population as pop
 from rnnjax.engine import tasks
-from rnnjax.results import files
+from rnnjax.results import evaluations
 from rnnjax.run import sweep
 from rnnjax.search import hparams
 
@@ -175,7 +175,7 @@ def test_forecast_end_to_end_two_targets_and_an_input_column(tmp_path):
   overall = math.sqrt((best['test']['rmse[sales]'] ** 2 +
                        best['test']['rmse[returns]'] ** 2) / 2)
   assert best['test']['rmse'] == pytest.approx(overall, rel=1e-4)
-  records = files.read_metrics(os.path.join(tmp_path, 'wd', 'metrics.jsonl'))
+  records = evaluations.read_metrics(os.path.join(tmp_path, 'wd', 'metrics.jsonl'))
   assert any(r['metric'] == 'rmse[returns]' for r in records)
   plan = json.loads((tmp_path / 'wd' / 'plan.json').read_text())
   assert plan['num_members'] == 1

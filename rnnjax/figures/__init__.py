@@ -20,8 +20,9 @@ from rnnjax.figures import load
 from rnnjax.figures import schedules
 from rnnjax.figures import sensitivity
 from rnnjax.figures import tables
+from rnnjax.results import files
 
-FIGURES_DIR = 'figures'
+FIGURES_DIR = files.FIGURES
 HEATMAP_AXES = 3   # Heatmaps for every pair of the three most important axes.
 
 

@@ -20,11 +20,12 @@ import numpy as np
 
 from rnnjax.errors import InputError
 from rnnjax.results import evaluations
+from rnnjax.results import files
 from rnnjax.results import member_table
 from rnnjax.search import hparams
 from rnnjax.search import space
 
-SUMMARY, SWEEP, PLAN, METRICS = 'summary.json', 'sweep.json', 'plan.json', 'metrics.jsonl'
+SUMMARY, SWEEP, PLAN, METRICS = files.SUMMARY, files.SWEEP, files.PLAN, files.METRICS
 # Older summaries name neither; they selected on MSE and showed RMSE.
 DEFAULT_SELECTION = {'metric': 'mse', 'mode': 'min'}
 DEFAULT_DISPLAY = 'rmse'

@@ -25,6 +25,7 @@ import time
 from rnnjax.errors import InputError
 from rnnjax.final import model_files
 from rnnjax.results import files
+from rnnjax.results import member_table
 from rnnjax.results import trial_files
 
 EXPERIMENT = 'rnnjax'
@@ -69,7 +70,7 @@ def log_sweep(uri: str, workdir: str, *, experiment: str = EXPERIMENT,
   run's id."""
   from mlflow.entities import Metric  # pylint: disable=g-import-not-at-top
   mlflow_client = mlflow_client or client(uri)
-  summary = files.read_summary(workdir)
+  summary = member_table.read_summary(workdir)
   spec = files.read_json(os.path.join(workdir, files.SWEEP))['spec']
   rows = trial_files.curves(workdir)
   records = trial_files.trials(workdir, summary, rows)
@@ -86,10 +87,10 @@ def log_sweep(uri: str, workdir: str, *, experiment: str = EXPERIMENT,
       metric(f'final/{split}/{k}', v) for split in ('val', 'test')
       for k, v in (final.get(split) or {}).items() if v is not None] + [
       metric(f'member_steps/{k}', v) for k, v in summary.get('member_steps', {}).items()])
-  for name in (files.SUMMARY, files.PLAN, trial_files.TRIALS, trial_files.CURVES):
+  for name in (files.SUMMARY, files.PLAN, files.TRIALS, files.CURVES):
     if os.path.exists(os.path.join(workdir, name)):
       mlflow_client.log_artifact(parent, os.path.join(workdir, name))
-  figures = os.path.join(workdir, 'figures')
+  figures = os.path.join(workdir, files.FIGURES)
   if os.path.isdir(figures):
     mlflow_client.log_artifacts(parent, figures, artifact_path='figures')
   if os.path.exists(os.path.join(workdir, model_files.DIRNAME, model_files.MANIFEST)):

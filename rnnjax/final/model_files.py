@@ -16,7 +16,6 @@
 import dataclasses
 import json
 import os
-import shutil
 import zipfile
 
 import flax.serialization
@@ -27,7 +26,7 @@ from rnnjax.engine import population as pop
 from rnnjax.errors import InputError
 from rnnjax.results import files
 
-DIRNAME = 'model'
+DIRNAME = files.MODEL
 MANIFEST, PARAMS, ARRAYS = 'manifest.json', 'params.msgpack', 'arrays.npz'
 FORMAT = 1
 
@@ -58,18 +57,13 @@ def config_from_json(obj: dict) -> pop.TrainConfig:
 def write(path: str, info: dict, groups, arrays: dict) -> None:
   """Writes the three files into `path`, replacing what was there, atomically enough
   that a reader sees either no manifest or a complete model (manifest written last)."""
-  tmp = path + '.tmp'
-  if os.path.exists(tmp):
-    shutil.rmtree(tmp)
-  os.makedirs(tmp)
-  with open(os.path.join(tmp, PARAMS), 'wb') as f:
-    f.write(flax.serialization.to_bytes([g.params for g in groups]))
-  if arrays:
-    np.savez(os.path.join(tmp, ARRAYS), **arrays)
-  files.write_json(os.path.join(tmp, MANIFEST), info)
-  if os.path.exists(path):
-    shutil.rmtree(path)
-  os.replace(tmp, path)
+  with files.atomic(path) as tmp:
+    os.makedirs(tmp)
+    with open(os.path.join(tmp, PARAMS), 'wb') as f:
+      f.write(flax.serialization.to_bytes([g.params for g in groups]))
+    if arrays:
+      np.savez(os.path.join(tmp, ARRAYS), **arrays)
+    files.write_json(os.path.join(tmp, MANIFEST), info)
 
 
 def _lists(tree):

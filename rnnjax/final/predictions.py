@@ -19,6 +19,7 @@ from rnnjax.data import forecast as forecast_data
 from rnnjax.data import times as times_lib
 from rnnjax.errors import InputError
 from rnnjax.final import tuned
+from rnnjax.results import files
 
 
 # The model's argument names that are this command's flags, and the flag of each.
@@ -173,7 +174,7 @@ def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str 
   with flag_names():
     model = tuned.load(workdir)
   loaded = time.perf_counter() - start
-  out_dir = out_dir or os.path.join(workdir, 'predictions')
+  out_dir = out_dir or os.path.join(workdir, files.PREDICTIONS)
   foreign = {'forecast': ('ts_path', 'prompt'),
              'classify': ('steps_ahead', 'csv_path', 'future_path', 'prompt'),
              'charlm': ('steps_ahead', 'csv_path', 'future_path', 'ts_path')}[model.task]

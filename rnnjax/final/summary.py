@@ -32,6 +32,7 @@ from rnnjax.engine import generate
 from rnnjax.engine import population as pop
 from rnnjax.engine import tasks
 from rnnjax.final import ensemble
+from rnnjax.results import files
 from rnnjax.results import member_scores
 from rnnjax.results import member_table
 
@@ -203,9 +204,8 @@ def write_sample(spec, runs, best: dict, data, workdir: str | None, mesh) -> dic
   prime_text = text.decode(prime, data.vocab)
   sample = text.decode(np.asarray(tokens), data.vocab)
   if workdir is not None:
-    path = os.path.join(workdir, 'sample.txt')
-    with open(path + '.tmp', 'w', encoding='utf-8') as f:
+    with files.atomic(os.path.join(workdir, files.SAMPLE)) as tmp, open(
+        tmp, 'w', encoding='utf-8') as f:
       f.write(prime_text + sample)
-    os.replace(path + '.tmp', path)
-  return {'path': 'sample.txt', 'uid': best['uid'], 'temperature': spec.temperature,
+  return {'path': files.SAMPLE, 'uid': best['uid'], 'temperature': spec.temperature,
           'prime': prime_text, 'num_chars': spec.sample_chars}

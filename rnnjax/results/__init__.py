@@ -18,3 +18,5 @@ Imports the engine and search; never final or run.
 
 from rnnjax.results.evaluations import read_metrics
 from rnnjax.results.member_table import read_summary
+
+__all__ = ['read_metrics', 'read_summary']

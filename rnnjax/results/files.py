@@ -111,12 +111,6 @@ def read_json(path: str):
     return json.load(f)
 
 
-def read_summary(workdir: str) -> dict:
-  """WORKDIR/summary.json: see member_table.read_summary (results.read_summary)."""
-  from rnnjax.results import member_table  # pylint: disable=g-import-not-at-top
-  return member_table.read_summary(workdir)
-
-
 class MetricsWriter:
   """Appends metric records to `metrics.jsonl`; `flush()` once per chunk. With no
   path (processes other than 0 of a distributed sweep) it writes nothing."""
@@ -166,12 +160,6 @@ def records(*, uid, bucket, step, split, metrics: dict) -> list[dict]:
   """Long-format records, one per metric, of one member's evaluation."""
   return [{'uid': uid, 'bucket': bucket, 'step': step, 'split': split, 'metric': name,
            'value': float(value)} for name, value in metrics.items()]
-
-
-def read_metrics(path: str) -> list[dict]:
-  """A sweep's metric records: see evaluations.read_metrics (results.read_metrics)."""
-  from rnnjax.results import evaluations  # pylint: disable=g-import-not-at-top
-  return evaluations.read_metrics(path)
 
 
 def versions() -> dict:

@@ -26,7 +26,6 @@ import numpy as np
 from rnnjax.results import files
 from rnnjax.search import plan as search_plan
 
-FILENAME = files.MEMBERS  # For callers that name it here.
 MAX_RECORDS = 1024
 TOP = 10
 _INTS = ('uid', 'bucket', 'config', 'seed', 'fold', 'best_step', 'steps')

@@ -40,7 +40,6 @@ from rnnjax.search import pbt
 from rnnjax.search import plan as search_plan
 from rnnjax.search import space
 
-TRIALS, CURVES = files.TRIALS, files.CURVES  # For callers that name them here.
 STUDY = 'rnnjax'
 MAX_JOURNAL_TRIALS = 10_000
 CURVE_COLUMNS = ('uid', 'step', 'split', 'metric', 'value')

@@ -43,8 +43,9 @@ import orbax.checkpoint as ocp
 
 from rnnjax import errors
 from rnnjax.errors import InputError
+from rnnjax.results import files
 
-DIRNAME = 'checkpoints'
+DIRNAME = files.CHECKPOINTS
 _PACKED = 2  # The packing written: groups by dtype and population size.
 
 

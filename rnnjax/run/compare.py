@@ -23,6 +23,7 @@ import os
 import numpy as np
 
 from rnnjax.engine import tasks
+from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.run import sweep
 from rnnjax.search import halving
@@ -96,7 +97,7 @@ def curve(workdir: str, metric: str, round_of=None) -> tuple[np.ndarray, np.ndar
   steps; a member's spending ends at its last evaluation (halving's cut, early stop).
   round_of: uid -> round (tpe): a round's members train after every earlier round's.
   """
-  records = [r for r in files.read_metrics(os.path.join(workdir, files.METRICS))
+  records = [r for r in evaluations.read_metrics(os.path.join(workdir, files.METRICS))
              if r['split'] == 'val' and r['metric'] == metric]
   round_of = round_of or {}
   spent, best, out_x, out_y = 0, math.inf, [], []

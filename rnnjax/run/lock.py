@@ -27,8 +27,9 @@ import time
 import numpy as np
 
 from rnnjax.errors import InputError
+from rnnjax.results import files
 
-FILENAME = 'sweep.lock'
+FILENAME = files.LOCK
 
 
 class Lock:

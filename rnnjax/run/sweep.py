@@ -90,7 +90,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
                                 defaults=SweepSpec().to_json())
   distributed.sync('rnnjax-state-of')  # Before process 0 writes anything.
   if status == workdir_lib.FINISHED:
-    summary = files.read_summary(workdir)
+    summary = member_table.read_summary(workdir)
     log(f'{workdir} already holds this finished sweep (--overwrite to run it again)')
     log(report.ranking_table(summary))
     return summary
