@@ -20,7 +20,7 @@ import numpy as np
 from rnnjax.engine import tasks
 from rnnjax.final import ensemble
 from rnnjax.results import files
-from rnnjax.results import member_table
+from rnnjax.results import summary_file
 from rnnjax.run import checkpoint
 from rnnjax.run import prepare
 from rnnjax.run import resume
@@ -45,7 +45,7 @@ def measure(workdir: str) -> dict:
   saved = files.read_json(os.path.join(workdir, files.SWEEP))['spec']
   spec = spec_lib.SweepSpec(**{k: tuple(v) if isinstance(v, list) else v
                                for k, v in saved.items()})
-  summary = member_table.read_summary(workdir)
+  summary = summary_file.read_summary(workdir)
   prepared = prepare.prepare(spec)
   mngr = checkpoint.manager(workdir)
   trees, progress = checkpoint.restore_latest(

@@ -22,6 +22,7 @@ from rnnjax.figures import sensitivity
 from rnnjax.figures import tables
 from rnnjax.results import files
 from rnnjax.results import member_table
+from rnnjax.results import summary_file
 from rnnjax.search import plan as search_plan
 from rnnjax.search import space
 
@@ -232,7 +233,7 @@ def test_a_large_sweeps_columns_load_as_its_records(tmp_path):
   table = member_table.MemberTable.from_records(summary['members'])
   summary.update(members=table, configs=member_table.ConfigTable.of(table, 'mse', 'rmse'))
   files.write_json(os.path.join(columns, 'summary.json'),
-                     member_table.write(columns, summary))
+                     summary_file.write(columns, summary))
   want, got = load.load(workdir), load.load(columns)
   assert files.clean(got.members) == files.clean(want.members)
   assert dataclasses.replace(got, workdir=workdir, members=()) == dataclasses.replace(

@@ -9,6 +9,7 @@ import numpy as np
 
 from rnnjax.results import files
 from rnnjax.results import member_table
+from rnnjax.results import summary_file
 
 
 def _records():
@@ -70,20 +71,20 @@ def test_summary_with_columns_reads_back_whole(tmp_path):
   summary = {'task': 'forecast', 'best': records[5], 'final': {'members': [5]},
              'members': table, 'ranking': [5, 0, 4, 1],
              'configs': member_table.ConfigTable.of(table, 'mse', 'rmse')}
-  on_disk = member_table.write(str(tmp_path), summary)
+  on_disk = summary_file.write(str(tmp_path), summary)
   files.write_json(str(tmp_path / files.SUMMARY), on_disk, indent=None)
   assert os.path.exists(tmp_path / files.MEMBERS)
   saved = files.read_json(str(tmp_path / files.SUMMARY))
   assert 'members' not in saved and saved['columns'] == files.MEMBERS
   assert saved['ranking_top'] == [5, 0, 4, 1] and saved['num_members'] == 6
-  read = member_table.read_summary(str(tmp_path))
+  read = summary_file.read_summary(str(tmp_path))
   assert read['ranking'] == summary['ranking']
   assert files.clean(list(read['members'])) == files.clean(records)
   assert files.clean(list(read['configs'])) == files.clean(list(summary['configs']))
   assert read['best'] == files.clean(records[5])
   # The small form reads as tables too, and a summary without configurations (older).
   files.write_json(str(tmp_path / files.SUMMARY), {'members': records})
-  read = member_table.read_summary(str(tmp_path))
+  read = summary_file.read_summary(str(tmp_path))
   assert isinstance(read['members'], member_table.MemberTable) and 'configs' not in read
   assert files.clean(list(read['members'])) == files.clean(records)
   assert member_table.columnar(member_table.MAX_RECORDS + 1)
@@ -99,16 +100,16 @@ def test_write_summary_lists_records_up_to_max_records(tmp_path, monkeypatch):
   configs = member_table.ConfigTable.of(table, 'mse', 'rmse')
   summary = {'task': 'forecast', 'members': table, 'ranking': [5, 0, 4, 1],
              'best': records[5], 'configs': configs, 'baselines': {}}
-  member_table.write_summary(str(tmp_path), summary)
+  summary_file.write_summary(str(tmp_path), summary)
   lists = {**summary, 'members': list(table), 'configs': list(configs)}
   assert (tmp_path / files.SUMMARY).read_text() == json.dumps(files.clean(lists), indent=1)
   assert os.listdir(tmp_path) == [files.SUMMARY]
   for columns in (False, True):
     if columns:
       monkeypatch.setattr(member_table, 'MAX_RECORDS', 5)
-      member_table.write_summary(str(tmp_path), summary)
+      summary_file.write_summary(str(tmp_path), summary)
       assert 'columns' in files.read_json(str(tmp_path / files.SUMMARY))
-    read = member_table.read_summary(str(tmp_path))
+    read = summary_file.read_summary(str(tmp_path))
     assert sorted(read) == sorted(summary)
     assert files.clean(list(read['members'])) == files.clean(records)
     assert list(read['configs']) == list(configs)
@@ -124,4 +125,4 @@ def test_tables_equal_the_lists_of_their_records():
   assert files.clean(table) == files.clean(records)
   assert member_table.ConfigTable.from_records(list(configs)) == configs
   saved = json.loads(json.dumps(files.clean({'members': table, 'configs': configs})))
-  assert member_table.read('', saved) == saved  # As a finished sweep's, read back.
+  assert summary_file.read('', saved) == saved  # As a finished sweep's, read back.

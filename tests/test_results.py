@@ -12,7 +12,7 @@ from rnnjax import errors
 from rnnjax import results
 from rnnjax.results import evaluations
 from rnnjax.results import files
-from rnnjax.results import member_table
+from rnnjax.results import summary_file
 
 
 def test_write_json_round_trip_and_no_temp_file(tmp_path):
@@ -108,7 +108,7 @@ def test_read_metrics_of_a_work_directory_with_chunk_files_alone(tmp_path):
 
 def test_the_readers_are_results_faces():
   assert results.read_metrics is evaluations.read_metrics
-  assert results.read_summary is member_table.read_summary
+  assert results.read_summary is summary_file.read_summary
 
 
 def test_atomic_replaces_a_file_whole_and_leaves_nothing_behind(tmp_path):

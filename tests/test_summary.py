@@ -15,6 +15,7 @@ from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.results import member_table
 from rnnjax.results import report
+from rnnjax.results import summary_file
 from rnnjax.run import sweep
 from rnnjax.search import plan as search_plan
 from rnnjax.search import spec as spec_lib
@@ -111,7 +112,7 @@ def test_a_large_sweeps_columns_hold_its_records(honest, tmp_path, monkeypatch):
   assert saved['ranking_top'] == small['ranking'][:member_table.TOP]
   same = lambda s: files.clean({k: list(v) if k in ('members', 'configs') else v
                                   for k, v in s.items() if k not in ('timing', 'compiles')})
-  for got in (large, member_table.read_summary(workdir)):
+  for got in (large, summary_file.read_summary(workdir)):
     assert same(got) == same(small)
   read = lambda d: open(os.path.join(d, files.TRIALS)).read()
   assert read(workdir) == read(small_dir)

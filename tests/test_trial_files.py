@@ -25,6 +25,7 @@ from rnnjax.errors import InputError
 from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.results import member_table
+from rnnjax.results import summary_file
 from rnnjax.results import trial_files
 from rnnjax.search import spec as spec_lib
 
@@ -82,7 +83,7 @@ def _workdir(path) -> dict:
              'final': {'kind': 'single', 'members': [0], 'val': {'mse': 1.5},
                        'test': {'mse': 2.5}}, 'member_steps': {'useful': 20, 'budget': 24}}
   files.write_json(os.path.join(path, files.SUMMARY), summary)
-  return member_table.read_summary(path)
+  return summary_file.read_summary(path)
 
 
 @pytest.fixture(scope='module')
@@ -189,7 +190,7 @@ def test_trials_csv_is_the_same_from_summary_json_and_from_members_npz(tmp_path,
   saved['members'] = [{**m, 'fold': 0} for m in saved['members']]  # As the sweep's.
   saved['members'][1]['val'] = {'mse': float('nan'), 'rmse': float('inf')}
   files.write_json(os.path.join(path, files.SUMMARY), saved)
-  summary = member_table.read_summary(path)
+  summary = summary_file.read_summary(path)
   monkeypatch.setattr(trial_files, 'MAX_JOURNAL_TRIALS', 3)
   trial_files.write(path, summary)
   want = open(os.path.join(path, files.TRIALS)).read()
@@ -201,17 +202,17 @@ def test_trials_csv_is_the_same_from_summary_json_and_from_members_npz(tmp_path,
       False, True, False, False]
   os.unlink(os.path.join(path, files.TRIALS))
   monkeypatch.setattr(member_table, 'MAX_RECORDS', 3)
-  member_table.write_summary(path, {
+  summary_file.write_summary(path, {
       **summary, 'ranking': [0, 3],
       'configs': member_table.ConfigTable.of(summary['members'], 'mse', 'rmse')})
   assert 'columns' in files.read_json(os.path.join(path, files.SUMMARY))
-  trial_files.write(path, member_table.read_summary(path))
+  trial_files.write(path, summary_file.read_summary(path))
   assert open(os.path.join(path, files.TRIALS)).read() == want
 
 
 def test_rewriting_gives_the_same_tables(workdir, tmp_path):
   before = {n: open(os.path.join(workdir, n)).read() for n in (files.TRIALS, files.CURVES)}
-  trial_files.write(workdir, member_table.read_summary(workdir))
+  trial_files.write(workdir, summary_file.read_summary(workdir))
   assert {n: open(os.path.join(workdir, n)).read() for n in before} == before
   assert len(_study(workdir).trials) == 4  # Rebuilt, not appended to.
   assert not [n for n in os.listdir(workdir) if n.startswith('.tmp-')]

@@ -21,7 +21,7 @@ import numpy as np
 from rnnjax.errors import InputError
 from rnnjax.results import evaluations
 from rnnjax.results import files
-from rnnjax.results import member_table
+from rnnjax.results import summary_file
 from rnnjax.search import hparams
 from rnnjax.search import space
 
@@ -160,7 +160,7 @@ def load(workdir: str) -> Table:
   if not isinstance(summary, dict) or not (summary.get('members') or 'columns' in summary):
     raise InputError(f'{os.path.join(workdir, SUMMARY)}: no members')
   try:  # Its records and configurations as tables, read from members.npz where it points.
-    summary = member_table.read(workdir, summary)
+    summary = summary_file.read(workdir, summary)
   except (OSError, ValueError, KeyError) as e:
     raise InputError(f'{os.path.join(workdir, summary.get("columns", SUMMARY))}: '
                      f'unreadable ({e})') from None

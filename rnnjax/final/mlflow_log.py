@@ -25,7 +25,7 @@ import time
 from rnnjax.errors import InputError
 from rnnjax.final import model_files
 from rnnjax.results import files
-from rnnjax.results import member_table
+from rnnjax.results import summary_file
 from rnnjax.results import trial_files
 
 EXPERIMENT = 'rnnjax'
@@ -70,7 +70,7 @@ def log_sweep(uri: str, workdir: str, *, experiment: str = EXPERIMENT,
   run's id."""
   from mlflow.entities import Metric  # pylint: disable=g-import-not-at-top
   mlflow_client = mlflow_client or client(uri)
-  summary = member_table.read_summary(workdir)
+  summary = summary_file.read_summary(workdir)
   spec = files.read_json(os.path.join(workdir, files.SWEEP))['spec']
   rows = trial_files.curves(workdir)
   records = trial_files.trials(workdir, summary, rows)

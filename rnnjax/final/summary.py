@@ -17,7 +17,7 @@ tables and figures show (each member's best step is still the one its training c
 
 Records and configurations are columns (member_scores.py, member_table.py) whatever the
 sweep's size: the summary holds them as a MemberTable and a ConfigTable, sequences of
-records; member_table.write_summary decides how summary.json lists them.
+records; summary_file.write_summary decides how summary.json lists them.
 """
 
 import os

@@ -5,8 +5,8 @@ Imports the engine and search; never final or run.
   files          the work directory's file names, the one atomic write, JSON, metrics.jsonl
   evaluations    a chunk's evaluation of a wave, as columns; metrics.jsonl or .npz; reading
                  a sweep's metrics
-  member_table   members' records and configurations held as columns (every sweep size);
-                 summary.json and members.npz written and read
+  member_table   members' records and configurations held as columns (every sweep size)
+  summary_file   summary.json and members.npz: those tables written and read back
   member_scores  members' records scored on validation, made from device arrays
   report         what a sweep prints: progress lines, the ranked table
   outputs        where a running sweep's records go
@@ -17,6 +17,6 @@ Imports the engine and search; never final or run.
 """
 
 from rnnjax.results.evaluations import read_metrics
-from rnnjax.results.member_table import read_summary
+from rnnjax.results.summary_file import read_summary
 
 __all__ = ['read_metrics', 'read_summary']

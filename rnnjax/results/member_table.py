@@ -3,7 +3,7 @@
 A summary in memory holds its records and configurations as a `MemberTable` and a
 `ConfigTable`, whatever the sweep's size (final/summary.py builds them,
 member_scores.py makes the records); records as dicts exist only at the JSON edge,
-`write_summary` and `read_summary`. Up to `MAX_RECORDS` members, summary.json lists one
+summary_file.py's `write_summary` and `read_summary`. Up to `MAX_RECORDS` members, summary.json lists one
 record per member, the ranking as uids and the configuration table as rows. Above it,
 the tables are written as one `WORKDIR/members.npz` beside a summary.json that holds the
 rest (the final model, the best member, best_by, baselines...), the first `TOP` uids of
@@ -19,11 +19,9 @@ reader that loops over `summary['members']` gets dicts. Values a JSON file canno
 import collections.abc
 import json
 import math
-import os
 
 import numpy as np
 
-from rnnjax.results import files
 from rnnjax.search import plan as search_plan
 
 MAX_RECORDS = 1024
@@ -290,52 +288,3 @@ def member_steps(members: MemberTable) -> int:
   """Training steps members really took (stopped, diverged and cut members take no
   more)."""
   return int(members.ints['steps'].sum())
-
-
-def write(workdir: str, summary: dict) -> dict:
-  """Writes a summary's tables to WORKDIR/members.npz (atomically); returns what
-  summary.json holds of it (the summary less its tables, with `ranking_top` and the
-  pointer `columns`)."""
-  with files.atomic(os.path.join(workdir, files.MEMBERS)) as tmp, open(tmp, 'wb') as f:
-    np.savez(f, ranking=np.asarray(summary['ranking'], np.int64),
-             **summary['members'].arrays(), **summary['configs'].arrays())
-  rest = {k: v for k, v in summary.items() if k not in ('members', 'ranking', 'configs')}
-  return {**rest, 'num_members': len(summary['members']),
-          'ranking_top': list(summary['ranking'][:TOP]), 'columns': files.MEMBERS}
-
-
-def read(workdir: str, summary: dict) -> dict:
-  """The summary in memory of `summary` as summary.json holds it: its records and
-  configurations as tables, from its lists or from the file it points at."""
-  if 'columns' not in summary:
-    out = dict(summary)
-    if summary.get('members') is not None:
-      out['members'] = MemberTable.from_records(summary['members'])
-    if summary.get('configs') is not None:
-      out['configs'] = ConfigTable.from_records(summary['configs'])
-    return out
-  with np.load(os.path.join(workdir, summary['columns'])) as z:
-    z = {k: z[k] for k in z.files}
-  rest = {k: v for k, v in summary.items()
-          if k not in ('num_members', 'ranking_top', 'columns')}
-  return {**rest, 'members': MemberTable.from_arrays(z),
-          'ranking': z['ranking'].tolist(), 'configs': ConfigTable.from_arrays(z)}
-
-
-def write_summary(workdir: str, summary: dict) -> None:
-  """WORKDIR/summary.json of a summary in memory: up to MAX_RECORDS members with its
-  tables as lists of records (indented up to 1,000), above it with the tables in
-  members.npz (`write`), on one line."""
-  path, members = os.path.join(workdir, files.SUMMARY), summary['members']
-  if columnar(len(members)):
-    files.write_json(path, write(workdir, summary), indent=None)
-  else:
-    files.write_json(path, {**summary, 'members': list(members),
-                            'configs': list(summary['configs'])},
-                     indent=1 if len(members) <= 1000 else None)
-
-
-def read_summary(workdir: str) -> dict:
-  """WORKDIR/summary.json (and members.npz, where it points there) as the summary in
-  memory (`read`): 'members' and 'configs' tables, 'ranking' a list of uids."""
-  return read(workdir, files.read_json(os.path.join(workdir, files.SUMMARY)))

@@ -6,6 +6,7 @@ import os
 from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.results import member_table
+from rnnjax.results import summary_file
 from rnnjax.results import trial_files
 
 
@@ -72,6 +73,6 @@ class Outputs:
     self._writer.close()
     if self._events is not None:
       self._events.close(summary)
-      member_table.write_summary(self._workdir, summary)
+      summary_file.write_summary(self._workdir, summary)
       for note in trial_files.write(self._workdir, summary):  # Optuna journal, CSVs.
         self._log(note)

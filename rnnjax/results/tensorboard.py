@@ -33,6 +33,7 @@ from tensorboardX.record_writer import masked_crc32c
 from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.results import member_table
+from rnnjax.results import summary_file
 from rnnjax.search import plan as search_plan
 
 MAX_RUNS = 256      # More members: population summaries (PopulationWriter), not runs.
@@ -267,7 +268,7 @@ def rebuild(workdir: str) -> str:
   if os.path.isdir(logdir):
     shutil.rmtree(logdir)
   summary_path = os.path.join(workdir, files.SUMMARY)
-  summary = member_table.read_summary(workdir) if os.path.exists(summary_path) else None
+  summary = summary_file.read_summary(workdir) if os.path.exists(summary_path) else None
   plan = files.read_json(os.path.join(workdir, files.PLAN))
   if plan.get('num_members', len(plan.get('members', ()))) > MAX_RUNS:
     writer = PopulationWriter(logdir)

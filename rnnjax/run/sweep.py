@@ -30,6 +30,7 @@ from rnnjax.results import member_scores
 from rnnjax.results import member_table
 from rnnjax.results import outputs
 from rnnjax.results import report
+from rnnjax.results import summary_file
 from rnnjax.run import checkpoint
 from rnnjax.run import lock as lock_lib
 from rnnjax.run import prepare as prepare_lib
@@ -90,7 +91,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
                                 defaults=SweepSpec().to_json())
   distributed.sync('rnnjax-state-of')  # Before process 0 writes anything.
   if status == workdir_lib.FINISHED:
-    summary = member_table.read_summary(workdir)
+    summary = summary_file.read_summary(workdir)
     log(f'{workdir} already holds this finished sweep (--overwrite to run it again)')
     log(report.ranking_table(summary))
     return summary
