@@ -18,6 +18,7 @@ EXPECTED = {
     'ArrowHead': (36, 175, 1, (251, 251), 3),
     'BasicMotions': (40, 40, 6, (100, 100), 4),
     'JapaneseVowels': (270, 370, 12, (7, 29), 9),
+    'DNA': (2000, 1186, 3, (60, 60), 3),  # StatLog's split of the splice junctions.
 }
 FILES = [(d, s) for d in classify.DATASETS for s in ('train', 'test')]
 
@@ -91,6 +92,20 @@ def test_load_shapes_lengths_and_class_counts(dataset):
   assert info['num']['test'] == n_test
   assert info['class_counts']['test'] == dict(collections.Counter(test_labels))
   assert data.num_missing == 0
+
+
+def test_dna_is_one_nucleotide_per_step():
+  """StatLog's coding: A=100, C=010, G=001, T=000, so at most one indicator per step."""
+  for split in ('train', 'test'):
+    ts = classify.read_ts(classify.bundled_path('DNA', split))
+    x = np.stack(ts.series)
+    assert set(np.unique(x)) == {0.0, 1.0} and x.sum(-1).max() == 1
+    assert ts.class_labels == ('ei', 'ie', 'n')
+    for c in range(3):  # Every nucleotide occurs at every position somewhere.
+      assert (x[..., c].sum(0) > 0).all()
+    assert (x.sum(-1) == 0).sum(0).min() > 0
+  data = classify.load(dataset='DNA')
+  assert data.classes == ('ei', 'ie', 'n') and data.x['train'].shape[1:] == (60, 3)
 
 
 # --- stratified validation split ---------------------------------------------------------

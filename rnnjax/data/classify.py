@@ -22,7 +22,8 @@ from rnnjax.data import common
 from rnnjax.data import ts_file
 from rnnjax.errors import InputError
 
-DATASETS = ('ItalyPowerDemand', 'GunPoint', 'ArrowHead', 'BasicMotions', 'JapaneseVowels')
+DATASETS = ('ItalyPowerDemand', 'GunPoint', 'ArrowHead', 'BasicMotions', 'JapaneseVowels',
+            'DNA')
 DEFAULT_VAL_FRACTION = 0.2
 
 # The reader of `.ts` files, here too: README and users call rnnjax.data.classify.read_ts.
