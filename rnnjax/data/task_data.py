@@ -18,13 +18,19 @@ import numpy as np
 from rnnjax.data import classify
 from rnnjax.data import common
 from rnnjax.data import forecast
+from rnnjax.data import panel
+from rnnjax.data import panel_baselines
 from rnnjax.data import text
+from rnnjax.data import times
 from rnnjax.errors import InputError
 
-TASKS = ('forecast', 'classify', 'charlm')
+TASKS = ('forecast', 'classify', 'charlm', 'panel')
 DEFAULT_DATASET = {'forecast': 'wineind_sales', 'classify': 'ItalyPowerDemand',
-                   'charlm': 'shakespeare'}
+                   'charlm': 'shakespeare', 'panel': 'm3_other'}
 POOLINGS = {'last': 'last_valid', 'mean': 'mean'}
+# Split arrays with one row per example (the rest are per split, e.g. forecasting's
+# per-column statistics).
+PER_EXAMPLE = ('x', 'y', 'length', 'level', 'mase_denom')
 # Streams a language model's validation / test part is cut into for evaluation.
 EVAL_STREAMS = 256
 
@@ -92,7 +98,7 @@ def same_shapes(folds: list) -> list:
   for data in folds:
     train = data.arrays['train']
     pad = lambda a: np.concatenate([a, np.zeros((most - len(a),) + a.shape[1:], a.dtype)])
-    padded = {k: pad(v) if k in ('x', 'y', 'length') else v for k, v in train.items()}
+    padded = {k: pad(v) if k in PER_EXAMPLE else v for k, v in train.items()}
     padded['count'] = np.int32(len(train['x']))
     out.append(dataclasses.replace(data, arrays={**data.arrays, 'train': padded}))
   return out
@@ -207,10 +213,63 @@ def _load_charlm(*, dataset, seed, val_size, test_size, text_path='', seq_len=64
                  'prime': text.decode(data.tokens['val'][:seq_len], data.vocab)})
 
 
+def _load_panel(*, dataset, seed, val_size, test_size, csv_path='', test_path='',
+                id_column='', time_column='', target_columns=(), lookback=24, horizon=1,
+                season=-1, classical_baselines=True, origin_back=0):
+  """Many series, one global model (data/panel.py): the M protocol's splits, each
+  series' validation and test the `horizon` points after its origin."""
+  del seed  # Splits are chronological: nothing is drawn.
+  if val_size or test_size:
+    raise InputError(f'--{"val_size" if val_size else "test_size"}: a panel validates '
+                     'and tests on the --horizon points after each series\' origin; '
+                     'leave it 0')
+  if len(target_columns) > 1:
+    raise InputError(f'--target_columns: a panel forecasts one column; got '
+                     f'{list(target_columns)}')
+  if test_path and not csv_path:
+    raise InputError('--test_path: the future part of --csv_path; a bundled panel has '
+                     'its own')
+  whole = panel.load(dataset='' if csv_path else dataset, csv_path=csv_path,
+                     test_path=test_path, id_column=id_column, time_column=time_column,
+                     target_column=target_columns[0] if target_columns else '',
+                     horizon=horizon)
+  default_season = 0 if csv_path else panel.PANELS[dataset][0]
+  notes = whole.notes
+  if season < 0 and csv_path and time_column:
+    season, note = times.infer_season(whole.times[0], time_column)
+    notes += (note,)
+  elif season < 0:
+    season = default_season
+  data = panel.earlier(whole, origin_back, horizon)
+  arrays, window_notes = panel.windows(data, lookback=lookback, horizon=horizon,
+                                       season=season)
+  baselines, reference, baseline_notes = panel_baselines.baselines(
+      data, arrays, horizon=horizon, season=season, dataset='' if csv_path else dataset,
+      classical=classical_baselines and not origin_back)
+  for split, scores in reference.items():
+    arrays[split]['naive2'] = scores
+  return TaskData(
+      task='panel', arrays=arrays, input_size=1, output_size=horizon, readout='last',
+      seq_len=lookback, num_train=len(arrays['train']['x']), baselines=baselines,
+      info={'series': len(whole.ids), 'num_filled': whole.num_filled, 'season': season,
+            'horizon': horizon, 'windows': {k: len(v['x']) for k, v in arrays.items()},
+            'validated_series': int(arrays['val']['weight'].sum())},
+      notes=_filled_note(whole.num_filled) + notes + window_notes + baseline_notes,
+      transform={'ids': list(whole.ids), 'lookback': lookback, 'horizon': horizon,
+                 'season': season, 'path': whole.path, 'time_column': time_column or
+                 (panel.BUNDLED_COLUMNS[1] if not csv_path else ''),
+                 'id_column': id_column or (panel.BUNDLED_COLUMNS[0] if not csv_path
+                                            else ''),
+                 'target_column': (target_columns[0] if target_columns else
+                                   panel.BUNDLED_COLUMNS[2])})
+
+
 # After the loaders it names; `options` reads their signatures.
-_LOADERS = {'forecast': _load_forecast, 'classify': _load_classify, 'charlm': _load_charlm}
+_LOADERS = {'forecast': _load_forecast, 'classify': _load_classify, 'charlm': _load_charlm,
+            'panel': _load_panel}
 # A fold's loader options, for the tasks that have folds.
 _FOLDED = {'forecast': lambda fold, folds: {'origin_back': folds - 1 - fold},
-           'classify': lambda fold, folds: {'fold': fold, 'folds': folds}}
+           'classify': lambda fold, folds: {'fold': fold, 'folds': folds},
+           'panel': lambda fold, folds: {'origin_back': folds - 1 - fold}}
 # Loader arguments that `load` sets for a fold, not options a spec gives.
 _FOLD_ARGS = ('origin_back', 'fold', 'folds')

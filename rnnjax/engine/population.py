@@ -49,6 +49,8 @@ class TrainConfig:
   seq_len: int = 0      # charlm: characters per training window.
   difference: bool = False  # forecast: targets are changes (data/forecast.py).
   num_folds: int = 1    # Cross-validation folds: a member's randomness is its uid's // this.
+  normalization: str = ''  # panel: how each window is scaled (tasks.NORMALIZATIONS).
+  loss: str = ''        # panel: the training loss (tasks.LOSSES).
 
 
 @flax.struct.dataclass

@@ -18,6 +18,7 @@ import dataclasses
 import jax
 import numpy as np
 
+from rnnjax.data import task_data
 from rnnjax.engine import distributed
 from rnnjax.engine import population as pop
 from rnnjax.engine import sharding
@@ -25,15 +26,15 @@ from rnnjax.final import ensemble
 from rnnjax.search import hparams
 
 REFIT_UID = 1 << 24
-_PER_EXAMPLE = ('x', 'y', 'length')
-
-
 def train_and_val(arrays: dict) -> dict:
-  """The split arrays with 'train' = the training and validation examples together."""
+  """The split arrays with 'train' = the training and validation examples together (a
+  panel's 'refit' windows: every window whose targets lie in the train part)."""
+  if 'refit' in arrays:
+    return {**arrays, 'train': arrays['refit']}
   train, val = arrays['train'], arrays['val']
   # `count` (folds' padding, see task_data.same_shapes) would hide the validation part.
   merged = {k: np.concatenate([train[k][:train.get('count')], val[k]])
-            if k in _PER_EXAMPLE else train[k] for k in train if k != 'count'}
+            if k in task_data.PER_EXAMPLE else train[k] for k in train if k != 'count'}
   return {**arrays, 'train': merged}
 
 

@@ -191,9 +191,9 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
     lines.append(f'{"":>4} {"":>5} {"final":>8} {vals} {_fmt(final["test"].get(display)):>12}'
                  f'  {_describe_final(final)}')
   for name, scores in summary['baselines'].items():
-    vals = ' '.join(f'{_fmt(scores["val"].get(k)):>12}' for k in shown) + blank
+    vals = ' '.join(f'{_fmt(scores.get("val", {}).get(k)):>12}' for k in shown) + blank
     lines.append(f'{"":>4} {"":>5} {"baseline":>8} {vals} '
-                 f'{_fmt(scores["test"].get(display)):>12}  {name}')
+                 f'{_fmt(scores.get("test", {}).get(display)):>12}  {name}')
   lines.append(f'{len(members)} members: ' +
                ', '.join(f'{n} {s}' for s, n in counts.items()))
   if len(configs) and (np.diff(configs.offsets) > 1).any():  # Seeds (or folds).
@@ -212,6 +212,39 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
     tests = ' '.join(f'{k} {_fmt(v)}' for k, v in final['test'].items())
     lines.append(f'final model ({_describe_final(final)}): val {display} '
                  f'{_fmt(final["val"].get(display))}; test: {tests}')
+  if summary.get('test_table'):
+    lines.append(test_table(summary['test_table']))
+  return '\n'.join(lines)
+
+
+def test_scores(summary: dict, metrics=('smape', 'mase', 'owa')) -> list[dict]:
+  """The competition's table of a panel sweep: the final model (and before its refit),
+  the single best member and every baseline, scored on test by the same code, best
+  first by the first metric: [{'method', metric: value}]."""
+  rows = []
+  final, best = summary.get('final'), summary.get('best')
+  if final:
+    rows.append({'method': f'final: {_describe_final(final)}', **final['test']})
+    if final['kind'] == 'refit':
+      rows.append({'method': f'final before refit: {final["before_refit"]["kind"]}',
+                   **final['before_refit']['test']})
+  if best and best.get('test'):
+    rows.append({'method': f'single best member (uid {best["uid"]})', **best['test']})
+  rows += [{'method': name, **scores['test']} for name, scores in
+           summary['baselines'].items() if 'test' in scores]
+  rows = [{'method': r['method'], **{m: r.get(m) for m in metrics}} for r in rows]
+  key = lambda r: r[metrics[0]] if r[metrics[0]] is not None else float('inf')
+  return sorted(rows, key=key)
+
+
+def test_table(rows: list[dict]) -> str:
+  """`test_scores` as text."""
+  metrics = [k for k in rows[0] if k != 'method'] if rows else []
+  lines = ['test, the competition\'s scores (sMAPE 0-200, MASE, OWA against Naive2):',
+           f'{"":>2}' + ''.join(f'{m:>10}' for m in metrics) + '  method']
+  for r in rows:
+    lines.append(f'{"":>2}' + ''.join(f'{_fmt(r[m]):>10}' for m in metrics) +
+                 f'  {r["method"]}')
   return '\n'.join(lines)
 
 

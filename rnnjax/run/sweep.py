@@ -229,6 +229,8 @@ def _finish(sweep: prepare_lib.Prepared, runs, search_state, *, workdir, out, ba
       'useful': member_table.member_steps(summary['members']),
       'budget': len(sweep.plan.members) * sweep.spec.train_steps},
       compiles={str(b): c.to_json() for b, c in sorted(compiles.items())})
+  if sweep.spec.task == 'panel':  # The competition's side-by-side table.
+    summary['test_table'] = report.test_scores(summary)
   # Before summary.json, which marks the sweep finished: a finished sweep has its model.
   export.save(workdir if main else None, sweep, runs, summary, refitted, log=log)
   out.close(summary)

@@ -24,6 +24,7 @@ import numpy as np
 from rnnjax.engine import cells
 from rnnjax.engine import optim
 from rnnjax.engine import population as pop
+from rnnjax.engine import tasks
 
 SPEC_HELP = 'Spec string: a value, grid(a,b,..), uniform/loguniform/randint(lo,hi).'
 
@@ -40,7 +41,7 @@ class HParam:
   structural: bool = False  # A shape: one bucket (compiled program) per value.
   explorable: bool = False  # PBT may perturb it (init-time values and shapes may not).
   short: str = ''       # How figures and tables label it when space is short.
-  task: str = ''        # Only for this task ('' : every task).
+  tasks: tuple = ()     # Only for these tasks (() : every task).
   by_family: dict = None    # Unset: the optimizer family's usual value.
 
 
@@ -58,9 +59,17 @@ TABLE = (
     HParam('batch_size', int, '32', 'Windows per training batch.', 'an integer >= 1',
            lambda v: v >= 1, structural=True, short='B'),
     # Forecasting's input window: each value brings its own windows of the series.
-    HParam('lookback', int, '24', 'Input window length, in time steps (forecast).',
-           'an integer >= 1', lambda v: v >= 1, structural=True, task='forecast',
-           short='lookback'),
+    HParam('lookback', int, '24', 'Input window length, in time steps (forecast, panel).',
+           'an integer >= 1', lambda v: v >= 1, structural=True,
+           tasks=('forecast', 'panel'), short='lookback'),
+    # A panel's global model (engine/tasks.py): how windows are scaled, what it minimises.
+    HParam('normalization', str, 'last', 'How a panel member scales each window: '
+           'series, last, mean, robust, none (panel).',
+           f'one of {list(tasks.NORMALIZATIONS)}', lambda v: v in tasks.NORMALIZATIONS,
+           structural=True, tasks=('panel',), short='norm'),
+    HParam('loss', str, 'mae', 'A panel member\'s training loss: mse, mae (on the '
+           'normalised window), smape, mase (panel).', f'one of {list(tasks.LOSSES)}',
+           lambda v: v in tasks.LOSSES, structural=True, tasks=('panel',), short='loss'),
     HParam('learning_rate', float, '1e-3', 'Learning rate.', '> 0', lambda v: v > 0,
            explorable=True, short='lr'),
     HParam('weight_decay', float, '0', 'L2 (decoupled for adamw).', '>= 0',

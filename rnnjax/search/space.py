@@ -111,7 +111,7 @@ def axes_of(spec_strings, *, dropout_per_layer: str = '', task: str = '') -> dic
   axes = {}
   for row in hparams.TABLE:
     text = str(spec_strings.get(row.name, row.default))
-    if (row.by_family and not text) or (row.task and task and row.task != task):
+    if (row.by_family and not text) or (row.tasks and task and task not in row.tasks):
       continue
     axes[row.name] = parse_axis(row.name, text)
   for name, text in hparams.layer_specs(dropout_per_layer).items():

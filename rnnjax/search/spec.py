@@ -30,9 +30,10 @@ class SweepSpec(hparams.SpecStrings):
   Besides the settings below, one spec string per hyperparameter of hparams.TABLE
   (inherited from `hparams.SpecStrings`).
   """
-  task: str = _setting('forecast', 'forecast, classify or charlm.')
+  task: str = _setting('forecast', 'forecast (one series), panel (many series, one '
+                       'global model), classify or charlm.')
   dataset: str = _setting('', "Bundled data by name (empty: the task's default: "
-                          'wineind_sales, ItalyPowerDemand, shakespeare).')
+                          'wineind_sales, ItalyPowerDemand, shakespeare, m3_other).')
   val_size: int = _setting(0, 'Validation part: time points (forecast, 0: 15%), TRAIN '
                            'cases carved out (classify, 0: 20%) or characters (charlm, '
                            '0: 2%).')
@@ -41,6 +42,8 @@ class SweepSpec(hparams.SpecStrings):
   # forecast
   csv_path: str = _setting('', 'A CSV file of your own (instead of --dataset).')
   time_column: str = _setting('', 'Time column of --csv_path (rows are in time order).')
+  id_column: str = _setting('', 'Series id column of a long-format --csv_path (panel; '
+                            'empty: the file is one series).')
   target_columns: tuple = _setting((), 'Columns of --csv_path to forecast.')
   input_columns: tuple = _setting((), 'Extra input columns of --csv_path.')
   horizon: int = _setting(1, 'Steps forecast ahead from each window.')
@@ -56,7 +59,9 @@ class SweepSpec(hparams.SpecStrings):
                                        'false skips them (minutes on long seasonal series).')
   # classify
   train_path: str = _setting('', 'Your own UCR/UEA .ts training file.')
-  test_path: str = _setting('', 'Your own UCR/UEA .ts test file.')
+  test_path: str = _setting('', 'Your own UCR/UEA .ts test file (classify), or the '
+                            'future part of --csv_path, each series\' next --horizon '
+                            'points or more (panel).')
   pooling: str = _setting('last', 'Readout of a sequence: last (its last valid step) or '
                           'mean (of its valid steps).')
   # charlm
@@ -177,6 +182,9 @@ def check(spec: SweepSpec):
   if spec.task not in tasks.TASKS:
     raise InputError(f'--task: unknown task {spec.task!r}; expected one of '
                      f'{", ".join(tasks.TASKS)}')
+  if spec.id_column and spec.task != 'panel':
+    raise InputError(f'--id_column: a long CSV of many series is a panel; add --task=panel '
+                     f'(this sweep is --task={spec.task})')
   if spec.ensemble not in ENSEMBLES:
     raise InputError(f'--ensemble: {spec.ensemble!r}; expected one of '
                      f'{", ".join(ENSEMBLES)}')

@@ -50,7 +50,9 @@ def train_config(structure: dict, data: task_data.TaskData, spec) -> pop.TrainCo
                          steps_per_chunk=spec.eval_every, num_targets=data.num_targets,
                          patience=spec.patience, task=spec.task, seq_len=spec.seq_len,
                          difference=spec.difference and spec.task == 'forecast',
-                         num_folds=spec.folds)
+                         num_folds=spec.folds,
+                         normalization=structure.get('normalization', ''),
+                         loss=structure.get('loss', ''))
 
 
 def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0,

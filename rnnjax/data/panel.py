@@ -1,0 +1,233 @@
+"""Panels: many series of one quantity (every product of a shop, the M competitions'
+series), read for one global model that trains over all of them.
+
+A panel is a long-format CSV, one row per observation: a series id column, a time
+column and the target column (`--id_column`, `--time_column`, `--target_columns`); a
+series' rows are in time order, its gaps (empty cells) filled by linear interpolation
+within the series. A file without an id column is a panel of one series. The bundled
+panels (`PANELS`: the M1 and M3 competitions' yearly, quarterly, monthly and other
+series, see panels/README.md) come with their test part, the h points after each
+series' train part; a user's CSV gets one with `--test_path` (same columns, each
+series' next points), else its last `horizon` points per series are held out as test.
+
+The M protocol: TEST is the `horizon` points after each series' train part, forecast
+from the end of train; validation is the last `horizon` points of train, forecast from
+`horizon` points earlier (with `origin_back = k`: from k more horizons earlier, the
+rolling origins of cross-validation); training windows have their targets before the
+validation origin. A window's inputs are the `lookback` points before its origin; where
+a series is shorter, they are padded on the left with its first value, so no series is
+refused for its length. A series without a single point before its validation origin
+(a train part of at most `horizon` points) is left out of validation and training, with
+a note; it is still forecast and scored on test.
+
+`windows` returns every split as the panel task reads it (engine/tasks.py): raw values
+in original units (the task normalises each window itself, as its member's
+`normalization` says), each window's series statistics and MASE scale, and per
+validation / test window the series it belongs to and its weight (0: a series left out).
+"""
+
+import csv
+import dataclasses
+import importlib.resources
+import io
+
+import numpy as np
+
+from rnnjax.data import common
+from rnnjax.errors import InputError
+
+# Bundled panels: name -> (season, horizon). Files panels/{name}_{train,test}.csv.
+PANELS = {'m1_monthly': (12, 18), 'm1_quarterly': (4, 8), 'm1_yearly': (0, 6),
+          'm3_yearly': (0, 6), 'm3_other': (0, 8)}
+BUNDLED_COLUMNS = ('unique_id', 'ds', 'y')
+
+
+@dataclasses.dataclass(frozen=True)
+class Panel:
+  """Series by id: `train[i]` <float64>[n_i] gap-filled, `times[i]` its time column's
+  cells (strings; '' without a time column), `test[i]` the given future part or None."""
+  ids: tuple
+  train: tuple
+  times: tuple
+  test: tuple | None
+  num_filled: int = 0
+  path: str = ''
+  notes: tuple = ()
+
+
+def bundled_paths(dataset: str) -> tuple[str, str]:
+  if dataset not in PANELS:
+    raise InputError(f'--dataset: unknown panel {dataset!r}; bundled: {", ".join(PANELS)}')
+  root = importlib.resources.files('rnnjax.data') / 'panels'
+  return str(root / f'{dataset}_train.csv'), str(root / f'{dataset}_test.csv')
+
+
+def read_long(path: str, *, id_column: str, time_column: str, target_column: str,
+              flag: str) -> tuple:
+  """(ids, values, times, gaps) of a long CSV: per series (in order of first
+  appearance) <float64>[n_i] with NaN gaps and its time cells; `id_column` '' reads the
+  whole file as one series named after the file."""
+  text = common.read_file(path, flag=flag, kind='a CSV file')
+  rows = list(csv.reader(io.StringIO(text, newline='')))
+  if len(rows) < 2:
+    raise InputError(f'{flag}: {path} has no rows')
+  header = [h.strip() for h in rows[0]]
+  for name, column in (('--id_column', id_column), ('--time_column', time_column),
+                       ('--target_columns', target_column)):
+    if column and column not in header:
+      raise InputError(f'{name}: {path} has no column {column!r}; columns are {header}')
+  get = lambda column: header.index(column) if column else None
+  i_id, i_time, i_y = get(id_column), get(time_column), get(target_column)
+  values, times = {}, {}
+  for r, row in enumerate(rows[1:]):
+    if not any(cell.strip() for cell in row):
+      continue
+    cell = lambda i: row[i].strip() if i is not None and i < len(row) else ''
+    key = cell(i_id) if id_column else path.rsplit('/', 1)[-1].rsplit('.', 1)[0]
+    if id_column and not key:
+      raise InputError(f'{path}: line {r + 2}: empty --id_column {id_column!r}')
+    y = cell(i_y)
+    try:
+      v = np.nan if y in ('', 'NA', 'NaN', 'nan') else float(y)
+    except ValueError:
+      raise InputError(f'{path}: line {r + 2}, column {target_column!r}: {y!r} is not '
+                       'a number') from None
+    values.setdefault(key, []).append(v)
+    times.setdefault(key, []).append(cell(i_time))
+  ids = tuple(values)
+  arrays = [np.asarray(values[k], np.float64) for k in ids]
+  return ids, arrays, [times[k] for k in ids], int(sum(np.isnan(a).sum() for a in arrays))
+
+
+def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
+         id_column: str = '', time_column: str = '', target_column: str = '',
+         horizon: int) -> Panel:
+  """A bundled panel by name, or a user's long CSV (and its `test_path`)."""
+  if csv_path:
+    if not target_column:
+      raise InputError('--target_columns: name the column of --csv_path to forecast')
+    columns = dict(id_column=id_column, time_column=time_column,
+                   target_column=target_column)
+    train_path, flag = csv_path, '--csv_path'
+  else:
+    train_path, test_path = bundled_paths(dataset)
+    columns = dict(zip(('id_column', 'time_column', 'target_column'), BUNDLED_COLUMNS))
+    flag = '--dataset'
+  ids, values, times, gaps = read_long(train_path, flag=flag, **columns)
+  train = tuple(common.fill_gaps(v[:, None], ['the target'], f'{train_path}: series '
+                                 f'{k!r}')[:, 0] for k, v in zip(ids, values))
+  test, notes = None, ()
+  if test_path:
+    test_ids, test_values, _, test_gaps = read_long(
+        test_path, flag='--test_path' if csv_path else flag, **columns)
+    given = dict(zip(test_ids, test_values))
+    missing = [k for k in ids if k not in given]
+    if missing:
+      raise InputError(f'--test_path: {test_path} has no rows for series {missing[0]!r} '
+                       f'({len(missing)} of {len(ids)} series missing)')
+    short = [k for k in ids if len(given[k]) < horizon]
+    if short:
+      raise InputError(f'--test_path: series {short[0]!r} has {len(given[short[0]])} '
+                       f'test points in {test_path}, fewer than --horizon={horizon}')
+    if test_gaps and any(np.isnan(given[k][:horizon]).any() for k in ids):
+      raise InputError(f'--test_path: {test_path} has empty target cells; a test part '
+                       'is scored as given, not filled')
+    test = tuple(given[k][:horizon] for k in ids)
+  else:
+    short = [k for k, v in zip(ids, train) if len(v) <= horizon]
+    if short:
+      raise InputError(f'--horizon: series {short[0]!r} of {train_path} has '
+                       f'{len(train[ids.index(short[0])])} points, too few to hold out '
+                       f'{horizon} as test (give --test_path, or a shorter --horizon)')
+    test = tuple(v[-horizon:] for v in train)
+    train = tuple(v[:-horizon] for v in train)
+    times = [t[:-horizon] for t in times]
+    notes = (f'test: the last {horizon} points of each series (no --test_path)',)
+  return Panel(ids=ids, train=train, times=tuple(tuple(t) for t in times), test=test,
+               num_filled=gaps, path=train_path, notes=notes)
+
+
+def mase_scale(train: np.ndarray, season: int) -> float:
+  """MASE's denominator for one series: the in-sample mean |v[t] - v[t - m]|, m the
+  season when the series is longer than one (else 1); where that is 0 or undefined (a
+  constant or one-point series), the mean |v| (1 for a zero series), so that the
+  scaled errors stay finite."""
+  m = season if 1 <= season < len(train) else 1
+  scale = float(np.mean(np.abs(train[m:] - train[:-m]))) if len(train) > m else 0.0
+  if not scale > 0:
+    scale = float(np.mean(np.abs(train))) or 1.0
+  return scale
+
+
+def _window(series: np.ndarray, origin: int, lookback: int) -> np.ndarray:
+  """The `lookback` points before `origin`, left-padded with the series' first value."""
+  start = origin - lookback
+  if start >= 0:
+    return series[start:origin]
+  return np.concatenate([np.full(-start, series[0]), series[:origin]])
+
+
+def earlier(panel: Panel, origin_back: int, horizon: int) -> Panel:
+  """The panel as if every series' train part ended `origin_back` horizons earlier
+  (a cross-validation fold's; at least one point is kept)."""
+  if not origin_back:
+    return panel
+  cut = lambda v: v[:max(1, len(v) - origin_back * horizon)]
+  return dataclasses.replace(panel, train=tuple(cut(v) for v in panel.train),
+                             times=tuple(cut(t) for t in panel.times))
+
+
+def windows(panel: Panel, *, lookback: int, horizon: int,
+            season: int) -> tuple[dict, tuple]:
+  """(split -> arrays, notes): the panel's windows (see the module docstring).
+
+  Every split: x <float32>[N, lookback, 1] and y <float32>[N, horizon, 1] in original
+  units, level <float32>[N, 2] (the series' mean and standard deviation before the
+  validation origin), mase_denom <float32>[N] (`mase_scale` of the part before the
+  window's split: before the validation origin for train and validation, the whole
+  train part for test). Validation and test also: series <int32>[S], weight
+  <float32>[S] (one window per series, 0 for one left out). 'refit': the training
+  windows of the whole train part (targets up to its end), for a refit.
+  """
+  splits = {name: {k: [] for k in ('x', 'y', 'level', 'mase_denom')}
+            for name in ('train', 'refit')}
+  for name in ('val', 'test'):
+    splits[name] = {k: [] for k in ('x', 'y', 'level', 'mase_denom', 'series', 'weight')}
+  left_out = 0
+  for i, (series, test) in enumerate(zip(panel.train, panel.test)):
+    origin = len(series) - horizon  # The validation origin.
+    usable = origin >= 1
+    left_out += not usable
+    known = series[:origin] if usable else series
+    level = np.array([known.mean(), known.std() or 1.0])
+    scale_val = mase_scale(known, season)
+    scale_test = mase_scale(series, season)
+    add = lambda split, x, y, scale: (
+        splits[split]['x'].append(x), splits[split]['y'].append(y),
+        splits[split]['level'].append(level), splits[split]['mase_denom'].append(scale))
+    if usable:
+      for t in range(1, origin - horizon + 1):
+        add('train', _window(series, t, lookback), series[t:t + horizon], scale_val)
+    for t in range(1, len(series) - horizon + 1):
+      add('refit', _window(series, t, lookback), series[t:t + horizon], scale_test)
+    val_origin = origin if usable else len(series) - 1
+    val_y = series[val_origin:val_origin + horizon]
+    add('val', _window(series, val_origin, lookback),
+        np.concatenate([val_y, np.full(horizon - len(val_y), val_y[-1])]), scale_val)
+    add('test', _window(series, len(series), lookback), np.asarray(test[:horizon]),
+        scale_test)
+    for name, weight in (('val', float(usable)), ('test', 1.0)):
+      splits[name]['series'].append(i)
+      splits[name]['weight'].append(weight)
+  if not splits['train']['x']:
+    raise InputError(f'--lookback/--horizon: no series of {panel.path} is long enough for '
+                     f'a training window of horizon {horizon} before its validation part')
+  dtypes = {'series': np.int32}
+  out = {name: {k: np.asarray(v, dtypes.get(k, np.float32)) for k, v in arrays.items()}
+         for name, arrays in splits.items()}
+  for arrays in out.values():
+    arrays['x'] = arrays['x'][..., None]
+    arrays['y'] = arrays['y'][..., None]
+  notes = ((f'{left_out} series with at most {horizon} points before the test part: '
+            'left out of training and validation, forecast on test',) if left_out else ())
+  return out, notes
