@@ -167,6 +167,23 @@ def _window(series: np.ndarray, origin: int, lookback: int) -> np.ndarray:
   return np.concatenate([np.full(-start, series[0]), series[:origin]])
 
 
+def level_of(series: np.ndarray, horizon: int) -> np.ndarray:
+  """<float64>[2]: the mean and standard deviation (1 where 0) of a series' points before
+  its validation origin (all of them when it has at most `horizon`): what the 'series'
+  normalisation scales its windows by, in training and when forecasting from its end."""
+  known = series[:len(series) - horizon] if len(series) > horizon else series
+  return np.array([known.mean(), known.std() or 1.0])
+
+
+def forecast_inputs(histories, *, lookback: int, horizon: int) -> dict:
+  """The arrays the panel task forecasts from the end of each history (<[n_i]> in
+  original units): x <float32>[S, lookback, 1] (left-padded) and level <float32>[S, 2];
+  what the test split holds, and what a saved model reads from new histories."""
+  return {'x': np.stack([_window(h, len(h), lookback) for h in histories]
+                        ).astype(np.float32)[..., None],
+          'level': np.stack([level_of(h, horizon) for h in histories]).astype(np.float32)}
+
+
 def earlier(panel: Panel, origin_back: int, horizon: int) -> Panel:
   """The panel as if every series' train part ended `origin_back` horizons earlier
   (a cross-validation fold's; at least one point is kept)."""
@@ -199,7 +216,7 @@ def windows(panel: Panel, *, lookback: int, horizon: int,
     usable = origin >= 1
     left_out += not usable
     known = series[:origin] if usable else series
-    level = np.array([known.mean(), known.std() or 1.0])
+    level = level_of(series, horizon)
     scale_val = mase_scale(known, season)
     scale_test = mase_scale(series, season)
     add = lambda split, x, y, scale: (
