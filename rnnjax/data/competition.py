@@ -1,0 +1,312 @@
+"""The M competitions' scoring and benchmarks, for panels of many short series.
+
+The scores are M4's (Makridakis, Spiliotis & Assimakopoulos 2020, "The M4 Competition: 100,000
+time series and 61 forecasting methods"), as its organisers' `Benchmarks and Evaluation.R`
+(github.com/Mcompetitions/M4-methods) computes them: per series, the mean over the h steps of
+
+  sMAPE = 200 |y_t - f_t| / (|y_t| + |f_t|)          (0 to 200)
+  MASE  = |y_t - f_t| / mean_{t > m} |v_t - v_{t-m}|  (v: the series' train part, m its season)
+
+averaged over series; OWA = (sMAPE / sMAPE_Naive2 + MASE / MASE_Naive2) / 2 from those averages.
+The benchmarks: Naive, seasonal naive, Naive2 (M3: Makridakis & Hibon 2000; the random walk of the
+seasonally adjusted series), statsforecast's AutoETS, AutoTheta and AutoARIMA fitted per series
+(the optional extra `rnnjax[classical]`), and a competition's own submitted forecasts.
+
+Pure NumPy on plain arrays: a panel is a list of 1-D train arrays (any lengths) and <[S, h]>
+arrays of test values and forecasts; reading the panel files is the loader's job.
+"""
+
+import concurrent.futures
+import csv
+import io
+import multiprocessing
+import os
+import warnings
+
+import numpy as np
+
+from rnnjax.data import classical
+from rnnjax.data import common
+from rnnjax.errors import InputError
+
+STATISTICAL = ('AutoETS', 'AutoTheta', 'AutoARIMA')
+SUBMITTED_COLUMNS = ['unique_id', 'method', 'step', 'forecast']
+
+
+def smape(y, f) -> np.ndarray:
+  """<float64>[S]: sMAPE (0-200) of each series; a step where y and f are both 0 counts 0.
+
+  y, f: <[S, h]> actual values and forecasts.
+  """
+  y, f = _pair(y, f)
+  total = np.abs(y) + np.abs(f)
+  return np.mean(200 * np.abs(y - f) / np.where(total == 0, 1, total), axis=-1)
+
+
+def mase_scale(train, season) -> float:
+  """The in-sample mean absolute seasonal difference of one series' train part: MASE's scale.
+
+  As M4's mase_cal: mean over t = m .. n-1 of |v[t] - v[t-m]|, m = season. M4's code has no rule
+  for a series no longer than its season (its R loop then compares misaligned vectors; M4 has no
+  such series, nor have the M1/M3 panels): here m is then 1. A constant train part gives 0 (its
+  MASE is inf, as in M4).
+  """
+  v = _series(train)
+  season = max(int(season), 1)
+  m = season if v.size > season else 1
+  if v.size <= m:
+    raise ValueError(f'mase_scale: a series of {v.size} point has no differences')
+  return float(np.mean(np.abs(v[m:] - v[:-m])))
+
+
+def mase(y, f, scales) -> np.ndarray:
+  """<float64>[S]: MASE of each series. y, f: <[S, h]>; scales: <[S]> from mase_scale."""
+  y, f = _pair(y, f)
+  return np.mean(np.abs(y - f), axis=-1) / np.asarray(scales, np.float64)
+
+
+def naive(train, h) -> np.ndarray:
+  """<float64>[h]: the last train value, repeated."""
+  return np.full(h, _series(train)[-1])
+
+
+def seasonal_naive(train, h, season) -> np.ndarray:
+  """<float64>[h]: the last season of train, repeated (M4's naive_seasonal); naive when
+  season <= 1 or the series is shorter than a season."""
+  v = _series(train)
+  season = int(season)
+  if season <= 1 or v.size < season:
+    return naive(v, h)
+  return np.resize(v[-season:], h)
+
+
+def is_seasonal(train, season) -> bool:
+  """M4's seasonality test (SeasonalityTest): with r_k the autocorrelation at lag k of n >=
+  3 * season points, |r_season| > 1.645 sqrt((1 + 2 sum_{k < season} r_k^2) / n), the 90 %
+  limit of its Bartlett band.
+
+  R's acf() gives lags up to floor(10 log10 n) only: a longer season's r is NA there, and M4's
+  test then says not seasonal; so does this one. A constant series is not seasonal.
+  """
+  v = _series(train)
+  n, season = v.size, int(season)
+  if season <= 1 or n < 3 * season or season > min(int(np.floor(10 * np.log10(n))), n - 1):
+    return False
+  d = v - v.mean()
+  if not d @ d > 0:
+    return False
+  r = np.array([d[k:] @ d[:n - k] for k in range(1, season + 1)]) / (d @ d)
+  return bool(abs(r[-1]) > 1.645 * np.sqrt((1 + 2 * np.sum(r[:-1] ** 2)) / n))
+
+
+def seasonal_indices(train, season) -> np.ndarray:
+  """<float64>[season]: the seasonal figure of R's decompose(type='multiplicative'); entry k
+  belongs to the points t (from 0 at the first) with t % season == k, and the entries' mean is 1.
+
+  The trend is the centred moving average of `season` points (for an even season, of season + 1
+  with half weights at both ends); the figure is the mean of v / trend at each position.
+  """
+  v = _series(train)
+  season, n = int(season), v.size
+  if n < 2 * season:
+    raise ValueError(f'seasonal_indices: {n} points are fewer than two seasons of {season}')
+  weights = np.full(season + 1 - season % 2, 1.0 / season)
+  if season % 2 == 0:
+    weights[[0, -1]] = 0.5 / season
+  half = weights.size // 2
+  trend = np.full(n, np.nan)
+  trend[half:n - half] = np.convolve(v, weights, 'valid')
+  ratio = np.full(-(-n // season) * season, np.nan)
+  ratio[:n] = v / trend
+  figure = np.nanmean(ratio.reshape(-1, season), axis=0)
+  return figure / figure.mean()
+
+
+def naive2(train, h, season) -> np.ndarray:
+  """<float64>[h]: Naive2 as M3 and M4 define it (M4's Benchmarks(): f3). When the series is
+  seasonal (is_seasonal), the last value seasonally adjusted by the multiplicative classical
+  decomposition and re-seasonalised at each step ahead; otherwise (or season <= 1) naive."""
+  v = _series(train)
+  if not is_seasonal(v, season):
+    return naive(v, h)
+  season, n = int(season), v.size
+  figure = seasonal_indices(v, season)
+  return v[-1] / figure[(n - 1) % season] * figure[(n + np.arange(h)) % season]
+
+
+def benchmarks(trains, h, season) -> dict:
+  """{'Naive', 'SeasonalNaive', 'Naive2': <float64>[S, h]} of the series in `trains`."""
+  return {name: np.stack([method(v, h, season) for v in trains]) for name, method in (
+      ('Naive', lambda v, h, season: naive(v, h)), ('SeasonalNaive', seasonal_naive),
+      ('Naive2', naive2))}
+
+
+def statistical(trains, h, season, methods=STATISTICAL, *, n_jobs=None):
+  """statsforecast's automatic models fitted to each series alone, and notes.
+
+  Args:
+    trains: S 1-D arrays, the train parts (any lengths).
+    h: the steps to forecast from the end of each.
+    season: the season length (0 or 1: none). ETS and ARIMA keep at most
+      classical.ETS_MAX_SEASON / ARIMA_MAX_SEASON seasonal states; a longer season is fitted
+      without a seasonal component, with a note.
+    methods: names among STATISTICAL.
+    n_jobs: processes (default: every core); 1 fits in this process. Workers are spawned, not
+      forked, so that a caller that has started JAX's threads can use them.
+
+  Returns:
+    ({method: <float64>[S, h]}, notes). A series a model cannot fit (an error or non-finite
+    forecasts) gets the naive forecast, with a note; a model that fits no series is left out,
+    with a note. Without statsforecast: ({}, (a note saying how to install it,)).
+  """
+  unknown = [m for m in methods if m not in STATISTICAL]
+  if unknown:
+    raise ValueError(f'statistical: unknown methods {unknown}; known: {", ".join(STATISTICAL)}')
+  try:
+    import statsforecast  # pylint: disable=g-import-not-at-top  # Optional.
+    del statsforecast  # Only whether it is there: the fits import its models.
+  except ImportError:
+    return {}, (f'{", ".join(methods)} skipped: statsforecast is not installed '
+                f'({classical.INSTALL_HINT})',)
+  trains = [_series(v) for v in trains]
+  season = max(int(season), 1)
+  notes = [f'{m}: season {season} > {limit}, fitted without a seasonal component'
+           for m, limit in (('AutoETS', classical.ETS_MAX_SEASON),
+                            ('AutoARIMA', classical.ARIMA_MAX_SEASON))
+           if m in methods and season > limit]
+  n_jobs = max(1, min(n_jobs or os.cpu_count() or 1, len(trains)))
+  # Interleaved chunks, a few per process, so that long and short series spread evenly.
+  chunks = [list(range(len(trains)))[i::4 * n_jobs] for i in range(4 * n_jobs)]
+  chunks = [c for c in chunks if c] if n_jobs > 1 else [list(range(len(trains)))]
+  tasks = [(m, season, h, [trains[i] for i in c]) for m in methods for c in chunks]
+  if n_jobs == 1:
+    results = [_fit_chunk(*task) for task in tasks]
+  else:
+    with concurrent.futures.ProcessPoolExecutor(
+        n_jobs, mp_context=multiprocessing.get_context('spawn')) as pool:
+      results = list(pool.map(_fit_chunk, *zip(*tasks)))
+  out = {}
+  for k, method in enumerate(methods):
+    fits = [None] * len(trains)
+    for chunk, result in zip(chunks, results[k * len(chunks):(k + 1) * len(chunks)]):
+      for i, fit in zip(chunk, result):
+        fits[i] = fit
+    failed = [i for i, fit in enumerate(fits) if isinstance(fit, str)]
+    if len(failed) == len(trains):
+      notes.append(f'{method} skipped: it fitted no series ({fits[0]})')
+      continue
+    if failed:
+      notes.append(f'{method}: no forecast for {len(failed)} of {len(trains)} series '
+                   f'(positions {failed[:10]}{" ..." if len(failed) > 10 else ""}; first: '
+                   f'{fits[failed[0]]}): the naive forecast in their place')
+    out[method] = np.stack([naive(trains[i], h) if isinstance(fit, str) else fit
+                            for i, fit in enumerate(fits)])
+  return out, tuple(notes)
+
+
+def _fit_chunk(method, season, h, chunk):
+  """[<float64>[h] or the error's text] of `method` fitted to each series of `chunk`."""
+  from statsforecast import models as sf_models  # pylint: disable=g-import-not-at-top
+  make = {
+      'AutoETS': lambda: sf_models.AutoETS(
+          season_length=season if season <= classical.ETS_MAX_SEASON else 1),
+      'AutoTheta': lambda: sf_models.AutoTheta(season_length=season),
+      # approximation=None: as auto.arima (and classical.py), CSS in the search for long series.
+      'AutoARIMA': lambda: sf_models.AutoARIMA(
+          season_length=season if season <= classical.ARIMA_MAX_SEASON else 1,
+          approximation=None),
+  }[method]
+  out = []
+  for v in chunk:
+    try:
+      with warnings.catch_warnings():
+        # The searches try and discard models with as many parameters as points.
+        warnings.simplefilter('ignore', RuntimeWarning)
+        f = np.asarray(make().forecast(y=v, h=h)['mean'], np.float64)
+      out.append(f if f.shape == (h,) and np.isfinite(f).all() else
+                 f'non-finite or misshapen forecasts {f.shape}')
+    except Exception as err:  # pylint: disable=broad-except  # One series must not stop a panel.
+      out.append(f'{type(err).__name__}: {err}')
+  return out
+
+
+def submitted(path_or_rows, ids, h) -> dict:
+  """{method: <float64>[S, h]}: a competition's submitted forecasts of the series `ids`, in that
+  order, for the methods that forecast every step 1..h of every one of them.
+
+  path_or_rows: a CSV file with the columns unique_id,method,step,forecast (step from 1), or
+    its rows as (unique_id, method, step, forecast) tuples. A row of other series is ignored.
+  """
+  where = 'rows'
+  rows = path_or_rows
+  if isinstance(path_or_rows, (str, os.PathLike)):
+    where = os.fspath(path_or_rows)
+    rows = csv.reader(io.StringIO(common.read_file(where, kind='a CSV file')))
+    header = next(rows, None)
+    if header != SUBMITTED_COLUMNS:
+      raise InputError(f'{where}: columns {header} where {",".join(SUBMITTED_COLUMNS)} '
+                       f'were expected')
+  index = {uid: i for i, uid in enumerate(ids)}
+  found = {}
+  for line, row in enumerate(rows, start=2):
+    try:
+      uid, method, step, value = row
+      step, value = int(step), float(value)
+    except ValueError:
+      raise InputError(f'{where}: row {line}: {row!r} is not unique_id,method,step,forecast '
+                       f'with a whole step and a number') from None
+    if uid in index and 1 <= step <= h:
+      found.setdefault(method, np.full((len(index), h), np.nan))[index[uid], step - 1] = value
+  return {m: f for m, f in found.items() if not np.isnan(f).any()}
+
+
+def series_scores(forecasts, y, scales) -> dict:
+  """{name: {'smape': <float64>[S], 'mase': <float64>[S]}}: each series' scores (a table's
+  rows). forecasts: {name: <[S, h]>}; y: <[S, h]> the test values; scales: <[S]>."""
+  y = np.asarray(y, np.float64)
+  out = {}
+  for name, f in forecasts.items():
+    if np.shape(f) != y.shape:
+      raise ValueError(f'forecasts of {name!r}: shape {np.shape(f)}, the test values {y.shape}')
+    out[name] = {'smape': smape(y, f), 'mase': mase(y, f, scales)}
+  return out
+
+
+def scores(forecasts, y, scales, reference='Naive2') -> dict:
+  """{name: {'smape', 'mase', 'owa': float}}: the averages over series, and OWA against the
+  reference method's averages (M4: (sMAPE / sMAPE_ref + MASE / MASE_ref) / 2)."""
+  if reference not in forecasts:
+    raise ValueError(f'scores: the reference {reference!r} is not among the forecasts '
+                     f'({", ".join(forecasts)})')
+  means = {name: {k: float(np.mean(v)) for k, v in s.items()}
+           for name, s in series_scores(forecasts, y, scales).items()}
+  ref = means[reference]
+  for s in means.values():
+    s['owa'] = (s['smape'] / ref['smape'] + s['mase'] / ref['mase']) / 2
+  return means
+
+
+def table(scores_, order=None) -> str:
+  """The methods side by side (method, sMAPE, MASE, OWA): best OWA first, or in `order`."""
+  if order is None:
+    order = sorted(scores_, key=lambda m: (np.nan_to_num(scores_[m]['owa'], nan=np.inf),
+                                           scores_[m]['smape']))
+  width = max([len('method')] + [len(m) for m in order])
+  lines = [f'{"method":<{width}}   sMAPE    MASE    OWA']
+  lines += [f'{m:<{width}} {scores_[m]["smape"]:7.2f} {scores_[m]["mase"]:7.3f} '
+            f'{scores_[m]["owa"]:6.3f}' for m in order]
+  return '\n'.join(lines)
+
+
+def _series(v) -> np.ndarray:
+  v = np.asarray(v, np.float64)
+  if v.ndim != 1 or v.size == 0:
+    raise ValueError(f'a series must be a non-empty 1-D array, not shape {v.shape}')
+  return v
+
+
+def _pair(y, f):
+  y, f = np.asarray(y, np.float64), np.asarray(f, np.float64)
+  if y.shape != f.shape or y.ndim != 2:
+    raise ValueError(f'y and f must both be [S, h]: shapes {y.shape} and {f.shape}')
+  return y, f

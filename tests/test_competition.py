@@ -1,0 +1,206 @@
+"""Tests for rnnjax/data/competition.py: the M competitions' scores and benchmarks against hand
+computations, an independent decomposition (statsmodels), and the M3 competition's own published
+table and submitted forecasts (the bundled rnnjax/data/panels)."""
+
+import csv
+import importlib.resources
+import sys
+
+import numpy as np
+import pytest
+
+from rnnjax.data import competition
+from rnnjax.errors import InputError
+
+PANELS = importlib.resources.files('rnnjax.data') / 'panels'
+SEASONS = np.array([0.8, 1.1, 1.3, 0.8])  # Mean 1: a multiplicative figure.
+
+
+def _read_long(name):
+  """{unique_id: <float64>[n]} of a bundled long-format file, in the file's order."""
+  series = {}
+  with open(PANELS / name, newline='') as f:
+    for uid, ds, y in list(csv.reader(f))[1:]:
+      series.setdefault(uid, []).append((int(ds), float(y)))
+  return {uid: np.array([y for _, y in sorted(rows)]) for uid, rows in series.items()}
+
+
+@pytest.fixture(scope='module', params=['m3_yearly', 'm3_other'])
+def m3(request):
+  """(name, ids, trains, <[S, h]> test values, {method: forecasts}) with Naive2 and the
+  competitors' submitted forecasts; M3 yearly and other have season 1."""
+  train = _read_long(f'{request.param}_train.csv')
+  test = _read_long(f'{request.param}_test.csv')
+  ids = list(train)
+  y = np.stack([test[uid] for uid in ids])
+  forecasts = competition.submitted(str(PANELS / 'm3_competition_forecasts.csv'), ids,
+                                    y.shape[1])
+  forecasts['Naive2'] = np.stack([competition.naive2(train[uid], y.shape[1], 1) for uid in ids])
+  return request.param, ids, [train[uid] for uid in ids], y, forecasts
+
+
+def test_smape_by_hand():
+  y = np.array([[100., 200.], [0., 50.]])
+  f = np.array([[110., 150.], [0., 0.]])
+  # 200 * 10 / 210 and 200 * 50 / 350; both 0 counts 0, and 200 * 50 / 50.
+  expected = [(2000 / 210 + 10000 / 350) / 2, (0 + 200) / 2]
+  np.testing.assert_allclose(competition.smape(y, f), expected, rtol=1e-12)
+  np.testing.assert_allclose(competition.smape(f, y), expected, rtol=1e-12)  # Symmetric.
+
+
+def test_mase_scale_and_mase_by_hand():
+  train = np.array([1., 2., 4., 7., 11.])
+  assert competition.mase_scale(train, 1) == pytest.approx(2.5)  # (1 + 2 + 3 + 4) / 4
+  assert competition.mase_scale(train, 2) == pytest.approx(5.0)  # (3 + 5 + 7) / 3
+  # No longer than its season: lag 1.
+  assert competition.mase_scale(train, 5) == pytest.approx(2.5)
+  assert competition.mase_scale(train, 12) == pytest.approx(2.5)
+  y, f = np.array([[12., 14.], [1., 1.]]), np.array([[11., 11.], [2., 0.]])
+  np.testing.assert_allclose(competition.mase(y, f, [2.5, 0.5]), [(1 + 3) / 2 / 2.5, 2.0])
+  with pytest.raises(ValueError, match='no differences'):
+    competition.mase_scale([3.], 1)
+
+
+def test_naive_and_seasonal_naive():
+  v = np.arange(1., 8.)  # 1 .. 7
+  np.testing.assert_array_equal(competition.naive(v, 3), [7, 7, 7])
+  np.testing.assert_array_equal(competition.seasonal_naive(v, 5, 3), [5, 6, 7, 5, 6])
+  np.testing.assert_array_equal(competition.seasonal_naive(v, 2, 1), [7, 7])
+  np.testing.assert_array_equal(competition.seasonal_naive(v, 2, 12), [7, 7])  # Too short.
+
+
+def test_naive2_recovers_a_multiplicative_season_exactly():
+  n = 4 * 6 + 1  # The last point is the first of a season: a phase the forecast must keep.
+  v = 100 * SEASONS[np.arange(n) % 4]
+  assert competition.is_seasonal(v, 4)
+  np.testing.assert_allclose(competition.seasonal_indices(v, 4), SEASONS, rtol=1e-12)
+  np.testing.assert_allclose(competition.naive2(v, 6, 4),
+                             100 * SEASONS[np.arange(n, n + 6) % 4], rtol=1e-12)
+  # Seasonal naive agrees here; naive does not.
+  np.testing.assert_allclose(competition.seasonal_naive(v, 6, 4), competition.naive2(v, 6, 4))
+
+
+def test_naive2_on_a_trend_times_season_is_the_adjusted_last_value_reseasonalised():
+  n = 4 * 10 + 2
+  t = np.arange(n)
+  v = (100 + 2 * t) * SEASONS[t % 4]
+  f = competition.naive2(v, 8, 4)
+  # The moving average of a linear trend times a season is nearly the trend: the recovered
+  # figure is within a percent, so the forecast is the last level, 182, times the season.
+  np.testing.assert_allclose(f, 182 * SEASONS[np.arange(n, n + 8) % 4], rtol=0.01)
+  assert not np.allclose(f, competition.naive(v, 8), rtol=0.05)
+
+
+def test_seasonal_indices_match_statsmodels_decomposition():
+  seasonal_decompose = pytest.importorskip('statsmodels.tsa.seasonal').seasonal_decompose
+  rng = np.random.default_rng(0)
+  for season, n in ((12, 12 * 5 + 7), (4, 4 * 4 + 1), (5, 5 * 4 + 3)):  # Even and odd seasons.
+    t = np.arange(n)
+    v = (50 + t) * (1 + 0.2 * np.sin(2 * np.pi * t / season)) * rng.uniform(0.9, 1.1, n)
+    expected = seasonal_decompose(v, model='multiplicative', period=season).seasonal[:season]
+    np.testing.assert_allclose(competition.seasonal_indices(v, season), expected, rtol=1e-10)
+
+
+def test_non_seasonal_series_gets_plain_naive():
+  walk = 100 + np.cumsum(np.random.default_rng(3).normal(size=60))
+  assert not competition.is_seasonal(walk, 12)
+  np.testing.assert_array_equal(competition.naive2(walk, 5, 12), np.full(5, walk[-1]))
+  seasonal = 100 * SEASONS[np.arange(40) % 4]
+  np.testing.assert_array_equal(competition.naive2(seasonal, 3, 1), np.full(3, seasonal[-1]))
+  # Fewer than three seasons, or a constant series: not seasonal (M4's test).
+  assert not competition.is_seasonal(seasonal[:11], 4)
+  assert not competition.is_seasonal(np.full(40, 5.), 4)
+
+
+def test_submitted_scores_match_the_published_m3_table(m3):
+  name, _, trains, y, forecasts = m3
+  scales = [competition.mase_scale(v, 1) for v in trains]
+  got = competition.scores(forecasts, y, scales)
+  # Makridakis & Hibon (2000), as the panels' README quotes it.
+  published = {'m3_yearly': {'THETA': 16.97, 'ForecastPro': 17.27, 'NAIVE2': 17.88,
+                             'Auto-ANN': 18.57},
+               'm3_other': {'THETA': 4.41, 'ForecastPro': 4.60, 'NAIVE2': 6.30,
+                            'Auto-ANN': 4.80}}[name]
+  for method, value in published.items():
+    assert round(got[method]['smape'], 2) == value, (name, method, got[method])
+  assert len(forecasts) == 11  # Ten submitted methods cover every series, and Naive2.
+
+
+def test_naive2_reproduces_the_submitted_naive2(m3):
+  _, _, _, _, forecasts = m3
+  # M3's yearly and other series are not seasonal: Naive2 is their last value, which the
+  # submitted file gives to 2 decimals, as the data.
+  np.testing.assert_allclose(forecasts['Naive2'], forecasts['NAIVE2'], rtol=0, atol=0.005)
+
+
+def test_owa_of_the_reference_is_one_and_of_others_the_mean_ratio():
+  y = np.array([[10., 12.], [5., 5.]])
+  forecasts = {'Naive2': np.array([[9., 9.], [6., 6.]]), 'Good': np.array([[10., 11.], [5., 6.]])}
+  scales = np.array([1., 2.])
+  got = competition.scores(forecasts, y, scales)
+  assert got['Naive2']['owa'] == 1.0
+  ref, good = got['Naive2'], got['Good']
+  assert good['smape'] == pytest.approx(np.mean(competition.smape(y, forecasts['Good'])))
+  assert good['owa'] == pytest.approx((good['smape'] / ref['smape'] +
+                                       good['mase'] / ref['mase']) / 2)
+  assert good['owa'] < 1
+  table = competition.table(got).splitlines()
+  assert table[1].startswith('Good') and table[2].startswith('Naive2')
+  assert competition.table(got, order=['Naive2', 'Good']).splitlines()[1].startswith('Naive2')
+  with pytest.raises(ValueError, match="reference 'Naive2'"):
+    competition.scores({'Good': forecasts['Good']}, y, scales)
+  with pytest.raises(ValueError, match="'Naive2'.*shape"):
+    competition.scores({'Naive2': forecasts['Naive2'][:, :1]}, y, scales)
+
+
+def test_submitted_keeps_the_ids_order_and_complete_methods_only(tmp_path):
+  rows = [('b', 'M', '1', '1.5'), ('a', 'M', '1', '2.5'), ('a', 'M', '2', '3.5'),
+          ('b', 'M', '2', '4.5'), ('a', 'Partial', '1', '9'), ('c', 'M', '1', '7')]
+  got = competition.submitted(rows, ['a', 'b'], 2)
+  assert list(got) == ['M']
+  np.testing.assert_array_equal(got['M'], [[2.5, 3.5], [1.5, 4.5]])
+  bad = tmp_path / 'bad.csv'
+  bad.write_text('unique_id,model,step,forecast\n')
+  with pytest.raises(InputError, match='bad.csv: columns'):
+    competition.submitted(str(bad), ['a'], 1)
+  bad.write_text('unique_id,method,step,forecast\na,M,one,2\n')
+  with pytest.raises(InputError, match='bad.csv: row 2'):
+    competition.submitted(str(bad), ['a'], 1)
+
+
+def _short_series():
+  t = np.arange(30)
+  return [10 + 0.5 * t + 3 * np.sin(2 * np.pi * t / 4),
+          100 + np.cumsum(np.random.default_rng(0).normal(size=24)),
+          50 * SEASONS[np.arange(20) % 4] * np.random.default_rng(1).uniform(0.95, 1.05, 20),
+          np.array([3., 5.])]  # Too short for ETS and Theta: naive in their place.
+
+
+def test_statistical_gives_finite_forecasts_and_notes_what_failed():
+  pytest.importorskip('statsforecast')
+  trains = _short_series()
+  forecasts, notes = competition.statistical(trains, 5, 4, n_jobs=1)
+  assert set(forecasts) == set(competition.STATISTICAL)
+  for method, f in forecasts.items():
+    assert f.shape == (4, 5) and np.isfinite(f).all(), method
+  for method in ('AutoETS', 'AutoTheta'):
+    np.testing.assert_array_equal(forecasts[method][3], [5.] * 5)
+    assert any(n.startswith(f'{method}: no forecast for 1 of 4 series (positions [3]')
+               for n in notes), notes
+  # The first series is nearly a noiseless trend plus season.
+  truth = 10 + 0.5 * np.arange(30, 35) + 3 * np.sin(2 * np.pi * np.arange(30, 35) / 4)
+  np.testing.assert_allclose(forecasts['AutoETS'][0], truth, atol=0.5)
+
+
+def test_statistical_in_processes_equals_in_this_process():
+  pytest.importorskip('statsforecast')
+  trains = _short_series()[:3]
+  alone, _ = competition.statistical(trains, 3, 4, ('AutoTheta',), n_jobs=1)
+  pooled, _ = competition.statistical(trains, 3, 4, ('AutoTheta',), n_jobs=2)
+  np.testing.assert_array_equal(pooled['AutoTheta'], alone['AutoTheta'])
+
+
+def test_statistical_without_statsforecast_is_a_note(monkeypatch):
+  monkeypatch.setitem(sys.modules, 'statsforecast', None)  # `import` then raises ImportError.
+  forecasts, notes = competition.statistical(_short_series(), 3, 4)
+  assert forecasts == {} and 'statsforecast is not installed' in notes[0]
