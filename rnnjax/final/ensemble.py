@@ -1,6 +1,7 @@
 """The final model a sweep hands back: its best member, or several of its best members
-whose outputs are averaged (an ensemble; regression: the mean prediction, classification
-and language models: the mean probabilities).
+whose outputs are averaged (an ensemble; regression: the mean prediction, or with
+`--combine=median` the median, classification and language models: the mean
+probabilities).
 
 Everything here is chosen on validation alone; TEST scores the chosen model once.
 
@@ -29,18 +30,35 @@ from rnnjax.search import spec
 KINDS = spec.ENSEMBLES
 
 
-def choose(outputs: np.ndarray, score, *, kind: str, size: int) -> list[int]:
+def combine(outputs: np.ndarray, counts, how: str = 'mean') -> np.ndarray:
+  """<float64>[...]: the members' outputs <[M, ...]> combined, member m counting
+  `counts[m]` times (an integer weight): their weighted mean, or ('median', a panel's
+  forecasts) the median of the outputs with each repeated `counts[m]` times."""
+  outputs = np.asarray(outputs, np.float64)
+  counts = np.asarray(counts)
+  if how == 'median':
+    return np.median(np.repeat(outputs, counts, axis=0), axis=0)
+  return np.average(outputs, axis=0, weights=counts)
+
+
+def choose(outputs: np.ndarray, score, *, kind: str, size: int,
+           how: str = 'mean') -> list[int]:
   """The members of the final model, as indices into `outputs` (repeats: weight).
 
   Args:
     outputs: <float>[M, ...] validation outputs of the pool, best member first.
     score: outputs <float>[...] -> float, the validation selection metric (lower is
-      better) of averaged outputs.
+      better) of combined outputs.
     kind: one of KINDS.
     size: at most this many members (top) or picks (greedy).
+    how: 'mean' or 'median' (`combine`).
   """
   if kind == 'single' or size <= 1 or len(outputs) == 1:
     return [0]
+  if kind == 'top' and how == 'median':
+    scores = [score(np.median(np.asarray(outputs[:k + 1], np.float64), axis=0))
+              for k in range(min(size, len(outputs)))]
+    return list(range(int(np.argmin(scores)) + 1))
   if kind == 'top':
     sums = np.cumsum(outputs[:size], axis=0, dtype=np.float64)
     scores = [score(sums[k] / (k + 1)) for k in range(len(sums))]
@@ -50,7 +68,11 @@ def choose(outputs: np.ndarray, score, *, kind: str, size: int) -> list[int]:
   picks, total = [0], outputs[0].astype(np.float64)
   best = score(total)
   while len(picks) < size:
-    trial = [score((total + outputs[j]) / (len(picks) + 1)) for j in range(len(outputs))]
+    if how == 'median':
+      trial = [score(np.median(np.asarray(outputs, np.float64)[picks + [j]], axis=0))
+               for j in range(len(outputs))]
+    else:
+      trial = [score((total + outputs[j]) / (len(picks) + 1)) for j in range(len(outputs))]
     j = int(np.argmin(trial))
     if not trial[j] < best:
       break
@@ -59,9 +81,11 @@ def choose(outputs: np.ndarray, score, *, kind: str, size: int) -> list[int]:
   return picks
 
 
-def mean_outputs(outputs: np.ndarray, picks) -> np.ndarray:
-  """The ensemble's outputs: the mean over `picks` (indices, repeats count twice)."""
-  return np.mean(np.asarray(outputs, np.float64)[np.asarray(picks)], axis=0)
+def mean_outputs(outputs: np.ndarray, picks, how: str = 'mean') -> np.ndarray:
+  """The ensemble's outputs: the mean (or median) over `picks` (indices, repeats count
+  twice)."""
+  picked = np.asarray(outputs, np.float64)[np.asarray(picks)]
+  return np.median(picked, axis=0) if how == 'median' else np.mean(picked, axis=0)
 
 
 def pool_outputs(runs, where: dict, uids, splits: dict, split: str, mesh, group_size=0):

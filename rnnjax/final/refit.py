@@ -62,7 +62,7 @@ def refit(sweep, runs, final: dict, records: dict, *, seeds: int, group_size: in
   cfg_of = {run.bucket: (dataclasses.replace(run.cfg, num_folds=1), run.data_key)
             for run in runs if run.data_key[1] == spec.folds - 1}
   shard = sharding.members_sharding(mesh)
-  total, test_split, score_cfg = 0.0, None, None
+  pooled, counts, test_split, score_cfg = [], [], None, None
   by_bucket, parts = {}, []
   for uid in weights:
     by_bucket.setdefault(records[uid]['bucket'], []).append(uid)
@@ -92,15 +92,15 @@ def refit(sweep, runs, final: dict, records: dict, *, seeds: int, group_size: in
     outputs = distributed.fetch(pop.population_outputs_fn(cfg, mesh, group_size)(
         snapshot, device['test']))[:len(rows)]
     weight = np.asarray([weights[u] / seeds for u, _ in rows])[:, None]
-    total = total + np.sum(outputs.reshape(len(rows), -1).astype(np.float64) * weight,
-                           axis=0).reshape(outputs.shape[1:])
+    pooled.append(outputs)
+    counts += [weights[u] for u, _ in rows]  # Each seed counts as its member does.
     test_split, score_cfg = device['test'], cfg
     parts.append({'cfg': cfg, 'data_key': key, 'weights': weight[:, 0].tolist(),
                   'uids': [REFIT_UID + u * seeds + s for u, s in rows], 'params': snapshot})
     log(f'refit: {len(uids)} member(s) of bucket {bucket} x {seeds} seed(s) on train + '
         f'validation, {int(target.max())} steps at most')
-  mean = total / sum(weights.values())
-  test = ensemble.scorer(spec.task, score_cfg)(mean, test_split)
+  combined = ensemble.combine(np.concatenate(pooled), counts, spec.combine)
+  test = ensemble.scorer(spec.task, score_cfg)(combined, test_split)
   return ({'kind': 'refit', 'members': final['members'], 'seeds': seeds,
           'steps': {str(u): records[u]['best_step'] for u in weights},
           'val': final['val'],  # The refit trains on validation: its own is no measure.

@@ -173,17 +173,18 @@ def final_model(spec, ranked_uids, runs, where, splits, *, mesh, group_size, ren
   pool = ranked_uids[:max(1, spec.ensemble_size)]
   val = ensemble.pool_outputs(runs, where, pool, splits, 'val', mesh, group_size)
   val_split = splits[data_key]['val']
+  how = spec.combine
   picks = ensemble.choose(val, lambda o: float(score(o, val_split)[selection]),
-                          kind=spec.ensemble, size=spec.ensemble_size)
+                          kind=spec.ensemble, size=spec.ensemble_size, how=how)
   members = [pool[j] for j in picks]
   distinct = sorted(set(members), key=members.index)
   test = ensemble.pool_outputs(runs, where, distinct, splits, 'test', mesh, group_size)
   weights = [members.count(u) for u in distinct]
   as_dict = lambda metrics: rename({k: float(v) for k, v in metrics.items()})
   return {'kind': 'single' if len(distinct) == 1 else 'ensemble', 'members': members,
-          'val': as_dict(score(ensemble.mean_outputs(val, picks), val_split)),
-          'test': as_dict(score(np.average(test.astype(np.float64), axis=0,
-                                           weights=weights), splits[data_key]['test']))}
+          'val': as_dict(score(ensemble.mean_outputs(val, picks, how), val_split)),
+          'test': as_dict(score(ensemble.combine(test, weights, how),
+                                splits[data_key]['test']))}
 
 
 def write_sample(spec, runs, best: dict, data, workdir: str | None, mesh) -> dict:

@@ -108,6 +108,8 @@ class SweepSpec(hparams.SpecStrings):
                            '(the best member).')
   ensemble_size: int = _setting(16, 'Most members in the final model (top: the pool k '
                                 'is chosen from; greedy: the most picks).')
+  combine: str = _setting('mean', 'How the final model combines its members\' outputs: '
+                          'mean, or median (forecast, panel: robust to a stray member).')
   refit: int = _setting(0, 'Train the final model\'s members again on train + validation '
                         'for the steps at which each was best, this many seeds each, '
                         'before the test score (0: no refit). Not for charlm.')
@@ -151,6 +153,7 @@ def make_plan(spec: SweepSpec, configs=None) -> search_plan.Plan:
 # arithmetic, validation, dispatch) plus its recurrent arithmetic at 234 GFLOP/s.
 # --ensemble: how the final model is made of the members (final/ensemble.py).
 ENSEMBLES = ('top', 'greedy', 'single')
+COMBINE = ('mean', 'median')
 COMPILE_S = 13.0
 MEMBER_STEP_S = 2.7e-3
 TRAIN_FLOPS_PER_S = 234e9
@@ -188,6 +191,10 @@ def check(spec: SweepSpec):
   if spec.ensemble not in ENSEMBLES:
     raise InputError(f'--ensemble: {spec.ensemble!r}; expected one of '
                      f'{", ".join(ENSEMBLES)}')
+  if spec.combine not in COMBINE or (spec.combine == 'median' and
+                                     spec.task not in ('forecast', 'panel')):
+    raise InputError(f'--combine: {spec.combine!r}; expected mean, or median for forecast '
+                     'and panel (probabilities are averaged)')
   if spec.ensemble_size < 1:
     raise InputError(f'--ensemble_size: {spec.ensemble_size} must be >= 1')
   if spec.refit < 0 or (spec.refit and spec.task == 'charlm'):
