@@ -1,0 +1,184 @@
+"""Panels: long CSVs of many series, their windows, and the panel task's scores."""
+
+import jax
+import numpy as np
+import pytest
+
+from rnnjax.data import panel
+from rnnjax.data import task_data
+from rnnjax.engine import model
+from rnnjax.engine import population as pop
+from rnnjax.engine import tasks
+from rnnjax.errors import InputError
+
+
+def _write(path, series, start=1):
+  """A long CSV `unique_id,ds,y` of {id: values} (None: an empty cell)."""
+  lines = ['unique_id,ds,y']
+  for key, values in series.items():
+    lines += [f'{key},{start + t},{"" if v is None else v}' for t, v in enumerate(values)]
+  path.write_text('\n'.join(lines) + '\n')
+  return str(path)
+
+
+def _series(n, seed, level=100.0):
+  rng = np.random.default_rng(seed)
+  t = np.arange(n)
+  return list(np.round(level + 0.5 * t + 5 * np.sin(2 * np.pi * t / 4) +
+                       rng.normal(0, 1, n), 3))
+
+
+@pytest.fixture
+def long_csv(tmp_path):
+  series = {'a': _series(30, 0), 'b': _series(24, 1, 50.0), 'c': _series(7, 2, 10.0)}
+  series['a'][5] = None  # A gap, filled within its series.
+  return _write(tmp_path / 'train.csv', series), series
+
+
+def test_a_long_csv_reads_per_series_fills_gaps_and_holds_out_the_last_horizon(long_csv):
+  path, series = long_csv
+  p = panel.load(csv_path=path, id_column='unique_id', time_column='ds',
+                 target_column='y', horizon=4)
+  assert p.ids == ('a', 'b', 'c') and p.num_filled == 1
+  assert [len(v) for v in p.train] == [26, 20, 3]
+  np.testing.assert_allclose(p.test[1], series['b'][-4:])
+  a = np.asarray([np.nan if v is None else v for v in series['a']])
+  assert p.train[0][5] == pytest.approx((a[4] + a[6]) / 2)  # Filled in its own series.
+  assert p.times[1][-1] == '20'  # Times stop where the train part does.
+
+
+def test_windows_follow_the_m_protocol_and_pad_short_series(long_csv):
+  path, _ = long_csv
+  p = panel.load(csv_path=path, id_column='unique_id', time_column='ds',
+                 target_column='y', horizon=4)
+  arrays, notes = panel.windows(p, lookback=8, horizon=4, season=4)
+  val, test = arrays['val'], arrays['test']
+  # One validation and one test window per series; 'c' (3 points) cannot validate.
+  np.testing.assert_array_equal(val['weight'], [1, 1, 0])
+  assert notes and 'left out of training and validation' in notes[0]
+  a = p.train[0]
+  np.testing.assert_allclose(val['y'][0, :, 0], a[-4:], rtol=1e-6)
+  np.testing.assert_allclose(val['x'][0, :, 0], a[-12:-4], rtol=1e-6)
+  np.testing.assert_allclose(test['x'][0, :, 0], a[-8:], rtol=1e-6)
+  np.testing.assert_allclose(test['y'][2, :, 0], p.test[2], rtol=1e-6)
+  # 'c' is shorter than the lookback: left-padded with its first value.
+  np.testing.assert_allclose(test['x'][2, :, 0], [p.train[2][0]] * 6 + list(p.train[2][1:]),
+                             rtol=1e-6)
+  # Training targets end before each series' validation origin; refit's reach the end.
+  assert len(arrays['train']['x']) == (22 - 4) + (16 - 4)
+  assert len(arrays['refit']['x']) == (26 - 4) + (20 - 4) + (3 - 4 + 1 if 3 >= 4 else 0)
+  assert arrays['refit']['y'][21, -1, 0] == pytest.approx(a[-1], rel=1e-6)
+
+
+def test_a_panel_refuses_bad_input_in_one_line(tmp_path, long_csv):
+  path, series = long_csv
+  with pytest.raises(InputError, match="^--id_column: .* has no column 'sku'"):
+    panel.load(csv_path=path, id_column='sku', target_column='y', horizon=4)
+  future = _write(tmp_path / 'test.csv', {'a': [1.0] * 4, 'b': [2.0] * 4})
+  with pytest.raises(InputError, match="^--test_path: .* no rows for series 'c'"):
+    panel.load(csv_path=path, test_path=future, id_column='unique_id', target_column='y',
+               horizon=4)
+  bad = _write(tmp_path / 'bad.csv', {'a': [1.0, 'x', 3.0]})
+  with pytest.raises(InputError, match="line 3, column 'y': 'x' is not a number"):
+    panel.load(csv_path=bad, id_column='unique_id', target_column='y', horizon=1)
+  with pytest.raises(InputError, match='^--horizon: series .c. .* 7 points'):
+    panel.load(csv_path=path, id_column='unique_id', target_column='y', horizon=7)
+
+
+def test_the_bundled_panels_hold_their_competition_splits():
+  for name, (season, horizon) in panel.PANELS.items():
+    p = panel.load(dataset=name, horizon=horizon)
+    assert all(len(t) == horizon for t in p.test), name
+  m3 = panel.load(dataset='m3_other', horizon=8)
+  assert len(m3.ids) == 174
+
+
+def _cfg(normalization, loss='mae', horizon=4):
+  return pop.TrainConfig(
+      model=model.ModelConfig(cell='gru', input_size=1, hidden_size=8, num_layers=1,
+                              output_size=horizon),
+      optimizer='adam', batch_size=4, steps_per_chunk=1, task='panel',
+      normalization=normalization, loss=loss)
+
+
+def _split(rng, n=5, lookback=6, horizon=4):
+  x = rng.uniform(50, 150, (n, lookback, 1)).astype(np.float32)
+  y = rng.uniform(50, 150, (n, horizon, 1)).astype(np.float32)
+  level = np.stack([x[:, :, 0].mean(1), x[:, :, 0].std(1)], 1).astype(np.float32)
+  return {'x': x, 'y': y, 'level': level,
+          'mase_denom': rng.uniform(1, 3, n).astype(np.float32),
+          'weight': np.asarray([1, 1, 0, 1, 1], np.float32),
+          'naive2': np.asarray([10.0, 2.0], np.float32)}
+
+
+@pytest.mark.parametrize('normalization', ['series', 'last', 'mean', 'robust'])
+def test_a_normalised_member_forecasts_a_scaled_series_scaled(normalization):
+  """Each normalisation divides out the window's scale (and shift): a series 10 times
+  larger gets forecasts 10 times larger from the same parameters; without one, not."""
+  rng = np.random.default_rng(0)
+  cfg = _cfg(normalization)
+  params = model.init_params(cfg.model, jax.random.key(0))
+  split = _split(rng)
+  big = dict(split, x=split['x'] * 10, level=split['level'] * 10)
+  out = np.asarray(tasks.TASKS['panel'].outputs(cfg, params, split))
+  np.testing.assert_allclose(tasks.TASKS['panel'].outputs(cfg, params, big), out * 10,
+                             rtol=2e-5)
+  raw = _cfg('none')
+  assert not np.allclose(tasks.TASKS['panel'].outputs(raw, params, big),
+                         np.asarray(tasks.TASKS['panel'].outputs(raw, params, split)) * 10,
+                         rtol=1e-3)
+
+
+def test_panel_scores_are_the_competitions_weighted_means():
+  rng = np.random.default_rng(1)
+  split = _split(rng)
+  pred = rng.uniform(50, 150, (5, 4)).astype(np.float32)
+  y = split['y'][..., 0].astype(np.float64)
+  w = split['weight'] > 0
+  smape = np.mean(200 * np.abs(pred - y) / (np.abs(pred) + np.abs(y)), axis=1)[w].mean()
+  mase = (np.abs(pred - y).mean(1) / split['mase_denom'])[w].mean()
+  got = tasks.TASKS['panel'].score(_cfg('last'), pred, split)
+  assert float(got['smape']) == pytest.approx(smape, rel=1e-5)
+  assert float(got['mase']) == pytest.approx(mase, rel=1e-5)
+  assert float(got['owa']) == pytest.approx((smape / 10 + mase / 2) / 2, rel=1e-5)
+
+
+@pytest.mark.parametrize('loss', tasks.LOSSES)
+def test_each_loss_is_its_definition_on_a_batch(loss):
+  rng = np.random.default_rng(2)
+  cfg = _cfg('mean', loss)
+  params = model.init_params(cfg.model, jax.random.key(1))
+  batch = _split(rng)
+  pred = np.asarray(tasks.TASKS['panel'].outputs(cfg, params, batch), np.float64)
+  y = batch['y'][..., 0].astype(np.float64)
+  v = batch['x'][..., 0].astype(np.float64)
+  shift, scale = v.mean(1, keepdims=True), np.abs(v).mean(1, keepdims=True)
+  expected = {'mse': np.mean(((pred - y) / scale) ** 2),
+              'mae': np.mean(np.abs(pred - y) / scale),
+              'smape': np.mean(200 * np.abs(pred - y) / (np.abs(pred) + np.abs(y))),
+              'mase': np.mean(np.abs(pred - y) / batch['mase_denom'][:, None])}[loss]
+  del shift  # Cancels out of the error in normalised units.
+  got = tasks.TASKS['panel'].loss(cfg, params, None, batch, None)
+  assert float(got) == pytest.approx(expected, rel=1e-4)
+
+
+def test_task_data_loads_a_users_panel_with_its_options_and_folds(long_csv):
+  path, _ = long_csv
+  options = dict(csv_path=path, id_column='unique_id', time_column='ds',
+                 target_columns=('y',), lookback=8, horizon=4, season=-1,
+                 classical_baselines=False)
+  data = task_data.load(task='panel', **options)
+  assert data.task == 'panel' and data.output_size == 4 and data.info['series'] == 3
+  assert data.info['season'] == 0  # Whole numbers: no calendar to infer one from.
+  assert {'naive', 'naive2'} <= set(data.baselines)
+  assert data.baselines['naive2']['test']['owa'] == pytest.approx(1.0)
+  np.testing.assert_allclose(data.arrays['test']['naive2'],
+                             [data.baselines['naive2']['test']['smape'],
+                              data.baselines['naive2']['test']['mase']], rtol=1e-6)
+  folds = task_data.same_shapes([task_data.load(task='panel', fold=f, folds=2, **options)
+                                 for f in range(2)])
+  for split in ('train', 'val', 'test'):
+    assert folds[0].arrays[split]['x'].shape == folds[1].arrays[split]['x'].shape
+  assert folds[0].arrays['train']['count'] < folds[1].arrays['train']['count']
+  with pytest.raises(InputError, match='^--val_size: a panel validates'):
+    task_data.load(task='panel', val_size=3, **options)
