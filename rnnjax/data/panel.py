@@ -34,6 +34,7 @@ import io
 import numpy as np
 
 from rnnjax.data import common
+from rnnjax.data import forecast
 from rnnjax.errors import InputError
 
 # Bundled panels: name -> (season, horizon). Files panels/{name}_{train,test}.csv.
@@ -57,7 +58,8 @@ class Panel:
 
 def bundled_paths(dataset: str) -> tuple[str, str]:
   if dataset not in PANELS:
-    raise InputError(f'--dataset: unknown panel {dataset!r}; bundled: {", ".join(PANELS)}')
+    raise InputError(f'--dataset: unknown panel {dataset!r}; bundled: '
+                     f'{", ".join(PANELS)} (and the single series {", ".join(forecast.DATASETS)})')
   root = importlib.resources.files('rnnjax.data') / 'panels'
   return str(root / f'{dataset}_train.csv'), str(root / f'{dataset}_test.csv')
 
@@ -109,6 +111,10 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
     columns = dict(id_column=id_column, time_column=time_column,
                    target_column=target_column)
     train_path, flag = csv_path, '--csv_path'
+  elif dataset in forecast.DATASETS:  # A bundled single series: a panel of one.
+    file, time_column, target_column, _ = forecast.DATASETS[dataset]
+    train_path, flag = forecast.bundled_path(dataset), '--dataset'
+    columns = dict(id_column='', time_column=time_column, target_column=target_column)
   else:
     train_path, test_path = bundled_paths(dataset)
     columns = dict(zip(('id_column', 'time_column', 'target_column'), BUNDLED_COLUMNS))

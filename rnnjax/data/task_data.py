@@ -122,6 +122,8 @@ def _load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_colu
                    target_columns=(), input_columns=(), lookback=24, horizon=1,
                    season=-1, difference=False, classical_baselines=True, origin_back=0):
   del seed  # Forecast splits are chronological: nothing is drawn.
+  if not csv_path and dataset in panel.PANELS:
+    raise InputError(f'--dataset: {dataset} is a panel of many series; add --task=panel')
   data = forecast.load(dataset='' if csv_path else dataset, csv_path=csv_path,
                        time_column=time_column, target_columns=target_columns,
                        input_columns=input_columns, lookback=lookback, horizon=horizon,
@@ -233,7 +235,8 @@ def _load_panel(*, dataset, seed, val_size, test_size, csv_path='', test_path=''
                      test_path=test_path, id_column=id_column, time_column=time_column,
                      target_column=target_columns[0] if target_columns else '',
                      horizon=horizon)
-  default_season = 0 if csv_path else panel.PANELS[dataset][0]
+  default_season = (0 if csv_path else forecast.DATASETS[dataset][3]
+                    if dataset in forecast.DATASETS else panel.PANELS[dataset][0])
   notes = whole.notes
   if season < 0 and csv_path and time_column:
     season, note = times.infer_season(whole.times[0], time_column)
