@@ -60,6 +60,19 @@ MLFLOW_URI = flags.DEFINE_string('mlflow_uri', '', 'Also log the finished sweep 
                                  'pip install "rnnjax[mlflow]".')
 MLFLOW_EXPERIMENT = flags.DEFINE_string('mlflow_experiment', 'rnnjax', 'MLflow experiment '
                                         'of --mlflow_uri\'s runs.')
+WANDB_PROJECT = flags.DEFINE_string('wandb_project', '', 'Also log the finished sweep as '
+                                    'Weights & Biases runs in this project: a run per '
+                                    'member (hyperparameters as config, curves as history, '
+                                    'scores as summary) and one for the final model, grouped '
+                                    'under the work directory\'s name. Needs pip install '
+                                    '"rnnjax[wandb]".')
+WANDB_DIR = flags.DEFINE_string('wandb_dir', '', 'Where --wandb_project\'s runs are written '
+                                '(DIR/wandb/; default: the work directory).')
+WANDB_MODE = flags.DEFINE_enum('wandb_mode', 'offline', ['offline', 'online'],
+                               'offline: --wandb_project\'s runs are written locally, '
+                               'nothing is sent (upload later: wandb sync DIR/wandb); '
+                               'online: sent to the W&B server (needs WANDB_API_KEY or '
+                               'wandb login).')
 COMPILE_CACHE_DIR = flags.DEFINE_string(
     'compile_cache_dir', None, 'Where compiled programs are kept for later runs on this '
     'machine (a repeated or resumed sweep skips compiling; default: '
@@ -106,6 +119,13 @@ def main(argv):
     if MLFLOW_URI.value and not DRY_RUN.value and distributed.is_main():
       from rnnjax.final import mlflow_log  # pylint: disable=g-import-not-at-top
       mlflow_client = mlflow_log.client(MLFLOW_URI.value)  # Refused before training.
+    wandb_dir = None
+    if WANDB_PROJECT.value and not DRY_RUN.value and distributed.is_main():
+      from rnnjax.results import wandb_log  # pylint: disable=g-import-not-at-top
+      wandb_dir = WANDB_DIR.value or workdir
+      wandb_log.check(WANDB_PROJECT.value, wandb_dir, WANDB_MODE.value)  # Before training.
+    elif WANDB_DIR.value and not WANDB_PROJECT.value:
+      raise InputError('--wandb_dir: given without --wandb_project')
     sweep.run_sweep(spec_from_flags(), workdir, overwrite=OVERWRITE.value,
                     group_size=GROUP_SIZE.value, keep_checkpoints=KEEP_CHECKPOINTS.value,
                     progress_bar=sys.stderr.isatty() and distributed.is_main(),
@@ -116,6 +136,12 @@ def main(argv):
     if mlflow_client is not None:
       mlflow_log.log_sweep(MLFLOW_URI.value, workdir, experiment=MLFLOW_EXPERIMENT.value,
                            mlflow_client=mlflow_client)
+    if wandb_dir is not None:
+      runs = wandb_log.log_sweep(workdir, WANDB_PROJECT.value, directory=wandb_dir,
+                                 mode=WANDB_MODE.value)
+      where = os.path.join(wandb_dir, 'wandb')
+      print(f'W&B: {len(runs)} {WANDB_MODE.value} runs in {where}' + (
+          f' (upload: wandb sync {where})' if WANDB_MODE.value == 'offline' else ''))
   except InputError as e:
     print(f'error: {e}', file=sys.stderr)
     if isinstance(e, WriteError):
