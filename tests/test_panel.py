@@ -182,3 +182,26 @@ def test_task_data_loads_a_users_panel_with_its_options_and_folds(long_csv):
   assert folds[0].arrays['train']['count'] < folds[1].arrays['train']['count']
   with pytest.raises(InputError, match='^--val_size: a panel validates'):
     task_data.load(task='panel', val_size=3, **options)
+
+
+def test_a_panel_sweep_ranks_by_owa_refits_and_tables_the_competition(tmp_path, long_csv):
+  from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
+  path, _ = long_csv
+  spec = sweep.SweepSpec(
+      task='panel', csv_path=path, id_column='unique_id', time_column='ds',
+      target_columns=('y',), horizon=4, season=4, lookback='8', classical_baselines=False,
+      normalization='grid(robust,last)', loss='mae', hidden_size='8', batch_size='8',
+      train_steps=40, eval_every=20, num_seeds=2, ensemble='top', ensemble_size=4,
+      combine='median', refit=1)
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
+  assert summary['selection']['metric'] == 'owa'
+  owa = [summary['members'][i]['val']['owa'] for i in range(len(summary['members']))]
+  ranked = [summary['members'].uids.tolist().index(u) for u in summary['ranking']]
+  assert [owa[i] for i in ranked] == sorted(owa)
+  final = summary['final']
+  assert final['kind'] == 'refit' and set(final['test']) == {'smape', 'mase', 'owa'}
+  rows = {r['method']: r for r in summary['test_table']}
+  assert rows['naive2']['owa'] == pytest.approx(1.0)
+  assert any(m.startswith('final: ') for m in rows)
+  assert [r['smape'] for r in summary['test_table']] == sorted(
+      r['smape'] for r in summary['test_table'])

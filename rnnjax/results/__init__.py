@@ -12,6 +12,7 @@ Imports the engine and search; never final or run.
   outputs        where a running sweep's records go
   tensorboard    TensorBoard event files and the HParams tab
   trial_files    Optuna journal, trials.csv and curves.csv
+  wandb_log      Weights & Biases runs of a finished sweep (offline by default)
 
 `read_metrics(WORKDIR)` and `read_summary(WORKDIR)` read a finished sweep.
 """

@@ -31,6 +31,7 @@ SUMMARY = 'summary.json'      # scores, ranking, the final model (summary_file.w
 MEMBERS = 'members.npz'       # a large sweep's member records as columns (member_table)
 CHECKPOINTS = 'checkpoints'
 TENSORBOARD = 'tensorboard'
+WANDB = 'wandb'               # offline Weights & Biases runs (wandb_log; --wandb_dir elsewhere)
 FIGURES = 'figures'
 MODEL = 'model'               # the final model (final.model_files)
 PREDICTIONS = 'predictions'   # experiments.predict's default output
@@ -42,7 +43,7 @@ SAMPLE = 'sample.txt'         # charlm's sample of the best member
 LOCK = 'sweep.lock'           # held while a sweep runs (run.lock)
 # What a sweep writes, and `run.workdir.clear` removes (not the lock, nor the sample).
 OWN_ENTRIES = (SWEEP, PLAN, METRICS, SUMMARY, CHECKPOINTS, TENSORBOARD, FIGURES, MODEL,
-               PREDICTIONS, TPE_JOURNAL, JOURNAL, TRIALS, CURVES, CHUNKS, MEMBERS)
+               PREDICTIONS, TPE_JOURNAL, JOURNAL, TRIALS, CURVES, CHUNKS, MEMBERS, WANDB)
 TEMPORARY = '.tmp-'           # The prefix of an entry `atomic` is writing.
 
 
