@@ -18,6 +18,12 @@ not added: the errors of the averaged forecast already hold what the ensemble mi
 Arrays in, arrays out: the model (tuned.py) forecasts from the origins
 `backtest_origins` gives; `validation_residuals` and `coverage_on_test` score those
 forecasts against the series.
+
+A panel (many series, one model; data/panel.py) has one validation window per series:
+the scores of step k are the errors of the validated series (weight > 0), each divided
+by its series' MASE scale (`mase_denom`), so that series of any size share one set of
+scores; a series' interval is its forecast +- the width times its own scale
+(`scaled_residuals`, `scaled_bands`, `scaled_coverage_on_test`).
 """
 
 import math
@@ -80,6 +86,18 @@ def bands(point, residuals, levels, steps: int) -> tuple[dict, dict, list]:
   return lower, upper, notes
 
 
+def scaled_bands(point, residuals, scales, levels, steps: int) -> tuple[dict, dict, list]:
+  """`bands` of a panel: point <float64>[S, steps]; scales <float>[S] each series' MASE
+  scale (data/panel.py `mase_scale` of its history); residuals: `scaled_residuals`."""
+  lower, upper, notes = {}, {}, []
+  scales = np.asarray(scales, np.float64)[:, None]
+  for level in levels:
+    width, note = widths(residuals, level, steps)
+    lower[level], upper[level] = point - width[:, 0] * scales, point + width[:, 0] * scales
+    notes += [n for n in note if n not in notes]
+  return lower, upper, notes
+
+
 def coverage(truth, point, width) -> float:
   """Share of the finite `truth` entries inside point +- width (arrays broadcast)."""
   truth = np.asarray(truth, np.float64)
@@ -113,8 +131,21 @@ def validation_residuals(series, origins, forecasts, val_end: int) -> np.ndarray
   return np.transpose(forecast_errors(series, origins, forecasts, val_end), (1, 0, 2))
 
 
-def describe(residuals, *, refit: bool) -> dict:
-  return {'method': 'split conformal, per step ahead, on validation errors',
+def scaled_residuals(y, forecasts, scales, weight) -> np.ndarray:
+  """<float64>[K, S_val, 1]: a panel's calibration scores (see the module docstring):
+  |y - forecasts| / scales of the series whose weight > 0. y, forecasts <float>[S, K]
+  (the validation windows' targets and forecasts), scales and weight <float>[S]."""
+  errors = np.abs(np.asarray(y, np.float64) - forecasts) / np.asarray(
+      scales, np.float64)[:, None]
+  return errors[np.asarray(weight) > 0].T[..., None]
+
+
+def describe(residuals, *, refit: bool, scaled: bool = False) -> dict:
+  method = 'split conformal, per step ahead, on validation errors'
+  if scaled:
+    method += (" divided by each series' MASE scale (one window per validated series); "
+               "a series' width is the scaled width times its scale")
+  return {'method': method,
           'calibrated_on': ('the final model before its refit (trained on the training '
                             'part alone)' if refit else 'the final model'),
           'steps_calibrated': int(residuals.shape[0]),
@@ -127,7 +158,22 @@ def coverage_on_test(series, origins, forecasts, residuals, horizon: int,
   the test part reaches (at most the calibrated steps, `backtest_origins`); per level the share
   of test points inside their interval, over the first `horizon` steps (what the
   summary scores) and over every step."""
-  errors = forecast_errors(series, origins, forecasts, len(series))
+  return _coverage(forecast_errors(series, origins, forecasts, len(series)), residuals,
+                   horizon, levels)
+
+
+def scaled_coverage_on_test(truth, forecasts, scales, residuals, horizon: int,
+                            levels=(0.8, 0.95)) -> dict:
+  """`coverage_on_test` of a panel: `forecasts` <float64>[S, K] of each series' test
+  part `truth` <float>[S, K] from its end of train, the errors divided by `scales`
+  <float>[S] (the test windows' MASE scales); 'origins' counts the series."""
+  errors = np.abs(np.asarray(truth, np.float64) - forecasts) / np.asarray(
+      scales, np.float64)[:, None]
+  return _coverage(errors[..., None], residuals, horizon, levels)
+
+
+def _coverage(errors, residuals, horizon: int, levels) -> dict:
+  """The dict of `coverage_on_test` for |errors| <float64>[W, K, C]."""
   out = {'steps': int(errors.shape[1]), 'origins': int(errors.shape[0])}
   for level in levels:
     width, _ = widths(residuals, level, errors.shape[1])
