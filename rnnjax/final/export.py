@@ -6,6 +6,16 @@ records their coverage on test. A group's parameters keep the width of the bucke
 trained in (a member of a masked bucket is padded with exact zeros, see model.py); its
 TrainConfig is that bucket's, so the parameters and the config agree. `rnnjax.load`
 (tuned.py) reads it.
+
+A panel's model keeps every series of the sweep's data (`panel_arrays`): each train
+part, its times and its test part. `predict` forecasts from the end of the sweep's data:
+where the test part was given (a bundled competition panel, or --test_path) that is
+the end of each train part, the test part being the future the competition scores;
+where it was held out (a user's CSV without --test_path: each series' last `horizon`
+points) the held-out points are the newest data, and it forecasts from the end of the
+whole file (manifest['panel']['forecast_from']). Its intervals are calibrated on the
+validation windows of the model before any refit, each error divided by its series'
+MASE scale (intervals.py).
 """
 
 import dataclasses
@@ -14,9 +24,13 @@ import os
 import jax
 import numpy as np
 
+from rnnjax.data import panel
+from rnnjax.data import task_data
+from rnnjax.data import times as times_lib
 from rnnjax.engine import distributed
 from rnnjax.engine import gather
 from rnnjax.engine import population as pop
+from rnnjax.errors import InputError
 from rnnjax.final import intervals
 from rnnjax.final import model_files
 from rnnjax.final import tuned
@@ -54,15 +68,16 @@ def groups_of(runs, uids, mesh, datas) -> list:
   return groups
 
 
-def refit_groups(parts, datas) -> list:
-  """The Groups of refit.refit's parameters (see its docstring)."""
+def refit_groups(parts, datas, seeds: int) -> list:
+  """The Groups of refit.refit's parameters (see its docstring), each seed weighing its
+  member's count in the final model, as refit.py combines them (a median needs counts)."""
   groups = []
   for part in parts:
     n = len(part['uids'])
     params = distributed.fetch(part['params'])
     groups.append(Group(_config(part['cfg']), _lookback(datas, part['data_key']),
                         tuple(part['uids']),
-                        tuple(part['weights']),
+                        tuple(float(round(w * seeds)) for w in part['weights']),
                         jax.tree.map(lambda a, n=n: np.asarray(a[:n]), params)))
   return groups
 
@@ -82,6 +97,7 @@ def manifest(spec, summary: dict, data, groups) -> dict:
   return {
       'format': model_files.FORMAT, 'task': spec.task, 'kind': final['kind'],
       'members': list(final['members']),
+      'combine': spec.combine,  # Of the members' outputs: ensemble.combine.
       'groups': [{'train_config': model_files.config_json(g.cfg), 'lookback': g.lookback,
                   'uids': list(g.uids), 'weights': list(g.weights)} for g in groups],
       'data': _json_ready(transform),
@@ -97,11 +113,61 @@ def series_arrays(data) -> dict:
   """Forecasting: the series and its times, to forecast from its end (else {})."""
   if data.task != 'forecast':
     return {}
-  from rnnjax.data import times as times_lib  # pylint: disable=g-import-not-at-top
   transform = data.transform
   times = times_lib.read_times(transform['path'], transform['time_column'])
   return {'series': np.asarray(transform['series'], np.float64),
           'times': np.asarray(times, dtype=str)}
+
+
+def panel_arrays(spec, data) -> tuple[dict, dict]:
+  """(arrays, manifest['panel']) of a panel sweep (see the module docstring): ids
+  <str>[S], values <float64>[sum n_i] the train parts (gap-filled) end to end, offsets
+  <int64>[S + 1], times <str>[sum n_i], test <float64>[S, horizon] and its test_times
+  <str>[S, horizon], naive2 <float64>[2] (Naive2's test sMAPE and MASE, for the OWA)."""
+  transform, horizon = data.transform, data.transform['horizon']
+  columns = {k: transform[k] for k in ('id_column', 'time_column', 'target_column')}
+  dataset = '' if spec.csv_path else spec.dataset or task_data.DEFAULT_DATASET['panel']
+  whole = panel.load(dataset=dataset, csv_path=spec.csv_path, test_path=spec.test_path,
+                     horizon=horizon, **columns)
+  held_out = not spec.test_path and (bool(spec.csv_path) or dataset not in panel.PANELS)
+  # The test part's times: the file's last cells (held out), or the test file's first.
+  try:
+    ids, _, times, _ = panel.read_long(
+        whole.path if held_out else spec.test_path or panel.bundled_paths(dataset)[1],
+        flag='--test_path', **columns)
+    test_times = dict(zip(ids, times))
+  except InputError:  # Columns the transform does not name: the labels predict would give.
+    test_times = {k: times_lib.future_times(t, horizon)
+                  for k, t in zip(whole.ids, whole.times)}
+  arrays = {
+      'ids': np.asarray(whole.ids, str),
+      'offsets': np.cumsum([0] + [len(v) for v in whole.train]).astype(np.int64),
+      'values': np.concatenate(whole.train).astype(np.float64),
+      'times': np.asarray([t for part in whole.times for t in part], str),
+      'test': np.stack(whole.test).astype(np.float64),
+      'test_times': np.asarray([test_times[k][-horizon:] if held_out else
+                                test_times[k][:horizon] for k in whole.ids], str)}
+  if 'naive2' in data.arrays['test']:
+    arrays['naive2'] = np.asarray(data.arrays['test']['naive2'], np.float64)
+  info = {'test_part': 'held_out' if held_out else 'given',
+          'forecast_from': 'data_end' if held_out else 'train_end'}
+  return arrays, info
+
+
+def panel_intervals(info, before, groups, arrays, datas, folds: int, refit: bool) -> None:
+  """Adds the calibration residuals to `arrays` and their description and coverage on
+  test to info['intervals'] (see the module docstring). before: the final model's
+  Groups before any refit; datas: the sweep's data by data key (lookback, fold)."""
+  val_of = {d.transform['lookback']: d.arrays['val']
+            for (_, fold), d in datas.items() if fold == folds - 1}
+  val = next(iter(val_of.values()))  # Targets, scales and weights: every lookback's.
+  forecasts = tuned.TunedModel(info, before, arrays).outputs(
+      lambda g: {k: val_of[g.lookback][k] for k in ('x', 'level')})
+  arrays['residuals'] = intervals.scaled_residuals(val['y'][..., 0], forecasts,
+                                                   val['mase_denom'], val['weight'])
+  info['intervals'] = intervals.describe(arrays['residuals'], refit=refit, scaled=True)
+  info['intervals']['test_coverage'] = tuned.TunedModel(info, groups,
+                                                        arrays).test_coverage()
 
 
 def save(workdir: str | None, sweep, runs, summary: dict, refitted=None, log=print):
@@ -113,12 +179,17 @@ def save(workdir: str | None, sweep, runs, summary: dict, refitted=None, log=pri
     return None
   mesh = sweep.mesh
   before = groups_of(runs, list(final['members']), mesh, sweep.datas)
-  groups = refit_groups(refitted, sweep.datas) if final['kind'] == 'refit' else before
+  groups = (refit_groups(refitted, sweep.datas, final['seeds'])
+            if final['kind'] == 'refit' else before)
   if workdir is None:
     return None
   data = sweep.data  # The usual split (with folds: the last fold's), as the final model's.
   info = manifest(sweep.spec, summary, data, groups)
   arrays = series_arrays(data)
+  if sweep.spec.task == 'panel':
+    arrays, info['panel'] = panel_arrays(sweep.spec, data)
+    panel_intervals(info, before, groups, arrays, sweep.datas, sweep.spec.folds,
+                    refit=final['kind'] == 'refit')
   if sweep.spec.task == 'forecast':
     # A refit trained on validation: its residuals there are in-sample; the model it
     # refits (same members, trained on train alone) gives honest ones.

@@ -1,5 +1,7 @@
 """The forecasting side of a saved model (tuned.py): histories checked, input windows
-scaled as the sweep scaled them, and forecasts fed back past the horizon.
+scaled as the sweep scaled them, and forecasts fed back past the horizon; for a panel
+model (many series), histories by series id, their forecast inputs, intervals and the
+sweep's series as export.py saved them.
 
 Functions of the model's data transform (export.manifest's 'data': columns, lookback,
 horizon, difference, scaling statistics); where forecasts are made, of the model's
@@ -9,7 +11,11 @@ before `ends`. Arrays only: no model, no device.
 
 import numpy as np
 
+from rnnjax.data import common
+from rnnjax.data import panel
+from rnnjax.data import times as times_lib
 from rnnjax.errors import InputError
+from rnnjax.final import intervals
 
 
 def columns(transform) -> list:
@@ -111,3 +117,150 @@ def ahead(transform, steps: int, future_inputs) -> np.ndarray:
                      f'{steps} needed')
   return np.concatenate(
       [np.full((steps, len(transform['target_columns'])), np.nan), future[:steps]], 1)
+
+
+# Panels (data/panel.py): many series, one model. A history is one series' values
+# <float64>[n_i] in original units, oldest first; the model forecasts `horizon` points
+# from the end of each (panel.forecast_inputs: its last `lookback` points, left-padded
+# with its first where it is shorter, and its level), and past the horizon from the
+# history with its forecasts appended, as for one series.
+
+
+def panel_histories(transform, given, what: str = 'histories') -> tuple[list, list, list]:
+  """(ids, values [<float64>[n_i]], times [[str] or None]) of many histories: a long
+  DataFrame (a row per observation, each series' rows in time order; the model's id,
+  time and target columns, `transform`; without an id column, one series) or a dict
+  id -> <float>[n_i]. Gaps (NaN) are filled linearly, as the sweep filled its own;
+  InputError (naming `what`) for a missing column or a series without values."""
+  if isinstance(given, dict):
+    items = [(str(k), v, None) for k, v in given.items()]
+  elif hasattr(given, 'columns'):
+    items = _long_frame(transform, given, what)
+  else:
+    raise InputError(f'{what}: give a long DataFrame (columns {transform["id_column"]!r}, '
+                     f'{transform["time_column"]!r}, {transform["target_column"]!r}) or a '
+                     f'dict of series id -> 1-D array; got a {type(given).__name__}')
+  if not items:
+    raise InputError(f'{what}: holds no series')
+  ids, values, times = [], [], []
+  for key, v, t in items:
+    try:
+      v = np.asarray(v, np.float64)
+    except (TypeError, ValueError):
+      raise InputError(f'{what}: series {key!r} holds values that are not numbers') from None
+    if v.ndim != 1:
+      raise InputError(f'{what}: series {key!r} is an array of shape {v.shape}, not 1-D')
+    if not np.any(np.isfinite(v)):
+      raise InputError(f'{what}: series {key!r} is empty (no values)')
+    if np.any(np.isinf(v)):
+      raise InputError(f'{what}: series {key!r} holds infinite values')
+    ids.append(key)
+    values.append(common.fill_gaps(v[:, None], ['the target'], f'{what}: {key!r}')[:, 0])
+    times.append(t)
+  return ids, values, times
+
+
+def _long_frame(transform, frame, what: str) -> list:
+  """[(id, values, times or None)] of a long DataFrame, series in order of first row."""
+  columns = [str(c) for c in frame.columns]
+  id_column, time_column = transform['id_column'], transform['time_column']
+  for name, column in (('id', id_column), ('target', transform['target_column'])):
+    if column and column not in columns:
+      raise InputError(f'{what}: no column {column!r} (the model\'s {name} column); '
+                       f'columns are {columns}')
+  values = frame[transform['target_column']].to_numpy()
+  times = (frame[time_column].astype(str).to_numpy() if time_column in columns
+           else None)
+  if not id_column:
+    return [(str(transform['ids'][0]), values, None if times is None else list(times))]
+  if not len(frame):
+    return []
+  keys = frame[id_column].astype(str).to_numpy()
+  order = np.argsort(keys, kind='stable')  # Each series' rows keep their order.
+  groups = np.split(order, np.flatnonzero(keys[order][1:] != keys[order][:-1]) + 1)
+  groups.sort(key=lambda rows: rows[0])
+  return [(keys[rows[0]], values[rows], None if times is None else list(times[rows]))
+          for rows in groups]
+
+
+def panel_inputs(transform, histories, lookback) -> dict:
+  """The split a panel model forecasts from the end of each history: x <float32>[S,
+  lookback, 1] and level <float32>[S, 2] (lookback None: the model's)."""
+  return panel.forecast_inputs(histories, lookback=lookback or transform['lookback'],
+                               horizon=transform['horizon'])
+
+
+def panel_scales(transform, histories) -> np.ndarray:
+  """<float64>[S]: each history's MASE scale (panel.mase_scale, the model's season)."""
+  return np.asarray([panel.mase_scale(h, transform['season']) for h in histories])
+
+
+def panel_paths(transform, outputs, histories, steps: int) -> np.ndarray:
+  """<float64>[S, steps]: forecasts of `steps` points after each history; past the
+  horizon the forecasts are fed back. outputs: histories -> <float64>[S, horizon], the
+  model's averaged forecasts from their ends."""
+  horizon = transform['horizon']
+  histories, point, done = list(histories), np.empty((len(histories), steps)), 0
+  while done < steps:
+    ahead, take = outputs(histories), min(horizon, steps - done)
+    point[:, done:done + take] = ahead[:, :take]
+    histories = [np.concatenate([h, a[:take]]) for h, a in zip(histories, ahead)]
+    done += take
+  return point
+
+
+def panel_forecast(transform, arrays, outputs, given, steps: int, levels,
+                   what: str = 'histories') -> dict:
+  """What TunedModel.forecast returns for a panel (its docstring): `given` histories
+  (`panel_histories`), forecast by `outputs` (`panel_paths`), with the intervals of
+  the residuals in `arrays` (intervals.scaled_bands), if it holds them."""
+  ids, histories, times = panel_histories(transform, given, what)
+  point = panel_paths(transform, outputs, histories, steps)
+  lower, upper, notes = {}, {}, []
+  if 'residuals' in arrays:
+    lower, upper, notes = intervals.scaled_bands(
+        point, arrays['residuals'], panel_scales(transform, histories), levels, steps)
+  if steps > transform['horizon']:
+    notes.append(f'steps past the horizon ({transform["horizon"]}) feed the forecasts '
+                 'back as history')
+  return {'ids': ids, 'point': point, 'lower': lower, 'upper': upper, 'notes': notes,
+          'times': [times_lib.future_times(t or [], steps) for t in times]}
+
+
+def saved_series(arrays, *, with_test: bool = False) -> tuple[list, list, list]:
+  """(ids, values [<float64>[n_i]], times [[str]]) of the sweep's series as export.py
+  saved them: each series' train part, followed by its test part when `with_test`."""
+  offsets = arrays['offsets']
+  cut = lambda a, i: a[offsets[i]:offsets[i + 1]]
+  ids = [str(k) for k in arrays['ids']]
+  values = [cut(arrays['values'], i) for i in range(len(ids))]
+  times = [[str(t) for t in cut(arrays['times'], i)] for i in range(len(ids))]
+  if with_test:
+    values = [np.concatenate([v, t]) for v, t in zip(values, arrays['test'])]
+    times = [t + [str(c) for c in c_test] for t, c_test in zip(times, arrays['test_times'])]
+  return ids, values, times
+
+
+def panel_scored(transform, arrays, histories=None, futures=None) -> tuple[list, dict]:
+  """(values, split): the histories forecast from, and the split the summary scores
+  their forecasts on: y <float64>[S, horizon, 1] (the first `horizon` points of each
+  future, by id), each history's MASE scale, weight 1. Without histories: the sweep's
+  train parts and test parts (`saved_series`), with Naive2's (sMAPE, MASE) there for
+  the OWA, as the summary scored its final model."""
+  horizon, naive2 = transform['horizon'], None
+  if histories is None:
+    ids, values, _ = saved_series(arrays)
+    futures, naive2 = dict(zip(ids, arrays['test'])), arrays.get('naive2')
+  else:
+    ids, values, _ = panel_histories(transform, histories)
+    futures = {str(k): v for k, v in (futures or {}).items()}
+  futures = [np.asarray(futures.get(k, []), np.float64) for k in ids]
+  for key, future in zip(ids, futures):
+    if len(future) < horizon or not np.all(np.isfinite(future[:horizon])):
+      raise InputError(f'futures: series {key!r} has {len(future)} points; the model is '
+                       f'scored on the next {horizon}, all finite')
+  split = {'y': np.stack([f[:horizon] for f in futures])[..., None],
+           'mase_denom': panel_scales(transform, values), 'weight': np.ones(len(values))}
+  if naive2 is not None:
+    split['naive2'] = np.asarray(naive2)
+  return values, split

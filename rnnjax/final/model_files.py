@@ -7,7 +7,9 @@
                          figures the model reached, interval coverage, versions
   model/params.msgpack   each group's parameters <[M_g, ...]> (flax.serialization)
   model/arrays.npz       forecasting: the series (levels, gap-filled), its times, and
-                         the validation residuals the intervals are calibrated on
+                         the validation residuals the intervals are calibrated on; a
+                         panel: every series' train part, times and test part, and the
+                         residuals (export.panel_arrays)
 
 `write` writes them (export.py decides what), `read` reads them back (tuned.py's
 `rnnjax.load`), each damaged or missing file refused in one line naming it.
@@ -29,6 +31,9 @@ from rnnjax.results import files
 DIRNAME = files.MODEL
 MANIFEST, PARAMS, ARRAYS = 'manifest.json', 'params.msgpack', 'arrays.npz'
 FORMAT = 1
+# The arrays a task's model cannot do without.
+NEEDS = {'forecast': ('series', 'times'),
+         'panel': ('ids', 'offsets', 'values', 'times', 'test', 'test_times')}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,10 +128,10 @@ def read(path: str):
     raise InputError(f'{where} is not a model manifest ({type(e).__name__}: '
                      f'{e})') from None
   arrays = {}
-  if task == 'forecast' or os.path.exists(os.path.join(path, ARRAYS)):
+  if task in NEEDS or os.path.exists(os.path.join(path, ARRAYS)):
     arrays = _load(path, ARRAYS, _npz)
   # Forecasting reads its series from here (residuals: only a model with intervals).
-  missing = sorted({'series', 'times'} - set(arrays)) if task == 'forecast' else []
+  missing = sorted(set(NEEDS.get(task, ())) - set(arrays))
   if missing:
     raise InputError(f'{os.path.join(path, ARRAYS)} lacks {", ".join(missing)}')
   return info, groups, arrays

@@ -2,6 +2,7 @@
 
   model = rnnjax.load('runs/quickstart')          # reads WORKDIR/model/ (model_files.py)
   fc = model.forecast(history, steps=12)          # forecasting: points and intervals
+  fc = model.forecast({'a': a, 'b': b}, steps=8)  # a panel: many series (or a long DataFrame)
   model.predict_proba(sequences), model.predict(sequences)   # classification
   model.sample(prompt, num_chars=200), model.bits_per_char(text)  # character LM
 
@@ -14,7 +15,8 @@ summary's test figures.
 
 Forecasting past the horizon feeds forecasts back: the model forecasts `horizon` steps
 from the last `lookback` points, appends them to the history as if observed, and goes
-on. With input columns, their future values must be given (`future_inputs`).
+on. With input columns, their future values must be given (`future_inputs`). A panel
+model forecasts every series given from its end the same way (forecasting.py).
 
 The class is the face; the work is done by arrays-only functions: forecasting.py
 (histories, windows, forecasts fed back), cases.py (a classifier's cases), intervals.py
@@ -101,16 +103,17 @@ class TunedModel:
 
   def outputs(self, make_split) -> np.ndarray:
     """<float64>[...]: the members' outputs (tasks.Task.outputs) on the split that
-    `make_split(group)` builds for each group, averaged with the members' weights."""
+    `make_split(group)` builds for each group, combined with the members' weights
+    (their counts) as the sweep's final model combined them (ensemble.combine)."""
     rows = []
     for group, params in zip(self._groups, self._device):
       split = distributed.put(sharding.device_dtypes(make_split(group)),
                               sharding.replicated(self._mesh))
       out = pop.population_outputs_fn(group.cfg, self._mesh)(params, split)
       rows.append(np.asarray(distributed.fetch(out))[:len(group.uids)])
-    stacked = np.concatenate(rows).astype(np.float64)
-    weights = self._weights.reshape((-1,) + (1,) * (stacked.ndim - 1))
-    return np.sum(stacked * weights, axis=0) / self._weights.sum()
+    how = self.manifest.get('combine', 'mean')  # As the summary combined them.
+    return ensemble.combine(np.concatenate(rows), self._weights.astype(
+        np.int64) if how == 'median' else self._weights, how)
 
   def _metrics(self, outputs, split) -> dict:
     names = self.manifest.get('metric_names', {})
@@ -147,6 +150,8 @@ class TunedModel:
 
   def forecast(self, history, steps: int, *, future_inputs=None, levels=DEFAULT_LEVELS):
     """Forecasts the `steps` points after `history`, with prediction intervals.
+    A panel model takes many histories, a long DataFrame or a dict id -> <float>[n_i],
+    and returns {'ids', 'point' <float64>[S, steps], ...}: forecasting.panel_forecast.
 
     Args:
       history: <float>[N, C] levels in original units, columns `self.columns` (targets,
@@ -160,13 +165,16 @@ class TunedModel:
       {'point': <float64>[steps, C_out], 'lower' and 'upper': {level: <float64>[steps,
       C_out]}, 'notes': [str]} (see intervals.py for how the intervals are made).
     """
-    if self.task != 'forecast':
+    if self.task not in ('forecast', 'panel'):
       raise InputError(f'forecast: this is a {self.task} model')
     if int(steps) < 1:
       raise InputError(f'steps: {steps} must be >= 1')
     for level in levels:
       if not 0 < level < 1:
         raise InputError(f'levels: {level:g} must lie in (0, 1)')
+    if self.task == 'panel':
+      return forecasting.panel_forecast(self.transform, self.arrays, self._panel_outputs,
+                                        history, int(steps), levels)
     values = self.check_history(history)
     ahead = forecasting.ahead(self.transform, steps, future_inputs)
     point = self._paths(np.concatenate([values, ahead]), [len(values)], steps)[0]
@@ -206,7 +214,12 @@ class TunedModel:
     keys = [f'{level:g}' for level in levels]
     if all(k in saved for k in keys):
       return {k: saved[k] for k in ['steps', 'origins'] + keys}
-    series, residuals = self.arrays['series'], self.arrays['residuals']
+    series, residuals = self.arrays.get('series'), self.arrays['residuals']
+    if self.task == 'panel':
+      values, split = forecasting.panel_scored(self.transform, self.arrays)
+      return intervals.scaled_coverage_on_test(
+          split['y'][..., 0], self._panel_outputs(values), split['mase_denom'], residuals,
+          self.transform['horizon'], levels)
     origins, forecasts = self._backtests(self.transform['split_points'][1], len(series),
                                          residuals.shape[0])
     return intervals.coverage_on_test(series, origins, forecasts, residuals,
@@ -225,6 +238,22 @@ class TunedModel:
     ends = np.arange(max(start, self._need()), len(values) - self.transform['horizon'] + 1)
     outputs = self._scaled_forecasts(values, ends)
     return self._metrics(outputs, forecasting.target_split(self.transform, values, ends))
+
+  # Panels (many series, one model).
+
+  def _panel_outputs(self, histories) -> np.ndarray:
+    """<float64>[S, horizon]: the forecasts from the end of each history <[n_i]>."""
+    return self.outputs(lambda g: forecasting.panel_inputs(self.transform, histories,
+                                                           g.lookback))
+
+  def evaluate_panel(self, histories=None, futures=None) -> dict:
+    """The summary's metrics (sMAPE, MASE) of forecasts from the end of each history
+    (as `forecast` takes them) of the next `horizon` points, `futures` (id -> values).
+    Neither given: the sweep's test part from the end of each train part, with its OWA:
+    the summary's final test figures."""
+    values, split = forecasting.panel_scored(self.transform, self.arrays, histories,
+                                             futures)
+    return self._metrics(self._panel_outputs(values), split)
 
   # Classification.
 
