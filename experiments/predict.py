@@ -4,7 +4,10 @@ r"""Uses a finished sweep's final model (WORKDIR/model/) on new data; see README
 
 Forecasting: forecasts `--steps_ahead` points from the end of the work directory's
 series (or of `--csv_path`, a CSV with the same columns), with prediction intervals at
-`--levels`; writes OUT/forecast.csv and OUT/forecast.png. Classification: classifies the
+`--levels`; writes OUT/forecast.csv and OUT/forecast.png. A panel model (many series):
+the same from the end of each series (the sweep's, or each of a long `--csv_path`);
+forecast.csv is long, `unique_id,ds,forecast,lower_80,upper_80,...`, and forecast.png
+draws a few series. Classification: classifies the
 cases of `--ts_path`; writes OUT/predictions.csv. Character model: continues `--prompt`;
 writes OUT/sample.txt. OUT is `--out_dir` (default WORKDIR/predictions). Bad input is
 one line on stderr, exit status 2, nothing written.
@@ -61,7 +64,8 @@ def main(argv):
   paths = out['paths']
   if out['plot'] and FIGURES.value:
     from rnnjax.figures import forecast_plot  # pylint: disable=g-import-not-at-top
-    paths += forecast_plot.plot_forecast(**out['plot'])  # matplotlib: only when asked.
+    draw = forecast_plot.plot_panel if out.get('panel') else forecast_plot.plot_forecast
+    paths += draw(**out['plot'])  # matplotlib: only when asked.
   print('\n'.join(out['lines']))
   print('wrote ' + ', '.join(paths))
 

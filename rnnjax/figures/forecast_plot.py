@@ -1,11 +1,13 @@
 """A forecast of the future: the history, the test part with the model's one-step
-predictions, and the forecast with its prediction intervals (experiments/predict.py)."""
+predictions, and the forecast with its prediction intervals (experiments/predict.py);
+for a panel model a few of its series, one panel each (`plot_panel`)."""
 
 import numpy as np
 
 from rnnjax.figures import style
 
 MIN_SHOWN = 72  # Points of history drawn at least (all of a shorter series).
+PANEL_SHOWN = 40  # The same for each series of a panel (or 3 forecasts' worth).
 
 
 def plot_forecast(out_dir: str, *, columns, times, history, future_times, point, bands,
@@ -51,3 +53,60 @@ def plot_forecast(out_dir: str, *, columns, times, history, future_times, point,
     if note:
       style.note(fig, note, style.FULL_WIDTH)
     return style.save(fig, out_dir, name)
+
+
+def plot_panel(out_dir: str, *, series, note: str = '', name: str = 'forecast') -> list:
+  """Writes NAME.png and NAME.pdf: a panel model's forecast of a few series, two per row.
+
+  series: one dict per series: 'title'; 'times' [n] and 'history' <float>[n]; 'future_times'
+  [S], 'point' <float>[S] and 'bands' {level: (lower, upper)}, each <float>[S]; 'test':
+  None or {'start': the position of its first point, 'truth' <float>[h], 'pred'
+  <float>[h] the model's forecast of it from the point before 'start'}.
+  """
+  rows = -(-len(series) // 2)
+  with style.context():
+    fig = style.new_figure(width=style.FULL_WIDTH, height=0.9 + 1.7 * rows)
+    axes = fig.subplots(rows, min(2, len(series)), squeeze=False).ravel()
+    for ax, one in zip(axes, series):
+      _draw_series(ax, one)
+    for ax in axes[len(series):]:
+      ax.set_visible(False)
+    legend = {}
+    for ax in axes[:len(series)]:
+      for handle, label in zip(*ax.get_legend_handles_labels()):
+        legend.setdefault(label, handle)
+    fig.legend(legend.values(), legend.keys(), loc='outside upper center', ncols=5)
+    if note:
+      style.note(fig, note, style.FULL_WIDTH)
+    return style.save(fig, out_dir, name)
+
+
+def _draw_series(ax, one: dict) -> None:
+  history, point = np.asarray(one['history'], float), np.asarray(one['point'], float)
+  n, steps, test = len(history), len(point), one.get('test')
+  shown = min(n, max(PANEL_SHOWN, 3 * steps))
+  ax.plot(np.arange(n - shown, n), history[-shown:], color=style.OKABE_ITO[6],
+          linewidth=0.8, label='history')
+  if test:
+    x_test = test['start'] + np.arange(len(test['truth']))
+    ax.axvspan(x_test[0] - 0.5, x_test[-1] + 0.5, color=style.FAINT, alpha=0.15,
+               linewidth=0)
+    if test['start'] >= n:  # A given test part: after the history, forecast from its end.
+      ax.plot(x_test, test['truth'], color=style.OKABE_ITO[6], linewidth=0.8,
+              linestyle=':', marker='.', markersize=2, label='test part')
+    else:  # Held out: the newest history, and the model's forecast of it.
+      ax.plot(x_test, test['pred'], color=style.OKABE_ITO[1], linewidth=0.9,
+              linestyle='--', label='test part: forecast from before it')
+  x_future = np.arange(n, n + steps)
+  for k, level in enumerate(sorted(one['bands'], reverse=True)):
+    lower, upper = one['bands'][level]
+    ax.fill_between(x_future, lower, upper, color=style.OKABE_ITO[0],
+                    alpha=0.15 + 0.15 * k, linewidth=0, label=f'{level:.0%} interval')
+  ax.plot(np.concatenate([[n - 1], x_future]), np.concatenate([history[-1:], point]),
+          color=style.OKABE_ITO[0], marker='o', markersize=2, label='forecast')
+  end = max(n + steps, test['start'] + len(test['truth']) if test else 0)
+  labels = list(one['times']) + list(one['future_times'])
+  ticks = np.unique(np.linspace(n - shown, end - 1, 5).astype(int))
+  ax.set_xticks(ticks, [labels[t] if t < len(labels) else '' for t in ticks])
+  ax.set_xlim(n - shown - 0.5, end - 0.5)
+  ax.set_title(one['title'], loc='left')

@@ -1,6 +1,7 @@
 """What `experiments/predict.py` does with a finished sweep's model: `run` reads the new
 data, predicts, writes a CSV (or a sample) and returns the lines to print and the
-figure to draw. Everything is checked and computed before anything is written, so bad
+figure to draw (a panel model's parts: panel_predictions.py). Everything is checked
+and computed before anything is written, so bad
 input (InputError) writes nothing. Its messages name flags: the model's (tuned.py),
 which name the Python arguments, are translated (`prompt: ...` -> `--prompt: ...`).
 """
@@ -18,6 +19,7 @@ from rnnjax.data import common
 from rnnjax.data import forecast as forecast_data
 from rnnjax.data import times as times_lib
 from rnnjax.errors import InputError
+from rnnjax.final import panel_predictions
 from rnnjax.final import tuned
 from rnnjax.results import files
 
@@ -162,7 +164,8 @@ def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str 
         levels=(0.8, 0.95), ts_path: str = '', prompt: str = '', num_chars: int = 500,
         temperature: float = 0.8, seed: int = 0, out_dir: str = '') -> dict:
   """Predicts with WORKDIR's final model; returns {'lines': [str], 'paths': written,
-  'plot': keyword arguments of figures.forecast_plot.plot_forecast or None}.
+  'plot': keyword arguments of figures.forecast_plot.plot_forecast (a panel's:
+  plot_panel, and 'panel': True) or None}.
 
   Forecast (steps_ahead: default the horizon; csv_path, future_path, levels),
   classify (ts_path) or sample (prompt, num_chars, temperature, seed), by the model's
@@ -176,6 +179,7 @@ def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str 
   loaded = time.perf_counter() - start
   out_dir = out_dir or os.path.join(workdir, files.PREDICTIONS)
   foreign = {'forecast': ('ts_path', 'prompt'),
+             'panel': ('ts_path', 'prompt', 'future_path'),
              'classify': ('steps_ahead', 'csv_path', 'future_path', 'prompt'),
              'charlm': ('steps_ahead', 'csv_path', 'future_path', 'ts_path')}[model.task]
   given = dict(steps_ahead=steps_ahead, csv_path=csv_path, future_path=future_path,
@@ -187,6 +191,8 @@ def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str 
   with flag_names():
     if model.task == 'forecast':
       return _forecast(model, out_dir, loaded, steps_ahead, csv_path, future_path, levels)
+    if model.task == 'panel':
+      return _panel(model, out_dir, loaded, steps_ahead, csv_path, levels)
     if model.task == 'classify':
       return _classify(model, out_dir, ts_path)
     return _sample(model, out_dir, prompt, num_chars, temperature, seed)
@@ -208,15 +214,7 @@ def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
   if test_start is not None:
     test_pred = model.backtest(values, range(test_start, len(values)), 1)[:, 0]
   lines = [forecast_table(model, header, rows)] + [f'note: {n}' for n in fc['notes']]
-  coverage = model.test_coverage(levels)  # The levels asked: saved, or computed now.
-  if coverage:
-    horizon = model.transform['horizon']
-    first = '1 step' if horizon == 1 else f'1-{horizon} steps'
-    lines.append(f'coverage on the test part ({first} ahead / 1-{coverage["steps"]} steps '
-                 'ahead): ' + ', '.join(
-                     f'{level * 100:g}% intervals {c["first_steps"]:.0%} / '
-                     f'{c["all_steps"]:.0%}'
-                     for level, c in ((l, coverage[f'{l:g}']) for l in levels)))
+  lines += coverage_lines(model, levels)
   lines.append(f'model loaded in {loaded:.2f} s, forecast in {took:.2f} s')
   path = os.path.join(out_dir, 'forecast.csv')
   write_csv(path, header, rows)
@@ -229,6 +227,57 @@ def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
               note=f'{model.kind} final model. Intervals: split conformal on validation '
                    f'errors, per step ahead. {notes}')
   return {'lines': lines, 'paths': [path], 'plot': plot}
+
+
+def coverage_lines(model, levels) -> list:
+  """The intervals' coverage on the sweep's test part, at the levels asked (saved, or
+  computed now); [] for a model without intervals."""
+  coverage = model.test_coverage(levels)
+  if not coverage:
+    return []
+  horizon = model.transform['horizon']
+  first = '1 step' if horizon == 1 else f'1-{horizon} steps'
+  if model.task == 'panel':  # One forecast per series, of the horizon.
+    return [f'coverage on the test part ({coverage["origins"]} series, {first} ahead): ' +
+            ', '.join(f'{level * 100:g}% intervals {coverage[f"{level:g}"]["all_steps"]:.0%}'
+                      for level in levels)]
+  return [f'coverage on the test part ({first} ahead / 1-{coverage["steps"]} steps '
+          'ahead): ' + ', '.join(
+              f'{level * 100:g}% intervals {c["first_steps"]:.0%} / {c["all_steps"]:.0%}'
+              for level, c in ((l, coverage[f'{l:g}']) for l in levels))]
+
+
+def _panel(model, out_dir, loaded, steps, csv_path, levels):
+  steps = model.transform['horizon'] if steps is None else int(steps)
+  if steps < 1:
+    raise InputError(f'--steps_ahead: {steps} must be >= 1')
+  levels = check_levels(levels)
+  source = panel_predictions.histories(model, csv_path)
+  ids, values, times = source
+  start = time.perf_counter()
+  fc = model.forecast(dict(zip(ids, values)), steps, levels=levels)
+  took = time.perf_counter() - start
+  ahead = [times_lib.future_times(t, steps) for t in times]
+  header, rows = panel_predictions.rows(fc, ahead)
+  tests = panel_predictions.tested(model)
+  picks = panel_predictions.shown(ids, {k: v[2] for k, v in tests.items()})
+  lines = [panel_predictions.table(header, rows, [k for k, _ in picks])]
+  lines += [f'note: {n}' for n in fc['notes']] + coverage_lines(model, levels)
+  lines.append(f'{len(ids)} series x {steps} steps; model loaded in {loaded:.2f} s, '
+               f'forecast in {took:.2f} s')
+  path = os.path.join(out_dir, 'forecast.csv')
+  write_csv(path, header, rows)
+  where = (f'the end of {csv_path}' if csv_path else
+           'the end of each train part (the test part was given: it is the future)'
+           if model.manifest['panel']['forecast_from'] == 'train_end' else
+           'the end of each series (its held-out test part, the newest points, included)')
+  notes = ' '.join(n[0].upper() + n[1:] + '.' for n in fc['notes'])
+  plot = dict(out_dir=out_dir, series=panel_predictions.plot_series(
+      model, source, fc, ahead, picks, tests, from_saved=not csv_path),
+              note=f'{model.kind} final model, forecast from {where}. Intervals: split '
+                   'conformal on validation errors scaled per series, per step ahead. '
+                   f'{notes}')
+  return {'lines': lines, 'paths': [path], 'plot': plot, 'panel': True}
 
 
 def _classify(model, out_dir, ts_path):

@@ -1,0 +1,130 @@
+"""What `experiments/predict.py` does with a panel model (many series, one model), in
+parts that predictions.py puts together: the histories it forecasts from, the long
+forecast table, the few series it prints and draws.
+
+  histories   the sweep's series (from the end of its data, export.py's choice: each
+              train part where the test part was given, each whole series where it was
+              held out), or every series of a long --csv_path with the model's columns
+  rows        forecast.csv: unique_id, ds (continuing each series' time column),
+              forecast, lower_80, upper_80, lower_95, upper_95 (the levels asked)
+  tested      the final model's forecast of each series' test part from its end of
+              train, and its sMAPE there (for choosing what to show, never the model)
+  shown       best and worst series by that sMAPE, and random ones
+"""
+
+import numpy as np
+
+from rnnjax.data import panel
+from rnnjax.errors import InputError
+from rnnjax.final import forecasting
+
+RANDOM_SHOWN = 2  # Series drawn at random, besides the best and the worst.
+_COLUMN_FLAGS = {'--id_column': 'id', '--time_column': 'time', '--target_columns': 'target'}
+
+
+def histories(model, csv_path: str = '') -> tuple[list, list, list]:
+  """(ids, values [<float64>[n_i]], times [[str]]) to forecast from the end of (see the
+  module docstring); a CSV's gaps filled, its bad columns or empty series refused."""
+  if not csv_path:
+    data_end = model.manifest['panel']['forecast_from'] == 'data_end'
+    return forecasting.saved_series(model.arrays, with_test=data_end)
+  transform = model.transform
+  columns = {k: transform[k] for k in ('id_column', 'time_column', 'target_column')}
+  try:
+    ids, values, times, _ = panel.read_long(csv_path, flag='--csv_path', **columns)
+  except InputError as e:
+    flag, colon, rest = str(e).partition(': ')
+    if flag not in _COLUMN_FLAGS:
+      raise
+    raise InputError(f'--csv_path: {rest} (the model\'s {_COLUMN_FLAGS[flag]} column)'
+                     ) from None
+  ids, values, _ = forecasting.panel_histories(transform, dict(zip(ids, values)),
+                                               what=f'--csv_path: {csv_path}')
+  return ids, values, times
+
+
+def smape(point, truth) -> np.ndarray:
+  """<float64>[S]: each series' sMAPE (0-200; 0 where both are 0), as tasks.py scores."""
+  denom = np.abs(point) + np.abs(truth)
+  ratio = np.divide(200.0 * np.abs(point - truth), denom, out=np.zeros_like(denom),
+                    where=denom > 0)
+  return ratio.mean(axis=1)
+
+
+def tested(model) -> dict:
+  """id -> (forecast <float64>[h], test part <float64>[h], sMAPE) of the sweep's test
+  part, forecast by the final model from each series' end of train."""
+  ids, values, _ = forecasting.saved_series(model.arrays)
+  point = model.forecast(dict(zip(ids, values)), model.transform['horizon'],
+                         levels=())['point']
+  truth = model.arrays['test']
+  return {k: (p, t, s) for k, p, t, s in zip(ids, point, truth, smape(point, truth))}
+
+
+def shown(ids, scores: dict, *, seed: int = 0) -> list:
+  """[(id, label)]: the series with the best and the worst test sMAPE (`scores`, id ->
+  sMAPE; only the ids it holds), then RANDOM_SHOWN others drawn with `seed`."""
+  ranked = sorted((k for k in ids if k in scores), key=scores.get)
+  picks = {}
+  for key, which in ((ranked[:1], 'best'), (ranked[-1:], 'worst')):
+    for k in key:
+      picks.setdefault(k, f'{which} test sMAPE {scores[k]:.1f}')
+  rest = [k for k in ids if k not in picks]
+  rng = np.random.default_rng(seed)
+  for i in sorted(rng.choice(len(rest), min(RANDOM_SHOWN, len(rest)), replace=False)):
+    k = rest[i]
+    picks[k] = 'random' + (f', test sMAPE {scores[k]:.1f}' if k in scores else '')
+  return list(picks.items())
+
+
+def rows(fc, future_times) -> tuple[list, list]:
+  """(header, rows) of forecast.csv: a row per series and step (module docstring)."""
+  levels = list(fc['lower'])
+  header = ['unique_id', 'ds', 'forecast'] + [
+      f'{side}_{level * 100:g}' for level in levels for side in ('lower', 'upper')]
+  out = []
+  for i, key in enumerate(fc['ids']):
+    for k, when in enumerate(future_times[i]):
+      row = [key, when, fc['point'][i, k]]
+      for level in levels:
+        row += [fc['lower'][level][i, k], fc['upper'][level][i, k]]
+      out.append(row)
+  return header, out
+
+
+def table(header, rows_, ids, *, max_rows: int = 24) -> str:
+  """The rows of the series `ids` (in that order) as a small text table."""
+  levels = [h[6:] for h in header[3::2]]
+  lines = [f'{"unique_id":>12}  {"ds":>10}  {"forecast":>11}' +
+           ''.join(f'  {level + "% interval":>24}' for level in levels)]
+  by_id = {}
+  for row in rows_:
+    by_id.setdefault(row[0], []).append(row)
+  for row in [r for key in ids for r in by_id.get(key, [])][:max_rows]:
+    bounds = ''.join(f'  {f"[{row[3 + 2 * i]:.6g}, {row[4 + 2 * i]:.6g}]":>24}'
+                     for i in range(len(levels)))
+    lines.append(f'{row[0]:>12}  {row[1]:>10}  {row[2]:11.6g}' + bounds)
+  return '\n'.join(lines)
+
+
+def plot_series(model, source, fc, future_times, picks, tests: dict,
+                from_saved: bool) -> list:
+  """figures.forecast_plot.plot_panel's `series` for the `picks` [(id, label)]. source:
+  `histories`' triple; tests: `tested`; from_saved: the histories are the sweep's
+  (its test part is drawn: after the history where given, its end where held out)."""
+  ids, values, times = source
+  horizon = model.transform['horizon']
+  out = []
+  for key, label in picks:
+    i = ids.index(key)
+    n = len(values[i])
+    test = None
+    if from_saved and key in tests:
+      pred, truth, _ = tests[key]
+      data_end = model.manifest['panel']['forecast_from'] == 'data_end'
+      test = {'start': n - horizon if data_end else n, 'truth': truth, 'pred': pred}
+    out.append({'title': f'{key}: {label}', 'times': times[i], 'history': values[i],
+                'future_times': future_times[i], 'point': fc['point'][i],
+                'bands': {l: (fc['lower'][l][i], fc['upper'][l][i]) for l in fc['lower']},
+                'test': test})
+  return out
