@@ -17,6 +17,10 @@ What `predict` takes and returns, by the model's task (tuned.TunedModel does the
             values. params: steps (default the horizon), levels (default 0.8, 0.95).
             Returns a DataFrame: step (1, 2, ...), then per target the forecast and each
             level's bounds, named as in experiments/predict.py's forecast.csv.
+  panel     histories: a long DataFrame with the model's id, time and target columns
+            (each series' rows oldest first), or a dict id -> values. params as for a
+            forecaster. Returns forecast.csv's long table: unique_id, ds (each series'
+            time column continued; +1, +2, ... without one), forecast, bounds.
   classify  cases: a list of arrays <float>[T_i, C] (or [T_i]), an array [N, T, C], or a
             long DataFrame with a `case` column and one column per channel. Returns a
             DataFrame: predicted (the class label), then p_<class> per class.
@@ -42,6 +46,7 @@ import pandas as pd
 import rnnjax
 from rnnjax.errors import InputError
 from rnnjax.final import model_files
+from rnnjax.final import panel_predictions
 from rnnjax.final import predictions
 from rnnjax.final import tuned
 from rnnjax.results import files
@@ -72,7 +77,8 @@ class TunedPyfunc(mlflow.pyfunc.PythonModel):
 
   def predict(self, context, model_input, params=None):
     del context  # The model was read in load_context.
-    task = {'forecast': forecast, 'classify': classify, 'charlm': sample}[self.model.task]
+    task = {'forecast': forecast, 'panel': panel_forecast, 'classify': classify,
+            'charlm': sample}[self.model.task]
     return task(self.model, model_input, params or {})
 
 
@@ -96,6 +102,16 @@ def forecast(model, history, params: dict) -> pd.DataFrame:
   header, rows = predictions.forecast_rows(model, list(range(1, steps + 1)), fc['point'],
                                            fc['lower'], fc['upper'])
   return pd.DataFrame(rows, columns=['step'] + header[1:])
+
+
+def panel_forecast(model, histories, params: dict) -> pd.DataFrame:
+  """A panel model's long forecast table of many histories (module docstring)."""
+  steps = params.get('steps')
+  steps = model.transform['horizon'] if steps is None else int(steps)
+  levels = predictions.check_levels(params.get('levels', tuned.DEFAULT_LEVELS))
+  fc = model.forecast(histories, steps, levels=levels)
+  header, rows = panel_predictions.rows(fc, fc['times'])
+  return pd.DataFrame(rows, columns=header)
 
 
 def _columns(history, columns) -> np.ndarray:
@@ -147,7 +163,7 @@ def signature(manifest: dict):
   from mlflow.models import ModelSignature  # pylint: disable=g-import-not-at-top
   from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema  # pylint: disable=g-import-not-at-top
   transform = manifest['data']
-  if manifest['task'] == 'forecast':
+  if manifest['task'] in ('forecast', 'panel'):
     return ModelSignature(
         params=ParamSchema([
             ParamSpec('steps', 'long', int(transform['horizon'])),
@@ -168,6 +184,9 @@ def metadata(manifest: dict) -> dict:
   if manifest['task'] == 'forecast':
     info.update(target_columns=list(transform['target_columns']),
                 input_columns=list(transform['input_columns']),
+                horizon=int(transform['horizon']))
+  elif manifest['task'] == 'panel':
+    info.update({k: transform[k] for k in ('id_column', 'time_column', 'target_column')},
                 horizon=int(transform['horizon']))
   elif manifest['task'] == 'classify':
     info.update(classes=list(transform['classes']), channels=int(transform['channels']))

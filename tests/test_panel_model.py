@@ -1,0 +1,250 @@
+"""A panel's saved model (rnnjax/final/export.py, tuned.py, forecasting.py,
+panel_predictions.py): it gives the sweep's final test figures back, forecasts many
+series from a long DataFrame or a dict alike, with per-series conformal intervals, and
+`experiments.predict` writes the long forecast.csv from the end of each series.
+
+Two tiny sweeps on six M1 quarterly series (of the same shapes: the second compiles
+nothing but its refit): a user's CSV whose last points are held out (two lookbacks),
+and its train part with those points given as the test file (a refit of three seeds,
+combined by their median).
+"""
+
+import csv
+import dataclasses
+import os
+
+import numpy as np
+import pytest
+
+from rnnjax.data import panel
+from rnnjax.errors import InputError
+from rnnjax.final import forecasting
+from rnnjax.final import predictions
+from rnnjax.run import sweep
+import rnnjax
+
+IDS = ('QRF1', 'QRF2', 'QNC1', 'QNC2', 'QND1', 'QND2')
+HORIZON = 4
+SPEC = sweep.SweepSpec(
+    task='panel', id_column='unique_id', time_column='ds', target_columns=('y',),
+    horizon=HORIZON, season=4, lookback='grid(4,8)', cell='gru', hidden_size='8',
+    batch_size='8', learning_rate='grid(3e-3,1e-2)', train_steps=100, eval_every=50,
+    classical_baselines=False, ensemble='top', ensemble_size=2)
+
+
+def _rows(path, ids=IDS):
+  with open(path, encoding='utf-8') as f:
+    rows = list(csv.reader(f))
+  return rows[0], [r for r in rows[1:] if r[0] in ids]
+
+
+def _write(path, header, rows):
+  with open(path, 'w', encoding='utf-8') as f:
+    f.write('\n'.join(','.join(r) for r in [header] + rows) + '\n')
+  return str(path)
+
+
+@pytest.fixture(scope='module')
+def held_out(tmp_path_factory):
+  """(summary, workdir, the CSV) of SPEC: each series' last HORIZON points are test."""
+  tmp = tmp_path_factory.mktemp('held_out')
+  train, _ = panel.bundled_paths('m1_quarterly')
+  csv_path = _write(tmp / 'train.csv', *_rows(train))
+  spec = dataclasses.replace(SPEC, csv_path=csv_path)
+  return sweep.run_sweep(spec, str(tmp / 'wd'), log=lambda _: None), str(tmp / 'wd'), csv_path
+
+
+@pytest.fixture(scope='module')
+def given(tmp_path_factory, held_out):
+  """(summary, workdir) of held_out's train part with its test part as a test file,
+  refit with three seeds combined by their median."""
+  tmp = tmp_path_factory.mktemp('given')
+  header, rows = _rows(held_out[2])
+  last = {k: [r for r in rows if r[0] == k][-HORIZON:] for k in IDS}
+  test = [r for k in IDS for r in last[k]]
+  spec = dataclasses.replace(
+      SPEC, csv_path=_write(tmp / 'train.csv', header, [r for r in rows if r not in test]),
+      test_path=_write(tmp / 'test.csv', header, test), refit=3, combine='median')
+  return sweep.run_sweep(spec, str(tmp / 'wd'), log=lambda _: None), str(tmp / 'wd')
+
+
+def _series(csv_path):
+  """id -> (values, times) of a long CSV, in file order."""
+  ids, values, times, _ = panel.read_long(csv_path, id_column='unique_id',
+                                          time_column='ds', target_column='y', flag='t')
+  return {k: (v, t) for k, v, t in zip(ids, values, times)}
+
+
+def test_the_saved_model_gives_the_final_test_figures_back(held_out, given):
+  for summary, workdir, *_ in (held_out, given):
+    model = rnnjax.load(workdir)
+    final = summary['final']
+    assert model.kind == final['kind'] and set(model.test) == {'smape', 'mase', 'owa'}
+    got = model.evaluate_panel()
+    for name, value in final['test'].items():
+      assert got[name] == value, (name, got[name], value)  # Same program, same data.
+  # The refit's three seeds of each member, combined by their median (their mean gives
+  # other figures); the held-out sweep has the same test part.
+  model = rnnjax.load(given[1])
+  assert model.kind == 'refit' and model.manifest['combine'] == 'median'
+  assert sum(len(g.uids) for g in model._groups) == 3 * len(set(given[0]['final']['members']))  # pylint: disable=protected-access
+  model.manifest['combine'] = 'mean'
+  assert model.evaluate_panel()['smape'] != given[0]['final']['test']['smape']
+  np.testing.assert_array_equal(model.arrays['test'], rnnjax.load(held_out[1]).arrays['test'])
+
+
+def test_the_saved_series_and_where_predict_forecasts_from(held_out, given):
+  _, workdir, csv_path = held_out
+  model = rnnjax.load(workdir)
+  whole = _series(csv_path)
+  ids, values, times = forecasting.saved_series(model.arrays, with_test=True)
+  assert ids == list(IDS) and model.manifest['panel']['forecast_from'] == 'data_end'
+  for k, v, t in zip(ids, values, times):  # Held out: the whole file is the newest data.
+    np.testing.assert_array_equal(v, whole[k][0])
+    assert t == whole[k][1]
+  model = rnnjax.load(given[1])
+  assert model.manifest['panel'] == {'test_part': 'given', 'forecast_from': 'train_end'}
+  np.testing.assert_array_equal(model.arrays['test'],
+                                np.stack([whole[k][0][-HORIZON:] for k in IDS]))
+  assert model.arrays['test_times'][0].tolist() == whole[IDS[0]][1][-HORIZON:]
+
+
+def test_intervals_are_per_step_conformal_scaled_per_series_and_widen(held_out, given):
+  model = rnnjax.load(held_out[1])
+  _, values, _ = forecasting.saved_series(model.arrays, with_test=True)
+  fc = model.forecast(dict(zip(IDS, values)), HORIZON, levels=(0.5, 0.8, 0.95))
+  residuals = model.arrays['residuals']  # [K, validated series, 1]: scaled errors.
+  assert residuals.shape == (HORIZON, len(IDS), 1)
+  scales = np.asarray([panel.mase_scale(v, 4) for v in values])
+  for level in (0.5, 0.8, 0.95):
+    n = residuals.shape[1]
+    rank = min(int(np.ceil((n + 1) * level)), n)
+    width = np.maximum.accumulate(np.sort(residuals[..., 0], axis=1)[:, rank - 1])
+    np.testing.assert_allclose(fc['upper'][level] - fc['point'], width * scales[:, None],
+                               rtol=1e-9)
+  for narrow, wide in ((0.5, 0.8), (0.8, 0.95)):
+    assert np.all(fc['lower'][wide] <= fc['lower'][narrow])
+    assert np.all(fc['upper'][narrow] <= fc['upper'][wide])
+  assert np.all(fc['upper'][0.5] < fc['upper'][0.8])
+  # Six validated series are too few errors for 95 % (n < 1 / 0.05 - 1): the largest.
+  assert any('95% intervals from step 1 on' in n for n in fc['notes'])
+  assert 'before its refit' in rnnjax.load(given[1]).manifest['intervals']['calibrated_on']
+  # Coverage on test, by hand: the test forecasts from each end of train.
+  _, train, _ = forecasting.saved_series(model.arrays)
+  test_point = model.forecast(dict(zip(IDS, train)), HORIZON)
+  inside = np.abs(model.arrays['test'] - test_point['point']) <= (
+      test_point['upper'][0.8] - test_point['point'])
+  assert model.manifest['intervals']['test_coverage']['0.8']['all_steps'] == inside.mean()
+
+
+def test_a_dict_and_a_dataframe_give_the_same_forecasts(held_out):
+  pd = pytest.importorskip('pandas')
+  model = rnnjax.load(held_out[1])
+  whole = _series(held_out[2])
+  rows = [(k, t, y) for k in IDS for y, t in zip(*whole[k])]
+  rows = rows[1::2] + rows[::2]  # Interleaved: each series' rows keep their order.
+  frame = pd.DataFrame(sorted(rows, key=lambda r: (int(r[1]), IDS.index(r[0]))),
+                       columns=['unique_id', 'ds', 'y'])
+  by_frame = model.forecast(frame, 6)
+  by_dict = model.forecast({k: whole[k][0] for k in IDS}, 6)
+  assert sorted(by_frame['ids']) == sorted(IDS)
+  order = [by_frame['ids'].index(k) for k in by_dict['ids']]
+  np.testing.assert_array_equal(by_frame['point'][order], by_dict['point'])
+  np.testing.assert_array_equal(by_frame['upper'][0.8][order], by_dict['upper'][0.8])
+  last = {k: int(whole[k][1][-1]) for k in IDS}  # ds continues each series' times.
+  assert by_frame['times'][order[0]] == [str(last[IDS[0]] + s) for s in range(1, 7)]
+  assert by_dict['times'][0] == [f'+{s}' for s in range(1, 7)]
+  assert any('feed the forecasts back' in n for n in by_dict['notes'])
+  # Fed back: steps 5 and 6 are the forecast from the history and the first 4.
+  more = {k: np.concatenate([whole[k][0], by_dict['point'][i, :4]])
+          for i, k in enumerate(IDS)}
+  np.testing.assert_allclose(model.forecast(more, 2)['point'], by_dict['point'][:, 4:],
+                             rtol=1e-12)
+
+
+def test_a_short_history_is_padded_not_refused(held_out):
+  model = rnnjax.load(held_out[1])
+  fc = model.forecast({'one': [5.0], 'two': [4.0, np.nan, 6.0]}, HORIZON)
+  assert fc['point'].shape == (2, HORIZON) and np.all(np.isfinite(fc['point']))
+  x = forecasting.panel_inputs(model.transform, [np.array([4.0, 5.0, 6.0])], 8)['x']
+  np.testing.assert_array_equal(x[0, :, 0], [4.0] * 6 + [5.0, 6.0])  # Gap filled, padded.
+
+
+def test_predict_writes_h_rows_per_series_continuing_ds(tmp_path, held_out, given):
+  _, workdir, csv_path = held_out
+  out = predictions.run(workdir, out_dir=str(tmp_path / 'a'))
+  header, rows = _rows(tmp_path / 'a' / 'forecast.csv')
+  assert header == ['unique_id', 'ds', 'forecast', 'lower_80', 'upper_80', 'lower_95',
+                    'upper_95']
+  whole = _series(csv_path)
+  model = rnnjax.load(workdir)
+  point = model.forecast({k: whole[k][0] for k in IDS}, HORIZON)['point']
+  for i, k in enumerate(IDS):
+    mine = [r for r in rows if r[0] == k]
+    assert [r[1] for r in mine] == [str(int(whole[k][1][-1]) + s) for s in range(1, 5)]
+    np.testing.assert_allclose([float(r[2]) for r in mine], point[i], rtol=1e-7)
+  assert len(out['plot']['series']) == 4 and out['plot']['series'][0]['title'].startswith(
+      tuple(IDS))
+  assert 'best test sMAPE' in out['plot']['series'][0]['title']
+  # Given a test file: from the end of train, ds continuing the train part's times.
+  predictions.run(given[1], out_dir=str(tmp_path / 'b'), steps_ahead=6)
+  _, rows = _rows(tmp_path / 'b' / 'forecast.csv')
+  assert len(rows) == 6 * len(IDS)
+  train_end = int(whole[IDS[0]][1][-HORIZON - 1])
+  assert [r[1] for r in rows[:6]] == [str(train_end + s) for s in range(1, 7)]
+
+
+def test_predict_forecasts_from_the_end_of_each_series_of_a_csv(tmp_path, held_out):
+  _, workdir, csv_path = held_out
+  header, rows = _rows(csv_path)
+  rows = [r for r in rows if r[0] in IDS[:2] and int(r[1]) <= 30]
+  mine = _write(tmp_path / 'mine.csv', header, rows)
+  out = predictions.run(workdir, csv_path=mine, steps_ahead=3,
+                        out_dir=str(tmp_path / 'out'))
+  _, written = _rows(tmp_path / 'out' / 'forecast.csv')
+  assert [r[:2] for r in written] == [[k, str(30 + s)] for k in IDS[:2] for s in (1, 2, 3)]
+  want = rnnjax.load(workdir).forecast({k: _series(mine)[k][0] for k in IDS[:2]}, 3)
+  np.testing.assert_allclose([float(r[2]) for r in written], want['point'].ravel(),
+                             rtol=1e-7)
+  assert all(s['test'] is None for s in out['plot']['series'])  # Not the sweep's series.
+  from rnnjax.figures import forecast_plot  # pylint: disable=g-import-not-at-top
+  paths = forecast_plot.plot_panel(**out['plot'])
+  assert all(os.path.getsize(p) > 0 for p in paths)
+
+
+def test_bad_input_is_one_line(tmp_path, held_out):
+  _, workdir, csv_path = held_out
+  header, rows = _rows(csv_path)
+  no_id = _write(tmp_path / 'no_id.csv', ['series', 'ds', 'y'], rows)
+  with pytest.raises(InputError, match=r"^--csv_path: .*no_id.csv has no column "
+                     r"'unique_id'.*\(the model's id column\)$"):
+    predictions.run(workdir, csv_path=no_id, out_dir=str(tmp_path / 'x'))
+  empty = _write(tmp_path / 'empty.csv', header, rows + [['X', '1', ''], ['X', '2', '']])
+  with pytest.raises(InputError, match=r"^--csv_path: .*empty.csv: series 'X' is empty"):
+    predictions.run(workdir, csv_path=empty, out_dir=str(tmp_path / 'x'))
+  assert not os.path.exists(tmp_path / 'x')
+  model = rnnjax.load(workdir)
+  with pytest.raises(InputError, match=r"^histories: series 'a' is empty"):
+    model.forecast({'a': [], 'b': [1.0]}, 2)
+  with pytest.raises(InputError, match='^histories: give a long DataFrame'):
+    model.forecast(np.ones(5), 2)
+  with pytest.raises(InputError, match='^--future_path: .* takes no --future_path'):
+    predictions.run(workdir, future_path=csv_path)
+
+
+def test_the_model_in_mlflow_forecasts_as_rnnjax_load(held_out):
+  pd = pytest.importorskip('pandas')
+  pytest.importorskip('mlflow', reason='the mlflow extra is not installed')
+  from rnnjax.final import mlflow_model
+  workdir = held_out[1]
+  pyfunc = mlflow_model.TunedPyfunc()
+  pyfunc.load_context(type('Context', (), {'artifacts': {
+      mlflow_model.ARTIFACT: os.path.join(workdir, 'model')}})())
+  whole = _series(held_out[2])
+  frame = pd.DataFrame([(k, t, y) for k in IDS for y, t in zip(*whole[k])],
+                       columns=['unique_id', 'ds', 'y'])
+  table = pyfunc.predict(None, frame, {'steps': 2})
+  assert list(table.columns[:3]) == ['unique_id', 'ds', 'forecast'] and len(table) == 12
+  want = rnnjax.load(workdir).forecast(frame, 2)
+  np.testing.assert_array_equal(table['forecast'].to_numpy().reshape(6, 2), want['point'])
+  assert mlflow_model.metadata(pyfunc.model.manifest)['id_column'] == 'unique_id'
