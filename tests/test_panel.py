@@ -205,3 +205,32 @@ def test_a_panel_sweep_ranks_by_owa_refits_and_tables_the_competition(tmp_path, 
   assert any(m.startswith('final: ') for m in rows)
   assert [r['smape'] for r in summary['test_table']] == sorted(
       r['smape'] for r in summary['test_table'])
+
+
+def test_statistical_benchmarks_are_read_back_from_the_cache(tmp_path, monkeypatch):
+  """The fits (competition.statistical, tested in test_competition.py) run once per
+  panel: counted here with a stand-in that forecasts each series' mean."""
+  pytest.importorskip('statsforecast')  # The cache keys on its version.
+  from rnnjax.data import competition  # pylint: disable=g-import-not-at-top
+  from rnnjax.data import panel_baselines  # pylint: disable=g-import-not-at-top
+  monkeypatch.setenv('RNNJAX_BASELINE_CACHE_DIR', str(tmp_path / 'cache'))
+  fits = []
+
+  def fit(parts, h, season, n_jobs=None):
+    del season, n_jobs
+    fits.append(len(parts))
+    return {m: np.stack([np.full(h, p.mean() + k) for p in parts])
+            for k, m in enumerate(competition.STATISTICAL)}, ('a note',)
+
+  monkeypatch.setattr(competition, 'statistical', fit)
+  parts = [np.asarray(_series(n, seed)) for n, seed in ((20, 0), (16, 1), (12, 2))]
+  fitted, notes = panel_baselines.statistical(parts, 4, 4)
+  assert fits == [3] and notes[0] == 'a note' and 'fitted on 3' in notes[-1]
+  again, notes = panel_baselines.statistical(parts, 4, 4)
+  assert fits == [3] and notes[0] == 'a note' and 'read from the cache' in notes[-1]
+  for name, forecasts in fitted.items():
+    np.testing.assert_array_equal(again[name], forecasts)
+  changed = [parts[0], parts[1], parts[2] + 1e-9]  # Any change to a series: fitted again.
+  panel_baselines.statistical(changed, 4, 4)
+  panel_baselines.statistical(parts, 6, 4)  # Another horizon too.
+  assert fits == [3, 3, 3]

@@ -8,9 +8,18 @@ series (the optional `rnnjax[classical]`), and where a bundled panel has them th
 competitors' submitted forecasts. Scores: competition.py's sMAPE, MASE and OWA,
 averaged over the series a split weighs (validation leaves out series too short to
 have one, see panel.py).
+
+The statistical fits take minutes on a large panel (one model per series and method),
+and give the same forecasts for the same series: they are kept in a cache
+(`cache_dir()`, keyed by the series, horizon, season, methods and statsforecast's
+version), so a flagfile run again, or another lookback of the same sweep, reads them.
 """
 
+import hashlib
+import importlib.metadata
 import importlib.resources
+import os
+import time
 
 import numpy as np
 
@@ -20,6 +29,7 @@ SUBMITTED = 'm3_competition_forecasts.csv'
 # Submitted methods shown beside the networks: the M3 winner, the best commercial
 # package, the competition's neural network and its reference.
 SHOWN = ('THETA', 'ForecastPro', 'AUTOANN', 'NAIVE2')
+SERIAL_BELOW = 64  # Series; fewer are fitted in this process.
 
 
 def _naive_forecasts(parts, horizon, season) -> dict:
@@ -29,6 +39,48 @@ def _naive_forecasts(parts, horizon, season) -> dict:
     out['seasonal_naive'] = np.stack([competition.seasonal_naive(p, horizon, season)
                                       for p in parts])
   return out
+
+
+def cache_dir() -> str:
+  """$RNNJAX_BASELINE_CACHE_DIR, else $XDG_CACHE_HOME/rnnjax/baselines, else
+  ~/.cache/rnnjax/baselines ('' in the variable: no cache)."""
+  if 'RNNJAX_BASELINE_CACHE_DIR' in os.environ:
+    return os.environ['RNNJAX_BASELINE_CACHE_DIR']
+  base = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
+  return os.path.join(base, 'rnnjax', 'baselines')
+
+
+def statistical(parts, horizon: int, season: int) -> tuple[dict, tuple]:
+  """competition.statistical's forecasts of `parts`, through the cache."""
+  try:
+    version = importlib.metadata.version('statsforecast')
+  except importlib.metadata.PackageNotFoundError:
+    return competition.statistical(parts, horizon, season)  # A note says it is missing.
+  key = hashlib.sha256(repr((competition.STATISTICAL, horizon, season, version)).encode())
+  for v in parts:
+    key.update(np.asarray(v, np.float64).tobytes() + b'|')
+  directory = cache_dir()
+  path = os.path.join(directory, key.hexdigest()[:32] + '.npz') if directory else ''
+  if path and os.path.exists(path):
+    with np.load(path, allow_pickle=False) as cached:
+      notes = tuple(str(n) for n in cached['notes'])
+      return {k: cached[k] for k in cached.files if k != 'notes'}, notes + (
+          f'{", ".join(competition.STATISTICAL)}: read from the cache {path}',)
+  start = time.perf_counter()
+  # A few series fit faster here than through processes that import statsforecast anew.
+  forecasts, notes = competition.statistical(parts, horizon, season,
+                                             n_jobs=1 if len(parts) < SERIAL_BELOW else None)
+  notes = tuple(notes) + (f'{", ".join(forecasts)} fitted on {len(parts)} series in '
+                          f'{time.perf_counter() - start:.0f} s',)
+  if path and forecasts:
+    try:
+      os.makedirs(directory, exist_ok=True)
+      tmp = f'{path}.{os.getpid()}.tmp.npz'
+      np.savez(tmp, notes=np.asarray(notes[:-1], dtype=str), **forecasts)
+      os.replace(tmp, path)
+    except OSError:
+      pass  # A cache that cannot be written is no cache; the forecasts stand.
+  return forecasts, notes
 
 
 def baselines(panel, arrays, *, horizon: int, season: int, dataset: str = '',
@@ -48,7 +100,7 @@ def baselines(panel, arrays, *, horizon: int, season: int, dataset: str = '',
     forecasts = _naive_forecasts(fitted, horizon, season)
     if split == 'test':
       if classical:
-        fitted_stat, stat_notes = competition.statistical(fitted, horizon, season)
+        fitted_stat, stat_notes = statistical(fitted, horizon, season)
         forecasts.update(fitted_stat)
         notes += tuple(stat_notes)
       if dataset.startswith('m3_'):
