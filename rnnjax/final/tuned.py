@@ -8,8 +8,9 @@
 
 Every member's outputs come from the engine's own program (population.py
 `population_outputs_fn`: jitted, the members as one population on whatever devices JAX
-sees, each call one batch of every example given), and the model averages them with
-the members' weights as the sweep's summary did (forecasts: scaled predictions;
+sees, each call one batch of every example given), and the model combines them with
+the members' weights as the sweep's summary did (ensemble.combine: the mean, or a
+forecast's median; forecasts: scaled predictions, a panel's in original units;
 classes and characters: probabilities), so scoring the test part here gives the
 summary's test figures.
 
@@ -73,7 +74,7 @@ class TunedModel:
   """A final model (one member, an ensemble or a refit) and its data transforms.
 
   manifest: export.manifest's dict; groups: [model_files.Group]; arrays: forecasting's series,
-  times and calibration residuals (model_files.py).
+  times and calibration residuals, a panel's series (model_files.py).
   """
 
   def __init__(self, manifest: dict, groups, arrays: dict | None = None):
