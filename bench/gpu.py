@@ -10,6 +10,8 @@ Workloads (1-layer LSTM, input 1, Adam, per-member learning rate and dropout; da
 FLOP count from bench/scaling.py), each at P = 64, 256, 1024, 4096:
   W      H=64,  T=32,  B=32, 20 steps per chunk (bench/population.py's workload)
   large  H=256, T=128, B=32,  5 steps per chunk
+  panel  H=64,  T=36,  B=128, 20 steps per chunk: the m1_monthly flagfile's global model
+         over all 617 series (`--workloads=panel`; validation on every series per chunk)
 All members of a device train in one vmap (`sharding.group_size` on a GPU). Per
 configuration it reports the chunk program's compile time, the best steady time per
 chunk, member-steps/s, achieved FLOP/s and its fraction of the card's dense matmul
@@ -40,8 +42,13 @@ from bench import scaling
 WORKLOADS = {  # name: (hidden, seq_len, batch, steps per chunk)
     'W': (64, 32, 32, 20),
     'large': (256, 128, 32, 5),
+    # The m1_monthly flagfile's members (panel task): one global LSTM over all 617 series
+    # of M1 monthly, lookback 36, horizon 18, robust window normalisation, MAE; each
+    # chunk validates on every series (`--workloads=panel --members=1024`).
+    'panel': (64, 36, 128, 20),
 }
-SMOKE_WORKLOADS = {'W': (8, 4, 4, 3), 'large': (16, 8, 4, 2)}
+SMOKE_WORKLOADS = {'W': (8, 4, 4, 3), 'large': (16, 8, 4, 2), 'panel': (4, 36, 4, 2)}
+PANEL = ('m1_monthly', 18)  # The panel workload's data set and horizon.
 NUM_VAL = 64
 
 
@@ -86,6 +93,10 @@ def run_one(name, shape, p, args, peak_rate):
   hidden, seq_len, batch, steps = shape
   cfg = scaling.config(hidden, batch, steps)
   data = scaling.make_data(seq_len, num_train=args.num_train, num_val=NUM_VAL)
+  num_val = NUM_VAL
+  if name == 'panel':
+    cfg, data = panel_workload(hidden, seq_len, batch, steps)
+    num_val = len(data['val']['x'])
   row = {'workload': name, 'hidden': hidden, 'seq_len': seq_len, 'batch': batch,
          'steps_per_chunk': steps, 'members': p}
   try:
@@ -97,11 +108,24 @@ def run_one(name, shape, p, args, peak_rate):
     row['skipped'] = 'ran out of device memory'
     return row
   work = p * (steps * scaling.flops_per_member_step(hidden, seq_len, batch)
-              + scaling.flops_per_eval(NUM_VAL, hidden, seq_len))
+              + scaling.flops_per_eval(num_val, hidden, seq_len))
   row.update(member_steps_per_s=p * steps / row['chunk_s'],
              flops_per_s=work / row['chunk_s'], peak_bytes=peak_memory_bytes())
   row['fraction_of_matmul'] = row['flops_per_s'] / peak_rate
   return row
+
+
+def panel_workload(hidden, seq_len, batch, steps):
+  """(TrainConfig, host arrays) of the panel workload: the bundled PANEL's windows."""
+  import dataclasses  # pylint: disable=g-import-not-at-top
+  from rnnjax.data import task_data  # pylint: disable=g-import-not-at-top
+  dataset, horizon = PANEL
+  data = task_data.load(task='panel', dataset=dataset, lookback=seq_len, horizon=horizon,
+                        classical_baselines=False)
+  cfg = scaling.config(hidden, batch, steps)
+  cfg = dataclasses.replace(cfg, task='panel', normalization='robust', loss='mae',
+                            model=dataclasses.replace(cfg.model, output_size=horizon))
+  return cfg, {s: data.arrays[s] for s in ('train', 'val')}
 
 
 def plan_skip(shape, p, args, memory_bytes, previous, time_left):
