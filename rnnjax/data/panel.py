@@ -54,6 +54,7 @@ class Panel:
   num_filled: int = 0
   path: str = ''
   notes: tuple = ()
+  columns: tuple = ('', '', '')  # The id, time and target columns read ('': none).
 
 
 def bundled_paths(dataset: str) -> tuple[str, str]:
@@ -150,7 +151,9 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
     times = [t[:-horizon] for t in times]
     notes = (f'test: the last {horizon} points of each series (no --test_path)',)
   return Panel(ids=ids, train=train, times=tuple(tuple(t) for t in times), test=test,
-               num_filled=gaps, path=train_path, notes=notes)
+               num_filled=gaps, path=train_path, notes=notes,
+               columns=tuple(columns[k] for k in ('id_column', 'time_column',
+                                                   'target_column')))
 
 
 def mase_scale(train: np.ndarray, season: int) -> float:

@@ -259,12 +259,8 @@ def _load_panel(*, dataset, seed, val_size, test_size, csv_path='', test_path=''
             'validated_series': int(arrays['val']['weight'].sum())},
       notes=_filled_note(whole.num_filled) + notes + window_notes + baseline_notes,
       transform={'ids': list(whole.ids), 'lookback': lookback, 'horizon': horizon,
-                 'season': season, 'path': whole.path, 'time_column': time_column or
-                 (panel.BUNDLED_COLUMNS[1] if not csv_path else ''),
-                 'id_column': id_column or (panel.BUNDLED_COLUMNS[0] if not csv_path
-                                            else ''),
-                 'target_column': (target_columns[0] if target_columns else
-                                   panel.BUNDLED_COLUMNS[2])})
+                 'season': season, 'path': whole.path,
+                 **dict(zip(('id_column', 'time_column', 'target_column'), whole.columns))})
 
 
 # After the loaders it names; `options` reads their signatures.

@@ -12,5 +12,6 @@ Imports the engine, search and results; never run.
   cases         a saved classifier's cases, checked and padded as the sweep padded them
   intervals     split-conformal prediction intervals per step ahead
   predictions   what `experiments/predict.py` does with a saved model
+  panel_predictions  what predict does with a panel model (histories, rows, shown series)
   mlflow_log    a finished sweep in MLflow; mlflow_model: the model as a pyfunc model
 """
