@@ -234,3 +234,21 @@ def test_statistical_benchmarks_are_read_back_from_the_cache(tmp_path, monkeypat
   panel_baselines.statistical(changed, 4, 4)
   panel_baselines.statistical(parts, 6, 4)  # Another horizon too.
   assert fits == [3, 3, 3]
+
+
+@pytest.mark.parametrize('flags, message', [
+    (dict(task='forecast', id_column='unique_id'), '^--id_column: .* add --task=panel'),
+    (dict(task='panel', difference=True), '^--difference: not for --task=panel'),
+    (dict(task='panel', input_columns=('u',)), '^--input_columns: not for --task=panel'),
+    (dict(task='panel', combine='mode'), "^--combine: 'mode'"),
+    (dict(task='classify', combine='median'), '^--combine: .* median for forecast'),
+])
+def test_panel_flags_that_do_not_apply_are_refused_in_one_line(flags, message):
+  from rnnjax.search import spec as spec_lib  # pylint: disable=g-import-not-at-top
+  with pytest.raises(InputError, match=message):
+    spec_lib.check(spec_lib.SweepSpec(**flags))
+
+
+def test_a_bundled_panel_under_the_forecast_task_points_to_the_panel_task():
+  with pytest.raises(InputError, match='^--dataset: m1_monthly is a panel .* --task=panel'):
+    task_data.load(task='forecast', dataset='m1_monthly', lookback=4, horizon=1)

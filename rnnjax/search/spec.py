@@ -185,6 +185,10 @@ def check(spec: SweepSpec):
   if spec.task not in tasks.TASKS:
     raise InputError(f'--task: unknown task {spec.task!r}; expected one of '
                      f'{", ".join(tasks.TASKS)}')
+  if spec.task == 'panel' and (spec.difference or spec.input_columns):
+    flag = '--difference' if spec.difference else '--input_columns'
+    raise InputError(f'{flag}: not for --task=panel (each window is normalised by itself, '
+                     'from the target column alone)')
   if spec.id_column and spec.task != 'panel':
     raise InputError(f'--id_column: a long CSV of many series is a panel; add --task=panel '
                      f'(this sweep is --task={spec.task})')
