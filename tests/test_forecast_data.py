@@ -389,6 +389,17 @@ def test_prepare_just_long_enough():
   assert [len(data.y[s]) for s in common.SPLITS] == [1, 2, 2]
 
 
+def test_the_automatic_split_makes_room_for_the_horizon_on_a_short_series():
+  # 44 points, horizon 8: 15 % would give 7 validation and 7 test points, no window.
+  data = forecast.prepare(np.arange(44.0)[:, None], lookback=8, horizon=8,
+                          classical_baselines=False)
+  assert data.split_points == (28, 36)
+  assert [len(data.y[s]) for s in common.SPLITS] == [13, 1, 1]
+  long = forecast.prepare(np.arange(200.0)[:, None], lookback=8, horizon=8,
+                          classical_baselines=False)
+  assert long.split_points == (140, 170)  # 15 % each, as before.
+
+
 def test_load_unknown_dataset():
   with pytest.raises(InputError, match="^--dataset: unknown series 'nope'"):
     forecast.load(dataset='nope', lookback=12, horizon=1)

@@ -1,7 +1,8 @@
 """Time-series forecasting data: CSV reading, gap filling, scaling, windows, baselines.
 
 A series of N time points is split chronologically: the first points train, the next
-`val_size` validate and the last `test_size` test. A window's inputs are the `lookback`
+`val_size` validate and the last `test_size` test (each, unless given, 15 % of the
+series and at least `horizon` points, so a short series keeps a window in each). A window's inputs are the `lookback`
 points before time t and its targets the `horizon` points from t on; a window belongs to
 the split that holds all of its targets (its inputs may reach back into the previous
 split, as they would when forecasting for real). Standardisation statistics come from
@@ -159,8 +160,10 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
   """
   n = len(values)
   lookback_needed = lookback + int(difference)  # A change needs the level before it.
+  # An automatic part holds at least one window: --horizon points (a short series).
   val_size, test_size = common.holdout_sizes(n, val_size, test_size,
-                                             fraction=DEFAULT_HOLDOUT_FRACTION, minimum=1)
+                                             fraction=DEFAULT_HOLDOUT_FRACTION,
+                                             minimum=horizon)
   train_end, val_end = n - val_size - test_size, n - test_size
   bounds = {'train': (0, train_end), 'val': (train_end, val_end), 'test': (val_end, n)}
   for split, (start, stop) in bounds.items():
@@ -279,7 +282,8 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
   filled = common.fill_gaps(raw, [f'column {c!r}' for c in columns + inputs], path)
   if origin_back:
     val_size, test_size = common.holdout_sizes(
-        len(filled), val_size, test_size, fraction=DEFAULT_HOLDOUT_FRACTION, minimum=1)
+        len(filled), val_size, test_size, fraction=DEFAULT_HOLDOUT_FRACTION,
+        minimum=horizon)
     if origin_back * val_size >= len(filled):
       raise InputError(f'series of {len(filled)} points is too short to move its split '
                        f'back {origin_back} validation blocks of {val_size} points')
