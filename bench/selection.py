@@ -18,7 +18,7 @@ import os
 import numpy as np
 
 from rnnjax.engine import tasks
-from rnnjax.final import ensemble
+from rnnjax.final.choice import ensemble
 from rnnjax.results import files
 from rnnjax.results import summary_file
 from rnnjax.run import checkpoint

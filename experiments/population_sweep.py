@@ -117,7 +117,7 @@ def main(argv):
     workdir = WORKDIR.value or default_workdir()
     mlflow_client = None
     if MLFLOW_URI.value and not DRY_RUN.value and distributed.is_main():
-      from rnnjax.final import mlflow_log  # pylint: disable=g-import-not-at-top
+      from rnnjax.final.use import mlflow_log  # pylint: disable=g-import-not-at-top
       mlflow_client = mlflow_log.client(MLFLOW_URI.value)  # Refused before training.
     wandb_dir = None
     if WANDB_PROJECT.value and not DRY_RUN.value and distributed.is_main():

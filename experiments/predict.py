@@ -45,7 +45,7 @@ FIGURES = flags.DEFINE_bool('figures', True, 'Forecast: also draw OUT/forecast.p
 def main(argv):
   del argv  # parse_flags refuses positional arguments.
   logging.getLogger('jax._src.xla_bridge').setLevel(logging.ERROR)  # No TPU notices.
-  from rnnjax.final import predictions  # pylint: disable=g-import-not-at-top
+  from rnnjax.final.use import predictions  # pylint: disable=g-import-not-at-top
   from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
   try:
     levels = [float(level) for level in LEVELS.value]

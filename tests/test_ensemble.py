@@ -12,8 +12,8 @@ from rnnjax.engine import model
 from rnnjax.engine import population as pop
 from rnnjax.engine import sharding
 from rnnjax.engine import tasks
-from rnnjax.final import ensemble
-from rnnjax.final import summary as summary_lib
+from rnnjax.final.choice import ensemble
+from rnnjax.final.choice import summary as summary_lib
 from rnnjax.search import hparams
 from rnnjax.search import spec as spec_lib
 from rnnjax.search import waves as plan_lib

@@ -17,8 +17,8 @@ import pytest
 from rnnjax.data import classify
 from rnnjax.data import text
 from rnnjax.errors import InputError
-from rnnjax.final import intervals
-from rnnjax.final import predictions
+from rnnjax.final.saved import intervals
+from rnnjax.final.use import predictions
 from rnnjax.run import sweep
 from rnnjax.search import spec as spec_lib
 import rnnjax

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rnnjax.errors import InputError
-from rnnjax.final import intervals
+from rnnjax.final.saved import intervals
 
 
 def test_width_is_the_ceil_n_plus_1_level_th_smallest_score():

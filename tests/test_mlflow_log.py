@@ -1,4 +1,4 @@
-"""The final model in MLflow (rnnjax/final/mlflow_log.py, rnnjax/final/mlflow_model.py): a sweep
+"""The final model in MLflow (rnnjax/final/use/mlflow_log.py, mlflow_model.py): a sweep
 logged to a local sqlite store gives a pyfunc model whose predictions are
 `rnnjax.load(workdir)`'s, for each task; a process without rnnjax loads it from the
 sources logged beside it.
@@ -51,7 +51,7 @@ def store(tmp_path_factory):
 
 def _logged(tmp_path, spec, uri):
   """(workdir, parent run id) of `spec` run and logged to the store at `uri`."""
-  from rnnjax.final import mlflow_log
+  from rnnjax.final.use import mlflow_log
   workdir = str(tmp_path / 'wd')
   sweep.run_sweep(spec, workdir, log=lambda _: None)
   return workdir, mlflow_log.log_sweep(uri, workdir, experiment='t')

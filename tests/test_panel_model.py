@@ -1,5 +1,5 @@
-"""A panel's saved model (rnnjax/final/export.py, tuned.py, forecasting.py,
-panel_predictions.py): it gives the sweep's final test figures back, forecasts many
+"""A panel's saved model (rnnjax/final/saved/export.py, tuned.py, forecasting.py,
+use/panel_predictions.py): it gives the sweep's final test figures back, forecasts many
 series from a long DataFrame or a dict alike, with per-series conformal intervals, and
 `experiments.predict` writes the long forecast.csv from the end of each series.
 
@@ -18,8 +18,8 @@ import pytest
 
 from rnnjax.data import panel
 from rnnjax.errors import InputError
-from rnnjax.final import forecasting
-from rnnjax.final import predictions
+from rnnjax.final.saved import forecasting
+from rnnjax.final.use import predictions
 from rnnjax.run import sweep
 import rnnjax
 
@@ -235,7 +235,7 @@ def test_bad_input_is_one_line(tmp_path, held_out):
 def test_the_model_in_mlflow_forecasts_as_rnnjax_load(held_out):
   pd = pytest.importorskip('pandas')
   pytest.importorskip('mlflow', reason='the mlflow extra is not installed')
-  from rnnjax.final import mlflow_model
+  from rnnjax.final.use import mlflow_model
   workdir = held_out[1]
   pyfunc = mlflow_model.TunedPyfunc()
   pyfunc.load_context(type('Context', (), {'artifacts': {

@@ -10,7 +10,7 @@ import pytest
 from rnnjax.engine import population as pop
 from rnnjax.engine import tasks
 from rnnjax.errors import InputError
-from rnnjax.final import refit
+from rnnjax.final.choice import refit
 from rnnjax.run import sweep
 from rnnjax.search import hparams
 from rnnjax.search import spec as spec_lib

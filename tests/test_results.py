@@ -155,7 +155,7 @@ def test_atomic_storage_failure_is_one_line_naming_the_file(tmp_path):
 def test_the_work_directorys_names_are_files_names():
   """Modules that still spell a name of the work directory themselves (below results, or
   not yet using the table) spell it as files does."""
-  from rnnjax.final import model_files  # pylint: disable=g-import-not-at-top
+  from rnnjax.final.saved import model_files  # pylint: disable=g-import-not-at-top
   from rnnjax.run import checkpoint  # pylint: disable=g-import-not-at-top
   from rnnjax.run import lock  # pylint: disable=g-import-not-at-top
   from rnnjax.search import tpe  # pylint: disable=g-import-not-at-top

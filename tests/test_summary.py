@@ -10,7 +10,7 @@ import pytest
 from rnnjax.figures import heatmap
 from rnnjax.figures import load as figure_load
 from rnnjax.figures import tables
-from rnnjax.final import summary as summary_lib
+from rnnjax.final.choice import summary as summary_lib
 from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.results import member_table

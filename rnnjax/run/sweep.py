@@ -21,9 +21,9 @@ from rnnjax.engine import compile_cache
 from rnnjax.engine import distributed
 from rnnjax.engine import population as pop
 from rnnjax.engine import tasks
-from rnnjax.final import export
-from rnnjax.final import refit as refit_lib
-from rnnjax.final import summary as summary_lib
+from rnnjax.final.choice import refit as refit_lib
+from rnnjax.final.choice import summary as summary_lib
+from rnnjax.final.saved import export
 from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.results import member_scores

@@ -16,7 +16,7 @@ import numpy as np
 
 from rnnjax.data import panel
 from rnnjax.errors import InputError
-from rnnjax.final import forecasting
+from rnnjax.final.saved import forecasting
 
 RANDOM_SHOWN = 2  # Series drawn at random, besides the best and the worst.
 _COLUMN_FLAGS = {'--id_column': 'id', '--time_column': 'time', '--target_columns': 'target'}

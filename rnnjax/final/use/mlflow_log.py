@@ -23,7 +23,7 @@ import os
 import time
 
 from rnnjax.errors import InputError
-from rnnjax.final import model_files
+from rnnjax.final.saved import model_files
 from rnnjax.results import files
 from rnnjax.results import summary_file
 from rnnjax.results import trial_files
@@ -94,7 +94,7 @@ def log_sweep(uri: str, workdir: str, *, experiment: str = EXPERIMENT,
   if os.path.isdir(figures):
     mlflow_client.log_artifacts(parent, figures, artifact_path='figures')
   if os.path.exists(os.path.join(workdir, model_files.DIRNAME, model_files.MANIFEST)):
-    from rnnjax.final import mlflow_model  # pylint: disable=g-import-not-at-top
+    from rnnjax.final.use import mlflow_model  # pylint: disable=g-import-not-at-top
     mlflow_client.set_tag(parent, 'rnnjax.model_uri',
                           mlflow_model.log_model(mlflow_client, parent, workdir))
   by_uid = {}

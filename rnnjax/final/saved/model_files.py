@@ -11,8 +11,9 @@
                          panel: every series' train part, times and test part, and the
                          residuals (export.panel_arrays)
 
-`write` writes them (export.py decides what), `read` reads them back (tuned.py's
-`rnnjax.load`), each damaged or missing file refused in one line naming it.
+`write` writes them (export.py decides what), `read` reads them back, each damaged or
+missing file refused in one line naming it; `load` (`rnnjax.load`) makes a finished
+work directory's saved model a TunedModel (tuned.py).
 """
 
 import dataclasses
@@ -26,6 +27,7 @@ import numpy as np
 from rnnjax.engine import model
 from rnnjax.engine import population as pop
 from rnnjax.errors import InputError
+from rnnjax.final.saved import tuned
 from rnnjax.results import files
 
 DIRNAME = files.MODEL
@@ -110,7 +112,7 @@ def _npz(f) -> dict:
 def read(path: str):
   """(manifest, [Group], arrays) of a model directory written by `write`. InputError
   naming the file when one is missing or damaged (messages without the directory's
-  owner: tuned.load adds it)."""
+  owner: `load` adds it)."""
   info = _load(path, MANIFEST, json.load)
   where = os.path.join(path, MANIFEST)
   if not isinstance(info, dict) or not isinstance(info.get('groups'), list):
@@ -135,3 +137,26 @@ def read(path: str):
   if missing:
     raise InputError(f'{os.path.join(path, ARRAYS)} lacks {", ".join(missing)}')
   return info, groups, arrays
+
+
+def load(workdir: str) -> tuned.TunedModel:
+  """The final model of the finished sweep in `workdir`; InputError when there is none
+  or its files are damaged. Messages name the argument (`workdir: ...`), as every
+  InputError of tuned.py does; experiments/predict.py turns names into flags."""
+  if not os.path.isdir(workdir):
+    problem = 'not a directory' if os.path.exists(workdir) else 'no such directory'
+    raise InputError(f'workdir: {workdir}: {problem}')
+  if not os.path.exists(os.path.join(workdir, files.SUMMARY)):
+    raise InputError(f'workdir: {workdir} holds no finished sweep (no {files.SUMMARY}); '
+                     'run python -m experiments.population_sweep on it first')
+  path = os.path.join(workdir, DIRNAME)
+  if not os.path.exists(os.path.join(path, MANIFEST)):
+    raise InputError(f'workdir: {workdir} holds no saved model ({DIRNAME}/'
+                     f'{MANIFEST}): its sweep found no usable member, or ran before '
+                     'models were saved (run it again with --overwrite)')
+  try:
+    return tuned.TunedModel(*read(path))
+  except InputError as e:
+    # The sweep writes the model once, at its end: nothing short of a copy restores it.
+    raise InputError(f'workdir: {e}; restore the file, or run the sweep again with '
+                     '--overwrite to save its model anew') from None

@@ -24,8 +24,6 @@ The class is the face; the work is done by arrays-only functions: forecasting.py
 (the prediction intervals, from this model's backtests).
 """
 
-import os
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -37,37 +35,12 @@ from rnnjax.engine import generate
 from rnnjax.engine import population as pop
 from rnnjax.engine import sharding
 from rnnjax.errors import InputError
-from rnnjax.final import cases
-from rnnjax.final import ensemble
-from rnnjax.final import forecasting
-from rnnjax.final import intervals
-from rnnjax.final import model_files
-from rnnjax.results import files
+from rnnjax.final.choice import ensemble
+from rnnjax.final.saved import cases
+from rnnjax.final.saved import forecasting
+from rnnjax.final.saved import intervals
 
 DEFAULT_LEVELS = (0.8, 0.95)
-
-
-def load(workdir: str) -> 'TunedModel':
-  """The final model of the finished sweep in `workdir`; InputError when there is none
-  or its files are damaged. Messages name the argument (`workdir: ...`), as every
-  InputError of this module does; experiments/predict.py turns names into flags."""
-  if not os.path.isdir(workdir):
-    problem = 'not a directory' if os.path.exists(workdir) else 'no such directory'
-    raise InputError(f'workdir: {workdir}: {problem}')
-  if not os.path.exists(os.path.join(workdir, files.SUMMARY)):
-    raise InputError(f'workdir: {workdir} holds no finished sweep (no {files.SUMMARY}); '
-                     'run python -m experiments.population_sweep on it first')
-  path = os.path.join(workdir, model_files.DIRNAME)
-  if not os.path.exists(os.path.join(path, model_files.MANIFEST)):
-    raise InputError(f'workdir: {workdir} holds no saved model ({model_files.DIRNAME}/'
-                     f'{model_files.MANIFEST}): its sweep found no usable member, or ran before '
-                     'models were saved (run it again with --overwrite)')
-  try:
-    return TunedModel(*model_files.read(path))
-  except InputError as e:
-    # The sweep writes the model once, at its end: nothing short of a copy restores it.
-    raise InputError(f'workdir: {e}; restore the file, or run the sweep again with '
-                     '--overwrite to save its model anew') from None
 
 
 class TunedModel:

@@ -45,10 +45,10 @@ import pandas as pd
 
 import rnnjax
 from rnnjax.errors import InputError
-from rnnjax.final import model_files
-from rnnjax.final import panel_predictions
-from rnnjax.final import predictions
-from rnnjax.final import tuned
+from rnnjax.final.saved import model_files
+from rnnjax.final.saved import tuned
+from rnnjax.final.use import panel_predictions
+from rnnjax.final.use import predictions
 from rnnjax.results import files
 
 NAME = 'model'  # runs:/<run_id>/model
@@ -60,7 +60,7 @@ CHARLM_DEFAULTS = {'num_chars': 200, 'temperature': 0.8, 'seed': 0}
 # The logged model's code (MLflow's "models from code"; no pickle): run at load time, with
 # the shipped rnnjax sources on sys.path.
 MODEL_CODE = """import mlflow.models
-from rnnjax.final import mlflow_model
+from rnnjax.final.use import mlflow_model
 mlflow.models.set_model(mlflow_model.TunedPyfunc())
 """
 

@@ -31,7 +31,7 @@ from rnnjax.engine import gather
 from rnnjax.engine import generate
 from rnnjax.engine import population as pop
 from rnnjax.engine import tasks
-from rnnjax.final import ensemble
+from rnnjax.final.choice import ensemble
 from rnnjax.results import files
 from rnnjax.results import member_scores
 from rnnjax.results import member_table

@@ -19,8 +19,8 @@ from rnnjax.data import common
 from rnnjax.data import forecast as forecast_data
 from rnnjax.data import times as times_lib
 from rnnjax.errors import InputError
-from rnnjax.final import panel_predictions
-from rnnjax.final import tuned
+from rnnjax.final.saved import model_files
+from rnnjax.final.use import panel_predictions
 from rnnjax.results import files
 
 
@@ -175,7 +175,7 @@ def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str 
     raise InputError('--workdir: required (the work directory of a finished sweep)')
   start = time.perf_counter()
   with flag_names():
-    model = tuned.load(workdir)
+    model = model_files.load(workdir)
   loaded = time.perf_counter() - start
   out_dir = out_dir or os.path.join(workdir, files.PREDICTIONS)
   foreign = {'forecast': ('ts_path', 'prompt'),

@@ -31,10 +31,10 @@ from rnnjax.engine import distributed
 from rnnjax.engine import gather
 from rnnjax.engine import population as pop
 from rnnjax.errors import InputError
-from rnnjax.final import intervals
-from rnnjax.final import model_files
-from rnnjax.final import tuned
-from rnnjax.final.model_files import Group
+from rnnjax.final.saved import intervals
+from rnnjax.final.saved import model_files
+from rnnjax.final.saved import tuned
+from rnnjax.final.saved.model_files import Group
 from rnnjax.results import files
 
 

@@ -15,7 +15,7 @@ from rnnjax.data import common
 from rnnjax.data import panel
 from rnnjax.data import times as times_lib
 from rnnjax.errors import InputError
-from rnnjax.final import intervals
+from rnnjax.final.saved import intervals
 
 
 def columns(transform) -> list:

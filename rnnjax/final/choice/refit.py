@@ -22,7 +22,7 @@ from rnnjax.data import task_data
 from rnnjax.engine import distributed
 from rnnjax.engine import population as pop
 from rnnjax.engine import sharding
-from rnnjax.final import ensemble
+from rnnjax.final.choice import ensemble
 from rnnjax.search import hparams
 
 REFIT_UID = 1 << 24

@@ -1,0 +1,8 @@
+"""What the entry points and tracking tools do with a saved model.
+
+Imports final.saved (and through it final.choice).
+
+  predictions        what `experiments/predict.py` does with a saved model
+  panel_predictions  what predict does with a panel model (histories, rows, shown series)
+  mlflow_log         a finished sweep in MLflow; mlflow_model: the model as a pyfunc model
+"""
