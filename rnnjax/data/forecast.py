@@ -78,7 +78,7 @@ class ForecastData:
   notes: tuple = ()
   # Every input channel's statistics <float64>[C_in] (targets first, their changes with
   # `difference`) and the gap-filled levels <float64>[N, C_in]: what a saved model
-  # needs to scale new history as the windows were scaled (rnnjax/final/export.py).
+  # needs to scale new history as the windows were scaled (rnnjax/final/saved/export.py).
   x_mean: np.ndarray = None
   x_std: np.ndarray = None
   series: np.ndarray = None

@@ -51,7 +51,7 @@ class TaskData:
   metric_names: dict = dataclasses.field(default_factory=dict)  # e.g. rmse_0 -> rmse[Sales]
   vocab: str = ''     # charlm: the characters, for sampling,
   prime: np.ndarray = None  # and the start of the validation text, to prime it.
-  # What a saved model needs to use new data as this data was used (rnnjax/final/export.py):
+  # What a saved model needs to use new data as this data was used (rnnjax/final/saved/export.py):
   # scaling statistics, columns, windows, class labels, vocabulary (arrays allowed).
   transform: dict = dataclasses.field(default_factory=dict)
 

@@ -1,7 +1,7 @@
 """A sweep's member records and configuration table, held as columns.
 
 A summary in memory holds its records and configurations as a `MemberTable` and a
-`ConfigTable`, whatever the sweep's size (final/summary.py builds them,
+`ConfigTable`, whatever the sweep's size (final/choice/summary.py builds them,
 member_scores.py makes the records); records as dicts exist only at the JSON edge,
 summary_file.py's `write_summary` and `read_summary`. Up to `MAX_RECORDS` members, summary.json lists one
 record per member, the ranking as uids and the configuration table as rows. Above it,

@@ -151,7 +151,7 @@ def make_plan(spec: SweepSpec, configs=None) -> search_plan.Plan:
 # 6 buckets, 587 s of training; bucketed: 18 buckets, 631 s), with a compile of 13 s
 # (the first chunk of its small buckets): a member-step costs a fixed 2.7 ms (gate
 # arithmetic, validation, dispatch) plus its recurrent arithmetic at 234 GFLOP/s.
-# --ensemble: how the final model is made of the members (final/ensemble.py).
+# --ensemble: how the final model is made of the members (final/choice/ensemble.py).
 ENSEMBLES = ('top', 'greedy', 'single')
 COMBINE = ('mean', 'median')
 COMPILE_S = 13.0
