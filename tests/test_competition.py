@@ -166,6 +166,8 @@ def test_submitted_keeps_the_ids_order_and_complete_methods_only(tmp_path):
   bad.write_text('unique_id,method,step,forecast\na,M,one,2\n')
   with pytest.raises(InputError, match='bad.csv: row 2'):
     competition.submitted(str(bad), ['a'], 1)
+  with pytest.raises(InputError, match='rows: row 1'):
+    competition.submitted([('a', 'M', '1', 'x')], ['a'], 1)
 
 
 def _short_series():
@@ -194,7 +196,9 @@ def test_statistical_gives_finite_forecasts_and_notes_what_failed():
 
 def test_statistical_in_processes_equals_in_this_process():
   pytest.importorskip('statsforecast')
-  trains = _short_series()[:3]
+  # Ten series in 2 processes: 8 interleaved chunks, two of them of two series.
+  rng = np.random.default_rng(2)
+  trains = [v * rng.uniform(0.5, 2) for v in _short_series()[:3] * 4][:10]
   alone, _ = competition.statistical(trains, 3, 4, ('AutoTheta',), n_jobs=1)
   pooled, _ = competition.statistical(trains, 3, 4, ('AutoTheta',), n_jobs=2)
   np.testing.assert_array_equal(pooled['AutoTheta'], alone['AutoTheta'])

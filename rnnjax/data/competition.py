@@ -54,8 +54,8 @@ def mase_scale(train, season) -> float:
   v = _series(train)
   season = max(int(season), 1)
   m = season if v.size > season else 1
-  if v.size <= m:
-    raise ValueError(f'mase_scale: a series of {v.size} point has no differences')
+  if v.size == 1:
+    raise ValueError('mase_scale: a series of one point has no differences')
   return float(np.mean(np.abs(v[m:] - v[:-m])))
 
 
@@ -220,8 +220,10 @@ def _fit_chunk(method, season, h, chunk):
   for v in chunk:
     try:
       with warnings.catch_warnings():
-        # The searches try and discard models with as many parameters as points.
+        # The searches try and discard models with as many parameters as points (and
+        # AutoARIMA says when it differences 3 times or stops at nmodels): clutter.
         warnings.simplefilter('ignore', RuntimeWarning)
+        warnings.simplefilter('ignore', UserWarning)
         f = np.asarray(make().forecast(y=v, h=h)['mean'], np.float64)
       out.append(f if f.shape == (h,) and np.isfinite(f).all() else
                  f'non-finite or misshapen forecasts {f.shape}')
@@ -237,18 +239,19 @@ def submitted(path_or_rows, ids, h) -> dict:
   path_or_rows: a CSV file with the columns unique_id,method,step,forecast (step from 1), or
     its rows as (unique_id, method, step, forecast) tuples. A row of other series is ignored.
   """
-  where = 'rows'
-  rows = path_or_rows
+  where, rows, first = 'rows', path_or_rows, 1
   if isinstance(path_or_rows, (str, os.PathLike)):
     where = os.fspath(path_or_rows)
     rows = csv.reader(io.StringIO(common.read_file(where, kind='a CSV file')))
-    header = next(rows, None)
+    header, first = next(rows, None), 2
     if header != SUBMITTED_COLUMNS:
       raise InputError(f'{where}: columns {header} where {",".join(SUBMITTED_COLUMNS)} '
                        f'were expected')
   index = {uid: i for i, uid in enumerate(ids)}
   found = {}
-  for line, row in enumerate(rows, start=2):
+  for line, row in enumerate(rows, start=first):
+    if not row:
+      continue
     try:
       uid, method, step, value = row
       step, value = int(step), float(value)
