@@ -152,7 +152,13 @@ def statistical(trains, h, season, methods=STATISTICAL, *, n_jobs=None):
       without a seasonal component, with a note.
     methods: names among STATISTICAL.
     n_jobs: processes (default: every core); 1 fits in this process. Workers are spawned, not
-      forked, so that a caller that has started JAX's threads can use them.
+      forked, so that a caller that has started JAX's threads can use them; a script that
+      calls this needs the `if __name__ == '__main__':` guard (absl's entry points have it).
+
+  Cost, CPU-seconds over both processes of a 2-core EPYC (the wall is about half on an idle
+  machine): M1 monthly (617 series, h 18, season 12) AutoETS 75, AutoTheta 14, AutoARIMA 800;
+  M3 yearly (645, h 6) 12, 12, 200; M1 quarterly (203, h 8, season 4) 21, 10, 155. AutoARIMA's
+  approximation=True halves its time but was worse than Naive2 on M1 monthly's validation parts.
 
   Returns:
     ({method: <float64>[S, h]}, notes). A series a model cannot fit (an error or non-finite
