@@ -216,11 +216,11 @@ def test_statistical_benchmarks_are_read_back_from_the_cache(tmp_path, monkeypat
   monkeypatch.setenv('RNNJAX_BASELINE_CACHE_DIR', str(tmp_path / 'cache'))
   fits = []
 
-  def fit(parts, h, season, n_jobs=None):
+  def fit(parts, h, season, methods, n_jobs=None):
     del season, n_jobs
     fits.append(len(parts))
     return {m: np.stack([np.full(h, p.mean() + k) for p in parts])
-            for k, m in enumerate(competition.STATISTICAL)}, ('a note',)
+            for k, m in enumerate(methods)}, ('a note',)
 
   monkeypatch.setattr(competition, 'statistical', fit)
   parts = [np.asarray(_series(n, seed)) for n, seed in ((20, 0), (16, 1), (12, 2))]
@@ -232,8 +232,9 @@ def test_statistical_benchmarks_are_read_back_from_the_cache(tmp_path, monkeypat
     np.testing.assert_array_equal(again[name], forecasts)
   changed = [parts[0], parts[1], parts[2] + 1e-9]  # Any change to a series: fitted again.
   panel_baselines.statistical(changed, 4, 4)
-  panel_baselines.statistical(parts, 6, 4)  # Another horizon too.
-  assert fits == [3, 3, 3]
+  panel_baselines.statistical(parts, 6, 4)  # Another horizon too,
+  only, _ = panel_baselines.statistical(parts, 4, 4, ('AutoTheta',))  # or other models.
+  assert fits == [3, 3, 3, 3] and set(only) == {'AutoTheta'}
 
 
 @pytest.mark.parametrize('flags, message', [
@@ -242,6 +243,7 @@ def test_statistical_benchmarks_are_read_back_from_the_cache(tmp_path, monkeypat
     (dict(task='panel', input_columns=('u',)), '^--input_columns: not for --task=panel'),
     (dict(task='panel', combine='mode'), "^--combine: 'mode'"),
     (dict(task='classify', combine='median'), '^--combine: .* median for forecast'),
+    (dict(task='panel', benchmarks=('AutoETS', 'Prophet')), "^--benchmarks: .*'Prophet'"),
 ])
 def test_panel_flags_that_do_not_apply_are_refused_in_one_line(flags, message):
   from rnnjax.search import spec as spec_lib  # pylint: disable=g-import-not-at-top

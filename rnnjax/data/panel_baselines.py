@@ -28,7 +28,7 @@ from rnnjax.data import competition
 SUBMITTED = 'm3_competition_forecasts.csv'
 # Submitted methods shown beside the networks: the M3 winner, the best commercial
 # package, the competition's neural network and its reference.
-SHOWN = ('THETA', 'ForecastPro', 'AUTOANN', 'NAIVE2')
+SHOWN = ('THETA', 'ForecastPro', 'Auto-ANN', 'NAIVE2')
 SERIAL_BELOW = 64  # Series; fewer are fitted in this process.
 
 
@@ -50,13 +50,15 @@ def cache_dir() -> str:
   return os.path.join(base, 'rnnjax', 'baselines')
 
 
-def statistical(parts, horizon: int, season: int) -> tuple[dict, tuple]:
-  """competition.statistical's forecasts of `parts`, through the cache."""
+def statistical(parts, horizon: int, season: int,
+                methods=competition.STATISTICAL) -> tuple[dict, tuple]:
+  """competition.statistical's forecasts of `parts` by `methods`, through the cache."""
+  methods = tuple(methods)
   try:
     version = importlib.metadata.version('statsforecast')
   except importlib.metadata.PackageNotFoundError:
-    return competition.statistical(parts, horizon, season)  # A note says it is missing.
-  key = hashlib.sha256(repr((competition.STATISTICAL, horizon, season, version)).encode())
+    return competition.statistical(parts, horizon, season, methods)  # A note says so.
+  key = hashlib.sha256(repr((methods, horizon, season, version)).encode())
   for v in parts:
     key.update(np.asarray(v, np.float64).tobytes() + b'|')
   directory = cache_dir()
@@ -65,10 +67,10 @@ def statistical(parts, horizon: int, season: int) -> tuple[dict, tuple]:
     with np.load(path, allow_pickle=False) as cached:
       notes = tuple(str(n) for n in cached['notes'])
       return {k: cached[k] for k in cached.files if k != 'notes'}, notes + (
-          f'{", ".join(competition.STATISTICAL)}: read from the cache {path}',)
+          f'{", ".join(methods)}: read from the cache {path}',)
   start = time.perf_counter()
   # A few series fit faster here than through processes that import statsforecast anew.
-  forecasts, notes = competition.statistical(parts, horizon, season,
+  forecasts, notes = competition.statistical(parts, horizon, season, methods,
                                              n_jobs=1 if len(parts) < SERIAL_BELOW else None)
   notes = tuple(notes) + (f'{", ".join(forecasts)} fitted on {len(parts)} series in '
                           f'{time.perf_counter() - start:.0f} s',)
@@ -84,11 +86,12 @@ def statistical(parts, horizon: int, season: int) -> tuple[dict, tuple]:
 
 
 def baselines(panel, arrays, *, horizon: int, season: int, dataset: str = '',
-              classical: bool = True) -> tuple[dict, dict, tuple]:
+              methods=competition.STATISTICAL) -> tuple[dict, dict, tuple]:
   """(name -> split -> {'smape', 'mase', 'owa'}, split -> <float32>[2] Naive2's sMAPE
   and MASE (the OWA reference the task's scores use), notes).
 
-  arrays: panel.windows' splits (their y, mase_scale and weight are what is scored).
+  arrays: panel.windows' splits (their y, mase_denom and weight are what is scored).
+  methods: the statsforecast models fitted on test (none: no statistical fits).
   """
   origin = lambda v: len(v) - horizon
   parts = {'val': [v[:max(1, origin(v))] for v in panel.train], 'test': list(panel.train)}
@@ -99,8 +102,8 @@ def baselines(panel, arrays, *, horizon: int, season: int, dataset: str = '',
     scales = arrays[split]['mase_denom'].astype(np.float64)
     forecasts = _naive_forecasts(fitted, horizon, season)
     if split == 'test':
-      if classical:
-        fitted_stat, stat_notes = statistical(fitted, horizon, season)
+      if methods:
+        fitted_stat, stat_notes = statistical(fitted, horizon, season, methods)
         forecasts.update(fitted_stat)
         notes += tuple(stat_notes)
       if dataset.startswith('m3_'):

@@ -217,7 +217,8 @@ def _load_charlm(*, dataset, seed, val_size, test_size, text_path='', seq_len=64
 
 def _load_panel(*, dataset, seed, val_size, test_size, csv_path='', test_path='',
                 id_column='', time_column='', target_columns=(), lookback=24, horizon=1,
-                season=-1, classical_baselines=True, origin_back=0):
+                season=-1, classical_baselines=True,
+                benchmarks=('AutoETS', 'AutoTheta', 'AutoARIMA'), origin_back=0):
   """Many series, one global model (data/panel.py): the M protocol's splits, each
   series' validation and test the `horizon` points after its origin."""
   del seed  # Splits are chronological: nothing is drawn.
@@ -248,7 +249,7 @@ def _load_panel(*, dataset, seed, val_size, test_size, csv_path='', test_path=''
                                        season=season)
   baselines, reference, baseline_notes = panel_baselines.baselines(
       data, arrays, horizon=horizon, season=season, dataset='' if csv_path else dataset,
-      classical=classical_baselines and not origin_back)
+      methods=tuple(benchmarks) if classical_baselines and not origin_back else ())
   for split, scores in reference.items():
     arrays[split]['naive2'] = scores
   return TaskData(

@@ -8,6 +8,7 @@ search settings in one line; `load_data` reads the task's data.
 
 import dataclasses
 
+from rnnjax.data import competition
 from rnnjax.data import task_data
 from rnnjax.engine import model
 from rnnjax.engine import tasks
@@ -57,6 +58,10 @@ class SweepSpec(hparams.SpecStrings):
   classical_baselines: bool = _setting(True, 'Also fit AutoETS and AutoARIMA '
                                        '(statsforecast, when installed) as test baselines; '
                                        'false skips them (minutes on long seasonal series).')
+  benchmarks: tuple = _setting(('AutoETS', 'AutoTheta', 'AutoARIMA'), 'statsforecast models '
+                               'fitted per series as a panel\'s test benchmarks (with '
+                               '--classical_baselines); AutoARIMA takes minutes on a large '
+                               'monthly panel.')
   # classify
   train_path: str = _setting('', 'Your own UCR/UEA .ts training file.')
   test_path: str = _setting('', 'Your own UCR/UEA .ts test file (classify), or the '
@@ -189,6 +194,10 @@ def check(spec: SweepSpec):
     flag = '--difference' if spec.difference else '--input_columns'
     raise InputError(f'{flag}: not for --task=panel (each window is normalised by itself, '
                      'from the target column alone)')
+  unknown = [m for m in spec.benchmarks if m not in competition.STATISTICAL]
+  if unknown:
+    raise InputError(f'--benchmarks: unknown model {unknown[0]!r}; expected some of '
+                     f'{", ".join(competition.STATISTICAL)}')
   if spec.id_column and spec.task != 'panel':
     raise InputError(f'--id_column: a long CSV of many series is a panel; add --task=panel '
                      f'(this sweep is --task={spec.task})')
