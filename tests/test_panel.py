@@ -1,9 +1,12 @@
 """Panels: long CSVs of many series, their windows, and the panel task's scores."""
 
+import dataclasses
+
 import jax
 import numpy as np
 import pytest
 
+from rnnjax.data import competition
 from rnnjax.data import panel
 from rnnjax.data import task_data
 from rnnjax.engine import model
@@ -254,3 +257,51 @@ def test_panel_flags_that_do_not_apply_are_refused_in_one_line(flags, message):
 def test_a_bundled_panel_under_the_forecast_task_points_to_the_panel_task():
   with pytest.raises(InputError, match='^--dataset: m1_monthly is a panel .* --task=panel'):
     task_data.load(task='forecast', dataset='m1_monthly', lookback=4, horizon=1)
+
+
+def _seasonal_panel(n=40, horizon=4, season=4, seed=3):
+  """Positive quarterly series: a trend times a seasonal pattern, small noise; and one
+  random walk (not seasonal)."""
+  rng = np.random.default_rng(seed)
+  t = np.arange(n + horizon)
+  pattern = np.array([0.8, 1.1, 1.3, 0.8])
+  series = [(50 + 2 * k + t) * pattern[(t + k) % season] * rng.uniform(0.99, 1.01, t.size)
+            for k in range(3)]
+  series.append(100 + np.cumsum(rng.normal(0, 1, t.size)))
+  return panel.Panel(ids=tuple('abcd'), train=tuple(s[:n] for s in series),
+                     times=(('',) * n,) * 4, test=tuple(s[n:] for s in series))
+
+
+def test_seasonal_indices_of_a_window_are_known_before_its_split():
+  """Training and validation windows are deseasonalised by indices of the part before
+  the validation origin (their values cannot leak into them); refit and test windows
+  by the whole train part's; a series that fails the seasonality test is not adjusted."""
+  data = _seasonal_panel()
+  arrays, _ = panel.windows(data, lookback=8, horizon=4, season=4)
+  changed = dataclasses.replace(data, train=tuple(
+      np.concatenate([v[:-4], v[-4:] * 1.5]) for v in data.train))
+  moved, _ = panel.windows(changed, lookback=8, horizon=4, season=4)
+  for split in ('train', 'val'):
+    np.testing.assert_array_equal(arrays[split]['seasonal'], moved[split]['seasonal'])
+  assert not np.allclose(arrays['test']['seasonal'], moved['test']['seasonal'])
+  figure = competition.seasonal_indices(data.train[0], 4)
+  np.testing.assert_allclose(arrays['test']['seasonal'][0],
+                             figure[np.arange(40 - 8, 40 + 4) % 4], rtol=1e-6)
+  assert np.ptp(arrays['test']['seasonal'][0]) > 0.3  # The pattern is found.
+  np.testing.assert_array_equal(arrays['test']['seasonal'][3], 1.0)  # The random walk.
+
+
+@pytest.mark.parametrize('deseasonalize,benchmark', [(True, 'naive2'), (False, 'naive')])
+def test_a_silent_deseasonalised_member_forecasts_naive2(deseasonalize, benchmark):
+  """A member whose readout says 'no change' forecasts the window's last value, after
+  its deseasonalisation: with it, that is M3's Naive2 on seasonal series (computed by
+  competition.py from the series alone); without it, the naive forecast."""
+  data = _seasonal_panel()
+  arrays, _ = panel.windows(data, lookback=8, horizon=4, season=4)
+  cfg = dataclasses.replace(_cfg('last'), deseasonalize=deseasonalize)
+  params = model.init_params(cfg.model, jax.random.key(0))
+  params['head'] = jax.tree_util.tree_map(np.zeros_like, params['head'])
+  out = np.asarray(tasks.TASKS['panel'].outputs(cfg, params, arrays['test']))
+  method = {'naive2': lambda v: competition.naive2(v, 4, 4),
+            'naive': lambda v: competition.naive(v, 4)}[benchmark]
+  np.testing.assert_allclose(out, np.stack([method(v) for v in data.train]), rtol=1e-5)

@@ -22,8 +22,11 @@ a note; it is still forecast and scored on test.
 
 `windows` returns every split as the panel task reads it (engine/tasks.py): raw values
 in original units (the task normalises each window itself, as its member's
-`normalization` says), each window's series statistics and MASE scale, and per
-validation / test window the series it belongs to and its weight (0: a series left out).
+`normalization` says), each window's series statistics, MASE scale and seasonal
+indices (for a member that `deseasonalize`s, as Naive2 and Theta do: a seasonal series'
+windows divided by its multiplicative indices, its forecasts multiplied by them), and
+per validation / test window the series it belongs to and its weight (0: a series
+left out).
 """
 
 import csv
@@ -34,6 +37,7 @@ import io
 import numpy as np
 
 from rnnjax.data import common
+from rnnjax.data import competition
 from rnnjax.data import forecast
 from rnnjax.errors import InputError
 
@@ -184,13 +188,36 @@ def level_of(series: np.ndarray, horizon: int) -> np.ndarray:
   return np.array([known.mean(), known.std() or 1.0])
 
 
-def forecast_inputs(histories, *, lookback: int, horizon: int) -> dict:
+def seasonal_figure(known: np.ndarray, season: int) -> np.ndarray | None:
+  """<float64>[season]: the multiplicative seasonal indices of a series' known part, as
+  Naive2 and Theta deseasonalise (competition.seasonal_indices), where it passes M4's
+  seasonality test and is positive; None otherwise (not adjusted)."""
+  if season <= 1 or not np.all(known > 0) or not competition.is_seasonal(known, season):
+    return None
+  return competition.seasonal_indices(known, season)
+
+
+def seasonal_factors(figure, origin: int, lookback: int, horizon: int) -> np.ndarray:
+  """<float64>[lookback + horizon]: the seasonal index of each input and target point of
+  the window with this origin (ones for figure None). Left padding (points before the
+  series' start) takes the first point's index, as it takes its value."""
+  if figure is None:
+    return np.ones(lookback + horizon)
+  positions = np.maximum(np.arange(origin - lookback, origin + horizon), 0)
+  return figure[positions % len(figure)]
+
+
+def forecast_inputs(histories, *, lookback: int, horizon: int, season: int = 0) -> dict:
   """The arrays the panel task forecasts from the end of each history (<[n_i]> in
-  original units): x <float32>[S, lookback, 1] (left-padded) and level <float32>[S, 2];
+  original units): x <float32>[S, lookback, 1] (left-padded), level <float32>[S, 2]
+  and seasonal <float32>[S, lookback + horizon] (the history's own seasonal indices);
   what the test split holds, and what a saved model reads from new histories."""
   return {'x': np.stack([_window(h, len(h), lookback) for h in histories]
                         ).astype(np.float32)[..., None],
-          'level': np.stack([level_of(h, horizon) for h in histories]).astype(np.float32)}
+          'level': np.stack([level_of(h, horizon) for h in histories]).astype(np.float32),
+          'seasonal': np.stack([seasonal_factors(seasonal_figure(h, season), len(h),
+                                                 lookback, horizon)
+                                for h in histories]).astype(np.float32)}
 
 
 def earlier(panel: Panel, origin_back: int, horizon: int) -> Panel:
@@ -211,14 +238,16 @@ def windows(panel: Panel, *, lookback: int, horizon: int,
   units, level <float32>[N, 2] (the series' mean and standard deviation before the
   validation origin), mase_denom <float32>[N] (`mase_scale` of the part before the
   window's split: before the validation origin for train and validation, the whole
-  train part for test). Validation and test also: series <int32>[S], weight
-  <float32>[S] (one window per series, 0 for one left out). 'refit': the training
+  train part for test and refit), seasonal <float32>[N, lookback + horizon] (each
+  point's seasonal index, `seasonal_factors`, from that same part). Validation and
+  test also: series <int32>[S], weight <float32>[S] (one window per series, 0 for one
+  left out). 'refit': the training
   windows of the whole train part (targets up to its end), for a refit.
   """
-  splits = {name: {k: [] for k in ('x', 'y', 'level', 'mase_denom')}
-            for name in ('train', 'refit')}
+  per_window = ('x', 'y', 'level', 'mase_denom', 'seasonal')
+  splits = {name: {k: [] for k in per_window} for name in ('train', 'refit')}
   for name in ('val', 'test'):
-    splits[name] = {k: [] for k in ('x', 'y', 'level', 'mase_denom', 'series', 'weight')}
+    splits[name] = {k: [] for k in per_window + ('series', 'weight')}
   left_out = 0
   for i, (series, test) in enumerate(zip(panel.train, panel.test)):
     origin = len(series) - horizon  # The validation origin.
@@ -228,20 +257,22 @@ def windows(panel: Panel, *, lookback: int, horizon: int,
     level = level_of(series, horizon)
     scale_val = mase_scale(known, season)
     scale_test = mase_scale(series, season)
-    add = lambda split, x, y, scale: (
-        splits[split]['x'].append(x), splits[split]['y'].append(y),
-        splits[split]['level'].append(level), splits[split]['mase_denom'].append(scale))
+    figure_val, figure_test = seasonal_figure(known, season), seasonal_figure(series, season)
+    def add(split, t, y, scale, figure):
+      for k, v in (('x', _window(series, t, lookback)), ('y', y), ('level', level),
+                   ('mase_denom', scale),
+                   ('seasonal', seasonal_factors(figure, t, lookback, horizon))):
+        splits[split][k].append(v)
     if usable:
       for t in range(1, origin - horizon + 1):
-        add('train', _window(series, t, lookback), series[t:t + horizon], scale_val)
+        add('train', t, series[t:t + horizon], scale_val, figure_val)
     for t in range(1, len(series) - horizon + 1):
-      add('refit', _window(series, t, lookback), series[t:t + horizon], scale_test)
+      add('refit', t, series[t:t + horizon], scale_test, figure_test)
     val_origin = origin if usable else len(series) - 1
     val_y = series[val_origin:val_origin + horizon]
-    add('val', _window(series, val_origin, lookback),
-        np.concatenate([val_y, np.full(horizon - len(val_y), val_y[-1])]), scale_val)
-    add('test', _window(series, len(series), lookback), np.asarray(test[:horizon]),
-        scale_test)
+    add('val', val_origin, np.concatenate([val_y, np.full(horizon - len(val_y), val_y[-1])]),
+        scale_val, figure_val)
+    add('test', len(series), np.asarray(test[:horizon]), scale_test, figure_test)
     for name, weight in (('val', float(usable)), ('test', 1.0)):
       splits[name]['series'].append(i)
       splits[name]['weight'].append(weight)

@@ -51,6 +51,7 @@ class TrainConfig:
   num_folds: int = 1    # Cross-validation folds: a member's randomness is its uid's // this.
   normalization: str = ''  # panel: how each window is scaled (tasks.NORMALIZATIONS).
   loss: str = ''        # panel: the training loss (tasks.LOSSES).
+  deseasonalize: bool = False  # panel: windows divided by their seasonal indices.
 
 
 @flax.struct.dataclass

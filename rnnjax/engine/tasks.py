@@ -34,7 +34,8 @@ Split arrays (see rnnjax/data/task_data.py):
             <float32>[S, L]: the part cut into S streams, every next-character
             prediction once (data/text.py `streams`). Inputs are one-hot characters.
   panel:    x <float32>[N, lookback, 1], y <float32>[N, horizon, 1] in original units,
-            level <float32>[N, 2], mase_denom <float32>[N]; validation and test also
+            level <float32>[N, 2], mase_denom <float32>[N], seasonal <float32>[N,
+            lookback + horizon]; validation and test also
             weight <float32>[S] and naive2 <float32>[2] (data/panel.py `windows`).
 """
 
@@ -138,9 +139,9 @@ def _forecast_score(cfg, pred, split):
 
 
 # Panels: one global model over many series (data/panel.py). Windows come in original
-# units; each member normalises every window itself, as its `normalization` says
-# (NORMALIZATIONS: shift and scale of the window), predicts the `horizon` values in
-# those units, and trains on its `loss` (LOSSES). Validation and test hold one window
+# units; each member deseasonalises (`deseasonalize`) and normalises every window
+# itself, as its `normalization` says (NORMALIZATIONS: shift and scale of the window),
+# predicts the `horizon` values in those units, and trains on its `loss` (LOSSES). Validation and test hold one window
 # per series with a weight (0: left out), and the competitions' scores are weighted
 # means over series: sMAPE (0-200), MASE, and OWA against Naive2 (the split's
 # `naive2` <float32>[2]: Naive2's sMAPE and MASE on the same windows).
@@ -175,11 +176,21 @@ def _panel_shift_scale(cfg, x, split):
 
 
 def _panel_forward(cfg, params, split, hp=None, key=None):
-  """(predictions <[N, horizon]> in original units, normalised ones, shift, scale)."""
+  """(predictions <[N, horizon]> in original units, normalised ones, shift, scale,
+  seasonal indices of the targets <[N, horizon]> (ones unless `deseasonalize`)).
+
+  With `deseasonalize` the window is divided by its points' seasonal indices before it
+  is normalised, and the forecast multiplied by the targets' ones."""
   x = split['x']
+  if cfg.deseasonalize:
+    lookback = x.shape[1]
+    x = x / split['seasonal'][:, :lookback, None]
+    season_y = split['seasonal'][:, lookback:]
+  else:
+    season_y = jnp.ones(x.shape[:1] + (cfg.model.output_size,), x.dtype)
   shift, scale = _panel_shift_scale(cfg, x, split)
   pred = predict(cfg, params, (x - shift[..., None]) / scale[..., None], hp, key)
-  return pred * scale + shift, pred, shift, scale
+  return (pred * scale + shift) * season_y, pred, shift, scale, season_y
 
 
 def _smape(pred, y):
@@ -191,17 +202,17 @@ def _smape(pred, y):
 
 def _panel_batch(cfg, train, key):
   idx = _draw(key, cfg.batch_size, train, train['x'].shape[0])
-  return {k: train[k][idx] for k in ('x', 'y', 'level', 'mase_denom')}
+  return {k: train[k][idx] for k in ('x', 'y', 'level', 'mase_denom', 'seasonal')}
 
 
 def _panel_loss(cfg, params, hp, batch, key):
-  pred, normalised, shift, scale = _panel_forward(cfg, params, batch, hp, key)
+  pred, normalised, shift, scale, season_y = _panel_forward(cfg, params, batch, hp, key)
   y = batch['y'][..., 0]
   if cfg.loss == 'smape':
     return jnp.mean(_smape(pred, y))
   if cfg.loss == 'mase':
     return jnp.mean(jnp.abs(pred - y) / batch['mase_denom'][:, None])
-  err = normalised - (y - shift) / scale
+  err = normalised - (y / season_y - shift) / scale
   return jnp.mean(jnp.abs(err)) if cfg.loss == 'mae' else jnp.mean(err ** 2)
 
 

@@ -70,6 +70,11 @@ TABLE = (
     HParam('loss', str, 'mae', 'A panel member\'s training loss: mse, mae (on the '
            'normalised window), smape, mase (panel).', f'one of {list(tasks.LOSSES)}',
            lambda v: v in tasks.LOSSES, structural=True, tasks=('panel',), short='loss'),
+    HParam('deseasonalize', int, '0', 'A panel member divides each seasonal series\' '
+           'windows by its multiplicative seasonal indices, as Naive2 and Theta do, and '
+           'multiplies its forecasts by them: 1, or 0 for the raw values (panel).',
+           '0 or 1', lambda v: v in (0, 1), structural=True, tasks=('panel',),
+           short='deseas'),
     HParam('learning_rate', float, '1e-3', 'Learning rate.', '> 0', lambda v: v > 0,
            explorable=True, short='lr'),
     HParam('weight_decay', float, '0', 'L2 (decoupled for adamw).', '>= 0',

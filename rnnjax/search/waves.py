@@ -52,7 +52,8 @@ def train_config(structure: dict, data: task_data.TaskData, spec) -> pop.TrainCo
                          difference=spec.difference and spec.task == 'forecast',
                          num_folds=spec.folds,
                          normalization=structure.get('normalization', ''),
-                         loss=structure.get('loss', ''))
+                         loss=structure.get('loss', ''),
+                         deseasonalize=bool(structure.get('deseasonalize', 0)))
 
 
 def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0,

@@ -185,9 +185,10 @@ def _long_frame(transform, frame, what: str) -> list:
 
 def panel_inputs(transform, histories, lookback) -> dict:
   """The split a panel model forecasts from the end of each history: x <float32>[S,
-  lookback, 1] and level <float32>[S, 2] (lookback None: the model's)."""
+  lookback, 1], level <float32>[S, 2] and seasonal <float32>[S, lookback + horizon]
+  (lookback None: the model's)."""
   return panel.forecast_inputs(histories, lookback=lookback or transform['lookback'],
-                               horizon=transform['horizon'])
+                               horizon=transform['horizon'], season=transform['season'])
 
 
 def panel_scales(transform, histories) -> np.ndarray:
