@@ -240,6 +240,24 @@ def test_statistical_benchmarks_are_read_back_from_the_cache(tmp_path, monkeypat
   assert fits == [3, 3, 3, 3] and set(only) == {'AutoTheta'}
 
 
+def test_statistical_benchmarks_are_scored_on_validation_from_its_origin(tmp_path,
+                                                                        monkeypatch):
+  """On validation a method is fitted on each series' part before the validation origin
+  (a stand-in that forecasts the last value it is given scores as the naive forecast on
+  both splits), so that a sweep can be compared with it without looking at test."""
+  from rnnjax.data import panel_baselines  # pylint: disable=g-import-not-at-top
+  monkeypatch.setenv('RNNJAX_BASELINE_CACHE_DIR', '')
+  monkeypatch.setattr(competition, 'statistical', lambda parts, h, season, methods, n_jobs=None: (
+      {m: np.stack([np.full(h, p[-1]) for p in parts]) for m in methods}, ()))
+  data = _seasonal_panel()
+  arrays, _ = panel.windows(data, lookback=8, horizon=4, season=4)
+  table, _, _ = panel_baselines.baselines(data, arrays, horizon=4, season=4,
+                                          methods=('AutoETS',))
+  for split in ('val', 'test'):
+    assert table['AutoETS'][split] == table['naive'][split]
+    assert table['AutoETS'][split] != table['naive2'][split]
+
+
 @pytest.mark.parametrize('flags, message', [
     (dict(task='forecast', id_column='unique_id'), '^--id_column: .* add --task=panel'),
     (dict(task='panel', difference=True), '^--difference: not for --task=panel'),

@@ -3,9 +3,10 @@
 On validation (each series' part before its validation origin -> the next `horizon`
 points) and on test (the whole train part -> the test part): the naive forecast, the
 seasonal naive (with a season), Naive2 (M3/M4's seasonally adjusted naive, the OWA
-reference); on test also statsforecast's AutoETS, AutoTheta and AutoARIMA fitted per
-series (the optional `rnnjax[classical]`), and where a bundled panel has them the M3
-competitors' submitted forecasts. Scores: competition.py's sMAPE, MASE and OWA,
+reference), statsforecast's AutoETS, AutoTheta and AutoARIMA fitted per series (the
+optional `rnnjax[classical]`; on validation too, so that a sweep can be compared
+with them without looking at test), and on test, where a bundled panel has them, the
+M3 competitors' submitted forecasts. Scores: competition.py's sMAPE, MASE and OWA,
 averaged over the series a split weighs (validation leaves out series too short to
 have one, see panel.py).
 
@@ -91,7 +92,7 @@ def baselines(panel, arrays, *, horizon: int, season: int, dataset: str = '',
   and MASE (the OWA reference the task's scores use), notes).
 
   arrays: panel.windows' splits (their y, mase_denom and weight are what is scored).
-  methods: the statsforecast models fitted on test (none: no statistical fits).
+  methods: the statsforecast models fitted on each split (none: no statistical fits).
   """
   origin = lambda v: len(v) - horizon
   parts = {'val': [v[:max(1, origin(v))] for v in panel.train], 'test': list(panel.train)}
@@ -101,11 +102,11 @@ def baselines(panel, arrays, *, horizon: int, season: int, dataset: str = '',
     keep = arrays[split]['weight'] > 0
     scales = arrays[split]['mase_denom'].astype(np.float64)
     forecasts = _naive_forecasts(fitted, horizon, season)
+    if methods:
+      fitted_stat, stat_notes = statistical(fitted, horizon, season, methods)
+      forecasts.update(fitted_stat)
+      notes += tuple(f'{split}: {n}' for n in stat_notes)
     if split == 'test':
-      if methods:
-        fitted_stat, stat_notes = statistical(fitted, horizon, season, methods)
-        forecasts.update(fitted_stat)
-        notes += tuple(stat_notes)
       if dataset.startswith('m3_'):
         path = importlib.resources.files('rnnjax.data') / 'panels' / SUBMITTED
         given = competition.submitted(str(path), panel.ids, horizon)

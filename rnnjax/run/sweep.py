@@ -83,8 +83,8 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
          progress_bar, dry_run, max_memory_gb, stopper) -> dict:
   log = log if distributed.is_main() else (lambda _: None)
   if spec.task == 'panel' and spec.classical_baselines and not dry_run:
-    log('loading the panel: statsforecast\'s benchmarks are fitted per series for the '
-        'test table (minutes on a large panel the first time, then cached; '
+    log('loading the panel: statsforecast\'s benchmarks are fitted per series on '
+        'validation and test (minutes on a large panel the first time, then cached; '
         '--classical_baselines=false skips them)')
   sweep = prepare_lib.prepare(spec, max_memory_gb, group_size)
   if dry_run:

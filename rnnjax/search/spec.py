@@ -59,8 +59,8 @@ class SweepSpec(hparams.SpecStrings):
                                        '(statsforecast, when installed) as test baselines; '
                                        'false skips them (minutes on long seasonal series).')
   benchmarks: tuple = _setting(('AutoETS', 'AutoTheta', 'AutoARIMA'), 'statsforecast models '
-                               'fitted per series as a panel\'s test benchmarks (with '
-                               '--classical_baselines); AutoARIMA takes minutes on a large '
+                               'fitted per series as a panel\'s benchmarks on '
+                               'validation and test (with --classical_baselines); AutoARIMA takes minutes on a large '
                                'monthly panel.')
   # classify
   train_path: str = _setting('', 'Your own UCR/UEA .ts training file.')
