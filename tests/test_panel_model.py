@@ -4,9 +4,9 @@ series from a long DataFrame or a dict alike, with per-series conformal interval
 `experiments.predict` writes the long forecast.csv from the end of each series.
 
 Two tiny sweeps on six M1 quarterly series (of the same shapes: the second compiles
-nothing but its refit): a user's CSV whose last points are held out (two lookbacks),
-and its train part with those points given as the test file (a refit of three seeds,
-combined by their median).
+nothing but its refit): a user's CSV whose last points are held out (two lookbacks;
+deseasonalised, two of the six series being seasonal), and its train part with those
+points given as the test file (a refit of three seeds, combined by their median).
 """
 
 import csv
@@ -27,8 +27,8 @@ IDS = ('QRF1', 'QRF2', 'QNC1', 'QNC2', 'QND1', 'QND2')
 HORIZON = 4
 SPEC = sweep.SweepSpec(
     task='panel', id_column='unique_id', time_column='ds', target_columns=('y',),
-    horizon=HORIZON, season=4, lookback='grid(4,8)', cell='gru', hidden_size='8',
-    batch_size='8', learning_rate='grid(3e-3,1e-2)', train_steps=100, eval_every=50,
+    horizon=HORIZON, season=4, lookback='grid(4,8)', deseasonalize='1', cell='gru',
+    hidden_size='8', batch_size='8', learning_rate='grid(3e-3,1e-2)', train_steps=100, eval_every=50,
     classical_baselines=False, ensemble='top', ensemble_size=2)
 
 
