@@ -265,6 +265,9 @@ def test_statistical_benchmarks_are_scored_on_validation_from_its_origin(tmp_pat
     (dict(task='panel', combine='mode'), "^--combine: 'mode'"),
     (dict(task='classify', combine='median'), '^--combine: .* median for forecast'),
     (dict(task='panel', benchmarks=('AutoETS', 'Prophet')), "^--benchmarks: .*'Prophet'"),
+    (dict(task='forecast', deseasonalize='1'), '^--deseasonalize: for --task=panel only'),
+    (dict(task='classify', normalization='grid(robust,last)'), '^--normalization: for --task'),
+    (dict(task='charlm', lookback='32'), '^--lookback: for --task=forecast or panel only'),
 ])
 def test_panel_flags_that_do_not_apply_are_refused_in_one_line(flags, message):
   from rnnjax.search import spec as spec_lib  # pylint: disable=g-import-not-at-top

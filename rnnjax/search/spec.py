@@ -190,6 +190,10 @@ def check(spec: SweepSpec):
   if spec.task not in tasks.TASKS:
     raise InputError(f'--task: unknown task {spec.task!r}; expected one of '
                      f'{", ".join(tasks.TASKS)}')
+  for row in hparams.TABLE:  # A task's own axes (a panel's normalisation) elsewhere.
+    if row.tasks and spec.task not in row.tasks and str(getattr(spec, row.name)) != row.default:
+      raise InputError(f'--{row.name}: for --task={" or ".join(row.tasks)} only (this sweep '
+                       f'is --task={spec.task}); leave it out')
   if spec.task == 'panel' and (spec.difference or spec.input_columns):
     flag = '--difference' if spec.difference else '--input_columns'
     raise InputError(f'{flag}: not for --task=panel (each window is normalised by itself, '
