@@ -127,7 +127,7 @@ def test_classification_folds_have_equal_shapes():
     (dict(folds=0), '--folds: 0 must be >= 1'),
     (dict(search='pbt'), '--folds: cross-validation ranks finished members'),
     (dict(search='halving'), '--folds: cross-validation ranks finished members'),
-    (dict(task='charlm', dataset='', csv_path='', target_columns=()),
+    (dict(task='charlm', dataset='', csv_path='', target_columns=(), lookback='24'),
      '--folds: charlm has no folds'),
     (dict(folds=9), '--folds: fold 1 of 9: series of 36 points is too short'),
     (dict(folds=4), '--batch_size: 4 is larger than the training set of fold 1 of 4 '
