@@ -298,7 +298,9 @@ def test_seasonal_indices_of_a_window_are_known_before_its_split():
   the validation origin (their values cannot leak into them); refit and test windows
   by the whole train part's; a series that fails the seasonality test is not adjusted."""
   data = _seasonal_panel()
-  arrays, _ = panel.windows(data, lookback=8, horizon=4, season=4)
+  arrays, notes = panel.windows(data, lookback=8, horizon=4, season=4)
+  assert notes == ('3 of 4 series pass the seasonality test at season 4: --deseasonalize '
+                   'adjusts those',)
   changed = dataclasses.replace(data, train=tuple(
       np.concatenate([v[:-4], v[-4:] * 1.5]) for v in data.train))
   moved, _ = panel.windows(changed, lookback=8, horizon=4, season=4)

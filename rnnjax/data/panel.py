@@ -248,7 +248,7 @@ def windows(panel: Panel, *, lookback: int, horizon: int,
   splits = {name: {k: [] for k in per_window} for name in ('train', 'refit')}
   for name in ('val', 'test'):
     splits[name] = {k: [] for k in per_window + ('series', 'weight')}
-  left_out = 0
+  left_out = seasonal = 0
   for i, (series, test) in enumerate(zip(panel.train, panel.test)):
     origin = len(series) - horizon  # The validation origin.
     usable = origin >= 1
@@ -258,6 +258,7 @@ def windows(panel: Panel, *, lookback: int, horizon: int,
     scale_val = mase_scale(known, season)
     scale_test = mase_scale(series, season)
     figure_val, figure_test = seasonal_figure(known, season), seasonal_figure(series, season)
+    seasonal += figure_test is not None
     def add(split, t, y, scale, figure):
       for k, v in (('x', _window(series, t, lookback)), ('y', y), ('level', level),
                    ('mase_denom', scale),
@@ -287,4 +288,7 @@ def windows(panel: Panel, *, lookback: int, horizon: int,
     arrays['y'] = arrays['y'][..., None]
   notes = ((f'{left_out} series with at most {horizon} points before the test part: '
             'left out of training and validation, forecast on test',) if left_out else ())
+  if season > 1:
+    notes += (f'{seasonal} of {len(panel.train)} series pass the seasonality test at season '
+              f'{season}: --deseasonalize adjusts those',)
   return out, notes
