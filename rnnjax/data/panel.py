@@ -241,8 +241,8 @@ def windows(panel: Panel, *, lookback: int, horizon: int,
   train part for test and refit), seasonal <float32>[N, lookback + horizon] (each
   point's seasonal index, `seasonal_factors`, from that same part). Validation and
   test also: series <int32>[S], weight <float32>[S] (one window per series, 0 for one
-  left out). 'refit': the training
-  windows of the whole train part (targets up to its end), for a refit.
+  left out). 'refit': the training windows of the whole train part (targets up to its
+  end), for a refit.
   """
   per_window = ('x', 'y', 'level', 'mase_denom', 'seasonal')
   splits = {name: {k: [] for k in per_window} for name in ('train', 'refit')}

@@ -35,8 +35,8 @@ Split arrays (see rnnjax/data/task_data.py):
             prediction once (data/text.py `streams`). Inputs are one-hot characters.
   panel:    x <float32>[N, lookback, 1], y <float32>[N, horizon, 1] in original units,
             level <float32>[N, 2], mase_denom <float32>[N], seasonal <float32>[N,
-            lookback + horizon]; validation and test also
-            weight <float32>[S] and naive2 <float32>[2] (data/panel.py `windows`).
+            lookback + horizon]; validation and test also weight <float32>[S] and
+            naive2 <float32>[2] (data/panel.py `windows`).
 """
 
 from typing import Callable, NamedTuple
@@ -141,10 +141,11 @@ def _forecast_score(cfg, pred, split):
 # Panels: one global model over many series (data/panel.py). Windows come in original
 # units; each member deseasonalises (`deseasonalize`) and normalises every window
 # itself, as its `normalization` says (NORMALIZATIONS: shift and scale of the window),
-# predicts the `horizon` values in those units, and trains on its `loss` (LOSSES). Validation and test hold one window
-# per series with a weight (0: left out), and the competitions' scores are weighted
-# means over series: sMAPE (0-200), MASE, and OWA against Naive2 (the split's
-# `naive2` <float32>[2]: Naive2's sMAPE and MASE on the same windows).
+# predicts the `horizon` values in those units, and trains on its `loss` (LOSSES).
+# Validation and test hold one window per series with a weight (0: left out), and the
+# competitions' scores are weighted means over series: sMAPE (0-200), MASE, and OWA
+# against Naive2 (the split's `naive2` <float32>[2]: Naive2's sMAPE and MASE on the
+# same windows).
 
 NORMALIZATIONS = ('series', 'last', 'mean', 'robust', 'none')
 LOSSES = ('mse', 'mae', 'smape', 'mase')
