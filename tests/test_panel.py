@@ -296,7 +296,8 @@ def _seasonal_panel(n=40, horizon=4, season=4, seed=3):
 def test_seasonal_indices_of_a_window_are_known_before_its_split():
   """Training and validation windows are deseasonalised by indices of the part before
   the validation origin (their values cannot leak into them); refit and test windows
-  by the whole train part's; a series that fails the seasonality test is not adjusted."""
+  by the whole train part's, never the test part's; a series that fails the seasonality
+  test is not adjusted."""
   data = _seasonal_panel()
   arrays, notes = panel.windows(data, lookback=8, horizon=4, season=4)
   assert notes == ('3 of 4 series pass the seasonality test at season 4: --deseasonalize '
@@ -307,6 +308,9 @@ def test_seasonal_indices_of_a_window_are_known_before_its_split():
   for split in ('train', 'val'):
     np.testing.assert_array_equal(arrays[split]['seasonal'], moved[split]['seasonal'])
   assert not np.allclose(arrays['test']['seasonal'], moved['test']['seasonal'])
+  future = dataclasses.replace(data, test=tuple(v * 3 for v in data.test))
+  for split, moved in panel.windows(future, lookback=8, horizon=4, season=4)[0].items():
+    np.testing.assert_array_equal(arrays[split]['seasonal'], moved['seasonal'])  # DESIGN 8.
   figure = competition.seasonal_indices(data.train[0], 4)
   np.testing.assert_allclose(arrays['test']['seasonal'][0],
                              figure[np.arange(40 - 8, 40 + 4) % 4], rtol=1e-6)
