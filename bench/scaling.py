@@ -47,7 +47,7 @@ def config(hidden=H, batch=B, steps=100, cell='lstm', fused=True):
 
 
 def make_data(seq_len=T, num_train=1024, num_val=64, seed=0):
-  """Host arrays in the tasks.py forecast layout: y is a scaled sum of x."""
+  """Host arrays in the engine/tasks/ forecast layout: y is a scaled sum of x."""
   rng = np.random.default_rng(seed)
   x = rng.normal(size=(num_train, seq_len, I)).astype(np.float32)
   y = (x.sum(axis=1, keepdims=True) / np.sqrt(seq_len)).astype(np.float32)

@@ -184,7 +184,7 @@ def test_mase_of_several_targets_is_the_mean_of_each_targets(tmp_path):
 
 @pytest.mark.parametrize('difference', [False, True])
 def test_network_mase_equals_the_baselines(tmp_path, difference):
-  """The last value fed to tasks._forecast_score as a network's scaled forecast scores
+  """The last value fed to the forecast task's score as a network's scaled forecast scores
   what the last_value baseline does: RMSE, MAE and MASE, per target and overall."""
   path, series = _targets_and_input(tmp_path)
   data = _load_multi(path, difference=difference)
@@ -198,7 +198,7 @@ def test_network_mase_equals_the_baselines(tmp_path, difference):
     last = np.repeat(series[t - 1, None, :2], 2, axis=1)
   pred = ((last - data.mean) / data.std).astype(np.float32)
   cfg = types.SimpleNamespace(difference=difference, num_targets=2)
-  got = tasks._forecast_score(cfg, pred, split)
+  got = tasks.TASKS['forecast'].score(cfg, pred, split)
   want = data.baselines['last_value']['test']
   for metric in ('rmse', 'mae', 'mase'):
     assert float(got[metric]) == pytest.approx(want[metric], rel=1e-5)

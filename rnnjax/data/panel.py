@@ -20,7 +20,7 @@ refused for its length. A series without a single point before its validation or
 (a train part of at most `horizon` points) is left out of validation and training, with
 a note; it is still forecast and scored on test.
 
-`windows` returns every split as the panel task reads it (engine/tasks.py): raw values
+`windows` returns every split as the panel task reads it (engine/tasks/panel.py): raw values
 in original units (the task normalises each window itself, as its member's
 `normalization` says), each window's series statistics, MASE scale and seasonal
 indices (for a member that `deseasonalize`s, as Naive2 and Theta do: a seasonal series'

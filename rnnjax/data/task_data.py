@@ -130,7 +130,7 @@ def _load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_colu
                        val_size=val_size, test_size=test_size, season=season,
                        difference=difference, classical_baselines=classical_baselines,
                        origin_back=origin_back)
-  # mase_scale: MASE's denominators, from the training part (tasks._forecast_score).
+  # mase_scale: MASE's denominators, from the training part (engine/tasks/forecast.py `score`).
   arrays = {split: {'x': data.x[split], 'y': data.y[split], 'mean': data.mean,
                     'std': data.std, 'mase_scale': data.mase_scale.astype(np.float32)}
             for split in common.SPLITS}

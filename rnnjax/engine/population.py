@@ -134,7 +134,7 @@ def train_chunk(cfg: TrainConfig, state, hp, data, base_key):
 
 
 def evaluate(cfg: TrainConfig, params, split):
-  """The task's metrics of `params` on a whole split (a dict of arrays, see tasks.py)."""
+  """The task's metrics of `params` on a whole split (a dict of arrays, see engine/tasks/)."""
   return tasks.TASKS[cfg.task].evaluate(cfg, params, split)
 
 

@@ -3,7 +3,7 @@
 Each cell is the mean, over seeds and every other hyperparameter, of the configurations
 that fall in it; drawn axes are cut into quantile bins. The cell holding the best member
 (the first of the summary's ranking) is outlined. The metric drawn is the one the sweep
-shows (load.Table.shown), which orders members as its ranking does (see tasks.py).
+shows (load.Table.shown), which orders members as its ranking does (see engine/tasks/).
 """
 
 from matplotlib import colors as mcolors

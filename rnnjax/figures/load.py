@@ -53,7 +53,7 @@ class Table:
   `members`: summary member dicts, with `val` values as floats (NaN for null).
   `axes`: swept axes in plan order. `metric`/`mode`: what the sweep selected on;
   `shown`/`shown_mode`: what figures draw: the metric the summary names `plotted` (one
-  that orders members as the ranking does, where the display metric does not: tasks.py),
+  that orders members as the ranking does, where the display metric does not: engine/tasks/),
   else the display metric when recorded.
   """
   workdir: str

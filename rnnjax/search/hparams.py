@@ -62,7 +62,7 @@ TABLE = (
     HParam('lookback', int, '24', 'Input window length, in time steps (forecast, panel).',
            'an integer >= 1', lambda v: v >= 1, structural=True,
            tasks=('forecast', 'panel'), short='lookback'),
-    # A panel's global model (engine/tasks.py): how windows are scaled, what it minimises.
+    # A panel's global model (engine/tasks/panel.py): how windows are scaled, what it minimises.
     HParam('normalization', str, 'last', 'How a panel member scales each window: '
            'series, last, mean, robust, none (panel).',
            f'one of {list(tasks.NORMALIZATIONS)}', lambda v: v in tasks.NORMALIZATIONS,

@@ -96,7 +96,7 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
   summary = {'task': spec.task, 'search': spec.search,
              'selection': _selection(spec, selection),
              'display': task.display, 'display_mode': task.display_mode,
-             # What figures draw, where it is not what tables show (tasks.py).
+             # What figures draw, where it is not what tables show (engine/tasks/).
              **({'plotted': task.plotted} if task.plotted != task.display else {}),
              'members': table, 'ranking': table.uids[ranked].tolist(),
              'best': _best(table, testable), 'final': final, 'configs': configs,

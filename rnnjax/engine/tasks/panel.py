@@ -1,0 +1,104 @@
+"""Panels: one global model over many series (data/panel.py). Windows come in original
+units; each member deseasonalises (`deseasonalize`) and normalises every window itself,
+as its `normalization` says (NORMALIZATIONS: shift and scale of the window), predicts
+the `horizon` values in those units, and trains on its `loss` (LOSSES). Validation and
+test hold one window per series with a weight (0: left out), and the competitions'
+scores are weighted means over series: sMAPE (0-200), MASE, and OWA against Naive2 (the
+split's `naive2` <float32>[2]: Naive2's sMAPE and MASE on the same windows).
+"""
+
+import jax.numpy as jnp
+
+from rnnjax.engine.tasks import common
+
+
+NORMALIZATIONS = ('series', 'last', 'mean', 'robust', 'none')
+LOSSES = ('mse', 'mae', 'smape', 'mase')
+
+
+def _shift_scale(cfg, x, split):
+  """<[N, 1]> shift and scale of each window x <[N, L, 1]>:
+    series  the series' mean and standard deviation before validation (`level`)
+    last    the window's last value, and its absolute value (relative change)
+    mean    the window's mean, and its mean absolute value
+    robust  the window's last value, and its mean absolute step (the naive forecast's
+            in-window error, MASE's scale of the window)
+    none    0 and 1: the raw values
+  A zero scale becomes 1."""
+  kind, v = cfg.normalization, x[..., 0]
+  if kind == 'series':
+    shift, scale = split['level'][:, 0], split['level'][:, 1]
+  elif kind == 'last':
+    shift, scale = v[:, -1], jnp.abs(v[:, -1])
+  elif kind == 'mean':
+    shift, scale = jnp.mean(v, axis=1), jnp.mean(jnp.abs(v), axis=1)
+  elif kind == 'robust':
+    steps = jnp.abs(jnp.diff(v, axis=1)) if v.shape[1] > 1 else jnp.abs(v)
+    shift, scale = v[:, -1], jnp.mean(steps, axis=1)
+  else:
+    shift, scale = jnp.zeros_like(v[:, -1]), jnp.ones_like(v[:, -1])
+  scale = jnp.where(scale > 1e-6 * (jnp.abs(shift) + 1e-6), scale, 1.0)
+  return shift[:, None], scale[:, None]
+
+
+def _forward(cfg, params, split, hp=None, key=None):
+  """(predictions <[N, horizon]> in original units, normalised ones, shift, scale,
+  seasonal indices of the targets <[N, horizon]> (ones unless `deseasonalize`)).
+
+  With `deseasonalize` the window is divided by its points' seasonal indices before it
+  is normalised, and the forecast multiplied by the targets' ones."""
+  x = split['x']
+  if cfg.deseasonalize:
+    lookback = x.shape[1]
+    x = x / split['seasonal'][:, :lookback, None]
+    season_y = split['seasonal'][:, lookback:]
+  else:
+    season_y = jnp.ones(x.shape[:1] + (cfg.model.output_size,), x.dtype)
+  shift, scale = _shift_scale(cfg, x, split)
+  pred = common.predict(cfg, params, (x - shift[..., None]) / scale[..., None], hp, key)
+  return (pred * scale + shift) * season_y, pred, shift, scale, season_y
+
+
+def _smape(pred, y):
+  """<[N]> sMAPE of each window, 0-200 (0 where forecast and truth are both 0)."""
+  denom = jnp.abs(y) + jnp.abs(pred)
+  return jnp.mean(jnp.where(denom > 0, 200.0 * jnp.abs(pred - y) / jnp.where(
+      denom > 0, denom, 1.0), 0.0), axis=-1)
+
+
+def batch(cfg, train, key):
+  idx = common.draw(key, cfg.batch_size, train, train['x'].shape[0])
+  return {k: train[k][idx] for k in ('x', 'y', 'level', 'mase_denom', 'seasonal')}
+
+
+def loss(cfg, params, hp, batch, key):
+  pred, normalised, shift, scale, season_y = _forward(cfg, params, batch, hp, key)
+  y = batch['y'][..., 0]
+  if cfg.loss == 'smape':
+    return jnp.mean(_smape(pred, y))
+  if cfg.loss == 'mase':
+    return jnp.mean(jnp.abs(pred - y) / batch['mase_denom'][:, None])
+  err = normalised - (y / season_y - shift) / scale
+  return jnp.mean(jnp.abs(err)) if cfg.loss == 'mae' else jnp.mean(err ** 2)
+
+
+def outputs(cfg, params, split):
+  return _forward(cfg, params, split)[0]
+
+
+def evaluate(cfg, params, split):
+  return score(cfg, outputs(cfg, params, split), split)
+
+
+def score(cfg, pred, split):
+  """Weighted means over the split's windows (one per series) of sMAPE and MASE, and
+  OWA against the split's `naive2` scores."""
+  del cfg
+  y, w = split['y'][..., 0], split['weight']
+  mean = lambda v: jnp.sum(v * w) / jnp.sum(w)
+  smape = mean(_smape(pred, y))
+  mase = mean(jnp.mean(jnp.abs(pred - y), axis=-1) / split['mase_denom'])
+  out = {'smape': smape, 'mase': mase}
+  if 'naive2' in split:
+    out['owa'] = 0.5 * (smape / split['naive2'][0] + mase / split['naive2'][1])
+  return out
