@@ -28,7 +28,8 @@ HORIZON = 4
 SPEC = sweep.SweepSpec(
     task='panel', id_column='unique_id', time_column='ds', target_columns=('y',),
     horizon=HORIZON, season=4, lookback='grid(4,8)', deseasonalize='1', cell='gru',
-    hidden_size='8', batch_size='8', learning_rate='grid(3e-3,1e-2)', train_steps=100, eval_every=50,
+    hidden_size='8', batch_size='8', learning_rate='grid(3e-3,1e-2)', train_steps=100,
+    eval_every=50,
     classical_baselines=False, ensemble='top', ensemble_size=2)
 
 

@@ -56,12 +56,13 @@ class SweepSpec(hparams.SpecStrings):
                               'instead of their levels: for series with a trend. Errors '
                               'are still reported on the levels.')
   classical_baselines: bool = _setting(True, 'Also fit AutoETS and AutoARIMA '
-                                       '(statsforecast, when installed) as test baselines; '
-                                       'false skips them (minutes on long seasonal series).')
+                                       '(statsforecast, when installed) as baselines (a '
+                                       'panel: --benchmarks); false skips them (minutes on '
+                                       'long seasonal series).')
   benchmarks: tuple = _setting(('AutoETS', 'AutoTheta', 'AutoARIMA'), 'statsforecast models '
-                               'fitted per series as a panel\'s benchmarks on '
-                               'validation and test (with --classical_baselines); AutoARIMA takes minutes on a large '
-                               'monthly panel.')
+                               'fitted per series as a panel\'s benchmarks on validation '
+                               'and test (with --classical_baselines); AutoARIMA takes '
+                               'minutes on a large monthly panel.')
   # classify
   train_path: str = _setting('', 'Your own UCR/UEA .ts training file.')
   test_path: str = _setting('', 'Your own UCR/UEA .ts test file (classify), or the '
@@ -191,7 +192,8 @@ def check(spec: SweepSpec):
     raise InputError(f'--task: unknown task {spec.task!r}; expected one of '
                      f'{", ".join(tasks.TASKS)}')
   for row in hparams.TABLE:  # A task's own axes (a panel's normalisation) elsewhere.
-    if row.tasks and spec.task not in row.tasks and str(getattr(spec, row.name)) != row.default:
+    given = str(getattr(spec, row.name))
+    if row.tasks and spec.task not in row.tasks and given != row.default:
       raise InputError(f'--{row.name}: for --task={" or ".join(row.tasks)} only (this sweep '
                        f'is --task={spec.task}); leave it out')
   if spec.task == 'panel' and (spec.difference or spec.input_columns):

@@ -43,17 +43,15 @@ def _shift_scale(cfg, x, split):
 
 def _forward(cfg, params, split, hp=None, key=None):
   """(predictions <[N, horizon]> in original units, normalised ones, shift, scale,
-  seasonal indices of the targets <[N, horizon]> (ones unless `deseasonalize`)).
+  seasonal indices of the targets <[N, horizon]> (1 unless `deseasonalize`)).
 
   With `deseasonalize` the window is divided by its points' seasonal indices before it
   is normalised, and the forecast multiplied by the targets' ones."""
-  x = split['x']
+  x, season_y = split['x'], 1.0
   if cfg.deseasonalize:
     lookback = x.shape[1]
     x = x / split['seasonal'][:, :lookback, None]
     season_y = split['seasonal'][:, lookback:]
-  else:
-    season_y = jnp.ones(x.shape[:1] + (cfg.model.output_size,), x.dtype)
   shift, scale = _shift_scale(cfg, x, split)
   pred = common.predict(cfg, params, (x - shift[..., None]) / scale[..., None], hp, key)
   return (pred * scale + shift) * season_y, pred, shift, scale, season_y

@@ -44,7 +44,8 @@ def histories(model, csv_path: str = '') -> tuple[list, list, list]:
 
 
 def smape(point, truth) -> np.ndarray:
-  """<float64>[S]: each series' sMAPE (0-200; 0 where both are 0), as engine/tasks/panel.py scores."""
+  """<float64>[S]: each series' sMAPE (0-200; 0 where both are 0), as
+  engine/tasks/panel.py scores."""
   denom = np.abs(point) + np.abs(truth)
   ratio = np.divide(200.0 * np.abs(point - truth), denom, out=np.zeros_like(denom),
                     where=denom > 0)
