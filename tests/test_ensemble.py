@@ -39,6 +39,21 @@ def test_top_takes_the_k_best_with_the_best_validation_mean():
   assert ensemble.choose(outputs, mse, kind='top', size=1) == [0]
 
 
+def test_fixed_keeps_the_size_best_where_top_would_keep_fewer():
+  # Member 0 is exact and the rest are noise: on validation the best mean is member 0
+  # alone, which top keeps; fixed keeps the 5 best all the same, without scoring any.
+  y = np.linspace(0, 1, 30)
+  outputs = np.concatenate([y[None], y + np.random.default_rng(1).normal(
+      size=(7, len(y))) * 3])
+  exact = lambda o: float(np.mean((o - y) ** 2))
+  assert ensemble.choose(outputs, exact, kind='top', size=5, how='median') == [0]
+
+  def never(o):
+    raise AssertionError('fixed scored a combination')
+  assert ensemble.choose(outputs, never, kind='fixed', size=5, how='median') == [0, 1, 2, 3, 4]
+  assert ensemble.choose(outputs, never, kind='fixed', size=20) == list(range(8))
+
+
 def _caruana(outputs, score, size):
   """Ensemble selection as Caruana et al. (2004) write it: forward steps with
   replacement from the best single model, while the hillclimb set improves."""

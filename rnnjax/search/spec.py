@@ -110,10 +110,11 @@ class SweepSpec(hparams.SpecStrings):
   # the final model
   ensemble: str = _setting('top', 'The model the sweep hands back, chosen on validation: '
                            'top (the k best members averaged, k chosen on validation), '
-                           'greedy (ensemble selection, Caruana et al. 2004) or single '
+                           'fixed (the --ensemble_size best, none left out), greedy (ensemble selection, Caruana et al. 2004) or single '
                            '(the best member).')
   ensemble_size: int = _setting(16, 'Most members in the final model (top: the pool k '
-                                'is chosen from; greedy: the most picks).')
+                                'is chosen from; fixed: its members; greedy: the most '
+                                'picks).')
   combine: str = _setting('mean', 'How the final model combines its members\' outputs: '
                           'mean, or median (forecast, panel: robust to a stray member).')
   refit: int = _setting(0, 'Train the final model\'s members again on train + validation '
@@ -158,7 +159,7 @@ def make_plan(spec: SweepSpec, configs=None) -> search_plan.Plan:
 # (the first chunk of its small buckets): a member-step costs a fixed 2.7 ms (gate
 # arithmetic, validation, dispatch) plus its recurrent arithmetic at 234 GFLOP/s.
 # --ensemble: how the final model is made of the members (final/choice/ensemble.py).
-ENSEMBLES = ('top', 'greedy', 'single')
+ENSEMBLES = ('top', 'fixed', 'greedy', 'single')
 COMBINE = ('mean', 'median')
 COMPILE_S = 13.0
 MEMBER_STEP_S = 2.7e-3

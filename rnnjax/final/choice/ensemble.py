@@ -11,6 +11,10 @@ Everything here is chosen on validation alone; TEST scores the chosen model once
           models"): start from the best member; repeatedly add, with replacement, the
           pool member whose addition gives the best validation score of the mean, while
           that improves it, up to `size` picks
+  fixed   the `size` best members by validation, none left out (N-BEATS's recipe:
+          many members over lookbacks, losses and seeds, median-combined; nothing
+          about the ensemble is fitted to the validation windows, so its validation
+          score is not optimistic)
   single  the best member alone
 
 `choose` works on any `score(outputs) -> float` (lower is better), so it is tested
@@ -50,11 +54,14 @@ def choose(outputs: np.ndarray, score, *, kind: str, size: int,
     score: outputs <float>[...] -> float, the validation selection metric (lower is
       better) of combined outputs.
     kind: one of KINDS.
-    size: at most this many members (top) or picks (greedy).
+    size: at most this many members (top), exactly (fixed, when the pool has as
+      many), or the most picks (greedy).
     how: 'mean' or 'median' (`combine`).
   """
   if kind == 'single' or size <= 1 or len(outputs) == 1:
     return [0]
+  if kind == 'fixed':
+    return list(range(min(size, len(outputs))))
   if kind == 'top' and how == 'median':
     scores = [score(np.median(np.asarray(outputs[:k + 1], np.float64), axis=0))
               for k in range(min(size, len(outputs)))]
