@@ -110,8 +110,9 @@ class SweepSpec(hparams.SpecStrings):
   # the final model
   ensemble: str = _setting('top', 'The model the sweep hands back, chosen on validation: '
                            'top (the k best members averaged, k chosen on validation), '
-                           'fixed (the --ensemble_size best, none left out), greedy (ensemble selection, Caruana et al. 2004) or single '
-                           '(the best member).')
+                           'fixed (the --ensemble_size best, none left out), greedy '
+                           '(ensemble selection, Caruana et al. 2004) or single (the best '
+                           'member).')
   ensemble_size: int = _setting(16, 'Most members in the final model (top: the pool k '
                                 'is chosen from; fixed: its members; greedy: the most '
                                 'picks).')
