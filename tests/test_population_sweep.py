@@ -16,6 +16,7 @@ from experiments import population_sweep
 from rnnjax.engine import sharding
 from rnnjax.errors import InputError
 from rnnjax.run import resume
+from rnnjax.search import spec as spec_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -203,3 +204,36 @@ def test_unusable_workdir_is_one_line_exit_2_before_data_or_compiles(tmp_path, c
     if readonly:
       subprocess.run(['umount', str(tmp_path / 'ro')], check=False)
   assert not os.path.exists('/proc/rnnjax-wd')
+
+
+def _sweep_flagfiles():
+  """The bundled flagfiles of this entry point (their headers say which they are for)."""
+  folder = os.path.join(ROOT, 'experiments', 'flagfiles')
+  out = []
+  for name in sorted(os.listdir(folder)):
+    with open(os.path.join(folder, name), encoding='utf-8') as f:
+      if name.endswith('.flags') and 'python -m experiments.population_sweep' in f.read():
+        out.append(name)
+  return out
+
+
+FLAGFILES = _sweep_flagfiles()
+
+
+@pytest.mark.parametrize('name', FLAGFILES)
+def test_every_bundled_flagfile_is_a_valid_sweep(name):
+  """Each flagfile as README and its header run it: its flags parse, its spec passes
+  every check, and it plans. A fixed ensemble (the panels') keeps every member its
+  sweep trains, so a grid value added later is not silently left out of it."""
+  flags.FLAGS.unparse_flags()
+  try:
+    population_sweep.parse_flags(['population_sweep', '--flagfile=' + os.path.join(
+        ROOT, 'experiments', 'flagfiles', name)])
+    spec = population_sweep.spec_from_flags()
+  finally:
+    flags.FLAGS.unparse_flags()
+  spec_lib.check(spec)
+  plan = spec_lib.make_plan(spec)
+  assert plan.num_members >= 1
+  if spec.ensemble == 'fixed':
+    assert spec.ensemble_size == plan.num_members // spec.folds, name
