@@ -7,7 +7,7 @@ train part, those points become the test part (so validation is the `horizon` be
 them), and the panel's real test file is never opened. Run by hand, once per rule:
 
   python -m bench.panel_holdout --panel=m1_quarterly
-  python -m bench.panel_holdout --panel=m1_quarterly --extra=--ensemble=fixed,--ensemble_size=24
+  python -m bench.panel_holdout --panel=m1_quarterly --extra=--ensemble=top
 
 prints the final model's scores on the held-out points beside the benchmarks' (the
 same points, fitted from the same origin) and writes them to WORKDIR/summary.json.

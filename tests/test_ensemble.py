@@ -50,7 +50,8 @@ def test_fixed_keeps_the_size_best_where_top_would_keep_fewer():
 
   def never(o):
     raise AssertionError('fixed scored a combination')
-  assert ensemble.choose(outputs, never, kind='fixed', size=5, how='median') == [0, 1, 2, 3, 4]
+  assert ensemble.choose(outputs, never, kind='fixed', size=5,
+                         how='median') == [0, 1, 2, 3, 4]
   assert ensemble.choose(outputs, never, kind='fixed', size=20) == list(range(8))
 
 

@@ -210,9 +210,9 @@ def _sweep_flagfiles():
   """The bundled flagfiles of this entry point (their headers say which they are for)."""
   folder = os.path.join(ROOT, 'experiments', 'flagfiles')
   out = []
-  for name in sorted(os.listdir(folder)):
+  for name in sorted(n for n in os.listdir(folder) if n.endswith('.flags')):
     with open(os.path.join(folder, name), encoding='utf-8') as f:
-      if name.endswith('.flags') and 'python -m experiments.population_sweep' in f.read():
+      if 'python -m experiments.population_sweep' in f.read():
         out.append(name)
   return out
 

@@ -12,9 +12,9 @@ Everything here is chosen on validation alone; TEST scores the chosen model once
           pool member whose addition gives the best validation score of the mean, while
           that improves it, up to `size` picks
   fixed   the `size` best members by validation, none left out (N-BEATS's recipe:
-          many members over lookbacks, losses and seeds, median-combined; nothing
-          about the ensemble is fitted to the validation windows, so its validation
-          score is not optimistic)
+          many members over lookbacks, losses and seeds, median-combined). With every
+          member in it, only each member's own best checkpoint is chosen on the
+          validation windows, so its validation score is less optimistic than top's
   single  the best member alone
 
 `choose` works on any `score(outputs) -> float` (lower is better), so it is tested
