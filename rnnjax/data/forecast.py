@@ -3,11 +3,11 @@
 A series of N time points is split chronologically: the first points train, the next
 `val_size` validate and the last `test_size` test (each, unless given, 15 % of the
 series and at least `horizon` points, so a short series keeps a window in each). A
-window's inputs are the `lookback` points before time t and its targets the `horizon` points from t on; a window belongs to
-the split that holds all of its targets (its inputs may reach back into the previous
-split, as they would when forecasting for real). Standardisation statistics come from
-the training part alone. Gaps (empty cells) are filled by linear interpolation in time
-and counted.
+window's inputs are the `lookback` points before time t and its targets the `horizon`
+points from t on; a window belongs to the split that holds all of its targets (its
+inputs may reach back into the previous split, as they would when forecasting for
+real). Standardisation statistics come from the training part alone. Gaps (empty
+cells) are filled by linear interpolation in time and counted.
 
 Several target columns may be forecast at once, and extra `input_columns` (other series
 known over the lookback, e.g. temperature for electricity demand) may be fed alongside
