@@ -165,6 +165,35 @@ def test_each_loss_is_its_definition_on_a_batch(loss):
   assert float(got) == pytest.approx(expected, rel=1e-4)
 
 
+def test_history_trains_on_the_newest_windows_of_each_series(long_csv):
+  """`history` h: only windows whose targets end within each series' last h x horizon
+  known points are drawn, every one of them, and never a fold's padding; refit counts
+  back from the end of the whole train part."""
+  path, _ = long_csv
+  options = dict(csv_path=path, id_column='unique_id', time_column='ds',
+                 target_columns=('y',), lookback=8, horizon=4, season=-1,
+                 classical_baselines=False)
+  data = task_data.load(task='panel', **options)
+  p = panel.load(csv_path=path, id_column='unique_id', time_column='ds',
+                 target_column='y', horizon=4)
+  cfg = dataclasses.replace(_cfg('last'), batch_size=4000, history=1.5)  # The last 6.
+  def drawn_ends(split):
+    batch = tasks.TASKS['panel'].batch(cfg, split, jax.random.key(3))
+    return set(np.round(np.asarray(batch['y'][:, -1, 0], np.float64), 2))
+  newest = lambda ends: {round(float(v), 2) for v in ends[-6:]}
+  # Validation origins: 22 of series a, 16 of b; c is too short to train on.
+  assert drawn_ends(data.arrays['train']) == newest(p.train[0][:22]) | newest(p.train[1][:16])
+  assert drawn_ends(data.arrays['refit']) == newest(p.train[0]) | newest(p.train[1])
+  # Every window of a fold (history longer than any series), none of its padding.
+  folds = task_data.same_shapes([task_data.load(task='panel', fold=f, folds=2, **options)
+                                 for f in range(2)])
+  train = folds[0].arrays['train']
+  assert train['count'] < len(train['x'])
+  cfg = dataclasses.replace(cfg, history=100.0)
+  every = {round(float(v), 2) for v in train['y'][:train['count'], -1, 0]}
+  assert drawn_ends(train) == every
+
+
 def test_task_data_loads_a_users_panel_with_its_options_and_folds(long_csv):
   path, _ = long_csv
   options = dict(csv_path=path, id_column='unique_id', time_column='ds',

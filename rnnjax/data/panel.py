@@ -242,12 +242,15 @@ def windows(panel: Panel, *, lookback: int, horizon: int,
   point's seasonal index, `seasonal_factors`, from that same part). Validation and
   test also: series <int32>[S], weight <float32>[S] (one window per series, 0 for one
   left out). 'refit': the training windows of the whole train part (targets up to its
-  end), for a refit.
+  end), for a refit. Train and refit also: by_age <int32>[N] (the windows, newest
+  first) and age <int32>[N] (theirs, ascending: the points between a window's last
+  target and the end of its series' part), for a member's `history`.
   """
   per_window = ('x', 'y', 'level', 'mase_denom', 'seasonal')
   splits = {name: {k: [] for k in per_window} for name in ('train', 'refit')}
   for name in ('val', 'test'):
     splits[name] = {k: [] for k in per_window + ('series', 'weight')}
+  ages = {'train': [], 'refit': []}
   left_out = seasonal = 0
   for i, (series, test) in enumerate(zip(panel.train, panel.test)):
     origin = len(series) - horizon  # The validation origin.
@@ -267,8 +270,10 @@ def windows(panel: Panel, *, lookback: int, horizon: int,
     if usable:
       for t in range(1, origin - horizon + 1):
         add('train', t, series[t:t + horizon], scale_val, figure_val)
+        ages['train'].append(origin - t - horizon)
     for t in range(1, len(series) - horizon + 1):
       add('refit', t, series[t:t + horizon], scale_test, figure_test)
+      ages['refit'].append(len(series) - t - horizon)
     val_origin = origin if usable else len(series) - 1
     val_y = series[val_origin:val_origin + horizon]
     add('val', val_origin, np.concatenate([val_y, np.full(horizon - len(val_y), val_y[-1])]),
@@ -286,6 +291,10 @@ def windows(panel: Panel, *, lookback: int, horizon: int,
   for arrays in out.values():
     arrays['x'] = arrays['x'][..., None]
     arrays['y'] = arrays['y'][..., None]
+  for name, age in ages.items():
+    order = np.argsort(np.asarray(age, np.int64), kind='stable')
+    out[name]['by_age'] = order.astype(np.int32)
+    out[name]['age'] = np.asarray(age, np.int32)[order]
   notes = ((f'{left_out} series with at most {horizon} points before the test part: '
             'left out of training and validation, forecast on test',) if left_out else ())
   if season > 1:

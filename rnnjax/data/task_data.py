@@ -97,8 +97,12 @@ def same_shapes(folds: list) -> list:
   out = []
   for data in folds:
     train = data.arrays['train']
-    pad = lambda a: np.concatenate([a, np.zeros((most - len(a),) + a.shape[1:], a.dtype)])
+    pad = lambda a, fill=0: np.concatenate([a, np.full((most - len(a),) + a.shape[1:],
+                                                       fill, a.dtype)])
     padded = {k: pad(v) if k in PER_EXAMPLE else v for k, v in train.items()}
+    if 'age' in train:  # A panel's windows by age (data/panel.py): padding is never recent.
+      padded['by_age'], padded['age'] = pad(train['by_age']), pad(
+          train['age'], np.iinfo(np.int32).max)
     padded['count'] = np.int32(len(train['x']))
     out.append(dataclasses.replace(data, arrays={**data.arrays, 'train': padded}))
   return out

@@ -52,6 +52,7 @@ class TrainConfig:
   normalization: str = ''  # panel: how each window is scaled (tasks.NORMALIZATIONS).
   loss: str = ''        # panel: the training loss (tasks.LOSSES).
   deseasonalize: bool = False  # panel: windows divided by their seasonal indices.
+  history: float = 0.0  # panel: train on windows ending in the last history x horizon points.
 
 
 @flax.struct.dataclass

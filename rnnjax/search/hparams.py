@@ -75,6 +75,11 @@ TABLE = (
            'multiplies its forecasts by them: 1, or 0 for the raw values (panel).',
            '0 or 1', lambda v: v in (0, 1), structural=True, tasks=('panel',),
            short='deseas'),
+    HParam('history', float, '0', 'A panel member trains only on the windows whose '
+           'targets end within the last history x horizon points of their series\' known '
+           'part, as N-BEATS samples (its M4 setting: 1.5); 0 trains on every window (panel).',
+           '0, or a number >= 1 (horizons)', lambda v: v == 0 or v >= 1, structural=True,
+           tasks=('panel',), short='hist'),
     HParam('learning_rate', float, '1e-3', 'Learning rate.', '> 0', lambda v: v > 0,
            explorable=True, short='lr'),
     HParam('weight_decay', float, '0', 'L2 (decoupled for adamw).', '>= 0',

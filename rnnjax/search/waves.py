@@ -53,7 +53,8 @@ def train_config(structure: dict, data: task_data.TaskData, spec) -> pop.TrainCo
                          num_folds=spec.folds,
                          normalization=structure.get('normalization', ''),
                          loss=structure.get('loss', ''),
-                         deseasonalize=bool(structure.get('deseasonalize', 0)))
+                         deseasonalize=bool(structure.get('deseasonalize', 0)),
+                         history=float(structure.get('history', 0)))
 
 
 def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0,

@@ -7,6 +7,7 @@ scores are weighted means over series: sMAPE (0-200), MASE, and OWA against Naiv
 split's `naive2` <float32>[2]: Naive2's sMAPE and MASE on the same windows).
 """
 
+import jax
 import jax.numpy as jnp
 
 from rnnjax.engine.tasks import common
@@ -65,7 +66,15 @@ def _smape(pred, y):
 
 
 def batch(cfg, train, key):
-  idx = common.draw(key, cfg.batch_size, train, train['x'].shape[0])
+  """`batch_size` training windows drawn uniformly; with `history`, from the windows
+  whose targets end within the last history x horizon points of their series' part
+  (`age` below that; at least the newest window)."""
+  if cfg.history:
+    limit = int(cfg.history * train['y'].shape[1])
+    recent = jnp.maximum(jnp.searchsorted(train['age'], limit, side='left'), 1)
+    idx = train['by_age'][jax.random.randint(key, (cfg.batch_size,), 0, recent)]
+  else:
+    idx = common.draw(key, cfg.batch_size, train, train['x'].shape[0])
   return {k: train[k][idx] for k in ('x', 'y', 'level', 'mase_denom', 'seasonal')}
 
 
