@@ -192,6 +192,9 @@ def test_history_trains_on_the_newest_windows_of_each_series(long_csv):
   cfg = dataclasses.replace(cfg, history=100.0)
   every = {round(float(v), 2) for v in train['y'][:train['count'], -1, 0]}
   assert drawn_ends(train) == every
+  batch = tasks.TASKS['panel'].batch(cfg, train, jax.random.key(4))
+  _, times = np.unique(np.asarray(batch['y'][:, -1, 0]), return_counts=True)
+  assert times.max() < 2 * times.min()  # Uniformly: padding adds no draws of any window.
 
 
 def test_task_data_loads_a_users_panel_with_its_options_and_folds(long_csv):
