@@ -228,7 +228,8 @@ def test_a_panel_sweep_ranks_by_owa_refits_and_tables_the_competition(tmp_path, 
       normalization='grid(robust,last)', loss='mae', hidden_size='8', batch_size='8',
       train_steps=40, eval_every=20, num_seeds=2, ensemble='top', ensemble_size=4,
       combine='median', refit=1)
-  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
+  lines = []
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lines.append)
   assert summary['selection']['metric'] == 'owa'
   owa = [summary['members'][i]['val']['owa'] for i in range(len(summary['members']))]
   ranked = [summary['members'].uids.tolist().index(u) for u in summary['ranking']]
@@ -240,6 +241,23 @@ def test_a_panel_sweep_ranks_by_owa_refits_and_tables_the_competition(tmp_path, 
   assert any(m.startswith('final: ') for m in rows)
   assert [r['smape'] for r in summary['test_table']] == sorted(
       r['smape'] for r in summary['test_table'])
+  # Each series' scores, whose means are the table's: the final model and every benchmark.
+  scores = {}
+  with open(tmp_path / 'wd' / 'series_scores.csv', encoding='utf-8') as f:
+    assert f.readline() == 'unique_id,method,smape,mase\n'
+    for line in f:
+      key, method, smape, mase = line.rstrip('\n').split(',')
+      scores.setdefault(method, {})[key] = (float(smape), float(mase))
+  assert list(scores) == ['final', 'naive', 'naive2', 'seasonal_naive']
+  for method, by_series in scores.items():
+    assert list(by_series) == ['a', 'b', 'c']  # 'c' too: left out of validation only.
+    means = np.mean(list(by_series.values()), axis=0)
+    expected = final['test'] if method == 'final' else summary['baselines'][method]['test']
+    np.testing.assert_allclose(means, [expected['smape'], expected['mase']], rtol=1e-4)
+  beat = sum(scores['final'][k][1] < scores['naive2'][k][1] for k in 'abc')
+  said = [l for l in lines if 'series_scores.csv' in l]
+  assert len(said) == 1 and f"naive2's on {beat}, " in said[0] and said[0].endswith(
+      ' of 3 series')
 
 
 def test_statistical_benchmarks_are_read_back_from_the_cache(tmp_path, monkeypatch):
@@ -283,7 +301,7 @@ def test_statistical_benchmarks_are_scored_on_validation_from_its_origin(tmp_pat
       {m: np.stack([np.full(h, p[-1]) for p in parts]) for m in methods}, ()))
   data = _seasonal_panel()
   arrays, _ = panel.windows(data, lookback=8, horizon=4, season=4)
-  table, _, _ = panel_baselines.baselines(data, arrays, horizon=4, season=4,
+  table, _, _, _ = panel_baselines.baselines(data, arrays, horizon=4, season=4,
                                           methods=('AutoETS',))
   for split in ('val', 'test'):
     assert table['AutoETS'][split] == table['naive'][split]

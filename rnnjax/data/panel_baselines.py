@@ -87,9 +87,10 @@ def statistical(parts, horizon: int, season: int,
 
 
 def baselines(panel, arrays, *, horizon: int, season: int, dataset: str = '',
-              methods=competition.STATISTICAL) -> tuple[dict, dict, tuple]:
+              methods=competition.STATISTICAL) -> tuple[dict, dict, tuple, dict]:
   """(name -> split -> {'smape', 'mase', 'owa'}, split -> <float32>[2] Naive2's sMAPE
-  and MASE (the OWA reference the task's scores use), notes).
+  and MASE (the OWA reference the task's scores use), notes, name -> <float64>[S,
+  horizon] each benchmark's forecasts of the test part, for each series' scores).
 
   arrays: panel.windows' splits (their y, mase_denom and weight are what is scored).
   methods: the statsforecast models fitted on each split (none: no statistical fits).
@@ -117,4 +118,4 @@ def baselines(panel, arrays, *, horizon: int, season: int, dataset: str = '',
       table.setdefault(name, {})[split] = metrics
     reference[split] = np.asarray([scored['naive2']['smape'], scored['naive2']['mase']],
                                   np.float32)
-  return table, reference, notes
+  return table, reference, notes, forecasts  # The loop's last split: test.

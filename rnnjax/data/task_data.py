@@ -46,6 +46,8 @@ class TaskData:
   num_train: int      # Training examples (windows, sequences or window starts).
   num_targets: int = 1
   baselines: dict = dataclasses.field(default_factory=dict)
+  # A panel's benchmarks' forecasts of the test part: name -> <float64>[S, horizon].
+  benchmark_forecasts: dict = dataclasses.field(default_factory=dict)
   info: dict = dataclasses.field(default_factory=dict)  # JSON-ready, for the summary.
   notes: tuple = ()   # Lines to log (e.g. gaps filled).
   metric_names: dict = dataclasses.field(default_factory=dict)  # e.g. rmse_0 -> rmse[Sales]
@@ -251,7 +253,7 @@ def _load_panel(*, dataset, seed, val_size, test_size, csv_path='', test_path=''
   data = panel.earlier(whole, origin_back, horizon)
   arrays, window_notes = panel.windows(data, lookback=lookback, horizon=horizon,
                                        season=season)
-  baselines, reference, baseline_notes = panel_baselines.baselines(
+  baselines, reference, baseline_notes, forecasts = panel_baselines.baselines(
       data, arrays, horizon=horizon, season=season, dataset='' if csv_path else dataset,
       methods=tuple(benchmarks) if classical_baselines and not origin_back else ())
   for split, scores in reference.items():
@@ -259,6 +261,7 @@ def _load_panel(*, dataset, seed, val_size, test_size, csv_path='', test_path=''
   return TaskData(
       task='panel', arrays=arrays, input_size=1, output_size=horizon, readout='last',
       seq_len=lookback, num_train=len(arrays['train']['x']), baselines=baselines,
+      benchmark_forecasts=forecasts,
       info={'series': len(whole.ids), 'num_filled': whole.num_filled, 'season': season,
             'horizon': horizon, 'windows': {k: len(v['x']) for k, v in arrays.items()},
             'validated_series': int(arrays['val']['weight'].sum())},

@@ -38,12 +38,14 @@ PREDICTIONS = 'predictions'   # experiments.predict's default output
 TPE_JOURNAL = 'tpe.journal'   # search.tpe.JOURNAL too: search is below results
 JOURNAL = 'optuna.journal'    # the sweep as an Optuna study (trial_files)
 TRIALS = 'trials.csv'
+SERIES_SCORES = 'series_scores.csv'  # a panel's test scores per series (series_scores)
 CURVES = 'curves.csv'
 SAMPLE = 'sample.txt'         # charlm's sample of the best member
 LOCK = 'sweep.lock'           # held while a sweep runs (run.lock)
 # What a sweep writes, and `run.workdir.clear` removes (not the lock, nor the sample).
 OWN_ENTRIES = (SWEEP, PLAN, METRICS, SUMMARY, CHECKPOINTS, TENSORBOARD, FIGURES, MODEL,
-               PREDICTIONS, TPE_JOURNAL, JOURNAL, TRIALS, CURVES, CHUNKS, MEMBERS, WANDB)
+               PREDICTIONS, TPE_JOURNAL, JOURNAL, TRIALS, CURVES, CHUNKS, MEMBERS, WANDB,
+               SERIES_SCORES)
 TEMPORARY = '.tmp-'           # The prefix of an entry `atomic` is writing.
 
 

@@ -36,6 +36,7 @@ from rnnjax.final.saved import model_files
 from rnnjax.final.saved import tuned
 from rnnjax.final.saved.model_files import Group
 from rnnjax.results import files
+from rnnjax.results import series_scores
 
 
 def _lookback(datas, data_key):
@@ -170,6 +171,16 @@ def panel_intervals(info, before, groups, arrays, datas, folds: int, refit: bool
                                                         arrays).test_coverage()
 
 
+def write_series_scores(workdir: str, model, data, log=print) -> None:
+  """WORKDIR/series_scores.csv: each series' test sMAPE and MASE, of the final model
+  (`model`) and of every benchmark, on the same points (results/series_scores.py)."""
+  forecasts, split = model.panel_test_forecasts()
+  by_method = series_scores.scores(split['y'][..., 0], split['mase_denom'], {
+      series_scores.FINAL: forecasts, **data.benchmark_forecasts})
+  path = series_scores.write(workdir, data.transform['ids'], by_method)
+  log(f'{path}: each series\' test scores; {series_scores.describe(by_method)}')
+
+
 def save(workdir: str | None, sweep, runs, summary: dict, refitted=None, log=print):
   """Writes WORKDIR/model/ for summary['final'] (nothing without one). Every process
   calls it (parameters are gathered across processes); only where `workdir` is given
@@ -200,6 +211,8 @@ def save(workdir: str | None, sweep, runs, summary: dict, refitted=None, log=pri
     info['intervals']['test_coverage'] = tuned.TunedModel(info, groups,
                                                           arrays).test_coverage()
   model_files.write(os.path.join(workdir, model_files.DIRNAME), info, groups, arrays)
+  if sweep.spec.task == 'panel':
+    write_series_scores(workdir, tuned.TunedModel(info, groups, arrays), data, log)
   log(f'final model saved to {os.path.join(workdir, model_files.DIRNAME)}: use it with python -m '
       f'experiments.predict --workdir={workdir}, or rnnjax.load({workdir!r})')
   return info

@@ -220,6 +220,12 @@ class TunedModel:
     return self.outputs(lambda g: forecasting.panel_inputs(self.transform, histories,
                                                            g.lookback))
 
+  def panel_test_forecasts(self) -> tuple[np.ndarray, dict]:
+    """(<float64>[S, horizon], the split they are scored on): the forecasts of the
+    sweep's test part from the end of each train part, which the summary scored."""
+    values, split = forecasting.panel_scored(self.transform, self.arrays)
+    return self._panel_outputs(values), split
+
   def evaluate_panel(self, histories=None, futures=None) -> dict:
     """The summary's metrics (sMAPE, MASE) of forecasts from the end of each history
     (as `forecast` takes them) of the next `horizon` points, `futures` (id -> values).
