@@ -195,6 +195,10 @@ def test_history_trains_on_the_newest_windows_of_each_series(long_csv):
   batch = tasks.TASKS['panel'].batch(cfg, train, jax.random.key(4))
   _, times = np.unique(np.asarray(batch['y'][:, -1, 0]), return_counts=True)
   assert times.max() < 2 * times.min()  # Uniformly: padding adds no draws of any window.
+  from rnnjax.search import space  # pylint: disable=g-import-not-at-top
+  with pytest.raises(InputError, match=r'^--history: 0.5 is invalid; expected 0, or a '
+                     r'number >= 1 \(horizons\)$'):
+    space.parse_axis('history', 'grid(0,0.5)')
 
 
 def test_task_data_loads_a_users_panel_with_its_options_and_folds(long_csv):
@@ -318,6 +322,7 @@ def test_statistical_benchmarks_are_scored_on_validation_from_its_origin(tmp_pat
     (dict(task='forecast', deseasonalize='1'), '^--deseasonalize: for --task=panel only'),
     (dict(task='classify', normalization='grid(robust,last)'), '^--normalization: for --task'),
     (dict(task='charlm', lookback='32'), '^--lookback: for --task=forecast or panel only'),
+    (dict(task='forecast', history='1.5'), '^--history: for --task=panel only'),
 ])
 def test_panel_flags_that_do_not_apply_are_refused_in_one_line(flags, message):
   from rnnjax.search import spec as spec_lib  # pylint: disable=g-import-not-at-top
