@@ -5,9 +5,10 @@ average hides where a model wins and where it loses: a few series with a large M
 can outweigh many small wins. This file holds every series' test scores of the final
 model and of each benchmark, by the code that averages them (data/competition.py), in
 long format: `unique_id,method,smape,mase`, one row per series and method, the final
-model first. `pandas.read_csv(...).pivot(index='unique_id', columns='method')` puts the
-methods side by side. `wins` counts the series on which the final model's score is
-below each benchmark's.
+model first (data/competition.py `series_scores` gives `write` its scores).
+`pandas.read_csv(...).pivot(index='unique_id', columns='method')` puts the methods side
+by side. `wins` counts the series on which the final model's score is below each
+benchmark's.
 """
 
 import csv
@@ -15,16 +16,9 @@ import os
 
 import numpy as np
 
-from rnnjax.data import competition
 from rnnjax.results import files
 
 FINAL = 'final'  # The final model's method name in the file.
-
-
-def scores(y, scales, forecasts: dict) -> dict:
-  """{method: {'smape', 'mase': <float64>[S]}}: each series' scores. y <[S, h]> the test
-  values, scales <[S]> their MASE scales, forecasts {method: <[S, h]>} (FINAL first)."""
-  return competition.series_scores(forecasts, y, scales)
 
 
 def wins(by_method: dict, metric: str = 'mase') -> dict:

@@ -37,8 +37,9 @@ Split arrays (see rnnjax/data/task_data.py):
             prediction once (data/text.py `streams`). Inputs are one-hot characters.
   panel:    x <float32>[N, lookback, 1], y <float32>[N, horizon, 1] in original units,
             level <float32>[N, 2], mase_denom <float32>[N], seasonal <float32>[N,
-            lookback + horizon]; validation and test also weight <float32>[S] and
-            naive2 <float32>[2] (data/panel.py `windows`).
+            lookback + horizon]; train and refit also by_age, age <int32>[N] (the
+            windows newest first, for `history`); validation and test also weight
+            <float32>[S] and naive2 <float32>[2] (data/panel.py `windows`).
 """
 
 from typing import Callable, NamedTuple

@@ -24,6 +24,7 @@ import os
 import jax
 import numpy as np
 
+from rnnjax.data import competition
 from rnnjax.data import panel
 from rnnjax.data import task_data
 from rnnjax.data import times as times_lib
@@ -175,8 +176,9 @@ def write_series_scores(workdir: str, model, data, log=print) -> None:
   """WORKDIR/series_scores.csv: each series' test sMAPE and MASE, of the final model
   (`model`) and of every benchmark, on the same points (results/series_scores.py)."""
   forecasts, split = model.panel_test_forecasts()
-  by_method = series_scores.scores(split['y'][..., 0], split['mase_denom'], {
-      series_scores.FINAL: forecasts, **data.benchmark_forecasts})
+  by_method = competition.series_scores(
+      {series_scores.FINAL: forecasts, **data.benchmark_forecasts}, split['y'][..., 0],
+      split['mase_denom'])
   path = series_scores.write(workdir, data.transform['ids'], by_method)
   log(f'{path}: each series\' test scores; {series_scores.describe(by_method)}')
 
