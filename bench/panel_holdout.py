@@ -11,6 +11,12 @@ them), and the panel's real test file is never opened. Run by hand, once per rul
 
 prints the final model's scores on the held-out points beside the benchmarks' (the
 same points, fitted from the same origin) and writes them to WORKDIR/summary.json.
+
+One origin is a noisy judge: between one origin and the next the ranking of close
+methods moves. `--back=0,1,2` runs the flagfile at three origins (origin K holds out the
+h points that end K horizons before the end of train, and drops everything after them;
+series too short for an origin are left out of it) and prints each origin's table and
+the mean over origins of every method's scores.
 """
 
 import json
@@ -31,6 +37,8 @@ FLAGFILE = flags.DEFINE_string('sweep_flagfile', '', 'The flagfile to run (defau
                                'experiments/flagfiles/PANEL.flags).')
 WORKDIR = flags.DEFINE_string('workdir', '', 'Where the sweep writes (default: a '
                               'temporary directory).')
+BACK = flags.DEFINE_list('back', ['0'], 'Origins: K holds out the horizon that ends K '
+                         'horizons before the end of train (0: the last horizon).')
 EXTRA = flags.DEFINE_list('extra', [], 'More flags for the sweep, e.g. '
                           '--extra=--ensemble=fixed,--ensemble_size=24.')
 
@@ -46,10 +54,13 @@ def horizon_of(flagfile: str) -> int:
   return int(found[-1])
 
 
-def split_train(train_csv: str, horizon: int, root: str) -> tuple[str, str, int]:
+def split_train(train_csv: str, horizon: int, root: str,
+                back: int = 0) -> tuple[str, str, int]:
   """(development train CSV, its test CSV, series kept): each series of `train_csv`
-  less its last `horizon` rows, and those rows; series of `horizon` points or fewer
-  are left out (the sweep handles the short ones that remain as it would a user's)."""
+  less its last (back + 1) * `horizon` rows, and the first `horizon` of those rows;
+  series of (back + 1) * `horizon` points or fewer are left out (the sweep handles the
+  short ones that remain as it would a user's)."""
+  cut = (back + 1) * horizon
   rows = {}
   with open(train_csv, encoding='utf-8') as f:
     header = f.readline()
@@ -62,24 +73,26 @@ def split_train(train_csv: str, horizon: int, root: str) -> tuple[str, str, int]
     tr.write(header)
     te.write(header)
     for lines in rows.values():
-      if len(lines) <= horizon:
+      if len(lines) <= cut:
         continue
       kept += 1
-      tr.writelines(lines[:-horizon])
-      te.writelines(lines[-horizon:])
+      tr.writelines(lines[:-cut])
+      te.writelines(lines[len(lines) - cut:len(lines) - cut + horizon])
   return paths[0], paths[1], kept
 
 
-def main(argv):
-  del argv
-  flagfile = FLAGFILE.value or os.path.join(ROOT, 'experiments', 'flagfiles',
-                                            f'{PANEL.value}.flags')
-  horizon = horizon_of(flagfile)
-  root = tempfile.mkdtemp(prefix=f'holdout_{PANEL.value}_')
+METRICS = ('smape', 'mase', 'owa')
+
+
+def run_origin(flagfile: str, horizon: int, back: int) -> tuple[dict, int, float]:
+  """(test scores by method, series kept, wall seconds) of the flagfile at one origin."""
+  root = tempfile.mkdtemp(prefix=f'holdout_{PANEL.value}_back{back}_')
   train, test, kept = split_train(
       os.path.join(ROOT, 'rnnjax', 'data', 'panels', f'{PANEL.value}_train.csv'), horizon,
-      root)
+      root, back)
   workdir = WORKDIR.value or os.path.join(root, 'run')
+  if WORKDIR.value and len(BACK.value) > 1:
+    workdir = os.path.join(WORKDIR.value, f'back{back}')
   command = [sys.executable, '-m', 'experiments.population_sweep', f'--flagfile={flagfile}',
              '--dataset=', f'--csv_path={train}', f'--test_path={test}',
              '--id_column=unique_id', '--time_column=ds', '--target_columns=y',
@@ -91,14 +104,47 @@ def main(argv):
   with open(os.path.join(workdir, 'summary.json'), encoding='utf-8') as f:
     summary = json.load(f)
   final = summary['final']
-  print(f'\n{PANEL.value}, {kept} series, the last {horizon} points of train held out '
-        f'({" ".join(EXTRA.value) or "the flagfile as written"}); {wall:.0f} s')
-  line = lambda name, s: print(f'  {name:<24} ' + '  '.join(
-      f'{m} {s[m]:.4f}' for m in ('smape', 'mase', 'owa')))
-  line(f'final ({final["kind"]}, {len(final["members"])})', final['test'])
+  scores = {f'final ({final["kind"]}, {len(final["members"])})': final['test']}
   for name, b in summary['baselines'].items():
     if 'test' in b and np.isfinite(b['test'].get('owa', np.nan)):
-      line(name, b['test'])
+      scores[name] = b['test']
+  return scores, kept, wall
+
+
+def print_table(scores: dict) -> None:
+  for name, s in scores.items():
+    print(f'  {name:<24} ' + '  '.join(f'{m} {s[m]:.4f}' for m in METRICS))
+
+
+def main(argv):
+  del argv
+  flagfile = FLAGFILE.value or os.path.join(ROOT, 'experiments', 'flagfiles',
+                                            f'{PANEL.value}.flags')
+  horizon = horizon_of(flagfile)
+  try:
+    backs = [int(b) for b in BACK.value]
+  except ValueError:
+    raise SystemExit(f'--back: {",".join(BACK.value)} is not a list of integers') from None
+  if not backs or min(backs) < 0:
+    raise SystemExit(f'--back: {",".join(BACK.value)}: give origins 0 or more')
+  results = {}
+  for back in backs:
+    results[back] = run_origin(flagfile, horizon, back)
+  rule = " ".join(EXTRA.value) or "the flagfile as written"
+  for back, (scores, kept, wall) in results.items():
+    print(f'\n{PANEL.value}, origin {back}: {kept} series, {horizon} points held out '
+          f'{back * horizon} before the end of train ({rule}); {wall:.0f} s')
+    print_table(scores)
+  if len(results) > 1:
+    # The final model's name carries its size, which can differ between origins.
+    mean = {}
+    for scores, _, _ in results.values():
+      for name, s in scores.items():
+        key = 'final' if name.startswith('final') else name
+        mean.setdefault(key, []).append([s[m] for m in METRICS])
+    print(f'\n{PANEL.value}, mean over origins {",".join(map(str, backs))} ({rule})')
+    print_table({name: dict(zip(METRICS, np.mean(v, axis=0))) for name, v in mean.items()
+                 if len(v) == len(results)})
 
 
 if __name__ == '__main__':
