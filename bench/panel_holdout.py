@@ -39,6 +39,8 @@ WORKDIR = flags.DEFINE_string('workdir', '', 'Where the sweep writes (default: a
                               'temporary directory).')
 BACK = flags.DEFINE_list('back', ['0'], 'Origins: K holds out the horizon that ends K '
                          'horizons before the end of train (0: the last horizon).')
+MIN_TRAIN = flags.DEFINE_integer('min_train', 1, 'A series enters an origin only when at '
+                                 'least this many of its points are left to train on.')
 EXTRA = flags.DEFINE_list('extra', [], 'More flags for the sweep, e.g. '
                           '--extra=--ensemble=fixed,--ensemble_size=24.')
 
@@ -54,12 +56,13 @@ def horizon_of(flagfile: str) -> int:
   return int(found[-1])
 
 
-def split_train(train_csv: str, horizon: int, root: str,
-                back: int = 0) -> tuple[str, str, int]:
+def split_train(train_csv: str, horizon: int, root: str, back: int = 0,
+                min_train: int = 1) -> tuple[str, str, int]:
   """(development train CSV, its test CSV, series kept): each series of `train_csv`
   less its last (back + 1) * `horizon` rows, and the first `horizon` of those rows;
-  series of (back + 1) * `horizon` points or fewer are left out (the sweep handles the
-  short ones that remain as it would a user's)."""
+  series that would keep fewer than `min_train` rows are left out (the sweep handles the
+  short ones that remain as it would a user's; a train part of one or two points gives
+  MASE a tiny scale, and that series can then swamp the panel's mean MASE)."""
   cut = (back + 1) * horizon
   rows = {}
   with open(train_csv, encoding='utf-8') as f:
@@ -73,7 +76,7 @@ def split_train(train_csv: str, horizon: int, root: str,
     tr.write(header)
     te.write(header)
     for lines in rows.values():
-      if len(lines) <= cut:
+      if len(lines) - cut < max(min_train, 1):
         continue
       kept += 1
       tr.writelines(lines[:-cut])
@@ -89,7 +92,7 @@ def run_origin(flagfile: str, horizon: int, back: int) -> tuple[dict, int, float
   root = tempfile.mkdtemp(prefix=f'holdout_{PANEL.value}_back{back}_')
   train, test, kept = split_train(
       os.path.join(ROOT, 'rnnjax', 'data', 'panels', f'{PANEL.value}_train.csv'), horizon,
-      root, back)
+      root, back, MIN_TRAIN.value)
   workdir = WORKDIR.value or os.path.join(root, 'run')
   if WORKDIR.value and len(BACK.value) > 1:
     workdir = os.path.join(WORKDIR.value, f'back{back}')
