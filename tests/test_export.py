@@ -119,6 +119,25 @@ def test_forecast_ensemble_reproduces_the_test_figures(forecast_run):
     model.forecast(series[:3], 2)
 
 
+def test_lower_bounds_stop_at_zero_only_where_the_series_never_went_below(forecast_run):
+  model = rnnjax.load(forecast_run[1])
+  series = model.arrays['series']
+  assert np.all(series >= 0)
+  dropped = np.concatenate([series, np.zeros((1, series.shape[1]))])  # Falls to 0.
+  signed = dropped.copy()
+  signed[0, 0] = -1e-3  # One early point below 0.
+  fc, raw = model.forecast(dropped, 3), model.forecast(signed, 3)
+  for level in (0.8, 0.95):
+    below = 2 * raw['point'] - raw['upper'][level]  # The conformal band, symmetric.
+    np.testing.assert_allclose(raw['lower'][level], below, rtol=1e-12)
+    assert np.any(below < 0)
+    symmetric = 2 * fc['point'] - fc['upper'][level]
+    np.testing.assert_allclose(fc['lower'][level], np.maximum(symmetric, 0.0), rtol=1e-12)
+    assert np.any(symmetric < 0) and np.all(fc['lower'][level] >= 0)
+  assert any('raised to 0' in n for n in fc['notes'])
+  assert not any('raised to 0' in n for n in raw['notes'])
+
+
 def test_refit_reproduces_the_test_figures(tmp_path):
   spec = dataclasses.replace(FORECAST, lookback='4', cell='gru', hidden_size='4',
                              refit=2, ensemble='top', ensemble_size=2)

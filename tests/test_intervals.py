@@ -94,3 +94,12 @@ def test_coverage_on_test_counts_the_test_points_inside():
   assert got['steps'] == 2 and got['origins'] == 10
   errors = np.abs(series[30:40, 0] - series[29:39, 0])  # One step ahead.
   assert got['0.8']['first_steps'] == np.mean(errors <= 9.0)
+
+
+def test_only_the_nonnegative_columns_lower_bounds_are_raised_to_zero():
+  lower = {0.8: np.array([[-2.0, -2.0, 1.0], [0.5, -1.0, -3.0]])}
+  out, notes = intervals.floor_at_zero(lower, np.array([True, False, True]))
+  np.testing.assert_array_equal(out[0.8], [[0.0, -2.0, 1.0], [0.5, -1.0, 0.0]])
+  assert notes and 'raised to 0' in notes[0]
+  assert intervals.floor_at_zero({0.8: np.ones((2, 3))}, np.ones(3, bool))[1] == []
+

@@ -138,6 +138,25 @@ def test_intervals_are_per_step_conformal_scaled_per_series_and_widen(held_out, 
   assert model.manifest['intervals']['test_coverage']['0.8']['all_steps'] == inside.mean()
 
 
+def test_lower_bounds_stop_at_zero_only_where_a_series_never_went_below(held_out):
+  model = rnnjax.load(held_out[1])
+  _, values, _ = forecasting.saved_series(model.arrays)
+  # Each series falls to 0 at its end: its intervals reach below 0 around a forecast near 0.
+  dropped = [np.concatenate([v, [0.0]]) for v in values]
+  signed = [np.concatenate([[-1e-3], v[1:]]) for v in dropped]  # One early point < 0.
+  fc = model.forecast(dict(zip(IDS, dropped)), HORIZON)
+  raw = model.forecast(dict(zip(IDS, signed)), HORIZON)
+  for level in (0.8, 0.95):
+    below = 2 * raw['point'] - raw['upper'][level]  # The conformal band, symmetric.
+    np.testing.assert_array_equal(raw['lower'][level], below)
+    assert np.any(below < 0)
+    symmetric = 2 * fc['point'] - fc['upper'][level]
+    np.testing.assert_array_equal(fc['lower'][level], np.maximum(symmetric, 0.0))
+    assert np.any(symmetric < 0) and np.all(fc['lower'][level] >= 0)
+  assert any('raised to 0' in n for n in fc['notes'])
+  assert not any('raised to 0' in n for n in raw['notes'])
+
+
 def test_a_dict_and_a_dataframe_give_the_same_forecasts(held_out):
   pd = pytest.importorskip('pandas')
   model = rnnjax.load(held_out[1])

@@ -221,6 +221,9 @@ def panel_forecast(transform, arrays, outputs, given, steps: int, levels,
   if 'residuals' in arrays:
     lower, upper, notes = intervals.scaled_bands(
         point, arrays['residuals'], panel_scales(transform, histories), levels, steps)
+    lower, raised = intervals.floor_at_zero(
+        lower, np.array([[not np.any(h < 0)] for h in histories], bool).reshape(-1, 1))
+    notes += raised
   if steps > transform['horizon']:
     notes.append(f'steps past the horizon ({transform["horizon"]}) feed the forecasts '
                  'back as history')

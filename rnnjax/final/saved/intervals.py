@@ -98,6 +98,21 @@ def scaled_bands(point, residuals, scales, levels, steps: int) -> tuple[dict, di
   return lower, upper, notes
 
 
+def floor_at_zero(lower: dict, nonnegative) -> tuple[dict, list]:
+  """(lower, notes): the lower bounds <float64>[steps, C] (or [S, steps]) of the columns
+  (series) where `nonnegative` <bool>[C] (<bool>[S, 1]) is true, raised to 0. A sales
+  figure or a count whose every known value is >= 0 gets no interval below zero; the
+  bound only moves where it lay below 0, so a point that stays >= 0 is inside the raised
+  interval whenever it was inside the conformal one. The point forecast is not moved."""
+  nonnegative = np.asarray(nonnegative, bool)
+  raised, out = False, {}
+  for level, low in lower.items():
+    out[level] = np.where(nonnegative & (low < 0), 0.0, low)
+    raised |= bool(np.any(out[level] != low))
+  note = 'lower bounds below 0 are raised to 0 where every known value is >= 0'
+  return out, [note] if raised else []
+
+
 def coverage(truth, point, width) -> float:
   """Share of the finite `truth` entries inside point +- width (arrays broadcast)."""
   truth = np.asarray(truth, np.float64)

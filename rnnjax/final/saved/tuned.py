@@ -155,6 +155,9 @@ class TunedModel:
     lower, upper, notes = {}, {}, []
     if 'residuals' in self.arrays:
       lower, upper, notes = intervals.bands(point, self.arrays['residuals'], levels, steps)
+      lower, raised = intervals.floor_at_zero(
+          lower, ~np.any(values[:, :point.shape[1]] < 0, axis=0))
+      notes += raised
     if steps > self.transform['horizon']:
       notes.append(f'steps past the horizon ({self.transform["horizon"]}) feed the '
                    'forecasts back as history')
