@@ -14,6 +14,7 @@ Where validation holds too few errors for a level (n < 1 / a - 1), the largest i
 (a note says so); widths never shrink with the step (a running maximum); steps past
 those validation can calibrate keep the last width (a note says so). Ensemble spread is
 not added: the errors of the averaged forecast already hold what the ensemble misses.
+A series that never went below 0 gets no lower bound below 0 (`floor_at_zero`).
 
 Arrays in, arrays out: the model (tuned.py) forecasts from the origins
 `backtest_origins` gives; `validation_residuals` and `coverage_on_test` score those
