@@ -42,7 +42,9 @@ BACK = flags.DEFINE_list('back', ['0'], 'Origins: K holds out the horizon that e
 MIN_TRAIN = flags.DEFINE_integer('min_train', 1, 'A series enters an origin only when at '
                                  'least this many of its points are left to train on.')
 EXTRA = flags.DEFINE_list('extra', [], 'More flags for the sweep, e.g. '
-                          '--extra=--ensemble=fixed,--ensemble_size=24.')
+                          '--extra=--ensemble=fixed,--ensemble_size=24; a flag whose '
+                          'value holds commas goes in double quotes: '
+                          '\'--extra="--lookback=grid(8,16)",--ensemble_size=16\'.')
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
