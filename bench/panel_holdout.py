@@ -127,7 +127,7 @@ def main(argv):
                                             f'{PANEL.value}.flags')
   horizon = horizon_of(flagfile)
   try:
-    backs = [int(b) for b in BACK.value]
+    backs = sorted({int(b) for b in BACK.value})
   except ValueError:
     raise SystemExit(f'--back: {",".join(BACK.value)} is not a list of integers') from None
   if not backs or min(backs) < 0:
