@@ -11,9 +11,7 @@ points given as the test file (a refit of three seeds, combined by their median)
 
 import csv
 import dataclasses
-import json
 import os
-import shutil
 
 import numpy as np
 import pytest
@@ -94,21 +92,6 @@ def test_the_saved_model_gives_the_final_test_figures_back(held_out, given):
   model.manifest['combine'] = 'mean'
   assert model.evaluate_panel()['smape'] != given[0]['final']['test']['smape']
   np.testing.assert_array_equal(model.arrays['test'], rnnjax.load(held_out[1]).arrays['test'])
-
-
-def test_a_model_saved_when_the_loss_was_a_bucket_setting_still_loads(tmp_path, held_out):
-  """Models saved before the loss became a member's own value name it in each group's
-  train_config; it only ever acted in training, so they load and forecast as before."""
-  summary, workdir, _ = held_out
-  old = tmp_path / 'wd'
-  shutil.copytree(workdir, old)
-  path = old / 'model' / 'manifest.json'
-  manifest = json.loads(path.read_text())
-  for group in manifest['groups']:
-    assert 'loss' not in group['train_config']
-    group['train_config']['loss'] = 'mae'
-  path.write_text(json.dumps(manifest))
-  assert rnnjax.load(str(old)).evaluate_panel() == summary['final']['test']
 
 
 def test_the_saved_series_and_where_predict_forecasts_from(held_out, given):

@@ -50,6 +50,7 @@ class TrainConfig:
   difference: bool = False  # forecast: targets are changes (data/forecast.py).
   num_folds: int = 1    # Cross-validation folds: a member's randomness is its uid's // this.
   normalization: str = ''  # panel: how each window is scaled (tasks.NORMALIZATIONS).
+  loss: str = ''        # panel: the training loss (tasks.LOSSES).
   deseasonalize: bool = False  # panel: windows divided by their seasonal indices.
   history: float = 0.0  # panel: train on windows ending in the last history x horizon points.
 
@@ -68,7 +69,6 @@ class HParams:
   forget_bias: jax.Array
   init_scale: jax.Array
   hidden_units: jax.Array   # <int32>[]: the member's real width (<= the bucket's).
-  loss: jax.Array           # <int32>[]: panel: the training loss, its index in tasks.LOSSES.
 
 
 @flax.struct.dataclass

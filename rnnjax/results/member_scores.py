@@ -32,8 +32,8 @@ def _hparam_columns(plan, uids, host_hp, rows) -> dict:
     kind, values = member_table.hparam_column([column[c] for c in config.tolist()])
     if name in traced:
       final = hparams.read(host_hp, [name])[name][rows]
-      if kind == 'str':  # A coded row (`loss`): PBT's copies carry the winner's.
-        changed = np.asarray(values, object) != final
+      if kind == 'str':
+        changed = np.zeros(len(rows), bool)
       elif kind == 'json':
         changed = np.asarray([np.float32(v) != f for v, f in
                               zip(member_table.hparam_values(kind, values), final)], bool)
@@ -42,8 +42,6 @@ def _hparam_columns(plan, uids, host_hp, rows) -> dict:
       if changed.any():
         if kind == 'float':
           values = np.where(changed, final.astype(np.float64), values)
-        elif kind == 'str':
-          values = np.where(changed, final, values).astype(str)
         else:  # An int or bool that became a float: each value keeps its own type.
           mixed = member_table.hparam_values(kind, values)
           for i in np.flatnonzero(changed):

@@ -43,7 +43,6 @@ class HParam:
   short: str = ''       # How figures and tables label it when space is short.
   tasks: tuple = ()     # Only for these tasks (() : every task).
   by_family: dict = None    # Unset: the optimizer family's usual value.
-  codes: tuple = ()     # A traced str row: its HParams value is the index in codes.
 
 
 TABLE = (
@@ -68,12 +67,9 @@ TABLE = (
            'series, last, mean, robust, none (panel).',
            f'one of {list(tasks.NORMALIZATIONS)}', lambda v: v in tasks.NORMALIZATIONS,
            structural=True, tasks=('panel',), short='norm'),
-    # Traced: members of every loss share one program (each computes all four, cheap
-    # beside the network, and keeps its own).
     HParam('loss', str, 'mae', 'A panel member\'s training loss: mse, mae (on the '
            'normalised window), smape, mase (panel).', f'one of {list(tasks.LOSSES)}',
-           lambda v: v in tasks.LOSSES, tasks=('panel',), short='loss',
-           codes=tasks.LOSSES),
+           lambda v: v in tasks.LOSSES, structural=True, tasks=('panel',), short='loss'),
     HParam('deseasonalize', int, '0', 'A panel member divides each seasonal series\' '
            'windows by its multiplicative seasonal indices, as Naive2 and Theta do, and '
            'multiplies its forecasts by them: 1, or 0 for the raw values (panel).',
@@ -169,31 +165,22 @@ def stack(values: list, uids: list, size: int, num_layers: int) -> pop.HParams:
   """The members' values as a population `HParams` (host arrays) of `size` rows.
 
   values: per member, a dict axis name -> value (every traced axis, `hidden_size`, and
-    optionally `dropout_l` for layer l, which overrides `dropout`; a row of another
-    task, e.g. a panel's `loss`, may be missing: its default applies).
+    optionally `dropout_l` for layer l, which overrides `dropout`).
   uids: the members' uids. Rows past the members are dead copies of the first member,
     with uids -1, -2, ... (padding to a multiple of the device count).
   """
   return stack_from(lambda name: ([v.get(name, v['dropout']) for v in values]
                                    if layer_of(name) is not None else
-                                   None if BY_NAME[name].tasks and name not in values[0]
-                                   else [v[name] for v in values]), uids, size, num_layers)
+                                   [v[name] for v in values]), uids, size, num_layers)
 
 
 def stack_from(column, uids, size: int, num_layers: int) -> pop.HParams:
   """`stack` for values read by column: `column(name)` -> <[n]> the n members' values
   of `name`, None for a per-layer axis `dropout_l` the sweep does not have (`dropout`
-  then applies) or for a row of another task (its default applies). What a plan of
-  many members uses (plan.Plan.column)."""
+  then applies). What a plan of many members uses (plan.Plan.column)."""
   n = len(uids)
   pad = lambda a: np.concatenate([a, np.repeat(a[:1], size - n, axis=0)])
   as32 = lambda name: pad(np.asarray(column(name), np.float32))
-
-  def coded(row):  # <int32>: each value's index in the row's codes.
-    values = column(row.name)
-    values = [row.default] * n if values is None else values
-    return pad(np.asarray([row.codes.index(v) for v in values], np.int32))
-
   layers = [column(layer_name(l)) for l in range(num_layers)]
   dropout = column('dropout')
   rates = np.stack([np.asarray(dropout if r is None else r, np.float32) for r in layers],
@@ -202,8 +189,7 @@ def stack_from(column, uids, size: int, num_layers: int) -> pop.HParams:
       uid=np.concatenate([np.asarray(uids, np.int32), -1 - np.arange(size - n, dtype=np.int32)]),
       hidden_units=pad(np.asarray(column('hidden_size'), np.int32)),
       dropout_rates=pad(rates),
-      **{name: coded(BY_NAME[name]) if BY_NAME[name].codes else as32(name)
-         for name in TRACED if name != 'dropout'})
+      **{name: as32(name) for name in TRACED if name != 'dropout'})
 
 
 def stack_columns(uids, *, hidden_size, dropout_rates, **columns) -> pop.HParams:
@@ -230,11 +216,8 @@ def _column(hp, name: str):
 
 def read(hp, names) -> dict:
   """name -> <float>[P] numpy values (copies) of host `HParams` (see
-  `distributed.fetch`); 'dropout' reads layer 1's rate, 'dropout_l' layer l's; a coded
-  row (`loss`) its <object>[P] values."""
-  codes = lambda name: name in BY_NAME and BY_NAME[name].codes
-  return {name: np.asarray(codes(name), object)[np.asarray(_column(hp, name))]
-          if codes(name) else np.array(_column(hp, name)) for name in names}
+  `distributed.fetch`); 'dropout' reads layer 1's rate, 'dropout_l' layer l's."""
+  return {name: np.array(_column(hp, name)) for name in names}
 
 
 def replaced(hp, values: dict, rates) -> dict:

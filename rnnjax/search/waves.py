@@ -52,6 +52,7 @@ def train_config(structure: dict, data: task_data.TaskData, spec) -> pop.TrainCo
                          difference=spec.difference and spec.task == 'forecast',
                          num_folds=spec.folds,
                          normalization=structure.get('normalization', ''),
+                         loss=structure.get('loss', ''),
                          deseasonalize=bool(structure.get('deseasonalize', 0)),
                          history=float(structure.get('history', 0)))
 

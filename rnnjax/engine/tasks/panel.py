@@ -1,8 +1,7 @@
 """Panels: one global model over many series (data/panel.py). Windows come in original
 units; each member deseasonalises (`deseasonalize`) and normalises every window itself,
 as its `normalization` says (NORMALIZATIONS: shift and scale of the window), predicts
-the `horizon` values in those units, and trains on its loss (LOSSES[hp.loss]: a traced
-value, so members of every loss share one program). Validation and
+the `horizon` values in those units, and trains on its `loss` (LOSSES). Validation and
 test hold one window per series with a weight (0: left out), and the competitions'
 scores are weighted means over series: sMAPE (0-200), MASE, and OWA against Naive2 (the
 split's `naive2` <float32>[2]: Naive2's sMAPE and MASE on the same windows).
@@ -80,16 +79,14 @@ def batch(cfg, train, key):
 
 
 def loss(cfg, params, hp, batch, key):
-  """The member's loss, LOSSES[hp.loss]: mse and mae of the normalised window, sMAPE
-  and MASE in original units. Vmapped, every member computes all four and keeps its own
-  (each finite, so the others' zero cotangents stay zero)."""
   pred, normalised, shift, scale, season_y = _forward(cfg, params, batch, hp, key)
   y = batch['y'][..., 0]
-  err = lambda: normalised - (y / season_y - shift) / scale
-  losses = {'mse': lambda: jnp.mean(err() ** 2), 'mae': lambda: jnp.mean(jnp.abs(err())),
-            'smape': lambda: jnp.mean(_smape(pred, y)),
-            'mase': lambda: jnp.mean(jnp.abs(pred - y) / batch['mase_denom'][:, None])}
-  return jax.lax.switch(hp.loss, [losses[name] for name in LOSSES])
+  if cfg.loss == 'smape':
+    return jnp.mean(_smape(pred, y))
+  if cfg.loss == 'mase':
+    return jnp.mean(jnp.abs(pred - y) / batch['mase_denom'][:, None])
+  err = normalised - (y / season_y - shift) / scale
+  return jnp.mean(jnp.abs(err)) if cfg.loss == 'mae' else jnp.mean(err ** 2)
 
 
 def outputs(cfg, params, split):

@@ -58,9 +58,6 @@ def config_json(cfg: pop.TrainConfig) -> dict:
 
 
 def config_from_json(obj: dict) -> pop.TrainConfig:
-  # A panel model saved before its loss became a per-member value names it here; only
-  # training read it, so it is dropped.
-  obj = {k: v for k, v in obj.items() if k != 'loss'}
   return pop.TrainConfig(**{**obj, 'model': model.ModelConfig(**obj['model'])})
 
 
