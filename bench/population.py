@@ -124,8 +124,8 @@ def main():
   args = parser.parse_args()
   if not args.plain:
     sharding.configure_cpu_devices()
-  from bench import torch_loop  # pylint: disable=g-import-not-at-top
-  peak = torch_loop.matmul_gflops()
+  from bench import speed_child  # pylint: disable=g-import-not-at-top
+  peak = speed_child.matmul_gflops()
   data = make_data()
   print(f'machine: {platform.machine()}, {os.cpu_count()} cores, '
         f'{jax.device_count()} {jax.default_backend()} device(s); jax {jax.__version__}; '
@@ -134,6 +134,7 @@ def main():
   print(f'(b) rnnjax one member at a time: {loop_ms:.3f} ms/member-step')
   torch_ms = np.nan
   if not args.no_torch:
+    from bench import torch_loop  # pylint: disable=g-import-not-at-top
     _, lr, dropout = hparams(args.loop_members)
     res = torch_loop.train_torch_loop(list(lr), list(dropout), num_steps=args.steps)
     torch_ms = res['steady_ms_per_member_step']

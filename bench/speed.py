@@ -61,7 +61,6 @@ DEFAULT_STEPS = {'w': 200, 'plain': 200, 'scaling': 100, 'sizes': 50, 'gpu': 0, 
 
 def machine() -> dict:
   """What the figures were measured on."""
-  from bench import torch_loop  # pylint: disable=g-import-not-at-top
   cpu = platform.processor()
   try:
     with open('/proc/cpuinfo', encoding='utf-8') as f:
@@ -81,7 +80,7 @@ def machine() -> dict:
   return {'system': platform.system(), 'arch': platform.machine(), 'cpu': cpu,
           'cores': os.cpu_count(), 'memory_gib': memory_gib and round(memory_gib, 1),
           'load_average': os.getloadavg() if hasattr(os, 'getloadavg') else None,
-          'matmul_gflops': round(torch_loop.matmul_gflops(), 1), 'versions': versions,
+          'matmul_gflops': round(speed_child.matmul_gflops(), 1), 'versions': versions,
           'git': _git_head()}
 
 

@@ -7,10 +7,26 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 W = (64, 32)
 SIZES = (W,) + tuple((h, t) for h in (128, 256, 512) for t in (64, 128))
 B = 32
+
+
+def matmul_gflops(n=2048, repeats=5):
+  """Best-of-`repeats` float32 n x n matmul rate with numpy, in GFLOP/s."""
+  rng = np.random.default_rng(0)
+  a = rng.standard_normal((n, n), dtype=np.float32)
+  b = rng.standard_normal((n, n), dtype=np.float32)
+  a @ b  # pylint: disable=pointless-statement  (warm-up)
+  best = float('inf')
+  for _ in range(repeats):
+    t0 = time.perf_counter()
+    a @ b  # pylint: disable=pointless-statement
+    best = min(best, time.perf_counter() - t0)
+  return 2.0 * n**3 / best / 1e9
 
 
 def env() -> dict:

@@ -16,15 +16,16 @@ def child_w(args):
   if not args.plain:
     sharding.configure_cpu_devices(args.cpu_devices)
   from bench import population  # pylint: disable=g-import-not-at-top
-  from bench import torch_loop  # pylint: disable=g-import-not-at-top
   import jax  # pylint: disable=g-import-not-at-top
   data = population.make_data()
   loop_ms = None if args.plain else population.time_member_loop(args.loop_members,
                                                                 args.steps, data)
   _, lr, dropout = population.hparams(args.loop_members)
-  torch_ms = lambda: torch_loop.train_torch_loop(
-      list(lr), list(dropout), num_steps=args.steps)['steady_ms_per_member_step']
-  peak = torch_loop.matmul_gflops()
+  def torch_ms():  # Imported here: --no_torch runs without torch installed.
+    from bench import torch_loop  # pylint: disable=g-import-not-at-top
+    return torch_loop.train_torch_loop(list(lr), list(dropout),
+                                       num_steps=args.steps)['steady_ms_per_member_step']
+  peak = speed_child.matmul_gflops()
   for p in [int(v) for v in args.w_members.split(',')]:
     compile_s, run = population.population_timer(
         p, args.steps, data, p if args.plain else args.group_size, fused=not args.plain)

@@ -23,6 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from bench.speed_child import matmul_gflops
+
 
 def recurrent_layer(cell, input_size, hidden_size):
     """The torch layer of an rnnjax cell name."""
@@ -96,20 +98,6 @@ def train_torch_loop(learning_rates, dropouts, *, hidden_size=64, seq_len=32,
         "steady_ms_per_member_step": 1e3 * steady,
         "final_losses": losses,
     }
-
-
-def matmul_gflops(n=2048, repeats=5):
-    """Best-of-`repeats` float32 n x n matmul rate with numpy, in GFLOP/s."""
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((n, n), dtype=np.float32)
-    b = rng.standard_normal((n, n), dtype=np.float32)
-    a @ b  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - t0)
-    return 2.0 * n**3 / best / 1e9
 
 
 def population_hparams(p):
