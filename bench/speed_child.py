@@ -20,11 +20,11 @@ def matmul_gflops(n=2048, repeats=5):
   rng = np.random.default_rng(0)
   a = rng.standard_normal((n, n), dtype=np.float32)
   b = rng.standard_normal((n, n), dtype=np.float32)
-  a @ b  # pylint: disable=pointless-statement  (warm-up)
+  a @ b  # Warm-up.
   best = float('inf')
   for _ in range(repeats):
     t0 = time.perf_counter()
-    a @ b  # pylint: disable=pointless-statement
+    a @ b
     best = min(best, time.perf_counter() - t0)
   return 2.0 * n**3 / best / 1e9
 
