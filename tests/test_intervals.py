@@ -102,4 +102,3 @@ def test_only_the_nonnegative_columns_lower_bounds_are_raised_to_zero():
   np.testing.assert_array_equal(out[0.8], [[0.0, -2.0, 1.0], [0.5, -1.0, 0.0]])
   assert notes and 'raised to 0' in notes[0]
   assert intervals.floor_at_zero({0.8: np.ones((2, 3))}, np.ones(3, bool))[1] == []
-
