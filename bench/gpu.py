@@ -4,7 +4,9 @@ One command, under 5 minutes on one H100 (`--budget_s` guards it):
 
   pip install -U "jax[cuda12]==0.10.2"     # once, on the GPU machine
   python -m bench.gpu                      # writes $OUT/gpu_bench.json (else ./)
-  python -m bench.gpu --smoke              # tiny shapes on the CPU, ~20 s: checks the script
+  bash bench/gpu_session.sh                # on a lent machine: this, a torch loop on the
+                                           # GPU, the suite's engine tests, a flagfile
+  python -m bench.gpu --smoke              # tiny shapes on the CPU, ~30 s: checks the script
 
 Workloads (1-layer LSTM, input 1, Adam, per-member learning rate and dropout; data and
 FLOP count from bench/scaling.py), each at P = 64, 256, 1024, 4096:
@@ -22,6 +24,11 @@ where the library's own memory estimate (`probe.estimate_bytes`) exceeds
 `--memory_fraction` of the device's memory, or where the time left would not cover it
 (predicted from the previous P, linearly); one that runs out of memory anyway is
 reported as such.
+
+What users do today, side by side (`--torch_members`, where torch sees a GPU): the same
+shapes trained one model after another with torch.nn.LSTM (cuDNN) on the same GPU
+(bench/torch_loop.py: its steady ms per member-step over members 2..N); the column
+"x torch loop" is the population's member-steps/s over that loop's.
 
 FLOPs per member-step: 3 * 2*B*T*4H*(H+1) (gate matmuls, forward and about twice that
 backward), plus one forward pass over the 64 validation windows per chunk; gate
@@ -150,30 +157,59 @@ def plan_skip(shape, p, args, memory_bytes, previous, time_left):
   return ''
 
 
+def torch_loop_ms(workloads, args) -> dict:
+  """{workload: steady ms per member-step} of torch.nn.LSTM models trained one after
+  another on the GPU, with the workload's shapes; {} (and why) without torch or a GPU."""
+  try:
+    import torch  # pylint: disable=g-import-not-at-top
+  except ImportError:
+    print('torch loop: torch is not installed')
+    return {}
+  device = 'cuda' if torch.cuda.is_available() else 'cpu' if args.smoke else ''
+  if not device:
+    print('torch loop: torch sees no GPU')
+    return {}
+  from bench import torch_loop  # pylint: disable=g-import-not-at-top
+  lrs, dropouts = torch_loop.population_hparams(args.torch_members)
+  out = {}
+  for name in args.workloads.split(','):
+    hidden, seq_len, batch, _ = workloads[name]
+    res = torch_loop.train_torch_loop(
+        lrs, dropouts, hidden_size=hidden, seq_len=seq_len, batch_size=batch,
+        num_steps=args.torch_steps, output_size=PANEL[1] if name == 'panel' else 1,
+        device=device)
+    out[name] = res['steady_ms_per_member_step']
+    where = torch.cuda.get_device_name() if device == 'cuda' else 'the CPU'
+    print(f'torch loop {name} on {where} (torch {torch.__version__}): '
+          f'{out[name]:.3f} ms per member-step', flush=True)
+  return out
+
+
 def _gib(num_bytes):
   return f'{num_bytes / 2**30:.3g} GiB'
 
 
 def table(rows) -> str:
   lines = ['| workload | P | compile s | ms per chunk | member-steps/s | TFLOP/s '
-           '| of f32 matmul (default) | of f32 matmul (HIGHEST) | note |',
-           '|---|---|---|---|---|---|---|---|---|']
+           '| of f32 matmul (default) | of f32 matmul (HIGHEST) | x torch loop | note |',
+           '|---|---|---|---|---|---|---|---|---|---|']
   for r in rows:
     shape = f"{r['workload']} (H={r['hidden']}, T={r['seq_len']}, {r['steps_per_chunk']} steps)"
     if 'skipped' in r:
-      lines.append(f"| {shape} | {r['members']} | | | | | | | skipped: {r['skipped']} |")
+      lines.append(f"| {shape} | {r['members']} | | | | | | | | skipped: {r['skipped']} |")
       continue
+    vs_torch = f"{r['vs_torch_loop']:.0f}" if 'vs_torch_loop' in r else ''
     lines.append(
         f"| {shape} | {r['members']} | {r['compile_s']:.1f} | {r['chunk_s'] * 1e3:.1f} | "
         f"{r['member_steps_per_s']:.0f} | {r['flops_per_s'] / 1e12:.2f} | "
-        f"{r['fraction_of_matmul']:.1%} | {r['fraction_of_highest']:.1%} | |")
+        f"{r['fraction_of_matmul']:.1%} | {r['fraction_of_highest']:.1%} | {vs_torch} | |")
   return '\n'.join(lines)
 
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--members', default='64,256,1024,4096')
-  parser.add_argument('--workloads', default='W,large')
+  parser.add_argument('--workloads', default='W,large,panel')
   parser.add_argument('--repeats', type=int, default=2, help='timed chunks (best kept)')
   parser.add_argument('--group_size', type=int, default=0,
                       help='members per vmap group (0: all of a device\'s on a GPU)')
@@ -183,6 +219,9 @@ def main():
                       help='of the device memory JAX may use, for the estimate')
   parser.add_argument('--matmul_n', type=int, default=8192)
   parser.add_argument('--num_train', type=int, default=1024)
+  parser.add_argument('--torch_members', type=int, default=3,
+                      help='members of the torch loop on the GPU (0: none)')
+  parser.add_argument('--torch_steps', type=int, default=100)
   parser.add_argument('--smoke', action='store_true',
                       help='tiny shapes on the CPU (P=4,8; one skipped for memory)')
   args = parser.parse_args()
@@ -193,6 +232,7 @@ def main():
     import jax  # pylint: disable=g-import-not-at-top
     jax.config.update('jax_platforms', 'cpu')
     args.members, args.matmul_n, args.repeats, args.num_train = '4,8', 256, 1, 64
+    args.torch_steps = 5
     workloads, memory_gb = SMOKE_WORKLOADS, 3e-4  # Skips `large` at P=8 for memory.
   import jax  # pylint: disable=g-import-not-at-top
   from rnnjax.search import probe  # pylint: disable=g-import-not-at-top
@@ -212,7 +252,15 @@ def main():
         f'HIGHEST {rates["f32_highest"] / 1e12:.1f} TFLOP/s, bfloat16 '
         f'{rates["bf16"] / 1e12:.1f} TFLOP/s')
 
+  torch_ms = torch_loop_ms(workloads, args) if args.torch_members else {}
   rows, previous = [], {}
+  path = os.path.join(os.environ.get('OUT') or '.', 'gpu_bench.json')
+  header = {'device': device.device_kind, 'backend': jax.default_backend(),
+            'jax': jax.__version__, 'default_matmul_precision': precision,
+            'default_precision_faster_than_highest': bool(tf32),
+            'matmul_flops_per_s': rates, 'matmul_n': args.matmul_n,
+            'memory_bytes': memory, 'smoke': args.smoke,
+            'torch_loop_ms_per_member_step': torch_ms}
   # Small P of every workload first, so a tight budget still covers each of them.
   for p in scaling._ints(args.members):  # pylint: disable=protected-access
     for name in args.workloads.split(','):
@@ -224,27 +272,25 @@ def main():
                               workloads[name])))
       else:
         row = run_one(name, workloads[name], p, args, rates['f32_default'])
+        previous[name] = row
         if 'flops_per_s' in row:
           row['fraction_of_highest'] = row['flops_per_s'] / rates['f32_highest']
-        previous[name] = row
+          if name in torch_ms:
+            row['vs_torch_loop'] = row['member_steps_per_s'] * torch_ms[name] / 1e3
       print(f'{name} P={p}: ' + (f"skipped ({row['skipped']})" if 'skipped' in row else
+                                 f"compile {row['compile_s']:.1f} s, "
                                  f"{row['chunk_s'] * 1e3:.1f} ms per chunk, "
-                                 f"{row['flops_per_s'] / 1e12:.2f} TFLOP/s"), flush=True)
+                                 f"{row['member_steps_per_s']:.0f} member-steps/s, "
+                                 f"{row['flops_per_s'] / 1e12:.2f} TFLOP/s, "
+                                 f"x{row.get('vs_torch_loop', float('nan')):.0f} "
+                                 'the torch loop'), flush=True)
       rows.append(row)
-  total = time.perf_counter() - start
+      # Written after every row: a run stopped from outside keeps what it measured.
+      with open(path, 'w', encoding='utf-8') as f:
+        json.dump({**header, 'total_s': time.perf_counter() - start, 'rows': rows}, f,
+                  indent=1)
   print(table(rows))
-  print(f'total {total:.0f} s')
-  out_dir = os.environ.get('OUT') or '.'
-  path = os.path.join(out_dir, 'gpu_bench.json')
-  with open(path, 'w', encoding='utf-8') as f:
-    json.dump({'device': device.device_kind, 'backend': jax.default_backend(),
-               'jax': jax.__version__, 'default_matmul_precision': precision,
-               'default_precision_faster_than_highest': bool(tf32),
-               'matmul_flops_per_s': rates, 'matmul_n': args.matmul_n,
-               'memory_bytes': memory, 'smoke': args.smoke, 'total_s': total,
-               'rows': rows}, f, indent=1)
-  print(f'wrote {path}')
-
+  print(f'total {time.perf_counter() - start:.0f} s; wrote {path}')
 
 if __name__ == '__main__':
   main()

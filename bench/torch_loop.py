@@ -58,13 +58,14 @@ def make_data(num_examples, seq_len, input_size, output_size, generator):
 
 def train_member(lr, dropout, x, y, *, hidden_size, batch_size, num_steps, generator,
                  cell="lstm"):
-    """Train one fresh model; return its final training loss."""
-    model = LSTMRegressor(x.shape[-1], hidden_size, y.shape[-1], dropout, cell)
+    """Train one fresh model on x's device; return its final training loss."""
+    model = LSTMRegressor(x.shape[-1], hidden_size, y.shape[-1], dropout, cell).to(x.device)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     loss_fn = nn.MSELoss()
     for _ in range(num_steps):
-        idx = torch.randint(0, x.shape[0], (batch_size,), generator=generator)
+        idx = torch.randint(0, x.shape[0], (batch_size,), generator=generator,
+                            device=x.device)
         opt.zero_grad()
         loss = loss_fn(model(x[idx]), y[idx])
         loss.backward()
@@ -74,13 +75,20 @@ def train_member(lr, dropout, x, y, *, hidden_size, batch_size, num_steps, gener
 
 def train_torch_loop(learning_rates, dropouts, *, hidden_size=64, seq_len=32,
                      batch_size=32, num_steps=200, input_size=1, output_size=1,
-                     threads=2, seed=0, cell="lstm"):
-    """Train len(learning_rates) models sequentially; return timing dict."""
+                     threads=2, seed=0, cell="lstm", device="cpu"):
+    """Train len(learning_rates) models sequentially; return timing dict.
+
+    device: "cpu", or "cuda" for the same loop on a GPU (cuDNN's LSTM; the data and the
+    batch indices live on the GPU, and each member ends with `loss.item()`, which waits
+    for its last step).
+    """
     assert len(learning_rates) == len(dropouts) and len(learning_rates) > 0
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    x, y = make_data(max(1024, 8 * batch_size), seq_len, input_size, output_size, gen)
+    x, y = make_data(max(1024, 8 * batch_size), seq_len, input_size, output_size,
+                     torch.Generator().manual_seed(seed))
+    x, y = x.to(device), y.to(device)
+    gen = torch.Generator(device=device).manual_seed(seed)
     kw = dict(hidden_size=hidden_size, batch_size=batch_size,
               num_steps=num_steps, generator=gen, cell=cell)
     losses, times = [], []

@@ -18,7 +18,10 @@ if _ROOT not in sys.path:
 
 # The tests compare against numbers computed on the CPU, with one device in the test
 # process (tests that want more start a process that asks for them).
-os.environ['JAX_PLATFORMS'] = 'cpu'
+# RNNJAX_TEST_PLATFORM=cuda runs them on a GPU instead (bench/gpu_session.sh runs the
+# engine's tests there), without the CPU compiler's flags below.
+_PLATFORM = os.environ.get('RNNJAX_TEST_PLATFORM') or 'cpu'
+os.environ['JAX_PLATFORMS'] = _PLATFORM
 os.environ.pop('JAX_NUM_CPU_DEVICES', None)
 
 # Compiling is most of this suite's time (about 80 % of test_population and test_model),
@@ -32,7 +35,8 @@ os.environ.pop('JAX_NUM_CPU_DEVICES', None)
 # Child processes that set their own XLA_FLAGS take these (RNNJAX_TEST_XLA_FLAGS).
 os.environ['RNNJAX_TEST_XLA_FLAGS'] = ('--xla_backend_optimization_level=0'
                                        ' --xla_cpu_use_fusion_emitters=false'
-                                       ' --xla_cpu_multi_thread_eigen=false')
+                                       ' --xla_cpu_multi_thread_eigen=false'
+                                       if _PLATFORM == 'cpu' else '')
 os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') + ' ' +
                            os.environ['RNNJAX_TEST_XLA_FLAGS']).strip()
 

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Everything the project measures on a lent GPU, in one call of about 8 minutes
+# (the device tool: command "bash bench/gpu_session.sh", carry [".whl"], timeout_s 570).
+# Parts run one after another, each under its own time limit and logged to $OUT, so
+# one that fails leaves the others' results:
+#   1. bench/gpu.py: population throughput (W, large, panel; P = 64 ... 4096) against
+#      the card's matmul rate and against a torch.nn.LSTM loop on the same GPU;
+#   2. the m1_monthly flagfile end to end (benchmarks off: statsforecast is not there);
+#   3. the engine's tests on the GPU at float32 matmul precision (RNNJAX_TEST_PLATFORM).
+# The machine's image has jax, flax, optax, orbax, torch, pytest; what the sweep needs
+# beyond that travels as wheels in .whl/ (tensorboardX, optuna and what optuna needs:
+# BUILD_NOTES says which versions), installed into /tmp/site.
+set -u
+OUT=${OUT:-/tmp/gpu_session}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1
+if compgen -G '.whl/*.whl' > /dev/null; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
+fi
+part() {  # part NAME SECONDS COMMAND...: runs COMMAND, its output in $OUT/NAME.log
+  local name=$1 limit=$2 t0
+  shift 2
+  t0=$(date +%s)
+  echo "== $name (limit $limit s): $*"
+  timeout "$limit" "$@" > "$OUT/$name.log" 2>&1
+  echo "== $name: exit $? after $(( $(date +%s) - t0 )) s"
+}
+{
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm \
+    --format=csv
+  nproc
+  python3 -c 'import sys, jax, flax, optax, orbax.checkpoint, torch, optuna, tensorboardX
+print(sys.version.split()[0], "jax", jax.__version__, "flax", flax.__version__, "optax",
+      optax.__version__, "torch", torch.__version__, "optuna", optuna.__version__)
+print(jax.devices())'
+} > "$OUT/machine.log" 2>&1
+cat "$OUT/machine.log"
+
+part gpu_bench 240 python3 -m bench.gpu --budget_s=200
+tail -n 20 "$OUT/gpu_bench.log"
+
+WORK=/tmp/m1_monthly
+part m1_monthly 150 python3 -m experiments.population_sweep \
+  --flagfile=experiments/flagfiles/m1_monthly.flags --classical_baselines=false \
+  --workdir="$WORK"
+cp "$WORK/summary.json" "$OUT/m1_monthly_summary.json" 2>/dev/null
+grep -v '^ *$' "$OUT/m1_monthly.log" | tail -n 25
+
+part gpu_tests 100 env RNNJAX_TEST_PLATFORM=cuda JAX_DEFAULT_MATMUL_PRECISION=highest \
+  XLA_PYTHON_CLIENT_PREALLOCATE=false python3 -m pytest -q -n 4 -p no:cacheprovider -rf tests/test_cells.py tests/test_fused.py tests/test_gather.py \
+  tests/test_optim.py tests/test_population.py tests/test_model.py tests/test_panel_model.py
+tail -n 30 "$OUT/gpu_tests.log"
