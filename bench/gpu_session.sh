@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything the project measures on a lent GPU, in one call of about 8 minutes
-# (the device tool: command "bash bench/gpu_session.sh", carry [".whl"], timeout_s 570).
+# (the device tool: command "bash bench/gpu_session.sh", carry [".whl"], timeout_s 580).
 # Parts run one after another, each under its own time limit and logged to $OUT, so
 # one that fails leaves the others' results:
 #   1. bench/gpu.py: population throughput (W, large, panel; P = 64 ... 4096) against
@@ -47,7 +47,8 @@ part m1_monthly 150 python3 -m experiments.population_sweep \
 cp "$WORK/summary.json" "$OUT/m1_monthly_summary.json" 2>/dev/null
 grep -v '^ *$' "$OUT/m1_monthly.log" | tail -n 25
 
-part gpu_tests 100 env RNNJAX_TEST_PLATFORM=cuda JAX_DEFAULT_MATMUL_PRECISION=highest \
-  XLA_PYTHON_CLIENT_PREALLOCATE=false python3 -m pytest -q -n 4 -p no:cacheprovider -rf tests/test_cells.py tests/test_fused.py tests/test_gather.py \
-  tests/test_optim.py tests/test_population.py tests/test_model.py tests/test_panel_model.py
+part gpu_tests 110 env RNNJAX_TEST_PLATFORM=cuda JAX_DEFAULT_MATMUL_PRECISION=highest \
+  XLA_PYTHON_CLIENT_PREALLOCATE=false python3 -m pytest -q -n 8 -p no:cacheprovider -rf \
+  --durations=5 tests/test_cells.py tests/test_fused.py tests/test_population.py \
+  tests/test_model.py
 tail -n 30 "$OUT/gpu_tests.log"
