@@ -53,6 +53,27 @@ def test_a_signal_is_noted_and_checked_not_raised():
   assert signal.getsignal(signal.SIGINT) is before  # Restored.
 
 
+def test_one_signal_delivered_twice_counts_once_and_a_later_one_ends_the_process(
+    monkeypatch):
+  """`timeout` sends its signal to the process and then to its group: the sweep must
+  still stop at its next safe point, not at once. A second signal later does end it."""
+  exits = []
+  monkeypatch.setattr(os, '_exit', exits.append)  # The watching thread's exit.
+  with stop.Stop(notify=lambda _: None) as stopper:
+    os.kill(os.getpid(), signal.SIGTERM)
+    os.kill(os.getpid(), signal.SIGTERM)
+    deadline = time.time() + 5
+    while not stopper.signum and time.time() < deadline:
+      time.sleep(0.01)
+    time.sleep(0.1)  # The watching thread has read both.
+    assert stopper.signum == signal.SIGTERM and not exits
+    time.sleep(stop.REPEAT_S)
+    os.kill(os.getpid(), signal.SIGTERM)
+    while not exits and time.time() < deadline:
+      time.sleep(0.01)
+  assert exits == [143]
+
+
 def test_a_signal_the_process_ignores_stays_ignored():
   """A sweep started as a script's background job (SIGINT ignored) is not stopped by a
   SIGINT, as Python leaves it; SIGTERM still stops it at a safe point."""
@@ -192,7 +213,12 @@ def test_second_ctrl_c_stops_at_once_and_corrupts_nothing(reference, tmp_path):
   deadline = time.time() + 30
   while 'SIGINT received' not in open(f'{proc.log}.out').read() and time.time() < deadline:
     time.sleep(0.002)
-  proc.send_signal(signal.SIGINT)  # Before chunk 3 ends: the first would stop it there.
+  # Before chunk 3 ends (the first would stop it there), and later than a repeat of the
+  # first delivery would come.
+  proc.send_signal(signal.SIGSTOP)
+  time.sleep(stop.REPEAT_S + 0.1)
+  proc.send_signal(signal.SIGINT)
+  proc.send_signal(signal.SIGCONT)
   started = time.time()
   code, _, err = _wait(proc, timeout=30)
   assert code == 130 and time.time() - started < 5, err

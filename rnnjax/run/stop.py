@@ -8,10 +8,13 @@ raises `Stopped`, whose one-line message says where the sweep stopped and that t
 same command resumes it; its `exit_code` is 128 + the signal's number (130 for SIGINT,
 143 for SIGTERM), as a shell reports a process killed by that signal.
 
-A second signal ends the process at once with that code (`os._exit`). That corrupts
-nothing, for the same reasons a `kill -9` does not (see checkpoint.py): checkpoints are
-written to a temporary directory and renamed when complete, JSON files are replaced
-atomically, and metrics.jsonl is cut back on resume to what the last checkpoint covers.
+A second signal ends the process at once with that code (`os._exit`), unless it is the
+first one delivered twice (`timeout` sends its signal to the process, then to the
+process group): the same signal within `REPEAT_S` of the first counts once. That
+corrupts nothing, for the same reasons a `kill -9` does not (see checkpoint.py):
+checkpoints are written to a temporary directory and renamed when complete, JSON files
+are replaced atomically, and metrics.jsonl is cut back on resume to what the last
+checkpoint covers.
 
 With several processes (distributed.py) every process must stop at the same chunk:
 `check` is then a collective, and a signal received by any process stops them all.
@@ -24,10 +27,15 @@ import select
 import signal
 import sys
 import threading
+import time
 
 import numpy as np
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# The same signal again within this many seconds is the first one delivered twice (by
+# `timeout`, microseconds apart), not a second request; a person's second Ctrl-C after
+# reading the notice comes later.
+REPEAT_S = 0.2
 
 
 class Stopped(Exception):
@@ -56,6 +64,7 @@ class Stop:
     self._notify = notify or _to_stderr
     self.signum = 0     # The first signal's number (0: none yet).
     self._seen = 0      # Signals the watching thread has read.
+    self._first_at = 0.0  # When it read the first (time.monotonic()).
     self._active = False
 
   def __enter__(self):
@@ -102,8 +111,12 @@ class Stop:
       for signum in os.read(self._read, 64):
         if signum not in SIGNALS:
           continue
+        now = time.monotonic()
+        if self._seen and signum == self.signum and now - self._first_at < REPEAT_S:
+          continue
         self._seen += 1
         if self._seen == 1:
+          self._first_at = now
           self.signum = self.signum or signum
           self._say(self._notify, f'{name(signum)} received: stopping after the current '
                     'chunk and its checkpoint (send it again to stop at once)')
