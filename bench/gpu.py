@@ -1,6 +1,7 @@
 """Population throughput on one GPU, against the card's own measured matmul rate.
 
-One command, under 5 minutes on one H100 (`--budget_s` guards it):
+One command, under 5 minutes on one GPU (`--budget_s` guards it; 110 s on one H200 with
+jax 0.11.2, BUILD_NOTES session 14):
 
   pip install -U "jax[cuda12]==0.10.2"     # once, on the GPU machine
   python -m bench.gpu                      # writes $OUT/gpu_bench.json (else ./)
