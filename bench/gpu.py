@@ -5,8 +5,8 @@ jax 0.11.2, BUILD_NOTES session 14):
 
   pip install -U "jax[cuda12]==0.10.2"     # once, on the GPU machine
   python -m bench.gpu                      # writes $OUT/gpu_bench.json (else ./)
-  bash bench/gpu_session.sh                # on a lent machine: this, a torch loop on the
-                                           # GPU, the suite's engine tests, a flagfile
+  bash bench/gpu_session.sh                # on a lent machine: this, then a flagfile end
+                                           # to end and the engine's tests on the GPU
   python -m bench.gpu --smoke              # tiny shapes on the CPU, ~30 s: checks the script
 
 Workloads (1-layer LSTM, input 1, Adam, per-member learning rate and dropout; data and

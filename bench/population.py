@@ -145,8 +145,8 @@ def main():
     rate = flops_per_member_step() / (ms * 1e-3) / 1e9
     print(f'(a) population P={p:4d}: compile {compile_s:5.1f} s, {ms:.3f} ms/member-step, '
           f'{1e3 / ms:7.0f} member-steps/s, {rate:.0f} GFLOP/s = {rate / peak:.1%} of '
-          f'matmul peak; vs torch loop {torch_ms / ms:.2f}x, vs rnnjax loop '
-          f'{loop_ms / ms:.2f}x')
+          'matmul peak; ' + ('' if args.no_torch else f'vs torch loop {torch_ms / ms:.2f}x, ')
+          + f'vs rnnjax loop {loop_ms / ms:.2f}x')
 
 
 if __name__ == '__main__':
