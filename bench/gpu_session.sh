@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Everything the project measures on a lent GPU, in one call of about 8 minutes
-# (the device tool: command "bash bench/gpu_session.sh", carry [".whl"], timeout_s 580).
+# (the device tool: command "bash bench/gpu_session.sh", carry [".whl"], timeout_s 590).
 # Parts run one after another, each under its own time limit and logged to $OUT, so
 # one that fails leaves the others' results:
 #   1. bench/gpu.py: population throughput (W, large, panel; P = 64 ... 4096) against
 #      the card's matmul rate and against a torch.nn.LSTM loop on the same GPU;
 #   2. the m1_monthly flagfile end to end (benchmarks off: statsforecast is not there);
-#   3. the engine's tests on the GPU at float32 matmul precision (RNNJAX_TEST_PLATFORM).
+#   3. a sweep of 1,024 members on M1 monthly (random learning rates, one bucket): what
+#      the chunk's host side (metrics, checkpoints of every member) costs at that size;
+#   4. the engine's tests on the GPU at float32 matmul precision (RNNJAX_TEST_PLATFORM).
+# Session 14 ran parts 1, 2 and 4 (234 s in all; BUILD_NOTES); part 3 is new since.
 # The machine's image has jax, flax, optax, orbax, torch, pytest; what the sweep needs
-# beyond that travels as wheels in .whl/ (tensorboardX, optuna and what optuna needs:
-# BUILD_NOTES says which versions), installed into /tmp/site.
+# beyond that travels as wheels in .whl/ (ignored by git: `echo /.whl/ >> .git/info/exclude`),
+# installed into /tmp/site; session 14 fetched them here with
+#   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
+#     --implementation cp --platform manylinux2014_x86_64 -d .whl tensorboardX==2.6.5 \
+#     optuna==5.1.0 alembic==1.20.1 Mako==1.4.3 colorlog==6.12.0 SQLAlchemy==2.1.9
 set -u
 OUT=${OUT:-/tmp/gpu_session}
 mkdir -p "$OUT"
@@ -37,17 +43,26 @@ print(jax.devices())'
 } > "$OUT/machine.log" 2>&1
 cat "$OUT/machine.log"
 
-part gpu_bench 240 python3 -m bench.gpu --budget_s=200
+part gpu_bench 220 python3 -m bench.gpu --budget_s=180
 tail -n 20 "$OUT/gpu_bench.log"
 
 WORK=/tmp/m1_monthly
-part m1_monthly 150 python3 -m experiments.population_sweep \
+part m1_monthly 100 python3 -m experiments.population_sweep \
   --flagfile=experiments/flagfiles/m1_monthly.flags --classical_baselines=false \
   --workdir="$WORK"
 cp "$WORK/summary.json" "$OUT/m1_monthly_summary.json" 2>/dev/null
 grep -v '^ *$' "$OUT/m1_monthly.log" | tail -n 25
 
-part gpu_tests 110 env RNNJAX_TEST_PLATFORM=cuda JAX_DEFAULT_MATMUL_PRECISION=highest \
+WORK=/tmp/population_1024
+part population_1024 140 python3 -m experiments.population_sweep \
+  --flagfile=experiments/flagfiles/m1_monthly.flags --classical_baselines=false \
+  --lookback=36 --search=random --num_members=1024 --num_seeds=1 \
+  '--learning_rate=loguniform(3e-4,3e-3)' --train_steps=500 --eval_every=250 --refit=0 \
+  --ensemble=top --figures=false --workdir="$WORK"
+cp "$WORK/summary.json" "$OUT/population_1024_summary.json" 2>/dev/null
+grep -E 'members in|chunk|compiles|final model' "$OUT/population_1024.log" | tail -n 8
+
+part gpu_tests 100 env RNNJAX_TEST_PLATFORM=cuda JAX_DEFAULT_MATMUL_PRECISION=highest \
   XLA_PYTHON_CLIENT_PREALLOCATE=false python3 -m pytest -q -n 8 -p no:cacheprovider -rf \
   --durations=5 tests/test_cells.py tests/test_fused.py tests/test_population.py \
   tests/test_model.py
