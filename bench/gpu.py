@@ -14,7 +14,7 @@ FLOP count from bench/scaling.py), each at P = 64, 256, 1024, 4096:
   W      H=64,  T=32,  B=32, 20 steps per chunk (bench/population.py's workload)
   large  H=256, T=128, B=32,  5 steps per chunk
   panel  H=64,  T=36,  B=128, 20 steps per chunk: the m1_monthly flagfile's global model
-         over all 617 series (`--workloads=panel`; validation on every series per chunk)
+         over all 617 series (validation on every series per chunk)
 All members of a device train in one vmap (`sharding.group_size` on a GPU). Per
 configuration it reports the chunk program's compile time, the best steady time per
 chunk, member-steps/s, achieved FLOP/s and its fraction of the card's dense matmul
@@ -52,7 +52,7 @@ WORKLOADS = {  # name: (hidden, seq_len, batch, steps per chunk)
     'large': (256, 128, 32, 5),
     # The m1_monthly flagfile's members (panel task): one global LSTM over all 617 series
     # of M1 monthly, lookback 36, horizon 18, robust window normalisation, MAE; each
-    # chunk validates on every series (`--workloads=panel --members=1024`).
+    # chunk validates on every series.
     'panel': (64, 36, 128, 20),
 }
 SMOKE_WORKLOADS = {'W': (8, 4, 4, 3), 'large': (16, 8, 4, 2), 'panel': (4, 36, 4, 2)}
@@ -282,9 +282,9 @@ def main():
                                  f"compile {row['compile_s']:.1f} s, "
                                  f"{row['chunk_s'] * 1e3:.1f} ms per chunk, "
                                  f"{row['member_steps_per_s']:.0f} member-steps/s, "
-                                 f"{row['flops_per_s'] / 1e12:.2f} TFLOP/s, "
-                                 f"x{row.get('vs_torch_loop', float('nan')):.0f} "
-                                 'the torch loop'), flush=True)
+                                 f"{row['flops_per_s'] / 1e12:.2f} TFLOP/s" +
+                                 (f", x{row['vs_torch_loop']:.0f} the torch loop"
+                                  if 'vs_torch_loop' in row else '')), flush=True)
       rows.append(row)
       # Written after every row: a run stopped from outside keeps what it measured.
       with open(path, 'w', encoding='utf-8') as f:
