@@ -262,6 +262,35 @@ def test_a_panel_sweep_ranks_by_owa_refits_and_tables_the_competition(tmp_path, 
   said = [l for l in lines if 'series_scores.csv' in l]
   assert len(said) == 1 and f"naive2's on {beat}, " in said[0] and said[0].endswith(
       ' of 3 series')
+  # The mean differences said beside it are the file's.
+  for name, column in (('MASE', 1), ('sMAPE', 0)):
+    said = [l for l in lines if l.startswith(f'test {name}, the final model minus')]
+    assert len(said) == 1, lines
+    mean = np.mean([scores['final'][k][column] - scores['naive2'][k][column] for k in 'abc'])
+    assert f'naive2 {mean:+.3g} [' in said[0], (mean, said[0])
+
+
+def test_paired_intervals_are_the_bootstrap_of_the_mean_difference():
+  """On many series the interval is the normal one (mean +- 1.96 standard errors); a
+  series without a finite score is left out; a constant difference has no width."""
+  from rnnjax.results import series_scores  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(1)
+  bench = rng.gamma(2.0, 1.0, 400)
+  diff = rng.normal(0.1, 0.5, 400)
+  final = bench + diff
+  by_method = {'final': {'mase': np.append(final, np.nan)},
+               'ets': {'mase': np.append(bench, 1.0)},
+               'same_plus_one': {'mase': np.append(final - 1.0, 2.0)}}
+  got = series_scores.paired_intervals(by_method)
+  mean, low, high = got['ets']
+  se = diff.std(ddof=1) / np.sqrt(len(diff))
+  assert mean == pytest.approx(diff.mean())
+  assert low == pytest.approx(mean - 1.96 * se, abs=0.15 * 1.96 * se)
+  assert high == pytest.approx(mean + 1.96 * se, abs=0.15 * 1.96 * se)
+  assert got['same_plus_one'] == pytest.approx((1.0, 1.0, 1.0))
+  assert series_scores.paired_intervals(by_method) == got  # Seeded.
+  assert (f'ets {mean:+.3g} [{low:+.3g}, {high:+.3g}], same_plus_one +1 [+1, +1]'
+          in series_scores.describe_differences(by_method))
 
 
 def test_statistical_benchmarks_are_read_back_from_the_cache(tmp_path, monkeypatch):

@@ -181,6 +181,8 @@ def write_series_scores(workdir: str, model, data, log=print) -> None:
       split['mase_denom'])
   path = series_scores.write(workdir, data.transform['ids'], by_method)
   log(f'{path}: each series\' test scores; {series_scores.describe(by_method)}')
+  for metric in ('mase', 'smape'):
+    log(series_scores.describe_differences(by_method, metric))
 
 
 def save(workdir: str | None, sweep, runs, summary: dict, refitted=None, log=print):
