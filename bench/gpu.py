@@ -203,7 +203,8 @@ def table(rows) -> str:
     lines.append(
         f"| {shape} | {r['members']} | {r['compile_s']:.1f} | {r['chunk_s'] * 1e3:.1f} | "
         f"{r['member_steps_per_s']:.0f} | {r['flops_per_s'] / 1e12:.2f} | "
-        f"{r['fraction_of_matmul']:.1%} | {r['fraction_of_highest']:.1%} | {vs_torch} | |")
+        f"{r['fraction_of_matmul']:.1%} | {r['fraction_of_highest']:.1%} | {vs_torch} "
+        "| |")
   return '\n'.join(lines)
 
 

@@ -59,7 +59,8 @@ def make_data(num_examples, seq_len, input_size, output_size, generator):
 def train_member(lr, dropout, x, y, *, hidden_size, batch_size, num_steps, generator,
                  cell="lstm"):
     """Train one fresh model on x's device; return its final training loss."""
-    model = LSTMRegressor(x.shape[-1], hidden_size, y.shape[-1], dropout, cell).to(x.device)
+    model = LSTMRegressor(x.shape[-1], hidden_size, y.shape[-1], dropout, cell)
+    model = model.to(x.device)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     loss_fn = nn.MSELoss()

@@ -266,7 +266,8 @@ def test_a_panel_sweep_ranks_by_owa_refits_and_tables_the_competition(tmp_path, 
   for name, column in (('MASE', 1), ('sMAPE', 0)):
     said = [l for l in lines if l.startswith(f'test {name}, the final model minus')]
     assert len(said) == 1, lines
-    mean = np.mean([scores['final'][k][column] - scores['naive2'][k][column] for k in 'abc'])
+    mean = np.mean([scores['final'][k][column] - scores['naive2'][k][column]
+                    for k in 'abc'])
     assert f'naive2 {mean:+.3g} [' in said[0], (mean, said[0])
 
 

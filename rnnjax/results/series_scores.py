@@ -52,8 +52,9 @@ def paired_intervals(by_method: dict, metric: str = 'mase', resamples: int = RES
       out[name] = (np.nan, np.nan, np.nan)
       continue
     rng = np.random.default_rng(seed)
-    means = np.concatenate([d[rng.integers(0, len(d), (min(_CHUNK, resamples - k), len(d)))]
-                            .mean(axis=1) for k in range(0, resamples, _CHUNK)])
+    draws = (rng.integers(0, len(d), (min(_CHUNK, resamples - k), len(d)))
+             for k in range(0, resamples, _CHUNK))
+    means = np.concatenate([d[i].mean(axis=1) for i in draws])
     low, high = np.quantile(means, [0.025, 0.975])
     out[name] = (float(d.mean()), float(low), float(high))
   return out
@@ -83,7 +84,7 @@ def describe(by_method: dict, metric: str = 'mase') -> str:
 
 def describe_differences(by_method: dict, metric: str = 'mase') -> str:
   """One line: `paired_intervals` of every benchmark."""
-  return (f'test {_NAMES.get(metric, metric)}, the final model minus each benchmark (mean over series; '
-          '95 % paired bootstrap interval): ' + ', '.join(
+  return (f'test {_NAMES.get(metric, metric)}, the final model minus each benchmark '
+          '(mean over series; 95 % paired bootstrap interval): ' + ', '.join(
               f'{name} {m:+.3g} [{lo:+.3g}, {hi:+.3g}]'
               for name, (m, lo, hi) in paired_intervals(by_method, metric).items()))
