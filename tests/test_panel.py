@@ -13,6 +13,7 @@ from rnnjax.engine import model
 from rnnjax.engine import population as pop
 from rnnjax.engine import tasks
 from rnnjax.errors import InputError
+from rnnjax.results import files
 
 
 def _write(path, series, start=1):
@@ -269,6 +270,8 @@ def test_a_panel_sweep_ranks_by_owa_refits_and_tables_the_competition(tmp_path, 
     mean = np.mean([scores['final'][k][column] - scores['naive2'][k][column]
                     for k in 'abc'])
     assert f'naive2 {mean:+.3g} [' in said[0], (mean, said[0])
+    on_disk = files.read_json(str(tmp_path / 'wd' / 'summary.json'))['test_paired']
+    assert on_disk[name.lower()]['naive2']['mean'] == pytest.approx(mean, rel=1e-4)
 
 
 def test_paired_intervals_are_the_bootstrap_of_the_mean_difference():
@@ -291,7 +294,7 @@ def test_paired_intervals_are_the_bootstrap_of_the_mean_difference():
   assert got['same_plus_one'] == pytest.approx((1.0, 1.0, 1.0))
   assert series_scores.paired_intervals(by_method) == got  # Seeded.
   assert (f'ets {mean:+.3g} [{low:+.3g}, {high:+.3g}], same_plus_one +1 [+1, +1]'
-          in series_scores.describe_differences(by_method))
+          in series_scores.describe_differences(got))
 
 
 def test_statistical_benchmarks_are_read_back_from_the_cache(tmp_path, monkeypatch):

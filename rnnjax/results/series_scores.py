@@ -82,9 +82,9 @@ def describe(by_method: dict, metric: str = 'mase') -> str:
       f'{name}\'s on {n}' for name, (n, _) in counts.items()) + f' of {total} series')
 
 
-def describe_differences(by_method: dict, metric: str = 'mase') -> str:
-  """One line: `paired_intervals` of every benchmark."""
+def describe_differences(intervals: dict, metric: str = 'mase') -> str:
+  """One line: `intervals` (`paired_intervals(by_method, metric)`) of every benchmark."""
   return (f'test {_NAMES.get(metric, metric)}, the final model minus each benchmark '
           '(mean over series; 95 % paired bootstrap interval): ' + ', '.join(
               f'{name} {m:+.3g} [{lo:+.3g}, {hi:+.3g}]'
-              for name, (m, lo, hi) in paired_intervals(by_method, metric).items()))
+              for name, (m, lo, hi) in intervals.items()))

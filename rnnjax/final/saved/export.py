@@ -172,21 +172,29 @@ def panel_intervals(info, before, groups, arrays, datas, folds: int, refit: bool
                                                         arrays).test_coverage()
 
 
-def write_series_scores(workdir: str, model, data, log=print) -> None:
+def write_series_scores(workdir: str, model, data, log=print) -> dict:
   """WORKDIR/series_scores.csv: each series' test sMAPE and MASE, of the final model
-  (`model`) and of every benchmark, on the same points (results/series_scores.py)."""
+  (`model`) and of every benchmark, on the same points (results/series_scores.py).
+  Returns {metric: {benchmark: {mean, low, high}}}: the final model's mean difference
+  from each benchmark with its 95 % paired bootstrap interval, as the log says it."""
   forecasts, split = model.panel_test_forecasts()
   by_method = competition.series_scores(
       {series_scores.FINAL: forecasts, **data.benchmark_forecasts}, split['y'][..., 0],
       split['mase_denom'])
   path = series_scores.write(workdir, data.transform['ids'], by_method)
   log(f'{path}: each series\' test scores; {series_scores.describe(by_method)}')
+  paired = {}
   for metric in ('mase', 'smape'):
-    log(series_scores.describe_differences(by_method, metric))
+    intervals = series_scores.paired_intervals(by_method, metric)
+    log(series_scores.describe_differences(intervals, metric))
+    paired[metric] = {name: dict(zip(('mean', 'low', 'high'), v))
+                      for name, v in intervals.items()}
+  return paired
 
 
 def save(workdir: str | None, sweep, runs, summary: dict, refitted=None, log=print):
-  """Writes WORKDIR/model/ for summary['final'] (nothing without one). Every process
+  """Writes WORKDIR/model/ for summary['final'] (nothing without one), and for a panel
+  WORKDIR/series_scores.csv and summary['test_paired'] (write_series_scores). Every process
   calls it (parameters are gathered across processes); only where `workdir` is given
   (process 0) are files written. refitted: refit.refit's parameters, for a refit."""
   final = summary.get('final')
@@ -216,7 +224,8 @@ def save(workdir: str | None, sweep, runs, summary: dict, refitted=None, log=pri
                                                           arrays).test_coverage()
   model_files.write(os.path.join(workdir, model_files.DIRNAME), info, groups, arrays)
   if sweep.spec.task == 'panel':
-    write_series_scores(workdir, tuned.TunedModel(info, groups, arrays), data, log)
+    summary['test_paired'] = write_series_scores(
+        workdir, tuned.TunedModel(info, groups, arrays), data, log)
   log(f'final model saved to {os.path.join(workdir, model_files.DIRNAME)}: use it with python -m '
       f'experiments.predict --workdir={workdir}, or rnnjax.load({workdir!r})')
   return info
