@@ -294,5 +294,6 @@ def main():
   print(table(rows))
   print(f'total {time.perf_counter() - start:.0f} s; wrote {path}')
 
+
 if __name__ == '__main__':
   main()
