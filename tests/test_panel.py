@@ -115,7 +115,7 @@ def _split(rng, n=5, lookback=6, horizon=4):
           'naive2': np.asarray([10.0, 2.0], np.float32)}
 
 
-@pytest.mark.parametrize('normalization', ['series', 'last', 'mean', 'robust'])
+@pytest.mark.parametrize('normalization', ['series', 'last', 'mean', 'robust', 'log'])
 def test_a_normalised_member_forecasts_a_scaled_series_scaled(normalization):
   """Each normalisation divides out the window's scale (and shift): a series 10 times
   larger gets forecasts 10 times larger from the same parameters; without one, not."""
@@ -164,6 +164,47 @@ def test_each_loss_is_its_definition_on_a_batch(loss):
   del shift  # Cancels out of the error in normalised units.
   got = tasks.TASKS['panel'].loss(cfg, params, None, batch, None)
   assert float(got) == pytest.approx(expected, rel=1e-4)
+
+
+def test_a_log_member_forecasts_the_exponential_and_trains_on_log_ratios():
+  """'log': the window's logarithms less its last one's in, the exponential of the
+  output times the last value out (so a constant readout forecasts e^b times the last
+  value); its mae and mse are those of log(forecast / truth); a runaway readout is
+  clipped to a finite forecast."""
+  rng = np.random.default_rng(4)
+  batch = _split(rng)
+  last = batch['x'][:, -1, 0].astype(np.float64)
+  for loss, power in (('mae', 1), ('mse', 2)):
+    cfg = _cfg('log', loss)
+    params = model.init_params(cfg.model, jax.random.key(2))
+    pred = np.asarray(tasks.TASKS['panel'].outputs(cfg, params, batch), np.float64)
+    ratio = np.log(pred / batch['y'][..., 0])
+    got = tasks.TASKS['panel'].loss(cfg, params, None, batch, None)
+    assert float(got) == pytest.approx(np.mean(np.abs(ratio) ** power), rel=1e-4)
+  silent = jax.tree_util.tree_map(np.zeros_like, params['head'])
+  for bias, expected in ((0.3, np.exp(0.3)), (1e4, np.exp(tasks.panel.LOG_LIMIT))):
+    head = dict(silent, b=np.full_like(silent['b'], bias))
+    out = tasks.TASKS['panel'].outputs(cfg, dict(params, head=head), batch)
+    np.testing.assert_allclose(out, last[:, None] * expected * np.ones((1, 4)), rtol=1e-5)
+
+
+def test_log_members_refuse_a_panel_with_a_value_not_above_zero(tmp_path, long_csv):
+  """In one line naming the flag, the series and where; the other normalisations
+  take it."""
+  from rnnjax.run import prepare  # pylint: disable=g-import-not-at-top
+  from rnnjax.search import spec as spec_lib  # pylint: disable=g-import-not-at-top
+  _, series = long_csv
+  series = dict(series, b=series['b'][:9] + [0.0] + series['b'][10:])
+  path = _write(tmp_path / 'zero.csv', series)
+  spec = spec_lib.SweepSpec(
+      task='panel', csv_path=path, id_column='unique_id', time_column='ds',
+      target_columns=('y',), horizon=4, season=4, lookback='8', classical_baselines=False,
+      normalization='grid(robust,log)', hidden_size='8', batch_size='8', train_steps=2,
+      eval_every=2)
+  with pytest.raises(InputError, match=r"^--normalization: log needs values > 0, and "
+                     r"series 'b' of .*zero.csv has 0 at 10; use last or robust"):
+    prepare.prepare(spec)
+  assert prepare.prepare(dataclasses.replace(spec, normalization='robust')).runs
 
 
 def test_history_trains_on_the_newest_windows_of_each_series(long_csv):

@@ -6,7 +6,8 @@ series from a long DataFrame or a dict alike, with per-series conformal interval
 Two tiny sweeps on six M1 quarterly series (of the same shapes: the second compiles
 nothing but its refit): a user's CSV whose last points are held out (two lookbacks;
 deseasonalised, two of the six series being seasonal), and its train part with those
-points given as the test file (a refit of three seeds, combined by their median).
+points given as the test file (a refit of three seeds, combined by their median, of
+members that take logs).
 """
 
 import csv
@@ -58,14 +59,15 @@ def held_out(tmp_path_factory):
 @pytest.fixture(scope='module')
 def given(tmp_path_factory, held_out):
   """(summary, workdir) of held_out's train part with its test part as a test file,
-  refit with three seeds combined by their median."""
+  refit with three seeds combined by their median; normalization 'log'."""
   tmp = tmp_path_factory.mktemp('given')
   header, rows = _rows(held_out[2])
   last = {k: [r for r in rows if r[0] == k][-HORIZON:] for k in IDS}
   test = [r for k in IDS for r in last[k]]
   spec = dataclasses.replace(
       SPEC, csv_path=_write(tmp / 'train.csv', header, [r for r in rows if r not in test]),
-      test_path=_write(tmp / 'test.csv', header, test), refit=3, combine='median')
+      test_path=_write(tmp / 'test.csv', header, test), refit=3, combine='median',
+      normalization='log')
   return sweep.run_sweep(spec, str(tmp / 'wd'), log=lambda _: None), str(tmp / 'wd')
 
 
@@ -250,6 +252,22 @@ def test_bad_input_is_one_line(tmp_path, held_out):
     model.forecast(np.ones(5), 2)
   with pytest.raises(InputError, match='^--future_path: .* takes no --future_path'):
     predictions.run(workdir, future_path=csv_path)
+
+
+def test_a_model_that_takes_logs_refuses_a_history_not_above_zero(tmp_path, held_out, given):
+  """In one line naming the series and where; a model without log members forecasts
+  it."""
+  header, rows = _rows(held_out[2])
+  rows = [r[:2] + ['0' if r[0] == 'QNC1' and r[1] == '7' else r[2]] for r in rows]
+  zero = _write(tmp_path / 'zero.csv', header, rows)
+  with pytest.raises(InputError, match=r"^--csv_path: .*zero.csv: series 'QNC1' has 0 at point "
+                     r"7; this model's members take logs \(--normalization=log\)"):
+    predictions.run(given[1], csv_path=zero, out_dir=str(tmp_path / 'x'))
+  assert not os.path.exists(tmp_path / 'x')
+  assert np.all(np.isfinite(rnnjax.load(held_out[1]).forecast(
+      {'QNC1': [3.0, 0.0, 4.0]}, HORIZON)['point']))
+  with pytest.raises(InputError, match=r"^histories: series 'QNC1' has -1 at point 2;"):
+    rnnjax.load(given[1]).forecast({'QNC1': [3.0, -1.0, 4.0]}, HORIZON)
 
 
 def test_the_model_in_mlflow_forecasts_as_rnnjax_load(held_out):

@@ -220,6 +220,20 @@ def forecast_inputs(histories, *, lookback: int, horizon: int, season: int = 0) 
                                 for h in histories]).astype(np.float32)}
 
 
+def nonpositive(ids, values, times=None, path: str = '') -> str:
+  """Where the first series holding a value <= 0 has it ('series 'a' of PATH has 0 at
+  ds 2020-03'), or '' when every value is > 0: what a member that takes logs
+  (normalization 'log') cannot read."""
+  for i, (key, v) in enumerate(zip(ids, values)):
+    bad = np.flatnonzero(~(np.asarray(v) > 0))
+    if len(bad):
+      t = bad[0]
+      when = (f'at {times[i][t]}' if times is not None and times[i] is not None
+              and t < len(times[i]) and times[i][t] else f'at point {t + 1}')
+      return f'series {key!r}{f" of {path}" if path else ""} has {v[t]:g} {when}'
+  return ''
+
+
 def earlier(panel: Panel, origin_back: int, horizon: int) -> Panel:
   """The panel as if every series' train part ended `origin_back` horizons earlier
   (a cross-validation fold's; at least one point is kept)."""

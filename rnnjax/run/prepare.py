@@ -53,6 +53,7 @@ def prepare(spec: spec_lib.SweepSpec, max_memory_gb: float = 0.0,
   plan = spec_lib.make_plan(spec, configs=searcher_lib.first_round(spec))
   datas = _load_datas(spec, plan, {})
   plan_lib.check_batch_sizes(plan, datas)
+  plan_lib.check_log_inputs(plan, datas)
   mesh = sharding.population_mesh()
   runs, plan_json = plan_lib.make_runs(plan, spec, datas, mesh, max_memory_gb, group_size)
   return Prepared(spec, plan, plan_json, datas,
@@ -76,6 +77,7 @@ def with_rounds(sweep: Prepared, rounds, max_memory_gb: float,
     plan = search_plan.concat(plan, later)
   datas = _load_datas(spec, plan, sweep.datas)
   plan_lib.check_batch_sizes(plan, datas)
+  plan_lib.check_log_inputs(plan, datas)
   runs, plan_json = plan_lib.make_runs(plan, spec, datas, sweep.mesh, max_memory_gb,
                                        group_size)
   on_devices = {k: sweep.device_data.get(k) or device_data(d, ('train', 'val'), sweep.mesh)

@@ -64,7 +64,7 @@ TABLE = (
            tasks=('forecast', 'panel'), short='lookback'),
     # A panel's global model (engine/tasks/panel.py): how windows are scaled, what it minimises.
     HParam('normalization', str, 'last', 'How a panel member scales each window: '
-           'series, last, mean, robust, none (panel).',
+           'series, last, mean, robust, log (of positive series), none (panel).',
            f'one of {list(tasks.NORMALIZATIONS)}', lambda v: v in tasks.NORMALIZATIONS,
            structural=True, tasks=('panel',), short='norm'),
     HParam('loss', str, 'mae', 'A panel member\'s training loss: mse, mae (on the '

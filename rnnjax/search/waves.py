@@ -108,6 +108,18 @@ def check_batch_sizes(plan, datas: dict) -> None:
                          f'training set{where} ({data.num_train} examples)')
 
 
+def check_log_inputs(plan, datas: dict) -> None:
+  """datas: as `make_runs`'s; a panel member with normalization 'log' takes the
+  logarithm of every known point, so each series' train part must be > 0."""
+  if not any(s.get('normalization') == 'log' for s in plan.buckets):
+    return
+  for data in datas.values():
+    where = data.info.get('nonpositive')
+    if where:
+      raise InputError(f'--normalization: log needs values > 0, and {where}; use last or '
+                       'robust for this panel')
+
+
 def chunk_order(num_runs: int, num_chunks: int, chunk_major: bool) -> list:
   """The sweep's chunks in the order they run: (run, chunk). Adaptive searches advance
   every run one chunk at a time, so that they can compare members across runs."""

@@ -1,6 +1,7 @@
 """Panels: one global model over many series (data/panel.py). Windows come in original
 units; each member deseasonalises (`deseasonalize`) and normalises every window itself,
-as its `normalization` says (NORMALIZATIONS: shift and scale of the window), predicts
+as its `normalization` says (NORMALIZATIONS: shift and scale of the window, or of its
+logarithms), predicts
 the `horizon` values in those units, and trains on its `loss` (LOSSES). Validation and
 test hold one window per series with a weight (0: left out), and the competitions'
 scores are weighted means over series: sMAPE (0-200), MASE, and OWA against Naive2 (the
@@ -13,8 +14,11 @@ import jax.numpy as jnp
 from rnnjax.engine.tasks import common
 
 
-NORMALIZATIONS = ('series', 'last', 'mean', 'robust', 'none')
+NORMALIZATIONS = ('series', 'last', 'mean', 'robust', 'log', 'none')
 LOSSES = ('mse', 'mae', 'smape', 'mase')
+# 'log' members forecast logarithms: a normalised forecast is clipped to +-LOG_LIMIT
+# (a factor of e^20 from the window's last value) so that its exponential stays finite.
+LOG_LIMIT = 20.0
 
 
 def _shift_scale(cfg, x, split):
@@ -24,6 +28,8 @@ def _shift_scale(cfg, x, split):
     mean    the window's mean, and its mean absolute value
     robust  the window's last value, and its mean absolute step (the naive forecast's
             in-window error, MASE's scale of the window)
+    log     the last value and 1, of a window already in logarithms (`_forward`): the
+            log of each point relative to the last, as ES-RNN normalises
     none    0 and 1: the raw values
   A zero scale becomes 1."""
   kind, v = cfg.normalization, x[..., 0]
@@ -31,6 +37,8 @@ def _shift_scale(cfg, x, split):
     shift, scale = split['level'][:, 0], split['level'][:, 1]
   elif kind == 'last':
     shift, scale = v[:, -1], jnp.abs(v[:, -1])
+  elif kind == 'log':
+    shift, scale = v[:, -1], jnp.ones_like(v[:, -1])
   elif kind == 'mean':
     shift, scale = jnp.mean(v, axis=1), jnp.mean(jnp.abs(v), axis=1)
   elif kind == 'robust':
@@ -47,15 +55,24 @@ def _forward(cfg, params, split, hp=None, key=None):
   seasonal indices of the targets <[N, horizon]> (1 unless `deseasonalize`)).
 
   With `deseasonalize` the window is divided by its points' seasonal indices before it
-  is normalised, and the forecast multiplied by the targets' ones."""
+  is normalised, and the forecast multiplied by the targets' ones. A 'log' member takes
+  the logarithm of the (deseasonalised) window, whose values must be > 0 (the sweep and
+  a saved model refuse others: waves.check_log_inputs, forecasting.panel_histories), and
+  the exponential of its forecast."""
   x, season_y = split['x'], 1.0
   if cfg.deseasonalize:
     lookback = x.shape[1]
     x = x / split['seasonal'][:, :lookback, None]
     season_y = split['seasonal'][:, lookback:]
+  logs = cfg.normalization == 'log'
+  if logs:
+    x = jnp.log(x)
   shift, scale = _shift_scale(cfg, x, split)
   pred = common.predict(cfg, params, (x - shift[..., None]) / scale[..., None], hp, key)
-  return (pred * scale + shift) * season_y, pred, shift, scale, season_y
+  if logs:
+    pred = jnp.clip(pred, -LOG_LIMIT, LOG_LIMIT)
+  units = pred * scale + shift
+  return (jnp.exp(units) if logs else units) * season_y, pred, shift, scale, season_y
 
 
 def _smape(pred, y):
@@ -85,7 +102,9 @@ def loss(cfg, params, hp, batch, key):
     return jnp.mean(_smape(pred, y))
   if cfg.loss == 'mase':
     return jnp.mean(jnp.abs(pred - y) / batch['mase_denom'][:, None])
-  err = normalised - (y / season_y - shift) / scale
+  target = y / season_y
+  target = jnp.log(target) if cfg.normalization == 'log' else target
+  err = normalised - (target - shift) / scale
   return jnp.mean(jnp.abs(err)) if cfg.loss == 'mae' else jnp.mean(err ** 2)
 
 

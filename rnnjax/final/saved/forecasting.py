@@ -131,7 +131,8 @@ def panel_histories(transform, given, what: str = 'histories') -> tuple[list, li
   DataFrame (a row per observation, each series' rows in time order; the model's id,
   time and target columns, `transform`; without an id column, one series) or a dict
   id -> <float>[n_i]. Gaps (NaN) are filled linearly, as the sweep filled its own;
-  InputError (naming `what`) for a missing column or a series without values."""
+  InputError (naming `what`) for a missing column or a series without values, or with
+  a value <= 0 where the model's members take logs (`transform['positive']`)."""
   if isinstance(given, dict):
     items = [(str(k), v, None) for k, v in given.items()]
   elif hasattr(given, 'columns'):
@@ -154,8 +155,13 @@ def panel_histories(transform, given, what: str = 'histories') -> tuple[list, li
       raise InputError(f'{what}: series {key!r} is empty (no values)')
     if np.any(np.isinf(v)):
       raise InputError(f'{what}: series {key!r} holds infinite values')
+    v = common.fill_gaps(v[:, None], ['the target'], f'{what}: {key!r}')[:, 0]
+    where = transform.get('positive') and panel.nonpositive([key], [v], [t])
+    if where:
+      raise InputError(f'{what}: {where}; this model\'s members take logs '
+                       '(--normalization=log) and forecast only series > 0')
     ids.append(key)
-    values.append(common.fill_gaps(v[:, None], ['the target'], f'{what}: {key!r}')[:, 0])
+    values.append(v)
     times.append(t)
   return ids, values, times
 

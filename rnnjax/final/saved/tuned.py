@@ -55,6 +55,8 @@ class TunedModel:
     self.task = manifest['task']
     self.kind = manifest['kind']
     self.transform = manifest['data']
+    if any(g.cfg.normalization == 'log' for g in groups):  # Histories must be > 0.
+      self.transform = dict(self.transform, positive=True)
     self.arrays = arrays or {}
     self._mesh = sharding.population_mesh(jax.local_devices())
     self._groups = groups
