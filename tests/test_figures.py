@@ -17,6 +17,7 @@ from rnnjax.figures import curves
 from rnnjax.figures import heatmap
 from rnnjax.figures import importance
 from rnnjax.figures import importance_plot
+from rnnjax.figures import labels
 from rnnjax.figures import load
 from rnnjax.figures import sensitivity
 from rnnjax.figures import tables
@@ -251,7 +252,7 @@ def test_missing_summary_is_an_input_error(tmp_path):
 
 
 def test_fmt():
-  assert [load.fmt(v) for v in (0.001, 3e-4, 0.2, 64, 'lstm', 1.5e-5)] == [
+  assert [labels.fmt(v) for v in (0.001, 3e-4, 0.2, 64, 'lstm', 1.5e-5)] == [
       '1e-3', '3e-4', '0.2', '64', 'lstm', '1.5e-5']
 
 
@@ -525,9 +526,9 @@ def test_a_long_category_axis_keeps_its_labels_apart():
       ax.plot(range(len(values)), range(len(values)))
       style.set_axis(ax, axis)
       assert not _clashing_x_labels(fig, ax), width
-      labels = [t.get_text() for t in ax.get_xticklabels()]
-      assert labels[0] == '0' and all(l in ('', load.fmt(v)) for l, v in zip(labels, values))
-      assert sum(bool(l) for l in labels) >= len(values) // 3
+      shown = [t.get_text() for t in ax.get_xticklabels()]
+      assert shown[0] == '0' and all(l in ('', labels.fmt(v)) for l, v in zip(shown, values))
+      assert sum(bool(l) for l in shown) >= len(values) // 3
 
 
 def test_search_comparison_steps_run_on_to_show_the_last_value(tmp_path, monkeypatch):

@@ -4,6 +4,7 @@ faint, the top k in colour."""
 from matplotlib import collections as mcollections
 import numpy as np
 
+from rnnjax.figures import labels
 from rnnjax.figures import load
 from rnnjax.figures import style
 
@@ -12,7 +13,7 @@ TOP_K = 5
 
 def _describe(table: load.Table, uid: int) -> str:
   member = next(m for m in table.members if m['uid'] == uid)
-  parts = [f'{load.SHORT.get(n, n)}={load.fmt(member["hparams"][n])}' for n in table.axes]
+  parts = [f'{labels.SHORT.get(n, n)}={labels.fmt(member["hparams"][n])}' for n in table.axes]
   return f'uid {uid}' + (': ' + ', '.join(parts) if parts else '')
 
 
@@ -60,8 +61,8 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
     ax.set_xlabel('training step')
     ax.set_ylabel(f'val {metric}')
     if top:
-      handles, labels = ax.get_legend_handles_labels()
-      legend = legend_ax.legend(handles[::-1], labels[::-1], loc='upper left', ncols=1,
+      handles, names = ax.get_legend_handles_labels()
+      legend = legend_ax.legend(handles[::-1], names[::-1], loc='upper left', ncols=1,
                                 fontsize=6, borderaxespad=0)
       legend.set_in_layout(False)  # Its row is sized for it already.
     style.note(fig, f'Grey: the other {len(data) - len(top)} members; colour: the top '

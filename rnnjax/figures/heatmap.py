@@ -11,6 +11,7 @@ from matplotlib import patches
 import matplotlib
 import numpy as np
 
+from rnnjax.figures import labels
 from rnnjax.figures import load
 from rnnjax.figures import style
 
@@ -25,7 +26,7 @@ SCALES = {('forecast', 'rmse'): 'levels, original units',
 def _levels(axis: load.AxisInfo, column: list) -> tuple:
   """(tick labels, <int>[N] level of each value): listed values, or quantile bins."""
   if not axis.continuous:
-    return [load.fmt(v) for v in axis.values], np.array([axis.values.index(v)
+    return [labels.fmt(v) for v in axis.values], np.array([axis.values.index(v)
                                                           for v in column])
   x = np.array(column, np.float64)
   t = np.log(x) if axis.scale == 'log' else x
@@ -36,7 +37,7 @@ def _levels(axis: load.AxisInfo, column: list) -> tuple:
   centres = np.exp(centres) if axis.scale == 'log' else centres
   if axis.kind == 'randint':
     centres = np.round(centres).astype(int)
-  return [f'~{load.fmt(c, digits=2)}' for c in centres], level
+  return [f'~{labels.fmt(c, digits=2)}' for c in centres], level
 
 
 def cells(table: load.Table, a: str, b: str) -> tuple:
@@ -82,13 +83,13 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print) 
                   rotation=30 if max(len(c) for c in cols) > 5 else 0,
                   ha='right' if max(len(c) for c in cols) > 5 else 'center')
     ax.set_yticks(range(len(rows)), labels=rows)
-    ax.set_xlabel(load.label(b))
-    ax.set_ylabel(load.label(a))
+    ax.set_xlabel(labels.label(b))
+    ax.set_ylabel(labels.label(a))
     if grid.size <= MAX_ANNOTATED:
       size = 6 if grid.size <= 36 else 5
       for (i, j), v in np.ndenumerate(grid):
         if np.isfinite(v):
-          ax.text(j, i, load.fmt_metric(v), ha='center', va='center', fontsize=size,
+          ax.text(j, i, labels.fmt_metric(v), ha='center', va='center', fontsize=size,
                   color=style.text_colour(cmap(norm(v))))
         else:
           ax.text(j, i, '-', ha='center', va='center', fontsize=size, color='#777777')

@@ -5,6 +5,7 @@ import os
 import numpy as np
 
 from rnnjax.figures import importance
+from rnnjax.figures import labels
 from rnnjax.figures import load
 from rnnjax.figures import style
 from rnnjax.results import files
@@ -26,10 +27,10 @@ def plot_importance(table: load.Table, out_dir: str, result: dict = None, *,
   if 'skipped' in result:
     log(f'figures: importance figure skipped ({result["skipped"]}); wrote {json_path}')
     return [json_path]
-  bars = [(load.label(n), s, style.OKABE_ITO[0])
+  bars = [(labels.label(n), s, style.OKABE_ITO[0])
           for n, s in sorted(result['main'].items(), key=lambda kv: -kv[1])]
   pairs = [p for p in result['pairs'] if p['share'] >= MIN_PAIR_SHARE][:MAX_PAIRS]
-  bars += [(' x '.join(load.SHORT.get(a, a) for a in p['axes']), p['share'],
+  bars += [(' x '.join(labels.SHORT.get(a, a) for a in p['axes']), p['share'],
             style.OKABE_ITO[1]) for p in pairs]
   rest = [('higher-order interactions', result['higher_order']),
           ('not explained by surrogate', result['unexplained'])]

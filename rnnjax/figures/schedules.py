@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 
+from rnnjax.figures import labels
 from rnnjax.figures import load
 from rnnjax.figures import style
 from rnnjax.results import files
@@ -57,7 +58,7 @@ def plot_schedules(table: load.Table, out_dir: str, *, log=print) -> list:
       values = [v for (_, n), pts in changes.items() if n == name for _, v in pts]
       if name in LOG_SCALED and values and min(values) > 0:
         ax.set_yscale('log')
-      ax.set_ylabel(load.SHORT.get(name, name).replace('_', ' '))
+      ax.set_ylabel(labels.SHORT.get(name, name).replace('_', ' '))
     axes[-1].set_xlabel('training step')
     axes[0].legend(loc='best', fontsize=6)
     style.note(fig, 'Population-based training: each line is one member\'s value; it '

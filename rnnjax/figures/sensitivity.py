@@ -11,6 +11,7 @@ import math
 from matplotlib import lines as mlines
 import numpy as np
 
+from rnnjax.figures import labels
 from rnnjax.figures import load
 from rnnjax.figures import style
 from rnnjax.search import hparams
@@ -117,8 +118,8 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
     for ax in axs[:, 0]:
       ax.set_ylabel(f'val {table.shown}')
     handles = [mlines.Line2D([], [], color=style.OKABE_ITO[g], marker='o', ms=3,
-                             label=f'{load.SHORT.get(group.name, group.name)} = '
-                                   f'{load.fmt(v)}')
+                             label=f'{labels.SHORT.get(group.name, group.name)} = '
+                                   f'{labels.fmt(v)}')
                for g, v in enumerate(group.values)] if group else []
     handles.append(mlines.Line2D([], [], color='black', marker='*', ms=8, mec='white',
                                  ls='none', label='best member'))

@@ -14,7 +14,7 @@ from matplotlib import figure as mpl_figure
 from matplotlib import ticker
 import numpy as np
 
-from rnnjax.figures import load
+from rnnjax.figures import labels
 
 COLUMN_WIDTH = 3.4   # inches: one column of a two-column paper
 FULL_WIDTH = 7.0
@@ -121,21 +121,21 @@ def set_axis(ax, axis, which: str = 'x') -> None:
   if axis.scale == 'category' or (not axis.continuous and len(axis.values) <= 8):
     ticks = (range(len(axis.values)) if axis.scale == 'category'
              else [float(v) for v in axis.values])
-    labels = [load.fmt(v) for v in axis.values]
+    texts = [labels.fmt(v) for v in axis.values]
     room = _label_room(ax, which)
     # In characters: side by side along x, a label and a gap; turned, labels need only
     # be a line's height apart across their slant; stacked along y, a line and a gap.
-    turn = which == 'x' and sum(len(l) + 2 for l in labels) > room
+    turn = which == 'x' and sum(len(l) + 2 for l in texts) > room
     every = 1
     if turn or which == 'y':
       per_label = 4.0 if turn else 2.4
-      while every < len(labels) and per_label * len(labels[::every]) > room:
+      while every < len(texts) and per_label * len(texts[::every]) > room:
         every += 1
     target.set_ticks(list(ticks), labels=[l if i % every == 0 else ''
-                                          for i, l in enumerate(labels)])
+                                          for i, l in enumerate(texts)])
     target.set_minor_locator(ticker.NullLocator())
     if turn:
       ax.tick_params(axis='x', labelrotation=35)
       for text in ax.get_xticklabels():
         text.set(ha='right', rotation_mode='anchor')
-  (ax.set_xlabel if which == 'x' else ax.set_ylabel)(load.label(axis.name))
+  (ax.set_xlabel if which == 'x' else ax.set_ylabel)(labels.label(axis.name))

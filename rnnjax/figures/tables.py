@@ -8,6 +8,7 @@ seeds), given as mean +- sd and min-max over that configuration's seeds.
 import math
 import os
 
+from rnnjax.figures import labels
 from rnnjax.figures import load
 
 # What a metric is measured on, where its name does not say (as heatmap.SCALES).
@@ -62,7 +63,7 @@ def _cells(row: dict) -> list:
 
 
 def caption(table: load.Table, names: list) -> str:
-  fixed = [f'{label} {load.fmt(table.members[0]["hparams"][n])}' for n, label in STRUCTURE
+  fixed = [f'{label} {labels.fmt(table.members[0]["hparams"][n])}' for n, label in STRUCTURE
            if n in table.members[0]['hparams'] and label not in names]
   scale = SCALES.get((table.task, table.shown))
   return (f'Best configuration per ({", ".join(names)}'
@@ -79,7 +80,7 @@ def markdown(table: load.Table) -> str:
   lines = ['| ' + ' | '.join(head) + ' |',
            '|' + '|'.join(':--' if i < len(names) else '--:' for i in range(len(head))) + '|']
   for r in out:
-    cells = [load.fmt(v) for v in r['key']] + _cells(r) + [
+    cells = [labels.fmt(v) for v in r['key']] + _cells(r) + [
         str(r['seeds']), str(r['configs']), str(r['dropped'])]
     if r['best']:
       cells = [f'**{c}**' for c in cells]
@@ -103,7 +104,7 @@ def latex(table: load.Table) -> str:
            ' & '.join(_tex(h) if '--' not in h else h for h in head) + r' \\',
            r'\midrule']
   for r in out:
-    cells = [_tex(load.fmt(v)) for v in r['key']] + [_tex(c) for c in _cells(r)] + [
+    cells = [_tex(labels.fmt(v)) for v in r['key']] + [_tex(c) for c in _cells(r)] + [
         str(r['seeds']), str(r['configs']), str(r['dropped'])]
     if r['best']:
       cells = [rf'\textbf{{{c}}}' for c in cells]
