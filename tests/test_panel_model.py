@@ -3,11 +3,10 @@ use/panel_predictions.py): it gives the sweep's final test figures back, forecas
 series from a long DataFrame or a dict alike, with per-series conformal intervals, and
 `experiments.predict` writes the long forecast.csv from the end of each series.
 
-Two tiny sweeps on six M1 quarterly series (of the same shapes: the second compiles
-nothing but its refit): a user's CSV whose last points are held out (two lookbacks;
-deseasonalised, two of the six series being seasonal), and its train part with those
-points given as the test file (a refit of three seeds, combined by their median, of
-members that take logs).
+Two tiny sweeps on six M1 quarterly series: a user's CSV whose last points are held out
+(two lookbacks; deseasonalised, two of the six series being seasonal), and its train part
+with those points given as the test file (members that take logs, normalization 'log';
+a refit of three seeds, combined by their median).
 """
 
 import csv
