@@ -27,7 +27,7 @@ def _levels(axis: load.AxisInfo, column: list) -> tuple:
   """(tick labels, <int>[N] level of each value): listed values, or quantile bins."""
   if not axis.continuous:
     return [labels.fmt(v) for v in axis.values], np.array([axis.values.index(v)
-                                                          for v in column])
+                                                            for v in column])
   x = np.array(column, np.float64)
   t = np.log(x) if axis.scale == 'log' else x
   num_bins = int(min(MAX_BINS, max(2, len(np.unique(t)) // 4)))
