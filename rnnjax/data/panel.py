@@ -221,9 +221,9 @@ def forecast_inputs(histories, *, lookback: int, horizon: int, season: int = 0) 
 
 
 def nonpositive(ids, values, times=None, path: str = '') -> str:
-  """Where the first series holding a value <= 0 has it ('series 'a' of PATH has 0 at
-  ds 2020-03'), or '' when every value is > 0: what a member that takes logs
-  (normalization 'log') cannot read."""
+  """Where the first series holding a value <= 0 has it ("series 'a' of PATH has 0 at
+  2020-03": its time cell, else "at point 4", 1-based), or '' when every value is > 0:
+  what a member that takes logs (normalization 'log') cannot read."""
   for i, (key, v) in enumerate(zip(ids, values)):
     bad = np.flatnonzero(~(np.asarray(v) > 0))
     if len(bad):
