@@ -64,15 +64,18 @@ def _forward(cfg, params, split, hp=None, key=None):
     lookback = x.shape[1]
     x = x / split['seasonal'][:, :lookback, None]
     season_y = split['seasonal'][:, lookback:]
-  logs = cfg.normalization == 'log'
-  if logs:
-    x = jnp.log(x)
+  x = _logs(cfg, x)
   shift, scale = _shift_scale(cfg, x, split)
   pred = common.predict(cfg, params, (x - shift[..., None]) / scale[..., None], hp, key)
-  if logs:
+  if cfg.normalization == 'log':
     pred = jnp.clip(pred, -LOG_LIMIT, LOG_LIMIT)
-  units = pred * scale + shift
-  return (jnp.exp(units) if logs else units) * season_y, pred, shift, scale, season_y
+    return jnp.exp(pred + shift) * season_y, pred, shift, scale, season_y
+  return (pred * scale + shift) * season_y, pred, shift, scale, season_y
+
+
+def _logs(cfg, v):
+  """`v` as a member normalises it: its logarithm for 'log', else itself."""
+  return jnp.log(v) if cfg.normalization == 'log' else v
 
 
 def _smape(pred, y):
@@ -102,9 +105,7 @@ def loss(cfg, params, hp, batch, key):
     return jnp.mean(_smape(pred, y))
   if cfg.loss == 'mase':
     return jnp.mean(jnp.abs(pred - y) / batch['mase_denom'][:, None])
-  target = y / season_y
-  target = jnp.log(target) if cfg.normalization == 'log' else target
-  err = normalised - (target - shift) / scale
+  err = normalised - (_logs(cfg, y / season_y) - shift) / scale
   return jnp.mean(jnp.abs(err)) if cfg.loss == 'mae' else jnp.mean(err ** 2)
 
 
