@@ -21,8 +21,8 @@ from rnnjax.search import spec as spec_lib
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _cli(tmp_path, *args):
-  env = {**os.environ, 'PYTHONPATH': ROOT, 'JAX_PLATFORMS': 'cpu'}
+def _cli(tmp_path, *args, path=(ROOT,)):
+  env = {**os.environ, 'PYTHONPATH': os.pathsep.join(path), 'JAX_PLATFORMS': 'cpu'}
   return subprocess.run(
       [sys.executable, '-m', 'experiments.population_sweep',
        f'--workdir={tmp_path / "wd"}', *args],
@@ -132,10 +132,18 @@ def test_workdir_of_another_sweep_is_refused_untouched(tmp_path, capsys, monkeyp
 
 
 def test_tiny_run_through_flags(tmp_path):
+  # Where torch is installed, tensorboardX imports it (seconds) unless rnnjax hides it
+  # (results/tensorboard.py): nothing in a sweep may try.
+  (tmp_path / 'installed' / 'torch').mkdir(parents=True)
+  (tmp_path / 'installed' / 'torch' / '__init__.py').write_text(
+      f'open({str(tmp_path / "torch_imported")!r}, "w").close()\n'
+      'raise ImportError("a stand-in torch")\n')
   proc = _cli(tmp_path, '--dataset=shampoo_sales', '--lookback=4', '--val_size=6',
               '--test_size=6', '--hidden_size=4', '--batch_size=4',
-              '--learning_rate=grid(1e-3,1e-2)', '--train_steps=4', '--eval_every=2')
+              '--learning_rate=grid(1e-3,1e-2)', '--train_steps=4', '--eval_every=2',
+              path=(ROOT, str(tmp_path / 'installed')))
   assert proc.returncode == 0, proc.stderr
+  assert not (tmp_path / 'torch_imported').exists()
   assert 'best: uid' in proc.stdout
   assert (tmp_path / 'wd' / 'summary.json').exists()
   figures = {p.name for p in (tmp_path / 'wd' / 'figures').iterdir()}

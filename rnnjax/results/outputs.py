@@ -19,7 +19,7 @@ class Outputs:
   CSV)."""
 
   def __init__(self, workdir: str, plan, *, resumed: bool, main: bool, log=print):
-    # tensorboardX imports torch when it is installed (1.5 s): not for a dry run.
+    # TensorBoard's protos take a second to import: not for a dry run.
     from rnnjax.results import tensorboard  # pylint: disable=g-import-not-at-top
     self._workdir, self._log = workdir, log
     self._columnar = evaluations.columnar(plan.num_members)

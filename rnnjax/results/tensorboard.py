@@ -18,23 +18,49 @@ from metrics.jsonl and summary.json (plan.json before the sweep has finished), e
 resume, so that events never repeat. Only tensorboardX's protos are needed (no TF, no torch).
 """
 
+import contextlib
 import glob
 import os
 import shutil
 import socket
 import struct
+import sys
 import time
 
 import numpy as np
-from tensorboardX.proto import api_pb2, event_pb2, plugin_hparams_pb2, summary_pb2
-from tensorboardX.proto import tensor_pb2, tensor_shape_pb2, types_pb2
-from tensorboardX.record_writer import masked_crc32c
 
 from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.results import member_table
 from rnnjax.results import summary_file
 from rnnjax.search import plan as search_plan
+
+
+@contextlib.contextmanager
+def _torch_hidden():
+  """`import torch` fails inside, unless torch is imported already.
+
+  Importing anything from tensorboardX runs its package __init__, which imports its
+  SummaryWriter, which imports torch when it is installed (2.3 s on a 2-core VM) for
+  nothing this module uses. Its `import torch` lines are all inside `try ... except
+  ImportError`.
+  """
+  if 'torch' in sys.modules:
+    yield
+    return
+  sys.modules['torch'] = None  # Python's marker for a module that cannot be imported.
+  try:
+    yield
+  finally:
+    if sys.modules.get('torch', 0) is None:
+      del sys.modules['torch']
+
+
+with _torch_hidden():
+  # pylint: disable=g-import-not-at-top
+  from tensorboardX.proto import api_pb2, event_pb2, plugin_hparams_pb2, summary_pb2
+  from tensorboardX.proto import tensor_pb2, tensor_shape_pb2, types_pb2
+  from tensorboardX.record_writer import masked_crc32c
 
 MAX_RUNS = 256      # More members: population summaries (PopulationWriter), not runs.
 QUANTILES = {'min': 0.0, 'q10': 0.1, 'q25': 0.25, 'median': 0.5, 'q75': 0.75, 'q90': 0.9,
