@@ -19,7 +19,7 @@ class Outputs:
   CSV)."""
 
   def __init__(self, workdir: str, plan, *, resumed: bool, main: bool, log=print):
-    # TensorBoard's protos take a second to import: not for a dry run.
+    # Imported only for a run that writes TensorBoard files (not a dry run).
     from rnnjax.results import tensorboard  # pylint: disable=g-import-not-at-top
     self._workdir, self._log = workdir, log
     self._columnar = evaluations.columnar(plan.num_members)
