@@ -42,8 +42,8 @@ def _torch_hidden():
 
   Importing anything from tensorboardX runs its package __init__, which imports its
   SummaryWriter, which imports torch when it is installed (2.3 s on a 2-core VM) for
-  nothing this module uses. Its `import torch` lines are all inside `try ... except
-  ImportError`.
+  nothing this module uses. The one `import torch` that runs on import is inside
+  `try ... except ImportError`; the others are in functions this module never calls.
   """
   if 'torch' in sys.modules:
     yield

@@ -69,8 +69,9 @@ def _forward(cfg, params, split, hp=None, key=None):
   pred = common.predict(cfg, params, (x - shift[..., None]) / scale[..., None], hp, key)
   if cfg.normalization == 'log':
     pred = jnp.clip(pred, -LOG_LIMIT, LOG_LIMIT)
-    return jnp.exp(pred + shift) * season_y, pred, shift, scale, season_y
-  return (pred * scale + shift) * season_y, pred, shift, scale, season_y
+  units = pred * scale + shift
+  level = jnp.exp(units) if cfg.normalization == 'log' else units
+  return level * season_y, pred, shift, scale, season_y
 
 
 def _logs(cfg, v):
