@@ -389,7 +389,6 @@ def test_statistical_benchmarks_are_scored_on_validation_from_its_origin(tmp_pat
 @pytest.mark.parametrize('flags, message', [
     (dict(task='forecast', id_column='unique_id'), '^--id_column: .* add --task=panel'),
     (dict(task='panel', difference=True), '^--difference: not for --task=panel'),
-    (dict(task='panel', input_columns=('u',)), '^--input_columns: not for --task=panel'),
     (dict(task='panel', combine='mode'), "^--combine: 'mode'"),
     (dict(task='classify', combine='median'), '^--combine: .* median for forecast'),
     (dict(task='panel', benchmarks=('AutoETS', 'Prophet')), "^--benchmarks: .*'Prophet'"),

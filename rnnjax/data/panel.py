@@ -2,9 +2,10 @@
 series), read for one global model that trains over all of them.
 
 A panel is a long-format CSV, one row per observation: a series id column, a time
-column and the target column (`--id_column`, `--time_column`, `--target_columns`); a
-series' rows are in time order, its gaps (empty cells) filled by linear interpolation
-within the series. A file without an id column is a panel of one series. The bundled
+column, the target column and any input columns (`--id_column`, `--time_column`,
+`--target_columns`, `--input_columns`: a product's price, a promotion flag); a series'
+rows are in time order, its gaps (empty cells) filled by linear interpolation within
+the series. A file without an id column is a panel of one series. The bundled
 panels (`PANELS`: the M1 and M3 competitions' yearly, quarterly, monthly and other
 series, see panels/README.md) come with their test part, the h points after each
 series' train part; a user's CSV gets one with `--test_path` (same columns, each
@@ -14,9 +15,11 @@ The M protocol: TEST is the `horizon` points after each series' train part, fore
 from the end of train; validation is the last `horizon` points of train, forecast from
 `horizon` points earlier (with `origin_back = k`: from k more horizons earlier, the
 rolling origins of cross-validation); training windows have their targets before the
-validation origin. A window's inputs are the `lookback` points before its origin; where
-a series is shorter, they are padded on the left with its first value, so no series is
-refused for its length. A series without a single point before its validation origin
+validation origin. A window's inputs are the `lookback` points before its origin (the target's, and each
+input column's standardised by the series' own mean and standard deviation before its
+validation origin, as a forecast from the end of a history standardises them: past
+values only, as in forecasting); where a series is shorter, they are padded on the left
+with its first value, so no series is refused for its length. A series without a single point before its validation origin
 (a train part of at most `horizon` points) is left out of validation and training, with
 a note; it is still forecast and scored on test.
 
@@ -59,6 +62,11 @@ class Panel:
   path: str = ''
   notes: tuple = ()
   columns: tuple = ('', '', '')  # The id, time and target columns read ('': none).
+  input_columns: tuple = ()
+  # Per series <float64>[n_i, C] the input columns of the train part, gap-filled, and
+  # <float64>[horizon, C] of the test part where its rows hold them (else None).
+  inputs: tuple | None = None
+  test_inputs: tuple | None = None
 
 
 def bundled_paths(dataset: str) -> tuple[str, str]:
@@ -70,21 +78,24 @@ def bundled_paths(dataset: str) -> tuple[str, str]:
 
 
 def read_long(path: str, *, id_column: str, time_column: str, target_column: str,
-              flag: str) -> tuple:
+              flag: str, input_columns=()) -> tuple:
   """(ids, values, times, gaps) of a long CSV: per series (in order of first
-  appearance) <float64>[n_i] with NaN gaps and its time cells; `id_column` '' reads the
-  whole file as one series named after the file."""
+  appearance) <float64>[n_i] with NaN gaps (with `input_columns`, [n_i, 1 + C]: the
+  target, then those columns) and its time cells, and the number of empty target cells;
+  `id_column` '' reads the whole file as one series named after the file."""
   text = common.read_file(path, flag=flag, kind='a CSV file')
   rows = list(csv.reader(io.StringIO(text, newline='')))
   if len(rows) < 2:
     raise InputError(f'{flag}: {path} has no rows')
   header = [h.strip() for h in rows[0]]
-  for name, column in (('--id_column', id_column), ('--time_column', time_column),
-                       ('--target_columns', target_column)):
+  named = [('--id_column', id_column), ('--time_column', time_column),
+           ('--target_columns', target_column)]
+  for name, column in named + [('--input_columns', c) for c in input_columns]:
     if column and column not in header:
       raise InputError(f'{name}: {path} has no column {column!r}; columns are {header}')
   get = lambda column: header.index(column) if column else None
-  i_id, i_time, i_y = get(id_column), get(time_column), get(target_column)
+  i_id, i_time = get(id_column), get(time_column)
+  read = [(get(c), c) for c in (target_column,) + tuple(input_columns)]
   values, times = {}, {}
   for r, row in enumerate(rows[1:]):
     if not any(cell.strip() for cell in row):
@@ -93,23 +104,30 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
     key = cell(i_id) if id_column else path.rsplit('/', 1)[-1].rsplit('.', 1)[0]
     if id_column and not key:
       raise InputError(f'{path}: line {r + 2}: empty --id_column {id_column!r}')
-    y = cell(i_y)
-    try:
-      v = np.nan if y in ('', 'NA', 'NaN', 'nan') else float(y)
-    except ValueError:
-      raise InputError(f'{path}: line {r + 2}, column {target_column!r}: {y!r} is not '
-                       'a number') from None
-    values.setdefault(key, []).append(v)
+    point = []
+    for i, column in read:
+      y = cell(i)
+      try:
+        point.append(np.nan if y in ('', 'NA', 'NaN', 'nan') else float(y))
+      except ValueError:
+        raise InputError(f'{path}: line {r + 2}, column {column!r}: {y!r} is not '
+                         'a number') from None
+    values.setdefault(key, []).append(point)
     times.setdefault(key, []).append(cell(i_time))
   ids = tuple(values)
   arrays = [np.asarray(values[k], np.float64) for k in ids]
-  return ids, arrays, [times[k] for k in ids], int(sum(np.isnan(a).sum() for a in arrays))
+  gaps = int(sum(np.isnan(a[:, 0]).sum() for a in arrays))
+  if not input_columns:
+    arrays = [a[:, 0] for a in arrays]
+  return ids, arrays, [times[k] for k in ids], gaps
 
 
 def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
          id_column: str = '', time_column: str = '', target_column: str = '',
-         horizon: int) -> Panel:
-  """A bundled panel by name, or a user's long CSV (and its `test_path`)."""
+         input_columns=(), horizon: int) -> Panel:
+  """A bundled panel by name, or a user's long CSV (and its `test_path`, which needs
+  only the target: a forecast reads past inputs alone)."""
+  input_columns = tuple(input_columns)
   if csv_path:
     if not target_column:
       raise InputError('--target_columns: name the column of --csv_path to forecast')
@@ -124,10 +142,14 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
     train_path, test_path = bundled_paths(dataset)
     columns = dict(zip(('id_column', 'time_column', 'target_column'), BUNDLED_COLUMNS))
     flag = '--dataset'
-  ids, values, times, gaps = read_long(train_path, flag=flag, **columns)
-  train = tuple(common.fill_gaps(v[:, None], ['the target'], f'{train_path}: series '
-                                 f'{k!r}')[:, 0] for k, v in zip(ids, values))
-  test, notes = None, ()
+  ids, values, times, gaps = read_long(train_path, flag=flag, input_columns=input_columns,
+                                       **columns)
+  names = ['the target'] + [f'input column {c!r}' for c in input_columns]
+  filled = [common.fill_gaps(v.reshape(len(v), -1), names, f'{train_path}: series {k!r}')
+            for k, v in zip(ids, values)]
+  train = tuple(v[:, 0] for v in filled)
+  inputs = tuple(v[:, 1:] for v in filled) if input_columns else None
+  test, test_inputs, notes = None, None, ()
   if test_path:
     test_ids, test_values, _, test_gaps = read_long(
         test_path, flag='--test_path' if csv_path else flag, **columns)
@@ -152,12 +174,18 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
                        f'{horizon} as test (give --test_path, or a shorter --horizon)')
     test = tuple(v[-horizon:] for v in train)
     train = tuple(v[:-horizon] for v in train)
+    if inputs is not None:
+      test_inputs = tuple(v[-horizon:] for v in inputs)
+      inputs = tuple(v[:-horizon] for v in inputs)
     times = [t[:-horizon] for t in times]
     notes = (f'test: the last {horizon} points of each series (no --test_path)',)
+  if input_columns:  # Empty input cells are filled (and counted) as the target's.
+    gaps += int(sum(np.isnan(v[:, 1:]).sum() for v in values))
   return Panel(ids=ids, train=train, times=tuple(tuple(t) for t in times), test=test,
                num_filled=gaps, path=train_path, notes=notes,
                columns=tuple(columns[k] for k in ('id_column', 'time_column',
-                                                   'target_column')))
+                                                   'target_column')),
+               input_columns=input_columns, inputs=inputs, test_inputs=test_inputs)
 
 
 def mase_scale(train: np.ndarray, season: int) -> float:
@@ -173,11 +201,31 @@ def mase_scale(train: np.ndarray, season: int) -> float:
 
 
 def _window(series: np.ndarray, origin: int, lookback: int) -> np.ndarray:
-  """The `lookback` points before `origin`, left-padded with the series' first value."""
+  """The `lookback` points (rows) before `origin`, left-padded with the series' first."""
   start = origin - lookback
   if start >= 0:
     return series[start:origin]
-  return np.concatenate([np.full(-start, series[0]), series[:origin]])
+  return np.concatenate([np.repeat(series[:1], -start, axis=0), series[:origin]])
+
+
+def _x(series, inputs, origin: int, lookback: int, stats) -> np.ndarray:
+  """<float64>[lookback, 1 + C]: a window's target points, then its input columns
+  standardised by `stats` (`input_level`); [lookback, 1] without inputs."""
+  x = _window(series, origin, lookback)[:, None]
+  if inputs is None:
+    return x
+  return np.concatenate([x, (_window(inputs, origin, lookback) - stats[0]) / stats[1]], 1)
+
+
+def input_level(inputs, horizon: int):
+  """(mean, standard deviation) <float64>[C] of a series' input columns over its points
+  before its validation origin (all of them when it has at most `horizon`; a standard
+  deviation of 0 becomes 1), as `level_of` the target's; None without inputs."""
+  if inputs is None:
+    return None
+  known = inputs[:len(inputs) - horizon] if len(inputs) > horizon else inputs
+  std = known.std(axis=0)
+  return known.mean(axis=0), np.where(std > 0, std, 1.0)
 
 
 def level_of(series: np.ndarray, horizon: int) -> np.ndarray:
@@ -207,13 +255,16 @@ def seasonal_factors(figure, origin: int, lookback: int, horizon: int) -> np.nda
   return figure[positions % len(figure)]
 
 
-def forecast_inputs(histories, *, lookback: int, horizon: int, season: int = 0) -> dict:
+def forecast_inputs(histories, *, lookback: int, horizon: int, season: int = 0,
+                    inputs=None) -> dict:
   """The arrays the panel task forecasts from the end of each history (<[n_i]> in
-  original units): x <float32>[S, lookback, 1] (left-padded), level <float32>[S, 2]
-  and seasonal <float32>[S, lookback + horizon] (the history's own seasonal indices);
-  what the test split holds, and what a saved model reads from new histories."""
-  return {'x': np.stack([_window(h, len(h), lookback) for h in histories]
-                        ).astype(np.float32)[..., None],
+  original units; `inputs`, per history its input columns <[n_i, C]>, or None): x
+  <float32>[S, lookback, 1 + C] (left-padded), level <float32>[S, 2] and seasonal
+  <float32>[S, lookback + horizon] (the history's own seasonal indices); what the test
+  split holds, and what a saved model reads from new histories."""
+  inputs = [None] * len(histories) if inputs is None else inputs
+  return {'x': np.stack([_x(h, u, len(h), lookback, input_level(u, horizon))
+                         for h, u in zip(histories, inputs)]).astype(np.float32),
           'level': np.stack([level_of(h, horizon) for h in histories]).astype(np.float32),
           'seasonal': np.stack([seasonal_factors(seasonal_figure(h, season), len(h),
                                                  lookback, horizon)
@@ -241,15 +292,18 @@ def earlier(panel: Panel, origin_back: int, horizon: int) -> Panel:
     return panel
   cut = lambda v: v[:max(1, len(v) - origin_back * horizon)]
   return dataclasses.replace(panel, train=tuple(cut(v) for v in panel.train),
-                             times=tuple(cut(t) for t in panel.times))
+                             times=tuple(cut(t) for t in panel.times),
+                             inputs=None if panel.inputs is None else tuple(
+                                 cut(v) for v in panel.inputs))
 
 
 def windows(panel: Panel, *, lookback: int, horizon: int,
             season: int) -> tuple[dict, tuple]:
   """(split -> arrays, notes): the panel's windows (see the module docstring).
 
-  Every split: x <float32>[N, lookback, 1] and y <float32>[N, horizon, 1] in original
-  units, level <float32>[N, 2] (the series' mean and standard deviation before the
+  Every split: x <float32>[N, lookback, 1 + C] (the target in original units, then the
+  C input columns standardised per series, `input_level`) and y <float32>[N, horizon, 1]
+  in original units, level <float32>[N, 2] (the series' mean and standard deviation before the
   validation origin), mase_denom <float32>[N] (`mase_scale` of the part before the
   window's split: before the validation origin for train and validation, the whole
   train part for test and refit), seasonal <float32>[N, lookback + horizon] (each
@@ -266,8 +320,10 @@ def windows(panel: Panel, *, lookback: int, horizon: int,
     splits[name] = {k: [] for k in per_window + ('series', 'weight')}
   ages = {'train': [], 'refit': []}
   left_out = seasonal = 0
-  for i, (series, test) in enumerate(zip(panel.train, panel.test)):
+  all_inputs = panel.inputs or [None] * len(panel.train)
+  for i, (series, test, inputs) in enumerate(zip(panel.train, panel.test, all_inputs)):
     origin = len(series) - horizon  # The validation origin.
+    stats = input_level(inputs, horizon)
     usable = origin >= 1
     left_out += not usable
     known = series[:origin] if usable else series
@@ -277,8 +333,8 @@ def windows(panel: Panel, *, lookback: int, horizon: int,
     figure_val, figure_test = seasonal_figure(known, season), seasonal_figure(series, season)
     seasonal += figure_test is not None
     def add(split, t, y, scale, figure):
-      for k, v in (('x', _window(series, t, lookback)), ('y', y), ('level', level),
-                   ('mase_denom', scale),
+      for k, v in (('x', _x(series, inputs, t, lookback, stats)), ('y', y),
+                   ('level', level), ('mase_denom', scale),
                    ('seasonal', seasonal_factors(figure, t, lookback, horizon))):
         splits[split][k].append(v)
     if usable:
@@ -303,7 +359,6 @@ def windows(panel: Panel, *, lookback: int, horizon: int,
   out = {name: {k: np.asarray(v, dtypes.get(k, np.float32)) for k, v in arrays.items()}
          for name, arrays in splits.items()}
   for arrays in out.values():
-    arrays['x'] = arrays['x'][..., None]
     arrays['y'] = arrays['y'][..., None]
   for name, age in ages.items():
     order = np.argsort(np.asarray(age, np.int64), kind='stable')

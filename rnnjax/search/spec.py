@@ -198,10 +198,9 @@ def check(spec: SweepSpec):
     if row.tasks and spec.task not in row.tasks and given != row.default:
       raise InputError(f'--{row.name}: for --task={" or ".join(row.tasks)} only (this sweep '
                        f'is --task={spec.task}); leave it out')
-  if spec.task == 'panel' and (spec.difference or spec.input_columns):
-    flag = '--difference' if spec.difference else '--input_columns'
-    raise InputError(f'{flag}: not for --task=panel (each window is normalised by itself, '
-                     'from the target column alone)')
+  if spec.task == 'panel' and spec.difference:
+    raise InputError('--difference: not for --task=panel (each window is normalised by '
+                     'itself, as --normalization says)')
   unknown = [m for m in spec.benchmarks if m not in competition.STATISTICAL]
   if unknown:
     raise InputError(f'--benchmarks: unknown model {unknown[0]!r}; expected some of '

@@ -1,11 +1,12 @@
 """Panels: one global model over many series (data/panel.py). Windows come in original
-units; each member deseasonalises (`deseasonalize`) and normalises every window itself,
-as its `normalization` says (NORMALIZATIONS: shift and scale of the window, or of its
-logarithms), predicts
-the `horizon` values in those units, and trains on its `loss` (LOSSES). Validation and
-test hold one window per series with a weight (0: left out), and the competitions'
-scores are weighted means over series: sMAPE (0-200), MASE, and OWA against Naive2 (the
-split's `naive2` <float32>[2]: Naive2's sMAPE and MASE on the same windows).
+units (the target; input columns, if any, come standardised per series and are read as
+they are); each member deseasonalises (`deseasonalize`) and normalises every window's
+target itself, as its `normalization` says (NORMALIZATIONS: shift and scale of the
+window, or of its logarithms), predicts the `horizon` values in those units, and trains
+on its `loss` (LOSSES). Validation and test hold one window per series with a weight
+(0: left out), and the competitions' scores are weighted means over series: sMAPE
+(0-200), MASE, and OWA against Naive2 (the split's `naive2` <float32>[2]: Naive2's
+sMAPE and MASE on the same windows).
 """
 
 import jax
@@ -59,14 +60,17 @@ def _forward(cfg, params, split, hp=None, key=None):
   the logarithm of the (deseasonalised) window, whose values must be > 0 (the sweep and
   a saved model refuse others: waves.check_log_inputs, forecasting.panel_histories), and
   the exponential of its forecast."""
-  x, season_y = split['x'], 1.0
+  x, inputs, season_y = split['x'][..., :1], split['x'][..., 1:], 1.0
   if cfg.deseasonalize:
     lookback = x.shape[1]
     x = x / split['seasonal'][:, :lookback, None]
     season_y = split['seasonal'][:, lookback:]
   x = _logs(cfg, x)
   shift, scale = _shift_scale(cfg, x, split)
-  pred = common.predict(cfg, params, (x - shift[..., None]) / scale[..., None], hp, key)
+  x = (x - shift[..., None]) / scale[..., None]
+  if inputs.shape[-1]:
+    x = jnp.concatenate([x, inputs], axis=-1)
+  pred = common.predict(cfg, params, x, hp, key)
   if cfg.normalization == 'log':
     pred = jnp.clip(pred, -LOG_LIMIT, LOG_LIMIT)
   units = pred * scale + shift

@@ -126,13 +126,16 @@ def ahead(transform, steps: int, future_inputs) -> np.ndarray:
 # history with its forecasts appended, as for one series.
 
 
-def panel_histories(transform, given, what: str = 'histories') -> tuple[list, list, list]:
-  """(ids, values [<float64>[n_i]], times [[str] or None]) of many histories: a long
-  DataFrame (a row per observation, each series' rows in time order; the model's id,
-  time and target columns, `transform`; without an id column, one series) or a dict
-  id -> <float>[n_i]. Gaps (NaN) are filled linearly, as the sweep filled its own;
-  InputError (naming `what`) for a missing column or a series without values, or with
-  a value <= 0 where the model's members take logs (`transform['positive']`)."""
+def panel_histories(transform, given, what: str = 'histories') -> tuple:
+  """(ids, values [<float64>[n_i]], times [[str] or None], inputs [<float64>[n_i, C]]
+  or None) of many histories: a long DataFrame (a row per observation, each series'
+  rows in time order; the model's id, time, target and input columns, `transform`;
+  without an id column, one series) or a dict id -> <float>[n_i] (with input columns:
+  [n_i, 1 + C], the target, then the model's input columns). Gaps (NaN) are filled
+  linearly, as the sweep filled its own; InputError (naming `what`) for a missing
+  column or a series without values, or with a value <= 0 where the model's members
+  take logs (`transform['positive']`)."""
+  input_columns = list(transform.get('input_columns', ()))
   if isinstance(given, dict):
     items = [(str(k), v, None) for k, v in given.items()]
   elif hasattr(given, 'columns'):
@@ -143,38 +146,48 @@ def panel_histories(transform, given, what: str = 'histories') -> tuple[list, li
                      f'dict of series id -> 1-D array; got a {type(given).__name__}')
   if not items:
     raise InputError(f'{what}: holds no series')
-  ids, values, times = [], [], []
+  ids, values, times, inputs = [], [], [], []
+  shape = f'[n, {1 + len(input_columns)}] (the target, then {input_columns})'
   for key, v, t in items:
     try:
       v = np.asarray(v, np.float64)
     except (TypeError, ValueError):
       raise InputError(f'{what}: series {key!r} holds values that are not numbers') from None
-    if v.ndim != 1:
+    if input_columns and (v.ndim != 2 or v.shape[1] != 1 + len(input_columns)):
+      raise InputError(f'{what}: series {key!r} is an array of shape {v.shape}; this '
+                       f'model has input columns, so each history is {shape}')
+    if not input_columns and v.ndim != 1:
       raise InputError(f'{what}: series {key!r} is an array of shape {v.shape}, not 1-D')
-    if not np.any(np.isfinite(v)):
+    v = v.reshape(len(v), -1)
+    if not np.any(np.isfinite(v[:, 0])):
       raise InputError(f'{what}: series {key!r} is empty (no values)')
     if np.any(np.isinf(v)):
       raise InputError(f'{what}: series {key!r} holds infinite values')
-    v = common.fill_gaps(v[:, None], ['the target'], f'{what}: {key!r}')[:, 0]
-    where = transform.get('positive') and panel.nonpositive([key], [v], [t])
+    v = common.fill_gaps(v, ['the target'] + [f'input column {c!r}' for c in input_columns],
+                         f'{what}: {key!r}')
+    where = transform.get('positive') and panel.nonpositive([key], [v[:, 0]], [t])
     if where:
       raise InputError(f'{what}: {where}; this model\'s members take logs '
                        '(--normalization=log) and forecast only series > 0')
     ids.append(key)
-    values.append(v)
+    values.append(v[:, 0])
     times.append(t)
-  return ids, values, times
+    inputs.append(v[:, 1:])
+  return ids, values, times, inputs if input_columns else None
 
 
 def _long_frame(transform, frame, what: str) -> list:
   """[(id, values, times or None)] of a long DataFrame, series in order of first row."""
   columns = [str(c) for c in frame.columns]
   id_column, time_column = transform['id_column'], transform['time_column']
-  for name, column in (('id', id_column), ('target', transform['target_column'])):
+  named = [('target', transform['target_column'])] + [
+      ('input', c) for c in transform.get('input_columns', ())]
+  for name, column in [('id', id_column)] + named:
     if column and column not in columns:
       raise InputError(f'{what}: no column {column!r} (the model\'s {name} column); '
                        f'columns are {columns}')
-  values = frame[transform['target_column']].to_numpy()
+  values = frame[[c for _, c in named]].to_numpy()
+  values = values[:, 0] if len(named) == 1 else values
   times = (frame[time_column].astype(str).to_numpy() if time_column in columns
            else None)
   if not id_column:
@@ -189,12 +202,13 @@ def _long_frame(transform, frame, what: str) -> list:
           for rows in groups]
 
 
-def panel_inputs(transform, histories, lookback) -> dict:
+def panel_inputs(transform, histories, lookback, inputs=None) -> dict:
   """The split a panel model forecasts from the end of each history: x <float32>[S,
-  lookback, 1], level <float32>[S, 2] and seasonal <float32>[S, lookback + horizon]
-  (lookback None: the model's)."""
+  lookback, 1 + C], level <float32>[S, 2] and seasonal <float32>[S, lookback + horizon]
+  (lookback None: the model's; inputs: each history's input columns, or None)."""
   return panel.forecast_inputs(histories, lookback=lookback or transform['lookback'],
-                               horizon=transform['horizon'], season=transform['season'])
+                               horizon=transform['horizon'], season=transform['season'],
+                               inputs=inputs)
 
 
 def panel_scales(transform, histories) -> np.ndarray:
@@ -202,27 +216,59 @@ def panel_scales(transform, histories) -> np.ndarray:
   return np.asarray([panel.mase_scale(h, transform['season']) for h in histories])
 
 
-def panel_paths(transform, outputs, histories, steps: int) -> np.ndarray:
+def panel_future_inputs(transform, ids, future_inputs, steps: int):
+  """Each series' input columns over the `steps` forecast steps <float64>[steps, C]
+  (`future_inputs`: id -> array), for forecasts fed back past the horizon; None where
+  the model has no input columns or the steps stay within its horizon (only past
+  inputs are read). InputError for a missing series or a wrong shape."""
+  columns = list(transform.get('input_columns', ()))
+  if not columns or steps <= transform['horizon']:
+    return None
+  if future_inputs is None:
+    raise InputError(f'steps: {steps} > the model\'s horizon {transform["horizon"]}: '
+                     'past it the forecasts are fed back as history, which needs the '
+                     f'input columns {columns} over the forecast steps (future_inputs: '
+                     f'id -> [steps, {len(columns)}]); or forecast at most '
+                     f'{transform["horizon"]} steps')
+  out = []
+  for key in ids:
+    if key not in future_inputs:
+      raise InputError(f'future_inputs: no values for series {key!r}')
+    v = np.asarray(future_inputs[key], np.float64)
+    if v.shape != (steps, len(columns)) or not np.all(np.isfinite(v)):
+      raise InputError(f'future_inputs: series {key!r} has shape {v.shape}; expected '
+                       f'({steps}, {len(columns)}) finite values of {columns}')
+    out.append(v)
+  return out
+
+
+def panel_paths(transform, outputs, histories, steps: int, inputs=None,
+                future=None) -> np.ndarray:
   """<float64>[S, steps]: forecasts of `steps` points after each history; past the
-  horizon the forecasts are fed back. outputs: histories -> <float64>[S, horizon], the
-  model's averaged forecasts from their ends."""
+  horizon the forecasts are fed back (with `inputs`, each history's input columns, and
+  `future` their values over the forecast steps, `panel_future_inputs`). outputs:
+  (histories, inputs) -> <float64>[S, horizon], the model's averaged forecasts from
+  their ends."""
   horizon = transform['horizon']
   histories, point, done = list(histories), np.empty((len(histories), steps)), 0
   while done < steps:
-    ahead, take = outputs(histories), min(horizon, steps - done)
+    ahead, take = outputs(histories, inputs), min(horizon, steps - done)
     point[:, done:done + take] = ahead[:, :take]
     histories = [np.concatenate([h, a[:take]]) for h, a in zip(histories, ahead)]
+    if inputs is not None and done + take < steps:
+      inputs = [np.concatenate([u, f[done:done + take]]) for u, f in zip(inputs, future)]
     done += take
   return point
 
 
 def panel_forecast(transform, arrays, outputs, given, steps: int, levels,
-                   what: str = 'histories') -> dict:
+                   what: str = 'histories', future_inputs=None) -> dict:
   """What TunedModel.forecast returns for a panel (its docstring): `given` histories
   (`panel_histories`), forecast by `outputs` (`panel_paths`), with the intervals of
   the residuals in `arrays` (intervals.scaled_bands), if it holds them."""
-  ids, histories, times = panel_histories(transform, given, what)
-  point = panel_paths(transform, outputs, histories, steps)
+  ids, histories, times, inputs = panel_histories(transform, given, what)
+  future = panel_future_inputs(transform, ids, future_inputs, steps)
+  point = panel_paths(transform, outputs, histories, steps, inputs, future)
   lower, upper, notes = {}, {}, []
   if 'residuals' in arrays:
     lower, upper, notes = intervals.scaled_bands(
@@ -251,8 +297,21 @@ def saved_series(arrays, *, with_test: bool = False) -> tuple[list, list, list]:
   return ids, values, times
 
 
-def panel_scored(transform, arrays, histories=None, futures=None) -> tuple[list, dict]:
-  """(values, split): the histories forecast from, and the split the summary scores
+def saved_inputs(arrays, *, with_test: bool = False):
+  """Each saved series' input columns <float64>[n_i, C], as `saved_series` its values
+  (followed by the test part's where `with_test`), or None: a model without them."""
+  if 'inputs' not in arrays:
+    return None
+  offsets = arrays['offsets']
+  inputs = [arrays['inputs'][offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
+  if with_test:
+    inputs = [np.concatenate([u, t]) for u, t in zip(inputs, arrays['test_inputs'])]
+  return inputs
+
+
+def panel_scored(transform, arrays, histories=None, futures=None) -> tuple:
+  """(values, inputs, split): the histories forecast from (their input columns, or
+  None), and the split the summary scores
   their forecasts on: y <float64>[S, horizon, 1] (the first `horizon` points of each
   future, by id), each history's MASE scale, weight 1. Without histories: the sweep's
   train parts and test parts (`saved_series`), with Naive2's (sMAPE, MASE) there for
@@ -260,9 +319,10 @@ def panel_scored(transform, arrays, histories=None, futures=None) -> tuple[list,
   horizon, naive2 = transform['horizon'], None
   if histories is None:
     ids, values, _ = saved_series(arrays)
+    inputs = saved_inputs(arrays)
     futures, naive2 = dict(zip(ids, arrays['test'])), arrays.get('naive2')
   else:
-    ids, values, _ = panel_histories(transform, histories)
+    ids, values, _, inputs = panel_histories(transform, histories)
     futures = {str(k): v for k, v in (futures or {}).items()}
   futures = [np.asarray(futures.get(k, []), np.float64) for k in ids]
   for key, future in zip(ids, futures):
@@ -273,4 +333,4 @@ def panel_scored(transform, arrays, histories=None, futures=None) -> tuple[list,
            'mase_denom': panel_scales(transform, values), 'weight': np.ones(len(values))}
   if naive2 is not None:
     split['naive2'] = np.asarray(naive2)
-  return values, split
+  return values, inputs, split

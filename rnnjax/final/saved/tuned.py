@@ -126,8 +126,10 @@ class TunedModel:
 
   def forecast(self, history, steps: int, *, future_inputs=None, levels=DEFAULT_LEVELS):
     """Forecasts the `steps` points after `history`, with prediction intervals.
-    A panel model takes many histories, a long DataFrame or a dict id -> <float>[n_i],
-    and returns {'ids', 'point' <float64>[S, steps], ...}: forecasting.panel_forecast.
+    A panel model takes many histories, a long DataFrame or a dict id -> <float>[n_i]
+    ([n_i, 1 + C] with input columns: the target, then those), its `future_inputs` a
+    dict id -> <float>[steps, C] (read only past the horizon), and returns {'ids',
+    'point' <float64>[S, steps], ...}: forecasting.panel_forecast.
 
     Args:
       history: <float>[N, C] levels in original units, columns `self.columns` (targets,
@@ -150,7 +152,8 @@ class TunedModel:
         raise InputError(f'levels: {level:g} must lie in (0, 1)')
     if self.task == 'panel':
       return forecasting.panel_forecast(self.transform, self.arrays, self._panel_outputs,
-                                        history, int(steps), levels)
+                                        history, int(steps), levels,
+                                        future_inputs=future_inputs)
     values = self.check_history(history)
     ahead = forecasting.ahead(self.transform, steps, future_inputs)
     point = self._paths(np.concatenate([values, ahead]), [len(values)], steps)[0]
@@ -195,9 +198,10 @@ class TunedModel:
       return {k: saved[k] for k in ['steps', 'origins'] + keys}
     series, residuals = self.arrays.get('series'), self.arrays['residuals']
     if self.task == 'panel':
-      values, split = forecasting.panel_scored(self.transform, self.arrays)
+      values, inputs, split = forecasting.panel_scored(self.transform, self.arrays)
       return intervals.scaled_coverage_on_test(
-          split['y'][..., 0], self._panel_outputs(values), split['mase_denom'], residuals,
+          split['y'][..., 0], self._panel_outputs(values, inputs), split['mase_denom'],
+          residuals,
           self.transform['horizon'], levels)
     origins, forecasts = self._backtests(self.transform['split_points'][1], len(series),
                                          residuals.shape[0])
@@ -220,25 +224,26 @@ class TunedModel:
 
   # Panels (many series, one model).
 
-  def _panel_outputs(self, histories) -> np.ndarray:
-    """<float64>[S, horizon]: the forecasts from the end of each history <[n_i]>."""
+  def _panel_outputs(self, histories, inputs=None) -> np.ndarray:
+    """<float64>[S, horizon]: the forecasts from the end of each history <[n_i]> (and
+    its input columns <[n_i, C]>)."""
     return self.outputs(lambda g: forecasting.panel_inputs(self.transform, histories,
-                                                           g.lookback))
+                                                           g.lookback, inputs))
 
   def panel_test_forecasts(self) -> tuple[np.ndarray, dict]:
     """(<float64>[S, horizon], the split they are scored on): the forecasts of the
     sweep's test part from the end of each train part, which the summary scored."""
-    values, split = forecasting.panel_scored(self.transform, self.arrays)
-    return self._panel_outputs(values), split
+    values, inputs, split = forecasting.panel_scored(self.transform, self.arrays)
+    return self._panel_outputs(values, inputs), split
 
   def evaluate_panel(self, histories=None, futures=None) -> dict:
     """The summary's metrics (sMAPE, MASE) of forecasts from the end of each history
     (as `forecast` takes them) of the next `horizon` points, `futures` (id -> values).
     Neither given: the sweep's test part from the end of each train part, with its OWA:
     the summary's final test figures."""
-    values, split = forecasting.panel_scored(self.transform, self.arrays, histories,
-                                             futures)
-    return self._metrics(self._panel_outputs(values), split)
+    values, inputs, split = forecasting.panel_scored(self.transform, self.arrays,
+                                                     histories, futures)
+    return self._metrics(self._panel_outputs(values, inputs), split)
 
   # Classification.
 

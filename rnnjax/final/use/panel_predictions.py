@@ -10,6 +10,10 @@ forecast table, the few series it prints and draws.
   tested      the final model's forecast of each series' test part from its end of
               train, and its sMAPE there (for choosing what to show, never the model)
   shown       best and worst series by that sMAPE, and random ones
+
+A model with input columns reads their past values with the target's (its histories
+hold them: the saved series', or the CSV's columns); the forecasts stay within its
+horizon, since past it they would need the inputs' future values.
 """
 
 import numpy as np
@@ -19,28 +23,41 @@ from rnnjax.errors import InputError
 from rnnjax.final.saved import forecasting
 
 RANDOM_SHOWN = 2  # Series drawn at random, besides the best and the worst.
-_COLUMN_FLAGS = {'--id_column': 'id', '--time_column': 'time', '--target_columns': 'target'}
+_COLUMN_FLAGS = {'--id_column': 'id', '--time_column': 'time', '--target_columns': 'target',
+                 '--input_columns': 'input'}
 
 
-def histories(model, csv_path: str = '') -> tuple[list, list, list]:
-  """(ids, values [<float64>[n_i]], times [[str]]) to forecast from the end of (see the
-  module docstring); a CSV's gaps filled, its bad columns or empty series refused."""
+def histories(model, csv_path: str = '') -> tuple[list, list, list, list | None]:
+  """(ids, values [<float64>[n_i]], times [[str]], inputs [<float64>[n_i, C]] or None
+  without input columns) to forecast from the end of (see the module docstring); a
+  CSV's gaps filled, its bad columns or empty series refused."""
   if not csv_path:
     data_end = model.manifest['panel']['forecast_from'] == 'data_end'
-    return forecasting.saved_series(model.arrays, with_test=data_end)
+    return (*forecasting.saved_series(model.arrays, with_test=data_end),
+            forecasting.saved_inputs(model.arrays, with_test=data_end))
   transform = model.transform
   columns = {k: transform[k] for k in ('id_column', 'time_column', 'target_column')}
   try:
-    ids, values, times, _ = panel.read_long(csv_path, flag='--csv_path', **columns)
+    ids, values, times, _ = panel.read_long(
+        csv_path, flag='--csv_path', input_columns=transform.get('input_columns', ()),
+        **columns)
   except InputError as e:
     flag, colon, rest = str(e).partition(': ')
     if flag not in _COLUMN_FLAGS:
       raise
     raise InputError(f'--csv_path: {rest} (the model\'s {_COLUMN_FLAGS[flag]} column)'
                      ) from None
-  ids, values, _ = forecasting.panel_histories(transform, dict(zip(ids, values)),
-                                               what=f'--csv_path: {csv_path}')
-  return ids, values, times
+  ids, values, _, inputs = forecasting.panel_histories(
+      transform, dict(zip(ids, values)), what=f'--csv_path: {csv_path}')
+  return ids, values, times, inputs
+
+
+def stacked(ids, values, inputs) -> dict:
+  """The histories as TunedModel.forecast takes them: id -> <float64>[n_i], or with
+  input columns [n_i, 1 + C]."""
+  if inputs is None:
+    return dict(zip(ids, values))
+  return {k: np.concatenate([v[:, None], u], axis=1) for k, v, u in zip(ids, values, inputs)}
 
 
 def smape(point, truth) -> np.ndarray:
@@ -56,8 +73,8 @@ def tested(model) -> dict:
   """id -> (forecast <float64>[h], test part <float64>[h], sMAPE) of the sweep's test
   part, forecast by the final model from each series' end of train."""
   ids, values, _ = forecasting.saved_series(model.arrays)
-  point = model.forecast(dict(zip(ids, values)), model.transform['horizon'],
-                         levels=())['point']
+  point = model.forecast(stacked(ids, values, forecasting.saved_inputs(model.arrays)),
+                         model.transform['horizon'], levels=())['point']
   truth = model.arrays['test']
   return {k: (p, t, s) for k, p, t, s in zip(ids, point, truth, smape(point, truth))}
 
@@ -113,7 +130,7 @@ def plot_series(model, source, fc, future_times, picks, tests: dict,
   """figures.forecast_plot.plot_panel's `series` for the `picks` [(id, label)]. source:
   `histories`' triple; tests: `tested`; from_saved: the histories are the sweep's
   (its test part is drawn: after the history where given, its end where held out)."""
-  ids, values, times = source
+  ids, values, times, _ = source
   horizon = model.transform['horizon']
   out = []
   for key, label in picks:

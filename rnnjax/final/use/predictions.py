@@ -252,10 +252,17 @@ def _panel(model, out_dir, loaded, steps, csv_path, levels):
   if steps < 1:
     raise InputError(f'--steps_ahead: {steps} must be >= 1')
   levels = check_levels(levels)
+  inputs, horizon = model.transform.get('input_columns'), model.transform['horizon']
+  if inputs and steps > horizon:
+    raise InputError(f'--steps_ahead: {steps} > the model\'s horizon {horizon}: past it '
+                     'the forecasts are fed back as history, which needs the future values '
+                     f'of its input columns {inputs}; give at most {horizon} (from Python: '
+                     'forecast(..., future_inputs=...))')
   source = panel_predictions.histories(model, csv_path)
-  ids, values, times = source
+  ids, values, times, _ = source
   start = time.perf_counter()
-  fc = model.forecast(dict(zip(ids, values)), steps, levels=levels)
+  fc = model.forecast(panel_predictions.stacked(*source[:2], source[3]), steps,
+                      levels=levels)
   took = time.perf_counter() - start
   ahead = [times_lib.future_times(t, steps) for t in times]
   header, rows = panel_predictions.rows(fc, ahead)
