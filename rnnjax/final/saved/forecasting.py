@@ -158,7 +158,7 @@ def panel_histories(transform, given, what: str = 'histories') -> tuple:
                        f'model has input columns, so each history is {shape}')
     if not input_columns and v.ndim != 1:
       raise InputError(f'{what}: series {key!r} is an array of shape {v.shape}, not 1-D')
-    v = v.reshape(len(v), -1)
+    v = v.reshape(len(v), 1 + len(input_columns))
     if not np.any(np.isfinite(v[:, 0])):
       raise InputError(f'{what}: series {key!r} is empty (no values)')
     if np.any(np.isinf(v)):
