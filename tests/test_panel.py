@@ -8,6 +8,7 @@ import pytest
 
 from rnnjax.data import competition
 from rnnjax.data import panel
+from rnnjax.data import panel_windows
 from rnnjax.data import task_data
 from rnnjax.engine import model
 from rnnjax.engine import population as pop
@@ -55,7 +56,7 @@ def test_windows_follow_the_m_protocol_and_pad_short_series(long_csv):
   path, _ = long_csv
   p = panel.load(csv_path=path, id_column='unique_id', time_column='ds',
                  target_column='y', horizon=4)
-  arrays, notes = panel.windows(p, lookback=8, horizon=4, season=4)
+  arrays, notes = panel_windows.windows(p, lookback=8, horizon=4, season=4)
   val, test = arrays['val'], arrays['test']
   # One validation and one test window per series; 'c' (3 points) cannot validate.
   np.testing.assert_array_equal(val['weight'], [1, 1, 0])
@@ -378,7 +379,7 @@ def test_statistical_benchmarks_are_scored_on_validation_from_its_origin(tmp_pat
   monkeypatch.setattr(competition, 'statistical', lambda parts, h, season, methods, n_jobs=None: (
       {m: np.stack([np.full(h, p[-1]) for p in parts]) for m in methods}, ()))
   data = _seasonal_panel()
-  arrays, _ = panel.windows(data, lookback=8, horizon=4, season=4)
+  arrays, _ = panel_windows.windows(data, lookback=8, horizon=4, season=4)
   table, _, _, _ = panel_baselines.baselines(data, arrays, horizon=4, season=4,
                                           methods=('AutoETS',))
   for split in ('val', 'test'):
@@ -427,17 +428,17 @@ def test_seasonal_indices_of_a_window_are_known_before_its_split():
   by the whole train part's, never the test part's; a series that fails the seasonality
   test is not adjusted."""
   data = _seasonal_panel()
-  arrays, notes = panel.windows(data, lookback=8, horizon=4, season=4)
+  arrays, notes = panel_windows.windows(data, lookback=8, horizon=4, season=4)
   assert notes == ('3 of 4 series pass the seasonality test at season 4: --deseasonalize '
                    'adjusts those',)
   changed = dataclasses.replace(data, train=tuple(
       np.concatenate([v[:-4], v[-4:] * 1.5]) for v in data.train))
-  moved, _ = panel.windows(changed, lookback=8, horizon=4, season=4)
+  moved, _ = panel_windows.windows(changed, lookback=8, horizon=4, season=4)
   for split in ('train', 'val'):
     np.testing.assert_array_equal(arrays[split]['seasonal'], moved[split]['seasonal'])
   assert not np.allclose(arrays['test']['seasonal'], moved['test']['seasonal'])
   future = dataclasses.replace(data, test=tuple(v * 3 for v in data.test))
-  for split, moved in panel.windows(future, lookback=8, horizon=4, season=4)[0].items():
+  for split, moved in panel_windows.windows(future, lookback=8, horizon=4, season=4)[0].items():
     np.testing.assert_array_equal(arrays[split]['seasonal'], moved['seasonal'])  # DESIGN 8.
   figure = competition.seasonal_indices(data.train[0], 4)
   np.testing.assert_allclose(arrays['test']['seasonal'][0],
@@ -452,7 +453,7 @@ def test_a_silent_deseasonalised_member_forecasts_naive2(deseasonalize, benchmar
   its deseasonalisation: with it, that is M3's Naive2 on seasonal series (computed by
   competition.py from the series alone); without it, the naive forecast."""
   data = _seasonal_panel()
-  arrays, _ = panel.windows(data, lookback=8, horizon=4, season=4)
+  arrays, _ = panel_windows.windows(data, lookback=8, horizon=4, season=4)
   cfg = dataclasses.replace(_cfg('last'), deseasonalize=deseasonalize)
   params = model.init_params(cfg.model, jax.random.key(0))
   params['head'] = jax.tree_util.tree_map(np.zeros_like, params['head'])

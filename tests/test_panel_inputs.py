@@ -1,8 +1,8 @@
 """A panel with input columns (a shop's products with their promotions and prices):
 each window reads the inputs' past values beside the target's, standardised per series
-(data/panel.py); a member uses them (engine/tasks/panel.py); the saved model reads them
-from its histories, and past its horizon only with their future values
-(final/saved/forecasting.py, use/predictions.py).
+(data/panel.py, panel_windows.py); a member uses them (engine/tasks/panel.py); the
+saved model reads them from its histories, and past its horizon only with their future
+values (final/saved/forecasting.py, use/predictions.py).
 
 The sweeps: 24 synthetic products whose sales double in the period after a promotion
 (drawn at random, so a model that does not read the promotions cannot foresee it).
@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from rnnjax.data import panel
+from rnnjax.data import panel_windows
 from rnnjax.errors import InputError
 from rnnjax.final.use import predictions
 from rnnjax.run import sweep
@@ -69,8 +70,8 @@ def test_windows_read_each_series_past_inputs_standardised(tmp_path):
   u_a = np.array([0, 1, 4, 10, 16, 25, 36])  # The gap filled linearly; 49 and 64: test.
   np.testing.assert_array_equal(with_inputs.inputs[0][:, 0], u_a)
   np.testing.assert_array_equal(with_inputs.test_inputs[0][:, 0], [49, 64])
-  got, _ = panel.windows(with_inputs, lookback=3, horizon=2, season=0)
-  ref, _ = panel.windows(alone, lookback=3, horizon=2, season=0)
+  got, _ = panel_windows.windows(with_inputs, lookback=3, horizon=2, season=0)
+  ref, _ = panel_windows.windows(alone, lookback=3, horizon=2, season=0)
   for split in got:
     assert got[split]['x'].shape[-1] == 3 and ref[split]['x'].shape[-1] == 1
     np.testing.assert_array_equal(got[split]['x'][..., :1], ref[split]['x'])

@@ -1,5 +1,6 @@
 """Panels: many series of one quantity (every product of a shop, the M competitions'
-series), read for one global model that trains over all of them.
+series), read for one global model that trains over all of them (its windows:
+panel_windows.py).
 
 A panel is a long-format CSV, one row per observation: a series id column, a time
 column, the target column and any input columns (`--id_column`, `--time_column`,
@@ -9,27 +10,8 @@ the series. A file without an id column is a panel of one series. The bundled
 panels (`PANELS`: the M1 and M3 competitions' yearly, quarterly, monthly and other
 series, see panels/README.md) come with their test part, the h points after each
 series' train part; a user's CSV gets one with `--test_path` (same columns, each
-series' next points), else its last `horizon` points per series are held out as test.
-
-The M protocol: TEST is the `horizon` points after each series' train part, forecast
-from the end of train; validation is the last `horizon` points of train, forecast from
-`horizon` points earlier (with `origin_back = k`: from k more horizons earlier, the
-rolling origins of cross-validation); training windows have their targets before the
-validation origin. A window's inputs are the `lookback` points before its origin (the target's, and each
-input column's standardised by the series' own mean and standard deviation before its
-validation origin, as a forecast from the end of a history standardises them: past
-values only, as in forecasting); where a series is shorter, they are padded on the left
-with its first value, so no series is refused for its length. A series without a single point before its validation origin
-(a train part of at most `horizon` points) is left out of validation and training, with
-a note; it is still forecast and scored on test.
-
-`windows` returns every split as the panel task reads it (engine/tasks/panel.py): raw values
-in original units (the task normalises each window itself, as its member's
-`normalization` says), each window's series statistics, MASE scale and seasonal
-indices (for a member that `deseasonalize`s, as Naive2 and Theta do: a seasonal series'
-windows divided by its multiplicative indices, its forecasts multiplied by them), and
-per validation / test window the series it belongs to and its weight (0: a series
-left out).
+series' next points; the target alone is read), else its last `horizon` points per
+series are held out as test.
 """
 
 import csv
@@ -40,7 +22,6 @@ import io
 import numpy as np
 
 from rnnjax.data import common
-from rnnjax.data import competition
 from rnnjax.data import forecast
 from rnnjax.errors import InputError
 
@@ -188,89 +169,6 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
                input_columns=input_columns, inputs=inputs, test_inputs=test_inputs)
 
 
-def mase_scale(train: np.ndarray, season: int) -> float:
-  """MASE's denominator for one series: the in-sample mean |v[t] - v[t - m]|, m the
-  season when the series is longer than one (else 1); where that is 0 or undefined (a
-  constant or one-point series), the mean |v| (1 for a zero series), so that the
-  scaled errors stay finite."""
-  m = season if 1 <= season < len(train) else 1
-  scale = float(np.mean(np.abs(train[m:] - train[:-m]))) if len(train) > m else 0.0
-  if not scale > 0:
-    scale = float(np.mean(np.abs(train))) or 1.0
-  return scale
-
-
-def _window(series: np.ndarray, origin: int, lookback: int) -> np.ndarray:
-  """The `lookback` points (rows) before `origin`, left-padded with the series' first."""
-  start = origin - lookback
-  if start >= 0:
-    return series[start:origin]
-  return np.concatenate([np.repeat(series[:1], -start, axis=0), series[:origin]])
-
-
-def _x(series, inputs, origin: int, lookback: int, stats) -> np.ndarray:
-  """<float64>[lookback, 1 + C]: a window's target points, then its input columns
-  standardised by `stats` (`input_level`); [lookback, 1] without inputs."""
-  x = _window(series, origin, lookback)[:, None]
-  if inputs is None:
-    return x
-  return np.concatenate([x, (_window(inputs, origin, lookback) - stats[0]) / stats[1]], 1)
-
-
-def input_level(inputs, horizon: int):
-  """(mean, standard deviation) <float64>[C] of a series' input columns over its points
-  before its validation origin (all of them when it has at most `horizon`; a standard
-  deviation of 0 becomes 1), as `level_of` the target's; None without inputs."""
-  if inputs is None:
-    return None
-  known = inputs[:len(inputs) - horizon] if len(inputs) > horizon else inputs
-  std = known.std(axis=0)
-  return known.mean(axis=0), np.where(std > 0, std, 1.0)
-
-
-def level_of(series: np.ndarray, horizon: int) -> np.ndarray:
-  """<float64>[2]: the mean and standard deviation (1 where 0) of a series' points before
-  its validation origin (all of them when it has at most `horizon`): what the 'series'
-  normalisation scales its windows by, in training and when forecasting from its end."""
-  known = series[:len(series) - horizon] if len(series) > horizon else series
-  return np.array([known.mean(), known.std() or 1.0])
-
-
-def seasonal_figure(known: np.ndarray, season: int) -> np.ndarray | None:
-  """<float64>[season]: the multiplicative seasonal indices of a series' known part, as
-  Naive2 and Theta deseasonalise (competition.seasonal_indices), where it passes M4's
-  seasonality test and is positive; None otherwise (not adjusted)."""
-  if season <= 1 or not np.all(known > 0) or not competition.is_seasonal(known, season):
-    return None
-  return competition.seasonal_indices(known, season)
-
-
-def seasonal_factors(figure, origin: int, lookback: int, horizon: int) -> np.ndarray:
-  """<float64>[lookback + horizon]: the seasonal index of each input and target point of
-  the window with this origin (ones for figure None). Left padding (points before the
-  series' start) takes the first point's index, as it takes its value."""
-  if figure is None:
-    return np.ones(lookback + horizon)
-  positions = np.maximum(np.arange(origin - lookback, origin + horizon), 0)
-  return figure[positions % len(figure)]
-
-
-def forecast_inputs(histories, *, lookback: int, horizon: int, season: int = 0,
-                    inputs=None) -> dict:
-  """The arrays the panel task forecasts from the end of each history (<[n_i]> in
-  original units; `inputs`, per history its input columns <[n_i, C]>, or None): x
-  <float32>[S, lookback, 1 + C] (left-padded), level <float32>[S, 2] and seasonal
-  <float32>[S, lookback + horizon] (the history's own seasonal indices); what the test
-  split holds, and what a saved model reads from new histories."""
-  inputs = [None] * len(histories) if inputs is None else inputs
-  return {'x': np.stack([_x(h, u, len(h), lookback, input_level(u, horizon))
-                         for h, u in zip(histories, inputs)]).astype(np.float32),
-          'level': np.stack([level_of(h, horizon) for h in histories]).astype(np.float32),
-          'seasonal': np.stack([seasonal_factors(seasonal_figure(h, season), len(h),
-                                                 lookback, horizon)
-                                for h in histories]).astype(np.float32)}
-
-
 def nonpositive(ids, values, times=None, path: str = '') -> str:
   """Where the first series holding a value <= 0 has it ("series 'a' of PATH has 0 at
   2020-03": its time cell, else "at point 4", 1-based), or '' when every value is > 0:
@@ -295,78 +193,3 @@ def earlier(panel: Panel, origin_back: int, horizon: int) -> Panel:
                              times=tuple(cut(t) for t in panel.times),
                              inputs=None if panel.inputs is None else tuple(
                                  cut(v) for v in panel.inputs))
-
-
-def windows(panel: Panel, *, lookback: int, horizon: int,
-            season: int) -> tuple[dict, tuple]:
-  """(split -> arrays, notes): the panel's windows (see the module docstring).
-
-  Every split: x <float32>[N, lookback, 1 + C] (the target in original units, then the
-  C input columns standardised per series, `input_level`) and y <float32>[N, horizon, 1]
-  in original units, level <float32>[N, 2] (the series' mean and standard deviation before the
-  validation origin), mase_denom <float32>[N] (`mase_scale` of the part before the
-  window's split: before the validation origin for train and validation, the whole
-  train part for test and refit), seasonal <float32>[N, lookback + horizon] (each
-  point's seasonal index, `seasonal_factors`, from that same part). Validation and
-  test also: series <int32>[S], weight <float32>[S] (one window per series, 0 for one
-  left out). 'refit': the training windows of the whole train part (targets up to its
-  end), for a refit. Train and refit also: by_age <int32>[N] (the windows, newest
-  first) and age <int32>[N] (theirs, ascending: the points between a window's last
-  target and the end of its series' part), for a member's `history`.
-  """
-  per_window = ('x', 'y', 'level', 'mase_denom', 'seasonal')
-  splits = {name: {k: [] for k in per_window} for name in ('train', 'refit')}
-  for name in ('val', 'test'):
-    splits[name] = {k: [] for k in per_window + ('series', 'weight')}
-  ages = {'train': [], 'refit': []}
-  left_out = seasonal = 0
-  all_inputs = panel.inputs or [None] * len(panel.train)
-  for i, (series, test, inputs) in enumerate(zip(panel.train, panel.test, all_inputs)):
-    origin = len(series) - horizon  # The validation origin.
-    stats = input_level(inputs, horizon)
-    usable = origin >= 1
-    left_out += not usable
-    known = series[:origin] if usable else series
-    level = level_of(series, horizon)
-    scale_val = mase_scale(known, season)
-    scale_test = mase_scale(series, season)
-    figure_val, figure_test = seasonal_figure(known, season), seasonal_figure(series, season)
-    seasonal += figure_test is not None
-    def add(split, t, y, scale, figure):
-      for k, v in (('x', _x(series, inputs, t, lookback, stats)), ('y', y),
-                   ('level', level), ('mase_denom', scale),
-                   ('seasonal', seasonal_factors(figure, t, lookback, horizon))):
-        splits[split][k].append(v)
-    if usable:
-      for t in range(1, origin - horizon + 1):
-        add('train', t, series[t:t + horizon], scale_val, figure_val)
-        ages['train'].append(origin - t - horizon)
-    for t in range(1, len(series) - horizon + 1):
-      add('refit', t, series[t:t + horizon], scale_test, figure_test)
-      ages['refit'].append(len(series) - t - horizon)
-    val_origin = origin if usable else len(series) - 1
-    val_y = series[val_origin:val_origin + horizon]
-    add('val', val_origin, np.concatenate([val_y, np.full(horizon - len(val_y), val_y[-1])]),
-        scale_val, figure_val)
-    add('test', len(series), np.asarray(test[:horizon]), scale_test, figure_test)
-    for name, weight in (('val', float(usable)), ('test', 1.0)):
-      splits[name]['series'].append(i)
-      splits[name]['weight'].append(weight)
-  if not splits['train']['x']:
-    raise InputError(f'--lookback/--horizon: no series of {panel.path} is long enough for '
-                     f'a training window of horizon {horizon} before its validation part')
-  dtypes = {'series': np.int32}
-  out = {name: {k: np.asarray(v, dtypes.get(k, np.float32)) for k, v in arrays.items()}
-         for name, arrays in splits.items()}
-  for arrays in out.values():
-    arrays['y'] = arrays['y'][..., None]
-  for name, age in ages.items():
-    order = np.argsort(np.asarray(age, np.int64), kind='stable')
-    out[name]['by_age'] = order.astype(np.int32)
-    out[name]['age'] = np.asarray(age, np.int32)[order]
-  notes = ((f'{left_out} series with at most {horizon} points before the test part: '
-            'left out of training and validation, forecast on test',) if left_out else ())
-  if season > 1:
-    notes += (f'{seasonal} of {len(panel.train)} series pass the seasonality test at season '
-              f'{season}: --deseasonalize adjusts those',)
-  return out, notes

@@ -92,7 +92,7 @@ def baselines(panel, arrays, *, horizon: int, season: int, dataset: str = '',
   and MASE (the OWA reference the task's scores use), notes, name -> <float64>[S,
   horizon] each benchmark's forecasts of the test part, for each series' scores).
 
-  arrays: panel.windows' splits (their y, mase_denom and weight are what is scored).
+  arrays: panel_windows.windows' splits (their y, mase_denom and weight are what is scored).
   methods: the statsforecast models fitted on each split (none: no statistical fits).
   """
   origin = lambda v: len(v) - horizon

@@ -19,6 +19,7 @@ from rnnjax.data import classify
 from rnnjax.data import common
 from rnnjax.data import forecast
 from rnnjax.data import panel
+from rnnjax.data import panel_windows
 from rnnjax.data import panel_baselines
 from rnnjax.data import text
 from rnnjax.data import times
@@ -102,7 +103,7 @@ def same_shapes(folds: list) -> list:
     pad = lambda a, fill=0: np.concatenate([a, np.full((most - len(a),) + a.shape[1:],
                                                        fill, a.dtype)])
     padded = {k: pad(v) if k in PER_EXAMPLE else v for k, v in train.items()}
-    if 'age' in train:  # A panel's windows by age (data/panel.py): padding is never recent.
+    if 'age' in train:  # A panel's windows by age (data/panel_windows.py): padding is never recent.
       padded['by_age'], padded['age'] = pad(train['by_age']), pad(
           train['age'], np.iinfo(np.int32).max)
     padded['count'] = np.int32(len(train['x']))
@@ -251,7 +252,7 @@ def _load_panel(*, dataset, seed, val_size, test_size, csv_path='', test_path=''
   elif season < 0:
     season = default_season
   data = panel.earlier(whole, origin_back, horizon)
-  arrays, window_notes = panel.windows(data, lookback=lookback, horizon=horizon,
+  arrays, window_notes = panel_windows.windows(data, lookback=lookback, horizon=horizon,
                                        season=season)
   baselines, reference, baseline_notes, forecasts = panel_baselines.baselines(
       data, arrays, horizon=horizon, season=season, dataset='' if csv_path else dataset,

@@ -39,7 +39,7 @@ Split arrays (see rnnjax/data/task_data.py):
             level <float32>[N, 2], mase_denom <float32>[N], seasonal <float32>[N,
             lookback + horizon]; train and refit also by_age, age <int32>[N] (the
             windows newest first, for `history`); validation and test also weight
-            <float32>[S] and naive2 <float32>[2] (data/panel.py `windows`).
+            <float32>[S] and naive2 <float32>[2] (data/panel_windows.py).
 """
 
 from typing import Callable, NamedTuple

@@ -13,6 +13,7 @@ import numpy as np
 
 from rnnjax.data import common
 from rnnjax.data import panel
+from rnnjax.data import panel_windows
 from rnnjax.data import times as times_lib
 from rnnjax.errors import InputError
 from rnnjax.final.saved import intervals
@@ -121,7 +122,7 @@ def ahead(transform, steps: int, future_inputs) -> np.ndarray:
 
 # Panels (data/panel.py): many series, one model. A history is one series' values
 # <float64>[n_i] in original units, oldest first; the model forecasts `horizon` points
-# from the end of each (panel.forecast_inputs: its last `lookback` points, left-padded
+# from the end of each (panel_windows.forecast_inputs: its last `lookback` points, left-padded
 # with its first where it is shorter, and its level), and past the horizon from the
 # history with its forecasts appended, as for one series.
 
@@ -206,14 +207,14 @@ def panel_inputs(transform, histories, lookback, inputs=None) -> dict:
   """The split a panel model forecasts from the end of each history: x <float32>[S,
   lookback, 1 + C], level <float32>[S, 2] and seasonal <float32>[S, lookback + horizon]
   (lookback None: the model's; inputs: each history's input columns, or None)."""
-  return panel.forecast_inputs(histories, lookback=lookback or transform['lookback'],
+  return panel_windows.forecast_inputs(histories, lookback=lookback or transform['lookback'],
                                horizon=transform['horizon'], season=transform['season'],
                                inputs=inputs)
 
 
 def panel_scales(transform, histories) -> np.ndarray:
-  """<float64>[S]: each history's MASE scale (panel.mase_scale, the model's season)."""
-  return np.asarray([panel.mase_scale(h, transform['season']) for h in histories])
+  """<float64>[S]: each history's MASE scale (panel_windows.mase_scale, the model's season)."""
+  return np.asarray([panel_windows.mase_scale(h, transform['season']) for h in histories])
 
 
 def panel_future_inputs(transform, ids, future_inputs, steps: int):

@@ -89,7 +89,7 @@ def bands(point, residuals, levels, steps: int) -> tuple[dict, dict, list]:
 
 def scaled_bands(point, residuals, scales, levels, steps: int) -> tuple[dict, dict, list]:
   """`bands` of a panel: point <float64>[S, steps]; scales <float>[S] each series' MASE
-  scale (data/panel.py `mase_scale` of its history); residuals: `scaled_residuals`."""
+  scale (data/panel_windows.py `mase_scale` of its history); residuals: `scaled_residuals`."""
   lower, upper, notes = {}, {}, []
   scales = np.asarray(scales, np.float64)[:, None]
   for level in levels:

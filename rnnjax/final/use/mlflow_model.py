@@ -17,10 +17,12 @@ What `predict` takes and returns, by the model's task (tuned.TunedModel does the
             values. params: steps (default the horizon), levels (default 0.8, 0.95).
             Returns a DataFrame: step (1, 2, ...), then per target the forecast and each
             level's bounds, named as in experiments/predict.py's forecast.csv.
-  panel     histories: a long DataFrame with the model's id, time and target columns
-            (each series' rows oldest first), or a dict id -> values. params as for a
-            forecaster. Returns forecast.csv's long table: unique_id, ds (each series'
-            time column continued; +1, +2, ... without one), forecast, bounds.
+  panel     histories: a long DataFrame with the model's id, time, target and input
+            columns (each series' rows oldest first), or a dict id -> values. params as
+            for a forecaster; with input columns, at most the horizon's steps (past it
+            the forecasts would need the inputs' future values). Returns forecast.csv's
+            long table: unique_id, ds (each series' time column continued; +1, +2, ...
+            without one), forecast, bounds.
   classify  cases: a list of arrays <float>[T_i, C] (or [T_i]), an array [N, T, C], or a
             long DataFrame with a `case` column and one column per channel. Returns a
             DataFrame: predicted (the class label), then p_<class> per class.
