@@ -2,7 +2,7 @@
 each window reads the inputs' past values beside the target's, standardised per series
 (data/panel.py, panel_windows.py); a member uses them (engine/tasks/panel.py); the
 saved model reads them from its histories, and past its horizon only with their future
-values (final/saved/forecasting.py, use/predictions.py).
+values (final/saved/panel_forecasting.py, use/predictions.py).
 
 The sweeps: 24 synthetic products whose sales double in the period after a promotion
 (drawn at random, so a model that does not read the promotions cannot foresee it).

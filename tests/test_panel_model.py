@@ -1,4 +1,4 @@
-"""A panel's saved model (rnnjax/final/saved/export.py, tuned.py, forecasting.py,
+"""A panel's saved model (rnnjax/final/saved/export.py, tuned.py, panel_forecasting.py,
 use/panel_predictions.py): it gives the sweep's final test figures back, forecasts many
 series from a long DataFrame or a dict alike, with per-series conformal intervals, and
 `experiments.predict` writes the long forecast.csv from the end of each series.
@@ -19,7 +19,7 @@ import pytest
 from rnnjax.data import panel
 from rnnjax.data import panel_windows
 from rnnjax.errors import InputError
-from rnnjax.final.saved import forecasting
+from rnnjax.final.saved import panel_forecasting
 from rnnjax.final.use import predictions
 from rnnjax.run import sweep
 import rnnjax
@@ -100,7 +100,7 @@ def test_the_saved_series_and_where_predict_forecasts_from(held_out, given):
   _, workdir, csv_path = held_out
   model = rnnjax.load(workdir)
   whole = _series(csv_path)
-  ids, values, times = forecasting.saved_series(model.arrays, with_test=True)
+  ids, values, times = panel_forecasting.saved_series(model.arrays, with_test=True)
   assert ids == list(IDS) and model.manifest['panel']['forecast_from'] == 'data_end'
   for k, v, t in zip(ids, values, times):  # Held out: the whole file is the newest data.
     np.testing.assert_array_equal(v, whole[k][0])
@@ -114,7 +114,7 @@ def test_the_saved_series_and_where_predict_forecasts_from(held_out, given):
 
 def test_intervals_are_per_step_conformal_scaled_per_series_and_widen(held_out, given):
   model = rnnjax.load(held_out[1])
-  _, values, _ = forecasting.saved_series(model.arrays, with_test=True)
+  _, values, _ = panel_forecasting.saved_series(model.arrays, with_test=True)
   fc = model.forecast(dict(zip(IDS, values)), HORIZON, levels=(0.5, 0.8, 0.95))
   residuals = model.arrays['residuals']  # [K, validated series, 1]: scaled errors.
   assert residuals.shape == (HORIZON, len(IDS), 1)
@@ -133,7 +133,7 @@ def test_intervals_are_per_step_conformal_scaled_per_series_and_widen(held_out, 
   assert any('95% intervals from step 1 on' in n for n in fc['notes'])
   assert 'before its refit' in rnnjax.load(given[1]).manifest['intervals']['calibrated_on']
   # Coverage on test, by hand: the test forecasts from each end of train.
-  _, train, _ = forecasting.saved_series(model.arrays)
+  _, train, _ = panel_forecasting.saved_series(model.arrays)
   test_point = model.forecast(dict(zip(IDS, train)), HORIZON)
   inside = np.abs(model.arrays['test'] - test_point['point']) <= (
       test_point['upper'][0.8] - test_point['point'])
@@ -142,7 +142,7 @@ def test_intervals_are_per_step_conformal_scaled_per_series_and_widen(held_out, 
 
 def test_lower_bounds_stop_at_zero_only_where_a_series_never_went_below(held_out):
   model = rnnjax.load(held_out[1])
-  _, values, _ = forecasting.saved_series(model.arrays)
+  _, values, _ = panel_forecasting.saved_series(model.arrays)
   # Each series falls to 0 at its end: its intervals reach below 0 around a forecast near 0.
   dropped = [np.concatenate([v, [0.0]]) for v in values]
   signed = [np.concatenate([[-1e-3], v[1:]]) for v in dropped]  # One early point < 0.
@@ -188,7 +188,7 @@ def test_a_short_history_is_padded_not_refused(held_out):
   model = rnnjax.load(held_out[1])
   fc = model.forecast({'one': [5.0], 'two': [4.0, np.nan, 6.0]}, HORIZON)
   assert fc['point'].shape == (2, HORIZON) and np.all(np.isfinite(fc['point']))
-  x = forecasting.panel_inputs(model.transform, [np.array([4.0, 5.0, 6.0])], 8)['x']
+  x = panel_forecasting.panel_inputs(model.transform, [np.array([4.0, 5.0, 6.0])], 8)['x']
   np.testing.assert_array_equal(x[0, :, 0], [4.0] * 6 + [5.0, 6.0])  # Gap filled, padded.
 
 

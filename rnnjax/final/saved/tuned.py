@@ -17,11 +17,11 @@ summary's test figures.
 Forecasting past the horizon feeds forecasts back: the model forecasts `horizon` steps
 from the last `lookback` points, appends them to the history as if observed, and goes
 on. With input columns, their future values must be given (`future_inputs`). A panel
-model forecasts every series given from its end the same way (forecasting.py).
+model forecasts every series given from its end the same way (panel_forecasting.py).
 
 The class is the face; the work is done by arrays-only functions: forecasting.py
-(histories, windows, forecasts fed back), cases.py (a classifier's cases), intervals.py
-(the prediction intervals, from this model's backtests).
+(histories, windows, forecasts fed back), panel_forecasting.py (a panel's), cases.py (a
+classifier's cases), intervals.py (the prediction intervals, from this model's backtests).
 """
 
 import jax
@@ -39,6 +39,7 @@ from rnnjax.final.choice import ensemble
 from rnnjax.final.saved import cases
 from rnnjax.final.saved import forecasting
 from rnnjax.final.saved import intervals
+from rnnjax.final.saved import panel_forecasting
 
 DEFAULT_LEVELS = (0.8, 0.95)
 
@@ -129,7 +130,7 @@ class TunedModel:
     A panel model takes many histories, a long DataFrame or a dict id -> <float>[n_i]
     ([n_i, 1 + C] with input columns: the target, then those), its `future_inputs` a
     dict id -> <float>[steps, C] (read only past the horizon), and returns {'ids',
-    'point' <float64>[S, steps], ...}: forecasting.panel_forecast.
+    'point' <float64>[S, steps], ...}: panel_forecasting.panel_forecast.
 
     Args:
       history: <float>[N, C] levels in original units, columns `self.columns` (targets,
@@ -151,7 +152,7 @@ class TunedModel:
       if not 0 < level < 1:
         raise InputError(f'levels: {level:g} must lie in (0, 1)')
     if self.task == 'panel':
-      return forecasting.panel_forecast(self.transform, self.arrays, self._panel_outputs,
+      return panel_forecasting.panel_forecast(self.transform, self.arrays, self._panel_outputs,
                                         history, int(steps), levels,
                                         future_inputs=future_inputs)
     values = self.check_history(history)
@@ -198,7 +199,7 @@ class TunedModel:
       return {k: saved[k] for k in ['steps', 'origins'] + keys}
     series, residuals = self.arrays.get('series'), self.arrays['residuals']
     if self.task == 'panel':
-      values, inputs, split = forecasting.panel_scored(self.transform, self.arrays)
+      values, inputs, split = panel_forecasting.panel_scored(self.transform, self.arrays)
       return intervals.scaled_coverage_on_test(
           split['y'][..., 0], self._panel_outputs(values, inputs), split['mase_denom'],
           residuals,
@@ -227,13 +228,13 @@ class TunedModel:
   def _panel_outputs(self, histories, inputs=None) -> np.ndarray:
     """<float64>[S, horizon]: the forecasts from the end of each history <[n_i]> (and
     its input columns <[n_i, C]>)."""
-    return self.outputs(lambda g: forecasting.panel_inputs(self.transform, histories,
+    return self.outputs(lambda g: panel_forecasting.panel_inputs(self.transform, histories,
                                                            g.lookback, inputs))
 
   def panel_test_forecasts(self) -> tuple[np.ndarray, dict]:
     """(<float64>[S, horizon], the split they are scored on): the forecasts of the
     sweep's test part from the end of each train part, which the summary scored."""
-    values, inputs, split = forecasting.panel_scored(self.transform, self.arrays)
+    values, inputs, split = panel_forecasting.panel_scored(self.transform, self.arrays)
     return self._panel_outputs(values, inputs), split
 
   def evaluate_panel(self, histories=None, futures=None) -> dict:
@@ -241,7 +242,7 @@ class TunedModel:
     (as `forecast` takes them) of the next `horizon` points, `futures` (id -> values).
     Neither given: the sweep's test part from the end of each train part, with its OWA:
     the summary's final test figures."""
-    values, inputs, split = forecasting.panel_scored(self.transform, self.arrays,
+    values, inputs, split = panel_forecasting.panel_scored(self.transform, self.arrays,
                                                      histories, futures)
     return self._metrics(self._panel_outputs(values, inputs), split)
 

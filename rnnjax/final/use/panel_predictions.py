@@ -20,7 +20,7 @@ import numpy as np
 
 from rnnjax.data import panel
 from rnnjax.errors import InputError
-from rnnjax.final.saved import forecasting
+from rnnjax.final.saved import panel_forecasting
 
 RANDOM_SHOWN = 2  # Series drawn at random, besides the best and the worst.
 _COLUMN_FLAGS = {'--id_column': 'id', '--time_column': 'time', '--target_columns': 'target',
@@ -33,8 +33,8 @@ def histories(model, csv_path: str = '') -> tuple[list, list, list, list | None]
   CSV's gaps filled, its bad columns or empty series refused."""
   if not csv_path:
     data_end = model.manifest['panel']['forecast_from'] == 'data_end'
-    return (*forecasting.saved_series(model.arrays, with_test=data_end),
-            forecasting.saved_inputs(model.arrays, with_test=data_end))
+    return (*panel_forecasting.saved_series(model.arrays, with_test=data_end),
+            panel_forecasting.saved_inputs(model.arrays, with_test=data_end))
   transform = model.transform
   columns = {k: transform[k] for k in ('id_column', 'time_column', 'target_column')}
   try:
@@ -47,7 +47,7 @@ def histories(model, csv_path: str = '') -> tuple[list, list, list, list | None]
       raise
     raise InputError(f'--csv_path: {rest} (the model\'s {_COLUMN_FLAGS[flag]} column)'
                      ) from None
-  ids, values, _, inputs = forecasting.panel_histories(
+  ids, values, _, inputs = panel_forecasting.panel_histories(
       transform, dict(zip(ids, values)), what=f'--csv_path: {csv_path}')
   return ids, values, times, inputs
 
@@ -72,8 +72,8 @@ def smape(point, truth) -> np.ndarray:
 def tested(model) -> dict:
   """id -> (forecast <float64>[h], test part <float64>[h], sMAPE) of the sweep's test
   part, forecast by the final model from each series' end of train."""
-  ids, values, _ = forecasting.saved_series(model.arrays)
-  point = model.forecast(stacked(ids, values, forecasting.saved_inputs(model.arrays)),
+  ids, values, _ = panel_forecasting.saved_series(model.arrays)
+  point = model.forecast(stacked(ids, values, panel_forecasting.saved_inputs(model.arrays)),
                          model.transform['horizon'], levels=())['point']
   truth = model.arrays['test']
   return {k: (p, t, s) for k, p, t, s in zip(ids, point, truth, smape(point, truth))}

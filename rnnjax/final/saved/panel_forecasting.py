@@ -1,0 +1,230 @@
+"""The forecasting side of a panel model (many series, one model; data/panel.py):
+histories by series id (with their input columns, if the model has them), the arrays
+it forecasts from the end of each, forecasts fed back past the horizon, intervals, and
+the sweep's series as export.py saved them.
+
+A history is one series' values <float64>[n_i] in original units, oldest first; the
+model forecasts `horizon` points from the end of each (panel_windows.forecast_inputs:
+its last `lookback` points, left-padded with its first where it is shorter, and its
+level), and past the horizon from the history with its forecasts appended, as for one
+series (forecasting.py). Arrays only: no model, no device.
+"""
+
+import numpy as np
+
+from rnnjax.data import common
+from rnnjax.data import panel
+from rnnjax.data import panel_windows
+from rnnjax.data import times as times_lib
+from rnnjax.errors import InputError
+from rnnjax.final.saved import intervals
+
+
+def panel_histories(transform, given, what: str = 'histories') -> tuple:
+  """(ids, values [<float64>[n_i]], times [[str] or None], inputs [<float64>[n_i, C]]
+  or None) of many histories: a long DataFrame (a row per observation, each series'
+  rows in time order; the model's id, time, target and input columns, `transform`;
+  without an id column, one series) or a dict id -> <float>[n_i] (with input columns:
+  [n_i, 1 + C], the target, then the model's input columns). Gaps (NaN) are filled
+  linearly, as the sweep filled its own; InputError (naming `what`) for a missing
+  column or a series without values, or with a value <= 0 where the model's members
+  take logs (`transform['positive']`)."""
+  input_columns = list(transform.get('input_columns', ()))
+  if isinstance(given, dict):
+    items = [(str(k), v, None) for k, v in given.items()]
+  elif hasattr(given, 'columns'):
+    items = _long_frame(transform, given, what)
+  else:
+    raise InputError(f'{what}: give a long DataFrame (columns {transform["id_column"]!r}, '
+                     f'{transform["time_column"]!r}, {transform["target_column"]!r}) or a '
+                     f'dict of series id -> 1-D array; got a {type(given).__name__}')
+  if not items:
+    raise InputError(f'{what}: holds no series')
+  ids, values, times, inputs = [], [], [], []
+  shape = f'[n, {1 + len(input_columns)}] (the target, then {input_columns})'
+  for key, v, t in items:
+    try:
+      v = np.asarray(v, np.float64)
+    except (TypeError, ValueError):
+      raise InputError(f'{what}: series {key!r} holds values that are not numbers') from None
+    if input_columns and (v.ndim != 2 or v.shape[1] != 1 + len(input_columns)):
+      raise InputError(f'{what}: series {key!r} is an array of shape {v.shape}; this '
+                       f'model has input columns, so each history is {shape}')
+    if not input_columns and v.ndim != 1:
+      raise InputError(f'{what}: series {key!r} is an array of shape {v.shape}, not 1-D')
+    v = v.reshape(len(v), 1 + len(input_columns))
+    if not np.any(np.isfinite(v[:, 0])):
+      raise InputError(f'{what}: series {key!r} is empty (no values)')
+    if np.any(np.isinf(v)):
+      raise InputError(f'{what}: series {key!r} holds infinite values')
+    v = common.fill_gaps(v, ['the target'] + [f'input column {c!r}' for c in input_columns],
+                         f'{what}: {key!r}')
+    where = transform.get('positive') and panel.nonpositive([key], [v[:, 0]], [t])
+    if where:
+      raise InputError(f'{what}: {where}; this model\'s members take logs '
+                       '(--normalization=log) and forecast only series > 0')
+    ids.append(key)
+    values.append(v[:, 0])
+    times.append(t)
+    inputs.append(v[:, 1:])
+  return ids, values, times, inputs if input_columns else None
+
+
+def _long_frame(transform, frame, what: str) -> list:
+  """[(id, values, times or None)] of a long DataFrame, series in order of first row."""
+  columns = [str(c) for c in frame.columns]
+  id_column, time_column = transform['id_column'], transform['time_column']
+  named = [('target', transform['target_column'])] + [
+      ('input', c) for c in transform.get('input_columns', ())]
+  for name, column in [('id', id_column)] + named:
+    if column and column not in columns:
+      raise InputError(f'{what}: no column {column!r} (the model\'s {name} column); '
+                       f'columns are {columns}')
+  values = frame[[c for _, c in named]].to_numpy()
+  values = values[:, 0] if len(named) == 1 else values
+  times = (frame[time_column].astype(str).to_numpy() if time_column in columns
+           else None)
+  if not id_column:
+    return [(str(transform['ids'][0]), values, None if times is None else list(times))]
+  if not len(frame):
+    return []
+  keys = frame[id_column].astype(str).to_numpy()
+  order = np.argsort(keys, kind='stable')  # Each series' rows keep their order.
+  groups = np.split(order, np.flatnonzero(keys[order][1:] != keys[order][:-1]) + 1)
+  groups.sort(key=lambda rows: rows[0])
+  return [(keys[rows[0]], values[rows], None if times is None else list(times[rows]))
+          for rows in groups]
+
+
+def panel_inputs(transform, histories, lookback, inputs=None) -> dict:
+  """The split a panel model forecasts from the end of each history: x <float32>[S,
+  lookback, 1 + C], level <float32>[S, 2] and seasonal <float32>[S, lookback + horizon]
+  (lookback None: the model's; inputs: each history's input columns, or None)."""
+  return panel_windows.forecast_inputs(histories, lookback=lookback or transform['lookback'],
+                               horizon=transform['horizon'], season=transform['season'],
+                               inputs=inputs)
+
+
+def panel_scales(transform, histories) -> np.ndarray:
+  """<float64>[S]: each history's MASE scale (panel_windows.mase_scale, the model's season)."""
+  return np.asarray([panel_windows.mase_scale(h, transform['season']) for h in histories])
+
+
+def panel_future_inputs(transform, ids, future_inputs, steps: int):
+  """Each series' input columns over the `steps` forecast steps <float64>[steps, C]
+  (`future_inputs`: id -> array), for forecasts fed back past the horizon; None where
+  the model has no input columns or the steps stay within its horizon (only past
+  inputs are read). InputError for a missing series or a wrong shape."""
+  columns = list(transform.get('input_columns', ()))
+  if not columns or steps <= transform['horizon']:
+    return None
+  if future_inputs is None:
+    raise InputError(f'steps: {steps} > the model\'s horizon {transform["horizon"]}: '
+                     'past it the forecasts are fed back as history, which needs the '
+                     f'input columns {columns} over the forecast steps (future_inputs: '
+                     f'id -> [steps, {len(columns)}]); or forecast at most '
+                     f'{transform["horizon"]} steps')
+  out = []
+  for key in ids:
+    if key not in future_inputs:
+      raise InputError(f'future_inputs: no values for series {key!r}')
+    v = np.asarray(future_inputs[key], np.float64)
+    if v.shape != (steps, len(columns)) or not np.all(np.isfinite(v)):
+      raise InputError(f'future_inputs: series {key!r} has shape {v.shape}; expected '
+                       f'({steps}, {len(columns)}) finite values of {columns}')
+    out.append(v)
+  return out
+
+
+def panel_paths(transform, outputs, histories, steps: int, inputs=None,
+                future=None) -> np.ndarray:
+  """<float64>[S, steps]: forecasts of `steps` points after each history; past the
+  horizon the forecasts are fed back (with `inputs`, each history's input columns, and
+  `future` their values over the forecast steps, `panel_future_inputs`). outputs:
+  (histories, inputs) -> <float64>[S, horizon], the model's averaged forecasts from
+  their ends."""
+  horizon = transform['horizon']
+  histories, point, done = list(histories), np.empty((len(histories), steps)), 0
+  while done < steps:
+    ahead, take = outputs(histories, inputs), min(horizon, steps - done)
+    point[:, done:done + take] = ahead[:, :take]
+    histories = [np.concatenate([h, a[:take]]) for h, a in zip(histories, ahead)]
+    if inputs is not None and done + take < steps:
+      inputs = [np.concatenate([u, f[done:done + take]]) for u, f in zip(inputs, future)]
+    done += take
+  return point
+
+
+def panel_forecast(transform, arrays, outputs, given, steps: int, levels,
+                   what: str = 'histories', future_inputs=None) -> dict:
+  """What TunedModel.forecast returns for a panel (its docstring): `given` histories
+  (`panel_histories`), forecast by `outputs` (`panel_paths`), with the intervals of
+  the residuals in `arrays` (intervals.scaled_bands), if it holds them."""
+  ids, histories, times, inputs = panel_histories(transform, given, what)
+  future = panel_future_inputs(transform, ids, future_inputs, steps)
+  point = panel_paths(transform, outputs, histories, steps, inputs, future)
+  lower, upper, notes = {}, {}, []
+  if 'residuals' in arrays:
+    lower, upper, notes = intervals.scaled_bands(
+        point, arrays['residuals'], panel_scales(transform, histories), levels, steps)
+    lower, raised = intervals.floor_at_zero(
+        lower, np.array([[not np.any(h < 0)] for h in histories], bool).reshape(-1, 1))
+    notes += raised
+  if steps > transform['horizon']:
+    notes.append(f'steps past the horizon ({transform["horizon"]}) feed the forecasts '
+                 'back as history')
+  return {'ids': ids, 'point': point, 'lower': lower, 'upper': upper, 'notes': notes,
+          'times': [times_lib.future_times(t or [], steps) for t in times]}
+
+
+def saved_series(arrays, *, with_test: bool = False) -> tuple[list, list, list]:
+  """(ids, values [<float64>[n_i]], times [[str]]) of the sweep's series as export.py
+  saved them: each series' train part, followed by its test part when `with_test`."""
+  offsets = arrays['offsets']
+  cut = lambda a, i: a[offsets[i]:offsets[i + 1]]
+  ids = [str(k) for k in arrays['ids']]
+  values = [cut(arrays['values'], i) for i in range(len(ids))]
+  times = [[str(t) for t in cut(arrays['times'], i)] for i in range(len(ids))]
+  if with_test:
+    values = [np.concatenate([v, t]) for v, t in zip(values, arrays['test'])]
+    times = [t + [str(c) for c in c_test] for t, c_test in zip(times, arrays['test_times'])]
+  return ids, values, times
+
+
+def saved_inputs(arrays, *, with_test: bool = False):
+  """Each saved series' input columns <float64>[n_i, C], as `saved_series` its values
+  (followed by the test part's where `with_test`), or None: a model without them."""
+  if 'inputs' not in arrays:
+    return None
+  offsets = arrays['offsets']
+  inputs = [arrays['inputs'][offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
+  if with_test:
+    inputs = [np.concatenate([u, t]) for u, t in zip(inputs, arrays['test_inputs'])]
+  return inputs
+
+
+def panel_scored(transform, arrays, histories=None, futures=None) -> tuple:
+  """(values, inputs, split): the histories forecast from (their input columns, or
+  None), and the split the summary scores
+  their forecasts on: y <float64>[S, horizon, 1] (the first `horizon` points of each
+  future, by id), each history's MASE scale, weight 1. Without histories: the sweep's
+  train parts and test parts (`saved_series`), with Naive2's (sMAPE, MASE) there for
+  the OWA, as the summary scored its final model."""
+  horizon, naive2 = transform['horizon'], None
+  if histories is None:
+    ids, values, _ = saved_series(arrays)
+    inputs = saved_inputs(arrays)
+    futures, naive2 = dict(zip(ids, arrays['test'])), arrays.get('naive2')
+  else:
+    ids, values, _, inputs = panel_histories(transform, histories)
+    futures = {str(k): v for k, v in (futures or {}).items()}
+  futures = [np.asarray(futures.get(k, []), np.float64) for k in ids]
+  for key, future in zip(ids, futures):
+    if len(future) < horizon or not np.all(np.isfinite(future[:horizon])):
+      raise InputError(f'futures: series {key!r} has {len(future)} points; the model is '
+                       f'scored on the next {horizon}, all finite')
+  split = {'y': np.stack([f[:horizon] for f in futures])[..., None],
+           'mase_denom': panel_scales(transform, values), 'weight': np.ones(len(values))}
+  if naive2 is not None:
+    split['naive2'] = np.asarray(naive2)
+  return values, inputs, split
