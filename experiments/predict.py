@@ -27,7 +27,8 @@ STEPS_AHEAD = flags.DEFINE_integer('steps_ahead', None, 'Forecast: points to for
 CSV_PATH = flags.DEFINE_string('csv_path', '', 'Forecast: forecast from the end of this '
                                'CSV (the model\'s columns) instead of the sweep\'s series.')
 FUTURE_PATH = flags.DEFINE_string('future_path', '', 'Forecast with input columns: a CSV '
-                                  'of their values over the steps ahead.')
+                                  'of their values over the steps ahead (a panel: long, '
+                                  'with its id and time columns).')
 LEVELS = flags.DEFINE_list('levels', ['0.8', '0.95'], 'Forecast: coverage of the '
                            'prediction intervals, each in (0, 1).')
 TS_PATH = flags.DEFINE_string('ts_path', '', 'Classify: a .ts file of cases (labelled or '

@@ -390,6 +390,9 @@ def test_statistical_benchmarks_are_scored_on_validation_from_its_origin(tmp_pat
 @pytest.mark.parametrize('flags, message', [
     (dict(task='forecast', id_column='unique_id'), '^--id_column: .* add --task=panel'),
     (dict(task='panel', difference=True), '^--difference: not for --task=panel'),
+    (dict(task='forecast', future_columns=('u',)), '^--future_columns: for --task=panel only'),
+    (dict(task='panel', input_columns=('u', 'v'), future_columns=('v',)),
+     "^--future_columns: 'v' is in --input_columns too"),
     (dict(task='panel', combine='mode'), "^--combine: 'mode'"),
     (dict(task='classify', combine='median'), '^--combine: .* median for forecast'),
     (dict(task='panel', benchmarks=('AutoETS', 'Prophet')), "^--benchmarks: .*'Prophet'"),

@@ -1,11 +1,15 @@
 """A panel with input columns (a shop's products with their promotions and prices):
-each window reads the inputs' past values beside the target's, standardised per series
-(data/panel.py, panel_windows.py); a member uses them (engine/tasks/panel.py); the
-saved model reads them from its histories, and past its horizon only with their future
-values (final/saved/panel_forecasting.py, use/predictions.py).
+each window reads the inputs' past values beside the target's, and the columns known in
+advance over its horizon too, standardised per series (data/panel.py,
+panel_windows.py); a member uses them (engine/tasks/panel.py); the saved model reads
+them from its histories and their rows after them (final/saved/panel_forecasting.py,
+use/panel_predictions.py, predictions.py).
 
-The sweeps: 24 synthetic products whose sales double in the period after a promotion
-(drawn at random, so a model that does not read the promotions cannot foresee it).
+The sweeps: 24 synthetic products whose sales double in a period with a promotion and
+rise by half in the period after one (promotions drawn at random, so only a model that
+reads the promotion planned for a period foresees its sales): one sweep reads the
+promotions as a past input column (test part held out), one as a column known in
+advance (test part given as a file, which holds the promotions over it).
 """
 
 import csv
@@ -22,39 +26,57 @@ from rnnjax.final.use import predictions
 from rnnjax.run import sweep
 import rnnjax
 
+HORIZON = 2
 SPEC = sweep.SweepSpec(
     task='panel', id_column='unique_id', time_column='ds', target_columns=('sales',),
-    horizon=1, lookback='4', normalization='last', loss='mae', cell='gru', hidden_size='8',
-    batch_size='32', learning_rate='1e-2', train_steps=200, eval_every=100,
+    horizon=HORIZON, lookback='4', normalization='last', loss='mae', cell='gru',
+    hidden_size='8', batch_size='32', learning_rate='1e-2', train_steps=200, eval_every=100,
     classical_baselines=False, ensemble='single')
+HEADER = ['unique_id', 'ds', 'sales', 'promo', 'price']
 
 
-def _shop(path, *, series=24, n=40, seed=0):
-  """A long CSV: unique_id, ds, sales, promo (0/1), price (lower under a promotion)."""
+def _write(path, rows):
+  with open(path, 'w', newline='', encoding='utf-8') as f:
+    csv.writer(f).writerows([HEADER] + rows)
+  return str(path)
+
+
+def _shop(tmp, *, series=24, n=40, seed=0):
+  """(whole, train, test) long CSVs: unique_id, ds, sales, promo (0/1), price (lower
+  under a promotion); test: each series' last HORIZON rows, train: the rest."""
   rng = np.random.default_rng(seed)
   rows = []
   for s in range(series):
     base, promo = rng.uniform(50, 500), (rng.random(n) < 0.25).astype(float)
     price = rng.uniform(5, 20) * (1 - 0.2 * promo)
     for t in range(n):
-      sales = base * (1 + (promo[t - 1] if t else 0)) * (1 + 0.03 * rng.standard_normal())
+      sales = (base * (1 + promo[t]) * (1 + 0.5 * (promo[t - 1] if t else 0)) *
+               (1 + 0.03 * rng.standard_normal()))
       rows.append([f's{s:02d}', str(t), f'{sales:.3f}', f'{promo[t]:.0f}', f'{price[t]:.3f}'])
-  with open(path, 'w', newline='', encoding='utf-8') as f:
-    csv.writer(f).writerows([['unique_id', 'ds', 'sales', 'promo', 'price']] + rows)
-  return str(path)
+  test = [r for r in rows if int(r[1]) >= n - HORIZON]
+  train = [r for r in rows if r not in test]
+  return (_write(tmp / 'shop.csv', rows), _write(tmp / 'train.csv', train),
+          _write(tmp / 'test.csv', test))
 
 
 @pytest.fixture(scope='module')
 def shop(tmp_path_factory):
-  """(csv path, {input columns: summary}, workdir of the sweep with inputs)."""
+  """{'whole', 'train', 'test': CSV paths, 'past', 'future': (summary, workdir)}."""
   tmp = tmp_path_factory.mktemp('shop')
-  path = _shop(tmp / 'shop.csv')
-  out = {}
-  for columns in (('promo', 'price'), ()):
-    workdir = str(tmp / f'wd{len(columns)}')
-    spec = dataclasses.replace(SPEC, csv_path=path, input_columns=columns)
-    out[columns] = sweep.run_sweep(spec, workdir, log=lambda _: None)
-  return path, out, str(tmp / 'wd2')
+  out = dict(zip(('whole', 'train', 'test'), _shop(tmp)))
+  for name, kw in (('past', dict(csv_path=out['whole'], input_columns=('promo', 'price'))),
+                   ('future', dict(csv_path=out['train'], test_path=out['test'],
+                                   input_columns=('price',), future_columns=('promo',)))):
+    workdir = str(tmp / name)
+    spec = dataclasses.replace(SPEC, **kw)
+    out[name] = sweep.run_sweep(spec, workdir, log=lambda _: None), workdir
+  return out
+
+
+def _histories(path, columns=('promo', 'price')):
+  """id -> <float64>[n, 3]: a long CSV's sales, then `columns`, by series."""
+  frame = pd.read_csv(path)
+  return {k: g[['sales', *columns]].to_numpy() for k, g in frame.groupby('unique_id')}
 
 
 def test_windows_read_each_series_past_inputs_standardised(tmp_path):
@@ -90,62 +112,112 @@ def test_windows_read_each_series_past_inputs_standardised(tmp_path):
     load(('u', 'price'))
 
 
-def test_a_member_reads_the_inputs(shop):
-  """The sales after a promotion are foreseeable only from the promotions."""
-  _, summaries, _ = shop
-  with_inputs, alone = summaries[('promo', 'price')], summaries[()]
-  assert with_inputs['final']['val']['smape'] < 0.5 * alone['final']['val']['smape']
-  assert with_inputs['final']['test']['mase'] < 0.5 * alone['final']['test']['mase']
+def test_columns_known_in_advance_are_read_over_the_horizon(tmp_path):
+  rows = [['id', 't', 'y', 'f']] + [['a', str(t), str(1.0 + t), str(10.0 * t)] for t in range(9)]
+  path = tmp_path / 'p.csv'
+  path.write_text('\n'.join(','.join(r) for r in rows) + '\n', encoding='utf-8')
+  load = lambda **kw: panel.load(csv_path=str(path), id_column='id', time_column='t',
+                                 target_column='y', horizon=2, **kw)
+  known, past = load(future_columns=('f',)), load(input_columns=('f',))
+  got = panel_windows.windows(known, lookback=3, horizon=2, season=0)[0]
+  ref = panel_windows.windows(past, lookback=3, horizon=2, season=0)[0]
+  f = 10.0 * np.arange(9)
+  stats = f[:5].mean(), f[:5].std()  # Train: 7 points; before validation: 5.
+  # The test window (origin 7): past values f[4:7]; known in advance f[6:9], its last
+  # two the test part's.
+  np.testing.assert_allclose(ref['test']['x'][0, :, 1], (f[4:7] - stats[0]) / stats[1], rtol=1e-6)
+  np.testing.assert_allclose(got['test']['x'][0, :, 1], (f[6:9] - stats[0]) / stats[1], rtol=1e-6)
+  # A training window (origin 3), padded on the left: f[0:3] and f[2:5].
+  np.testing.assert_allclose(got['train']['x'][2, :, 1], (f[2:5] - stats[0]) / stats[1], rtol=1e-6)
+  np.testing.assert_array_equal(got['train']['x'][..., 0], ref['train']['x'][..., 0])
+  # A given test file must hold them: its values over the test part are read.
+  train, test = tmp_path / 'train.csv', tmp_path / 'test.csv'
+  train.write_text('\n'.join(','.join(r) for r in rows[:8]) + '\n', encoding='utf-8')
+  test.write_text('\n'.join(','.join(r) for r in [rows[0]] + rows[8:]) + '\n',
+                  encoding='utf-8')
+  given = panel.load(csv_path=str(train), test_path=str(test), id_column='id',
+                     time_column='t', target_column='y', horizon=2, future_columns=('f',))
+  np.testing.assert_array_equal(given.test_inputs[0][:, 0], [70.0, 80.0])
+  test.write_text('id,t,y\na,7,8\na,8,9\n', encoding='utf-8')
+  with pytest.raises(InputError, match="^--future_columns: .*test.csv has no column 'f'"):
+    panel.load(csv_path=str(train), test_path=str(test), id_column='id', time_column='t',
+               target_column='y', horizon=2, future_columns=('f',))
 
 
-def test_the_saved_model_reads_the_inputs_of_its_histories(shop):
-  path, summaries, workdir = shop
-  model = rnnjax.load(workdir)
-  assert model.evaluate_panel() == summaries[('promo', 'price')]['final']['test']
-  frame = pd.read_csv(path)
-  from_frame = model.forecast(frame, 1, levels=())['point']
-  stacked = {k: g[['sales', 'promo', 'price']].to_numpy() for k, g in frame.groupby('unique_id')}
-  np.testing.assert_array_equal(model.forecast(stacked, 1, levels=())['point'], from_frame)
-  # A promotion in the history's last period lifts the next forecast.
-  lifted = {k: v.copy() for k, v in stacked.items()}
-  for v in lifted.values():
-    v[-1, 1], v[-1, 2] = 1.0, 0.8 * v[-1, 2]
-  calm = {k: v.copy() for k, v in stacked.items()}
-  for v in calm.values():
-    v[-1, 1] = 0.0
-  ratio = (model.forecast(lifted, 1, levels=())['point'] /
-           model.forecast(calm, 1, levels=())['point'])
-  assert np.median(ratio) > 1.5
-  # Past the horizon the forecasts are fed back, with the inputs' future values.
-  with pytest.raises(InputError, match=r"^steps: 3 > the model's horizon 1: .*future_inputs"):
+def test_members_read_the_promotions_planned_for_their_horizon(shop):
+  """Read as a past input, a promotion cannot foretell the sales of its own period."""
+  past, future = shop['past'][0]['final'], shop['future'][0]['final']
+  assert future['val']['smape'] < 0.5 * past['val']['smape']
+  assert future['test']['mase'] < 0.5 * past['test']['mase']
+
+
+def test_the_saved_models_read_the_inputs_of_their_histories(shop):
+  for name in ('past', 'future'):
+    summary, workdir = shop[name]
+    assert rnnjax.load(workdir).evaluate_panel() == summary['final']['test']
+  # Past inputs: a DataFrame and stacked arrays alike; the last period's promotion
+  # changes the next forecasts; past the horizon the inputs' next rows are read.
+  model, frame = rnnjax.load(shop['past'][1]), pd.read_csv(shop['whole'])
+  stacked = _histories(shop['whole'])
+  point = model.forecast(stacked, 2, levels=())['point']
+  np.testing.assert_array_equal(model.forecast(frame, 2, levels=())['point'], point)
+  moved = {k: v.copy() for k, v in stacked.items()}
+  for v in moved.values():
+    v[-1, 1] = 1.0 - v[-1, 1]
+  assert np.median(np.abs(np.log(model.forecast(moved, 2, levels=())['point'] / point))) > 0.1
+  with pytest.raises(InputError, match=r"^future_inputs: this model needs the values of "
+                     r"its input columns \['promo', 'price'\].*3 steps read 2 rows"):
     model.forecast(stacked, 3)
-  price = {k: v[-1, 2] for k, v in calm.items()}
-  future = {k: np.array([[1.0, 0.8 * p], [0.0, p], [0.0, p]]) for k, p in price.items()}
-  no_promotion = {k: np.array([[0.0, p]] * 3) for k, p in price.items()}
-  three = model.forecast(calm, 3, future_inputs=future, levels=())['point']
-  np.testing.assert_array_equal(three[:, :1], model.forecast(calm, 1, levels=())['point'])
-  usual = model.forecast(calm, 3, future_inputs=no_promotion, levels=())['point']
-  np.testing.assert_array_equal(three[:, :1], usual[:, :1])
-  assert np.median(three[:, 1] / usual[:, 1]) > 1.5  # The promotion at step 1.
-  with pytest.raises(InputError, match=r"^future_inputs: series 's00' has shape \(2, 2\)"):
-    model.forecast(calm, 3, future_inputs={k: v[:2] for k, v in future.items()})
+  rows = lambda promo: {k: np.array([[promo, 10.0]] * 2) for k in stacked}
+  three, other = (model.forecast(stacked, 3, future_inputs=rows(p), levels=())['point']
+                  for p in (0.0, 1.0))
+  np.testing.assert_array_equal(three[:, :2], point)
+  np.testing.assert_array_equal(other[:, :2], point)
+  assert not np.allclose(three[:, 2], other[:, 2])
+  with pytest.raises(InputError, match=r"^future_inputs: series 's00' has 1 rows"):
+    model.forecast(stacked, 3, future_inputs={k: v[:1] for k, v in rows(0.0).items()})
   with pytest.raises(InputError, match=r"^histories: no column 'promo' \(the model's input"):
     model.forecast(frame.drop(columns='promo'), 1)
   with pytest.raises(InputError, match=r"^histories: series 's00' is an array of shape"):
     model.forecast({k: v[:, 0] for k, v in stacked.items()}, 1)
+  # Known in advance: a promotion planned for a step lifts that step, from the start.
+  model, stacked = rnnjax.load(shop['future'][1]), _histories(shop['train'], ('price', 'promo'))
+  plan = lambda promo: {k: np.array([[v[-1, 1], promo]] * 2) for k, v in stacked.items()}
+  with pytest.raises(InputError, match=r"^future_inputs: .*known in advance \['promo'\]"):
+    model.forecast(stacked, 1)
+  lifted, calm = (model.forecast(stacked, 2, future_inputs=plan(p), levels=())['point']
+                  for p in (1.0, 0.0))
+  assert np.median(lifted / calm) > 1.5
 
 
-def test_predict_reads_the_inputs_and_stays_within_the_horizon(tmp_path, shop):
-  path, _, workdir = shop
-  out = predictions.run(workdir, csv_path=path, out_dir=str(tmp_path / 'a'), steps_ahead=1)
+def test_predict_reads_the_inputs_after_each_series(tmp_path, shop):
+  workdir = shop['past'][1]
+  out = predictions.run(workdir, csv_path=shop['whole'], out_dir=str(tmp_path / 'a'))
   written = pd.read_csv(out['paths'][0])
-  assert len(written) == 24 and list(written['ds'][:2]) == [40, 40]
+  assert len(written) == 24 * HORIZON and list(written['ds'][:2]) == [40, 41]
   model = rnnjax.load(workdir)
   np.testing.assert_allclose(written['forecast'], model.forecast(
-      pd.read_csv(path), 1, levels=())['point'][:, 0], rtol=1e-6)
-  with pytest.raises(InputError, match=r"^--steps_ahead: 2 > the model's horizon 1: "):
-    predictions.run(workdir, out_dir=str(tmp_path / 'b'), steps_ahead=2)
+      pd.read_csv(shop['whole']), HORIZON, levels=())['point'].ravel(), rtol=1e-6)
+  with pytest.raises(InputError, match=r"^--future_path: this model needs the values"):
+    predictions.run(workdir, out_dir=str(tmp_path / 'b'), steps_ahead=3)
+  future = tmp_path / 'future.csv'
+  _write(future, [[f's{s:02d}', str(40 + t), '', '1', '9.5'] for s in range(24) for t in range(2)])
+  out = predictions.run(workdir, out_dir=str(tmp_path / 'b'), steps_ahead=3,
+                        future_path=str(future))
+  assert len(pd.read_csv(out['paths'][0])) == 24 * 3
   no_price = tmp_path / 'no_price.csv'
-  pd.read_csv(path).drop(columns='price').to_csv(no_price, index=False)
+  pd.read_csv(shop['whole']).drop(columns='price').to_csv(no_price, index=False)
   with pytest.raises(InputError, match=r"^--csv_path: .* no column 'price'.* \(the model's input"):
     predictions.run(workdir, csv_path=str(no_price), out_dir=str(tmp_path / 'c'))
+  # Known in advance: the given test part's promotions serve for the sweep's own series;
+  # from the end of a CSV, --future_path gives them (the past columns may be left out).
+  workdir = shop['future'][1]
+  predictions.run(workdir, out_dir=str(tmp_path / 'd'))
+  with pytest.raises(InputError, match=r"^--future_path: .*known in advance \['promo'\]"):
+    predictions.run(workdir, csv_path=shop['train'], out_dir=str(tmp_path / 'e'))
+  plan = tmp_path / 'plan.csv'
+  plan.write_text('unique_id,ds,promo\n' + ''.join(
+      f's{s:02d},{38 + t},{t % 2}\n' for s in range(24) for t in range(2)), encoding='utf-8')
+  out = predictions.run(workdir, csv_path=shop['train'], future_path=str(plan),
+                        out_dir=str(tmp_path / 'e'))
+  assert len(pd.read_csv(out['paths'][0])) == 24 * HORIZON

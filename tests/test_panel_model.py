@@ -250,7 +250,8 @@ def test_bad_input_is_one_line(tmp_path, held_out):
     model.forecast({'a': [], 'b': [1.0]}, 2)
   with pytest.raises(InputError, match='^histories: give a long DataFrame'):
     model.forecast(np.ones(5), 2)
-  with pytest.raises(InputError, match='^--future_path: .* takes no --future_path'):
+  with pytest.raises(InputError, match='^--future_path: this model was swept without input '
+                     'columns: .* takes no --future_path'):
     predictions.run(workdir, future_path=csv_path)
 
 

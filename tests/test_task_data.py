@@ -13,8 +13,8 @@ OPTIONS = {
     'classify': ('train_path', 'test_path', 'pooling'),
     'charlm': ('text_path', 'seq_len'),
     'panel': ('csv_path', 'test_path', 'id_column', 'time_column', 'target_columns',
-              'input_columns', 'lookback', 'horizon', 'season', 'classical_baselines',
-              'benchmarks'),
+              'input_columns', 'future_columns', 'lookback', 'horizon', 'season',
+              'classical_baselines', 'benchmarks'),
 }
 
 

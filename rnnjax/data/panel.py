@@ -44,8 +44,11 @@ class Panel:
   notes: tuple = ()
   columns: tuple = ('', '', '')  # The id, time and target columns read ('': none).
   input_columns: tuple = ()
-  # Per series <float64>[n_i, C] the input columns of the train part, gap-filled, and
-  # <float64>[horizon, C] of the test part where its rows hold them (else None).
+  future_columns: tuple = ()  # Input columns known in advance (after input_columns).
+  # Per series <float64>[n_i, C] the input columns, then the future columns, of the
+  # train part, gap-filled; <float64>[horizon, C] of the test part: all of them where it
+  # was held out, the future columns' where it was given (NaN in the others); None
+  # where no column of the test part is read (no future columns in a given test file).
   inputs: tuple | None = None
   test_inputs: tuple | None = None
 
@@ -59,11 +62,12 @@ def bundled_paths(dataset: str) -> tuple[str, str]:
 
 
 def read_long(path: str, *, id_column: str, time_column: str, target_column: str,
-              flag: str, input_columns=()) -> tuple:
+              flag: str, input_columns=(), future_columns=()) -> tuple:
   """(ids, values, times, gaps) of a long CSV: per series (in order of first
-  appearance) <float64>[n_i] with NaN gaps (with `input_columns`, [n_i, 1 + C]: the
-  target, then those columns) and its time cells, and the number of empty target cells;
-  `id_column` '' reads the whole file as one series named after the file."""
+  appearance) <float64>[n_i] with NaN gaps (with input or future columns, [n_i, 1 + C]:
+  the target, then those columns) and its time cells, and the number of empty target
+  cells; `id_column` '' reads the whole file as one series named after the file."""
+  input_columns = tuple(input_columns) + tuple(future_columns)
   text = common.read_file(path, flag=flag, kind='a CSV file')
   rows = list(csv.reader(io.StringIO(text, newline='')))
   if len(rows) < 2:
@@ -71,7 +75,9 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
   header = [h.strip() for h in rows[0]]
   named = [('--id_column', id_column), ('--time_column', time_column),
            ('--target_columns', target_column)]
-  for name, column in named + [('--input_columns', c) for c in input_columns]:
+  named += [('--future_columns' if c in future_columns else '--input_columns', c)
+            for c in input_columns]
+  for name, column in named:
     if column and column not in header:
       raise InputError(f'{name}: {path} has no column {column!r}; columns are {header}')
   get = lambda column: header.index(column) if column else None
@@ -105,10 +111,12 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
 
 def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
          id_column: str = '', time_column: str = '', target_column: str = '',
-         input_columns=(), horizon: int) -> Panel:
-  """A bundled panel by name, or a user's long CSV (and its `test_path`, which needs
-  only the target: a forecast reads past inputs alone)."""
-  input_columns = tuple(input_columns)
+         input_columns=(), future_columns=(), horizon: int) -> Panel:
+  """A bundled panel by name, or a user's long CSV (and its `test_path`: the target,
+  and the future columns, whose values over the test part a test window reads)."""
+  future_columns = tuple(future_columns)
+  input_columns = tuple(input_columns) + future_columns  # Read alike; split by position.
+  past = input_columns[:len(input_columns) - len(future_columns)]
   if csv_path:
     if not target_column:
       raise InputError('--target_columns: name the column of --csv_path to forecast')
@@ -123,8 +131,8 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
     train_path, test_path = bundled_paths(dataset)
     columns = dict(zip(('id_column', 'time_column', 'target_column'), BUNDLED_COLUMNS))
     flag = '--dataset'
-  ids, values, times, gaps = read_long(train_path, flag=flag, input_columns=input_columns,
-                                       **columns)
+  ids, values, times, gaps = read_long(train_path, flag=flag, input_columns=past,
+                                       future_columns=future_columns, **columns)
   names = ['the target'] + [f'input column {c!r}' for c in input_columns]
   filled = [common.fill_gaps(v.reshape(len(v), -1), names, f'{train_path}: series {k!r}')
             for k, v in zip(ids, values)]
@@ -133,8 +141,13 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
   test, test_inputs, notes = None, None, ()
   if test_path:
     test_ids, test_values, _, test_gaps = read_long(
-        test_path, flag='--test_path' if csv_path else flag, **columns)
+        test_path, flag='--test_path' if csv_path else flag,
+        future_columns=future_columns, **columns)
     given = dict(zip(test_ids, test_values))
+    future = {}
+    if future_columns:  # The target, and apart the future columns' values.
+      future = {k: v[:, 1:] for k, v in given.items()}
+      given = {k: v[:, 0] for k, v in given.items()}
     missing = [k for k in ids if k not in given]
     if missing:
       raise InputError(f'--test_path: {test_path} has no rows for series {missing[0]!r} '
@@ -146,6 +159,8 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
     if test_gaps and any(np.isnan(given[k][:horizon]).any() for k in ids):
       raise InputError(f'--test_path: {test_path} has empty target cells; a test part '
                        'is scored as given, not filled')
+    if future_columns:
+      test_inputs = _future_part(ids, future, len(input_columns), horizon, test_path)
     test = tuple(given[k][:horizon] for k in ids)
   else:
     short = [k for k, v in zip(ids, train) if len(v) <= horizon]
@@ -166,7 +181,25 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
                num_filled=gaps, path=train_path, notes=notes,
                columns=tuple(columns[k] for k in ('id_column', 'time_column',
                                                    'target_column')),
-               input_columns=input_columns, inputs=inputs, test_inputs=test_inputs)
+               input_columns=past, future_columns=future_columns, inputs=inputs,
+               test_inputs=test_inputs)
+
+
+def _future_part(ids, given, num_columns: int, horizon: int, path: str) -> tuple:
+  """Per series <float64>[horizon, num_columns]: a test file's future columns (`given`:
+  id -> their values; the last of the panel's input columns; NaN in the others), gaps
+  filled within the part."""
+  out = []
+  for key in ids:
+    future = given[key][:horizon]
+    if np.isnan(future).all(axis=0).any():
+      raise InputError(f'--test_path: series {key!r} of {path} has no values of a '
+                       '--future_columns column in its test part')
+    filled = common.fill_gaps(future, ['a future column'] * future.shape[1], path)
+    part = np.full((horizon, num_columns), np.nan)
+    part[:, num_columns - future.shape[1]:] = filled
+    out.append(part)
+  return tuple(out)
 
 
 def nonpositive(ids, values, times=None, path: str = '') -> str:
@@ -189,7 +222,12 @@ def earlier(panel: Panel, origin_back: int, horizon: int) -> Panel:
   if not origin_back:
     return panel
   cut = lambda v: v[:max(1, len(v) - origin_back * horizon)]
+  inputs = test_inputs = None
+  if panel.inputs is not None:  # The input rows after the cut are its test part's.
+    inputs = tuple(cut(v) for v in panel.inputs)
+    after = lambda u, v: v[len(u):len(u) + horizon]
+    test_inputs = tuple(np.concatenate([after(u, v), np.repeat(
+        v[-1:], horizon - len(after(u, v)), axis=0)]) for u, v in zip(inputs, panel.inputs))
   return dataclasses.replace(panel, train=tuple(cut(v) for v in panel.train),
                              times=tuple(cut(t) for t in panel.times),
-                             inputs=None if panel.inputs is None else tuple(
-                                 cut(v) for v in panel.inputs))
+                             inputs=inputs, test_inputs=test_inputs)

@@ -9,11 +9,14 @@ rolling origins of cross-validation, panel.earlier); training windows have their
 targets before the validation origin. A window's inputs are the `lookback` points
 before its origin: the target's, and each input column's standardised by the series'
 own mean and standard deviation before its validation origin, as a forecast from the
-end of a history standardises them (past values only, as in forecasting). Where a
-series is shorter, they are padded on the left with its first value, so no series is
-refused for its length. A series without a single point before its validation origin
-(a train part of at most `horizon` points) is left out of validation and training, with
-a note; it is still forecast and scored on test.
+end of a history standardises them (past values, as in forecasting; a column known in
+advance, `future_columns`, is read `horizon` points later, so that the window's last
+points hold its values over the horizon: a promotion planned for a target's period is
+in the window that forecasts it). Where a series is shorter, they are padded on the
+left with its first value, so no series is refused for its length. A series without a
+single point before its validation origin (a train part of at most `horizon` points)
+is left out of validation and training, with a note; it is still forecast and scored
+on test.
 
 `windows` returns every split: raw target values in original units (the task
 normalises each window itself, as its member's `normalization` says), each window's
@@ -49,13 +52,20 @@ def _window(series: np.ndarray, origin: int, lookback: int) -> np.ndarray:
   return np.concatenate([np.repeat(series[:1], -start, axis=0), series[:origin]])
 
 
-def _x(series, inputs, origin: int, lookback: int, stats) -> np.ndarray:
+def _x(series, inputs, origin: int, lookback: int, stats, num_future: int = 0,
+       horizon: int = 0) -> np.ndarray:
   """<float64>[lookback, 1 + C]: a window's target points, then its input columns
-  standardised by `stats` (`input_level`); [lookback, 1] without inputs."""
+  standardised by `stats` (`input_level`); [lookback, 1] without inputs. The last
+  `num_future` columns (known in advance) are read `horizon` rows later: their rows
+  end with the window's targets', so `inputs` must hold rows up to origin + horizon."""
   x = _window(series, origin, lookback)[:, None]
   if inputs is None:
     return x
-  return np.concatenate([x, (_window(inputs, origin, lookback) - stats[0]) / stats[1]], 1)
+  past = inputs.shape[1] - num_future
+  rows = _window(inputs[:, :past], origin, lookback)
+  if num_future:
+    rows = np.concatenate([rows, _window(inputs[:, past:], origin + horizon, lookback)], 1)
+  return np.concatenate([x, (rows - stats[0]) / stats[1]], 1)
 
 
 def input_level(inputs, horizon: int):
@@ -97,15 +107,20 @@ def seasonal_factors(figure, origin: int, lookback: int, horizon: int) -> np.nda
 
 
 def forecast_inputs(histories, *, lookback: int, horizon: int, season: int = 0,
-                    inputs=None) -> dict:
+                    inputs=None, ahead=None, num_future: int = 0) -> dict:
   """The arrays the panel task forecasts from the end of each history (<[n_i]> in
-  original units; `inputs`, per history its input columns <[n_i, C]>, or None): x
-  <float32>[S, lookback, 1 + C] (left-padded), level <float32>[S, 2] and seasonal
-  <float32>[S, lookback + horizon] (the history's own seasonal indices); what the test
-  split holds, and what a saved model reads from new histories."""
+  original units; `inputs`, per history its input columns <[n_i, C]>, or None; with
+  `num_future` columns known in advance, `ahead` per history their rows over the
+  horizon <[horizon, C]>): x <float32>[S, lookback, 1 + C] (left-padded), level
+  <float32>[S, 2] and seasonal <float32>[S, lookback + horizon] (the history's own
+  seasonal indices); what the test split holds, and what a saved model reads from new
+  histories."""
   inputs = [None] * len(histories) if inputs is None else inputs
-  return {'x': np.stack([_x(h, u, len(h), lookback, input_level(u, horizon))
-                         for h, u in zip(histories, inputs)]).astype(np.float32),
+  full = inputs if not num_future else [np.concatenate([u, a[:horizon]])
+                                        for u, a in zip(inputs, ahead)]
+  return {'x': np.stack([_x(h, f, len(h), lookback, input_level(u, horizon), num_future,
+                            horizon)
+                         for h, u, f in zip(histories, inputs, full)]).astype(np.float32),
           'level': np.stack([level_of(h, horizon) for h in histories]).astype(np.float32),
           'seasonal': np.stack([seasonal_factors(seasonal_figure(h, season), len(h),
                                                  lookback, horizon)
@@ -117,7 +132,8 @@ def windows(panel, *, lookback: int, horizon: int,
   """(split -> arrays, notes): the panel's windows (see the module docstring).
 
   Every split: x <float32>[N, lookback, 1 + C] (the target in original units, then the
-  C input columns standardised per series, `input_level`) and y <float32>[N, horizon, 1]
+  C input columns standardised per series, `input_level`, the future columns last and
+  `horizon` points later: `_x`) and y <float32>[N, horizon, 1]
   in original units, level <float32>[N, 2] (the series' mean and standard deviation before the
   validation origin), mase_denom <float32>[N] (`mase_scale` of the part before the
   window's split: before the validation origin for train and validation, the whole
@@ -136,9 +152,11 @@ def windows(panel, *, lookback: int, horizon: int,
   ages = {'train': [], 'refit': []}
   left_out = seasonal = 0
   all_inputs = panel.inputs or [None] * len(panel.train)
+  num_future = len(panel.future_columns)
   for i, (series, test, inputs) in enumerate(zip(panel.train, panel.test, all_inputs)):
     origin = len(series) - horizon  # The validation origin.
     stats = input_level(inputs, horizon)
+    rows = inputs if not num_future else np.concatenate([inputs, panel.test_inputs[i]])
     usable = origin >= 1
     left_out += not usable
     known = series[:origin] if usable else series
@@ -148,8 +166,8 @@ def windows(panel, *, lookback: int, horizon: int,
     figure_val, figure_test = seasonal_figure(known, season), seasonal_figure(series, season)
     seasonal += figure_test is not None
     def add(split, t, y, scale, figure):
-      for k, v in (('x', _x(series, inputs, t, lookback, stats)), ('y', y),
-                   ('level', level), ('mase_denom', scale),
+      x = _x(series, rows, t, lookback, stats, num_future, horizon)
+      for k, v in (('x', x), ('y', y), ('level', level), ('mase_denom', scale),
                    ('seasonal', seasonal_factors(figure, t, lookback, horizon))):
         splits[split][k].append(v)
     if usable:

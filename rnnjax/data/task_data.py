@@ -224,7 +224,8 @@ def _load_charlm(*, dataset, seed, val_size, test_size, text_path='', seq_len=64
 
 def _load_panel(*, dataset, seed, val_size, test_size, csv_path='', test_path='',
                 id_column='', time_column='', target_columns=(), input_columns=(),
-                lookback=24, horizon=1, season=-1, classical_baselines=True,
+                future_columns=(), lookback=24, horizon=1, season=-1,
+                classical_baselines=True,
                 benchmarks=('AutoETS', 'AutoTheta', 'AutoARIMA'), origin_back=0):
   """Many series, one global model (data/panel.py): the M protocol's splits, each
   series' validation and test the `horizon` points after its origin."""
@@ -242,7 +243,8 @@ def _load_panel(*, dataset, seed, val_size, test_size, csv_path='', test_path=''
   whole = panel.load(dataset='' if csv_path else dataset, csv_path=csv_path,
                      test_path=test_path, id_column=id_column, time_column=time_column,
                      target_column=target_columns[0] if target_columns else '',
-                     input_columns=input_columns, horizon=horizon)
+                     input_columns=input_columns, future_columns=future_columns,
+                     horizon=horizon)
   default_season = (0 if csv_path else forecast.DATASETS[dataset][3]
                     if dataset in forecast.DATASETS else panel.PANELS[dataset][0])
   notes = whole.notes
@@ -260,7 +262,8 @@ def _load_panel(*, dataset, seed, val_size, test_size, csv_path='', test_path=''
   for split, scores in reference.items():
     arrays[split]['naive2'] = scores
   return TaskData(
-      task='panel', arrays=arrays, input_size=1 + len(input_columns), output_size=horizon,
+      task='panel', arrays=arrays, input_size=1 + len(whole.input_columns) + len(
+          whole.future_columns), output_size=horizon,
       readout='last',
       seq_len=lookback, num_train=len(arrays['train']['x']), baselines=baselines,
       benchmark_forecasts=forecasts,
@@ -272,6 +275,7 @@ def _load_panel(*, dataset, seed, val_size, test_size, csv_path='', test_path=''
       transform={'ids': list(whole.ids), 'lookback': lookback, 'horizon': horizon,
                  'season': season, 'path': whole.path,
                  'input_columns': list(whole.input_columns),
+                 'future_columns': list(whole.future_columns),
                  **dict(zip(('id_column', 'time_column', 'target_column'), whole.columns))})
 
 

@@ -46,7 +46,13 @@ class SweepSpec(hparams.SpecStrings):
   id_column: str = _setting('', 'Series id column of a long-format --csv_path (panel; '
                             'empty: the file is one series).')
   target_columns: tuple = _setting((), 'Columns of --csv_path to forecast.')
-  input_columns: tuple = _setting((), 'Extra input columns of --csv_path.')
+  input_columns: tuple = _setting((), 'Extra input columns of --csv_path (their past '
+                                  'values are read).')
+  future_columns: tuple = _setting((), 'Input columns of a panel known in advance (a '
+                                   'promotion plan, prices set ahead, holidays): read '
+                                   'over each window\'s horizon too; their values after '
+                                   'the data come from --test_path, or predict\'s '
+                                   '--future_path.')
   horizon: int = _setting(1, 'Steps forecast ahead from each window.')
   season: int = _setting(-1, 'Season length for the seasonal-naive, ETS and ARIMA '
                          "baselines and MASE (-1: the bundled series' own, or inferred "
@@ -198,6 +204,13 @@ def check(spec: SweepSpec):
     if row.tasks and spec.task not in row.tasks and given != row.default:
       raise InputError(f'--{row.name}: for --task={" or ".join(row.tasks)} only (this sweep '
                        f'is --task={spec.task}); leave it out')
+  if spec.future_columns and spec.task != 'panel':
+    raise InputError(f'--future_columns: for --task=panel only (this sweep is '
+                     f'--task={spec.task}); --input_columns reads past values')
+  both = set(spec.future_columns) & set(spec.input_columns)
+  if both:
+    raise InputError(f'--future_columns: {sorted(both)[0]!r} is in --input_columns too; '
+                     'name each column once')
   if spec.task == 'panel' and spec.difference:
     raise InputError('--difference: not for --task=panel (each window is normalised by '
                      'itself, as --normalization says)')

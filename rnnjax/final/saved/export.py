@@ -127,14 +127,14 @@ def panel_arrays(spec, data) -> tuple[dict, dict]:
   <int64>[S + 1], times <str>[sum n_i], test <float64>[S, horizon] and its test_times
   <str>[S, horizon], naive2 <float64>[2] (Naive2's test sMAPE and MASE, for the OWA);
   with input columns, inputs <float64>[sum n_i, C] (beside values) and, where the test
-  part was held out (the model forecasts from the data's end), test_inputs
-  <float64>[S, horizon, C]."""
+  part was held out (the model forecasts from the data's end) or the model reads future
+  columns from the given one, test_inputs <float64>[S, horizon, C] (data/panel.py's)."""
   transform, horizon = data.transform, data.transform['horizon']
   columns = {k: transform[k] for k in ('id_column', 'time_column', 'target_column')}
   dataset = '' if spec.csv_path else spec.dataset or task_data.DEFAULT_DATASET['panel']
   whole = panel.load(dataset=dataset, csv_path=spec.csv_path, test_path=spec.test_path,
                      horizon=horizon, input_columns=transform.get('input_columns', ()),
-                     **columns)
+                     future_columns=transform.get('future_columns', ()), **columns)
   held_out = not spec.test_path and (bool(spec.csv_path) or dataset not in panel.PANELS)
   # The test part's times: the file's last cells (held out), or the test file's first.
   try:
@@ -153,7 +153,7 @@ def panel_arrays(spec, data) -> tuple[dict, dict]:
       'test': np.stack(whole.test).astype(np.float64),
       'test_times': np.asarray([test_times[k][-horizon:] if held_out else
                                 test_times[k][:horizon] for k in whole.ids], str)}
-  if whole.inputs is not None:  # Past inputs are read with the target's points.
+  if whole.inputs is not None:  # Read with the target's points (and over the horizon).
     arrays['inputs'] = np.concatenate(whole.inputs).astype(np.float64)
     if whole.test_inputs is not None:
       arrays['test_inputs'] = np.stack(whole.test_inputs).astype(np.float64)

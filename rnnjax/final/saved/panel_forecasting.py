@@ -20,6 +20,12 @@ from rnnjax.errors import InputError
 from rnnjax.final.saved import intervals
 
 
+def input_columns(transform) -> list:
+  """The input columns a history holds after its target: the past ones, then those
+  known in advance (read over the horizon too)."""
+  return list(transform.get('input_columns', ())) + list(transform.get('future_columns', ()))
+
+
 def panel_histories(transform, given, what: str = 'histories') -> tuple:
   """(ids, values [<float64>[n_i]], times [[str] or None], inputs [<float64>[n_i, C]]
   or None) of many histories: a long DataFrame (a row per observation, each series'
@@ -29,7 +35,7 @@ def panel_histories(transform, given, what: str = 'histories') -> tuple:
   linearly, as the sweep filled its own; InputError (naming `what`) for a missing
   column or a series without values, or with a value <= 0 where the model's members
   take logs (`transform['positive']`)."""
-  input_columns = list(transform.get('input_columns', ()))
+  columns = input_columns(transform)
   if isinstance(given, dict):
     items = [(str(k), v, None) for k, v in given.items()]
   elif hasattr(given, 'columns'):
@@ -41,23 +47,23 @@ def panel_histories(transform, given, what: str = 'histories') -> tuple:
   if not items:
     raise InputError(f'{what}: holds no series')
   ids, values, times, inputs = [], [], [], []
-  shape = f'[n, {1 + len(input_columns)}] (the target, then {input_columns})'
+  shape = f'[n, {1 + len(columns)}] (the target, then {columns})'
   for key, v, t in items:
     try:
       v = np.asarray(v, np.float64)
     except (TypeError, ValueError):
       raise InputError(f'{what}: series {key!r} holds values that are not numbers') from None
-    if input_columns and (v.ndim != 2 or v.shape[1] != 1 + len(input_columns)):
+    if columns and (v.ndim != 2 or v.shape[1] != 1 + len(columns)):
       raise InputError(f'{what}: series {key!r} is an array of shape {v.shape}; this '
                        f'model has input columns, so each history is {shape}')
-    if not input_columns and v.ndim != 1:
+    if not columns and v.ndim != 1:
       raise InputError(f'{what}: series {key!r} is an array of shape {v.shape}, not 1-D')
-    v = v.reshape(len(v), 1 + len(input_columns))
+    v = v.reshape(len(v), 1 + len(columns))
     if not np.any(np.isfinite(v[:, 0])):
       raise InputError(f'{what}: series {key!r} is empty (no values)')
     if np.any(np.isinf(v)):
       raise InputError(f'{what}: series {key!r} holds infinite values')
-    v = common.fill_gaps(v, ['the target'] + [f'input column {c!r}' for c in input_columns],
+    v = common.fill_gaps(v, ['the target'] + [f'input column {c!r}' for c in columns],
                          f'{what}: {key!r}')
     where = transform.get('positive') and panel.nonpositive([key], [v[:, 0]], [t])
     if where:
@@ -67,7 +73,7 @@ def panel_histories(transform, given, what: str = 'histories') -> tuple:
     values.append(v[:, 0])
     times.append(t)
     inputs.append(v[:, 1:])
-  return ids, values, times, inputs if input_columns else None
+  return ids, values, times, inputs if columns else None
 
 
 def _long_frame(transform, frame, what: str) -> list:
@@ -75,7 +81,7 @@ def _long_frame(transform, frame, what: str) -> list:
   columns = [str(c) for c in frame.columns]
   id_column, time_column = transform['id_column'], transform['time_column']
   named = [('target', transform['target_column'])] + [
-      ('input', c) for c in transform.get('input_columns', ())]
+      ('input', c) for c in input_columns(transform)]
   for name, column in [('id', id_column)] + named:
     if column and column not in columns:
       raise InputError(f'{what}: no column {column!r} (the model\'s {name} column); '
@@ -96,13 +102,15 @@ def _long_frame(transform, frame, what: str) -> list:
           for rows in groups]
 
 
-def panel_inputs(transform, histories, lookback, inputs=None) -> dict:
+def panel_inputs(transform, histories, lookback, inputs=None, ahead=None) -> dict:
   """The split a panel model forecasts from the end of each history: x <float32>[S,
   lookback, 1 + C], level <float32>[S, 2] and seasonal <float32>[S, lookback + horizon]
-  (lookback None: the model's; inputs: each history's input columns, or None)."""
-  return panel_windows.forecast_inputs(histories, lookback=lookback or transform['lookback'],
-                               horizon=transform['horizon'], season=transform['season'],
-                               inputs=inputs)
+  (lookback None: the model's; inputs: each history's input columns, or None; ahead:
+  their rows over the horizon, read where the model has future columns)."""
+  return panel_windows.forecast_inputs(
+      histories, lookback=lookback or transform['lookback'], horizon=transform['horizon'],
+      season=transform['season'], inputs=inputs, ahead=ahead,
+      num_future=len(transform.get('future_columns', ())))
 
 
 def panel_scales(transform, histories) -> np.ndarray:
@@ -110,28 +118,47 @@ def panel_scales(transform, histories) -> np.ndarray:
   return np.asarray([panel_windows.mase_scale(h, transform['season']) for h in histories])
 
 
-def panel_future_inputs(transform, ids, future_inputs, steps: int):
-  """Each series' input columns over the `steps` forecast steps <float64>[steps, C]
-  (`future_inputs`: id -> array), for forecasts fed back past the horizon; None where
-  the model has no input columns or the steps stay within its horizon (only past
-  inputs are read). InputError for a missing series or a wrong shape."""
-  columns = list(transform.get('input_columns', ()))
-  if not columns or steps <= transform['horizon']:
+def rows_needed(transform, steps: int) -> tuple[int, int]:
+  """(rows of the past input columns, rows of the future columns) that `steps` steps
+  read of the inputs' values after a history: forecasts are made a horizon at a time,
+  and every horizon but the last is fed back as history (its rows of every input
+  column with it); the future columns are read over each horizon forecast."""
+  horizon, past = transform['horizon'], transform.get('input_columns', ())
+  fed = -(-steps // horizon) * horizon - horizon
+  return (fed if past else 0), (fed + horizon if transform.get('future_columns') else 0)
+
+
+def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_inputs'):
+  """Each series' input columns over the forecast steps <float64>[rows, C]
+  (`future_inputs`: id -> array, columns as `input_columns`, rows from the first step;
+  `rows_needed` are read, the rest may be NaN), or None where none are read: a model
+  without input columns, or with past ones only and `steps` within its horizon.
+  InputError (naming `what`) for a missing series, too few rows or a value missing."""
+  columns, (past_rows, future_rows) = input_columns(transform), rows_needed(transform, steps)
+  if not past_rows and not future_rows:
     return None
+  num_past = len(transform.get('input_columns', ()))
   if future_inputs is None:
-    raise InputError(f'steps: {steps} > the model\'s horizon {transform["horizon"]}: '
-                     'past it the forecasts are fed back as history, which needs the '
-                     f'input columns {columns} over the forecast steps (future_inputs: '
-                     f'id -> [steps, {len(columns)}]); or forecast at most '
-                     f'{transform["horizon"]} steps')
+    known = transform.get('future_columns') or []
+    why = (f'its columns known in advance {known} are read over the horizon'
+           if known else f'past its horizon {transform["horizon"]} the forecasts are fed '
+           'back as history, with the input columns\' values')
+    raise InputError(f'{what}: this model needs the values of its input columns '
+                     f'{columns} after each history ({why}); {steps} steps read '
+                     f'{max(past_rows, future_rows)} rows')
   out = []
   for key in ids:
     if key not in future_inputs:
-      raise InputError(f'future_inputs: no values for series {key!r}')
+      raise InputError(f'{what}: no values for series {key!r}')
     v = np.asarray(future_inputs[key], np.float64)
-    if v.shape != (steps, len(columns)) or not np.all(np.isfinite(v)):
-      raise InputError(f'future_inputs: series {key!r} has shape {v.shape}; expected '
-                       f'({steps}, {len(columns)}) finite values of {columns}')
+    if v.ndim != 2 or v.shape[1] != len(columns):
+      raise InputError(f'{what}: series {key!r} has shape {v.shape}; expected [rows, '
+                       f'{len(columns)}], the columns {columns}')
+    read = [v[:past_rows, :num_past], v[:future_rows, num_past:]]
+    if len(v) < max(past_rows, future_rows) or not all(np.all(np.isfinite(r)) for r in read):
+      raise InputError(f'{what}: series {key!r} has {len(v)} rows; {steps} steps read '
+                       f'the first {past_rows} of {columns[:num_past]} and '
+                       f'{future_rows} of {columns[num_past:]}, all finite')
     out.append(v)
   return out
 
@@ -140,15 +167,16 @@ def panel_paths(transform, outputs, histories, steps: int, inputs=None,
                 future=None) -> np.ndarray:
   """<float64>[S, steps]: forecasts of `steps` points after each history; past the
   horizon the forecasts are fed back (with `inputs`, each history's input columns, and
-  `future` their values over the forecast steps, `panel_future_inputs`). outputs:
-  (histories, inputs) -> <float64>[S, horizon], the model's averaged forecasts from
-  their ends."""
+  `future` their rows after it, `panel_future_inputs`). outputs: (histories, inputs,
+  ahead) -> <float64>[S, horizon], the model's averaged forecasts from their ends
+  (ahead: the inputs' next rows, or None)."""
   horizon = transform['horizon']
   histories, point, done = list(histories), np.empty((len(histories), steps)), 0
   while done < steps:
-    ahead, take = outputs(histories, inputs), min(horizon, steps - done)
-    point[:, done:done + take] = ahead[:, :take]
-    histories = [np.concatenate([h, a[:take]]) for h, a in zip(histories, ahead)]
+    ahead = None if future is None else [f[done:done + horizon] for f in future]
+    forecast, take = outputs(histories, inputs, ahead), min(horizon, steps - done)
+    point[:, done:done + take] = forecast[:, :take]
+    histories = [np.concatenate([h, a[:take]]) for h, a in zip(histories, forecast)]
     if inputs is not None and done + take < steps:
       inputs = [np.concatenate([u, f[done:done + take]]) for u, f in zip(inputs, future)]
     done += take
@@ -156,12 +184,13 @@ def panel_paths(transform, outputs, histories, steps: int, inputs=None,
 
 
 def panel_forecast(transform, arrays, outputs, given, steps: int, levels,
-                   what: str = 'histories', future_inputs=None) -> dict:
+                   what: str = 'histories', future_inputs=None,
+                   future_what: str = 'future_inputs') -> dict:
   """What TunedModel.forecast returns for a panel (its docstring): `given` histories
   (`panel_histories`), forecast by `outputs` (`panel_paths`), with the intervals of
   the residuals in `arrays` (intervals.scaled_bands), if it holds them."""
   ids, histories, times, inputs = panel_histories(transform, given, what)
-  future = panel_future_inputs(transform, ids, future_inputs, steps)
+  future = panel_future_inputs(transform, ids, future_inputs, steps, future_what)
   point = panel_paths(transform, outputs, histories, steps, inputs, future)
   lower, upper, notes = {}, {}, []
   if 'residuals' in arrays:
@@ -203,21 +232,32 @@ def saved_inputs(arrays, *, with_test: bool = False):
   return inputs
 
 
-def panel_scored(transform, arrays, histories=None, futures=None) -> tuple:
-  """(values, inputs, split): the histories forecast from (their input columns, or
-  None), and the split the summary scores
-  their forecasts on: y <float64>[S, horizon, 1] (the first `horizon` points of each
-  future, by id), each history's MASE scale, weight 1. Without histories: the sweep's
-  train parts and test parts (`saved_series`), with Naive2's (sMAPE, MASE) there for
-  the OWA, as the summary scored its final model."""
+def saved_ahead(arrays):
+  """Each saved series' input rows over its test part <float64>[horizon, C] (where the
+  model reads them: future columns, the test part given or held out), or None."""
+  return list(arrays['test_inputs']) if 'test_inputs' in arrays else None
+
+
+def panel_scored(transform, arrays, histories=None, futures=None,
+                 future_inputs=None) -> tuple:
+  """(values, inputs, ahead, split): the histories forecast from, their input columns
+  (or None), the inputs' rows after them where the model reads them (future columns;
+  else None), and the split the summary scores their forecasts on: y <float64>[S,
+  horizon, 1] (the first `horizon` points of each future, by id), each history's MASE
+  scale, weight 1. Without histories: the sweep's train parts and test parts
+  (`saved_series`, `saved_ahead`), with Naive2's (sMAPE, MASE) there for the OWA, as the
+  summary scored its final model."""
   horizon, naive2 = transform['horizon'], None
   if histories is None:
     ids, values, _ = saved_series(arrays)
-    inputs = saved_inputs(arrays)
+    inputs, ahead = saved_inputs(arrays), saved_ahead(arrays)
     futures, naive2 = dict(zip(ids, arrays['test'])), arrays.get('naive2')
   else:
     ids, values, _, inputs = panel_histories(transform, histories)
+    ahead = panel_future_inputs(transform, ids, future_inputs, horizon)
     futures = {str(k): v for k, v in (futures or {}).items()}
+  if not transform.get('future_columns'):
+    ahead = None
   futures = [np.asarray(futures.get(k, []), np.float64) for k in ids]
   for key, future in zip(ids, futures):
     if len(future) < horizon or not np.all(np.isfinite(future[:horizon])):
@@ -227,4 +267,4 @@ def panel_scored(transform, arrays, histories=None, futures=None) -> tuple:
            'mase_denom': panel_scales(transform, values), 'weight': np.ones(len(values))}
   if naive2 is not None:
     split['naive2'] = np.asarray(naive2)
-  return values, inputs, split
+  return values, inputs, ahead, split

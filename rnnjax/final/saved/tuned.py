@@ -128,9 +128,11 @@ class TunedModel:
   def forecast(self, history, steps: int, *, future_inputs=None, levels=DEFAULT_LEVELS):
     """Forecasts the `steps` points after `history`, with prediction intervals.
     A panel model takes many histories, a long DataFrame or a dict id -> <float>[n_i]
-    ([n_i, 1 + C] with input columns: the target, then those), its `future_inputs` a
-    dict id -> <float>[steps, C] (read only past the horizon), and returns {'ids',
-    'point' <float64>[S, steps], ...}: panel_forecasting.panel_forecast.
+    ([n_i, 1 + C] with input columns: the target, then the input columns and the
+    future columns), its `future_inputs` a dict id -> <float>[rows, C] (the inputs
+    after each history: read past the horizon, and over it for future columns;
+    panel_forecasting.rows_needed), and returns {'ids', 'point' <float64>[S, steps],
+    ...}: panel_forecasting.panel_forecast.
 
     Args:
       history: <float>[N, C] levels in original units, columns `self.columns` (targets,
@@ -152,9 +154,9 @@ class TunedModel:
       if not 0 < level < 1:
         raise InputError(f'levels: {level:g} must lie in (0, 1)')
     if self.task == 'panel':
-      return panel_forecasting.panel_forecast(self.transform, self.arrays, self._panel_outputs,
-                                        history, int(steps), levels,
-                                        future_inputs=future_inputs)
+      return panel_forecasting.panel_forecast(self.transform, self.arrays,
+                                              self._panel_outputs, history, int(steps),
+                                              levels, future_inputs=future_inputs)
     values = self.check_history(history)
     ahead = forecasting.ahead(self.transform, steps, future_inputs)
     point = self._paths(np.concatenate([values, ahead]), [len(values)], steps)[0]
@@ -199,10 +201,11 @@ class TunedModel:
       return {k: saved[k] for k in ['steps', 'origins'] + keys}
     series, residuals = self.arrays.get('series'), self.arrays['residuals']
     if self.task == 'panel':
-      values, inputs, split = panel_forecasting.panel_scored(self.transform, self.arrays)
+      values, inputs, ahead, split = panel_forecasting.panel_scored(self.transform,
+                                                                   self.arrays)
       return intervals.scaled_coverage_on_test(
-          split['y'][..., 0], self._panel_outputs(values, inputs), split['mase_denom'],
-          residuals,
+          split['y'][..., 0], self._panel_outputs(values, inputs, ahead),
+          split['mase_denom'], residuals,
           self.transform['horizon'], levels)
     origins, forecasts = self._backtests(self.transform['split_points'][1], len(series),
                                          residuals.shape[0])
@@ -225,26 +228,28 @@ class TunedModel:
 
   # Panels (many series, one model).
 
-  def _panel_outputs(self, histories, inputs=None) -> np.ndarray:
+  def _panel_outputs(self, histories, inputs=None, ahead=None) -> np.ndarray:
     """<float64>[S, horizon]: the forecasts from the end of each history <[n_i]> (and
-    its input columns <[n_i, C]>)."""
-    return self.outputs(lambda g: panel_forecasting.panel_inputs(self.transform, histories,
-                                                           g.lookback, inputs))
+    its input columns <[n_i, C]>, and their rows over the horizon <[horizon, C]>)."""
+    return self.outputs(lambda g: panel_forecasting.panel_inputs(
+        self.transform, histories, g.lookback, inputs, ahead))
 
   def panel_test_forecasts(self) -> tuple[np.ndarray, dict]:
     """(<float64>[S, horizon], the split they are scored on): the forecasts of the
     sweep's test part from the end of each train part, which the summary scored."""
-    values, inputs, split = panel_forecasting.panel_scored(self.transform, self.arrays)
-    return self._panel_outputs(values, inputs), split
+    values, inputs, ahead, split = panel_forecasting.panel_scored(self.transform,
+                                                                 self.arrays)
+    return self._panel_outputs(values, inputs, ahead), split
 
-  def evaluate_panel(self, histories=None, futures=None) -> dict:
+  def evaluate_panel(self, histories=None, futures=None, future_inputs=None) -> dict:
     """The summary's metrics (sMAPE, MASE) of forecasts from the end of each history
-    (as `forecast` takes them) of the next `horizon` points, `futures` (id -> values).
-    Neither given: the sweep's test part from the end of each train part, with its OWA:
-    the summary's final test figures."""
-    values, inputs, split = panel_forecasting.panel_scored(self.transform, self.arrays,
-                                                     histories, futures)
-    return self._metrics(self._panel_outputs(values, inputs), split)
+    (as `forecast` takes them) of the next `horizon` points, `futures` (id -> values;
+    `future_inputs` as `forecast`'s, for a model with future columns). Neither given:
+    the sweep's test part from the end of each train part, with its OWA: the summary's
+    final test figures."""
+    values, inputs, ahead, split = panel_forecasting.panel_scored(
+        self.transform, self.arrays, histories, futures, future_inputs)
+    return self._metrics(self._panel_outputs(values, inputs, ahead), split)
 
   # Classification.
 

@@ -12,19 +12,25 @@ forecast table, the few series it prints and draws.
   shown       best and worst series by that sMAPE, and random ones
 
 A model with input columns reads their past values with the target's (its histories
-hold them: the saved series', or the CSV's columns); the forecasts stay within its
-horizon, since past it they would need the inputs' future values.
+hold them: the saved series', or the CSV's columns); their values after the histories
+(`future_rows`, from --future_path) are read past the horizon, and over it for the
+columns known in advance (where the sweep's test part was given, its rows serve for the
+forecast from each train part's end).
 """
+
+import csv
+import io
 
 import numpy as np
 
+from rnnjax.data import common
 from rnnjax.data import panel
 from rnnjax.errors import InputError
 from rnnjax.final.saved import panel_forecasting
 
 RANDOM_SHOWN = 2  # Series drawn at random, besides the best and the worst.
 _COLUMN_FLAGS = {'--id_column': 'id', '--time_column': 'time', '--target_columns': 'target',
-                 '--input_columns': 'input'}
+                 '--input_columns': 'input', '--future_columns': 'input'}
 
 
 def histories(model, csv_path: str = '') -> tuple[list, list, list, list | None]:
@@ -40,7 +46,7 @@ def histories(model, csv_path: str = '') -> tuple[list, list, list, list | None]
   try:
     ids, values, times, _ = panel.read_long(
         csv_path, flag='--csv_path', input_columns=transform.get('input_columns', ()),
-        **columns)
+        future_columns=transform.get('future_columns', ()), **columns)
   except InputError as e:
     flag, colon, rest = str(e).partition(': ')
     if flag not in _COLUMN_FLAGS:
@@ -50,6 +56,43 @@ def histories(model, csv_path: str = '') -> tuple[list, list, list, list | None]
   ids, values, _, inputs = panel_forecasting.panel_histories(
       transform, dict(zip(ids, values)), what=f'--csv_path: {csv_path}')
   return ids, values, times, inputs
+
+
+def future_rows(model, path: str) -> dict:
+  """id -> <float64>[rows, C]: the input columns' values after each series, from a long
+  CSV (the model's id and time columns and its input columns; the future columns are
+  needed, the past ones only past the horizon: NaN where the file has none)."""
+  transform = model.transform
+  past, known = transform.get('input_columns', []), transform.get('future_columns', [])
+  text = common.read_file(path, flag='--future_path', kind='a CSV file')
+  header = [h.strip() for h in next(csv.reader(io.StringIO(text)), [])]
+  present = [c for c in past if c in header]
+  ids, rows, _, _ = panel.read_long(path, id_column=transform['id_column'],
+                                    time_column=transform['time_column'], target_column='',
+                                    flag='--future_path', input_columns=present,
+                                    future_columns=known)
+  out = {}
+  for key, v in zip(ids, rows):
+    full = np.full((len(v), len(past) + len(known)), np.nan)
+    full[:, [past.index(c) for c in present]] = v[:, 1:1 + len(present)]
+    full[:, len(past):] = v[:, 1 + len(present):]
+    out[key] = full
+  return out
+
+
+def future(model, ids, csv_path: str = '', future_path: str = ''):
+  """The input rows after each history (`future_rows` of --future_path; else, for the
+  sweep's own series forecast from each train part's end, its given test part's rows
+  where it saved them), or None."""
+  if future_path:
+    if not panel_forecasting.input_columns(model.transform):
+      raise InputError('--future_path: this model was swept without input columns: it '
+                       'reads its target alone, and takes no --future_path')
+    return future_rows(model, future_path)
+  ahead = panel_forecasting.saved_ahead(model.arrays)
+  if csv_path or ahead is None or model.manifest['panel']['forecast_from'] != 'train_end':
+    return None
+  return dict(zip(ids, ahead))
 
 
 def stacked(ids, values, inputs) -> dict:
@@ -73,8 +116,10 @@ def tested(model) -> dict:
   """id -> (forecast <float64>[h], test part <float64>[h], sMAPE) of the sweep's test
   part, forecast by the final model from each series' end of train."""
   ids, values, _ = panel_forecasting.saved_series(model.arrays)
+  ahead = panel_forecasting.saved_ahead(model.arrays)
   point = model.forecast(stacked(ids, values, panel_forecasting.saved_inputs(model.arrays)),
-                         model.transform['horizon'], levels=())['point']
+                         model.transform['horizon'], levels=(),
+                         future_inputs=None if ahead is None else dict(zip(ids, ahead)))['point']
   truth = model.arrays['test']
   return {k: (p, t, s) for k, p, t, s in zip(ids, point, truth, smape(point, truth))}
 

@@ -26,7 +26,8 @@ from rnnjax.results import files
 
 # The model's argument names that are this command's flags, and the flag of each.
 FLAGS = {'workdir': 'workdir', 'steps': 'steps_ahead', 'levels': 'levels',
-         'prompt': 'prompt', 'num_chars': 'num_chars', 'temperature': 'temperature'}
+         'prompt': 'prompt', 'num_chars': 'num_chars', 'temperature': 'temperature',
+         'future_inputs': 'future_path'}
 
 
 @contextlib.contextmanager
@@ -179,7 +180,7 @@ def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str 
   loaded = time.perf_counter() - start
   out_dir = out_dir or os.path.join(workdir, files.PREDICTIONS)
   foreign = {'forecast': ('ts_path', 'prompt'),
-             'panel': ('ts_path', 'prompt', 'future_path'),
+             'panel': ('ts_path', 'prompt'),
              'classify': ('steps_ahead', 'csv_path', 'future_path', 'prompt'),
              'charlm': ('steps_ahead', 'csv_path', 'future_path', 'ts_path')}[model.task]
   given = dict(steps_ahead=steps_ahead, csv_path=csv_path, future_path=future_path,
@@ -192,7 +193,7 @@ def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str 
     if model.task == 'forecast':
       return _forecast(model, out_dir, loaded, steps_ahead, csv_path, future_path, levels)
     if model.task == 'panel':
-      return _panel(model, out_dir, loaded, steps_ahead, csv_path, levels)
+      return _panel(model, out_dir, loaded, steps_ahead, csv_path, future_path, levels)
     if model.task == 'classify':
       return _classify(model, out_dir, ts_path)
     return _sample(model, out_dir, prompt, num_chars, temperature, seed)
@@ -247,22 +248,17 @@ def coverage_lines(model, levels) -> list:
               for level, c in ((l, coverage[f'{l:g}']) for l in levels))]
 
 
-def _panel(model, out_dir, loaded, steps, csv_path, levels):
+def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels):
   steps = model.transform['horizon'] if steps is None else int(steps)
   if steps < 1:
     raise InputError(f'--steps_ahead: {steps} must be >= 1')
   levels = check_levels(levels)
-  inputs, horizon = model.transform.get('input_columns'), model.transform['horizon']
-  if inputs and steps > horizon:
-    raise InputError(f'--steps_ahead: {steps} > the model\'s horizon {horizon}: past it '
-                     'the forecasts are fed back as history, which needs the future values '
-                     f'of its input columns {inputs}; give at most {horizon} (from Python: '
-                     'forecast(..., future_inputs=...))')
   source = panel_predictions.histories(model, csv_path)
   ids, values, times, _ = source
+  future = panel_predictions.future(model, ids, csv_path, future_path)
   start = time.perf_counter()
   fc = model.forecast(panel_predictions.stacked(*source[:2], source[3]), steps,
-                      levels=levels)
+                      future_inputs=future, levels=levels)
   took = time.perf_counter() - start
   ahead = [times_lib.future_times(t, steps) for t in times]
   header, rows = panel_predictions.rows(fc, ahead)
