@@ -19,10 +19,11 @@ What `predict` takes and returns, by the model's task (tuned.TunedModel does the
             level's bounds, named as in experiments/predict.py's forecast.csv.
   panel     histories: a long DataFrame with the model's id, time, target and input
             columns (each series' rows oldest first), or a dict id -> values. params as
-            for a forecaster; with input columns, at most the horizon's steps (past it
-            the forecasts would need the inputs' future values). Returns forecast.csv's
-            long table: unique_id, ds (each series' time column continued; +1, +2, ...
-            without one), forecast, bounds.
+            for a forecaster; with input columns, at most the horizon's steps, and no
+            columns known in advance (--future_columns): their values after each history
+            are given to rnnjax.load(...).forecast or predict's --future_path, not here.
+            Returns forecast.csv's long table: unique_id, ds (each series' time column
+            continued; +1, +2, ... without one), forecast, bounds.
   classify  cases: a list of arrays <float>[T_i, C] (or [T_i]), an array [N, T, C], or a
             long DataFrame with a `case` column and one column per channel. Returns a
             DataFrame: predicted (the class label), then p_<class> per class.
