@@ -4,14 +4,15 @@ panel_windows.py).
 
 A panel is a long-format CSV, one row per observation: a series id column, a time
 column, the target column and any input columns (`--id_column`, `--time_column`,
-`--target_columns`, `--input_columns`: a product's price, a promotion flag); a series'
-rows are in time order, its gaps (empty cells) filled by linear interpolation within
-the series. A file without an id column is a panel of one series. The bundled
-panels (`PANELS`: the M1 and M3 competitions' yearly, quarterly, monthly and other
-series, see panels/README.md) come with their test part, the h points after each
-series' train part; a user's CSV gets one with `--test_path` (same columns, each
-series' next points; the target alone is read), else its last `horizon` points per
-series are held out as test.
+`--target_columns`, `--input_columns`: a product's price; `--future_columns`: those
+known in advance, a promotion plan); a series' rows are in time order, its gaps (empty
+cells) filled by linear interpolation within the series. A file without an id column is
+a panel of one series. The bundled panels (`PANELS`: the M1 and M3 competitions'
+yearly, quarterly, monthly and other series, see panels/README.md) come with their test
+part, the h points after each series' train part; a user's CSV gets one with
+`--test_path` (each series' next points: its target, and its future columns, which a
+test window reads; the other input columns are not read), else its last `horizon`
+points per series are held out as test.
 """
 
 import csv
@@ -67,7 +68,7 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
   appearance) <float64>[n_i] with NaN gaps (with input or future columns, [n_i, 1 + C]:
   the target, then those columns) and its time cells, and the number of empty target
   cells; `id_column` '' reads the whole file as one series named after the file."""
-  input_columns = tuple(input_columns) + tuple(future_columns)
+  every = tuple(input_columns) + tuple(future_columns)
   text = common.read_file(path, flag=flag, kind='a CSV file')
   rows = list(csv.reader(io.StringIO(text, newline='')))
   if len(rows) < 2:
@@ -76,13 +77,13 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
   named = [('--id_column', id_column), ('--time_column', time_column),
            ('--target_columns', target_column)]
   named += [('--future_columns' if c in future_columns else '--input_columns', c)
-            for c in input_columns]
+            for c in every]
   for name, column in named:
     if column and column not in header:
       raise InputError(f'{name}: {path} has no column {column!r}; columns are {header}')
   get = lambda column: header.index(column) if column else None
   i_id, i_time = get(id_column), get(time_column)
-  read = [(get(c), c) for c in (target_column,) + tuple(input_columns)]
+  read = [(get(c), c) for c in (target_column,) + every]
   values, times = {}, {}
   for r, row in enumerate(rows[1:]):
     if not any(cell.strip() for cell in row):
@@ -104,7 +105,7 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
   ids = tuple(values)
   arrays = [np.asarray(values[k], np.float64) for k in ids]
   gaps = int(sum(np.isnan(a[:, 0]).sum() for a in arrays))
-  if not input_columns:
+  if not every:
     arrays = [a[:, 0] for a in arrays]
   return ids, arrays, [times[k] for k in ids], gaps
 
@@ -114,9 +115,8 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
          input_columns=(), future_columns=(), horizon: int) -> Panel:
   """A bundled panel by name, or a user's long CSV (and its `test_path`: the target,
   and the future columns, whose values over the test part a test window reads)."""
-  future_columns = tuple(future_columns)
-  input_columns = tuple(input_columns) + future_columns  # Read alike; split by position.
-  past = input_columns[:len(input_columns) - len(future_columns)]
+  past, future_columns = tuple(input_columns), tuple(future_columns)
+  every = past + future_columns  # Each series' input rows hold these, in this order.
   if csv_path:
     if not target_column:
       raise InputError('--target_columns: name the column of --csv_path to forecast')
@@ -133,11 +133,11 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
     flag = '--dataset'
   ids, values, times, gaps = read_long(train_path, flag=flag, input_columns=past,
                                        future_columns=future_columns, **columns)
-  names = ['the target'] + [f'input column {c!r}' for c in input_columns]
+  names = ['the target'] + [f'input column {c!r}' for c in every]
   filled = [common.fill_gaps(v.reshape(len(v), -1), names, f'{train_path}: series {k!r}')
             for k, v in zip(ids, values)]
   train = tuple(v[:, 0] for v in filled)
-  inputs = tuple(v[:, 1:] for v in filled) if input_columns else None
+  inputs = tuple(v[:, 1:] for v in filled) if every else None
   test, test_inputs, notes = None, None, ()
   if test_path:
     test_ids, test_values, _, test_gaps = read_long(
@@ -160,7 +160,7 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
       raise InputError(f'--test_path: {test_path} has empty target cells; a test part '
                        'is scored as given, not filled')
     if future_columns:
-      test_inputs = _future_part(ids, future, len(input_columns), horizon, test_path)
+      test_inputs = _future_part(ids, future, len(every), horizon, test_path)
     test = tuple(given[k][:horizon] for k in ids)
   else:
     short = [k for k, v in zip(ids, train) if len(v) <= horizon]
@@ -175,7 +175,7 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
       inputs = tuple(v[:-horizon] for v in inputs)
     times = [t[:-horizon] for t in times]
     notes = (f'test: the last {horizon} points of each series (no --test_path)',)
-  if input_columns:  # Empty input cells are filled (and counted) as the target's.
+  if every:  # Empty input cells are filled (and counted) as the target's.
     gaps += int(sum(np.isnan(v[:, 1:]).sum() for v in values))
   return Panel(ids=ids, train=train, times=tuple(tuple(t) for t in times), test=test,
                num_filled=gaps, path=train_path, notes=notes,
