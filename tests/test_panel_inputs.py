@@ -213,6 +213,9 @@ def test_predict_reads_the_inputs_after_each_series(tmp_path, shop):
   # from the end of a CSV, --future_path gives them (the past columns may be left out).
   workdir = shop['future'][1]
   predictions.run(workdir, out_dir=str(tmp_path / 'd'))
+  with pytest.raises(InputError, match=r"^--future_path: the sweep's test part holds the "
+                     r"input columns' values over its 2 steps, and 3 steps read 4 rows"):
+    predictions.run(workdir, out_dir=str(tmp_path / 'd'), steps_ahead=3)
   with pytest.raises(InputError, match=r"^--future_path: .*known in advance \['promo'\]"):
     predictions.run(workdir, csv_path=shop['train'], out_dir=str(tmp_path / 'e'))
   plan = tmp_path / 'plan.csv'

@@ -80,10 +80,10 @@ def future_rows(model, path: str) -> dict:
   return out
 
 
-def future(model, ids, csv_path: str = '', future_path: str = ''):
+def future(model, ids, steps: int, csv_path: str = '', future_path: str = ''):
   """The input rows after each history (`future_rows` of --future_path; else, for the
   sweep's own series forecast from each train part's end, its given test part's rows
-  where it saved them), or None."""
+  where it saved them, which cover `horizon` steps), or None."""
   if future_path:
     if not panel_forecasting.input_columns(model.transform):
       raise InputError('--future_path: this model was swept without input columns: it '
@@ -92,6 +92,11 @@ def future(model, ids, csv_path: str = '', future_path: str = ''):
   ahead = panel_forecasting.saved_ahead(model.arrays)
   if csv_path or ahead is None or model.manifest['panel']['forecast_from'] != 'train_end':
     return None
+  need = max(panel_forecasting.rows_needed(model.transform, steps))
+  if need > len(ahead[0]):
+    raise InputError(f'--future_path: the sweep\'s test part holds the input columns\' '
+                     f'values over its {len(ahead[0])} steps, and {steps} steps read '
+                     f'{need} rows; give them with --future_path (a long CSV)')
   return dict(zip(ids, ahead))
 
 

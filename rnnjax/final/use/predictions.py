@@ -255,7 +255,7 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels):
   levels = check_levels(levels)
   source = panel_predictions.histories(model, csv_path)
   ids, values, times, _ = source
-  future = panel_predictions.future(model, ids, csv_path, future_path)
+  future = panel_predictions.future(model, ids, steps, csv_path, future_path)
   start = time.perf_counter()
   fc = model.forecast(panel_predictions.stacked(*source[:2], source[3]), steps,
                       future_inputs=future, levels=levels)
