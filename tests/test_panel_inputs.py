@@ -224,3 +224,23 @@ def test_predict_reads_the_inputs_after_each_series(tmp_path, shop):
   out = predictions.run(workdir, csv_path=shop['train'], future_path=str(plan),
                         out_dir=str(tmp_path / 'e'))
   assert len(pd.read_csv(out['paths'][0])) == 24 * HORIZON
+
+
+def test_the_model_in_mlflow_reads_the_rows_after_each_history(shop):
+  """A series' trailing rows without a target hold its inputs over the steps ahead."""
+  pytest.importorskip('mlflow', reason='the mlflow extra is not installed')
+  from rnnjax.final.use import mlflow_model  # pylint: disable=g-import-not-at-top
+  workdir = shop['future'][1]
+  pyfunc = mlflow_model.TunedPyfunc()
+  pyfunc.load_context(type('Context', (), {'artifacts': {
+      mlflow_model.ARTIFACT: f'{workdir}/model'}})())
+  train, test = pd.read_csv(shop['train']), pd.read_csv(shop['test'])
+  frame = pd.concat([train, test.assign(sales=np.nan)]).sort_values(['unique_id', 'ds'],
+                                                                    kind='stable')
+  table = pyfunc.predict(None, frame, {'steps': HORIZON})
+  future = {k: g[['price', 'promo']].to_numpy() for k, g in test.groupby('unique_id')}
+  want = rnnjax.load(workdir).forecast(train, HORIZON, future_inputs=future)
+  np.testing.assert_array_equal(table['forecast'].to_numpy().reshape(24, HORIZON),
+                                want['point'])
+  with pytest.raises(InputError, match=r"^future_inputs: this model needs"):
+    pyfunc.predict(None, train, {'steps': HORIZON})

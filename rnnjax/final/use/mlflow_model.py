@@ -19,10 +19,10 @@ What `predict` takes and returns, by the model's task (tuned.TunedModel does the
             level's bounds, named as in experiments/predict.py's forecast.csv.
   panel     histories: a long DataFrame with the model's id, time, target and input
             columns (each series' rows oldest first), or a dict id -> values. params as
-            for a forecaster; with input columns, at most the horizon's steps, and no
-            columns known in advance (--future_columns): their values after each history
-            are given to rnnjax.load(...).forecast or predict's --future_path, not here.
-            Returns forecast.csv's long table: unique_id, ds (each series' time column
+            for a forecaster. With input columns, each series may end with rows whose
+            target is empty and whose inputs hold their values over the steps ahead
+            (needed for columns known in advance, and past the horizon). Returns
+            forecast.csv's long table: unique_id, ds (each series' time column
             continued; +1, +2, ... without one), forecast, bounds.
   classify  cases: a list of arrays <float>[T_i, C] (or [T_i]), an array [N, T, C], or a
             long DataFrame with a `case` column and one column per channel. Returns a
@@ -49,6 +49,7 @@ import pandas as pd
 import rnnjax
 from rnnjax.errors import InputError
 from rnnjax.final.saved import model_files
+from rnnjax.final.saved import panel_forecasting
 from rnnjax.final.saved import tuned
 from rnnjax.final.use import panel_predictions
 from rnnjax.final.use import predictions
@@ -112,9 +113,30 @@ def panel_forecast(model, histories, params: dict) -> pd.DataFrame:
   steps = params.get('steps')
   steps = model.transform['horizon'] if steps is None else int(steps)
   levels = predictions.check_levels(params.get('levels', tuned.DEFAULT_LEVELS))
-  fc = model.forecast(histories, steps, levels=levels)
+  future = None
+  if isinstance(histories, pd.DataFrame):
+    histories, future = _panel_future(model.transform, histories)
+  fc = model.forecast(histories, steps, future_inputs=future, levels=levels)
   header, rows = panel_predictions.rows(fc, fc['times'])
   return pd.DataFrame(rows, columns=header)
+
+
+def _panel_future(transform, frame):
+  """(the histories, id -> their input rows after them, or None): each series' trailing
+  rows whose target is empty hold its input columns' values over the steps ahead."""
+  columns = panel_forecasting.input_columns(transform)
+  target, id_column = transform['target_column'], transform['id_column']
+  if not columns or target not in frame.columns:
+    return frame, None
+  keys = (frame[id_column].astype(str) if id_column in frame.columns else
+          pd.Series(str(transform['ids'][0]), index=frame.index))
+  known = frame[target].notna()
+  # A row is ahead of its series' history when no later row of the series has a target.
+  later = known[::-1].groupby(keys[::-1]).cummax()[::-1]
+  ahead = ~later
+  future = {k: rows.to_numpy(np.float64) for k, rows in frame.loc[ahead, columns].groupby(
+      keys[ahead], sort=False)}
+  return frame.loc[~ahead], (future or None)
 
 
 def _columns(history, columns) -> np.ndarray:
