@@ -19,8 +19,8 @@ from rnnjax.data import classify
 from rnnjax.data import common
 from rnnjax.data import forecast
 from rnnjax.data import panel
-from rnnjax.data import panel_windows
 from rnnjax.data import panel_baselines
+from rnnjax.data import panel_windows
 from rnnjax.data import text
 from rnnjax.data import times
 from rnnjax.errors import InputError
@@ -262,9 +262,8 @@ def _load_panel(*, dataset, seed, val_size, test_size, csv_path='', test_path=''
   for split, scores in reference.items():
     arrays[split]['naive2'] = scores
   return TaskData(
-      task='panel', arrays=arrays, input_size=1 + len(whole.input_columns) + len(
-          whole.future_columns), output_size=horizon,
-      readout='last',
+      task='panel', arrays=arrays, output_size=horizon, readout='last',
+      input_size=1 + len(whole.input_columns) + len(whole.future_columns),
       seq_len=lookback, num_train=len(arrays['train']['x']), baselines=baselines,
       benchmark_forecasts=forecasts,
       info={'series': len(whole.ids), 'num_filled': whole.num_filled, 'season': season,

@@ -35,7 +35,8 @@ Split arrays (see rnnjax/data/task_data.py):
   charlm:   train: tokens <int32>[N]; val/test: x, y <int32>[S, L] and mask
             <float32>[S, L]: the part cut into S streams, every next-character
             prediction once (data/text.py `streams`). Inputs are one-hot characters.
-  panel:    x <float32>[N, lookback, 1], y <float32>[N, horizon, 1] in original units,
+  panel:    x <float32>[N, lookback, 1 + C] (the target in original units, then the
+            input columns standardised), y <float32>[N, horizon, 1] in original units,
             level <float32>[N, 2], mase_denom <float32>[N], seasonal <float32>[N,
             lookback + horizon]; train and refit also by_age, age <int32>[N] (the
             windows newest first, for `history`); validation and test also weight
