@@ -224,6 +224,11 @@ def test_predict_reads_the_inputs_after_each_series(tmp_path, shop):
   out = predictions.run(workdir, csv_path=shop['train'], future_path=str(plan),
                         out_dir=str(tmp_path / 'e'))
   assert len(pd.read_csv(out['paths'][0])) == 24 * HORIZON
+  plan.write_text('unique_id,ds,price\ns00,38,9\n', encoding='utf-8')
+  with pytest.raises(InputError, match=r"^--future_path: .*plan.csv has no column 'promo'.* "
+                     r"\(the model's input column\)$"):
+    predictions.run(workdir, csv_path=shop['train'], future_path=str(plan),
+                    out_dir=str(tmp_path / 'f'))
 
 
 def test_the_model_in_mlflow_reads_the_rows_after_each_history(shop):

@@ -42,20 +42,25 @@ def histories(model, csv_path: str = '') -> tuple[list, list, list, list | None]
     return (*panel_forecasting.saved_series(model.arrays, with_test=data_end),
             panel_forecasting.saved_inputs(model.arrays, with_test=data_end))
   transform = model.transform
-  columns = {k: transform[k] for k in ('id_column', 'time_column', 'target_column')}
-  try:
-    ids, values, times, _ = panel.read_long(
-        csv_path, flag='--csv_path', input_columns=transform.get('input_columns', ()),
-        future_columns=transform.get('future_columns', ()), **columns)
-  except InputError as e:
-    flag, colon, rest = str(e).partition(': ')
-    if flag not in _COLUMN_FLAGS:
-      raise
-    raise InputError(f'--csv_path: {rest} (the model\'s {_COLUMN_FLAGS[flag]} column)'
-                     ) from None
+  ids, values, times, _ = _read(
+      csv_path, '--csv_path', id_column=transform['id_column'],
+      time_column=transform['time_column'], target_column=transform['target_column'],
+      input_columns=transform.get('input_columns', ()),
+      future_columns=transform.get('future_columns', ()))
   ids, values, _, inputs = panel_forecasting.panel_histories(
       transform, dict(zip(ids, values)), what=f'--csv_path: {csv_path}')
   return ids, values, times, inputs
+
+
+def _read(path: str, flag: str, **columns) -> tuple:
+  """panel.read_long of a file given by `flag`, a missing column named as the model's."""
+  try:
+    return panel.read_long(path, flag=flag, **columns)
+  except InputError as e:
+    name, _, rest = str(e).partition(': ')
+    if name not in _COLUMN_FLAGS:
+      raise
+    raise InputError(f'{flag}: {rest} (the model\'s {_COLUMN_FLAGS[name]} column)') from None
 
 
 def future_rows(model, path: str) -> dict:
@@ -67,10 +72,9 @@ def future_rows(model, path: str) -> dict:
   text = common.read_file(path, flag='--future_path', kind='a CSV file')
   header = [h.strip() for h in next(csv.reader(io.StringIO(text)), [])]
   present = [c for c in past if c in header]
-  ids, rows, _, _ = panel.read_long(path, id_column=transform['id_column'],
-                                    time_column=transform['time_column'], target_column='',
-                                    flag='--future_path', input_columns=present,
-                                    future_columns=known)
+  ids, rows, _, _ = _read(path, '--future_path', id_column=transform['id_column'],
+                          time_column=transform['time_column'], target_column='',
+                          input_columns=present, future_columns=known)
   out = {}
   for key, v in zip(ids, rows):
     full = np.full((len(v), len(past) + len(known)), np.nan)
