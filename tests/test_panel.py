@@ -393,6 +393,8 @@ def test_statistical_benchmarks_are_scored_on_validation_from_its_origin(tmp_pat
     (dict(task='forecast', future_columns=('u',)), '^--future_columns: for --task=panel only'),
     (dict(task='panel', input_columns=('u', 'v'), future_columns=('v',)),
      "^--future_columns: 'v' is in --input_columns too"),
+    (dict(task='panel', target_columns=('y',), future_columns=('y',)),
+     "^--future_columns: 'y' is the target column"),
     (dict(task='panel', combine='mode'), "^--combine: 'mode'"),
     (dict(task='classify', combine='median'), '^--combine: .* median for forecast'),
     (dict(task='panel', benchmarks=('AutoETS', 'Prophet')), "^--benchmarks: .*'Prophet'"),

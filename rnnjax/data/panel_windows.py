@@ -68,22 +68,28 @@ def _x(series, inputs, origin: int, lookback: int, stats, num_future: int = 0,
   return np.concatenate([x, (rows - stats[0]) / stats[1]], 1)
 
 
+def _known(values: np.ndarray, horizon: int) -> np.ndarray:
+  """A series' points (rows) before its validation origin; all of them when it has at
+  most `horizon`."""
+  return values[:len(values) - horizon] if len(values) > horizon else values
+
+
 def input_level(inputs, horizon: int):
-  """(mean, standard deviation) <float64>[C] of a series' input columns over its points
-  before its validation origin (all of them when it has at most `horizon`; a standard
-  deviation of 0 becomes 1), as `level_of` the target's; None without inputs."""
+  """(mean, standard deviation) <float64>[C] of a series' input columns over its `_known`
+  points (a standard deviation of 0 becomes 1), as `level_of` the target's; None
+  without inputs."""
   if inputs is None:
     return None
-  known = inputs[:len(inputs) - horizon] if len(inputs) > horizon else inputs
+  known = _known(inputs, horizon)
   std = known.std(axis=0)
   return known.mean(axis=0), np.where(std > 0, std, 1.0)
 
 
 def level_of(series: np.ndarray, horizon: int) -> np.ndarray:
-  """<float64>[2]: the mean and standard deviation (1 where 0) of a series' points before
-  its validation origin (all of them when it has at most `horizon`): what the 'series'
-  normalisation scales its windows by, in training and when forecasting from its end."""
-  known = series[:len(series) - horizon] if len(series) > horizon else series
+  """<float64>[2]: the mean and standard deviation (1 where 0) of a series' `_known`
+  points: what the 'series' normalisation scales its windows by, in training and when
+  forecasting from its end."""
+  known = _known(series, horizon)
   return np.array([known.mean(), known.std() or 1.0])
 
 
@@ -133,9 +139,9 @@ def windows(panel, *, lookback: int, horizon: int,
 
   Every split: x <float32>[N, lookback, 1 + C] (the target in original units, then the
   C input columns standardised per series, `input_level`, the future columns last and
-  `horizon` points later: `_x`) and y <float32>[N, horizon, 1]
-  in original units, level <float32>[N, 2] (the series' mean and standard deviation before the
-  validation origin), mase_denom <float32>[N] (`mase_scale` of the part before the
+  `horizon` points later: `_x`) and y <float32>[N, horizon, 1] in original units, level
+  <float32>[N, 2] (the series' mean and standard deviation before the validation
+  origin), mase_denom <float32>[N] (`mase_scale` of the part before the
   window's split: before the validation origin for train and validation, the whole
   train part for test and refit), seasonal <float32>[N, lookback + horizon] (each
   point's seasonal index, `seasonal_factors`, from that same part). Validation and
@@ -159,7 +165,7 @@ def windows(panel, *, lookback: int, horizon: int,
     rows = inputs if not num_future else np.concatenate([inputs, panel.test_inputs[i]])
     usable = origin >= 1
     left_out += not usable
-    known = series[:origin] if usable else series
+    known = _known(series, horizon)
     level = level_of(series, horizon)
     scale_val = mase_scale(known, season)
     scale_test = mase_scale(series, season)

@@ -211,6 +211,12 @@ def check(spec: SweepSpec):
   if both:
     raise InputError(f'--future_columns: {sorted(both)[0]!r} is in --input_columns too; '
                      'name each column once')
+  for flag, names in (('--input_columns', spec.input_columns),
+                      ('--future_columns', spec.future_columns)):
+    target = [c for c in names if c in spec.target_columns]
+    if spec.task == 'panel' and target:  # A target read ahead would be its own answer.
+      raise InputError(f'{flag}: {target[0]!r} is the target column; an input column is '
+                       'another column of the file')
   if spec.task == 'panel' and spec.difference:
     raise InputError('--difference: not for --task=panel (each window is normalised by '
                      'itself, as --normalization says)')

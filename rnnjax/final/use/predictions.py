@@ -254,10 +254,10 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels):
     raise InputError(f'--steps_ahead: {steps} must be >= 1')
   levels = check_levels(levels)
   source = panel_predictions.histories(model, csv_path)
-  ids, values, times, _ = source
+  ids, values, times, inputs = source
   future = panel_predictions.future(model, ids, steps, csv_path, future_path)
   start = time.perf_counter()
-  fc = model.forecast(panel_predictions.stacked(*source[:2], source[3]), steps,
+  fc = model.forecast(panel_predictions.stacked(ids, values, inputs), steps,
                       future_inputs=future, levels=levels)
   took = time.perf_counter() - start
   ahead = [times_lib.future_times(t, steps) for t in times]
