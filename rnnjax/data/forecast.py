@@ -39,6 +39,7 @@ import numpy as np
 
 from rnnjax.data import classical
 from rnnjax.data import common
+from rnnjax.data import time_grid
 from rnnjax.data import times
 from rnnjax.errors import InputError
 
@@ -128,6 +129,19 @@ def read_csv(path: str, columns, *, time_column: str = '', input_columns=(),
         raise InputError(f'{path}: line {r + 2}, column {columns[c]!r}: '
                          f'{cell!r} is not a number') from None
   return values, int(np.isnan(values).sum())
+
+
+def read_series(path: str, columns, *, time_column: str = '', input_columns=(),
+                flag: str = '') -> tuple:
+  """(values <float64>[N, C] with NaN gaps, gaps, times [N] strings, note): `read_csv`'s
+  columns and the time column's cells, on its grid (time_grid.py: rows sorted by time,
+  absent periods put back as empty cells, which the note counts)."""
+  raw, _ = read_csv(path, columns, time_column=time_column, input_columns=input_columns,
+                    flag=flag)
+  cells = times.read_times(path, time_column) or [''] * len(raw)
+  [raw], [cells], note = time_grid.regularize([None], [raw], [cells], path=path,
+                                              column=time_column)
+  return raw, int(np.isnan(raw).sum()), list(cells), note
 
 
 def _window_starts(lookback, horizon, start, stop):
@@ -268,15 +282,15 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
   if repeated:
     raise InputError(f'--input_columns: {repeated[0]!r} is named twice (a column is a '
                      f'target or an input, once); targets are {list(columns)}')
-  raw, num_filled = read_csv(path, columns, time_column=time_column, input_columns=inputs,
-                             flag=flag)
-  notes = ()
+  raw, num_filled, cells, grid_note = read_series(
+      path, columns, time_column=time_column, input_columns=inputs, flag=flag)
+  notes = (grid_note,) if grid_note else ()
   if csv_path and season < 0:
     if time_column:  # From the whole column: every fold gets the same season.
-      season, note = times.infer_season(times.read_times(path, time_column), time_column)
+      season, note = times.infer_season(cells, time_column)
     else:
       season, note = 0, 'season: none, not inferred without --time_column; --season sets it'
-    notes = (note,)
+    notes += (note,)
   elif season < 0:
     season = default_season
   filled = common.fill_gaps(raw, [f'column {c!r}' for c in columns + inputs], path)

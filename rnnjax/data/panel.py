@@ -24,6 +24,7 @@ import numpy as np
 
 from rnnjax.data import common
 from rnnjax.data import forecast
+from rnnjax.data import time_grid
 from rnnjax.errors import InputError
 
 # Bundled panels: name -> (season, horizon). Files panels/{name}_{train,test}.csv.
@@ -64,10 +65,12 @@ def bundled_paths(dataset: str) -> tuple[str, str]:
 
 def read_long(path: str, *, id_column: str, time_column: str, target_column: str,
               flag: str, input_columns=(), future_columns=()) -> tuple:
-  """(ids, values, times, gaps) of a long CSV: per series (in order of first
+  """(ids, values, times, gaps, note) of a long CSV: per series (in order of first
   appearance) <float64>[n_i] with NaN gaps (with input or future columns, [n_i, 1 + C]:
-  the target, then those columns) and its time cells, and the number of empty target
-  cells; `id_column` '' reads the whole file as one series named after the file."""
+  the target, then those columns) and its time cells, put on the time column's grid
+  (time_grid.py: sorted, absent periods put back empty; the note says so), and the
+  number of empty target cells; `id_column` '' reads the whole file as one series
+  named after the file."""
   every = tuple(input_columns) + tuple(future_columns)
   text = common.read_file(path, flag=flag, kind='a CSV file')
   rows = list(csv.reader(io.StringIO(text, newline='')))
@@ -103,11 +106,13 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
     values.setdefault(key, []).append(point)
     times.setdefault(key, []).append(cell(i_time))
   ids = tuple(values)
-  arrays = [np.asarray(values[k], np.float64) for k in ids]
+  arrays, cells, note = time_grid.regularize(
+      ids, [np.asarray(values[k], np.float64) for k in ids], [times[k] for k in ids],
+      path=path, column=time_column)
   gaps = int(sum(np.isnan(a[:, 0]).sum() for a in arrays))
   if not every:
     arrays = [a[:, 0] for a in arrays]
-  return ids, arrays, [times[k] for k in ids], gaps
+  return ids, arrays, cells, gaps, note
 
 
 def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
@@ -131,7 +136,7 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
     train_path, test_path = bundled_paths(dataset)
     columns = dict(zip(('id_column', 'time_column', 'target_column'), BUNDLED_COLUMNS))
     flag = '--dataset'
-  ids, values, times, gaps = read_long(train_path, flag=flag, input_columns=past,
+  ids, values, times, gaps, grid_note = read_long(train_path, flag=flag, input_columns=past,
                                        future_columns=future_columns, **columns)
   names = ['the target'] + [f'input column {c!r}' for c in every]
   filled = [common.fill_gaps(v.reshape(len(v), -1), names, f'{train_path}: series {k!r}')
@@ -140,7 +145,7 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
   inputs = tuple(v[:, 1:] for v in filled) if every else None
   test, test_inputs, notes = None, None, ()
   if test_path:
-    test_ids, test_values, _, test_gaps = read_long(
+    test_ids, test_values, _, test_gaps, _ = read_long(
         test_path, flag='--test_path' if csv_path else flag,
         future_columns=future_columns, **columns)
     given = dict(zip(test_ids, test_values))
@@ -157,8 +162,8 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
       raise InputError(f'--test_path: series {short[0]!r} has {len(given[short[0]])} '
                        f'test points in {test_path}, fewer than --horizon={horizon}')
     if test_gaps and any(np.isnan(given[k][:horizon]).any() for k in ids):
-      raise InputError(f'--test_path: {test_path} has empty target cells; a test part '
-                       'is scored as given, not filled')
+      raise InputError(f'--test_path: {test_path} has empty target cells (or periods '
+                       'without a row); a test part is scored as given, not filled')
     if future_columns:
       test_inputs = _future_part(ids, future, len(every), horizon, test_path)
     test = tuple(given[k][:horizon] for k in ids)
@@ -178,7 +183,8 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
   if every:  # Empty input cells are filled (and counted) as the target's.
     gaps += int(sum(np.isnan(v[:, 1:]).sum() for v in values))
   return Panel(ids=ids, train=train, times=tuple(tuple(t) for t in times), test=test,
-               num_filled=gaps, path=train_path, notes=notes,
+               num_filled=gaps, path=train_path,
+               notes=((grid_note,) if grid_note else ()) + notes,
                columns=tuple(columns[k] for k in ('id_column', 'time_column',
                                                    'target_column')),
                input_columns=past, future_columns=future_columns, inputs=inputs,

@@ -249,7 +249,7 @@ def _load_panel(*, dataset, seed, val_size, test_size, csv_path='', test_path=''
                     if dataset in forecast.DATASETS else panel.PANELS[dataset][0])
   notes = whole.notes
   if season < 0 and csv_path and time_column:
-    season, note = times.infer_season(whole.times[0], time_column)
+    season, note = times.infer_season(max(whole.times, key=len), time_column)
     notes += (note,)
   elif season < 0:
     season = default_season

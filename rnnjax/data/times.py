@@ -1,7 +1,8 @@
 """A series' time column: reading it, inferring its season, continuing it into the future.
 
 The season of a user's file, unless given, is inferred from its time column where every
-step is one hour, day, week, month, quarter or year (`infer_season`): the usual season
+step is one hour, day, business day (`skips_weekends`), week, month, quarter or year
+(`infer_season`): the usual season
 of such data (SEASONS), with a note saying what was chosen and from what, or why none
 was. `future_times` labels the steps of a forecast beyond the series' last time.
 """
@@ -17,13 +18,14 @@ from rnnjax.data import common
 # A time column's regular step -> (its name, the season forecasting users give such data:
 # statsforecast's and forecast::ets's seasonal periods; a week's 52.18 rounds to 52).
 # A yearly series has no season.
-SEASONS = {'hour': ('hourly', 24), 'day': ('daily', 7), 'week': ('weekly', 52),
+SEASONS = {'hour': ('hourly', 24), 'day': ('daily', 7), 'business day': ('business-daily', 5),
+           'week': ('weekly', 52),
            'month': ('monthly', 12), 'quarter': ('quarterly', 4), 'year': ('yearly', 0)}
 _SECONDS = {3600: 'hour', 86400: 'day', 7 * 86400: 'week'}
 _MONTHS = {1: 'month', 3: 'quarter', 12: 'year'}
 # ISO 8601 without a zone: 2001, 2001-12, 2001-12-31, 2001-12-31 23:00[:00[.5]] (or T).
 _ISO = re.compile(r'\d{4}(-\d{2}(-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d*)?)?)?)?)?')
-_QUARTER = re.compile(r'(\d{4}) ?-? ?Q([1-4])', re.IGNORECASE)  # 2001-Q4, 2001 Q4, 2001Q4.
+QUARTER = re.compile(r'(\d{4}) ?-? ?Q([1-4])', re.IGNORECASE)  # 2001-Q4, 2001 Q4, 2001Q4.
 
 
 def read_times(path: str, time_column: str) -> list:
@@ -37,7 +39,8 @@ def read_times(path: str, time_column: str) -> list:
 
 def future_times(times, steps: int) -> list:
   """`steps` times after `times` (strings), continuing their last spacing: months
-  ('1994-08' -> '1994-09'), dates ('2001-12-29' + 7 days), whole numbers; otherwise
+  ('1994-08' -> '1994-09'), dates ('2001-12-29' + 7 days; business days after dates
+  that skip weekends: Friday, then Monday), whole numbers; otherwise
   '+1', '+2', ... (also with fewer than two times)."""
   times = [str(t) for t in times]
   ahead = range(1, steps + 1)
@@ -49,11 +52,47 @@ def future_times(times, steps: int) -> list:
       return [str(last + k * (last - before)) for k in ahead]
     if all(len(t) == 10 for t in times[-2:]):
       before, last = (np.datetime64(t, 'D') for t in times[-2:])
+      if _trading_days(times):
+        return [str(np.busday_offset(last, k)) for k in ahead]
       return [str(last + k * (last - before)) for k in ahead]
     before, last = int(times[-2]), int(times[-1])
     return [str(last + k * (last - before)) for k in ahead]
   except ValueError:
     return [f'+{k}' for k in ahead]
+
+
+def parse(cell: str):
+  """np.datetime64[s] of a time cell that is an ISO date or time (2001, 2001-12,
+  2001-12-31, 2001-12-31 23:00[:00]) or a quarter (2001-Q4: its first month), else None."""
+  cell = str(cell).strip()
+  quarter = QUARTER.fullmatch(cell)
+  try:
+    if quarter:
+      return np.datetime64(f'{quarter[1]}-{3 * int(quarter[2]) - 2:02d}', 's')
+    if _ISO.fullmatch(cell):
+      return np.datetime64(cell.replace(' ', 'T'), 's')
+  except ValueError:
+    pass
+  return None
+
+
+def skips_weekends(days) -> bool:
+  """Whether dates <datetime64[D]>[n], in order, are business days: none on a Saturday or
+  Sunday, and some Friday followed by the Monday after it."""
+  days = np.asarray(days, 'datetime64[D]')
+  return (bool(np.is_busday(days).all())
+          and bool(((np.diff(days).astype(np.int64) == 3)
+                    & (np.diff(np.busday_count(days[0], days)) == 1)).any()))
+
+
+def _trading_days(times) -> bool:
+  """Whether the last of dates (strings) are business days (`skips_weekends`), the last
+  two one business day apart."""
+  try:
+    days = np.array(times[-10:], 'datetime64[D]')
+  except ValueError:
+    return False
+  return skips_weekends(days) and int(np.busday_count(days[-2], days[-1])) == 1
 
 
 def infer_season(times, time_column: str) -> tuple[int, str]:
@@ -72,20 +111,14 @@ def _regular_step(times) -> tuple[str, str]:
   """(a key of SEASONS, '') or ('', why there is none)."""
   if len(times) < 3:
     return '', 'has fewer than 3 times'
-  if not all(_ISO.fullmatch(t) or _QUARTER.fullmatch(t) for t in times):
+  if not all(_ISO.fullmatch(t) or QUARTER.fullmatch(t) for t in times):
     if all(re.fullmatch(r'[+-]?\d+', t) for t in times):
       return '', 'holds step numbers, not dates'
-  stamps = []
-  for i, t in enumerate(times):
-    quarter = _QUARTER.fullmatch(t)
-    try:
-      if not (quarter or _ISO.fullmatch(t)):
-        raise ValueError
-      stamps.append(np.datetime64(f'{quarter[1]}-{3 * int(quarter[2]) - 2:02d}' if quarter
-                                  else t.replace(' ', 'T'), 's'))
-    except ValueError:
-      return '', (f'is not read as dates (line {i + 2}: {t!r}; ISO dates such as '
-                  f'2001-12-31, 2001-12 or 2001-Q4 are)')
+  stamps = [parse(t) for t in times]
+  if None in stamps:
+    i = stamps.index(None)
+    return '', (f'is not read as dates (line {i + 2}: {times[i]!r}; ISO dates such as '
+                f'2001-12-31, 2001-12 or 2001-Q4 are)')
   stamps = np.array(stamps)
   seconds = np.diff(stamps).astype(np.int64)
   if (seconds <= 0).any():
@@ -104,14 +137,18 @@ def _regular_step(times) -> tuple[str, str]:
   else:
     k = int(np.median(seconds))
     regular = seconds == k
-    step, unit = _SECONDS.get(k, ''), _duration(k)
+    step, unit = _SECONDS.get(k, ''), duration(k)
+    if k == 86400 and (stamps == days).all() and skips_weekends(days):
+      # Trading days: a weekend is not a period (time_grid.py reads them so too).
+      regular = np.diff(np.busday_count(days[0], days)) == 1
+      step, unit = 'business day', 'one business day'
   if not regular.all():
     i = int(np.argmin(regular))
     return '', f'is irregular ({times[i]!r} to {times[i + 1]!r} is not {unit})'
   return (step, '') if step else ('', f'is regular (every {unit}) but has no usual season')
 
 
-def _duration(seconds: int) -> str:
+def duration(seconds: int) -> str:
   """'3 days', '1 hour', '30 minutes', '90 seconds': in the largest whole unit."""
   for name, size in (('day', 86400), ('hour', 3600), ('minute', 60), ('second', 1)):
     if seconds % size == 0:

@@ -42,7 +42,9 @@ class SweepSpec(hparams.SpecStrings):
                             '2%); classify tests on TEST.')
   # forecast
   csv_path: str = _setting('', 'A CSV file of your own (instead of --dataset).')
-  time_column: str = _setting('', 'Time column of --csv_path (rows are in time order).')
+  time_column: str = _setting('', 'Time column of --csv_path (dates, quarters or step '
+                              'numbers): each series\' rows are sorted by it, and periods '
+                              'absent from it put back as empty cells, then filled.')
   id_column: str = _setting('', 'Series id column of a long-format --csv_path (panel; '
                             'empty: the file is one series).')
   target_columns: tuple = _setting((), 'Columns of --csv_path to forecast.')

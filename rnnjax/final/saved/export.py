@@ -25,6 +25,7 @@ import jax
 import numpy as np
 
 from rnnjax.data import competition
+from rnnjax.data import forecast
 from rnnjax.data import panel
 from rnnjax.data import task_data
 from rnnjax.data import times as times_lib
@@ -116,7 +117,10 @@ def series_arrays(data) -> dict:
   if data.task != 'forecast':
     return {}
   transform = data.transform
-  times = times_lib.read_times(transform['path'], transform['time_column'])
+  # The series' times on their grid, as the loader read them (forecast.read_series).
+  _, _, times, _ = forecast.read_series(
+      transform['path'], transform['target_columns'], time_column=transform['time_column'],
+      input_columns=transform['input_columns'])
   return {'series': np.asarray(transform['series'], np.float64),
           'times': np.asarray(times, dtype=str)}
 
@@ -138,7 +142,7 @@ def panel_arrays(spec, data) -> tuple[dict, dict]:
   held_out = not spec.test_path and (bool(spec.csv_path) or dataset not in panel.PANELS)
   # The test part's times: the file's last cells (held out), or the test file's first.
   try:
-    ids, _, times, _ = panel.read_long(
+    ids, _, times, _, _ = panel.read_long(
         whole.path if held_out else spec.test_path or panel.bundled_paths(dataset)[1],
         flag='--test_path', **columns)
     test_times = dict(zip(ids, times))

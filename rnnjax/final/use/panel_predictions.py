@@ -42,7 +42,7 @@ def histories(model, csv_path: str = '') -> tuple[list, list, list, list | None]
     return (*panel_forecasting.saved_series(model.arrays, with_test=data_end),
             panel_forecasting.saved_inputs(model.arrays, with_test=data_end))
   transform = model.transform
-  ids, values, times, _ = _read(
+  ids, values, times, _, _ = _read(
       csv_path, '--csv_path', id_column=transform['id_column'],
       time_column=transform['time_column'], target_column=transform['target_column'],
       input_columns=transform.get('input_columns', ()),
@@ -72,7 +72,7 @@ def future_rows(model, path: str) -> dict:
   text = common.read_file(path, flag='--future_path', kind='a CSV file')
   header = [h.strip() for h in next(csv.reader(io.StringIO(text)), [])]
   present = [c for c in past if c in header]
-  ids, rows, _, _ = _read(path, '--future_path', id_column=transform['id_column'],
+  ids, rows, _, _, _ = _read(path, '--future_path', id_column=transform['id_column'],
                           time_column=transform['time_column'], target_column='',
                           input_columns=present, future_columns=known)
   out = {}

@@ -60,15 +60,16 @@ def history(model, csv_path: str = ''):
     series = model.arrays['series']
     return list(model.arrays['times']), series, model.transform['split_points'][1]
   targets, inputs = model.transform['target_columns'], model.transform['input_columns']
-  values, _ = forecast_data.read_csv(csv_path, targets, input_columns=inputs,
-                                     flag='--csv_path')
-  values = common.fill_gaps(values, [f'column {c!r}' for c in model.columns], csv_path)
-  model.check_history(values, what=f'--csv_path: {csv_path}')
   time_column = model.transform.get('time_column', '')
   with open(csv_path, encoding='utf-8-sig') as f:
     header = [h.strip() for h in next(csv.reader(f), [])]
-  times = (times_lib.read_times(csv_path, time_column) if time_column in header
-           else [str(i) for i in range(len(values))])
+  values, _, times, _ = forecast_data.read_series(
+      csv_path, targets, input_columns=inputs, flag='--csv_path',
+      time_column=time_column if time_column in header else '')
+  values = common.fill_gaps(values, [f'column {c!r}' for c in model.columns], csv_path)
+  model.check_history(values, what=f'--csv_path: {csv_path}')
+  if time_column not in header:
+    times = [str(i) for i in range(len(values))]
   return times, values, None
 
 

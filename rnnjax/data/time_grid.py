@@ -1,0 +1,157 @@
+"""A time column read as a grid: each series' rows put in time order, and the periods
+absent from it put back as gaps.
+
+Windows, seasons and lags count rows. A sales export that leaves out a week without
+sales, or a file listing a series newest first, would shift every later point of that
+series by a period without a word. So where a time column's every cell is a time
+(`times.parse`: ISO dates and times, quarters such as 2001-Q4, or whole step numbers),
+its step is the commonest spacing between a series' consecutive times, over every
+series, counted in:
+- calendar months, for dates a month or more apart (monthly, quarterly, yearly data:
+  the day of the month is not read);
+- business days, for daily dates of which none falls on a Saturday or Sunday and some
+  series steps from a Friday to a Monday (a market's trading days: a weekend is not a
+  period, a holiday is);
+- seconds, for other dates and times; steps, for step numbers.
+Each series' rows are then sorted by time, and each period between its first and last
+time that has no row gets one, empty (NaN), labelled in the style of the series' own
+cells; the loaders fill and count it as an empty cell. Two rows of a series at one
+time, or a time off its series' grid (a Tuesday in a series of Mondays), are refused in
+one line naming --time_column. A column that is not all times is left in file order.
+"""
+
+import re
+
+import numpy as np
+
+from rnnjax.data import times as times_lib
+from rnnjax.errors import InputError
+
+_MONTH_DAYS = 28 * 86400  # Steps at least this long are counted in calendar months.
+_MONDAY = np.datetime64('1970-01-05')  # Business days are counted from a Monday.
+_WHOLE = re.compile(r'[+-]?\d+')
+_UNITS = {'month': 'month', 'business day': 'business day', 'second': 'second',
+          'step': 'step'}
+
+
+def regularize(ids, values, cells, *, path: str, column: str) -> tuple:
+  """(values, cells, note): per series `values` <float64>[n_i, ...] and `cells` (its
+  time strings) on the panel's time grid (see the module docstring); the note says what
+  was put back or reordered ('' for nothing). An id of None is a file's one series."""
+  if not column:
+    return values, cells, ''
+  unit, positions = _positions([[str(c).strip() for c in series] for series in cells])
+  if unit is None:  # Not all times: rows stay in file order.
+    return values, cells, ''
+  order = [np.argsort(p, kind='stable') for p in positions]
+  steps = np.concatenate([np.diff(p[o]) for p, o in zip(positions, order)] + [[]])
+  steps = steps[steps > 0].astype(np.int64)
+  if not len(steps):  # One time per series: no spacing to read.
+    return values, cells, ''
+  step = int(np.bincount(steps).argmax()) if steps.max() < 1 << 20 else int(
+      np.median(steps))  # The commonest spacing (seconds can be too many to count).
+  out_values, out_cells, absent, absent_series, sorted_series = [], [], 0, 0, 0
+  for key, v, c, p, o in zip(ids, values, cells, positions, order):
+    where = path if key is None else f'series {key!r} of {path}'
+    v, c, p = np.asarray(v)[o], [c[i] for i in o], p[o]
+    sorted_series += bool((o != np.arange(len(o))).any())
+    same = np.flatnonzero(np.diff(p) == 0)
+    if len(same):
+      raise InputError(f'--time_column: {where} has two rows at {c[same[0]]!r} '
+                       f'(column {column!r})')
+    off = np.flatnonzero((p - p[0]) % step)
+    if len(off):
+      raise InputError(
+          f'--time_column: {where}: {c[off[0]]!r} is not a whole number '
+          f'of steps ({_describe(unit, step)}) after {c[0]!r}, the commonest spacing of '
+          f'column {column!r}; correct the time, or leave --time_column out to read rows '
+          'in file order')
+    slots = (p - p[0]) // step
+    n = int(slots[-1]) + 1
+    if n > len(p):
+      full = np.full((n, *v.shape[1:]), np.nan)
+      full[slots] = v
+      labels = [_label(unit, p[0] + k * step, c[0]) for k in range(n)]
+      for i, s in enumerate(slots):
+        labels[s] = c[i]
+      v, c = full, labels
+      absent += n - len(p)
+      absent_series += 1
+    out_values.append(v)
+    out_cells.append(c)
+  parts = []
+  if absent:
+    parts.append(f'{absent} absent period{"s" * (absent != 1)} ({_describe(unit, step)}) '
+                 + (f'in {absent_series} of {len(ids)} series ' if len(ids) > 1 else '')
+                 + 'put back as empty cells')
+  if sorted_series:
+    parts.append(f'the rows of {sorted_series} series sorted by time' if len(ids) > 1
+                 else 'rows sorted by time')
+  note = f'--time_column {column!r} of {path}: {"; ".join(parts)}' if parts else ''
+  return out_values, out_cells, note
+
+
+def _positions(cells) -> tuple:
+  """(unit, per series <int64>[n_i]): every time counted in one unit (module
+  docstring), or (None, None) where a cell is not a time. Whole numbers are step
+  numbers, unless every one has four digits (years)."""
+  flat = [c for series in cells for c in series]
+  if all(_WHOLE.fullmatch(c) for c in flat) and not all(len(c) == 4 for c in flat):
+    return 'step', [np.asarray([int(c) for c in series], np.int64) for series in cells]
+  stamps = [[times_lib.parse(c) for c in series] for series in cells]
+  if any(s is None for series in stamps for s in series):
+    return None, None
+  as_seconds = [np.asarray(series, 'datetime64[s]') for series in stamps]
+  every = np.concatenate(as_seconds)
+  days = every.astype('datetime64[D]')
+  if (every == days).all():
+    gaps = np.concatenate([np.diff(np.sort(s)).astype(np.int64) for s in as_seconds])
+    gaps = gaps[gaps > 0]
+    if len(gaps) and np.median(gaps) >= _MONTH_DAYS:
+      months = lambda s: s.astype('datetime64[M]').astype(np.int64)
+      return 'month', [months(s) for s in as_seconds]
+    if len(gaps) and np.median(gaps) == 86400 and np.is_busday(days).all() and any(
+        times_lib.skips_weekends(np.sort(s).astype('datetime64[D]')) for s in as_seconds):
+      return 'business day', [np.busday_count(_MONDAY, s.astype('datetime64[D]'))
+                              for s in as_seconds]
+  return 'second', [s.astype(np.int64) for s in as_seconds]
+
+
+def _describe(unit: str, step: int) -> str:
+  named = {('second', 3600): 'an hour', ('second', 86400): 'a day',
+           ('second', 7 * 86400): 'a week', ('month', 1): 'a month',
+           ('month', 3): 'a quarter', ('month', 12): 'a year'}
+  if (unit, step) in named:
+    return named[unit, step]
+  if unit == 'second':
+    return times_lib.duration(step)
+  return f'{step} {_UNITS[unit]}{"s" * (step != 1)}'
+
+
+def _label(unit: str, position: int, example: str) -> str:
+  """A time cell for `position` (in `unit`), written as `example` is."""
+  if unit == 'step':
+    return str(position)
+  if unit == 'month':
+    year, month = divmod(int(position), 12)
+    year += 1970
+    quarter = times_lib.QUARTER.fullmatch(example)
+    if quarter:
+      return f'{year}{example[4:-1]}{(month // 3) + 1}'
+    if len(example) == 4:
+      return f'{year}'
+    if len(example) == 7:
+      return f'{year}-{month + 1:02d}'
+    first = np.datetime64(f'{year}-{month + 1:02d}', 'M')
+    last_day = int(((first + 1).astype('datetime64[D]') - first.astype('datetime64[D]'))
+                   .astype(np.int64))
+    day = np.datetime64(example, 'D')
+    on_last = (day + 1).astype('datetime64[M]') != day.astype('datetime64[M]')
+    wanted = last_day if on_last else min(int(example[8:10]), last_day)
+    return f'{year}-{month + 1:02d}-{wanted:02d}'
+  if unit == 'business day':
+    return str(np.busday_offset(_MONDAY, int(position)))  # 'YYYY-MM-DD'.
+  stamp = np.datetime64(int(position), 's')
+  precision = {10: 'D', 16: 'm'}.get(len(example), 's')
+  text = np.datetime_as_string(stamp, unit=precision)
+  return str(text.replace('T', ' ') if ' ' in example else text)

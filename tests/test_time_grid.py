@@ -1,0 +1,143 @@
+"""A time column read as a grid (rnnjax/data/time_grid.py): rows sorted by time, absent
+periods put back as empty cells, for a panel and a single series alike."""
+
+import csv
+
+import numpy as np
+import pytest
+
+from rnnjax.data import forecast
+from rnnjax.data import panel
+from rnnjax.data import time_grid
+from rnnjax.data import times
+from rnnjax.errors import InputError
+
+
+def _grid(cells):
+  values = [np.arange(len(cells), dtype=np.float64)]
+  (out,), (labels,), note = time_grid.regularize(['a'], values, [cells], path='f.csv',
+                                                 column='t')
+  return out, labels, note
+
+
+@pytest.mark.parametrize('cells, want', [
+    # An absent month, quarter, year; the file's own way of writing them kept.
+    (['2001-01', '2001-02', '2001-03', '2001-05'], ['2001-04']),
+    (['2001 Q1', '2001 Q2', '2001 Q3', '2002 Q1', '2002 Q2'], ['2001 Q4']),
+    (['2001Q3', '2001Q4', '2002Q1', '2002Q3'], ['2002Q2']),
+    (['1990', '1991', '1992', '1995'], ['1993', '1994']),
+    # Month ends: the absent month's own last day.
+    (['2001-01-31', '2001-02-28', '2001-03-31', '2001-05-31'], ['2001-04-30']),
+    (['2021-01-04', '2021-01-11', '2021-01-25', '2021-02-01'], ['2021-01-18']),
+    # Trading days: Friday to Monday is one step; the absent Wednesday is put back.
+    (['2024-01-02', '2024-01-03', '2024-01-04', '2024-01-05', '2024-01-08', '2024-01-09',
+      '2024-01-11', '2024-01-12'], ['2024-01-10']),
+    (['2024-03-01 22:00', '2024-03-01 23:00', '2024-03-02 02:00'],
+     ['2024-03-02 00:00', '2024-03-02 01:00']),
+    (['7', '8', '10', '11'], ['9']),
+])
+def test_absent_periods_are_put_back_as_empty_cells(cells, want):
+  out, labels, note = _grid(cells)
+  assert [c for c in labels if c not in cells] == want
+  assert all(isinstance(c, str) for c in labels)
+  empty = [i for i, c in enumerate(labels) if c in want]
+  assert np.isnan(out[empty]).all()
+  assert out[~np.isnan(out)].tolist() == list(range(len(cells)))  # Kept, in order.
+  assert f'{len(want)} absent period' in note and 'put back as empty cells' in note
+
+
+def test_rows_are_sorted_by_time():
+  out, labels, note = _grid(['2020-03', '2020-01', '2020-02', '2020-05'])
+  assert labels == ['2020-01', '2020-02', '2020-03', '2020-04', '2020-05']
+  np.testing.assert_array_equal(out, [1, 2, 0, np.nan, 3])
+  assert 'rows sorted by time' in note and '1 absent period (a month)' in note
+
+
+@pytest.mark.parametrize('cells', [
+    ['1', '2', '3', '4'], ['2020-01', '2020-02', '2020-03'], ['a', 'c', 'b'],
+    ['2020-01', '', '2020-03'], ['1', '2'],
+])
+def test_a_regular_or_unread_column_is_left_as_it_is(cells):
+  out, labels, note = _grid(cells)
+  assert labels == cells and note == ''
+  np.testing.assert_array_equal(out, np.arange(len(cells)))
+
+
+@pytest.mark.parametrize('cells, message', [
+    (['2020-01', '2020-02', '2020-02', '2020-03'], "has two rows at '2020-02'"),
+    (['2021-01-04', '2021-01-11', '2021-01-18', '2021-01-26', '2021-02-01'],
+     "'2021-01-26' is not a whole number of steps (a week) after '2021-01-04'"),
+])
+def test_two_rows_at_one_time_or_a_time_off_the_grid_are_refused(cells, message):
+  with pytest.raises(InputError, match=r'^--time_column: series .a. of f\.csv') as e:
+    _grid(cells)
+  assert message in str(e.value)
+
+
+def _write(path, rows, header):
+  with open(path, 'w', newline='') as f:
+    csv.writer(f).writerows([header, *rows])
+  return str(path)
+
+
+def _shop(drop=()):
+  """Two products, weekly, with a price; the full grid, or `drop`'s rows left out."""
+  rows = []
+  for item, n in (('a', 14), ('b', 11)):
+    for t in range(n):
+      day = np.datetime64('2023-01-02') + 7 * t
+      sales = '' if (item, t) == ('a', 5) else f'{(t * 7 + len(item)) % 11 + 1}'
+      rows.append([item, str(day), sales, f'{2 + t % 3}'])
+  return [r for i, r in enumerate(rows) if i not in drop]
+
+
+def test_a_panel_without_rows_reads_as_one_with_empty_cells(tmp_path):
+  header = ['item', 'week', 'sales', 'price']
+  full = _write(tmp_path / 'full.csv', _shop(), header)
+  kept = _shop(drop={3, 4, 9, 16})  # a's weeks 3, 4 and 9, b's week 2.
+  kept[2:8] = kept[2:8][::-1]  # And some of a's rows out of order.
+  gaps = [r if i not in (3, 4, 9, 16) else [*r[:2], '', ''] for i, r in enumerate(_shop())]
+  both = [_write(tmp_path / 'gaps.csv', gaps, header),
+          _write(tmp_path / 'kept.csv', kept, header)]
+  read = [panel.load(csv_path=p, id_column='item', time_column='week', target_column='sales',
+                     input_columns=('price',), horizon=2) for p in both]
+  assert read[0].times == read[1].times
+  assert read[0].num_filled == read[1].num_filled == 4 + 1 + 4
+  for got, want in zip(read[1].train + read[1].inputs + read[1].test,
+                       read[0].train + read[0].inputs + read[0].test):
+    np.testing.assert_array_equal(got, want)
+  assert ('4 absent periods (a week) in 2 of 2 series put back as empty cells; the rows '
+          'of 1 series sorted by time') in read[1].notes[0]
+  # The full file has none of it, so its series differ where the gaps are filled.
+  whole = panel.load(csv_path=full, id_column='item', time_column='week',
+                     target_column='sales', input_columns=('price',), horizon=2)
+  assert not any('absent' in n for n in whole.notes)
+  assert not np.array_equal(whole.train[0], read[1].train[0])
+
+
+def test_a_single_series_without_rows_reads_as_one_with_empty_cells(tmp_path):
+  months = [str(np.datetime64('2019-01') + t) for t in range(40)]
+  values = [f'{100 + 10 * np.sin(t) + t:.3f}' for t in range(40)]
+  gaps = [[m, '' if t in (11, 12, 30) else v] for t, (m, v) in enumerate(zip(months, values))]
+  kept = [r for t, r in enumerate(gaps) if t not in (11, 12, 30)][::-1]
+  paths = [_write(tmp_path / f'{k}.csv', rows, ['month', 'y'])
+           for k, rows in (('gaps', gaps), ('kept', kept))]
+  read = [forecast.load(csv_path=p, time_column='month', target_columns=('y',),
+                        lookback=6, horizon=2, classical_baselines=False) for p in paths]
+  for split in ('train', 'val', 'test'):
+    np.testing.assert_array_equal(read[0].x[split], read[1].x[split])
+  assert read[0].num_filled == read[1].num_filled == 3
+  assert read[1].season == 12
+  assert any('3 absent periods (a month) put back' in n and 'rows sorted' in n
+             for n in read[1].notes)
+  assert forecast.read_series(paths[1], ('y',), time_column='month')[2] == months
+
+
+def test_business_days_have_a_season_of_five_and_continue_past_the_weekend():
+  days = [str(d) for d in np.busday_offset('2024-01-01', np.arange(12))]
+  assert times.infer_season(days, 'day')[0] == 5
+  assert days[-1] == '2024-01-16'
+  assert times.future_times(days[:10], 3) == ['2024-01-15', '2024-01-16', '2024-01-17']
+  calendar = [str(np.datetime64('2024-01-01') + t) for t in range(10)]  # With weekends.
+  assert times.infer_season(calendar, 'day')[0] == 7
+  assert times.future_times(calendar, 2) == ['2024-01-11', '2024-01-12']
