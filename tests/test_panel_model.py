@@ -184,6 +184,29 @@ def test_a_dict_and_a_dataframe_give_the_same_forecasts(held_out):
                              rtol=1e-12)
 
 
+def test_a_history_without_some_rows_forecasts_as_one_with_empty_cells(tmp_path, held_out):
+  """Rows left out of a DataFrame or a CSV, the rest newest first: put back on the time
+  grid as gaps, filled as a history's empty cells are (data/time_grid.py)."""
+  pd = pytest.importorskip('pandas')
+  _, workdir, csv_path = held_out
+  model, whole = rnnjax.load(workdir), _series(csv_path)
+  gone = {('QRF1', '10'), ('QRF1', '11'), ('QNC1', '20')}
+  want = model.forecast({k: np.where([(k, t) in gone for t in whole[k][1]], np.nan,
+                                     whole[k][0]) for k in IDS}, 3)
+  rows = [(k, t, y) for k in IDS for y, t in zip(*whole[k]) if (k, t) not in gone]
+  got = model.forecast(pd.DataFrame(rows[::-1], columns=['unique_id', 'ds', 'y']), 3)
+  order = [got['ids'].index(k) for k in want['ids']]
+  np.testing.assert_array_equal(got['point'][order], want['point'])
+  assert got['times'][order[0]] == [str(int(whole[IDS[0]][1][-1]) + s) for s in (1, 2, 3)]
+  header, lines = _rows(csv_path)
+  mine = _write(tmp_path / 'mine.csv', header,
+                [r for r in lines if (r[0], r[1]) not in gone][::-1])
+  predictions.run(workdir, csv_path=mine, steps_ahead=3, out_dir=str(tmp_path / 'out'))
+  _, written = _rows(tmp_path / 'out' / 'forecast.csv')
+  by_id = {k: [float(r[2]) for r in written if r[0] == k] for k in IDS}
+  np.testing.assert_allclose([by_id[k] for k in want['ids']], want['point'], rtol=1e-7)
+
+
 def test_a_short_history_is_padded_not_refused(held_out):
   model = rnnjax.load(held_out[1])
   fc = model.forecast({'one': [5.0], 'two': [4.0, np.nan, 6.0]}, HORIZON)

@@ -15,6 +15,7 @@ import numpy as np
 from rnnjax.data import common
 from rnnjax.data import panel
 from rnnjax.data import panel_windows
+from rnnjax.data import time_grid
 from rnnjax.data import times as times_lib
 from rnnjax.errors import InputError
 from rnnjax.final.saved import intervals
@@ -91,15 +92,22 @@ def _long_frame(transform, frame, what: str) -> list:
   times = (frame[time_column].astype(str).to_numpy() if time_column in columns
            else None)
   if not id_column:
-    return [(str(transform['ids'][0]), values, None if times is None else list(times))]
-  if not len(frame):
+    ids, groups = [str(transform['ids'][0])], [np.arange(len(frame))]
+  elif not len(frame):
     return []
-  keys = frame[id_column].astype(str).to_numpy()
-  order = np.argsort(keys, kind='stable')  # Each series' rows keep their order.
-  groups = np.split(order, np.flatnonzero(keys[order][1:] != keys[order][:-1]) + 1)
-  groups.sort(key=lambda rows: rows[0])
-  return [(keys[rows[0]], values[rows], None if times is None else list(times[rows]))
-          for rows in groups]
+  else:
+    keys = frame[id_column].astype(str).to_numpy()
+    order = np.argsort(keys, kind='stable')  # Each series' rows keep their order.
+    groups = np.split(order, np.flatnonzero(keys[order][1:] != keys[order][:-1]) + 1)
+    groups.sort(key=lambda rows: rows[0])
+    ids = [keys[rows[0]] for rows in groups]
+  values = [values[rows] for rows in groups]
+  if times is None:
+    return [(key, v, None) for key, v in zip(ids, values)]
+  # On the time grid, as a CSV's rows are (data/time_grid.py).
+  values, cells, _ = time_grid.regularize(ids, values, [list(times[rows]) for rows in groups],
+                                          path=what, column=time_column)
+  return list(zip(ids, values, cells))
 
 
 def panel_inputs(transform, histories, lookback, inputs=None, ahead=None) -> dict:
