@@ -24,6 +24,9 @@ def test_fill_gaps_interpolates_linearly_and_holds_ends():
   assert np.isnan(values).sum() == 5  # The input is left alone.
   with pytest.raises(InputError, match="^x.csv: column 'b' has no values$"):
     common.fill_gaps(np.array([[1.0, np.nan], [2.0, np.nan]]), names, 'x.csv')
+  # --fill=zero: the first column's gaps (the target's) are 0, the others interpolated.
+  np.testing.assert_allclose(common.fill_gaps(values, names, 'x.csv', zero=1),
+                             [[0, 1], [2, 3], [0, 5], [8, 7], [0, 9]])
 
 
 def test_read_file_keeps_newlines_and_drops_bom(tmp_path):

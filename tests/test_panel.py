@@ -402,6 +402,8 @@ def test_statistical_benchmarks_are_scored_on_validation_from_its_origin(tmp_pat
     (dict(task='classify', normalization='grid(robust,last)'), '^--normalization: for --task'),
     (dict(task='charlm', lookback='32'), '^--lookback: for --task=forecast or panel only'),
     (dict(task='forecast', history='1.5'), '^--history: for --task=panel only'),
+    (dict(task='panel', fill='nearest'), "^--fill: 'nearest'; expected one of linear, zero"),
+    (dict(task='classify', fill='zero'), '^--fill: for --task=forecast or panel only'),
 ])
 def test_panel_flags_that_do_not_apply_are_refused_in_one_line(flags, message):
   from rnnjax.search import spec as spec_lib  # pylint: disable=g-import-not-at-top

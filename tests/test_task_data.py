@@ -9,12 +9,12 @@ from rnnjax.errors import InputError
 # The option names callers (spec.py, the experiments' flags) pass today, written out.
 OPTIONS = {
     'forecast': ('csv_path', 'time_column', 'target_columns', 'input_columns', 'lookback',
-                 'horizon', 'season', 'difference', 'classical_baselines'),
+                 'horizon', 'season', 'difference', 'classical_baselines', 'fill'),
     'classify': ('train_path', 'test_path', 'pooling'),
     'charlm': ('text_path', 'seq_len'),
     'panel': ('csv_path', 'test_path', 'id_column', 'time_column', 'target_columns',
               'input_columns', 'future_columns', 'lookback', 'horizon', 'season',
-              'classical_baselines', 'benchmarks'),
+              'classical_baselines', 'benchmarks', 'fill'),
 }
 
 
@@ -29,7 +29,7 @@ def _values(tmp_path):
           'input_columns': ('u',), 'lookback': 4, 'horizon': 2, 'season': 0,
           'difference': True, 'classical_baselines': False, 'train_path': str(tmp_path / 'x.ts'),
           'test_path': str(tmp_path / 'x.ts'), 'pooling': 'mean',
-          'text_path': str(tmp_path / 'x.txt'), 'seq_len': 8}
+          'text_path': str(tmp_path / 'x.txt'), 'seq_len': 8, 'fill': 'zero'}
 
 
 @pytest.mark.parametrize('task', task_data.TASKS)
@@ -49,7 +49,8 @@ def test_load_takes_every_option_it_names(tmp_path, task):  # Panels: test_panel
                         **{name: values[name] for name in task_data.options(task)})
   assert data.task == task
   # The options took effect: each task's data came from the user's file.
-  assert {'forecast': data.info.get('input_columns') == ['u'] and 'ets' not in data.baselines,
+  assert {'forecast': data.info.get('input_columns') == ['u'] and 'ets' not in data.baselines
+                      and data.transform['fill'] == 'zero',
           'classify': data.readout == 'mean' and data.info.get('dataset') == 'x',
           'charlm': data.seq_len == 8 and data.info['source'].startswith('--text_path=')}[task]
 

@@ -11,6 +11,7 @@ from rnnjax.data import panel
 from rnnjax.data import time_grid
 from rnnjax.data import times
 from rnnjax.errors import InputError
+from rnnjax.final.saved import panel_forecasting
 
 
 def _grid(cells):
@@ -115,6 +116,30 @@ def test_a_panel_without_rows_reads_as_one_with_empty_cells(tmp_path):
   assert not np.array_equal(whole.train[0], read[1].train[0])
 
 
+def test_fill_zero_makes_the_targets_gaps_0_and_interpolates_the_inputs(tmp_path):
+  """--fill=zero: a sales export's absent weeks (and its empty cells) sold nothing."""
+  header, gone = ['item', 'week', 'sales', 'price'], {3, 4, 9, 16}
+  kept = _write(tmp_path / 'kept.csv', [r for i, r in enumerate(_shop()) if i not in gone],
+                header)
+  zeros = _write(tmp_path / 'zeros.csv', [[*r[:2], '0' if i in gone or r[2] == '' else r[2],
+                                          '' if i in gone else r[3]]
+                                         for i, r in enumerate(_shop())], header)
+  read = [panel.load(csv_path=p, id_column='item', time_column='week', target_column='sales',
+                     input_columns=('price',), horizon=2, fill=f)
+          for p, f in ((kept, 'zero'), (zeros, 'linear'), (kept, 'linear'))]
+  for got, want in zip(read[0].train + read[0].inputs, read[1].train + read[1].inputs):
+    np.testing.assert_array_equal(got, want)
+  assert read[0].train[0][[3, 4, 5, 9]].tolist() == [0, 0, 0, 0]
+  assert (read[2].train[0][[3, 4, 5, 9]] > 0).all()  # Interpolated, as before.
+  # A saved panel model fills a history's gaps as its sweep did.
+  transform = {'fill': 'zero', 'input_columns': [], 'future_columns': []}
+  ids, values, _, _ = panel_forecasting.panel_histories(transform, {'a': [1., np.nan, 3.]})
+  assert ids == ['a'] and values[0].tolist() == [1, 0, 3]
+  _, values, _, _ = panel_forecasting.panel_histories({**transform, 'fill': 'linear'},
+                                                      {'a': [1., np.nan, 3.]})
+  assert values[0].tolist() == [1, 2, 3]
+
+
 def test_a_single_series_without_rows_reads_as_one_with_empty_cells(tmp_path):
   months = [str(np.datetime64('2019-01') + t) for t in range(40)]
   values = [f'{100 + 10 * np.sin(t) + t:.3f}' for t in range(40)]
@@ -131,6 +156,10 @@ def test_a_single_series_without_rows_reads_as_one_with_empty_cells(tmp_path):
   assert any('3 absent periods (a month) put back' in n and 'rows sorted' in n
              for n in read[1].notes)
   assert forecast.read_series(paths[1], ('y',), time_column='month')[2] == months
+  zero = forecast.load(csv_path=paths[1], time_column='month', target_columns=('y',),
+                       lookback=6, horizon=2, classical_baselines=False, fill='zero')
+  assert zero.series[[11, 12, 30], 0].tolist() == [0, 0, 0]
+  assert (read[1].series[[11, 12, 30], 0] > 90).all()
 
 
 def test_business_days_have_a_season_of_five_and_continue_past_the_weekend():

@@ -42,9 +42,13 @@ def read_file(path: str, *, flag: str = '', kind: str = 'a text file') -> str:
     raise InputError(f'{where}: cannot read ({e.strerror})') from None
 
 
-def fill_gaps(values: np.ndarray, names, where: str) -> np.ndarray:
+FILLS = ('linear', 'zero')  # --fill: how a forecast's target gaps are filled.
+
+
+def fill_gaps(values: np.ndarray, names, where: str, *, zero: int = 0) -> np.ndarray:
   """<float64>[T, C]: NaN gaps interpolated linearly in time per column; ends hold the
-  nearest value. The input is left alone.
+  nearest value. The first `zero` columns' gaps are 0 instead (--fill=zero: a sales
+  export's absent week sold nothing). The input is left alone.
 
   A column with no value at all raises InputError '{where}: {names[c]} has no values'.
   """
@@ -52,6 +56,9 @@ def fill_gaps(values: np.ndarray, names, where: str) -> np.ndarray:
   t = np.arange(len(values))
   for c in range(values.shape[1]):
     ok = ~np.isnan(values[:, c])
+    if c < zero:
+      filled[:, c] = np.where(ok, values[:, c], 0.0)
+      continue
     if not ok.any():
       raise InputError(f'{where}: {names[c]} has no values')
     if not ok.all():  # A gap-free column is copied (np.interp would return it exactly).

@@ -259,7 +259,7 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
          target_columns=(), input_columns=(), lookback: int, horizon: int,
          val_size: int = 0, test_size: int = 0, season: int = -1,
          difference: bool = False, classical_baselines: bool = True,
-         origin_back: int = 0) -> ForecastData:
+         origin_back: int = 0, fill: str = 'linear') -> ForecastData:
   """A bundled series by name, or a user's CSV by path and column names.
 
   `input_columns`: further columns of the same file fed as inputs, not forecast.
@@ -267,7 +267,8 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
   `times.infer_season` reads from `time_column` (none without one), with a note;
   `season=0` turns the seasonal-naive baseline off and makes ETS and ARIMA
   non-seasonal. `origin_back`: split as if the series ended this many validation
-  blocks earlier (a cross-validation fold; classical baselines only for 0).
+  blocks earlier (a cross-validation fold; classical baselines only for 0). `fill`:
+  'linear' interpolates the targets' gaps, 'zero' makes them 0 (common.fill_gaps).
   """
   if csv_path:
     path, flag, columns = csv_path, '--csv_path', tuple(target_columns)
@@ -293,7 +294,8 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
     notes += (note,)
   elif season < 0:
     season = default_season
-  filled = common.fill_gaps(raw, [f'column {c!r}' for c in columns + inputs], path)
+  filled = common.fill_gaps(raw, [f'column {c!r}' for c in columns + inputs], path,
+                            zero=len(columns) if fill == 'zero' else 0)
   if origin_back:
     val_size, test_size = common.holdout_sizes(
         len(filled), val_size, test_size, fraction=DEFAULT_HOLDOUT_FRACTION,

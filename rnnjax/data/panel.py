@@ -117,9 +117,10 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
 
 def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
          id_column: str = '', time_column: str = '', target_column: str = '',
-         input_columns=(), future_columns=(), horizon: int) -> Panel:
+         input_columns=(), future_columns=(), horizon: int, fill: str = 'linear') -> Panel:
   """A bundled panel by name, or a user's long CSV (and its `test_path`: the target,
-  and the future columns, whose values over the test part a test window reads)."""
+  and the future columns, whose values over the test part a test window reads).
+  `fill`: 'linear' interpolates the target's gaps, 'zero' makes them 0."""
   past, future_columns = tuple(input_columns), tuple(future_columns)
   every = past + future_columns  # Each series' input rows hold these, in this order.
   if csv_path:
@@ -139,8 +140,8 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
   ids, values, times, gaps, grid_note = read_long(train_path, flag=flag, input_columns=past,
                                        future_columns=future_columns, **columns)
   names = ['the target'] + [f'input column {c!r}' for c in every]
-  filled = [common.fill_gaps(v.reshape(len(v), -1), names, f'{train_path}: series {k!r}')
-            for k, v in zip(ids, values)]
+  filled = [common.fill_gaps(v.reshape(len(v), -1), names, f'{train_path}: series {k!r}',
+                             zero=int(fill == 'zero')) for k, v in zip(ids, values)]
   train = tuple(v[:, 0] for v in filled)
   inputs = tuple(v[:, 1:] for v in filled) if every else None
   test, test_inputs, notes = None, None, ()

@@ -121,13 +121,19 @@ def options(task: str) -> tuple[str, ...]:
                if name not in shared and name not in _FOLD_ARGS)
 
 
-def _filled_note(num_filled):
-  return (f'filled {num_filled} missing values by linear interpolation',) if num_filled else ()
+def _filled_note(num_filled, fill='linear'):
+  if not num_filled:
+    return ()
+  if fill == 'zero':
+    return (f'filled {num_filled} missing values: the target\'s with 0 (--fill=zero), any '
+            'input column\'s by linear interpolation',)
+  return (f'filled {num_filled} missing values by linear interpolation',)
 
 
 def _load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_column='',
                    target_columns=(), input_columns=(), lookback=24, horizon=1,
-                   season=-1, difference=False, classical_baselines=True, origin_back=0):
+                   season=-1, difference=False, classical_baselines=True, fill='linear',
+                   origin_back=0):
   del seed  # Forecast splits are chronological: nothing is drawn.
   if not csv_path and dataset in panel.PANELS:
     raise InputError(f'--dataset: {dataset} is a panel of many series; add --task=panel')
@@ -136,7 +142,7 @@ def _load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_colu
                        input_columns=input_columns, lookback=lookback, horizon=horizon,
                        val_size=val_size, test_size=test_size, season=season,
                        difference=difference, classical_baselines=classical_baselines,
-                       origin_back=origin_back)
+                       origin_back=origin_back, fill=fill)
   # mase_scale: MASE's denominators, from the training part (engine/tasks/forecast.py `score`).
   arrays = {split: {'x': data.x[split], 'y': data.y[split], 'mean': data.mean,
                     'std': data.std, 'mase_scale': data.mase_scale.astype(np.float32)}
@@ -156,13 +162,13 @@ def _load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_colu
             'target_columns': list(targets),
             'input_columns': list(data.input_columns), 'difference': difference,
             'season': data.season, 'windows': {k: len(v) for k, v in data.x.items()}},
-      notes=_filled_note(data.num_filled) + data.notes,
+      notes=_filled_note(data.num_filled, fill) + data.notes,
       transform={'target_columns': list(targets), 'input_columns': list(data.input_columns),
                  'lookback': lookback, 'horizon': horizon, 'difference': difference,
                  'x_mean': data.x_mean, 'x_std': data.x_std, 'mean': data.mean,
                  'std': data.std, 'mase_scale': data.mase_scale, 'season': data.season,
                  'split_points': list(data.split_points), 'series': data.series,
-                 'path': csv_path or forecast.bundled_path(dataset),
+                 'path': csv_path or forecast.bundled_path(dataset), 'fill': fill,
                  'time_column': (time_column if csv_path else
                                  forecast.DATASETS[dataset][1])})
 
@@ -226,7 +232,8 @@ def _load_panel(*, dataset, seed, val_size, test_size, csv_path='', test_path=''
                 id_column='', time_column='', target_columns=(), input_columns=(),
                 future_columns=(), lookback=24, horizon=1, season=-1,
                 classical_baselines=True,
-                benchmarks=('AutoETS', 'AutoTheta', 'AutoARIMA'), origin_back=0):
+                benchmarks=('AutoETS', 'AutoTheta', 'AutoARIMA'), fill='linear',
+                origin_back=0):
   """Many series, one global model (data/panel.py): the M protocol's splits, each
   series' validation and test the `horizon` points after its origin."""
   del seed  # Splits are chronological: nothing is drawn.
@@ -244,7 +251,7 @@ def _load_panel(*, dataset, seed, val_size, test_size, csv_path='', test_path=''
                      test_path=test_path, id_column=id_column, time_column=time_column,
                      target_column=target_columns[0] if target_columns else '',
                      input_columns=input_columns, future_columns=future_columns,
-                     horizon=horizon)
+                     horizon=horizon, fill=fill)
   default_season = (0 if csv_path else forecast.DATASETS[dataset][3]
                     if dataset in forecast.DATASETS else panel.PANELS[dataset][0])
   notes = whole.notes
@@ -270,9 +277,9 @@ def _load_panel(*, dataset, seed, val_size, test_size, csv_path='', test_path=''
             'horizon': horizon, 'windows': {k: len(v['x']) for k, v in arrays.items()},
             'validated_series': int(arrays['val']['weight'].sum()),
             'nonpositive': panel.nonpositive(data.ids, data.train, data.times, whole.path)},
-      notes=_filled_note(whole.num_filled) + notes + window_notes + baseline_notes,
+      notes=_filled_note(whole.num_filled, fill) + notes + window_notes + baseline_notes,
       transform={'ids': list(whole.ids), 'lookback': lookback, 'horizon': horizon,
-                 'season': season, 'path': whole.path,
+                 'season': season, 'path': whole.path, 'fill': fill,
                  'input_columns': list(whole.input_columns),
                  'future_columns': list(whole.future_columns),
                  **dict(zip(('id_column', 'time_column', 'target_column'), whole.columns))})

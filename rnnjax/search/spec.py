@@ -8,6 +8,7 @@ search settings in one line; `load_data` reads the task's data.
 
 import dataclasses
 
+from rnnjax.data import common
 from rnnjax.data import competition
 from rnnjax.data import task_data
 from rnnjax.engine import model
@@ -55,6 +56,10 @@ class SweepSpec(hparams.SpecStrings):
                                    'over each window\'s horizon too; their values after '
                                    'the data come from --test_path, or predict\'s '
                                    '--future_path.')
+  fill: str = _setting('linear', 'How the target\'s gaps (empty cells, and periods absent '
+                       'from --time_column) are filled: linear (interpolated in time) or '
+                       'zero (a sales export that leaves out a week sold nothing that '
+                       'week). Input columns are interpolated.')
   horizon: int = _setting(1, 'Steps forecast ahead from each window.')
   season: int = _setting(-1, 'Season length for the seasonal-naive, ETS and ARIMA '
                          "baselines and MASE (-1: the bundled series' own, or inferred "
@@ -209,6 +214,11 @@ def check(spec: SweepSpec):
   if spec.future_columns and spec.task != 'panel':
     raise InputError(f'--future_columns: for --task=panel only (this sweep is '
                      f'--task={spec.task}); --input_columns reads past values')
+  if spec.fill not in common.FILLS:
+    raise InputError(f'--fill: {spec.fill!r}; expected one of {", ".join(common.FILLS)}')
+  if spec.fill != 'linear' and spec.task not in ('forecast', 'panel'):
+    raise InputError(f'--fill: for --task=forecast or panel only (this sweep is '
+                     f'--task={spec.task}); leave it out')
   both = set(spec.future_columns) & set(spec.input_columns)
   if both:
     raise InputError(f'--future_columns: {sorted(both)[0]!r} is in --input_columns too; '

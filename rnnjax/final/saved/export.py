@@ -138,7 +138,8 @@ def panel_arrays(spec, data) -> tuple[dict, dict]:
   dataset = '' if spec.csv_path else spec.dataset or task_data.DEFAULT_DATASET['panel']
   whole = panel.load(dataset=dataset, csv_path=spec.csv_path, test_path=spec.test_path,
                      horizon=horizon, input_columns=transform.get('input_columns', ()),
-                     future_columns=transform.get('future_columns', ()), **columns)
+                     future_columns=transform.get('future_columns', ()),
+                     fill=transform.get('fill', 'linear'), **columns)
   held_out = not spec.test_path and (bool(spec.csv_path) or dataset not in panel.PANELS)
   # The test part's times: the file's last cells (held out), or the test file's first.
   try:

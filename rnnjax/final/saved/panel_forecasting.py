@@ -33,7 +33,7 @@ def panel_histories(transform, given, what: str = 'histories') -> tuple:
   rows in time order; the model's id, time, target and input columns, `transform`;
   without an id column, one series) or a dict id -> <float>[n_i] (with input columns:
   [n_i, 1 + C], the target, then the model's input columns). Gaps (NaN) are filled
-  linearly, as the sweep filled its own; InputError (naming `what`) for a missing
+  as the sweep filled its own (--fill); InputError (naming `what`) for a missing
   column or a series without values, or with a value <= 0 where the model's members
   take logs (`transform['positive']`)."""
   columns = input_columns(transform)
@@ -65,7 +65,7 @@ def panel_histories(transform, given, what: str = 'histories') -> tuple:
     if np.any(np.isinf(v)):
       raise InputError(f'{what}: series {key!r} holds infinite values')
     v = common.fill_gaps(v, ['the target'] + [f'input column {c!r}' for c in columns],
-                         f'{what}: {key!r}')
+                         f'{what}: {key!r}', zero=int(transform.get('fill') == 'zero'))
     where = transform.get('positive') and panel.nonpositive([key], [v[:, 0]], [t])
     if where:
       raise InputError(f'{what}: {where}; this model\'s members take logs '

@@ -66,7 +66,8 @@ def history(model, csv_path: str = ''):
   values, _, times, _ = forecast_data.read_series(
       csv_path, targets, input_columns=inputs, flag='--csv_path',
       time_column=time_column if time_column in header else '')
-  values = common.fill_gaps(values, [f'column {c!r}' for c in model.columns], csv_path)
+  values = common.fill_gaps(values, [f'column {c!r}' for c in model.columns], csv_path,
+                            zero=len(targets) if model.transform.get('fill') == 'zero' else 0)
   model.check_history(values, what=f'--csv_path: {csv_path}')
   if time_column not in header:
     times = [str(i) for i in range(len(values))]
