@@ -144,6 +144,28 @@ def test_columns_known_in_advance_are_read_over_the_horizon(tmp_path):
                target_column='y', horizon=2, future_columns=('f',))
 
 
+def test_a_panel_of_one_reads_its_test_and_future_files_without_an_id(tmp_path):
+  """One series (no --id_column) is named after its file; its test file and predict's
+  --future_path, named otherwise, hold that series' rows."""
+  from types import SimpleNamespace  # pylint: disable=g-import-not-at-top
+  from rnnjax.final.use import panel_predictions  # pylint: disable=g-import-not-at-top
+  rows = [['t', 'y', 'f']] + [[str(t), str(1.0 + t), str(t % 2)] for t in range(9)]
+  write = lambda name, part: (tmp_path / name).write_text(
+      '\n'.join(','.join(r) for r in [rows[0]] + part) + '\n', encoding='utf-8')
+  write('sales.csv', rows[1:8])
+  write('next.csv', rows[8:] + [['9', '10.0', '1']])
+  one = panel.load(csv_path=str(tmp_path / 'sales.csv'), test_path=str(tmp_path / 'next.csv'),
+                   time_column='t', target_column='y', horizon=2, future_columns=('f',))
+  assert one.ids == ('sales',)
+  np.testing.assert_array_equal(one.test[0], [8.0, 9.0])
+  np.testing.assert_array_equal(one.test_inputs[0][:, 0], [1.0, 0.0])
+  model = SimpleNamespace(transform={'id_column': '', 'time_column': 't', 'target_column': 'y',
+                                     'input_columns': [], 'future_columns': ['f']})
+  ahead = panel_predictions.future(model, ['mine'], 2, future_path=str(tmp_path / 'next.csv'))
+  assert list(ahead) == ['mine']
+  np.testing.assert_array_equal(ahead['mine'][:, 0], [1.0, 0.0, 1.0])
+
+
 def test_members_read_the_promotions_planned_for_their_horizon(shop):
   """Read as a past input, a promotion cannot foretell the sales of its own period."""
   past, future = shop['past'][0]['final'], shop['future'][0]['final']

@@ -6,8 +6,10 @@ series and at least `horizon` points, so a short series keeps a window in each).
 window's inputs are the `lookback` points before time t and its targets the `horizon`
 points from t on; a window belongs to the split that holds all of its targets (its
 inputs may reach back into the previous split, as they would when forecasting for
-real). Standardisation statistics come from the training part alone. Gaps (empty
-cells) are filled by linear interpolation in time and counted.
+real). Standardisation statistics come from the training part alone. Rows are put on
+the time column's grid (`read_series`, time_grid.py: sorted, absent periods put back as
+empty cells). Gaps (empty cells) are filled by linear interpolation in time (or, with
+`fill='zero'`, the targets' with 0) and counted.
 
 Several target columns may be forecast at once, and extra `input_columns` (other series
 known over the lookback, e.g. temperature for electricity demand) may be fed alongside

@@ -5,8 +5,10 @@ panel_windows.py).
 A panel is a long-format CSV, one row per observation: a series id column, a time
 column, the target column and any input columns (`--id_column`, `--time_column`,
 `--target_columns`, `--input_columns`: a product's price; `--future_columns`: those
-known in advance, a promotion plan); a series' rows are in time order, its gaps (empty
-cells) filled by linear interpolation within the series. A file without an id column is
+known in advance, a promotion plan); a series' rows are put on the time column's grid
+(time_grid.py: sorted, absent periods put back empty), its gaps (empty cells) filled by
+linear interpolation within the series (or, `fill='zero'`, the target's with 0). A file
+without an id column is
 a panel of one series. The bundled panels (`PANELS`: the M1 and M3 competitions'
 yearly, quarterly, monthly and other series, see panels/README.md) come with their test
 part, the h points after each series' train part; a user's CSV gets one with
@@ -149,6 +151,8 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
     test_ids, test_values, _, test_gaps, _ = read_long(
         test_path, flag='--test_path' if csv_path else flag,
         future_columns=future_columns, **columns)
+    if not columns['id_column']:  # A panel of one: the test file's rows are its series'.
+      test_ids = ids
     given = dict(zip(test_ids, test_values))
     future = {}
     if future_columns:  # The target, and apart the future columns' values.

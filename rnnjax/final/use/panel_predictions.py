@@ -92,7 +92,10 @@ def future(model, ids, steps: int, csv_path: str = '', future_path: str = ''):
     if not panel_forecasting.input_columns(model.transform):
       raise InputError('--future_path: this model was swept without input columns: it '
                        'reads its target alone, and takes no --future_path')
-    return future_rows(model, future_path)
+    rows = future_rows(model, future_path)
+    if not model.transform['id_column'] and len(ids) == 1:  # A panel of one: its rows.
+      return {ids[0]: next(iter(rows.values()))}
+    return rows
   ahead = panel_forecasting.saved_ahead(model.arrays)
   if csv_path or ahead is None or model.manifest['panel']['forecast_from'] != 'train_end':
     return None
