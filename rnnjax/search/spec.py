@@ -213,7 +213,9 @@ def check(spec: SweepSpec):
                        f'is --task={spec.task}); leave it out')
   if spec.future_columns and spec.task != 'panel':
     raise InputError(f'--future_columns: for --task=panel only (this sweep is '
-                     f'--task={spec.task}); --input_columns reads past values')
+                     f'--task={spec.task}); --input_columns reads past values, and one '
+                     'series with columns known in advance is a panel of one: --task=panel '
+                     'without --id_column')
   if spec.fill not in common.FILLS:
     raise InputError(f'--fill: {spec.fill!r}; expected one of {", ".join(common.FILLS)}')
   if spec.fill != 'linear' and spec.task not in ('forecast', 'panel'):
