@@ -116,6 +116,26 @@ def test_a_panel_without_rows_reads_as_one_with_empty_cells(tmp_path):
   assert not np.array_equal(whole.train[0], read[1].train[0])
 
 
+@pytest.mark.parametrize('first, message', [
+    (10, None), (11, "starts at '2020-12', not the step (a month) after its last train time "
+                     "'2020-10'"), (9, "starts at '2020-10'")])
+def test_a_given_test_part_starts_the_step_after_its_train_part(tmp_path, first, message):
+  month = lambda i: str(np.datetime64('2020-01') + i)
+  train = _write(tmp_path / 'train.csv', [[k, month(i), str(i)] for k in 'ab'
+                                          for i in range(10)], ['id', 't', 'y'])
+  test = _write(tmp_path / 'test.csv', [[k, month(i), str(i)] for k, start in (('a', 10),
+                                        ('b', first)) for i in range(start, start + 2)],
+                ['id', 't', 'y'])
+  load = lambda: panel.load(csv_path=train, test_path=test, id_column='id', time_column='t',
+                            target_column='y', horizon=2)
+  if message is None:
+    np.testing.assert_array_equal(load().test, [[10, 11], [10, 11]])
+  else:
+    with pytest.raises(InputError, match=r"^--test_path: series 'b' of .*test\.csv ") as e:
+      load()
+    assert message in str(e.value)
+
+
 def test_fill_zero_makes_the_targets_gaps_0_and_interpolates_the_inputs(tmp_path):
   """--fill=zero: a sales export's absent weeks (and its empty cells) sold nothing."""
   header, gone = ['item', 'week', 'sales', 'price'], {3, 4, 9, 16}

@@ -148,7 +148,7 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
   inputs = tuple(v[:, 1:] for v in filled) if every else None
   test, test_inputs, notes = None, None, ()
   if test_path:
-    test_ids, test_values, _, test_gaps, _ = read_long(
+    test_ids, test_values, test_times, test_gaps, _ = read_long(
         test_path, flag='--test_path' if csv_path else flag,
         future_columns=future_columns, **columns)
     if not columns['id_column']:  # A panel of one: the test file's rows are its series'.
@@ -162,6 +162,10 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
     if missing:
       raise InputError(f'--test_path: {test_path} has no rows for series {missing[0]!r} '
                        f'({len(missing)} of {len(ids)} series missing)')
+    given_times = dict(zip(test_ids, test_times))
+    if columns['time_column']:  # Each test part the periods right after its train part.
+      time_grid.check_follows(ids, times, [given_times[k] for k in ids], path=test_path,
+                              flag='--test_path')
     short = [k for k in ids if len(given[k]) < horizon]
     if short:
       raise InputError(f'--test_path: series {short[0]!r} has {len(given[short[0]])} '

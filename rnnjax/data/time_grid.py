@@ -44,12 +44,9 @@ def regularize(ids, values, cells, *, path: str, column: str) -> tuple:
   if unit is None:  # Not all times: rows stay in file order.
     return values, cells, ''
   order = [np.argsort(p, kind='stable') for p in positions]
-  steps = np.concatenate([np.diff(p[o]) for p, o in zip(positions, order)] + [[]])
-  steps = steps[steps > 0].astype(np.int64)
-  if not len(steps):  # One time per series: no spacing to read.
+  step = _step([p[o] for p, o in zip(positions, order)])
+  if not step:  # One time per series: no spacing to read.
     return values, cells, ''
-  step = int(np.bincount(steps).argmax()) if steps.max() < 1 << 20 else int(
-      np.median(steps))  # The commonest spacing (seconds can be too many to count).
   out_values, out_cells, absent, absent_series, sorted_series = [], [], 0, 0, 0
   for key, v, c, p, o in zip(ids, values, cells, positions, order):
     where = path if key is None else f'series {key!r} of {path}'
@@ -89,6 +86,32 @@ def regularize(ids, values, cells, *, path: str, column: str) -> tuple:
                  else 'rows sorted by time')
   note = f'--time_column {column!r} of {path}: {"; ".join(parts)}' if parts else ''
   return out_values, out_cells, note
+
+
+def check_follows(ids, before, after, *, path: str, flag: str) -> None:
+  """Refuses, in one line naming `flag`, a series whose `after` cells (its given test
+  part) do not start one step after its `before` cells (its train part) end, where both
+  are times on one grid."""
+  cells = [[str(c).strip() for c in (*b, *a)] for b, a in zip(before, after)]
+  unit, positions = _positions(cells)
+  step = _step(positions) if unit else 0
+  for key, b, c, p in zip(ids, before, cells, positions if step else ()):
+    n = len(b)
+    if 0 < n < len(p) and p[n] - p[n - 1] != step:
+      raise InputError(f'{flag}: series {key!r} of {path} starts at {c[n]!r}, not the '
+                       f'step ({_describe(unit, step)}) after its last train time '
+                       f'{c[n - 1]!r}')
+
+
+def _step(positions) -> int:
+  """The commonest positive spacing of consecutive positions (sorted, per series), 0
+  where there is none."""
+  steps = np.concatenate([np.diff(p) for p in positions] + [[]]).astype(np.int64)
+  steps = steps[steps > 0]
+  if not len(steps):
+    return 0
+  # Counted where they are few enough; seconds can be too many to count: their median.
+  return int(np.bincount(steps).argmax() if steps.max() < 1 << 20 else np.median(steps))
 
 
 def _positions(cells) -> tuple:
