@@ -266,6 +266,34 @@ def test_task_data_loads_a_users_panel_with_its_options_and_folds(long_csv):
     task_data.load(task='panel', val_size=3, **options)
 
 
+def test_selection_mase_keeps_ranks_and_chooses_by_validation_mase(tmp_path, long_csv):
+  """--selection=mase: each member's best step, the ranking and the final model by
+  validation MASE (a shop's series with zeros), not OWA."""
+  import csv  # pylint: disable=g-import-not-at-top
+  from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
+  spec = sweep.SweepSpec(
+      task='panel', csv_path=long_csv[0], id_column='unique_id', time_column='ds',
+      target_columns=('y',), horizon=4, season=4, lookback='8', classical_baselines=False,
+      normalization='grid(robust,last,mean)', loss='smape', hidden_size='8',
+      batch_size='8', learning_rate='3e-2', train_steps=60, eval_every=10, num_seeds=2,
+      ensemble='greedy', ensemble_size=3, selection='mase')
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
+  assert summary['selection'] == {'metric': 'mase', 'mode': 'min'}
+  members = summary['members']
+  mase = {u: members[i]['val']['mase'] for i, u in enumerate(members.uids.tolist())}
+  assert [mase[u] for u in summary['ranking']] == sorted(mase.values())
+  curves = {}
+  with open(tmp_path / 'wd' / 'curves.csv', encoding='utf-8') as f:
+    for row in csv.DictReader(f):
+      if row['split'] == 'val':
+        curves.setdefault(row['metric'], {}).setdefault(int(row['uid']), []).append(
+            float(row['value']))
+  for u, value in mase.items():  # Each member kept the step of its lowest MASE.
+    assert value == pytest.approx(min(curves['mase'][u]), rel=1e-6)
+  assert any(min(curves['owa'][u]) < members[i]['val']['owa'] - 1e-9
+             for i, u in enumerate(members.uids.tolist()))  # Not the lowest OWA's.
+
+
 def test_a_panel_sweep_ranks_by_owa_refits_and_tables_the_competition(tmp_path, long_csv):
   from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
   path, _ = long_csv
@@ -404,6 +432,9 @@ def test_statistical_benchmarks_are_scored_on_validation_from_its_origin(tmp_pat
     (dict(task='forecast', history='1.5'), '^--history: for --task=panel only'),
     (dict(task='panel', fill='nearest'), "^--fill: 'nearest'; expected one of linear, zero"),
     (dict(task='classify', fill='zero'), '^--fill: for --task=forecast or panel only'),
+    (dict(task='forecast', selection='owa'),
+     "^--selection: 'owa'; expected one of mse, rmse, mae, mase for --task=forecast$"),
+    (dict(task='classify', selection='accuracy'), '^--selection: .* ranks by its own metric'),
 ])
 def test_panel_flags_that_do_not_apply_are_refused_in_one_line(flags, message):
   from rnnjax.search import spec as spec_lib  # pylint: disable=g-import-not-at-top

@@ -53,6 +53,7 @@ class TrainConfig:
   loss: str = ''        # panel: the training loss (tasks.LOSSES).
   deseasonalize: bool = False  # panel: windows divided by their seasonal indices.
   history: float = 0.0  # panel: train on windows ending in the last history x horizon points.
+  selection: str = ''   # The validation metric kept and stopped on ('': the task's).
 
 
 @flax.struct.dataclass
@@ -144,7 +145,7 @@ def run_chunk(cfg: TrainConfig, state: TrainState, hp: HParams, data, base_key):
   member after `cfg.patience` evaluations without improvement."""
   state, train_losses = train_chunk(cfg, state, hp, data, base_key)
   val = evaluate(cfg, state.params, data['val'])
-  selected = val[tasks.selection_of(cfg.task, cfg.difference)]
+  selected = val[tasks.selection_of(cfg.task, cfg.difference, cfg.selection)]
   live = state.status == OK
   improved = live & (selected < state.best_val)
   stale = jnp.where(improved, 0, state.stale + live.astype(jnp.int32))

@@ -126,7 +126,7 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
             **sweep_options) -> dict:
   """Runs every (strategy, seed) sweep under WORKDIR/<strategy>-<seed> (resuming any
   that exist) and writes the comparison; returns it as a dict."""
-  selection = tasks.selection_of(base.task, base.difference)
+  selection = tasks.selection_of(base.task, base.difference, base.selection)
   runs = {}
   for strategy in strategies:
     for seed in search_seeds:

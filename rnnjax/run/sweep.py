@@ -263,7 +263,8 @@ def _train_chunk(sweep: prepare_lib.Prepared, run, group_size, rename, bar, step
       {'train/loss': metrics['train_loss'][live],
        **{f'val/{k}': v[live] for k, v in rename(metrics['val']).items()}})
   task = tasks.TASKS[sweep.spec.task]
-  selection = tasks.selection_of(sweep.spec.task, sweep.spec.difference)
+  selection = tasks.selection_of(sweep.spec.task, sweep.spec.difference,
+                                 sweep.spec.selection)
   table = searcher_lib.Table(np.asarray(best_val, np.float64), np.asarray(status),
                              np.asarray(run.uids),
                              np.asarray(metrics['val'][selection], np.float64))

@@ -120,6 +120,12 @@ class SweepSpec(hparams.SpecStrings):
                         'TRAIN. Configurations rank by their mean over folds and seeds; '
                         'the last fold is the usual split and its members form the final '
                         'model. grid and random search only; not for charlm.')
+  selection: str = _setting('', 'The validation metric that ranks members, keeps each '
+                            "one's best step, stops it early and chooses the final model "
+                            "(empty: the task's own: forecast mse, panel owa, classify ce, "
+                            'charlm bpc). forecast: mse, rmse, mae or mase; panel: owa, '
+                            'smape or mase (for sales with zeros, where sMAPE is 200 at '
+                            'each zero missed).')
   # the final model
   ensemble: str = _setting('top', 'The model the sweep hands back, chosen on validation: '
                            'top (the k best members averaged, k chosen on validation), '
@@ -216,6 +222,11 @@ def check(spec: SweepSpec):
                      f'--task={spec.task}); --input_columns reads past values, and one '
                      'series with columns known in advance is a panel of one: --task=panel '
                      'without --id_column')
+  if spec.selection and spec.selection not in tasks.SELECTABLE.get(spec.task, ()):
+    choices = tasks.SELECTABLE.get(spec.task)
+    raise InputError(f'--selection: {spec.selection!r}; ' + (
+        f'expected one of {", ".join(choices)} for --task={spec.task}' if choices else
+        f'--task={spec.task} ranks by its own metric; leave it out'))
   if spec.fill not in common.FILLS:
     raise InputError(f'--fill: {spec.fill!r}; expected one of {", ".join(common.FILLS)}')
   if spec.fill != 'linear' and spec.task not in ('forecast', 'panel'):

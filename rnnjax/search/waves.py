@@ -54,7 +54,8 @@ def train_config(structure: dict, data: task_data.TaskData, spec) -> pop.TrainCo
                          normalization=structure.get('normalization', ''),
                          loss=structure.get('loss', ''),
                          deseasonalize=bool(structure.get('deseasonalize', 0)),
-                         history=float(structure.get('history', 0)))
+                         history=float(structure.get('history', 0)),
+                         selection=spec.selection)
 
 
 def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0,

@@ -64,12 +64,20 @@ class Task(NamedTuple):
   plotted: str       # Metric figures draw (lower is better), in the ranking's order.
 
 
-def selection_of(task: str, difference: bool) -> str:
+# The validation metrics `--selection` may name instead of a task's own.
+SELECTABLE = {'forecast': ('mse', 'rmse', 'mae', 'mase'), 'panel': ('owa', 'smape', 'mase')}
+
+
+def selection_of(task: str, difference: bool, selection: str = '') -> str:
   """The validation metric that ranks a sweep's members and chooses its final model:
-  the task's `selection`, but for a forecast of the differenced series (`difference`)
-  the RMSE of the levels in original units. The model is used in levels, and that RMSE
-  is what tables and figures show; the MSE of the standardised changes it trained on
-  orders members differently."""
+  `selection` where given (--selection, one of SELECTABLE[task]: a panel of sales with
+  zeros ranks by MASE, as sMAPE is 200 wherever a forecast misses a zero), else the
+  task's own, but for a forecast of the differenced series (`difference`) the RMSE of
+  the levels in original units. The model is used in levels, and that RMSE is what
+  tables and figures show; the MSE of the standardised changes it trained on orders
+  members differently."""
+  if selection:
+    return selection
   return 'rmse' if task == 'forecast' and difference else TASKS[task].selection
 
 

@@ -50,7 +50,7 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
   column).
   """
   task = tasks.TASKS[spec.task]
-  selection = tasks.selection_of(spec.task, spec.difference)
+  selection = tasks.selection_of(spec.task, spec.difference, spec.selection)
   tables, run_of, row_of = [], [], []
   for r, run in enumerate(runs):
     if run.state is None:
@@ -109,7 +109,7 @@ def _selection(spec, metric: str) -> dict:
   early stopping and the adaptive searches' decisions), and for a differenced forecast
   the scale it is on (tasks.selection_of)."""
   out = {'metric': metric, 'mode': 'min'}
-  if metric != tasks.TASKS[spec.task].selection:
+  if metric != tasks.TASKS[spec.task].selection and not spec.selection:
     out.update(scale='levels')
   return out
 
@@ -166,7 +166,7 @@ def _best(table, testable):
 def final_model(spec, ranked_uids, runs, where, splits, *, mesh, group_size, rename):
   """The model the sweep hands back (see ensemble.py), chosen on validation and scored
   once on test: {'kind', 'members': uids (repeats: weight), 'val', 'test'}."""
-  selection = tasks.selection_of(spec.task, spec.difference)
+  selection = tasks.selection_of(spec.task, spec.difference, spec.selection)
   cfg = next(run.cfg for run in runs if run.state is not None)
   score = ensemble.scorer(spec.task, cfg)
   data_key = runs[where[ranked_uids[0]][0]].data_key  # Every bucket has the same targets.
