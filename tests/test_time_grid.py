@@ -141,16 +141,21 @@ def test_fill_zero_makes_the_targets_gaps_0_and_interpolates_the_inputs(tmp_path
   header, gone = ['item', 'week', 'sales', 'price'], {3, 4, 9, 16}
   kept = _write(tmp_path / 'kept.csv', [r for i, r in enumerate(_shop()) if i not in gone],
                 header)
+  # b's rows stop 3 weeks before a's: under --fill=zero, 3 weeks without sales.
+  after = [['b', str(np.datetime64('2023-01-02') + 7 * t), '0', ''] for t in (11, 12, 13)]
   zeros = _write(tmp_path / 'zeros.csv', [[*r[:2], '0' if i in gone or r[2] == '' else r[2],
                                           '' if i in gone else r[3]]
-                                         for i, r in enumerate(_shop())], header)
+                                         for i, r in enumerate(_shop())] + after, header)
   read = [panel.load(csv_path=p, id_column='item', time_column='week', target_column='sales',
                      input_columns=('price',), horizon=2, fill=f)
           for p, f in ((kept, 'zero'), (zeros, 'linear'), (kept, 'linear'))]
   for got, want in zip(read[0].train + read[0].inputs, read[1].train + read[1].inputs):
     np.testing.assert_array_equal(got, want)
   assert read[0].train[0][[3, 4, 5, 9]].tolist() == [0, 0, 0, 0]
-  assert (read[2].train[0][[3, 4, 5, 9]] > 0).all()  # Interpolated, as before.
+  assert read[0].test[1].tolist() == [0, 0] and read[0].times[1][-1] == read[0].times[0][-1]
+  assert '1 series that end earlier run on, empty, to the last time' in read[0].notes[0]
+  assert (read[2].train[0][[3, 4, 5, 9]] > 0).all()  # Interpolated, as before,
+  assert len(read[2].train[1]) + 2 == 11  # and b ends where its rows do.
   # A saved panel model fills a history's gaps as its sweep did.
   transform = {'fill': 'zero', 'input_columns': [], 'future_columns': []}
   ids, values, _, _ = panel_forecasting.panel_histories(transform, {'a': [1., np.nan, 3.]})

@@ -66,11 +66,12 @@ def bundled_paths(dataset: str) -> tuple[str, str]:
 
 
 def read_long(path: str, *, id_column: str, time_column: str, target_column: str,
-              flag: str, input_columns=(), future_columns=()) -> tuple:
+              flag: str, input_columns=(), future_columns=(), to_end: bool = False) -> tuple:
   """(ids, values, times, gaps, note) of a long CSV: per series (in order of first
   appearance) <float64>[n_i] with NaN gaps (with input or future columns, [n_i, 1 + C]:
   the target, then those columns) and its time cells, put on the time column's grid
-  (time_grid.py: sorted, absent periods put back empty; the note says so), and the
+  (time_grid.py: sorted, absent periods put back empty, with `to_end` up to the file's
+  last time too; the note says so), and the
   number of empty target cells; `id_column` '' reads the whole file as one series
   named after the file."""
   every = tuple(input_columns) + tuple(future_columns)
@@ -110,7 +111,7 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
   ids = tuple(values)
   arrays, cells, note = time_grid.regularize(
       ids, [np.asarray(values[k], np.float64) for k in ids], [times[k] for k in ids],
-      path=path, column=time_column)
+      path=path, column=time_column, to_end=to_end)
   gaps = int(sum(np.isnan(a[:, 0]).sum() for a in arrays))
   if not every:
     arrays = [a[:, 0] for a in arrays]
@@ -139,8 +140,10 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
     train_path, test_path = bundled_paths(dataset)
     columns = dict(zip(('id_column', 'time_column', 'target_column'), BUNDLED_COLUMNS))
     flag = '--dataset'
-  ids, values, times, gaps, grid_note = read_long(train_path, flag=flag, input_columns=past,
-                                       future_columns=future_columns, **columns)
+  # --fill=zero: a product's absent last weeks sold nothing, as its absent middle ones.
+  ids, values, times, gaps, grid_note = read_long(
+      train_path, flag=flag, input_columns=past, future_columns=future_columns,
+      to_end=fill == 'zero', **columns)
   names = ['the target'] + [f'input column {c!r}' for c in every]
   filled = [common.fill_gaps(v.reshape(len(v), -1), names, f'{train_path}: series {k!r}',
                              zero=int(fill == 'zero')) for k, v in zip(ids, values)]

@@ -34,10 +34,12 @@ _UNITS = {'month': 'month', 'business day': 'business day', 'second': 'second',
           'step': 'step'}
 
 
-def regularize(ids, values, cells, *, path: str, column: str) -> tuple:
+def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = False) -> tuple:
   """(values, cells, note): per series `values` <float64>[n_i, ...] and `cells` (its
   time strings) on the panel's time grid (see the module docstring); the note says what
-  was put back or reordered ('' for nothing). An id of None is a file's one series."""
+  was put back or reordered ('' for nothing). An id of None is a file's one series.
+  `to_end`: each series also runs on, empty, to the panel's last time (a sales export
+  leaves out a product's last weeks without sales: --fill=zero)."""
   if not column:
     return values, cells, ''
   unit, positions = _positions([[str(c).strip() for c in series] for series in cells])
@@ -47,7 +49,9 @@ def regularize(ids, values, cells, *, path: str, column: str) -> tuple:
   step = _step([p[o] for p, o in zip(positions, order)])
   if not step:  # One time per series: no spacing to read.
     return values, cells, ''
+  last = max(int(p.max()) for p in positions if len(p))
   out_values, out_cells, absent, absent_series, sorted_series = [], [], 0, 0, 0
+  extended = 0
   for key, v, c, p, o in zip(ids, values, cells, positions, order):
     where = path if key is None else f'series {key!r} of {path}'
     v, c, p = np.asarray(v)[o], [c[i] for i in o], p[o]
@@ -65,6 +69,8 @@ def regularize(ids, values, cells, *, path: str, column: str) -> tuple:
           'in file order')
     slots = (p - p[0]) // step
     n = int(slots[-1]) + 1
+    if to_end and (last - p[0]) // step + 1 > n:
+      n, extended = int((last - p[0]) // step) + 1, extended + 1
     if n > len(p):
       full = np.full((n, *v.shape[1:]), np.nan)
       full[slots] = v
@@ -81,6 +87,8 @@ def regularize(ids, values, cells, *, path: str, column: str) -> tuple:
     parts.append(f'{absent} absent period{"s" * (absent != 1)} ({_describe(unit, step)}) '
                  + (f'in {absent_series} of {len(ids)} series ' if len(ids) > 1 else '')
                  + 'put back as empty cells')
+  if extended:
+    parts.append(f'{extended} series that end earlier run on, empty, to the last time')
   if sorted_series:
     parts.append(f'the rows of {sorted_series} series sorted by time' if len(ids) > 1
                  else 'rows sorted by time')

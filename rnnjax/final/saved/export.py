@@ -145,7 +145,7 @@ def panel_arrays(spec, data) -> tuple[dict, dict]:
   try:
     ids, _, times, _, _ = panel.read_long(
         whole.path if held_out else spec.test_path or panel.bundled_paths(dataset)[1],
-        flag='--test_path', **columns)
+        flag='--test_path', to_end=held_out and transform.get('fill') == 'zero', **columns)
     test_times = dict(zip(ids, times))
   except InputError:  # Columns the transform does not name: the labels predict would give.
     test_times = {k: times_lib.future_times(t, horizon)

@@ -106,7 +106,8 @@ def _long_frame(transform, frame, what: str) -> list:
     return [(key, v, None) for key, v in zip(ids, values)]
   # On the time grid, as a CSV's rows are (data/time_grid.py).
   values, cells, _ = time_grid.regularize(ids, values, [list(times[rows]) for rows in groups],
-                                          path=what, column=time_column)
+                                          path=what, column=time_column,
+                                          to_end=transform.get('fill') == 'zero')
   return list(zip(ids, values, cells))
 
 

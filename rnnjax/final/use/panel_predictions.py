@@ -46,7 +46,8 @@ def histories(model, csv_path: str = '') -> tuple[list, list, list, list | None]
       csv_path, '--csv_path', id_column=transform['id_column'],
       time_column=transform['time_column'], target_column=transform['target_column'],
       input_columns=transform.get('input_columns', ()),
-      future_columns=transform.get('future_columns', ()))
+      future_columns=transform.get('future_columns', ()),
+      to_end=transform.get('fill') == 'zero')
   ids, values, _, inputs = panel_forecasting.panel_histories(
       transform, dict(zip(ids, values)), what=f'--csv_path: {csv_path}')
   return ids, values, times, inputs
