@@ -174,3 +174,19 @@ def test_a_differenced_forecast_ranks_by_the_levels_rmse_it_shows(tmp_path):
   assert head.split()[:5] == ['rank', 'uid', 'status', 'val', 'rmse']
   assert 'val mse' not in head
   assert 'validation rmse (levels, original units; lower is better)' in tables.markdown(shown)
+
+
+def test_selection_names_another_metric_of_the_levels(tmp_path):
+  """--selection=mae: the same sweep ranked, and each member's step kept, by the
+  validation MAE of the levels."""
+  workdir = str(tmp_path / 'wd')
+  summary = sweep.run_sweep(dataclasses.replace(DIFFERENCED, selection='mae'), workdir,
+                            log=lambda _: None)
+  assert summary['selection'] == {'metric': 'mae', 'mode': 'min', 'scale': 'levels'}
+  members = {m['uid']: m for m in summary['members']}
+  mae = lambda u: members[u]['val']['mae']
+  assert [mae(u) for u in summary['ranking']] == sorted(map(mae, members))
+  for uid, m in members.items():
+    curve = [r for r in evaluations.read_metrics(workdir) if r['uid'] == uid
+             and r['split'] == 'val' and r['metric'] == 'mae']
+    assert m['best_step'] == min(curve, key=lambda r: r['value'])['step']

@@ -109,7 +109,7 @@ def _selection(spec, metric: str) -> dict:
   early stopping and the adaptive searches' decisions), and for a differenced forecast
   the scale it is on (tasks.selection_of)."""
   out = {'metric': metric, 'mode': 'min'}
-  if metric != tasks.TASKS[spec.task].selection and not spec.selection:
+  if spec.task == 'forecast' and spec.difference and metric != 'mse':  # Not the changes'.
     out.update(scale='levels')
   return out
 
