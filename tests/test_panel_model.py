@@ -20,6 +20,7 @@ from rnnjax.data import panel
 from rnnjax.data import panel_windows
 from rnnjax.errors import InputError
 from rnnjax.final.saved import panel_forecasting
+from rnnjax.final.use import panel_predictions
 from rnnjax.final.use import predictions
 from rnnjax.run import sweep
 import rnnjax
@@ -231,6 +232,15 @@ def test_predict_writes_h_rows_per_series_continuing_ds(tmp_path, held_out, give
   assert len(out['plot']['series']) == 4 and out['plot']['series'][0]['title'].startswith(
       tuple(IDS))
   assert 'best test sMAPE' in out['plot']['series'][0]['title']
+  # The scores it picks by are series_scores.csv's (the final model's, on test).
+  _, scored = _rows(os.path.join(workdir, 'series_scores.csv'))
+  final = {r[0]: (float(r[2]), float(r[3])) for r in scored if r[1] == 'final'}
+  tests = panel_predictions.tested(model)
+  for k in IDS:
+    assert (tests[k][2]['sMAPE'], tests[k][2]['MASE']) == pytest.approx(final[k], rel=1e-5)
+  mase = {k: tests[k][2]['MASE'] for k in IDS}
+  picks = panel_predictions.shown(IDS, mase, metric='MASE')  # --selection=mase's.
+  assert picks[0] == (min(mase, key=mase.get), f'best test MASE {min(mase.values()):.3f}')
   # Given a test file: from the end of train, ds continuing the train part's times.
   predictions.run(given[1], out_dir=str(tmp_path / 'b'), steps_ahead=6)
   _, rows = _rows(tmp_path / 'b' / 'forecast.csv')

@@ -8,8 +8,10 @@ forecast table, the few series it prints and draws.
   rows        forecast.csv: unique_id, ds (continuing each series' time column),
               forecast, lower_80, upper_80, lower_95, upper_95 (the levels asked)
   tested      the final model's forecast of each series' test part from its end of
-              train, and its sMAPE there (for choosing what to show, never the model)
-  shown       best and worst series by that sMAPE, and random ones
+              train, and its sMAPE and MASE there (for choosing what to show, never
+              the model)
+  shown       best and worst series by that sMAPE (by MASE for a model whose sweep
+              was ranked by MASE: --selection=mase), and random ones
 
 A model with input columns reads their past values with the target's (its histories
 hold them: the saved series', or the CSV's columns); their values after the histories
@@ -126,30 +128,40 @@ def smape(point, truth) -> np.ndarray:
 
 
 def tested(model) -> dict:
-  """id -> (forecast <float64>[h], test part <float64>[h], sMAPE) of the sweep's test
-  part, forecast by the final model from each series' end of train."""
+  """id -> (forecast <float64>[h], test part <float64>[h], {'sMAPE', 'MASE'}) of the
+  sweep's test part, forecast by the final model from each series' end of train."""
   ids, values, _ = panel_forecasting.saved_series(model.arrays)
   ahead = panel_forecasting.saved_ahead(model.arrays)
   point = model.forecast(stacked(ids, values, panel_forecasting.saved_inputs(model.arrays)),
                          model.transform['horizon'], levels=(),
                          future_inputs=None if ahead is None else dict(zip(ids, ahead)))['point']
   truth = model.arrays['test']
-  return {k: (p, t, s) for k, p, t, s in zip(ids, point, truth, smape(point, truth))}
+  mase = np.abs(point - truth).mean(axis=1) / panel_forecasting.panel_scales(
+      model.transform, values)
+  return {k: (p, t, {'sMAPE': s, 'MASE': m})
+          for k, p, t, s, m in zip(ids, point, truth, smape(point, truth), mase)}
 
 
-def shown(ids, scores: dict, *, seed: int = 0) -> list:
-  """[(id, label)]: the series with the best and the worst test sMAPE (`scores`, id ->
-  sMAPE; only the ids it holds), then RANDOM_SHOWN others drawn with `seed`."""
+def shown_metric(model) -> str:
+  """The test score `shown` picks by: MASE where the sweep ranked by it, else sMAPE."""
+  return 'MASE' if (model.manifest.get('selection') or {}).get('metric') == 'mase' else 'sMAPE'
+
+
+
+def shown(ids, scores: dict, *, seed: int = 0, metric: str = 'sMAPE') -> list:
+  """[(id, label)]: the series with the best and the worst test `metric` (`scores`, id
+  -> its value; only the ids it holds), then RANDOM_SHOWN others drawn with `seed`."""
   ranked = sorted((k for k in ids if k in scores), key=scores.get)
+  value = lambda k: f'test {metric} {scores[k]:.{1 if metric == "sMAPE" else 3}f}'
   picks = {}
   for key, which in ((ranked[:1], 'best'), (ranked[-1:], 'worst')):
     for k in key:
-      picks.setdefault(k, f'{which} test sMAPE {scores[k]:.1f}')
+      picks.setdefault(k, f'{which} {value(k)}')
   rest = [k for k in ids if k not in picks]
   rng = np.random.default_rng(seed)
   for i in sorted(rng.choice(len(rest), min(RANDOM_SHOWN, len(rest)), replace=False)):
     k = rest[i]
-    picks[k] = 'random' + (f', test sMAPE {scores[k]:.1f}' if k in scores else '')
+    picks[k] = 'random' + (f', {value(k)}' if k in scores else '')
   return list(picks.items())
 
 

@@ -265,7 +265,9 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels):
   ahead = [times_lib.future_times(t, steps) for t in times]
   header, rows = panel_predictions.rows(fc, ahead)
   tests = panel_predictions.tested(model)
-  picks = panel_predictions.shown(ids, {k: v[2] for k, v in tests.items()})
+  metric = panel_predictions.shown_metric(model)
+  picks = panel_predictions.shown(ids, {k: v[2][metric] for k, v in tests.items()},
+                                  metric=metric)
   lines = [panel_predictions.table(header, rows, [k for k, _ in picks])]
   lines += [f'note: {n}' for n in fc['notes']] + coverage_lines(model, levels)
   lines.append(f'{len(ids)} series x {steps} steps; model loaded in {loaded:.2f} s, '
