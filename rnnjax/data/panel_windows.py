@@ -130,7 +130,14 @@ def forecast_inputs(histories, *, lookback: int, horizon: int, season: int = 0,
           'level': np.stack([level_of(h, horizon) for h in histories]).astype(np.float32),
           'seasonal': np.stack([seasonal_factors(seasonal_figure(h, season), len(h),
                                                  lookback, horizon)
-                                for h in histories]).astype(np.float32)}
+                                for h in histories]).astype(np.float32),
+          'floor': np.asarray([floor_of(h) for h in histories], np.float32)}
+
+
+def floor_of(known) -> float:
+  """The least a forecast from the end of `known` may be: 0 for a series that never went
+  below 0 (sales, counts: a forecast below 0 is raised to 0), else -inf."""
+  return 0.0 if np.all(np.asarray(known) >= 0) else -np.inf
 
 
 def windows(panel, *, lookback: int, horizon: int,
@@ -146,7 +153,7 @@ def windows(panel, *, lookback: int, horizon: int,
   train part for test and refit), seasonal <float32>[N, lookback + horizon] (each
   point's seasonal index, `seasonal_factors`, from that same part). Validation and
   test also: series <int32>[S], weight <float32>[S] (one window per series, 0 for one
-  left out). 'refit': the training windows of the whole train part (targets up to its
+  left out), floor <float32>[S] (`floor_of` the part before the window). 'refit': the training windows of the whole train part (targets up to its
   end), for a refit. Train and refit also: by_age <int32>[N] (the windows, newest
   first) and age <int32>[N] (theirs, ascending: the points between a window's last
   target and the end of its series' part), for a member's `history`.
@@ -154,7 +161,7 @@ def windows(panel, *, lookback: int, horizon: int,
   per_window = ('x', 'y', 'level', 'mase_denom', 'seasonal')
   splits = {name: {k: [] for k in per_window} for name in ('train', 'refit')}
   for name in ('val', 'test'):
-    splits[name] = {k: [] for k in per_window + ('series', 'weight')}
+    splits[name] = {k: [] for k in per_window + ('series', 'weight', 'floor')}
   ages = {'train': [], 'refit': []}
   left_out = seasonal = 0
   all_inputs = panel.inputs or [None] * len(panel.train)
@@ -188,9 +195,10 @@ def windows(panel, *, lookback: int, horizon: int,
     add('val', val_origin, np.concatenate([val_y, np.full(horizon - len(val_y), val_y[-1])]),
         scale_val, figure_val)
     add('test', len(series), np.asarray(test[:horizon]), scale_test, figure_test)
-    for name, weight in (('val', float(usable)), ('test', 1.0)):
+    for name, weight, part in (('val', float(usable), known), ('test', 1.0, series)):
       splits[name]['series'].append(i)
       splits[name]['weight'].append(weight)
+      splits[name]['floor'].append(floor_of(part))
   if not splits['train']['x']:
     raise InputError(f'--lookback/--horizon: no series of {panel.path} is long enough for '
                      f'a training window of horizon {horizon} before its validation part')

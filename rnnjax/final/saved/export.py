@@ -177,7 +177,7 @@ def panel_intervals(info, before, groups, arrays, datas, folds: int, refit: bool
             for (_, fold), d in datas.items() if fold == folds - 1}
   val = next(iter(val_of.values()))  # Targets, scales and weights: every lookback's.
   forecasts = tuned.TunedModel(info, before, arrays).outputs(
-      lambda g: {k: val_of[g.lookback][k] for k in ('x', 'level', 'seasonal')})
+      lambda g: {k: val_of[g.lookback][k] for k in ('x', 'level', 'seasonal', 'floor')})
   arrays['residuals'] = intervals.scaled_residuals(val['y'][..., 0], forecasts,
                                                    val['mase_denom'], val['weight'])
   info['intervals'] = intervals.describe(arrays['residuals'], refit=refit, scaled=True)
