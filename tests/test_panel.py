@@ -134,6 +134,33 @@ def test_a_normalised_member_forecasts_a_scaled_series_scaled(normalization):
                          rtol=1e-3)
 
 
+def test_a_series_that_never_went_below_0_is_not_forecast_below_0(long_csv):
+  """A split's `floor`: 0 for a series whose known part never went below 0 (sales,
+  counts), -inf otherwise; the forecasts are raised to it, the training loss is not."""
+  rng = np.random.default_rng(5)
+  cfg = _cfg('none')
+  params = model.init_params(cfg.model, jax.random.key(2))
+  split = _split(rng)
+  split['x'] = rng.uniform(0, 1, split['x'].shape).astype(np.float32)
+  free = np.asarray(tasks.TASKS['panel'].outputs(cfg, params, split))
+  assert (free < 0).any() and (free > 0).any()  # This member forecasts both signs.
+  floor = np.asarray([0, -np.inf, 0, 0, -np.inf], np.float32)
+  got = np.asarray(tasks.TASKS['panel'].outputs(cfg, params, dict(split, floor=floor)))
+  np.testing.assert_array_equal(got, np.maximum(free, floor[:, None]))
+  loss = lambda s: float(tasks.TASKS['panel'].loss(cfg, params, None, s, None))
+  assert loss(dict(split, floor=floor)) == loss(split)
+  # The windows' floors: series 'b' dips below 0 before its validation origin.
+  p = panel.load(csv_path=long_csv[0], id_column='unique_id', time_column='ds',
+                 target_column='y', horizon=4)
+  p = dataclasses.replace(p, train=(p.train[0], np.r_[p.train[1][:3], -1.0,
+                                                      p.train[1][4:]], p.train[2]))
+  arrays, _ = panel_windows.windows(p, lookback=8, horizon=4, season=4)
+  for name in ('val', 'test'):
+    np.testing.assert_array_equal(arrays[name]['floor'], [0, -np.inf, 0])
+  inputs = panel_windows.forecast_inputs(p.train, lookback=8, horizon=4)
+  np.testing.assert_array_equal(inputs['floor'], [0, -np.inf, 0])
+
+
 def test_panel_scores_are_the_competitions_weighted_means():
   rng = np.random.default_rng(1)
   split = _split(rng)
