@@ -18,6 +18,9 @@ time that has no row gets one, empty (NaN), labelled in the style of the series'
 cells; the loaders fill and count it as an empty cell. Two rows of a series at one
 time, or a time off its series' grid (a Tuesday in a series of Mondays), are refused in
 one line naming --time_column. A column that is not all times is left in file order.
+With `to_end` (--fill=zero) a series whose rows stop early runs on, empty, to the last
+time of the file. `check_follows` holds a given test part to the period after its
+series' train part.
 """
 
 import re
@@ -30,8 +33,6 @@ from rnnjax.errors import InputError
 _MONTH_DAYS = 28 * 86400  # Steps at least this long are counted in calendar months.
 _MONDAY = np.datetime64('1970-01-05')  # Business days are counted from a Monday.
 _WHOLE = re.compile(r'[+-]?\d+')
-_UNITS = {'month': 'month', 'business day': 'business day', 'second': 'second',
-          'step': 'step'}
 
 
 def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = False) -> tuple:
@@ -156,7 +157,7 @@ def _describe(unit: str, step: int) -> str:
     return named[unit, step]
   if unit == 'second':
     return times_lib.duration(step)
-  return f'{step} {_UNITS[unit]}{"s" * (step != 1)}'
+  return f'{step} {unit}{"s" * (step != 1)}'
 
 
 def _label(unit: str, position: int, example: str) -> str:
