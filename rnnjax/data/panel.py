@@ -8,12 +8,11 @@ column, the target column and any input columns (`--id_column`, `--time_column`,
 known in advance, a promotion plan); a series' rows are put on the time column's grid
 (time_grid.py: sorted, absent periods put back empty), its gaps (empty cells) filled by
 linear interpolation within the series (or, `fill='zero'`, the target's with 0). A file
-without an id column is
-a panel of one series. The bundled panels (`PANELS`: the M1 and M3 competitions'
-yearly, quarterly, monthly and other series, see panels/README.md) come with their test
-part, the h points after each series' train part; a user's CSV gets one with
-`--test_path` (each series' next points: its target, and its future columns, which a
-test window reads; the other input columns are not read), else its last `horizon`
+without an id column is a panel of one series. The bundled panels (`PANELS`: the M1 and
+M3 competitions' yearly, quarterly, monthly and other series, see panels/README.md) come
+with their test part, the h points after each series' train part; a user's CSV gets one
+with `--test_path` (each series' next points: its target, and its future columns, which
+a test window reads; the other input columns are not read), else its last `horizon`
 points per series are held out as test.
 """
 
@@ -71,9 +70,8 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
   appearance) <float64>[n_i] with NaN gaps (with input or future columns, [n_i, 1 + C]:
   the target, then those columns) and its time cells, put on the time column's grid
   (time_grid.py: sorted, absent periods put back empty, with `to_end` up to the file's
-  last time too; the note says so), and the
-  number of empty target cells; `id_column` '' reads the whole file as one series
-  named after the file."""
+  last time too; the note says so), and the number of empty target cells; `id_column`
+  '' reads the whole file as one series named after the file."""
   every = tuple(input_columns) + tuple(future_columns)
   text = common.read_file(path, flag=flag, kind='a CSV file')
   rows = list(csv.reader(io.StringIO(text, newline='')))

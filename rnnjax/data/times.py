@@ -2,9 +2,10 @@
 
 The season of a user's file, unless given, is inferred from its time column where every
 step is one hour, day, business day (`skips_weekends`), week, month, quarter or year
-(`infer_season`): the usual season
-of such data (SEASONS), with a note saying what was chosen and from what, or why none
-was. `future_times` labels the steps of a forecast beyond the series' last time.
+(`infer_season`): the usual season of such data (SEASONS), with a note saying what was
+chosen and from what, or why none was. `future_times` labels the steps of a forecast
+beyond the series' last time; `parse` reads one time cell (time_grid.py reads a whole
+column with it).
 """
 
 import csv
@@ -18,8 +19,8 @@ from rnnjax.data import common
 # A time column's regular step -> (its name, the season forecasting users give such data:
 # statsforecast's and forecast::ets's seasonal periods; a week's 52.18 rounds to 52).
 # A yearly series has no season.
-SEASONS = {'hour': ('hourly', 24), 'day': ('daily', 7), 'business day': ('business-daily', 5),
-           'week': ('weekly', 52),
+SEASONS = {'hour': ('hourly', 24), 'day': ('daily', 7),
+           'business day': ('business-daily', 5), 'week': ('weekly', 52),
            'month': ('monthly', 12), 'quarter': ('quarterly', 4), 'year': ('yearly', 0)}
 _SECONDS = {3600: 'hour', 86400: 'day', 7 * 86400: 'week'}
 _MONTHS = {1: 'month', 3: 'quarter', 12: 'year'}

@@ -61,8 +61,8 @@ def history(model, csv_path: str = ''):
     return list(model.arrays['times']), series, model.transform['split_points'][1]
   targets, inputs = model.transform['target_columns'], model.transform['input_columns']
   time_column = model.transform.get('time_column', '')
-  with open(csv_path, encoding='utf-8-sig') as f:
-    header = [h.strip() for h in next(csv.reader(f), [])]
+  text = common.read_file(csv_path, flag='--csv_path', kind='a CSV file')
+  header = [h.strip() for h in next(csv.reader(io.StringIO(text)), [])]
   values, _, times, _ = forecast_data.read_series(
       csv_path, targets, input_columns=inputs, flag='--csv_path',
       time_column=time_column if time_column in header else '')
