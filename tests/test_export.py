@@ -326,6 +326,8 @@ def test_input_columns_need_their_future_values(tmp_path):
     rows = list(csv.reader(f))
   assert [r[0] for r in rows[1:]] == ['36', '37', '38']
   np.testing.assert_allclose([float(r[1]) for r in rows[1:]], fc['point'][:, 0], rtol=1e-6)
+  with pytest.raises(InputError, match=r'^--csv_path: .*nope\.csv: no such file$'):
+    _predict(workdir, tmp_path, csv_path=str(tmp_path / 'nope.csv'))
 
 
 def test_with_folds_the_saved_model_is_the_last_folds(tmp_path):
