@@ -269,5 +269,9 @@ def test_the_model_in_mlflow_reads_the_rows_after_each_history(shop):
   want = rnnjax.load(workdir).forecast(train, HORIZON, future_inputs=future)
   np.testing.assert_array_equal(table['forecast'].to_numpy().reshape(24, HORIZON),
                                 want['point'])
+  # Newest first: each series' rows ahead are still the ones after its history in time.
+  backwards = pyfunc.predict(None, frame.iloc[::-1], {'steps': HORIZON})
+  pd.testing.assert_frame_equal(backwards.sort_values(['unique_id', 'ds'], kind='stable')
+                                .reset_index(drop=True), table)
   with pytest.raises(InputError, match=r"^future_inputs: this model needs"):
     pyfunc.predict(None, train, {'steps': HORIZON})

@@ -97,6 +97,13 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
   return out_values, out_cells, note
 
 
+def positions(cells):
+  """<int64>[n]: each time cell counted in the column's unit (the module docstring's),
+  an order to sort rows by; None where a cell is not a time."""
+  unit, counted = _positions([[str(c).strip() for c in cells]])
+  return counted[0] if unit else None
+
+
 def check_follows(ids, before, after, *, path: str, flag: str) -> None:
   """Refuses, in one line naming `flag`, a series whose `after` cells (its given test
   part) do not start one step after its `before` cells (its train part) end, where both

@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 import rnnjax
+from rnnjax.data import time_grid
 from rnnjax.errors import InputError
 from rnnjax.final.saved import model_files
 from rnnjax.final.saved import panel_forecasting
@@ -130,6 +131,11 @@ def _panel_future(transform, frame):
     return frame, None
   keys = (frame[id_column].astype(str) if id_column in frame.columns else
           pd.Series(str(transform['ids'][0]), index=frame.index))
+  when = (time_grid.positions(frame[transform['time_column']].astype(str).tolist())
+          if transform['time_column'] in frame.columns else None)
+  if when is not None:  # Each series' rows in time order (series in order of first row).
+    order = np.lexsort((when, pd.factorize(keys)[0]))
+    frame, keys = frame.iloc[order], keys.iloc[order]
   known = frame[target].notna()
   # A row is ahead of its series' history when no later row of the series has a target.
   later = known[::-1].groupby(keys[::-1]).cummax()[::-1]
