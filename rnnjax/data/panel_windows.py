@@ -153,10 +153,11 @@ def windows(panel, *, lookback: int, horizon: int,
   train part for test and refit), seasonal <float32>[N, lookback + horizon] (each
   point's seasonal index, `seasonal_factors`, from that same part). Validation and
   test also: series <int32>[S], weight <float32>[S] (one window per series, 0 for one
-  left out), floor <float32>[S] (`floor_of` the part before the window). 'refit': the training windows of the whole train part (targets up to its
-  end), for a refit. Train and refit also: by_age <int32>[N] (the windows, newest
-  first) and age <int32>[N] (theirs, ascending: the points between a window's last
-  target and the end of its series' part), for a member's `history`.
+  left out) and floor <float32>[S] (`floor_of` the part before the window). 'refit':
+  the training windows of the whole train part (targets up to its end), for a refit.
+  Train and refit also: by_age <int32>[N] (the windows, newest first) and age
+  <int32>[N] (theirs, ascending: the points between a window's last target and the end
+  of its series' part), for a member's `history`.
   """
   per_window = ('x', 'y', 'level', 'mase_denom', 'seasonal')
   splits = {name: {k: [] for k in per_window} for name in ('train', 'refit')}
