@@ -75,7 +75,7 @@ def given(tmp_path_factory, held_out):
 def _series(csv_path):
   """id -> (values, times) of a long CSV, in file order."""
   ids, values, times, _, _ = panel.read_long(csv_path, id_column='unique_id',
-                                          time_column='ds', target_column='y', flag='t')
+                                             time_column='ds', target_column='y', flag='t')
   return {k: (v, t) for k, v, t in zip(ids, values, times)}
 
 

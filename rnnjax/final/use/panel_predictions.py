@@ -76,8 +76,8 @@ def future_rows(model, path: str) -> dict:
   header = [h.strip() for h in next(csv.reader(io.StringIO(text)), [])]
   present = [c for c in past if c in header]
   ids, rows, _, _, _ = _read(path, '--future_path', id_column=transform['id_column'],
-                          time_column=transform['time_column'], target_column='',
-                          input_columns=present, future_columns=known)
+                             time_column=transform['time_column'], target_column='',
+                             input_columns=present, future_columns=known)
   out = {}
   for key, v in zip(ids, rows):
     full = np.full((len(v), len(past) + len(known)), np.nan)
