@@ -204,6 +204,23 @@ def test_statistical_in_processes_equals_in_this_process():
   np.testing.assert_array_equal(pooled['AutoTheta'], alone['AutoTheta'])
 
 
+def test_intermittent_benchmarks_forecast_the_demand_rate_of_a_series_with_zeros():
+  """Croston's method and the aggregations forecast a flat rate between the nonzero
+  sales' size and 0 for a series with zeros; ETS does not know the zeros apart."""
+  pytest.importorskip('statsforecast')
+  rng = np.random.default_rng(3)
+  trains = [np.where(rng.random(60) < 0.7, 0.0, rng.uniform(5, 15, 60)) for _ in range(3)]
+  forecasts, notes = competition.statistical(trains, 4, 0, competition.INTERMITTENT,
+                                             n_jobs=1)
+  assert set(forecasts) == set(competition.INTERMITTENT) and not notes
+  for method, f in forecasts.items():
+    assert f.shape == (3, 4) and np.ptp(f, axis=1).max() < 1e-9, method  # Flat.
+    sizes = [v[v > 0].mean() for v in trains]
+    assert ((f[:, 0] > 0) & (f[:, 0] < sizes)).all(), method
+  with pytest.raises(ValueError, match="unknown methods \\['Prophet'\\]"):
+    competition.statistical(trains, 4, 0, ('Prophet',))
+
+
 def test_statistical_without_statsforecast_is_a_note(monkeypatch):
   monkeypatch.setitem(sys.modules, 'statsforecast', None)  # `import` then raises ImportError.
   forecasts, notes = competition.statistical(_short_series(), 3, 4)

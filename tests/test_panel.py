@@ -453,6 +453,9 @@ def test_statistical_benchmarks_are_scored_on_validation_from_its_origin(tmp_pat
     (dict(task='panel', combine='mode'), "^--combine: 'mode'"),
     (dict(task='classify', combine='median'), '^--combine: .* median for forecast'),
     (dict(task='panel', benchmarks=('AutoETS', 'Prophet')), "^--benchmarks: .*'Prophet'"),
+    (dict(task='panel', benchmarks=('ADIDA', 'Croston')),
+     "^--benchmarks: unknown model 'Croston'; expected some of AutoETS, AutoTheta, "
+     'AutoARIMA, CrostonOptimized, ADIDA, IMAPA$'),
     (dict(task='forecast', deseasonalize='1'), '^--deseasonalize: for --task=panel only'),
     (dict(task='classify', normalization='grid(robust,last)'), '^--normalization: for --task'),
     (dict(task='charlm', lookback='32'), '^--lookback: for --task=forecast or panel only'),

@@ -30,6 +30,10 @@ from rnnjax.data import common
 from rnnjax.errors import InputError
 
 STATISTICAL = ('AutoETS', 'AutoTheta', 'AutoARIMA')
+# statsforecast's models for intermittent series (sales with many zeros: Croston's method
+# with its smoothing optimised, and the temporal aggregations ADIDA and IMAPA), which
+# --benchmarks may name beside them.
+INTERMITTENT = ('CrostonOptimized', 'ADIDA', 'IMAPA')
 SUBMITTED_COLUMNS = ['unique_id', 'method', 'step', 'forecast']
 
 
@@ -150,7 +154,7 @@ def statistical(trains, h, season, methods=STATISTICAL, *, n_jobs=None):
     season: the season length (0 or 1: none). ETS and ARIMA keep at most
       classical.ETS_MAX_SEASON / ARIMA_MAX_SEASON seasonal states; a longer season is fitted
       without a seasonal component, with a note.
-    methods: names among STATISTICAL.
+    methods: names among STATISTICAL and INTERMITTENT.
     n_jobs: processes (default: every core); 1 fits in this process. Workers are spawned, not
       forked, so that a caller that has started JAX's threads can use them; a script that
       calls this needs the `if __name__ == '__main__':` guard (absl's entry points have it).
@@ -165,9 +169,10 @@ def statistical(trains, h, season, methods=STATISTICAL, *, n_jobs=None):
     forecasts) gets the naive forecast, with a note; a model that fits no series is left out,
     with a note. Without statsforecast: ({}, (a note saying how to install it,)).
   """
-  unknown = [m for m in methods if m not in STATISTICAL]
+  unknown = [m for m in methods if m not in STATISTICAL + INTERMITTENT]
   if unknown:
-    raise ValueError(f'statistical: unknown methods {unknown}; known: {", ".join(STATISTICAL)}')
+    raise ValueError(f'statistical: unknown methods {unknown}; known: '
+                     f'{", ".join(STATISTICAL + INTERMITTENT)}')
   try:
     import statsforecast  # pylint: disable=g-import-not-at-top  # Optional.
     del statsforecast  # Only whether it is there: the fits import its models.
@@ -221,6 +226,8 @@ def _fit_chunk(method, season, h, chunk):
       'AutoARIMA': lambda: sf_models.AutoARIMA(
           season_length=season if season <= classical.ARIMA_MAX_SEASON else 1,
           approximation=None),
+      'CrostonOptimized': sf_models.CrostonOptimized, 'ADIDA': sf_models.ADIDA,
+      'IMAPA': sf_models.IMAPA,
   }[method]
   out = []
   for v in chunk:

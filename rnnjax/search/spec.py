@@ -75,7 +75,8 @@ class SweepSpec(hparams.SpecStrings):
   benchmarks: tuple = _setting(('AutoETS', 'AutoTheta', 'AutoARIMA'), 'statsforecast models '
                                'fitted per series as a panel\'s benchmarks on validation '
                                'and test (with --classical_baselines); AutoARIMA takes '
-                               'minutes on a large monthly panel.')
+                               'minutes on a large monthly panel. For sales with many '
+                               'zeros: CrostonOptimized, ADIDA, IMAPA.')
   # classify
   train_path: str = _setting('', 'Your own UCR/UEA .ts training file.')
   test_path: str = _setting('', 'Your own UCR/UEA .ts test file (classify), or the '
@@ -245,10 +246,11 @@ def check(spec: SweepSpec):
   if spec.task == 'panel' and spec.difference:
     raise InputError('--difference: not for --task=panel (each window is normalised by '
                      'itself, as --normalization says)')
-  unknown = [m for m in spec.benchmarks if m not in competition.STATISTICAL]
+  known = competition.STATISTICAL + competition.INTERMITTENT
+  unknown = [m for m in spec.benchmarks if m not in known]
   if unknown:
     raise InputError(f'--benchmarks: unknown model {unknown[0]!r}; expected some of '
-                     f'{", ".join(competition.STATISTICAL)}')
+                     f'{", ".join(known)}')
   if spec.id_column and spec.task != 'panel':
     raise InputError(f'--id_column: a long CSV of many series is a panel; add --task=panel '
                      f'(this sweep is --task={spec.task})')
