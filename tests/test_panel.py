@@ -306,6 +306,7 @@ def test_selection_mase_keeps_ranks_and_chooses_by_validation_mase(tmp_path, lon
       ensemble='greedy', ensemble_size=3, selection='mase')
   summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
   assert summary['selection'] == {'metric': 'mase', 'mode': 'min'}
+  assert summary['plotted'] == 'mase'  # The figures draw what ranked, not OWA.
   members = summary['members']
   mase = {u: members[i]['val']['mase'] for i, u in enumerate(members.uids.tolist())}
   assert [mase[u] for u in summary['ranking']] == sorted(mase.values())

@@ -93,11 +93,13 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
         table.uids.tolist(), run_of.tolist(), row_of.tolist()) if r >= 0}
     final = final_model(spec, table.uids[testable].tolist(), runs, where, splits,
                         mesh=mesh, group_size=group_size, rename=rename)
+  # What figures draw, where it is not what tables show (engine/tasks/): the metric that
+  # ranked, where --selection named one.
+  plotted = selection if spec.selection else task.plotted
   summary = {'task': spec.task, 'search': spec.search,
              'selection': _selection(spec, selection),
              'display': task.display, 'display_mode': task.display_mode,
-             # What figures draw, where it is not what tables show (engine/tasks/).
-             **({'plotted': task.plotted} if task.plotted != task.display else {}),
+             **({'plotted': plotted} if plotted != task.display else {}),
              'members': table, 'ranking': table.uids[ranked].tolist(),
              'best': _best(table, testable), 'final': final, 'configs': configs,
              'best_by': by_value, 'baselines': data.baselines, 'data': data.info}
