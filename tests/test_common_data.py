@@ -25,7 +25,8 @@ def test_fill_gaps_interpolates_linearly_and_holds_ends():
   with pytest.raises(InputError, match="^x.csv: column 'b' has no values$"):
     common.fill_gaps(np.array([[1.0, np.nan], [2.0, np.nan]]), names, 'x.csv')
   # --fill=zero: the first column's gaps (the target's) are 0, the others interpolated.
-  np.testing.assert_allclose(common.fill_gaps(values, names, 'x.csv', zero=1),
+  np.testing.assert_allclose(common.fill_gaps(values, names, 'x.csv', fill='zero',
+                                              targets=1),
                              [[0, 1], [2, 3], [0, 5], [8, 7], [0, 9]])
 
 

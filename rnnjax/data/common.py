@@ -45,15 +45,17 @@ def read_file(path: str, *, flag: str = '', kind: str = 'a text file') -> str:
 FILLS = ('linear', 'zero')  # --fill: how a forecast's target gaps are filled.
 
 
-def fill_gaps(values: np.ndarray, names, where: str, *, zero: int = 0) -> np.ndarray:
+def fill_gaps(values: np.ndarray, names, where: str, *, fill: str = 'linear',
+              targets: int = 0) -> np.ndarray:
   """<float64>[T, C]: NaN gaps interpolated linearly in time per column; ends hold the
-  nearest value. The first `zero` columns' gaps are 0 instead (--fill=zero: a sales
-  export's absent week sold nothing). The input is left alone.
+  nearest value. With `fill` 'zero' (--fill=zero: a sales export's absent week sold
+  nothing) the first `targets` columns' gaps are 0 instead. The input is left alone.
 
   A column with no value at all raises InputError '{where}: {names[c]} has no values'.
   """
   filled = values.copy()
   t = np.arange(len(values))
+  zero = targets if fill == 'zero' else 0
   for c in range(values.shape[1]):
     ok = ~np.isnan(values[:, c])
     if c < zero:

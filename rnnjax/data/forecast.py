@@ -297,7 +297,7 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
   elif season < 0:
     season = default_season
   filled = common.fill_gaps(raw, [f'column {c!r}' for c in columns + inputs], path,
-                            zero=len(columns) if fill == 'zero' else 0)
+                            fill=fill, targets=len(columns))
   if origin_back:
     val_size, test_size = common.holdout_sizes(
         len(filled), val_size, test_size, fraction=DEFAULT_HOLDOUT_FRACTION,

@@ -144,7 +144,7 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
       to_end=fill == 'zero', **columns)
   names = ['the target'] + [f'input column {c!r}' for c in every]
   filled = [common.fill_gaps(v.reshape(len(v), -1), names, f'{train_path}: series {k!r}',
-                             zero=int(fill == 'zero')) for k, v in zip(ids, values)]
+                             fill=fill, targets=1) for k, v in zip(ids, values)]
   train = tuple(v[:, 0] for v in filled)
   inputs = tuple(v[:, 1:] for v in filled) if every else None
   test, test_inputs, notes = None, None, ()

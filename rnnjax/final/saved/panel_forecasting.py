@@ -65,7 +65,7 @@ def panel_histories(transform, given, what: str = 'histories') -> tuple:
     if np.any(np.isinf(v)):
       raise InputError(f'{what}: series {key!r} holds infinite values')
     v = common.fill_gaps(v, ['the target'] + [f'input column {c!r}' for c in columns],
-                         f'{what}: {key!r}', zero=int(transform.get('fill') == 'zero'))
+                         f'{what}: {key!r}', fill=transform.get('fill', 'linear'), targets=1)
     where = transform.get('positive') and panel.nonpositive([key], [v[:, 0]], [t])
     if where:
       raise InputError(f'{what}: {where}; this model\'s members take logs '

@@ -67,7 +67,7 @@ def history(model, csv_path: str = ''):
       csv_path, targets, input_columns=inputs, flag='--csv_path',
       time_column=time_column if time_column in header else '')
   values = common.fill_gaps(values, [f'column {c!r}' for c in model.columns], csv_path,
-                            zero=len(targets) if model.transform.get('fill') == 'zero' else 0)
+                            fill=model.transform.get('fill', 'linear'), targets=len(targets))
   model.check_history(values, what=f'--csv_path: {csv_path}')
   if time_column not in header:
     times = [str(i) for i in range(len(values))]
