@@ -10,7 +10,7 @@ import pytest
 from rnnjax.data import classical
 from rnnjax.data import common
 from rnnjax.data import forecast
-from rnnjax.data import times as times_lib
+from rnnjax.data.time import column as times_lib
 from rnnjax.engine import tasks
 from rnnjax.errors import InputError
 

@@ -187,7 +187,7 @@ def test_a_dict_and_a_dataframe_give_the_same_forecasts(held_out):
 
 def test_a_history_without_some_rows_forecasts_as_one_with_empty_cells(tmp_path, held_out):
   """Rows left out of a DataFrame or a CSV, the rest newest first: put back on the time
-  grid as gaps, filled as a history's empty cells are (data/time_grid.py)."""
+  grid as gaps, filled as a history's empty cells are (data/time/grid.py)."""
   pd = pytest.importorskip('pandas')
   _, workdir, csv_path = held_out
   model, whole = rnnjax.load(workdir), _series(csv_path)

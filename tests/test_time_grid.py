@@ -1,4 +1,4 @@
-"""A time column read as a grid (rnnjax/data/time_grid.py): rows sorted by time, absent
+"""A time column read as a grid (rnnjax/data/time/grid.py): rows sorted by time, absent
 periods put back as empty cells, for a panel and a single series alike."""
 
 import csv
@@ -8,8 +8,8 @@ import pytest
 
 from rnnjax.data import forecast
 from rnnjax.data import panel
-from rnnjax.data import time_grid
-from rnnjax.data import times
+from rnnjax.data.time import column as times
+from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
 from rnnjax.final.saved import panel_forecasting
 

@@ -1,1 +1,15 @@
-"""Loaders for the bundled datasets and users' own files."""
+"""Loaders for the bundled datasets and users' own files: every task's data as the engine
+sees it (split, scaled, windowed arrays), with the baselines scored on the same splits.
+
+  task_data        every task's data, by the spec's task and dataset
+  common           what the loaders share: splits, held-out sizes, filling gaps
+  forecast         one series (or a few target columns) from a CSV: windows, scaling
+  panel            many series in long format, read for one global model
+  panel_windows    a panel's windows, validation and test parts, floors
+  panel_baselines  a panel's benchmarks, forecast and scored as the competitions score them
+  competition      the M competitions' scores (sMAPE, MASE, OWA) and benchmarks
+  classical        automatic ETS and ARIMA for one series
+  classify, ts_file  sequence classification from UCR/UEA .ts files
+  text             character-level language modelling
+  time/            a time column: its cells, season and future labels (column); its grid
+"""

@@ -7,7 +7,7 @@ window's inputs are the `lookback` points before time t and its targets the `hor
 points from t on; a window belongs to the split that holds all of its targets (its
 inputs may reach back into the previous split, as they would when forecasting for
 real). Standardisation statistics come from the training part alone. Rows are put on
-the time column's grid (`read_series`, time_grid.py: sorted, absent periods put back as
+the time column's grid (`read_series`, time/grid.py: sorted, absent periods put back as
 empty cells). Gaps (empty cells) are filled by linear interpolation in time (or, with
 `fill='zero'`, the targets' with 0) and counted.
 
@@ -27,7 +27,7 @@ and MAE, MASE (Hyndman & Koehler 2006, "Another look at measures of forecast acc
 MAE over the in-sample MAE of the seasonal naive forecast on the training part.
 
 The season of a user's file, unless given, is inferred from its time column where every
-step is one hour, day, week, month, quarter or year (times.py's `infer_season`); a note
+step is one hour, day, week, month, quarter or year (time/column.py's `infer_season`); a note
 says what was chosen and from what. Bundled series keep the season they declare.
 """
 
@@ -41,8 +41,8 @@ import numpy as np
 
 from rnnjax.data import classical
 from rnnjax.data import common
-from rnnjax.data import time_grid
-from rnnjax.data import times
+from rnnjax.data.time import column as times
+from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
 
 DEFAULT_HOLDOUT_FRACTION = 0.15
@@ -136,7 +136,7 @@ def read_csv(path: str, columns, *, time_column: str = '', input_columns=(),
 def read_series(path: str, columns, *, time_column: str = '', input_columns=(),
                 flag: str = '') -> tuple:
   """(values <float64>[N, C] with NaN gaps, gaps, times [N] strings, note): `read_csv`'s
-  columns and the time column's cells, on its grid (time_grid.py: rows sorted by time,
+  columns and the time column's cells, on its grid (time/grid.py: rows sorted by time,
   absent periods put back as empty cells, which the note counts)."""
   raw, _ = read_csv(path, columns, time_column=time_column, input_columns=input_columns,
                     flag=flag)

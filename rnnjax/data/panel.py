@@ -6,7 +6,7 @@ A panel is a long-format CSV, one row per observation: a series id column, a tim
 column, the target column and any input columns (`--id_column`, `--time_column`,
 `--target_columns`, `--input_columns`: a product's price; `--future_columns`: those
 known in advance, a promotion plan); a series' rows are put on the time column's grid
-(time_grid.py: sorted, absent periods put back empty), its gaps (empty cells) filled by
+(time/grid.py: sorted, absent periods put back empty), its gaps (empty cells) filled by
 linear interpolation within the series (or, `fill='zero'`, the target's with 0). A file
 without an id column is a panel of one series. The bundled panels (`PANELS`: the M1 and
 M3 competitions' yearly, quarterly, monthly and other series, see panels/README.md) come
@@ -25,7 +25,7 @@ import numpy as np
 
 from rnnjax.data import common
 from rnnjax.data import forecast
-from rnnjax.data import time_grid
+from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
 
 # Bundled panels: name -> (season, horizon). Files panels/{name}_{train,test}.csv.
@@ -69,7 +69,7 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
   """(ids, values, times, gaps, note) of a long CSV: per series (in order of first
   appearance) <float64>[n_i] with NaN gaps (with input or future columns, [n_i, 1 + C]:
   the target, then those columns) and its time cells, put on the time column's grid
-  (time_grid.py: sorted, absent periods put back empty, with `to_end` up to the file's
+  (time/grid.py: sorted, absent periods put back empty, with `to_end` up to the file's
   last time too; the note says so), and the number of empty target cells; `id_column`
   '' reads the whole file as one series named after the file."""
   every = tuple(input_columns) + tuple(future_columns)

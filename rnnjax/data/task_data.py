@@ -22,7 +22,7 @@ from rnnjax.data import panel
 from rnnjax.data import panel_baselines
 from rnnjax.data import panel_windows
 from rnnjax.data import text
-from rnnjax.data import times
+from rnnjax.data.time import column as times
 from rnnjax.errors import InputError
 
 TASKS = ('forecast', 'classify', 'charlm', 'panel')

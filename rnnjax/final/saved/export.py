@@ -28,7 +28,7 @@ from rnnjax.data import competition
 from rnnjax.data import forecast
 from rnnjax.data import panel
 from rnnjax.data import task_data
-from rnnjax.data import times as times_lib
+from rnnjax.data.time import column as times_lib
 from rnnjax.engine import distributed
 from rnnjax.engine import gather
 from rnnjax.engine import population as pop

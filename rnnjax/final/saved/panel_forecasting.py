@@ -15,8 +15,8 @@ import numpy as np
 from rnnjax.data import common
 from rnnjax.data import panel
 from rnnjax.data import panel_windows
-from rnnjax.data import time_grid
-from rnnjax.data import times as times_lib
+from rnnjax.data.time import column as times_lib
+from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
 from rnnjax.final.saved import intervals
 
@@ -104,7 +104,7 @@ def _long_frame(transform, frame, what: str) -> list:
   values = [values[rows] for rows in groups]
   if times is None:
     return [(key, v, None) for key, v in zip(ids, values)]
-  # On the time grid, as a CSV's rows are (data/time_grid.py).
+  # On the time grid, as a CSV's rows are (data/time/grid.py).
   values, cells, _ = time_grid.regularize(ids, values, [list(times[rows]) for rows in groups],
                                           path=what, column=time_column,
                                           to_end=transform.get('fill') == 'zero')

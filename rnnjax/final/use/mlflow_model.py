@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 import rnnjax
-from rnnjax.data import time_grid
+from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
 from rnnjax.final.saved import model_files
 from rnnjax.final.saved import panel_forecasting

@@ -17,7 +17,7 @@ import numpy as np
 from rnnjax.data import classify
 from rnnjax.data import common
 from rnnjax.data import forecast as forecast_data
-from rnnjax.data import times as times_lib
+from rnnjax.data.time import column as times_lib
 from rnnjax.errors import InputError
 from rnnjax.final.saved import model_files
 from rnnjax.final.use import panel_predictions

@@ -27,7 +27,7 @@ import re
 
 import numpy as np
 
-from rnnjax.data import times as times_lib
+from rnnjax.data.time import column as times_lib
 from rnnjax.errors import InputError
 
 _MONTH_DAYS = 28 * 86400  # Steps at least this long are counted in calendar months.

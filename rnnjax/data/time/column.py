@@ -4,7 +4,7 @@ The season of a user's file, unless given, is inferred from its time column wher
 step is one hour, day, business day (`skips_weekends`), week, month, quarter or year
 (`infer_season`): the usual season of such data (SEASONS), with a note saying what was
 chosen and from what, or why none was. `future_times` labels the steps of a forecast
-beyond the series' last time; `parse` reads one time cell (time_grid.py reads a whole
+beyond the series' last time; `parse` reads one time cell (time/grid.py reads a whole
 column with it).
 """
 
@@ -140,7 +140,7 @@ def _regular_step(times) -> tuple[str, str]:
     regular = seconds == k
     step, unit = _SECONDS.get(k, ''), duration(k)
     if k == 86400 and (stamps == days).all() and skips_weekends(days):
-      # Trading days: a weekend is not a period (time_grid.py reads them so too).
+      # Trading days: a weekend is not a period (time/grid.py reads them so too).
       regular = np.diff(np.busday_count(days[0], days)) == 1
       step, unit = 'business day', 'one business day'
   if not regular.all():
