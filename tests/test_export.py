@@ -418,6 +418,24 @@ def test_a_damaged_model_directory_is_one_line_naming_the_file(tmp_path, forecas
   assert not (tmp_path / 'out').exists()
 
 
+def test_each_model_refuses_what_its_task_does_not_do_in_one_line(forecast_run,
+                                                                  classify_run):
+  forecaster, classifier = rnnjax.load(forecast_run[1]), rnnjax.load(classify_run[1])
+  for call, message in (
+      (lambda: classifier.columns, '^columns: this is a classify model, not a '
+       'single-series forecaster or a panel forecaster$'),
+      (lambda: classifier.forecast(np.ones(30), 2), '^forecast: this is a classify model'),
+      (lambda: forecaster.predict([np.ones(3)]), '^sequences: this is a forecast model, '
+       'not a classifier$'),
+      (lambda: forecaster.evaluate_cases([np.ones(3)], ['a']), '^sequences: this is a '
+       'forecast model'),
+      (lambda: forecaster.evaluate_panel(), '^evaluate_panel: this is a forecast model'),
+      (lambda: forecaster.bits_per_char('ab'), '^text: this is a forecast model, not a '
+       'character model$')):
+    with pytest.raises(InputError, match=message):
+      call()
+
+
 def test_a_bare_array_is_not_read_as_a_list_of_cases(classify_run):
   """One case [T, C] alone would iterate as T cases of one step (with one channel, the
   old answer: T rows of probabilities, no error); a 2-D array may as well be [N, T]."""

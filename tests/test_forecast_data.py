@@ -258,13 +258,17 @@ def test_quarterly_time_column_gives_season_4(tmp_path, times):
                         '--season sets it',)
 
 
-def test_irregular_time_column_gives_no_season_and_says_so(tmp_path):
+def test_a_monthly_date_off_the_usual_day_is_read_as_its_month(tmp_path):
+  # As the time grid reads it (the day of a monthly date is not read): the season is
+  # still inferred, and the point is July's.
   times = [f'{month}-01' for month in _monthly()]
-  times[30] = '1992-07-15'  # One date off the first-of-the-month steps.
+  times[30] = '1992-07-15'
   data = _load_user(_user_csv(tmp_path, times))
-  assert data.notes == ("season: none, the time column 'date' is irregular ('1992-06-01' "
-                        "to '1992-07-15' is not 1 month); --season sets it",)
-  assert 'seasonal_naive' not in data.baselines and data.season == 0
+  assert data.notes == ("season: 12, inferred from the monthly time column 'date'; "
+                        '--season sets it',)
+  assert 'seasonal_naive' in data.baselines and data.season == 12
+  np.testing.assert_array_equal(data.series, _load_user(_user_csv(
+      tmp_path, [f'{month}-01' for month in _monthly()])).series)
 
 
 @pytest.mark.parametrize('season', [0, 4])

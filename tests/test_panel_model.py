@@ -283,6 +283,14 @@ def test_bad_input_is_one_line(tmp_path, held_out):
     model.forecast({'a': [], 'b': [1.0]}, 2)
   with pytest.raises(InputError, match='^histories: give a long DataFrame'):
     model.forecast(np.ones(5), 2)
+  # What other tasks' models do is refused in one line naming it, not a KeyError.
+  assert (model.columns, model.num_targets) == (['y'], 1)
+  for call, name in ((lambda: model.check_history(np.ones(9)), 'history'),
+                     (lambda: model.backtest(np.ones(9), [5]), 'series'),
+                     (lambda: model.predict([np.ones(3)]), 'sequences'),
+                     (lambda: model.sample('ab'), 'prompt')):
+    with pytest.raises(InputError, match=f'^{name}: this is a panel model, not a '):
+      call()
   with pytest.raises(InputError, match='^--future_path: this model was swept without input '
                      'columns: .* takes no --future_path'):
     predictions.run(workdir, future_path=csv_path)

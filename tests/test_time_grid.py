@@ -54,14 +54,21 @@ def test_rows_are_sorted_by_time():
   assert 'rows sorted by time' in note and '1 absent period (a month)' in note
 
 
-@pytest.mark.parametrize('cells', [
-    ['1', '2', '3', '4'], ['2020-01', '2020-02', '2020-03'], ['a', 'c', 'b'],
-    ['2020-01', '', '2020-03'], ['1', '2'],
+@pytest.mark.parametrize('cells, odd', [
+    (['1', '2', '3', '4'], None), (['2020-01', '2020-02', '2020-03'], None), (['1', '2'], None),
+    (['a', 'c', 'b'], 'a'), (['2020-01', '', '2020-03'], ''),
+    (['08/1994', '07/1994', '06/1994'], '08/1994'),
 ])
-def test_a_regular_or_unread_column_is_left_as_it_is(cells):
+def test_a_regular_or_unread_column_is_left_as_it_is(cells, odd):
   out, labels, note = _grid(cells)
-  assert labels == cells and note == ''
+  assert labels == cells
   np.testing.assert_array_equal(out, np.arange(len(cells)))
+  if odd is None:
+    assert note == ''
+  else:  # Not sorted, not checked: the log says so, naming the first cell it cannot read.
+    assert note.startswith(f"--time_column 't' of f.csv: {odd!r} is not read as a time")
+    assert note.endswith('rows are read in file order, neither sorted nor checked for '
+                         'absent periods')
 
 
 @pytest.mark.parametrize('cells, message', [
@@ -191,7 +198,38 @@ def test_business_days_have_a_season_of_five_and_continue_past_the_weekend():
   days = [str(d) for d in np.busday_offset('2024-01-01', np.arange(12))]
   assert times.infer_season(days, 'day')[0] == 5
   assert days[-1] == '2024-01-16'
-  assert times.future_times(days[:10], 3) == ['2024-01-15', '2024-01-16', '2024-01-17']
+  assert time_grid.future_times([days[:10]], 3) == [['2024-01-15', '2024-01-16',
+                                                     '2024-01-17']]
   calendar = [str(np.datetime64('2024-01-01') + t) for t in range(10)]  # With weekends.
   assert times.infer_season(calendar, 'day')[0] == 7
-  assert times.future_times(calendar, 2) == ['2024-01-11', '2024-01-12']
+  assert time_grid.future_times([calendar], 2) == [['2024-01-11', '2024-01-12']]
+
+
+@pytest.mark.parametrize('cells, want', [
+    # Monthly dates on the first, on month ends, on the 30th (February's and April's
+    # last days are not read as month ends), on the 28th.
+    ([['2018-01-01', '2018-02-01', '2021-04-01']], [['2021-05-01', '2021-06-01', '2021-07-01']]),
+    ([['2021-02-28', '2021-03-31', '2021-04-30']], [['2021-05-31', '2021-06-30', '2021-07-31']]),
+    ([['2021-01-30', '2021-02-28', '2021-03-30', '2021-04-30']],
+     [['2021-05-30', '2021-06-30', '2021-07-30']]),
+    ([['2021-01-28', '2021-02-28']], [['2021-03-28', '2021-04-28', '2021-05-28']]),
+    # Quarters in each series' own writing, a one-row series on the panel's step.
+    ([['1980-Q1', '1980-Q2'], ['1990 Q4']], [['1980-Q3', '1980-Q4', '1981-Q1'],
+                                            ['1991 Q1', '1991 Q2', '1991 Q3']]),
+    ([['1990', '1991']], [['1992', '1993', '1994']]),
+    ([['2019-01-01', '2020-01-01']], [['2021-01-01', '2022-01-01', '2023-01-01']]),
+    ([['1994-07-01 00:00:00', '1994-08-01 00:00:00']],
+     [['1994-09-01 00:00:00', '1994-10-01 00:00:00', '1994-11-01 00:00:00']]),
+    ([['2024-01-01 22:00', '2024-01-01 23:00']],
+     [['2024-01-02 00:00', '2024-01-02 01:00', '2024-01-02 02:00']]),
+    # Weekly, each series on its own weekday; the one-row series weekly too.
+    ([['2021-01-04', '2021-01-11'], ['2021-01-06']],
+     [['2021-01-18', '2021-01-25', '2021-02-01'], ['2021-01-13', '2021-01-20', '2021-01-27']]),
+    ([['7', '8'], ['3']], [['9', '10', '11'], ['4', '5', '6']]),
+    # Nothing to continue: not times, one time in all, no time.
+    ([['a', 'b']], [['+1', '+2', '+3']]),
+    ([['2020-01'], ['2020-03']], [['+1', '+2', '+3'], ['+1', '+2', '+3']]),
+    ([['2020-01', '2020-02'], []], [['2020-03', '2020-04', '2020-05'], ['+1', '+2', '+3']]),
+])
+def test_future_times_continue_each_series_on_the_panels_step_in_its_own_writing(cells, want):
+  assert time_grid.future_times(cells, 3) == want

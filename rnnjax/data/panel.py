@@ -93,8 +93,10 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
     if not any(cell.strip() for cell in row):
       continue
     cell = lambda i: row[i].strip() if i is not None and i < len(row) else ''
-    key = cell(i_id) if id_column else path.rsplit('/', 1)[-1].rsplit('.', 1)[0]
-    if id_column and not key:
+    # An id as written: ' a' and 'a' are two series, as pandas reads them.
+    key = (row[i_id] if i_id < len(row) else '') if id_column else (
+        path.rsplit('/', 1)[-1].rsplit('.', 1)[0])
+    if id_column and not key.strip():
       raise InputError(f'{path}: line {r + 2}: empty --id_column {id_column!r}')
     point = []
     for i, column in read:

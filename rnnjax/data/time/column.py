@@ -1,11 +1,10 @@
-"""A series' time column: reading it, inferring its season, continuing it into the future.
+"""A series' time column: reading its cells, inferring its season.
 
 The season of a user's file, unless given, is inferred from its time column where every
 step is one hour, day, business day (`skips_weekends`), week, month, quarter or year
 (`infer_season`): the usual season of such data (SEASONS), with a note saying what was
-chosen and from what, or why none was. `future_times` labels the steps of a forecast
-beyond the series' last time; `parse` reads one time cell (time/grid.py reads a whole
-column with it).
+chosen and from what, or why none was. `parse` reads one time cell (time/grid.py reads a
+whole column with it, and labels the steps of a forecast beyond a series' last time).
 """
 
 import csv
@@ -38,30 +37,6 @@ def read_times(path: str, time_column: str) -> list:
   return [row[index].strip() if index < len(row) else '' for row in rows[1:]]
 
 
-def future_times(times, steps: int) -> list:
-  """`steps` times after `times` (strings), continuing their last spacing: months
-  ('1994-08' -> '1994-09'), dates ('2001-12-29' + 7 days; business days after dates
-  that skip weekends: Friday, then Monday), whole numbers; otherwise
-  '+1', '+2', ... (also with fewer than two times)."""
-  times = [str(t) for t in times]
-  ahead = range(1, steps + 1)
-  if len(times) < 2:
-    return [f'+{k}' for k in ahead]
-  try:
-    if all(len(t) == 7 for t in times[-2:]):
-      before, last = (np.datetime64(t, 'M') for t in times[-2:])
-      return [str(last + k * (last - before)) for k in ahead]
-    if all(len(t) == 10 for t in times[-2:]):
-      before, last = (np.datetime64(t, 'D') for t in times[-2:])
-      if _trading_days(times):
-        return [str(np.busday_offset(last, k)) for k in ahead]
-      return [str(last + k * (last - before)) for k in ahead]
-    before, last = int(times[-2]), int(times[-1])
-    return [str(last + k * (last - before)) for k in ahead]
-  except ValueError:
-    return [f'+{k}' for k in ahead]
-
-
 def parse(cell: str):
   """np.datetime64[s] of a time cell that is an ISO date or time (2001, 2001-12,
   2001-12-31, 2001-12-31 23:00[:00]) or a quarter (2001-Q4: its first month), else None."""
@@ -84,16 +59,6 @@ def skips_weekends(days) -> bool:
   return (bool(np.is_busday(days).all())
           and bool(((np.diff(days).astype(np.int64) == 3)
                     & (np.diff(np.busday_count(days[0], days)) == 1)).any()))
-
-
-def _trading_days(times) -> bool:
-  """Whether the last of dates (strings) are business days (`skips_weekends`), the last
-  two one business day apart."""
-  try:
-    days = np.array(times[-10:], 'datetime64[D]')
-  except ValueError:
-    return False
-  return skips_weekends(days) and int(np.busday_count(days[-2], days[-1])) == 1
 
 
 def infer_season(times, time_column: str) -> tuple[int, str]:
@@ -127,13 +92,10 @@ def _regular_step(times) -> tuple[str, str]:
     return '', f'is irregular ({times[i]!r} to {times[i + 1]!r} is not a step forward)'
   days, months = stamps.astype('datetime64[D]'), stamps.astype('datetime64[M]')
   if (stamps == days).all() and np.median(seconds) >= 28 * 86400:
-    # Calendar months (their lengths differ): k months a step, each time on the same
-    # day of its month or on its month's last day.
+    # Calendar months (their lengths differ): k months a step, the day of the month
+    # not read (time/grid.py reads a monthly date as its month too).
     k = int(np.median(np.diff(months.astype(np.int64))))
-    day = (days - months).astype(np.int64)
-    last = (days + 1).astype('datetime64[M]') != months
-    on_day = last if last.mean() > 0.5 else day == np.bincount(day).argmax()
-    regular = (np.diff(months.astype(np.int64)) == k) & on_day[:-1] & on_day[1:]
+    regular = np.diff(months.astype(np.int64)) == k
     step, unit = _MONTHS.get(k, ''), f'{k} month{"s" if k > 1 else ""}'
   else:
     k = int(np.median(seconds))

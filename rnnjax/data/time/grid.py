@@ -20,7 +20,7 @@ time, or a time off its series' grid (a Tuesday in a series of Mondays), are ref
 one line naming --time_column. A column that is not all times is left in file order.
 With `to_end` (--fill=zero) a series whose rows stop early runs on, empty, to the last
 time of the file. `check_follows` holds a given test part to the period after its
-series' train part.
+series' train part; `future_times` labels the periods after each series' last time.
 """
 
 import re
@@ -44,8 +44,13 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
   if not column:
     return values, cells, ''
   unit, positions = _positions([[str(c).strip() for c in series] for series in cells])
-  if unit is None:  # Not all times: rows stay in file order.
-    return values, cells, ''
+  if unit is None:  # Not all times: rows stay in file order, and the log says so.
+    odd = next(str(c).strip() for series in cells for c in series
+               if times_lib.parse(str(c).strip()) is None)
+    return values, cells, (
+        f'--time_column {column!r} of {path}: {odd!r} is not read as a time (ISO dates '
+        'such as 2001-12-31 or 2001-12, quarters such as 2001-Q4, or step numbers are): '
+        'rows are read in file order, neither sorted nor checked for absent periods')
   order = [np.argsort(p, kind='stable') for p in positions]
   step = _step([p[o] for p, o in zip(positions, order)])
   if not step:  # One time per series: no spacing to read.
@@ -104,19 +109,61 @@ def positions(cells):
   return counted[0] if unit else None
 
 
-def check_follows(ids, before, after, *, path: str, flag: str) -> None:
+def future_times(cells, steps: int) -> list:
+  """Per series, the labels of the `steps` periods after its last time cell (`cells`: per
+  series, its time strings in time order), counted on the grid every series shares (its
+  step read over all of them, so a one-row series of a weekly panel continues weekly)
+  and written as the series' own cells are: '2001-12-31' -> '2002-01-31', '2001-Q4' ->
+  '2002-Q1', Friday -> Monday for business days, 7 -> 8. '+1', '+2', ... where a cell is
+  not a time, a series has none, or no series has two."""
+  plain = [f'+{k}' for k in range(1, steps + 1)]
+  cells = [[str(c).strip() for c in series] for series in cells]
+  unit, positions = _positions(cells)
+  step = _step([np.sort(p) for p in positions]) if unit else 0
+  if not step:
+    return [list(plain) for _ in cells]
+  out = []
+  for series, p in zip(cells, positions):
+    if not len(p):
+      out.append(list(plain))
+      continue
+    example = _month_example(series) if unit == 'month' else series[-1]
+    out.append([_label(unit, p[-1] + k * step, example) for k in range(1, steps + 1)])
+  return out
+
+
+def _month_example(series) -> str:
+  """A cell of a series counted in months whose day `_label` copies (a month's last day
+  read as 'the last day'): its last cell where every date is its month's last day, else
+  the last on the commonest day of the month that is not a month's last day (a series
+  on the 28th, or the 30th, whose last time is February's 28th or April's 30th goes on
+  on the 28th or the 30th, not on the next month's last day)."""
+  if len(series[-1]) < 10:
+    return series[-1]
+  days = np.array([c[:10] for c in series], 'datetime64[D]')
+  month_end = (days + 1).astype('datetime64[M]') != days.astype('datetime64[M]')
+  day = (days - days.astype('datetime64[M]')).astype(np.int64)
+  if month_end.all():
+    return series[-1]
+  usual = np.flatnonzero(~month_end & (day == np.bincount(day[~month_end]).argmax()))
+  return series[int(usual[-1])]
+
+
+def check_follows(ids, before, after, *, path: str, flag: str,
+                  last: str = 'its last train time') -> None:
   """Refuses, in one line naming `flag`, a series whose `after` cells (its given test
-  part) do not start one step after its `before` cells (its train part) end, where both
-  are times on one grid."""
+  part, or its future rows) do not start one step after its `before` cells (its train
+  part, or its history: `last` names its last time) end, where both are times on one
+  grid. An id of None is a file's one series."""
   cells = [[str(c).strip() for c in (*b, *a)] for b, a in zip(before, after)]
   unit, positions = _positions(cells)
   step = _step(positions) if unit else 0
   for key, b, c, p in zip(ids, before, cells, positions if step else ()):
     n = len(b)
     if 0 < n < len(p) and p[n] - p[n - 1] != step:
-      raise InputError(f'{flag}: series {key!r} of {path} starts at {c[n]!r}, not the '
-                       f'step ({_describe(unit, step)}) after its last train time '
-                       f'{c[n - 1]!r}')
+      where = path if key is None else f'series {key!r} of {path}'
+      raise InputError(f'{flag}: {where} starts at {c[n]!r}, not the step '
+                       f'({_describe(unit, step)}) after {last} {c[n - 1]!r}')
 
 
 def _step(positions) -> int:
@@ -184,10 +231,10 @@ def _label(unit: str, position: int, example: str) -> str:
     first = np.datetime64(f'{year}-{month + 1:02d}', 'M')
     last_day = int(((first + 1).astype('datetime64[D]') - first.astype('datetime64[D]'))
                    .astype(np.int64))
-    day = np.datetime64(example, 'D')
+    day = np.datetime64(example[:10], 'D')
     on_last = (day + 1).astype('datetime64[M]') != day.astype('datetime64[M]')
     wanted = last_day if on_last else min(int(example[8:10]), last_day)
-    return f'{year}-{month + 1:02d}-{wanted:02d}'
+    return f'{year}-{month + 1:02d}-{wanted:02d}{example[10:]}'  # Midnight kept as written.
   if unit == 'business day':
     return str(np.busday_offset(_MONDAY, int(position)))  # 'YYYY-MM-DD'.
   stamp = np.datetime64(int(position), 's')

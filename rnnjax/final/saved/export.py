@@ -28,7 +28,7 @@ from rnnjax.data import competition
 from rnnjax.data import forecast
 from rnnjax.data import panel
 from rnnjax.data import task_data
-from rnnjax.data.time import column as times_lib
+from rnnjax.data.time import grid as time_grid
 from rnnjax.engine import distributed
 from rnnjax.engine import gather
 from rnnjax.engine import population as pop
@@ -148,8 +148,7 @@ def panel_arrays(spec, data) -> tuple[dict, dict]:
         flag='--test_path', to_end=held_out and transform.get('fill') == 'zero', **columns)
     test_times = dict(zip(ids, times))
   except InputError:  # Columns the transform does not name: the labels predict would give.
-    test_times = {k: times_lib.future_times(t, horizon)
-                  for k, t in zip(whole.ids, whole.times)}
+    test_times = dict(zip(whole.ids, time_grid.future_times(whole.times, horizon)))
   arrays = {
       'ids': np.asarray(whole.ids, str),
       'offsets': np.cumsum([0] + [len(v) for v in whole.train]).astype(np.int64),

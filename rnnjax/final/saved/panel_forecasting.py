@@ -15,7 +15,6 @@ import numpy as np
 from rnnjax.data import common
 from rnnjax.data import panel
 from rnnjax.data import panel_windows
-from rnnjax.data.time import column as times_lib
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
 from rnnjax.final.saved import intervals
@@ -212,7 +211,7 @@ def panel_forecast(transform, arrays, outputs, given, steps: int, levels,
     notes.append(f'steps past the horizon ({transform["horizon"]}) feed the forecasts '
                  'back as history')
   return {'ids': ids, 'point': point, 'lower': lower, 'upper': upper, 'notes': notes,
-          'times': [times_lib.future_times(t or [], steps) for t in times]}
+          'times': time_grid.future_times([t or [] for t in times], steps)}
 
 
 def saved_series(arrays, *, with_test: bool = False) -> tuple[list, list, list]:

@@ -101,12 +101,26 @@ class TunedModel:
 
   @property
   def num_targets(self) -> int:
-    return len(self.transform['target_columns'])
+    self._task_is(('forecast', 'panel'), 'num_targets')
+    return 1 if self.task == 'panel' else len(self.transform['target_columns'])
 
   @property
   def columns(self) -> list:
-    """The columns a history holds, in order: the targets, then the input columns."""
+    """The columns a history holds, in order: the targets, then the input columns (a
+    panel's: its target, then its past and its future input columns)."""
+    self._task_is(('forecast', 'panel'), 'columns')
+    if self.task == 'panel':
+      return ([self.transform['target_column']]
+              + panel_forecasting.input_columns(self.transform))
     return forecasting.columns(self.transform)
+
+  def _task_is(self, tasks, what: str) -> None:
+    """Refuses, in one line naming `what`, a use this model's task does not have."""
+    if self.task not in tasks:
+      kinds = {'forecast': 'a single-series forecaster', 'panel': 'a panel forecaster',
+               'classify': 'a classifier', 'charlm': 'a character model'}
+      raise InputError(f'{what}: this is a {self.task} model, not '
+                       + ' or '.join(kinds[t] for t in tasks))
 
   def _need(self) -> int:
     return forecasting.points_needed(self.transform, [g.lookback for g in self._groups])
@@ -123,6 +137,7 @@ class TunedModel:
 
   def check_history(self, history, *, what='history'):
     """<float64>[N, C]: `history` checked (columns, enough finite rows); `what` names it."""
+    self._task_is(('forecast',), what)
     return forecasting.check_history(self.transform, self._need(), history, what)
 
   def forecast(self, history, steps: int, *, future_inputs=None, levels=DEFAULT_LEVELS):
@@ -146,8 +161,7 @@ class TunedModel:
       {'point': <float64>[steps, C_out], 'lower' and 'upper': {level: <float64>[steps,
       C_out]}, 'notes': [str]} (see intervals.py for how the intervals are made).
     """
-    if self.task not in ('forecast', 'panel'):
-      raise InputError(f'forecast: this is a {self.task} model')
+    self._task_is(('forecast', 'panel'), 'forecast')
     if int(steps) < 1:
       raise InputError(f'steps: {steps} must be >= 1')
     for level in levels:
@@ -237,6 +251,7 @@ class TunedModel:
   def panel_test_forecasts(self) -> tuple[np.ndarray, dict]:
     """(<float64>[S, horizon], the split they are scored on): the forecasts of the
     sweep's test part from the end of each train part, which the summary scored."""
+    self._task_is(('panel',), 'panel_test_forecasts')
     values, inputs, ahead, split = panel_forecasting.panel_scored(self.transform,
                                                                  self.arrays)
     return self._panel_outputs(values, inputs, ahead), split
@@ -247,6 +262,7 @@ class TunedModel:
     `future_inputs` as `forecast`'s, for a model with future columns). Neither given:
     the sweep's test part from the end of each train part, with its OWA: the summary's
     final test figures."""
+    self._task_is(('panel',), 'evaluate_panel')
     values, inputs, ahead, split = panel_forecasting.panel_scored(
         self.transform, self.arrays, histories, futures, future_inputs)
     return self._metrics(self._panel_outputs(values, inputs, ahead), split)
@@ -254,8 +270,7 @@ class TunedModel:
   # Classification.
 
   def _sequences(self, sequences, what='sequences'):
-    if self.task != 'classify':
-      raise InputError(f'{what}: this is a {self.task} model, not a classifier')
+    self._task_is(('classify',), what)
     return cases.padded(self.transform, sequences, what)
 
   def predict_proba(self, sequences) -> np.ndarray:
@@ -266,11 +281,12 @@ class TunedModel:
 
   def predict(self, sequences) -> list:
     """The most probable class label of each case (labels as in the training file)."""
-    classes = self.transform['classes']
-    return [classes[k] for k in np.argmax(self.predict_proba(sequences), axis=-1)]
+    probs = self.predict_proba(sequences)
+    return [self.transform['classes'][k] for k in np.argmax(probs, axis=-1)]
 
   def evaluate_cases(self, sequences, labels) -> dict:
     """Cross-entropy and accuracy on labelled cases (labels: strings of the classes)."""
+    self._task_is(('classify',), 'sequences')
     index = {c: i for i, c in enumerate(self.transform['classes'])}
     unknown = sorted({str(l) for l in labels} - set(index))
     if unknown:
@@ -284,8 +300,7 @@ class TunedModel:
   # Character language model.
 
   def _tokens(self, chars: str, what: str):
-    if self.task != 'charlm':
-      raise InputError(f'{what}: this is a {self.task} model, not a character model')
+    self._task_is(('charlm',), what)
     return text.encode(chars, self.transform['vocab'], what=what)
 
   def bits_per_char(self, chars: str) -> float:

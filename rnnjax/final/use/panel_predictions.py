@@ -27,6 +27,7 @@ import numpy as np
 
 from rnnjax.data import common
 from rnnjax.data import panel
+from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
 from rnnjax.final.saved import panel_forecasting
 
@@ -66,18 +67,27 @@ def _read(path: str, flag: str, **columns) -> tuple:
     raise InputError(f'{flag}: {rest} (the model\'s {_COLUMN_FLAGS[name]} column)') from None
 
 
-def future_rows(model, path: str) -> dict:
+def future_rows(model, path: str, histories: dict | None = None) -> dict:
   """id -> <float64>[rows, C]: the input columns' values after each series, from a long
   CSV (the model's id and time columns and its input columns; the future columns are
-  needed, the past ones only past the horizon: NaN where the file has none)."""
+  needed, the past ones only past the horizon: NaN where the file has none). Each
+  series' rows must start the step after its history's times (`histories`: id -> time
+  cells) end, where both are times."""
   transform = model.transform
   past, known = transform.get('input_columns', []), transform.get('future_columns', [])
   text = common.read_file(path, flag='--future_path', kind='a CSV file')
   header = [h.strip() for h in next(csv.reader(io.StringIO(text)), [])]
   present = [c for c in past if c in header]
-  ids, rows, _, _, _ = _read(path, '--future_path', id_column=transform['id_column'],
-                             time_column=transform['time_column'], target_column='',
-                             input_columns=present, future_columns=known)
+  ids, rows, times, _, _ = _read(path, '--future_path', id_column=transform['id_column'],
+                                 time_column=transform['time_column'], target_column='',
+                                 input_columns=present, future_columns=known)
+  if histories and transform['time_column']:
+    if not transform['id_column'] and len(histories) == 1:  # A panel of one.
+      ids = list(histories)
+    both = [k for k in ids if k in histories]
+    time_grid.check_follows(both, [histories[k] for k in both],
+                            [times[ids.index(k)] for k in both], path=path,
+                            flag='--future_path', last="its history's last time")
   out = {}
   for key, v in zip(ids, rows):
     full = np.full((len(v), len(past) + len(known)), np.nan)
@@ -87,15 +97,16 @@ def future_rows(model, path: str) -> dict:
   return out
 
 
-def future(model, ids, steps: int, csv_path: str = '', future_path: str = ''):
-  """The input rows after each history (`future_rows` of --future_path; else, for the
-  sweep's own series forecast from each train part's end, its given test part's rows
-  where it saved them, which cover `horizon` steps), or None."""
+def future(model, ids, steps: int, csv_path: str = '', future_path: str = '', times=None):
+  """The input rows after each history (`future_rows` of --future_path, its rows
+  checked against the histories' `times`; else, for the sweep's own series forecast
+  from each train part's end, its given test part's rows where it saved them, which
+  cover `horizon` steps), or None."""
   if future_path:
     if not panel_forecasting.input_columns(model.transform):
       raise InputError('--future_path: this model was swept without input columns: it '
                        'reads its target alone, and takes no --future_path')
-    rows = future_rows(model, future_path)
+    rows = future_rows(model, future_path, None if times is None else dict(zip(ids, times)))
     if not model.transform['id_column'] and len(ids) == 1:  # A panel of one: its rows.
       return {ids[0]: next(iter(rows.values()))}
     return rows
@@ -145,7 +156,6 @@ def tested(model) -> dict:
 def shown_metric(model) -> str:
   """The test score `shown` picks by: MASE where the sweep ranked by it, else sMAPE."""
   return 'MASE' if (model.manifest.get('selection') or {}).get('metric') == 'mase' else 'sMAPE'
-
 
 
 def shown(ids, scores: dict, *, seed: int = 0, metric: str = 'sMAPE') -> list:

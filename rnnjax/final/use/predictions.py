@@ -17,7 +17,7 @@ import numpy as np
 from rnnjax.data import classify
 from rnnjax.data import common
 from rnnjax.data import forecast as forecast_data
-from rnnjax.data.time import column as times_lib
+from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
 from rnnjax.final.saved import model_files
 from rnnjax.final.use import panel_predictions
@@ -74,9 +74,11 @@ def history(model, csv_path: str = ''):
   return times, values, None
 
 
-def future_inputs(model, path: str, steps: int):
+def future_inputs(model, path: str, steps: int, times=()):
   """<float64>[steps, C_in - C_out] from `path` (--future_path), or None without input
-  columns; InputError when they are needed and missing or short."""
+  columns; InputError when they are needed and missing or short, or when the file has
+  the model's time column and its rows do not start the step after `times` (the
+  history's) end."""
   inputs = model.transform['input_columns']
   if not inputs:
     if path:
@@ -85,7 +87,15 @@ def future_inputs(model, path: str, steps: int):
   if not path:
     raise InputError(f'--future_path: the model reads input columns {inputs}: give a CSV '
                      f'with their values for the {steps} steps ahead')
-  values, gaps = forecast_data.read_csv(path, inputs, flag='--future_path')
+  time_column = model.transform.get('time_column', '')
+  text = common.read_file(path, flag='--future_path', kind='a CSV file')
+  if time_column not in [h.strip() for h in next(csv.reader(io.StringIO(text)), [])]:
+    time_column = ''
+  values, gaps, cells, _ = forecast_data.read_series(path, inputs, time_column=time_column,
+                                                     flag='--future_path')
+  if time_column and len(times):
+    time_grid.check_follows([None], [list(times)], [cells], path=path, flag='--future_path',
+                            last="the history's last time")
   if len(values) < steps or gaps:
     raise InputError(f'--future_path: {path} has {len(values)} rows ({gaps} empty cells) of '
                      f'{inputs}; {steps} complete rows are needed')
@@ -207,11 +217,11 @@ def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
     raise InputError(f'--steps_ahead: {steps} must be >= 1')
   levels = check_levels(levels)
   times, values, test_start = history(model, csv_path)
-  future = future_inputs(model, future_path, steps)
+  future = future_inputs(model, future_path, steps, times)
   start = time.perf_counter()
   fc = model.forecast(values, steps, future_inputs=future, levels=levels)
   took = time.perf_counter() - start
-  ahead = times_lib.future_times(times, steps)
+  ahead = time_grid.future_times([times], steps)[0]
   header, rows = forecast_rows(model, ahead, fc['point'], fc['lower'], fc['upper'])
   test_pred = None
   if test_start is not None:
@@ -257,12 +267,12 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels):
   levels = check_levels(levels)
   source = panel_predictions.histories(model, csv_path)
   ids, values, times, inputs = source
-  future = panel_predictions.future(model, ids, steps, csv_path, future_path)
+  future = panel_predictions.future(model, ids, steps, csv_path, future_path, times)
   start = time.perf_counter()
   fc = model.forecast(panel_predictions.stacked(ids, values, inputs), steps,
                       future_inputs=future, levels=levels)
   took = time.perf_counter() - start
-  ahead = [times_lib.future_times(t, steps) for t in times]
+  ahead = time_grid.future_times(times, steps)
   header, rows = panel_predictions.rows(fc, ahead)
   tests = panel_predictions.tested(model)
   metric = panel_predictions.shown_metric(model)
