@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from rnnjax.data import classify
@@ -318,6 +319,27 @@ def test_input_columns_need_their_future_values(tmp_path):
     model.forecast(model.arrays['series'], 3)
   fc = model.forecast(model.arrays['series'], 3, future_inputs=[[1.0], [2.0], [3.0]])
   assert fc['point'].shape == (3, 1)
+  # Past the horizon (1) forecasts are fed back with the inputs' rows: 3 steps read the
+  # first 2; the one step within the horizon reads none.
+  assert model.transform['horizon'] == 1
+  np.testing.assert_array_equal(model.forecast(model.arrays['series'], 3, future_inputs=[
+      [1.0], [2.0], [np.nan]])['point'], fc['point'])
+  np.testing.assert_array_equal(model.forecast(model.arrays['series'], 1)['point'],
+                                fc['point'][:1])
+  with pytest.raises(InputError, match=r'^future_inputs: 3 steps read the first 2 rows of '
+                     r"\['promo'\] .* given 2 rows, 1 of the first 2 complete$"):
+    model.forecast(model.arrays['series'], 3, future_inputs=[[1.0], [np.nan]])
+  for wrong in ([[1.0, 2.0], [3.0, 4.0]], np.zeros((3, 7))):
+    with pytest.raises(InputError, match=r"^future_inputs: expected \[rows, 1\], the "
+                       r"columns \['promo'\]; got shape"):
+      model.forecast(model.arrays['series'], 3, future_inputs=wrong)
+  # A DataFrame's columns are read by name, in any order.
+  frame = pd.DataFrame({'promo': model.arrays['series'][:, 1],
+                        'sales': model.arrays['series'][:, 0]})
+  np.testing.assert_array_equal(model.forecast(frame, 3, future_inputs=pd.DataFrame(
+      {'promo': [1.0, 2.0, 3.0]}))['point'], fc['point'])
+  with pytest.raises(InputError, match=r"^history: the DataFrame has no column 'sales'"):
+    model.forecast(frame.rename(columns={'sales': 'Sales'}), 3, future_inputs=[[1.0]] * 3)
   with pytest.raises(InputError, match='--future_path: the model reads input columns'):
     _predict(workdir, tmp_path, steps_ahead=3)
   (tmp_path / 'future.csv').write_text('promo\n1\n2\n3\n')
@@ -326,6 +348,17 @@ def test_input_columns_need_their_future_values(tmp_path):
     rows = list(csv.reader(f))
   assert [r[0] for r in rows[1:]] == ['36', '37', '38']
   np.testing.assert_allclose([float(r[1]) for r in rows[1:]], fc['point'][:, 0], rtol=1e-6)
+  # With the model's time column, the file's rows are put in time order and must start
+  # the step after the history.
+  (tmp_path / 'dated.csv').write_text('t,promo\n37,2\n36,1\n38,3\n')
+  out = _predict(workdir, tmp_path / 'd', steps_ahead=3, future_path=str(tmp_path / 'dated.csv'))
+  with open(out['paths'][0]) as f:
+    np.testing.assert_allclose([float(r[1]) for r in list(csv.reader(f))[1:]],
+                               fc['point'][:, 0], rtol=1e-6)
+  (tmp_path / 'late.csv').write_text('t,promo\n40,1\n41,2\n42,3\n')
+  with pytest.raises(InputError, match=r"^--future_path: .*late.csv starts at '40', not the "
+                     r"step \(1 step\) after the history's last time '35'$"):
+    _predict(workdir, tmp_path / 'e', steps_ahead=3, future_path=str(tmp_path / 'late.csv'))
   with pytest.raises(InputError, match=r'^--csv_path: .*nope\.csv: no such file$'):
     _predict(workdir, tmp_path, csv_path=str(tmp_path / 'nope.csv'))
 
@@ -493,8 +526,9 @@ def test_python_errors_name_arguments_and_the_command_names_flags(tmp_path, fore
   with pytest.raises(InputError, match=r'^workdir: .*: no such directory'):
     rnnjax.load(str(tmp_path / 'none'))
   model = rnnjax.load(forecast_run[1])
-  with pytest.raises(InputError, match=r'^steps: 0 must be >= 1'):
-    model.forecast(model.arrays['series'], 0)
+  for steps in (0, 2.5, '3', True):
+    with pytest.raises(InputError, match=rf'^steps: {steps!r} must be a whole number >= 1'):
+      model.forecast(model.arrays['series'], steps)
   with pytest.raises(InputError, match=r'^levels: 1.5 must lie in \(0, 1\)'):
     model.forecast(model.arrays['series'], 1, levels=(0.8, 1.5))
   chars = rnnjax.load(charlm_run[1])

@@ -304,9 +304,17 @@ def test_selection_mase_keeps_ranks_and_chooses_by_validation_mase(tmp_path, lon
       normalization='grid(robust,last,mean)', loss='smape', hidden_size='8',
       batch_size='8', learning_rate='3e-2', train_steps=60, eval_every=10, num_seeds=2,
       ensemble='greedy', ensemble_size=3, selection='mase')
-  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
-  assert summary['selection'] == {'metric': 'mase', 'mode': 'min'}
+  lines = []
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lines.append)
+  assert summary['selection'] == {'metric': 'mase', 'mode': 'min', 'named': True}
   assert summary['plotted'] == 'mase'  # The figures draw what ranked, not OWA.
+  # The progress and closing lines show it too, not sMAPE.
+  lines = [l for entry in lines for l in entry.splitlines()]
+  chunks = [l for l in lines if l.startswith('chunk ')]
+  assert chunks and all(' best val mase ' in l for l in chunks)
+  closing = [l for l in lines if l.startswith(('single best: ', 'final model ('))]
+  assert len(closing) == 2 and all(' val mase ' in l for l in closing)
+  assert not any('val smape' in l for l in chunks + closing)
   members = summary['members']
   mase = {u: members[i]['val']['mase'] for i, u in enumerate(members.uids.tolist())}
   assert [mase[u] for u in summary['ranking']] == sorted(mase.values())

@@ -246,6 +246,14 @@ def test_predict_reads_the_inputs_after_each_series(tmp_path, shop):
   out = predictions.run(workdir, csv_path=shop['train'], future_path=str(plan),
                         out_dir=str(tmp_path / 'e'))
   assert len(pd.read_csv(out['paths'][0])) == 24 * HORIZON
+  # A plan dated a step late for one series is refused, not read by position.
+  plan.write_text('unique_id,ds,promo\n' + ''.join(
+      f's{s:02d},{38 + t + (s == 3)},{t % 2}\n' for s in range(24) for t in range(2)),
+                  encoding='utf-8')
+  with pytest.raises(InputError, match=r"^--future_path: series 's03' of .*plan.csv starts "
+                     r"at '39', not the step \(1 step\) after its history's last time '37'$"):
+    predictions.run(workdir, csv_path=shop['train'], future_path=str(plan),
+                    out_dir=str(tmp_path / 'e2'))
   plan.write_text('unique_id,ds,price\ns00,38,9\n', encoding='utf-8')
   with pytest.raises(InputError, match=r"^--future_path: .*plan.csv has no column 'promo'.* "
                      r"\(the model's input column\)$"):

@@ -112,13 +112,14 @@ class Progress:
             'first_chunk_s': self._first_chunk_s}
 
 
-def best_so_far(workdir: str, task: str) -> float | None:
-  """The best validation value of `task`'s display metric in a work directory's
+def best_so_far(workdir: str, task: str, selection: str = '') -> float | None:
+  """The best validation value of the metric `task`'s progress lines show
+  (tasks.shown_of: --selection's, else the task's display metric) in a work directory's
   evaluations (metrics.jsonl, or a large sweep's chunk files): on resume, what the
   chunks done before the stop showed (`Progress(best=...)`). None when there is none.
   Every evaluation written counts, also a member's in the chunk it stopped or diverged
   in, which the line of that chunk left out (it counts members still training)."""
-  metric, mode = tasks.TASKS[task].display, tasks.TASKS[task].display_mode
+  metric, mode = tasks.shown_of(task, selection)
   found = [e.values[f'val/{metric}'] for e in evaluations.read(workdir)
            if f'val/{metric}' in e.values]
   path = os.path.join(workdir, files.METRICS)
@@ -204,14 +205,16 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
     lines.append(f'best configuration by its mean over {over}: '
                  f'uids {configs[0]["uids"]}, val {display} {_fmt(top["mean"])}{spread}')
   best = summary['best']
+  # The metric --selection named (it ranked), else the task's display metric.
+  lead = selection if ranked.get('named') else display
   if best:
     tests = ' '.join(f'{k} {_fmt(v)}' for k, v in best['test'].items())
-    lines.append(f'single best: uid {best["uid"]} val {display} '
-                 f'{_fmt(best["val"][display])}; test: {tests}')
+    lines.append(f'single best: uid {best["uid"]} val {lead} '
+                 f'{_fmt(best["val"].get(lead))}; test: {tests}')
   if final:
     tests = ' '.join(f'{k} {_fmt(v)}' for k, v in final['test'].items())
-    lines.append(f'final model ({_describe_final(final)}): val {display} '
-                 f'{_fmt(final["val"].get(display))}; test: {tests}')
+    lines.append(f'final model ({_describe_final(final)}): val {lead} '
+                 f'{_fmt(final["val"].get(lead))}; test: {tests}')
   if summary.get('test_table'):
     lines.append(test_table(summary['test_table']))
   return '\n'.join(lines)

@@ -118,7 +118,8 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
                         log=log)
   bar = report.Progress(len(runs) * sweep.num_chunks * max(1, spec.rounds), log=log,
                         bar=progress_bar, done=start,
-                        best=report.best_so_far(workdir, spec.task) if start else None)
+                        best=report.best_so_far(workdir, spec.task, spec.selection)
+                        if start else None)
   rename = lambda metrics: {data.metric_names.get(k, k): v for k, v in metrics.items()}
   sweep, runs, search_state, compiles = _train(
       sweep, runs, search_state, start, workdir=workdir, mngr=mngr, out=out, bar=bar,
@@ -262,15 +263,15 @@ def _train_chunk(sweep: prepare_lib.Prepared, run, group_size, rename, bar, step
       run.bucket, np.asarray(run.uids)[live], np.asarray(steps)[live],
       {'train/loss': metrics['train_loss'][live],
        **{f'val/{k}': v[live] for k, v in rename(metrics['val']).items()}})
-  task = tasks.TASKS[sweep.spec.task]
   selection = tasks.selection_of(sweep.spec.task, sweep.spec.difference,
                                  sweep.spec.selection)
   table = searcher_lib.Table(np.asarray(best_val, np.float64), np.asarray(status),
                              np.asarray(run.uids),
                              np.asarray(metrics['val'][selection], np.float64))
   real = np.asarray(run.uids) >= 0
-  bar.chunk(run.bucket, step, metrics['val'][task.display][real], status[real],
-            metric=task.display, mode=task.display_mode)
+  shown, mode = tasks.shown_of(sweep.spec.task, sweep.spec.selection)
+  bar.chunk(run.bucket, step, metrics['val'][shown][real], status[real], metric=shown,
+            mode=mode)
   return dataclasses.replace(run, state=state), table, evaluation
 
 

@@ -81,6 +81,14 @@ def selection_of(task: str, difference: bool, selection: str = '') -> str:
   return 'rmse' if task == 'forecast' and difference else TASKS[task].selection
 
 
+def shown_of(task: str, selection: str = '') -> tuple[str, str]:
+  """(metric, 'min' or 'max'): what progress lines and a sweep's closing lines show: the
+  metric `selection` (--selection) names, which is what ranks, else the task's display."""
+  if selection:
+    return selection, 'min'
+  return TASKS[task].display, TASKS[task].display_mode
+
+
 def _row(module, **metrics) -> Task:
   return Task(module.batch, module.loss, module.evaluate, module.outputs, module.score,
               **metrics)

@@ -109,8 +109,8 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
 def _selection(spec, metric: str) -> dict:
   """summary['selection']: the metric that ranked (and chose each member's best step,
   early stopping and the adaptive searches' decisions), and for a differenced forecast
-  the scale it is on (tasks.selection_of)."""
-  out = {'metric': metric, 'mode': 'min'}
+  the scale it is on (tasks.selection_of); `named` where --selection named it."""
+  out = {'metric': metric, 'mode': 'min', **({'named': True} if spec.selection else {})}
   if spec.task == 'forecast' and spec.difference and metric != 'mse':  # Not the changes'.
     out.update(scale='levels')
   return out

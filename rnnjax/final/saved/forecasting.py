@@ -80,11 +80,11 @@ def paths(transform, need, scaled_forecasts, values, origins, steps: int) -> np.
 
 def check_history(transform, need, history, what='history') -> np.ndarray:
   """<float64>[N, C]: `history` checked (columns, at least `need` finite last rows);
-  `what` names it in the InputError."""
-  values = np.asarray(history, np.float64)
+  `what` names it in the InputError. A DataFrame's columns are read by name."""
+  names = columns(transform)
+  values = _numbers(history, names, what)
   if values.ndim == 1:
     values = values[:, None]
-  names = columns(transform)
   if values.ndim != 2 or values.shape[1] != len(names):
     raise InputError(f'{what}: expected {len(names)} column(s) {names}, got an array '
                      f'of shape {np.shape(history)}')
@@ -97,18 +97,58 @@ def check_history(transform, need, history, what='history') -> np.ndarray:
   return values
 
 
+def _numbers(given, names, what) -> np.ndarray:
+  """<float64> array of `given` (a DataFrame: its columns `names`, by name), or an
+  InputError naming `what`."""
+  if hasattr(given, 'columns') and hasattr(given, 'to_numpy'):
+    missing = [c for c in names if c not in given.columns]
+    if missing:
+      raise InputError(f'{what}: the DataFrame has no column {missing[0]!r}; the model '
+                       f'reads {names}')
+    given = given[names].to_numpy()
+  try:
+    return np.asarray(given, np.float64)
+  except (TypeError, ValueError) as e:
+    raise InputError(f'{what}: not an array of numbers ({e})') from None
+
+
+def rows_read(transform, steps: int) -> int:
+  """Rows of the input columns after a history that `steps` steps read: forecasts go a
+  horizon at a time, and each horizon but the last is fed back as history with its
+  input rows (none within the horizon)."""
+  horizon = transform['horizon']
+  return -(-steps // horizon) * horizon - horizon
+
+
 def ahead(transform, steps: int, future_inputs) -> np.ndarray:
   """<float64>[steps, C]: the rows after a history: NaN targets (to be forecast) and,
-  with input columns, their given future values (`future_inputs`, checked)."""
-  inputs = transform['input_columns']
+  with input columns, their given future values (`future_inputs` <float>[rows, C_in]
+  or a DataFrame, checked; `rows_read` of them must be finite, the rest may be NaN)."""
+  inputs, c_out = transform['input_columns'], len(transform['target_columns'])
   if not inputs:
-    return np.full((steps, len(columns(transform))), np.nan)
+    if future_inputs is not None:
+      raise InputError('future_inputs: the model reads no input columns')
+    return np.full((steps, c_out), np.nan)
+  need = rows_read(transform, steps)
   if future_inputs is None:
-    raise InputError(f'future_inputs: the model reads input columns {inputs}; give '
-                     f'their values for the {steps} steps ahead')
-  future = np.asarray(future_inputs, np.float64).reshape(-1, len(inputs))
-  if len(future) < steps or not np.all(np.isfinite(future[:steps])):
-    raise InputError(f'future_inputs: {len(future)} finite rows of {inputs}, '
-                     f'{steps} needed')
-  return np.concatenate(
-      [np.full((steps, len(transform['target_columns'])), np.nan), future[:steps]], 1)
+    if need:
+      raise InputError(
+          f'future_inputs: the model reads input columns {inputs}; past its horizon '
+          f'({transform["horizon"]}) forecasts are fed back as history with their '
+          f'values: {steps} steps read {need} rows of them')
+    future_inputs = np.full((0, len(inputs)), np.nan)
+  future = _numbers(future_inputs, list(inputs), 'future_inputs')
+  if future.ndim == 1 and len(inputs) == 1:
+    future = future[:, None]
+  if future.ndim != 2 or future.shape[1] != len(inputs):
+    raise InputError(f'future_inputs: expected [rows, {len(inputs)}], the columns '
+                     f'{list(inputs)}; got shape {future.shape}')
+  finite = np.isfinite(future[:need]).all(axis=1)
+  if len(future) < need or not finite.all():
+    raise InputError(f'future_inputs: {steps} steps read the first {need} rows of '
+                     f'{list(inputs)} (past the horizon, {transform["horizon"]}, forecasts '
+                     f'are fed back with them); given {len(future)} rows, '
+                     f'{int(finite.sum())} of the first {need} complete')
+  rows = np.full((steps, len(inputs)), np.nan)
+  rows[:min(steps, len(future))] = future[:steps]
+  return np.concatenate([np.full((steps, c_out), np.nan), rows], 1)

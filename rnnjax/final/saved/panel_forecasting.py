@@ -154,6 +154,9 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
     raise InputError(f'{what}: this model needs the values of its input columns '
                      f'{columns} after each history ({why}); {steps} steps read '
                      f'{max(past_rows, future_rows)} rows')
+  if not isinstance(future_inputs, dict):
+    raise InputError(f'{what}: give a dict series id -> <float>[rows, {len(columns)}], the '
+                     f'columns {columns} after each history; got {type(future_inputs).__name__}')
   out = []
   for key in ids:
     if key not in future_inputs:
@@ -164,9 +167,16 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
                        f'{len(columns)}], the columns {columns}')
     read = [v[:past_rows, :num_past], v[:future_rows, num_past:]]
     if len(v) < max(past_rows, future_rows) or not all(np.all(np.isfinite(r)) for r in read):
-      raise InputError(f'{what}: series {key!r} has {len(v)} rows; {steps} steps read '
-                       f'the first {past_rows} of {columns[:num_past]} and '
-                       f'{future_rows} of {columns[num_past:]}, all finite')
+      reads = []
+      if past_rows:
+        reads.append(f'{past_rows} rows of {columns[:num_past]} (forecasts past the '
+                     f'horizon, {transform["horizon"]}, are fed back with them)')
+      if future_rows:
+        reads.append(f'{future_rows} rows of {columns[num_past:]} (known in advance: read '
+                     f'over each horizon of {transform["horizon"]} forecast, a whole one '
+                     'even where fewer steps are asked)')
+      raise InputError(f'{what}: series {key!r} has {len(v)} rows; {steps} steps read the '
+                       f'first {" and ".join(reads)}, every value given')
     out.append(v)
   return out
 

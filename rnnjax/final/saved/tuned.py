@@ -162,8 +162,8 @@ class TunedModel:
       C_out]}, 'notes': [str]} (see intervals.py for how the intervals are made).
     """
     self._task_is(('forecast', 'panel'), 'forecast')
-    if int(steps) < 1:
-      raise InputError(f'steps: {steps} must be >= 1')
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+      raise InputError(f'steps: {steps!r} must be a whole number >= 1')
     for level in levels:
       if not 0 < level < 1:
         raise InputError(f'levels: {level:g} must lie in (0, 1)')

@@ -19,6 +19,7 @@ from rnnjax.data import common
 from rnnjax.data import forecast as forecast_data
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
+from rnnjax.final.saved import forecasting
 from rnnjax.final.saved import model_files
 from rnnjax.final.use import panel_predictions
 from rnnjax.results import files
@@ -75,18 +76,24 @@ def history(model, csv_path: str = ''):
 
 
 def future_inputs(model, path: str, steps: int, times=()):
-  """<float64>[steps, C_in - C_out] from `path` (--future_path), or None without input
-  columns; InputError when they are needed and missing or short, or when the file has
-  the model's time column and its rows do not start the step after `times` (the
-  history's) end."""
+  """<float64>[rows, C_in - C_out] from `path` (--future_path), or None where none are
+  given and none are read (no input columns, or `steps` within the horizon);
+  InputError when they are needed and missing or short (forecasting.rows_read), or
+  when the file has the model's time column and its rows do not start the step after
+  `times` (the history's) end."""
   inputs = model.transform['input_columns']
   if not inputs:
     if path:
       raise InputError('--future_path: the model reads no input columns')
     return None
+  need = forecasting.rows_read(model.transform, steps)
   if not path:
-    raise InputError(f'--future_path: the model reads input columns {inputs}: give a CSV '
-                     f'with their values for the {steps} steps ahead')
+    if not need:
+      return None
+    raise InputError(f'--future_path: the model reads input columns {inputs}, and past '
+                     f'its horizon ({model.transform["horizon"]}) feeds forecasts back with '
+                     f'their values: give a CSV with them for the {need} steps after the '
+                     'history')
   time_column = model.transform.get('time_column', '')
   text = common.read_file(path, flag='--future_path', kind='a CSV file')
   if time_column not in [h.strip() for h in next(csv.reader(io.StringIO(text)), [])]:
@@ -96,10 +103,13 @@ def future_inputs(model, path: str, steps: int, times=()):
   if time_column and len(times):
     time_grid.check_follows([None], [list(times)], [cells], path=path, flag='--future_path',
                             last="the history's last time")
-  if len(values) < steps or gaps:
-    raise InputError(f'--future_path: {path} has {len(values)} rows ({gaps} empty cells) of '
-                     f'{inputs}; {steps} complete rows are needed')
-  return values[:steps]
+  complete = np.isfinite(values[:need]).all(axis=1)
+  if len(values) < need or not complete.all():
+    raise InputError(f'--future_path: {path} has {len(values)} rows of {inputs}, '
+                     f'{int(complete.sum())} of the first {need} complete; {steps} steps '
+                     f'read {need} (past the horizon, {model.transform["horizon"]}, '
+                     'forecasts are fed back with them)')
+  return values
 
 
 def forecast_rows(model, times, point, lower, upper) -> tuple[list, list]:
