@@ -98,6 +98,30 @@ def test_different_sweep_is_refused_and_untouched(tmp_path):
   assert len(summary['members']) == 4
 
 
+def test_a_data_file_changed_at_the_same_path_is_another_sweep(tmp_path):
+  # A user's export updated in place: the finished sweep is not reported as this one.
+  from rnnjax.data import forecast  # pylint: disable=g-import-not-at-top
+  mine = tmp_path / 'sales.csv'
+  text = open(forecast.bundled_path('shampoo_sales'), encoding='utf-8').read()
+  mine.write_text(text, encoding='utf-8')
+  spec = dataclasses.replace(TINY, dataset='', csv_path=str(mine), time_column='Time',
+                             target_columns=('Sales',), cell='lstm', learning_rate='1e-2',
+                             num_seeds=1)
+  _run(tmp_path, spec)
+  stored = json.loads((tmp_path / 'wd' / 'sweep.json').read_text())['data_digests']
+  assert list(stored) == ['csv_path'] and len(stored['csv_path']) == 64
+  assert 'already holds this finished sweep' in _run(tmp_path, spec)[1][0]
+  before = {p: os.path.getmtime(tmp_path / 'wd' / p) for p in os.listdir(tmp_path / 'wd')}
+  mine.write_text(text.replace('266.0', '267.0'), encoding='utf-8')
+  with pytest.raises(InputError, match=r'^--csv_path: .*sales.csv has changed since the '
+                     r'sweep in .* read it; use --overwrite'):
+    _run(tmp_path, spec)
+  assert before == {p: os.path.getmtime(tmp_path / 'wd' / p)
+                    for p in os.listdir(tmp_path / 'wd')}
+  _run(tmp_path, spec, overwrite=True)
+  assert json.loads((tmp_path / 'wd' / 'sweep.json').read_text())['data_digests'] != stored
+
+
 def test_a_setting_added_since_an_older_sweep_counts_as_its_default(tmp_path):
   # An older rnnjax wrote sweep.json without `folds`: that sweep ran with the default.
   from rnnjax.run import workdir as workdir_lib  # pylint: disable=g-import-not-at-top

@@ -8,6 +8,7 @@ flushed once per chunk. Non-finite values are written as null (JSON has no NaN).
 
 import collections.abc
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -163,6 +164,26 @@ def records(*, uid, bucket, step, split, metrics: dict) -> list[dict]:
   """Long-format records, one per metric, of one member's evaluation."""
   return [{'uid': uid, 'bucket': bucket, 'step': step, 'split': split, 'metric': name,
            'value': float(value)} for name, value in metrics.items()]
+
+
+# A spec's flags that name a user's data file: sweep.json keeps a digest of each.
+DATA_FLAGS = ('csv_path', 'test_path', 'train_path', 'text_path')
+
+
+def data_digests(spec_json: dict) -> dict:
+  """flag -> sha256 of the file it names (DATA_FLAGS, where set and readable), for
+  sweep.json: a work directory's sweep is not the same sweep once its data changed."""
+  out = {}
+  for flag in DATA_FLAGS:
+    path = spec_json.get(flag)
+    if not path or not os.path.isfile(path):
+      continue
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+      for block in iter(lambda: f.read(1 << 20), b''):
+        digest.update(block)
+    out[flag] = digest.hexdigest()
+  return out
 
 
 def versions() -> dict:

@@ -91,8 +91,9 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
     return prepare_lib.describe_plan(sweep, group_size, log)
   stopper.check('before anything was written')
   distributed.check_shared_dir(workdir)
+  digests = files.data_digests(spec.to_json())
   status = workdir_lib.state_of(workdir, spec.to_json(), overwrite=overwrite,
-                                defaults=SweepSpec().to_json())
+                                defaults=SweepSpec().to_json(), digests=digests)
   distributed.sync('rnnjax-state-of')  # Before process 0 writes anything.
   if status == workdir_lib.FINISHED:
     summary = summary_file.read_summary(workdir)
@@ -104,7 +105,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   if status == workdir_lib.RESUME:
     begun = resume_lib.resume(sweep, workdir, keep=keep_checkpoints, log=log, **sizes)
   if begun is None:
-    begun = _begin(sweep, workdir, keep=keep_checkpoints, **sizes)
+    begun = _begin(sweep, workdir, keep=keep_checkpoints, digests=digests, **sizes)
   mngr, sweep, runs, search_state, start = begun
   stopper.check(f'before training chunk {start + 1} ({start} of the chunks are in '
                 f'{os.path.join(workdir, checkpoint.DIRNAME)})')
@@ -133,14 +134,15 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
 
 
 def _begin(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, max_memory_gb: float,
-           group_size: int):
+           group_size: int, digests: dict):
   """A fresh work directory: sweep.json, plan.json and an empty metrics.jsonl, its
   checkpoint manager, and the search's first ask. Returns what resume.resume does."""
   if distributed.is_main():
     os.makedirs(workdir, exist_ok=True)
     workdir_lib.clear(workdir)
     files.write_json(os.path.join(workdir, files.SWEEP),
-                     {'spec': sweep.spec.to_json(), 'versions': files.versions(),
+                     {'spec': sweep.spec.to_json(), 'data_digests': digests,
+                      'versions': files.versions(),
                       'devices': [str(d) for d in jax.devices()],
                       'processes': jax.process_count()})
     files.write_json(os.path.join(workdir, files.PLAN), sweep.plan_json,

@@ -17,11 +17,13 @@ NEW, RESUME, FINISHED = 'new', 'resume', 'finished'
 
 
 def state_of(workdir: str, spec_json: dict, *, overwrite: bool,
-             defaults: dict | None = None) -> str:
+             defaults: dict | None = None, digests: dict | None = None) -> str:
   """NEW, RESUME or FINISHED; raises InputError for a directory that is not this sweep's.
 
   With `overwrite`, an existing sweep counts as NEW (`clear` removes it). `defaults`: the
   value a setting missing from an older sweep.json had (a field added since, e.g. folds).
+  `digests`: files.data_digests of the data files the spec names now; one that differs
+  from sweep.json's (a user's export updated at the same path) is another sweep.
   """
   if not os.path.exists(workdir):
     return NEW
@@ -35,7 +37,8 @@ def state_of(workdir: str, spec_json: dict, *, overwrite: bool,
   if overwrite:
     return NEW
   try:
-    old = files.read_json(sweep_path)['spec']
+    stored = files.read_json(sweep_path)
+    old, old_digests = stored['spec'], stored.get('data_digests', {})
   except (OSError, ValueError, KeyError) as e:
     raise InputError(f'--workdir: {sweep_path} is unreadable ({e}); use --overwrite'
                      ) from None
@@ -46,6 +49,11 @@ def state_of(workdir: str, spec_json: dict, *, overwrite: bool,
     raise InputError(f'--workdir: {workdir} holds a different sweep ({k}: '
                      f'{old.get(k)!r} there, {spec_json.get(k)!r} now); use another '
                      '--workdir or --overwrite')
+  changed = [k for k in old_digests if k in (digests or {}) and old_digests[k] != digests[k]]
+  if changed:
+    raise InputError(f'--{changed[0]}: {spec_json[changed[0]]} has changed since the sweep '
+                     f'in {workdir} read it; use --overwrite to run that sweep again on '
+                     'it, or another --workdir')
   if os.path.exists(os.path.join(workdir, files.SUMMARY)):
     return FINISHED
   return RESUME
