@@ -90,6 +90,23 @@ def test_a_panel_refuses_bad_input_in_one_line(tmp_path, long_csv):
     panel.load(csv_path=path, id_column='unique_id', target_column='y', horizon=7)
 
 
+def test_a_test_file_s_rows_not_scored_are_said(tmp_path):
+  train = _write(tmp_path / 'train.csv', {'a': [1.0] * 6, 'b': [2.0] * 6})
+  test = _write(tmp_path / 'test.csv', {'a': [3.0, 4, 5, 6, 7, 8], 'b': [5.0] * 4,
+                                        'z': [9.0] * 4}, start=7)
+  p = panel.load(csv_path=train, test_path=test, id_column='unique_id', time_column='ds',
+                 target_column='y', horizon=4)
+  assert p.ids == ('a', 'b') and p.test[0].tolist() == [3, 4, 5, 6]
+  # The same file without --id_column: one series, and the log says what was not read.
+  one = panel.load(csv_path=train, target_column='y', horizon=4)
+  assert len(one.ids) == 1 and one.notes[0] == (
+      f"--csv_path: {train} is read as one series (no --id_column); its columns "
+      "['unique_id', 'ds'] are not read")
+  assert p.notes == (f"--test_path: 1 series of {test} not in the train file left out "
+                     "(first 'z')", "--test_path: the first 4 points (--horizon) of each "
+                     "series' test part are scored; 1 series has more, not read")
+
+
 def test_the_bundled_panels_hold_their_competition_splits():
   for name, (season, horizon) in panel.PANELS.items():
     p = panel.load(dataset=name, horizon=horizon)

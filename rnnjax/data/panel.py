@@ -115,6 +115,11 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
   gaps = int(sum(np.isnan(a[:, 0]).sum() for a in arrays))
   if not every:
     arrays = [a[:, 0] for a in arrays]
+  unread = [h for h in header if h and h not in {column for _, column in named}]
+  if not id_column and unread and flag == '--csv_path':  # Perhaps a panel read as one.
+    note = '; '.join(filter(None, [note, (
+        f'{flag}: {path} is read as one series (no --id_column); its columns {unread} '
+        'are not read')]))
   return ids, arrays, cells, gaps, note
 
 
@@ -179,6 +184,15 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
     if future_columns:
       test_inputs = _future_part(ids, future, len(every), horizon, test_path)
     test = tuple(given[k][:horizon] for k in ids)
+    # What the test file holds that is not scored, said rather than dropped silently.
+    unknown = [k for k in test_ids if k not in set(ids)]
+    longer = sum(len(given[k]) > horizon for k in ids)
+    notes = tuple(
+        ([f'--test_path: {len(unknown)} series of {test_path} not in the train file left '
+          f'out (first {unknown[0]!r})'] if unknown else []) +
+        ([f'--test_path: the first {horizon} points (--horizon) of each series\' test '
+          f'part are scored; {longer} series {"has" if longer == 1 else "have"} more, not '
+          'read'] if longer else []))
   else:
     short = [k for k, v in zip(ids, train) if len(v) <= horizon]
     if short:
