@@ -107,6 +107,15 @@ def test_a_test_file_s_rows_not_scored_are_said(tmp_path):
                      "series' test part are scored; 1 series has more, not read")
 
 
+def test_series_without_a_naive_error_are_said_to_be_scaled_by_their_level(tmp_path):
+  path = _write(tmp_path / 'flat.csv', {'a': [5.0] * 12, 'b': list(range(12))})
+  p = panel.load(csv_path=path, id_column='unique_id', target_column='y', horizon=2)
+  arrays, notes = panel_windows.windows(p, lookback=4, horizon=2, season=1)
+  assert ('1 series with no in-sample naive error before the test part (one point, or '
+          'constant): their MASE is scaled by their mean |value| instead') in notes
+  np.testing.assert_allclose(arrays['test']['mase_denom'], [5.0, 1.0])
+
+
 def test_the_bundled_panels_hold_their_competition_splits():
   for name, (season, horizon) in panel.PANELS.items():
     p = panel.load(dataset=name, horizon=horizon)

@@ -37,11 +37,16 @@ def mase_scale(train: np.ndarray, season: int) -> float:
   season when the series is longer than one (else 1); where that is 0 or undefined (a
   constant or one-point series), the mean |v| (1 for a zero series), so that the
   scaled errors stay finite."""
-  m = season if 1 <= season < len(train) else 1
-  scale = float(np.mean(np.abs(train[m:] - train[:-m]))) if len(train) > m else 0.0
+  scale = _naive_error(train, season)
   if not scale > 0:
     scale = float(np.mean(np.abs(train))) or 1.0
   return scale
+
+
+def _naive_error(train: np.ndarray, season: int) -> float:
+  """The in-sample mean |v[t] - v[t - m]| (`mase_scale`'s m), 0 where there is none."""
+  m = season if 1 <= season < len(train) else 1
+  return float(np.mean(np.abs(train[m:] - train[:-m]))) if len(train) > m else 0.0
 
 
 def _window(series: np.ndarray, origin: int, lookback: int) -> np.ndarray:
@@ -164,7 +169,7 @@ def windows(panel, *, lookback: int, horizon: int,
   for name in ('val', 'test'):
     splits[name] = {k: [] for k in per_window + ('series', 'weight', 'floor')}
   ages = {'train': [], 'refit': []}
-  left_out = seasonal = 0
+  left_out = seasonal = by_level = 0
   all_inputs = panel.inputs or [None] * len(panel.train)
   num_future = len(panel.future_columns)
   for i, (series, test, inputs) in enumerate(zip(panel.train, panel.test, all_inputs)):
@@ -177,6 +182,7 @@ def windows(panel, *, lookback: int, horizon: int,
     level = level_of(series, horizon)
     scale_val = mase_scale(known, season)
     scale_test = mase_scale(series, season)
+    by_level += not _naive_error(series, season) > 0
     figure_val, figure_test = seasonal_figure(known, season), seasonal_figure(series, season)
     seasonal += figure_test is not None
     def add(split, t, y, scale, figure):
@@ -214,6 +220,9 @@ def windows(panel, *, lookback: int, horizon: int,
     out[name]['age'] = np.asarray(age, np.int32)[order]
   notes = ((f'{left_out} series with at most {horizon} points before the test part: '
             'left out of training and validation, forecast on test',) if left_out else ())
+  if by_level:
+    notes += (f'{by_level} series with no in-sample naive error before the test part (one '
+              'point, or constant): their MASE is scaled by their mean |value| instead',)
   if season > 1:
     notes += (f'{seasonal} of {len(panel.train)} series pass the seasonality test at season '
               f'{season}: --deseasonalize adjusts those',)
