@@ -259,7 +259,8 @@ def _bad_inputs(tmp_path, forecast, classifier, charlm):
   (tmp_path / 'wd').mkdir()
   return [
       (str(tmp_path / 'wd'), {}, '--workdir: .* holds no finished sweep'),
-      (forecast, {'csv_path': str(tmp_path / 'cols.csv')}, "no column 'Sales'"),
+      (forecast, {'csv_path': str(tmp_path / 'cols.csv')},
+       r"^--csv_path: .*cols.csv has no column 'Sales' \(the model's target column\)"),
       (forecast, {'csv_path': str(tmp_path / 'short.csv')}, 'rows are too few'),
       (forecast, {'steps_ahead': 0}, '--steps_ahead: 0 must be >= 1'),
       (forecast, {'steps_ahead': -3}, '--steps_ahead: -3 must be >= 1'),

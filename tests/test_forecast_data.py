@@ -356,8 +356,15 @@ def test_read_csv_not_utf8(tmp_path):
 
 def test_read_csv_missing_column(tmp_path):
   path = _write(tmp_path / 'x.csv', 'time,a\n0,1\n1,2\n')
-  with pytest.raises(InputError, match="no column 'b'"):
+  with pytest.raises(InputError, match=r"^--target_columns: .*x.csv has no column 'b'; "
+                     r"columns are \['time', 'a'\]$"):
     forecast.read_csv(path, ('a', 'b'))
+  with pytest.raises(InputError, match=r"^--time_column: .*x.csv has no column 't'"):
+    forecast.read_csv(path, ('a',), time_column='t')
+  # A saved model's columns, in a file predict reads: the file's flag, and which column.
+  with pytest.raises(InputError, match=r"^--future_path: .*x.csv has no column 'p' \(the "
+                     r"model's input column\)"):
+    forecast.read_csv(path, (), input_columns=('p',), flag='--future_path', the_models=True)
 
 
 def test_read_csv_non_numeric_names_line(tmp_path):

@@ -96,13 +96,15 @@ def bundled_path(dataset: str) -> str:
 
 
 def read_csv(path: str, columns, *, time_column: str = '', input_columns=(),
-             flag: str = '') -> tuple[np.ndarray, int]:
+             flag: str = '', the_models: bool = False) -> tuple[np.ndarray, int]:
   """Reads named numeric columns. Returns (<float64>[N, C] with NaN gaps, gaps).
 
-  The C = len(columns) + len(input_columns) columns come in that order; a missing input
-  column is reported as `--input_columns`'s. Rows are taken in file order;
-  `time_column`, when named, must exist but is not parsed. `flag` (e.g. '--csv_path')
-  is named when the file cannot be read.
+  The C = len(columns) + len(input_columns) columns come in that order. Rows are taken
+  in file order; `time_column`, when named, must exist but is not parsed. `flag` (e.g.
+  '--csv_path') is named when the file cannot be read. A missing column is named with
+  the flag that named it (--target_columns, --time_column, --input_columns), or, where
+  `the_models` (a saved model's columns, in predict's files), with `flag` and the kind
+  of column it is to the model.
   """
   # newline='' as the csv module asks, so a quoted field may hold a line break.
   text = common.read_file(path, flag=flag, kind='a CSV file')
@@ -110,13 +112,15 @@ def read_csv(path: str, columns, *, time_column: str = '', input_columns=(),
   if not rows:
     raise InputError(f'{path}: empty file')
   header = [h.strip() for h in rows[0]]
-  missing = [c for c in (*columns, *([time_column] if time_column else [])) if c not in header]
-  if missing:
-    raise InputError(f'{path}: no column {missing[0]!r}; columns are {header}')
-  missing = [c for c in input_columns if c not in header]
-  if missing:
-    raise InputError(f'--input_columns: {path} has no column {missing[0]!r}; '
-                     f'columns are {header}')
+  for name, kind, group in (('--target_columns', 'target', columns),
+                            ('--time_column', 'time', [time_column] if time_column else []),
+                            ('--input_columns', 'input', input_columns)):
+    missing = [c for c in group if c not in header]
+    if missing and the_models:
+      raise InputError(f'{flag}: {path} has no column {missing[0]!r} (the model\'s {kind} '
+                       f'column); columns are {header}')
+    if missing:
+      raise InputError(f'{name}: {path} has no column {missing[0]!r}; columns are {header}')
   columns = (*columns, *input_columns)
   index = [header.index(c) for c in columns]
   values = np.full((len(rows) - 1, len(columns)), np.nan)
@@ -134,12 +138,12 @@ def read_csv(path: str, columns, *, time_column: str = '', input_columns=(),
 
 
 def read_series(path: str, columns, *, time_column: str = '', input_columns=(),
-                flag: str = '') -> tuple:
+                flag: str = '', the_models: bool = False) -> tuple:
   """(values <float64>[N, C] with NaN gaps, gaps, times [N] strings, note): `read_csv`'s
   columns and the time column's cells, on its grid (time/grid.py: rows sorted by time,
   absent periods put back as empty cells, which the note counts)."""
   raw, _ = read_csv(path, columns, time_column=time_column, input_columns=input_columns,
-                    flag=flag)
+                    flag=flag, the_models=the_models)
   cells = times.read_times(path, time_column) or [''] * len(raw)
   [raw], [cells], note = time_grid.regularize([None], [raw], [cells], path=path,
                                               column=time_column)

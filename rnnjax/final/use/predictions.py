@@ -65,7 +65,7 @@ def history(model, csv_path: str = ''):
   text = common.read_file(csv_path, flag='--csv_path', kind='a CSV file')
   header = [h.strip() for h in next(csv.reader(io.StringIO(text)), [])]
   values, _, times, _ = forecast_data.read_series(
-      csv_path, targets, input_columns=inputs, flag='--csv_path',
+      csv_path, targets, input_columns=inputs, flag='--csv_path', the_models=True,
       time_column=time_column if time_column in header else '')
   values = common.fill_gaps(values, [f'column {c!r}' for c in model.columns], csv_path,
                             fill=model.transform.get('fill', 'linear'), targets=len(targets))
@@ -98,8 +98,9 @@ def future_inputs(model, path: str, steps: int, times=()):
   text = common.read_file(path, flag='--future_path', kind='a CSV file')
   if time_column not in [h.strip() for h in next(csv.reader(io.StringIO(text)), [])]:
     time_column = ''
-  values, gaps, cells, _ = forecast_data.read_series(path, inputs, time_column=time_column,
-                                                     flag='--future_path')
+  values, _, cells, _ = forecast_data.read_series(path, (), input_columns=inputs,
+                                                  time_column=time_column,
+                                                  flag='--future_path', the_models=True)
   if time_column and len(times):
     time_grid.check_follows([None], [list(times)], [cells], path=path, flag='--future_path',
                             last="the history's last time")
