@@ -36,16 +36,18 @@ _COLUMN_FLAGS = {'--id_column': 'id', '--time_column': 'time', '--target_columns
                  '--input_columns': 'input', '--future_columns': 'input'}
 
 
-def histories(model, csv_path: str = '') -> tuple[list, list, list, list | None]:
+def histories(model, csv_path: str = '',
+              notes: list | None = None) -> tuple[list, list, list, list | None]:
   """(ids, values [<float64>[n_i]], times [[str]], inputs [<float64>[n_i, C]] or None
   without input columns) to forecast from the end of (see the module docstring); a
-  CSV's gaps filled, its bad columns or empty series refused."""
+  CSV's gaps filled (what was sorted, put back or filled appended to `notes`), its bad
+  columns or empty series refused."""
   if not csv_path:
     data_end = model.manifest['panel']['forecast_from'] == 'data_end'
     return (*panel_forecasting.saved_series(model.arrays, with_test=data_end),
             panel_forecasting.saved_inputs(model.arrays, with_test=data_end))
   transform = model.transform
-  ids, values, times, _, _ = _read(
+  ids, values, times, gaps, grid_note = _read(
       csv_path, '--csv_path', id_column=transform['id_column'],
       time_column=transform['time_column'], target_column=transform['target_column'],
       input_columns=transform.get('input_columns', ()),
@@ -53,6 +55,11 @@ def histories(model, csv_path: str = '') -> tuple[list, list, list, list | None]
       to_end=transform.get('fill') == 'zero')
   ids, values, _, inputs = panel_forecasting.panel_histories(
       transform, dict(zip(ids, values)), what=f'--csv_path: {csv_path}')
+  if notes is not None:
+    notes += [grid_note] if grid_note else []
+    if gaps:
+      notes.append(f'{gaps} empty target cell{"s" * (gaps != 1)} of --csv_path filled, as '
+                   'the sweep filled its data')
   return ids, values, times, inputs
 
 

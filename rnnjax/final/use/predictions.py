@@ -54,9 +54,10 @@ def check_levels(levels) -> tuple:
   return levels
 
 
-def history(model, csv_path: str = ''):
+def history(model, csv_path: str = '', notes: list | None = None):
   """(times [N] strings, values <float64>[N, C], test_start or None): the work
-  directory's series (its test part known), or a CSV of the same columns."""
+  directory's series (its test part known), or a CSV of the same columns (what was
+  sorted, put back or filled in it appended to `notes`)."""
   if not csv_path:
     series = model.arrays['series']
     return list(model.arrays['times']), series, model.transform['split_points'][1]
@@ -64,15 +65,28 @@ def history(model, csv_path: str = ''):
   time_column = model.transform.get('time_column', '')
   text = common.read_file(csv_path, flag='--csv_path', kind='a CSV file')
   header = [h.strip() for h in next(csv.reader(io.StringIO(text)), [])]
-  values, _, times, _ = forecast_data.read_series(
+  values, gaps, times, grid_note = forecast_data.read_series(
       csv_path, targets, input_columns=inputs, flag='--csv_path', the_models=True,
       time_column=time_column if time_column in header else '')
+  _say(notes, grid_note, gaps, model.transform.get('fill', 'linear'))
   values = common.fill_gaps(values, [f'column {c!r}' for c in model.columns], csv_path,
                             fill=model.transform.get('fill', 'linear'), targets=len(targets))
   model.check_history(values, what=f'--csv_path: {csv_path}')
   if time_column not in header:
     times = [str(i) for i in range(len(values))]
   return times, values, None
+
+
+def _say(notes, grid_note: str, gaps: int, fill: str) -> None:
+  """Appends to `notes` (where given) what reading a history's CSV did to it."""
+  if notes is None:
+    return
+  notes += [grid_note] if grid_note else []
+  if gaps:
+    how = ('the targets\' with 0, the inputs\' by linear interpolation' if fill == 'zero'
+           else 'by linear interpolation')
+    notes.append(f'{gaps} empty cell{"s" * (gaps != 1)} of --csv_path filled ({how}), as '
+                 'the sweep filled its data')
 
 
 def future_inputs(model, path: str, steps: int, times=()):
@@ -227,7 +241,8 @@ def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
   if steps < 1:
     raise InputError(f'--steps_ahead: {steps} must be >= 1')
   levels = check_levels(levels)
-  times, values, test_start = history(model, csv_path)
+  read_notes = []
+  times, values, test_start = history(model, csv_path, read_notes)
   future = future_inputs(model, future_path, steps, times)
   start = time.perf_counter()
   fc = model.forecast(values, steps, future_inputs=future, levels=levels)
@@ -237,7 +252,8 @@ def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
   test_pred = None
   if test_start is not None:
     test_pred = model.backtest(values, range(test_start, len(values)), 1)[:, 0]
-  lines = [forecast_table(model, header, rows)] + [f'note: {n}' for n in fc['notes']]
+  lines = [forecast_table(model, header, rows)] + [
+      f'note: {n}' for n in read_notes + fc['notes']]
   lines += coverage_lines(model, levels)
   lines.append(f'model loaded in {loaded:.2f} s, forecast in {took:.2f} s')
   path = os.path.join(out_dir, 'forecast.csv')
@@ -276,7 +292,8 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels):
   if steps < 1:
     raise InputError(f'--steps_ahead: {steps} must be >= 1')
   levels = check_levels(levels)
-  source = panel_predictions.histories(model, csv_path)
+  read_notes = []
+  source = panel_predictions.histories(model, csv_path, read_notes)
   ids, values, times, inputs = source
   future = panel_predictions.future(model, ids, steps, csv_path, future_path, times)
   start = time.perf_counter()
@@ -290,7 +307,7 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels):
   picks = panel_predictions.shown(ids, {k: v[2][metric] for k, v in tests.items()},
                                   metric=metric)
   lines = [panel_predictions.table(header, rows, [k for k, _ in picks])]
-  lines += [f'note: {n}' for n in fc['notes']] + coverage_lines(model, levels)
+  lines += [f'note: {n}' for n in read_notes + fc['notes']] + coverage_lines(model, levels)
   lines.append(f'{len(ids)} series x {steps} steps; model loaded in {loaded:.2f} s, '
                f'forecast in {took:.2f} s')
   path = os.path.join(out_dir, 'forecast.csv')
