@@ -131,7 +131,8 @@ def test_classification_folds_have_equal_shapes():
      '--folds: charlm has no folds'),
     (dict(folds=9), '--folds: fold 1 of 9: series of 36 points is too short'),
     (dict(folds=4), '--batch_size: 4 is larger than the training set of fold 1 of 4 '
-     r'\(2 examples\)'),
+     r'\(2 examples: windows of --lookback=\d+ inputs and --horizon targets; a shorter '
+     r'--lookback makes more\)'),
 ])
 def test_bad_folds_get_one_line(tmp_path, changes, message):
   with pytest.raises(InputError, match=message):

@@ -233,6 +233,20 @@ def _load_user(path, **kw):
                        lookback=4, horizon=1, **kw)
 
 
+def test_a_season_too_long_and_a_constant_series_are_said(tmp_path):
+  data = _load_user(_user_csv(tmp_path, _monthly()), season=500, classical_baselines=False)
+  train_end = data.split_points[0]
+  assert data.notes == (f'--season=500 is not shorter than the training part ({train_end} '
+                        'points): no seasonal-naive baseline, and MASE scales by the naive '
+                        '(lag-1) error',)
+  assert 'seasonal_naive' not in data.baselines
+  flat = _write(tmp_path / 'flat.csv', 'date,y\n' + ''.join(
+      f'{m},7\n' for m in _monthly()))
+  data = _load_user(flat, season=0, classical_baselines=False)
+  assert data.notes == ("column 'y' is constant over the training part: its MASE is "
+                        'undefined (nan)',)
+
+
 def test_monthly_time_column_gives_season_12_and_seasonal_naive(tmp_path, monkeypatch):
   fitted = []  # The season ETS and ARIMA are fitted with.
   monkeypatch.setattr(classical, 'forecasts',

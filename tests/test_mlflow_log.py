@@ -95,7 +95,7 @@ def test_the_forecaster_in_mlflow_forecasts_as_rnnjax_load(forecaster, store):
   assert list(again.columns) == ['step', 'forecast', 'lower_50', 'upper_50']
   np.testing.assert_allclose(again['forecast'], want['point'][:2, 0], rtol=1e-6)
   assert pyfunc.metadata.metadata['target_columns'] == ['sales']
-  with pytest.raises(InputError, match='end the history with 3 rows whose targets are empty'):
+  with pytest.raises(InputError, match='end the history with 2 rows whose targets are empty'):
     pyfunc.predict(history.iloc[:-3], params={'steps': 3})
   with pytest.raises(InputError, match=r"no column\(s\) \['promo'\]"):
     pyfunc.predict(history[['sales']])

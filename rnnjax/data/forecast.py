@@ -219,6 +219,15 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
     if season and t.min() >= season:
       pred = seasonal_naive(targets, t, horizon, season)
       baselines['seasonal_naive'][split] = regression_report(pred, truth[split], scale)
+  said = ()  # Where the baselines or MASE cannot be what the flags ask: said, not dropped.
+  if season >= train_end:
+    said += (f'--season={season} is not shorter than the training part ({train_end} '
+             'points): no seasonal-naive baseline, and MASE scales by the naive (lag-1) '
+             'error',)
+  constant = [c for c, s in zip(target_columns, np.atleast_1d(scale)) if not np.isfinite(s)]
+  if constant:
+    said += (f'column {constant[0]!r} is constant over the training part: its MASE is '
+             'undefined (nan)',)
   notes = ()
   if classical_baselines:
     # On the levels, as the naive baselines, whether or not the networks model changes.
@@ -233,7 +242,7 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
                       baselines={k: v for k, v in baselines.items() if v},
                       split_points=(train_end, val_end),
                       input_columns=tuple(input_columns), difference=difference,
-                      mase_scale=scale, notes=notes, x_mean=mean, x_std=std,
+                      mase_scale=scale, notes=said + tuple(notes), x_mean=mean, x_std=std,
                       series=np.asarray(values, np.float64), season=season)
 
 

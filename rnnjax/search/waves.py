@@ -105,8 +105,12 @@ def check_batch_sizes(plan, datas: dict) -> None:
     for (lookback, fold), data in datas.items():
       if lookback == structure.get('lookback') and structure['batch_size'] > data.num_train:
         where = f' of fold {fold + 1} of {num_folds}' if num_folds > 1 else ''
+        why = ''
+        if data.task in ('forecast', 'panel'):  # Windows: the lookback is the other lever.
+          why = (f': windows of --lookback={lookback} inputs and --horizon targets; a '
+                 'shorter --lookback makes more' if lookback else '')
         raise InputError(f'--batch_size: {structure["batch_size"]} is larger than the '
-                         f'training set{where} ({data.num_train} examples)')
+                         f'training set{where} ({data.num_train} examples{why})')
 
 
 def check_log_inputs(plan, datas: dict) -> None:

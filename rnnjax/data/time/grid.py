@@ -64,8 +64,10 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
     sorted_series += bool((o != np.arange(len(o))).any())
     same = np.flatnonzero(np.diff(p) == 0)
     if len(same):
-      raise InputError(f'--time_column: {where} has two rows at {c[same[0]]!r} '
-                       f'(column {column!r})')
+      first, second = c[same[0]], c[same[0] + 1]
+      at = (f'at {first!r}' if first == second else
+            f'in one period ({_describe(unit, step)}): {first!r} and {second!r}')
+      raise InputError(f'--time_column: {where} has two rows {at} (column {column!r})')
     off = np.flatnonzero((p - p[0]) % step)
     if len(off):
       raise InputError(

@@ -41,9 +41,12 @@ def panel_histories(transform, given, what: str = 'histories') -> tuple:
   elif hasattr(given, 'columns'):
     items = _long_frame(transform, given, what)
   else:
-    raise InputError(f'{what}: give a long DataFrame (columns {transform["id_column"]!r}, '
-                     f'{transform["time_column"]!r}, {transform["target_column"]!r}) or a '
-                     f'dict of series id -> 1-D array; got a {type(given).__name__}')
+    named = [transform['id_column'], transform['time_column'], transform['target_column'],
+             *columns]
+    arrays = (f'<float>[n, {1 + len(columns)}] (the target, then {columns})' if columns
+              else '1-D array')
+    raise InputError(f'{what}: give a long DataFrame (columns {[c for c in named if c]}) '
+                     f'or a dict of series id -> {arrays}; got a {type(given).__name__}')
   if not items:
     raise InputError(f'{what}: holds no series')
   ids, values, times, inputs = [], [], [], []
@@ -143,6 +146,8 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
   without input columns, or with past ones only and `steps` within its horizon.
   InputError (naming `what`) for a missing series, too few rows or a value missing."""
   columns, (past_rows, future_rows) = input_columns(transform), rows_needed(transform, steps)
+  if not columns and future_inputs is not None:
+    raise InputError(f'{what}: the model reads no input columns')
   if not past_rows and not future_rows:
     return None
   num_past = len(transform.get('input_columns', ()))

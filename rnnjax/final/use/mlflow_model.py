@@ -49,6 +49,7 @@ import pandas as pd
 import rnnjax
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
+from rnnjax.final.saved import forecasting
 from rnnjax.final.saved import model_files
 from rnnjax.final.saved import panel_forecasting
 from rnnjax.final.saved import tuned
@@ -98,11 +99,13 @@ def forecast(model, history, params: dict) -> pd.DataFrame:
     # Trailing rows without any target: the input columns over the forecast steps.
     known = np.flatnonzero(np.any(np.isfinite(values[:, :model.num_targets]), axis=1))
     cut = known[-1] + 1 if len(known) else 0
-    if cut == len(values):
-      raise InputError(f'history: the model reads input columns {inputs}: end the history '
-                       f'with {steps} rows whose targets are empty and whose inputs hold '
-                       'their values over the steps ahead')
-    values, future = values[:cut], values[cut:, model.num_targets:]
+    need = forecasting.rows_read(model.transform, steps)
+    if cut == len(values) and need:
+      raise InputError(f'history: the model reads input columns {inputs}, and past its '
+                       f'horizon feeds forecasts back with their values: end the history '
+                       f'with {need} rows whose targets are empty and whose inputs hold '
+                       'their values after it')
+    values, future = values[:cut], values[cut:, model.num_targets:] if cut < len(values) else None
   fc = model.forecast(values, steps, future_inputs=future, levels=levels)
   header, rows = predictions.forecast_rows(model, list(range(1, steps + 1)), fc['point'],
                                            fc['lower'], fc['upper'])

@@ -148,16 +148,26 @@ def forecast_rows(model, times, point, lower, upper) -> tuple[list, list]:
 
 
 def forecast_table(model, header, rows, *, max_rows: int = 24) -> str:
-  """The forecast as a small text table (first target only when there are several)."""
-  levels = [h for h in header[2:] if h.startswith('lower_')] if len(
-      model.transform['target_columns']) == 1 else []
-  lines = [f'{"time":>12}  {"forecast":>12}' +
-           ''.join(f'  {h[6:] + "% interval":>24}' for h in levels)]
+  """The forecast as a small text table: per target its forecast and intervals (with
+  several targets, the first level's only, to keep it narrow; forecast.csv has all)."""
+  targets = model.transform['target_columns']
+  prefix = '' if len(targets) == 1 else '{}_'
+  shown = []  # (title, forecast column, [(lower, upper) columns]).
+  for target in targets:
+    p = prefix.format(target)
+    levels = [h[len(p) + 6:] for h in header if h.startswith(f'{p}lower_')]
+    levels = levels if len(targets) == 1 else levels[:1]
+    shown.append((f'{p}forecast', header.index(f'{p}forecast'), [
+        (f'{p}{level}% interval', header.index(f'{p}lower_{level}'),
+         header.index(f'{p}upper_{level}')) for level in levels]))
+  lines = [f'{"time":>12}' + ''.join(
+      f'  {title:>12}' + ''.join(f'  {name:>24}' for name, _, _ in bands)
+      for title, _, bands in shown)]
   for row in rows[:max_rows]:
-    bounds = row[2:2 + 2 * len(levels)]
-    lines.append(f'{row[0]:>12}  {row[1]:12.6g}' + ''.join(
-        f'  {f"[{bounds[2 * i]:.6g}, {bounds[2 * i + 1]:.6g}]":>24}'
-        for i in range(len(levels))))
+    lines.append(f'{row[0]:>12}' + ''.join(
+        f'  {row[i]:12.6g}' + ''.join(f'  {f"[{row[lo]:.6g}, {row[hi]:.6g}]":>24}'
+                                      for _, lo, hi in bands)
+        for _, i, bands in shown))
   return '\n'.join(lines)
 
 
