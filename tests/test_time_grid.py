@@ -73,8 +73,8 @@ def test_a_regular_or_unread_column_is_left_as_it_is(cells, odd):
 
 @pytest.mark.parametrize('cells, message', [
     (['2020-01', '2020-02', '2020-02', '2020-03'], "has two rows at '2020-02'"),
-    (['2020-01-01', '2020-02-01', '2020-02-15', '2020-03-01'],
-     "has two rows in one period (a month): '2020-02-01' and '2020-02-15'"),
+    (['2020-01-01', '2020-02-01', '2020-03-01', '2020-03-15', '2020-04-01', '2020-05-01'],
+     "has two rows in one period (a month): '2020-03-01' and '2020-03-15'"),
     (['2021-01-04', '2021-01-11', '2021-01-18', '2021-01-26', '2021-02-01'],
      "'2021-01-26' is not a whole number of steps (a week) after '2021-01-04'"),
 ])
