@@ -53,7 +53,8 @@ BAD_INPUT = [
      'error: --csv_path: /nonexistent.csv: no such file'),
     (['--csv_path={tmp}/latin1.csv', '--target_columns=v'], 'latin1.csv: is not UTF-8'),
     (['--csv_path={tmp}', '--target_columns=v'], 'is a directory, not a CSV file'),
-    (['--csv_path={tmp}/cols.csv', '--target_columns=sales'], "cols.csv: no column 'sales'"),
+    (['--csv_path={tmp}/cols.csv', '--target_columns=sales'],
+     "error: --target_columns: {tmp}/cols.csv has no column 'sales'"),
     (['--csv_path={tmp}/text.csv', '--target_columns=v'],
      "text.csv: line 3, column 'v': 'lots' is not a number"),
     (['--dataset=shampoo_sales', '--lookback=30'], 'error: series of 36 points is too short'),
@@ -113,7 +114,7 @@ def test_bad_input_is_one_line_exit_2_no_workdir(tmp_path, args, message, capsys
   assert code == 2, stderr
   lines = [l for l in stderr.splitlines() if l.strip()]
   assert len(lines) == 1, stderr
-  assert message in lines[0]
+  assert message.format(tmp=tmp_path) in lines[0]
   assert 'Traceback' not in stderr
   assert not (tmp_path / 'wd').exists()
 

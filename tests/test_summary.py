@@ -182,7 +182,8 @@ def test_selection_names_another_metric_of_the_levels(tmp_path):
   workdir = str(tmp_path / 'wd')
   summary = sweep.run_sweep(dataclasses.replace(DIFFERENCED, selection='mae'), workdir,
                             log=lambda _: None)
-  assert summary['selection'] == {'metric': 'mae', 'mode': 'min', 'scale': 'levels'}
+  assert summary['selection'] == {'metric': 'mae', 'mode': 'min', 'scale': 'levels',
+                                  'named': True}
   assert figure_load.load(workdir).shown == 'mae'  # The figures draw what ranked.
   members = {m['uid']: m for m in summary['members']}
   mae = lambda u: members[u]['val']['mae']
