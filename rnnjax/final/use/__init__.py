@@ -2,7 +2,8 @@
 
 Imports final.saved (and through it final.choice).
 
-  predictions        what `experiments/predict.py` does with a saved model
-  panel_predictions  what predict does with a panel model (histories, rows, shown series)
-  mlflow_log         a finished sweep in MLflow; mlflow_model: the model as a pyfunc model
+  predictions         what `experiments/predict.py` does with a saved model
+  series_predictions  what predict does with a forecaster (history, inputs after it, rows)
+  panel_predictions   what predict does with a panel model (histories, rows, shown series)
+  mlflow_log          a finished sweep in MLflow; mlflow_model: the model as a pyfunc model
 """

@@ -55,6 +55,7 @@ from rnnjax.final.saved import panel_forecasting
 from rnnjax.final.saved import tuned
 from rnnjax.final.use import panel_predictions
 from rnnjax.final.use import predictions
+from rnnjax.final.use import series_predictions
 from rnnjax.results import files
 
 NAME = 'model'  # runs:/<run_id>/model
@@ -107,7 +108,7 @@ def forecast(model, history, params: dict) -> pd.DataFrame:
                        'their values after it')
     values, future = values[:cut], values[cut:, model.num_targets:] if cut < len(values) else None
   fc = model.forecast(values, steps, future_inputs=future, levels=levels)
-  header, rows = predictions.forecast_rows(model, list(range(1, steps + 1)), fc['point'],
+  header, rows = series_predictions.forecast_rows(model, list(range(1, steps + 1)), fc['point'],
                                            fc['lower'], fc['upper'])
   return pd.DataFrame(rows, columns=['step'] + header[1:])
 

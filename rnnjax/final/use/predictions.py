@@ -1,6 +1,7 @@
 """What `experiments/predict.py` does with a finished sweep's model: `run` reads the new
 data, predicts, writes a CSV (or a sample) and returns the lines to print and the
-figure to draw (a panel model's parts: panel_predictions.py). Everything is checked
+figure to draw (a forecaster's parts: series_predictions.py; a panel model's:
+panel_predictions.py). Everything is checked
 and computed before anything is written, so bad
 input (InputError) writes nothing. Its messages name flags: the model's (tuned.py),
 which name the Python arguments, are translated (`prompt: ...` -> `--prompt: ...`).
@@ -15,13 +16,11 @@ import time
 import numpy as np
 
 from rnnjax.data import classify
-from rnnjax.data import common
-from rnnjax.data import forecast as forecast_data
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
-from rnnjax.final.saved import forecasting
 from rnnjax.final.saved import model_files
 from rnnjax.final.use import panel_predictions
+from rnnjax.final.use import series_predictions
 from rnnjax.results import files
 
 
@@ -52,123 +51,6 @@ def check_levels(levels) -> tuple:
     if not 0 < level < 1:
       raise InputError(f'--levels: {level:g} must lie in (0, 1)')
   return levels
-
-
-def history(model, csv_path: str = '', notes: list | None = None):
-  """(times [N] strings, values <float64>[N, C], test_start or None): the work
-  directory's series (its test part known), or a CSV of the same columns (what was
-  sorted, put back or filled in it appended to `notes`)."""
-  if not csv_path:
-    series = model.arrays['series']
-    return list(model.arrays['times']), series, model.transform['split_points'][1]
-  targets, inputs = model.transform['target_columns'], model.transform['input_columns']
-  time_column = model.transform.get('time_column', '')
-  text = common.read_file(csv_path, flag='--csv_path', kind='a CSV file')
-  header = [h.strip() for h in next(csv.reader(io.StringIO(text)), [])]
-  values, gaps, times, grid_note = forecast_data.read_series(
-      csv_path, targets, input_columns=inputs, flag='--csv_path', the_models=True,
-      time_column=time_column if time_column in header else '')
-  _say(notes, grid_note, gaps, model.transform.get('fill', 'linear'))
-  values = common.fill_gaps(values, [f'column {c!r}' for c in model.columns], csv_path,
-                            fill=model.transform.get('fill', 'linear'), targets=len(targets))
-  model.check_history(values, what=f'--csv_path: {csv_path}')
-  if time_column not in header:
-    times = [str(i) for i in range(len(values))]
-  return times, values, None
-
-
-def _say(notes, grid_note: str, gaps: int, fill: str) -> None:
-  """Appends to `notes` (where given) what reading a history's CSV did to it."""
-  if notes is None:
-    return
-  notes += [grid_note] if grid_note else []
-  if gaps:
-    how = ('the targets\' with 0, the inputs\' by linear interpolation' if fill == 'zero'
-           else 'by linear interpolation')
-    notes.append(f'{gaps} empty cell{"s" * (gaps != 1)} of --csv_path filled ({how}), as '
-                 'the sweep filled its data')
-
-
-def future_inputs(model, path: str, steps: int, times=()):
-  """<float64>[rows, C_in - C_out] from `path` (--future_path), or None where none are
-  given and none are read (no input columns, or `steps` within the horizon);
-  InputError when they are needed and missing or short (forecasting.rows_read), or
-  when the file has the model's time column and its rows do not start the step after
-  `times` (the history's) end."""
-  inputs = model.transform['input_columns']
-  if not inputs:
-    if path:
-      raise InputError('--future_path: the model reads no input columns')
-    return None
-  need = forecasting.rows_read(model.transform, steps)
-  if not path:
-    if not need:
-      return None
-    raise InputError(f'--future_path: the model reads input columns {inputs}, and past '
-                     f'its horizon ({model.transform["horizon"]}) feeds forecasts back with '
-                     f'their values: give a CSV with them for the {need} steps after the '
-                     'history')
-  time_column = model.transform.get('time_column', '')
-  text = common.read_file(path, flag='--future_path', kind='a CSV file')
-  if time_column not in [h.strip() for h in next(csv.reader(io.StringIO(text)), [])]:
-    time_column = ''
-  values, _, cells, _ = forecast_data.read_series(path, (), input_columns=inputs,
-                                                  time_column=time_column,
-                                                  flag='--future_path', the_models=True)
-  if time_column and len(times):
-    time_grid.check_follows([None], [list(times)], [cells], path=path, flag='--future_path',
-                            last="the history's last time")
-  complete = np.isfinite(values[:need]).all(axis=1)
-  if len(values) < need or not complete.all():
-    raise InputError(f'--future_path: {path} has {len(values)} rows of {inputs}, '
-                     f'{int(complete.sum())} of the first {need} complete; {steps} steps '
-                     f'read {need} (past the horizon, {model.transform["horizon"]}, '
-                     'forecasts are fed back with them)')
-  return values
-
-
-def forecast_rows(model, times, point, lower, upper) -> tuple[list, list]:
-  """(header, rows): time, then per target the forecast and each level's bounds."""
-  columns = model.transform['target_columns']
-  prefix = (lambda c: '') if len(columns) == 1 else (lambda c: f'{c}_')
-  header = ['time']
-  for column in columns:
-    header.append(f'{prefix(column)}forecast')
-    for level in lower:
-      header += [f'{prefix(column)}lower_{level * 100:g}', f'{prefix(column)}upper_{level * 100:g}']
-  rows = []
-  for k, when in enumerate(times):
-    row = [when]
-    for c in range(len(columns)):
-      row.append(point[k, c])
-      for level in lower:
-        row += [lower[level][k, c], upper[level][k, c]]
-    rows.append(row)
-  return header, rows
-
-
-def forecast_table(model, header, rows, *, max_rows: int = 24) -> str:
-  """The forecast as a small text table: per target its forecast and intervals (with
-  several targets, the first level's only, to keep it narrow; forecast.csv has all)."""
-  targets = model.transform['target_columns']
-  prefix = '' if len(targets) == 1 else '{}_'
-  shown = []  # (title, forecast column, [(lower, upper) columns]).
-  for target in targets:
-    p = prefix.format(target)
-    levels = [h[len(p) + 6:] for h in header if h.startswith(f'{p}lower_')]
-    levels = levels if len(targets) == 1 else levels[:1]
-    shown.append((f'{p}forecast', header.index(f'{p}forecast'), [
-        (f'{p}{level}% interval', header.index(f'{p}lower_{level}'),
-         header.index(f'{p}upper_{level}')) for level in levels]))
-  lines = [f'{"time":>12}' + ''.join(
-      f'  {title:>12}' + ''.join(f'  {name:>24}' for name, _, _ in bands)
-      for title, _, bands in shown)]
-  for row in rows[:max_rows]:
-    lines.append(f'{row[0]:>12}' + ''.join(
-        f'  {row[i]:12.6g}' + ''.join(f'  {f"[{row[lo]:.6g}, {row[hi]:.6g}]":>24}'
-                                      for _, lo, hi in bands)
-        for _, i, bands in shown))
-  return '\n'.join(lines)
 
 
 def read_cases(model, ts_path: str):
@@ -252,17 +134,17 @@ def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
     raise InputError(f'--steps_ahead: {steps} must be >= 1')
   levels = check_levels(levels)
   read_notes = []
-  times, values, test_start = history(model, csv_path, read_notes)
-  future = future_inputs(model, future_path, steps, times)
+  times, values, test_start = series_predictions.history(model, csv_path, read_notes)
+  future = series_predictions.future_inputs(model, future_path, steps, times)
   start = time.perf_counter()
   fc = model.forecast(values, steps, future_inputs=future, levels=levels)
   took = time.perf_counter() - start
   ahead = time_grid.future_times([times], steps)[0]
-  header, rows = forecast_rows(model, ahead, fc['point'], fc['lower'], fc['upper'])
+  header, rows = series_predictions.forecast_rows(model, ahead, fc['point'], fc['lower'], fc['upper'])
   test_pred = None
   if test_start is not None:
     test_pred = model.backtest(values, range(test_start, len(values)), 1)[:, 0]
-  lines = [forecast_table(model, header, rows)] + [
+  lines = [series_predictions.forecast_table(model, header, rows)] + [
       f'note: {n}' for n in read_notes + fc['notes']]
   lines += coverage_lines(model, levels)
   lines.append(f'model loaded in {loaded:.2f} s, forecast in {took:.2f} s')
