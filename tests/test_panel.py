@@ -90,6 +90,17 @@ def test_a_panel_refuses_bad_input_in_one_line(tmp_path, long_csv):
     panel.load(csv_path=path, id_column='unique_id', target_column='y', horizon=7)
 
 
+def test_ids_are_read_as_written(tmp_path):
+  # ' a' and 'a' are two series (as pandas reads them), not one made of both.
+  path = _write(tmp_path / 'ids.csv', {'a': [1.0] * 6, ' a': [1000.0] * 6, 'x y ': [5.0] * 6})
+  p = panel.load(csv_path=path, id_column='unique_id', target_column='y', horizon=2)
+  assert p.ids == ('a', ' a', 'x y ') and [len(v) for v in p.train] == [4, 4, 4]
+  assert p.train[1].tolist() == [1000.0] * 4
+  blank = _write(tmp_path / 'blank.csv', {'a': [1.0] * 3, '  ': [2.0] * 3})
+  with pytest.raises(InputError, match="^.*blank.csv: line 5: empty --id_column 'unique_id'"):
+    panel.load(csv_path=blank, id_column='unique_id', target_column='y', horizon=1)
+
+
 def test_a_test_file_s_rows_not_scored_are_said(tmp_path):
   train = _write(tmp_path / 'train.csv', {'a': [1.0] * 6, 'b': [2.0] * 6})
   test = _write(tmp_path / 'test.csv', {'a': [3.0, 4, 5, 6, 7, 8], 'b': [5.0] * 4,
