@@ -210,6 +210,10 @@ def test_the_saved_models_read_the_inputs_of_their_histories(shop):
   lifted, calm = (model.forecast(stacked, 2, future_inputs=plan(p), levels=())['point']
                   for p in (1.0, 0.0))
   assert np.median(lifted / calm) > 1.5
+  # Ids that are not strings, in both dicts: read as the same series (their text).
+  numbered = lambda d: {int(k[1:]): v for k, v in d.items()}
+  np.testing.assert_array_equal(model.forecast(numbered(stacked), 2, future_inputs=numbered(
+      plan(1.0)), levels=())['point'], lifted)
 
 
 def test_predict_reads_the_inputs_after_each_series(tmp_path, shop):

@@ -162,6 +162,7 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
   if not isinstance(future_inputs, dict):
     raise InputError(f'{what}: give a dict series id -> <float>[rows, {len(columns)}], the '
                      f'columns {columns} after each history; got {type(future_inputs).__name__}')
+  future_inputs = {str(k): v for k, v in future_inputs.items()}  # As the histories' ids.
   out = []
   for key in ids:
     if key not in future_inputs:
