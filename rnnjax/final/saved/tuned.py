@@ -42,6 +42,8 @@ from rnnjax.final.saved import intervals
 from rnnjax.final.saved import panel_forecasting
 
 DEFAULT_LEVELS = (0.8, 0.95)
+_KINDS = {'forecast': 'a single-series forecaster', 'panel': 'a panel forecaster',
+          'classify': 'a classifier', 'charlm': 'a character model'}
 
 
 class TunedModel:
@@ -117,10 +119,8 @@ class TunedModel:
   def _task_is(self, tasks, what: str) -> None:
     """Refuses, in one line naming `what`, a use this model's task does not have."""
     if self.task not in tasks:
-      kinds = {'forecast': 'a single-series forecaster', 'panel': 'a panel forecaster',
-               'classify': 'a classifier', 'charlm': 'a character model'}
       raise InputError(f'{what}: this is a {self.task} model, not '
-                       + ' or '.join(kinds[t] for t in tasks))
+                       + ' or '.join(_KINDS[t] for t in tasks))
 
   def _need(self) -> int:
     return forecasting.points_needed(self.transform, [g.lookback for g in self._groups])
@@ -151,11 +151,13 @@ class TunedModel:
 
     Args:
       history: <float>[N, C] levels in original units, columns `self.columns` (targets,
-        then input columns); one target and no inputs may be <float>[N].
-      steps: >= 1. Past the model's horizon, forecasts are fed back (see the module
-        docstring).
-      future_inputs: <float>[steps, C_in - C_out], the input columns over the forecast
-        steps; required when the model has input columns.
+        then input columns; one target and no inputs may be <float>[N]), or a DataFrame
+        holding those columns.
+      steps: a whole number >= 1. Past the model's horizon, forecasts are fed back (see
+        the module docstring).
+      future_inputs: <float>[rows, C_in - C_out] or a DataFrame: the input columns' rows
+        after the history, of which `forecasting.rows_read` are read (those fed back past
+        the horizon; none within it).
       levels: coverage of each interval, in (0, 1).
     Returns:
       {'point': <float64>[steps, C_out], 'lower' and 'upper': {level: <float64>[steps,
