@@ -246,6 +246,26 @@ def test_predict_classifies_a_ts_file_and_samples_a_prompt(tmp_path, classify_ru
   again = _predict(classify_run[1], tmp_path, ts_path=str(tmp_path / 'cases.ts'))
   with open(again['paths'][0]) as f:
     assert [r[1] for r in list(csv.reader(f))[1:]] == [r[1] for r in rows[1:]]
+  # Unlabelled without saying so (no @classLabel line): the last field is a channel, read
+  # as one where that gives the model's channels, not as a label.
+  bare = [l for l in unlabelled if not l.startswith('@classLabel')]
+  (tmp_path / 'bare.ts').write_text('\n'.join(bare) + '\n')
+  again = _predict(classify_run[1], tmp_path / 'b', ts_path=str(tmp_path / 'bare.ts'))
+  with open(again['paths'][0]) as f:
+    assert [r[1] for r in list(csv.reader(f))[1:]] == [r[1] for r in rows[1:]]
+  # From Python, a missing value is filled per channel as the .ts reader fills '?'.
+  model = rnnjax.load(classify_run[1])
+  cases = classify.read_ts(path).series[:4]
+  holed = [c.copy() for c in cases]
+  holed[0][3, 2] = np.nan
+  filled = [c.copy() for c in cases]
+  filled[0][3, 2] = (cases[0][2, 2] + cases[0][4, 2]) / 2
+  np.testing.assert_allclose(model.predict_proba(holed), model.predict_proba(filled))
+  holed[1][0, 0] = np.inf
+  with pytest.raises(InputError, match=r'^sequences: case 1 holds an infinite value$'):
+    model.predict_proba(holed)
+  with pytest.raises(InputError, match=r'^sequences: case 0 is not numbers'):
+    model.predict([[['a'] * 12]])
   out = _predict(charlm_run[1], tmp_path, prompt='ROMEO:', num_chars=20)
   assert len(out['lines'][0]) == 26 and out['lines'][0].startswith('ROMEO:')
 

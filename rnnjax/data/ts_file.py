@@ -30,8 +30,9 @@ class TsFile:
 
 
 def _sort_labels(labels):
+  # Ties in value ('1', '01', '1.0') by their text: the order never depends on a set's.
   try:
-    return tuple(sorted(labels, key=float))
+    return tuple(sorted(labels, key=lambda l: (float(l), l)))
   except ValueError:
     return tuple(sorted(labels))
 
@@ -60,9 +61,10 @@ def _parse_case(line, where, has_label=True):
   return np.array(channels, np.float64).T, label
 
 
-def _check_header(header, path, labelled=True):
+def _check_header(header, path, labelled=True, unlabelled_default=False):
   """Returns (class labels from the header or None, dimensions or 0, length or 0,
-  whether cases carry labels). `labelled=False` also accepts @classLabel false."""
+  whether cases carry labels). `labelled=False` also accepts @classLabel false, and
+  with `unlabelled_default` reads a header without @classLabel as false."""
   def tag(name, default=''):
     return header.get(name.lower(), default).split()
   if tag('timeStamps', 'false')[:1] == ['true']:
@@ -70,7 +72,7 @@ def _check_header(header, path, labelled=True):
   if tag('targetLabel', 'false')[:1] == ['true']:
     raise InputError(f'{path}: @targetLabel marks a regression file; classification needs '
                      '@classLabel')
-  labels = tag('classLabel', 'true')
+  labels = tag('classLabel', 'false' if unlabelled_default and not labelled else 'true')
   if labels[0] == 'false' and not labelled:
     return None, *_sizes(tag, path), False
   if labels[0] == 'false':
@@ -89,11 +91,13 @@ def _sizes(tag, path):
   return dims, length
 
 
-def read_ts(path: str, *, flag: str = '', labelled: bool = True) -> TsFile:
+def read_ts(path: str, *, flag: str = '', labelled: bool = True,
+            unlabelled_default: bool = False) -> TsFile:
   """Reads a labelled `.ts` file; see the module docstring for the format.
 
   `flag` (e.g. '--train_path') is named when the file cannot be read. labelled=False
-  also reads a file of unlabelled cases (@classLabel false; labels then None).
+  also reads a file of unlabelled cases (@classLabel false; labels then None), and
+  with `unlabelled_default` one whose header has no @classLabel line.
   """
   lines = common.read_file(path, flag=flag, kind='a .ts file').splitlines()
   if not any(line.strip() for line in lines):
@@ -109,7 +113,7 @@ def read_ts(path: str, *, flag: str = '', labelled: bool = True) -> TsFile:
         raise InputError(f'{where}: data before @data')
       tag, _, value = line[1:].partition(' ')
       if tag.lower() == 'data':
-        declared = _check_header(header, path, labelled)
+        declared = _check_header(header, path, labelled, unlabelled_default)
       else:
         header[tag.lower()] = value.strip()
       continue

@@ -6,13 +6,16 @@ computation is the one the sweep scored.
 import numpy as np
 
 from rnnjax.data import classify
+from rnnjax.data import common
 from rnnjax.errors import InputError
 
 
 def padded(transform, sequences, what='sequences') -> tuple[np.ndarray, np.ndarray]:
   """(x <float32>[N, T, C], lengths <int32>[N]) of the cases `sequences`: a list of
   <float>[T_i, C] (or [T_i]), or one array <float>[N, T, C]; `what` names them in the
-  InputError. T: the sweep's longest case, or a longer one of these."""
+  InputError. T: the sweep's longest case, or a longer one of these. Missing values
+  (NaN) are filled per channel by linear interpolation, as the .ts reader fills a
+  file's `?` (ts_file.py); infinite values are refused."""
   channels = transform['channels']
   expected = (f'pass a list of cases, each <float>[T_i, {channels}] or [T_i] ([x] for '
               f'one case), or one array <float>[N, T, {channels}]')
@@ -25,13 +28,21 @@ def padded(transform, sequences, what='sequences') -> tuple[np.ndarray, np.ndarr
     sequences = list(np.asarray(sequences))
   cases = []
   for i, s in enumerate(sequences):
-    s = np.asarray(s, np.float64)
+    try:
+      s = np.asarray(s, np.float64)
+    except (TypeError, ValueError) as e:
+      raise InputError(f'{what}: case {i} is not numbers ({e})') from None
     if s.ndim == 0:
       raise InputError(f'{what}: case {i} is a number, not a sequence; {expected}')
     s = s[:, None] if s.ndim == 1 else s
     if s.ndim != 2 or s.shape[1] != channels or not len(s):
       raise InputError(f'{what}: case {i} has shape {np.shape(s)}; the model reads '
                        f'{channels} channel(s) per step')
+    if np.isinf(s).any():
+      raise InputError(f'{what}: case {i} holds an infinite value')
+    if np.isnan(s).any():
+      s = common.fill_gaps(s, [f'channel {c}' for c in range(s.shape[1])],
+                           f'{what}: case {i}')
     cases.append((s - np.asarray(transform['mean'])) / np.asarray(transform['std']))
   if not cases:
     raise InputError(f'{what}: no cases')

@@ -55,11 +55,29 @@ def check_levels(levels) -> tuple:
 
 def read_cases(model, ts_path: str):
   """(cases [T_i, C], labels or None) of a .ts file, checked against the model."""
-  ts = classify.read_ts(ts_path, flag='--ts_path', labelled=False)
   channels = model.transform['channels']
+  read = lambda unlabelled: classify.read_ts(ts_path, flag='--ts_path', labelled=False,
+                                             unlabelled_default=unlabelled)
+  try:
+    ts, error = read(False), None
+  except InputError as e:
+    ts, error = None, e
+  if ts is None or ts.series[0].shape[1] != channels:
+    # A header without @classLabel: the cases may be unlabelled (their last field then a
+    # channel, not a label); taken so where that matches the model's channels.
+    try:
+      other = read(True)
+      if other.series[0].shape[1] == channels:
+        ts, error = other, None
+    except InputError:
+      pass
+  if error is not None:
+    raise error if str(error).startswith('--ts_path') else InputError(
+        f'--ts_path: {error}') from None
   if ts.series[0].shape[1] != channels:
     raise InputError(f'--ts_path: {ts_path} has {ts.series[0].shape[1]} channel(s) per case; '
-                     f'the model reads {channels}')
+                     f'the model reads {channels} (a file of unlabelled cases says '
+                     '@classLabel false)')
   labels = None if ts.labels[0] is None else ts.labels
   if labels is not None:
     unknown = sorted(set(labels) - set(model.transform['classes']))
