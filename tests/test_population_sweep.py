@@ -63,6 +63,11 @@ BAD_INPUT = [
     (['--train_steps=50', '--eval_every=20'], 'error: --train_steps: 50 is not a multiple'),
     (['--task=classify', '--dataset=Nope'], "error: --dataset: unknown"),
     (['--task=classify', '--train_path={tmp}/cols.csv'], 'error: --test_path'),
+    (['--task=classify', '--text_path={tmp}/cols.csv'],
+     'error: --text_path: --task=classify reads no --text_path (its files: --train_path, '
+     '--test_path); leave it out'),
+    (['--dataset=shampoo_sales', '--test_path={tmp}/cols.csv'],
+     'error: --test_path: --task=forecast reads no --test_path'),
     (['--task=classify', '--pooling=max'], "error: --pooling: 'max'"),
     (['--task=charlm', '--text_path=/nonexistent.txt'], 'error: --text_path'),
     (['--task=charlm', '--seq_len=0'], 'error: --seq_len: 0 must be >= 1'),

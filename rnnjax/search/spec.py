@@ -203,6 +203,11 @@ def plan_cost_s(plan: search_plan.Plan, spec: SweepSpec) -> float:
   return total
 
 
+# The data file flags each task reads (a sweep refuses the others rather than ignore them).
+DATA_FILES = {'forecast': ('csv_path',), 'panel': ('csv_path', 'test_path'),
+              'classify': ('train_path', 'test_path'), 'charlm': ('text_path',)}
+
+
 def check(spec: SweepSpec):
   for flag in ('train_steps', 'eval_every', 'horizon'):
     if getattr(spec, flag) < 1:
@@ -218,6 +223,11 @@ def check(spec: SweepSpec):
     if row.tasks and spec.task not in row.tasks and given != row.default:
       raise InputError(f'--{row.name}: for --task={" or ".join(row.tasks)} only (this sweep '
                        f'is --task={spec.task}); leave it out')
+  own = DATA_FILES[spec.task]
+  for flag in ('csv_path', 'test_path', 'train_path', 'text_path'):
+    if getattr(spec, flag) and flag not in own:
+      raise InputError(f'--{flag}: --task={spec.task} reads no --{flag} (its files: '
+                       f'{", ".join("--" + f for f in own)}); leave it out')
   if spec.future_columns and spec.task != 'panel':
     raise InputError(f'--future_columns: for --task=panel only (this sweep is '
                      f'--task={spec.task}); --input_columns reads past values, and one '
