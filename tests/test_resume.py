@@ -288,10 +288,13 @@ def test_tpe_rounds_and_interrupt_and_resume_equals_uninterrupted(tmp_path):
                              cell='lstm', learning_rate='loguniform(3e-3,3e-2)',
                              dropout='uniform(0,0.3)', train_steps=6)
   reference = tmp_path / 'reference'
-  _run(spec, str(reference))
+  log = _run(spec, str(reference))
   expected = outcome(str(reference))
   members = expected[0]['members']
   assert [m['uid'] for m in members] == list(range(12))  # uids go on across rounds.
+  # 3 rounds x 1 bucket x 3 chunks, counted from the first round's plan.
+  chunks = [l.split()[1] for l in log.splitlines() if l.startswith('chunk ')]
+  assert chunks == [f'{k}/9' for k in range(1, 10)]
   assert [m['config'] for m in members] == [u // 2 for u in range(12)]
   journal = _journal_trials(str(reference / 'tpe.journal'))
   assert [t[4]['round'] for t in journal] == [0, 0, 1, 1, 2, 2]
@@ -309,7 +312,11 @@ def test_tpe_rounds_and_interrupt_and_resume_equals_uninterrupted(tmp_path):
     # As if killed after the study answered an ask but before the checkpoint: the
     # journal holds more than the checkpoint covers.
     tpe.propose(spec, str(workdir), checkpointed // 3)
-    assert 'resuming' in _run(spec, str(workdir))
+    log = _run(spec, str(workdir))
+    assert 'resuming' in log and f'(rounds asked so far: {1 + checkpointed // 3} of 3)' in log
+    # The resumed progress counts the same 9 chunks, from where it stopped.
+    chunks = [l.split()[1] for l in log.splitlines() if l.startswith('chunk ')]
+    assert chunks == [f'{k}/9' for k in range(checkpointed + 1, 10)], chunks
     assert_same(outcome(str(workdir)), expected)
     assert _journal_trials(str(workdir / 'tpe.journal')) == journal
     for name in ('trials.csv', 'curves.csv'):

@@ -112,12 +112,17 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   data, plan = sweep.data, sweep.plan  # Shared facts: names, sizes.
   for note in data.notes:
     log(note)
+  # A search that asks rounds (TPE) has planned those asked so far; each round's runs
+  # are counted for the rounds still to come.
+  asked = len(search_state.rounds) if spec.rounds else 0
+  rounds = f' (rounds asked so far: {asked} of {spec.rounds})' if asked else ''
   log(f'{len(plan.members)} members in {len(plan.buckets)} bucket(s), {len(runs)} wave(s) '
-      f'on {sweep.mesh.size} device(s); swept: {", ".join(plan.swept) or "nothing"}; '
+      f'on {sweep.mesh.size} device(s){rounds}; swept: {", ".join(plan.swept) or "nothing"}; '
       f'search: {spec.search}; work directory: {workdir}')
   out = outputs.Outputs(workdir, plan, resumed=start > 0, main=distributed.is_main(),
                         log=log)
-  bar = report.Progress(len(runs) * sweep.num_chunks * max(1, spec.rounds), log=log,
+  planned = len(runs) + (spec.rounds - asked) * len(runs) / asked if asked else len(runs)
+  bar = report.Progress(round(planned * sweep.num_chunks), log=log,
                         bar=progress_bar, done=start,
                         best=report.best_so_far(workdir, spec.task, spec.selection)
                         if start else None)
