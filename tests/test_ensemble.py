@@ -181,3 +181,26 @@ def test_final_model_is_chosen_on_validation_and_scored_on_test(kind):
   want = np.sqrt(np.mean(((outputs['test'][1] - outputs['test'][0]) / 2 * 2.0) ** 2))
   assert want > 0.01
   np.testing.assert_allclose(final['test']['rmse'], want, rtol=1e-5)
+
+
+def test_a_member_holding_a_better_ranked_one_s_weights_is_counted_once():
+  """PBT copies a source's best parameters with its state: such a copy's outputs are the
+  source's, and the final model takes the next member in the ranking instead."""
+  mesh = sharding.population_mesh()
+  cfg = pop.TrainConfig(model=model.ModelConfig('gru', 1, 4, 1, 1), optimizer='adam',
+                        batch_size=4, steps_per_chunk=1)
+  values = [hparams.member_values(hidden_size=4, init_scale=0.5 + i) for i in range(4)]
+  hp = hparams.stack(values, [0, 1, 2, 3], sharding.padded_size(4, mesh), num_layers=1)
+  state = pop.population_init_fn(cfg, mesh)(hp, jax.random.key(0))
+  state = state.replace(best_params=jax.tree.map(lambda a: a.at[3].set(a[0]),
+                                                 state.best_params))  # 3 holds 0's.
+  runs = [plan_lib.Run(0, cfg, tuple(int(u) for u in hp.uid), hp, state=state)]
+  rng = np.random.default_rng(5)
+  split = {'x': rng.normal(size=(8, 5, 1)).astype(np.float32),
+           'y': rng.normal(size=(8, 1, 1)).astype(np.float32),
+           'mean': np.zeros(1, np.float32), 'std': np.ones(1, np.float32)}
+  splits = {(None, 0): jax.tree.map(jnp.asarray, {'val': split, 'test': split})}
+  spec = spec_lib.SweepSpec(ensemble='top', ensemble_size=2)
+  final = summary_lib.final_model(spec, [0, 3, 1, 2], runs, {u: (0, u) for u in range(4)},
+                                  splits, mesh=mesh, group_size=0, rename=lambda m: m)
+  assert final['members'] == [0, 1] and final['same_weights'] == [3]

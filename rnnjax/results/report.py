@@ -256,11 +256,13 @@ def _describe_final(final: dict) -> str:
     before = final['before_refit']
     return (f'{_describe_final({**final, "kind": before["kind"]})}, refit on train + '
             f'validation x {final["seeds"]} seeds')
+  same = final.get('same_weights')
+  same = (f'; uids {",".join(map(str, same))} left out, holding a better-ranked member\'s '
+          'weights' if same else '')
   if final['kind'] == 'single':
-    return f'the single best, uid {final["members"][0]}'
+    return f'the single best, uid {final["members"][0]}{same}'
   distinct = sorted(set(final['members']), key=final['members'].index)
-  return f'ensemble of {len(distinct)}: uids {",".join(map(str, distinct))}'
-
+  return f'ensemble of {len(distinct)}: uids {",".join(map(str, distinct))}{same}'
 
 
 def plan_table(plan: dict, num_chunks: int) -> str:

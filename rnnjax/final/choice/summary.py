@@ -172,8 +172,22 @@ def final_model(spec, ranked_uids, runs, where, splits, *, mesh, group_size, ren
   cfg = next(run.cfg for run in runs if run.state is not None)
   score = ensemble.scorer(spec.task, cfg)
   data_key = runs[where[ranked_uids[0]][0]].data_key  # Every bucket has the same targets.
-  pool = ranked_uids[:max(1, spec.ensemble_size)]
-  val = ensemble.pool_outputs(runs, where, pool, splits, 'val', mesh, group_size)
+  pool, val, same, start = [], [], [], 0
+  size = max(1, spec.ensemble_size)
+  # The best-ranked members, each once: one whose validation outputs are those of a
+  # better-ranked one holds its weights (PBT copies a source's best with its state) and
+  # would only weigh them twice; the next in the ranking takes its place.
+  while len(pool) < size and start < len(ranked_uids):
+    batch = ranked_uids[start:start + size - len(pool)]
+    start += len(batch)
+    for u, out in zip(batch, ensemble.pool_outputs(runs, where, batch, splits, 'val', mesh,
+                                                   group_size)):
+      if any(np.array_equal(out, v) for v in val):
+        same.append(u)
+      else:
+        pool.append(u)
+        val.append(out)
+  val = np.stack(val)
   val_split = splits[data_key]['val']
   how = spec.combine
   picks = ensemble.choose(val, lambda o: float(score(o, val_split)[selection]),
@@ -186,7 +200,8 @@ def final_model(spec, ranked_uids, runs, where, splits, *, mesh, group_size, ren
   return {'kind': 'single' if len(distinct) == 1 else 'ensemble', 'members': members,
           'val': as_dict(score(ensemble.mean_outputs(val, picks, how), val_split)),
           'test': as_dict(score(ensemble.combine(test, weights, how),
-                                splits[data_key]['test']))}
+                                splits[data_key]['test'])),
+          **({'same_weights': same} if same else {})}
 
 
 def write_sample(spec, runs, best: dict, data, workdir: str | None, mesh) -> dict:
