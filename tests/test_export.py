@@ -555,9 +555,13 @@ def test_python_errors_name_arguments_and_the_command_names_flags(tmp_path, fore
   chars = rnnjax.load(charlm_run[1])
   for kw, message in (({'prompt': 'ab\u2603'}, r"^prompt: character '\u2603' \(position 2\)"),
                       ({'temperature': 0}, r'^temperature: 0 must be > 0'),
-                      ({'num_chars': -1}, r'^num_chars: -1 must be >= 0')):
+                      ({'num_chars': -1}, r'^num_chars: -1 must be a whole number >= 0'),
+                      ({'num_chars': 2.5}, r'^num_chars: 2.5 must be a whole number'),
+                      ({'prompt': b'ab'}, r'^prompt: a str, not bytes$')):
     with pytest.raises(InputError, match=message):
       chars.sample(**kw)
+  with pytest.raises(InputError, match=r'^text: a str, not list$'):
+    chars.bits_per_char(['ab', 'c'])
   commands = [
       ([f'--workdir={tmp_path}/none'], f'error: --workdir: {tmp_path}/none: no such'),
       ([f'--workdir={charlm_run[1]}', '--prompt=ab\u2603'],

@@ -164,7 +164,7 @@ def test_user_file_not_utf8(tmp_path):
     text.load(text_path=str(path))
 
 
-@pytest.mark.parametrize('content, sizes', [('', {}), ('abcde', {}),
+@pytest.mark.parametrize('content, sizes', [('abcde', {}),
                                             ('abcdefghij', {'val_size': 5, 'test_size': 4})])
 def test_user_file_too_short(tmp_path, content, sizes):
   path = _write(tmp_path / 'short.txt', content)
@@ -178,3 +178,9 @@ def test_user_file_too_short(tmp_path, content, sizes):
 def test_negative_size():
   with pytest.raises(InputError, match='^--test_size: -1 must be >= 0'):
     text.split_text(SAMPLE, test_size=-1)
+
+
+def test_user_file_empty(tmp_path):
+  (tmp_path / 'empty.txt').write_text('')
+  with pytest.raises(InputError, match='^--text_path=.*empty.txt: the text is empty$'):
+    text.load(text_path=str(tmp_path / 'empty.txt'))

@@ -79,6 +79,8 @@ def split_text(text: str, *, val_size: int = 0, test_size: int = 0,
     if size < 0:
       raise InputError(f'--{flag}: {size} must be >= 0 (0: 2 % of the text)')
   n = len(text)
+  if not n:
+    raise InputError(f'{source}: the text is empty')
   val_size, test_size = common.holdout_sizes(n, val_size, test_size,
                                              fraction=DEFAULT_HOLDOUT_FRACTION, minimum=2)
   train_end, val_end = n - val_size - test_size, n - test_size

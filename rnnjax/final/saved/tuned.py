@@ -303,6 +303,8 @@ class TunedModel:
 
   def _tokens(self, chars: str, what: str):
     self._task_is(('charlm',), what)
+    if not isinstance(chars, str):
+      raise InputError(f'{what}: a str, not {type(chars).__name__}')
     return text.encode(chars, self.transform['vocab'], what=what)
 
   def bits_per_char(self, chars: str) -> float:
@@ -328,8 +330,9 @@ class TunedModel:
       raise InputError('prompt: needs at least one character')
     if not temperature > 0:
       raise InputError(f'temperature: {temperature} must be > 0')
-    if num_chars < 0:
-      raise InputError(f'num_chars: {num_chars} must be >= 0')
+    if isinstance(num_chars, bool) or not isinstance(num_chars, (int, np.integer)) or (
+        num_chars < 0):
+      raise InputError(f'num_chars: {num_chars!r} must be a whole number >= 0')
     cfgs = tuple(g.cfg.model for g in self._groups)
     params = tuple(jax.tree.map(jnp.asarray, g.params) for g in self._groups)
     weights = tuple(jnp.asarray(np.asarray(g.weights) / self._weights.sum(), jnp.float32)
