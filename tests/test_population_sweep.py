@@ -73,6 +73,8 @@ BAD_INPUT = [
     (['--task=charlm', '--seq_len=0'], 'error: --seq_len: 0 must be >= 1'),
     (['--temperature=0'], 'error: --temperature: 0.0 must be > 0'),
     (['--search=bayes'], "error: --search: unknown strategy 'bayes'"),
+    (['--search=random', '--num_members=0'],
+     'error: --num_members: 0; random search draws that many configurations'),
     (['--search=pbt', '--pbt_fraction=0.9'], 'error: --pbt_fraction: 0.9'),
     (['--search=halving', '--train_steps=40', '--eval_every=10', '--min_steps=15'],
      'error: --min_steps: 15 must be a multiple'),

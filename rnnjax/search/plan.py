@@ -252,7 +252,8 @@ def _columns(ordered, *, search: str, num_members: int, seed: int,
                          for a, idx in zip(ordered, index)}
   if search == 'random':
     if num_members < 1:
-      raise InputError('--num_members: random search needs the number of configurations')
+      raise InputError(f'--num_members: {num_members}; random search draws that many '
+                       'configurations: give a number >= 1')
     # A stream per axis (seeded by the search seed and the axis name): a search of more
     # members extends one of fewer, so halving's first members are random search's.
     return num_members, {
