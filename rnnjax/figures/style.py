@@ -118,6 +118,17 @@ def set_axis(ax, axis, which: str = 'x') -> None:
   target = ax.xaxis if which == 'x' else ax.yaxis
   if axis.scale == 'log':
     (ax.set_xscale if which == 'x' else ax.set_yscale)('log')
+    # Powers of ten labelled as the tables write values; over a decade or so the 2s and
+    # 5s between them too, and every minor tick over half a decade or less (matplotlib's
+    # own labels every minor tick of a decade, and they collide).
+    def minor(value, _):
+      low, high = sorted(target.get_view_interval())
+      decades = np.log10(high / low) if low > 0 else np.inf
+      mantissa = round(value / 10 ** np.floor(np.log10(value)), 6)
+      shown = decades <= 0.5 or (decades <= 1.5 and mantissa in (2.0, 5.0))
+      return labels.fmt(value) if shown else ''
+    target.set_major_formatter(ticker.FuncFormatter(lambda v, _: labels.fmt(v)))
+    target.set_minor_formatter(ticker.FuncFormatter(minor))
   if axis.scale == 'category' or (not axis.continuous and len(axis.values) <= 8):
     ticks = (range(len(axis.values)) if axis.scale == 'category'
              else [float(v) for v in axis.values])
