@@ -129,6 +129,10 @@ def set_axis(ax, axis, which: str = 'x') -> None:
       return labels.fmt(value) if shown else ''
     target.set_major_formatter(ticker.FuncFormatter(lambda v, _: labels.fmt(v)))
     target.set_minor_formatter(ticker.FuncFormatter(minor))
+    rc = lambda key: float(matplotlib.rcParams[f'{which}tick.{key}'])
+    # A minor tick is shorter: its label is moved out to the major labels' line.
+    target.set_tick_params(which='minor', pad=rc('major.pad') + rc('major.size')
+                           - rc('minor.size'))
   if axis.scale == 'category' or (not axis.continuous and len(axis.values) <= 8):
     ticks = (range(len(axis.values)) if axis.scale == 'category'
              else [float(v) for v in axis.values])
