@@ -4,7 +4,7 @@ absent from it put back as gaps.
 Windows, seasons and lags count rows. A sales export that leaves out a week without
 sales, or a file listing a series newest first, would shift every later point of that
 series by a period without a word. So where a time column's every cell is a time
-(`times.parse`: ISO dates and times, quarters such as 2001-Q4, or whole step numbers),
+(`column.parse`: ISO dates and times, quarters such as 2001-Q4, or whole step numbers),
 its step is the commonest spacing between a series' consecutive times, over every
 series, counted in:
 - calendar months, for dates a month or more apart (monthly, quarterly, yearly data:
@@ -17,7 +17,8 @@ Each series' rows are then sorted by time, and each period between its first and
 time that has no row gets one, empty (NaN), labelled in the style of the series' own
 cells; the loaders fill and count it as an empty cell. Two rows of a series at one
 time, or a time off its series' grid (a Tuesday in a series of Mondays), are refused in
-one line naming --time_column. A column that is not all times is left in file order.
+one line naming --time_column. A column that is not all times is left in file order,
+and the note says so.
 With `to_end` (--fill=zero) a series whose rows stop early runs on, empty, to the last
 time of the file. `check_follows` holds a given test part to the period after its
 series' train part; `future_times` labels the periods after each series' last time.
@@ -45,12 +46,14 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
     return values, cells, ''
   unit, positions = _positions([[str(c).strip() for c in series] for series in cells])
   if unit is None:  # Not all times: rows stay in file order, and the log says so.
-    odd = next(str(c).strip() for series in cells for c in series
-               if times_lib.parse(str(c).strip()) is None)
-    return values, cells, (
-        f'--time_column {column!r} of {path}: {odd!r} is not read as a time (ISO dates '
-        'such as 2001-12-31 or 2001-12, quarters such as 2001-Q4, or step numbers are): '
-        'rows are read in file order, neither sorted nor checked for absent periods')
+    odd = next((str(c).strip() for series in cells for c in series
+                if times_lib.parse(str(c).strip()) is None
+                and not _WHOLE.fullmatch(str(c).strip())), None)
+    why = ('mixes dates and step numbers' if odd is None else
+           f'{odd!r} is not read as a time (ISO dates such as 2001-12-31 or 2001-12, '
+           'quarters such as 2001-Q4, or step numbers are)')
+    return values, cells, (f'--time_column {column!r} of {path}: {why}: rows are read in '
+                           'file order, neither sorted nor checked for absent periods')
   order = [np.argsort(p, kind='stable') for p in positions]
   step = _step([p[o] for p, o in zip(positions, order)])
   if not step:  # One time per series: no spacing to read.
