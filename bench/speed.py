@@ -141,8 +141,12 @@ CHILDREN = {'torch': speed_sizes.child_torch, 'rnnjax': speed_sizes.child_rnnjax
 
 
 def _parser() -> argparse.ArgumentParser:
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--tables', default=','.join(TABLES[:-1]))
+  # The module docstring says what each table measures, and at which sizes.
+  parser = argparse.ArgumentParser(description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument('--tables', default=','.join(TABLES[:-1]),
+                      help=f'comma-separated, of {", ".join(TABLES)} (default: '
+                      f'{",".join(TABLES[:-1])}; each described above)')
   parser.add_argument('--steps', type=int, default=0,
                       help='training steps per member (0: 200 for w/plain, 100 for '
                       'scaling, 50 for sizes, as BUILD_NOTES measured them)')
