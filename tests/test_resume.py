@@ -7,6 +7,7 @@ programs of the reference run.
 """
 
 import dataclasses
+import logging
 import os
 import re
 import shutil
@@ -202,14 +203,21 @@ def test_a_random_search_resumes_only_with_the_draws_it_began_with(tmp_path):
   assert_same(outcome(workdir), outcome(str(tmp_path / 'reference')))
 
 
-def test_corrupt_latest_checkpoint_falls_back(reference, tmp_path):
+def test_corrupt_latest_checkpoint_falls_back(reference, tmp_path, caplog):
   workdir = str(tmp_path / 'corrupt')
   latest = _interrupt(SPEC, workdir, 'chunk 7/20 ')
-  # A half-written step: its array data gone.
-  step_dir = os.path.join(workdir, 'checkpoints', str(latest), 'states')
-  shutil.rmtree(step_dir)
-  out = _run(SPEC, workdir)
+  # A half-written step: its array data gone, and its metadata garbled.
+  step_dir = os.path.join(workdir, 'checkpoints', str(latest))
+  shutil.rmtree(os.path.join(step_dir, 'states'))
+  with open(os.path.join(step_dir, '_CHECKPOINT_METADATA'), 'r+b') as f:
+    f.write(b'garbage')
+  with caplog.at_level(logging.DEBUG):
+    out = _run(SPEC, workdir)
   assert f'warning: checkpoint {latest} does not restore' in out
+  # That one line says it: no error or traceback of orbax's or ours beside it.
+  loud = [r for r in caplog.records if r.levelno >= logging.WARNING or (
+      r.exc_info and r.levelno > logging.DEBUG)]
+  assert not loud, [r.getMessage() for r in loud]
   assert f'resuming {workdir}: {latest - 1} of 20 chunks were done' in out
   assert_same(outcome(workdir), reference)
 

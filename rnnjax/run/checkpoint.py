@@ -185,12 +185,32 @@ def _quiet_orbax_errors(wait_s: float = 5.0):
     hooks[1](args)
 
 
-def restore_latest(mngr: ocp.CheckpointManager, target_of, log=print):
+@contextlib.contextmanager
+def held_back():
+  """Holds back the errors orbax logs (it logs a step whose files are damaged when a
+  manager opens the directory, and again when it restores); `restore_latest(held=...)`
+  drops those of each step that does not restore, whose one-line warning says it. What
+  is left is let through at the end."""
+  absl_logger, collect = logging.getLogger('absl'), _Collect()
+  absl_logger.addFilter(collect)
+  try:
+    yield collect
+  finally:
+    absl_logger.removeFilter(collect)
+    for record in collect.records:
+      absl_logger.handle(record)
+
+
+def restore_latest(mngr: ocp.CheckpointManager, target_of, log=print, held=None):
   """(states, progress) of the newest step that restores, or None when there is none.
 
   target_of(progress) -> the states pytree of `jax.ShapeDtypeStruct`s (with shardings)
-  that step's progress describes.
+  that step's progress describes. held: `held_back()`'s, opened before the manager was;
+  without it, one is opened here.
   """
+  if held is None:
+    with held_back() as held:
+      return restore_latest(mngr, target_of, log, held)
   for step in sorted(mngr.all_steps(), reverse=True):
     try:
       progress = mngr.restore(step, args=ocp.args.Composite(
@@ -208,7 +228,8 @@ def restore_latest(mngr: ocp.CheckpointManager, target_of, log=print):
     except Exception as e:  # pylint: disable=broad-except
       message = str(e).splitlines()[0] if str(e) else type(e).__name__
       log(f'warning: checkpoint {step} does not restore ({message}); trying an older one')
-      logging.warning('checkpoint %d failed to restore', step, exc_info=True)
+      logging.debug('checkpoint %d failed to restore', step, exc_info=True)
+      held.records.clear()  # What orbax said of it (and of newer ones, which failed too).
       continue
     return states, progress
   return None

@@ -37,12 +37,13 @@ def resume(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, log,
   """
   if not searcher_lib.asks_rounds(sweep.spec):
     workdir_lib.check_plan(workdir, sweep.plan_json)
-  mngr = checkpoint.manager(workdir, keep=keep)
   at = lambda progress: prepare_lib.with_rounds(
       sweep, searcher_lib.SearchState.from_json(progress['searcher']).rounds,
       max_memory_gb, group_size)
-  restored = checkpoint.restore_latest(
-      mngr, lambda progress: abstract(at(progress), progress), log=log)
+  with checkpoint.held_back() as held:  # Orbax's own errors of damaged steps: one line.
+    mngr = checkpoint.manager(workdir, keep=keep)
+    restored = checkpoint.restore_latest(
+        mngr, lambda progress: abstract(at(progress), progress), log=log, held=held)
   if restored is None:
     mngr.close()
     return None
