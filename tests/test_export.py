@@ -359,7 +359,8 @@ def test_input_columns_need_their_future_values(tmp_path):
                         'sales': model.arrays['series'][:, 0]})
   np.testing.assert_array_equal(model.forecast(frame, 3, future_inputs=pd.DataFrame(
       {'promo': [1.0, 2.0, 3.0]}))['point'], fc['point'])
-  with pytest.raises(InputError, match=r"^history: the DataFrame has no column 'sales'"):
+  with pytest.raises(InputError, match=r"^history: no column\(s\) \['sales'\]; the model "
+                     r"reads \['sales', 'promo'\]"):
     model.forecast(frame.rename(columns={'sales': 'Sales'}), 3, future_inputs=[[1.0]] * 3)
   with pytest.raises(InputError, match='--future_path: the model reads input columns'):
     _predict(workdir, tmp_path, steps_ahead=3)

@@ -82,9 +82,7 @@ def check_history(transform, need, history, what='history') -> np.ndarray:
   """<float64>[N, C]: `history` checked (columns, at least `need` finite last rows);
   `what` names it in the InputError. A DataFrame's columns are read by name."""
   names = columns(transform)
-  values = _numbers(history, names, what)
-  if values.ndim == 1:
-    values = values[:, None]
+  values = numbers(history, names, what)
   if values.ndim != 2 or values.shape[1] != len(names):
     raise InputError(f'{what}: expected {len(names)} column(s) {names}, got an array '
                      f'of shape {np.shape(history)}')
@@ -97,19 +95,20 @@ def check_history(transform, need, history, what='history') -> np.ndarray:
   return values
 
 
-def _numbers(given, names, what) -> np.ndarray:
-  """<float64> array of `given` (a DataFrame: its columns `names`, by name), or an
-  InputError naming `what`."""
+def numbers(given, names, what) -> np.ndarray:
+  """<float64>[N, C] of `given`: a DataFrame's columns `names`, by name, or an array in
+  that order (<[N]> read as one column); an InputError naming `what` otherwise."""
   if hasattr(given, 'columns') and hasattr(given, 'to_numpy'):
     missing = [c for c in names if c not in given.columns]
     if missing:
-      raise InputError(f'{what}: the DataFrame has no column {missing[0]!r}; the model '
-                       f'reads {names}')
-    given = given[names].to_numpy()
+      raise InputError(f'{what}: no column(s) {missing}; the model reads {list(names)} '
+                       f'(got {list(given.columns)})')
+    given = given[list(names)].to_numpy()
   try:
-    return np.asarray(given, np.float64)
+    values = np.asarray(given, np.float64)
   except (TypeError, ValueError) as e:
-    raise InputError(f'{what}: not an array of numbers ({e})') from None
+    raise InputError(f'{what}: the columns {list(names)} must hold numbers ({e})') from None
+  return values[:, None] if values.ndim == 1 else values
 
 
 def rows_read(transform, steps: int) -> int:
@@ -137,9 +136,7 @@ def ahead(transform, steps: int, future_inputs) -> np.ndarray:
           f'({transform["horizon"]}) forecasts are fed back as history with their '
           f'values: {steps} steps read {need} rows of them')
     future_inputs = np.full((0, len(inputs)), np.nan)
-  future = _numbers(future_inputs, list(inputs), 'future_inputs')
-  if future.ndim == 1 and len(inputs) == 1:
-    future = future[:, None]
+  future = numbers(future_inputs, list(inputs), 'future_inputs')
   if future.ndim != 2 or future.shape[1] != len(inputs):
     raise InputError(f'future_inputs: expected [rows, {len(inputs)}], the columns '
                      f'{list(inputs)}; got shape {future.shape}')

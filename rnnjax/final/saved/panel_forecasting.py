@@ -17,6 +17,7 @@ from rnnjax.data import panel
 from rnnjax.data import panel_windows
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
+from rnnjax.final.saved import forecasting
 from rnnjax.final.saved import intervals
 
 
@@ -134,9 +135,9 @@ def rows_needed(transform, steps: int) -> tuple[int, int]:
   read of the inputs' values after a history: forecasts are made a horizon at a time,
   and every horizon but the last is fed back as history (its rows of every input
   column with it); the future columns are read over each horizon forecast."""
-  horizon, past = transform['horizon'], transform.get('input_columns', ())
-  fed = -(-steps // horizon) * horizon - horizon
-  return (fed if past else 0), (fed + horizon if transform.get('future_columns') else 0)
+  fed = forecasting.rows_read(transform, steps)
+  return ((fed if transform.get('input_columns') else 0),
+          (fed + transform['horizon'] if transform.get('future_columns') else 0))
 
 
 def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_inputs'):

@@ -94,7 +94,7 @@ def forecast(model, history, params: dict) -> pd.DataFrame:
   steps = params.get('steps')
   steps = model.transform['horizon'] if steps is None else int(steps)
   levels = predictions.check_levels(params.get('levels', tuned.DEFAULT_LEVELS))
-  values = _columns(history, model.columns)
+  values = forecasting.numbers(history, model.columns, 'history')
   future, inputs = None, model.transform['input_columns']
   if inputs:
     # Trailing rows without any target: the input columns over the forecast steps.
@@ -147,22 +147,6 @@ def _panel_future(transform, frame):
   future = {k: rows.to_numpy(np.float64) for k, rows in frame.loc[ahead, columns].groupby(
       keys[ahead], sort=False)}
   return frame.loc[~ahead], (future or None)
-
-
-def _columns(history, columns) -> np.ndarray:
-  """<float64>[N, C]: the model's columns of `history` (a DataFrame by name, or an array
-  in the model's column order)."""
-  if isinstance(history, pd.DataFrame):
-    missing = [c for c in columns if c not in history.columns]
-    if missing:
-      raise InputError(f'history: no column(s) {missing}; the model reads {columns} '
-                       f'(got {list(history.columns)})')
-    history = history[columns]
-  try:
-    values = np.asarray(history, np.float64)
-  except (TypeError, ValueError) as e:
-    raise InputError(f'history: the columns {columns} must hold numbers ({e})') from None
-  return values[:, None] if values.ndim == 1 else values
 
 
 def classify(model, cases, params: dict) -> pd.DataFrame:
