@@ -1,5 +1,5 @@
 """Checkpoints: packed per dtype and population size, restored leaf by leaf exactly;
-older ones (unpacked, or packed per dtype alone) too."""
+older formats refused."""
 
 import logging
 import sys
@@ -13,6 +13,7 @@ import orbax.checkpoint as ocp
 import pytest
 
 from rnnjax.engine import sharding
+from rnnjax.errors import InputError
 from rnnjax.run import checkpoint
 
 P = 4
@@ -59,31 +60,20 @@ def test_saved_packed_one_array_per_dtype_and_size_and_restored_exactly(tmp_path
   assert progress['position'] == 0
 
 
-def test_a_checkpoint_written_before_packing_still_restores(tmp_path):
+@pytest.mark.parametrize('progress', [{'position': 2}, {'position': 2, 'packed': 1},
+                                      {'position': 2, 'packed': 2}])
+def test_a_checkpoint_of_an_older_format_is_refused_in_one_line(tmp_path, progress):
+  """Unpacked, packed per dtype alone, or packed as now but holding a TrainState without
+  best_uid: none can continue bit for bit, so none is restored (nor skipped for an
+  older one, which would silently start again)."""
   tree = _tree()
   mngr = checkpoint.manager(str(tmp_path))
   mngr.save(3, args=ocp.args.Composite(states=ocp.args.StandardSave(tree),
-                                       progress=ocp.args.JsonSave({'position': 2})))
+                                       progress=ocp.args.JsonSave(progress)))
   mngr.wait_until_finished()
-  states, progress = checkpoint.restore_latest(mngr, lambda _: _target(tree))
-  _assert_equal(states, tree)
-  assert progress == {'position': 2}
-
-
-def test_a_checkpoint_packed_per_dtype_alone_still_restores(tmp_path):
-  """Packing 1 (before runs of different sizes were saved): one array per dtype."""
-  tree = _tree()
-  leaves = jax.tree.leaves(tree)
-  packed = {name: np.concatenate([np.asarray(leaves[i]).reshape(P, -1) for i in idx], 1)
-            for name, idx in {'float32': [1, 2, 3, 5], 'int32': [0, 4]}.items()}
-  mngr = checkpoint.manager(str(tmp_path))
-  mngr.save(2, args=ocp.args.Composite(
-      states=ocp.args.StandardSave(packed),
-      progress=ocp.args.JsonSave({'position': 1, 'packed': 1})))
-  mngr.wait_until_finished()
-  states, progress = checkpoint.restore_latest(mngr, lambda _: _target(tree))
-  _assert_equal(states, tree)
-  assert progress['position'] == 1
+  with pytest.raises(InputError, match=r'^--workdir: checkpoint 3 in .* older rnnjax.*'
+                     r'--overwrite$'):
+    checkpoint.restore_latest(mngr, lambda _: _target(tree))
 
 
 class _LoudOnDeath:

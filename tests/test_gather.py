@@ -44,6 +44,8 @@ def test_exploit_copies_state_exactly_and_keeps_uid(trained):
   best_val[4] = best_val[3] / 2  # Member 4's own best beats its source's: kept.
   state = state.replace(status=jnp.asarray(status), best_val=jnp.asarray(best_val),
                         stale=jnp.arange(tiny.P, dtype=jnp.int32))
+  # Each member's best so far is its own row's.
+  assert np.asarray(state.best_uid).tolist() == np.asarray(hp.uid).tolist()
   src = np.array([0, 1, 0, 3, 3, 5])
   new, new_hp = gather.exploit(state, hp, src)
   for i, s in ((2, 0), (4, 3)):
@@ -52,10 +54,11 @@ def test_exploit_copies_state_exactly_and_keeps_uid(trained):
     tiny.assert_equal(tiny.rows(new_hp, [i]).replace(uid=None), tiny.rows(hp, [s]).replace(uid=None))
     assert np.asarray(new.status)[i] == OK and np.asarray(new.stale)[i] == 0
   assert np.asarray(new_hp.uid).tolist() == np.asarray(hp.uid).tolist()
-  tiny.assert_equal(tiny.rows((new.best_val, new.best_step, new.best_params), [2]),
-                tiny.rows((state.best_val, state.best_step, state.best_params), [0]))
-  tiny.assert_equal(tiny.rows((new.best_val, new.best_step, new.best_params), [4]),
-                tiny.rows((state.best_val, state.best_step, state.best_params), [4]))
+  best = lambda s: (s.best_val, s.best_step, s.best_params, s.best_uid)
+  tiny.assert_equal(tiny.rows(best(new), [2]), tiny.rows(best(state), [0]))
+  tiny.assert_equal(tiny.rows(best(new), [4]), tiny.rows(best(state), [4]))
+  # Member 2 holds weights member 0's row trained; member 4 its own.
+  assert np.asarray(new.best_uid)[[2, 4]].tolist() == np.asarray(hp.uid)[[0, 4]].tolist()
   same = [0, 1, 3, 5]
   tiny.assert_equal(tiny.rows(new, same), tiny.rows(state, same))
   tiny.assert_equal(tiny.rows(new_hp, same), tiny.rows(hp, same))

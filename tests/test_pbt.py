@@ -11,6 +11,7 @@ from rnnjax.engine import gather
 from rnnjax.engine import population as pop
 from rnnjax.errors import InputError
 from rnnjax.search import hparams
+from rnnjax.search import lineage
 from rnnjax.search import pbt
 from rnnjax.search import space
 from tests import tiny_population as tiny
@@ -162,16 +163,23 @@ def test_hparam_values_round_trip():
   tiny.assert_equal(both.replace(dropout_rates=hp.dropout_rates), hp)
 
 
-def test_lineage_records_reconstruct_the_ancestry():
-  """A synthetic PBT run: records name a top member as parent, and `ancestry` read
-  from the records equals the ancestry tracked while copying."""
+def test_lineage_records_reconstruct_the_ancestry_and_schedules():
+  """A synthetic PBT run: records name a top member as parent; the copies read back
+  from the records equal those kept while deciding, and a member's chain and schedule
+  at any step equal the ones tracked while copying."""
   p, fraction, seed = 10, 0.3, 4
   uids = np.arange(100, 100 + p)
   space = {'learning_rate': pbt.Range(1e-4, 1e-1, log=True)}
   hparams = {'learning_rate': np.geomspace(1e-4, 1e-1, p)}
+  start = {int(u): {'learning_rate': float(v), 'hidden_size': int(u)}
+           for u, v in zip(uids, hparams['learning_rate'])}
   history = {u: [(u, 0)] for u in uids}
-  records, tables = [], {}
+  # uid -> [(since, values)] oldest first: what trained its current weights.
+  trained = {u: [(0, start[u])] for u in uids}
+  snapshots = {}
+  records, copies, tables = [], [], {}
   for step in range(10, 80, 10):
+    snapshots[step] = (history, trained)
     rng = np.random.default_rng((seed, step))
     values = rng.normal(size=p) + np.log10(hparams['learning_rate'])
     status = np.where(rng.random(p) < 0.1, DIVERGED, OK)
@@ -182,8 +190,13 @@ def test_lineage_records_reconstruct_the_ancestry():
     hparams = pbt.explore({k: v[src] for k, v in hparams.items()}, copied, space,
                                rng)
     records += pbt.lineage_records(uids, uids[src], step, hparams, bucket=0)
+    copies.append(lineage.copies_of(uids, uids[src], step, hparams))
     history = {uids[i]: ([(uids[i], step)] + history[uids[src[i]]] if copied[i]
                          else history[uids[i]]) for i in range(p)}
+    root = lambda i: history[uids[i]][-1][0]
+    trained = {uids[i]: (trained[uids[src[i]]] + [(step, {
+        **start[root(i)], 'learning_rate': float(hparams['learning_rate'][i])})]
+                         if copied[i] else trained[uids[i]]) for i in range(p)}
   assert records and {r['split'] for r in records} == {'lineage', 'hparams'}
   for r in records:
     assert set(r) == {'uid', 'bucket', 'step', 'split', 'metric', 'value'}
@@ -195,5 +208,15 @@ def test_lineage_records_reconstruct_the_ancestry():
       parent = r['value'] - 100
       assert status[parent] == OK and values[parent] <= best
       assert isinstance(r['value'], int)
+  assert lineage.of_records(records) == copies
+  tree = lineage.Lineage(copies)
   for u in uids:
-    assert pbt.ancestry(records, u) == history[u]
+    assert tree.chain(u) == history[u]
+    got = tree.schedule(u, np.inf, start.get)
+    assert got == trained[u] and len(got) == len(history[u])
+    assert got[-1][1]['learning_rate'] == hparams['learning_rate'][u - 100]
+    # At an earlier step (a best step, say): the copies before it, not after.
+    for step, (then, then_trained) in snapshots.items():
+      assert tree.chain(u, before=step) == then[u]
+      assert tree.schedule(u, step, start.get) == then_trained[u]
+  assert any(len(history[u]) > 2 for u in uids)  # Copies of copies were traced.

@@ -10,6 +10,8 @@ import pytest
 from rnnjax.figures import heatmap
 from rnnjax.figures import load as figure_load
 from rnnjax.figures import tables
+from rnnjax.engine import population as pop
+from rnnjax.final.choice import refit as refit_lib
 from rnnjax.final.choice import summary as summary_lib
 from rnnjax.results import evaluations
 from rnnjax.results import files
@@ -72,26 +74,87 @@ def test_test_split_never_chooses(honest, tmp_path, monkeypatch):
   assert [val[u] for u in honest['ranking']] == sorted(val.values())
 
 
-def test_pbt_summary_reports_the_values_members_ended_with(tmp_path):
-  """PBT changes learning rates and dropout while training: the summary shows each
-  member's last value, which metrics.jsonl records at each exploit."""
+def _trained_under(records, initial, uid, step):
+  """[(since, {name: value})] oldest first: the rows and values that trained member
+  uid's weights as they were at `step`, walked back through metrics.jsonl's lineage."""
+  copies = {}
+  for r in records:
+    if r['split'] in ('lineage', 'hparams'):
+      copies.setdefault((r['uid'], r['step']), {})[r['metric']] = r['value']
+  segments = []
+  while True:
+    earlier = [t for (u, t) in copies if u == uid and t < step]
+    if not earlier:
+      return [(0, {n: initial[uid][n] for n in ('learning_rate', 'dropout')})] + segments
+    step = max(earlier)
+    got = copies[uid, step]
+    segments.insert(0, (step, {n: got[n] for n in ('learning_rate', 'dropout')}))
+    uid = int(got['parent'])
+
+
+def test_pbt_reports_and_refits_what_trained_each_members_best_weights(tmp_path,
+                                                                       monkeypatch):
+  """PBT changes learning rates and dropout while training, and a copy may hold its
+  source's best weights: each member's values in the summary (and trials.csv, the
+  ranking table) are those its best weights trained under, traced back through the
+  copies in metrics.jsonl, and the refit trains each chosen member again under that
+  schedule, its values changing at the steps the copies changed them."""
+  seen = []
+  chunk_fn = pop.population_chunk_fn
+
+  def recording(*args, **kwargs):
+    fn = chunk_fn(*args, **kwargs)
+    def chunk(state, hp, data, key):
+      seen.append((np.asarray(hp.uid), np.asarray(hp.learning_rate),
+                   np.asarray(hp.dropout_rates)[:, 0]))
+      return fn(state, hp, data, key)
+    return chunk
+
+  monkeypatch.setattr(pop, 'population_chunk_fn', recording)
+  # Rates high enough that copies often stop improving on their source's best.
   spec = dataclasses.replace(SPEC, search='pbt', pbt_interval=2, pbt_fraction=0.5,
-                             num_seeds=1)
-  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
-  last = {}
-  for rec in _records(tmp_path / 'wd'):
-    if rec['split'] == 'hparams':
-      last[(rec['uid'], rec['metric'])] = rec['value']
-  assert {name for _, name in last} == {'learning_rate', 'dropout'}
+                             num_seeds=1, refit=1, ensemble_size=3,
+                             learning_rate='grid(1e-2,1e-1,0.5)')
+  lines = []
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lines.append)
+  records = _records(tmp_path / 'wd')
   with open(tmp_path / 'wd' / 'plan.json') as f:
     initial = {m['uid']: m['hparams'] for m in search_plan.members_of_json(json.load(f))}
-  changed = 0
+  inherited = 0
   for member in summary['members']:
-    for name in ('learning_rate', 'dropout'):
-      want = last.get((member['uid'], name), initial[member['uid']][name])
-      assert np.float32(member['hparams'][name]) == np.float32(want), (member['uid'], name)
-      changed += want != initial[member['uid']][name]
-  assert changed  # Some members did end with other values than they started with.
+    row = member.get('best_of', member['uid'])
+    inherited += row != member['uid']
+    want = _trained_under(records, initial, row, member['best_step'])[-1][1]
+    for name, value in want.items():
+      assert np.float32(member['hparams'][name]) == np.float32(value), (member, name)
+  assert inherited  # Some copies hold their source's best weights.
+  table = report.ranking_table(summary)
+  assert "'s weights)" in table and table.startswith('PBT: ')
+  trials = open(tmp_path / 'wd' / files.TRIALS).read().splitlines()
+  assert 'best_of' in trials[0].split(',')
+
+  final = summary['final']
+  assert final['kind'] == 'refit'
+  by_row = {}  # refit uid -> learning rate and dropout at each chunk, in order
+  for uids, lr, dropout in seen:
+    for i, u in enumerate(uids.tolist()):
+      if u >= refit_lib.REFIT_UID:
+        by_row.setdefault(u, []).append((float(lr[i]), float(dropout[i])))
+  replayed = 0
+  for u in final['members']:
+    member = summary['members'][summary['members'].row(u)]
+    schedule = _trained_under(records, initial, member.get('best_of', u),
+                              member['best_step'])
+    got = by_row[refit_lib.REFIT_UID + u]
+    assert len(got) == -(-max(member['best_step'] for member in summary['members']
+                              if member['uid'] in final['members']) // spec.eval_every)
+    for k, (lr, dropout) in enumerate(got):
+      values = [v for since, v in schedule if since <= k * spec.eval_every][-1]
+      assert (lr, dropout) == (np.float32(values['learning_rate']),
+                               np.float32(values['dropout'])), (u, k)
+    replayed += len(schedule) > 1
+  assert replayed  # A chosen member's schedule changed during its training.
+  assert any('under their PBT schedules' in line for line in lines)
 
 
 def test_a_large_sweeps_columns_hold_its_records(honest, tmp_path, monkeypatch):

@@ -118,9 +118,8 @@ def test_journal_holds_one_trial_per_member_with_the_summary_values(workdir):
   assert trials[0].distributions['learning_rate'].log
   assert not trials[0].distributions['dropout'].log
   assert trials[0].distributions['cell'].choices == ('lstm', 'gru')
-  assert trials[3].user_attrs['pbt_parent'] == 0
   assert trials[3].user_attrs['pbt_lineage'] == [[3, 2], [0, 0]]
-  assert trials[3].user_attrs['final_hparams'] == {'learning_rate': 0.0025}
+  assert trials[3].user_attrs['trained_hparams'] == {'learning_rate': 0.0025}
   assert study.best_trial.user_attrs['uid'] == 0
   assert study.user_attrs['final_model']['test'] == {'mse': 2.5}
   frame = study.trials_dataframe()

@@ -102,6 +102,7 @@ def _exploit(state, hp, src):
       stale=jnp.where(copied, 0, new.stale),
       best_val=pick(state.best_val, new.best_val),
       best_step=pick(state.best_step, new.best_step),
+      best_uid=pick(state.best_uid, new.best_uid),
       best_params=jax.tree.map(pick, state.best_params, new.best_params))
   return state, new_hp.replace(uid=hp.uid)
 
@@ -113,8 +114,9 @@ def exploit(state, hp, src, sharding=None):
   step (it continues the source's training from where the source is; its next batches
   are drawn for its own uid at that step), and every hyperparameter, hidden width
   included (the params are shaped for it), except the uid. Its status becomes OK and
-  `stale` 0 (patience restarts with the new hyperparameters); best_val, best_step and
-  best_params become the source's unless its own best_val is lower or equal.
+  `stale` 0 (patience restarts with the new hyperparameters); best_val, best_step,
+  best_params and best_uid (whose row trained them) become the source's unless its own
+  best_val is lower or equal.
 
   Args:
     state: TrainState<[P]>.

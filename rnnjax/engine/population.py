@@ -82,6 +82,8 @@ class TrainState:
   best_step: jax.Array    # <int32>[]: step at which best_val was reached.
   stale: jax.Array        # <int32>[]: evaluations since best_val last improved.
   best_params: dict       # Parameters at best_step; test scores come from these.
+  best_uid: jax.Array     # <int32>[]: the member whose row trained best_params (PBT: a
+                          # copy may hold its source's best; else the member's own uid).
 
 
 def member_key(cfg: TrainConfig, base_key, uid):
@@ -101,7 +103,8 @@ def init_member(cfg: TrainConfig, hp: HParams, base_key) -> TrainState:
   return TrainState(
       params=params, opt_state=make_optimizer(cfg, hp).init(params),
       step=jnp.int32(0), status=jnp.int32(OK), best_val=jnp.float32(jnp.inf),
-      best_step=jnp.int32(0), stale=jnp.int32(0), best_params=params)
+      best_step=jnp.int32(0), stale=jnp.int32(0), best_params=params,
+      best_uid=jnp.asarray(hp.uid, jnp.int32))
 
 
 def loss_fn(cfg: TrainConfig, params, hp: HParams, batch, key):
@@ -154,6 +157,7 @@ def run_chunk(cfg: TrainConfig, state: TrainState, hp: HParams, data, base_key):
       status=jnp.where(stop, STOPPED, state.status), stale=stale,
       best_val=jnp.where(improved, selected, state.best_val),
       best_step=jnp.where(improved, state.step, state.best_step),
+      best_uid=jnp.where(improved, hp.uid, state.best_uid),
       best_params=jax.tree.map(lambda n, o: jnp.where(improved, n, o), state.params,
                                state.best_params))
   return state, {'train_loss': jnp.mean(train_losses), 'val': val}

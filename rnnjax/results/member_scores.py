@@ -10,57 +10,36 @@ import numpy as np
 from rnnjax.engine import distributed
 from rnnjax.engine import population as pop
 from rnnjax.results import member_table
-from rnnjax.search import hparams
 
 _NAMES = np.asarray(pop.STATUS_NAMES)
 
 
-def _hparam_columns(plan, uids, host_hp, rows) -> dict:
-  """name -> (kind, <[n]>) values members `uids` (rows `rows` of their run's host
-  HParams) ended with: PBT changes values while training, so a traced value that changed
-  is the float it became (the history is in metrics.jsonl); an unchanged one keeps the
-  plan's exact spelling."""
-  names = list(plan.columns)
-  per_layer = hparams.has_layers(names)
-  # With per-layer rates (`dropout_l`), `dropout` is not a rate any layer uses.
-  traced = {n for n in names if (n in hparams.TRACED and not (per_layer and n == 'dropout'))
-            or hparams.layer_of(n) is not None}
-  config = uids // (plan.num_seeds * plan.num_folds)
-  out = {}
-  for name in names:
-    column = plan.columns[name]
-    kind, values = member_table.hparam_column([column[c] for c in config.tolist()])
-    if name in traced:
-      final = hparams.read(host_hp, [name])[name][rows]
-      if kind == 'str':
-        changed = np.zeros(len(rows), bool)
-      elif kind == 'json':
-        changed = np.asarray([np.float32(v) != f for v, f in
-                              zip(member_table.hparam_values(kind, values), final)], bool)
-      else:
-        changed = np.float32(values) != final
-      if changed.any():
-        if kind == 'float':
-          values = np.where(changed, final.astype(np.float64), values)
-        else:  # An int or bool that became a float: each value keeps its own type.
-          mixed = member_table.hparam_values(kind, values)
-          for i in np.flatnonzero(changed):
-            mixed[i] = float(final[i])
-          kind, values = member_table.hparam_column(mixed)
-    out[name] = (kind, values)
-  return out
+def _hparam_columns(plan, uids, best_of, best_step, tree) -> dict:
+  """name -> (kind, <[n]>) the values that trained members `uids`' best weights: their
+  configuration's, or for a PBT sweep (`tree`: lineage.Lineage of its copies) the values
+  in effect when the row that trained them (`best_of`) reached `best_step`, explored
+  names as the floats they became (lineage.py; the history is in metrics.jsonl)."""
+  if not tree:
+    config = (uids // (plan.num_seeds * plan.num_folds)).tolist()
+    return {name: member_table.hparam_column([column[c] for c in config])
+            for name, column in plan.columns.items()}
+  start_of = lambda uid: plan.members[uid].hparams
+  trained = [tree.schedule(u, s, start_of)[-1][1]
+             for u, s in zip(best_of.tolist(), best_step.tolist())]
+  return {name: member_table.hparam_column([t[name] for t in trained])
+          for name in plan.columns}
 
 
 def of_run(plan, run, rows, val_split, *, mesh, group_size: int, rename=dict,
-           stopped_by: str = '') -> member_table.MemberTable:
+           stopped_by: str = '', tree=None) -> member_table.MemberTable:
   """The records of rows `rows` <int>[n] of a run (sweep.Run), scored on `val_split`
   (device arrays) at their best parameters. rename: maps metric names (e.g. per target
   column); stopped_by: why these members left the population early (halving), '' for
   none: an 'ok' member that left is 'stopped'."""
   eval_fn = pop.population_eval_fn(run.cfg, mesh, group_size)
-  val, status, best_step, steps, host_hp = distributed.fetch((
+  val, status, best_step, steps, best_of = distributed.fetch((
       eval_fn(run.state.best_params, val_split), run.state.status, run.state.best_step,
-      run.state.step, run.hp))
+      run.state.step, run.state.best_uid))
   val = rename(val)
   rows = np.asarray(rows, np.int64)
   uids = np.asarray(run.uids)[rows]
@@ -68,14 +47,16 @@ def of_run(plan, run, rows, val_split, *, mesh, group_size: int, rename=dict,
   names = _NAMES[np.asarray(status)[rows]]
   if stopped_by:
     names = np.where(names == 'ok', 'stopped', names)
+  best_step = np.asarray(best_step)[rows].astype(np.int64)
+  best_of = np.asarray(best_of)[rows].astype(np.int64)
   return member_table.MemberTable(
       {'uid': uids, 'bucket': plan.config_bucket[config].astype(np.int64),
        'config': config, 'seed': (uids // plan.num_folds) % plan.num_seeds,
        'fold': uids % plan.num_folds,
-       'best_step': np.asarray(best_step)[rows].astype(np.int64),
-       'steps': np.asarray(steps)[rows].astype(np.int64)},
+       'best_step': best_step, 'steps': np.asarray(steps)[rows].astype(np.int64),
+       'best_of': best_of},
       {'status': names, 'stopped_by': np.full(len(rows), stopped_by)},
-      _hparam_columns(plan, uids, host_hp, rows),
+      _hparam_columns(plan, uids, best_of, best_step, tree),
       {k: np.asarray(v, np.float64)[rows] for k, v in val.items()}, {},
       np.zeros(len(rows), bool))
 

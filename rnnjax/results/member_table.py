@@ -26,7 +26,7 @@ from rnnjax.search import plan as search_plan
 
 MAX_RECORDS = 1024
 TOP = 10
-_INTS = ('uid', 'bucket', 'config', 'seed', 'fold', 'best_step', 'steps')
+_INTS = ('uid', 'bucket', 'config', 'seed', 'fold', 'best_step', 'steps', 'best_of')
 _STRS = ('status', 'stopped_by')
 
 
@@ -69,7 +69,9 @@ def hparam_values(kind: str, array: np.ndarray) -> list:
 class MemberTable(_Records):
   """Member records in uid order as columns.
 
-  ints: 'uid', 'bucket', 'config', 'seed', 'fold', 'best_step', 'steps' -> <int64>[N];
+  ints: 'uid', 'bucket', 'config', 'seed', 'fold', 'best_step', 'steps', 'best_of'
+    (whose row trained its best weights: a PBT copy may hold its source's; else its
+    own uid, and then its record has no 'best_of') -> <int64>[N];
   strs: 'status', 'stopped_by' ('' where a record has none) -> <str>[N];
   hparams: name -> (kind, <[N]>) (see `hparam_column`); val: metric -> <float64>[N];
   test: metric -> <float64>[N], read where `tested` <bool>[N].
@@ -127,6 +129,8 @@ class MemberTable(_Records):
       record['stopped_by'] = c['stopped_by'][i]
     record.update(best_step=c['best_step'][i], steps=c['steps'][i],
                   val={m: v[i] for m, v in c['val'].items()})
+    if c['best_of'][i] != c['uid'][i]:
+      record['best_of'] = c['best_of'][i]
     if c['tested'][i]:
       record['test'] = {m: v[i] for m, v in c['test'].items()}
     return record
@@ -152,7 +156,8 @@ class MemberTable(_Records):
     floats = lambda s, m: np.asarray(
         [np.nan if (v := (r.get(s) or {}).get(m)) is None else v for r in records],
         np.float64)
-    ints = lambda k: [r.get(k, r['uid'] if k == 'config' else 0) for r in records]
+    ints = lambda k: [r.get(k, r['uid'] if k in ('config', 'best_of') else 0)
+                      for r in records]
     return cls({k: np.asarray(ints(k), np.int64) for k in _INTS},
                {k: np.asarray([r.get(k, '') for r in records], str) for k in _STRS},
                {n: hparam_column([r['hparams'].get(n) for r in records]) for n in names},
@@ -181,7 +186,8 @@ class MemberTable(_Records):
     hparams = {str(n): (str(k), z[f'hparam_{j}'])
                for j, (n, k) in enumerate(zip(z['hparam_names'], z['hparam_kinds']))}
     split = lambda s: {str(n): z[f'{s}_{j}'] for j, n in enumerate(z[f'{s}_names'])}
-    return cls({k: z[k] for k in _INTS}, {k: z[k] for k in _STRS}, hparams,
+    ints = {k: z[k] if k in z or k != 'best_of' else z['uid'] for k in _INTS}  # Older.
+    return cls(ints, {k: z[k] for k in _STRS}, hparams,
                split('val'), split('test'), z['tested'])
 
 

@@ -172,6 +172,8 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
   lines = [f'{"rank":>4} {"uid":>5} {"status":>8} {head} {"test " + display:>12}  '
            + ' '.join(swept)]
   ranked = summary.get('selection', {})
+  if summary.get('search') == 'pbt':
+    lines.insert(0, 'PBT: each member\'s values are those its best weights trained under')
   if ranked.get('scale'):  # A differenced forecast's (tasks.selection_of).
     lines.insert(0, f'ranked by val {selection} of the {ranked["scale"]} in original units '
                  '(as each member\'s best step and early stopping are chosen)')
@@ -179,6 +181,8 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
     m = by_uid[uid]
     hps = ' '.join(f'{k}={m["hparams"][k]:.3g}' if isinstance(m['hparams'][k], float)
                    else f'{k}={m["hparams"][k]}' for k in swept)
+    if 'best_of' in m:  # A PBT copy that holds its source's best weights.
+      hps += f' (uid {m["best_of"]}\'s weights)'
     vals = ' '.join(f'{_fmt(m["val"].get(k)):>12}' for k in shown)
     if folded:
       spread = f' +- {_fmt(cv[uid]["sd"])}' if cv[uid]['sd'] is not None else ''

@@ -1,7 +1,7 @@
 """A finished sweep in the tools researchers already use: Optuna, pandas (and MLflow).
 
 Every exporter reads one record per member, `trials(workdir, summary)`, built from the
-summary (status, best step, validation and test scores, final values) and metrics.jsonl
+summary (status, best step, validation and test scores, values) and metrics.jsonl
 (curves, PBT lineage), so the files never disagree with summary.json or each other:
 
   WORKDIR/optuna.journal  an Optuna study (JournalStorage file), one trial per member:
@@ -10,11 +10,15 @@ summary (status, best step, validation and test scores, final values) and metric
                           at each evaluation as intermediate values, its summary value,
                           state COMPLETE (ok, early-stopped), PRUNED (cut by halving) or
                           FAIL (diverged, no value), and user attributes: uid, bucket,
-                          config, seed, fold, best step, validation and test scores, PBT
-                          lineage and values. `optuna-dashboard WORKDIR/optuna.journal`,
+                          config, seed, fold, best step, validation and test scores, and
+                          after PBT whose rows trained its best weights (`best_of`,
+                          `pbt_lineage`) under which values (`trained_hparams`).
+                          `optuna-dashboard WORKDIR/optuna.journal`,
                           `optuna.visualization` and `study.trials_dataframe()` read it.
   WORKDIR/trials.csv      a row per member: uid, bucket, config, seed, every hyperparameter
-                          (its final value), status, best step, val_* and test_* metrics.
+                          (the values that trained its best weights: after PBT, where the
+                          copies left them), status, best step (and after PBT `best_of`,
+                          whose row trained them), val_* and test_* metrics.
   WORKDIR/curves.csv      long format: uid, step, split, metric, value (metrics.jsonl).
 
 `write(workdir, summary)` rebuilds all three from scratch (each written through
@@ -36,7 +40,7 @@ import numpy as np
 from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.results import member_table
-from rnnjax.search import pbt
+from rnnjax.search import lineage as lineage_lib
 from rnnjax.search import plan as search_plan
 from rnnjax.search import space
 
@@ -56,8 +60,9 @@ def curves(workdir: str) -> list:
 def trials(workdir: str, summary: dict, rows=None) -> list:
   """One record per member (uid order): the summary's member record, plus
   'start': the values it started with (plan.json), 'curve': step -> validation
-  selection metric, 'lineage': PBT's [(uid, since step), ...] newest first, 'test' where
-  the summary scored it. rows: `curves(workdir)` when already read."""
+  selection metric, 'lineage': whose rows trained its best weights after PBT's copies,
+  [(uid, since step), ...] newest first (search/lineage.py), 'test' where the summary
+  scored it. rows: `curves(workdir)` when already read."""
   rows = curves(workdir) if rows is None else rows
   selection = summary['selection']['metric']
   plan = {m['uid']: m for m in search_plan.members_of_json(
@@ -68,12 +73,12 @@ def trials(workdir: str, summary: dict, rows=None) -> list:
       curve.setdefault(r['uid'], {})[r['step']] = r['value']
     if r['split'] in ('lineage', 'hparams'):
       lineage.append(r)
-  out = []
+  tree, out = lineage_lib.Lineage(lineage_lib.of_records(lineage)), []
   for m in summary['members']:
-    ancestry = pbt.ancestry(lineage, m['uid']) if lineage else []
+    chain = tree.chain(m.get('best_of', m['uid']), m['best_step']) if tree else []
     out.append({**m, 'start': plan.get(m['uid'], m)['hparams'],
                 'curve': curve.get(m['uid'], {}),
-                'lineage': ancestry if len(ancestry) > 1 else []})
+                'lineage': chain if len(chain) > 1 or 'best_of' in m else []})
   return out
 
 
@@ -93,6 +98,8 @@ def trial_columns(table: member_table.MemberTable) -> tuple:
                 for name, (kind, values) in table.hparams.items()})
   cells.update({k: table.strs[k].tolist() for k in ('status', 'stopped_by')})
   cells.update({k: table.ints[k].tolist() for k in ('best_step', 'steps')})
+  if (table.ints['best_of'] != table.uids).any():  # PBT copies holding others' weights.
+    cells['best_of'] = table.ints['best_of'].tolist()
   finite = lambda v, where: np.where(np.isfinite(v) & where, v.astype(object), None).tolist()
   cells.update({f'val_{k}': finite(v, True) for k, v in table.val.items()})
   cells.update({f'test_{k}': finite(v, table.tested) for k, v in table.test.items()})
@@ -124,14 +131,13 @@ def write_journal(path: str, workdir: str, summary: dict, records: list) -> None
     else:
       kind = state.PRUNED if rec.get('stopped_by', '').startswith('halving') else state.COMPLETE
     attrs = {k: rec[k] for k in ('uid', 'bucket', 'config', 'seed', 'fold', 'status',
-                                 'stopped_by', 'best_step', 'steps') if k in rec}
+                                 'stopped_by', 'best_step', 'steps', 'best_of') if k in rec}
     attrs.update({f'val_{k}': v for k, v in rec['val'].items()})
     attrs.update({f'test_{k}': v for k, v in (rec.get('test') or {}).items()})
-    if rec['lineage']:
+    if rec['lineage']:  # Of its best weights; their values where not its start's.
       attrs['pbt_lineage'] = [list(x) for x in rec['lineage']]
-      attrs['pbt_parent'] = rec['lineage'][1][0]
-      attrs['final_hparams'] = {k: v for k, v in rec['hparams'].items()
-                                if rec['start'].get(k) != v}
+      attrs['trained_hparams'] = {k: v for k, v in rec['hparams'].items()
+                                  if rec['start'].get(k) != v}
     frozen.append(optuna.trial.create_trial(
         state=kind, value=value, params=params, distributions=distributions,
         user_attrs=json.loads(json.dumps(files.clean(attrs))),

@@ -14,11 +14,11 @@ population continues bit for bit. Every leaf of `states` has the member axis fir
 they are saved packed: one <[P, N]> array per dtype and population size P (runs of a
 structural random search differ in size), each leaf flattened to its columns.
 Orbax pays about 2 ms per array written (a small sweep's 60 leaves took 200 ms a save,
-packed 70 ms); a checkpoint written before packing (no 'packed' in its progress) still
-restores leaf by leaf, and one packed by dtype alone ('packed': 1, every run of one
-size) restores as it was written. Orbax writes each step to a temporary directory and
-renames it when complete; a step that fails to restore (killed mid-write, corrupted)
-is skipped with a warning for the one before it.
+packed 70 ms). Orbax writes each step to a temporary directory and renames it when
+complete; a step that fails to restore (killed mid-write, corrupted) is skipped with a
+warning for the one before it. A checkpoint of another format (`FORMAT` in its
+progress; older ones were unpacked, packed by dtype alone, or held a TrainState without
+best_uid) is refused in one line: it cannot continue bit for bit.
 
 A save that fails for want of space (or of its directory) raises `WriteError`, one line
 naming the step and the last complete checkpoint, which stays intact; the failed step's
@@ -46,7 +46,9 @@ from rnnjax.errors import InputError
 from rnnjax.results import files
 
 DIRNAME = files.CHECKPOINTS
-_PACKED = 2  # The packing written: groups by dtype and population size.
+# What a checkpoint holds: states packed by dtype and population size, each run's
+# population.TrainState with best_uid.
+FORMAT = 3
 
 
 def manager(workdir: str, *, keep: int = 3) -> ocp.CheckpointManager:
@@ -64,7 +66,7 @@ def save(mngr: ocp.CheckpointManager, step: int, states: dict, progress: dict) -
     with _quiet_orbax_errors():
       mngr.save(step, args=ocp.args.Composite(
           states=ocp.args.StandardSave(_pack(states)),
-          progress=ocp.args.JsonSave({**progress, 'packed': _PACKED})))
+          progress=ocp.args.JsonSave({**progress, 'format': FORMAT})))
       mngr.wait_until_finished()
   except Exception as e:  # pylint: disable=broad-except
     reason = errors.write_failure(e)
@@ -81,13 +83,12 @@ def save(mngr: ocp.CheckpointManager, step: int, states: dict, progress: dict) -
                             'resume') from None
 
 
-def _groups(leaves, packed: int = _PACKED) -> dict:
+def _groups(leaves) -> dict:
   """Group name -> indices of the leaves packed side by side, in tree order: one group
-  per dtype and leading (population) size; per dtype alone in packing 1."""
+  per dtype and leading (population) size."""
   groups = {}
   for i, leaf in enumerate(leaves):
-    name = np.dtype(leaf.dtype).name
-    groups.setdefault(name if packed == 1 else f'{name}_{leaf.shape[0]}', []).append(i)
+    groups.setdefault(f'{np.dtype(leaf.dtype).name}_{leaf.shape[0]}', []).append(i)
   return groups
 
 
@@ -105,19 +106,19 @@ def _pack(states):
           for name, idx in _groups(leaves).items()}
 
 
-def _packed_like(target, packed: int = _PACKED):
+def _packed_like(target):
   """The packed form of `target` (jax.ShapeDtypeStructs with shardings)."""
   leaves = jax.tree.leaves(target)
   return {name: jax.ShapeDtypeStruct(
               (leaves[idx[0]].shape[0], sum(_columns(leaves[i]) for i in idx)),
               leaves[idx[0]].dtype, sharding=leaves[idx[0]].sharding)
-          for name, idx in _groups(leaves, packed).items()}
+          for name, idx in _groups(leaves).items()}
 
 
-def _unpack(arrays: dict, target, packed: int = _PACKED):
+def _unpack(arrays: dict, target):
   """`_pack`'s inverse: the tree of `target`, each leaf with its target's sharding."""
   leaves, treedef = jax.tree.flatten(target)
-  groups = _groups(leaves, packed)
+  groups = _groups(leaves)
 
   def split(arrays):
     out = [None] * len(leaves)
@@ -215,14 +216,15 @@ def restore_latest(mngr: ocp.CheckpointManager, target_of, log=print, held=None)
     try:
       progress = mngr.restore(step, args=ocp.args.Composite(
           progress=ocp.args.JsonRestore()))['progress']
+      if progress.get('format') != FORMAT:
+        raise InputError(f'--workdir: checkpoint {step} in {mngr.directory} was written '
+                         'by an older rnnjax, whose training state this one cannot '
+                         'continue; resume it with that version, or start again with '
+                         '--overwrite')
       target = target_of(progress)
-      if packed := progress.get('packed'):
-        arrays = mngr.restore(step, args=ocp.args.Composite(
-            states=ocp.args.StandardRestore(_packed_like(target, packed))))['states']
-        states = _unpack(arrays, target, packed)
-      else:  # Written before checkpoints were packed.
-        states = mngr.restore(step, args=ocp.args.Composite(
-            states=ocp.args.StandardRestore(target)))['states']
+      arrays = mngr.restore(step, args=ocp.args.Composite(
+          states=ocp.args.StandardRestore(_packed_like(target))))['states']
+      states = _unpack(arrays, target)
     except InputError:
       raise  # target_of refused the checkpoint's shapes: resuming here cannot work.
     except Exception as e:  # pylint: disable=broad-except

@@ -37,6 +37,7 @@ from rnnjax.run import prepare as prepare_lib
 from rnnjax.run import resume as resume_lib
 from rnnjax.run import stop as stop_lib
 from rnnjax.run import workdir as workdir_lib
+from rnnjax.search import lineage
 from rnnjax.search import plan as search_plan
 from rnnjax.search import spec as spec_lib
 from rnnjax.search import strategy as searcher_lib
@@ -285,17 +286,18 @@ def _train_chunk(sweep: prepare_lib.Prepared, run, group_size, rename, bar, step
 def _summarise(sweep: prepare_lib.Prepared, runs, search_state, group_size, rename,
                workdir, log):
   spec, data = sweep.spec, sweep.data
+  tree = lineage.Lineage(search_state.copies)
   summary = summary_lib.summarise(
       spec, sweep.plan, runs, search_state.retired, data,
       {k: prepare_lib.device_data(d, ('val', 'test'), sweep.mesh)
        for k, d in sweep.datas.items()},
-      mesh=sweep.mesh, group_size=group_size, rename=rename)
+      mesh=sweep.mesh, group_size=group_size, rename=rename, tree=tree)
   refitted = None
   if spec.refit and summary['final']:
     summary['final'], refitted = refit_lib.refit(
         sweep, runs, summary['final'],
         member_table.records_of(summary['members'], summary['final']['members']),
-        seeds=spec.refit, group_size=group_size, rename=rename,
+        seeds=spec.refit, group_size=group_size, rename=rename, tree=tree,
         log=log)
   if spec.task == 'charlm' and summary['best'] and spec.sample_chars:
     summary['sample'] = summary_lib.write_sample(spec, runs, summary['best'], data,

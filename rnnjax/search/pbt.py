@@ -10,7 +10,8 @@ resampled from the declared range with probability p, otherwise multiplied by 0.
 1.2, then clipped into the range. Which hyperparameters: the explorable rows of
 hparams.TABLE that the sweep varies (`search_space`). Rank by the latest validation
 metric: the current weights are what gets copied. Each decision goes to the results
-table (`lineage_records`), from which a member's ancestry is read back (`ancestry`).
+table (`lineage_records`), from which lineage.py reads back whose training, under
+which values, made a member's weights.
 
 Every random draw comes from `np.random.default_rng((seed, step, run))`, so a decision
 is a function of the tables, the values, the seed and the step: a resumed sweep decides
@@ -202,20 +203,3 @@ def lineage_records(uids, src_uids, step: int, values: dict, bucket=None) -> lis
     records += [{**where, 'split': 'hparams', 'metric': name, 'value': float(v[i])}
                 for name, v in values.items()]
   return records
-
-
-def ancestry(records, uid: int) -> list[tuple[int, int]]:
-  """Whose weights member `uid` trained from when, read from lineage records:
-  [(uid, since_step), (parent, since_step), ..., (root, 0)], newest first."""
-  parents = {}
-  for r in records:
-    if r['split'] == 'lineage' and r['metric'] == 'parent':
-      parents.setdefault(r['uid'], []).append((r['step'], int(r['value'])))
-  chain, limit = [], math.inf
-  while True:
-    earlier = [(s, p) for s, p in parents.get(uid, ()) if s < limit]
-    if not earlier:
-      return chain + [(uid, 0)]
-    limit, parent = max(earlier)
-    chain.append((uid, limit))
-    uid = parent

@@ -5,7 +5,8 @@
                 `retired` (their record, at their best parameters, goes to the summary)
                 and each run's survivors are gathered into a smaller population.
   pbt           pbt.decide says who copies whom and the new values; gather.exploit and
-                gather.set_fields apply them. Lineage and new values go to metrics.jsonl.
+                gather.set_fields apply them. Lineage and new values go to metrics.jsonl,
+                and to `SearchState.copies` (lineage.py: what trained whose weights).
 
 Every search runs in rounds of configurations. grid, random, halving and pbt have one,
 the spec's members (`first_round` and `ask_round` give none); tpe asks `--rounds` rounds
@@ -14,7 +15,7 @@ start and at each round's end, and plans whatever round comes back after the ear
 ones (`SearchState.rounds` holds them, so a resumed sweep is rebuilt from its checkpoint).
 
 `SearchState` is everything a restart needs (the tables of runs that reached a step the
-others have not, the retired members, the rounds asked); it is saved with every
+others have not, the retired members, the rounds asked, PBT's copies); it is saved with every
 checkpoint. Decisions depend on the tables, the seed and the step only, and the rounds on
 the study's journal cut back to the checkpoint, so a resumed sweep decides exactly as
 an uninterrupted one.
@@ -33,6 +34,7 @@ from rnnjax.engine import sharding
 from rnnjax.errors import InputError
 from rnnjax.search import halving
 from rnnjax.search import hparams
+from rnnjax.search import lineage
 from rnnjax.search import pbt
 from rnnjax.search import tpe
 
@@ -52,6 +54,7 @@ class SearchState:
   rounds: tuple = ()      # Rounds asked (tpe): configurations (axis name -> value); ()
                           # for a search of the spec's members.
   journal_bytes: int = 0  # tpe: the length of WORKDIR/tpe.journal that this state covers
+  copies: tuple = ()      # pbt: each decision's copies (lineage.copies_of), oldest first
 
   def to_json(self) -> dict:
     """The layout of every checkpoint's progress['searcher'] (from_json reads it back):
@@ -61,7 +64,7 @@ class SearchState:
                         for v in np.asarray(a, np.float64).tolist()]
     return {'retired': {str(k): v for k, v in self.retired.items()},
             'rounds': [list(configs) for configs in self.rounds],
-            'journal_bytes': self.journal_bytes,
+            'journal_bytes': self.journal_bytes, 'copies': list(self.copies),
             'tables': {str(r): [finite(t.best_val), t.status.tolist(), t.uids.tolist(),
                                 finite(t.latest)] for r, t in self.tables.items()}}
 
@@ -72,7 +75,8 @@ class SearchState:
                        for r, (b, s, u, l) in saved['tables'].items()},
                retired={int(k): v for k, v in saved['retired'].items()},
                rounds=tuple(tuple(configs) for configs in saved.get('rounds', ())),
-               journal_bytes=saved.get('journal_bytes', 0))
+               journal_bytes=saved.get('journal_bytes', 0),
+               copies=tuple(saved.get('copies', ())))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,4 +190,6 @@ def decide(rules: Strategy, state: SearchState, runs: list, step: int, *, retire
     uids = np.asarray(run.uids)
     records += pbt.lineage_records(uids, uids[decision.src], step, decision.values,
                                    bucket=run.bucket)
+    state = dataclasses.replace(state, copies=state.copies + (lineage.copies_of(
+        uids, uids[decision.src], step, decision.values),))
   return state, runs, records

@@ -6,7 +6,10 @@ test part: here each chosen member's configuration trains again on the training 
 validation parts together, for exactly the steps at which it was best, as `seeds` new
 members (uids REFIT_UID + member uid * seeds + seed, so their initial weights, batches
 and dropout masks are their own). The refit model averages their outputs, each chosen
-member weighing as much as in the final model; TEST scores it once.
+member weighing as much as in the final model; TEST scores it once. After PBT a
+member's configuration is the schedule of values that trained its best weights,
+started by the member that began them (search/lineage.py): the refit replays it,
+changing values at the steps the copies did.
 
 Standardisation is the training part's (a fixed affine map, so the validation part
 joins the training windows as it is). Not for the character language model, whose
@@ -38,6 +41,10 @@ def train_and_val(arrays: dict) -> dict:
   return {**arrays, 'train': merged}
 
 
+def _changed(start: dict, values: dict) -> dict:
+  return {k: v for k, v in values.items() if start.get(k) != v}
+
+
 @jax.jit
 def _keep_at(snapshot, params, hit):
   pick = lambda new, old: jax.numpy.where(
@@ -45,19 +52,38 @@ def _keep_at(snapshot, params, hit):
   return jax.tree.map(pick, params, snapshot)
 
 
+def schedules(uids, records: dict, members, tree) -> dict:
+  """uid -> [(since_step, values)], oldest first: the values that trained member uid's
+  best weights (lineage.py), from its configuration's for a member no PBT copy touched.
+  members: uid -> plan member; records: uid -> summary member record."""
+  if not tree:
+    return {u: [(0, members[u].hparams)] for u in uids}
+  start_of = lambda u: members[u].hparams
+  return {u: tree.schedule(records[u].get('best_of', u), records[u]['best_step'], start_of)
+          for u in uids}
+
+
+def _values_at(schedule, step: int) -> dict:
+  """The values a schedule trains under in the steps after `step`."""
+  return next(values for since, values in reversed(schedule) if since <= step)
+
+
 def refit(sweep, runs, final: dict, records: dict, *, seeds: int, group_size: int = 0,
-          rename=lambda metrics: metrics, log=print) -> dict:
+          rename=lambda metrics: metrics, log=print, tree=None) -> dict:
   """(The refit final model: {'kind': 'refit', 'members', 'seeds', 'steps', 'test',
   'before_refit': the final model it refits}, its parameters: per bucket a dict of
   'cfg', 'data_key', 'uids' (the refit members'), 'weights' (each one's share of the
   average, before normalising) and 'params' (their population, padded; see export.py)).
 
   sweep: prepare.Prepared; runs: the sweep's final runs (their TrainConfigs); final:
-  summary['final']; records: uid -> summary member record (its bucket and best step).
+  summary['final']; records: uid -> summary member record (its bucket and best step);
+  tree: a PBT sweep's lineage.Lineage: each member trains again under the schedule of
+  values that trained its best weights, from the start of the member that began them
+  (its width and initial values too), changing where the copies changed them.
   """
   spec, mesh = sweep.spec, sweep.mesh
-  members = {m.uid: m for m in sweep.plan.members}
   weights = {u: final['members'].count(u) for u in final['members']}
+  plan = schedules(list(weights), records, sweep.plan.members, tree)
   # The final model's members train on the last fold, the usual split.
   cfg_of = {run.bucket: (dataclasses.replace(run.cfg, num_folds=1), run.data_key)
             for run in runs if run.data_key[1] == spec.folds - 1}
@@ -75,16 +101,19 @@ def refit(sweep, runs, final: dict, records: dict, *, seeds: int, group_size: in
         sharding.replicated(mesh))
     rows = [(u, s) for u in uids for s in range(seeds)]
     size = sharding.padded_size(len(rows), mesh)
-    hp = hparams.stack([members[u].hparams for u, _ in rows],
-                       [REFIT_UID + u * seeds + s for u, s in rows], size,
-                       cfg.model.num_layers)
+    hp_at = lambda step: distributed.put(hparams.stack(
+        [_values_at(plan[u], step) for u, _ in rows],
+        [REFIT_UID + u * seeds + s for u, s in rows], size, cfg.model.num_layers), shard)
+    changes = sorted({since for u in uids for since, _ in plan[u][1:]})
     target = np.asarray([records[u]['best_step'] for u, _ in rows] +
                         [0] * (size - len(rows)))
-    hp = distributed.put(hp, shard)
+    hp = hp_at(0)
     state = pop.population_init_fn(cfg, mesh)(hp, sweep.base_key)
     chunk = pop.population_chunk_fn(cfg, mesh, group_size)
     snapshot = jax.tree.map(jax.numpy.copy, state.params)  # The chunk donates state.
-    for _ in range(-(-int(target.max()) // spec.eval_every)):
+    for k in range(-(-int(target.max()) // spec.eval_every)):
+      if k and k * spec.eval_every in changes:  # PBT copies fall on evaluation steps.
+        hp = hp_at(k * spec.eval_every)
       state, _ = chunk(state, hp, device, sweep.base_key)
       steps = distributed.fetch(state.step)
       # Until its target; a member that diverged first keeps its last finite weights.
@@ -97,12 +126,16 @@ def refit(sweep, runs, final: dict, records: dict, *, seeds: int, group_size: in
     test_split, score_cfg = device['test'], cfg
     parts.append({'cfg': cfg, 'data_key': key, 'weights': weight[:, 0].tolist(),
                   'uids': [REFIT_UID + u * seeds + s for u, s in rows], 'params': snapshot})
+    replayed = f', under their PBT schedules ({len(changes)} change(s))' if changes else ''
     log(f'refit: {len(uids)} member(s) of bucket {bucket} x {seeds} seed(s) on train + '
-        f'validation, {int(target.max())} steps at most')
+        f'validation, {int(target.max())} steps at most{replayed}')
   combined = ensemble.combine(np.concatenate(pooled), counts, spec.combine)
   test = ensemble.scorer(spec.task, score_cfg)(combined, test_split)
   return ({'kind': 'refit', 'members': final['members'], 'seeds': seeds,
           'steps': {str(u): records[u]['best_step'] for u in weights},
+          **({'schedules': {str(u): [[since, _changed(plan[u][0][1], values)]
+                                     for since, values in plan[u]]
+                            for u in weights if len(plan[u]) > 1}} if tree else {}),
           'val': final['val'],  # The refit trains on validation: its own is no measure.
           'test': rename({k: float(v) for k, v in test.items()}),
           'before_refit': {k: final[k] for k in ('kind', 'test')}}, parts)

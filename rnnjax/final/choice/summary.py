@@ -41,13 +41,14 @@ BEST_BY_MAX_VALUES = 16
 
 
 def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size,
-              rename) -> dict:
+              rename, tree=None) -> dict:
   """The summary of a finished sweep (see the module docstring).
 
   runs: the sweep's final runs (sweep.Run); retired: uid -> record of members that
   adaptive search took out of the population before the end; splits: a run's data key
   -> device arrays of its 'val' and 'test'; rename: maps metric names (e.g. per target
-  column).
+  column); tree: a PBT sweep's lineage.Lineage (its members' values are those that
+  trained their best weights).
   """
   task = tasks.TASKS[spec.task]
   selection = tasks.selection_of(spec.task, spec.difference, spec.selection)
@@ -57,7 +58,8 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
       continue
     rows = np.flatnonzero(np.asarray(run.uids) >= 0)
     tables.append(member_scores.of_run(plan, run, rows, splits[run.data_key]['val'],
-                                        mesh=mesh, group_size=group_size, rename=rename))
+                                        mesh=mesh, group_size=group_size, rename=rename,
+                                        tree=tree))
     run_of.append(np.full(len(rows), r))
     row_of.append(rows)
   if retired:
