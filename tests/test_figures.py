@@ -582,7 +582,7 @@ def test_a_classification_sweeps_figures_draw_what_ranks(tmp_path):
   """Accuracy on a validation split of 13 cases ties (at 1.0, on a good day), while the
   ranking goes by cross-entropy: figures draw the cross-entropy, so the outlined best
   cell is the lowest drawn; progress lines and the ranked table still show accuracy (as
-  the baselines do). Members are chosen as before: by validation cross-entropy. A
+  the baselines do): the lines, that of the evaluation with the lowest cross-entropy. Members are chosen as before: by validation cross-entropy. A
   summary written before `plotted` draws the same."""
   from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
   spec = sweep.SweepSpec(task='classify', dataset='ItalyPowerDemand', cell='gru',
@@ -598,7 +598,12 @@ def test_a_classification_sweeps_figures_draw_what_ranks(tmp_path):
   assert grid[best] == np.nanmin(grid)
   assert (summary['selection']['metric'], summary['display'], summary['plotted']) == (
       'ce', 'accuracy', 'ce')
-  assert all(' best val accuracy ' in line for line in lines if line.startswith('chunk '))
+  chunks = [line for line in lines if line.startswith('chunk ')]
+  assert all(' best val accuracy ' in line for line in chunks)
+  # The last line's best is the ranking's best member's accuracy, beside its ce.
+  best = summary['members'].record(summary['ranking'][0])['val']
+  assert (f" best val accuracy {best['accuracy']:.4g} (ce {best['ce']:.4g}) "
+          in chunks[-1])
   assert '| val ce |' in tables.markdown(table)
   path = os.path.join(workdir, 'summary.json')
   old = {k: v for k, v in files.read_json(path).items() if k != 'plotted'}

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from rnnjax.engine import population as pop
+from rnnjax.results import files
 from rnnjax.results import report
 from rnnjax.run import sweep
 
@@ -70,10 +71,40 @@ def test_compiling_s_counts_this_processs_compiles():
                                                 ('max', [0.5, 0.7], '0.9')])
 def test_best_before_a_resume_counts(mode, values, want):
   lines = []
-  best_before = 2.0 if mode == 'min' else 0.9
+  best_before = (2.0, 2.0) if mode == 'min' else (-0.9, 0.9)
   bar = report.Progress(4, log=lines.append, done=2, best=best_before)
   bar.chunk(0, 6, np.asarray(values), np.full(2, pop.OK), metric='m', mode=mode)
   assert f' best val m {want} ' in lines[0] + ' '
+
+
+def test_where_another_metric_ranks_the_best_shown_is_the_best_ranked_ones():
+  """A classifier ranks by cross-entropy and shows accuracy: the line shows the
+  accuracy of the evaluation with the lowest cross-entropy so far (as the ranking's best
+  member has it), not the highest accuracy seen, and names that cross-entropy."""
+  lines = []
+  bar = report.Progress(3, log=lines.append)
+  ok = np.full(3, pop.OK)
+  bar.chunk(0, 2, np.asarray([0.9, 0.7, 0.5]), ok, metric='accuracy', mode='max',
+            ranked=('ce', np.asarray([0.6, 0.4, 0.8])))
+  bar.chunk(0, 4, np.asarray([0.95, 0.6, 0.5]), ok, metric='accuracy', mode='max',
+            ranked=('ce', np.asarray([0.5, 0.3, np.nan])))
+  bar.chunk(0, 6, np.asarray([0.99, 0.6, 0.5]), np.asarray([pop.OK, pop.OK, pop.DIVERGED]),
+            metric='accuracy', mode='max', ranked=('ce', np.asarray([0.45, 0.35, 0.1])))
+  best = [re.search(r'best val (.*?)  elapsed', line).group(1) for line in lines]
+  assert best == ['accuracy 0.7 (ce 0.4)', 'accuracy 0.6 (ce 0.3)', 'accuracy 0.6 (ce 0.3)']
+
+
+def test_best_so_far_pairs_the_metric_shown_with_the_one_that_ranks(tmp_path):
+  """On resume, a classifier's best before the stop is the accuracy of the
+  evaluation (member, step) with the lowest cross-entropy, read from metrics.jsonl."""
+  writer = files.MetricsWriter(str(tmp_path / files.METRICS))
+  for uid, step, ce, accuracy in ((0, 2, 0.5, 0.9), (1, 2, 0.3, 0.7), (0, 4, 0.2, 0.8),
+                                  (1, 4, float('nan'), 0.99)):
+    writer.write(files.records(uid=uid, bucket=0, step=step, split='val',
+                               metrics={'ce': ce, 'accuracy': accuracy}))
+  writer.close()
+  assert report.best_so_far(str(tmp_path), 'classify') == (0.2, 0.8)
+  assert report.best_so_far(str(tmp_path), 'classify', selection='ce') == (0.2, 0.2)
 
 
 class _Stop(Exception):
@@ -110,7 +141,8 @@ def test_a_resumed_progress_line_shows_the_best_before_the_stop(tmp_path, monkey
   assert len(chunks) == 5 and ' bucket 1 step 2 ' in chunks[4]
   best = lambda line: re.search(r'best val rmse (\S+)', line).group(1)
   before = report.best_so_far(workdir, 'forecast')  # What checkpoint 4 covers.
-  assert f'{before:.4g}' == best(chunks[3])
+  assert f'{before[1]:.4g}' == best(chunks[3])
+  assert before[0] == before[1]  # RMSE ranks as MSE does: shown and ranked alike.
   shown = {}
   for given in (None, before):  # The resumed run's first line, without and with it.
     resumed = []

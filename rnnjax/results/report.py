@@ -48,8 +48,13 @@ class Progress:
   the first chunks' time less what they spent compiling (`compiling`: seconds compiled
   so far, `compiling_s`). A bucket yet to start will add its compile to the ETA shown.
 
-  done: chunks done before a resume; best: the best validation value of the display
-  metric they reached (see `best_so_far`), None for none; clock: seconds, for tests.
+  The best shown is that of the evaluation ranked best so far, as the ranking's best
+  member's: the lowest value of the metric shown (the highest, `mode` 'max'), or where
+  another metric ranks (`chunk`'s `ranked`) the value shown at that metric's lowest.
+
+  done: chunks done before a resume; best: (the ranking value, the value shown) of the
+  best evaluation they made (see `best_so_far`), None for none; clock: seconds, for
+  tests.
   """
 
   def __init__(self, total_chunks: int, *, log=print, bar: bool = False, done: int = 0,
@@ -64,14 +69,15 @@ class Progress:
     self._started = set()  # Buckets with a chunk trained in this process.
     # [seconds training, chunks] of the buckets' first chunks here, and of the others.
     self._first, self._later = [0.0, 0], [0.0, 0]
-    self._best = np.inf
-    self._best_before = best  # In the display metric's units: signed at the first chunk.
+    self._best = (np.inf, None) if best is None else best  # (ranking value, shown)
     self._bar = tqdm.tqdm(total=total_chunks, initial=done, unit='chunk',
                           dynamic_ncols=True) if bar else None
 
   def chunk(self, bucket: int, step: int, values, status, *, metric: str = 'rmse',
-            mode: str = 'min'):
-    """values: <float>[P], the members' validation `metric` (better when `mode`)."""
+            mode: str = 'min', ranked=None):
+    """values: <float>[P], the members' validation `metric` (better when `mode`);
+    ranked: (name, <float>[P]) the metric that ranks (lower is better) where the best
+    `metric` is not the best-ranked member's (tasks.ranked_beside), else None."""
     now = self._clock() - self._start
     compiled = self._compiling()
     work = max(now - self._last - (compiled - self._compiled), 0.0)
@@ -84,16 +90,21 @@ class Progress:
       self._first_chunk_s = now
     self._done += 1
     ok = status == pop.OK
-    sign = 1.0 if mode == 'min' else -1.0  # self._best holds sign * the best value.
-    if self._best_before is not None:
-      self._best = min(self._best, sign * float(self._best_before))
-      self._best_before = None
-    if ok.any() and np.isfinite(np.where(ok, values, np.nan)).any():
-      self._best = min(self._best, float(np.nanmin(np.where(ok, sign * values, np.nan))))
+    values = np.asarray(values, np.float64)
+    key = np.asarray(ranked[1], np.float64) if ranked else (
+        values if mode == 'min' else -values)
+    usable = ok & np.isfinite(key) & np.isfinite(values)
+    if usable.any():
+      i = int(np.argmin(np.where(usable, key, np.inf)))
+      if key[i] < self._best[0]:
+        self._best = (float(key[i]), float(values[i]))
     counts = (f'ok {int(ok.sum())}/{len(status)} '
               f'diverged {int((status == pop.DIVERGED).sum())} '
               f'stopped {int((status == pop.STOPPED).sum())}')
-    best = f'best val {metric} {sign * self._best:.4g}'
+    shown = '-' if self._best[1] is None else f'{self._best[1]:.4g}'
+    best = f'best val {metric} {shown}'
+    if ranked and self._best[1] is not None:
+      best += f' ({ranked[0]} {self._best[0]:.4g})'
     if self._bar is not None:
       self._bar.set_postfix_str(f'bucket {bucket} step {step} {counts} {best}')
       self._bar.update(1)
@@ -112,29 +123,41 @@ class Progress:
             'first_chunk_s': self._first_chunk_s}
 
 
-def best_so_far(workdir: str, task: str, selection: str = '') -> float | None:
-  """The best validation value of the metric `task`'s progress lines show
-  (tasks.shown_of: --selection's, else the task's display metric) in a work directory's
-  evaluations (metrics.jsonl, or a large sweep's chunk files): on resume, what the
-  chunks done before the stop showed (`Progress(best=...)`). None when there is none.
-  Every evaluation written counts, also a member's in the chunk it stopped or diverged
-  in, which the line of that chunk left out (it counts members still training)."""
+def best_so_far(workdir: str, task: str, selection: str = '',
+                difference: bool = False) -> tuple | None:
+  """(ranking value, value shown) of the best evaluation in a work directory's
+  evaluations (metrics.jsonl, or a large sweep's chunk files), as `Progress` ranks them:
+  on resume, what the chunks done before the stop showed (`Progress(best=...)`). None
+  when there is none. Every evaluation written counts, also a member's in the chunk it
+  stopped or diverged in, which the line of that chunk left out (it counts members
+  still training)."""
   metric, mode = tasks.shown_of(task, selection)
-  found = [e.values[f'val/{metric}'] for e in evaluations.read(workdir)
-           if f'val/{metric}' in e.values]
+  rank = tasks.ranked_beside(task, difference, selection)
+  names = [metric] + ([rank] if rank else [])
+  columns = {n: [] for n in names}
+  for e in evaluations.read(workdir):
+    if all(f'val/{n}' in e.values for n in names):
+      for n in names:
+        columns[n].append(np.asarray(e.values[f'val/{n}'], np.float64))
   path = os.path.join(workdir, files.METRICS)
   if os.path.exists(path):
+    pairs = {}
     with open(path, encoding='utf-8') as f:
       for line in f:
-        if f'"{metric}"' in line:  # Skips most lines without parsing them.
+        if any(f'"{n}"' in line for n in names):  # Skips most lines without parsing them.
           r = json.loads(line)
-          if r.get('split') == 'val' and r.get('metric') == metric and r['value'] is not None:
-            found.append(np.asarray([r['value']], np.float64))
-  values = np.concatenate(found) if found else np.zeros(0)
-  values = values[np.isfinite(values)]
-  if not len(values):
+          if r.get('split') == 'val' and r.get('metric') in names:
+            pairs.setdefault((r['uid'], r['step']), {})[r['metric']] = r['value']
+    for n in names:
+      columns[n].append(np.asarray([np.nan if (v := p.get(n)) is None else v
+                                    for p in pairs.values()], np.float64))
+  values = np.concatenate(columns[metric]) if columns[metric] else np.zeros(0)
+  key = np.concatenate(columns[rank]) if rank else (values if mode == 'min' else -values)
+  usable = np.isfinite(key) & np.isfinite(values)
+  if not usable.any():
     return None
-  return float(values.min() if mode == 'min' else values.max())
+  i = int(np.argmin(np.where(usable, key, np.inf)))
+  return float(key[i]), float(values[i])
 
 
 def _fmt(x):

@@ -125,8 +125,8 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   planned = len(runs) + (spec.rounds - asked) * len(runs) / asked if asked else len(runs)
   bar = report.Progress(round(planned * sweep.num_chunks), log=log,
                         bar=progress_bar, done=start,
-                        best=report.best_so_far(workdir, spec.task, spec.selection)
-                        if start else None)
+                        best=report.best_so_far(workdir, spec.task, spec.selection,
+                                                spec.difference) if start else None)
   rename = lambda metrics: {data.metric_names.get(k, k): v for k, v in metrics.items()}
   sweep, runs, search_state, compiles = _train(
       sweep, runs, search_state, start, workdir=workdir, mngr=mngr, out=out, bar=bar,
@@ -278,8 +278,9 @@ def _train_chunk(sweep: prepare_lib.Prepared, run, group_size, rename, bar, step
                              np.asarray(metrics['val'][selection], np.float64))
   real = np.asarray(run.uids) >= 0
   shown, mode = tasks.shown_of(sweep.spec.task, sweep.spec.selection)
+  rank = tasks.ranked_beside(sweep.spec.task, sweep.spec.difference, sweep.spec.selection)
   bar.chunk(run.bucket, step, metrics['val'][shown][real], status[real], metric=shown,
-            mode=mode)
+            mode=mode, ranked=(rank, metrics['val'][rank][real]) if rank else None)
   return dataclasses.replace(run, state=state), table, evaluation
 
 

@@ -89,6 +89,16 @@ def shown_of(task: str, selection: str = '') -> tuple[str, str]:
   return TASKS[task].display, TASKS[task].display_mode
 
 
+def ranked_beside(task: str, difference: bool, selection: str = '') -> str | None:
+  """The metric that ranks, where a progress line names it beside the one it shows
+  (`shown_of`) because the best value shown is not the best-ranked member's: a
+  classifier's accuracy beside the cross-entropy that ranks, a panel's sMAPE beside
+  OWA. None where the metric shown ranks, or ranks as the one that does (forecasting's
+  RMSE and MSE)."""
+  rank, (shown, _) = selection_of(task, difference, selection), shown_of(task, selection)
+  return None if rank == shown or (rank, shown) == ('mse', 'rmse') else rank
+
+
 def _row(module, **metrics) -> Task:
   return Task(module.batch, module.loss, module.evaluate, module.outputs, module.score,
               **metrics)
