@@ -24,6 +24,7 @@ from rnnjax.figures import tables
 from rnnjax.results import files
 from rnnjax.results import member_table
 from rnnjax.results import summary_file
+from rnnjax.search import lineage
 from rnnjax.search import plan as search_plan
 from rnnjax.search import space
 
@@ -372,13 +373,28 @@ def test_pbt_schedules_drawn_from_a_real_pbt_sweep(tmp_path):
   spec = sweep.SweepSpec(classical_baselines=False,
                          dataset='shampoo_sales', lookback=4, val_size=6, test_size=6,
                          hidden_size='4', batch_size='4', search='pbt', num_members=6,
-                         learning_rate='loguniform(1e-3,1e-1)', dropout='uniform(0,0.3)',
+                         learning_rate='loguniform(3e-2,1)', dropout='uniform(0,0.3)',
                          train_steps=8, eval_every=2, pbt_interval=2, pbt_fraction=0.5)
   workdir = str(tmp_path / 'pbt')
   sweep.run_sweep(spec, workdir, log=lambda _: None)
   table = load.load(workdir)
   paths = schedules.plot_schedules(table, str(tmp_path / 'out'), log=lambda _: None)
   assert [os.path.basename(p) for p in paths] == ['pbt_schedules.png', 'pbt_schedules.pdf']
+  # In colour: the top members with weights of their own, each the schedule that trained
+  # its best weights, whose last values are the ones its record shows.
+  records = [json.loads(line) for line in open(os.path.join(workdir, 'metrics.jsonl'))]
+  with open(os.path.join(workdir, 'plan.json')) as f:
+    initial = {m['uid']: m['hparams'] for m in search_plan.members_of_json(json.load(f))}
+  top = schedules.top_schedules(table, lineage.Lineage(lineage.of_records(records)),
+                                initial, k=len(table.ranking))
+  by_uid = {m['uid']: m for m in table.members}
+  trained = lambda u: (by_uid[u].get('best_of', u), by_uid[u]['best_step'])
+  assert top[0][0] == table.ranking[0] and len({t for _, t, _ in top}) == len(top)
+  assert {trained(u) for u in table.ranking} == {t for _, t, _ in top}
+  assert len(top) < len(table.ranking)  # Copies holding a better one's weights: passed over.
+  for uid, _, schedule in top:
+    for name in ('learning_rate', 'dropout'):
+      assert np.float32(schedule[-1][1][name]) == np.float32(by_uid[uid]['hparams'][name])
   # A sweep without PBT has no schedules to draw.
   grid = fabricate(str(tmp_path / 'grid'), {'learning_rate': 'grid(1e-3,1e-2)'}, lr_only)
   assert schedules.plot_schedules(load.load(grid), str(tmp_path / 'out2'),

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -129,7 +130,7 @@ def test_pbt_reports_and_refits_what_trained_each_members_best_weights(tmp_path,
       assert np.float32(member['hparams'][name]) == np.float32(value), (member, name)
   assert inherited  # Some copies hold their source's best weights.
   table = report.ranking_table(summary)
-  assert "'s weights)" in table and table.startswith('PBT: ')
+  assert re.search(r'\(weights of uid \d+ at step \d+\)', table) and table.startswith('PBT: ')
   trials = open(tmp_path / 'wd' / files.TRIALS).read().splitlines()
   assert 'best_of' in trials[0].split(',')
 

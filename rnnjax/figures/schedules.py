@@ -10,6 +10,7 @@ from rnnjax.figures import labels
 from rnnjax.figures import load
 from rnnjax.figures import style
 from rnnjax.results import files
+from rnnjax.search import lineage
 from rnnjax.search import plan as search_plan
 
 TOP_K = 3
@@ -18,16 +19,21 @@ LOG_SCALED = ('learning_rate', 'weight_decay')
 
 def plot_schedules(table: load.Table, out_dir: str, *, log=print) -> list:
   """Writes pbt_schedules.png/pdf: one panel per explored hyperparameter, every member's
-  value over training as a step function (faint), the top members' in colour. Values
-  start from the member's own (plan) and change where metrics.jsonl records an
-  exploit (split 'hparams')."""
+  value over training as a step function (faint): from the member's own (plan), changed
+  where metrics.jsonl records an exploit (split 'hparams'). In colour, for the top
+  members with weights of their own (a copy holding a better-ranked one's best weights
+  is passed over), the schedule that trained their best weights (search/lineage.py), to
+  their best step (a dot)."""
   path = os.path.join(table.workdir, files.METRICS)
   changes = collections.defaultdict(list)  # (uid, name) -> [(step, value)]
+  records = []
   if os.path.exists(path):
     with open(path, encoding='utf-8') as f:
       for line in f:
-        if '"hparams"' in line:
+        if '"hparams"' in line or '"lineage"' in line:
           r = json.loads(line)
+          if r['split'] in ('hparams', 'lineage'):
+            records.append(r)
           if r['split'] == 'hparams':
             changes[(r['uid'], r['metric'])].append((r['step'], r['value']))
   names = sorted({name for _, name in changes})
@@ -37,7 +43,7 @@ def plot_schedules(table: load.Table, out_dir: str, *, log=print) -> list:
   last_step = max(m['steps'] for m in table.members) or 1
   with open(os.path.join(table.workdir, files.PLAN), encoding='utf-8') as f:
     initial = {m['uid']: m['hparams'] for m in search_plan.members_of_json(json.load(f))}
-  top = list(table.ranking[:TOP_K])
+  top = top_schedules(table, lineage.Lineage(lineage.of_records(records)), initial)
   with style.context():
     fig = style.new_figure(style.COLUMN_WIDTH, 1.5 + 1.2 * len(names))
     axes = np.atleast_1d(fig.subplots(len(names), 1, sharex=True))
@@ -48,25 +54,43 @@ def plot_schedules(table: load.Table, out_dir: str, *, log=print) -> list:
         points += sorted(changes[(uid, name)])
         steps = [s for s, _ in points] + [last_step]
         values = [v for _, v in points] + [points[-1][1]]
-        if uid in top:
-          rank = top.index(uid)
-          ax.step(steps, values, where='post', lw=1.3, zorder=3,
-                  color=style.OKABE_ITO[rank % len(style.OKABE_ITO)],
-                  label=f'{rank + 1}. uid {uid}')
-        else:
-          ax.step(steps, values, where='post', lw=0.5, color=style.FAINT, alpha=0.4)
+        ax.step(steps, values, where='post', lw=0.5, color=style.FAINT, alpha=0.4)
+      for k, (uid, (row, best_step), schedule) in enumerate(top):
+        color = style.OKABE_ITO[k % len(style.OKABE_ITO)]
+        values = [_initial(v, name) for _, v in schedule]
+        ax.step([s for s, _ in schedule] + [best_step], values + values[-1:], where='post',
+                lw=1.3, zorder=3, color=color,
+                label=f'{table.ranking.index(uid) + 1}. uid {uid}'
+                      + (f' (weights of uid {row})' if row != uid else ''))
+        ax.plot([best_step], values[-1:], 'o', ms=3, color=color, zorder=4)
       values = [v for (_, n), pts in changes.items() if n == name for _, v in pts]
       if name in LOG_SCALED and values and min(values) > 0:
         ax.set_yscale('log')
       ax.set_ylabel(labels.SHORT.get(name, name).replace('_', ' '))
     axes[-1].set_xlabel('training step')
     axes[0].legend(loc='best', fontsize=6)
-    style.note(fig, 'Population-based training: each line is one member\'s value; it '
-               'changes when the member copies a better one and perturbs its values. '
-               f'Colour: the top {len(top)} members at the end.', style.COLUMN_WIDTH)
+    style.note(fig, 'Population-based training: each grey line is one member\'s value; '
+               'it changes when the member copies a better one and perturbs its values. '
+               f'Colour: the values that trained the best weights of the top {len(top)} '
+               'members with weights of their own, to their best step (dot).',
+               style.COLUMN_WIDTH)
     paths = style.save(fig, out_dir, 'pbt_schedules')
   log(f'figures: wrote {paths[0]}')
   return paths
+
+
+def top_schedules(table: load.Table, tree, initial: dict, k: int = TOP_K) -> list:
+  """[(uid, (row, best step), schedule)] of the first `k` ranked members whose best
+  weights no better-ranked member holds: the row that trained them, and the values it
+  trained them under (tree: lineage.Lineage; initial: uid -> plan values)."""
+  by_uid = {m['uid']: m for m in table.members}
+  top, seen = [], set()
+  for uid in table.ranking:
+    trained = (by_uid[uid].get('best_of', uid), by_uid[uid]['best_step'])
+    if trained not in seen and len(top) < k:
+      seen.add(trained)
+      top.append((uid, trained, tree.schedule(*trained, initial.get)))
+  return top
 
 
 def _initial(hparams, name):

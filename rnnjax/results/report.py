@@ -204,8 +204,8 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
     m = by_uid[uid]
     hps = ' '.join(f'{k}={m["hparams"][k]:.3g}' if isinstance(m['hparams'][k], float)
                    else f'{k}={m["hparams"][k]}' for k in swept)
-    if 'best_of' in m:  # A PBT copy that holds its source's best weights.
-      hps += f' (uid {m["best_of"]}\'s weights)'
+    if 'best_of' in m:  # A PBT copy that holds weights another member's row trained.
+      hps += f' (weights of uid {m["best_of"]} at step {m["best_step"]})'
     vals = ' '.join(f'{_fmt(m["val"].get(k)):>12}' for k in shown)
     if folded:
       spread = f' +- {_fmt(cv[uid]["sd"])}' if cv[uid]['sd'] is not None else ''
