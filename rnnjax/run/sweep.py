@@ -29,6 +29,7 @@ from rnnjax.results import files
 from rnnjax.results import member_scores
 from rnnjax.results import member_table
 from rnnjax.results import outputs
+from rnnjax.results import progress as progress_lib
 from rnnjax.results import report
 from rnnjax.results import summary_file
 from rnnjax.run import checkpoint
@@ -123,9 +124,9 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   out = outputs.Outputs(workdir, plan, resumed=start > 0, main=distributed.is_main(),
                         log=log)
   planned = len(runs) + (spec.rounds - asked) * len(runs) / asked if asked else len(runs)
-  bar = report.Progress(round(planned * sweep.num_chunks), log=log,
+  bar = progress_lib.Progress(round(planned * sweep.num_chunks), log=log,
                         bar=progress_bar, done=start,
-                        best=report.best_so_far(workdir, spec.task, spec.selection,
+                        best=progress_lib.best_so_far(workdir, spec.task, spec.selection,
                                                 spec.difference) if start else None)
   rename = lambda metrics: {data.metric_names.get(k, k): v for k, v in metrics.items()}
   sweep, runs, search_state, compiles = _train(

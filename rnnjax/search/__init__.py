@@ -10,6 +10,7 @@ Imports the engine (and data) only; never results, final or run.
   probe     what a bucket costs before it runs: parameters, memory, a one-step time
   halving   successive halving's decisions, pure
   pbt       population-based training's decisions, pure
+  lineage   whose rows, under which values, trained a PBT member's weights
   tpe       Optuna's TPE proposals, one round of configurations at a time
   strategy  the search state saved with each checkpoint, decisions applied to runs, and
             rounds (TPE asks its own)

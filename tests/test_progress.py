@@ -1,4 +1,4 @@
-"""report.py: the progress line's ETA and best value, on a fake clock and across a resume."""
+"""progress.py: the progress line's ETA and best value, on a fake clock and across a resume."""
 
 import re
 
@@ -9,7 +9,7 @@ import pytest
 
 from rnnjax.engine import population as pop
 from rnnjax.results import files
-from rnnjax.results import report
+from rnnjax.results import progress
 from rnnjax.run import sweep
 
 OK4 = np.full(4, pop.OK)
@@ -37,7 +37,7 @@ def test_eta_leaves_out_compile_time():
   compile), never the first chunk's 9.5 s (the old first ETA, 47.5 s) nor a pace that
   the second bucket's compile slows."""
   clock, lines = FakeClock(), []
-  bar = report.Progress(6, log=lines.append, clock=lambda: clock.now,
+  bar = progress.Progress(6, log=lines.append, clock=lambda: clock.now,
                         compiling=lambda: clock.compiled)
   for bucket in (0, 1):
     for c in range(3):
@@ -50,7 +50,7 @@ def test_eta_leaves_out_compile_time():
 
 def test_eta_of_a_resumed_sweep_counts_the_chunks_left():
   clock, lines = FakeClock(), []
-  bar = report.Progress(10, log=lines.append, done=6, clock=lambda: clock.now,
+  bar = progress.Progress(10, log=lines.append, done=6, clock=lambda: clock.now,
                         compiling=lambda: clock.compiled)
   clock.run(7.0, 5.0)
   bar.chunk(0, 14, np.ones(4), OK4)
@@ -61,9 +61,9 @@ def test_eta_of_a_resumed_sweep_counts_the_chunks_left():
 
 
 def test_compiling_s_counts_this_processs_compiles():
-  before = report.compiling_s()
+  before = progress.compiling_s()
   jax.jit(lambda x: jnp.sin(x) * 3.0 + 0.25)(jnp.ones(7)).block_until_ready()
-  assert report.compiling_s() > before
+  assert progress.compiling_s() > before
 
 
 @pytest.mark.parametrize('mode, values, want', [('min', [3.0, 2.5], '2'),
@@ -72,7 +72,7 @@ def test_compiling_s_counts_this_processs_compiles():
 def test_best_before_a_resume_counts(mode, values, want):
   lines = []
   best_before = (2.0, 2.0) if mode == 'min' else (-0.9, 0.9)
-  bar = report.Progress(4, log=lines.append, done=2, best=best_before)
+  bar = progress.Progress(4, log=lines.append, done=2, best=best_before)
   bar.chunk(0, 6, np.asarray(values), np.full(2, pop.OK), metric='m', mode=mode)
   assert f' best val m {want} ' in lines[0] + ' '
 
@@ -82,7 +82,7 @@ def test_where_another_metric_ranks_the_best_shown_is_the_best_ranked_ones():
   accuracy of the evaluation with the lowest cross-entropy so far (as the ranking's best
   member has it), not the highest accuracy seen, and names that cross-entropy."""
   lines = []
-  bar = report.Progress(3, log=lines.append)
+  bar = progress.Progress(3, log=lines.append)
   ok = np.full(3, pop.OK)
   bar.chunk(0, 2, np.asarray([0.9, 0.7, 0.5]), ok, metric='accuracy', mode='max',
             ranked=('ce', np.asarray([0.6, 0.4, 0.8])))
@@ -103,8 +103,8 @@ def test_best_so_far_pairs_the_metric_shown_with_the_one_that_ranks(tmp_path):
     writer.write(files.records(uid=uid, bucket=0, step=step, split='val',
                                metrics={'ce': ce, 'accuracy': accuracy}))
   writer.close()
-  assert report.best_so_far(str(tmp_path), 'classify') == (0.2, 0.8)
-  assert report.best_so_far(str(tmp_path), 'classify', selection='ce') == (0.2, 0.2)
+  assert progress.best_so_far(str(tmp_path), 'classify') == (0.2, 0.8)
+  assert progress.best_so_far(str(tmp_path), 'classify', selection='ce') == (0.2, 0.2)
 
 
 class _Stop(Exception):
@@ -123,12 +123,12 @@ def test_a_resumed_progress_line_shows_the_best_before_the_stop(tmp_path, monkey
   bucket's, which the resumed run does not train again. Read back from the work
   directory, it makes the resumed line's best the uninterrupted sweep's."""
   calls, lines = [], []
-  chunk = report.Progress.chunk
+  chunk = progress.Progress.chunk
 
   def recorded(self, *args, **kw):  # What the driver reports of each chunk.
     calls.append((args, kw))
     return chunk(self, *args, **kw)
-  monkeypatch.setattr(report.Progress, 'chunk', recorded)
+  monkeypatch.setattr(progress.Progress, 'chunk', recorded)
 
   def log(line):
     lines.append(line)
@@ -140,15 +140,15 @@ def test_a_resumed_progress_line_shows_the_best_before_the_stop(tmp_path, monkey
   chunks = [line for line in lines if line.startswith('chunk ')]
   assert len(chunks) == 5 and ' bucket 1 step 2 ' in chunks[4]
   best = lambda line: re.search(r'best val rmse (\S+)', line).group(1)
-  before = report.best_so_far(workdir, 'forecast')  # What checkpoint 4 covers.
+  before = progress.best_so_far(workdir, 'forecast')  # What checkpoint 4 covers.
   assert f'{before[1]:.4g}' == best(chunks[3])
   assert before[0] == before[1]  # RMSE ranks as MSE does: shown and ranked alike.
   shown = {}
   for given in (None, before):  # The resumed run's first line, without and with it.
     resumed = []
-    report.Progress(8, log=resumed.append, done=4, best=given).chunk(*calls[4][0],
+    progress.Progress(8, log=resumed.append, done=4, best=given).chunk(*calls[4][0],
                                                                      **calls[4][1])
     shown[given] = best(resumed[0])
   assert shown[before] == best(chunks[4])
   assert shown[None] != best(chunks[4])  # The first bucket's best, before the stop.
-  assert report.best_so_far(str(tmp_path), 'forecast') is None  # Nothing written.
+  assert progress.best_so_far(str(tmp_path), 'forecast') is None  # Nothing written.

@@ -1,0 +1,159 @@
+"""What a sweep prints while it trains: a line per chunk (or a bar), its ETA and the best
+validation value so far, kept across a resume."""
+
+import json
+import os
+import time
+
+import numpy as np
+import tqdm
+
+from rnnjax.engine import population as pop
+from rnnjax.engine import tasks
+from rnnjax.results import evaluations
+from rnnjax.results import files
+
+# jax.monitoring's events of the time a program takes to compile: tracing, lowering, and
+# XLA's compile (or a read from the persistent cache).
+_COMPILE_EVENTS = ('/jax/core/compile/jaxpr_trace_duration',
+                   '/jax/core/compile/jaxpr_to_mlir_module_duration',
+                   '/jax/core/compile/backend_compile_duration')
+_compile_s = [0.0]  # What `compiling_s` has counted.
+_registered = []
+
+
+def _on_duration(event: str, seconds: float, **kwargs) -> None:
+  del kwargs
+  if event in _COMPILE_EVENTS:
+    _compile_s[0] += seconds
+
+
+def compiling_s() -> float:
+  """Seconds this process has spent compiling JAX programs since the first call."""
+  if not _registered:
+    from jax import monitoring  # pylint: disable=g-import-not-at-top
+    monitoring.register_event_duration_secs_listener(_on_duration)
+    _registered.append(True)
+  return _compile_s[0]
+
+
+class Progress:
+  """Progress over every chunk of every bucket, with ETA and member counts.
+
+  Interactive (`bar=True`): a tqdm bar on stderr. Otherwise (CI logs, files): one line
+  per chunk through `log`. The ETA is the remaining chunks at the pace of training
+  alone: a bucket's first chunk in this process carries its one-off costs (compiling,
+  initialising), so the pace is that of later chunks once there is one, and until then
+  the first chunks' time less what they spent compiling (`compiling`: seconds compiled
+  so far, `compiling_s`). A bucket yet to start will add its compile to the ETA shown.
+
+  The best shown is that of the evaluation ranked best so far, as the ranking's best
+  member's: the lowest value of the metric shown (the highest, `mode` 'max'), or where
+  another metric ranks (`chunk`'s `ranked`) the value shown at that metric's lowest.
+
+  done: chunks done before a resume; best: (the ranking value, the value shown) of the
+  best evaluation they made (see `best_so_far`), None for none; clock: seconds, for
+  tests.
+  """
+
+  def __init__(self, total_chunks: int, *, log=print, bar: bool = False, done: int = 0,
+               best: float | None = None, clock=time.perf_counter, compiling=compiling_s):
+    self._total, self._done = total_chunks, done
+    self._log = log
+    self._clock, self._compiling = clock, compiling
+    self._start = clock()
+    self._compiled = compiling()
+    self._last = 0.0  # Seconds since the start at the end of the last chunk.
+    self._first_chunk_s = None
+    self._started = set()  # Buckets with a chunk trained in this process.
+    # [seconds training, chunks] of the buckets' first chunks here, and of the others.
+    self._first, self._later = [0.0, 0], [0.0, 0]
+    self._best = (np.inf, None) if best is None else best  # (ranking value, shown)
+    self._bar = tqdm.tqdm(total=total_chunks, initial=done, unit='chunk',
+                          dynamic_ncols=True) if bar else None
+
+  def chunk(self, bucket: int, step: int, values, status, *, metric: str = 'rmse',
+            mode: str = 'min', ranked=None):
+    """values: <float>[P], the members' validation `metric` (better when `mode`);
+    ranked: (name, <float>[P]) the metric that ranks (lower is better) where the best
+    `metric` is not the best-ranked member's (tasks.ranked_beside), else None."""
+    now = self._clock() - self._start
+    compiled = self._compiling()
+    work = max(now - self._last - (compiled - self._compiled), 0.0)
+    self._last, self._compiled = now, compiled
+    pool = self._later if bucket in self._started else self._first
+    pool[0] += work
+    pool[1] += 1
+    self._started.add(bucket)
+    if self._first_chunk_s is None:
+      self._first_chunk_s = now
+    self._done += 1
+    ok = status == pop.OK
+    values = np.asarray(values, np.float64)
+    key = np.asarray(ranked[1], np.float64) if ranked else (
+        values if mode == 'min' else -values)
+    usable = ok & np.isfinite(key) & np.isfinite(values)
+    if usable.any():
+      i = int(np.argmin(np.where(usable, key, np.inf)))
+      if key[i] < self._best[0]:
+        self._best = (float(key[i]), float(values[i]))
+    counts = (f'ok {int(ok.sum())}/{len(status)} '
+              f'diverged {int((status == pop.DIVERGED).sum())} '
+              f'stopped {int((status == pop.STOPPED).sum())}')
+    shown = '-' if self._best[1] is None else f'{self._best[1]:.4g}'
+    best = f'best val {metric} {shown}'
+    if ranked and self._best[1] is not None:
+      best += f' ({ranked[0]} {self._best[0]:.4g})'
+    if self._bar is not None:
+      self._bar.set_postfix_str(f'bucket {bucket} step {step} {counts} {best}')
+      self._bar.update(1)
+      return
+    seconds, chunks = self._later if self._later[1] else self._first
+    eta = seconds / chunks * (self._total - self._done)
+    self._log(f'chunk {self._done}/{self._total} bucket {bucket} step {step}  {counts}  '
+              f'{best}  elapsed {now:.1f}s  eta {eta:.1f}s')
+
+  def close(self):
+    if self._bar is not None:
+      self._bar.close()
+
+  def timing(self) -> dict:
+    return {'total_s': self._clock() - self._start,
+            'first_chunk_s': self._first_chunk_s}
+
+
+def best_so_far(workdir: str, task: str, selection: str = '',
+                difference: bool = False) -> tuple | None:
+  """(ranking value, value shown) of the best evaluation in a work directory's
+  evaluations (metrics.jsonl, or a large sweep's chunk files), as `Progress` ranks them:
+  on resume, what the chunks done before the stop showed (`Progress(best=...)`). None
+  when there is none. Every evaluation written counts, also a member's in the chunk it
+  stopped or diverged in, which the line of that chunk left out (it counts members
+  still training)."""
+  metric, mode = tasks.shown_of(task, selection)
+  rank = tasks.ranked_beside(task, difference, selection)
+  names = [metric] + ([rank] if rank else [])
+  columns = {n: [] for n in names}
+  for e in evaluations.read(workdir):
+    if all(f'val/{n}' in e.values for n in names):
+      for n in names:
+        columns[n].append(np.asarray(e.values[f'val/{n}'], np.float64))
+  path = os.path.join(workdir, files.METRICS)
+  if os.path.exists(path):
+    pairs = {}
+    with open(path, encoding='utf-8') as f:
+      for line in f:
+        if any(f'"{n}"' in line for n in names):  # Skips most lines without parsing them.
+          r = json.loads(line)
+          if r.get('split') == 'val' and r.get('metric') in names:
+            pairs.setdefault((r['uid'], r['step']), {})[r['metric']] = r['value']
+    for n in names:
+      columns[n].append(np.asarray([np.nan if (v := p.get(n)) is None else v
+                                    for p in pairs.values()], np.float64))
+  values = np.concatenate(columns[metric]) if columns[metric] else np.zeros(0)
+  key = np.concatenate(columns[rank]) if rank else (values if mode == 'min' else -values)
+  usable = np.isfinite(key) & np.isfinite(values)
+  if not usable.any():
+    return None
+  i = int(np.argmin(np.where(usable, key, np.inf)))
+  return float(key[i]), float(values[i])
