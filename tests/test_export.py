@@ -333,6 +333,14 @@ def test_input_columns_need_their_future_values(tmp_path):
   summary, workdir = _run(tmp_path, spec)
   model = rnnjax.load(workdir)
   assert model.columns == ['sales', 'promo']
+  # A history with an empty target cell and an empty input cell: filled, and said so.
+  holed = rows.splitlines()
+  holed[5] = holed[5].rsplit(',', 1)[0] + ','
+  holed[7] = '7,,' + holed[7].rsplit(',', 1)[1]
+  (tmp_path / 'holed.csv').write_text('t,sales,promo\n' + '\n'.join(holed) + '\n')
+  out = _predict(workdir, tmp_path, csv_path=str(tmp_path / 'holed.csv'), steps_ahead=1)
+  assert ('note: 2 empty cells of --csv_path filled (by linear interpolation), as the '
+          'sweep filled its data') in out['lines']
   _assert_same(model.evaluate_series(model.arrays['series'],
                                      model.transform['split_points'][1]),
                summary['final']['test'])

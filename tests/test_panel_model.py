@@ -256,6 +256,13 @@ def test_predict_forecasts_from_the_end_of_each_series_of_a_csv(tmp_path, held_o
   mine = _write(tmp_path / 'mine.csv', header, rows)
   out = predictions.run(workdir, csv_path=mine, steps_ahead=3,
                         out_dir=str(tmp_path / 'out'))
+  assert not any('filled' in line for line in out['lines'])
+  # Two empty cells, each filled as the sweep filled its data, and said so.
+  holed = [r[:2] + [''] if r[0] == IDS[0] and int(r[1]) in (10, 11) else r for r in rows]
+  again = predictions.run(workdir, csv_path=_write(tmp_path / 'holed.csv', header, holed),
+                          steps_ahead=3, out_dir=str(tmp_path / 'holed'))
+  assert ('note: 2 empty target cells of --csv_path filled (by linear interpolation), as '
+          'the sweep filled its data') in again['lines']
   _, written = _rows(tmp_path / 'out' / 'forecast.csv')
   assert [r[:2] for r in written] == [[k, str(30 + s)] for k in IDS[:2] for s in (1, 2, 3)]
   want = rnnjax.load(workdir).forecast({k: _series(mine)[k][0] for k in IDS[:2]}, 3)

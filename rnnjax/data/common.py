@@ -45,6 +45,20 @@ def read_file(path: str, *, flag: str = '', kind: str = 'a text file') -> str:
 FILLS = ('linear', 'zero')  # --fill: how a forecast's target gaps are filled.
 
 
+def filled_note(gaps: int, flag: str, fill: str, *, inputs: bool,
+                what: str = 'cell') -> str:
+  """The note of `gaps` empty cells (`what`) of the file `flag` names, filled as
+  `fill_gaps` fills them ('' for none); inputs: whether the cells counted include
+  input columns', which are interpolated whatever `fill` is."""
+  if not gaps:
+    return ''
+  how = 'by linear interpolation'
+  if fill == 'zero':
+    how = "the targets' with 0, the inputs' by linear interpolation" if inputs else 'with 0'
+  return (f'{gaps} empty {what}{"s" * (gaps != 1)} of {flag} filled ({how}), as the sweep '
+          'filled its data')
+
+
 def fill_gaps(values: np.ndarray, names, where: str, *, fill: str = 'linear',
               targets: int = 0) -> np.ndarray:
   """<float64>[T, C]: NaN gaps interpolated linearly in time per column; ends hold the

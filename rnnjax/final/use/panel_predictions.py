@@ -56,10 +56,9 @@ def histories(model, csv_path: str = '',
   ids, values, _, inputs = panel_forecasting.panel_histories(
       transform, dict(zip(ids, values)), what=f'--csv_path: {csv_path}')
   if notes is not None:
-    notes += [grid_note] if grid_note else []
-    if gaps:
-      notes.append(f'{gaps} empty target cell{"s" * (gaps != 1)} of --csv_path filled, as '
-                   'the sweep filled its data')
+    notes += [n for n in (grid_note, common.filled_note(
+        gaps, '--csv_path', transform.get('fill', 'linear'), inputs=False,
+        what='target cell')) if n]
   return ids, values, times, inputs
 
 

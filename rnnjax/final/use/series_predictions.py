@@ -30,7 +30,7 @@ def history(model, csv_path: str = '', notes: list | None = None):
   values, gaps, times, grid_note = forecast_data.read_series(
       csv_path, targets, input_columns=inputs, flag='--csv_path', the_models=True,
       time_column=time_column if time_column in header else '')
-  _say(notes, grid_note, gaps, model.transform.get('fill', 'linear'))
+  _say(notes, grid_note, gaps, model.transform.get('fill', 'linear'), bool(inputs))
   values = common.fill_gaps(values, [f'column {c!r}' for c in model.columns], csv_path,
                             fill=model.transform.get('fill', 'linear'), targets=len(targets))
   model.check_history(values, what=f'--csv_path: {csv_path}')
@@ -39,16 +39,11 @@ def history(model, csv_path: str = '', notes: list | None = None):
   return times, values, None
 
 
-def _say(notes, grid_note: str, gaps: int, fill: str) -> None:
+def _say(notes, grid_note: str, gaps: int, fill: str, inputs: bool) -> None:
   """Appends to `notes` (where given) what reading a history's CSV did to it."""
-  if notes is None:
-    return
-  notes += [grid_note] if grid_note else []
-  if gaps:
-    how = ('the targets\' with 0, the inputs\' by linear interpolation' if fill == 'zero'
-           else 'by linear interpolation')
-    notes.append(f'{gaps} empty cell{"s" * (gaps != 1)} of --csv_path filled ({how}), as '
-                 'the sweep filled its data')
+  if notes is not None:
+    notes += [n for n in (grid_note, common.filled_note(gaps, '--csv_path', fill,
+                                                        inputs=inputs)) if n]
 
 
 def future_inputs(model, path: str, steps: int, times=()):
