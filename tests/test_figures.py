@@ -387,11 +387,13 @@ def test_pbt_schedules_drawn_from_a_real_pbt_sweep(tmp_path):
     initial = {m['uid']: m['hparams'] for m in search_plan.members_of_json(json.load(f))}
   top = schedules.top_schedules(table, lineage.Lineage(lineage.of_records(records)),
                                 initial, k=len(table.ranking))
-  by_uid = {m['uid']: m for m in table.members}
+  by_uid = {m['uid']: m for m in summary_file.read_summary(workdir)['members']}
   trained = lambda u: (by_uid[u].get('best_of', u), by_uid[u]['best_step'])
   assert top[0][0] == table.ranking[0] and len({t for _, t, _ in top}) == len(top)
   assert {trained(u) for u in table.ranking} == {t for _, t, _ in top}
-  assert len(top) < len(table.ranking)  # Copies holding a better one's weights: passed over.
+  # Copies holding a better one's weights: left out of the figures' table.
+  assert len(top) == len(table.members) < len(table.ranking)
+  assert table.copies == len(table.ranking) - len(top)
   for uid, _, schedule in top:
     for name in ('learning_rate', 'dropout'):
       assert np.float32(schedule[-1][1][name]) == np.float32(by_uid[uid]['hparams'][name])

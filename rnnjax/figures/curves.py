@@ -29,7 +29,12 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
     log('figures: learning curves skipped (no validation records in metrics.jsonl or '
         'metrics/*.npz)')
     return []
-  top = [uid for uid in table.ranking if uid in data][:top_k]
+  members = {m['uid']: m for m in table.members}  # After PBT, copies left out (load.py).
+  top = [uid for uid in table.ranking if uid in data and uid in members][:top_k]
+  # After PBT, a top member's curve is that of the rows that trained its best weights.
+  tree = load.pbt_lineage(table) if table.search == 'pbt' else None
+  drawn = {uid: load.weights_curve(table, members[uid], data, tree) if tree else data[uid]
+           for uid in top}
   finite = np.concatenate([v[np.isfinite(v)] for _, v in data.values()])
   if not finite.size:
     log(f'figures: learning curves skipped (no finite validation {metric})')
@@ -48,11 +53,11 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
     ax.add_collection(mcollections.LineCollection(
         [np.column_stack(curve) for uid, curve in data.items() if uid not in top],
         colors=style.FAINT, linewidths=0.5, alpha=0.35, zorder=1))
-    for rank, uid in reversed(list(enumerate(top))):
-      steps, values = data[uid]
-      ax.plot(steps, values, color=style.OKABE_ITO[rank % len(style.OKABE_ITO)], lw=1.3,
-              marker='o' if len(steps) <= 12 else None, ms=2.5, zorder=3 + len(top) - rank,
-              label=f'{rank + 1}. {_describe(table, uid)}')
+    for k, uid in reversed(list(enumerate(top))):
+      steps, values = drawn[uid]
+      ax.plot(steps, values, color=style.OKABE_ITO[k % len(style.OKABE_ITO)], lw=1.3,
+              marker='o' if len(steps) <= 12 else None, ms=2.5, zorder=3 + len(top) - k,
+              label=f'{table.ranking.index(uid) + 1}. {_describe(table, uid)}')
     if log_y:
       ax.set_yscale('log')
     span = top_value - shown.min()
@@ -65,9 +70,12 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
       legend = legend_ax.legend(handles[::-1], names[::-1], loc='upper left', ncols=1,
                                 fontsize=6, borderaxespad=0)
       legend.set_in_layout(False)  # Its row is sized for it already.
-    style.note(fig, f'Grey: the other {len(data) - len(top)} members; colour: the top '
-               f'{len(top)} by '
-               f'validation {table.metric} (best checkpoint), ranked.', style.COLUMN_WIDTH)
+    note = (f'Grey: the other {len(data) - len(top)} members; colour: the top '
+            f'{len(top)} by validation {table.metric} (best checkpoint), ranked.')
+    if tree is not None:
+      note = (f'PBT. Grey: each member\'s own curve; colour: the top {len(top)} with '
+              'weights of their own (ranked), along the rows that trained those weights.')
+    style.note(fig, note, style.COLUMN_WIDTH)
     paths = style.save(fig, out_dir, 'learning_curves')
   log(f'figures: wrote {paths[0]}')
   return paths

@@ -65,6 +65,10 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print) 
     log(f'figures: heatmap skipped (no member has a finite validation {table.shown})')
     return []
   rows, cols, grid, best, ok = cells(table, a, b)
+  if min(grid.shape) < 2:  # E.g. PBT's values binned: a map of one row says nothing.
+    log(f'figures: heatmap of {a} x {b} skipped (one level of '
+        f'{a if len(rows) < 2 else b} after binning)')
+    return []
   finite = grid[np.isfinite(grid)]
   norm = (mcolors.LogNorm(finite.min(), finite.max())
           if style.metric_scale(finite) == 'log' else mcolors.Normalize(finite.min(),
@@ -104,9 +108,11 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print) 
     scale = SCALES.get((table.task, table.shown))
     ranked_by = ('' if table.metric == table.shown
                  else f' (ranked by validation {table.metric})')
+    over = ('members (PBT: each at the values its best weights trained under)'
+            if table.search == 'pbt' else 'seeds')
     text = (f'Cell: mean validation {table.shown}{f" ({scale})" if scale else ""} over '
-            f'seeds and the other hyperparameters; outline: cell of the best member'
-            f'{ranked_by}; grey: no finite result.')
+            f'{over} and the other hyperparameters; outline: cell of the best member'
+            f'{ranked_by}; grey: no member, or none with a finite result.')
     if dropped:
       text += f' {dropped} diverged or non-finite member(s) left out.'
     style.note(fig, text, style.COLUMN_WIDTH)

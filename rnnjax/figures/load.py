@@ -22,6 +22,7 @@ from rnnjax.errors import InputError
 from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.results import summary_file
+from rnnjax.search import lineage
 from rnnjax.search import space
 
 SUMMARY, SWEEP, PLAN, METRICS = files.SUMMARY, files.SWEEP, files.PLAN, files.METRICS
@@ -49,7 +50,9 @@ class AxisInfo:
 class Table:
   """One sweep's members with their hyperparameters, status and validation metrics.
 
-  `members`: summary member dicts, with `val` values as floats (NaN for null).
+  `members`: summary member dicts, with `val` values as floats (NaN for null); after PBT
+  each is its own configuration, and copies of a better-ranked one's weights are left out
+  (`copies` counts them; `ranking` is the summary's, theirs included).
   `axes`: swept axes in plan order. `metric`/`mode`: what the sweep selected on;
   `shown`/`shown_mode`: what figures draw: the metric the summary names `plotted` (one
   that orders members as the ranking does, where the display metric does not: engine/tasks/),
@@ -67,6 +70,7 @@ class Table:
   best_uid: object     # int, or None when every member diverged
   ranking: tuple
   chance: dict = dataclasses.field(default_factory=dict)  # metric -> a no-skill value
+  copies: int = 0      # PBT: members left out, holding a better-ranked one's weights
 
   @property
   def uids(self) -> np.ndarray:
@@ -172,6 +176,9 @@ def load(workdir: str) -> Table:
   for m in summary['members']:
     members.append({**m, 'val': {k: _float(v) for k, v in m.get('val', {}).items()},
                     'config': m.get('config', m['uid'])})
+  search = spec.get('search')
+  members, copies = _own_weights(members, summary.get('ranking', ())) if search == 'pbt' \
+      else (members, 0)
   hparams = [m['hparams'] for m in members]
   num_configs = len({m['config'] for m in members})
   axes, spec_axes = {}, _spec_axes(spec)
@@ -193,11 +200,26 @@ def load(workdir: str) -> Table:
   best = summary.get('best')
   random = any(a.continuous for a in axes.values())
   return Table(workdir=workdir, task=summary.get('task', spec.get('task', 'forecast')),
-               search=spec.get('search', 'random' if random else 'grid'),
+               search=search or ('random' if random else 'grid'), copies=copies,
                members=tuple(members), axes=axes, metric=metric, mode=mode,
                shown=display, shown_mode=display_mode,
                best_uid=best['uid'] if best else None,
                ranking=tuple(summary.get('ranking', ())), chance=_chance(summary))
+
+
+def _own_weights(members: list, ranking) -> tuple[list, int]:
+  """PBT's members as figures draw them: each its own configuration (its seeds, if any,
+  went their own ways), and a member whose best weights a better-ranked one holds (a
+  copy: the same best_of and best_step) left out. Returns (members, how many left)."""
+  place = {uid: k for k, uid in enumerate(ranking)}
+  seen, kept = set(), []
+  for m in sorted(members, key=lambda m: (place.get(m['uid'], len(place)), m['uid'])):
+    weights = (m.get('best_of', m['uid']), m.get('best_step'))
+    if m['uid'] in place and weights in seen:
+      continue
+    seen.add(weights)
+    kept.append({**m, 'config': m['uid']})
+  return sorted(kept, key=lambda m: m['uid']), len(members) - len(kept)
 
 
 def _chance(summary: dict) -> dict:
@@ -285,3 +307,39 @@ def curves(table: Table, metric: str, split: str = 'val') -> dict:
     points = sorted(dict(points).items())  # A resumed chunk may repeat a step.
     out[uid] = (np.array([p[0] for p in points]), np.array([p[1] for p in points]))
   return out
+
+
+def pbt_records(table: Table) -> list:
+  """metrics.jsonl's PBT records (splits 'lineage' and 'hparams'), in file order."""
+  path = os.path.join(table.workdir, METRICS)
+  out = []
+  if os.path.exists(path):
+    with open(path, encoding='utf-8') as f:
+      for line in f:
+        if '"hparams"' in line or '"lineage"' in line:  # Skips most lines unparsed.
+          r = json.loads(line)
+          if r.get('split') in ('hparams', 'lineage'):
+            out.append(r)
+  return out
+
+
+def pbt_lineage(table: Table) -> lineage.Lineage:
+  """The sweep's PBT copies (search/lineage.py), read from metrics.jsonl."""
+  return lineage.Lineage(lineage.of_records(pbt_records(table)))
+
+
+def weights_curve(table: Table, member: dict, data: dict, tree) -> tuple:
+  """(steps, values) of the rows that trained a member's best weights, to its best step
+  (`data`: `curves`; tree: lineage.Lineage of the sweep's copies): each row's own
+  evaluations from the copy that started it (after it: a copy follows its step's
+  evaluation) to the next. Without copies, the member's own curve to its best step."""
+  chain = tree.chain(member.get('best_of', member['uid']), member['best_step'])
+  ends = [since for _, since in chain[:-1]][::-1] + [member['best_step']]
+  starts = [-1] + ends[:-1]
+  steps, values = [], []
+  for (uid, _), start, end in zip(chain[::-1], starts, ends):
+    s, v = data.get(uid, (np.zeros(0, int), np.zeros(0)))
+    keep = (s > start) & (s <= end)
+    steps.append(s[keep])
+    values.append(v[keep])
+  return np.concatenate(steps), np.concatenate(values)

@@ -10,7 +10,6 @@ from rnnjax.figures import labels
 from rnnjax.figures import load
 from rnnjax.figures import style
 from rnnjax.results import files
-from rnnjax.search import lineage
 from rnnjax.search import plan as search_plan
 
 TOP_K = 3
@@ -24,18 +23,11 @@ def plot_schedules(table: load.Table, out_dir: str, *, log=print) -> list:
   members with weights of their own (a copy holding a better-ranked one's best weights
   is passed over), the schedule that trained their best weights (search/lineage.py), to
   their best step (a dot)."""
-  path = os.path.join(table.workdir, files.METRICS)
+  records = load.pbt_records(table)
   changes = collections.defaultdict(list)  # (uid, name) -> [(step, value)]
-  records = []
-  if os.path.exists(path):
-    with open(path, encoding='utf-8') as f:
-      for line in f:
-        if '"hparams"' in line or '"lineage"' in line:
-          r = json.loads(line)
-          if r['split'] in ('hparams', 'lineage'):
-            records.append(r)
-          if r['split'] == 'hparams':
-            changes[(r['uid'], r['metric'])].append((r['step'], r['value']))
+  for r in records:
+    if r['split'] == 'hparams':
+      changes[(r['uid'], r['metric'])].append((r['step'], r['value']))
   names = sorted({name for _, name in changes})
   if not names:
     log('figures: PBT schedules skipped (no PBT decisions in metrics.jsonl)')
@@ -43,14 +35,13 @@ def plot_schedules(table: load.Table, out_dir: str, *, log=print) -> list:
   last_step = max(m['steps'] for m in table.members) or 1
   with open(os.path.join(table.workdir, files.PLAN), encoding='utf-8') as f:
     initial = {m['uid']: m['hparams'] for m in search_plan.members_of_json(json.load(f))}
-  top = top_schedules(table, lineage.Lineage(lineage.of_records(records)), initial)
+  top = top_schedules(table, load.pbt_lineage(table), initial)
   with style.context():
     fig = style.new_figure(style.COLUMN_WIDTH, 1.5 + 1.2 * len(names))
     axes = np.atleast_1d(fig.subplots(len(names), 1, sharex=True))
     for ax, name in zip(axes, names):
-      for member in table.members:
-        uid = member['uid']
-        points = [(0, _initial(initial.get(uid, member['hparams']), name))]
+      for uid, start in initial.items():  # Every row, copies too.
+        points = [(0, _initial(start, name))]
         points += sorted(changes[(uid, name)])
         steps = [s for s, _ in points] + [last_step]
         values = [v for _, v in points] + [points[-1][1]]
@@ -85,7 +76,7 @@ def top_schedules(table: load.Table, tree, initial: dict, k: int = TOP_K) -> lis
   trained them under (tree: lineage.Lineage; initial: uid -> plan values)."""
   by_uid = {m['uid']: m for m in table.members}
   top, seen = [], set()
-  for uid in table.ranking:
+  for uid in (u for u in table.ranking if u in by_uid):  # A copy left out: load.py.
     trained = (by_uid[uid].get('best_of', uid), by_uid[uid]['best_step'])
     if trained not in seen and len(top) < k:
       seen.add(trained)

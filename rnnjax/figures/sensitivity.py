@@ -132,7 +132,9 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
       text += (f'Lines: best configuration at each value (mean over its {seeds} seed(s), '
                'band: min-max over seeds; fewest diverged seeds first); dots: every configuration. ')
     if any(table.axes[n].continuous for n in names):
-      text += 'Drawn axes: one dot per configuration, line: binned mean. '
+      text += ('Drawn axes: one dot per member at the values its best weights trained '
+               'under (PBT), line: binned mean. ' if table.search == 'pbt' else
+               'Drawn axes: one dot per configuration, line: binned mean. ')
     if dropped:
       text += f'{dropped} diverged or non-finite member(s) not shown.'
     style.note(fig, text, width)
