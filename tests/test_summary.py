@@ -99,7 +99,9 @@ def test_pbt_reports_and_refits_what_trained_each_members_best_weights(tmp_path,
   source's best weights: each member's values in the summary (and trials.csv, the
   ranking table) are those its best weights trained under, traced back through the
   copies in metrics.jsonl, and the refit trains each chosen member again under that
-  schedule, its values changing at the steps the copies changed them."""
+  schedule, its values changing at the steps the copies changed them. A copy tied with
+  its source ranks after it; seeds that went their own ways are not averaged as one
+  configuration; explored values name no member in best_by."""
   seen = []
   chunk_fn = pop.population_chunk_fn
 
@@ -114,7 +116,7 @@ def test_pbt_reports_and_refits_what_trained_each_members_best_weights(tmp_path,
   monkeypatch.setattr(pop, 'population_chunk_fn', recording)
   # Rates high enough that copies often stop improving on their source's best.
   spec = dataclasses.replace(SPEC, search='pbt', pbt_interval=2, pbt_fraction=0.5,
-                             num_seeds=1, refit=1, ensemble_size=3,
+                             num_seeds=2, refit=1, ensemble_size=3, train_steps=12,
                              learning_rate='grid(1e-2,1e-1,0.5)')
   lines = []
   summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lines.append)
@@ -129,6 +131,20 @@ def test_pbt_reports_and_refits_what_trained_each_members_best_weights(tmp_path,
     for name, value in want.items():
       assert np.float32(member['hparams'][name]) == np.float32(value), (member, name)
   assert inherited  # Some copies hold their source's best weights.
+  # A copy tied with the member whose row trained its weights ranks after it.
+  place = {u: k for k, u in enumerate(summary['ranking'])}
+  members = {m['uid']: m for m in summary['members']}
+  ties = 0
+  for m in members.values():
+    source = members.get(m.get('best_of'))
+    if source and 'best_of' not in source and source['best_step'] == m['best_step']:
+      ties += 1
+      assert place[source['uid']] < place[m['uid']]
+  assert ties
+  # Seeds went their own ways: a configuration row per member; no explored value names
+  # a member in best_by.
+  assert all(len(c['uids']) == 1 for c in summary['configs'])
+  assert not {'learning_rate', 'dropout'} & set(summary['best_by'])
   table = report.ranking_table(summary)
   assert re.search(r'\(weights of uid \d+ at step \d+\)', table) and table.startswith('PBT: ')
   trials = open(tmp_path / 'wd' / files.TRIALS).read().splitlines()
@@ -154,6 +170,10 @@ def test_pbt_reports_and_refits_what_trained_each_members_best_weights(tmp_path,
       assert (lr, dropout) == (np.float32(values['learning_rate']),
                                np.float32(values['dropout'])), (u, k)
     replayed += len(schedule) > 1
+    # summary.json says whose starting values the refit began with, and each change.
+    told = final['schedules'][str(u)]
+    assert np.float32(initial[told['from']]['learning_rate']) == got[0][0]
+    assert [step for step, _ in told['changes']] == [since for since, _ in schedule[1:]]
   assert replayed  # A chosen member's schedule changed during its training.
   assert any('under their PBT schedules' in line for line in lines)
 

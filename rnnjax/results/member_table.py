@@ -221,10 +221,15 @@ class ConfigTable(_Records):
                     for m, (mean, sd) in self.stats.items()}}
 
   @classmethod
-  def of(cls, table: MemberTable, selection: str, display: str) -> 'ConfigTable':
-    """The configuration table of the table's members, with numpy group sums."""
+  def of(cls, table: MemberTable, selection: str, display: str,
+         per_member: bool = False) -> 'ConfigTable':
+    """The configuration table of the table's members, with numpy group sums;
+    per_member: a row per member (after PBT, whose members' seeds went their own ways),
+    each naming its member's starting configuration."""
     config = table.ints['config']
-    configs, first, group = np.unique(config, return_index=True, return_inverse=True)
+    key = np.arange(len(config)) if per_member else config
+    _, first, group = np.unique(key, return_index=True, return_inverse=True)
+    configs = config[first]
     # Configurations in the order they first appear (uid order), as the small form's.
     by_first = np.argsort(first, kind='stable')
     values = table.val[selection]

@@ -44,7 +44,7 @@ def rungs(*, train_steps: int, min_steps: int, eta: int, eval_every: int) -> lis
   if int(eta) != eta or eta < 2:
     raise InputError(f'--eta: {eta} must be an integer >= 2')
   if min_steps < eval_every or min_steps % eval_every:
-    raise InputError(f'--min_steps: {min_steps} must be a multiple of '
+    raise InputError(f'--min_steps: {min_steps} must be a positive multiple of '
                      f'--eval_every={eval_every}')
   if min_steps >= train_steps:
     raise InputError(f'--min_steps: {min_steps} must be below --train_steps={train_steps}'

@@ -70,7 +70,7 @@ def pbt_steps(*, train_steps: int, pbt_interval: int, eval_every: int) -> list[i
   """Steps at which PBT exploits and explores: multiples of pbt_interval below
   train_steps (a decision at the last step would change nothing)."""
   if pbt_interval < eval_every or pbt_interval % eval_every:
-    raise InputError(f'--pbt_interval: {pbt_interval} must be a multiple of '
+    raise InputError(f'--pbt_interval: {pbt_interval} must be a positive multiple of '
                      f'--eval_every={eval_every}')
   if pbt_interval >= train_steps:
     raise InputError(f'--pbt_interval: {pbt_interval} must be below '

@@ -16,6 +16,7 @@ from rnnjax.engine import tasks
 from rnnjax.errors import InputError
 from rnnjax.search import halving
 from rnnjax.search import hparams
+from rnnjax.search import pbt
 from rnnjax.search import plan as search_plan
 from rnnjax.search import space
 
@@ -290,10 +291,8 @@ def check(spec: SweepSpec):
     halving.rungs(train_steps=spec.train_steps, min_steps=spec.min_steps or spec.eval_every,
                    eta=spec.eta, eval_every=spec.eval_every)
   if spec.search == 'pbt':
-    interval = spec.pbt_interval or spec.eval_every
-    if interval % spec.eval_every or interval >= spec.train_steps:
-      raise InputError(f'--pbt_interval: {interval} must be a multiple of --eval_every='
-                       f'{spec.eval_every} and less than --train_steps={spec.train_steps}')
+    pbt.pbt_steps(train_steps=spec.train_steps, pbt_interval=spec.pbt_interval or
+                  spec.eval_every, eval_every=spec.eval_every)
     if not 0 < spec.pbt_fraction <= 0.5:
       raise InputError(f'--pbt_fraction: {spec.pbt_fraction} must be in (0, 0.5]')
   if spec.search != 'tpe' and spec.rounds:

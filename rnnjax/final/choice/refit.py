@@ -41,8 +41,15 @@ def train_and_val(arrays: dict) -> dict:
   return {**arrays, 'train': merged}
 
 
-def _changed(start: dict, values: dict) -> dict:
-  return {k: v for k, v in values.items() if start.get(k) != v}
+def _described(uid: int, schedule: list, record: dict, tree) -> dict:
+  """summary.json's account of a member's PBT schedule: 'from', the member whose
+  starting values (and initial weights' values) it begins with, and 'changes', [step,
+  the values changed from those] at each copy along the way."""
+  root = tree.chain(record.get('best_of', uid), record['best_step'])[-1][0]
+  start = schedule[0][1]
+  return {'from': root, 'changes': [[since, {k: v for k, v in values.items()
+                                              if start.get(k) != v}]
+                                    for since, values in schedule[1:]]}
 
 
 @jax.jit
@@ -133,9 +140,9 @@ def refit(sweep, runs, final: dict, records: dict, *, seeds: int, group_size: in
   test = ensemble.scorer(spec.task, score_cfg)(combined, test_split)
   return ({'kind': 'refit', 'members': final['members'], 'seeds': seeds,
           'steps': {str(u): records[u]['best_step'] for u in weights},
-          **({'schedules': {str(u): [[since, _changed(plan[u][0][1], values)]
-                                     for since, values in plan[u]]
-                            for u in weights if len(plan[u]) > 1}} if tree else {}),
+          **({'schedules': {str(u): _described(u, plan[u], records[u], tree)
+                            for u in weights}} if tree else {}),
+          **({'same_weights': final['same_weights']} if 'same_weights' in final else {}),
           'val': final['val'],  # The refit trains on validation: its own is no measure.
           'test': rename({k: float(v) for k, v in test.items()}),
           'before_refit': {k: final[k] for k in ('kind', 'test')}}, parts)

@@ -35,6 +35,7 @@ from rnnjax.final.choice import ensemble
 from rnnjax.results import files
 from rnnjax.results import member_scores
 from rnnjax.results import member_table
+from rnnjax.search import hparams
 
 TEST_TOP = 5
 BEST_BY_MAX_VALUES = 16
@@ -70,10 +71,14 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
   order = np.argsort(np.concatenate([t.uids for t in tables]), kind='stable')
   table = member_scores.take(member_scores.concat(tables), order)
   run_of, row_of = np.concatenate(run_of)[order], np.concatenate(row_of)[order]
-  configs = member_table.ConfigTable.of(table, selection, task.display)
+  # After PBT a member's seeds went their own ways: each member is its own row.
+  configs = member_table.ConfigTable.of(table, selection, task.display,
+                                        per_member=bool(tree))
   ranked = _rank(spec, table, configs, selection)
   testable = ranked[run_of[ranked] >= 0]  # Members retired by halving have no parameters.
-  by_value = best_by(table, testable, plan.swept)
+  # PBT's explored values are the floats the copies made: no value names a member.
+  fixed = [a for a in plan.swept if not (tree and hparams.is_explorable(a))]
+  by_value = best_by(table, testable, fixed)
   chosen = np.zeros(len(table), bool)
   chosen[testable[:TEST_TOP]] = True
   chosen[table.uids.searchsorted(
@@ -125,7 +130,9 @@ def _rank(spec, table, configs, selection: str) -> np.ndarray:
   means over every fold and seed, then by their own validation."""
   value = table.val[selection]
   finite = np.flatnonzero(np.isfinite(value))
-  ranked = finite[np.argsort(value[finite], kind='stable')]
+  # Tied with the member whose row trained the same weights, a PBT copy ranks after it.
+  ranked = finite[np.lexsort((table.ints['best_of'][finite] != table.uids[finite],
+                              value[finite]))]
   if spec.folds > 1:
     place = np.zeros(table.ints['config'].max() + 1, np.int64)
     place[configs.config] = np.arange(len(configs))
