@@ -109,7 +109,8 @@ def test_journal_holds_one_trial_per_member_with_the_summary_values(workdir):
   assert [t.state for t in trials] == [state.COMPLETE, state.FAIL, state.PRUNED,
                                        state.COMPLETE]
   for t, m in zip(trials, summary['members']):
-    assert t.params == START[m['uid']]  # The values it started with.
+    # After PBT, the values its best weights trained under (member 3's were changed).
+    assert t.params == {k: m['hparams'][k] for k in START[m['uid']]}
     assert t.user_attrs['val_mse'] == m['val']['mse']
     assert t.value == (None if m['status'] == 'diverged' else m['val']['mse'])
     assert t.user_attrs.get('test_mse') == (m.get('test') or {}).get('mse')
@@ -119,13 +120,14 @@ def test_journal_holds_one_trial_per_member_with_the_summary_values(workdir):
   assert not trials[0].distributions['dropout'].log
   assert trials[0].distributions['cell'].choices == ('lstm', 'gru')
   assert trials[3].user_attrs['pbt_lineage'] == [[3, 2], [0, 0]]
-  assert trials[3].user_attrs['trained_hparams'] == {'learning_rate': 0.0025}
+  assert trials[3].params['learning_rate'] == 0.0025
+  assert trials[3].user_attrs['start_hparams'] == {'learning_rate': 0.005}
   assert study.best_trial.user_attrs['uid'] == 0
   assert study.user_attrs['final_model']['test'] == {'mse': 2.5}
   frame = study.trials_dataframe()
   assert len(frame) == 4 and 'params_learning_rate' in frame
   # Optuna's plots draw it (with matplotlib: its plotly ones need plotly, which rnnjax
-  # does not): the two complete trials, at the values they started with.
+  # does not): the two complete trials, at the values their best weights trained under.
   from optuna.visualization import matplotlib as optuna_plots  # pylint: disable=g-import-not-at-top
   with warnings.catch_warnings():
     warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
@@ -136,7 +138,7 @@ def test_journal_holds_one_trial_per_member_with_the_summary_values(workdir):
       'Objective Value', 'cell', 'dropout', 'learning_rate']
   assert len(parallel.collections[0].get_segments()) == 2
   points = {ax.get_xlabel(): ax.collections[0].get_offsets().tolist() for ax in slices}
-  assert points['learning_rate'] == [[0.002, 1.5], [0.005, 2.1]]
+  assert points['learning_rate'] == [[0.002, 1.5], [0.0025, 2.1]]
   assert points['dropout'] == [[0.1, 1.5], [0.4, 2.1]]
   plt.close('all')
 

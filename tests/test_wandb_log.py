@@ -136,7 +136,7 @@ def _check_members(runs: dict, workdir: str, group: str) -> dict:
     assert run['history'] == curves.get(m['uid'], {})
     scores = {f'best_val/{k}': v for k, v in m['val'].items() if v is not None}
     scores.update({f'test/{k}': v for k, v in (m.get('test') or {}).items() if v is not None})
-    scores.update({k: m[k] for k in ('status', 'stopped_by', 'best_step', 'steps')
+    scores.update({k: m[k] for k in ('status', 'stopped_by', 'best_step', 'steps', 'best_of')
                    if k in m})
     last = {k: v for step in sorted(run['history']) for k, v in run['history'][step].items()}
     assert run['summary'] == {**last, **scores}

@@ -52,8 +52,8 @@ def make_all(workdir: str, *, log=print, diverged: str = 'drop', group_by: str =
       ('importance', lambda: importance_plot.plot_importance(table, out_dir, result,
                                                              log=log)),
       ('tables', lambda: tables.write_tables(table, out_dir, log=log)),
-      ('PBT schedules', lambda: schedules.plot_schedules(table, out_dir, log=log)),
-  )
+  ) + ((('PBT schedules', lambda: schedules.plot_schedules(table, out_dir, log=log)),)
+       if table.search == 'pbt' else ())
   paths = []
   for name, job in jobs:
     try:

@@ -46,20 +46,22 @@ def plot_schedules(table: load.Table, out_dir: str, *, log=print) -> list:
         steps = [s for s, _ in points] + [last_step]
         values = [v for _, v in points] + [points[-1][1]]
         ax.step(steps, values, where='post', lw=0.5, color=style.FAINT, alpha=0.4)
-      for k, (uid, (row, best_step), schedule) in enumerate(top):
+      # The best drawn last and thinnest, on top: schedules that share steps overlap.
+      for k, (uid, (row, best_step), schedule) in reversed(list(enumerate(top))):
         color = style.OKABE_ITO[k % len(style.OKABE_ITO)]
         values = [_initial(v, name) for _, v in schedule]
         ax.step([s for s, _ in schedule] + [best_step], values + values[-1:], where='post',
-                lw=1.3, zorder=3, color=color,
+                lw=1.2 + 1.1 * k, zorder=3 + len(top) - k, color=color,
                 label=f'{table.ranking.index(uid) + 1}. uid {uid}'
                       + (f' (weights of uid {row})' if row != uid else ''))
-        ax.plot([best_step], values[-1:], 'o', ms=3, color=color, zorder=4)
+        ax.plot([best_step], values[-1:], 'o', ms=3, color=color, zorder=4 + len(top))
       values = [v for (_, n), pts in changes.items() if n == name for _, v in pts]
       if name in LOG_SCALED and values and min(values) > 0:
         ax.set_yscale('log')
       ax.set_ylabel(labels.SHORT.get(name, name).replace('_', ' '))
     axes[-1].set_xlabel('training step')
-    axes[0].legend(loc='best', fontsize=6)
+    handles, names = axes[0].get_legend_handles_labels()
+    axes[0].legend(handles[::-1], names[::-1], loc='best', fontsize=6)  # Rank order.
     style.note(fig, 'Population-based training: each grey line is one member\'s value; '
                'it changes when the member copies a better one and perturbs its values. '
                f'Colour: the values that trained the best weights of the top {len(top)} '

@@ -5,14 +5,17 @@ summary (status, best step, validation and test scores, values) and metrics.json
 (curves, PBT lineage), so the files never disagree with summary.json or each other:
 
   WORKDIR/optuna.journal  an Optuna study (JournalStorage file), one trial per member:
-                          its parameters (the values it started with) and their
-                          distributions (the spec's axes), the validation selection metric
+                          its parameters (the values it started with; after PBT, those
+                          its best weights trained under, explored ones in their
+                          ranges) and their distributions (the spec's axes), the
+                          validation selection metric
                           at each evaluation as intermediate values, its summary value,
                           state COMPLETE (ok, early-stopped), PRUNED (cut by halving) or
                           FAIL (diverged, no value), and user attributes: uid, bucket,
                           config, seed, fold, best step, validation and test scores, and
                           after PBT whose rows trained its best weights (`best_of`,
-                          `pbt_lineage`) under which values (`trained_hparams`).
+                          `pbt_lineage`) and the values it started with, where others
+                          (`start_hparams`).
                           `optuna-dashboard WORKDIR/optuna.journal`,
                           `optuna.visualization` and `study.trials_dataframe()` read it.
   WORKDIR/trials.csv      a row per member: uid, bucket, config, seed, every hyperparameter
@@ -41,6 +44,7 @@ from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.results import member_table
 from rnnjax.search import lineage as lineage_lib
+from rnnjax.search import pbt
 from rnnjax.search import plan as search_plan
 from rnnjax.search import space
 
@@ -112,19 +116,26 @@ def write_journal(path: str, workdir: str, summary: dict, records: list) -> None
   from rnnjax.search import tpe  # pylint: disable=g-import-not-at-top
   optuna.logging.set_verbosity(optuna.logging.WARNING)
   spec = files.read_json(os.path.join(workdir, files.SWEEP))['spec']
-  dists = tpe.distributions(space.axes_of(spec, task=spec['task'],
-                                           dropout_per_layer=spec['dropout_per_layer']))
+  axes = space.axes_of(spec, task=spec['task'], dropout_per_layer=spec['dropout_per_layer'])
+  dists = tpe.distributions(axes)
+  pbt_run = spec.get('search') == 'pbt'
+  if pbt_run:  # Its values are those its best weights trained under: anywhere in a range.
+    dists.update({name: (optuna.distributions.IntDistribution(int(r.lo), int(r.hi))
+                         if r.integer else
+                         optuna.distributions.FloatDistribution(r.lo, r.hi, log=r.log))
+                  for name, r in pbt.search_space(axes).items()})
   selection = summary['selection']['metric']
   state = optuna.trial.TrialState
   frozen = []
   for rec in records:
     params, distributions = {}, {}
+    values = rec['hparams'] if pbt_run else rec['start']
     for name, dist in dists.items():
       try:
-        dist.to_internal_repr(rec['start'][name])
+        dist.to_internal_repr(values[name])
       except (KeyError, ValueError):
         continue  # Not a value of the axis (cannot happen for a spec's own values).
-      params[name], distributions[name] = rec['start'][name], dist
+      params[name], distributions[name] = values[name], dist
     value = rec['val'].get(selection)
     if rec['status'] == 'diverged' or value is None or not np.isfinite(value):
       kind, value = state.FAIL, None
@@ -134,10 +145,10 @@ def write_journal(path: str, workdir: str, summary: dict, records: list) -> None
                                  'stopped_by', 'best_step', 'steps', 'best_of') if k in rec}
     attrs.update({f'val_{k}': v for k, v in rec['val'].items()})
     attrs.update({f'test_{k}': v for k, v in (rec.get('test') or {}).items()})
-    if rec['lineage']:  # Of its best weights; their values where not its start's.
+    if rec['lineage']:  # Of its best weights; the values it started with, where others.
       attrs['pbt_lineage'] = [list(x) for x in rec['lineage']]
-      attrs['trained_hparams'] = {k: v for k, v in rec['hparams'].items()
-                                  if rec['start'].get(k) != v}
+      attrs['start_hparams'] = {k: v for k, v in rec['start'].items()
+                                if rec['hparams'].get(k) != v}
     frozen.append(optuna.trial.create_trial(
         state=kind, value=value, params=params, distributions=distributions,
         user_attrs=json.loads(json.dumps(files.clean(attrs))),

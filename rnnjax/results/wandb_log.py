@@ -139,7 +139,8 @@ def _scores(prefix: str, values) -> dict:
 def member_summary(rec: dict) -> dict:
   """What a member's run holds as its summary (besides its curves' last values)."""
   return {**_scores('best_val', rec['val']), **_scores('test', rec.get('test')),
-          **{k: rec[k] for k in ('status', 'stopped_by', 'best_step', 'steps') if k in rec}}
+          **{k: rec[k] for k in ('status', 'stopped_by', 'best_step', 'steps', 'best_of')
+             if k in rec}}
 
 
 def member_config(rec: dict) -> dict:

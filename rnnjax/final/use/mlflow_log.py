@@ -111,7 +111,9 @@ def log_sweep(uri: str, workdir: str, *, experiment: str = EXPERIMENT,
               for k, v in rec['val'].items() if v is not None]
     scores += [metric(f'test/{k}', v, rec['best_step'])
                for k, v in (rec.get('test') or {}).items() if v is not None]
-    ids = {k: rec[k] for k in ('uid', 'bucket', 'config', 'seed', 'fold') if k in rec}
+    # best_of: after PBT, the member whose row trained its best weights (not its own).
+    ids = {k: rec[k] for k in ('uid', 'bucket', 'config', 'seed', 'fold', 'best_of')
+           if k in rec}
     _log(mlflow_client, run, params=_params({**ids, **rec['hparams']}),
          metrics=by_uid.get(rec['uid'], []) + scores)
     mlflow_client.set_terminated(run, 'FAILED' if rec['status'] == 'diverged'
