@@ -3,7 +3,7 @@ r"""Paper figures and tables from a finished sweep's work directory.
   python -m experiments.make_figures --workdir=runs/quickstart
 
 Writes PNG and PDF figures, importance.json, table.md and table.tex into
-WORKDIR/figures/. Reads only the work directory's JSON files; a few seconds.
+WORKDIR/figures/ (or --out_dir). Reads only the work directory's files; a few seconds.
 """
 
 import sys
@@ -18,6 +18,10 @@ DIVERGED = flags.DEFINE_enum('diverged', 'drop', ['drop', 'cap'], 'Importance an
                              'drop diverged members, or cap them at the worst finite value.')
 GROUP_BY = flags.DEFINE_string('group_by', '', 'Sensitivity: the swept hyperparameter drawn '
                                'as one line per value (default: hidden_size).')
+METRIC = flags.DEFINE_string('metric', '', 'The validation metric the figures draw (default: '
+                             'the one that ranks, e.g. ce for a classifier), e.g. accuracy.')
+OUT_DIR = flags.DEFINE_string('out_dir', '', 'Where the figures and tables go (default: '
+                              'WORKDIR/figures), e.g. to keep variants side by side.')
 
 
 def main(argv):
@@ -28,13 +32,12 @@ def main(argv):
     if not WORKDIR.value:
       raise InputError('--workdir: required (the work directory of a finished sweep)')
     paths = figures.make_all(WORKDIR.value, diverged=DIVERGED.value,
-                             group_by=GROUP_BY.value)
+                             group_by=GROUP_BY.value, out_dir=OUT_DIR.value,
+                             metric=METRIC.value)
   except InputError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
-  print(f'{len(paths)} files in {WORKDIR.value}/figures')
-
-
+  print(f'{len(paths)} files in {OUT_DIR.value or WORKDIR.value + "/figures"}')
 
 
 if __name__ == '__main__':

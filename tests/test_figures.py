@@ -6,6 +6,7 @@ import itertools
 import json
 import math
 import os
+import re
 import shutil
 
 import numpy as np
@@ -310,6 +311,26 @@ def test_make_all_on_a_grid_with_diverged_and_stopped(tmp_path):
   saved = json.load(open(os.path.join(workdir, 'figures', 'importance.json')))
   assert saved['num_excluded'] == 4 and saved['diverged'] == 'drop'
   assert max(saved['main'], key=saved['main'].get) == 'learning_rate'
+  # A variant grouped by cell, elsewhere; a misspelt or unlistable axis refused first.
+  other = str(tmp_path / 'by_cell')
+  again = figures.make_all(workdir, log=logged.append, group_by='cell', out_dir=other)
+  assert {os.path.dirname(p) for p in again} == {other}
+  for wrong, said in (('cel', "'cel' is not a swept hyperparameter of this sweep "
+                              '(swept: cell, hidden_size, learning_rate, weight_decay)'),):
+    with pytest.raises(InputError, match=re.escape(f'--group_by: {said}')):
+      figures.make_all(workdir, group_by=wrong, out_dir=str(tmp_path / 'never'))
+  with pytest.raises(InputError, match=r"^--metric: 'acc' is not a validation metric of "
+                     r'this sweep \(recorded: '):
+    figures.make_all(workdir, metric='acc', out_dir=str(tmp_path / 'never'))
+  assert not os.path.exists(tmp_path / 'never')
+  drawn = []
+  real = figures.sensitivity.plot_sensitivity
+  figures.sensitivity.plot_sensitivity = lambda table, *a, **k: drawn.append(table) or []
+  try:
+    figures.make_all(workdir, metric='mse', out_dir=str(tmp_path / 'mse'), log=print)
+  finally:
+    figures.sensitivity.plot_sensitivity = real
+  assert (drawn[0].shown, drawn[0].shown_mode) == ('mse', 'min')  # Not rmse, as drawn.
 
 
 def test_make_all_on_a_random_sweep(tmp_path):

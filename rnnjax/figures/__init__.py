@@ -8,6 +8,7 @@ per figure (`sensitivity`, `heatmap`, `curves`, `importance_plot`, `schedules` f
 `comparison` for experiments/search_comparison.py) and `tables`.
 """
 
+import dataclasses
 import itertools
 import os
 import traceback
@@ -19,23 +20,42 @@ from rnnjax.figures import importance_plot
 from rnnjax.figures import load
 from rnnjax.figures import schedules
 from rnnjax.figures import sensitivity
+from rnnjax.figures import style
 from rnnjax.figures import tables
+from rnnjax.errors import InputError
 from rnnjax.results import files
 
 FIGURES_DIR = files.FIGURES
 HEATMAP_AXES = 3   # Heatmaps for every pair of the three most important axes.
 
 
-def make_all(workdir: str, *, log=print, diverged: str = 'drop', group_by: str = '') -> list:
-  """Writes every figure and table into WORKDIR/figures/; returns the paths written.
+def make_all(workdir: str, *, log=print, diverged: str = 'drop', group_by: str = '',
+             out_dir: str = '', metric: str = '') -> list:
+  """Writes every figure and table into `out_dir` (default WORKDIR/figures/); returns
+  the paths written.
 
   A figure that does not apply (say, a heatmap with one swept axis) is skipped with a
   logged reason. A figure that fails is logged with its traceback and the rest are still
   made: the sweep's results are already safe on disk. Raises InputError when the work
-  directory holds no readable summary.json. group_by: the sensitivity figure's line axis.
+  directory holds no readable summary.json, or `group_by` (the sensitivity figure's line
+  axis) is not a listed axis of this sweep with a few values, or `metric` (the
+  validation metric drawn, default what ranks: load.Table.shown) is not one it recorded.
   """
   table = load.load(workdir)
-  out_dir = os.path.join(workdir, FIGURES_DIR)
+  if metric:
+    recorded = sorted({k for m in table.members for k in m['val']})
+    if metric not in recorded:
+      raise InputError(f'--metric: {metric!r} is not a validation metric of this sweep '
+                       f'(recorded: {", ".join(recorded)})')
+    table = dataclasses.replace(table, shown=metric, shown_mode=(
+        'max' if metric in load.HIGHER_IS_BETTER else 'min'))
+  if group_by and group_by not in table.axes:
+    raise InputError(f'--group_by: {group_by!r} is not a swept hyperparameter of this '
+                     f'sweep (swept: {", ".join(table.axes)})')
+  if group_by and sensitivity.group_axis(table, group_by) is not table.axes[group_by]:
+    raise InputError(f'--group_by: {group_by!r}: drawn as one line per value, it needs a '
+                     f'listed axis of 2 to {len(style.OKABE_ITO) - 1} values')
+  out_dir = out_dir or os.path.join(workdir, FIGURES_DIR)
   os.makedirs(out_dir, exist_ok=True)
   try:
     result = importance.analyse(table, diverged=diverged)
