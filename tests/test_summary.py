@@ -68,9 +68,18 @@ def test_test_split_never_chooses(honest, tmp_path, monkeypatch):
   assert tested(other) == tested(honest)
   assert set(honest['final']['members']) <= set(honest['ranking'][:SPEC.ensemble_size])
   assert other['best']['test']['rmse'] != honest['best']['test']['rmse']
-  # Tested: the top 5 by validation, and the best under each value of each swept axis.
+  # Tested: the top 5 by validation, the best under each value of each swept axis, and
+  # every seed of the configuration with the best mean (its test mean and spread).
   by_value = {u for values in honest['best_by'].values() for u in values.values()}
-  assert tested(honest) == set(honest['ranking'][:5]) | by_value
+  best_config = set(honest['configs'][0]['uids'])
+  assert len(best_config) == 2
+  assert tested(honest) == set(honest['ranking'][:5]) | by_value | best_config
+  line = next(l for l in report.ranking_table(honest).splitlines()
+              if l.startswith('best configuration'))
+  test = [m['test']['rmse'] for m in honest['members'] if m['uid'] in best_config]
+  assert line.endswith(f'; test rmse {np.mean(test):.4g} +- {np.std(test, ddof=1):.4g} '
+                       '(2 of 2)'), line
+  assert line.startswith('best configuration by its mean val mse over 2 seeds: uids ')
   val = {m['uid']: m['val']['mse'] for m in honest['members']}
   assert [val[u] for u in honest['ranking']] == sorted(val.values())
 

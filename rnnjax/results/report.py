@@ -13,6 +13,16 @@ def _fmt(x):
   return '-' if x is None else f'{x:.4g}'
 
 
+def _mean_sd(values) -> dict:
+  """{'mean', 'sd'} of values as a configuration table holds them (sd None for one)."""
+  v = np.asarray(values, np.float64)
+  return {'mean': float(v.mean()), 'sd': float(v.std(ddof=1)) if len(v) > 1 else None}
+
+
+def _spread(stat: dict) -> str:
+  return _fmt(stat['mean']) + (f' +- {_fmt(stat["sd"])}' if stat['sd'] is not None else '')
+
+
 def _metrics(summary):
   """(selection, display) metric names of a summary (older ones: forecasting's)."""
   return summary.get('selection', {}).get('metric', 'mse'), summary.get('display', 'rmse')
@@ -74,12 +84,19 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
   lines.append(f'{len(members)} members: ' +
                ', '.join(f'{n} {s}' for s, n in counts.items()))
   if len(configs) and (np.diff(configs.offsets) > 1).any():  # Seeds (or folds).
-    top = configs[0]['val'][display]
-    spread = f' +- {_fmt(top["sd"])}' if top['sd'] is not None else ''
-    folds = len({by_uid[u].get('fold', 0) for u in configs[0]['uids']})
-    over = f'{len(configs[0]["uids"])} ' + ('members (seeds x folds)' if folds > 1 else 'seeds')
-    lines.append(f'best configuration by its mean over {over}: '
-                 f'uids {configs[0]["uids"]}, val {display} {_fmt(top["mean"])}{spread}')
+    uids = configs[0]['uids']
+    folds = len({by_uid[u].get('fold', 0) for u in uids})
+    over = f'{len(uids)} ' + ('members (seeds x folds)' if folds > 1 else 'seeds')
+    values = by_uid[uids[0]]['hparams']
+    named = ' '.join(f'{k}={values[k]:.3g}' if isinstance(values[k], float)
+                     else f'{k}={values[k]}' for k in swept)
+    val = ', '.join(f'{k} {_spread(configs[0]["val"][k])}' for k in shown)
+    tests = [by_uid[u]['test'][display] for u in uids
+             if by_uid[u].get('test', {}).get(display) is not None]
+    test = (f'; test {display} {_spread(_mean_sd(tests))} ({len(tests)} of {len(uids)})'
+            if tests else '')
+    lines.append(f'best configuration by its mean val {selection} over {over}: uids {uids}'
+                 f'{" (" + named + ")" if named else ""}: val {val}{test}')
   best = summary['best']
   # The metric --selection named (it ranked), else the task's display metric.
   lead = selection if ranked.get('named') else display
