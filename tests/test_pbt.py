@@ -1,6 +1,7 @@
 """Population-based training: decisions against plain-Python references, exploration
 inside the declared ranges, values and lineage recorded."""
 
+import dataclasses
 import math
 
 import jax.numpy as jnp
@@ -220,3 +221,21 @@ def test_lineage_records_reconstruct_the_ancestry_and_schedules():
       assert tree.chain(u, before=step) == then[u]
       assert tree.schedule(u, step, start.get) == then_trained[u]
   assert any(len(history[u]) > 2 for u in uids)  # Copies of copies were traced.
+
+
+def test_a_pbt_sweep_with_nothing_to_perturb_says_so(tmp_path):
+  """Sweeping only shapes, PBT can only copy weights: one note says so."""
+  from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
+  spec = sweep.SweepSpec(classical_baselines=False, dataset='shampoo_sales', lookback=4,
+                         val_size=6, test_size=6, hidden_size='grid(4,8)', batch_size='4',
+                         learning_rate='1e-2', search='pbt', train_steps=4, eval_every=2,
+                         pbt_interval=2)
+  lines = []
+  sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lines.append)
+  assert ("note: --search=pbt sweeps no hyperparameter it may perturb (learning_rate, "
+          "weight_decay, clip_norm, momentum, beta2, input_dropout, dropout): its members "
+          "only copy better ones' weights") in lines
+  lines = []
+  sweep.run_sweep(dataclasses.replace(spec, learning_rate='grid(1e-2,3e-2)'),
+                  str(tmp_path / 'lr'), log=lines.append)
+  assert not any('may perturb' in line for line in lines)

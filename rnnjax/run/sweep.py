@@ -38,6 +38,7 @@ from rnnjax.run import prepare as prepare_lib
 from rnnjax.run import resume as resume_lib
 from rnnjax.run import stop as stop_lib
 from rnnjax.run import workdir as workdir_lib
+from rnnjax.search import hparams
 from rnnjax.search import lineage
 from rnnjax.search import plan as search_plan
 from rnnjax.search import spec as spec_lib
@@ -114,6 +115,9 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   data, plan = sweep.data, sweep.plan  # Shared facts: names, sizes.
   for note in data.notes:
     log(note)
+  if spec.search == 'pbt' and not searcher_lib.strategy(spec).space:
+    log(f'note: --search=pbt sweeps no hyperparameter it may perturb '
+        f'({", ".join(hparams.EXPLORABLE)}): its members only copy better ones\' weights')
   # A search that asks rounds (TPE) has planned those asked so far; each round's runs
   # are counted for the rounds still to come.
   asked = len(search_state.rounds) if spec.rounds else 0
