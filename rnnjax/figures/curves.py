@@ -1,6 +1,8 @@
 """Learning curves from metrics.jsonl (or a large sweep's metrics/*.npz): every member
 faint, the top k in colour."""
 
+import textwrap
+
 from matplotlib import collections as mcollections
 import numpy as np
 
@@ -43,7 +45,17 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
   top_value = float(np.quantile(finite, 0.98))
   shown = finite[finite <= top_value]
   log_y = style.metric_scale(shown) == 'log'
-  height = 2.4 + 0.14 * len(top)
+  note = (f'Grey: the other {len(data) - len(top)} members; colour: the top '
+          f'{len(top)} by validation {table.metric} (best checkpoint), ranked.')
+  if tree is not None:
+    note = (f'PBT. Grey: each member\'s own curve; colour: the top {len(top)} with '
+            'weights of their own (ranked), along the rows that trained those weights.')
+  above = int((finite > top_value).sum())
+  if above:
+    note += f' View cut at the 98th percentile: {above} point(s) above it not shown.'
+  # The caption's lines take height from the axes and the legend's row: give it back.
+  lines = len(textwrap.wrap(note, width=int(style.COLUMN_WIDTH * 17)))
+  height = 2.4 + 0.14 * len(top) + 0.1 * max(lines - 2, 0)
   with style.context():
     fig = style.new_figure(style.COLUMN_WIDTH, height)
     # The legend gets its own row so that it never covers the curves or the caption.
@@ -70,11 +82,6 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
       legend = legend_ax.legend(handles[::-1], names[::-1], loc='upper left', ncols=1,
                                 fontsize=6, borderaxespad=0)
       legend.set_in_layout(False)  # Its row is sized for it already.
-    note = (f'Grey: the other {len(data) - len(top)} members; colour: the top '
-            f'{len(top)} by validation {table.metric} (best checkpoint), ranked.')
-    if tree is not None:
-      note = (f'PBT. Grey: each member\'s own curve; colour: the top {len(top)} with '
-              'weights of their own (ranked), along the rows that trained those weights.')
     style.note(fig, note, style.COLUMN_WIDTH)
     paths = style.save(fig, out_dir, 'learning_curves')
   log(f'figures: wrote {paths[0]}')

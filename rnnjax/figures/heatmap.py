@@ -17,10 +17,6 @@ from rnnjax.figures import style
 
 MAX_BINS = 5
 MAX_ANNOTATED = 80
-# What a metric is measured on, where its name does not say: a forecast's errors are of
-# the levels in original units, also when the networks forecast the differences.
-SCALES = {('forecast', 'rmse'): 'levels, original units',
-          ('forecast', 'mae'): 'levels, original units'}
 
 
 def _levels(axis: load.AxisInfo, column: list) -> tuple:
@@ -105,7 +101,7 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print) 
                   ' is better)')
     bar.ax.tick_params(labelsize=6)
     dropped = int((~ok).sum())
-    scale = SCALES.get((table.task, table.shown))
+    scale = labels.SCALES.get((table.task, table.shown))
     ranked_by = ('' if table.metric == table.shown
                  else f' (ranked by validation {table.metric})')
     over = ('members (PBT: each at the values its best weights trained under)'

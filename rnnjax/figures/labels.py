@@ -9,6 +9,10 @@ from rnnjax.search import hparams
 
 
 SHORT = {row.name: row.short for row in hparams.TABLE}
+# What a metric is measured on, where its name does not say: a forecast's errors are of
+# the levels in original units, also when the networks forecast the differences.
+SCALES = {('forecast', 'rmse'): 'levels, original units',
+          ('forecast', 'mae'): 'levels, original units'}
 
 
 def label(name: str) -> str:

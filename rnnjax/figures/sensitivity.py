@@ -126,11 +126,15 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
     fig.legend(handles=handles, loc='outside upper center', ncols=min(len(handles), 4))
     dropped = int((~ok).sum())
     seeds = max(c['seeds'] + c['dropped'] for c in configs)
-    text = (f'Validation {table.shown} ({"lower" if table.shown_mode == "min" else "higher"}'
-            ' is better). ')
+    scale = labels.SCALES.get((table.task, table.shown))
+    text = (f'Validation {table.shown}{f" ({scale})" if scale else ""} '
+            f'({"lower" if table.shown_mode == "min" else "higher"} is better). ')
     if any(not table.axes[n].continuous for n in names):
-      text += (f'Lines: best configuration at each value (mean over its {seeds} seed(s), '
-               'band: min-max over seeds; fewest diverged seeds first); dots: every configuration. ')
+      text += ('Lines: best configuration at each value (mean over its '
+               f'{seeds} seeds, band: min-max over seeds; fewest diverged seeds first); '
+               'dots: every configuration. ' if seeds > 1 else
+               'Lines: best configuration at each value (one seed each); dots: every '
+               'configuration. ')
     if any(table.axes[n].continuous for n in names):
       text += ('Drawn axes: one dot per member at the values its best weights trained '
                'under (PBT), line: binned mean. ' if table.search == 'pbt' else

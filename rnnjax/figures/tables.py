@@ -11,9 +11,6 @@ import os
 from rnnjax.figures import labels
 from rnnjax.figures import load
 
-# What a metric is measured on, where its name does not say (as heatmap.SCALES).
-SCALES = {('forecast', 'rmse'): 'levels, original units',
-          ('forecast', 'mae'): 'levels, original units'}
 STRUCTURE = (('cell', 'cell'), ('num_layers', 'layers'), ('hidden_size', 'hidden'))
 
 
@@ -65,7 +62,7 @@ def _cells(row: dict) -> list:
 def caption(table: load.Table, names: list) -> str:
   fixed = [f'{label} {labels.fmt(table.members[0]["hparams"][n])}' for n, label in STRUCTURE
            if n in table.members[0]['hparams'] and label not in names]
-  scale = SCALES.get((table.task, table.shown))
+  scale = labels.SCALES.get((table.task, table.shown))
   return (f'Best configuration per ({", ".join(names)}'
           f'{"; " + ", ".join(fixed) if fixed else ""}): validation {table.shown} '
           f'({f"{scale}; " if scale else ""}'
