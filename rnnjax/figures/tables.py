@@ -68,7 +68,8 @@ def caption(table: load.Table, names: list) -> str:
           f'({f"{scale}; " if scale else ""}'
           f'{"lower" if table.shown_mode == "min" else "higher"} is better), mean ± sd and '
           'min – max over its seeds. configs: configurations of that shape; '
-          'dropped: members that diverged or had no finite value. Best row in bold.')
+          'dropped: members of that shape (any configuration) that diverged or had no '
+          'finite value. Best row in bold.')
 
 
 def markdown(table: load.Table) -> str:
@@ -96,7 +97,7 @@ def latex(table: load.Table) -> str:
   """A booktabs table (needs \\usepackage{booktabs})."""
   names, out = rows(table)
   head = names + [f'val {table.shown}', 'min--max', 'seeds', 'configs', 'dropped']
-  lines = [r'\begin{table}[t]', r'\centering', r'\small',
+  lines = [r'% Needs \usepackage{booktabs}.', r'\begin{table}[t]', r'\centering', r'\small',
            r'\begin{tabular}{' + 'l' * len(names) + 'r' * 5 + '}', r'\toprule',
            ' & '.join(_tex(h) if '--' not in h else h for h in head) + r' \\',
            r'\midrule']
