@@ -119,10 +119,12 @@ def write_journal(path: str, workdir: str, summary: dict, records: list) -> None
   axes = space.axes_of(spec, task=spec['task'], dropout_per_layer=spec['dropout_per_layer'])
   dists = tpe.distributions(axes)
   pbt_run = spec.get('search') == 'pbt'
-  if pbt_run:  # Its values are those its best weights trained under: anywhere in a range.
+  if pbt_run:  # Its values are those its best weights trained under: anywhere in a range
+    # (as the engine holds them: float32, which may round a bound up).
+    held = lambda lo, hi: (min(lo, float(np.float32(lo))), max(hi, float(np.float32(hi))))
     dists.update({name: (optuna.distributions.IntDistribution(int(r.lo), int(r.hi))
                          if r.integer else
-                         optuna.distributions.FloatDistribution(r.lo, r.hi, log=r.log))
+                         optuna.distributions.FloatDistribution(*held(r.lo, r.hi), log=r.log))
                   for name, r in pbt.search_space(axes).items()})
   selection = summary['selection']['metric']
   state = optuna.trial.TrialState
@@ -131,8 +133,10 @@ def write_journal(path: str, workdir: str, summary: dict, records: list) -> None
     params, distributions = {}, {}
     values = rec['hparams'] if pbt_run else rec['start']
     for name, dist in dists.items():
-      try:
-        dist.to_internal_repr(values[name])
+      try:  # Optuna's own test of a value, which create_trial would raise on.
+        internal = dist.to_internal_repr(values[name])
+        if not dist._contains(internal):  # pylint: disable=protected-access
+          continue
       except (KeyError, ValueError):
         continue  # Not a value of the axis (cannot happen for a spec's own values).
       params[name], distributions[name] = values[name], dist
