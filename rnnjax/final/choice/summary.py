@@ -7,9 +7,9 @@ members chosen on validation, see ensemble.py), for the top `TEST_TOP` members o
 ranking (the single best first), and for the member validation would choose under each
 value of each swept hyperparameter with few values (`best_by`, e.g. the best member with
 forget bias 0 and the best with 1; see `best_by`), and for every seed (and fold) of the
-configuration with the best mean (`configs[0]`: a paper's mean and spread on test). `configs` ranks configurations by
-their mean over seeds (and cross-validation folds), with the spread, so that a lucky seed
-shows as one. With folds, the ranking holds the last fold's members (the usual split) in
+configuration with the best mean (`configs[0]`: a paper's mean and spread on test).
+`configs` ranks configurations by their mean over seeds (and cross-validation folds),
+with the spread, so that a lucky seed shows as one. With folds, the ranking holds the last fold's members (the usual split) in
 the order of their configurations, and the final model is drawn from them.
 
 Members rank by the validation metric `tasks.selection_of` names: the task's selection
