@@ -6,8 +6,9 @@ to choose: for the final model (`final`: the best member, or an ensemble of the 
 members chosen on validation, see ensemble.py), for the top `TEST_TOP` members of the
 ranking (the single best first), and for the member validation would choose under each
 value of each swept hyperparameter with few values (`best_by`, e.g. the best member with
-forget bias 0 and the best with 1; see `best_by`), and for every seed (and fold) of the
-configuration with the best mean (`configs[0]`: a paper's mean and spread on test).
+forget bias 0 and the best with 1; see `best_by`), and for every seed of the
+configuration with the best mean (`configs[0]`, its last fold's members: a paper's mean
+and spread on test).
 `configs` ranks configurations by their mean over seeds (and cross-validation folds),
 with the spread, so that a lucky seed shows as one. With folds, the ranking holds the last fold's members (the usual split) in
 the order of their configurations, and the final model is drawn from them.
@@ -82,9 +83,9 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
   by_value = best_by(table, testable, fixed)
   chosen = np.zeros(len(table), bool)
   chosen[testable[:TEST_TOP]] = True
-  if len(configs):  # Every seed (and fold) of the best configuration: its test spread.
+  if len(configs):  # Every seed of the best configuration (the last fold's): its spread.
     rows = table.uids.searchsorted(configs[0]['uids'])
-    chosen[rows[run_of[rows] >= 0]] = True
+    chosen[rows[(run_of[rows] >= 0) & (table.ints['fold'][rows] == spec.folds - 1)]] = True
   chosen[table.uids.searchsorted(
       [u for uids in by_value.values() for u in uids.values()])] = True
   for r, run in enumerate(runs):
