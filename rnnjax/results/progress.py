@@ -57,7 +57,7 @@ class Progress:
   """
 
   def __init__(self, total_chunks: int, *, log=print, bar: bool = False, done: int = 0,
-               best: float | None = None, clock=time.perf_counter, compiling=compiling_s):
+               best: tuple | None = None, clock=time.perf_counter, compiling=compiling_s):
     self._total, self._done = total_chunks, done
     self._log = log
     self._clock, self._compiling = clock, compiling

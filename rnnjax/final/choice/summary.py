@@ -10,8 +10,9 @@ forget bias 0 and the best with 1; see `best_by`), and for every seed of the
 configuration with the best mean (`configs[0]`, its last fold's members: a paper's mean
 and spread on test).
 `configs` ranks configurations by their mean over seeds (and cross-validation folds),
-with the spread, so that a lucky seed shows as one. With folds, the ranking holds the last fold's members (the usual split) in
-the order of their configurations, and the final model is drawn from them.
+with the spread, so that a lucky seed shows as one. With folds, the ranking holds the
+last fold's members (the usual split) in the order of their configurations, and the
+final model is drawn from them.
 
 Members rank by the validation metric `tasks.selection_of` names: the task's selection
 metric, but for a forecast of the differenced series the RMSE of the levels, which the
