@@ -224,7 +224,8 @@ def test_lineage_records_reconstruct_the_ancestry_and_schedules():
 
 
 def test_a_pbt_sweep_with_nothing_to_perturb_says_so(tmp_path):
-  """Sweeping only shapes, PBT can only copy weights: one note says so."""
+  """Sweeping only shapes, PBT can only copy weights: one note says so. PBT's settings
+  on a sweep of another search are noted too."""
   from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
   spec = sweep.SweepSpec(classical_baselines=False, dataset='shampoo_sales', lookback=4,
                          val_size=6, test_size=6, hidden_size='grid(4,8)', batch_size='4',
@@ -238,4 +239,9 @@ def test_a_pbt_sweep_with_nothing_to_perturb_says_so(tmp_path):
   lines = []
   sweep.run_sweep(dataclasses.replace(spec, learning_rate='grid(1e-2,3e-2)'),
                   str(tmp_path / 'lr'), log=lines.append)
-  assert not any('may perturb' in line for line in lines)
+  assert not any('may perturb' in line or 'does not read' in line for line in lines)
+  # PBT's settings on a grid sweep (--search=pbt forgotten): said, not silently dropped.
+  lines = []
+  sweep.run_sweep(dataclasses.replace(spec, search='grid', train_steps=2),
+                  str(tmp_path / 'grid'), log=lines.append)
+  assert 'note: --pbt_interval=2 is for --search=pbt; --search=grid does not read it' in lines

@@ -115,6 +115,12 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   data, plan = sweep.data, sweep.plan  # Shared facts: names, sizes.
   for note in data.notes:
     log(note)
+  defaults = SweepSpec()
+  for name, search in (('eta', 'halving'), ('min_steps', 'halving'),
+                       ('pbt_interval', 'pbt'), ('pbt_fraction', 'pbt')):
+    if spec.search != search and getattr(spec, name) != getattr(defaults, name):
+      log(f'note: --{name}={getattr(spec, name)} is for --search={search}; '
+          f'--search={spec.search} does not read it')
   if spec.search == 'pbt' and not searcher_lib.strategy(spec).space:
     log(f'note: --search=pbt sweeps no hyperparameter it may perturb '
         f'({", ".join(hparams.EXPLORABLE)}): its members only copy better ones\' weights')
