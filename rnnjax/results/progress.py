@@ -89,14 +89,9 @@ class Progress:
       self._first_chunk_s = now
     self._done += 1
     ok = status == pop.OK
-    values = np.asarray(values, np.float64)
-    key = np.asarray(ranked[1], np.float64) if ranked else (
-        values if mode == 'min' else -values)
-    usable = ok & np.isfinite(key) & np.isfinite(values)
-    if usable.any():
-      i = int(np.argmin(np.where(usable, key, np.inf)))
-      if key[i] < self._best[0]:
-        self._best = (float(key[i]), float(values[i]))
+    found = _best(values, ranked[1] if ranked else None, mode, ok)
+    if found is not None and found[0] < self._best[0]:
+      self._best = found
     counts = (f'ok {int(ok.sum())}/{len(status)} '
               f'diverged {int((status == pop.DIVERGED).sum())} '
               f'stopped {int((status == pop.STOPPED).sum())}')
@@ -151,9 +146,18 @@ def best_so_far(workdir: str, task: str, selection: str = '',
       columns[n].append(np.asarray([np.nan if (v := p.get(n)) is None else v
                                     for p in pairs.values()], np.float64))
   values = np.concatenate(columns[metric]) if columns[metric] else np.zeros(0)
-  key = np.concatenate(columns[rank]) if rank else (values if mode == 'min' else -values)
-  usable = np.isfinite(key) & np.isfinite(values)
-  if not usable.any():
+  return _best(values, np.concatenate(columns[rank]) if rank else None, mode)
+
+
+def _best(values, ranks=None, mode: str = 'min', ok=True) -> tuple | None:
+  """(ranking value, value shown) of the best of these evaluations: by `ranks` (lower is
+  better) where another metric ranks, else by `values` themselves (better when `mode`);
+  only where `ok` and both are finite. None when none is."""
+  values = np.asarray(values, np.float64)
+  key = np.asarray(ranks, np.float64) if ranks is not None else (
+      values if mode == 'min' else -values)
+  usable = ok & np.isfinite(key) & np.isfinite(values)
+  if not np.any(usable):
     return None
   i = int(np.argmin(np.where(usable, key, np.inf)))
   return float(key[i]), float(values[i])

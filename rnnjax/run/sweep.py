@@ -38,7 +38,6 @@ from rnnjax.run import prepare as prepare_lib
 from rnnjax.run import resume as resume_lib
 from rnnjax.run import stop as stop_lib
 from rnnjax.run import workdir as workdir_lib
-from rnnjax.search import hparams
 from rnnjax.search import lineage
 from rnnjax.search import plan as search_plan
 from rnnjax.search import spec as spec_lib
@@ -115,15 +114,8 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   data, plan = sweep.data, sweep.plan  # Shared facts: names, sizes.
   for note in data.notes:
     log(note)
-  defaults = SweepSpec()
-  for name, search in (('eta', 'halving'), ('min_steps', 'halving'),
-                       ('pbt_interval', 'pbt'), ('pbt_fraction', 'pbt')):
-    if spec.search != search and getattr(spec, name) != getattr(defaults, name):
-      log(f'note: --{name}={getattr(spec, name)} is for --search={search}; '
-          f'--search={spec.search} does not read it')
-  if spec.search == 'pbt' and not searcher_lib.strategy(spec).space:
-    log(f'note: --search=pbt sweeps no hyperparameter it may perturb '
-        f'({", ".join(hparams.EXPLORABLE)}): its members only copy better ones\' weights')
+  for note in searcher_lib.notes(spec):
+    log(note)
   # A search that asks rounds (TPE) has planned those asked so far; each round's runs
   # are counted for the rounds still to come.
   asked = len(search_state.rounds) if spec.rounds else 0
@@ -134,10 +126,10 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   out = outputs.Outputs(workdir, plan, resumed=start > 0, main=distributed.is_main(),
                         log=log)
   planned = len(runs) + (spec.rounds - asked) * len(runs) / asked if asked else len(runs)
-  bar = progress_lib.Progress(round(planned * sweep.num_chunks), log=log,
-                        bar=progress_bar, done=start,
-                        best=progress_lib.best_so_far(workdir, spec.task, spec.selection,
-                                                spec.difference) if start else None)
+  bar = progress_lib.Progress(
+      round(planned * sweep.num_chunks), log=log, bar=progress_bar, done=start,
+      best=progress_lib.best_so_far(workdir, spec.task, spec.selection, spec.difference)
+      if start else None)
   rename = lambda metrics: {data.metric_names.get(k, k): v for k, v in metrics.items()}
   sweep, runs, search_state, compiles = _train(
       sweep, runs, search_state, start, workdir=workdir, mngr=mngr, out=out, bar=bar,

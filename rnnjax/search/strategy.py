@@ -103,6 +103,27 @@ def strategy(spec) -> Strategy:
   return Strategy()
 
 
+# Settings of one search, and the search that reads them.
+_OWN_SETTINGS = (('eta', 'halving'), ('min_steps', 'halving'), ('pbt_interval', 'pbt'),
+                 ('pbt_fraction', 'pbt'))
+
+
+def notes(spec) -> list[str]:
+  """What the sweep's log says of its search settings: a setting of another search (not
+  refused: the search comparison sets every strategy's), and a PBT sweep with nothing
+  it may perturb."""
+  out, defaults = [], type(spec)()
+  for name, search in _OWN_SETTINGS:
+    if spec.search != search and getattr(spec, name) != getattr(defaults, name):
+      out.append(f'note: --{name}={getattr(spec, name)} is for --search={search}; '
+                 f'--search={spec.search} does not read it')
+  if spec.search == 'pbt' and not strategy(spec).space:
+    out.append(f'note: --search=pbt sweeps no hyperparameter it may perturb '
+               f'({", ".join(hparams.EXPLORABLE)}): its members only copy better ones\' '
+               'weights')
+  return out
+
+
 def asks_rounds(spec) -> bool:
   """Whether the search asks its rounds of configurations of a study (tpe) rather than
   taking the spec's members: its plan grows round by round, and a resumed sweep plans
