@@ -28,15 +28,20 @@ def main(argv):
   del argv  # parse_flags refuses positional arguments.
   from rnnjax import figures  # pylint: disable=g-import-not-at-top
   from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
+  from rnnjax.run import stop  # pylint: disable=g-import-not-at-top
   try:
     if not WORKDIR.value:
       raise InputError('--workdir: required (the work directory of a finished sweep)')
-    paths = figures.make_all(WORKDIR.value, diverged=DIVERGED.value,
-                             group_by=GROUP_BY.value, out_dir=OUT_DIR.value,
-                             metric=METRIC.value)
+    with stop.raising('drawing figures'):
+      paths = figures.make_all(WORKDIR.value, diverged=DIVERGED.value,
+                               group_by=GROUP_BY.value, out_dir=OUT_DIR.value,
+                               metric=METRIC.value)
   except InputError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
+  except stop.Stopped as e:  # Each file is whole or not written (style.save).
+    print(f'rnnjax: {e}', file=sys.stderr)
+    sys.exit(e.exit_code)
   print(f'{len(paths)} files in {OUT_DIR.value or WORKDIR.value + "/figures"}')
 
 

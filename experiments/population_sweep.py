@@ -130,18 +130,19 @@ def main(argv):
                     group_size=GROUP_SIZE.value, keep_checkpoints=KEEP_CHECKPOINTS.value,
                     progress_bar=sys.stderr.isatty() and distributed.is_main(),
                     dry_run=DRY_RUN.value, max_memory_gb=MAX_MEMORY_GB.value)
-    if FIGURES.value and not DRY_RUN.value and distributed.is_main():
-      from rnnjax import figures  # pylint: disable=g-import-not-at-top
-      figures.make_all(workdir)  # matplotlib loads slowly: only when asked.
-    if mlflow_client is not None:
-      mlflow_log.log_sweep(MLFLOW_URI.value, workdir, experiment=MLFLOW_EXPERIMENT.value,
-                           mlflow_client=mlflow_client)
-    if wandb_dir is not None:
-      runs = wandb_log.log_sweep(workdir, WANDB_PROJECT.value, directory=wandb_dir,
-                                 mode=WANDB_MODE.value)
-      where = os.path.join(wandb_dir, 'wandb')
-      print(f'W&B: {len(runs)} {WANDB_MODE.value} runs in {where}' + (
-          f' (upload: wandb sync {where})' if WANDB_MODE.value == 'offline' else ''))
+    with stop.raising('writing figures and tracking logs after the sweep'):
+      if FIGURES.value and not DRY_RUN.value and distributed.is_main():
+        from rnnjax import figures  # pylint: disable=g-import-not-at-top
+        figures.make_all(workdir)  # matplotlib loads slowly: only when asked.
+      if mlflow_client is not None:
+        mlflow_log.log_sweep(MLFLOW_URI.value, workdir, experiment=MLFLOW_EXPERIMENT.value,
+                             mlflow_client=mlflow_client)
+      if wandb_dir is not None:
+        runs = wandb_log.log_sweep(workdir, WANDB_PROJECT.value, directory=wandb_dir,
+                                   mode=WANDB_MODE.value)
+        where = os.path.join(wandb_dir, 'wandb')
+        print(f'W&B: {len(runs)} {WANDB_MODE.value} runs in {where}' + (
+            f' (upload: wandb sync {where})' if WANDB_MODE.value == 'offline' else ''))
   except InputError as e:
     print(f'error: {e}', file=sys.stderr)
     if isinstance(e, WriteError):
@@ -151,7 +152,7 @@ def main(argv):
       sys.stderr.flush()
       os._exit(2)  # pylint: disable=protected-access
     sys.exit(2)
-  except stop.Stopped as e:  # SIGINT / SIGTERM: stopped at a checkpoint.
+  except stop.Stopped as e:  # SIGINT / SIGTERM: stopped at a checkpoint, or after.
     print(f'rnnjax: {e}', file=sys.stderr)
     for s in stop.SIGNALS:  # One more while exiting would only print a traceback.
       signal.signal(s, signal.SIG_IGN)

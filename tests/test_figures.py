@@ -8,6 +8,7 @@ import math
 import os
 import re
 import shutil
+import signal
 
 import numpy as np
 import pytest
@@ -25,6 +26,7 @@ from rnnjax.figures import tables
 from rnnjax.results import files
 from rnnjax.results import member_table
 from rnnjax.results import summary_file
+from rnnjax.run import stop
 from rnnjax.search import lineage
 from rnnjax.search import plan as search_plan
 from rnnjax.search import space
@@ -648,3 +650,29 @@ def test_a_classification_sweeps_figures_draw_what_ranks(tmp_path):
   old = {k: v for k, v in files.read_json(path).items() if k != 'plotted'}
   files.write_json(path, old)
   assert load.load(workdir) == table
+
+
+@pytest.mark.usefixtures('default_signals')
+def test_a_figure_stopped_while_saved_leaves_the_last_one_whole(tmp_path, monkeypatch):
+  """SIGTERM while the figures are drawn after a sweep (stop.raising): one Stopped, not
+  caught as one figure's failure, and each file is the old one whole, no part of a new."""
+  workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-4,1e-3,1e-2)'}, lr_only)
+  out = os.path.join(workdir, 'figures')
+  figures.make_all(workdir, log=lambda _: None)
+  before = {n: open(os.path.join(out, n), 'rb').read() for n in os.listdir(out)}
+  drawn = []
+
+  def stopped(fig, path, **kwargs):
+    del fig, kwargs
+    drawn.append(path)
+    with open(path, 'wb') as f:
+      f.write(b'%PDF-half')
+    os.kill(os.getpid(), signal.SIGTERM)
+  monkeypatch.setattr(figures.style.mpl_figure.Figure, 'savefig', stopped)
+  logged = []
+  with pytest.raises(stop.Stopped, match='^SIGTERM received while drawing; ') as e:
+    with stop.raising('drawing'):
+      figures.make_all(workdir, log=logged.append)
+  assert e.value.exit_code == 143 and len(drawn) == 1 and not logged
+  assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # Given back.
+  assert {n: open(os.path.join(out, n), 'rb').read() for n in os.listdir(out)} == before

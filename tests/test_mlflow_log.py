@@ -20,6 +20,7 @@ import pytest
 from rnnjax.data import classify
 from rnnjax.data import text
 from rnnjax.errors import InputError
+from rnnjax.results import summary_file
 from rnnjax.run import sweep
 import rnnjax
 
@@ -160,3 +161,42 @@ def test_the_char_model_in_mlflow_samples_as_rnnjax_load(tmp_path, store):
   assert list(got['prompt']) == ['ROMEO:', 'KING']
   assert list(got['text']) == [model.sample('ROMEO:', num_chars=12, seed=3),
                                model.sample('KING', num_chars=12, seed=3)]
+
+
+def test_a_sweep_is_logged_once_and_a_log_stopped_part_way_is_written_anew(forecaster,
+                                                                           store):
+  """The same command run again on a finished sweep does not log it twice; a log cut
+  off part-way (Ctrl-C while logging) is replaced, not left beside the whole one."""
+  from rnnjax.final.use import mlflow_log
+  workdir, _ = forecaster
+  client = mlflow.MlflowClient(store)
+  experiment = client.create_experiment('again')
+  live = lambda: client.search_runs([experiment])  # Deleted runs are not listed.
+  real = client.set_terminated
+  ended = []
+
+  def stopped(run_id, status=None):
+    ended.append(run_id)
+    if len(ended) == 2:  # The second member's run: the parent is never ended.
+      raise KeyboardInterrupt
+    real(run_id, status)
+  client.set_terminated = stopped
+  with pytest.raises(KeyboardInterrupt):
+    mlflow_log.log_sweep(store, workdir, experiment='again', mlflow_client=client)
+  client.set_terminated = real
+  cut = {r.info.run_id for r in live()}
+  assert len(cut) == 3  # The parent and two members' runs.
+  said = []
+  whole = mlflow_log.log_sweep(store, workdir, experiment='again', mlflow_client=client,
+                               log=said.append)
+  runs = live()
+  assert not cut & {r.info.run_id for r in runs} and not said
+  parents = [r for r in runs if 'mlflow.parentRunId' not in r.data.tags]
+  assert [p.info.run_id for p in parents] == [whole]
+  assert parents[0].info.status == 'FINISHED'
+  members = len(runs) - 1
+  assert members == len(summary_file.read_summary(workdir)['members'])
+  again = mlflow_log.log_sweep(store, workdir, experiment='again', mlflow_client=client,
+                               log=said.append)
+  assert again == whole and len(live()) == len(runs)
+  assert said == [f'MLflow: this sweep is already logged (run {whole}); not logged again']

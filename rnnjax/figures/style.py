@@ -15,6 +15,7 @@ from matplotlib import ticker
 import numpy as np
 
 from rnnjax.figures import labels
+from rnnjax.results import files
 
 COLUMN_WIDTH = 3.4   # inches: one column of a two-column paper
 FULL_WIDTH = 7.0
@@ -43,7 +44,8 @@ def new_figure(width: float = COLUMN_WIDTH, height: float = 2.4) -> mpl_figure.F
 
 
 def save(fig: mpl_figure.Figure, out_dir: str, name: str) -> list:
-  """Writes NAME.png and NAME.pdf; returns their paths."""
+  """Writes NAME.png and NAME.pdf, each whole or not at all (files.atomic: a sweep
+  stopped while drawing leaves no half-drawn figure); returns their paths."""
   os.makedirs(out_dir, exist_ok=True)
   paths = [os.path.join(out_dir, f'{name}.{ext}') for ext in ('png', 'pdf')]
   # PDF font subsetting logs every table at INFO; absl's root handler would print it.
@@ -52,7 +54,8 @@ def save(fig: mpl_figure.Figure, out_dir: str, name: str) -> list:
   font_log.setLevel(logging.WARNING)
   try:
     for path in paths:
-      fig.savefig(path)
+      with files.atomic(path) as tmp:
+        fig.savefig(tmp, format=os.path.splitext(path)[1][1:])
   finally:
     font_log.setLevel(level)
   return paths

@@ -10,6 +10,7 @@ import os
 
 from rnnjax.figures import labels
 from rnnjax.figures import load
+from rnnjax.results import files
 
 STRUCTURE = (('cell', 'cell'), ('num_layers', 'layers'), ('hidden_size', 'hidden'))
 
@@ -118,7 +119,7 @@ def write_tables(table: load.Table, out_dir: str, *, log=print) -> list:
   paths = []
   for name, text in (('table.md', markdown(table)), ('table.tex', latex(table))):
     path = os.path.join(out_dir, name)
-    with open(path, 'w', encoding='utf-8') as f:
+    with files.atomic(path) as tmp, open(tmp, 'w', encoding='utf-8') as f:
       f.write(text)
     paths.append(path)
   log(f'figures: wrote {paths[0]}')

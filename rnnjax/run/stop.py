@@ -20,7 +20,13 @@ With several processes (distributed.py) every process must stop at the same chun
 `check` is then a collective, and a signal received by any process stops them all.
 Outside the main thread (no signal handlers can be set there) `Stop` does nothing, and a
 signal the process was started to ignore stays ignored.
+
+Work after a finished sweep (figures, tracking) has nothing to checkpoint: inside
+`raising(doing)` either signal raises `Stopped` at once, its files are left whole
+(files.atomic), and the same command writes them again.
 """
+
+import contextlib
 
 import os
 import select
@@ -38,8 +44,10 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 REPEAT_S = 0.2
 
 
-class Stopped(Exception):
-  """The sweep stopped at a safe point on a signal; `exit_code` = 128 + signal number."""
+class Stopped(BaseException):
+  """The sweep stopped at a safe point on a signal; `exit_code` = 128 + signal number.
+  Like KeyboardInterrupt, not an `Exception`: no `except Exception` that carries on
+  past one failed figure or tracking call carries on past a stop."""
 
   def __init__(self, message: str, signum: int):
     super().__init__(message)
@@ -151,6 +159,24 @@ class Stop:
     if signum:
       raise Stopped(f'stopped by {name(signum)} {where}; run the same command to resume',
                     signum)
+
+
+@contextlib.contextmanager
+def raising(doing: str):
+  """SIGINT and SIGTERM raise `Stopped` at once: "SIGTERM received while <doing>; ..."."""
+  def handler(signum, frame):
+    del frame
+    raise Stopped(f'{name(signum)} received while {doing}; the sweep\'s results are '
+                  'saved: run the same command to write the rest', signum)
+  old = {}
+  if threading.current_thread() is threading.main_thread():
+    old = {s: signal.signal(s, handler) for s in SIGNALS
+           if signal.getsignal(s) is not signal.SIG_IGN}
+  try:
+    yield
+  finally:
+    for s, handler_before in old.items():
+      signal.signal(s, handler_before)
 
 
 def _to_stderr(line: str) -> None:

@@ -15,10 +15,15 @@
                  metrics.jsonl at its step (`train/loss`, `val/mse`, ...), its summary
                  scores (`best_val/<metric>`, `test/<metric>` where scored), its status
                  as a tag; a diverged member's run ends FAILED.
+Logged once per sweep: the parent is tagged with its work directory and summary.json's
+digest; the same sweep logged again (the same command run on a finished sweep) is not
+logged twice, and a log stopped part-way (its parent not FINISHED) is deleted, children
+and all, and written anew.
 The records come from trial_files.trials / trial_files.curves, the same ones trials.csv and
 the Optuna journal are written from. MLflow is imported only here and in mlflow_model.py.
 """
 
+import hashlib
 import os
 import time
 
@@ -29,6 +34,8 @@ from rnnjax.results import summary_file
 from rnnjax.results import trial_files
 
 EXPERIMENT = 'rnnjax'
+WORKDIR_TAG = 'rnnjax.run.workdir'
+SUMMARY_TAG = 'rnnjax.run.summary'  # summary.json's digest: which sweep of that directory.
 _BATCH = 1000  # MLflow's most metrics per log_batch call.
 
 
@@ -64,24 +71,46 @@ def _log(mlflow_client, run_id: str, metrics=(), params=()) -> None:
     mlflow_client.log_batch(run_id, metrics=metrics[start:start + _BATCH])
 
 
+def _earlier(mlflow_client, experiment_id: str, where: str, digest: str) -> list:
+  """Parent runs of this experiment that logged this sweep before."""
+  runs = mlflow_client.search_runs(
+      [experiment_id], filter_string=f"tags.`{SUMMARY_TAG}` = '{digest}'")
+  return [r for r in runs if r.data.tags.get(WORKDIR_TAG) == where]
+
+
+def _delete(mlflow_client, experiment_id: str, run_id: str) -> None:
+  for child in mlflow_client.search_runs(
+      [experiment_id], filter_string=f"tags.mlflow.parentRunId = '{run_id}'"):
+    mlflow_client.delete_run(child.info.run_id)
+  mlflow_client.delete_run(run_id)
+
+
 def log_sweep(uri: str, workdir: str, *, experiment: str = EXPERIMENT,
-              mlflow_client=None) -> str:
+              mlflow_client=None, log=print) -> str:
   """Logs the finished sweep in WORKDIR (see the module docstring); returns the parent
-  run's id."""
+  run's id (an earlier one's, where it was logged whole before)."""
   from mlflow.entities import Metric  # pylint: disable=g-import-not-at-top
   mlflow_client = mlflow_client or client(uri)
   summary = summary_file.read_summary(workdir)
   spec = files.read_json(os.path.join(workdir, files.SWEEP))['spec']
-  rows = trial_files.curves(workdir)
-  records = trial_files.trials(workdir, summary, rows)
   found = mlflow_client.get_experiment_by_name(experiment)
   experiment_id = found.experiment_id if found else mlflow_client.create_experiment(experiment)
+  where = os.path.abspath(workdir)
+  with open(os.path.join(workdir, files.SUMMARY), 'rb') as f:
+    digest = hashlib.sha256(f.read()).hexdigest()[:16]
+  for run in _earlier(mlflow_client, experiment_id, where, digest):
+    if run.info.status == 'FINISHED':
+      log(f'MLflow: this sweep is already logged (run {run.info.run_id}); not logged again')
+      return run.info.run_id
+    _delete(mlflow_client, experiment_id, run.info.run_id)  # Stopped part-way.
+  rows = trial_files.curves(workdir)
+  records = trial_files.trials(workdir, summary, rows)
   now = int(time.time() * 1000)
   metric = lambda key, value, step=0: Metric(key, float(value), now, int(step))
   parent = mlflow_client.create_run(
       experiment_id, run_name=os.path.basename(os.path.abspath(workdir)),
-      tags={'rnnjax.run.workdir': os.path.abspath(workdir), 'rnnjax.search.space': summary['search'],
-            'rnnjax.task': summary['task']}).info.run_id
+      tags={WORKDIR_TAG: where, SUMMARY_TAG: digest,
+            'rnnjax.search.space': summary['search'], 'rnnjax.task': summary['task']}).info.run_id
   final = summary.get('final') or {}
   _log(mlflow_client, parent, params=_params(spec), metrics=[
       metric(f'final/{split}/{k}', v) for split in ('val', 'test')
