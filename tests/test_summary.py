@@ -7,6 +7,8 @@ import re
 
 import numpy as np
 import pytest
+from tensorboard.backend.event_processing import event_accumulator
+from tensorboard.plugins.hparams import metadata as hparams_metadata
 
 from rnnjax.figures import heatmap
 from rnnjax.figures import load as figure_load
@@ -158,6 +160,24 @@ def test_pbt_reports_and_refits_what_trained_each_members_best_weights(tmp_path,
   assert re.search(r'\(weights of uid \d+ at step \d+\)', table) and table.startswith('PBT: ')
   trials = open(tmp_path / 'wd' / files.TRIALS).read().splitlines()
   assert 'best_of' in trials[0].split(',')
+  # TensorBoard's HParams tab: each run's values are those that trained its best weights
+  # (written at the start as the starting values; TensorBoard keeps a tag's first).
+  moved = 0
+  for member in summary['members']:
+    run = tmp_path / 'wd' / files.TENSORBOARD / f'uid-{member["uid"]:04d}'
+    acc = event_accumulator.EventAccumulator(str(run))
+    acc.Reload()
+    start = hparams_metadata.parse_session_start_info_plugin_data(acc.PluginTagToContent(
+        hparams_metadata.PLUGIN_NAME)[hparams_metadata.SESSION_START_INFO_TAG])
+    assert 'learning_rate' in start.hparams
+    assert {t.split('/')[0] for t in acc.Tags()['scalars']} <= {'train', 'val', 'best_val',
+                                                                'test'}  # As while training.
+    for name, value in start.hparams.items():
+      if name == 'seed':
+        continue
+      assert np.float32(value.number_value) == np.float32(member['hparams'][name]), name
+      moved += value.number_value != initial[member['uid']][name]
+  assert moved
 
   final = summary['final']
   assert final['kind'] == 'refit'

@@ -72,7 +72,13 @@ class Outputs:
   def close(self, summary: dict) -> None:
     self._writer.close()
     if self._events is not None:
-      self._events.close(summary)
+      from rnnjax.results import tensorboard  # pylint: disable=g-import-not-at-top
+      if summary['search'] == 'pbt' and isinstance(self._events, tensorboard.SweepWriter):
+        # A run's HParams are written as it starts, and TensorBoard keeps the first:
+        # PBT's trained values (summary: the values that trained each best) replace them.
+        tensorboard.rebuild(self._workdir, summary)
+      else:
+        self._events.close(summary)
       summary_file.write_summary(self._workdir, summary)
       for note in trial_files.write(self._workdir, summary):  # Optuna journal, CSVs.
         self._log(note)

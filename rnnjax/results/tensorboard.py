@@ -15,7 +15,9 @@ validation-best metrics as `best_val/<metric>` (`test/<metric>` for the best mem
 its best step, so the HParams table shows what the ranking uses. A writer on an existing
 logdir appends to the runs' event files; `rebuild(workdir)` recreates WORKDIR/tensorboard
 from metrics.jsonl and summary.json (plan.json before the sweep has finished), e.g. after a
-resume, so that events never repeat. Only tensorboardX's protos are needed (no TF, no torch).
+resume, so that events never repeat, and after PBT, whose HParams are then the values that
+trained each member's best weights (TensorBoard keeps the first record of a tag: the
+starting values, written when the runs began). Only tensorboardX's protos are needed (no TF, no torch).
 """
 
 import contextlib
@@ -62,6 +64,7 @@ with _torch_hidden():
   from tensorboardX.proto import tensor_pb2, tensor_shape_pb2, types_pb2
   from tensorboardX.record_writer import masked_crc32c
 
+SCALAR_SPLITS = ('train', 'val')  # The records drawn as scalars while training.
 MAX_RUNS = 256      # More members: population summaries (PopulationWriter), not runs.
 QUANTILES = {'min': 0.0, 'q10': 0.1, 'q25': 0.25, 'median': 0.5, 'q75': 0.75, 'q90': 0.9,
              'max': 1.0}
@@ -171,7 +174,7 @@ class SweepWriter:
     among `records`."""
     if evaluation is not None:
       self.add(evaluation.records())
-    self.add([r for r in records if r['split'] in ('train', 'val')])
+    self.add([r for r in records if r['split'] in SCALAR_SPLITS])
 
   def flush(self):
     """Appends every buffered event to its run's event file."""
@@ -288,13 +291,15 @@ def writer_for(logdir: str, plan):
   return SweepWriter(logdir, [{'uid': m.uid, 'hparams': m.hparams} for m in plan.members])
 
 
-def rebuild(workdir: str) -> str:
-  """Recreates WORKDIR/tensorboard from the work directory's files; returns its path."""
+def rebuild(workdir: str, summary: dict | None = None) -> str:
+  """Recreates WORKDIR/tensorboard from the work directory's files (and `summary`, the
+  finished sweep's, when it is not written yet); returns its path."""
   logdir = os.path.join(workdir, files.TENSORBOARD)
   if os.path.isdir(logdir):
     shutil.rmtree(logdir)
   summary_path = os.path.join(workdir, files.SUMMARY)
-  summary = summary_file.read_summary(workdir) if os.path.exists(summary_path) else None
+  if summary is None and os.path.exists(summary_path):
+    summary = summary_file.read_summary(workdir)
   plan = files.read_json(os.path.join(workdir, files.PLAN))
   if plan.get('num_members', len(plan.get('members', ()))) > MAX_RUNS:
     writer = PopulationWriter(logdir)
@@ -306,7 +311,8 @@ def rebuild(workdir: str) -> str:
   metrics_path = os.path.join(workdir, files.METRICS)
   latest = {}   # The last record of each (uid, split, metric, step) wins; steps in order.
   for r in evaluations.read_metrics(metrics_path) if os.path.exists(metrics_path) else []:
-    latest[r['uid'], r['split'], r['metric'], r['step']] = r
+    if r['split'] in SCALAR_SPLITS:  # As add_evaluation: not PBT's copy records.
+      latest[r['uid'], r['split'], r['metric'], r['step']] = r
   writer = SweepWriter(logdir, members)
   writer.add(sorted(latest.values(), key=lambda r: r['step']))
   writer.close(summary)
