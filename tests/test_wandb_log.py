@@ -210,6 +210,31 @@ def test_a_sweep_command_leaves_offline_runs_equal_to_its_summary(tmp_path, caps
       f'{summary["ranking"][0]:04d}', 'final']
   assert set(_runs(tmp_path / 'x')) == {f'uid-{summary["ranking"][0]:04d}', 'final'}
 
+  # The same command again on the finished sweep: not logged twice.
+  logged = sorted(glob.glob(os.path.join(where, 'offline-run-*')))
+  code, stdout, stderr = _in_process(
+      tmp_path, ['--learning_rate=grid(1e-3,1e-2)', '--wandb_project=rnnjax-test'],
+      capsys, monkeypatch)
+  assert code == 0, stderr
+  assert f'W&B: this sweep is already logged in {where}; not logged again' in stdout
+  assert sorted(glob.glob(os.path.join(where, 'offline-run-*'))) == logged
+  # A log stopped part-way (Ctrl-C after the first run) is removed and written anew.
+  real, started = wandb.init, []
+
+  def init(**kwargs):
+    started.append(kwargs['id'])
+    if len(started) == 2:
+      raise KeyboardInterrupt
+    return real(**kwargs)
+  monkeypatch.setattr(wandb, 'init', init)
+  with pytest.raises(KeyboardInterrupt):
+    wandb_log.log_sweep(str(workdir), 'rnnjax-test', directory=str(tmp_path / 'y'))
+  monkeypatch.setattr(wandb, 'init', real)
+  assert len(glob.glob(os.path.join(tmp_path, 'y', 'wandb', 'offline-run-*'))) == 1
+  again = wandb_log.log_sweep(str(workdir), 'rnnjax-test', directory=str(tmp_path / 'y'))
+  assert set(_runs(tmp_path / 'y')) == {'uid-0000', 'uid-0001', 'final'}
+  assert not any(started[0] in d for d in again)
+
 
 def test_members_of_every_status_offline_in_a_process_that_opens_no_connection(tmp_path):
   workdir = str(tmp_path / 'wd')

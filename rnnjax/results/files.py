@@ -170,6 +170,15 @@ def records(*, uid, bucket, step, split, metrics: dict) -> list[dict]:
 DATA_FLAGS = ('csv_path', 'test_path', 'train_path', 'text_path')
 
 
+def digest(path: str) -> str:
+  """The first 16 hex digits of the sha256 of the file at `path`: which version of it."""
+  hashed = hashlib.sha256()
+  with open(path, 'rb') as f:
+    for block in iter(lambda: f.read(1 << 20), b''):
+      hashed.update(block)
+  return hashed.hexdigest()[:16]
+
+
 def data_digests(spec_json: dict) -> dict:
   """flag -> sha256 of the file it names (DATA_FLAGS, where set and readable), for
   sweep.json: a work directory's sweep is not the same sweep once its data changed."""

@@ -23,11 +23,19 @@ metrics and metadata off (the runs describe the sweep, not the process that logs
 on a 2-core VM, 45-80 ms a run offline after 2-3 s to import and start wandb (256
 members: 21 s). Above `max_runs` members, the first `max_runs` of the ranking (by
 validation) are logged. W&B is imported only here.
+
+Logged once per directory: DIR/wandb/rnnjax-logged.json names, for each sweep (its work
+directory and summary.json's digest), the runs' id prefix and, once all are written,
+their directories. The same sweep logged again there in the same mode and with the same
+`max_runs` (the same command run on a finished sweep) is not logged twice; an offline
+log stopped part-way has its runs removed and is written anew.
 """
 
+import glob
 import math
 import os
 import secrets
+import shutil
 
 import numpy as np
 
@@ -40,6 +48,7 @@ from rnnjax.results import trial_files
 
 MODES = ('offline', 'online')
 MAX_RUNS = 1024  # 1-1.5 min offline on 2 cores; W&B's project pages slow with many more.
+LOGGED = 'rnnjax-logged.json'  # In DIR/wandb: the sweeps logged there (module docstring).
 _BAD_PROJECT = set('/\\#?%:')  # Characters W&B refuses in a project name.
 
 
@@ -155,13 +164,43 @@ def final_summary(summary: dict) -> dict:
           **_scores('member_steps', summary.get('member_steps'))}
 
 
+def _earlier(record: str, key: str, mode: str, max_runs: int):
+  """The runs' directories where this sweep was logged whole under `record`'s directory
+  with these settings, else None; an offline log of it stopped part-way is removed."""
+  logged = files.read_json(record) if os.path.exists(record) else {}
+  entry = logged.get(key)
+  if entry is None:
+    return None
+  if 'runs' in entry and (entry['mode'], entry['max_runs']) == (mode, max_runs) and all(
+      os.path.isdir(d) for d in entry['runs']):
+    return entry['runs']
+  if 'runs' not in entry and entry['mode'] == 'offline':
+    for run_dir in glob.glob(os.path.join(os.path.dirname(record),
+                                          f'offline-run-*-{entry["prefix"]}-*')):
+      shutil.rmtree(run_dir, ignore_errors=True)
+  return None
+
+
+def _note(record: str, key: str, entry: dict) -> None:
+  os.makedirs(os.path.dirname(record), exist_ok=True)
+  logged = files.read_json(record) if os.path.exists(record) else {}
+  files.write_json(record, {**logged, key: entry})
+
+
 def log_sweep(workdir: str, project: str, *, directory: str = '', mode: str = 'offline',
-              max_runs: int = MAX_RUNS) -> list:
+              max_runs: int = MAX_RUNS, log=print) -> list:
   """Logs the finished sweep in WORKDIR (see the module docstring) under
   DIRECTORY/wandb (default: WORKDIR/wandb); returns the runs' directories, the final
   run's last, each complete on return: wandb's service is ended (wandb.teardown), so
   call it where no other W&B run is open. A W&B failure is one line (InputError)."""
   wandb = _wandb('--wandb_project')
+  record = os.path.join(os.path.abspath(directory or workdir), 'wandb', LOGGED)
+  key = (f'{os.path.abspath(workdir)} '
+         f'{files.digest(os.path.join(workdir, files.SUMMARY))} {project}')
+  earlier = _earlier(record, key, mode, max_runs)
+  if earlier is not None:
+    log(f'W&B: this sweep is already logged in {os.path.dirname(record)}; not logged again')
+    return earlier
   summary = summary_file.read_summary(workdir)
   spec = files.read_json(os.path.join(workdir, files.SWEEP))['spec']
   uids = _chosen(summary, max_runs)
@@ -180,6 +219,8 @@ def log_sweep(workdir: str, project: str, *, directory: str = '', mode: str = 'o
                {**spec, **{k: final[k] for k in ('kind', 'members') if k in final}},
                {}, final_summary(summary), 0))
   out = []
+  entry = {'prefix': prefix, 'mode': mode, 'max_runs': max_runs}
+  _note(record, key, entry)
   try:
     # The process's defaults too: wandb's own telemetry, built from them, would otherwise
     # ask the W&B server (online by default) whether to send, even from offline runs.
@@ -198,4 +239,5 @@ def log_sweep(workdir: str, project: str, *, directory: str = '', mode: str = 'o
     raise InputError(f'--wandb_project: W&B logging failed after {len(out)} of {len(runs)} '
                      f'runs ({_line(e)}); the sweep is finished: run the same command to '
                      'log it again') from None
+  _note(record, key, {**entry, 'runs': out})
   return out

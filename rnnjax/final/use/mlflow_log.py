@@ -23,7 +23,6 @@ The records come from trial_files.trials / trial_files.curves, the same ones tri
 the Optuna journal are written from. MLflow is imported only here and in mlflow_model.py.
 """
 
-import hashlib
 import os
 import time
 
@@ -96,8 +95,7 @@ def log_sweep(uri: str, workdir: str, *, experiment: str = EXPERIMENT,
   found = mlflow_client.get_experiment_by_name(experiment)
   experiment_id = found.experiment_id if found else mlflow_client.create_experiment(experiment)
   where = os.path.abspath(workdir)
-  with open(os.path.join(workdir, files.SUMMARY), 'rb') as f:
-    digest = hashlib.sha256(f.read()).hexdigest()[:16]
+  digest = files.digest(os.path.join(workdir, files.SUMMARY))
   for run in _earlier(mlflow_client, experiment_id, where, digest):
     if run.info.status == 'FINISHED':
       log(f'MLflow: this sweep is already logged (run {run.info.run_id}); not logged again')
