@@ -676,3 +676,25 @@ def test_a_figure_stopped_while_saved_leaves_the_last_one_whole(tmp_path, monkey
   assert e.value.exit_code == 143 and len(drawn) == 1 and not logged
   assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # Given back.
   assert {n: open(os.path.join(out, n), 'rb').read() for n in os.listdir(out)} == before
+
+
+def test_learning_curves_leave_out_members_ranked_by_their_initial_weights(tmp_path,
+                                                                           monkeypatch):
+  """A member that diverged before its first evaluation is ranked by its initial weights
+  (summary._rank), with no point to draw: the legend lists the top 5 with curves and the
+  caption says who was passed over; the grey count is of curves drawn grey."""
+  workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-4,1e-3,1e-2,1e-1)'}, lr_only,
+                      diverged=(3,))
+  summary = json.load(open(os.path.join(workdir, 'summary.json')))
+  summary['ranking'].insert(1, 3)  # Its untrained weights scored second best.
+  files.write_json(os.path.join(workdir, 'summary.json'), summary)
+  figs = _capture_figures(monkeypatch)
+  curves.plot_learning_curves(load.load(workdir), str(tmp_path / 'out'), log=lambda _: None)
+  (fig,) = figs
+  legend = [t.get_text() for ax in fig.axes if ax.get_legend()
+            for t in ax.get_legend().get_texts()]
+  assert [int(t.split('uid ')[1].split(':')[0]) for t in legend] == [
+      u for u in summary['ranking'] if u != 3][:5]
+  caption = ' '.join(fig._supxlabel.get_text().split())  # pylint: disable=protected-access
+  assert caption.startswith('Grey: the other 2 members; colour: the top 5 ')
+  assert '1 member(s) ranked among them not drawn: diverged before their first' in caption

@@ -305,3 +305,20 @@ def test_selection_names_another_metric_of_the_levels(tmp_path):
     curve = [r for r in evaluations.read_metrics(workdir) if r['uid'] == uid
              and r['split'] == 'val' and r['metric'] == 'mae']
     assert m['best_step'] == min(curve, key=lambda r: r['value'])['step']
+
+
+def test_halving_says_why_it_stopped_a_member_not_one_that_diverged(tmp_path):
+  """Members retired by halving are 'stopped' by it; those that diverged before the rung
+  are 'diverged', with no `stopped_by` (they stopped for that)."""
+  spec = sweep.SweepSpec(classical_baselines=False, dataset='shampoo_sales', lookback='4',
+                         val_size=6, test_size=6, cell='rnn_relu', optimizer='sgd',
+                         clip_norm='0', hidden_size='4', batch_size='4',
+                         learning_rate='grid(1e-3,1e-2,1e3,1e4)', search='halving', eta=2,
+                         min_steps=4, train_steps=16, eval_every=2)
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
+  why = {m['hparams']['learning_rate']: (m['status'], m.get('stopped_by'))
+         for m in summary['members']}
+  assert why[1e3] == why[1e4] == ('diverged', None)
+  kept, stopped = sorted(why[lr] for lr in (1e-3, 1e-2))
+  assert kept == ('ok', None) and stopped[0] == 'stopped'
+  assert stopped[1].startswith('halving at ')

@@ -32,11 +32,18 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
         'metrics/*.npz)')
     return []
   members = {m['uid']: m for m in table.members}  # After PBT, copies left out (load.py).
-  top = [uid for uid in table.ranking if uid in data and uid in members][:top_k]
   # After PBT, a top member's curve is that of the rows that trained its best weights.
   tree = load.pbt_lineage(table) if table.search == 'pbt' else None
-  drawn = {uid: load.weights_curve(table, members[uid], data, tree) if tree else data[uid]
-           for uid in top}
+  top, drawn, unseen = [], {}, 0
+  for uid in (u for u in table.ranking if u in data and u in members):
+    curve = load.weights_curve(table, members[uid], data, tree) if tree else data[uid]
+    if not np.isfinite(curve[1]).any():
+      unseen += 1  # Diverged before its first evaluation: ranked by its initial weights.
+      continue
+    top.append(uid)
+    drawn[uid] = curve
+    if len(top) == top_k:
+      break
   finite = np.concatenate([v[np.isfinite(v)] for _, v in data.values()])
   if not finite.size:
     log(f'figures: learning curves skipped (no finite validation {metric})')
@@ -45,11 +52,15 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
   top_value = float(np.quantile(finite, 0.98))
   shown = finite[finite <= top_value]
   log_y = style.metric_scale(shown) == 'log'
-  note = (f'Grey: the other {len(data) - len(top)} members; colour: the top '
+  grey = sum(uid not in top and np.isfinite(v).any() for uid, (_, v) in data.items())
+  note = ((f'Grey: the other {grey} members; c' if grey else 'C') + f'olour: the top '
           f'{len(top)} by validation {table.metric} (best checkpoint), ranked.')
   if tree is not None:
     note = (f'PBT. Grey: each member\'s own curve; colour: the top {len(top)} with '
             'weights of their own (ranked), along the rows that trained those weights.')
+  if unseen:
+    note += (f' {unseen} member(s) ranked among them not drawn: diverged before their first '
+             'evaluation, they are ranked by their initial weights.')
   above = int((finite > top_value).sum())
   if above:
     note += f' View cut at the 98th percentile: {above} point(s) above it not shown.'

@@ -35,7 +35,7 @@ def of_run(plan, run, rows, val_split, *, mesh, group_size: int, rename=dict,
   """The records of rows `rows` <int>[n] of a run (sweep.Run), scored on `val_split`
   (device arrays) at their best parameters. rename: maps metric names (e.g. per target
   column); stopped_by: why these members left the population early (halving), '' for
-  none: an 'ok' member that left is 'stopped'; tree: a PBT sweep's lineage.Lineage (each
+  none: an 'ok' member that left is 'stopped' (a diverged one has no stopped_by); tree: a PBT sweep's lineage.Lineage (each
   member's values, those that trained its best weights; `best_of`, whose row did)."""
   eval_fn = pop.population_eval_fn(run.cfg, mesh, group_size)
   val, status, best_step, steps, best_of = distributed.fetch((
@@ -48,6 +48,8 @@ def of_run(plan, run, rows, val_split, *, mesh, group_size: int, rename=dict,
   names = _NAMES[np.asarray(status)[rows]]
   if stopped_by:
     names = np.where(names == 'ok', 'stopped', names)
+  # A member that diverged stopped for that, whenever the search retired it.
+  stopped_by = np.where(names == 'stopped', stopped_by, '')
   best_step = np.asarray(best_step)[rows].astype(np.int64)
   best_of = np.asarray(best_of)[rows].astype(np.int64)
   return member_table.MemberTable(
@@ -56,7 +58,7 @@ def of_run(plan, run, rows, val_split, *, mesh, group_size: int, rename=dict,
        'fold': uids % plan.num_folds,
        'best_step': best_step, 'steps': np.asarray(steps)[rows].astype(np.int64),
        'best_of': best_of},
-      {'status': names, 'stopped_by': np.full(len(rows), stopped_by)},
+      {'status': names, 'stopped_by': stopped_by},
       _hparam_columns(plan, uids, best_of, best_step, tree),
       {k: np.asarray(v, np.float64)[rows] for k, v in val.items()}, {},
       np.zeros(len(rows), bool))
