@@ -99,6 +99,21 @@ def test_streams_are_contiguous_rows():
   assert mask.all()
 
 
+@pytest.mark.parametrize('n', [2, 100, 257, 258, 600, 7094, 65_793, 96_001, 10**6])
+def test_evaluation_rows_are_long_enough_to_read_as_text(n):
+  """At most 256 rows, each of at least 256 predictions where the part has them: a
+  257-character text is one pass, not 256 bigrams (its rows' first predictions see no
+  context); a part of the default size is cut into 256 rows as before."""
+  rows = text.num_streams(n, 256)
+  x, _, mask = text.streams(np.zeros(n, np.int32), rows)
+  assert 1 <= rows <= 256 and mask.sum() == n - 1
+  assert x.shape[1] >= min(n - 1, text.MIN_STREAM)
+  assert rows == 256 or rows == max(1, (n - 1) // 256)
+  # A part too short for 256 full rows keeps every row (the last, padded) at least as
+  # long as the minimum when it can.
+  assert mask.sum(axis=1)[:-1].min(initial=n) >= min(n - 1, text.MIN_STREAM)
+
+
 def test_streams_bad_arguments():
   with pytest.raises(ValueError, match='N >= 2'):
     text.streams(np.zeros(1, np.int32), 1)

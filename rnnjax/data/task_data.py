@@ -32,7 +32,7 @@ POOLINGS = {'last': 'last_valid', 'mean': 'mean'}
 # Split arrays with one row per example (the rest are per split, e.g. forecasting's
 # per-column statistics).
 PER_EXAMPLE = ('x', 'y', 'length', 'level', 'mase_denom', 'seasonal')
-# Streams a language model's validation / test part is cut into for evaluation.
+# Streams a language model's validation / test part is cut into for evaluation, at most.
 EVAL_STREAMS = 256
 
 
@@ -209,8 +209,8 @@ def _load_charlm(*, dataset, seed, val_size, test_size, text_path='', seq_len=64
                      f'({len(train)} characters)')
   arrays = {'train': {'tokens': train}}
   for split in ('val', 'test'):
-    x, y, mask = text.streams(data.tokens[split], min(EVAL_STREAMS,
-                                                       len(data.tokens[split]) - 1))
+    x, y, mask = text.streams(data.tokens[split],
+                              text.num_streams(len(data.tokens[split]), EVAL_STREAMS))
     arrays[split] = {'x': x, 'y': y, 'mask': mask}
   vocab = len(data.vocab)
   # Unigram: each character's training frequency (add-one smoothed).

@@ -23,6 +23,7 @@ from rnnjax.errors import InputError
 
 DATASETS = ('shakespeare',)
 DEFAULT_HOLDOUT_FRACTION = 0.02
+MIN_STREAM = 256  # Predictions an evaluation row holds at least (num_streams).
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,6 +111,15 @@ def load(*, dataset: str = 'shakespeare', text_path: str = '', val_size: int = 0
   return split_text(text, val_size=val_size, test_size=test_size, source=source)
 
 
+def num_streams(num_tokens: int, most: int) -> int:
+  """Rows `streams` cuts a part of `num_tokens` into for evaluation: at most `most` (for
+  parallel work), each of at least MIN_STREAM predictions (a text of up to MIN_STREAM + 1
+  characters is read in one pass). A row's first predictions see less context than in
+  one pass, so short rows would score short texts, and small parts, far worse than the
+  model is: 256 rows of 1 prediction score a 257-character text as 256 bigrams."""
+  return max(1, min(most, (num_tokens - 1) // MIN_STREAM))
+
+
 def streams(tokens, num_streams: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
   """Cuts a part into `num_streams` rows that hold each of its predictions exactly once.
 
@@ -119,8 +129,9 @@ def streams(tokens, num_streams: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
   end, the last row(s) are padded with x = y = 0, mask = 0.
 
   Run a model over each row from a zero state: the first predictions of a row see less
-  context than they would in one pass over the whole part, so the masked mean loss is a
-  little higher than that of a single stream; fewer, longer streams come closer.
+  context than they would in one pass over the whole part, so the masked mean loss is
+  higher than that of a single stream; fewer, longer streams come closer (`num_streams`
+  keeps rows of at least MIN_STREAM predictions).
 
   Args:
     tokens: <int>[N], N >= 2.

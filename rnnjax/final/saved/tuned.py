@@ -316,7 +316,8 @@ class TunedModel:
     tokens = self._tokens(chars, 'text')
     if len(tokens) < 2:
       raise InputError('text: needs at least 2 characters')
-    x, y, mask = text.streams(tokens, min(self.transform['eval_streams'], len(tokens) - 1))
+    x, y, mask = text.streams(tokens, text.num_streams(len(tokens),
+                                                       self.transform['eval_streams']))
     probs = self.outputs(lambda g: {'x': x})
     return self._metrics(probs, {'y': y, 'mask': mask})
 
