@@ -190,9 +190,11 @@ def test_user_file_too_short(tmp_path, content, sizes):
   assert '\n' not in message
 
 
-def test_negative_size():
-  with pytest.raises(InputError, match='^--test_size: -1 must be >= 0'):
-    text.split_text(SAMPLE, test_size=-1)
+def test_a_part_of_fewer_than_two_characters_is_refused():
+  for size in (-1, 1):
+    with pytest.raises(InputError, match=f'^--test_size: {size}: a part needs at least 2 '
+                       r'characters \(one prediction\); 0: 2 % of the text$'):
+      text.split_text(SAMPLE, test_size=size)
 
 
 def test_user_file_empty(tmp_path):

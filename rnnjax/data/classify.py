@@ -167,6 +167,9 @@ def prepare(train: ts_file.TsFile, test: ts_file.TsFile, *, val_size=DEFAULT_VAL
   if unseen:
     raise InputError(f'{files.get("test", "test file")}: labels {unseen} never occur in the '
                      'training file')
+  if len(set(train.labels)) < 2:
+    raise InputError(f'{files.get("train", "training file")}: every case is labelled '
+                     f'{train.labels[0]!r}: classification needs at least 2 classes')
   classes = tuple(train.class_labels)
   index = {label: i for i, label in enumerate(classes)}
   y_all = np.array([index[label] for label in train.labels], np.int32)

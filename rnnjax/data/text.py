@@ -77,8 +77,9 @@ def split_text(text: str, *, val_size: int = 0, test_size: int = 0,
   `source` names the text in `info` and in the error for a text too short.
   """
   for flag, size in (('val_size', val_size), ('test_size', test_size)):
-    if size < 0:
-      raise InputError(f'--{flag}: {size} must be >= 0 (0: 2 % of the text)')
+    if size < 0 or size == 1:
+      raise InputError(f'--{flag}: {size}: a part needs at least 2 characters (one '
+                       'prediction); 0: 2 % of the text')
   n = len(text)
   if not n:
     raise InputError(f'{source}: the text is empty')

@@ -37,9 +37,9 @@ class SweepSpec(hparams.SpecStrings):
                        'global model), classify or charlm.')
   dataset: str = _setting('', "Bundled data by name (empty: the task's default: "
                           'wineind_sales, ItalyPowerDemand, shakespeare, m3_other).')
-  val_size: int = _setting(0, 'Validation part: time points (forecast, 0: 15%), TRAIN '
-                           'cases carved out (classify, 0: 20%) or characters (charlm, '
-                           '0: 2%).')
+  val_size: int = _setting(0, 'Validation part, a whole number: time points (forecast, '
+                           '0: 15%), TRAIN cases carved out (classify, 0: 20%) or '
+                           'characters (charlm, 0: 2%).')
   test_size: int = _setting(0, 'Test part, the last time points or characters (0: 15% / '
                             '2%); classify tests on TEST.')
   # forecast
