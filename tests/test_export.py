@@ -236,10 +236,24 @@ def test_predict_classifies_a_ts_file_and_samples_a_prompt(tmp_path, classify_ru
   with open(out['paths'][0]) as f:
     rows = list(csv.reader(f))
   assert rows[0][:3] == ['case', 'predicted', 'label'] and len(rows) == 371
+  assert out['lines'][0].startswith('370 cases, predicted: 1: ')
   assert out['lines'][1].startswith("accuracy against the file's labels:")
   # The same cases unlabelled (@classLabel false): the same predictions.
   lines = open(path).read().splitlines()
   cut = lines.index('@data')
+  # Two cases of a class the model never saw: predicted, left out of the accuracy.
+  strange = [l.replace('@classLabel true 1 2 3 4 5 6 7 8 9', '@classLabel true 1 2 3 4 5 '
+                       '6 7 8 9 sideways') for l in lines[:cut + 1]] + [
+                           l.rsplit(':', 1)[0] + ':sideways' if i < 2 else l
+                           for i, l in enumerate(lines[cut + 1:])]
+  (tmp_path / 'strange.ts').write_text('\n'.join(strange) + '\n')
+  odd = _predict(classify_run[1], tmp_path / 's', ts_path=str(tmp_path / 'strange.ts'))
+  assert odd['lines'][1] == ("note: 2 case(s) labelled ['sideways'], not a class of the "
+                             'model (1, 2, 3, 4, 5, 6, 7, 8, 9): predicted, left out of the '
+                             'accuracy')
+  hits = [r[1] == r[2] for r in rows[3:]]  # rows[1:3]: the relabelled cases.
+  assert odd['lines'][2] == (f"accuracy against the file's labels: "
+                             f'{sum(hits) / len(hits):.4f} (368 cases)')
   unlabelled = [l.replace('@classLabel true 1 2 3 4 5 6 7 8 9', '@classLabel false')
                 for l in lines[:cut + 1]] + [l.rsplit(':', 1)[0] for l in lines[cut + 1:]]
   (tmp_path / 'cases.ts').write_text('\n'.join(unlabelled) + '\n')

@@ -69,6 +69,10 @@ BAD_INPUT = [
     (['--dataset=shampoo_sales', '--test_path={tmp}/cols.csv'],
      'error: --test_path: --task=forecast reads no --test_path'),
     (['--task=classify', '--pooling=max'], "error: --pooling: 'max'"),
+    (['--task=classify', '--seq_len=20'], 'error: --seq_len: for --task=charlm only (this '
+     'sweep is --task=classify); leave it out'),
+    (['--task=charlm', '--pooling=mean'], 'error: --pooling: for --task=classify only'),
+    (['--task=classify', '--horizon=2'], 'error: --horizon: for --task=forecast or panel only'),
     (['--task=charlm', '--text_path=/nonexistent.txt'], 'error: --text_path'),
     (['--task=charlm', '--seq_len=0'], 'error: --seq_len: 0 must be >= 1'),
     (['--temperature=0'], 'error: --temperature: 0.0 must be > 0'),

@@ -303,6 +303,22 @@ def check(spec: SweepSpec):
         'num_members', spec.num_members)
     raise InputError(f'--{flag}: {value}; --search=tpe needs --rounds >= 1 of '
                      '--num_members >= 1 configurations each')
+  defaults = SweepSpec()
+  for name, owners in _task_settings().items():  # Read by other tasks only: not silently.
+    if (spec.task not in owners and getattr(spec, name) != getattr(defaults, name) and
+        name != 'classical_baselines'):  # Turning off what a task lacks changes nothing.
+      raise InputError(f'--{name}: for --task={" or ".join(owners)} only (this sweep is '
+                       f'--task={spec.task}); leave it out')
+
+
+def _task_settings() -> dict:
+  """setting -> the tasks that read it: their data loaders' options, and the sample a
+  language model writes."""
+  out = {'sample_chars': ('charlm',), 'temperature': ('charlm',)}
+  for task in tasks.TASKS:
+    for name in task_data.options(task):
+      out[name] = out.get(name, ()) + (task,)
+  return out
 
 
 def load_data(spec: SweepSpec, lookback: int | None = None,

@@ -78,13 +78,7 @@ def read_cases(model, ts_path: str):
     raise InputError(f'--ts_path: {ts_path} has {ts.series[0].shape[1]} channel(s) per case; '
                      f'the model reads {channels} (a file of unlabelled cases says '
                      '@classLabel false)')
-  labels = None if ts.labels[0] is None else ts.labels
-  if labels is not None:
-    unknown = sorted(set(labels) - set(model.transform['classes']))
-    if unknown:
-      raise InputError(f'--ts_path: {ts_path}: labels {unknown} are not classes of the '
-                       f'model ({", ".join(model.transform["classes"])})')
-  return ts.series, labels
+  return ts.series, None if ts.labels[0] is None else ts.labels
 
 
 def class_rows(model, probs, labels) -> tuple[list, list]:
@@ -242,11 +236,20 @@ def _classify(model, out_dir, ts_path):
   probs = model.predict_proba(cases)
   header, rows = class_rows(model, probs, labels)
   predicted = [row[1] for row in rows]
-  lines = [f'{len(rows)} cases: ' + ', '.join(
-      f'{c}: {predicted.count(c)}' for c in model.transform['classes'])]
+  classes = model.transform['classes']
+  lines = [f'{len(rows)} cases, predicted: ' + ', '.join(
+      f'{c}: {predicted.count(c)}' for c in classes)]
   if labels:
-    accuracy = sum(p == l for p, l in zip(predicted, labels)) / len(labels)
-    lines.append(f'accuracy against the file\'s labels: {accuracy:.4f}')
+    known = [(p, l) for p, l in zip(predicted, labels) if l in classes]
+    unknown = sorted(set(labels) - set(classes))
+    if unknown:
+      lines.append(f'note: {len(labels) - len(known)} case(s) labelled {unknown}, not a '
+                   f'class of the model ({", ".join(classes)}): predicted, left out of the '
+                   'accuracy')
+    if known:
+      accuracy = sum(p == l for p, l in known) / len(known)
+      lines.append(f'accuracy against the file\'s labels: {accuracy:.4f}' + (
+          f' ({len(known)} cases)' if unknown else ''))
   path = os.path.join(out_dir, 'predictions.csv')
   write_csv(path, header, rows)
   return {'lines': lines, 'paths': [path], 'plot': None}
