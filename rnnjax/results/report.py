@@ -10,7 +10,7 @@ TOP_K = 10
 
 
 def _fmt(x):
-  return '-' if x is None else f'{x:.4g}'
+  return '-' if x is None else f'{x + 0.0:.4g}'  # + 0.0: a loss of -0.0 reads 0.
 
 
 def _mean_sd(values) -> dict:
