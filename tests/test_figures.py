@@ -181,6 +181,9 @@ def test_random_sweep_surrogate_finds_learning_rate(tmp_path):
   assert result['main']['learning_rate'] > 0.9
   assert result['r2'] > 0.95
   np.testing.assert_allclose(shares_total(result), 1.0, rtol=1e-9)
+  # The same members proposed by TPE are named so.
+  tpe = importance.analyse(dataclasses.replace(table, search='tpe'))
+  assert tpe['method'].startswith('surrogate (TPE; ridge')
 
 
 def test_diverged_members_dropped_or_capped(tmp_path):
@@ -329,10 +332,12 @@ def test_make_all_on_a_grid_with_diverged_and_stopped(tmp_path):
   real = figures.sensitivity.plot_sensitivity
   figures.sensitivity.plot_sensitivity = lambda table, *a, **k: drawn.append(table) or []
   try:
-    figures.make_all(workdir, metric='mse', out_dir=str(tmp_path / 'mse'), log=print)
+    figures.make_all(workdir, metric='mae', out_dir=str(tmp_path / 'mae'), log=print)
   finally:
     figures.sensitivity.plot_sensitivity = real
-  assert (drawn[0].shown, drawn[0].shown_mode) == ('mse', 'min')  # Not rmse, as drawn.
+  assert (drawn[0].shown, drawn[0].shown_mode) == ('mae', 'min')  # Not rmse, as drawn.
+  # The importance figure analyses it too.
+  assert json.load(open(tmp_path / 'mae' / 'importance.json'))['metric'] == 'mae'
 
 
 def test_make_all_on_a_random_sweep(tmp_path):

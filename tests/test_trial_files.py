@@ -124,6 +124,7 @@ def test_journal_holds_one_trial_per_member_with_the_summary_values(workdir):
   assert trials[3].user_attrs['start_hparams'] == {'learning_rate': 0.005}
   assert study.best_trial.user_attrs['uid'] == 0
   assert study.user_attrs['final_model']['test'] == {'mse': 2.5}
+  assert study.metric_names == ['val_mse']  # Not "Objective 0" in the dashboard.
   frame = study.trials_dataframe()
   assert len(frame) == 4 and 'params_learning_rate' in frame
   # Optuna's plots draw it (with matplotlib: its plotly ones need plotly, which rnnjax

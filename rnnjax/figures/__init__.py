@@ -58,7 +58,7 @@ def make_all(workdir: str, *, log=print, diverged: str = 'drop', group_by: str =
   out_dir = out_dir or os.path.join(workdir, FIGURES_DIR)
   os.makedirs(out_dir, exist_ok=True)
   try:
-    result = importance.analyse(table, diverged=diverged)
+    result = importance.analyse(table, diverged=diverged, metric=metric)
   except Exception:  # pylint: disable=broad-except
     log(f'figures: importance analysis failed:\n{traceback.format_exc()}')
     result = {'axes': list(table.axes), 'skipped': 'the analysis failed'}

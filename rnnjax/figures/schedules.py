@@ -58,7 +58,7 @@ def plot_schedules(table: load.Table, out_dir: str, *, log=print) -> list:
       values = [v for (_, n), pts in changes.items() if n == name for _, v in pts]
       if name in LOG_SCALED and values and min(values) > 0:
         ax.set_yscale('log')
-      ax.set_ylabel(labels.SHORT.get(name, name).replace('_', ' '))
+      ax.set_ylabel(labels.label(name))
     axes[-1].set_xlabel('training step')
     handles, names = axes[0].get_legend_handles_labels()
     axes[0].legend(handles[::-1], names[::-1], loc='best', fontsize=6)  # Rank order.

@@ -288,7 +288,8 @@ def writer_for(logdir: str, plan):
   PopulationWriter."""
   if plan.num_members > MAX_RUNS:
     return PopulationWriter(logdir)
-  return SweepWriter(logdir, [{'uid': m.uid, 'hparams': m.hparams} for m in plan.members])
+  return SweepWriter(logdir, [{'uid': m.uid, 'hparams': m.hparams, 'seed': m.seed}
+                              for m in plan.members])
 
 
 def rebuild(workdir: str, summary: dict | None = None) -> str:

@@ -37,6 +37,7 @@ trials.csv is always written, a column at a time from the summary's member table
 import csv
 import json
 import os
+import warnings
 
 import numpy as np
 
@@ -166,6 +167,9 @@ def write_journal(path: str, workdir: str, summary: dict, records: list) -> None
     for key in ('task', 'search', 'display'):
       study.set_user_attr(key, summary.get(key))
     study.set_user_attr('selection', selection)
+    with warnings.catch_warnings():  # Experimental in Optuna 5: the dashboard's axis name.
+      warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
+      study.set_metric_names([f'val_{selection}'])
     if summary.get('final'):
       study.set_user_attr('final_model', files.clean(summary['final']))
     study.add_trials(frozen)
