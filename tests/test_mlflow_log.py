@@ -194,6 +194,10 @@ def test_a_sweep_is_logged_once_and_a_log_stopped_part_way_is_written_anew(forec
   parents = [r for r in runs if 'mlflow.parentRunId' not in r.data.tags]
   assert [p.info.run_id for p in parents] == [whole]
   assert parents[0].info.status == 'FINISHED'
+  # The flags the forecasting task reads, not those of other tasks.
+  params = parents[0].data.params
+  assert {'learning_rate', 'lookback', 'horizon'} <= set(params)
+  assert not {'pooling', 'seq_len', 'temperature', 'loss', 'benchmarks'} & set(params)
   members = len(runs) - 1
   assert members == len(summary_file.read_summary(workdir)['members'])
   again = mlflow_log.log_sweep(store, workdir, experiment='again', mlflow_client=client,

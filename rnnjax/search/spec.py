@@ -305,10 +305,19 @@ def check(spec: SweepSpec):
                      '--num_members >= 1 configurations each')
   defaults = SweepSpec()
   for name, owners in _task_settings().items():  # Read by other tasks only: not silently.
-    if (spec.task not in owners and getattr(spec, name) != getattr(defaults, name) and
-        name != 'classical_baselines'):  # Turning off what a task lacks changes nothing.
+    value = getattr(spec, name)  # A list where the spec was read back from JSON.
+    if (spec.task not in owners and name != 'classical_baselines' and  # (Off: no change.)
+        (tuple(value) if isinstance(value, list) else value) != getattr(defaults, name)):
       raise InputError(f'--{name}: for --task={" or ".join(owners)} only (this sweep is '
                        f'--task={spec.task}); leave it out')
+
+
+def applies(name: str, task: str) -> bool:
+  """Whether a sweep of `task` reads setting `name` (not a row or a data setting that
+  only other tasks read)."""
+  row = hparams.BY_NAME.get(name)
+  owners = row.tasks if row is not None else _task_settings().get(name)
+  return not owners or task in owners
 
 
 def _task_settings() -> dict:

@@ -3,7 +3,7 @@
 `log_sweep(uri, workdir)` logs, in the experiment `experiment` of the tracking store at
 `uri` (e.g. `sqlite:///mlflow.db` or an `http://` server):
   a parent run   named after the work directory: the sweep's flags (sweep.json) as
-                 parameters, the final model's validation and test metrics
+                 parameters (those its task reads), the final model's validation and test metrics
                  (`final/val/<metric>`, `final/test/<metric>`), member-steps spent, and as
                  artifacts summary.json, plan.json, trials.csv, curves.csv and figures/,
                  and the final model (WORKDIR/model/) as the pyfunc model `model`
@@ -31,6 +31,7 @@ from rnnjax.final.saved import model_files
 from rnnjax.results import files
 from rnnjax.results import summary_file
 from rnnjax.results import trial_files
+from rnnjax.search import spec as spec_lib
 
 EXPERIMENT = 'rnnjax'
 WORKDIR_TAG = 'rnnjax.run.workdir'
@@ -110,7 +111,8 @@ def log_sweep(uri: str, workdir: str, *, experiment: str = EXPERIMENT,
       tags={WORKDIR_TAG: where, SUMMARY_TAG: digest,
             'rnnjax.search.space': summary['search'], 'rnnjax.task': summary['task']}).info.run_id
   final = summary.get('final') or {}
-  _log(mlflow_client, parent, params=_params(spec), metrics=[
+  read = {k: v for k, v in spec.items() if spec_lib.applies(k, spec['task'])}
+  _log(mlflow_client, parent, params=_params(read), metrics=[
       metric(f'final/{split}/{k}', v) for split in ('val', 'test')
       for k, v in (final.get(split) or {}).items() if v is not None] + [
       metric(f'member_steps/{k}', v) for k, v in summary.get('member_steps', {}).items()])
