@@ -318,3 +318,27 @@ def test_work_directory_removed_mid_sweep_is_one_line(tmp_path):
   with pytest.raises(WriteError, match=r'^--workdir: could not write .*\(No such file or '
                      r'directory\)'):
     sweep.run_sweep(dataclasses.replace(SPEC, train_steps=800), str(workdir), log=log)
+
+
+@pytest.mark.usefixtures('default_signals')
+def test_a_signal_in_the_refit_stops_there_and_the_same_command_finishes(tmp_path):
+  """After training, the final model is made from checkpointed members: a SIGTERM in the
+  refit stops the sweep after the refit's chunk (not at the end, with status 0), and the
+  same command makes the final model again, as an uninterrupted sweep does."""
+  spec = dataclasses.replace(SPEC, refit=1, ensemble_size=2)
+  workdir = str(tmp_path / 'wd')
+
+  def log(line):
+    if line.startswith('refit: '):
+      os.kill(os.getpid(), signal.SIGTERM)
+  with pytest.raises(stop.Stopped, match=r'^stopped by SIGTERM in the refit, after training '
+                     r'\(every chunk is checkpointed; the final model is made again\); run '
+                     'the same command to resume$') as stopped:
+    sweep.run_sweep(spec, workdir, log=log)
+  assert stopped.value.exit_code == 143
+  assert not os.path.exists(os.path.join(workdir, 'summary.json'))
+  resumed = sweep.run_sweep(spec, workdir, log=lambda _: None)
+  whole = sweep.run_sweep(spec, str(tmp_path / 'whole'), log=lambda _: None)
+  assert resumed['final']['kind'] == 'refit'
+  assert resumed['final']['test'] == whole['final']['test']
+  assert resumed['final']['members'] == whole['final']['members']

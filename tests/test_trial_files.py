@@ -296,3 +296,35 @@ def test_unreadable_mlflow_uri_is_one_line():
   with pytest.raises(InputError, match=r"^--mlflow_uri: 'nowhere://x' is not a readable") as e:
     mlflow_log.client('nowhere://x')
   assert '\n' not in str(e.value)
+
+
+def test_a_sweep_stopped_while_writing_its_journal_writes_it_when_run_again(tmp_path,
+                                                                           monkeypatch):
+  """summary.json, which marks a sweep finished (a finished sweep is not run again), is
+  written after the trial files: a sweep killed (or out of disk) while writing the journal
+  is unfinished, and the same command writes it."""
+  from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
+  spec = sweep.SweepSpec(classical_baselines=False, dataset='shampoo_sales', lookback='4',
+                         val_size=6, test_size=6, hidden_size='4', batch_size='4',
+                         learning_rate='grid(3e-3,3e-2)', train_steps=4, eval_every=2)
+  workdir = str(tmp_path / 'wd')
+
+  def killed(*args, **kwargs):
+    raise KeyboardInterrupt
+  monkeypatch.setattr(trial_files, 'write_journal', killed)
+  with pytest.raises(KeyboardInterrupt):
+    sweep.run_sweep(spec, workdir, log=lambda _: None)
+  assert not os.path.exists(os.path.join(workdir, files.SUMMARY))
+  monkeypatch.undo()
+  sweep.run_sweep(spec, workdir, log=lambda _: None)
+  study = optuna.load_study(study_name=trial_files.STUDY, storage=optuna.storages.JournalStorage(
+      optuna.storages.journal.JournalFileBackend(os.path.join(workdir, files.JOURNAL))))
+  assert len(study.trials) == 2
+  # A finished sweep without them (its summary written first, by an older rnnjax): the
+  # same command writes them.
+  for name in (files.JOURNAL, files.TRIALS):
+    os.remove(os.path.join(workdir, name))
+  lines = []
+  sweep.run_sweep(spec, workdir, log=lines.append)
+  assert 'wrote trials.csv, optuna.journal, missing from the finished sweep' in lines
+  assert os.path.exists(os.path.join(workdir, files.JOURNAL))

@@ -79,6 +79,21 @@ class Outputs:
         tensorboard.rebuild(self._workdir, summary)
       else:
         self._events.close(summary)
-      summary_file.write_summary(self._workdir, summary)
       for note in trial_files.write(self._workdir, summary):  # Optuna journal, CSVs.
         self._log(note)
+      # Last: it marks the sweep finished, and a finished sweep is not run again, so
+      # every other file is whole before it (a kill just before it redoes the end).
+      summary_file.write_summary(self._workdir, summary)
+
+
+def complete(workdir: str, summary: dict, log=print) -> None:
+  """Writes a finished sweep's trial files (trials.csv, optuna.journal, curves.csv) where
+  one is missing: a sweep whose summary.json was written before them (rnnjax before
+  2026-12-05) and which was stopped between the two."""
+  missing = [name for name in (files.TRIALS, files.JOURNAL)
+             if not os.path.exists(os.path.join(workdir, name))]
+  if missing:
+    for note in trial_files.write(workdir, summary):
+      log(note)
+    log(f'wrote {", ".join(missing)}, missing from the finished sweep')
+

@@ -100,6 +100,8 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   if status == workdir_lib.FINISHED:
     summary = summary_file.read_summary(workdir)
     log(f'{workdir} already holds this finished sweep (--overwrite to run it again)')
+    if distributed.is_main():
+      outputs.complete(workdir, summary, log=log)
     log(report.ranking_table(summary))
     return summary
   sizes = dict(max_memory_gb=max_memory_gb, group_size=group_size)
@@ -139,7 +141,8 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   if compiles:
     log(report.compiles_line(compiles))
   return _finish(sweep, runs, search_state, workdir=workdir, out=out, bar=bar,
-                 compiles=compiles, group_size=group_size, rename=rename, log=log)
+                 compiles=compiles, group_size=group_size, rename=rename, log=log,
+                 stopper=stopper)
 
 
 def _begin(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, max_memory_gb: float,
@@ -235,18 +238,25 @@ def _save(mngr, position: int, runs: list, search_state, *, metrics_bytes: int) 
 
 
 def _finish(sweep: prepare_lib.Prepared, runs, search_state, *, workdir, out, bar,
-            compiles, group_size, rename, log) -> dict:
+            compiles, group_size, rename, log, stopper) -> dict:
   """The summary (with the refit and a charlm sample), the final model, summary.json
-  (which marks the sweep finished) and the ranking; returns the summary."""
+  (which marks the sweep finished) and the ranking; returns the summary. A signal stops
+  it before the final model, between refit chunks or before saving: training is
+  checkpointed, and the same command makes the final model again."""
   main = distributed.is_main()
+  check = lambda doing: stopper.check(f'{doing}, after training (every chunk is '
+                                      'checkpointed; the final model is made again)')
+  check('before the final model')
   summary, refitted = _summarise(sweep, runs, search_state, group_size, rename,
-                                 workdir if main else None, log)
+                                 workdir if main else None, log,
+                                 check=lambda: check('in the refit'))
   summary.update(timing=bar.timing(), member_steps={
       'useful': member_table.member_steps(summary['members']),
       'budget': len(sweep.plan.members) * sweep.spec.train_steps},
       compiles={str(b): c.to_json() for b, c in sorted(compiles.items())})
   if sweep.spec.task == 'panel':  # The competition's side-by-side table.
     summary['test_table'] = report.test_scores(summary)
+  check('before saving the final model')
   # Before summary.json, which marks the sweep finished: a finished sweep has its model.
   export.save(workdir if main else None, sweep, runs, summary, refitted, log=log)
   out.close(summary)
@@ -288,7 +298,7 @@ def _train_chunk(sweep: prepare_lib.Prepared, run, group_size, rename, bar, step
 
 
 def _summarise(sweep: prepare_lib.Prepared, runs, search_state, group_size, rename,
-               workdir, log):
+               workdir, log, check):
   spec, data = sweep.spec, sweep.data
   tree = lineage.Lineage(search_state.copies)
   summary = summary_lib.summarise(
@@ -302,7 +312,7 @@ def _summarise(sweep: prepare_lib.Prepared, runs, search_state, group_size, rena
         sweep, runs, summary['final'],
         member_table.records_of(summary['members'], summary['final']['members']),
         seeds=spec.refit, group_size=group_size, rename=rename, tree=tree,
-        log=log)
+        log=log, check=check)
   if spec.task == 'charlm' and summary['best'] and spec.sample_chars:
     summary['sample'] = summary_lib.write_sample(spec, runs, summary['best'], data,
                                                  workdir, sweep.mesh)

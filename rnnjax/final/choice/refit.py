@@ -76,7 +76,7 @@ def _values_at(schedule, step: int) -> dict:
 
 
 def refit(sweep, runs, final: dict, records: dict, *, seeds: int, group_size: int = 0,
-          rename=lambda metrics: metrics, log=print, tree=None) -> dict:
+          rename=lambda metrics: metrics, log=print, tree=None, check=lambda: None) -> dict:
   """(The refit final model: {'kind': 'refit', 'members', 'seeds', 'steps', 'test',
   'before_refit': the final model it refits}, its parameters: per bucket a dict of
   'cfg', 'data_key', 'uids' (the refit members'), 'weights' (each one's share of the
@@ -86,7 +86,8 @@ def refit(sweep, runs, final: dict, records: dict, *, seeds: int, group_size: in
   summary['final']; records: uid -> summary member record (its bucket and best step);
   tree: a PBT sweep's lineage.Lineage: each member trains again under the schedule of
   values that trained its best weights, from the start of the member that began them
-  (its width and initial values too), changing where the copies changed them.
+  (its width and initial values too), changing where the copies changed them. check:
+  called after every chunk (the sweep's stop.check: a signal stops it there).
   """
   spec, mesh = sweep.spec, sweep.mesh
   weights = {u: final['members'].count(u) for u in final['members']}
@@ -114,6 +115,9 @@ def refit(sweep, runs, final: dict, records: dict, *, seeds: int, group_size: in
     changes = sorted({since for u in uids for since, _ in plan[u][1:]})
     target = np.asarray([records[u]['best_step'] for u, _ in rows] +
                         [0] * (size - len(rows)))
+    replayed = f', under their PBT schedules ({len(changes)} change(s))' if changes else ''
+    log(f'refit: {len(uids)} member(s) of bucket {bucket} x {seeds} seed(s) on train + '
+        f'validation, {int(target.max())} steps at most{replayed}')
     hp = hp_at(0)
     state = pop.population_init_fn(cfg, mesh)(hp, sweep.base_key)
     chunk = pop.population_chunk_fn(cfg, mesh, group_size)
@@ -122,6 +126,7 @@ def refit(sweep, runs, final: dict, records: dict, *, seeds: int, group_size: in
       if k and k * spec.eval_every in changes:  # PBT copies fall on evaluation steps.
         hp = hp_at(k * spec.eval_every)
       state, _ = chunk(state, hp, device, sweep.base_key)
+      check()  # A signal stops the sweep here (run/stop.py); nothing of the refit is kept.
       steps = distributed.fetch(state.step)
       # Until its target; a member that diverged first keeps its last finite weights.
       snapshot = _keep_at(snapshot, state.params, distributed.put(steps <= target, shard))
@@ -133,9 +138,6 @@ def refit(sweep, runs, final: dict, records: dict, *, seeds: int, group_size: in
     test_split, score_cfg = device['test'], cfg
     parts.append({'cfg': cfg, 'data_key': key, 'weights': weight[:, 0].tolist(),
                   'uids': [REFIT_UID + u * seeds + s for u, s in rows], 'params': snapshot})
-    replayed = f', under their PBT schedules ({len(changes)} change(s))' if changes else ''
-    log(f'refit: {len(uids)} member(s) of bucket {bucket} x {seeds} seed(s) on train + '
-        f'validation, {int(target.max())} steps at most{replayed}')
   combined = ensemble.combine(np.concatenate(pooled), counts, spec.combine)
   test = ensemble.scorer(spec.task, score_cfg)(combined, test_split)
   return ({'kind': 'refit', 'members': final['members'], 'seeds': seeds,
