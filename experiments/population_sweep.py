@@ -41,7 +41,8 @@ MAX_MEMORY_GB = flags.DEFINE_float('max_memory_gb', 0, 'Memory a wave of one buc
                                    'members may use; larger buckets run in equal waves '
                                    '(0: half the machine\'s memory).')
 CPU_DEVICES = flags.DEFINE_integer('cpu_devices', 0, 'XLA CPU devices, one thread each '
-                                   '(0: one per core). Speed only.')
+                                   '(0: XLA_FLAGS\' device count, else one per core). Speed, '
+                                   'and float rounding (docs/distributed.md).')
 FIGURES = flags.DEFINE_bool('figures', True, 'Write paper figures to WORKDIR/figures at '
                             'the end (also: python -m experiments.make_figures).')
 DISTRIBUTED = flags.DEFINE_string('distributed', 'off', 'off: one process; auto: join the '
@@ -79,7 +80,8 @@ COMPILE_CACHE_DIR = flags.DEFINE_string(
     '$RNNJAX_COMPILE_CACHE_DIR, else $XDG_CACHE_HOME/rnnjax/jax, else '
     '~/.cache/rnnjax/jax); empty: no cache. Speed only.')
 GROUP_SIZE = flags.DEFINE_integer('group_size', 0, 'Members per vmap group on a device '
-                                  '(0: 4 on a CPU, all on a GPU). Speed only.')
+                                  '(0: 4 on a CPU, all on a GPU). Speed, and float rounding '
+                                  '(docs/distributed.md).')
 
 
 _FLAGFILES = []  # The --flagfile arguments, as given (absl keeps no record of them).

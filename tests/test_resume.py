@@ -365,3 +365,17 @@ def test_a_resumed_sweeps_progress_lines_show_the_best_before_the_stop(tmp_path)
   _interrupt(spec, str(tmp_path / 'stopped'), 'chunk 5/')
   sweep.run_sweep(spec, str(tmp_path / 'stopped'), log=resumed.append)
   assert best(resumed) == best(whole)[4:]
+
+
+def test_a_resume_in_other_vmap_groups_says_rounding_may_differ(tmp_path):
+  """--group_size (and the device count) change float rounding, which training can
+  amplify: a resume that changes them says so."""
+  workdir = str(tmp_path / 'wd')
+  _interrupt(SPEC, workdir, 'chunk 2/')
+  lines = []
+  sweep.run_sweep(SPEC, workdir, log=lines.append, group_size=1)
+  notes = [l for l in lines if l.startswith('note: resumed on ')]
+  assert notes == ['note: resumed on vmap groups of [1, 1] members (it began with [2, 2]): '
+                   'float rounding differs with them, and training can amplify it; the '
+                   'rest trains as it would have, to float rounding, not bit for bit '
+                   '(docs/distributed.md)']

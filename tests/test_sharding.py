@@ -72,3 +72,20 @@ def test_cpu_groups_shrink_as_members_activations_grow():
   assert groups(512, 128) == 1
   assert groups(64, 32, local=6) == 3  # Still a divisor of the local members.
   assert sharding.group_size(16, 8, 10**9) == 8  # Asked for: as asked.
+
+
+def test_the_cpu_device_count_xla_flags_asks_for_is_kept_unless_a_flag_says_otherwise():
+  """XLA's own flag is how JAX users ask for CPU devices: the default (one per core) does
+  not override it; --cpu_devices does."""
+  import os  # pylint: disable=g-import-not-at-top
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  script = ('import sys; from rnnjax.engine import sharding; '
+            'sharding.configure_cpu_devices(int(sys.argv[1])); '
+            'import jax; print(jax.device_count())')
+  env = {**os.environ, 'XLA_FLAGS': '--xla_force_host_platform_device_count=3',
+         'JAX_PLATFORMS': 'cpu'}
+  counts = [subprocess.run([sys.executable, '-c', script, asked], env=env, check=True,
+                           capture_output=True, text=True).stdout.split()[-1]
+            for asked in ('0', '2')]
+  assert counts == ['3', '2']

@@ -17,6 +17,7 @@ kept both busy and ran 1.7x faster. `configure_cpu_devices` must run before JAX 
 """
 
 import os
+import re
 
 import jax
 from jax.sharding import NamedSharding
@@ -34,9 +35,12 @@ CPU_GROUP_BYTES = 16 * 2**20
 
 
 def configure_cpu_devices(num_devices: int | None = None) -> None:
-  """One single-threaded XLA CPU device per core. Call before any JAX computation."""
-  num_devices = num_devices or os.cpu_count() or 1
+  """One single-threaded XLA CPU device per core (or `num_devices`; without it, the count
+  XLA_FLAGS' --xla_force_host_platform_device_count asks for, where it does). Call
+  before any JAX computation."""
   flags = os.environ.get('XLA_FLAGS', '')
+  asked = re.search(r'--xla_force_host_platform_device_count=(\d+)', flags)
+  num_devices = num_devices or (int(asked.group(1)) if asked else 0) or os.cpu_count() or 1
   if 'xla_cpu_multi_thread_eigen' not in flags:
     os.environ['XLA_FLAGS'] = f'{flags} --xla_cpu_multi_thread_eigen=false'.strip()
   jax.config.update('jax_num_cpu_devices', num_devices)

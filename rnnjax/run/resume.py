@@ -61,7 +61,30 @@ def resume(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, log,
     evaluations.truncate(workdir, progress['position'])
   start = progress['position'] + 1
   log(f'resuming {workdir}: {start} of {len(runs) * sweep.num_chunks} chunks were done')
+  note = _rounding_note(workdir, sweep)
+  if note:
+    log(note)
   return mngr, sweep, runs, search_state, start
+
+
+def _rounding_note(workdir: str, sweep: prepare_lib.Prepared) -> str:
+  """A note where the sweep resumes on another number of devices or in other vmap
+  groups than it began with: float rounding differs, and training can amplify it."""
+  began = files.read_json(os.path.join(workdir, files.SWEEP)).get('devices') or []
+  then = [b.get('group_size') for b in
+          files.read_json(os.path.join(workdir, files.PLAN)).get('buckets', ())]
+  now = [b.get('group_size') for b in sweep.plan_json.get('buckets', ())]
+  changed = []
+  if began and len(began) != jax.device_count():
+    changed.append(f'{jax.device_count()} device(s) (it began on {len(began)})')
+  common = min(len(then), len(now))
+  if then[:common] != now[:common]:
+    changed.append(f'vmap groups of {now[:common]} members (it began with {then[:common]})')
+  if not changed:
+    return ''
+  return (f'note: resumed on {" and ".join(changed)}: float rounding differs with them, and '
+          'training can amplify it; the rest trains as it would have, to float rounding, '
+          'not bit for bit (docs/distributed.md)')
 
 
 def abstract(sweep: prepare_lib.Prepared, progress):
