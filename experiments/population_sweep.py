@@ -8,11 +8,22 @@ spec string: a value, `grid(a,b,...)`, `uniform(lo,hi)`, `loguniform(lo,hi)`,
 `randint(lo,hi)`.
 """
 
-import dataclasses
-import logging
-import os
 import signal
-import sys
+
+# Run as a command, SIGINT and SIGTERM are noted from here (main acts on them once its
+# watch is up): raised while the imports below run, a Ctrl-C can land in a garbage
+# collection callback, where Python drops it, and the sweep would run to its end.
+_EARLY = {}  # signal -> the handler before (SIGINT / SIGTERM the process does not ignore)
+_NOTED = []
+if __name__ == '__main__':
+  _EARLY = {s: signal.signal(s, lambda signum, frame: _NOTED.append(signum))
+            for s in (signal.SIGINT, signal.SIGTERM)
+            if signal.getsignal(s) is not signal.SIG_IGN}
+
+import dataclasses  # pylint: disable=g-import-not-at-top,wrong-import-position
+import logging  # pylint: disable=g-import-not-at-top,wrong-import-position
+import os  # pylint: disable=g-import-not-at-top,wrong-import-position
+import sys  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from absl import app
 from absl import flags
@@ -112,22 +123,30 @@ def main(argv):
   compile_cache.configure(compile_cache.default_dir() if COMPILE_CACHE_DIR.value is None
                           else COMPILE_CACHE_DIR.value)
   try:
-    distributed.initialize(DISTRIBUTED.value,
-                           coordinator_address=COORDINATOR_ADDRESS.value,
-                           num_processes=NUM_PROCESSES.value, process_id=PROCESS_ID.value)
-    from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
-    workdir = WORKDIR.value or default_workdir()
-    mlflow_client = None
-    if MLFLOW_URI.value and not DRY_RUN.value and distributed.is_main():
-      from rnnjax.final.use import mlflow_log  # pylint: disable=g-import-not-at-top
-      mlflow_client = mlflow_log.client(MLFLOW_URI.value)  # Refused before training.
-    wandb_dir = None
-    if WANDB_PROJECT.value and not DRY_RUN.value and distributed.is_main():
-      from rnnjax.results import wandb_log  # pylint: disable=g-import-not-at-top
-      wandb_dir = WANDB_DIR.value or workdir
-      wandb_log.check(WANDB_PROJECT.value, wandb_dir, WANDB_MODE.value)  # Before training.
-    elif WANDB_DIR.value and not WANDB_PROJECT.value:
-      raise InputError('--wandb_dir: given without --wandb_project')
+    # A Ctrl-C while starting would otherwise be lost where it lands in JAX's garbage
+    # collection callback (Python ignores exceptions there): noted, and acted on once
+    # started, before anything is written.
+    for s, before in _EARLY.items():  # The watch below takes over (and gives them back).
+      signal.signal(s, before)
+    with stop.Stop(until='once started, before anything is written') as starting:
+      starting.signum = starting.signum or (_NOTED[0] if _NOTED else 0)
+      distributed.initialize(DISTRIBUTED.value,
+                             coordinator_address=COORDINATOR_ADDRESS.value,
+                             num_processes=NUM_PROCESSES.value, process_id=PROCESS_ID.value)
+      from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
+      workdir = WORKDIR.value or default_workdir()
+      mlflow_client = None
+      if MLFLOW_URI.value and not DRY_RUN.value and distributed.is_main():
+        from rnnjax.final.use import mlflow_log  # pylint: disable=g-import-not-at-top
+        mlflow_client = mlflow_log.client(MLFLOW_URI.value)  # Refused before training.
+      wandb_dir = None
+      if WANDB_PROJECT.value and not DRY_RUN.value and distributed.is_main():
+        from rnnjax.results import wandb_log  # pylint: disable=g-import-not-at-top
+        wandb_dir = WANDB_DIR.value or workdir
+        wandb_log.check(WANDB_PROJECT.value, wandb_dir, WANDB_MODE.value)  # Before training.
+      elif WANDB_DIR.value and not WANDB_PROJECT.value:
+        raise InputError('--wandb_dir: given without --wandb_project')
+      starting.check('while starting, before anything was written')
     sweep.run_sweep(spec_from_flags(), workdir, overwrite=OVERWRITE.value,
                     group_size=GROUP_SIZE.value, keep_checkpoints=KEEP_CHECKPOINTS.value,
                     progress_bar=sys.stderr.isatty() and distributed.is_main(),

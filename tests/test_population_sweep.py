@@ -259,3 +259,20 @@ def test_every_bundled_flagfile_is_a_valid_sweep(name):
   assert plan.num_members >= 1
   if spec.ensemble == 'fixed':
     assert spec.ensemble_size == plan.num_members // spec.folds, name
+
+
+@pytest.mark.usefixtures('default_signals')
+def test_ctrl_c_while_starting_stops_before_anything_is_written(tmp_path, capsys,
+                                                                 monkeypatch):
+  """A Ctrl-C in the first seconds is noted, not raised (raised, it can land in JAX's
+  garbage-collection callback, where Python drops it, and the sweep then runs to the
+  end), and acted on once started: one line, status 130, no work directory."""
+  from rnnjax.engine import distributed  # pylint: disable=g-import-not-at-top
+  import signal  # pylint: disable=g-import-not-at-top
+  monkeypatch.setattr(distributed, 'initialize',
+                      lambda *a, **k: os.kill(os.getpid(), signal.SIGINT))
+  code, err = _in_process(tmp_path, ['--dataset=shampoo_sales'], capsys, monkeypatch)
+  assert code == 130
+  assert err.splitlines()[-1] == ('rnnjax: stopped by SIGINT while starting, before '
+                                   'anything was written; run the same command to resume')
+  assert not os.path.exists(tmp_path / 'wd')

@@ -65,11 +65,14 @@ class Stop:
     to release the work directory's lock.
   notify: where the first signal's notice goes (the sweep's log); the line of a second
     signal goes to stderr, the last thing the process says.
+  until: where the notice says the process will stop.
   """
 
-  def __init__(self, *, on_exit=None, notify=None):
+  def __init__(self, *, on_exit=None, notify=None,
+               until: str = 'after the current chunk and its checkpoint'):
     self._on_exit = on_exit or (lambda: None)
     self._notify = notify or _to_stderr
+    self._until = until  # Where the first signal's notice says the sweep will stop.
     self.signum = 0     # The first signal's number (0: none yet).
     self._seen = 0      # Signals the watching thread has read.
     self._first_at = 0.0  # When it read the first (time.monotonic()).
@@ -126,8 +129,8 @@ class Stop:
         if self._seen == 1:
           self._first_at = now
           self.signum = self.signum or signum
-          self._say(self._notify, f'{name(signum)} received: stopping after the current '
-                    'chunk and its checkpoint (send it again to stop at once)')
+          self._say(self._notify, f'{name(signum)} received: stopping {self._until} '
+                    '(send it again to stop at once)')
         else:
           self._say(_to_stderr,
                     f'rnnjax: {name(signum)} received again: stopped at once; the last '
