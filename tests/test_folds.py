@@ -90,7 +90,12 @@ def test_configurations_rank_by_their_mean_and_the_final_model_is_the_last_folds
   assert all(members[u]['fold'] == 2 for u in folded['final']['members'])
   assert all('test' not in m for m in folded['members'] if m['fold'] != 2)
   table = report.ranking_table(folded)
-  assert 'cv val rmse' in table and 'members (seeds x folds)' in table
+  assert 'cv val mse' in table and 'members (seeds x folds)' in table
+  # The column ranks: its means read in the table's order.
+  rows = [l for l in table.splitlines()
+          if len(l.split()) > 5 and l.split()[2] in ('ok', 'stopped', 'diverged')]
+  column = [float(l.split()[5]) for l in rows]  # rank uid status mse rmse cv-mean ...
+  assert column == sorted(column)
 
 
 def test_classification_folds_are_disjoint_stratified_parts():

@@ -41,16 +41,17 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
   folded = bool(members.ints['fold'].any())
   counts = dict(zip(*np.unique(members.strs['status'], return_counts=True)))
   counts = {s: int(counts.get(s, 0)) for s in pop.STATUS_NAMES}
-  # Cross-validated: each member's configuration's mean over folds and seeds beside it.
+  # Cross-validated: each member's configuration's mean over folds and seeds beside it,
+  # of the metric that ranks them (a mean of the other could read out of order).
   cv = {}
   if folded:
     of_config = {by_uid[u]['config']: None for u in summary['ranking'][:top_k]}
     for c in configs:
       if c['config'] in of_config:
-        cv.update({u: c['val'][display] for u in c['uids']})
+        cv.update({u: c['val'][selection] for u in c['uids']})
   head = ' '.join(f'{"val " + k:>12}' for k in shown)
   if folded:
-    head += f' {"cv val " + display:>20}'
+    head += f' {"cv val " + selection:>20}'
   lines = [f'{"rank":>4} {"uid":>5} {"status":>8} {head} {"test " + display:>12}  '
            + ' '.join(swept)]
   ranked = summary.get('selection', {})
