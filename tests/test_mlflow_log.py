@@ -170,7 +170,8 @@ def test_a_sweep_is_logged_once_and_a_log_stopped_part_way_is_written_anew(forec
   from rnnjax.final.use import mlflow_log
   workdir, _ = forecaster
   client = mlflow.MlflowClient(store)
-  experiment = client.create_experiment('again')
+  experiment = client.create_experiment(  # Artifacts would go to ./mlruns by default.
+      'again', artifact_location=os.path.join(os.path.dirname(workdir), 'again'))
   live = lambda: client.search_runs([experiment])  # Deleted runs are not listed.
   real = client.set_terminated
   ended = []
