@@ -35,8 +35,9 @@ def of_run(plan, run, rows, val_split, *, mesh, group_size: int, rename=dict,
   """The records of rows `rows` <int>[n] of a run (sweep.Run), scored on `val_split`
   (device arrays) at their best parameters. rename: maps metric names (e.g. per target
   column); stopped_by: why these members left the population early (halving), '' for
-  none: an 'ok' member that left is 'stopped' (a diverged one has no stopped_by); tree: a PBT sweep's lineage.Lineage (each
-  member's values, those that trained its best weights; `best_of`, whose row did)."""
+  none: an 'ok' member that left is 'stopped' (a diverged one has no stopped_by); tree:
+  a PBT sweep's lineage.Lineage (each member's values, those that trained its best
+  weights; `best_of`, whose row did)."""
   eval_fn = pop.population_eval_fn(run.cfg, mesh, group_size)
   val, status, best_step, steps, best_of = distributed.fetch((
       eval_fn(run.state.best_params, val_split), run.state.status, run.state.best_step,

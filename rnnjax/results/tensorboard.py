@@ -17,7 +17,8 @@ logdir appends to the runs' event files; `rebuild(workdir)` recreates WORKDIR/te
 from metrics.jsonl and summary.json (plan.json before the sweep has finished), e.g. after a
 resume, so that events never repeat, and after PBT, whose HParams are then the values that
 trained each member's best weights (TensorBoard keeps the first record of a tag: the
-starting values, written when the runs began). Only tensorboardX's protos are needed (no TF, no torch).
+starting values, written when the runs began). Only tensorboardX's protos are needed (no
+TF, no torch).
 """
 
 import contextlib

@@ -27,7 +27,6 @@ Work after a finished sweep (figures, tracking) has nothing to checkpoint: insid
 """
 
 import contextlib
-
 import os
 import select
 import signal

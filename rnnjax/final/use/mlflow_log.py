@@ -3,8 +3,9 @@
 `log_sweep(uri, workdir)` logs, in the experiment `experiment` of the tracking store at
 `uri` (e.g. `sqlite:///mlflow.db` or an `http://` server):
   a parent run   named after the work directory: the sweep's flags (sweep.json) as
-                 parameters (those its task reads), the final model's validation and test metrics
-                 (`final/val/<metric>`, `final/test/<metric>`), member-steps spent, and as
+                 parameters (those its task reads), the final model's validation and
+                 test metrics (`final/val/<metric>`, `final/test/<metric>`),
+                 member-steps spent, and as
                  artifacts summary.json, plan.json, trials.csv, curves.csv and figures/,
                  and the final model (WORKDIR/model/) as the pyfunc model `model`
                  (mlflow_model.py): mlflow.pyfunc.load_model(f'runs:/{run_id}/model')
@@ -79,9 +80,14 @@ def _earlier(mlflow_client, experiment_id: str, where: str, digest: str) -> list
 
 
 def _delete(mlflow_client, experiment_id: str, run_id: str) -> None:
-  for child in mlflow_client.search_runs(
-      [experiment_id], filter_string=f"tags.mlflow.parentRunId = '{run_id}'"):
-    mlflow_client.delete_run(child.info.run_id)
+  while True:  # A page at a time (deleted runs leave the search's results).
+    children = mlflow_client.search_runs(
+        [experiment_id], filter_string=f"tags.mlflow.parentRunId = '{run_id}'",
+        max_results=1000)
+    if not children:
+      break
+    for child in children:
+      mlflow_client.delete_run(child.info.run_id)
   mlflow_client.delete_run(run_id)
 
 
