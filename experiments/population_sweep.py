@@ -44,7 +44,7 @@ SPEC_FLAGS = {
 
 WORKDIR = flags.DEFINE_string('workdir', '', 'Work directory (default: runs/<flagfile name>).')
 DRY_RUN = flags.DEFINE_bool('dry_run', False, 'Print the plan (buckets, memory, time '
-                              'from a one-chunk probe) and exit without training.')
+                              'from a one-step probe) and exit without training.')
 OVERWRITE = flags.DEFINE_bool('overwrite', False, 'Replace a work directory\'s sweep.')
 KEEP_CHECKPOINTS = flags.DEFINE_integer('keep_checkpoints', 3, 'Checkpoints kept (one is '
                                        'written after every chunk).')

@@ -322,3 +322,13 @@ def test_halving_says_why_it_stopped_a_member_not_one_that_diverged(tmp_path):
   kept, stopped = sorted(why[lr] for lr in (1e-3, 1e-2))
   assert kept == ('ok', None) and stopped[0] == 'stopped'
   assert stopped[1].startswith('halving at ')
+
+
+def test_a_random_search_range_names_no_member_in_best_by(tmp_path):
+  """A few drawn values of a range are as many values as members: best_by (and so the
+  test scores) leaves the range out, whatever the count, and keeps a listed choice."""
+  spec = dataclasses.replace(SPEC, search='random', num_members=4, num_seeds=1,
+                             learning_rate='loguniform(1e-3,1e-1)',
+                             dropout='choice(0,0.2)', train_steps=4, eval_every=2)
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
+  assert 'learning_rate' not in summary['best_by'] and 'dropout' in summary['best_by']

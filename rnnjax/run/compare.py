@@ -28,6 +28,7 @@ from rnnjax.results import files
 from rnnjax.run import sweep
 from rnnjax.search import halving
 from rnnjax.search import pbt
+from rnnjax.search import spec as spec_lib
 
 STRATEGIES = ('grid', 'random', 'halving', 'pbt', 'tpe')
 
@@ -134,8 +135,10 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
                    eta=eta, min_steps=min_steps, pbt_interval=pbt_interval,
                    rounds=rounds)
       path = os.path.join(workdir, f'{strategy}-{seed}')
-      log(f'{strategy} seed {seed}: {spec.num_members or "grid"} members'
-          + (f' x {rounds} rounds' if strategy == 'tpe' else ''))
+      count = spec.num_members or spec_lib.make_plan(spec).num_members // spec.num_seeds
+      log(f'{strategy} seed {seed}: {count} configurations'
+          + (f' x {rounds} rounds' if strategy == 'tpe' else '')
+          + (f' x {spec.num_seeds} seeds' if spec.num_seeds > 1 else ''))
       summary = sweep.run_sweep(spec, path, log=lambda _: None, **sweep_options)
       x, y = curve(path, selection, round_of={
           m['uid']: m['config'] // spec.num_members for m in summary['members']}

@@ -26,7 +26,8 @@ from rnnjax.engine import optim
 from rnnjax.engine import population as pop
 from rnnjax.engine import tasks
 
-SPEC_HELP = 'Spec string: a value, grid(a,b,..), uniform/loguniform/randint(lo,hi).'
+SPEC_HELP = ('Spec string: a value, a,b,.. or grid(a,b,..) (also choice(a,b,..)), '
+             'uniform/loguniform/randint(lo,hi).')
 
 
 @dataclasses.dataclass(frozen=True)

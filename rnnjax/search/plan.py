@@ -240,7 +240,7 @@ def _columns(ordered, *, search: str, num_members: int, seed: int,
     if random_axes:
       a = random_axes[0]
       raise InputError(f'--{a.name}: {a.kind}() is a random distribution; use '
-                       '--search=random, or grid(...) values')
+                       '--search=random (or halving, pbt, tpe), or grid(...) values')
     shape = [len(a.values) for a in ordered]
     num_configs = math.prod(shape)
     if num_members and num_members != num_configs:

@@ -65,7 +65,8 @@ class SweepSpec(hparams.SpecStrings):
   season: int = _setting(-1, 'Season length for the seasonal-naive, ETS and ARIMA '
                          "baselines and MASE (-1: the bundled series' own, or inferred "
                          'from a regular --time_column of --csv_path: hourly 24, daily 7, '
-                         'weekly 52, monthly 12, quarterly 4, else none; 0: none).')
+                         'business days 5, weekly 52, monthly 12, quarterly 4, else none; '
+                         '0: none).')
   difference: bool = _setting(False, 'Model the changes of the targets (v[t] - v[t-1]) '
                               'instead of their levels: for series with a trend. Errors '
                               'are still reported on the levels.')

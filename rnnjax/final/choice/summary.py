@@ -79,8 +79,11 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
                                         per_member=bool(tree))
   ranked = _rank(spec, table, configs, selection)
   testable = ranked[run_of[ranked] >= 0]  # Members retired by halving have no parameters.
-  # PBT's explored values are the floats the copies made: no value names a member.
-  fixed = [a for a in plan.swept if not (tree and hparams.is_explorable(a))]
+  # PBT's explored values are the floats the copies made, and a random search's ranges
+  # drawn values: no value names a member.
+  axes = spec.axes()
+  fixed = [a for a in plan.swept if not (tree and hparams.is_explorable(a))
+           and not (a in axes and axes[a].is_random)]
   by_value = best_by(table, testable, fixed)
   chosen = np.zeros(len(table), bool)
   chosen[testable[:TEST_TOP]] = True
@@ -150,10 +153,10 @@ def _rank(spec, table, configs, selection: str) -> np.ndarray:
 def best_by(table, testable, swept) -> dict:
   """axis -> {value: uid of the validation-best member with that value}: the chosen
   member under each value of each swept hyperparameter (tested too, for tables).
-  testable: <int>[n] rows of the table, best first. Only axes whose members hold at most
-  BEST_BY_MAX_VALUES distinct values (grids and choices) are listed: a continuous axis
-  of a random search (or values PBT perturbed) would name, and test, nearly every
-  member."""
+  testable: <int>[n] rows of the table, best first. `swept`: the axes of listed values
+  (`summarise` leaves out a random search's ranges and PBT's perturbed values, which
+  would name, and test, nearly every member); of those, only axes whose members hold at
+  most BEST_BY_MAX_VALUES distinct values are listed."""
   out = {}
   uids = table.uids[testable]
   for axis in swept:
