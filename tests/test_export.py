@@ -208,6 +208,17 @@ def test_a_workdir_without_a_finished_sweep_is_refused(tmp_path):
     rnnjax.load(str(tmp_path / 'wd'))
 
 
+def test_the_model_folder_copied_away_loads_on_its_own(tmp_path, forecast_run):
+  """WORKDIR/model holds everything the model needs: copied alone, it loads and
+  forecasts as from its work directory."""
+  _, workdir = forecast_run
+  shutil.copytree(os.path.join(workdir, 'model'), tmp_path / 'shipped')
+  here, there = rnnjax.load(workdir), rnnjax.load(str(tmp_path / 'shipped'))
+  series = here.arrays['series']
+  np.testing.assert_array_equal(there.forecast(series, 4)['point'],
+                                here.forecast(series, 4)['point'])
+
+
 # experiments/predict.py: the library function behind it, and the command itself.
 
 

@@ -140,16 +140,21 @@ def read(path: str):
 
 
 def load(workdir: str) -> tuned.TunedModel:
-  """The final model of the finished sweep in `workdir`; InputError when there is none
-  or its files are damaged. Messages name the argument (`workdir: ...`), as every
+  """The final model of the finished sweep in `workdir` (or `workdir` the model's folder
+  itself, WORKDIR/model copied away); InputError when there is none or its files are
+  damaged. Messages name the argument (`workdir: ...`), as every
   InputError of tuned.py does; experiments/predict.py turns names into flags."""
   if not os.path.isdir(workdir):
     problem = 'not a directory' if os.path.exists(workdir) else 'no such directory'
     raise InputError(f'workdir: {workdir}: {problem}')
-  if not os.path.exists(os.path.join(workdir, files.SUMMARY)):
-    raise InputError(f'workdir: {workdir} holds no finished sweep (no {files.SUMMARY}); '
-                     'run python -m experiments.population_sweep on it first')
   path = os.path.join(workdir, DIRNAME)
+  if os.path.exists(os.path.join(workdir, MANIFEST)):  # A model folder of its own.
+    path = workdir
+  elif (not os.path.exists(os.path.join(workdir, files.SUMMARY)) and
+        not os.path.exists(os.path.join(path, MANIFEST))):
+    raise InputError(f'workdir: {workdir} holds no finished sweep (no {files.SUMMARY}) '
+                     f'and no model ({MANIFEST}); run python -m experiments.population_sweep '
+                     'on it first')
   if not os.path.exists(os.path.join(path, MANIFEST)):
     raise InputError(f'workdir: {workdir} holds no saved model ({DIRNAME}/'
                      f'{MANIFEST}): its sweep found no usable member, or ran before '
