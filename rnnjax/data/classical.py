@@ -86,8 +86,10 @@ def _forecast_column(make, y, t, fit_end, horizon, *, one_pass):
   """
   with warnings.catch_warnings():
     # The search tries models with as many parameters as points (aicc: 0 / 0 on a
-    # short series) and discards them; the warnings would only clutter the log.
+    # short series) and discards them, and ARIMA's "possible convergence problem"
+    # (a UserWarning) comes with candidates it also weighs: noise in the log.
     warnings.simplefilter('ignore', RuntimeWarning)
+    warnings.simplefilter('ignore', UserWarning)
     model = make().fit(y[:fit_end])
   if horizon == 1 and one_pass:
     # One pass: the fitted values of a forward run are the one-step forecasts, each
