@@ -156,8 +156,11 @@ def main(argv):
         from rnnjax import figures  # pylint: disable=g-import-not-at-top
         figures.make_all(workdir)  # matplotlib loads slowly: only when asked.
       if mlflow_client is not None:
-        mlflow_log.log_sweep(MLFLOW_URI.value, workdir, experiment=MLFLOW_EXPERIMENT.value,
-                             mlflow_client=mlflow_client)
+        run_id = mlflow_log.log_sweep(MLFLOW_URI.value, workdir,
+                                      experiment=MLFLOW_EXPERIMENT.value,
+                                      mlflow_client=mlflow_client)
+        print(f'MLflow: run {run_id} in {MLFLOW_URI.value} (the final model: '
+              f'runs:/{run_id}/model)')
       if wandb_dir is not None:
         runs = wandb_log.log_sweep(workdir, WANDB_PROJECT.value, directory=wandb_dir,
                                    mode=WANDB_MODE.value)

@@ -331,3 +331,27 @@ def test_online_credentials_the_server_refuses_are_one_line_before_training(
                              f'credentials or did not answer (Failed to authenticate with {url}')
   assert '/graphql' in _Refuse.paths
   assert not (tmp_path / 'wd').exists()
+
+
+def test_online_mode_with_a_server_that_never_answers_is_one_line_in_time(
+    tmp_path, capsys, monkeypatch):
+  """A compute node without network: wandb keeps retrying; the check gives up at its
+  deadline with one line, before anything is written."""
+  silent = socket.socket()
+  silent.bind(('127.0.0.1', 0))
+  silent.listen()  # Connections wait in the backlog, never answered.
+  for k in ('http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY'):
+    monkeypatch.delenv(k, raising=False)
+  monkeypatch.setattr(wandb_log, 'ONLINE_CHECK_S', 5)
+  try:
+    code, _, stderr = _in_process(
+        tmp_path, ['--wandb_project=p', '--wandb_mode=online'], capsys, monkeypatch,
+        WANDB_BASE_URL=f'http://127.0.0.1:{silent.getsockname()[1]}',
+        WANDB_API_KEY='k' * 40, NO_PROXY='127.0.0.1')
+  finally:
+    silent.close()
+  assert code == 2, stderr
+  lines = [line for line in stderr.splitlines() if line.strip()]
+  assert lines == ['error: --wandb_mode=online: the W&B server did not answer in 5 s; or '
+                   'log offline and `wandb sync` later (from a machine with network)']
+  assert not (tmp_path / 'wd').exists()

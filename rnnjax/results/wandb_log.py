@@ -36,6 +36,8 @@ import math
 import os
 import secrets
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 
@@ -49,6 +51,19 @@ from rnnjax.results import trial_files
 MODES = ('offline', 'online')
 MAX_RUNS = 1024  # 1-1.5 min offline on 2 cores; W&B's project pages slow with many more.
 LOGGED = 'rnnjax-logged.json'  # In DIR/wandb: the sweeps logged there (module docstring).
+ONLINE_CHECK_S = 30  # How long the W&B server has to accept the credentials.
+# Exit status 0: credentials accepted; 3: none; 4: refused (the reason printed).
+_LOGIN = '''
+import sys, wandb
+wandb.setup(settings=wandb.Settings(silent=True))  # No "logged in as" (a query).
+try:
+  found = wandb.login(prompt=False, verify=True)  # False: no credentials, no query.
+except Exception as e:  # pylint: disable=broad-except
+  print((str(e).strip().splitlines() or [type(e).__name__])[0])
+  sys.exit(4)
+sys.exit(0 if found else 3)
+'''
+
 _BAD_PROJECT = set('/\\#?%:')  # Characters W&B refuses in a project name.
 
 
@@ -65,8 +80,8 @@ def check(project: str, directory: str, mode: str = 'offline') -> None:
   """Raises InputError (naming the flag) unless the sweep can be logged: wandb
   installed, a project name W&B takes, `directory` a directory this process can write
   in or create (nothing is created), and for mode `online` credentials that the W&B
-  server accepts (this asks the server; offline asks nothing)."""
-  wandb = _wandb('--wandb_project')
+  server accepts (this asks the server, within ONLINE_CHECK_S; offline asks nothing)."""
+  _wandb('--wandb_project')  # Installed.
   if not project or len(project) > 128 or _BAD_PROJECT & set(project):
     raise InputError(f'--wandb_project: {project!r} is not a W&B project name (1 to 128 '
                      'characters, none of / \\ # ? % :)')
@@ -82,18 +97,23 @@ def check(project: str, directory: str, mode: str = 'offline') -> None:
     verb = 'write in' if existing == path else f'create {directory} in'
     raise InputError(f'--wandb_dir: cannot {verb} {existing} (permission denied)')
   if mode == 'online':
-    wandb.setup(settings=wandb.Settings(silent=True))  # No "logged in as" (a query).
+    # In a process of its own, to a deadline: where no server answers (a compute node
+    # without network) wandb keeps retrying, and its service outlives a thread.
     try:
-      found = wandb.login(prompt=False, verify=True)  # False: no credentials, no query.
-    except Exception as e:  # pylint: disable=broad-except
-      raise InputError(f'--wandb_mode=online: the W&B server refused the credentials or '
-                       f'did not answer ({_line(e)}); or log offline and `wandb sync` '
-                       'later') from None
-    finally:
-      wandb.teardown()  # No wandb service idle (and timing out) while the sweep trains.
-    if not found:
+      proc = subprocess.run([sys.executable, '-c', _LOGIN], capture_output=True, text=True,
+                            timeout=ONLINE_CHECK_S, check=False)
+    except subprocess.TimeoutExpired:
+      raise InputError(f'--wandb_mode=online: the W&B server did not answer in '
+                       f'{ONLINE_CHECK_S} s; or log offline and `wandb sync` later (from a '
+                       'machine with network)') from None
+    if proc.returncode == 3:
       raise InputError('--wandb_mode=online: no W&B credentials (set WANDB_API_KEY or run '
                        '`wandb login`); or log offline and `wandb sync` later')
+    if proc.returncode:
+      said = (proc.stdout.strip().splitlines() or proc.stderr.strip().splitlines() or
+              [f'status {proc.returncode}'])[-1][:200]
+      raise InputError(f'--wandb_mode=online: the W&B server refused the credentials or '
+                       f'did not answer ({said}); or log offline and `wandb sync` later')
 
 
 def _line(e: BaseException) -> str:
