@@ -9,7 +9,7 @@ import numpy as np
 from rnnjax.run import compare
 from rnnjax.run import sweep
 from rnnjax.search import halving
-from rnnjax.search import spec as spec_lib
+from rnnjax.search import rules
 
 BASE = sweep.SweepSpec(classical_baselines=False,
                        dataset='shampoo_sales', lookback=4, val_size=6, test_size=6,
@@ -74,7 +74,7 @@ def test_rounds_go_to_tpe_alone():
   for strategy in compare.STRATEGIES:
     spec = compare.specs(base, SPACE, strategy=strategy, num_members=18, seed=0,
                          rounds=3)
-    spec_lib.check(spec)
+    rules.check(spec)
     assert spec.rounds == (3 if strategy == 'tpe' else 0)
     if strategy == 'tpe':
       assert spec.num_members == 6  # 3 rounds of 6: the budget of 18 members.

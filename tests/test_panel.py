@@ -512,9 +512,10 @@ def test_statistical_benchmarks_are_scored_on_validation_from_its_origin(tmp_pat
     (dict(task='classify', selection='accuracy'), '^--selection: .* ranks by its own metric'),
 ])
 def test_panel_flags_that_do_not_apply_are_refused_in_one_line(flags, message):
+  from rnnjax.search import rules  # pylint: disable=g-import-not-at-top
   from rnnjax.search import spec as spec_lib  # pylint: disable=g-import-not-at-top
   with pytest.raises(InputError, match=message):
-    spec_lib.check(spec_lib.SweepSpec(**flags))
+    rules.check(spec_lib.SweepSpec(**flags))
 
 
 def test_a_bundled_panel_under_the_forecast_task_points_to_the_panel_task():

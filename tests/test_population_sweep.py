@@ -16,6 +16,7 @@ from experiments import population_sweep
 from rnnjax.engine import sharding
 from rnnjax.errors import InputError
 from rnnjax.run import resume
+from rnnjax.search import rules
 from rnnjax.search import spec as spec_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -254,7 +255,7 @@ def test_every_bundled_flagfile_is_a_valid_sweep(name):
     spec = population_sweep.spec_from_flags()
   finally:
     flags.FLAGS.unparse_flags()
-  spec_lib.check(spec)
+  rules.check(spec)
   plan = spec_lib.make_plan(spec)
   assert plan.num_members >= 1
   if spec.ensemble == 'fixed':

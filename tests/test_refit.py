@@ -13,6 +13,7 @@ from rnnjax.errors import InputError
 from rnnjax.final.choice import refit
 from rnnjax.run import sweep
 from rnnjax.search import hparams
+from rnnjax.search import rules
 from rnnjax.search import spec as spec_lib
 from rnnjax.search import waves as plan_lib
 
@@ -66,4 +67,4 @@ def test_refit_is_refused_for_charlm_and_negative_seeds():
   for bad in (dataclasses.replace(SPEC, refit=-1),
               dataclasses.replace(SPEC, task='charlm', dataset='', lookback='24')):
     with pytest.raises(InputError, match='^--refit: '):
-      spec_lib.check(bad)
+      rules.check(bad)

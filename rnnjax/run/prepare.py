@@ -17,6 +17,7 @@ from rnnjax.errors import InputError
 from rnnjax.results import report
 from rnnjax.search import plan as search_plan
 from rnnjax.search import probe
+from rnnjax.search import rules
 from rnnjax.search import spec as spec_lib
 from rnnjax.search import strategy as searcher_lib
 from rnnjax.search import waves as plan_lib
@@ -49,7 +50,7 @@ def prepare(spec: spec_lib.SweepSpec, max_memory_gb: float = 0.0,
             group_size: int = 0) -> Prepared:
   """Checks the spec, plans its first round, loads its data; raises InputError on bad
   input. `max_memory_gb`, `group_size`: see `run_sweep`."""
-  spec_lib.check(spec)
+  rules.check(spec)
   plan = spec_lib.make_plan(spec, configs=searcher_lib.first_round(spec))
   datas = _load_datas(spec, plan, {})
   plan_lib.check_batch_sizes(plan, datas)

@@ -2,21 +2,16 @@
 
 `SweepSpec` is what `experiments/population_sweep.py` builds from its flags;
 `make_plan` turns it into members and buckets (choosing masked or bucketed hidden
-sizes for `--hidden_mode=auto` by `plan_cost_s`); `check` refuses bad budgets and
-search settings in one line; `load_data` reads the task's data.
+sizes for `--hidden_mode=auto` by `plan_cost_s`); `load_data` reads the task's data.
+Which settings a sweep takes together is rules.py's (`rules.check`).
 """
 
 import dataclasses
 
-from rnnjax.data import common
-from rnnjax.data import competition
 from rnnjax.data import task_data
 from rnnjax.engine import model
-from rnnjax.engine import tasks
 from rnnjax.errors import InputError
-from rnnjax.search import halving
 from rnnjax.search import hparams
-from rnnjax.search import pbt
 from rnnjax.search import plan as search_plan
 from rnnjax.search import space
 
@@ -181,9 +176,6 @@ def make_plan(spec: SweepSpec, configs=None) -> search_plan.Plan:
 # 6 buckets, 587 s of training; bucketed: 18 buckets, 631 s), with a compile of 13 s
 # (the first chunk of its small buckets): a member-step costs a fixed 2.7 ms (gate
 # arithmetic, validation, dispatch) plus its recurrent arithmetic at 234 GFLOP/s.
-# --ensemble: how the final model is made of the members (final/choice/ensemble.py).
-ENSEMBLES = ('top', 'fixed', 'greedy', 'single')
-COMBINE = ('mean', 'median')
 COMPILE_S = 13.0
 MEMBER_STEP_S = 2.7e-3
 TRAIN_FLOPS_PER_S = 234e9
@@ -203,132 +195,6 @@ def plan_cost_s(plan: search_plan.Plan, spec: SweepSpec) -> float:
     total += COMPILE_S + len(plan.bucket_uids(b)) * spec.train_steps * (
         MEMBER_STEP_S + flops / TRAIN_FLOPS_PER_S)
   return total
-
-
-# The data file flags each task reads (a sweep refuses the others rather than ignore them).
-DATA_FILES = {'forecast': ('csv_path',), 'panel': ('csv_path', 'test_path'),
-              'classify': ('train_path', 'test_path'), 'charlm': ('text_path',)}
-
-
-def check(spec: SweepSpec):
-  for flag in ('train_steps', 'eval_every', 'horizon'):
-    if getattr(spec, flag) < 1:
-      raise InputError(f'--{flag}: {getattr(spec, flag)} must be >= 1')
-  if spec.train_steps % spec.eval_every:
-    raise InputError(f'--train_steps: {spec.train_steps} is not a multiple of '
-                     f'--eval_every={spec.eval_every}')
-  if spec.task not in tasks.TASKS:
-    raise InputError(f'--task: unknown task {spec.task!r}; expected one of '
-                     f'{", ".join(tasks.TASKS)}')
-  for row in hparams.TABLE:  # A task's own axes (a panel's normalisation) elsewhere.
-    given = str(getattr(spec, row.name))
-    if row.tasks and spec.task not in row.tasks and given != row.default:
-      raise InputError(f'--{row.name}: for --task={" or ".join(row.tasks)} only (this sweep '
-                       f'is --task={spec.task}); leave it out')
-  own = DATA_FILES[spec.task]
-  for flag in ('csv_path', 'test_path', 'train_path', 'text_path'):
-    if getattr(spec, flag) and flag not in own:
-      raise InputError(f'--{flag}: --task={spec.task} reads no --{flag} (its files: '
-                       f'{", ".join("--" + f for f in own)}); leave it out')
-  if spec.future_columns and spec.task != 'panel':
-    raise InputError(f'--future_columns: for --task=panel only (this sweep is '
-                     f'--task={spec.task}); --input_columns reads past values, and one '
-                     'series with columns known in advance is a panel of one: --task=panel '
-                     'without --id_column')
-  if spec.selection and spec.selection not in tasks.SELECTABLE.get(spec.task, ()):
-    choices = tasks.SELECTABLE.get(spec.task)
-    raise InputError(f'--selection: {spec.selection!r}; ' + (
-        f'expected one of {", ".join(choices)} for --task={spec.task}' if choices else
-        f'--task={spec.task} ranks by its own metric; leave it out'))
-  if spec.fill not in common.FILLS:
-    raise InputError(f'--fill: {spec.fill!r}; expected one of {", ".join(common.FILLS)}')
-  if spec.fill != 'linear' and spec.task not in ('forecast', 'panel'):
-    raise InputError(f'--fill: for --task=forecast or panel only (this sweep is '
-                     f'--task={spec.task}); leave it out')
-  both = set(spec.future_columns) & set(spec.input_columns)
-  if both:
-    raise InputError(f'--future_columns: {sorted(both)[0]!r} is in --input_columns too; '
-                     'name each column once')
-  for flag, names in (('--input_columns', spec.input_columns),
-                      ('--future_columns', spec.future_columns)):
-    target = [c for c in names if c in spec.target_columns]
-    if spec.task == 'panel' and target:  # A target read ahead would be its own answer.
-      raise InputError(f'{flag}: {target[0]!r} is the target column; an input column is '
-                       'another column of the file')
-  if spec.task == 'panel' and spec.difference:
-    raise InputError('--difference: not for --task=panel (each window is normalised by '
-                     'itself, as --normalization says)')
-  known = competition.STATISTICAL + competition.INTERMITTENT
-  unknown = [m for m in spec.benchmarks if m not in known]
-  if unknown:
-    raise InputError(f'--benchmarks: unknown model {unknown[0]!r}; expected some of '
-                     f'{", ".join(known)}')
-  if spec.id_column and spec.task != 'panel':
-    raise InputError(f'--id_column: a long CSV of many series is a panel; add --task=panel '
-                     f'(this sweep is --task={spec.task})')
-  if spec.ensemble not in ENSEMBLES:
-    raise InputError(f'--ensemble: {spec.ensemble!r}; expected one of '
-                     f'{", ".join(ENSEMBLES)}')
-  if spec.combine not in COMBINE or (spec.combine == 'median' and
-                                     spec.task not in ('forecast', 'panel')):
-    raise InputError(f'--combine: {spec.combine!r}; expected mean, or median for forecast '
-                     'and panel (probabilities are averaged)')
-  if spec.ensemble_size < 1:
-    raise InputError(f'--ensemble_size: {spec.ensemble_size} must be >= 1')
-  if spec.refit < 0 or (spec.refit and spec.task == 'charlm'):
-    raise InputError(f'--refit: {spec.refit}; expected seeds >= 0, and 0 for charlm '
-                     '(its training text is one contiguous part)')
-  if spec.folds < 1:
-    raise InputError(f'--folds: {spec.folds} must be >= 1')
-  if spec.folds > 1 and spec.search in search_plan.ADAPTIVE:
-    raise InputError(f'--folds: cross-validation ranks finished members; --search='
-                     f'{spec.search} decides while they train (use grid or random)')
-  if spec.folds > 1 and spec.task == 'charlm':
-    raise InputError('--folds: charlm has no folds (its text splits in one order); leave '
-                     'it 1')
-  if spec.temperature <= 0:
-    raise InputError(f'--temperature: {spec.temperature} must be > 0')
-  if spec.search == 'halving':
-    halving.rungs(train_steps=spec.train_steps, min_steps=spec.min_steps or spec.eval_every,
-                   eta=spec.eta, eval_every=spec.eval_every)
-  if spec.search == 'pbt':
-    pbt.pbt_steps(train_steps=spec.train_steps, pbt_interval=spec.pbt_interval or
-                  spec.eval_every, eval_every=spec.eval_every)
-    if not 0 < spec.pbt_fraction <= 0.5:
-      raise InputError(f'--pbt_fraction: {spec.pbt_fraction} must be in (0, 0.5]')
-  if spec.search != 'tpe' and spec.rounds:
-    raise InputError(f'--rounds: {spec.rounds}, but rounds are for --search=tpe only '
-                     f'(this sweep is --search={spec.search})')
-  if spec.search == 'tpe' and (spec.rounds < 1 or spec.num_members < 1):
-    flag, value = ('rounds', spec.rounds) if spec.rounds < 1 else (
-        'num_members', spec.num_members)
-    raise InputError(f'--{flag}: {value}; --search=tpe needs --rounds >= 1 of '
-                     '--num_members >= 1 configurations each')
-  defaults = SweepSpec()
-  for name, owners in _task_settings().items():  # Read by other tasks only: not silently.
-    value = getattr(spec, name)  # A list where the spec was read back from JSON.
-    if (spec.task not in owners and name != 'classical_baselines' and  # (Off: no change.)
-        (tuple(value) if isinstance(value, list) else value) != getattr(defaults, name)):
-      raise InputError(f'--{name}: for --task={" or ".join(owners)} only (this sweep is '
-                       f'--task={spec.task}); leave it out')
-
-
-def applies(name: str, task: str) -> bool:
-  """Whether a sweep of `task` reads setting `name` (not a row or a data setting that
-  only other tasks read)."""
-  row = hparams.BY_NAME.get(name)
-  owners = row.tasks if row is not None else _task_settings().get(name)
-  return not owners or task in owners
-
-
-def _task_settings() -> dict:
-  """setting -> the tasks that read it: their data loaders' options, and the sample a
-  language model writes."""
-  out = {'sample_chars': ('charlm',), 'temperature': ('charlm',)}
-  for task in tasks.TASKS:
-    for name in task_data.options(task):
-      out[name] = out.get(name, ()) + (task,)
-  return out
 
 
 def load_data(spec: SweepSpec, lookback: int | None = None,

@@ -29,9 +29,9 @@ from rnnjax.engine import distributed
 from rnnjax.engine import gather
 from rnnjax.engine import population as pop
 from rnnjax.engine import tasks
-from rnnjax.search import spec
+from rnnjax.search import rules
 
-KINDS = spec.ENSEMBLES
+KINDS = rules.ENSEMBLES
 
 
 def combine(outputs: np.ndarray, counts, how: str = 'mean') -> np.ndarray:

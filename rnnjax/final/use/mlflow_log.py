@@ -32,7 +32,7 @@ from rnnjax.final.saved import model_files
 from rnnjax.results import files
 from rnnjax.results import summary_file
 from rnnjax.results import trial_files
-from rnnjax.search import spec as spec_lib
+from rnnjax.search import rules
 
 EXPERIMENT = 'rnnjax'
 WORKDIR_TAG = 'rnnjax.run.workdir'
@@ -117,7 +117,7 @@ def log_sweep(uri: str, workdir: str, *, experiment: str = EXPERIMENT,
       tags={WORKDIR_TAG: where, SUMMARY_TAG: digest,
             'rnnjax.search.space': summary['search'], 'rnnjax.task': summary['task']}).info.run_id
   final = summary.get('final') or {}
-  read = {k: v for k, v in spec.items() if spec_lib.applies(k, spec['task'])}
+  read = {k: v for k, v in spec.items() if rules.applies(k, spec['task'])}
   _log(mlflow_client, parent, params=_params(read), metrics=[
       metric(f'final/{split}/{k}', v) for split in ('val', 'test')
       for k, v in (final.get(split) or {}).items() if v is not None] + [
