@@ -23,6 +23,8 @@ DATA_FILES = {'forecast': ('csv_path',), 'panel': ('csv_path', 'test_path'),
 
 
 def check(spec: SweepSpec):
+  """Raises InputError, one line naming the flag, for settings no sweep runs with (see
+  the module docstring); returns None for a spec that can run."""
   for flag in ('train_steps', 'eval_every', 'horizon'):
     if getattr(spec, flag) < 1:
       raise InputError(f'--{flag}: {getattr(spec, flag)} must be >= 1')
