@@ -230,10 +230,11 @@ def analyse(table: load.Table, *, metric: str = '', diverged: str = 'drop',
     scale = r2 * between / explained if explained > 0 else 0.0
     main, pairs = main * scale, {k: v * scale for k, v in pairs.items()}
     higher, unexplained = 0.0, (1 - r2) * between if explained > 0 else between
-    searches = {'pbt': 'PBT', 'tpe': 'TPE', 'halving': 'successive halving'}
-    why = searches.get(table.search) or ('random search' if any(
+    # Drawn values (named by the search that drew them), or a grid with cells missing.
+    drawn = {'tpe': 'TPE', 'halving': 'successive halving'}.get(table.search, 'random search')
+    why = 'PBT' if table.search == 'pbt' else drawn if any(
         a.continuous for a in axes) else (
-            f'grid with {full - len(cells)} of {full} cells missing'))
+            f'grid with {full - len(cells)} of {full} cells missing')
     fit = 'ridge, LOO R2' if any(a.continuous for a in axes) else 'least squares, R2'
     out['method'] = f'surrogate ({why}; {fit} {r2:.2f})'
   out.update(
