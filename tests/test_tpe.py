@@ -72,3 +72,34 @@ def test_plan_takes_given_configurations_numbered_after_earlier_rounds():
   assert [m.bucket for m in later.members] == [0] * 4 + [1] * 4
   assert len(later.buckets) == 2
   assert [m.hparams for m in later.members[4:]] == [m.hparams for m in then.members]
+
+
+def test_a_configuration_trains_once_until_the_space_is_used_up(tmp_path):
+  """Over 2 x 2 x 2 listed values, rounds of 3: TPE proposes repeats (a categorical space),
+  each told its first's value (or closed as failed within a round) and asked again, so
+  rounds 0 and 1 train 6 distinct configurations and round 2 the 2 left and one repeat."""
+  spec = dataclasses.replace(SPEC, num_members=3, rounds=3, hidden_size='grid(4,6)',
+                             learning_rate='grid(0.01,0.1)', dropout='0',
+                             forget_bias='grid(0,1)')
+  workdir = str(tmp_path)
+  trained, value = [], {}
+  for round_ in range(3):
+    configs = tpe.propose(spec, workdir, round_)
+    trained.append([(c['hidden_size'], c['learning_rate'], c['forget_bias'])
+                    for c in configs])
+    study = tpe.open_study(os.path.join(workdir, tpe.JOURNAL), spec, round_)
+    for t in study.get_trials(states=(optuna.trial.TrialState.RUNNING,)):
+      value[t.user_attrs['config']] = t.params['learning_rate'] + t.number
+      study.tell(t.number, value[t.user_attrs['config']])
+  first_two = trained[0] + trained[1]
+  assert len(set(first_two)) == 6
+  assert len(set(trained[2])) == 3 and len(set(first_two + trained[2])) == 8
+  study = tpe.open_study(os.path.join(workdir, tpe.JOURNAL), spec, 3)
+  repeats = [t for t in study.trials if 'repeat_of' in t.user_attrs]
+  assert repeats and all('config' not in t.user_attrs for t in repeats)
+  for t in repeats:
+    if t.state == optuna.trial.TrialState.COMPLETE:  # A repeat of an earlier round's.
+      assert t.value == value[t.user_attrs['repeat_of']]
+    else:  # Of one asked earlier in its round.
+      assert t.state == optuna.trial.TrialState.FAIL
+      assert t.user_attrs['repeat_of'] // 3 == t.user_attrs['round']

@@ -67,17 +67,69 @@ def open_study(path: str | None, spec, round_: int):
                              direction='minimize', load_if_exists=True)
 
 
+# Asks for one configuration before a repeat is trained after all (a space of few values).
+MAX_ASKS = 20
+
+
+def _key(params: dict) -> tuple:
+  return tuple(sorted(params.items()))
+
+
+def space_size(dists: dict) -> float:
+  """How many configurations the distributions hold (inf with a real range)."""
+  size = 1
+  for d in dists.values():
+    if isinstance(d, _optuna().distributions.CategoricalDistribution):
+      size *= len(d.choices)
+    elif isinstance(d, _optuna().distributions.IntDistribution):
+      size *= (d.high - d.low) // d.step + 1
+    else:
+      return float('inf')
+  return size
+
+
 def ask(study, spec, round_: int) -> list:
-  """Round `round_`'s `num_members` configurations: axis name -> value (constants too)."""
+  """Round `round_`'s `num_members` configurations: axis name -> value (constants too).
+
+  TPE proposes an earlier configuration now and then (a categorical axis, a narrow
+  range). A repeat is not trained twice: one already told is told its value again (as
+  Optuna's FAQ does), one asked earlier in this round is closed as failed (nothing was
+  learnt), and the study is asked again, up to MAX_ASKS times per configuration. Once the
+  space has no configuration left untried, a repeat trains (with its own seeds).
+  """
+  optuna = _optuna()
+  state = optuna.trial.TrialState
   axes = spec.axes()
   dists = distributions(axes)
+  size = space_size(dists)
+  told = {}  # params -> a trial told its value (or failed) in an earlier round
+  for t in study.get_trials(deepcopy=False, states=(state.COMPLETE, state.FAIL)):
+    if 'config' in t.user_attrs:
+      told.setdefault(_key(t.params), t)
+  asked = {}  # params -> its configuration's number, this round
   configs = []
   with warnings.catch_warnings():
-    warnings.simplefilter('ignore', _optuna().exceptions.ExperimentalWarning)
+    warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
     for c in range(spec.num_members):
-      trial = study.ask(dists)
-      trial.set_user_attr('round', round_)
-      trial.set_user_attr('config', round_ * spec.num_members + c)
+      for attempt in range(MAX_ASKS):
+        trial = study.ask(dists)
+        trial.set_user_attr('round', round_)
+        key = _key(trial.params)
+        last = attempt == MAX_ASKS - 1 or len(told.keys() | asked) >= size
+        if last or (key not in told and key not in asked):
+          break
+        if key in asked:
+          trial.set_user_attr('repeat_of', asked[key])
+          study.tell(trial, state=state.FAIL)
+        else:
+          first = told[key]
+          trial.set_user_attr('repeat_of', first.user_attrs['config'])
+          if first.state == state.COMPLETE:
+            study.tell(trial, first.value)
+          else:
+            study.tell(trial, state=state.FAIL)
+      asked[key] = round_ * spec.num_members + c
+      trial.set_user_attr('config', asked[key])
       configs.append({name: trial.params[name] if name in dists else axis.values[0]
                       for name, axis in axes.items()})
   return configs
