@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rnnjax.data import text
+from rnnjax.data import text as text_lib
 from rnnjax.engine import distributed
 from rnnjax.engine import gather
 from rnnjax.engine import generate
@@ -305,18 +305,19 @@ class TunedModel:
     self._task_is(('charlm',), what)
     if not isinstance(chars, str):
       raise InputError(f'{what}: a str, not {type(chars).__name__}')
-    return text.encode(chars, self.transform['vocab'], what=what)
+    return text_lib.encode(chars, self.transform['vocab'], what=what)
 
-  def bits_per_char(self, chars: str) -> float:
-    """Bits per character of the model on `chars` (>= 2 characters), scored as the
+  def bits_per_char(self, text: str) -> float:
+    """Bits per character of the model on `text` (>= 2 characters), scored as the
     sweep scored its validation and test parts (data/text.py `streams`)."""
-    return self.evaluate_text(chars)['bpc']
+    return self.evaluate_text(text)['bpc']
 
-  def evaluate_text(self, chars: str) -> dict:
-    tokens = self._tokens(chars, 'text')
+  def evaluate_text(self, text: str) -> dict:
+    """The sweep's metrics of the model on `text` (bits per character among them)."""
+    tokens = self._tokens(text, 'text')
     if len(tokens) < 2:
       raise InputError('text: needs at least 2 characters')
-    x, y, mask = text.streams(tokens, text.num_streams(len(tokens),
+    x, y, mask = text_lib.streams(tokens, text_lib.num_streams(len(tokens),
                                                        self.transform['eval_streams']))
     probs = self.outputs(lambda g: {'x': x})
     return self._metrics(probs, {'y': y, 'mask': mask})
@@ -341,4 +342,4 @@ class TunedModel:
     out = generate.sample_ensemble(cfgs, params, weights, key=jax.random.key(seed),
                                    num_chars=int(num_chars), temperature=temperature,
                                    prime=tokens)
-    return text.decode(np.asarray(out), self.transform['vocab'])
+    return text_lib.decode(np.asarray(out), self.transform['vocab'])
