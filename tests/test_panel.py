@@ -440,11 +440,11 @@ def test_paired_intervals_are_the_bootstrap_of_the_mean_difference():
 
 
 def test_statistical_benchmarks_are_read_back_from_the_cache(tmp_path, monkeypatch):
-  """The fits (competition.statistical, tested in test_competition.py) run once per
+  """The fits (statistical.fit, tested in test_statistical.py) run once per
   panel: counted here with a stand-in that forecasts each series' mean."""
   pytest.importorskip('statsforecast')  # The cache keys on its version.
-  from rnnjax.data import competition  # pylint: disable=g-import-not-at-top
   from rnnjax.data import panel_baselines  # pylint: disable=g-import-not-at-top
+  from rnnjax.data import statistical  # pylint: disable=g-import-not-at-top
   monkeypatch.setenv('RNNJAX_BASELINE_CACHE_DIR', str(tmp_path / 'cache'))
   fits = []
 
@@ -454,7 +454,7 @@ def test_statistical_benchmarks_are_read_back_from_the_cache(tmp_path, monkeypat
     return {m: np.stack([np.full(h, p.mean() + k) for p in parts])
             for k, m in enumerate(methods)}, ('a note',)
 
-  monkeypatch.setattr(competition, 'statistical', fit)
+  monkeypatch.setattr(statistical, 'fit', fit)
   parts = [np.asarray(_series(n, seed)) for n, seed in ((20, 0), (16, 1), (12, 2))]
   fitted, notes = panel_baselines.statistical(parts, 4, 4)
   assert fits == [3] and notes[0] == 'a note' and 'fitted on 3' in notes[-1]
@@ -475,8 +475,9 @@ def test_statistical_benchmarks_are_scored_on_validation_from_its_origin(tmp_pat
   (a stand-in that forecasts the last value it is given scores as the naive forecast on
   both splits), so that a sweep can be compared with it without looking at test."""
   from rnnjax.data import panel_baselines  # pylint: disable=g-import-not-at-top
+  from rnnjax.data import statistical  # pylint: disable=g-import-not-at-top
   monkeypatch.setenv('RNNJAX_BASELINE_CACHE_DIR', '')
-  monkeypatch.setattr(competition, 'statistical', lambda parts, h, season, methods, n_jobs=None: (
+  monkeypatch.setattr(statistical, 'fit', lambda parts, h, season, methods, n_jobs=None: (
       {m: np.stack([np.full(h, p[-1]) for p in parts]) for m in methods}, ()))
   data = _seasonal_panel()
   arrays, _ = panel_windows.windows(data, lookback=8, horizon=4, season=4)

@@ -9,31 +9,22 @@ time series and 61 forecasting methods"), as its organisers' `Benchmarks and Eva
 
 averaged over series; OWA = (sMAPE / sMAPE_Naive2 + MASE / MASE_Naive2) / 2 from those averages.
 The benchmarks: Naive, seasonal naive, Naive2 (M3: Makridakis & Hibon 2000; the random walk of the
-seasonally adjusted series), statsforecast's AutoETS, AutoTheta and AutoARIMA fitted per series
-(the optional extra `rnnjax[classical]`), and a competition's own submitted forecasts.
+seasonally adjusted series), and a competition's own submitted forecasts; statistical.py fits
+statsforecast's AutoETS, AutoTheta and AutoARIMA per series.
 
 Pure NumPy on plain arrays: a panel is a list of 1-D train arrays (any lengths) and <[S, h]>
 arrays of test values and forecasts; reading the panel files is the loader's job.
 """
 
-import concurrent.futures
 import csv
 import io
-import multiprocessing
 import os
-import warnings
 
 import numpy as np
 
-from rnnjax.data import classical
 from rnnjax.data import common
 from rnnjax.errors import InputError
 
-STATISTICAL = ('AutoETS', 'AutoTheta', 'AutoARIMA')
-# statsforecast's models for intermittent series (sales with many zeros: Croston's method
-# with its smoothing optimised, and the temporal aggregations ADIDA and IMAPA), which
-# --benchmarks may name beside them.
-INTERMITTENT = ('CrostonOptimized', 'ADIDA', 'IMAPA')
 SUBMITTED_COLUMNS = ['unique_id', 'method', 'step', 'forecast']
 
 
@@ -55,7 +46,7 @@ def mase_scale(train, season) -> float:
   such series, nor have the M1/M3 panels): here m is then 1. A constant train part gives 0 (its
   MASE is inf, as in M4).
   """
-  v = _series(train)
+  v = series(train)
   season = max(int(season), 1)
   m = season if v.size > season else 1
   if v.size == 1:
@@ -71,13 +62,13 @@ def mase(y, f, scales) -> np.ndarray:
 
 def naive(train, h) -> np.ndarray:
   """<float64>[h]: the last train value, repeated."""
-  return np.full(h, _series(train)[-1])
+  return np.full(h, series(train)[-1])
 
 
 def seasonal_naive(train, h, season) -> np.ndarray:
   """<float64>[h]: the last season of train, repeated (M4's naive_seasonal); naive when
   season <= 1 or the series is shorter than a season."""
-  v = _series(train)
+  v = series(train)
   season = int(season)
   if season <= 1 or v.size < season:
     return naive(v, h)
@@ -92,7 +83,7 @@ def is_seasonal(train, season) -> bool:
   R's acf() gives lags up to floor(10 log10 n) only: a longer season's r is NA there, and M4's
   test then says not seasonal; so does this one. A constant series is not seasonal.
   """
-  v = _series(train)
+  v = series(train)
   n, season = v.size, int(season)
   if season <= 1 or n < 3 * season or season > min(int(np.floor(10 * np.log10(n))), n - 1):
     return False
@@ -110,7 +101,7 @@ def seasonal_indices(train, season) -> np.ndarray:
   The trend is the centred moving average of `season` points (for an even season, of season + 1
   with half weights at both ends); the figure is the mean of v / trend at each position.
   """
-  v = _series(train)
+  v = series(train)
   season, n = int(season), v.size
   if n < 2 * season:
     raise ValueError(f'seasonal_indices: {n} points are fewer than two seasons of {season}')
@@ -130,7 +121,7 @@ def naive2(train, h, season) -> np.ndarray:
   """<float64>[h]: Naive2 as M3 and M4 define it (M4's Benchmarks(): f3). When the series is
   seasonal (is_seasonal), the last value seasonally adjusted by the multiplicative classical
   decomposition and re-seasonalised at each step ahead; otherwise (or season <= 1) naive."""
-  v = _series(train)
+  v = series(train)
   if not is_seasonal(v, season):
     return naive(v, h)
   season, n = int(season), v.size
@@ -143,106 +134,6 @@ def benchmarks(trains, h, season) -> dict:
   return {name: np.stack([method(v, h, season) for v in trains]) for name, method in (
       ('Naive', lambda v, h, season: naive(v, h)), ('SeasonalNaive', seasonal_naive),
       ('Naive2', naive2))}
-
-
-def statistical(trains, h, season, methods=STATISTICAL, *, n_jobs=None):
-  """statsforecast's automatic models fitted to each series alone, and notes.
-
-  Args:
-    trains: S 1-D arrays, the train parts (any lengths).
-    h: the steps to forecast from the end of each.
-    season: the season length (0 or 1: none). ETS and ARIMA keep at most
-      classical.ETS_MAX_SEASON / ARIMA_MAX_SEASON seasonal states; a longer season is fitted
-      without a seasonal component, with a note.
-    methods: names among STATISTICAL and INTERMITTENT.
-    n_jobs: processes (default: every core); 1 fits in this process. Workers are spawned, not
-      forked, so that a caller that has started JAX's threads can use them; a script that
-      calls this needs the `if __name__ == '__main__':` guard (absl's entry points have it).
-
-  Cost, CPU-seconds over both processes of a 2-core EPYC (the wall is about half on an idle
-  machine): M1 monthly (617 series, h 18, season 12) AutoETS 75, AutoTheta 14, AutoARIMA 800;
-  M3 yearly (645, h 6) 12, 12, 200; M1 quarterly (203, h 8, season 4) 21, 10, 155. AutoARIMA's
-  approximation=True halves its time but was worse than Naive2 on M1 monthly's validation parts.
-
-  Returns:
-    ({method: <float64>[S, h]}, notes). A series a model cannot fit (an error or non-finite
-    forecasts) gets the naive forecast, with a note; a model that fits no series is left out,
-    with a note. Without statsforecast: ({}, (a note saying how to install it,)).
-  """
-  unknown = [m for m in methods if m not in STATISTICAL + INTERMITTENT]
-  if unknown:
-    raise ValueError(f'statistical: unknown methods {unknown}; known: '
-                     f'{", ".join(STATISTICAL + INTERMITTENT)}')
-  try:
-    import statsforecast  # pylint: disable=g-import-not-at-top  # Optional.
-    del statsforecast  # Only whether it is there: the fits import its models.
-  except ImportError:
-    return {}, (f'{", ".join(methods)} skipped: statsforecast is not installed '
-                f'({classical.INSTALL_HINT})',)
-  trains = [_series(v) for v in trains]
-  season = max(int(season), 1)
-  notes = [f'{m}: season {season} > {limit}, fitted without a seasonal component'
-           for m, limit in (('AutoETS', classical.ETS_MAX_SEASON),
-                            ('AutoARIMA', classical.ARIMA_MAX_SEASON))
-           if m in methods and season > limit]
-  n_jobs = max(1, min(n_jobs or os.cpu_count() or 1, len(trains)))
-  # Interleaved chunks, a few per process, so that long and short series spread evenly.
-  chunks = [list(range(len(trains)))[i::4 * n_jobs] for i in range(4 * n_jobs)]
-  chunks = [c for c in chunks if c] if n_jobs > 1 else [list(range(len(trains)))]
-  tasks = [(m, season, h, [trains[i] for i in c]) for m in methods for c in chunks]
-  if n_jobs == 1:
-    results = [_fit_chunk(*task) for task in tasks]
-  else:
-    with concurrent.futures.ProcessPoolExecutor(
-        n_jobs, mp_context=multiprocessing.get_context('spawn')) as pool:
-      results = list(pool.map(_fit_chunk, *zip(*tasks)))
-  out = {}
-  for k, method in enumerate(methods):
-    fits = [None] * len(trains)
-    for chunk, result in zip(chunks, results[k * len(chunks):(k + 1) * len(chunks)]):
-      for i, fit in zip(chunk, result):
-        fits[i] = fit
-    failed = [i for i, fit in enumerate(fits) if isinstance(fit, str)]
-    if len(failed) == len(trains):
-      notes.append(f'{method} skipped: it fitted no series ({fits[0]})')
-      continue
-    if failed:
-      notes.append(f'{method}: no forecast for {len(failed)} of {len(trains)} series '
-                   f'(positions {failed[:10]}{" ..." if len(failed) > 10 else ""}; first: '
-                   f'{fits[failed[0]]}): the naive forecast in their place')
-    out[method] = np.stack([naive(trains[i], h) if isinstance(fit, str) else fit
-                            for i, fit in enumerate(fits)])
-  return out, tuple(notes)
-
-
-def _fit_chunk(method, season, h, chunk):
-  """[<float64>[h] or the error's text] of `method` fitted to each series of `chunk`."""
-  from statsforecast import models as sf_models  # pylint: disable=g-import-not-at-top
-  make = {
-      'AutoETS': lambda: sf_models.AutoETS(
-          season_length=season if season <= classical.ETS_MAX_SEASON else 1),
-      'AutoTheta': lambda: sf_models.AutoTheta(season_length=season),
-      # approximation=None: as auto.arima (and classical.py), CSS in the search for long series.
-      'AutoARIMA': lambda: sf_models.AutoARIMA(
-          season_length=season if season <= classical.ARIMA_MAX_SEASON else 1,
-          approximation=None),
-      'CrostonOptimized': sf_models.CrostonOptimized, 'ADIDA': sf_models.ADIDA,
-      'IMAPA': sf_models.IMAPA,
-  }[method]
-  out = []
-  for v in chunk:
-    try:
-      with warnings.catch_warnings():
-        # The searches try and discard models with as many parameters as points (and
-        # AutoARIMA says when it differences 3 times or stops at nmodels): clutter.
-        warnings.simplefilter('ignore', RuntimeWarning)
-        warnings.simplefilter('ignore', UserWarning)
-        f = np.asarray(make().forecast(y=v, h=h)['mean'], np.float64)
-      out.append(f if f.shape == (h,) and np.isfinite(f).all() else
-                 f'non-finite or misshapen forecasts {f.shape}')
-    except Exception as err:  # pylint: disable=broad-except  # One series must not stop a panel.
-      out.append(f'{type(err).__name__}: {err}')
-  return out
 
 
 def submitted(path_or_rows, ids, h) -> dict:
@@ -314,7 +205,7 @@ def table(scores_, order=None) -> str:
   return '\n'.join(lines)
 
 
-def _series(v) -> np.ndarray:
+def series(v) -> np.ndarray:
   v = np.asarray(v, np.float64)
   if v.ndim != 1 or v.size == 0:
     raise ValueError(f'a series must be a non-empty 1-D array, not shape {v.shape}')

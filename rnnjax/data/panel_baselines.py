@@ -25,6 +25,7 @@ import time
 import numpy as np
 
 from rnnjax.data import competition
+from rnnjax.data import statistical as statistical_lib
 
 SUBMITTED = 'm3_competition_forecasts.csv'
 # Submitted methods shown beside the networks: the M3 winner, the best commercial
@@ -52,13 +53,13 @@ def cache_dir() -> str:
 
 
 def statistical(parts, horizon: int, season: int,
-                methods=competition.STATISTICAL) -> tuple[dict, tuple]:
-  """competition.statistical's forecasts of `parts` by `methods`, through the cache."""
+                methods=statistical_lib.METHODS) -> tuple[dict, tuple]:
+  """statistical.fit's forecasts of `parts` by `methods`, through the cache."""
   methods = tuple(methods)
   try:
     version = importlib.metadata.version('statsforecast')
   except importlib.metadata.PackageNotFoundError:
-    return competition.statistical(parts, horizon, season, methods)  # A note says so.
+    return statistical_lib.fit(parts, horizon, season, methods)  # A note says so.
   key = hashlib.sha256(repr((methods, horizon, season, version)).encode())
   for v in parts:
     key.update(np.asarray(v, np.float64).tobytes() + b'|')
@@ -71,8 +72,8 @@ def statistical(parts, horizon: int, season: int,
           f'{", ".join(methods)}: read from the cache {path}',)
   start = time.perf_counter()
   # A few series fit faster here than through processes that import statsforecast anew.
-  forecasts, notes = competition.statistical(parts, horizon, season, methods,
-                                             n_jobs=1 if len(parts) < SERIAL_BELOW else None)
+  forecasts, notes = statistical_lib.fit(parts, horizon, season, methods,
+                                        n_jobs=1 if len(parts) < SERIAL_BELOW else None)
   notes = tuple(notes) + (f'{", ".join(forecasts)} fitted on {len(parts)} series in '
                           f'{time.perf_counter() - start:.0f} s',)
   if path and forecasts:
@@ -87,7 +88,7 @@ def statistical(parts, horizon: int, season: int,
 
 
 def baselines(panel, arrays, *, horizon: int, season: int, dataset: str = '',
-              methods=competition.STATISTICAL) -> tuple[dict, dict, tuple, dict]:
+              methods=statistical_lib.METHODS) -> tuple[dict, dict, tuple, dict]:
   """(name -> split -> {'smape', 'mase', 'owa'}, split -> <float32>[2] Naive2's sMAPE
   and MASE (the OWA reference the task's scores use), notes, name -> <float64>[S,
   horizon] each benchmark's forecasts of the test part, for each series' scores).

@@ -4,7 +4,7 @@ flag, bad budgets, search settings of another search's kind, and settings of ano
 setting (MLflow's parameters are those)."""
 
 from rnnjax.data import common
-from rnnjax.data import competition
+from rnnjax.data import statistical
 from rnnjax.data import task_data
 from rnnjax.engine import tasks
 from rnnjax.errors import InputError
@@ -72,7 +72,7 @@ def check(spec: SweepSpec):
   if spec.task == 'panel' and spec.difference:
     raise InputError('--difference: not for --task=panel (each window is normalised by '
                      'itself, as --normalization says)')
-  known = competition.STATISTICAL + competition.INTERMITTENT
+  known = statistical.METHODS + statistical.INTERMITTENT
   unknown = [m for m in spec.benchmarks if m not in known]
   if unknown:
     raise InputError(f'--benchmarks: unknown model {unknown[0]!r}; expected some of '

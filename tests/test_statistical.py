@@ -1,0 +1,67 @@
+"""Tests for rnnjax/data/statistical.py: statsforecast's models fitted per series, in this
+process and in spawned ones, with notes for the series they cannot fit."""
+
+import sys
+
+import numpy as np
+import pytest
+
+from rnnjax.data import statistical
+
+SEASONS = np.array([0.8, 1.1, 1.3, 0.8])  # Mean 1: a multiplicative figure.
+
+
+def _short_series():
+  t = np.arange(30)
+  return [10 + 0.5 * t + 3 * np.sin(2 * np.pi * t / 4),
+          100 + np.cumsum(np.random.default_rng(0).normal(size=24)),
+          50 * SEASONS[np.arange(20) % 4] * np.random.default_rng(1).uniform(0.95, 1.05, 20),
+          np.array([3., 5.])]  # Too short for ETS and Theta: naive in their place.
+
+
+def test_fit_gives_finite_forecasts_and_notes_what_failed():
+  pytest.importorskip('statsforecast')
+  trains = _short_series()
+  forecasts, notes = statistical.fit(trains, 5, 4, n_jobs=1)
+  assert set(forecasts) == set(statistical.METHODS)
+  for method, f in forecasts.items():
+    assert f.shape == (4, 5) and np.isfinite(f).all(), method
+  for method in ('AutoETS', 'AutoTheta'):
+    np.testing.assert_array_equal(forecasts[method][3], [5.] * 5)
+    assert any(n.startswith(f'{method}: no forecast for 1 of 4 series (positions [3]')
+               for n in notes), notes
+  # The first series is nearly a noiseless trend plus season.
+  truth = 10 + 0.5 * np.arange(30, 35) + 3 * np.sin(2 * np.pi * np.arange(30, 35) / 4)
+  np.testing.assert_allclose(forecasts['AutoETS'][0], truth, atol=0.5)
+
+
+def test_fit_in_processes_equals_in_this_process():
+  pytest.importorskip('statsforecast')
+  # Ten series in 2 processes: 8 interleaved chunks, two of them of two series.
+  rng = np.random.default_rng(2)
+  trains = [v * rng.uniform(0.5, 2) for v in _short_series()[:3] * 4][:10]
+  alone, _ = statistical.fit(trains, 3, 4, ('AutoTheta',), n_jobs=1)
+  pooled, _ = statistical.fit(trains, 3, 4, ('AutoTheta',), n_jobs=2)
+  np.testing.assert_array_equal(pooled['AutoTheta'], alone['AutoTheta'])
+
+
+def test_intermittent_benchmarks_forecast_the_demand_rate_of_a_series_with_zeros():
+  """Croston's method and the aggregations forecast a flat rate between the nonzero
+  sales' size and 0 for a series with zeros; ETS does not know the zeros apart."""
+  pytest.importorskip('statsforecast')
+  rng = np.random.default_rng(3)
+  trains = [np.where(rng.random(60) < 0.7, 0.0, rng.uniform(5, 15, 60)) for _ in range(3)]
+  forecasts, notes = statistical.fit(trains, 4, 0, statistical.INTERMITTENT, n_jobs=1)
+  assert set(forecasts) == set(statistical.INTERMITTENT) and not notes
+  for method, f in forecasts.items():
+    assert f.shape == (3, 4) and np.ptp(f, axis=1).max() < 1e-9, method  # Flat.
+    sizes = [v[v > 0].mean() for v in trains]
+    assert ((f[:, 0] > 0) & (f[:, 0] < sizes)).all(), method
+  with pytest.raises(ValueError, match="unknown methods \\['Prophet'\\]"):
+    statistical.fit(trains, 4, 0, ('Prophet',))
+
+
+def test_fit_without_statsforecast_is_a_note(monkeypatch):
+  monkeypatch.setitem(sys.modules, 'statsforecast', None)  # `import` then raises ImportError.
+  forecasts, notes = statistical.fit(_short_series(), 3, 4)
+  assert forecasts == {} and 'statsforecast is not installed' in notes[0]
