@@ -105,3 +105,18 @@ def test_padded_units_get_exactly_zero_gradients(cell):
 def test_every_cell_has_a_fused_layer():
   assert set(model.FUSED) == set(cells.CELLS)
   assert model.FUSED['lstm'] is fused.lstm_layer
+
+
+@pytest.mark.parametrize('cell', CELLS)
+def test_layers_keep_float32_with_jax_enable_x64(cell):
+  """A user's notebook may turn on 64-bit types: float32 inputs and parameters still run
+  in float32 (values and gradients), and give the values they give without it."""
+  params, xs, d_hs = _inputs(cell)
+  layer = model.FUSED[cell]
+  expected = layer(params, xs)
+  with jax.enable_x64(True):
+    hs, pull = jax.vjp(layer, params, xs)
+    d_params, d_xs = pull(d_hs)
+  assert hs.dtype == d_xs.dtype == jnp.float32
+  assert all(g.dtype == jnp.float32 for g in d_params.values())
+  np.testing.assert_allclose(hs, expected, rtol=1e-6, atol=1e-7)

@@ -22,10 +22,11 @@ import jax
 import jax.numpy as jnp
 
 
-def _gate_constants(hidden_size):
-  """Per-unit scale inside the tanh, and the affine map from tanh to each gate."""
-  half, one = jnp.full((hidden_size,), 0.5), jnp.ones((hidden_size,))
-  zero = jnp.zeros((hidden_size,))
+def _gate_constants(hidden_size, dtype):
+  """Per-unit scale inside the tanh, and the affine map from tanh to each gate, in the
+  inputs' dtype (float32 under `jax_enable_x64` too: the loop's buffers are)."""
+  half, one = jnp.full((hidden_size,), 0.5, dtype), jnp.ones((hidden_size,), dtype)
+  zero = jnp.zeros((hidden_size,), dtype)
   scale = jnp.concatenate([half, half, one, half])
   offset = jnp.concatenate([half, half, zero, half])  # gate = scale * tanh + offset
   return scale, offset
@@ -51,7 +52,7 @@ def _forward(params, xs):
   """
   w_ih, w_hh, b = params['w_ih'], params['w_hh'], params['b']
   num_steps, hidden_size = xs.shape[0], w_hh.shape[0]
-  scale, offset = _gate_constants(hidden_size)
+  scale, offset = _gate_constants(hidden_size, xs.dtype)
   zeros = jnp.zeros(xs.shape[1:2] + (hidden_size,), xs.dtype)
   hs = jnp.zeros(xs.shape[:2] + (hidden_size,), xs.dtype)
   gates = jnp.zeros(xs.shape[:2] + (4 * hidden_size,), xs.dtype)
@@ -90,7 +91,7 @@ def _lstm_layer_bwd(saved, d_hs):
   params, xs, (h_prev, gates, cs) = saved
   w_ih, w_hh = params['w_ih'], params['w_hh']
   num_steps, hidden_size = xs.shape[0], w_hh.shape[0]
-  scale, offset = _gate_constants(hidden_size)
+  scale, offset = _gate_constants(hidden_size, xs.dtype)
   w_hh_t = w_hh.T  # Materialised once: a transposed operand inside the loop ran 1.5x slower.
   zeros = jnp.zeros_like(h_prev[0])
 
