@@ -11,6 +11,8 @@ import shutil
 import subprocess
 import sys
 
+import flax.serialization
+import jax
 import numpy as np
 import pandas as pd
 import pytest
@@ -489,6 +491,29 @@ def _damaged(tmp_path, workdir):
   path, model = copy('no_arrays')
   os.remove(os.path.join(model, 'arrays.npz'))
   cases['no_arrays'] = (path, r'model/arrays\.npz is missing')
+
+  def edit_manifest(name, edit, message):
+    path, model = copy(name)
+    with open(os.path.join(model, 'manifest.json')) as f:
+      info = json.load(f)
+    with open(os.path.join(model, 'manifest.json'), 'w') as f:
+      json.dump(edit(info), f)
+    cases[name] = (path, message)
+  edit_manifest('newer_format', lambda info: dict(info, format=2),
+                r'model/manifest\.json is format 2; this rnnjax reads format 1')
+  edit_manifest('no_data', lambda info: {k: v for k, v in info.items() if k != 'data'},
+                r'model/manifest\.json is not a model manifest \(no data\)')
+  edit_manifest('unknown_task', lambda info: dict(info, task='bogus'),
+                r"model/manifest\.json is not a model manifest \(task 'bogus': one of")
+  path, model = copy('other_params')  # Another width: the files of another model.
+  with open(os.path.join(model, 'params.msgpack'), 'rb') as f:
+    params = flax.serialization.msgpack_restore(f.read())
+  layer = params['0']['layers']['0']
+  layer['w_hh'] = layer['w_hh'][:, :-1]
+  with open(os.path.join(model, 'params.msgpack'), 'wb') as f:
+    f.write(flax.serialization.msgpack_serialize(params))
+  cases['other_params'] = (path, r'model/params\.msgpack group 0: its parameters are not '
+                           r'the shapes of the \d+ member\(s\) of lstm')
   return cases
 
 
@@ -588,7 +613,7 @@ def test_python_errors_name_arguments_and_the_command_names_flags(tmp_path, fore
     model.forecast(model.arrays['series'], 1, levels=(0.8, 1.5))
   chars = rnnjax.load(charlm_run[1])
   for kw, message in (({'prompt': 'ab\u2603'}, r"^prompt: character '\u2603' \(position 2\)"),
-                      ({'temperature': 0}, r'^temperature: 0 must be > 0'),
+                      ({'temperature': 0}, r'^temperature: 0 must be a number > 0'),
                       ({'num_chars': -1}, r'^num_chars: -1 must be a whole number >= 0'),
                       ({'num_chars': 2.5}, r'^num_chars: 2.5 must be a whole number'),
                       ({'prompt': b'ab'}, r'^prompt: a str, not bytes$')):
@@ -606,3 +631,56 @@ def test_python_errors_name_arguments_and_the_command_names_flags(tmp_path, fore
   for (code, _, lines), (_, message) in zip(ran, commands):
     assert code == 2 and len(lines) == 1 and lines[0].startswith(message), lines
   assert not (tmp_path / 'out').exists()
+
+
+def test_arguments_of_every_method_are_checked_in_one_line(forecast_run, classify_run,
+                                                           charlm_run):
+  """Wrong types and values give one line naming the argument (not a traceback from
+  NumPy or JAX, nor a silent answer: origins before the lookback once wrapped around
+  the series, values past float32 gave finite forecasts, classes of NaN
+  probabilities)."""
+  import pickle  # pylint: disable=g-import-not-at-top
+  model = rnnjax.load(forecast_run[1])
+  series = model.arrays['series']
+  need = model._need()  # pylint: disable=protected-access
+  one = model.forecast(series, 2, levels=0.9)  # One level alone is a level.
+  assert set(one['lower']) == {0.9}
+  classifier, chars = rnnjax.load(classify_run[1]), rnnjax.load(charlm_run[1])
+  cases = classify.read_ts(classify.bundled_path('JapaneseVowels', 'test')).series[:2]
+  huge = series.copy()
+  huge[-1] = 1e300
+  for call, message in (
+      (lambda: rnnjax.load(None), '^workdir: a path \\(str\\), not NoneType$'),
+      (lambda: model.forecast(series, 2, levels=None), '^levels: None must be numbers'),
+      (lambda: model.forecast(series, 2, levels=['0.8']), "^levels: '0.8' must lie"),
+      (lambda: model.test_coverage(1.5), '^levels: 1.5 must lie'),
+      (lambda: model.forecast(huge, 2), '^history: 1e\\+300 is past the range of float32'),
+      (lambda: model.forecast(series > 0, 2), '^history: .*booleans are not levels'),
+      (lambda: model.forecast(series + 1j, 2), '^history: .*complex numbers'),
+      (lambda: jax.jit(lambda h: model.forecast(h, 2)['point'])(series),
+       '^history: a traced JAX array'),
+      (lambda: model.backtest(series, [need - 1]), f'^origins: {need - 1} is outside '
+       f'\\[{need}, {len(series) - 1}\\]'),
+      (lambda: model.backtest(series, [len(series)]), f'^origins: {len(series)} is outside'),
+      (lambda: model.backtest(series, []), '^origins: .* non-empty list of whole numbers'),
+      (lambda: model.backtest(series, [need], steps=1.5), '^steps: 1.5 must be a whole'),
+      (lambda: model.evaluate_series(series, len(series)), f'^start: {len(series)} must '
+       'be a whole number in'),
+      (lambda: model.validation_residuals('a'), "^max_steps: 'a' must be a whole number"),
+      (lambda: classifier.test_coverage(), '^test_coverage: this is a classify model'),
+      (lambda: classifier.validation_residuals(), '^validation_residuals: this is a '
+       'classify model'),
+      (lambda: classifier.predict(None), '^sequences: NoneType is not a list of cases'),
+      (lambda: classifier.predict([cases[0] * 1e300]), '^sequences: case 0: .* past the '
+       'range of float32'),
+      (lambda: classifier.evaluate_cases(cases, None), '^labels: a list of class labels'),
+      (lambda: chars.sample('ab', seed=None), '^seed: None must be a whole number'),
+      (lambda: chars.sample('ab', temperature='1'), "^temperature: '1' must be a number"),
+  ):
+    with pytest.raises(InputError, match=message) as e:
+      call()
+    assert '\n' not in str(e.value), message
+  # A loaded model pickles (as its host arrays) and forecasts the same unpickled.
+  again = pickle.loads(pickle.dumps(model))
+  np.testing.assert_array_equal(again.forecast(series, 3)['point'],
+                                model.forecast(series, 3)['point'])

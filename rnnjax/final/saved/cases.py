@@ -8,6 +8,7 @@ import numpy as np
 from rnnjax.data import classify
 from rnnjax.data import common
 from rnnjax.errors import InputError
+from rnnjax.final.saved import arguments
 
 
 def padded(transform, sequences, what='sequences') -> tuple[np.ndarray, np.ndarray]:
@@ -19,6 +20,9 @@ def padded(transform, sequences, what='sequences') -> tuple[np.ndarray, np.ndarr
   channels = transform['channels']
   expected = (f'pass a list of cases, each <float>[T_i, {channels}] or [T_i] ([x] for '
               f'one case), or one array <float>[N, T, {channels}]')
+  arguments.concrete(sequences, what)
+  if isinstance(sequences, (str, bytes)) or not hasattr(sequences, '__iter__'):
+    raise InputError(f'{what}: {type(sequences).__name__} is not a list of cases; {expected}')
   # A bare [T, C] array would iterate as T cases (and a 2-D array may as well be
   # [N, T] cases of one channel): refused, not guessed.
   if hasattr(sequences, 'ndim') and getattr(sequences, 'dtype', None) != object:
@@ -40,6 +44,7 @@ def padded(transform, sequences, what='sequences') -> tuple[np.ndarray, np.ndarr
                        f'{channels} channel(s) per step')
     if np.isinf(s).any():
       raise InputError(f'{what}: case {i} holds an infinite value')
+    arguments.representable(s, f'{what}: case {i}')
     if np.isnan(s).any():
       s = common.fill_gaps(s, [f'channel {c}' for c in range(s.shape[1])],
                            f'{what}: case {i}')

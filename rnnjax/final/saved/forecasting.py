@@ -11,6 +11,7 @@ before `ends`. Arrays only: no model, no device.
 import numpy as np
 
 from rnnjax.errors import InputError
+from rnnjax.final.saved import arguments
 
 
 def columns(transform) -> list:
@@ -98,6 +99,7 @@ def check_history(transform, need, history, what='history') -> np.ndarray:
 def numbers(given, names, what) -> np.ndarray:
   """<float64>[N, C] of `given`: a DataFrame's columns `names`, by name, or an array in
   that order (<[N]> read as one column); an InputError naming `what` otherwise."""
+  arguments.concrete(given, what)
   if hasattr(given, 'columns') and hasattr(given, 'to_numpy'):
     missing = [c for c in names if c not in given.columns]
     if missing:
@@ -105,9 +107,13 @@ def numbers(given, names, what) -> np.ndarray:
                        f'(got {list(given.columns)})')
     given = given[list(names)].to_numpy()
   try:
+    kind = np.asarray(given).dtype.kind
+    if kind in 'bc':  # Read as 0 / 1, or without their imaginary parts: refused.
+      raise TypeError(f'{"booleans" if kind == "b" else "complex numbers"} are not levels')
     values = np.asarray(given, np.float64)
   except (TypeError, ValueError) as e:
     raise InputError(f'{what}: the columns {list(names)} must hold numbers ({e})') from None
+  arguments.representable(values, what)
   return values[:, None] if values.ndim == 1 else values
 
 

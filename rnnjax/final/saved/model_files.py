@@ -22,6 +22,7 @@ import os
 import zipfile
 
 import flax.serialization
+import jax
 import numpy as np
 
 from rnnjax.engine import model
@@ -109,6 +110,26 @@ def _npz(f) -> dict:
     return {k: npz[k] for k in npz.files}
 
 
+def _check_shapes(group: Group, where: str) -> None:
+  """InputError naming `where` unless the group's parameters have the shapes its
+  config gives (leaves <[M, ...]>, M its members): the files of another model are
+  refused here, not at the first forecast."""
+  one = jax.eval_shape(lambda key: model.init_params(group.cfg.model, key),
+                       jax.random.key(0))
+  try:
+    leaves, tree = jax.tree.flatten(group.params)
+    same = tree == jax.tree.structure(one) and all(
+        np.shape(a) == (len(group.uids),) + b.shape
+        for a, b in zip(leaves, jax.tree.leaves(one)))
+  except (TypeError, ValueError):
+    same = False
+  if not same:
+    raise InputError(f'{where}: its parameters are not the shapes of the '
+                     f'{len(group.uids)} member(s) of {group.cfg.model.cell} '
+                     f'{group.cfg.model.num_layers}x{group.cfg.model.hidden_size} '
+                     f'{MANIFEST} describes (the files of another model?)')
+
+
 def read(path: str):
   """(manifest, [Group], arrays) of a model directory written by `write`. InputError
   naming the file when one is missing or damaged (messages without the directory's
@@ -117,6 +138,15 @@ def read(path: str):
   where = os.path.join(path, MANIFEST)
   if not isinstance(info, dict) or not isinstance(info.get('groups'), list):
     raise InputError(f'{where} is not a model manifest (no list of groups)')
+  if info.get('format') != FORMAT:
+    raise InputError(f'{where} is format {info.get("format")!r}; this rnnjax reads '
+                     f'format {FORMAT}')
+  missing = [k for k in ('task', 'kind', 'data') if k not in info]
+  if missing:
+    raise InputError(f'{where} is not a model manifest (no {", ".join(missing)})')
+  if info['task'] not in tuned.KINDS or not isinstance(info['data'], dict):
+    raise InputError(f'{where} is not a model manifest (task {info["task"]!r}: one of '
+                     f'{", ".join(tuned.KINDS)}, with a dict of data transforms)')
   params = _load(path, PARAMS, lambda f: _lists(flax.serialization.msgpack_restore(
       f.read())))
   if not isinstance(params, list) or len(params) != len(info['groups']):
@@ -129,6 +159,8 @@ def read(path: str):
   except (KeyError, TypeError) as e:
     raise InputError(f'{where} is not a model manifest ({type(e).__name__}: '
                      f'{e})') from None
+  for k, group in enumerate(groups):
+    _check_shapes(group, f'{os.path.join(path, PARAMS)} group {k}')
   arrays = {}
   if task in NEEDS or os.path.exists(os.path.join(path, ARRAYS)):
     arrays = _load(path, ARRAYS, _npz)
@@ -144,6 +176,9 @@ def load(workdir: str) -> tuned.TunedModel:
   itself, WORKDIR/model copied away); InputError when there is none or its files are
   damaged. Messages name the argument (`workdir: ...`), as every
   InputError of tuned.py does; experiments/predict.py turns names into flags."""
+  if not isinstance(workdir, (str, os.PathLike)):
+    raise InputError(f'workdir: a path (str), not {type(workdir).__name__}')
+  workdir = os.fspath(workdir)
   if not os.path.isdir(workdir):
     problem = 'not a directory' if os.path.exists(workdir) else 'no such directory'
     raise InputError(f'workdir: {workdir}: {problem}')

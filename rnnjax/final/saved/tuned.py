@@ -36,13 +36,14 @@ from rnnjax.engine import population as pop
 from rnnjax.engine import sharding
 from rnnjax.errors import InputError
 from rnnjax.final.choice import ensemble
+from rnnjax.final.saved import arguments
 from rnnjax.final.saved import cases
 from rnnjax.final.saved import forecasting
 from rnnjax.final.saved import intervals
 from rnnjax.final.saved import panel_forecasting
 
 DEFAULT_LEVELS = (0.8, 0.95)
-_KINDS = {'forecast': 'a single-series forecaster', 'panel': 'a panel forecaster',
+KINDS = {'forecast': 'a single-series forecaster', 'panel': 'a panel forecaster',
           'classify': 'a classifier', 'charlm': 'a character model'}
 
 
@@ -67,6 +68,11 @@ class TunedModel:
     self._device = [gather.rows_on_devices(
         g.params, range(jax.tree.leaves(g.params)[0].shape[0]), self._mesh) for g in groups]
     self._score = ensemble.scorer(self.task, groups[0].cfg)
+
+  def __reduce__(self):
+    # Pickled as what it was made of (host arrays); unpickling puts them on the devices
+    # of the process that reads them.
+    return TunedModel, (self.manifest, self._groups, self.arrays)
 
   def __repr__(self):
     widths = ', '.join(f'{g.cfg.model.cell} {g.cfg.model.num_layers}x'
@@ -120,7 +126,7 @@ class TunedModel:
     """Refuses, in one line naming `what`, a use this model's task does not have."""
     if self.task not in tasks:
       raise InputError(f'{what}: this is a {self.task} model, not '
-                       + ' or '.join(_KINDS[t] for t in tasks))
+                       + ' or '.join(KINDS[t] for t in tasks))
 
   def _need(self) -> int:
     return forecasting.points_needed(self.transform, [g.lookback for g in self._groups])
@@ -164,11 +170,7 @@ class TunedModel:
       C_out]}, 'notes': [str]} (see intervals.py for how the intervals are made).
     """
     self._task_is(('forecast', 'panel'), 'forecast')
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-      raise InputError(f'steps: {steps!r} must be a whole number >= 1')
-    for level in levels:
-      if not 0 < level < 1:
-        raise InputError(f'levels: {level:g} must lie in (0, 1)')
+    steps, levels = arguments.whole(steps, 'steps', 1), arguments.levels(levels)
     if self.task == 'panel':
       return panel_forecasting.panel_forecast(self.transform, self.arrays,
                                               self._panel_outputs, history, int(steps),
@@ -198,6 +200,8 @@ class TunedModel:
     """<float64>[K, W, C_out]: the errors the intervals are calibrated on: forecasts of
     up to max(max_steps, horizon) points from every validation origin of the saved
     series (intervals.validation_residuals)."""
+    self._task_is(('forecast',), 'validation_residuals')
+    max_steps = arguments.whole(max_steps, 'max_steps', 1)
     train_end, val_end = self.transform['split_points']
     origins, forecasts = self._backtests(train_end, val_end,
                                          max(max_steps, self.transform['horizon']))
@@ -209,6 +213,8 @@ class TunedModel:
     intervals.coverage_on_test, levels keyed '0.8'): the manifest's figures where it
     holds every level, else computed as the sweep computed them. The test part only
     reports here: the widths come from validation's errors. {} without intervals."""
+    self._task_is(('forecast', 'panel'), 'test_coverage')
+    levels = arguments.levels(levels)
     if 'residuals' not in self.arrays:
       return {}
     saved = self.manifest.get('intervals', {}).get('test_coverage', {})
@@ -232,13 +238,23 @@ class TunedModel:
     """<float64>[W, steps, C_out]: forecasts from each origin t in `origins` (from
     values[:t], as `forecast` would) of the next `steps` points, inside `values`."""
     values = self.check_history(values, what='series')
-    return self._paths(values, np.asarray(origins), steps)
+    steps = arguments.whole(steps, 'steps', 1)
+    origins = arguments.origins(origins, len(values), self._need(), steps)
+    if not np.isfinite(values[origins.min() - self._need():origins.max() + steps]).all():
+      raise InputError('series: holds missing or non-finite values between the first '
+                       'origin\'s history and the last forecast')
+    return self._paths(values, origins, steps)
 
   def evaluate_series(self, values, start: int) -> dict:
     """The summary's metrics of the model on the windows whose targets lie in
     values[start:] (the test part: start = the second split point)."""
     values = self.check_history(values, what='series')
-    ends = np.arange(max(start, self._need()), len(values) - self.transform['horizon'] + 1)
+    last = len(values) - self.transform['horizon']
+    start = arguments.whole(start, 'start', 0, last)
+    ends = np.arange(max(start, self._need()), last + 1)
+    if not len(ends):
+      raise InputError(f'start: {start}: no window has its {self._need()} points of '
+                       'history and its targets inside values')
     outputs = self._scaled_forecasts(values, ends)
     return self._metrics(outputs, forecasting.target_split(self.transform, values, ends))
 
@@ -289,6 +305,9 @@ class TunedModel:
   def evaluate_cases(self, sequences, labels) -> dict:
     """Cross-entropy and accuracy on labelled cases (labels: strings of the classes)."""
     self._task_is(('classify',), 'sequences')
+    if isinstance(labels, (str, bytes)) or not hasattr(labels, '__len__'):
+      raise InputError(f'labels: a list of class labels, one per case, not '
+                       f'{type(labels).__name__}')
     index = {c: i for i, c in enumerate(self.transform['classes'])}
     unknown = sorted({str(l) for l in labels} - set(index))
     if unknown:
@@ -330,11 +349,9 @@ class TunedModel:
     tokens = self._tokens(prompt, 'prompt')
     if not len(tokens):
       raise InputError('prompt: needs at least one character')
-    if not temperature > 0:
-      raise InputError(f'temperature: {temperature} must be > 0')
-    if isinstance(num_chars, bool) or not isinstance(num_chars, (int, np.integer)) or (
-        num_chars < 0):
-      raise InputError(f'num_chars: {num_chars!r} must be a whole number >= 0')
+    temperature = arguments.positive(temperature, 'temperature')
+    num_chars = arguments.whole(num_chars, 'num_chars', 0)
+    seed = arguments.whole(seed, 'seed', 0, 2 ** 63 - 1)
     cfgs = tuple(g.cfg.model for g in self._groups)
     params = tuple(jax.tree.map(jnp.asarray, g.params) for g in self._groups)
     weights = tuple(jnp.asarray(np.asarray(g.weights) / self._weights.sum(), jnp.float32)

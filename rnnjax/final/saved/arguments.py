@@ -1,0 +1,76 @@
+"""A loaded model's arguments, checked: a one-line InputError naming the argument, never
+a traceback from inside NumPy or JAX (tuned.py's methods call these first).
+"""
+
+import numbers
+
+import jax
+import numpy as np
+
+from rnnjax.errors import InputError
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def whole(value, name: str, minimum: int = 0, maximum: int | None = None) -> int:
+  """`value` as an int: a whole number (not a bool) in [minimum, maximum]."""
+  if (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum
+      or (maximum is not None and value > maximum)):
+    bound = f'>= {minimum}' if maximum is None else f'in [{minimum}, {maximum}]'
+    raise InputError(f'{name}: {value!r} must be a whole number {bound}')
+  return int(value)
+
+
+def positive(value, name: str) -> float:
+  """`value` as a float: a finite real number > 0."""
+  if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+      or not (np.isfinite(value) and value > 0)):
+    raise InputError(f'{name}: {value!r} must be a number > 0')
+  return float(value)
+
+
+def levels(value) -> tuple:
+  """The coverages asked for: a number in (0, 1), or a sequence of them."""
+  if isinstance(value, numbers.Real) and not isinstance(value, bool):
+    value = (value,)
+  if isinstance(value, (str, bytes)) or not hasattr(value, '__iter__'):
+    raise InputError(f'levels: {value!r} must be numbers in (0, 1), e.g. (0.8, 0.95)')
+  out = []
+  for level in value:
+    if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0 < level < 1:
+      raise InputError(f'levels: {level!r} must lie in (0, 1)')
+    out.append(float(level))
+  return tuple(out)
+
+
+def concrete(value, what: str) -> None:
+  """InputError for a traced array: the model runs its own compiled programs on
+  concrete values, and cannot be traced through."""
+  if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(value)):
+    raise InputError(f'{what}: a traced JAX array (inside jax.jit, vmap or grad); a loaded '
+                     'model runs its own compiled programs on concrete arrays: call it '
+                     'outside the transformation')
+
+
+def representable(values: np.ndarray, what: str) -> None:
+  """InputError for finite values past float32's range, which the networks read."""
+  finite = np.abs(values[np.isfinite(values)])
+  if finite.size and finite.max() > FLOAT32_MAX:
+    raise InputError(f'{what}: {finite.max():.3g} is past the range of float32 '
+                     f'(|x| <= {FLOAT32_MAX:.3g}), in which the model computes')
+
+
+def origins(given, length: int, need: int, steps: int) -> np.ndarray:
+  """<int64>[W]: forecast origins t inside a series of `length` points: each reads the
+  `need` points before it and forecasts `steps` points from it, all inside."""
+  values = np.asarray(given)
+  if values.ndim == 0:
+    values = values[None]
+  if values.ndim != 1 or not len(values) or not np.issubdtype(values.dtype, np.integer):
+    raise InputError(f'origins: {given!r} must be a non-empty list of whole numbers')
+  outside = values[(values < need) | (values > length - steps)]
+  if len(outside):
+    raise InputError(f'origins: {int(outside[0])} is outside [{need}, {length - steps}]: '
+                     f'an origin reads the {need} points before it and forecasts {steps} '
+                     f'inside the {length} given')
+  return values.astype(np.int64)
