@@ -680,6 +680,11 @@ def test_arguments_of_every_method_are_checked_in_one_line(forecast_run, classif
     with pytest.raises(InputError, match=message) as e:
       call()
     assert '\n' not in str(e.value), message
+  # Predictions go to a folder that can be made: else one line, nothing computed.
+  blocker = os.path.join(forecast_run[1], 'summary.json')
+  for out_dir in (blocker, os.path.join(blocker, 'out')):
+    with pytest.raises(InputError, match=f'^--out_dir: {re.escape(out_dir)}: .* is a file'):
+      predictions.run(forecast_run[1], steps_ahead=2, out_dir=out_dir)
   # A loaded model pickles (as its host arrays) and forecasts the same unpickled.
   again = pickle.loads(pickle.dumps(model))
   np.testing.assert_array_equal(again.forecast(series, 3)['point'],

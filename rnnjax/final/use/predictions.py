@@ -91,15 +91,36 @@ def class_rows(model, probs, labels) -> tuple[list, list]:
   return header, rows
 
 
+def write_text(path: str, text: str) -> None:
+  """Writes `text` to `path` (its folder made); InputError naming --out_dir if the
+  machine refuses."""
+  try:
+    os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
+    with open(path, 'w', encoding='utf-8') as f:
+      f.write(text)
+  except OSError as e:
+    raise InputError(f'--out_dir: {path} cannot be written ({e.strerror})') from None
+
+
 def write_csv(path: str, header, rows) -> None:
-  os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
   buffer = io.StringIO()
   writer = csv.writer(buffer, lineterminator='\n')
   writer.writerow(header)
   writer.writerows([[f'{v:.9g}' if isinstance(v, float) else v for v in row]
                     for row in rows])
-  with open(path, 'w', encoding='utf-8') as f:
-    f.write(buffer.getvalue())
+  write_text(path, buffer.getvalue())
+
+
+def _check_writable(out_dir: str) -> None:
+  """InputError naming --out_dir unless it is, or can be made, a writable directory
+  (checked before anything is computed; nothing is created here)."""
+  path = os.path.abspath(out_dir)
+  while not os.path.exists(path):
+    path = os.path.dirname(path)
+  if not os.path.isdir(path):
+    raise InputError(f'--out_dir: {out_dir}: {path} is a file, not a directory')
+  if not os.access(path, os.W_OK | os.X_OK):
+    raise InputError(f'--out_dir: {out_dir}: {path} is not writable')
 
 
 def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str = '',
@@ -120,6 +141,7 @@ def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str 
     model = model_files.load(workdir)
   loaded = time.perf_counter() - start
   out_dir = out_dir or os.path.join(workdir, files.PREDICTIONS)
+  _check_writable(out_dir)
   foreign = {'forecast': ('ts_path', 'prompt'),
              'panel': ('ts_path', 'prompt'),
              'classify': ('steps_ahead', 'csv_path', 'future_path', 'prompt'),
@@ -259,7 +281,5 @@ def _sample(model, out_dir, prompt, num_chars, temperature, seed):
   sample = model.sample(prompt, num_chars=num_chars, temperature=temperature, seed=seed)
   written = (prompt or model.transform['prime']) + sample
   path = os.path.join(out_dir, 'sample.txt')
-  os.makedirs(out_dir, exist_ok=True)
-  with open(path, 'w', encoding='utf-8') as f:
-    f.write(written)
+  write_text(path, written)
   return {'lines': [written], 'paths': [path], 'plot': None}
