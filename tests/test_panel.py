@@ -79,6 +79,12 @@ def test_a_panel_refuses_bad_input_in_one_line(tmp_path, long_csv):
   path, series = long_csv
   with pytest.raises(InputError, match="^--id_column: .* has no column 'sku'"):
     panel.load(csv_path=path, id_column='sku', target_column='y', horizon=4)
+  # One column in two roles: once each series of one row per time, silently.
+  with pytest.raises(InputError, match="^--time_column: 'ds' is also --id_column; a "
+                     'column has one role'):
+    panel.load(csv_path=path, id_column='ds', time_column='ds', target_column='y', horizon=4)
+  with pytest.raises(InputError, match="^--target_columns: 'unique_id' is also --id_column"):
+    panel.load(csv_path=path, id_column='unique_id', target_column='unique_id', horizon=4)
   future = _write(tmp_path / 'test.csv', {'a': [1.0] * 4, 'b': [2.0] * 4})
   with pytest.raises(InputError, match="^--test_path: .* no rows for series 'c'"):
     panel.load(csv_path=path, test_path=future, id_column='unique_id', target_column='y',
