@@ -28,6 +28,10 @@ def test_fill_gaps_interpolates_linearly_and_holds_ends():
   np.testing.assert_allclose(common.fill_gaps(values, names, 'x.csv', fill='zero',
                                               targets=1),
                              [[0, 1], [2, 3], [0, 5], [8, 7], [0, 9]])
+  # A target with no value at all is no series of zeros (predict refuses it too).
+  with pytest.raises(InputError, match="^x.csv: column 'a' has no values$"):
+    common.fill_gaps(np.array([[np.nan, 1.0], [np.nan, 2.0]]), names, 'x.csv',
+                     fill='zero', targets=1)
 
 
 def test_read_file_keeps_newlines_and_drops_bom(tmp_path):

@@ -65,18 +65,19 @@ def fill_gaps(values: np.ndarray, names, where: str, *, fill: str = 'linear',
   nearest value. With `fill` 'zero' (--fill=zero: a sales export's absent week sold
   nothing) the first `targets` columns' gaps are 0 instead. The input is left alone.
 
-  A column with no value at all raises InputError '{where}: {names[c]} has no values'.
+  A column with no value at all raises InputError '{where}: {names[c]} has no values'
+  (whatever `fill`).
   """
   filled = values.copy()
   t = np.arange(len(values))
   zero = targets if fill == 'zero' else 0
   for c in range(values.shape[1]):
     ok = ~np.isnan(values[:, c])
+    if not ok.any():  # With --fill=zero too: nothing says it ever sold, or existed.
+      raise InputError(f'{where}: {names[c]} has no values')
     if c < zero:
       filled[:, c] = np.where(ok, values[:, c], 0.0)
       continue
-    if not ok.any():
-      raise InputError(f'{where}: {names[c]} has no values')
     if not ok.all():  # A gap-free column is copied (np.interp would return it exactly).
       filled[:, c] = np.interp(t, t[ok], values[ok, c])
   return filled
