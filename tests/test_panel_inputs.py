@@ -287,3 +287,14 @@ def test_the_model_in_mlflow_reads_the_rows_after_each_history(shop):
                                 .reset_index(drop=True), table)
   with pytest.raises(InputError, match=r"^future_inputs: this model needs"):
     pyfunc.predict(None, train, {'steps': HORIZON})
+  # A history whose last target is missing: a gap of the history, not a row ahead (the
+  # plan would otherwise be read a step early).
+  gap = train.copy()
+  last = gap.index[gap['unique_id'] == gap['unique_id'].iloc[0]][-1]
+  gap.loc[last, 'sales'] = np.nan
+  frame = pd.concat([gap, test.assign(sales=np.nan)]).sort_values(['unique_id', 'ds'],
+                                                                  kind='stable')
+  table = pyfunc.predict(None, frame, {'steps': HORIZON})
+  want = rnnjax.load(workdir).forecast(gap, HORIZON, future_inputs=future)
+  np.testing.assert_array_equal(table['forecast'].to_numpy().reshape(24, HORIZON),
+                                want['point'])

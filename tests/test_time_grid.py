@@ -172,6 +172,16 @@ def test_fill_zero_makes_the_targets_gaps_0_and_interpolates_the_inputs(tmp_path
   _, values, _, _ = panel_forecasting.panel_histories({**transform, 'fill': 'linear'},
                                                       {'a': [1., np.nan, 3.]})
   assert values[0].tolist() == [1, 2, 3]
+  # Filled cells are said; so are rows after a history's last value (a plan appended
+  # to a history, say), which move each forecast's start.
+  notes = []
+  panel_forecasting.panel_histories(transform, {'a': [1., np.nan, 3.], 'b': [1., 2., np.nan,
+                                                                          np.nan]}, notes=notes)
+  assert notes == [
+      '3 empty target cells of histories filled (with 0), as the sweep filled its data',
+      "histories: 1 series end with rows without a target (e.g. 'b': its last 2), filled "
+      'with 0: each forecast starts after them; the future\'s input values go in '
+      'future_inputs (--future_path), not in the history']
 
 
 def test_a_single_series_without_rows_reads_as_one_with_empty_cells(tmp_path):

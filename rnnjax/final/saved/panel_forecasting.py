@@ -27,7 +27,28 @@ def input_columns(transform) -> list:
   return list(transform.get('input_columns', ())) + list(transform.get('future_columns', ()))
 
 
-def panel_histories(transform, given, what: str = 'histories') -> tuple:
+def trailing_note(ids, targets, times, fill: str, what: str) -> str:
+  """The note of series whose last rows have no target ('' for none): filled as gaps
+  are, so each forecast starts after them, which a plan of future inputs appended to
+  a history would make wrong."""
+  ends = []
+  for key, v, t in zip(ids, targets, times):
+    empty = np.isnan(np.asarray(v, np.float64))
+    k = len(v) - 1 - np.flatnonzero(~empty)[-1] if (~empty).any() else 0
+    if k:
+      ends.append((key, k, t[len(v) - k] if t else None))
+  if not ends:
+    return ''
+  key, k, first = ends[0]
+  how = 'with 0' if fill == 'zero' else 'with its last value'
+  return (f'{what}: {len(ends)} series end with rows without a target (e.g. {key!r}: its '
+          f'last {k}{f", from {first}" if first else ""}), filled {how}: each forecast '
+          'starts after them; the future\'s input values go in future_inputs '
+          '(--future_path), not in the history')
+
+
+def panel_histories(transform, given, what: str = 'histories',
+                    notes: list | None = None) -> tuple:
   """(ids, values [<float64>[n_i]], times [[str] or None], inputs [<float64>[n_i, C]]
   or None) of many histories: a long DataFrame (a row per observation, each series'
   rows in time order; the model's id, time, target and input columns, `transform`;
@@ -35,7 +56,8 @@ def panel_histories(transform, given, what: str = 'histories') -> tuple:
   [n_i, 1 + C], the target, then the model's input columns). Gaps (NaN) are filled
   as the sweep filled its own (--fill); InputError (naming `what`) for a missing
   column or a series without values, or with a value <= 0 where the model's members
-  take logs (`transform['positive']`)."""
+  take logs (`transform['positive']`). `notes`: where given, the filled cells and
+  the series ending without a target are said in it."""
   columns = input_columns(transform)
   if isinstance(given, dict):
     items = [(str(k), v, None) for k, v in given.items()]
@@ -51,6 +73,7 @@ def panel_histories(transform, given, what: str = 'histories') -> tuple:
   if not items:
     raise InputError(f'{what}: holds no series')
   ids, values, times, inputs = [], [], [], []
+  raw, gaps = [], 0
   shape = f'[n, {1 + len(columns)}] (the target, then {columns})'
   for key, v, t in items:
     try:
@@ -67,6 +90,8 @@ def panel_histories(transform, given, what: str = 'histories') -> tuple:
       raise InputError(f'{what}: series {key!r} is empty (no values)')
     if np.any(np.isinf(v)):
       raise InputError(f'{what}: series {key!r} holds infinite values')
+    raw.append(v[:, 0])
+    gaps += int(np.isnan(v[:, 0]).sum())
     v = common.fill_gaps(v, ['the target'] + [f'input column {c!r}' for c in columns],
                          f'{what}: {key!r}', fill=transform.get('fill', 'linear'), targets=1)
     where = transform.get('positive') and panel.nonpositive([key], [v[:, 0]], [t])
@@ -77,6 +102,11 @@ def panel_histories(transform, given, what: str = 'histories') -> tuple:
     values.append(v[:, 0])
     times.append(t)
     inputs.append(v[:, 1:])
+  if notes is not None:
+    fill = transform.get('fill', 'linear')
+    notes += [n for n in (common.filled_note(gaps, what, fill, inputs=False,
+                                             what='target cell'),
+                          trailing_note(ids, raw, times, fill, what)) if n]
   return ids, values, times, inputs if columns else None
 
 
@@ -214,7 +244,8 @@ def panel_forecast(transform, arrays, outputs, given, steps: int, levels,
   """What TunedModel.forecast returns for a panel (its docstring): `given` histories
   (`panel_histories`), forecast by `outputs` (`panel_paths`), with the intervals of
   the residuals in `arrays` (intervals.scaled_bands), if it holds them."""
-  ids, histories, times, inputs = panel_histories(transform, given, what)
+  read = []
+  ids, histories, times, inputs = panel_histories(transform, given, what, notes=read)
   future = panel_future_inputs(transform, ids, future_inputs, steps, future_what)
   point = panel_paths(transform, outputs, histories, steps, inputs, future)
   lower, upper, notes = {}, {}, []
@@ -224,6 +255,7 @@ def panel_forecast(transform, arrays, outputs, given, steps: int, levels,
     lower, raised = intervals.floor_at_zero(
         lower, np.array([[not np.any(h < 0)] for h in histories], bool).reshape(-1, 1))
     notes += raised
+  notes = read + notes
   if steps > transform['horizon']:
     notes.append(f'steps past the horizon ({transform["horizon"]}) feed the forecasts '
                  'back as history')

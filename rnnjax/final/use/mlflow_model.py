@@ -19,9 +19,10 @@ What `predict` takes and returns, by the model's task (tuned.TunedModel does the
             level's bounds, named as in experiments/predict.py's forecast.csv.
   panel     histories: a long DataFrame with the model's id, time, target and input
             columns (each series' rows oldest first), or a dict id -> values. params as
-            for a forecaster. With input columns, each series may end with rows whose
-            target is empty and whose inputs hold their values over the steps ahead
-            (needed for columns known in advance, and past the horizon). Returns
+            for a forecaster. With input columns, each series may end with `steps` rows
+            whose target is empty and whose inputs hold their values over the steps
+            ahead (needed for columns known in advance, and past the horizon); empty
+            targets before those are the history's gaps. Returns
             forecast.csv's long table: unique_id, ds (each series' time column
             continued; +1, +2, ... without one), forecast, bounds.
   classify  cases: a list of arrays <float>[T_i, C] (or [T_i]), an array [N, T, C], or a
@@ -120,15 +121,16 @@ def panel_forecast(model, histories, params: dict) -> pd.DataFrame:
   levels = predictions.check_levels(params.get('levels', tuned.DEFAULT_LEVELS))
   future = None
   if isinstance(histories, pd.DataFrame):
-    histories, future = _panel_future(model.transform, histories)
+    histories, future = _panel_future(model.transform, histories, steps)
   fc = model.forecast(histories, steps, future_inputs=future, levels=levels)
   header, rows = panel_predictions.rows(fc, fc['times'])
   return pd.DataFrame(rows, columns=header)
 
 
-def _panel_future(transform, frame):
-  """(the histories, id -> their input rows after them, or None): each series' trailing
-  rows whose target is empty hold its input columns' values over the steps ahead."""
+def _panel_future(transform, frame, steps: int):
+  """(the histories, id -> their input rows after them, or None): each series' last
+  rows whose target is empty, at most `steps`, hold its input columns' values over the
+  steps ahead; empty targets before them are the history's own gaps."""
   columns = panel_forecasting.input_columns(transform)
   target, id_column = transform['target_column'], transform['id_column']
   if not columns or target not in frame.columns:
@@ -143,7 +145,8 @@ def _panel_future(transform, frame):
   known = frame[target].notna()
   # A row is ahead of its series' history when no later row of the series has a target.
   later = known[::-1].groupby(keys[::-1]).cummax()[::-1]
-  ahead = ~later
+  from_end = known.groupby(keys, sort=False).cumcount(ascending=False)
+  ahead = ~later & (from_end < steps)
   future = {k: rows.to_numpy(np.float64) for k, rows in frame.loc[ahead, columns].groupby(
       keys[ahead], sort=False)}
   return frame.loc[~ahead], (future or None)

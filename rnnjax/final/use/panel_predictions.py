@@ -53,12 +53,15 @@ def histories(model, csv_path: str = '',
       input_columns=transform.get('input_columns', ()),
       future_columns=transform.get('future_columns', ()),
       to_end=transform.get('fill') == 'zero')
+  raw = values
   ids, values, _, inputs = panel_forecasting.panel_histories(
       transform, dict(zip(ids, values)), what=f'--csv_path: {csv_path}')
   if notes is not None:
+    fill = transform.get('fill', 'linear')
     notes += [n for n in (grid_note, common.filled_note(
-        gaps, '--csv_path', transform.get('fill', 'linear'), inputs=False,
-        what='target cell')) if n]
+        gaps, '--csv_path', fill, inputs=False, what='target cell'),
+        panel_forecasting.trailing_note(ids, [v[:, 0] if v.ndim > 1 else v for v in raw],
+                                        times, fill, '--csv_path')) if n]
   return ids, values, times, inputs
 
 
