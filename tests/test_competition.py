@@ -4,6 +4,7 @@ table and submitted forecasts (the bundled rnnjax/data/panels)."""
 
 import csv
 import importlib.resources
+import warnings
 
 import numpy as np
 import pytest
@@ -109,6 +110,13 @@ def test_non_seasonal_series_gets_plain_naive():
   # Fewer than three seasons, or a constant series: not seasonal (M4's test).
   assert not competition.is_seasonal(seasonal[:11], 4)
   assert not competition.is_seasonal(np.full(40, 5.), 4)
+  # Sales with weeks of none: seasonal by the test, but no multiplicative season (a zero
+  # trend divided by); naive, as --deseasonalize leaves such a series.
+  sales = seasonal * (np.arange(40) % 4 != 1)
+  assert competition.is_seasonal(sales, 4)
+  with warnings.catch_warnings():
+    warnings.simplefilter('error')
+    np.testing.assert_array_equal(competition.naive2(sales, 3, 4), np.full(3, sales[-1]))
 
 
 def test_submitted_scores_match_the_published_m3_table(m3):

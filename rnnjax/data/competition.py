@@ -120,9 +120,11 @@ def seasonal_indices(train, season) -> np.ndarray:
 def naive2(train, h, season) -> np.ndarray:
   """<float64>[h]: Naive2 as M3 and M4 define it (M4's Benchmarks(): f3). When the series is
   seasonal (is_seasonal), the last value seasonally adjusted by the multiplicative classical
-  decomposition and re-seasonalised at each step ahead; otherwise (or season <= 1) naive."""
+  decomposition and re-seasonalised at each step ahead; otherwise (or season <= 1) naive.
+  A series with a value <= 0 (sales with weeks of none) has no multiplicative season:
+  naive, as the networks' --deseasonalize leaves it (panel_windows.py)."""
   v = series(train)
-  if not is_seasonal(v, season):
+  if not np.all(v > 0) or not is_seasonal(v, season):
     return naive(v, h)
   season, n = int(season), v.size
   figure = seasonal_indices(v, season)
