@@ -236,13 +236,15 @@ def _load_user(path, **kw):
 def test_a_season_too_long_and_a_constant_series_are_said(tmp_path):
   data = _load_user(_user_csv(tmp_path, _monthly()), season=500, classical_baselines=False)
   train_end = data.split_points[0]
-  assert data.notes == (f'--season=500 is not shorter than the training part ({train_end} '
+  assert data.notes == ("season: 500 as --season gives it; the monthly time column 'date' "
+                        'suggests 12',
+                        f'--season=500 is not shorter than the training part ({train_end} '
                         'points): no seasonal-naive baseline, and MASE scales by the naive '
-                        '(lag-1) error',)
+                        '(lag-1) error')
   assert 'seasonal_naive' not in data.baselines
   flat = _write(tmp_path / 'flat.csv', 'date,y\n' + ''.join(
       f'{m},7\n' for m in _monthly()))
-  data = _load_user(flat, season=0, classical_baselines=False)
+  data = _load_user(flat, season=12, classical_baselines=False)
   assert data.notes == ("column 'y' is constant over the training part: its MASE is "
                         'undefined (nan)',)
 
@@ -288,7 +290,9 @@ def test_a_monthly_date_off_the_usual_day_is_read_as_its_month(tmp_path):
 @pytest.mark.parametrize('season', [0, 4])
 def test_a_given_season_wins_over_the_time_column(tmp_path, season):
   data = _load_user(_user_csv(tmp_path, _monthly()), season=season)
-  assert data.season == season and data.notes == ()
+  assert data.season == season and data.notes == (
+      f"season: {season or 'none'} as --season gives it; the monthly time column 'date' "
+      'suggests 12',)
   assert ('seasonal_naive' in data.baselines) == bool(season)
 
 
@@ -326,6 +330,15 @@ def test_infer_no_season_from_other_times(times, why):
   season, note = times_lib.infer_season(times, 'when')
   assert season == 0
   assert note.startswith(f"season: none, the time column 'when' {why}"), note
+
+
+def test_a_given_season_other_than_the_time_columns_is_noted():
+  weeks = ['2001-12-15', '2001-12-22', '2001-12-29', '2002-01-05']
+  assert times_lib.given_season_note(4, weeks, 'week') == (
+      "season: 4 as --season gives it; the weekly time column 'week' suggests 52")
+  assert times_lib.given_season_note(52, weeks, 'week') == ''
+  assert times_lib.given_season_note(0, ['1990', '1991', '1992'], 'year') == ''
+  assert times_lib.given_season_note(4, ['0', '1', '2', '3'], 'step') == ''
 
 
 def test_inference_agrees_with_the_bundled_seasons():

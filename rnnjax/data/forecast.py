@@ -309,6 +309,8 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
     notes += (note,)
   elif season < 0:
     season = default_season
+  elif csv_path and time_column:
+    notes += tuple(filter(None, [times.given_season_note(season, cells, time_column)]))
   filled = common.fill_gaps(raw, [f'column {c!r}' for c in columns + inputs], path,
                             fill=fill, targets=len(columns))
   if origin_back:

@@ -260,6 +260,9 @@ def _load_panel(*, dataset, seed, val_size, test_size, csv_path='', test_path=''
     notes += (note,)
   elif season < 0:
     season = default_season
+  elif csv_path and time_column:
+    notes += tuple(filter(None, [times.given_season_note(
+        season, max(whole.times, key=len), time_column)]))
   data = panel.earlier(whole, origin_back, horizon)
   arrays, window_notes = panel_windows.windows(data, lookback=lookback, horizon=horizon,
                                        season=season)

@@ -73,6 +73,17 @@ def infer_season(times, time_column: str) -> tuple[int, str]:
   return 0, f'season: none, the time column {time_column!r} {why}; --season sets it'
 
 
+def given_season_note(season: int, times, time_column: str) -> str:
+  """'' or a note that the --season given is not the one the time column suggests (a
+  flagfile of quarterly series pointed at weekly data, say)."""
+  step, _ = _regular_step([str(t).strip() for t in times])
+  if step and SEASONS[step][1] and SEASONS[step][1] != season:
+    name, usual = SEASONS[step]
+    return (f'season: {season or "none"} as --season gives it; the {name} time column '
+            f'{time_column!r} suggests {usual}')
+  return ''
+
+
 def _regular_step(times) -> tuple[str, str]:
   """(a key of SEASONS, '') or ('', why there is none)."""
   if len(times) < 3:
