@@ -187,8 +187,8 @@ def test_the_saved_models_read_the_inputs_of_their_histories(shop):
   for v in moved.values():
     v[-1, 1] = 1.0 - v[-1, 1]
   assert np.median(np.abs(np.log(model.forecast(moved, 2, levels=())['point'] / point))) > 0.1
-  with pytest.raises(InputError, match=r"^future_inputs: this model needs the values of "
-                     r"its input columns \['promo', 'price'\].*3 steps read 2 rows"):
+  with pytest.raises(InputError, match=r"^future_inputs: none given; 3 steps read, from the "
+                     r"period after each history, 2 rows of \['promo', 'price'\]"):
     model.forecast(stacked, 3)
   rows = lambda promo: {k: np.array([[promo, 10.0]] * 2) for k in stacked}
   three, other = (model.forecast(stacked, 3, future_inputs=rows(p), levels=())['point']
@@ -205,11 +205,22 @@ def test_the_saved_models_read_the_inputs_of_their_histories(shop):
   # Known in advance: a promotion planned for a step lifts that step, from the start.
   model, stacked = rnnjax.load(shop['future'][1]), _histories(shop['train'], ('price', 'promo'))
   plan = lambda promo: {k: np.array([[v[-1, 1], promo]] * 2) for k, v in stacked.items()}
-  with pytest.raises(InputError, match=r"^future_inputs: .*known in advance \['promo'\]"):
+  with pytest.raises(InputError, match=r"^future_inputs: none given; 1 steps read, from the "
+                     r"period after each history, 2 rows of \['promo'\] \(known in advance"):
     model.forecast(stacked, 1)
   lifted, calm = (model.forecast(stacked, 2, future_inputs=plan(p), levels=())['point']
                   for p in (1.0, 0.0))
   assert np.median(lifted / calm) > 1.5
+  # The plan as a long DataFrame (a past-only column may be left out), rows in any order.
+  long_plan = pd.DataFrame([(k, 40 + t, 1.0) for k in stacked for t in (1, 0)],
+                           columns=['unique_id', 'ds', 'promo'])
+  np.testing.assert_array_equal(model.forecast(stacked, 2, future_inputs=long_plan,
+                                               levels=())['point'], lifted)
+  holed = plan(1.0)
+  holed['s05'][1, 1] = np.nan
+  with pytest.raises(InputError, match=r"^future_inputs: series 's05': 'promo' is empty in "
+                     r"row 2 \(step 2 after its history\)"):
+    model.forecast(stacked, 2, future_inputs=holed)
   # Ids that are not strings, in both dicts: read as the same series (their text).
   numbered = lambda d: {int(k[1:]): v for k, v in d.items()}
   np.testing.assert_array_equal(model.forecast(numbered(stacked), 2, future_inputs=numbered(
@@ -224,7 +235,7 @@ def test_predict_reads_the_inputs_after_each_series(tmp_path, shop):
   model = rnnjax.load(workdir)
   np.testing.assert_allclose(written['forecast'], model.forecast(
       pd.read_csv(shop['whole']), HORIZON, levels=())['point'].ravel(), rtol=1e-6)
-  with pytest.raises(InputError, match=r"^--future_path: this model needs the values"):
+  with pytest.raises(InputError, match=r"^--future_path: none given; 3 steps read"):
     predictions.run(workdir, out_dir=str(tmp_path / 'b'), steps_ahead=3)
   future = tmp_path / 'future.csv'
   _write(future, [[f's{s:02d}', str(40 + t), '', '1', '9.5'] for s in range(24) for t in range(2)])
@@ -242,7 +253,7 @@ def test_predict_reads_the_inputs_after_each_series(tmp_path, shop):
   with pytest.raises(InputError, match=r"^--future_path: the sweep's test part holds the "
                      r"input columns' values over its 2 steps, and 3 steps read 4 rows"):
     predictions.run(workdir, out_dir=str(tmp_path / 'd'), steps_ahead=3)
-  with pytest.raises(InputError, match=r"^--future_path: .*known in advance \['promo'\]"):
+  with pytest.raises(InputError, match=r"^--future_path: .*\['promo'\] \(known in advance"):
     predictions.run(workdir, csv_path=shop['train'], out_dir=str(tmp_path / 'e'))
   plan = tmp_path / 'plan.csv'
   plan.write_text('unique_id,ds,promo\n' + ''.join(
@@ -285,7 +296,7 @@ def test_the_model_in_mlflow_reads_the_rows_after_each_history(shop):
   backwards = pyfunc.predict(None, frame.iloc[::-1], {'steps': HORIZON})
   pd.testing.assert_frame_equal(backwards.sort_values(['unique_id', 'ds'], kind='stable')
                                 .reset_index(drop=True), table)
-  with pytest.raises(InputError, match=r"^future_inputs: this model needs"):
+  with pytest.raises(InputError, match=r"^future_inputs: none given"):
     pyfunc.predict(None, train, {'steps': HORIZON})
   # A history whose last target is missing: a gap of the history, not a row ahead (the
   # plan would otherwise be read a step early).

@@ -182,17 +182,24 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
   if not past_rows and not future_rows:
     return None
   num_past = len(transform.get('input_columns', ()))
+  reads = []
+  if past_rows:
+    reads.append(f'{past_rows} rows of {columns[:num_past]} (forecasts past the horizon, '
+                 f'{transform["horizon"]}, are fed back with them)')
+  if future_rows:
+    reads.append(f'{future_rows} rows of {columns[num_past:]} (known in advance: read over '
+                 f'each horizon of {transform["horizon"]} forecast, a whole one even where '
+                 'fewer steps are asked)')
+  reads = ' and '.join(reads)
   if future_inputs is None:
-    known = transform.get('future_columns') or []
-    why = (f'its columns known in advance {known} are read over the horizon'
-           if known else f'past its horizon {transform["horizon"]} the forecasts are fed '
-           'back as history, with the input columns\' values')
-    raise InputError(f'{what}: this model needs the values of its input columns '
-                     f'{columns} after each history ({why}); {steps} steps read '
-                     f'{max(past_rows, future_rows)} rows')
+    raise InputError(f'{what}: none given; {steps} steps read, from the period after each '
+                     f'history, {reads}')
+  if hasattr(future_inputs, 'columns') and hasattr(future_inputs, 'groupby'):
+    future_inputs = _future_frame(transform, future_inputs, columns, what)
   if not isinstance(future_inputs, dict):
     raise InputError(f'{what}: give a dict series id -> <float>[rows, {len(columns)}], the '
-                     f'columns {columns} after each history; got {type(future_inputs).__name__}')
+                     f'columns {columns} after each history, or a long DataFrame; got '
+                     f'{type(future_inputs).__name__}')
   future_inputs = {str(k): v for k, v in future_inputs.items()}  # As the histories' ids.
   out = []
   for key in ids:
@@ -202,19 +209,44 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
     if v.ndim != 2 or v.shape[1] != len(columns):
       raise InputError(f'{what}: series {key!r} has shape {v.shape}; expected [rows, '
                        f'{len(columns)}], the columns {columns}')
-    read = [v[:past_rows, :num_past], v[:future_rows, num_past:]]
-    if len(v) < max(past_rows, future_rows) or not all(np.all(np.isfinite(r)) for r in read):
-      reads = []
-      if past_rows:
-        reads.append(f'{past_rows} rows of {columns[:num_past]} (forecasts past the '
-                     f'horizon, {transform["horizon"]}, are fed back with them)')
-      if future_rows:
-        reads.append(f'{future_rows} rows of {columns[num_past:]} (known in advance: read '
-                     f'over each horizon of {transform["horizon"]} forecast, a whole one '
-                     'even where fewer steps are asked)')
+    if len(v) < max(past_rows, future_rows):
       raise InputError(f'{what}: series {key!r} has {len(v)} rows; {steps} steps read the '
-                       f'first {" and ".join(reads)}, every value given')
+                       f'first {reads}')
+    for rows, cut in ((past_rows, slice(0, num_past)), (future_rows, slice(num_past, None))):
+      empty = np.argwhere(~np.isfinite(v[:rows, cut]))
+      if len(empty):
+        row, c = empty[0]
+        raise InputError(f'{what}: series {key!r}: {columns[cut][c]!r} is empty in row '
+                         f'{row + 1} (step {row + 1} after its history); {steps} steps '
+                         f'read the first {reads}')
     out.append(v)
+  return out
+
+
+def _future_frame(transform, frame, columns, what: str) -> dict:
+  """id -> <float64>[rows, C] of a long DataFrame of the rows after each history: the
+  model's id column and input columns (a past-only column may be absent: empty), each
+  series' rows in time order where the frame has the model's time column."""
+  id_column, time_column = transform['id_column'], transform['time_column']
+  if id_column and id_column not in frame.columns:
+    raise InputError(f'{what}: no column {id_column!r} (the model\'s id column); columns '
+                     f'are {list(frame.columns)}')
+  known = set(transform.get('future_columns') or ())
+  missing = [c for c in columns if c in known and c not in frame.columns]
+  if missing:
+    raise InputError(f'{what}: no column(s) {missing} (known in advance, read over the '
+                     f'horizon); columns are {list(frame.columns)}')
+  if time_column and time_column in frame.columns:
+    positions = time_grid.positions(frame[time_column].astype(str).tolist())
+    if positions is not None:
+      frame = frame.iloc[np.argsort(positions, kind='stable')]
+  keys = (frame[id_column].astype(str).to_numpy() if id_column else
+          np.full(len(frame), str(transform['ids'][0])))
+  values = np.stack([frame[c].to_numpy(np.float64) if c in frame.columns else
+                     np.full(len(frame), np.nan) for c in columns], axis=1)
+  out = {}
+  for key in dict.fromkeys(keys):
+    out[key] = values[keys == key]
   return out
 
 
