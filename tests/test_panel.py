@@ -454,8 +454,8 @@ def test_statistical_benchmarks_are_read_back_from_the_cache(tmp_path, monkeypat
   monkeypatch.setenv('RNNJAX_BASELINE_CACHE_DIR', str(tmp_path / 'cache'))
   fits = []
 
-  def fit(parts, h, season, methods, n_jobs=None):
-    del season, n_jobs
+  def fit(parts, h, season, methods, n_jobs=None, ids=None):
+    del season, n_jobs, ids
     fits.append(len(parts))
     return {m: np.stack([np.full(h, p.mean() + k) for p in parts])
             for k, m in enumerate(methods)}, ('a note',)
@@ -483,7 +483,8 @@ def test_statistical_benchmarks_are_scored_on_validation_from_its_origin(tmp_pat
   from rnnjax.data import panel_baselines  # pylint: disable=g-import-not-at-top
   from rnnjax.data import statistical  # pylint: disable=g-import-not-at-top
   monkeypatch.setenv('RNNJAX_BASELINE_CACHE_DIR', '')
-  monkeypatch.setattr(statistical, 'fit', lambda parts, h, season, methods, n_jobs=None: (
+  monkeypatch.setattr(statistical, 'fit', lambda parts, h, season, methods, n_jobs=None,
+                      ids=None: (
       {m: np.stack([np.full(h, p[-1]) for p in parts]) for m in methods}, ()))
   data = _seasonal_panel()
   arrays, _ = panel_windows.windows(data, lookback=8, horizon=4, season=4)

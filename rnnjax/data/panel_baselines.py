@@ -53,14 +53,16 @@ def cache_dir() -> str:
 
 
 def statistical(parts, horizon: int, season: int,
-                methods=statistical_lib.METHODS) -> tuple[dict, tuple]:
+                methods=statistical_lib.METHODS, ids=None) -> tuple[dict, tuple]:
   """statistical.fit's forecasts of `parts` by `methods`, through the cache."""
   methods = tuple(methods)
   try:
     version = importlib.metadata.version('statsforecast')
   except importlib.metadata.PackageNotFoundError:
-    return statistical_lib.fit(parts, horizon, season, methods)  # A note says so.
+    return statistical_lib.fit(parts, horizon, season, methods, ids=ids)  # A note says so.
   key = hashlib.sha256(repr((methods, horizon, season, version)).encode())
+  if ids is not None:  # Named in the notes.
+    key.update(repr(tuple(str(k) for k in ids)).encode())
   for v in parts:
     key.update(np.asarray(v, np.float64).tobytes() + b'|')
   directory = cache_dir()
@@ -72,7 +74,7 @@ def statistical(parts, horizon: int, season: int,
           f'{", ".join(methods)}: read from the cache {path}',)
   start = time.perf_counter()
   # A few series fit faster here than through processes that import statsforecast anew.
-  forecasts, notes = statistical_lib.fit(parts, horizon, season, methods,
+  forecasts, notes = statistical_lib.fit(parts, horizon, season, methods, ids=ids,
                                         n_jobs=1 if len(parts) < SERIAL_BELOW else None)
   notes = tuple(notes) + (f'{", ".join(forecasts)} fitted on {len(parts)} series in '
                           f'{time.perf_counter() - start:.0f} s',)
@@ -105,7 +107,7 @@ def baselines(panel, arrays, *, horizon: int, season: int, dataset: str = '',
     scales = arrays[split]['mase_denom'].astype(np.float64)
     forecasts = _naive_forecasts(fitted, horizon, season)
     if methods:
-      fitted_stat, stat_notes = statistical(fitted, horizon, season, methods)
+      fitted_stat, stat_notes = statistical(fitted, horizon, season, methods, panel.ids)
       forecasts.update(fitted_stat)
       notes += tuple(f'{split}: {n}' for n in stat_notes)
     if split == 'test':

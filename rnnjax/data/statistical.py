@@ -24,7 +24,7 @@ METHODS = ('AutoETS', 'AutoTheta', 'AutoARIMA')
 INTERMITTENT = ('CrostonOptimized', 'ADIDA', 'IMAPA')
 
 
-def fit(trains, h, season, methods=METHODS, *, n_jobs=None):
+def fit(trains, h, season, methods=METHODS, *, n_jobs=None, ids=None):
   """statsforecast's automatic models fitted to each series alone, and notes.
 
   Args:
@@ -34,6 +34,7 @@ def fit(trains, h, season, methods=METHODS, *, n_jobs=None):
       classical.ETS_MAX_SEASON / ARIMA_MAX_SEASON seasonal states; a longer season is fitted
       without a seasonal component, with a note.
     methods: names among METHODS and INTERMITTENT.
+    ids: the series' names, for the notes (default: their positions).
     n_jobs: processes (default: every core); 1 fits in this process. Workers are spawned, not
       forked, so that a caller that has started JAX's threads can use them; a script that
       calls this needs the `if __name__ == '__main__':` guard (absl's entry points have it).
@@ -86,9 +87,11 @@ def fit(trains, h, season, methods=METHODS, *, n_jobs=None):
       notes.append(f'{method} skipped: it fitted no series ({fits[0]})')
       continue
     if failed:
+      named = ([str(ids[i]) for i in failed[:10]] if ids is not None else failed[:10])
       notes.append(f'{method}: no forecast for {len(failed)} of {len(trains)} series '
-                   f'(positions {failed[:10]}{" ..." if len(failed) > 10 else ""}; first: '
-                   f'{fits[failed[0]]}): the naive forecast in their place')
+                   f'({"ids" if ids is not None else "positions"} {named}'
+                   f'{" ..." if len(failed) > 10 else ""}; first: {fits[failed[0]]}): the '
+                   'naive forecast in their place')
     out[method] = np.stack([competition.naive(trains[i], h) if isinstance(fit, str) else fit
                             for i, fit in enumerate(fits)])
   return out, tuple(notes)
