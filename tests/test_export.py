@@ -689,3 +689,29 @@ def test_arguments_of_every_method_are_checked_in_one_line(forecast_run, classif
   again = pickle.loads(pickle.dumps(model))
   np.testing.assert_array_equal(again.forecast(series, 3)['point'],
                                 model.forecast(series, 3)['point'])
+
+
+def test_calls_of_many_sizes_compile_few_programs(classify_run, charlm_run):
+  """A notebook's calls: cases and texts are padded to buckets (powers of two) and cut,
+  so eight numbers of cases compile at most one more program (none where another test
+  compiled it), not eight, with each case's probabilities those it gets alone."""
+  from rnnjax.engine import population as pop  # pylint: disable=g-import-not-at-top
+  model = rnnjax.load(classify_run[1])
+  group = model._groups[0]  # pylint: disable=protected-access
+  compiled = pop.population_outputs_fn(group.cfg, model._mesh)  # pylint: disable=protected-access
+  cases = classify.read_ts(classify.bundled_path('JapaneseVowels', 'test')).series
+  alone = model.predict_proba(cases[:3])
+  before = compiled._cache_size()  # pylint: disable=protected-access
+  for n in range(9, 17):
+    probs = model.predict_proba(cases[:n])
+    assert probs.shape[0] == n
+    np.testing.assert_array_equal(probs[:3], alone)
+  assert compiled._cache_size() - before <= 1  # pylint: disable=protected-access
+  chars = rnnjax.load(charlm_run[1])
+  group = chars._groups[0]  # pylint: disable=protected-access
+  compiled = pop.population_outputs_fn(group.cfg, chars._mesh)  # pylint: disable=protected-access
+  chars.bits_per_char('To be, or not to be')
+  before = compiled._cache_size()  # pylint: disable=protected-access
+  for text in ('To be, or not to be:', 'To be, or not to be: that', 'To be, or no'):
+    chars.bits_per_char(text)
+  assert compiled._cache_size() - before <= 1  # pylint: disable=protected-access

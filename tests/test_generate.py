@@ -71,13 +71,13 @@ def test_low_temperature_gives_argmax_path(cell):
 
 
 def test_sample_draws_from_step_logits():
-  """Character i is categorical(split(key)[i], logits / temperature) of the text so far."""
+  """Character i is categorical(fold_in(key, i), logits / temperature) of the text so far."""
   cfg, params = _model('lstm')
   key, temperature, prime = jax.random.key(2), 2.0, TOKENS[:3]
   got = generate.sample(cfg, params, key=key, num_chars=40, temperature=temperature,
                         prime=prime)
   seq = list(prime)
-  for key_t in jax.random.split(key, 40):
+  for key_t in (jax.random.fold_in(key, i) for i in range(40)):
     logits = _next_logits(cfg, params, seq)
     seq.append(int(jax.random.categorical(key_t, logits / temperature)))
   np.testing.assert_array_equal(got, seq[3:])
@@ -144,3 +144,22 @@ def test_ensemble_of_one_samples_as_the_member_and_twins_change_nothing():
   np.testing.assert_array_equal(mixed([0.0, 1.0]),
                                 np.asarray(generate.sample(cfg, other, **kwargs)))
   assert (mixed([0.0, 1.0]) != alone).any()
+
+
+def test_an_ensemble_of_one_samples_as_the_model_and_compiles_per_size_bucket():
+  """Prompts and lengths are padded to buckets (powers of two) and cut: the text is the
+  single model's for every prime and length, and 3 primes x 3 lengths inside two
+  buckets compile 1 program, not 9."""
+  cfg, params = _model('gru')
+  one = jax.tree.map(lambda a: a[None], params)
+  key = jax.random.key(5)
+  before = generate._sample_ensemble._cache_size()  # pylint: disable=protected-access
+  for length in (5, 6, 7):
+    for num_chars in (9, 12, 16):
+      prime = TOKENS[:length]
+      got = generate.sample_ensemble([cfg], [one], [jnp.ones(1)], key=key,
+                                     num_chars=num_chars, temperature=1.0, prime=prime)
+      want = generate.sample(cfg, params, key=key, num_chars=num_chars, temperature=1.0,
+                             prime=prime)
+      np.testing.assert_array_equal(got, want)
+  assert generate._sample_ensemble._cache_size() - before == 1  # pylint: disable=protected-access

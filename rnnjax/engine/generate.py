@@ -15,9 +15,11 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from rnnjax.engine import cells
 from rnnjax.engine import model
+from rnnjax.engine import sharding
 from rnnjax.errors import InputError
 
 
@@ -57,7 +59,9 @@ def _draw(feed, carries, logits, key, num_chars, temperature):
     token = jax.random.categorical(key_t, logits_t / temperature).astype(jnp.int32)
     return feed(carries, token), token
 
-  _, tokens = jax.lax.scan(draw, (carries, logits), jax.random.split(key, num_chars))
+  # fold_in: character i's key does not depend on how many are drawn.
+  keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(num_chars))
+  _, tokens = jax.lax.scan(draw, (carries, logits), keys)
   return tokens
 
 
@@ -73,7 +77,7 @@ def sample(cfg: model.ModelConfig, params, *, key, num_chars: int,
            temperature: float = 1.0, prime) -> jax.Array:
   """Draws `num_chars` characters after `prime`.
 
-  Character i is drawn with `jax.random.split(key, num_chars)[i]`; the same key gives
+  Character i is drawn with `jax.random.fold_in(key, i)`; the same key gives
   the same text. `temperature` is traced (changing it does not recompile); towards 0 the
   draw becomes the argmax, above 1 it flattens the distribution.
 
@@ -113,12 +117,20 @@ def sample_ensemble(cfgs, params, weights, *, key, num_chars: int,
   Returns:
     <int32>[num_chars].
   """
-  return _sample_ensemble(tuple(cfgs), num_chars, tuple(params), tuple(weights), key,
-                          jnp.float32(temperature), jnp.asarray(prime, jnp.int32))
+  # Compiled for sizes in buckets (sharding.shape_bucket): the prime padded and read up
+  # to its length, the characters drawn to the bucket and cut; character i's key is
+  # fold_in(key, i), so the first num_chars are the same whatever the bucket.
+  prime = np.asarray(prime, np.int32)
+  padded = np.zeros(sharding.shape_bucket(len(prime)), np.int32)
+  padded[:len(prime)] = prime
+  out = _sample_ensemble(tuple(cfgs), sharding.shape_bucket(num_chars), tuple(params),
+                         tuple(weights), key, jnp.float32(temperature), padded,
+                         jnp.int32(len(prime)))
+  return out[:num_chars]
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
-def _sample_ensemble(cfgs, num_chars, params, weights, key, temperature, prime):
+def _sample_ensemble(cfgs, num_chars, params, weights, key, temperature, prime, length):
   carries = [jax.tree.map(lambda c, n=w.shape[0]: jnp.broadcast_to(c, (n,) + c.shape),
                           _initial_carries(cfg)) for cfg, w in zip(cfgs, weights)]
 
@@ -130,6 +142,12 @@ def _sample_ensemble(cfgs, num_chars, params, weights, key, temperature, prime):
       probs = probs + jnp.sum(w[:, None] * jax.nn.softmax(logits), axis=0)
     return new, jnp.log(probs)
 
-  carries, log_probs = jax.lax.scan(feed, carries, prime)
+  def read(state, t):  # The prime's characters; its padding leaves the state as it is.
+    carries, last = state
+    new, log_probs = feed(carries, prime[t])
+    keep = lambda a, b: jnp.where(t < length, a, b)
+    return (jax.tree.map(keep, new, carries), keep(log_probs, last)), None
 
-  return _draw(feed, carries, log_probs[-1], key, num_chars, temperature)
+  start = jnp.zeros((cfgs[0].output_size,), jnp.float32)
+  (carries, log_probs), _ = jax.lax.scan(read, (carries, start), jnp.arange(len(prime)))
+  return _draw(feed, carries, log_probs, key, num_chars, temperature)

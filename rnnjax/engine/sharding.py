@@ -74,6 +74,13 @@ def pad_rows(rows, mesh) -> np.ndarray:
   return np.concatenate([rows, np.full(pad, rows[0], np.int32)])
 
 
+def shape_bucket(n: int) -> int:
+  """The size a compiled program takes `n` rows (or steps) at: the next power of two
+  (0 for 0), so that calls of many sizes compile a few programs (a loaded model's
+  calls from a notebook), at most twice the work of `n`."""
+  return 0 if n <= 0 else 1 << (int(n) - 1).bit_length()
+
+
 def device_dtypes(tree):
   """Host arrays as a sweep puts them on the devices: integers as int32, everything
   else (floats, bools) as float32."""

@@ -89,13 +89,18 @@ class TunedModel:
   def outputs(self, make_split) -> np.ndarray:
     """<float64>[...]: the members' outputs (tasks.Task.outputs) on the split that
     `make_split(group)` builds for each group, combined with the members' weights
-    (their counts) as the sweep's final model combined them (ensemble.combine)."""
+    (their counts) as the sweep's final model combined them (ensemble.combine). The
+    examples (every array's first axis) are padded to a bucket (sharding.shape_bucket,
+    repeating the first) and cut, so that calls with many sizes compile few programs."""
     rows = []
     for group, params in zip(self._groups, self._device):
-      split = distributed.put(sharding.device_dtypes(make_split(group)),
-                              sharding.replicated(self._mesh))
+      split = make_split(group)
+      n = len(next(iter(split.values())))
+      split = {k: np.concatenate([v, np.repeat(v[:1], sharding.shape_bucket(n) - n, 0)])
+               for k, v in split.items()}
+      split = distributed.put(sharding.device_dtypes(split), sharding.replicated(self._mesh))
       out = pop.population_outputs_fn(group.cfg, self._mesh)(params, split)
-      rows.append(np.asarray(distributed.fetch(out))[:len(group.uids)])
+      rows.append(np.asarray(distributed.fetch(out))[:len(group.uids), :n])
     how = self.manifest.get('combine', 'mean')  # As the summary combined them.
     return ensemble.combine(np.concatenate(rows), self._weights.astype(
         np.int64) if how == 'median' else self._weights, how)
@@ -338,7 +343,11 @@ class TunedModel:
       raise InputError('text: needs at least 2 characters')
     x, y, mask = text_lib.streams(tokens, text_lib.num_streams(len(tokens),
                                                        self.transform['eval_streams']))
-    probs = self.outputs(lambda g: {'x': x})
+    # Each row padded to a bucket of steps and the outputs cut back (outputs pads the
+    # rows): texts of many lengths compile few programs, and score as the sweep did.
+    steps = x.shape[1]
+    padded = np.pad(x, ((0, 0), (0, sharding.shape_bucket(steps) - steps)))
+    probs = self.outputs(lambda g: {'x': padded})[:, :steps]
     return self._metrics(probs, {'y': y, 'mask': mask})
 
   def sample(self, prompt: str = '', num_chars: int = 200, temperature: float = 0.8,
