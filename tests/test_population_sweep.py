@@ -97,6 +97,9 @@ BAD_INPUT = [
      'error: --dropout_per_layer: layer 1: 1.5 is invalid; expected in [0, 1)'),
     (['--num_layers=2', '--dropout_per_layer=0.1;uniform(0.3,0.1)'],
      'error: --dropout_per_layer: layer 2: uniform(0.3, 0.1) needs lo < hi'),
+    (['--num_layers=2', '--dropout=0.3', '--dropout_per_layer=0.1;0.2'],
+     "error: --dropout: '0.3' is not used with --dropout_per_layer (which gives every "
+     'layer its own rate); leave --dropout out'),
 ]
 
 
