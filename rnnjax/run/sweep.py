@@ -88,9 +88,13 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
     log('loading the panel: statsforecast\'s benchmarks are fitted per series on '
         'validation and test (minutes on a large panel the first time, then cached; '
         '--classical_baselines=false skips them)')
-  sweep = prepare_lib.prepare(spec, max_memory_gb, group_size)
-  if dry_run:
+  if dry_run:  # The plan, and the data's notes: no baselines fitted (minutes on a panel).
+    sweep = prepare_lib.prepare(dataclasses.replace(spec, classical_baselines=False),
+                                max_memory_gb, group_size)
+    for note in sweep.data.notes:
+      log(note)
     return prepare_lib.describe_plan(sweep, group_size, log)
+  sweep = prepare_lib.prepare(spec, max_memory_gb, group_size)
   stopper.check('before anything was written')
   distributed.check_shared_dir(workdir)
   digests = files.data_digests(spec.to_json())
