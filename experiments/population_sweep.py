@@ -43,8 +43,9 @@ SPEC_FLAGS = {
     for field in dataclasses.fields(spec_lib.SweepSpec)}
 
 WORKDIR = flags.DEFINE_string('workdir', '', 'Work directory (default: runs/<flagfile name>).')
-DRY_RUN = flags.DEFINE_bool('dry_run', False, 'Print the plan (buckets, memory, time '
-                              'from a one-step probe) and exit without training.')
+DRY_RUN = flags.DEFINE_bool('dry_run', False, 'Print the data\'s notes and the plan '
+                              '(buckets, memory, time from a one-step probe) and exit '
+                              'without training or fitting baselines.')
 OVERWRITE = flags.DEFINE_bool('overwrite', False, 'Replace a work directory\'s sweep.')
 KEEP_CHECKPOINTS = flags.DEFINE_integer('keep_checkpoints', 3, 'Checkpoints kept (one is '
                                        'written after every chunk).')

@@ -583,3 +583,28 @@ def test_a_silent_deseasonalised_member_forecasts_naive2(deseasonalize, benchmar
   method = {'naive2': lambda v: competition.naive2(v, 4, 4),
             'naive': lambda v: competition.naive(v, 4)}[benchmark]
   np.testing.assert_allclose(out, np.stack([method(v) for v in data.train]), rtol=1e-5)
+
+
+def test_a_dry_run_fits_no_benchmarks_and_prints_the_data_notes(tmp_path, long_csv,
+                                                                 monkeypatch):
+  """A dry run prints the plan and what the data loader noted (here: the gap filled),
+  without fitting statsforecast's benchmarks (minutes on a large panel) or writing
+  anything."""
+  from rnnjax.data import panel_baselines  # pylint: disable=g-import-not-at-top
+  from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
+
+  def fitted(*args, **kw):
+    raise AssertionError('a dry run fitted the benchmarks')
+  monkeypatch.setattr(panel_baselines, 'statistical', fitted)
+  spec = sweep.SweepSpec(
+      task='panel', csv_path=long_csv[0], id_column='unique_id', time_column='ds',
+      target_columns=('y',), horizon=4, season=4, lookback='8', classical_baselines=True,
+      hidden_size='4', batch_size='8', train_steps=2, eval_every=2)
+  lines = []
+  sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True, log=lines.append)
+  assert 'filled 1 missing values by linear interpolation' in lines
+  assert lines.index('filled 1 missing values by linear interpolation') < len(lines) - 1
+  assert 'estimated time' in lines[-1]
+  assert not (tmp_path / 'wd').exists()
+  with pytest.raises(AssertionError, match='fitted the benchmarks'):  # As a sweep does.
+    sweep.prepare_lib.prepare(spec)

@@ -91,6 +91,15 @@ BAD_INPUT = [
     (['--search=tpe', '--num_members=2', '--rounds=0'],
      'error: --rounds: 0; --search=tpe needs --rounds >= 1'),
     (['--mlflow_uri=nowhere://x'], "error: --mlflow_uri: 'nowhere://x' is not a readable"),
+    (['--num_layers=2', '--dropout_per_layer=0.1;abc'],
+     "error: --dropout_per_layer: layer 2: 'abc' is not a number"),
+    (['--num_layers=2', '--dropout_per_layer=1.5;0'],
+     'error: --dropout_per_layer: layer 1: 1.5 is invalid; expected in [0, 1)'),
+    (['--num_layers=2', '--dropout_per_layer=0.1;uniform(0.3,0.1)'],
+     'error: --dropout_per_layer: layer 2: uniform(0.3, 0.1) needs lo < hi'),
+    (['--num_layers=2', '--dropout=0.3', '--dropout_per_layer=0.1;0.2'],
+     "error: --dropout: '0.3' is not used with --dropout_per_layer (which gives every "
+     'layer its own rate); leave --dropout out'),
 ]
 
 

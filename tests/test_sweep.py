@@ -15,6 +15,7 @@ from rnnjax.errors import InputError
 from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.run import sweep
+from rnnjax.search import rules
 from rnnjax.search import spec as spec_lib
 from rnnjax.search import waves as plan_lib
 
@@ -144,7 +145,8 @@ def test_bad_input_writes_nothing(tmp_path):
 
 def test_masked_widths_per_layer_dropout_and_dry_run(tmp_path):
   spec = sweep.SweepSpec(**{**TINY.__dict__, 'cell': 'lstm', 'num_layers': '2',
-                            'hidden_size': 'grid(4,8)', 'dropout_per_layer': 'grid(0,0.3);0.1',
+                            'hidden_size': 'grid(4,8)', 'dropout': '0',
+                            'dropout_per_layer': 'grid(0,0.3);0.1',
                             'variational_dropout': True, 'learning_rate': '1e-2',
                             'num_seeds': 1})
   lines = []
@@ -172,9 +174,23 @@ def test_masked_widths_per_layer_dropout_and_dry_run(tmp_path):
 
 
 def test_per_layer_dropout_must_match_depth(tmp_path):
-  spec = sweep.SweepSpec(**{**TINY.__dict__, 'dropout_per_layer': '0.1;0.2'})
+  spec = sweep.SweepSpec(**{**TINY.__dict__, 'dropout': '0', 'dropout_per_layer': '0.1;0.2'})
   with pytest.raises(InputError, match=r'^--dropout_per_layer: 2 spec\(s\) for a 1-layer'):
     _run(tmp_path, spec)
+
+
+@pytest.mark.parametrize('dropout', ['0.3', 'grid(0,0.2)', 'uniform(0,0.5)'])
+def test_dropout_beside_per_layer_dropout_is_refused(tmp_path, dropout):
+  """Every layer has its rate from --dropout_per_layer: a --dropout no layer would use
+  is refused (in one line naming it, nothing written), not recorded as if it applied."""
+  spec = sweep.SweepSpec(**{**TINY.__dict__, 'num_layers': '2', 'dropout': dropout,
+                            'dropout_per_layer': '0.1;0.2'})
+  with pytest.raises(InputError, match=r'^--dropout: .* is not used with '
+                     r'--dropout_per_layer .*; leave --dropout out$'):
+    _run(tmp_path, spec)
+  assert not (tmp_path / 'wd').exists()
+  for same in ('0', '0.0', 'grid(0)'):  # Its default, however written, is no rate.
+    rules.check(dataclasses.replace(spec, dropout=same))
 
 
 def test_waves_equal_one_population_and_share_one_program(tmp_path):

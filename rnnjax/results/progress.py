@@ -42,23 +42,26 @@ class Progress:
 
   Interactive (`bar=True`): a tqdm bar on stderr. Otherwise (CI logs, files): one line
   per chunk through `log`. The ETA is the remaining chunks at the pace of training
-  alone: a bucket's first chunk in this process carries its one-off costs (compiling,
-  initialising), so the pace is that of later chunks once there is one, and until then
-  the first chunks' time less what they spent compiling (`compiling`: seconds compiled
-  so far, `compiling_s`). A bucket yet to start will add its compile to the ETA shown.
+  alone, plus a compile for each bucket yet to start here. A bucket's first chunk in this
+  process carries its one-off costs (compiling, initialising), so the pace is that of
+  later chunks once there is one, and until then the first chunks' time less what they
+  spent compiling (`compiling`: seconds compiled so far, `compiling_s`); what those
+  first chunks compiled, on average, is what each bucket still to start adds.
 
   The best shown is that of the evaluation ranked best so far, as the ranking's best
   member's: the lowest value of the metric shown (the highest, `mode` 'max'), or where
   another metric ranks (`chunk`'s `ranked`) the value shown at that metric's lowest.
 
   done: chunks done before a resume; best: (the ranking value, the value shown) of the
-  best evaluation they made (see `best_so_far`), None for none; clock: seconds, for
-  tests.
+  best evaluation they made (see `best_so_far`), None for none; buckets: how many
+  buckets will train in this process from here on (a first chunk, with its compile,
+  each; an estimate where rounds are still to be asked); clock: seconds, for tests.
   """
 
   def __init__(self, total_chunks: int, *, log=print, bar: bool = False, done: int = 0,
-               best: tuple | None = None, clock=time.perf_counter, compiling=compiling_s):
-    self._total, self._done = total_chunks, done
+               best: tuple | None = None, buckets: float = 0, clock=time.perf_counter,
+               compiling=compiling_s):
+    self._total, self._done, self._buckets = total_chunks, done, buckets
     self._log = log
     self._clock, self._compiling = clock, compiling
     self._start = clock()
@@ -68,6 +71,7 @@ class Progress:
     self._started = set()  # Buckets with a chunk trained in this process.
     # [seconds training, chunks] of the buckets' first chunks here, and of the others.
     self._first, self._later = [0.0, 0], [0.0, 0]
+    self._first_compile_s = 0.0  # What the buckets' first chunks here compiled.
     self._best = (np.inf, None) if best is None else best  # (ranking value, shown)
     self._bar = tqdm.tqdm(total=total_chunks, initial=done, unit='chunk',
                           dynamic_ncols=True) if bar else None
@@ -80,6 +84,8 @@ class Progress:
     now = self._clock() - self._start
     compiled = self._compiling()
     work = max(now - self._last - (compiled - self._compiled), 0.0)
+    if bucket not in self._started:
+      self._first_compile_s += compiled - self._compiled
     self._last, self._compiled = now, compiled
     pool = self._later if bucket in self._started else self._first
     pool[0] += work
@@ -104,7 +110,9 @@ class Progress:
       self._bar.update(1)
       return
     seconds, chunks = self._later if self._later[1] else self._first
-    eta = seconds / chunks * (self._total - self._done)
+    to_start = max(self._buckets - len(self._started), 0)
+    eta = (seconds / chunks * (self._total - self._done) +
+           self._first_compile_s / len(self._started) * to_start)
     self._log(f'chunk {self._done}/{self._total} bucket {bucket} step {step}  {counts}  '
               f'{best}  elapsed {now:.1f}s  eta {eta:.1f}s')
 

@@ -88,9 +88,13 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
     log('loading the panel: statsforecast\'s benchmarks are fitted per series on '
         'validation and test (minutes on a large panel the first time, then cached; '
         '--classical_baselines=false skips them)')
-  sweep = prepare_lib.prepare(spec, max_memory_gb, group_size)
-  if dry_run:
+  if dry_run:  # The plan, and the data's notes: no baselines fitted (minutes on a panel).
+    sweep = prepare_lib.prepare(dataclasses.replace(spec, classical_baselines=False),
+                                max_memory_gb, group_size)
+    for note in sweep.data.notes:
+      log(note)
     return prepare_lib.describe_plan(sweep, group_size, log)
+  sweep = prepare_lib.prepare(spec, max_memory_gb, group_size)
   stopper.check('before anything was written')
   distributed.check_shared_dir(workdir)
   digests = files.data_digests(spec.to_json())
@@ -128,8 +132,14 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   out = outputs.Outputs(workdir, plan, resumed=start > 0, main=distributed.is_main(),
                         log=log)
   planned = len(runs) + (spec.rounds - asked) * len(runs) / asked if asked else len(runs)
+  # Each bucket still to train compiles its programs here (again after a resume).
+  order = plan_lib.chunk_order(len(runs), sweep.num_chunks,
+                               chunk_major=spec.search in search_plan.ADAPTIVE)
+  buckets = len(plan_lib.buckets_from(runs, order, start)) + (
+      (spec.rounds - asked) * len(plan.buckets) / asked if asked else 0)
   bar = progress_lib.Progress(
       round(planned * sweep.num_chunks), log=log, bar=progress_bar, done=start,
+      buckets=buckets,
       best=progress_lib.best_so_far(workdir, spec.task, spec.selection, spec.difference)
       if start else None)
   rename = lambda metrics: {data.metric_names.get(k, k): v for k, v in metrics.items()}

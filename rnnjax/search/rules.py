@@ -1,7 +1,8 @@
 """Which settings a sweep takes together: `check(spec)` refuses, in one line naming the
-flag, bad budgets, search settings of another search's kind, and settings of another task
-(its data files, columns, table axes); `applies(name, task)` says whether a task reads a
-setting (MLflow's parameters are those)."""
+flag, bad budgets, search settings of another search's kind, settings of another task
+(its data files, columns, table axes), and a --dropout that --dropout_per_layer leaves
+unused; `applies(name, task)` says whether a task reads a setting (MLflow's parameters
+are those)."""
 
 from rnnjax.data import common
 from rnnjax.data import statistical
@@ -12,6 +13,7 @@ from rnnjax.search import halving
 from rnnjax.search import hparams
 from rnnjax.search import pbt
 from rnnjax.search import plan as search_plan
+from rnnjax.search import space
 from rnnjax.search.spec import SweepSpec
 
 # --ensemble: how the final model is made of the members (final/choice/ensemble.py).
@@ -102,6 +104,7 @@ def check(spec: SweepSpec):
                      'it 1')
   if spec.temperature <= 0:
     raise InputError(f'--temperature: {spec.temperature} must be > 0')
+  _check_dropout(spec)
   if spec.search == 'halving':
     halving.rungs(train_steps=spec.train_steps, min_steps=spec.min_steps or spec.eval_every,
                    eta=spec.eta, eval_every=spec.eval_every)
@@ -125,6 +128,18 @@ def check(spec: SweepSpec):
         (tuple(value) if isinstance(value, list) else value) != getattr(defaults, name)):
       raise InputError(f'--{name}: for --task={" or ".join(owners)} only (this sweep is '
                        f'--task={spec.task}); leave it out')
+
+
+def _check_dropout(spec: SweepSpec) -> None:
+  """--dropout beside --dropout_per_layer: every layer has its own rate then, so a
+  --dropout other than its default would be a rate no layer uses, recorded as if it
+  were (trials.csv, summary.json)."""
+  if not spec.dropout_per_layer:
+    return
+  default = space.parse_axis('dropout', hparams.BY_NAME['dropout'].default)
+  if space.parse_axis('dropout', str(spec.dropout)) != default:
+    raise InputError(f'--dropout: {spec.dropout!r} is not used with --dropout_per_layer '
+                     '(which gives every layer its own rate); leave --dropout out')
 
 
 def applies(name: str, task: str) -> bool:

@@ -115,8 +115,19 @@ def axes_of(spec_strings, *, dropout_per_layer: str = '', task: str = '') -> dic
       continue
     axes[row.name] = parse_axis(row.name, text)
   for name, text in hparams.layer_specs(dropout_per_layer).items():
-    axes[name] = parse_axis(name, text)
+    axes[name] = _layer_axis(name, text)
   return axes
+
+
+def _layer_axis(name: str, text: str) -> Axis:
+  """A layer's axis of `--dropout_per_layer`; its errors name that flag and the layer
+  (`--dropout_per_layer: layer 2: ...`), not the axis `dropout_2` the user never typed."""
+  try:
+    return parse_axis(name, text)
+  except InputError as e:
+    layer = hparams.layer_of(name) + 1
+    message = str(e).removeprefix(f'--{name}: ')
+    raise InputError(f'--dropout_per_layer: layer {layer}: {message}') from None
 
 
 def draw(axis: Axis, rng: np.random.Generator, n: int) -> list:

@@ -89,7 +89,7 @@ class SweepSpec(hparams.SpecStrings):
   temperature: float = _setting(0.8, 'Sampling temperature (> 0).')
   # model and search
   dropout_per_layer: str = _setting('', 'One dropout spec per layer, separated by ";" '
-                                    '(overrides --dropout), e.g. "grid(0,0.2);0.5".')
+                                    '(then leave --dropout out), e.g. "grid(0,0.2);0.5".')
   variational_dropout: bool = _setting(False, 'Draw each input / between-layer dropout '
                                        'mask once per sequence.')
   hidden_mode: str = _setting('auto', 'masked: hidden sizes share one program, padded '

@@ -125,6 +125,13 @@ def check_log_inputs(plan, datas: dict) -> None:
                        'robust for this panel')
 
 
+def buckets_from(runs, order: list, position: int) -> set:
+  """The buckets of the runs that train a chunk at `position` of `order` or later
+  (a run with no real member left trains none)."""
+  return {runs[r].bucket for r, _ in order[position:]
+          if len(runs[r].uids) and max(runs[r].uids) >= 0}
+
+
 def chunk_order(num_runs: int, num_chunks: int, chunk_major: bool) -> list:
   """The sweep's chunks in the order they run: (run, chunk). Adaptive searches advance
   every run one chunk at a time, so that they can compare members across runs."""
