@@ -292,6 +292,35 @@ def test_table_reports_best_config_per_shape(tmp_path):
     assert word in tex
 
 
+def test_table_bolds_every_row_tied_for_best(tmp_path):
+  """Accuracy 1 for every cell but one: no row is picked over the others by its order."""
+  workdir = fabricate(tmp_path, {'cell': 'grid(rnn_tanh,gru,lstm)'},
+                      lambda hp, s: 0.0 if hp['cell'] != 'lstm' else 0.5 + 0.1 * s,
+                      accuracy=True)
+  table = dataclasses.replace(load.load(workdir), shown='accuracy', shown_mode='max')
+  _, rows = tables.rows(table)
+  assert [r['key'][0] for r in rows if r['best']] == ['gru', 'rnn_tanh']
+  md = tables.markdown(table)
+  assert md.count('**gru**') == md.count('**rnn_tanh**') == 1 and '**lstm**' not in md
+  assert '2 rows tie for best' in md and 'Best row in bold' not in md
+
+
+def test_table_means_share_the_column_significant_digits():
+  """An sd of 9e-5 beside sds of 0.1 no longer prints its row to six decimals, and rows
+  that differ still print differently."""
+  rows = [{'mean': m, 'sd': sd, 'lo': m - sd, 'hi': m + sd}
+          for m, sd in ((3.560232, 0.00009), (3.96, 0.14), (3.5157, 0.0027), (3.79, 0.13))]
+  k = tables.digits(rows)
+  means = [tables._cells(r, k)[0].split(' ± ')[0] for r in rows]
+  assert means == ['3.560', '3.960', '3.516', '3.790']
+  assert tables._cells(rows[0], k)[0] == '3.560 ± <0.001'
+  assert tables._cells(rows[1], k) == ['3.960 ± 0.140', '3.820 – 4.100']
+  # Means that agree to 4 digits get the digits that tell them apart.
+  close = [{'mean': 1.00001, 'sd': 0.1, 'lo': 1, 'hi': 1},
+           {'mean': 1.00004, 'sd': 0.1, 'lo': 1, 'hi': 1}]
+  assert len({tables._cells(r, tables.digits(close))[0] for r in close}) == 2
+
+
 # --- figures ----------------------------------------------------------------------------
 
 KINDS = ('sensitivity', 'learning_curves', 'importance')
