@@ -732,3 +732,86 @@ def test_learning_curves_leave_out_members_ranked_by_their_initial_weights(tmp_p
   caption = ' '.join(fig._supxlabel.get_text().split())  # pylint: disable=protected-access
   assert caption.startswith('Grey: the other 2 members; colour: the top 5 ')
   assert '1 member(s) ranked among them not drawn: diverged before their first' in caption
+
+
+# --- new users' reports: small random sweeps, halving, ties, formats --------------------
+
+def _caption(fig) -> str:
+  return ' '.join(fig.get_supxlabel().split())
+
+
+def test_sensitivity_of_a_few_random_configurations(tmp_path, monkeypatch):
+  """Six configurations over three cells: no colour has enough for a binned mean, so the
+  caption says dots only; the best member's star is hollow (the point it marks shows)
+  and inside the view; a learning rate's ticks take one form."""
+  workdir = fabricate(tmp_path, {'cell': 'grid(lstm,gru,rnn_tanh)',
+                                 'learning_rate': 'loguniform(1e-3,3e-2)'}, lr_only,
+                      search_kind='random', num_members=6, num_seeds=2)
+  table = load.load(workdir)
+  per_cell = [sum(c['hparams']['cell'] == v for c in load.config_stats(table))
+              for v in table.axes['cell'].values]
+  assert max(per_cell) < sensitivity.MIN_BINNED, per_cell
+  figs = _capture_figures(monkeypatch)
+  sensitivity.plot_sensitivity(table, str(tmp_path / 'out'), log=lambda _: None)
+  (fig,) = figs
+  caption = _caption(fig)
+  assert 'dots only' in caption and 'line: binned mean' not in caption, caption
+  best = load.values(table)[[m['uid'] for m in table.members].index(table.best_uid)]
+  for ax in fig.axes:
+    (star,) = [l for l in ax.get_lines() if l.get_marker() == '*']
+    assert star.get_markerfacecolor() == 'none'
+    low, high = np.log10(ax.get_ylim())
+    assert low + 0.05 * (high - low) < np.log10(best) < high, ax.get_xlabel()
+  lr = next(ax for ax in fig.axes if ax.get_xlabel() == 'learning rate')
+  from matplotlib.backends import backend_agg  # pylint: disable=g-import-not-at-top
+  backend_agg.FigureCanvasAgg(fig).draw()
+  ticks = [t.get_text() for t in lr.get_xticklabels() + lr.get_xticklabels(minor=True)
+           if t.get_text() and 1e-3 <= t.get_position()[0] <= 3e-2]
+  assert len(ticks) > 1 and len({'e' in t for t in ticks}) == 1, ticks
+
+
+def test_a_legend_of_five_fills_its_rows_evenly_inside_the_figure(tmp_path, monkeypatch):
+  from matplotlib.backends import backend_agg  # pylint: disable=g-import-not-at-top
+  workdir = fabricate(tmp_path, {'cell': 'grid(rnn_tanh,rnn_relu,lstm,gru)',
+                                 'hidden_size': 'grid(8,16)'}, lr_only)
+  figs = _capture_figures(monkeypatch)
+  sensitivity.plot_sensitivity(load.load(workdir), str(tmp_path / 'out'), group_by='cell',
+                               log=lambda _: None)
+  (fig,) = figs
+  (legend,) = fig.legends
+  texts = [t.get_text() for t in legend.get_texts()]
+  assert len(texts) == 5 and legend._ncols == 3  # pylint: disable=protected-access
+  canvas = backend_agg.FigureCanvasAgg(fig)
+  canvas.draw()
+  box = legend.get_window_extent(canvas.get_renderer())
+  assert 0 <= box.x0 and box.x1 <= fig.bbox.x1, (box, fig.bbox)
+
+
+def test_fmt_all_writes_one_form():
+  assert labels.fmt_all([3e-3, 3e-2]) == ['3e-3', '3e-2']
+  assert labels.fmt_all([0.03, 0.3]) == ['0.03', '0.3']
+  assert labels.fmt_all([0.0, 1e-3, 0.1]) == ['0', '1e-3', '1e-1']
+  assert labels.fmt_all([8, 16]) == ['8', '16'] and labels.fmt_all(['gru']) == ['gru']
+
+
+def test_halving_captions_say_members_were_scored_at_different_budgets(tmp_path,
+                                                                       monkeypatch):
+  workdir = fabricate(tmp_path, {'cell': 'grid(lstm,gru)',
+                                 'learning_rate': 'grid(1e-3,1e-2)'}, lr_only,
+                      stopped=(1, 2, 3))
+  table = load.load(workdir)
+  figs = _capture_figures(monkeypatch)
+  out = str(tmp_path / 'out')
+  sensitivity.plot_sensitivity(table, out, log=lambda _: None)
+  heatmap.plot_heatmaps(table, out, log=lambda _: None)
+  said = ('Scored at different budgets: 3 of 8 members were stopped early, after 30 of '
+          "50 steps; they are shown beside members trained in full (one configuration's "
+          'seeds can mix budgets).')
+  for fig in figs:
+    assert said in _caption(fig)
+  assert said in ' '.join(tables.markdown(table).split())
+  heat = _caption(figs[1])
+  assert heat.startswith('Square: mean validation') and 'Cell' not in heat
+  # Nothing is said where every member trained in full.
+  assert labels.budgets(load.load(fabricate(tmp_path / 'full', {
+      'cell': 'grid(lstm,gru)'}, lr_only)).members) == ''

@@ -15,7 +15,11 @@ TOP_K = 5
 
 def _describe(table: load.Table, uid: int) -> str:
   member = next(m for m in table.members if m['uid'] == uid)
-  parts = [f'{labels.SHORT.get(n, n)}={labels.fmt(member["hparams"][n])}' for n in table.axes]
+  parts = []
+  for name, axis in table.axes.items():  # One form per axis: lr=3e-3 beside lr=3e-2.
+    value = member['hparams'][name]
+    form = dict(zip(axis.values, labels.fmt_all(axis.values)))
+    parts.append(f'{labels.SHORT.get(name, name)}={form.get(value, labels.fmt(value))}')
   return f'uid {uid}' + (': ' + ', '.join(parts) if parts else '')
 
 

@@ -106,7 +106,8 @@ def caption(table: load.Table, names: list, rows_: list) -> str:
           f'{"lower" if table.shown_mode == "min" else "higher"} is better), mean ± sd and '
           'min – max over its seeds. configs: configurations of that shape; '
           'dropped: members of that shape (any configuration) that diverged or had no '
-          f'finite value. {_best_words(rows_)}')
+          f'finite value. {_best_words(rows_)}'
+          + (f' {labels.budgets(table.members)}' if labels.budgets(table.members) else ''))
 
 
 def _best_words(rows_: list) -> str:
