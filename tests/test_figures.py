@@ -815,3 +815,26 @@ def test_halving_captions_say_members_were_scored_at_different_budgets(tmp_path,
   # Nothing is said where every member trained in full.
   assert labels.budgets(load.load(fabricate(tmp_path / 'full', {
       'cell': 'grid(lstm,gru)'}, lr_only)).members) == ''
+
+
+def test_learning_curves_count_the_grey_lines_they_draw(tmp_path, monkeypatch):
+  """Members halving stopped at their first evaluation have no line: the caption counts
+  the grey lines and the single points (drawn as dots) apart."""
+  workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-4,1e-3,1e-2,1e-1)',
+                                 'cell': 'grid(lstm,gru)'}, lr_only, num_seeds=1)
+  stopped = load.load(workdir).ranking[-2:]  # Outside the top 5 of 8.
+  path = os.path.join(workdir, 'metrics.jsonl')
+  records = [json.loads(line) for line in open(path)]
+  with open(path, 'w') as f:
+    for r in records:
+      if not (r['uid'] in stopped and r['step'] > 10):
+        f.write(json.dumps(r) + '\n')
+  table = load.load(workdir)
+  figs = _capture_figures(monkeypatch)
+  curves.plot_learning_curves(table, str(tmp_path / 'out'), log=lambda _: None)
+  (fig,) = figs
+  assert _caption(fig).startswith('Grey: the other 1 members with more than one '
+                                  'evaluation; 2 with one (stopped at their first), as '
+                                  'dots; colour: the top 5 '), _caption(fig)
+  (dots,) = fig.axes[0].collections[1:]
+  assert len(dots.get_offsets()) == 2
