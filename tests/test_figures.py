@@ -838,3 +838,36 @@ def test_learning_curves_count_the_grey_lines_they_draw(tmp_path, monkeypatch):
                                   'dots; colour: the top 5 '), _caption(fig)
   (dots,) = fig.axes[0].collections[1:]
   assert len(dots.get_offsets()) == 2
+
+
+def test_importance_attributes_nothing_from_too_few_configurations(tmp_path, monkeypatch):
+  """Six configurations for three axes (a new user's random sweep): no share per axis,
+  not 0 % bars a reader takes for 'does not matter'; the figure says why."""
+  workdir = fabricate(tmp_path / 'few', {'cell': 'grid(lstm,gru,rnn_tanh)',
+                                         'num_layers': 'grid(1,2)',
+                                         'learning_rate': 'loguniform(1e-3,3e-2)'},
+                      lr_only, search_kind='random', num_members=6, num_seeds=2)
+  table = load.load(workdir)
+  result = importance.analyse(table)
+  assert result['not_attributed'].startswith('too few configurations to attribute (6 for 3')
+  assert set(result['main'].values()) == {None} and result['pairs'] == []
+  np.testing.assert_allclose(result['unexplained'] + result['seed'], 1.0)
+  assert importance.top_axes(result, 2) == ['cell', 'num_layers']  # Plan order.
+  figs = _capture_figures(monkeypatch)
+  importance_plot.plot_importance(table, str(tmp_path / 'out'), result, log=lambda _: None)
+  (fig,) = figs
+  ax = fig.axes[0]
+  rows = [t.get_text() for t in ax.get_yticklabels()]
+  assert rows[:3] == ['cell', 'num layers', 'learning rate']
+  assert len(ax.patches) == 2  # Between configurations and seed: no bar for an axis.
+  assert [t.get_text() for t in ax.texts].count('not attributed') == 3
+  assert ax.get_title(loc='left') == 'Too few configurations: not attributed'
+  assert 'Not attributed: too few configurations' in _caption(fig)
+  # Enough configurations, but a metric the hyperparameters do not explain.
+  noise = lambda hp, s: 1 + np.random.default_rng(
+      int(hp['learning_rate'] * 1e12) % 2**32).random()
+  workdir = fabricate(tmp_path / 'noise', {'learning_rate': 'loguniform(1e-4,1e-1)',
+                                           'dropout': 'uniform(0,0.5)'},
+                      noise, search_kind='random', num_members=40, num_seeds=1)
+  result = importance.analyse(load.load(workdir))
+  assert result['not_attributed'].startswith('the surrogate explains too little'), result
