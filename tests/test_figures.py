@@ -602,7 +602,7 @@ def test_a_long_category_axis_keeps_its_labels_apart():
       style.set_axis(ax, axis)
       assert not _clashing_x_labels(fig, ax), width
       shown = [t.get_text() for t in ax.get_xticklabels()]
-      assert shown[0] == '0' and all(l in ('', labels.fmt(v)) for l, v in zip(shown, values))
+      assert shown[0] == '0' and all(l in ('', f) for l, f in zip(shown, labels.fmt_all(values)))
       assert sum(bool(l) for l in shown) >= len(values) // 3
 
 
