@@ -292,6 +292,35 @@ def test_table_reports_best_config_per_shape(tmp_path):
     assert word in tex
 
 
+def test_table_bolds_every_row_tied_for_best(tmp_path):
+  """Accuracy 1 for every cell but one: no row is picked over the others by its order."""
+  workdir = fabricate(tmp_path, {'cell': 'grid(rnn_tanh,gru,lstm)'},
+                      lambda hp, s: 0.0 if hp['cell'] != 'lstm' else 0.5 + 0.1 * s,
+                      accuracy=True)
+  table = dataclasses.replace(load.load(workdir), shown='accuracy', shown_mode='max')
+  _, rows = tables.rows(table)
+  assert [r['key'][0] for r in rows if r['best']] == ['gru', 'rnn_tanh']
+  md = tables.markdown(table)
+  assert md.count('**gru**') == md.count('**rnn_tanh**') == 1 and '**lstm**' not in md
+  assert '2 rows tie for best' in md and 'Best row in bold' not in md
+
+
+def test_table_means_share_the_column_significant_digits():
+  """An sd of 9e-5 beside sds of 0.1 no longer prints its row to six decimals, and rows
+  that differ still print differently."""
+  rows = [{'mean': m, 'sd': sd, 'lo': m - sd, 'hi': m + sd}
+          for m, sd in ((3.560232, 0.00009), (3.96, 0.14), (3.5157, 0.0027), (3.79, 0.13))]
+  k = tables.digits(rows)
+  means = [tables._cells(r, k)[0].split(' ± ')[0] for r in rows]
+  assert means == ['3.560', '3.960', '3.516', '3.790']
+  assert tables._cells(rows[0], k)[0] == '3.560 ± <0.001'
+  assert tables._cells(rows[1], k) == ['3.960 ± 0.140', '3.820 – 4.100']
+  # Means that agree to 4 digits get the digits that tell them apart.
+  close = [{'mean': 1.00001, 'sd': 0.1, 'lo': 1, 'hi': 1},
+           {'mean': 1.00004, 'sd': 0.1, 'lo': 1, 'hi': 1}]
+  assert len({tables._cells(r, tables.digits(close))[0] for r in close}) == 2
+
+
 # --- figures ----------------------------------------------------------------------------
 
 KINDS = ('sensitivity', 'learning_curves', 'importance')
@@ -573,7 +602,7 @@ def test_a_long_category_axis_keeps_its_labels_apart():
       style.set_axis(ax, axis)
       assert not _clashing_x_labels(fig, ax), width
       shown = [t.get_text() for t in ax.get_xticklabels()]
-      assert shown[0] == '0' and all(l in ('', labels.fmt(v)) for l, v in zip(shown, values))
+      assert shown[0] == '0' and all(l in ('', f) for l, f in zip(shown, labels.fmt_all(values)))
       assert sum(bool(l) for l in shown) >= len(values) // 3
 
 
@@ -703,3 +732,142 @@ def test_learning_curves_leave_out_members_ranked_by_their_initial_weights(tmp_p
   caption = ' '.join(fig._supxlabel.get_text().split())  # pylint: disable=protected-access
   assert caption.startswith('Grey: the other 2 members; colour: the top 5 ')
   assert '1 member(s) ranked among them not drawn: diverged before their first' in caption
+
+
+# --- new users' reports: small random sweeps, halving, ties, formats --------------------
+
+def _caption(fig) -> str:
+  return ' '.join(fig.get_supxlabel().split())
+
+
+def test_sensitivity_of_a_few_random_configurations(tmp_path, monkeypatch):
+  """Six configurations over three cells: no colour has enough for a binned mean, so the
+  caption says dots only; the best member's star is hollow (the point it marks shows)
+  and inside the view; a learning rate's ticks take one form."""
+  workdir = fabricate(tmp_path, {'cell': 'grid(lstm,gru,rnn_tanh)',
+                                 'learning_rate': 'loguniform(1e-3,3e-2)'}, lr_only,
+                      search_kind='random', num_members=6, num_seeds=2)
+  table = load.load(workdir)
+  per_cell = [sum(c['hparams']['cell'] == v for c in load.config_stats(table))
+              for v in table.axes['cell'].values]
+  assert max(per_cell) < sensitivity.MIN_BINNED, per_cell
+  figs = _capture_figures(monkeypatch)
+  sensitivity.plot_sensitivity(table, str(tmp_path / 'out'), log=lambda _: None)
+  (fig,) = figs
+  caption = _caption(fig)
+  assert 'dots only' in caption and 'line: binned mean' not in caption, caption
+  best = load.values(table)[[m['uid'] for m in table.members].index(table.best_uid)]
+  for ax in fig.axes:
+    (star,) = [l for l in ax.get_lines() if l.get_marker() == '*']
+    assert star.get_markerfacecolor() == 'none'
+    low, high = np.log10(ax.get_ylim())
+    assert low + 0.05 * (high - low) < np.log10(best) < high, ax.get_xlabel()
+  lr = next(ax for ax in fig.axes if ax.get_xlabel() == 'learning rate')
+  from matplotlib.backends import backend_agg  # pylint: disable=g-import-not-at-top
+  backend_agg.FigureCanvasAgg(fig).draw()
+  ticks = [t.get_text() for t in lr.get_xticklabels() + lr.get_xticklabels(minor=True)
+           if t.get_text() and 1e-3 <= t.get_position()[0] <= 3e-2]
+  assert len(ticks) > 1 and len({'e' in t for t in ticks}) == 1, ticks
+
+
+def test_a_legend_of_five_fills_its_rows_evenly_inside_the_figure(tmp_path, monkeypatch):
+  from matplotlib.backends import backend_agg  # pylint: disable=g-import-not-at-top
+  workdir = fabricate(tmp_path, {'cell': 'grid(rnn_tanh,rnn_relu,lstm,gru)',
+                                 'hidden_size': 'grid(8,16)'}, lr_only)
+  figs = _capture_figures(monkeypatch)
+  sensitivity.plot_sensitivity(load.load(workdir), str(tmp_path / 'out'), group_by='cell',
+                               log=lambda _: None)
+  (fig,) = figs
+  (legend,) = fig.legends
+  texts = [t.get_text() for t in legend.get_texts()]
+  assert len(texts) == 5 and legend._ncols == 3  # pylint: disable=protected-access
+  canvas = backend_agg.FigureCanvasAgg(fig)
+  canvas.draw()
+  box = legend.get_window_extent(canvas.get_renderer())
+  assert 0 <= box.x0 and box.x1 <= fig.bbox.x1, (box, fig.bbox)
+
+
+def test_fmt_all_writes_one_form():
+  assert labels.fmt_all([3e-3, 3e-2]) == ['3e-3', '3e-2']
+  assert labels.fmt_all([0.03, 0.3]) == ['0.03', '0.3']
+  assert labels.fmt_all([0.0, 1e-3, 0.1]) == ['0', '1e-3', '1e-1']
+  assert labels.fmt_all([8, 16]) == ['8', '16'] and labels.fmt_all(['gru']) == ['gru']
+
+
+def test_halving_captions_say_members_were_scored_at_different_budgets(tmp_path,
+                                                                       monkeypatch):
+  workdir = fabricate(tmp_path, {'cell': 'grid(lstm,gru)',
+                                 'learning_rate': 'grid(1e-3,1e-2)'}, lr_only,
+                      stopped=(1, 2, 3))
+  table = load.load(workdir)
+  figs = _capture_figures(monkeypatch)
+  out = str(tmp_path / 'out')
+  sensitivity.plot_sensitivity(table, out, log=lambda _: None)
+  heatmap.plot_heatmaps(table, out, log=lambda _: None)
+  said = ('Scored at different budgets: 3 of 8 members were stopped early, after 30 of '
+          "50 steps; they are shown beside members trained in full (one configuration's "
+          'seeds can mix budgets).')
+  for fig in figs:
+    assert said in _caption(fig)
+  assert said in ' '.join(tables.markdown(table).split())
+  heat = _caption(figs[1])
+  assert heat.startswith('Square: mean validation') and 'Cell' not in heat
+  # Nothing is said where every member trained in full.
+  assert labels.budgets(load.load(fabricate(tmp_path / 'full', {
+      'cell': 'grid(lstm,gru)'}, lr_only)).members) == ''
+
+
+def test_learning_curves_count_the_grey_lines_they_draw(tmp_path, monkeypatch):
+  """Members halving stopped at their first evaluation have no line: the caption counts
+  the grey lines and the single points (drawn as dots) apart."""
+  workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-4,1e-3,1e-2,1e-1)',
+                                 'cell': 'grid(lstm,gru)'}, lr_only, num_seeds=1)
+  stopped = load.load(workdir).ranking[-2:]  # Outside the top 5 of 8.
+  path = os.path.join(workdir, 'metrics.jsonl')
+  records = [json.loads(line) for line in open(path)]
+  with open(path, 'w') as f:
+    for r in records:
+      if not (r['uid'] in stopped and r['step'] > 10):
+        f.write(json.dumps(r) + '\n')
+  table = load.load(workdir)
+  figs = _capture_figures(monkeypatch)
+  curves.plot_learning_curves(table, str(tmp_path / 'out'), log=lambda _: None)
+  (fig,) = figs
+  assert _caption(fig).startswith('Grey: the other 1 members with more than one '
+                                  'evaluation; 2 with one (stopped at their first), as '
+                                  'dots; colour: the top 5 '), _caption(fig)
+  (dots,) = fig.axes[0].collections[1:]
+  assert len(dots.get_offsets()) == 2
+
+
+def test_importance_attributes_nothing_from_too_few_configurations(tmp_path, monkeypatch):
+  """Six configurations for three axes (a new user's random sweep): no share per axis,
+  not 0 % bars a reader takes for 'does not matter'; the figure says why."""
+  workdir = fabricate(tmp_path / 'few', {'cell': 'grid(lstm,gru,rnn_tanh)',
+                                         'num_layers': 'grid(1,2)',
+                                         'learning_rate': 'loguniform(1e-3,3e-2)'},
+                      lr_only, search_kind='random', num_members=6, num_seeds=2)
+  table = load.load(workdir)
+  result = importance.analyse(table)
+  assert result['not_attributed'].startswith('too few configurations to attribute (6 for 3')
+  assert set(result['main'].values()) == {None} and result['pairs'] == []
+  np.testing.assert_allclose(result['unexplained'] + result['seed'], 1.0)
+  assert importance.top_axes(result, 2) == ['cell', 'num_layers']  # Plan order.
+  figs = _capture_figures(monkeypatch)
+  importance_plot.plot_importance(table, str(tmp_path / 'out'), result, log=lambda _: None)
+  (fig,) = figs
+  ax = fig.axes[0]
+  rows = [t.get_text() for t in ax.get_yticklabels()]
+  assert rows[:3] == ['cell', 'num layers', 'learning rate']
+  assert len(ax.patches) == 2  # Between configurations and seed: no bar for an axis.
+  assert [t.get_text() for t in ax.texts].count('not attributed') == 3
+  assert ax.get_title(loc='left') == 'Too few configurations: not attributed'
+  assert 'Not attributed: too few configurations' in _caption(fig)
+  # Enough configurations, but a metric the hyperparameters do not explain.
+  noise = lambda hp, s: 1 + np.random.default_rng(
+      int(hp['learning_rate'] * 1e12) % 2**32).random()
+  workdir = fabricate(tmp_path / 'noise', {'learning_rate': 'loguniform(1e-4,1e-1)',
+                                           'dropout': 'uniform(0,0.5)'},
+                      noise, search_kind='random', num_members=40, num_seeds=1)
+  result = importance.analyse(load.load(workdir))
+  assert result['not_attributed'].startswith('the surrogate explains too little'), result

@@ -335,3 +335,20 @@ def test_the_model_in_mlflow_forecasts_as_rnnjax_load(held_out):
   want = rnnjax.load(workdir).forecast(frame, 2)
   np.testing.assert_array_equal(table['forecast'].to_numpy().reshape(6, 2), want['point'])
   assert mlflow_model.metadata(pyfunc.model.manifest)['id_column'] == 'unique_id'
+
+
+def test_a_few_series_are_all_drawn_and_new_data_names_its_scores():
+  """Three series (a new CSV's): all three drawn, none left out at random. Scores of a
+  sweep's test part beside a forecast from other histories are called the sweep's."""
+  scores = {'a': 0.5, 'b': 0.2, 'c': 0.9}
+  assert panel_predictions.shown(['a', 'b', 'c'], {}, metric='MASE') == [
+      ('a', ''), ('b', ''), ('c', '')]
+  assert panel_predictions.shown(['a', 'b', 'c'], scores, metric='MASE',
+                                 new_data=True) == [
+      ('b', 'best sweep-test MASE 0.200'), ('c', 'worst sweep-test MASE 0.900'),
+      ('a', 'sweep-test MASE 0.500')]
+  many = [f's{i}' for i in range(9)]
+  picks = panel_predictions.shown(many, {k: i for i, k in enumerate(many)})
+  assert len(picks) == 2 + panel_predictions.RANDOM_SHOWN
+  assert picks[0] == ('s0', 'best test sMAPE 0.0')
+  assert [label.split(',')[0] for _, label in picks[2:]] == ['random', 'random']

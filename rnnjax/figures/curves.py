@@ -15,7 +15,11 @@ TOP_K = 5
 
 def _describe(table: load.Table, uid: int) -> str:
   member = next(m for m in table.members if m['uid'] == uid)
-  parts = [f'{labels.SHORT.get(n, n)}={labels.fmt(member["hparams"][n])}' for n in table.axes]
+  parts = []
+  for name, axis in table.axes.items():  # One form per axis: lr=3e-3 beside lr=3e-2.
+    value = member['hparams'][name]
+    form = dict(zip(axis.values, labels.fmt_all(axis.values)))
+    parts.append(f'{labels.SHORT.get(name, name)}={form.get(value, labels.fmt(value))}')
   return f'uid {uid}' + (': ' + ', '.join(parts) if parts else '')
 
 
@@ -52,8 +56,14 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
   top_value = float(np.quantile(finite, 0.98))
   shown = finite[finite <= top_value]
   log_y = style.metric_scale(shown) == 'log'
-  grey = sum(uid not in top and np.isfinite(v).any() for uid, (_, v) in data.items())
-  note = ((f'Grey: the other {grey} members; c' if grey else 'C') + f'olour: the top '
+  # A member stopped at its first evaluation has no line to draw: a grey dot instead.
+  points = {uid: int(np.isfinite(v).sum()) for uid, (_, v) in data.items() if uid not in top}
+  grey = sum(n > 1 for n in points.values())
+  dots = [uid for uid, n in points.items() if n == 1]
+  others = (f'the other {grey} members with more than one evaluation; {len(dots)} '
+            'with one (stopped at their first), as dots' if dots else
+            f'the other {grey} members')
+  note = ((f'Grey: {others}; c' if grey or dots else 'C') + f'olour: the top '
           f'{len(top)} by validation {table.metric} (best checkpoint), ranked.')
   if tree is not None:
     note = (f'PBT. Grey: each member\'s own curve; colour: the top {len(top)} with '
@@ -76,6 +86,11 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
     ax.add_collection(mcollections.LineCollection(
         [np.column_stack(curve) for uid, curve in data.items() if uid not in top],
         colors=style.FAINT, linewidths=0.5, alpha=0.35, zorder=1))
+    if dots:
+      alone = [data[uid] for uid in dots]
+      ax.scatter([s[np.isfinite(v)][0] for s, v in alone],
+                 [v[np.isfinite(v)][0] for _, v in alone], s=4, color=style.FAINT,
+                 alpha=0.6, linewidths=0, zorder=1)
     for k, uid in reversed(list(enumerate(top))):
       steps, values = drawn[uid]
       ax.plot(steps, values, color=style.OKABE_ITO[k % len(style.OKABE_ITO)], lw=1.3,

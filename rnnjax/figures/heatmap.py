@@ -1,8 +1,9 @@
 """Heatmaps of the validation metric over two hyperparameters at a time.
 
-Each cell is the mean, over seeds and every other hyperparameter, of the configurations
-that fall in it; drawn axes are cut into quantile bins. The cell holding the best member
-(the first of the summary's ranking) is outlined. The metric drawn is the one the sweep
+Each square is the mean, over seeds and every other hyperparameter, of the configurations
+that fall in it; drawn axes are cut into quantile bins. The square holding the best
+member (the first of the summary's ranking) is outlined. (Captions say "square", not
+"cell": the RNN cell is often one of the axes.) The metric drawn is the one the sweep
 shows (load.Table.shown), which orders members as its ranking does (see engine/tasks/).
 """
 
@@ -22,7 +23,7 @@ MAX_ANNOTATED = 80
 def _levels(axis: load.AxisInfo, column: list) -> tuple:
   """(tick labels, <int>[N] level of each value): listed values, or quantile bins."""
   if not axis.continuous:
-    return [labels.fmt(v) for v in axis.values], np.array([axis.values.index(v)
+    return labels.fmt_all(axis.values), np.array([axis.values.index(v)
                                                             for v in column])
   x = np.array(column, np.float64)
   t = np.log(x) if axis.scale == 'log' else x
@@ -33,7 +34,7 @@ def _levels(axis: load.AxisInfo, column: list) -> tuple:
   centres = np.exp(centres) if axis.scale == 'log' else centres
   if axis.kind == 'randint':
     centres = np.round(centres).astype(int)
-  return [f'~{labels.fmt(c, digits=2)}' for c in centres], level
+  return [f'~{c}' for c in labels.fmt_all(list(centres), digits=2)], level
 
 
 def cells(table: load.Table, a: str, b: str) -> tuple:
@@ -106,9 +107,12 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print) 
                  else f' (ranked by validation {table.metric})')
     over = ('members (PBT: each at the values its best weights trained under)'
             if table.search == 'pbt' else 'seeds')
-    text = (f'Cell: mean validation {table.shown}{f" ({scale})" if scale else ""} over '
-            f'{over} and the other hyperparameters; outline: cell of the best member'
+    text = (f'Square: mean validation {table.shown}{f" ({scale})" if scale else ""} over '
+            f'{over} and the other hyperparameters; outlined square: the best member\'s'
             f'{ranked_by}; grey: no member, or none with a finite result.')
+    budgets = labels.budgets(table.members)
+    if budgets:
+      text += ' ' + budgets
     if dropped:
       text += f' {dropped} diverged or non-finite member(s) left out.'
     style.note(fig, text, style.COLUMN_WIDTH)

@@ -19,6 +19,10 @@ and every share below is a fraction of that total.
   The surrogate is decomposed exactly on a grid (33 points per range, uniform in the
   drawn scale); its shares are scaled by its leave-one-out R^2, the rest reported as
   unexplained.
+* A surrogate that explains almost nothing (R^2 under MIN_R2), or a ridge fit with fewer
+  than MIN_CONFIGS_PER_AXIS configurations per swept axis, attributes nothing: the axes'
+  shares are None (not 0: a reader would take 0 for "does not matter"), the variance
+  between configurations is reported whole as unexplained, and 'not_attributed' says why.
 """
 
 import itertools
@@ -31,6 +35,8 @@ from rnnjax.figures import load
 
 RANGE_POINTS = 33
 MAIN_DEGREE = 6   # Metrics bend sharply near a good learning rate.
+MIN_R2 = 0.1
+MIN_CONFIGS_PER_AXIS = 4
 
 
 def anova_grid(y: np.ndarray) -> tuple:
@@ -237,6 +243,16 @@ def analyse(table: load.Table, *, metric: str = '', diverged: str = 'drop',
             f'grid with {full - len(cells)} of {full} cells missing')
     fit = 'ridge, LOO R2' if any(a.continuous for a in axes) else 'least squares, R2'
     out['method'] = f'surrogate ({why}; {fit} {r2:.2f})'
+  ridge = out['method'].startswith('surrogate') and any(a.continuous for a in axes)
+  why = (f'too few configurations to attribute ({len(groups)} for {len(names)} swept '
+         f'hyperparameters; {MIN_CONFIGS_PER_AXIS} per hyperparameter needed)'
+         if ridge and len(groups) < MIN_CONFIGS_PER_AXIS * len(names) else
+         f'the surrogate explains too little to attribute (R2 {r2:.2f} < {MIN_R2})'
+         if out['method'].startswith('surrogate') and r2 < MIN_R2 else '')
+  if why:
+    return {**out, 'r2': r2, 'not_attributed': why, 'main': {n: None for n in names},
+            'pairs': [], 'higher_order': None, 'unexplained': between / total,
+            'seed': within / total}
   out.update(
       r2=r2,
       main={n: float(v) / total for n, v in zip(names, main)},
@@ -248,6 +264,6 @@ def analyse(table: load.Table, *, metric: str = '', diverged: str = 'drop',
 
 def top_axes(result: dict, n: int) -> list:
   """The n swept axes with the largest main share (plan order when unknown)."""
-  if 'main' not in result:
+  if 'main' not in result or 'not_attributed' in result:
     return result['axes'][:n]
   return sorted(result['main'], key=lambda a: -result['main'][a])[:n]

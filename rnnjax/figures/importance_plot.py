@@ -27,13 +27,18 @@ def plot_importance(table: load.Table, out_dir: str, result: dict = None, *,
   if 'skipped' in result:
     log(f'figures: importance figure skipped ({result["skipped"]}); wrote {json_path}')
     return [json_path]
+  # Where the analysis attributes nothing (importance.MIN_R2, MIN_CONFIGS_PER_AXIS), each
+  # axis keeps its row with no bar, marked so, and nothing reads as "does not matter".
+  attributed = 'not_attributed' not in result
   bars = [(labels.label(n), s, style.OKABE_ITO[0])
-          for n, s in sorted(result['main'].items(), key=lambda kv: -kv[1])]
+          for n, s in sorted(result['main'].items(), key=lambda kv: -kv[1])] if attributed \
+      else [(labels.label(n), None, style.OKABE_ITO[0]) for n in result['main']]
   pairs = [p for p in result['pairs'] if p['share'] >= MIN_PAIR_SHARE][:MAX_PAIRS]
   bars += [(' x '.join(labels.SHORT.get(a, a) for a in p['axes']), p['share'],
             style.OKABE_ITO[1]) for p in pairs]
   rest = [('higher-order interactions', result['higher_order']),
-          ('not explained by surrogate', result['unexplained'])]
+          ('not explained by surrogate', result['unexplained'])] if attributed else [
+              ('between configurations', result['unexplained'])]
   bars += [(name, share, style.FAINT) for name, share in rest if share > 0]
   # One seed per configuration: no replicates to tell seed noise from the
   # configurations' differences (importance.json's seed share is 0 by construction).
@@ -41,22 +46,34 @@ def plot_importance(table: load.Table, out_dir: str, result: dict = None, *,
   if not one_seed:
     bars.append(('seed (between replicates)', result['seed'], style.FAINT))
   names, shares, colours = zip(*bars)
-  shares = 100 * np.array(shares)
+  shares = 100 * np.array([np.nan if v is None else v for v in shares], np.float64)
   width = style.COLUMN_WIDTH
   with style.context():
     fig = style.new_figure(width, 1.0 + 0.19 * len(bars))
     ax = fig.add_subplot()
     y = np.arange(len(bars))[::-1]
-    ax.barh(y, shares, color=colours, height=0.7)
+    drawn = np.isfinite(shares)
+    ax.barh(y[drawn], shares[drawn], color=[c for c, d in zip(colours, drawn) if d],
+            height=0.7)
     ax.set_yticks(y, labels=names)
     ax.grid(axis='y', visible=False)
-    ax.set_xlim(0, max(100.0, shares.max()) * 1.12)
+    ax.set_xlim(0, max(100.0, np.nanmax(shares)) * 1.12)
     for yi, s in zip(y, shares):
-      ax.text(s + 1.5, yi, f'{s:.1f}%', va='center', fontsize=6)
+      ax.text(s + 1.5 if np.isfinite(s) else 1.5, yi,
+              f'{s:.1f}%' if np.isfinite(s) else 'not attributed', va='center', fontsize=6,
+              color='black' if np.isfinite(s) else '#777777')
+    if not attributed:
+      too_few = result['not_attributed'].startswith('too few')
+      ax.set_title(f'{"Too few configurations" if too_few else "Surrogate explains too little"}'
+                   ': not attributed', loc='left', fontsize=7)
     ax.set_xlabel('share of variance (%)')
     metric = (f'log val {result["metric"]}' if result['transform'] == 'log'
               else f'val {result["metric"]}')
-    if pairs:
+    if not attributed:
+      key = (f'Not attributed: {result["not_attributed"]}. The variance between '
+             'configurations is shown whole; a row without a bar says nothing about '
+             'whether that hyperparameter matters.')
+    elif pairs:
       key = ('Blue: main effects; orange: pairwise interactions'
                  f'{" (the largest, over 0.5%)" if len(result["pairs"]) > len(pairs) else ""}.')
     else:
@@ -77,6 +94,8 @@ def plot_importance(table: load.Table, out_dir: str, result: dict = None, *,
             f'{no_skill} worse than chance ({result["metric"]} > {result["chance"]:.3g})')
       text += (f' {what} '
                f'{"dropped" if result["diverged"] == "drop" else "capped at the worst value"}.')
+    if labels.budgets(table.members):
+      text += ' ' + labels.budgets(table.members)
     style.note(fig, text, width)
     paths = style.save(fig, out_dir, 'importance')
   log(f'figures: wrote {paths[0]}')

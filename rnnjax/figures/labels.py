@@ -23,8 +23,9 @@ def label(name: str) -> str:
   return name.replace('_', ' ')
 
 
-def fmt(value, digits: int = 4) -> str:
-  """A hyperparameter value, short: 0.001 -> '1e-3', 64 -> '64' (`digits` significant)."""
+def fmt(value, digits: int = 4, *, exponent: bool = False) -> str:
+  """A hyperparameter value, short: 0.001 -> '1e-3', 64 -> '64' (`digits` significant);
+  `exponent`: a non-zero float in the '3e-2' form whatever its size."""
   if isinstance(value, str):
     return value
   if isinstance(value, (bool, np.bool_)):
@@ -34,13 +35,47 @@ def fmt(value, digits: int = 4) -> str:
   value = float(value)
   if not math.isfinite(value):
     return str(value)
-  if value != 0 and (abs(value) < 1e-2 or abs(value) >= 1e5):
+  if value != 0 and (exponent or abs(value) < 1e-2 or abs(value) >= 1e5):
     mantissa, exponent = f'{value:.{min(digits, 3) - 1}e}'.split('e')
     mantissa = mantissa.rstrip('0').rstrip('.')
     return f'{mantissa}e{int(exponent)}'
   if abs(value) >= 10 ** digits:
     return str(round(value))
   return f'{value:.{digits}g}'
+
+
+def _needs_exponent(value) -> bool:
+  return (isinstance(value, (float, np.floating)) and math.isfinite(value) and value != 0
+          and (abs(value) < 1e-2 or abs(value) >= 1e5))
+
+
+def fmt_all(values, digits: int = 4) -> list:
+  """`fmt` of each value, in one form for all: where any needs the exponent form
+  ('3e-3'), the others take it too ('3e-2', not '0.03')."""
+  exponent = any(_needs_exponent(v) for v in values)
+  return [fmt(v, digits, exponent=exponent and not isinstance(v, (int, np.integer)))
+          for v in values]
+
+
+def budgets(members) -> str:
+  """A caption's sentence where members were scored after different numbers of steps
+  (successive halving stopped some early; `members`: load.Table.members), else ''."""
+  stopped = [m for m in members if m.get('status') == 'stopped']
+  steps = [m['steps'] for m in members if m.get('steps') is not None]
+  if not stopped or not steps:
+    return ''
+  why = (' by successive halving' if any(str(m.get('stopped_by', '')).startswith('halving')
+                                        for m in stopped) else '')
+  early = sorted({m['steps'] for m in stopped if m.get('steps') is not None})
+  at = f' after {" or ".join(str(s) for s in early)} of {max(steps)} steps' if early else ''
+  by_config = {}
+  for m in members:
+    by_config.setdefault(m.get('config', m['uid']), set()).add(m.get('steps'))
+  mixed = any(len(s) > 1 for s in by_config.values())
+  mix = " (one configuration's seeds can mix budgets)" if mixed else ''
+  return (f'Scored at different budgets: {len(stopped)} of {len(members)} members were '
+          f'stopped early{why}{"," if at else ""}{at}; they are shown beside members '
+          f'trained in full{mix}.')
 
 
 def fmt_metric(value: float) -> str:

@@ -2,8 +2,10 @@
 
 Listed (grid) axes: at each value, the best configuration's mean over seeds, with its
 seeds' min-max as a band; faint dots are every configuration. Drawn (random) axes: one
-dot per configuration and a binned mean. One line per value of a grouping axis
-(hidden size when swept, else the structural axis with most values).
+dot per configuration and, for a line of at least MIN_BINNED configurations, a binned
+mean. One line per value of a grouping axis (hidden size when swept, else the structural
+axis with most values). The best member is a hollow star over whatever it marks, and
+the view leaves room for it.
 """
 
 import math
@@ -15,6 +17,12 @@ from rnnjax.figures import labels
 from rnnjax.figures import load
 from rnnjax.figures import style
 from rnnjax.search import hparams
+
+MIN_BINNED = 4  # Configurations a line needs on a drawn axis for its binned mean.
+
+
+# The best member: a hollow star, so the point it marks shows through.
+STAR = dict(marker='*', ms=10, mfc='none', mec='black', mew=0.9)
 
 
 def group_axis(table: load.Table, prefer: str = ''):
@@ -45,8 +53,11 @@ def _binned(x: np.ndarray, y: np.ndarray, log_x: bool, log_y: bool) -> tuple:
   return (np.exp(bx) if log_x else bx), (np.exp(by) if log_y else by)
 
 
-def _panel(ax, table, axis, group, configs, log_y):
-  """configs: `load.config_stats` of the shown metric."""
+def _panel(ax, table, axis, group, configs, log_y) -> set:
+  """configs: `load.config_stats` of the shown metric. Returns, on a drawn axis, whether
+  its lines got a binned mean ({True, False} when some did; a line of too few
+  configurations gets bolder dots instead)."""
+  binned_lines = set()
   levels = group.values if group is not None and group.name != axis.name else (None,)
   for g, level in enumerate(levels):
     # The grouping axis's own panel has one line, in a colour no group uses.
@@ -58,8 +69,11 @@ def _panel(ax, table, axis, group, configs, log_y):
     x = style.coords(axis, [c['hparams'][axis.name] for c in mine])
     mean = np.array([c['mean'] for c in mine])
     if axis.continuous:
-      ax.scatter(x, mean, s=5, color=colour, alpha=0.45, linewidths=0)
-      if len(mine) >= 4:
+      binned = len(mine) >= MIN_BINNED
+      binned_lines.add(binned)
+      ax.scatter(x, mean, s=5 if binned else 14, color=colour, alpha=0.45 if binned else 0.9,
+                 linewidths=0)
+      if binned:
         bx, by = _binned(x, mean, axis.scale == 'log', log_y)
         ax.plot(bx, by, color=colour)
       continue
@@ -81,6 +95,7 @@ def _panel(ax, table, axis, group, configs, log_y):
   style.set_axis(ax, axis)
   if log_y:
     ax.set_yscale('log')
+  return binned_lines
 
 
 def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
@@ -107,23 +122,24 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
   with style.context():
     fig = style.new_figure(width, 0.9 + 1.7 * num_rows)
     axs = fig.subplots(num_rows, num_cols, squeeze=False, sharey=True)
+    binned = set()
     for ax, name in zip(axs.flat, names):
-      _panel(ax, table, table.axes[name], group, configs, log_y)
+      binned |= _panel(ax, table, table.axes[name], group, configs, log_y)
+      # Room above and below, so that the star and the points at the ends stay whole.
+      ax.margins(y=0.1)
       if best is not None and ok[best]:
         x = style.coords(table.axes[name], [table.members[best]['hparams'][name]])
-        ax.plot(x, [vals[best]], marker='*', ms=9, color='black', mec='white', mew=0.6,
-                ls='none', zorder=5)
+        ax.plot(x, [vals[best]], ls='none', zorder=5, clip_on=False, **STAR)
     for ax in axs.flat[len(names):]:
       ax.set_visible(False)
     for ax in axs[:, 0]:
       ax.set_ylabel(f'val {table.shown}')
     handles = [mlines.Line2D([], [], color=style.OKABE_ITO[g], marker='o', ms=3,
-                             label=f'{labels.SHORT.get(group.name, group.name)} = '
-                                   f'{labels.fmt(v)}')
-               for g, v in enumerate(group.values)] if group else []
-    handles.append(mlines.Line2D([], [], color='black', marker='*', ms=8, mec='white',
-                                 ls='none', label='best member'))
-    fig.legend(handles=handles, loc='outside upper center', ncols=min(len(handles), 4))
+                             label=f'{labels.SHORT.get(group.name, group.name)} = {text}')
+               for g, text in enumerate(labels.fmt_all(group.values))] if group else []
+    handles.append(mlines.Line2D([], [], ls='none', label='best member', **STAR))
+    fig.legend(handles=handles, loc='outside upper center', ncols=style.legend_columns(
+        [h.get_label() for h in handles], width - 0.1))
     dropped = int((~ok).sum())
     seeds = max(c['seeds'] + c['dropped'] for c in configs)
     scale = labels.SCALES.get((table.task, table.shown))
@@ -137,8 +153,17 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
                'configuration. ')
     if any(table.axes[n].continuous for n in names):
       text += ('Drawn axes: one dot per member at the values its best weights trained '
-               'under (PBT), line: binned mean. ' if table.search == 'pbt' else
-               'Drawn axes: one dot per configuration, line: binned mean. ')
+               'under (PBT)' if table.search == 'pbt' else
+               'Drawn axes: one dot per configuration')
+      per = 'colour' if group is not None else 'panel'
+      text += (', line: binned mean. ' if binned == {True} else
+               f'; too few configurations for a binned mean (under {MIN_BINNED} per '
+               f'{per}): dots only. ' if binned == {False} else
+               f', line: binned mean of each {per} of at least {MIN_BINNED} configurations '
+               '(bold dots: those with fewer). ')
+    budgets = labels.budgets(table.members)
+    if budgets:
+      text += budgets + ' '
     if dropped:
       text += f'{dropped} diverged or non-finite member(s) not shown.'
     style.note(fig, text, width)

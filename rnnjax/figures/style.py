@@ -68,6 +68,23 @@ def note(fig: mpl_figure.Figure, text: str, width_in: float) -> None:
   fig.supxlabel(wrapped, fontsize=6, color='#444444', ha='left', x=0.01)
 
 
+def legend_columns(texts, width_in: float, max_cols: int = 4) -> int:
+  """Columns for a figure legend of entries `texts` that fits `width_in` inches, its
+  rows filled evenly (5 entries: 3 + 2, never 4 + 1). Widths are estimated: 0.55 em a
+  character at the legend's font size, 0.4 in for a handle and the gaps (as drawn, to
+  within 0.1 in)."""
+  em = float(RC['legend.fontsize']) / 72
+  for cols in range(min(max_cols, len(texts)), 0, -1):
+    rows = -(-len(texts) // cols)
+    cols = -(-len(texts) // rows)  # Even rows: 5 entries in 2 rows take 3 columns.
+    # Matplotlib fills a legend's columns top to bottom.
+    width = sum(max(0.55 * em * len(t) for t in texts[c * rows:(c + 1) * rows]) + 0.4
+                for c in range(cols))
+    if width <= width_in:
+      return cols
+  return 1
+
+
 def metric_scale(values: np.ndarray) -> str:
   """'log' for a positive metric spanning more than a factor of 20, else 'linear'."""
   v = values[np.isfinite(values)]
@@ -124,13 +141,17 @@ def set_axis(ax, axis, which: str = 'x') -> None:
     # Powers of ten labelled as the tables write values; over a decade or so the 2s and
     # 5s between them too, and every minor tick over half a decade or less (matplotlib's
     # own labels every minor tick of a decade, and they collide).
+    # One form along the axis: '3e-3' beside '3e-2', not beside '0.03'.
+    def tick(value):
+      low, high = sorted(target.get_view_interval())
+      return labels.fmt(value, exponent=0 < low < 1e-2 or high >= 1e5)
     def minor(value, _):
       low, high = sorted(target.get_view_interval())
       decades = np.log10(high / low) if low > 0 else np.inf
       mantissa = round(value / 10 ** np.floor(np.log10(value)), 6)
       shown = decades <= 0.5 or (decades <= 1.5 and mantissa in (2.0, 5.0))
-      return labels.fmt(value) if shown else ''
-    target.set_major_formatter(ticker.FuncFormatter(lambda v, _: labels.fmt(v)))
+      return tick(value) if shown else ''
+    target.set_major_formatter(ticker.FuncFormatter(lambda v, _: tick(v)))
     target.set_minor_formatter(ticker.FuncFormatter(minor))
     rc = lambda key: float(matplotlib.rcParams[f'{which}tick.{key}'])
     # A minor tick is shorter: its label is moved out to the major labels' line.
@@ -139,7 +160,7 @@ def set_axis(ax, axis, which: str = 'x') -> None:
   if axis.scale == 'category' or (not axis.continuous and len(axis.values) <= 8):
     ticks = (range(len(axis.values)) if axis.scale == 'category'
              else [float(v) for v in axis.values])
-    texts = [labels.fmt(v) for v in axis.values]
+    texts = labels.fmt_all(axis.values)
     room = _label_room(ax, which)
     # In characters: side by side along x, a label and a gap; turned, labels need only
     # be a line's height apart across their slant; stacked along y, a line and a gap.

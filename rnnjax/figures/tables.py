@@ -2,11 +2,15 @@
 
 One row per (cell, num_layers, hidden_size), with whichever of those the members have.
 The row's score is its best configuration's validation metric (best by the mean over
-seeds), given as mean +- sd and min-max over that configuration's seeds.
+seeds), given as mean +- sd and min-max over that configuration's seeds. Every row's
+mean has the column's number of significant digits: enough for the typical row's sd to
+show two, and for rows that differ to print differently. Rows tied for best are all bold.
 """
 
 import math
 import os
+
+import numpy as np
 
 from rnnjax.figures import labels
 from rnnjax.figures import load
@@ -40,27 +44,59 @@ def rows(table: load.Table) -> tuple:
   scored = [r for r in out if 'mean' in r]
   if scored:
     best = load.best_config([{'dropped': r['best_dropped'], 'mean': r['mean'], 'row': r}
-                             for r in scored], table.shown_mode)
-    best['row']['best'] = True
+                             for r in scored], table.shown_mode)['row']
+    for r in scored:  # A tie is a tie: no row is picked over another by its order.
+      r['best'] = (r['best_dropped'] == best['best_dropped']
+                   and math.isclose(r['mean'], best['mean'], rel_tol=1e-9, abs_tol=1e-12))
   return [label for n, label in STRUCTURE if n in names], out
 
 
-def _num(x: float, digits: int = 4) -> str:
-  return '-' if x is None or not math.isfinite(x) else f'{x:.{digits}g}'
+MIN_DIGITS, MAX_DIGITS = 2, 8
 
 
-def _cells(row: dict) -> list:
-  """[mean ± sd, min – max], to the decimals that sd's two significant digits have."""
-  if 'mean' not in row:
+def digits(rows_: list) -> int:
+  """Significant digits for the column's means: the median over rows with a positive
+  sd of what puts that sd's second significant digit in view, then more until means
+  that differ print differently (3 when no row has an sd)."""
+  means = [r['mean'] for r in rows_ if 'mean' in r and math.isfinite(r['mean'])]
+  wanted = [_magnitude(r['mean']) - math.floor(math.log10(r['sd'])) + 2 for r in rows_
+            if 'mean' in r and math.isfinite(r['sd']) and r['sd'] > 0
+            and math.isfinite(r['mean'])]
+  k = int(np.clip(math.ceil(np.median(wanted)), MIN_DIGITS, MAX_DIGITS)) if wanted else 3
+  while k < MAX_DIGITS and len({_fixed(m, k) for m in means}) < len(set(means)):
+    k += 1
+  return k
+
+
+def _magnitude(x: float) -> int:
+  return math.floor(math.log10(abs(x))) if x else 0
+
+
+def _decimals(x: float, k: int) -> int:
+  """Decimals that give x k significant digits (at least 0)."""
+  return max(0, k - 1 - _magnitude(x))
+
+
+def _fixed(x: float, k: int) -> str:
+  return f'{x:.{_decimals(x, k)}f}'
+
+
+def _cells(row: dict, k: int) -> list:
+  """[mean ± sd, min – max]: the mean to k significant digits, sd and range to the same
+  decimals (an sd below the last one is written as under it)."""
+  if 'mean' not in row or not math.isfinite(row['mean']):
     return ['-', '-']
+  d = _decimals(row['mean'], k)
+  num = lambda x: '-' if not math.isfinite(x) else f'{x:.{d}f}'
+  span = f'{num(row["lo"])} – {num(row["hi"])}'
   sd = row['sd']
   if not (math.isfinite(sd) and sd > 0):
-    return [_num(row['mean']), f'{_num(row["lo"])} – {_num(row["hi"])}']
-  d = max(0, 1 - math.floor(math.log10(sd)))
-  return [f'{row["mean"]:.{d}f} ± {sd:.{d}f}', f'{row["lo"]:.{d}f} – {row["hi"]:.{d}f}']
+    return [num(row['mean']), span]
+  sd_text = num(sd) if round(sd, d) > 0 else f'<{10.0 ** -d:.{d}f}'
+  return [f'{num(row["mean"])} ± {sd_text}', span]
 
 
-def caption(table: load.Table, names: list) -> str:
+def caption(table: load.Table, names: list, rows_: list) -> str:
   fixed = [f'{label} {labels.fmt(table.members[0]["hparams"][n])}' for n, label in STRUCTURE
            if n in table.members[0]['hparams'] and label not in names]
   scale = labels.SCALES.get((table.task, table.shown))
@@ -70,7 +106,15 @@ def caption(table: load.Table, names: list) -> str:
           f'{"lower" if table.shown_mode == "min" else "higher"} is better), mean ± sd and '
           'min – max over its seeds. configs: configurations of that shape; '
           'dropped: members of that shape (any configuration) that diverged or had no '
-          'finite value. Best row in bold.')
+          f'finite value. {_best_words(rows_)}'
+          + (f' {labels.budgets(table.members)}' if labels.budgets(table.members) else ''))
+
+
+def _best_words(rows_: list) -> str:
+  tied = sum(r['best'] for r in rows_)
+  if tied > 1:
+    return f'{tied} rows tie for best (all in bold): the table does not pick one.'
+  return 'Best row in bold.' if tied else ''
 
 
 def markdown(table: load.Table) -> str:
@@ -78,18 +122,19 @@ def markdown(table: load.Table) -> str:
   head = names + [f'val {table.shown}', 'min – max', 'seeds', 'configs', 'dropped']
   lines = ['| ' + ' | '.join(head) + ' |',
            '|' + '|'.join(':--' if i < len(names) else '--:' for i in range(len(head))) + '|']
+  k = digits(out)
   for r in out:
-    cells = [labels.fmt(v) for v in r['key']] + _cells(r) + [
+    cells = [labels.fmt(v) for v in r['key']] + _cells(r, k) + [
         str(r['seeds']), str(r['configs']), str(r['dropped'])]
     if r['best']:
       cells = [f'**{c}**' for c in cells]
     lines.append('| ' + ' | '.join(cells) + ' |')
-  return '\n'.join(lines) + '\n\n' + caption(table, names) + '\n'
+  return '\n'.join(lines) + '\n\n' + caption(table, names, out) + '\n'
 
 
 def _tex(text: str) -> str:
   for a, b in (('\\', r'\textbackslash{}'), ('_', r'\_'), ('%', r'\%'), ('&', r'\&'),
-               ('#', r'\#'), ('±', r'$\pm$'), ('–', '--')):
+               ('#', r'\#'), ('±', r'$\pm$'), ('–', '--'), ('<', r'$<$')):
     text = text.replace(a, b)
   return text
 
@@ -102,14 +147,15 @@ def latex(table: load.Table) -> str:
            r'\begin{tabular}{' + 'l' * len(names) + 'r' * 5 + '}', r'\toprule',
            ' & '.join(_tex(h) if '--' not in h else h for h in head) + r' \\',
            r'\midrule']
+  k = digits(out)
   for r in out:
-    cells = [_tex(labels.fmt(v)) for v in r['key']] + [_tex(c) for c in _cells(r)] + [
+    cells = [_tex(labels.fmt(v)) for v in r['key']] + [_tex(c) for c in _cells(r, k)] + [
         str(r['seeds']), str(r['configs']), str(r['dropped'])]
     if r['best']:
       cells = [rf'\textbf{{{c}}}' for c in cells]
     lines.append(' & '.join(cells) + r' \\')
   lines += [r'\bottomrule', r'\end{tabular}',
-            r'\caption{' + _tex(caption(table, names)) + '}', r'\end{table}']
+            r'\caption{' + _tex(caption(table, names, out)) + '}', r'\end{table}']
   return '\n'.join(lines) + '\n'
 
 

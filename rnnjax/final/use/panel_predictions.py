@@ -11,7 +11,8 @@ forecast table, the few series it prints and draws.
               train, and its sMAPE and MASE there (for choosing what to show, never
               the model)
   shown       best and worst series by that sMAPE (by MASE for a model whose sweep
-              was ranked by MASE: --selection=mase), and random ones
+              was ranked by MASE: --selection=mase), and random ones; every series
+              where there are no more than that
 
 A model with input columns reads their past values with the target's (its histories
 hold them: the saved series', or the CSV's columns); their values after the histories
@@ -167,16 +168,24 @@ def shown_metric(model) -> str:
   return 'MASE' if (model.manifest.get('selection') or {}).get('metric') == 'mase' else 'sMAPE'
 
 
-def shown(ids, scores: dict, *, seed: int = 0, metric: str = 'sMAPE') -> list:
+def shown(ids, scores: dict, *, seed: int = 0, metric: str = 'sMAPE',
+          new_data: bool = False) -> list:
   """[(id, label)]: the series with the best and the worst test `metric` (`scores`, id
-  -> its value; only the ids it holds), then RANDOM_SHOWN others drawn with `seed`."""
+  -> its value; only the ids it holds), then RANDOM_SHOWN others drawn with `seed`; with
+  no more than 2 + RANDOM_SHOWN series, all of them. new_data: the forecasts are from
+  other histories (--csv_path): a label's score is named the sweep's ('sweep-test')."""
   ranked = sorted((k for k in ids if k in scores), key=scores.get)
-  value = lambda k: f'test {metric} {scores[k]:.{1 if metric == "sMAPE" else 3}f}'
+  digits = 1 if metric == 'sMAPE' else 3
+  test = 'sweep-test' if new_data else 'test'
+  value = lambda k: f'{test} {metric} {scores[k]:.{digits}f}'
   picks = {}
   for key, which in ((ranked[:1], 'best'), (ranked[-1:], 'worst')):
     for k in key:
       picks.setdefault(k, f'{which} {value(k)}')
   rest = [k for k in ids if k not in picks]
+  if len(ids) <= 2 + RANDOM_SHOWN:  # Few: every one, none left out at random.
+    picks.update((k, value(k) if k in scores else '') for k in rest)
+    return list(picks.items())
   rng = np.random.default_rng(seed)
   for i in sorted(rng.choice(len(rest), min(RANDOM_SHOWN, len(rest)), replace=False)):
     k = rest[i]
@@ -230,7 +239,8 @@ def plot_series(model, source, fc, future_times, picks, tests: dict,
       pred, truth, _ = tests[key]
       data_end = model.manifest['panel']['forecast_from'] == 'data_end'
       test = {'start': n - horizon if data_end else n, 'truth': truth, 'pred': pred}
-    out.append({'title': f'{key}: {label}', 'times': times[i], 'history': values[i],
+    out.append({'title': f'{key}: {label}' if label else key, 'times': times[i],
+                'history': values[i],
                 'future_times': future_times[i], 'point': fc['point'][i],
                 'bands': {l: (fc['lower'][l][i], fc['upper'][l][i]) for l in fc['lower']},
                 'test': test})

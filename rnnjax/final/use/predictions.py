@@ -186,6 +186,9 @@ def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
   write_csv(path, header, rows)
   c_out = model.num_targets
   notes = ' '.join(n[0].upper() + n[1:] + '.' for n in fc['notes'])
+  if csv_path and any(k in tests for k, _ in picks):
+    notes += (f' Sweep-test {metric}: the final model\'s score on the sweep\'s own test '
+              'part of that series, not on this forecast.')
   plot = dict(out_dir=out_dir, columns=model.transform['target_columns'], times=times,
               history=values[:, :c_out], future_times=ahead, point=fc['point'],
               bands={l: (fc['lower'][l], fc['upper'][l]) for l in levels},
@@ -231,7 +234,7 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels):
   tests = panel_predictions.tested(model)
   metric = panel_predictions.shown_metric(model)
   picks = panel_predictions.shown(ids, {k: v[2][metric] for k, v in tests.items()},
-                                  metric=metric)
+                                  metric=metric, new_data=bool(csv_path))
   lines = [panel_predictions.table(header, rows, [k for k, _ in picks])]
   lines += [f'note: {n}' for n in read_notes + fc['notes']] + coverage_lines(model, levels)
   lines.append(f'{len(ids)} series x {steps} steps; model loaded in {loaded:.2f} s, '
@@ -243,6 +246,9 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels):
            if model.manifest['panel']['forecast_from'] == 'train_end' else
            'the end of each series (its held-out test part, the newest points, included)')
   notes = ' '.join(n[0].upper() + n[1:] + '.' for n in fc['notes'])
+  if csv_path and any(k in tests for k, _ in picks):
+    notes += (f' Sweep-test {metric}: the final model\'s score on the sweep\'s own test '
+              'part of that series, not on this forecast.')
   plot = dict(out_dir=out_dir, series=panel_predictions.plot_series(
       model, source, fc, ahead, picks, tests, from_saved=not csv_path),
               note=f'{model.kind} final model, forecast from {where}. Intervals: split '
