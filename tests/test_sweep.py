@@ -245,3 +245,23 @@ def test_auto_hidden_mode_masks_small_sweeps_and_buckets_large_ones():
   masked = dataclasses.replace(large, hidden_mode='masked')
   assert spec_lib.plan_cost_s(spec_lib.make_plan(masked), large) > spec_lib.plan_cost_s(
       spec_lib.make_plan(large), large)
+
+
+@pytest.mark.parametrize('changes, message', [
+    (dict(learning_rate=True), r"^--learning_rate: True \(bool\) must be a str$"),
+    (dict(learning_rate=[0.01, 0.1]), r"^--learning_rate: \[0.01, 0.1\] \(list\) must be a "
+     r"str: 'grid\(0.01,0.1\)'$"),
+    (dict(target_columns='value'), r"^--target_columns: 'value' \(str\) must be a tuple of "
+     'names'),
+    (dict(train_steps=1.5), r'^--train_steps: 1.5 \(float\) must be a whole number'),
+    (dict(train_steps=True), r'^--train_steps: True \(bool\) must be a whole number'),
+    (dict(difference='yes'), r"^--difference: 'yes' \(str\) must be True or False"),
+])
+def test_a_spec_built_in_python_with_a_wrong_type_is_one_line(changes, message, tmp_path):
+  """Read as they came, a str of column names split into characters and a list of rates
+  into text; a float step count failed later with another flag's message."""
+  with pytest.raises(InputError, match=message):
+    _run(tmp_path, dataclasses.replace(TINY, **changes))
+  assert not (tmp_path / 'wd').exists()
+  with pytest.raises(InputError, match=r'^spec: a SweepSpec, not dict'):
+    sweep.run_sweep({'task': 'forecast'}, str(tmp_path / 'wd'))

@@ -1,4 +1,4 @@
-"""Contract 3 through the population (DESIGN.md): a member depends on its uid and values
+"""Through the population: a member depends on its uid and values
 alone, not on the width its bucket is padded to, nor on masked vs bucketed mode."""
 
 import jax

@@ -33,7 +33,7 @@ PBT exploit that copies a member of another width), or after non-finite values (
 = NaN; such a member has diverged anyway).
 
 Same draws at every width: a member depends on its uid and values alone, not on the
-width it is padded to (contract 3 in DESIGN.md). Its initial weights and its dropout
+width it is padded to. Its initial weights and its dropout
 masks are drawn at counters made of each entry's unit index and its position within
 the unit (`cells.unit_uniform`), so the first n units of a net padded to any width get
 exactly the numbers of the width-n net, and a padded member drops the units its narrow

@@ -23,7 +23,7 @@ import rnnjax
 
 from rnnjax import errors
 
-# The work directory (DESIGN.md), one name each.
+# The work directory (README.md, "The work directory"), one name each.
 SWEEP = 'sweep.json'          # the spec, versions, devices
 PLAN = 'plan.json'            # buckets, members, their hyperparameters
 METRICS = 'metrics.jsonl'     # one record per (member, step, split, metric)

@@ -68,6 +68,9 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   chunk's checkpoint by raising `stop.Stopped` (see stop.py), and a work directory that
   cannot be written raises `errors.WriteError` (both one line, for the entry point).
   """
+  if not isinstance(spec, SweepSpec):
+    raise errors.InputError(f'spec: a SweepSpec, not {type(spec).__name__} '
+                            '(SweepSpec(**settings) makes one)')
   if dry_run:
     return _run(spec, workdir, overwrite=overwrite, group_size=group_size,
                 keep_checkpoints=keep_checkpoints, log=log, progress_bar=progress_bar,

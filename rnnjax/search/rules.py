@@ -4,6 +4,10 @@ flag, bad budgets, search settings of another search's kind, settings of another
 unused; `applies(name, task)` says whether a task reads a setting (MLflow's parameters
 are those)."""
 
+import dataclasses
+
+import numpy as np
+
 from rnnjax.data import common
 from rnnjax.data import statistical
 from rnnjax.data import task_data
@@ -24,9 +28,38 @@ DATA_FILES = {'forecast': ('csv_path',), 'panel': ('csv_path', 'test_path'),
               'classify': ('train_path', 'test_path'), 'charlm': ('text_path',)}
 
 
+def check_types(spec: SweepSpec) -> None:
+  """InputError naming the field for a value of another type than its default's (a spec
+  built in Python: a str of column names would read as its characters, a list of rates
+  as text); a spec string may be given as a number."""
+  for field in dataclasses.fields(spec):
+    value, default = getattr(spec, field.name), field.default
+    kind = type(default)
+    if kind is bool:
+      ok = isinstance(value, (bool, np.bool_))
+    elif kind is int:
+      ok = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    elif kind is float:
+      ok = (isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, (bool, np.bool_)))
+    elif kind is tuple:
+      ok = isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value)
+    else:  # A spec string; a number is read as its text (lookback=4).
+      ok = isinstance(value, str) or (isinstance(value, (int, float, np.number)) and
+                                      not isinstance(value, (bool, np.bool_)))
+    if not ok:
+      wanted = {tuple: "a tuple of names, e.g. ('sales',)", bool: 'True or False',
+                int: 'a whole number (int)', float: 'a number'}.get(kind, 'a str')
+      if kind is str and isinstance(value, (list, tuple)):
+        wanted += f": 'grid({','.join(str(v) for v in value)})'"
+      raise InputError(f'--{field.name}: {value!r} ({type(value).__name__}) must be '
+                       f'{wanted}')
+
+
 def check(spec: SweepSpec):
   """Raises InputError, one line naming the flag, for settings no sweep runs with (see
   the module docstring); returns None for a spec that can run."""
+  check_types(spec)
   for flag in ('train_steps', 'eval_every', 'horizon'):
     if getattr(spec, flag) < 1:
       raise InputError(f'--{flag}: {getattr(spec, flag)} must be >= 1')
