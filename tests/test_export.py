@@ -680,6 +680,10 @@ def test_arguments_of_every_method_are_checked_in_one_line(forecast_run, classif
     with pytest.raises(InputError, match=message) as e:
       call()
     assert '\n' not in str(e.value), message
+  # A DataFrame with the model's time column is read in time order, whatever its rows'.
+  frame = pd.DataFrame({'Time': model.arrays['times'], 'Sales': series[:, 0]})
+  np.testing.assert_array_equal(model.forecast(frame.iloc[::-1], 2)['point'],
+                                model.forecast(frame, 2)['point'])
   # Predictions go to a folder that can be made: else one line, nothing computed.
   blocker = os.path.join(forecast_run[1], 'summary.json')
   for out_dir in (blocker, os.path.join(blocker, 'out')):
@@ -712,6 +716,6 @@ def test_calls_of_many_sizes_compile_few_programs(classify_run, charlm_run):
   compiled = pop.population_outputs_fn(group.cfg, chars._mesh)  # pylint: disable=protected-access
   chars.bits_per_char('To be, or not to be')
   before = compiled._cache_size()  # pylint: disable=protected-access
-  for text in ('To be, or not to be:', 'To be, or not to be: that', 'To be, or no'):
-    chars.bits_per_char(text)
+  for line in ('To be, or not to be:', 'To be, or not to be: that', 'To be, or no'):
+    chars.bits_per_char(line)
   assert compiled._cache_size() - before <= 1  # pylint: disable=protected-access

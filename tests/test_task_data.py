@@ -86,10 +86,13 @@ def test_season_inferred_without_the_flag_is_noted_and_recorded(tmp_path):
   assert data.info['season'] == data.transform['season'] == 12
 
 
-@pytest.mark.parametrize('season', [0, 3])
-def test_a_given_season_is_recorded_without_a_note(tmp_path, season):
+@pytest.mark.parametrize('season', [0, 3, 12])
+def test_a_given_season_is_recorded_and_noted_where_the_time_column_suggests_another(
+    tmp_path, season):
   data = task_data.load(task='forecast', csv_path=_monthly_csv(tmp_path), time_column='month',
                         target_columns=('y',), lookback=4, season=season,
                         classical_baselines=False)
-  assert not [n for n in data.notes if n.startswith('season')]
+  assert [n for n in data.notes if n.startswith('season')] == (
+      [] if season == 12 else [f"season: {season or 'none'} as --season gives it; the "
+                               "monthly time column 'month' suggests 12"])
   assert data.info['season'] == data.transform['season'] == season

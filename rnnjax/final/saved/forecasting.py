@@ -10,6 +10,7 @@ before `ends`. Arrays only: no model, no device.
 
 import numpy as np
 
+from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
 from rnnjax.final.saved import arguments
 
@@ -81,8 +82,14 @@ def paths(transform, need, scaled_forecasts, values, origins, steps: int) -> np.
 
 def check_history(transform, need, history, what='history') -> np.ndarray:
   """<float64>[N, C]: `history` checked (columns, at least `need` finite last rows);
-  `what` names it in the InputError. A DataFrame's columns are read by name."""
+  `what` names it in the InputError. A DataFrame's columns are read by name, its rows
+  in the order of the model's time column where it holds it."""
   names = columns(transform)
+  time_column = transform.get('time_column')
+  if time_column and hasattr(history, 'columns') and time_column in history.columns:
+    positions = time_grid.positions(history[time_column].astype(str).tolist())
+    if positions is not None and np.any(np.diff(positions) < 0):
+      history = history.iloc[np.argsort(positions, kind='stable')]
   values = numbers(history, names, what)
   if values.ndim != 2 or values.shape[1] != len(names):
     raise InputError(f'{what}: expected {len(names)} column(s) {names}, got an array '

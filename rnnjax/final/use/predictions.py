@@ -186,9 +186,6 @@ def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
   write_csv(path, header, rows)
   c_out = model.num_targets
   notes = ' '.join(n[0].upper() + n[1:] + '.' for n in fc['notes'])
-  if csv_path and any(k in tests for k, _ in picks):
-    notes += (f' Sweep-test {metric}: the final model\'s score on the sweep\'s own test '
-              'part of that series, not on this forecast.')
   plot = dict(out_dir=out_dir, columns=model.transform['target_columns'], times=times,
               history=values[:, :c_out], future_times=ahead, point=fc['point'],
               bands={l: (fc['lower'][l], fc['upper'][l]) for l in levels},
