@@ -770,6 +770,35 @@ def test_sensitivity_of_a_few_random_configurations(tmp_path, monkeypatch):
   assert len(ticks) > 1 and len({'e' in t for t in ticks}) == 1, ticks
 
 
+def test_the_best_star_sits_where_its_group_draws_its_value(tmp_path, monkeypatch):
+  """Lines grouped by width are shifted sideways at each cell (style.dodge): the star is
+  at its group's shifted place, not between the groups."""
+  workdir = fabricate(tmp_path, {'cell': 'grid(lstm,gru)', 'hidden_size': 'grid(8,16)'},
+                      lr_only)
+  figs = _capture_figures(monkeypatch)
+  sensitivity.plot_sensitivity(load.load(workdir), str(tmp_path / 'out'),
+                               group_by='hidden_size', log=lambda _: None)
+  (fig,) = figs
+  ax = next(ax for ax in fig.axes if ax.get_xlabel() == 'cell')
+  (star,) = [l for l in ax.get_lines() if l.get_marker() == '*']
+  drawn = {round(float(x), 9) for l in ax.get_lines() if l.get_marker() == 'o'
+           for x in l.get_xdata()}
+  assert round(float(star.get_xdata()[0]), 9) in drawn, (star.get_xdata(), drawn)
+
+
+def test_a_binned_mean_of_tied_values_has_a_bin_per_value():
+  """PBT's copies share values: quantile edges tied at 0 put every point in one bin (no
+  line, under a caption promising one); a bin per value draws the line."""
+  x = np.array([0, 0, 0, 0, 0, 0.06, 0.2])
+  y = np.array([5., 6, 7, 8, 9, 3, 1])
+  bx, by = sensitivity._binned(x, y, False, False)  # pylint: disable=protected-access
+  np.testing.assert_allclose(bx, [0, 0.06, 0.2])
+  np.testing.assert_allclose(by, [7, 3, 1])
+  spread = np.linspace(1, 2, 12)  # No ties: quantile bins, as before (3 of 4 points).
+  bx, _ = sensitivity._binned(spread, spread, False, False)  # pylint: disable=protected-access
+  assert len(bx) == 3
+
+
 def test_a_legend_of_five_fills_its_rows_evenly_inside_the_figure(tmp_path, monkeypatch):
   from matplotlib.backends import backend_agg  # pylint: disable=g-import-not-at-top
   workdir = fabricate(tmp_path, {'cell': 'grid(rnn_tanh,rnn_relu,lstm,gru)',

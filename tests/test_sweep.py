@@ -256,6 +256,8 @@ def test_auto_hidden_mode_masks_small_sweeps_and_buckets_large_ones():
     (dict(train_steps=1.5), r'^--train_steps: 1.5 \(float\) must be a whole number'),
     (dict(train_steps=True), r'^--train_steps: True \(bool\) must be a whole number'),
     (dict(difference='yes'), r"^--difference: 'yes' \(str\) must be True or False"),
+    (dict(num_layers='2', dropout='0', dropout_per_layer=['0.1', '0.2']),
+     r"^--dropout_per_layer: \['0.1', '0.2'\] \(list\) must be a str: '0.1;0.2'$"),
 ])
 def test_a_spec_built_in_python_with_a_wrong_type_is_one_line(changes, message, tmp_path):
   """Read as they came, a str of column names split into characters and a list of rates

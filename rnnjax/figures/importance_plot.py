@@ -1,6 +1,7 @@
 """The importance figure (a bar per share) and importance.json with the numbers."""
 
 import os
+import textwrap
 
 import numpy as np
 
@@ -80,7 +81,7 @@ def plot_importance(table: load.Table, out_dir: str, result: dict = None, *,
       key = 'Blue: main effects (no pairwise interaction over 0.5%).'
     if one_seed:
       seeds = (', one seed each: the seed\'s share cannot be estimated (seed noise is '
-               'counted in the shares shown).')
+               f'counted in {"the shares shown" if attributed else "that variance"}).')
     else:
       seeds = f' x up to {result["num_seeds"]} seeds.'
     text = (f'Functional ANOVA of {metric}: {result["method"]}. {key} '
@@ -96,6 +97,10 @@ def plot_importance(table: load.Table, out_dir: str, result: dict = None, *,
                f'{"dropped" if result["diverged"] == "drop" else "capped at the worst value"}.')
     if labels.budgets(table.members):
       text += ' ' + labels.budgets(table.members)
+    # The caption's lines on top of the rows' height: a long caption (not attributed,
+    # halving) left a few rows' labels overlapping.
+    caption = 0.105 * len(textwrap.wrap(text, int(width * 17)))
+    fig.set_size_inches(width, max(1.0 + 0.19 * len(bars), 0.75 + 0.19 * len(bars) + caption))
     style.note(fig, text, width)
     paths = style.save(fig, out_dir, 'importance')
   log(f'figures: wrote {paths[0]}')

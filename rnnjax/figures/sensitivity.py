@@ -19,6 +19,7 @@ from rnnjax.figures import style
 from rnnjax.search import hparams
 
 MIN_BINNED = 4  # Configurations a line needs on a drawn axis for its binned mean.
+MAX_BINS = 8  # Bins of a binned mean at most.
 
 
 # The best member: a hollow star, so the point it marks shows through.
@@ -38,12 +39,19 @@ def group_axis(table: load.Table, prefer: str = ''):
 
 
 def _binned(x: np.ndarray, y: np.ndarray, log_x: bool, log_y: bool) -> tuple:
-  """Means of y in quantile bins of x (geometric where the axis is logarithmic)."""
+  """Means of y in quantile bins of x (geometric where the axis is logarithmic); x with
+  ties and at most MAX_BINS distinct values (PBT's copies share values) has a bin per
+  value, where quantile edges would tie and put every point in one."""
   tx = np.log(x) if log_x else x
   ty = np.log(y) if log_y else y
-  num_bins = int(np.clip(len(x) // 4, 2, 8))
-  edges = np.quantile(tx, np.linspace(0, 1, num_bins + 1))
-  which = np.clip(np.searchsorted(edges, tx, side='right') - 1, 0, num_bins - 1)
+  distinct = np.unique(tx)
+  if len(distinct) < len(tx) and len(distinct) <= MAX_BINS:
+    num_bins, which = len(distinct), np.searchsorted(distinct, tx)
+  else:
+    edges = np.unique(np.quantile(tx, np.linspace(0, 1, int(np.clip(len(x) // 4, 2,
+                                                                     MAX_BINS)) + 1)))
+    num_bins = len(edges) - 1
+    which = np.clip(np.searchsorted(edges, tx, side='right') - 1, 0, num_bins - 1)
   bx, by = [], []
   for b in range(num_bins):
     if np.any(which == b):
@@ -69,12 +77,12 @@ def _panel(ax, table, axis, group, configs, log_y) -> set:
     x = style.coords(axis, [c['hparams'][axis.name] for c in mine])
     mean = np.array([c['mean'] for c in mine])
     if axis.continuous:
-      binned = len(mine) >= MIN_BINNED
+      bx, by = _binned(x, mean, axis.scale == 'log', log_y)
+      binned = len(mine) >= MIN_BINNED and len(bx) > 1  # One bin is no line.
       binned_lines.add(binned)
       ax.scatter(x, mean, s=5 if binned else 14, color=colour, alpha=0.45 if binned else 0.9,
                  linewidths=0)
       if binned:
-        bx, by = _binned(x, mean, axis.scale == 'log', log_y)
         ax.plot(bx, by, color=colour)
       continue
     ax.scatter(style.dodge(axis, x, g, len(levels)), mean, s=4, color=colour, alpha=0.3,
@@ -128,7 +136,13 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
       # Room above and below, so that the star and the points at the ends stay whole.
       ax.margins(y=0.1)
       if best is not None and ok[best]:
-        x = style.coords(table.axes[name], [table.members[best]['hparams'][name]])
+        axis, hp = table.axes[name], table.members[best]['hparams']
+        x = style.coords(axis, [hp[name]])
+        if group is not None and group.name != name and not axis.continuous:
+          # Where its group's points are drawn, beside the value (style.dodge).
+          levels = list(group.values)
+          if hp[group.name] in levels:
+            x = style.dodge(axis, x, levels.index(hp[group.name]), len(levels))
         ax.plot(x, [vals[best]], ls='none', zorder=5, clip_on=False, **STAR)
     for ax in axs.flat[len(names):]:
       ax.set_visible(False)

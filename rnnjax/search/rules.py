@@ -51,7 +51,9 @@ def check_types(spec: SweepSpec) -> None:
       wanted = {tuple: "a tuple of names, e.g. ('sales',)", bool: 'True or False',
                 int: 'a whole number (int)', float: 'a number'}.get(kind, 'a str')
       if kind is str and isinstance(value, (list, tuple)):
-        wanted += f": 'grid({','.join(str(v) for v in value)})'"
+        joined = (';' if field.name == 'dropout_per_layer' else ',').join(map(str, value))
+        wanted += (f': {joined!r}' if field.name == 'dropout_per_layer' else
+                   f": 'grid({joined})'")
       raise InputError(f'--{field.name}: {value!r} ({type(value).__name__}) must be '
                        f'{wanted}')
 
