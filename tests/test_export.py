@@ -13,6 +13,7 @@ import sys
 
 import flax.serialization
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
@@ -503,6 +504,8 @@ def _damaged(tmp_path, workdir):
                 r'model/manifest\.json is format 2; this rnnjax reads format 1')
   edit_manifest('no_data', lambda info: {k: v for k, v in info.items() if k != 'data'},
                 r'model/manifest\.json is not a model manifest \(no data\)')
+  edit_manifest('zero_horizon', lambda info: dict(info, data=dict(info['data'], horizon=0)),
+                r'model/manifest\.json is not a model manifest \(horizon and lookbacks must')
   edit_manifest('unknown_task', lambda info: dict(info, task='bogus'),
                 r"model/manifest\.json is not a model manifest \(task 'bogus': one of")
   path, model = copy('other_params')  # Another width: the files of another model.
@@ -643,8 +646,12 @@ def test_arguments_of_every_method_are_checked_in_one_line(forecast_run, classif
   model = rnnjax.load(forecast_run[1])
   series = model.arrays['series']
   need = model._need()  # pylint: disable=protected-access
-  one = model.forecast(series, 2, levels=0.9)  # One level alone is a level.
+  one = model.forecast(series, 2, levels=0.9)  # One level alone is a level,
   assert set(one['lower']) == {0.9}
+  for levels in (np.array(0.9), jnp.float32(0.9), jnp.array([0.9])):  # as are arrays,
+    np.testing.assert_allclose(model.forecast(series, 2, levels=levels)['lower'][
+        float(np.float32(0.9)) if isinstance(levels, jax.Array) else 0.9], one['lower'][0.9])
+  np.testing.assert_array_equal(model.forecast(series, jnp.int32(2))['point'], one['point'])
   classifier, chars = rnnjax.load(classify_run[1]), rnnjax.load(charlm_run[1])
   cases = classify.read_ts(classify.bundled_path('JapaneseVowels', 'test')).series[:2]
   huge = series.copy()
@@ -676,6 +683,10 @@ def test_arguments_of_every_method_are_checked_in_one_line(forecast_run, classif
       (lambda: classifier.evaluate_cases(cases, None), '^labels: a list of class labels'),
       (lambda: chars.sample('ab', seed=None), '^seed: None must be a whole number'),
       (lambda: chars.sample('ab', temperature='1'), "^temperature: '1' must be a number"),
+      (lambda: chars.sample('ab', temperature=1e300), '^temperature: 1e\\+300 must be a number '
+       '> 0 \\(and <= 3.4e\\+38\\)'),
+      (lambda: model.forecast([2 ** 1100] * len(series), 2), '^history: .* must hold numbers'),
+      (lambda: classifier.predict([[2 ** 1100] * 5]), '^sequences: case 0 is not numbers'),
   ):
     with pytest.raises(InputError, match=message) as e:
       call()

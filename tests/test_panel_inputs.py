@@ -212,10 +212,26 @@ def test_the_saved_models_read_the_inputs_of_their_histories(shop):
                   for p in (1.0, 0.0))
   assert np.median(lifted / calm) > 1.5
   # The plan as a long DataFrame (a past-only column may be left out), rows in any order.
-  long_plan = pd.DataFrame([(k, 40 + t, 1.0) for k in stacked for t in (1, 0)],
+  long_plan = pd.DataFrame([(k, 38 + t, 1.0) for k in stacked for t in (1, 0)],
                            columns=['unique_id', 'ds', 'promo'])
   np.testing.assert_array_equal(model.forecast(stacked, 2, future_inputs=long_plan,
                                                levels=())['point'], lifted)
+  # From the end of long histories, a plan dated a step late is refused, as the file is.
+  history = pd.read_csv(shop['train'])
+  np.testing.assert_array_equal(model.forecast(history, 2, future_inputs=long_plan,
+                                               levels=())['point'], lifted)
+  with pytest.raises(InputError, match=r"^future_inputs: series 's00' of the DataFrame "
+                     r"starts at '40', not the step \(1 step\) after its history's last "
+                     r"time '37'$"):
+    model.forecast(history, 2, future_inputs=long_plan.assign(ds=long_plan['ds'] + 2))
+  with pytest.raises(InputError, match=r"^future_inputs: column 'promo': holds values that "
+                     r"are not numbers"):
+    model.forecast(stacked, 2, future_inputs=long_plan.assign(promo='yes'))
+  huge = {k: v.copy() for k, v in stacked.items()}
+  huge['s02'][-1, 0] = 1e39
+  with pytest.raises(InputError, match=r"^histories: series 's02': 1e\+39 is past the range "
+                     r'of float32'):
+    model.forecast(huge, 2, future_inputs=plan(1.0))
   holed = plan(1.0)
   holed['s05'][1, 1] = np.nan
   with pytest.raises(InputError, match=r"^future_inputs: series 's05': 'promo' is empty in "
@@ -298,6 +314,12 @@ def test_the_model_in_mlflow_reads_the_rows_after_each_history(shop):
                                 .reset_index(drop=True), table)
   with pytest.raises(InputError, match=r"^future_inputs: none given"):
     pyfunc.predict(None, train, {'steps': HORIZON})
+  # Fewer steps than the horizon read a whole horizon of the promotions all the same.
+  one = pyfunc.predict(None, frame, {'steps': 1})
+  np.testing.assert_array_equal(one['forecast'].to_numpy(), rnnjax.load(workdir).forecast(
+      train, 1, future_inputs=future)['point'][:, 0])
+  with pytest.raises(InputError, match=r"^steps: 1.5 must be a whole number"):
+    pyfunc.predict(None, frame, {'steps': 1.5})
   # A history whose last target is missing: a gap of the history, not a row ahead (the
   # plan would otherwise be read a step early).
   gap = train.copy()

@@ -12,8 +12,17 @@ from rnnjax.errors import InputError
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
+def _scalar(value, name: str):
+  """A 0-d NumPy or JAX array as its Python number (a traced one refused)."""
+  concrete(value, name)
+  if hasattr(value, 'dtype') and np.ndim(value) == 0:
+    return np.asarray(value).item()
+  return value
+
+
 def whole(value, name: str, minimum: int = 0, maximum: int | None = None) -> int:
   """`value` as an int: a whole number (not a bool) in [minimum, maximum]."""
+  value = _scalar(value, name)
   if (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum
       or (maximum is not None and value > maximum)):
     bound = f'>= {minimum}' if maximum is None else f'in [{minimum}, {maximum}]'
@@ -22,15 +31,21 @@ def whole(value, name: str, minimum: int = 0, maximum: int | None = None) -> int
 
 
 def positive(value, name: str) -> float:
-  """`value` as a float: a finite real number > 0."""
+  """`value` as a float: a real number in (0, FLOAT32_MAX] (the model computes in
+  float32)."""
+  value = _scalar(value, name)
   if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-      or not (np.isfinite(value) and value > 0)):
-    raise InputError(f'{name}: {value!r} must be a number > 0')
+      or not 0 < value <= FLOAT32_MAX):
+    raise InputError(f'{name}: {value!r} must be a number > 0 (and <= {FLOAT32_MAX:.3g})')
   return float(value)
 
 
 def levels(value) -> tuple:
-  """The coverages asked for: a number in (0, 1), or a sequence of them."""
+  """The coverages asked for: a number in (0, 1), or a sequence of them (NumPy or JAX
+  arrays too)."""
+  concrete(value, 'levels')
+  if hasattr(value, 'dtype') and hasattr(value, 'tolist'):
+    value = np.asarray(value).tolist()
   if isinstance(value, numbers.Real) and not isinstance(value, bool):
     value = (value,)
   if isinstance(value, (str, bytes)) or not hasattr(value, '__iter__'):
@@ -50,6 +65,15 @@ def concrete(value, what: str) -> None:
     raise InputError(f'{what}: a traced JAX array (inside jax.jit, vmap or grad); a loaded '
                      'model runs its own compiled programs on concrete arrays: call it '
                      'outside the transformation')
+
+
+def floats(given, what: str) -> np.ndarray:
+  """<float64> of `given`; InputError naming `what` for what is not numbers (text, an
+  integer past float64)."""
+  try:
+    return np.asarray(given, np.float64)
+  except (TypeError, ValueError, OverflowError) as e:
+    raise InputError(f'{what}: holds values that are not numbers ({e})') from None
 
 
 def representable(values: np.ndarray, what: str) -> None:

@@ -34,7 +34,7 @@ def padded(transform, sequences, what='sequences') -> tuple[np.ndarray, np.ndarr
   for i, s in enumerate(sequences):
     try:
       s = np.asarray(s, np.float64)
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, OverflowError) as e:
       raise InputError(f'{what}: case {i} is not numbers ({e})') from None
     if s.ndim == 0:
       raise InputError(f'{what}: case {i} is a number, not a sequence; {expected}')

@@ -118,7 +118,7 @@ def numbers(given, names, what) -> np.ndarray:
     if kind in 'bc':  # Read as 0 / 1, or without their imaginary parts: refused.
       raise TypeError(f'{"booleans" if kind == "b" else "complex numbers"} are not levels')
     values = np.asarray(given, np.float64)
-  except (TypeError, ValueError) as e:
+  except (TypeError, ValueError, OverflowError) as e:
     raise InputError(f'{what}: the columns {list(names)} must hold numbers ({e})') from None
   arguments.representable(values, what)
   return values[:, None] if values.ndim == 1 else values

@@ -161,6 +161,15 @@ def read(path: str):
                      f'{e})') from None
   for k, group in enumerate(groups):
     _check_shapes(group, f'{os.path.join(path, PARAMS)} group {k}')
+    if len(group.weights) != len(group.uids):
+      raise InputError(f'{where} is not a model manifest (group {k}: {len(group.weights)} '
+                       f'weights for {len(group.uids)} members)')
+  if task in ('forecast', 'panel'):  # Whole numbers a forecast loops over.
+    counts = [info['data'].get('horizon'), info['data'].get('lookback')] + [
+        g.lookback for g in groups]
+    if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 1 for c in counts):
+      raise InputError(f'{where} is not a model manifest (horizon and lookbacks must be '
+                       f'whole numbers >= 1; got {counts})')
   arrays = {}
   if task in NEEDS or os.path.exists(os.path.join(path, ARRAYS)):
     arrays = _load(path, ARRAYS, _npz)

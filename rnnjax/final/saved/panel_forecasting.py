@@ -17,6 +17,7 @@ from rnnjax.data import panel
 from rnnjax.data import panel_windows
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
+from rnnjax.final.saved import arguments
 from rnnjax.final.saved import forecasting
 from rnnjax.final.saved import intervals
 
@@ -59,6 +60,7 @@ def panel_histories(transform, given, what: str = 'histories',
   take logs (`transform['positive']`). `notes`: where given, the filled cells and
   the series ending without a target are said in it."""
   columns = input_columns(transform)
+  arguments.concrete(given, what)
   if isinstance(given, dict):
     items = [(str(k), v, None) for k, v in given.items()]
   elif hasattr(given, 'columns'):
@@ -78,7 +80,7 @@ def panel_histories(transform, given, what: str = 'histories',
   for key, v, t in items:
     try:
       v = np.asarray(v, np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
       raise InputError(f'{what}: series {key!r} holds values that are not numbers') from None
     if columns and (v.ndim != 2 or v.shape[1] != 1 + len(columns)):
       raise InputError(f'{what}: series {key!r} is an array of shape {v.shape}; this '
@@ -90,6 +92,7 @@ def panel_histories(transform, given, what: str = 'histories',
       raise InputError(f'{what}: series {key!r} is empty (no values)')
     if np.any(np.isinf(v)):
       raise InputError(f'{what}: series {key!r} holds infinite values')
+    arguments.representable(v, f'{what}: series {key!r}')
     raw.append(v[:, 0])
     gaps += int(np.isnan(v[:, 0]).sum())
     v = common.fill_gaps(v, ['the target'] + [f'input column {c!r}' for c in columns],
@@ -170,12 +173,15 @@ def rows_needed(transform, steps: int) -> tuple[int, int]:
           (fed + transform['horizon'] if transform.get('future_columns') else 0))
 
 
-def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_inputs'):
+def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_inputs',
+                        times=None):
   """Each series' input columns over the forecast steps <float64>[rows, C]
   (`future_inputs`: id -> array, columns as `input_columns`, rows from the first step;
   `rows_needed` are read, the rest may be NaN), or None where none are read: a model
   without input columns, or with past ones only and `steps` within its horizon.
-  InputError (naming `what`) for a missing series, too few rows or a value missing."""
+  InputError (naming `what`) for a missing series, too few rows or a value missing; a
+  long DataFrame's rows (with the model's time column) must start the step after each
+  history's last time (`times`), as a --future_path file's must."""
   columns, (past_rows, future_rows) = input_columns(transform), rows_needed(transform, steps)
   if not columns and future_inputs is not None:
     raise InputError(f'{what}: the model reads no input columns')
@@ -195,7 +201,13 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
     raise InputError(f'{what}: none given; {steps} steps read, from the period after each '
                      f'history, {reads}')
   if hasattr(future_inputs, 'columns') and hasattr(future_inputs, 'groupby'):
-    future_inputs = _future_frame(transform, future_inputs, columns, what)
+    future_inputs, future_times = _future_frame(transform, future_inputs, columns, what)
+    if future_times and times and all(times):
+      keys = [k for k in ids if k in future_times]
+      at = dict(zip(ids, times))
+      time_grid.check_follows(keys, [at[k] for k in keys], [future_times[k] for k in keys],
+                              path='the DataFrame', flag=what,
+                              last="its history's last time")
   if not isinstance(future_inputs, dict):
     raise InputError(f'{what}: give a dict series id -> <float>[rows, {len(columns)}], the '
                      f'columns {columns} after each history, or a long DataFrame; got '
@@ -205,7 +217,8 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
   for key in ids:
     if key not in future_inputs:
       raise InputError(f'{what}: no values for series {key!r}')
-    v = np.asarray(future_inputs[key], np.float64)
+    v = arguments.floats(future_inputs[key], f'{what}: series {key!r}')
+    arguments.representable(v, f'{what}: series {key!r}')
     if v.ndim != 2 or v.shape[1] != len(columns):
       raise InputError(f'{what}: series {key!r} has shape {v.shape}; expected [rows, '
                        f'{len(columns)}], the columns {columns}')
@@ -224,9 +237,10 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
 
 
 def _future_frame(transform, frame, columns, what: str) -> dict:
-  """id -> <float64>[rows, C] of a long DataFrame of the rows after each history: the
-  model's id column and input columns (a past-only column may be absent: empty), each
-  series' rows in time order where the frame has the model's time column."""
+  """(id -> <float64>[rows, C], id -> its time cells or {}) of a long DataFrame of the
+  rows after each history: the model's id column and input columns (a past-only column
+  may be absent: empty), each series' rows in time order where the frame has the
+  model's time column."""
   id_column, time_column = transform['id_column'], transform['time_column']
   if id_column and id_column not in frame.columns:
     raise InputError(f'{what}: no column {id_column!r} (the model\'s id column); columns '
@@ -242,12 +256,17 @@ def _future_frame(transform, frame, columns, what: str) -> dict:
       frame = frame.iloc[np.argsort(positions, kind='stable')]
   keys = (frame[id_column].astype(str).to_numpy() if id_column else
           np.full(len(frame), str(transform['ids'][0])))
-  values = np.stack([frame[c].to_numpy(np.float64) if c in frame.columns else
-                     np.full(len(frame), np.nan) for c in columns], axis=1)
-  out = {}
+  values = np.stack([arguments.floats(frame[c].to_numpy(), f'{what}: column {c!r}')
+                     if c in frame.columns else np.full(len(frame), np.nan)
+                     for c in columns], axis=1)
+  cells = (frame[time_column].astype(str).to_numpy()
+           if time_column and time_column in frame.columns else None)
+  out, times = {}, {}
   for key in dict.fromkeys(keys):
     out[key] = values[keys == key]
-  return out
+    if cells is not None:
+      times[key] = list(cells[keys == key])
+  return out, times
 
 
 def panel_paths(transform, outputs, histories, steps: int, inputs=None,
@@ -278,7 +297,7 @@ def panel_forecast(transform, arrays, outputs, given, steps: int, levels,
   the residuals in `arrays` (intervals.scaled_bands), if it holds them."""
   read = []
   ids, histories, times, inputs = panel_histories(transform, given, what, notes=read)
-  future = panel_future_inputs(transform, ids, future_inputs, steps, future_what)
+  future = panel_future_inputs(transform, ids, future_inputs, steps, future_what, times)
   point = panel_paths(transform, outputs, histories, steps, inputs, future)
   lower, upper, notes = {}, {}, []
   if 'residuals' in arrays:

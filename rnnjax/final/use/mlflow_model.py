@@ -50,12 +50,12 @@ import pandas as pd
 import rnnjax
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
+from rnnjax.final.saved import arguments
 from rnnjax.final.saved import forecasting
 from rnnjax.final.saved import model_files
 from rnnjax.final.saved import panel_forecasting
 from rnnjax.final.saved import tuned
 from rnnjax.final.use import panel_predictions
-from rnnjax.final.use import predictions
 from rnnjax.final.use import series_predictions
 from rnnjax.results import files
 
@@ -93,8 +93,8 @@ class TunedPyfunc(mlflow.pyfunc.PythonModel):
 def forecast(model, history, params: dict) -> pd.DataFrame:
   """The forecast table of the `steps` points after `history` (module docstring)."""
   steps = params.get('steps')
-  steps = model.transform['horizon'] if steps is None else int(steps)
-  levels = predictions.check_levels(params.get('levels', tuned.DEFAULT_LEVELS))
+  steps = model.transform['horizon'] if steps is None else arguments.whole(steps, 'steps', 1)
+  levels = arguments.levels(params.get('levels', tuned.DEFAULT_LEVELS))
   values = forecasting.numbers(history, model.columns, 'history')
   future, inputs = None, model.transform['input_columns']
   if inputs:
@@ -117,11 +117,14 @@ def forecast(model, history, params: dict) -> pd.DataFrame:
 def panel_forecast(model, histories, params: dict) -> pd.DataFrame:
   """A panel model's long forecast table of many histories (module docstring)."""
   steps = params.get('steps')
-  steps = model.transform['horizon'] if steps is None else int(steps)
-  levels = predictions.check_levels(params.get('levels', tuned.DEFAULT_LEVELS))
+  steps = model.transform['horizon'] if steps is None else arguments.whole(steps, 'steps', 1)
+  levels = arguments.levels(params.get('levels', tuned.DEFAULT_LEVELS))
   future = None
   if isinstance(histories, pd.DataFrame):
-    histories, future = _panel_future(model.transform, histories, steps)
+    # The rows a forecast of `steps` reads after each history: a whole horizon of the
+    # columns known in advance even for fewer steps.
+    ahead = max(steps, *panel_forecasting.rows_needed(model.transform, steps))
+    histories, future = _panel_future(model.transform, histories, ahead)
   fc = model.forecast(histories, steps, future_inputs=future, levels=levels)
   header, rows = panel_predictions.rows(fc, fc['times'])
   return pd.DataFrame(rows, columns=header)
@@ -129,8 +132,9 @@ def panel_forecast(model, histories, params: dict) -> pd.DataFrame:
 
 def _panel_future(transform, frame, steps: int):
   """(the histories, id -> their input rows after them, or None): each series' last
-  rows whose target is empty, at most `steps`, hold its input columns' values over the
-  steps ahead; empty targets before them are the history's own gaps."""
+  rows whose target is empty, at most `steps` (the rows a forecast reads), hold its
+  input columns' values over the steps ahead; empty targets before them are the
+  history's own gaps."""
   columns = panel_forecasting.input_columns(transform)
   target, id_column = transform['target_column'], transform['id_column']
   if not columns or target not in frame.columns:
