@@ -5,7 +5,10 @@ Imports final.choice (ensemble: how members' outputs are combined), never final.
   export        what goes into WORKDIR/model/, with the intervals' calibration
   model_files   WORKDIR/model/'s files, written and read back; `load` (`rnnjax.load`)
   tuned         the loaded model, TunedModel: forecasting, classifying, sampling
+  arguments     the loaded model's arguments, checked in one line each
   forecasting   a saved forecaster's histories, windows, forecasts fed back (arrays only)
+  panel_forecasting  a panel model's histories and forecasts (arrays only)
+  panel_future  a panel model's input columns after each history (arrays only)
   cases         a saved classifier's cases, checked and padded as the sweep padded them
   intervals     split-conformal prediction intervals per step ahead
 """

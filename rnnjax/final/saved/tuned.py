@@ -41,6 +41,7 @@ from rnnjax.final.saved import cases
 from rnnjax.final.saved import forecasting
 from rnnjax.final.saved import intervals
 from rnnjax.final.saved import panel_forecasting
+from rnnjax.final.saved import panel_future
 
 DEFAULT_LEVELS = (0.8, 0.95)
 KINDS = {'forecast': 'a single-series forecaster', 'panel': 'a panel forecaster',
@@ -124,7 +125,7 @@ class TunedModel:
     self._task_is(('forecast', 'panel'), 'columns')
     if self.task == 'panel':
       return ([self.transform['target_column']]
-              + panel_forecasting.input_columns(self.transform))
+              + panel_future.input_columns(self.transform))
     return forecasting.columns(self.transform)
 
   def _task_is(self, tasks, what: str) -> None:
@@ -157,7 +158,7 @@ class TunedModel:
     ([n_i, 1 + C] with input columns: the target, then the input columns and the
     future columns), its `future_inputs` a dict id -> <float>[rows, C] (the inputs
     after each history: read past the horizon, and over it for future columns;
-    panel_forecasting.rows_needed), and returns {'ids', 'point' <float64>[S, steps],
+    panel_future.rows_needed), and returns {'ids', 'point' <float64>[S, steps],
     ...}: panel_forecasting.panel_forecast.
 
     Args:

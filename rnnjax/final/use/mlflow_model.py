@@ -53,7 +53,7 @@ from rnnjax.errors import InputError
 from rnnjax.final.saved import arguments
 from rnnjax.final.saved import forecasting
 from rnnjax.final.saved import model_files
-from rnnjax.final.saved import panel_forecasting
+from rnnjax.final.saved import panel_future
 from rnnjax.final.saved import tuned
 from rnnjax.final.use import panel_predictions
 from rnnjax.final.use import series_predictions
@@ -123,7 +123,7 @@ def panel_forecast(model, histories, params: dict) -> pd.DataFrame:
   if isinstance(histories, pd.DataFrame):
     # The rows a forecast of `steps` reads after each history: a whole horizon of the
     # columns known in advance even for fewer steps.
-    ahead = max(steps, *panel_forecasting.rows_needed(model.transform, steps))
+    ahead = max(steps, *panel_future.rows_needed(model.transform, steps))
     histories, future = _panel_future(model.transform, histories, ahead)
   fc = model.forecast(histories, steps, future_inputs=future, levels=levels)
   header, rows = panel_predictions.rows(fc, fc['times'])
@@ -135,7 +135,7 @@ def _panel_future(transform, frame, steps: int):
   rows whose target is empty, at most `steps` (the rows a forecast reads), hold its
   input columns' values over the steps ahead; empty targets before them are the
   history's own gaps."""
-  columns = panel_forecasting.input_columns(transform)
+  columns = panel_future.input_columns(transform)
   target, id_column = transform['target_column'], transform['id_column']
   if not columns or target not in frame.columns:
     return frame, None

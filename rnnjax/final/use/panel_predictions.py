@@ -31,6 +31,7 @@ from rnnjax.data import panel
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
 from rnnjax.final.saved import panel_forecasting
+from rnnjax.final.saved import panel_future
 
 RANDOM_SHOWN = 2  # Series drawn at random, besides the best and the worst.
 _COLUMN_FLAGS = {'--id_column': 'id', '--time_column': 'time', '--target_columns': 'target',
@@ -113,7 +114,7 @@ def future(model, ids, steps: int, csv_path: str = '', future_path: str = '', ti
   from each train part's end, its given test part's rows where it saved them, which
   cover `horizon` steps), or None."""
   if future_path:
-    if not panel_forecasting.input_columns(model.transform):
+    if not panel_future.input_columns(model.transform):
       raise InputError('--future_path: this model was swept without input columns: it '
                        'reads its target alone, and takes no --future_path')
     rows = future_rows(model, future_path, None if times is None else dict(zip(ids, times)))
@@ -123,7 +124,7 @@ def future(model, ids, steps: int, csv_path: str = '', future_path: str = '', ti
   ahead = panel_forecasting.saved_ahead(model.arrays)
   if csv_path or ahead is None or model.manifest['panel']['forecast_from'] != 'train_end':
     return None
-  need = max(panel_forecasting.rows_needed(model.transform, steps))
+  need = max(panel_future.rows_needed(model.transform, steps))
   if need > len(ahead[0]):
     raise InputError(f'--future_path: the sweep\'s test part holds the input columns\' '
                      f'values over its {len(ahead[0])} steps, and {steps} steps read '

@@ -1,0 +1,124 @@
+"""A panel model's input columns after each history (panel_forecasting.py): how many
+rows a forecast of some steps reads, and those rows checked, from a dict of arrays or a
+long DataFrame (which, like a --future_path file, must start the step after each
+history). Arrays only: no model, no device.
+"""
+
+import numpy as np
+
+from rnnjax.data.time import grid as time_grid
+from rnnjax.errors import InputError
+from rnnjax.final.saved import arguments
+from rnnjax.final.saved import forecasting
+
+
+def input_columns(transform) -> list:
+  """The input columns a history holds after its target: the past ones, then those
+  known in advance (read over the horizon too)."""
+  return list(transform.get('input_columns', ())) + list(transform.get('future_columns', ()))
+
+
+def rows_needed(transform, steps: int) -> tuple[int, int]:
+  """(rows of the past input columns, rows of the future columns) that `steps` steps
+  read of the inputs' values after a history: forecasts are made a horizon at a time,
+  and every horizon but the last is fed back as history (its rows of every input
+  column with it); the future columns are read over each horizon forecast."""
+  fed = forecasting.rows_read(transform, steps)
+  return ((fed if transform.get('input_columns') else 0),
+          (fed + transform['horizon'] if transform.get('future_columns') else 0))
+
+
+def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_inputs',
+                        times=None):
+  """Each series' input columns over the forecast steps <float64>[rows, C]
+  (`future_inputs`: id -> array, columns as `input_columns`, rows from the first step;
+  `rows_needed` are read, the rest may be NaN), or None where none are read: a model
+  without input columns, or with past ones only and `steps` within its horizon.
+  InputError (naming `what`) for a missing series, too few rows or a value missing; a
+  long DataFrame's rows (with the model's time column) must start the step after each
+  history's last time (`times`), as a --future_path file's must."""
+  columns, (past_rows, future_rows) = input_columns(transform), rows_needed(transform, steps)
+  if not columns and future_inputs is not None:
+    raise InputError(f'{what}: the model reads no input columns')
+  if not past_rows and not future_rows:
+    return None
+  num_past = len(transform.get('input_columns', ()))
+  reads = []
+  if past_rows:
+    reads.append(f'{past_rows} rows of {columns[:num_past]} (forecasts past the horizon, '
+                 f'{transform["horizon"]}, are fed back with them)')
+  if future_rows:
+    reads.append(f'{future_rows} rows of {columns[num_past:]} (known in advance: read over '
+                 f'each horizon of {transform["horizon"]} forecast, a whole one even where '
+                 'fewer steps are asked)')
+  reads = ' and '.join(reads)
+  if future_inputs is None:
+    raise InputError(f'{what}: none given; {steps} steps read, from the period after each '
+                     f'history, {reads}')
+  if hasattr(future_inputs, 'columns') and hasattr(future_inputs, 'groupby'):
+    future_inputs, future_times = _future_frame(transform, future_inputs, columns, what)
+    if future_times and times and all(times):
+      keys = [k for k in ids if k in future_times]
+      at = dict(zip(ids, times))
+      time_grid.check_follows(keys, [at[k] for k in keys], [future_times[k] for k in keys],
+                              path='the DataFrame', flag=what,
+                              last="its history's last time")
+  if not isinstance(future_inputs, dict):
+    raise InputError(f'{what}: give a dict series id -> <float>[rows, {len(columns)}], the '
+                     f'columns {columns} after each history, or a long DataFrame; got '
+                     f'{type(future_inputs).__name__}')
+  future_inputs = {str(k): v for k, v in future_inputs.items()}  # As the histories' ids.
+  out = []
+  for key in ids:
+    if key not in future_inputs:
+      raise InputError(f'{what}: no values for series {key!r}')
+    v = arguments.floats(future_inputs[key], f'{what}: series {key!r}')
+    arguments.representable(v, f'{what}: series {key!r}')
+    if v.ndim != 2 or v.shape[1] != len(columns):
+      raise InputError(f'{what}: series {key!r} has shape {v.shape}; expected [rows, '
+                       f'{len(columns)}], the columns {columns}')
+    if len(v) < max(past_rows, future_rows):
+      raise InputError(f'{what}: series {key!r} has {len(v)} rows; {steps} steps read the '
+                       f'first {reads}')
+    for rows, cut in ((past_rows, slice(0, num_past)), (future_rows, slice(num_past, None))):
+      empty = np.argwhere(~np.isfinite(v[:rows, cut]))
+      if len(empty):
+        row, c = empty[0]
+        raise InputError(f'{what}: series {key!r}: {columns[cut][c]!r} is empty in row '
+                         f'{row + 1} (step {row + 1} after its history); {steps} steps '
+                         f'read the first {reads}')
+    out.append(v)
+  return out
+
+
+def _future_frame(transform, frame, columns, what: str) -> dict:
+  """(id -> <float64>[rows, C], id -> its time cells or {}) of a long DataFrame of the
+  rows after each history: the model's id column and input columns (a past-only column
+  may be absent: empty), each series' rows in time order where the frame has the
+  model's time column."""
+  id_column, time_column = transform['id_column'], transform['time_column']
+  if id_column and id_column not in frame.columns:
+    raise InputError(f'{what}: no column {id_column!r} (the model\'s id column); columns '
+                     f'are {list(frame.columns)}')
+  known = set(transform.get('future_columns') or ())
+  missing = [c for c in columns if c in known and c not in frame.columns]
+  if missing:
+    raise InputError(f'{what}: no column(s) {missing} (known in advance, read over the '
+                     f'horizon); columns are {list(frame.columns)}')
+  if time_column and time_column in frame.columns:
+    positions = time_grid.positions(frame[time_column].astype(str).tolist())
+    if positions is not None:
+      frame = frame.iloc[np.argsort(positions, kind='stable')]
+  keys = (frame[id_column].astype(str).to_numpy() if id_column else
+          np.full(len(frame), str(transform['ids'][0])))
+  values = np.stack([arguments.floats(frame[c].to_numpy(), f'{what}: column {c!r}')
+                     if c in frame.columns else np.full(len(frame), np.nan)
+                     for c in columns], axis=1)
+  cells = (frame[time_column].astype(str).to_numpy()
+           if time_column and time_column in frame.columns else None)
+  out, times = {}, {}
+  for key in dict.fromkeys(keys):
+    out[key] = values[keys == key]
+    if cells is not None:
+      times[key] = list(cells[keys == key])
+  return out, times
