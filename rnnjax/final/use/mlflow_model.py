@@ -19,10 +19,11 @@ What `predict` takes and returns, by the model's task (tuned.TunedModel does the
             level's bounds, named as in experiments/predict.py's forecast.csv.
   panel     histories: a long DataFrame with the model's id, time, target and input
             columns (each series' rows oldest first), or a dict id -> values. params as
-            for a forecaster. With input columns, each series may end with `steps` rows
-            whose target is empty and whose inputs hold their values over the steps
-            ahead (needed for columns known in advance, and past the horizon); empty
-            targets before those are the history's gaps. Returns
+            for a forecaster. With input columns, each series may end with rows whose
+            target is empty and whose inputs hold their values over the steps ahead
+            (needed for columns known in advance, and past the horizon): as many as the
+            forecast reads (`steps`; a whole horizon of columns known in advance) are
+            read so; empty targets before those are the history's gaps. Returns
             forecast.csv's long table: unique_id, ds (each series' time column
             continued; +1, +2, ... without one), forecast, bounds.
   classify  cases: a list of arrays <float>[T_i, C] (or [T_i]), an array [N, T, C], or a
