@@ -695,6 +695,14 @@ def test_arguments_of_every_method_are_checked_in_one_line(forecast_run, classif
   frame = pd.DataFrame({'Time': model.arrays['times'], 'Sales': series[:, 0]})
   np.testing.assert_array_equal(model.forecast(frame.iloc[::-1], 2)['point'],
                                 model.forecast(frame, 2)['point'])
+  # An absent month is put back and filled as the sweep filled its file, and said; two
+  # rows at one time are refused (they were read as consecutive months).
+  notes = model.forecast(frame.drop(index=len(frame) - 3), 2)['notes']
+  assert notes[:2] == ["history: its time column 'Time': 1 absent period (a month) put back "
+                       'as empty cells', '1 empty cell of history filled (by linear '
+                       'interpolation), as the sweep filled its data'], notes
+  with pytest.raises(InputError, match=r"^history: has two rows at '1993-12' \(column 'Time'\)"):
+    model.forecast(pd.concat([frame, frame.iloc[-1:]]), 2)
   # Predictions go to a folder that can be made: else one line, nothing computed.
   blocker = os.path.join(forecast_run[1], 'summary.json')
   for out_dir in (blocker, os.path.join(blocker, 'out')):

@@ -10,6 +10,7 @@ before `ends`. Arrays only: no model, no device.
 
 import numpy as np
 
+from rnnjax.data import common
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
 from rnnjax.final.saved import arguments
@@ -80,17 +81,36 @@ def paths(transform, need, scaled_forecasts, values, origins, steps: int) -> np.
   return ctx[:, need:, :c_out]
 
 
-def check_history(transform, need, history, what='history') -> np.ndarray:
+def check_history(transform, need, history, what='history',
+                  notes: list | None = None) -> np.ndarray:
   """<float64>[N, C]: `history` checked (columns, at least `need` finite last rows);
-  `what` names it in the InputError. A DataFrame's columns are read by name, its rows
-  in the order of the model's time column where it holds it."""
+  `what` names it in the InputError. A DataFrame's columns are read by name; where it
+  holds the model's time column, its rows are read as the sweep read its file (on the
+  time grid: sorted, absent periods put back, two rows at one time refused) and its
+  gaps filled as the sweep filled them, what was done appended to `notes`."""
   names = columns(transform)
   time_column = transform.get('time_column')
   if time_column and hasattr(history, 'columns') and time_column in history.columns:
-    positions = time_grid.positions(history[time_column].astype(str).tolist())
-    if positions is not None and np.any(np.diff(positions) < 0):
-      history = history.iloc[np.argsort(positions, kind='stable')]
-  values = numbers(history, names, what)
+    values = numbers(history, names, what)
+    try:
+      [values], _, note = time_grid.regularize(
+          [None], [values], [[str(c) for c in history[time_column]]], path=what,
+          column=time_column)
+    except InputError as e:  # Named by the argument, not the sweep's flag.
+      rest = str(e).partition(': ')[2]
+      raise InputError(f'{what}: {rest.removeprefix(what + " ")}') from None
+    gaps = int(np.isnan(values).sum())
+    if gaps and values.ndim == 2 and values.shape[1] == len(names):
+      fill = transform.get('fill', 'linear')
+      values = common.fill_gaps(values, [f'column {c!r}' for c in names], what, fill=fill,
+                                targets=len(transform['target_columns']))
+    if notes is not None:
+      notes += [n.replace(f'--time_column {time_column!r} of {what}',
+                          f'{what}: its time column {time_column!r}') for n in (note,) if n]
+      notes += [n for n in (common.filled_note(gaps, what, transform.get('fill', 'linear'),
+                                               inputs=len(names) > 1),) if n]
+  else:
+    values = numbers(history, names, what)
   if values.ndim != 2 or values.shape[1] != len(names):
     raise InputError(f'{what}: expected {len(names)} column(s) {names}, got an array '
                      f'of shape {np.shape(history)}')

@@ -147,10 +147,10 @@ class TunedModel:
     return forecasting.paths(self.transform, self._need(), self._scaled_forecasts, values,
                              origins, steps)
 
-  def check_history(self, history, *, what='history'):
+  def check_history(self, history, *, what='history', notes: list | None = None):
     """<float64>[N, C]: `history` checked (columns, enough finite rows); `what` names it."""
     self._task_is(('forecast',), what)
-    return forecasting.check_history(self.transform, self._need(), history, what)
+    return forecasting.check_history(self.transform, self._need(), history, what, notes)
 
   def forecast(self, history, steps: int, *, future_inputs=None, levels=DEFAULT_LEVELS):
     """Forecasts the `steps` points after `history`, with prediction intervals.
@@ -181,7 +181,8 @@ class TunedModel:
       return panel_forecasting.panel_forecast(self.transform, self.arrays,
                                               self._panel_outputs, history, int(steps),
                                               levels, future_inputs=future_inputs)
-    values = self.check_history(history)
+    read = []
+    values = self.check_history(history, notes=read)
     ahead = forecasting.ahead(self.transform, steps, future_inputs)
     point = self._paths(np.concatenate([values, ahead]), [len(values)], steps)[0]
     lower, upper, notes = {}, {}, []
@@ -190,6 +191,7 @@ class TunedModel:
       lower, raised = intervals.floor_at_zero(
           lower, ~np.any(values[:, :point.shape[1]] < 0, axis=0))
       notes += raised
+    notes = read + notes
     if steps > self.transform['horizon']:
       notes.append(f'steps past the horizon ({self.transform["horizon"]}) feed the '
                    'forecasts back as history')
