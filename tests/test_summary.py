@@ -71,11 +71,30 @@ def test_test_split_never_chooses(honest, tmp_path, monkeypatch):
   assert set(honest['final']['members']) <= set(honest['ranking'][:SPEC.ensemble_size])
   assert other['best']['test']['rmse'] != honest['best']['test']['rmse']
   # Tested: the top 5 by validation, the best under each value of each swept axis, and
-  # every seed of the configuration with the best mean (its test mean and spread).
+  # every seed of the configuration with the best mean (its test mean and spread), overall
+  # and under each value (a paper's mean +- sd per value; chosen by validation means).
   by_value = {u for values in honest['best_by'].values() for u in values.values()}
   best_config = set(honest['configs'][0]['uids'])
   assert len(best_config) == 2
-  assert tested(honest) == set(honest['ranking'][:5]) | by_value | best_config
+  assert other['best_config_by'] == honest['best_config_by']
+  hp = {m['uid']: m['hparams'] for m in honest['members']}
+  means = {tuple(c['uids']): c['val']['mse']['mean'] for c in honest['configs']}
+  per_value = set()
+  for axis, configs in honest['best_config_by'].items():
+    assert set(configs) == {str(v) for v in {h[axis] for h in hp.values()}}
+    for value, uids in configs.items():
+      assert len(uids) == 2 and all(str(hp[u][axis]) == value for u in uids)
+      assert means[tuple(uids)] == min(m for c, m in means.items()
+                                       if str(hp[c[0]][axis]) == value)
+      per_value |= set(uids)
+  assert per_value - best_config  # More than the best configuration's seeds.
+  assert tested(honest) == set(honest['ranking'][:5]) | by_value | best_config | per_value
+  tests = lambda uids: [m['test']['rmse'] for m in honest['members'] if m['uid'] in uids]
+  line = next(l for l in report.ranking_table(honest).splitlines()
+              if l.startswith('test rmse of the best configuration under each dropout'))
+  for value, uids in honest['best_config_by']['dropout'].items():
+    assert (f'{value} {np.mean(tests(uids)):.4g} +- {np.std(tests(uids), ddof=1):.4g} (2)'
+            in line), line
   line = next(l for l in report.ranking_table(honest).splitlines()
               if l.startswith('best configuration'))
   test = [m['test']['rmse'] for m in honest['members'] if m['uid'] in best_config]

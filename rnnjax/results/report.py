@@ -35,8 +35,10 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
   shown = [selection] + ([display] if display != selection else [])
   members = summary['members']
   configs = summary.get('configs') if summary.get('configs') is not None else []
+  by_value = summary.get('best_config_by') or {}
   by_uid = member_table.records_of(members, list(summary['ranking'][:top_k]) + (
-      list(configs[0]['uids']) if len(configs) else []))
+      list(configs[0]['uids']) if len(configs) else []) + [
+          u for values in by_value.values() for uids in values.values() for u in uids])
   swept = [k for k, (_, v) in members.hparams.items() if len(np.unique(v)) > 1]
   folded = bool(members.ints['fold'].any())
   counts = dict(zip(*np.unique(members.strs['status'], return_counts=True)))
@@ -98,6 +100,15 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
             if tests else '')
     lines.append(f'best configuration by its mean val {selection} over {over}: uids {uids}'
                  f'{" (" + named + ")" if named else ""}: val {val}{test}')
+    for axis, values in by_value.items():
+      parts = []
+      for value, config_uids in values.items():
+        tests = [by_uid[u]['test'][display] for u in config_uids
+                 if by_uid.get(u, {}).get('test', {}).get(display) is not None]
+        parts.append(f'{value} {_spread(_mean_sd(tests))} ({len(tests)})' if tests else
+                     f'{value} -')
+      lines.append(f'test {display} of the best configuration under each {axis} (mean +- '
+                   f'sd over its seeds): ' + '; '.join(parts))
   best = summary['best']
   # The metric --selection named (it ranked), else the task's display metric.
   lead = selection if ranked.get('named') else display

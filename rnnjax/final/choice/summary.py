@@ -85,10 +85,14 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
   fixed = [a for a in plan.swept if not (tree and hparams.is_explorable(a))
            and not (a in axes and axes[a].is_random)]
   by_value = best_by(table, testable, fixed)
+  by_config = {} if tree else best_config_by(table, configs, by_value)
   chosen = np.zeros(len(table), bool)
   chosen[testable[:TEST_TOP]] = True
-  if len(configs):  # Every seed of the best configuration (the last fold's): its spread.
-    rows = table.uids.searchsorted(configs[0]['uids'])
+  # Every seed of the best configuration (the last fold's), overall and under each value
+  # of each axis best_by lists: their spread on test (a paper's mean +- sd per cell).
+  for uids in [configs[0]['uids']] * bool(len(configs)) + [
+      u for values in by_config.values() for u in values.values()]:
+    rows = table.uids.searchsorted(uids)
     chosen[rows[(run_of[rows] >= 0) & (table.ints['fold'][rows] == spec.folds - 1)]] = True
   chosen[table.uids.searchsorted(
       [u for uids in by_value.values() for u in uids.values()])] = True
@@ -118,7 +122,8 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
              **({'plotted': plotted} if plotted != task.display else {}),
              'members': table, 'ranking': table.uids[ranked].tolist(),
              'best': _best(table, testable), 'final': final, 'configs': configs,
-             'best_by': by_value, 'baselines': data.baselines, 'data': data.info}
+             'best_by': by_value, 'best_config_by': by_config,
+             'baselines': data.baselines, 'data': data.info}
   return summary
 
 
@@ -167,6 +172,26 @@ def best_by(table, testable, swept) -> dict:
     first = np.sort(first)  # In the order the values first appear in the ranking.
     values = member_table.hparam_values(kind, column[testable][first])
     out[axis] = {str(v): int(u) for v, u in zip(values, uids[first])}
+  return out
+
+
+def best_config_by(table, configs, by_value: dict) -> dict:
+  """axis -> {value: uids of the best configuration with that value}: under each value of
+  each axis `best_by` lists, the configuration ranked first by its mean over seeds (and
+  folds) among those with the value; {} with one seed per configuration (best_by's
+  member is the configuration then)."""
+  if not len(configs) or not (np.diff(configs.offsets) > 1).any():
+    return {}
+  first_row = table.uids.searchsorted(configs.uids[configs.offsets[:-1]])
+  out = {}
+  for axis in by_value:
+    kind, column = table.hparams[axis]
+    values = [str(v) for v in member_table.hparam_values(kind, column[first_row])]
+    first = {}
+    for c, v in enumerate(values):  # configs: best mean first.
+      first.setdefault(v, c)
+    out[axis] = {v: configs.uids[configs.offsets[c]:configs.offsets[c + 1]].tolist()
+                 for v, c in first.items()}
   return out
 
 
