@@ -18,6 +18,7 @@ import numpy as np
 from rnnjax.data import classify
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
+from rnnjax.final.saved import arguments
 from rnnjax.final.saved import model_files
 from rnnjax.final.use import panel_predictions
 from rnnjax.final.use import series_predictions
@@ -44,13 +45,19 @@ def flag_names():
 
 
 def check_levels(levels) -> tuple:
-  levels = tuple(float(l) for l in levels)
+  """The loaded model's check of `levels` (inside `flag_names`: it names --levels), and
+  at least one."""
+  levels = arguments.levels(levels)
   if not levels:
     raise InputError('--levels: give at least one level, e.g. 0.8,0.95')
-  for level in levels:
-    if not 0 < level < 1:
-      raise InputError(f'--levels: {level:g} must lie in (0, 1)')
   return levels
+
+
+def _steps(model, steps) -> int:
+  steps = model.transform['horizon'] if steps is None else int(steps)
+  if steps < 1:
+    raise InputError(f'--steps_ahead: {steps} must be >= 1')
+  return steps
 
 
 def read_cases(model, ts_path: str):
@@ -163,10 +170,7 @@ def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str 
 
 
 def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
-  steps = model.transform['horizon'] if steps is None else int(steps)
-  if steps < 1:
-    raise InputError(f'--steps_ahead: {steps} must be >= 1')
-  levels = check_levels(levels)
+  steps, levels = _steps(model, steps), check_levels(levels)
   read_notes = []
   times, values, test_start = series_predictions.history(model, csv_path, read_notes)
   future = series_predictions.future_inputs(model, future_path, steps, times)
@@ -214,10 +218,7 @@ def coverage_lines(model, levels) -> list:
 
 
 def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels):
-  steps = model.transform['horizon'] if steps is None else int(steps)
-  if steps < 1:
-    raise InputError(f'--steps_ahead: {steps} must be >= 1')
-  levels = check_levels(levels)
+  steps, levels = _steps(model, steps), check_levels(levels)
   read_notes = []
   source = panel_predictions.histories(model, csv_path, read_notes)
   ids, values, times, inputs = source
