@@ -35,6 +35,26 @@ def test_write_json_non_finite_as_null(tmp_path):
   assert type(json.loads(text)['np_int']) is int
 
 
+def test_float32_scores_are_written_as_their_shortest_decimal(tmp_path):
+  path = str(tmp_path / 'out.json')
+  accuracy = np.float32(14 / 15)
+  values = {'np': accuracy, 'widened': float(accuracy), 'rmse': [float(np.float32(3744.38))],
+            'lr': 0.001, 'sum': 0.1 + 0.2, 'tiny': float(np.float32(1e-8)), 'zero': 0.0}
+  files.write_json(path, values)
+  text = open(path).read()
+  assert '0.93333334' in text and '0.933333396' not in text and '3744.38' in text
+  back = json.loads(text)
+  # Float64 values that are not float32 ones are kept whole.
+  assert back['lr'] == 0.001 and back['sum'] == 0.1 + 0.2 and back['tiny'] == 1e-8
+  for got, want in [(back['np'], accuracy), (back['widened'], accuracy),
+                    (back['rmse'][0], np.float32(3744.38))]:
+    assert np.float32(got) == want  # The same float32 bits read back.
+  array = np.asarray([float(accuracy), 0.1, np.nan, -float(np.float32(2.7)), 0.0])
+  assert files.short_floats(array)[:2] == [0.93333334, 0.1]
+  assert math.isnan(files.short_floats(array)[2])
+  assert files.short_floats(array)[3:] == [-2.7, 0.0]
+
+
 def test_write_json_replaces_existing(tmp_path):
   path = str(tmp_path / 'out.json')
   files.write_json(path, {'v': 1})

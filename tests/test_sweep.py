@@ -4,6 +4,7 @@ import dataclasses
 import importlib.util
 import json
 import os
+import re
 
 import jax
 import numpy as np
@@ -61,6 +62,16 @@ def test_tiny_sweep_end_to_end(tmp_path):
   val_best = min(r['value'] for r in records
                  if r['uid'] == best['uid'] and r['metric'] == 'mse' and r['split'] == 'val')
   np.testing.assert_allclose(best['val']['mse'], val_best, rtol=1e-5)
+  # Scores from the device, and their means and sds, are written as float32's shortest
+  # decimals (0.93333334, not 0.9333333969116211) in every file a user reads (the
+  # baselines are float64 sums of the float64 data).
+  texts = {name: (wd / name).read_text()
+           for name in ('metrics.jsonl', 'trials.csv', 'curves.csv')}
+  texts['summary.json'] = json.dumps({k: v for k, v in json.loads(
+      (wd / 'summary.json').read_text()).items() if k != 'baselines'})
+  for name, text in texts.items():
+    numbers = re.findall(r'\d+\.\d+(?:e[-+]\d+)?', text)
+    assert numbers and max(len(n.split('e')[0]) for n in numbers) <= 12, name
   assert json.loads((wd / 'sweep.json').read_text())['spec']['cell'] == 'grid(lstm,gru)'
   plan = json.loads((wd / 'plan.json').read_text())  # The group size training used.
   assert [b['group_size'] for b in plan['buckets']] == [

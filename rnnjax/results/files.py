@@ -81,14 +81,36 @@ def atomic(path: str):
 _PLAIN = (str, int, bool, type(None))
 
 
+def short_float(value: float) -> float:
+  """`value` as written: a float32 widened to float64 (a score from the device) as the
+  shortest decimal that reads back as that float32 (0.93333334, not 0.9333333969116211);
+  any other float as it is. Reading it back and narrowing to float32 gives the same bits."""
+  single = np.float32(value)
+  if float(single) != value or value == 0 or not math.isfinite(value):
+    return value
+  return float(str(single))
+
+
+def short_floats(values: np.ndarray) -> list:
+  """`short_float` of each value of a float array, as a list of Python floats."""
+  values = np.asarray(values, np.float64)
+  single = values.astype(np.float32)
+  exact = (single.astype(np.float64) == values) & np.isfinite(values) & (values != 0)
+  out = values.tolist()
+  for i in np.flatnonzero(exact).tolist():
+    out[i] = float(str(single[i]))
+  return out
+
+
 def clean(value):
-  """JSON-safe: floats that are not finite become None, numpy scalars become Python, a
-  summary's tables (member_table) the lists of records they hold."""
+  """JSON-safe: floats that are not finite become None, float32 scores their shortest
+  decimal (`short_float`), numpy scalars Python ones, a summary's tables (member_table)
+  the lists of records they hold."""
   kind = type(value)
   if kind in _PLAIN:  # Most of a large summary: no attribute lookups.
     return value
   if kind is float:
-    return value if math.isfinite(value) else None
+    return short_float(value) if math.isfinite(value) else None
   if isinstance(value, dict):
     return {k: clean(v) for k, v in value.items()}
   if isinstance(value, (list, tuple)):
@@ -97,8 +119,8 @@ def clean(value):
     return [clean(v) for v in value]
   if hasattr(value, 'item') and getattr(value, 'ndim', 1) == 0:
     value = value.item()
-  if isinstance(value, float) and not math.isfinite(value):
-    return None
+  if isinstance(value, float):
+    return short_float(value) if math.isfinite(value) else None
   return value
 
 

@@ -251,8 +251,10 @@ class ConfigTable(_Records):
     # Members grouped by their configuration's place, in uid order within each.
     uids = table.uids[np.argsort(place[group], kind='stable')]
     offsets = np.concatenate([[0], np.cumsum(sizes[rank])]).astype(np.int64)
+    # The scores are float32's: their means and sds are kept to its precision too.
+    single = lambda a: a[rank].astype(np.float32).astype(np.float64)
     return cls(configs[rank], counts[rank].astype(np.int64), uids, offsets,
-               {m: (mean[rank], sd[rank]) for m, (mean, sd) in stats.items()})
+               {m: (single(mean), single(sd)) for m, (mean, sd) in stats.items()})
 
   def arrays(self) -> dict:
     out = {'config_config': self.config, 'config_usable': self.usable,

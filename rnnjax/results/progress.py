@@ -121,8 +121,10 @@ class Progress:
       self._bar.close()
 
   def timing(self) -> dict:
-    return {'total_s': self._clock() - self._start,
-            'first_chunk_s': self._first_chunk_s}
+    """Seconds to the end and to the first chunk, to the millisecond."""
+    first = self._first_chunk_s
+    return {'total_s': round(self._clock() - self._start, 3),
+            'first_chunk_s': None if first is None else round(first, 3)}
 
 
 def best_so_far(workdir: str, task: str, selection: str = '',

@@ -105,7 +105,8 @@ def trial_columns(table: member_table.MemberTable) -> tuple:
   cells.update({k: table.ints[k].tolist() for k in ('best_step', 'steps')})
   if (table.ints['best_of'] != table.uids).any():  # PBT copies holding others' weights.
     cells['best_of'] = table.ints['best_of'].tolist()
-  finite = lambda v, where: np.where(np.isfinite(v) & where, v.astype(object), None).tolist()
+  finite = lambda v, where: [x if ok else None for x, ok in
+                             zip(files.short_floats(v), (np.isfinite(v) & where).tolist())]
   cells.update({f'val_{k}': finite(v, True) for k, v in table.val.items()})
   cells.update({f'test_{k}': finite(v, table.tested) for k, v in table.test.items()})
   return list(cells), zip(*cells.values())
