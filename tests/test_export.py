@@ -506,6 +506,16 @@ def _damaged(tmp_path, workdir):
                 r'model/manifest\.json is not a model manifest \(no data\)')
   edit_manifest('zero_horizon', lambda info: dict(info, data=dict(info['data'], horizon=0)),
                 r'model/manifest\.json is not a model manifest \(horizon and lookbacks must')
+  edit_manifest('short_x_std', lambda info: dict(info, data=dict(info['data'], x_std=[])),
+                r'model/manifest\.json is not a model manifest \(x_std must be 1 finite '
+                r'number\(s\), each > 0, one per input column; got \[\]\)')
+  edit_manifest('zero_std', lambda info: dict(info, data=dict(info['data'], std=[0.0])),
+                r'model/manifest\.json is not a model manifest \(std must be 1 finite')
+  edit_manifest('another_input', lambda info: dict(info, data=dict(
+      info['data'], input_columns=['promo'], x_mean=info['data']['x_mean'] * 2,
+      x_std=info['data']['x_std'] * 2)),
+                r'model/manifest\.json is not a model manifest \(its models read 1 '
+                r'column\(s\), its data transforms 2\)')
   edit_manifest('unknown_task', lambda info: dict(info, task='bogus'),
                 r"model/manifest\.json is not a model manifest \(task 'bogus': one of")
   path, model = copy('other_params')  # Another width: the files of another model.

@@ -130,6 +130,36 @@ def _check_shapes(group: Group, where: str) -> None:
                      f'{MANIFEST} describes (the files of another model?)')
 
 
+def _check_scaling(data: dict, groups, where: str) -> None:
+  """InputError naming `where` unless a forecaster's scaling statistics are positive
+  finite numbers, one per input column (targets first) and one per target, and every
+  group reads that many columns."""
+  columns = [data.get('target_columns'), data.get('input_columns')]
+  if not all(isinstance(c, list) and all(isinstance(n, str) for n in c) for c in columns):
+    raise InputError(f'{where} is not a model manifest (target_columns and input_columns '
+                     f'must be lists of column names)')
+  c_out, c_in = len(columns[0]), len(columns[0]) + len(columns[1])
+  for name, size in [('x_mean', c_in), ('x_std', c_in), ('mean', c_out), ('std', c_out),
+                     ('mase_scale', c_out)]:
+    value = data.get(name)
+    try:
+      ok = (isinstance(value, list) and len(value) == size and
+            np.isfinite(np.asarray(value, np.float64)).all())
+    except (TypeError, ValueError):
+      ok = False
+    if ok and name in ('x_std', 'std'):
+      ok = bool((np.asarray(value, np.float64) > 0).all())
+    if not ok:
+      raise InputError(f'{where} is not a model manifest ({name} must be {size} finite '
+                       f'number(s){", each > 0" if "std" in name else ""}, one per '
+                       f'{"input" if name.startswith("x_") else "target"} column; got '
+                       f'{str(value)[:60]})')
+  sizes = sorted({g.cfg.model.input_size for g in groups} - {c_in})
+  if sizes:
+    raise InputError(f'{where} is not a model manifest (its models read {sizes[0]} '
+                     f'column(s), its data transforms {c_in})')
+
+
 def read(path: str):
   """(manifest, [Group], arrays) of a model directory written by `write`. InputError
   naming the file when one is missing or damaged (messages without the directory's
@@ -170,6 +200,8 @@ def read(path: str):
     if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 1 for c in counts):
       raise InputError(f'{where} is not a model manifest (horizon and lookbacks must be '
                        f'whole numbers >= 1; got {counts})')
+  if task == 'forecast':
+    _check_scaling(info['data'], groups, where)
   arrays = {}
   if task in NEEDS or os.path.exists(os.path.join(path, ARRAYS)):
     arrays = _load(path, ARRAYS, _npz)
