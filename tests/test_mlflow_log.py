@@ -96,6 +96,14 @@ def test_the_forecaster_in_mlflow_forecasts_as_rnnjax_load(forecaster, store):
   assert list(again.columns) == ['step', 'forecast', 'lower_50', 'upper_50']
   np.testing.assert_allclose(again['forecast'], want['point'][:2, 0], rtol=1e-6)
   assert pyfunc.metadata.metadata['target_columns'] == ['sales']
+  # With the model's time column, rows in any order are read in time order, and two
+  # rows at one time are refused, as rnnjax.load's forecast does.
+  dated = history.assign(t=np.arange(len(history)))
+  shuffled = dated.sample(frac=1.0, random_state=0)
+  assert list(shuffled['t']) != sorted(shuffled['t'])
+  pd.testing.assert_frame_equal(pyfunc.predict(shuffled, params={'steps': 3}), got)
+  with pytest.raises(InputError, match=r"^history: has two rows at '0' \(column 't'\)$"):
+    pyfunc.predict(pd.concat([dated.iloc[:5], dated]), params={'steps': 3})
   with pytest.raises(InputError, match='end the history with 2 rows whose targets are empty'):
     pyfunc.predict(history.iloc[:-3], params={'steps': 3})
   with pytest.raises(InputError, match=r"no column\(s\) \['promo'\]"):

@@ -12,7 +12,10 @@ requirements.txt) but no rnnjax loads it:
 
 What `predict` takes and returns, by the model's task (tuned.TunedModel does the work):
   forecast  history: a DataFrame with the model's columns (targets, then input columns;
-            by name, original units), oldest row first. With input columns, it ends with
+            by name, original units), oldest row first, or in any order with the
+            model's time column (then read as the sweep read its file: sorted, absent
+            periods put back and filled, two rows at one time refused). With input
+            columns, it ends with
             `steps` rows whose targets are empty and whose inputs hold their future
             values. params: steps (default the horizon), levels (default 0.8, 0.95).
             Returns a DataFrame: step (1, 2, ...), then per target the forecast and each
@@ -96,6 +99,13 @@ def forecast(model, history, params: dict) -> pd.DataFrame:
   steps = params.get('steps')
   steps = model.transform['horizon'] if steps is None else arguments.whole(steps, 'steps', 1)
   levels = arguments.levels(params.get('levels', tuned.DEFAULT_LEVELS))
+  time_column = model.transform.get('time_column')
+  dated = (isinstance(history, pd.DataFrame) and bool(time_column) and
+           time_column in history.columns)
+  if dated:  # Rows in time order; the forecaster puts them on the time grid.
+    when = time_grid.positions(history[time_column].astype(str).tolist())
+    if when is not None:
+      history = history.iloc[np.argsort(when, kind='stable')]
   values = forecasting.numbers(history, model.columns, 'history')
   future, inputs = None, model.transform['input_columns']
   if inputs:
@@ -108,8 +118,12 @@ def forecast(model, history, params: dict) -> pd.DataFrame:
                        f'horizon feeds forecasts back with their values: end the history '
                        f'with {need} rows whose targets are empty and whose inputs hold '
                        'their values after it')
-    values, future = values[:cut], values[cut:, model.num_targets:] if cut < len(values) else None
-  fc = model.forecast(values, steps, future_inputs=future, levels=levels)
+    future = values[cut:, model.num_targets:] if cut < len(values) else None
+    values = values[:cut]
+    if dated:
+      history = history.iloc[:cut]
+  fc = model.forecast(history if dated else values, steps, future_inputs=future,
+                      levels=levels)
   header, rows = series_predictions.forecast_rows(model, list(range(1, steps + 1)), fc['point'],
                                            fc['lower'], fc['upper'])
   return pd.DataFrame(rows, columns=['step'] + header[1:])
