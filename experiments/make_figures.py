@@ -1,9 +1,11 @@
 r"""Paper figures and tables from a finished sweep's work directory.
 
   python -m experiments.make_figures --workdir=runs/quickstart
+  python -m experiments.make_figures --compare=runs/lstm,runs/gru --out_dir=paper/
 
 Writes PNG and PDF figures, importance.json, table.md and table.tex into
 WORKDIR/figures/ (or --out_dir). Reads only the work directory's files; a few seconds.
+With --compare: finished sweeps side by side (compare.md, compare.csv in --out_dir).
 """
 
 import sys
@@ -22,6 +24,11 @@ METRIC = flags.DEFINE_string('metric', '', 'The validation metric the figures dr
                              'the one that ranks, e.g. ce for a classifier), e.g. accuracy.')
 OUT_DIR = flags.DEFINE_string('out_dir', '', 'Where the figures and tables go (default: '
                               'WORKDIR/figures), e.g. to keep variants side by side.')
+COMPARE = flags.DEFINE_list('compare', [], 'Instead of one sweep\'s figures: finished sweeps '
+                            'side by side, e.g. runs/lstm,runs/gru: prints a table of where '
+                            'they differ, their best configuration and final model on '
+                            'validation and test (test never ranks them), and writes it to '
+                            '--out_dir (compare.md, compare.csv) when given.')
 
 
 def main(argv):
@@ -30,6 +37,15 @@ def main(argv):
   from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
   from rnnjax.run import stop  # pylint: disable=g-import-not-at-top
   try:
+    if COMPARE.value:
+      if WORKDIR.value:
+        raise InputError('--compare: give the work directories there, without --workdir')
+      with stop.raising('comparing sweeps'):
+        text, paths = figures.compare(COMPARE.value, out_dir=OUT_DIR.value)
+      print(text)
+      if paths:
+        print(f'wrote {", ".join(paths)}')
+      return
     if not WORKDIR.value:
       raise InputError('--workdir: required (the work directory of a finished sweep)')
     with stop.raising('drawing figures'):

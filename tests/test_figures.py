@@ -1,6 +1,7 @@
 """Tests for rnnjax/figures: functional ANOVA against known answers, and every figure on
 fabricated work directories (full grids, random sweeps, diverged and stopped members)."""
 
+import csv
 import dataclasses
 import itertools
 import json
@@ -900,3 +901,78 @@ def test_importance_attributes_nothing_from_too_few_configurations(tmp_path, mon
                       noise, search_kind='random', num_members=40, num_seeds=1)
   result = importance.analyse(load.load(workdir))
   assert result['not_attributed'].startswith('the surrogate explains too little'), result
+
+
+def _finished(workdir, *, cell, val, test, final, test_size=12, tested=(0, 1)):
+  """A finished sweep's summary.json and sweep.json, as `figures.compare` reads them:
+  configuration 0 (uids 0, 1) ranked first on validation with RMSEs `val`, the members
+  in `tested` tested with RMSEs `test`; the final model's (val, test) RMSE `final`."""
+  os.makedirs(workdir)
+  members = [{'uid': u, 'bucket': 0, 'config': u // 2, 'seed': u % 2, 'fold': 0,
+              'hparams': {'cell': cell, 'learning_rate': [1e-3, 1e-2][u // 2]},
+              'status': 'ok', 'best_step': 10, 'steps': 10,
+              'val': {'mse': v ** 2, 'rmse': v}} for u, v in enumerate(val + [9.0, 9.5])]
+  for u, t in zip(tested, test):
+    members[u]['test'] = {'mse': t ** 2, 'rmse': t}
+  configs = [{'config': c, 'uids': [2 * c, 2 * c + 1], 'usable': 2,
+              'val': {m: {'mean': float(np.mean([members[u]['val'][m] for u in (2 * c,
+                                                                               2 * c + 1)])),
+                          'sd': 0.5} for m in ('mse', 'rmse')}} for c in (0, 1)]
+  files.write_json(os.path.join(workdir, files.SUMMARY), {
+      'task': 'forecast', 'search': 'grid', 'selection': {'metric': 'mse', 'mode': 'min'},
+      'display': 'rmse', 'members': members, 'ranking': [0, 1, 2, 3], 'configs': configs,
+      'best': members[0], 'final': {'kind': 'ensemble', 'members': [0, 1],
+                                    'val': {'rmse': final[0]}, 'test': {'rmse': final[1]}},
+      'data': {'split_points': [100, 100 + test_size], 'windows': {'test': test_size}},
+      'timing': {'total_s': 12.5}, 'member_steps': {'useful': 40}})
+  files.write_json(os.path.join(workdir, files.SWEEP), {'spec': {
+      'task': 'forecast', 'dataset': 'wineind_sales', 'cell': cell, 'test_size': test_size,
+      'learning_rate': 'grid(1e-3,1e-2)', 'seed': 0}, 'data_digests': {}})
+  return workdir
+
+
+def test_finished_sweeps_side_by_side(tmp_path, capsys):
+  lstm = _finished(str(tmp_path / 'lstm'), cell='lstm', val=[2.0, 3.0], test=[4.0, 6.0],
+                   final=(1.5, 4.5))
+  gru = _finished(str(tmp_path / 'gru'), cell='gru', val=[1.0, 2.0], test=[7.0],
+                  final=(0.5, 8.0), tested=(1,))
+  text, paths = figures.compare([lstm, gru], out_dir=str(tmp_path / 'out'))
+  rows = text.splitlines()
+  assert rows[0].startswith('| run | differs | members |') and len(rows) == 4
+  # The order given, whatever the test figures say; the best configuration's seeds'
+  # validation mean and sd, and the test of those the sweep tested.
+  assert rows[2].startswith('| lstm | cell=lstm | 4 | 12.5 | 2.5 +- 0.5 | 5 +- 1.414 | '
+                            'ensemble of 2: uids 0,1 | 1.5 | 4.5 |')
+  assert rows[3].startswith('| gru | cell=gru | 4 | 12.5 | 1.5 +- 0.5 | 7 | ')
+  assert open(paths[0]).read() == text + '\n'
+  with open(paths[1]) as f:
+    table = list(csv.DictReader(f))
+  assert [r['run'] for r in table] == ['lstm', 'gru']
+  assert (table[0]['best_test_mean'], table[0]['best_test_sd']) == ('5.0', '1.4142135')
+  assert table[1]['best_test_sd'] == '' and table[1]['final_test'] == '8.0'
+  # Another test part: said, since those test figures do not compare.
+  other = _finished(str(tmp_path / 'other'), cell='gru', val=[1.0, 2.0], test=[3.0, 3.0],
+                    final=(1.0, 1.0), test_size=24)
+  text, paths = figures.compare([lstm, other])
+  assert paths == [] and text.splitlines()[-1] == (
+      'note: other was tested on other data than lstm (test_size, split, test windows '
+      'differ): their test figures are not comparable')
+  # One line for each way of getting it wrong, from the command too.
+  for workdirs, message in [([lstm], 'name two or more work directories'),
+                            ([lstm, str(tmp_path / 'nope')], 'is not a directory')]:
+    with pytest.raises(InputError, match=f'^--compare: .*{message}'):
+      figures.compare(workdirs)
+  summary = files.read_json(os.path.join(gru, files.SUMMARY))
+  files.write_json(os.path.join(gru, files.SUMMARY), dict(summary, display='accuracy'))
+  with pytest.raises(InputError, match=r'^--compare: the sweeps report different metrics '
+                                       r'\(lstm: rmse, gru: accuracy\)'):
+    figures.compare([lstm, gru])
+  from absl import flags as absl_flags  # pylint: disable=g-import-not-at-top
+  from absl.testing import flagsaver  # pylint: disable=g-import-not-at-top
+  from experiments import make_figures  # pylint: disable=g-import-not-at-top
+  with flagsaver.flagsaver(), pytest.raises(SystemExit) as e:
+    absl_flags.FLAGS(['make_figures', f'--compare={lstm},{gru}', f'--workdir={lstm}'])
+    make_figures.main([])
+  assert e.value.code == 2
+  assert capsys.readouterr().err == ('error: --compare: give the work directories there, '
+                                     'without --workdir\n')

@@ -1,6 +1,7 @@
 """Paper figures and tables from a finished sweep's work directory (its files alone).
 
   paths = rnnjax.figures.make_all(workdir)   # -> WORKDIR/figures/*.png, *.pdf, table.md ...
+  text, paths = rnnjax.figures.compare([workdir_a, workdir_b], out_dir=...)  # side by side
 
 Modules: `load` (the results table), `importance` (functional ANOVA, no I/O), one module
 per figure (`sensitivity`, `heatmap`, `curves`, `importance_plot`, `schedules` for PBT,
@@ -8,10 +9,13 @@ per figure (`sensitivity`, `heatmap`, `curves`, `importance_plot`, `schedules` f
 `comparison` for experiments/search_comparison.py) and `tables`.
 """
 
+import csv
 import dataclasses
 import itertools
 import os
 import traceback
+
+import numpy as np
 
 from rnnjax.figures import curves
 from rnnjax.figures import heatmap
@@ -24,8 +28,10 @@ from rnnjax.figures import style
 from rnnjax.figures import tables
 from rnnjax.errors import InputError
 from rnnjax.results import files
+from rnnjax.results import report
 
 FIGURES_DIR = files.FIGURES
+COMPARE = 'compare'  # compare.md and compare.csv: sweeps side by side (`compare`).
 HEATMAP_AXES = 3   # Heatmaps for every pair of the three most important axes.
 
 
@@ -81,3 +87,37 @@ def make_all(workdir: str, *, log=print, diverged: str = 'drop', group_by: str =
     except Exception:  # pylint: disable=broad-except
       log(f'figures: {name} failed:\n{traceback.format_exc()}')
   return paths
+
+
+def compare(workdirs: list, *, out_dir: str = '') -> tuple[str, list]:
+  """Finished sweeps side by side, a row each in the order given (results/report.py
+  `runs_table`: where they differ, their best configuration and final model on
+  validation and test, and notes where their test parts differ). Returns (the Markdown
+  table, the paths written): OUT_DIR/compare.md and compare.csv when `out_dir` is given.
+  InputError naming --compare or the work directory's file that is missing or bad."""
+  workdirs = [w for w in workdirs if w]
+  if len(workdirs) < 2:
+    raise InputError('--compare: name two or more work directories of finished sweeps, '
+                     'comma-separated')
+  names = [os.path.basename(os.path.normpath(w)) for w in workdirs]
+  labels = names if len(set(names)) == len(names) else list(workdirs)
+  rows, notes = report.runs_table([(label, load.sweep_of(w), load.summary_of(w, '--compare'))
+                                   for label, w in zip(labels, workdirs)])
+  text, paths = report.runs_markdown(rows, notes), []
+  if out_dir:
+    os.makedirs(out_dir, exist_ok=True)
+    md, table = (os.path.join(out_dir, f'{COMPARE}.{ext}') for ext in ('md', 'csv'))
+    with files.atomic(md) as tmp, open(tmp, 'w', encoding='utf-8') as f:
+      f.write(text + '\n')
+    with files.atomic(table) as tmp, open(tmp, 'w', newline='', encoding='utf-8') as f:
+      writer = csv.writer(f)
+      flat = [{**{k: v for k, v in r.items() if k not in ('best_val', 'best_test')},
+               **{f'{k}_{s}': (r[k] or {}).get(s) for k in ('best_val', 'best_test')
+                  for s in ('mean', 'sd')}} for r in rows]
+      writer.writerow(list(flat[0]))
+      # Floats as scores are read: to float32's precision, its shortest decimals.
+      cell = lambda v: (files.short_float(float(np.float32(v))) if isinstance(v, float)
+                        else v)
+      writer.writerows([[cell(v) for v in r.values()] for r in flat])
+    paths = [md, table]
+  return text, paths

@@ -155,10 +155,11 @@ def _swept(plan, hparams: list) -> list:
   return [k for k in keys if len({json.dumps(h[k]) for h in hparams}) > 1]
 
 
-def load(workdir: str) -> Table:
-  """Reads a work directory's results; raises InputError naming a missing/bad file."""
+def summary_of(workdir: str, flag: str = '--workdir') -> dict:
+  """A finished sweep's summary in memory (summary_file.read: its tables read from
+  members.npz where it points); InputError naming `flag` or the missing/bad file."""
   if not os.path.isdir(workdir):
-    raise InputError(f'--workdir: {workdir} is not a directory')
+    raise InputError(f'{flag}: {workdir} is not a directory')
   summary = _read(os.path.join(workdir, SUMMARY))
   if not isinstance(summary, dict) or not (summary.get('members') or 'columns' in summary):
     raise InputError(f'{os.path.join(workdir, SUMMARY)}: no members')
@@ -169,7 +170,18 @@ def load(workdir: str) -> Table:
                      f'unreadable ({e})') from None
   if not summary['members']:
     raise InputError(f'{os.path.join(workdir, SUMMARY)}: no members')
-  sweep = _read(os.path.join(workdir, SWEEP), required=False) or {}
+  return summary
+
+
+def sweep_of(workdir: str) -> dict:
+  """sweep.json ({} where a work directory has none)."""
+  return _read(os.path.join(workdir, SWEEP), required=False) or {}
+
+
+def load(workdir: str) -> Table:
+  """Reads a work directory's results; raises InputError naming a missing/bad file."""
+  summary = summary_of(workdir)
+  sweep = sweep_of(workdir)
   plan = _read(os.path.join(workdir, PLAN), required=False)
   spec = sweep.get('spec', {})
   members = []

@@ -1,9 +1,11 @@
 """What a sweep prints at the end: the ranked table, the competition's table, the plan
-and compile lines (progress.py: the lines while it trains)."""
+and compile lines (progress.py: the lines while it trains); and finished sweeps side by
+side (`runs_table`)."""
 
 import numpy as np
 
 from rnnjax.engine import population as pop
+from rnnjax.errors import InputError
 from rnnjax.results import member_table
 
 TOP_K = 10
@@ -206,3 +208,93 @@ def compiles_line(compiles: dict) -> str:
   return 'compiles: ' + ', '.join(
       f'bucket {b} {c.seconds:.1f} s ({c.cache_hits} cached, {c.cache_misses} compiled)'
       for b, c in sorted(compiles.items()))
+
+
+# Finished sweeps side by side (experiments/make_figures.py --compare).
+
+# Spec flags that say where a sweep runs or how it reports, not what it trains on.
+_NOT_DATA = ('workdir', 'seed')
+# What says which data and test part a sweep scored: sweeps that differ in one of these
+# report test figures on different data.
+_DATA_FLAGS = ('task', 'dataset', 'csv_path', 'train_path', 'test_path', 'text_path',
+               'target_columns', 'input_columns', 'future_columns', 'time_column',
+               'id_column', 'fill', 'val_size', 'test_size', 'horizon', 'season',
+               'difference', 'folds', 'seq_len')
+
+
+def _test_part(spec: dict, digests: dict, summary: dict) -> dict:
+  """What decides a sweep's test part: its data flags, its files' digests, and the
+  summary's split (the forecast's split points, a panel's series, the test windows)."""
+  data = summary.get('data') or {}
+  return {**{k: spec.get(k) for k in _DATA_FLAGS}, **{f'{k} digest': v for k, v in
+          digests.items()}, 'split': {k: data.get(k) for k in ('split_points', 'series')},
+          'test windows': (data.get('windows') or {}).get('test')}
+
+
+def runs_table(runs: list) -> tuple[list[dict], list[str]]:
+  """Finished sweeps side by side, in the order given (test figures never rank them).
+
+  runs: [(label, sweep.json's dict, the summary in memory)]. Returns (rows, notes): a
+  row per sweep with 'run', 'differs' (its flags whose values differ among the sweeps),
+  'members', 'member_steps', 'wall_s', 'metric' (the display metric), 'best_config'
+  (the configuration ranked first on validation), 'best_val' and 'best_test' (its
+  seeds' mean and sd, test where the sweep tested them), 'final' (what the final model
+  is), 'final_val', 'final_test'; notes say where the test parts differ, so that the
+  test figures of those rows are not comparable. InputError unless every sweep reports
+  one display metric (sweeps of one task).
+  """
+  metrics = {label: _metrics(summary)[1] for label, _, summary in runs}
+  if len(set(metrics.values())) > 1:
+    raise InputError('--compare: the sweeps report different metrics ('
+                     + ', '.join(f'{k}: {v}' for k, v in metrics.items())
+                     + '); set side by side sweeps of one task')
+  specs = [sweep['spec'] for _, sweep, _ in runs]
+  differs = sorted(k for k in dict.fromkeys(k for s in specs for k in s)
+                   if k not in _NOT_DATA and len({repr(s.get(k)) for s in specs}) > 1)
+  rows, parts = [], []
+  for (label, sweep, summary), spec in zip(runs, specs):
+    display = metrics[label]
+    members, configs = summary['members'], summary.get('configs')
+    best = configs[0] if configs is not None and len(configs) else None
+    tested = [r['test'][display] for r in member_table.records_of(
+        members, best['uids'] if best else []).values()
+              if (r.get('test') or {}).get(display) is not None]
+    final = summary.get('final') or {}
+    rows.append({
+        'run': label,
+        'differs': ' '.join(f'{k}={spec.get(k)}' for k in differs),
+        'members': len(members),
+        'member_steps': (summary.get('member_steps') or {}).get('useful'),
+        'wall_s': (summary.get('timing') or {}).get('total_s'),
+        'metric': display,
+        'best_config': best['config'] if best else None,
+        'best_val': best['val'][display] if best and display in best['val'] else None,
+        'best_test': _mean_sd(tested) if tested else None,
+        'final': _describe_final(final) if final else None,
+        'final_val': (final.get('val') or {}).get(display),
+        'final_test': (final.get('test') or {}).get(display)})
+    parts.append(_test_part(spec, sweep.get('data_digests') or {}, summary))
+  notes = []
+  for (label, _, _), part in zip(runs[1:], parts[1:]):
+    changed = [k for k in part if part[k] != parts[0][k]]
+    if changed:
+      notes.append(f'{label} was tested on other data than {runs[0][0]} ({", ".join(changed)} '
+                   'differ): their test figures are not comparable')
+  return rows, notes
+
+
+def runs_markdown(rows: list[dict], notes: list[str]) -> str:
+  """`runs_table` as a Markdown table (the terminal's and compare.md's)."""
+  metric = rows[0]['metric'] if rows else ''
+  spread = lambda s: _spread(s) if s is not None else '-'
+  head = ['run', 'differs', 'members', 'wall s', f'best config val {metric}',
+          f'its test {metric}', 'final model', f'final val {metric}',
+          f'final test {metric}']
+  lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+  for r in rows:
+    cells = [r['run'], r['differs'] or '-', str(r['members']),
+             _fmt(r['wall_s']), spread(r['best_val']), spread(r['best_test']),
+             r['final'] or '-', _fmt(r['final_val']), _fmt(r['final_test'])]
+    lines.append('| ' + ' | '.join(c.replace('|', '\\|') for c in cells) + ' |')
+  lines += [''] + [f'note: {n}' for n in notes] if notes else []
+  return '\n'.join(lines)
