@@ -77,6 +77,12 @@ BAD_INPUT = [
     (['--task=charlm', '--text_path=/nonexistent.txt'], 'error: --text_path'),
     (['--task=charlm', '--seq_len=0'], 'error: --seq_len: 0 must be >= 1'),
     (['--temperature=0'], 'error: --temperature: 0.0 must be > 0'),
+    # Refused before training, not read as "the default" or failing at the end.
+    (['--task=charlm', '--dataset=shakespeare', '--sample_chars=-1'],
+     'error: --sample_chars: -1 must be >= 0'),
+    (['--val_size=-1'], 'error: --val_size: -1 must be >= 0'),
+    (['--season=-2'], 'error: --season: -2; expected a season length >= 1, 0 for none'),
+    (['--keep_checkpoints=0'], 'error: --keep_checkpoints: 0 must be a whole number >= 1'),
     (['--search=bayes'], "error: --search: unknown strategy 'bayes'"),
     (['--search=random', '--num_members=0'],
      'error: --num_members: 0; random search draws that many configurations'),

@@ -71,6 +71,10 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   if not isinstance(spec, SweepSpec):
     raise errors.InputError(f'spec: a SweepSpec, not {type(spec).__name__} '
                             '(SweepSpec(**settings) makes one)')
+  if isinstance(keep_checkpoints, bool) or not isinstance(keep_checkpoints, int) or (
+      keep_checkpoints < 1):
+    raise errors.InputError(f'--keep_checkpoints: {keep_checkpoints!r} must be a whole '
+                            'number >= 1 (a stopped sweep resumes from its newest)')
   if dry_run:
     return _run(spec, workdir, overwrite=overwrite, group_size=group_size,
                 keep_checkpoints=keep_checkpoints, log=log, progress_bar=progress_bar,

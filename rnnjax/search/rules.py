@@ -65,6 +65,14 @@ def check(spec: SweepSpec):
   for flag in ('train_steps', 'eval_every', 'horizon'):
     if getattr(spec, flag) < 1:
       raise InputError(f'--{flag}: {getattr(spec, flag)} must be >= 1')
+  # Counts whose 0 means "the default" or "none": a negative one would be read as that
+  # (or fail only after training, as --sample_chars did), so it is refused here.
+  for flag in ('val_size', 'test_size', 'patience', 'seed', 'sample_chars'):
+    if getattr(spec, flag) < 0:
+      raise InputError(f'--{flag}: {getattr(spec, flag)} must be >= 0')
+  if spec.season < -1:
+    raise InputError(f'--season: {spec.season}; expected a season length >= 1, 0 for none '
+                     'or -1 for the data\'s own')
   if spec.train_steps % spec.eval_every:
     raise InputError(f'--train_steps: {spec.train_steps} is not a multiple of '
                      f'--eval_every={spec.eval_every}')
