@@ -65,6 +65,8 @@ def test_one_program_serves_every_fold(folded):
   counts = [int(d.arrays['train']['count']) for d in prepared.datas.values()]
   assert list(np.diff(counts)) == [VAL, VAL]  # Each earlier origin: a block fewer.
   assert {run.data_key for run in prepared.runs} == {(4, 0), (4, 1), (4, 2)}
+  # Each fold's members wave apart: the plan (and the dry run's estimate) counts them.
+  assert sum(b['num_waves'] for b in prepared.plan_json['buckets']) == len(prepared.runs)
   fn = pop.population_chunk_fn(prepared.runs[0].cfg, sharding.population_mesh(), 0)
   assert fn._cache_size() == 1  # pylint: disable=protected-access
 

@@ -91,7 +91,8 @@ def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0,
                         data_key=(structure.get('lookback'), fold)))
     activations = pop.activation_bytes(cfg, data.seq_len)
     plan_json['buckets'][b].update(
-        probe.describe(cfg, plan.column('hidden_size', uids)), **waves,
+        probe.describe(cfg, plan.column('hidden_size', uids)), wave_size=size,
+        num_waves=waves['num_waves'] * spec.folds,  # Each fold's members wave apart.
         estimated_bytes_per_member=per_member,
         group_size=sharding.group_size(size // mesh.size, group_size, activations),
         activation_bytes_per_member=activations)
