@@ -166,6 +166,10 @@ def test_classifier_reproduces_the_test_figures(classify_run):
   np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-6)
   with pytest.raises(InputError, match='channel'):
     model.predict_proba([np.zeros((7, 3))])
+  channels = model.transform['channels']
+  with pytest.raises(InputError, match=r'^sequences: case 1 has no steps; a case needs at '
+                                       r'least one$'):
+    model.predict_proba([np.zeros((3, channels)), np.zeros((0, channels))])
 
 
 def test_char_model_reproduces_the_test_figures_and_samples(charlm_run):

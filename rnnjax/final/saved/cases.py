@@ -39,7 +39,9 @@ def padded(transform, sequences, what='sequences') -> tuple[np.ndarray, np.ndarr
     if s.ndim == 0:
       raise InputError(f'{what}: case {i} is a number, not a sequence; {expected}')
     s = s[:, None] if s.ndim == 1 else s
-    if s.ndim != 2 or s.shape[1] != channels or not len(s):
+    if s.ndim == 2 and not len(s):
+      raise InputError(f'{what}: case {i} has no steps; a case needs at least one')
+    if s.ndim != 2 or s.shape[1] != channels:
       raise InputError(f'{what}: case {i} has shape {np.shape(s)}; the model reads '
                        f'{channels} channel(s) per step')
     if np.isinf(s).any():
