@@ -343,6 +343,26 @@ def test_halving_says_why_it_stopped_a_member_not_one_that_diverged(tmp_path):
   assert stopped[1].startswith('halving at ')
 
 
+def test_progress_ends_at_its_total_when_halving_empties_a_wave(tmp_path, monkeypatch):
+  """A wave whose every member diverged or was cut trains no more chunks: the count
+  leaves them out and ends at its total (it stopped short of it)."""
+  from rnnjax.search import probe  # pylint: disable=g-import-not-at-top
+  monkeypatch.setattr(probe, 'waves', lambda n, *_: {'num_waves': 2, 'wave_size': n // 2})
+  spec = sweep.SweepSpec(classical_baselines=False, dataset='shampoo_sales', lookback='4',
+                         val_size=6, test_size=6, cell='rnn_relu', optimizer='sgd',
+                         clip_norm='0', hidden_size='4', batch_size='4',
+                         learning_rate='grid(1e-3,1e-2,1e3,1e4)', search='halving', eta=2,
+                         min_steps=4, train_steps=16, eval_every=2)
+  lines = []
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lines.append)
+  assert sum(m['status'] == 'diverged' for m in summary['members']) == 2
+  chunks = [re.match(r'chunk (\d+)/(\d+) ', line) for line in lines]
+  chunks = [(int(m[1]), int(m[2])) for m in chunks if m]
+  assert chunks[0][1] == 2 * 8  # Two waves of 8 chunks, planned.
+  assert chunks[-1][0] == chunks[-1][1] < 16 and [c[0] for c in chunks] == list(
+      range(1, len(chunks) + 1))
+
+
 def test_a_random_search_range_names_no_member_in_best_by(tmp_path):
   """A few drawn values of a range are as many values as members: best_by (and so the
   test scores) leaves the range out, whatever the count, and keeps a listed choice."""

@@ -116,6 +116,15 @@ class Progress:
     self._log(f'chunk {self._done}/{self._total} bucket {bucket} step {step}  {counts}  '
               f'{best}  elapsed {now:.1f}s  eta {eta:.1f}s')
 
+  def drop(self, chunks: int) -> None:
+    """Takes `chunks` off the total: chunks that will not train (halving cut every
+    member of their wave), so that the count ends at its total and the ETA leaves
+    them out."""
+    self._total -= chunks
+    if self._bar is not None and chunks:
+      self._bar.total = self._total
+      self._bar.refresh()
+
   def close(self):
     if self._bar is not None:
       self._bar.close()

@@ -195,6 +195,8 @@ def _train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *,
   adaptive = spec.search in search_plan.ADAPTIVE
   order = plan_lib.chunk_order(len(runs), sweep.num_chunks, chunk_major=adaptive)
   compiles = {}
+  emptied = set()  # Runs whose every member halving cut.
+  _drop_emptied(bar, runs, order, start - 1, emptied)
   for position in itertools.count(start):  # A round asked lengthens `order`.
     if position == len(order):
       break
@@ -213,6 +215,7 @@ def _train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *,
           retire=lambda run, rows, why: member_scores.of_run(
               sweep.plan, run, rows, sweep.device_data[run.data_key]['val'],
               mesh=sweep.mesh, group_size=group_size, stopped_by=why))
+      _drop_emptied(bar, runs, order, position, emptied)
     if position == len(order) - 1:  # A round's last chunk.
       sweep, search_state, asked = _ask_round(sweep, workdir, search_state,
                                               max_memory_gb, group_size)
@@ -225,6 +228,15 @@ def _train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *,
     stopper.check(f'after chunk {position + 1} of {len(order)} (checkpoint {position + 1}'
                   f' in {os.path.join(workdir, checkpoint.DIRNAME)})')
   return sweep, runs, search_state, compiles
+
+
+def _drop_emptied(bar, runs, order, position: int, emptied: set) -> None:
+  """Takes off the progress's total the chunks after `position` of the order that runs
+  with no member left will not train, once per run (`emptied`: those already taken)."""
+  for r, run in enumerate(runs):
+    if r not in emptied and not (run.uids and max(run.uids) >= 0):
+      emptied.add(r)
+      bar.drop(sum(1 for k, _ in order[position + 1:] if k == r))
 
 
 def _ask_round(sweep: prepare_lib.Prepared, workdir: str, search_state,
