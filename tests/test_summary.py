@@ -371,3 +371,12 @@ def test_a_random_search_range_names_no_member_in_best_by(tmp_path):
                              dropout='choice(0,0.2)', train_steps=4, eval_every=2)
   summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
   assert 'learning_rate' not in summary['best_by'] and 'dropout' in summary['best_by']
+
+
+def test_a_greedy_ensemble_names_each_members_weight():
+  """Greedy ensemble selection picks a member again to weigh it more: the final model's
+  line says so, not only which members."""
+  describe = report._describe_final  # pylint: disable=protected-access
+  assert describe({'kind': 'ensemble', 'members': [4, 3, 4, 4]}) == (
+      'ensemble of 2: uids 4 x3,3')
+  assert describe({'kind': 'ensemble', 'members': [2, 5]}) == 'ensemble of 2: uids 2,5'

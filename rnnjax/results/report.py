@@ -169,7 +169,10 @@ def _describe_final(final: dict) -> str:
   if final['kind'] == 'single':
     return f'the single best, uid {final["members"][0]}{same}'
   distinct = sorted(set(final['members']), key=final['members'].index)
-  return f'ensemble of {len(distinct)}: uids {",".join(map(str, distinct))}{same}'
+  # A greedy ensemble picks a member again to weigh it more: its count is its weight.
+  count = lambda u: final['members'].count(u)
+  uids = ','.join(f'{u} x{count(u)}' if count(u) > 1 else str(u) for u in distinct)
+  return f'ensemble of {len(distinct)}: uids {uids}{same}'
 
 
 def plan_table(plan: dict, num_chunks: int) -> str:
