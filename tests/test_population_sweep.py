@@ -81,6 +81,8 @@ BAD_INPUT = [
     (['--task=charlm', '--dataset=shakespeare', '--sample_chars=-1'],
      'error: --sample_chars: -1 must be >= 0'),
     (['--val_size=-1'], 'error: --val_size: -1 must be >= 0'),
+    (['--val_size=0.5'], "error: flag --val_size=0.5: '0.5' is not a whole number"),
+    (['--temperature=warm'], "error: flag --temperature=warm: 'warm' is not a number"),
     (['--season=-2'], 'error: --season: -2; expected a season length >= 1, 0 for none'),
     (['--keep_checkpoints=0'], 'error: --keep_checkpoints: 0 must be a whole number >= 1'),
     (['--search=bayes'], "error: --search: unknown strategy 'bayes'"),
