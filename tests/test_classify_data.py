@@ -303,8 +303,11 @@ def test_users_files_variable_length_and_sorted_labels(tmp_path):
   np.testing.assert_allclose(data.x['test'][0, :, 0] * data.std + data.mean, [1, 2, 3, 5])
   assert abs(steps.mean()) < 1e-6
   # Validation holds one '2' and one '10' (the single '1' stays in train) and the test
-  # file one case of each class, so predicting any one class of the two scores 1/2 and 1/3.
-  assert data.baselines['majority'] == {'val': 0.5, 'test': pytest.approx(1 / 3)}
+  # file one case of each class, so predicting any one class of the two scores 1/2 and
+  # 1/3, balanced too (each class present weighs alike).
+  assert data.baselines['majority'] == {
+      'val': {'accuracy': 0.5, 'balanced_accuracy': 0.5},
+      'test': {'accuracy': pytest.approx(1 / 3), 'balanced_accuracy': pytest.approx(1 / 3)}}
 
 
 def test_resample():
@@ -331,9 +334,14 @@ def test_baselines_against_brute_force(dataset):
   for split in ('val', 'test'):
     pred = [data.y['train'][np.argmin([((q - r) ** 2).sum() for r in train])]
             for q in features(split)]
-    np.testing.assert_allclose(data.baselines['1nn_euclidean'][split],
+    np.testing.assert_allclose(data.baselines['1nn_euclidean'][split]['accuracy'],
                                np.mean(np.array(pred) == data.y[split]), atol=1e-9)
-    assert data.baselines['majority'][split] == np.mean(data.y[split] == majority)
+    assert data.baselines['majority'][split]['accuracy'] == np.mean(
+        data.y[split] == majority)
+    recall = [np.mean(data.y[split][data.y[split] == k] == majority)
+              for k in set(data.y[split].tolist())]
+    np.testing.assert_allclose(data.baselines['majority'][split]['balanced_accuracy'],
+                               np.mean(recall))
 
 
 @pytest.mark.parametrize('dataset,accuracy', [

@@ -13,6 +13,7 @@ from rnnjax.data import text
 from rnnjax.engine import model
 from rnnjax.engine import population as pop
 from rnnjax.engine import tasks
+from rnnjax.engine.tasks import classify as classify_task
 from rnnjax.results import evaluations
 from rnnjax.run import sweep
 from rnnjax.search import hparams
@@ -79,6 +80,21 @@ def test_accuracy_and_cross_entropy_against_numpy():
   np.testing.assert_allclose(metrics['ce'], -logp[np.arange(6), split['y']].mean(),
                              rtol=1e-5)
   assert metrics['accuracy'] == np.mean(logits.argmax(-1) == split['y'])
+  hit = logits.argmax(-1) == split['y']
+  recall = [hit[split['y'] == k].mean() for k in np.unique(split['y'])]
+  np.testing.assert_allclose(metrics['balanced_accuracy'], np.mean(recall), rtol=1e-6)
+
+
+def test_balanced_accuracy_weighs_each_class_present_alike():
+  """Nine of class 0, one of class 1 (class 2 of the model absent): always answering 0
+  is 90 % accurate, 50 % balanced; the probabilities' score (a saved model's) agrees."""
+  y = np.array([0] * 9 + [1], np.int32)
+  scores = np.tile(np.array([[0.7, 0.2, 0.1]], np.float32), (10, 1))
+  assert float(classify_task.balanced_accuracy(scores, y)) == 0.5
+  scored = tasks.TASKS['classify'].score(None, scores, {'y': y})
+  np.testing.assert_allclose([scored['accuracy'], scored['balanced_accuracy']], [0.9, 0.5])
+  scores[9] = [0.1, 0.8, 0.1]  # The rare case found too: both perfect.
+  assert float(classify_task.balanced_accuracy(scores, y)) == 1.0
 
 
 def test_bits_per_character_of_a_uniform_model_is_log2_vocab():

@@ -37,8 +37,9 @@ class ClassifyData:
   `x[split]`: <float32>[N, T_max, C], zero after each case's end; `length[split]`:
   <int32>[N] valid steps (>= 1); `y[split]`: <int32>[N] indices into `classes`.
   `mean`, `std`: <float64>[C] from the training part's valid steps (std 1 for a constant
-  channel). `baselines[name][split]`: accuracy on 'val' and 'test'. `info`: JSON-ready
-  summary (dataset, files, sizes, class counts, channels, lengths).
+  channel). `baselines[name][split]`: {'accuracy', 'balanced_accuracy'} on 'val' and
+  'test' (`scores`). `info`: JSON-ready summary (dataset, files, sizes, class counts,
+  channels, lengths).
   """
   x: dict
   length: dict
@@ -149,13 +150,21 @@ def nearest_neighbour(train_x, train_y, x) -> np.ndarray:
   return train_y[np.argmin(d, axis=1)]
 
 
+def scores(predicted: np.ndarray, y: np.ndarray) -> dict:
+  """A baseline's accuracy and balanced accuracy (the mean over the classes present of
+  the fraction of their cases predicted), as engine/tasks/classify.py scores a model."""
+  hit = predicted == y
+  return {'accuracy': float(hit.mean()),
+          'balanced_accuracy': float(np.mean([hit[y == k].mean() for k in np.unique(y)]))}
+
+
 def prepare(train: ts_file.TsFile, test: ts_file.TsFile, *, val_size=DEFAULT_VAL_FRACTION,
             seed: int = 0, name: str = '', files=None, fold: int = 0,
             folds: int = 1) -> ClassifyData:
   """Splits, scales and pads two read files; computes the baselines.
 
-  Baselines: 'majority' predicts the training part's most common class; '1nn_euclidean'
-  is 1-NN under Euclidean distance between z-normalised cases, all resampled by linear
+  Baselines (`scores` of each, per split): 'majority' predicts the training part's most
+  common class; '1nn_euclidean' is 1-NN under Euclidean distance between z-normalised cases, all resampled by linear
   interpolation to T_max steps when lengths differ (so a case is compared shape to shape,
   not against the other's zero padding).
   """
@@ -193,9 +202,9 @@ def prepare(train: ts_file.TsFile, test: ts_file.TsFile, *, val_size=DEFAULT_VAL
   majority = np.argmax(np.bincount(y['train'], minlength=len(classes)))
   baselines = {'majority': {}, '1nn_euclidean': {}}
   for split in ('val', 'test'):
-    baselines['majority'][split] = float(np.mean(y[split] == majority))
-    pred = nearest_neighbour(features['train'], y['train'], features[split])
-    baselines['1nn_euclidean'][split] = float(np.mean(pred == y[split]))
+    baselines['majority'][split] = scores(np.full(len(y[split]), majority), y[split])
+    baselines['1nn_euclidean'][split] = scores(
+        nearest_neighbour(features['train'], y['train'], features[split]), y[split])
   info = {
       'dataset': name or train.name, 'files': dict(files),
       'num': {split: len(y[split]) for split in common.SPLITS},

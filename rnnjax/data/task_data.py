@@ -184,8 +184,7 @@ def _load_classify(*, dataset, seed, val_size, test_size, train_path='', test_pa
                        val_size=val_size or 0.2, seed=seed, fold=fold, folds=folds)
   arrays = {split: {'x': data.x[split], 'length': data.length[split], 'y': data.y[split]}
             for split in common.SPLITS}
-  baselines = {name: {split: {'accuracy': acc} for split, acc in scores.items()}
-               for name, scores in data.baselines.items()}
+  baselines = data.baselines
   return TaskData(
       task='classify', arrays=arrays, input_size=data.x['train'].shape[-1],
       output_size=len(data.classes), readout=POOLINGS[pooling],

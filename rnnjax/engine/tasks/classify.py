@@ -17,11 +17,27 @@ def loss(cfg, params, hp, batch, key):
   return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, batch['y']))
 
 
+def balanced_accuracy(scores, y):
+  """The mean over the classes present in `y` <int>[N] of the fraction of their cases
+  whose highest score <[N, K]> is theirs: accuracy with every class weighed alike, which
+  a model that never predicts a rare class cannot pass off as high."""
+  hit = (jnp.argmax(scores, -1) == y).astype(jnp.float32)
+  onehot = jax.nn.one_hot(y, scores.shape[-1], dtype=jnp.float32)
+  cases, hits = onehot.sum(0), (onehot * hit[:, None]).sum(0)
+  present = cases > 0
+  return jnp.sum(jnp.where(present, hits / jnp.maximum(cases, 1), 0.0)) / jnp.maximum(
+      present.sum(), 1)
+
+
+def _metrics(ce, scores, y):
+  return {'ce': jnp.mean(ce), 'accuracy': jnp.mean(jnp.argmax(scores, -1) == y),
+          'balanced_accuracy': balanced_accuracy(scores, y)}
+
+
 def evaluate(cfg, params, split):
   logits = common.predict(cfg, params, split['x'], lengths=split['length'])
   ce = optax.softmax_cross_entropy_with_integer_labels(logits, split['y'])
-  return {'ce': jnp.mean(ce),
-          'accuracy': jnp.mean(jnp.argmax(logits, -1) == split['y'])}
+  return _metrics(ce, logits, split['y'])
 
 
 def outputs(cfg, params, split):
@@ -31,5 +47,4 @@ def outputs(cfg, params, split):
 def score(cfg, probs, split):
   del cfg
   p = jnp.take_along_axis(probs, split['y'][:, None], axis=-1)[:, 0]
-  return {'ce': -jnp.mean(jnp.log(p)),
-          'accuracy': jnp.mean(jnp.argmax(probs, -1) == split['y'])}
+  return _metrics(-jnp.log(p), probs, split['y'])
