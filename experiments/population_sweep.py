@@ -119,6 +119,10 @@ def main(argv):
   from rnnjax.engine import distributed  # pylint: disable=g-import-not-at-top
   from rnnjax.errors import InputError, WriteError  # pylint: disable=g-import-not-at-top
   from rnnjax.run import stop  # pylint: disable=g-import-not-at-top
+  if CPU_DEVICES.value < 0:
+    print(f'error: --cpu_devices: {CPU_DEVICES.value} must be >= 0 (0: XLA_FLAGS\' count, '
+          'else one per core)', file=sys.stderr)
+    sys.exit(2)
   sharding.configure_cpu_devices(CPU_DEVICES.value)  # Before JAX starts a backend.
   from rnnjax.engine import compile_cache  # pylint: disable=g-import-not-at-top
   compile_cache.configure(compile_cache.default_dir() if COMPILE_CACHE_DIR.value is None

@@ -75,6 +75,9 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
       keep_checkpoints < 1):
     raise errors.InputError(f'--keep_checkpoints: {keep_checkpoints!r} must be a whole '
                             'number >= 1 (a stopped sweep resumes from its newest)')
+  for flag, value in (('group_size', group_size), ('max_memory_gb', max_memory_gb)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+      raise errors.InputError(f'--{flag}: {value!r} must be >= 0 (0: chosen for you)')
   if dry_run:
     return _run(spec, workdir, overwrite=overwrite, group_size=group_size,
                 keep_checkpoints=keep_checkpoints, log=log, progress_bar=progress_bar,

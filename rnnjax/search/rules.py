@@ -164,6 +164,9 @@ def check(spec: SweepSpec):
         'num_members', spec.num_members)
     raise InputError(f'--{flag}: {value}; --search=tpe needs --rounds >= 1 of '
                      '--num_members >= 1 configurations each')
+  for flag in ('min_steps', 'pbt_interval'):  # Their searches' own checks came first.
+    if getattr(spec, flag) < 0:
+      raise InputError(f'--{flag}: {getattr(spec, flag)} must be >= 0')
   defaults = SweepSpec()
   for name, owners in _task_settings().items():  # Read by other tasks only: not silently.
     value = getattr(spec, name)  # A list where the spec was read back from JSON.
