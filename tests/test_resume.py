@@ -245,6 +245,9 @@ def test_early_stopping_keeps_best_parameters(tmp_path):
       last = max(r['step'] for r in vals)
       assert last < 60
       assert last - best['step'] == 2 * spec.patience  # Stopped `patience` evals later.
+      assert m['stopped_by'] == f'early stopping at step {last}'
+    else:
+      assert 'stopped_by' not in m
 
 
 PATIENCE = dataclasses.replace(SPEC, cell='gru', learning_rate='grid(3e-3,1e-1)',

@@ -35,7 +35,8 @@ def of_run(plan, run, rows, val_split, *, mesh, group_size: int, rename=dict,
   """The records of rows `rows` <int>[n] of a run (sweep.Run), scored on `val_split`
   (device arrays) at their best parameters. rename: maps metric names (e.g. per target
   column); stopped_by: why these members left the population early (halving), '' for
-  none: an 'ok' member that left is 'stopped' (a diverged one has no stopped_by); tree:
+  none: an 'ok' member that left is 'stopped' (a diverged one has no stopped_by; one
+  the engine stopped, 'early stopping at step S'); tree:
   a PBT sweep's lineage.Lineage (each member's values, those that trained its best
   weights; `best_of`, whose row did)."""
   eval_fn = pop.population_eval_fn(run.cfg, mesh, group_size)
@@ -47,17 +48,20 @@ def of_run(plan, run, rows, val_split, *, mesh, group_size: int, rename=dict,
   uids = np.asarray(run.uids)[rows]
   config = uids // (plan.num_seeds * plan.num_folds)
   names = _NAMES[np.asarray(status)[rows]]
+  steps = np.asarray(steps)[rows].astype(np.int64)
   if stopped_by:
     names = np.where(names == 'ok', 'stopped', names)
-  # A member that diverged stopped for that, whenever the search retired it.
-  stopped_by = np.where(names == 'stopped', stopped_by, '')
+  # A member that diverged stopped for that, whenever the search retired it; one the
+  # engine stopped itself found no better validation in --patience evaluations.
+  early = np.asarray([f'early stopping at step {s}' for s in steps.tolist()], str)
+  stopped_by = np.where(names == 'stopped', stopped_by or early, '')
   best_step = np.asarray(best_step)[rows].astype(np.int64)
   best_of = np.asarray(best_of)[rows].astype(np.int64)
   return member_table.MemberTable(
       {'uid': uids, 'bucket': plan.config_bucket[config].astype(np.int64),
        'config': config, 'seed': (uids // plan.num_folds) % plan.num_seeds,
        'fold': uids % plan.num_folds,
-       'best_step': best_step, 'steps': np.asarray(steps)[rows].astype(np.int64),
+       'best_step': best_step, 'steps': steps,
        'best_of': best_of},
       {'status': names, 'stopped_by': stopped_by},
       _hparam_columns(plan, uids, best_of, best_step, tree),
