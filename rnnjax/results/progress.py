@@ -116,6 +116,12 @@ class Progress:
     self._log(f'chunk {self._done}/{self._total} bucket {bucket} step {step}  {counts}  '
               f'{best}  elapsed {now:.1f}s  eta {eta:.1f}s')
 
+  @property
+  def total(self) -> int:
+    """The chunks counted: planned (with the rounds still to be asked, estimated), less
+    those `drop` took off."""
+    return self._total
+
   def drop(self, chunks: int) -> None:
     """Takes `chunks` off the total: chunks that will not train (halving cut every
     member of their wave), so that the count ends at its total and the ETA leaves

@@ -60,7 +60,10 @@ def resume(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, log,
     workdir_lib.truncate(os.path.join(workdir, tpe.JOURNAL), search_state.journal_bytes)
     evaluations.truncate(workdir, progress['position'])
   start = progress['position'] + 1
-  log(f'resuming {workdir}: {start} of {len(runs) * sweep.num_chunks} chunks were done')
+  asked, rounds = len(search_state.rounds), sweep.spec.rounds
+  more = f' (rounds asked so far: {asked} of {rounds})' if rounds and asked < rounds else ''
+  log(f'resuming {workdir}: {start} of {len(runs) * sweep.num_chunks} chunks were '
+      f'done{more}')
   note = _rounding_note(workdir, sweep)
   if note:
     log(note)
