@@ -10,7 +10,9 @@ from rnnjax.engine import optim
 from rnnjax.errors import InputError
 from rnnjax.search import hparams
 from rnnjax.search import plan as search_plan
+from rnnjax.search import rules
 from rnnjax.search import space
+from rnnjax.search import spec as spec_lib
 
 # One constant spec per axis (momentum and beta2 left out: the family defaults apply).
 BASE = {
@@ -355,3 +357,18 @@ def test_a_million_random_members_plan_in_seconds():
   assert plan.buckets[0]['hidden_size'] == 16
   lr = np.asarray(plan.columns['learning_rate'])
   assert 1e-4 <= lr.min() and lr.max() <= 1e-1
+
+
+def test_a_dataset_beside_the_users_own_file_is_noted():
+  """A flagfile's bundled --dataset pointed at the user's own file: the file is read,
+  and the log says the dataset is not (it is not refused: the issue's commands keep a
+  flagfile unchanged)."""
+  spec = spec_lib.SweepSpec(dataset='wineind_sales', csv_path='mine.csv')
+  assert rules.notes(spec) == ['note: --csv_path=mine.csv is read; --dataset=wineind_sales '
+                               'is not']
+  assert rules.notes(spec_lib.SweepSpec(csv_path='mine.csv')) == []
+  assert rules.notes(spec_lib.SweepSpec(dataset='wineind_sales')) == []
+  spec = spec_lib.SweepSpec(task='classify', dataset='GunPoint', train_path='train.ts',
+                            test_path='test.ts')
+  assert rules.notes(spec) == ['note: --train_path=train.ts is read; --dataset=GunPoint is '
+                               'not']

@@ -40,6 +40,7 @@ from rnnjax.run import stop as stop_lib
 from rnnjax.run import workdir as workdir_lib
 from rnnjax.search import lineage
 from rnnjax.search import plan as search_plan
+from rnnjax.search import rules
 from rnnjax.search import spec as spec_lib
 from rnnjax.search import strategy as searcher_lib
 from rnnjax.search import waves as plan_lib
@@ -101,7 +102,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   if dry_run:  # The plan, and the data's notes: no baselines fitted (minutes on a panel).
     sweep = prepare_lib.prepare(dataclasses.replace(spec, classical_baselines=False),
                                 max_memory_gb, group_size)
-    for note in sweep.data.notes:
+    for note in list(sweep.data.notes) + rules.notes(spec):
       log(note)
     return prepare_lib.describe_plan(sweep, group_size, log)
   sweep = prepare_lib.prepare(spec, max_memory_gb, group_size)
@@ -130,7 +131,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   data, plan = sweep.data, sweep.plan  # Shared facts: names, sizes.
   for note in data.notes:
     log(note)
-  for note in searcher_lib.notes(spec):
+  for note in searcher_lib.notes(spec) + rules.notes(spec):
     log(note)
   # A search that asks rounds (TPE) has planned those asked so far; each round's runs
   # are counted for the rounds still to come.

@@ -176,6 +176,16 @@ def check(spec: SweepSpec):
                        f'--task={spec.task}); leave it out')
 
 
+def notes(spec: SweepSpec) -> list[str]:
+  """What the sweep's log says of its data settings: a --dataset given beside the user's
+  own file that replaces it (a flagfile's bundled set, pointed at another file)."""
+  given = [f for f in DATA_FILES[spec.task] if getattr(spec, f)]
+  if spec.dataset and given:
+    return [f'note: --{given[0]}={getattr(spec, given[0])} is read; --dataset='
+            f'{spec.dataset} is not']
+  return []
+
+
 def _check_dropout(spec: SweepSpec) -> None:
   """--dropout beside --dropout_per_layer: every layer has its own rate then, so a
   --dropout other than its default would be a rate no layer uses, recorded as if it
