@@ -154,6 +154,22 @@ def test_bad_input_writes_nothing(tmp_path):
   assert not (tmp_path / 'wd').exists()
 
 
+def test_a_halving_dry_run_estimates_the_steps_halving_trains(tmp_path):
+  """8 members, eta 2, rungs at 2, 4 and 8 of 10 steps: 8 x 2 + 4 x 2 + 2 x 4 + 1 x 2 = 34
+  of the 80 member-steps of training all to the end, and the estimate counts those."""
+  spec = dataclasses.replace(TINY, search='halving', eta=2, min_steps=2, train_steps=10,
+                             eval_every=2, learning_rate='grid(1e-3,3e-3,1e-2,3e-2)',
+                             cell='lstm')
+  lines = []
+  plan = sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True, log=lines.append)
+  assert plan['trained_fraction'] == 34 / 80
+  (bucket,) = plan['buckets']
+  est = bucket['compile_s'] + bucket['chunk_s'] * 5 * 34 / 80
+  assert lines[-1].splitlines()[-1] == (
+      f'estimated time: {est:.0f} s ({est / 60:.1f} min); halving trains about 42% of the '
+      'member-steps of every member to the end, spread over the buckets as it cuts')
+
+
 def test_masked_widths_per_layer_dropout_and_dry_run(tmp_path):
   spec = sweep.SweepSpec(**{**TINY.__dict__, 'cell': 'lstm', 'num_layers': '2',
                             'hidden_size': 'grid(4,8)', 'dropout': '0',

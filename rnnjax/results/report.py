@@ -192,7 +192,7 @@ def plan_table(plan: dict, num_chunks: int) -> str:
     mib = b.get('bytes_per_member')
     est = None
     if 'chunk_s' in b:
-      est = b['compile_s'] + b['chunk_s'] * num_chunks
+      est = b['compile_s'] + b['chunk_s'] * num_chunks * plan.get('trained_fraction', 1)
       total += est
     structure = ' '.join(f'{k}={v}' for k, v in b['structure'].items())
     lines.append(f'{b["bucket"]:>6} {b["num_members"]:>7} {b.get("num_waves", 1):>5} '
@@ -202,7 +202,10 @@ def plan_table(plan: dict, num_chunks: int) -> str:
                  f'{_fmt(mib and mib / 2**20):>10} {_fmt(b.get("compile_s")):>9} '
                  f'{_fmt(b.get("chunk_s")):>8} {_fmt(est):>7}  {structure}')
   if total:
-    lines.append(f'estimated time: {total:.0f} s ({total / 60:.1f} min)')
+    fraction = plan.get('trained_fraction', 1)
+    lines.append(f'estimated time: {total:.0f} s ({total / 60:.1f} min)' + (
+        f'; halving trains about {fraction:.0%} of the member-steps of every member to '
+        'the end, spread over the buckets as it cuts' if fraction < 1 else ''))
   return '\n'.join(lines)
 
 

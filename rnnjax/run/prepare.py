@@ -15,6 +15,7 @@ from rnnjax.engine import distributed
 from rnnjax.engine import sharding
 from rnnjax.errors import InputError
 from rnnjax.results import report
+from rnnjax.search import halving
 from rnnjax.search import plan as search_plan
 from rnnjax.search import probe
 from rnnjax.search import rules
@@ -117,5 +118,13 @@ def describe_plan(sweep: Prepared, group_size: int = 0, log=print) -> dict:
   for b, figures in enumerate(probed):
     plan_json['buckets'][b].update(figures)
     plan_json['buckets'][b]['chunk_s'] *= plan_json['buckets'][b]['num_waves']
+  spec = sweep.spec
+  if spec.search == 'halving':  # Members cut at the rungs train no more chunks.
+    members, min_steps = len(sweep.plan.members), spec.min_steps or spec.eval_every
+    rungs = halving.rungs(train_steps=spec.train_steps, min_steps=min_steps, eta=spec.eta,
+                          eval_every=spec.eval_every)
+    plan_json['trained_fraction'] = halving.budget(
+        members, train_steps=spec.train_steps, rung_steps=rungs, eta=spec.eta) / (
+            members * spec.train_steps)
   log(report.plan_table(plan_json, sweep.num_chunks))
   return plan_json
