@@ -10,6 +10,8 @@ import os
 import re
 import shutil
 import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -632,8 +634,6 @@ def test_search_comparison_steps_run_on_to_show_the_last_value(tmp_path, monkeyp
 def test_figures_under_an_ascii_locale(tmp_path):
   """Under LC_ALL=C without UTF-8 mode Python's default encoding is ASCII: every file
   the figures read and write names its encoding (table.md holds '±')."""
-  import subprocess  # pylint: disable=g-import-not-at-top
-  import sys  # pylint: disable=g-import-not-at-top
   workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-3,1e-2)',
                                  'dropout': 'grid(0,0.2)'}, lr_only)
   env = {k: v for k, v in os.environ.items()
@@ -931,7 +931,7 @@ def _finished(workdir, *, cell, val, test, final, test_size=12, tested=(0, 1)):
   return workdir
 
 
-def test_finished_sweeps_side_by_side(tmp_path, capsys):
+def test_finished_sweeps_side_by_side(tmp_path):
   lstm = _finished(str(tmp_path / 'lstm'), cell='lstm', val=[2.0, 3.0], test=[4.0, 6.0],
                    final=(1.5, 4.5))
   gru = _finished(str(tmp_path / 'gru'), cell='gru', val=[1.0, 2.0], test=[7.0],
@@ -967,12 +967,10 @@ def test_finished_sweeps_side_by_side(tmp_path, capsys):
   with pytest.raises(InputError, match=r'^--compare: the sweeps report different metrics '
                                        r'\(lstm: rmse, gru: accuracy\)'):
     figures.compare([lstm, gru])
-  from absl import flags as absl_flags  # pylint: disable=g-import-not-at-top
-  from absl.testing import flagsaver  # pylint: disable=g-import-not-at-top
-  from experiments import make_figures  # pylint: disable=g-import-not-at-top
-  with flagsaver.flagsaver(), pytest.raises(SystemExit) as e:
-    absl_flags.FLAGS(['make_figures', f'--compare={lstm},{gru}', f'--workdir={lstm}'])
-    make_figures.main([])
-  assert e.value.code == 2
-  assert capsys.readouterr().err == ('error: --compare: give the work directories there, '
-                                     'without --workdir\n')
+  # The command: its own process (its flags are absl's, defined once per process).
+  ran = subprocess.run([sys.executable, '-m', 'experiments.make_figures',
+                        f'--compare={lstm},{gru}', f'--workdir={lstm}'],
+                       capture_output=True, text=True, check=False,
+                       cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  assert ran.returncode == 2 and ran.stderr == (
+      'error: --compare: give the work directories there, without --workdir\n')
