@@ -218,3 +218,27 @@ def test_differenced_forecast_reports_errors_on_levels():
     np.testing.assert_allclose(got['mae'], want['mae'], rtol=1e-5)
   # The changes, not the levels, are standardised with training statistics.
   np.testing.assert_allclose(data.mean[0], np.diff(values[:56, 0]).mean(), rtol=1e-9)
+
+
+def test_a_class_the_validation_part_lacks_is_noted(tmp_path):
+  """A class of 2 training cases: 3 folds' validation parts cannot all hold it, and
+  those that do not say so, naming the fold and the class; with plenty, no note."""
+  from rnnjax.data import task_data  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  many = [(rng.normal(size=(5, 2)), 'a') for _ in range(12)]
+  _ts(tmp_path / 'train.ts', many + [(rng.normal(size=(5, 2)), 'b') for _ in range(2)])
+  _ts(tmp_path / 'test.ts', many[:3])
+  paths = dict(train_path=str(tmp_path / 'train.ts'), test_path=str(tmp_path / 'test.ts'))
+  lacking = 0
+  for f in range(3):
+    data = task_data.load(task='classify', fold=f, folds=3, **paths)
+    if data.info['class_counts']['val']['b']:
+      assert data.notes == ()
+      continue
+    lacking += 1
+    assert data.notes == (f"note: the validation part of fold {f + 1} of 3 holds no case of "
+                          "class(es) 'b' (2 training cases): members and the final model "
+                          'are chosen without them',)
+  assert lacking
+  _ts(tmp_path / 'train.ts', many + [(rng.normal(size=(5, 2)), 'b') for _ in range(12)])
+  assert task_data.load(task='classify', folds=1, **paths).notes == ()

@@ -41,6 +41,12 @@ class Prepared:
     return self.spec.train_steps // self.spec.eval_every
 
   @property
+  def notes(self) -> list:
+    """Every data key's notes, each once (a fold's own, such as a class its validation
+    part lacks, and those they share)."""
+    return list(dict.fromkeys(n for d in self.datas.values() for n in d.notes))
+
+  @property
   def data(self) -> task_data.TaskData:
     """The usual split (the last fold) of the first lookback: the facts every data key
     shares (names, baselines, notes)."""

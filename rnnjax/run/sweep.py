@@ -102,7 +102,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   if dry_run:  # The plan, and the data's notes: no baselines fitted (minutes on a panel).
     sweep = prepare_lib.prepare(dataclasses.replace(spec, classical_baselines=False),
                                 max_memory_gb, group_size)
-    for note in list(sweep.data.notes) + rules.notes(spec):
+    for note in sweep.notes + rules.notes(spec):
       log(note)
     return prepare_lib.describe_plan(sweep, group_size, log)
   sweep = prepare_lib.prepare(spec, max_memory_gb, group_size)
@@ -129,7 +129,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   stopper.check(f'before training chunk {start + 1} ({start} of the chunks are in '
                 f'{os.path.join(workdir, checkpoint.DIRNAME)})')
   data, plan = sweep.data, sweep.plan  # Shared facts: names, sizes.
-  for note in data.notes:
+  for note in sweep.notes:
     log(note)
   for note in searcher_lib.notes(spec) + rules.notes(spec):
     log(note)
