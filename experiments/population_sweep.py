@@ -111,19 +111,24 @@ def spec_from_flags() -> spec_lib.SweepSpec:
       for name, holder in SPEC_FLAGS.items()})
 
 
-def main(argv):
-  del argv  # parse_flags refuses positional arguments.
-  logging.getLogger('jax._src.xla_bridge').setLevel(logging.ERROR)  # No TPU notices.
-  absl_logging.set_verbosity(absl_logging.WARNING)  # Orbax logs every save at INFO.
-  from rnnjax.engine import sharding  # pylint: disable=g-import-not-at-top
-  from rnnjax.engine import distributed  # pylint: disable=g-import-not-at-top
-  from rnnjax.errors import InputError, WriteError  # pylint: disable=g-import-not-at-top
-  from rnnjax.run import stop  # pylint: disable=g-import-not-at-top
+def configure_devices():
+  """--cpu_devices, checked (one line, exit 2) and set before JAX starts a backend."""
   if CPU_DEVICES.value < 0:
     print(f'error: --cpu_devices: {CPU_DEVICES.value} must be >= 0 (0: XLA_FLAGS\' count, '
           'else one per core)', file=sys.stderr)
     sys.exit(2)
-  sharding.configure_cpu_devices(CPU_DEVICES.value)  # Before JAX starts a backend.
+  from rnnjax.engine import sharding  # pylint: disable=g-import-not-at-top
+  sharding.configure_cpu_devices(CPU_DEVICES.value)
+
+
+def main(argv):
+  del argv  # parse_flags refuses positional arguments.
+  logging.getLogger('jax._src.xla_bridge').setLevel(logging.ERROR)  # No TPU notices.
+  absl_logging.set_verbosity(absl_logging.WARNING)  # Orbax logs every save at INFO.
+  from rnnjax.engine import distributed  # pylint: disable=g-import-not-at-top
+  from rnnjax.errors import InputError, WriteError  # pylint: disable=g-import-not-at-top
+  from rnnjax.run import stop  # pylint: disable=g-import-not-at-top
+  configure_devices()
   from rnnjax.engine import compile_cache  # pylint: disable=g-import-not-at-top
   compile_cache.configure(compile_cache.default_dir() if COMPILE_CACHE_DIR.value is None
                           else COMPILE_CACHE_DIR.value)

@@ -46,8 +46,7 @@ def main(argv):
   del argv
   logging.getLogger('jax._src.xla_bridge').setLevel(logging.ERROR)
   absl_logging.set_verbosity(absl_logging.WARNING)
-  from rnnjax.engine import sharding  # pylint: disable=g-import-not-at-top
-  sharding.configure_cpu_devices(population_sweep.CPU_DEVICES.value)
+  population_sweep.configure_devices()
   from rnnjax.run import compare  # pylint: disable=g-import-not-at-top
   from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
   try:

@@ -553,6 +553,22 @@ def test_a_damaged_model_directory_is_one_line_naming_the_file(tmp_path, forecas
   assert not (tmp_path / 'out').exists()
 
 
+def test_a_target_without_a_mase_scale_loads(tmp_path, forecast_run):
+  """A target flat over the training part has no MASE scale: the sweep writes null, and
+  the model loads and forecasts as before."""
+  path = str(tmp_path / 'flat')
+  shutil.copytree(forecast_run[1], path, ignore=shutil.ignore_patterns('checkpoints'))
+  manifest = os.path.join(path, 'model', 'manifest.json')
+  with open(manifest) as f:
+    info = json.load(f)
+  with open(manifest, 'w') as f:
+    json.dump(dict(info, data=dict(info['data'], mase_scale=[None])), f)
+  model, want = rnnjax.load(path), rnnjax.load(forecast_run[1])
+  series = want.arrays['series']
+  np.testing.assert_array_equal(model.forecast(series, 2)['point'],
+                                want.forecast(series, 2)['point'])
+
+
 def test_each_model_refuses_what_its_task_does_not_do_in_one_line(forecast_run,
                                                                   classify_run):
   forecaster, classifier = rnnjax.load(forecast_run[1]), rnnjax.load(classify_run[1])

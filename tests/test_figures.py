@@ -955,8 +955,20 @@ def test_finished_sweeps_side_by_side(tmp_path):
                     final=(1.0, 1.0), test_size=24)
   text, paths = figures.compare([lstm, other])
   assert paths == [] and text.splitlines()[-1] == (
-      'note: other was tested on other data than lstm (test_size, split, test windows '
-      'differ): their test figures are not comparable')
+      'note: other was tested on other data than lstm (test_size, test start, test '
+      'windows differ): their test figures are not comparable')
+  # Another validation part, folds or seed: the same test part, no note; the seed shows.
+  wider = _finished(str(tmp_path / 'wider'), cell='lstm', val=[1.0, 2.0], test=[3.0, 3.0],
+                    final=(1.0, 1.0))
+  sweep_json = files.read_json(os.path.join(wider, files.SWEEP))
+  sweep_json['spec'].update(val_size=20, folds=3, seed=1)
+  files.write_json(os.path.join(wider, files.SWEEP), sweep_json)
+  summary = files.read_json(os.path.join(wider, files.SUMMARY))
+  summary['data']['split_points'] = [80, 112]
+  files.write_json(os.path.join(wider, files.SUMMARY), summary)
+  text, _ = figures.compare([lstm, wider])
+  assert 'note:' not in text
+  assert '| wider | folds=3 seed=1 val_size=20 |' in text
   # One line for each way of getting it wrong, from the command too.
   for workdirs, message in [([lstm], 'name two or more work directories'),
                             ([lstm, str(tmp_path / 'nope')], 'is not a directory')]:

@@ -40,7 +40,7 @@ def test_float32_scores_are_written_as_their_shortest_decimal(tmp_path):
   accuracy = np.float32(14 / 15)
   values = {'np': accuracy, 'widened': float(accuracy), 'rmse': [float(np.float32(3744.38))],
             'lr': 0.001, 'sum': 0.1 + 0.2, 'tiny': float(np.float32(1e-8)), 'zero': 0.0}
-  files.write_json(path, values)
+  files.write_json(path, values, short=True)
   text = open(path).read()
   assert '0.93333334' in text and '0.933333396' not in text and '3744.38' in text
   back = json.loads(text)
@@ -49,6 +49,10 @@ def test_float32_scores_are_written_as_their_shortest_decimal(tmp_path):
   for got, want in [(back['np'], accuracy), (back['widened'], accuracy),
                     (back['rmse'][0], np.float32(3744.38))]:
     assert np.float32(got) == want  # The same float32 bits read back.
+  # Without `short` (a model's manifest: its scaling statistics) every float is whole,
+  # also a float64 that happens to be a float32.
+  files.write_json(path, {'mean': 262.5078125, 'acc': float(accuracy)})
+  assert files.read_json(path) == {'mean': 262.5078125, 'acc': float(accuracy)}
   array = np.asarray([float(accuracy), 0.1, np.nan, -float(np.float32(2.7)), 0.0])
   assert files.short_floats(array)[:2] == [0.93333334, 0.1]
   assert math.isnan(files.short_floats(array)[2])

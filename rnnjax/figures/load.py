@@ -29,7 +29,7 @@ SUMMARY, SWEEP, PLAN, METRICS = files.SUMMARY, files.SWEEP, files.PLAN, files.ME
 # Older summaries name neither; they selected on MSE and showed RMSE.
 DEFAULT_SELECTION = {'metric': 'mse', 'mode': 'min'}
 DEFAULT_DISPLAY = 'rmse'
-HIGHER_IS_BETTER = ('accuracy', 'acc', 'r2')  # For summaries that omit display_mode.
+HIGHER_IS_BETTER = ('accuracy', 'balanced_accuracy', 'acc', 'r2')  # For summaries that omit display_mode.
 
 
 @dataclasses.dataclass(frozen=True)

@@ -96,7 +96,7 @@ def read_metrics(path: str) -> list[dict]:
     with open(path, encoding='utf-8') as f:
       out = [json.loads(line) for line in f if line.strip()]
   for evaluation in chunks:
-    out += [files.clean(r) for r in evaluation.records()]
+    out += [files.clean(r, short=True) for r in evaluation.records()]
   return out
 
 

@@ -82,9 +82,11 @@ _PLAIN = (str, int, bool, type(None))
 
 
 def short_float(value: float) -> float:
-  """`value` as written: a float32 widened to float64 (a score from the device) as the
-  shortest decimal that reads back as that float32 (0.93333334, not 0.9333333969116211);
-  any other float as it is. Reading it back and narrowing to float32 gives the same bits."""
+  """`value` as a file of scores writes it: one that is exactly a float32 (a score from
+  the device, widened) as the shortest decimal that reads back as that float32
+  (0.93333334, not 0.9333333969116211); any other float as it is. Reading it back and
+  narrowing to float32 gives the same bits (a float64 that happens to be a float32, such
+  as 262.5078125, keeps float32's precision: 262.5078)."""
   single = np.float32(value)
   if float(single) != value or value == 0 or not math.isfinite(value):
     return value
@@ -102,32 +104,33 @@ def short_floats(values: np.ndarray) -> list:
   return out
 
 
-def clean(value):
-  """JSON-safe: floats that are not finite become None, float32 scores their shortest
-  decimal (`short_float`), numpy scalars Python ones, a summary's tables (member_table)
-  the lists of records they hold."""
+def clean(value, short: bool = False):
+  """JSON-safe: floats that are not finite become None, numpy scalars Python ones, a
+  summary's tables (member_table) the lists of records they hold. short: a float that
+  is exactly a float32 (a score from the device) as its shortest decimal (`short_float`),
+  for the files of scores (summary.json, metrics.jsonl); never for a model's own numbers."""
   kind = type(value)
   if kind in _PLAIN:  # Most of a large summary: no attribute lookups.
     return value
   if kind is float:
-    return short_float(value) if math.isfinite(value) else None
+    return (short_float(value) if short else value) if math.isfinite(value) else None
   if isinstance(value, dict):
-    return {k: clean(v) for k, v in value.items()}
+    return {k: clean(v, short) for k, v in value.items()}
   if isinstance(value, (list, tuple)):
-    return [clean(v) for v in value]
+    return [clean(v, short) for v in value]
   if isinstance(value, collections.abc.Sequence) and not isinstance(value, (str, bytes)):
-    return [clean(v) for v in value]
+    return [clean(v, short) for v in value]
   if hasattr(value, 'item') and getattr(value, 'ndim', 1) == 0:
     value = value.item()
   if isinstance(value, float):
-    return short_float(value) if math.isfinite(value) else None
+    return (short_float(value) if short else value) if math.isfinite(value) else None
   return value
 
 
-def write_json(path: str, obj, *, indent: int | None = 1) -> None:
+def write_json(path: str, obj, *, indent: int | None = 1, short: bool = False) -> None:
   """Writes JSON atomically (`atomic`). `indent=None`: one line, and several times
-  faster for long lists."""
-  text = json.dumps(clean(obj), indent=indent)
+  faster for long lists. short: see `clean`."""
+  text = json.dumps(clean(obj, short), indent=indent)
   with atomic(path) as tmp, open(tmp, 'w', encoding='utf-8') as f:
     f.write(text)
 
@@ -149,7 +152,7 @@ class MetricsWriter:
   def write(self, records: list[dict]):
     if self._file:
       with self._writing():
-        self._file.write(''.join(json.dumps(clean(r)) + '\n' for r in records))
+        self._file.write(''.join(json.dumps(clean(r, short=True)) + '\n' for r in records))
 
   def flush(self):
     if self._file:

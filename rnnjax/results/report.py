@@ -192,7 +192,8 @@ def plan_table(plan: dict, num_chunks: int) -> str:
     mib = b.get('bytes_per_member')
     est = None
     if 'chunk_s' in b:
-      est = b['compile_s'] + b['chunk_s'] * num_chunks * plan.get('trained_fraction', 1)
+      est = (b['compile_s'] * (1 + plan.get('recompiles', 0))
+             + b['chunk_s'] * num_chunks * plan.get('trained_fraction', 1))
       total += est
     structure = ' '.join(f'{k}={v}' for k, v in b['structure'].items())
     lines.append(f'{b["bucket"]:>6} {b["num_members"]:>7} {b.get("num_waves", 1):>5} '
@@ -205,7 +206,8 @@ def plan_table(plan: dict, num_chunks: int) -> str:
     fraction = plan.get('trained_fraction', 1)
     lines.append(f'estimated time: {total:.0f} s ({total / 60:.1f} min)' + (
         f'; halving trains about {fraction:.0%} of the member-steps of every member to '
-        'the end, spread over the buckets as it cuts' if fraction < 1 else ''))
+        'the end, spread over the buckets as it cuts, and compiles again after each cut'
+        if fraction < 1 else ''))
   return '\n'.join(lines)
 
 
@@ -218,22 +220,24 @@ def compiles_line(compiles: dict) -> str:
 
 # Finished sweeps side by side (experiments/make_figures.py --compare).
 
-# Spec flags that say where a sweep runs or how it reports, not what it trains on.
-_NOT_DATA = ('workdir', 'seed')
-# What says which data and test part a sweep scored: sweeps that differ in one of these
-# report test figures on different data.
-_DATA_FLAGS = ('task', 'dataset', 'csv_path', 'train_path', 'test_path', 'text_path',
-               'target_columns', 'input_columns', 'future_columns', 'time_column',
-               'id_column', 'fill', 'val_size', 'test_size', 'horizon', 'season',
-               'difference', 'folds', 'seq_len')
+# Spec flags that say where a sweep runs, not what it trains.
+_NOT_DATA = ('workdir',)
+# What decides the test part a sweep scored, its cases and their targets: sweeps that
+# differ in one of these report test figures on different data. (Not the validation part,
+# folds, differencing or input columns: the test part stays the same under those.)
+_TEST_FLAGS = ('task', 'dataset', 'csv_path', 'test_path', 'text_path', 'target_columns',
+               'fill', 'test_size', 'horizon')
 
 
 def _test_part(spec: dict, digests: dict, summary: dict) -> dict:
-  """What decides a sweep's test part: its data flags, its files' digests, and the
-  summary's split (the forecast's split points, a panel's series, the test windows)."""
+  """What decides a sweep's test part: its flags above, the digests of the files that
+  hold it, where it starts (a forecast's second split point), a panel's series and the
+  number of test windows or cases."""
   data = summary.get('data') or {}
-  return {**{k: spec.get(k) for k in _DATA_FLAGS}, **{f'{k} digest': v for k, v in
-          digests.items()}, 'split': {k: data.get(k) for k in ('split_points', 'series')},
+  points = data.get('split_points') or [None, None]
+  return {**{k: spec.get(k) for k in _TEST_FLAGS},
+          **{f'{k} digest': v for k, v in digests.items() if k != 'train_path'},
+          'test start': points[-1], 'series': data.get('series'),
           'test windows': (data.get('windows') or {}).get('test')}
 
 

@@ -51,11 +51,11 @@ def write_summary(workdir: str, summary: dict) -> None:
   members.npz (`write`), on one line."""
   path, members = os.path.join(workdir, files.SUMMARY), summary['members']
   if member_table.columnar(len(members)):
-    files.write_json(path, write(workdir, summary), indent=None)
+    files.write_json(path, write(workdir, summary), indent=None, short=True)
   else:
     files.write_json(path, {**summary, 'members': list(members),
                             'configs': list(summary['configs'])},
-                     indent=1 if len(members) <= 1000 else None)
+                     indent=1 if len(members) <= 1000 else None, short=True)
 
 
 def read_summary(workdir: str) -> dict:

@@ -132,5 +132,6 @@ def describe_plan(sweep: Prepared, group_size: int = 0, log=print) -> dict:
     plan_json['trained_fraction'] = halving.budget(
         members, train_steps=spec.train_steps, rung_steps=rungs, eta=spec.eta) / (
             members * spec.train_steps)
+    plan_json['recompiles'] = len(rungs)  # Each cut leaves a population of a new size.
   log(report.plan_table(plan_json, sweep.num_chunks))
   return plan_json

@@ -294,6 +294,9 @@ def _finish(sweep: prepare_lib.Prepared, runs, search_state, *, workdir, out, ba
   export.save(workdir if main else None, sweep, runs, summary, refitted, log=log)
   out.close(summary)
   if main:
+    # As summary.json holds it (scores as their float32 decimals): what running the
+    # finished sweep again returns.
+    summary = summary_file.read_summary(workdir)
     log(report.ranking_table(summary))
   distributed.sync('rnnjax-end')
   return summary

@@ -143,8 +143,10 @@ def _check_scaling(data: dict, groups, where: str) -> None:
                      ('mase_scale', c_out)]:
     value = data.get(name)
     try:
+      numbers = np.asarray([np.nan if v is None else v for v in value], np.float64)
+      # A target flat over the training part has no MASE scale (NaN, written null).
       ok = (isinstance(value, list) and len(value) == size and
-            np.isfinite(np.asarray(value, np.float64)).all())
+            (np.isfinite(numbers) | (np.isnan(numbers) & (name == 'mase_scale'))).all())
     except (TypeError, ValueError):
       ok = False
     if ok and name in ('x_std', 'std'):

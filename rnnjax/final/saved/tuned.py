@@ -42,6 +42,7 @@ from rnnjax.final.saved import forecasting
 from rnnjax.final.saved import intervals
 from rnnjax.final.saved import panel_forecasting
 from rnnjax.final.saved import panel_future
+from rnnjax.results import files
 
 DEFAULT_LEVELS = (0.8, 0.95)
 KINDS = {'forecast': 'a single-series forecaster', 'panel': 'a panel forecaster',
@@ -109,7 +110,8 @@ class TunedModel:
   def _metrics(self, outputs, split) -> dict:
     names = self.manifest.get('metric_names', {})
     metrics = self._score(outputs, sharding.device_dtypes(split))
-    return {names.get(k, k): float(v) for k, v in metrics.items()}
+    # As summary.json writes the sweep's: float32's shortest decimals.
+    return {names.get(k, k): files.short_float(float(v)) for k, v in metrics.items()}
 
   # Forecasting.
 
@@ -311,7 +313,8 @@ class TunedModel:
     return [self.transform['classes'][k] for k in np.argmax(probs, axis=-1)]
 
   def evaluate_cases(self, sequences, labels) -> dict:
-    """Cross-entropy and accuracy on labelled cases (labels: strings of the classes)."""
+    """Cross-entropy, accuracy and balanced accuracy on labelled cases (labels: strings
+    of the classes)."""
     self._task_is(('classify',), 'sequences')
     if isinstance(labels, (str, bytes)) or not hasattr(labels, '__len__'):
       raise InputError(f'labels: a list of class labels, one per case, not '
