@@ -352,3 +352,17 @@ def test_1nn_on_whole_training_file_matches_published(dataset, accuracy):
   flat = lambda ts: np.stack([s.ravel() for s in ts.series])
   pred = classify.nearest_neighbour(flat(train), np.array(train.labels), flat(test))
   assert round(float(np.mean(pred == np.array(test.labels))), 3) == accuracy
+
+
+def test_unlabelled_cases_without_a_class_label_line(tmp_path):
+  """A file of cases without labels and without an @classLabel line: read with
+  unlabelled_default; without it, the error says how (not only that a label is missing)."""
+  path = tmp_path / 'cases.ts'
+  path.write_text('@problemName toy\n@univariate true\n@equalLength false\n@data\n'
+                  '1,2,3\n2,3,4,5\n')
+  read = ts_file.read_ts(str(path), labelled=False, unlabelled_default=True)
+  assert [len(s) for s in read.series] == [3, 4] and read.labels == [None, None]
+  with pytest.raises(InputError, match=r"line 5: expected dim_1:...:dim_C:label \(no "
+                                       r"@classLabel line: .* add '@classLabel false', "
+                                       r'or pass unlabelled_default=True\)$'):
+    ts_file.read_ts(str(path), labelled=False)

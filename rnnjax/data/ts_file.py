@@ -118,7 +118,14 @@ def read_ts(path: str, *, flag: str = '', labelled: bool = True,
         header[tag.lower()] = value.strip()
       continue
     class_labels, dims, length, has_label = declared
-    values, label = _parse_case(line, where, has_label)
+    try:
+      values, label = _parse_case(line, where, has_label)
+    except InputError as e:
+      if labelled or 'classlabel' in header:
+        raise
+      raise InputError(f'{e} (no @classLabel line: cases are read as labelled; for cases '
+                       "without labels add '@classLabel false', or pass "
+                       'unlabelled_default=True)') from None
     if dims and values.shape[1] != dims:
       raise InputError(f'{where}: {values.shape[1]} dimensions, header says {dims}')
     if series and values.shape[1] != series[0].shape[1]:
