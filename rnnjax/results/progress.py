@@ -117,6 +117,11 @@ class Progress:
               f'{best}  elapsed {now:.1f}s  eta {eta:.1f}s')
 
   @property
+  def done(self) -> int:
+    """The chunks counted done: before a resume (`done`), and trained here."""
+    return self._done
+
+  @property
   def total(self) -> int:
     """The chunks counted: planned (with the rounds still to be asked, estimated), less
     those `drop` took off."""

@@ -229,7 +229,7 @@ def _train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *,
         out.add_members(sweep.plan)
     out.write(records, evaluation, position)  # Before the checkpoint that covers them.
     _save(mngr, position, runs, search_state, metrics_bytes=out.tell())
-    stopper.check(f'after chunk {position + 1} of {bar.total} (checkpoint {position + 1}'
+    stopper.check(f'after chunk {bar.done} of {bar.total} (checkpoint {position + 1}'
                   f' in {os.path.join(workdir, checkpoint.DIRNAME)})')
   return sweep, runs, search_state, compiles
 
