@@ -27,8 +27,9 @@ OUT_DIR = flags.DEFINE_string('out_dir', '', 'Where the figures and tables go (d
 COMPARE = flags.DEFINE_list('compare', [], 'Instead of one sweep\'s figures: finished sweeps '
                             'side by side, e.g. runs/lstm,runs/gru: prints a table of where '
                             'they differ, their best configuration and final model on '
-                            'validation and test (test never ranks them), and writes it to '
-                            '--out_dir (compare.md, compare.csv) when given.')
+                            'validation and test (test never ranks them; --metric picks the '
+                            'metric shown), and writes it to --out_dir (compare.md, '
+                            'compare.csv) when given.')
 
 
 def main(argv):
@@ -40,8 +41,11 @@ def main(argv):
     if COMPARE.value:
       if WORKDIR.value:
         raise InputError('--compare: give the work directories there, without --workdir')
+      if GROUP_BY.value:
+        raise InputError('--group_by: draws one sweep\'s figures; --compare draws none')
       with stop.raising('comparing sweeps'):
-        text, paths = figures.compare(COMPARE.value, out_dir=OUT_DIR.value)
+        text, paths = figures.compare(COMPARE.value, out_dir=OUT_DIR.value,
+                                      metric=METRIC.value)
       print(text)
       if paths:
         print(f'wrote {", ".join(paths)}')

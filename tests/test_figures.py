@@ -938,7 +938,9 @@ def test_finished_sweeps_side_by_side(tmp_path):
                   final=(0.5, 8.0), tested=(1,))
   text, paths = figures.compare([lstm, gru], out_dir=str(tmp_path / 'out'))
   rows = text.splitlines()
-  assert rows[0].startswith('| run | differs | members |') and len(rows) == 4
+  assert rows[0].startswith('| run | differs | members |') and len(rows) == 6
+  assert rows[5].startswith("best config: the configuration ranked first by its seeds' "
+                            'mean validation mse, its rmse mean +- sd')
   # The order given, whatever the test figures say; the best configuration's seeds'
   # validation mean and sd, and the test of those the sweep tested.
   assert rows[2].startswith('| lstm | cell=lstm | 4 | 12.5 | 2.5 +- 0.5 | 5 +- 1.414 | '
@@ -969,11 +971,32 @@ def test_finished_sweeps_side_by_side(tmp_path):
   text, _ = figures.compare([lstm, wider])
   assert 'note:' not in text
   assert '| wider | folds=3 seed=1 val_size=20 |' in text
+  # --metric: another the sweeps recorded (the configuration table's where it holds it,
+  # here as fabricated; its seeds' test scores; the final model's, none here).
+  text, _ = figures.compare([lstm, gru], metric='mse')
+  assert text.splitlines()[2].startswith('| lstm | cell=lstm | 4 | 12.5 | 6.5 +- 0.5 | '
+                                         '26 +- 14.14 | ensemble of 2: uids 0,1 | - | - |')
+  summary = files.read_json(os.path.join(lstm, files.SUMMARY))
+  for c in summary['configs']:  # A metric the configuration table lacks: from its seeds.
+    del c['val']['mse']
+  files.write_json(os.path.join(lstm, files.SUMMARY), summary)
+  text, _ = figures.compare([lstm, gru], metric='mse')
+  assert text.splitlines()[2].startswith('| lstm | cell=lstm | 4 | 12.5 | 6.5 +- 3.536 | ')
+  with pytest.raises(InputError, match=r"^--metric: 'mae' is not a validation metric of "
+                                       r'lstm \(recorded: mse, rmse\)$'):
+    figures.compare([lstm, gru], metric='mae')
   # One line for each way of getting it wrong, from the command too.
+  os.makedirs(tmp_path / 'unfinished')
+  (tmp_path / 'a_file').write_text('')
   for workdirs, message in [([lstm], 'name two or more work directories'),
-                            ([lstm, str(tmp_path / 'nope')], 'is not a directory')]:
+                            ([lstm, str(tmp_path / 'nope')], 'is not a directory'),
+                            ([lstm, lstm + '/'], 'is named twice'),
+                            ([lstm, str(tmp_path / 'unfinished')],
+                             r'unfinished/summary\.json: no such file')]:
     with pytest.raises(InputError, match=f'^--compare: .*{message}'):
       figures.compare(workdirs)
+  with pytest.raises(InputError, match=r'^--out_dir: .*a_file cannot be a directory'):
+    figures.compare([lstm, gru], out_dir=str(tmp_path / 'a_file'))
   summary = files.read_json(os.path.join(gru, files.SUMMARY))
   files.write_json(os.path.join(gru, files.SUMMARY), dict(summary, display='accuracy'))
   with pytest.raises(InputError, match=r'^--compare: the sweeps report different metrics '

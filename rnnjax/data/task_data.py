@@ -201,7 +201,8 @@ def _unvalidated_note(data, fold: int, folds: int) -> tuple:
   case of (too few cases to stratify): nothing chosen on validation saw them."""
   counts = np.bincount(data.y['val'], minlength=len(data.classes))
   known = np.bincount(data.y['train'], minlength=len(data.classes))
-  missing = [(c, int(n)) for c, v, n in zip(data.classes, counts, known) if not v]
+  # (A class the header declares and no training case holds is not learnt at all.)
+  missing = [(c, int(n)) for c, v, n in zip(data.classes, counts, known) if not v and n]
   if not missing:
     return ()
   where = f' of fold {fold + 1} of {folds}' if folds > 1 else ''

@@ -62,7 +62,7 @@ def make_all(workdir: str, *, log=print, diverged: str = 'drop', group_by: str =
     raise InputError(f'--group_by: {group_by!r}: drawn as one line per value, it needs a '
                      f'listed axis of 2 to {len(style.OKABE_ITO) - 1} values')
   out_dir = out_dir or os.path.join(workdir, FIGURES_DIR)
-  os.makedirs(out_dir, exist_ok=True)
+  _make_out_dir(out_dir)
   try:
     result = importance.analyse(table, diverged=diverged, metric=metric)
   except Exception:  # pylint: disable=broad-except
@@ -89,7 +89,16 @@ def make_all(workdir: str, *, log=print, diverged: str = 'drop', group_by: str =
   return paths
 
 
-def compare(workdirs: list, *, out_dir: str = '') -> tuple[str, list]:
+def _make_out_dir(path: str) -> None:
+  """Makes --out_dir; InputError in one line where it cannot be a directory."""
+  try:
+    os.makedirs(path, exist_ok=True)
+  except OSError as e:
+    raise InputError(f'--out_dir: {path} cannot be a directory '
+                     f'({e.strerror or type(e).__name__})') from None
+
+
+def compare(workdirs: list, *, out_dir: str = '', metric: str = '') -> tuple[str, list]:
   """Finished sweeps side by side, a row each in the order given (results/report.py
   `runs_table`: where they differ, their best configuration and final model on
   validation and test, and notes where their test parts differ). Returns (the Markdown
@@ -99,13 +108,22 @@ def compare(workdirs: list, *, out_dir: str = '') -> tuple[str, list]:
   if len(workdirs) < 2:
     raise InputError('--compare: name two or more work directories of finished sweeps, '
                      'comma-separated')
+  real = [os.path.realpath(w) for w in workdirs]
+  twice = [w for w, r in zip(workdirs, real) if real.count(r) > 1]
+  if twice:
+    raise InputError(f'--compare: {twice[0]} is named twice; name each sweep once')
   names = [os.path.basename(os.path.normpath(w)) for w in workdirs]
   labels = names if len(set(names)) == len(names) else list(workdirs)
-  rows, notes = report.runs_table([(label, load.sweep_of(w), load.summary_of(w, '--compare'))
-                                   for label, w in zip(labels, workdirs)])
+  runs = []
+  for label, w in zip(labels, workdirs):
+    try:
+      runs.append((label, load.sweep_of(w), load.summary_of(w, '--compare')))
+    except InputError as e:  # A file of its: the flag that named it, then the file.
+      raise InputError(str(e) if str(e).startswith('--') else f'--compare: {e}') from None
+  rows, notes = report.runs_table(runs, metric)
   text, paths = report.runs_markdown(rows, notes), []
   if out_dir:
-    os.makedirs(out_dir, exist_ok=True)
+    _make_out_dir(out_dir)
     md, table = (os.path.join(out_dir, f'{COMPARE}.{ext}') for ext in ('md', 'csv'))
     with files.atomic(md) as tmp, open(tmp, 'w', encoding='utf-8') as f:
       f.write(text + '\n')

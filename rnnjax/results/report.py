@@ -241,19 +241,26 @@ def _test_part(spec: dict, digests: dict, summary: dict) -> dict:
           'test windows': (data.get('windows') or {}).get('test')}
 
 
-def runs_table(runs: list) -> tuple[list[dict], list[str]]:
+def runs_table(runs: list, metric: str = '') -> tuple[list[dict], list[str]]:
   """Finished sweeps side by side, in the order given (test figures never rank them).
 
-  runs: [(label, sweep.json's dict, the summary in memory)]. Returns (rows, notes): a
-  row per sweep with 'run', 'differs' (its flags whose values differ among the sweeps),
-  'members', 'member_steps', 'wall_s', 'metric' (the display metric), 'best_config'
-  (the configuration ranked first on validation), 'best_val' and 'best_test' (its
-  seeds' mean and sd, test where the sweep tested them), 'final' (what the final model
-  is), 'final_val', 'final_test'; notes say where the test parts differ, so that the
-  test figures of those rows are not comparable. InputError unless every sweep reports
-  one display metric (sweeps of one task).
+  runs: [(label, sweep.json's dict, the summary in memory)]; metric: the validation and
+  test metric shown (default: the sweeps' display metric). Returns (rows, notes): a row
+  per sweep with 'run', 'differs' (its flags whose values differ among the sweeps),
+  'members', 'member_steps', 'wall_s', 'metric', 'ranked_by' (the selection metric),
+  'best_config' (the configuration ranked first on validation), 'best_val' and
+  'best_test' (its seeds' mean and sd of `metric`, test where the sweep tested them),
+  'final' (what the final model is), 'final_val', 'final_test'; notes say where the test
+  parts differ, so that the test figures of those rows are not comparable. InputError
+  unless every sweep reports the metric (sweeps of one task).
   """
-  metrics = {label: _metrics(summary)[1] for label, _, summary in runs}
+  if metric:
+    for label, _, summary in runs:
+      recorded = sorted({k for m in summary['members'] for k in m.get('val', {})})
+      if metric not in recorded:
+        raise InputError(f'--metric: {metric!r} is not a validation metric of {label} '
+                         f'(recorded: {", ".join(recorded)})')
+  metrics = {label: metric or _metrics(summary)[1] for label, _, summary in runs}
   if len(set(metrics.values())) > 1:
     raise InputError('--compare: the sweeps report different metrics ('
                      + ', '.join(f'{k}: {v}' for k, v in metrics.items())
@@ -263,12 +270,14 @@ def runs_table(runs: list) -> tuple[list[dict], list[str]]:
                    if k not in _NOT_DATA and len({repr(s.get(k)) for s in specs}) > 1)
   rows, parts = [], []
   for (label, sweep, summary), spec in zip(runs, specs):
-    display = metrics[label]
+    shown = metrics[label]
     members, configs = summary['members'], summary.get('configs')
     best = configs[0] if configs is not None and len(configs) else None
-    tested = [r['test'][display] for r in member_table.records_of(
-        members, best['uids'] if best else []).values()
-              if (r.get('test') or {}).get(display) is not None]
+    seeds = list(member_table.records_of(members, best['uids'] if best else []).values())
+    of = lambda split: [r[split][shown] for r in seeds
+                        if (r.get(split) or {}).get(shown) is not None]
+    best_val = (best['val'][shown] if best and shown in best['val'] else
+                _mean_sd(of('val')) if of('val') else None)
     final = summary.get('final') or {}
     rows.append({
         'run': label,
@@ -276,13 +285,14 @@ def runs_table(runs: list) -> tuple[list[dict], list[str]]:
         'members': len(members),
         'member_steps': (summary.get('member_steps') or {}).get('useful'),
         'wall_s': (summary.get('timing') or {}).get('total_s'),
-        'metric': display,
+        'metric': shown,
+        'ranked_by': _metrics(summary)[0],
         'best_config': best['config'] if best else None,
-        'best_val': best['val'][display] if best and display in best['val'] else None,
-        'best_test': _mean_sd(tested) if tested else None,
+        'best_val': best_val,
+        'best_test': _mean_sd(of('test')) if of('test') else None,
         'final': _describe_final(final) if final else None,
-        'final_val': (final.get('val') or {}).get(display),
-        'final_test': (final.get('test') or {}).get(display)})
+        'final_val': (final.get('val') or {}).get(shown),
+        'final_test': (final.get('test') or {}).get(shown)})
     parts.append(_test_part(spec, sweep.get('data_digests') or {}, summary))
   notes = []
   for (label, _, _), part in zip(runs[1:], parts[1:]):
@@ -306,5 +316,10 @@ def runs_markdown(rows: list[dict], notes: list[str]) -> str:
              _fmt(r['wall_s']), spread(r['best_val']), spread(r['best_test']),
              r['final'] or '-', _fmt(r['final_val']), _fmt(r['final_test'])]
     lines.append('| ' + ' | '.join(c.replace('|', '\\|') for c in cells) + ' |')
-  lines += [''] + [f'note: {n}' for n in notes] if notes else []
+  ranked = sorted({r['ranked_by'] for r in rows})
+  lines += ['', f'best config: the configuration ranked first by its seeds\' mean '
+            f'validation {" / ".join(ranked)}, its {metric} mean +- sd over those seeds; '
+            'wall s: each sweep\'s whole run, compiling included (programs already in the '
+            'disk cache take a fraction of it)']
+  lines += [f'note: {n}' for n in notes]
   return '\n'.join(lines)
