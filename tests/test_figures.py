@@ -971,6 +971,13 @@ def test_finished_sweeps_side_by_side(tmp_path):
   text, _ = figures.compare([lstm, wider])
   assert 'note:' not in text
   assert '| wider | folds=3 seed=1 val_size=20 |' in text
+  # A default chosen from the data reads as such, not as 0 ("no test part").
+  text, _ = figures.compare([lstm, other])
+  assert '| other | cell=gru test_size=24 |' in text
+  sweep_json = files.read_json(os.path.join(other, files.SWEEP))
+  sweep_json['spec']['test_size'] = 0
+  files.write_json(os.path.join(other, files.SWEEP), sweep_json)
+  assert '| other | cell=gru test_size=auto |' in figures.compare([lstm, other])[0]
   # --metric: another the sweeps recorded (the configuration table's where it holds it,
   # here as fabricated; its seeds' test scores; the final model's, none here).
   text, _ = figures.compare([lstm, gru], metric='mse')

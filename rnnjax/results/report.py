@@ -241,6 +241,15 @@ def _test_part(spec: dict, digests: dict, summary: dict) -> dict:
           'test windows': (data.get('windows') or {}).get('test')}
 
 
+# Settings whose value stands for "chosen from the data" (spec.py's help says how).
+_AUTO = {'val_size': 0, 'test_size': 0, 'season': -1, 'num_members': 0}
+
+
+def _setting(name: str, value) -> str:
+  """A flag's value as the side-by-side table shows it: 'auto' for the ones above."""
+  return 'auto' if name in _AUTO and value == _AUTO[name] else str(value)
+
+
 def runs_table(runs: list, metric: str = '') -> tuple[list[dict], list[str]]:
   """Finished sweeps side by side, in the order given (test figures never rank them).
 
@@ -281,7 +290,7 @@ def runs_table(runs: list, metric: str = '') -> tuple[list[dict], list[str]]:
     final = summary.get('final') or {}
     rows.append({
         'run': label,
-        'differs': ' '.join(f'{k}={spec.get(k)}' for k in differs),
+        'differs': ' '.join(f'{k}={_setting(k, spec.get(k))}' for k in differs),
         'members': len(members),
         'member_steps': (summary.get('member_steps') or {}).get('useful'),
         'wall_s': (summary.get('timing') or {}).get('total_s'),
