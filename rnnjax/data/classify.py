@@ -150,12 +150,20 @@ def nearest_neighbour(train_x, train_y, x) -> np.ndarray:
   return train_y[np.argmin(d, axis=1)]
 
 
+def recalls(predicted, y) -> dict:
+  """Each class present in `y` -> (the share of its cases `predicted` finds, its count):
+  class indices or labels alike."""
+  predicted, y = np.asarray(predicted), np.asarray(y)
+  hit = predicted == y
+  return {k: (float(hit[y == k].mean()), int((y == k).sum())) for k in np.unique(y)}
+
+
 def scores(predicted: np.ndarray, y: np.ndarray) -> dict:
   """A baseline's accuracy and balanced accuracy (the mean over the classes present of
-  the fraction of their cases predicted), as engine/tasks/classify.py scores a model."""
-  hit = predicted == y
-  return {'accuracy': float(hit.mean()),
-          'balanced_accuracy': float(np.mean([hit[y == k].mean() for k in np.unique(y)]))}
+  the share of their cases found, `recalls`), as engine/tasks/classify.py scores a
+  model."""
+  return {'accuracy': float(np.mean(np.asarray(predicted) == np.asarray(y))),
+          'balanced_accuracy': float(np.mean([r for r, _ in recalls(predicted, y).values()]))}
 
 
 def prepare(train: ts_file.TsFile, test: ts_file.TsFile, *, val_size=DEFAULT_VAL_FRACTION,

@@ -276,8 +276,8 @@ def _classify(model, out_dir, ts_path):
       accuracy = sum(p == l for p, l in known) / len(known)
       # Per class present: how many of its cases were found (a rare class's 0 would hide
       # in the accuracy), and their mean, the balanced accuracy.
-      recall = {c: [p == l for p, l in known if l == c] for c in classes}
-      recall = {c: (sum(hits) / len(hits), len(hits)) for c, hits in recall.items() if hits}
+      found = classify.recalls(*zip(*known))
+      recall = {c: found[c] for c in classes if c in found}
       balanced = sum(r for r, _ in recall.values()) / len(recall)
       lines.append(f'accuracy against the file\'s labels: {accuracy:.4f}' + (
           f' ({len(known)} cases)' if unknown else '') + f'; balanced accuracy '
