@@ -541,7 +541,7 @@ def test_learning_curves_of_a_sweep_that_writes_columns(tmp_path, monkeypatch):
   for r in evaluations.read_metrics(workdir):
     if (r['split'], r['metric']) == ('val', 'mse'):
       want.setdefault(r['uid'], []).append((r['step'], r['value']))
-  got = load.curves(table, 'mse')
+  got = curves.curves(table, 'mse')
   assert sorted(got) == sorted(want) == [0, 1]
   for uid, points in want.items():
     np.testing.assert_array_equal(got[uid][0], [s for s, _ in points])

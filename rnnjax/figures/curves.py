@@ -1,6 +1,11 @@
-"""Learning curves from metrics.jsonl (or a large sweep's metrics/*.npz): every member
-faint, the top k in colour."""
+"""Learning curves: read from metrics.jsonl (or a large sweep's metrics/*.npz: `curves`,
+and after PBT the rows that trained a member's best weights: `weights_curve`), and drawn:
+every member faint, the top k in colour."""
 
+import functools
+import json
+import math
+import os
 import textwrap
 
 from matplotlib import collections as mcollections
@@ -8,9 +13,62 @@ import numpy as np
 
 from rnnjax.figures import labels
 from rnnjax.figures import load
+from rnnjax.figures import schedules
 from rnnjax.figures import style
+from rnnjax.results import evaluations
+from rnnjax.results import files
 
 TOP_K = 5
+
+
+def _float(v) -> float:
+  return math.nan if v is None else float(v)
+
+
+@functools.lru_cache(maxsize=4)
+def _records(path: str, mtime: float, split: str):
+  del mtime  # Part of the cache key only.
+  out = {}
+  with open(path, encoding='utf-8') as f:
+    for line in f:
+      if f'"{split}"' not in line:  # Skips most lines without parsing them.
+        continue
+      r = json.loads(line)
+      if r.get('split') == split:
+        out.setdefault(r['metric'], {}).setdefault(r['uid'], []).append(
+            (r['step'], _float(r['value'])))
+  return out
+
+
+def curves(table: load.Table, metric: str, split: str = 'val') -> dict:
+  """uid -> (<int>[S] steps, <float64>[S] values) from metrics.jsonl, or from the
+  chunk files a large sweep writes instead (evaluations.py); {} when neither has any."""
+  out = evaluations.curves(table.workdir, split, metric)
+  path = os.path.join(table.workdir, files.METRICS)
+  if not os.path.exists(path):
+    return out
+  by_uid = _records(path, os.path.getmtime(path), split).get(metric, {})
+  for uid, points in by_uid.items():
+    points = sorted(dict(points).items())  # A resumed chunk may repeat a step.
+    out[uid] = (np.array([p[0] for p in points]), np.array([p[1] for p in points]))
+  return out
+
+
+def weights_curve(table: load.Table, member: dict, data: dict, tree) -> tuple:
+  """(steps, values) of the rows that trained a member's best weights, to its best step
+  (`data`: `curves`; tree: lineage.Lineage of the sweep's copies): each row's own
+  evaluations from the copy that started it (after it: a copy follows its step's
+  evaluation) to the next. Without copies, the member's own curve to its best step."""
+  chain = tree.chain(member.get('best_of', member['uid']), member['best_step'])
+  ends = [since for _, since in chain[:-1]][::-1] + [member['best_step']]
+  starts = [-1] + ends[:-1]
+  steps, values = [], []
+  for (uid, _), start, end in zip(chain[::-1], starts, ends):
+    s, v = data.get(uid, (np.zeros(0, int), np.zeros(0)))
+    keep = (s > start) & (s <= end)
+    steps.append(s[keep])
+    values.append(v[keep])
+  return np.concatenate(steps), np.concatenate(values)
 
 
 def _describe(table: load.Table, uid: int) -> str:
@@ -27,20 +85,20 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
                          log=print) -> list:
   """Writes learning_curves.png/pdf; returns the paths ([] without val records)."""
   metric = table.shown
-  data = load.curves(table, metric)
+  data = curves(table, metric)
   if not data:
     metric = table.metric
-    data = load.curves(table, metric)
+    data = curves(table, metric)
   if not data:
     log('figures: learning curves skipped (no validation records in metrics.jsonl or '
         'metrics/*.npz)')
     return []
   members = {m['uid']: m for m in table.members}  # After PBT, copies left out (load.py).
   # After PBT, a top member's curve is that of the rows that trained its best weights.
-  tree = load.pbt_lineage(table) if table.search == 'pbt' else None
+  tree = schedules.pbt_lineage(table) if table.search == 'pbt' else None
   top, drawn, unseen = [], {}, 0
   for uid in (u for u in table.ranking if u in data and u in members):
-    curve = load.weights_curve(table, members[uid], data, tree) if tree else data[uid]
+    curve = weights_curve(table, members[uid], data, tree) if tree else data[uid]
     if not np.isfinite(curve[1]).any():
       unseen += 1  # Diverged before its first evaluation: ranked by its initial weights.
       continue

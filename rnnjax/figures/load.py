@@ -1,9 +1,10 @@
 """The results table of a finished sweep, read from its work directory alone.
 
 `load(workdir)` reads `summary.json` (required), `sweep.json` and `plan.json` (optional:
-axis kinds and the swept list; guessed from the members when absent) and, on demand,
-`metrics.jsonl` or a large sweep's `metrics/*.npz` (learning curves). Every figure, the
-importance analysis and the tables start from the `Table` it returns.
+axis kinds and the swept list; guessed from the members when absent). Every figure, the
+importance analysis and the tables start from the `Table` it returns, and from its
+members' validation values and configurations (`values`, `usable`, `config_stats`, ...).
+The learning curves are read on demand by curves.py, PBT's records by schedules.py.
 
 An axis is drawn on one of three scales: 'log' (loguniform draws, and grids whose values
 are positive and roughly geometric), 'linear', or 'category' (names, and numeric grids
@@ -11,7 +12,6 @@ that are neither geometric nor evenly spaced, such as weight decay 0, 1e-5, 1e-4
 """
 
 import dataclasses
-import functools
 import json
 import math
 import os
@@ -19,13 +19,11 @@ import os
 import numpy as np
 
 from rnnjax.errors import InputError
-from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.results import summary_file
-from rnnjax.search import lineage
 from rnnjax.search import space
 
-SUMMARY, SWEEP, PLAN, METRICS = files.SUMMARY, files.SWEEP, files.PLAN, files.METRICS
+SUMMARY, SWEEP, PLAN = files.SUMMARY, files.SWEEP, files.PLAN
 # Older summaries name neither; they selected on MSE and showed RMSE.
 DEFAULT_SELECTION = {'metric': 'mse', 'mode': 'min'}
 DEFAULT_DISPLAY = 'rmse'
@@ -290,68 +288,3 @@ def best_config(stats: list, mode: str) -> dict:
   it; one lucky survivor must not win), then the best mean."""
   sign = 1 if mode == 'min' else -1
   return min(stats, key=lambda s: (s['dropped'], sign * s['mean']))
-
-
-@functools.lru_cache(maxsize=4)
-def _records(path: str, mtime: float, split: str):
-  del mtime  # Part of the cache key only.
-  out = {}
-  with open(path, encoding='utf-8') as f:
-    for line in f:
-      if f'"{split}"' not in line:  # Skips most lines without parsing them.
-        continue
-      r = json.loads(line)
-      if r.get('split') == split:
-        out.setdefault(r['metric'], {}).setdefault(r['uid'], []).append(
-            (r['step'], _float(r['value'])))
-  return out
-
-
-def curves(table: Table, metric: str, split: str = 'val') -> dict:
-  """uid -> (<int>[S] steps, <float64>[S] values) from metrics.jsonl, or from the
-  chunk files a large sweep writes instead (evaluations.py); {} when neither has any."""
-  out = evaluations.curves(table.workdir, split, metric)
-  path = os.path.join(table.workdir, METRICS)
-  if not os.path.exists(path):
-    return out
-  by_uid = _records(path, os.path.getmtime(path), split).get(metric, {})
-  for uid, points in by_uid.items():
-    points = sorted(dict(points).items())  # A resumed chunk may repeat a step.
-    out[uid] = (np.array([p[0] for p in points]), np.array([p[1] for p in points]))
-  return out
-
-
-def pbt_records(table: Table) -> list:
-  """metrics.jsonl's PBT records (splits 'lineage' and 'hparams'), in file order."""
-  path = os.path.join(table.workdir, METRICS)
-  out = []
-  if os.path.exists(path):
-    with open(path, encoding='utf-8') as f:
-      for line in f:
-        if '"hparams"' in line or '"lineage"' in line:  # Skips most lines unparsed.
-          r = json.loads(line)
-          if r.get('split') in ('hparams', 'lineage'):
-            out.append(r)
-  return out
-
-
-def pbt_lineage(table: Table) -> lineage.Lineage:
-  """The sweep's PBT copies (search/lineage.py), read from metrics.jsonl."""
-  return lineage.Lineage(lineage.of_records(pbt_records(table)))
-
-
-def weights_curve(table: Table, member: dict, data: dict, tree) -> tuple:
-  """(steps, values) of the rows that trained a member's best weights, to its best step
-  (`data`: `curves`; tree: lineage.Lineage of the sweep's copies): each row's own
-  evaluations from the copy that started it (after it: a copy follows its step's
-  evaluation) to the next. Without copies, the member's own curve to its best step."""
-  chain = tree.chain(member.get('best_of', member['uid']), member['best_step'])
-  ends = [since for _, since in chain[:-1]][::-1] + [member['best_step']]
-  starts = [-1] + ends[:-1]
-  steps, values = [], []
-  for (uid, _), start, end in zip(chain[::-1], starts, ends):
-    s, v = data.get(uid, (np.zeros(0, int), np.zeros(0)))
-    keep = (s > start) & (s <= end)
-    steps.append(s[keep])
-    values.append(v[keep])
-  return np.concatenate(steps), np.concatenate(values)

@@ -1,4 +1,5 @@
-"""The hyperparameter schedules PBT found: each member's values against training step."""
+"""The hyperparameter schedules PBT found: each member's values against training step, from
+metrics.jsonl's PBT records (`pbt_records`, and the copies they make: `pbt_lineage`)."""
 
 import collections
 import json
@@ -10,10 +11,30 @@ from rnnjax.figures import labels
 from rnnjax.figures import load
 from rnnjax.figures import style
 from rnnjax.results import files
+from rnnjax.search import lineage
 from rnnjax.search import plan as search_plan
 
 TOP_K = 3
 LOG_SCALED = ('learning_rate', 'weight_decay')
+
+
+def pbt_records(table: load.Table) -> list:
+  """metrics.jsonl's PBT records (splits 'lineage' and 'hparams'), in file order."""
+  path = os.path.join(table.workdir, files.METRICS)
+  out = []
+  if os.path.exists(path):
+    with open(path, encoding='utf-8') as f:
+      for line in f:
+        if '"hparams"' in line or '"lineage"' in line:  # Skips most lines unparsed.
+          r = json.loads(line)
+          if r.get('split') in ('hparams', 'lineage'):
+            out.append(r)
+  return out
+
+
+def pbt_lineage(table: load.Table) -> lineage.Lineage:
+  """The sweep's PBT copies (search/lineage.py), read from metrics.jsonl."""
+  return lineage.Lineage(lineage.of_records(pbt_records(table)))
 
 
 def plot_schedules(table: load.Table, out_dir: str, *, log=print) -> list:
@@ -23,7 +44,7 @@ def plot_schedules(table: load.Table, out_dir: str, *, log=print) -> list:
   members with weights of their own (a copy holding a better-ranked one's best weights
   is passed over), the schedule that trained their best weights (search/lineage.py), to
   their best step (a dot)."""
-  records = load.pbt_records(table)
+  records = pbt_records(table)
   changes = collections.defaultdict(list)  # (uid, name) -> [(step, value)]
   for r in records:
     if r['split'] == 'hparams':
@@ -35,7 +56,7 @@ def plot_schedules(table: load.Table, out_dir: str, *, log=print) -> list:
   last_step = max(m['steps'] for m in table.members) or 1
   with open(os.path.join(table.workdir, files.PLAN), encoding='utf-8') as f:
     initial = {m['uid']: m['hparams'] for m in search_plan.members_of_json(json.load(f))}
-  top = top_schedules(table, load.pbt_lineage(table), initial)
+  top = top_schedules(table, pbt_lineage(table), initial)
   with style.context():
     fig = style.new_figure(style.COLUMN_WIDTH, 1.5 + 1.2 * len(names))
     axes = np.atleast_1d(fig.subplots(len(names), 1, sharex=True))
