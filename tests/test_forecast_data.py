@@ -59,7 +59,7 @@ def test_co2_weekly_gaps_are_filled():
   assert data.num_filled == 59
   for split in common.SPLITS:
     assert not np.isnan(data.x[split]).any() and not np.isnan(data.y[split]).any()
-  raw, gaps = forecast.read_csv(forecast.bundled_path('co2_weekly'), ('co2',))
+  raw, gaps = common.read_csv(forecast.bundled_path('co2_weekly'), ('co2',))
   assert gaps == 59 == np.isnan(raw).sum()
   np.testing.assert_array_equal(common.fill_gaps(raw, ['co2'], 'co2'), _series('co2_weekly'))
 
@@ -368,7 +368,7 @@ def test_user_csv_without_time_column_says_it_has_no_season(tmp_path):
 def test_read_csv_missing_file(tmp_path):
   path = str(tmp_path / 'absent.csv')
   with pytest.raises(InputError, match='no such file') as info:
-    forecast.read_csv(path, ('a',))
+    common.read_csv(path, ('a',))
   assert path in str(info.value)
   with pytest.raises(InputError, match=f'^--csv_path: {re.escape(path)}: no such file$'):
     forecast.load(csv_path=path, target_columns=('a',), lookback=1, horizon=1)
@@ -378,31 +378,31 @@ def test_read_csv_not_utf8(tmp_path):
   path = tmp_path / 'utf16.csv'
   path.write_bytes(b'\xff\xfea\x00,\x00b\x00\n\x001\x00')
   with pytest.raises(InputError, match='not UTF-8'):
-    forecast.read_csv(str(path), ('a',))
+    common.read_csv(str(path), ('a',))
 
 
 def test_read_csv_missing_column(tmp_path):
   path = _write(tmp_path / 'x.csv', 'time,a\n0,1\n1,2\n')
   with pytest.raises(InputError, match=r"^--target_columns: .*x.csv has no column 'b'; "
                      r"columns are \['time', 'a'\]$"):
-    forecast.read_csv(path, ('a', 'b'))
+    common.read_csv(path, ('a', 'b'))
   with pytest.raises(InputError, match=r"^--time_column: .*x.csv has no column 't'"):
-    forecast.read_csv(path, ('a',), time_column='t')
+    common.read_csv(path, ('a',), time_column='t')
   # A saved model's columns, in a file predict reads: the file's flag, and which column.
   with pytest.raises(InputError, match=r"^--future_path: .*x.csv has no column 'p' \(the "
                      r"model's input column\)"):
-    forecast.read_csv(path, (), input_columns=('p',), flag='--future_path', the_models=True)
+    common.read_csv(path, (), input_columns=('p',), flag='--future_path', the_models=True)
 
 
 def test_read_csv_non_numeric_names_line(tmp_path):
   path = _write(tmp_path / 'x.csv', 'time,a\n0,1\n1,2\n2,abc\n3,4\n')
   with pytest.raises(InputError, match="line 4, column 'a': 'abc' is not a number"):
-    forecast.read_csv(path, ('a',))
+    common.read_csv(path, ('a',))
 
 
 def test_read_csv_gaps(tmp_path):
   path = _write(tmp_path / 'x.csv', 'time,a,b\n0,1,5\n1,,NA\n2,3\n3, 4 ,6\n')
-  values, gaps = forecast.read_csv(path, ('b', 'a'))
+  values, gaps = common.read_csv(path, ('b', 'a'))
   np.testing.assert_array_equal(np.isnan(values), [[0, 0], [1, 1], [1, 0], [0, 0]])
   assert gaps == 3
   np.testing.assert_array_equal(values[3], [6, 4])
@@ -410,7 +410,7 @@ def test_read_csv_gaps(tmp_path):
 
 def test_read_csv_empty_file(tmp_path):
   with pytest.raises(InputError, match='empty file'):
-    forecast.read_csv(_write(tmp_path / 'x.csv', ''), ('a',))
+    common.read_csv(_write(tmp_path / 'x.csv', ''), ('a',))
 
 
 @pytest.mark.parametrize('lookback, horizon', [(7, 1), (6, 2), (2, 3)])
@@ -477,11 +477,11 @@ def test_user_csv_with_two_targets(tmp_path):
 def test_named_time_column_must_exist_and_bom_is_read(tmp_path):
   path = tmp_path / 'bom.csv'
   path.write_bytes('\ufeffday,a\n1,1.0\n2,2.0\n'.encode('utf-8'))
-  values, gaps = forecast.read_csv(str(path), ('a',), time_column='day')
+  values, gaps = common.read_csv(str(path), ('a',), time_column='day')
   np.testing.assert_array_equal(values[:, 0], [1.0, 2.0])
   assert gaps == 0
   with pytest.raises(InputError, match=r"no column 'time'"):
-    forecast.read_csv(str(path), ('a',), time_column='time')
+    common.read_csv(str(path), ('a',), time_column='time')
 
 
 # --- several targets and extra input columns ------------------------------------------

@@ -1,10 +1,12 @@
 """What the loaders (forecast.py, classify.py, text.py) share: split names, held-out sizes,
-reading a user's file, and filling gaps.
+reading a user's file (its text, or a CSV's named numeric columns), and filling gaps.
 
 Errors are one-line `InputError`s that name the flag (when given) and the file, so an
 entry point can print them as they are.
 """
 
+import csv
+import io
 import os
 
 import numpy as np
@@ -40,6 +42,48 @@ def read_file(path: str, *, flag: str = '', kind: str = 'a text file') -> str:
     raise InputError(f'{where}: is not UTF-8 text ({e.reason} at byte {e.start})') from None
   except OSError as e:
     raise InputError(f'{where}: cannot read ({e.strerror})') from None
+
+
+def read_csv(path: str, columns, *, time_column: str = '', input_columns=(),
+             flag: str = '', the_models: bool = False) -> tuple[np.ndarray, int]:
+  """Reads named numeric columns. Returns (<float64>[N, C] with NaN gaps, gaps).
+
+  The C = len(columns) + len(input_columns) columns come in that order. Rows are taken
+  in file order; `time_column`, when named, must exist but is not parsed. `flag` (e.g.
+  '--csv_path') is named when the file cannot be read. A missing column is named with
+  the flag that named it (--target_columns, --time_column, --input_columns), or, where
+  `the_models` (a saved model's columns, in predict's files), with `flag` and the kind
+  of column it is to the model.
+  """
+  # newline='' as the csv module asks, so a quoted field may hold a line break.
+  text = read_file(path, flag=flag, kind='a CSV file')
+  rows = list(csv.reader(io.StringIO(text, newline='')))
+  if not rows:
+    raise InputError(f'{path}: empty file')
+  header = [h.strip() for h in rows[0]]
+  for name, kind, group in (('--target_columns', 'target', columns),
+                            ('--time_column', 'time', [time_column] if time_column else []),
+                            ('--input_columns', 'input', input_columns)):
+    missing = [c for c in group if c not in header]
+    if missing and the_models:
+      raise InputError(f'{flag}: {path} has no column {missing[0]!r} (the model\'s {kind} '
+                       f'column); columns are {header}')
+    if missing:
+      raise InputError(f'{name}: {path} has no column {missing[0]!r}; columns are {header}')
+  columns = (*columns, *input_columns)
+  index = [header.index(c) for c in columns]
+  values = np.full((len(rows) - 1, len(columns)), np.nan)
+  for r, row in enumerate(rows[1:]):
+    for c, i in enumerate(index):
+      cell = row[i].strip() if i < len(row) else ''
+      if cell in ('', 'NA', 'NaN', 'nan'):
+        continue
+      try:
+        values[r, c] = float(cell)
+      except ValueError:
+        raise InputError(f'{path}: line {r + 2}, column {columns[c]!r}: '
+                         f'{cell!r} is not a number') from None
+  return values, int(np.isnan(values).sum())
 
 
 FILLS = ('linear', 'zero')  # --fill: how a forecast's target gaps are filled.

@@ -1,4 +1,4 @@
-"""Time-series forecasting data: CSV reading, gap filling, scaling, windows, baselines.
+"""Time-series forecasting data: a series read on its time grid, scaling, windows, baselines.
 
 A series of N time points is split chronologically: the first points train, the next
 `val_size` validate and the last `test_size` test (each, unless given, 15 % of the
@@ -6,10 +6,11 @@ series and at least `horizon` points, so a short series keeps a window in each).
 window's inputs are the `lookback` points before time t and its targets the `horizon`
 points from t on; a window belongs to the split that holds all of its targets (its
 inputs may reach back into the previous split, as they would when forecasting for
-real). Standardisation statistics come from the training part alone. Rows are put on
-the time column's grid (`read_series`, time/grid.py: sorted, absent periods put back as
-empty cells). Gaps (empty cells) are filled by linear interpolation in time (or, with
-`fill='zero'`, the targets' with 0) and counted.
+real). Standardisation statistics come from the training part alone. The columns are
+read by common.py's `read_csv`, and the rows put on the time column's grid (`read_series`,
+time/grid.py: sorted, absent periods put back as empty cells). Gaps (empty cells) are
+filled by linear interpolation in time (or, with `fill='zero'`, the targets' with 0;
+common.py `fill_gaps`) and counted.
 
 Several target columns may be forecast at once, and extra `input_columns` (other series
 known over the lookback, e.g. temperature for electricity demand) may be fed alongside
@@ -31,10 +32,8 @@ step is one hour, day, week, month, quarter or year (time/column.py's `infer_sea
 says what was chosen and from what. Bundled series keep the season they declare.
 """
 
-import csv
 import dataclasses
 import importlib.resources
-import io
 import math
 
 import numpy as np
@@ -95,54 +94,12 @@ def bundled_path(dataset: str) -> str:
   return str(root / DATASETS[dataset][0])
 
 
-def read_csv(path: str, columns, *, time_column: str = '', input_columns=(),
-             flag: str = '', the_models: bool = False) -> tuple[np.ndarray, int]:
-  """Reads named numeric columns. Returns (<float64>[N, C] with NaN gaps, gaps).
-
-  The C = len(columns) + len(input_columns) columns come in that order. Rows are taken
-  in file order; `time_column`, when named, must exist but is not parsed. `flag` (e.g.
-  '--csv_path') is named when the file cannot be read. A missing column is named with
-  the flag that named it (--target_columns, --time_column, --input_columns), or, where
-  `the_models` (a saved model's columns, in predict's files), with `flag` and the kind
-  of column it is to the model.
-  """
-  # newline='' as the csv module asks, so a quoted field may hold a line break.
-  text = common.read_file(path, flag=flag, kind='a CSV file')
-  rows = list(csv.reader(io.StringIO(text, newline='')))
-  if not rows:
-    raise InputError(f'{path}: empty file')
-  header = [h.strip() for h in rows[0]]
-  for name, kind, group in (('--target_columns', 'target', columns),
-                            ('--time_column', 'time', [time_column] if time_column else []),
-                            ('--input_columns', 'input', input_columns)):
-    missing = [c for c in group if c not in header]
-    if missing and the_models:
-      raise InputError(f'{flag}: {path} has no column {missing[0]!r} (the model\'s {kind} '
-                       f'column); columns are {header}')
-    if missing:
-      raise InputError(f'{name}: {path} has no column {missing[0]!r}; columns are {header}')
-  columns = (*columns, *input_columns)
-  index = [header.index(c) for c in columns]
-  values = np.full((len(rows) - 1, len(columns)), np.nan)
-  for r, row in enumerate(rows[1:]):
-    for c, i in enumerate(index):
-      cell = row[i].strip() if i < len(row) else ''
-      if cell in ('', 'NA', 'NaN', 'nan'):
-        continue
-      try:
-        values[r, c] = float(cell)
-      except ValueError:
-        raise InputError(f'{path}: line {r + 2}, column {columns[c]!r}: '
-                         f'{cell!r} is not a number') from None
-  return values, int(np.isnan(values).sum())
-
-
 def read_series(path: str, columns, *, time_column: str = '', input_columns=(),
                 flag: str = '', the_models: bool = False) -> tuple:
-  """(values <float64>[N, C] with NaN gaps, gaps, times [N] strings, note): `read_csv`'s
+  """(values <float64>[N, C] with NaN gaps, gaps, times [N] strings, note): `common.read_csv`'s
   columns and the time column's cells, on its grid (time/grid.py: rows sorted by time,
   absent periods put back as empty cells, which the note counts)."""
-  raw, _ = read_csv(path, columns, time_column=time_column, input_columns=input_columns,
+  raw, _ = common.read_csv(path, columns, time_column=time_column, input_columns=input_columns,
                     flag=flag, the_models=the_models)
   cells = times.read_times(path, time_column) or [''] * len(raw)
   [raw], [cells], note = time_grid.regularize([None], [raw], [cells], path=path,
