@@ -4,7 +4,8 @@ The files are read by ts_file.py (`read_ts`, also importable from here), which f
 missing values and counts them.
 
 Validation cases are carved from the training file, stratified by class and seeded; the
-test file is kept whole. Cross-validation (`fold` of `folds`, see `fold_split`): the last
+test file is kept whole (a class too rare to reach the validation part is named in a note:
+`unvalidated_note`). Cross-validation (`fold` of `folds`, see `fold_split`): the last
 fold is that split, and each other fold validates on its own stratified part of the
 cases the last fold trains on, disjoint from every other fold's. Per-channel statistics
 come from the remaining training cases alone, over their valid steps. Every split is
@@ -249,3 +250,18 @@ def load(*, dataset: str = '', train_path: str = '', test_path: str = '',
   return prepare(read_ts(train_path, flag=flags[0]), read_ts(test_path, flag=flags[1]),
                  val_size=val_size, seed=seed, name=name, fold=fold, folds=folds,
                  files={'train': train_path, 'test': test_path})
+
+
+def unvalidated_note(data: ClassifyData, fold: int, folds: int) -> tuple:
+  """A note naming the classes of the training part that its validation part holds no
+  case of (too few cases to stratify): nothing chosen on validation saw them."""
+  counts = np.bincount(data.y['val'], minlength=len(data.classes))
+  known = np.bincount(data.y['train'], minlength=len(data.classes))
+  # (A class the header declares and no training case holds is not learnt at all.)
+  missing = [(c, int(n)) for c, v, n in zip(data.classes, counts, known) if not v and n]
+  if not missing:
+    return ()
+  where = f' of fold {fold + 1} of {folds}' if folds > 1 else ''
+  return (f'note: the validation part{where} holds no case of class(es) '
+          + ', '.join(f'{c!r} ({n} training case{"s" * (n != 1)})' for c, n in missing)
+          + ': members and the final model are chosen without them',)

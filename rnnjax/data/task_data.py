@@ -190,25 +190,10 @@ def _load_classify(*, dataset, seed, val_size, test_size, train_path='', test_pa
       output_size=len(data.classes), readout=POOLINGS[pooling],
       seq_len=data.x['train'].shape[1], num_train=len(data.y['train']),
       baselines=baselines, info=dict(data.info, classes=list(data.classes)),
-      notes=_filled_note(data.num_missing) + _unvalidated_note(data, fold, folds),
+      notes=_filled_note(data.num_missing) + classify.unvalidated_note(data, fold, folds),
       transform={'classes': list(data.classes), 'mean': data.mean, 'std': data.std,
                  'channels': int(data.x['train'].shape[2]),
                  'max_length': int(data.x['train'].shape[1]), 'pooling': pooling})
-
-
-def _unvalidated_note(data, fold: int, folds: int) -> tuple:
-  """A note naming the classes of the training part that its validation part holds no
-  case of (too few cases to stratify): nothing chosen on validation saw them."""
-  counts = np.bincount(data.y['val'], minlength=len(data.classes))
-  known = np.bincount(data.y['train'], minlength=len(data.classes))
-  # (A class the header declares and no training case holds is not learnt at all.)
-  missing = [(c, int(n)) for c, v, n in zip(data.classes, counts, known) if not v and n]
-  if not missing:
-    return ()
-  where = f' of fold {fold + 1} of {folds}' if folds > 1 else ''
-  return (f'note: the validation part{where} holds no case of class(es) '
-          + ', '.join(f'{c!r} ({n} training case{"s" * (n != 1)})' for c, n in missing)
-          + ': members and the final model are chosen without them',)
 
 
 def _load_charlm(*, dataset, seed, val_size, test_size, text_path='', seq_len=64):
