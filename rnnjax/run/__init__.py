@@ -3,7 +3,8 @@
 The top of the ladder: only the entry points (experiments/) import it.
 
   sweep       `run_sweep(spec, workdir)`: buckets x chunks, decisions, checkpoints
-  prepare     the checked, planned sweep (`Prepared`), its rounds, the dry run
+  finish      after the last chunk: the summary, the refit, the final model saved
+  prepare     the checked, planned sweep (`Prepared`), its rounds, the dry run and its table
   resume      restarting from the newest checkpoint that restores
   checkpoint  orbax checkpoints after each chunk
   workdir     the work directory's state: new, resume, finished, another sweep

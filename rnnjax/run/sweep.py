@@ -6,7 +6,8 @@ is checked (spec, data, work directory) before anything is written (prepare.py);
 unfinished sweep resumes from its newest checkpoint (resume.py). The loop reads as the
 sweep does: for each (run, chunk) in order, train the chunk, let the search decide, at a
 round's end let it ask for the next round (search/strategy.py), write the chunk's
-records, checkpoint. Figures are the entry point's job.
+records, checkpoint; then the summary and the final model (finish.py). Figures are the
+entry point's job.
 """
 
 import dataclasses
@@ -21,24 +22,20 @@ from rnnjax.engine import compile_cache
 from rnnjax.engine import distributed
 from rnnjax.engine import population as pop
 from rnnjax.engine import tasks
-from rnnjax.final.choice import refit as refit_lib
-from rnnjax.final.choice import summary as summary_lib
-from rnnjax.final.saved import export
 from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.results import member_scores
-from rnnjax.results import member_table
 from rnnjax.results import outputs
 from rnnjax.results import progress as progress_lib
 from rnnjax.results import report
 from rnnjax.results import summary_file
 from rnnjax.run import checkpoint
+from rnnjax.run import finish as finish_lib
 from rnnjax.run import lock as lock_lib
 from rnnjax.run import prepare as prepare_lib
 from rnnjax.run import resume as resume_lib
 from rnnjax.run import stop as stop_lib
 from rnnjax.run import workdir as workdir_lib
-from rnnjax.search import lineage
 from rnnjax.search import plan as search_plan
 from rnnjax.search import rules
 from rnnjax.search import spec as spec_lib
@@ -161,9 +158,9 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   mngr.close()
   if compiles:
     log(report.compiles_line(compiles))
-  return _finish(sweep, runs, search_state, workdir=workdir, out=out, bar=bar,
-                 compiles=compiles, group_size=group_size, rename=rename, log=log,
-                 stopper=stopper)
+  return finish_lib.finish(sweep, runs, search_state, workdir=workdir, out=out, bar=bar,
+                           compiles=compiles, group_size=group_size, rename=rename,
+                           log=log, stopper=stopper)
 
 
 def _begin(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, max_memory_gb: float,
@@ -270,38 +267,6 @@ def _save(mngr, position: int, runs: list, search_state, *, metrics_bytes: int) 
                    'started': [str(r) for r in started]})
 
 
-def _finish(sweep: prepare_lib.Prepared, runs, search_state, *, workdir, out, bar,
-            compiles, group_size, rename, log, stopper) -> dict:
-  """The summary (with the refit and a charlm sample), the final model, summary.json
-  (which marks the sweep finished) and the ranking; returns the summary. A signal stops
-  it before the final model, between refit chunks or before saving: training is
-  checkpointed, and the same command makes the final model again."""
-  main = distributed.is_main()
-  check = lambda doing: stopper.check(f'{doing}, after training (every chunk is '
-                                      'checkpointed; the final model is made again)')
-  check('before the final model')
-  summary, refitted = _summarise(sweep, runs, search_state, group_size, rename,
-                                 workdir if main else None, log,
-                                 check=lambda: check('in the refit'))
-  summary.update(timing=bar.timing(), member_steps={
-      'useful': member_table.member_steps(summary['members']),
-      'budget': len(sweep.plan.members) * sweep.spec.train_steps},
-      compiles={str(b): c.to_json() for b, c in sorted(compiles.items())})
-  if sweep.spec.task == 'panel':  # The competition's side-by-side table.
-    summary['test_table'] = report.test_scores(summary)
-  check('before saving the final model')
-  # Before summary.json, which marks the sweep finished: a finished sweep has its model.
-  export.save(workdir if main else None, sweep, runs, summary, refitted, log=log)
-  out.close(summary)
-  if main:
-    # As summary.json holds it (scores as their float32 decimals): what running the
-    # finished sweep again returns.
-    summary = summary_file.read_summary(workdir)
-    log(report.ranking_table(summary))
-  distributed.sync('rnnjax-end')
-  return summary
-
-
 def _train_chunk(sweep: prepare_lib.Prepared, run, group_size, rename, bar, step):
   """One chunk of one run. Returns (run, its searcher table, its evaluation)."""
   cfg, mesh = run.cfg, sweep.mesh
@@ -331,25 +296,3 @@ def _train_chunk(sweep: prepare_lib.Prepared, run, group_size, rename, bar, step
   bar.chunk(run.bucket, step, metrics['val'][shown][real], status[real], metric=shown,
             mode=mode, ranked=(rank, metrics['val'][rank][real]) if rank else None)
   return dataclasses.replace(run, state=state), table, evaluation
-
-
-def _summarise(sweep: prepare_lib.Prepared, runs, search_state, group_size, rename,
-               workdir, log, check):
-  spec, data = sweep.spec, sweep.data
-  tree = lineage.Lineage(search_state.copies)
-  summary = summary_lib.summarise(
-      spec, sweep.plan, runs, search_state.retired, data,
-      {k: prepare_lib.device_data(d, ('val', 'test'), sweep.mesh)
-       for k, d in sweep.datas.items()},
-      mesh=sweep.mesh, group_size=group_size, rename=rename, tree=tree)
-  refitted = None
-  if spec.refit and summary['final']:
-    summary['final'], refitted = refit_lib.refit(
-        sweep, runs, summary['final'],
-        member_table.records_of(summary['members'], summary['final']['members']),
-        seeds=spec.refit, group_size=group_size, rename=rename, tree=tree,
-        log=log, check=check)
-  if spec.task == 'charlm' and summary['best'] and spec.sample_chars:
-    summary['sample'] = summary_lib.write_sample(spec, runs, summary['best'], data,
-                                                 workdir, sweep.mesh)
-  return summary, refitted

@@ -1,0 +1,68 @@
+"""The end of a sweep, after its last chunk: the summary (with the refit and a character
+model's sample), the final model saved, summary.json (which marks the sweep finished) and
+the ranking printed. sweep.py's `run_sweep` calls `finish` once training is done.
+"""
+
+from rnnjax.engine import distributed
+from rnnjax.final.choice import refit as refit_lib
+from rnnjax.final.choice import summary as summary_lib
+from rnnjax.final.saved import export
+from rnnjax.results import member_table
+from rnnjax.results import report
+from rnnjax.results import summary_file
+from rnnjax.run import prepare as prepare_lib
+from rnnjax.search import lineage
+
+
+def finish(sweep: prepare_lib.Prepared, runs, search_state, *, workdir, out, bar,
+           compiles, group_size, rename, log, stopper) -> dict:
+  """The summary (with the refit and a charlm sample), the final model, summary.json
+  (which marks the sweep finished) and the ranking; returns the summary. A signal stops
+  it before the final model, between refit chunks or before saving: training is
+  checkpointed, and the same command makes the final model again."""
+  main = distributed.is_main()
+  check = lambda doing: stopper.check(f'{doing}, after training (every chunk is '
+                                      'checkpointed; the final model is made again)')
+  check('before the final model')
+  summary, refitted = _summarise(sweep, runs, search_state, group_size, rename,
+                                 workdir if main else None, log,
+                                 check=lambda: check('in the refit'))
+  summary.update(timing=bar.timing(), member_steps={
+      'useful': member_table.member_steps(summary['members']),
+      'budget': len(sweep.plan.members) * sweep.spec.train_steps},
+      compiles={str(b): c.to_json() for b, c in sorted(compiles.items())})
+  if sweep.spec.task == 'panel':  # The competition's side-by-side table.
+    summary['test_table'] = report.test_scores(summary)
+  check('before saving the final model')
+  # Before summary.json, which marks the sweep finished: a finished sweep has its model.
+  export.save(workdir if main else None, sweep, runs, summary, refitted, log=log)
+  out.close(summary)
+  if main:
+    # As summary.json holds it (scores as their float32 decimals): what running the
+    # finished sweep again returns.
+    summary = summary_file.read_summary(workdir)
+    log(report.ranking_table(summary))
+  distributed.sync('rnnjax-end')
+  return summary
+
+
+def _summarise(sweep: prepare_lib.Prepared, runs, search_state, group_size, rename,
+               workdir, log, check):
+  spec, data = sweep.spec, sweep.data
+  tree = lineage.Lineage(search_state.copies)
+  summary = summary_lib.summarise(
+      spec, sweep.plan, runs, search_state.retired, data,
+      {k: prepare_lib.device_data(d, ('val', 'test'), sweep.mesh)
+       for k, d in sweep.datas.items()},
+      mesh=sweep.mesh, group_size=group_size, rename=rename, tree=tree)
+  refitted = None
+  if spec.refit and summary['final']:
+    summary['final'], refitted = refit_lib.refit(
+        sweep, runs, summary['final'],
+        member_table.records_of(summary['members'], summary['final']['members']),
+        seeds=spec.refit, group_size=group_size, rename=rename, tree=tree,
+        log=log, check=check)
+  if spec.task == 'charlm' and summary['best'] and spec.sample_chars:
+    summary['sample'] = summary_lib.write_sample(spec, runs, summary['best'], data,
+                                                 workdir, sweep.mesh)
+  return summary, refitted
