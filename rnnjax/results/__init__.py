@@ -9,7 +9,8 @@ Imports the engine and search; never final or run.
   summary_file   summary.json and members.npz: those tables written and read back
   member_scores  members' records scored on validation, made from device arrays
   progress       what a sweep prints while it trains: a line per chunk, ETA, best so far
-  report         what it prints at the end: the ranked table, the competition's table
+  report         what it prints at the end: the ranked table, the competition's table,
+                 compile times; finished sweeps side by side
   outputs        where a running sweep's records go
   tensorboard    TensorBoard event files and the HParams tab
   trial_files    Optuna journal, trials.csv and curves.csv

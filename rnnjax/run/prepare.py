@@ -1,4 +1,5 @@
-"""A checked, planned sweep ready to train (`Prepared`), and the dry run that describes it.
+"""A checked, planned sweep ready to train (`Prepared`), and the dry run that describes it
+(`describe_plan`, which prints `plan_table`).
 
 `prepare(spec)` checks the spec, plans its first round and loads the data the plan's
 buckets need, before a work directory is touched. A search that asks more rounds grows
@@ -14,7 +15,6 @@ from rnnjax.data import task_data
 from rnnjax.engine import distributed
 from rnnjax.engine import sharding
 from rnnjax.errors import InputError
-from rnnjax.results import report
 from rnnjax.search import halving
 from rnnjax.search import plan as search_plan
 from rnnjax.search import probe
@@ -133,5 +133,45 @@ def describe_plan(sweep: Prepared, group_size: int = 0, log=print) -> dict:
         members, train_steps=spec.train_steps, rung_steps=rungs, eta=spec.eta) / (
             members * spec.train_steps)
     plan_json['recompiles'] = len(rungs)  # Each cut leaves a population of a new size.
-  log(report.plan_table(plan_json, sweep.num_chunks))
+  log(plan_table(plan_json, sweep.num_chunks))
   return plan_json
+
+
+def _fmt(x):
+  return '-' if x is None else f'{x + 0.0:.4g}'  # + 0.0: a loss of -0.0 reads 0.
+
+
+def plan_table(plan: dict, num_chunks: int) -> str:
+  """The plan as a table: one row per bucket, with the probe's figures when present."""
+  lines = [f'{plan["num_members"]} members in {len(plan["buckets"])} bucket(s); '
+           f'bucketed: {", ".join(plan["bucketed_axes"]) or "-"}; '
+           f'masked: {", ".join(plan["masked_axes"]) or "-"}; '
+           f'vmapped: {", ".join(plan["vmapped_axes"]) or "-"}',
+           f'{"bucket":>6} {"members":>7} {"waves":>5} {"group":>5} {"width":>5} '
+           f'{"padding":>7} '
+           f'{"params/member":>15} '
+           f'{"MiB/member":>10} {"compile s":>9} {"chunk s":>8} {"est. s":>7}  structure']
+  total = 0.0
+  for b in plan['buckets']:
+    counts = b['params_per_member']
+    params = str(counts[0]) if len(counts) == 1 else f'{counts[0]}-{counts[-1]}'
+    mib = b.get('bytes_per_member')
+    est = None
+    if 'chunk_s' in b:
+      est = (b['compile_s'] * (1 + plan.get('recompiles', 0))
+             + b['chunk_s'] * num_chunks * plan.get('trained_fraction', 1))
+      total += est
+    structure = ' '.join(f'{k}={v}' for k, v in b['structure'].items())
+    lines.append(f'{b["bucket"]:>6} {b["num_members"]:>7} {b.get("num_waves", 1):>5} '
+                 f'{b.get("group_size", "-"):>5} '
+                 f'{b["padded_width"]:>5} '
+                 f'{b["padding_fraction"]:>7.0%} {params:>15} '
+                 f'{_fmt(mib and mib / 2**20):>10} {_fmt(b.get("compile_s")):>9} '
+                 f'{_fmt(b.get("chunk_s")):>8} {_fmt(est):>7}  {structure}')
+  if total:
+    fraction = plan.get('trained_fraction', 1)
+    lines.append(f'estimated time: {total:.0f} s ({total / 60:.1f} min)' + (
+        f'; halving trains about {fraction:.0%} of the member-steps of every member to '
+        'the end, spread over the buckets as it cuts, and compiles again after each cut'
+        if fraction < 1 else ''))
+  return '\n'.join(lines)
