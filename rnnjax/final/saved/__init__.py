@@ -10,5 +10,6 @@ Imports final.choice (ensemble: how members' outputs are combined), never final.
   panel_forecasting  a panel model's histories and forecasts (arrays only)
   panel_future  a panel model's input columns after each history (arrays only)
   cases         a saved classifier's cases, checked and padded as the sweep padded them
+  characters    a saved character model's text, scored and sampled
   intervals     split-conformal prediction intervals per step ahead
 """

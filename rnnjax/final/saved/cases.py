@@ -1,6 +1,7 @@
 """A saved classifier's cases (tuned.py `predict_proba`): checked, standardised with
 the training statistics and padded as the sweep padded them, so that each case's
-computation is the one the sweep scored.
+computation is the one the sweep scored; and their labels (`evaluate_cases`) as class
+indices.
 """
 
 import numpy as np
@@ -56,3 +57,17 @@ def padded(transform, sequences, what='sequences') -> tuple[np.ndarray, np.ndarr
   # Padded as the sweep padded (its longest case), so each case's computation is the
   # one the sweep scored; longer cases pad further.
   return classify.pad(cases, max(transform['max_length'], max(map(len, cases))))
+
+
+def label_indices(transform, labels) -> np.ndarray:
+  """<int32>[N]: each of `labels` (strings of the classes, as in the training file) as
+  the index of its class; InputError for anything else."""
+  if isinstance(labels, (str, bytes)) or not hasattr(labels, '__len__'):
+    raise InputError(f'labels: a list of class labels, one per case, not '
+                     f'{type(labels).__name__}')
+  index = {c: i for i, c in enumerate(transform['classes'])}
+  unknown = sorted({str(l) for l in labels} - set(index))
+  if unknown:
+    raise InputError(f'labels {unknown} are not classes of the model '
+                     f'({", ".join(index)})')
+  return np.asarray([index[str(l)] for l in labels], np.int32)

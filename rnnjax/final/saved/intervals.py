@@ -114,6 +114,15 @@ def floor_at_zero(lower: dict, nonnegative) -> tuple[dict, list]:
   return out, [note] if raised else []
 
 
+def series_bands(point, residuals, history, levels, steps: int) -> tuple[dict, dict, list]:
+  """`bands` of a single series' forecast `point` <float64>[steps, C_out], the lower
+  bounds of each target column whose `history` <float64>[N, C] holds no value < 0 raised
+  to 0 (`floor_at_zero`)."""
+  lower, upper, notes = bands(point, residuals, levels, steps)
+  lower, raised = floor_at_zero(lower, ~np.any(history[:, :point.shape[1]] < 0, axis=0))
+  return lower, upper, notes + raised
+
+
 def coverage(truth, point, width) -> float:
   """Share of the finite `truth` entries inside point +- width (arrays broadcast)."""
   truth = np.asarray(truth, np.float64)
@@ -197,3 +206,13 @@ def _coverage(errors, residuals, horizon: int, levels) -> dict:
     out[f'{level:g}'] = {'first_steps': inside(errors[:, :horizon], width[:horizon]),
                          'all_steps': inside(errors, width)}
   return out
+
+
+def saved_coverage(manifest: dict, levels) -> dict | None:
+  """The test coverage export.py saved in the manifest, as `coverage_on_test` gives it,
+  where it holds every level of `levels`; else None."""
+  saved = manifest.get('intervals', {}).get('test_coverage', {})
+  keys = [f'{level:g}' for level in levels]
+  if all(k in saved for k in keys):
+    return {k: saved[k] for k in ['steps', 'origins'] + keys}
+  return None

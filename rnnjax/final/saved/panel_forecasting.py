@@ -204,6 +204,17 @@ def panel_forecast(transform, arrays, outputs, given, steps: int, levels,
           'times': time_grid.future_times([t or [] for t in times], steps)}
 
 
+def panel_coverage(transform, arrays, outputs, levels) -> dict:
+  """What TunedModel.test_coverage computes for a panel: the coverage on the sweep's
+  test part (intervals.scaled_coverage_on_test) of the intervals of the residuals in
+  `arrays` around the forecasts `outputs` makes from the end of each train part
+  (`panel_scored`)."""
+  values, inputs, ahead, split = panel_scored(transform, arrays)
+  return intervals.scaled_coverage_on_test(
+      split['y'][..., 0], outputs(values, inputs, ahead), split['mase_denom'],
+      arrays['residuals'], transform['horizon'], levels)
+
+
 def saved_series(arrays, *, with_test: bool = False) -> tuple[list, list, list]:
   """(ids, values [<float64>[n_i]], times [[str]]) of the sweep's series as export.py
   saved them: each series' train part, followed by its test part when `with_test`."""

@@ -21,23 +21,22 @@ model forecasts every series given from its end the same way (panel_forecasting.
 
 The class is the face; the work is done by arrays-only functions: forecasting.py
 (histories, windows, forecasts fed back), panel_forecasting.py (a panel's), cases.py (a
-classifier's cases), intervals.py (the prediction intervals, from this model's backtests).
+classifier's cases and labels), characters.py (a character model's text and samples),
+intervals.py (the prediction intervals, from this model's backtests).
 """
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from rnnjax.data import text as text_lib
 from rnnjax.engine import distributed
 from rnnjax.engine import gather
-from rnnjax.engine import generate
 from rnnjax.engine import population as pop
 from rnnjax.engine import sharding
 from rnnjax.errors import InputError
 from rnnjax.final.choice import ensemble
 from rnnjax.final.saved import arguments
 from rnnjax.final.saved import cases
+from rnnjax.final.saved import characters
 from rnnjax.final.saved import forecasting
 from rnnjax.final.saved import intervals
 from rnnjax.final.saved import panel_forecasting
@@ -189,10 +188,8 @@ class TunedModel:
     point = self._paths(np.concatenate([values, ahead]), [len(values)], steps)[0]
     lower, upper, notes = {}, {}, []
     if 'residuals' in self.arrays:
-      lower, upper, notes = intervals.bands(point, self.arrays['residuals'], levels, steps)
-      lower, raised = intervals.floor_at_zero(
-          lower, ~np.any(values[:, :point.shape[1]] < 0, axis=0))
-      notes += raised
+      lower, upper, notes = intervals.series_bands(point, self.arrays['residuals'], values,
+                                                   levels, steps)
     notes = read + notes
     if steps > self.transform['horizon']:
       notes.append(f'steps past the horizon ({self.transform["horizon"]}) feed the '
@@ -227,18 +224,13 @@ class TunedModel:
     levels = arguments.levels(levels)
     if 'residuals' not in self.arrays:
       return {}
-    saved = self.manifest.get('intervals', {}).get('test_coverage', {})
-    keys = [f'{level:g}' for level in levels]
-    if all(k in saved for k in keys):
-      return {k: saved[k] for k in ['steps', 'origins'] + keys}
-    series, residuals = self.arrays.get('series'), self.arrays['residuals']
+    saved = intervals.saved_coverage(self.manifest, levels)
+    if saved is not None:
+      return saved
     if self.task == 'panel':
-      values, inputs, ahead, split = panel_forecasting.panel_scored(self.transform,
-                                                                   self.arrays)
-      return intervals.scaled_coverage_on_test(
-          split['y'][..., 0], self._panel_outputs(values, inputs, ahead),
-          split['mase_denom'], residuals,
-          self.transform['horizon'], levels)
+      return panel_forecasting.panel_coverage(self.transform, self.arrays,
+                                              self._panel_outputs, levels)
+    series, residuals = self.arrays.get('series'), self.arrays['residuals']
     origins, forecasts = self._backtests(self.transform['split_points'][1], len(series),
                                          residuals.shape[0])
     return intervals.coverage_on_test(series, origins, forecasts, residuals,
@@ -316,26 +308,17 @@ class TunedModel:
     """Cross-entropy, accuracy and balanced accuracy on labelled cases (labels: strings
     of the classes)."""
     self._task_is(('classify',), 'sequences')
-    if isinstance(labels, (str, bytes)) or not hasattr(labels, '__len__'):
-      raise InputError(f'labels: a list of class labels, one per case, not '
-                       f'{type(labels).__name__}')
-    index = {c: i for i, c in enumerate(self.transform['classes'])}
-    unknown = sorted({str(l) for l in labels} - set(index))
-    if unknown:
-      raise InputError(f'labels {unknown} are not classes of the model '
-                       f'({", ".join(index)})')
+    y = cases.label_indices(self.transform, labels)
     probs = self.predict_proba(sequences)
     if len(probs) != len(labels):
       raise InputError(f'labels: {len(probs)} cases but {len(labels)} labels')
-    return self._metrics(probs, {'y': np.asarray([index[str(l)] for l in labels], np.int32)})
+    return self._metrics(probs, {'y': y})
 
   # Character language model.
 
   def _tokens(self, chars: str, what: str):
     self._task_is(('charlm',), what)
-    if not isinstance(chars, str):
-      raise InputError(f'{what}: a str, not {type(chars).__name__}')
-    return text_lib.encode(chars, self.transform['vocab'], what=what)
+    return characters.tokens(self.transform, chars, what)
 
   def bits_per_char(self, text: str) -> float:
     """Bits per character of the model on `text` (>= 2 characters), scored as the
@@ -347,12 +330,7 @@ class TunedModel:
     tokens = self._tokens(text, 'text')
     if len(tokens) < 2:
       raise InputError('text: needs at least 2 characters')
-    x, y, mask = text_lib.streams(tokens, text_lib.num_streams(len(tokens),
-                                                       self.transform['eval_streams']))
-    # Each row padded to a bucket of steps and the outputs cut back (outputs pads the
-    # rows): texts of many lengths compile few programs, and score as the sweep did.
-    steps = x.shape[1]
-    padded = np.pad(x, ((0, 0), (0, sharding.shape_bucket(steps) - steps)))
+    padded, y, mask, steps = characters.scored_streams(self.transform, tokens)
     probs = self.outputs(lambda g: {'x': padded})[:, :steps]
     return self._metrics(probs, {'y': y, 'mask': mask})
 
@@ -367,11 +345,5 @@ class TunedModel:
     temperature = arguments.positive(temperature, 'temperature')
     num_chars = arguments.whole(num_chars, 'num_chars', 0)
     seed = arguments.whole(seed, 'seed', 0, 2 ** 63 - 1)
-    cfgs = tuple(g.cfg.model for g in self._groups)
-    params = tuple(jax.tree.map(jnp.asarray, g.params) for g in self._groups)
-    weights = tuple(jnp.asarray(np.asarray(g.weights) / self._weights.sum(), jnp.float32)
-                    for g in self._groups)
-    out = generate.sample_ensemble(cfgs, params, weights, key=jax.random.key(seed),
-                                   num_chars=int(num_chars), temperature=temperature,
-                                   prime=tokens)
-    return text_lib.decode(np.asarray(out), self.transform['vocab'])
+    return characters.sample(self._groups, self.transform['vocab'], tokens,
+                             num_chars=int(num_chars), temperature=temperature, seed=seed)
