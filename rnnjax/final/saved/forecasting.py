@@ -1,6 +1,7 @@
 """The forecasting side of a saved model (tuned.py): histories checked, input windows
-scaled as the sweep scaled them, and forecasts fed back past the horizon (a panel
-model's, many series at once: panel_forecasting.py).
+scaled as the sweep scaled them, forecasts fed back past the horizon, and a forecast
+with its intervals (`series_forecast`; a panel model's, many series at once:
+panel_forecasting.py).
 
 Functions of the model's data transform (export.manifest's 'data': columns, lookback,
 horizon, difference, scaling statistics); where forecasts are made, of the model's
@@ -14,6 +15,7 @@ from rnnjax.data import common
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
 from rnnjax.final.saved import arguments
+from rnnjax.final.saved import intervals
 
 
 def columns(transform) -> list:
@@ -182,3 +184,26 @@ def ahead(transform, steps: int, future_inputs) -> np.ndarray:
   rows = np.full((steps, len(inputs)), np.nan)
   rows[:min(steps, len(future))] = future[:steps]
   return np.concatenate([np.full((steps, c_out), np.nan), rows], 1)
+
+
+def series_forecast(transform, arrays, need, scaled_forecasts, history, steps: int, levels,
+                    future_inputs=None) -> dict:
+  """What TunedModel.forecast returns for one series (its docstring): `history` checked
+  (`check_history`), forecast `steps` points on (`paths`, over the future input rows
+  `ahead`), with the intervals of the residuals in `arrays` (intervals.series_bands), if
+  it holds them."""
+  read = []
+  values = check_history(transform, need, history, 'history', read)
+  future = ahead(transform, steps, future_inputs)
+  point = paths(transform, need, scaled_forecasts, np.concatenate([values, future]),
+                [len(values)], steps)[0]
+  lower, upper, notes = {}, {}, []
+  if 'residuals' in arrays:
+    lower, upper, notes = intervals.series_bands(point, arrays['residuals'], values, levels,
+                                                 steps)
+  notes = read + notes
+  if steps > transform['horizon']:
+    notes.append(f'steps past the horizon ({transform["horizon"]}) feed the '
+                 'forecasts back as history')
+  return {'point': point, 'lower': lower, 'upper': upper, 'notes': notes}
+

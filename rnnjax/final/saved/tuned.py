@@ -182,19 +182,9 @@ class TunedModel:
       return panel_forecasting.panel_forecast(self.transform, self.arrays,
                                               self._panel_outputs, history, int(steps),
                                               levels, future_inputs=future_inputs)
-    read = []
-    values = self.check_history(history, notes=read)
-    ahead = forecasting.ahead(self.transform, steps, future_inputs)
-    point = self._paths(np.concatenate([values, ahead]), [len(values)], steps)[0]
-    lower, upper, notes = {}, {}, []
-    if 'residuals' in self.arrays:
-      lower, upper, notes = intervals.series_bands(point, self.arrays['residuals'], values,
-                                                   levels, steps)
-    notes = read + notes
-    if steps > self.transform['horizon']:
-      notes.append(f'steps past the horizon ({self.transform["horizon"]}) feed the '
-                   'forecasts back as history')
-    return {'point': point, 'lower': lower, 'upper': upper, 'notes': notes}
+    return forecasting.series_forecast(self.transform, self.arrays, self._need(),
+                                       self._scaled_forecasts, history, steps, levels,
+                                       future_inputs)
 
   def _backtests(self, start: int, stop: int, steps: int):
     """(origins, forecasts <float64>[W, K, C_out]) of the saved series from every
