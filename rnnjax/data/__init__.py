@@ -2,7 +2,8 @@
 sees it (split, scaled, windowed arrays), with the baselines scored on the same splits.
 
   task_data        every task's data, by the spec's task and dataset
-  common           what the loaders share: splits, held-out sizes, filling gaps
+  common           what the loaders share: splits, held-out sizes, reading files and a
+                   CSV's columns, filling gaps
   forecast         one series (or a few target columns) from a CSV: windows, scaling
   panel            many series in long format, read for one global model
   panel_windows    a panel's windows, validation and test parts, floors

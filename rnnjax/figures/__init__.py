@@ -4,7 +4,8 @@
   text, paths = rnnjax.figures.compare([workdir_a, workdir_b], out_dir=...)  # side by side
 
 Modules: `load` (the results table), `importance` (functional ANOVA, no I/O), one module
-per figure (`sensitivity`, `heatmap`, `curves`, `importance_plot`, `schedules` for PBT,
+per figure (`sensitivity`, `heatmap`, `curves` (which reads the learning curves),
+`importance_plot`, `schedules` for PBT (which reads its records),
 `forecast_plot` for experiments/predict.py,
 `comparison` for experiments/search_comparison.py) and `tables`.
 """
