@@ -337,6 +337,32 @@ def test_tpe_rounds_and_interrupt_and_resume_equals_uninterrupted(tmp_path):
       assert open(workdir / name).read() == open(reference / name).read()
 
 
+def test_a_tpe_sweep_past_its_space_resumes_as_uninterrupted(tmp_path):
+  """2 values, 3 rounds of 2: rounds 1 and 2 train repeats as more seeds of the 2
+  configurations (each trial told the mean over its configuration's seeds so far).
+  Stopped in round 1 and in round 2, with journal entries the checkpoint does not cover,
+  it ends as the uninterrupted sweep: members, configurations, journal, tables."""
+  spec = dataclasses.replace(SPEC, search='tpe', rounds=3, num_members=2, cell='lstm',
+                             train_steps=4)
+  reference = tmp_path / 'reference'
+  _run(spec, str(reference))
+  expected = outcome(str(reference))
+  assert len({m['config'] for m in expected[0]['members']}) == 2
+  journal = _journal_trials(str(reference / 'tpe.journal'))
+  for chunk_line, checkpointed in (('bucket 1 step 4 ', 3), ('bucket 2 step 2 ', 4)):
+    workdir = tmp_path / f'interrupted-{checkpointed}'
+    assert _interrupt(spec, str(workdir), chunk_line) == checkpointed
+    tpe.propose(spec, str(workdir), checkpointed // 2)
+    assert 'resuming' in _run(spec, str(workdir))
+    assert_same(outcome(str(workdir)), expected)
+    summary = outcome(str(workdir))[0]
+    assert summary['configs'] == expected[0]['configs']
+    assert [(m['config'], m['seed']) for m in summary['members']] == [
+        (m['config'], m['seed']) for m in expected[0]['members']]
+    assert _journal_trials(str(workdir / 'tpe.journal')) == journal
+    assert open(workdir / 'trials.csv').read() == open(reference / 'trials.csv').read()
+
+
 @pytest.mark.parametrize('search', ['random', 'tpe'])
 def test_structural_random_and_tpe_searches_resume_with_buckets_of_unequal_sizes(
     search, tmp_path):

@@ -5,6 +5,7 @@ configurations' values; killed and resumed): tests/test_resume.py."""
 import dataclasses
 import os
 
+import numpy as np
 import optuna
 import pytest
 
@@ -77,7 +78,8 @@ def test_plan_takes_given_configurations_numbered_after_earlier_rounds():
 def test_a_configuration_trains_once_until_the_space_is_used_up(tmp_path):
   """Over 2 x 2 x 2 listed values, rounds of 3: TPE proposes repeats (a categorical space),
   each told its first's value (or closed as failed within a round) and asked again, so
-  rounds 0 and 1 train 6 distinct configurations and round 2 the 2 left and one repeat."""
+  rounds 0 and 1 train 6 distinct configurations and round 2 the 2 left and one repeat,
+  whose trial is numbered as the configuration it repeats."""
   spec = dataclasses.replace(SPEC, num_members=3, rounds=3, hidden_size='grid(4,6)',
                              learning_rate='grid(0.01,0.1)', dropout='0',
                              forget_bias='grid(0,1)')
@@ -89,12 +91,17 @@ def test_a_configuration_trains_once_until_the_space_is_used_up(tmp_path):
                     for c in configs])
     study = tpe.open_study(os.path.join(workdir, tpe.JOURNAL), spec, round_)
     for t in study.get_trials(states=(optuna.trial.TrialState.RUNNING,)):
-      value[t.user_attrs['config']] = t.params['learning_rate'] + t.number
-      study.tell(t.number, value[t.user_attrs['config']])
+      # A repeat that trains is told its own; a repeat not trained, its first's.
+      value.setdefault(t.user_attrs['config'], t.params['learning_rate'] + t.number)
+      study.tell(t.number, t.params['learning_rate'] + t.number)
   first_two = trained[0] + trained[1]
   assert len(set(first_two)) == 6
   assert len(set(trained[2])) == 3 and len(set(first_two + trained[2])) == 8
   study = tpe.open_study(os.path.join(workdir, tpe.JOURNAL), spec, 3)
+  # The repeat that trains is more seeds of its first row (the first of its values).
+  rows = first_two + trained[2]
+  assert [t.user_attrs['config'] for t in study.trials if 'config' in t.user_attrs] == [
+      rows.index(c) for c in rows]
   repeats = [t for t in study.trials if 'repeat_of' in t.user_attrs]
   assert repeats and all('config' not in t.user_attrs for t in repeats)
   for t in repeats:
@@ -103,3 +110,71 @@ def test_a_configuration_trains_once_until_the_space_is_used_up(tmp_path):
     else:  # Of one asked earlier in its round.
       assert t.state == optuna.trial.TrialState.FAIL
       assert t.user_attrs['repeat_of'] // 3 == t.user_attrs['round']
+
+
+def test_a_repeat_trains_as_more_seeds_of_its_configuration():
+  """A configuration proposed again (within its round, or an earlier round's) is a row of
+  its own, on its own uids (so its own random streams), whose members are more seeds of
+  the first row of those values: its configuration number, seed indices going on."""
+  spec = dataclasses.replace(SPEC, learning_rate='grid(0.01,0.1)', dropout='0',
+                             forget_bias='1')
+  config = lambda lr: {**{n: a.values[0] for n, a in spec.axes().items()},
+                       'learning_rate': lr}
+  first = spec_lib.make_plan(spec, configs=[config(0.1), config(0.01), config(0.1)])
+  then = spec_lib.make_plan(spec, configs=[config(0.01), config(0.1)])
+  plan = search_plan.concat(first, then)
+  assert [m.uid for m in plan.members] == list(range(10))
+  assert [(m.config, m.seed) for m in plan.members] == [
+      (0, 0), (0, 1), (1, 0), (1, 1), (0, 2), (0, 3), (1, 2), (1, 3), (0, 4), (0, 5)]
+  assert [m.config for m in first.members] == [0, 0, 1, 1, 0, 0]
+  uids = [m.uid for m in plan.members]
+  assert plan.config_numbers(uids).tolist() == [m.config for m in plan.members]
+  assert plan.seed_numbers(uids).tolist() == [m.seed for m in plan.members]
+  listed = search_plan.members_of_json(plan.to_json())
+  assert [(j['uid'], j['config'], j['seed'], j['hparams']) for j in listed] == [
+      (m.uid, m.config, m.seed, m.hparams) for m in plan.members]
+  # Rounds without repeats keep their plain numbering (and plan.json its layout).
+  plain = spec_lib.make_plan(spec, configs=[config(0.1), config(0.01)])
+  assert plain.config_of is None and 'config' not in plain.to_json()['configs']
+
+
+def test_a_used_up_space_adds_seeds_to_its_configurations(tmp_path):
+  """2 values, rounds of 2: round 0 tries both, and rounds 1 and 2 train repeats, which
+  the summary, trials.csv, the figures' table and the study count as more seeds of the
+  2 configurations; the log says so once."""
+  from rnnjax.figures import load  # pylint: disable=g-import-not-at-top
+  from rnnjax.figures import tables  # pylint: disable=g-import-not-at-top
+  spec = dataclasses.replace(SPEC, learning_rate='grid(0.01,0.1)', dropout='0',
+                             forget_bias='1', rounds=3, num_members=2, num_seeds=1,
+                             train_steps=2, eval_every=2)
+  workdir, lines = str(tmp_path / 'wd'), []
+  summary = sweep.run_sweep(spec, workdir, log=lines.append)
+  members = summary['members']
+  assert [m['uid'] for m in members] == list(range(6))
+  first = {}  # learning rate -> its configuration: the first uid that trained it
+  for m in members:
+    first.setdefault(m['hparams']['learning_rate'], m['uid'])
+  assert [m['config'] for m in members] == [first[m['hparams']['learning_rate']]
+                                            for m in members]
+  for c in first.values():
+    seeds = [m['seed'] for m in members if m['config'] == c]
+    assert seeds == list(range(len(seeds)))
+  assert sorted(c['config'] for c in summary['configs']) == sorted(first.values())
+  assert sorted(len(c['uids']) for c in summary['configs']) == sorted(
+      sum(m['config'] == c for m in members) for c in first.values())
+  with open(os.path.join(workdir, 'trials.csv')) as f:
+    header, *rows = [line.split(',') for line in f.read().splitlines()]
+  assert {r[header.index('config')] for r in rows} == {str(c) for c in first.values()}
+  _, (row,) = tables.rows(load.load(workdir))
+  assert row['configs'] == 2 and row['seeds'] > 1
+  # Each trial that trained is told the mean over its configuration's seeds so far.
+  study = tpe.open_study(os.path.join(workdir, tpe.JOURNAL), spec, 3)
+  trained = [t for t in study.trials if 'config' in t.user_attrs]
+  assert [t.user_attrs['config'] for t in trained] == [m['config'] for m in members]
+  for k, t in enumerate(trained):
+    upto = [m['val']['mse'] for m in members[:(k // 2 + 1) * 2]
+            if m['config'] == t.user_attrs['config']]
+    np.testing.assert_allclose(t.value, np.mean(upto), rtol=1e-5)
+  notes = [l for l in lines if 'configurations are all tried' in l]
+  assert notes == ["note: the search space's 2 configurations are all tried; round 1 "
+                   'and later ones train them again as more seeds of them']

@@ -20,8 +20,8 @@ def _hparam_columns(plan, uids, best_of, best_step, tree) -> dict:
   in effect when the row that trained them (`best_of`) reached `best_step`, explored
   names as the floats they became (lineage.py; the history is in metrics.jsonl)."""
   if not tree:
-    config = (uids // (plan.num_seeds * plan.num_folds)).tolist()
-    return {name: member_table.hparam_column([column[c] for c in config])
+    rows = (uids // (plan.num_seeds * plan.num_folds)).tolist()
+    return {name: member_table.hparam_column([column[c] for c in rows])
             for name, column in plan.columns.items()}
   start_of = lambda uid: plan.members[uid].hparams
   trained = [tree.schedule(u, s, start_of)[-1][1]
@@ -46,7 +46,7 @@ def of_run(plan, run, rows, val_split, *, mesh, group_size: int, rename=dict,
   val = rename(val)
   rows = np.asarray(rows, np.int64)
   uids = np.asarray(run.uids)[rows]
-  config = uids // (plan.num_seeds * plan.num_folds)
+  plan_rows = uids // (plan.num_seeds * plan.num_folds)
   names = _NAMES[np.asarray(status)[rows]]
   steps = np.asarray(steps)[rows].astype(np.int64)
   if stopped_by:
@@ -58,8 +58,8 @@ def of_run(plan, run, rows, val_split, *, mesh, group_size: int, rename=dict,
   best_step = np.asarray(best_step)[rows].astype(np.int64)
   best_of = np.asarray(best_of)[rows].astype(np.int64)
   return member_table.MemberTable(
-      {'uid': uids, 'bucket': plan.config_bucket[config].astype(np.int64),
-       'config': config, 'seed': (uids // plan.num_folds) % plan.num_seeds,
+      {'uid': uids, 'bucket': plan.config_bucket[plan_rows].astype(np.int64),
+       'config': plan.config_numbers(uids), 'seed': plan.seed_numbers(uids),
        'fold': uids % plan.num_folds,
        'best_step': best_step, 'steps': steps,
        'best_of': best_of},

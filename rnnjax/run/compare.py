@@ -140,8 +140,11 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
           + (f' x {rounds} rounds' if strategy == 'tpe' else '')
           + (f' x {spec.num_seeds} seeds' if spec.num_seeds > 1 else ''))
       summary = sweep.run_sweep(spec, path, log=lambda _: None, **sweep_options)
+      # A round's rows (its uids) follow the earlier rounds'; a repeat's configuration
+      # number is an earlier round's.
+      per_round = spec.num_members * spec.num_seeds * spec.folds
       x, y = curve(path, selection, round_of={
-          m['uid']: m['config'] // spec.num_members for m in summary['members']}
+          m['uid']: m['uid'] // per_round for m in summary['members']}
                    if strategy == 'tpe' else None)
       best, final = summary['best'], summary['final'] or {}
       display = summary['display']

@@ -121,7 +121,8 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   if status == workdir_lib.RESUME:
     begun = resume_lib.resume(sweep, workdir, keep=keep_checkpoints, log=log, **sizes)
   if begun is None:
-    begun = _begin(sweep, workdir, keep=keep_checkpoints, digests=digests, **sizes)
+    begun = _begin(sweep, workdir, keep=keep_checkpoints, digests=digests, log=log,
+                   **sizes)
   mngr, sweep, runs, search_state, start = begun
   stopper.check(f'before training chunk {start + 1} ({start} of the chunks are in '
                 f'{os.path.join(workdir, checkpoint.DIRNAME)})')
@@ -153,7 +154,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   rename = lambda metrics: {data.metric_names.get(k, k): v for k, v in metrics.items()}
   sweep, runs, search_state, compiles = _train(
       sweep, runs, search_state, start, workdir=workdir, mngr=mngr, out=out, bar=bar,
-      stopper=stopper, rename=rename, **sizes)
+      stopper=stopper, rename=rename, log=log, **sizes)
   bar.close()
   mngr.close()
   if compiles:
@@ -164,7 +165,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
 
 
 def _begin(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, max_memory_gb: float,
-           group_size: int, digests: dict):
+           group_size: int, digests: dict, log):
   """A fresh work directory: sweep.json, plan.json and an empty metrics.jsonl, its
   checkpoint manager, and the search's first ask. Returns what resume.resume does."""
   if distributed.is_main():
@@ -181,12 +182,12 @@ def _begin(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, max_memory_g
   distributed.sync('rnnjax-cleared')
   mngr = checkpoint.manager(workdir, keep=keep)
   sweep, search_state, _ = _ask_round(sweep, workdir, searcher_lib.SearchState(),
-                                      max_memory_gb, group_size)
+                                      max_memory_gb, group_size, log)
   return mngr, sweep, list(sweep.runs), search_state, 0
 
 
 def _train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *, workdir,
-           mngr, out, bar, stopper, rename, max_memory_gb, group_size):
+           mngr, out, bar, stopper, rename, max_memory_gb, group_size, log):
   """Every (run, chunk) from position `start` of the order on: trains it; lets the
   search decide (an adaptive search once every run has reached the step); at a round's
   end, lets the search ask another round and plans it after the others; writes the
@@ -219,7 +220,7 @@ def _train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *,
       _drop_emptied(bar, runs, order, position, emptied)
     if position == len(order) - 1:  # A round's last chunk.
       sweep, search_state, asked = _ask_round(sweep, workdir, search_state,
-                                              max_memory_gb, group_size)
+                                              max_memory_gb, group_size, log)
       if asked:
         runs += sweep.runs[len(runs):]
         order = plan_lib.chunk_order(len(runs), sweep.num_chunks, chunk_major=adaptive)
@@ -241,14 +242,18 @@ def _drop_emptied(bar, runs, order, position: int, emptied: set) -> None:
 
 
 def _ask_round(sweep: prepare_lib.Prepared, workdir: str, search_state,
-               max_memory_gb: float, group_size: int):
+               max_memory_gb: float, group_size: int, log):
   """The search's ask at the sweep's start and at a round's end (strategy.ask_round): a
-  round it asks is planned after the earlier ones, and plan.json rewritten. Returns
-  (sweep, search state, whether a round was asked)."""
+  round it asks is planned after the earlier ones, and plan.json rewritten; the log
+  notes the first round that trains a configuration again. Returns (sweep, search
+  state, whether a round was asked)."""
   search_state, asked = searcher_lib.ask_round(
       sweep.spec, search_state, workdir, {m.uid: m.config for m in sweep.plan.members})
   if asked is None:
     return sweep, search_state, False
+  note = searcher_lib.round_note(sweep.spec, search_state.rounds)
+  if note:
+    log(note)
   sweep = prepare_lib.with_rounds(sweep, search_state.rounds, max_memory_gb, group_size)
   files.write_json(os.path.join(workdir, files.PLAN), sweep.plan_json)
   return sweep, search_state, True

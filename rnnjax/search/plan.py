@@ -7,8 +7,12 @@ are the same for any `--num_members` >= n, so a larger search extends a smaller 
 `halving` and `pbt` (halving.py, pbt.py) start from such a population: random when
 `--num_members` is set, else the grid. Each configuration is repeated `--num_seeds`
 times, and each repeat trains on each of `--folds` cross-validation folds: member uid =
-(configuration * num_seeds + seed index) * folds + fold (with one fold, configuration *
-num_seeds + seed index).
+(row * num_seeds + seed index) * folds + fold (with one fold, row * num_seeds + seed
+index), where a row is a configuration as planned. Rows and configurations are the same
+but for tpe, which may propose a configuration again once its space is used up: that row
+trains on its own uids (so its own random streams) and its members count as more seeds of
+the first row of the same values (its configuration number; seed indices go on from
+the earlier rows'), so every table groups them as one configuration.
 
 Structural axes (cell, hidden_size, num_layers, batch_size, optimizer, and lookback for
 forecasting) change shapes, so members are grouped into buckets of equal structure, one
@@ -55,17 +59,25 @@ def row_index(i, length: int) -> int:
 
 
 class Members(collections.abc.Sequence):
-  """A plan's members in uid order, made on demand from its configurations' columns:
-  a plan of a million members holds a few arrays, not a million dicts.
+  """A plan's members in uid order, made on demand from its rows' columns: a plan of a
+  million members holds a few arrays, not a million dicts.
 
-  Member uid = (configuration * num_seeds + seed) * num_folds + fold.
+  Member uid = (row * num_seeds + seed) * num_folds + fold; its configuration is
+  `config_of[row]` and its seed index `first_seed[row]` + seed (None: the row, the seed).
   """
 
   def __init__(self, columns: dict, num_seeds: int, config_bucket: np.ndarray,
-               num_folds: int = 1):
+               num_folds: int = 1, config_of=None, first_seed=None):
     self._columns, self._num_seeds, self._config_bucket = columns, num_seeds, config_bucket
     self._num_folds = num_folds
+    self._config_of, self._first_seed = config_of, first_seed
     self._rows = {}
+
+  def _ids(self, c: int, s: int) -> tuple[int, int]:
+    """(configuration, seed index) of row c's seed s."""
+    if self._config_of is None:
+      return c, s
+    return int(self._config_of[c]), int(self._first_seed[c]) + s
 
   def __len__(self):
     return len(self._config_bucket) * self._num_seeds * self._num_folds
@@ -82,7 +94,8 @@ class Members(collections.abc.Sequence):
     i = row_index(i, len(self))
     c, rest = divmod(i, self._num_seeds * self._num_folds)
     s, f = divmod(rest, self._num_folds)
-    return Member(uid=i, config=c, seed=s, bucket=int(self._config_bucket[c]),
+    config, seed = self._ids(c, s)
+    return Member(uid=i, config=config, seed=seed, bucket=int(self._config_bucket[c]),
                   hparams=self.config_values(c), fold=f)
 
   def __iter__(self):
@@ -90,26 +103,53 @@ class Members(collections.abc.Sequence):
     for c in range(len(self._config_bucket)):
       values, bucket = self.config_values(c), int(self._config_bucket[c])
       for s in range(self._num_seeds):
+        config, seed = self._ids(c, s)
         for f in range(self._num_folds):
-          yield Member(uid=uid, config=c, seed=s, bucket=bucket, hparams=values, fold=f)
+          yield Member(uid=uid, config=config, seed=seed, bucket=bucket, hparams=values,
+                       fold=f)
           uid += 1
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Plan:
   """Members and buckets, held as columns (one list per hyperparameter, one entry per
-  configuration); `members` makes `Member`s from them on demand."""
-  columns: dict        # name -> [num_configs] values (Python scalars), every axis
+  row: a configuration as planned); `members` makes `Member`s from them on demand."""
+  columns: dict        # name -> [num_configs] values (Python scalars), every axis, by row
   num_seeds: int
-  config_bucket: np.ndarray  # <int>[num_configs]: each configuration's bucket
+  config_bucket: np.ndarray  # <int>[num_configs]: each row's bucket
   buckets: tuple       # tuple of dicts: structural values of each bucket
   swept: tuple         # axes that take more than one value
   masked: tuple = ()   # structural axes vmapped by padding and masking (hidden_size)
   num_folds: int = 1
+  # <int>[num_configs]: each row's configuration number, the first row of its values
+  # (tpe's repeats); None: every row its own (its number, its index).
+  config_of: np.ndarray | None = None
+
+  @functools.cached_property
+  def first_seed(self) -> np.ndarray | None:
+    """<int>[num_configs]: each row's first seed index, after the seeds of the earlier
+    rows of its configuration (None when every row is its own configuration)."""
+    if self.config_of is None:
+      return None
+    return first_seeds(self.config_of, self.num_seeds)
 
   @functools.cached_property
   def members(self) -> Members:
-    return Members(self.columns, self.num_seeds, self.config_bucket, self.num_folds)
+    return Members(self.columns, self.num_seeds, self.config_bucket, self.num_folds,
+                   self.config_of, self.first_seed)
+
+  def config_numbers(self, uids) -> np.ndarray:
+    """<int>[n]: the configuration numbers of members `uids`."""
+    rows = np.asarray(uids, np.int64) // (self.num_seeds * self.num_folds)
+    return rows if self.config_of is None else self.config_of[rows]
+
+  def seed_numbers(self, uids) -> np.ndarray:
+    """<int>[n]: the seed indices of members `uids` within their configurations."""
+    uids = np.asarray(uids, np.int64)
+    seeds = (uids // self.num_folds) % self.num_seeds
+    if self.config_of is None:
+      return seeds
+    return self.first_seed[uids // (self.num_seeds * self.num_folds)] + seeds
 
   @property
   def num_members(self) -> int:
@@ -142,8 +182,9 @@ class Plan:
     return self._arrays[name][np.asarray(uids) // (self.num_seeds * self.num_folds)]
 
   def to_json(self):
-    """The plan compactly: every swept axis as one list over configurations (member uid
-    = (configuration * num_seeds + seed) * num_folds + fold), every other axis once."""
+    """The plan compactly: every swept axis as one list over rows (member uid = (row *
+    num_seeds + seed) * num_folds + fold), every other axis once, and where a row
+    repeats an earlier one's values (tpe) each row's configuration number."""
     fixed = {n: v[0] for n, v in self.columns.items() if n not in self.swept}
     return {
         'num_members': self.num_members,
@@ -159,8 +200,31 @@ class Plan:
                     'num_folds': self.num_folds,
                     'bucket': self.config_bucket.tolist(),
                     'swept': {n: list(self.columns[n]) for n in self.swept},
-                    'fixed': fixed},
+                    'fixed': fixed,
+                    # Rows that repeat an earlier row's values: its configuration number.
+                    **({'config': self.config_of.tolist()}
+                       if self.config_of is not None else {})},
     }
+
+
+def first_seeds(config_of: np.ndarray, num_seeds: int) -> np.ndarray:
+  """<int>[rows]: each row's first seed index: num_seeds times the earlier rows of the
+  same configuration number."""
+  earlier = collections.Counter()
+  out = np.empty(len(config_of), np.int64)
+  for row, c in enumerate(np.asarray(config_of).tolist()):
+    out[row] = earlier[c] * num_seeds
+    earlier[c] += 1
+  return out
+
+
+def same_values(columns: dict, num_rows: int) -> np.ndarray | None:
+  """<int>[num_rows]: each row's first row of the same values in every column, or None
+  where every row differs from the others."""
+  first = {}
+  config_of = np.fromiter((first.setdefault(key, row) for row, key in enumerate(
+      zip(*columns.values()))), np.int64, num_rows)
+  return None if (config_of == np.arange(num_rows)).all() else config_of
 
 
 def members_of_json(plan_json: dict) -> list:
@@ -169,13 +233,16 @@ def members_of_json(plan_json: dict) -> list:
   if 'members' in plan_json:
     return plan_json['members']
   configs = plan_json['configs']
-  folds = configs.get('num_folds', 1)
+  folds, num_seeds = configs.get('num_folds', 1), configs['num_seeds']
+  config_of = configs.get('config', range(configs['num_configs']))
+  first_seed = first_seeds(config_of, num_seeds)
   out = []
   for c in range(configs['num_configs']):
     values = {**configs['fixed'], **{n: v[c] for n, v in configs['swept'].items()}}
-    for s in range(configs['num_seeds']):
+    for s in range(num_seeds):
       for f in range(folds):
-        out.append({'uid': len(out), 'config': c, 'seed': s, 'fold': f,
+        out.append({'uid': len(out), 'config': int(config_of[c]),
+                    'seed': int(first_seed[c]) + s, 'fold': f,
                     'bucket': configs['bucket'][c], 'hparams': values})
   return out
 
@@ -190,7 +257,8 @@ def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
   hidden_mode: 'bucket' (each hidden size its own bucket) or 'masked' (members of every
   hidden size share a bucket padded to its widest member; see model.init_params).
   configs: the configurations themselves (axis name -> value, every axis; tpe's
-    proposals) instead of a grid or random draws.
+    proposals) instead of a grid or random draws; a repeat of an earlier one's values
+    is a row of its own whose members are more seeds of that one (`config_of`).
 
   Configurations are made as columns: a grid in `itertools.product` order (the last
   axis fastest), random search one vector of draws per axis in table order.
@@ -226,7 +294,8 @@ def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
   return Plan(columns=columns, num_seeds=num_seeds, config_bucket=config_bucket,
               buckets=tuple(buckets), swept=swept,
               masked=('hidden_size',) if hidden_mode == 'masked' else (),
-              num_folds=num_folds)
+              num_folds=num_folds,
+              config_of=same_values(columns, num_configs) if configs is not None else None)
 
 
 def _columns(ordered, *, search: str, num_members: int, seed: int,
@@ -282,11 +351,13 @@ def _buckets(columns: dict, keys: list, swept: tuple,
 
 
 def concat(first: Plan, then: Plan) -> Plan:
-  """`then`'s configurations and buckets after `first`'s (a later round of tpe): its
-  configurations (so its uids) and buckets are numbered on from `first`'s, each round
-  keeping its own buckets."""
+  """`then`'s rows and buckets after `first`'s (a later round of tpe): its rows (so its
+  uids) and buckets are numbered on from `first`'s, each round keeping its own buckets;
+  a row of values an earlier row has is that row's configuration (more seeds of it)."""
+  columns = {n: list(v) + list(then.columns[n]) for n, v in first.columns.items()}
   return dataclasses.replace(
-      first, columns={n: list(v) + list(then.columns[n]) for n, v in first.columns.items()},
+      first, columns=columns,
       config_bucket=np.concatenate([first.config_bucket,
                                     then.config_bucket + len(first.buckets)]),
-      buckets=first.buckets + then.buckets)
+      buckets=first.buckets + then.buckets,
+      config_of=same_values(columns, len(first.config_bucket) + len(then.config_bucket)))

@@ -165,6 +165,12 @@ def ask_round(spec, state: SearchState, workdir: str, config_of: dict):
                              journal_bytes=tpe.journal_bytes(workdir)), asked
 
 
+def round_note(spec, rounds) -> str:
+  """What the sweep's log says of the round just asked (the last of `rounds`): once,
+  that tpe trains a configuration again, its space being used up ('' for none)."""
+  return tpe.repeats_note(spec, rounds) if asks_rounds(spec) and rounds else ''
+
+
 def observe(state: SearchState, r: int, table: Table) -> SearchState:
   return dataclasses.replace(state, tables={**state.tables, r: table})
 

@@ -95,7 +95,10 @@ def ask(study, spec, round_: int) -> list:
   range). A repeat is not trained twice: one already told is told its value again (as
   Optuna's FAQ does), one asked earlier in this round is closed as failed (nothing was
   learnt), and the study is asked again, up to MAX_ASKS times per configuration. Once the
-  space has no configuration left untried, a repeat trains (with its own seeds).
+  space has no configuration left untried (or after MAX_ASKS repeats), a repeat trains:
+  its members are more seeds of that configuration (plan.same_values gives them its
+  number), so its trial's 'config' is that configuration's number and `tell` tells it
+  the mean over every seed of it so far.
   """
   optuna = _optuna()
   state = optuna.trial.TrialState
@@ -128,11 +131,32 @@ def ask(study, spec, round_: int) -> list:
             study.tell(trial, first.value)
           else:
             study.tell(trial, state=state.FAIL)
-      asked[key] = round_ * spec.num_members + c
-      trial.set_user_attr('config', asked[key])
+      # A repeat that trains is more seeds of its first configuration.
+      first = asked.get(key, told[key].user_attrs['config'] if key in told else None)
+      if first is None:
+        first = asked[key] = round_ * spec.num_members + c
+      trial.set_user_attr('config', first)
       configs.append({name: trial.params[name] if name in dists else axis.values[0]
                       for name, axis in axes.items()})
   return configs
+
+
+def repeats_note(spec, rounds) -> str:
+  """The log's line when the last of `rounds` (each a list of configurations) is the
+  first to train a configuration again, else ''."""
+  seen, repeated = set(), []
+  for configs in rounds:
+    keys = [_key(c) for c in configs]
+    repeated.append(any(k in seen or k in keys[:i] for i, k in enumerate(keys)))
+    seen.update(keys)
+  if not repeated or not repeated[-1] or any(repeated[:-1]):
+    return ''
+  size = space_size(distributions(spec.axes()))
+  if len(seen) >= size:
+    return (f"note: the search space's {size} configurations are all tried; round "
+            f'{len(rounds) - 1} and later ones train them again as more seeds of them')
+  return (f'note: TPE proposed only configurations already tried in {MAX_ASKS} asks; '
+          f'round {len(rounds) - 1} trains some again as more seeds of them')
 
 
 def propose(spec, workdir: str | None, round_: int) -> list:
@@ -146,7 +170,9 @@ def tell(spec, workdir: str, round_: int, tables: list, configs: dict) -> None:
   """Tells round `round_`'s trials their values.
 
   tables: the runs' searcher tables (best validation selection metric, status and uid
-  of each row; uid < 0 pads); configs: uid -> its configuration's number.
+  of each row; uid < 0 pads), every round's; configs: uid -> its configuration's number.
+  A trial is told the mean over every seed its configuration has so far (a repeat's
+  members are more seeds of an earlier configuration).
   """
   optuna = _optuna()
   study = open_study(os.path.join(workdir, JOURNAL), spec, round_)
