@@ -178,3 +178,33 @@ def test_a_used_up_space_adds_seeds_to_its_configurations(tmp_path):
   notes = [l for l in lines if 'configurations are all tried' in l]
   assert notes == ["note: the search space's 2 configurations are all tried; round 1 "
                    'and later ones train them again as more seeds of them']
+
+
+def test_a_sweep_an_older_rnnjax_began_is_told_after_its_repeats(tmp_path):
+  """An older rnnjax numbered a trained repeat's trial as its own plan row; resumed here,
+  the round is told the mean over its configuration's seeds (the plan's numbering),
+  rather than failing on a configuration number the plan no longer has."""
+  from rnnjax.engine import population as pop  # pylint: disable=g-import-not-at-top
+  from rnnjax.search import strategy  # pylint: disable=g-import-not-at-top
+  spec = dataclasses.replace(SPEC, learning_rate='grid(0.01,0.1)', dropout='0',
+                             forget_bias='1', rounds=2, num_members=2, num_seeds=2)
+  workdir = str(tmp_path)
+  rounds = [tpe.propose(spec, workdir, 0)]
+  plan = spec_lib.make_plan(spec, configs=rounds[0])
+  value = lambda uids: strategy.Table(np.asarray(uids, np.float64) + 1.0,
+                                      np.full(len(uids), pop.OK), np.asarray(uids),
+                                      np.zeros(len(uids)))
+  tpe.tell(spec, workdir, 0, [value(range(4))], {m.uid: m.config for m in plan.members})
+  rounds.append(tpe.propose(spec, workdir, 1))  # The space is used up: both repeat.
+  plan = search_plan.concat(plan, spec_lib.make_plan(spec, configs=rounds[1]))
+  assert plan.config_of is not None
+  study = tpe.open_study(os.path.join(workdir, tpe.JOURNAL), spec, 1)
+  running = study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
+  for row, trial in enumerate(running, start=2):  # As an older rnnjax numbered them.
+    study._storage.set_trial_user_attr(trial._trial_id, 'config', row)  # pylint: disable=protected-access
+  tpe.tell(spec, workdir, 1, [value(range(4)), value(range(4, 8))],
+           {m.uid: m.config for m in plan.members})
+  study = tpe.open_study(os.path.join(workdir, tpe.JOURNAL), spec, 2)
+  for row, trial in enumerate(study.trials[-2:], start=2):
+    seeds = [m.uid + 1.0 for m in plan.members if m.config == plan.config_of[row]]
+    assert len(seeds) > spec.num_seeds and trial.value == pytest.approx(np.mean(seeds))

@@ -172,10 +172,14 @@ def tell(spec, workdir: str, round_: int, tables: list, configs: dict) -> None:
   tables: the runs' searcher tables (best validation selection metric, status and uid
   of each row; uid < 0 pads), every round's; configs: uid -> its configuration's number.
   A trial is told the mean over every seed its configuration has so far (a repeat's
-  members are more seeds of an earlier configuration).
+  members are more seeds of an earlier configuration). A trial's 'config' is a plan
+  row, read as that row's configuration: an older rnnjax numbered a repeat as its own
+  row, and a sweep it began resumes here.
   """
   optuna = _optuna()
   study = open_study(os.path.join(workdir, JOURNAL), spec, round_)
+  per_row = spec.num_seeds * spec.folds
+  config_of_row = {uid // per_row: c for uid, c in configs.items()}
   values = {}  # config -> [(value, diverged)] over its seeds
   for table in tables:
     for best, status, uid in zip(table.best_val, table.status, table.uids):
@@ -186,7 +190,7 @@ def tell(spec, workdir: str, round_: int, tables: list, configs: dict) -> None:
                                 states=(optuna.trial.TrialState.RUNNING,)):
     if trial.user_attrs.get('round') != round_:
       continue
-    seeds = values[trial.user_attrs['config']]
+    seeds = values[config_of_row[trial.user_attrs['config']]]
     usable = [v for v, diverged in seeds if not diverged and np.isfinite(v)]
     if usable:
       study.tell(trial.number, float(np.mean(usable)))
