@@ -361,6 +361,22 @@ def test_a_tpe_sweep_past_its_space_resumes_as_uninterrupted(tmp_path):
         (m['config'], m['seed']) for m in expected[0]['members']]
     assert _journal_trials(str(workdir / 'tpe.journal')) == journal
     assert open(workdir / 'trials.csv').read() == open(reference / 'trials.csv').read()
+    # TensorBoard's HParams too: every run lists `seed` (it varies from round 1 on).
+    assert _start_infos(workdir) == _start_infos(reference)
+  assert all('seed' in names for names in _start_infos(reference).values())
+
+
+def _start_infos(workdir) -> dict:
+  """{run: the names in its TensorBoard HParams session start info}."""
+  from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=g-import-not-at-top
+  from tensorboard.plugins.hparams import metadata  # pylint: disable=g-import-not-at-top
+  logdir, out = os.path.join(workdir, 'tensorboard'), {}
+  for run in sorted(os.listdir(logdir)):
+    acc = event_accumulator.EventAccumulator(os.path.join(logdir, run))
+    acc.Reload()
+    content = acc.PluginTagToContent(metadata.PLUGIN_NAME)[metadata.SESSION_START_INFO_TAG]
+    out[run] = sorted(metadata.parse_session_start_info_plugin_data(content).hparams)
+  return out
 
 
 @pytest.mark.parametrize('search', ['random', 'tpe'])

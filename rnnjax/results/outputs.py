@@ -73,9 +73,12 @@ class Outputs:
     self._writer.close()
     if self._events is not None:
       from rnnjax.results import tensorboard  # pylint: disable=g-import-not-at-top
-      if summary['search'] == 'pbt' and isinstance(self._events, tensorboard.SweepWriter):
+      if (summary['search'] in ('pbt', 'tpe')
+          and isinstance(self._events, tensorboard.SweepWriter)):
         # A run's HParams are written as it starts, and TensorBoard keeps the first:
-        # PBT's trained values (summary: the values that trained each best) replace them.
+        # PBT's trained values (summary: the values that trained each best) replace them,
+        # and tpe's first rounds get the columns later rounds vary (`seed`, once its
+        # repeats train), as a resumed sweep's rebuilt runs have them.
         tensorboard.rebuild(self._workdir, summary)
       else:
         self._events.close(summary)
