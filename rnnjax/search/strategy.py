@@ -167,7 +167,8 @@ def ask_round(spec, state: SearchState, workdir: str, config_of: dict):
 
 def round_note(spec, rounds) -> str:
   """What the sweep's log says of the round just asked (the last of `rounds`): once,
-  that tpe trains a configuration again, its space being used up ('' for none)."""
+  that tpe trains a configuration again (its space used up, or only repeats proposed in
+  tpe.MAX_ASKS asks), '' for none."""
   return tpe.repeats_note(spec, rounds) if asks_rounds(spec) and rounds else ''
 
 
