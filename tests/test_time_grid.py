@@ -2,6 +2,7 @@
 periods put back as empty cells, for a panel and a single series alike."""
 
 import csv
+import re
 
 import numpy as np
 import pytest
@@ -56,7 +57,7 @@ def test_rows_are_sorted_by_time():
 
 @pytest.mark.parametrize('cells, odd', [
     (['1', '2', '3', '4'], None), (['2020-01', '2020-02', '2020-03'], None), (['1', '2'], None),
-    (['a', 'c', 'b'], 'a'), (['2020-01', '', '2020-03'], ''),
+    (['a', 'c', 'b'], 'a'), (['2020-01', '', 'x'], ''),
     (['08/1994', '07/1994', '06/1994'], '08/1994'),
 ])
 def test_a_regular_or_unread_column_is_left_as_it_is(cells, odd):
@@ -69,6 +70,22 @@ def test_a_regular_or_unread_column_is_left_as_it_is(cells, odd):
     assert note.startswith(f"--time_column 't' of f.csv: {odd!r} is not read as a time")
     assert note.endswith('rows are read in file order, neither sorted nor checked for '
                          'absent periods')
+
+
+@pytest.mark.parametrize('cells, said', [
+    ([['2020-01', '', '2020-03']], "f.csv has an empty time cell, where"),
+    ([['2023-01-02', '2023-01-09'], ['16/01/2023', '2023-01-23', '2023-01-30', '']],
+     "series 'b' of f.csv has '16/01/2023', not read as a time (2 such cells in all), "
+     "where"),
+])
+def test_a_cell_that_is_not_a_time_among_times_is_refused(cells, said):
+  # Read in file order instead, every series would be cut out of time (a user's panel
+  # with one blank date cell among 10,000 was).
+  ids = [None] if len(cells) == 1 else ['a', 'b']
+  values = [np.arange(len(c), dtype=np.float64) for c in cells]
+  with pytest.raises(InputError, match=re.escape(f'--time_column: {said}')) as e:
+    time_grid.regularize(ids, values, cells, path='f.csv', column='t')
+  assert str(e.value).endswith('leave --time_column out to read rows in file order')
 
 
 @pytest.mark.parametrize('cells, message', [

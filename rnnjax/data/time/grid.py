@@ -17,8 +17,9 @@ Each series' rows are then sorted by time, and each period between its first and
 time that has no row gets one, empty (NaN), labelled in the style of the series' own
 cells; the loaders fill and count it as an empty cell. Two rows of a series at one
 time, or a time off its series' grid (a Tuesday in a series of Mondays), are refused in
-one line naming --time_column. A column that is not all times is left in file order,
-and the note says so.
+one line naming --time_column, and so is a cell that is not a time (blank, another
+format) among a column of mostly times. A column of mostly other cells is left in file
+order, and the note says so.
 With `to_end` (--fill=zero) a series whose rows stop early runs on, empty, to the last
 time of the file. `check_follows` holds a given test part to the period after its
 series' train part; `future_times` labels the periods after each series' last time.
@@ -46,9 +47,22 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
     return values, cells, ''
   unit, positions = _positions([[str(c).strip() for c in series] for series in cells])
   if unit is None:  # Not all times: rows stay in file order, and the log says so.
-    odd = next((str(c).strip() for series in cells for c in series
-                if times_lib.parse(str(c).strip()) is None
-                and not _WHOLE.fullmatch(str(c).strip())), None)
+    unread = [(key, str(c).strip()) for key, series in zip(ids, cells) for c in series
+              if times_lib.parse(str(c).strip()) is None
+              and not _WHOLE.fullmatch(str(c).strip())]
+    odd = unread[0][1] if unread else None
+    if unread and 2 * len(unread) < sum(map(len, cells)):
+      # Mostly times: a blank cell, a date in another format or a typo, not a column of
+      # labels. Read in file order, every series would be cut and scored out of time.
+      key, cell = unread[0]
+      where = path if key is None else f'series {key!r} of {path}'
+      what = 'an empty time cell' if not cell else f'{cell!r}, not read as a time'
+      others = (f' ({len(unread)} such cells in all)' if len(unread) > 1 else '')
+      raise InputError(
+          f'--time_column: {where} has {what}{others}, where the column\'s other cells '
+          'are times (ISO dates such as 2001-12-31 or 2001-12, quarters such as 2001-Q4, '
+          'or step numbers); correct it, or leave --time_column out to read rows in file '
+          'order')
     why = ('mixes dates and step numbers' if odd is None else
            f'{odd!r} is not read as a time (ISO dates such as 2001-12-31 or 2001-12, '
            'quarters such as 2001-Q4, or step numbers are)')
