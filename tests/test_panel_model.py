@@ -199,6 +199,14 @@ def test_a_history_without_some_rows_forecasts_as_one_with_empty_cells(tmp_path,
   order = [got['ids'].index(k) for k in want['ids']]
   np.testing.assert_array_equal(got['point'][order], want['point'])
   assert got['times'][order[0]] == [str(int(whole[IDS[0]][1][-1]) + s) for s in (1, 2, 3)]
+  # Said in its notes, as the command's log says it of a CSV.
+  assert ("histories: its time column 'ds': 3 absent periods (1 step) in 2 of "
+          f"{len(IDS)} series put back as empty cells; the rows of {len(IDS)} series sorted "
+          'by time') in got['notes']
+  unordered = model.forecast(pd.DataFrame(rows, columns=['unique_id', 'ds', 'y']).drop(
+      columns='ds'), 3)
+  assert ("histories: no column 'ds' (the model's time column): each series' rows are read "
+          'in the order given') in unordered['notes']
   header, lines = _rows(csv_path)
   mine = _write(tmp_path / 'mine.csv', header,
                 [r for r in lines if (r[0], r[1]) not in gone][::-1])

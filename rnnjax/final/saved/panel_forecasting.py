@@ -59,7 +59,7 @@ def panel_histories(transform, given, what: str = 'histories',
   if isinstance(given, dict):
     items = [(str(k), v, None) for k, v in given.items()]
   elif hasattr(given, 'columns'):
-    items = _long_frame(transform, given, what)
+    items = _long_frame(transform, given, what, notes)
   else:
     named = [transform['id_column'], transform['time_column'], transform['target_column'],
              *columns]
@@ -108,8 +108,9 @@ def panel_histories(transform, given, what: str = 'histories',
   return ids, values, times, inputs if columns else None
 
 
-def _long_frame(transform, frame, what: str) -> list:
-  """[(id, values, times or None)] of a long DataFrame, series in order of first row."""
+def _long_frame(transform, frame, what: str, notes: list | None = None) -> list:
+  """[(id, values, times or None)] of a long DataFrame, series in order of first row;
+  what was put back or reordered on the time grid appended to `notes`."""
   columns = [str(c) for c in frame.columns]
   id_column, time_column = transform['id_column'], transform['time_column']
   named = [('target', transform['target_column'])] + [
@@ -134,11 +135,17 @@ def _long_frame(transform, frame, what: str) -> list:
     ids = [keys[rows[0]] for rows in groups]
   values = [values[rows] for rows in groups]
   if times is None:
+    if time_column and notes is not None:
+      notes.append(f'{what}: no column {time_column!r} (the model\'s time column): each '
+                   'series\' rows are read in the order given')
     return [(key, v, None) for key, v in zip(ids, values)]
   # On the time grid, as a CSV's rows are (data/time/grid.py).
-  values, cells, _ = time_grid.regularize(ids, values, [list(times[rows]) for rows in groups],
-                                          path=what, column=time_column,
-                                          to_end=transform.get('fill') == 'zero')
+  values, cells, note = time_grid.regularize(
+      ids, values, [list(times[rows]) for rows in groups], path=what, column=time_column,
+      to_end=transform.get('fill') == 'zero')
+  if note and notes is not None:
+    notes.append(note.replace(f'--time_column {time_column!r} of {what}',
+                              f'{what}: its time column {time_column!r}'))
   return list(zip(ids, values, cells))
 
 
