@@ -1,6 +1,7 @@
 """Panels: long CSVs of many series, their windows, and the panel task's scores."""
 
 import dataclasses
+import re
 
 import jax
 import numpy as np
@@ -52,6 +53,25 @@ def test_a_long_csv_reads_per_series_fills_gaps_and_holds_out_the_last_horizon(l
   assert p.times[1][-1] == '20'  # Times stop where the train part does.
 
 
+def test_series_too_short_to_hold_out_a_test_part_are_left_out_and_named(tmp_path):
+  # A shop's newest products (1, 3 and 4 weeks for a horizon of 4): left out with one
+  # note naming them, not refused one product per run.
+  series = {'a': _series(30, 0), 'new1': [5.0], 'b': _series(24, 1, 50.0),
+            'new2': [1.0, 2.0, None], 'new3': [1.0, 2.0, 3.0, 4.0]}
+  path = _write(tmp_path / 'train.csv', series)
+  p = panel.load(csv_path=path, id_column='unique_id', time_column='ds', target_column='y',
+                 horizon=4)
+  assert p.ids == ('a', 'b') and [len(v) for v in p.train] == [26, 20]
+  assert p.num_filled == 0 and len(p.times) == 2  # new2's empty cell left out with it.
+  assert (f"--horizon: 3 series of {path} with at most 4 points (too few to hold out 4 as "
+          "test) left out, neither trained on nor scored: 'new1', 'new2', 'new3'; predict "
+          '--csv_path forecasts them from what they have') in p.notes
+  with pytest.raises(InputError, match=re.escape(
+      f'--horizon: every series of {path} has at most 30 points, too few to hold out 30')):
+    panel.load(csv_path=path, id_column='unique_id', time_column='ds', target_column='y',
+               horizon=30)
+
+
 def test_windows_follow_the_m_protocol_and_pad_short_series(long_csv):
   path, _ = long_csv
   p = panel.load(csv_path=path, id_column='unique_id', time_column='ds',
@@ -92,8 +112,8 @@ def test_a_panel_refuses_bad_input_in_one_line(tmp_path, long_csv):
   bad = _write(tmp_path / 'bad.csv', {'a': [1.0, 'x', 3.0]})
   with pytest.raises(InputError, match="line 3, column 'y': 'x' is not a number"):
     panel.load(csv_path=bad, id_column='unique_id', target_column='y', horizon=1)
-  with pytest.raises(InputError, match='^--horizon: series .c. .* 7 points'):
-    panel.load(csv_path=path, id_column='unique_id', target_column='y', horizon=7)
+  with pytest.raises(InputError, match='^--horizon: every series of .* has at most 30 '):
+    panel.load(csv_path=path, id_column='unique_id', target_column='y', horizon=30)
 
 
 def test_ids_are_read_as_written(tmp_path):

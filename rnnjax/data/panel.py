@@ -155,12 +155,28 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
   ids, values, times, gaps, grid_note = read_long(
       train_path, flag=flag, input_columns=past, future_columns=future_columns,
       to_end=fill == 'zero', **columns)
+  notes = ()
+  if not test_path:  # Too short to hold out a test part: left out, said.
+    keep = [i for i, v in enumerate(values) if len(v) > horizon]
+    if not keep:
+      raise InputError(f'--horizon: every series of {train_path} has at most {horizon} '
+                       f'points, too few to hold out {horizon} as test (give --test_path, '
+                       'or a shorter --horizon)')
+    if len(keep) < len(ids):
+      short = [k for i, k in enumerate(ids) if i not in set(keep)]
+      notes += (f'--horizon: {len(short)} series of {train_path} with at most {horizon} '
+                f'points (too few to hold out {horizon} as test) left out, neither trained '
+                f'on nor scored: {_some(short)}; predict --csv_path forecasts them from what '
+                'they have',)
+      pick = lambda seq: tuple(seq[i] for i in keep)
+      ids, values, times = pick(ids), pick(values), pick(times)
+      gaps = int(sum(np.isnan(v.reshape(len(v), -1)[:, 0]).sum() for v in values))
   names = ['the target'] + [f'input column {c!r}' for c in every]
   filled = [common.fill_gaps(v.reshape(len(v), -1), names, f'{train_path}: series {k!r}',
                              fill=fill, targets=1) for k, v in zip(ids, values)]
   train = tuple(v[:, 0] for v in filled)
   inputs = tuple(v[:, 1:] for v in filled) if every else None
-  test, test_inputs, notes = None, None, ()
+  test, test_inputs = None, None
   if test_path:
     test_ids, test_values, test_times, test_gaps, _ = read_long(
         test_path, flag='--test_path' if csv_path else flag,
@@ -200,18 +216,13 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
           f'part are scored; {longer} series {"has" if longer == 1 else "have"} more, not '
           'read'] if longer else []))
   else:
-    short = [k for k, v in zip(ids, train) if len(v) <= horizon]
-    if short:
-      raise InputError(f'--horizon: series {short[0]!r} of {train_path} has '
-                       f'{len(train[ids.index(short[0])])} points, too few to hold out '
-                       f'{horizon} as test (give --test_path, or a shorter --horizon)')
     test = tuple(v[-horizon:] for v in train)
     train = tuple(v[:-horizon] for v in train)
     if inputs is not None:
       test_inputs = tuple(v[-horizon:] for v in inputs)
       inputs = tuple(v[:-horizon] for v in inputs)
     times = [t[:-horizon] for t in times]
-    notes = (f'test: the last {horizon} points of each series (no --test_path)',)
+    notes += (f'test: the last {horizon} points of each series (no --test_path)',)
   if every:  # Empty input cells are filled (and counted) as the target's.
     gaps += int(sum(np.isnan(v[:, 1:]).sum() for v in values))
   return Panel(ids=ids, train=train, times=tuple(tuple(t) for t in times), test=test,
@@ -221,6 +232,12 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
                                                    'target_column')),
                input_columns=past, future_columns=future_columns, inputs=inputs,
                test_inputs=test_inputs)
+
+
+def _some(ids, shown: int = 5) -> str:
+  """'a', 'b', 'c' (up to `shown` ids, then how many more)."""
+  listed = ', '.join(repr(k) for k in ids[:shown])
+  return listed + (f' and {len(ids) - shown} more' if len(ids) > shown else '')
 
 
 def _future_part(ids, given, num_columns: int, horizon: int, path: str) -> tuple:
