@@ -53,8 +53,11 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
                  'fewer steps are asked)')
   reads = ' and '.join(reads)
   if future_inputs is None:
-    raise InputError(f'{what}: none given; {steps} steps read, from the period after each '
-                     f'history, {reads}')
+    named = [c for c in (transform.get('id_column'), transform.get('time_column')) if c]
+    given = (f'; give each series\' rows after its last time (a long table of columns '
+             f'{", ".join(named + list(columns))})')
+    raise InputError(f'{what}: none given, and this model reads values after each history: '
+                     f'for {steps} step{"s" * (steps != 1)}, {reads}{given}')
   if hasattr(future_inputs, 'columns') and hasattr(future_inputs, 'groupby'):
     future_inputs, future_times = _future_frame(transform, future_inputs, columns, what)
     if future_times and times and all(times):
