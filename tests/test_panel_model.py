@@ -360,3 +360,16 @@ def test_a_few_series_are_all_drawn_and_new_data_names_its_scores():
   assert len(picks) == 2 + panel_predictions.RANDOM_SHOWN
   assert picks[0] == ('s0', 'best test sMAPE 0.0')
   assert [label.split(',')[0] for _, label in picks[2:]] == ['random', 'random']
+
+
+def test_the_printed_table_holds_whole_series_and_says_how_many_of_all():
+  # 8 steps: 3 series fill the 24 lines; the 4th drawn is not cut after 0 of its rows.
+  header = ['unique_id', 'ds', 'forecast', 'lower_80', 'upper_80']
+  rows = [[k, str(t), 1.0, 0.5, 1.5] for k in ('a', 'b', 'c', 'd', 'e') for t in range(8)]
+  lines = panel_predictions.table(header, rows, ['c', 'a', 'e', 'b'], total=5).splitlines()
+  assert [line.split()[0] for line in lines[1:-1]] == ['c'] * 8 + ['a'] * 8 + ['e'] * 8
+  assert lines[-1] == ("(3 of 5 series shown, 4 drawn in forecast.png: the best and worst by "
+                       "the sweep's test score, and random ones; every series is in "
+                       'forecast.csv)')
+  few = panel_predictions.table(header, rows[:16], ['a', 'b'], total=2).splitlines()
+  assert len(few) == 17  # All shown: no such line.

@@ -209,18 +209,30 @@ def rows(fc, future_times) -> tuple[list, list]:
   return header, out
 
 
-def table(header, rows_, ids, *, max_rows: int = 24) -> str:
-  """The rows of the series `ids` (in that order) as a small text table."""
+def table(header, rows_, ids, *, total: int, max_rows: int = 24) -> str:
+  """The rows of the series `ids` (in that order, whole series, the first always, then
+  as many as `max_rows` holds) as a small text table, and a line saying how many of
+  the `total` series it shows where not all."""
   levels = [h[6:] for h in header[3::2]]
   lines = [f'{"unique_id":>12}  {"ds":>10}  {"forecast":>11}' +
            ''.join(f'  {level + "% interval":>24}' for level in levels)]
   by_id = {}
   for row in rows_:
     by_id.setdefault(row[0], []).append(row)
-  for row in [r for key in ids for r in by_id.get(key, [])][:max_rows]:
+  shown_ids, count = [], 0
+  for key in ids:
+    if shown_ids and count + len(by_id.get(key, ())) > max_rows:
+      break
+    shown_ids.append(key)
+    count += len(by_id.get(key, ()))
+  for row in [r for key in shown_ids for r in by_id.get(key, [])]:
     bounds = ''.join(f'  {f"[{row[3 + 2 * i]:.6g}, {row[4 + 2 * i]:.6g}]":>24}'
                      for i in range(len(levels)))
     lines.append(f'{row[0]:>12}  {row[1]:>10}  {row[2]:11.6g}' + bounds)
+  if len(shown_ids) < total:
+    lines.append(f'({len(shown_ids)} of {total} series shown, {len(ids)} drawn in '
+                 'forecast.png: the best and worst by the sweep\'s test score, and random '
+                 'ones; every series is in forecast.csv)')
   return '\n'.join(lines)
 
 
