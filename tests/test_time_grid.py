@@ -197,8 +197,13 @@ def test_fill_zero_makes_the_targets_gaps_0_and_interpolates_the_inputs(tmp_path
   assert notes == [
       '3 empty target cells of histories filled (with 0), as the sweep filled its data',
       "histories: 1 series end with rows without a target (e.g. 'b': its last 2), filled "
-      'with 0: each forecast starts after them; the future\'s input values go in '
-      'future_inputs (--future_path), not in the history']
+      'with 0: each forecast starts after them']
+  notes = []  # A model with input columns: rows of planned inputs belong elsewhere.
+  panel_forecasting.panel_histories({**transform, 'input_columns': ['price']},
+                                    {'b': [[1., 5.], [2., 5.], [np.nan, 6.]]}, notes=notes)
+  assert notes[-1].endswith("filled with 0: each forecast starts after them; where those "
+                            'rows are a plan of the inputs ahead, give them in future_inputs '
+                            '(--future_path) instead')
 
 
 def test_a_single_series_without_rows_reads_as_one_with_empty_cells(tmp_path):

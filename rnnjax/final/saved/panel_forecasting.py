@@ -23,10 +23,10 @@ from rnnjax.final.saved import intervals
 from rnnjax.final.saved import panel_future
 
 
-def trailing_note(ids, targets, times, fill: str, what: str) -> str:
+def trailing_note(ids, targets, times, fill: str, what: str, inputs: bool = False) -> str:
   """The note of series whose last rows have no target ('' for none): filled as gaps
   are, so each forecast starts after them, which a plan of future inputs appended to
-  a history would make wrong."""
+  a history would make wrong (said where the model reads `inputs`)."""
   ends = []
   for key, v, t in zip(ids, targets, times):
     empty = np.isnan(np.asarray(v, np.float64))
@@ -39,8 +39,9 @@ def trailing_note(ids, targets, times, fill: str, what: str) -> str:
   how = 'with 0' if fill == 'zero' else 'with its last value'
   return (f'{what}: {len(ends)} series end with rows without a target (e.g. {key!r}: its '
           f'last {k}{f", from {first}" if first else ""}), filled {how}: each forecast '
-          'starts after them; the future\'s input values go in future_inputs '
-          '(--future_path), not in the history')
+          'starts after them' + ('; where those rows are a plan of the inputs ahead, give '
+                                 'them in future_inputs (--future_path) instead'
+                                 if inputs else ''))
 
 
 def panel_histories(transform, given, what: str = 'histories',
@@ -104,7 +105,8 @@ def panel_histories(transform, given, what: str = 'histories',
     fill = transform.get('fill', 'linear')
     notes += [n for n in (common.filled_note(gaps, what, fill, inputs=False,
                                              what='target cell'),
-                          trailing_note(ids, raw, times, fill, what)) if n]
+                          trailing_note(ids, raw, times, fill, what,
+                                        inputs=bool(columns))) if n]
   return ids, values, times, inputs if columns else None
 
 

@@ -63,7 +63,9 @@ def histories(model, csv_path: str = '',
     notes += [n for n in (grid_note, common.filled_note(
         gaps, '--csv_path', fill, inputs=False, what='target cell'),
         panel_forecasting.trailing_note(ids, [v[:, 0] if v.ndim > 1 else v for v in raw],
-                                        times, fill, '--csv_path')) if n]
+                                        times, fill, '--csv_path',
+                                        inputs=bool(panel_future.input_columns(transform))))
+        if n]
   return ids, values, times, inputs
 
 
