@@ -197,6 +197,22 @@ def test_a_normalised_member_forecasts_a_scaled_series_scaled(normalization):
                          rtol=1e-3)
 
 
+def test_a_window_ending_on_0_is_scaled_by_its_mean_not_read_in_units():
+  # 'last' divides by the last value; a week without sales would leave the window in
+  # its units (a product selling ~50 a week was forecast ~5): scaled by its mean |value|,
+  # its forecasts scale with it as every other window's do.
+  rng = np.random.default_rng(1)
+  cfg = _cfg('last')
+  params = model.init_params(cfg.model, jax.random.key(0))
+  split = _split(rng)
+  split['x'][:2, -1] = 0.0
+  big = dict(split, x=split['x'] * 10, level=split['level'] * 10)
+  out = np.asarray(tasks.TASKS['panel'].outputs(cfg, params, split))
+  np.testing.assert_allclose(tasks.TASKS['panel'].outputs(cfg, params, big), out * 10,
+                             rtol=2e-5)
+  assert np.all(np.isfinite(out))
+
+
 def test_a_series_that_never_went_below_0_is_not_forecast_below_0(long_csv):
   """A split's `floor`: 0 for a series whose known part never went below 0 (sales,
   counts), -inf otherwise; the forecasts are raised to it, the training loss is not."""

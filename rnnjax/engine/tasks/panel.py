@@ -25,7 +25,8 @@ LOG_LIMIT = 20.0
 def _shift_scale(cfg, x, split):
   """<[N, 1]> shift and scale of each window x <[N, L, 1]>:
     series  the series' mean and standard deviation before validation (`level`)
-    last    the window's last value, and its absolute value (relative change)
+    last    the window's last value, and its absolute value (relative change); a
+            window ending on 0 (a week without sales) is scaled by its mean |value|
     mean    the window's mean, and its mean absolute value
     robust  the window's last value, and its mean absolute step (the naive forecast's
             in-window error, MASE's scale of the window)
@@ -37,7 +38,8 @@ def _shift_scale(cfg, x, split):
   if kind == 'series':
     shift, scale = split['level'][:, 0], split['level'][:, 1]
   elif kind == 'last':
-    shift, scale = v[:, -1], jnp.abs(v[:, -1])
+    shift, scale, mean = v[:, -1], jnp.abs(v[:, -1]), jnp.mean(jnp.abs(v), axis=1)
+    scale = jnp.where(scale > 1e-6 * mean, scale, mean)
   elif kind == 'log':
     shift, scale = v[:, -1], jnp.ones_like(v[:, -1])
   elif kind == 'mean':
