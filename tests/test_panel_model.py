@@ -220,6 +220,10 @@ def test_a_short_history_is_padded_not_refused(held_out):
   model = rnnjax.load(held_out[1])
   fc = model.forecast({'one': [5.0], 'two': [4.0, np.nan, 6.0]}, HORIZON)
   assert fc['point'].shape == (2, HORIZON) and np.all(np.isfinite(fc['point']))
+  padded = [n for n in fc['notes'] if n.startswith('histories: 2 series shorter than the '
+                                                    'lookback (')]  # 4 or 8: its members'.
+  assert len(padded) == 1 and padded[0].endswith(
+      ") padded on the left with their first value (e.g. 'one': 1 points)")
   x = panel_forecasting.panel_inputs(model.transform, [np.array([4.0, 5.0, 6.0])], 8)['x']
   np.testing.assert_array_equal(x[0, :, 0], [4.0] * 6 + [5.0, 6.0])  # Gap filled, padded.
 

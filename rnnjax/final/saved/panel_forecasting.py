@@ -189,10 +189,11 @@ def panel_paths(transform, outputs, histories, steps: int, inputs=None,
 
 def panel_forecast(transform, arrays, outputs, given, steps: int, levels,
                    what: str = 'histories', future_inputs=None,
-                   future_what: str = 'future_inputs') -> dict:
+                   future_what: str = 'future_inputs', lookback: int | None = None) -> dict:
   """What TunedModel.forecast returns for a panel (its docstring): `given` histories
   (`panel_histories`), forecast by `outputs` (`panel_paths`), with the intervals of
-  the residuals in `arrays` (intervals.scaled_bands), if it holds them."""
+  the residuals in `arrays` (intervals.scaled_bands), if it holds them. lookback: the
+  longest its members read (None: the model's), for the note of histories padded."""
   read = []
   ids, histories, times, inputs = panel_histories(transform, given, what, notes=read)
   future = panel_future.panel_future_inputs(transform, ids, future_inputs, steps,
@@ -206,6 +207,12 @@ def panel_forecast(transform, arrays, outputs, given, steps: int, levels,
         lower, np.array([[not np.any(h < 0)] for h in histories], bool).reshape(-1, 1))
     notes += raised
   notes = read + notes
+  lookback = lookback or transform['lookback']
+  short = [k for k, h in zip(ids, histories) if len(h) < lookback]
+  if short:  # As the sweep's short series: padded, said.
+    notes.append(f'{what}: {len(short)} series shorter than the lookback '
+                 f'({lookback}) padded on the left with their first value '
+                 f'(e.g. {short[0]!r}: {len(histories[ids.index(short[0])])} points)')
   if steps > transform['horizon']:
     notes.append(f'steps past the horizon ({transform["horizon"]}) feed the forecasts '
                  'back as history')

@@ -181,7 +181,9 @@ class TunedModel:
     if self.task == 'panel':
       return panel_forecasting.panel_forecast(self.transform, self.arrays,
                                               self._panel_outputs, history, int(steps),
-                                              levels, future_inputs=future_inputs)
+                                              levels, future_inputs=future_inputs,
+                                              lookback=max(g.lookback or 0
+                                                           for g in self._groups))
     return forecasting.series_forecast(self.transform, self.arrays, self._need(),
                                        self._scaled_forecasts, history, steps, levels,
                                        future_inputs)
