@@ -160,7 +160,9 @@ class TunedModel:
     future columns), its `future_inputs` a dict id -> <float>[rows, C] (the inputs
     after each history: read past the horizon, and over it for future columns;
     panel_future.rows_needed), and returns {'ids', 'point' <float64>[S, steps],
-    ...}: panel_forecasting.panel_forecast.
+    'lower', 'upper', 'notes', 'times'} ('times': each series' next `steps` time labels,
+    continuing a DataFrame's time column, else '+1', '+2', ...):
+    panel_forecasting.panel_forecast.
 
     Args:
       history: <float>[N, C] levels in original units, columns `self.columns` (targets,
