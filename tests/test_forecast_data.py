@@ -10,6 +10,7 @@ import pytest
 from rnnjax.data import classical
 from rnnjax.data import common
 from rnnjax.data import forecast
+from rnnjax.data import panel
 from rnnjax.data.time import column as times_lib
 from rnnjax.engine import tasks
 from rnnjax.errors import InputError
@@ -372,6 +373,23 @@ def test_read_csv_missing_file(tmp_path):
   assert path in str(info.value)
   with pytest.raises(InputError, match=f'^--csv_path: {re.escape(path)}: no such file$'):
     forecast.load(csv_path=path, target_columns=('a',), lookback=1, horizon=1)
+
+
+def test_missing_cells_read_as_pandas_reads_them(tmp_path):
+  # A shop export's 'n/a' or 'NULL' is an empty cell (filled and counted), as in pandas;
+  # a '-' is not one there either: refused with its line.
+  path = _write(tmp_path / 'x.csv', 'a\n1\nn/a\nNULL\n#N/A\n5\n')
+  raw, gaps = common.read_csv(path, ('a',))
+  assert gaps == 3 and np.isnan(raw[1:4, 0]).all()
+  shop = _write(tmp_path / 'shop.csv', 'id,t,y\np,1,1\np,2,n/a\np,3,3\nq,1,4\n')
+  _, values, _, gaps, _ = panel.read_long(shop, flag='--csv_path', id_column='id',
+                                          time_column='t', target_column='y')
+  assert gaps == 1 and np.isnan(values[0][1])
+  for read in (lambda f: common.read_csv(f, ('y',)),
+               lambda f: panel.read_long(f, flag='--csv_path', id_column='id',
+                                         time_column='t', target_column='y')):
+    with pytest.raises(InputError, match=r"line 3, column 'y': '-' is not a number"):
+      read(_write(tmp_path / 'dash.csv', 'id,t,y\np,1,1\np,2,-\n'))
 
 
 def test_read_csv_not_utf8(tmp_path):

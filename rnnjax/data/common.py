@@ -14,6 +14,11 @@ import numpy as np
 from rnnjax.errors import InputError
 
 SPLITS = ('train', 'val', 'test')
+# A CSV's cells read as missing (empty, filled and counted): pandas.read_csv's defaults,
+# so a file reads here as it does there.
+MISSING = frozenset(('', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan',
+                     '1.#IND', '1.#QNAN', '<NA>', 'N/A', 'NA', 'NULL', 'NaN', 'None', 'n/a',
+                     'nan', 'null'))
 
 
 def holdout_sizes(n: int, val_size: int, test_size: int, *, fraction: float,
@@ -76,7 +81,7 @@ def read_csv(path: str, columns, *, time_column: str = '', input_columns=(),
   for r, row in enumerate(rows[1:]):
     for c, i in enumerate(index):
       cell = row[i].strip() if i < len(row) else ''
-      if cell in ('', 'NA', 'NaN', 'nan'):
+      if cell in MISSING:
         continue
       try:
         values[r, c] = float(cell)

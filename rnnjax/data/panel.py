@@ -108,7 +108,7 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
     for i, column in read:
       y = cell(i)
       try:
-        point.append(np.nan if y in ('', 'NA', 'NaN', 'nan') else float(y))
+        point.append(np.nan if y in common.MISSING else float(y))
       except ValueError:
         raise InputError(f'{path}: line {r + 2}, column {column!r}: {y!r} is not '
                          'a number') from None
