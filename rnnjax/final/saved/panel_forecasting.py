@@ -77,7 +77,8 @@ def panel_histories(transform, given, what: str = 'histories',
     try:
       v = np.asarray(v, np.float64)
     except (TypeError, ValueError, OverflowError):
-      raise InputError(f'{what}: series {key!r} holds values that are not numbers') from None
+      raise InputError(f'{what}: series {key!r} holds values that are not numbers'
+                       f'{_first_not_a_number(v)}') from None
     if columns and (v.ndim != 2 or v.shape[1] != 1 + len(columns)):
       raise InputError(f'{what}: series {key!r} is an array of shape {v.shape}; this '
                        f'model has input columns, so each history is {shape}')
@@ -108,6 +109,17 @@ def panel_histories(transform, given, what: str = 'histories',
                           trailing_note(ids, raw, times, fill, what,
                                         inputs=bool(columns))) if n]
   return ids, values, times, inputs if columns else None
+
+
+def _first_not_a_number(values) -> str:
+  """' (row i: 'n/a')' for the first cell of `values` float() refuses, else ''."""
+  for i, row in enumerate(values):
+    for cell in (row if isinstance(row, (list, tuple, np.ndarray)) else [row]):
+      try:
+        float(cell)
+      except (TypeError, ValueError, OverflowError):
+        return f' (row {i}: {cell!r})'
+  return ''
 
 
 def _long_frame(transform, frame, what: str, notes: list | None = None) -> list:
