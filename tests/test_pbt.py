@@ -49,6 +49,24 @@ def test_pbt_sources_by_hand():
     pbt.sources(values, status, 0.6, np.random.default_rng(0))
 
 
+def test_a_member_copies_only_members_of_its_own_width():
+  # A masked run holds members of several widths; a copy never changes a member's width
+  # (as in a bucketed run, where each width is a run of its own), whichever is better.
+  from rnnjax.search import strategy  # pylint: disable=g-import-not-at-top
+  width = np.array([8, 16, 8, 16, 8, 16, 8, 16, 8])
+  latest = np.array([5.0, 1.0, 6.0, 2.0, 7.0, 3.0, 8.0, 4.0, 0.0])
+  uids = np.array([0, 1, 2, 3, 4, 5, 6, 7, -1])  # The last row pads.
+  table = strategy.Table(latest, np.full(9, OK), uids, latest)
+  kw = dict(steps=[10], seed=3, fraction=0.5, space={})
+  src = pbt.decide({0: table}, {0: {}}, 10, widths={0: width}, **kw)[0].src
+  assert (width[src] == width).all() and src[8] == 8
+  assert src[[4, 6]].tolist() != [4, 6] and set(src[[4, 6]]) <= {0, 2}
+  # One width (every bucketed run): the decisions as before widths were read.
+  one = np.full(9, 8)
+  assert (pbt.decide({0: table}, {0: {}}, 10, widths={0: one}, **kw)[0].src.tolist()
+          == pbt.decide({0: table}, {0: {}}, 10, **kw)[0].src.tolist())
+
+
 def _reference_truncation(values, status, fraction):
   ok = sorted((v, i) for i, (v, s) in enumerate(zip(values, status))
               if s == OK and math.isfinite(v))

@@ -1,8 +1,9 @@
 """Population-based training (Jaderberg et al. 2017), truncation selection, as pure
 functions of the members' validation tables and hyperparameter values.
 
-Every `pbt_interval` steps, within each run (members of one shape), the members in the
-bottom `fraction` of the ranking, and every member that is not OK or has no finite
+Every `pbt_interval` steps, within each run (members of one shape) and among members of
+one hidden width (a masked run holds several: a member's width never changes, as in a
+bucketed run), the members in the bottom `fraction` of the ranking, and every member that is not OK or has no finite
 value, take the state of a member drawn uniformly from the top `fraction` (`sources`;
 the sweep copies it with gather.exploit) but keep their own uid, so their batches and
 dropout masks stay their own. They then perturb the copied hyperparameters (`explore`):
@@ -38,7 +39,7 @@ class Decision:
 
 
 def decide(tables: dict, values: dict, step: int, *, steps, seed: int, fraction: float,
-           space: dict) -> dict:
+           space: dict, widths: dict | None = None) -> dict:
   """Each run's exploit and explore at `step`.
 
   Args:
@@ -48,6 +49,7 @@ def decide(tables: dict, values: dict, step: int, *, steps, seed: int, fraction:
     step: the step every run has reached; nothing happens unless it is in `steps`.
     steps: see `pbt_steps`.
     seed, fraction, space: the sweep's seed, `--pbt_fraction`, `search_space(...)`.
+    widths: run -> <int>[P] each row's hidden width (None, or one width: one group).
   Returns:
     run -> Decision.
   """
@@ -58,7 +60,16 @@ def decide(tables: dict, values: dict, step: int, *, steps, seed: int, fraction:
     table = tables[r]
     status = np.where(table.uids >= 0, table.status, pop.STOPPED)
     rng = np.random.default_rng((seed, step, r))
-    src = sources(table.latest, status, fraction, rng)
+    real = np.flatnonzero(table.uids >= 0)
+    width = None if widths is None else np.asarray(widths[r])
+    if width is None or len(np.unique(width[real])) < 2:
+      src = sources(table.latest, status, fraction, rng)
+    else:  # Each width apart, in increasing order, one generator.
+      src = np.arange(len(status))
+      for w in np.unique(width[real]):
+        rows = real[width[real] == w]
+        src[rows] = rows[sources(np.asarray(table.latest)[rows], status[rows], fraction,
+                                 rng)]
     src = np.where(table.uids >= 0, src, np.arange(len(src)))  # Padding stays put.
     copied = src != np.arange(len(src))
     exploited = {name: np.asarray(v)[src] for name, v in values[r].items()}

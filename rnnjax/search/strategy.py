@@ -204,11 +204,12 @@ def decide(rules: Strategy, state: SearchState, runs: list, step: int, *, retire
     runs[r] = dataclasses.replace(run, state=new_state, hp=hp, uids=tuple(
         uids + [-1 - k for k in range(len(index) - len(uids))]))
   live = state.tables if step in rules.pbt_steps else {}
-  values = {r: hparams.read(distributed.fetch(runs[r].hp), list(rules.space))
-            for r in live}
+  hosts = {r: distributed.fetch(runs[r].hp) for r in live}
+  values = {r: hparams.read(hosts[r], list(rules.space)) for r in live}
+  widths = {r: np.asarray(hosts[r].hidden_units) for r in live}
   for r, decision in pbt.decide(live, values, step, steps=rules.pbt_steps,
                                 seed=rules.seed, fraction=rules.fraction,
-                                space=rules.space).items():
+                                space=rules.space, widths=widths).items():
     run = runs[r]
     new_state, hp = gather.exploit(run.state, run.hp, decision.src, sharding=shard)
     if decision.values:
