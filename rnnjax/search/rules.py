@@ -141,7 +141,7 @@ def check(spec: SweepSpec):
     raise InputError(f'--folds: {spec.folds} must be >= 1')
   if spec.folds > 1 and spec.search in search_plan.ADAPTIVE:
     raise InputError(f'--folds: cross-validation ranks finished members; --search='
-                     f'{spec.search} decides while they train (use grid or random)')
+                     f'{spec.search} decides while they train (use grid, random or tpe)')
   if spec.folds > 1 and spec.task == 'charlm':
     raise InputError('--folds: charlm has no folds (its text splits in one order); leave '
                      'it 1')

@@ -117,7 +117,7 @@ class SweepSpec(hparams.SpecStrings):
                         'earlier; classify: disjoint stratified validation parts of '
                         'TRAIN. Configurations rank by their mean over folds and seeds; '
                         'the last fold is the usual split and its members form the final '
-                        'model. grid and random search only; not for charlm.')
+                        'model. grid, random and tpe search only; not for charlm.')
   selection: str = _setting('', 'The validation metric that ranks members, keeps each '
                             "one's best step, stops it early and chooses the final model "
                             "(empty: the task's own: forecast mse, panel owa, classify ce, "
