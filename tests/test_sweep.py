@@ -173,6 +173,25 @@ def test_a_halving_dry_run_estimates_the_steps_halving_trains(tmp_path):
       'compiles again after each cut')
 
 
+def test_a_tpe_dry_run_estimates_every_round(tmp_path):
+  # It plans round 1 (later rounds are asked as earlier ones end): its chunks count once
+  # per round, its compiles once, and it says so.
+  pytest.importorskip('optuna')
+  spec = dataclasses.replace(TINY, search='tpe', rounds=3, num_members=2, cell='lstm',
+                             learning_rate='loguniform(1e-3,1e-1)')
+  lines = []
+  plan = sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True, log=lines.append)
+  assert plan['rounds'] == 3 and not (tmp_path / 'wd').exists()
+  table = lines[-1].splitlines()
+  assert table[0].startswith(f'{plan["num_members"]} members in 1 bucket(s) (round 1 of 3);')
+  (bucket,) = plan['buckets']
+  est = bucket['compile_s'] + bucket['chunk_s'] * (TINY.train_steps // TINY.eval_every) * 3
+  assert table[-1] == (
+      f'estimated time: {est:.0f} s ({est / 60:.1f} min); tpe asks each of its 3 rounds as '
+      'the last ends: all 3 trained as this one, each bucket compiled once (a structure new '
+      'in a later round compiles then)')
+
+
 def test_masked_widths_per_layer_dropout_and_dry_run(tmp_path):
   spec = sweep.SweepSpec(**{**TINY.__dict__, 'cell': 'lstm', 'num_layers': '2',
                             'hidden_size': 'grid(4,8)', 'dropout': '0',

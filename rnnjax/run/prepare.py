@@ -133,6 +133,8 @@ def describe_plan(sweep: Prepared, group_size: int = 0, log=print) -> dict:
         members, train_steps=spec.train_steps, rung_steps=rungs, eta=spec.eta) / (
             members * spec.train_steps)
     plan_json['recompiles'] = len(rungs)  # Each cut leaves a population of a new size.
+  if spec.search == 'tpe' and spec.rounds > 1:  # Later rounds are asked as earlier end.
+    plan_json['rounds'] = spec.rounds
   log(plan_table(plan_json, sweep.num_chunks))
   return plan_json
 
@@ -143,7 +145,9 @@ def _fmt(x):
 
 def plan_table(plan: dict, num_chunks: int) -> str:
   """The plan as a table: one row per bucket, with the probe's figures when present."""
-  lines = [f'{plan["num_members"]} members in {len(plan["buckets"])} bucket(s); '
+  rounds = plan.get('rounds', 1)
+  lines = [f'{plan["num_members"]} members in {len(plan["buckets"])} bucket(s)'
+           f'{f" (round 1 of {rounds})" if rounds > 1 else ""}; '
            f'bucketed: {", ".join(plan["bucketed_axes"]) or "-"}; '
            f'masked: {", ".join(plan["masked_axes"]) or "-"}; '
            f'vmapped: {", ".join(plan["vmapped_axes"]) or "-"}',
@@ -159,7 +163,7 @@ def plan_table(plan: dict, num_chunks: int) -> str:
     est = None
     if 'chunk_s' in b:
       est = (b['compile_s'] * (1 + plan.get('recompiles', 0))
-             + b['chunk_s'] * num_chunks * plan.get('trained_fraction', 1))
+             + b['chunk_s'] * num_chunks * plan.get('trained_fraction', 1) * rounds)
       total += est
     structure = ' '.join(f'{k}={v}' for k, v in b['structure'].items())
     lines.append(f'{b["bucket"]:>6} {b["num_members"]:>7} {b.get("num_waves", 1):>5} '
@@ -173,5 +177,8 @@ def plan_table(plan: dict, num_chunks: int) -> str:
     lines.append(f'estimated time: {total:.0f} s ({total / 60:.1f} min)' + (
         f'; halving trains about {fraction:.0%} of the member-steps of every member to '
         'the end, spread over the buckets as it cuts, and compiles again after each cut'
-        if fraction < 1 else ''))
+        if fraction < 1 else '') + (
+        f'; tpe asks each of its {rounds} rounds as the last ends: all {rounds} trained '
+        'as this one, each bucket compiled once (a structure new in a later round compiles '
+        'then)' if rounds > 1 else ''))
   return '\n'.join(lines)
