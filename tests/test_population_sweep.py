@@ -103,6 +103,10 @@ BAD_INPUT = [
     (['--search=tpe', '--num_members=2', '--rounds=0'],
      'error: --rounds: 0; --search=tpe needs --rounds >= 1'),
     (['--mlflow_uri=nowhere://x'], "error: --mlflow_uri: 'nowhere://x' is not a readable"),
+    (['--num_layers=grid(1,2)', '--dropout_per_layer=0;0.2'],
+     'error: --dropout_per_layer: 2 spec(s) for a 1-layer network; per-layer rates need one '
+     'depth: sweep --num_layers with --dropout (one rate for every layer), or run a sweep '
+     'per depth'),
     (['--num_layers=2', '--dropout_per_layer=0.1;abc'],
      "error: --dropout_per_layer: layer 2: 'abc' is not a number"),
     (['--num_layers=2', '--dropout_per_layer=1.5;0'],
