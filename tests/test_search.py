@@ -332,11 +332,17 @@ def test_plan_columns_match_its_members_and_json():
   members = list(plan.members)
   assert [m.uid for m in members] == list(range(24))
   assert [m.uid for m in plan.members[3:6]] == [3, 4, 5] and plan.members[-1].uid == 23
-  from_json = search_plan.members_of_json(json.loads(json.dumps(plan.to_json())))
-  for m, j in zip(members, from_json):
-    assert (m.uid, m.config, m.seed, m.bucket) == (j['uid'], j['config'], j['seed'],
-                                                   j['bucket'])
-    assert m.hparams == j['hparams']
+  # A swept optimizer: each member's momentum and beta2 its optimizer's, in plan.json too.
+  optimizers = search_plan.make_plan(_axes(optimizer='adam,rmsprop'), search='grid',
+                                     num_members=0, num_seeds=1, seed=0)
+  for other in (plan, optimizers):
+    from_json = search_plan.members_of_json(json.loads(json.dumps(other.to_json())))
+    for m, j in zip(list(other.members), from_json):
+      assert (m.uid, m.config, m.seed, m.bucket) == (j['uid'], j['config'], j['seed'],
+                                                     j['bucket'])
+      assert m.hparams == j['hparams']
+  assert [(j['hparams']['momentum'], j['hparams']['beta2']) for j in from_json] == [
+      (0.9, 0.999), (0.0, 0.9)]
   for b in range(len(plan.buckets)):
     assert plan.bucket_uids(b).tolist() == [m.uid for m in members if m.bucket == b]
     assert all(plan.buckets[b]['cell'] == m.hparams['cell'] for m in plan.bucket_members(b))

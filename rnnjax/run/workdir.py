@@ -66,13 +66,24 @@ def check_plan(workdir: str, plan_json: dict) -> None:
   otherwise resume training one set of values and report another."""
   path = os.path.join(workdir, files.PLAN)
   try:
-    stored = files.read_json(path).get('configs')
-  except (OSError, ValueError) as e:
+    stored = _drawn(files.read_json(path))
+  except (OSError, ValueError, AttributeError, TypeError) as e:
     raise InputError(f'--workdir: {path} is unreadable ({e}); use --overwrite') from None
-  if stored != json.loads(json.dumps(files.clean(plan_json['configs']))):
+  if stored != _drawn(json.loads(json.dumps(files.clean(plan_json)))):
     raise InputError(f'--workdir: {workdir} holds a sweep whose configurations this version '
                      'of rnnjax draws differently (a random search begun with an older '
                      'version); finish it with that version, or use --overwrite')
+
+
+def _drawn(plan: dict) -> dict | None:
+  """What a plan's search drew: its configurations' buckets and swept axes' values (the
+  rest follows from the spec, which sweep.json holds; older versions listed less)."""
+  configs = plan.get('configs')
+  if configs is None:
+    return None
+  swept = set(plan.get('swept', ()))
+  return {**{k: v for k, v in configs.items() if k != 'fixed'},
+          'swept': {n: v for n, v in configs['swept'].items() if n in swept}}
 
 
 def check_usable(workdir: str) -> None:

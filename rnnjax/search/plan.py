@@ -185,7 +185,10 @@ class Plan:
     """The plan compactly: every swept axis as one list over rows (member uid = (row *
     num_seeds + seed) * num_folds + fold), every other axis once, and where a row
     repeats an earlier one's values (tpe) each row's configuration number."""
-    fixed = {n: v[0] for n, v in self.columns.items() if n not in self.swept}
+    # Listed per row: the swept axes, and what follows one (a swept optimizer's own
+    # momentum and beta2 defaults).
+    listed = [n for n, v in self.columns.items() if n in self.swept or len(set(v)) > 1]
+    fixed = {n: v[0] for n, v in self.columns.items() if n not in listed}
     return {
         'num_members': self.num_members,
         'swept': list(self.swept),
@@ -199,7 +202,7 @@ class Plan:
         'configs': {'num_configs': len(self.config_bucket), 'num_seeds': self.num_seeds,
                     'num_folds': self.num_folds,
                     'bucket': self.config_bucket.tolist(),
-                    'swept': {n: list(self.columns[n]) for n in self.swept},
+                    'swept': {n: list(self.columns[n]) for n in listed},
                     'fixed': fixed,
                     # Rows that repeat an earlier row's values: its configuration number.
                     **({'config': self.config_of.tolist()}
