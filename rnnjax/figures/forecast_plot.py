@@ -42,9 +42,10 @@ def plot_forecast(out_dir: str, *, columns, times, history, future_times, point,
         ax.fill_between(x_future, np.asarray(lower)[:, c], np.asarray(upper)[:, c],
                         color=style.OKABE_ITO[0], alpha=0.15 + 0.15 * k, linewidth=0,
                         label=f'{level:.0%} interval')
+      # From the last value, a marker at each forecast (not on the last value).
       ax.plot(np.concatenate([[n - 1], x_future]),
               np.concatenate([history[-1:, c], point[:, c]]), color=style.OKABE_ITO[0],
-              marker='o', markersize=2, label='forecast')
+              marker='o', markersize=2, markevery=slice(1, None), label='forecast')
       ax.set_ylabel(column)
       ticks = np.unique(np.linspace(n - shown, n + steps - 1, 7).astype(int))
       ax.set_xticks(ticks, [labels[t] if t < len(labels) else '' for t in ticks])
@@ -103,7 +104,8 @@ def _draw_series(ax, one: dict) -> None:
     ax.fill_between(x_future, lower, upper, color=style.OKABE_ITO[0],
                     alpha=0.15 + 0.15 * k, linewidth=0, label=f'{level:.0%} interval')
   ax.plot(np.concatenate([[n - 1], x_future]), np.concatenate([history[-1:], point]),
-          color=style.OKABE_ITO[0], marker='o', markersize=2, label='forecast')
+          color=style.OKABE_ITO[0], marker='o', markersize=2, markevery=slice(1, None),
+          label='forecast')
   end = max(n + steps, test['start'] + len(test['truth']) if test else 0)
   labels = list(one['times']) + list(one['future_times'])
   ticks = np.unique(np.linspace(n - shown, end - 1, 5).astype(int))
