@@ -381,3 +381,13 @@ def test_a_greedy_ensemble_names_each_members_weight():
   assert describe({'kind': 'ensemble', 'members': [4, 3, 4, 4]}) == (
       'ensemble of 2: uids 4 x3,3')
   assert describe({'kind': 'ensemble', 'members': [2, 5]}) == 'ensemble of 2: uids 2,5'
+
+
+def test_the_compile_line_names_buckets_that_ran_programs_already_loaded():
+  # A TPE round's bucket of a structure an earlier round compiled compiles nothing.
+  from rnnjax.engine import compile_cache  # pylint: disable=g-import-not-at-top
+  line = report.compiles_line({0: compile_cache.Compiles(2.5, 1, 2),
+                               1: compile_cache.Compiles(), 3: compile_cache.Compiles(),
+                               2: compile_cache.Compiles(0.4, 0, 1)})
+  assert line == ('compiles: bucket 0 2.5 s (1 cached, 2 compiled), bucket 2 0.4 s '
+                  '(0 cached, 1 compiled), buckets 1, 3: programs already loaded')

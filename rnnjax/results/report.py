@@ -176,10 +176,15 @@ def _describe_final(final: dict) -> str:
 
 
 def compiles_line(compiles: dict) -> str:
-  """Per bucket: seconds compiling, and programs read from the persistent cache."""
+  """Per bucket: seconds compiling, and programs read from the persistent cache; the
+  buckets that ran programs already loaded (a structure an earlier round compiled)."""
+  done = sorted(b for b, c in compiles.items() if c.cache_hits or c.cache_misses)
+  reused = sorted(b for b in compiles if b not in done)
   return 'compiles: ' + ', '.join(
-      f'bucket {b} {c.seconds:.1f} s ({c.cache_hits} cached, {c.cache_misses} compiled)'
-      for b, c in sorted(compiles.items()))
+      [f'bucket {b} {compiles[b].seconds:.1f} s ({compiles[b].cache_hits} cached, '
+       f'{compiles[b].cache_misses} compiled)' for b in done] +
+      ([f'bucket{"s" * (len(reused) > 1)} {", ".join(map(str, reused))}: programs '
+        'already loaded'] if reused else []))
 
 
 # Finished sweeps side by side (experiments/make_figures.py --compare).
