@@ -978,6 +978,10 @@ def test_finished_sweeps_side_by_side(tmp_path):
   sweep_json['spec']['test_size'] = 0
   files.write_json(os.path.join(other, files.SWEEP), sweep_json)
   assert '| other | cell=gru test_size=auto |' in figures.compare([lstm, other])[0]
+  sweep_json['spec']['dropout_per_layer'] = '0.1;0.2'  # Set in one, empty in the other.
+  files.write_json(os.path.join(other, files.SWEEP), sweep_json)
+  text = figures.compare([lstm, other])[0]
+  assert '| lstm | cell=lstm dropout_per_layer=- test_size=12 |' in text
   # --metric: another the sweeps recorded (the configuration table's where it holds it,
   # here as fabricated; its seeds' test scores; the final model's, none here).
   text, _ = figures.compare([lstm, gru], metric='mse')
