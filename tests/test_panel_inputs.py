@@ -187,8 +187,8 @@ def test_the_saved_models_read_the_inputs_of_their_histories(shop):
   for v in moved.values():
     v[-1, 1] = 1.0 - v[-1, 1]
   assert np.median(np.abs(np.log(model.forecast(moved, 2, levels=())['point'] / point))) > 0.1
-  with pytest.raises(InputError, match=r"^future_inputs: none given, and this model reads values after "
-                     r"each history: for 3 steps, 2 rows of \['promo', 'price'\]"):
+  with pytest.raises(InputError, match=r"^future_inputs: none given, and this model reads "
+                     r"values after each history: for 3 steps, 2 rows of \['promo', 'price'\]"):
     model.forecast(stacked, 3)
   rows = lambda promo: {k: np.array([[promo, 10.0]] * 2) for k in stacked}
   three, other = (model.forecast(stacked, 3, future_inputs=rows(p), levels=())['point']
@@ -205,8 +205,9 @@ def test_the_saved_models_read_the_inputs_of_their_histories(shop):
   # Known in advance: a promotion planned for a step lifts that step, from the start.
   model, stacked = rnnjax.load(shop['future'][1]), _histories(shop['train'], ('price', 'promo'))
   plan = lambda promo: {k: np.array([[v[-1, 1], promo]] * 2) for k, v in stacked.items()}
-  with pytest.raises(InputError, match=r"^future_inputs: none given, and this model reads values after "
-                     r"each history: for 1 step, 2 rows of \['promo'\] \(known in advance"):
+  with pytest.raises(InputError, match=r"^future_inputs: none given, and this model reads "
+                     r"values after each history: for 1 step, 2 rows of \['promo'\] "
+                     r"\(known in advance"):
     model.forecast(stacked, 1)
   lifted, calm = (model.forecast(stacked, 2, future_inputs=plan(p), levels=())['point']
                   for p in (1.0, 0.0))

@@ -373,8 +373,9 @@ def test_a_tpe_sweep_past_its_space_resumes_as_uninterrupted(tmp_path):
 
 def _start_infos(workdir) -> dict:
   """{run: the names in its TensorBoard HParams session start info}."""
-  from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=g-import-not-at-top
-  from tensorboard.plugins.hparams import metadata  # pylint: disable=g-import-not-at-top
+  # pylint: disable=g-import-not-at-top
+  from tensorboard.backend.event_processing import event_accumulator
+  from tensorboard.plugins.hparams import metadata
   logdir, out = os.path.join(workdir, 'tensorboard'), {}
   for run in sorted(os.listdir(logdir)):
     acc = event_accumulator.EventAccumulator(os.path.join(logdir, run))

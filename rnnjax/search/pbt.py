@@ -3,10 +3,10 @@ functions of the members' validation tables and hyperparameter values.
 
 Every `pbt_interval` steps, within each run (members of one shape) and among members of
 one hidden width (a masked run holds several: a member's width never changes, as in a
-bucketed run), the members in the bottom `fraction` of the ranking, and every member that is not OK or has no finite
-value, take the state of a member drawn uniformly from the top `fraction` (`sources`;
-the sweep copies it with gather.exploit) but keep their own uid, so their batches and
-dropout masks stay their own. They then perturb the copied hyperparameters (`explore`):
+bucketed run), the members in the bottom `fraction` of the ranking, and every member
+that is not OK or has no finite value, take the state of a member drawn uniformly from
+the top `fraction` (`sources`; the sweep copies it with gather.exploit) but keep their
+own uid, so their batches and dropout masks stay their own. They then perturb the copied hyperparameters (`explore`):
 resampled from the declared range with probability p, otherwise multiplied by 0.8 or
 1.2, then clipped into the range. Which hyperparameters: the explorable rows of
 hparams.TABLE that the sweep varies (`search_space`). Rank by the latest validation
