@@ -59,6 +59,8 @@ def test_rows_are_sorted_by_time():
     (['1', '2', '3', '4'], None), (['2020-01', '2020-02', '2020-03'], None), (['1', '2'], None),
     (['a', 'c', 'b'], 'a'), (['2020-01', '', 'x'], ''),
     (['08/1994', '07/1994', '06/1994'], '08/1994'),
+    # Half-yearly decimal years as R writes them: numbers, not times among typos.
+    (['1990', '1990.5', '1991', '1991.5', '1992'], '1990.5'),
 ])
 def test_a_regular_or_unread_column_is_left_as_it_is(cells, odd):
   out, labels, note = _grid(cells)

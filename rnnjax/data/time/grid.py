@@ -18,8 +18,9 @@ time that has no row gets one, empty (NaN), labelled in the style of the series'
 cells; the loaders fill and count it as an empty cell. Two rows of a series at one
 time, or a time off its series' grid (a Tuesday in a series of Mondays), are refused in
 one line naming --time_column, and so is a cell that is not a time (blank, another
-format) among a column of mostly times. A column of mostly other cells is left in file
-order, and the note says so.
+format) among a column of mostly times. A column of mostly other cells, or with numbers
+that are not whole (decimal years: 1990, 1990.5, 1991), is left in file order, and the
+note says so.
 With `to_end` (--fill=zero) a series whose rows stop early runs on, empty, to the last
 time of the file. `check_follows` holds a given test part to the period after its
 series' train part; `future_times` labels the periods after each series' last time.
@@ -51,9 +52,12 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
               if times_lib.parse(str(c).strip()) is None
               and not _WHOLE.fullmatch(str(c).strip())]
     odd = unread[0][1] if unread else None
-    if unread and 2 * len(unread) < sum(map(len, cells)):
+    if (unread and 2 * len(unread) < sum(map(len, cells))
+        and not any(_number(c) for _, c in unread)):
       # Mostly times: a blank cell, a date in another format or a typo, not a column of
       # labels. Read in file order, every series would be cut and scored out of time.
+      # (A number that is not whole, 1990.5 among 1990 and 1991, is a column of
+      # decimal years or half steps, not a typo: read in file order, as labels are.)
       key, cell = unread[0]
       where = path if key is None else f'series {key!r} of {path}'
       what = 'an empty time cell' if not cell else f'{cell!r}, not read as a time'
@@ -119,6 +123,14 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
                  else 'rows sorted by time')
   note = f'--time_column {column!r} of {path}: {"; ".join(parts)}' if parts else ''
   return out_values, out_cells, note
+
+
+def _number(cell: str) -> bool:
+  """Whether a cell is a finite number (1990.5): not a blank, a word or NaN."""
+  try:
+    return bool(np.isfinite(float(cell)))
+  except ValueError:
+    return False
 
 
 def positions(cells):
