@@ -391,3 +391,12 @@ def test_the_compile_line_names_buckets_that_ran_programs_already_loaded():
                                2: compile_cache.Compiles(0.4, 0, 1)})
   assert line == ('compiles: bucket 0 2.5 s (1 cached, 2 compiled), bucket 2 0.4 s '
                   '(0 cached, 1 compiled), buckets 1, 3: programs already loaded')
+
+
+def test_the_compile_line_counts_a_bucket_compiled_with_the_cache_off():
+  # --compile_cache_dir= : JAX reports the compile's seconds, and no cache hit or miss.
+  from rnnjax.engine import compile_cache  # pylint: disable=g-import-not-at-top
+  line = report.compiles_line({0: compile_cache.Compiles(1.5, 0, 0),
+                               1: compile_cache.Compiles()})
+  assert line == ('compiles: bucket 0 1.5 s (0 cached, 0 compiled), bucket 1: programs '
+                  'already loaded')

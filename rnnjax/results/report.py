@@ -178,7 +178,9 @@ def _describe_final(final: dict) -> str:
 def compiles_line(compiles: dict) -> str:
   """Per bucket: seconds compiling, and programs read from the persistent cache; the
   buckets that ran programs already loaded (a structure an earlier round compiled)."""
-  done = sorted(b for b, c in compiles.items() if c.cache_hits or c.cache_misses)
+  # With the cache off (--compile_cache_dir=) a compile counts seconds, no hit or miss.
+  done = sorted(b for b, c in compiles.items()
+                if c.seconds or c.cache_hits or c.cache_misses)
   reused = sorted(b for b in compiles if b not in done)
   return 'compiles: ' + ', '.join(
       [f'bucket {b} {compiles[b].seconds:.1f} s ({compiles[b].cache_hits} cached, '
