@@ -380,3 +380,11 @@ def test_the_printed_table_holds_whole_series_and_says_how_many_of_all():
                        'forecast.csv)')
   few = panel_predictions.table(header, rows[:16], ['a', 'b'], total=2).splitlines()
   assert len(few) == 17  # All shown: no such line.
+  # Series the sweep never scored (a --csv_path of new ones): drawn at random, said so.
+  picks = [k for k, _ in panel_predictions.shown(list('abcde'), {}, new_data=True)]
+  assert panel_predictions.table(header, rows, picks, total=5, scored=False).splitlines()[
+      -1] == ('(2 of 5 series shown, 2 drawn in forecast.png: at random, none scored by the '
+              'sweep; every series is in forecast.csv)')
+  assert panel_predictions.table(header, rows, list('abcd'), total=4, max_rows=8).endswith(
+      '(1 of 4 series shown, 4 drawn in forecast.png: every one; every series is in '
+      'forecast.csv)')

@@ -233,7 +233,9 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels):
   metric = panel_predictions.shown_metric(model)
   picks = panel_predictions.shown(ids, {k: v[2][metric] for k, v in tests.items()},
                                   metric=metric, new_data=bool(csv_path))
-  lines = [panel_predictions.table(header, rows, [k for k, _ in picks], total=len(ids))]
+  lines = [panel_predictions.table(
+      header, rows, [k for k, _ in picks], total=len(ids),
+      scored=any(label.startswith(('best', 'worst')) for _, label in picks))]
   lines += [f'note: {n}' for n in read_notes + fc['notes']] + coverage_lines(model, levels)
   lines.append(f'{len(ids)} series x {steps} steps; model loaded in {loaded:.2f} s, '
                f'forecast in {took:.2f} s')
