@@ -400,3 +400,10 @@ def test_the_compile_line_counts_a_bucket_compiled_with_the_cache_off():
                                1: compile_cache.Compiles()})
   assert line == ('compiles: bucket 0 1.5 s (0 cached, 0 compiled), bucket 1: programs '
                   'already loaded')
+
+
+def test_compare_shows_an_empty_flag_as_a_dash_whether_text_or_a_list():
+  # sweep.json holds --input_columns as a list: [] is as empty as ''.
+  assert [report._setting(n, v) for n, v in (  # pylint: disable=protected-access
+      ('dropout_per_layer', ''), ('input_columns', []), ('input_columns', ['price']),
+      ('dropout', 0.0), ('season', -1))] == ['-', '-', "['price']", '0.0', 'auto']

@@ -218,10 +218,10 @@ _AUTO = {'val_size': 0, 'test_size': 0, 'season': -1, 'num_members': 0}
 
 def _setting(name: str, value) -> str:
   """A flag's value as the side-by-side table shows it: 'auto' for the ones above, '-'
-  for an empty one (e.g. no --dropout_per_layer)."""
+  for an empty one (e.g. no --dropout_per_layer, no --input_columns)."""
   if name in _AUTO and value == _AUTO[name]:
     return 'auto'
-  return str(value) if value not in ('', None) else '-'
+  return '-' if value in ('', None) or value == [] else str(value)
 
 
 def runs_table(runs: list, metric: str = '') -> tuple[list[dict], list[str]]:
