@@ -275,6 +275,13 @@ def test_predict_forecasts_from_the_end_of_each_series_of_a_csv(tmp_path, held_o
                           steps_ahead=3, out_dir=str(tmp_path / 'holed'))
   assert ('note: 2 empty target cells of --csv_path filled (by linear interpolation), as '
           'the sweep filled its data') in again['lines']
+  # A series newer than the lookback: padded, said of the file (not of `histories`).
+  short = rows + [['NEW', '29', '5.0'], ['NEW', '30', '6.0']]
+  path = _write(tmp_path / 'short.csv', header, short)
+  padded = predictions.run(workdir, csv_path=path, steps_ahead=3,
+                           out_dir=str(tmp_path / 'short'))['lines']
+  assert any(line.startswith(f'note: --csv_path {path}: 1 series shorter than the lookback')
+             for line in padded), padded
   _, written = _rows(tmp_path / 'out' / 'forecast.csv')
   assert [r[:2] for r in written] == [[k, str(30 + s)] for k in IDS[:2] for s in (1, 2, 3)]
   want = rnnjax.load(workdir).forecast({k: _series(mine)[k][0] for k in IDS[:2]}, 3)

@@ -227,6 +227,10 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels):
   fc = model.forecast(panel_predictions.stacked(ids, values, inputs), steps,
                       future_inputs=future, levels=levels)
   took = time.perf_counter() - start
+  # The model's notes name its argument; here the histories are a file or the sweep's.
+  source_name = f'--csv_path {csv_path}' if csv_path else "the sweep's series"
+  fc['notes'] = [source_name + n[len('histories'):] if n.startswith('histories: ') else n
+                 for n in fc['notes']]
   ahead = time_grid.future_times(times, steps)
   header, rows = panel_predictions.rows(fc, ahead)
   tests = panel_predictions.tested(model)
