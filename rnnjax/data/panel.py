@@ -163,7 +163,8 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
                        f'points, too few to hold out {horizon} as test (give --test_path, '
                        'or a shorter --horizon)')
     if len(keep) < len(ids):
-      short = [k for i, k in enumerate(ids) if i not in set(keep)]
+      kept = set(keep)
+      short = [k for i, k in enumerate(ids) if i not in kept]
       notes += (f'--horizon: {len(short)} series of {train_path} with at most {horizon} '
                 f'points (too few to hold out {horizon} as test) left out, neither trained '
                 f'on nor scored: {_some(short)}; predict --csv_path forecasts them from what '
