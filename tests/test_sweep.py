@@ -188,8 +188,8 @@ def test_a_tpe_dry_run_estimates_every_round(tmp_path):
   est = bucket['compile_s'] + bucket['chunk_s'] * (TINY.train_steps // TINY.eval_every) * 3
   assert table[-1] == (
       f'estimated time: {est:.0f} s ({est / 60:.1f} min); tpe asks each of its 3 rounds as '
-      'the last ends: all 3 trained as this one, each bucket compiled once (a structure new '
-      'in a later round compiles then)')
+      'the last ends: all 3 trained as this one, each bucket compiled once (a later '
+      "round's bucket of a new structure or size compiles then)")
 
 
 def test_masked_widths_per_layer_dropout_and_dry_run(tmp_path):

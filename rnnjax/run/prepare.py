@@ -179,6 +179,6 @@ def plan_table(plan: dict, num_chunks: int) -> str:
         'the end, spread over the buckets as it cuts, and compiles again after each cut'
         if fraction < 1 else '') + (
         f'; tpe asks each of its {rounds} rounds as the last ends: all {rounds} trained '
-        'as this one, each bucket compiled once (a structure new in a later round compiles '
-        'then)' if rounds > 1 else ''))
+        'as this one, each bucket compiled once (a later round\'s bucket of a new structure '
+        'or size compiles then)' if rounds > 1 else ''))
   return '\n'.join(lines)
