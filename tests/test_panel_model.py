@@ -309,7 +309,7 @@ def test_bad_input_is_one_line(tmp_path, held_out):
     model.forecast({'a': [], 'b': [1.0]}, 2)
   with pytest.raises(InputError, match='^histories: give a long DataFrame'):
     model.forecast(np.ones(5), 2)
-  with pytest.raises(InputError, match=r"^histories: series 'b' holds values that are not "
+  with pytest.raises(InputError, match=r"^histories: series 'b': holds values that are not "
                      r"numbers \(row 2: 'n/a'\)$"):
     model.forecast({'a': [1.0, 2.0], 'b': [1.0, 2.0, 'n/a']}, 2)
   # What other tasks' models do is refused in one line naming it, not a KeyError.

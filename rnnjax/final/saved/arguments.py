@@ -69,11 +69,27 @@ def concrete(value, what: str) -> None:
 
 def floats(given, what: str) -> np.ndarray:
   """<float64> of `given`; InputError naming `what` for what is not numbers (text, an
-  integer past float64)."""
+  integer past float64), and the first such cell's row where it is found."""
   try:
     return np.asarray(given, np.float64)
   except (TypeError, ValueError, OverflowError) as e:
-    raise InputError(f'{what}: holds values that are not numbers ({e})') from None
+    raise InputError(f'{what}: holds values that are not numbers '
+                     f'({_first_not_a_number(given) or e})') from None
+
+
+def _first_not_a_number(given) -> str:
+  """"row i: 'n/a'" for the first cell of rows `given` that float() refuses, else ''."""
+  try:
+    rows = list(given)
+  except TypeError:
+    return ''
+  for i, row in enumerate(rows):
+    for cell in (row if isinstance(row, (list, tuple, np.ndarray)) else [row]):
+      try:
+        float(cell)
+      except (TypeError, ValueError, OverflowError):
+        return f'row {i}: {cell!r}'
+  return ''
 
 
 def representable(values: np.ndarray, what: str) -> None:

@@ -206,4 +206,3 @@ def series_forecast(transform, arrays, need, scaled_forecasts, history, steps: i
     notes.append(f'steps past the horizon ({transform["horizon"]}) feed the '
                  'forecasts back as history')
   return {'point': point, 'lower': lower, 'upper': upper, 'notes': notes}
-

@@ -74,11 +74,7 @@ def panel_histories(transform, given, what: str = 'histories',
   raw, gaps = [], 0
   shape = f'[n, {1 + len(columns)}] (the target, then {columns})'
   for key, v, t in items:
-    try:
-      v = np.asarray(v, np.float64)
-    except (TypeError, ValueError, OverflowError):
-      raise InputError(f'{what}: series {key!r} holds values that are not numbers'
-                       f'{_first_not_a_number(v)}') from None
+    v = arguments.floats(v, f'{what}: series {key!r}')
     if columns and (v.ndim != 2 or v.shape[1] != 1 + len(columns)):
       raise InputError(f'{what}: series {key!r} is an array of shape {v.shape}; this '
                        f'model has input columns, so each history is {shape}')
@@ -109,17 +105,6 @@ def panel_histories(transform, given, what: str = 'histories',
                           trailing_note(ids, raw, times, fill, what,
                                         inputs=bool(columns))) if n]
   return ids, values, times, inputs if columns else None
-
-
-def _first_not_a_number(values) -> str:
-  """' (row i: 'n/a')' for the first cell of `values` float() refuses, else ''."""
-  for i, row in enumerate(values):
-    for cell in (row if isinstance(row, (list, tuple, np.ndarray)) else [row]):
-      try:
-        float(cell)
-      except (TypeError, ValueError, OverflowError):
-        return f' (row {i}: {cell!r})'
-  return ''
 
 
 def _long_frame(transform, frame, what: str, notes: list | None = None) -> list:
