@@ -125,6 +125,13 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
   return out_values, out_cells, note
 
 
+def argument_note(note: str, column: str, what: str) -> str:
+  """`regularize`'s note of a Python argument `what` (its `path`), named as such rather
+  than by the sweep's --time_column flag."""
+  return note.replace(f'--time_column {column!r} of {what}', f'{what}: its time column '
+                      f'{column!r}')
+
+
 def _number(cell: str) -> bool:
   """Whether a cell is a finite number (1990.5): not a blank, a word or NaN."""
   try:

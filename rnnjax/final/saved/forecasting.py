@@ -107,8 +107,7 @@ def check_history(transform, need, history, what='history',
       values = common.fill_gaps(values, [f'column {c!r}' for c in names], what, fill=fill,
                                 targets=len(transform['target_columns']))
     if notes is not None:
-      notes += [n.replace(f'--time_column {time_column!r} of {what}',
-                          f'{what}: its time column {time_column!r}') for n in (note,) if n]
+      notes += [time_grid.argument_note(n, time_column, what) for n in (note,) if n]
       notes += [n for n in (common.filled_note(gaps, what, transform.get('fill', 'linear'),
                                                inputs=len(names) > 1),) if n]
   else:

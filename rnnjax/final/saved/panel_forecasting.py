@@ -143,8 +143,7 @@ def _long_frame(transform, frame, what: str, notes: list | None = None) -> list:
       ids, values, [list(times[rows]) for rows in groups], path=what, column=time_column,
       to_end=transform.get('fill') == 'zero')
   if note and notes is not None:
-    notes.append(note.replace(f'--time_column {time_column!r} of {what}',
-                              f'{what}: its time column {time_column!r}'))
+    notes.append(time_grid.argument_note(note, time_column, what))
   return list(zip(ids, values, cells))
 
 
