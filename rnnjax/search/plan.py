@@ -63,21 +63,19 @@ class Members(collections.abc.Sequence):
   million members holds a few arrays, not a million dicts.
 
   Member uid = (row * num_seeds + seed) * num_folds + fold; its configuration is
-  `config_of[row]` and its seed index `first_seed[row]` + seed (None: the row, the seed).
+  `row_config[row]` and its seed index `row_first_seed[row]` + seed (`row_ids`).
   """
 
   def __init__(self, columns: dict, num_seeds: int, config_bucket: np.ndarray,
-               num_folds: int = 1, config_of=None, first_seed=None):
+               num_folds: int, row_config: np.ndarray, row_first_seed: np.ndarray):
     self._columns, self._num_seeds, self._config_bucket = columns, num_seeds, config_bucket
     self._num_folds = num_folds
-    self._config_of, self._first_seed = config_of, first_seed
+    self._row_config, self._row_first_seed = row_config, row_first_seed
     self._rows = {}
 
   def _ids(self, c: int, s: int) -> tuple[int, int]:
     """(configuration, seed index) of row c's seed s."""
-    if self._config_of is None:
-      return c, s
-    return int(self._config_of[c]), int(self._first_seed[c]) + s
+    return int(self._row_config[c]), int(self._row_first_seed[c]) + s
 
   def __len__(self):
     return len(self._config_bucket) * self._num_seeds * self._num_folds
@@ -126,30 +124,23 @@ class Plan:
   config_of: np.ndarray | None = None
 
   @functools.cached_property
-  def first_seed(self) -> np.ndarray | None:
-    """<int>[num_configs]: each row's first seed index, after the seeds of the earlier
-    rows of its configuration (None when every row is its own configuration)."""
-    if self.config_of is None:
-      return None
-    return first_seeds(self.config_of, self.num_seeds)
+  def _row_ids(self) -> tuple[np.ndarray, np.ndarray]:
+    return row_ids(self.config_of, self.num_seeds, len(self.config_bucket))
 
   @functools.cached_property
   def members(self) -> Members:
     return Members(self.columns, self.num_seeds, self.config_bucket, self.num_folds,
-                   self.config_of, self.first_seed)
+                   *self._row_ids)
 
   def config_numbers(self, uids) -> np.ndarray:
     """<int>[n]: the configuration numbers of members `uids`."""
-    rows = np.asarray(uids, np.int64) // (self.num_seeds * self.num_folds)
-    return rows if self.config_of is None else self.config_of[rows]
+    return self._row_ids[0][np.asarray(uids, np.int64) // (self.num_seeds * self.num_folds)]
 
   def seed_numbers(self, uids) -> np.ndarray:
     """<int>[n]: the seed indices of members `uids` within their configurations."""
     uids = np.asarray(uids, np.int64)
-    seeds = (uids // self.num_folds) % self.num_seeds
-    if self.config_of is None:
-      return seeds
-    return self.first_seed[uids // (self.num_seeds * self.num_folds)] + seeds
+    return (self._row_ids[1][uids // (self.num_seeds * self.num_folds)]
+            + (uids // self.num_folds) % self.num_seeds)
 
   @property
   def num_members(self) -> int:
@@ -210,15 +201,18 @@ class Plan:
     }
 
 
-def first_seeds(config_of: np.ndarray, num_seeds: int) -> np.ndarray:
-  """<int>[rows]: each row's first seed index: num_seeds times the earlier rows of the
-  same configuration number."""
+def row_ids(config_of, num_seeds: int, num_rows: int) -> tuple[np.ndarray, np.ndarray]:
+  """(<int>[num_rows] each row's configuration number, <int>[num_rows] its first seed
+  index): with `config_of` (tpe's repeats) a row's seeds follow the earlier rows' of its
+  configuration; without, every row is its own configuration from seed 0."""
+  if config_of is None:
+    return np.arange(num_rows), np.zeros(num_rows, np.int64)
   earlier = collections.Counter()
-  out = np.empty(len(config_of), np.int64)
+  first = np.empty(num_rows, np.int64)
   for row, c in enumerate(np.asarray(config_of).tolist()):
-    out[row] = earlier[c] * num_seeds
+    first[row] = earlier[c] * num_seeds
     earlier[c] += 1
-  return out
+  return np.asarray(config_of, np.int64), first
 
 
 def same_values(columns: dict, num_rows: int) -> np.ndarray | None:
@@ -236,18 +230,13 @@ def members_of_json(plan_json: dict) -> list:
   if 'members' in plan_json:
     return plan_json['members']
   configs = plan_json['configs']
-  folds, num_seeds = configs.get('num_folds', 1), configs['num_seeds']
-  config_of = configs.get('config', range(configs['num_configs']))
-  first_seed = first_seeds(config_of, num_seeds)
-  out = []
-  for c in range(configs['num_configs']):
-    values = {**configs['fixed'], **{n: v[c] for n, v in configs['swept'].items()}}
-    for s in range(num_seeds):
-      for f in range(folds):
-        out.append({'uid': len(out), 'config': int(config_of[c]),
-                    'seed': int(first_seed[c]) + s, 'fold': f,
-                    'bucket': configs['bucket'][c], 'hparams': values})
-  return out
+  rows, num_seeds = configs['num_configs'], configs['num_seeds']
+  columns = {**{n: [v] * rows for n, v in configs['fixed'].items()}, **configs['swept']}
+  members = Members(columns, num_seeds, np.asarray(configs['bucket'], np.int64),
+                    configs.get('num_folds', 1),
+                    *row_ids(configs.get('config'), num_seeds, rows))
+  return [{'uid': m.uid, 'config': m.config, 'seed': m.seed, 'fold': m.fold,
+           'bucket': m.bucket, 'hparams': m.hparams} for m in members]
 
 
 def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
