@@ -1,6 +1,7 @@
 """Tests for rnnjax/figures: functional ANOVA against known answers, and every figure on
 fabricated work directories (full grids, random sweeps, diverged and stopped members)."""
 
+import collections
 import csv
 import dataclasses
 import itertools
@@ -492,6 +493,22 @@ def _capture_figures(monkeypatch) -> list:
     return save(fig, out_dir, name)
   monkeypatch.setattr(style, 'save', saving)
   return figs
+
+
+def test_repeated_draws_count_as_seeds_and_the_caption_says_how_many(tmp_path,
+                                                                      monkeypatch):
+  """Random search over short lists draws values again: those are more seeds of one
+  configuration, so configurations hold different numbers of seeds, as the caption says."""
+  figs = _capture_figures(monkeypatch)
+  workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-3,1e-2,1e-1)'}, lr_only,
+                      search_kind='random', num_members=7, num_seeds=1)
+  table = load.load(workdir)
+  sensitivity.plot_sensitivity(table, os.path.join(workdir, 'figures'), log=print)
+  caption = ' '.join(' '.join(t.get_text() for t in figs[-1].texts).split())
+  plan = search_plan.members_of_json(json.load(open(os.path.join(workdir, 'plan.json'))))
+  counts = sorted(collections.Counter(m['config'] for m in plan).values())
+  assert len(counts) == 3 and counts[0] < counts[-1]
+  assert f'mean over its seeds ({counts[0]} to {counts[-1]})' in caption, caption
 
 
 def _clashing_x_labels(fig, ax) -> list:

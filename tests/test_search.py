@@ -244,6 +244,39 @@ def test_random_plan_seeds_repeat_configurations():
     assert m.hparams == plan.members[m.config * 3].hparams
 
 
+def test_random_search_drawing_values_again_adds_seeds_to_that_configuration(tmp_path):
+  """Short lists are drawn again: a repeat trains on its own uids, and counts as more
+  seeds of the first draw of its values, in the plan, its uid arrays and plan.json; a
+  random sweep begun before the repeats were grouped still resumes."""
+  from rnnjax.run import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
+  plan = search_plan.make_plan(_axes(cell='choice(lstm,gru)', learning_rate='0.1,0.01'),
+                               search='random', num_members=10, num_seeds=2, seed=0)
+  members = list(plan.members)
+  values = [tuple(sorted(m.hparams.items())) for m in members]
+  first = {v: members[values.index(v)].config for v in values}
+  assert len(first) == 4 and len(members) == 20
+  assert [m.config for m in members] == [first[v] for v in values]
+  for v in first:  # Each configuration's seeds numbered 0, 1, ... over its draws.
+    seeds = [m.seed for m, w in zip(members, values) if w == v]
+    assert seeds == list(range(len(seeds))) and len(seeds) >= 2
+  uids = np.arange(20)
+  assert plan.config_numbers(uids).tolist() == [m.config for m in members]
+  assert plan.seed_numbers(uids).tolist() == [m.seed for m in members]
+  listed = plan.to_json()
+  assert [(j['config'], j['seed']) for j in search_plan.members_of_json(listed)] == [
+      (m.config, m.seed) for m in members]
+  older = {**listed, 'configs': {k: v for k, v in listed['configs'].items()
+                                 if k != 'config'}}
+  (tmp_path / 'plan.json').write_text(json.dumps(older))
+  workdir_lib.check_plan(str(tmp_path), listed)  # Resumes: no error.
+  other = search_plan.make_plan(_axes(cell='choice(lstm,gru)', learning_rate='0.1,0.01'),
+                                search='random', num_members=10, num_seeds=2, seed=1)
+  with pytest.raises(InputError, match='draws differently'):
+    workdir_lib.check_plan(str(tmp_path), other.to_json())
+  # Drawn from a continuous range, no two draws repeat: every row its own configuration.
+  assert _random_plan(seed=0).config_of is None
+
+
 # --- family defaults ------------------------------------------------------------------
 
 @pytest.mark.parametrize('family', optim.FAMILIES)

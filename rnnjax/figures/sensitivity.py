@@ -155,13 +155,15 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
     fig.legend(handles=handles, loc='outside upper center', ncols=style.legend_columns(
         [h.get_label() for h in handles], width - 0.1))
     dropped = int((~ok).sum())
-    seeds = max(c['seeds'] + c['dropped'] for c in configs)
+    counts = sorted({c['seeds'] + c['dropped'] for c in configs})
+    seeds = counts[-1]  # Random search's and tpe's repeats give some more seeds.
+    over = f'{seeds} seeds' if len(counts) == 1 else f'seeds ({counts[0]} to {seeds})'
     scale = labels.SCALES.get((table.task, table.shown))
     text = (f'Validation {table.shown}{f" ({scale})" if scale else ""} '
             f'({"lower" if table.shown_mode == "min" else "higher"} is better). ')
     if any(not table.axes[n].continuous for n in names):
       text += ('Lines: best configuration at each value (mean over its '
-               f'{seeds} seeds, band: min-max over seeds; fewest diverged seeds first); '
+               f'{over}, band: min-max over seeds; fewest diverged seeds first); '
                'dots: every configuration. ' if seeds > 1 else
                'Lines: best configuration at each value (one seed each); dots: every '
                'configuration. ')

@@ -43,8 +43,15 @@ class Prepared:
   @property
   def notes(self) -> list:
     """Every data key's notes, each once (a fold's own, such as a class its validation
-    part lacks, and those they share)."""
-    return list(dict.fromkeys(n for d in self.datas.values() for n in d.notes))
+    part lacks, and those they share), and random search's repeated draws."""
+    notes = list(dict.fromkeys(n for d in self.datas.values() for n in d.notes))
+    config_of = self.plan.config_of
+    if self.spec.search == 'random' and config_of is not None:
+      notes.append(f'note: random search drew {len(config_of)} configurations, '
+                   f'{len(set(config_of.tolist()))} of them distinct: a draw of values '
+                   'drawn before trains as more seeds of that configuration (with '
+                   'its own random streams), and every table groups them')
+    return notes
 
   @property
   def data(self) -> task_data.TaskData:

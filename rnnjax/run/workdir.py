@@ -82,7 +82,8 @@ def _drawn(plan: dict) -> dict | None:
   if configs is None:
     return None
   swept = set(plan.get('swept', ()))
-  return {**{k: v for k, v in configs.items() if k != 'fixed'},
+  # 'config' (rows that repeat an earlier row's values) follows from the values.
+  return {**{k: v for k, v in configs.items() if k not in ('fixed', 'config')},
           'swept': {n: v for n, v in configs['swept'].items() if n in swept}}
 
 

@@ -9,10 +9,12 @@ are the same for any `--num_members` >= n, so a larger search extends a smaller 
 times, and each repeat trains on each of `--folds` cross-validation folds: member uid =
 (row * num_seeds + seed index) * folds + fold (with one fold, row * num_seeds + seed
 index), where a row is a configuration as planned. Rows and configurations are the same
-but for tpe, which may propose a configuration again once its space is used up: that row
-trains on its own uids (so its own random streams) and its members count as more seeds of
-the first row of the same values (its configuration number; seed indices go on from
-the earlier rows'), so every table groups them as one configuration.
+but where a row repeats an earlier row's values: random search drawing the same values
+again (every axis a short list), or tpe proposing a configuration again once its space
+is used up. Such a row trains on its own uids (so its own random streams) and its
+members count as more seeds of the first row of the same values (its configuration
+number; seed indices go on from the earlier rows'), so every table groups them as one
+configuration.
 
 Structural axes (cell, hidden_size, num_layers, batch_size, optimizer, and lookback for
 forecasting) change shapes, so members are grouped into buckets of equal structure, one
@@ -249,8 +251,9 @@ def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
   hidden_mode: 'bucket' (each hidden size its own bucket) or 'masked' (members of every
   hidden size share a bucket padded to its widest member; see model.init_params).
   configs: the configurations themselves (axis name -> value, every axis; tpe's
-    proposals) instead of a grid or random draws; a repeat of an earlier one's values
-    is a row of its own whose members are more seeds of that one (`config_of`).
+    proposals) instead of a grid or random draws. A repeat of an earlier one's values
+    (these, or random search's draws) is a row of its own whose members are more seeds
+    of that one (`config_of`).
 
   Configurations are made as columns: a grid in `itertools.product` order (the last
   axis fastest), random search one vector of draws per axis in table order.
@@ -265,6 +268,7 @@ def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
   if search not in SEARCHES:
     raise InputError(f'--search: unknown strategy {search!r}; expected one of '
                      f'{", ".join(SEARCHES)}')
+  repeats = configs is not None or search == 'random'  # Rows that may repeat values.
   if search in ADAPTIVE:  # Their first population: a grid, or drawn at random.
     search = 'random' if num_members else 'grid'
   num_configs, columns = _columns(ordered, search=search, num_members=num_members,
@@ -287,7 +291,7 @@ def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
               buckets=tuple(buckets), swept=swept,
               masked=('hidden_size',) if hidden_mode == 'masked' else (),
               num_folds=num_folds,
-              config_of=same_values(columns, num_configs) if configs is not None else None)
+              config_of=same_values(columns, num_configs) if repeats else None)
 
 
 def _columns(ordered, *, search: str, num_members: int, seed: int,
