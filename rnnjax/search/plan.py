@@ -25,8 +25,6 @@ Every other axis is a traced per-member value inside its bucket's population.
 import collections.abc
 import dataclasses
 import functools
-import math
-import zlib
 
 import numpy as np
 
@@ -255,8 +253,7 @@ def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
     (these, or random search's draws) is a row of its own whose members are more seeds
     of that one (`config_of`).
 
-  Configurations are made as columns: a grid in `itertools.product` order (the last
-  axis fastest), random search one vector of draws per axis in table order.
+  Configurations are made as columns (space.configurations), axes in table order.
   """
   if hidden_mode not in ('bucket', 'masked'):
     raise InputError(f"--hidden_mode: {hidden_mode!r}; expected 'auto', 'masked' or "
@@ -271,8 +268,9 @@ def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
   repeats = configs is not None or search == 'random'  # Rows that may repeat values.
   if search in ADAPTIVE:  # Their first population: a grid, or drawn at random.
     search = 'random' if num_members else 'grid'
-  num_configs, columns = _columns(ordered, search=search, num_members=num_members,
-                                  seed=seed, configs=configs)
+  num_configs, columns = space.configurations(ordered, search=search,
+                                              num_members=num_members, seed=seed,
+                                              configs=configs)
   swept = tuple(a.name for a in ordered if a.is_random or len(a.values) > 1)
   for row in hparams.TABLE:
     if row.by_family and row.name not in columns:
@@ -292,39 +290,6 @@ def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
               masked=('hidden_size',) if hidden_mode == 'masked' else (),
               num_folds=num_folds,
               config_of=same_values(columns, num_configs) if repeats else None)
-
-
-def _columns(ordered, *, search: str, num_members: int, seed: int,
-             configs) -> tuple[int, dict]:
-  """(number of configurations, name -> [num_configs] values) of the axes `ordered`:
-  `configs` as given, a grid, or random draws."""
-  if configs is not None:
-    return len(configs), {a.name: [c[a.name] for c in configs] for a in ordered}
-  if search == 'grid':
-    random_axes = [a for a in ordered if a.is_random]
-    if random_axes:
-      a = random_axes[0]
-      raise InputError(f'--{a.name}: {a.kind}() is a random distribution; use '
-                       '--search=random (or halving, pbt, tpe), or grid(...) values')
-    shape = [len(a.values) for a in ordered]
-    num_configs = math.prod(shape)
-    if num_members and num_members != num_configs:
-      raise InputError(f'--num_members: {num_members}, but the grid has {num_configs} '
-                       'configurations; leave it unset (0) for grid search')
-    index = np.unravel_index(np.arange(num_configs), shape) if shape else []
-    return num_configs, {a.name: ([a.values[0]] * num_configs if len(a.values) == 1
-                                  else [a.values[i] for i in idx.tolist()])
-                         for a, idx in zip(ordered, index)}
-  if search == 'random':
-    if num_members < 1:
-      raise InputError(f'--num_members: {num_members}; random search draws that many '
-                       'configurations: give a number >= 1')
-    # A stream per axis (seeded by the search seed and the axis name): a search of more
-    # members extends one of fewer, so halving's first members are random search's.
-    return num_members, {
-        a.name: space.draw(a, np.random.default_rng((seed, zlib.crc32(a.name.encode()))),
-                           num_members) for a in ordered}
-  raise AssertionError(f'{search}: its configurations come from tpe.py')
 
 
 def _buckets(columns: dict, keys: list, swept: tuple,

@@ -9,13 +9,15 @@ Every swept flag holds one spec string, parsed by a small grammar (never `eval`)
   randint(lo, hi)           random search only; integers lo..hi inclusive
 
 Values are checked against the hyperparameter's row of hparams.TABLE (type and range);
-errors name the flag. `draw` takes a random search's values of one axis; which members
-exist and how they are grouped is plan.py's.
+errors name the flag. `configurations` makes a grid's or a random search's values of
+every axis (`draw`: one axis's); which members exist and how they are grouped is
+plan.py's.
 """
 
 import dataclasses
 import math
 import re
+import zlib
 
 import numpy as np
 
@@ -143,3 +145,39 @@ def draw(axis: Axis, rng: np.random.Generator, n: int) -> list:
   if axis.kind == 'loguniform':
     return np.exp(rng.uniform(math.log(lo), math.log(hi), size=n)).tolist()
   return rng.integers(lo, hi + 1, size=n).tolist()
+
+
+def configurations(ordered, *, search: str, num_members: int, seed: int,
+                   configs) -> tuple[int, dict]:
+  """(number of configurations, name -> [num_configs] values) of the axes `ordered`
+  (plan.make_plan's order): `configs` as given (tpe's), a grid in `itertools.product`
+  order (the last axis fastest), or `num_members` random draws, each axis from its own
+  stream (the search seed and the axis name), so that the first n draws are the same
+  for any `num_members` >= n."""
+  if configs is not None:
+    return len(configs), {a.name: [c[a.name] for c in configs] for a in ordered}
+  if search == 'grid':
+    random_axes = [a for a in ordered if a.is_random]
+    if random_axes:
+      a = random_axes[0]
+      raise InputError(f'--{a.name}: {a.kind}() is a random distribution; use '
+                       '--search=random (or halving, pbt, tpe), or grid(...) values')
+    shape = [len(a.values) for a in ordered]
+    num_configs = math.prod(shape)
+    if num_members and num_members != num_configs:
+      raise InputError(f'--num_members: {num_members}, but the grid has {num_configs} '
+                       'configurations; leave it unset (0) for grid search')
+    index = np.unravel_index(np.arange(num_configs), shape) if shape else []
+    return num_configs, {a.name: ([a.values[0]] * num_configs if len(a.values) == 1
+                                  else [a.values[i] for i in idx.tolist()])
+                         for a, idx in zip(ordered, index)}
+  if search == 'random':
+    if num_members < 1:
+      raise InputError(f'--num_members: {num_members}; random search draws that many '
+                       'configurations: give a number >= 1')
+    # A stream per axis (seeded by the search seed and the axis name): a search of more
+    # members extends one of fewer, so halving's first members are random search's.
+    return num_members, {
+        a.name: draw(a, np.random.default_rng((seed, zlib.crc32(a.name.encode()))),
+                     num_members) for a in ordered}
+  raise AssertionError(f'{search}: its configurations come from tpe.py')
