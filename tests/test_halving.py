@@ -33,7 +33,7 @@ def test_rungs():
 
 def _reference_keep(values, status, eta):
   ok = sorted((v, i) for i, (v, s) in enumerate(zip(values, status))
-              if s == OK and math.isfinite(v))
+              if s in (OK, STOPPED) and math.isfinite(v))
   kept = {i for _, i in ok[:math.ceil(len(ok) / eta)]}
   return [i in kept for i in range(len(values))]
 
@@ -41,12 +41,31 @@ def _reference_keep(values, status, eta):
 def test_halving_keep_by_hand():
   values = [0.3, 0.1, np.nan, 0.1, 0.05, np.inf, 0.2, 0.01]
   status = [OK, OK, OK, OK, DIVERGED, OK, OK, STOPPED]
-  # OK and finite: 0 (0.3), 1 (0.1), 3 (0.1), 6 (0.2); ceil(4 / 3) = 2: the tie 1, 3.
-  assert np.flatnonzero(halving.keep_best(values, status, 3)).tolist() == [1, 3]
-  assert np.flatnonzero(halving.keep_best(values, status, 2)).tolist() == [1, 3]
-  assert np.flatnonzero(halving.keep_best(values, status, 5)).tolist() == [1]
+  # OK or stopped early, and finite: 0 (0.3), 1 (0.1), 3 (0.1), 6 (0.2), 7 (0.01, stopped
+  # at its best); ceil(5 / 3) = 2: 7, then 1 of the tie 1, 3.
+  assert np.flatnonzero(halving.keep_best(values, status, 3)).tolist() == [1, 7]
+  assert np.flatnonzero(halving.keep_best(values, status, 2)).tolist() == [1, 3, 7]
+  assert np.flatnonzero(halving.keep_best(values, status, 5)).tolist() == [7]
   assert not halving.keep_best([np.nan, 1.0], [OK, DIVERGED], 2).any()
   assert halving.keep_best([2.0], [OK], 4).tolist() == [True]
+
+
+def test_a_rung_keeps_a_member_stopped_at_its_best_and_cuts_none_when_none_ranks():
+  """Across runs: padding rows (uid < 0) never rank, whatever their copied values; a
+  member stopped early with the best value stays; a rung where every member diverged
+  cuts none, so the population never empties."""
+  from rnnjax.search import strategy  # pylint: disable=g-import-not-at-top
+
+  def table(best, status, uids):
+    return strategy.Table(np.asarray(best, float), np.asarray(status), np.asarray(uids),
+                          np.asarray(best, float))
+  tables = {0: table([0.5, 0.1, 0.1], [OK, STOPPED, STOPPED], [0, 1, -1]),
+            1: table([0.3, 0.9], [OK, OK], [2, 3])}
+  keep = halving.decide(tables, 4, rung_steps=[4], eta=2)
+  assert keep[0].tolist() == [False, True, False] and keep[1].tolist() == [True, False]
+  assert halving.decide(tables, 6, rung_steps=[4], eta=2) == {}
+  diverged = {0: table([np.nan, np.inf], [DIVERGED, DIVERGED], [0, 1])}
+  assert halving.decide(diverged, 4, rung_steps=[4], eta=2) == {}
 
 
 def test_halving_keep_equals_reference_on_random_tables():

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import math
 import os
 import re
 
@@ -342,6 +343,26 @@ def test_halving_says_why_it_stopped_a_member_not_one_that_diverged(tmp_path):
   kept, stopped = sorted(why[lr] for lr in (1e-3, 1e-2))
   assert kept == ('ok', None) and stopped[0] == 'stopped'
   assert stopped[1].startswith('halving at ')
+
+
+def test_halving_keeps_members_stopped_early_at_their_best(tmp_path):
+  """--patience stops members before the rung at step 16: the rung ranks them with the
+  members still training, keeps the best (at its best weights) to be tested and
+  ensembled, and says why each member stopped: early stopping, or halving."""
+  spec = sweep.SweepSpec(classical_baselines=False, dataset='shampoo_sales', lookback='4',
+                         val_size=6, test_size=6, cell='rnn_relu', optimizer='sgd',
+                         clip_norm='0', hidden_size='4', batch_size='4',
+                         learning_rate='grid(1e-3,3e-3,1e-2,3e-2)', search='halving', eta=2,
+                         min_steps=16, train_steps=32, eval_every=2, patience=1)
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
+  members = {m['uid']: m for m in summary['members']}
+  early = [u for u, m in members.items() if m['steps'] < 16]
+  cut = [u for u, m in members.items() if m.get('stopped_by', '').startswith('halving')]
+  assert len(early) == 2 and len(cut) == 1
+  for u in early:  # Stopped by the engine, whether the rung kept it or not.
+    assert members[u]['stopped_by'] == f'early stopping at step {members[u]["steps"]}'
+  kept_early = [u for u in early if u in summary['ranking'][:2]]
+  assert kept_early and math.isfinite(members[kept_early[0]]['test']['rmse'])
 
 
 def test_progress_ends_at_its_total_when_halving_empties_a_wave(tmp_path, monkeypatch):

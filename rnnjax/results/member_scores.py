@@ -49,12 +49,14 @@ def of_run(plan, run, rows, val_split, *, mesh, group_size: int, rename=dict,
   plan_rows = uids // (plan.num_seeds * plan.num_folds)
   names = _NAMES[np.asarray(status)[rows]]
   steps = np.asarray(steps)[rows].astype(np.int64)
+  # A member that diverged stopped for that, whenever the search retired it; one the
+  # engine stopped itself (before the search retired it, or never) found no better
+  # validation in --patience evaluations.
+  early = np.where(names == 'stopped', np.asarray(
+      [f'early stopping at step {s}' for s in steps.tolist()], str), '')
   if stopped_by:
     names = np.where(names == 'ok', 'stopped', names)
-  # A member that diverged stopped for that, whenever the search retired it; one the
-  # engine stopped itself found no better validation in --patience evaluations.
-  early = np.asarray([f'early stopping at step {s}' for s in steps.tolist()], str)
-  stopped_by = np.where(names == 'stopped', stopped_by or early, '')
+  stopped_by = np.where(early != '', early, np.where(names == 'stopped', stopped_by or '', ''))
   best_step = np.asarray(best_step)[rows].astype(np.int64)
   best_of = np.asarray(best_of)[rows].astype(np.int64)
   return member_table.MemberTable(

@@ -2,8 +2,12 @@
 al. 2017), as pure functions of the members' validation tables.
 
 Every member trains to `min_steps`; at each rung r_k = min_steps * eta**k < train_steps
-only the best ceil(n_ok / eta) members still OK go on (`keep_best`), ranked by
+only the best ceil(n / eta) of the n members still OK or stopped early (`--patience`:
+they keep their best weights and train no more) stay (`keep_best`), ranked by
 `best_val` (the sweep selects members by it in the end) across every bucket and wave.
+A member cut is retired with its scores but without its weights, so a member that
+stopped early at the best validation score stays, to be tested and ensembled. A rung
+with no member to rank (every one diverged) cuts none.
 `decide` says which rows of each run go on; the sweep then gathers the survivors into
 smaller populations (gather.compact_members), so cut members cost nothing afterwards
 (one compile per population size, i.e. per rung).
@@ -30,10 +34,12 @@ def decide(tables: dict, step: int, *, rung_steps, eta: int) -> dict:
   if step not in rung_steps:
     return {}
   live = sorted(tables)
-  values = np.concatenate([tables[r].best_val for r in live])
-  status = np.concatenate([np.where(tables[r].uids >= 0, tables[r].status, pop.STOPPED)
+  values = np.concatenate([np.where(tables[r].uids >= 0, tables[r].best_val, np.nan)
                            for r in live])
+  status = np.concatenate([tables[r].status for r in live])
   keep = keep_best(values, status, eta)
+  if not keep.any():  # No member to rank: none is cut (nor the population emptied).
+    return {}
   bounds = np.cumsum([0] + [len(tables[r].uids) for r in live])
   return {r: keep[start:end] for r, start, end in zip(live, bounds, bounds[1:])}
 
@@ -63,11 +69,11 @@ def keep_best(values, status, eta: int) -> np.ndarray:
     status: <int>[P] OK, DIVERGED or STOPPED.
     eta: keep 1 / eta of the members.
   Returns:
-    <bool>[P]: among the n_ok members with status OK and a finite value, the best
-    ceil(n_ok / eta), ties broken by index. Others are never kept.
+    <bool>[P]: among the n members with status OK or STOPPED and a finite value, the
+    best ceil(n / eta), ties broken by index. Others (diverged) are never kept.
   """
   values, status = checked_table(values, status)
-  order = ranked(values, status)
+  order = ranked(values, np.where(status == pop.STOPPED, pop.OK, status))
   keep = np.zeros(len(values), bool)
   keep[order[:-(-len(order) // eta)]] = True
   return keep
