@@ -55,6 +55,53 @@ def test_fixed_keeps_the_size_best_where_top_would_keep_fewer():
   assert ensemble.choose(outputs, never, kind='fixed', size=20) == list(range(8))
 
 
+def test_the_median_of_forecast_changes_is_the_median_of_the_members_levels():
+  """--difference: members forecast changes; the median of their level paths (last
+  level + running sums of changes x std + mean), not the running sum of the changes'
+  medians, at every step; the mean is the same either way."""
+  rng = np.random.default_rng(3)
+  changes = rng.normal(size=(5, 4, 6, 2))  # [M, N, horizon, C], scaled.
+  counts = np.array([1, 2, 1, 1, 3])
+  last, std, mean = rng.normal(size=(4, 1, 2)), np.array([2.0, 0.5]), np.array([0.3, -1])
+  levels = lambda z: last + np.cumsum(z * std + mean, axis=-2)
+  want = np.median(np.repeat(levels(changes), counts, axis=0), axis=0)
+  got = ensemble.combine(changes, counts, 'median', paths=True)
+  np.testing.assert_allclose(levels(got), want, rtol=1e-12, atol=1e-12)
+  # The reviewer's case: changes [10, -20], [0, 0], [-5, 0]: levels' median [0, -5].
+  small = np.asarray([[10, -20], [0, 0], [-5, 0]], float)[:, None, :, None]
+  np.testing.assert_allclose(np.cumsum(ensemble.combine(small, [1, 1, 1], 'median',
+                                                        paths=True), axis=1)[0, :, 0],
+                             [0, -5])
+  np.testing.assert_allclose(ensemble.combine(changes, counts, 'mean', paths=True),
+                             ensemble.combine(changes, counts, 'mean'))
+  np.testing.assert_allclose(ensemble.mean_outputs(changes, [4, 1, 4, 0], 'median', True),
+                             ensemble.combine(changes, [1, 1, 0, 0, 2], 'median', True))
+
+
+def test_a_differenced_median_ensemble_combines_levels_in_the_sweep_refit_and_model(
+    tmp_path, monkeypatch):
+  """The summary's choice and scores, the refit and the saved model all combine a
+  --difference forecast's members as level paths."""
+  import rnnjax  # pylint: disable=g-import-not-at-top
+  from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
+  calls, combine = [], ensemble.combine
+
+  def recording(outputs, counts, how='mean', paths=False):
+    calls.append((how, paths))
+    return combine(outputs, counts, how, paths)
+  monkeypatch.setattr(ensemble, 'combine', recording)
+  spec = spec_lib.SweepSpec(classical_baselines=False, dataset='shampoo_sales',
+                            lookback='4', horizon=3, val_size=6, test_size=6,
+                            difference=True, cell='gru', hidden_size='4', batch_size='4',
+                            learning_rate='grid(3e-3,1e-2,3e-2)', train_steps=4,
+                            eval_every=2, ensemble='top', ensemble_size=3,
+                            combine='median', refit=1)
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
+  assert summary['final']['kind'] == 'refit'
+  rnnjax.load(str(tmp_path / 'wd')).forecast(np.arange(40.0), 3)
+  assert len(calls) >= 4 and set(calls) == {('median', True)}, calls
+
+
 def _caruana(outputs, score, size):
   """Ensemble selection as Caruana et al. (2004) write it: forward steps with
   replacement from the best single model, while the hillclimb set improves."""

@@ -34,8 +34,15 @@ def test_train_and_val_joins_the_examples_and_keeps_the_scaling():
   assert merged['test'] is arrays['test'] and merged['val'] is arrays['val']
 
 
-def test_refit_equals_the_member_trained_alone_on_train_and_val(tmp_path):
-  summary = sweep.run_sweep(SPEC, str(tmp_path / 'wd'), log=lambda _: None)
+# The second: its refit member, early-stopped by --patience=1, would stop at step 26 of 32.
+@pytest.mark.parametrize('changes', [
+    {}, dict(patience=1, horizon=3, learning_rate='grid(3e-2,1e-1)', train_steps=40)])
+def test_refit_equals_the_member_trained_alone_on_train_and_val(tmp_path, changes):
+  """The refit member trains its best step's count of steps on every window before the
+  test part (those across the end of training too), with no early stopping."""
+  spec = dataclasses.replace(SPEC, **changes)
+  horizon = spec.horizon
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
   final = summary['final']
   assert final['kind'] == 'refit' and final['before_refit']['kind'] == 'single'
   (uid,) = final['members']
@@ -43,14 +50,17 @@ def test_refit_equals_the_member_trained_alone_on_train_and_val(tmp_path):
   assert final['steps'] == {str(uid): member['best_step']}
   # The same member, by hand: one member, a Python loop of training steps, the
   # training and validation windows as its training data.
-  plan = spec_lib.make_plan(SPEC)
-  data = spec_lib.load_data(SPEC, 4)
-  cfg = plan_lib.train_config(plan.buckets[member['bucket']], data, SPEC)
+  plan = spec_lib.make_plan(spec)
+  data = spec_lib.load_data(spec, 4)
+  cfg = plan_lib.train_config(plan.buckets[member['bucket']], data, spec)
   values = next(m.hparams for m in plan.members if m.uid == uid)
   hp = hparams.stack([values], [refit.REFIT_UID + uid], 1, num_layers=1)
   hp = jax.tree.map(lambda a: jnp.asarray(a[0]), hp)
   arrays = jax.tree.map(lambda a: jnp.asarray(a, jnp.float32),
                         refit.train_and_val(data.arrays))
+  # Windows t (targets t, t + 1, ... ) from the lookback to the test part's start.
+  _, val_end = data.info['split_points']
+  assert len(arrays['train']['x']) == val_end - 4 - (horizon - 1)
   key = jax.random.key(SPEC.seed)
   state = pop.init_member(cfg, hp, key)
   step = jax.jit(lambda s: pop.train_step(cfg, s, hp, arrays, key))

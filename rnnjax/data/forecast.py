@@ -164,11 +164,13 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
   if season:
     baselines['seasonal_naive'] = {}
   starts, truth = {}, {}
-  for split, (start, stop) in bounds.items():
+  # 'refit': every window whose targets lie before the test part, those that straddle
+  # the end of training too (final/choice/refit.py trains on them).
+  for split, (start, stop) in {**bounds, 'refit': (0, val_end)}.items():
     t = _window_starts(lookback_needed, horizon, start, stop)
     x[split] = scaled[t[:, None] + np.arange(-lookback, 0)]
     y[split] = scaled[t[:, None] + np.arange(horizon)][..., :num_targets]
-    if split == 'train':
+    if split in ('train', 'refit'):
       continue
     starts[split], truth[split] = t, targets[t[:, None] + np.arange(horizon)]
     last = np.repeat(targets[t - 1, None], horizon, axis=1)

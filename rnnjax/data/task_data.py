@@ -146,7 +146,7 @@ def _load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_colu
   # mase_scale: MASE's denominators, from the training part (engine/tasks/forecast.py `score`).
   arrays = {split: {'x': data.x[split], 'y': data.y[split], 'mean': data.mean,
                     'std': data.std, 'mase_scale': data.mase_scale.astype(np.float32)}
-            for split in common.SPLITS}
+            for split in common.SPLITS + ('refit',)}
   targets = tuple(data.target_columns)
   names = {}
   if len(targets) > 1:
@@ -161,7 +161,8 @@ def _load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_colu
       info={'num_filled': data.num_filled, 'split_points': data.split_points,
             'target_columns': list(targets),
             'input_columns': list(data.input_columns), 'difference': difference,
-            'season': data.season, 'windows': {k: len(v) for k, v in data.x.items()}},
+            'season': data.season,
+            'windows': {k: len(data.x[k]) for k in common.SPLITS}},
       notes=_filled_note(data.num_filled, fill) + data.notes,
       transform={'target_columns': list(targets), 'input_columns': list(data.input_columns),
                  'lookback': lookback, 'horizon': horizon, 'difference': difference,

@@ -34,19 +34,30 @@ from rnnjax.search import rules
 KINDS = rules.ENSEMBLES
 
 
-def combine(outputs: np.ndarray, counts, how: str = 'mean') -> np.ndarray:
+def combine(outputs: np.ndarray, counts, how: str = 'mean',
+            paths: bool = False) -> np.ndarray:
   """<float64>[...]: the members' outputs <[M, ...]> combined, member m counting
-  `counts[m]` times (an integer weight): their weighted mean, or ('median', a panel's
-  forecasts) the median of the outputs with each repeated `counts[m]` times."""
+  `counts[m]` times (an integer weight): their weighted mean, or ('median') the median
+  of the outputs with each repeated `counts[m]` times.
+
+  paths: the outputs are forecasts of changes, <[M, N, horizon, C]> (--difference): the
+  median is taken of each member's path (the changes' running sums over the horizon,
+  that is its forecast levels less the last level, in scaled units: a monotone map of
+  the levels), and returned as changes again, so that it is the median of the members'
+  forecast levels at every step. The mean is the same either way.
+  """
   outputs = np.asarray(outputs, np.float64)
   counts = np.asarray(counts)
   if how == 'median':
+    if paths:
+      sums = np.median(np.repeat(np.cumsum(outputs, axis=2), counts, axis=0), axis=0)
+      return np.diff(sums, axis=1, prepend=0.0)
     return np.median(np.repeat(outputs, counts, axis=0), axis=0)
   return np.average(outputs, axis=0, weights=counts)
 
 
 def choose(outputs: np.ndarray, score, *, kind: str, size: int,
-           how: str = 'mean') -> list[int]:
+           how: str = 'mean', paths: bool = False) -> list[int]:
   """The members of the final model, as indices into `outputs` (repeats: weight).
 
   Args:
@@ -56,15 +67,16 @@ def choose(outputs: np.ndarray, score, *, kind: str, size: int,
     kind: one of KINDS.
     size: at most this many members (top), exactly (fixed, when the pool has as
       many), or the most picks (greedy).
-    how: 'mean' or 'median' (`combine`).
+    how, paths: how outputs are combined (`combine`).
   """
   if kind == 'single' or size <= 1 or len(outputs) == 1:
     return [0]
   if kind == 'fixed':
     return list(range(min(size, len(outputs))))
+  of = lambda picks: combine(np.asarray(outputs)[picks], np.ones(len(picks), np.int64),
+                             how, paths)
   if kind == 'top' and how == 'median':
-    scores = [score(np.median(np.asarray(outputs[:k + 1], np.float64), axis=0))
-              for k in range(min(size, len(outputs)))]
+    scores = [score(of(list(range(k + 1)))) for k in range(min(size, len(outputs)))]
     return list(range(int(np.argmin(scores)) + 1))
   if kind == 'top':
     sums = np.cumsum(outputs[:size], axis=0, dtype=np.float64)
@@ -76,8 +88,7 @@ def choose(outputs: np.ndarray, score, *, kind: str, size: int,
   best = score(total)
   while len(picks) < size:
     if how == 'median':
-      trial = [score(np.median(np.asarray(outputs, np.float64)[picks + [j]], axis=0))
-               for j in range(len(outputs))]
+      trial = [score(of(picks + [j])) for j in range(len(outputs))]
     else:
       trial = [score((total + outputs[j]) / (len(picks) + 1)) for j in range(len(outputs))]
     j = int(np.argmin(trial))
@@ -88,11 +99,11 @@ def choose(outputs: np.ndarray, score, *, kind: str, size: int,
   return picks
 
 
-def mean_outputs(outputs: np.ndarray, picks, how: str = 'mean') -> np.ndarray:
-  """The ensemble's outputs: the mean (or median) over `picks` (indices, repeats count
-  twice)."""
-  picked = np.asarray(outputs, np.float64)[np.asarray(picks)]
-  return np.median(picked, axis=0) if how == 'median' else np.mean(picked, axis=0)
+def mean_outputs(outputs: np.ndarray, picks, how: str = 'mean',
+                 paths: bool = False) -> np.ndarray:
+  """The ensemble's outputs: `combine` over `picks` (indices, repeats count twice)."""
+  return combine(outputs, np.bincount(np.asarray(picks), minlength=len(outputs)), how,
+                 paths)
 
 
 def pool_outputs(runs, where: dict, uids, splits: dict, split: str, mesh, group_size=0):

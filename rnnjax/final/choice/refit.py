@@ -3,10 +3,12 @@
 Validation has done its job once it has chosen the final model (which members, and for
 how many steps each trained best). A forecaster then refits on everything before the
 test part: here each chosen member's configuration trains again on the training and
-validation parts together, for exactly the steps at which it was best, as `seeds` new
-members (uids REFIT_UID + member uid * seeds + seed, so their initial weights, batches
-and dropout masks are their own). The refit model averages their outputs, each chosen
-member weighing as much as in the final model; TEST scores it once. After PBT a
+validation parts together (every window before the test part), for exactly the steps
+at which it was best (no early stopping: validation is in its training data), as
+`seeds` new members (uids REFIT_UID + member uid * seeds + seed, so their initial
+weights, batches and dropout masks are their own). The refit model combines their
+outputs as the final model did (`--combine`), each chosen member weighing as much as in
+the final model; TEST scores it once. After PBT a
 member's configuration is the schedule of values that trained its best weights,
 started by the member that began them (search/lineage.py): the refit replays it,
 changing values at the steps the copies did.
@@ -29,9 +31,13 @@ from rnnjax.final.choice import ensemble
 from rnnjax.search import hparams
 
 REFIT_UID = 1 << 24
+
+
 def train_and_val(arrays: dict) -> dict:
-  """The split arrays with 'train' = the training and validation examples together (a
-  panel's 'refit' windows: every window whose targets lie in the train part)."""
+  """The split arrays with 'train' = the training and validation examples together: a
+  forecast's or panel's 'refit' windows where the data has them (every window whose
+  targets lie before the test part, those across the end of training too), else the
+  training and validation examples (classification's)."""
   if 'refit' in arrays:
     return {**arrays, 'train': arrays['refit']}
   train, val = arrays['train'], arrays['val']
@@ -92,8 +98,10 @@ def refit(sweep, runs, final: dict, records: dict, *, seeds: int, group_size: in
   spec, mesh = sweep.spec, sweep.mesh
   weights = {u: final['members'].count(u) for u in final['members']}
   plan = schedules(list(weights), records, sweep.plan.members, tree)
-  # The final model's members train on the last fold, the usual split.
-  cfg_of = {run.bucket: (dataclasses.replace(run.cfg, num_folds=1), run.data_key)
+  # The final model's members train on the last fold, the usual split, each for its
+  # steps: no early stopping (the validation part is in the refit's training data).
+  cfg_of = {run.bucket: (dataclasses.replace(run.cfg, num_folds=1, patience=0),
+                         run.data_key)
             for run in runs if run.data_key[1] == spec.folds - 1}
   shard = sharding.members_sharding(mesh)
   pooled, counts, test_split, score_cfg = [], [], None, None
@@ -138,7 +146,8 @@ def refit(sweep, runs, final: dict, records: dict, *, seeds: int, group_size: in
     test_split, score_cfg = device['test'], cfg
     parts.append({'cfg': cfg, 'data_key': key, 'weights': weight[:, 0].tolist(),
                   'uids': [REFIT_UID + u * seeds + s for u, s in rows], 'params': snapshot})
-  combined = ensemble.combine(np.concatenate(pooled), counts, spec.combine)
+  combined = ensemble.combine(np.concatenate(pooled), counts, spec.combine,
+                              score_cfg.difference)
   test = ensemble.scorer(spec.task, score_cfg)(combined, test_split)
   return ({'kind': 'refit', 'members': final['members'], 'seeds': seeds,
           'steps': {str(u): records[u]['best_step'] for u in weights},

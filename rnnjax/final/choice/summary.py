@@ -232,17 +232,18 @@ def final_model(spec, ranked_uids, runs, where, splits, *, mesh, group_size, ren
         val.append(out)
   val = np.stack(val)
   val_split = splits[data_key]['val']
-  how = spec.combine
+  how, paths = spec.combine, cfg.difference
   picks = ensemble.choose(val, lambda o: float(score(o, val_split)[selection]),
-                          kind=spec.ensemble, size=spec.ensemble_size, how=how)
+                          kind=spec.ensemble, size=spec.ensemble_size, how=how,
+                          paths=paths)
   members = [pool[j] for j in picks]
   distinct = sorted(set(members), key=members.index)
   test = ensemble.pool_outputs(runs, where, distinct, splits, 'test', mesh, group_size)
   weights = [members.count(u) for u in distinct]
   as_dict = lambda metrics: rename({k: float(v) for k, v in metrics.items()})
   return {'kind': 'single' if len(distinct) == 1 else 'ensemble', 'members': members,
-          'val': as_dict(score(ensemble.mean_outputs(val, picks, how), val_split)),
-          'test': as_dict(score(ensemble.combine(test, weights, how),
+          'val': as_dict(score(ensemble.mean_outputs(val, picks, how, paths), val_split)),
+          'test': as_dict(score(ensemble.combine(test, weights, how, paths),
                                 splits[data_key]['test'])),
           **({'same_weights': same} if same else {})}
 

@@ -104,7 +104,8 @@ class TunedModel:
       rows.append(np.asarray(distributed.fetch(out))[:len(group.uids), :n])
     how = self.manifest.get('combine', 'mean')  # As the summary combined them.
     return ensemble.combine(np.concatenate(rows), self._weights.astype(
-        np.int64) if how == 'median' else self._weights, how)
+        np.int64) if how == 'median' else self._weights, how,
+                            self._groups[0].cfg.difference)
 
   def _metrics(self, outputs, split) -> dict:
     names = self.manifest.get('metric_names', {})
