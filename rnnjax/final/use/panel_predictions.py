@@ -27,6 +27,7 @@ import io
 import numpy as np
 
 from rnnjax.data import common
+from rnnjax.data import competition
 from rnnjax.data import panel
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
@@ -142,15 +143,6 @@ def stacked(ids, values, inputs) -> dict:
   return {k: np.concatenate([v[:, None], u], axis=1) for k, v, u in zip(ids, values, inputs)}
 
 
-def smape(point, truth) -> np.ndarray:
-  """<float64>[S]: each series' sMAPE (0-200; 0 where both are 0), as
-  engine/tasks/panel.py scores."""
-  denom = np.abs(point) + np.abs(truth)
-  ratio = np.divide(200.0 * np.abs(point - truth), denom, out=np.zeros_like(denom),
-                    where=denom > 0)
-  return ratio.mean(axis=1)
-
-
 def tested(model) -> dict:
   """id -> (forecast <float64>[h], test part <float64>[h], {'sMAPE', 'MASE'}) of the
   sweep's test part, forecast by the final model from each series' end of train."""
@@ -160,10 +152,10 @@ def tested(model) -> dict:
                          model.transform['horizon'], levels=(),
                          future_inputs=None if ahead is None else dict(zip(ids, ahead)))['point']
   truth = model.arrays['test']
-  mase = np.abs(point - truth).mean(axis=1) / panel_forecasting.panel_scales(
-      model.transform, values)
+  scores = competition.series_scores({'final': point}, truth, panel_forecasting.panel_scales(
+      model.transform, values))['final']
   return {k: (p, t, {'sMAPE': s, 'MASE': m})
-          for k, p, t, s, m in zip(ids, point, truth, smape(point, truth), mase)}
+          for k, p, t, s, m in zip(ids, point, truth, scores['smape'], scores['mase'])}
 
 
 def shown_metric(model) -> str:
