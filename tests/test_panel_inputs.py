@@ -22,6 +22,8 @@ import pytest
 from rnnjax.data import panel
 from rnnjax.data import panel_windows
 from rnnjax.errors import InputError
+from rnnjax.final.saved import panel_future
+from rnnjax.final.use import panel_predictions
 from rnnjax.final.use import predictions
 from rnnjax.run import sweep
 import rnnjax
@@ -242,6 +244,39 @@ def test_the_saved_models_read_the_inputs_of_their_histories(shop):
   numbered = lambda d: {int(k[1:]): v for k, v in d.items()}
   np.testing.assert_array_equal(model.forecast(numbered(stacked), 2, future_inputs=numbered(
       plan(1.0)), levels=())['point'], lifted)
+
+
+def test_a_plan_not_dated_as_the_histories_are_is_refused_not_read_in_file_order(tmp_path):
+  """A meter's plan dated 01/07/2024 (shuffled), after histories dated 2024-06-30: a
+  DataFrame or a --future_path file is refused, naming the column, the cell and the
+  histories' writing; where neither is read as times, rows in the order given, said."""
+  transform = {'id_column': 'meter', 'time_column': 'date', 'input_columns': [],
+               'future_columns': ['holiday'], 'horizon': 2, 'ids': ['m1']}
+  plan = pd.DataFrame({'meter': ['m1', 'm1'], 'date': ['02/07/2024', '01/07/2024'],
+                       'holiday': [1.0, 0.0]})
+  with pytest.raises(InputError, match=r"^future_inputs: series 'm1' of the DataFrame: its "
+                     r"column 'date' holds '02/07/2024', not read as a time, where its "
+                     r"history's last time '2024-06-30' is an ISO date"):
+    panel_future.panel_future_inputs(transform, ['m1'], plan, 2,
+                                     times=[['2024-06-29', '2024-06-30']])
+  notes = []
+  (rows,) = panel_future.panel_future_inputs(transform, ['m1'], plan, 2,
+                                             times=[['29/06/2024', '30/06/2024']], notes=notes)
+  np.testing.assert_array_equal(rows[:, 0], [1, 0])
+  assert notes == ["future_inputs: its time column 'date' is not read as times "
+                   "('02/07/2024'): each series' rows are read in the order given"]
+  path = tmp_path / 'plan.csv'
+  plan.to_csv(path, index=False)
+  model = dataclasses.make_dataclass('Model', ['transform'])(transform)
+  with pytest.raises(InputError, match=r"^--future_path: series 'm1' of .*plan\.csv: its "
+                     r"column 'date' holds '02/07/2024', not read as a time"):
+    panel_predictions.future_rows(model, str(path), {'m1': ['2024-06-29', '2024-06-30']})
+  notes = []
+  rows = panel_predictions.future_rows(model, str(path), {'m1': ['29/06/2024', '30/06/2024']},
+                                       notes)
+  np.testing.assert_array_equal(rows['m1'][:, 0], [1, 0])
+  assert len(notes) == 1 and notes[0].startswith(
+      "--future_path: --time_column 'date' of ") and 'rows are read in file order' in notes[0]
 
 
 def test_predict_reads_the_inputs_after_each_series(tmp_path, shop):

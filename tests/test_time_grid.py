@@ -269,3 +269,30 @@ def test_business_days_have_a_season_of_five_and_continue_past_the_weekend():
 ])
 def test_future_times_continue_each_series_on_the_panels_step_in_its_own_writing(cells, want):
   assert time_grid.future_times(cells, 3) == want
+
+
+def test_rows_not_read_as_times_after_times_are_refused_not_read_in_file_order(tmp_path):
+  """A plan dated 01/07/2024, shuffled or two days late, after ISO histories: refused,
+  naming the file, the column, a bad cell and the histories' writing; neither read as
+  times: nothing to check."""
+  before = [['2024-06-29', '2024-06-30'], ['2024-06-29', '2024-06-30']]
+  after = [['01/07/2024', '02/07/2024'], ['02/07/2024', '01/07/2024']]
+  with pytest.raises(InputError, match=(
+      r"^--future_path: series 'a' of plan\.csv: its column 'date' holds '01/07/2024', not "
+      r"read as a time, where its history's last time '2024-06-30' is an ISO date; ")):
+    time_grid.check_follows(['a', 'b'], before, after, path='plan.csv', flag='--future_path',
+                            column='date', last="its history's last time")
+  with pytest.raises(InputError, match=r"holds 'x3', not read as a time, where its last "
+                     r"train time '2' is a step number"):
+    time_grid.check_follows([None], [['1', '2']], [['x3']], path='t.csv', flag='--test_path')
+  time_grid.check_follows(['a'], [['30/06/2024']], [['01/07/2024']], path='plan.csv',
+                          flag='--future_path', column='date')
+  # A given test part so dated is refused as well.
+  train = _write(tmp_path / 'train.csv', [[k, f'2024-06-{d:02d}', str(d)] for k in 'ab'
+                                          for d in range(1, 31)], ['id', 't', 'y'])
+  test = _write(tmp_path / 'test.csv', [[k, f'{d:02d}/07/2024', '1'] for k in 'ab'
+                                        for d in (2, 1)], ['id', 't', 'y'])
+  with pytest.raises(InputError, match=r"^--test_path: series 'a' of .*test\.csv: its column "
+                     r"'t' holds '02/07/2024', not read as a time"):
+    panel.load(csv_path=train, test_path=test, id_column='id', time_column='t',
+               target_column='y', horizon=2)

@@ -22,8 +22,10 @@ format) among a column of mostly times. A column of mostly other cells, or with 
 that are not whole (decimal years: 1990, 1990.5, 1991), is left in file order, and the
 note says so.
 With `to_end` (--fill=zero) a series whose rows stop early runs on, empty, to the last
-time of the file. `check_follows` holds a given test part to the period after its
-series' train part; `future_times` labels the periods after each series' last time.
+time of the file. `check_follows` holds a given test part (or a forecast's future
+rows) to the period after its series' train part (or history), and refuses one whose
+cells are not read as times after times (a plan dated 01/07/2024 after 2024-06-30);
+`future_times` labels the periods after each series' last time.
 """
 
 import re
@@ -187,14 +189,20 @@ def _month_example(series) -> str:
   return series[int(usual[-1])]
 
 
-def check_follows(ids, before, after, *, path: str, flag: str,
+def check_follows(ids, before, after, *, path: str, flag: str, column: str = '',
                   last: str = 'its last train time') -> None:
   """Refuses, in one line naming `flag`, a series whose `after` cells (its given test
   part, or its future rows) do not start one step after its `before` cells (its train
   part, or its history: `last` names its last time) end, where both are times on one
-  grid. An id of None is a file's one series."""
+  grid; and, where the `before` cells are times, an `after` cell that is not one (a
+  date written 01/07/2024), naming `column`: such rows would be read in file order
+  (shuffled, or starting late) without a word. Where neither are times, nothing is
+  checked. An id of None is a file's one series."""
   cells = [[str(c).strip() for c in (*b, *a)] for b, a in zip(before, after)]
   unit, positions = _positions(cells)
+  if unit is None:
+    _check_read_alike(ids, before, after, path=path, flag=flag, column=column, last=last)
+    return
   step = _step(positions) if unit else 0
   for key, b, c, p in zip(ids, before, cells, positions if step else ()):
     n = len(b)
@@ -202,6 +210,29 @@ def check_follows(ids, before, after, *, path: str, flag: str,
       where = path if key is None else f'series {key!r} of {path}'
       raise InputError(f'{flag}: {where} starts at {c[n]!r}, not the step '
                        f'({_describe(unit, step)}) after {last} {c[n - 1]!r}')
+
+
+def _check_read_alike(ids, before, after, *, path, flag, column, last) -> None:
+  """check_follows' refusal of `after` cells not read as times where the `before` cells
+  are (times, or step numbers)."""
+  unit, _ = _positions([[str(c).strip() for b in before for c in b]])
+  if unit is None or not any(len(b) for b in before):
+    return
+  steps = unit == 'step'
+  for key, b, a in zip(ids, before, after):
+    read = (lambda c: _WHOLE.fullmatch(c) is not None) if steps else (
+        lambda c: times_lib.parse(c) is not None)
+    bad = [str(c).strip() for c in a if not read(str(c).strip())]
+    if not bad:
+      continue
+    example = str((b or next(b for b in before if len(b)))[-1]).strip()
+    kind = ('a step number' if steps else 'a quarter' if times_lib.QUARTER.fullmatch(example)
+            else 'an ISO date')
+    where = path if key is None else f'series {key!r} of {path}'
+    named = f' column {column!r}' if column else ' time column'
+    raise InputError(f'{flag}: {where}: its{named} holds {bad[0]!r}, not read as a time, '
+                     f'where {last} {example!r} is {kind}; write them as that one is, so its '
+                     'rows are put in time order and checked')
 
 
 def _step(positions) -> int:

@@ -193,7 +193,7 @@ def panel_forecast(transform, arrays, outputs, given, steps: int, levels,
   read = []
   ids, histories, times, inputs = panel_histories(transform, given, what, notes=read)
   future = panel_future.panel_future_inputs(transform, ids, future_inputs, steps,
-                                             future_what, times)
+                                             future_what, times, notes=read)
   point = panel_paths(transform, outputs, histories, steps, inputs, future)
   lower, upper, notes = {}, {}, []
   if 'residuals' in arrays:

@@ -29,14 +29,16 @@ def rows_needed(transform, steps: int) -> tuple[int, int]:
 
 
 def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_inputs',
-                        times=None):
+                        times=None, notes: list | None = None):
   """Each series' input columns over the forecast steps <float64>[rows, C]
   (`future_inputs`: id -> array, columns as `input_columns`, rows from the first step;
   `rows_needed` are read, the rest may be NaN), or None where none are read: a model
   without input columns, or with past ones only and `steps` within its horizon.
   InputError (naming `what`) for a missing series, too few rows or a value missing; a
   long DataFrame's rows (with the model's time column) must start the step after each
-  history's last time (`times`), as a --future_path file's must."""
+  history's last time (`times`), as a --future_path file's must (one whose times are
+  not read as times after histories whose are is refused); where neither are times,
+  its rows are read in the order given, said in `notes`."""
   columns, (past_rows, future_rows) = input_columns(transform), rows_needed(transform, steps)
   if not columns and future_inputs is not None:
     raise InputError(f'{what}: the model reads no input columns')
@@ -65,7 +67,12 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
       at = dict(zip(ids, times))
       time_grid.check_follows(keys, [at[k] for k in keys], [future_times[k] for k in keys],
                               path='the DataFrame', flag=what,
+                              column=transform['time_column'],
                               last="its history's last time")
+    cells = [c for k in future_times for c in future_times[k]]
+    if notes is not None and cells and time_grid.positions(cells) is None:
+      notes.append(f'{what}: its time column {transform["time_column"]!r} is not read as '
+                   f'times ({cells[0]!r}): each series\' rows are read in the order given')
   if not isinstance(future_inputs, dict):
     raise InputError(f'{what}: give a dict series id -> <float>[rows, {len(columns)}], the '
                      f'columns {columns} after each history, or a long DataFrame; got '

@@ -81,18 +81,21 @@ def _read(path: str, flag: str, **columns) -> tuple:
     raise InputError(f'{flag}: {rest} (the model\'s {_COLUMN_FLAGS[name]} column)') from None
 
 
-def future_rows(model, path: str, histories: dict | None = None) -> dict:
+def future_rows(model, path: str, histories: dict | None = None,
+                notes: list | None = None) -> dict:
   """id -> <float64>[rows, C]: the input columns' values after each series, from a long
   CSV (the model's id and time columns and its input columns; the future columns are
   needed, the past ones only past the horizon: NaN where the file has none). Each
   series' rows must start the step after its history's times (`histories`: id -> time
-  cells) end, where both are times."""
+  cells) end, where both are times (time/grid.py check_follows: a file whose times are
+  not read as times after histories whose are is refused). Where neither are, its rows
+  are read in file order, said in `notes` as --csv_path's are."""
   transform = model.transform
   past, known = transform.get('input_columns', []), transform.get('future_columns', [])
   text = common.read_file(path, flag='--future_path', kind='a CSV file')
   header = [h.strip() for h in next(csv.reader(io.StringIO(text)), [])]
   present = [c for c in past if c in header]
-  ids, rows, times, _, _ = _read(path, '--future_path', id_column=transform['id_column'],
+  ids, rows, times, _, grid_note = _read(path, '--future_path', id_column=transform['id_column'],
                                  time_column=transform['time_column'], target_column='',
                                  input_columns=present, future_columns=known)
   if histories and transform['time_column']:
@@ -101,7 +104,10 @@ def future_rows(model, path: str, histories: dict | None = None) -> dict:
     both = [k for k in ids if k in histories]
     time_grid.check_follows(both, [histories[k] for k in both],
                             [times[ids.index(k)] for k in both], path=path,
-                            flag='--future_path', last="its history's last time")
+                            flag='--future_path', column=transform['time_column'],
+                            last="its history's last time")
+  if grid_note and notes is not None:
+    notes.append(grid_note.replace('--time_column', '--future_path: --time_column', 1))
   out = {}
   for key, v in zip(ids, rows):
     full = np.full((len(v), len(past) + len(known)), np.nan)
@@ -111,16 +117,19 @@ def future_rows(model, path: str, histories: dict | None = None) -> dict:
   return out
 
 
-def future(model, ids, steps: int, csv_path: str = '', future_path: str = '', times=None):
+def future(model, ids, steps: int, csv_path: str = '', future_path: str = '', times=None,
+           notes: list | None = None):
   """The input rows after each history (`future_rows` of --future_path, its rows
   checked against the histories' `times`; else, for the sweep's own series forecast
   from each train part's end, its given test part's rows where it saved them, which
-  cover `horizon` steps), or None."""
+  cover `horizon` steps), or None. What reading --future_path put in order, or could
+  not, is appended to `notes`."""
   if future_path:
     if not panel_future.input_columns(model.transform):
       raise InputError('--future_path: this model was swept without input columns: it '
                        'reads its target alone, and takes no --future_path')
-    rows = future_rows(model, future_path, None if times is None else dict(zip(ids, times)))
+    rows = future_rows(model, future_path, None if times is None else dict(zip(ids, times)),
+                       notes)
     if not model.transform['id_column'] and len(ids) == 1:  # A panel of one: its rows.
       return {ids[0]: next(iter(rows.values()))}
     return rows

@@ -222,7 +222,8 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels):
   read_notes = []
   source = panel_predictions.histories(model, csv_path, read_notes)
   ids, values, times, inputs = source
-  future = panel_predictions.future(model, ids, steps, csv_path, future_path, times)
+  future = panel_predictions.future(model, ids, steps, csv_path, future_path, times,
+                                    read_notes)
   start = time.perf_counter()
   fc = model.forecast(panel_predictions.stacked(ids, values, inputs), steps,
                       future_inputs=future, levels=levels)
