@@ -34,6 +34,30 @@ def test_fill_gaps_interpolates_linearly_and_holds_ends():
                      fill='zero', targets=1)
 
 
+
+def test_a_flag_column_holds_its_last_value_and_the_note_counts_by_column():
+  """A 0/1 holiday column's gaps hold the value before (the first after, before any),
+  never 0.5, with --fill=zero too; the note counts each column's cells and how."""
+  values = np.array([[np.nan, 1.0, np.nan], [2.0, np.nan, 0.0], [np.nan, 0.0, np.nan],
+                     [4.0, np.nan, 1.0], [np.nan, 1.0, np.nan]])
+  names = ['the target', "input column 'holiday'", "input column 'promo'"]
+  for fill, target in (('linear', [2, 2, 3, 4, 4]), ('zero', [0, 2, 0, 4, 0])):
+    np.testing.assert_array_equal(
+        common.fill_gaps(values, names, 'x.csv', fill=fill, targets=1),
+        np.stack([target, [1, 1, 0, 0, 1], [0, 0, 0, 1, 1]], axis=1))
+  # A column with one other value is no flag: interpolated.
+  np.testing.assert_allclose(common.fill_gaps(np.array([[0.0], [np.nan], [2.0]]), names,
+                                              'x.csv'), [[0], [1], [2]])
+  counts = common.add_counts(common.fill_counts(values, names, targets=1),
+                             common.fill_counts(values[:2], names, fill='zero', targets=1))
+  assert common.filled_note(counts, '--csv_path', as_sweep=True) == (
+      "11 empty cells of --csv_path filled, as the sweep filled its data: 3 of the target "
+      "by linear interpolation, 3 of input column 'holiday' (a 0/1 flag) with the last "
+      "value before, 4 of input column 'promo' (a 0/1 flag) with the last value before, "
+      "1 of the target with 0")
+  assert common.filled_note(common.fill_counts(np.ones((2, 3)), names), 'f.csv') == ''
+
+
 def test_read_file_keeps_newlines_and_drops_bom(tmp_path):
   path = tmp_path / 'f.txt'
   path.write_bytes('\ufeffa\r\nb\rc\n\u2014'.encode('utf-8'))

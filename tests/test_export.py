@@ -376,8 +376,9 @@ def test_input_columns_need_their_future_values(tmp_path):
   holed[7] = '7,,' + holed[7].rsplit(',', 1)[1]
   (tmp_path / 'holed.csv').write_text('t,sales,promo\n' + '\n'.join(holed) + '\n')
   out = _predict(workdir, tmp_path, csv_path=str(tmp_path / 'holed.csv'), steps_ahead=1)
-  assert ('note: 2 empty cells of --csv_path filled (by linear interpolation), as the '
-          'sweep filled its data') in out['lines']
+  assert ("note: 2 empty cells of --csv_path filled, as the sweep filled its data: 1 of "
+          "target column 'sales' by linear interpolation, 1 of input column 'promo' by "
+          "linear interpolation") in out['lines']
   _assert_same(model.evaluate_series(model.arrays['series'],
                                      model.transform['split_points'][1]),
                summary['final']['test'])
@@ -734,8 +735,9 @@ def test_arguments_of_every_method_are_checked_in_one_line(forecast_run, classif
   # rows at one time are refused (they were read as consecutive months).
   notes = model.forecast(frame.drop(index=len(frame) - 3), 2)['notes']
   assert notes[:2] == ["history: its time column 'Time': 1 absent period (a month) put back "
-                       'as empty cells', '1 empty cell of history filled (by linear '
-                       'interpolation), as the sweep filled its data'], notes
+                       'as empty cells', '1 empty cell of history filled, as the sweep '
+                       "filled its data: 1 of target column 'Sales' by linear "
+                       'interpolation'], notes
   with pytest.raises(InputError, match=r"^history: has two rows at '1993-12' \(column 'Time'\)"):
     model.forecast(pd.concat([frame, frame.iloc[-1:]]), 2)
   # Predictions go to a folder that can be made: else one line, nothing computed.

@@ -638,8 +638,9 @@ def test_a_dry_run_fits_no_benchmarks_and_prints_the_data_notes(tmp_path, long_c
       hidden_size='4', batch_size='8', train_steps=2, eval_every=2)
   lines = []
   sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True, log=lines.append)
-  assert 'filled 1 missing values by linear interpolation' in lines
-  assert lines.index('filled 1 missing values by linear interpolation') < len(lines) - 1
+  filled = f'1 empty cell of {long_csv[0]} filled: 1 of the target by linear interpolation'
+  assert filled in lines
+  assert lines.index(filled) < len(lines) - 1
   assert 'estimated time' in lines[-1]
   assert not (tmp_path / 'wd').exists()
   with pytest.raises(AssertionError, match='fitted the benchmarks'):  # As a sweep does.

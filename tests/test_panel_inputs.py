@@ -22,6 +22,7 @@ import pytest
 from rnnjax.data import panel
 from rnnjax.data import panel_windows
 from rnnjax.errors import InputError
+from rnnjax.final.saved import panel_forecasting
 from rnnjax.final.saved import panel_future
 from rnnjax.final.use import panel_predictions
 from rnnjax.final.use import predictions
@@ -244,6 +245,37 @@ def test_the_saved_models_read_the_inputs_of_their_histories(shop):
   numbered = lambda d: {int(k[1:]): v for k, v in d.items()}
   np.testing.assert_array_equal(model.forecast(numbered(stacked), 2, future_inputs=numbered(
       plan(1.0)), levels=())['point'], lifted)
+
+
+def test_a_holiday_flag_holds_its_last_value_in_the_sweep_and_in_use_alike(tmp_path):
+  """A 0/1 holiday column's empty cell and absent day hold the value before, never 0.5,
+  in the sweep's data and where a saved model reads new histories; the notes count the
+  target's cells and each input column's apart."""
+  header = ['meter', 'date', 'load', 'temp', 'holiday']
+  rows = [['m1', f'2022-12-{d}', str(10.0 + d), str(d % 3), str(int(d in (24, 25, 26)))]
+          for d in range(20, 31) if d != 25]  # Christmas day absent: put back empty.
+  rows[1][4] = ''  # And an empty cell.
+  path = tmp_path / 'meters.csv'
+  pd.DataFrame(rows, columns=header).to_csv(path, index=False)
+  data = panel.load(csv_path=str(path), id_column='meter', time_column='date',
+                    target_column='load', input_columns=('temp',),
+                    future_columns=('holiday',), horizon=2)
+  holiday = np.concatenate([data.inputs[0][:, 1], data.test_inputs[0][:, 1]])
+  np.testing.assert_array_equal(holiday, [0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0])
+  assert data.filled == {('the target', 'by linear interpolation'): 1,
+                         ("input column 'temp'", 'by linear interpolation'): 1,
+                         ("input column 'holiday'", 'with the last value before'): 2}
+  transform = {'id_column': 'meter', 'time_column': 'date', 'target_column': 'load',
+               'input_columns': ['temp'], 'future_columns': ['holiday'], 'fill': 'linear'}
+  notes = []
+  _, values, _, inputs = panel_forecasting.panel_histories(
+      transform, pd.read_csv(path, dtype={'holiday': float}), notes=notes)
+  np.testing.assert_array_equal(inputs[0][:, 1], holiday)
+  np.testing.assert_array_equal(values[0][:-2], data.train[0])
+  assert notes[1] == ("4 empty cells of histories filled, as the sweep filled its data: 1 of "
+                      "the target by linear interpolation, 1 of input column 'temp' by linear "
+                      "interpolation, 2 of input column 'holiday' (a 0/1 flag) with the last "
+                      'value before')
 
 
 def test_a_plan_not_dated_as_the_histories_are_is_refused_not_read_in_file_order(tmp_path):

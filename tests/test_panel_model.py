@@ -273,8 +273,8 @@ def test_predict_forecasts_from_the_end_of_each_series_of_a_csv(tmp_path, held_o
   holed = [r[:2] + [''] if r[0] == IDS[0] and int(r[1]) in (10, 11) else r for r in rows]
   again = predictions.run(workdir, csv_path=_write(tmp_path / 'holed.csv', header, holed),
                           steps_ahead=3, out_dir=str(tmp_path / 'holed'))
-  assert ('note: 2 empty target cells of --csv_path filled (by linear interpolation), as '
-          'the sweep filled its data') in again['lines']
+  assert ('note: 2 empty cells of --csv_path filled, as the sweep filled its data: 2 of '
+          'the target by linear interpolation') in again['lines']
   # A series newer than the lookback: padded, said of the file (not of `histories`).
   short = rows + [['NEW', '29', '5.0'], ['NEW', '30', '6.0']]
   path = _write(tmp_path / 'short.csv', header, short)

@@ -9,8 +9,9 @@ inputs may reach back into the previous split, as they would when forecasting fo
 real). Standardisation statistics come from the training part alone. The columns are
 read by common.py's `read_csv`, and the rows put on the time column's grid (`read_series`,
 time/grid.py: sorted, absent periods put back as empty cells). Gaps (empty cells) are
-filled by linear interpolation in time (or, with `fill='zero'`, the targets' with 0;
-common.py `fill_gaps`) and counted.
+filled by linear interpolation in time (or, with `fill='zero'`, the targets' with 0; a
+0/1 flag column's with its last value before; common.py `fill_gaps`) and counted by
+column (`filled`).
 
 Several target columns may be forecast at once, and extra `input_columns` (other series
 known over the lookback, e.g. temperature for electricity demand) may be fed alongside
@@ -85,6 +86,7 @@ class ForecastData:
   x_std: np.ndarray = None
   series: np.ndarray = None
   season: int = 0  # The season the baselines and MASE used (0: none).
+  filled: dict | None = None  # common.fill_counts: the empty cells filled, by column.
 
 
 def bundled_path(dataset: str) -> str:
@@ -272,6 +274,9 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
     notes += tuple(filter(None, [times.given_season_note(season, cells, time_column)]))
   filled = common.fill_gaps(raw, [f'column {c!r}' for c in columns + inputs], path,
                             fill=fill, targets=len(columns))
+  counts = common.fill_counts(raw, [f'target column {c!r}' for c in columns] +
+                              [f'input column {c!r}' for c in inputs], fill=fill,
+                              targets=len(columns))
   if origin_back:
     val_size, test_size = common.holdout_sizes(
         len(filled), val_size, test_size, fraction=DEFAULT_HOLDOUT_FRACTION,
@@ -285,4 +290,4 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
                  test_size=test_size, num_targets=len(columns), season=season,
                  target_columns=columns, num_filled=num_filled, input_columns=inputs,
                  difference=difference, classical_baselines=classical_baselines)
-  return dataclasses.replace(data, notes=notes + data.notes) if notes else data
+  return dataclasses.replace(data, notes=notes + data.notes, filled=counts)

@@ -7,7 +7,8 @@ column, the target column and any input columns (`--id_column`, `--time_column`,
 `--target_columns`, `--input_columns`: a product's price; `--future_columns`: those
 known in advance, a promotion plan); a series' rows are put on the time column's grid
 (time/grid.py: sorted, absent periods put back empty), its gaps (empty cells) filled by
-linear interpolation within the series (or, `fill='zero'`, the target's with 0). A file
+linear interpolation within the series (or, `fill='zero'`, the target's with 0), a 0/1
+flag column's (a holiday) with its last value before (common.fill_gaps). A file
 without an id column is a panel of one series. The bundled panels (`PANELS`: the M1 and
 M3 competitions' yearly, quarterly, monthly and other series, see panels/README.md) come
 with their test part, the h points after each series' train part; a user's CSV gets one
@@ -43,6 +44,7 @@ class Panel:
   times: tuple
   test: tuple | None
   num_filled: int = 0
+  filled: dict | None = None  # common.fill_counts: the empty cells filled, by column.
   path: str = ''
   notes: tuple = ()
   columns: tuple = ('', '', '')  # The id, time and target columns read ('': none).
@@ -134,7 +136,8 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
          input_columns=(), future_columns=(), horizon: int, fill: str = 'linear') -> Panel:
   """A bundled panel by name, or a user's long CSV (and its `test_path`: the target,
   and the future columns, whose values over the test part a test window reads).
-  `fill`: 'linear' interpolates the target's gaps, 'zero' makes them 0."""
+  `fill`: 'linear' interpolates the target's gaps, 'zero' makes them 0; an input
+  column's are interpolated, a 0/1 flag's hold its last value (common.fill_gaps)."""
   past, future_columns = tuple(input_columns), tuple(future_columns)
   every = past + future_columns  # Each series' input rows hold these, in this order.
   if csv_path:
@@ -152,7 +155,7 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
     columns = dict(zip(('id_column', 'time_column', 'target_column'), BUNDLED_COLUMNS))
     flag = '--dataset'
   # --fill=zero: a product's absent last weeks sold nothing, as its absent middle ones.
-  ids, values, times, gaps, grid_note = read_long(
+  ids, values, times, _, grid_note = read_long(
       train_path, flag=flag, input_columns=past, future_columns=future_columns,
       to_end=fill == 'zero', **columns)
   notes = ()
@@ -171,8 +174,9 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
                 'they have',)
       pick = lambda seq: tuple(seq[i] for i in keep)
       ids, values, times = pick(ids), pick(values), pick(times)
-      gaps = int(sum(np.isnan(v.reshape(len(v), -1)[:, 0]).sum() for v in values))
   names = ['the target'] + [f'input column {c!r}' for c in every]
+  counts = common.add_counts(*(common.fill_counts(v, names, fill=fill, targets=1)
+                               for v in values))
   filled = [common.fill_gaps(v.reshape(len(v), -1), names, f'{train_path}: series {k!r}',
                              fill=fill, targets=1) for k, v in zip(ids, values)]
   train = tuple(v[:, 0] for v in filled)
@@ -224,10 +228,8 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
       inputs = tuple(v[:-horizon] for v in inputs)
     times = [t[:-horizon] for t in times]
     notes += (f'test: the last {horizon} points of each series (no --test_path)',)
-  if every:  # Empty input cells are filled (and counted) as the target's.
-    gaps += int(sum(np.isnan(v[:, 1:]).sum() for v in values))
   return Panel(ids=ids, train=train, times=tuple(tuple(t) for t in times), test=test,
-               num_filled=gaps, path=train_path,
+               num_filled=sum(counts.values()), filled=counts, path=train_path,
                notes=((grid_note,) if grid_note else ()) + notes,
                columns=tuple(columns[k] for k in ('id_column', 'time_column',
                                                    'target_column')),

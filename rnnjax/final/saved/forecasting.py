@@ -23,6 +23,13 @@ def columns(transform) -> list:
   return list(transform['target_columns']) + list(transform['input_columns'])
 
 
+def labels(transform) -> list:
+  """`columns`' names in a note of the cells filled: 'target column 'x'', 'input
+  column 'y''."""
+  return ([f'target column {c!r}' for c in transform['target_columns']] +
+          [f'input column {c!r}' for c in transform['input_columns']])
+
+
 def points_needed(transform, lookbacks) -> int:
   """Points of history a forecast reads: the longest of the groups' `lookbacks` (None:
   the model's) + 1 when differenced."""
@@ -101,15 +108,15 @@ def check_history(transform, need, history, what='history',
     except InputError as e:  # Named by the argument, not the sweep's flag.
       rest = str(e).partition(': ')[2]
       raise InputError(f'{what}: {rest.removeprefix(what + " ")}') from None
-    gaps = int(np.isnan(values).sum())
-    if gaps and values.ndim == 2 and values.shape[1] == len(names):
-      fill = transform.get('fill', 'linear')
+    fill, targets = transform.get('fill', 'linear'), len(transform['target_columns'])
+    counts = {}
+    if np.isnan(values).any() and values.ndim == 2 and values.shape[1] == len(names):
+      counts = common.fill_counts(values, labels(transform), fill=fill, targets=targets)
       values = common.fill_gaps(values, [f'column {c!r}' for c in names], what, fill=fill,
-                                targets=len(transform['target_columns']))
+                                targets=targets)
     if notes is not None:
       notes += [time_grid.argument_note(n, time_column, what) for n in (note,) if n]
-      notes += [n for n in (common.filled_note(gaps, what, transform.get('fill', 'linear'),
-                                               inputs=len(names) > 1),) if n]
+      notes += [n for n in (common.filled_note(counts, what, as_sweep=True),) if n]
   else:
     values = numbers(history, names, what)
   if values.ndim != 2 or values.shape[1] != len(names):

@@ -71,7 +71,9 @@ def panel_histories(transform, given, what: str = 'histories',
   if not items:
     raise InputError(f'{what}: holds no series')
   ids, values, times, inputs = [], [], [], []
-  raw, gaps = [], 0
+  raw, counts = [], {}
+  names = ['the target'] + [f'input column {c!r}' for c in columns]
+  fill = transform.get('fill', 'linear')
   shape = f'[n, {1 + len(columns)}] (the target, then {columns})'
   for key, v, t in items:
     v = arguments.floats(v, f'{what}: series {key!r}')
@@ -87,9 +89,8 @@ def panel_histories(transform, given, what: str = 'histories',
       raise InputError(f'{what}: series {key!r} holds infinite values')
     arguments.representable(v, f'{what}: series {key!r}')
     raw.append(v[:, 0])
-    gaps += int(np.isnan(v[:, 0]).sum())
-    v = common.fill_gaps(v, ['the target'] + [f'input column {c!r}' for c in columns],
-                         f'{what}: {key!r}', fill=transform.get('fill', 'linear'), targets=1)
+    counts = common.add_counts(counts, common.fill_counts(v, names, fill=fill, targets=1))
+    v = common.fill_gaps(v, names, f'{what}: {key!r}', fill=fill, targets=1)
     where = transform.get('positive') and panel.nonpositive([key], [v[:, 0]], [t])
     if where:
       raise InputError(f'{what}: {where}; this model\'s members take logs '
@@ -99,9 +100,7 @@ def panel_histories(transform, given, what: str = 'histories',
     times.append(t)
     inputs.append(v[:, 1:])
   if notes is not None:
-    fill = transform.get('fill', 'linear')
-    notes += [n for n in (common.filled_note(gaps, what, fill, inputs=False,
-                                             what='target cell'),
+    notes += [n for n in (common.filled_note(counts, what, as_sweep=True),
                           trailing_note(ids, raw, times, fill, what,
                                         inputs=bool(columns))) if n]
   return ids, values, times, inputs if columns else None

@@ -50,7 +50,7 @@ def histories(model, csv_path: str = '',
     return (*panel_forecasting.saved_series(model.arrays, with_test=data_end),
             panel_forecasting.saved_inputs(model.arrays, with_test=data_end))
   transform = model.transform
-  ids, values, times, gaps, grid_note = _read(
+  ids, values, times, _, grid_note = _read(
       csv_path, '--csv_path', id_column=transform['id_column'],
       time_column=transform['time_column'], target_column=transform['target_column'],
       input_columns=transform.get('input_columns', ()),
@@ -61,8 +61,11 @@ def histories(model, csv_path: str = '',
       transform, dict(zip(ids, values)), what=f'--csv_path: {csv_path}')
   if notes is not None:
     fill = transform.get('fill', 'linear')
-    notes += [n for n in (grid_note, common.filled_note(
-        gaps, '--csv_path', fill, inputs=False, what='target cell'),
+    names = ['the target'] + [f'input column {c!r}'
+                              for c in panel_future.input_columns(transform)]
+    counts = common.add_counts(*(common.fill_counts(v, names, fill=fill, targets=1)
+                                 for v in raw))
+    notes += [n for n in (grid_note, common.filled_note(counts, '--csv_path', as_sweep=True),
         panel_forecasting.trailing_note(ids, [v[:, 0] if v.ndim > 1 else v for v in raw],
                                         times, fill, '--csv_path',
                                         inputs=bool(panel_future.input_columns(transform))))

@@ -27,23 +27,21 @@ def history(model, csv_path: str = '', notes: list | None = None):
   time_column = model.transform.get('time_column', '')
   text = common.read_file(csv_path, flag='--csv_path', kind='a CSV file')
   header = [h.strip() for h in next(csv.reader(io.StringIO(text)), [])]
-  values, gaps, times, grid_note = forecast_data.read_series(
+  values, _, times, grid_note = forecast_data.read_series(
       csv_path, targets, input_columns=inputs, flag='--csv_path', the_models=True,
       time_column=time_column if time_column in header else '')
-  _say(notes, grid_note, gaps, model.transform.get('fill', 'linear'), bool(inputs))
+  fill = model.transform.get('fill', 'linear')
+  counts = common.fill_counts(values, forecasting.labels(model.transform), fill=fill,
+                              targets=len(targets))
+  if notes is not None:  # What reading the CSV did to it.
+    notes += [n for n in (grid_note, common.filled_note(counts, '--csv_path', as_sweep=True))
+              if n]
   values = common.fill_gaps(values, [f'column {c!r}' for c in model.columns], csv_path,
                             fill=model.transform.get('fill', 'linear'), targets=len(targets))
   model.check_history(values, what=f'--csv_path: {csv_path}')
   if time_column not in header:
     times = [str(i) for i in range(len(values))]
   return times, values, None
-
-
-def _say(notes, grid_note: str, gaps: int, fill: str, inputs: bool) -> None:
-  """Appends to `notes` (where given) what reading a history's CSV did to it."""
-  if notes is not None:
-    notes += [n for n in (grid_note, common.filled_note(gaps, '--csv_path', fill,
-                                                        inputs=inputs)) if n]
 
 
 def future_inputs(model, path: str, steps: int, times=()):
