@@ -48,6 +48,10 @@ def test_a_flag_column_holds_its_last_value_and_the_note_counts_by_column():
   # A column with one other value is no flag: interpolated.
   np.testing.assert_allclose(common.fill_gaps(np.array([[0.0], [np.nan], [2.0]]), names,
                                               'x.csv'), [[0], [1], [2]])
+  # A target of 0s and 1s (a slow seller's sales) is filled as --fill says: no flag.
+  sold = np.array([[0.0, 0.0], [np.nan, np.nan], [1.0, 1.0]])
+  np.testing.assert_allclose(common.fill_gaps(sold, names[:2], 'x.csv', targets=1),
+                             [[0, 0], [0.5, 0], [1, 1]])
   counts = common.add_counts(common.fill_counts(values, names, targets=1),
                              common.fill_counts(values[:2], names, fill='zero', targets=1))
   assert common.filled_note(counts, '--csv_path', as_sweep=True) == (

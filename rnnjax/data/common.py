@@ -105,9 +105,11 @@ def is_flag(column) -> bool:
 
 
 def fill_how(column, c: int, fill: str, targets: int) -> str:
-  """How `fill_gaps` fills the gaps of column `c` <float64>[T] (ZERO, LINEAR or LAST)."""
-  if fill == 'zero' and c < targets:
-    return ZERO
+  """How `fill_gaps` fills the gaps of column `c` <float64>[T] (ZERO, LINEAR or LAST):
+  a target (c < targets) as `fill` says, even one of 0s and 1s (a slow seller's weekly
+  sales); an input column that is a flag (`is_flag`) with its last value."""
+  if c < targets:
+    return ZERO if fill == 'zero' else LINEAR
   return LAST if is_flag(column) else LINEAR
 
 
@@ -150,8 +152,9 @@ def filled_note(counts: dict, where: str, *, as_sweep: bool = False) -> str:
 def fill_gaps(values: np.ndarray, names, where: str, *, fill: str = 'linear',
               targets: int = 0) -> np.ndarray:
   """<float64>[T, C]: NaN gaps interpolated linearly in time per column; ends hold the
-  nearest value. A flag column (`is_flag`: its values all 0 or 1) holds the last value
-  before each gap instead (the first after, before any), never a fraction. With `fill`
+  nearest value. An input column (c >= `targets`) that is a flag (`is_flag`: its values
+  all 0 or 1) holds the last value before each gap instead (the first after, before
+  any), never a fraction. With `fill`
   'zero' (--fill=zero: a sales export's absent week sold nothing) the first `targets`
   columns' gaps are 0 instead. The input is left alone; `fill_counts` counts what this
   fills, and how.
