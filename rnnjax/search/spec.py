@@ -55,7 +55,7 @@ class SweepSpec(hparams.SpecStrings):
   fill: str = _setting('linear', 'How the target\'s gaps (empty cells, and periods absent '
                        'from --time_column) are filled: linear (interpolated in time) or '
                        'zero (a sales export that leaves out a week sold nothing that '
-                       'week). Input columns are interpolated; a column of 0s and 1s (a '
+                       'week). Input columns are interpolated; one of 0s and 1s (a '
                        'flag) holds its last value.')
   horizon: int = _setting(1, 'Steps forecast ahead from each window.')
   season: int = _setting(-1, 'Season length for the seasonal-naive, ETS and ARIMA '
