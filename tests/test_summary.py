@@ -365,6 +365,35 @@ def test_halving_keeps_members_stopped_early_at_their_best(tmp_path):
   assert kept_early and math.isfinite(members[kept_early[0]]['test']['rmse'])
 
 
+def test_a_run_whose_members_all_stopped_trains_no_more_chunks(tmp_path, monkeypatch):
+  """--patience stops every member early: their run trains no more chunks (the count
+  drops them and ends at its total), and the sweep reports exactly what it reports when
+  it trains them on (stopped members' chunks change nothing)."""
+  spec = sweep.SweepSpec(classical_baselines=False, dataset='shampoo_sales', lookback='4',
+                         val_size=6, test_size=6, cell='rnn_relu', optimizer='sgd',
+                         clip_norm='0', hidden_size='4', batch_size='4',
+                         learning_rate='grid(1e-2,3e-2)', train_steps=60, eval_every=2,
+                         patience=1)
+  lines = []
+  skipped = sweep.run_sweep(spec, str(tmp_path / 'a'), log=lines.append)
+  chunks = [re.match(r'chunk (\d+)/(\d+) ', line) for line in lines]
+  chunks = [(int(m[1]), int(m[2])) for m in chunks if m]
+  assert [c[0] for c in chunks] == list(range(1, len(chunks) + 1)) and len(chunks) < 30
+  assert any(re.fullmatch(rf'bucket 0: every member stopped early or diverged; its '
+                          rf'{30 - len(chunks)} chunk\(s\) left are skipped', line)
+             for line in lines), lines
+  drop = sweep._drop_emptied  # pylint: disable=protected-access
+  monkeypatch.setattr(sweep, '_drop_emptied',
+                      lambda *a, finished=False, log=None: drop(*a))
+  trained = sweep.run_sweep(spec, str(tmp_path / 'b'), log=lambda _: None)
+  assert max(m['steps'] for m in trained['members']) < 60
+  assert [{k: m[k] for k in ('uid', 'steps', 'best_step', 'val', 'test', 'status')}
+          for m in skipped['members']] == [
+              {k: m[k] for k in ('uid', 'steps', 'best_step', 'val', 'test', 'status')}
+              for m in trained['members']]
+  assert skipped['final'] == trained['final']
+
+
 def test_progress_ends_at_its_total_when_halving_empties_a_wave(tmp_path, monkeypatch):
   """A wave whose every member diverged or was cut trains no more chunks: the count
   leaves them out and ends at its total (it stopped short of it)."""

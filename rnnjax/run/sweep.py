@@ -197,15 +197,17 @@ def _train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *,
   adaptive = spec.search in search_plan.ADAPTIVE
   order = plan_lib.chunk_order(len(runs), sweep.num_chunks, chunk_major=adaptive)
   compiles = {}
-  emptied = set()  # Runs whose every member halving cut.
-  _drop_emptied(bar, runs, order, start - 1, emptied)
+  # Runs whose every member halving cut, or (grid, random, tpe: no search decides on
+  # them) whose every member stopped early or diverged: they train no more chunks.
+  emptied = set()
+  _drop_emptied(bar, runs, order, start - 1, emptied, finished=not adaptive, log=log)
   for position in itertools.count(start):  # A round asked lengthens `order`.
     if position == len(order):
       break
     r, c = order[position]
     step = (c + 1) * spec.eval_every
     records, evaluation = [], None
-    if runs[r].uids and max(runs[r].uids) >= 0:
+    if r not in emptied and runs[r].uids and max(runs[r].uids) >= 0:
       with compile_cache.measure() as counted:  # This process's compiles, per bucket.
         runs[r], table, evaluation = _train_chunk(sweep, runs[r], group_size, rename, bar,
                                                   step)
@@ -217,7 +219,8 @@ def _train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *,
           retire=lambda run, rows, why: member_scores.of_run(
               sweep.plan, run, rows, sweep.device_data[run.data_key]['val'],
               mesh=sweep.mesh, group_size=group_size, stopped_by=why))
-      _drop_emptied(bar, runs, order, position, emptied)
+      _drop_emptied(bar, runs, order, position, emptied,
+                    finished=not adaptive and evaluation is not None, log=log)
     if position == len(order) - 1:  # A round's last chunk.
       sweep, search_state, asked = _ask_round(sweep, workdir, search_state,
                                               max_memory_gb, group_size, log)
@@ -232,13 +235,27 @@ def _train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *,
   return sweep, runs, search_state, compiles
 
 
-def _drop_emptied(bar, runs, order, position: int, emptied: set) -> None:
+def _drop_emptied(bar, runs, order, position: int, emptied: set, *,
+                  finished: bool = False, log=print) -> None:
   """Takes off the progress's total the chunks after `position` of the order that runs
-  with no member left will not train, once per run (`emptied`: those already taken)."""
+  with no member left will not train, once per run (`emptied`: those already taken);
+  `finished`: also runs started whose every member stopped early or diverged (logged)."""
   for r, run in enumerate(runs):
-    if r not in emptied and not (run.uids and max(run.uids) >= 0):
+    if r in emptied:
+      continue
+    gone = not (run.uids and max(run.uids) >= 0)
+    stopped = False
+    if not gone and finished and run.state is not None:
+      real = np.asarray(run.uids) >= 0
+      gone = stopped = not (
+          np.asarray(distributed.fetch(run.state.status))[real] == pop.OK).any()
+    if gone:
       emptied.add(r)
-      bar.drop(sum(1 for k, _ in order[position + 1:] if k == r))
+      left = sum(1 for k, _ in order[position + 1:] if k == r)
+      bar.drop(left)
+      if stopped and left:
+        log(f'bucket {run.bucket}{f" (wave {r})" if len(runs) > 1 else ""}: every member '
+            f'stopped early or diverged; its {left} chunk(s) left are skipped')
 
 
 def _ask_round(sweep: prepare_lib.Prepared, workdir: str, search_state,
