@@ -511,6 +511,54 @@ def test_repeated_draws_count_as_seeds_and_the_caption_says_how_many(tmp_path,
   assert f'mean over its seeds ({counts[0]} to {counts[-1]})' in caption, caption
 
 
+def _as_folds(workdir, num_seeds: int = 1) -> str:
+  """A fabricated sweep's seeds made folds (uid = (row * seeds + seed) * folds + fold,
+  as plan.py numbers them); its ranking holds the last fold only, as summary._rank's."""
+  summary = files.read_json(os.path.join(workdir, 'summary.json'))
+  for m in summary['members']:
+    m['seed'], m['fold'] = divmod(m['seed'], len({x['seed'] for x in summary['members']})
+                                  // num_seeds)
+  last = max(m['fold'] for m in summary['members'])
+  fold = {m['uid']: m['fold'] for m in summary['members']}
+  summary['ranking'] = [u for u in summary['ranking'] if fold[u] == last]
+  files.write_json(os.path.join(workdir, 'summary.json'), summary)
+  return workdir
+
+
+def _caption(fig) -> str:
+  return ' '.join(' '.join(t.get_text() for t in fig.texts).split())
+
+
+def test_figures_of_a_sweep_with_folds_name_folds_not_seeds(tmp_path, monkeypatch):
+  """With --folds a configuration's members are its folds (and seeds): captions and the
+  importance bar say so, and the learning curves say what the grey members are."""
+  figs = _capture_figures(monkeypatch)
+  axes = {'learning_rate': 'grid(1e-4,1e-3,1e-2)', 'dropout': 'grid(0,0.3)'}
+  workdir = _as_folds(fabricate(tmp_path / 'folds', axes, lr_only, num_seeds=2))
+  table, out = load.load(workdir), os.path.join(workdir, 'figures')
+  assert labels.replicates(table.members) == 'folds'
+  sensitivity.plot_sensitivity(table, out, log=lambda _: None)
+  importance_plot.plot_importance(table, out, log=lambda _: None)
+  curves.plot_learning_curves(table, out, log=lambda _: None)
+  heatmap.plot_heatmaps(table, out, log=lambda _: None)
+  sens, imp, curve, heat = figs
+  assert 'mean over its 2 folds, band: min-max over folds' in _caption(sens), _caption(sens)
+  assert 'seed' not in _caption(sens), _caption(sens)
+  bars = [t.get_text() for t in imp.axes[0].get_yticklabels()]
+  assert 'fold (between folds)' in bars and not any('seed' in b for b in bars), bars
+  assert '6 configurations x up to 2 folds.' in _caption(imp), _caption(imp)
+  assert "the configurations' other folds among them" in _caption(curve), _caption(curve)
+  assert 'each by its member on the last fold' in _caption(curve), _caption(curve)
+  assert 'over folds and the other hyperparameters' in _caption(heat), _caption(heat)
+  both = _as_folds(fabricate(tmp_path / 'both', axes, lr_only, num_seeds=4), num_seeds=2)
+  table = load.load(both)
+  assert labels.replicates(table.members) == 'seeds x folds'
+  assert labels.replicates(table.members, 4) == '4 members (seeds x folds)'
+  sensitivity.plot_sensitivity(table, os.path.join(both, 'figures'), log=lambda _: None)
+  assert ('mean over its 4 members (seeds x folds), band: min-max over seeds x folds'
+          in _caption(figs[-1])), _caption(figs[-1])
+
+
 def _clashing_x_labels(fig, ax) -> list:
   """Pairs of neighbouring x tick labels that overlap once drawn. Level labels by their
   boxes; turned ones (ha='right', rotation_mode='anchor') in their own frame: a step

@@ -123,6 +123,14 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
             f'the other {grey} members')
   note = ((f'Grey: {others}; c' if grey or dots else 'C') + f'olour: the top '
           f'{len(top)} by validation {table.metric} (best checkpoint), ranked.')
+  word = labels.replicates(table.members)
+  if word != 'seeds':
+    # With --folds the ranking holds each configuration's last fold (the usual split);
+    # its other folds are among the grey.
+    note = ((f'Grey: {others}, the configurations\' other folds among them; c'
+             if grey or dots else 'C') + f'olour: the top {len(top)} configurations, '
+            f'each by its member on the last fold (the usual split), ranked by their '
+            f'mean validation {table.metric} over {word}.')
   if tree is not None:
     note = (f'PBT. Grey: each member\'s own curve; colour: the top {len(top)} with '
             'weights of their own (ranked), along the rows that trained those weights.')

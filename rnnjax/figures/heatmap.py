@@ -106,7 +106,7 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print) 
     ranked_by = ('' if table.metric == table.shown
                  else f' (ranked by validation {table.metric})')
     over = ('members (PBT: each at the values its best weights trained under)'
-            if table.search == 'pbt' else 'seeds')
+            if table.search == 'pbt' else labels.replicates(table.members))
     text = (f'Square: mean validation {table.shown}{f" ({scale})" if scale else ""} over '
             f'{over} and the other hyperparameters; outlined square: the best member\'s'
             f'{ranked_by}; grey: no member, or none with a finite result.')

@@ -6,8 +6,9 @@ For f over a product of independent uniform axes, f = mu + sum_i f_i + sum_{i<j}
 + ..., where f_i(a) = E[f | x_i = a] - mu and f_ij is what the pair's marginal adds
 beyond f_i + f_j. The components are orthogonal, so their variances add up to Var f.
 
-Seeds are replicates: each configuration's metric is first averaged over its seeds, and
-the mean within-configuration variance is reported apart as the seed share. So
+Seeds (and, after a sweep with --folds, folds) are replicates: each configuration's
+metric is first averaged over its seeds, and the mean within-configuration variance is
+reported apart as the seed share. So
   total = Var_configs(mean over seeds) + E_configs[Var over seeds],
 and every share below is a fraction of that total.
 

@@ -78,6 +78,20 @@ def budgets(members) -> str:
           f'trained in full{mix}.')
 
 
+def replicates(members, count: int = 0) -> str:
+  """How captions name a configuration's members (`members`: load.Table.members):
+  'seeds'; after a sweep with --folds, 'folds' where each configuration has one seed,
+  else 'seeds x folds'. With `count`: '2 seeds', '2 folds', '4 members (seeds x folds)'."""
+  seeds = {}
+  for m in members:
+    seeds.setdefault(m.get('config', m['uid']), set()).add(m.get('seed', 0))
+  word = ('seeds' if len({m.get('fold', 0) for m in members}) < 2 else
+          'seeds x folds' if max(len(s) for s in seeds.values()) > 1 else 'folds')
+  if not count:
+    return word
+  return f'{count} members ({word})' if word == 'seeds x folds' else f'{count} {word}'
+
+
 def fmt_metric(value: float) -> str:
   """A metric value in 3-4 characters' precision: 0.1748 -> '0.175', 2252.9 -> '2253'."""
   if not math.isfinite(value):

@@ -1,11 +1,11 @@
 """Sensitivity: the validation metric against each swept hyperparameter, one panel each.
 
-Listed (grid) axes: at each value, the best configuration's mean over seeds, with its
-seeds' min-max as a band; faint dots are every configuration. Drawn (random) axes: one
-dot per configuration and, for a line of at least MIN_BINNED configurations, a binned
-mean. One line per value of a grouping axis (hidden size when swept, else the structural
-axis with most values). The best member is a hollow star over whatever it marks, and
-the view leaves room for it.
+Listed (grid) axes: at each value, the best configuration's mean over seeds (and folds),
+with their min-max as a band; faint dots are every configuration. Drawn (random) axes:
+one dot per configuration and, for a line of at least MIN_BINNED configurations, a
+binned mean. One line per value of a grouping axis (hidden size when swept, else the
+structural axis with most values). The best member is a hollow star over whatever it
+marks, and the view leaves room for it.
 """
 
 import math
@@ -157,13 +157,17 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
     dropped = int((~ok).sum())
     counts = sorted({c['seeds'] + c['dropped'] for c in configs})
     seeds = counts[-1]  # Random search's and tpe's repeats give some more seeds.
-    over = f'{seeds} seeds' if len(counts) == 1 else f'seeds ({counts[0]} to {seeds})'
+    # A configuration's members: its seeds, and with --folds its folds.
+    word = labels.replicates(table.members)
+    over = (labels.replicates(table.members, seeds) if len(counts) == 1 else
+            f'{word} ({counts[0]} to {seeds})')
     scale = labels.SCALES.get((table.task, table.shown))
     text = (f'Validation {table.shown}{f" ({scale})" if scale else ""} '
             f'({"lower" if table.shown_mode == "min" else "higher"} is better). ')
     if any(not table.axes[n].continuous for n in names):
       text += ('Lines: best configuration at each value (mean over its '
-               f'{over}, band: min-max over seeds; fewest diverged seeds first); '
+               f'{over}, band: min-max over {word}; fewest diverged '
+               f'{"seeds" if word == "seeds" else "members"} first); '
                'dots: every configuration. ' if seeds > 1 else
                'Lines: best configuration at each value (one seed each); dots: every '
                'configuration. ')

@@ -104,7 +104,8 @@ def caption(table: load.Table, names: list, rows_: list) -> str:
           f'{"; " + ", ".join(fixed) if fixed else ""}): validation {table.shown} '
           f'({f"{scale}; " if scale else ""}'
           f'{"lower" if table.shown_mode == "min" else "higher"} is better), mean ± sd and '
-          'min – max over its seeds. configs: configurations of that shape; '
+          f'min – max over its {labels.replicates(table.members)}. configs: '
+          'configurations of that shape; '
           'dropped: members of that shape (any configuration) that diverged or had no '
           f'finite value. {_best_words(rows_)}'
           + (f' {labels.budgets(table.members)}' if labels.budgets(table.members) else ''))
