@@ -14,6 +14,7 @@ advance (test part given as a file, which holds the promotions over it).
 
 import csv
 import dataclasses
+import types
 
 import numpy as np
 import pandas as pd
@@ -169,6 +170,46 @@ def test_a_panel_of_one_reads_its_test_and_future_files_without_an_id(tmp_path):
   np.testing.assert_array_equal(ahead['mine'][:, 0], [1.0, 0.0, 1.0])
 
 
+# A saved model's transform as far as the rows after its histories go: a past-only
+# column (price) and one known in advance (promo).
+TRANSFORM = {'id_column': 'unique_id', 'time_column': 'ds', 'horizon': HORIZON,
+             'input_columns': ['price'], 'future_columns': ['promo'], 'ids': ['s00', 's01']}
+
+
+def test_rows_after_the_histories_need_only_the_columns_the_steps_read(tmp_path):
+  """A past-only column is read past the horizon alone: within it a table without the
+  column serves, and the message asking for rows names only the columns read; past it a
+  table without the column is refused as having none (not as 'empty in row 1'), naming
+  the columns it must have, for a DataFrame and a --future_path file alike."""
+  ids, model = TRANSFORM['ids'], types.SimpleNamespace(transform=TRANSFORM)
+  with pytest.raises(InputError, match=r"^future_inputs: none given, .*rows after its last "
+                     r"time \(a long table of columns unique_id, ds, promo\)$"):
+    panel_future.panel_future_inputs(TRANSFORM, ids, None, HORIZON)
+  plan = pd.DataFrame([(k, 38 + t, 1.0) for k in ids for t in range(4)],
+                      columns=['unique_id', 'ds', 'promo'])
+  path = str(tmp_path / 'plan.csv')
+  plan.to_csv(path, index=False)
+  within = panel_future.panel_future_inputs(TRANSFORM, ids, plan, HORIZON)
+  assert np.isnan(within[0][:, 0]).all() and (within[0][:, 1] == 1.0).all()
+  on_file = lambda steps: panel_future.panel_future_inputs(
+      TRANSFORM, ids, panel_predictions.future(model, ids, steps, future_path=path), steps,
+      '--future_path')
+  np.testing.assert_array_equal(on_file(HORIZON)[1], within[1])
+  reads = (r"; 3 steps read 2 rows of \['price'\] \(forecasts past the horizon, 2, are fed "
+           r"back with them\) and 4 rows of \['promo'\] .*: give a long table of columns "
+           r"unique_id, ds, price, promo$")
+  with pytest.raises(InputError, match=r"^future_inputs: the DataFrame has no column "
+                     r"'price'" + reads):
+    panel_future.panel_future_inputs(TRANSFORM, ids, plan, 3)
+  with pytest.raises(InputError, match=r"^--future_path: .*plan.csv has no column 'price'"
+                     + reads):
+    on_file(3)
+  plan[['unique_id', 'ds']].to_csv(path, index=False)
+  with pytest.raises(InputError, match=r"^--future_path: .*plan.csv has no columns 'price', "
+                     r"'promo'; 3 steps read"):
+    on_file(3)
+
+
 def test_members_read_the_promotions_planned_for_their_horizon(shop):
   """Read as a past input, a promotion cannot foretell the sales of its own period."""
   past, future = shop['past'][0]['final'], shop['future'][0]['final']
@@ -302,10 +343,11 @@ def test_a_plan_not_dated_as_the_histories_are_is_refused_not_read_in_file_order
   model = dataclasses.make_dataclass('Model', ['transform'])(transform)
   with pytest.raises(InputError, match=r"^--future_path: series 'm1' of .*plan\.csv: its "
                      r"column 'date' holds '02/07/2024', not read as a time"):
-    panel_predictions.future_rows(model, str(path), {'m1': ['2024-06-29', '2024-06-30']})
+    panel_predictions.future_rows(model, str(path), 2,
+                                  {'m1': ['2024-06-29', '2024-06-30']})
   notes = []
-  rows = panel_predictions.future_rows(model, str(path), {'m1': ['29/06/2024', '30/06/2024']},
-                                       notes)
+  rows = panel_predictions.future_rows(model, str(path), 2,
+                                       {'m1': ['29/06/2024', '30/06/2024']}, notes)
   np.testing.assert_array_equal(rows['m1'][:, 0], [1, 0])
   assert len(notes) == 1 and notes[0].startswith(
       "--future_path: --time_column 'date' of ") and 'rows are read in file order' in notes[0]
@@ -356,8 +398,8 @@ def test_predict_reads_the_inputs_after_each_series(tmp_path, shop):
     predictions.run(workdir, csv_path=shop['train'], future_path=str(plan),
                     out_dir=str(tmp_path / 'e2'))
   plan.write_text('unique_id,ds,price\ns00,38,9\n', encoding='utf-8')
-  with pytest.raises(InputError, match=r"^--future_path: .*plan.csv has no column 'promo'.* "
-                     r"\(the model's input column\)$"):
+  with pytest.raises(InputError, match=r"^--future_path: .*plan.csv has no column 'promo'; "
+                     r"2 steps read .*: give a long table of columns unique_id, ds, promo$"):
     predictions.run(workdir, csv_path=shop['train'], future_path=str(plan),
                     out_dir=str(tmp_path / 'f'))
 

@@ -28,6 +28,48 @@ def rows_needed(transform, steps: int) -> tuple[int, int]:
           (fed + transform['horizon'] if transform.get('future_columns') else 0))
 
 
+def needed_columns(transform, steps: int) -> list:
+  """The input columns whose rows after each history `steps` steps read (`rows_needed`):
+  the past-only ones past the horizon alone, those known in advance always."""
+  past = list(transform.get('input_columns', ()))
+  return ((past if past and rows_needed(transform, steps)[0] else [])
+          + list(transform.get('future_columns', ())))
+
+
+def _reads(transform, steps: int) -> str:
+  """What `steps` steps read of the inputs after each history, in words."""
+  columns, (past_rows, future_rows) = input_columns(transform), rows_needed(transform, steps)
+  num_past = len(transform.get('input_columns', ()))
+  reads = []
+  if past_rows:
+    reads.append(f'{past_rows} rows of {columns[:num_past]} (forecasts past the horizon, '
+                 f'{transform["horizon"]}, are fed back with them)')
+  if future_rows:
+    reads.append(f'{future_rows} rows of {columns[num_past:]} (known in advance: read over '
+                 f'each horizon of {transform["horizon"]} forecast, a whole one even where '
+                 'fewer steps are asked)')
+  return ' and '.join(reads)
+
+
+def _table_columns(transform, steps: int) -> str:
+  """The columns a long table of the rows after each history needs for `steps` steps."""
+  named = [c for c in (transform.get('id_column'), transform.get('time_column')) if c]
+  return ', '.join(named + needed_columns(transform, steps))
+
+
+def check_columns(transform, steps: int, header, what: str, where: str) -> None:
+  """InputError (naming `what` and `where`, the table: a file's path, 'the DataFrame')
+  where a long table of the rows after each history, of columns `header`, lacks an
+  input column that `steps` steps read (a past-only one may be left out within the
+  horizon)."""
+  missing = [c for c in needed_columns(transform, steps) if c not in list(header)]
+  if missing:
+    raise InputError(f'{what}: {where} has no column{"s" * (len(missing) > 1)} '
+                     f'{", ".join(repr(c) for c in missing)}; {steps} '
+                     f'step{"s" * (steps != 1)} read {_reads(transform, steps)}: give a long '
+                     f'table of columns {_table_columns(transform, steps)}')
+
+
 def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_inputs',
                         times=None, notes: list | None = None):
   """Each series' input columns over the forecast steps <float64>[rows, C]
@@ -45,22 +87,14 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
   if not past_rows and not future_rows:
     return None
   num_past = len(transform.get('input_columns', ()))
-  reads = []
-  if past_rows:
-    reads.append(f'{past_rows} rows of {columns[:num_past]} (forecasts past the horizon, '
-                 f'{transform["horizon"]}, are fed back with them)')
-  if future_rows:
-    reads.append(f'{future_rows} rows of {columns[num_past:]} (known in advance: read over '
-                 f'each horizon of {transform["horizon"]} forecast, a whole one even where '
-                 'fewer steps are asked)')
-  reads = ' and '.join(reads)
+  reads = _reads(transform, steps)
   if future_inputs is None:
-    named = [c for c in (transform.get('id_column'), transform.get('time_column')) if c]
     given = (f'; give each series\' rows after its last time (a long table of columns '
-             f'{", ".join(named + list(columns))})')
+             f'{_table_columns(transform, steps)})')
     raise InputError(f'{what}: none given, and this model reads values after each history: '
                      f'for {steps} step{"s" * (steps != 1)}, {reads}{given}')
   if hasattr(future_inputs, 'columns') and hasattr(future_inputs, 'groupby'):
+    check_columns(transform, steps, future_inputs.columns, what, 'the DataFrame')
     future_inputs, future_times = _future_frame(transform, future_inputs, columns, what)
     if future_times and times and all(times):
       keys = [k for k in ids if k in future_times]
@@ -103,18 +137,13 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
 
 def _future_frame(transform, frame, columns, what: str) -> dict:
   """(id -> <float64>[rows, C], id -> its time cells or {}) of a long DataFrame of the
-  rows after each history: the model's id column and input columns (a past-only column
-  may be absent: empty), each series' rows in time order where the frame has the
-  model's time column."""
+  rows after each history: the model's id column and input columns (those read checked
+  present, `check_columns`; a past-only column not read may be absent: empty), each
+  series' rows in time order where the frame has the model's time column."""
   id_column, time_column = transform['id_column'], transform['time_column']
   if id_column and id_column not in frame.columns:
     raise InputError(f'{what}: no column {id_column!r} (the model\'s id column); columns '
                      f'are {list(frame.columns)}')
-  known = set(transform.get('future_columns') or ())
-  missing = [c for c in columns if c in known and c not in frame.columns]
-  if missing:
-    raise InputError(f'{what}: no column(s) {missing} (known in advance, read over the '
-                     f'horizon); columns are {list(frame.columns)}')
   if time_column and time_column in frame.columns:
     positions = time_grid.positions(frame[time_column].astype(str).tolist())
     if positions is not None:

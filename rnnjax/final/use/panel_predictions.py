@@ -84,19 +84,21 @@ def _read(path: str, flag: str, **columns) -> tuple:
     raise InputError(f'{flag}: {rest} (the model\'s {_COLUMN_FLAGS[name]} column)') from None
 
 
-def future_rows(model, path: str, histories: dict | None = None,
+def future_rows(model, path: str, steps: int, histories: dict | None = None,
                 notes: list | None = None) -> dict:
   """id -> <float64>[rows, C]: the input columns' values after each series, from a long
-  CSV (the model's id and time columns and its input columns; the future columns are
-  needed, the past ones only past the horizon: NaN where the file has none). Each
-  series' rows must start the step after its history's times (`histories`: id -> time
-  cells) end, where both are times (time/grid.py check_follows: a file whose times are
-  not read as times after histories whose are is refused). Where neither are, its rows
-  are read in file order, said in `notes` as --csv_path's are."""
+  CSV (the model's id and time columns and the input columns `steps` steps read: the
+  future columns always, the past ones only past the horizon, NaN where the file has
+  none; panel_future.check_columns). Each series' rows must start the step after its
+  history's times (`histories`: id -> time cells) end, where both are times (time/grid.py
+  check_follows: a file whose times are not read as times after histories whose are is
+  refused). Where neither are, its rows are read in file order, said in `notes` as
+  --csv_path's are."""
   transform = model.transform
   past, known = transform.get('input_columns', []), transform.get('future_columns', [])
   text = common.read_file(path, flag='--future_path', kind='a CSV file')
   header = [h.strip() for h in next(csv.reader(io.StringIO(text)), [])]
+  panel_future.check_columns(transform, steps, header, '--future_path', path)
   present = [c for c in past if c in header]
   ids, rows, times, _, grid_note = _read(path, '--future_path', id_column=transform['id_column'],
                                  time_column=transform['time_column'], target_column='',
@@ -131,8 +133,8 @@ def future(model, ids, steps: int, csv_path: str = '', future_path: str = '', ti
     if not panel_future.input_columns(model.transform):
       raise InputError('--future_path: this model was swept without input columns: it '
                        'reads its target alone, and takes no --future_path')
-    rows = future_rows(model, future_path, None if times is None else dict(zip(ids, times)),
-                       notes)
+    rows = future_rows(model, future_path, steps,
+                       None if times is None else dict(zip(ids, times)), notes)
     if not model.transform['id_column'] and len(ids) == 1:  # A panel of one: its rows.
       return {ids[0]: next(iter(rows.values()))}
     return rows
