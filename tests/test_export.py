@@ -425,7 +425,8 @@ def test_input_columns_need_their_future_values(tmp_path):
                                fc['point'][:, 0], rtol=1e-6)
   (tmp_path / 'late.csv').write_text('t,promo\n40,1\n41,2\n42,3\n')
   with pytest.raises(InputError, match=r"^--future_path: .*late.csv starts at '40', not the "
-                     r"step \(1 step\) after the history's last time '35'$"):
+                     r"step \(1 step\) after the history's last time '35'; give future rows "
+                     r"from '36'$"):
     _predict(workdir, tmp_path / 'e', steps_ahead=3, future_path=str(tmp_path / 'late.csv'))
   with pytest.raises(InputError, match=r'^--csv_path: .*nope\.csv: no such file$'):
     _predict(workdir, tmp_path, csv_path=str(tmp_path / 'nope.csv'))

@@ -210,6 +210,29 @@ def test_rows_after_the_histories_need_only_the_columns_the_steps_read(tmp_path)
     on_file(3)
 
 
+def test_rows_after_a_history_that_lacks_its_last_time_say_what_to_give(tmp_path):
+  """A series whose history ends a step early (s01 has no row 37) is refused with what
+  to give: a history row with an empty target, or its rows a step earlier, for a
+  DataFrame and a --future_path file alike (from the saved series, only the latter)."""
+  ids, model = TRANSFORM['ids'], types.SimpleNamespace(transform=TRANSFORM)
+  times = [[str(t) for t in range(30, 38)], [str(t) for t in range(30, 37)]]
+  plan = pd.DataFrame([(k, 38 + t, 9.0, 1.0) for k in ids for t in range(2)],
+                      columns=['unique_id', 'ds', 'price', 'promo'])
+  path = str(tmp_path / 'plan.csv')
+  plan.to_csv(path, index=False)
+  late = r"^{}: series 's01' of {} starts at '38', not the step \(1 step\) after its "
+  with pytest.raises(InputError, match=late.format('future_inputs', 'the DataFrame') + (
+      r"history's last time '36'; give the history a row for '37' with an empty target "
+      r"\(filled as a gap\), or future rows from '37'$")):
+    panel_future.panel_future_inputs(TRANSFORM, ids, plan, HORIZON, times=times)
+  with pytest.raises(InputError, match=late.format('--future_path', '.*plan.csv') + (
+      r"history's last time '36'; give --csv_path h.csv a row for '37' with an empty "
+      r"target \(filled as a gap\), or future rows from '37'$")):
+    panel_predictions.future(model, ids, HORIZON, 'h.csv', path, times)
+  with pytest.raises(InputError, match=r"last time '36'; give future rows from '37'$"):
+    panel_predictions.future(model, ids, HORIZON, '', path, times)
+
+
 def test_members_read_the_promotions_planned_for_their_horizon(shop):
   """Read as a past input, a promotion cannot foretell the sales of its own period."""
   past, future = shop['past'][0]['final'], shop['future'][0]['final']
@@ -267,7 +290,8 @@ def test_the_saved_models_read_the_inputs_of_their_histories(shop):
                                                levels=())['point'], lifted)
   with pytest.raises(InputError, match=r"^future_inputs: series 's00' of the DataFrame "
                      r"starts at '40', not the step \(1 step\) after its history's last "
-                     r"time '37'$"):
+                     r"time '37'; give the history rows for '38' to '39' with an empty "
+                     r"target \(filled as a gap\), or future rows from '38'$"):
     model.forecast(history, 2, future_inputs=long_plan.assign(ds=long_plan['ds'] + 2))
   with pytest.raises(InputError, match=r"^future_inputs: column 'promo': holds values that "
                      r"are not numbers"):
@@ -394,7 +418,9 @@ def test_predict_reads_the_inputs_after_each_series(tmp_path, shop):
       f's{s:02d},{38 + t + (s == 3)},{t % 2}\n' for s in range(24) for t in range(2)),
                   encoding='utf-8')
   with pytest.raises(InputError, match=r"^--future_path: series 's03' of .*plan.csv starts "
-                     r"at '39', not the step \(1 step\) after its history's last time '37'$"):
+                     r"at '39', not the step \(1 step\) after its history's last time '37'; "
+                     r"give --csv_path .*train.csv a row for '38' with an empty target "
+                     r"\(filled as a gap\), or future rows from '38'$"):
     predictions.run(workdir, csv_path=shop['train'], future_path=str(plan),
                     out_dir=str(tmp_path / 'e2'))
   plan.write_text('unique_id,ds,price\ns00,38,9\n', encoding='utf-8')

@@ -144,6 +144,33 @@ def test_a_panel_without_rows_reads_as_one_with_empty_cells(tmp_path):
   assert not np.array_equal(whole.train[0], read[1].train[0])
 
 
+@pytest.mark.parametrize('after, advice', [
+    (['2023-12-21'], "; give the history a row for '2023-12-20' with an empty target "
+                     r"\(filled as a gap\), or future rows from '2023-12-20'$"),
+    (['2023-12-23'], "; give the history rows for '2023-12-20' to '2023-12-22' with an "
+                     "empty target"),
+    (['2023-12-19'], r"\(a day\) after its history's last time '2023-12-19'; give future "
+                     "rows from '2023-12-20'$")])
+def test_rows_that_do_not_follow_a_history_are_refused_saying_what_to_give(after, advice):
+  """A history that lacks its last day (future rows that start late) can take rows with
+  an empty target, or the rows can start earlier; rows that start early, only the latter."""
+  before = ['2023-12-17', '2023-12-18', '2023-12-19']
+  with pytest.raises(InputError, match=r"^future_inputs: series 'M023' of the DataFrame "
+                     rf"starts at '{after[0]}', not the step .*" + advice):
+    time_grid.check_follows(['M000', 'M023'], [before + ['2023-12-20'], before],
+                            [['2023-12-21'], after], path='the DataFrame',
+                            flag='future_inputs', last="its history's last time",
+                            rows='future rows', fill='the history')
+  with pytest.raises(InputError, match=r"after its history's last time '2023-12-19'; give "
+                     r"future rows from '2023-12-20'$"):  # Without `fill`: no row to add.
+    time_grid.check_follows(['M023'], [before], [['2023-12-21']], path='f.csv', flag='x',
+                            last="its history's last time", rows='future rows')
+  month = ['2020-01-31', '2020-02-29']
+  with pytest.raises(InputError, match=r"give future rows from '2020-03-31'$"):
+    time_grid.check_follows([None], [month], [['2020-05-31']], path='f.csv', flag='x',
+                            rows='future rows')
+
+
 @pytest.mark.parametrize('first, message', [
     (10, None), (11, "starts at '2020-12', not the step (a month) after its last train time "
                      "'2020-10'"), (9, "starts at '2020-10'")])

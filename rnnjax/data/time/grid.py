@@ -190,14 +190,18 @@ def _month_example(series) -> str:
 
 
 def check_follows(ids, before, after, *, path: str, flag: str, column: str = '',
-                  last: str = 'its last train time') -> None:
+                  last: str = 'its last train time', rows: str = '',
+                  fill: str = '') -> None:
   """Refuses, in one line naming `flag`, a series whose `after` cells (its given test
   part, or its future rows) do not start one step after its `before` cells (its train
   part, or its history: `last` names its last time) end, where both are times on one
   grid; and, where the `before` cells are times, an `after` cell that is not one (a
   date written 01/07/2024), naming `column`: such rows would be read in file order
   (shuffled, or starting late) without a word. Where neither are times, nothing is
-  checked. An id of None is a file's one series."""
+  checked. An id of None is a file's one series. `rows` (what `after` holds: 'future
+  rows') ends the message with what to give: those rows from the step after `before`,
+  or, where they start later and `fill` names where `before` came from, rows of the
+  times between with an empty target there (filled as any gap)."""
   cells = [[str(c).strip() for c in (*b, *a)] for b, a in zip(before, after)]
   unit, positions = _positions(cells)
   if unit is None:
@@ -209,7 +213,23 @@ def check_follows(ids, before, after, *, path: str, flag: str, column: str = '',
     if 0 < n < len(p) and p[n] - p[n - 1] != step:
       where = path if key is None else f'series {key!r} of {path}'
       raise InputError(f'{flag}: {where} starts at {c[n]!r}, not the step '
-                       f'({_describe(unit, step)}) after {last} {c[n - 1]!r}')
+                       f'({_describe(unit, step)}) after {last} {c[n - 1]!r}'
+                       f'{_advice(unit, step, c, p, n, rows, fill)}')
+
+
+def _advice(unit: str, step: int, cells, p, n: int, rows: str, fill: str) -> str:
+  """`check_follows`' advice for a series whose cells `cells` (positions `p`) turn
+  from its before part to its after part at `n`: '' without `rows`."""
+  if not rows:
+    return ''
+  example = _month_example(cells[:n]) if unit == 'month' else cells[n - 1]
+  first = _label(unit, p[n - 1] + step, example)
+  if not fill or p[n] - p[n - 1] <= step:
+    return f'; give {rows} from {first!r}'
+  end = _label(unit, p[n] - step, example)
+  span = f'a row for {first!r}' if end == first else f'rows for {first!r} to {end!r}'
+  return (f'; give {fill} {span} with an empty target (filled as a gap), or {rows} '
+          f'from {first!r}')
 
 
 def _check_read_alike(ids, before, after, *, path, flag, column, last) -> None:

@@ -102,7 +102,8 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
       time_grid.check_follows(keys, [at[k] for k in keys], [future_times[k] for k in keys],
                               path='the DataFrame', flag=what,
                               column=transform['time_column'],
-                              last="its history's last time")
+                              last="its history's last time", rows='future rows',
+                              fill='the history')
     cells = [c for k in future_times for c in future_times[k]]
     if notes is not None and cells and time_grid.positions(cells) is None:
       notes.append(f'{what}: its time column {transform["time_column"]!r} is not read as '

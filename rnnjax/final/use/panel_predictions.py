@@ -85,15 +85,16 @@ def _read(path: str, flag: str, **columns) -> tuple:
 
 
 def future_rows(model, path: str, steps: int, histories: dict | None = None,
-                notes: list | None = None) -> dict:
+                notes: list | None = None, fill: str = '') -> dict:
   """id -> <float64>[rows, C]: the input columns' values after each series, from a long
   CSV (the model's id and time columns and the input columns `steps` steps read: the
   future columns always, the past ones only past the horizon, NaN where the file has
   none; panel_future.check_columns). Each series' rows must start the step after its
   history's times (`histories`: id -> time cells) end, where both are times (time/grid.py
   check_follows: a file whose times are not read as times after histories whose are is
-  refused). Where neither are, its rows are read in file order, said in `notes` as
-  --csv_path's are."""
+  refused; `fill`: the flag whose file the histories came from, for the advice where
+  they end early). Where neither are, its rows are read in file order, said in `notes`
+  as --csv_path's are."""
   transform = model.transform
   past, known = transform.get('input_columns', []), transform.get('future_columns', [])
   text = common.read_file(path, flag='--future_path', kind='a CSV file')
@@ -110,7 +111,7 @@ def future_rows(model, path: str, steps: int, histories: dict | None = None,
     time_grid.check_follows(both, [histories[k] for k in both],
                             [times[ids.index(k)] for k in both], path=path,
                             flag='--future_path', column=transform['time_column'],
-                            last="its history's last time")
+                            last="its history's last time", rows='future rows', fill=fill)
   if grid_note and notes is not None:
     notes.append(grid_note.replace('--time_column', '--future_path: --time_column', 1))
   out = {}
@@ -134,7 +135,8 @@ def future(model, ids, steps: int, csv_path: str = '', future_path: str = '', ti
       raise InputError('--future_path: this model was swept without input columns: it '
                        'reads its target alone, and takes no --future_path')
     rows = future_rows(model, future_path, steps,
-                       None if times is None else dict(zip(ids, times)), notes)
+                       None if times is None else dict(zip(ids, times)), notes,
+                       fill=f'--csv_path {csv_path}' if csv_path else '')
     if not model.transform['id_column'] and len(ids) == 1:  # A panel of one: its rows.
       return {ids[0]: next(iter(rows.values()))}
     return rows

@@ -72,7 +72,8 @@ def future_inputs(model, path: str, steps: int, times=()):
                                                   flag='--future_path', the_models=True)
   if time_column and len(times):
     time_grid.check_follows([None], [list(times)], [cells], path=path, flag='--future_path',
-                            column=time_column, last="the history's last time")
+                            column=time_column, last="the history's last time",
+                            rows='future rows')
   complete = np.isfinite(values[:need]).all(axis=1)
   if len(values) < need or not complete.all():
     raise InputError(f'--future_path: {path} has {len(values)} rows of {inputs}, '
