@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import types
 
 import flax.serialization
 import jax
@@ -610,6 +611,21 @@ def test_a_bare_array_is_not_read_as_a_list_of_cases(classify_run):
                                 model.predict_proba(same))
   with pytest.raises(InputError, match='^labels: 3 cases but 2 labels'):
     model.evaluate_cases(test.series[:3], test.labels[:2])
+
+
+def test_coverage_from_the_end_of_a_csv_is_said_to_be_on_the_sweeps_test_part():
+  """The coverage printed is the sweep's (its test part's series), also where the
+  forecast is of another file's series: with --csv_path it says whose it is."""
+  coverage = {'steps': 14, 'origins': 40, '0.8': {'all_steps': 0.88, 'first_steps': 0.9}}
+  for task, counted in (('panel', '40 series, 1-14 steps ahead'),
+                        ('forecast', '1-14 steps ahead / 1-14 steps ahead')):
+    model = types.SimpleNamespace(task=task, transform={'horizon': 14},
+                                  test_coverage=lambda levels: coverage)
+    line, = predictions.coverage_lines(model, (0.8,))
+    assert line.startswith(f'coverage on the test part ({counted}): 80% intervals'), line
+    line, = predictions.coverage_lines(model, (0.8,), csv_path='three.csv')
+    assert line.startswith(f"coverage on the sweep's test part ({counted}; not on "
+                           '--csv_path): 80% intervals'), line
 
 
 def test_coverage_is_reported_for_the_levels_asked(tmp_path, forecast_run):

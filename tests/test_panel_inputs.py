@@ -380,6 +380,9 @@ def test_a_plan_not_dated_as_the_histories_are_is_refused_not_read_in_file_order
 def test_predict_reads_the_inputs_after_each_series(tmp_path, shop):
   workdir = shop['past'][1]
   out = predictions.run(workdir, csv_path=shop['whole'], out_dir=str(tmp_path / 'a'))
+  # The coverage printed is the sweep's, not that of the file's series.
+  assert any(line.startswith("coverage on the sweep's test part (24 series")
+             for line in out['lines']), out['lines']
   written = pd.read_csv(out['paths'][0])
   assert len(written) == 24 * HORIZON and list(written['ds'][:2]) == [40, 41]
   model = rnnjax.load(workdir)

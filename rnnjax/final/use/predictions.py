@@ -184,7 +184,7 @@ def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
     test_pred = model.backtest(values, range(test_start, len(values)), 1)[:, 0]
   lines = [series_predictions.forecast_table(model, header, rows)] + [
       f'note: {n}' for n in read_notes + fc['notes']]
-  lines += coverage_lines(model, levels)
+  lines += coverage_lines(model, levels, csv_path)
   lines.append(f'model loaded in {loaded:.2f} s, forecast in {took:.2f} s')
   path = os.path.join(out_dir, 'forecast.csv')
   write_csv(path, header, rows)
@@ -199,20 +199,23 @@ def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
   return {'lines': lines, 'paths': [path], 'plot': plot}
 
 
-def coverage_lines(model, levels) -> list:
+def coverage_lines(model, levels, csv_path: str = '') -> list:
   """The intervals' coverage on the sweep's test part, at the levels asked (saved, or
-  computed now); [] for a model without intervals."""
+  computed now), said to be the sweep's where the forecast is of `csv_path`'s series;
+  [] for a model without intervals."""
   coverage = model.test_coverage(levels)
   if not coverage:
     return []
   horizon = model.transform['horizon']
   first = '1 step' if horizon == 1 else f'1-{horizon} steps'
+  part = ("the sweep's test part" if csv_path else 'the test part')
   if model.task == 'panel':  # One forecast per series, of the horizon.
-    return [f'coverage on the test part ({coverage["origins"]} series, {first} ahead): ' +
+    return [f'coverage on {part} ({coverage["origins"]} series, {first} ahead'
+            f'{"; not on --csv_path" if csv_path else ""}): ' +
             ', '.join(f'{level * 100:g}% intervals {coverage[f"{level:g}"]["all_steps"]:.0%}'
                       for level in levels)]
-  return [f'coverage on the test part ({first} ahead / 1-{coverage["steps"]} steps '
-          'ahead): ' + ', '.join(
+  return [f'coverage on {part} ({first} ahead / 1-{coverage["steps"]} steps '
+          f'ahead{"; not on --csv_path" if csv_path else ""}): ' + ', '.join(
               f'{level * 100:g}% intervals {c["first_steps"]:.0%} / {c["all_steps"]:.0%}'
               for level, c in ((l, coverage[f'{l:g}']) for l in levels))]
 
@@ -241,7 +244,8 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels):
   lines = [panel_predictions.table(
       header, rows, [k for k, _ in picks], total=len(ids),
       scored=any(label.startswith(('best', 'worst')) for _, label in picks))]
-  lines += [f'note: {n}' for n in read_notes + fc['notes']] + coverage_lines(model, levels)
+  lines += ([f'note: {n}' for n in read_notes + fc['notes']]
+            + coverage_lines(model, levels, csv_path))
   lines.append(f'{len(ids)} series x {steps} steps; model loaded in {loaded:.2f} s, '
                f'forecast in {took:.2f} s')
   path = os.path.join(out_dir, 'forecast.csv')
