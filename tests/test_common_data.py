@@ -55,10 +55,11 @@ def test_a_flag_column_holds_its_last_value_and_the_note_counts_by_column():
   counts = common.add_counts(common.fill_counts(values, names, targets=1),
                              common.fill_counts(values[:2], names, fill='zero', targets=1))
   assert common.filled_note(counts, '--csv_path', as_sweep=True) == (
-      "11 empty cells of --csv_path filled, as the sweep filled its data: 3 of the target "
-      "by linear interpolation, 3 of input column 'holiday' (a 0/1 flag) with the last "
-      "value before, 4 of input column 'promo' (a 0/1 flag) with the last value before, "
-      "1 of the target with 0")
+      "11 empty cells of --csv_path filled, as the sweep filled its data: 1 of the target "
+      "before its first value (given that value), 1 of the target by linear "
+      "interpolation, 1 of the target after its last value (given that value), 3 of input "
+      "column 'holiday' (a 0/1 flag) with the last value before, 4 of input column 'promo' "
+      "(a 0/1 flag) with the last value before, 1 of the target with 0")
   assert common.filled_note(common.fill_counts(np.ones((2, 3)), names), 'f.csv') == ''
 
 

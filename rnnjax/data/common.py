@@ -94,6 +94,8 @@ def read_csv(path: str, columns, *, time_column: str = '', input_columns=(),
 FILLS = ('linear', 'zero')  # --fill: how a forecast's target gaps are filled.
 # How `fill_gaps` fills a column's gaps, as the notes say it.
 ZERO, LINEAR, LAST = 'with 0', 'by linear interpolation', 'with the last value before'
+# A linear fill's cells before a series' first value, and after its last, hold that value.
+START, END = 'before its first value (given that value)', 'after its last value (given that value)'
 
 
 def is_flag(column) -> bool:
@@ -115,14 +117,23 @@ def fill_how(column, c: int, fill: str, targets: int) -> str:
 
 def fill_counts(values, names, *, fill: str = 'linear', targets: int = 0) -> dict:
   """{(names[c], how): empty cells} of <float64>[T, C] (or [T]), as `fill_gaps` fills
-  them (how: ZERO, LINEAR or LAST); add the counts of many series with `add_counts`."""
+  them (how: ZERO, LINEAR, LAST, or START / END for a linear fill's cells before the
+  first value and after the last); add the counts of many series with `add_counts`."""
   values = np.asarray(values, np.float64).reshape(len(values), -1)
   out = {}
   for c in range(values.shape[1]):
-    gaps = int(np.isnan(values[:, c]).sum())
-    if gaps:
-      key = (names[c], fill_how(values[:, c], c, fill, targets))
-      out[key] = out.get(key, 0) + gaps
+    missing = np.isnan(values[:, c])
+    if not missing.any() or missing.all():
+      continue
+    how = fill_how(values[:, c], c, fill, targets)
+    counts = {how: int(missing.sum())}
+    if how == LINEAR:  # np.interp's ends: the nearest value, not an interpolation.
+      first, last = np.flatnonzero(~missing)[[0, -1]]
+      counts = {START: int(first), LINEAR: int(missing[first:last].sum()),
+                END: int(len(missing) - 1 - last)}
+    for how, n in counts.items():
+      if n:
+        out[(names[c], how)] = out.get((names[c], how), 0) + n
   return out
 
 
