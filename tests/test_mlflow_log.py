@@ -102,8 +102,10 @@ def test_the_forecaster_in_mlflow_forecasts_as_rnnjax_load(forecaster, store):
   shuffled = dated.sample(frac=1.0, random_state=0)
   assert list(shuffled['t']) != sorted(shuffled['t'])
   pd.testing.assert_frame_equal(pyfunc.predict(shuffled, params={'steps': 3}), got)
-  with pytest.raises(InputError, match=r"^history: has two rows at '0' \(column 't'\)$"):
+  with pytest.raises(InputError, match=r"^history: has two rows at '0' \(column 't'\)$") as e:
     pyfunc.predict(pd.concat([dated.iloc[:5], dated]), params={'steps': 3})
+  # MLflow's scoring server answers it as the client's error (400), with that line.
+  assert e.value.get_http_status_code() == 400 and e.value.message == str(e.value)
   with pytest.raises(InputError, match='end the history with 2 rows whose targets are empty'):
     pyfunc.predict(history.iloc[:-3], params={'steps': 3})
   with pytest.raises(InputError, match=r"no column\(s\) \['promo'\]"):

@@ -48,6 +48,8 @@ import tempfile
 import warnings
 
 import mlflow.pyfunc
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 import numpy as np
 import pandas as pd
 
@@ -91,7 +93,20 @@ class TunedPyfunc(mlflow.pyfunc.PythonModel):
     del context  # The model was read in load_context.
     task = {'forecast': forecast, 'panel': panel_forecast, 'classify': classify,
             'charlm': sample}[self.model.task]
-    return task(self.model, model_input, params or {})
+    try:
+      return task(self.model, model_input, params or {})
+    except InputError as e:
+      raise ServedInputError(str(e)) from None
+
+
+class ServedInputError(InputError, MlflowException):
+  """Bad input to the served model: an InputError (as a Python caller catches it) that
+  MLflow's scoring server answers as the client's error, HTTP 400 with the one line in
+  its message (any other exception it answers as 'an unexpected error', the line only
+  at the end of a traceback)."""
+
+  def __init__(self, message: str):
+    MlflowException.__init__(self, message, error_code=INVALID_PARAMETER_VALUE)
 
 
 def forecast(model, history, params: dict) -> pd.DataFrame:
