@@ -103,6 +103,26 @@ def test_two_rows_at_one_time_or_a_time_off_the_grid_are_refused(cells, message)
   assert message in str(e.value)
 
 
+def test_a_python_argument_is_named_in_errors_and_notes_and_one_time_twice_is_refused():
+  """A saved model's histories name the argument, not the sweep's --time_column flag;
+  a series whose every row is at one time (no spacing to read) has two rows at it."""
+  with pytest.raises(InputError, match=r"^histories: series 'A' has two rows at '1' "
+                     r"\(column 'ds'\)$"):
+    time_grid.regularize(['A', 'B'], [np.ones(2), np.ones(1)], [['1', '1'], ['2']],
+                         path='histories', column='ds', argument=True)
+  with pytest.raises(InputError, match=r"^history: has '1994-13', not read as a time.*; "
+                     r"correct it, or give the rows without column 'ds' to read them in "
+                     r"the order given$"):
+    time_grid.regularize([None], [np.ones(4)], [['1994-10', '1994-11', '1994-13',
+                                                 '1994-12']],
+                         path='history', column='ds', argument=True)
+  _, _, note = time_grid.regularize([None], [np.ones(4)],
+                                    [['1995-01', '1994-10', '1994-11', '1994-09']],
+                                    path='history', column='ds', argument=True)
+  assert note == ("history: its time column 'ds': 1 absent period (a month) put back as "
+                  'empty cells; rows sorted by time')
+
+
 def _write(path, rows, header):
   with open(path, 'w', newline='') as f:
     csv.writer(f).writerows([header, *rows])

@@ -40,14 +40,26 @@ _MONDAY = np.datetime64('1970-01-05')  # Business days are counted from a Monday
 _WHOLE = re.compile(r'[+-]?\d+')
 
 
-def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = False) -> tuple:
+def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = False,
+               argument: bool = False) -> tuple:
   """(values, cells, note): per series `values` <float64>[n_i, ...] and `cells` (its
   time strings) on the panel's time grid (see the module docstring); the note says what
   was put back or reordered ('' for nothing). An id of None is a file's one series.
   `to_end`: each series also runs on, empty, to the panel's last time (a sales export
-  leaves out a product's last weeks without sales: --fill=zero)."""
+  leaves out a product's last weeks without sales: --fill=zero). `argument`: `path`
+  names a Python argument (a saved model's histories), which errors and the note name
+  instead of the sweep's --time_column flag."""
   if not column:
     return values, cells, ''
+
+  def subject(key):
+    if argument:
+      return f'{path}:' if key is None else f'{path}: series {key!r}'
+    return '--time_column: ' + (path if key is None else f'series {key!r} of {path}')
+  leave = (f'or give the rows without column {column!r} to read them in the order given'
+           if argument else 'or leave --time_column out to read rows in file order')
+  named = (f'{path}: its time column {column!r}' if argument else
+           f'--time_column {column!r} of {path}')
   unit, positions = _positions([[str(c).strip() for c in series] for series in cells])
   if unit is None:  # Not all times: rows stay in file order, and the log says so.
     unread = [(key, str(c).strip()) for key, series in zip(ids, cells) for c in series
@@ -61,43 +73,41 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
       # (A number that is not whole, 1990.5 among 1990 and 1991, is a column of
       # decimal years or half steps, not a typo: read in file order, as labels are.)
       key, cell = unread[0]
-      where = path if key is None else f'series {key!r} of {path}'
       what = 'an empty time cell' if not cell else f'{cell!r}, not read as a time'
       others = (f' ({len(unread)} such cells in all)' if len(unread) > 1 else '')
       raise InputError(
-          f'--time_column: {where} has {what}{others}, where the column\'s other cells '
+          f'{subject(key)} has {what}{others}, where the column\'s other cells '
           'are times (ISO dates such as 2001-12-31 or 2001-12, quarters such as 2001-Q4, '
-          'or step numbers); correct it, or leave --time_column out to read rows in file '
-          'order')
+          f'or step numbers); correct it, {leave}')
     why = ('mixes dates and step numbers' if odd is None else
            f'{odd!r} is not read as a time (ISO dates such as 2001-12-31 or 2001-12, '
            'quarters such as 2001-Q4, or step numbers are)')
-    return values, cells, (f'--time_column {column!r} of {path}: {why}: rows are read in '
-                           'file order, neither sorted nor checked for absent periods')
+    order_said = 'in the order given' if argument else 'in file order'
+    return values, cells, (f'{named}: {why}: rows are read {order_said}, neither sorted '
+                           'nor checked for absent periods')
   order = [np.argsort(p, kind='stable') for p in positions]
   step = _step([p[o] for p, o in zip(positions, order)])
+  for key, c, p, o in zip(ids, cells, positions, order):  # Two rows at one time.
+    same = np.flatnonzero(np.diff(p[o]) == 0)
+    if len(same):
+      first, second = c[o[same[0]]], c[o[same[0] + 1]]
+      at = (f'at {first!r}' if first == second or not step else
+            f'in one period ({_describe(unit, step)}): {first!r} and {second!r}')
+      raise InputError(f'{subject(key)} has two rows {at} (column {column!r})')
   if not step:  # One time per series: no spacing to read.
     return values, cells, ''
   last = max(int(p.max()) for p in positions if len(p))
   out_values, out_cells, absent, absent_series, sorted_series = [], [], 0, 0, 0
   extended = 0
   for key, v, c, p, o in zip(ids, values, cells, positions, order):
-    where = path if key is None else f'series {key!r} of {path}'
     v, c, p = np.asarray(v)[o], [c[i] for i in o], p[o]
     sorted_series += bool((o != np.arange(len(o))).any())
-    same = np.flatnonzero(np.diff(p) == 0)
-    if len(same):
-      first, second = c[same[0]], c[same[0] + 1]
-      at = (f'at {first!r}' if first == second else
-            f'in one period ({_describe(unit, step)}): {first!r} and {second!r}')
-      raise InputError(f'--time_column: {where} has two rows {at} (column {column!r})')
     off = np.flatnonzero((p - p[0]) % step)
     if len(off):
       raise InputError(
-          f'--time_column: {where}: {c[off[0]]!r} is not a whole number '
+          f'{subject(key).removesuffix(":")}: {c[off[0]]!r} is not a whole number '
           f'of steps ({_describe(unit, step)}) after {c[0]!r}, the commonest spacing of '
-          f'column {column!r}; correct the time, or leave --time_column out to read rows '
-          'in file order')
+          f'column {column!r}; correct the time, {leave}')
     slots = (p - p[0]) // step
     n = int(slots[-1]) + 1
     if to_end and (last - p[0]) // step + 1 > n:
@@ -123,15 +133,8 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
   if sorted_series:
     parts.append(f'the rows of {sorted_series} series sorted by time' if len(ids) > 1
                  else 'rows sorted by time')
-  note = f'--time_column {column!r} of {path}: {"; ".join(parts)}' if parts else ''
+  note = f'{named}: {"; ".join(parts)}' if parts else ''
   return out_values, out_cells, note
-
-
-def argument_note(note: str, column: str, what: str) -> str:
-  """`regularize`'s note of a Python argument `what` (its `path`), named as such rather
-  than by the sweep's --time_column flag."""
-  return note.replace(f'--time_column {column!r} of {what}', f'{what}: its time column '
-                      f'{column!r}')
 
 
 def _number(cell: str) -> bool:

@@ -101,13 +101,9 @@ def check_history(transform, need, history, what='history',
   time_column = transform.get('time_column')
   if time_column and hasattr(history, 'columns') and time_column in history.columns:
     values = numbers(history, names, what)
-    try:
-      [values], _, note = time_grid.regularize(
-          [None], [values], [[str(c) for c in history[time_column]]], path=what,
-          column=time_column)
-    except InputError as e:  # Named by the argument, not the sweep's flag.
-      rest = str(e).partition(': ')[2]
-      raise InputError(f'{what}: {rest.removeprefix(what + " ")}') from None
+    [values], _, note = time_grid.regularize(
+        [None], [values], [[str(c) for c in history[time_column]]], path=what,
+        column=time_column, argument=True)
     fill, targets = transform.get('fill', 'linear'), len(transform['target_columns'])
     counts = {}
     if np.isnan(values).any() and values.ndim == 2 and values.shape[1] == len(names):
@@ -115,7 +111,7 @@ def check_history(transform, need, history, what='history',
       values = common.fill_gaps(values, [f'column {c!r}' for c in names], what, fill=fill,
                                 targets=targets)
     if notes is not None:
-      notes += [time_grid.argument_note(n, time_column, what) for n in (note,) if n]
+      notes += [n for n in (note,) if n]
       notes += [n for n in (common.filled_note(counts, what, as_sweep=True),) if n]
   else:
     values = numbers(history, names, what)

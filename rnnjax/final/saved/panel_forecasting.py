@@ -140,9 +140,9 @@ def _long_frame(transform, frame, what: str, notes: list | None = None) -> list:
   # On the time grid, as a CSV's rows are (data/time/grid.py).
   values, cells, note = time_grid.regularize(
       ids, values, [list(times[rows]) for rows in groups], path=what, column=time_column,
-      to_end=transform.get('fill') == 'zero')
+      to_end=transform.get('fill') == 'zero', argument=True)
   if note and notes is not None:
-    notes.append(time_grid.argument_note(note, time_column, what))
+    notes.append(note)
   return list(zip(ids, values, cells))
 
 
