@@ -80,6 +80,29 @@ def _assert_same(got: dict, want: dict):
     assert got[name] == value, (name, got[name], value)  # Exactly: same program, same data.
 
 
+def test_a_history_s_gaps_are_filled_as_the_sweeps_were_whatever_its_form(forecast_run):
+  """An array or a DataFrame with a NaN among its last rows forecasts as the history
+  with that gap filled as the sweep fills its own (here by linear interpolation; the
+  last cell with the value before it), saying so; an infinite value is refused."""
+  _, workdir = forecast_run
+  model = rnnjax.load(workdir)
+  series = model.arrays['series'].copy()
+  gappy = series.copy()
+  gappy[-3, 0] = gappy[-1, 0] = np.nan
+  filled = series.copy()
+  filled[-3, 0] = (series[-4, 0] + series[-2, 0]) / 2
+  filled[-1, 0] = series[-2, 0]
+  want = model.forecast(filled, 3)
+  for given in (gappy, pd.DataFrame(gappy, columns=model.columns)):
+    got = model.forecast(given, 3)
+    np.testing.assert_allclose(got['point'], want['point'], rtol=1e-9)
+    assert any(n.startswith('2 empty cells of history filled, as the sweep filled its data:')
+               for n in got['notes']), got['notes']
+  gappy[-1, 0] = np.inf
+  with pytest.raises(InputError, match=r'^history: the last \d+ rows hold infinite values$'):
+    model.forecast(gappy, 3)
+
+
 def test_forecast_ensemble_reproduces_the_test_figures(forecast_run):
   summary, workdir = forecast_run
   final = summary['final']

@@ -95,35 +95,33 @@ def check_history(transform, need, history, what='history',
   """<float64>[N, C]: `history` checked (columns, at least `need` finite last rows);
   `what` names it in the InputError. A DataFrame's columns are read by name; where it
   holds the model's time column, its rows are read as the sweep read its file (on the
-  time grid: sorted, absent periods put back, two rows at one time refused) and its
-  gaps filled as the sweep filled them, what was done appended to `notes`."""
+  time grid: sorted, absent periods put back, two rows at one time refused). Its gaps
+  (NaN, in an array or a DataFrame) are filled as the sweep filled its own; what was
+  done is appended to `notes`."""
   names = columns(transform)
   time_column = transform.get('time_column')
+  values, note = numbers(history, names, what), ''
   if time_column and hasattr(history, 'columns') and time_column in history.columns:
-    values = numbers(history, names, what)
     [values], _, note = time_grid.regularize(
         [None], [values], [[str(c) for c in history[time_column]]], path=what,
         column=time_column, argument=True)
-    fill, targets = transform.get('fill', 'linear'), len(transform['target_columns'])
-    counts = {}
-    if np.isnan(values).any() and values.ndim == 2 and values.shape[1] == len(names):
-      counts = common.fill_counts(values, labels(transform), fill=fill, targets=targets)
-      values = common.fill_gaps(values, [f'column {c!r}' for c in names], what, fill=fill,
-                                targets=targets)
-    if notes is not None:
-      notes += [n for n in (note,) if n]
-      notes += [n for n in (common.filled_note(counts, what, as_sweep=True),) if n]
-  else:
-    values = numbers(history, names, what)
   if values.ndim != 2 or values.shape[1] != len(names):
     raise InputError(f'{what}: expected {len(names)} column(s) {names}, got an array '
                      f'of shape {np.shape(history)}')
+  fill, targets = transform.get('fill', 'linear'), len(transform['target_columns'])
+  counts = {}
+  if np.isnan(values).any():
+    counts = common.fill_counts(values, labels(transform), fill=fill, targets=targets)
+    values = common.fill_gaps(values, [f'column {c!r}' for c in names], what, fill=fill,
+                              targets=targets)
+  if notes is not None:
+    notes += [n for n in (note, common.filled_note(counts, what, as_sweep=True)) if n]
   if len(values) < need:
     raise InputError(f'{what}: {len(values)} rows are too few: the model reads the last '
                      f'{need} (lookback {need - int(transform["difference"])}'
                      f'{" + 1 to difference" if transform["difference"] else ""})')
   if not np.all(np.isfinite(values[-need:])):
-    raise InputError(f'{what}: the last {need} rows hold missing or non-finite values')
+    raise InputError(f'{what}: the last {need} rows hold infinite values')
   return values
 
 
