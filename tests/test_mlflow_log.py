@@ -215,3 +215,13 @@ def test_a_sweep_is_logged_once_and_a_log_stopped_part_way_is_written_anew(forec
                                log=said.append)
   assert again == whole and len(live()) == len(runs)
   assert said == [f'MLflow: this sweep is already logged (run {whole}); not logged again']
+
+
+def test_a_classifiers_long_table_of_cases_is_checked_in_one_line():
+  """The long form's `case` column names each row's case; a cell holding a whole case
+  (a list) is an InputError saying what the form is, not pandas' TypeError."""
+  from rnnjax.final.use import mlflow_model  # pylint: disable=g-import-not-at-top
+  model = type('Model', (), {'transform': {'classes': ['a']}})()
+  with pytest.raises(InputError, match=r'^cases: a long DataFrame: one row per step, its '
+                     r'`case` column the case it belongs to .*unhashable'):
+    mlflow_model.classify(model, pd.DataFrame({'case': [[1.0, 2.0]]}), {})

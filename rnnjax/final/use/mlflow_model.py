@@ -193,8 +193,13 @@ def classify(model, cases, params: dict) -> pd.DataFrame:
     if 'case' not in cases.columns:
       raise InputError('cases: a DataFrame of cases needs a `case` column (long format: '
                        'one row per step, one column per channel)')
-    cases = [g.drop(columns='case').to_numpy(np.float64)
-             for _, g in cases.groupby('case', sort=False)]
+    try:
+      cases = [g.drop(columns='case').to_numpy(np.float64)
+               for _, g in cases.groupby('case', sort=False)]
+    except (TypeError, ValueError) as e:
+      raise InputError('cases: a long DataFrame: one row per step, its `case` column the '
+                       'case it belongs to (a name or number), one column of numbers per '
+                       f'channel ({e})') from None
   probs = model.predict_proba(cases)  # A bare 2-D array is refused there, not split.
   classes = model.transform['classes']
   table = pd.DataFrame(probs, columns=[f'p_{c}' for c in classes])
