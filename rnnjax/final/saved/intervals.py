@@ -166,7 +166,8 @@ def scaled_residuals(y, forecasts, scales, weight) -> np.ndarray:
 
 
 def describe(residuals, *, refit: bool, scaled: bool = False) -> dict:
-  method = 'split conformal, per step ahead, on validation errors'
+  method = ('split conformal, per step ahead (never narrower than an earlier step\'s), on '
+            'validation errors')
   if scaled:
     method += (" divided by each series' MASE scale (one window per validated series); "
                "a series' width is the scaled width times its scale")

@@ -195,7 +195,7 @@ def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
               bands={l: (fc['lower'][l], fc['upper'][l]) for l in levels},
               test_start=test_start, test_pred=test_pred,
               note=f'{model.kind} final model. Intervals: split conformal on validation '
-                   f'errors, per step ahead. {notes}')
+                   f'errors, per step ahead (never narrower than an earlier step\'s). {notes}')
   return {'lines': lines, 'paths': [path], 'plot': plot}
 
 
@@ -261,7 +261,8 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels):
   plot = dict(out_dir=out_dir, series=panel_predictions.plot_series(
       model, source, fc, ahead, picks, tests, from_saved=not csv_path),
               note=f'{model.kind} final model, forecast from {where}. Intervals: split '
-                   'conformal on validation errors scaled per series, per step ahead. '
+                   'conformal on validation errors scaled per series, per step ahead '
+                   '(never narrower than an earlier step\'s). '
                    f'{notes}')
   return {'lines': lines, 'paths': [path], 'plot': plot, 'panel': True}
 
