@@ -91,7 +91,8 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
   if len(configs) and (np.diff(configs.offsets) > 1).any():  # Seeds (or folds).
     uids = configs[0]['uids']
     folds = len({by_uid[u].get('fold', 0) for u in uids})
-    over = f'{len(uids)} ' + ('members (seeds x folds)' if folds > 1 else 'seeds')
+    over = f'{len(uids)} ' + ('members (seeds x folds)' if folds > 1 else
+                              'seeds' if len(uids) > 1 else 'seed')
     values = by_uid[uids[0]]['hparams']
     named = ' '.join(f'{k}={values[k]:.3g}' if isinstance(values[k], float)
                      else f'{k}={values[k]}' for k in swept)
