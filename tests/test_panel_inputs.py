@@ -330,8 +330,11 @@ def test_a_holiday_flag_holds_its_last_value_in_the_sweep_and_in_use_alike(tmp_p
   assert data.filled == {('the target', 'by linear interpolation'): 1,
                          ("input column 'temp'", 'by linear interpolation'): 1,
                          ("input column 'holiday'", 'with the last value before'): 2}
+  # The sweep decided which columns are flags, over its whole file; its model keeps that.
+  assert data.flag_columns == ('holiday',)
   transform = {'id_column': 'meter', 'time_column': 'date', 'target_column': 'load',
-               'input_columns': ['temp'], 'future_columns': ['holiday'], 'fill': 'linear'}
+               'input_columns': ['temp'], 'future_columns': ['holiday'], 'fill': 'linear',
+               'flag_columns': list(data.flag_columns)}
   notes = []
   _, values, _, inputs = panel_forecasting.panel_histories(
       transform, pd.read_csv(path, dtype={'holiday': float}), notes=notes)
@@ -341,6 +344,14 @@ def test_a_holiday_flag_holds_its_last_value_in_the_sweep_and_in_use_alike(tmp_p
                       "the target by linear interpolation, 1 of input column 'temp' by linear "
                       "interpolation, 2 of input column 'holiday' (a 0/1 flag) with the last "
                       'value before')
+  # A model whose sweep saw a column as no flag (or saved before flags were kept) fills it
+  # as it was trained, whatever values a history shows: interpolated.
+  edge = pd.read_csv(path, dtype={'holiday': float})
+  edge.loc[edge['date'] == '2022-12-23', 'holiday'] = np.nan  # Between a 0 and a 1.
+  for flags, want in (([], 0.5), (['holiday'], 0.0)):
+    _, _, _, inputs = panel_forecasting.panel_histories(
+        {**transform, 'flag_columns': flags}, edge)
+    assert inputs[0][3, 1] == want
 
 
 def test_a_plan_not_dated_as_the_histories_are_is_refused_not_read_in_file_order(tmp_path):

@@ -98,39 +98,58 @@ ZERO, LINEAR, LAST = 'with 0', 'by linear interpolation', 'with the last value b
 START, END = 'before its first value (given that value)', 'after its last value (given that value)'
 
 
-def is_flag(column) -> bool:
-  """Whether a column's observed (non-NaN) values <float64>[T] are all 0 or 1: a flag (a
-  holiday, a promotion) whose gaps hold a flag's value, not a fraction of one."""
-  seen = np.asarray(column, np.float64)
-  seen = seen[~np.isnan(seen)]
-  return bool(len(seen)) and bool(((seen == 0) | (seen == 1)).all())
+def flag_columns(series, targets: int) -> tuple:
+  """The indices of the input columns (index >= `targets`) of `series` (each <float64>[T_i,
+  C] or [T_i], with NaN gaps) whose observed values, over every series, are all 0 or 1:
+  flags (a holiday, a promotion), whose gaps `fill_gaps` fills with the last value, not
+  a fraction of one. Decided once over a sweep's data and kept with its model (its
+  transform's 'flag_columns'), so that a history is filled as the sweep's data was."""
+  stacked = np.concatenate([np.asarray(v, np.float64).reshape(len(v), -1) for v in series])
+  flags = []
+  for c in range(targets, stacked.shape[1]):
+    seen = stacked[:, c][~np.isnan(stacked[:, c])]
+    if len(seen) and ((seen == 0) | (seen == 1)).all():
+      flags.append(c)
+  return tuple(flags)
 
 
-def fill_how(column, c: int, fill: str, targets: int) -> str:
-  """How `fill_gaps` fills the gaps of column `c` <float64>[T] (ZERO, LINEAR or LAST):
-  a target (c < targets) as `fill` says, even one of 0s and 1s (a slow seller's weekly
-  sales); an input column that is a flag (`is_flag`) with its last value."""
+def flags_of(columns, targets: int, flag_columns) -> tuple:
+  """The indices of `columns` (names, the `targets` targets first) that are among a
+  saved model's `flag_columns` (its sweep's `flag_columns`, by name; a model saved before
+  there were any: none, every input column interpolated as it was trained)."""
+  flagged = set(flag_columns or ())
+  return tuple(c for c, name in enumerate(columns) if c >= targets and name in flagged)
+
+
+def fill_how(c: int, fill: str, targets: int, flags=()) -> str:
+  """How `fill_gaps` fills the gaps of column `c` (ZERO, LINEAR or LAST): a target
+  (c < targets) as `fill` says, even one of 0s and 1s (a slow seller's weekly sales); an
+  input column in `flags` (`flag_columns`) with its last value."""
   if c < targets:
     return ZERO if fill == 'zero' else LINEAR
-  return LAST if is_flag(column) else LINEAR
+  return LAST if c in flags else LINEAR
 
 
-def fill_counts(values, names, *, fill: str = 'linear', targets: int = 0) -> dict:
+def fill_counts(values, names, *, fill: str = 'linear', targets: int = 0,
+                flags=()) -> dict:
   """{(names[c], how): empty cells} of <float64>[T, C] (or [T]), as `fill_gaps` fills
-  them (how: ZERO, LINEAR, LAST, or START / END for a linear fill's cells before the
-  first value and after the last); add the counts of many series with `add_counts`."""
+  them (how: ZERO, LINEAR, LAST, or START / END for the cells before a column's first
+  value, which hold it, and a linear fill's after its last); add the counts of many
+  series with `add_counts`."""
   values = np.asarray(values, np.float64).reshape(len(values), -1)
   out = {}
   for c in range(values.shape[1]):
     missing = np.isnan(values[:, c])
     if not missing.any() or missing.all():
       continue
-    how = fill_how(values[:, c], c, fill, targets)
+    how = fill_how(c, fill, targets, flags)
     counts = {how: int(missing.sum())}
+    first, last = np.flatnonzero(~missing)[[0, -1]]
     if how == LINEAR:  # np.interp's ends: the nearest value, not an interpolation.
-      first, last = np.flatnonzero(~missing)[[0, -1]]
       counts = {START: int(first), LINEAR: int(missing[first:last].sum()),
                 END: int(len(missing) - 1 - last)}
+    elif how == LAST:  # Before the first value there is no value before: the first.
+      counts = {START: int(first), LAST: int(missing[first:].sum())}
     for how, n in counts.items():
       if n:
         out[(names[c], how)] = out.get((names[c], how), 0) + n
@@ -161,14 +180,13 @@ def filled_note(counts: dict, where: str, *, as_sweep: bool = False) -> str:
 
 
 def fill_gaps(values: np.ndarray, names, where: str, *, fill: str = 'linear',
-              targets: int = 0) -> np.ndarray:
+              targets: int = 0, flags=()) -> np.ndarray:
   """<float64>[T, C]: NaN gaps interpolated linearly in time per column; ends hold the
-  nearest value. An input column (c >= `targets`) that is a flag (`is_flag`: its values
-  all 0 or 1) holds the last value before each gap instead (the first after, before
-  any), never a fraction. With `fill`
-  'zero' (--fill=zero: a sales export's absent week sold nothing) the first `targets`
-  columns' gaps are 0 instead. The input is left alone; `fill_counts` counts what this
-  fills, and how.
+  nearest value. An input column in `flags` (`flag_columns`: its values all 0 or 1)
+  holds the last value before each gap instead (the first after, before any), never a
+  fraction. With `fill` 'zero' (--fill=zero: a sales export's absent week sold nothing)
+  the first `targets` columns' gaps are 0 instead. The input is left alone;
+  `fill_counts` counts what this fills, and how.
 
   A column with no value at all raises InputError '{where}: {names[c]} has no values'
   (whatever `fill`).
@@ -181,7 +199,7 @@ def fill_gaps(values: np.ndarray, names, where: str, *, fill: str = 'linear',
       raise InputError(f'{where}: {names[c]} has no values')
     if ok.all():  # A gap-free column is copied.
       continue
-    how = fill_how(values[:, c], c, fill, targets)
+    how = fill_how(c, fill, targets, flags)
     if how == ZERO:
       filled[:, c] = np.where(ok, values[:, c], 0.0)
     elif how == LAST:  # A holiday's gap is a holiday or not, not half of one.

@@ -87,6 +87,7 @@ class ForecastData:
   series: np.ndarray = None
   season: int = 0  # The season the baselines and MASE used (0: none).
   filled: dict | None = None  # common.fill_counts: the empty cells filled, by column.
+  flag_columns: tuple = ()  # Input columns of 0s and 1s (common.flag_columns), by name.
 
 
 def bundled_path(dataset: str) -> str:
@@ -272,11 +273,12 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
     season = default_season
   elif csv_path and time_column:
     notes += tuple(filter(None, [times.given_season_note(season, cells, time_column)]))
+  flags = common.flag_columns([raw], len(columns))
   filled = common.fill_gaps(raw, [f'column {c!r}' for c in columns + inputs], path,
-                            fill=fill, targets=len(columns))
+                            fill=fill, targets=len(columns), flags=flags)
   counts = common.fill_counts(raw, [f'target column {c!r}' for c in columns] +
                               [f'input column {c!r}' for c in inputs], fill=fill,
-                              targets=len(columns))
+                              targets=len(columns), flags=flags)
   if origin_back:
     val_size, test_size = common.holdout_sizes(
         len(filled), val_size, test_size, fraction=DEFAULT_HOLDOUT_FRACTION,
@@ -290,4 +292,5 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
                  test_size=test_size, num_targets=len(columns), season=season,
                  target_columns=columns, num_filled=num_filled, input_columns=inputs,
                  difference=difference, classical_baselines=classical_baselines)
-  return dataclasses.replace(data, notes=notes + data.notes, filled=counts)
+  return dataclasses.replace(data, notes=notes + data.notes, filled=counts,
+                             flag_columns=tuple(inputs[c - len(columns)] for c in flags))

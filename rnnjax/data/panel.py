@@ -45,6 +45,7 @@ class Panel:
   test: tuple | None
   num_filled: int = 0
   filled: dict | None = None  # common.fill_counts: the empty cells filled, by column.
+  flag_columns: tuple = ()  # Input columns of 0s and 1s (common.flag_columns), by name.
   path: str = ''
   notes: tuple = ()
   columns: tuple = ('', '', '')  # The id, time and target columns read ('': none).
@@ -175,10 +176,11 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
       pick = lambda seq: tuple(seq[i] for i in keep)
       ids, values, times = pick(ids), pick(values), pick(times)
   names = ['the target'] + [f'input column {c!r}' for c in every]
-  counts = common.add_counts(*(common.fill_counts(v, names, fill=fill, targets=1)
-                               for v in values))
+  flags = common.flag_columns(values, 1)  # Over every series: one rule per column.
+  counts = common.add_counts(*(common.fill_counts(v, names, fill=fill, targets=1,
+                                                  flags=flags) for v in values))
   filled = [common.fill_gaps(v.reshape(len(v), -1), names, f'{train_path}: series {k!r}',
-                             fill=fill, targets=1) for k, v in zip(ids, values)]
+                             fill=fill, targets=1, flags=flags) for k, v in zip(ids, values)]
   train = tuple(v[:, 0] for v in filled)
   inputs = tuple(v[:, 1:] for v in filled) if every else None
   test, test_inputs = None, None
@@ -209,7 +211,9 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
       raise InputError(f'--test_path: {test_path} has empty target cells (or periods '
                        'without a row); a test part is scored as given, not filled')
     if future_columns:
-      test_inputs = _future_part(ids, future, len(every), horizon, test_path)
+      test_inputs = _future_part(ids, future, len(every), horizon, test_path, flags=tuple(
+          c - 1 - (len(every) - len(future_columns)) for c in flags
+          if c - 1 >= len(every) - len(future_columns)))
     test = tuple(given[k][:horizon] for k in ids)
     # What the test file holds that is not scored, said rather than dropped silently.
     unknown = [k for k in test_ids if k not in set(ids)]
@@ -234,7 +238,7 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
                columns=tuple(columns[k] for k in ('id_column', 'time_column',
                                                    'target_column')),
                input_columns=past, future_columns=future_columns, inputs=inputs,
-               test_inputs=test_inputs)
+               test_inputs=test_inputs, flag_columns=tuple(every[c - 1] for c in flags))
 
 
 def _some(ids, shown: int = 5) -> str:
@@ -243,17 +247,19 @@ def _some(ids, shown: int = 5) -> str:
   return listed + (f' and {len(ids) - shown} more' if len(ids) > shown else '')
 
 
-def _future_part(ids, given, num_columns: int, horizon: int, path: str) -> tuple:
+def _future_part(ids, given, num_columns: int, horizon: int, path: str,
+                 flags=()) -> tuple:
   """Per series <float64>[horizon, num_columns]: a test file's future columns (`given`:
   id -> their values; the last of the panel's input columns; NaN in the others), gaps
-  filled within the part."""
+  filled within the part (`flags`: which of them are flags, common.flag_columns)."""
   out = []
   for key in ids:
     future = given[key][:horizon]
     if np.isnan(future).all(axis=0).any():
       raise InputError(f'--test_path: series {key!r} of {path} has no values of a '
                        '--future_columns column in its test part')
-    filled = common.fill_gaps(future, ['a future column'] * future.shape[1], path)
+    filled = common.fill_gaps(future, ['a future column'] * future.shape[1], path,
+                              flags=flags)
     part = np.full((horizon, num_columns), np.nan)
     part[:, num_columns - future.shape[1]:] = filled
     out.append(part)

@@ -172,6 +172,7 @@ def _load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_colu
                  'std': data.std, 'mase_scale': data.mase_scale, 'season': data.season,
                  'split_points': list(data.split_points), 'series': data.series,
                  'path': csv_path or forecast.bundled_path(dataset), 'fill': fill,
+                 'flag_columns': list(data.flag_columns),
                  'time_column': (time_column if csv_path else
                                  forecast.DATASETS[dataset][1])})
 
@@ -286,6 +287,7 @@ def _load_panel(*, dataset, seed, val_size, test_size, csv_path='', test_path=''
              window_notes + baseline_notes),
       transform={'ids': list(whole.ids), 'lookback': lookback, 'horizon': horizon,
                  'season': season, 'path': whole.path, 'fill': fill,
+                 'flag_columns': list(whole.flag_columns),
                  'input_columns': list(whole.input_columns),
                  'future_columns': list(whole.future_columns),
                  **dict(zip(('id_column', 'time_column', 'target_column'), whole.columns))})

@@ -111,8 +111,11 @@ def check_history(transform, need, history, what='history',
   fill, targets = transform.get('fill', 'linear'), len(transform['target_columns'])
   counts = {}
   if np.isnan(values).any():
-    counts = common.fill_counts(values, labels(transform), fill=fill, targets=targets)
+    flags = common.flags_of(names, targets, transform.get('flag_columns'))
+    counts = common.fill_counts(values, labels(transform), fill=fill, targets=targets,
+                                flags=flags)
     values = common.fill_gaps(values, [f'column {c!r}' for c in names], what, fill=fill,
+                              flags=flags,
                               targets=targets)
   if notes is not None:
     notes += [n for n in (note, common.filled_note(counts, what, as_sweep=True)) if n]

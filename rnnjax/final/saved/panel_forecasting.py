@@ -74,6 +74,7 @@ def panel_histories(transform, given, what: str = 'histories',
   raw, counts = [], {}
   names = ['the target'] + [f'input column {c!r}' for c in columns]
   fill = transform.get('fill', 'linear')
+  flags = common.flags_of(['', *columns], 1, transform.get('flag_columns'))
   shape = f'[n, {1 + len(columns)}] (the target, then {columns})'
   for key, v, t in items:
     v = arguments.floats(v, f'{what}: series {key!r}')
@@ -89,8 +90,9 @@ def panel_histories(transform, given, what: str = 'histories',
       raise InputError(f'{what}: series {key!r} holds infinite values')
     arguments.representable(v, f'{what}: series {key!r}')
     raw.append(v[:, 0])
-    counts = common.add_counts(counts, common.fill_counts(v, names, fill=fill, targets=1))
-    v = common.fill_gaps(v, names, f'{what}: {key!r}', fill=fill, targets=1)
+    counts = common.add_counts(counts, common.fill_counts(v, names, fill=fill, targets=1,
+                                                          flags=flags))
+    v = common.fill_gaps(v, names, f'{what}: {key!r}', fill=fill, targets=1, flags=flags)
     where = transform.get('positive') and panel.nonpositive([key], [v[:, 0]], [t])
     if where:
       raise InputError(f'{what}: {where}; this model\'s members take logs '

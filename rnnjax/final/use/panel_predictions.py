@@ -61,10 +61,11 @@ def histories(model, csv_path: str = '',
       transform, dict(zip(ids, values)), what=f'--csv_path: {csv_path}')
   if notes is not None:
     fill = transform.get('fill', 'linear')
-    names = ['the target'] + [f'input column {c!r}'
-                              for c in panel_future.input_columns(transform)]
-    counts = common.add_counts(*(common.fill_counts(v, names, fill=fill, targets=1)
-                                 for v in raw))
+    columns = panel_future.input_columns(transform)
+    names = ['the target'] + [f'input column {c!r}' for c in columns]
+    flags = common.flags_of(['', *columns], 1, transform.get('flag_columns'))
+    counts = common.add_counts(*(common.fill_counts(v, names, fill=fill, targets=1,
+                                                    flags=flags) for v in raw))
     notes += [n for n in (grid_note, common.filled_note(counts, '--csv_path', as_sweep=True),
         panel_forecasting.trailing_note(ids, [v[:, 0] if v.ndim > 1 else v for v in raw],
                                         times, fill, '--csv_path',

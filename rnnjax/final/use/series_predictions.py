@@ -31,13 +31,14 @@ def history(model, csv_path: str = '', notes: list | None = None):
       csv_path, targets, input_columns=inputs, flag='--csv_path', the_models=True,
       time_column=time_column if time_column in header else '')
   fill = model.transform.get('fill', 'linear')
+  flags = common.flags_of(model.columns, len(targets), model.transform.get('flag_columns'))
   counts = common.fill_counts(values, forecasting.labels(model.transform), fill=fill,
-                              targets=len(targets))
+                              targets=len(targets), flags=flags)
   if notes is not None:  # What reading the CSV did to it.
     notes += [n for n in (grid_note, common.filled_note(counts, '--csv_path', as_sweep=True))
               if n]
   values = common.fill_gaps(values, [f'column {c!r}' for c in model.columns], csv_path,
-                            fill=model.transform.get('fill', 'linear'), targets=len(targets))
+                            fill=fill, targets=len(targets), flags=flags)
   model.check_history(values, what=f'--csv_path: {csv_path}')
   if time_column not in header:
     times = [str(i) for i in range(len(values))]
