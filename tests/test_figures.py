@@ -548,7 +548,8 @@ def test_figures_of_a_sweep_with_folds_name_folds_not_seeds(tmp_path, monkeypatc
   assert 'fold (between folds)' in bars and not any('seed' in b for b in bars), bars
   assert '6 configurations x up to 2 folds.' in _caption(imp), _caption(imp)
   assert "the configurations' other folds among them" in _caption(curve), _caption(curve)
-  assert 'each by its member on the last fold' in _caption(curve), _caption(curve)
+  assert 'members on the last fold (the usual split), ranked by their configuration' in (
+      _caption(curve)), _caption(curve)
   assert 'over folds and the other hyperparameters' in _caption(heat), _caption(heat)
   both = _as_folds(fabricate(tmp_path / 'both', axes, lr_only, num_seeds=4), num_seeds=2)
   table = load.load(both)

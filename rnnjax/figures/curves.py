@@ -128,9 +128,9 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
     # With --folds the ranking holds each configuration's last fold (the usual split);
     # its other folds are among the grey.
     note = ((f'Grey: {others}, the configurations\' other folds among them; c'
-             if grey or dots else 'C') + f'olour: the top {len(top)} configurations, '
-            f'each by its member on the last fold (the usual split), ranked by their '
-            f'mean validation {table.metric} over {word}.')
+             if grey or dots else 'C') + f'olour: the top {len(top)} members on the last '
+            f'fold (the usual split), ranked by their configuration\'s mean validation '
+            f'{table.metric} over {word}.')
   if tree is not None:
     note = (f'PBT. Grey: each member\'s own curve; colour: the top {len(top)} with '
             'weights of their own (ranked), along the rows that trained those weights.')

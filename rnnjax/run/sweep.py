@@ -220,7 +220,7 @@ def _train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *,
               sweep.plan, run, rows, sweep.device_data[run.data_key]['val'],
               mesh=sweep.mesh, group_size=group_size, stopped_by=why))
       _drop_emptied(bar, runs, order, position, emptied,
-                    finished=not adaptive and evaluation is not None, log=log)
+                    finished=not adaptive and evaluation is not None, log=log, only=r)
     if position == len(order) - 1:  # A round's last chunk.
       sweep, search_state, asked = _ask_round(sweep, workdir, search_state,
                                               max_memory_gb, group_size, log)
@@ -236,16 +236,17 @@ def _train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *,
 
 
 def _drop_emptied(bar, runs, order, position: int, emptied: set, *,
-                  finished: bool = False, log=print) -> None:
+                  finished: bool = False, log=print, only: int | None = None) -> None:
   """Takes off the progress's total the chunks after `position` of the order that runs
   with no member left will not train, once per run (`emptied`: those already taken);
-  `finished`: also runs started whose every member stopped early or diverged (logged)."""
+  `finished`: also runs started whose every member stopped early or diverged (logged;
+  `only`: the one run that just trained, the others' members unchanged since)."""
   for r, run in enumerate(runs):
     if r in emptied:
       continue
     gone = not (run.uids and max(run.uids) >= 0)
     stopped = False
-    if not gone and finished and run.state is not None:
+    if not gone and finished and run.state is not None and only in (None, r):
       real = np.asarray(run.uids) >= 0
       gone = stopped = not (
           np.asarray(distributed.fetch(run.state.status))[real] == pop.OK).any()
@@ -254,8 +255,9 @@ def _drop_emptied(bar, runs, order, position: int, emptied: set, *,
       left = sum(1 for k, _ in order[position + 1:] if k == r)
       bar.drop(left)
       if stopped and left:
-        log(f'bucket {run.bucket}{f" (wave {r})" if len(runs) > 1 else ""}: every member '
-            f'stopped early or diverged; its {left} chunk(s) left are skipped')
+        log(f'bucket {run.bucket}{f" (run {r + 1} of {len(runs)})" if len(runs) > 1 else ""}'
+            f': every member stopped early or diverged; its {left} chunk(s) left are '
+            'skipped')
 
 
 def _ask_round(sweep: prepare_lib.Prepared, workdir: str, search_state,

@@ -175,7 +175,8 @@ class Plan:
   def to_json(self):
     """The plan compactly: every swept axis as one list over rows (member uid = (row *
     num_seeds + seed) * num_folds + fold), every other axis once, and where a row
-    repeats an earlier one's values (tpe) each row's configuration number."""
+    repeats an earlier one's values (random search's, tpe's) each row's configuration
+    number."""
     # Listed per row: the swept axes, and what follows one (a swept optimizer's own
     # momentum and beta2 defaults).
     listed = [n for n, v in self.columns.items() if n in self.swept or len(set(v)) > 1]
