@@ -98,8 +98,14 @@ def test_a_differenced_median_ensemble_combines_levels_in_the_sweep_refit_and_mo
                             combine='median', refit=1)
   summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
   assert summary['final']['kind'] == 'refit'
-  rnnjax.load(str(tmp_path / 'wd')).forecast(np.arange(40.0), 3)
+  model = rnnjax.load(str(tmp_path / 'wd'))
+  model.forecast(np.arange(40.0), 3)
   assert len(calls) >= 4 and set(calls) == {('median', True)}, calls
+  # A model saved before the manifest said so combines as it did then: the changes.
+  del model.manifest['combine_paths']
+  calls.clear()
+  model.forecast(np.arange(40.0), 3)
+  assert set(calls) == {('median', False)}, calls
 
 
 def _caruana(outputs, score, size):

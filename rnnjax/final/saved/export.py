@@ -101,6 +101,9 @@ def manifest(spec, summary: dict, data, groups) -> dict:
       'format': model_files.FORMAT, 'task': spec.task, 'kind': final['kind'],
       'members': list(final['members']),
       'combine': spec.combine,  # Of the members' outputs: ensemble.combine.
+      # A --difference median is of the members' level paths (ensemble.combine paths=);
+      # a model saved before this key combined the changes, and still does.
+      'combine_paths': bool(groups[0].cfg.difference),
       'groups': [{'train_config': model_files.config_json(g.cfg), 'lookback': g.lookback,
                   'uids': list(g.uids), 'weights': list(g.weights)} for g in groups],
       'data': _json_ready(transform),

@@ -105,7 +105,7 @@ class TunedModel:
     how = self.manifest.get('combine', 'mean')  # As the summary combined them.
     return ensemble.combine(np.concatenate(rows), self._weights.astype(
         np.int64) if how == 'median' else self._weights, how,
-                            self._groups[0].cfg.difference)
+                            self.manifest.get('combine_paths', False))
 
   def _metrics(self, outputs, split) -> dict:
     names = self.manifest.get('metric_names', {})
