@@ -72,9 +72,11 @@ def test_load_shapes_lengths_and_class_counts(dataset):
   assert len(data.classes) == n_classes
   assert len(data.y['train']) + len(data.y['val']) == n_train
   assert len(data.y['test']) == n_test
+  longest = max(len(c) for c in train_cases)  # Training and validation: the train file's.
   for split in common.SPLITS:
     n = len(data.y[split])
-    assert data.x[split].shape == (n, t_max, channels) and data.x[split].dtype == np.float32
+    width = t_max if split == 'test' else longest
+    assert data.x[split].shape == (n, width, channels) and data.x[split].dtype == np.float32
     assert data.length[split].shape == (n,) and data.length[split].dtype == np.int32
     assert data.y[split].dtype == np.int32
   all_lengths = np.concatenate([data.length[s] for s in common.SPLITS])
@@ -366,3 +368,22 @@ def test_unlabelled_cases_without_a_class_label_line(tmp_path):
                                        r"@classLabel line: .* add '@classLabel false', "
                                        r'or pass unlabelled_default=True\)$'):
     ts_file.read_ts(str(path), labelled=False)
+
+
+def test_the_test_files_lengths_do_not_change_the_training_and_validation_arrays(tmp_path):
+  """Cases pad to the training file's longest: a test case three times longer changes
+  only the test part's width, so the program that trains and validates (and, through
+  float rounding, what validation chooses) is the same."""
+  rng = np.random.default_rng(0)
+  case = lambda n, label: ':'.join(','.join(f'{v:.3f}' for v in rng.normal(size=n))
+                                   for _ in range(2)) + f':{label}\n'
+  train = _write(tmp_path, 'train.ts', HEADER + ''.join(
+      case(int(n), 'ab'[k % 2]) for k, n in enumerate(rng.integers(5, 9, 12))))
+  short = _write(tmp_path, 'short.ts', HEADER + case(6, 'a') + case(7, 'b'))
+  long = _write(tmp_path, 'long.ts', HEADER + case(24, 'a') + case(7, 'b'))
+  a, b = (classify.load(train_path=train, test_path=t) for t in (short, long))
+  longest = max(a.length['train'].max(), a.length['val'].max())
+  for split in ('train', 'val'):
+    np.testing.assert_array_equal(a.x[split], b.x[split])
+    assert a.x[split].shape[1] == longest
+  assert b.x['test'].shape[1] == 24 and a.x['test'].shape[1] == longest

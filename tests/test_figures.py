@@ -525,8 +525,21 @@ def _as_folds(workdir, num_seeds: int = 1) -> str:
   return workdir
 
 
-def _caption(fig) -> str:
-  return ' '.join(' '.join(t.get_text() for t in fig.texts).split())
+def test_learning_curves_cut_the_worse_end_of_a_higher_is_better_metric(tmp_path,
+                                                                        monkeypatch):
+  """Accuracy: a few collapsing members (low values) are cut from the view, not the best;
+  the caption counts the points outside the view, and the best are inside it."""
+  figs = _capture_figures(monkeypatch)
+  fn = lambda hp, seed: 40.0 if (hp['learning_rate'], seed) == (0.1, 9) else 0.05 + seed
+  workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-3,3e-3,1e-2,2e-2,3e-2,1e-1)'},
+                      fn, num_seeds=10, accuracy=True)
+  table = load.load(workdir)
+  curves.plot_learning_curves(table, os.path.join(workdir, 'figures'), log=print)
+  fig = figs[-1]
+  low, high = fig.axes[0].get_ylim()
+  assert high >= 1 / 1.05 and low > 0.05  # The best inside, the collapsed one outside.
+  assert re.search(r'View cut at the 2nd percentile: \d+ point\(s\) below it not shown',
+                   _caption(fig)), _caption(fig)
 
 
 def test_figures_of_a_sweep_with_folds_name_folds_not_seeds(tmp_path, monkeypatch):

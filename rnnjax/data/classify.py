@@ -198,11 +198,16 @@ def prepare(train: ts_file.TsFile, test: ts_file.TsFile, *, val_size=DEFAULT_VAL
        'test': np.array([index[label] for label in test.labels], np.int32)}
   mean, std = channel_stats(raw['train'])
   lengths = [len(s) for split in common.SPLITS for s in raw[split]]
-  t_max = max(lengths)
+  # Training and validation cases are padded to the training file's longest, whatever the
+  # test file holds: its cases' lengths must not change the program that trains and
+  # validates (and so, through float rounding, what validation chooses). Test cases pad
+  # to their own longest where that is longer (scored by a program of their own).
+  t_max = max(len(s) for s in train.series)
   x, length = {}, {}
   for split in common.SPLITS:
-    x[split], length[split] = pad([(s - mean) / std for s in raw[split]], t_max)
-  if min(lengths) == t_max:
+    x[split], length[split] = pad([(s - mean) / std for s in raw[split]],
+                                  max(t_max, *map(len, raw[split])))
+  if min(lengths) == max(lengths):
     features = {split: x[split].reshape(len(x[split]), -1).astype(np.float64)
                 for split in common.SPLITS}
   else:
@@ -220,7 +225,7 @@ def prepare(train: ts_file.TsFile, test: ts_file.TsFile, *, val_size=DEFAULT_VAL
       'class_counts': {split: {c: int(n) for c, n in zip(classes, np.bincount(
           y[split], minlength=len(classes)))} for split in common.SPLITS},
       'classes': list(classes), 'channels': int(x['train'].shape[2]),
-      'max_length': int(t_max), 'min_length': int(min(lengths)),
+      'max_length': int(max(lengths)), 'min_length': int(min(lengths)),
       'num_missing': train.num_missing + test.num_missing, 'seed': int(seed)}
   return ClassifyData(x=x, length=length, y=y, classes=classes, mean=mean, std=std,
                       baselines=baselines, num_missing=info['num_missing'], info=info)

@@ -110,9 +110,11 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
   if not finite.size:
     log(f'figures: learning curves skipped (no finite validation {metric})')
     return []
-  # A few exploding members would flatten everyone else: cut the view at a high quantile.
-  top_value = float(np.quantile(finite, 0.98))
-  shown = finite[finite <= top_value]
+  # A few exploding (or, where higher is better, collapsing) members would flatten
+  # everyone else: cut the view at the worse end's 2 %.
+  higher = (table.shown_mode if metric == table.shown else table.mode) == 'max'
+  cut = float(np.quantile(finite, 0.02 if higher else 0.98))
+  shown = finite[finite >= cut] if higher else finite[finite <= cut]
   log_y = style.metric_scale(shown) == 'log'
   # A member stopped at its first evaluation has no line to draw: a grey dot instead.
   points = {uid: int(np.isfinite(v).sum()) for uid, (_, v) in data.items() if uid not in top}
@@ -137,9 +139,15 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
   if unseen:
     note += (f' {unseen} member(s) ranked among them not drawn: diverged before their first '
              'evaluation, they are ranked by their initial weights.')
-  above = int((finite > top_value).sum())
-  if above:
-    note += f' View cut at the 98th percentile: {above} point(s) above it not shown.'
+  span = shown.max() - shown.min()
+  low = shown.min() * 0.9 if log_y else shown.min() - 0.05 * span
+  high = shown.max() * 1.1 if log_y else shown.max() + 0.05 * span
+  if not high > low:  # Every value alike.
+    low, high = (low * 0.9, high * 1.1) if log_y else (low - 0.5, high + 0.5)
+  outside = int(((finite < low) | (finite > high)).sum())
+  if outside:
+    note += (f' View cut at the {"2nd" if higher else "98th"} percentile: {outside} '
+             f'point(s) {"below" if higher else "above"} it not shown.')
   # The caption's lines take height from the axes and the legend's row: give it back.
   lines = len(textwrap.wrap(note, width=int(style.COLUMN_WIDTH * 17)))
   height = 2.4 + 0.14 * len(top) + 0.1 * max(lines - 2, 0)
@@ -164,9 +172,7 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
               label=f'{table.ranking.index(uid) + 1}. {_describe(table, uid)}')
     if log_y:
       ax.set_yscale('log')
-    span = top_value - shown.min()
-    bottom = shown.min() * 0.9 if log_y else shown.min() - 0.05 * span
-    ax.set_ylim(bottom, top_value * 1.1 if log_y else top_value + 0.05 * span)
+    ax.set_ylim(low, high)
     ax.set_xlabel('training step')
     ax.set_ylabel(f'val {metric}')
     if top:
