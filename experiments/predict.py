@@ -48,8 +48,9 @@ def main(argv):
   logging.getLogger('jax._src.xla_bridge').setLevel(logging.ERROR)  # No TPU notices.
   from rnnjax.final.use import predictions  # pylint: disable=g-import-not-at-top
   from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
-  try:
-    levels = [float(level) for level in LEVELS.value]
+  try:  # None where not given: a model without intervals then takes the default.
+    levels = ([float(level) for level in LEVELS.value] if flags.FLAGS['levels'].present
+              else None)
   except ValueError:
     print(f'error: --levels: {",".join(LEVELS.value)} are not numbers', file=sys.stderr)
     sys.exit(2)

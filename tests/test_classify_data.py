@@ -387,3 +387,13 @@ def test_the_test_files_lengths_do_not_change_the_training_and_validation_arrays
     np.testing.assert_array_equal(a.x[split], b.x[split])
     assert a.x[split].shape[1] == longest
   assert b.x['test'].shape[1] == 24 and a.x['test'].shape[1] == longest
+
+
+def test_unlabelled_cases_read_as_labelled_say_why_a_dimension_is_missing(tmp_path):
+  """Without a @classLabel line a case's last field is its label: three unlabelled
+  dimensions read as two and a label; the error says so and what to do."""
+  path = _write(tmp_path, 'new.ts', '@problemName X\n@dimensions 3\n@data\n1,2:3,4:5,6\n')
+  with pytest.raises(InputError, match=r'2 dimensions, header says 3 \(no @classLabel line: '
+                     r'.*unlabelled_default=True\)$'):
+    classify.read_ts(path, labelled=False)
+  assert classify.read_ts(path, labelled=False, unlabelled_default=True).labels == [None]

@@ -188,6 +188,13 @@ def test_classifier_reproduces_the_test_figures(classify_run):
   assert set(labels) <= set(model.transform['classes'])
   probs = model.predict_proba(test.series[:5])
   np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-6)
+  assert labels == [model.classes[k] for k in np.argmax(probs, -1)]
+  # The same cases as a long DataFrame (a row per step, `case` naming each row's case).
+  frame = pd.concat([pd.DataFrame(c, columns=[f'c{j}' for j in range(c.shape[1])]).assign(
+      case=f'k{i}') for i, c in enumerate(test.series[:5])])
+  np.testing.assert_allclose(model.predict_proba(frame), probs, rtol=1e-6)
+  with pytest.raises(InputError, match=r'^labels: \[.nope.\] are not classes'):
+    model.evaluate_cases(test.series[:2], [test.labels[0], 'nope'])
   with pytest.raises(InputError, match='channel'):
     model.predict_proba([np.zeros((7, 3))])
   channels = model.transform['channels']
@@ -349,6 +356,7 @@ def _bad_inputs(tmp_path, forecast, classifier, charlm):
       (forecast, {'ts_path': str(tmp_path / 'six.ts')}, '--ts_path: .* forecast model'),
       (classifier, {'ts_path': str(tmp_path / 'six.ts')},
        'six.ts has 6 channel.* the model reads 12'),
+      (classifier, {'levels': (0.5,)}, '--levels: .* a classify model, which takes no'),
       (charlm, {'prompt': 'ROMEO\u2603'}, "--prompt: character '\u2603' \\(position 5\\)"),
   ]
 

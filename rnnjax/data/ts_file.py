@@ -96,8 +96,8 @@ def read_ts(path: str, *, flag: str = '', labelled: bool = True,
   """Reads a labelled `.ts` file; see the module docstring for the format.
 
   `flag` (e.g. '--train_path') is named when the file cannot be read. labelled=False
-  also reads a file of unlabelled cases (@classLabel false; labels then None), and
-  with `unlabelled_default` one whose header has no @classLabel line.
+  also reads a file of unlabelled cases (@classLabel false; labels then a None per
+  case), and with `unlabelled_default` one whose header has no @classLabel line.
   """
   lines = common.read_file(path, flag=flag, kind='a .ts file').splitlines()
   if not any(line.strip() for line in lines):
@@ -118,16 +118,19 @@ def read_ts(path: str, *, flag: str = '', labelled: bool = True,
         header[tag.lower()] = value.strip()
       continue
     class_labels, dims, length, has_label = declared
+    # Without a @classLabel line a case's last field is read as its label: an unlabelled
+    # case then seems short of a dimension, or malformed.
+    hint = ('' if labelled or 'classlabel' in header else
+            " (no @classLabel line: cases are read as labelled; for cases without labels "
+            "add '@classLabel false', or pass unlabelled_default=True)")
     try:
       values, label = _parse_case(line, where, has_label)
     except InputError as e:
-      if labelled or 'classlabel' in header:
+      if not hint:
         raise
-      raise InputError(f'{e} (no @classLabel line: cases are read as labelled; for cases '
-                       "without labels add '@classLabel false', or pass "
-                       'unlabelled_default=True)') from None
+      raise InputError(f'{e}{hint}') from None
     if dims and values.shape[1] != dims:
-      raise InputError(f'{where}: {values.shape[1]} dimensions, header says {dims}')
+      raise InputError(f'{where}: {values.shape[1]} dimensions, header says {dims}{hint}')
     if series and values.shape[1] != series[0].shape[1]:
       raise InputError(f'{where}: {values.shape[1]} dimensions, the first case has '
                        f'{series[0].shape[1]}')

@@ -14,14 +14,17 @@ from rnnjax.final.saved import arguments
 
 def padded(transform, sequences, what='sequences') -> tuple[np.ndarray, np.ndarray]:
   """(x <float32>[N, T, C], lengths <int32>[N]) of the cases `sequences`: a list of
-  <float>[T_i, C] (or [T_i]), or one array <float>[N, T, C]; `what` names them in the
-  InputError. T: the sweep's longest case, or a longer one of these. Missing values
+  <float>[T_i, C] (or [T_i]), one array <float>[N, T, C], or a long DataFrame (a row per
+  step: its `case` column the case it belongs to, a column per channel, cases in order
+  of first appearance); `what` names them in the InputError. T: the sweep's longest case, or a longer one of these. Missing values
   (NaN) are filled per channel by linear interpolation, as the .ts reader fills a
   file's `?` (ts_file.py); infinite values are refused."""
   channels = transform['channels']
   expected = (f'pass a list of cases, each <float>[T_i, {channels}] or [T_i] ([x] for '
               f'one case), or one array <float>[N, T, {channels}]')
   arguments.concrete(sequences, what)
+  if hasattr(sequences, 'columns') and hasattr(sequences, 'groupby'):
+    sequences = long_cases(sequences, what)
   if isinstance(sequences, (str, bytes)) or not hasattr(sequences, '__iter__'):
     raise InputError(f'{what}: {type(sequences).__name__} is not a list of cases; {expected}')
   # A bare [T, C] array would iterate as T cases (and a 2-D array may as well be
@@ -59,6 +62,21 @@ def padded(transform, sequences, what='sequences') -> tuple[np.ndarray, np.ndarr
   return classify.pad(cases, max(transform['max_length'], max(map(len, cases))))
 
 
+def long_cases(frame, what: str = 'cases') -> list:
+  """A long DataFrame's cases, <float64>[T_i, C] each, in order of first appearance:
+  its `case` column names each row's case, its other columns are the channels."""
+  if 'case' not in frame.columns:
+    raise InputError(f'{what}: a DataFrame of cases needs a `case` column (long format: '
+                     'one row per step, one column per channel)')
+  try:
+    return [g.drop(columns='case').to_numpy(np.float64)
+            for _, g in frame.groupby('case', sort=False)]
+  except (TypeError, ValueError) as e:
+    raise InputError(f'{what}: a long DataFrame: one row per step, its `case` column the '
+                     'case it belongs to (a name or number), one column of numbers per '
+                     f'channel ({e})') from None
+
+
 def label_indices(transform, labels) -> np.ndarray:
   """<int32>[N]: each of `labels` (strings of the classes, as in the training file) as
   the index of its class; InputError for anything else."""
@@ -68,6 +86,6 @@ def label_indices(transform, labels) -> np.ndarray:
   index = {c: i for i, c in enumerate(transform['classes'])}
   unknown = sorted({str(l) for l in labels} - set(index))
   if unknown:
-    raise InputError(f'labels {unknown} are not classes of the model '
+    raise InputError(f'labels: {unknown} are not classes of the model '
                      f'({", ".join(index)})')
   return np.asarray([index[str(l)] for l in labels], np.int32)

@@ -288,9 +288,16 @@ class TunedModel:
     self._task_is(('classify',), what)
     return cases.padded(self.transform, sequences, what)
 
+  @property
+  def classes(self) -> list:
+    """A classifier's class labels, in the order of `predict_proba`'s columns."""
+    self._task_is(('classify',), 'classes')
+    return list(self.transform['classes'])
+
   def predict_proba(self, sequences) -> np.ndarray:
-    """<float64>[N, K]: class probabilities of N cases, given as a list of <float>[T_i,
-    C] (or [T_i]) or as one array <float>[N, T, C]; one case alone is [x]."""
+    """<float64>[N, K]: class probabilities of N cases (columns: `classes`), given as a
+    list of <float>[T_i, C] (or [T_i]), one array <float>[N, T, C] or a long DataFrame
+    with a `case` column (cases.padded); one case alone is [x]."""
     x, length = self._sequences(sequences)
     return self.outputs(lambda g: {'x': x, 'length': length})
 

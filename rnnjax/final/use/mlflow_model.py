@@ -57,6 +57,7 @@ import rnnjax
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
 from rnnjax.final.saved import arguments
+from rnnjax.final.saved import cases as cases_lib
 from rnnjax.final.saved import forecasting
 from rnnjax.final.saved import model_files
 from rnnjax.final.saved import panel_future
@@ -190,16 +191,7 @@ def classify(model, cases, params: dict) -> pd.DataFrame:
   """Each case's predicted class and class probabilities (module docstring)."""
   del params  # A classifier takes none.
   if isinstance(cases, pd.DataFrame):
-    if 'case' not in cases.columns:
-      raise InputError('cases: a DataFrame of cases needs a `case` column (long format: '
-                       'one row per step, one column per channel)')
-    try:
-      cases = [g.drop(columns='case').to_numpy(np.float64)
-               for _, g in cases.groupby('case', sort=False)]
-    except (TypeError, ValueError) as e:
-      raise InputError('cases: a long DataFrame: one row per step, its `case` column the '
-                       'case it belongs to (a name or number), one column of numbers per '
-                       f'channel ({e})') from None
+    cases = cases_lib.long_cases(cases, 'cases')
   probs = model.predict_proba(cases)  # A bare 2-D array is refused there, not split.
   classes = model.transform['classes']
   table = pd.DataFrame(probs, columns=[f'p_{c}' for c in classes])

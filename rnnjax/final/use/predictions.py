@@ -131,13 +131,14 @@ def _check_writable(out_dir: str) -> None:
 
 
 def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str = '',
-        levels=(0.8, 0.95), ts_path: str = '', prompt: str = '', num_chars: int = 500,
+        levels=None, ts_path: str = '', prompt: str = '', num_chars: int = 500,
         temperature: float = 0.8, seed: int = 0, out_dir: str = '') -> dict:
   """Predicts with WORKDIR's final model; returns {'lines': [str], 'paths': written,
   'plot': keyword arguments of figures.forecast_plot.plot_forecast (a panel's:
   plot_panel, and 'panel': True) or None}.
 
-  Forecast (steps_ahead: default the horizon; csv_path, future_path, levels),
+  Forecast (steps_ahead: default the horizon; csv_path, future_path, levels: default
+  0.8, 0.95),
   classify (ts_path) or sample (prompt, num_chars, temperature, seed), by the model's
   task. out_dir: default WORKDIR/predictions.
   """
@@ -151,10 +152,12 @@ def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str 
   _check_writable(out_dir)
   foreign = {'forecast': ('ts_path', 'prompt'),
              'panel': ('ts_path', 'prompt'),
-             'classify': ('steps_ahead', 'csv_path', 'future_path', 'prompt'),
-             'charlm': ('steps_ahead', 'csv_path', 'future_path', 'ts_path')}[model.task]
+             'classify': ('steps_ahead', 'csv_path', 'future_path', 'levels', 'prompt'),
+             'charlm': ('steps_ahead', 'csv_path', 'future_path', 'levels',
+                        'ts_path')}[model.task]
   given = dict(steps_ahead=steps_ahead, csv_path=csv_path, future_path=future_path,
-               ts_path=ts_path, prompt=prompt)
+               levels=levels, ts_path=ts_path, prompt=prompt)
+  levels = (0.8, 0.95) if levels is None else levels
   for name in foreign:
     if given[name] not in (None, ''):
       raise InputError(f'--{name}: {workdir} holds a {model.task} model, which takes no '
