@@ -397,3 +397,13 @@ def test_unlabelled_cases_read_as_labelled_say_why_a_dimension_is_missing(tmp_pa
                      r'.*unlabelled_default=True\)$'):
     classify.read_ts(path, labelled=False)
   assert classify.read_ts(path, labelled=False, unlabelled_default=True).labels == [None]
+
+
+def test_the_filled_note_counts_each_files_missing_values(tmp_path):
+  from rnnjax.data import task_data  # pylint: disable=g-import-not-at-top
+  train = _write(tmp_path, 'tr.ts', HEADER + ''.join(f'1,?,3:4,5,6:{"ab"[i % 2]}\n'
+                                                     for i in range(10)))
+  test = _write(tmp_path, 'te.ts', HEADER + '1,2,3:4,?,6:a\n')
+  assert task_data.load(task='classify', train_path=train, test_path=test).notes[0] == (
+      'filled 11 missing values by linear interpolation (10 in the training file, 1 in the '
+      'test file)')

@@ -226,7 +226,9 @@ def prepare(train: ts_file.TsFile, test: ts_file.TsFile, *, val_size=DEFAULT_VAL
           y[split], minlength=len(classes)))} for split in common.SPLITS},
       'classes': list(classes), 'channels': int(x['train'].shape[2]),
       'max_length': int(max(lengths)), 'min_length': int(min(lengths)),
-      'num_missing': train.num_missing + test.num_missing, 'seed': int(seed)}
+      'num_missing': train.num_missing + test.num_missing,
+      'missing': {'train_file': train.num_missing, 'test_file': test.num_missing},
+      'seed': int(seed)}
   return ClassifyData(x=x, length=length, y=y, classes=classes, mean=mean, std=std,
                       baselines=baselines, num_missing=info['num_missing'], info=info)
 

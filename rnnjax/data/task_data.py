@@ -131,6 +131,13 @@ def _filled_note(num_filled, counts=None, path=''):
   return (f'filled {num_filled} missing values by linear interpolation',)
 
 
+def _cases_filled(missing: dict) -> tuple:
+  """The note of a classification's empty values filled, counted by file."""
+  total = missing['train_file'] + missing['test_file']
+  return (f'filled {total} missing values by linear interpolation ({missing["train_file"]} '
+          f'in the training file, {missing["test_file"]} in the test file)',) if total else ()
+
+
 def _load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_column='',
                    target_columns=(), input_columns=(), lookback=24, horizon=1,
                    season=-1, difference=False, classical_baselines=True, fill='linear',
@@ -194,7 +201,8 @@ def _load_classify(*, dataset, seed, val_size, test_size, train_path='', test_pa
       output_size=len(data.classes), readout=POOLINGS[pooling],
       seq_len=data.x['train'].shape[1], num_train=len(data.y['train']),
       baselines=baselines, info=dict(data.info, classes=list(data.classes)),
-      notes=_filled_note(data.num_missing) + classify.unvalidated_note(data, fold, folds),
+      notes=_cases_filled(data.info['missing']) + classify.unvalidated_note(data, fold,
+                                                                            folds),
       transform={'classes': list(data.classes), 'mean': data.mean, 'std': data.std,
                  'channels': int(data.x['train'].shape[2]),
                  'max_length': int(data.x['train'].shape[1]), 'pooling': pooling})
