@@ -135,7 +135,8 @@ class SweepSpec(hparams.SpecStrings):
                                 'is chosen from; fixed: its members; greedy: the most '
                                 'picks).')
   combine: str = _setting('mean', 'How the final model combines its members\' outputs: '
-                          'mean, or median (forecast, panel: robust to a stray member).')
+                          'mean, or median (forecast, panel: robust to a stray member; '
+                          'with --difference, the median of their forecast levels).')
   refit: int = _setting(0, 'Train the final model\'s members again on train + validation '
                         'for the steps at which each was best, this many seeds each, '
                         'before the test score (0: no refit). Not for charlm.')
