@@ -225,3 +225,5 @@ def test_a_classifiers_long_table_of_cases_is_checked_in_one_line():
   with pytest.raises(InputError, match=r'^cases: a long DataFrame: one row per step, its '
                      r'`case` column the case it belongs to .*unhashable'):
     mlflow_model.classify(model, pd.DataFrame({'case': [[1.0, 2.0]]}), {})
+  with pytest.raises(InputError, match=r"^cases: the `case` column is empty in 1 row\(s\)"):
+    mlflow_model.classify(model, pd.DataFrame({'case': [0, np.nan], 'x': [1.0, 2.0]}), {})

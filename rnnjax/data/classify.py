@@ -8,9 +8,11 @@ test file is kept whole (a class too rare to reach the validation part is named 
 `unvalidated_note`). Cross-validation (`fold` of `folds`, see `fold_split`): the last
 fold is that split, and each other fold validates on its own stratified part of the
 cases the last fold trains on, disjoint from every other fold's. Per-channel statistics
-come from the remaining training cases alone, over their valid steps. Every split is
-right-padded with zeros to the longest case of any split, so one compiled program serves
-all three; `length` says where each case ends.
+come from the remaining training cases alone, over their valid steps. The training and
+validation cases are right-padded with zeros to the training file's longest case (so the
+test file cannot change the program that trains and validates, or, through float
+rounding, what validation chooses), the test cases to theirs where that is longer;
+`length` says where each case ends.
 """
 
 import dataclasses

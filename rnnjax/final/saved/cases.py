@@ -16,9 +16,10 @@ def padded(transform, sequences, what='sequences') -> tuple[np.ndarray, np.ndarr
   """(x <float32>[N, T, C], lengths <int32>[N]) of the cases `sequences`: a list of
   <float>[T_i, C] (or [T_i]), one array <float>[N, T, C], or a long DataFrame (a row per
   step: its `case` column the case it belongs to, a column per channel, cases in order
-  of first appearance); `what` names them in the InputError. T: the sweep's longest case, or a longer one of these. Missing values
-  (NaN) are filled per channel by linear interpolation, as the .ts reader fills a
-  file's `?` (ts_file.py); infinite values are refused."""
+  of first appearance); `what` names them in the InputError. T: the longest case of
+  the sweep's training file, or a longer one of these. Missing values (NaN) are filled
+  per channel by linear interpolation, as the .ts reader fills a file's `?`
+  (ts_file.py); infinite values are refused."""
   channels = transform['channels']
   expected = (f'pass a list of cases, each <float>[T_i, {channels}] or [T_i] ([x] for '
               f'one case), or one array <float>[N, T, {channels}]')
@@ -57,8 +58,9 @@ def padded(transform, sequences, what='sequences') -> tuple[np.ndarray, np.ndarr
     cases.append((s - np.asarray(transform['mean'])) / np.asarray(transform['std']))
   if not cases:
     raise InputError(f'{what}: no cases')
-  # Padded as the sweep padded (its longest case), so each case's computation is the
-  # one the sweep scored; longer cases pad further.
+  # Padded as the sweep padded its training cases (the training file's longest), and
+  # longer cases further, as the sweep padded a longer test file's: each case's outputs
+  # are those it gets alone (the padded steps are masked).
   return classify.pad(cases, max(transform['max_length'], max(map(len, cases))))
 
 
@@ -68,6 +70,9 @@ def long_cases(frame, what: str = 'cases') -> list:
   if 'case' not in frame.columns:
     raise InputError(f'{what}: a DataFrame of cases needs a `case` column (long format: '
                      'one row per step, one column per channel)')
+  if frame['case'].isna().any():  # groupby would drop those rows without a word.
+    raise InputError(f'{what}: the `case` column is empty in '
+                     f'{int(frame["case"].isna().sum())} row(s); name each row\'s case')
   try:
     return [g.drop(columns='case').to_numpy(np.float64)
             for _, g in frame.groupby('case', sort=False)]
