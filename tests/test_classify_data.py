@@ -407,3 +407,15 @@ def test_the_filled_note_counts_each_files_missing_values(tmp_path):
   assert task_data.load(task='classify', train_path=train, test_path=test).notes[0] == (
       'filled 11 missing values by linear interpolation (10 in the training file, 1 in the '
       'test file)')
+
+
+def test_a_declared_class_without_a_training_case_is_noted(tmp_path):
+  from rnnjax.data import task_data  # pylint: disable=g-import-not-at-top
+  header = HEADER.replace('@classLabel true a b', '@classLabel true a b c')
+  train = _write(tmp_path, 'tr.ts', header + ''.join(f'1,2,3:4,5,6:{"ab"[i % 2]}\n'
+                                                     for i in range(10)))
+  test = _write(tmp_path, 'te.ts', header + '1,2,3:4,5,6:a\n')
+  notes = task_data.load(task='classify', train_path=train, test_path=test).notes
+  assert notes == ("note: class(es) 'c' of the training file's @classLabel line have no "
+                   'case in it: the model never learns them (their probabilities are '
+                   'trained towards 0)',)

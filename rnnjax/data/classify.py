@@ -262,15 +262,18 @@ def load(*, dataset: str = '', train_path: str = '', test_path: str = '',
 
 
 def unvalidated_note(data: ClassifyData, fold: int, folds: int) -> tuple:
-  """A note naming the classes of the training part that its validation part holds no
-  case of (too few cases to stratify): nothing chosen on validation saw them."""
+  """Notes naming the classes of the training part that its validation part holds no
+  case of (too few cases to stratify: nothing chosen on validation saw them), and the
+  classes the training file declares and holds no case of."""
   counts = np.bincount(data.y['val'], minlength=len(data.classes))
   known = np.bincount(data.y['train'], minlength=len(data.classes))
-  # (A class the header declares and no training case holds is not learnt at all.)
   missing = [(c, int(n)) for c, v, n in zip(data.classes, counts, known) if not v and n]
-  if not missing:
-    return ()
   where = f' of fold {fold + 1} of {folds}' if folds > 1 else ''
-  return (f'note: the validation part{where} holds no case of class(es) '
-          + ', '.join(f'{c!r} ({n} training case{"s" * (n != 1)})' for c, n in missing)
-          + ': members and the final model are chosen without them',)
+  # A class the header declares and no case of the training file holds is never learnt.
+  unseen = [c for c, v, n in zip(data.classes, counts, known) if not v and not n]
+  return ((f'note: the validation part{where} holds no case of class(es) '
+           + ', '.join(f'{c!r} ({n} training case{"s" * (n != 1)})' for c, n in missing)
+           + ': members and the final model are chosen without them',) if missing else ()) + (
+      (f'note: class(es) {", ".join(map(repr, unseen))} of the training file\'s '
+       '@classLabel line have no case in it: the model never learns them (their '
+       'probabilities are trained towards 0)',) if unseen else ())
