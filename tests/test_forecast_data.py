@@ -617,6 +617,12 @@ def test_input_column_named_twice(tmp_path, inputs, repeated):
     _load_multi(path, input_columns=inputs)
 
 
+def test_target_column_named_twice(tmp_path):
+  path, _ = _targets_and_input(tmp_path)
+  with pytest.raises(InputError, match="^--target_columns: 'a' is named twice"):
+    _load_multi(path, target_columns=('a', 'a'))
+
+
 def test_input_column_bad_values(tmp_path):
   path = _write(tmp_path / 'x.csv', 'a,u,w\n1,2,\n2,x,\n3,4,\n4,5,\n')
   with pytest.raises(InputError, match="line 3, column 'u': 'x' is not a number"):

@@ -251,6 +251,10 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
     path, flag, columns = csv_path, '--csv_path', tuple(target_columns)
     if not columns:
       raise InputError('--target_columns: name at least one column of --csv_path')
+    twice = [c for i, c in enumerate(columns) if c in columns[:i]]
+    if twice:
+      raise InputError(f'--target_columns: {twice[0]!r} is named twice (a column is a '
+                       'target once)')
   else:
     path, flag = bundled_path(dataset), '--dataset'
     _, _, value_column, default_season = DATASETS[dataset]
