@@ -721,7 +721,7 @@ def test_python_errors_name_arguments_and_the_command_names_flags(tmp_path, fore
 
 
 def test_arguments_of_every_method_are_checked_in_one_line(forecast_run, classify_run,
-                                                           charlm_run):
+                                                           charlm_run, tmp_path):
   """Wrong types and values give one line naming the argument (not a traceback from
   NumPy or JAX, nor a silent answer: origins before the lookback once wrapped around
   the series, values past float32 gave finite forecasts, classes of NaN
@@ -788,6 +788,11 @@ def test_arguments_of_every_method_are_checked_in_one_line(forecast_run, classif
                        'interpolation'], notes
   with pytest.raises(InputError, match=r"^history: has two rows at '1993-12' \(column 'Time'\)"):
     model.forecast(pd.concat([frame, frame.iloc[-1:]]), 2)
+  # The same file given to predict names its flag, not the sweep's --time_column.
+  twice = os.path.join(str(tmp_path), 'twice.csv')
+  pd.concat([frame, frame.iloc[-1:]]).to_csv(twice, index=False)
+  with pytest.raises(InputError, match=r"^--csv_path: .*twice\.csv has two rows at '1993-12'"):
+    predictions.run(forecast_run[1], csv_path=twice, out_dir=os.path.join(str(tmp_path), 'o'))
   # Predictions go to a folder that can be made: else one line, nothing computed.
   blocker = os.path.join(forecast_run[1], 'summary.json')
   for out_dir in (blocker, os.path.join(blocker, 'out')):

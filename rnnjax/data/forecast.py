@@ -106,7 +106,8 @@ def read_series(path: str, columns, *, time_column: str = '', input_columns=(),
                     flag=flag, the_models=the_models)
   cells = times.read_times(path, time_column) or [''] * len(raw)
   [raw], [cells], note = time_grid.regularize([None], [raw], [cells], path=path,
-                                              column=time_column)
+                                              column=time_column,
+                                              flag=flag if the_models else '')
   return raw, int(np.isnan(raw).sum()), list(cells), note
 
 

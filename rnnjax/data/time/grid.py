@@ -41,24 +41,30 @@ _WHOLE = re.compile(r'[+-]?\d+')
 
 
 def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = False,
-               argument: bool = False) -> tuple:
+               argument: bool = False, flag: str = '') -> tuple:
   """(values, cells, note): per series `values` <float64>[n_i, ...] and `cells` (its
   time strings) on the panel's time grid (see the module docstring); the note says what
   was put back or reordered ('' for nothing). An id of None is a file's one series.
   `to_end`: each series also runs on, empty, to the panel's last time (a sales export
-  leaves out a product's last weeks without sales: --fill=zero). `argument`: `path`
-  names a Python argument (a saved model's histories), which errors and the note name
-  instead of the sweep's --time_column flag."""
+  leaves out a product's last weeks without sales: --fill=zero). Errors and the note
+  name the sweep's --time_column flag; with `argument`, `path` names a Python argument
+  (a saved model's histories) instead; with `flag`, the flag that gave the file `path`
+  (predict's --csv_path, read with a saved model's time column)."""
   if not column:
     return values, cells, ''
 
   def subject(key):
     if argument:
       return f'{path}:' if key is None else f'{path}: series {key!r}'
+    if flag:
+      return f'{flag}: ' + (path if key is None else f'series {key!r} of {path}')
     return '--time_column: ' + (path if key is None else f'series {key!r} of {path}')
   leave = (f'or give the rows without column {column!r} to read them in the order given'
-           if argument else 'or leave --time_column out to read rows in file order')
+           if argument else
+           f'or give the file without column {column!r} to read rows in file order'
+           if flag else 'or leave --time_column out to read rows in file order')
   named = (f'{path}: its time column {column!r}' if argument else
+           f'{flag} {path}: its time column {column!r}' if flag else
            f'--time_column {column!r} of {path}')
   unit, positions = _positions([[str(c).strip() for c in series] for series in cells])
   if unit is None:  # Not all times: rows stay in file order, and the log says so.
