@@ -460,6 +460,15 @@ def test_input_columns_need_their_future_values(tmp_path):
                      r"step \(1 step\) after the history's last time '35'; give future rows "
                      r"from '36'$"):
     _predict(workdir, tmp_path / 'e', steps_ahead=3, future_path=str(tmp_path / 'late.csv'))
+  # From Python a DataFrame with the time column is held alike: sorted, and checked
+  # against a dated history's last time.
+  dated = pd.DataFrame({'t': np.arange(len(frame)), **frame})
+  np.testing.assert_array_equal(model.forecast(dated, 3, future_inputs=pd.DataFrame(
+      {'t': [37, 36, 38], 'promo': [2.0, 1.0, 3.0]}))['point'], fc['point'])
+  with pytest.raises(InputError, match=r"^future_inputs: the DataFrame starts at '40', not "
+                     r"the step \(1 step\) after the history's last time '35'"):
+    model.forecast(dated, 3, future_inputs=pd.DataFrame({'t': [40, 41, 42],
+                                                         'promo': [1.0, 2.0, 3.0]}))
   with pytest.raises(InputError, match=r'^--csv_path: .*nope\.csv: no such file$'):
     _predict(workdir, tmp_path, csv_path=str(tmp_path / 'nope.csv'))
 

@@ -189,6 +189,33 @@ def ahead(transform, steps: int, future_inputs) -> np.ndarray:
   return np.concatenate([np.full((steps, c_out), np.nan), rows], 1)
 
 
+def dated_future(transform, history, future_inputs):
+  """`future_inputs` as `ahead` reads them: a DataFrame holding the model's time column
+  in time order, its rows starting the step after a dated history's last time, as
+  predict's --future_path file is held (time/grid.py check_follows: one whose times are
+  not read as times after a history's that are is refused); anything else as given."""
+  time_column = transform.get('time_column')
+  dated = lambda frame: bool(time_column) and hasattr(frame, 'columns') and (
+      time_column in frame.columns)
+  if not dated(future_inputs):
+    return future_inputs
+  cells = [str(c).strip() for c in future_inputs[time_column]]
+  when = time_grid.positions(cells)
+  if when is not None:
+    order = np.argsort(when, kind='stable')
+    future_inputs, cells = future_inputs.iloc[order], [cells[i] for i in order]
+  if dated(history):
+    before = [str(c).strip() for c in history[time_column]]
+    at = time_grid.positions(before)
+    if at is not None:
+      before = [before[i] for i in np.argsort(at, kind='stable')]
+    time_grid.check_follows([None], [before], [cells], path='the DataFrame',
+                            flag='future_inputs', column=time_column,
+                            last="the history's last time", rows='future rows',
+                            fill='the history')
+  return future_inputs
+
+
 def series_forecast(transform, arrays, need, scaled_forecasts, history, steps: int, levels,
                     future_inputs=None) -> dict:
   """What TunedModel.forecast returns for one series (its docstring): `history` checked
@@ -197,7 +224,7 @@ def series_forecast(transform, arrays, need, scaled_forecasts, history, steps: i
   it holds them."""
   read = []
   values = check_history(transform, need, history, 'history', read)
-  future = ahead(transform, steps, future_inputs)
+  future = ahead(transform, steps, dated_future(transform, history, future_inputs))
   point = paths(transform, need, scaled_forecasts, np.concatenate([values, future]),
                 [len(values)], steps)[0]
   lower, upper, notes = {}, {}, []
