@@ -24,6 +24,7 @@ from rnnjax.data import text
 from rnnjax.errors import InputError
 from rnnjax.final.saved import intervals
 from rnnjax.final.use import predictions
+from rnnjax.final.use import series_predictions
 from rnnjax.run import sweep
 from rnnjax.search import spec as spec_lib
 import rnnjax
@@ -837,3 +838,12 @@ def test_calls_of_many_sizes_compile_few_programs(classify_run, charlm_run):
   for line in ('To be, or not to be:', 'To be, or not to be: that', 'To be, or no'):
     chars.bits_per_char(line)
   assert compiled._cache_size() - before <= 1  # pylint: disable=protected-access
+
+
+def test_the_printed_table_of_several_targets_says_where_its_other_levels_are():
+  model = type('Model', (), {'transform': {'target_columns': ['a', 'b']}})()
+  header = ['time', 'a_forecast', 'a_lower_80', 'a_upper_80', 'a_lower_95', 'a_upper_95',
+            'b_forecast', 'b_lower_80', 'b_upper_80', 'b_lower_95', 'b_upper_95']
+  text = series_predictions.forecast_table(model, header, [['1', *range(10)]])
+  assert '95% interval' not in text.splitlines()[0]
+  assert text.splitlines()[-1] == '(2 targets: the 80% intervals shown; 95% in forecast.csv)'

@@ -109,10 +109,11 @@ def forecast_table(model, header, rows, *, max_rows: int = 24) -> str:
   several targets, the first level's only, to keep it narrow; forecast.csv has all)."""
   targets = model.transform['target_columns']
   prefix = '' if len(targets) == 1 else '{}_'
-  shown = []  # (title, forecast column, [(lower, upper) columns]).
+  shown, cut = [], []  # (title, forecast column, [(lower, upper) columns]); levels left.
   for target in targets:
     p = prefix.format(target)
     levels = [h[len(p) + 6:] for h in header if h.startswith(f'{p}lower_')]
+    cut = levels[1:] if len(targets) > 1 else []
     levels = levels if len(targets) == 1 else levels[:1]
     shown.append((f'{p}forecast', header.index(f'{p}forecast'), [
         (f'{p}{level}% interval', header.index(f'{p}lower_{level}'),
@@ -125,4 +126,7 @@ def forecast_table(model, header, rows, *, max_rows: int = 24) -> str:
         f'  {row[i]:12.6g}' + ''.join(f'  {f"[{row[lo]:.6g}, {row[hi]:.6g}]":>24}'
                                       for _, lo, hi in bands)
         for _, i, bands in shown))
+  if cut:
+    lines.append(f'({len(targets)} targets: the {levels[0]}% intervals shown; '
+                 f'{", ".join(l + "%" for l in cut)} in forecast.csv)')
   return '\n'.join(lines)
