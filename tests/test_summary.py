@@ -384,7 +384,7 @@ def test_a_run_whose_members_all_stopped_trains_no_more_chunks(tmp_path, monkeyp
              for line in lines), lines
   drop = sweep._drop_emptied  # pylint: disable=protected-access
   monkeypatch.setattr(sweep, '_drop_emptied',
-                      lambda *a, finished=False, log=None, only=None: drop(*a))
+                      lambda *a, log=None, stopped=(): drop(*a))
   trained = sweep.run_sweep(spec, str(tmp_path / 'b'), log=lambda _: None)
   assert max(m['steps'] for m in trained['members']) < 60
   assert [{k: m[k] for k in ('uid', 'steps', 'best_step', 'val', 'test', 'status')}

@@ -5,7 +5,7 @@ missing values and counts them.
 
 Validation cases are carved from the training file, stratified by class and seeded; the
 test file is kept whole (a class too rare to reach the validation part is named in a note:
-`unvalidated_note`). Cross-validation (`fold` of `folds`, see `fold_split`): the last
+`class_notes`). Cross-validation (`fold` of `folds`, see `fold_split`): the last
 fold is that split, and each other fold validates on its own stratified part of the
 cases the last fold trains on, disjoint from every other fold's. Per-channel statistics
 come from the remaining training cases alone, over their valid steps. The training and
@@ -261,7 +261,7 @@ def load(*, dataset: str = '', train_path: str = '', test_path: str = '',
                  files={'train': train_path, 'test': test_path})
 
 
-def unvalidated_note(data: ClassifyData, fold: int, folds: int) -> tuple:
+def class_notes(data: ClassifyData, fold: int, folds: int) -> tuple:
   """Notes naming the classes of the training part that its validation part holds no
   case of (too few cases to stratify: nothing chosen on validation saw them), and the
   classes the training file declares and holds no case of."""

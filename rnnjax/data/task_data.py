@@ -121,14 +121,10 @@ def options(task: str) -> tuple[str, ...]:
                if name not in shared and name not in _FOLD_ARGS)
 
 
-def _filled_note(num_filled, counts=None, path=''):
-  """The sweep's note of its data's empty cells filled: by column and how where
-  `counts` (common.fill_counts) are given, else all of them."""
-  if counts is not None:
-    return tuple(filter(None, [common.filled_note(counts, path)]))
-  if not num_filled:
-    return ()
-  return (f'filled {num_filled} missing values by linear interpolation',)
+def _filled_note(counts: dict, path: str) -> tuple:
+  """The sweep's note of its data's empty cells filled, by column and how
+  (common.fill_counts)."""
+  return tuple(filter(None, [common.filled_note(counts or {}, path)]))
 
 
 def _cases_filled(missing: dict) -> tuple:
@@ -171,8 +167,8 @@ def _load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_colu
             'input_columns': list(data.input_columns), 'difference': difference,
             'season': data.season,
             'windows': {k: len(data.x[k]) for k in common.SPLITS}},
-      notes=_filled_note(data.num_filled, data.filled,
-                         csv_path or forecast.bundled_path(dataset)) + data.notes,
+      notes=_filled_note(data.filled, csv_path or forecast.bundled_path(dataset)) +
+      data.notes,
       transform={'target_columns': list(targets), 'input_columns': list(data.input_columns),
                  'lookback': lookback, 'horizon': horizon, 'difference': difference,
                  'x_mean': data.x_mean, 'x_std': data.x_std, 'mean': data.mean,
@@ -201,7 +197,7 @@ def _load_classify(*, dataset, seed, val_size, test_size, train_path='', test_pa
       output_size=len(data.classes), readout=POOLINGS[pooling],
       seq_len=data.x['train'].shape[1], num_train=len(data.y['train']),
       baselines=baselines, info=dict(data.info, classes=list(data.classes)),
-      notes=_cases_filled(data.info['missing']) + classify.unvalidated_note(data, fold,
+      notes=_cases_filled(data.info['missing']) + classify.class_notes(data, fold,
                                                                             folds),
       transform={'classes': list(data.classes), 'mean': data.mean, 'std': data.std,
                  'channels': int(data.x['train'].shape[2]),
@@ -291,7 +287,7 @@ def _load_panel(*, dataset, seed, val_size, test_size, csv_path='', test_path=''
             'horizon': horizon, 'windows': {k: len(v['x']) for k, v in arrays.items()},
             'validated_series': int(arrays['val']['weight'].sum()),
             'nonpositive': panel.nonpositive(data.ids, data.train, data.times, whole.path)},
-      notes=(_filled_note(whole.num_filled, whole.filled, whole.path) + notes +
+      notes=(_filled_note(whole.filled, whole.path) + notes +
              window_notes + baseline_notes),
       transform={'ids': list(whole.ids), 'lookback': lookback, 'horizon': horizon,
                  'season': season, 'path': whole.path, 'fill': fill,

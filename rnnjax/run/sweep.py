@@ -200,7 +200,9 @@ def _train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *,
   # Runs whose every member halving cut, or (grid, random, tpe: no search decides on
   # them) whose every member stopped early or diverged: they train no more chunks.
   emptied = set()
-  _drop_emptied(bar, runs, order, start - 1, emptied, finished=not adaptive, log=log)
+  _drop_emptied(bar, runs, order, start - 1, emptied, log=log, stopped=set() if adaptive
+                else {r for r, run in enumerate(runs) if run.state is not None and
+                      _all_stopped(run.uids, distributed.fetch(run.state.status))})
   for position in itertools.count(start):  # A round asked lengthens `order`.
     if position == len(order):
       break
@@ -219,8 +221,10 @@ def _train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *,
           retire=lambda run, rows, why: member_scores.of_run(
               sweep.plan, run, rows, sweep.device_data[run.data_key]['val'],
               mesh=sweep.mesh, group_size=group_size, stopped_by=why))
-      _drop_emptied(bar, runs, order, position, emptied,
-                    finished=not adaptive and evaluation is not None, log=log, only=r)
+      # The table of the chunk just trained says whether any of its members trains on.
+      _drop_emptied(bar, runs, order, position, emptied, log=log, stopped={r} if (
+          not adaptive and evaluation is not None and _all_stopped(table.uids, table.status))
+          else set())
     if position == len(order) - 1:  # A round's last chunk.
       sweep, search_state, asked = _ask_round(sweep, workdir, search_state,
                                               max_memory_gb, group_size, log)
@@ -235,26 +239,24 @@ def _train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *,
   return sweep, runs, search_state, compiles
 
 
-def _drop_emptied(bar, runs, order, position: int, emptied: set, *,
-                  finished: bool = False, log=print, only: int | None = None) -> None:
+def _all_stopped(uids, status) -> bool:
+  """Whether no real member (uid >= 0) of a run is still training (OK)."""
+  return not (np.asarray(status)[np.asarray(uids) >= 0] == pop.OK).any()
+
+
+def _drop_emptied(bar, runs, order, position: int, emptied: set, *, log=print,
+                  stopped=()) -> None:
   """Takes off the progress's total the chunks after `position` of the order that runs
-  with no member left will not train, once per run (`emptied`: those already taken);
-  `finished`: also runs started whose every member stopped early or diverged (logged;
-  `only`: the one run that just trained, the others' members unchanged since)."""
+  with no member left will not train, once per run (`emptied`: those already taken),
+  and those of the runs `stopped` (every member stopped early or diverged; logged)."""
   for r, run in enumerate(runs):
     if r in emptied:
       continue
-    gone = not (run.uids and max(run.uids) >= 0)
-    stopped = False
-    if not gone and finished and run.state is not None and only in (None, r):
-      real = np.asarray(run.uids) >= 0
-      gone = stopped = not (
-          np.asarray(distributed.fetch(run.state.status))[real] == pop.OK).any()
-    if gone:
+    if r in stopped or not (run.uids and max(run.uids) >= 0):
       emptied.add(r)
       left = sum(1 for k, _ in order[position + 1:] if k == r)
       bar.drop(left)
-      if stopped and left:
+      if r in stopped and left:
         log(f'bucket {run.bucket}{f" (run {r + 1} of {len(runs)})" if len(runs) > 1 else ""}'
             f': every member stopped early or diverged; its {left} chunk(s) left are '
             'skipped')
