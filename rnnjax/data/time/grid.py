@@ -3,16 +3,9 @@ absent from it put back as gaps.
 
 Windows, seasons and lags count rows. A sales export that leaves out a week without
 sales, or a file listing a series newest first, would shift every later point of that
-series by a period without a word. So where a time column's every cell is a time
-(`column.parse`: ISO dates and times, quarters such as 2001-Q4, or whole step numbers),
-its step is the commonest spacing between a series' consecutive times, over every
-series, counted in:
-- calendar months, for dates a month or more apart (monthly, quarterly, yearly data:
-  the day of the month is not read);
-- business days, for daily dates of which none falls on a Saturday or Sunday and some
-  series steps from a Friday to a Monday (a market's trading days: a weekend is not a
-  period, a holiday is);
-- seconds, for other dates and times; steps, for step numbers.
+series by a period without a word. So where a time column's every cell is a time, it is
+counted in periods of one unit with one step (periods.py: calendar months, business
+days, seconds or steps; the step the commonest spacing over every series).
 Each series' rows are then sorted by time, and each period between its first and last
 time that has no row gets one, empty (NaN), labelled in the style of the series' own
 cells; the loaders fill and count it as an empty cell. Two rows of a series at one
@@ -28,16 +21,11 @@ cells are not read as times after times (a plan dated 01/07/2024 after 2024-06-3
 `future_times` labels the periods after each series' last time.
 """
 
-import re
-
 import numpy as np
 
 from rnnjax.data.time import column as times_lib
+from rnnjax.data.time import periods
 from rnnjax.errors import InputError
-
-_MONTH_DAYS = 28 * 86400  # Steps at least this long are counted in calendar months.
-_MONDAY = np.datetime64('1970-01-05')  # Business days are counted from a Monday.
-_WHOLE = re.compile(r'[+-]?\d+')
 
 
 def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = False,
@@ -66,11 +54,11 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
   named = (f'{path}: its time column {column!r}' if argument else
            f'{flag} {path}: its time column {column!r}' if flag else
            f'--time_column {column!r} of {path}')
-  unit, positions = _positions([[str(c).strip() for c in series] for series in cells])
+  unit, positions = periods.count([[str(c).strip() for c in series] for series in cells])
   if unit is None:  # Not all times: rows stay in file order, and the log says so.
     unread = [(key, str(c).strip()) for key, series in zip(ids, cells) for c in series
               if times_lib.parse(str(c).strip()) is None
-              and not _WHOLE.fullmatch(str(c).strip())]
+              and not periods.WHOLE.fullmatch(str(c).strip())]
     odd = unread[0][1] if unread else None
     if (unread and 2 * len(unread) < sum(map(len, cells))
         and not any(_number(c) for _, c in unread)):
@@ -92,13 +80,13 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
     return values, cells, (f'{named}: {why}: rows are read {order_said}, neither sorted '
                            'nor checked for absent periods')
   order = [np.argsort(p, kind='stable') for p in positions]
-  step = _step([p[o] for p, o in zip(positions, order)])
+  step = periods.step([p[o] for p, o in zip(positions, order)])
   for key, c, p, o in zip(ids, cells, positions, order):  # Two rows at one time.
     same = np.flatnonzero(np.diff(p[o]) == 0)
     if len(same):
       first, second = c[o[same[0]]], c[o[same[0] + 1]]
       at = (f'at {first!r}' if first == second or not step else
-            f'in one period ({_describe(unit, step)}): {first!r} and {second!r}')
+            f'in one period ({periods.describe(unit, step)}): {first!r} and {second!r}')
       raise InputError(f'{subject(key)} has two rows {at} (column {column!r})')
   if not step:  # One time per series: no spacing to read.
     return values, cells, ''
@@ -112,7 +100,7 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
     if len(off):
       raise InputError(
           f'{subject(key).removesuffix(":")}: {c[off[0]]!r} is not a whole number '
-          f'of steps ({_describe(unit, step)}) after {c[0]!r}, the commonest spacing of '
+          f'of steps ({periods.describe(unit, step)}) after {c[0]!r}, the commonest spacing of '
           f'column {column!r}; correct the time, {leave}')
     slots = (p - p[0]) // step
     n = int(slots[-1]) + 1
@@ -121,7 +109,7 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
     if n > len(p):
       full = np.full((n, *v.shape[1:]), np.nan)
       full[slots] = v
-      labels = [_label(unit, p[0] + k * step, c[0]) for k in range(n)]
+      labels = [periods.label(unit, p[0] + k * step, c[0]) for k in range(n)]
       for i, s in enumerate(slots):
         labels[s] = c[i]
       v, c = full, labels
@@ -131,7 +119,7 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
     out_cells.append(c)
   parts = []
   if absent:
-    parts.append(f'{absent} absent period{"s" * (absent != 1)} ({_describe(unit, step)}) '
+    parts.append(f'{absent} absent period{"s" * (absent != 1)} ({periods.describe(unit, step)}) '
                  + (f'in {absent_series} of {len(ids)} series ' if len(ids) > 1 else '')
                  + 'put back as empty cells')
   if extended:
@@ -152,9 +140,9 @@ def _number(cell: str) -> bool:
 
 
 def positions(cells):
-  """<int64>[n]: each time cell counted in the column's unit (the module docstring's),
+  """<int64>[n]: each time cell counted in the column's unit (periods.py's),
   an order to sort rows by; None where a cell is not a time."""
-  unit, counted = _positions([[str(c).strip() for c in cells]])
+  unit, counted = periods.count([[str(c).strip() for c in cells]])
   return counted[0] if unit else None
 
 
@@ -167,8 +155,8 @@ def future_times(cells, steps: int) -> list:
   not a time, a series has none, or no series has two."""
   plain = [f'+{k}' for k in range(1, steps + 1)]
   cells = [[str(c).strip() for c in series] for series in cells]
-  unit, positions = _positions(cells)
-  step = _step([np.sort(p) for p in positions]) if unit else 0
+  unit, positions = periods.count(cells)
+  step = periods.step([np.sort(p) for p in positions]) if unit else 0
   if not step:
     return [list(plain) for _ in cells]
   out = []
@@ -176,26 +164,10 @@ def future_times(cells, steps: int) -> list:
     if not len(p):
       out.append(list(plain))
       continue
-    example = _month_example(series) if unit == 'month' else series[-1]
-    out.append([_label(unit, p[-1] + k * step, example) for k in range(1, steps + 1)])
+    example = periods.month_example(series) if unit == 'month' else series[-1]
+    out.append([periods.label(unit, p[-1] + k * step, example) for k in range(1, steps + 1)])
   return out
 
-
-def _month_example(series) -> str:
-  """A cell of a series counted in months whose day `_label` copies (a month's last day
-  read as 'the last day'): its last cell where every date is its month's last day, else
-  the last on the commonest day of the month that is not a month's last day (a series
-  on the 28th, or the 30th, whose last time is February's 28th or April's 30th goes on
-  on the 28th or the 30th, not on the next month's last day)."""
-  if len(series[-1]) < 10:
-    return series[-1]
-  days = np.array([c[:10] for c in series], 'datetime64[D]')
-  month_end = (days + 1).astype('datetime64[M]') != days.astype('datetime64[M]')
-  day = (days - days.astype('datetime64[M]')).astype(np.int64)
-  if month_end.all():
-    return series[-1]
-  usual = np.flatnonzero(~month_end & (day == np.bincount(day[~month_end]).argmax()))
-  return series[int(usual[-1])]
 
 
 def check_follows(ids, before, after, *, path: str, flag: str, column: str = '',
@@ -212,17 +184,17 @@ def check_follows(ids, before, after, *, path: str, flag: str, column: str = '',
   or, where they start later and `fill` names where `before` came from, rows of the
   times between with an empty target there (filled as any gap)."""
   cells = [[str(c).strip() for c in (*b, *a)] for b, a in zip(before, after)]
-  unit, positions = _positions(cells)
+  unit, positions = periods.count(cells)
   if unit is None:
     _check_read_alike(ids, before, after, path=path, flag=flag, column=column, last=last)
     return
-  step = _step(positions) if unit else 0
+  step = periods.step(positions) if unit else 0
   for key, b, c, p in zip(ids, before, cells, positions if step else ()):
     n = len(b)
     if 0 < n < len(p) and p[n] - p[n - 1] != step:
       where = path if key is None else f'series {key!r} of {path}'
       raise InputError(f'{flag}: {where} starts at {c[n]!r}, not the step '
-                       f'({_describe(unit, step)}) after {last} {c[n - 1]!r}'
+                       f'({periods.describe(unit, step)}) after {last} {c[n - 1]!r}'
                        f'{_advice(unit, step, c, p, n, rows, fill)}')
 
 
@@ -231,11 +203,11 @@ def _advice(unit: str, step: int, cells, p, n: int, rows: str, fill: str) -> str
   from its before part to its after part at `n`: '' without `rows`."""
   if not rows:
     return ''
-  example = _month_example(cells[:n]) if unit == 'month' else cells[n - 1]
-  first = _label(unit, p[n - 1] + step, example)
+  example = periods.month_example(cells[:n]) if unit == 'month' else cells[n - 1]
+  first = periods.label(unit, p[n - 1] + step, example)
   if not fill or p[n] - p[n - 1] <= step:
     return f'; give {rows} from {first!r}'
-  end = _label(unit, p[n] - step, example)
+  end = periods.label(unit, p[n] - step, example)
   span = f'a row for {first!r}' if end == first else f'rows for {first!r} to {end!r}'
   return (f'; give {fill} {span} with an empty target (filled as a gap), or {rows} '
           f'from {first!r}')
@@ -244,12 +216,12 @@ def _advice(unit: str, step: int, cells, p, n: int, rows: str, fill: str) -> str
 def _check_read_alike(ids, before, after, *, path, flag, column, last) -> None:
   """check_follows' refusal of `after` cells not read as times where the `before` cells
   are (times, or step numbers)."""
-  unit, _ = _positions([[str(c).strip() for b in before for c in b]])
+  unit, _ = periods.count([[str(c).strip() for b in before for c in b]])
   if unit is None or not any(len(b) for b in before):
     return
   steps = unit == 'step'
   for key, b, a in zip(ids, before, after):
-    read = (lambda c: _WHOLE.fullmatch(c) is not None) if steps else (
+    read = (lambda c: periods.WHOLE.fullmatch(c) is not None) if steps else (
         lambda c: times_lib.parse(c) is not None)
     bad = [str(c).strip() for c in a if not read(str(c).strip())]
     if not bad:
@@ -262,80 +234,3 @@ def _check_read_alike(ids, before, after, *, path, flag, column, last) -> None:
     raise InputError(f'{flag}: {where}: its{named} holds {bad[0]!r}, not read as a time, '
                      f'where {last} {example!r} is {kind}; write them as that one is, so its '
                      'rows are put in time order and checked')
-
-
-def _step(positions) -> int:
-  """The commonest positive spacing of consecutive positions (sorted, per series), 0
-  where there is none."""
-  steps = np.concatenate([np.diff(p) for p in positions] + [[]]).astype(np.int64)
-  steps = steps[steps > 0]
-  if not len(steps):
-    return 0
-  # Counted where they are few enough; seconds can be too many to count: their median.
-  return int(np.bincount(steps).argmax() if steps.max() < 1 << 20 else np.median(steps))
-
-
-def _positions(cells) -> tuple:
-  """(unit, per series <int64>[n_i]): every time counted in one unit (module
-  docstring), or (None, None) where a cell is not a time. Whole numbers are step
-  numbers, unless every one has four digits (years)."""
-  flat = [c for series in cells for c in series]
-  if all(_WHOLE.fullmatch(c) for c in flat) and not all(len(c) == 4 for c in flat):
-    return 'step', [np.asarray([int(c) for c in series], np.int64) for series in cells]
-  stamps = [[times_lib.parse(c) for c in series] for series in cells]
-  if any(s is None for series in stamps for s in series):
-    return None, None
-  as_seconds = [np.asarray(series, 'datetime64[s]') for series in stamps]
-  every = np.concatenate(as_seconds)
-  days = every.astype('datetime64[D]')
-  if (every == days).all():
-    gaps = np.concatenate([np.diff(np.sort(s)).astype(np.int64) for s in as_seconds])
-    gaps = gaps[gaps > 0]
-    if len(gaps) and np.median(gaps) >= _MONTH_DAYS:
-      months = lambda s: s.astype('datetime64[M]').astype(np.int64)
-      return 'month', [months(s) for s in as_seconds]
-    if len(gaps) and np.median(gaps) == 86400 and np.is_busday(days).all() and any(
-        times_lib.skips_weekends(np.sort(s).astype('datetime64[D]')) for s in as_seconds):
-      return 'business day', [np.busday_count(_MONDAY, s.astype('datetime64[D]'))
-                              for s in as_seconds]
-  return 'second', [s.astype(np.int64) for s in as_seconds]
-
-
-def _describe(unit: str, step: int) -> str:
-  named = {('second', 3600): 'an hour', ('second', 86400): 'a day',
-           ('second', 7 * 86400): 'a week', ('month', 1): 'a month',
-           ('month', 3): 'a quarter', ('month', 12): 'a year'}
-  if (unit, step) in named:
-    return named[unit, step]
-  if unit == 'second':
-    return times_lib.duration(step)
-  return f'{step} {unit}{"s" * (step != 1)}'
-
-
-def _label(unit: str, position: int, example: str) -> str:
-  """A time cell for `position` (in `unit`), written as `example` is."""
-  if unit == 'step':
-    return str(position)
-  if unit == 'month':
-    year, month = divmod(int(position), 12)
-    year += 1970
-    quarter = times_lib.QUARTER.fullmatch(example)
-    if quarter:
-      return f'{year}{example[4:-1]}{(month // 3) + 1}'
-    if len(example) == 4:
-      return f'{year}'
-    if len(example) == 7:
-      return f'{year}-{month + 1:02d}'
-    first = np.datetime64(f'{year}-{month + 1:02d}', 'M')
-    last_day = int(((first + 1).astype('datetime64[D]') - first.astype('datetime64[D]'))
-                   .astype(np.int64))
-    day = np.datetime64(example[:10], 'D')
-    on_last = (day + 1).astype('datetime64[M]') != day.astype('datetime64[M]')
-    wanted = last_day if on_last else min(int(example[8:10]), last_day)
-    return f'{year}-{month + 1:02d}-{wanted:02d}{example[10:]}'  # Midnight kept as written.
-  if unit == 'business day':
-    return str(np.busday_offset(_MONDAY, int(position)))  # 'YYYY-MM-DD'.
-  stamp = np.datetime64(int(position), 's')
-  precision = {10: 'D', 16: 'm'}.get(len(example), 's')
-  text = np.datetime_as_string(stamp, unit=precision)
-  return str(text.replace('T', ' ') if ' ' in example else text)

@@ -1,0 +1,117 @@
+"""Time cells counted as periods of one unit, and periods written back as cells.
+
+A time column's every cell (`column.parse`: ISO dates and times, quarters such as
+2001-Q4, or whole step numbers) is counted in one unit, read over every series:
+- calendar months, for dates a month or more apart (monthly, quarterly, yearly data:
+  the day of the month is not read);
+- business days, for daily dates of which none falls on a Saturday or Sunday and some
+  series steps from a Friday to a Monday (a market's trading days: a weekend is not a
+  period, a holiday is);
+- seconds, for other dates and times; steps, for step numbers.
+A series' step is the commonest spacing between its consecutive times, over every
+series; a period is labelled in the style of the series' own cells (grid.py puts rows
+on that grid, and labels the periods after them).
+"""
+
+import re
+
+import numpy as np
+
+from rnnjax.data.time import column as times_lib
+
+_MONTH_DAYS = 28 * 86400  # Steps at least this long are counted in calendar months.
+_MONDAY = np.datetime64('1970-01-05')  # Business days are counted from a Monday.
+WHOLE = re.compile(r'[+-]?\d+')  # A step number.
+
+
+def count(cells) -> tuple:
+  """(unit, per series <int64>[n_i]): every time counted in one unit (module
+  docstring), or (None, None) where a cell is not a time. Whole numbers are step
+  numbers, unless every one has four digits (years)."""
+  flat = [c for series in cells for c in series]
+  if all(WHOLE.fullmatch(c) for c in flat) and not all(len(c) == 4 for c in flat):
+    return 'step', [np.asarray([int(c) for c in series], np.int64) for series in cells]
+  stamps = [[times_lib.parse(c) for c in series] for series in cells]
+  if any(s is None for series in stamps for s in series):
+    return None, None
+  as_seconds = [np.asarray(series, 'datetime64[s]') for series in stamps]
+  every = np.concatenate(as_seconds)
+  days = every.astype('datetime64[D]')
+  if (every == days).all():
+    gaps = np.concatenate([np.diff(np.sort(s)).astype(np.int64) for s in as_seconds])
+    gaps = gaps[gaps > 0]
+    if len(gaps) and np.median(gaps) >= _MONTH_DAYS:
+      months = lambda s: s.astype('datetime64[M]').astype(np.int64)
+      return 'month', [months(s) for s in as_seconds]
+    if len(gaps) and np.median(gaps) == 86400 and np.is_busday(days).all() and any(
+        times_lib.skips_weekends(np.sort(s).astype('datetime64[D]')) for s in as_seconds):
+      return 'business day', [np.busday_count(_MONDAY, s.astype('datetime64[D]'))
+                              for s in as_seconds]
+  return 'second', [s.astype(np.int64) for s in as_seconds]
+
+
+def step(positions) -> int:
+  """The commonest positive spacing of consecutive positions (sorted, per series), 0
+  where there is none."""
+  steps = np.concatenate([np.diff(p) for p in positions] + [[]]).astype(np.int64)
+  steps = steps[steps > 0]
+  if not len(steps):
+    return 0
+  # Counted where they are few enough; seconds can be too many to count: their median.
+  return int(np.bincount(steps).argmax() if steps.max() < 1 << 20 else np.median(steps))
+
+
+def describe(unit: str, step: int) -> str:
+  named = {('second', 3600): 'an hour', ('second', 86400): 'a day',
+           ('second', 7 * 86400): 'a week', ('month', 1): 'a month',
+           ('month', 3): 'a quarter', ('month', 12): 'a year'}
+  if (unit, step) in named:
+    return named[unit, step]
+  if unit == 'second':
+    return times_lib.duration(step)
+  return f'{step} {unit}{"s" * (step != 1)}'
+
+
+def label(unit: str, position: int, example: str) -> str:
+  """A time cell for `position` (in `unit`), written as `example` is."""
+  if unit == 'step':
+    return str(position)
+  if unit == 'month':
+    year, month = divmod(int(position), 12)
+    year += 1970
+    quarter = times_lib.QUARTER.fullmatch(example)
+    if quarter:
+      return f'{year}{example[4:-1]}{(month // 3) + 1}'
+    if len(example) == 4:
+      return f'{year}'
+    if len(example) == 7:
+      return f'{year}-{month + 1:02d}'
+    first = np.datetime64(f'{year}-{month + 1:02d}', 'M')
+    last_day = int(((first + 1).astype('datetime64[D]') - first.astype('datetime64[D]'))
+                   .astype(np.int64))
+    day = np.datetime64(example[:10], 'D')
+    on_last = (day + 1).astype('datetime64[M]') != day.astype('datetime64[M]')
+    wanted = last_day if on_last else min(int(example[8:10]), last_day)
+    return f'{year}-{month + 1:02d}-{wanted:02d}{example[10:]}'  # Midnight kept as written.
+  if unit == 'business day':
+    return str(np.busday_offset(_MONDAY, int(position)))  # 'YYYY-MM-DD'.
+  stamp = np.datetime64(int(position), 's')
+  precision = {10: 'D', 16: 'm'}.get(len(example), 's')
+  text = np.datetime_as_string(stamp, unit=precision)
+  return str(text.replace('T', ' ') if ' ' in example else text)
+
+def month_example(series) -> str:
+  """A cell of a series counted in months whose day `label` copies (a month's last day
+  read as 'the last day'): its last cell where every date is its month's last day, else
+  the last on the commonest day of the month that is not a month's last day (a series
+  on the 28th, or the 30th, whose last time is February's 28th or April's 30th goes on
+  on the 28th or the 30th, not on the next month's last day)."""
+  if len(series[-1]) < 10:
+    return series[-1]
+  days = np.array([c[:10] for c in series], 'datetime64[D]')
+  month_end = (days + 1).astype('datetime64[M]') != days.astype('datetime64[M]')
+  day = (days - days.astype('datetime64[M]')).astype(np.int64)
+  if month_end.all():
+    return series[-1]
+  usual = np.flatnonzero(~month_end & (day == np.bincount(day[~month_end]).argmax()))
+  return series[int(usual[-1])]
