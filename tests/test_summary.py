@@ -22,6 +22,7 @@ from rnnjax.results import files
 from rnnjax.results import member_table
 from rnnjax.results import report
 from rnnjax.results import summary_file
+from rnnjax.run import chunks as chunks_lib
 from rnnjax.run import sweep
 from rnnjax.search import plan as search_plan
 from rnnjax.search import spec as spec_lib
@@ -382,8 +383,8 @@ def test_a_run_whose_members_all_stopped_trains_no_more_chunks(tmp_path, monkeyp
   assert any(re.fullmatch(rf'bucket 0: every member stopped early or diverged; its '
                           rf'{30 - len(chunks)} chunk\(s\) left are skipped', line)
              for line in lines), lines
-  drop = sweep._drop_emptied  # pylint: disable=protected-access
-  monkeypatch.setattr(sweep, '_drop_emptied',
+  drop = chunks_lib._drop_emptied  # pylint: disable=protected-access
+  monkeypatch.setattr(chunks_lib, '_drop_emptied',
                       lambda *a, log=None, stopped=(): drop(*a))
   trained = sweep.run_sweep(spec, str(tmp_path / 'b'), log=lambda _: None)
   assert max(m['steps'] for m in trained['members']) < 60

@@ -2,7 +2,9 @@
 
 The top of the ladder: only the entry points (experiments/) import it.
 
-  sweep       `run_sweep(spec, workdir)`: buckets x chunks, decisions, checkpoints
+  sweep       `run_sweep(spec, workdir)`: checks, lock, a fresh start or a resume, the
+              loop, the finish
+  chunks      the loop: every (run, chunk) trained, decided on, recorded, checkpointed
   finish      after the last chunk: the summary, the refit, the final model saved
   prepare     the checked, planned sweep (`Prepared`), its rounds, the dry run and its table
   resume      restarting from the newest checkpoint that restores

@@ -3,33 +3,27 @@
 `run_sweep(spec, workdir)` is the library entry point behind
 `experiments/population_sweep.py`; tests call it directly with a tiny spec. Every input
 is checked (spec, data, work directory) before anything is written (prepare.py); an
-unfinished sweep resumes from its newest checkpoint (resume.py). The loop reads as the
-sweep does: for each (run, chunk) in order, train the chunk, let the search decide, at a
-round's end let it ask for the next round (search/strategy.py), write the chunk's
-records, checkpoint; then the summary and the final model (finish.py). Figures are the
-entry point's job.
+unfinished sweep resumes from its newest checkpoint (resume.py), a new one starts with
+the search's first ask. Then the loop over chunks (chunks.py): for each (run, chunk) in
+order, train the chunk, let the search decide, at a round's end let it ask for the next
+round (search/strategy.py), write the chunk's records, checkpoint; then the summary and
+the final model (finish.py). Figures are the entry point's job.
 """
 
 import dataclasses
-import itertools
 import os
 
 import jax
-import numpy as np
 
 from rnnjax import errors
-from rnnjax.engine import compile_cache
 from rnnjax.engine import distributed
-from rnnjax.engine import population as pop
-from rnnjax.engine import tasks
-from rnnjax.results import evaluations
 from rnnjax.results import files
-from rnnjax.results import member_scores
 from rnnjax.results import outputs
 from rnnjax.results import progress as progress_lib
 from rnnjax.results import report
 from rnnjax.results import summary_file
 from rnnjax.run import checkpoint
+from rnnjax.run import chunks
 from rnnjax.run import finish as finish_lib
 from rnnjax.run import lock as lock_lib
 from rnnjax.run import prepare as prepare_lib
@@ -152,7 +146,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
       best=progress_lib.best_so_far(workdir, spec.task, spec.selection, spec.difference)
       if start else None)
   rename = lambda metrics: {data.metric_names.get(k, k): v for k, v in metrics.items()}
-  sweep, runs, search_state, compiles = _train(
+  sweep, runs, search_state, compiles = chunks.train(
       sweep, runs, search_state, start, workdir=workdir, mngr=mngr, out=out, bar=bar,
       stopper=stopper, rename=rename, log=log, **sizes)
   bar.close()
@@ -181,144 +175,6 @@ def _begin(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, max_memory_g
     open(os.path.join(workdir, files.METRICS), 'w', encoding='utf-8').close()
   distributed.sync('rnnjax-cleared')
   mngr = checkpoint.manager(workdir, keep=keep)
-  sweep, search_state, _ = _ask_round(sweep, workdir, searcher_lib.SearchState(),
-                                      max_memory_gb, group_size, log)
+  sweep, search_state, _ = chunks.ask_round(sweep, workdir, searcher_lib.SearchState(),
+                                             max_memory_gb, group_size, log)
   return mngr, sweep, list(sweep.runs), search_state, 0
-
-
-def _train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *, workdir,
-           mngr, out, bar, stopper, rename, max_memory_gb, group_size, log):
-  """Every (run, chunk) from position `start` of the order on: trains it; lets the
-  search decide (an adaptive search once every run has reached the step); at a round's
-  end, lets the search ask another round and plans it after the others; writes the
-  chunk's records and a checkpoint. Returns (sweep, runs, search state, compiles)."""
-  spec = sweep.spec
-  rules = searcher_lib.strategy(spec)
-  adaptive = spec.search in search_plan.ADAPTIVE
-  order = plan_lib.chunk_order(len(runs), sweep.num_chunks, chunk_major=adaptive)
-  compiles = {}
-  # Runs whose every member halving cut, or (grid, random, tpe: no search decides on
-  # them) whose every member stopped early or diverged: they train no more chunks.
-  emptied = set()
-  _drop_emptied(bar, runs, order, start - 1, emptied, log=log, stopped=set() if adaptive
-                else {r for r, run in enumerate(runs) if run.state is not None and
-                      _all_stopped(run.uids, distributed.fetch(run.state.status))})
-  for position in itertools.count(start):  # A round asked lengthens `order`.
-    if position == len(order):
-      break
-    r, c = order[position]
-    step = (c + 1) * spec.eval_every
-    records, evaluation = [], None
-    if r not in emptied and runs[r].uids and max(runs[r].uids) >= 0:
-      with compile_cache.measure() as counted:  # This process's compiles, per bucket.
-        runs[r], table, evaluation = _train_chunk(sweep, runs[r], group_size, rename, bar,
-                                                  step)
-      compiles.setdefault(runs[r].bucket, compile_cache.Compiles()).add(counted)
-      search_state = searcher_lib.observe(search_state, r, table)
-    if r == len(runs) - 1 or not adaptive:
-      search_state, runs, records = searcher_lib.decide(
-          rules, search_state, runs, step, mesh=sweep.mesh,
-          retire=lambda run, rows, why: member_scores.of_run(
-              sweep.plan, run, rows, sweep.device_data[run.data_key]['val'],
-              mesh=sweep.mesh, group_size=group_size, stopped_by=why))
-      # The table of the chunk just trained says whether any of its members trains on.
-      _drop_emptied(bar, runs, order, position, emptied, log=log, stopped={r} if (
-          not adaptive and evaluation is not None and _all_stopped(table.uids, table.status))
-          else set())
-    if position == len(order) - 1:  # A round's last chunk.
-      sweep, search_state, asked = _ask_round(sweep, workdir, search_state,
-                                              max_memory_gb, group_size, log)
-      if asked:
-        runs += sweep.runs[len(runs):]
-        order = plan_lib.chunk_order(len(runs), sweep.num_chunks, chunk_major=adaptive)
-        out.add_members(sweep.plan)
-    out.write(records, evaluation, position)  # Before the checkpoint that covers them.
-    _save(mngr, position, runs, search_state, metrics_bytes=out.tell())
-    stopper.check(f'after chunk {bar.done} of {bar.total} (checkpoint {position + 1}'
-                  f' in {os.path.join(workdir, checkpoint.DIRNAME)})')
-  return sweep, runs, search_state, compiles
-
-
-def _all_stopped(uids, status) -> bool:
-  """Whether no real member (uid >= 0) of a run is still training (OK)."""
-  return not (np.asarray(status)[np.asarray(uids) >= 0] == pop.OK).any()
-
-
-def _drop_emptied(bar, runs, order, position: int, emptied: set, *, log=print,
-                  stopped=()) -> None:
-  """Takes off the progress's total the chunks after `position` of the order that runs
-  with no member left will not train, once per run (`emptied`: those already taken),
-  and those of the runs `stopped` (every member stopped early or diverged; logged)."""
-  for r, run in enumerate(runs):
-    if r in emptied:
-      continue
-    if r in stopped or not (run.uids and max(run.uids) >= 0):
-      emptied.add(r)
-      left = sum(1 for k, _ in order[position + 1:] if k == r)
-      bar.drop(left)
-      if r in stopped and left:
-        log(f'bucket {run.bucket}{f" (run {r + 1} of {len(runs)})" if len(runs) > 1 else ""}'
-            f': every member stopped early or diverged; its {left} chunk(s) left are '
-            'skipped')
-
-
-def _ask_round(sweep: prepare_lib.Prepared, workdir: str, search_state,
-               max_memory_gb: float, group_size: int, log):
-  """The search's ask at the sweep's start and at a round's end (strategy.ask_round): a
-  round it asks is planned after the earlier ones, and plan.json rewritten; the log
-  notes the first round that trains a configuration again. Returns (sweep, search
-  state, whether a round was asked)."""
-  search_state, asked = searcher_lib.ask_round(
-      sweep.spec, search_state, workdir, {m.uid: m.config for m in sweep.plan.members})
-  if asked is None:
-    return sweep, search_state, False
-  note = searcher_lib.round_note(sweep.spec, search_state.rounds)
-  if note:
-    log(note)
-  sweep = prepare_lib.with_rounds(sweep, search_state.rounds, max_memory_gb, group_size)
-  files.write_json(os.path.join(workdir, files.PLAN), sweep.plan_json)
-  return sweep, search_state, True
-
-
-def _save(mngr, position: int, runs: list, search_state, *, metrics_bytes: int) -> None:
-  """Checkpoint `position + 1`: each started run's (state, hp), and the progress that
-  resume.py reads back (the members of every run, the search state, and the length of
-  metrics.jsonl that the checkpoint covers)."""
-  started = {r: run for r, run in enumerate(runs) if run.state is not None}
-  checkpoint.save(mngr, position + 1,
-                  {str(r): (run.state, run.hp) for r, run in started.items()},
-                  {'position': position, 'metrics_bytes': metrics_bytes,
-                   'uids': [list(run.uids) for run in runs],
-                   'searcher': search_state.to_json(),
-                   'started': [str(r) for r in started]})
-
-
-def _train_chunk(sweep: prepare_lib.Prepared, run, group_size, rename, bar, step):
-  """One chunk of one run. Returns (run, its searcher table, its evaluation)."""
-  cfg, mesh = run.cfg, sweep.mesh
-  state = run.state
-  if state is None:
-    state = pop.population_init_fn(cfg, mesh)(run.hp, sweep.base_key)
-  before = distributed.fetch(state.status)
-  state, metrics = pop.population_chunk_fn(cfg, mesh, group_size)(
-      state, run.hp, sweep.device_data[run.data_key], sweep.base_key)
-  metrics, steps, status, best_val = distributed.fetch(
-      (metrics, state.step, state.status, state.best_val))
-  # Recorded: the real members that trained in this chunk (one stopped or diverged
-  # before it has its records already).
-  live = (np.asarray(run.uids) >= 0) & (np.asarray(before) == pop.OK)
-  evaluation = evaluations.Evaluation(
-      run.bucket, np.asarray(run.uids)[live], np.asarray(steps)[live],
-      {'train/loss': metrics['train_loss'][live],
-       **{f'val/{k}': v[live] for k, v in rename(metrics['val']).items()}})
-  selection = tasks.selection_of(sweep.spec.task, sweep.spec.difference,
-                                 sweep.spec.selection)
-  table = searcher_lib.Table(np.asarray(best_val, np.float64), np.asarray(status),
-                             np.asarray(run.uids),
-                             np.asarray(metrics['val'][selection], np.float64))
-  real = np.asarray(run.uids) >= 0
-  shown, mode = tasks.shown_of(sweep.spec.task, sweep.spec.selection)
-  rank = tasks.ranked_beside(sweep.spec.task, sweep.spec.difference, sweep.spec.selection)
-  bar.chunk(run.bucket, step, metrics['val'][shown][real], status[real], metric=shown,
-            mode=mode, ranked=(rank, metrics['val'][rank][real]) if rank else None)
-  return dataclasses.replace(run, state=state), table, evaluation
