@@ -69,7 +69,7 @@ host_data = {'train': {'x': x, 'y': y},
                      'std': np.ones(1, np.float32)}}
 
 def hparams(p):
-  # Members 0..5, then dead copies of member 0 with uids -1, -2 (as sweep._hparams).
+  # Members 0..5, then dead copies of member 0 with uids -1, -2 (as search.hparams pads a population).
   lr = np.resize(np.geomspace(1e-3, 3e-2, NUM), p)
   f32 = lambda v: np.asarray(v, np.float32)
   return pop.HParams(
