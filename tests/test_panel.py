@@ -197,6 +197,26 @@ def test_a_normalised_member_forecasts_a_scaled_series_scaled(normalization):
                          rtol=1e-3)
 
 
+@pytest.mark.parametrize('normalization', ['robust', 'series'])
+def test_a_flat_window_is_read_relative_to_its_level_not_in_units(normalization):
+  # A series' first training window is all left padding: no step ('robust') and, for a
+  # constant series, no spread ('series'). Divided by 1 it was read in the data's
+  # units (M1 yearly: a fifth of the training windows, losses in the thousands); by
+  # its mean |value| its forecasts scale with the data as every other window's do.
+  rng = np.random.default_rng(2)
+  cfg = _cfg(normalization)
+  params = model.init_params(cfg.model, jax.random.key(0))
+  split = _split(rng)
+  split['x'][:2] = split['x'][:2, :1]
+  split['level'][:2, 1] = 0.0
+  big = dict(split, x=split['x'] * 10, level=split['level'] * 10, y=split['y'] * 10)
+  out = np.asarray(tasks.TASKS['panel'].outputs(cfg, params, split))
+  np.testing.assert_allclose(tasks.TASKS['panel'].outputs(cfg, params, big), out * 10,
+                             rtol=2e-5)
+  loss = lambda s: float(tasks.TASKS['panel'].loss(cfg, params, None, s, None))
+  np.testing.assert_allclose(loss(big), loss(split), rtol=2e-5)
+
+
 def test_a_window_ending_on_0_is_scaled_by_its_mean_not_read_in_units():
   # 'last' divides by the last value; a week without sales would leave the window in
   # its units (a product selling ~50 a week was forecast ~5): scaled by its mean |value|,

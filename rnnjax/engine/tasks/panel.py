@@ -33,7 +33,9 @@ def _shift_scale(cfg, x, split):
     log     the last value and 1, of a window already in logarithms (`_forward`): the
             log of each point relative to the last, as ES-RNN normalises
     none    0 and 1: the raw values
-  A zero scale becomes 1."""
+  A zero scale (a flat window: a series' first training window is all left padding)
+  becomes the window's mean absolute value, so that it too is read relative to its
+  level, never in the data's units; 1 where that is 0 too (a window of zeros)."""
   kind, v = cfg.normalization, x[..., 0]
   if kind == 'series':
     shift, scale = split['level'][:, 0], split['level'][:, 1]
@@ -49,6 +51,9 @@ def _shift_scale(cfg, x, split):
     shift, scale = v[:, -1], jnp.mean(steps, axis=1)
   else:
     shift, scale = jnp.zeros_like(v[:, -1]), jnp.ones_like(v[:, -1])
+  if kind in ('series', 'robust'):
+    scale = jnp.where(scale > 1e-6 * (jnp.abs(shift) + 1e-6), scale,
+                      jnp.mean(jnp.abs(v), axis=1))
   scale = jnp.where(scale > 1e-6 * (jnp.abs(shift) + 1e-6), scale, 1.0)
   return shift[:, None], scale[:, None]
 
