@@ -1099,3 +1099,30 @@ def test_finished_sweeps_side_by_side(tmp_path):
                        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
   assert ran.returncode == 2 and ran.stderr == (
       'error: --compare: give the work directories there, without --workdir\n')
+
+
+def test_a_linear_range_gets_few_short_tick_labels_apart():
+  """PBT's learning rates ended in 0.008-0.01: matplotlib's 9 default ticks, labelled
+  '0.00825', ran together. Any span gets a few round ticks, written exactly and short."""
+  from rnnjax.figures import style  # pylint: disable=g-import-not-at-top
+  spans = [(0.008, 0.01), (0.0, 0.2), (0.999, 0.9999), (0.0, 0.01), (2e-5, 3e-5),
+           (0.5, 1.5), (16, 40)]
+  for lo, hi in spans:
+    values = tuple(np.linspace(lo, hi, 20))
+    kind = 'randint' if hi > 2 else 'uniform'
+    axis = load.AxisInfo('learning_rate', kind, values, load.choose_scale(kind, values))
+    assert axis.scale == 'linear'
+    for width in (style.COLUMN_WIDTH, style.FULL_WIDTH / 2):
+      with style.context():
+        fig = style.new_figure(width, 2.0)
+        ax = fig.add_subplot()
+        ax.scatter(values, np.arange(len(values)))
+        style.set_axis(ax, axis)
+        assert not _clashing_x_labels(fig, ax), (lo, hi, width)
+        low, high = ax.get_xlim()
+        shown = [(t.get_position()[0], t.get_text()) for t in ax.get_xticklabels()
+                 if t.get_text() and low <= t.get_position()[0] <= high]
+        assert 2 <= len(shown) <= 6, (lo, hi, shown)
+        for x, text in shown:
+          assert len(text) <= 7 and float(text) == pytest.approx(x, abs=1e-9 * hi), shown
+

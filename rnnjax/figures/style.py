@@ -131,10 +131,39 @@ def _label_room(ax, which: str) -> float:
   return max(inches, 0.5) * 72 / (0.6 * RC['xtick.labelsize'])
 
 
+class _Compact(ticker.Formatter):
+  """Tick labels of a linear axis as the tables write values ('8e-3', '0.05', '64'),
+  in one form along the axis, with the fewest digits that write each tick exactly."""
+
+  def __init__(self):
+    super().__init__()
+    self.exponent, self.digits, self.spacing = False, 4, 0.0
+
+  def set_locs(self, locs):
+    locs = np.asarray(locs, np.float64)
+    self.exponent = any(v != 0 and (abs(v) < 1e-2 or abs(v) >= 1e5) for v in locs)
+    self.spacing = (np.diff(np.sort(locs)).min() if len(locs) > 1
+                    else abs(locs).max(initial=1.0))
+    self.digits = 6
+    for digits in range(1, 7):
+      if all(abs(float(self._fmt(v, digits)) - v) <= 1e-3 * self.spacing for v in locs):
+        self.digits = digits
+        break
+
+  def _fmt(self, value, digits):
+    if abs(value) < 1e-9 * self.spacing:
+      return '0'  # 1e-18 from the locator's arithmetic is 0.
+    return labels.fmt(float(value), digits, exponent=self.exponent)
+
+  def __call__(self, x, pos=None):
+    return self._fmt(x, self.digits)
+
+
 def set_axis(ax, axis, which: str = 'x') -> None:
   """Scale and ticks for a hyperparameter axis. Listed values get a tick each; when
   their labels would not fit side by side they are turned (along x) and, when still too
-  many, every k-th is labelled."""
+  many, every k-th is labelled. A linear range (or a long list) gets as many round ticks
+  as fit, written short ('8e-3', '8.5e-3', ...), whatever its span."""
   target = ax.xaxis if which == 'x' else ax.yaxis
   if axis.scale == 'log':
     (ax.set_xscale if which == 'x' else ax.set_yscale)('log')
@@ -157,6 +186,16 @@ def set_axis(ax, axis, which: str = 'x') -> None:
     # A minor tick is shorter: its label is moved out to the major labels' line.
     target.set_tick_params(which='minor', pad=rc('major.pad') + rc('major.size')
                            - rc('minor.size'))
+  if axis.scale == 'linear' and (axis.continuous or len(axis.values) > 8):
+    # Matplotlib's default puts 9 ticks on 0.008-0.01, labelled '0.00825': they run
+    # together. A few ticks, as many as the panel has room for, written short.
+    # In characters: a label of up to 7 and a gap side by side, or a line stacked.
+    fit = _label_room(ax, which) // (9 if which == 'x' else 3)
+    target.set_major_locator(ticker.MaxNLocator(
+        nbins=int(np.clip(fit - 1, 2, 5)), steps=[1, 2, 2.5, 5, 10],
+        integer=axis.kind == 'randint'))
+    target.set_major_formatter(_Compact())
+    target.set_minor_locator(ticker.NullLocator())
   if axis.scale == 'category' or (not axis.continuous and len(axis.values) <= 8):
     ticks = (range(len(axis.values)) if axis.scale == 'category'
              else [float(v) for v in axis.values])
