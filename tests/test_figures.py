@@ -1126,3 +1126,26 @@ def test_a_linear_range_gets_few_short_tick_labels_apart():
         for x, text in shown:
           assert len(text) <= 7 and float(text) == pytest.approx(x, abs=1e-9 * hi), shown
 
+
+def test_compare_sums_a_resumed_sweeps_processes_and_leaves_out_other_searches_flags(
+    tmp_path):
+  """A sweep stopped and resumed shows the wall time of all its processes, and says how
+  many; a flag of a search a sweep did not run (PBT's interval for a grid) is not one
+  in which it differs."""
+  grid = _finished(str(tmp_path / 'grid'), cell='lstm', val=[2.0, 3.0], test=[4.0, 6.0],
+                   final=(1.5, 4.5))
+  pbt = _finished(str(tmp_path / 'pbt'), cell='lstm', val=[1.0, 2.0], test=[7.0],
+                  final=(0.5, 8.0), tested=(1,))
+  for workdir, search, interval in ((grid, 'grid', 0), (pbt, 'pbt', 100)):
+    sweep_json = files.read_json(os.path.join(workdir, files.SWEEP))
+    sweep_json['spec'].update(search=search, pbt_interval=interval, eta=3)
+    files.write_json(os.path.join(workdir, files.SWEEP), sweep_json)
+  summary = files.read_json(os.path.join(pbt, files.SUMMARY))
+  summary['timing'] = {'total_s': 40.0, 'processes': 3, 'first_chunk_s': 2.0,
+                       'this_process_s': 10.0}
+  files.write_json(os.path.join(pbt, files.SUMMARY), summary)
+  text, paths = figures.compare([grid, pbt], out_dir=str(tmp_path / 'out'))
+  assert '| grid | search=grid | 4 | 12.5 |' in text
+  assert '| pbt | pbt_interval=100 search=pbt | 4 | 40 (3 processes) |' in text
+  with open(paths[1]) as f:
+    assert [r['processes'] for r in csv.DictReader(f)] == ['1', '3']

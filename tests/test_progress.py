@@ -45,7 +45,14 @@ def test_eta_leaves_out_compile_time():
       clock.run(1.0 + compile_s + (0.5 if c == 0 else 0.0), compile_s)
       bar.chunk(bucket, c + 1, np.ones(4), OK4)
   assert [_eta(line) for line in lines] == [7.5, 4.0, 3.0, 2.0, 1.0, 0.0]
-  assert bar.timing() == {'total_s': 24.0, 'first_chunk_s': 9.5}
+  assert bar.timing() == {'total_s': 24.0, 'first_chunk_s': 9.5, 'processes': 1,
+                          'this_process_s': 24.0}
+  # Resumed from a checkpoint saved 3 chunks in: the earlier process's time is added.
+  spent = {'total_s': 13.0, 'processes': 1, 'first_chunk_s': 9.5}
+  again = progress.Progress(6, done=3, spent=spent, log=lines.append,
+                            clock=lambda: clock.now, compiling=lambda: clock.compiled)
+  clock.run(4.0)
+  assert again.spent() == {'total_s': 17.0, 'processes': 2, 'first_chunk_s': 9.5}
 
 
 def test_eta_adds_a_compile_for_each_bucket_yet_to_start():

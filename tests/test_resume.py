@@ -433,3 +433,21 @@ def test_a_resume_in_other_vmap_groups_says_rounding_may_differ(tmp_path):
                    'float rounding differs with them, and training can amplify it; the '
                    'rest trains as it would have, to float rounding, not bit for bit '
                    '(docs/distributed.md)']
+
+
+def test_a_resumed_sweeps_wall_time_adds_the_stopped_process(tmp_path):
+  """summary.json's timing counts every process that trained the sweep: the time the
+  stopped one spent up to its last checkpoint (kept in it) and the resumed one's."""
+  workdir = str(tmp_path / 'wd')
+  def slow(line):
+    if line.startswith('chunk 1/'):
+      time.sleep(1.5)  # Before chunk 1's checkpoint: counted.
+    if line.startswith('chunk 3/'):
+      raise _Stop(line)
+  with pytest.raises(_Stop):
+    sweep.run_sweep(SPEC, workdir, log=slow)
+  timing = sweep.run_sweep(SPEC, workdir, log=lambda _: None)['timing']
+  assert timing['processes'] == 2
+  assert timing['total_s'] - timing['this_process_s'] >= 1.5, timing
+  # The sweep's first chunk, trained by the first process.
+  assert timing['first_chunk_s'] < timing['total_s'] - timing['this_process_s'], timing

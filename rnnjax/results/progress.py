@@ -55,13 +55,16 @@ class Progress:
   done: chunks done before a resume; best: (the ranking value, the value shown) of the
   best evaluation they made (see `best_so_far`), None for none; buckets: how many
   buckets will train in this process from here on (a first chunk, with its compile,
-  each; an estimate where rounds are still to be asked); clock: seconds, for tests.
+  each; an estimate where rounds are still to be asked); spent: what the processes
+  before a resume spent (`spent()` as the checkpoint resumed from saved it), None for
+  none; clock: seconds, for tests.
   """
 
   def __init__(self, total_chunks: int, *, log=print, bar: bool = False, done: int = 0,
-               best: tuple | None = None, buckets: float = 0, clock=time.perf_counter,
-               compiling=compiling_s):
+               best: tuple | None = None, buckets: float = 0, spent: dict | None = None,
+               clock=time.perf_counter, compiling=compiling_s):
     self._total, self._done, self._buckets = total_chunks, done, buckets
+    self._before = spent or {}
     self._log = log
     self._clock, self._compiling = clock, compiling
     self._start = clock()
@@ -140,11 +143,21 @@ class Progress:
     if self._bar is not None:
       self._bar.close()
 
-  def timing(self) -> dict:
-    """Seconds to the end and to the first chunk, to the millisecond."""
-    first = self._first_chunk_s
-    return {'total_s': round(self._clock() - self._start, 3),
+  def spent(self) -> dict:
+    """The sweep's wall time so far, over every process that trained it (a checkpoint
+    keeps it, so that a resumed process adds its own), to the millisecond: `total_s`,
+    the sum of their times; `processes`, how many there were (the first and each
+    resume; the processes of one distributed run count once); `first_chunk_s`, from the
+    sweep's start to the end of its first chunk, in the process that trained it."""
+    before = self._before
+    first = before.get('first_chunk_s', self._first_chunk_s)
+    return {'total_s': round(before.get('total_s', 0.0) + self._clock() - self._start, 3),
+            'processes': before.get('processes', 0) + 1,
             'first_chunk_s': None if first is None else round(first, 3)}
+
+  def timing(self) -> dict:
+    """`spent()`, and `this_process_s`: the seconds of this process alone."""
+    return {**self.spent(), 'this_process_s': round(self._clock() - self._start, 3)}
 
 
 def best_so_far(workdir: str, task: str, selection: str = '',

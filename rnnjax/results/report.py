@@ -7,6 +7,7 @@ import numpy as np
 from rnnjax.engine import population as pop
 from rnnjax.errors import InputError
 from rnnjax.results import member_table
+from rnnjax.search import strategy
 
 TOP_K = 10
 
@@ -230,8 +231,11 @@ def runs_table(runs: list, metric: str = '') -> tuple[list[dict], list[str]]:
 
   runs: [(label, sweep.json's dict, the summary in memory)]; metric: the validation and
   test metric shown (default: the sweeps' display metric). Returns (rows, notes): a row
-  per sweep with 'run', 'differs' (its flags whose values differ among the sweeps),
-  'members', 'member_steps', 'wall_s', 'metric', 'ranked_by' (the selection metric),
+  per sweep with 'run', 'differs' (its flags whose values differ among the sweeps, less
+  the settings of a search it did not run: strategy.OWN_SETTINGS),
+  'members', 'member_steps', 'wall_s' (summed over the processes that trained it: the
+  first and each resume), 'processes' (how many), 'metric', 'ranked_by' (the selection
+  metric),
   'best_config' (the configuration ranked first on validation), 'best_val' and
   'best_test' (its seeds' mean and sd of `metric`, test where the sweep tested them),
   'final' (what the final model is), 'final_val', 'final_test'; notes say where the test
@@ -252,6 +256,8 @@ def runs_table(runs: list, metric: str = '') -> tuple[list[dict], list[str]]:
   specs = [sweep['spec'] for _, sweep, _ in runs]
   differs = sorted(k for k in dict.fromkeys(k for s in specs for k in s)
                    if k not in _NOT_DATA and len({repr(s.get(k)) for s in specs}) > 1)
+  # A search's own settings (PBT's interval, halving's eta) do nothing in the others.
+  owner = dict(strategy.OWN_SETTINGS)
   rows, parts = [], []
   for (label, sweep, summary), spec in zip(runs, specs):
     shown = metrics[label]
@@ -263,12 +269,15 @@ def runs_table(runs: list, metric: str = '') -> tuple[list[dict], list[str]]:
     best_val = (best['val'][shown] if best and shown in best['val'] else
                 _mean_sd(of('val')) if of('val') else None)
     final = summary.get('final') or {}
+    timing = summary.get('timing') or {}
     rows.append({
         'run': label,
-        'differs': ' '.join(f'{k}={_setting(k, spec.get(k))}' for k in differs),
+        'differs': ' '.join(f'{k}={_setting(k, spec.get(k))}' for k in differs
+                            if owner.get(k, spec.get('search')) == spec.get('search')),
         'members': len(members),
         'member_steps': (summary.get('member_steps') or {}).get('useful'),
-        'wall_s': (summary.get('timing') or {}).get('total_s'),
+        'wall_s': timing.get('total_s'),
+        'processes': timing.get('processes', 1),
         'metric': shown,
         'ranked_by': _metrics(summary)[0],
         'best_config': best['config'] if best else None,
@@ -297,13 +306,16 @@ def runs_markdown(rows: list[dict], notes: list[str]) -> str:
   lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
   for r in rows:
     cells = [r['run'], r['differs'] or '-', str(r['members']),
-             _fmt(r['wall_s']), spread(r['best_val']), spread(r['best_test']),
+             _fmt(r['wall_s']) + (f' ({r["processes"]} processes)'
+                                  if (r['processes'] or 1) > 1 else ''),
+             spread(r['best_val']), spread(r['best_test']),
              r['final'] or '-', _fmt(r['final_val']), _fmt(r['final_test'])]
     lines.append('| ' + ' | '.join(c.replace('|', '\\|') for c in cells) + ' |')
   ranked = sorted({r['ranked_by'] for r in rows})
   lines += ['', f'best config: the configuration ranked first by its seeds\' mean '
             f'validation {" / ".join(ranked)}, its {metric} mean +- sd over those seeds; '
             'wall s: each sweep\'s whole run, compiling included (programs already in the '
-            'disk cache take a fraction of it)']
+            'disk cache take a fraction of it), summed over its processes where it was '
+            'stopped and resumed']
   lines += [f'note: {n}' for n in notes]
   return '\n'.join(lines)

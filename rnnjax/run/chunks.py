@@ -77,7 +77,8 @@ def train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *, 
         order = plan_lib.chunk_order(len(runs), sweep.num_chunks, chunk_major=adaptive)
         out.add_members(sweep.plan)
     out.write(records, evaluation, position)  # Before the checkpoint that covers them.
-    _save(mngr, position, runs, search_state, metrics_bytes=out.tell())
+    _save(mngr, position, runs, search_state, metrics_bytes=out.tell(),
+          timing=bar.spent())
     stopper.check(f'after chunk {bar.done} of {bar.total} (checkpoint {position + 1}'
                   f' in {os.path.join(workdir, checkpoint.DIRNAME)})')
   return sweep, runs, search_state, compiles
@@ -124,17 +125,19 @@ def ask_round(sweep: prepare_lib.Prepared, workdir: str, search_state,
   return sweep, search_state, True
 
 
-def _save(mngr, position: int, runs: list, search_state, *, metrics_bytes: int) -> None:
+def _save(mngr, position: int, runs: list, search_state, *, metrics_bytes: int,
+          timing: dict) -> None:
   """Checkpoint `position + 1`: each started run's (state, hp), and the progress that
-  resume.py reads back (the members of every run, the search state, and the length of
-  metrics.jsonl that the checkpoint covers)."""
+  resume.py reads back (the members of every run, the search state, the length of
+  metrics.jsonl that the checkpoint covers, and the wall time spent so far: `timing`,
+  Progress.spent)."""
   started = {r: run for r, run in enumerate(runs) if run.state is not None}
   checkpoint.save(mngr, position + 1,
                   {str(r): (run.state, run.hp) for r, run in started.items()},
                   {'position': position, 'metrics_bytes': metrics_bytes,
                    'uids': [list(run.uids) for run in runs],
                    'searcher': search_state.to_json(),
-                   'started': [str(r) for r in started]})
+                   'started': [str(r) for r in started], 'timing': timing})
 
 
 def _train_chunk(sweep: prepare_lib.Prepared, run, group_size, rename, bar, step):

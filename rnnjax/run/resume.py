@@ -28,8 +28,10 @@ from rnnjax.search import tpe
 
 def resume(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, log,
            max_memory_gb: float, group_size: int):
-  """(checkpoint manager, sweep, runs, search state, next position) from the newest
-  checkpoint that restores; None (its manager closed) when there is none.
+  """(checkpoint manager, sweep, runs, search state, next position, the wall time the
+  processes before spent up to that checkpoint: Progress.spent, None in a checkpoint
+  older than it) from the newest checkpoint that restores; None (its manager closed)
+  when there is none.
 
   Raises InputError before anything is restored when the work directory planned other
   configurations of the spec than this version does (workdir.check_plan); a search that
@@ -67,7 +69,7 @@ def resume(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, log,
   note = _rounding_note(workdir, sweep)
   if note:
     log(note)
-  return mngr, sweep, runs, search_state, start
+  return mngr, sweep, runs, search_state, start, progress.get('timing')
 
 
 def _rounding_note(workdir: str, sweep: prepare_lib.Prepared) -> str:

@@ -117,7 +117,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   if begun is None:
     begun = _begin(sweep, workdir, keep=keep_checkpoints, digests=digests, log=log,
                    **sizes)
-  mngr, sweep, runs, search_state, start = begun
+  mngr, sweep, runs, search_state, start, spent = begun
   stopper.check(f'before training chunk {start + 1} ({start} of the chunks are in '
                 f'{os.path.join(workdir, checkpoint.DIRNAME)})')
   data, plan = sweep.data, sweep.plan  # Shared facts: names, sizes.
@@ -142,7 +142,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
       (spec.rounds - asked) * len(plan.buckets) / asked if asked else 0)
   bar = progress_lib.Progress(
       round(planned * sweep.num_chunks), log=log, bar=progress_bar, done=start,
-      buckets=buckets,
+      buckets=buckets, spent=spent,
       best=progress_lib.best_so_far(workdir, spec.task, spec.selection, spec.difference)
       if start else None)
   rename = lambda metrics: {data.metric_names.get(k, k): v for k, v in metrics.items()}
@@ -177,4 +177,4 @@ def _begin(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, max_memory_g
   mngr = checkpoint.manager(workdir, keep=keep)
   sweep, search_state, _ = chunks.ask_round(sweep, workdir, searcher_lib.SearchState(),
                                              max_memory_gb, group_size, log)
-  return mngr, sweep, list(sweep.runs), search_state, 0
+  return mngr, sweep, list(sweep.runs), search_state, 0, None

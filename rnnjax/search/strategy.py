@@ -103,9 +103,9 @@ def strategy(spec) -> Strategy:
   return Strategy()
 
 
-# Settings of one search, and the search that reads them.
-_OWN_SETTINGS = (('eta', 'halving'), ('min_steps', 'halving'), ('pbt_interval', 'pbt'),
-                 ('pbt_fraction', 'pbt'))
+# Settings of one search, and the search that reads them (no other search does).
+OWN_SETTINGS = (('eta', 'halving'), ('min_steps', 'halving'), ('pbt_interval', 'pbt'),
+                ('pbt_fraction', 'pbt'), ('rounds', 'tpe'))
 
 
 def notes(spec) -> list[str]:
@@ -113,7 +113,7 @@ def notes(spec) -> list[str]:
   refused: the search comparison sets every strategy's), and a PBT sweep with nothing
   it may perturb."""
   out, defaults = [], type(spec)()
-  for name, search in _OWN_SETTINGS:
+  for name, search in OWN_SETTINGS:
     if spec.search != search and getattr(spec, name) != getattr(defaults, name):
       out.append(f'note: --{name}={getattr(spec, name)} is for --search={search}; '
                  f'--search={spec.search} does not read it')
