@@ -173,6 +173,26 @@ def test_a_halving_dry_run_estimates_the_steps_halving_trains(tmp_path):
       'compiles again after each cut')
 
 
+def test_a_charlm_dry_run_prints_the_texts_parts_and_what_training_never_shows(tmp_path):
+  """A character model's dry run says what it read: each part's characters, the
+  vocabulary, characters held out that training never shows, and (a flagfile's bundled
+  text beside the user's file) which one is read."""
+  path = tmp_path / 'mine.txt'
+  path.write_text('abc ' * 100 + 'ab\u00df\u00df', encoding='utf-8')
+  spec = sweep.SweepSpec(task='charlm', dataset='shakespeare', text_path=str(path),
+                         val_size=20, test_size=4, seq_len=8, cell='gru', hidden_size='4',
+                         batch_size='2', learning_rate='1e-2', train_steps=2, eval_every=2)
+  lines = []
+  sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True, log=lines.append)
+  assert lines[:3] == [
+      f'text (--text_path={path}): 404 characters: train 380, validation 20, test 4; '
+      "vocabulary 5 characters (the whole text's)",
+      'note: 1 character(s) of the test part never occur in the training part (\u00df; 2 '
+      'occurrence(s)): their probabilities were never trained, and they count in its '
+      'bits per character',
+      f'note: --text_path={path} is read; --dataset=shakespeare is not']
+
+
 def test_a_tpe_dry_run_estimates_every_round(tmp_path):
   # It plans round 1 (later rounds are asked as earlier ones end): its chunks count once
   # per round, its compiles once, and it says so.

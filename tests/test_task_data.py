@@ -53,6 +53,11 @@ def test_load_takes_every_option_it_names(tmp_path, task):  # Panels: test_panel
                       and data.transform['fill'] == 'zero',
           'classify': data.readout == 'mean' and data.info.get('dataset') == 'x',
           'charlm': data.seq_len == 8 and data.info['source'].startswith('--text_path=')}[task]
+  if task == 'charlm':  # What the run's log and summary.json's `data` say of the text.
+    assert data.notes == ((f'text ({data.info["source"]}): 280 characters: train 268, '
+                           'validation 6, test 6; vocabulary 10 characters (the whole '
+                           "text's)"),)
+    assert data.info['unseen_in_train'] == {}
 
 
 @pytest.mark.parametrize('task, option', [

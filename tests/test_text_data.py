@@ -201,3 +201,22 @@ def test_user_file_empty(tmp_path):
   (tmp_path / 'empty.txt').write_text('')
   with pytest.raises(InputError, match='^--text_path=.*empty.txt: the text is empty$'):
     text.load(text_path=str(tmp_path / 'empty.txt'))
+
+
+def test_held_out_characters_training_never_shows_are_counted_and_noted():
+  """The vocabulary is the whole text's, so a character only the held-out parts hold
+  has a token but a probability training never taught: counted per part and noted."""
+  data = text.split_text('ab' * 20 + 'aQ' + 'Z\u00dfZb', val_size=2, test_size=4)
+  assert text.unseen_in_train(data) == {
+      'val': {'characters': 'Q', 'occurrences': 1},
+      'test': {'characters': 'Z\u00df', 'occurrences': 3}}
+  size, val, test = text.notes(data)
+  assert size == ('text (text): 46 characters: train 40, validation 2, test 4; '
+                  "vocabulary 5 characters (the whole text's)")
+  assert val.startswith('note: 1 character(s) of the validation part never occur in the '
+                        'training part (Q; 1 occurrence(s)): their probabilities were '
+                        'never trained')
+  assert test.startswith('note: 2 character(s) of the test part never occur in the '
+                         'training part (Z \u00df; 3 occurrence(s))')
+  assert text.unseen_in_train(text.split_text(SAMPLE * 2, val_size=10, test_size=10)) == {}
+  assert len(text.notes(text.split_text(SAMPLE * 2, val_size=10, test_size=10))) == 1

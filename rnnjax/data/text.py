@@ -3,7 +3,8 @@
 A text of N characters is split in order: the first part trains, the next `val_size`
 characters validate and the last `test_size` test (by default 2 % each). The vocabulary
 is every distinct character of the whole text, sorted, so the held-out parts have no
-unknown characters; a character's token is its index in the vocabulary. Each part
+unknown characters (those that training never shows are counted and noted:
+`unseen_in_train`, `notes`); a character's token is its index in the vocabulary. Each part
 predicts its own next characters only (no prediction crosses a split boundary).
 
 `streams` lays a part out as a few long rows so that one pass of a recurrent model over
@@ -99,6 +100,42 @@ def split_text(text: str, *, val_size: int = 0, test_size: int = 0,
   info = {'source': source, 'characters': {k: int(len(v)) for k, v in parts.items()},
           'vocab_size': len(vocab)}
   return TextData(vocab=vocab, tokens=parts, info=info)
+
+
+def unseen_in_train(data: TextData) -> dict:
+  """{part: {'characters': the characters of `part` ('val', 'test') that never occur
+  in the training part, in vocabulary order; 'occurrences': how often they occur in it}}
+  for each part that has any. The vocabulary is the whole text's, so they have tokens,
+  but training never taught the model their probabilities."""
+  seen = np.zeros(len(data.vocab), bool)
+  seen[data.tokens['train']] = True
+  out = {}
+  for part in ('val', 'test'):
+    unseen = ~seen[data.tokens[part]]
+    if unseen.any():
+      chars = np.unique(data.tokens[part][unseen])
+      out[part] = {'characters': decode(chars, data.vocab),
+                   'occurrences': int(unseen.sum())}
+  return out
+
+
+def notes(data: TextData) -> tuple:
+  """The log's lines of a text: its parts' sizes and vocabulary, and a note for each
+  held-out part with characters the training part never shows (`unseen_in_train`)."""
+  n = data.info['characters']
+  lines = [f'text ({data.info["source"]}): {sum(n.values()):,} characters: train '
+           f'{n["train"]:,}, validation {n["val"]:,}, test {n["test"]:,}; vocabulary '
+           f'{len(data.vocab)} characters (the whole text\'s)']
+  names = {'val': 'validation', 'test': 'test'}
+  for part, unseen in unseen_in_train(data).items():
+    chars = unseen['characters']
+    shown = ' '.join(repr(c)[1:-1] if c.isprintable() and not c.isspace() else repr(c)
+                     for c in chars[:10]) + (' ...' if len(chars) > 10 else '')
+    lines.append(f'note: {len(chars)} character(s) of the {names[part]} part never occur '
+                 f'in the training part ({shown}; {unseen["occurrences"]} occurrence(s)): '
+                 'their probabilities were never trained, and they count in its bits per '
+                 'character')
+  return tuple(lines)
 
 
 def load(*, dataset: str = 'shakespeare', text_path: str = '', val_size: int = 0,
