@@ -214,6 +214,14 @@ def test_char_model_reproduces_the_test_figures_and_samples(charlm_run):
   assert sample == model.sample('ROMEO:', num_chars=40, temperature=0.8, seed=1)
   with pytest.raises(InputError, match='position 2'):
     model.sample('ab\u2603', num_chars=3)
+  # model.vocab: the characters it scores, in token order; any other is refused.
+  vocab = model.vocab
+  assert vocab == ''.join(sorted(set(vocab))) and set(test_text) <= set(vocab)
+  assert np.isfinite(model.bits_per_char(vocab + vocab))
+  outside = next(c for c in 'zZ\u2603' if c not in vocab)
+  with pytest.raises(InputError, match=f'^text: character {outside!r} .position 1. is not '
+                                       f'in the vocabulary of {len(vocab)} characters'):
+    model.bits_per_char(vocab[0] + outside + vocab[0])
 
 
 def test_a_fresh_process_loads_it_without_flags(tmp_path, forecast_run):
@@ -626,7 +634,9 @@ def test_each_model_refuses_what_its_task_does_not_do_in_one_line(forecast_run,
        'forecast model'),
       (lambda: forecaster.evaluate_panel(), '^evaluate_panel: this is a forecast model'),
       (lambda: forecaster.bits_per_char('ab'), '^text: this is a forecast model, not a '
-       'character model$')):
+       'character model$'),
+      (lambda: classifier.vocab, '^vocab: this is a classify model, not a character '
+       'model$')):
     with pytest.raises(InputError, match=message):
       call()
 

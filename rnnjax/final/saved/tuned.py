@@ -322,9 +322,17 @@ class TunedModel:
     self._task_is(('charlm',), what)
     return characters.tokens(self.transform, chars, what)
 
+  @property
+  def vocab(self) -> str:
+    """A character model's vocabulary: the characters it has probabilities for (the
+    sweep's whole text's, sorted), in the order of its tokens. A text or prompt with any
+    other character is refused."""
+    self._task_is(('charlm',), 'vocab')
+    return self.transform['vocab']
+
   def bits_per_char(self, text: str) -> float:
-    """Bits per character of the model on `text` (>= 2 characters), scored as the
-    sweep scored its validation and test parts (data/text.py `streams`)."""
+    """Bits per character of the model on `text` (>= 2 characters, each in `vocab`),
+    scored as the sweep scored its validation and test parts (data/text.py `streams`)."""
     return self.evaluate_text(text)['bpc']
 
   def evaluate_text(self, text: str) -> dict:
@@ -338,8 +346,9 @@ class TunedModel:
 
   def sample(self, prompt: str = '', num_chars: int = 200, temperature: float = 0.8,
              seed: int = 0) -> str:
-    """`num_chars` characters after `prompt` (empty: the sweep's own prime), drawn from
-    the members' averaged next-character probabilities sharpened by `temperature`."""
+    """`num_chars` characters drawn after `prompt` (empty: the sweep's own prime) from
+    the members' averaged next-character probabilities sharpened by `temperature`: the
+    continuation alone, without the prompt."""
     prompt = prompt or self.transform['prime']
     tokens = self._tokens(prompt, 'prompt')
     if not len(tokens):
