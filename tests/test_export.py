@@ -813,6 +813,21 @@ def test_arguments_of_every_method_are_checked_in_one_line(forecast_run, classif
   pd.concat([frame, frame.iloc[-1:]]).to_csv(twice, index=False)
   with pytest.raises(InputError, match=r"^--csv_path: .*twice\.csv has two rows at '1993-12'"):
     predictions.run(forecast_run[1], csv_path=twice, out_dir=os.path.join(str(tmp_path), 'o'))
+  # Rows a week apart, where the sweep's data were a month apart: refused, both named;
+  # step numbers are read as its months, said in a note.
+  weekly = frame.assign(Time=[str(np.datetime64('1980-01-07') + 7 * i)
+                              for i in range(len(frame))])
+  with pytest.raises(InputError, match=r"^history: its rows step by a week; the model's data "
+                     r'stepped by a month \('):
+    model.forecast(weekly, 2)
+  weekly.to_csv(os.path.join(str(tmp_path), 'weekly.csv'), index=False)
+  with pytest.raises(InputError, match=r'^--csv_path: .*weekly\.csv: its rows step by a week; '
+                     r"the model's data stepped by a month \("):
+    predictions.run(forecast_run[1], csv_path=os.path.join(str(tmp_path), 'weekly.csv'),
+                    out_dir=os.path.join(str(tmp_path), 'o'))
+  assert ("history: its times are step numbers, where the model's data were dates a month "
+          'apart: each row is read as a month') in model.forecast(
+              frame.assign(Time=range(len(frame))), 2)['notes']
   # Predictions go to a folder that can be made: else one line, nothing computed.
   blocker = os.path.join(forecast_run[1], 'summary.json')
   for out_dir in (blocker, os.path.join(blocker, 'out')):

@@ -12,6 +12,7 @@ a refit of three seeds, combined by their median).
 import csv
 import dataclasses
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -325,6 +326,103 @@ def test_bad_input_is_one_line(tmp_path, held_out):
     predictions.run(workdir, future_path=csv_path)
 
 
+def test_ids_given_as_numbers_are_read_as_text(held_out):
+  """A dict's keys become text before anything reads them (7 beside 'a' sorts); 7 and
+  '7' are one id, refused. A DataFrame whose id column was read as numbers (plain
+  pd.read_csv of ids 007, 010) says so in a note: the ids are '7' and '10'."""
+  model = rnnjax.load(held_out[1])
+  fc = model.forecast({7: [1.0, 2.0, 3.0], 'a': [4.0, 5.0, 6.0]}, 2)
+  assert fc['ids'] == ['7', 'a']
+  np.testing.assert_array_equal(
+      fc['point'], model.forecast({'7': [1.0, 2.0, 3.0], 'a': [4.0, 5.0, 6.0]}, 2)['point'])
+  with pytest.raises(InputError, match=r"^histories: keys 7 and '7' both name series '7' "
+                     r'\(ids are read as text\); give each series once$'):
+    model.forecast({7: [1.0, 2.0], '7': [3.0, 4.0]}, 2)
+  pd = pytest.importorskip('pandas')
+  frame = pd.DataFrame({'unique_id': [7, 7, 7, 10, 10, 10], 'ds': [1, 2, 3] * 2,
+                        'y': [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
+  said = ("histories: ids were read as numbers (column 'unique_id', e.g. '7'), so leading "
+          "zeros in the file are lost ('007' is '7'); read them as text: "
+          "pd.read_csv(path, dtype={'unique_id': str})")
+  fc = model.forecast(frame, 2)
+  assert fc['ids'] == ['7', '10'] and said in fc['notes']
+  as_text = model.forecast(frame.astype({'unique_id': str}), 2)
+  assert not any('read as numbers' in n for n in as_text['notes'])
+
+
+def test_series_without_a_naive_error_have_their_intervals_scaled_by_level_said(held_out):
+  """A constant or one-point series has no naive error (MASE's scale) to scale its
+  intervals by: its mean level is, and a note names it."""
+  model = rnnjax.load(held_out[1])
+  fc = model.forecast({'const': [7.0] * 12, 'moves': np.arange(1.0, 13.0), 'one': [5.0]},
+                      HORIZON)
+  flat = [n for n in fc['notes'] if 'never change' in n]
+  assert flat == ["histories: 2 series never change in their history, or have one point or "
+                  "repeat each season exactly ('const', 'one'): with no naive error to scale "
+                  "their intervals by, they are scaled by the series' mean level |v| (1 where "
+                  "that is 0; 7 for 'const'), however little it moves"]
+  assert not any('never change' in n for n in model.forecast(
+      {'moves': np.arange(1.0, 13.0)}, HORIZON)['notes'])
+
+
+def _dated(workdir, tmp_path, cell):
+  """A copy of `workdir`'s model whose sweep's data are dated: step t is `cell(t)`."""
+  model_dir = tmp_path / 'dated' / 'model'
+  shutil.copytree(os.path.join(workdir, 'model'), model_dir)
+  with np.load(model_dir / 'arrays.npz') as f:
+    arrays = dict(f)
+  for name in ('times', 'test_times'):
+    arrays[name] = np.vectorize(lambda t: cell(int(t)))(arrays[name]).astype(str)
+  np.savez(model_dir / 'arrays.npz', **arrays)
+  return str(tmp_path / 'dated')
+
+
+def test_histories_dated_at_another_step_than_the_sweeps_data_are_refused(tmp_path, held_out):
+  """Weekly rows given to a model swept on monthly data are refused, naming both steps;
+  the sweep's own data at its own step are read (also by predict); dates given to a
+  model swept on step numbers are read as its steps, said in a note."""
+  pd = pytest.importorskip('pandas')
+  month = lambda t: f'{2000 + (t - 1) // 12}-{(t - 1) % 12 + 1:02d}-01'
+  week = lambda t: str(np.datetime64('2000-01-03') + 7 * (t - 1))
+  workdir = _dated(held_out[1], tmp_path, month)
+  model, whole = rnnjax.load(workdir), _series(held_out[2])
+  rows = lambda cell: pd.DataFrame([(k, cell(int(t)), y) for k in IDS
+                                    for y, t in zip(*whole[k])],
+                                   columns=['unique_id', 'ds', 'y'])
+  with pytest.raises(InputError, match=r"^histories: its rows step by a week; the model's "
+                     r'data stepped by a month \(its season, lookback and intervals count '
+                     r'those steps\): give rows a month apart'):
+    model.forecast(rows(week), 2)
+  monthly = model.forecast(rows(month), 2)
+  assert not any('apart' in n for n in monthly['notes'])
+  assert any(n.startswith("histories: its times are step numbers, where the model's data "
+                          'were dates a month apart') for n in model.forecast(
+                              rows(str), 2)['notes'])
+  assert any(n.startswith("histories: its rows are dated, a week apart, where the model's "
+                          'data were step numbers') for n in rnnjax.load(held_out[1]).forecast(
+                              rows(week), 2)['notes'])
+  # predict --csv_path: the file named; the sweep's data at its own step forecast. Series
+  # the sweep never scored fill forecast.png's four panels at random.
+  header = ['unique_id', 'ds', 'y']
+  weekly = _write(tmp_path / 'weekly.csv', header, rows(week).astype(str).values.tolist())
+  with pytest.raises(InputError, match=r'^--csv_path: .*weekly.csv: its rows step by a week; '
+                     r"the model's data stepped by a month"):
+    predictions.run(workdir, csv_path=weekly, out_dir=str(tmp_path / 'x'))
+  assert not os.path.exists(tmp_path / 'x')
+  new = rows(month).assign(unique_id=lambda f: 'new-' + f['unique_id'])
+  out = predictions.run(workdir, csv_path=_write(tmp_path / 'monthly.csv', header,
+                                                 new.astype(str).values.tolist()),
+                        steps_ahead=2, out_dir=str(tmp_path / 'out'))
+  np.testing.assert_allclose(
+      np.stack([s['point'] for s in out['plot']['series']]),
+      monthly['point'][[IDS.index(s['title'][4:].split(':')[0])
+                        for s in out['plot']['series']]], rtol=1e-7)
+  assert [s['title'].split(': ')[1] for s in out['plot']['series']] == ['random'] * 4
+  assert out['lines'][0].splitlines()[-1].endswith(
+      '4 drawn in forecast.png: at random, none scored by the sweep; every series is in '
+      'forecast.csv)')
+
+
 def test_a_model_that_takes_logs_refuses_a_history_not_above_zero(tmp_path, held_out, given):
   """In one line naming the series and where; a model without log members forecasts
   it."""
@@ -374,6 +472,12 @@ def test_a_few_series_are_all_drawn_and_new_data_names_its_scores():
   assert len(picks) == 2 + panel_predictions.RANDOM_SHOWN
   assert picks[0] == ('s0', 'best test sMAPE 0.0')
   assert [label.split(',')[0] for _, label in picks[2:]] == ['random', 'random']
+  # None scored (a --csv_path of new series): the best's and worst's places drawn too;
+  # one scored: it, and three drawn.
+  assert [label for _, label in panel_predictions.shown(many, {}, new_data=True)] == [
+      'random'] * 4
+  one = panel_predictions.shown(many, {'s5': 0.5}, new_data=True)
+  assert one[0] == ('s5', 'best sweep-test sMAPE 0.5') and len(one) == 4
 
 
 def test_the_printed_table_holds_whole_series_and_says_how_many_of_all():
@@ -390,7 +494,7 @@ def test_the_printed_table_holds_whole_series_and_says_how_many_of_all():
   # Series the sweep never scored (a --csv_path of new ones): drawn at random, said so.
   picks = [k for k, _ in panel_predictions.shown(list('abcde'), {}, new_data=True)]
   assert panel_predictions.table(header, rows, picks, total=5, scored=False).splitlines()[
-      -1] == ('(2 of 5 series shown, 2 drawn in forecast.png: at random, none scored by the '
+      -1] == ('(3 of 5 series shown, 4 drawn in forecast.png: at random, none scored by the '
               'sweep; every series is in forecast.csv)')
   assert panel_predictions.table(header, rows, list('abcd'), total=4, max_rows=8).endswith(
       '(1 of 4 series shown, 4 drawn in forecast.png: every one; every series is in '

@@ -344,3 +344,34 @@ def test_rows_not_read_as_times_after_times_are_refused_not_read_in_file_order(t
                      r"'t' holds '02/07/2024', not read as a time"):
     panel.load(csv_path=train, test_path=test, id_column='id', time_column='t',
                target_column='y', horizon=2)
+
+
+MONTHS = [[f'2020-{m:02d}-01' for m in range(1, 13)]]
+
+
+@pytest.mark.parametrize('cells, data, said', [
+    # Dated at another step than the model's data: refused, both steps named.
+    ([['2023-01-02', '2023-01-09', '2023-01-16']], MONTHS,
+     "its rows step by a week; the model's data stepped by a month "),
+    (MONTHS, [['2020-01', '2020-04', '2020-07']],
+     "its rows step by a month; the model's data stepped by a quarter "),
+    # Dates beside step numbers: a note, not a refusal (each row read as a step).
+    ([['2023-01-02', '2023-01-09']], [['1', '2', '3']],
+     "its rows are dated, a week apart, where the model's data were step numbers"),
+    ([['7', '8']], MONTHS, "its times are step numbers, where the model's data were dates "
+                           'a month apart: each row is read as a month'),
+    # Alike; trading days beside calendar days; no step to read; cells not times.
+    ([['2021-03', '2021-04'], ['2021-06']], MONTHS, ''),
+    ([['1', '3', '5']], [['10', '11']], ''),
+    ([['2024-01-02', '2024-01-03', '2024-01-04']],
+     [['2024-01-04', '2024-01-05', '2024-01-08', '2024-01-09']], ''),
+    ([['2023-01-02'], ['2023-01-09']], MONTHS, ''),
+    ([['a', 'b']], MONTHS, ''),
+])
+def test_histories_dated_at_another_step_than_the_models_data_are_refused(cells, data, said):
+  if said.endswith(' '):
+    with pytest.raises(InputError, match='^histories: ' + re.escape(said)):
+      time_grid.check_step(cells, data, what='histories')
+  else:
+    note = time_grid.check_step(cells, data, what='histories')
+    assert note.startswith(f'histories: {said}') if said else note == ''

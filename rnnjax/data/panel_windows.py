@@ -43,6 +43,12 @@ def mase_scale(train: np.ndarray, season: int) -> float:
   return scale
 
 
+def scaled_by_level(train: np.ndarray, season: int) -> bool:
+  """Whether `mase_scale` falls back to the series' mean |v|: it has no naive error
+  (constant, one point, or each season repeated exactly)."""
+  return not _naive_error(train, season) > 0
+
+
 def _naive_error(train: np.ndarray, season: int) -> float:
   """The in-sample mean |v[t] - v[t - m]| (`mase_scale`'s m), 0 where there is none."""
   m = season if 1 <= season < len(train) else 1

@@ -58,6 +58,19 @@ def levels(value) -> tuple:
   return tuple(out)
 
 
+def string_keys(given: dict, what: str) -> dict:
+  """`given` keyed by str(key), its order kept (series ids are text: a key 7 is '7');
+  InputError naming `what` where two keys are written alike (7 and '7')."""
+  out, first = {}, {}
+  for key, value in given.items():
+    text = str(key)
+    if text in out:
+      raise InputError(f'{what}: keys {first[text]!r} and {key!r} both name series '
+                       f'{text!r} (ids are read as text); give each series once')
+    out[text], first[text] = value, key
+  return out
+
+
 def concrete(value, what: str) -> None:
   """InputError for a traced array: the model runs its own compiled programs on
   concrete values, and cannot be traced through."""

@@ -91,20 +91,23 @@ def paths(transform, need, scaled_forecasts, values, origins, steps: int) -> np.
 
 
 def check_history(transform, need, history, what='history',
-                  notes: list | None = None) -> np.ndarray:
+                  notes: list | None = None, data_times=None) -> np.ndarray:
   """<float64>[N, C]: `history` checked (columns, at least `need` finite last rows);
   `what` names it in the InputError. A DataFrame's columns are read by name; where it
   holds the model's time column, its rows are read as the sweep read its file (on the
   time grid: sorted, absent periods put back, two rows at one time refused). Its gaps
   (NaN, in an array or a DataFrame) are filled as the sweep filled its own; what was
-  done is appended to `notes`."""
+  done is appended to `notes`. `data_times`: the sweep's data's time cells, where
+  given: a DataFrame dated at another step is refused (time/grid.py check_step)."""
   names = columns(transform)
   time_column = transform.get('time_column')
-  values, note = numbers(history, names, what), ''
+  values, note, step_note = numbers(history, names, what), '', ''
   if time_column and hasattr(history, 'columns') and time_column in history.columns:
-    [values], _, note = time_grid.regularize(
+    [values], [cells], note = time_grid.regularize(
         [None], [values], [[str(c) for c in history[time_column]]], path=what,
         column=time_column, argument=True)
+    if data_times is not None:
+      step_note = time_grid.check_step([cells], [list(data_times)], what=what)
   if values.ndim != 2 or values.shape[1] != len(names):
     raise InputError(f'{what}: expected {len(names)} column(s) {names}, got an array '
                      f'of shape {np.shape(history)}')
@@ -118,7 +121,8 @@ def check_history(transform, need, history, what='history',
                               flags=flags,
                               targets=targets)
   if notes is not None:
-    notes += [n for n in (note, common.filled_note(counts, what, as_sweep=True)) if n]
+    notes += [n for n in (note, step_note, common.filled_note(counts, what, as_sweep=True))
+              if n]
   if len(values) < need:
     raise InputError(f'{what}: {len(values)} rows are too few: the model reads the last '
                      f'{need} (lookback {need - int(transform["difference"])}'
@@ -223,7 +227,7 @@ def series_forecast(transform, arrays, need, scaled_forecasts, history, steps: i
   `ahead`), with the intervals of the residuals in `arrays` (intervals.series_bands), if
   it holds them."""
   read = []
-  values = check_history(transform, need, history, 'history', read)
+  values = check_history(transform, need, history, 'history', read, arrays.get('times'))
   future = ahead(transform, steps, dated_future(transform, history, future_inputs))
   point = paths(transform, need, scaled_forecasts, np.concatenate([values, future]),
                 [len(values)], steps)[0]

@@ -24,12 +24,15 @@ A panel (many series, one model; data/panel.py) has one validation window per se
 the scores of step k are the errors of the validated series (weight > 0), each divided
 by its series' MASE scale (`mase_denom`), so that series of any size share one set of
 scores; a series' interval is its forecast +- the width times its own scale
-(`scaled_residuals`, `scaled_bands`, `scaled_coverage_on_test`).
+(`scaled_residuals`, `scaled_bands`, `scaled_coverage_on_test`). A series without a
+naive error (constant, one point) is scaled by its mean level, which `level_note` says.
 """
 
 import math
 
 import numpy as np
+
+from rnnjax.data import panel_windows
 
 MAX_STEPS = 60  # Steps ahead calibrated (a year of months, of weeks; a day of half-hours).
 
@@ -97,6 +100,20 @@ def scaled_bands(point, residuals, scales, levels, steps: int) -> tuple[dict, di
     lower[level], upper[level] = point - width[:, 0] * scales, point + width[:, 0] * scales
     notes += [n for n in note if n not in notes]
   return lower, upper, notes
+
+
+def level_note(ids, histories, scales, season: int, what: str) -> list:
+  """[the note of the series whose `scaled_bands` are scaled by their mean level], or []:
+  with no naive error (panel_windows.mase_scale), their bands are the panel's scaled
+  errors times that level, however little the series moves."""
+  flat = [i for i, h in enumerate(histories) if panel_windows.scaled_by_level(h, season)]
+  if not flat:
+    return []
+  named = ', '.join(repr(ids[i]) for i in flat[:3]) + (', ...' if len(flat) > 3 else '')
+  return [f'{what}: {len(flat)} series never change in their history, or have one point '
+          f'or repeat each season exactly ({named}): with no naive error to scale their '
+          'intervals by, they are scaled by the series\' mean level |v| (1 where that is '
+          f'0; {scales[flat[0]]:.6g} for {ids[flat[0]]!r}), however little it moves']
 
 
 def floor_at_zero(lower: dict, nonnegative) -> tuple[dict, list]:

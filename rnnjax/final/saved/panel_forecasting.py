@@ -56,9 +56,11 @@ def panel_histories(transform, given, what: str = 'histories',
   take logs (`transform['positive']`). `notes`: where given, the filled cells and
   the series ending without a target are said in it."""
   columns = panel_future.input_columns(transform)
+  if isinstance(given, dict):  # Keys as text first: JAX cannot sort 7 beside 'a'.
+    given = arguments.string_keys(given, what)
   arguments.concrete(given, what)
   if isinstance(given, dict):
-    items = [(str(k), v, None) for k, v in given.items()]
+    items = [(k, v, None) for k, v in given.items()]
   elif hasattr(given, 'columns'):
     items = _long_frame(transform, given, what, notes)
   else:
@@ -129,6 +131,12 @@ def _long_frame(transform, frame, what: str, notes: list | None = None) -> list:
     return []
   else:
     keys = frame[id_column].astype(str).to_numpy()
+    kind = getattr(frame[id_column], 'dtype', np.dtype(object)).kind
+    if kind in 'iuf' and notes is not None:  # pd.read_csv read '007' as 7.
+      notes.append(f'{what}: ids were read as numbers (column {id_column!r}, e.g. '
+                   f'{keys[0]!r}), so leading zeros in the file are lost (\'007\' is '
+                   f'\'7\'); read them as text: pd.read_csv(path, '
+                   f'dtype={{{id_column!r}: str}})')
     order = np.argsort(keys, kind='stable')  # Each series' rows keep their order.
     groups = np.split(order, np.flatnonzero(keys[order][1:] != keys[order][:-1]) + 1)
     groups.sort(key=lambda rows: rows[0])
@@ -146,6 +154,21 @@ def _long_frame(transform, frame, what: str, notes: list | None = None) -> list:
   if note and notes is not None:
     notes.append(note)
   return list(zip(ids, values, cells))
+
+
+def check_data_step(transform, arrays, times, what: str, notes: list | None = None):
+  """time/grid.py check_step of histories' `times` (per series, or None) against the
+  sweep's data's: another step refused, naming `what`; its note appended to `notes`."""
+  if not transform.get('time_column') or 'times' not in arrays:
+    return
+  cells = [t for t in times if t]
+  if not cells:
+    return
+  offsets = arrays['offsets'][:time_grid.SAMPLED + 1]  # The few series check_step reads.
+  data = [arrays['times'][a:b] for a, b in zip(offsets[:-1], offsets[1:])]
+  note = time_grid.check_step(cells, data, what=what)
+  if note and notes is not None:
+    notes.append(note)
 
 
 def panel_inputs(transform, histories, lookback, inputs=None, ahead=None) -> dict:
@@ -193,13 +216,17 @@ def panel_forecast(transform, arrays, outputs, given, steps: int, levels,
   longest its members read (None: the model's), for the note of histories padded."""
   read = []
   ids, histories, times, inputs = panel_histories(transform, given, what, notes=read)
+  check_data_step(transform, arrays, times, what, read)
   future = panel_future.panel_future_inputs(transform, ids, future_inputs, steps,
                                              future_what, times, notes=read)
   point = panel_paths(transform, outputs, histories, steps, inputs, future)
   lower, upper, notes = {}, {}, []
   if 'residuals' in arrays:
-    lower, upper, notes = intervals.scaled_bands(
-        point, arrays['residuals'], panel_scales(transform, histories), levels, steps)
+    scales = panel_scales(transform, histories)
+    lower, upper, notes = intervals.scaled_bands(point, arrays['residuals'], scales,
+                                                 levels, steps)
+    if levels:
+      notes += intervals.level_note(ids, histories, scales, transform['season'], what)
     lower, raised = intervals.floor_at_zero(
         lower, np.array([[not np.any(h < 0)] for h in histories], bool).reshape(-1, 1))
     notes += raised
@@ -275,9 +302,10 @@ def panel_scored(transform, arrays, histories=None, futures=None,
     inputs, ahead = saved_inputs(arrays), saved_ahead(arrays)
     futures, naive2 = dict(zip(ids, arrays['test'])), arrays.get('naive2')
   else:
-    ids, values, _, inputs = panel_histories(transform, histories)
+    ids, values, times, inputs = panel_histories(transform, histories)
+    check_data_step(transform, arrays, times, 'histories')
     ahead = panel_future.panel_future_inputs(transform, ids, future_inputs, horizon)
-    futures = {str(k): v for k, v in (futures or {}).items()}
+    futures = arguments.string_keys(futures or {}, 'futures')
   if not transform.get('future_columns'):
     ahead = None
   futures = [np.asarray(futures.get(k, []), np.float64) for k in ids]

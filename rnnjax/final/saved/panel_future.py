@@ -112,7 +112,7 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
     raise InputError(f'{what}: give a dict series id -> <float>[rows, {len(columns)}], the '
                      f'columns {columns} after each history, or a long DataFrame; got '
                      f'{type(future_inputs).__name__}')
-  future_inputs = {str(k): v for k, v in future_inputs.items()}  # As the histories' ids.
+  future_inputs = arguments.string_keys(future_inputs, what)  # As the histories' ids.
   out = []
   for key in ids:
     if key not in future_inputs:

@@ -11,8 +11,9 @@ forecast table, the few series it prints and draws.
               train, and its sMAPE and MASE there (for choosing what to show, never
               the model)
   shown       best and worst series by that sMAPE (by MASE for a model whose sweep
-              was ranked by MASE: --selection=mase), and random ones; every series
-              where there are no more than that
+              was ranked by MASE: --selection=mase), and random ones (four in all,
+              all random where the sweep scored none); every series where there are
+              no more than that
 
 A model with input columns reads their past values with the target's (its histories
 hold them: the saved series', or the CSV's columns); their values after the histories
@@ -34,7 +35,8 @@ from rnnjax.errors import InputError
 from rnnjax.final.saved import panel_forecasting
 from rnnjax.final.saved import panel_future
 
-RANDOM_SHOWN = 2  # Series drawn at random, besides the best and the worst.
+RANDOM_SHOWN = 2  # Series drawn at random, besides the best and the worst (or in their
+# place, where the sweep scored none of them).
 _COLUMN_FLAGS = {'--id_column': 'id', '--time_column': 'time', '--target_columns': 'target',
                  '--input_columns': 'input', '--future_columns': 'input'}
 
@@ -57,6 +59,8 @@ def histories(model, csv_path: str = '',
       future_columns=transform.get('future_columns', ()),
       to_end=transform.get('fill') == 'zero')
   raw = values
+  panel_forecasting.check_data_step(transform, model.arrays, times, f'--csv_path: {csv_path}',
+                                    notes)
   ids, values, _, inputs = panel_forecasting.panel_histories(
       transform, dict(zip(ids, values)), what=f'--csv_path: {csv_path}')
   if notes is not None:
@@ -183,9 +187,11 @@ def shown_metric(model) -> str:
 def shown(ids, scores: dict, *, seed: int = 0, metric: str = 'sMAPE',
           new_data: bool = False) -> list:
   """[(id, label)]: the series with the best and the worst test `metric` (`scores`, id
-  -> its value; only the ids it holds), then RANDOM_SHOWN others drawn with `seed`; with
-  no more than 2 + RANDOM_SHOWN series, all of them. new_data: the forecasts are from
-  other histories (--csv_path): a label's score is named the sweep's ('sweep-test')."""
+  -> its value; only the ids it holds), then others drawn with `seed` up to 2 +
+  RANDOM_SHOWN in all (where none is scored, a --csv_path of new series: that many
+  drawn); with no more than that many series, all of them. new_data: the forecasts are
+  from other histories (--csv_path): a label's score is named the sweep's
+  ('sweep-test')."""
   ranked = sorted((k for k in ids if k in scores), key=scores.get)
   digits = 1 if metric == 'sMAPE' else 3
   test = 'sweep-test' if new_data else 'test'
@@ -199,7 +205,8 @@ def shown(ids, scores: dict, *, seed: int = 0, metric: str = 'sMAPE',
     picks.update((k, value(k) if k in scores else '') for k in rest)
     return list(picks.items())
   rng = np.random.default_rng(seed)
-  for i in sorted(rng.choice(len(rest), min(RANDOM_SHOWN, len(rest)), replace=False)):
+  free = 2 + RANDOM_SHOWN - len(picks)  # The best's and worst's slots too, where empty.
+  for i in sorted(rng.choice(len(rest), min(free, len(rest)), replace=False)):
     k = rest[i]
     picks[k] = 'random' + (f', {value(k)}' if k in scores else '')
   return list(picks.items())

@@ -34,9 +34,13 @@ def history(model, csv_path: str = '', notes: list | None = None):
   flags = common.flags_of(model.columns, len(targets), model.transform.get('flag_columns'))
   counts = common.fill_counts(values, forecasting.labels(model.transform), fill=fill,
                               targets=len(targets), flags=flags)
+  step_note = ''
+  if time_column and time_column in header and 'times' in model.arrays:  # As swept?
+    step_note = time_grid.check_step([times], [list(model.arrays['times'])],
+                                     what=f'--csv_path: {csv_path}')
   if notes is not None:  # What reading the CSV did to it.
-    notes += [n for n in (grid_note, common.filled_note(counts, '--csv_path', as_sweep=True))
-              if n]
+    notes += [n for n in (grid_note, step_note,
+                          common.filled_note(counts, '--csv_path', as_sweep=True)) if n]
   values = common.fill_gaps(values, [f'column {c!r}' for c in model.columns], csv_path,
                             fill=fill, targets=len(targets), flags=flags)
   model.check_history(values, what=f'--csv_path: {csv_path}')
