@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from rnnjax.data import text
+from rnnjax.engine import losses
 from rnnjax.engine import model
 from rnnjax.engine import population as pop
 from rnnjax.engine import tasks
@@ -83,6 +84,26 @@ def test_accuracy_and_cross_entropy_against_numpy():
   hit = logits.argmax(-1) == split['y']
   recall = [hit[split['y'] == k].mean() for k in np.unique(split['y'])]
   np.testing.assert_allclose(metrics['balanced_accuracy'], np.mean(recall), rtol=1e-6)
+
+
+def test_confident_correct_cases_score_their_tiny_cross_entropy_on_both_paths():
+  """A case the model gets right by a logit margin of 20 loses log1p(e^-20) ~ 2.1e-9
+  nats, not 0: the evaluation during training (from logits) and the final model's (from
+  probabilities) agree with float64, wrong and unsure cases too."""
+  logits = np.array([[20.0, 0.0, -3.0], [0.0, 25.0, 1.0], [2.0, 1.0, 0.5],
+                     [0.0, 30.0, 0.0]], np.float32)
+  y = np.array([0, 1, 2, 0], np.int32)
+  x = logits.astype(np.float64)
+  want = np.log(np.exp(x).sum(-1)) - x[np.arange(4), y]
+  near = x[:2] - x[np.arange(2), y[:2]][:, None]
+  want[:2] = np.log1p(np.exp(near).sum(-1) - 1)  # Exact near 0.
+  got = np.asarray(losses.cross_entropy(jnp.asarray(logits), jnp.asarray(y)))
+  np.testing.assert_allclose(got, want, rtol=1e-5)
+  probs = jax.nn.softmax(jnp.asarray(logits))
+  np.testing.assert_allclose(losses.nll_of_probs(probs, jnp.asarray(y)), want, rtol=1e-4)
+  scored = tasks.TASKS['classify'].score(None, probs, {'y': y})
+  assert float(scored['ce']) > 0
+  np.testing.assert_allclose(scored['ce'], want.mean(), rtol=1e-4)
 
 
 def test_balanced_accuracy_weighs_each_class_present_alike():

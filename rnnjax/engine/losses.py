@@ -1,5 +1,6 @@
 """Losses and metrics. Predictions and targets: <float32>[N, horizon, C], scaled."""
 
+import jax
 import jax.numpy as jnp
 
 
@@ -21,3 +22,31 @@ def regression_metrics(pred, y, mean, std, *, cumulative: bool = False):
     err = jnp.cumsum(err, axis=1)
   return {'mse': mse(pred, y), 'rmse': jnp.sqrt(jnp.mean(err ** 2)),
           'mae': jnp.mean(jnp.abs(err))}
+
+
+def cross_entropy(logits, labels):
+  """-log softmax(logits)[label] <float32>[...] of logits <[..., K]> and integer labels
+  <[...]>, to float32's relative precision also near 0.
+
+  With d = logits - logits[label] and M = max(d) >= 0, the loss is
+  M + log1p(sum over j != argmax d of exp(d_j - M)). logsumexp(logits) - logits[label]
+  (optax's form) rounds 1 + 1e-8 to 1 and scores a confident, correct case exactly 0.
+  """
+  d = logits - jnp.take_along_axis(logits, labels[..., None], axis=-1)
+  top = jnp.max(d, axis=-1, keepdims=True)
+  rest = _iota(d) != jnp.argmax(d, axis=-1, keepdims=True)
+  return top[..., 0] + jnp.log1p(jnp.sum(jnp.where(rest, jnp.exp(d - top), 0.0), axis=-1))
+
+
+def nll_of_probs(probs, labels):
+  """-log probs[label] <float32>[...] of probabilities <[..., K]> (an ensemble's mean):
+  near p = 1 as -log1p(-(the other classes' probability)), which keeps its precision
+  where p itself rounds to 1."""
+  p = jnp.take_along_axis(probs, labels[..., None], axis=-1)[..., 0]
+  others = jnp.sum(jnp.where(_iota(probs) != labels[..., None], probs, 0.0), axis=-1)
+  return jnp.where(p > 0.5, -jnp.log1p(-jnp.minimum(others, 0.5)), -jnp.log(p))
+
+
+def _iota(x):
+  """<int32> x's shape: each entry's index along the last axis."""
+  return jax.lax.broadcasted_iota(jnp.int32, x.shape, x.ndim - 1)

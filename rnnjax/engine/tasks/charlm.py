@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from rnnjax.engine import losses
 from rnnjax.engine.tasks import common
 
 
@@ -30,7 +31,7 @@ def loss(cfg, params, hp, batch, key):
 def evaluate(cfg, params, split):
   """Nats and bits per character over every masked prediction of the split."""
   logits = common.predict(cfg, params, _one_hot(cfg, split['x']))
-  nll = optax.softmax_cross_entropy_with_integer_labels(logits, split['y'])
+  nll = losses.cross_entropy(logits, split['y'])
   nats = jnp.sum(nll * split['mask']) / jnp.sum(split['mask'])
   return {'nats': nats, 'bpc': nats / LN2}
 
@@ -41,6 +42,6 @@ def outputs(cfg, params, split):
 
 def score(cfg, probs, split):
   del cfg
-  p = jnp.take_along_axis(probs, split['y'][..., None], axis=-1)[..., 0]
-  nats = -jnp.sum(jnp.log(p) * split['mask']) / jnp.sum(split['mask'])
+  nll = losses.nll_of_probs(probs, split['y'])
+  nats = jnp.sum(nll * split['mask']) / jnp.sum(split['mask'])
   return {'nats': nats, 'bpc': nats / LN2}
