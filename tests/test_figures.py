@@ -515,9 +515,9 @@ def _as_folds(workdir, num_seeds: int = 1) -> str:
   """A fabricated sweep's seeds made folds (uid = (row * seeds + seed) * folds + fold,
   as plan.py numbers them); its ranking holds the last fold only, as summary._rank's."""
   summary = files.read_json(os.path.join(workdir, 'summary.json'))
+  folds = len({m['seed'] for m in summary['members']}) // num_seeds  # Before any changes.
   for m in summary['members']:
-    m['seed'], m['fold'] = divmod(m['seed'], len({x['seed'] for x in summary['members']})
-                                  // num_seeds)
+    m['seed'], m['fold'] = divmod(m['seed'], folds)
   last = max(m['fold'] for m in summary['members'])
   fold = {m['uid']: m['fold'] for m in summary['members']}
   summary['ranking'] = [u for u in summary['ranking'] if fold[u] == last]
@@ -542,35 +542,75 @@ def test_learning_curves_cut_the_worse_end_of_a_higher_is_better_metric(tmp_path
                    _caption(fig)), _caption(fig)
 
 
-def test_figures_of_a_sweep_with_folds_name_folds_not_seeds(tmp_path, monkeypatch):
-  """With --folds a configuration's members are its folds (and seeds): captions and the
-  importance bar say so, and the learning curves say what the grey members are."""
+def test_figures_of_a_sweep_with_folds_name_seeds_and_their_folds(tmp_path, monkeypatch):
+  """With --folds a configuration's replicates are its seeds, each its mean over the
+  folds: captions say so, the importance bar is the seed's, and the learning curves say
+  what the grey members are."""
   figs = _capture_figures(monkeypatch)
   axes = {'learning_rate': 'grid(1e-4,1e-3,1e-2)', 'dropout': 'grid(0,0.3)'}
   workdir = _as_folds(fabricate(tmp_path / 'folds', axes, lr_only, num_seeds=2))
   table, out = load.load(workdir), os.path.join(workdir, 'figures')
-  assert labels.replicates(table.members) == 'folds'
+  assert labels.replicates(table.members) == 'seeds (each its mean over 2 folds)'
   sensitivity.plot_sensitivity(table, out, log=lambda _: None)
   importance_plot.plot_importance(table, out, log=lambda _: None)
   curves.plot_learning_curves(table, out, log=lambda _: None)
   heatmap.plot_heatmaps(table, out, log=lambda _: None)
   sens, imp, curve, heat = figs
-  assert 'mean over its 2 folds, band: min-max over folds' in _caption(sens), _caption(sens)
-  assert 'seed' not in _caption(sens), _caption(sens)
+  assert 'best configuration at each value (1 seed (its mean over 2 folds) each)' in (
+      _caption(sens)), _caption(sens)
   bars = [t.get_text() for t in imp.axes[0].get_yticklabels()]
-  assert 'fold (between folds)' in bars and not any('seed' in b for b in bars), bars
-  assert '6 configurations x up to 2 folds.' in _caption(imp), _caption(imp)
+  assert not any('seed' in b or 'fold' in b for b in bars), bars  # One seed: no bar.
+  assert '2 folds as blocks: each member centred within its fold' in _caption(imp), (
+      _caption(imp))
   assert "the configurations' other folds among them" in _caption(curve), _caption(curve)
   assert 'members on the last fold (the usual split), ranked by their configuration' in (
       _caption(curve)), _caption(curve)
-  assert 'over folds and the other hyperparameters' in _caption(heat), _caption(heat)
+  assert 'over seeds (each its mean over 2 folds) and the other hyperparameters' in (
+      _caption(heat)), _caption(heat)
   both = _as_folds(fabricate(tmp_path / 'both', axes, lr_only, num_seeds=4), num_seeds=2)
   table = load.load(both)
-  assert labels.replicates(table.members) == 'seeds x folds'
-  assert labels.replicates(table.members, 4) == '4 members (seeds x folds)'
+  assert labels.replicates(table.members, 2) == '2 seeds (each its mean over 2 folds)'
   sensitivity.plot_sensitivity(table, os.path.join(both, 'figures'), log=lambda _: None)
-  assert ('mean over its 4 members (seeds x folds), band: min-max over seeds x folds'
-          in _caption(figs[-1])), _caption(figs[-1])
+  assert ('mean over its 2 seeds (each its mean over 2 folds), band: min-' in
+          _caption(figs[-1])), _caption(figs[-1])
+
+
+def _blocked(hp, seed):
+  """Three folds (seed % 3 once _as_folds makes them) far apart, the same for every
+  configuration; the learning rate a steady 10 % per decade; two seeds a little apart."""
+  fold, replicate = seed % 3, seed // 3
+  return ((1.0, 0.8, 0.6)[fold] * 1.1 ** math.log10(hp['learning_rate'] / 1e-4)
+          * (1 + 0.003 * replicate + 0.002 * ((fold + replicate) % 2)))
+
+
+def test_folds_are_blocks_not_replicates(tmp_path, monkeypatch):
+  """A systematic fold effect (every configuration better on a later origin) is taken
+  out before shares are attributed: the learning rate, which orders the configurations
+  alike in every fold, explains most of what remains, not 'seed and fold'. The spread
+  of a configuration is over its seeds' cross-validated means (tables count seeds), and
+  the sensitivity star stands at the chosen configuration's mean, not at its last fold's
+  member's value."""
+  figs = _capture_figures(monkeypatch)
+  axes = {'learning_rate': 'grid(1e-4,1e-3,1e-2)', 'dropout': 'grid(0,0.3)'}
+  workdir = _as_folds(fabricate(tmp_path, axes, _blocked, num_seeds=6), num_seeds=2)
+  table = load.load(workdir)
+  result = importance.analyse(table)
+  assert result['main']['learning_rate'] > 0.9, result
+  assert result['seed'] < 0.1, result
+  assert result['folds']['num_folds'] == 3 and result['folds'][
+      'share_of_raw_variance'] > 0.8, result['folds']
+  assert shares_total(result) == pytest.approx(1.0)
+  names, rows_ = tables.rows(table)
+  assert names == [] or all(r['seeds'] == 2 for r in rows_), rows_
+  best = load.best_config(load.config_stats(table), 'min')
+  # Each seed's mean over its three folds: 0.8 x (1 + small), so a spread of about 0.3 %.
+  assert best['seeds'] == 2 and best['hi'] - best['lo'] < 0.01 * best['mean'], best
+  sensitivity.plot_sensitivity(table, os.path.join(workdir, 'figures'), log=lambda _: None)
+  star = [l for l in figs[-1].axes[0].get_lines() if l.get_marker() == '*']
+  assert star and star[0].get_ydata()[0] == pytest.approx(best['mean'])
+  text = tables.markdown(table)
+  assert '| **2** | **6** |' in text, text  # Seeds, configurations.
+  assert 'over its seeds (each its mean over 3 folds)' in text, text
 
 
 def _clashing_x_labels(fig, ax) -> list:
@@ -1017,7 +1057,9 @@ def test_finished_sweeps_side_by_side(tmp_path):
                   final=(0.5, 8.0), tested=(1,))
   text, paths = figures.compare([lstm, gru], out_dir=str(tmp_path / 'out'))
   rows = text.splitlines()
-  assert rows[0].startswith('| run | differs | members |') and len(rows) == 6
+  assert rows[0].startswith('| run | differs | members |') and len(rows) == 7
+  assert rows[6] == ("note: gru: its best config's test figure is over 1 of 2 members "
+                     "(with folds, the last fold's seeds: the usual split)")
   assert rows[5].startswith("best config: the configuration ranked first by its seeds' "
                             'mean validation mse, its rmse mean +- sd')
   # The order given, whatever the test figures say; the best configuration's seeds'
@@ -1048,7 +1090,7 @@ def test_finished_sweeps_side_by_side(tmp_path):
   summary['data']['split_points'] = [80, 112]
   files.write_json(os.path.join(wider, files.SUMMARY), summary)
   text, _ = figures.compare([lstm, wider])
-  assert 'note:' not in text
+  assert 'note:' not in text, text
   assert '| wider | folds=3 seed=1 val_size=20 |' in text
   # A default chosen from the data reads as such, not as 0 ("no test part").
   text, _ = figures.compare([lstm, other])
@@ -1149,3 +1191,36 @@ def test_compare_sums_a_resumed_sweeps_processes_and_leaves_out_other_searches_f
   assert '| pbt | pbt_interval=100 search=pbt | 4 | 40 (3 processes) |' in text
   with open(paths[1]) as f:
     assert [r['processes'] for r in csv.DictReader(f)] == ['1', '3']
+
+
+def test_compare_says_which_validation_is_cross_validated_and_what_test_covers(tmp_path):
+  """A sweep with --folds: its best configuration's validation is the mean and sd over
+  its seeds of each seed's mean over its folds (not the folds' spread, which is the
+  origins'), the sweeps' validation figures are said to differ in kind, and its test
+  covers only the last fold's seeds (2 of 6 members)."""
+  plain = _finished(str(tmp_path / 'plain'), cell='lstm', val=[2.0, 3.0], test=[4.0, 6.0],
+                    final=(1.5, 4.5))
+  folded = _finished(str(tmp_path / 'folded'), cell='lstm', val=[2.0, 3.0],
+                     test=[4.0, 6.0], final=(1.5, 4.5))
+  summary = files.read_json(os.path.join(folded, files.SUMMARY))
+  base = {k: v for k, v in summary['members'][0].items() if k != 'test'}
+  members = [{**base, 'uid': u, 'seed': u // 3, 'fold': u % 3,
+              'val': {'mse': 1.0, 'rmse': (3.0, 2.0, 1.0)[u % 3] + 0.1 * (u // 3)}}
+             for u in range(6)]
+  for u, t in ((2, 4.0), (5, 6.0)):  # The last fold's seeds, tested.
+    members[u]['test'] = {'mse': t ** 2, 'rmse': t}
+  rmse = [m['val']['rmse'] for m in members]
+  summary.update(members=members, ranking=[2, 5], best=members[2], configs=[{
+      'config': 0, 'uids': list(range(6)), 'usable': 6,
+      'val': {'mse': {'mean': 1.0, 'sd': 0.0},
+              'rmse': {'mean': float(np.mean(rmse)), 'sd': float(np.std(rmse, ddof=1))}}}])
+  files.write_json(os.path.join(folded, files.SUMMARY), summary)
+  text, paths = figures.compare([plain, folded], out_dir=str(tmp_path / 'out'))
+  assert '| folded | - | 6 | 12.5 | 2.05 +- 0.07071 | 5 +- 1.414 |' in text, text
+  assert ('note: their validation figures are of different kinds (plain: single split, '
+          'folded: cross-validated (3 folds))') in text, text
+  assert "note: folded: its best config's test figure is over 2 of 6 members" in text
+  with open(paths[1]) as f:
+    table = list(csv.DictReader(f))
+  assert [(r['val_kind'], r['tested']) for r in table] == [
+      ('single split', '2 of 2'), ('cross-validated (3 folds)', '2 of 6')]

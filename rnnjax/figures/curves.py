@@ -125,14 +125,13 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
             f'the other {grey} members')
   note = ((f'Grey: {others}; c' if grey or dots else 'C') + f'olour: the top '
           f'{len(top)} by validation {table.metric} (best checkpoint), ranked.')
-  word = labels.replicates(table.members)
-  if word != 'seeds':
+  if labels.num_folds(table.members) > 1:
     # With --folds the ranking holds each configuration's last fold (the usual split);
     # its other folds are among the grey.
     note = ((f'Grey: {others}, the configurations\' other folds among them; c'
              if grey or dots else 'C') + f'olour: the top {len(top)} members on the last '
             f'fold (the usual split), ranked by their configuration\'s mean validation '
-            f'{table.metric} over {word}.')
+            f'{table.metric} over its seeds and folds.')
   if tree is not None:
     note = (f'PBT. Grey: each member\'s own curve; colour: the top {len(top)} with '
             'weights of their own (ranked), along the rows that trained those weights.')

@@ -6,11 +6,14 @@ For f over a product of independent uniform axes, f = mu + sum_i f_i + sum_{i<j}
 + ..., where f_i(a) = E[f | x_i = a] - mu and f_ij is what the pair's marginal adds
 beyond f_i + f_j. The components are orthogonal, so their variances add up to Var f.
 
-Seeds (and, after a sweep with --folds, folds) are replicates: each configuration's
-metric is first averaged over its seeds, and the mean within-configuration variance is
-reported apart as the seed share. So
+Seeds are replicates: each configuration's metric is first averaged over its seeds,
+and the mean within-configuration variance is reported apart as the seed share. So
   total = Var_configs(mean over seeds) + E_configs[Var over seeds],
-and every share below is a fraction of that total.
+and every share below is a fraction of that total. After a sweep with --folds, folds
+are blocks, not replicates: each is another validation origin whose difficulty shifts
+every configuration alike. Each member's value is centred within its fold (the folds'
+own share of the raw variance is reported apart, 'folds'), and a seed's replicate is
+its mean over the folds: its cross-validated value, what the ranking averages.
 
 * A full grid (every cell filled exactly once) is decomposed exactly.
 * Anything else (random search, a grid with dropped cells) goes through a surrogate:
@@ -208,16 +211,20 @@ def analyse(table: load.Table, *, metric: str = '', diverged: str = 'drop',
     raise InputError(f'importance: log of {metric} needs positive values')
   y = np.log(vals) if log_metric else vals
   groups = load.config_groups(table, keep)
+  if load.num_folds(table) > 1:
+    y, out['folds'] = _without_folds(table, y, keep)
   names = list(table.axes)
   idx = [g[0] for g in groups.values()]
   columns = [[table.members[i]['hparams'][n] for i in idx] for n in names]
-  means = np.array([y[g].mean() for g in groups.values()])
-  within = float(np.mean([y[g].var() for g in groups.values()]))
+  # A configuration's replicates: its seeds (after --folds each seed's mean over folds).
+  reps = [load.replicate_values(table, y, g)[0] for g in groups.values()]
+  means = np.array([r.mean() for r in reps])
+  within = float(np.mean([r.var() for r in reps]))
   between = float(means.var())
   total = between + within
   out.update(transform='log' if log_metric else 'none', num_members=int(keep.sum()),
              num_configs=len(groups),
-             num_seeds=max(len(g) for g in groups.values()), total_variance=total)
+             num_seeds=max(len(r) for r in reps), total_variance=total)
   if len(groups) < 2 or not total > 0:
     return {**out, 'skipped': 'fewer than 2 distinct configurations or a constant metric'}
   axes = [table.axes[n] for n in names]
@@ -261,6 +268,29 @@ def analyse(table: load.Table, *, metric: str = '', diverged: str = 'drop',
              for (i, j), v in sorted(pairs.items(), key=lambda kv: -kv[1])],
       higher_order=higher / total, unexplained=unexplained / total, seed=within / total)
   return out
+
+
+def _without_folds(table: load.Table, y: np.ndarray, keep: np.ndarray) -> tuple:
+  """(y less its fold's mean over the kept members, what the JSON says of it).
+
+  After --folds each fold is a block: another validation origin, whose difficulty
+  shifts every configuration alike (a few folds' means apart would otherwise be most of
+  the variance, and read as seed noise). Centring within each fold takes that shift
+  out; its share of the kept members' variance is reported apart."""
+  fold = np.array([m.get('fold', 0) for m in table.members])
+  centred, shift = y.copy(), np.zeros_like(y)
+  for f in np.unique(fold[keep]):
+    mine = keep & (fold == f)
+    shift[mine] = y[mine].mean()
+    centred[mine] = y[mine] - shift[mine]
+  raw = float(y[keep].var())
+  share = float(shift[keep].var()) / raw if raw > 0 else 0.0
+  return centred, {
+      'num_folds': int(len(np.unique(fold[keep]))), 'share_of_raw_variance': share,
+      'treatment': ('each member centred within its fold (the folds\' own means, '
+                    f'{100 * share:.1f}% of the members\' variance, removed), then each '
+                    'seed\'s mean over its folds taken as one replicate; shares are of '
+                    'what remains')}
 
 
 def top_axes(result: dict, n: int) -> list:

@@ -13,9 +13,9 @@ from rnnjax.results import files
 
 MAX_PAIRS = 6
 MIN_PAIR_SHARE = 0.005
-# The bar of the variance within configurations, by what their members differ in.
-BETWEEN = {'seeds': 'seed (between replicates)', 'folds': 'fold (between folds)',
-           'seeds x folds': 'seed and fold (between replicates)'}
+# The bar of the variance within configurations (after --folds, between seeds'
+# cross-validated values: importance.py takes the folds out first).
+BETWEEN = 'seed (between replicates)'
 
 
 def plot_importance(table: load.Table, out_dir: str, result: dict = None, *,
@@ -47,10 +47,8 @@ def plot_importance(table: load.Table, out_dir: str, result: dict = None, *,
   # One seed per configuration: no replicates to tell seed noise from the
   # configurations' differences (importance.json's seed share is 0 by construction).
   one_seed = result['num_seeds'] < 2
-  # A configuration's replicates: its seeds, and with --folds its folds.
-  word = labels.replicates(table.members)
   if not one_seed:
-    bars.append((BETWEEN[word], result['seed'], style.FAINT))
+    bars.append((BETWEEN, result['seed'], style.FAINT))
   names, shares, colours = zip(*bars)
   shares = 100 * np.array([np.nan if v is None else v for v in shares], np.float64)
   width = style.COLUMN_WIDTH
@@ -91,6 +89,9 @@ def plot_importance(table: load.Table, out_dir: str, result: dict = None, *,
       seeds = f' x up to {labels.replicates(table.members, result["num_seeds"])}.'
     text = (f'Functional ANOVA of {metric}: {result["method"]}. {key} '
             f'{result["num_configs"]} configurations{seeds}')
+    if 'folds' in result:
+      text += (f' {result["folds"]["num_folds"]} folds as blocks: '
+               f'{result["folds"]["treatment"]}.')
     if result['num_excluded']:
       no_skill = result.get('num_no_skill', 0)
       what = (f'{result["num_excluded"] - no_skill} diverged or non-finite member(s)'

@@ -78,18 +78,20 @@ def budgets(members) -> str:
           f'trained in full{mix}.')
 
 
+def num_folds(members) -> int:
+  """Cross-validation folds of a sweep's members (`load.Table.members`; 1 without)."""
+  return len({m.get('fold', 0) for m in members})
+
+
 def replicates(members, count: int = 0) -> str:
-  """How captions name a configuration's members (`members`: load.Table.members):
-  'seeds'; after a sweep with --folds, 'folds' where each configuration has one seed,
-  else 'seeds x folds'. With `count`: '2 seeds', '2 folds', '4 members (seeds x folds)'."""
-  seeds = {}
-  for m in members:
-    seeds.setdefault(m.get('config', m['uid']), set()).add(m.get('seed', 0))
-  word = ('seeds' if len({m.get('fold', 0) for m in members}) < 2 else
-          'seeds x folds' if max(len(s) for s in seeds.values()) > 1 else 'folds')
-  if not count:
-    return word
-  return f'{count} members ({word})' if word == 'seeds x folds' else f'{count} {word}'
+  """How captions name a configuration's replicates (`members`: load.Table.members):
+  'seeds'; after a sweep with --folds, 'seeds (each its mean over 3 folds)': a seed's
+  cross-validated value is one replicate (load.replicate_values). With `count`:
+  '2 seeds', '1 seed (its mean over 3 folds)'."""
+  folds = num_folds(members)
+  word = 'seed' if count == 1 else 'seeds'
+  each = '' if folds < 2 else f' ({"its" if count == 1 else "each its"} mean over {folds} folds)'
+  return f'{count} {word}{each}' if count else f'{word}{each}'
 
 
 def fmt_metric(value: float) -> str:

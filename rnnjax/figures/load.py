@@ -264,9 +264,31 @@ def config_groups(table: Table, mask: np.ndarray) -> dict:
   return groups
 
 
+def num_folds(table: Table) -> int:
+  """Cross-validation folds the members were scored on (1 without --folds)."""
+  return len({m.get('fold', 0) for m in table.members})
+
+
+def replicate_values(table: Table, y: np.ndarray, idx: list) -> tuple:
+  """(<float64>[S] values, [S] lists of indices) of one configuration's replicates from
+  its members `idx` and their values `y` <float64>[N]: each member alone, or after
+  --folds each seed's mean over its folds in `idx`: its cross-validated value, the
+  quantity the ranking averages (summary.py: a configuration's mean over its seeds and
+  folds). The folds are not replicates: each scores another validation origin, and
+  their difference is the data's, the same for every configuration."""
+  if num_folds(table) < 2:
+    return y[idx], [[i] for i in idx]
+  seeds = {}
+  for i in idx:
+    seeds.setdefault(table.members[i].get('seed', 0), []).append(i)
+  return np.array([y[g].mean() for g in seeds.values()]), list(seeds.values())
+
+
 def config_stats(table: Table, metric: str = '') -> list:
   """One dict per configuration with a usable member: hparams, members (indices of its
-  usable seeds), mean, sd (NaN for one seed), lo, hi, seeds, dropped (seeds left out)."""
+  usable members), mean, sd (NaN for one replicate), lo, hi (over its replicates: seeds,
+  after --folds each seed's mean over its folds, `replicate_values`), seeds (replicates
+  with a value), planned (its seeds, usable or not), dropped (members left out)."""
   vals, ok = values(table, metric), usable(table, metric)
   by_config = {}
   for i, m in enumerate(table.members):
@@ -275,11 +297,13 @@ def config_stats(table: Table, metric: str = '') -> list:
   for config, idx in by_config.items():
     good = [i for i in idx if ok[i]]
     if good:
-      v = vals[good]
+      v, _ = replicate_values(table, vals, good)
+      planned = (len({table.members[i].get('seed', 0) for i in idx})
+                 if num_folds(table) > 1 else len(idx))
       out.append({'config': config, 'hparams': table.members[idx[0]]['hparams'],
                   'members': good, 'mean': float(v.mean()), 'lo': float(v.min()),
                   'hi': float(v.max()), 'sd': float(v.std(ddof=1)) if len(v) > 1 else math.nan,
-                  'seeds': len(good), 'dropped': len(idx) - len(good)})
+                  'seeds': len(v), 'planned': planned, 'dropped': len(idx) - len(good)})
   return out
 
 

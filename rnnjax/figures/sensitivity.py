@@ -1,11 +1,13 @@
 """Sensitivity: the validation metric against each swept hyperparameter, one panel each.
 
 Listed (grid) axes: at each value, the best configuration's mean over seeds (and folds),
-with their min-max as a band; faint dots are every configuration. Drawn (random) axes:
+with their min-max as a band (after --folds a seed's replicate is its mean over the
+folds, load.replicate_values); faint dots are every configuration. Drawn (random) axes:
 one dot per configuration and, for a line of at least MIN_BINNED configurations, a
 binned mean. One line per value of a grouping axis (hidden size when swept, else the
 structural axis with most values). The best member is a hollow star over whatever it
-marks, and the view leaves room for it.
+marks (after --folds, at its configuration's cross-validated mean: what chose it), and
+the view leaves room for it.
 """
 
 import math
@@ -124,6 +126,10 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
   log_y = style.metric_scale(vals[ok]) == 'log'
   group = group_axis(table, group_by)
   best = next((i for i, m in enumerate(table.members) if m['uid'] == table.best_uid), None)
+  folds = load.num_folds(table)
+  star = None if best is None or not ok[best] else vals[best]
+  if star is not None and folds > 1:  # What chose it: its configuration's mean.
+    star = next(c['mean'] for c in configs if best in c['members'])
   num_cols = 1 if len(names) <= 4 else 2
   num_rows = math.ceil(len(names) / num_cols)
   width = style.COLUMN_WIDTH if num_cols == 1 else style.FULL_WIDTH
@@ -135,7 +141,7 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
       binned |= _panel(ax, table, table.axes[name], group, configs, log_y)
       # Room above and below, so that the star and the points at the ends stay whole.
       ax.margins(y=0.1)
-      if best is not None and ok[best]:
+      if star is not None:
         axis, hp = table.axes[name], table.members[best]['hparams']
         x = style.coords(axis, [hp[name]])
         if group is not None and group.name != name and not axis.continuous:
@@ -143,7 +149,7 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
           levels = list(group.values)
           if hp[group.name] in levels:
             x = style.dodge(axis, x, levels.index(hp[group.name]), len(levels))
-        ax.plot(x, [vals[best]], ls='none', zorder=5, clip_on=False, **STAR)
+        ax.plot(x, [star], ls='none', zorder=5, clip_on=False, **STAR)
     for ax in axs.flat[len(names):]:
       ax.set_visible(False)
     for ax in axs[:, 0]:
@@ -151,13 +157,13 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
     handles = [mlines.Line2D([], [], color=style.OKABE_ITO[g], marker='o', ms=3,
                              label=f'{labels.SHORT.get(group.name, group.name)} = {text}')
                for g, text in enumerate(labels.fmt_all(group.values))] if group else []
-    handles.append(mlines.Line2D([], [], ls='none', label='best member', **STAR))
+    handles.append(mlines.Line2D([], [], ls='none', **STAR, label=(
+        'best member' if folds < 2 else 'chosen configuration (cross-validated)')))
     fig.legend(handles=handles, loc='outside upper center', ncols=style.legend_columns(
         [h.get_label() for h in handles], width - 0.1))
     dropped = int((~ok).sum())
-    counts = sorted({c['seeds'] + c['dropped'] for c in configs})
+    counts = sorted({c['planned'] for c in configs})
     seeds = counts[-1]  # Random search's and tpe's repeats give some more seeds.
-    # A configuration's members: its seeds, and with --folds its folds.
     word = labels.replicates(table.members)
     over = (labels.replicates(table.members, seeds) if len(counts) == 1 else
             f'{word} ({counts[0]} to {seeds})')
@@ -166,11 +172,14 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
             f'({"lower" if table.shown_mode == "min" else "higher"} is better). ')
     if any(not table.axes[n].continuous for n in names):
       text += ('Lines: best configuration at each value (mean over its '
-               f'{over}, band: min-max over {word}; fewest diverged '
-               f'{"seeds" if word == "seeds" else "members"} first); '
+               f'{over}, band: min-max over seeds; fewest diverged '
+               f'{"seeds" if folds < 2 else "members"} first); '
                'dots: every configuration. ' if seeds > 1 else
-               'Lines: best configuration at each value (one seed each); dots: every '
-               'configuration. ')
+               'Lines: best configuration at each value '
+               f'({labels.replicates(table.members, 1) if folds > 1 else "one seed"} '
+               'each); dots: every configuration. ')
+    if folds > 1 and star is not None:
+      text += 'Star: the chosen configuration at its cross-validated mean. '
     if any(table.axes[n].continuous for n in names):
       text += ('Drawn axes: one dot per member at the values its best weights trained '
                'under (PBT)' if table.search == 'pbt' else

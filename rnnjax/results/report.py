@@ -237,9 +237,14 @@ def runs_table(runs: list, metric: str = '') -> tuple[list[dict], list[str]]:
   first and each resume), 'processes' (how many), 'metric', 'ranked_by' (the selection
   metric),
   'best_config' (the configuration ranked first on validation), 'best_val' and
-  'best_test' (its seeds' mean and sd of `metric`, test where the sweep tested them),
+  'best_test' (its seeds' mean and sd of `metric`, test where the sweep tested them;
+  validation after --folds over each seed's mean over its folds), 'val_kind'
+  (cross-validated or a single split), 'tested' (of its members, how many have a test
+  score: '2 of 6'),
   'final' (what the final model is), 'final_val', 'final_test'; notes say where the test
-  parts differ, so that the test figures of those rows are not comparable. InputError
+  parts differ, so that the test figures of those rows are not comparable, where their
+  validation figures are of different kinds, and where a best configuration's test is
+  over only some of its members. InputError
   unless every sweep reports the metric (sweeps of one task).
   """
   if metric:
@@ -266,7 +271,9 @@ def runs_table(runs: list, metric: str = '') -> tuple[list[dict], list[str]]:
     seeds = list(member_table.records_of(members, best['uids'] if best else []).values())
     of = lambda split: [r[split][shown] for r in seeds
                         if (r.get(split) or {}).get(shown) is not None]
-    best_val = (best['val'][shown] if best and shown in best['val'] else
+    folds = len({r.get('fold', 0) for r in seeds})
+    best_val = (_cross_validated(seeds, shown) if folds > 1 else
+                best['val'][shown] if best and shown in best['val'] else
                 _mean_sd(of('val')) if of('val') else None)
     final = summary.get('final') or {}
     timing = summary.get('timing') or {}
@@ -282,7 +289,9 @@ def runs_table(runs: list, metric: str = '') -> tuple[list[dict], list[str]]:
         'ranked_by': _metrics(summary)[0],
         'best_config': best['config'] if best else None,
         'best_val': best_val,
+        'val_kind': f'cross-validated ({folds} folds)' if folds > 1 else 'single split',
         'best_test': _mean_sd(of('test')) if of('test') else None,
+        'tested': f'{len(of("test"))} of {len(seeds)}',
         'final': _describe_final(final) if final else None,
         'final_val': (final.get('val') or {}).get(shown),
         'final_test': (final.get('test') or {}).get(shown)})
@@ -293,7 +302,29 @@ def runs_table(runs: list, metric: str = '') -> tuple[list[dict], list[str]]:
     if changed:
       notes.append(f'{label} was tested on other data than {runs[0][0]} ({", ".join(changed)} '
                    'differ): their test figures are not comparable')
+  kinds = {r['val_kind'] for r in rows}
+  if len(kinds) > 1:
+    notes.append('their validation figures are of different kinds ('
+                 + ', '.join(f'{r["run"]}: {r["val_kind"]}' for r in rows)
+                 + '): a mean over several validation origins against one split\'s score')
+  for r in rows:
+    done, of_all = r['tested'].split(' of ')
+    if r['best_test'] is not None and done != of_all:
+      notes.append(f'{r["run"]}: its best config\'s test figure is over {r["tested"]} '
+                   'members (with folds, the last fold\'s seeds: the usual split)')
   return rows, notes
+
+
+def _cross_validated(records: list, metric: str):
+  """{'mean', 'sd'} over a configuration's seeds of each seed's mean over its folds (what
+  the ranking averages; the folds' spread is the validation origins', not noise), or
+  None without a finite value."""
+  by_seed = {}
+  for r in records:
+    v = (r.get('val') or {}).get(metric)
+    if v is not None and np.isfinite(v):
+      by_seed.setdefault(r.get('seed', 0), []).append(v)
+  return _mean_sd([np.mean(v) for v in by_seed.values()]) if by_seed else None
 
 
 def runs_markdown(rows: list[dict], notes: list[str]) -> str:
@@ -313,7 +344,8 @@ def runs_markdown(rows: list[dict], notes: list[str]) -> str:
     lines.append('| ' + ' | '.join(c.replace('|', '\\|') for c in cells) + ' |')
   ranked = sorted({r['ranked_by'] for r in rows})
   lines += ['', f'best config: the configuration ranked first by its seeds\' mean '
-            f'validation {" / ".join(ranked)}, its {metric} mean +- sd over those seeds; '
+            f'validation {" / ".join(ranked)}, its {metric} mean +- sd over those seeds (with '
+            'folds, of each seed\'s mean over its folds); '
             'wall s: each sweep\'s whole run, compiling included (programs already in the '
             'disk cache take a fraction of it), summed over its processes where it was '
             'stopped and resumed']
