@@ -1224,3 +1224,23 @@ def test_compare_says_which_validation_is_cross_validated_and_what_test_covers(t
     table = list(csv.DictReader(f))
   assert [(r['val_kind'], r['tested']) for r in table] == [
       ('single split', '2 of 2'), ('cross-validated (3 folds)', '2 of 6')]
+
+
+def test_learning_curve_legend_fits_the_figure_with_long_configurations(tmp_path,
+                                                                       monkeypatch):
+  """Five swept axes make entries wider than the column: each is wrapped, and the
+  legend (left out of the layout) ends inside the figure, on screen and in the PDF."""
+  from matplotlib.backends import backend_agg  # pylint: disable=g-import-not-at-top
+  figs = _capture_figures(monkeypatch)
+  workdir = fabricate(tmp_path, {'cell': 'grid(lstm,gru)', 'optimizer': 'grid(adam,sgd)',
+                                 'learning_rate': 'loguniform(1e-4,1e-1)',
+                                 'weight_decay': 'loguniform(1e-6,1e-2)',
+                                 'dropout': 'uniform(0,0.5)'},
+                      lambda hp, s: hp['learning_rate'] + hp['dropout'],
+                      search_kind='random', num_members=8, num_seeds=1)
+  curves.plot_learning_curves(load.load(workdir), str(tmp_path / 'out'), log=lambda _: None)
+  fig = figs[-1]
+  renderer = backend_agg.FigureCanvasAgg(fig).get_renderer()
+  legend = fig.axes[1].get_legend()
+  assert any('\n' in t.get_text() for t in legend.get_texts())
+  assert legend.get_window_extent(renderer).x1 <= fig.bbox.x1

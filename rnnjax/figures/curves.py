@@ -81,6 +81,18 @@ def _describe(table: load.Table, uid: int) -> str:
   return f'uid {uid}' + (': ' + ', '.join(parts) if parts else '')
 
 
+LEGEND_FONT = 6  # points
+
+
+def _wrap(text: str, width_in: float = style.COLUMN_WIDTH) -> str:
+  """A legend entry broken at its commas into lines that fit `width_in` inches beside
+  its handle (0.55 em a character, as style.legend_columns estimates; 0.5 in for the
+  handle and margins), later lines indented."""
+  chars = int((width_in - 0.5) / (0.55 * LEGEND_FONT / 72))
+  return '\n'.join(textwrap.wrap(text, width=chars, subsequent_indent='    ',
+                                  break_long_words=False))
+
+
 def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
                          log=print) -> list:
   """Writes learning_curves.png/pdf; returns the paths ([] without val records)."""
@@ -149,11 +161,16 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
              f'point(s) {"below" if higher else "above"} it not shown.')
   # The caption's lines take height from the axes and the legend's row: give it back.
   lines = len(textwrap.wrap(note, width=int(style.COLUMN_WIDTH * 17)))
-  height = 2.4 + 0.14 * len(top) + 0.1 * max(lines - 2, 0)
+  # Each entry wrapped to the column (a long configuration ran past the right edge, and
+  # the legend's row is left out of the layout): its lines set the row's height.
+  entries = {uid: _wrap(f'{table.ranking.index(uid) + 1}. {_describe(table, uid)}')
+             for uid in top}
+  rows = sum(e.count('\n') + 1 for e in entries.values())
+  height = 2.4 + 0.14 * rows + 0.1 * max(lines - 2, 0)
   with style.context():
     fig = style.new_figure(style.COLUMN_WIDTH, height)
     # The legend gets its own row so that it never covers the curves or the caption.
-    ax, legend_ax = fig.subplots(2, 1, height_ratios=[2.0, 0.13 * len(top) + 0.01])
+    ax, legend_ax = fig.subplots(2, 1, height_ratios=[2.0, 0.13 * rows + 0.01])
     legend_ax.axis('off')
     # One collection, not a line per member: a large sweep has 100,000.
     ax.add_collection(mcollections.LineCollection(
@@ -168,7 +185,7 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
       steps, values = drawn[uid]
       ax.plot(steps, values, color=style.OKABE_ITO[k % len(style.OKABE_ITO)], lw=1.3,
               marker='o' if len(steps) <= 12 else None, ms=2.5, zorder=3 + len(top) - k,
-              label=f'{table.ranking.index(uid) + 1}. {_describe(table, uid)}')
+              label=entries[uid])
     if log_y:
       ax.set_yscale('log')
     ax.set_ylim(low, high)
@@ -177,7 +194,7 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
     if top:
       handles, names = ax.get_legend_handles_labels()
       legend = legend_ax.legend(handles[::-1], names[::-1], loc='upper left', ncols=1,
-                                fontsize=6, borderaxespad=0)
+                                fontsize=LEGEND_FONT, borderaxespad=0)
       legend.set_in_layout(False)  # Its row is sized for it already.
     style.note(fig, note, style.COLUMN_WIDTH)
     paths = style.save(fig, out_dir, 'learning_curves')
