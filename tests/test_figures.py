@@ -1244,3 +1244,44 @@ def test_learning_curve_legend_fits_the_figure_with_long_configurations(tmp_path
   legend = fig.axes[1].get_legend()
   assert any('\n' in t.get_text() for t in legend.get_texts())
   assert legend.get_window_extent(renderer).x1 <= fig.bbox.x1
+
+
+def test_heatmaps_without_importance_say_their_pairs_are_in_plan_order(tmp_path,
+                                                                      monkeypatch):
+  """Too few configurations for four swept axes: no importance ranks them, so the
+  heatmaps take the first three as the sweep lists them, and say so; where importance
+  ranks them, no such sentence."""
+  figs = _capture_figures(monkeypatch)
+  axes = {'cell': 'grid(lstm,gru)', 'optimizer': 'grid(adam,sgd)',
+          'learning_rate': 'loguniform(1e-4,1e-1)', 'dropout': 'uniform(0,0.5)'}
+  fn = lambda hp, s: hp['learning_rate'] + hp['dropout'] + 0.01 * s
+  workdir = fabricate(tmp_path / 'few', axes, fn, search_kind='random', num_members=6)
+  logged = []
+  figures.make_all(workdir, log=logged.append)
+  maps = [f for f in figs if f.axes and f.axes[0].get_images()]
+  assert len(maps) == 3
+  assert {(m.axes[0].get_ylabel(), m.axes[0].get_xlabel()) for m in maps} == {
+      ('cell', 'optimizer'), ('cell', 'learning rate'), ('optimizer', 'learning rate')}
+  for m in maps:
+    assert ('Pairs of the first swept hyperparameters in the order the sweep lists them, '
+            'importance not attributed: too few configurations') in _caption(m), _caption(m)
+  assert any('heatmaps: Pairs of the first' in line for line in logged), logged
+  figs.clear()
+  workdir = fabricate(tmp_path / 'many', axes, fn, search_kind='random', num_members=40)
+  figures.make_all(workdir, log=lambda _: None)
+  maps = [f for f in figs if f.axes and f.axes[0].get_images()]
+  assert maps and not any('Pairs of the first' in _caption(m) for m in maps)
+
+
+def test_heatmap_numbers_keep_their_significant_digits(tmp_path, monkeypatch):
+  """0.6 beside 0.595 is written 0.600: every square to three significant digits."""
+  figs = _capture_figures(monkeypatch)
+  value = {(1e-3, 0.0): 0.6, (1e-3, 0.3): 0.595, (1e-2, 0.0): 0.61, (1e-2, 0.3): 0.7}
+  workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-3,1e-2)',
+                                 'dropout': 'grid(0,0.3)'},
+                      lambda hp, s: value[hp['learning_rate'], hp['dropout']] ** 2,
+                      num_seeds=1)
+  heatmap.plot_heatmap(load.load(workdir), str(tmp_path / 'out'), 'learning_rate',
+                       'dropout', log=lambda _: None)
+  texts = sorted(t.get_text() for t in figs[-1].axes[0].texts)
+  assert texts == ['0.595', '0.600', '0.610', '0.700'], texts

@@ -33,7 +33,8 @@ from rnnjax.results import report
 
 FIGURES_DIR = files.FIGURES
 COMPARE = 'compare'  # compare.md and compare.csv: sweeps side by side (`compare`).
-HEATMAP_AXES = 3   # Heatmaps for every pair of the three most important axes.
+HEATMAP_AXES = 3   # Heatmaps for every pair of the three most important axes (the
+# first three the sweep lists where importance is not attributed, and the caption says so).
 
 
 def make_all(workdir: str, *, log=print, diverged: str = 'drop', group_by: str = '',
@@ -70,11 +71,19 @@ def make_all(workdir: str, *, log=print, diverged: str = 'drop', group_by: str =
     log(f'figures: importance analysis failed:\n{traceback.format_exc()}')
     result = {'axes': list(table.axes), 'skipped': 'the analysis failed'}
   top = importance.top_axes(result, HEATMAP_AXES)
+  # Without importance the pairs are the first axes as the sweep lists them: said.
+  unranked = ('' if 'main' in result and 'not_attributed' not in result else
+              'Pairs of the first swept hyperparameters in the order the sweep lists '
+              'them, importance not attributed: '
+              f'{result.get("not_attributed") or result.get("skipped", "")}.')
+  if unranked and len(table.axes) > HEATMAP_AXES:
+    log(f'figures: heatmaps: {unranked}')
   jobs = (
       ('sensitivity', lambda: sensitivity.plot_sensitivity(table, out_dir, group_by=group_by,
                                                            log=log)),
       ('heatmap', lambda: heatmap.plot_heatmaps(
-          table, out_dir, list(itertools.combinations(top, 2)), log=log)),
+          table, out_dir, list(itertools.combinations(top, 2)), log=log,
+          order=unranked if len(table.axes) > HEATMAP_AXES else '')),
       ('learning curves', lambda: curves.plot_learning_curves(table, out_dir, log=log)),
       ('importance', lambda: importance_plot.plot_importance(table, out_dir, result,
                                                              log=log)),

@@ -56,8 +56,10 @@ def cells(table: load.Table, a: str, b: str) -> tuple:
   return rows, cols, grid, None if best is None else (row_of[best], col_of[best]), ok
 
 
-def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print) -> list:
-  """Writes heatmap_A__B.png/pdf for swept axes a (rows) and b (columns)."""
+def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print,
+                 order: str = '') -> list:
+  """Writes heatmap_A__B.png/pdf for swept axes a (rows) and b (columns); `order`: a
+  caption sentence on how the pair was chosen, where not by importance."""
   if not load.usable(table).any():
     log(f'figures: heatmap skipped (no member has a finite validation {table.shown})')
     return []
@@ -115,19 +117,23 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print) 
       text += ' ' + budgets
     if dropped:
       text += f' {dropped} diverged or non-finite member(s) left out.'
+    if order:
+      text += ' ' + order
     style.note(fig, text, style.COLUMN_WIDTH)
     paths = style.save(fig, out_dir, f'heatmap_{a}__{b}')
   log(f'figures: wrote {paths[0]}')
   return paths
 
 
-def plot_heatmaps(table: load.Table, out_dir: str, pairs=None, *, log=print) -> list:
-  """One heatmap per pair (default: the first two swept axes); returns the paths."""
+def plot_heatmaps(table: load.Table, out_dir: str, pairs=None, *, log=print,
+                  order: str = '') -> list:
+  """One heatmap per pair (default: the first two swept axes); returns the paths.
+  order: `plot_heatmap`'s."""
   if len(table.axes) < 2:
     log(f'figures: heatmap skipped ({len(table.axes)} swept hyperparameter(s); needs 2)')
     return []
   pairs = pairs or [tuple(list(table.axes)[:2])]
   paths = []
   for a, b in pairs:
-    paths += plot_heatmap(table, out_dir, a, b, log=log)
+    paths += plot_heatmap(table, out_dir, a, b, log=log, order=order)
   return paths

@@ -95,9 +95,10 @@ def replicates(members, count: int = 0) -> str:
 
 
 def fmt_metric(value: float) -> str:
-  """A metric value in 3-4 characters' precision: 0.1748 -> '0.175', 2252.9 -> '2253'."""
+  """A metric value to 3 significant digits, trailing zeros kept so that neighbours
+  read alike: 0.1748 -> '0.175', 0.6 -> '0.600' (beside '0.595'), 2252.9 -> '2253'."""
   if not math.isfinite(value):
     return '-'
   if 100 <= abs(value) < 1e5:
     return f'{value:.0f}'
-  return f'{value:.3g}'
+  return f'{value:#.3g}'.rstrip('.')
