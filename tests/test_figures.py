@@ -1285,3 +1285,21 @@ def test_heatmap_numbers_keep_their_significant_digits(tmp_path, monkeypatch):
                        'dropout', log=lambda _: None)
   texts = sorted(t.get_text() for t in figs[-1].axes[0].texts)
   assert texts == ['0.595', '0.600', '0.610', '0.700'], texts
+
+
+def test_search_comparison_lines_that_coincide_stay_apart(tmp_path, monkeypatch):
+  """Random search and PBT share their first draws, so their curves coincide: each
+  search has its own dashes and marker, and the earlier one shows around the later."""
+  from rnnjax.figures import comparison  # pylint: disable=g-import-not-at-top
+  figs = _capture_figures(monkeypatch)
+  same = [[8, 16, 24], [0.4, 0.25, 0.2]]
+  runs = {f'{s}-0': {'strategy': s, 'seed': 0, 'curve': same} for s in ('random', 'pbt')}
+  out = {'metric': 'mse', 'budget_member_steps': 24, 'runs': runs,
+         'table': {s: {'median_best_val': 0.2, 'best_vals': [0.2]} for s in ('random', 'pbt')}}
+  comparison.plot(out, str(tmp_path))
+  lines = figs[0].axes[0].get_lines()
+  assert len(lines) == 2
+  assert len({(l.get_linestyle(), l.get_marker()) for l in lines}) == 2
+  first, second = lines
+  assert first.get_linewidth() > second.get_linewidth() and first.get_zorder() < (
+      second.get_zorder())

@@ -5,6 +5,14 @@ import numpy as np
 from rnnjax.figures import style
 
 
+# Searches can share their first draws (random and PBT start alike), so their lines
+# coincide: each has its own dashes and marker, markers staggered along the line, and
+# the earlier ones drawn wider beneath.
+LINESTYLES = ('-', '--', ':', '-.', (0, (5, 1, 1, 1, 1, 1)), (0, (1, 1)))
+MARKERS = ('o', 's', '^', 'D', 'v', 'P')
+MARKS = 6  # Markers per line, about.
+
+
 def plot(out: dict, out_dir: str) -> list:
   """One line per strategy: the median over search seeds of the best validation metric
   found so far, against member-steps spent; the band spans the seeds (min to max)."""
@@ -29,7 +37,14 @@ def plot(out: dict, out_dir: str) -> list:
       with np.errstate(all='ignore'):
         median = np.nanmedian(ys, axis=0)
         lo, hi = np.nanmin(ys, axis=0), np.nanmax(ys, axis=0)
-      ax.step(grid, median, where='post', color=colour,
+      every = max(1, len(grid) // MARKS)
+      # Earlier searches wider and beneath: where lines coincide, each shows around the
+      # next (hollow markers nest).
+      wider = len(out['table']) - 1 - k
+      ax.step(grid, median, where='post', color=colour, ls=LINESTYLES[k % len(LINESTYLES)],
+              lw=1.0 + 0.2 * wider, zorder=2 + k, marker=MARKERS[k % len(MARKERS)],
+              ms=2.5 + 0.6 * wider, mfc='none',
+              markevery=(k * every // max(len(out['table']), 1), every),
               label=f'{strategy} ({row["median_best_val"]:.4g})')
       ax.fill_between(grid, lo, hi, step='post', color=colour, alpha=0.15, linewidth=0)
     if right is not None:
