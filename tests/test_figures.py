@@ -1303,3 +1303,27 @@ def test_search_comparison_lines_that_coincide_stay_apart(tmp_path, monkeypatch)
   first, second = lines
   assert first.get_linewidth() > second.get_linewidth() and first.get_zorder() < (
       second.get_zorder())
+
+
+def test_a_loss_at_zero_keeps_one_linear_scale_and_says_so(tmp_path, monkeypatch):
+  """One member scores exactly 0 among values spanning a factor of 1000: the sweep's
+  figures all take the linear scale (a heatmap's squares, whose means are positive,
+  would alone have taken a log one), their captions say why, and importance says it
+  analysed the metric unlogged."""
+  figs = _capture_figures(monkeypatch)
+  fn = lambda hp, s: (0.0 if (hp['learning_rate'], hp['dropout'], s) == (1e-2, 0.0, 0)
+                      else hp['learning_rate'] * (1 + hp['dropout']))
+  workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-4,1e-3,1e-2,1e-1)',
+                                 'dropout': 'grid(0,0.3)'}, fn)
+  table = load.load(workdir)
+  assert load.metric_scale(table)[0] == 'linear'
+  out = str(tmp_path / 'out')
+  sensitivity.plot_sensitivity(table, out, log=lambda _: None)
+  heatmap.plot_heatmaps(table, out, log=lambda _: None)
+  sens, heat = figs
+  assert sens.axes[0].get_yscale() == 'linear'
+  assert type(heat.axes[0].get_images()[0].norm).__name__ == 'Normalize'
+  for fig in (sens, heat):
+    assert 'Linear scale: 1 member(s) score rmse 0' in _caption(fig), _caption(fig)
+  result = importance.analyse(table)
+  assert result['transform'] == 'none' and 'unlogged' in result['transform_note']

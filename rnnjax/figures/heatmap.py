@@ -69,9 +69,10 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print,
         f'{a if len(rows) < 2 else b} after binning)')
     return []
   finite = grid[np.isfinite(grid)]
-  norm = (mcolors.LogNorm(finite.min(), finite.max())
-          if style.metric_scale(finite) == 'log' else mcolors.Normalize(finite.min(),
-                                                                        finite.max()))
+  # The sweep's one scale (load.metric_scale), not one of this map's squares alone.
+  scale, scale_note = load.metric_scale(table)
+  norm = (mcolors.LogNorm(finite.min(), finite.max()) if scale == 'log'
+          else mcolors.Normalize(finite.min(), finite.max()))
   # Better is brighter whichever way the metric points.
   cmap = matplotlib.colormaps['viridis_r' if table.shown_mode == 'min' else 'viridis']
   cmap = cmap.with_extremes(bad='#e6e6e6')
@@ -117,6 +118,8 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print,
       text += ' ' + budgets
     if dropped:
       text += f' {dropped} diverged or non-finite member(s) left out.'
+    if scale_note:
+      text += ' ' + scale_note
     if order:
       text += ' ' + order
     style.note(fig, text, style.COLUMN_WIDTH)

@@ -207,6 +207,9 @@ def analyse(table: load.Table, *, metric: str = '', diverged: str = 'drop',
     vals, keep = np.where(bad, worst, vals), np.ones_like(keep)
   if log_metric is None:
     log_metric = mode == 'min' and bool(np.all(vals[keep] > 0))
+    if mode == 'min' and not log_metric:  # A loss at 0: said, not switched silently.
+      out['transform_note'] = (f'analysed unlogged: {int((vals[keep] <= 0).sum())} '
+                               f'member(s) score {metric} <= 0, which has no log')
   if log_metric and not np.all(vals[keep] > 0):
     raise InputError(f'importance: log of {metric} needs positive values')
   y = np.log(vals) if log_metric else vals

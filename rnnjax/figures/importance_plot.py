@@ -89,6 +89,8 @@ def plot_importance(table: load.Table, out_dir: str, result: dict = None, *,
       seeds = f' x up to {labels.replicates(table.members, result["num_seeds"])}.'
     text = (f'Functional ANOVA of {metric}: {result["method"]}. {key} '
             f'{result["num_configs"]} configurations{seeds}')
+    if 'transform_note' in result:
+      text += f' {result["transform_note"][0].upper()}{result["transform_note"][1:]}.'
     if 'folds' in result:
       text += (f' {result["folds"]["num_folds"]} folds as blocks: '
                f'{result["folds"]["treatment"]}.')

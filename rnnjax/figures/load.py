@@ -250,6 +250,25 @@ def values(table: Table, metric: str = '') -> np.ndarray:
   return np.array([m['val'].get(metric, math.nan) for m in table.members], np.float64)
 
 
+def metric_scale(table: Table, metric: str = '') -> tuple:
+  """('log' or 'linear', a caption sentence or ''): the one scale of every figure of the
+  sweep's validation `metric` (default: the shown one), decided from every usable
+  member's value: log where all are positive and span more than a factor of 20. A loss
+  that reaches 0 (a classifier's cross-entropy on an easy validation part) keeps a
+  linear scale, which a log scale could not draw, and the sentence says so."""
+  metric = metric or table.shown
+  v = values(table, metric)[usable(table, metric)]
+  positive = v[v > 0]
+  wide = positive.size > 1 and positive.max() / positive.min() > 20
+  if wide and positive.size == v.size:
+    return 'log', ''
+  if wide:
+    n = int((v <= 0).sum())
+    return 'linear', (f'Linear scale: {n} member(s) score {metric} '
+                      f'{"0" if v.min() == 0 else "<= 0"}, which a log scale cannot draw.')
+  return 'linear', ''
+
+
 def usable(table: Table, metric: str = '') -> np.ndarray:
   """<bool>[N]: not diverged and a finite validation value."""
   return (table.status != 'diverged') & np.isfinite(values(table, metric))

@@ -123,7 +123,8 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
     log(f'figures: sensitivity skipped (no member has a finite validation {table.shown})')
     return []
   configs = load.config_stats(table)
-  log_y = style.metric_scale(vals[ok]) == 'log'
+  scale, scale_note = load.metric_scale(table)
+  log_y = scale == 'log'
   group = group_axis(table, group_by)
   best = next((i for i, m in enumerate(table.members) if m['uid'] == table.best_uid), None)
   folds = load.num_folds(table)
@@ -194,7 +195,8 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
     if budgets:
       text += budgets + ' '
     if dropped:
-      text += f'{dropped} diverged or non-finite member(s) not shown.'
+      text += f'{dropped} diverged or non-finite member(s) not shown. '
+    text += scale_note
     style.note(fig, text, width)
     paths = style.save(fig, out_dir, 'sensitivity')
   log(f'figures: wrote {paths[0]}')
