@@ -191,6 +191,20 @@ def main(argv):
     for s in stop.SIGNALS:  # One more while exiting would only print a traceback.
       signal.signal(s, signal.SIG_IGN)
     sys.exit(e.exit_code)
+  except Exception as e:  # pylint: disable=broad-except
+    lost = distributed.peer_lost(e)
+    if lost is None:
+      raise
+    # The coordination service aborts this process too, in C++, within seconds: say why
+    # first, and leave before it does.
+    from rnnjax.run import checkpoint  # pylint: disable=g-import-not-at-top
+    last = checkpoint.latest(WORKDIR.value or default_workdir())
+    resume = (f'its last checkpoint, chunk {last}, resumes with the same command'
+              if last else 'no checkpoint was written yet; the same command starts it again')
+    print(f'error: a peer process stopped ({lost}): the sweep stops; {resume}',
+          file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(1)  # pylint: disable=protected-access
   except KeyboardInterrupt:  # Ctrl-C outside the sweep's watch (start-up, figures).
     print('rnnjax: interrupted; the work directory keeps its last checkpoint: run the '
           'same command to resume', file=sys.stderr)

@@ -274,3 +274,84 @@ def test_one_process_put_fetch_round_trip(tmp_path):
   assert distributed.is_main()
   distributed.check_shared_dir(str(tmp_path / 'absent'))  # One process: nothing to do.
   assert not (tmp_path / 'absent').exists()
+
+
+def test_a_taken_coordinator_port_is_refused_before_jax_starts_it(monkeypatch):
+  """gRPC fails in C++ on a taken port ("Failed to add port", then a segmentation
+  fault): process 0 checks the port first, and refuses in one line."""
+  monkeypatch.setattr(jax.distributed, 'initialize',
+                      lambda **_: pytest.fail('jax.distributed.initialize was reached'))
+  with socket.socket() as taken:
+    taken.bind(('127.0.0.1', 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    with pytest.raises(InputError) as e:
+      distributed.initialize('manual', coordinator_address=f'localhost:{port}',
+                             num_processes=2, process_id=0)
+  assert str(e.value) == (f'--coordinator_address: port {port} on localhost is in use: is '
+                          'another run\'s coordinator there? choose another port')
+  # Free again, the check passes and leaves the port free for the coordinator at once.
+  distributed.check_port_free(f'localhost:{port}')
+  with socket.socket(socket.AF_INET6) as coordinator:
+    coordinator.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    coordinator.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    coordinator.bind(('::', port))
+    coordinator.listen()
+  with pytest.raises(InputError, match="--coordinator_address: 'h:x': the port 'x'"):
+    distributed.check_port_free('h:x')
+
+
+@pytest.mark.parametrize('mode', ['off', 'auto'])
+def test_manual_flags_without_manual_are_refused(mode):
+  """A loop that leaves --distributed out would run N separate sweeps."""
+  with pytest.raises(InputError) as e:
+    distributed.initialize(mode, num_processes=2, process_id=1)
+  assert str(e.value).startswith(f'--num_processes, --process_id: given with '
+                                 f'--distributed={mode}, which ')
+  assert str(e.value).endswith('add --distributed=manual (on every process), or leave '
+                               'them out')
+  with pytest.raises(InputError, match='^--coordinator_address: given with'):
+    distributed.initialize(mode, coordinator_address='localhost:1234')
+  distributed.check_manual_flags_unused(mode)  # Nothing given: nothing to refuse.
+
+
+def test_a_differing_num_processes_is_refused_on_every_process():
+  """The coordinator (process 0) fixes the count; a process started with another
+  --num_processes is told so, and the others name it."""
+  distributed.check_process_count([2, 2], 2, 1)
+  with pytest.raises(InputError) as e:
+    distributed.check_process_count([2, 3], 2, 1)
+  assert str(e.value) == ('--num_processes: 3 here (process 1), but process 0 started the '
+                          'run with 2 processes; give every process the same '
+                          '--num_processes')
+  with pytest.raises(InputError, match=r'^--num_processes: process\(es\) \[1\] were '
+                     'started with --num_processes=3, this run has 2 processes'):
+    distributed.check_process_count([2, 3], 2, 0)
+
+
+def test_a_process_nobody_joins_ends_in_one_line_before_the_runtime_aborts():
+  """The runtime ends a process that waits too long for the others in C++ (an abort,
+  with a stack trace): a timer says why first, and exits 2."""
+  code = ('from rnnjax.engine import distributed\n'
+          f'distributed.initialize("manual", coordinator_address="localhost:{_free_port()}",'
+          ' num_processes=2, process_id=0, initialization_timeout_s=2)\n'
+          'print("joined")')
+  proc = subprocess.run([sys.executable, '-c', code], cwd=ROOT, env=_env(),
+                        capture_output=True, text=True, timeout=TIMEOUT_S)
+  assert proc.returncode == 2, proc.stderr
+  lines = proc.stderr.strip().splitlines()
+  assert lines[-1] == ('error: --num_processes, --process_id: not every process joined the '
+                       'run within 2 s: check both on every process, and that each one '
+                       'was started')
+  assert 'Fatal' not in proc.stderr and 'joined' not in proc.stdout
+
+
+def test_peer_lost_tells_a_lost_process_from_other_failures():
+  gloo = jax.errors.JaxRuntimeError(
+      'UNKNOWN: Gloo AllGather failed: [pair.cc:547] Connection closed by peer\nmore')
+  assert distributed.peer_lost(gloo, processes=2) == (
+      'UNKNOWN: Gloo AllGather failed: [pair.cc:547] Connection closed by peer')
+  assert distributed.peer_lost(gloo, processes=1) is None  # One process: a bug.
+  assert distributed.peer_lost(jax.errors.JaxRuntimeError(
+      'RESOURCE_EXHAUSTED: Out of memory'), processes=2) is None
+  assert distributed.peer_lost(ValueError('Connection closed by peer'), processes=2) is None

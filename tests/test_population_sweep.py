@@ -98,6 +98,9 @@ BAD_INPUT = [
     (['--search=pbt', '--train_steps=200', '--eval_every=50', '--pbt_interval=-50'],
      'error: --pbt_interval: -50 must be a positive multiple of --eval_every=50'),
     (['--distributed=manual'], 'error: --coordinator_address'),
+    (['--num_processes=2', '--process_id=1'],
+     'error: --num_processes, --process_id: given with --distributed=off, which runs one '
+     'process and would ignore them; add --distributed=manual'),
     (['--search=random', '--num_members=2', '--rounds=3'],
      'error: --rounds: 3, but rounds are for --search=tpe only'),
     (['--search=tpe', '--num_members=2', '--rounds=0'],
@@ -302,3 +305,28 @@ def test_ctrl_c_while_starting_stops_before_anything_is_written(tmp_path, capsys
   assert err.splitlines()[-1] == ('rnnjax: stopped by SIGINT while starting, before '
                                    'anything was written; run the same command to resume')
   assert not os.path.exists(tmp_path / 'wd')
+
+
+def test_a_peer_lost_mid_sweep_is_one_line_naming_the_last_checkpoint(tmp_path, capsys,
+                                                                      monkeypatch):
+  """The survivors' collective fails (Gloo: connection closed by peer) moments before
+  the coordination service aborts them in C++: one line first, and out at once."""
+  import jax  # pylint: disable=g-import-not-at-top
+  from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
+  def lost(*_, **__):
+    monkeypatch.setattr(jax, 'process_count', lambda: 2)  # Started as one: no collectives.
+    raise jax.errors.JaxRuntimeError('UNKNOWN: Gloo AllGather failed: [pair.cc:547] '
+                                     'Connection closed by peer [127.0.0.1]:6565')
+  def exit_now(code):
+    raise SystemExit(code)
+  monkeypatch.setattr(sweep, 'run_sweep', lost)
+  monkeypatch.setattr(os, '_exit', exit_now)
+  for step in ('2', '4'):
+    os.makedirs(tmp_path / 'wd' / 'checkpoints' / step)
+  code, err = _in_process(tmp_path, ['--dataset=shampoo_sales'], capsys, monkeypatch)
+  assert code == 1
+  assert err.splitlines() == [
+      'error: a peer process stopped (UNKNOWN: Gloo AllGather failed: [pair.cc:547] '
+      'Connection closed by peer [127.0.0.1]:6565): the sweep stops; its last checkpoint, '
+      'chunk 4, resumes with the same command']
+

@@ -133,6 +133,11 @@ def _unpack(arrays: dict, target):
       treedef, [leaf.sharding for leaf in leaves]))(arrays)
 
 
+def latest(workdir: str) -> int | None:
+  """The newest complete checkpoint of `workdir` (chunks done), None where there is none."""
+  return max(_steps(os.path.join(workdir, DIRNAME)), default=None)
+
+
 def _steps(directory: str) -> list:
   """Complete steps on disk (orbax renames a step's directory to its number when done)."""
   try:
