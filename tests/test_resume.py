@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 
+import jax
 import numpy as np
 import pytest
 from tensorboard.backend.event_processing import event_accumulator
@@ -433,6 +434,11 @@ def test_a_resume_in_other_vmap_groups_says_rounding_may_differ(tmp_path):
                    'float rounding differs with them, and training can amplify it; the '
                    'rest trains as it would have, to float rounding, not bit for bit '
                    '(docs/distributed.md)']
+  # sweep.json keeps the devices it began on, and adds each resume's.
+  recorded = files.read_json(os.path.join(workdir, files.SWEEP))
+  assert recorded['devices'] == [str(d) for d in jax.devices()]
+  assert recorded['resumed'] == [{'after_chunks': 1, 'processes': 1,
+                                  'devices': [str(d) for d in jax.devices()]}]
 
 
 def test_a_resumed_sweeps_wall_time_adds_the_stopped_process(tmp_path):
@@ -451,3 +457,17 @@ def test_a_resumed_sweeps_wall_time_adds_the_stopped_process(tmp_path):
   assert timing['total_s'] - timing['this_process_s'] >= 1.5, timing
   # The sweep's first chunk, trained by the first process.
   assert timing['first_chunk_s'] < timing['total_s'] - timing['this_process_s'], timing
+
+
+def test_a_device_count_that_cannot_share_a_checkpoint_names_what_set_it():
+  """Two processes of --cpu_devices=1 each make 2 devices: --cpu_devices alone did not."""
+  from rnnjax.run import resume  # pylint: disable=g-import-not-at-top
+  assert resume.uneven_devices(9, devices=2, processes=2, platform='cpu') == (
+      '--num_processes, --cpu_devices: this sweep\'s checkpoint holds populations of 9 '
+      'rows, which 2 devices (2 processes x 1 device each) cannot share equally; resume '
+      'it on a number of devices that divides it (1 always does: e.g. one process with '
+      '--cpu_devices=1)')
+  assert resume.uneven_devices(9, devices=2, processes=1, platform='cpu').startswith(
+      '--cpu_devices: this sweep\'s checkpoint holds populations of 9 rows, which 2 '
+      'devices cannot share')
+

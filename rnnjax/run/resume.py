@@ -69,6 +69,8 @@ def resume(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, log,
   note = _rounding_note(workdir, sweep)
   if note:
     log(note)
+  if distributed.is_main():
+    _record_devices(workdir, start)
   return mngr, sweep, runs, search_state, start, progress.get('timing')
 
 
@@ -92,6 +94,17 @@ def _rounding_note(workdir: str, sweep: prepare_lib.Prepared) -> str:
           'not bit for bit (docs/distributed.md)')
 
 
+def _record_devices(workdir: str, start: int) -> None:
+  """Adds this resume's devices and process count to sweep.json's `resumed` list; its
+  `devices` and `processes` stay those the sweep began on (_rounding_note reads them)."""
+  path = os.path.join(workdir, files.SWEEP)
+  stored = files.read_json(path)
+  stored['resumed'] = stored.get('resumed', []) + [
+      {'after_chunks': start, 'devices': [str(d) for d in jax.devices()],
+       'processes': jax.process_count()}]
+  files.write_json(path, stored)
+
+
 def abstract(sweep: prepare_lib.Prepared, progress):
   """The checkpoint's tree: (state, hp) of each started run, at its size then."""
   mesh, runs = sweep.mesh, sweep.runs
@@ -105,9 +118,9 @@ def abstract(sweep: prepare_lib.Prepared, progress):
       continue
     size = len(progress['uids'][r])
     if size % mesh.size:
-      raise InputError(f'--cpu_devices: this sweep\'s checkpoint holds populations of '
-                       f'{size} rows, which {mesh.size} devices cannot share equally; '
-                       'resume it on a number of devices that divides it (1 always does)')
+      raise InputError(uneven_devices(size, devices=mesh.size,
+                                      processes=jax.process_count(),
+                                      platform=jax.default_backend()))
     shard = sharding.members_sharding(mesh)
     hp = jax.tree.map(lambda a: jax.ShapeDtypeStruct((size,) + a.shape[1:], a.dtype,
                                                      sharding=shard), run.hp)
@@ -116,3 +129,24 @@ def abstract(sweep: prepare_lib.Prepared, progress):
                          state)
     tree[str(r)] = (state, hp)
   return tree
+
+
+def uneven_devices(size: int, *, devices: int, processes: int, platform: str) -> str:
+  """Why a checkpoint's populations of `size` rows cannot restore on `devices` devices
+  (of `processes` processes), naming what set the count: --cpu_devices alone counts
+  one process's devices."""
+  per = devices // processes
+  cpu = platform == 'cpu'
+  if processes > 1:
+    flag = '--num_processes' + (', --cpu_devices' if cpu else '')
+    what = (f'{devices} devices ({processes} processes x {per} device{"s" * (per > 1)} '
+            'each)')
+  else:
+    flag = '--cpu_devices' if cpu else '--workdir'
+    what = f'{devices} {"devices" if cpu else platform.upper() + "s"}'
+  fix = ('e.g. one process with --cpu_devices=1' if cpu
+         else 'e.g. one GPU: CUDA_VISIBLE_DEVICES=0')
+  return (f'{flag}: this sweep\'s checkpoint holds populations of {size} rows, which '
+          f'{what} cannot share equally; resume it on a number of devices that divides '
+          f'it (1 always does: {fix})')
+
