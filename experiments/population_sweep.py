@@ -126,6 +126,7 @@ def main(argv):
   logging.getLogger('jax._src.xla_bridge').setLevel(logging.ERROR)  # No TPU notices.
   absl_logging.set_verbosity(absl_logging.WARNING)  # Orbax logs every save at INFO.
   from rnnjax.engine import distributed  # pylint: disable=g-import-not-at-top
+  from rnnjax.engine import processes  # pylint: disable=g-import-not-at-top
   from rnnjax.errors import InputError, WriteError  # pylint: disable=g-import-not-at-top
   from rnnjax.run import stop  # pylint: disable=g-import-not-at-top
   configure_devices()
@@ -192,7 +193,7 @@ def main(argv):
       signal.signal(s, signal.SIG_IGN)
     sys.exit(e.exit_code)
   except Exception as e:  # pylint: disable=broad-except
-    lost = distributed.peer_lost(e)
+    lost = processes.peer_lost(e)
     if lost is None:
       raise
     # The coordination service aborts this process too, in C++, within seconds: say why

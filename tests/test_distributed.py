@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 
 from rnnjax.engine import distributed
+from rnnjax.engine import processes
 from rnnjax.engine import sharding
 from rnnjax.errors import InputError
 from rnnjax.results import evaluations
@@ -291,14 +292,14 @@ def test_a_taken_coordinator_port_is_refused_before_jax_starts_it(monkeypatch):
   assert str(e.value) == (f'--coordinator_address: port {port} on localhost is in use: is '
                           'another run\'s coordinator there? choose another port')
   # Free again, the check passes and leaves the port free for the coordinator at once.
-  distributed.check_port_free(f'localhost:{port}')
+  processes.check_port_free(f'localhost:{port}')
   with socket.socket(socket.AF_INET6) as coordinator:
     coordinator.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     coordinator.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     coordinator.bind(('::', port))
     coordinator.listen()
   with pytest.raises(InputError, match="--coordinator_address: 'h:x': the port 'x'"):
-    distributed.check_port_free('h:x')
+    processes.check_port_free('h:x')
 
 
 @pytest.mark.parametrize('mode', ['off', 'auto'])
@@ -312,21 +313,21 @@ def test_manual_flags_without_manual_are_refused(mode):
                                'them out')
   with pytest.raises(InputError, match='^--coordinator_address: given with'):
     distributed.initialize(mode, coordinator_address='localhost:1234')
-  distributed.check_manual_flags_unused(mode)  # Nothing given: nothing to refuse.
+  processes.check_manual_flags_unused(mode)  # Nothing given: nothing to refuse.
 
 
 def test_a_differing_num_processes_is_refused_on_every_process():
   """The coordinator (process 0) fixes the count; a process started with another
   --num_processes is told so, and the others name it."""
-  distributed.check_process_count([2, 2], 2, 1)
+  processes.check_process_count([2, 2], 2, 1)
   with pytest.raises(InputError) as e:
-    distributed.check_process_count([2, 3], 2, 1)
+    processes.check_process_count([2, 3], 2, 1)
   assert str(e.value) == ('--num_processes: 3 here (process 1), but process 0 started the '
                           'run with 2 processes; give every process the same '
                           '--num_processes')
   with pytest.raises(InputError, match=r'^--num_processes: process\(es\) \[1\] were '
                      'started with --num_processes=3, this run has 2 processes'):
-    distributed.check_process_count([2, 3], 2, 0)
+    processes.check_process_count([2, 3], 2, 0)
 
 
 def test_a_process_nobody_joins_ends_in_one_line_before_the_runtime_aborts():
@@ -349,9 +350,9 @@ def test_a_process_nobody_joins_ends_in_one_line_before_the_runtime_aborts():
 def test_peer_lost_tells_a_lost_process_from_other_failures():
   gloo = jax.errors.JaxRuntimeError(
       'UNKNOWN: Gloo AllGather failed: [pair.cc:547] Connection closed by peer\nmore')
-  assert distributed.peer_lost(gloo, processes=2) == (
+  assert processes.peer_lost(gloo, processes=2) == (
       'UNKNOWN: Gloo AllGather failed: [pair.cc:547] Connection closed by peer')
-  assert distributed.peer_lost(gloo, processes=1) is None  # One process: a bug.
-  assert distributed.peer_lost(jax.errors.JaxRuntimeError(
+  assert processes.peer_lost(gloo, processes=1) is None  # One process: a bug.
+  assert processes.peer_lost(jax.errors.JaxRuntimeError(
       'RESOURCE_EXHAUSTED: Out of memory'), processes=2) is None
-  assert distributed.peer_lost(ValueError('Connection closed by peer'), processes=2) is None
+  assert processes.peer_lost(ValueError('Connection closed by peer'), processes=2) is None

@@ -13,6 +13,7 @@ host side (search, results, final, run).
   generate       sampling text from a character model
   sharding       the population axis over a device mesh; members per vmapped group
   distributed    one sweep over several processes (JAX's distributed runtime)
+  processes      a run of several processes: its start-up checks; a lost peer told apart
   gather         gathers of population rows on the devices (halving's and PBT's decisions)
   compile_cache  JAX's persistent compilation cache, and what it saved
 """

@@ -11,27 +11,27 @@ reduces to its plain single-process form, so a sweep has one code path:
   is_main()                  process 0 alone writes files and logs
   check_shared_dir(path)     every process sees the same work directory
   sync(name)                 a barrier
-  peer_lost(error)           whether a collective failed because a process stopped
+
+What the start-up checks before and after JAX joins the processes, and how a lost peer
+is told apart, is in `processes`.
 
 `put`, `fetch`, `check_shared_dir`, `sync` and the compiled chunks are collectives:
 every process must call them, in the same order, with the same shapes. When a process
 dies the others end after about `heartbeat_timeout_s` ("Task N heartbeat timeout" in
-their logs), or at once where their collective fails first (`peer_lost`); one that
-exits early but cleanly holds them up to `shutdown_timeout_s`.
+their logs), or at once where their collective fails first (`processes.peer_lost`); one
+that exits early but cleanly holds them up to `shutdown_timeout_s`.
 """
 
-import errno
 import os
 import secrets
-import socket
 import sys
-import threading
 import time
 
 import jax
 from jax.experimental import multihost_utils
 import numpy as np
 
+from rnnjax.engine import processes
 from rnnjax.errors import InputError
 
 MODES = ('off', 'auto', 'manual')
@@ -65,8 +65,9 @@ def initialize(mode: str = 'off', *, coordinator_address: str = '',
   if mode not in MODES:
     raise InputError(f'--distributed: unknown mode {mode!r}; expected one of {MODES}')
   if mode != 'manual':
-    check_manual_flags_unused(mode, coordinator_address=coordinator_address,
-                              num_processes=num_processes, process_id=process_id)
+    processes.check_manual_flags_unused(mode, coordinator_address=coordinator_address,
+                                        num_processes=num_processes,
+                                        process_id=process_id)
   if mode == 'off':
     return
   kwargs = dict(initialization_timeout=initialization_timeout_s,
@@ -86,7 +87,7 @@ def initialize(mode: str = 'off', *, coordinator_address: str = '',
       raise InputError(f'--coordinator_address: {coordinator_address!r} has no port '
                        '(expected host:port)')
     if process_id == 0:
-      check_port_free(coordinator_address)
+      processes.check_port_free(coordinator_address)
     kwargs.update(coordinator_address=coordinator_address,
                   num_processes=num_processes, process_id=process_id)
   # CPU collectives between processes; gloo is the default in jax 0.10 but not in
@@ -97,32 +98,19 @@ def initialize(mode: str = 'off', *, coordinator_address: str = '',
   print(f'rnnjax: {where} joining the {mode} distributed run'
         f'{" at " + coordinator_address if coordinator_address else ""} (waits up to '
         f'{initialization_timeout_s} s for every process)', file=sys.stderr, flush=True)
-  # A process that does not join in time (too few started, --num_processes or
-  # --process_id differing between them) is ended by the runtime itself, in C++
-  # (DEADLINE_EXCEEDED ... RegisterTask, then an abort), not by an exception; the
-  # runtime releases the GIL while it waits, so a timer says why, and ends the process
-  # first: jax 0.10 aborts about 5 s after the timeout; the 2 s leave a process the
-  # others joined at the last moment time to finish joining.
-  joined = threading.Event()
-  timer = threading.Timer(initialization_timeout_s + 2, _not_joined,
-                          (joined, mode, initialization_timeout_s))
-  timer.daemon = True
-  timer.start()
-  try:
-    jax.distributed.initialize(**kwargs)
-  except ValueError as e:  # No cluster found, or its variables are inconsistent.
-    raise InputError(f'--distributed={mode}: no usable cluster environment (Slurm, Open '
-                     f'MPI, Cloud TPU): {_first_line(e)}; elsewhere use '
-                     '--distributed=manual with --coordinator_address, '
-                     '--num_processes and --process_id') from None
-  except jax.errors.JaxRuntimeError as e:  # The coordinator cannot be reached, say.
-    raise InputError(
-        f'--coordinator_address: {where} could not start or reach the coordinator '
-        f'{coordinator_address or "of the cluster"} ({_first_line(e)}); is its port free '
-        'on process 0\'s host?') from None
-  finally:
-    joined.set()
-    timer.cancel()
+  with processes.exit_unless_joined(mode, initialization_timeout_s):
+    try:
+      jax.distributed.initialize(**kwargs)
+    except ValueError as e:  # No cluster found, or its variables are inconsistent.
+      raise InputError(f'--distributed={mode}: no usable cluster environment (Slurm, '
+                       f'Open MPI, Cloud TPU): {processes.first_line(e)}; elsewhere use '
+                       '--distributed=manual with --coordinator_address, '
+                       '--num_processes and --process_id') from None
+    except jax.errors.JaxRuntimeError as e:  # The coordinator cannot be reached, say.
+      raise InputError(
+          f'--coordinator_address: {where} could not start or reach the coordinator '
+          f'{coordinator_address or "of the cluster"} ({processes.first_line(e)}); is its '
+          'port free on process 0\'s host?') from None
   # Gloo gives peers only 30 s at the first collective; meet once now, while every
   # process is at the same point, rather than after compiles of different lengths.
   multihost_utils.sync_global_devices('rnnjax-start')
@@ -130,126 +118,8 @@ def initialize(mode: str = 'off', *, coordinator_address: str = '',
     # The coordinator (process 0) fixes the process count; another process's
     # --num_processes above it is not otherwise noticed.
     given = multihost_utils.process_allgather(np.int32(num_processes))
-    check_process_count([int(n) for n in np.ravel(given)], jax.process_count(),
-                        jax.process_index())
-
-
-def check_manual_flags_unused(mode: str, *, coordinator_address: str = '',
-                              num_processes: int = 0, process_id: int = -1) -> None:
-  """Raises InputError where a flag of --distributed=manual is given with another mode,
-  which would ignore it (a loop that forgets --distributed runs N separate sweeps)."""
-  given = [flag for flag, value, unset in (
-      ('--coordinator_address', coordinator_address, ''),
-      ('--num_processes', num_processes, 0), ('--process_id', process_id, -1))
-           if value != unset]
-  if not given:
-    return
-  what = ('runs one process' if mode == 'off'
-          else "reads the processes from the cluster's environment")
-  raise InputError(f'{", ".join(given)}: given with --distributed={mode}, which {what} '
-                   f'and would ignore {"it" if len(given) == 1 else "them"}; add '
-                   '--distributed=manual (on every process), or leave '
-                   f'{"it" if len(given) == 1 else "them"} out')
-
-
-def check_port_free(coordinator_address: str) -> None:
-  """Raises InputError unless process 0 can serve the coordinator at the address's port.
-
-  The coordinator binds every address of this host at that port (`[::]:PORT`, or
-  $JAX_COORDINATOR_BIND_ADDRESS); taken, gRPC fails in C++ ("Failed to add port") and
-  the process crashes. The test binds the same way (SO_REUSEADDR, as gRPC does) and
-  closes at once: a socket that never listened or connected leaves no TIME_WAIT, so
-  the port stays free for the coordinator.
-  """
-  host, _, port_text = coordinator_address.rpartition(':')
-  if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-    raise InputError(f'--coordinator_address: {coordinator_address!r}: the port '
-                     f'{port_text!r} is not a number in 1..65535')
-  bind = os.environ.get('JAX_COORDINATOR_BIND_ADDRESS') or f'[::]:{port_text}'
-  bind_host, _, bind_port = bind.rpartition(':')
-  bind_host = bind_host.strip('[]')
-  if not bind_port.isdigit():
-    return  # Let JAX judge a bind address it was given.
-  try:
-    infos = socket.getaddrinfo(bind_host or None, int(bind_port), type=socket.SOCK_STREAM,
-                               flags=socket.AI_PASSIVE)
-  except OSError:
-    return
-  if bind_host in ('::', '') and socket.has_ipv6:
-    # Without IPv6 on the host, gRPC falls back to IPv4's wildcard, as this does.
-    infos.append((socket.AF_INET, socket.SOCK_STREAM, 0, '', ('0.0.0.0', int(bind_port))))
-  for family, kind, proto, _, address in infos:
-    try:
-      s = socket.socket(family, kind, proto)
-    except OSError:
-      continue
-    with s:
-      s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-      if family == socket.AF_INET6:  # Both IPv6 and IPv4, as gRPC's [::] listener.
-        try:
-          s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        except OSError:
-          pass
-      try:
-        s.bind(address)
-      except PermissionError:
-        raise InputError(f'--coordinator_address: port {bind_port} on {host} needs '
-                         'privileges to serve; choose a port above 1023') from None
-      except OSError as e:
-        if e.errno == errno.EADDRINUSE:
-          raise InputError(f'--coordinator_address: port {bind_port} on {host} is in use: '
-                           'is another run\'s coordinator there? choose another port'
-                           ) from None
-        continue  # This family is not usable here (no IPv6): try the next.
-      return
-
-
-def check_process_count(given: list, count: int, index: int) -> None:
-  """Raises InputError where the processes' --num_processes (`given`, by process) are
-  not all `count`, the number the coordinator (process 0) started the run with.
-  `index`: this process; the message says whether its own flag is the odd one."""
-  wrong = [i for i, n in enumerate(given) if n != count]
-  if not wrong:
-    return
-  if index in wrong:
-    raise InputError(f'--num_processes: {given[index]} here (process {index}), but '
-                     f'process 0 started the run with {count} processes; give every '
-                     'process the same --num_processes')
-  raise InputError(f'--num_processes: process(es) {wrong} were started with '
-                   f'--num_processes={given[wrong[0]]}, this run has {count} processes; '
-                   'give every process the same --num_processes')
-
-
-# What the runtime's errors say when a collective lost a process (Gloo's TCP pairs, the
-# coordination service's heartbeats), as against, say, a device out of memory.
-_PEER_SIGNS = ('gloo', 'closed by peer', 'connection reset', 'broken pipe', 'heartbeat',
-               'unavailable', 'coordination service', 'barrier')
-
-
-def peer_lost(error: BaseException, processes: int | None = None) -> str | None:
-  """The first line of `error` where it is a collective's failure for want of another
-  process (one died or was killed), in a run of several (`processes`, default
-  jax.process_count()); None for anything else, which keeps its traceback."""
-  processes = jax.process_count() if processes is None else processes
-  if processes < 2 or not isinstance(error, jax.errors.JaxRuntimeError):
-    return None
-  text = str(error).lower()
-  return _first_line(error) if any(sign in text for sign in _PEER_SIGNS) else None
-
-
-def _not_joined(joined: threading.Event, mode: str, timeout_s: float) -> None:
-  """The initialization timer: one line, and exit 2, before the runtime's C++ abort."""
-  if joined.is_set():
-    return
-  if mode == 'manual':
-    what = ('--num_processes, --process_id: not every process joined the run within '
-            f'{timeout_s} s: check both on every process, and that each one was started')
-  else:
-    what = (f'--distributed={mode}: not every task of the cluster job joined within '
-            f'{timeout_s} s')
-  print(f'error: {what}', file=sys.stderr, flush=True)
-  sys.stdout.flush()
-  os._exit(2)  # pylint: disable=protected-access
+    processes.check_process_count([int(n) for n in np.ravel(given)],
+                                  jax.process_count(), jax.process_index())
 
 
 def is_main() -> bool:
@@ -360,7 +230,3 @@ def _read_token(token: str, expected: str, tries: int = 20) -> str:
       time.sleep(0.5)
   return problem
 
-
-def _first_line(e: Exception) -> str:
-  text = str(e).strip()
-  return text.splitlines()[0] if text else type(e).__name__
