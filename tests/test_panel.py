@@ -502,33 +502,73 @@ def test_paired_intervals_are_the_bootstrap_of_the_mean_difference():
 
 
 def test_statistical_benchmarks_are_read_back_from_the_cache(tmp_path, monkeypatch):
-  """The fits (statistical.fit, tested in test_statistical.py) run once per
-  panel: counted here with a stand-in that forecasts each series' mean."""
+  """The fits (statistical.fit, tested in test_statistical.py) run once per series:
+  counted here with a stand-in that forecasts each series' mean. Each series is cached
+  as soon as it is fitted, so fits stopped part-way keep what they did."""
   pytest.importorskip('statsforecast')  # The cache keys on its version.
   from rnnjax.data import panel_baselines  # pylint: disable=g-import-not-at-top
   from rnnjax.data import statistical  # pylint: disable=g-import-not-at-top
   monkeypatch.setenv('RNNJAX_BASELINE_CACHE_DIR', str(tmp_path / 'cache'))
-  fits = []
+  fits, stop_after = [], [None]
 
-  def fit(parts, h, season, methods, n_jobs=None, ids=None):
-    del season, n_jobs, ids
-    fits.append(len(parts))
-    return {m: np.stack([np.full(h, p.mean() + k) for p in parts])
-            for k, m in enumerate(methods)}, ('a note',)
+  def fit(parts, h, season, methods, n_jobs=None, ids=None, known=None, on_fit=None,
+          report=None):
+    del season, n_jobs, ids, report
+    todo = [i for i in range(len(parts)) if i not in known]
+    fits.append(len(todo))
+    out = {m: np.stack([np.full(h, p.mean() + k) for p in parts])
+           for k, m in enumerate(methods)}
+    for n, i in enumerate(todo):
+      if n == stop_after[0]:
+        raise KeyboardInterrupt  # As a stop signal's exception, part-way.
+      on_fit(i, {m: out[m][i] for m in methods})
+    return out, ('a note',)
 
   monkeypatch.setattr(statistical, 'fit', fit)
   parts = [np.asarray(_series(n, seed)) for n, seed in ((20, 0), (16, 1), (12, 2))]
   fitted, notes = panel_baselines.statistical(parts, 4, 4)
   assert fits == [3] and notes[0] == 'a note' and 'fitted on 3' in notes[-1]
   again, notes = panel_baselines.statistical(parts, 4, 4)
-  assert fits == [3] and notes[0] == 'a note' and 'read from the cache' in notes[-1]
+  assert fits == [3, 0] and notes[0] == 'a note' and 'read from the cache' in notes[-1]
   for name, forecasts in fitted.items():
     np.testing.assert_array_equal(again[name], forecasts)
-  changed = [parts[0], parts[1], parts[2] + 1e-9]  # Any change to a series: fitted again.
-  panel_baselines.statistical(changed, 4, 4)
-  panel_baselines.statistical(parts, 6, 4)  # Another horizon too,
+  changed = [parts[0], parts[1], parts[2] + 1e-9]  # A change to a series: it is fitted again,
+  _, notes = panel_baselines.statistical(changed, 4, 4)
+  assert fits[-1] == 1 and notes[-1].endswith('fitted on 1 series in 0 s (2 read from '
+                                              f'the cache {tmp_path / "cache"})')
+  panel_baselines.statistical(parts, 6, 4)  # all of them for another horizon,
   only, _ = panel_baselines.statistical(parts, 4, 4, ('AutoTheta',))  # or other models.
-  assert fits == [3, 3, 3, 3] and set(only) == {'AutoTheta'}
+  assert fits == [3, 0, 1, 3, 3] and set(only) == {'AutoTheta'}
+  stop_after[0] = 2  # Stopped after two series: the next run fits the third alone.
+  with pytest.raises(KeyboardInterrupt):
+    panel_baselines.statistical(parts, 5, 4)
+  stop_after[0] = None
+  panel_baselines.statistical(parts, 5, 4)
+  assert fits[-2:] == [3, 1]
+
+
+def test_statistical_benchmarks_say_how_far_they_are(monkeypatch):
+  """Inside `reporting`, a line every PROGRESS_S seconds: series fitted, and the time
+  left (the next split's series included), naming --classical_baselines=false."""
+  from rnnjax.data import panel_baselines  # pylint: disable=g-import-not-at-top
+  clock = [0.0]
+  monkeypatch.setattr(panel_baselines.time, 'monotonic', lambda: clock[0])
+  lines = []
+  report = panel_baselines._Progress(lines.append, ('AutoETS', 'AutoTheta'), 'validation',
+                                     later=50)
+  for t, done in ((1, 0), (5, 1), (11, 2), (20, 2), (41, 4), (71, 6), (80, 50)):
+    clock[0] = t
+    report(done, 50)
+  assert lines == [
+      'AutoETS, AutoTheta on validation: 2 of 50 series fitted in 11 s, about 9 min left '
+      "(with the next split's 50); --classical_baselines=false skips them (the series "
+      'fitted so far are cached)',
+      'AutoETS, AutoTheta on validation: 4 of 50 series fitted in 41 s, about 16 min left '
+      "(with the next split's 50); --classical_baselines=false skips them (the series "
+      'fitted so far are cached)',
+      'AutoETS, AutoTheta on validation: 6 of 50 series fitted in 71 s, about 19 min left '
+      "(with the next split's 50); --classical_baselines=false skips them (the series "
+      'fitted so far are cached)']
 
 
 def test_statistical_benchmarks_are_scored_on_validation_from_its_origin(tmp_path,
@@ -540,7 +580,7 @@ def test_statistical_benchmarks_are_scored_on_validation_from_its_origin(tmp_pat
   from rnnjax.data import statistical  # pylint: disable=g-import-not-at-top
   monkeypatch.setenv('RNNJAX_BASELINE_CACHE_DIR', '')
   monkeypatch.setattr(statistical, 'fit', lambda parts, h, season, methods, n_jobs=None,
-                      ids=None: (
+                      ids=None, **_: (
       {m: np.stack([np.full(h, p[-1]) for p in parts]) for m in methods}, ()))
   data = _seasonal_panel()
   arrays, _ = panel_windows.windows(data, lookback=8, horizon=4, season=4)

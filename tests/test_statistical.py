@@ -67,3 +67,43 @@ def test_fit_without_statsforecast_is_a_note(monkeypatch):
   monkeypatch.setitem(sys.modules, 'statsforecast', None)  # `import` then raises ImportError.
   forecasts, notes = statistical.fit(_short_series(), 3, 4)
   assert forecasts == {} and 'statsforecast is not installed' in notes[0]
+
+
+def test_a_stop_while_processes_fit_ends_them_at_once():
+  """A stop signal's exception (here raised from the progress report) leaves the fits at
+  once: the queued series are not fitted, and the processes are ended, not waited for."""
+  pytest.importorskip('statsforecast')
+  import multiprocessing  # pylint: disable=g-import-not-at-top
+  import time  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(3)
+  trains = [100 + np.cumsum(rng.normal(size=2000)) for _ in range(40)]
+  fitted = []
+
+  def report(done, total):
+    del total
+    if done >= 1:
+      raise KeyboardInterrupt
+
+  start = time.monotonic()
+  with pytest.raises(KeyboardInterrupt):
+    statistical.fit(trains, 24, 24, ('AutoTheta',), n_jobs=2, report=report,
+                    on_fit=lambda i, f: fitted.append(i))
+  assert 1 <= len(fitted) < 10 and time.monotonic() - start < 120
+  deadline = time.monotonic() + 10
+  while multiprocessing.active_children() and time.monotonic() < deadline:
+    time.sleep(0.1)
+  assert not multiprocessing.active_children()
+
+
+def test_fit_leaves_known_series_to_the_caller():
+  pytest.importorskip('statsforecast')
+  trains = _short_series()[:3]
+  alone, notes = statistical.fit(trains, 3, 4, ('AutoTheta',), n_jobs=1)
+  seen = []
+  known = {0: {'AutoTheta': np.full(3, 7.0)}}
+  again, again_notes = statistical.fit(trains, 3, 4, ('AutoTheta',), n_jobs=1, known=known,
+                                       on_fit=lambda i, f: seen.append(i),
+                                       report=lambda done, total: seen.append((done, total)))
+  assert seen == [1, (1, 2), 2, (2, 2)] and again_notes == notes
+  np.testing.assert_array_equal(again['AutoTheta'][0], [7.0] * 3)
+  np.testing.assert_array_equal(again['AutoTheta'][1:], alone['AutoTheta'][1:])

@@ -74,6 +74,32 @@ def test_one_signal_delivered_twice_counts_once_and_a_later_one_ends_the_process
   assert exits == [143]
 
 
+def test_a_signal_inside_at_once_raises_there_and_says_what_is_kept(monkeypatch):
+  """Fitting a panel's benchmarks (hours on long series) stops at once, before any chunk,
+  with a line that says so; a second signal's line claims no checkpoint."""
+  exits, lines = [], []
+  monkeypatch.setattr(os, '_exit', exits.append)
+  monkeypatch.setattr(stop, '_to_stderr', lines.append)
+  notices = []
+  with stop.Stop(notify=notices.append) as stopper:
+    with stopper.at_once('while fitting, before training anything', 'nothing was written'):
+      with pytest.raises(stop.Stopped, match='^stopped by SIGTERM while fitting, before '
+                         'training anything; nothing was written$') as e:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # The handler raises in this thread long before.
+      assert e.value.exit_code == 143
+      time.sleep(stop.REPEAT_S + 0.1)
+      os.kill(os.getpid(), signal.SIGTERM)  # Another, during the clean-up: at once.
+      deadline = time.time() + 5
+      while not exits and time.time() < deadline:
+        time.sleep(0.01)
+    with pytest.raises(stop.Stopped, match='^stopped by SIGTERM later; then$'):
+      with stopper.at_once('later', 'then'):  # One noted before: raised on entry.
+        pass
+  assert exits == [143] and not notices  # The raised line is the first signal's.
+  assert lines == ['rnnjax: SIGTERM received again: stopped at once; nothing was written']
+
+
 def test_a_signal_the_process_ignores_stays_ignored():
   """A sweep started as a script's background job (SIGINT ignored) is not stopped by a
   SIGINT, as Python leaves it; SIGTERM still stops it at a safe point."""

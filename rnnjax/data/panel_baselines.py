@@ -11,11 +11,14 @@ averaged over the series a split weighs (validation leaves out series too short 
 have one, see panel.py).
 
 The statistical fits take minutes on a large panel (one model per series and method),
-and give the same forecasts for the same series: they are kept in a cache
-(`cache_dir()`, keyed by the series, horizon, season, methods and statsforecast's
-version), so a flagfile run again, or another lookback of the same sweep, reads them.
+hours on long hourly series, and give the same forecasts for the same series: each
+series' fits are kept in a cache as soon as they are made (`cache_dir()`, keyed by the
+series, horizon, season, methods and statsforecast's version), so a flagfile run again,
+another lookback of the same sweep, or a run stopped part-way, reads them. Inside
+`reporting(say)` the fits say how far they are, and about how long the rest will take.
 """
 
+import contextlib
 import hashlib
 import importlib.metadata
 import importlib.resources
@@ -27,11 +30,15 @@ import numpy as np
 from rnnjax.data import competition
 from rnnjax.data import statistical as statistical_lib
 
+_SPLITS = {'val': 'validation', 'test': 'test'}
 SUBMITTED = 'm3_competition_forecasts.csv'
 # Submitted methods shown beside the networks: the M3 winner, the best commercial
 # package, the competition's neural network and its reference.
 SHOWN = ('THETA', 'ForecastPro', 'Auto-ANN', 'NAIVE2')
-SERIAL_BELOW = 64  # Series; fewer are fitted in this process.
+# Fewer series than this, of fewer points in all, are fitted in this process (faster
+# than processes that import statsforecast anew); long hourly series are not.
+SERIAL_BELOW, SERIAL_POINTS = 64, 20_000
+PROGRESS_S, FIRST_S = 30.0, 10.0  # Seconds between progress lines, and to the first.
 
 
 def _naive_forecasts(parts, horizon, season) -> dict:
@@ -52,41 +59,121 @@ def cache_dir() -> str:
   return os.path.join(base, 'rnnjax', 'baselines')
 
 
-def statistical(parts, horizon: int, season: int,
-                methods=statistical_lib.METHODS, ids=None) -> tuple[dict, tuple]:
-  """statistical.fit's forecasts of `parts` by `methods`, through the cache."""
+@contextlib.contextmanager
+def reporting(say):
+  """Inside, `say` gets a line about every PROGRESS_S seconds while statsforecast fits a
+  panel's series: how many are fitted and about how long the rest will take."""
+  global _say
+  before, _say = _say, say
+  try:
+    yield
+  finally:
+    _say = before
+
+
+_say = None  # Set by `reporting` (the sweep's log); None: the fits say nothing.
+
+
+class _Progress:
+  """report(done, total) for statistical.fit: a line at most every PROGRESS_S seconds
+  (the first after FIRST_S, once a series is fitted), with an estimate of the time left,
+  `later` series of the next split included."""
+
+  def __init__(self, say, methods, split: str, later: int):
+    self._say, self._methods, self._split, self._later = say, methods, split, later
+    self._start = self._last = time.monotonic()
+    self._said = False
+
+  def __call__(self, done: int, total: int) -> None:
+    now = time.monotonic()
+    elapsed = now - self._start
+    due = (now - self._last >= PROGRESS_S) or (not self._said and done and elapsed >= FIRST_S)
+    if done == total or not due:
+      return
+    self._last, self._said = now, True
+    where = f' on {self._split}' if self._split else ''
+    line = (f'{", ".join(self._methods)}{where}: {done} of {total} series fitted in '
+            f'{_duration(elapsed)}')
+    if done:
+      left = elapsed / done * (total - done + self._later)
+      line += f', about {_duration(left)} left' + (
+          f' (with the next split\'s {self._later})' if self._later else '')
+    self._say(line + '; --classical_baselines=false skips them (the series fitted so far '
+              'are cached)')
+
+
+def _duration(seconds: float) -> str:
+  if seconds < 90:
+    return f'{seconds:.0f} s'
+  if seconds < 5400:
+    return f'{seconds / 60:.0f} min'
+  return f'{seconds / 3600:.1f} h'
+
+
+def statistical(parts, horizon: int, season: int, methods=statistical_lib.METHODS,
+                ids=None, *, split: str = '', later: int = 0) -> tuple[dict, tuple]:
+  """statistical.fit's forecasts of `parts` by `methods`, each series through the cache
+  (so that fits stopped part-way keep the series they finished). `split` and `later`
+  (series of the next split still to fit) are for the progress lines (`reporting`)."""
   methods = tuple(methods)
   try:
     version = importlib.metadata.version('statsforecast')
   except importlib.metadata.PackageNotFoundError:
     return statistical_lib.fit(parts, horizon, season, methods, ids=ids)  # A note says so.
-  key = hashlib.sha256(repr((methods, horizon, season, version)).encode())
-  if ids is not None:  # Named in the notes.
-    key.update(repr(tuple(str(k) for k in ids)).encode())
-  for v in parts:
-    key.update(np.asarray(v, np.float64).tobytes() + b'|')
   directory = cache_dir()
-  path = os.path.join(directory, key.hexdigest()[:32] + '.npz') if directory else ''
-  if path and os.path.exists(path):
-    with np.load(path, allow_pickle=False) as cached:
-      notes = tuple(str(n) for n in cached['notes'])
-      return {k: cached[k] for k in cached.files if k != 'notes'}, notes + (
-          f'{", ".join(methods)}: read from the cache {path}',)
+  paths = [_series_path(directory, v, methods, horizon, season, version) if directory
+           else '' for v in parts]
+  known = {}
+  for i, path in enumerate(paths):
+    fitted = _read(path, methods) if path else None
+    if fitted is not None:
+      known[i] = fitted
+
+  def keep(i, fitted):
+    if paths[i]:
+      _write(paths[i], fitted)
+
+  todo = [v for i, v in enumerate(parts) if i not in known]
+  serial = len(todo) < SERIAL_BELOW and sum(map(len, todo)) < SERIAL_POINTS
   start = time.perf_counter()
-  # A few series fit faster here than through processes that import statsforecast anew.
+  report = _Progress(_say, methods, split, later) if _say and todo else None
   forecasts, notes = statistical_lib.fit(parts, horizon, season, methods, ids=ids,
-                                        n_jobs=1 if len(parts) < SERIAL_BELOW else None)
-  notes = tuple(notes) + (f'{", ".join(forecasts)} fitted on {len(parts)} series in '
-                          f'{time.perf_counter() - start:.0f} s',)
-  if path and forecasts:
-    try:
-      os.makedirs(directory, exist_ok=True)
-      tmp = f'{path}.{os.getpid()}.tmp.npz'
-      np.savez(tmp, notes=np.asarray(notes[:-1], dtype=str), **forecasts)
-      os.replace(tmp, path)
-    except OSError:
-      pass  # A cache that cannot be written is no cache; the forecasts stand.
-  return forecasts, notes
+                                         n_jobs=1 if serial else None, known=known,
+                                         on_fit=keep, report=report)
+  cached = f'read from the cache {directory}'
+  if not todo:
+    return forecasts, notes + (f'{", ".join(methods)}: {cached}',)
+  return forecasts, notes + (
+      f'{", ".join(forecasts) or ", ".join(methods)} fitted on {len(todo)} series in '
+      f'{time.perf_counter() - start:.0f} s' + (f' ({len(known)} {cached})' if known else ''),)
+
+
+def _series_path(directory, values, methods, horizon, season, version) -> str:
+  key = hashlib.sha256(repr((methods, horizon, season, version)).encode())
+  key.update(np.asarray(values, np.float64).tobytes())
+  return os.path.join(directory, key.hexdigest()[:32] + '.npz')
+
+
+def _read(path: str, methods) -> dict | None:
+  """{method: <float64>[h] or an error's text} cached at `path`, or None."""
+  if not os.path.exists(path):
+    return None
+  try:
+    with np.load(path, allow_pickle=False) as cached:
+      return {m: str(cached[m]) if cached[m].dtype.kind == 'U' else cached[m]
+              for m in methods}
+  except Exception:  # pylint: disable=broad-except  # A damaged entry is fitted again.
+    return None
+
+
+def _write(path: str, fitted: dict) -> None:
+  try:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f'{path}.{os.getpid()}.tmp.npz'
+    np.savez(tmp, **{m: np.asarray(f) for m, f in fitted.items()})
+    os.replace(tmp, path)
+  except OSError:
+    pass  # A cache that cannot be written is no cache; the forecasts stand.
 
 
 def baselines(panel, arrays, *, horizon: int, season: int, dataset: str = '',
@@ -107,7 +194,9 @@ def baselines(panel, arrays, *, horizon: int, season: int, dataset: str = '',
     scales = arrays[split]['mase_denom'].astype(np.float64)
     forecasts = _naive_forecasts(fitted, horizon, season)
     if methods:
-      fitted_stat, stat_notes = statistical(fitted, horizon, season, methods, panel.ids)
+      fitted_stat, stat_notes = statistical(
+          fitted, horizon, season, methods, panel.ids, split=_SPLITS[split],
+          later=len(parts['test']) if split == 'val' else 0)
       forecasts.update(fitted_stat)
       notes += tuple(f'{split}: {n}' for n in stat_notes)
     if split == 'test':

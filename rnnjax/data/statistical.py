@@ -8,8 +8,10 @@ their forecasts.
 """
 
 import concurrent.futures
+import contextlib
 import multiprocessing
 import os
+import signal
 import warnings
 
 import numpy as np
@@ -22,9 +24,11 @@ METHODS = ('AutoETS', 'AutoTheta', 'AutoARIMA')
 # with its smoothing optimised, and the temporal aggregations ADIDA and IMAPA), which
 # --benchmarks may name beside them.
 INTERMITTENT = ('CrostonOptimized', 'ADIDA', 'IMAPA')
+POLL_S = 1.0  # Seconds between `report` calls while processes fit.
 
 
-def fit(trains, h, season, methods=METHODS, *, n_jobs=None, ids=None):
+def fit(trains, h, season, methods=METHODS, *, n_jobs=None, ids=None, known=None,
+        on_fit=None, report=None):
   """statsforecast's automatic models fitted to each series alone, and notes.
 
   Args:
@@ -38,6 +42,12 @@ def fit(trains, h, season, methods=METHODS, *, n_jobs=None, ids=None):
     n_jobs: processes (default: every core); 1 fits in this process. Workers are spawned, not
       forked, so that a caller that has started JAX's threads can use them; a script that
       calls this needs the `if __name__ == '__main__':` guard (absl's entry points have it).
+    known: {position: {method: <float64>[h] or an error's text}}, series already fitted (a
+      cache's): not fitted again, and noted as if they were.
+    on_fit: called with (position, {method: forecast or error text}) as each series is
+      fitted (in this process), e.g. to cache it at once.
+    report: called with (series fitted, series to fit) after each series, and about every
+      POLL_S seconds while processes fit, e.g. to say how far the fits are.
 
   Cost, CPU-seconds over both processes of a 2-core EPYC (the wall is about half on an idle
   machine): M1 monthly (617 series, h 18, season 12) AutoETS 75, AutoTheta 14, AutoARIMA 800;
@@ -65,36 +75,77 @@ def fit(trains, h, season, methods=METHODS, *, n_jobs=None, ids=None):
            for m, limit in (('AutoETS', classical.ETS_MAX_SEASON),
                             ('AutoARIMA', classical.ARIMA_MAX_SEASON))
            if m in methods and season > limit]
-  n_jobs = max(1, min(n_jobs or os.cpu_count() or 1, len(trains)))
-  # Interleaved chunks, a few per process, so that long and short series spread evenly.
-  chunks = [list(range(len(trains)))[i::4 * n_jobs] for i in range(4 * n_jobs)]
-  chunks = [c for c in chunks if c] if n_jobs > 1 else [list(range(len(trains)))]
-  tasks = [(m, season, h, [trains[i] for i in c]) for m in methods for c in chunks]
-  if n_jobs == 1:
-    results = [_fit_chunk(*task) for task in tasks]
-  else:
-    with concurrent.futures.ProcessPoolExecutor(
-        n_jobs, mp_context=multiprocessing.get_context('spawn')) as pool:
-      results = list(pool.map(_fit_chunk, *zip(*tasks)))
+  todo = [i for i in range(len(trains)) if i not in (known or {})]
+  fits = {i: dict(known[i]) for i in (known or {})}
+  n_jobs = max(1, min(n_jobs or os.cpu_count() or 1, len(todo)))
+  with contextlib.closing(_fit_each([trains[i] for i in todo], h, season, methods, n_jobs,
+                                    report or (lambda done, total: None))) as each:
+    for i, fitted in each:
+      fits[todo[i]] = fitted
+      if on_fit is not None:
+        on_fit(todo[i], fitted)
   out = {}
-  for k, method in enumerate(methods):
-    fits = [None] * len(trains)
-    for chunk, result in zip(chunks, results[k * len(chunks):(k + 1) * len(chunks)]):
-      for i, fit in zip(chunk, result):
-        fits[i] = fit
-    failed = [i for i, fit in enumerate(fits) if isinstance(fit, str)]
+  for method in methods:
+    per_series = [fits[i][method] for i in range(len(trains))]
+    failed = [i for i, fit in enumerate(per_series) if isinstance(fit, str)]
     if len(failed) == len(trains):
-      notes.append(f'{method} skipped: it fitted no series ({fits[0]})')
+      notes.append(f'{method} skipped: it fitted no series ({per_series[0]})')
       continue
     if failed:
       named = ([str(ids[i]) for i in failed[:10]] if ids is not None else failed[:10])
       notes.append(f'{method}: no forecast for {len(failed)} of {len(trains)} series '
                    f'({"ids" if ids is not None else "positions"} {named}'
-                   f'{" ..." if len(failed) > 10 else ""}; first: {fits[failed[0]]}): the '
-                   'naive forecast in their place')
+                   f'{" ..." if len(failed) > 10 else ""}; first: {per_series[failed[0]]}): '
+                   'the naive forecast in their place')
     out[method] = np.stack([competition.naive(trains[i], h) if isinstance(fit, str) else fit
-                            for i, fit in enumerate(fits)])
+                            for i, fit in enumerate(per_series)])
   return out, tuple(notes)
+
+
+def _fit_each(trains, h, season, methods, n_jobs, report):
+  """Yields (i, {method: <float64>[h] or the error's text}) as each series is fitted, in
+  this process (n_jobs 1) or in `n_jobs` spawned ones; `report(done, total)` is called
+  after each series and, while processes fit, about every POLL_S seconds. On any
+  exception here (a stop signal's, a Ctrl-C's) the processes are ended at once, not left
+  to finish the queue."""
+  total = len(trains)
+  if n_jobs == 1:
+    for i, v in enumerate(trains):
+      yield i, _fit_series(methods, season, h, v)
+      report(i + 1, total)
+    return
+  pool = concurrent.futures.ProcessPoolExecutor(
+      n_jobs, mp_context=multiprocessing.get_context('spawn'), initializer=_worker_start)
+  try:
+    # Longest first, so that the last series to finish are short ones.
+    order = sorted(range(total), key=lambda i: -len(trains[i]))
+    pending = {pool.submit(_fit_series, methods, season, h, trains[i]): i for i in order}
+    done = 0
+    while pending:
+      finished, _ = concurrent.futures.wait(
+          pending, timeout=POLL_S, return_when=concurrent.futures.FIRST_COMPLETED)
+      for future in finished:
+        done += 1
+        yield pending.pop(future), future.result()
+      report(done, total)
+  except BaseException:
+    # A fit mid-way takes minutes on a long series: its process is ended, not waited for.
+    processes = list((getattr(pool, '_processes', None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+      process.terminate()
+    raise
+  pool.shutdown(wait=True)
+
+
+def _worker_start():
+  # A Ctrl-C reaches the whole process group: the parent stops, and ends the workers.
+  signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _fit_series(methods, season, h, v):
+  """{method: <float64>[h] or the error's text} of each of `methods` fitted to `v`."""
+  return {m: _fit_chunk(m, season, h, [v])[0] for m in methods}
 
 
 def _fit_chunk(method, season, h, chunk):

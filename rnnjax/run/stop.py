@@ -8,6 +8,10 @@ raises `Stopped`, whose one-line message says where the sweep stopped and that t
 same command resumes it; its `exit_code` is 128 + the signal's number (130 for SIGINT,
 143 for SIGTERM), as a shell reports a process killed by that signal.
 
+Work before the first chunk that writes nothing and may take hours (fitting a panel's
+statsforecast benchmarks) runs inside `Stop.at_once`: there a signal raises `Stopped` at
+once, with a line saying what is kept.
+
 A second signal ends the process at once with that code (`os._exit`), unless it is the
 first one delivered twice (`timeout` sends its signal to the process, then to the
 process group): the same signal within `REPEAT_S` of the first counts once. That
@@ -76,6 +80,37 @@ class Stop:
     self._seen = 0      # Signals the watching thread has read.
     self._first_at = 0.0  # When it read the first (time.monotonic()).
     self._active = False
+    self._now = ''  # Inside `at_once`: the message a signal raises at once.
+    self._raised = False
+    self._kept = 'the last complete checkpoint is kept; run the same command to resume'
+
+  @contextlib.contextmanager
+  def at_once(self, where: str, then: str):
+    """Inside, a signal raises `Stopped` at once in the main thread: "stopped by SIGTERM
+    <where>; <then>", for work that writes nothing and may take long (fitting a panel's
+    benchmarks before the first chunk). One noted before is raised on entry. An exception
+    raised where Python drops it (a garbage-collection callback) is still noted, and
+    `check` acts on it. With several processes (every one must stop at the same point)
+    signals stay noted."""
+    if not self._active or self._several():
+      yield
+      return
+    message, kept = self._now, self._kept
+    self._now, self._kept = f'{where}; {then}', then
+    try:
+      if self.signum:
+        self._raise(self.signum)
+      yield
+    finally:
+      self._now, self._kept = message, kept
+
+  @staticmethod
+  def _several() -> bool:
+    import jax  # pylint: disable=g-import-not-at-top
+    return jax.process_count() > 1
+
+  def _raise(self, signum):
+    raise Stopped(f'stopped by {name(signum)} {self._now}', signum)
 
   def __enter__(self):
     if threading.current_thread() is not threading.main_thread():
@@ -112,6 +147,9 @@ class Stop:
   def _handler(self, signum, frame):
     del frame  # Runs in the main thread, at once unless it waits inside XLA.
     self.signum = self.signum or signum
+    if self._now and not self._raised:
+      self._raised = True  # Once: a signal delivered twice must not cut the clean-up short.
+      self._raise(self.signum)
 
   def _watch(self):
     while True:
@@ -128,12 +166,12 @@ class Stop:
         if self._seen == 1:
           self._first_at = now
           self.signum = self.signum or signum
-          self._say(self._notify, f'{name(signum)} received: stopping {self._until} '
-                    '(send it again to stop at once)')
+          if not self._now:  # Else the main thread raises, and its line says so.
+            self._say(self._notify, f'{name(signum)} received: stopping {self._until} '
+                      '(send it again to stop at once)')
         else:
-          self._say(_to_stderr,
-                    f'rnnjax: {name(signum)} received again: stopped at once; the last '
-                    'complete checkpoint is kept; run the same command to resume')
+          self._say(_to_stderr, f'rnnjax: {name(signum)} received again: stopped at once; '
+                    f'{self._kept}')
           try:
             self._on_exit()
           finally:
@@ -191,3 +229,7 @@ class Never:
 
   def check(self, where: str) -> None:
     del where
+
+  def at_once(self, where: str, then: str):
+    del where, then
+    return contextlib.nullcontext()

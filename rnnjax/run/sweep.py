@@ -16,6 +16,7 @@ import os
 import jax
 
 from rnnjax import errors
+from rnnjax.data import panel_baselines
 from rnnjax.engine import distributed
 from rnnjax.results import files
 from rnnjax.results import outputs
@@ -88,15 +89,23 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   log = log if distributed.is_main() else (lambda _: None)
   if spec.task == 'panel' and spec.classical_baselines and not dry_run:
     log('loading the panel: statsforecast\'s benchmarks are fitted per series on '
-        'validation and test (minutes on a large panel the first time, then cached; '
-        '--classical_baselines=false skips them)')
+        'validation and test (minutes on a large panel the first time, hours on long '
+        'hourly series, each series cached once fitted; --classical_baselines=false '
+        'skips them)')
   if dry_run:  # The plan, and the data's notes: no baselines fitted (minutes on a panel).
     sweep = prepare_lib.prepare(dataclasses.replace(spec, classical_baselines=False),
                                 max_memory_gb, group_size)
     for note in sweep.notes + rules.notes(spec):
       log(note)
     return prepare_lib.describe_plan(sweep, group_size, log)
-  sweep = prepare_lib.prepare(spec, max_memory_gb, group_size)
+  fits = spec.task == 'panel' and spec.classical_baselines
+  cached = panel_baselines.cache_dir()
+  with stopper.at_once(
+      f'while loading the data{" and fitting the benchmarks" if fits else ""}, before '
+      'training anything', f'nothing was written in {workdir}: run the same command again' + (
+          f' (the series fitted so far are read from the cache {cached})'
+          if fits and cached else '')), panel_baselines.reporting(log):
+    sweep = prepare_lib.prepare(spec, max_memory_gb, group_size)
   stopper.check('before anything was written')
   distributed.check_shared_dir(workdir)
   digests = files.data_digests(spec.to_json())
