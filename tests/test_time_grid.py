@@ -103,6 +103,25 @@ def test_two_rows_at_one_time_or_a_time_off_the_grid_are_refused(cells, message)
   assert message in str(e.value)
 
 
+def test_two_rows_at_one_time_in_several_series_are_counted_in_one_line():
+  """So that all are corrected at once: how many series, and a few more of them; local
+  hours that a clock repeats also say how to write them."""
+  hours = ['2023-11-05 00:00:00', '2023-11-05 01:00:00', '2023-11-05 01:00:00',
+           '2023-11-05 02:00:00']
+  ok = ['2023-11-05 00:00:00', '2023-11-05 01:00:00', '2023-11-05 02:00:00']
+  ids = ['S1', 'S2', 'S3', 'S4', 'S5']
+  cells = [ok, hours, ok, hours, hours]
+  with pytest.raises(InputError) as e:
+    time_grid.regularize(ids, [np.ones(len(c)) for c in cells], cells, path='f.csv',
+                         column='t')
+  assert str(e.value) == (
+      "--time_column: series 'S2' of f.csv has two rows at '2023-11-05 01:00:00' (column "
+      "'t'); 3 of 5 series have two rows at one time (3 such times in all), also 'S4' at "
+      "'2023-11-05 01:00:00', 'S5' at '2023-11-05 01:00:00'; where a clock goes back an "
+      'hour as daylight saving ends, write the times with their UTC offset '
+      '(2023-11-05T01:00:00-0500) or in UTC')
+
+
 def test_a_python_argument_is_named_in_errors_and_notes_and_one_time_twice_is_refused():
   """A saved model's histories name the argument, not the sweep's --time_column flag;
   a series whose every row is at one time (no spacing to read) has two rows at it."""
@@ -121,6 +140,31 @@ def test_a_python_argument_is_named_in_errors_and_notes_and_one_time_twice_is_re
                                     path='history', column='ds', argument=True)
   assert note == ("history: its time column 'ds': 1 absent period (a month) put back as "
                   'empty cells; rows sorted by time')
+
+
+def test_times_with_a_utc_offset_are_instants_so_daylight_saving_is_no_gap_nor_two_rows():
+  """New York's clocks go back at 02:00 EDT on 2023-11-05: 01:00 comes twice, once at
+  -0400 and once at -0500. Read as instants (in UTC) the hours are regular; a gap's label
+  and the forecast's keep the offset of the time before them, as the file writes it."""
+  cells = ['2023-11-05T00:00:00-0400', '2023-11-05T01:00:00-0400', '2023-11-05T01:00:00-0500',
+           '2023-11-05T02:00:00-0500', '2023-11-05T04:00:00-0500']
+  out, labels, note = _grid(cells)
+  assert labels == cells[:4] + ['2023-11-05T03:00:00-0500', cells[4]]
+  assert times.parse(labels[4]) == np.datetime64('2023-11-05T08:00:00')  # The gap's instant.
+  np.testing.assert_array_equal(out, [0, 1, 2, 3, np.nan, 4])
+  assert note == ("--time_column 't' of f.csv: times with a UTC offset (such as "
+                  "'2023-11-05T00:00:00-0400') read as instants, in UTC (a daylight-saving "
+                  'change is an hour like any other); times written for gaps and forecasts '
+                  'keep the offset of the time before them; 1 absent period (an hour) put back as empty cells')
+  assert time_grid.future_times([cells], 2) == [['2023-11-05T05:00:00-0500',
+                                                 '2023-11-05T06:00:00-0500']]
+  zulu = ['2023-01-01T05:00:00Z', '2023-01-01T06:00:00Z', '2023-01-01T07:00:00Z']
+  assert time_grid.future_times([zulu], 1) == [['2023-01-01T08:00:00Z']]
+  assert times.infer_season(zulu, 't')[0] == 24
+  assert times.parse('2023-01-01 00:00-05:00') == np.datetime64('2023-01-01T05:00')
+  assert times.parse('2023-01-01') == np.datetime64('2023-01-01')  # Dates as before,
+  _, _, plain = _grid(['2023-01-01 05:00', '2023-01-01 06:00', '2023-01-01 07:00'])
+  assert plain == ''  # and no note for times without an offset.
 
 
 def _write(path, rows, header):

@@ -25,6 +25,9 @@ _SECONDS = {3600: 'hour', 86400: 'day', 7 * 86400: 'week'}
 _MONTHS = {1: 'month', 3: 'quarter', 12: 'year'}
 # ISO 8601 without a zone: 2001, 2001-12, 2001-12-31, 2001-12-31 23:00[:00[.5]] (or T).
 _ISO = re.compile(r'\d{4}(-\d{2}(-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d*)?)?)?)?)?')
+# An ISO 8601 time with a UTC offset: 2023-01-01T00:00:00-0500, -05:00, -05 or Z.
+ZONED = re.compile(r'(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d*)?)?) ?'
+                   r'(Z|[+-]\d{2}(?::?\d{2})?)', re.IGNORECASE)
 QUARTER = re.compile(r'(\d{4}) ?-? ?Q([1-4])', re.IGNORECASE)  # 2001-Q4, 2001 Q4, 2001Q4.
 
 
@@ -39,17 +42,32 @@ def read_times(path: str, time_column: str) -> list:
 
 def parse(cell: str):
   """np.datetime64[s] of a time cell that is an ISO date or time (2001, 2001-12,
-  2001-12-31, 2001-12-31 23:00[:00]) or a quarter (2001-Q4: its first month), else None."""
+  2001-12-31, 2001-12-31 23:00[:00]), a time with a UTC offset (2001-12-31T23:00-0500,
+  ...Z: the instant, in UTC, so that a daylight-saving change is one hour like any other)
+  or a quarter (2001-Q4: its first month), else None."""
   cell = str(cell).strip()
   quarter = QUARTER.fullmatch(cell)
+  zoned = ZONED.fullmatch(cell)
   try:
     if quarter:
       return np.datetime64(f'{quarter[1]}-{3 * int(quarter[2]) - 2:02d}', 's')
     if _ISO.fullmatch(cell):
       return np.datetime64(cell.replace(' ', 'T'), 's')
+    if zoned:
+      return (np.datetime64(zoned[1].replace(' ', 'T'), 's')
+              - np.timedelta64(offset_seconds(zoned[2]), 's'))
   except ValueError:
     pass
   return None
+
+
+def offset_seconds(offset: str) -> int:
+  """Seconds east of UTC of an ISO offset: 'Z' 0, '-0500' and '-05:00' -18000, '+01' 3600."""
+  if offset.upper() == 'Z':
+    return 0
+  digits = offset[1:].replace(':', '')
+  seconds = 3600 * int(digits[:2]) + 60 * int(digits[2:4] or 0)
+  return -seconds if offset[0] == '-' else seconds
 
 
 def skips_weekends(days) -> bool:
@@ -88,7 +106,7 @@ def _regular_step(times) -> tuple[str, str]:
   """(a key of SEASONS, '') or ('', why there is none)."""
   if len(times) < 3:
     return '', 'has fewer than 3 times'
-  if not all(_ISO.fullmatch(t) or QUARTER.fullmatch(t) for t in times):
+  if not all(_ISO.fullmatch(t) or QUARTER.fullmatch(t) or ZONED.fullmatch(t) for t in times):
     if all(re.fullmatch(r'[+-]?\d+', t) for t in times):
       return '', 'holds step numbers, not dates'
   stamps = [parse(t) for t in times]

@@ -8,7 +8,10 @@ counted in periods of one unit with one step (periods.py: calendar months, busin
 days, seconds or steps; the step the commonest spacing over every series).
 Each series' rows are then sorted by time, and each period between its first and last
 time that has no row gets one, empty (NaN), labelled in the style of the series' own
-cells; the loaders fill and count it as an empty cell. Two rows of a series at one
+cells; the loaders fill and count it as an empty cell. Times with a UTC offset
+(2023-11-05T01:00:00-0500, ...Z) are instants, counted in UTC: the hour a clock repeats
+when daylight saving ends is two hours, not two rows at one time, and a label it adds
+keeps the offset of the cell before it, with the note saying so. Two rows of a series at one
 time, or a time off its series' grid (a Tuesday in a series of Mondays), are refused in
 one line naming --time_column, and so is a cell that is not a time (blank, another
 format) among a column of mostly times. A column of mostly other cells, or with numbers
@@ -81,13 +84,27 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
                            'nor checked for absent periods')
   order = [np.argsort(p, kind='stable') for p in positions]
   step = periods.step([p[o] for p, o in zip(positions, order)])
-  for key, c, p, o in zip(ids, cells, positions, order):  # Two rows at one time.
+  twice = []  # Two rows at one time: every series that has them, counted in one line.
+  for key, c, p, o in zip(ids, cells, positions, order):
     same = np.flatnonzero(np.diff(p[o]) == 0)
     if len(same):
       first, second = c[o[same[0]]], c[o[same[0] + 1]]
       at = (f'at {first!r}' if first == second or not step else
             f'in one period ({periods.describe(unit, step)}): {first!r} and {second!r}')
-      raise InputError(f'{subject(key)} has two rows {at} (column {column!r})')
+      twice.append((key, at, len(same), first))
+  if twice:
+    key, at, _, first = twice[0]
+    more = ''
+    if len(twice) > 1:
+      shown = ', '.join(f'{k!r} {a}' for k, a, *_ in twice[1:3])
+      more = (f'; {len(twice)} of {len(ids)} series have two rows at one time '
+              f'({sum(n for _, _, n, _ in twice)} such times in all), also {shown}'
+              f'{", ..." if len(twice) > 3 else ""}')
+    clock = (unit == 'second' and 0 < step <= 3600
+             and not times_lib.ZONED.fullmatch(str(first).strip()))
+    raise InputError(f'{subject(key)} has two rows {at} (column {column!r}){more}' + (
+        '; where a clock goes back an hour as daylight saving ends, write the times with '
+        'their UTC offset (2023-11-05T01:00:00-0500) or in UTC' if clock else ''))
   if not step:  # One time per series: no spacing to read.
     return values, cells, ''
   last = max(int(p.max()) for p in positions if len(p))
@@ -109,15 +126,27 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
     if n > len(p):
       full = np.full((n, *v.shape[1:]), np.nan)
       full[slots] = v
-      labels = [periods.label(unit, p[0] + k * step, c[0]) for k in range(n)]
+      labels = [None] * n
       for i, s in enumerate(slots):
         labels[s] = c[i]
+      example = c[0]
+      for k in range(n):  # Written as the cell before it (at its UTC offset, if any).
+        if labels[k] is None:
+          labels[k] = periods.label(unit, p[0] + k * step, example)
+        else:
+          example = labels[k]
       v, c = full, labels
       absent += n - len(p)
       absent_series += 1
     out_values.append(v)
     out_cells.append(c)
   parts = []
+  zoned = next((str(x).strip() for series in cells for x in series
+                if times_lib.ZONED.fullmatch(str(x).strip())), None)
+  if zoned:
+    parts.append(f'times with a UTC offset (such as {zoned!r}) read as instants, in UTC '
+                 '(a daylight-saving change is an hour like any other); times written for '
+                 'gaps and forecasts keep the offset of the time before them')
   if absent:
     parts.append(f'{absent} absent period{"s" * (absent != 1)} ({periods.describe(unit, step)}) '
                  + (f'in {absent_series} of {len(ids)} series ' if len(ids) > 1 else '')

@@ -1,6 +1,7 @@
 """Time cells counted as periods of one unit, and periods written back as cells.
 
-A time column's every cell (`column.parse`: ISO dates and times, quarters such as
+A time column's every cell (`column.parse`: ISO dates and times, times with a UTC offset
+counted as instants in UTC, quarters such as
 2001-Q4, or whole step numbers) is counted in one unit, read over every series:
 - calendar months, for dates a month or more apart (monthly, quarterly, yearly data:
   the day of the month is not read);
@@ -96,9 +97,15 @@ def label(unit: str, position: int, example: str) -> str:
   if unit == 'business day':
     return str(np.busday_offset(_MONDAY, int(position)))  # 'YYYY-MM-DD'.
   stamp = np.datetime64(int(position), 's')
+  zoned = times_lib.ZONED.fullmatch(example)
+  if zoned:  # Written at the example's offset, with it as written ('Z', '-0500', '-05:00').
+    stamp += np.timedelta64(times_lib.offset_seconds(zoned[2]), 's')
+    example, suffix = zoned[1], example[len(zoned[1]):]
+  else:
+    suffix = ''
   precision = {10: 'D', 16: 'm'}.get(len(example), 's')
   text = np.datetime_as_string(stamp, unit=precision)
-  return str(text.replace('T', ' ') if ' ' in example else text)
+  return str(text.replace('T', ' ') if ' ' in example else text) + suffix
 
 def month_example(series) -> str:
   """A cell of a series counted in months whose day `label` copies (a month's last day
