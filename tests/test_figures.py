@@ -1327,3 +1327,27 @@ def test_a_loss_at_zero_keeps_one_linear_scale_and_says_so(tmp_path, monkeypatch
     assert 'Linear scale: 1 member(s) score rmse 0' in _caption(fig), _caption(fig)
   result = importance.analyse(table)
   assert result['transform'] == 'none' and 'unlogged' in result['transform_note']
+
+
+def test_forecast_ticks_of_hourly_times_are_concise_dates_not_full_stamps():
+  """Full hourly stamps ('2024-06-28 12:00:00') ran together under a forecast; times one
+  step apart get round ticks with concise labels, the month beneath; months as written."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use('Agg')
+  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  from rnnjax.figures import forecast_plot  # pylint: disable=g-import-not-at-top
+  hours = [str(np.datetime64('2024-06-26T00:00', 's') + 3600 * k).replace('T', ' ')
+           for k in range(96)]
+  fig, ax = plt.subplots()
+  forecast_plot._set_ticks(ax, hours, 0, 95, 5)
+  labels = [t.get_text() for t in ax.get_xticklabels()]
+  assert labels and all(len(t) <= 5 for t in labels), labels
+  assert '27' in labels and ax.get_xlabel() == '2024-Jun'
+  np.testing.assert_array_equal(ax.get_xticks(), [0, 24, 48, 72])  # Midnights.
+  zoned = [h.replace(' ', 'T') + '-0400' for h in hours]
+  forecast_plot._set_ticks(ax, zoned, 0, 95, 5)
+  assert ax.get_xlabel() == '2024-Jun (UTC-0400)' and ax.get_xticks()[1] == 24
+  months = ['2020-01', '2020-02', '2020-03', '2020-04', '2020-05']
+  forecast_plot._set_ticks(ax, months, 0, 4, 5)
+  assert [t.get_text() for t in ax.get_xticklabels()] == months
+  plt.close(fig)

@@ -4,6 +4,7 @@ for a panel model a few of its series, one panel each (`plot_panel`)."""
 
 import numpy as np
 
+from rnnjax.data.time import column as times_lib
 from rnnjax.figures import style
 
 MIN_SHOWN = 72  # Points of history drawn at least (all of a shorter series).
@@ -47,8 +48,7 @@ def plot_forecast(out_dir: str, *, columns, times, history, future_times, point,
               np.concatenate([history[-1:, c], point[:, c]]), color=style.OKABE_ITO[0],
               marker='o', markersize=2, markevery=slice(1, None), label='forecast')
       ax.set_ylabel(column)
-      ticks = np.unique(np.linspace(n - shown, n + steps - 1, 7).astype(int))
-      ax.set_xticks(ticks, [labels[t] if t < len(labels) else '' for t in ticks])
+      _set_ticks(ax, labels, n - shown, n + steps - 1, 7)
       ax.set_xlim(n - shown - 0.5, n + steps - 0.5)
     fig.legend(*axes[0].get_legend_handles_labels(), loc='outside upper center', ncols=5)
     if note:
@@ -108,7 +108,37 @@ def _draw_series(ax, one: dict) -> None:
           label='forecast')
   end = max(n + steps, test['start'] + len(test['truth']) if test else 0)
   labels = list(one['times']) + list(one['future_times'])
-  ticks = np.unique(np.linspace(n - shown, end - 1, 5).astype(int))
-  ax.set_xticks(ticks, [labels[t] if t < len(labels) else '' for t in ticks])
+  _set_ticks(ax, labels, n - shown, end - 1, 5)
   ax.set_xlim(n - shown - 0.5, end - 0.5)
   ax.set_title(one['title'], loc='left')
+
+
+def _set_ticks(ax, labels, first: int, last: int, count: int) -> None:
+  """Ticks on positions first..last of `labels` (a time cell per position). Where the
+  labels are times one fixed step apart (hours, days, weeks), at round times with
+  matplotlib's concise labels ('12:00', 'Jun 28'; the month or year beneath, as the
+  axis label): full hourly stamps run together. Else `count` evenly spaced labels as
+  written (months, quarters, step numbers)."""
+  from matplotlib import dates as mdates  # pylint: disable=g-import-not-at-top
+  shown = labels[first:last + 1]
+  stamps = [times_lib.parse(str(c)) for c in shown]
+  if len(stamps) > 2 and None not in stamps:
+    seconds = np.asarray(stamps, 'datetime64[s]').astype(np.int64)
+    step = int(seconds[1] - seconds[0])
+    if step > 0 and (np.diff(seconds) == step).all():
+      zoned = times_lib.ZONED.fullmatch(str(shown[-1]).strip())
+      if zoned:  # Wall time at the offset of the last time written.
+        seconds = seconds + times_lib.offset_seconds(zoned[2])
+      as_days = lambda s: mdates.date2num(np.datetime64(int(s), 's'))
+      locator = mdates.AutoDateLocator(minticks=3, maxticks=count + 2)
+      ticks = locator.tick_values(*mdates.num2date([as_days(seconds[0]), as_days(seconds[-1])]))
+      ticks = ticks[(ticks >= as_days(seconds[0])) & (ticks <= as_days(seconds[-1]))]
+      formatter = mdates.ConciseDateFormatter(locator)
+      texts = formatter.format_ticks(ticks)
+      positions = first + (ticks - as_days(seconds[0])) * 86400 / step
+      ax.set_xticks(positions, texts)
+      zone = '' if not zoned else ' (UTC)' if zoned[2].upper() == 'Z' else f' (UTC{zoned[2]})'
+      ax.set_xlabel(formatter.get_offset() + zone)
+      return
+  ticks = np.unique(np.linspace(first, last, count).astype(int))
+  ax.set_xticks(ticks, [labels[t] if t < len(labels) else '' for t in ticks])
