@@ -155,7 +155,8 @@ def test_times_with_a_utc_offset_are_instants_so_daylight_saving_is_no_gap_nor_t
   assert note == ("--time_column 't' of f.csv: times with a UTC offset (such as "
                   "'2023-11-05T00:00:00-0400') read as instants, in UTC (a daylight-saving "
                   'change is an hour like any other); times written for gaps and forecasts '
-                  'keep the offset of the time before them; 1 absent period (an hour) put back as empty cells')
+                  'keep the offset of the time before them; 1 absent period (an hour) put '
+                  'back as empty cells')
   assert time_grid.future_times([cells], 2) == [['2023-11-05T05:00:00-0500',
                                                  '2023-11-05T06:00:00-0500']]
   zulu = ['2023-01-01T05:00:00Z', '2023-01-01T06:00:00Z', '2023-01-01T07:00:00Z']
