@@ -27,6 +27,7 @@ series it belongs to and its weight (0: a series left out).
 """
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from rnnjax.data import competition
 from rnnjax.errors import InputError
@@ -151,6 +152,47 @@ def floor_of(known) -> float:
   return 0.0 if np.all(np.asarray(known) >= 0) else -np.inf
 
 
+def _counts(panel, horizon: int):
+  """(<int64>[S] training windows, <int64>[S] refit windows) of each series: origins
+  1, ..., count (`windows`)."""
+  n = np.asarray([len(s) for s in panel.train], np.int64)
+  usable = n - horizon >= 1
+  return (np.where(usable, np.maximum(n - 2 * horizon, 0), 0),
+          np.maximum(n - horizon, 0))
+
+
+def _padded(values: np.ndarray, lookback: int) -> np.ndarray:
+  """`values` after `lookback` copies of its first point (row): the window with origin
+  t (`_window`) is rows [t, t + lookback) of this."""
+  return np.concatenate([np.repeat(values[:1], lookback, axis=0), values])
+
+
+def _fill(arrays, at: int, count: int, series, rows, stats, figure, *, lookback: int,
+          horizon: int, num_future: int):
+  """Writes the `count` windows of a series with origins 1, ..., count (targets
+  series[t:t + horizon]) into rows [at, at + count) of a split's x, y and seasonal,
+  each as `_x` and `seasonal_factors` build one window: the same float64 values, cast
+  to float32 once."""
+  if not count:
+    return
+  part = slice(at, at + count)
+  views = lambda a, width, first=1: np.moveaxis(sliding_window_view(
+      a, width, axis=0)[first:first + count], -1, 1)
+  arrays['x'][part, :, 0] = views(_padded(series, lookback), lookback)
+  arrays['y'][part, :, 0] = views(series, horizon)
+  if rows is not None:
+    past = rows.shape[1] - num_future
+    standard = (_padded(rows, lookback) - stats[0]) / stats[1]
+    arrays['x'][part, :, 1:1 + past] = views(standard[:, :past], lookback)
+    if num_future:
+      arrays['x'][part, :, 1 + past:] = views(standard[:, past:], lookback, 1 + horizon)
+  if figure is None:
+    arrays['seasonal'][part] = 1.0
+  else:
+    positions = np.maximum(np.arange(-lookback, len(series) + horizon), 0)
+    arrays['seasonal'][part] = views(figure[positions % len(figure)], lookback + horizon)
+
+
 def windows(panel, *, lookback: int, horizon: int,
             season: int) -> tuple[dict, tuple]:
   """(split -> arrays, notes): the panel's windows (see the module docstring).
@@ -170,14 +212,30 @@ def windows(panel, *, lookback: int, horizon: int,
   <int32>[N] (theirs, ascending: the points between a window's last target and the end
   of its series' part), for a member's `history`.
   """
-  per_window = ('x', 'y', 'level', 'mase_denom', 'seasonal')
-  splits = {name: {k: [] for k in per_window} for name in ('train', 'refit')}
-  for name in ('val', 'test'):
-    splits[name] = {k: [] for k in per_window + ('series', 'weight', 'floor')}
-  ages = {'train': [], 'refit': []}
-  left_out = seasonal = by_level = 0
-  all_inputs = panel.inputs or [None] * len(panel.train)
   num_future = len(panel.future_columns)
+  all_inputs = panel.inputs or [None] * len(panel.train)
+  width = 1 + (all_inputs[0].shape[1] if panel.inputs else 0)
+  counts = dict(zip(('train', 'refit'), _counts(panel, horizon)))
+  if not counts['train'].sum():
+    raise InputError(f'--lookback/--horizon: no series of {panel.path} is long enough for '
+                     f'a training window of horizon {horizon} before its validation part')
+  # Every training and refit window written once into arrays of their final size: a
+  # panel of long series has millions (kept as one small array each, they took several
+  # times the memory, and minutes).
+  out = {}
+  for name, count in counts.items():
+    n = int(count.sum())
+    out[name] = {'x': np.empty((n, lookback, width), np.float32),
+                 'y': np.empty((n, horizon, 1), np.float32),
+                 'level': np.empty((n, 2), np.float32),
+                 'mase_denom': np.empty(n, np.float32),
+                 'seasonal': np.empty((n, lookback + horizon), np.float32)}
+  ages = {name: np.empty(int(count.sum()), np.int64) for name, count in counts.items()}
+  starts = {name: np.concatenate([[0], np.cumsum(count)]) for name, count in counts.items()}
+  per_window = ('x', 'y', 'level', 'mase_denom', 'seasonal')
+  splits = {name: {k: [] for k in per_window + ('series', 'weight', 'floor')}
+            for name in ('val', 'test')}
+  left_out = seasonal = by_level = 0
   for i, (series, test, inputs) in enumerate(zip(panel.train, panel.test, all_inputs)):
     origin = len(series) - horizon  # The validation origin.
     stats = input_level(inputs, horizon)
@@ -191,18 +249,20 @@ def windows(panel, *, lookback: int, horizon: int,
     by_level += not _naive_error(series, season) > 0
     figure_val, figure_test = seasonal_figure(known, season), seasonal_figure(series, season)
     seasonal += figure_test is not None
+    for name, scale, figure, end in (('train', scale_val, figure_val, origin),
+                                     ('refit', scale_test, figure_test, len(series))):
+      at, count = int(starts[name][i]), int(counts[name][i])
+      _fill(out[name], at, count, series, rows, stats, figure, lookback=lookback,
+            horizon=horizon, num_future=num_future)
+      out[name]['level'][at:at + count] = level
+      out[name]['mase_denom'][at:at + count] = scale
+      # A window's age: the points between its last target and the end of its part.
+      ages[name][at:at + count] = end - horizon - np.arange(1, count + 1)
     def add(split, t, y, scale, figure):
       x = _x(series, rows, t, lookback, stats, num_future, horizon)
       for k, v in (('x', x), ('y', y), ('level', level), ('mase_denom', scale),
                    ('seasonal', seasonal_factors(figure, t, lookback, horizon))):
         splits[split][k].append(v)
-    if usable:
-      for t in range(1, origin - horizon + 1):
-        add('train', t, series[t:t + horizon], scale_val, figure_val)
-        ages['train'].append(origin - t - horizon)
-    for t in range(1, len(series) - horizon + 1):
-      add('refit', t, series[t:t + horizon], scale_test, figure_test)
-      ages['refit'].append(len(series) - t - horizon)
     val_origin = origin if usable else len(series) - 1
     val_y = series[val_origin:val_origin + horizon]
     add('val', val_origin, np.concatenate([val_y, np.full(horizon - len(val_y), val_y[-1])]),
@@ -212,18 +272,14 @@ def windows(panel, *, lookback: int, horizon: int,
       splits[name]['series'].append(i)
       splits[name]['weight'].append(weight)
       splits[name]['floor'].append(floor_of(part))
-  if not splits['train']['x']:
-    raise InputError(f'--lookback/--horizon: no series of {panel.path} is long enough for '
-                     f'a training window of horizon {horizon} before its validation part')
   dtypes = {'series': np.int32}
-  out = {name: {k: np.asarray(v, dtypes.get(k, np.float32)) for k, v in arrays.items()}
-         for name, arrays in splits.items()}
-  for arrays in out.values():
-    arrays['y'] = arrays['y'][..., None]
+  for name, arrays in splits.items():
+    out[name] = {k: np.asarray(v, dtypes.get(k, np.float32)) for k, v in arrays.items()}
+    out[name]['y'] = out[name]['y'][..., None]
   for name, age in ages.items():
-    order = np.argsort(np.asarray(age, np.int64), kind='stable')
+    order = np.argsort(age, kind='stable')
     out[name]['by_age'] = order.astype(np.int32)
-    out[name]['age'] = np.asarray(age, np.int32)[order]
+    out[name]['age'] = age.astype(np.int32)[order]
   notes = ((f'{left_out} series with at most {horizon} points before the test part: '
             'left out of training and validation, forecast on test',) if left_out else ())
   if by_level:

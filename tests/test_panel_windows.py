@@ -1,0 +1,135 @@
+"""data/panel_windows.py: the vectorised windows against the plain loop over windows
+they replaced (kept here as the reference), bit for bit."""
+
+import numpy as np
+import pytest
+
+from rnnjax.data import panel
+from rnnjax.data import panel_windows as pw
+from rnnjax.errors import InputError
+
+
+def reference_windows(panel, *, lookback, horizon, season):
+  """`windows` as it was written first: one small array per window and key, stacked."""
+  per_window = ('x', 'y', 'level', 'mase_denom', 'seasonal')
+  splits = {name: {k: [] for k in per_window} for name in ('train', 'refit')}
+  for name in ('val', 'test'):
+    splits[name] = {k: [] for k in per_window + ('series', 'weight', 'floor')}
+  ages = {'train': [], 'refit': []}
+  all_inputs = panel.inputs or [None] * len(panel.train)
+  num_future = len(panel.future_columns)
+  for i, (series, test, inputs) in enumerate(zip(panel.train, panel.test, all_inputs)):
+    origin = len(series) - horizon
+    stats = pw.input_level(inputs, horizon)
+    rows = inputs if not num_future else np.concatenate([inputs, panel.test_inputs[i]])
+    usable = origin >= 1
+    known = pw._known(series, horizon)
+    level = pw.level_of(series, horizon)
+    scale_val, scale_test = pw.mase_scale(known, season), pw.mase_scale(series, season)
+    figure_val = pw.seasonal_figure(known, season)
+    figure_test = pw.seasonal_figure(series, season)
+    def add(split, t, y, scale, figure):
+      x = pw._x(series, rows, t, lookback, stats, num_future, horizon)
+      for k, v in (('x', x), ('y', y), ('level', level), ('mase_denom', scale),
+                   ('seasonal', pw.seasonal_factors(figure, t, lookback, horizon))):
+        splits[split][k].append(v)
+    if usable:
+      for t in range(1, origin - horizon + 1):
+        add('train', t, series[t:t + horizon], scale_val, figure_val)
+        ages['train'].append(origin - t - horizon)
+    for t in range(1, len(series) - horizon + 1):
+      add('refit', t, series[t:t + horizon], scale_test, figure_test)
+      ages['refit'].append(len(series) - t - horizon)
+    val_origin = origin if usable else len(series) - 1
+    val_y = series[val_origin:val_origin + horizon]
+    add('val', val_origin, np.concatenate([val_y, np.full(horizon - len(val_y), val_y[-1])]),
+        scale_val, figure_val)
+    add('test', len(series), np.asarray(test[:horizon]), scale_test, figure_test)
+    for name, weight, part in (('val', float(usable), known), ('test', 1.0, series)):
+      splits[name]['series'].append(i)
+      splits[name]['weight'].append(weight)
+      splits[name]['floor'].append(pw.floor_of(part))
+  dtypes = {'series': np.int32}
+  out = {name: {k: np.asarray(v, dtypes.get(k, np.float32)) for k, v in arrays.items()}
+         for name, arrays in splits.items()}
+  for arrays in out.values():
+    arrays['y'] = arrays['y'][..., None]
+  for name, age in ages.items():
+    order = np.argsort(np.asarray(age, np.int64), kind='stable')
+    out[name]['by_age'] = order.astype(np.int32)
+    out[name]['age'] = np.asarray(age, np.int32)[order]
+  return out
+
+
+def random_panel(seed, *, num_series, horizon, season, past=0, future=0):
+  """Series of random lengths (some shorter than a lookback, some left out of
+  validation: at most `horizon` points), half seasonal and positive, half not."""
+  rng = np.random.default_rng(seed)
+  lengths = rng.integers(1, 60, num_series)
+  lengths[0] = 1  # Left out of validation and training.
+  lengths[1] = horizon + 1  # One training origin at most.
+  train, test, inputs, test_inputs = [], [], [], []
+  for i, n in enumerate(lengths):
+    t = np.arange(n + horizon)
+    if i % 2:
+      v = 10 + 3 * np.sin(2 * np.pi * t / max(season, 1)) + rng.normal(0, 0.1, len(t))
+    else:
+      v = rng.normal(0, 2, len(t)).cumsum()
+    if i == 2:
+      v[:] = 5.0  # Constant: MASE scaled by its level.
+    train.append(v[:n])
+    test.append(v[n:])
+    u = rng.normal(size=(n + horizon, past + future)) * rng.uniform(0.5, 3, past + future)
+    if past + future and i == 3:
+      u[:, 0] = 1.0  # A constant column: standard deviation 1.
+    inputs.append(u[:n])
+    future_part = u[n:].copy()
+    if seed % 2:  # As a test file gives them: NaN in the past columns.
+      future_part[:, :past] = np.nan
+    test_inputs.append(future_part)
+  with_inputs = past + future > 0
+  return panel.Panel(
+      ids=tuple(f's{i}' for i in range(num_series)), train=tuple(train),
+      times=tuple(() for _ in train), test=tuple(test), path='random.csv',
+      input_columns=tuple(f'p{c}' for c in range(past)),
+      future_columns=tuple(f'f{c}' for c in range(future)),
+      inputs=tuple(inputs) if with_inputs else None,
+      test_inputs=tuple(test_inputs) if future else None)
+
+
+def assert_identical(got, want):
+  assert list(got) == list(want)
+  for split in want:
+    assert list(got[split]) == list(want[split]), split
+    for k, v in want[split].items():
+      g = got[split][k]
+      assert g.dtype == v.dtype and g.shape == v.shape, (split, k, g.dtype, g.shape, v.shape)
+      # Bit for bit (NaN-safe): the same float64 values, cast to float32 once.
+      assert g.tobytes() == v.tobytes(), (split, k)
+
+
+@pytest.mark.parametrize('seed,lookback,horizon,season,past,future', [
+    (0, 8, 4, 4, 0, 0),
+    (1, 12, 3, 4, 2, 0),
+    (2, 6, 4, 4, 1, 2),
+    (3, 1, 1, 1, 0, 1),
+    (4, 30, 5, 6, 1, 1),
+    (5, 3, 2, 0, 0, 0),
+])
+def test_windows_are_the_loop_over_windows_bit_for_bit(seed, lookback, horizon, season,
+                                                         past, future):
+  p = random_panel(seed, num_series=9, horizon=horizon, season=season, past=past,
+                   future=future)
+  got, notes = pw.windows(p, lookback=lookback, horizon=horizon, season=season)
+  assert_identical(got, reference_windows(p, lookback=lookback, horizon=horizon,
+                                          season=season))
+  assert got['val']['weight'][0] == 0 and got['refit']['x'].flags['C_CONTIGUOUS']
+  assert any('left out of training' in n for n in notes)
+
+
+def test_a_panel_without_a_training_window_is_refused():
+  p = random_panel(0, num_series=3, horizon=4, season=4)
+  short = panel.Panel(ids=p.ids, train=tuple(v[:5] for v in p.train), times=p.times,
+                      test=p.test, path='short.csv')
+  with pytest.raises(InputError, match='no series of short.csv is long enough'):
+    pw.windows(short, lookback=4, horizon=4, season=4)
