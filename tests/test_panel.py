@@ -705,3 +705,39 @@ def test_a_dry_run_fits_no_benchmarks_and_prints_the_data_notes(tmp_path, long_c
   assert not (tmp_path / 'wd').exists()
   with pytest.raises(AssertionError, match='fitted the benchmarks'):  # As a sweep does.
     sweep.prepare_lib.prepare(spec)
+
+
+def test_a_dry_run_says_the_data_size_and_a_member_s_memory_is_not_the_data_s(
+    tmp_path, monkeypatch):
+  """A member's memory (the dry run's MiB/member) is the same for 3 series as for 30; the
+  data's own size is said apart (beside the loading line, before the file is read), and
+  data larger than --max_memory_gb is refused in one line."""
+  from rnnjax.run import prepare  # pylint: disable=g-import-not-at-top
+  from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
+  monkeypatch.setattr(prepare, 'LARGE_DATA_BYTES', 0)
+  monkeypatch.setattr(sweep, 'LARGE_PANEL_BYTES', 0)
+  plans, said = [], []
+  for num_series in (3, 30):
+    path = _write(tmp_path / f'{num_series}.csv',
+                  {f's{i}': _series(40, i) for i in range(num_series)})
+    spec = sweep.SweepSpec(
+        task='panel', csv_path=path, id_column='unique_id', time_column='ds',
+        target_columns=('y',), horizon=4, season=4, lookback='8',
+        classical_baselines=False, hidden_size='4', batch_size='8', train_steps=2,
+        eval_every=2, num_seeds=2)
+    lines = []
+    plans.append(sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True,
+                                 log=lines.append))
+    said.append(lines)
+  (small,), (large,) = (p['buckets'] for p in plans)
+  assert small['bytes_per_member'] == large['bytes_per_member']
+  assert large['data_bytes_per_device'] > 5 * small['data_bytes_per_device']
+  assert said[1][0].startswith(f'loading the panel {tmp_path / "30.csv"} (0 MB)')
+  (line,) = [s for s in said[1] if s.startswith('panel windows ')]
+  assert line.startswith(f'panel windows (lookback 8): {30 * 28 / 1e6:.2f} M for training; ')
+  assert said[1].index(line) < len(said[1]) - 1  # Before the plan.
+  with pytest.raises(InputError, match=r'^--lookback: the data alone take .* more than '
+                     r'--max_memory_gb \(0.0 GB\): panel windows .*a shorter --lookback, '
+                     r'fewer or shorter series in .*30.csv'):
+    sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True, log=lambda _: None,
+                    max_memory_gb=1e-6)

@@ -10,6 +10,7 @@ sweep is rebuilt the same way from the rounds its checkpoint holds.
 import dataclasses
 
 import jax
+import numpy as np
 
 from rnnjax.data import task_data
 from rnnjax.engine import distributed
@@ -61,15 +62,21 @@ class Prepared:
 
 
 def prepare(spec: spec_lib.SweepSpec, max_memory_gb: float = 0.0,
-            group_size: int = 0) -> Prepared:
+            group_size: int = 0, log=lambda _: None) -> Prepared:
   """Checks the spec, plans its first round, loads its data; raises InputError on bad
-  input. `max_memory_gb`, `group_size`: see `run_sweep`."""
+  input, and on data larger than `max_memory_gb` (`check_data_size`). `max_memory_gb`,
+  `group_size`: see `run_sweep`; `log` gets the data's size where it is large."""
   rules.check(spec)
   plan = spec_lib.make_plan(spec, configs=searcher_lib.first_round(spec))
-  datas = _load_datas(spec, plan, {})
+  mesh = sharding.population_mesh()
+  devices = jax.local_device_count()  # Those whose copies of the data this host holds.
+  datas = _load_datas(spec, plan, {}, check=lambda datas: check_data_size(
+      datas, spec, devices, max_memory_gb))
+  total, line = data_size(datas, spec, devices)
+  if total >= LARGE_DATA_BYTES:
+    log(line)
   plan_lib.check_batch_sizes(plan, datas)
   plan_lib.check_log_inputs(plan, datas)
-  mesh = sharding.population_mesh()
   runs, plan_json = plan_lib.make_runs(plan, spec, datas, mesh, max_memory_gb, group_size)
   return Prepared(spec, plan, plan_json, datas,
                   {k: device_data(d, ('train', 'val'), mesh) for k, d in datas.items()},
@@ -101,15 +108,74 @@ def with_rounds(sweep: Prepared, rounds, max_memory_gb: float,
                              device_data=on_devices, runs=tuple(runs))
 
 
-def _load_datas(spec: spec_lib.SweepSpec, plan, datas: dict) -> dict:
+def _load_datas(spec: spec_lib.SweepSpec, plan, datas: dict, check=None) -> dict:
   """`datas` and the data sets the plan's buckets need that it lacks: one per lookback
-  (forecasting's structural data axis) and fold."""
+  (forecasting's structural data axis) and fold; `check(datas)` after each lookback's,
+  so that data too large is refused before the next is built."""
   datas = dict(datas)
   for lookback in sorted({s.get('lookback') for s in plan.buckets}, key=str):
     if (lookback, 0) not in datas:
       folds = [spec_lib.load_data(spec, lookback, f) for f in range(spec.folds)]
       datas.update({(lookback, f): d for f, d in enumerate(task_data.same_shapes(folds))})
+      if check:
+        check(datas)
   return datas
+
+
+# Data larger than this is said when loaded (its size in memory and on each device).
+LARGE_DATA_BYTES = 2**28
+
+
+def data_size(datas: dict, spec: spec_lib.SweepSpec, num_devices: int) -> tuple:
+  """(bytes, line): what the data takes in memory: its host arrays (every split), and on
+  each of `num_devices` devices the training and validation arrays (`device_data`) and,
+  for a refit, its training arrays beside them (refit.py), as float32 or int32. A CPU's
+  devices are this memory too, so their copies count there; an accelerator's do not. The
+  line says so."""
+  on_device = lambda arrays: sum(np.asarray(a).size * 4 for a in arrays.values())
+  host, device, windows, lookbacks = 0, 0, 0, set()
+  for (lookback, _), data in datas.items():
+    arrays = data.arrays
+    mine = sum(np.asarray(a).nbytes for split in arrays.values() for a in split.values())
+    each = on_device(arrays['train']) + on_device(arrays.get('val', {}))
+    if spec.refit:
+      each += on_device(arrays['refit']) if 'refit' in arrays else each
+    host, device, windows = host + mine, device + each, windows + data.num_train
+    lookbacks.add(lookback)
+  kind = {'panel': 'panel windows', 'forecast': 'windows'}.get(spec.task, 'examples')
+  lookbacks = sorted(k for k in lookbacks if k is not None)
+  if lookbacks:
+    plural = 's' if len(lookbacks) > 1 else ''
+    kind += f' (lookback{plural} {", ".join(map(str, lookbacks))})'
+  line = (f'{kind}: {windows / 1e6:.2f} M for training; {_gb(host)} in memory and '
+          f'{_gb(device)} on each of {num_devices} device(s)'
+          f'{" (training, validation and the refit)" if spec.refit else ""}')
+  cpu = jax.default_backend() == 'cpu'
+  return host + (num_devices * device if cpu else 0), line
+
+
+def _gb(n: int) -> str:
+  return f'{n / 2**30:.1f} GB'
+
+
+def check_data_size(datas: dict, spec: spec_lib.SweepSpec, num_devices: int,
+                    max_memory_gb: float) -> None:
+  """Raises InputError where the data alone (`data_size`) take more than
+  --max_memory_gb, or without it (0) more than the machine's memory (half of which is
+  the members' default budget)."""
+  total, line = data_size(datas, spec, num_devices)
+  budget = (max_memory_gb or 2 * probe.default_memory_gb()) * 2**30
+  if total > budget:
+    limit = '--max_memory_gb' if max_memory_gb else 'this machine\'s memory'
+    source = spec.csv_path or spec.dataset
+    if spec.task in ('panel', 'forecast'):
+      flag, fix = '--lookback', f'a shorter --lookback, fewer or shorter series in {source}'
+    else:
+      flag, fix = '--max_memory_gb', f'a smaller {source}'
+    if jax.default_backend() == 'cpu' and num_devices > 1:
+      fix += ', or fewer devices (--cpu_devices: each holds a copy)'
+    raise InputError(f'{flag}: the data alone take {_gb(total)}, more than {limit} '
+                     f'({_gb(budget)}): {line}; {fix}')
 
 
 def device_data(data: task_data.TaskData, split_names, mesh):

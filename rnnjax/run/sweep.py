@@ -84,6 +84,20 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
                     dry_run=False, max_memory_gb=max_memory_gb, stopper=stopper)
 
 
+# A panel's file this large is said before it is read (reading and windowing it takes a
+# while, and said nothing until the plan).
+LARGE_PANEL_BYTES = 10 * 2**20
+
+
+def _file_bytes(path: str) -> int:
+  """The size of `path`, 0 for none (a bundled data set) or one that cannot be read (the
+  loader says why)."""
+  try:
+    return os.path.getsize(path) if path else 0
+  except OSError:
+    return 0
+
+
 def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoints, log,
          progress_bar, dry_run, max_memory_gb, stopper) -> dict:
   log = log if distributed.is_main() else (lambda _: None)
@@ -92,9 +106,12 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
         'validation and test (minutes on a large panel the first time, hours on long '
         'hourly series, each series cached once fitted; --classical_baselines=false '
         'skips them)')
+  elif spec.task == 'panel' and _file_bytes(spec.csv_path) >= LARGE_PANEL_BYTES:
+    log(f'loading the panel {spec.csv_path} ({_file_bytes(spec.csv_path) / 2**20:.0f} '
+        'MB): every series read and cut into windows (a minute or more on a large panel)')
   if dry_run:  # The plan, and the data's notes: no baselines fitted (minutes on a panel).
     sweep = prepare_lib.prepare(dataclasses.replace(spec, classical_baselines=False),
-                                max_memory_gb, group_size)
+                                max_memory_gb, group_size, log=log)
     for note in sweep.notes + rules.notes(spec):
       log(note)
     return prepare_lib.describe_plan(sweep, group_size, log)
@@ -105,7 +122,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
       'training anything', f'nothing was written in {workdir}: run the same command again' + (
           f' (the series fitted so far are read from the cache {cached})'
           if fits and cached else '')), panel_baselines.reporting(log):
-    sweep = prepare_lib.prepare(spec, max_memory_gb, group_size)
+    sweep = prepare_lib.prepare(spec, max_memory_gb, group_size, log=log)
   stopper.check('before anything was written')
   distributed.check_shared_dir(workdir)
   digests = files.data_digests(spec.to_json())

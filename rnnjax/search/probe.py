@@ -90,14 +90,30 @@ def _measure(compiled, state, compile_s, cache_hits, cfg, hp, data, base_key, me
   memory = compiled.memory_analysis()
   per_device = hp.uid.shape[0] // mesh.size
   member_bytes = None
+  # The data is one copy on each device whatever the members: not a member's (so that
+  # this agrees with `estimate_bytes`), but what the arguments hold beyond the members'
+  # state and values (the program takes only the data arrays it reads); the sweep
+  # says the data's size apart (run/prepare.py).
+  members = sum(_bytes_on_a_device(x) for x in jax.tree.leaves((state, hp, base_key)))
+  data_bytes = None
   if memory is not None:  # Per device: arguments (state, data) and temporaries.
-    member_bytes = (memory.argument_size_in_bytes + memory.temp_size_in_bytes) / per_device
+    data_bytes = max(0, memory.argument_size_in_bytes - members)
+    member_bytes = (memory.argument_size_in_bytes - data_bytes +
+                    memory.temp_size_in_bytes) / per_device
   start = time.perf_counter()  # One call: a warm-up call would double the probe's time.
   jax.block_until_ready(compiled(state, hp, data, base_key))
   step_s = time.perf_counter() - start
   return {'compile_s': compile_s, 'cache_hits': cache_hits,
           'chunk_s': step_s * cfg.steps_per_chunk,
-          'bytes_per_member': member_bytes}
+          'bytes_per_member': member_bytes, 'data_bytes_per_device': data_bytes}
+
+
+def _bytes_on_a_device(x) -> int:
+  if isinstance(x, jax.Array):
+    if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+      x = jax.random.key_data(x)
+    return x.addressable_shards[0].data.nbytes
+  return np.asarray(x).nbytes
 
 
 PROBE_MEMBERS = 4096
@@ -111,7 +127,8 @@ def probe_all(buckets, base_key, mesh, group_size: int = 0) -> list[dict]:
   Per bucket: compile_s (of the probe's program: the sweep's, which validates too,
   takes a little longer; near zero when the persistent cache holds it, cache_hits); chunk_s = one training step's time x steps per chunk (the
   validation pass after each chunk not counted); bytes_per_member from the compiled
-  executable (a chunk's loop over steps does not add to it).
+  executable (a chunk's loop over steps does not add to it), less the data, which each
+  device holds once (data_bytes_per_device).
   """
   # A wave of more than PROBE_MEMBERS is probed on its first PROBE_MEMBERS rows and its
   # time scaled up (at these sizes a step's time grows in proportion to the members), so
