@@ -208,8 +208,10 @@ def test_a_flat_window_is_read_relative_to_its_level_not_in_units(normalization)
   params = model.init_params(cfg.model, jax.random.key(0))
   split = _split(rng)
   split['x'][:2] = split['x'][:2, :1]
-  split['level'][:2, 1] = 0.0
   big = dict(split, x=split['x'] * 10, level=split['level'] * 10, y=split['y'] * 10)
+  for s, times in ((split, 1.0), (big, 10.0)):  # As the windows of constant series have.
+    s['level'][:2] = [panel_windows.level_of(np.full(12, v * times), 4)
+                      for v in split['x'][:2, 0, 0]]
   out = np.asarray(tasks.TASKS['panel'].outputs(cfg, params, split))
   np.testing.assert_allclose(tasks.TASKS['panel'].outputs(cfg, params, big), out * 10,
                              rtol=2e-5)

@@ -98,11 +98,12 @@ def input_level(inputs, horizon: int):
 
 
 def level_of(series: np.ndarray, horizon: int) -> np.ndarray:
-  """<float64>[2]: the mean and standard deviation (1 where 0) of a series' `_known`
-  points: what the 'series' normalisation scales its windows by, in training and when
-  forecasting from its end."""
+  """<float64>[2]: the mean and standard deviation of a series' `_known` points: what the
+  'series' normalisation scales its windows by, in training and when forecasting from
+  its end (a constant series' 0 becomes its window's mean |value| there, never 1 in the
+  data's units: engine/tasks/panel.py)."""
   known = _known(series, horizon)
-  return np.array([known.mean(), known.std() or 1.0])
+  return np.array([known.mean(), known.std()])
 
 
 def seasonal_figure(known: np.ndarray, season: int) -> np.ndarray | None:
