@@ -5,6 +5,7 @@ import csv
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from rnnjax.data import forecast
@@ -166,6 +167,75 @@ def test_times_with_a_utc_offset_are_instants_so_daylight_saving_is_no_gap_nor_t
   assert times.parse('2023-01-01') == np.datetime64('2023-01-01')  # Dates as before,
   _, _, plain = _grid(['2023-01-01 05:00', '2023-01-01 06:00', '2023-01-01 07:00'])
   assert plain == ''  # and no note for times without an offset.
+
+
+
+def _new_york(days):
+  """Local midnights in New York (a pandas export of a tz-aware index writes them so):
+  -05:00 in winter, -04:00 from 2023-03-13."""
+  return [f'{d} 00:00:00{"-04:00" if d >= np.datetime64("2023-03-13") else "-05:00"}'
+          for d in days]
+
+
+def test_daily_and_monthly_times_with_an_offset_count_days_and_months_on_the_local_clock():
+  """Across a daylight-saving change a local day is 23 hours and a month 28-31 days as
+  instants: read in UTC such files were refused ('is not a whole number of steps').
+  Midnights, or steps of a day or more, are counted on the local clock, the offset
+  dropped; the labels written keep the file's style (the offset of the time before)."""
+  days = np.arange(np.datetime64('2023-03-08'), np.datetime64('2023-03-16'))
+  cells = _new_york(days)
+  kept = cells[:5] + cells[6:]  # 2023-03-13 absent: a gap on the day after the change.
+  out, labels, note = _grid(kept)
+  assert labels == cells[:5] + ['2023-03-13 00:00:00-05:00'] + cells[6:]
+  np.testing.assert_array_equal(out, [0, 1, 2, 3, 4, np.nan, 5, 6])
+  assert note == ("--time_column 't' of f.csv: times with a UTC offset (such as "
+                  "'2023-03-08 00:00:00-05:00') read on their local clock, the offset "
+                  'dropped (across a daylight-saving change a day is still a day, a month '
+                  'a month); times written for gaps and forecasts keep the offset of the '
+                  'time before them; 1 absent period (a day) put back as empty cells')
+  assert time_grid.future_times([cells], 2) == [['2023-03-16 00:00:00-04:00',
+                                                 '2023-03-17 00:00:00-04:00']]
+  assert times.infer_season(cells, 't')[0] == 7
+  noon = [c.replace(' 00:', ' 12:') for c in cells]  # A day's step, not at midnight.
+  assert _grid(noon)[1] == noon
+  assert time_grid.future_times([noon], 1) == [['2023-03-16 12:00:00-04:00']]
+  months = [f'2023-{m:02d}-01 00:00:00{"-04:00" if 3 < m < 12 else "-05:00"}'
+            for m in range(1, 13)]
+  out, labels, _ = _grid(months[:5] + months[6:])
+  assert labels == months[:5] + ['2023-06-01 00:00:00-04:00'] + months[6:]
+  assert times.infer_season(months, 't')[0] == 12
+  assert time_grid.future_times([months], 2) == [['2024-01-01 00:00:00-05:00',
+                                                  '2024-02-01 00:00:00-05:00']]
+  # Business days at local midnight: a weekend is not a period, the style kept.
+  trading = [c for c, d in zip(cells, days) if np.is_busday(d)]
+  assert time_grid.future_times([trading], 1) == [['2023-03-16 00:00:00-04:00']]
+
+
+def test_a_panel_of_tz_aware_daily_and_monthly_rows_reads_as_regular_series(tmp_path):
+  """The sweep's path (panel.load) and a saved model's histories read such files."""
+  days = np.arange(np.datetime64('2023-02-01'), np.datetime64('2023-05-01'))
+  rows = [[s, c, str(i + k)] for k, s in enumerate('ab') for i, c in enumerate(_new_york(days))]
+  path = _write(tmp_path / 'daily_tz.csv', rows, ['unique_id', 'ds', 'y'])
+  read = panel.load(csv_path=path, id_column='unique_id', time_column='ds',
+                    target_column='y', horizon=4)
+  assert read.num_filled == 0
+  assert len(read.train[0]) + len(read.test[0]) == len(days)
+  assert any('read on their local clock' in n for n in read.notes)
+  months = [f'20{y}-{m:02d}-01 00:00:00{"-04:00" if 3 < m < 12 else "-05:00"}'
+            for y in (21, 22, 23) for m in range(1, 13)]
+  rows = [[s, c, str(i)] for s in 'ab' for i, c in enumerate(months)]
+  path = _write(tmp_path / 'monthly_tz.csv', rows, ['unique_id', 'ds', 'y'])
+  read = panel.load(csv_path=path, id_column='unique_id', time_column='ds',
+                    target_column='y', horizon=4)
+  assert read.num_filled == 0 and len(read.train[0]) == 32
+  # A saved model's histories: a DataFrame as pandas writes a tz-aware index, a day absent.
+  march = _new_york(np.arange(np.datetime64('2023-03-01'), np.datetime64('2023-03-21')))
+  frame = {'unique_id': ['a'] * 19, 'ds': [c for i, c in enumerate(march) if i != 13]}
+  frame = pd.DataFrame({**frame, 'y': np.arange(19.) + 1})
+  transform = {'fill': 'linear', 'input_columns': [], 'future_columns': [],
+               'id_column': 'unique_id', 'time_column': 'ds', 'target_column': 'y'}
+  _, values, cells, _ = panel_forecasting.panel_histories(transform, frame)
+  assert len(values[0]) == 20 and cells[0][13] == '2023-03-14 00:00:00-04:00'
 
 
 def _write(path, rows, header):

@@ -121,13 +121,14 @@ def _set_ticks(ax, labels, first: int, last: int, count: int) -> None:
   written (months, quarters, step numbers)."""
   from matplotlib import dates as mdates  # pylint: disable=g-import-not-at-top
   shown = labels[first:last + 1]
-  stamps = [times_lib.parse(str(c)) for c in shown]
+  wall = times_lib.wall_clock([shown])  # Days across a daylight-saving change: local.
+  stamps = [times_lib.parse(str(c), wall) for c in shown]
   if len(stamps) > 2 and None not in stamps:
     seconds = np.asarray(stamps, 'datetime64[s]').astype(np.int64)
     step = int(seconds[1] - seconds[0])
     if step > 0 and (np.diff(seconds) == step).all():
       zoned = times_lib.ZONED.fullmatch(str(shown[-1]).strip())
-      if zoned:  # Wall time at the offset of the last time written.
+      if zoned and not wall:  # Wall time at the offset of the last time written.
         seconds = seconds + times_lib.offset_seconds(zoned[2])
       as_days = lambda s: mdates.date2num(np.datetime64(int(s), 's'))
       locator = mdates.AutoDateLocator(minticks=3, maxticks=count + 2)

@@ -40,11 +40,12 @@ def read_times(path: str, time_column: str) -> list:
   return [row[index].strip() if index < len(row) else '' for row in rows[1:]]
 
 
-def parse(cell: str):
+def parse(cell: str, wall: bool = False):
   """np.datetime64[s] of a time cell that is an ISO date or time (2001, 2001-12,
   2001-12-31, 2001-12-31 23:00[:00]), a time with a UTC offset (2001-12-31T23:00-0500,
-  ...Z: the instant, in UTC, so that a daylight-saving change is one hour like any other)
-  or a quarter (2001-Q4: its first month), else None."""
+  ...Z: the instant, in UTC, so that a daylight-saving change is one hour like any other;
+  with `wall`, its local time, the offset dropped: `wall_clock` says which a column is
+  read as) or a quarter (2001-Q4: its first month), else None."""
   cell = str(cell).strip()
   quarter = QUARTER.fullmatch(cell)
   zoned = ZONED.fullmatch(cell)
@@ -54,11 +55,37 @@ def parse(cell: str):
     if _ISO.fullmatch(cell):
       return np.datetime64(cell.replace(' ', 'T'), 's')
     if zoned:
-      return (np.datetime64(zoned[1].replace(' ', 'T'), 's')
-              - np.timedelta64(offset_seconds(zoned[2]), 's'))
+      local = np.datetime64(zoned[1].replace(' ', 'T'), 's')
+      return local if wall else local - np.timedelta64(offset_seconds(zoned[2]), 's')
   except ValueError:
     pass
   return None
+
+
+def wall_clock(series) -> bool:
+  """Whether times with a UTC offset in `series` (per series, its cells) are read on
+  their local clock, the offset dropped: where every local time is midnight, or the
+  series step (their median spacing, as instants) by a day or more. Days, months and
+  years are calendar units on the local clock: across a daylight-saving change a day
+  is 23 or 25 hours as instants, a month 28 to 31 days. Under a day (hourly data) the
+  instants, in UTC: an hour is an hour, and the hour a clock repeats is two rows. True
+  where no cell has an offset (every cell reads alike either way)."""
+  series = [[str(c).strip() for c in s] for s in series]
+  if not any(ZONED.fullmatch(c) for s in series for c in s):
+    return True
+  local = [parse(c, wall=True) for s in series for c in s]
+  if None in local:
+    return False
+  local = np.asarray(local, 'datetime64[s]')
+  if (local == local.astype('datetime64[D]')).all():
+    return True
+  gaps = []
+  for s in series:
+    instants = [parse(c) for c in s]
+    gaps.append(np.diff(np.sort(np.asarray(instants, 'datetime64[s]'))).astype(np.int64))
+  gaps = np.concatenate(gaps + [np.zeros(0, np.int64)])
+  gaps = gaps[gaps > 0]
+  return bool(len(gaps)) and float(np.median(gaps)) >= 86400
 
 
 def offset_seconds(offset: str) -> int:
@@ -109,7 +136,8 @@ def _regular_step(times) -> tuple[str, str]:
   if not all(_ISO.fullmatch(t) or QUARTER.fullmatch(t) or ZONED.fullmatch(t) for t in times):
     if all(re.fullmatch(r'[+-]?\d+', t) for t in times):
       return '', 'holds step numbers, not dates'
-  stamps = [parse(t) for t in times]
+  wall = wall_clock([times])
+  stamps = [parse(t, wall) for t in times]
   if None in stamps:
     i = stamps.index(None)
     return '', (f'is not read as dates (line {i + 2}: {times[i]!r}; ISO dates such as '

@@ -9,9 +9,13 @@ days, seconds or steps; the step the commonest spacing over every series).
 Each series' rows are then sorted by time, and each period between its first and last
 time that has no row gets one, empty (NaN), labelled in the style of the series' own
 cells; the loaders fill and count it as an empty cell. Times with a UTC offset
-(2023-11-05T01:00:00-0500, ...Z) are instants, counted in UTC: the hour a clock repeats
-when daylight saving ends is two hours, not two rows at one time, and a label it adds
-keeps the offset of the cell before it, with the note saying so. Two rows of a series at one
+(2023-11-05T01:00:00-0500, ...Z) at a step under a day are instants, counted in UTC: the
+hour a clock repeats when daylight saving ends is two hours, not two rows at one time;
+where every one is midnight, or the step is a day or more (a pandas export of a
+tz-aware daily or monthly index), they are read on their local clock, the offset
+dropped, so a day across the change is one day and a month one month
+(column.wall_clock). A label either adds keeps the offset of the cell before it, with
+the note saying so. Two rows of a series at one
 time, or a time off its series' grid (a Tuesday in a series of Mondays), are refused in
 one line naming --time_column, and so is a cell that is not a time (blank, another
 format) among a column of mostly times. A column of mostly other cells, or with numbers
@@ -132,7 +136,7 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
       example = c[0]
       for k in range(n):  # Written as the cell before it (at its UTC offset, if any).
         if labels[k] is None:
-          labels[k] = periods.label(unit, p[0] + k * step, example)
+          labels[k] = periods.label(unit, p[0] + k * step, example, step)
         else:
           example = labels[k]
       v, c = full, labels
@@ -143,10 +147,15 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
   parts = []
   zoned = next((str(x).strip() for series in cells for x in series
                 if times_lib.ZONED.fullmatch(str(x).strip())), None)
-  if zoned:
+  if zoned and unit == 'second' and step < 86400:
     parts.append(f'times with a UTC offset (such as {zoned!r}) read as instants, in UTC '
                  '(a daylight-saving change is an hour like any other); times written for '
                  'gaps and forecasts keep the offset of the time before them')
+  elif zoned:
+    parts.append(f'times with a UTC offset (such as {zoned!r}) read on their local clock, '
+                 'the offset dropped (across a daylight-saving change a day is still a '
+                 'day, a month a month); times written for gaps and forecasts keep the '
+                 'offset of the time before them')
   if absent:
     parts.append(f'{absent} absent period{"s" * (absent != 1)} ({periods.describe(unit, step)}) '
                  + (f'in {absent_series} of {len(ids)} series ' if len(ids) > 1 else '')
@@ -194,7 +203,8 @@ def future_times(cells, steps: int) -> list:
       out.append(list(plain))
       continue
     example = periods.month_example(series) if unit == 'month' else series[-1]
-    out.append([periods.label(unit, p[-1] + k * step, example) for k in range(1, steps + 1)])
+    out.append([periods.label(unit, p[-1] + k * step, example, step)
+                for k in range(1, steps + 1)])
   return out
 
 
@@ -280,10 +290,10 @@ def _advice(unit: str, step: int, cells, p, n: int, rows: str, fill: str) -> str
   if not rows:
     return ''
   example = periods.month_example(cells[:n]) if unit == 'month' else cells[n - 1]
-  first = periods.label(unit, p[n - 1] + step, example)
+  first = periods.label(unit, p[n - 1] + step, example, step)
   if not fill or p[n] - p[n - 1] <= step:
     return f'; give {rows} from {first!r}'
-  end = periods.label(unit, p[n] - step, example)
+  end = periods.label(unit, p[n] - step, example, step)
   span = f'a row for {first!r}' if end == first else f'rows for {first!r} to {end!r}'
   return (f'; give {fill} {span} with an empty target (filled as a gap), or {rows} '
           f'from {first!r}')

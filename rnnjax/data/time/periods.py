@@ -1,7 +1,8 @@
 """Time cells counted as periods of one unit, and periods written back as cells.
 
 A time column's every cell (`column.parse`: ISO dates and times, times with a UTC offset
-counted as instants in UTC, quarters such as
+(`column.wall_clock`: on their local clock, the offset dropped, where every time is
+midnight or the step is a day or more; else as instants in UTC), quarters such as
 2001-Q4, or whole step numbers) is counted in one unit, read over every series:
 - calendar months, for dates a month or more apart (monthly, quarterly, yearly data:
   the day of the month is not read);
@@ -32,7 +33,8 @@ def count(cells) -> tuple:
   flat = [c for series in cells for c in series]
   if all(WHOLE.fullmatch(c) for c in flat) and not all(len(c) == 4 for c in flat):
     return 'step', [np.asarray([int(c) for c in series], np.int64) for series in cells]
-  stamps = [[times_lib.parse(c) for c in series] for series in cells]
+  wall = times_lib.wall_clock(cells)
+  stamps = [[times_lib.parse(c, wall) for c in series] for series in cells]
   if any(s is None for series in stamps for s in series):
     return None, None
   as_seconds = [np.asarray(series, 'datetime64[s]') for series in stamps]
@@ -73,8 +75,11 @@ def describe(unit: str, step: int) -> str:
   return f'{step} {unit}{"s" * (step != 1)}'
 
 
-def label(unit: str, position: int, example: str) -> str:
-  """A time cell for `position` (in `unit`), written as `example` is."""
+def label(unit: str, position: int, example: str, step: int = 0) -> str:
+  """A time cell for `position` (in `unit`; its column's `step`), written as `example`
+  is. A time with a UTC offset is written with the example's offset as written; counted
+  in seconds at a step under a day, `position` is its instant in UTC, else (days, weeks:
+  `column.wall_clock`) its local time."""
   if unit == 'step':
     return str(position)
   if unit == 'month':
@@ -95,11 +100,13 @@ def label(unit: str, position: int, example: str) -> str:
     wanted = last_day if on_last else min(int(example[8:10]), last_day)
     return f'{year}-{month + 1:02d}-{wanted:02d}{example[10:]}'  # Midnight kept as written.
   if unit == 'business day':
-    return str(np.busday_offset(_MONDAY, int(position)))  # 'YYYY-MM-DD'.
+    # 'YYYY-MM-DD', and a midnight or offset as the example writes it.
+    return str(np.busday_offset(_MONDAY, int(position))) + example[10:]
   stamp = np.datetime64(int(position), 's')
   zoned = times_lib.ZONED.fullmatch(example)
   if zoned:  # Written at the example's offset, with it as written ('Z', '-0500', '-05:00').
-    stamp += np.timedelta64(times_lib.offset_seconds(zoned[2]), 's')
+    if step < 86400:  # An instant in UTC; a day or more are counted on the local clock.
+      stamp += np.timedelta64(times_lib.offset_seconds(zoned[2]), 's')
     example, suffix = zoned[1], example[len(zoned[1]):]
   else:
     suffix = ''
