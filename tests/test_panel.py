@@ -709,6 +709,30 @@ def test_a_dry_run_fits_no_benchmarks_and_prints_the_data_notes(tmp_path, long_c
     sweep.prepare_lib.prepare(spec)
 
 
+def test_the_data_size_counts_the_refit_once_says_its_folds_and_names_the_right_flag():
+  """Windows are summed over folds (the line says over how many); the refit trains on the
+  last fold only, so its copy counts once, not once per fold. Data too large at lookback
+  1 is refused naming the file, not --lookback."""
+  import types  # pylint: disable=g-import-not-at-top
+  from rnnjax.run import prepare  # pylint: disable=g-import-not-at-top
+  arrays = {'train': {'x': np.zeros(100, np.float32)}, 'val': {'x': np.zeros(50, np.float32)},
+            'refit': {'x': np.zeros(150, np.float32)}}
+  data = types.SimpleNamespace(arrays=arrays, num_train=10_000)
+  spec = types.SimpleNamespace(task='panel', refit=True, csv_path='p.csv', dataset='')
+  total, line = prepare.data_size({(8, f): data for f in range(3)}, spec, 1)
+  device = 3 * 150 * 4 + 150 * 4  # Train and validation per fold, the refit once.
+  assert line.startswith('panel windows (lookback 8): 0.03 M for training over 3 folds; ')
+  host = 3 * 300 * 4
+  assert total == host + (device if prepare.jax.default_backend() == 'cpu' else 0)
+  _, one = prepare.data_size({(8, 0): data}, spec, 1)
+  assert 'M for training; ' in one
+  with pytest.raises(InputError, match=r'^--csv_path p.csv: the data alone take .*; fewer '
+                     r'or shorter series in p.csv'):
+    prepare.check_data_size({(1, 0): data}, spec, 1, 1e-9)
+  with pytest.raises(InputError, match=r'^--lookback: .*a shorter --lookback'):
+    prepare.check_data_size({(8, 0): data}, spec, 1, 1e-9)
+
+
 def test_a_dry_run_says_the_data_size_and_a_member_s_memory_is_not_the_data_s(
     tmp_path, monkeypatch):
   """A member's memory (the dry run's MiB/member) is the same for 3 series as for 30; the

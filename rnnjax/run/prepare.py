@@ -127,27 +127,32 @@ LARGE_DATA_BYTES = 2**28
 
 
 def data_size(datas: dict, spec: spec_lib.SweepSpec, num_devices: int) -> tuple:
-  """(bytes, line): what the data takes in memory: its host arrays (every split), and on
-  each of `num_devices` devices the training and validation arrays (`device_data`) and,
-  for a refit, its training arrays beside them (refit.py), as float32 or int32. A CPU's
-  devices are this memory too, so their copies count there; an accelerator's do not. The
-  line says so."""
+  """(bytes, line): what the data take in memory: their host arrays (every split, every
+  lookback and fold), and on each of `num_devices` devices the training and validation
+  arrays (`device_data`) and, for a refit, its training arrays beside them once (refit
+  trains one configuration on the last fold: the largest lookback's counted), as float32
+  or int32. A CPU's devices are this memory too, so their copies count there; an
+  accelerator's do not. The line says so, and over how many folds its windows are
+  summed."""
   on_device = lambda arrays: sum(np.asarray(a).size * 4 for a in arrays.values())
-  host, device, windows, lookbacks = 0, 0, 0, set()
-  for (lookback, _), data in datas.items():
+  host, device, refit, windows, lookbacks = 0, 0, 0, 0, set()
+  last_fold = max(fold for _, fold in datas)
+  for (lookback, fold), data in datas.items():
     arrays = data.arrays
     mine = sum(np.asarray(a).nbytes for split in arrays.values() for a in split.values())
     each = on_device(arrays['train']) + on_device(arrays.get('val', {}))
-    if spec.refit:
-      each += on_device(arrays['refit']) if 'refit' in arrays else each
+    if spec.refit and fold == last_fold:
+      refit = max(refit, on_device(arrays['refit']) if 'refit' in arrays else each)
     host, device, windows = host + mine, device + each, windows + data.num_train
     lookbacks.add(lookback)
+  device += refit
   kind = {'panel': 'panel windows', 'forecast': 'windows'}.get(spec.task, 'examples')
   lookbacks = sorted(k for k in lookbacks if k is not None)
   if lookbacks:
     plural = 's' if len(lookbacks) > 1 else ''
     kind += f' (lookback{plural} {", ".join(map(str, lookbacks))})'
-  line = (f'{kind}: {windows / 1e6:.2f} M for training; {_gb(host)} in memory and '
+  folds = f' over {last_fold + 1} folds' if last_fold else ''
+  line = (f'{kind}: {windows / 1e6:.2f} M for training{folds}; {_gb(host)} in memory and '
           f'{_gb(device)} on each of {num_devices} device(s)'
           f'{" (training, validation and the refit)" if spec.refit else ""}')
   cpu = jax.default_backend() == 'cpu'
@@ -168,8 +173,12 @@ def check_data_size(datas: dict, spec: spec_lib.SweepSpec, num_devices: int,
   if total > budget:
     limit = '--max_memory_gb' if max_memory_gb else 'this machine\'s memory'
     source = spec.csv_path or spec.dataset
-    if spec.task in ('panel', 'forecast'):
+    lookbacks = [int(k) for k, _ in datas if k is not None]
+    named = f'--csv_path {source}' if spec.csv_path else f'--dataset {source}'
+    if spec.task in ('panel', 'forecast') and max(lookbacks, default=1) > 1:
       flag, fix = '--lookback', f'a shorter --lookback, fewer or shorter series in {source}'
+    elif spec.task in ('panel', 'forecast'):  # One step back: the series' number and length.
+      flag, fix = named, f'fewer or shorter series in {source}'
     else:
       flag, fix = '--max_memory_gb', f'a smaller {source}'
     if jax.default_backend() == 'cpu' and num_devices > 1:
