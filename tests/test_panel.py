@@ -561,16 +561,26 @@ def test_statistical_benchmarks_say_how_far_they_are(monkeypatch):
   for t, done in ((1, 0), (5, 1), (11, 2), (20, 2), (41, 4), (71, 6), (80, 50)):
     clock[0] = t
     report(done, 50)
-  assert lines == [
-      'AutoETS, AutoTheta on validation: 2 of 50 series fitted in 11 s, about 9 min left '
-      "(with the next split's 50); --classical_baselines=false skips them (the series "
-      'fitted so far are cached)',
-      'AutoETS, AutoTheta on validation: 4 of 50 series fitted in 41 s, about 16 min left '
-      "(with the next split's 50); --classical_baselines=false skips them (the series "
-      'fitted so far are cached)',
-      'AutoETS, AutoTheta on validation: 6 of 50 series fitted in 71 s, about 19 min left '
-      "(with the next split's 50); --classical_baselines=false skips them (the series "
-      'fitted so far are cached)']
+  tail = '; --classical_baselines=false skips them (the series fitted so far are cached)'
+  assert lines == [  # The pace since the first series fitted (at 5 s): 12 s, then 13.2 s.
+      'AutoETS, AutoTheta on validation: 2 of 50 series fitted in 11 s, the time left said '
+      'once a few more are fitted' + tail,
+      'AutoETS, AutoTheta on validation: 4 of 50 series fitted in 41 s, about 19 min left '
+      "(with the next split's 50)" + tail,
+      'AutoETS, AutoTheta on validation: 6 of 50 series fitted in 71 s, about 21 min left '
+      "(with the next split's 50)" + tail]
+  # Processes that take 20 s to start, then fit a series a second: 3 minutes in all for
+  # 100 series and the next split's 50, not the 20 s the first took times 149.
+  lines.clear()
+  clock[0] = 0
+  report = panel_baselines._Progress(lines.append, ('AutoETS',), '', later=50)
+  for t in range(20, 60):
+    clock[0] = t
+    report(t - 19, 100)
+  assert [line.split('; ')[0] for line in lines] == [
+      'AutoETS: 1 of 100 series fitted in 20 s, the time left said once a few more are '
+      'fitted',
+      'AutoETS: 31 of 100 series fitted in 50 s, about 2 min left (with the next split\'s 50)']
 
 
 def test_statistical_benchmarks_are_scored_on_validation_from_its_origin(tmp_path,

@@ -39,6 +39,9 @@ SHOWN = ('THETA', 'ForecastPro', 'Auto-ANN', 'NAIVE2')
 # than processes that import statsforecast anew); long hourly series are not.
 SERIAL_BELOW, SERIAL_POINTS = 64, 20_000
 PROGRESS_S, FIRST_S = 30.0, 10.0  # Seconds between progress lines, and to the first.
+# The time left is estimated from the pace after the first series fitted (start-up
+# left out), once this many more are fitted or this many seconds have passed.
+ESTIMATE_AFTER, ESTIMATE_S = 3, 30.0
 
 
 def _naive_forecasts(parts, horizon, season) -> dict:
@@ -77,16 +80,22 @@ _say = None  # Set by `reporting` (the sweep's log); None: the fits say nothing.
 class _Progress:
   """report(done, total) for statistical.fit: a line at most every PROGRESS_S seconds
   (the first after FIRST_S, once a series is fitted), with an estimate of the time left,
-  `later` series of the next split included."""
+  `later` series of the next split included. The estimate is the pace since the first
+  series was fitted, not since the start: the first waits on the fitting processes'
+  start-up (a 3-minute fit was once said to have 28 min left). It is given once
+  ESTIMATE_AFTER more series are fitted, or ESTIMATE_S seconds have passed, since."""
 
   def __init__(self, say, methods, split: str, later: int):
     self._say, self._methods, self._split, self._later = say, methods, split, later
     self._start = self._last = time.monotonic()
     self._said = False
+    self._first = None  # (time, done) when a series was first seen fitted.
 
   def __call__(self, done: int, total: int) -> None:
     now = time.monotonic()
     elapsed = now - self._start
+    if done and self._first is None:
+      self._first = (now, done)
     due = (now - self._last >= PROGRESS_S) or (not self._said and done and elapsed >= FIRST_S)
     if done == total or not due:
       return
@@ -94,10 +103,13 @@ class _Progress:
     where = f' on {self._split}' if self._split else ''
     line = (f'{", ".join(self._methods)}{where}: {done} of {total} series fitted in '
             f'{_duration(elapsed)}')
-    if done:
-      left = elapsed / done * (total - done + self._later)
+    since, more = (now - self._first[0], done - self._first[1]) if self._first else (0, 0)
+    if more and (more >= ESTIMATE_AFTER or since >= ESTIMATE_S):
+      left = since / more * (total - done + self._later)
       line += f', about {_duration(left)} left' + (
           f' (with the next split\'s {self._later})' if self._later else '')
+    elif done:
+      line += ', the time left said once a few more are fitted'
     self._say(line + '; --classical_baselines=false skips them (the series fitted so far '
               'are cached)')
 
