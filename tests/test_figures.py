@@ -1347,6 +1347,12 @@ def test_forecast_ticks_of_hourly_times_are_concise_dates_not_full_stamps():
   zoned = [h.replace(' ', 'T') + '-0400' for h in hours]
   forecast_plot._set_ticks(ax, zoned, 0, 95, 5)
   assert ax.get_xlabel() == '2024-Jun (UTC-0400)' and ax.get_xticks()[1] == 24
+  # Local midnights across a daylight-saving change (23 hours apart once): days on the
+  # local clock, ticked as days, not written out in full.
+  days = [f'2023-03-{d:02d} 00:00:00{"-04:00" if d >= 13 else "-05:00"}' for d in range(1, 31)]
+  forecast_plot._set_ticks(ax, days, 0, 29, 5)
+  assert all(len(t.get_text()) <= 5 for t in ax.get_xticklabels())
+  assert ax.get_xlabel() == '2023-Mar (local time)' and 14 in ax.get_xticks()  # The 15th.
   months = ['2020-01', '2020-02', '2020-03', '2020-04', '2020-05']
   forecast_plot._set_ticks(ax, months, 0, 4, 5)
   assert [t.get_text() for t in ax.get_xticklabels()] == months

@@ -139,6 +139,9 @@ def _set_ticks(ax, labels, first: int, last: int, count: int) -> None:
       positions = first + (ticks - as_days(seconds[0])) * 86400 / step
       ax.set_xticks(positions, texts)
       zone = '' if not zoned else ' (UTC)' if zoned[2].upper() == 'Z' else f' (UTC{zoned[2]})'
+      offsets = {m[2] for m in (times_lib.ZONED.fullmatch(str(c).strip()) for c in shown) if m}
+      if zoned and wall and len(offsets) > 1:  # Days across a daylight-saving change.
+        zone = ' (local time)'
       ax.set_xlabel(formatter.get_offset() + zone)
       return
   ticks = np.unique(np.linspace(first, last, count).astype(int))
