@@ -330,20 +330,36 @@ def test_a_differing_num_processes_is_refused_on_every_process():
     processes.check_process_count([2, 3], 2, 0)
 
 
-def test_a_process_nobody_joins_ends_in_one_line_before_the_runtime_aborts():
-  """The runtime ends a process that waits too long for the others in C++ (an abort,
-  with a stack trace): a timer says why first, and exits 2."""
-  code = ('from rnnjax.engine import distributed\n'
-          f'distributed.initialize("manual", coordinator_address="localhost:{_free_port()}",'
+def _join_alone(margin_s=None):
+  code = ('from rnnjax.engine import distributed, processes\n'
+          + (f'processes.FALLBACK_MARGIN_S = {margin_s}\n' if margin_s is not None else '')
+          + f'distributed.initialize("manual", coordinator_address="localhost:{_free_port()}",'
           ' num_processes=2, process_id=0, initialization_timeout_s=2)\n'
           'print("joined")')
-  proc = subprocess.run([sys.executable, '-c', code], cwd=ROOT, env=_env(),
+  return subprocess.run([sys.executable, '-c', code], cwd=ROOT, env=_env(),
                         capture_output=True, text=True, timeout=TIMEOUT_S)
+
+
+_NOT_JOINED = ('--num_processes, --process_id: not every process joined the run within '
+               '2 s: check both on every process, and that each one was started')
+
+
+def test_a_process_nobody_joins_is_told_why_before_the_runtime_ends_it():
+  """The runtime ends a process that waits too long for the others in C++ (an abort,
+  with a stack trace), its deadline starting after the timers: the first says why at
+  the deadline without ending anything; the fallback's exit comes 30 s later, so the
+  runtime's own end comes first."""
+  proc = _join_alone()
+  assert proc.returncode not in (0, 2), proc.stderr  # The runtime's abort, not ours.
+  assert (f'rnnjax: {_NOT_JOINED}; the runtime ends this process unless they join now'
+          in proc.stderr.splitlines())
+  assert 'joined\n' not in proc.stdout
+
+
+def test_a_runtime_that_hangs_unjoined_is_ended_by_the_fallback_in_one_line():
+  proc = _join_alone(margin_s=0.5)
   assert proc.returncode == 2, proc.stderr
-  lines = proc.stderr.strip().splitlines()
-  assert lines[-1] == ('error: --num_processes, --process_id: not every process joined the '
-                       'run within 2 s: check both on every process, and that each one '
-                       'was started')
+  assert proc.stderr.strip().splitlines()[-1] == f'error: {_NOT_JOINED}'
   assert 'Fatal' not in proc.stderr and 'joined' not in proc.stdout
 
 

@@ -6,8 +6,9 @@ failures end a process in C++ (a segfault, an abort) rather than in one line:
   check_manual_flags_unused(mode, ...)  before: --distributed=manual's flags given
                                         without it (N separate sweeps) are refused
   check_port_free(address)              before, on process 0: the coordinator's port is free
-  exit_unless_joined(mode, timeout_s)   while joining: one line and exit 2 where not every
-                                        process joins in time, before the runtime aborts
+  exit_unless_joined(mode, timeout_s)   while joining: one line where not every process
+                                        joins in time, before the runtime's abort; exit 2
+                                        should the runtime hang instead
   check_process_count(given, ...)       after: every process gave the same --num_processes
   peer_lost(error)                      mid-run: whether a collective failed because
                                         another process stopped
@@ -130,16 +131,33 @@ def peer_lost(error: BaseException, processes: int | None = None) -> str | None:
   return first_line(error) if any(sign in text for sign in _PEER_SIGNS) else None
 
 
-def _not_joined(joined: threading.Event, mode: str, timeout_s: float) -> None:
-  """The initialization timer: one line, and exit 2, before the runtime's C++ abort."""
+# How long after its deadline the timer leaves the runtime to end a process that was
+# not joined (jax 0.10 aborts about 5 s after it; other versions may take longer, and
+# the deadline starts only once jax.distributed.initialize begins, after the timer):
+# the timer is a fallback for a runtime that hangs instead, never ahead of it.
+FALLBACK_MARGIN_S = 30
+
+
+def _not_joined_text(mode: str, timeout_s: float) -> str:
+  if mode == 'manual':
+    return ('--num_processes, --process_id: not every process joined the run within '
+            f'{timeout_s} s: check both on every process, and that each one was started')
+  return (f'--distributed={mode}: not every task of the cluster job joined within '
+          f'{timeout_s} s')
+
+
+def _not_joined(joined: threading.Event, mode: str, timeout_s: float,
+                final: bool) -> None:
+  """The initialization timers: at the deadline, one line saying why the runtime's
+  abort that follows comes (the process may yet join, or be ended by the runtime);
+  `final`, the fallback, well after it: the same line, and exit 2."""
   if joined.is_set():
     return
-  if mode == 'manual':
-    what = ('--num_processes, --process_id: not every process joined the run within '
-            f'{timeout_s} s: check both on every process, and that each one was started')
-  else:
-    what = (f'--distributed={mode}: not every task of the cluster job joined within '
-            f'{timeout_s} s')
+  what = _not_joined_text(mode, timeout_s)
+  if not final:
+    print(f'rnnjax: {what}; the runtime ends this process unless they join now',
+          file=sys.stderr, flush=True)
+    return
   print(f'error: {what}', file=sys.stderr, flush=True)
   sys.stdout.flush()
   os._exit(2)  # pylint: disable=protected-access
@@ -147,24 +165,29 @@ def _not_joined(joined: threading.Event, mode: str, timeout_s: float) -> None:
 
 @contextlib.contextmanager
 def exit_unless_joined(mode: str, timeout_s: float):
-  """Within it, a process not joined `timeout_s` + 2 s on prints one line and exits 2.
+  """Within it, a process not joined `timeout_s` s on says why in one line; one not
+  ended by the runtime `FALLBACK_MARGIN_S` s later prints it as an error and exits 2.
 
   A process that does not join in time (too few started, --num_processes or
   --process_id differing between them) is ended by the runtime itself, in C++
-  (DEADLINE_EXCEEDED ... RegisterTask, then an abort), not by an exception; the
-  runtime releases the GIL while it waits, so a timer says why, and ends the process
-  first: jax 0.10 aborts about 5 s after the timeout; the 2 s leave a process the
-  others joined at the last moment time to finish joining.
+  (DEADLINE_EXCEEDED ... RegisterTask, then an abort with a stack trace), not by an
+  exception; the runtime releases the GIL while it waits, so timers can say why. The
+  runtime's deadline starts after these timers, so the first only speaks (a slow join
+  may still succeed) and the second cannot fire before the runtime would.
   """
   joined = threading.Event()
-  timer = threading.Timer(timeout_s + 2, _not_joined, (joined, mode, timeout_s))
-  timer.daemon = True
-  timer.start()
+  timers = [threading.Timer(timeout_s, _not_joined, (joined, mode, timeout_s, False)),
+            threading.Timer(timeout_s + FALLBACK_MARGIN_S, _not_joined,
+                            (joined, mode, timeout_s, True))]
+  for timer in timers:
+    timer.daemon = True
+    timer.start()
   try:
     yield
   finally:
     joined.set()
-    timer.cancel()
+    for timer in timers:
+      timer.cancel()
 
 
 def first_line(e: BaseException) -> str:
