@@ -133,6 +133,7 @@ def main(argv):
   from rnnjax.engine import compile_cache  # pylint: disable=g-import-not-at-top
   compile_cache.configure(compile_cache.default_dir() if COMPILE_CACHE_DIR.value is None
                           else COMPILE_CACHE_DIR.value)
+  joined = 1  # Processes in the run, once joined: peer_lost asks no more of jax.
   try:
     # A Ctrl-C while starting would otherwise be lost where it lands in JAX's garbage
     # collection callback (Python ignores exceptions there): noted, and acted on once
@@ -144,6 +145,7 @@ def main(argv):
       distributed.initialize(DISTRIBUTED.value,
                              coordinator_address=COORDINATOR_ADDRESS.value,
                              num_processes=NUM_PROCESSES.value, process_id=PROCESS_ID.value)
+      joined = distributed.process_count()
       from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
       workdir = WORKDIR.value or default_workdir()
       mlflow_client = None
@@ -193,9 +195,13 @@ def main(argv):
       signal.signal(s, signal.SIG_IGN)
     sys.exit(e.exit_code)
   except Exception as e:  # pylint: disable=broad-except
-    lost = processes.peer_lost(e)
+    lost = processes.peer_lost(e, joined)
     if lost is None:
       raise
+    # Kept for a report: the match is on the error's words. (The work directory's lock
+    # is already released: run_sweep's `with` let it go as the error left it.)
+    import traceback  # pylint: disable=g-import-not-at-top
+    sys.stderr.write(traceback.format_exc())
     # The coordination service aborts this process too, in C++, within seconds: say why
     # first, and leave before it does.
     from rnnjax.run import checkpoint  # pylint: disable=g-import-not-at-top

@@ -307,26 +307,50 @@ def test_ctrl_c_while_starting_stops_before_anything_is_written(tmp_path, capsys
   assert not os.path.exists(tmp_path / 'wd')
 
 
-def test_a_peer_lost_mid_sweep_is_one_line_naming_the_last_checkpoint(tmp_path, capsys,
-                                                                      monkeypatch):
-  """The survivors' collective fails (Gloo: connection closed by peer) moments before
-  the coordination service aborts them in C++: one line first, and out at once."""
+def _lost_mid_sweep(tmp_path, capsys, monkeypatch, message):
+  """(exit status, stderr) where run_sweep fails with JaxRuntimeError(`message`) in a
+  run of two processes, os._exit raising SystemExit; jax.process_count raises once the
+  sweep failed (the handler must not ask it)."""
   import jax  # pylint: disable=g-import-not-at-top
+  from rnnjax.engine import distributed  # pylint: disable=g-import-not-at-top
   from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
+  monkeypatch.setattr(distributed, 'process_count', lambda: 2)  # Joined to another.
   def lost(*_, **__):
-    monkeypatch.setattr(jax, 'process_count', lambda: 2)  # Started as one: no collectives.
-    raise jax.errors.JaxRuntimeError('UNKNOWN: Gloo AllGather failed: [pair.cc:547] '
-                                     'Connection closed by peer [127.0.0.1]:6565')
+    def gone():
+      raise jax.errors.JaxRuntimeError('the runtime is gone too')
+    monkeypatch.setattr(jax, 'process_count', gone)
+    raise jax.errors.JaxRuntimeError(message)
   def exit_now(code):
     raise SystemExit(code)
   monkeypatch.setattr(sweep, 'run_sweep', lost)
   monkeypatch.setattr(os, '_exit', exit_now)
+  return _in_process(tmp_path, ['--dataset=shampoo_sales'], capsys, monkeypatch)
+
+
+def test_a_peer_lost_mid_sweep_is_one_line_naming_the_last_checkpoint(tmp_path, capsys,
+                                                                      monkeypatch):
+  """The survivors' collective fails (Gloo: connection closed by peer) moments before
+  the coordination service aborts them in C++: the traceback, for a report, then one
+  line, and out at once."""
   for step in ('2', '4'):
     os.makedirs(tmp_path / 'wd' / 'checkpoints' / step)
-  code, err = _in_process(tmp_path, ['--dataset=shampoo_sales'], capsys, monkeypatch)
+  code, err = _lost_mid_sweep(tmp_path, capsys, monkeypatch,
+                              'UNKNOWN: Gloo AllGather failed: [pair.cc:547] Connection '
+                              'closed by peer [127.0.0.1]:6565')
   assert code == 1
-  assert err.splitlines() == [
+  assert err.splitlines()[-1] == (
       'error: a peer process stopped (UNKNOWN: Gloo AllGather failed: [pair.cc:547] '
       'Connection closed by peer [127.0.0.1]:6565): the sweep stops; its last checkpoint, '
-      'chunk 4, resumes with the same command']
+      'chunk 4, resumes with the same command')
+  assert err.startswith('Traceback (most recent call last):')
+
+
+def test_another_runtime_failure_mid_sweep_keeps_its_traceback(tmp_path, capsys,
+                                                               monkeypatch):
+  """'Unavailable' or 'barrier' alone is not a lost peer: the error propagates."""
+  import jax  # pylint: disable=g-import-not-at-top
+  with pytest.raises(jax.errors.JaxRuntimeError, match='UNAVAILABLE: barrier'):
+    _lost_mid_sweep(tmp_path, capsys, monkeypatch,
+                    'UNAVAILABLE: barrier of the device mesh timed out')
+  assert 'a peer process stopped' not in capsys.readouterr().err
 

@@ -122,6 +122,11 @@ def initialize(mode: str = 'off', *, coordinator_address: str = '',
                                   jax.process_count(), jax.process_index())
 
 
+def process_count() -> int:
+  """The processes in the run (1 unless joined to several)."""
+  return jax.process_count()
+
+
 def is_main() -> bool:
   """True on process 0, the one that writes results, checkpoint metadata and logs."""
   return jax.process_index() == 0

@@ -10,7 +10,7 @@ failures end a process in C++ (a segfault, an abort) rather than in one line:
                                         joins in time, before the runtime's abort; exit 2
                                         should the runtime hang instead
   check_process_count(given, ...)       after: every process gave the same --num_processes
-  peer_lost(error)                      mid-run: whether a collective failed because
+  peer_lost(error, processes)           mid-run: whether a collective failed because
                                         another process stopped
 
 Nothing here starts a JAX backend.
@@ -115,16 +115,17 @@ def check_process_count(given: list, count: int, index: int) -> None:
 
 
 # What the runtime's errors say when a collective lost a process (Gloo's TCP pairs, the
-# coordination service's heartbeats), as against, say, a device out of memory.
-_PEER_SIGNS = ('gloo', 'closed by peer', 'connection reset', 'broken pipe', 'heartbeat',
-               'unavailable', 'coordination service', 'barrier')
+# coordination service's heartbeats), as against, say, a device out of memory; words
+# as broad as 'unavailable' or 'barrier' would also take other failures for a lost peer.
+_PEER_SIGNS = ('gloo', 'closed by peer', 'connection reset', 'heartbeat',
+               'coordination service')
 
 
-def peer_lost(error: BaseException, processes: int | None = None) -> str | None:
+def peer_lost(error: BaseException, processes: int) -> str | None:
   """The first line of `error` where it is a collective's failure for want of another
-  process (one died or was killed), in a run of several (`processes`, default
-  jax.process_count()); None for anything else, which keeps its traceback."""
-  processes = jax.process_count() if processes is None else processes
+  process (one died or was killed), in a run of several (`processes`, counted once
+  joined: not asked of jax here, while handling a failure of its own); None for
+  anything else, which keeps its traceback."""
   if processes < 2 or not isinstance(error, jax.errors.JaxRuntimeError):
     return None
   text = str(error).lower()
