@@ -460,14 +460,23 @@ def test_a_resumed_sweeps_wall_time_adds_the_stopped_process(tmp_path):
 
 
 def test_a_device_count_that_cannot_share_a_checkpoint_names_what_set_it():
-  """Two processes of --cpu_devices=1 each make 2 devices: --cpu_devices alone did not."""
+  """Two processes of --cpu_devices=1 each make 2 devices: --cpu_devices alone did not,
+  and one process is the fix; off CPU, the platform's own way to show one device."""
   from rnnjax.run import resume  # pylint: disable=g-import-not-at-top
   assert resume.uneven_devices(9, devices=2, processes=2, platform='cpu') == (
-      '--num_processes, --cpu_devices: this sweep\'s checkpoint holds populations of 9 '
+      '--distributed, --cpu_devices: this sweep\'s checkpoint holds populations of 9 '
       'rows, which 2 devices (2 processes x 1 device each) cannot share equally; resume '
-      'it on a number of devices that divides it (1 always does: e.g. one process with '
-      '--cpu_devices=1)')
+      'it on a number of devices that divides it (1 always does: e.g. one process, '
+      '--distributed=off, with --cpu_devices=1)')
   assert resume.uneven_devices(9, devices=2, processes=1, platform='cpu').startswith(
       '--cpu_devices: this sweep\'s checkpoint holds populations of 9 rows, which 2 '
       'devices cannot share')
+  assert resume.uneven_devices(9, devices=2, processes=1, platform='gpu').endswith(
+      '2 GPUs cannot share equally; resume it on a number of devices that divides it '
+      '(1 always does: e.g. CUDA_VISIBLE_DEVICES=0 (ROCm: HIP_VISIBLE_DEVICES=0))')
+  tpu = resume.uneven_devices(9, devices=4, processes=1, platform='tpu')
+  assert '4 TPUs' in tpu and 'TPU_VISIBLE_CHIPS=0' in tpu and 'CUDA' not in tpu
+  gpus = resume.uneven_devices(9, devices=4, processes=2, platform='gpu')
+  assert gpus.endswith('(1 always does: e.g. one process, --distributed=off, with '
+                       'CUDA_VISIBLE_DEVICES=0 (ROCm: HIP_VISIBLE_DEVICES=0))')
 

@@ -131,22 +131,31 @@ def abstract(sweep: prepare_lib.Prepared, progress):
   return tree
 
 
+# How to show JAX one device, by platform (jax.default_backend()).
+_ONE_DEVICE = {
+    'cpu': '--cpu_devices=1',
+    'gpu': 'CUDA_VISIBLE_DEVICES=0 (ROCm: HIP_VISIBLE_DEVICES=0)',
+    'tpu': 'TPU_VISIBLE_CHIPS=0 TPU_CHIPS_PER_PROCESS_BOUNDS=1,1,1 TPU_PROCESS_BOUNDS=1,1,1',
+}
+
+
 def uneven_devices(size: int, *, devices: int, processes: int, platform: str) -> str:
   """Why a checkpoint's populations of `size` rows cannot restore on `devices` devices
-  (of `processes` processes), naming what set the count: --cpu_devices alone counts
-  one process's devices."""
+  (of `processes` processes), naming what set the count (--cpu_devices alone counts one
+  process's devices; off CPU, what the machine shows JAX), and how to show JAX one
+  device on `platform`; several processes are told to resume in one."""
   per = devices // processes
   cpu = platform == 'cpu'
+  one = _ONE_DEVICE.get(platform, 'one device visible to JAX')
   if processes > 1:
-    flag = '--num_processes' + (', --cpu_devices' if cpu else '')
+    flag = '--distributed' + (', --cpu_devices' if cpu else '')
     what = (f'{devices} devices ({processes} processes x {per} device{"s" * (per > 1)} '
             'each)')
+    fix = f'e.g. one process, --distributed=off, with {one}'
   else:
     flag = '--cpu_devices' if cpu else '--workdir'
     what = f'{devices} {"devices" if cpu else platform.upper() + "s"}'
-  fix = ('e.g. one process with --cpu_devices=1' if cpu
-         else 'e.g. one GPU: CUDA_VISIBLE_DEVICES=0')
+    fix = f'e.g. {one}'
   return (f'{flag}: this sweep\'s checkpoint holds populations of {size} rows, which '
           f'{what} cannot share equally; resume it on a number of devices that divides '
           f'it (1 always does: {fix})')
-
