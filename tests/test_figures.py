@@ -1169,6 +1169,25 @@ def test_a_linear_range_gets_few_short_tick_labels_apart():
           assert len(text) <= 7 and float(text) == pytest.approx(x, abs=1e-9 * hi), shown
 
 
+def test_a_range_too_narrow_for_6_digits_is_labelled_from_an_offset():
+  """0.1 to 0.1000001: every tick written '0.1' said nothing; matplotlib's offset form
+  tells them apart."""
+  from rnnjax.figures import style  # pylint: disable=g-import-not-at-top
+  values = tuple(np.linspace(0.1, 0.1000001, 20))
+  axis = load.AxisInfo('learning_rate', 'uniform', values,
+                       load.choose_scale('uniform', values))
+  with style.context():
+    fig = style.new_figure(style.COLUMN_WIDTH, 2.0)
+    ax = fig.add_subplot()
+    ax.scatter(values, np.arange(len(values)))
+    style.set_axis(ax, axis)
+    low, high = ax.get_xlim()
+    shown = [t.get_text() for t in ax.get_xticklabels()
+             if t.get_text() and low <= t.get_position()[0] <= high]
+    assert len(shown) >= 2 and len(set(shown)) == len(shown), shown
+    assert ax.xaxis.get_major_formatter().get_offset(), shown  # Drawn at the axis's end.
+
+
 def test_compare_sums_a_resumed_sweeps_processes_and_leaves_out_other_searches_flags(
     tmp_path):
   """A sweep stopped and resumed shows the wall time of all its processes, and says how

@@ -133,22 +133,33 @@ def _label_room(ax, which: str) -> float:
 
 class _Compact(ticker.Formatter):
   """Tick labels of a linear axis as the tables write values ('8e-3', '0.05', '64'),
-  in one form along the axis, with the fewest digits that write each tick exactly."""
+  in one form along the axis, with the fewest digits that write each tick exactly.
+  Ticks that 6 significant digits do not tell apart (a range as narrow as 0.1 to
+  0.1000001) are matplotlib's, from an offset written at the axis's end."""
 
   def __init__(self):
     super().__init__()
     self.exponent, self.digits, self.spacing = False, 4, 0.0
+    self.fallback = None
 
   def set_locs(self, locs):
     locs = np.asarray(locs, np.float64)
     self.exponent = any(v != 0 and (abs(v) < 1e-2 or abs(v) >= 1e5) for v in locs)
     self.spacing = (np.diff(np.sort(locs)).min() if len(locs) > 1
                     else abs(locs).max(initial=1.0))
-    self.digits = 6
+    self.digits, self.fallback = 6, None
     for digits in range(1, 7):
       if all(abs(float(self._fmt(v, digits)) - v) <= 1e-3 * self.spacing for v in locs):
         self.digits = digits
         break
+    else:
+      if len({self._fmt(v, 6) for v in locs}) < len(locs):
+        self.fallback = ticker.ScalarFormatter(useOffset=True)
+        self.fallback.set_axis(self.axis)
+        self.fallback.set_locs(locs)
+
+  def get_offset(self):
+    return self.fallback.get_offset() if self.fallback else ''
 
   def _fmt(self, value, digits):
     if abs(value) < 1e-9 * self.spacing:
@@ -156,6 +167,8 @@ class _Compact(ticker.Formatter):
     return labels.fmt(float(value), digits, exponent=self.exponent)
 
   def __call__(self, x, pos=None):
+    if self.fallback:
+      return self.fallback(x, pos)
     return self._fmt(x, self.digits)
 
 
