@@ -26,22 +26,26 @@ def regression_metrics(pred, y, mean, std, *, cumulative: bool = False):
 
 def cross_entropy(logits, labels):
   """-log softmax(logits)[label] <float32>[...] of logits <[..., K]> and integer labels
-  <[...]>, to float32's relative precision also near 0.
+  <[...]>, to float32's relative precision down to ~1e-37 (smaller losses, subnormal,
+  may flush to 0); inf where the label's logit is -inf (as optax's form gives).
 
   With d = logits - logits[label] and M = max(d) >= 0, the loss is
   M + log1p(sum over j != argmax d of exp(d_j - M)). logsumexp(logits) - logits[label]
   (optax's form) rounds 1 + 1e-8 to 1 and scores a confident, correct case exactly 0.
   """
-  d = logits - jnp.take_along_axis(logits, labels[..., None], axis=-1)
+  mine = jnp.take_along_axis(logits, labels[..., None], axis=-1)
+  d = logits - mine
   top = jnp.max(d, axis=-1, keepdims=True)
   rest = _iota(d) != jnp.argmax(d, axis=-1, keepdims=True)
-  return top[..., 0] + jnp.log1p(jnp.sum(jnp.where(rest, jnp.exp(d - top), 0.0), axis=-1))
+  loss = top[..., 0] + jnp.log1p(jnp.sum(jnp.where(rest, jnp.exp(d - top), 0.0), axis=-1))
+  return jnp.where(mine[..., 0] == -jnp.inf, jnp.inf, loss)  # d was NaN (-inf - -inf).
 
 
 def nll_of_probs(probs, labels):
   """-log probs[label] <float32>[...] of probabilities <[..., K]> (an ensemble's mean):
   near p = 1 as -log1p(-(the other classes' probability)), which keeps its precision
-  where p itself rounds to 1."""
+  where p itself rounds to 1. A p below float32's smallest normal (1.2e-38) flushes to
+  0 on some backends (CPU): inf, as for p = 0."""
   p = jnp.take_along_axis(probs, labels[..., None], axis=-1)[..., 0]
   others = jnp.sum(jnp.where(_iota(probs) != labels[..., None], probs, 0.0), axis=-1)
   return jnp.where(p > 0.5, -jnp.log1p(-jnp.minimum(others, 0.5)), -jnp.log(p))
