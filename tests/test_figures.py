@@ -1058,8 +1058,7 @@ def test_finished_sweeps_side_by_side(tmp_path):
   text, paths = figures.compare([lstm, gru], out_dir=str(tmp_path / 'out'))
   rows = text.splitlines()
   assert rows[0].startswith('| run | differs | members |') and len(rows) == 7
-  assert rows[6] == ("note: gru: its best config's test figure is over 1 of 2 members "
-                     "(with folds, the last fold's seeds: the usual split)")
+  assert rows[6] == "note: gru: its best config's test figure is over 1 of 2 members"
   assert rows[5].startswith("best config: the configuration ranked first by its seeds' "
                             'mean validation mse, its rmse mean +- sd')
   # The order given, whatever the test figures say; the best configuration's seeds'
@@ -1238,7 +1237,8 @@ def test_compare_says_which_validation_is_cross_validated_and_what_test_covers(t
   assert '| folded | - | 6 | 12.5 | 2.05 +- 0.07071 | 5 +- 1.414 |' in text, text
   assert ('note: their validation figures are of different kinds (plain: single split, '
           'folded: cross-validated (3 folds))') in text, text
-  assert "note: folded: its best config's test figure is over 2 of 6 members" in text
+  assert ("note: folded: its best config's test figure is over 2 of 6 members (the last "
+          "fold's seeds: the usual split)") in text
   with open(paths[1]) as f:
     table = list(csv.DictReader(f))
   assert [(r['val_kind'], r['tested']) for r in table] == [

@@ -310,8 +310,11 @@ def runs_table(runs: list, metric: str = '') -> tuple[list[dict], list[str]]:
   for r in rows:
     done, of_all = r['tested'].split(' of ')
     if r['best_test'] is not None and done != of_all:
+      # Without folds, a seed diverged or cut by halving: no fold to explain.
+      folded = r['val_kind'].startswith('cross-validated')
       notes.append(f'{r["run"]}: its best config\'s test figure is over {r["tested"]} '
-                   'members (with folds, the last fold\'s seeds: the usual split)')
+                   'members' + (' (the last fold\'s seeds: the usual split)' if folded
+                                else ''))
   return rows, notes
 
 
