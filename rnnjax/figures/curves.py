@@ -137,7 +137,7 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
             f'the other {grey} members')
   note = ((f'Grey: {others}; c' if grey or dots else 'C') + f'olour: the top '
           f'{len(top)} by validation {table.metric} (best checkpoint), ranked.')
-  if labels.num_folds(table.members) > 1:
+  if load.num_folds(table.members) > 1:
     # With --folds the ranking holds each configuration's last fold (the usual split);
     # its other folds are among the grey.
     note = ((f'Grey: {others}, the configurations\' other folds among them; c'

@@ -214,7 +214,7 @@ def analyse(table: load.Table, *, metric: str = '', diverged: str = 'drop',
     raise InputError(f'importance: log of {metric} needs positive values')
   y = np.log(vals) if log_metric else vals
   groups = load.config_groups(table, keep)
-  if load.num_folds(table) > 1:
+  if load.num_folds(table.members) > 1:
     y, out['folds'] = _without_folds(table, y, keep)
   names = list(table.axes)
   idx = [g[0] for g in groups.values()]

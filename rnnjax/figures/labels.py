@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from rnnjax.figures import load
 from rnnjax.search import hparams
 
 
@@ -78,17 +79,12 @@ def budgets(members) -> str:
           f'trained in full{mix}.')
 
 
-def num_folds(members) -> int:
-  """Cross-validation folds of a sweep's members (`load.Table.members`; 1 without)."""
-  return len({m.get('fold', 0) for m in members})
-
-
 def replicates(members, count: int = 0) -> str:
   """How captions name a configuration's replicates (`members`: load.Table.members):
   'seeds'; after a sweep with --folds, 'seeds (each its mean over 3 folds)': a seed's
   cross-validated value is one replicate (load.replicate_values). With `count`:
   '2 seeds', '1 seed (its mean over 3 folds)'."""
-  folds = num_folds(members)
+  folds = load.num_folds(members)
   word = 'seed' if count == 1 else 'seeds'
   each = '' if folds < 2 else f' ({"its" if count == 1 else "each its"} mean over {folds} folds)'
   return f'{count} {word}{each}' if count else f'{word}{each}'

@@ -283,9 +283,10 @@ def config_groups(table: Table, mask: np.ndarray) -> dict:
   return groups
 
 
-def num_folds(table: Table) -> int:
-  """Cross-validation folds the members were scored on (1 without --folds)."""
-  return len({m.get('fold', 0) for m in table.members})
+def num_folds(members) -> int:
+  """Cross-validation folds a sweep's members (`Table.members`) were scored on (1
+  without --folds)."""
+  return len({m.get('fold', 0) for m in members})
 
 
 def replicate_values(table: Table, y: np.ndarray, idx: list) -> tuple:
@@ -295,7 +296,7 @@ def replicate_values(table: Table, y: np.ndarray, idx: list) -> tuple:
   quantity the ranking averages (summary.py: a configuration's mean over its seeds and
   folds). The folds are not replicates: each scores another validation origin, and
   their difference is the data's, the same for every configuration."""
-  if num_folds(table) < 2:
+  if num_folds(table.members) < 2:
     return y[idx], [[i] for i in idx]
   seeds = {}
   for i in idx:
@@ -318,7 +319,7 @@ def config_stats(table: Table, metric: str = '') -> list:
     if good:
       v, _ = replicate_values(table, vals, good)
       planned = (len({table.members[i].get('seed', 0) for i in idx})
-                 if num_folds(table) > 1 else len(idx))
+                 if num_folds(table.members) > 1 else len(idx))
       out.append({'config': config, 'hparams': table.members[idx[0]]['hparams'],
                   'members': good, 'mean': float(v.mean()), 'lo': float(v.min()),
                   'hi': float(v.max()), 'sd': float(v.std(ddof=1)) if len(v) > 1 else math.nan,

@@ -127,7 +127,7 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
   log_y = scale == 'log'
   group = group_axis(table, group_by)
   best = next((i for i, m in enumerate(table.members) if m['uid'] == table.best_uid), None)
-  folds = load.num_folds(table)
+  folds = load.num_folds(table.members)
   star = None if best is None or not ok[best] else vals[best]
   if star is not None and folds > 1:  # What chose it: its configuration's mean.
     star = next(c['mean'] for c in configs if best in c['members'])
