@@ -93,6 +93,8 @@ def test_configurations_rank_by_their_mean_and_the_final_model_is_the_last_folds
   assert all('test' not in m for m in folded['members'] if m['fold'] != 2)
   table = report.ranking_table(folded)
   assert 'cv val mse' in table and 'members (seeds x folds)' in table
+  assert ("(sd over the 6 members, seeds x folds; figures/table.md's is over each seed's "
+          'mean across folds)') in table
   # The column ranks: its means read in the table's order.
   rows = [l for l in table.splitlines()
           if len(l.split()) > 5 and l.split()[2] in ('ok', 'stopped', 'diverged')]

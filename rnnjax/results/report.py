@@ -102,8 +102,13 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
              if by_uid[u].get('test', {}).get(display) is not None]
     test = (f'; test {display} {_spread(_mean_sd(tests))} ({len(tests)} of {len(uids)})'
             if tests else '')
+    # summary.json's configs (mean +- sd over every member; nothing ranks by the sd):
+    # after --folds the folds' spread widens it, where the figures' tables take it over
+    # each seed's cross-validated mean.
+    sd_over = (f' (sd over the {len(uids)} members, seeds x folds; figures/table.md\'s is '
+               'over each seed\'s mean across folds)' if folds > 1 else '')
     lines.append(f'best configuration by its mean val {selection} over {over}: uids {uids}'
-                 f'{" (" + named + ")" if named else ""}: val {val}{test}')
+                 f'{" (" + named + ")" if named else ""}: val {val}{sd_over}{test}')
     for axis, values in by_value.items():
       parts = []
       for value, config_uids in values.items():
