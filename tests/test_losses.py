@@ -11,10 +11,11 @@ def _reference_ce(logits, labels):
   logit is the largest (a loss near 0), else logsumexp - logit (a loss >= log 2)."""
   x = logits.astype(np.float64)
   mine = np.take_along_axis(x, labels[..., None], axis=-1)
-  d = x - mine
-  others = np.where(np.arange(x.shape[-1]) == labels[..., None], -np.inf, d)
+  with np.errstate(invalid='ignore'):  # A label logit of -inf: its row is not compared.
+    d = x - mine
+    others = np.where(np.arange(x.shape[-1]) == labels[..., None], -np.inf, d)
   top = others.max(axis=-1)
-  with np.errstate(over='ignore'):  # Each branch where the other is taken.
+  with np.errstate(over='ignore', invalid='ignore'):  # Each branch where the other is taken.
     small = np.log1p(np.exp(others).sum(axis=-1))  # Label at the top: every d <= 0.
     large = top + np.log(np.exp(-top) + np.exp(others - top[..., None]).sum(axis=-1))
   return np.where(top <= 0, small, large)
@@ -61,7 +62,7 @@ def test_nll_of_probs_matches_float64_also_where_p_rounds_to_1():
     p = np.take_along_axis(probs, labels[..., None], -1)[..., 0].astype(np.float64)
     mask = np.arange(probs.shape[-1]) != labels[..., None]
     others = np.where(mask, probs.astype(np.float64), 0.0).sum(-1)
-    with np.errstate(divide='ignore'):
+    with np.errstate(divide='ignore', invalid='ignore'):  # Each where the other is taken.
       want = np.where(p > 0.5, -np.log1p(-others), -np.log(p))
     # A subnormal probability (below float32's 1.2e-38) flushes to 0: inf, as p = 0.
     normal = p >= np.finfo(np.float32).tiny
