@@ -728,7 +728,8 @@ def test_the_data_size_counts_the_refit_once_says_its_folds_and_names_the_right_
   arrays = {'train': {'x': np.zeros(100, np.float32)}, 'val': {'x': np.zeros(50, np.float32)},
             'refit': {'x': np.zeros(150, np.float32)}}
   data = types.SimpleNamespace(arrays=arrays, num_train=10_000)
-  spec = types.SimpleNamespace(task='panel', refit=True, csv_path='p.csv', dataset='')
+  spec = types.SimpleNamespace(task='panel', refit=True, csv_path='p.csv', dataset='',
+                               text_path='', train_path='')
   total, line = prepare.data_size({(8, f): data for f in range(3)}, spec, 1)
   device = 3 * 150 * 4 + 150 * 4  # Train and validation per fold, the refit once.
   assert line.startswith('panel windows (lookback 8): 0.03 M for training over 3 folds; ')
@@ -741,6 +742,10 @@ def test_the_data_size_counts_the_refit_once_says_its_folds_and_names_the_right_
     prepare.check_data_size({(1, 0): data}, spec, 1, 1e-9)
   with pytest.raises(InputError, match=r'^--lookback: .*a shorter --lookback'):
     prepare.check_data_size({(8, 0): data}, spec, 1, 1e-9)
+  text = types.SimpleNamespace(task='charlm', refit=False, csv_path='', dataset='shakespeare',
+                               text_path='mine.txt', train_path='')
+  with pytest.raises(InputError, match=r'^--max_memory_gb: .*a smaller mine.txt'):
+    prepare.check_data_size({(None, 0): data}, text, 1, 1e-9)
 
 
 def test_a_dry_run_says_the_data_size_and_a_member_s_memory_is_not_the_data_s(

@@ -179,8 +179,9 @@ def check_data_size(datas: dict, spec: spec_lib.SweepSpec, num_devices: int,
       flag, fix = '--lookback', f'a shorter --lookback, fewer or shorter series in {source}'
     elif spec.task in ('panel', 'forecast'):  # One step back: the series' number and length.
       flag, fix = named, f'fewer or shorter series in {source}'
-    else:
-      flag, fix = '--max_memory_gb', f'a smaller {source}'
+    else:  # A classifier's or a text's own file, or a bundled set.
+      own = spec.train_path or spec.text_path
+      flag, fix = '--max_memory_gb', f'a smaller {own or source}'
     if jax.default_backend() == 'cpu' and num_devices > 1:
       fix += ', or fewer devices (--cpu_devices: each holds a copy)'
     raise InputError(f'{flag}: the data alone take {_gb(total)}, more than {limit} '
