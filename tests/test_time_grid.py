@@ -169,7 +169,6 @@ def test_times_with_a_utc_offset_are_instants_so_daylight_saving_is_no_gap_nor_t
   assert plain == ''  # and no note for times without an offset.
 
 
-
 def _new_york(days):
   """Local midnights in New York (a pandas export of a tz-aware index writes them so):
   -05:00 in winter, -04:00 from 2023-03-13."""
