@@ -12,6 +12,7 @@ from rnnjax.data import forecast
 from rnnjax.data import panel
 from rnnjax.data.time import column as times
 from rnnjax.data.time import grid as time_grid
+from rnnjax.data.time import periods
 from rnnjax.errors import InputError
 from rnnjax.final.saved import panel_forecasting
 
@@ -485,7 +486,7 @@ MONTHS = [[f'2020-{m:02d}-01' for m in range(1, 13)]]
 def test_histories_dated_at_another_step_than_the_models_data_are_refused(cells, data, said):
   if said.endswith(' '):
     with pytest.raises(InputError, match='^histories: ' + re.escape(said)):
-      time_grid.check_step(cells, data, what='histories')
+      periods.check_step(cells, data, what='histories')
   else:
-    note = time_grid.check_step(cells, data, what='histories')
+    note = periods.check_step(cells, data, what='histories')
     assert note.startswith(f'histories: {said}') if said else note == ''

@@ -209,53 +209,6 @@ def future_times(cells, steps: int) -> list:
 
 
 
-SAMPLED = 200  # Series read for a step: the commonest spacing shows in a few.
-
-
-def spacing(cells) -> tuple:
-  """(unit, step) of per-series time cells (the first SAMPLED series'): their unit
-  (periods.count) and commonest step; (None, 0) where a cell is not a time, (unit, 0)
-  where no series has two times."""
-  cells = [[str(c).strip() for c in series] for series in list(cells)[:SAMPLED]]
-  unit, counted = periods.count(cells)
-  if unit is None:
-    return None, 0
-  return unit, periods.step([np.sort(p) for p in counted])
-
-
-def _days(unit: str, step: int):
-  """A step of days in days (a business day as a day), else None."""
-  return step if unit == 'business day' else step / 86400 if unit == 'second' else None
-
-
-def check_step(cells, data_cells, *, what: str) -> str:
-  """Refuses, in one line naming `what`, histories (`cells`, per series) whose times are
-  dates (or datetimes) at another step than the model's data's were (`data_cells`):
-  weekly rows given to a model swept on monthly data would be forecast a week at a time
-  with the model's season, lookback and intervals, without a word. Where one side is
-  dates and the other step numbers, a note (the model reads each row as one of its
-  steps); '' where both are alike, or either has no step (one row per series, cells not
-  read as times)."""
-  unit, step = spacing(cells)
-  data_unit, data_step = spacing(data_cells)
-  if not step or not data_step:
-    return ''
-  if unit == data_unit == 'step' or (unit, step) == (data_unit, data_step):
-    return ''
-  given, data = periods.describe(unit, step), periods.describe(data_unit, data_step)
-  if unit == 'step':
-    return (f'{what}: its times are step numbers, where the model\'s data were dates '
-            f'{data} apart: each row is read as {data}')
-  if data_unit == 'step':
-    return (f'{what}: its rows are dated, {given} apart, where the model\'s data were '
-            'step numbers: each row is read as one of its steps')
-  if _days(unit, step) is not None and _days(unit, step) == _days(data_unit, data_step):
-    return ''  # Daily rows with and without weekends: the days alike.
-  raise InputError(f'{what}: its rows step by {given}; the model\'s data stepped by '
-                   f'{data} (its season, lookback and intervals count those steps): give '
-                   f'rows {data} apart, or sweep a model on data like these')
-
-
 def check_follows(ids, before, after, *, path: str, flag: str, column: str = '',
                   last: str = 'its last train time', rows: str = '',
                   fill: str = '') -> None:

@@ -12,7 +12,8 @@ midnight or the step is a day or more; else as instants in UTC), quarters such a
 - seconds, for other dates and times; steps, for step numbers.
 A series' step is the commonest spacing between its consecutive times, over every
 series; a period is labelled in the style of the series' own cells (grid.py puts rows
-on that grid, and labels the periods after them).
+on that grid, and labels the periods after them). `check_step` refuses histories dated at
+another step than a saved model's data.
 """
 
 import re
@@ -20,6 +21,7 @@ import re
 import numpy as np
 
 from rnnjax.data.time import column as times_lib
+from rnnjax.errors import InputError
 
 _MONTH_DAYS = 28 * 86400  # Steps at least this long are counted in calendar months.
 _MONDAY = np.datetime64('1970-01-05')  # Business days are counted from a Monday.
@@ -129,3 +131,50 @@ def month_example(series) -> str:
     return series[-1]
   usual = np.flatnonzero(~month_end & (day == np.bincount(day[~month_end]).argmax()))
   return series[int(usual[-1])]
+
+
+SAMPLED = 200  # Series read for a step: the commonest spacing shows in a few.
+
+
+def spacing(cells) -> tuple:
+  """(unit, step) of per-series time cells (the first SAMPLED series'): their unit
+  (count) and commonest step; (None, 0) where a cell is not a time, (unit, 0)
+  where no series has two times."""
+  cells = [[str(c).strip() for c in series] for series in list(cells)[:SAMPLED]]
+  unit, counted = count(cells)
+  if unit is None:
+    return None, 0
+  return unit, step([np.sort(p) for p in counted])
+
+
+def _days(unit: str, step: int):
+  """A step of days in days (a business day as a day), else None."""
+  return step if unit == 'business day' else step / 86400 if unit == 'second' else None
+
+
+def check_step(cells, data_cells, *, what: str) -> str:
+  """Refuses, in one line naming `what`, histories (`cells`, per series) whose times are
+  dates (or datetimes) at another step than the model's data's were (`data_cells`):
+  weekly rows given to a model swept on monthly data would be forecast a week at a time
+  with the model's season, lookback and intervals, without a word. Where one side is
+  dates and the other step numbers, a note (the model reads each row as one of its
+  steps); '' where both are alike, or either has no step (one row per series, cells not
+  read as times)."""
+  unit, step = spacing(cells)
+  data_unit, data_step = spacing(data_cells)
+  if not step or not data_step:
+    return ''
+  if unit == data_unit == 'step' or (unit, step) == (data_unit, data_step):
+    return ''
+  given, data = describe(unit, step), describe(data_unit, data_step)
+  if unit == 'step':
+    return (f'{what}: its times are step numbers, where the model\'s data were dates '
+            f'{data} apart: each row is read as {data}')
+  if data_unit == 'step':
+    return (f'{what}: its rows are dated, {given} apart, where the model\'s data were '
+            'step numbers: each row is read as one of its steps')
+  if _days(unit, step) is not None and _days(unit, step) == _days(data_unit, data_step):
+    return ''  # Daily rows with and without weekends: the days alike.
+  raise InputError(f'{what}: its rows step by {given}; the model\'s data stepped by '
+                   f'{data} (its season, lookback and intervals count those steps): give '
+                   f'rows {data} apart, or sweep a model on data like these')

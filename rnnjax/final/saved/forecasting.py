@@ -13,6 +13,7 @@ import numpy as np
 
 from rnnjax.data import common
 from rnnjax.data.time import grid as time_grid
+from rnnjax.data.time import periods
 from rnnjax.errors import InputError
 from rnnjax.final.saved import arguments
 from rnnjax.final.saved import intervals
@@ -98,7 +99,7 @@ def check_history(transform, need, history, what='history',
   time grid: sorted, absent periods put back, two rows at one time refused). Its gaps
   (NaN, in an array or a DataFrame) are filled as the sweep filled its own; what was
   done is appended to `notes`. `data_times`: the sweep's data's time cells, where
-  given: a DataFrame dated at another step is refused (time/grid.py check_step)."""
+  given: a DataFrame dated at another step is refused (time/periods.py check_step)."""
   names = columns(transform)
   time_column = transform.get('time_column')
   values, note, step_note = numbers(history, names, what), '', ''
@@ -107,7 +108,7 @@ def check_history(transform, need, history, what='history',
         [None], [values], [[str(c) for c in history[time_column]]], path=what,
         column=time_column, argument=True)
     if data_times is not None:
-      step_note = time_grid.check_step([cells], [list(data_times)], what=what)
+      step_note = periods.check_step([cells], [list(data_times)], what=what)
   if values.ndim != 2 or values.shape[1] != len(names):
     raise InputError(f'{what}: expected {len(names)} column(s) {names}, got an array '
                      f'of shape {np.shape(history)}')

@@ -17,6 +17,7 @@ from rnnjax.data import common
 from rnnjax.data import panel
 from rnnjax.data import panel_windows
 from rnnjax.data.time import grid as time_grid
+from rnnjax.data.time import periods
 from rnnjax.errors import InputError
 from rnnjax.final.saved import arguments
 from rnnjax.final.saved import intervals
@@ -157,16 +158,16 @@ def _long_frame(transform, frame, what: str, notes: list | None = None) -> list:
 
 
 def check_data_step(transform, arrays, times, what: str, notes: list | None = None):
-  """time/grid.py check_step of histories' `times` (per series, or None) against the
+  """time/periods.py check_step of histories' `times` (per series, or None) against the
   sweep's data's: another step refused, naming `what`; its note appended to `notes`."""
   if not transform.get('time_column') or 'times' not in arrays:
     return
   cells = [t for t in times if t]
   if not cells:
     return
-  offsets = arrays['offsets'][:time_grid.SAMPLED + 1]  # The few series check_step reads.
+  offsets = arrays['offsets'][:periods.SAMPLED + 1]  # The few series check_step reads.
   data = [arrays['times'][a:b] for a, b in zip(offsets[:-1], offsets[1:])]
-  note = time_grid.check_step(cells, data, what=what)
+  note = periods.check_step(cells, data, what=what)
   if note and notes is not None:
     notes.append(note)
 

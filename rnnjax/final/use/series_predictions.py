@@ -12,6 +12,7 @@ import numpy as np
 from rnnjax.data import common
 from rnnjax.data import forecast as forecast_data
 from rnnjax.data.time import grid as time_grid
+from rnnjax.data.time import periods
 from rnnjax.errors import InputError
 from rnnjax.final.saved import forecasting
 
@@ -36,7 +37,7 @@ def history(model, csv_path: str = '', notes: list | None = None):
                               targets=len(targets), flags=flags)
   step_note = ''
   if time_column and time_column in header and 'times' in model.arrays:  # As swept?
-    step_note = time_grid.check_step([times], [list(model.arrays['times'])],
+    step_note = periods.check_step([times], [list(model.arrays['times'])],
                                      what=f'--csv_path: {csv_path}')
   if notes is not None:  # What reading the CSV did to it.
     notes += [n for n in (grid_note, step_note,
