@@ -61,6 +61,23 @@ def test_mase_scale_and_mase_by_hand():
     competition.mase_scale([3.], 1)
 
 
+def test_every_mase_scale_is_the_same_naive_error():
+  # The M4 scale (inf MASE when constant), the panel's (falls back to the level) and a single
+  # series' columns (NaN when constant) differ only where the naive error is 0.
+  from rnnjax.data import forecast, panel_windows
+  cols = np.array([[1., 5., 2.], [2., 5., 2.], [4., 5., 2.], [7., 5., 2.], [11., 5., 3.]])
+  for season in (0, 1, 2, 4, 5, 12):
+    each = [competition.mase_scale(cols[:, c], season) for c in range(3)]
+    np.testing.assert_allclose(competition.naive_error(cols, season), each, rtol=1e-12)
+    np.testing.assert_allclose(forecast.mase_scale(cols, season),
+                               [s if s > 0 else np.nan for s in each], rtol=1e-12)
+    assert panel_windows.mase_scale(cols[:, 0], season) == pytest.approx(each[0])
+  assert competition.naive_error(cols, 2)[2] == pytest.approx(1 / 3)  # Only 2 -> 3, lag 2.
+  assert competition.naive_error(cols[:, 1], 1) == 0.0
+  assert panel_windows.mase_scale(cols[:, 1], 1) == 5.0  # Constant: its level.
+  assert competition.naive_error([3.], 4) == 0.0 and panel_windows.mase_scale(np.array([3.]), 4) == 3
+
+
 def test_naive_and_seasonal_naive():
   v = np.arange(1., 8.)  # 1 .. 7
   np.testing.assert_array_equal(competition.naive(v, 3), [7, 7, 7])

@@ -47,11 +47,26 @@ def mase_scale(train, season) -> float:
   MASE is inf, as in M4).
   """
   v = series(train)
-  season = max(int(season), 1)
-  m = season if v.size > season else 1
   if v.size == 1:
     raise ValueError('mase_scale: a series of one point has no differences')
-  return float(np.mean(np.abs(v[m:] - v[:-m])))
+  return float(naive_error(v, season))
+
+
+def naive_error(train, season):
+  """The in-sample mean |v[t] - v[t - m]| of a train part along its first axis: a float for
+  <[n]>, <float64>[C] for <[n, C]> columns; 0 where there is no difference (one point).
+
+  m is the season where the part is longer than one season, else 1 (the naive forecast). The
+  one rule behind every MASE scale: this module's (M4's, inf MASE for a constant part), the
+  panel windows' (falls back to the level) and a single series' columns (NaN).
+  """
+  v = np.asarray(train, np.float64)
+  season = int(season)
+  m = season if 1 <= season < len(v) else 1
+  if len(v) <= m:
+    return 0.0 if v.ndim == 1 else np.zeros(v.shape[1:])
+  error = np.mean(np.abs(v[m:] - v[:-m]), axis=0)
+  return float(error) if v.ndim == 1 else error
 
 
 def mase(y, f, scales) -> np.ndarray:

@@ -41,6 +41,7 @@ import numpy as np
 
 from rnnjax.data import classical
 from rnnjax.data import common
+from rnnjax.data import competition
 from rnnjax.data.time import column as times
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
@@ -214,8 +215,7 @@ def mase_scale(train, season) -> np.ndarray:
   the in-sample MAE of the seasonal naive forecast: mean |v[i] - v[i - m]| with m the
   season (1, the naive forecast, with no season or a training part no longer than one
   season). NaN for a constant column, whose MASE is undefined."""
-  m = season if 1 <= season < len(train) else 1
-  scale = np.mean(np.abs(train[m:] - train[:-m]), axis=0)
+  scale = competition.naive_error(np.asarray(train, np.float64).reshape(len(train), -1), season)
   return np.where(scale > 0, scale, np.nan)
 
 

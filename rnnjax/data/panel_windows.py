@@ -38,7 +38,7 @@ def mase_scale(train: np.ndarray, season: int) -> float:
   season when the series is longer than one (else 1); where that is 0 or undefined (a
   constant or one-point series), the mean |v| (1 for a zero series), so that the
   scaled errors stay finite."""
-  scale = _naive_error(train, season)
+  scale = competition.naive_error(train, season)
   if not scale > 0:
     scale = float(np.mean(np.abs(train))) or 1.0
   return scale
@@ -47,13 +47,7 @@ def mase_scale(train: np.ndarray, season: int) -> float:
 def scaled_by_level(train: np.ndarray, season: int) -> bool:
   """Whether `mase_scale` falls back to the series' mean |v|: it has no naive error
   (constant, one point, or each season repeated exactly)."""
-  return not _naive_error(train, season) > 0
-
-
-def _naive_error(train: np.ndarray, season: int) -> float:
-  """The in-sample mean |v[t] - v[t - m]| (`mase_scale`'s m), 0 where there is none."""
-  m = season if 1 <= season < len(train) else 1
-  return float(np.mean(np.abs(train[m:] - train[:-m]))) if len(train) > m else 0.0
+  return not competition.naive_error(train, season) > 0
 
 
 def _window(series: np.ndarray, origin: int, lookback: int) -> np.ndarray:
@@ -247,7 +241,7 @@ def windows(panel, *, lookback: int, horizon: int,
     level = level_of(series, horizon)
     scale_val = mase_scale(known, season)
     scale_test = mase_scale(series, season)
-    by_level += not _naive_error(series, season) > 0
+    by_level += not competition.naive_error(series, season) > 0
     figure_val, figure_test = seasonal_figure(known, season), seasonal_figure(series, season)
     seasonal += figure_test is not None
     for name, scale, figure, end in (('train', scale_val, figure_val, origin),
