@@ -27,12 +27,22 @@ its mean over the folds: its cross-validated value, what the ranking averages.
   than MIN_CONFIGS_PER_AXIS configurations per swept axis, attributes nothing: the axes'
   shares are None (not 0: a reader would take 0 for "does not matter"), the variance
   between configurations is reported whole as unexplained, and 'not_attributed' says why.
+
+A share is a fraction of what was observed, seed noise included: with few seeds, each
+configuration's mean carries that noise, and the grid's decomposition hands it to the
+axes (two seeds of one 6-configuration sweep gave a cell 56 % of the variance, two
+others 2 %). So a full grid with the same number (>= 2) of replicates per configuration
+also tests each main effect and pair against the variance between replicates (the
+F-test of a balanced fixed-effects ANOVA): 'p' holds their p-values, the chance of an
+effect at least as large from seed noise alone (none after successive halving, whose
+members are scored at different budgets).
 """
 
 import itertools
 import math
 
 import numpy as np
+from scipy import special
 
 from rnnjax.errors import InputError
 from rnnjax.figures import load
@@ -59,6 +69,29 @@ def anova_grid(y: np.ndarray) -> tuple:
         (joint - main_effects[i][:, None] - main_effects[j][None, :]) ** 2))
   return (np.array([np.mean(f ** 2) for f in main_effects]), pairs,
           float(np.mean((y - mu) ** 2)))
+
+
+def f_tests(main: np.ndarray, pairs: dict, shape: tuple, reps: list) -> dict | None:
+  """p-values of each main effect and pair of a full grid against its replicates' noise.
+
+  main, pairs: anova_grid's variances of the grid of configuration means, of `shape`
+  [n_1, ..., n_k]; reps: [C] arrays, each configuration's replicates. None unless every
+  configuration has as many, at least 2, with some spread between them. Returns
+  {'main': <float64>[k], 'pairs': {(i, j): float}}: the F-test's p of each effect
+  (balanced: its sum of squares is its variance over the grid times the members).
+  """
+  counts = {len(r) for r in reps}
+  if len(counts) != 1 or counts.pop() < 2:
+    return None
+  total = sum(len(r) for r in reps)
+  within = sum(float(np.sum((r - r.mean()) ** 2)) for r in reps)
+  if not within > 0:
+    return None
+  noise = within / (total - len(reps))
+  p = lambda v, df: float(special.fdtrc(df, total - len(reps), total * v / df / noise))
+  return {'main': np.array([p(v, n - 1) for v, n in zip(main, shape)]),
+          'pairs': {(i, j): p(v, (shape[i] - 1) * (shape[j] - 1))
+                    for (i, j), v in pairs.items()}}
 
 
 def anova_tables(mains: list, pairs: dict) -> tuple:
@@ -238,6 +271,15 @@ def analyse(table: load.Table, *, metric: str = '', diverged: str = 'drop',
     for i, m in enumerate(means):
       grid[tuple(a.values.index(c[i]) for a, c in zip(axes, columns))] = m
     main, pairs, _ = anova_grid(grid)
+    # Halving's cut members are scored at fewer steps: not replicates of one quantity.
+    halved = any(str(m.get('stopped_by', '')).startswith('halving') for m in table.members)
+    tests = None if halved else f_tests(main, pairs, grid.shape, reps)
+    if tests:
+      out['p'] = {'main': dict(zip(names, tests['main'].tolist())),
+                  'pairs': [{'axes': [names[i], names[j]], 'p': v}
+                            for (i, j), v in tests['pairs'].items()],
+                  'replicates': len(reps[0]),
+                  'test': 'F-test of each effect against the variance between replicates'}
     higher = max(0.0, between - float(main.sum()) - sum(pairs.values()))
     unexplained, r2 = 0.0, 1.0
     out['method'] = 'exact (full grid)'

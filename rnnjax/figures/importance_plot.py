@@ -34,22 +34,26 @@ def plot_importance(table: load.Table, out_dir: str, result: dict = None, *,
   # Where the analysis attributes nothing (importance.MIN_R2, MIN_CONFIGS_PER_AXIS), each
   # axis keeps its row with no bar, marked so, and nothing reads as "does not matter".
   attributed = 'not_attributed' not in result
-  bars = [(labels.label(n), s, style.OKABE_ITO[0])
+  # p of each effect against seed noise (importance.f_tests), where the grid allows one.
+  tests = result.get('p', {})
+  p_main = tests.get('main', {})
+  p_pair = {tuple(sorted(t['axes'])): t['p'] for t in tests.get('pairs', [])}
+  bars = [(labels.label(n), s, style.OKABE_ITO[0], p_main.get(n))
           for n, s in sorted(result['main'].items(), key=lambda kv: -kv[1])] if attributed \
-      else [(labels.label(n), None, style.OKABE_ITO[0]) for n in result['main']]
+      else [(labels.label(n), None, style.OKABE_ITO[0], None) for n in result['main']]
   pairs = [p for p in result['pairs'] if p['share'] >= MIN_PAIR_SHARE][:MAX_PAIRS]
   bars += [(' x '.join(labels.SHORT.get(a, a) for a in p['axes']), p['share'],
-            style.OKABE_ITO[1]) for p in pairs]
+            style.OKABE_ITO[1], p_pair.get(tuple(sorted(p['axes'])))) for p in pairs]
   rest = [('higher-order interactions', result['higher_order']),
           ('not explained by surrogate', result['unexplained'])] if attributed else [
               ('between configurations', result['unexplained'])]
-  bars += [(name, share, style.FAINT) for name, share in rest if share > 0]
+  bars += [(name, share, style.FAINT, None) for name, share in rest if share > 0]
   # One seed per configuration: no replicates to tell seed noise from the
   # configurations' differences (importance.json's seed share is 0 by construction).
   one_seed = result['num_seeds'] < 2
   if not one_seed:
-    bars.append((BETWEEN, result['seed'], style.FAINT))
-  names, shares, colours = zip(*bars)
+    bars.append((BETWEEN, result['seed'], style.FAINT, None))
+  names, shares, colours, p_values = zip(*bars)
   shares = 100 * np.array([np.nan if v is None else v for v in shares], np.float64)
   width = style.COLUMN_WIDTH
   with style.context():
@@ -62,9 +66,10 @@ def plot_importance(table: load.Table, out_dir: str, result: dict = None, *,
     ax.set_yticks(y, labels=names)
     ax.grid(axis='y', visible=False)
     ax.set_xlim(0, max(100.0, np.nanmax(shares)) * 1.12)
-    for yi, s in zip(y, shares):
+    for yi, s, p in zip(y, shares, p_values):
       ax.text(s + 1.5 if np.isfinite(s) else 1.5, yi,
-              f'{s:.1f}%' if np.isfinite(s) else 'not attributed', va='center', fontsize=6,
+              (f'{s:.1f}%' + (f' (p = {p:.2g})' if p is not None else '')
+               if np.isfinite(s) else 'not attributed'), va='center', fontsize=6,
               color='black' if np.isfinite(s) else '#777777')
     if not attributed:
       too_few = result['not_attributed'].startswith('too few')
@@ -89,6 +94,10 @@ def plot_importance(table: load.Table, out_dir: str, result: dict = None, *,
       seeds = f' x up to {labels.replicates(table.members, result["num_seeds"])}.'
     text = (f'Functional ANOVA of {metric}: {result["method"]}. {key} '
             f'{result["num_configs"]} configurations{seeds}')
+    if tests:
+      text += (' Shares include seed noise; p: F-test of each effect against the variance '
+               f'between replicates ({tests["replicates"]} per configuration): above 0.05, '
+               'not told apart from seed noise.')
     if 'transform_note' in result:
       text += f' {result["transform_note"][0].upper()}{result["transform_note"][1:]}.'
     if 'folds' in result:
