@@ -1064,7 +1064,7 @@ def test_finished_sweeps_side_by_side(tmp_path):
   # The order given, whatever the test figures say; the best configuration's seeds'
   # validation mean and sd, and the test of those the sweep tested.
   assert rows[2].startswith('| lstm | cell=lstm | 4 | 12.5 | 2.5 +- 0.5 | 5 +- 1.414 | '
-                            'ensemble of 2: uids 0,1 | 1.5 | 4.5 |')
+                            'learning_rate=0.001 | ensemble of 2: uids 0,1 | 1.5 | 4.5 |')
   assert rows[3].startswith('| gru | cell=gru | 4 | 12.5 | 1.5 +- 0.5 | 7 | ')
   assert open(paths[0]).read() == text + '\n'
   with open(paths[1]) as f:
@@ -1106,7 +1106,8 @@ def test_finished_sweeps_side_by_side(tmp_path):
   # here as fabricated; its seeds' test scores; the final model's, none here).
   text, _ = figures.compare([lstm, gru], metric='mse')
   assert text.splitlines()[2].startswith('| lstm | cell=lstm | 4 | 12.5 | 6.5 +- 0.5 | '
-                                         '26 +- 14.14 | ensemble of 2: uids 0,1 | - | - |')
+                                         '26 +- 14.14 | learning_rate=0.001 | '
+                                         'ensemble of 2: uids 0,1 | - | - |')
   summary = files.read_json(os.path.join(lstm, files.SUMMARY))
   for c in summary['configs']:  # A metric the configuration table lacks: from its seeds.
     del c['val']['mse']
@@ -1185,6 +1186,30 @@ def test_a_range_too_narrow_for_6_digits_is_labelled_from_an_offset():
              if t.get_text() and low <= t.get_position()[0] <= high]
     assert len(shown) >= 2 and len(set(shown)) == len(shown), shown
     assert ax.xaxis.get_major_formatter().get_offset(), shown  # Drawn at the axis's end.
+
+
+def test_compare_names_each_best_configurations_values(tmp_path):
+  """A configuration's number is its own sweep's: configuration 0 is a GRU in one sweep
+  and an LSTM in the other, so each row names its best configuration's values of the
+  axes any of them swept, in the table and in compare.csv."""
+  runs = []
+  for name, cells in (('a', ('gru', 'lstm')), ('b', ('lstm', 'gru'))):
+    workdir = _finished(str(tmp_path / name), cell='lstm', val=[2.0, 3.0], test=[4.0, 6.0],
+                        final=(1.5, 4.5))
+    summary = files.read_json(os.path.join(workdir, files.SUMMARY))
+    for m in summary['members']:
+      m['hparams']['cell'] = cells[m['config']]
+    files.write_json(os.path.join(workdir, files.SUMMARY), summary)
+    runs.append(workdir)
+  text, paths = figures.compare(runs, out_dir=str(tmp_path / 'out'))
+  rows = text.splitlines()
+  assert '| best config val rmse | its test rmse | best config | final model |' in rows[0]
+  assert '| 5 +- 1.414 | cell=gru learning_rate=0.001 | ensemble' in rows[2], rows[2]
+  assert '| 5 +- 1.414 | cell=lstm learning_rate=0.001 | ensemble' in rows[3], rows[3]
+  with open(paths[1]) as f:
+    table = list(csv.DictReader(f))
+  assert [(r['best_config'], r['best_values']) for r in table] == [
+      ('0', 'cell=gru learning_rate=0.001'), ('0', 'cell=lstm learning_rate=0.001')]
 
 
 def test_compare_sums_a_resumed_sweeps_processes_and_leaves_out_other_searches_flags(

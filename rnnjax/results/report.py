@@ -241,7 +241,9 @@ def runs_table(runs: list, metric: str = '') -> tuple[list[dict], list[str]]:
   'members', 'member_steps', 'wall_s' (summed over the processes that trained it: the
   first and each resume), 'processes' (how many), 'metric', 'ranked_by' (the selection
   metric),
-  'best_config' (the configuration ranked first on validation), 'best_val' and
+  'best_config' (the configuration ranked first on validation: its number in its own
+  sweep), 'best_values' (its values of the hyperparameters any of the sweeps swept:
+  `cell=gru hidden_size=64`), 'best_val' and
   'best_test' (its seeds' mean and sd of `metric`, test where the sweep tested them;
   validation after --folds over each seed's mean over its folds), 'val_kind'
   (cross-validated or a single split), 'tested' (of its members, how many have a test
@@ -264,6 +266,10 @@ def runs_table(runs: list, metric: str = '') -> tuple[list[dict], list[str]]:
                      + ', '.join(f'{k}: {v}' for k, v in metrics.items())
                      + '); set side by side sweeps of one task')
   specs = [sweep['spec'] for _, sweep, _ in runs]
+  # The axes any of them swept: each row names its best configuration's values of them
+  # (a configuration's number is its own sweep's: config 3 is a GRU in one, an LSTM in
+  # another).
+  swept = list(dict.fromkeys(k for _, _, summary in runs for k in _swept(summary['members'])))
   differs = sorted(k for k in dict.fromkeys(k for s in specs for k in s)
                    if k not in _NOT_DATA and len({repr(s.get(k)) for s in specs}) > 1)
   # A search's own settings (PBT's interval, halving's eta) do nothing in the others.
@@ -293,6 +299,7 @@ def runs_table(runs: list, metric: str = '') -> tuple[list[dict], list[str]]:
         'metric': shown,
         'ranked_by': _metrics(summary)[0],
         'best_config': best['config'] if best else None,
+        'best_values': _named(seeds[0]['hparams'], swept) if seeds else None,
         'best_val': best_val,
         'val_kind': f'cross-validated ({folds} folds)' if folds > 1 else 'single split',
         'best_test': _mean_sd(of('test')) if of('test') else None,
@@ -323,6 +330,17 @@ def runs_table(runs: list, metric: str = '') -> tuple[list[dict], list[str]]:
   return rows, notes
 
 
+def _swept(members) -> list:
+  """The hyperparameters whose values differ among a summary's members."""
+  return [k for k, (_, v) in members.hparams.items() if len(np.unique(v)) > 1]
+
+
+def _named(values: dict, axes: list) -> str:
+  """'cell=gru hidden_size=64': a member's values of `axes` (those it has)."""
+  return ' '.join(f'{k}={values[k]:.3g}' if isinstance(values[k], float) else
+                  f'{k}={values[k]}' for k in axes if k in values)
+
+
 def _cross_validated(records: list, metric: str):
   """{'mean', 'sd'} over a configuration's seeds of each seed's mean over its folds (what
   the ranking averages; the folds' spread is the validation origins', not noise), or
@@ -340,14 +358,14 @@ def runs_markdown(rows: list[dict], notes: list[str]) -> str:
   metric = rows[0]['metric'] if rows else ''
   spread = lambda s: _spread(s) if s is not None else '-'
   head = ['run', 'differs', 'members', 'wall s', f'best config val {metric}',
-          f'its test {metric}', 'final model', f'final val {metric}',
+          f'its test {metric}', 'best config', 'final model', f'final val {metric}',
           f'final test {metric}']
   lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
   for r in rows:
     cells = [r['run'], r['differs'] or '-', str(r['members']),
              _fmt(r['wall_s']) + (f' ({r["processes"]} processes)'
                                   if (r['processes'] or 1) > 1 else ''),
-             spread(r['best_val']), spread(r['best_test']),
+             spread(r['best_val']), spread(r['best_test']), r['best_values'] or '-',
              r['final'] or '-', _fmt(r['final_val']), _fmt(r['final_test'])]
     lines.append('| ' + ' | '.join(c.replace('|', '\\|') for c in cells) + ' |')
   ranked = sorted({r['ranked_by'] for r in rows})
