@@ -78,6 +78,17 @@ def test_every_mase_scale_is_the_same_naive_error():
   assert competition.naive_error([3.], 4) == 0.0 and panel_windows.mase_scale(np.array([3.]), 4) == 3
 
 
+def test_mostly_zero_is_half_or_more_of_the_points_at_0():
+  # 2 of 4, 1 of 4, none, all: a forecast of 0 is the median of the first and last.
+  trains = [[0., 3., 0., 1.], [0., 3., 2., 1.], [5.], [0., 0., 0.]]
+  np.testing.assert_array_equal(competition.mostly_zero(trains), [True, False, False, True])
+  # Why it matters: there 0 scores a lower MASE than the series' mean, and sMAPE 0.
+  y = np.array([[0., 0., 0., 4.]])
+  zero, mean = np.zeros_like(y), np.full_like(y, 1.)
+  assert competition.mase(y, zero, [1.]) < competition.mase(y, mean, [1.])
+  assert competition.smape(y, zero) < competition.smape(y, mean)
+
+
 def test_naive_and_seasonal_naive():
   v = np.arange(1., 8.)  # 1 .. 7
   np.testing.assert_array_equal(competition.naive(v, 3), [7, 7, 7])

@@ -432,7 +432,7 @@ def test_selection_mase_keeps_ranks_and_chooses_by_validation_mase(tmp_path, lon
 
 def test_a_panel_sweep_ranks_by_owa_refits_and_tables_the_competition(tmp_path, long_csv):
   from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
-  path, _ = long_csv
+  path, series = long_csv
   spec = sweep.SweepSpec(
       task='panel', csv_path=path, id_column='unique_id', time_column='ds',
       target_columns=('y',), horizon=4, season=4, lookback='8', classical_baselines=False,
@@ -469,6 +469,10 @@ def test_a_panel_sweep_ranks_by_owa_refits_and_tables_the_competition(tmp_path, 
   said = [l for l in lines if 'series_scores.csv' in l]
   assert len(said) == 1 and f"naive2's on {beat}, " in said[0] and said[0].endswith(
       ' of 3 series')
+  # The test volume line: each method's forecasts summed, against the test part's sum.
+  said = [l for l in lines if l.startswith('test volume')]
+  actual = sum(sum(series[k][-4:]) for k in 'abc')
+  assert len(said) == 1 and f'the actual {actual:.4g}: final ' in said[0], said
   # The mean differences said beside it are the file's.
   for name, column in (('MASE', 1), ('sMAPE', 0)):
     said = [l for l in lines if l.startswith(f'test {name}, the final model minus')]
@@ -601,6 +605,56 @@ def test_statistical_benchmarks_are_scored_on_validation_from_its_origin(tmp_pat
   for split in ('val', 'test'):
     assert table['AutoETS'][split] == table['naive'][split]
     assert table['AutoETS'][split] != table['naive2'][split]
+
+
+def test_a_panel_of_slow_movers_is_scored_beside_a_forecast_of_0(monkeypatch):
+  """Where a series is 0 at half or more of its points before test, the benchmarks hold
+  `zero`, forecasting 0 everywhere, scored as the others on both splits (MASE: the mean
+  |y| over the series' scale; sMAPE 200 at each sale, 0 at each zero), and a note names
+  such series; a panel without any has no such row."""
+  from rnnjax.data import panel_baselines  # pylint: disable=g-import-not-at-top
+  monkeypatch.setenv('RNNJAX_BASELINE_CACHE_DIR', '')
+  rng = np.random.default_rng(0)
+  sales = [rng.poisson(0.4, 44).astype(float), rng.poisson(9.0, 44).astype(float)]
+  data = panel.Panel(ids=('SKU-1', 'SKU-2'), train=tuple(s[:40] for s in sales),
+                     times=(('',) * 40,) * 2, test=tuple(s[40:] for s in sales))
+  arrays, _ = panel_windows.windows(data, lookback=8, horizon=4, season=4)
+  table, _, notes, forecasts = panel_baselines.baselines(data, arrays, horizon=4, season=4,
+                                                         methods=())
+  assert set(table['zero']) == {'val', 'test'}
+  np.testing.assert_array_equal(forecasts['zero'], np.zeros((2, 4)))
+  y, scale = arrays['test']['y'][..., 0], arrays['test']['mase_denom']
+  assert table['zero']['test']['mase'] == pytest.approx(
+      np.mean(np.abs(y).mean(axis=1) / scale), rel=1e-5)
+  assert table['zero']['test']['smape'] == pytest.approx(
+      np.mean(200 * (y > 0).mean(axis=1)), rel=1e-6)
+  said = [n for n in notes if 'half or more' in n]
+  assert len(said) == 1 and said[0].startswith(
+      "1 of 2 series are 0 at half or more of their points before test (e.g. 'SKU-1'): ")
+  assert "the 'zero' row forecasts 0" in said[0] and '--loss=mse' in said[0]
+  table, _, notes, forecasts = panel_baselines.baselines(
+      _seasonal_panel(), panel_windows.windows(_seasonal_panel(), lookback=8, horizon=4,
+                                               season=4)[0],
+      horizon=4, season=4, methods=())
+  assert 'zero' not in table and 'zero' not in forecasts
+  assert not any('half or more' in n for n in notes)
+
+
+def test_volumes_set_each_total_beside_the_actual_one():
+  """A model's forecasts summed over series and steps, and their distance from the
+  test part's total: what a score averaged over series hides."""
+  from rnnjax.results import series_scores  # pylint: disable=g-import-not-at-top
+  y = np.array([[0., 2., 0., 6.], [1., 1., np.nan, 1.]])
+  totals = series_scores.volumes({'final': np.full((2, 4), 0.5), 'zero': np.zeros((2, 4))},
+                                 y)
+  assert totals == {'final': (3.5, 11.0), 'zero': (0.0, 11.0)}  # The nan step left out.
+  assert series_scores.describe_volumes(totals) == (
+      'test volume, the forecasts summed over every series and step against the actual '
+      '11: final 3.5 (-68 %), zero 0 (-100 %)')
+  assert series_scores.describe_volumes(
+      series_scores.volumes({'final': np.ones((1, 2))}, np.zeros((1, 2)))) == (
+          'test volume, the forecasts summed over every series and step against the '
+          'actual 0: final 2')
 
 
 @pytest.mark.parametrize('flags, message', [

@@ -3,7 +3,9 @@
 On validation (each series' part before its validation origin -> the next `horizon`
 points) and on test (the whole train part -> the test part): the naive forecast, the
 seasonal naive (with a season), Naive2 (M3/M4's seasonally adjusted naive, the OWA
-reference), statsforecast's AutoETS, AutoTheta and AutoARIMA fitted per series (the
+reference), where some series are mostly 0 (slow movers) a forecast of 0 (`zero`: what
+MASE and sMAPE favour there, so that a model that forecasts next to nothing is seen to
+score as one that does), statsforecast's AutoETS, AutoTheta and AutoARIMA fitted per series (the
 optional `rnnjax[classical]`; on validation too, so that a sweep can be compared
 with them without looking at test), and on test, where a bundled panel has them, the
 M3 competitors' submitted forecasts. Scores: competition.py's sMAPE, MASE and OWA,
@@ -38,6 +40,9 @@ SHOWN = ('THETA', 'ForecastPro', 'Auto-ANN', 'NAIVE2')
 # Fewer series than this, of fewer points in all, are fitted in this process (faster
 # than processes that import statsforecast anew); long hourly series are not.
 SERIAL_BELOW, SERIAL_POINTS = 64, 20_000
+# The benchmark that forecasts 0 everywhere, shown where some series are mostly 0
+# (competition.mostly_zero): the score of a model that forecasts nothing.
+ZERO = 'zero'
 PROGRESS_S, FIRST_S = 30.0, 10.0  # Seconds between progress lines, and to the first.
 # The time left is estimated from the pace after the first series fitted (start-up
 # left out), once this many more are fitted or this many seconds have passed.
@@ -51,6 +56,19 @@ def _naive_forecasts(parts, horizon, season) -> dict:
     out['seasonal_naive'] = np.stack([competition.seasonal_naive(p, horizon, season)
                                       for p in parts])
   return out
+
+
+def _zero_note(ids, sparse, horizon) -> str:
+  """The log line saying why a panel of slow movers is scored beside forecasts of 0."""
+  named = ', '.join(repr(ids[i]) for i in np.flatnonzero(sparse)[:3])
+  return (f'{int(sparse.sum())} of {len(sparse)} series are 0 at half or more of their '
+          f'points before test (e.g. {named}): a forecast of 0 has their least absolute '
+          f'error, so MASE scores it well and sMAPE best (0 at each zero, 200 at any other '
+          f'forecast), whatever they sell; the {ZERO!r} row forecasts 0 for every series. A '
+          f'model trained on --loss=mae or mase, or chosen by MASE, sMAPE or OWA, drifts '
+          f'towards it and forecasts less than they sell: the test volume line compares '
+          f'the {horizon} steps\' total with the actual one (--loss=mse trains towards the '
+          f'mean)')
 
 
 def cache_dir() -> str:
@@ -200,11 +218,16 @@ def baselines(panel, arrays, *, horizon: int, season: int, dataset: str = '',
   origin = lambda v: len(v) - horizon
   parts = {'val': [v[:max(1, origin(v))] for v in panel.train], 'test': list(panel.train)}
   table, reference, notes = {}, {}, ()
+  sparse = competition.mostly_zero(panel.train)
+  if sparse.any():
+    notes += (_zero_note(panel.ids, sparse, horizon),)
   for split, fitted in parts.items():
     y = arrays[split]['y'][..., 0].astype(np.float64)
     keep = arrays[split]['weight'] > 0
     scales = arrays[split]['mase_denom'].astype(np.float64)
     forecasts = _naive_forecasts(fitted, horizon, season)
+    if sparse.any():
+      forecasts[ZERO] = np.zeros((len(fitted), horizon))
     if methods:
       fitted_stat, stat_notes = statistical(
           fitted, horizon, season, methods, panel.ids, split=_SPLITS[split],

@@ -12,7 +12,10 @@ benchmark's; `paired_intervals` says how sure a difference of the means is: the 
 series of the final model's score minus a benchmark's, with a 95 % interval from a
 paired bootstrap over series (series drawn with replacement, both methods' scores of a
 series kept together). On one split of a panel of a few hundred series, a difference of
-the means can be much smaller than that interval.
+the means can be much smaller than that interval. `describe_volumes` sets each method's
+forecasts, summed over every series and step, beside the test part's actual total: a
+score averaged over series can favour a model that forecasts far less than is sold
+(MASE and sMAPE do, for series that are mostly 0: competition.mostly_zero).
 """
 
 import csv
@@ -88,3 +91,26 @@ def describe_differences(intervals: dict, metric: str = 'mase') -> str:
           '(mean over series; 95 % paired bootstrap interval): ' + ', '.join(
               f'{name} {m:+.3g} [{lo:+.3g}, {hi:+.3g}]'
               for name, (m, lo, hi) in intervals.items()))
+
+
+def volumes(forecasts: dict, y) -> dict:
+  """{method: (forecast total, actual total)}: each method's forecasts <[S, h]> summed over
+  every series and step, and the test values `y` <[S, h]> summed alike (a step where either
+  is not finite is left out of both)."""
+  y = np.asarray(y, np.float64)
+  out = {}
+  for name, f in forecasts.items():
+    f = np.asarray(f, np.float64)
+    ok = np.isfinite(f) & np.isfinite(y)
+    out[name] = (float(f[ok].sum()), float(y[ok].sum()))
+  return out
+
+
+def describe_volumes(totals: dict) -> str:
+  """One line: `totals` (`volumes(...)`), each method's total and its difference from the
+  actual one in per cent."""
+  actual = next(iter(totals.values()))[1] if totals else 0.0
+  share = lambda f, a: f' ({100 * (f - a) / a:+.0f} %)' if a else ''
+  return ('test volume, the forecasts summed over every series and step against the '
+          f'actual {actual:.4g}: ' + ', '.join(
+              f'{name} {f:.4g}{share(f, a)}' for name, (f, a) in totals.items()))

@@ -70,8 +70,7 @@ SELECTABLE = {'forecast': ('mse', 'rmse', 'mae', 'mase'), 'panel': ('owa', 'smap
 
 def selection_of(task: str, difference: bool, selection: str = '') -> str:
   """The validation metric that ranks a sweep's members and chooses its final model:
-  `selection` where given (--selection, one of SELECTABLE[task]: a panel of sales with
-  zeros ranks by MASE, as sMAPE is 200 wherever a forecast misses a zero), else the
+  `selection` where given (--selection, one of SELECTABLE[task]), else the
   task's own, but for a forecast of the differenced series (`difference`) the RMSE of
   the levels in original units. The model is used in levels, and that RMSE is what
   tables and figures show; the MSE of the standardised changes it trained on orders

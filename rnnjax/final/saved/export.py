@@ -193,11 +193,11 @@ def write_series_scores(workdir: str, model, data, log=print) -> dict:
   Returns {metric: {benchmark: {mean, low, high}}}: the final model's mean difference
   from each benchmark with its 95 % paired bootstrap interval, as the log says it."""
   forecasts, split = model.panel_test_forecasts()
-  by_method = competition.series_scores(
-      {series_scores.FINAL: forecasts, **data.benchmark_forecasts}, split['y'][..., 0],
-      split['mase_denom'])
+  forecasts = {series_scores.FINAL: forecasts, **data.benchmark_forecasts}
+  by_method = competition.series_scores(forecasts, split['y'][..., 0], split['mase_denom'])
   path = series_scores.write(workdir, data.transform['ids'], by_method)
   log(f'{path}: each series\' test scores; {series_scores.describe(by_method)}')
+  log(series_scores.describe_volumes(series_scores.volumes(forecasts, split['y'][..., 0])))
   paired = {}
   for metric in ('mase', 'smape'):
     intervals = series_scores.paired_intervals(by_method, metric)
