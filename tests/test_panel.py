@@ -62,6 +62,7 @@ def test_series_too_short_to_hold_out_a_test_part_are_left_out_and_named(tmp_pat
   p = panel.load(csv_path=path, id_column='unique_id', time_column='ds', target_column='y',
                  horizon=4)
   assert p.ids == ('a', 'b') and [len(v) for v in p.train] == [26, 20]
+  assert p.left_out == ('new1', 'new2', 'new3')  # Kept for predict to name them.
   assert p.num_filled == 0 and len(p.times) == 2  # new2's empty cell left out with it.
   assert (f"--horizon: 3 series of {path} with at most 4 points (too few to hold out 4 as "
           "test) left out, neither trained on nor scored: 'new1', 'new2', 'new3'; predict "

@@ -262,6 +262,38 @@ def test_predict_writes_h_rows_per_series_continuing_ds(tmp_path, held_out, give
   assert [r[1] for r in rows[:6]] == [str(train_end + s) for s in range(1, 7)]
 
 
+def test_predict_names_the_series_the_sweep_left_out(tmp_path, held_out):
+  """Series of the sweep's file too short to hold out a test part are in none of its
+  arrays: predict without --csv_path says they are not forecast, and how to."""
+  from rnnjax.final.saved import export  # pylint: disable=g-import-not-at-top
+  _, workdir, csv_path = held_out
+  header, rows = _rows(csv_path)
+  path = _write(tmp_path / 'new.csv', header, rows + [['NEW1', '1', '5.0'],
+                                                      ['NEW2', '1', '1.0'], ['NEW2', '2', '2.0']])
+  spec = dataclasses.replace(SPEC, csv_path=path)
+  data = type('Data', (), {'arrays': {'test': {}}, 'transform': {
+      'horizon': HORIZON, 'id_column': 'unique_id', 'time_column': 'ds',
+      'target_column': 'y', 'input_columns': [], 'future_columns': [], 'fill': 'linear'}})
+  arrays, info = export.panel_arrays(spec, data)
+  assert info['left_out'] == ['NEW1', 'NEW2'] and list(arrays['ids']) == list(IDS)
+  assert 'left_out' not in export.panel_arrays(dataclasses.replace(SPEC, csv_path=csv_path),
+                                                data)[1]
+  lines = predictions.run(workdir, out_dir=str(tmp_path / 'none'))['lines']
+  assert not any('not forecast' in line for line in lines)
+  copy = str(tmp_path / 'wd')
+  shutil.copytree(workdir, copy)
+  manifest = os.path.join(copy, 'model', 'manifest.json')
+  with open(manifest, encoding='utf-8') as f:
+    text = f.read()
+  with open(manifest, 'w', encoding='utf-8') as f:
+    f.write(text.replace('"forecast_from": "data_end"',
+                         '"forecast_from": "data_end", "left_out": ["NEW1", "NEW2"]', 1))
+  lines = predictions.run(copy, out_dir=str(tmp_path / 'two'))['lines']
+  assert ("note: 2 series of the sweep's file are not forecast: with at most 4 points they "
+          "were left out of the sweep ('NEW1', 'NEW2'); --csv_path=FILE forecasts every "
+          'series of FILE, these too, from what they have') in lines, lines
+
+
 def test_predict_forecasts_from_the_end_of_each_series_of_a_csv(tmp_path, held_out):
   _, workdir, csv_path = held_out
   header, rows = _rows(csv_path)

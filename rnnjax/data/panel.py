@@ -57,6 +57,8 @@ class Panel:
   # where no column of the test part is read (no future columns in a given test file).
   inputs: tuple | None = None
   test_inputs: tuple | None = None
+  # Ids of the file's series too short to hold out a test part (no test file): left out.
+  left_out: tuple = ()
 
 
 def bundled_paths(dataset: str) -> tuple[str, str]:
@@ -159,7 +161,7 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
   ids, values, times, _, grid_note = read_long(
       train_path, flag=flag, input_columns=past, future_columns=future_columns,
       to_end=fill == 'zero', **columns)
-  notes = ()
+  notes, short = (), ()
   if not test_path:  # Too short to hold out a test part: left out, said.
     keep = [i for i, v in enumerate(values) if len(v) > horizon]
     if not keep:
@@ -168,7 +170,7 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
                        'or a shorter --horizon)')
     if len(keep) < len(ids):
       kept = set(keep)
-      short = [k for i, k in enumerate(ids) if i not in kept]
+      short = tuple(k for i, k in enumerate(ids) if i not in kept)
       notes += (f'--horizon: {len(short)} series of {train_path} with at most {horizon} '
                 f'points (too few to hold out {horizon} as test) left out, neither trained '
                 f'on nor scored: {_some(short)}; predict --csv_path forecasts them from what '
@@ -238,7 +240,8 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
                columns=tuple(columns[k] for k in ('id_column', 'time_column',
                                                    'target_column')),
                input_columns=past, future_columns=future_columns, inputs=inputs,
-               test_inputs=test_inputs, flag_columns=tuple(every[c - 1] for c in flags))
+               test_inputs=test_inputs, flag_columns=tuple(every[c - 1] for c in flags),
+               left_out=short)
 
 
 def _some(ids, shown: int = 5) -> str:

@@ -135,7 +135,9 @@ def panel_arrays(spec, data) -> tuple[dict, dict]:
   <str>[S, horizon], naive2 <float64>[2] (Naive2's test sMAPE and MASE, for the OWA);
   with input columns, inputs <float64>[sum n_i, C] (beside values) and, where the test
   part was held out (the model forecasts from the data's end) or the model reads future
-  columns from the given one, test_inputs <float64>[S, horizon, C] (data/panel.py's)."""
+  columns from the given one, test_inputs <float64>[S, horizon, C] (data/panel.py's).
+  manifest['panel'] holds left_out where the file's series too short to hold out a test
+  part were left out of the sweep (predict names them)."""
   transform, horizon = data.transform, data.transform['horizon']
   columns = {k: transform[k] for k in ('id_column', 'time_column', 'target_column')}
   dataset = '' if spec.csv_path else spec.dataset or task_data.DEFAULT_DATASET['panel']
@@ -168,6 +170,8 @@ def panel_arrays(spec, data) -> tuple[dict, dict]:
     arrays['naive2'] = np.asarray(data.arrays['test']['naive2'], np.float64)
   info = {'test_part': 'held_out' if held_out else 'given',
           'forecast_from': 'data_end' if held_out else 'train_end'}
+  if whole.left_out:  # Not in the model's arrays: predict says they are not forecast.
+    info['left_out'] = list(whole.left_out)
   return arrays, info
 
 

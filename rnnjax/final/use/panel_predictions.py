@@ -49,6 +49,9 @@ def histories(model, csv_path: str = '',
   columns or empty series refused."""
   if not csv_path:
     data_end = model.manifest['panel']['forecast_from'] == 'data_end'
+    if notes is not None and model.manifest['panel'].get('left_out'):
+      notes.append(left_out_note(model.manifest['panel']['left_out'],
+                                 model.transform['horizon']))
     return (*panel_forecasting.saved_series(model.arrays, with_test=data_end),
             panel_forecasting.saved_inputs(model.arrays, with_test=data_end))
   transform = model.transform
@@ -76,6 +79,16 @@ def histories(model, csv_path: str = '',
                                         inputs=bool(panel_future.input_columns(transform))))
         if n]
   return ids, values, times, inputs
+
+
+def left_out_note(ids, horizon: int) -> str:
+  """The note saying which series of the sweep's file it left out (too short to hold out
+  a test part), so are not among the forecasts of its own series."""
+  shown = ', '.join(repr(k) for k in ids[:5]) + (
+      f' and {len(ids) - 5} more' if len(ids) > 5 else '')
+  return (f"{len(ids)} series of the sweep's file are not forecast: with at most {horizon} "
+          f'points they were left out of the sweep ({shown}); --csv_path=FILE forecasts '
+          'every series of FILE, these too, from what they have')
 
 
 def _read(path: str, flag: str, **columns) -> tuple:
