@@ -50,6 +50,18 @@ def test_absent_periods_are_put_back_as_empty_cells(cells, want):
   assert f'{len(want)} absent period' in note and 'put back as empty cells' in note
 
 
+def test_the_step_is_the_commonest_spacing_of_dates_with_long_gaps():
+  """Daily sales exported on sale days only: a day apart most often, but more than a
+  day apart at over half the rows, and some weeks apart (counted in seconds, past a
+  bincount's reach): the step is a day, the days between put back."""
+  days = np.cumsum([1, 1, 1, 2, 3, 1, 1, 4, 20, 2, 5, 1, 2, 3, 2, 6, 2])
+  cells = [str(np.datetime64('2024-01-01') + int(d)) for d in days]
+  assert periods.spacing([cells]) == ('second', 86400)
+  out, labels, note = _grid(cells)
+  assert len(labels) == days[-1] - days[0] + 1 and np.isfinite(out).sum() == len(cells)
+  assert f'{len(labels) - len(cells)} absent periods (a day)' in note
+
+
 def test_rows_are_sorted_by_time():
   out, labels, note = _grid(['2020-03', '2020-01', '2020-02', '2020-05'])
   assert labels == ['2020-01', '2020-02', '2020-03', '2020-04', '2020-05']

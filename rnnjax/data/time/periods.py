@@ -62,8 +62,11 @@ def step(positions) -> int:
   steps = steps[steps > 0]
   if not len(steps):
     return 0
-  # Counted where they are few enough; seconds can be too many to count: their median.
-  return int(np.bincount(steps).argmax() if steps.max() < 1 << 20 else np.median(steps))
+  # Counted by value (dates are counted in seconds, too many for a bincount), never a
+  # median: daily sales exported on sale days only step by 1 day most often, but by 2
+  # or more half the time.
+  spacings, counts = np.unique(steps, return_counts=True)
+  return int(spacings[counts.argmax()])
 
 
 def describe(unit: str, step: int) -> str:
