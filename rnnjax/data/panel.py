@@ -161,7 +161,7 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
   ids, values, times, _, grid_note = read_long(
       train_path, flag=flag, input_columns=past, future_columns=future_columns,
       to_end=fill == 'zero', **columns)
-  notes, short = (), ()
+  notes, left_out = (), ()
   if not test_path:  # Too short to hold out a test part: left out, said.
     keep = [i for i, v in enumerate(values) if len(v) > horizon]
     if not keep:
@@ -170,11 +170,11 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
                        'or a shorter --horizon)')
     if len(keep) < len(ids):
       kept = set(keep)
-      short = tuple(k for i, k in enumerate(ids) if i not in kept)
-      notes += (f'--horizon: {len(short)} series of {train_path} with at most {horizon} '
+      left_out = tuple(k for i, k in enumerate(ids) if i not in kept)
+      notes += (f'--horizon: {len(left_out)} series of {train_path} with at most {horizon} '
                 f'points (too few to hold out {horizon} as test) left out, neither trained '
-                f'on nor scored: {_some(short)}; predict --csv_path forecasts them from what '
-                'they have',)
+                f'on nor scored: {_some(left_out)}; predict --csv_path forecasts them from '
+                'what they have',)
       pick = lambda seq: tuple(seq[i] for i in keep)
       ids, values, times = pick(ids), pick(values), pick(times)
   names = ['the target'] + [f'input column {c!r}' for c in every]
@@ -241,7 +241,7 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
                                                    'target_column')),
                input_columns=past, future_columns=future_columns, inputs=inputs,
                test_inputs=test_inputs, flag_columns=tuple(every[c - 1] for c in flags),
-               left_out=short)
+               left_out=left_out)
 
 
 def _some(ids, shown: int = 5) -> str:
