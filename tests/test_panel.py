@@ -53,6 +53,28 @@ def test_a_long_csv_reads_per_series_fills_gaps_and_holds_out_the_last_horizon(l
   assert p.times[1][-1] == '20'  # Times stop where the train part does.
 
 
+def test_an_export_of_sale_days_only_is_told_of_fill_zero(tmp_path):
+  """Rows on sale days only: the days between are put back and, by default,
+  interpolated between sales; where a quarter or more of the targets' cells were so
+  filled, a note says --fill=zero reads them as 0 (none with it, nor for a few gaps)."""
+  sold = {'a': [3, 0, 0, 1, 0, 0, 0, 2, 0, 1, 0, 0, 4, 1], 'b': [1, 1, 0, 2, 1, 0, 1, 1]}
+  path = tmp_path / 'sales.csv'
+  path.write_text('unique_id,ds,y\n' + ''.join(
+      f'{k},{t + 1},{v}\n' for k, values in sold.items() for t, v in enumerate(values) if v))
+  load = lambda fill: panel.load(csv_path=str(path), id_column='unique_id', time_column='ds',
+                                 target_column='y', horizon=2, fill=fill)
+  absent = sum(v == 0 for values in sold.values() for v in values)
+  # 'a' ends on a sale: every absent day lies between two sales.
+  assert (f'{absent} of the 22 target cells of {path} ({absent / 22:.0%}) were empty or '
+          'without a row and are interpolated between the values around them: where a day '
+          'without a row sold nothing (an export of sale days only), --fill=zero reads it '
+          'as 0') in load('linear').notes
+  assert not any('--fill=zero' in n for n in load('zero').notes)
+  few = panel.load(csv_path=_write(tmp_path / 'few.csv', {'a': [3, None, 2, 1, 4, 2, 2, 1]}),
+                   id_column='unique_id', time_column='ds', target_column='y', horizon=2)
+  assert not any('--fill=zero' in n for n in few.notes)
+
+
 def test_series_too_short_to_hold_out_a_test_part_are_left_out_and_named(tmp_path):
   # A shop's newest products (1, 3 and 4 weeks for a horizon of 4): left out with one
   # note naming them, not refused one product per run.

@@ -33,6 +33,8 @@ from rnnjax.errors import InputError
 PANELS = {'m1_monthly': (12, 18), 'm1_quarterly': (4, 8), 'm1_yearly': (0, 6),
           'm3_yearly': (0, 6), 'm3_other': (0, 8)}
 BUNDLED_COLUMNS = ('unique_id', 'ds', 'y')
+# A share of the targets' cells interpolated that --fill=zero may have been meant for.
+MOSTLY_ABSENT = 0.25
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,6 +183,7 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
   flags = common.flag_columns(values, 1)  # Over every series: one rule per column.
   counts = common.add_counts(*(common.fill_counts(v, names, fill=fill, targets=1,
                                                   flags=flags) for v in values))
+  notes += _interpolated_note(counts, sum(len(v) for v in values), train_path)
   filled = [common.fill_gaps(v.reshape(len(v), -1), names, f'{train_path}: series {k!r}',
                              fill=fill, targets=1, flags=flags) for k, v in zip(ids, values)]
   train = tuple(v[:, 0] for v in filled)
@@ -242,6 +245,18 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
                input_columns=past, future_columns=future_columns, inputs=inputs,
                test_inputs=test_inputs, flag_columns=tuple(every[c - 1] for c in flags),
                left_out=left_out)
+
+
+def _interpolated_note(counts: dict, cells: int, path: str) -> tuple:
+  """A note where a large share (MOSTLY_ABSENT) of the targets' `cells` were absent and
+  interpolated (common.fill_counts' `counts`): an export of sale days only."""
+  n = counts.get(('the target', common.LINEAR), 0)
+  if n < MOSTLY_ABSENT * cells:
+    return ()
+  return (f'{n} of the {cells} target cells of {path} ({n / cells:.0%}) were empty or '
+          'without a row and are interpolated between the values around them: where a '
+          'day without a row sold nothing (an export of sale days only), --fill=zero '
+          'reads it as 0',)
 
 
 def _some(ids, shown: int = 5) -> str:
