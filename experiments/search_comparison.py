@@ -5,7 +5,9 @@ rnnjax/run/compare.py.
 
 Takes every flag of experiments/population_sweep.py for the task and the fixed
 settings, plus the searched space and the comparison's own flags below. Writes
-WORKDIR/comparison.{json,md,png,pdf} and one work directory per sweep.
+WORKDIR/comparison.{json,md,png,pdf} and one work directory per sweep. The flags a
+comparison sets for each sweep itself (--search, --num_members, --num_seeds, --seed) or
+does not do (--dry_run, --mlflow_uri, --wandb_project, --distributed) are refused.
 """
 
 import logging
@@ -24,6 +26,28 @@ STRATEGIES = flags.DEFINE_list('strategies', ['grid', 'random', 'halving', 'pbt'
 SEARCH_SEEDS = flags.DEFINE_list('search_seeds', ['0', '1', '2'], 'Seeds of the searches.')
 BUDGET_MEMBERS = flags.DEFINE_integer('budget_members', 27, 'Budget: this many members '
                                       'trained for --train_steps (member-steps = both).')
+
+
+# population_sweep's flags that a comparison sets itself or does not do: given, each is
+# refused in one line rather than silently ignored (a --dry_run would train every sweep).
+_NOT_TAKEN = {
+    'dry_run': 'a comparison trains every sweep; plan one with population_sweep --dry_run',
+    'search': 'each sweep searches by one of --strategies',
+    'num_members': "each search's members follow from --budget_members",
+    'num_seeds': 'each configuration trains once; --search_seeds repeats the searches',
+    'seed': "each sweep's seed is one of --search_seeds",
+    'mlflow_uri': 'a comparison is not logged to MLflow',
+    'wandb_project': 'a comparison is not logged to Weights & Biases',
+    'distributed': 'a comparison runs in one process',
+}
+
+
+def _refuse_flags_not_taken():
+  for name, why in _NOT_TAKEN.items():
+    holder = flags.FLAGS[name]
+    if holder.present and holder.value != holder.default:
+      print(f'error: --{name}: not taken by search_comparison ({why})', file=sys.stderr)
+      sys.exit(2)
 
 
 def _space(entries):
@@ -46,13 +70,18 @@ def main(argv):
   del argv
   logging.getLogger('jax._src.xla_bridge').setLevel(logging.ERROR)
   absl_logging.set_verbosity(absl_logging.WARNING)
+  _refuse_flags_not_taken()
   population_sweep.configure_devices()
+  population_sweep.configure_compile_cache()
   from rnnjax.run import compare  # pylint: disable=g-import-not-at-top
   from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
   try:
     seeds = [int(s) for s in SEARCH_SEEDS.value]
   except ValueError:
     print(f'error: --search_seeds: {SEARCH_SEEDS.value} are not integers', file=sys.stderr)
+    sys.exit(2)
+  if not seeds:
+    print('error: --search_seeds: name at least one seed', file=sys.stderr)
     sys.exit(2)
   try:
     workdir = population_sweep.WORKDIR.value or population_sweep.default_workdir()
@@ -63,7 +92,10 @@ def main(argv):
         min_steps=population_sweep.SPEC_FLAGS['min_steps'].value,
         pbt_interval=population_sweep.SPEC_FLAGS['pbt_interval'].value,
         rounds=population_sweep.SPEC_FLAGS['rounds'].value or 3,
-        group_size=population_sweep.GROUP_SIZE.value)
+        group_size=population_sweep.GROUP_SIZE.value,
+        overwrite=population_sweep.OVERWRITE.value,
+        keep_checkpoints=population_sweep.KEEP_CHECKPOINTS.value,
+        max_memory_gb=population_sweep.MAX_MEMORY_GB.value)
   except InputError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)

@@ -3,9 +3,12 @@
 import dataclasses
 import json
 import os
+import re
 
 import numpy as np
+import pytest
 
+from rnnjax.errors import InputError
 from rnnjax.run import compare
 from rnnjax.run import sweep
 from rnnjax.search import halving
@@ -78,3 +81,17 @@ def test_rounds_go_to_tpe_alone():
     assert spec.rounds == (3 if strategy == 'tpe' else 0)
     if strategy == 'tpe':
       assert spec.num_members == 6  # 3 rounds of 6: the budget of 18 members.
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(space={'hidden_size': compare.Range(8, 64)}), "--space: 'hidden_size' is not"),
+    (dict(strategies=('grid', 'bayes')), "--strategies: 'bayes'; expected some of grid"),
+    (dict(strategies=()), '--strategies: name at least one search'),
+    (dict(num_members=0), '--budget_members: 0 must be >= 1'),
+])
+def test_bad_settings_are_refused_before_any_sweep(tmp_path, kwargs, message):
+  args = {'space': SPACE, 'num_members': 4, 'strategies': compare.STRATEGIES, **kwargs}
+  with pytest.raises(InputError, match=re.escape(message)):
+    compare.compare(BASE, args.pop('space'), str(tmp_path / 'wd'), search_seeds=(0,),
+                    log=lambda _: None, **args)
+  assert not (tmp_path / 'wd').exists()

@@ -23,10 +23,12 @@ import os
 import numpy as np
 
 from rnnjax.engine import tasks
+from rnnjax.errors import InputError
 from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.run import sweep
 from rnnjax.search import halving
+from rnnjax.search import hparams
 from rnnjax.search import pbt
 from rnnjax.search import spec as spec_lib
 
@@ -121,12 +123,30 @@ def curve(workdir: str, metric: str, round_of=None) -> tuple[np.ndarray, np.ndar
   return np.asarray(out_x, float), np.asarray(out_y, float)
 
 
+def check(space: dict, *, num_members: int, strategies) -> None:
+  """A comparison's own settings, refused in one line naming the flag before any sweep:
+  searched names are traced hyperparameters (uniform draws), strategies known ones."""
+  for name in space:
+    if name not in hparams.TRACED:
+      raise InputError(f'--space: {name!r} is not a searchable hyperparameter; expected '
+                       f'some of {", ".join(hparams.TRACED)}')
+  for strategy in strategies:
+    if strategy not in STRATEGIES:
+      raise InputError(f'--strategies: {strategy!r}; expected some of '
+                       f'{", ".join(STRATEGIES)}')
+  if not strategies:
+    raise InputError('--strategies: name at least one search')
+  if num_members < 1:
+    raise InputError(f'--budget_members: {num_members} must be >= 1')
+
+
 def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: int,
             search_seeds=(0, 1, 2), strategies=STRATEGIES, eta: int = 3,
             min_steps: int = 0, pbt_interval: int = 0, rounds: int = 3, log=print,
             **sweep_options) -> dict:
   """Runs every (strategy, seed) sweep under WORKDIR/<strategy>-<seed> (resuming any
   that exist) and writes the comparison; returns it as a dict."""
+  check(space, num_members=num_members, strategies=strategies)
   selection = tasks.selection_of(base.task, base.difference, base.selection)
   runs = {}
   for strategy in strategies:
