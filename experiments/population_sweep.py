@@ -91,9 +91,10 @@ COMPILE_CACHE_DIR = flags.DEFINE_string(
     'machine (a repeated or resumed sweep skips compiling; default: '
     '$RNNJAX_COMPILE_CACHE_DIR, else $XDG_CACHE_HOME/rnnjax/jax, else '
     '~/.cache/rnnjax/jax); empty: no cache. Speed only.')
-GROUP_SIZE = flags.DEFINE_integer('group_size', 0, 'Members per vmap group on a device '
-                                  '(0: 4 on a CPU, all on a GPU). Speed, and float rounding '
-                                  '(docs/distributed.md).')
+GROUP_SIZE = flags.DEFINE_integer('group_size', 0, 'Members per vmap group on a device: '
+                                  'the largest divisor of its members up to this (0: up to '
+                                  '4 on a CPU, fewer for larger models; all on a GPU). '
+                                  'Speed, and float rounding (docs/distributed.md).')
 
 
 _FLAGFILES = []  # The --flagfile arguments, as given (absl keeps no record of them).
@@ -121,6 +122,20 @@ def configure_devices():
   sharding.configure_cpu_devices(CPU_DEVICES.value)
 
 
+def configure_compile_cache():
+  """--compile_cache_dir (or its default), checked (one line, exit 2) and turned on."""
+  from rnnjax.engine import compile_cache  # pylint: disable=g-import-not-at-top
+  directory = (compile_cache.default_dir() if COMPILE_CACHE_DIR.value is None
+               else COMPILE_CACHE_DIR.value)
+  try:
+    compile_cache.configure(directory)
+  except OSError as e:
+    print(f'error: --compile_cache_dir: cannot write compiled programs to {directory} '
+          f'({e.strerror or e}); --compile_cache_dir= runs without the cache',
+          file=sys.stderr)
+    sys.exit(2)
+
+
 def main(argv):
   del argv  # parse_flags refuses positional arguments.
   logging.getLogger('jax._src.xla_bridge').setLevel(logging.ERROR)  # No TPU notices.
@@ -130,9 +145,7 @@ def main(argv):
   from rnnjax.errors import InputError, WriteError  # pylint: disable=g-import-not-at-top
   from rnnjax.run import stop  # pylint: disable=g-import-not-at-top
   configure_devices()
-  from rnnjax.engine import compile_cache  # pylint: disable=g-import-not-at-top
-  compile_cache.configure(compile_cache.default_dir() if COMPILE_CACHE_DIR.value is None
-                          else COMPILE_CACHE_DIR.value)
+  configure_compile_cache()
   joined = 1  # Processes in the run, once joined: peer_lost asks no more of jax.
   try:
     # A Ctrl-C while starting would otherwise be lost where it lands in JAX's garbage

@@ -73,6 +73,8 @@ BAD_INPUT = [
     (['--task=classify', '--seq_len=20'], 'error: --seq_len: for --task=charlm only (this '
      'sweep is --task=classify); leave it out'),
     (['--task=charlm', '--pooling=mean'], 'error: --pooling: for --task=classify only'),
+    (['--compile_cache_dir=/proc/rnnjax-none'], 'error: --compile_cache_dir: cannot write '
+     'compiled programs to /proc/rnnjax-none'),
     (['--task=classify', '--horizon=2'], 'error: --horizon: for --task=forecast or panel only'),
     (['--task=charlm', '--text_path=/nonexistent.txt'], 'error: --text_path'),
     (['--task=charlm', '--seq_len=0'], 'error: --seq_len: 0 must be >= 1'),

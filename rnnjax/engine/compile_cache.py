@@ -13,6 +13,7 @@ reports them per bucket in summary.json.
 
 import contextlib
 import dataclasses
+import errno
 import os
 import threading
 
@@ -40,7 +41,9 @@ def configure(directory: str) -> None:
   if not directory:
     jax.config.update('jax_enable_compilation_cache', False)
     return
-  os.makedirs(directory, exist_ok=True)
+  os.makedirs(directory, exist_ok=True)  # OSError where it cannot be made.
+  if not os.access(directory, os.W_OK | os.X_OK):
+    raise PermissionError(errno.EACCES, 'not writable', directory)
   jax.config.update('jax_enable_compilation_cache', True)
   jax.config.update('jax_compilation_cache_dir', directory)
   jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.0)
