@@ -121,10 +121,11 @@ class SweepSpec(hparams.SpecStrings):
                         'model. grid, random and tpe search only; not for charlm.')
   selection: str = _setting('', 'The validation metric that ranks members, keeps each '
                             "one's best step, stops it early and chooses the final model "
-                            "(empty: the task's own: forecast mse, panel owa, classify ce, "
-                            'charlm bpc). forecast: mse, rmse, mae or mase; panel: owa, '
-                            'smape or mase (on sales mostly 0 all three favour forecasts '
-                            'of 0: train with --loss=mse there).')
+                            "(empty: the task's own: forecast mse, with --difference the "
+                            "levels' rmse; panel owa, classify ce, charlm bpc). forecast: "
+                            'mse, rmse, mae or mase; panel: owa, smape or mase (on sales '
+                            'mostly 0 all three favour forecasts of 0: train with '
+                            '--loss=mse there).')
   # the final model
   ensemble: str = _setting('top', 'The model the sweep hands back, chosen on validation: '
                            'top (the k best members averaged, k chosen on validation), '
