@@ -22,6 +22,7 @@ import pytest
 from rnnjax.data import classify
 from rnnjax.data import text
 from rnnjax.errors import InputError
+from rnnjax.final.saved import arguments
 from rnnjax.final.saved import intervals
 from rnnjax.final.use import predictions
 from rnnjax.final.use import series_predictions
@@ -677,6 +678,11 @@ def test_coverage_from_the_end_of_a_csv_is_said_to_be_on_the_sweeps_test_part():
     line, = predictions.coverage_lines(model, (0.8,), csv_path='three.csv')
     assert line.startswith(f"coverage on the sweep's test part ({counted}; not on "
                            '--csv_path): 80% intervals'), line
+
+
+def test_a_level_asked_twice_is_one_level():
+  assert arguments.levels((0.8, 0.95, 0.8)) == (0.8, 0.95)
+  assert arguments.levels(np.array([0.5, 0.5])) == (0.5,)
 
 
 def test_coverage_is_reported_for_the_levels_asked(tmp_path, forecast_run):

@@ -55,7 +55,7 @@ def levels(value) -> tuple:
     if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0 < level < 1:
       raise InputError(f'levels: {level!r} must lie in (0, 1)')
     out.append(float(level))
-  return tuple(out)
+  return tuple(dict.fromkeys(out))  # A level asked twice is one level (one column).
 
 
 def string_keys(given: dict, what: str) -> dict:
