@@ -367,6 +367,8 @@ def _bad_inputs(tmp_path, forecast, classifier, charlm):
       (classifier, {'ts_path': str(tmp_path / 'six.ts')},
        'six.ts has 6 channel.* the model reads 12'),
       (classifier, {'levels': (0.5,)}, '--levels: .* a classify model, which takes no'),
+      (forecast, {'temperature': 0.5}, '--temperature: .* a forecast model, which takes no'),
+      (classifier, {'seed': 0}, '--seed: .* a classify model, which takes no'),
       (charlm, {'prompt': 'ROMEO\u2603'}, "--prompt: character '\u2603' \\(position 5\\)"),
   ]
 

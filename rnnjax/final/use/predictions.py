@@ -131,16 +131,17 @@ def _check_writable(out_dir: str) -> None:
 
 
 def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str = '',
-        levels=None, ts_path: str = '', prompt: str = '', num_chars: int = 500,
-        temperature: float = 0.8, seed: int = 0, out_dir: str = '') -> dict:
+        levels=None, ts_path: str = '', prompt: str = '', num_chars=None,
+        temperature=None, seed=None, out_dir: str = '') -> dict:
   """Predicts with WORKDIR's final model; returns {'lines': [str], 'paths': written,
   'plot': keyword arguments of figures.forecast_plot.plot_forecast (a panel's:
   plot_panel, and 'panel': True) or None}.
 
   Forecast (steps_ahead: default the horizon; csv_path, future_path, levels: default
   0.8, 0.95),
-  classify (ts_path) or sample (prompt, num_chars, temperature, seed), by the model's
-  task. out_dir: default WORKDIR/predictions.
+  classify (ts_path) or sample (prompt, num_chars, temperature, seed: default 500, 0.8,
+  0), by the model's task; another task's argument given is refused. out_dir: default
+  WORKDIR/predictions.
   """
   if not workdir:
     raise InputError('--workdir: required (the work directory of a finished sweep)')
@@ -150,14 +151,19 @@ def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str 
   loaded = time.perf_counter() - start
   out_dir = out_dir or os.path.join(workdir, files.PREDICTIONS)
   _check_writable(out_dir)
-  foreign = {'forecast': ('ts_path', 'prompt'),
-             'panel': ('ts_path', 'prompt'),
-             'classify': ('steps_ahead', 'csv_path', 'future_path', 'levels', 'prompt'),
+  sampling = ('prompt', 'num_chars', 'temperature', 'seed')
+  foreign = {'forecast': ('ts_path',) + sampling,
+             'panel': ('ts_path',) + sampling,
+             'classify': ('steps_ahead', 'csv_path', 'future_path', 'levels') + sampling,
              'charlm': ('steps_ahead', 'csv_path', 'future_path', 'levels',
                         'ts_path')}[model.task]
   given = dict(steps_ahead=steps_ahead, csv_path=csv_path, future_path=future_path,
-               levels=levels, ts_path=ts_path, prompt=prompt)
+               levels=levels, ts_path=ts_path, prompt=prompt, num_chars=num_chars,
+               temperature=temperature, seed=seed)
   levels = (0.8, 0.95) if levels is None else levels
+  num_chars = 500 if num_chars is None else num_chars
+  temperature = 0.8 if temperature is None else temperature
+  seed = 0 if seed is None else seed
   for name in foreign:
     if given[name] not in (None, ''):
       raise InputError(f'--{name}: {workdir} holds a {model.task} model, which takes no '
