@@ -1,5 +1,7 @@
 """The comparison's command line: flags it does not take, and bad settings, are one
-line, exit status 2, nothing written."""
+line, exit status 2, nothing written; its flagfiles plan."""
+
+import os
 
 from absl import flags
 import pytest
@@ -7,6 +9,11 @@ import pytest
 from experiments import population_sweep
 from experiments import search_comparison
 from rnnjax.engine import sharding
+from rnnjax.run import compare
+from rnnjax.search import rules
+from rnnjax.search import spec as spec_lib
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 BAD_INPUT = [
     (['--dry_run'], 'error: --dry_run: not taken by search_comparison (a comparison '
@@ -40,3 +47,33 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, args, message, c
   lines = [l for l in stderr.splitlines() if l.strip()]
   assert len(lines) == 1 and lines[0].startswith(message), stderr
   assert not (tmp_path / 'wd').exists()
+
+
+@pytest.mark.parametrize('name', ['search_comparison.flags',
+                                  'search_comparison_sunspots.flags'])
+def test_every_bundled_comparison_flagfile_plans_each_search(name):
+  """Each comparison flagfile as its header runs it: its flags parse, and every
+  strategy's sweep passes the checks and plans its members (halving: as many as the
+  budget allows, 131; TPE: 3 rounds of 9)."""
+  flags.FLAGS.unparse_flags()
+  try:
+    population_sweep.parse_flags(['search_comparison', '--flagfile=' + os.path.join(
+        ROOT, 'experiments', 'flagfiles', name)])
+    base = population_sweep.spec_from_flags()
+    space = search_comparison._space(  # pylint: disable=protected-access
+        search_comparison.SPACE.value)
+    budget = search_comparison.BUDGET_MEMBERS.value
+    strategies = search_comparison.STRATEGIES.value
+    knobs = {k: population_sweep.SPEC_FLAGS[k].value
+             for k in ('eta', 'min_steps', 'pbt_interval')}
+  finally:
+    flags.FLAGS.unparse_flags()
+  compare.check(space, num_members=budget, strategies=strategies)
+  members = {}
+  for strategy in strategies:
+    spec = compare.specs(base, space, strategy=strategy, num_members=budget, seed=0,
+                         rounds=3, **knobs)
+    rules.check(spec)
+    members[strategy] = (spec.num_members if strategy == 'tpe'  # A round's.
+                         else spec_lib.make_plan(spec).num_members)
+  assert members == {'grid': 27, 'random': 27, 'halving': 131, 'pbt': 27, 'tpe': 9}
