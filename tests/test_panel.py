@@ -854,8 +854,8 @@ def test_a_dry_run_says_the_data_size_and_a_member_s_memory_is_not_the_data_s(
   (line,) = [s for s in said[1] if s.startswith('panel windows ')]
   assert line.startswith(f'panel windows (lookback 8): {30 * 28 / 1e6:.2f} M for training; ')
   assert said[1].index(line) < len(said[1]) - 1  # Before the plan.
-  with pytest.raises(InputError, match=r'^--lookback: the data alone take .* more than '
-                     r'--max_memory_gb \(0.0 GB\): panel windows .*a shorter --lookback, '
+  with pytest.raises(InputError, match=r'^--lookback: the data alone take [0-9.e-]+ GB, more '
+                     r'than --max_memory_gb \(1e-06 GB\): panel windows .*a shorter --lookback, '
                      r'fewer or shorter series in .*30.csv'):
     sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True, log=lambda _: None,
                     max_memory_gb=1e-6)

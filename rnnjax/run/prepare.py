@@ -160,7 +160,9 @@ def data_size(datas: dict, spec: spec_lib.SweepSpec, num_devices: int) -> tuple:
 
 
 def _gb(n: int) -> str:
-  return f'{n / 2**30:.1f} GB'
+  """Bytes in GB; under 0.1 GB to two digits (a --max_memory_gb of 1e-3 is not 0.0 GB)."""
+  gb = n / 2**30
+  return f'{gb:.1f} GB' if gb >= 0.1 else f'{gb:.2g} GB'
 
 
 def check_data_size(datas: dict, spec: spec_lib.SweepSpec, num_devices: int,
