@@ -70,6 +70,13 @@ def test_an_export_of_sale_days_only_is_told_of_fill_zero(tmp_path):
           'without a row sold nothing (an export of sale days only), --fill=zero reads it '
           'as 0') in load('linear').notes
   assert not any('--fill=zero' in n for n in load('zero').notes)
+  # With a test file too (its own notes added to it, not in its place).
+  test = tmp_path / 'test.csv'
+  test.write_text('unique_id,ds,y\n' + ''.join(
+      f'{k},{len(values) + t},1\n' for k, values in sold.items() for t in (1, 2)))
+  given = panel.load(csv_path=str(path), test_path=str(test), id_column='unique_id',
+                     time_column='ds', target_column='y', horizon=2)
+  assert any(n.startswith(f'{absent} of the 22 target cells') for n in given.notes), given.notes
   few = panel.load(csv_path=_write(tmp_path / 'few.csv', {'a': [3, None, 2, 1, 4, 2, 2, 1]}),
                    id_column='unique_id', time_column='ds', target_column='y', horizon=2)
   assert not any('--fill=zero' in n for n in few.notes)

@@ -223,7 +223,7 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
     # What the test file holds that is not scored, said rather than dropped silently.
     unknown = [k for k in test_ids if k not in set(ids)]
     longer = sum(len(given[k]) > horizon for k in ids)
-    notes = tuple(
+    notes += tuple(
         ([f'--test_path: {len(unknown)} series of {test_path} not in the train file left '
           f'out (first {unknown[0]!r})'] if unknown else []) +
         ([f'--test_path: the first {horizon} points (--horizon) of each series\' test '
