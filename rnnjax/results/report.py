@@ -42,7 +42,7 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
   by_uid = member_table.records_of(members, list(summary['ranking'][:top_k]) + (
       list(configs[0]['uids']) if len(configs) else []) + [
           u for values in by_value.values() for uids in values.values() for u in uids])
-  swept = [k for k, (_, v) in members.hparams.items() if len(np.unique(v)) > 1]
+  swept = _swept(members)
   folded = bool(members.ints['fold'].any())
   counts = dict(zip(*np.unique(members.strs['status'], return_counts=True)))
   counts = {s: int(counts.get(s, 0)) for s in pop.STATUS_NAMES}
@@ -67,8 +67,7 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
                  '(as each member\'s best step and early stopping are chosen)')
   for rank, uid in enumerate(summary['ranking'][:top_k], 1):
     m = by_uid[uid]
-    hps = ' '.join(f'{k}={m["hparams"][k]:.3g}' if isinstance(m['hparams'][k], float)
-                   else f'{k}={m["hparams"][k]}' for k in swept)
+    hps = _named(m['hparams'], swept)
     if 'best_of' in m:  # A PBT copy that holds weights another member's row trained.
       hps += f' (weights of uid {m["best_of"]} at step {m["best_step"]})'
     vals = ' '.join(f'{_fmt(m["val"].get(k)):>12}' for k in shown)
@@ -94,9 +93,7 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
     folds = len({by_uid[u].get('fold', 0) for u in uids})
     over = f'{len(uids)} ' + ('members (seeds x folds)' if folds > 1 else
                               'seeds' if len(uids) > 1 else 'seed')
-    values = by_uid[uids[0]]['hparams']
-    named = ' '.join(f'{k}={values[k]:.3g}' if isinstance(values[k], float)
-                     else f'{k}={values[k]}' for k in swept)
+    named = _named(by_uid[uids[0]]['hparams'], swept)
     val = ', '.join(f'{k} {_spread(configs[0]["val"][k])}' for k in shown)
     tests = [by_uid[u]['test'][display] for u in uids
              if by_uid[u].get('test', {}).get(display) is not None]
