@@ -255,8 +255,8 @@ def _interpolated_note(counts: dict, cells: int, path: str) -> tuple:
     return ()
   return (f'{n} of the {cells} target cells of {path} ({n / cells:.0%}) were empty or '
           'without a row and are interpolated between the values around them: where a '
-          'day without a row sold nothing (an export of sale days only), --fill=zero '
-          'reads it as 0',)
+          'period without a row sold nothing (an export of the days or weeks with sales '
+          'only), --fill=zero reads it as 0',)
 
 
 def _some(ids, shown: int = 5) -> str:
