@@ -685,6 +685,9 @@ def test_volumes_set_each_total_beside_the_actual_one():
       series_scores.volumes({'final': np.ones((1, 2))}, np.zeros((1, 2)))) == (
           'test volume, the forecasts summed over every series and step against the '
           'actual 0: final 2')
+  assert series_scores.describe_volumes({'final': (6_687_240.4, 6_912_000.0)}) == (
+      'test volume, the forecasts summed over every series and step against the actual '
+      '6,912,000: final 6,687,240 (-3 %)')
 
 
 @pytest.mark.parametrize('flags, message', [

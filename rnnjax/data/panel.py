@@ -175,7 +175,7 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
       left_out = tuple(k for i, k in enumerate(ids) if i not in kept)
       notes += (f'--horizon: {len(left_out)} series of {train_path} with at most {horizon} '
                 f'points (too few to hold out {horizon} as test) left out, neither trained '
-                f'on nor scored: {_some(left_out)}; predict --csv_path forecasts them from '
+                f'on nor scored: {some_ids(left_out)}; predict --csv_path forecasts them from '
                 'what they have',)
       pick = lambda seq: tuple(seq[i] for i in keep)
       ids, values, times = pick(ids), pick(values), pick(times)
@@ -259,7 +259,7 @@ def _interpolated_note(counts: dict, cells: int, path: str) -> tuple:
           'only), --fill=zero reads it as 0',)
 
 
-def _some(ids, shown: int = 5) -> str:
+def some_ids(ids, shown: int = 5) -> str:
   """'a', 'b', 'c' (up to `shown` ids, then how many more)."""
   listed = ', '.join(repr(k) for k in ids[:shown])
   return listed + (f' and {len(ids) - shown} more' if len(ids) > shown else '')

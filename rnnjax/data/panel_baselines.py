@@ -65,10 +65,10 @@ def _zero_note(ids, sparse, horizon) -> str:
           f'points before test (e.g. {named}): a forecast of 0 has their least absolute '
           f'error, so MASE scores it well and sMAPE best (0 at each zero, 200 at any other '
           f'forecast), whatever they sell; the {ZERO!r} row forecasts 0 for every series. A '
-          f'model trained on --loss=mae or mase, or chosen by MASE, sMAPE or OWA, drifts '
-          f'towards it and forecasts less than they sell: the test volume line compares '
-          f'the {horizon} steps\' total with the actual one (--loss=mse trains towards the '
-          f'mean)')
+          f'model trained on --loss=mae or mase drifts towards it, and ranking by MASE, '
+          f'sMAPE or OWA favours the members that forecast least: such a model forecasts '
+          f'less than they sell, which the test volume line shows (the {horizon} steps\' '
+          f'total against the actual one); --loss=mse trains towards the mean')
 
 
 def cache_dir() -> str:

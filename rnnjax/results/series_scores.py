@@ -95,15 +95,13 @@ def describe_differences(intervals: dict, metric: str = 'mase') -> str:
 
 def volumes(forecasts: dict, y) -> dict:
   """{method: (forecast total, actual total)}: each method's forecasts <[S, h]> summed over
-  every series and step, and the test values `y` <[S, h]> summed alike (a step where either
-  is not finite is left out of both)."""
+  every series and step, and the test values `y` <[S, h]> summed alike (a step where y is
+  not finite is left out of both, so every method has the same actual total)."""
   y = np.asarray(y, np.float64)
-  out = {}
-  for name, f in forecasts.items():
-    f = np.asarray(f, np.float64)
-    ok = np.isfinite(f) & np.isfinite(y)
-    out[name] = (float(f[ok].sum()), float(y[ok].sum()))
-  return out
+  ok = np.isfinite(y)
+  actual = float(y[ok].sum())
+  return {name: (float(np.asarray(f, np.float64)[ok].sum()), actual)
+          for name, f in forecasts.items()}
 
 
 def describe_volumes(totals: dict) -> str:
@@ -112,5 +110,10 @@ def describe_volumes(totals: dict) -> str:
   actual = next(iter(totals.values()))[1] if totals else 0.0
   share = lambda f, a: f' ({100 * (f - a) / a:+.0f} %)' if a else ''
   return ('test volume, the forecasts summed over every series and step against the '
-          f'actual {actual:.4g}: ' + ', '.join(
-              f'{name} {f:.4g}{share(f, a)}' for name, (f, a) in totals.items()))
+          f'actual {_total(actual)}: ' + ', '.join(
+              f'{name} {_total(f)}{share(f, a)}' for name, (f, a) in totals.items()))
+
+
+def _total(v: float) -> str:
+  """6,687,240 for a large total (as a planner reads units), 3.5 or 0.0123 for a small one."""
+  return f'{v:,.0f}' if abs(v) >= 1000 else f'{v:.4g}'

@@ -84,11 +84,9 @@ def histories(model, csv_path: str = '',
 def left_out_note(ids, horizon: int) -> str:
   """The note saying which series of the sweep's file it left out (too short to hold out
   a test part), so are not among the forecasts of its own series."""
-  shown = ', '.join(repr(k) for k in ids[:5]) + (
-      f' and {len(ids) - 5} more' if len(ids) > 5 else '')
   return (f"{len(ids)} series of the sweep's file are not forecast: with at most {horizon} "
-          f'points they were left out of the sweep ({shown}); --csv_path=FILE forecasts '
-          'every series of FILE, these too, from what they have')
+          f'points they were left out of the sweep ({panel.some_ids(ids)}); --csv_path=FILE '
+          'forecasts every series of FILE, these too, from what they have')
 
 
 def _read(path: str, flag: str, **columns) -> tuple:
