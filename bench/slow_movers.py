@@ -66,7 +66,7 @@ def main(argv):
   del argv
   rows = export(PRODUCTS.value, SEED.value)
   with open(OUT.value, 'w', newline='') as f:
-    writer = csv.writer(f)
+    writer = csv.writer(f, lineterminator='\n')
     writer.writerow(['sku', 'date', 'units', 'price', 'promo'])
     writer.writerows(rows)
   units = np.array([r[2] for r in rows])
