@@ -71,7 +71,21 @@ def test_no_test_with_one_seed_or_after_halving(tmp_path):
   for m in summary['members'][:2]:
     m['stopped_by'] = 'halving'
   files.write_json(os.path.join(halved, 'summary.json'), summary)
-  assert 'p' not in importance.analyse(load.load(halved))
+  result = importance.analyse(load.load(halved))
+  assert 'p' not in result and result['no_p'].startswith('successive halving'), result
+  assert 'no_p' not in importance.analyse(load.load(one))  # No replicates: nothing to say.
+
+
+def test_the_figure_says_why_replicates_get_no_p(tmp_path, monkeypatch):
+  # A diverged member dropped leaves one configuration a seed short: no balanced test.
+  figs = _capture_figures(monkeypatch)
+  effect = lambda hp, seed: 1 + hp['learning_rate'] * 10 + 0.01 * seed
+  table = load.load(fabricate(tmp_path, AXES, effect, num_seeds=3, diverged=(0,)))
+  result = importance.analyse(table)
+  assert 'p' not in result and result['no_p'] == 'configurations have 2 to 3 replicates'
+  importance_plot.plot_importance(table, str(tmp_path / 'out'), result, log=print)
+  caption = ' '.join(' '.join(t.get_text() for t in figs[-1].texts).split())
+  assert 'no p against it: configurations have 2 to 3 replicates.' in caption, caption
 
 
 def test_the_figure_gives_each_effect_its_p(tmp_path, monkeypatch):

@@ -280,6 +280,11 @@ def analyse(table: load.Table, *, metric: str = '', diverged: str = 'drop',
                             for (i, j), v in tests['pairs'].items()],
                   'replicates': len(reps[0]),
                   'test': 'F-test of each effect against the variance between replicates'}
+    elif max(len(r) for r in reps) > 1:  # Replicates, but no test: the figure says why.
+      counts = sorted({len(r) for r in reps})
+      out['no_p'] = ('successive halving scored its members at different budgets' if halved
+                     else f'configurations have {counts[0]} to {counts[-1]} replicates'
+                     if len(counts) > 1 else 'no spread between replicates')
     higher = max(0.0, between - float(main.sum()) - sum(pairs.values()))
     unexplained, r2 = 0.0, 1.0
     out['method'] = 'exact (full grid)'

@@ -98,6 +98,8 @@ def plot_importance(table: load.Table, out_dir: str, result: dict = None, *,
       text += (' Shares include seed noise; p: F-test of each effect against the variance '
                f'between replicates ({tests["replicates"]} per configuration): above 0.05, '
                'not told apart from seed noise.')
+    elif 'no_p' in result:
+      text += f' Shares include seed noise; no p against it: {result["no_p"]}.'
     if 'transform_note' in result:
       text += f' {result["transform_note"][0].upper()}{result["transform_note"][1:]}.'
     if 'folds' in result:
