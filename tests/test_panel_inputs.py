@@ -213,7 +213,8 @@ def test_rows_after_the_histories_need_only_the_columns_the_steps_read(tmp_path)
 def test_rows_after_a_history_that_lacks_its_last_time_say_what_to_give(tmp_path):
   """A series whose history ends a step early (s01 has no row 37) is refused with what
   to give: a history row with an empty target, or its rows a step earlier, for a
-  DataFrame and a --future_path file alike (from the saved series, only the latter)."""
+  DataFrame and a --future_path file alike (from the saved series, the sweep's file
+  given again with that row)."""
   ids, model = TRANSFORM['ids'], types.SimpleNamespace(transform=TRANSFORM)
   times = [[str(t) for t in range(30, 38)], [str(t) for t in range(30, 37)]]
   plan = pd.DataFrame([(k, 38 + t, 9.0, 1.0) for k in ids for t in range(2)],
@@ -229,7 +230,10 @@ def test_rows_after_a_history_that_lacks_its_last_time_say_what_to_give(tmp_path
       r"history's last time '36'; give --csv_path h.csv a row for '37' with an empty "
       r"target \(filled as a gap\), or future rows from '37'$")):
     panel_predictions.future(model, ids, HORIZON, 'h.csv', path, times)
-  with pytest.raises(InputError, match=r"last time '36'; give future rows from '37'$"):
+  # From the saved series: the sweep's file, given again with that row, is the way.
+  with pytest.raises(InputError, match=r"last time '36'; give --csv_path=<the sweep's file> "
+                     r"a row for '37' with an empty target \(filled as a gap\), or future "
+                     r"rows from '37'$"):
     panel_predictions.future(model, ids, HORIZON, '', path, times)
 
 

@@ -152,7 +152,10 @@ def future(model, ids, steps: int, csv_path: str = '', future_path: str = '', ti
                        'reads its target alone, and takes no --future_path')
     rows = future_rows(model, future_path, steps,
                        None if times is None else dict(zip(ids, times)), notes,
-                       fill=f'--csv_path {csv_path}' if csv_path else '')
+                       # From the saved series, the sweep's file given again with the
+                       # missing rows is the way to a history that ends where the rows begin.
+                       fill=f'--csv_path {csv_path}' if csv_path else
+                       "--csv_path=<the sweep's file>")
     if not model.transform['id_column'] and len(ids) == 1:  # A panel of one: its rows.
       return {ids[0]: next(iter(rows.values()))}
     return rows
