@@ -411,3 +411,20 @@ def test_a_dataset_beside_the_users_own_file_is_noted():
                             test_path='test.ts')
   assert rules.notes(spec) == ['note: --train_path=train.ts is read; --dataset=GunPoint is '
                                'not']
+
+
+def test_settings_that_do_nothing_here_are_said():
+  S = spec_lib.SweepSpec
+  assert rules.notes(S(ensemble='single', combine='median')) == [
+      'note: --combine=median does nothing with --ensemble=single: the final model is one '
+      'member (with --refit above 1, its refit copies are combined so)']
+  assert rules.notes(S(ensemble='single', combine='median', refit=2)) == []
+  assert rules.notes(S(ensemble='top', combine='median')) == []
+  said = ['note: --variational_dropout does nothing: no member has dropout (give --dropout '
+          'or --dropout_per_layer a rate above 0)']
+  assert rules.notes(S(variational_dropout=True, dropout='0')) == said
+  assert rules.notes(S(variational_dropout=True, dropout='grid(0,0)')) == said
+  assert rules.notes(S(variational_dropout=True, dropout='grid(0,0.2)')) == []
+  assert rules.notes(S(variational_dropout=True, dropout='uniform(0,0.3)')) == []
+  assert rules.notes(S(variational_dropout=True, dropout_per_layer='0;grid(0,0.5)')) == []
+  assert rules.notes(S(variational_dropout=True, dropout_per_layer='0;0')) == said

@@ -177,13 +177,31 @@ def check(spec: SweepSpec):
 
 
 def notes(spec: SweepSpec) -> list[str]:
-  """What the sweep's log says of its data settings: a --dataset given beside the user's
-  own file that replaces it (a flagfile's bundled set, pointed at another file)."""
+  """What the sweep's log says of its settings: a --dataset given beside the user's own
+  file that replaces it (a flagfile's bundled set, pointed at another file), and settings
+  given that do nothing here (--combine of a one-member final model, --variational_dropout
+  without dropout)."""
+  out = []
   given = [f for f in DATA_FILES[spec.task] if getattr(spec, f)]
   if spec.dataset and given:
-    return [f'note: --{given[0]}={getattr(spec, given[0])} is read; --dataset='
-            f'{spec.dataset} is not']
-  return []
+    out.append(f'note: --{given[0]}={getattr(spec, given[0])} is read; --dataset='
+               f'{spec.dataset} is not')
+  if spec.ensemble == 'single' and spec.refit <= 1 and spec.combine != 'mean':
+    out.append(f'note: --combine={spec.combine} does nothing with --ensemble=single: the '
+               'final model is one member (with --refit above 1, its refit copies are '
+               'combined so)')
+  if spec.variational_dropout and not _any_dropout(spec):
+    out.append('note: --variational_dropout does nothing: no member has dropout (give '
+               '--dropout or --dropout_per_layer a rate above 0)')
+  return out
+
+
+def _any_dropout(spec: SweepSpec) -> bool:
+  """Whether some member of the sweep may draw a dropout rate above 0."""
+  specs = (spec.dropout_per_layer.split(';') if spec.dropout_per_layer
+           else [str(spec.dropout)])
+  return any(v > 0 for text in specs
+             for v in space.parse_axis('dropout', text.strip()).values)
 
 
 def _check_dropout(spec: SweepSpec) -> None:
