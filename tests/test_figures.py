@@ -511,6 +511,25 @@ def test_repeated_draws_count_as_seeds_and_the_caption_says_how_many(tmp_path,
   assert f'mean over its seeds ({counts[0]} to {counts[-1]})' in caption, caption
 
 
+def test_a_categorical_axis_is_said_to_be_drawn_as_points_with_bars(tmp_path, monkeypatch):
+  """A cell has no order: its best configurations are points with min-max bars, not a
+  line with a band, and the caption says so rather than 'Lines' alone."""
+  figs = _capture_figures(monkeypatch)
+  fn = lambda hp, seed: 1 + (hp['cell'] == 'gru') + hp['learning_rate'] + 0.1 * seed
+  workdir = fabricate(tmp_path, {'cell': 'grid(rnn_tanh,gru)',
+                                 'learning_rate': 'grid(1e-2,1e-1)'}, fn)
+  sensitivity.plot_sensitivity(load.load(workdir), os.path.join(workdir, 'figures'),
+                               log=print)
+  caption = ' '.join(' '.join(t.get_text() for t in figs[-1].texts).split())
+  assert 'On cell: points with min-max bars, not lines.' in caption, caption
+  figs.clear()
+  workdir = fabricate(tmp_path / 'lr', {'learning_rate': 'grid(1e-2,1e-1)'}, fn)
+  sensitivity.plot_sensitivity(load.load(workdir), os.path.join(workdir, 'figures'),
+                               log=print)
+  caption = ' '.join(' '.join(t.get_text() for t in figs[-1].texts).split())
+  assert 'points with min-max bars' not in caption, caption
+
+
 def _as_folds(workdir, num_seeds: int = 1) -> str:
   """A fabricated sweep's seeds made folds (uid = (row * seeds + seed) * folds + fold,
   as plan.py numbers them); its ranking holds the last fold only, as summary._rank's."""

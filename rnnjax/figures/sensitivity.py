@@ -179,6 +179,10 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
                'Lines: best configuration at each value '
                f'({labels.replicates(table.members, 1) if folds > 1 else "one seed"} '
                'each); dots: every configuration. ')
+    categorical = [labels.label(n) for n in names if not table.axes[n].continuous
+                   and any(isinstance(v, str) for v in table.axes[n].values)]
+    if categorical and seeds > 1:  # Drawn as points with bars: their values are unordered.
+      text += f'On {", ".join(categorical)}: points with min-max bars, not lines. '
     if folds > 1 and star is not None:
       text += 'Star: the chosen configuration at its cross-validated mean. '
     if any(table.axes[n].continuous for n in names):
