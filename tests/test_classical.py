@@ -147,3 +147,22 @@ def test_without_statsforecast_the_baselines_are_skipped_with_a_note(monkeypatch
                           val_size=6, test_size=6)
   assert 'ets' not in loaded.baselines and 'arima' not in loaded.baselines
   assert any('statsforecast is not installed' in note for note in loaded.notes)
+
+
+def test_forecasting_from_many_origins_says_how_far_it_is(monkeypatch):
+  """An hourly year's seasonal ARIMA forecasts from ~3,000 origins for minutes: the
+  sweep's log gets a line every PROGRESS_S seconds naming --classical_baselines=false."""
+  pytest.importorskip('statsforecast')
+  monkeypatch.setattr(classical, 'PROGRESS_S', 0.0)
+  values, lines = _random_walk(), []
+  t = np.arange(len(values) - TEST, len(values) - 3)
+  with classical.reporting(lines.append):
+    classical.forecasts(values, {'test': t}, {'test': len(values) - TEST}, horizon=3,
+                        season=0)
+  arima = [line for line in lines if line.startswith('ARIMA baseline')]
+  assert len(arima) == len(t) - 1  # Each origin but the last: that one ends the fits.
+  assert arima[0].startswith(f'ARIMA baseline: forecasts from 1 of {len(t)} origins in ')
+  assert 'left; --classical_baselines=false skips the classical baselines' in arima[0]
+  lines.clear()
+  classical.forecasts(values, {'test': t}, {'test': len(values) - TEST}, horizon=3, season=0)
+  assert lines == []  # Outside `reporting`, the fits say nothing.

@@ -12,6 +12,8 @@ and it forecasts the `horizon` points from t on, as the networks do. Nothing is 
 on the part being scored.
 """
 
+import contextlib
+import time
 import warnings
 
 import numpy as np
@@ -26,6 +28,47 @@ ETS_MAX_SEASON = 24
 # validation, test), sunspots_monthly (132) over 5 minutes. Above it ARIMA is fitted
 # non-seasonal (seconds), and a note says so.
 ARIMA_MAX_SEASON = 24
+# Seconds between progress lines while a model forecasts from its origins: an hourly
+# year's seasonal ARIMA (season 24) runs ~0.13 s an origin, 7 minutes over ~3,000 origins.
+PROGRESS_S = 30.0
+
+_say = None  # Set by `reporting` (the sweep's log); None: the forecasts say nothing.
+
+
+@contextlib.contextmanager
+def reporting(say):
+  """Inside, `say` gets a line about every PROGRESS_S seconds while a baseline forecasts
+  from its origins: how many are done and about how long the rest will take."""
+  global _say
+  before, _say = _say, say
+  try:
+    yield
+  finally:
+    _say = before
+
+
+class _Progress:
+  """tick(n): n more origins of `total` forecast by `name`; a line at most every
+  PROGRESS_S seconds, with the time left at the pace so far."""
+
+  def __init__(self, name: str, total: int):
+    self._name, self._total, self._done = name, total, 0
+    self._start = self._last = time.monotonic()
+
+  def __call__(self, n: int = 1) -> None:
+    self._done += n
+    now = time.monotonic()
+    if _say is None or self._done >= self._total or now - self._last < PROGRESS_S:
+      return
+    self._last, elapsed = now, now - self._start
+    left = elapsed / self._done * (self._total - self._done)
+    _say(f'{self._name} baseline: forecasts from {self._done:,} of {self._total:,} origins '
+         f'in {_duration(elapsed)}, about {_duration(left)} left; '
+         '--classical_baselines=false skips the classical baselines')
+
+
+def _duration(seconds: float) -> str:
+  return f'{seconds:.0f} s' if seconds < 90 else f'{seconds / 60:.0f} min'
 
 
 def forecasts(series, starts, fit_ends, *, horizon, season):
@@ -64,10 +107,11 @@ def forecasts(series, starts, fit_ends, *, horizon, season):
                    f'seasonal component')
   out = {}
   for name in MODELS:
+    tick = _Progress(name.upper(), series.shape[1] * sum(len(t) for t in starts.values()))
     try:
       out[name] = {split: np.stack(
           [_forecast_column(make[name], series[:, c], t, fit_ends[split], horizon,
-                            one_pass=name == 'ets')
+                            one_pass=name == 'ets', tick=tick)
            for c in range(series.shape[1])], axis=-1)
           for split, t in starts.items()}
     except Exception as err:  # A baseline must not stop the sweep; say why it is missing.
@@ -75,14 +119,14 @@ def forecasts(series, starts, fit_ends, *, horizon, season):
   return out, tuple(notes)
 
 
-def _forecast_column(make, y, t, fit_end, horizon, *, one_pass):
+def _forecast_column(make, y, t, fit_end, horizon, *, one_pass, tick=lambda n=1: None):
   """<float64>[W, horizon]: forecasts from each origin in `t` of one model fitted on
   y[:fit_end] and run forward, parameters fixed, over y[:t].
 
   one_pass: for horizon 1, read the fitted values of one forward run. They are ETS's
   one-step forecasts exactly; ARIMA's fitted values come from its residuals, which
   differ from its Kalman-state forecasts (by ~1e-4 relative on a seasonal model), so
-  ARIMA forecasts from each origin.
+  ARIMA forecasts from each origin. tick(n): n more origins forecast (`_Progress`).
   """
   with warnings.catch_warnings():
     # The search tries models with as many parameters as points (aicc: 0 / 0 on a
@@ -95,6 +139,10 @@ def _forecast_column(make, y, t, fit_end, horizon, *, one_pass):
     # One pass: the fitted values of a forward run are the one-step forecasts, each
     # from the state after the observations before it.
     fitted = model.forward(y[:t.max() + 1], h=1, fitted=True)['fitted']
+    tick(len(t))
     return np.asarray(fitted, np.float64)[t][:, None]
-  return np.stack([np.asarray(model.forward(y[:origin], h=horizon)['mean'], np.float64)
-                   for origin in t])
+  out = []
+  for origin in t:
+    out.append(np.asarray(model.forward(y[:origin], h=horizon)['mean'], np.float64))
+    tick()
+  return np.stack(out)
