@@ -880,3 +880,18 @@ def test_the_printed_table_of_several_targets_says_where_its_other_levels_are():
   text = series_predictions.forecast_table(model, header, [['1', *range(10)]])
   assert '95% interval' not in text.splitlines()[0]
   assert text.splitlines()[-1] == '(2 targets: the 80% intervals shown; 95% in forecast.csv)'
+
+
+def test_the_printed_table_says_where_its_steps_past_the_first_24_are():
+  """48 hourly steps printed 24 rows and nothing more: the other day looked unforecast."""
+  model = type('Model', (), {'transform': {'target_columns': ['load']}})()
+  header = ['time', 'forecast', 'lower_80', 'upper_80']
+  rows = [[f'2024-12-30T{h % 24:02d}:00+01:00', 1.0, 0.0, 2.0] for h in range(48)]
+  lines = series_predictions.forecast_table(model, header, rows).splitlines()
+  assert len(lines) == 1 + 24 + 1
+  assert lines[-1] == '(the first 24 of 48 steps shown; forecast.csv has all)'
+  # The time column is as wide as its times, its title above them.
+  assert lines[0].index('time') + 4 == len(rows[0][0])
+  assert lines[1].startswith('2024-12-30T00:00+01:00  ')
+  assert series_predictions.forecast_table(model, header, rows[:24]).splitlines()[-1] \
+      .startswith('2024-12-30T23:00+01:00')

@@ -111,7 +111,8 @@ def forecast_rows(model, times, point, lower, upper) -> tuple[list, list]:
 
 def forecast_table(model, header, rows, *, max_rows: int = 24) -> str:
   """The forecast as a small text table: per target its forecast and intervals (with
-  several targets, the first level's only, to keep it narrow; forecast.csv has all)."""
+  several targets, the first level's only, to keep it narrow), its first `max_rows` steps,
+  a line saying so where there are more (forecast.csv has all)."""
   targets = model.transform['target_columns']
   prefix = '' if len(targets) == 1 else '{}_'
   shown, cut = [], []  # (title, forecast column, [(lower, upper) columns]); levels left.
@@ -123,14 +124,17 @@ def forecast_table(model, header, rows, *, max_rows: int = 24) -> str:
     shown.append((f'{p}forecast', header.index(f'{p}forecast'), [
         (f'{p}{level}% interval', header.index(f'{p}lower_{level}'),
          header.index(f'{p}upper_{level}')) for level in levels]))
-  lines = [f'{"time":>12}' + ''.join(
+  width = max([12] + [len(str(row[0])) for row in rows[:max_rows]])  # '2024-03-31T02:00+01:00'
+  lines = [f'{"time":>{width}}' + ''.join(
       f'  {title:>12}' + ''.join(f'  {name:>24}' for name, _, _ in bands)
       for title, _, bands in shown)]
   for row in rows[:max_rows]:
-    lines.append(f'{row[0]:>12}' + ''.join(
+    lines.append(f'{row[0]:>{width}}' + ''.join(
         f'  {row[i]:12.6g}' + ''.join(f'  {f"[{row[lo]:.6g}, {row[hi]:.6g}]":>24}'
                                       for _, lo, hi in bands)
         for _, i, bands in shown))
+  if len(rows) > max_rows:
+    lines.append(f'(the first {max_rows} of {len(rows)} steps shown; forecast.csv has all)')
   if cut:
     lines.append(f'({len(targets)} targets: the {levels[0]}% intervals shown; '
                  f'{", ".join(l + "%" for l in cut)} in forecast.csv)')
