@@ -502,3 +502,22 @@ def test_histories_dated_at_another_step_than_the_models_data_are_refused(cells,
   else:
     note = periods.check_step(cells, data, what='histories')
     assert note.startswith(f'histories: {said}') if said else note == ''
+
+
+def test_future_rows_without_the_historys_utc_offset_are_said_to_be_read_as_utc():
+  """Future rows in local time without an offset after a history written with one: their
+  first row, the hour after on the clock, is two hours after in UTC; the refusal said it
+  was not the step after without saying why."""
+  before = [['2024-12-29T22:00+01:00', '2024-12-29T23:00+01:00']]
+  with pytest.raises(InputError, match=re.escape(
+      "starts at '2024-12-30 00:00', not the step (an hour) after its last train time "
+      "'2024-12-29T23:00+01:00' ('2024-12-30 00:00' has no UTC offset and is read as UTC, "
+      "'2024-12-29T23:00+01:00' has one: write both with their offset, or both in UTC)")):
+    time_grid.check_follows([None], before, [['2024-12-30 00:00', '2024-12-30 01:00']],
+                            path='f.csv', flag='--future_path')
+  with pytest.raises(InputError) as err:  # Both with offsets: no such clause.
+    time_grid.check_follows([None], before, [['2024-12-30T01:00+01:00']], path='f.csv',
+                            flag='--future_path')
+  assert 'UTC' not in str(err.value)
+  time_grid.check_follows([None], before, [['2024-12-29 23:00']], path='f.csv',
+                          flag='--future_path')  # The step after in UTC: read.

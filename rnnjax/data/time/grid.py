@@ -234,7 +234,18 @@ def check_follows(ids, before, after, *, path: str, flag: str, column: str = '',
       where = path if key is None else f'series {key!r} of {path}'
       raise InputError(f'{flag}: {where} starts at {c[n]!r}, not the step '
                        f'({periods.describe(unit, step)}) after {last} {c[n - 1]!r}'
-                       f'{_advice(unit, step, c, p, n, rows, fill)}')
+                       f'{_zones(c[n - 1], c[n])}{_advice(unit, step, c, p, n, rows, fill)}')
+
+
+def _zones(last: str, first: str) -> str:
+  """Where one of `last` (before) and `first` (after) has a UTC offset and the other has
+  none, which is read as UTC: a clause saying so ('' otherwise)."""
+  zoned = [bool(times_lib.ZONED.fullmatch(c)) for c in (last, first)]
+  if zoned[0] == zoned[1]:
+    return ''
+  bare, other = (first, last) if zoned[0] else (last, first)
+  return (f' ({bare!r} has no UTC offset and is read as UTC, {other!r} has one: '
+          'write both with their offset, or both in UTC)')
 
 
 def _advice(unit: str, step: int, cells, p, n: int, rows: str, fill: str) -> str:
