@@ -537,6 +537,19 @@ def test_paired_intervals_are_the_bootstrap_of_the_mean_difference():
           in series_scores.describe_differences(got))
 
 
+def test_one_series_has_no_paired_interval():
+  """A panel of one (one hourly series with a holiday plan) printed naive -1.85 [-1.85,
+  -1.85]: resampling one series gives it back every time, an interval of no width."""
+  from rnnjax.results import series_scores  # pylint: disable=g-import-not-at-top
+  by_method = {'final': {'mase': np.array([0.35, np.nan])},
+               'naive': {'mase': np.array([2.2, 1.0])}, 'ets': {'mase': np.array([np.nan, 1.0])}}
+  got = series_scores.paired_intervals(by_method)
+  assert got['naive'][0] == pytest.approx(-1.85)
+  assert np.isnan(got['naive'][1:]).all() and np.isnan(got['ets']).all()
+  assert series_scores.describe_differences(got).endswith(
+      '(mean over series; 95 % paired bootstrap interval): naive -1.85 (no interval: one '
+      'series), ets nan')
+
 def test_statistical_benchmarks_are_read_back_from_the_cache(tmp_path, monkeypatch):
   """The fits (statistical.fit, tested in test_statistical.py) run once per series:
   counted here with a stand-in that forecasts each series' mean. Each series is cached

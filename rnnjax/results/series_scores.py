@@ -43,7 +43,9 @@ def paired_intervals(by_method: dict, metric: str = 'mase', resamples: int = RES
   """{benchmark: (mean, low, high)}: the mean over series of FINAL's `metric` minus the
   benchmark's, and the 2.5 % and 97.5 % quantiles of that mean over `resamples` paired
   bootstrap samples of the series. Series where either score is not finite are left
-  out (all nan where none is left). The same `seed` gives the same intervals."""
+  out (all nan where none is left; low and high nan where one is: resampling one series
+  gives it back every time, an interval of no width). The same `seed` gives the same
+  intervals."""
   final = np.asarray(by_method[FINAL][metric], np.float64)
   out = {}
   for name, s in by_method.items():
@@ -51,8 +53,8 @@ def paired_intervals(by_method: dict, metric: str = 'mase', resamples: int = RES
       continue
     d = final - np.asarray(s[metric], np.float64)
     d = d[np.isfinite(d)]
-    if not len(d):
-      out[name] = (np.nan, np.nan, np.nan)
+    if len(d) < 2:
+      out[name] = (float(d.mean()) if len(d) else np.nan, np.nan, np.nan)
       continue
     rng = np.random.default_rng(seed)
     draws = (rng.integers(0, len(d), (min(_CHUNK, resamples - k), len(d)))
@@ -89,8 +91,9 @@ def describe_differences(intervals: dict, metric: str = 'mase') -> str:
   """One line: `intervals` (`paired_intervals(by_method, metric)`) of every benchmark."""
   return (f'test {_NAMES.get(metric, metric)}, the final model minus each benchmark '
           '(mean over series; 95 % paired bootstrap interval): ' + ', '.join(
-              f'{name} {m:+.3g} [{lo:+.3g}, {hi:+.3g}]'
-              for name, (m, lo, hi) in intervals.items()))
+              f'{name} {m:+.3g} ' + (f'[{lo:+.3g}, {hi:+.3g}]' if np.isfinite(lo) else
+                                     '(no interval: one series)')
+              if np.isfinite(m) else f'{name} nan' for name, (m, lo, hi) in intervals.items()))
 
 
 def volumes(forecasts: dict, y) -> dict:
