@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from rnnjax.data import classical
+from rnnjax.data import common
 from rnnjax.data import forecast
 from rnnjax.data import task_data
 
@@ -156,7 +157,7 @@ def test_forecasting_from_many_origins_says_how_far_it_is(monkeypatch):
   monkeypatch.setattr(classical, 'PROGRESS_S', 0.0)
   values, lines = _random_walk(), []
   t = np.arange(len(values) - TEST, len(values) - 3)
-  with classical.reporting(lines.append):
+  with common.reporting(lines.append):
     classical.forecasts(values, {'test': t}, {'test': len(values) - TEST}, horizon=3,
                         season=0)
   arima = [line for line in lines if line.startswith('ARIMA baseline')]

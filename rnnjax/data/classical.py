@@ -12,11 +12,12 @@ and it forecasts the `horizon` points from t on, as the networks do. Nothing is 
 on the part being scored.
 """
 
-import contextlib
 import time
 import warnings
 
 import numpy as np
+
+from rnnjax.data import common
 
 MODELS = ('ets', 'arima')
 INSTALL_HINT = 'pip install "rnnjax[classical]"'
@@ -32,20 +33,6 @@ ARIMA_MAX_SEASON = 24
 # year's seasonal ARIMA (season 24) runs ~0.13 s an origin, 7 minutes over ~3,000 origins.
 PROGRESS_S = 30.0
 
-_say = None  # Set by `reporting` (the sweep's log); None: the forecasts say nothing.
-
-
-@contextlib.contextmanager
-def reporting(say):
-  """Inside, `say` gets a line about every PROGRESS_S seconds while a baseline forecasts
-  from its origins: how many are done and about how long the rest will take."""
-  global _say
-  before, _say = _say, say
-  try:
-    yield
-  finally:
-    _say = before
-
 
 class _Progress:
   """tick(n): n more origins of `total` forecast by `name`; a line at most every
@@ -58,17 +45,14 @@ class _Progress:
   def __call__(self, n: int = 1) -> None:
     self._done += n
     now = time.monotonic()
-    if _say is None or self._done >= self._total or now - self._last < PROGRESS_S:
+    say = common.progress_say()
+    if say is None or self._done >= self._total or now - self._last < PROGRESS_S:
       return
     self._last, elapsed = now, now - self._start
     left = elapsed / self._done * (self._total - self._done)
-    _say(f'{self._name} baseline: forecasts from {self._done:,} of {self._total:,} origins '
-         f'in {_duration(elapsed)}, about {_duration(left)} left; '
-         '--classical_baselines=false skips the classical baselines')
-
-
-def _duration(seconds: float) -> str:
-  return f'{seconds:.0f} s' if seconds < 90 else f'{seconds / 60:.0f} min'
+    say(f'{self._name} baseline: forecasts from {self._done:,} of {self._total:,} origins '
+        f'in {common.duration(elapsed)}, about {common.duration(left)} left; '
+        '--classical_baselines=false skips the classical baselines')
 
 
 def forecasts(series, starts, fit_ends, *, horizon, season):

@@ -5,6 +5,7 @@ Errors are one-line `InputError`s that name the flag (when given) and the file, 
 entry point can print them as they are.
 """
 
+import contextlib
 import csv
 import io
 import os
@@ -19,6 +20,36 @@ SPLITS = ('train', 'val', 'test')
 MISSING = frozenset(('', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan',
                      '1.#IND', '1.#QNAN', '<NA>', 'N/A', 'NA', 'NULL', 'NaN', 'None', 'n/a',
                      'nan', 'null'))
+
+
+_say = None  # Set by `reporting` (the sweep's log); None: slow data work says nothing.
+
+
+@contextlib.contextmanager
+def reporting(say):
+  """Inside, `say` gets the progress lines of slow work while the data load (statsforecast
+  fitting a panel's series, a single series' ETS / ARIMA forecasting from every origin):
+  how far it is, and about how long the rest will take."""
+  global _say
+  before, _say = _say, say
+  try:
+    yield
+  finally:
+    _say = before
+
+
+def progress_say():
+  """The `say` of the innermost `reporting`, or None outside it."""
+  return _say
+
+
+def duration(seconds: float) -> str:
+  """'45 s', '12 min' or '2.5 h': a time left or taken, as progress lines give it."""
+  if seconds < 90:
+    return f'{seconds:.0f} s'
+  if seconds < 5400:
+    return f'{seconds / 60:.0f} min'
+  return f'{seconds / 3600:.1f} h'
 
 
 def holdout_sizes(n: int, val_size: int, test_size: int, *, fraction: float,

@@ -17,10 +17,10 @@ hours on long hourly series, and give the same forecasts for the same series: ea
 series' fits are kept in a cache as soon as they are made (`cache_dir()`, keyed by the
 series, horizon, season, methods and statsforecast's version), so a flagfile run again,
 another lookback of the same sweep, or a run stopped part-way, reads them. Inside
-`reporting(say)` the fits say how far they are, and about how long the rest will take.
+`common.reporting(say)` the fits say how far they are, and about how long the rest will
+take.
 """
 
-import contextlib
 import hashlib
 import importlib.metadata
 import importlib.resources
@@ -29,6 +29,7 @@ import time
 
 import numpy as np
 
+from rnnjax.data import common
 from rnnjax.data import competition
 from rnnjax.data import statistical as statistical_lib
 
@@ -80,21 +81,6 @@ def cache_dir() -> str:
   return os.path.join(base, 'rnnjax', 'baselines')
 
 
-@contextlib.contextmanager
-def reporting(say):
-  """Inside, `say` gets a line about every PROGRESS_S seconds while statsforecast fits a
-  panel's series: how many are fitted and about how long the rest will take."""
-  global _say
-  before, _say = _say, say
-  try:
-    yield
-  finally:
-    _say = before
-
-
-_say = None  # Set by `reporting` (the sweep's log); None: the fits say nothing.
-
-
 class _Progress:
   """report(done, total) for statistical.fit: a line at most every PROGRESS_S seconds
   (the first after FIRST_S, once a series is fitted), with an estimate of the time left,
@@ -120,11 +106,11 @@ class _Progress:
     self._last, self._said = now, True
     where = f' on {self._split}' if self._split else ''
     line = (f'{", ".join(self._methods)}{where}: {done} of {total} series fitted in '
-            f'{_duration(elapsed)}')
+            f'{common.duration(elapsed)}')
     since, more = (now - self._first[0], done - self._first[1]) if self._first else (0, 0)
     if more and (more >= ESTIMATE_AFTER or since >= ESTIMATE_S):
       left = since / more * (total - done + self._later)
-      line += f', about {_duration(left)} left' + (
+      line += f', about {common.duration(left)} left' + (
           f' (with the next split\'s {self._later})' if self._later else '')
     elif done:
       line += ', the time left said once a few more are fitted'
@@ -132,19 +118,11 @@ class _Progress:
               'are cached)')
 
 
-def _duration(seconds: float) -> str:
-  if seconds < 90:
-    return f'{seconds:.0f} s'
-  if seconds < 5400:
-    return f'{seconds / 60:.0f} min'
-  return f'{seconds / 3600:.1f} h'
-
-
 def statistical(parts, horizon: int, season: int, methods=statistical_lib.METHODS,
                 ids=None, *, split: str = '', later: int = 0) -> tuple[dict, tuple]:
   """statistical.fit's forecasts of `parts` by `methods`, each series through the cache
   (so that fits stopped part-way keep the series they finished). `split` and `later`
-  (series of the next split still to fit) are for the progress lines (`reporting`)."""
+  (series of the next split still to fit) are for the progress lines (`common.reporting`)."""
   methods = tuple(methods)
   try:
     version = importlib.metadata.version('statsforecast')
@@ -166,7 +144,8 @@ def statistical(parts, horizon: int, season: int, methods=statistical_lib.METHOD
   todo = [v for i, v in enumerate(parts) if i not in known]
   serial = len(todo) < SERIAL_BELOW and sum(map(len, todo)) < SERIAL_POINTS
   start = time.perf_counter()
-  report = _Progress(_say, methods, split, later) if _say and todo else None
+  say = common.progress_say()
+  report = _Progress(say, methods, split, later) if say and todo else None
   forecasts, notes = statistical_lib.fit(parts, horizon, season, methods, ids=ids,
                                          n_jobs=1 if serial else None, known=known,
                                          on_fit=keep, report=report)

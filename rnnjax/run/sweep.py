@@ -16,7 +16,7 @@ import os
 import jax
 
 from rnnjax import errors
-from rnnjax.data import classical
+from rnnjax.data import common as data_common
 from rnnjax.data import panel_baselines
 from rnnjax.engine import distributed
 from rnnjax.results import files
@@ -122,8 +122,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
       f'while loading the data{" and fitting the benchmarks" if fits else ""}, before '
       'training anything', f'nothing was written in {workdir}: run the same command again' + (
           f' (the series fitted so far are read from the cache {cached})'
-          if fits and cached else '')), panel_baselines.reporting(log), \
-      classical.reporting(log):
+          if fits and cached else '')), data_common.reporting(log):
     sweep = prepare_lib.prepare(spec, max_memory_gb, group_size, log=log)
   stopper.check('before anything was written')
   distributed.check_shared_dir(workdir)
