@@ -266,23 +266,46 @@ def test_waves_equal_one_population_and_share_one_program(tmp_path):
   # Shapes no other test uses: the jit cache below is the process's.
   spec = sweep.SweepSpec(**{**TINY.__dict__, 'cell': 'gru', 'hidden_size': '7',
                             'batch_size': '5',
-                            'learning_rate': 'grid(1e-3,3e-3,1e-2,2e-2,3e-2)'})
+                            'learning_rate': 'grid(1e-3,3e-3,1e-2,2e-2,3e-2)',
+                            'num_seeds': 4})
   whole = sweep.run_sweep(spec, str(tmp_path / 'whole'), log=lambda _: None)
   lines = []
-  # 10 members at ~15 kB each against a 50 kB budget: waves of 4 or fewer.
-  waved = sweep.run_sweep(spec, str(tmp_path / 'waved'), max_memory_gb=0.05 / 1024,
+  # 20 members at ~12 kB each against a 170 kB budget: two waves of 10 would fit.
+  waved = sweep.run_sweep(spec, str(tmp_path / 'waved'), max_memory_gb=0.17 / 1024,
                           log=lines.append)
   plan = json.loads((tmp_path / 'waved' / 'plan.json').read_text())
   (bucket,) = plan['buckets']
-  assert bucket['num_waves'] > 1 and bucket['wave_size'] * bucket['num_waves'] >= 10
+  assert bucket['num_waves'] > 1 and bucket['wave_size'] * bucket['num_waves'] >= 20
   assert f'{bucket["num_waves"]} wave(s)' in lines[0]
+  # The waves' vmap groups are the whole population's (4 of its 20 members, not 2 of a
+  # wave of 10: waves of 8), so the budget changes no training's float rounding (the
+  # scores: to the last digit, the waves' evaluations gather their members otherwise).
+  (one,) = json.loads((tmp_path / 'whole' / 'plan.json').read_text())['buckets']
+  assert (bucket['wave_size'], bucket['group_size'], one['group_size']) == (8, 4, 4)
   for a, b in zip(whole['members'], waved['members']):
     assert a['uid'] == b['uid'] and a['bucket'] == b['bucket'] == 0
-    np.testing.assert_allclose(a['val']['mse'], b['val']['mse'], rtol=1e-5)
+    assert a['best_step'] == b['best_step']
+    for split in ('val', 'test'):
+      for metric, value in a.get(split, {}).items():
+        np.testing.assert_allclose(value, b[split][metric], rtol=1e-6)
   data = spec_lib.load_data(spec)
   cfg = plan_lib.train_config(spec_lib.make_plan(spec).buckets[0], data, spec)
   # The whole population and the equal-sized waves: two programs, however many waves.
   assert pop.population_chunk_fn(cfg, sharding.population_mesh(), 0)._cache_size() == 2
+
+
+def test_waves_keep_the_whole_population_s_vmap_groups():
+  # 64 members on 2 devices: 8 groups of 4 a device; a wave of 28 (14 a device) would
+  # group them by 2, so it is cut to 24 (3 groups of 4 a device); one of 14 would group
+  # them one by one, and 8 holds a single group (other code): it stays as it was.
+  assert plan_lib.same_groups(28, 64, 2, 0, 0) == 24
+  assert plan_lib.same_groups(32, 64, 2, 0, 0) == 32
+  assert plan_lib.same_groups(14, 64, 2, 0, 0) == 14
+  # 28 members group by 2 (14 a device), which waves of 24 (groups of 4) would not.
+  assert plan_lib.same_groups(24, 28, 2, 0, 0) == 20
+  assert plan_lib.same_groups(28, 28, 2, 0, 0) == 28
+  # Groups as large as a device's whole share (a GPU's): the wave stays as it was.
+  assert plan_lib.same_groups(6, 64, 2, 32, 0) == 6
 
 
 def test_lookback_is_a_structural_axis_with_its_own_windows(tmp_path):

@@ -77,8 +77,10 @@ def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0,
     data = datas[(structure.get('lookback'), spec.folds - 1)]
     cfg = train_config(structure, data, spec)
     per_member = probe.estimate_bytes(cfg, data.seq_len)
-    waves = probe.waves(len(uids) // spec.folds, per_member, budget, mesh.size)
-    size = waves['wave_size']
+    activations = pop.activation_bytes(cfg, data.seq_len)
+    num = len(uids) // spec.folds
+    size = same_groups(probe.waves(num, per_member, budget, mesh.size)['wave_size'], num,
+                       mesh.size, group_size, activations)
     for fold in range(spec.folds):
       mine = uids[uids % spec.folds == fold]
       for start in range(0, len(mine), size):
@@ -89,14 +91,31 @@ def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0,
         runs.append(Run(b, cfg, tuple(hp.uid.tolist()),
                         distributed.put(hp, sharding.members_sharding(mesh)),
                         data_key=(structure.get('lookback'), fold)))
-    activations = pop.activation_bytes(cfg, data.seq_len)
     plan_json['buckets'][b].update(
         probe.describe(cfg, plan.column('hidden_size', uids)), wave_size=size,
-        num_waves=waves['num_waves'] * spec.folds,  # Each fold's members wave apart.
+        num_waves=-(-num // size) * spec.folds,  # Each fold's members wave apart.
         estimated_bytes_per_member=per_member,
         group_size=sharding.group_size(size // mesh.size, group_size, activations),
         activation_bytes_per_member=activations)
   return runs, plan_json
+
+
+def same_groups(size: int, num_members: int, num_devices: int, requested: int,
+                member_bytes: int) -> int:
+  """The largest wave size up to `size`, a multiple of the device count, whose members
+  on a device form vmap groups of the size the bucket's `num_members` would in one
+  wave (`sharding.group_size`), several groups where it would have several; `size`
+  where there is none (on a GPU a group is every member of a device). The groups set
+  XLA's float rounding (one group compiles to other code than a loop over groups), so
+  a sweep trains the same members, bit for bit, whether or not a smaller memory budget
+  cut it into waves."""
+  local_whole = sharding.padded_size(num_members, num_devices) // num_devices
+  whole = sharding.group_size(local_whole, requested, member_bytes)
+  fewest = 2 * whole if local_whole > whole else whole
+  for local in range(size // num_devices, fewest - 1, -1):
+    if local % whole == 0 and sharding.group_size(local, requested, member_bytes) == whole:
+      return local * num_devices
+  return size
 
 
 def check_batch_sizes(plan, datas: dict) -> None:
