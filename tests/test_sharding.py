@@ -5,6 +5,7 @@ whose JAX started with several devices: tests/test_distributed.py runs it in the
 process it starts anyway (test_sharded_sweep_equals_single_device).
 """
 
+import os
 import types
 
 import jax
@@ -89,3 +90,18 @@ def test_the_cpu_device_count_xla_flags_asks_for_is_kept_unless_a_flag_says_othe
                            capture_output=True, text=True).stdout.split()[-1]
             for asked in ('0', '2')]
   assert counts == ['3', '2']
+
+
+def test_usable_cpus_follow_the_affinity_and_a_cgroup_quota(tmp_path, monkeypatch):
+  """A container limited to 2 CPUs on a larger host gets 2 devices, not one per host core."""
+  monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: {0, 1, 2, 3, 4, 5}, raising=False)
+  quota = tmp_path / 'cpu.max'
+  assert sharding.usable_cpus(str(tmp_path / 'none')) == 6  # No cgroup file: the affinity.
+  quota.write_text('max 100000\n')
+  assert sharding.usable_cpus(str(quota)) == 6
+  quota.write_text('150000 100000\n')  # 1.5 CPUs of quota: 2 devices.
+  assert sharding.usable_cpus(str(quota)) == 2
+  quota.write_text('50000 100000\n')
+  assert sharding.usable_cpus(str(quota)) == 1
+  quota.write_text('garbled\n')
+  assert sharding.usable_cpus(str(quota)) == 6

@@ -35,15 +35,31 @@ CPU_GROUP_BYTES = 16 * 2**20
 
 
 def configure_cpu_devices(num_devices: int | None = None) -> None:
-  """One single-threaded XLA CPU device per core (or `num_devices`; without it, the count
-  XLA_FLAGS' --xla_force_host_platform_device_count asks for, where it does). Call
-  before any JAX computation."""
+  """One single-threaded XLA CPU device per core this process may use (`usable_cpus`; or
+  `num_devices`; without it, the count XLA_FLAGS' --xla_force_host_platform_device_count
+  asks for, where it does). Call before any JAX computation."""
   flags = os.environ.get('XLA_FLAGS', '')
   asked = re.search(r'--xla_force_host_platform_device_count=(\d+)', flags)
-  num_devices = num_devices or (int(asked.group(1)) if asked else 0) or os.cpu_count() or 1
+  num_devices = num_devices or (int(asked.group(1)) if asked else 0) or usable_cpus()
   if 'xla_cpu_multi_thread_eigen' not in flags:
     os.environ['XLA_FLAGS'] = f'{flags} --xla_cpu_multi_thread_eigen=false'.strip()
   jax.config.update('jax_num_cpu_devices', num_devices)
+
+
+def usable_cpus(cgroup_max: str = '/sys/fs/cgroup/cpu.max') -> int:
+  """The cores this process may run on: its CPU affinity (taskset, a container's cpuset),
+  capped by a cgroup v2 CPU quota where one is set (a container limited to 2 CPUs on a
+  64-core host: 2, not 64), at least 1."""
+  count = (len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity')
+           else os.cpu_count() or 1)
+  try:
+    with open(cgroup_max, encoding='ascii') as f:
+      quota, period = f.read().split()[:2]
+    if quota != 'max':
+      count = min(count, -(-int(quota) // int(period)))
+  except (OSError, ValueError):
+    pass  # No cgroup v2 quota readable: the affinity alone.
+  return max(1, count)
 
 
 def population_mesh(devices=None) -> jax.sharding.Mesh:
