@@ -61,6 +61,42 @@ def test_mase_scale_and_mase_by_hand():
     competition.mase_scale([3.], 1)
 
 
+def test_rmsse_by_hand_from_the_first_sale_on():
+  # M5: the mean squared one-step change from the first non-zero value on (lag 1 whatever
+  # the season): [3, 5, 4] -> (4 + 1) / 2; the leading zeros (not yet sold) left out.
+  assert competition.rmsse_error([0., 0., 3., 5., 4.]) == pytest.approx(2.5)
+  assert competition.rmsse_error([1., 0., 3.]) == pytest.approx((1 + 9) / 2)  # A later 0 counts.
+  assert competition.rmsse_error([0., 0., 7.]) == 0.0  # One point sold: no change.
+  assert competition.rmsse_error([0., 0.]) == 0.0
+  y, f = np.array([[6., 4.], [1., 1.]]), np.array([[4., 4.], [0., 3.]])
+  np.testing.assert_allclose(competition.rmsse(y, f, [2.5, 0.5]),
+                             [np.sqrt((4 + 0) / 2 / 2.5), np.sqrt((1 + 4) / 2 / 0.5)])
+  # Squared, not absolute: unlike MASE, it ranks the mean of a slow mover above 0.
+  y = np.array([[0., 0., 0., 4.]])
+  zero, mean = np.zeros_like(y), np.full_like(y, 1.)
+  assert competition.mase(y, zero, [1.]) < competition.mase(y, mean, [1.])
+  assert competition.rmsse(y, zero, [1.]) > competition.rmsse(y, mean, [1.])
+  # The panel's scale falls back to the level where there is no change, as MASE's does.
+  from rnnjax.data import panel_windows
+  assert panel_windows.rmsse_scale(np.array([0., 0., 3., 5., 4.])) == pytest.approx(2.5)
+  assert panel_windows.rmsse_scale(np.array([2., 2., 2.])) == pytest.approx(4.0)
+  assert panel_windows.rmsse_scale(np.zeros(3)) == 1.0
+
+
+def test_scores_and_table_carry_rmsse_only_when_given_its_scales():
+  y = np.array([[6., 4.], [1., 1.]])
+  forecasts = {'Naive2': np.array([[5., 5.], [1., 2.]]), 'm': np.array([[4., 4.], [0., 3.]])}
+  plain = competition.scores(forecasts, y, [1., 1.])
+  assert 'rmsse' not in plain['m'] and 'RMSSE' not in competition.table(plain)
+  both = competition.scores(forecasts, y, [1., 1.], rmsse_scales=[2.5, 0.5])
+  assert both['m']['rmsse'] == pytest.approx(np.mean(competition.rmsse(
+      y, forecasts['m'], [2.5, 0.5])))
+  assert {k: both['m'][k] for k in plain['m']} == plain['m']  # The others unchanged.
+  lines = competition.table(both, order=['Naive2', 'm']).splitlines()
+  assert lines[0].split() == ['method', 'sMAPE', 'MASE', 'OWA', 'RMSSE']
+  assert lines[2].split()[-1] == f'{both["m"]["rmsse"]:.3f}'
+
+
 def test_every_mase_scale_is_the_same_naive_error():
   # The M4 scale (inf MASE when constant), the panel's (falls back to the level) and a single
   # series' columns (NaN when constant) differ only where the naive error is 0.

@@ -304,6 +304,12 @@ def test_panel_scores_are_the_competitions_weighted_means():
   assert float(got['smape']) == pytest.approx(smape, rel=1e-5)
   assert float(got['mase']) == pytest.approx(mase, rel=1e-5)
   assert float(got['owa']) == pytest.approx((smape / 10 + mase / 2) / 2, rel=1e-5)
+  assert 'rmsse' not in got  # A split without RMSSE's scales (a hand-built one).
+  split['rmsse_denom'] = rng.uniform(1, 30, 5).astype(np.float32)
+  got = tasks.TASKS['panel'].score(_cfg('last'), pred, split)
+  rmsse = competition.rmsse(y[w], pred[w], split['rmsse_denom'][w]).mean()
+  assert float(got['rmsse']) == pytest.approx(rmsse, rel=1e-5)
+  assert float(got['mase']) == pytest.approx(mase, rel=1e-5)
 
 
 @pytest.mark.parametrize('loss', tasks.LOSSES)
@@ -424,9 +430,11 @@ def test_task_data_loads_a_users_panel_with_its_options_and_folds(long_csv):
     task_data.load(task='panel', val_size=3, **options)
 
 
-def test_selection_mase_keeps_ranks_and_chooses_by_validation_mase(tmp_path, long_csv):
-  """--selection=mase: each member's best step, the ranking and the final model by
-  validation MASE (a shop's series with zeros), not OWA."""
+@pytest.mark.parametrize('metric', ['mase', 'rmsse'])
+def test_selection_keeps_ranks_and_chooses_by_the_validation_metric_named(tmp_path, long_csv,
+                                                                          metric):
+  """--selection=mase or rmsse (a shop's series with zeros): each member's best step, the
+  ranking and the final model by that validation metric, not OWA."""
   import csv  # pylint: disable=g-import-not-at-top
   from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
   spec = sweep.SweepSpec(
@@ -434,30 +442,32 @@ def test_selection_mase_keeps_ranks_and_chooses_by_validation_mase(tmp_path, lon
       target_columns=('y',), horizon=4, season=4, lookback='8', classical_baselines=False,
       normalization='grid(robust,last,mean)', loss='smape', hidden_size='8',
       batch_size='8', learning_rate='3e-2', train_steps=60, eval_every=10, num_seeds=2,
-      ensemble='greedy', ensemble_size=3, selection='mase')
+      ensemble='greedy', ensemble_size=3, selection=metric)
   lines = []
   summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lines.append)
-  assert summary['selection'] == {'metric': 'mase', 'mode': 'min', 'named': True}
-  assert summary['plotted'] == 'mase'  # The figures draw what ranked, not OWA.
+  assert summary['selection'] == {'metric': metric, 'mode': 'min', 'named': True}
+  assert summary['plotted'] == metric  # The figures draw what ranked, not OWA.
   # The progress and closing lines show it too, not sMAPE.
   lines = [l for entry in lines for l in entry.splitlines()]
   chunks = [l for l in lines if l.startswith('chunk ')]
-  assert chunks and all(' best val mase ' in l for l in chunks)
+  assert chunks and all(f' best val {metric} ' in l for l in chunks)
   closing = [l for l in lines if l.startswith(('single best: ', 'final model ('))]
-  assert len(closing) == 2 and all(' val mase ' in l for l in closing)
+  assert len(closing) == 2 and all(f' val {metric} ' in l for l in closing)
   assert not any('val smape' in l for l in chunks + closing)
   members = summary['members']
-  mase = {u: members[i]['val']['mase'] for i, u in enumerate(members.uids.tolist())}
-  assert [mase[u] for u in summary['ranking']] == sorted(mase.values())
+  chosen = {u: members[i]['val'][metric] for i, u in enumerate(members.uids.tolist())}
+  assert [chosen[u] for u in summary['ranking']] == sorted(chosen.values())
   curves = {}
   with open(tmp_path / 'wd' / 'curves.csv', encoding='utf-8') as f:
     for row in csv.DictReader(f):
       if row['split'] == 'val':
         curves.setdefault(row['metric'], {}).setdefault(int(row['uid']), []).append(
             float(row['value']))
-  for u, value in mase.items():  # Each member kept the step of its lowest MASE (on this
+  for u, value in chosen.items():  # Each member kept the step of its lowest value (on this
     # VM, one member's is not the step of its lowest OWA, which OWA selection keeps).
-    assert value == pytest.approx(min(curves['mase'][u]), rel=1e-6)
+    assert value == pytest.approx(min(curves[metric][u]), rel=1e-6)
+  if metric == 'rmsse':  # And the test table has its column.
+    assert all(r['rmsse'] is not None for r in summary['test_table'])
 
 
 def test_a_panel_sweep_ranks_by_owa_refits_and_tables_the_competition(tmp_path, long_csv):
@@ -476,7 +486,7 @@ def test_a_panel_sweep_ranks_by_owa_refits_and_tables_the_competition(tmp_path, 
   ranked = [summary['members'].uids.tolist().index(u) for u in summary['ranking']]
   assert [owa[i] for i in ranked] == sorted(owa)
   final = summary['final']
-  assert final['kind'] == 'refit' and set(final['test']) == {'smape', 'mase', 'owa'}
+  assert final['kind'] == 'refit' and set(final['test']) == {'smape', 'mase', 'owa', 'rmsse'}
   rows = {r['method']: r for r in summary['test_table']}
   assert rows['naive2']['owa'] == pytest.approx(1.0)
   assert any(m.startswith('final: ') for m in rows)
@@ -485,16 +495,17 @@ def test_a_panel_sweep_ranks_by_owa_refits_and_tables_the_competition(tmp_path, 
   # Each series' scores, whose means are the table's: the final model and every benchmark.
   scores = {}
   with open(tmp_path / 'wd' / 'series_scores.csv', encoding='utf-8') as f:
-    assert f.readline() == 'unique_id,method,smape,mase\n'
+    assert f.readline() == 'unique_id,method,smape,mase,rmsse\n'
     for line in f:
-      key, method, smape, mase = line.rstrip('\n').split(',')
-      scores.setdefault(method, {})[key] = (float(smape), float(mase))
+      key, method, *values = line.rstrip('\n').split(',')
+      scores.setdefault(method, {})[key] = tuple(map(float, values))
   assert list(scores) == ['final', 'naive', 'naive2', 'seasonal_naive']
   for method, by_series in scores.items():
     assert list(by_series) == ['a', 'b', 'c']  # 'c' too: left out of validation only.
     means = np.mean(list(by_series.values()), axis=0)
     expected = final['test'] if method == 'final' else summary['baselines'][method]['test']
-    np.testing.assert_allclose(means, [expected['smape'], expected['mase']], rtol=1e-4)
+    np.testing.assert_allclose(means, [expected['smape'], expected['mase'], expected['rmsse']],
+                               rtol=1e-4)
   beat = sum(scores['final'][k][1] < scores['naive2'][k][1] for k in 'abc')
   said = [l for l in lines if 'series_scores.csv' in l]
   assert len(said) == 1 and f"naive2's on {beat}, " in said[0] and said[0].endswith(
@@ -504,7 +515,7 @@ def test_a_panel_sweep_ranks_by_owa_refits_and_tables_the_competition(tmp_path, 
   actual = sum(sum(series[k][-4:]) for k in 'abc')
   assert len(said) == 1 and f'the actual {actual:.4g}: final ' in said[0], said
   # The mean differences said beside it are the file's.
-  for name, column in (('MASE', 1), ('sMAPE', 0)):
+  for name, column in (('MASE', 1), ('sMAPE', 0), ('RMSSE', 2)):
     said = [l for l in lines if l.startswith(f'test {name}, the final model minus')]
     assert len(said) == 1, lines
     mean = np.mean([scores['final'][k][column] - scores['naive2'][k][column]

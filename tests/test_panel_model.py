@@ -84,7 +84,7 @@ def test_the_saved_model_gives_the_final_test_figures_back(held_out, given):
   for summary, workdir, *_ in (held_out, given):
     model = rnnjax.load(workdir)
     final = summary['final']
-    assert model.kind == final['kind'] and set(model.test) == {'smape', 'mase', 'owa'}
+    assert model.kind == final['kind'] and set(model.test) == {'smape', 'mase', 'owa', 'rmsse'}
     got = model.evaluate_panel()
     for name, value in final['test'].items():
       assert got[name] == value, (name, got[name], value)  # Same program, same data.
@@ -247,10 +247,15 @@ def test_predict_writes_h_rows_per_series_continuing_ds(tmp_path, held_out, give
   assert 'best test sMAPE' in out['plot']['series'][0]['title']
   # The scores it picks by are series_scores.csv's (the final model's, on test).
   _, scored = _rows(os.path.join(workdir, 'series_scores.csv'))
-  final = {r[0]: (float(r[2]), float(r[3])) for r in scored if r[1] == 'final'}
+  final = {r[0]: tuple(map(float, r[2:])) for r in scored if r[1] == 'final'}
   tests = panel_predictions.tested(model)
   for k in IDS:
-    assert (tests[k][2]['sMAPE'], tests[k][2]['MASE']) == pytest.approx(final[k], rel=1e-4)
+    assert tuple(tests[k][2][m] for m in ('sMAPE', 'MASE', 'RMSSE')) == pytest.approx(
+        final[k], rel=1e-4)
+  for ranked, metric in (('owa', 'sMAPE'), ('smape', 'sMAPE'), ('mase', 'MASE'),
+                         ('rmsse', 'RMSSE')):
+    model.manifest['selection']['metric'] = ranked
+    assert panel_predictions.shown_metric(model) == metric
   mase = {k: tests[k][2]['MASE'] for k in IDS}
   picks = panel_predictions.shown(IDS, mase, metric='MASE')  # --selection=mase's.
   assert picks[0] == (min(mase, key=mase.get), f'best test MASE {min(mase.values()):.3f}')

@@ -14,7 +14,7 @@ def reference_windows(panel, *, lookback, horizon, season):
   per_window = ('x', 'y', 'level', 'mase_denom', 'seasonal')
   splits = {name: {k: [] for k in per_window} for name in ('train', 'refit')}
   for name in ('val', 'test'):
-    splits[name] = {k: [] for k in per_window + ('series', 'weight', 'floor')}
+    splits[name] = {k: [] for k in per_window + ('series', 'weight', 'floor', 'rmsse_denom')}
   ages = {'train': [], 'refit': []}
   all_inputs = panel.inputs or [None] * len(panel.train)
   num_future = len(panel.future_columns)
@@ -49,6 +49,7 @@ def reference_windows(panel, *, lookback, horizon, season):
       splits[name]['series'].append(i)
       splits[name]['weight'].append(weight)
       splits[name]['floor'].append(pw.floor_of(part))
+      splits[name]['rmsse_denom'].append(pw.rmsse_scale(part))
   dtypes = {'series': np.int32}
   out = {name: {k: np.asarray(v, dtypes.get(k, np.float32)) for k, v in arrays.items()}
          for name, arrays in splits.items()}

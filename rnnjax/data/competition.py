@@ -8,6 +8,12 @@ time series and 61 forecasting methods"), as its organisers' `Benchmarks and Eva
   MASE  = |y_t - f_t| / mean_{t > m} |v_t - v_{t-m}|  (v: the series' train part, m its season)
 
 averaged over series; OWA = (sMAPE / sMAPE_Naive2 + MASE / MASE_Naive2) / 2 from those averages.
+Beside them M5's (Makridakis, Spiliotis & Assimakopoulos 2022, "M5 accuracy competition") RMSSE,
+for sales that are often 0, where MASE and sMAPE reward a forecast of 0 (`mostly_zero`):
+
+  RMSSE = sqrt(mean_t (y_t - f_t)^2 / mean_{t > 1} (v_t - v_{t-1})^2)   (v from its first non-zero)
+
+averaged over series without M5's dollar weights (a panel has no prices to weigh by).
 The benchmarks: Naive, seasonal naive, Naive2 (M3: Makridakis & Hibon 2000; the random walk of the
 seasonally adjusted series), and a competition's own submitted forecasts; statistical.py fits
 statsforecast's AutoETS, AutoTheta and AutoARIMA per series.
@@ -67,6 +73,23 @@ def naive_error(train, season):
     return 0.0 if v.ndim == 1 else np.zeros(v.shape[1:])
   error = np.mean(np.abs(v[m:] - v[:-m]), axis=0)
   return float(error) if v.ndim == 1 else error
+
+
+def rmsse_error(train) -> float:
+  """RMSSE's scale for one train part, as M5's guidelines define it: the in-sample mean
+  squared one-step change (lag 1 whatever the season) from the first non-zero value on
+  (the zeros before it: a product not yet sold); 0 where there is no change (M5 has no
+  such series: its RMSSE is then inf)."""
+  v = series(train)
+  v = v[int(np.argmax(v != 0)):]
+  return float(np.mean(np.diff(v) ** 2)) if v.size > 1 else 0.0
+
+
+def rmsse(y, f, scales) -> np.ndarray:
+  """<float64>[S]: RMSSE of each series. y, f: <[S, h]>; scales: <[S]> from rmsse_error
+  (mean squared changes, not their root)."""
+  y, f = _pair(y, f)
+  return np.sqrt(np.mean((y - f) ** 2, axis=-1) / np.asarray(scales, np.float64))
 
 
 def mase(y, f, scales) -> np.ndarray:
@@ -193,26 +216,30 @@ def submitted(path_or_rows, ids, h) -> dict:
   return {m: f for m, f in found.items() if not np.isnan(f).any()}
 
 
-def series_scores(forecasts, y, scales) -> dict:
-  """{name: {'smape': <float64>[S], 'mase': <float64>[S]}}: each series' scores (a table's
-  rows). forecasts: {name: <[S, h]>}; y: <[S, h]> the test values; scales: <[S]>."""
+def series_scores(forecasts, y, scales, rmsse_scales=None) -> dict:
+  """{name: {'smape': <float64>[S], 'mase': <float64>[S]}, with 'rmsse' <float64>[S] where
+  `rmsse_scales` is given}: each series' scores (a table's rows). forecasts: {name: <[S,
+  h]>}; y: <[S, h]> the test values; scales, rmsse_scales: <[S]> MASE's and RMSSE's."""
   y = np.asarray(y, np.float64)
   out = {}
   for name, f in forecasts.items():
     if np.shape(f) != y.shape:
       raise ValueError(f'forecasts of {name!r}: shape {np.shape(f)}, the test values {y.shape}')
     out[name] = {'smape': smape(y, f), 'mase': mase(y, f, scales)}
+    if rmsse_scales is not None:
+      out[name]['rmsse'] = rmsse(y, f, rmsse_scales)
   return out
 
 
-def scores(forecasts, y, scales, reference='Naive2') -> dict:
-  """{name: {'smape', 'mase', 'owa': float}}: the averages over series, and OWA against the
-  reference method's averages (M4: (sMAPE / sMAPE_ref + MASE / MASE_ref) / 2)."""
+def scores(forecasts, y, scales, reference='Naive2', rmsse_scales=None) -> dict:
+  """{name: {'smape', 'mase', 'owa'[, 'rmsse']: float}}: the averages over series, and OWA
+  against the reference method's averages (M4: (sMAPE / sMAPE_ref + MASE / MASE_ref) / 2);
+  RMSSE's where `rmsse_scales` is given (series_scores)."""
   if reference not in forecasts:
     raise ValueError(f'scores: the reference {reference!r} is not among the forecasts '
                      f'({", ".join(forecasts)})')
   means = {name: {k: float(np.mean(v)) for k, v in s.items()}
-           for name, s in series_scores(forecasts, y, scales).items()}
+           for name, s in series_scores(forecasts, y, scales, rmsse_scales).items()}
   ref = means[reference]
   for s in means.values():
     s['owa'] = (s['smape'] / ref['smape'] + s['mase'] / ref['mase']) / 2
@@ -220,14 +247,17 @@ def scores(forecasts, y, scales, reference='Naive2') -> dict:
 
 
 def table(scores_, order=None) -> str:
-  """The methods side by side (method, sMAPE, MASE, OWA): best OWA first, or in `order`."""
+  """The methods side by side (method, sMAPE, MASE, OWA, and RMSSE where every method has
+  it): best OWA first, or in `order`."""
   if order is None:
     order = sorted(scores_, key=lambda m: (np.nan_to_num(scores_[m]['owa'], nan=np.inf),
                                            scores_[m]['smape']))
   width = max([len('method')] + [len(m) for m in order])
-  lines = [f'{"method":<{width}}   sMAPE    MASE    OWA']
+  rmsse_ = all('rmsse' in scores_[m] for m in order)
+  lines = [f'{"method":<{width}}   sMAPE    MASE    OWA' + '   RMSSE' * rmsse_]
   lines += [f'{m:<{width}} {scores_[m]["smape"]:7.2f} {scores_[m]["mase"]:7.3f} '
-            f'{scores_[m]["owa"]:6.3f}' for m in order]
+            f'{scores_[m]["owa"]:6.3f}' + f' {scores_[m].get("rmsse", 0):7.3f}' * rmsse_
+            for m in order]
   return '\n'.join(lines)
 
 

@@ -69,7 +69,8 @@ def _zero_note(ids, sparse, horizon) -> str:
           f'model trained on --loss=mae or mase drifts towards it, and ranking by MASE, '
           f'sMAPE or OWA favours the members that forecast least: such a model forecasts '
           f'less than they sell, which the test volume line shows (the {horizon} steps\' '
-          f'total against the actual one); --loss=mse trains towards the mean')
+          f'total against the actual one); --loss=mse trains towards the mean, and '
+          f'--selection=rmsse ranks by a squared error (M5\'s RMSSE, in the tables)')
 
 
 def cache_dir() -> str:
@@ -187,11 +188,12 @@ def _write(path: str, fitted: dict) -> None:
 
 def baselines(panel, arrays, *, horizon: int, season: int, dataset: str = '',
               methods=statistical_lib.METHODS) -> tuple[dict, dict, tuple, dict]:
-  """(name -> split -> {'smape', 'mase', 'owa'}, split -> <float32>[2] Naive2's sMAPE
+  """(name -> split -> {'smape', 'mase', 'owa', 'rmsse'}, split -> <float32>[2] Naive2's sMAPE
   and MASE (the OWA reference the task's scores use), notes, name -> <float64>[S,
   horizon] each benchmark's forecasts of the test part, for each series' scores).
 
-  arrays: panel_windows.windows' splits (their y, mase_denom and weight are what is scored).
+  arrays: panel_windows.windows' splits (their y, mase_denom, rmsse_denom and weight are
+  what is scored).
   methods: the statsforecast models fitted on each split (none: no statistical fits).
   """
   origin = lambda v: len(v) - horizon
@@ -218,8 +220,9 @@ def baselines(panel, arrays, *, horizon: int, season: int, dataset: str = '',
         path = importlib.resources.files('rnnjax.data') / 'panels' / SUBMITTED
         given = competition.submitted(str(path), panel.ids, horizon)
         forecasts.update({name: f for name, f in given.items() if name in SHOWN})
-    scored = competition.scores({k: f[keep] for k, f in forecasts.items()}, y[keep],
-                                scales[keep], reference='naive2')
+    scored = competition.scores(
+        {k: f[keep] for k, f in forecasts.items()}, y[keep], scales[keep], reference='naive2',
+        rmsse_scales=arrays[split]['rmsse_denom'][keep].astype(np.float64))
     for name, metrics in scored.items():
       table.setdefault(name, {})[split] = metrics
     reference[split] = np.asarray([scored['naive2']['smape'], scored['naive2']['mase']],

@@ -20,7 +20,7 @@ on test.
 
 `windows` returns every split: raw target values in original units (the task
 normalises each window itself, as its member's `normalization` says), each window's
-series statistics, MASE scale and seasonal indices (for a member that `deseasonalize`s,
+series statistics, MASE scale (and, for validation and test, RMSSE's) and seasonal indices (for a member that `deseasonalize`s,
 as Naive2 and Theta do: a seasonal series' windows divided by its multiplicative
 indices, its forecasts multiplied by them), and per validation / test window the
 series it belongs to and its weight (0: a series left out).
@@ -41,6 +41,16 @@ def mase_scale(train: np.ndarray, season: int) -> float:
   scale = competition.naive_error(train, season)
   if not scale > 0:
     scale = float(np.mean(np.abs(train))) or 1.0
+  return scale
+
+
+def rmsse_scale(train: np.ndarray) -> float:
+  """RMSSE's denominator for one series: M5's in-sample mean squared one-step change
+  (competition.rmsse_error); where that is 0 (a constant or one-point series), the mean
+  v^2 (1 for a zero series), as `mase_scale` falls back to the level."""
+  scale = competition.rmsse_error(train)
+  if not scale > 0:
+    scale = float(np.mean(np.square(train))) or 1.0
   return scale
 
 
@@ -201,7 +211,8 @@ def windows(panel, *, lookback: int, horizon: int,
   train part for test and refit), seasonal <float32>[N, lookback + horizon] (each
   point's seasonal index, `seasonal_factors`, from that same part). Validation and
   test also: series <int32>[S], weight <float32>[S] (one window per series, 0 for one
-  left out) and floor <float32>[S] (`floor_of` the part before the window). 'refit':
+  left out), floor <float32>[S] (`floor_of` the part before the window) and
+  rmsse_denom <float32>[S] (`rmsse_scale` of that part). 'refit':
   the training windows of the whole train part (targets up to its end), for a refit.
   Train and refit also: by_age <int32>[N] (the windows, newest first) and age
   <int32>[N] (theirs, ascending: the points between a window's last target and the end
@@ -228,7 +239,7 @@ def windows(panel, *, lookback: int, horizon: int,
   ages = {name: np.empty(int(count.sum()), np.int64) for name, count in counts.items()}
   starts = {name: np.concatenate([[0], np.cumsum(count)]) for name, count in counts.items()}
   per_window = ('x', 'y', 'level', 'mase_denom', 'seasonal')
-  splits = {name: {k: [] for k in per_window + ('series', 'weight', 'floor')}
+  splits = {name: {k: [] for k in per_window + ('series', 'weight', 'floor', 'rmsse_denom')}
             for name in ('val', 'test')}
   left_out = seasonal = by_level = 0
   for i, (series, test, inputs) in enumerate(zip(panel.train, panel.test, all_inputs)):
@@ -267,6 +278,7 @@ def windows(panel, *, lookback: int, horizon: int,
       splits[name]['series'].append(i)
       splits[name]['weight'].append(weight)
       splits[name]['floor'].append(floor_of(part))
+      splits[name]['rmsse_denom'].append(rmsse_scale(part))
   dtypes = {'series': np.int32}
   for name, arrays in splits.items():
     out[name] = {k: np.asarray(v, dtypes.get(k, np.float32)) for k, v in arrays.items()}

@@ -131,7 +131,7 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
   return '\n'.join(lines)
 
 
-def test_scores(summary: dict, metrics=('smape', 'mase', 'owa')) -> list[dict]:
+def test_scores(summary: dict, metrics=('smape', 'mase', 'owa', 'rmsse')) -> list[dict]:
   """The competition's table of a panel sweep: the final model (and before its refit),
   the single best member and every baseline, scored on test by the same code, best
   first by the first metric: [{'method', metric: value}]."""
@@ -154,7 +154,8 @@ def test_scores(summary: dict, metrics=('smape', 'mase', 'owa')) -> list[dict]:
 def test_table(rows: list[dict]) -> str:
   """`test_scores` as text."""
   metrics = [k for k in rows[0] if k != 'method'] if rows else []
-  lines = ['test, the competition\'s scores (sMAPE 0-200, MASE, OWA against Naive2):',
+  lines = ['test, the competition\'s scores (sMAPE 0-200, MASE, OWA against Naive2; M5\'s '
+           'RMSSE):',
            f'{"":>2}' + ''.join(f'{m:>10}' for m in metrics) + '  method']
   for r in rows:
     lines.append(f'{"":>2}' + ''.join(f'{_fmt(r[m]):>10}' for m in metrics) +

@@ -1,10 +1,10 @@
 """Each series' test scores of a panel sweep: WORKDIR/series_scores.csv.
 
-A panel's table (report.test_scores) averages sMAPE and MASE over series, and an
+A panel's table (report.test_scores) averages sMAPE, MASE and RMSSE over series, and an
 average hides where a model wins and where it loses: a few series with a large MASE
 can outweigh many small wins. This file holds every series' test scores of the final
 model and of each benchmark, by the code that averages them (data/competition.py), in
-long format: `unique_id,method,smape,mase`, one row per series and method, the final
+long format: `unique_id,method,smape,mase,rmsse`, one row per series and method, the final
 model first (data/competition.py `series_scores` gives `write` its scores).
 `pandas.read_csv(...).pivot(index='unique_id', columns='method')` puts the methods side
 by side. `wins` counts the series on which the final model's score is below each
@@ -28,7 +28,7 @@ from rnnjax.results import files
 FINAL = 'final'  # The final model's method name in the file.
 RESAMPLES = 5000  # Bootstrap samples of `paired_intervals`.
 _CHUNK = 250  # Samples drawn at a time (memory: _CHUNK x series indices).
-_NAMES = {'mase': 'MASE', 'smape': 'sMAPE'}
+_NAMES = {'smape': 'sMAPE', 'mase': 'MASE', 'rmsse': 'RMSSE'}  # The file's columns, in order.
 
 
 def wins(by_method: dict, metric: str = 'mase') -> dict:
@@ -69,13 +69,14 @@ def write(workdir: str, ids, by_method: dict) -> str:
   """Writes WORKDIR/series_scores.csv (see the module docstring; a score that is not
   finite is an empty cell); returns its path."""
   cell = lambda v: f'{v:.6g}' if np.isfinite(v) else ''
+  metrics = [m for m in _NAMES if all(m in s for s in by_method.values())]
   path = os.path.join(workdir, files.SERIES_SCORES)
   with files.atomic(path) as tmp, open(tmp, 'w', newline='', encoding='utf-8') as f:
     writer = csv.writer(f, lineterminator='\n')
-    writer.writerow(['unique_id', 'method', 'smape', 'mase'])
+    writer.writerow(['unique_id', 'method'] + metrics)
     for i, key in enumerate(ids):
       for name, s in by_method.items():
-        writer.writerow([key, name, cell(s['smape'][i]), cell(s['mase'][i])])
+        writer.writerow([key, name] + [cell(s[m][i]) for m in metrics])
   return path
 
 

@@ -123,9 +123,10 @@ class SweepSpec(hparams.SpecStrings):
                             "one's best step, stops it early and chooses the final model "
                             "(empty: the task's own: forecast mse, with --difference the "
                             "levels' rmse; panel owa, classify ce, charlm bpc). forecast: "
-                            'mse, rmse, mae or mase; panel: owa, smape or mase (on sales '
-                            'mostly 0 all three favour forecasts of 0: train with '
-                            '--loss=mse there).')
+                            'mse, rmse, mae or mase; panel: owa, smape, mase or rmsse '
+                            "(M5's root mean squared scaled error: on sales mostly 0 the "
+                            'other three favour forecasts of 0; train with --loss=mse and '
+                            'rank by rmsse there).')
   # the final model
   ensemble: str = _setting('top', 'The model the sweep hands back, chosen on validation: '
                            'top (the k best members averaged, k chosen on validation), '

@@ -65,7 +65,8 @@ class Task(NamedTuple):
 
 
 # The validation metrics `--selection` may name instead of a task's own.
-SELECTABLE = {'forecast': ('mse', 'rmse', 'mae', 'mase'), 'panel': ('owa', 'smape', 'mase')}
+SELECTABLE = {'forecast': ('mse', 'rmse', 'mae', 'mase'),
+              'panel': ('owa', 'smape', 'mase', 'rmsse')}
 
 
 def selection_of(task: str, difference: bool, selection: str = '') -> str:

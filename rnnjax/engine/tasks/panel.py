@@ -5,8 +5,8 @@ target itself, as its `normalization` says (NORMALIZATIONS: shift and scale of t
 window, or of its logarithms), predicts the `horizon` values in those units, and trains
 on its `loss` (LOSSES). Validation and test hold one window per series with a weight
 (0: left out), and the competitions' scores are weighted means over series: sMAPE
-(0-200), MASE, and OWA against Naive2 (the split's `naive2` <float32>[2]: Naive2's
-sMAPE and MASE on the same windows).
+(0-200), MASE, OWA against Naive2 (the split's `naive2` <float32>[2]: Naive2's
+sMAPE and MASE on the same windows), and M5's RMSSE (with the split's `rmsse_denom`).
 """
 
 import jax
@@ -133,14 +133,17 @@ def evaluate(cfg, params, split):
 
 
 def score(cfg, pred, split):
-  """Weighted means over the split's windows (one per series) of sMAPE and MASE, and
-  OWA against the split's `naive2` scores."""
+  """Weighted means over the split's windows (one per series) of sMAPE, MASE and, where
+  the split has `rmsse_denom`, RMSSE (data/competition.py), and OWA against the split's
+  `naive2` scores."""
   del cfg
   y, w = split['y'][..., 0], split['weight']
   mean = lambda v: jnp.sum(v * w) / jnp.sum(w)
   smape = mean(_smape(pred, y))
   mase = mean(jnp.mean(jnp.abs(pred - y), axis=-1) / split['mase_denom'])
   out = {'smape': smape, 'mase': mase}
+  if 'rmsse_denom' in split:
+    out['rmsse'] = mean(jnp.sqrt(jnp.mean((pred - y) ** 2, axis=-1) / split['rmsse_denom']))
   if 'naive2' in split:
     out['owa'] = 0.5 * (smape / split['naive2'][0] + mase / split['naive2'][1])
   return out

@@ -192,18 +192,19 @@ def panel_intervals(info, before, groups, arrays, datas, folds: int, refit: bool
 
 
 def write_series_scores(workdir: str, model, data, log=print) -> dict:
-  """WORKDIR/series_scores.csv: each series' test sMAPE and MASE, of the final model
+  """WORKDIR/series_scores.csv: each series' test sMAPE, MASE and RMSSE, of the final model
   (`model`) and of every benchmark, on the same points (results/series_scores.py).
   Returns {metric: {benchmark: {mean, low, high}}}: the final model's mean difference
   from each benchmark with its 95 % paired bootstrap interval, as the log says it."""
   forecasts, split = model.panel_test_forecasts()
   forecasts = {series_scores.FINAL: forecasts, **data.benchmark_forecasts}
-  by_method = competition.series_scores(forecasts, split['y'][..., 0], split['mase_denom'])
+  by_method = competition.series_scores(forecasts, split['y'][..., 0], split['mase_denom'],
+                                        split['rmsse_denom'])
   path = series_scores.write(workdir, data.transform['ids'], by_method)
   log(f'{path}: each series\' test scores; {series_scores.describe(by_method)}')
   log(series_scores.describe_volumes(series_scores.volumes(forecasts, split['y'][..., 0])))
   paired = {}
-  for metric in ('mase', 'smape'):
+  for metric in ('mase', 'smape', 'rmsse'):
     intervals = series_scores.paired_intervals(by_method, metric)
     log(series_scores.describe_differences(intervals, metric))
     paired[metric] = {name: dict(zip(('mean', 'low', 'high'), v))

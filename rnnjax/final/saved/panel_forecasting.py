@@ -294,7 +294,7 @@ def panel_scored(transform, arrays, histories=None, futures=None,
   (or None), the inputs' rows after them where the model reads them (future columns;
   else None), and the split the summary scores their forecasts on: y <float64>[S,
   horizon, 1] (the first `horizon` points of each future, by id), each history's MASE
-  scale, weight 1. Without histories: the sweep's train parts and test parts
+  and RMSSE scales, weight 1. Without histories: the sweep's train parts and test parts
   (`saved_series`, `saved_ahead`), with Naive2's (sMAPE, MASE) there for the OWA, as the
   summary scored its final model."""
   horizon, naive2 = transform['horizon'], None
@@ -315,7 +315,8 @@ def panel_scored(transform, arrays, histories=None, futures=None,
       raise InputError(f'futures: series {key!r} has {len(future)} points; the model is '
                        f'scored on the next {horizon}, all finite')
   split = {'y': np.stack([f[:horizon] for f in futures])[..., None],
-           'mase_denom': panel_scales(transform, values), 'weight': np.ones(len(values))}
+           'mase_denom': panel_scales(transform, values), 'weight': np.ones(len(values)),
+           'rmsse_denom': np.asarray([panel_windows.rmsse_scale(v) for v in values])}
   if naive2 is not None:
     split['naive2'] = np.asarray(naive2)
   return values, inputs, ahead, split

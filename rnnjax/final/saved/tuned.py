@@ -272,7 +272,7 @@ class TunedModel:
     return self._panel_outputs(values, inputs, ahead), split
 
   def evaluate_panel(self, histories=None, futures=None, future_inputs=None) -> dict:
-    """The summary's metrics (sMAPE, MASE) of forecasts from the end of each history
+    """The summary's metrics (sMAPE, MASE, RMSSE) of forecasts from the end of each history
     (as `forecast` takes them) of the next `horizon` points, `futures` (id -> values;
     `future_inputs` as `forecast`'s, for a model with future columns). Neither given:
     the sweep's test part from the end of each train part, with its OWA: the summary's

@@ -8,10 +8,10 @@ forecast table, the few series it prints and draws.
   rows        forecast.csv: unique_id, ds (continuing each series' time column),
               forecast, lower_80, upper_80, lower_95, upper_95 (the levels asked)
   tested      the final model's forecast of each series' test part from its end of
-              train, and its sMAPE and MASE there (for choosing what to show, never
+              train, and its sMAPE, MASE and RMSSE there (for choosing what to show, never
               the model)
-  shown       best and worst series by that sMAPE (by MASE for a model whose sweep
-              was ranked by MASE: --selection=mase), and random ones (four in all,
+  shown       best and worst series by that sMAPE (by MASE or RMSSE for a model whose
+              sweep was ranked by it: --selection=mase, rmsse), and random ones (four in all,
               all random where the sweep scored none); every series where there are
               no more than that
 
@@ -30,6 +30,7 @@ import numpy as np
 from rnnjax.data import common
 from rnnjax.data import competition
 from rnnjax.data import panel
+from rnnjax.data import panel_windows
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
 from rnnjax.final.saved import panel_forecasting
@@ -37,6 +38,8 @@ from rnnjax.final.saved import panel_future
 
 RANDOM_SHOWN = 2  # Series drawn at random, besides the best and the worst (or in their
 # place, where the sweep scored none of them).
+# Each series' test scores, as predict names them.
+_NAMES = {'smape': 'sMAPE', 'mase': 'MASE', 'rmsse': 'RMSSE'}
 _COLUMN_FLAGS = {'--id_column': 'id', '--time_column': 'time', '--target_columns': 'target',
                  '--input_columns': 'input', '--future_columns': 'input'}
 
@@ -179,23 +182,26 @@ def stacked(ids, values, inputs) -> dict:
 
 
 def tested(model) -> dict:
-  """id -> (forecast <float64>[h], test part <float64>[h], {'sMAPE', 'MASE'}) of the
-  sweep's test part, forecast by the final model from each series' end of train."""
+  """id -> (forecast <float64>[h], test part <float64>[h], {'sMAPE', 'MASE', 'RMSSE'}) of
+  the sweep's test part, forecast by the final model from each series' end of train."""
   ids, values, _ = panel_forecasting.saved_series(model.arrays)
   ahead = panel_forecasting.saved_ahead(model.arrays)
   point = model.forecast(stacked(ids, values, panel_forecasting.saved_inputs(model.arrays)),
                          model.transform['horizon'], levels=(),
                          future_inputs=None if ahead is None else dict(zip(ids, ahead)))['point']
   truth = model.arrays['test']
-  scores = competition.series_scores({'final': point}, truth, panel_forecasting.panel_scales(
-      model.transform, values))['final']
-  return {k: (p, t, {'sMAPE': s, 'MASE': m})
-          for k, p, t, s, m in zip(ids, point, truth, scores['smape'], scores['mase'])}
+  scores = competition.series_scores(
+      {'final': point}, truth, panel_forecasting.panel_scales(model.transform, values),
+      [panel_windows.rmsse_scale(v) for v in values])['final']
+  return {k: (p, t, {name: scores[metric][i] for metric, name in _NAMES.items()})
+          for i, (k, p, t) in enumerate(zip(ids, point, truth))}
 
 
 def shown_metric(model) -> str:
-  """The test score `shown` picks by: MASE where the sweep ranked by it, else sMAPE."""
-  return 'MASE' if (model.manifest.get('selection') or {}).get('metric') == 'mase' else 'sMAPE'
+  """The test score `shown` picks by: MASE or RMSSE where the sweep ranked by it, else
+  sMAPE."""
+  ranked = (model.manifest.get('selection') or {}).get('metric')
+  return _NAMES[ranked] if ranked in ('mase', 'rmsse') else 'sMAPE'
 
 
 def shown(ids, scores: dict, *, seed: int = 0, metric: str = 'sMAPE',
