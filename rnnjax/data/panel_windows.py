@@ -20,10 +20,10 @@ on test.
 
 `windows` returns every split: raw target values in original units (the task
 normalises each window itself, as its member's `normalization` says), each window's
-series statistics, MASE scale (and, for validation and test, RMSSE's) and seasonal indices (for a member that `deseasonalize`s,
-as Naive2 and Theta do: a seasonal series' windows divided by its multiplicative
-indices, its forecasts multiplied by them), and per validation / test window the
-series it belongs to and its weight (0: a series left out).
+series statistics, MASE scale and seasonal indices (for a member that
+`deseasonalize`s, as Naive2 and Theta do: a seasonal series' windows divided by its
+multiplicative indices, its forecasts multiplied by them), and per validation / test
+window the series it belongs to, its weight (0: a series left out) and RMSSE's scale.
 """
 
 import numpy as np
