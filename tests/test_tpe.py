@@ -176,7 +176,8 @@ def test_a_used_up_space_adds_seeds_to_its_configurations(tmp_path):
             if m['config'] == t.user_attrs['config']]
     np.testing.assert_allclose(t.value, np.mean(upto), rtol=1e-5)
   notes = [l for l in lines if 'configurations are all tried' in l]
-  assert notes == ["note: the search space's 2 configurations are all tried; round 1 "
+  # Rounds counted from 1, as the dry run's "(round 1 of 3)" counts the first.
+  assert notes == ["note: the search space's 2 configurations are all tried; round 2 "
                    'and later ones train them again as more seeds of them']
 
 

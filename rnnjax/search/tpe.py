@@ -152,11 +152,12 @@ def repeats_note(spec, rounds) -> str:
   if not repeated or not repeated[-1] or any(repeated[:-1]):
     return ''
   size = space_size(distributions(spec.axes()))
+  number = len(rounds)  # Counted from 1, as the log's "(round 1 of 3)" is the first.
   if len(seen) >= size:
     return (f"note: the search space's {size} configurations are all tried; round "
-            f'{len(rounds) - 1} and later ones train them again as more seeds of them')
+            f'{number} and later ones train them again as more seeds of them')
   return (f'note: TPE proposed only configurations already tried in {MAX_ASKS} asks; '
-          f'round {len(rounds) - 1} trains some again as more seeds of them')
+          f'round {number} trains some again as more seeds of them')
 
 
 def propose(spec, workdir: str | None, round_: int) -> list:
