@@ -167,7 +167,7 @@ def main(argv):
         mlflow_client = mlflow_log.client(MLFLOW_URI.value)  # Refused before training.
       wandb_dir = None
       if WANDB_PROJECT.value and not DRY_RUN.value and distributed.is_main():
-        from rnnjax.results import wandb_log  # pylint: disable=g-import-not-at-top
+        from rnnjax.results.tracking import wandb_log  # pylint: disable=g-import-not-at-top
         wandb_dir = WANDB_DIR.value or workdir
         wandb_log.check(WANDB_PROJECT.value, wandb_dir, WANDB_MODE.value)  # Before training.
       elif WANDB_DIR.value and not WANDB_PROJECT.value:

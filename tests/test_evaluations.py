@@ -14,7 +14,7 @@ from tensorboard.backend.event_processing import event_accumulator
 
 from rnnjax.results import evaluations
 from rnnjax.results import files
-from rnnjax.results import tensorboard
+from rnnjax.results.tracking import tensorboard
 from rnnjax.run import stop
 from rnnjax.run import sweep
 

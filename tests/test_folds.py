@@ -12,7 +12,7 @@ from rnnjax.data import task_data
 from rnnjax.engine import population as pop
 from rnnjax.engine import sharding
 from rnnjax.errors import InputError
-from rnnjax.results import report
+from rnnjax.results.printed import report
 from rnnjax.run import prepare
 from rnnjax.run import sweep
 

@@ -1,4 +1,5 @@
-"""progress.py: the progress line's ETA and best value, on a fake clock and across a resume."""
+"""results/printed/progress.py: the progress line's ETA and best value, on a fake clock and
+across a resume."""
 
 import re
 
@@ -9,7 +10,7 @@ import pytest
 
 from rnnjax.engine import population as pop
 from rnnjax.results import files
-from rnnjax.results import progress
+from rnnjax.results.printed import progress
 from rnnjax.run import sweep
 
 OK4 = np.full(4, pop.OK)

@@ -20,8 +20,8 @@ from rnnjax.final.choice import summary as summary_lib
 from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.results import member_table
-from rnnjax.results import report
 from rnnjax.results import summary_file
+from rnnjax.results.printed import report
 from rnnjax.run import chunks as chunks_lib
 from rnnjax.run import sweep
 from rnnjax.search import plan as search_plan

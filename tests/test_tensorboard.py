@@ -1,4 +1,5 @@
-"""Tests for rnnjax/results/tensorboard.py, read back with TensorBoard's own reader and protos."""
+"""Tests for rnnjax/results/tracking/tensorboard.py, read back with TensorBoard's own reader
+and protos."""
 
 import os
 
@@ -9,7 +10,7 @@ from tensorboard.plugins.hparams import metadata
 
 from rnnjax.results import files
 from rnnjax.results import member_table
-from rnnjax.results import tensorboard as tb
+from rnnjax.results.tracking import tensorboard as tb
 
 LRS = (1e-3, 3e-3, 1e-2)
 CELLS = ('lstm', 'gru', 'lstm')

@@ -1,6 +1,7 @@
-"""Exports of a finished sweep (rnnjax/results/trial_files.py, rnnjax/final/use/mlflow_log.py): the Optuna
-journal, trials.csv and curves.csv agree with summary.json and metrics.jsonl; the journal
-serves a real optuna-dashboard; MLflow runs read back from a real local store.
+"""Exports of a finished sweep (rnnjax/results/tracking/trial_files.py,
+rnnjax/final/use/mlflow_log.py): the Optuna journal, trials.csv and curves.csv agree with
+summary.json and metrics.jsonl; the journal serves a real optuna-dashboard; MLflow runs
+read back from a real local store.
 
 The work directory is fabricated (no training): four members of a PBT sweep, one
 complete, one diverged, one cut by halving, one that copied another's weights.
@@ -26,7 +27,7 @@ from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.results import member_table
 from rnnjax.results import summary_file
-from rnnjax.results import trial_files
+from rnnjax.results.tracking import trial_files
 from rnnjax.search import spec as spec_lib
 
 SPEC = spec_lib.SweepSpec(classical_baselines=False,

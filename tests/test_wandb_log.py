@@ -1,5 +1,5 @@
-"""A finished sweep as Weights & Biases runs (rnnjax/results/wandb_log.py): the offline runs
-that `--wandb_project` leaves, read back from wandb's own record log
+"""A finished sweep as Weights & Biases runs (rnnjax/results/tracking/wandb_log.py): the
+offline runs that `--wandb_project` leaves, read back from wandb's own record log
 (DIR/wandb/offline-run-*/run-*.wandb), hold the members' configs, curves and scores and
 the final model's scores exactly as summary.json and metrics.jsonl do; offline opens no
 network connection; bad flags are one line before training.
@@ -32,7 +32,7 @@ from tests.test_trial_files import _workdir
 wandb = pytest.importorskip('wandb', reason='the wandb extra is not installed')
 from wandb.proto import wandb_internal_pb2  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-from rnnjax.results import wandb_log  # pylint: disable=g-import-not-at-top,wrong-import-position
+from rnnjax.results.tracking import wandb_log  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _BLOCK, _HEADER = 32768, 7
@@ -249,7 +249,7 @@ def test_members_of_every_status_offline_in_a_process_that_opens_no_connection(t
          if not k.startswith('WANDB_') and k.lower() not in ('no_proxy', 'netrc')}
   env.update(PYTHONPATH=ROOT, JAX_PLATFORMS='cpu', HOME=str(tmp_path), WANDB_BASE_URL=url,
              **{k: url for k in ('http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY')})
-  script = ('from rnnjax.results import wandb_log; '
+  script = ('from rnnjax.results.tracking import wandb_log; '
             f'print(len(wandb_log.log_sweep({workdir!r}, "p", directory={str(tmp_path / "out")!r})))')
   proc = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
                         cwd=ROOT, env=env, timeout=300)

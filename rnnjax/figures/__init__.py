@@ -29,7 +29,7 @@ from rnnjax.figures import style
 from rnnjax.figures import tables
 from rnnjax.errors import InputError
 from rnnjax.results import files
-from rnnjax.results import report
+from rnnjax.results.printed import report
 
 FIGURES_DIR = files.FIGURES
 COMPARE = 'compare'  # compare.md and compare.csv: sweeps side by side (`compare`).
@@ -109,10 +109,10 @@ def _make_out_dir(path: str) -> None:
 
 
 def compare(workdirs: list, *, out_dir: str = '', metric: str = '') -> tuple[str, list]:
-  """Finished sweeps side by side, a row each in the order given (results/report.py
-  `runs_table`: where they differ, their best configuration and final model on
-  validation and test, and notes where their test parts differ). Returns (the Markdown
-  table, the paths written): OUT_DIR/compare.md and compare.csv when `out_dir` is given.
+  """Finished sweeps side by side, a row each in the order given
+  (results/printed/report.py `runs_table`: where they differ, their best configuration
+  and final model on validation and test, and notes where their test parts differ).
+  Returns (the Markdown table, the paths written): OUT_DIR/compare.md and compare.csv when `out_dir` is given.
   InputError naming --compare or the work directory's file that is missing or bad."""
   workdirs = [w for w in workdirs if w]
   if len(workdirs) < 2:

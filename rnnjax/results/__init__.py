@@ -8,13 +8,15 @@ Imports the engine and search; never final or run.
   member_table   members' records and configurations held as columns (every sweep size)
   summary_file   summary.json and members.npz: those tables written and read back
   member_scores  members' records scored on validation, made from device arrays
-  progress       what a sweep prints while it trains: a line per chunk, ETA, best so far
-  report         what it prints at the end: the ranked table, the competition's table,
-                 compile times; finished sweeps side by side
-  outputs        where a running sweep's records go
-  tensorboard    TensorBoard event files and the HParams tab
-  trial_files    Optuna journal, trials.csv and curves.csv
-  wandb_log      Weights & Biases runs of a finished sweep (offline by default)
+  series_scores  a panel's test scores per series: series_scores.csv
+  outputs        where a running sweep's records go (metrics, TensorBoard, summary, trials)
+
+Two sub-packages; each imports the modules above (but outputs, which hands a running
+sweep's records to tracking/) and not the other:
+
+  tracking/  the sweep in TensorBoard, Optuna and pandas (trial files), Weights & Biases
+  printed/   what it prints: progress while it trains, the report at the end, finished
+             sweeps side by side
 
 `read_metrics(WORKDIR)` and `read_summary(WORKDIR)` read a finished sweep.
 """

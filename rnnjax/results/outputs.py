@@ -7,7 +7,7 @@ from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.results import member_table
 from rnnjax.results import summary_file
-from rnnjax.results import trial_files
+from rnnjax.results.tracking import trial_files
 
 
 class Outputs:
@@ -15,12 +15,12 @@ class Outputs:
   chunk) or, for large sweeps, one .npz per chunk (see evaluations.py), TensorBoard
   events (a run per member, or population summaries above tensorboard.MAX_RUNS
   members; rebuilt on resume to what the checkpoint covers), and at the end
-  summary.json and its trial files (trial_files.py: Optuna journal, trials and curves
-  CSV)."""
+  summary.json and its trial files (tracking/trial_files.py: Optuna journal, trials and
+  curves CSV)."""
 
   def __init__(self, workdir: str, plan, *, resumed: bool, main: bool, log=print):
     # Imported only for a run that writes TensorBoard files (not a dry run).
-    from rnnjax.results import tensorboard  # pylint: disable=g-import-not-at-top
+    from rnnjax.results.tracking import tensorboard  # pylint: disable=g-import-not-at-top
     self._workdir, self._log = workdir, log
     self._columnar = evaluations.columnar(plan.num_members)
     self._writer = files.MetricsWriter(
@@ -46,7 +46,7 @@ class Outputs:
 
   def add_members(self, plan) -> None:
     """TensorBoard for `plan`'s members (every member so far: tpe adds rounds)."""
-    from rnnjax.results import tensorboard  # pylint: disable=g-import-not-at-top
+    from rnnjax.results.tracking import tensorboard  # pylint: disable=g-import-not-at-top
     if self._events is not None:
       self._events.flush()
     self._events = tensorboard.writer_for(
@@ -72,7 +72,7 @@ class Outputs:
   def close(self, summary: dict) -> None:
     self._writer.close()
     if self._events is not None:
-      from rnnjax.results import tensorboard  # pylint: disable=g-import-not-at-top
+      from rnnjax.results.tracking import tensorboard  # pylint: disable=g-import-not-at-top
       if (summary['search'] in ('pbt', 'tpe')
           and isinstance(self._events, tensorboard.SweepWriter)):
         # A run's HParams are written as it starts, and TensorBoard keeps the first:

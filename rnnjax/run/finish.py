@@ -8,8 +8,8 @@ from rnnjax.final.choice import refit as refit_lib
 from rnnjax.final.choice import summary as summary_lib
 from rnnjax.final.saved import export
 from rnnjax.results import member_table
-from rnnjax.results import report
 from rnnjax.results import summary_file
+from rnnjax.results.printed import report
 from rnnjax.run import prepare as prepare_lib
 from rnnjax.search import lineage
 

@@ -21,9 +21,9 @@ from rnnjax.data import panel_baselines
 from rnnjax.engine import distributed
 from rnnjax.results import files
 from rnnjax.results import outputs
-from rnnjax.results import progress as progress_lib
-from rnnjax.results import report
 from rnnjax.results import summary_file
+from rnnjax.results.printed import progress as progress_lib
+from rnnjax.results.printed import report
 from rnnjax.run import checkpoint
 from rnnjax.run import chunks
 from rnnjax.run import finish as finish_lib

@@ -31,7 +31,7 @@ from rnnjax.errors import InputError
 from rnnjax.final.saved import model_files
 from rnnjax.results import files
 from rnnjax.results import summary_file
-from rnnjax.results import trial_files
+from rnnjax.results.tracking import trial_files
 from rnnjax.search import rules
 
 EXPERIMENT = 'rnnjax'

@@ -46,7 +46,7 @@ from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.results import member_table
 from rnnjax.results import summary_file
-from rnnjax.results import trial_files
+from rnnjax.results.tracking import trial_files
 
 MODES = ('offline', 'online')
 MAX_RUNS = 1024  # 1-1.5 min offline on 2 cores; W&B's project pages slow with many more.
