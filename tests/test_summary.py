@@ -22,6 +22,8 @@ from rnnjax.results import files
 from rnnjax.results import member_table
 from rnnjax.results import summary_file
 from rnnjax.results.printed import report
+from rnnjax.results.printed import side_by_side
+from rnnjax.results.printed import words
 from rnnjax.run import chunks as chunks_lib
 from rnnjax.run import sweep
 from rnnjax.search import plan as search_plan
@@ -428,7 +430,7 @@ def test_a_random_search_range_names_no_member_in_best_by(tmp_path):
 def test_a_greedy_ensemble_names_each_members_weight():
   """Greedy ensemble selection picks a member again to weigh it more: the final model's
   line says so, not only which members."""
-  describe = report._describe_final  # pylint: disable=protected-access
+  describe = words.describe_final
   assert describe({'kind': 'ensemble', 'members': [4, 3, 4, 4]}) == (
       'ensemble of 2: uids 4 x3,3')
   assert describe({'kind': 'ensemble', 'members': [2, 5]}) == 'ensemble of 2: uids 2,5'
@@ -455,6 +457,6 @@ def test_the_compile_line_counts_a_bucket_compiled_with_the_cache_off():
 
 def test_compare_shows_an_empty_flag_as_a_dash_whether_text_or_a_list():
   # sweep.json holds --input_columns as a list: [] is as empty as ''.
-  assert [report._setting(n, v) for n, v in (  # pylint: disable=protected-access
+  assert [side_by_side._setting(n, v) for n, v in (  # pylint: disable=protected-access
       ('dropout_per_layer', ''), ('input_columns', []), ('input_columns', ['price']),
       ('dropout', 0.0), ('season', -1))] == ['-', '-', "['price']", '0.0', 'auto']

@@ -29,7 +29,7 @@ from rnnjax.figures import style
 from rnnjax.figures import tables
 from rnnjax.errors import InputError
 from rnnjax.results import files
-from rnnjax.results.printed import report
+from rnnjax.results.printed import side_by_side
 
 FIGURES_DIR = files.FIGURES
 COMPARE = 'compare'  # compare.md and compare.csv: sweeps side by side (`compare`).
@@ -110,10 +110,11 @@ def _make_out_dir(path: str) -> None:
 
 def compare(workdirs: list, *, out_dir: str = '', metric: str = '') -> tuple[str, list]:
   """Finished sweeps side by side, a row each in the order given
-  (results/printed/report.py `runs_table`: where they differ, their best configuration
-  and final model on validation and test, and notes where their test parts differ).
-  Returns (the Markdown table, the paths written): OUT_DIR/compare.md and compare.csv when `out_dir` is given.
-  InputError naming --compare or the work directory's file that is missing or bad."""
+  (results/printed/side_by_side.py `runs_table`: where they differ, their best
+  configuration and final model on validation and test, and notes where their test parts
+  differ). Returns (the Markdown table, the paths written): OUT_DIR/compare.md and
+  compare.csv when `out_dir` is given. InputError naming --compare or the work
+  directory's file that is missing or bad."""
   workdirs = [w for w in workdirs if w]
   if len(workdirs) < 2:
     raise InputError('--compare: name two or more work directories of finished sweeps, '
@@ -130,8 +131,8 @@ def compare(workdirs: list, *, out_dir: str = '', metric: str = '') -> tuple[str
       runs.append((label, load.sweep_of(w), load.summary_of(w, '--compare')))
     except InputError as e:  # A file of its: the flag that named it, then the file.
       raise InputError(str(e) if str(e).startswith('--') else f'--compare: {e}') from None
-  rows, notes = report.runs_table(runs, metric)
-  text, paths = report.runs_markdown(rows, notes), []
+  rows, notes = side_by_side.runs_table(runs, metric)
+  text, paths = side_by_side.runs_markdown(rows, notes), []
   if out_dir:
     _make_out_dir(out_dir)
     md, table = (os.path.join(out_dir, f'{COMPARE}.{ext}') for ext in ('md', 'csv'))
