@@ -67,7 +67,7 @@ def main(argv):
     sys.exit(2)
   paths = out['paths']
   if out['plot'] and FIGURES.value:
-    from rnnjax.figures import forecast_plot  # pylint: disable=g-import-not-at-top
+    from rnnjax.figures.plots import forecast_plot  # pylint: disable=g-import-not-at-top
     draw = forecast_plot.plot_panel if out.get('panel') else forecast_plot.plot_forecast
     paths += draw(**out['plot'])  # matplotlib: only when asked.
   print('\n'.join(out['lines']))

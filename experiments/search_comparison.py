@@ -99,7 +99,7 @@ def main(argv):
   except InputError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
-  from rnnjax.figures import comparison  # pylint: disable=g-import-not-at-top
+  from rnnjax.figures.plots import comparison  # pylint: disable=g-import-not-at-top
   comparison.plot(out, workdir)
 
 

@@ -19,14 +19,14 @@ import pytest
 
 from rnnjax import figures
 from rnnjax.errors import InputError
-from rnnjax.figures import curves
-from rnnjax.figures import heatmap
-from rnnjax.figures import importance
-from rnnjax.figures import importance_plot
 from rnnjax.figures import labels
 from rnnjax.figures import load
-from rnnjax.figures import sensitivity
 from rnnjax.figures import tables
+from rnnjax.figures.analysis import importance
+from rnnjax.figures.plots import curves
+from rnnjax.figures.plots import heatmap
+from rnnjax.figures.plots import importance_plot
+from rnnjax.figures.plots import sensitivity
 from rnnjax.results import files
 from rnnjax.results import member_table
 from rnnjax.results import summary_file
@@ -362,12 +362,12 @@ def test_make_all_on_a_grid_with_diverged_and_stopped(tmp_path):
     figures.make_all(workdir, metric='acc', out_dir=str(tmp_path / 'never'))
   assert not os.path.exists(tmp_path / 'never')
   drawn = []
-  real = figures.sensitivity.plot_sensitivity
-  figures.sensitivity.plot_sensitivity = lambda table, *a, **k: drawn.append(table) or []
+  real = sensitivity.plot_sensitivity
+  sensitivity.plot_sensitivity = lambda table, *a, **k: drawn.append(table) or []
   try:
     figures.make_all(workdir, metric='mae', out_dir=str(tmp_path / 'mae'), log=print)
   finally:
-    figures.sensitivity.plot_sensitivity = real
+    sensitivity.plot_sensitivity = real
   assert (drawn[0].shown, drawn[0].shown_mode) == ('mae', 'min')  # Not rmse, as drawn.
   # The importance figure analyses it too.
   assert json.load(open(tmp_path / 'mae' / 'importance.json'))['metric'] == 'mae'
@@ -430,7 +430,7 @@ def test_higher_is_better_display_metric(tmp_path):
 
 def test_pbt_schedules_drawn_from_a_real_pbt_sweep(tmp_path):
   from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
-  from rnnjax.figures import schedules  # pylint: disable=g-import-not-at-top
+  from rnnjax.figures.plots import schedules  # pylint: disable=g-import-not-at-top
   spec = sweep.SweepSpec(classical_baselines=False,
                          dataset='shampoo_sales', lookback=4, val_size=6, test_size=6,
                          hidden_size='4', batch_size='4', search='pbt', num_members=6,
@@ -750,7 +750,7 @@ def test_a_long_category_axis_keeps_its_labels_apart():
 def test_search_comparison_steps_run_on_to_show_the_last_value(tmp_path, monkeypatch):
   """A best-so-far that drops at the last evaluation (as a grid's does at the budget)
   is drawn as a level reaching the right edge, at the value the legend gives."""
-  from rnnjax.figures import comparison  # pylint: disable=g-import-not-at-top
+  from rnnjax.figures.plots import comparison  # pylint: disable=g-import-not-at-top
   figs = _capture_figures(monkeypatch)
   runs = {'grid-0': {'strategy': 'grid', 'seed': 0, 'curve': [[8, 16, 24], [0.3, 0.2, 0.1414]]},
           'random-0': {'strategy': 'random', 'seed': 0,
@@ -1353,7 +1353,7 @@ def test_heatmap_numbers_keep_their_significant_digits(tmp_path, monkeypatch):
 def test_search_comparison_lines_that_coincide_stay_apart(tmp_path, monkeypatch):
   """Random search and PBT share their first draws, so their curves coincide: each
   search has its own dashes and marker, and the earlier one shows around the later."""
-  from rnnjax.figures import comparison  # pylint: disable=g-import-not-at-top
+  from rnnjax.figures.plots import comparison  # pylint: disable=g-import-not-at-top
   figs = _capture_figures(monkeypatch)
   same = [[8, 16, 24], [0.4, 0.25, 0.2]]
   runs = {f'{s}-0': {'strategy': s, 'seed': 0, 'curve': same} for s in ('random', 'pbt')}
@@ -1398,7 +1398,7 @@ def test_forecast_ticks_of_hourly_times_are_concise_dates_not_full_stamps():
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use('Agg')
   from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
-  from rnnjax.figures import forecast_plot  # pylint: disable=g-import-not-at-top
+  from rnnjax.figures.plots import forecast_plot  # pylint: disable=g-import-not-at-top
   hours = [str(np.datetime64('2024-06-26T00:00', 's') + 3600 * k).replace('T', ' ')
            for k in range(96)]
   fig, ax = plt.subplots()

@@ -10,9 +10,9 @@ import os
 import numpy as np
 from scipy import stats
 
-from rnnjax.figures import importance
-from rnnjax.figures import importance_plot
 from rnnjax.figures import load
+from rnnjax.figures.analysis import importance
+from rnnjax.figures.plots import importance_plot
 from rnnjax.results import files
 from tests.test_figures import _capture_figures
 from tests.test_figures import fabricate

@@ -326,7 +326,7 @@ def test_predict_forecasts_from_the_end_of_each_series_of_a_csv(tmp_path, held_o
   np.testing.assert_allclose([float(r[2]) for r in written], want['point'].ravel(),
                              rtol=1e-7)
   assert all(s['test'] is None for s in out['plot']['series'])  # Not the sweep's series.
-  from rnnjax.figures import forecast_plot  # pylint: disable=g-import-not-at-top
+  from rnnjax.figures.plots import forecast_plot  # pylint: disable=g-import-not-at-top
   paths = forecast_plot.plot_panel(**out['plot'])
   assert all(os.path.getsize(p) > 0 for p in paths)
 

@@ -11,9 +11,9 @@ import pytest
 from tensorboard.backend.event_processing import event_accumulator
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 
-from rnnjax.figures import heatmap
 from rnnjax.figures import load as figure_load
 from rnnjax.figures import tables
+from rnnjax.figures.plots import heatmap
 from rnnjax.engine import population as pop
 from rnnjax.final.choice import refit as refit_lib
 from rnnjax.final.choice import summary as summary_lib

@@ -3,11 +3,15 @@
   paths = rnnjax.figures.make_all(workdir)   # -> WORKDIR/figures/*.png, *.pdf, table.md ...
   text, paths = rnnjax.figures.compare([workdir_a, workdir_b], out_dir=...)  # side by side
 
-Modules: `load` (the results table), `importance` (functional ANOVA, no I/O), one module
-per figure (`sensitivity`, `heatmap`, `curves` (which reads the learning curves),
-`importance_plot`, `schedules` for PBT (which reads its records),
-`forecast_plot` for experiments/predict.py,
-`comparison` for experiments/search_comparison.py) and `tables`.
+  load        the results table, read from the work directory alone
+  labels      how figures and tables write hyperparameters, metrics and values
+  style       one look for every figure: sizes, colours, PNG and PDF
+  tables      the cell x depth x width table (table.md, table.tex)
+  analysis/   what is computed, not drawn: `importance` (functional ANOVA, no I/O)
+  plots/      one module per figure: `sensitivity`, `heatmap`, `curves` (which reads the
+              learning curves), `importance_plot`, `schedules` for PBT (which reads its
+              records), `forecast_plot` for experiments/predict.py, `comparison` for
+              experiments/search_comparison.py
 """
 
 import csv
@@ -18,15 +22,15 @@ import traceback
 
 import numpy as np
 
-from rnnjax.figures import curves
-from rnnjax.figures import heatmap
-from rnnjax.figures import importance
-from rnnjax.figures import importance_plot
 from rnnjax.figures import load
-from rnnjax.figures import schedules
-from rnnjax.figures import sensitivity
 from rnnjax.figures import style
 from rnnjax.figures import tables
+from rnnjax.figures.analysis import importance
+from rnnjax.figures.plots import curves
+from rnnjax.figures.plots import heatmap
+from rnnjax.figures.plots import importance_plot
+from rnnjax.figures.plots import schedules
+from rnnjax.figures.plots import sensitivity
 from rnnjax.errors import InputError
 from rnnjax.results import files
 from rnnjax.results.printed import side_by_side

@@ -4,7 +4,7 @@
 the same number of member-steps (members x training steps, the unit a population
 pays for), and reads from each sweep's metrics.jsonl the best validation metric found
 against the member-steps spent so far. It writes `comparison.json`, `comparison.md`
-(the entry point draws `comparison.png/.pdf` from it: figures/comparison.py).
+(the entry point draws `comparison.png/.pdf` from it: figures/plots/comparison.py).
 
 Budgets: grid and random train `num_members` members for `train_steps`; PBT the same
 members, exploiting every `pbt_interval`; halving starts as many members as the same

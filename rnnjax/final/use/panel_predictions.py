@@ -280,7 +280,7 @@ def table(header, rows_, ids, *, total: int, max_rows: int = 24, scored: bool = 
 
 def plot_series(model, source, fc, future_times, picks, tests: dict,
                 from_saved: bool) -> list:
-  """figures.forecast_plot.plot_panel's `series` for the `picks` [(id, label)]. source:
+  """figures.plots.forecast_plot.plot_panel's `series` for the `picks` [(id, label)]. source:
   `histories`' triple; tests: `tested`; from_saved: the histories are the sweep's
   (its test part is drawn: after the history where given, its end where held out)."""
   ids, values, times, _ = source

@@ -134,7 +134,7 @@ def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str 
         levels=None, ts_path: str = '', prompt: str = '', num_chars=None,
         temperature=None, seed=None, out_dir: str = '') -> dict:
   """Predicts with WORKDIR's final model; returns {'lines': [str], 'paths': written,
-  'plot': keyword arguments of figures.forecast_plot.plot_forecast (a panel's:
+  'plot': keyword arguments of figures.plots.forecast_plot.plot_forecast (a panel's:
   plot_panel, and 'panel': True) or None}.
 
   Forecast (steps_ahead: default the horizon; csv_path, future_path, levels: default

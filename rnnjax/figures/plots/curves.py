@@ -13,8 +13,8 @@ import numpy as np
 
 from rnnjax.figures import labels
 from rnnjax.figures import load
-from rnnjax.figures import schedules
 from rnnjax.figures import style
+from rnnjax.figures.plots import schedules
 from rnnjax.results import evaluations
 from rnnjax.results import files
 

@@ -5,16 +5,16 @@ import textwrap
 
 import numpy as np
 
-from rnnjax.figures import importance
 from rnnjax.figures import labels
 from rnnjax.figures import load
 from rnnjax.figures import style
+from rnnjax.figures.analysis import importance
 from rnnjax.results import files
 
 MAX_PAIRS = 6
 MIN_PAIR_SHARE = 0.005
 # The bar of the variance within configurations (after --folds, between seeds'
-# cross-validated values: importance.py takes the folds out first).
+# cross-validated values: analysis/importance.py takes the folds out first).
 BETWEEN = 'seed (between replicates)'
 
 
