@@ -22,6 +22,7 @@ from rnnjax.errors import InputError
 from rnnjax.figures import labels
 from rnnjax.figures import load
 from rnnjax.figures import tables
+from rnnjax.figures.analysis import anova
 from rnnjax.figures.analysis import importance
 from rnnjax.figures.plots import curves
 from rnnjax.figures.plots import heatmap
@@ -113,7 +114,7 @@ def test_anova_grid_matches_regression_oracle():
   """Main share of axis i = R^2 of least squares on i's one-hot; pair = R^2 on the joint
   cells minus both mains (true for a balanced grid, computed here independently)."""
   y = np.random.default_rng(0).normal(size=(4, 3, 2))
-  main, pairs, total = importance.anova_grid(y)
+  main, pairs, total = anova.anova_grid(y)
   cells = np.array(list(itertools.product(*map(range, y.shape))))
   flat = y.reshape(-1)
 
@@ -137,8 +138,8 @@ def test_anova_tables_matches_full_grid():
   pairs = {(0, 1): rng.normal(size=(4, 3)), (1, 2): rng.normal(size=(3, 5))}
   grid = (mains[0][:, None, None] + mains[1][None, :, None] + mains[2][None, None, :]
           + pairs[(0, 1)][:, :, None] + pairs[(1, 2)][None, :, :])
-  want_main, want_pairs, total = importance.anova_grid(grid)
-  got_main, got_pairs = importance.anova_tables(mains, pairs)
+  want_main, want_pairs, total = anova.anova_grid(grid)
+  got_main, got_pairs = anova.anova_tables(mains, pairs)
   np.testing.assert_allclose(got_main, want_main, rtol=1e-10)
   for k, v in got_pairs.items():
     np.testing.assert_allclose(v, want_pairs[k], rtol=1e-10)

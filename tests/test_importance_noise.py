@@ -1,4 +1,4 @@
-"""Tests for importance.f_tests: each effect of a full grid tested against seed noise.
+"""Tests for anova.f_tests: each effect of a full grid tested against seed noise.
 
 Two seeds per configuration can hand a cell most of the variance by chance (m3_other,
 6 configurations: 56 % with one pair of seeds, 2 % with another), so the importance
@@ -11,6 +11,7 @@ import numpy as np
 from scipy import stats
 
 from rnnjax.figures import load
+from rnnjax.figures.analysis import anova
 from rnnjax.figures.analysis import importance
 from rnnjax.figures.plots import importance_plot
 from rnnjax.results import files
@@ -37,8 +38,8 @@ def _oracle(y: np.ndarray) -> tuple:
 def test_f_tests_match_the_textbook_two_way_anova():
   rng = np.random.default_rng(0)
   y = rng.normal(size=(3, 2, 4)) + np.array([0.0, 0.5, 1.0])[:, None, None]
-  main, pairs, _ = importance.anova_grid(y.mean(2))
-  got = importance.f_tests(main, pairs, (3, 2), list(y.reshape(6, 4)))
+  main, pairs, _ = anova.anova_grid(y.mean(2))
+  got = anova.f_tests(main, pairs, (3, 2), list(y.reshape(6, 4)))
   want = _oracle(y)
   np.testing.assert_allclose(got['main'], want[:2], rtol=1e-9)
   np.testing.assert_allclose(got['pairs'][(0, 1)], want[2], rtol=1e-9)
@@ -46,9 +47,9 @@ def test_f_tests_match_the_textbook_two_way_anova():
 
 def test_f_tests_need_equal_replicates_with_spread():
   main, pairs = np.array([0.1]), {}
-  assert importance.f_tests(main, pairs, (2,), [np.ones(1), np.ones(1)]) is None
-  assert importance.f_tests(main, pairs, (2,), [np.zeros(2), np.zeros(3)]) is None
-  assert importance.f_tests(main, pairs, (2,), [np.zeros(2), np.ones(2)]) is None
+  assert anova.f_tests(main, pairs, (2,), [np.ones(1), np.ones(1)]) is None
+  assert anova.f_tests(main, pairs, (2,), [np.zeros(2), np.zeros(3)]) is None
+  assert anova.f_tests(main, pairs, (2,), [np.zeros(2), np.ones(2)]) is None
 
 
 def test_seed_noise_alone_is_not_significant_and_a_real_effect_is(tmp_path):

@@ -7,7 +7,8 @@
   labels      how figures and tables write hyperparameters, metrics and values
   style       one look for every figure: sizes, colours, PNG and PDF
   tables      the cell x depth x width table (table.md, table.tex)
-  analysis/   what is computed, not drawn: `importance` (functional ANOVA, no I/O)
+  analysis/   what is computed, not drawn: `importance` (functional ANOVA, no I/O) and
+              `anova` (its arithmetic)
   plots/      one module per figure: `sensitivity`, `heatmap`, `curves` (which reads the
               learning curves), `importance_plot`, `schedules` for PBT (which reads its
               records), `forecast_plot` for experiments/predict.py, `comparison` for

@@ -34,7 +34,7 @@ def plot_importance(table: load.Table, out_dir: str, result: dict = None, *,
   # Where the analysis attributes nothing (importance.MIN_R2, MIN_CONFIGS_PER_AXIS), each
   # axis keeps its row with no bar, marked so, and nothing reads as "does not matter".
   attributed = 'not_attributed' not in result
-  # p of each effect against seed noise (importance.f_tests), where the grid allows one.
+  # p of each effect against seed noise (anova.f_tests), where the grid allows one.
   tests = result.get('p', {})
   p_main = tests.get('main', {})
   p_pair = {tuple(sorted(t['axes'])): t['p'] for t in tests.get('pairs', [])}
