@@ -1,6 +1,7 @@
 """The package's plan (../shared/DESIGN.md, rnnjax/__init__.py) held by its imports: each wing
-imports only the wings above it, no module imports itself back round a cycle, no wing grows
-past a dozen flat modules, and the library reads no flags and draws no figure outside figures/."""
+imports only the wings above it, and each of a wing's sub-packages only the ones SUB_PACKAGES
+allows; no module imports itself back round a cycle, no wing grows past a dozen flat modules,
+and the library reads no flags and draws no figure outside figures/."""
 
 import ast
 import pathlib
@@ -15,6 +16,15 @@ WINGS = ('data', 'engine', 'search', 'results', 'final', 'run', 'figures')
 ALLOWED = {wing: set(WINGS[:i]) - {'run'} for i, wing in enumerate(WINGS)}
 ALLOWED['engine'] = set()
 MAX_FLAT_MODULES = 12
+# A wing split by role (DESIGN.md): its sub-packages, and the ones each may import (its
+# face says the same). Any sub-package may import its wing's flat modules.
+SUB_PACKAGES = {
+    'data': {'time': set()},
+    'engine': {'tasks': set()},
+    'results': {'tracking': set(), 'printed': set()},
+    'final': {'choice': set(), 'saved': {'choice'}, 'use': {'choice', 'saved'}},
+    'figures': {'analysis': set(), 'plots': {'analysis'}},
+}
 
 
 def _module_name(path):
@@ -58,6 +68,13 @@ def _wing(module):
   return parts[1] if len(parts) > 2 or (len(parts) == 2 and parts[1] in WINGS) else None
 
 
+def _sub_package(module):
+  """'tracking' for rnnjax.results.tracking(.tensorboard); None for a wing's flat module."""
+  parts = module.split('.')
+  return parts[2] if len(parts) > 3 or (len(parts) == 3 and parts[1] in WINGS and (
+      ROOT / parts[1] / parts[2]).is_dir()) else None
+
+
 def test_each_wing_imports_only_the_wings_above_it():
   wrong = []
   for module, imported in _graph().items():
@@ -92,6 +109,27 @@ def test_no_module_imports_itself_back_round_a_cycle():
     if module not in done:
       visit(module, [], set(), done)
   assert not cycles, [' -> '.join(c) for c in cycles]
+
+
+def test_each_sub_package_imports_only_the_ones_its_wing_allows():
+  wrong = []
+  for module, imported in _graph().items():
+    wing, sub = _wing(module), _sub_package(module)
+    if sub is None:
+      continue
+    for other in imported:
+      to = _sub_package(other)
+      if _wing(other) == wing and to not in (None, sub) and to not in SUB_PACKAGES[wing][sub]:
+        wrong.append(f'{module} imports {other}')
+  assert not wrong, wrong
+
+
+def test_every_sub_package_is_in_the_plan():
+  # A new sub-package is placed in SUB_PACKAGES (and its wing's face), not left unchecked.
+  found = {(p.parent.parent.name, p.parent.name) for p in ROOT.glob('*/*/__init__.py')}
+  planned = {(wing, sub) for wing, subs in SUB_PACKAGES.items() for sub in subs}
+  assert found == planned, (sorted(found - planned), sorted(planned - found))
+  assert not list(ROOT.glob('*/*/*/__init__.py')), 'sub-packages are one level deep'
 
 
 @pytest.mark.parametrize('folder', sorted(
@@ -134,3 +172,9 @@ def test_the_walk_finds_each_way_an_import_is_written():
       'import numpy\n')
   assert _imports(source, modules) == {'rnnjax.results.files', 'rnnjax.search.spec',
                                        'rnnjax.errors', 'rnnjax.data.panel'}
+  # A sub-package's module, or its face, belongs to its wing and its sub-package.
+  assert [(_wing(m), _sub_package(m)) for m in (
+      'rnnjax.results.tracking.tensorboard', 'rnnjax.results.tracking',
+      'rnnjax.results.files', 'rnnjax.results', 'rnnjax.errors')] == [
+          ('results', 'tracking'), ('results', 'tracking'), ('results', None),
+          ('results', None), (None, None)]
