@@ -4,8 +4,7 @@
 axis kinds and the swept list; guessed from the members when absent). Every figure, the
 importance analysis and the tables start from the `Table` it returns, and from its
 members' validation values and configurations (`values`, `usable`, `config_stats`, ...).
-The learning curves are read on demand by plots/curves.py, PBT's records by
-plots/schedules.py.
+The learning curves are read on demand by plots/curves.py, PBT's records by plots/schedules.py.
 
 An axis is drawn on one of three scales: 'log' (loguniform draws, and grids whose values
 are positive and roughly geometric), 'linear', or 'category' (names, and numeric grids
