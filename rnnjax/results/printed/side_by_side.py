@@ -171,8 +171,8 @@ def runs_markdown(rows: list[dict], notes: list[str]) -> str:
   lines += ['', f'best config: the configuration ranked first by its seeds\' mean '
             f'validation {" / ".join(ranked)}, its {metric} mean +- sd over those seeds (with '
             'folds, of each seed\'s mean over its folds); '
-            'wall s: each sweep\'s whole run, compiling included (programs already in the '
-            'disk cache take a fraction of it), summed over its processes where it was '
-            'stopped and resumed']
+            'wall s: each sweep\'s training, from after its data and benchmarks loaded to '
+            'its summary, compiling included (programs already in the disk cache take a '
+            'fraction of it), summed over its processes where it was stopped and resumed']
   lines += [f'note: {n}' for n in notes]
   return '\n'.join(lines)
