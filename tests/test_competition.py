@@ -81,6 +81,13 @@ def test_rmsse_by_hand_from_the_first_sale_on():
   assert panel_windows.rmsse_scale(np.array([0., 0., 3., 5., 4.])) == pytest.approx(2.5)
   assert panel_windows.rmsse_scale(np.array([2., 2., 2.])) == pytest.approx(4.0)
   assert panel_windows.rmsse_scale(np.zeros(3)) == 1.0
+  # Its fallback counts the same points as M5's scale: a product first sold (7) on the
+  # part's last day is scaled by 7^2, not by 7^2 / 700 over the days before it (which
+  # made a forecast of 1 a day for its 28 test days of 0 an RMSSE of 3.8, not 0.14).
+  assert panel_windows.rmsse_scale(np.r_[np.zeros(699), 7.]) == pytest.approx(49.0)
+  assert panel_windows.rmsse_scale(np.array([0., 0., 3., 3.])) == pytest.approx(9.0)
+  np.testing.assert_array_equal(competition.sold([0., 0., 3., 0., 5.]), [3., 0., 5.])
+  np.testing.assert_array_equal(competition.sold([0., 0.]), [0., 0.])
 
 
 def test_scores_and_table_carry_rmsse_only_when_given_its_scales():

@@ -80,9 +80,15 @@ def rmsse_error(train) -> float:
   squared one-step change (lag 1 whatever the season) from the first non-zero value on
   (the zeros before it: a product not yet sold); 0 where there is no change (M5 has no
   such series: its RMSSE is then inf)."""
-  v = series(train)
-  v = v[int(np.argmax(v != 0)):]
+  v = sold(train)
   return float(np.mean(np.diff(v) ** 2)) if v.size > 1 else 0.0
+
+
+def sold(train) -> np.ndarray:
+  """<float64>[n']: a train part from its first non-zero value on (all of it when it is
+  all 0): the periods M5's RMSSE scale counts (the zeros before: not yet on sale)."""
+  v = series(train)
+  return v[int(np.argmax(v != 0)):]
 
 
 def rmsse(y, f, scales) -> np.ndarray:
