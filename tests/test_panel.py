@@ -181,6 +181,10 @@ def test_series_without_a_naive_error_are_said_to_be_scaled_by_their_level(tmp_p
   assert ('1 series with no in-sample naive error before the test part (one point, or '
           'constant): their MASE is scaled by their mean |value| instead') in notes
   np.testing.assert_allclose(arrays['test']['mase_denom'], [5.0, 1.0])
+  assert ('1 series with no one-step change from their first non-zero value before the '
+          'test part (never sold, one sale, or constant): their RMSSE is scaled by the root '
+          'mean square of those values (1 if never sold) instead') in notes
+  np.testing.assert_allclose(arrays['test']['rmsse_denom'], [25.0, 1.0])
 
 
 def test_the_bundled_panels_hold_their_competition_splits():

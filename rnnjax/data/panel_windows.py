@@ -244,7 +244,7 @@ def windows(panel, *, lookback: int, horizon: int,
   per_window = ('x', 'y', 'level', 'mase_denom', 'seasonal')
   splits = {name: {k: [] for k in per_window + ('series', 'weight', 'floor', 'rmsse_denom')}
             for name in ('val', 'test')}
-  left_out = seasonal = by_level = 0
+  left_out = seasonal = by_level = by_level_rmsse = 0
   for i, (series, test, inputs) in enumerate(zip(panel.train, panel.test, all_inputs)):
     origin = len(series) - horizon  # The validation origin.
     stats = input_level(inputs, horizon)
@@ -256,6 +256,7 @@ def windows(panel, *, lookback: int, horizon: int,
     scale_val = mase_scale(known, season)
     scale_test = mase_scale(series, season)
     by_level += not competition.naive_error(series, season) > 0
+    by_level_rmsse += not competition.rmsse_error(series) > 0
     figure_val, figure_test = seasonal_figure(known, season), seasonal_figure(series, season)
     seasonal += figure_test is not None
     for name, scale, figure, end in (('train', scale_val, figure_val, origin),
@@ -295,6 +296,10 @@ def windows(panel, *, lookback: int, horizon: int,
   if by_level:
     notes += (f'{by_level} series with no in-sample naive error before the test part (one '
               'point, or constant): their MASE is scaled by their mean |value| instead',)
+  if by_level_rmsse:
+    notes += (f'{by_level_rmsse} series with no one-step change from their first non-zero '
+              'value before the test part (never sold, one sale, or constant): their RMSSE '
+              'is scaled by the root mean square of those values (1 if never sold) instead',)
   if season > 1:
     notes += (f'{seasonal} of {len(panel.train)} series pass the seasonality test at season '
               f'{season}: --deseasonalize adjusts those',)
