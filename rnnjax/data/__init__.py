@@ -8,7 +8,7 @@ sees it (split, scaled, windowed arrays), with the baselines scored on the same 
   panel            many series in long format, read for one global model
   panel_windows    a panel's windows, validation and test parts, floors
   panel_baselines  a panel's benchmarks, forecast and scored as the competitions score them
-  competition      the M competitions' scores (sMAPE, MASE, OWA) and naive benchmarks
+  competition      the M competitions' scores (sMAPE, MASE, OWA, M5's RMSSE) and naive benchmarks
   statistical      statsforecast's AutoETS, AutoTheta, AutoARIMA fitted per series, in parallel
   classical        automatic ETS and ARIMA for one series
   classify, ts_file  sequence classification from UCR/UEA .ts files

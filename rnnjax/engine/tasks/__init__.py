@@ -40,7 +40,8 @@ Split arrays (see rnnjax/data/task_data.py):
             level <float32>[N, 2], mase_denom <float32>[N], seasonal <float32>[N,
             lookback + horizon]; train and refit also by_age, age <int32>[N] (the
             windows newest first, for `history`); validation and test also weight
-            <float32>[S] and naive2 <float32>[2] (data/panel_windows.py).
+            <float32>[S], rmsse_denom <float32>[S] (RMSSE's scale) and naive2
+            <float32>[2] (data/panel_windows.py).
 """
 
 from typing import Callable, NamedTuple
