@@ -458,6 +458,9 @@ def test_selection_keeps_ranks_and_chooses_by_the_validation_metric_named(tmp_pa
   closing = [l for l in lines if l.startswith(('single best: ', 'final model ('))]
   assert len(closing) == 2 and all(f' val {metric} ' in l for l in closing)
   assert not any('val smape' in l for l in chunks + closing)
+  # The series the final model wins on are counted by it too, as predict picks by it.
+  said = [l for l in lines if 'series_scores.csv' in l]
+  assert len(said) == 1 and f"the final model's test {metric.upper()} is lower " in said[0]
   members = summary['members']
   chosen = {u: members[i]['val'][metric] for i, u in enumerate(members.uids.tolist())}
   assert [chosen[u] for u in summary['ranking']] == sorted(chosen.values())

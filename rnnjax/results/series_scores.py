@@ -84,7 +84,7 @@ def describe(by_method: dict, metric: str = 'mase') -> str:
   """One line: on how many series the final model beats each benchmark's `metric`."""
   counts = wins(by_method, metric)
   total = next(iter(counts.values()))[1] if counts else 0
-  return (f'the final model\'s test {metric.upper()} is lower than ' + ', '.join(
+  return (f'the final model\'s test {_NAMES.get(metric, metric)} is lower than ' + ', '.join(
       f'{name}\'s on {n}' for name, (n, _) in counts.items()) + f' of {total} series')
 
 

@@ -193,7 +193,8 @@ def panel_intervals(info, before, groups, arrays, datas, folds: int, refit: bool
 
 def write_series_scores(workdir: str, model, data, log=print) -> dict:
   """WORKDIR/series_scores.csv: each series' test sMAPE, MASE and RMSSE, of the final model
-  (`model`) and of every benchmark, on the same points (results/series_scores.py).
+  (`model`) and of every benchmark, on the same points (results/series_scores.py); the
+  log counts the series it wins on by the metric the sweep ranked by (MASE for OWA).
   Returns {metric: {benchmark: {mean, low, high}}}: the final model's mean difference
   from each benchmark with its 95 % paired bootstrap interval, as the log says it."""
   forecasts, split = model.panel_test_forecasts()
@@ -201,7 +202,9 @@ def write_series_scores(workdir: str, model, data, log=print) -> dict:
   by_method = competition.series_scores(forecasts, split['y'][..., 0], split['mase_denom'],
                                         split['rmsse_denom'])
   path = series_scores.write(workdir, data.transform['ids'], by_method)
-  log(f'{path}: each series\' test scores; {series_scores.describe(by_method)}')
+  ranked = (model.manifest.get('selection') or {}).get('metric')
+  counted = ranked if ranked in ('smape', 'mase', 'rmsse') else 'mase'
+  log(f'{path}: each series\' test scores; {series_scores.describe(by_method, counted)}')
   log(series_scores.describe_volumes(series_scores.volumes(forecasts, split['y'][..., 0])))
   paired = {}
   for metric in ('mase', 'smape', 'rmsse'):
