@@ -86,7 +86,7 @@ def split_train(train_csv: str, horizon: int, root: str, back: int = 0,
   return paths[0], paths[1], kept
 
 
-METRICS = ('smape', 'mase', 'owa')
+METRICS = ('smape', 'mase', 'owa', 'rmsse')
 
 
 def run_origin(flagfile: str, horizon: int, back: int) -> tuple[dict, int, float]:

@@ -63,13 +63,14 @@ def test_mase_scale_and_mase_by_hand():
 
 def test_rmsse_by_hand_from_the_first_sale_on():
   # M5: the mean squared one-step change from the first non-zero value on (lag 1 whatever
-  # the season): [3, 5, 4] -> (4 + 1) / 2; the leading zeros (not yet sold) left out.
-  assert competition.rmsse_error([0., 0., 3., 5., 4.]) == pytest.approx(2.5)
-  assert competition.rmsse_error([1., 0., 3.]) == pytest.approx((1 + 9) / 2)  # A later 0 counts.
+  # the season): [3, 5, 4] -> (4 + 1) / 2; the leading zeros (not yet sold) left out. The
+  # scale is kept as its root: RMSSE = RMSE / root.
+  assert competition.rmsse_error([0., 0., 3., 5., 4.]) == pytest.approx(np.sqrt(2.5))
+  assert competition.rmsse_error([1., 0., 3.]) == pytest.approx(np.sqrt(5.))  # A later 0 counts.
   assert competition.rmsse_error([0., 0., 7.]) == 0.0  # One point sold: no change.
   assert competition.rmsse_error([0., 0.]) == 0.0
   y, f = np.array([[6., 4.], [1., 1.]]), np.array([[4., 4.], [0., 3.]])
-  np.testing.assert_allclose(competition.rmsse(y, f, [2.5, 0.5]),
+  np.testing.assert_allclose(competition.rmsse(y, f, np.sqrt([2.5, 0.5])),
                              [np.sqrt((4 + 0) / 2 / 2.5), np.sqrt((1 + 4) / 2 / 0.5)])
   # Squared, not absolute: unlike MASE, it ranks the mean of a slow mover above 0.
   y = np.array([[0., 0., 0., 4.]])
@@ -78,16 +79,25 @@ def test_rmsse_by_hand_from_the_first_sale_on():
   assert competition.rmsse(y, zero, [1.]) > competition.rmsse(y, mean, [1.])
   # The panel's scale falls back to the level where there is no change, as MASE's does.
   from rnnjax.data import panel_windows
-  assert panel_windows.rmsse_scale(np.array([0., 0., 3., 5., 4.])) == pytest.approx(2.5)
-  assert panel_windows.rmsse_scale(np.array([2., 2., 2.])) == pytest.approx(4.0)
+  assert panel_windows.rmsse_scale(np.array([0., 0., 3., 5., 4.])) == pytest.approx(
+      np.sqrt(2.5))
+  assert panel_windows.rmsse_scale(np.array([2., 2., 2.])) == pytest.approx(2.0)
   assert panel_windows.rmsse_scale(np.zeros(3)) == 1.0
   # Its fallback counts the same points as M5's scale: a product first sold (7) on the
-  # part's last day is scaled by 7^2, not by 7^2 / 700 over the days before it (which
+  # part's last day is scaled by 7, not by 7 / sqrt(700) over the days before it (which
   # made a forecast of 1 a day for its 28 test days of 0 an RMSSE of 3.8, not 0.14).
-  assert panel_windows.rmsse_scale(np.r_[np.zeros(699), 7.]) == pytest.approx(49.0)
-  assert panel_windows.rmsse_scale(np.array([0., 0., 3., 3.])) == pytest.approx(9.0)
+  assert panel_windows.rmsse_scale(np.r_[np.zeros(699), 7.]) == pytest.approx(7.0)
+  assert panel_windows.rmsse_scale(np.array([0., 0., 3., 3.])) == pytest.approx(3.0)
   np.testing.assert_array_equal(competition.sold([0., 0., 3., 0., 5.]), [3., 0., 5.])
   np.testing.assert_array_equal(competition.sold([0., 0.]), [0., 0.])
+  # Tiny and huge values: the root keeps a float32 scale finite and non-zero where the
+  # square would not be (1e-25^2 is 0 in float32, 1e20^2 inf).
+  for size in (1e-25, 1e20):
+    v = size * np.array([1., 3., 2., 5.])
+    scale = np.float32(panel_windows.rmsse_scale(v))
+    assert 0 < scale < np.inf
+    assert competition.rmsse(v[None, :2], v[None, :2] + size, [scale])[0] == pytest.approx(
+        1 / np.sqrt((4 + 1 + 9) / 3), rel=1e-6)
 
 
 def test_scores_and_table_carry_rmsse_only_when_given_its_scales():

@@ -184,7 +184,7 @@ def test_series_without_a_naive_error_are_said_to_be_scaled_by_their_level(tmp_p
   assert ('1 series with no one-step change from their first non-zero value before the '
           'test part (never sold, one sale, or constant): their RMSSE is scaled by the root '
           'mean square of those values (1 if never sold) instead') in notes
-  np.testing.assert_allclose(arrays['test']['rmsse_denom'], [25.0, 1.0])
+  np.testing.assert_allclose(arrays['test']['rmsse_denom'], [5.0, 1.0])
 
 
 def test_the_bundled_panels_hold_their_competition_splits():
@@ -473,8 +473,12 @@ def test_selection_keeps_ranks_and_chooses_by_the_validation_metric_named(tmp_pa
   for u, value in chosen.items():  # Each member kept the step of its lowest value (on this
     # VM, one member's is not the step of its lowest OWA, which OWA selection keeps).
     assert value == pytest.approx(min(curves[metric][u]), rel=1e-6)
-  if metric == 'rmsse':  # And the test table has its column.
-    assert all(r['rmsse'] is not None for r in summary['test_table'])
+  # The test table is ordered by it too (sMAPE would put a forecast of 0 first on sales).
+  table = summary['test_table']
+  assert all(r[metric] is not None for r in table)
+  assert [r[metric] for r in table] == sorted(r[metric] for r in table)
+  assert any(l.startswith('test, the competition') and l.endswith(f'best {metric} first:')
+             for l in lines)
 
 
 def test_a_panel_sweep_ranks_by_owa_refits_and_tables_the_competition(tmp_path, long_csv):

@@ -12,6 +12,7 @@ Beside them M5's (Makridakis, Spiliotis & Assimakopoulos 2022, "M5 accuracy comp
 for sales that are often 0, where MASE and sMAPE reward a forecast of 0 (`mostly_zero`):
 
   RMSSE = sqrt(mean_t (y_t - f_t)^2 / mean_{t > 1} (v_t - v_{t-1})^2)   (v from its first non-zero)
+        = RMSE / (the root of that scale, which `rmsse_error` returns)
 
 averaged over series without M5's dollar weights (a panel has no prices to weigh by).
 The benchmarks: Naive, seasonal naive, Naive2 (M3: Makridakis & Hibon 2000; the random walk of the
@@ -76,12 +77,13 @@ def naive_error(train, season):
 
 
 def rmsse_error(train) -> float:
-  """RMSSE's scale for one train part, as M5's guidelines define it: the in-sample mean
-  squared one-step change (lag 1 whatever the season) from the first non-zero value on
-  (the zeros before it: a product not yet sold); 0 where there is no change (M5 has no
-  such series: its RMSSE is then inf)."""
+  """RMSSE's scale for one train part, the root of M5's: the in-sample root mean squared
+  one-step change (lag 1 whatever the season) from the first non-zero value on (`sold`:
+  the zeros before it, a product not yet on sale, left out); 0 where there is no change
+  (M5 has no such series: its RMSSE is then inf). A root, not M5's square, so that a
+  float32 copy neither underflows nor overflows where the values themselves do not."""
   v = sold(train)
-  return float(np.mean(np.diff(v) ** 2)) if v.size > 1 else 0.0
+  return float(np.sqrt(np.mean(np.diff(v) ** 2))) if v.size > 1 else 0.0
 
 
 def sold(train) -> np.ndarray:
@@ -92,10 +94,11 @@ def sold(train) -> np.ndarray:
 
 
 def rmsse(y, f, scales) -> np.ndarray:
-  """<float64>[S]: RMSSE of each series. y, f: <[S, h]>; scales: <[S]> from rmsse_error
-  (mean squared changes, not their root)."""
+  """<float64>[S]: RMSSE of each series, its RMSE over the horizon divided by its scale
+  (M5: the root of the mean squared error over the mean squared change). y, f: <[S, h]>;
+  scales: <[S]> from rmsse_error (roots)."""
   y, f = _pair(y, f)
-  return np.sqrt(np.mean((y - f) ** 2, axis=-1) / np.asarray(scales, np.float64))
+  return np.sqrt(np.mean((y - f) ** 2, axis=-1)) / np.asarray(scales, np.float64)
 
 
 def mase(y, f, scales) -> np.ndarray:

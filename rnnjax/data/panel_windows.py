@@ -45,15 +45,15 @@ def mase_scale(train: np.ndarray, season: int) -> float:
 
 
 def rmsse_scale(train: np.ndarray) -> float:
-  """RMSSE's denominator for one series: M5's in-sample mean squared one-step change
-  (competition.rmsse_error); where that is 0 (constant, or one point, from its first
-  non-zero value on), the mean v^2 over those same points (1 for a zero series), as
-  `mase_scale` falls back to the level: the zeros before a first sale count in neither
-  (a product first sold on the part's last day is scaled by that sale, not by it over
-  the days before)."""
+  """RMSSE's denominator for one series (RMSSE = RMSE / it): the in-sample root mean
+  squared one-step change from its first non-zero value on (competition.rmsse_error);
+  where that is 0 (constant, or one point, from its first non-zero value on), the root
+  mean square of those same points (1 for a zero series), as `mase_scale` falls back to
+  the level: the zeros before a first sale count in neither (a product first sold on
+  the part's last day is scaled by that sale, not by it over the days before)."""
   scale = competition.rmsse_error(train)
   if not scale > 0:
-    scale = float(np.mean(np.square(competition.sold(train)))) or 1.0
+    scale = float(np.sqrt(np.mean(np.square(competition.sold(train))))) or 1.0
   return scale
 
 

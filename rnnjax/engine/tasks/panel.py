@@ -143,7 +143,9 @@ def score(cfg, pred, split):
   mase = mean(jnp.mean(jnp.abs(pred - y), axis=-1) / split['mase_denom'])
   out = {'smape': smape, 'mase': mase}
   if 'rmsse_denom' in split:
-    out['rmsse'] = mean(jnp.sqrt(jnp.mean((pred - y) ** 2, axis=-1) / split['rmsse_denom']))
+    # Scaled before squaring: no float32 overflow or underflow where the values have none.
+    scaled = (pred - y) / split['rmsse_denom'][:, None]
+    out['rmsse'] = mean(jnp.sqrt(jnp.mean(scaled ** 2, axis=-1)))
   if 'naive2' in split:
     out['owa'] = 0.5 * (smape / split['naive2'][0] + mase / split['naive2'][1])
   return out

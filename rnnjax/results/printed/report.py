@@ -9,6 +9,8 @@ from rnnjax.results import member_table
 from rnnjax.results.printed import words
 
 TOP_K = 10
+# A panel's test table: its columns, in order.
+TEST_METRICS = ('smape', 'mase', 'owa', 'rmsse')
 
 
 def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
@@ -107,14 +109,23 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
     lines.append(f'final model ({words.describe_final(final)}): val {lead} '
                  f'{words.fmt(final["val"].get(lead))}; test: {tests}')
   if summary.get('test_table'):
-    lines.append(test_table(summary['test_table']))
+    lines.append(test_table(summary['test_table'], table_order(summary)))
   return '\n'.join(lines)
 
 
-def test_scores(summary: dict, metrics=('smape', 'mase', 'owa', 'rmsse')) -> list[dict]:
+def table_order(summary: dict, metrics=TEST_METRICS) -> str:
+  """The metric a panel's test table is ordered by: the one --selection named (it
+  ranked the members: on sales mostly 0, RMSSE, where sMAPE puts a forecast of 0 first),
+  else the first."""
+  ranked = summary.get('selection') or {}
+  return ranked['metric'] if ranked.get('named') and ranked.get('metric') in metrics else (
+      metrics[0])
+
+
+def test_scores(summary: dict, metrics=TEST_METRICS) -> list[dict]:
   """The competition's table of a panel sweep: the final model (and before its refit),
   the single best member and every baseline, scored on test by the same code, best
-  first by the first metric: [{'method', metric: value}]."""
+  first by `table_order`'s metric: [{'method', metric: value}]."""
   rows = []
   final, best = summary.get('final'), summary.get('best')
   if final:
@@ -127,15 +138,16 @@ def test_scores(summary: dict, metrics=('smape', 'mase', 'owa', 'rmsse')) -> lis
   rows += [{'method': name, **scores['test']} for name, scores in
            summary['baselines'].items() if 'test' in scores]
   rows = [{'method': r['method'], **{m: r.get(m) for m in metrics}} for r in rows]
-  key = lambda r: r[metrics[0]] if r[metrics[0]] is not None else float('inf')
+  by = table_order(summary, metrics)
+  key = lambda r: r[by] if r[by] is not None else float('inf')
   return sorted(rows, key=key)
 
 
-def test_table(rows: list[dict]) -> str:
-  """`test_scores` as text."""
+def test_table(rows: list[dict], by: str = TEST_METRICS[0]) -> str:
+  """`test_scores` as text; `by`: the metric its rows are ordered by."""
   metrics = [k for k in rows[0] if k != 'method'] if rows else []
   lines = ['test, the competition\'s scores (sMAPE 0-200, MASE, OWA against Naive2; M5\'s '
-           'RMSSE):',
+           f'RMSSE), best {by} first:',
            f'{"":>2}' + ''.join(f'{m:>10}' for m in metrics) + '  method']
   for r in rows:
     lines.append(f'{"":>2}' + ''.join(f'{words.fmt(r[m]):>10}' for m in metrics) +
