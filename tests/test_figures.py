@@ -1393,6 +1393,34 @@ def test_a_loss_at_zero_keeps_one_linear_scale_and_says_so(tmp_path, monkeypatch
   assert result['transform'] == 'none' and 'unlogged' in result['transform_note']
 
 
+def test_a_long_test_part_is_drawn_over_its_last_points_so_the_forecast_shows(tmp_path,
+                                                                              monkeypatch):
+  """A year of hours with a test part of 1,314: the forecast of 48 took 3 % of the
+  figure's width; the test part is now drawn over its last max(72, 4 x 48) points (its
+  label says so) and the forecast keeps over a tenth. A short test part is drawn whole."""
+  from rnnjax.figures.plots import forecast_plot  # pylint: disable=g-import-not-at-top
+  figs = _capture_figures(monkeypatch)
+  n, steps = 8760, 48
+  times = [str(np.datetime64('2023-01-01T00:00', 's') + 3600 * k).replace('T', ' ')
+           for k in range(n + steps)]
+  history = np.sin(np.arange(n) / 24.0)[:, None]
+  point = np.zeros((steps, 1))
+  for test_len, drawn in ((1314, 192), (50, 50)):
+    forecast_plot.plot_forecast(
+        str(tmp_path), columns=['load'], times=times[:n], history=history,
+        future_times=times[n:], point=point, bands={0.8: (point - 1, point + 1)},
+        test_start=n - test_len, test_pred=np.arange(test_len, dtype=float)[:, None])
+    ax = figs[-1].axes[0]
+    test_line = [l for l in ax.get_lines() if l.get_label().startswith('test part')][0]
+    x, y = test_line.get_data()
+    np.testing.assert_array_equal(x, np.arange(n - drawn, n))
+    np.testing.assert_array_equal(y, np.arange(test_len - drawn, test_len))  # Its last.
+    low, high = ax.get_xlim()
+    assert steps / (high - low) > (0.1 if test_len > drawn else 0.0)
+    assert test_line.get_label().endswith(
+        ' (its last 192 of 1,314 points)' if test_len > drawn else 'one-step predictions')
+
+
 def test_forecast_ticks_of_hourly_times_are_concise_dates_not_full_stamps():
   """Full hourly stamps ('2024-06-28 12:00:00') ran together under a forecast; times one
   step apart get round ticks with concise labels, the month beneath; months as written."""

@@ -22,8 +22,11 @@ def plot_forecast(out_dir: str, *, columns, times, history, future_times, point,
   """
   history, point = np.asarray(history, float), np.asarray(point, float)
   n, steps = len(history), len(point)
-  shown = min(n, max(MIN_SHOWN, (n - test_start if test_start is not None else 0)
-                     + 4 * steps))
+  # A long test part (a year of hours) is drawn over its last points only, so that the
+  # forecast keeps about a tenth of the width or more.
+  test_len = n - test_start if test_start is not None else 0
+  test_drawn = min(test_len, max(MIN_SHOWN, 4 * steps))
+  shown = min(n, max(MIN_SHOWN, test_drawn + 4 * steps))
   x_hist = np.arange(n - shown, n)
   x_future = np.arange(n, n + steps)
   labels = list(times) + list(future_times)
@@ -34,10 +37,14 @@ def plot_forecast(out_dir: str, *, columns, times, history, future_times, point,
       ax.plot(x_hist, history[-shown:, c], color=style.OKABE_ITO[6], linewidth=0.8,
               label='history')
       if test_pred is not None and test_start is not None:
-        x_test = np.arange(test_start, n)
-        ax.axvspan(test_start - 0.5, n - 0.5, color=style.FAINT, alpha=0.15, linewidth=0)
-        ax.plot(x_test, np.asarray(test_pred, float)[:, c], color=style.OKABE_ITO[1],
-                linewidth=0.9, label='test part: one-step predictions')
+        x_test = np.arange(n - test_drawn, n)
+        ax.axvspan(n - test_drawn - 0.5, n - 0.5, color=style.FAINT, alpha=0.15,
+                   linewidth=0)
+        cut = (f' (its last {test_drawn:,} of {test_len:,} points)'
+               if test_drawn < test_len else '')
+        ax.plot(x_test, np.asarray(test_pred, float)[test_len - test_drawn:, c],
+                color=style.OKABE_ITO[1], linewidth=0.9,
+                label=f'test part: one-step predictions{cut}')
       for k, level in enumerate(sorted(bands, reverse=True)):
         lower, upper = bands[level]
         ax.fill_between(x_future, np.asarray(lower)[:, c], np.asarray(upper)[:, c],
