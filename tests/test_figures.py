@@ -1445,6 +1445,11 @@ def test_forecast_ticks_of_hourly_times_are_concise_dates_not_full_stamps():
   forecast_plot._set_ticks(ax, days, 0, 29, 5)
   assert all(len(t.get_text()) <= 5 for t in ax.get_xticklabels())
   assert ax.get_xlabel() == '2023-Mar (local time)' and 14 in ax.get_xticks()  # The 15th.
+  # Days across a month's end: the label names both months, not the last one alone.
+  december = [str(np.datetime64('2023-12-15T00:00', 's') + 3600 * k).replace('T', ' ')
+              for k in range(24 * 20)]
+  forecast_plot._set_ticks(ax, december, 0, len(december) - 1, 5)
+  assert ax.get_xlabel() == '2023-Dec to 2024-Jan'
   months = ['2020-01', '2020-02', '2020-03', '2020-04', '2020-05']
   forecast_plot._set_ticks(ax, months, 0, 4, 5)
   assert [t.get_text() for t in ax.get_xticklabels()] == months

@@ -149,7 +149,24 @@ def _set_ticks(ax, labels, first: int, last: int, count: int) -> None:
       offsets = {m[2] for m in (times_lib.ZONED.fullmatch(str(c).strip()) for c in shown) if m}
       if zoned and wall and len(offsets) > 1:  # Days across a daylight-saving change.
         zone = ' (local time)'
-      ax.set_xlabel(formatter.get_offset() + zone)
+      ax.set_xlabel(_span(formatter, ticks, as_days(seconds[0])) + zone)
       return
   ticks = np.unique(np.linspace(first, last, count).astype(int))
   ax.set_xticks(ticks, [labels[t] if t < len(labels) else '' for t in ticks])
+
+
+def _span(formatter, ticks, start: float) -> str:
+  """The axis label of concise date ticks: matplotlib's offset, the last tick's month
+  (or year, or day), made 'first to last' where the axis starts in an earlier one: an
+  axis of December's days then January's was labelled '2024-Jan' alone, as if its '17'
+  and '29' were January's."""
+  from matplotlib import dates as mdates  # pylint: disable=g-import-not-at-top
+  offset = formatter.get_offset()
+  if not offset or not len(ticks):
+    return offset
+  last = mdates.num2date(ticks[-1])
+  for fmt in formatter.offset_formats:
+    if fmt and last.strftime(fmt) == offset:
+      first = mdates.num2date(start).strftime(fmt)
+      return offset if first == offset else f'{first} to {offset}'
+  return offset
