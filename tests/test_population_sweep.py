@@ -18,6 +18,7 @@ from rnnjax.errors import InputError
 from rnnjax.run import resume
 from rnnjax.search import rules
 from rnnjax.search import spec as spec_lib
+from tests import entry_points
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -132,16 +133,8 @@ REAL_PROCESS = {"error: Unknown command line flag 'no_such_flag'",
 def _in_process(tmp_path, args, capsys, monkeypatch):
   """(exit status, stderr) of the entry point run here, on fresh flag values."""
   monkeypatch.setattr(sharding, 'configure_cpu_devices', lambda _: None)  # JAX is up.
-  flags.FLAGS.unparse_flags()
-  try:
-    argv = population_sweep.parse_flags(['population_sweep',
-                                         f'--workdir={tmp_path / "wd"}', *args])
-    population_sweep.main(argv)
-    code = 0
-  except SystemExit as e:
-    code = e.code
-  finally:
-    flags.FLAGS.unparse_flags()
+  code = entry_points.run_main(population_sweep.main, [
+      'population_sweep', f'--workdir={tmp_path / "wd"}', *args])
   return code, capsys.readouterr().err
 
 

@@ -12,6 +12,7 @@ from rnnjax.engine import sharding
 from rnnjax.run import compare
 from rnnjax.search import rules
 from rnnjax.search import spec as spec_lib
+from tests import entry_points
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -31,17 +32,9 @@ BAD_INPUT = [
 def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, args, message, capsys,
                                                       monkeypatch):
   monkeypatch.setattr(sharding, 'configure_cpu_devices', lambda _: None)  # JAX is up.
-  flags.FLAGS.unparse_flags()
-  try:
-    argv = population_sweep.parse_flags([
-        'search_comparison', '--dataset=shampoo_sales', '--lookback=4',
-        f'--workdir={tmp_path / "wd"}', *args])
-    search_comparison.main(argv)
-    code = 0
-  except SystemExit as e:
-    code = e.code
-  finally:
-    flags.FLAGS.unparse_flags()
+  code = entry_points.run_main(search_comparison.main, [
+      'search_comparison', '--dataset=shampoo_sales', '--lookback=4',
+      f'--workdir={tmp_path / "wd"}', *args])
   stderr = capsys.readouterr().err
   assert code == 2, stderr
   lines = [l for l in stderr.splitlines() if l.strip()]

@@ -21,7 +21,6 @@ import sys
 import threading
 import zlib
 
-from absl import flags
 import pytest
 
 from experiments import population_sweep
@@ -33,6 +32,7 @@ wandb = pytest.importorskip('wandb', reason='the wandb extra is not installed')
 from wandb.proto import wandb_internal_pb2  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from rnnjax.results.tracking import wandb_log  # pylint: disable=g-import-not-at-top,wrong-import-position
+from tests import entry_points
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _BLOCK, _HEADER = 32768, 7
@@ -162,19 +162,11 @@ def _in_process(tmp_path, args, capsys, monkeypatch, **env):
   monkeypatch.setenv('NETRC', str(tmp_path / 'none'))
   for k, v in env.items():
     monkeypatch.setenv(k, v)
-  flags.FLAGS.unparse_flags()
-  try:
-    argv = population_sweep.parse_flags(
-        ['population_sweep', f'--workdir={tmp_path / "wd"}', '--dataset=shampoo_sales',
-         '--lookback=4', '--val_size=6', '--test_size=6', '--hidden_size=4',
-         '--batch_size=4', '--train_steps=4', '--eval_every=2', '--figures=false',
-         '--classical_baselines=false', *args])
-    population_sweep.main(argv)
-    code = 0
-  except SystemExit as e:
-    code = e.code
-  finally:
-    flags.FLAGS.unparse_flags()
+  code = entry_points.run_main(population_sweep.main, [
+      'population_sweep', f'--workdir={tmp_path / "wd"}', '--dataset=shampoo_sales',
+      '--lookback=4', '--val_size=6', '--test_size=6', '--hidden_size=4', '--batch_size=4',
+      '--train_steps=4', '--eval_every=2', '--figures=false', '--classical_baselines=false',
+      *args])
   out = capsys.readouterr()
   return code, out.out, out.err
 
