@@ -28,7 +28,15 @@ from rnnjax.results import files
 FINAL = 'final'  # The final model's method name in the file.
 RESAMPLES = 5000  # Bootstrap samples of `paired_intervals`.
 _CHUNK = 250  # Samples drawn at a time (memory: _CHUNK x series indices).
-_NAMES = {'smape': 'sMAPE', 'mase': 'MASE', 'rmsse': 'RMSSE'}  # The file's columns, in order.
+# Each series' scores as the file's columns (in order) and as lines and figures name them.
+NAMES = {'smape': 'sMAPE', 'mase': 'MASE', 'rmsse': 'RMSSE'}
+
+
+def ranked_by(selection: str | None, default: str) -> str:
+  """The per-series score that follows a sweep's --selection (`selection`: the metric
+  that ranked it) where it is one of NAMES, else `default` (OWA has no per-series
+  value): what the log counts wins by and predict picks series by."""
+  return selection if selection in NAMES else default
 
 
 def wins(by_method: dict, metric: str = 'mase') -> dict:
@@ -69,7 +77,7 @@ def write(workdir: str, ids, by_method: dict) -> str:
   """Writes WORKDIR/series_scores.csv (see the module docstring; a score that is not
   finite is an empty cell); returns its path."""
   cell = lambda v: f'{v:.6g}' if np.isfinite(v) else ''
-  metrics = [m for m in _NAMES if all(m in s for s in by_method.values())]
+  metrics = [m for m in NAMES if all(m in s for s in by_method.values())]
   path = os.path.join(workdir, files.SERIES_SCORES)
   with files.atomic(path) as tmp, open(tmp, 'w', newline='', encoding='utf-8') as f:
     writer = csv.writer(f, lineterminator='\n')
@@ -84,13 +92,13 @@ def describe(by_method: dict, metric: str = 'mase') -> str:
   """One line: on how many series the final model beats each benchmark's `metric`."""
   counts = wins(by_method, metric)
   total = next(iter(counts.values()))[1] if counts else 0
-  return (f'the final model\'s test {_NAMES.get(metric, metric)} is lower than ' + ', '.join(
+  return (f'the final model\'s test {NAMES.get(metric, metric)} is lower than ' + ', '.join(
       f'{name}\'s on {n}' for name, (n, _) in counts.items()) + f' of {total} series')
 
 
 def describe_differences(intervals: dict, metric: str = 'mase') -> str:
   """One line: `intervals` (`paired_intervals(by_method, metric)`) of every benchmark."""
-  return (f'test {_NAMES.get(metric, metric)}, the final model minus each benchmark '
+  return (f'test {NAMES.get(metric, metric)}, the final model minus each benchmark '
           '(mean over series; 95 % paired bootstrap interval): ' + ', '.join(
               f'{name} {m:+.3g} ' + (f'[{lo:+.3g}, {hi:+.3g}]' if np.isfinite(lo) else
                                      '(no interval: one series)')

@@ -202,8 +202,8 @@ def write_series_scores(workdir: str, model, data, log=print) -> dict:
   by_method = competition.series_scores(forecasts, split['y'][..., 0], split['mase_denom'],
                                         split['rmsse_denom'])
   path = series_scores.write(workdir, data.transform['ids'], by_method)
-  ranked = (model.manifest.get('selection') or {}).get('metric')
-  counted = ranked if ranked in ('smape', 'mase', 'rmsse') else 'mase'
+  counted = series_scores.ranked_by((model.manifest.get('selection') or {}).get('metric'),
+                                    'mase')
   log(f'{path}: each series\' test scores; {series_scores.describe(by_method, counted)}')
   log(series_scores.describe_volumes(series_scores.volumes(forecasts, split['y'][..., 0])))
   paired = {}

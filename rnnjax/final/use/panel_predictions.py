@@ -35,11 +35,10 @@ from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
 from rnnjax.final.saved import panel_forecasting
 from rnnjax.final.saved import panel_future
+from rnnjax.results import series_scores
 
 RANDOM_SHOWN = 2  # Series drawn at random, besides the best and the worst (or in their
 # place, where the sweep scored none of them).
-# Each series' test scores, as predict names them.
-_NAMES = {'smape': 'sMAPE', 'mase': 'MASE', 'rmsse': 'RMSSE'}
 _COLUMN_FLAGS = {'--id_column': 'id', '--time_column': 'time', '--target_columns': 'target',
                  '--input_columns': 'input', '--future_columns': 'input'}
 
@@ -193,7 +192,7 @@ def tested(model) -> dict:
   scores = competition.series_scores(
       {'final': point}, truth, panel_forecasting.panel_scales(model.transform, values),
       [panel_windows.rmsse_scale(v) for v in values])['final']
-  return {k: (p, t, {name: scores[metric][i] for metric, name in _NAMES.items()})
+  return {k: (p, t, {name: scores[metric][i] for metric, name in series_scores.NAMES.items()})
           for i, (k, p, t) in enumerate(zip(ids, point, truth))}
 
 
@@ -201,7 +200,7 @@ def shown_metric(model) -> str:
   """The test score `shown` picks by: MASE or RMSSE where the sweep ranked by it, else
   sMAPE."""
   ranked = (model.manifest.get('selection') or {}).get('metric')
-  return _NAMES[ranked] if ranked in ('mase', 'rmsse') else 'sMAPE'
+  return series_scores.NAMES[series_scores.ranked_by(ranked, 'smape')]
 
 
 def shown(ids, scores: dict, *, seed: int = 0, metric: str = 'sMAPE',
