@@ -80,7 +80,7 @@ def hparams(p):
       input_dropout=f32(np.zeros(p)),
       dropout_rates=f32(np.resize([0.0, 0.1, 0.2], p)[:, None]),
       forget_bias=f32(np.ones(p)), init_scale=f32(np.ones(p)),
-      hidden_units=np.full((p,), 8, np.int32))
+      class_balance=f32(np.zeros(p)), hidden_units=np.full((p,), 8, np.int32))
 
 def flat(prefix, tree):
   tree = distributed.fetch(tree)

@@ -1,5 +1,7 @@
 """Tasks: masking of padded sequences, bits per character, and each task end to end."""
 
+import csv
+import dataclasses
 import json
 import math
 import os
@@ -15,6 +17,7 @@ from rnnjax.engine import model
 from rnnjax.engine import population as pop
 from rnnjax.engine import tasks
 from rnnjax.engine.tasks import classify as classify_task
+from rnnjax.errors import InputError
 from rnnjax.results import evaluations
 from rnnjax.run import sweep
 from rnnjax.search import hparams
@@ -56,11 +59,13 @@ def test_padded_batch_equals_sequences_one_by_one(cell, readout):
       dropout_rates=jnp.zeros(2)), batch, jax.random.key(1))
   grad_fn = jax.jit(jax.value_and_grad(no_dropout))
   loss, grads = grad_fn(params, {
-      'x': padded, 'length': lengths.astype(np.int32), 'y': labels})
+      'x': padded, 'length': lengths.astype(np.int32), 'y': labels,
+      'share': np.array([0.5, 0.2, 0.3], np.float32)})
   one = []
   for s, y in zip(seqs, labels):
     one.append(grad_fn(params, {
-        'x': s[None], 'length': np.array([len(s)], np.int32), 'y': np.array([y])}))
+        'x': s[None], 'length': np.array([len(s)], np.int32), 'y': np.array([y]),
+        'share': np.array([0.5], np.float32)}))
   np.testing.assert_allclose(loss, np.mean([l for l, _ in one]), rtol=1e-5)
   mean_grads = jax.tree.map(lambda *g: np.mean(g, axis=0), *[g for _, g in one])
   for got, want in zip(jax.tree.leaves(grads), jax.tree.leaves(mean_grads)):
@@ -84,6 +89,47 @@ def test_accuracy_and_cross_entropy_against_numpy():
   hit = logits.argmax(-1) == split['y']
   recall = [hit[split['y'] == k].mean() for k in np.unique(split['y'])]
   np.testing.assert_allclose(metrics['balanced_accuracy'], np.mean(recall), rtol=1e-6)
+  nll = -logp[np.arange(6), split['y']]
+  per_class = [nll[split['y'] == k].mean() for k in np.unique(split['y'])]
+  np.testing.assert_allclose(metrics['balanced_ce'], np.mean(per_class), rtol=1e-5)
+  # The final model's path (probabilities) scores it alike.
+  scored = tasks.TASKS['classify'].score(cfg, jax.nn.softmax(logits), split)
+  np.testing.assert_allclose(scored['balanced_ce'], np.mean(per_class), rtol=1e-4)
+
+
+@pytest.mark.parametrize('balance', [0.0, 0.5, 1.0])
+def test_class_balance_weighs_each_case_by_its_class_share_against_numpy(balance):
+  """--class_balance=b: the loss is the mean of the cases' cross-entropies weighed by
+  their class's share ** -b; at 1 each class's cases weigh as much in total as any
+  other's."""
+  cfg = _classify_cfg('gru', 'last_valid')
+  params = model.init_params(cfg.model, jax.random.key(3))
+  rng = np.random.default_rng(2)
+  batch = {'x': rng.normal(size=(4, 5, 3)).astype(np.float32),
+           'length': np.array([5, 3, 4, 2], np.int32), 'y': np.array([0, 0, 0, 2], np.int32),
+           'share': np.array([0.75, 0.75, 0.75, 0.25], np.float32)}
+  hp = _hp().replace(dropout_rates=jnp.zeros(2), class_balance=jnp.float32(balance))
+  got = tasks.TASKS['classify'].loss(cfg, params, hp, batch, jax.random.key(0))
+  logits = np.asarray(model.apply(cfg.model, params, batch['x'], lengths=batch['length']),
+                      np.float64)
+  logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+  nll = -logp[np.arange(4), batch['y']]
+  weight = batch['share'].astype(np.float64) ** -balance
+  np.testing.assert_allclose(got, np.sum(weight * nll) / np.sum(weight), rtol=1e-5)
+  if balance == 1:  # Class 0's three cases weigh as much as class 2's one.
+    assert weight[:3].sum() == pytest.approx(weight[3])
+
+
+def test_a_batch_carries_each_cases_class_share_of_the_real_training_cases():
+  """`share`: the drawn case's class's share of the training cases, folds' padding
+  (past `count`) left out of the counts as it is out of the draws."""
+  cfg = _classify_cfg('gru', 'last_valid')
+  train = {'x': np.zeros((6, 5, 3), np.float32), 'length': np.full(6, 5, np.int32),
+           'y': np.array([0, 0, 0, 3, 3, 3], np.int32), 'count': np.int32(4)}
+  drawn = classify_task.batch(cfg, train, jax.random.key(0))
+  assert set(np.asarray(drawn['y']).tolist()) <= {0, 3}
+  want = np.where(np.asarray(drawn['y']) == 0, 0.75, 0.25)
+  np.testing.assert_allclose(drawn['share'], want, rtol=1e-6)
 
 
 def test_confident_correct_cases_score_their_tiny_cross_entropy_on_both_paths():
@@ -179,6 +225,44 @@ def test_classify_end_to_end_on_users_ts_files(tmp_path):
   assert summary['display'] == 'accuracy' and summary['selection']['metric'] == 'ce'
   assert summary['best']['test']['accuracy'] >= 0.9  # An easy problem.
   assert summary['data']['classes'] == ['a', 'b']
+
+
+def test_an_imbalanced_classifier_sweeps_class_balance_and_ranks_by_balanced_ce(tmp_path):
+  """--class_balance is a traced axis of the classifier's loss; --selection=balanced_ce
+  keeps each member's best step, ranks and chooses by the validation cross-entropy with
+  every class weighed alike; both are refused where they mean nothing."""
+  rng = np.random.default_rng(1)
+  def cases(n):  # One case in six is the rare class b (it rises).
+    return [(np.stack([(1.0 if i % 6 == 0 else -1.0) * np.arange(6.0),
+                       rng.normal(size=6)], 1), 'ab'[i % 6 == 0]) for i in range(n)]
+  _ts(tmp_path / 'rare_TRAIN.ts', cases(36))
+  _ts(tmp_path / 'rare_TEST.ts', cases(12))
+  spec = sweep.SweepSpec(task='classify', train_path=str(tmp_path / 'rare_TRAIN.ts'),
+                         test_path=str(tmp_path / 'rare_TEST.ts'), cell='gru',
+                         hidden_size='4', batch_size='8', learning_rate='1e-2',
+                         class_balance='grid(0,1)', selection='balanced_ce',
+                         train_steps=20, eval_every=10)
+  lines = []
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lines.append)
+  assert summary['selection'] == {'metric': 'balanced_ce', 'mode': 'min', 'named': True}
+  chunks = [l for e in lines for l in e.splitlines() if l.startswith('chunk ')]
+  assert chunks and all(' best val balanced_ce ' in l for l in chunks)
+  members = summary['members']
+  val = {u: members[i]['val']['balanced_ce'] for i, u in enumerate(members.uids.tolist())}
+  assert [val[u] for u in summary['ranking']] == sorted(val.values())
+  with open(tmp_path / 'wd' / 'trials.csv', encoding='utf-8') as f:
+    rows = list(csv.DictReader(f))
+  assert sorted(float(r['class_balance']) for r in rows) == [0.0, 1.0]
+  for bad, message in [(dict(task='forecast', dataset='shampoo_sales', class_balance='1'),
+                        '^--class_balance: for --task=classify only'),
+                       (dict(class_balance='3'), '^--class_balance: '),
+                       (dict(task='forecast', dataset='shampoo_sales',
+                             selection='balanced_ce'), '^--selection: ')]:
+    with pytest.raises(InputError, match=message):
+      sweep.run_sweep(sweep.SweepSpec(**{**dataclasses.asdict(spec), 'class_balance': '0',
+                                         'selection': '', 'train_path': '', 'test_path': '',
+                                         **bad}), str(tmp_path / 'bad'), log=QUIET)
+    assert not (tmp_path / 'bad').exists()
 
 
 def test_charlm_end_to_end_on_users_text(tmp_path):

@@ -69,6 +69,7 @@ class HParams:
   dropout_rates: jax.Array  # <float32>[num_layers]: on each layer's output.
   forget_bias: jax.Array
   init_scale: jax.Array
+  class_balance: jax.Array  # classify: the loss weighs a case by its class's share ** -this.
   hidden_units: jax.Array   # <int32>[]: the member's real width (<= the bucket's).
 
 

@@ -101,6 +101,12 @@ TABLE = (
            math.isfinite, short='fbias'),
     HParam('init_scale', float, '1', 'Weights ~ U(+-scale/sqrt(H)).', '> 0',
            lambda v: v > 0, short='init'),
+    # Imbalanced classes: the loss's weight of a case is its class's share ** -value.
+    HParam('class_balance', float, '0', 'A classifier\'s loss weighs each training case '
+           'by its class\'s share of the training cases to the power -this: 0 every case '
+           'alike, 1 every class alike in total (scikit-learn\'s balanced), between the two '
+           'in part (classify).', 'in [0, 2]', lambda v: 0 <= v <= 2, explorable=True,
+           tasks=('classify',), short='cbal'),
 )
 BY_NAME = {h.name: h for h in TABLE}
 STRUCTURAL = tuple(h.name for h in TABLE if h.structural)
@@ -172,7 +178,8 @@ def stack(values: list, uids: list, size: int, num_layers: int) -> pop.HParams:
   """
   return stack_from(lambda name: ([v.get(name, v['dropout']) for v in values]
                                    if layer_of(name) is not None else
-                                   [v[name] for v in values]), uids, size, num_layers)
+                                   [v[name] for v in values] if name in values[0] else
+                                   None), uids, size, num_layers)
 
 
 def stack_from(column, uids, size: int, num_layers: int) -> pop.HParams:
@@ -181,7 +188,11 @@ def stack_from(column, uids, size: int, num_layers: int) -> pop.HParams:
   then applies). What a plan of many members uses (plan.Plan.column)."""
   n = len(uids)
   pad = lambda a: np.concatenate([a, np.repeat(a[:1], size - n, axis=0)])
-  as32 = lambda name: pad(np.asarray(column(name), np.float32))
+
+  def as32(name):  # A row only some tasks have (class_balance): its default elsewhere.
+    values = column(name)
+    return pad(np.asarray(np.full(n, float(BY_NAME[name].default)) if values is None
+                          else values, np.float32))
   layers = [column(layer_name(l)) for l in range(num_layers)]
   dropout = column('dropout')
   rates = np.stack([np.asarray(dropout if r is None else r, np.float32) for r in layers],
@@ -197,11 +208,11 @@ def stack_columns(uids, *, hidden_size, dropout_rates, **columns) -> pop.HParams
   """`stack` for values given per hyperparameter rather than per member (tests build
   populations of random values this way).
 
-  uids: <int>[P]; hidden_size: <int>[P]; dropout_rates: <float>[P, L]; columns: every
-  other traced row of the table, each <float>[P].
+  uids: <int>[P]; hidden_size: <int>[P]; dropout_rates: <float>[P, L]; columns: other
+  traced rows of the table, each <float>[P] (a row left out: the table's default).
   """
-  rates = np.asarray(dropout_rates)
-  values = [{**{name: column[i] for name, column in columns.items()},
+  rates, defaults = np.asarray(dropout_rates), member_values()
+  values = [{**defaults, **{name: column[i] for name, column in columns.items()},
              'hidden_size': hidden_size[i], 'dropout': rates[i, 0],
              **{layer_name(l): rates[i, l] for l in range(rates.shape[1])}}
             for i in range(len(uids))]

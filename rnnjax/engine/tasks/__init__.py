@@ -67,6 +67,7 @@ class Task(NamedTuple):
 
 # The validation metrics `--selection` may name instead of a task's own.
 SELECTABLE = {'forecast': ('mse', 'rmse', 'mae', 'mase'),
+              'classify': ('ce', 'balanced_ce'),
               'panel': ('owa', 'smape', 'mase', 'rmsse')}
 
 
