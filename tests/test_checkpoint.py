@@ -1,6 +1,7 @@
 """Checkpoints: packed per dtype and population size, restored leaf by leaf exactly;
 older formats refused."""
 
+import dataclasses
 import logging
 import sys
 import threading
@@ -12,9 +13,11 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
+from rnnjax.engine import population as pop
 from rnnjax.engine import sharding
 from rnnjax.errors import InputError
 from rnnjax.run import checkpoint
+from rnnjax.search import hparams
 
 P = 4
 
@@ -74,6 +77,26 @@ def test_a_checkpoint_of_an_older_format_is_refused_in_one_line(tmp_path, progre
   with pytest.raises(InputError, match=r'^--workdir: checkpoint 3 in .* older rnnjax.*'
                      r'--overwrite$'):
     checkpoint.restore_latest(mngr, lambda _: _target(tree))
+
+
+def test_a_checkpoint_from_before_class_balance_resumes_with_it_at_0(tmp_path, monkeypatch):
+  """Format 3 held every hyperparameter but class_balance (added since, 0 for every
+  member then): it restores as it was saved, with class_balance 0 put back, so a sweep
+  begun before it resumes rather than starting again."""
+  hp = hparams.stack([hparams.member_values(hidden_size=8, learning_rate=0.1 * (i + 1))
+                      for i in range(P)], list(range(P)), P, 2)
+  tree = {'0': (_tree()['0'][0], jax.tree.map(jnp.asarray, hp))}
+  older = {'0': (tree['0'][0], tuple(getattr(hp, f.name) for f in dataclasses.fields(hp)
+                                     if f.name != 'class_balance'))}
+  mngr = checkpoint.manager(str(tmp_path))
+  monkeypatch.setattr(checkpoint, 'FORMAT', 3)
+  checkpoint.save(mngr, 5, older, {'position': 5})
+  monkeypatch.undo()
+  states, progress = checkpoint.restore_latest(mngr, lambda _: _target(tree))
+  _assert_equal(states, tree)
+  assert progress == {'position': 5, 'format': 3}
+  assert isinstance(states['0'][1], pop.HParams)
+  np.testing.assert_array_equal(states['0'][1].class_balance, np.zeros(P, np.float32))
 
 
 class _LoudOnDeath:

@@ -18,7 +18,9 @@ packed 70 ms). Orbax writes each step to a temporary directory and renames it wh
 complete; a step that fails to restore (killed mid-write, corrupted) is skipped with a
 warning for the one before it. A checkpoint of another format (`FORMAT` in its
 progress; older ones were unpacked, packed by dtype alone, or held a TrainState without
-best_uid) is refused in one line: it cannot continue bit for bit.
+best_uid) is refused in one line: it cannot continue bit for bit. One whose format
+differs only by leaves added since (`ADDED`: format 3 had no hyperparameter
+class_balance) restores with those leaves at the value every member had then.
 
 A save that fails for want of space (or of its directory) raises `WriteError`, one line
 naming the step and the last complete checkpoint, which stays intact; the failed step's
@@ -48,7 +50,10 @@ from rnnjax.results import files
 DIRNAME = files.CHECKPOINTS
 # What a checkpoint holds: states packed by dtype and population size, each run's
 # population.TrainState with best_uid.
-FORMAT = 3
+FORMAT = 4
+# Format -> {leaf name: value}: the leaves (population.HParams fields) a checkpoint of that
+# format lacks, with the value every member then had (restore_latest puts them back).
+ADDED = {3: {'class_balance': 0.0}}
 
 
 def manager(workdir: str, *, keep: int = 3) -> ocp.CheckpointManager:
@@ -191,6 +196,12 @@ def _quiet_orbax_errors(wait_s: float = 5.0):
     hooks[1](args)
 
 
+def _filled(leaf, value):
+  """An array of `leaf`'s shape, dtype and sharding (a ShapeDtypeStruct) holding `value`."""
+  return jax.make_array_from_callback(
+      leaf.shape, leaf.sharding, lambda index: np.full(leaf.shape, value, leaf.dtype)[index])
+
+
 @contextlib.contextmanager
 def held_back():
   """Holds back the errors orbax logs (it logs a step whose files are damaged when a
@@ -221,15 +232,21 @@ def restore_latest(mngr: ocp.CheckpointManager, target_of, log=print, held=None)
     try:
       progress = mngr.restore(step, args=ocp.args.Composite(
           progress=ocp.args.JsonRestore()))['progress']
-      if progress.get('format') != FORMAT:
+      if progress.get('format') != FORMAT and progress.get('format') not in ADDED:
         raise InputError(f'--workdir: checkpoint {step} in {mngr.directory} was written '
                          'by an older rnnjax, whose training state this one cannot '
                          'continue; resume it with that version, or start again with '
                          '--overwrite')
-      target = target_of(progress)
+      paths, treedef = jax.tree_util.tree_flatten_with_path(target_of(progress))
+      added = {} if progress['format'] == FORMAT else ADDED[progress['format']]
+      name = lambda path: getattr(path[-1], 'name', None)
+      stored = [leaf for path, leaf in paths if name(path) not in added]
       arrays = mngr.restore(step, args=ocp.args.Composite(
-          states=ocp.args.StandardRestore(_packed_like(target))))['states']
-      states = _unpack(arrays, target)
+          states=ocp.args.StandardRestore(_packed_like(stored))))['states']
+      restored = iter(_unpack(arrays, stored))
+      states = jax.tree.unflatten(treedef, [
+          _filled(leaf, added[name(path)]) if name(path) in added else next(restored)
+          for path, leaf in paths])
     except InputError:
       raise  # target_of refused the checkpoint's shapes: resuming here cannot work.
     except Exception as e:  # pylint: disable=broad-except

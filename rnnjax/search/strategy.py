@@ -120,9 +120,10 @@ def notes(spec) -> list[str]:
       out.append(f'note: --{name}={getattr(spec, name)} is for --search={search}; '
                  f'--search={spec.search} does not read it')
   if spec.search == 'pbt' and not strategy(spec).space:
+    mine = [n for n in hparams.EXPLORABLE if spec.task in (hparams.BY_NAME[n].tasks or
+                                                           (spec.task,))]
     out.append(f'note: --search=pbt sweeps no hyperparameter it may perturb '
-               f'({", ".join(hparams.EXPLORABLE)}): its members only copy better ones\' '
-               'weights')
+               f'({", ".join(mine)}): its members only copy better ones\' weights')
   return out
 
 
