@@ -747,7 +747,9 @@ def test_volumes_set_each_total_beside_the_actual_one():
     (dict(task='classify', fill='zero'), '^--fill: for --task=forecast or panel only'),
     (dict(task='forecast', selection='owa'),
      "^--selection: 'owa'; expected one of mse, rmse, mae, mase for --task=forecast$"),
-    (dict(task='classify', selection='accuracy'), '^--selection: .* ranks by its own metric'),
+    (dict(task='classify', selection='accuracy'),
+     "^--selection: 'accuracy'; expected one of ce, balanced_ce for --task=classify$"),
+    (dict(task='charlm', selection='ce'), '^--selection: .* ranks by its own metric'),
 ])
 def test_panel_flags_that_do_not_apply_are_refused_in_one_line(flags, message):
   from rnnjax.search import rules  # pylint: disable=g-import-not-at-top
