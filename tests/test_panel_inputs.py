@@ -214,7 +214,8 @@ def test_rows_after_a_history_that_lacks_its_last_time_say_what_to_give(tmp_path
   """A series whose history ends a step early (s01 has no row 37) is refused with what
   to give: a history row with an empty target, or its rows a step earlier, for a
   DataFrame and a --future_path file alike (from the saved series, the sweep's file
-  given again with that row)."""
+  given again with that row); and, as the rows start after the panel's last time, a
+  sweep with --fill=zero (not said to a model swept with it)."""
   ids, model = TRANSFORM['ids'], types.SimpleNamespace(transform=TRANSFORM)
   times = [[str(t) for t in range(30, 38)], [str(t) for t in range(30, 37)]]
   plan = pd.DataFrame([(k, 38 + t, 9.0, 1.0) for k in ids for t in range(2)],
@@ -222,19 +223,27 @@ def test_rows_after_a_history_that_lacks_its_last_time_say_what_to_give(tmp_path
   path = str(tmp_path / 'plan.csv')
   plan.to_csv(path, index=False)
   late = r"^{}: series 's01' of {} starts at '38', not the step \(1 step\) after its "
+  zero = (r" \(1 series end before the panel's last time '37': a sweep with --fill=zero "
+          r"reads a series' absent periods as 0 and runs every series on to that time\)$")
   with pytest.raises(InputError, match=late.format('future_inputs', 'the DataFrame') + (
       r"history's last time '36'; give the history a row for '37' with an empty target "
-      r"\(filled as a gap\), or future rows from '37'$")):
+      r"\(filled as a gap\), or future rows from '37'" + zero)):
     panel_future.panel_future_inputs(TRANSFORM, ids, plan, HORIZON, times=times)
   with pytest.raises(InputError, match=late.format('--future_path', '.*plan.csv') + (
       r"history's last time '36'; give --csv_path h.csv a row for '37' with an empty "
-      r"target \(filled as a gap\), or future rows from '37'$")):
+      r"target \(filled as a gap\), or future rows from '37'" + zero)):
     panel_predictions.future(model, ids, HORIZON, 'h.csv', path, times)
   # From the saved series: the sweep's file, given again with that row, is the way.
   with pytest.raises(InputError, match=r"last time '36'; give --csv_path=<the sweep's file> "
                      r"a row for '37' with an empty target \(filled as a gap\), or future "
-                     r"rows from '37'$"):
+                     r"rows from '37'" + zero):
     panel_predictions.future(model, ids, HORIZON, '', path, times)
+  zeroed = dict(TRANSFORM, fill='zero')
+  with pytest.raises(InputError, match=r"or future rows from '37'$"):
+    panel_future.panel_future_inputs(zeroed, ids, plan, HORIZON, times=times)
+  with pytest.raises(InputError, match=r"or future rows from '37'$"):
+    panel_predictions.future(types.SimpleNamespace(transform=zeroed), ids, HORIZON, 'h.csv',
+                             path, times)
 
 
 def test_members_read_the_promotions_planned_for_their_horizon(shop):

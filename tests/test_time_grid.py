@@ -318,6 +318,28 @@ def test_rows_that_do_not_follow_a_history_are_refused_saying_what_to_give(after
                             rows='future rows')
 
 
+def test_rows_aligned_to_the_calendar_after_a_history_that_ends_early_name_fill_zero():
+  """A product whose last day is absent from a panel read without --fill=zero ends a day
+  early, so a plan starting after the panel's last day is refused: the message names
+  --fill=zero, which runs every series on to that day (and counts such series); where
+  the series ends with the panel, or with --fill=zero already, it does not."""
+  full = ['2023-12-18', '2023-12-19', '2023-12-20']
+  ids, before = ['a', 'b', 'c'], [full, full[:2], full[:2]]
+  follow = lambda after, zero: time_grid.check_follows(
+      ids, before, after, path='plan.csv', flag='--future_path',
+      last="its history's last time", rows='future rows', fill='--csv_path h.csv', zero=zero)
+  plan = [['2023-12-21']] * 3
+  with pytest.raises(InputError, match=r"^--future_path: series 'b' of plan.csv starts at "
+                     r"'2023-12-21'.* or future rows from '2023-12-20' \(2 series end before "
+                     r"the panel's last time '2023-12-20': a sweep with --fill=zero reads a "
+                     r"series' absent periods as 0 and runs every series on to that time\)$"):
+    follow(plan, True)
+  with pytest.raises(InputError, match=r"or future rows from '2023-12-20'$"):
+    follow(plan, False)
+  with pytest.raises(InputError, match=r"or future rows from '2023-12-20'$"):  # Not aligned.
+    follow([['2023-12-21'], ['2023-12-22'], ['2023-12-22']], True)
+
+
 @pytest.mark.parametrize('first, message', [
     (10, None), (11, "starts at '2020-12', not the step (a month) after its last train time "
                      "'2020-10'"), (9, "starts at '2020-10'")])

@@ -207,7 +207,8 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
     given_times = dict(zip(test_ids, test_times))
     if columns['time_column']:  # Each test part the periods right after its train part.
       time_grid.check_follows(ids, times, [given_times[k] for k in ids], path=test_path,
-                              flag='--test_path', column=columns['time_column'])
+                              flag='--test_path', column=columns['time_column'],
+                              zero=fill != 'zero')
     short = [k for k in ids if len(given[k]) < horizon]
     if short:
       raise InputError(f'--test_path: series {short[0]!r} has {len(given[short[0]])} '

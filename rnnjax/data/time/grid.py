@@ -211,7 +211,7 @@ def future_times(cells, steps: int) -> list:
 
 def check_follows(ids, before, after, *, path: str, flag: str, column: str = '',
                   last: str = 'its last train time', rows: str = '',
-                  fill: str = '') -> None:
+                  fill: str = '', zero: bool = False) -> None:
   """Refuses, in one line naming `flag`, a series whose `after` cells (its given test
   part, or its future rows) do not start one step after its `before` cells (its train
   part, or its history: `last` names its last time) end, where both are times on one
@@ -221,7 +221,10 @@ def check_follows(ids, before, after, *, path: str, flag: str, column: str = '',
   checked. An id of None is a file's one series. `rows` (what `after` holds: 'future
   rows') ends the message with what to give: those rows from the step after `before`,
   or, where they start later and `fill` names where `before` came from, rows of the
-  times between with an empty target there (filled as any gap)."""
+  times between with an empty target there (filled as any gap). zero: the `before`
+  cells are a panel's series read without --fill=zero; where a series ends before the
+  panel's last time and its `after` cells start the step after that time (a file aligned
+  to the calendar), the message names --fill=zero too, which runs every series on to it."""
   cells = [[str(c).strip() for c in (*b, *a)] for b, a in zip(before, after)]
   unit, positions = periods.count(cells)
   if unit is None:
@@ -234,7 +237,8 @@ def check_follows(ids, before, after, *, path: str, flag: str, column: str = '',
       where = path if key is None else f'series {key!r} of {path}'
       raise InputError(f'{flag}: {where} starts at {c[n]!r}, not the step '
                        f'({periods.describe(unit, step)}) after {last} {c[n - 1]!r}'
-                       f'{_zones(c[n - 1], c[n])}{_advice(unit, step, c, p, n, rows, fill)}')
+                       f'{_zones(c[n - 1], c[n])}{_advice(unit, step, c, p, n, rows, fill)}'
+                       f'{_zero_advice(unit, step, c, p, n, zero, before, positions)}')
 
 
 def _zones(last: str, first: str) -> str:
@@ -261,6 +265,22 @@ def _advice(unit: str, step: int, cells, p, n: int, rows: str, fill: str) -> str
   span = f'a row for {first!r}' if end == first else f'rows for {first!r} to {end!r}'
   return (f'; give {fill} {span} with an empty target (filled as a gap), or {rows} '
           f'from {first!r}')
+
+
+def _zero_advice(unit: str, step: int, cells, p, n: int, zero: bool, before,
+                 positions) -> str:
+  """`check_follows`' clause naming --fill=zero (where `zero`) for a series (cells
+  `cells`, positions `p`, its before part `n` long) that ends before the panel's last
+  time and whose after part starts the step after it: '' otherwise."""
+  ends = [q[len(b) - 1] for b, q in zip(before, positions) if len(b)]
+  end = max(ends, default=p[n - 1])
+  if not zero or p[n - 1] >= end or p[n] != end + step:
+    return ''
+  example = periods.month_example(cells[:n]) if unit == 'month' else cells[n - 1]
+  early = sum(e < end for e in ends)
+  return (f' ({early} series end before the panel\'s last time '
+          f'{periods.label(unit, end, example, step)!r}: a sweep with --fill=zero reads a '
+          'series\' absent periods as 0 and runs every series on to that time)')
 
 
 def _check_read_alike(ids, before, after, *, path, flag, column, last) -> None:

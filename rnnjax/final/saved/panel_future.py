@@ -103,7 +103,7 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
                               path='the DataFrame', flag=what,
                               column=transform['time_column'],
                               last="its history's last time", rows='future rows',
-                              fill='the history')
+                              fill='the history', zero=transform.get('fill') != 'zero')
     cells = [c for k in future_times for c in future_times[k]]
     if notes is not None and cells and time_grid.positions(cells) is None:
       notes.append(f'{what}: its time column {transform["time_column"]!r} is not read as '

@@ -129,7 +129,8 @@ def future_rows(model, path: str, steps: int, histories: dict | None = None,
     time_grid.check_follows(both, [histories[k] for k in both],
                             [times[ids.index(k)] for k in both], path=path,
                             flag='--future_path', column=transform['time_column'],
-                            last="its history's last time", rows='future rows', fill=fill)
+                            last="its history's last time", rows='future rows', fill=fill,
+                            zero=transform.get('fill') != 'zero')
   if grid_note and notes is not None:
     notes.append(grid_note.replace('--time_column', '--future_path: --time_column', 1))
   out = {}
