@@ -318,6 +318,27 @@ def test_rows_that_do_not_follow_a_history_are_refused_saying_what_to_give(after
                             rows='future rows')
 
 
+def test_rows_after_a_history_are_held_to_the_historys_step_not_their_own():
+  """The step is the history's: monthly rows after a daily history are refused as such
+  (they were read one a day, or the step was taken as a month and the advice named an
+  odd date), and a history's next day is advised in days."""
+  days = [f'2024-01-{d:02d}' for d in range(1, 32)]
+  follow = lambda before, after: time_grid.check_follows(
+      ['a'], [before], [after], path='plan.csv', flag='--future_path',
+      last="its history's last time", rows='future rows', fill='--csv_path h.csv')
+  with pytest.raises(InputError, match=r"^--future_path: series 'a' of plan.csv has "
+                     r"'2024-03-01' after '2024-02-01', where the step is a day \(the step "
+                     r"up to its history's last time '2024-01-31'\): give rows a day apart$"):
+    follow(days, ['2024-02-01', '2024-03-01', '2024-04-01'])
+  with pytest.raises(InputError, match=r"has '2024-02-29' after '2024-01-31'"):
+    follow(days[-5:], ['2024-01-31', '2024-02-29', '2024-03-31'])
+  with pytest.raises(InputError, match=r"starts at '2024-03-31', not the step \(a day\) "
+                     r"after its history's last time '2024-01-31'; give --csv_path h.csv rows "
+                     r"for '2024-02-01' to '2024-03-30' .*or future rows from '2024-02-01'$"):
+    follow(days[-2:], ['2024-03-31'])
+  follow(days, ['2024-02-01', '2024-02-02'])
+
+
 def test_rows_aligned_to_the_calendar_after_a_history_that_ends_early_name_fill_zero():
   """A product whose last day is absent from a panel read without --fill=zero ends a day
   early, so a plan starting after the panel's last day is refused: the message names

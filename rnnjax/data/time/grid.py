@@ -231,10 +231,20 @@ def check_follows(ids, before, after, *, path: str, flag: str, column: str = '',
     _check_read_alike(ids, before, after, path=path, flag=flag, column=column, last=last)
     return
   step = periods.step(positions) if unit else 0
+  # The step is the `before` cells' (a daily history's, where monthly rows follow it).
+  history_unit, history = periods.count([c[:len(b)] for c, b in zip(cells, before)])
+  if history_unit and periods.step(history):
+    unit, step = history_unit, periods.step(history)
+    positions = periods.count(cells, unit)[1]
   for key, b, c, p in zip(ids, before, cells, positions if step else ()):
     n = len(b)
+    where = path if key is None else f'series {key!r} of {path}'
+    odd = [i for i in range(n, len(p) - 1) if p[i + 1] - p[i] != step]
+    if n and odd:
+      raise InputError(f'{flag}: {where} has {c[odd[0] + 1]!r} after {c[odd[0]]!r}, where '
+                       f'the step is {periods.describe(unit, step)} (the step up to {last} '
+                       f'{c[n - 1]!r}): give rows {periods.describe(unit, step)} apart')
     if 0 < n < len(p) and p[n] - p[n - 1] != step:
-      where = path if key is None else f'series {key!r} of {path}'
       raise InputError(f'{flag}: {where} starts at {c[n]!r}, not the step '
                        f'({periods.describe(unit, step)}) after {last} {c[n - 1]!r}'
                        f'{_zones(c[n - 1], c[n])}{_advice(unit, step, c, p, n, rows, fill)}'

@@ -28,12 +28,16 @@ _MONDAY = np.datetime64('1970-01-05')  # Business days are counted from a Monday
 WHOLE = re.compile(r'[+-]?\d+')  # A step number.
 
 
-def count(cells) -> tuple:
+def count(cells, unit: str = '') -> tuple:
   """(unit, per series <int64>[n_i]): every time counted in one unit (module
-  docstring), or (None, None) where a cell is not a time. Whole numbers are step
-  numbers, unless every one has four digits (years)."""
+  docstring; `unit`, where given, that one: a history's, for the rows after it), or
+  (None, None) where a cell is not a time. Whole numbers are step numbers, unless every
+  one has four digits (years)."""
   flat = [c for series in cells for c in series]
-  if all(WHOLE.fullmatch(c) for c in flat) and not all(len(c) == 4 for c in flat):
+  whole = all(WHOLE.fullmatch(c) for c in flat)
+  if unit == 'step' or (not unit and whole and not all(len(c) == 4 for c in flat)):
+    if not whole:
+      return None, None
     return 'step', [np.asarray([int(c) for c in series], np.int64) for series in cells]
   wall = times_lib.wall_clock(cells)
   stamps = [[times_lib.parse(c, wall) for c in series] for series in cells]
@@ -42,16 +46,18 @@ def count(cells) -> tuple:
   as_seconds = [np.asarray(series, 'datetime64[s]') for series in stamps]
   every = np.concatenate(as_seconds)
   days = every.astype('datetime64[D]')
-  if (every == days).all():
+  if not unit and (every == days).all():
     gaps = np.concatenate([np.diff(np.sort(s)).astype(np.int64) for s in as_seconds])
     gaps = gaps[gaps > 0]
     if len(gaps) and np.median(gaps) >= _MONTH_DAYS:
-      months = lambda s: s.astype('datetime64[M]').astype(np.int64)
-      return 'month', [months(s) for s in as_seconds]
-    if len(gaps) and np.median(gaps) == 86400 and np.is_busday(days).all() and any(
+      unit = 'month'
+    elif len(gaps) and np.median(gaps) == 86400 and np.is_busday(days).all() and any(
         times_lib.skips_weekends(np.sort(s).astype('datetime64[D]')) for s in as_seconds):
-      return 'business day', [np.busday_count(_MONDAY, s.astype('datetime64[D]'))
-                              for s in as_seconds]
+      unit = 'business day'
+  if unit == 'month':
+    return unit, [s.astype('datetime64[M]').astype(np.int64) for s in as_seconds]
+  if unit == 'business day':
+    return unit, [np.busday_count(_MONDAY, s.astype('datetime64[D]')) for s in as_seconds]
   return 'second', [s.astype(np.int64) for s in as_seconds]
 
 
