@@ -440,6 +440,8 @@ def test_input_columns_need_their_future_values(tmp_path):
   with pytest.raises(InputError, match=r'^future_inputs: 3 steps read the first 2 rows of '
                      r"\['promo'\] .* given 2 rows, 1 of the first 2 complete$"):
     model.forecast(model.arrays['series'], 3, future_inputs=[[1.0], [np.nan]])
+  with pytest.raises(InputError, match=r"^future_inputs: 'promo' is infinite in row 2$"):
+    model.forecast(model.arrays['series'], 3, future_inputs=[[1.0], [-np.inf]])
   for wrong in ([[1.0, 2.0], [3.0, 4.0]], np.zeros((3, 7))):
     with pytest.raises(InputError, match=r"^future_inputs: expected \[rows, 1\], the "
                        r"columns \['promo'\]; got shape"):

@@ -392,6 +392,17 @@ def test_missing_cells_read_as_pandas_reads_them(tmp_path):
       read(_write(tmp_path / 'dash.csv', 'id,t,y\np,1,1\np,2,-\n'))
 
 
+def test_an_infinite_cell_is_refused_naming_its_file_line_and_column(tmp_path):
+  # Not read as a gap (filled, or counted as missing) where it is a value: refused.
+  for read in (lambda f: common.read_csv(f, ('y',)),
+               lambda f: panel.read_long(f, flag='--future_path', id_column='id',
+                                         time_column='t', target_column='y')):
+    for cell in ('inf', '-Infinity'):
+      with pytest.raises(InputError, match=rf"^.*inf.csv: line 3, column 'y': '{cell}' is "
+                         "not finite$"):
+        read(_write(tmp_path / 'inf.csv', f'id,t,y\np,1,1\np,2,{cell}\n'))
+
+
 def test_read_csv_not_utf8(tmp_path):
   path = tmp_path / 'utf16.csv'
   path.write_bytes(b'\xff\xfea\x00,\x00b\x00\n\x001\x00')

@@ -210,6 +210,23 @@ def test_rows_after_the_histories_need_only_the_columns_the_steps_read(tmp_path)
     on_file(3)
 
 
+def test_an_infinite_value_after_a_history_is_refused_as_such(tmp_path):
+  """In a --future_path file, naming the file, line and column; in a DataFrame, naming
+  the series, column and row (not as an empty cell)."""
+  ids, model = TRANSFORM['ids'], types.SimpleNamespace(transform=TRANSFORM)
+  plan = pd.DataFrame([(k, 38 + t, 9.0, 1.0) for k in ids for t in range(2)],
+                      columns=['unique_id', 'ds', 'price', 'promo'])
+  plan.loc[1, 'promo'] = np.inf
+  path = str(tmp_path / 'plan.csv')
+  plan.to_csv(path, index=False)
+  with pytest.raises(InputError, match=r"^.*plan.csv: line 3, column 'promo': 'inf' is not "
+                     "finite$"):
+    panel_predictions.future(model, ids, HORIZON, future_path=path)
+  with pytest.raises(InputError, match=r"^future_inputs: series 's00': 'promo' is infinite "
+                     r"in row 2 \(step 2 after its history\)"):
+    panel_future.panel_future_inputs(TRANSFORM, ids, plan, HORIZON)
+
+
 def test_rows_after_a_history_that_lacks_its_last_time_say_what_to_give(tmp_path):
   """A series whose history ends a step early (s01 has no row 37) is refused with what
   to give: a history row with an empty target, or its rows a step earlier, for a

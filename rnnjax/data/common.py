@@ -111,15 +111,24 @@ def read_csv(path: str, columns, *, time_column: str = '', input_columns=(),
   values = np.full((len(rows) - 1, len(columns)), np.nan)
   for r, row in enumerate(rows[1:]):
     for c, i in enumerate(index):
-      cell = row[i].strip() if i < len(row) else ''
-      if cell in MISSING:
-        continue
-      try:
-        values[r, c] = float(cell)
-      except ValueError:
-        raise InputError(f'{path}: line {r + 2}, column {columns[c]!r}: '
-                         f'{cell!r} is not a number') from None
+      values[r, c] = number(row[i].strip() if i < len(row) else '', path, r + 2, columns[c])
   return values, int(np.isnan(values).sum())
+
+
+def number(cell: str, path: str, line: int, column: str) -> float:
+  """A CSV cell's value: NaN where it is missing (MISSING); an InputError naming the
+  file, line and column for one that is not a number, or not finite ('inf': a gap
+  would hide it, and a scale or a forecast would be infinite)."""
+  if cell in MISSING:
+    return np.nan
+  try:
+    value = float(cell)
+  except ValueError:
+    raise InputError(f'{path}: line {line}, column {column!r}: {cell!r} is not a '
+                     'number') from None
+  if np.isinf(value):
+    raise InputError(f'{path}: line {line}, column {column!r}: {cell!r} is not finite')
+  return value
 
 
 FILLS = ('linear', 'zero')  # --fill: how a forecast's target gaps are filled.

@@ -111,14 +111,7 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
         path.rsplit('/', 1)[-1].rsplit('.', 1)[0])
     if id_column and not key.strip():
       raise InputError(f'{path}: line {r + 2}: empty --id_column {id_column!r}')
-    point = []
-    for i, column in read:
-      y = cell(i)
-      try:
-        point.append(np.nan if y in common.MISSING else float(y))
-      except ValueError:
-        raise InputError(f'{path}: line {r + 2}, column {column!r}: {y!r} is not '
-                         'a number') from None
+    point = [common.number(cell(i), path, r + 2, column) for i, column in read]
     values.setdefault(key, []).append(point)
     times.setdefault(key, []).append(cell(i_time))
   ids = tuple(values)

@@ -183,6 +183,10 @@ def ahead(transform, steps: int, future_inputs) -> np.ndarray:
   if future.ndim != 2 or future.shape[1] != len(inputs):
     raise InputError(f'future_inputs: expected [rows, {len(inputs)}], the columns '
                      f'{list(inputs)}; got shape {future.shape}')
+  infinite = np.argwhere(np.isinf(future[:need]))
+  if len(infinite):
+    row, c = infinite[0]
+    raise InputError(f'future_inputs: {list(inputs)[c]!r} is infinite in row {row + 1}')
   finite = np.isfinite(future[:need]).all(axis=1)
   if len(future) < need or not finite.all():
     raise InputError(f'future_inputs: {steps} steps read the first {need} rows of '

@@ -129,7 +129,8 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
       empty = np.argwhere(~np.isfinite(v[:rows, cut]))
       if len(empty):
         row, c = empty[0]
-        raise InputError(f'{what}: series {key!r}: {columns[cut][c]!r} is empty in row '
+        empty_or = 'infinite' if np.isinf(v[row, cut][c]) else 'empty'
+        raise InputError(f'{what}: series {key!r}: {columns[cut][c]!r} is {empty_or} in row '
                          f'{row + 1} (step {row + 1} after its history); {steps} steps '
                          f'read the first {reads}')
     out.append(v)
