@@ -105,6 +105,27 @@ def test_a_history_s_gaps_are_filled_as_the_sweeps_were_whatever_its_form(foreca
     model.forecast(gappy, 3)
 
 
+def test_predict_says_where_the_sweeps_series_ended_with_filled_rows(tmp_path):
+  """A series whose last rows have no target is saved filled: the manifest's filled_end
+  ([rows, first time]) says so, and predict without --csv_path says it in a note."""
+  from rnnjax.final.saved import export  # pylint: disable=g-import-not-at-top
+  path = tmp_path / 'y.csv'
+  path.write_text('t,y\n' + ''.join(f'{t},{t % 5}\n' for t in range(10)) + '10,\n11,\n')
+  data = types.SimpleNamespace(task='forecast', transform={
+      'path': str(path), 'target_columns': ('y',), 'time_column': 't', 'input_columns': (),
+      'series': np.zeros((12, 1))})
+  assert export.series_arrays(data)[1] == [2, '10']
+  path.write_text('t,y\n' + ''.join(f'{t},{t % 5}\n' for t in range(12)))
+  assert export.series_arrays(data)[1] == []
+  model = types.SimpleNamespace(
+      arrays={'series': np.zeros((12, 1)), 'times': [str(t) for t in range(12)]},
+      transform={'split_points': [8, 10], 'fill': 'linear'}, manifest={'filled_end': [2, '10']})
+  notes = []
+  series_predictions.history(model, notes=notes)
+  assert notes == ["the sweep's series ends with 2 rows without a target (from 10), filled "
+                   'with its last value: the forecast starts after them']
+
+
 def test_forecast_ensemble_reproduces_the_test_figures(forecast_run):
   summary, workdir = forecast_run
   final = summary['final']

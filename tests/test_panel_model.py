@@ -299,6 +299,36 @@ def test_predict_names_the_series_the_sweep_left_out(tmp_path, held_out):
           'series of FILE, these too, from what they have') in lines, lines
 
 
+def test_predict_says_where_the_sweeps_series_ended_with_filled_rows(tmp_path, held_out):
+  """A series of the sweep's file whose last rows have no target is saved filled: the
+  manifest names it, and predict without --csv_path says so, as it does for a CSV."""
+  from rnnjax.final.saved import export  # pylint: disable=g-import-not-at-top
+  _, workdir, csv_path = held_out
+  header, rows = _rows(csv_path)
+  last = [i for i, r in enumerate(rows) if r[0] == IDS[1]][-2:]
+  holed = [r[:2] + [''] if i in last else r for i, r in enumerate(rows)]
+  data = type('Data', (), {'arrays': {'test': {}}, 'transform': {
+      'horizon': HORIZON, 'id_column': 'unique_id', 'time_column': 'ds',
+      'target_column': 'y', 'input_columns': [], 'future_columns': [], 'fill': 'linear'}})
+  spec = dataclasses.replace(SPEC, csv_path=_write(tmp_path / 'holed.csv', header, holed))
+  info = export.panel_arrays(spec, data)[1]
+  assert info['filled_ends'] == [[IDS[1], 2, rows[last[0]][1]]]
+  assert 'filled_ends' not in export.panel_arrays(dataclasses.replace(SPEC, csv_path=csv_path),
+                                                  data)[1]
+  copy = str(tmp_path / 'wd')
+  shutil.copytree(workdir, copy)
+  manifest = os.path.join(copy, 'model', 'manifest.json')
+  with open(manifest, encoding='utf-8') as f:
+    text = f.read()
+  with open(manifest, 'w', encoding='utf-8') as f:
+    f.write(text.replace('"forecast_from": "data_end"', '"forecast_from": "data_end", '
+                         f'"filled_ends": [["{IDS[1]}", 2, "{rows[last[0]][1]}"]]', 1))
+  lines = predictions.run(copy, out_dir=str(tmp_path / 'out'))['lines']
+  assert (f"note: the sweep's series: 1 series end with rows without a target (e.g. "
+          f"'{IDS[1]}': its last 2, from {rows[last[0]][1]}), filled with its last value: "
+          'each forecast starts after them') in lines, lines
+
+
 def test_predict_forecasts_from_the_end_of_each_series_of_a_csv(tmp_path, held_out):
   _, workdir, csv_path = held_out
   header, rows = _rows(csv_path)

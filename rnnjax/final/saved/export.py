@@ -35,6 +35,7 @@ from rnnjax.engine import population as pop
 from rnnjax.errors import InputError
 from rnnjax.final.saved import intervals
 from rnnjax.final.saved import model_files
+from rnnjax.final.saved import panel_forecasting
 from rnnjax.final.saved import tuned
 from rnnjax.final.saved.model_files import Group
 from rnnjax.results import files
@@ -115,17 +116,21 @@ def manifest(spec, summary: dict, data, groups) -> dict:
   }
 
 
-def series_arrays(data) -> dict:
-  """Forecasting: the series and its times, to forecast from its end (else {})."""
+def series_arrays(data) -> tuple[dict, list]:
+  """Forecasting: the series and its times, to forecast from its end (else {}); and
+  [rows, first time] where its last rows had no target (filled; predict says so), else
+  []."""
   if data.task != 'forecast':
-    return {}
+    return {}, []
   transform = data.transform
   # The series' times on their grid, as the loader read them (forecast.read_series).
-  _, _, times, _ = forecast.read_series(
+  raw, _, times, _ = forecast.read_series(
       transform['path'], transform['target_columns'], time_column=transform['time_column'],
       input_columns=transform['input_columns'])
-  return {'series': np.asarray(transform['series'], np.float64),
-          'times': np.asarray(times, dtype=str)}
+  empty = np.isnan(raw[:, :len(transform['target_columns'])]).all(axis=1)
+  ends = panel_forecasting.trailing_ends([None], [np.where(empty, np.nan, 0.0)], [times])
+  return ({'series': np.asarray(transform['series'], np.float64),
+           'times': np.asarray(times, dtype=str)}, ends[0][1:] if ends else [])
 
 
 def panel_arrays(spec, data) -> tuple[dict, dict]:
@@ -137,7 +142,9 @@ def panel_arrays(spec, data) -> tuple[dict, dict]:
   part was held out (the model forecasts from the data's end) or the model reads future
   columns from the given one, test_inputs <float64>[S, horizon, C] (data/panel.py's).
   manifest['panel'] holds left_out where the file's series too short to hold out a test
-  part were left out of the sweep (predict names them)."""
+  part were left out of the sweep (predict names them), and filled_ends
+  (panel_forecasting.trailing_ends) where series of the file end with rows without a
+  target, filled (predict says so where it forecasts from their end)."""
   transform, horizon = data.transform, data.transform['horizon']
   columns = {k: transform[k] for k in ('id_column', 'time_column', 'target_column')}
   dataset = '' if spec.csv_path else spec.dataset or task_data.DEFAULT_DATASET['panel']
@@ -146,11 +153,17 @@ def panel_arrays(spec, data) -> tuple[dict, dict]:
                      future_columns=transform.get('future_columns', ()),
                      fill=transform.get('fill', 'linear'), **columns)
   held_out = not spec.test_path and (bool(spec.csv_path) or dataset not in panel.PANELS)
-  # The test part's times: the file's last cells (held out), or the test file's first.
+  # The test part's times: the file's last cells (held out), or the test file's first;
+  # the series whose last rows had no target (filled), which predict says.
+  ends = []
   try:
-    ids, _, times, _, _ = panel.read_long(
-        whole.path if held_out else spec.test_path or panel.bundled_paths(dataset)[1],
-        flag='--test_path', to_end=held_out and transform.get('fill') == 'zero', **columns)
+    ids, raw, times, _, _ = panel.read_long(
+        whole.path, flag='--csv_path', to_end=transform.get('fill') == 'zero', **columns)
+    kept = set(whole.ids)
+    ends = [e for e in panel_forecasting.trailing_ends(ids, raw, times) if e[0] in kept]
+    if not held_out:
+      ids, _, times, _, _ = panel.read_long(
+          spec.test_path or panel.bundled_paths(dataset)[1], flag='--test_path', **columns)
     test_times = dict(zip(ids, times))
   except InputError:  # Columns the transform does not name: the labels predict would give.
     test_times = dict(zip(whole.ids, time_grid.future_times(whole.times, horizon)))
@@ -172,6 +185,8 @@ def panel_arrays(spec, data) -> tuple[dict, dict]:
           'forecast_from': 'data_end' if held_out else 'train_end'}
   if whole.left_out:  # Not in the model's arrays: predict says they are not forecast.
     info['left_out'] = list(whole.left_out)
+  if ends:
+    info['filled_ends'] = ends
   return arrays, info
 
 
@@ -231,7 +246,9 @@ def save(workdir: str | None, sweep, runs, summary: dict, refitted=None, log=pri
     return None
   data = sweep.data  # The usual split (with folds: the last fold's), as the final model's.
   info = manifest(sweep.spec, summary, data, groups)
-  arrays = series_arrays(data)
+  arrays, ends = series_arrays(data)
+  if ends:
+    info['filled_end'] = ends
   if sweep.spec.task == 'panel':
     arrays, info['panel'] = panel_arrays(sweep.spec, data)
     panel_intervals(info, before, groups, arrays, sweep.datas, sweep.spec.folds,

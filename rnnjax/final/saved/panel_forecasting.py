@@ -24,16 +24,22 @@ from rnnjax.final.saved import intervals
 from rnnjax.final.saved import panel_future
 
 
-def trailing_note(ids, targets, times, fill: str, what: str, inputs: bool = False) -> str:
-  """The note of series whose last rows have no target ('' for none): filled as gaps
-  are, so each forecast starts after them, which a plan of future inputs appended to
-  a history would make wrong (said where the model reads `inputs`)."""
+def trailing_ends(ids, targets, times) -> list:
+  """[[id, k, its first such time or None]] of the series whose last k rows (k > 0)
+  have no target (NaN in `targets`, before they are filled)."""
   ends = []
   for key, v, t in zip(ids, targets, times):
     empty = np.isnan(np.asarray(v, np.float64))
     k = len(v) - 1 - np.flatnonzero(~empty)[-1] if (~empty).any() else 0
     if k:
-      ends.append((key, k, t[len(v) - k] if t else None))
+      ends.append([key, int(k), t[len(v) - k] if t else None])
+  return ends
+
+
+def trailing_note(ends, fill: str, what: str, inputs: bool = False) -> str:
+  """The note of the series whose last rows have no target (`trailing_ends`; '' for
+  none): filled as gaps are, so each forecast starts after them, which a plan of future
+  inputs appended to a history would make wrong (said where the model reads `inputs`)."""
   if not ends:
     return ''
   key, k, first = ends[0]
@@ -106,7 +112,7 @@ def panel_histories(transform, given, what: str = 'histories',
     inputs.append(v[:, 1:])
   if notes is not None:
     notes += [n for n in (common.filled_note(counts, what, as_sweep=True),
-                          trailing_note(ids, raw, times, fill, what,
+                          trailing_note(trailing_ends(ids, raw, times), fill, what,
                                         inputs=bool(columns))) if n]
   return ids, values, times, inputs if columns else None
 

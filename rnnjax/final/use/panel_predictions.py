@@ -50,10 +50,14 @@ def histories(model, csv_path: str = '',
   CSV's gaps filled (what was sorted, put back or filled appended to `notes`), its bad
   columns or empty series refused."""
   if not csv_path:
-    data_end = model.manifest['panel']['forecast_from'] == 'data_end'
-    if notes is not None and model.manifest['panel'].get('left_out'):
-      notes.append(left_out_note(model.manifest['panel']['left_out'],
-                                 model.transform['horizon']))
+    info = model.manifest['panel']
+    data_end = info['forecast_from'] == 'data_end'
+    if notes is not None and info.get('left_out'):
+      notes.append(left_out_note(info['left_out'], model.transform['horizon']))
+    if notes is not None and info.get('filled_ends'):  # Saved filled: said as a CSV's are.
+      notes.append(panel_forecasting.trailing_note(
+          info['filled_ends'], model.transform.get('fill', 'linear'), "the sweep's series",
+          inputs=bool(panel_future.input_columns(model.transform))))
     return (*panel_forecasting.saved_series(model.arrays, with_test=data_end),
             panel_forecasting.saved_inputs(model.arrays, with_test=data_end))
   transform = model.transform
@@ -76,9 +80,10 @@ def histories(model, csv_path: str = '',
     counts = common.add_counts(*(common.fill_counts(v, names, fill=fill, targets=1,
                                                     flags=flags) for v in raw))
     notes += [n for n in (grid_note, common.filled_note(counts, '--csv_path', as_sweep=True),
-        panel_forecasting.trailing_note(ids, [v[:, 0] if v.ndim > 1 else v for v in raw],
-                                        times, fill, '--csv_path',
-                                        inputs=bool(panel_future.input_columns(transform))))
+        panel_forecasting.trailing_note(
+            panel_forecasting.trailing_ends(ids, [v[:, 0] if v.ndim > 1 else v for v in raw],
+                                            times), fill, '--csv_path',
+            inputs=bool(panel_future.input_columns(transform))))
         if n]
   return ids, values, times, inputs
 

@@ -23,6 +23,12 @@ def history(model, csv_path: str = '', notes: list | None = None):
   sorted, put back or filled in it appended to `notes`)."""
   if not csv_path:
     series = model.arrays['series']
+    if notes is not None and model.manifest.get('filled_end'):  # Saved filled: said.
+      k, first = model.manifest['filled_end']
+      how = 'with 0' if model.transform.get('fill') == 'zero' else 'with its last value'
+      notes.append(f"the sweep's series ends with {k} row{'s' * (k > 1)} without a target"
+                   f'{f" (from {first})" if first else ""}, filled {how}: the forecast '
+                   'starts after them')
     return list(model.arrays['times']), series, model.transform['split_points'][1]
   targets, inputs = model.transform['target_columns'], model.transform['input_columns']
   time_column = model.transform.get('time_column', '')
