@@ -108,6 +108,11 @@ def test_the_forecaster_in_mlflow_forecasts_as_rnnjax_load(forecaster, store):
   assert e.value.get_http_status_code() == 400 and e.value.message == str(e.value)
   with pytest.raises(InputError, match='end the history with 2 rows whose targets are empty'):
     pyfunc.predict(history.iloc[:-3], params={'steps': 3})
+  # Too few of them: in the caller's terms, not future_inputs' (it passed none).
+  with pytest.raises(InputError, match=r'^history: .*end the history with 2 rows whose '
+                     r'targets are empty and whose inputs hold their values after it \(it '
+                     r'ends with 1\)$'):
+    pyfunc.predict(history.iloc[:-2], params={'steps': 3})
   with pytest.raises(InputError, match=r"no column\(s\) \['promo'\]"):
     pyfunc.predict(history[['sales']])
 

@@ -494,8 +494,21 @@ def test_the_model_in_mlflow_reads_the_rows_after_each_history(shop):
   backwards = pyfunc.predict(None, frame.iloc[::-1], {'steps': HORIZON})
   pd.testing.assert_frame_equal(backwards.sort_values(['unique_id', 'ds'], kind='stable')
                                 .reset_index(drop=True), table)
-  with pytest.raises(InputError, match=r"^future_inputs: none given"):
+  # Too few rows ahead: said in the caller's terms (it passed no future_inputs).
+  with pytest.raises(InputError, match=r"^histories: series 's00' ends with 0 rows whose "
+                     r"target is empty; for 2 steps the model reads 2 rows of \['promo'\] "
+                     r".*: end each series with 2 rows whose target is empty and whose input "
+                     "columns hold their values after its history$"):
     pyfunc.predict(None, train, {'steps': HORIZON})
+  short = pd.concat([train, test.groupby('unique_id').head(1).assign(sales=np.nan)])
+  with pytest.raises(InputError, match=r"^histories: series 's00' ends with 1 row whose"):
+    pyfunc.predict(None, short, {'steps': HORIZON})
+  holed = frame.copy()
+  holed.loc[holed['sales'].isna().to_numpy() & (holed['unique_id'] == 's01').to_numpy(),
+            'promo'] = np.nan
+  with pytest.raises(InputError, match=r"^histories: its rows whose target is empty \(the "
+                     r"inputs ahead\): series 's01': 'promo' is empty in row 1"):
+    pyfunc.predict(None, holed, {'steps': HORIZON})
   # Fewer steps than the horizon read a whole horizon of the promotions all the same.
   one = pyfunc.predict(None, frame, {'steps': 1})
   np.testing.assert_array_equal(one['forecast'].to_numpy(), rnnjax.load(workdir).forecast(

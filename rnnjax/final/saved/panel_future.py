@@ -36,7 +36,7 @@ def needed_columns(transform, steps: int) -> list:
           + list(transform.get('future_columns', ())))
 
 
-def _reads(transform, steps: int) -> str:
+def describe_reads(transform, steps: int) -> str:
   """What `steps` steps read of the inputs after each history, in words."""
   columns, (past_rows, future_rows) = input_columns(transform), rows_needed(transform, steps)
   num_past = len(transform.get('input_columns', ()))
@@ -66,8 +66,8 @@ def check_columns(transform, steps: int, header, what: str, where: str) -> None:
   if missing:
     raise InputError(f'{what}: {where} has no column{"s" * (len(missing) > 1)} '
                      f'{", ".join(repr(c) for c in missing)}; {steps} '
-                     f'step{"s" * (steps != 1)} read {_reads(transform, steps)}: give a long '
-                     f'table of columns {_table_columns(transform, steps)}')
+                     f'step{"s" * (steps != 1)} read {describe_reads(transform, steps)}: give '
+                     f'a long table of columns {_table_columns(transform, steps)}')
 
 
 def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_inputs',
@@ -87,7 +87,7 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
   if not past_rows and not future_rows:
     return None
   num_past = len(transform.get('input_columns', ()))
-  reads = _reads(transform, steps)
+  reads = describe_reads(transform, steps)
   if future_inputs is None:
     given = (f'; give each series\' rows after its last time (a long table of columns '
              f'{_table_columns(transform, steps)})')

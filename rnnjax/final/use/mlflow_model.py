@@ -128,18 +128,19 @@ def forecast(model, history, params: dict) -> pd.DataFrame:
     # Trailing rows without any target: the input columns over the forecast steps.
     known = np.flatnonzero(np.any(np.isfinite(values[:, :model.num_targets]), axis=1))
     cut = known[-1] + 1 if len(known) else 0
-    need = forecasting.rows_read(model.transform, steps)
-    if cut == len(values) and need:
+    need, given = forecasting.rows_read(model.transform, steps), len(values) - cut
+    if given < need:  # In the caller's terms: it passed no future_inputs.
       raise InputError(f'history: the model reads input columns {inputs}, and past its '
                        f'horizon feeds forecasts back with their values: end the history '
                        f'with {need} rows whose targets are empty and whose inputs hold '
-                       'their values after it')
+                       f'their values after it{f" (it ends with {given})" if given else ""}')
     future = values[cut:, model.num_targets:] if cut < len(values) else None
     values = values[:cut]
     if dated:
       history = history.iloc[:cut]
-  fc = model.forecast(history if dated else values, steps, future_inputs=future,
-                      levels=levels)
+  with _rows_ahead('history'):
+    fc = model.forecast(history if dated else values, steps, future_inputs=future,
+                        levels=levels)
   header, rows = series_predictions.forecast_rows(model, list(range(1, steps + 1)), fc['point'],
                                            fc['lower'], fc['upper'])
   return pd.DataFrame(rows, columns=['step'] + header[1:])
@@ -154,18 +155,20 @@ def panel_forecast(model, histories, params: dict) -> pd.DataFrame:
   if isinstance(histories, pd.DataFrame):
     # The rows a forecast of `steps` reads after each history: a whole horizon of the
     # columns known in advance even for fewer steps.
-    ahead = max(steps, *panel_future.rows_needed(model.transform, steps))
-    histories, future = _panel_future(model.transform, histories, ahead)
-  fc = model.forecast(histories, steps, future_inputs=future, levels=levels)
+    need = max(panel_future.rows_needed(model.transform, steps))
+    histories, future = _panel_future(model.transform, histories, steps, need)
+  with _rows_ahead('histories'):
+    fc = model.forecast(histories, steps, future_inputs=future, levels=levels)
   header, rows = panel_predictions.rows(fc, fc['times'])
   return pd.DataFrame(rows, columns=header)
 
 
-def _panel_future(transform, frame, steps: int):
+def _panel_future(transform, frame, steps: int, need: int):
   """(the histories, id -> their input rows after them, or None): each series' last
-  rows whose target is empty, at most `steps` (the rows a forecast reads), hold its
-  input columns' values over the steps ahead; empty targets before them are the
-  history's own gaps."""
+  rows whose target is empty, at most max(steps, need) (`need`: the rows a forecast of
+  `steps` reads), hold its input columns' values over the steps ahead; empty targets
+  before them are the history's own gaps. A series with fewer than `need` is refused in
+  the caller's terms."""
   columns = panel_future.input_columns(transform)
   target, id_column = transform['target_column'], transform['id_column']
   if not columns or target not in frame.columns:
@@ -181,10 +184,32 @@ def _panel_future(transform, frame, steps: int):
   # A row is ahead of its series' history when no later row of the series has a target.
   later = known[::-1].groupby(keys[::-1]).cummax()[::-1]
   from_end = known.groupby(keys, sort=False).cumcount(ascending=False)
-  ahead = ~later & (from_end < steps)
+  ahead = ~later & (from_end < max(steps, need))
+  given = ahead.groupby(keys, sort=False).sum()
+  if (given < need).any():
+    key, n = given.index[given < need][0], int(given[given < need].iloc[0])
+    raise InputError(
+        f'histories: series {key!r} ends with {n} row{"s" * (n != 1)} whose target is '
+        f'empty; for {steps} step{"s" * (steps != 1)} the model reads '
+        f'{panel_future.describe_reads(transform, steps)}: end each series with {need} rows '
+        'whose target is empty and whose input columns hold their values after its history')
   future = {k: rows.to_numpy(np.float64) for k, rows in frame.loc[ahead, columns].groupby(
       keys[ahead], sort=False)}
   return frame.loc[~ahead], (future or None)
+
+
+@contextlib.contextmanager
+def _rows_ahead(what: str):
+  """An InputError naming future_inputs (never passed here) named as the rows of `what`
+  whose target is empty."""
+  try:
+    yield
+  except InputError as e:
+    head, _, rest = str(e).partition(': ')
+    if head != 'future_inputs':
+      raise
+    raise InputError(f'{what}: its rows whose target is empty (the inputs ahead): '
+                     f'{rest}') from None
 
 
 def classify(model, cases, params: dict) -> pd.DataFrame:
