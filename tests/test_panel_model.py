@@ -329,7 +329,8 @@ def test_predict_says_where_the_sweeps_series_ended_with_filled_rows(tmp_path, h
           'each forecast starts after them') in lines, lines
 
 
-def test_predict_forecasts_from_the_end_of_each_series_of_a_csv(tmp_path, held_out):
+def test_predict_forecasts_from_the_end_of_each_series_of_a_csv(tmp_path, held_out,
+                                                                 monkeypatch):
   _, workdir, csv_path = held_out
   header, rows = _rows(csv_path)
   rows = [r for r in rows if r[0] in IDS[:2] and int(r[1]) <= 30]
@@ -343,6 +344,14 @@ def test_predict_forecasts_from_the_end_of_each_series_of_a_csv(tmp_path, held_o
                           steps_ahead=3, out_dir=str(tmp_path / 'holed'))
   assert ('note: 2 empty cells of --csv_path filled, as the sweep filled its data: 2 of '
           'the target by linear interpolation') in again['lines']
+  # The cells are counted once (panel_histories' count serves the note), once a series.
+  from rnnjax.data import common  # pylint: disable=g-import-not-at-top
+  counted, counting = [], common.fill_counts
+  monkeypatch.setattr(common, 'fill_counts',
+                      lambda *a, **kw: counted.append(1) or counting(*a, **kw))
+  panel_predictions.histories(rnnjax.load(workdir), _write(tmp_path / 'h.csv', header, holed),
+                              [])
+  assert len(counted) == 2, counted
   # A series newer than the lookback: padded, said of the file (not of `histories`).
   short = rows + [['NEW', '29', '5.0'], ['NEW', '30', '6.0']]
   path = _write(tmp_path / 'short.csv', header, short)
@@ -496,8 +505,9 @@ def test_a_model_that_takes_logs_refuses_a_history_not_above_zero(tmp_path, held
   header, rows = _rows(held_out[2])
   rows = [r[:2] + ['0' if r[0] == 'QNC1' and r[1] == '7' else r[2]] for r in rows]
   zero = _write(tmp_path / 'zero.csv', header, rows)
-  with pytest.raises(InputError, match=r"^--csv_path: .*zero.csv: series 'QNC1' has 0 at point "
-                     r"7; this model's members take logs \(--normalization=log\)"):
+  # Where: the file's time cell (ds 7), as the sweep says it.
+  with pytest.raises(InputError, match=r"^--csv_path: .*zero.csv: series 'QNC1' has 0 at 7; "
+                     r"this model's members take logs \(--normalization=log\)"):
     predictions.run(given[1], csv_path=zero, out_dir=str(tmp_path / 'x'))
   assert not os.path.exists(tmp_path / 'x')
   assert np.all(np.isfinite(rnnjax.load(held_out[1]).forecast(

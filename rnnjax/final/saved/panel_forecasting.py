@@ -52,7 +52,7 @@ def trailing_note(ends, fill: str, what: str, inputs: bool = False) -> str:
 
 
 def panel_histories(transform, given, what: str = 'histories',
-                    notes: list | None = None) -> tuple:
+                    notes: list | None = None, *, times=None, said: str = '') -> tuple:
   """(ids, values [<float64>[n_i]], times [[str] or None], inputs [<float64>[n_i, C]]
   or None) of many histories: a long DataFrame (a row per observation, each series'
   rows in time order; the model's id, time, target and input columns, `transform`;
@@ -61,13 +61,14 @@ def panel_histories(transform, given, what: str = 'histories',
   as the sweep filled its own (--fill); InputError (naming `what`) for a missing
   column or a series without values, or with a value <= 0 where the model's members
   take logs (`transform['positive']`). `notes`: where given, the filled cells and
-  the series ending without a target are said in it."""
+  the series ending without a target are said in it (naming `said`, default `what`);
+  times: a dict's time cells, per series in its order (a file's, for those notes)."""
   columns = panel_future.input_columns(transform)
   if isinstance(given, dict):  # Keys as text first: JAX cannot sort 7 beside 'a'.
     given = arguments.string_keys(given, what)
   arguments.concrete(given, what)
   if isinstance(given, dict):
-    items = [(k, v, None) for k, v in given.items()]
+    items = [(k, v, t) for (k, v), t in zip(given.items(), times or [None] * len(given))]
   elif hasattr(given, 'columns'):
     items = _long_frame(transform, given, what, notes)
   else:
@@ -111,8 +112,8 @@ def panel_histories(transform, given, what: str = 'histories',
     times.append(t)
     inputs.append(v[:, 1:])
   if notes is not None:
-    notes += [n for n in (common.filled_note(counts, what, as_sweep=True),
-                          trailing_note(trailing_ends(ids, raw, times), fill, what,
+    notes += [n for n in (common.filled_note(counts, said or what, as_sweep=True),
+                          trailing_note(trailing_ends(ids, raw, times), fill, said or what,
                                         inputs=bool(columns))) if n]
   return ids, values, times, inputs if columns else None
 

@@ -67,24 +67,13 @@ def histories(model, csv_path: str = '',
       input_columns=transform.get('input_columns', ()),
       future_columns=transform.get('future_columns', ()),
       to_end=transform.get('fill') == 'zero')
-  raw = values
   panel_forecasting.check_data_step(transform, model.arrays, times, f'--csv_path: {csv_path}',
                                     notes)
+  if grid_note and notes is not None:
+    notes.append(grid_note)
   ids, values, _, inputs = panel_forecasting.panel_histories(
-      transform, dict(zip(ids, values)), what=f'--csv_path: {csv_path}')
-  if notes is not None:
-    fill = transform.get('fill', 'linear')
-    columns = panel_future.input_columns(transform)
-    names = ['the target'] + [f'input column {c!r}' for c in columns]
-    flags = common.flags_of(['', *columns], 1, transform.get('flag_columns'))
-    counts = common.add_counts(*(common.fill_counts(v, names, fill=fill, targets=1,
-                                                    flags=flags) for v in raw))
-    notes += [n for n in (grid_note, common.filled_note(counts, '--csv_path', as_sweep=True),
-        panel_forecasting.trailing_note(
-            panel_forecasting.trailing_ends(ids, [v[:, 0] if v.ndim > 1 else v for v in raw],
-                                            times), fill, '--csv_path',
-            inputs=bool(panel_future.input_columns(transform))))
-        if n]
+      transform, dict(zip(ids, values)), what=f'--csv_path: {csv_path}', notes=notes,
+      times=times, said='--csv_path')
   return ids, values, times, inputs
 
 
