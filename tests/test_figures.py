@@ -1423,7 +1423,8 @@ def test_a_long_test_part_is_drawn_over_its_last_points_so_the_forecast_shows(tm
 
 def test_forecast_ticks_of_hourly_times_are_concise_dates_not_full_stamps():
   """Full hourly stamps ('2024-06-28 12:00:00') ran together under a forecast; times one
-  step apart get round ticks with concise labels, the month beneath; months as written."""
+  step apart get round ticks with concise labels, the month beneath; months and quarters
+  at calendar boundaries."""
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use('Agg')
   from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
@@ -1450,7 +1451,18 @@ def test_forecast_ticks_of_hourly_times_are_concise_dates_not_full_stamps():
               for k in range(24 * 20)]
   forecast_plot._set_ticks(ax, december, 0, len(december) - 1, 5)
   assert ax.get_xlabel() == '2023-Dec to 2024-Jan'
-  months = ['2020-01', '2020-02', '2020-03', '2020-04', '2020-05']
-  forecast_plot._set_ticks(ax, months, 0, 4, 5)
-  assert [t.get_text() for t in ax.get_xticklabels()] == months
+  # Months, quarters: at calendar boundaries (years over many years), not evenly spaced
+  # positions (monthly ticks 14 to 18 months apart, '1988-07', '1989-09', ...).
+  months = [f'{1988 + (6 + k) // 12}-{(6 + k) % 12 + 1:02d}' for k in range(86)]
+  forecast_plot._set_ticks(ax, months, 0, 85, 7)
+  assert [t.get_text() for t in ax.get_xticklabels()] == [str(y) for y in range(1989, 1996)]
+  np.testing.assert_array_equal(ax.get_xticks(), 6 + 12 * np.arange(7))  # Each January.
+  quarters = [f'{y}-Q{q}' for y in range(2001, 2012) for q in range(1, 5)]
+  forecast_plot._set_ticks(ax, quarters, 0, 43, 5)
+  assert [t.get_text() for t in ax.get_xticklabels()] == ['2002', '2004', '2006', '2008',
+                                                          '2010']
+  np.testing.assert_array_equal(ax.get_xticks(), [4, 12, 20, 28, 36])
+  few = ['2020-01', '2020-02', '2020-03', '2020-04', '2020-05']
+  forecast_plot._set_ticks(ax, few, 0, 4, 5)
+  assert [t.get_text() for t in ax.get_xticklabels()] == ['2020', 'Feb', 'Mar', 'Apr', 'May']
   plt.close(fig)

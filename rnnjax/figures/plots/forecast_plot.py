@@ -5,6 +5,7 @@ for a panel model a few of its series, one panel each (`plot_panel`)."""
 import numpy as np
 
 from rnnjax.data.time import column as times_lib
+from rnnjax.data.time import periods
 from rnnjax.figures import style
 
 MIN_SHOWN = 72  # Points of history drawn at least (all of a shorter series).
@@ -131,6 +132,9 @@ def _set_ticks(ax, labels, first: int, last: int, count: int) -> None:
   wall = times_lib.wall_clock([shown])  # Days across a daylight-saving change: local.
   stamps = [times_lib.parse(str(c), wall) for c in shown]
   if len(stamps) > 2 and None not in stamps:
+    unit, counted = periods.count([[str(c).strip() for c in shown]])
+    if unit == 'month' and _set_month_ticks(ax, counted[0], first, count):
+      return
     seconds = np.asarray(stamps, 'datetime64[s]').astype(np.int64)
     step = int(seconds[1] - seconds[0])
     if step > 0 and (np.diff(seconds) == step).all():
@@ -153,6 +157,30 @@ def _set_ticks(ax, labels, first: int, last: int, count: int) -> None:
       return
   ticks = np.unique(np.linspace(first, last, count).astype(int))
   ax.set_xticks(ticks, [labels[t] if t < len(labels) else '' for t in ticks])
+
+
+def _set_month_ticks(ax, months, first: int, count: int) -> bool:
+  """`_set_ticks` for positions counted in calendar months one fixed step apart
+  (`months`, from periods.count; months, quarters, years): ticks at calendar boundaries
+  (years, or every few years or months) chosen and labelled as dates are, rather than
+  evenly spaced positions (17 months apart). False where the step is not fixed."""
+  from matplotlib import dates as mdates  # pylint: disable=g-import-not-at-top
+  step = int(months[1] - months[0])
+  if step <= 0 or (np.diff(months) != step).any():
+    return False
+  as_days = lambda m: mdates.date2num(np.datetime64(int(m), 'M'))
+  locator = mdates.AutoDateLocator(minticks=3, maxticks=count + 2)
+  ticks = locator.tick_values(*mdates.num2date([as_days(months[0]), as_days(months[-1])]))
+  dates = mdates.num2date(ticks)
+  at = np.asarray([(d.year - 1970) * 12 + d.month - 1 for d in dates])
+  keep = np.asarray([d.day == 1 for d in dates]) & (at >= months[0]) & (
+      at <= months[-1]) & ((at - months[0]) % step == 0)
+  if not keep.any():
+    return False
+  formatter = mdates.ConciseDateFormatter(locator)
+  ax.set_xticks(first + (at[keep] - months[0]) // step, formatter.format_ticks(ticks[keep]))
+  ax.set_xlabel(_span(formatter, ticks[keep], as_days(months[0])))
+  return True
 
 
 def _span(formatter, ticks, start: float) -> str:
