@@ -426,6 +426,24 @@ def test_fill_zero_makes_the_targets_gaps_0_and_interpolates_the_inputs(tmp_path
                             '(--future_path) instead')
 
 
+def test_the_grid_note_counts_only_the_series_the_sweep_keeps(tmp_path):
+  """A product launched within the last horizon (3 weeks, one absent) is left out as too
+  short: the note of absent periods put back (and of series run on to the last time)
+  counts the sweep's series, not it."""
+  header = ['item', 'week', 'sales', 'price']
+  new = [['c', str(np.datetime64('2023-01-02') + 7 * t), '1', '2'] for t in (11, 13)]
+  path = _write(tmp_path / 'new.csv', _shop(drop={3}) + new, header)
+  for fill, said in (('zero', '--time_column \'week\' of .*new.csv: 4 absent periods '
+                              r'\(a week\) in 2 of 2 series put back as empty cells; 1 series '
+                              'that end earlier run on, empty, to the last time$'),
+                     ('linear', r"--time_column 'week' of .*new.csv: 1 absent period \(a "
+                                r"week\) in 1 of 2 series put back as empty cells$")):
+    read = panel.load(csv_path=path, id_column='item', time_column='week',
+                      target_column='sales', horizon=3, fill=fill)
+    assert read.ids == ('a', 'b') and read.left_out == ('c',)
+    assert re.match(said, read.notes[0]), read.notes[0]
+
+
 def test_a_single_series_without_rows_reads_as_one_with_empty_cells(tmp_path):
   months = [str(np.datetime64('2019-01') + t) for t in range(40)]
   values = [f'{100 + 10 * np.sin(t) + t:.3f}' for t in range(40)]

@@ -72,13 +72,15 @@ def bundled_paths(dataset: str) -> tuple[str, str]:
 
 
 def read_long(path: str, *, id_column: str, time_column: str, target_column: str,
-              flag: str, input_columns=(), future_columns=(), to_end: bool = False) -> tuple:
+              flag: str, input_columns=(), future_columns=(), to_end: bool = False,
+              short: int = 0) -> tuple:
   """(ids, values, times, gaps, note) of a long CSV: per series (in order of first
   appearance) <float64>[n_i] with NaN gaps (with input or future columns, [n_i, 1 + C]:
   the target, then those columns) and its time cells, put on the time column's grid
   (time/grid.py: sorted, absent periods put back empty, with `to_end` up to the file's
-  last time too; the note says so), and the number of empty target cells; `id_column`
-  '' reads the whole file as one series named after the file."""
+  last time too; the note says so, not counting series of `short` points or fewer), and
+  the number of empty target cells; `id_column` '' reads the whole file as one series
+  named after the file."""
   every = tuple(input_columns) + tuple(future_columns)
   text = common.read_file(path, flag=flag, kind='a CSV file')
   rows = list(csv.reader(io.StringIO(text, newline='')))
@@ -117,7 +119,7 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
   ids = tuple(values)
   arrays, cells, note = time_grid.regularize(
       ids, [np.asarray(values[k], np.float64) for k in ids], [times[k] for k in ids],
-      path=path, column=time_column, to_end=to_end)
+      path=path, column=time_column, to_end=to_end, short=short)
   gaps = int(sum(np.isnan(a[:, 0]).sum() for a in arrays))
   if not every:
     arrays = [a[:, 0] for a in arrays]
@@ -155,7 +157,7 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
   # --fill=zero: a product's absent last weeks sold nothing, as its absent middle ones.
   ids, values, times, _, grid_note = read_long(
       train_path, flag=flag, input_columns=past, future_columns=future_columns,
-      to_end=fill == 'zero', **columns)
+      to_end=fill == 'zero', short=0 if test_path else horizon, **columns)
   notes, left_out = (), ()
   if not test_path:  # Too short to hold out a test part: left out, said.
     keep = [i for i, v in enumerate(values) if len(v) > horizon]

@@ -36,7 +36,7 @@ from rnnjax.errors import InputError
 
 
 def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = False,
-               argument: bool = False, flag: str = '') -> tuple:
+               argument: bool = False, flag: str = '', short: int = 0) -> tuple:
   """(values, cells, note): per series `values` <float64>[n_i, ...] and `cells` (its
   time strings) on the panel's time grid (see the module docstring); the note says what
   was put back or reordered ('' for nothing). An id of None is a file's one series.
@@ -44,7 +44,8 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
   leaves out a product's last weeks without sales: --fill=zero). Errors and the note
   name the sweep's --time_column flag; with `argument`, `path` names a Python argument
   (a saved model's histories) instead; with `flag`, the flag that gave the file `path`
-  (predict's --csv_path, read with a saved model's time column)."""
+  (predict's --csv_path, read with a saved model's time column). The note does not
+  count a series of `short` points or fewer (left out of a sweep as too short)."""
   if not column:
     return values, cells, ''
 
@@ -113,10 +114,12 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
     return values, cells, ''
   last = max(int(p.max()) for p in positions if len(p))
   out_values, out_cells, absent, absent_series, sorted_series = [], [], 0, 0, 0
-  extended = 0
+  extended = counted = 0
   for key, v, c, p, o in zip(ids, values, cells, positions, order):
     v, c, p = np.asarray(v)[o], [c[i] for i in o], p[o]
-    sorted_series += bool((o != np.arange(len(o))).any())
+    said = (max(int((last if to_end else p[-1]) - p[0]) // step + 1, len(p)) > short)
+    counted += said
+    sorted_series += said and bool((o != np.arange(len(o))).any())
     off = np.flatnonzero((p - p[0]) % step)
     if len(off):
       raise InputError(
@@ -126,7 +129,7 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
     slots = (p - p[0]) // step
     n = int(slots[-1]) + 1
     if to_end and (last - p[0]) // step + 1 > n:
-      n, extended = int((last - p[0]) // step) + 1, extended + 1
+      n, extended = int((last - p[0]) // step) + 1, extended + said
     if n > len(p):
       full = np.full((n, *v.shape[1:]), np.nan)
       full[slots] = v
@@ -140,8 +143,8 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
         else:
           example = labels[k]
       v, c = full, labels
-      absent += n - len(p)
-      absent_series += 1
+      absent += (n - len(p)) * said
+      absent_series += said
     out_values.append(v)
     out_cells.append(c)
   parts = []
@@ -158,7 +161,7 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
                  'offset of the time before them')
   if absent:
     parts.append(f'{absent} absent period{"s" * (absent != 1)} ({periods.describe(unit, step)}) '
-                 + (f'in {absent_series} of {len(ids)} series ' if len(ids) > 1 else '')
+                 + (f'in {absent_series} of {counted} series ' if counted > 1 else '')
                  + 'put back as empty cells')
   if extended:
     parts.append(f'{extended} series that end earlier run on, empty, to the last time')
