@@ -329,6 +329,32 @@ def test_predict_says_where_the_sweeps_series_ended_with_filled_rows(tmp_path, h
           'each forecast starts after them') in lines, lines
 
 
+def test_a_model_saved_before_the_zero_window_rule_says_so_where_a_window_ends_on_0(
+    held_out):
+  """A --normalization=last model whose manifest lacks 'zero_window_scale' (saved before
+  a window ending on 0 was scaled by its mean |value|; it may have been trained reading
+  it in units) says so where a history ends on 0; a model saved now, or a history that
+  ends elsewhere, says nothing of it."""
+  from rnnjax.final.saved import model_files  # pylint: disable=g-import-not-at-top
+  from rnnjax.final.saved import tuned  # pylint: disable=g-import-not-at-top
+  manifest, groups, arrays = model_files.read(os.path.join(held_out[1], 'model'))
+  assert manifest['zero_window_scale'] == 'mean_abs'
+  assert {g.cfg.normalization for g in groups} == {'last'}
+  ending = {'a': np.r_[np.arange(1.0, 12.0), 0.0], 'b': np.arange(1.0, 13.0)}
+  said = lambda model, given: [n for n in model.forecast(given, HORIZON, levels=())['notes']
+                               if 'end on 0' in n]
+  assert not said(tuned.TunedModel(manifest, groups, arrays), ending)
+  del manifest['zero_window_scale']
+  old = tuned.TunedModel(manifest, groups, arrays)
+  assert said(old, ending) == [
+      "histories: 1 series end on 0 (e.g. 'a'), and this model's manifest predates the rule "
+      'for such windows: its --normalization=last members now read them scaled by their '
+      'mean |value|; if it was saved before 2026-12-05 (commit 5ec81b0) they were trained '
+      'reading them unscaled, so these forecasts differ from what it was scored with: '
+      'sweep again to train under the rule']
+  assert not said(old, {'b': ending['b']})
+
+
 def test_predict_forecasts_from_the_end_of_each_series_of_a_csv(tmp_path, held_out,
                                                                  monkeypatch):
   _, workdir, csv_path = held_out

@@ -112,6 +112,10 @@ def manifest(spec, summary: dict, data, groups) -> dict:
       'val': final.get('val'), 'test': final.get('test'),
       'display': summary.get('display'), 'selection': summary.get('selection'),
       'sweep': spec.to_json(),  # Where it came from; nothing here reads it back.
+      # How a panel member scales a window ending on 0 (--normalization=last): by its
+      # mean |value| (engine/tasks/panel.py, since 5ec81b0); a model saved before this
+      # key may have been trained reading it in units, and its forecasts say so there.
+      'zero_window_scale': 'mean_abs',
       'versions': files.versions(),
   }
 

@@ -248,8 +248,26 @@ def panel_forecast(transform, arrays, outputs, given, steps: int, levels,
   if steps > transform['horizon']:
     notes.append(f'steps past the horizon ({transform["horizon"]}) feed the forecasts '
                  'back as history')
+  if transform.get('zero_window_unscaled'):
+    notes += zero_window_note(ids, histories, lookback, what)
   return {'ids': ids, 'point': point, 'lower': lower, 'upper': upper, 'notes': notes,
           'times': time_grid.future_times([t or [] for t in times], steps)}
+
+
+def zero_window_note(ids, histories, lookback: int, what: str) -> list:
+  """[the note] where a history's window (its last `lookback` values) ends on 0 and the
+  model's manifest predates 'zero_window_scale' (TunedModel sets zero_window_unscaled
+  for its --normalization=last members): such a window is now scaled by its mean
+  |value|, where before 5ec81b0 (2026-12-05) it was read in units; [] otherwise."""
+  ends = [k for k, h in zip(ids, histories) if len(h) and np.mean(np.abs(h[-lookback:])) > 0
+          and abs(h[-1]) <= 1e-6 * np.mean(np.abs(h[-lookback:]))]
+  if not ends:
+    return []
+  return [f'{what}: {len(ends)} series end on 0 (e.g. {ends[0]!r}), and this model\'s '
+          'manifest predates the rule for such windows: its --normalization=last members '
+          'now read them scaled by their mean |value|; if it was saved before 2026-12-05 '
+          '(commit 5ec81b0) they were trained reading them unscaled, so these forecasts '
+          'differ from what it was scored with: sweep again to train under the rule']
 
 
 def panel_coverage(transform, arrays, outputs, levels) -> dict:
