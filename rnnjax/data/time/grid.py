@@ -236,7 +236,7 @@ def check_follows(ids, before, after, *, path: str, flag: str, column: str = '',
   step = periods.step(positions) if unit else 0
   # The step is the `before` cells' (a daily history's, where monthly rows follow it).
   history_unit, history = periods.count([c[:len(b)] for c, b in zip(cells, before)])
-  if history_unit and periods.step(history):
+  if history_unit and periods.step(history) and periods.count(cells, history_unit)[0]:
     unit, step = history_unit, periods.step(history)
     positions = periods.count(cells, unit)[1]
   for key, b, c, p in zip(ids, before, cells, positions if step else ()):
