@@ -267,6 +267,26 @@ def test_predict_writes_h_rows_per_series_continuing_ds(tmp_path, held_out, give
   assert [r[1] for r in rows[:6]] == [str(train_end + s) for s in range(1, 7)]
 
 
+
+def _sweep_data():
+  """What export.panel_arrays reads of a sweep's data: no test part, the file's columns."""
+  return type('Data', (), {'arrays': {'test': {}}, 'transform': {
+      'horizon': HORIZON, 'id_column': 'unique_id', 'time_column': 'ds',
+      'target_column': 'y', 'input_columns': [], 'future_columns': [], 'fill': 'linear'}})
+
+
+def _copy_with(workdir: str, copy: str, entry: str) -> str:
+  """A copy of `workdir` whose model manifest also holds the JSON `entry` ("key": value),
+  as a sweep that met the case would have saved."""
+  shutil.copytree(workdir, copy)
+  manifest = os.path.join(copy, 'model', 'manifest.json')
+  with open(manifest, encoding='utf-8') as f:
+    text = f.read()
+  with open(manifest, 'w', encoding='utf-8') as f:
+    f.write(text.replace('"forecast_from": "data_end"',
+                         f'"forecast_from": "data_end", {entry}', 1))
+  return copy
+
 def test_predict_names_the_series_the_sweep_left_out(tmp_path, held_out):
   """Series of the sweep's file too short to hold out a test part are in none of its
   arrays: predict without --csv_path says they are not forecast, and how to."""
@@ -276,23 +296,14 @@ def test_predict_names_the_series_the_sweep_left_out(tmp_path, held_out):
   path = _write(tmp_path / 'new.csv', header, rows + [['NEW1', '1', '5.0'],
                                                       ['NEW2', '1', '1.0'], ['NEW2', '2', '2.0']])
   spec = dataclasses.replace(SPEC, csv_path=path)
-  data = type('Data', (), {'arrays': {'test': {}}, 'transform': {
-      'horizon': HORIZON, 'id_column': 'unique_id', 'time_column': 'ds',
-      'target_column': 'y', 'input_columns': [], 'future_columns': [], 'fill': 'linear'}})
+  data = _sweep_data()
   arrays, info = export.panel_arrays(spec, data)
   assert info['left_out'] == ['NEW1', 'NEW2'] and list(arrays['ids']) == list(IDS)
   assert 'left_out' not in export.panel_arrays(dataclasses.replace(SPEC, csv_path=csv_path),
                                                 data)[1]
   lines = predictions.run(workdir, out_dir=str(tmp_path / 'none'))['lines']
   assert not any('not forecast' in line for line in lines)
-  copy = str(tmp_path / 'wd')
-  shutil.copytree(workdir, copy)
-  manifest = os.path.join(copy, 'model', 'manifest.json')
-  with open(manifest, encoding='utf-8') as f:
-    text = f.read()
-  with open(manifest, 'w', encoding='utf-8') as f:
-    f.write(text.replace('"forecast_from": "data_end"',
-                         '"forecast_from": "data_end", "left_out": ["NEW1", "NEW2"]', 1))
+  copy = _copy_with(workdir, str(tmp_path / 'wd'), '"left_out": ["NEW1", "NEW2"]')
   lines = predictions.run(copy, out_dir=str(tmp_path / 'two'))['lines']
   assert ("note: 2 series of the sweep's file are not forecast: with at most 4 points they "
           "were left out of the sweep ('NEW1', 'NEW2'); --csv_path=FILE forecasts every "
@@ -307,22 +318,14 @@ def test_predict_says_where_the_sweeps_series_ended_with_filled_rows(tmp_path, h
   header, rows = _rows(csv_path)
   last = [i for i, r in enumerate(rows) if r[0] == IDS[1]][-2:]
   holed = [r[:2] + [''] if i in last else r for i, r in enumerate(rows)]
-  data = type('Data', (), {'arrays': {'test': {}}, 'transform': {
-      'horizon': HORIZON, 'id_column': 'unique_id', 'time_column': 'ds',
-      'target_column': 'y', 'input_columns': [], 'future_columns': [], 'fill': 'linear'}})
+  data = _sweep_data()
   spec = dataclasses.replace(SPEC, csv_path=_write(tmp_path / 'holed.csv', header, holed))
   info = export.panel_arrays(spec, data)[1]
   assert info['filled_ends'] == [[IDS[1], 2, rows[last[0]][1]]]
   assert 'filled_ends' not in export.panel_arrays(dataclasses.replace(SPEC, csv_path=csv_path),
                                                   data)[1]
-  copy = str(tmp_path / 'wd')
-  shutil.copytree(workdir, copy)
-  manifest = os.path.join(copy, 'model', 'manifest.json')
-  with open(manifest, encoding='utf-8') as f:
-    text = f.read()
-  with open(manifest, 'w', encoding='utf-8') as f:
-    f.write(text.replace('"forecast_from": "data_end"', '"forecast_from": "data_end", '
-                         f'"filled_ends": [["{IDS[1]}", 2, "{rows[last[0]][1]}"]]', 1))
+  copy = _copy_with(workdir, str(tmp_path / 'wd'),
+                    f'"filled_ends": [["{IDS[1]}", 2, "{rows[last[0]][1]}"]]')
   lines = predictions.run(copy, out_dir=str(tmp_path / 'out'))['lines']
   assert (f"note: the sweep's series: 1 series end with rows without a target (e.g. "
           f"'{IDS[1]}': its last 2, from {rows[last[0]][1]}), filled with its last value: "
