@@ -21,6 +21,7 @@ from rnnjax import figures
 from rnnjax.errors import InputError
 from rnnjax.figures import labels
 from rnnjax.figures import load
+from rnnjax.figures import member_values
 from rnnjax.figures import tables
 from rnnjax.figures.analysis import anova
 from rnnjax.figures.analysis import importance
@@ -622,7 +623,7 @@ def test_folds_are_blocks_not_replicates(tmp_path, monkeypatch):
   assert shares_total(result) == pytest.approx(1.0)
   names, rows_ = tables.rows(table)
   assert names == [] or all(r['seeds'] == 2 for r in rows_), rows_
-  best = load.best_config(load.config_stats(table), 'min')
+  best = member_values.best_config(member_values.config_stats(table), 'min')
   # Each seed's mean over its three folds: 0.8 x (1 + small), so a spread of about 0.3 %.
   assert best['seeds'] == 2 and best['hi'] - best['lo'] < 0.01 * best['mean'], best
   sensitivity.plot_sensitivity(table, os.path.join(workdir, 'figures'), log=lambda _: None)
@@ -888,7 +889,7 @@ def test_sensitivity_of_a_few_random_configurations(tmp_path, monkeypatch):
                                  'learning_rate': 'loguniform(1e-3,3e-2)'}, lr_only,
                       search_kind='random', num_members=6, num_seeds=2)
   table = load.load(workdir)
-  per_cell = [sum(c['hparams']['cell'] == v for c in load.config_stats(table))
+  per_cell = [sum(c['hparams']['cell'] == v for c in member_values.config_stats(table))
               for v in table.axes['cell'].values]
   assert max(per_cell) < sensitivity.MIN_BINNED, per_cell
   figs = _capture_figures(monkeypatch)
@@ -896,7 +897,7 @@ def test_sensitivity_of_a_few_random_configurations(tmp_path, monkeypatch):
   (fig,) = figs
   caption = _caption(fig)
   assert 'dots only' in caption and 'line: binned mean' not in caption, caption
-  best = load.values(table)[[m['uid'] for m in table.members].index(table.best_uid)]
+  best = member_values.values(table)[[m['uid'] for m in table.members].index(table.best_uid)]
   for ax in fig.axes:
     (star,) = [l for l in ax.get_lines() if l.get_marker() == '*']
     assert star.get_markerfacecolor() == 'none'
@@ -1380,7 +1381,7 @@ def test_a_loss_at_zero_keeps_one_linear_scale_and_says_so(tmp_path, monkeypatch
   workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-4,1e-3,1e-2,1e-1)',
                                  'dropout': 'grid(0,0.3)'}, fn)
   table = load.load(workdir)
-  assert load.metric_scale(table)[0] == 'linear'
+  assert member_values.metric_scale(table)[0] == 'linear'
   out = str(tmp_path / 'out')
   sensitivity.plot_sensitivity(table, out, log=lambda _: None)
   heatmap.plot_heatmaps(table, out, log=lambda _: None)

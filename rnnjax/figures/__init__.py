@@ -4,6 +4,7 @@
   text, paths = rnnjax.figures.compare([workdir_a, workdir_b], out_dir=...)  # side by side
 
   load        the results table, read from the work directory alone
+  member_values  its members' validation values and its configurations' statistics
   labels      how figures and tables write hyperparameters, metrics and values
   style       one look for every figure: sizes, colours, PNG and PDF
   tables      the cell x depth x width table (table.md, table.tex)

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from rnnjax.figures import load
+from rnnjax.figures import member_values
 from rnnjax.search import hparams
 
 
@@ -82,9 +82,9 @@ def budgets(members) -> str:
 def replicates(members, count: int = 0) -> str:
   """How captions name a configuration's replicates (`members`: load.Table.members):
   'seeds'; after a sweep with --folds, 'seeds (each its mean over 3 folds)': a seed's
-  cross-validated value is one replicate (load.replicate_values). With `count`:
+  cross-validated value is one replicate (member_values.replicate_values). With `count`:
   '2 seeds', '1 seed (its mean over 3 folds)'."""
-  folds = load.num_folds(members)
+  folds = member_values.num_folds(members)
   word = 'seed' if count == 1 else 'seeds'
   each = '' if folds < 2 else f' ({"its" if count == 1 else "each its"} mean over {folds} folds)'
   return f'{count} {word}{each}' if count else f'{word}{each}'

@@ -3,7 +3,8 @@
 `load(workdir)` reads `summary.json` (required), `sweep.json` and `plan.json` (optional:
 axis kinds and the swept list; guessed from the members when absent). Every figure, the
 importance analysis and the tables start from the `Table` it returns, and from its
-members' validation values and configurations (`values`, `usable`, `config_stats`, ...).
+members' validation values and configurations (member_values.py: `values`, `usable`,
+`config_stats`, ...).
 The learning curves are read on demand by plots/curves.py, PBT's records by plots/schedules.py.
 
 An axis is drawn on one of three scales: 'log' (loguniform draws, and grids whose values
@@ -242,93 +243,3 @@ def _chance(summary: dict) -> dict:
     num_classes = len(summary.get('data', {}).get('classes', ()))
     return {'ce': math.log(num_classes)} if num_classes > 1 else {}
   return {}
-
-
-def values(table: Table, metric: str = '') -> np.ndarray:
-  """<float64>[N] validation `metric` (default: the shown one) per member; NaN if absent."""
-  metric = metric or table.shown
-  return np.array([m['val'].get(metric, math.nan) for m in table.members], np.float64)
-
-
-def metric_scale(table: Table, metric: str = '') -> tuple:
-  """('log' or 'linear', a caption sentence or ''): the one scale of every figure of the
-  sweep's validation `metric` (default: the shown one), decided from every usable
-  member's value: log where all are positive and span more than a factor of 20. A loss
-  that reaches 0 (a classifier's cross-entropy on an easy validation part) keeps a
-  linear scale, which a log scale could not draw, and the sentence says so."""
-  metric = metric or table.shown
-  v = values(table, metric)[usable(table, metric)]
-  positive = v[v > 0]
-  wide = positive.size > 1 and positive.max() / positive.min() > 20
-  if wide and positive.size == v.size:
-    return 'log', ''
-  if wide:
-    n = int((v <= 0).sum())
-    return 'linear', (f'Linear scale: {n} member(s) score {metric} '
-                      f'{"0" if v.min() == 0 else "<= 0"}, which a log scale cannot draw.')
-  return 'linear', ''
-
-
-def usable(table: Table, metric: str = '') -> np.ndarray:
-  """<bool>[N]: not diverged and a finite validation value."""
-  return (table.status != 'diverged') & np.isfinite(values(table, metric))
-
-
-def config_groups(table: Table, mask: np.ndarray) -> dict:
-  """config id -> indices of the masked members (its seeds), in member order."""
-  groups = {}
-  for i, m in enumerate(table.members):
-    if mask[i]:
-      groups.setdefault(m['config'], []).append(i)
-  return groups
-
-
-def num_folds(members) -> int:
-  """Cross-validation folds a sweep's members (`Table.members`) were scored on (1
-  without --folds)."""
-  return len({m.get('fold', 0) for m in members})
-
-
-def replicate_values(table: Table, y: np.ndarray, idx: list) -> tuple:
-  """(<float64>[S] values, [S] lists of indices) of one configuration's replicates from
-  its members `idx` and their values `y` <float64>[N]: each member alone, or after
-  --folds each seed's mean over its folds in `idx`: its cross-validated value, the
-  quantity the ranking averages (summary.py: a configuration's mean over its seeds and
-  folds). The folds are not replicates: each scores another validation origin, and
-  their difference is the data's, the same for every configuration."""
-  if num_folds(table.members) < 2:
-    return y[idx], [[i] for i in idx]
-  seeds = {}
-  for i in idx:
-    seeds.setdefault(table.members[i].get('seed', 0), []).append(i)
-  return np.array([y[g].mean() for g in seeds.values()]), list(seeds.values())
-
-
-def config_stats(table: Table, metric: str = '') -> list:
-  """One dict per configuration with a usable member: hparams, members (indices of its
-  usable members), mean, sd (NaN for one replicate), lo, hi (over its replicates: seeds,
-  after --folds each seed's mean over its folds, `replicate_values`), seeds (replicates
-  with a value), planned (its seeds, usable or not), dropped (members left out)."""
-  vals, ok = values(table, metric), usable(table, metric)
-  by_config = {}
-  for i, m in enumerate(table.members):
-    by_config.setdefault(m['config'], []).append(i)
-  out = []
-  for config, idx in by_config.items():
-    good = [i for i in idx if ok[i]]
-    if good:
-      v, _ = replicate_values(table, vals, good)
-      planned = (len({table.members[i].get('seed', 0) for i in idx})
-                 if num_folds(table.members) > 1 else len(idx))
-      out.append({'config': config, 'hparams': table.members[idx[0]]['hparams'],
-                  'members': good, 'mean': float(v.mean()), 'lo': float(v.min()),
-                  'hi': float(v.max()), 'sd': float(v.std(ddof=1)) if len(v) > 1 else math.nan,
-                  'seeds': len(v), 'planned': planned, 'dropped': len(idx) - len(good)})
-  return out
-
-
-def best_config(stats: list, mode: str) -> dict:
-  """The configuration with the fewest seeds left out (a diverged seed counts against
-  it; one lucky survivor must not win), then the best mean."""
-  sign = 1 if mode == 'min' else -1
-  return min(stats, key=lambda s: (s['dropped'], sign * s['mean']))

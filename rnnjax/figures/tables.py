@@ -14,6 +14,7 @@ import numpy as np
 
 from rnnjax.figures import labels
 from rnnjax.figures import load
+from rnnjax.figures import member_values
 from rnnjax.results import files
 
 STRUCTURE = (('cell', 'cell'), ('num_layers', 'layers'), ('hidden_size', 'hidden'))
@@ -25,8 +26,8 @@ def rows(table: load.Table) -> tuple:
   # Shape axes with one value go to the caption, unless none varies.
   names = [n for n in present if len({m['hparams'][n] for m in table.members}) > 1]
   names = names or present
-  ok = load.usable(table)
-  stats = load.config_stats(table)
+  ok = member_values.usable(table)
+  stats = member_values.config_stats(table)
   keyed = {}
   for i, m in enumerate(table.members):
     keyed.setdefault(tuple(m['hparams'][n] for n in names), []).append(i)
@@ -37,14 +38,15 @@ def rows(table: load.Table) -> tuple:
     row = {'key': key, 'configs': len({table.members[i]['config'] for i in members}),
            'dropped': int(sum(not ok[i] for i in members)), 'seeds': 0, 'best': False}
     if mine:
-      best = load.best_config(mine, table.shown_mode)
+      best = member_values.best_config(mine, table.shown_mode)
       row.update({k: best[k] for k in ('mean', 'sd', 'lo', 'hi', 'seeds')},
                  best_dropped=best['dropped'])
     out.append(row)
   scored = [r for r in out if 'mean' in r]
   if scored:
-    best = load.best_config([{'dropped': r['best_dropped'], 'mean': r['mean'], 'row': r}
-                             for r in scored], table.shown_mode)['row']
+    best = member_values.best_config(
+        [{'dropped': r['best_dropped'], 'mean': r['mean'], 'row': r} for r in scored],
+        table.shown_mode)['row']
     for r in scored:  # A tie is a tie: no row is picked over another by its order.
       r['best'] = (r['best_dropped'] == best['best_dropped']
                    and math.isclose(r['mean'], best['mean'], rel_tol=1e-9, abs_tol=1e-12))

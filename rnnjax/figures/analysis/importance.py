@@ -44,6 +44,7 @@ import numpy as np
 
 from rnnjax.errors import InputError
 from rnnjax.figures import load
+from rnnjax.figures import member_values
 from rnnjax.figures.analysis import anova
 
 MIN_R2 = 0.1
@@ -65,7 +66,7 @@ def analyse(table: load.Table, *, metric: str = '', diverged: str = 'drop',
       table.shown_mode if metric == table.shown else 'min')
   if diverged not in ('drop', 'cap'):
     raise InputError(f"importance: diverged={diverged!r}; expected 'drop' or 'cap'")
-  vals = load.values(table, metric)
+  vals = member_values.values(table, metric)
   bad = (table.status == 'diverged') | ~np.isfinite(vals)
   # A member worse than a model that learned nothing (say bpc above log2 of the
   # vocabulary) has blown up as surely as a NaN, only with its gradients clipped.
@@ -91,14 +92,14 @@ def analyse(table: load.Table, *, metric: str = '', diverged: str = 'drop',
   if log_metric and not np.all(vals[keep] > 0):
     raise InputError(f'importance: log of {metric} needs positive values')
   y = np.log(vals) if log_metric else vals
-  groups = load.config_groups(table, keep)
-  if load.num_folds(table.members) > 1:
+  groups = member_values.config_groups(table, keep)
+  if member_values.num_folds(table.members) > 1:
     y, out['folds'] = _without_folds(table, y, keep)
   names = list(table.axes)
   idx = [g[0] for g in groups.values()]
   columns = [[table.members[i]['hparams'][n] for i in idx] for n in names]
   # A configuration's replicates: its seeds (after --folds each seed's mean over folds).
-  reps = [load.replicate_values(table, y, g)[0] for g in groups.values()]
+  reps = [member_values.replicate_values(table, y, g)[0] for g in groups.values()]
   means = np.array([r.mean() for r in reps])
   within = float(np.mean([r.var() for r in reps]))
   between = float(means.var())

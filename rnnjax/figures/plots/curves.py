@@ -13,6 +13,7 @@ import numpy as np
 
 from rnnjax.figures import labels
 from rnnjax.figures import load
+from rnnjax.figures import member_values
 from rnnjax.figures import style
 from rnnjax.figures.plots import schedules
 from rnnjax.results import evaluations
@@ -137,7 +138,7 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
             f'the other {grey} members')
   note = ((f'Grey: {others}; c' if grey or dots else 'C') + f'olour: the top '
           f'{len(top)} by validation {table.metric} (best checkpoint), ranked.')
-  if load.num_folds(table.members) > 1:
+  if member_values.num_folds(table.members) > 1:
     # With --folds the ranking holds each configuration's last fold (the usual split);
     # its other folds are among the grey.
     note = ((f'Grey: {others}, the configurations\' other folds among them; c'

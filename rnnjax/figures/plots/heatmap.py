@@ -14,6 +14,7 @@ import numpy as np
 
 from rnnjax.figures import labels
 from rnnjax.figures import load
+from rnnjax.figures import member_values
 from rnnjax.figures import style
 
 MAX_BINS = 5
@@ -40,8 +41,8 @@ def _levels(axis: load.AxisInfo, column: list) -> tuple:
 def cells(table: load.Table, a: str, b: str) -> tuple:
   """(row labels, column labels, <float64>[R, C] grid of cell means (NaN: none), the
   (row, column) of the best member or None, <bool>[N] members used)."""
-  vals, ok = load.values(table), load.usable(table)
-  groups = load.config_groups(table, ok)
+  vals, ok = member_values.values(table), member_values.usable(table)
+  groups = member_values.config_groups(table, ok)
   everyone = [m['hparams'] for m in table.members]
   rows, row_of = _levels(table.axes[a], [h[a] for h in everyone])
   cols, col_of = _levels(table.axes[b], [h[b] for h in everyone])
@@ -60,7 +61,7 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print,
                  order: str = '') -> list:
   """Writes heatmap_A__B.png/pdf for swept axes a (rows) and b (columns); `order`: a
   caption sentence on how the pair was chosen, where not by importance."""
-  if not load.usable(table).any():
+  if not member_values.usable(table).any():
     log(f'figures: heatmap skipped (no member has a finite validation {table.shown})')
     return []
   rows, cols, grid, best, ok = cells(table, a, b)
@@ -69,8 +70,9 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print,
         f'{a if len(rows) < 2 else b} after binning)')
     return []
   finite = grid[np.isfinite(grid)]
-  # The sweep's one scale (load.metric_scale), not one of this map's squares alone.
-  scale, scale_note = load.metric_scale(table)
+  # The sweep's one scale (member_values.metric_scale), not one of this map's squares
+  # alone.
+  scale, scale_note = member_values.metric_scale(table)
   norm = (mcolors.LogNorm(finite.min(), finite.max()) if scale == 'log'
           else mcolors.Normalize(finite.min(), finite.max()))
   # Better is brighter whichever way the metric points.

@@ -2,10 +2,10 @@
 
 Listed (grid) axes: at each value, the best configuration's mean over seeds (and folds),
 with their min-max as a band (after --folds a seed's replicate is its mean over the
-folds, load.replicate_values); faint dots are every configuration. Drawn (random) axes:
-one dot per configuration and, for a line of at least MIN_BINNED configurations, a
-binned mean. One line per value of a grouping axis (hidden size when swept, else the
-structural axis with most values). The best member is a hollow star over whatever it
+folds, member_values.replicate_values); faint dots are every configuration. Drawn
+(random) axes: one dot per configuration and, for a line of at least MIN_BINNED
+configurations, a binned mean. One line per value of a grouping axis (hidden size when
+swept, else the structural axis with most values). The best member is a hollow star over whatever it
 marks (after --folds, at its configuration's cross-validated mean: what chose it), and
 the view leaves room for it.
 """
@@ -17,6 +17,7 @@ import numpy as np
 
 from rnnjax.figures import labels
 from rnnjax.figures import load
+from rnnjax.figures import member_values
 from rnnjax.figures import style
 from rnnjax.search import hparams
 
@@ -64,8 +65,8 @@ def _binned(x: np.ndarray, y: np.ndarray, log_x: bool, log_y: bool) -> tuple:
 
 
 def _panel(ax, table, axis, group, configs, log_y) -> set:
-  """configs: `load.config_stats` of the shown metric. Returns, on a drawn axis, whether
-  its lines got a binned mean ({True, False} when some did; a line of too few
+  """configs: `member_values.config_stats` of the shown metric. Returns, on a drawn axis,
+  whether its lines got a binned mean ({True, False} when some did; a line of too few
   configurations gets bolder dots instead)."""
   binned_lines = set()
   levels = group.values if group is not None and group.name != axis.name else (None,)
@@ -91,8 +92,8 @@ def _panel(ax, table, axis, group, configs, log_y) -> set:
                linewidths=0)
     best = []
     for v in sorted(set(x)):
-      c = load.best_config([mine[i] for i in range(len(mine)) if x[i] == v],
-                           table.shown_mode)
+      c = member_values.best_config([mine[i] for i in range(len(mine)) if x[i] == v],
+                                    table.shown_mode)
       best.append((v, c['mean'], c['lo'], c['hi']))
     bx, by, lo, hi = (np.array(col) for col in zip(*best))
     bx = style.dodge(axis, bx, g, len(levels))
@@ -118,16 +119,16 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
   if not names:
     log('figures: sensitivity skipped (no swept hyperparameter)')
     return []
-  vals, ok = load.values(table), load.usable(table)
+  vals, ok = member_values.values(table), member_values.usable(table)
   if not ok.any():
     log(f'figures: sensitivity skipped (no member has a finite validation {table.shown})')
     return []
-  configs = load.config_stats(table)
-  scale, scale_note = load.metric_scale(table)
+  configs = member_values.config_stats(table)
+  scale, scale_note = member_values.metric_scale(table)
   log_y = scale == 'log'
   group = group_axis(table, group_by)
   best = next((i for i, m in enumerate(table.members) if m['uid'] == table.best_uid), None)
-  folds = load.num_folds(table.members)
+  folds = member_values.num_folds(table.members)
   star = None if best is None or not ok[best] else vals[best]
   if star is not None and folds > 1:  # What chose it: its configuration's mean.
     star = next(c['mean'] for c in configs if best in c['members'])
