@@ -171,7 +171,7 @@ def test_workdir_of_another_sweep_is_refused_untouched(tmp_path, capsys, monkeyp
 
 def test_tiny_run_through_flags(tmp_path):
   # Where torch is installed, tensorboardX imports it (seconds) unless rnnjax hides it
-  # (results/tracking/tensorboard.py): nothing in a sweep may try.
+  # (results/tracking/event_file.py): nothing in a sweep may try.
   (tmp_path / 'installed' / 'torch').mkdir(parents=True)
   (tmp_path / 'installed' / 'torch' / '__init__.py').write_text(
       f'open({str(tmp_path / "torch_imported")!r}, "w").close()\n'

@@ -4,6 +4,7 @@ Imports the results modules above it (files, evaluations, member_table, summary_
 nothing of results.printed.
 
   tensorboard    TensorBoard event files and the HParams tab, written while it trains
+  event_file     an event as TensorBoard's file holds it (tensorboardX's protos, no torch)
   trial_files    Optuna journal, trials.csv and curves.csv, at the end
   wandb_log      Weights & Biases runs of a finished sweep (offline by default)
 """

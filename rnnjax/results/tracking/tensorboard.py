@@ -21,13 +21,10 @@ starting values, written when the runs began). Only tensorboardX's protos are ne
 TF, no torch).
 """
 
-import contextlib
 import glob
 import os
 import shutil
 import socket
-import struct
-import sys
 import time
 
 import numpy as np
@@ -36,34 +33,14 @@ from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.results import member_table
 from rnnjax.results import summary_file
+from rnnjax.results.tracking import event_file
 from rnnjax.search import plan as search_plan
 
 
-@contextlib.contextmanager
-def _torch_hidden():
-  """`import torch` fails inside, unless torch is imported already.
-
-  Importing anything from tensorboardX runs its package __init__, which imports its
-  SummaryWriter, which imports torch when it is installed (2.3 s on a 2-core VM) for
-  nothing this module uses. The one `import torch` that runs on import is inside
-  `try ... except ImportError`; the others are in functions this module never calls.
-  """
-  if 'torch' in sys.modules:
-    yield
-    return
-  sys.modules['torch'] = None  # Python's marker for a module that cannot be imported.
-  try:
-    yield
-  finally:
-    if sys.modules.get('torch', 0) is None:
-      del sys.modules['torch']
-
-
-with _torch_hidden():
+with event_file.torch_hidden():
   # pylint: disable=g-import-not-at-top
   from tensorboardX.proto import api_pb2, event_pb2, plugin_hparams_pb2, summary_pb2
   from tensorboardX.proto import tensor_pb2, tensor_shape_pb2, types_pb2
-  from tensorboardX.record_writer import masked_crc32c
 
 SCALAR_SPLITS = ('train', 'val')  # The records drawn as scalars while training.
 MAX_RUNS = 256      # More members: population summaries (PopulationWriter), not runs.
@@ -84,19 +61,6 @@ _DIFFERS = b'\x38\x01'  # HParamInfo.differs = true (field 7, absent from tensor
 
 def run_name(uid: int) -> str:
   return f'uid-{uid:04d}'
-
-
-def _record(event: event_pb2.Event) -> bytes:
-  """One TFRecord: length, its masked CRC, the data, its masked CRC."""
-  data = event.SerializeToString()
-  header = struct.pack('<Q', len(data))
-  return (header + struct.pack('<I', masked_crc32c(header)) + data
-          + struct.pack('<I', masked_crc32c(data)))
-
-
-def _event(value: summary_pb2.Summary.Value, step: int = 0) -> event_pb2.Event:
-  return event_pb2.Event(wall_time=time.time(), step=step,
-                         summary=summary_pb2.Summary(value=[value]))
 
 
 def _hparams_value(tag: str, **data) -> summary_pb2.Summary.Value:
@@ -151,19 +115,19 @@ class SweepWriter:
             _set(start.hparams[n], v)
         self._write(m['uid'], event_pb2.Event(wall_time=time.time(),
                                               file_version='brain.Event:2'))
-        self._write(m['uid'], _event(_hparams_value(_START, session_start_info=start)))
+        self._write(m['uid'], event_file.event(_hparams_value(_START, session_start_info=start)))
     self.flush()
 
   def _write(self, uid: int, event: event_pb2.Event):
     if uid not in self._pending:
       raise ValueError(f'uid {uid} is not a member of this sweep writer')
-    self._pending[uid].append(_record(event))
+    self._pending[uid].append(event_file.record(event))
 
   def _scalar(self, uid: int, split: str, metric: str, step: int, value):
     if value is not None:
       self._metrics.add((split, metric))
-      self._write(uid, _event(summary_pb2.Summary.Value(tag=f'{split}/{metric}',
-                                                        simple_value=float(value)), int(step)))
+      self._write(uid, event_file.event(summary_pb2.Summary.Value(
+          tag=f'{split}/{metric}', simple_value=float(value)), int(step)))
 
   def add(self, records: list[dict]):
     """Buffers metric records as scalars `split/metric` at `step`; None values are skipped."""
@@ -203,8 +167,8 @@ class SweepWriter:
       for m in summary['members']:
         end = plugin_hparams_pb2.SessionEndInfo(end_time_secs=time.time(), status=_STATUS.get(
             m.get('status'), api_pb2.STATUS_UNKNOWN))
-        self._write(m['uid'], _event(_hparams_value(_EXPERIMENT, experiment=experiment)))
-        self._write(m['uid'], _event(_hparams_value(_END, session_end_info=end)))
+        self._write(m['uid'], event_file.event(_hparams_value(_EXPERIMENT, experiment=experiment)))
+        self._write(m['uid'], event_file.event(_hparams_value(_END, session_end_info=end)))
     self.flush()
 
 
@@ -233,9 +197,9 @@ class PopulationWriter:
       directory = os.path.join(self._logdir, f'bucket-{bucket}')
       os.makedirs(directory, exist_ok=True)
       if not glob.glob(os.path.join(directory, 'events.out.tfevents.*')):
-        self._pending[bucket].append(_record(event_pb2.Event(
+        self._pending[bucket].append(event_file.record(event_pb2.Event(
             wall_time=time.time(), file_version='brain.Event:2')))
-    self._pending[bucket].append(_record(_event(value, int(step))))
+    self._pending[bucket].append(event_file.record(event_file.event(value, int(step))))
 
   def add_evaluation(self, evaluation, records: list[dict]):
     del records  # Searcher decisions: per member, in metrics.jsonl only.
