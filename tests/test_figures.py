@@ -485,14 +485,23 @@ def test_members_worse_than_chance_are_dropped_like_diverged(tmp_path):
 
 # --- a new user's defects: large sweeps, one seed, crowded labels, last steps, locale ---
 
-def _capture_figures(monkeypatch) -> list:
-  """The figures style.save is given, saved as usual."""
+def _capture_figures(monkeypatch, pdf=False) -> list:
+  """The figures style.save is given, drawn in full and saved as NAME.png alone (or as
+  usual, with `pdf`): the PDF's font subsetting was half of these tests' time, and
+  style.save's PDFs are checked where it runs unpatched (the make_all tests, PBT
+  schedules, the ASCII locale)."""
   from rnnjax.figures import style  # pylint: disable=g-import-not-at-top
   figs, save = [], style.save
 
   def saving(fig, out_dir, name):
     figs.append(fig)
-    return save(fig, out_dir, name)
+    if pdf:
+      return save(fig, out_dir, name)
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, f'{name}.png')
+    with files.atomic(path) as tmp:
+      fig.savefig(tmp, format='png')
+    return [path]
   monkeypatch.setattr(style, 'save', saving)
   return figs
 
@@ -707,7 +716,7 @@ def test_pbt_sensitivity_draws_values_off_the_grid_as_ranges(tmp_path, monkeypat
   """PBT perturbs a grid's values (pbt.explore), so each member ends with its own: one
   category each crowded the x axis with overlapping labels. They are drawn on the
   grid's range instead."""
-  figs = _capture_figures(monkeypatch)
+  figs = _capture_figures(monkeypatch, pdf=True)  # Its PNG and PDF, counted below.
   workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-3,3e-3,1e-2,3e-2,1e-1)',
                                  'dropout': 'grid(0,0.1,0.2,0.3)'}, lr_only, num_seeds=1)
   summary = files.read_json(os.path.join(workdir, 'summary.json'))
