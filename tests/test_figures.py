@@ -332,7 +332,7 @@ def test_table_means_share_the_column_significant_digits():
 KINDS = ('sensitivity', 'learning_curves', 'importance')
 
 
-def test_make_all_on_a_grid_with_diverged_and_stopped(tmp_path):
+def test_make_all_on_a_grid_with_diverged_and_stopped(tmp_path, monkeypatch):
   def fn(hp, seed):
     return lr_only(hp, seed) * (1 + 0.1 * (hp['cell'] == 'gru')) * 32 / hp['hidden_size']
   workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-4,1e-3,1e-2,1e-1)',
@@ -351,6 +351,7 @@ def test_make_all_on_a_grid_with_diverged_and_stopped(tmp_path):
   saved = json.load(open(os.path.join(workdir, 'figures', 'importance.json')))
   assert saved['num_excluded'] == 4 and saved['diverged'] == 'drop'
   assert max(saved['main'], key=saved['main'].get) == 'learning_rate'
+  _capture_figures(monkeypatch)  # The variants below as PNGs: their PDFs are the above.
   # A variant grouped by cell, elsewhere; a misspelt or unlistable axis refused first.
   other = str(tmp_path / 'by_cell')
   again = figures.make_all(workdir, log=logged.append, group_by='cell', out_dir=other)
