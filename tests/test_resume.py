@@ -232,13 +232,13 @@ def test_early_stopping_keeps_best_parameters(tmp_path):
   spec = sweep.SweepSpec(classical_baselines=False,
                          dataset='shampoo_sales', lookback=4, val_size=6, test_size=6,
                          hidden_size='6', batch_size='4',
-                         learning_rate='grid(1e-3,3e-1)', train_steps=60,
-                         eval_every=2, patience=2)
+                         learning_rate='grid(1e-3,3e-1)', train_steps=24,
+                         eval_every=2, patience=2)  # Member 1 stops at step 14.
   summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
   records = evaluations.read_metrics(tmp_path / 'wd' / 'metrics.jsonl')
   statuses = {m['uid']: m['status'] for m in summary['members']}
   steps = summary['member_steps']
-  assert steps['budget'] == 2 * 60 and steps['useful'] < steps['budget']
+  assert steps['budget'] == 2 * spec.train_steps and steps['useful'] < steps['budget']
   assert 'stopped' in statuses.values()
   for m in summary['members']:
     vals = [r for r in records if r['uid'] == m['uid'] and r['split'] == 'val'
@@ -249,7 +249,7 @@ def test_early_stopping_keeps_best_parameters(tmp_path):
     assert m['steps'] == max(r['step'] for r in vals)
     if m['status'] == 'stopped':
       last = max(r['step'] for r in vals)
-      assert last < 60
+      assert last < spec.train_steps
       assert last - best['step'] == 2 * spec.patience  # Stopped `patience` evals later.
       assert m['stopped_by'] == f'early stopping at step {last}'
     else:
@@ -264,7 +264,7 @@ def test_early_stopping_interrupt_and_resume_equals_uninterrupted(tmp_path):
   """Stopped one evaluation after a member's best (one of its `patience` used), and
   again after it stopped early: resumed, it stops where, and stays stopped as, the
   uninterrupted one did."""
-  spec = PATIENCE
+  spec = dataclasses.replace(PATIENCE, train_steps=16)  # Member 1 stops at step 12.
   _run(spec, str(tmp_path / 'reference'))
   expected = outcome(str(tmp_path / 'reference'), repeats=True)  # See the next test.
   (stopped,) = [m for m in expected[0]['members'] if m['status'] == 'stopped']
@@ -272,7 +272,7 @@ def test_early_stopping_interrupt_and_resume_equals_uninterrupted(tmp_path):
   chunk = stopped['best_step'] // spec.eval_every + 1  # Its first evaluation after.
   for checkpointed in (chunk, chunk + spec.patience):
     workdir = str(tmp_path / f'interrupted-{checkpointed}')
-    assert _interrupt(spec, workdir, f'chunk {checkpointed + 1}/15 ') == checkpointed
+    assert _interrupt(spec, workdir, f'chunk {checkpointed + 1}/8 ') == checkpointed
     assert 'resuming' in _run(spec, workdir)
     assert_same(outcome(workdir, repeats=True), expected)
 
@@ -425,10 +425,11 @@ def test_a_resumed_sweeps_progress_lines_show_the_best_before_the_stop(tmp_path)
 def test_a_resume_in_other_vmap_groups_says_rounding_may_differ(tmp_path):
   """--group_size (and the device count) change float rounding, which training can
   amplify: a resume that changes them says so."""
+  spec = dataclasses.replace(SPEC, train_steps=4)  # 2 buckets of 2 chunks.
   workdir = str(tmp_path / 'wd')
-  _interrupt(SPEC, workdir, 'chunk 2/')
+  _interrupt(spec, workdir, 'chunk 2/')
   lines = []
-  sweep.run_sweep(SPEC, workdir, log=lines.append, group_size=1)
+  sweep.run_sweep(spec, workdir, log=lines.append, group_size=1)
   notes = [l for l in lines if l.startswith('note: resumed on ')]
   assert notes == ['note: resumed on vmap groups of [1, 1] members (it began with [2, 2]): '
                    'float rounding differs with them, and training can amplify it; the '
@@ -444,6 +445,7 @@ def test_a_resume_in_other_vmap_groups_says_rounding_may_differ(tmp_path):
 def test_a_resumed_sweeps_wall_time_adds_the_stopped_process(tmp_path):
   """summary.json's timing counts every process that trained the sweep: the time the
   stopped one spent up to its last checkpoint (kept in it) and the resumed one's."""
+  spec = dataclasses.replace(SPEC, train_steps=8)  # 2 buckets of 4 chunks.
   workdir = str(tmp_path / 'wd')
   def slow(line):
     if line.startswith('chunk 1/'):
@@ -451,8 +453,8 @@ def test_a_resumed_sweeps_wall_time_adds_the_stopped_process(tmp_path):
     if line.startswith('chunk 3/'):
       raise _Stop(line)
   with pytest.raises(_Stop):
-    sweep.run_sweep(SPEC, workdir, log=slow)
-  timing = sweep.run_sweep(SPEC, workdir, log=lambda _: None)['timing']
+    sweep.run_sweep(spec, workdir, log=slow)
+  timing = sweep.run_sweep(spec, workdir, log=lambda _: None)['timing']
   assert timing['processes'] == 2
   assert timing['total_s'] - timing['this_process_s'] >= 1.5, timing
   # The sweep's first chunk, trained by the first process.
