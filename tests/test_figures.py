@@ -413,7 +413,7 @@ def test_every_member_diverged_skips_with_reasons(tmp_path):
   assert not any('failed' in line for line in logged), logged
 
 
-def test_higher_is_better_display_metric(tmp_path):
+def test_higher_is_better_display_metric(tmp_path, monkeypatch):
   workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-4,1e-3,1e-2,1e-1)',
                                  'cell': 'grid(lstm,gru)'},
                       lambda hp, s: lr_only(hp, s) * (2 if hp['cell'] == 'gru' else 1),
@@ -425,6 +425,7 @@ def test_higher_is_better_display_metric(tmp_path):
   assert best['key'] == ('lstm',)
   np.testing.assert_allclose(best['mean'], np.mean([1 / (1 + lr_only(
       {'learning_rate': 1e-3}, s)) for s in range(2)]))
+  _capture_figures(monkeypatch)  # The PNGs counted below (the make_all tests: PDFs).
   logged = []
   paths = figures.make_all(workdir, log=logged.append)
   assert not any('failed' in line for line in logged), logged
