@@ -3,8 +3,9 @@
 SIGINT / SIGTERM (stop.py), a second process on the same work directory (lock.py), and a
 full disk during a checkpoint, through real processes as a user meets them, each compared
 with one uninterrupted in-process run of the same one-bucket sweep (1 CPU device and the
-same XLA flags as the test process, so results agree to float rounding). The unit tests
-of stop.py come first.
+same XLA flags as the test process, so results agree to float rounding). The run that
+finishes what the stopped processes left is the same command's main in this process.
+The unit tests of stop.py come first.
 """
 
 import dataclasses
@@ -17,10 +18,13 @@ import time
 
 import pytest
 
+from experiments import population_sweep
+from rnnjax.engine import sharding
 from rnnjax.errors import WriteError
 from rnnjax.results import files
 from rnnjax.run import stop
 from rnnjax.run import sweep
+from tests import entry_points
 from tests.outcomes import assert_same
 from tests.outcomes import outcome
 
@@ -133,6 +137,18 @@ def _wait(proc, timeout=240):
   return proc.returncode, open(f'{proc.log}.out').read(), open(f'{proc.log}.err').read()
 
 
+def _finish_here(workdir, capsys, monkeypatch):
+  """(exit status, stdout, stderr) of the same command run to its end in this process
+  (tests/entry_points.py), after the real processes that were stopped: what is resumed
+  is the work directory they left, and this process has the programs compiled."""
+  monkeypatch.setattr(sharding, 'configure_cpu_devices', lambda _: None)  # JAX is up.
+  capsys.readouterr()
+  code = entry_points.run_main(population_sweep.main, [
+      'population_sweep', f'--workdir={workdir}', *ARGS])
+  out = capsys.readouterr()
+  return code, out.out, out.err
+
+
 def _checkpoints(workdir):
   path = os.path.join(workdir, 'checkpoints')
   return sorted(int(d) for d in os.listdir(path) if d.isdigit()) if os.path.isdir(path) else []
@@ -195,7 +211,8 @@ def test_sigint_in_process_stops_after_the_chunk_and_resumes(reference, tmp_path
 
 
 @pytest.mark.usefixtures('default_signals')
-def test_sigint_then_sigterm_mid_bucket_then_resume_is_identical(reference, tmp_path):
+def test_sigint_then_sigterm_mid_bucket_then_resume_is_identical(reference, tmp_path,
+                                                                  capsys, monkeypatch):
   """Ctrl-C after 2 chunks (a second sweep on the work directory meanwhile refused),
   SIGTERM after 4, and a third run finishes: as if uninterrupted."""
   workdir = str(tmp_path / 'wd')
@@ -224,13 +241,14 @@ def test_sigint_then_sigterm_mid_bucket_then_resume_is_identical(reference, tmp_
   assert 'rnnjax: stopped by SIGTERM after chunk ' in _one_line(err)
   assert 'resuming' in out
 
-  code, out, err = _wait(_start(workdir))
+  code, out, err = _finish_here(workdir, capsys, monkeypatch)
   assert code == 0, err
   assert_same(outcome(workdir), reference)
 
 
 @pytest.mark.usefixtures('default_signals')
-def test_second_ctrl_c_stops_at_once_and_corrupts_nothing(reference, tmp_path):
+def test_second_ctrl_c_stops_at_once_and_corrupts_nothing(reference, tmp_path, capsys,
+                                                           monkeypatch):
   workdir = str(tmp_path / 'wd')
   proc = _start(workdir)
   _pause_after(proc, workdir, 2, settle=0.05)  # In chunk 3's training.
@@ -250,7 +268,7 @@ def test_second_ctrl_c_stops_at_once_and_corrupts_nothing(reference, tmp_path):
   assert code == 130 and time.time() - started < 5, err
   assert 'SIGINT received again: stopped at once' in _one_line(err)
   assert not os.path.exists(os.path.join(workdir, 'sweep.lock'))
-  code, out, err = _wait(_start(workdir))
+  code, out, err = _finish_here(workdir, capsys, monkeypatch)
   assert code == 0, err
   assert_same(outcome(workdir), reference)
 
@@ -276,7 +294,8 @@ def small_disk(tmp_path):
   subprocess.run(['umount', str(mount)], check=False)
 
 
-def test_full_disk_during_a_checkpoint_keeps_the_last_and_resumes(reference, small_disk):
+def test_full_disk_during_a_checkpoint_keeps_the_last_and_resumes(reference, small_disk,
+                                                                   capsys, monkeypatch):
   """The disk fills while the sweep is paused after checkpoint 2, leaving room for a
   chunk's records but not for a checkpoint: one line, checkpoint 2 intact, and once
   space is freed the same command resumes from it."""
@@ -294,7 +313,7 @@ def test_full_disk_during_a_checkpoint_keeps_the_last_and_resumes(reference, sma
   kept = int(line.split('the last complete checkpoint, ')[1].split(',')[0])
   assert kept >= 2 and _checkpoints(workdir)[-1] == kept  # No partial step left.
   os.unlink(filler)
-  code, out, err = _wait(_start(workdir))
+  code, out, err = _finish_here(workdir, capsys, monkeypatch)
   assert code == 0, err
   assert f'resuming {workdir}: {kept} of 6 chunks were done' in out
   assert_same(outcome(workdir), reference)
