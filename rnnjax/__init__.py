@@ -4,7 +4,7 @@ The package is laid out by role, each wing importing only the ones above it in t
   errors.py  the one-line errors every wing raises
   data/      loaders: bundled sets, users' CSV, .ts and text files
   engine/    cells, model, optimizers, tasks, the population's compiled training
-  search/    hyperparameters, spec, plan, strategies (halving, PBT, TPE)
+  search/    hyperparameters, spec, plan, strategies/ (halving, PBT, TPE)
   results/   records, summary files, report, TensorBoard, Optuna and CSV files
   final/     the final model: chosen, refit, saved, loaded (`load`), intervals, MLflow
   run/       the driver (`run.sweep.run_sweep`), checkpoints, work directory, lock, stop

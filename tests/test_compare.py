@@ -11,8 +11,8 @@ import pytest
 from rnnjax.errors import InputError
 from rnnjax.run import compare
 from rnnjax.run import sweep
-from rnnjax.search import halving
 from rnnjax.search import rules
+from rnnjax.search.strategies import halving
 
 BASE = sweep.SweepSpec(classical_baselines=False,
                        dataset='shampoo_sales', lookback=4, val_size=6, test_size=6,

@@ -33,9 +33,9 @@ from rnnjax.results import files
 from rnnjax.results import member_table
 from rnnjax.results import summary_file
 from rnnjax.run import stop
-from rnnjax.search import lineage
 from rnnjax.search import plan as search_plan
 from rnnjax.search import space
+from rnnjax.search.strategies import lineage
 
 DEFAULTS = {'cell': 'lstm', 'optimizer': 'adam', 'hidden_size': '32', 'num_layers': '1',
             'batch_size': '32', 'learning_rate': '1e-3', 'weight_decay': '0',

@@ -78,8 +78,8 @@ sharding.configure_cpu_devices(3)
 import jax
 from rnnjax.engine import gather
 from rnnjax.engine import population as pop
-from rnnjax.search import halving
 from rnnjax.search import hparams
+from rnnjax.search.strategies import halving
 from tests import tiny_population as t
 mesh = sharding.population_mesh()
 shard = sharding.members_sharding(mesh)

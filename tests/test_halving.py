@@ -11,7 +11,7 @@ from rnnjax.engine import gather
 from rnnjax.engine import population as pop
 from rnnjax.engine import sharding
 from rnnjax.errors import InputError
-from rnnjax.search import halving
+from rnnjax.search.strategies import halving
 from tests import tiny_population as tiny
 
 OK, DIVERGED, STOPPED = pop.OK, pop.DIVERGED, pop.STOPPED
@@ -54,7 +54,7 @@ def test_a_rung_keeps_a_member_stopped_at_its_best_and_cuts_none_when_none_ranks
   """Across runs: padding rows (uid < 0) never rank, whatever their copied values; a
   member stopped early with the best value stays; a rung where every member diverged
   cuts none, so the population never empties."""
-  from rnnjax.search import strategy  # pylint: disable=g-import-not-at-top
+  from rnnjax.search.strategies import strategy  # pylint: disable=g-import-not-at-top
 
   def table(best, status, uids):
     return strategy.Table(np.asarray(best, float), np.asarray(status), np.asarray(uids),

@@ -21,6 +21,7 @@ MAX_FLAT_MODULES = 12
 SUB_PACKAGES = {
     'data': {'time': set()},
     'engine': {'tasks': set()},
+    'search': {'strategies': set()},
     'results': {'tracking': set(), 'printed': set()},
     'final': {'choice': set(), 'saved': {'choice'}, 'use': {'choice', 'saved'}},
     'figures': {'analysis': set(), 'plots': {'analysis'}},

@@ -12,9 +12,9 @@ from rnnjax.engine import gather
 from rnnjax.engine import population as pop
 from rnnjax.errors import InputError
 from rnnjax.search import hparams
-from rnnjax.search import lineage
-from rnnjax.search import pbt
 from rnnjax.search import space
+from rnnjax.search.strategies import lineage
+from rnnjax.search.strategies import pbt
 from tests import tiny_population as tiny
 
 OK, DIVERGED, STOPPED = pop.OK, pop.DIVERGED, pop.STOPPED
@@ -52,7 +52,7 @@ def test_pbt_sources_by_hand():
 def test_a_member_copies_only_members_of_its_own_width():
   # A masked run holds members of several widths; a copy never changes a member's width
   # (as in a bucketed run, where each width is a run of its own), whichever is better.
-  from rnnjax.search import strategy  # pylint: disable=g-import-not-at-top
+  from rnnjax.search.strategies import strategy  # pylint: disable=g-import-not-at-top
   width = np.array([8, 16, 8, 16, 8, 16, 8, 16, 8])
   latest = np.array([5.0, 1.0, 6.0, 2.0, 7.0, 3.0, 8.0, 4.0, 0.0])
   uids = np.array([0, 1, 2, 3, 4, 5, 6, 7, -1])  # The last row pads.

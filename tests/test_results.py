@@ -182,7 +182,7 @@ def test_the_work_directorys_names_are_files_names():
   from rnnjax.final.saved import model_files  # pylint: disable=g-import-not-at-top
   from rnnjax.run import checkpoint  # pylint: disable=g-import-not-at-top
   from rnnjax.run import lock  # pylint: disable=g-import-not-at-top
-  from rnnjax.search import tpe  # pylint: disable=g-import-not-at-top
+  from rnnjax.search.strategies import tpe  # pylint: disable=g-import-not-at-top
   import rnnjax.figures  # pylint: disable=g-import-not-at-top
   assert (tpe.JOURNAL, lock.FILENAME, checkpoint.DIRNAME, model_files.DIRNAME,
           rnnjax.figures.FIGURES_DIR) == (files.TPE_JOURNAL, files.LOCK, files.CHECKPOINTS,

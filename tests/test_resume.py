@@ -25,7 +25,7 @@ from rnnjax.errors import InputError
 from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.run import sweep
-from rnnjax.search import tpe
+from rnnjax.search.strategies import tpe
 from tests.outcomes import assert_same
 from tests.outcomes import outcome
 

@@ -1,6 +1,6 @@
-"""`--search=tpe` (rnnjax/search/tpe.py): axes as Optuna distributions, seeded proposals, plans of
-given configurations, and its bad-input lines. A whole tpe sweep (each round told its
-configurations' values; killed and resumed): tests/test_resume.py."""
+"""`--search=tpe` (rnnjax/search/strategies/tpe.py): axes as Optuna distributions, seeded
+proposals, plans of given configurations, and its bad-input lines. A whole tpe sweep (each
+round told its configurations' values; killed and resumed): tests/test_resume.py."""
 
 import dataclasses
 import os
@@ -14,7 +14,7 @@ from rnnjax.run import sweep
 from rnnjax.search import plan as search_plan
 from rnnjax.search import space
 from rnnjax.search import spec as spec_lib
-from rnnjax.search import tpe
+from rnnjax.search.strategies import tpe
 
 SPEC = sweep.SweepSpec(classical_baselines=False,
                        dataset='shampoo_sales', lookback='4', val_size=6, test_size=6,
@@ -186,7 +186,7 @@ def test_a_sweep_an_older_rnnjax_began_is_told_after_its_repeats(tmp_path):
   the round is told the mean over its configuration's seeds (the plan's numbering),
   rather than failing on a configuration number the plan no longer has."""
   from rnnjax.engine import population as pop  # pylint: disable=g-import-not-at-top
-  from rnnjax.search import strategy  # pylint: disable=g-import-not-at-top
+  from rnnjax.search.strategies import strategy  # pylint: disable=g-import-not-at-top
   spec = dataclasses.replace(SPEC, learning_rate='grid(0.01,0.1)', dropout='0',
                              forget_bias='1', rounds=2, num_members=2, num_seeds=2)
   workdir = str(tmp_path)

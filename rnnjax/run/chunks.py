@@ -2,7 +2,7 @@
 
 For each position of the order (waves.chunk_order: run by run, or chunk by chunk for an
 adaptive search), the loop trains the chunk (the engine's jitted population chunk), lets
-the search decide (search/strategy.py: an adaptive search once every run has reached the
+the search decide (search/strategies/strategy.py: an adaptive search once every run has reached the
 step), at a round's end lets the search ask for the next round and plans it after the
 others (`ask_round`, also the sweep's first ask), writes the chunk's records and saves a
 checkpoint that covers them (what resume.py reads back). Runs left with no member to
@@ -26,8 +26,8 @@ from rnnjax.results import member_scores
 from rnnjax.run import checkpoint
 from rnnjax.run import prepare as prepare_lib
 from rnnjax.search import plan as search_plan
-from rnnjax.search import strategy as searcher_lib
 from rnnjax.search import waves as plan_lib
+from rnnjax.search.strategies import strategy as searcher_lib
 
 
 def train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *, workdir,

@@ -27,10 +27,10 @@ from rnnjax.errors import InputError
 from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.run import sweep
-from rnnjax.search import halving
 from rnnjax.search import hparams
-from rnnjax.search import pbt
 from rnnjax.search import spec as spec_lib
+from rnnjax.search.strategies import halving
+from rnnjax.search.strategies import pbt
 
 STRATEGIES = ('grid', 'random', 'halving', 'pbt', 'tpe')
 

@@ -11,7 +11,7 @@ from rnnjax.results import member_table
 from rnnjax.results import summary_file
 from rnnjax.results.printed import report
 from rnnjax.run import prepare as prepare_lib
-from rnnjax.search import lineage
+from rnnjax.search.strategies import lineage
 
 
 def finish(sweep: prepare_lib.Prepared, runs, search_state, *, workdir, out, bar,

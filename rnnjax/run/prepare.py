@@ -16,13 +16,13 @@ from rnnjax.data import task_data
 from rnnjax.engine import distributed
 from rnnjax.engine import sharding
 from rnnjax.errors import InputError
-from rnnjax.search import halving
 from rnnjax.search import plan as search_plan
 from rnnjax.search import probe
 from rnnjax.search import rules
 from rnnjax.search import spec as spec_lib
-from rnnjax.search import strategy as searcher_lib
 from rnnjax.search import waves as plan_lib
+from rnnjax.search.strategies import halving
+from rnnjax.search.strategies import strategy as searcher_lib
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,7 +3,7 @@
 A checkpoint holds each started run's (state, hp) and, as JSON, its progress: the
 position reached in the order of chunks, each run's members, the search state. `resume`
 rebuilds the sweep that progress describes (the rounds its search state holds: see
-search/strategy.py), restores it, and cuts metrics.jsonl, the evaluations and the
+search/strategies/strategy.py), restores it, and cuts metrics.jsonl, the evaluations and the
 study's journal back to what it covers, so that the sweep goes on, and its search
 decides and asks, exactly as if it had never stopped.
 """
@@ -22,8 +22,8 @@ from rnnjax.results import files
 from rnnjax.run import checkpoint
 from rnnjax.run import prepare as prepare_lib
 from rnnjax.run import workdir as workdir_lib
-from rnnjax.search import strategy as searcher_lib
-from rnnjax.search import tpe
+from rnnjax.search.strategies import strategy as searcher_lib
+from rnnjax.search.strategies import tpe
 
 
 def resume(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, log,

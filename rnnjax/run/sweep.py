@@ -6,7 +6,7 @@ is checked (spec, data, work directory) before anything is written (prepare.py);
 unfinished sweep resumes from its newest checkpoint (resume.py), a new one starts with
 the search's first ask. Then the loop over chunks (chunks.py): for each (run, chunk) in
 order, train the chunk, let the search decide, at a round's end let it ask for the next
-round (search/strategy.py), write the chunk's records, checkpoint; then the summary and
+round (search/strategies/strategy.py), write the chunk's records, checkpoint; then the summary and
 the final model (finish.py). Figures are the entry point's job.
 """
 
@@ -35,8 +35,8 @@ from rnnjax.run import workdir as workdir_lib
 from rnnjax.search import plan as search_plan
 from rnnjax.search import rules
 from rnnjax.search import spec as spec_lib
-from rnnjax.search import strategy as searcher_lib
 from rnnjax.search import waves as plan_lib
+from rnnjax.search.strategies import strategy as searcher_lib
 
 SweepSpec = spec_lib.SweepSpec
 

@@ -8,10 +8,11 @@ Imports the engine (and data) only; never results, final or run.
   spec      `SweepSpec`: one field per flag, checked, made into a plan; loads the data
   waves     what the engine runs: each bucket's static config, its members in waves (`Run`)
   probe     what a bucket costs before it runs: parameters, memory, a one-step time
-  halving   successive halving's decisions, pure
-  pbt       population-based training's decisions, pure
-  lineage   whose rows, under which values, trained a PBT member's weights
-  tpe       Optuna's TPE proposals, one round of configurations at a time
-  strategy  the search state saved with each checkpoint, decisions applied to runs, and
-            rounds (TPE asks its own)
+  rules     which settings a sweep takes together, refused in one line otherwise
+
+One sub-package, importing the modules above (hparams) but none of them importing it back
+except rules, which checks a spec's halving and PBT settings:
+
+  strategies/  how a search adapts between chunks: halving, pbt, lineage, tpe, and the
+               search state saved with each checkpoint (strategy)
 """

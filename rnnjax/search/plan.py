@@ -4,8 +4,8 @@
 draws `--num_members` configurations, taking listed values uniformly, each axis from its
 own stream (the seed and the axis name): the first n configurations of a random search
 are the same for any `--num_members` >= n, so a larger search extends a smaller one.
-`halving` and `pbt` (halving.py, pbt.py) start from such a population: random when
-`--num_members` is set, else the grid. Each configuration is repeated `--num_seeds`
+`halving` and `pbt` (strategies/halving.py, pbt.py) start from such a population: random
+when `--num_members` is set, else the grid. Each configuration is repeated `--num_seeds`
 times, and each repeat trains on each of `--folds` cross-validation folds: member uid =
 (row * num_seeds + seed index) * folds + fold (with one fold, row * num_seeds + seed
 index), where a row is a configuration as planned. Rows and configurations are the same
@@ -34,7 +34,7 @@ from rnnjax.search import space
 
 # halving and pbt start from a grid, or from --num_members random configurations.
 ADAPTIVE = ('halving', 'pbt')
-# tpe: rounds of configurations proposed by a model of the earlier rounds (tpe.py).
+# tpe: rounds of configurations proposed by a model of the earlier rounds (strategies/tpe.py).
 SEARCHES = ('grid', 'random') + ADAPTIVE + ('tpe',)
 
 

@@ -13,12 +13,12 @@ from rnnjax.data import statistical
 from rnnjax.data import task_data
 from rnnjax.engine import tasks
 from rnnjax.errors import InputError
-from rnnjax.search import halving
 from rnnjax.search import hparams
-from rnnjax.search import pbt
 from rnnjax.search import plan as search_plan
 from rnnjax.search import space
 from rnnjax.search.spec import SweepSpec
+from rnnjax.search.strategies import halving
+from rnnjax.search.strategies import pbt
 
 # --ensemble: how the final model is made of the members (final/choice/ensemble.py).
 ENSEMBLES = ('top', 'fixed', 'greedy', 'single')

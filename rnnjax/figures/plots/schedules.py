@@ -11,8 +11,8 @@ from rnnjax.figures import labels
 from rnnjax.figures import load
 from rnnjax.figures import style
 from rnnjax.results import files
-from rnnjax.search import lineage
 from rnnjax.search import plan as search_plan
+from rnnjax.search.strategies import lineage
 
 TOP_K = 3
 LOG_SCALED = ('learning_rate', 'weight_decay')
@@ -33,7 +33,7 @@ def pbt_records(table: load.Table) -> list:
 
 
 def pbt_lineage(table: load.Table) -> lineage.Lineage:
-  """The sweep's PBT copies (search/lineage.py), read from metrics.jsonl."""
+  """The sweep's PBT copies (search/strategies/lineage.py), read from metrics.jsonl."""
   return lineage.Lineage(lineage.of_records(pbt_records(table)))
 
 
@@ -42,7 +42,7 @@ def plot_schedules(table: load.Table, out_dir: str, *, log=print) -> list:
   value over training as a step function (faint): from the member's own (plan), changed
   where metrics.jsonl records an exploit (split 'hparams'). In colour, for the top
   members with weights of their own (a copy holding a better-ranked one's best weights
-  is passed over), the schedule that trained their best weights (search/lineage.py), to
+  is passed over), the schedule that trained their best weights (search/strategies/lineage.py), to
   their best step (a dot)."""
   records = pbt_records(table)
   changes = collections.defaultdict(list)  # (uid, name) -> [(step, value)]

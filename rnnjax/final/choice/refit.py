@@ -10,7 +10,7 @@ weights, batches and dropout masks are their own). The refit model combines thei
 outputs as the final model did (`--combine`), each chosen member weighing as much as in
 the final model; TEST scores it once. After PBT a
 member's configuration is the schedule of values that trained its best weights,
-started by the member that began them (search/lineage.py): the refit replays it,
+started by the member that began them (search/strategies/lineage.py): the refit replays it,
 changing values at the steps the copies did.
 
 Standardisation is the training part's (a fixed affine map, so the validation part

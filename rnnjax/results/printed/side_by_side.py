@@ -6,7 +6,7 @@ import numpy as np
 from rnnjax.errors import InputError
 from rnnjax.results import member_table
 from rnnjax.results.printed import words
-from rnnjax.search import strategy
+from rnnjax.search.strategies import strategy
 
 # Spec flags that say where a sweep runs, not what it trains.
 _NOT_DATA = ('workdir',)

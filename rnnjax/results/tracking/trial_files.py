@@ -44,10 +44,10 @@ import numpy as np
 from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.results import member_table
-from rnnjax.search import lineage as lineage_lib
-from rnnjax.search import pbt
 from rnnjax.search import plan as search_plan
 from rnnjax.search import space
+from rnnjax.search.strategies import lineage as lineage_lib
+from rnnjax.search.strategies import pbt
 
 STUDY = 'rnnjax'
 MAX_JOURNAL_TRIALS = 10_000
@@ -66,7 +66,7 @@ def trials(workdir: str, summary: dict, rows=None) -> list:
   """One record per member (uid order): the summary's member record, plus
   'start': the values it started with (plan.json), 'curve': step -> validation
   selection metric, 'lineage': whose rows trained its best weights after PBT's copies,
-  [(uid, since step), ...] newest first (search/lineage.py), 'test' where the summary
+  [(uid, since step), ...] newest first (search/strategies/lineage.py), 'test' where the summary
   scored it. rows: `curves(workdir)` when already read."""
   rows = curves(workdir) if rows is None else rows
   selection = summary['selection']['metric']
@@ -115,7 +115,7 @@ def trial_columns(table: member_table.MemberTable) -> tuple:
 def write_journal(path: str, workdir: str, summary: dict, records: list) -> None:
   """The Optuna study of the sweep (see the module docstring), written atomically."""
   import optuna  # pylint: disable=g-import-not-at-top
-  from rnnjax.search import tpe  # pylint: disable=g-import-not-at-top
+  from rnnjax.search.strategies import tpe  # pylint: disable=g-import-not-at-top
   optuna.logging.set_verbosity(optuna.logging.WARNING)
   spec = files.read_json(os.path.join(workdir, files.SWEEP))['spec']
   axes = space.axes_of(spec, task=spec['task'], dropout_per_layer=spec['dropout_per_layer'])

@@ -32,11 +32,11 @@ from rnnjax.engine import distributed
 from rnnjax.engine import gather
 from rnnjax.engine import sharding
 from rnnjax.errors import InputError
-from rnnjax.search import halving
 from rnnjax.search import hparams
-from rnnjax.search import lineage
-from rnnjax.search import pbt
-from rnnjax.search import tpe
+from rnnjax.search.strategies import halving
+from rnnjax.search.strategies import lineage
+from rnnjax.search.strategies import pbt
+from rnnjax.search.strategies import tpe
 
 
 class Table(NamedTuple):

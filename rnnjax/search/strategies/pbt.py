@@ -26,8 +26,8 @@ import numpy as np
 
 from rnnjax.engine import population as pop
 from rnnjax.errors import InputError
-from rnnjax.search import halving
 from rnnjax.search import hparams
+from rnnjax.search.strategies import halving
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,11 @@
+"""The adaptive searches: how a sweep decides between chunks and asks for its rounds.
+
+Imports the engine and the search modules above it (hparams); nothing else of search.
+
+  halving   successive halving's decisions, pure
+  pbt       population-based training's decisions, pure
+  lineage   whose rows, under which values, trained a PBT member's weights
+  tpe       Optuna's TPE proposals, one round of configurations at a time
+  strategy  the search state saved with each checkpoint, decisions applied to runs, and
+            rounds (TPE asks its own)
+"""
