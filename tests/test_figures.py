@@ -34,6 +34,7 @@ from rnnjax.results import member_table
 from rnnjax.results import summary_file
 from rnnjax.run import stop
 from rnnjax.search import plan as search_plan
+from rnnjax.search import planner
 from rnnjax.search import space
 from rnnjax.search.strategies import lineage
 
@@ -55,8 +56,8 @@ def fabricate(workdir, axes, fn, *, search_kind='grid', num_seeds=2, num_members
   os.makedirs(workdir, exist_ok=True)
   spec = {**DEFAULTS, **axes}
   parsed = {n: space.parse_axis(n, t) for n, t in spec.items()}
-  plan = search_plan.make_plan(parsed, search=search_kind, num_members=num_members,
-                                num_seeds=num_seeds, seed=0)
+  plan = planner.make_plan(parsed, search=search_kind, num_members=num_members,
+                           num_seeds=num_seeds, seed=0)
   members, lines = [], []
   for m in plan.members:
     mse = float(fn(m.hparams, m.seed))

@@ -1,4 +1,4 @@
-"""Tests for rnnjax/search/space.py (the spec grammar and its errors) and plan.py (make_plan)."""
+"""Tests for rnnjax/search/space.py (the spec grammar and its errors) and planner.py (make_plan)."""
 
 import json
 import time
@@ -10,6 +10,7 @@ from rnnjax.engine import optim
 from rnnjax.errors import InputError
 from rnnjax.search import hparams
 from rnnjax.search import plan as search_plan
+from rnnjax.search import planner
 from rnnjax.search import rules
 from rnnjax.search import space
 from rnnjax.search import spec as spec_lib
@@ -110,8 +111,8 @@ def test_bad_spec_names_the_flag(name, text):
 
 def _grid_plan(num_seeds=2, num_members=0):
   axes = _axes(cell='grid(lstm, gru)', hidden_size='8,16', learning_rate='grid(0.1,0.01,0.001)')
-  return search_plan.make_plan(axes, search='grid', num_members=num_members, num_seeds=num_seeds,
-                                seed=0)
+  return planner.make_plan(axes, search='grid', num_members=num_members, num_seeds=num_seeds,
+                           seed=0)
 
 
 def test_grid_plan_members_and_buckets():
@@ -178,16 +179,16 @@ def test_grid_num_members_matching_configurations_is_accepted():
 def test_grid_rejects_random_axis_naming_the_flag():
   axes = _axes(dropout='uniform(0, 0.5)')
   with pytest.raises(InputError, match='^--dropout:'):
-    search_plan.make_plan(axes, search='grid', num_members=0, num_seeds=1, seed=0)
+    planner.make_plan(axes, search='grid', num_members=0, num_seeds=1, seed=0)
 
 
 def test_bad_search_and_seeds():
   with pytest.raises(InputError, match='^--search:'):
-    search_plan.make_plan(_axes(), search='bayes', num_members=4, num_seeds=1, seed=0)
+    planner.make_plan(_axes(), search='bayes', num_members=4, num_seeds=1, seed=0)
   with pytest.raises(InputError, match='^--num_seeds:'):
-    search_plan.make_plan(_axes(), search='grid', num_members=0, num_seeds=0, seed=0)
+    planner.make_plan(_axes(), search='grid', num_members=0, num_seeds=0, seed=0)
   with pytest.raises(InputError, match='^--num_members:'):
-    search_plan.make_plan(_axes(), search='random', num_members=0, num_seeds=1, seed=0)
+    planner.make_plan(_axes(), search='random', num_members=0, num_seeds=1, seed=0)
 
 
 # --- make_plan: random ----------------------------------------------------------------
@@ -195,8 +196,8 @@ def test_bad_search_and_seeds():
 def _random_plan(seed, num_members=40, num_seeds=1):
   axes = _axes(learning_rate='loguniform(1e-4, 1e-1)', dropout='uniform(0.1, 0.5)',
                hidden_size='randint(4, 9)', cell='choice(lstm, gru, rnn_tanh)')
-  return search_plan.make_plan(axes, search='random', num_members=num_members,
-                                num_seeds=num_seeds, seed=seed)
+  return planner.make_plan(axes, search='random', num_members=num_members,
+                           num_seeds=num_seeds, seed=seed)
 
 
 def test_random_plan_values_within_bounds():
@@ -249,8 +250,8 @@ def test_random_search_drawing_values_again_adds_seeds_to_that_configuration(tmp
   seeds of the first draw of its values, in the plan, its uid arrays and plan.json; a
   random sweep begun before the repeats were grouped still resumes."""
   from rnnjax.run import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
-  plan = search_plan.make_plan(_axes(cell='choice(lstm,gru)', learning_rate='0.1,0.01'),
-                               search='random', num_members=10, num_seeds=2, seed=0)
+  plan = planner.make_plan(_axes(cell='choice(lstm,gru)', learning_rate='0.1,0.01'),
+                           search='random', num_members=10, num_seeds=2, seed=0)
   members = list(plan.members)
   values = [tuple(sorted(m.hparams.items())) for m in members]
   first = {v: members[values.index(v)].config for v in values}
@@ -269,8 +270,8 @@ def test_random_search_drawing_values_again_adds_seeds_to_that_configuration(tmp
                                  if k != 'config'}}
   (tmp_path / 'plan.json').write_text(json.dumps(older))
   workdir_lib.check_plan(str(tmp_path), listed)  # Resumes: no error.
-  other = search_plan.make_plan(_axes(cell='choice(lstm,gru)', learning_rate='0.1,0.01'),
-                                search='random', num_members=10, num_seeds=2, seed=1)
+  other = planner.make_plan(_axes(cell='choice(lstm,gru)', learning_rate='0.1,0.01'),
+                            search='random', num_members=10, num_seeds=2, seed=1)
   with pytest.raises(InputError, match='draws differently'):
     workdir_lib.check_plan(str(tmp_path), other.to_json())
   # Drawn from a continuous range, no two draws repeat: every row its own configuration.
@@ -281,8 +282,8 @@ def test_random_search_drawing_values_again_adds_seeds_to_that_configuration(tmp
 
 @pytest.mark.parametrize('family', optim.FAMILIES)
 def test_momentum_and_beta2_take_family_defaults(family):
-  plan = search_plan.make_plan(_axes(optimizer=family), search='grid', num_members=0,
-                                num_seeds=1, seed=0)
+  plan = planner.make_plan(_axes(optimizer=family), search='grid', num_members=0,
+                           num_seeds=1, seed=0)
   (member,) = plan.members
   assert member.hparams['momentum'] == optim.DEFAULT_MOMENTUM[family]
   assert member.hparams['beta2'] == optim.DEFAULT_BETA2[family]
@@ -291,8 +292,8 @@ def test_momentum_and_beta2_take_family_defaults(family):
 
 
 def test_family_defaults_per_configuration():
-  plan = search_plan.make_plan(_axes(optimizer='grid(sgd, rmsprop)'), search='grid',
-                                num_members=0, num_seeds=1, seed=0)
+  plan = planner.make_plan(_axes(optimizer='grid(sgd, rmsprop)'), search='grid',
+                           num_members=0, num_seeds=1, seed=0)
   for m in plan.members:
     family = m.hparams['optimizer']
     assert m.hparams['momentum'] == optim.DEFAULT_MOMENTUM[family]
@@ -303,7 +304,7 @@ def test_family_defaults_per_configuration():
 def test_explicit_momentum_overrides_default():
   axes = _axes(optimizer='grid(sgd, adam)')
   axes['momentum'] = space.parse_axis('momentum', '0.5')
-  plan = search_plan.make_plan(axes, search='grid', num_members=0, num_seeds=1, seed=0)
+  plan = planner.make_plan(axes, search='grid', num_members=0, num_seeds=1, seed=0)
   assert [m.hparams['momentum'] for m in plan.members] == [0.5, 0.5]
   assert [m.hparams['beta2'] for m in plan.members] == [optim.DEFAULT_BETA2['sgd'],
                                                         optim.DEFAULT_BETA2['adam']]
@@ -321,7 +322,7 @@ def test_distribution_must_fit_the_axis_type(name, text):
 
 def test_randint_draws_integers():
   axes = _axes(hidden_size='randint(2, 9)')
-  plan = search_plan.make_plan(axes, search='random', num_members=5, num_seeds=1, seed=0)
+  plan = planner.make_plan(axes, search='random', num_members=5, num_seeds=1, seed=0)
   assert all(type(m.hparams['hidden_size']) is int for m in plan.members)
   assert all(2 <= m.hparams['hidden_size'] <= 9 for m in plan.members)
 
@@ -329,8 +330,8 @@ def test_randint_draws_integers():
 def test_masked_hidden_size_shares_one_bucket_per_structure():
   axes = _axes(cell='grid(lstm,gru)', hidden_size='grid(32,64,128)',
                learning_rate='grid(1e-3,1e-2)')
-  plan = search_plan.make_plan(axes, search='grid', num_members=0, num_seeds=2, seed=0,
-                                hidden_mode='masked')
+  plan = planner.make_plan(axes, search='grid', num_members=0, num_seeds=2, seed=0,
+                           hidden_mode='masked')
   assert len(plan.members) == 2 * 3 * 2 * 2
   assert [b['hidden_size'] for b in plan.buckets] == [128, 128]
   assert [b['cell'] for b in plan.buckets] == ['lstm', 'gru']
@@ -340,7 +341,7 @@ def test_masked_hidden_size_shares_one_bucket_per_structure():
   described = plan.to_json()
   assert described['masked_axes'] == ['hidden_size']
   assert described['bucketed_axes'] == ['cell']
-  bucketed = search_plan.make_plan(axes, search='grid', num_members=0, num_seeds=2, seed=0)
+  bucketed = planner.make_plan(axes, search='grid', num_members=0, num_seeds=2, seed=0)
   assert len(bucketed.buckets) == 6
 
 
@@ -366,8 +367,8 @@ def test_plan_columns_match_its_members_and_json():
   assert [m.uid for m in members] == list(range(24))
   assert [m.uid for m in plan.members[3:6]] == [3, 4, 5] and plan.members[-1].uid == 23
   # A swept optimizer: each member's momentum and beta2 its optimizer's, in plan.json too.
-  optimizers = search_plan.make_plan(_axes(optimizer='adam,rmsprop'), search='grid',
-                                     num_members=0, num_seeds=1, seed=0)
+  optimizers = planner.make_plan(_axes(optimizer='adam,rmsprop'), search='grid',
+                                 num_members=0, num_seeds=1, seed=0)
   for other in (plan, optimizers):
     from_json = search_plan.members_of_json(json.loads(json.dumps(other.to_json())))
     for m, j in zip(list(other.members), from_json):
@@ -388,8 +389,8 @@ def test_a_million_random_members_plan_in_seconds():
   axes = _axes(learning_rate='loguniform(1e-4,1e-1)', dropout='uniform(0,0.5)',
                hidden_size='grid(8,16)')
   start = time.perf_counter()
-  plan = search_plan.make_plan(axes, search='random', num_members=1_000_000, num_seeds=1,
-                                seed=0, hidden_mode='masked')
+  plan = planner.make_plan(axes, search='random', num_members=1_000_000, num_seeds=1,
+                           seed=0, hidden_mode='masked')
   plan.to_json()
   assert time.perf_counter() - start < 10  # About 1 s on the 2-core VM.
   assert len(plan.members) == 1_000_000 and len(plan.buckets) == 1

@@ -210,12 +210,12 @@ def test_unknown_uid_is_refused(tmp_path):
 
 def test_a_sweeps_runs_name_their_seed_when_seeds_vary(tmp_path):
   """Two seeds of one configuration are two rows of the HParams table, told apart."""
-  from rnnjax.search import plan as search_plan  # pylint: disable=g-import-not-at-top
+  from rnnjax.search import planner  # pylint: disable=g-import-not-at-top
   from rnnjax.search import space  # pylint: disable=g-import-not-at-top
   from tests.test_figures import DEFAULTS  # pylint: disable=g-import-not-at-top
   axes = {n: space.parse_axis(n, t)
           for n, t in {**DEFAULTS, 'learning_rate': 'grid(1e-3,1e-2)'}.items()}
-  plan = search_plan.make_plan(axes, search='grid', num_members=0, num_seeds=2, seed=0)
+  plan = planner.make_plan(axes, search='grid', num_members=0, num_seeds=2, seed=0)
   tb.writer_for(str(tmp_path), plan).close()
   runs = _read(str(tmp_path))
   seeds = []

@@ -12,6 +12,7 @@ import pytest
 from rnnjax.errors import InputError
 from rnnjax.run import sweep
 from rnnjax.search import plan as search_plan
+from rnnjax.search import planner
 from rnnjax.search import space
 from rnnjax.search import spec as spec_lib
 from rnnjax.search.strategies import tpe
@@ -67,7 +68,7 @@ def test_plan_takes_given_configurations_numbered_after_earlier_rounds():
   first = spec_lib.make_plan(SPEC, configs=tpe.propose(SPEC, None, 0))
   then = spec_lib.make_plan(SPEC, configs=tpe.propose(SPEC, None, 1))
   assert [m.uid for m in then.members] == [0, 1, 2, 3]
-  later = search_plan.concat(first, then)
+  later = planner.concat(first, then)
   assert [m.uid for m in later.members] == list(range(8))
   assert [m.config for m in later.members] == [0, 0, 1, 1, 2, 2, 3, 3]
   assert [m.bucket for m in later.members] == [0] * 4 + [1] * 4
@@ -122,7 +123,7 @@ def test_a_repeat_trains_as_more_seeds_of_its_configuration():
                        'learning_rate': lr}
   first = spec_lib.make_plan(spec, configs=[config(0.1), config(0.01), config(0.1)])
   then = spec_lib.make_plan(spec, configs=[config(0.01), config(0.1)])
-  plan = search_plan.concat(first, then)
+  plan = planner.concat(first, then)
   assert [m.uid for m in plan.members] == list(range(10))
   assert [(m.config, m.seed) for m in plan.members] == [
       (0, 0), (0, 1), (1, 0), (1, 1), (0, 2), (0, 3), (1, 2), (1, 3), (0, 4), (0, 5)]
@@ -197,7 +198,7 @@ def test_a_sweep_an_older_rnnjax_began_is_told_after_its_repeats(tmp_path):
                                       np.zeros(len(uids)))
   tpe.tell(spec, workdir, 0, [value(range(4))], {m.uid: m.config for m in plan.members})
   rounds.append(tpe.propose(spec, workdir, 1))  # The space is used up: both repeat.
-  plan = search_plan.concat(plan, spec_lib.make_plan(spec, configs=rounds[1]))
+  plan = planner.concat(plan, spec_lib.make_plan(spec, configs=rounds[1]))
   assert plan.config_of is not None
   study = tpe.open_study(os.path.join(workdir, tpe.JOURNAL), spec, 1)
   running = study.get_trials(states=(optuna.trial.TrialState.RUNNING,))

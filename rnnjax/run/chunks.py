@@ -25,7 +25,7 @@ from rnnjax.results import files
 from rnnjax.results import member_scores
 from rnnjax.run import checkpoint
 from rnnjax.run import prepare as prepare_lib
-from rnnjax.search import plan as search_plan
+from rnnjax.search import planner
 from rnnjax.search import waves as plan_lib
 from rnnjax.search.strategies import strategy as searcher_lib
 
@@ -38,7 +38,7 @@ def train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *, 
   chunk's records and a checkpoint. Returns (sweep, runs, search state, compiles)."""
   spec = sweep.spec
   rules = searcher_lib.strategy(spec)
-  adaptive = spec.search in search_plan.ADAPTIVE
+  adaptive = spec.search in planner.ADAPTIVE
   order = plan_lib.chunk_order(len(runs), sweep.num_chunks, chunk_major=adaptive)
   compiles = {}
   # Runs whose every member halving cut, or (grid, random, tpe: no search decides on

@@ -17,6 +17,7 @@ from rnnjax.engine import distributed
 from rnnjax.engine import sharding
 from rnnjax.errors import InputError
 from rnnjax.search import plan as search_plan
+from rnnjax.search import planner
 from rnnjax.search import probe
 from rnnjax.search import rules
 from rnnjax.search import spec as spec_lib
@@ -96,7 +97,7 @@ def with_rounds(sweep: Prepared, rounds, max_memory_gb: float,
   plans = [spec_lib.make_plan(spec, configs=configs) for configs in rounds]
   plan = plans[0]
   for later in plans[1:]:
-    plan = search_plan.concat(plan, later)
+    plan = planner.concat(plan, later)
   datas = _load_datas(spec, plan, sweep.datas)
   plan_lib.check_batch_sizes(plan, datas)
   plan_lib.check_log_inputs(plan, datas)

@@ -32,7 +32,7 @@ from rnnjax.run import prepare as prepare_lib
 from rnnjax.run import resume as resume_lib
 from rnnjax.run import stop as stop_lib
 from rnnjax.run import workdir as workdir_lib
-from rnnjax.search import plan as search_plan
+from rnnjax.search import planner
 from rnnjax.search import rules
 from rnnjax.search import spec as spec_lib
 from rnnjax.search import waves as plan_lib
@@ -164,7 +164,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   planned = len(runs) + (spec.rounds - asked) * len(runs) / asked if asked else len(runs)
   # Each bucket still to train compiles its programs here (again after a resume).
   order = plan_lib.chunk_order(len(runs), sweep.num_chunks,
-                               chunk_major=spec.search in search_plan.ADAPTIVE)
+                               chunk_major=spec.search in planner.ADAPTIVE)
   buckets = len(plan_lib.buckets_from(runs, order, start)) + (
       (spec.rounds - asked) * len(plan.buckets) / asked if asked else 0)
   bar = progress_lib.Progress(

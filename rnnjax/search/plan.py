@@ -1,20 +1,15 @@
-"""The plan: which members exist and how they are grouped into buckets.
+"""The plan: which members exist and how they are grouped into buckets (planner.py makes
+one from the search's configurations).
 
-`--search=grid` crosses every listed axis (space.py parses them); `--search=random`
-draws `--num_members` configurations, taking listed values uniformly, each axis from its
-own stream (the seed and the axis name): the first n configurations of a random search
-are the same for any `--num_members` >= n, so a larger search extends a smaller one.
-`halving` and `pbt` (strategies/halving.py, pbt.py) start from such a population: random
-when `--num_members` is set, else the grid. Each configuration is repeated `--num_seeds`
-times, and each repeat trains on each of `--folds` cross-validation folds: member uid =
-(row * num_seeds + seed index) * folds + fold (with one fold, row * num_seeds + seed
-index), where a row is a configuration as planned. Rows and configurations are the same
-but where a row repeats an earlier row's values: random search drawing the same values
-again (every axis a short list), or tpe proposing a configuration again once its space
-is used up. Such a row trains on its own uids (so its own random streams) and its
-members count as more seeds of the first row of the same values (its configuration
-number; seed indices go on from the earlier rows'), so every table groups them as one
-configuration.
+Each configuration is repeated `--num_seeds` times, and each repeat trains on each of
+`--folds` cross-validation folds: member uid = (row * num_seeds + seed index) * folds +
+fold (with one fold, row * num_seeds + seed index), where a row is a configuration as
+planned. Rows and configurations are the same but where a row repeats an earlier row's
+values: random search drawing the same values again (every axis a short list), or tpe
+proposing a configuration again once its space is used up. Such a row trains on its own
+uids (so its own random streams) and its members count as more seeds of the first row of
+the same values (its configuration number; seed indices go on from the earlier rows'),
+so every table groups them as one configuration.
 
 Structural axes (cell, hidden_size, num_layers, batch_size, optimizer, and lookback for
 forecasting) change shapes, so members are grouped into buckets of equal structure, one
@@ -28,14 +23,7 @@ import functools
 
 import numpy as np
 
-from rnnjax.errors import InputError
 from rnnjax.search import hparams
-from rnnjax.search import space
-
-# halving and pbt start from a grid, or from --num_members random configurations.
-ADAPTIVE = ('halving', 'pbt')
-# tpe: rounds of configurations proposed by a model of the earlier rounds (strategies/tpe.py).
-SEARCHES = ('grid', 'random') + ADAPTIVE + ('tpe',)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -238,88 +226,3 @@ def members_of_json(plan_json: dict) -> list:
                     *row_ids(configs.get('config'), num_seeds, rows))
   return [{'uid': m.uid, 'config': m.config, 'seed': m.seed, 'fold': m.fold,
            'bucket': m.bucket, 'hparams': m.hparams} for m in members]
-
-
-def make_plan(axes: dict, *, search: str, num_members: int, num_seeds: int,
-              seed: int, hidden_mode: str = 'bucket', num_folds: int = 1,
-              configs=None) -> Plan:
-  """Members and buckets from parsed axes (`space.axes_of`: every row of hparams.TABLE,
-  the ones with a by-family default optional,
-  plus per-layer axes such as `dropout_2`).
-
-  hidden_mode: 'bucket' (each hidden size its own bucket) or 'masked' (members of every
-  hidden size share a bucket padded to its widest member; see model.init_params).
-  configs: the configurations themselves (axis name -> value, every axis; tpe's
-    proposals) instead of a grid or random draws. A repeat of an earlier one's values
-    (these, or random search's draws) is a row of its own whose members are more seeds
-    of that one (`config_of`).
-
-  Configurations are made as columns (space.configurations), axes in table order.
-  """
-  if hidden_mode not in ('bucket', 'masked'):
-    raise InputError(f"--hidden_mode: {hidden_mode!r}; expected 'auto', 'masked' or "
-                     "'bucket'")
-  if num_seeds < 1:
-    raise InputError(f'--num_seeds: {num_seeds} must be >= 1')
-  ordered = [axes[name] for name in hparams.BY_NAME if name in axes]
-  ordered += [axes[name] for name in sorted(axes) if name not in hparams.BY_NAME]
-  if search not in SEARCHES:
-    raise InputError(f'--search: unknown strategy {search!r}; expected one of '
-                     f'{", ".join(SEARCHES)}')
-  repeats = configs is not None or search == 'random'  # Rows that may repeat values.
-  if search in ADAPTIVE:  # Their first population: a grid, or drawn at random.
-    search = 'random' if num_members else 'grid'
-  num_configs, columns = space.configurations(ordered, search=search,
-                                              num_members=num_members, seed=seed,
-                                              configs=configs)
-  swept = tuple(a.name for a in ordered if a.is_random or len(a.values) > 1)
-  for row in hparams.TABLE:
-    if row.by_family and row.name not in columns:
-      family, optimizers = row.by_family, columns['optimizer']
-      columns[row.name] = ([family[o] for o in optimizers] if 'optimizer' in swept
-                           else [family[optimizers[0]]] * num_configs)
-  keys = [k for k in hparams.STRUCTURAL
-          if k in columns and not (k == 'hidden_size' and hidden_mode == 'masked')]
-  config_bucket, buckets = _buckets(columns, keys, swept, num_configs)
-  if hidden_mode == 'masked':  # Each bucket is as wide as its widest member.
-    widest = np.zeros(len(buckets), np.int64)
-    np.maximum.at(widest, config_bucket, np.asarray(columns['hidden_size'], np.int64))
-    buckets = [{**structure, 'hidden_size': int(w)}
-               for structure, w in zip(buckets, widest)]
-  return Plan(columns=columns, num_seeds=num_seeds, config_bucket=config_bucket,
-              buckets=tuple(buckets), swept=swept,
-              masked=('hidden_size',) if hidden_mode == 'masked' else (),
-              num_folds=num_folds,
-              config_of=same_values(columns, num_configs) if repeats else None)
-
-
-def _buckets(columns: dict, keys: list, swept: tuple,
-             num_configs: int) -> tuple[np.ndarray, list]:
-  """(<int>[num_configs] each configuration's bucket, each bucket's values of `keys`):
-  buckets in order of first appearance, as one code per configuration (made of the
-  swept structural axes' value indices)."""
-  code = np.zeros(num_configs, np.int64)
-  for k in keys:
-    if k in swept:
-      index = {v: i for i, v in enumerate(dict.fromkeys(columns[k]))}
-      code = code * len(index) + np.fromiter(map(index.__getitem__, columns[k]), np.int64,
-                                             num_configs)
-  _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
-  rank = np.empty(len(first), np.int64)
-  rank[np.argsort(first, kind='stable')] = np.arange(len(first))
-  config_bucket = rank[inverse.reshape(-1)]
-  order = np.sort(first)
-  return config_bucket, [{k: columns[k][c] for k in keys} for c in order.tolist()]
-
-
-def concat(first: Plan, then: Plan) -> Plan:
-  """`then`'s rows and buckets after `first`'s (a later round of tpe): its rows (so its
-  uids) and buckets are numbered on from `first`'s, each round keeping its own buckets;
-  a row of values an earlier row has is that row's configuration (more seeds of it)."""
-  columns = {n: list(v) + list(then.columns[n]) for n, v in first.columns.items()}
-  return dataclasses.replace(
-      first, columns=columns,
-      config_bucket=np.concatenate([first.config_bucket,
-                                    then.config_bucket + len(first.buckets)]),
-      buckets=first.buckets + then.buckets,
-      config_of=same_values(columns, len(first.config_bucket) + len(then.config_bucket)))

@@ -14,7 +14,7 @@ from rnnjax.data import task_data
 from rnnjax.engine import tasks
 from rnnjax.errors import InputError
 from rnnjax.search import hparams
-from rnnjax.search import plan as search_plan
+from rnnjax.search import planner
 from rnnjax.search import space
 from rnnjax.search.spec import SweepSpec
 from rnnjax.search.strategies import halving
@@ -139,7 +139,7 @@ def check(spec: SweepSpec):
                      '(its training text is one contiguous part)')
   if spec.folds < 1:
     raise InputError(f'--folds: {spec.folds} must be >= 1')
-  if spec.folds > 1 and spec.search in search_plan.ADAPTIVE:
+  if spec.folds > 1 and spec.search in planner.ADAPTIVE:
     raise InputError(f'--folds: cross-validation ranks finished members; --search='
                      f'{spec.search} decides while they train (use grid, random or tpe)')
   if spec.folds > 1 and spec.task == 'charlm':

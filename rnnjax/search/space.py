@@ -150,7 +150,7 @@ def draw(axis: Axis, rng: np.random.Generator, n: int) -> list:
 def configurations(ordered, *, search: str, num_members: int, seed: int,
                    configs) -> tuple[int, dict]:
   """(number of configurations, name -> [num_configs] values) of the axes `ordered`
-  (plan.make_plan's order): `configs` as given (tpe's), a grid in `itertools.product`
+  (planner.make_plan's order): `configs` as given (tpe's), a grid in `itertools.product`
   order (the last axis fastest), or `num_members` random draws, each axis from its own
   stream (the search seed and the axis name), so that the first n draws are the same
   for any `num_members` >= n."""

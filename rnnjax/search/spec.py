@@ -13,6 +13,7 @@ from rnnjax.engine import model
 from rnnjax.errors import InputError
 from rnnjax.search import hparams
 from rnnjax.search import plan as search_plan
+from rnnjax.search import planner
 from rnnjax.search import space
 
 
@@ -154,13 +155,13 @@ class SweepSpec(hparams.SpecStrings):
 
 
 def make_plan(spec: SweepSpec, configs=None) -> search_plan.Plan:
-  """configs: a round of tpe (see plan.make_plan)."""
+  """configs: a round of tpe (see planner.make_plan)."""
   axes = spec.axes()
-  make = lambda mode: search_plan.make_plan(axes, search=spec.search,
-                                            num_members=spec.num_members,
-                                            num_seeds=spec.num_seeds, seed=spec.seed,
-                                            hidden_mode=mode, num_folds=spec.folds,
-                                            configs=configs)
+  make = lambda mode: planner.make_plan(axes, search=spec.search,
+                                        num_members=spec.num_members,
+                                        num_seeds=spec.num_seeds, seed=spec.seed,
+                                        hidden_mode=mode, num_folds=spec.folds,
+                                        configs=configs)
   if spec.hidden_mode == 'auto':
     masked, bucketed = make('masked'), make('bucket')
     plan = masked if plan_cost_s(masked, spec) <= plan_cost_s(bucketed, spec) else bucketed

@@ -1,6 +1,6 @@
 """What the engine runs: every bucket's static train config and its members in waves.
 
-`plan.make_plan` decides which members exist and how they group into buckets (one
+`planner.make_plan` decides which members exist and how they group into buckets (one
 structure each); `make_runs` turns that into `Run`s, the single hand-off from "what the
 user asked" to "what the engine runs": a bucket's members in equal waves that fit the
 memory budget (so one compiled program serves every wave of a bucket), each wave's

@@ -135,7 +135,7 @@ def asks_rounds(spec) -> bool:
 
 
 def first_round(spec):
-  """The first round's configurations (plan.make_plan's `configs`) for the plan made
+  """The first round's configurations (planner.make_plan's `configs`) for the plan made
   before a work directory is open (`prepare`, a dry run): None, the spec's members,
   unless the search asks its rounds: tpe asks round 0 of a study in memory (the same
   seeded sampler as the work directory's study, which `ask_round` asks)."""
