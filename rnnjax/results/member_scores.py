@@ -2,7 +2,8 @@
 
 `of_run` makes the records of some rows of a run, scored on validation: the summary's
 records of every run at the end (summary.py), and of the members halving retires
-(searcher.py). `concat` and `take` join and reorder tables. No dict per member.
+(run/chunks.py, for search/strategies/strategy.py `decide`). `concat` and `take` join and
+reorder tables. No dict per member.
 """
 
 import numpy as np
