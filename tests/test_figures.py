@@ -1269,6 +1269,18 @@ def test_compare_sums_a_resumed_sweeps_processes_and_leaves_out_other_searches_f
     assert [r['processes'] for r in csv.DictReader(f)] == ['1', '3']
 
 
+def test_compare_reads_a_setting_an_older_sweep_lacks_at_its_default(tmp_path):
+  """A sweep.json written before a setting existed (class_balance) held its default: a
+  sweep from then and the same sweep now differ in nothing, not `class_balance=-`."""
+  old, new = (_finished(str(tmp_path / n), cell='lstm', val=[2.0, 3.0], test=[4.0, 6.0],
+                        final=(1.5, 4.5)) for n in ('old', 'new'))
+  sweep_json = files.read_json(os.path.join(new, files.SWEEP))
+  sweep_json['spec']['class_balance'] = '0'
+  files.write_json(os.path.join(new, files.SWEEP), sweep_json)
+  text, _ = figures.compare([old, new])
+  assert '| old | - | 4 |' in text and '| new | - | 4 |' in text, text
+
+
 def test_compare_says_which_validation_is_cross_validated_and_what_test_covers(tmp_path):
   """A sweep with --folds: its best configuration's validation is the mean and sd over
   its seeds of each seed's mean over its folds (not the folds' spread, which is the

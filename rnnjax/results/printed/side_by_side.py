@@ -6,6 +6,7 @@ import numpy as np
 from rnnjax.errors import InputError
 from rnnjax.results import member_table
 from rnnjax.results.printed import words
+from rnnjax.search import spec as spec_lib
 from rnnjax.search.strategies import strategy
 
 # Spec flags that say where a sweep runs, not what it trains.
@@ -75,7 +76,10 @@ def runs_table(runs: list, metric: str = '') -> tuple[list[dict], list[str]]:
     raise InputError('--compare: the sweeps report different metrics ('
                      + ', '.join(f'{k}: {v}' for k, v in metrics.items())
                      + '); set side by side sweeps of one task')
-  specs = [sweep['spec'] for _, sweep, _ in runs]
+  # A setting added since an older sweep.json was written (class_balance) held its
+  # default there, as its resume reads it (run/workdir.py): not a flag it differs in.
+  defaults = spec_lib.SweepSpec().to_json()
+  specs = [{**defaults, **sweep['spec']} for _, sweep, _ in runs]
   # The axes any of them swept: each row names its best configuration's values of them
   # (a configuration's number is its own sweep's: config 3 is a GRU in one, an LSTM in
   # another).
