@@ -23,6 +23,8 @@ BAD_INPUT = [
     (['--mlflow_uri=sqlite:///m.db'], 'error: --mlflow_uri: not taken by search_comparison'),
     (['--strategies=grid,bayes'], "error: --strategies: 'bayes'; expected some of"),
     (['--space=hidden_size=8:64'], "error: --space: 'hidden_size' is not a searchable"),
+    (['--space=class_balance=0:1'], "error: --space: 'class_balance' is for "
+     '--task=classify only (this comparison is --task=forecast)'),
     (['--search_seeds='], 'error: --search_seeds: name at least one seed'),
     (['--compile_cache_dir=/proc/rnnjax-none'], 'error: --compile_cache_dir: cannot write'),
 ]

@@ -28,6 +28,7 @@ from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.run import sweep
 from rnnjax.search import hparams
+from rnnjax.search import rules
 from rnnjax.search import spec as spec_lib
 from rnnjax.search.strategies import halving
 from rnnjax.search.strategies import pbt
@@ -123,13 +124,19 @@ def curve(workdir: str, metric: str, round_of=None) -> tuple[np.ndarray, np.ndar
   return np.asarray(out_x, float), np.asarray(out_y, float)
 
 
-def check(space: dict, *, num_members: int, strategies) -> None:
+def check(space: dict, *, num_members: int, strategies, task: str = '') -> None:
   """A comparison's own settings, refused in one line naming the flag before any sweep:
-  searched names are traced hyperparameters (uniform draws), strategies known ones."""
+  searched names are traced hyperparameters (uniform draws) that `task` reads,
+  strategies known ones."""
+  mine = [n for n in hparams.TRACED if not task or rules.applies(n, task)]
   for name in space:
     if name not in hparams.TRACED:
       raise InputError(f'--space: {name!r} is not a searchable hyperparameter; expected '
-                       f'some of {", ".join(hparams.TRACED)}')
+                       f'some of {", ".join(mine)}')
+    if name not in mine:
+      raise InputError(f'--space: {name!r} is for --task='
+                       f'{" or ".join(hparams.BY_NAME[name].tasks)} only (this comparison '
+                       f'is --task={task}); expected some of {", ".join(mine)}')
   for strategy in strategies:
     if strategy not in STRATEGIES:
       raise InputError(f'--strategies: {strategy!r}; expected some of '
@@ -146,7 +153,7 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
             **sweep_options) -> dict:
   """Runs every (strategy, seed) sweep under WORKDIR/<strategy>-<seed> (resuming any
   that exist) and writes the comparison; returns it as a dict."""
-  check(space, num_members=num_members, strategies=strategies)
+  check(space, num_members=num_members, strategies=strategies, task=base.task)
   selection = tasks.selection_of(base.task, base.difference, base.selection)
   runs = {}
   for strategy in strategies:
