@@ -33,6 +33,7 @@ from rnnjax.engine import gather
 from rnnjax.engine import sharding
 from rnnjax.errors import InputError
 from rnnjax.search import hparams
+from rnnjax.search import rules
 from rnnjax.search.strategies import halving
 from rnnjax.search.strategies import lineage
 from rnnjax.search.strategies import pbt
@@ -120,8 +121,7 @@ def notes(spec) -> list[str]:
       out.append(f'note: --{name}={getattr(spec, name)} is for --search={search}; '
                  f'--search={spec.search} does not read it')
   if spec.search == 'pbt' and not strategy(spec).space:
-    mine = [n for n in hparams.EXPLORABLE if spec.task in (hparams.BY_NAME[n].tasks or
-                                                           (spec.task,))]
+    mine = [n for n in hparams.EXPLORABLE if rules.applies(n, spec.task)]
     out.append(f'note: --search=pbt sweeps no hyperparameter it may perturb '
                f'({", ".join(mine)}): its members only copy better ones\' weights')
   return out
