@@ -1270,8 +1270,9 @@ def test_compare_sums_a_resumed_sweeps_processes_and_leaves_out_other_searches_f
 
 
 def test_compare_reads_a_setting_an_older_sweep_lacks_at_its_default(tmp_path):
-  """A sweep.json written before a setting existed (class_balance) held its default: a
-  sweep from then and the same sweep now differ in nothing, not `class_balance=-`."""
+  """A sweep written before a setting existed (class_balance) held its default: a sweep
+  from then and the same sweep now differ in nothing, not `class_balance=-`, and its best
+  configuration names that value beside a sweep's that swept it."""
   old, new = (_finished(str(tmp_path / n), cell='lstm', val=[2.0, 3.0], test=[4.0, 6.0],
                         final=(1.5, 4.5)) for n in ('old', 'new'))
   sweep_json = files.read_json(os.path.join(new, files.SWEEP))
@@ -1279,6 +1280,13 @@ def test_compare_reads_a_setting_an_older_sweep_lacks_at_its_default(tmp_path):
   files.write_json(os.path.join(new, files.SWEEP), sweep_json)
   text, _ = figures.compare([old, new])
   assert '| old | - | 4 |' in text and '| new | - | 4 |' in text, text
+  # Where the new one swept it, the old one's best configuration names its value too.
+  summary = files.read_json(os.path.join(new, files.SUMMARY))
+  for m in summary['members']:
+    m['hparams']['class_balance'] = [0.0, 1.0][m['uid'] % 2]
+  files.write_json(os.path.join(new, files.SUMMARY), summary)
+  text, _ = figures.compare([old, new])
+  assert '| learning_rate=0.001 class_balance=0 |' in text.split('\n')[2], text
 
 
 def test_compare_says_which_validation_is_cross_validated_and_what_test_covers(tmp_path):

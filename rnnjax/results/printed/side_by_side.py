@@ -6,6 +6,7 @@ import numpy as np
 from rnnjax.errors import InputError
 from rnnjax.results import member_table
 from rnnjax.results.printed import words
+from rnnjax.search import hparams
 from rnnjax.search import spec as spec_lib
 from rnnjax.search.strategies import strategy
 
@@ -84,6 +85,8 @@ def runs_table(runs: list, metric: str = '') -> tuple[list[dict], list[str]]:
   # (a configuration's number is its own sweep's: config 3 is a GRU in one, an LSTM in
   # another).
   swept = list(dict.fromkeys(k for _, _, summary in runs for k in words.swept(summary['members'])))
+  # A row an older sweep's members lack (class_balance) held its default there.
+  unset = {h.name: h.type(h.default) for h in hparams.TABLE if h.name in swept and h.default}
   differs = sorted(k for k in dict.fromkeys(k for s in specs for k in s)
                    if k not in _NOT_DATA and len({repr(s.get(k)) for s in specs}) > 1)
   # A search's own settings (PBT's interval, halving's eta) do nothing in the others.
@@ -113,7 +116,7 @@ def runs_table(runs: list, metric: str = '') -> tuple[list[dict], list[str]]:
         'metric': shown,
         'ranked_by': words.metrics_of(summary)[0],
         'best_config': best['config'] if best else None,
-        'best_values': words.named(seeds[0]['hparams'], swept) if seeds else None,
+        'best_values': words.named({**unset, **seeds[0]['hparams']}, swept) if seeds else None,
         'best_val': best_val,
         'val_kind': f'cross-validated ({folds} folds)' if folds > 1 else 'single split',
         'best_test': words.mean_sd(of('test')) if of('test') else None,
