@@ -26,6 +26,7 @@ import pytest
 from experiments import population_sweep
 from rnnjax.engine import sharding
 from rnnjax.results import files
+from rnnjax.search import rules
 from tests.test_trial_files import _workdir
 
 wandb = pytest.importorskip('wandb', reason='the wandb extra is not installed')
@@ -187,8 +188,14 @@ def test_a_sweep_command_leaves_offline_runs_equal_to_its_summary(tmp_path, caps
   assert all(len(r['history']) == 2 for n, r in runs.items() if n != 'final')
   final = runs['final']
   spec = files.read_json(os.path.join(workdir, files.SWEEP))['spec']
-  assert final['config'] == {**spec, 'kind': summary['final']['kind'],
+  # The settings a forecast reads: not a classifier's class_balance, nor a panel's rows.
+  others = {'class_balance', 'normalization', 'loss', 'deseasonalize', 'pooling'}
+  assert spec['task'] == 'forecast' and others <= set(spec)
+  assert final['config'] == {**{k: v for k, v in spec.items() if k not in others
+                                and rules.applies(k, 'forecast')},
+                             'kind': summary['final']['kind'],
                              'members': summary['final']['members']}
+  assert not others & set(final['config'])
   assert final['summary'] == {
       **{f'final/{split}/{k}': v for split in ('val', 'test')
          for k, v in summary['final'][split].items()},

@@ -47,6 +47,7 @@ from rnnjax.results import files
 from rnnjax.results import member_table
 from rnnjax.results import summary_file
 from rnnjax.results.tracking import trial_files
+from rnnjax.search import rules
 
 MODES = ('offline', 'online')
 MAX_RUNS = 1024  # 1-1.5 min offline on 2 cores; W&B's project pages slow with many more.
@@ -235,8 +236,11 @@ def log_sweep(workdir: str, project: str, *, directory: str = '', mode: str = 'o
   runs = [(f'{prefix}-{u:04d}', f'uid-{u:04d}', 'member', member_config(records[u]),
            curves.get(u, {}), member_summary(records[u]),
            1 if records[u]['status'] == 'diverged' else 0) for u in uids]
+  # The settings its task reads (as MLflow's parameters): not a classifier's class_balance
+  # on a forecast.
+  read = {k: v for k, v in spec.items() if rules.applies(k, spec['task'])}
   runs.append((f'{prefix}-final', 'final', 'final',
-               {**spec, **{k: final[k] for k in ('kind', 'members') if k in final}},
+               {**read, **{k: final[k] for k in ('kind', 'members') if k in final}},
                {}, final_summary(summary), 0))
   out = []
   entry = {'prefix': prefix, 'mode': mode, 'max_runs': max_runs}
