@@ -209,6 +209,7 @@ def _split(rng, n=5, lookback=6, horizon=4):
   level = np.stack([x[:, :, 0].mean(1), x[:, :, 0].std(1)], 1).astype(np.float32)
   return {'x': x, 'y': y, 'level': level,
           'mase_denom': rng.uniform(1, 3, n).astype(np.float32),
+          'rmsse_denom': rng.uniform(5, 30, n).astype(np.float32),
           'weight': np.asarray([1, 1, 0, 1, 1], np.float32),
           'naive2': np.asarray([10.0, 2.0], np.float32)}
 
@@ -308,7 +309,8 @@ def test_panel_scores_are_the_competitions_weighted_means():
   assert float(got['smape']) == pytest.approx(smape, rel=1e-5)
   assert float(got['mase']) == pytest.approx(mase, rel=1e-5)
   assert float(got['owa']) == pytest.approx((smape / 10 + mase / 2) / 2, rel=1e-5)
-  assert 'rmsse' not in got  # A split without RMSSE's scales (a hand-built one).
+  split.pop('rmsse_denom')
+  assert 'rmsse' not in tasks.TASKS['panel'].score(_cfg('last'), pred, split)  # None given.
   split['rmsse_denom'] = rng.uniform(1, 30, 5).astype(np.float32)
   got = tasks.TASKS['panel'].score(_cfg('last'), pred, split)
   rmsse = competition.rmsse(y[w], pred[w], split['rmsse_denom'][w]).mean()
@@ -329,7 +331,8 @@ def test_each_loss_is_its_definition_on_a_batch(loss):
   expected = {'mse': np.mean(((pred - y) / scale) ** 2),
               'mae': np.mean(np.abs(pred - y) / scale),
               'smape': np.mean(200 * np.abs(pred - y) / (np.abs(pred) + np.abs(y))),
-              'mase': np.mean(np.abs(pred - y) / batch['mase_denom'][:, None])}[loss]
+              'mase': np.mean(np.abs(pred - y) / batch['mase_denom'][:, None]),
+              'rmsse': np.mean(((pred - y) / batch['rmsse_denom'][:, None]) ** 2)}[loss]
   del shift  # Cancels out of the error in normalised units.
   got = tasks.TASKS['panel'].loss(cfg, params, None, batch, None)
   assert float(got) == pytest.approx(expected, rel=1e-4)

@@ -12,7 +12,8 @@ from rnnjax.errors import InputError
 def reference_windows(panel, *, lookback, horizon, season):
   """`windows` as it was written first: one small array per window and key, stacked."""
   per_window = ('x', 'y', 'level', 'mase_denom', 'seasonal')
-  splits = {name: {k: [] for k in per_window} for name in ('train', 'refit')}
+  splits = {name: {k: [] for k in per_window[:4] + ('rmsse_denom',) + per_window[4:]}
+            for name in ('train', 'refit')}
   for name in ('val', 'test'):
     splits[name] = {k: [] for k in per_window + ('series', 'weight', 'floor', 'rmsse_denom')}
   ages = {'train': [], 'refit': []}
@@ -36,9 +37,11 @@ def reference_windows(panel, *, lookback, horizon, season):
     if usable:
       for t in range(1, origin - horizon + 1):
         add('train', t, series[t:t + horizon], scale_val, figure_val)
+        splits['train']['rmsse_denom'].append(pw.rmsse_scale(known))
         ages['train'].append(origin - t - horizon)
     for t in range(1, len(series) - horizon + 1):
       add('refit', t, series[t:t + horizon], scale_test, figure_test)
+      splits['refit']['rmsse_denom'].append(pw.rmsse_scale(series))
       ages['refit'].append(len(series) - t - horizon)
     val_origin = origin if usable else len(series) - 1
     val_y = series[val_origin:val_origin + horizon]

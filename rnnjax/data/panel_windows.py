@@ -211,11 +211,11 @@ def windows(panel, *, lookback: int, horizon: int,
   <float32>[N, 2] (the series' mean and standard deviation before the validation
   origin), mase_denom <float32>[N] (`mase_scale` of the part before the
   window's split: before the validation origin for train and validation, the whole
-  train part for test and refit), seasonal <float32>[N, lookback + horizon] (each
-  point's seasonal index, `seasonal_factors`, from that same part). Validation and
-  test also: series <int32>[S], weight <float32>[S] (one window per series, 0 for one
-  left out), floor <float32>[S] (`floor_of` the part before the window) and
-  rmsse_denom <float32>[S] (`rmsse_scale` of that part). 'refit':
+  train part for test and refit), rmsse_denom <float32>[N] (`rmsse_scale` of that same
+  part), seasonal <float32>[N, lookback + horizon] (each point's seasonal index,
+  `seasonal_factors`, from that same part). Validation and test also: series
+  <int32>[S], weight <float32>[S] (one window per series, 0 for one left out) and floor
+  <float32>[S] (`floor_of` the part before the window). 'refit':
   the training windows of the whole train part (targets up to its end), for a refit.
   Train and refit also: by_age <int32>[N] (the windows, newest first) and age
   <int32>[N] (theirs, ascending: the points between a window's last target and the end
@@ -238,6 +238,7 @@ def windows(panel, *, lookback: int, horizon: int,
                  'y': np.empty((n, horizon, 1), np.float32),
                  'level': np.empty((n, 2), np.float32),
                  'mase_denom': np.empty(n, np.float32),
+                 'rmsse_denom': np.empty(n, np.float32),
                  'seasonal': np.empty((n, lookback + horizon), np.float32)}
   ages = {name: np.empty(int(count.sum()), np.int64) for name, count in counts.items()}
   starts = {name: np.concatenate([[0], np.cumsum(count)]) for name, count in counts.items()}
@@ -259,13 +260,15 @@ def windows(panel, *, lookback: int, horizon: int,
     by_level_rmsse += not competition.rmsse_error(series) > 0
     figure_val, figure_test = seasonal_figure(known, season), seasonal_figure(series, season)
     seasonal += figure_test is not None
-    for name, scale, figure, end in (('train', scale_val, figure_val, origin),
-                                     ('refit', scale_test, figure_test, len(series))):
+    for name, scale, figure, end, part in (
+        ('train', scale_val, figure_val, origin, known),
+        ('refit', scale_test, figure_test, len(series), series)):
       at, count = int(starts[name][i]), int(counts[name][i])
       _fill(out[name], at, count, series, rows, stats, figure, lookback=lookback,
             horizon=horizon, num_future=num_future)
       out[name]['level'][at:at + count] = level
       out[name]['mase_denom'][at:at + count] = scale
+      out[name]['rmsse_denom'][at:at + count] = rmsse_scale(part)
       # A window's age: the points between its last target and the end of its part.
       ages[name][at:at + count] = end - horizon - np.arange(1, count + 1)
     def add(split, t, y, scale, figure):

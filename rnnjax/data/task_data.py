@@ -31,7 +31,7 @@ DEFAULT_DATASET = {'forecast': 'wineind_sales', 'classify': 'ItalyPowerDemand',
 POOLINGS = {'last': 'last_valid', 'mean': 'mean'}
 # Split arrays with one row per example (the rest are per split, e.g. forecasting's
 # per-column statistics).
-PER_EXAMPLE = ('x', 'y', 'length', 'level', 'mase_denom', 'seasonal')
+PER_EXAMPLE = ('x', 'y', 'length', 'level', 'mase_denom', 'rmsse_denom', 'seasonal')
 # Streams a language model's validation / test part is cut into for evaluation, at most.
 EVAL_STREAMS = 256
 

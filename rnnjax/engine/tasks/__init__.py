@@ -37,11 +37,11 @@ Split arrays (see rnnjax/data/task_data.py):
             prediction once (data/text.py `streams`). Inputs are one-hot characters.
   panel:    x <float32>[N, lookback, 1 + C] (the target in original units, then the
             input columns standardised), y <float32>[N, horizon, 1] in original units,
-            level <float32>[N, 2], mase_denom <float32>[N], seasonal <float32>[N,
-            lookback + horizon]; train and refit also by_age, age <int32>[N] (the
-            windows newest first, for `history`); validation and test also weight
-            <float32>[S], rmsse_denom <float32>[S] (RMSSE's scale) and naive2
-            <float32>[2] (data/panel_windows.py).
+            level <float32>[N, 2], mase_denom, rmsse_denom <float32>[N] (MASE's and
+            RMSSE's scales), seasonal <float32>[N, lookback + horizon]; train and refit
+            also by_age, age <int32>[N] (the windows newest first, for `history`);
+            validation and test also weight <float32>[S] and naive2 <float32>[2]
+            (data/panel_windows.py).
 """
 
 from typing import Callable, NamedTuple

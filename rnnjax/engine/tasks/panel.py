@@ -16,7 +16,7 @@ from rnnjax.engine.tasks import common
 
 
 NORMALIZATIONS = ('series', 'last', 'mean', 'robust', 'log', 'none')
-LOSSES = ('mse', 'mae', 'smape', 'mase')
+LOSSES = ('mse', 'mae', 'smape', 'mase', 'rmsse')
 # 'log' members forecast logarithms: a normalised forecast is clipped to +-LOG_LIMIT
 # (a factor of e^20 from the window's last value) so that its exponential stays finite.
 LOG_LIMIT = 20.0
@@ -107,7 +107,8 @@ def batch(cfg, train, key):
     idx = train['by_age'][jax.random.randint(key, (cfg.batch_size,), 0, recent)]
   else:
     idx = common.draw(key, cfg.batch_size, train, train['x'].shape[0])
-  return {k: train[k][idx] for k in ('x', 'y', 'level', 'mase_denom', 'seasonal')}
+  return {k: train[k][idx] for k in ('x', 'y', 'level', 'mase_denom', 'rmsse_denom',
+                                     'seasonal')}
 
 
 def loss(cfg, params, hp, batch, key):
@@ -117,6 +118,8 @@ def loss(cfg, params, hp, batch, key):
     return jnp.mean(_smape(pred, y))
   if cfg.loss == 'mase':
     return jnp.mean(jnp.abs(pred - y) / batch['mase_denom'][:, None])
+  if cfg.loss == 'rmsse':  # M5's scaled squared error; scaled before squaring (`score`).
+    return jnp.mean(((pred - y) / batch['rmsse_denom'][:, None]) ** 2)
   err = normalised - (_logs(cfg, y / season_y) - shift) / scale
   return jnp.mean(jnp.abs(err)) if cfg.loss == 'mae' else jnp.mean(err ** 2)
 
