@@ -69,8 +69,9 @@ def _zero_note(ids, sparse, horizon) -> str:
           f'model trained on --loss=mae or mase drifts towards it, and ranking by MASE, '
           f'sMAPE or OWA favours the members that forecast least: such a model forecasts '
           f'less than they sell, which the test volume line shows (the {horizon} steps\' '
-          f'total against the actual one); --loss=mse trains towards the mean, and '
-          f'--selection=rmsse ranks by a squared error (M5\'s RMSSE, in the tables)')
+          f'total against the actual one); --loss=mse trains towards the mean, --loss=rmsse '
+          f'on M5\'s scaled squared error, and --selection=rmsse ranks by that score (RMSSE, '
+          f'in the tables)')
 
 
 def cache_dir() -> str:
