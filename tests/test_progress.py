@@ -53,6 +53,7 @@ def test_eta_leaves_out_compile_time():
   again = progress.Progress(6, done=3, spent=spent, log=lines.append,
                             clock=lambda: clock.now, compiling=lambda: clock.compiled)
   clock.run(4.0)
+  again.chunk(1, 4, np.ones(4), OK4)  # This process's first chunk is not the sweep's.
   assert again.spent() == {'total_s': 17.0, 'processes': 2, 'first_chunk_s': 9.5}
 
 
