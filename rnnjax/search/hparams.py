@@ -69,7 +69,8 @@ TABLE = (
            f'one of {list(tasks.NORMALIZATIONS)}', lambda v: v in tasks.NORMALIZATIONS,
            structural=True, tasks=('panel',), short='norm'),
     HParam('loss', str, 'mae', 'A panel member\'s training loss: mse, mae (on the '
-           'normalised window), smape, mase, rmsse (M5\'s scaled squared error) (panel).', f'one of {list(tasks.LOSSES)}',
+           'normalised window), smape, mase, rmsse (M5\'s scaled squared error; panel).',
+           f'one of {list(tasks.LOSSES)}',
            lambda v: v in tasks.LOSSES, structural=True, tasks=('panel',), short='loss'),
     HParam('deseasonalize', int, '0', 'A panel member divides each seasonal series\' '
            'windows by its multiplicative seasonal indices, as Naive2 and Theta do, and '
