@@ -430,8 +430,9 @@ def test_task_data_loads_a_users_panel_with_its_options_and_folds(long_csv):
                               data.baselines['naive2']['test']['mase']], rtol=1e-6)
   folds = task_data.same_shapes([task_data.load(task='panel', fold=f, folds=2, **options)
                                  for f in range(2)])
-  for split in ('train', 'val', 'test'):
-    assert folds[0].arrays[split]['x'].shape == folds[1].arrays[split]['x'].shape
+  for split in ('train', 'val', 'test'):  # Every array: one program trains both folds.
+    assert ({k: v.shape for k, v in folds[0].arrays[split].items()} ==
+            {k: v.shape for k, v in folds[1].arrays[split].items()})
   assert folds[0].arrays['train']['count'] < folds[1].arrays['train']['count']
   with pytest.raises(InputError, match='^--val_size: a panel validates'):
     task_data.load(task='panel', val_size=3, **options)
