@@ -256,19 +256,20 @@ def windows(panel, *, lookback: int, horizon: int,
     level = level_of(series, horizon)
     scale_val = mase_scale(known, season)
     scale_test = mase_scale(series, season)
+    rmsse_val, rmsse_test = rmsse_scale(known), rmsse_scale(series)
     by_level += not competition.naive_error(series, season) > 0
     by_level_rmsse += not competition.rmsse_error(series) > 0
     figure_val, figure_test = seasonal_figure(known, season), seasonal_figure(series, season)
     seasonal += figure_test is not None
-    for name, scale, figure, end, part in (
-        ('train', scale_val, figure_val, origin, known),
-        ('refit', scale_test, figure_test, len(series), series)):
+    for name, scale, figure, end, rmsse in (
+        ('train', scale_val, figure_val, origin, rmsse_val),
+        ('refit', scale_test, figure_test, len(series), rmsse_test)):
       at, count = int(starts[name][i]), int(counts[name][i])
       _fill(out[name], at, count, series, rows, stats, figure, lookback=lookback,
             horizon=horizon, num_future=num_future)
       out[name]['level'][at:at + count] = level
       out[name]['mase_denom'][at:at + count] = scale
-      out[name]['rmsse_denom'][at:at + count] = rmsse_scale(part)
+      out[name]['rmsse_denom'][at:at + count] = rmsse
       # A window's age: the points between its last target and the end of its part.
       ages[name][at:at + count] = end - horizon - np.arange(1, count + 1)
     def add(split, t, y, scale, figure):
@@ -281,11 +282,12 @@ def windows(panel, *, lookback: int, horizon: int,
     add('val', val_origin, np.concatenate([val_y, np.full(horizon - len(val_y), val_y[-1])]),
         scale_val, figure_val)
     add('test', len(series), np.asarray(test[:horizon]), scale_test, figure_test)
-    for name, weight, part in (('val', float(usable), known), ('test', 1.0, series)):
+    for name, weight, part, rmsse in (('val', float(usable), known, rmsse_val),
+                                      ('test', 1.0, series, rmsse_test)):
       splits[name]['series'].append(i)
       splits[name]['weight'].append(weight)
       splits[name]['floor'].append(floor_of(part))
-      splits[name]['rmsse_denom'].append(rmsse_scale(part))
+      splits[name]['rmsse_denom'].append(rmsse)
   dtypes = {'series': np.int32}
   for name, arrays in splits.items():
     out[name] = {k: np.asarray(v, dtypes.get(k, np.float32)) for k, v in arrays.items()}
