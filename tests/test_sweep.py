@@ -262,6 +262,19 @@ def test_dropout_beside_per_layer_dropout_is_refused(tmp_path, dropout):
     rules.check(dataclasses.replace(spec, dropout=same))
 
 
+@pytest.mark.parametrize('row, other, same', [('class_balance', '0.5', '0.0'),
+                                              ('class_balance', '1', 'grid(0)'),
+                                              ('lookback', '12', '24.0')])
+def test_a_row_of_other_tasks_is_refused_unless_it_is_their_default(row, other, same):
+  """A row another task reads (class_balance: classify's; lookback: a forecast's) is
+  refused where it would do nothing, but its default, however written, is taken."""
+  spec = sweep.SweepSpec(task='charlm', text_path='t.txt')
+  with pytest.raises(InputError, match=f'^--{row}: for --task=.* only '
+                     r'\(this sweep is --task=charlm\); leave it out$'):
+    rules.check(dataclasses.replace(spec, **{row: other}))
+  rules.check(dataclasses.replace(spec, **{row: same}))
+
+
 def test_waves_equal_one_population_and_share_one_program(tmp_path):
   # Shapes no other test uses: the jit cache below is the process's.
   spec = sweep.SweepSpec(**{**TINY.__dict__, 'cell': 'gru', 'hidden_size': '7',

@@ -80,8 +80,8 @@ def check(spec: SweepSpec):
     raise InputError(f'--task: unknown task {spec.task!r}; expected one of '
                      f'{", ".join(tasks.TASKS)}')
   for row in hparams.TABLE:  # A task's own axes (a panel's normalisation) elsewhere.
-    given = str(getattr(spec, row.name))
-    if row.tasks and spec.task not in row.tasks and given != row.default:
+    if row.tasks and spec.task not in row.tasks and not _is_default(
+        row, str(getattr(spec, row.name))):
       raise InputError(f'--{row.name}: for --task={" or ".join(row.tasks)} only (this sweep '
                        f'is --task={spec.task}); leave it out')
   own = DATA_FILES[spec.task]
@@ -170,8 +170,12 @@ def check(spec: SweepSpec):
   defaults = SweepSpec()
   for name, owners in _task_settings().items():  # Read by other tasks only: not silently.
     value = getattr(spec, name)  # A list where the spec was read back from JSON.
-    if (spec.task not in owners and name != 'classical_baselines' and  # (Off: no change.)
-        (tuple(value) if isinstance(value, list) else value) != getattr(defaults, name)):
+    if name in hparams.BY_NAME:  # A row: its default however written (`24.0`).
+      same = _is_default(hparams.BY_NAME[name], str(value))
+    else:
+      same = (tuple(value) if isinstance(value, list) else value) == getattr(defaults, name)
+    # classical_baselines turned off changes nothing where a task fits none.
+    if spec.task not in owners and name != 'classical_baselines' and not same:
       raise InputError(f'--{name}: for --task={" or ".join(owners)} only (this sweep is '
                        f'--task={spec.task}); leave it out')
 
@@ -202,6 +206,14 @@ def _any_dropout(spec: SweepSpec) -> bool:
            else [str(spec.dropout)])
   return any(v > 0 for text in specs
              for v in space.parse_axis('dropout', text.strip()).values)
+
+
+def _is_default(row: hparams.HParam, given: str) -> bool:
+  """Whether a spec string means the row's default (`0.0` and `grid(0)` are `0`)."""
+  try:
+    return space.parse_axis(row.name, given) == space.parse_axis(row.name, row.default)
+  except InputError:  # Not even a value of the row: not its default either.
+    return False
 
 
 def _check_dropout(spec: SweepSpec) -> None:
