@@ -1495,6 +1495,14 @@ def test_forecast_ticks_of_hourly_times_are_concise_dates_not_full_stamps():
   assert [t.get_text() for t in ax.get_xticklabels()] == ['2002', '2004', '2006', '2008',
                                                           '2010']
   np.testing.assert_array_equal(ax.get_xticks(), [4, 12, 20, 28, 36])
+  # Years dated 31 December and quarters at their ends (pandas' 'YE' and 'QE'): each
+  # year's tick on its own point, not evenly spaced full dates ('1969-12-31').
+  for labels, ticks in (([f'{y}-12-31' for y in range(1960, 2000)], [0, 10, 20, 30]),
+                        ([f'{y}-{m}' for y in range(2001, 2012)
+                          for m in ('03-31', '06-30', '09-30', '12-31')], [4, 12, 20, 28, 36])):
+    forecast_plot._set_ticks(ax, labels, 0, len(labels) - 1, 5)
+    np.testing.assert_array_equal(ax.get_xticks(), ticks)
+    assert [t.get_text() for t in ax.get_xticklabels()] == [labels[t][:4] for t in ticks]
   few = ['2020-01', '2020-02', '2020-03', '2020-04', '2020-05']
   forecast_plot._set_ticks(ax, few, 0, 4, 5)
   assert [t.get_text() for t in ax.get_xticklabels()] == ['2020', 'Feb', 'Mar', 'Apr', 'May']

@@ -163,7 +163,9 @@ def _set_month_ticks(ax, months, first: int, count: int) -> bool:
   """`_set_ticks` for positions counted in calendar months one fixed step apart
   (`months`, from periods.count; months, quarters, years): ticks at calendar boundaries
   (years, or every few years or months) chosen and labelled as dates are, rather than
-  evenly spaced positions (17 months apart). False where the step is not fixed."""
+  evenly spaced positions (17 months apart); a year's tick on that year's point where
+  the points are not at its January (years dated 31 December, quarters at their ends).
+  False where the step is not fixed."""
   from matplotlib import dates as mdates  # pylint: disable=g-import-not-at-top
   step = int(months[1] - months[0])
   if step <= 0 or (np.diff(months) != step).any():
@@ -173,6 +175,8 @@ def _set_month_ticks(ax, months, first: int, count: int) -> bool:
   ticks = locator.tick_values(*mdates.num2date([as_days(months[0]), as_days(months[-1])]))
   dates = mdates.num2date(ticks)
   at = np.asarray([(d.year - 1970) * 12 + d.month - 1 for d in dates])
+  if 12 % step == 0:  # A year's tick on its year's point: dated 31 Dec, or quarter ends.
+    at = at + np.where([d.month == 1 for d in dates], (months[0] - at) % step, 0)
   keep = np.asarray([d.day == 1 for d in dates]) & (at >= months[0]) & (
       at <= months[-1]) & ((at - months[0]) % step == 0)
   if not keep.any():
