@@ -336,10 +336,13 @@ def test_a_model_saved_before_the_zero_window_rule_says_so_where_a_window_ends_o
     held_out):
   """A --normalization=last model whose manifest lacks 'zero_window_scale' (saved before
   a window ending on 0 was scaled by its mean |value|; it may have been trained reading
-  it in units) says so where a history ends on 0; a model saved now, or a history that
-  ends elsewhere, says nothing of it."""
+  it in units) says so where a history ends on 0; a model saved now or from a commit
+  known to have the rule (before the key, 2026-12-05/06), or a history that ends
+  elsewhere, says nothing of it."""
   from rnnjax.final.saved import model_files  # pylint: disable=g-import-not-at-top
+  from rnnjax.final.saved import panel_forecasting  # pylint: disable=g-import-not-at-top
   from rnnjax.final.saved import tuned  # pylint: disable=g-import-not-at-top
+  from rnnjax.results import files  # pylint: disable=g-import-not-at-top
   manifest, groups, arrays = model_files.read(os.path.join(held_out[1], 'model'))
   assert manifest['zero_window_scale'] == 'mean_abs'
   assert {g.cfg.normalization for g in groups} == {'last'}
@@ -348,6 +351,14 @@ def test_a_model_saved_before_the_zero_window_rule_says_so_where_a_window_ends_o
                                if 'end on 0' in n]
   assert not said(tuned.TunedModel(manifest, groups, arrays), ending)
   del manifest['zero_window_scale']
+  # Saved from a commit this checkout knows to have the rule: nothing to say.
+  since = panel_forecasting.ZERO_WINDOW_RULE
+  if files.descends_from(since, since):  # (None where the tests run outside a checkout.)
+    rule = dict(manifest, versions=dict(manifest['versions'], git=since))
+    assert not said(tuned.TunedModel(rule, groups, arrays), ending)
+  # From the commit before it (or one git cannot place): said, hedged.
+  manifest['versions'] = dict(manifest['versions'],
+                              git='7b5ce84cec1a575e445c9110018d8487c1478a99')
   old = tuned.TunedModel(manifest, groups, arrays)
   assert said(old, ending) == [
       "histories: 1 series end on 0 (e.g. 'a'), and this model's manifest predates the rule "

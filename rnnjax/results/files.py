@@ -220,6 +220,20 @@ def data_digests(spec_json: dict) -> dict:
   return out
 
 
+def descends_from(commit, ancestor: str):
+  """Whether rnnjax's git `commit` (a `versions()['git']`) contains `ancestor`: True or
+  False where this checkout's history knows both, None where it cannot tell (no git, an
+  installed copy, a commit from another clone's unpushed work)."""
+  if not commit:
+    return None
+  try:
+    done = subprocess.run(['git', 'merge-base', '--is-ancestor', ancestor, commit],
+                          capture_output=True, cwd=os.path.dirname(__file__), timeout=5)
+  except (OSError, subprocess.SubprocessError):
+    return None
+  return {0: True, 1: False}.get(done.returncode)  # 128: a commit it does not know.
+
+
 def versions() -> dict:
   """The versions of rnnjax (and its git commit), JAX and friends, for sweep.json and
   the saved model's manifest."""

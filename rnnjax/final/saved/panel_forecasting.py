@@ -254,10 +254,15 @@ def panel_forecast(transform, arrays, outputs, given, steps: int, levels,
           'times': time_grid.future_times([t or [] for t in times], steps)}
 
 
+# The commit since which a window ending on 0 is scaled by its mean |value|.
+ZERO_WINDOW_RULE = '5ec81b060a407bf6685801a3a55626f22150c3e0'
+
+
 def zero_window_note(ids, histories, lookback: int, what: str) -> list:
   """[the note] where a history's window (its last `lookback` values) ends on 0 and the
   model's manifest predates 'zero_window_scale' (TunedModel sets zero_window_unscaled
-  for its --normalization=last members): such a window is now scaled by its mean
+  for its --normalization=last members, unless its git commit is known to come after
+  ZERO_WINDOW_RULE): such a window is now scaled by its mean
   |value|, where before 5ec81b0 (2026-12-05) it was read in units; [] otherwise."""
   ends = [k for k, h in zip(ids, histories) if len(h) and np.mean(np.abs(h[-lookback:])) > 0
           and abs(h[-1]) <= 1e-6 * np.mean(np.abs(h[-lookback:]))]

@@ -62,8 +62,9 @@ class TunedModel:
     self.transform = manifest['data']
     if any(g.cfg.normalization == 'log' for g in groups):  # Histories must be > 0.
       self.transform = dict(self.transform, positive=True)
-    if 'zero_window_scale' not in manifest and any(g.cfg.normalization == 'last'
-                                                   for g in groups):
+    if 'zero_window_scale' not in manifest and any(
+        g.cfg.normalization == 'last' for g in groups) and not files.descends_from(
+            manifest.get('versions', {}).get('git'), panel_forecasting.ZERO_WINDOW_RULE):
       self.transform = dict(self.transform, zero_window_unscaled=True)  # Perhaps: said.
     self.arrays = arrays or {}
     self._mesh = sharding.population_mesh(jax.local_devices())
