@@ -129,6 +129,11 @@ def test_a_panel_refuses_bad_input_in_one_line(tmp_path, long_csv):
   path, series = long_csv
   with pytest.raises(InputError, match="^--id_column: .* has no column 'sku'"):
     panel.load(csv_path=path, id_column='sku', target_column='y', horizon=4)
+  # Two id columns (a store's and a product's): how to make them one, in the line.
+  with pytest.raises(InputError, match=r"^--id_column: .* has no column 'unique_id,ds'; a "
+                     r"series is named by one column: join these into one first \(in pandas, "
+                     r"""df\["id"\] = df\['unique_id'\].astype\(str\) \+ '/' \+ """):
+    panel.load(csv_path=path, id_column='unique_id,ds', target_column='y', horizon=4)
   # One column in two roles: once each series of one row per time, silently.
   with pytest.raises(InputError, match="^--time_column: 'ds' is also --id_column; a "
                      'column has one role'):
