@@ -1,5 +1,6 @@
 """A time column read as a grid (rnnjax/data/time/grid.py): rows sorted by time, absent
-periods put back as empty cells, for a panel and a single series alike."""
+periods put back as empty cells, for a panel and a single series alike; and the parts
+given after a series held to start the step after it (time/follows.py)."""
 
 import csv
 import re
@@ -11,6 +12,7 @@ import pytest
 from rnnjax.data import forecast
 from rnnjax.data import panel
 from rnnjax.data.time import column as times
+from rnnjax.data.time import follows
 from rnnjax.data.time import grid as time_grid
 from rnnjax.data.time import periods
 from rnnjax.errors import InputError
@@ -304,18 +306,18 @@ def test_rows_that_do_not_follow_a_history_are_refused_saying_what_to_give(after
   before = ['2023-12-17', '2023-12-18', '2023-12-19']
   with pytest.raises(InputError, match=r"^future_inputs: series 'M023' of the DataFrame "
                      rf"starts at '{after[0]}', not the step .*" + advice):
-    time_grid.check_follows(['M000', 'M023'], [before + ['2023-12-20'], before],
-                            [['2023-12-21'], after], path='the DataFrame',
-                            flag='future_inputs', last="its history's last time",
-                            rows='future rows', fill='the history')
+    follows.check_follows(['M000', 'M023'], [before + ['2023-12-20'], before],
+                          [['2023-12-21'], after], path='the DataFrame',
+                          flag='future_inputs', last="its history's last time",
+                          rows='future rows', fill='the history')
   with pytest.raises(InputError, match=r"after its history's last time '2023-12-19'; give "
                      r"future rows from '2023-12-20'$"):  # Without `fill`: no row to add.
-    time_grid.check_follows(['M023'], [before], [['2023-12-21']], path='f.csv', flag='x',
-                            last="its history's last time", rows='future rows')
+    follows.check_follows(['M023'], [before], [['2023-12-21']], path='f.csv', flag='x',
+                          last="its history's last time", rows='future rows')
   month = ['2020-01-31', '2020-02-29']
   with pytest.raises(InputError, match=r"give future rows from '2020-03-31'$"):
-    time_grid.check_follows([None], [month], [['2020-05-31']], path='f.csv', flag='x',
-                            rows='future rows')
+    follows.check_follows([None], [month], [['2020-05-31']], path='f.csv', flag='x',
+                          rows='future rows')
 
 
 def test_rows_after_a_history_are_held_to_the_historys_step_not_their_own():
@@ -323,9 +325,9 @@ def test_rows_after_a_history_are_held_to_the_historys_step_not_their_own():
   (they were read one a day, or the step was taken as a month and the advice named an
   odd date), and a history's next day is advised in days."""
   days = [f'2024-01-{d:02d}' for d in range(1, 32)]
-  follow = lambda before, after: time_grid.check_follows(
-      ['a'], [before], [after], path='plan.csv', flag='--future_path',
-      last="its history's last time", rows='future rows', fill='--csv_path h.csv')
+  follow = lambda before, after: follows.check_follows(
+    ['a'], [before], [after], path='plan.csv', flag='--future_path',
+    last="its history's last time", rows='future rows', fill='--csv_path h.csv')
   with pytest.raises(InputError, match=r"^--future_path: series 'a' of plan.csv has "
                      r"'2024-03-01' after '2024-02-01', where the step is a day \(the step "
                      r"up to its history's last time '2024-01-31'\): give rows a day apart$"):
@@ -346,9 +348,9 @@ def test_rows_aligned_to_the_calendar_after_a_history_that_ends_early_name_fill_
   the series ends with the panel, or with --fill=zero already, it does not."""
   full = ['2023-12-18', '2023-12-19', '2023-12-20']
   ids, before = ['a', 'b', 'c'], [full, full[:2], full[:2]]
-  follow = lambda after, zero: time_grid.check_follows(
-      ids, before, after, path='plan.csv', flag='--future_path',
-      last="its history's last time", rows='future rows', fill='--csv_path h.csv', zero=zero)
+  follow = lambda after, zero: follows.check_follows(
+    ids, before, after, path='plan.csv', flag='--future_path',
+    last="its history's last time", rows='future rows', fill='--csv_path h.csv', zero=zero)
   plan = [['2023-12-21']] * 3
   with pytest.raises(InputError, match=r"^--future_path: series 'b' of plan.csv starts at "
                      r"'2023-12-21'.* or future rows from '2023-12-20' \(2 series end before "
@@ -516,13 +518,13 @@ def test_rows_not_read_as_times_after_times_are_refused_not_read_in_file_order(t
   with pytest.raises(InputError, match=(
       r"^--future_path: series 'a' of plan\.csv: its column 'date' holds '01/07/2024', not "
       r"read as a time, where its history's last time '2024-06-30' is an ISO date; ")):
-    time_grid.check_follows(['a', 'b'], before, after, path='plan.csv', flag='--future_path',
-                            column='date', last="its history's last time")
+    follows.check_follows(['a', 'b'], before, after, path='plan.csv', flag='--future_path',
+                          column='date', last="its history's last time")
   with pytest.raises(InputError, match=r"holds 'x3', not read as a time, where its last "
                      r"train time '2' is a step number"):
-    time_grid.check_follows([None], [['1', '2']], [['x3']], path='t.csv', flag='--test_path')
-  time_grid.check_follows(['a'], [['30/06/2024']], [['01/07/2024']], path='plan.csv',
-                          flag='--future_path', column='date')
+    follows.check_follows([None], [['1', '2']], [['x3']], path='t.csv', flag='--test_path')
+  follows.check_follows(['a'], [['30/06/2024']], [['01/07/2024']], path='plan.csv',
+                        flag='--future_path', column='date')
   # A given test part so dated is refused as well.
   train = _write(tmp_path / 'train.csv', [[k, f'2024-06-{d:02d}', str(d)] for k in 'ab'
                                           for d in range(1, 31)], ['id', 't', 'y'])
@@ -574,11 +576,11 @@ def test_future_rows_without_the_historys_utc_offset_are_said_to_be_read_as_utc(
       "starts at '2024-12-30 00:00', not the step (an hour) after its last train time "
       "'2024-12-29T23:00+01:00' ('2024-12-30 00:00' has no UTC offset and is read as UTC, "
       "'2024-12-29T23:00+01:00' has one: write both with their offset, or both in UTC)")):
-    time_grid.check_follows([None], before, [['2024-12-30 00:00', '2024-12-30 01:00']],
-                            path='f.csv', flag='--future_path')
+    follows.check_follows([None], before, [['2024-12-30 00:00', '2024-12-30 01:00']],
+                          path='f.csv', flag='--future_path')
   with pytest.raises(InputError) as err:  # Both with offsets: no such clause.
-    time_grid.check_follows([None], before, [['2024-12-30T01:00+01:00']], path='f.csv',
-                            flag='--future_path')
+    follows.check_follows([None], before, [['2024-12-30T01:00+01:00']], path='f.csv',
+                          flag='--future_path')
   assert 'UTC' not in str(err.value)
-  time_grid.check_follows([None], before, [['2024-12-29 23:00']], path='f.csv',
-                          flag='--future_path')  # The step after in UTC: read.
+  follows.check_follows([None], before, [['2024-12-29 23:00']], path='f.csv',
+                        flag='--future_path')  # The step after in UTC: read.

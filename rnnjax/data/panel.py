@@ -26,6 +26,7 @@ import numpy as np
 
 from rnnjax.data import common
 from rnnjax.data import forecast
+from rnnjax.data.time import follows
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
 
@@ -206,9 +207,9 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
                        f'({len(missing)} of {len(ids)} series missing)')
     given_times = dict(zip(test_ids, test_times))
     if columns['time_column']:  # Each test part the periods right after its train part.
-      time_grid.check_follows(ids, times, [given_times[k] for k in ids], path=test_path,
-                              flag='--test_path', column=columns['time_column'],
-                              zero=fill != 'zero')
+      follows.check_follows(ids, times, [given_times[k] for k in ids], path=test_path,
+                            flag='--test_path', column=columns['time_column'],
+                            zero=fill != 'zero')
     short = [k for k in ids if len(given[k]) < horizon]
     if short:
       raise InputError(f'--test_path: series {short[0]!r} has {len(given[short[0]])} '

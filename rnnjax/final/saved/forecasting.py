@@ -12,6 +12,7 @@ before `ends`. Arrays only: no model, no device.
 import numpy as np
 
 from rnnjax.data import common
+from rnnjax.data.time import follows
 from rnnjax.data.time import grid as time_grid
 from rnnjax.data.time import periods
 from rnnjax.errors import InputError
@@ -201,7 +202,7 @@ def ahead(transform, steps: int, future_inputs) -> np.ndarray:
 def dated_future(transform, history, future_inputs):
   """`future_inputs` as `ahead` reads them: a DataFrame holding the model's time column
   in time order, its rows starting the step after a dated history's last time, as
-  predict's --future_path file is held (time/grid.py check_follows: one whose times are
+  predict's --future_path file is held (time/follows.py check_follows: one whose times are
   not read as times after a history's that are is refused); anything else as given."""
   time_column = transform.get('time_column')
   dated = lambda frame: bool(time_column) and hasattr(frame, 'columns') and (
@@ -218,10 +219,10 @@ def dated_future(transform, history, future_inputs):
     at = time_grid.positions(before)
     if at is not None:
       before = [before[i] for i in np.argsort(at, kind='stable')]
-    time_grid.check_follows([None], [before], [cells], path='the DataFrame',
-                            flag='future_inputs', column=time_column,
-                            last="the history's last time", rows='future rows',
-                            fill='the history')
+    follows.check_follows([None], [before], [cells], path='the DataFrame',
+                          flag='future_inputs', column=time_column,
+                          last="the history's last time", rows='future rows',
+                          fill='the history')
   return future_inputs
 
 

@@ -6,6 +6,7 @@ history). Arrays only: no model, no device.
 
 import numpy as np
 
+from rnnjax.data.time import follows
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
 from rnnjax.final.saved import arguments
@@ -99,11 +100,11 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
     if future_times and times and all(times):
       keys = [k for k in ids if k in future_times]
       at = dict(zip(ids, times))
-      time_grid.check_follows(keys, [at[k] for k in keys], [future_times[k] for k in keys],
-                              path='the DataFrame', flag=what,
-                              column=transform['time_column'],
-                              last="its history's last time", rows='future rows',
-                              fill='the history', zero=transform.get('fill') != 'zero')
+      follows.check_follows(keys, [at[k] for k in keys], [future_times[k] for k in keys],
+                            path='the DataFrame', flag=what,
+                            column=transform['time_column'],
+                            last="its history's last time", rows='future rows',
+                            fill='the history', zero=transform.get('fill') != 'zero')
     cells = [c for k in future_times for c in future_times[k]]
     if notes is not None and cells and time_grid.positions(cells) is None:
       notes.append(f'{what}: its time column {transform["time_column"]!r} is not read as '

@@ -31,7 +31,7 @@ from rnnjax.data import common
 from rnnjax.data import competition
 from rnnjax.data import panel
 from rnnjax.data import panel_windows
-from rnnjax.data.time import grid as time_grid
+from rnnjax.data.time import follows
 from rnnjax.errors import InputError
 from rnnjax.final.saved import panel_forecasting
 from rnnjax.final.saved import panel_future
@@ -102,7 +102,7 @@ def future_rows(model, path: str, steps: int, histories: dict | None = None,
   CSV (the model's id and time columns and the input columns `steps` steps read: the
   future columns always, the past ones only past the horizon, NaN where the file has
   none; panel_future.check_columns). Each series' rows must start the step after its
-  history's times (`histories`: id -> time cells) end, where both are times (time/grid.py
+  history's times (`histories`: id -> time cells) end, where both are times (time/follows.py
   check_follows: a file whose times are not read as times after histories whose are is
   refused; `fill`: the flag whose file the histories came from, for the advice where
   they end early). Where neither are, its rows are read in file order, said in `notes`
@@ -120,11 +120,11 @@ def future_rows(model, path: str, steps: int, histories: dict | None = None,
     if not transform['id_column'] and len(histories) == 1:  # A panel of one.
       ids = list(histories)
     both = [k for k in ids if k in histories]
-    time_grid.check_follows(both, [histories[k] for k in both],
-                            [times[ids.index(k)] for k in both], path=path,
-                            flag='--future_path', column=transform['time_column'],
-                            last="its history's last time", rows='future rows', fill=fill,
-                            zero=transform.get('fill') != 'zero')
+    follows.check_follows(both, [histories[k] for k in both],
+                          [times[ids.index(k)] for k in both], path=path,
+                          flag='--future_path', column=transform['time_column'],
+                          last="its history's last time", rows='future rows', fill=fill,
+                          zero=transform.get('fill') != 'zero')
   if grid_note and notes is not None:
     notes.append(grid_note.replace('--time_column', '--future_path: --time_column', 1))
   out = {}

@@ -11,7 +11,7 @@ import numpy as np
 
 from rnnjax.data import common
 from rnnjax.data import forecast as forecast_data
-from rnnjax.data.time import grid as time_grid
+from rnnjax.data.time import follows
 from rnnjax.data.time import periods
 from rnnjax.errors import InputError
 from rnnjax.final.saved import forecasting
@@ -83,9 +83,9 @@ def future_inputs(model, path: str, steps: int, times=()):
                                                   time_column=time_column,
                                                   flag='--future_path', the_models=True)
   if time_column and len(times):
-    time_grid.check_follows([None], [list(times)], [cells], path=path, flag='--future_path',
-                            column=time_column, last="the history's last time",
-                            rows='future rows')
+    follows.check_follows([None], [list(times)], [cells], path=path, flag='--future_path',
+                          column=time_column, last="the history's last time",
+                          rows='future rows')
   complete = np.isfinite(values[:need]).all(axis=1)
   if len(values) < need or not complete.all():
     raise InputError(f'--future_path: {path} has {len(values)} rows of {inputs}, '
