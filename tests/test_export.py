@@ -463,6 +463,11 @@ def test_input_columns_need_their_future_values(tmp_path):
     model.forecast(model.arrays['series'], 3, future_inputs=[[1.0], [np.nan]])
   with pytest.raises(InputError, match=r"^future_inputs: 'promo' is infinite in row 2$"):
     model.forecast(model.arrays['series'], 3, future_inputs=[[1.0], [-np.inf]])
+  # A caller that made the rows from its own argument has them named so where the error
+  # is made (MLflow's forecaster: the history's rows whose target is empty).
+  with pytest.raises(InputError, match=r'^plan: 3 steps read the first 2 rows of '):
+    model.forecast(model.arrays['series'], 3, future_inputs=[[1.0], [np.nan]],
+                   future_what='plan')
   for wrong in ([[1.0, 2.0], [3.0, 4.0]], np.zeros((3, 7))):
     with pytest.raises(InputError, match=r"^future_inputs: expected \[rows, 1\], the "
                        r"columns \['promo'\]; got shape"):
@@ -504,6 +509,10 @@ def test_input_columns_need_their_future_values(tmp_path):
                      r"the step \(1 step\) after the history's last time '35'"):
     model.forecast(dated, 3, future_inputs=pd.DataFrame({'t': [40, 41, 42],
                                                          'promo': [1.0, 2.0, 3.0]}))
+  with pytest.raises(InputError, match=r"^plan: the DataFrame starts at '40'"):
+    model.forecast(dated, 3, future_inputs=pd.DataFrame({'t': [40, 41, 42],
+                                                         'promo': [1.0, 2.0, 3.0]}),
+                   future_what='plan')
   with pytest.raises(InputError, match=r'^--csv_path: .*nope\.csv: no such file$'):
     _predict(workdir, tmp_path, csv_path=str(tmp_path / 'nope.csv'))
 

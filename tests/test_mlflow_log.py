@@ -113,6 +113,18 @@ def test_the_forecaster_in_mlflow_forecasts_as_rnnjax_load(forecaster, store):
                      r'targets are empty and whose inputs hold their values after it \(it '
                      r'ends with 1\)$'):
     pyfunc.predict(history.iloc[:-2], params={'steps': 3})
+  # A row ahead without its input: the model names the history's rows itself (forecast's
+  # future_what); no error on the way named future_inputs, which the caller never passed.
+  holed = history.astype({'promo': float})
+  holed.loc[len(series), 'promo'] = np.nan
+  with pytest.raises(InputError, match=r"^history: its rows whose target is empty \(the "
+                     r"inputs ahead\): 3 steps read the first 2 rows of \['promo'\] .*given 3 "
+                     r"rows, 1 of the first 2 complete$") as e:
+    pyfunc.predict(holed, params={'steps': 3})
+  chain = [e.value]
+  while chain[-1].__context__ is not None:
+    chain.append(chain[-1].__context__)
+  assert not any('future_inputs' in str(error) for error in chain), chain
   with pytest.raises(InputError, match=r"no column\(s\) \['promo'\]"):
     pyfunc.predict(history[['sales']])
 

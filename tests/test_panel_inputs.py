@@ -507,8 +507,12 @@ def test_the_model_in_mlflow_reads_the_rows_after_each_history(shop):
   holed.loc[holed['sales'].isna().to_numpy() & (holed['unique_id'] == 's01').to_numpy(),
             'promo'] = np.nan
   with pytest.raises(InputError, match=r"^histories: its rows whose target is empty \(the "
-                     r"inputs ahead\): series 's01': 'promo' is empty in row 1"):
+                     r"inputs ahead\): series 's01': 'promo' is empty in row 1") as e:
     pyfunc.predict(None, holed, {'steps': HORIZON})
+  chain = [e.value]  # Named so where it was made: no error on the way names future_inputs.
+  while chain[-1].__context__ is not None:
+    chain.append(chain[-1].__context__)
+  assert not any('future_inputs' in str(error) for error in chain), chain
   # Fewer steps than the horizon read a whole horizon of the promotions all the same.
   one = pyfunc.predict(None, frame, {'steps': 1})
   np.testing.assert_array_equal(one['forecast'].to_numpy(), rnnjax.load(workdir).forecast(

@@ -163,34 +163,35 @@ def rows_read(transform, steps: int) -> int:
   return -(-steps // horizon) * horizon - horizon
 
 
-def ahead(transform, steps: int, future_inputs) -> np.ndarray:
+def ahead(transform, steps: int, future_inputs, what: str = 'future_inputs') -> np.ndarray:
   """<float64>[steps, C]: the rows after a history: NaN targets (to be forecast) and,
   with input columns, their given future values (`future_inputs` <float>[rows, C_in]
-  or a DataFrame, checked; `rows_read` of them must be finite, the rest may be NaN)."""
+  or a DataFrame, checked; `rows_read` of them must be finite, the rest may be NaN);
+  `what` names them in the InputError."""
   inputs, c_out = transform['input_columns'], len(transform['target_columns'])
   if not inputs:
     if future_inputs is not None:
-      raise InputError('future_inputs: the model reads no input columns')
+      raise InputError(f'{what}: the model reads no input columns')
     return np.full((steps, c_out), np.nan)
   need = rows_read(transform, steps)
   if future_inputs is None:
     if need:
       raise InputError(
-          f'future_inputs: the model reads input columns {inputs}; past its horizon '
+          f'{what}: the model reads input columns {inputs}; past its horizon '
           f'({transform["horizon"]}) forecasts are fed back as history with their '
           f'values: {steps} steps read {need} rows of them')
     future_inputs = np.full((0, len(inputs)), np.nan)
-  future = numbers(future_inputs, list(inputs), 'future_inputs')
+  future = numbers(future_inputs, list(inputs), what)
   if future.ndim != 2 or future.shape[1] != len(inputs):
-    raise InputError(f'future_inputs: expected [rows, {len(inputs)}], the columns '
+    raise InputError(f'{what}: expected [rows, {len(inputs)}], the columns '
                      f'{list(inputs)}; got shape {future.shape}')
   infinite = np.argwhere(np.isinf(future[:need]))
   if len(infinite):
     row, c = infinite[0]
-    raise InputError(f'future_inputs: {list(inputs)[c]!r} is infinite in row {row + 1}')
+    raise InputError(f'{what}: {list(inputs)[c]!r} is infinite in row {row + 1}')
   finite = np.isfinite(future[:need]).all(axis=1)
   if len(future) < need or not finite.all():
-    raise InputError(f'future_inputs: {steps} steps read the first {need} rows of '
+    raise InputError(f'{what}: {steps} steps read the first {need} rows of '
                      f'{list(inputs)} (past the horizon, {transform["horizon"]}, forecasts '
                      f'are fed back with them); given {len(future)} rows, '
                      f'{int(finite.sum())} of the first {need} complete')
@@ -199,11 +200,12 @@ def ahead(transform, steps: int, future_inputs) -> np.ndarray:
   return np.concatenate([np.full((steps, c_out), np.nan), rows], 1)
 
 
-def dated_future(transform, history, future_inputs):
+def dated_future(transform, history, future_inputs, what: str = 'future_inputs'):
   """`future_inputs` as `ahead` reads them: a DataFrame holding the model's time column
   in time order, its rows starting the step after a dated history's last time, as
   predict's --future_path file is held (time/follows.py check_follows: one whose times are
-  not read as times after a history's that are is refused); anything else as given."""
+  not read as times after a history's that are is refused, naming `what`); anything else
+  as given."""
   time_column = transform.get('time_column')
   dated = lambda frame: bool(time_column) and hasattr(frame, 'columns') and (
       time_column in frame.columns)
@@ -220,21 +222,22 @@ def dated_future(transform, history, future_inputs):
     if at is not None:
       before = [before[i] for i in np.argsort(at, kind='stable')]
     follows.check_follows([None], [before], [cells], path='the DataFrame',
-                          flag='future_inputs', column=time_column,
+                          flag=what, column=time_column,
                           last="the history's last time", rows='future rows',
                           fill='the history')
   return future_inputs
 
 
 def series_forecast(transform, arrays, need, scaled_forecasts, history, steps: int, levels,
-                    future_inputs=None) -> dict:
+                    future_inputs=None, future_what: str = 'future_inputs') -> dict:
   """What TunedModel.forecast returns for one series (its docstring): `history` checked
   (`check_history`), forecast `steps` points on (`paths`, over the future input rows
-  `ahead`), with the intervals of the residuals in `arrays` (intervals.series_bands), if
-  it holds them."""
+  `ahead`, named `future_what` in an InputError), with the intervals of the residuals in
+  `arrays` (intervals.series_bands), if it holds them."""
   read = []
   values = check_history(transform, need, history, 'history', read, arrays.get('times'))
-  future = ahead(transform, steps, dated_future(transform, history, future_inputs))
+  future = ahead(transform, steps, dated_future(transform, history, future_inputs,
+                                                future_what), future_what)
   point = paths(transform, need, scaled_forecasts, np.concatenate([values, future]),
                 [len(values)], steps)[0]
   lower, upper, notes = {}, {}, []

@@ -158,7 +158,8 @@ class TunedModel:
     self._task_is(('forecast',), what)
     return forecasting.check_history(self.transform, self._need(), history, what, notes)
 
-  def forecast(self, history, steps: int, *, future_inputs=None, levels=DEFAULT_LEVELS):
+  def forecast(self, history, steps: int, *, future_inputs=None, levels=DEFAULT_LEVELS,
+               future_what: str = 'future_inputs'):
     """Forecasts the `steps` points after `history`, with prediction intervals.
     A panel model takes many histories, a long DataFrame or a dict id -> <float>[n_i]
     ([n_i, 1 + C] with input columns: the target, then the input columns and the
@@ -179,6 +180,9 @@ class TunedModel:
         after the history, of which `forecasting.rows_read` are read (those fed back past
         the horizon; none within it).
       levels: coverage of each interval, in (0, 1).
+      future_what: what an InputError about `future_inputs` calls them (a caller that
+        made them from its own input names that: 'history: its rows whose target is
+        empty').
     Returns:
       {'point': <float64>[steps, C_out], 'lower' and 'upper': {level: <float64>[steps,
       C_out]}, 'notes': [str]} (see intervals.py for how the intervals are made).
@@ -189,11 +193,12 @@ class TunedModel:
       return panel_forecasting.panel_forecast(self.transform, self.arrays,
                                               self._panel_outputs, history, int(steps),
                                               levels, future_inputs=future_inputs,
+                                              future_what=future_what,
                                               lookback=max(g.lookback or 0
                                                            for g in self._groups))
     return forecasting.series_forecast(self.transform, self.arrays, self._need(),
                                        self._scaled_forecasts, history, steps, levels,
-                                       future_inputs)
+                                       future_inputs, future_what)
 
   def _backtests(self, start: int, stop: int, steps: int):
     """(origins, forecasts <float64>[W, K, C_out]) of the saved series from every

@@ -138,9 +138,8 @@ def forecast(model, history, params: dict) -> pd.DataFrame:
     values = values[:cut]
     if dated:
       history = history.iloc[:cut]
-  with _rows_ahead('history'):
-    fc = model.forecast(history if dated else values, steps, future_inputs=future,
-                        levels=levels)
+  fc = model.forecast(history if dated else values, steps, future_inputs=future,
+                      levels=levels, future_what=_rows_ahead('history'))
   header, rows = series_predictions.forecast_rows(model, list(range(1, steps + 1)), fc['point'],
                                            fc['lower'], fc['upper'])
   return pd.DataFrame(rows, columns=['step'] + header[1:])
@@ -157,8 +156,8 @@ def panel_forecast(model, histories, params: dict) -> pd.DataFrame:
     # columns known in advance even for fewer steps.
     need = max(panel_future.rows_needed(model.transform, steps))
     histories, future = _panel_future(model.transform, histories, steps, need)
-  with _rows_ahead('histories'):
-    fc = model.forecast(histories, steps, future_inputs=future, levels=levels)
+  fc = model.forecast(histories, steps, future_inputs=future, levels=levels,
+                      future_what=_rows_ahead('histories'))
   header, rows = panel_predictions.rows(fc, fc['times'])
   return pd.DataFrame(rows, columns=header)
 
@@ -198,18 +197,10 @@ def _panel_future(transform, frame, steps: int, need: int):
   return frame.loc[~ahead], (future or None)
 
 
-@contextlib.contextmanager
-def _rows_ahead(what: str):
-  """An InputError naming future_inputs (never passed here) named as the rows of `what`
-  whose target is empty."""
-  try:
-    yield
-  except InputError as e:
-    head, _, rest = str(e).partition(': ')
-    if head != 'future_inputs':
-      raise
-    raise InputError(f'{what}: its rows whose target is empty (the inputs ahead): '
-                     f'{rest}') from None
+def _rows_ahead(what: str) -> str:
+  """What the model's InputErrors call the future_inputs made here (the caller passed
+  none): the rows of `what` whose target is empty."""
+  return f'{what}: its rows whose target is empty (the inputs ahead)'
 
 
 def classify(model, cases, params: dict) -> pd.DataFrame:
