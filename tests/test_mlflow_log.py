@@ -1,7 +1,7 @@
-"""The final model in MLflow (rnnjax/final/use/mlflow_log.py, mlflow_model.py): a sweep
-logged to a local sqlite store gives a pyfunc model whose predictions are
-`rnnjax.load(workdir)`'s, for each task; a process without rnnjax loads it from the
-sources logged beside it.
+"""The final model in MLflow (rnnjax/final/use/mlflow_log.py, mlflow_packaging.py,
+mlflow_model.py): a sweep logged to a local sqlite store gives a pyfunc model whose
+predictions are `rnnjax.load(workdir)`'s, for each task; a process without rnnjax loads it
+from the sources logged beside it.
 
 Real sweeps of one or two tiny members (a few seconds each); MLflow is not mocked.
 """

@@ -560,6 +560,7 @@ def test_the_model_in_mlflow_forecasts_as_rnnjax_load(held_out):
   pd = pytest.importorskip('pandas')
   pytest.importorskip('mlflow', reason='the mlflow extra is not installed')
   from rnnjax.final.use import mlflow_model
+  from rnnjax.final.use import mlflow_packaging
   workdir = held_out[1]
   pyfunc = mlflow_model.TunedPyfunc()
   pyfunc.load_context(type('Context', (), {'artifacts': {
@@ -571,7 +572,7 @@ def test_the_model_in_mlflow_forecasts_as_rnnjax_load(held_out):
   assert list(table.columns[:3]) == ['unique_id', 'ds', 'forecast'] and len(table) == 12
   want = rnnjax.load(workdir).forecast(frame, 2)
   np.testing.assert_array_equal(table['forecast'].to_numpy().reshape(6, 2), want['point'])
-  assert mlflow_model.metadata(pyfunc.model.manifest)['id_column'] == 'unique_id'
+  assert mlflow_packaging.metadata(pyfunc.model.manifest)['id_column'] == 'unique_id'
 
 
 def test_a_few_series_are_all_drawn_and_new_data_names_its_scores():

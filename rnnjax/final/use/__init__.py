@@ -6,4 +6,5 @@ Imports final.saved (and through it final.choice).
   series_predictions  what predict does with a forecaster (history, inputs after it, rows)
   panel_predictions   what predict does with a panel model (histories, rows, shown series)
   mlflow_log          a finished sweep in MLflow; mlflow_model: the model as a pyfunc model
+  mlflow_packaging    the model logged to MLflow: its sources, code, signature, requirements
 """

@@ -21,7 +21,8 @@ digest; the same sweep logged again (the same command run on a finished sweep) i
 logged twice, and a log stopped part-way (its parent not FINISHED) is deleted, children
 and all, and written anew.
 The records come from trial_files.trials / trial_files.curves, the same ones trials.csv and
-the Optuna journal are written from. MLflow is imported only here and in mlflow_model.py.
+the Optuna journal are written from. MLflow is imported only here, in mlflow_packaging.py
+and in mlflow_model.py.
 """
 
 import os
@@ -129,9 +130,9 @@ def log_sweep(uri: str, workdir: str, *, experiment: str = EXPERIMENT,
   if os.path.isdir(figures):
     mlflow_client.log_artifacts(parent, figures, artifact_path='figures')
   if os.path.exists(os.path.join(workdir, model_files.DIRNAME, model_files.MANIFEST)):
-    from rnnjax.final.use import mlflow_model  # pylint: disable=g-import-not-at-top
+    from rnnjax.final.use import mlflow_packaging  # pylint: disable=g-import-not-at-top
     mlflow_client.set_tag(parent, 'rnnjax.model_uri',
-                          mlflow_model.log_model(mlflow_client, parent, workdir))
+                          mlflow_packaging.log_model(mlflow_client, parent, workdir))
   by_uid = {}
   for r in rows:
     if r['value'] is not None and r['split'] not in ('lineage', 'hparams'):

@@ -1,9 +1,9 @@
 """The final model in MLflow, as a pyfunc model that predicts the way `rnnjax.load` does.
 
-`log_model(mlflow_client, run_id, workdir)` (called by mlflow_log.log_sweep) logs
-WORKDIR/model/ (model_files.py) as the artifact of a pyfunc model named `model` of the run,
-with the rnnjax sources beside it, so that a process with jax, flax and optax (its
-requirements.txt) but no rnnjax loads it:
+mlflow_packaging.log_model (called by mlflow_log.log_sweep) logs WORKDIR/model/
+(model_files.py) as the artifact of a pyfunc model named `model` of the run, with the
+rnnjax sources beside it and code that serves it as this module's TunedPyfunc, so that a
+process with jax, flax and optax (its requirements.txt) but no rnnjax loads it:
 
   model = mlflow.pyfunc.load_model(f'runs:/{run_id}/model')
   model.predict(history, params={'steps': 12})      # forecaster
@@ -36,16 +36,9 @@ What `predict` takes and returns, by the model's task (tuned.TunedModel does the
             them ('' is the sweep's own prime). params: num_chars (200), temperature
             (0.8), seed (0). Returns a DataFrame: prompt, text (the prompt and its sample).
 
-MLflow is imported by this module at the top: only mlflow_log imports it (lazily), and
-MLflow when it loads a logged model.
+MLflow is imported by this module at the top: only mlflow_packaging imports it (itself
+imported by mlflow_log, lazily), and MLflow when it loads a logged model.
 """
-
-import contextlib
-import importlib.metadata
-import os
-import shutil
-import tempfile
-import warnings
 
 import mlflow.pyfunc
 from mlflow.exceptions import MlflowException
@@ -53,7 +46,6 @@ from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 import numpy as np
 import pandas as pd
 
-import rnnjax
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
 from rnnjax.final.saved import arguments
@@ -64,20 +56,9 @@ from rnnjax.final.saved import panel_future
 from rnnjax.final.saved import tuned
 from rnnjax.final.use import panel_predictions
 from rnnjax.final.use import series_predictions
-from rnnjax.results import files
 
-NAME = 'model'  # runs:/<run_id>/model
 ARTIFACT = 'workdir_model'  # WORKDIR/model/, in the pyfunc model's artifacts.
-# What the shipped sources import to predict, pinned to the versions that logged it.
-REQUIREMENTS = ('mlflow', 'jax', 'jaxlib', 'flax', 'optax', 'numpy', 'pandas')
 CHARLM_DEFAULTS = {'num_chars': 200, 'temperature': 0.8, 'seed': 0}
-
-# The logged model's code (MLflow's "models from code"; no pickle): run at load time, with
-# the shipped rnnjax sources on sys.path.
-MODEL_CODE = """import mlflow.models
-from rnnjax.final.use import mlflow_model
-mlflow.models.set_model(mlflow_model.TunedPyfunc())
-"""
 
 
 class TunedPyfunc(mlflow.pyfunc.PythonModel):
@@ -223,103 +204,3 @@ def sample(model, prompts, params: dict) -> pd.DataFrame:
   kw = {k: type(v)(params.get(k, v)) for k, v in CHARLM_DEFAULTS.items()}
   return pd.DataFrame({'prompt': prompts,
                        'text': [model.sample(p, **kw) for p in prompts]})
-
-
-def signature(manifest: dict):
-  """The pyfunc model's ModelSignature: its params (MLflow passes no others), and a
-  classifier's output columns. No input schema: MLflow would refuse integer columns for
-  a forecaster's doubles, and has none for a list of cases of different lengths."""
-  from mlflow.models import ModelSignature  # pylint: disable=g-import-not-at-top
-  from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema  # pylint: disable=g-import-not-at-top
-  transform = manifest['data']
-  if manifest['task'] in ('forecast', 'panel'):
-    return ModelSignature(
-        params=ParamSchema([
-            ParamSpec('steps', 'long', int(transform['horizon'])),
-            ParamSpec('levels', 'double', list(tuned.DEFAULT_LEVELS), shape=(-1,))]))
-  if manifest['task'] == 'classify':
-    return ModelSignature(outputs=Schema(
-        [ColSpec('string', 'predicted')] +
-        [ColSpec('double', f'p_{c}') for c in transform['classes']]))
-  return ModelSignature(
-      params=ParamSchema([ParamSpec(k, 'double' if isinstance(v, float) else 'long', v)
-                          for k, v in CHARLM_DEFAULTS.items()]))
-
-
-def metadata(manifest: dict) -> dict:
-  """What a user of the logged model needs to know to call it (MLmodel's metadata)."""
-  transform = manifest['data']
-  info = {'rnnjax_task': manifest['task'], 'rnnjax_kind': manifest['kind']}
-  if manifest['task'] == 'forecast':
-    info.update(target_columns=list(transform['target_columns']),
-                input_columns=list(transform['input_columns']),
-                horizon=int(transform['horizon']))
-  elif manifest['task'] == 'panel':
-    info.update({k: transform[k] for k in ('id_column', 'time_column', 'target_column')},
-                horizon=int(transform['horizon']))
-  elif manifest['task'] == 'classify':
-    info.update(classes=list(transform['classes']), channels=int(transform['channels']))
-  return info
-
-
-def requirements() -> list:
-  """pip requirements of the logged model: REQUIREMENTS at the versions installed here
-  (given, so that MLflow resolves no environment while logging)."""
-  return [f'{name}=={importlib.metadata.version(name)}' for name in REQUIREMENTS]
-
-
-def _copy_sources(to: str) -> str:
-  """The rnnjax package's Python sources (not its bundled data sets) copied under `to`."""
-  has_code = lambda d: any(f.endswith('.py') for _, _, files in os.walk(d) for f in files)
-  skip = lambda d, names: [n for n in names if n == '__pycache__' or (
-      not has_code(os.path.join(d, n)) if os.path.isdir(os.path.join(d, n)) else
-      not n.endswith('.py'))]
-  return shutil.copytree(os.path.dirname(os.path.abspath(rnnjax.__file__)),
-                         os.path.join(to, 'rnnjax'), ignore=skip)
-
-
-@contextlib.contextmanager
-def _no_progress_bar():
-  """MLflow copies the model directory with a progress bar, which would print under the
-  sweep's summary; off unless the user's environment says otherwise."""
-  name = 'MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR'
-  unset = name not in os.environ
-  if unset:
-    os.environ[name] = 'false'
-  try:
-    yield
-  finally:
-    if unset:
-      os.environ.pop(name, None)
-
-
-def log_model(mlflow_client, run_id: str, workdir: str) -> str:
-  """Logs WORKDIR/model/ as run `run_id`'s pyfunc model `model` (runs:/<run_id>/model);
-  returns its URI models:/<model_id>. Through the client alone: MLflow's fluent
-  log_model would need this process's tracking URI and active run set."""
-  from mlflow.entities import LoggedModelOutput, LoggedModelStatus  # pylint: disable=g-import-not-at-top
-  from mlflow.models import Model  # pylint: disable=g-import-not-at-top
-  path = os.path.join(workdir, model_files.DIRNAME)
-  manifest = files.read_json(os.path.join(path, model_files.MANIFEST))
-  experiment_id = mlflow_client.get_run(run_id).info.experiment_id
-  logged = mlflow_client.create_logged_model(
-      experiment_id, name=NAME, source_run_id=run_id,
-      tags={'rnnjax.task': manifest['task'], 'rnnjax.kind': manifest['kind']})
-  mlflow_client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step=0)])
-  with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings(), _no_progress_bar():
-    # An input example would have MLflow run (and compile) the model while logging it.
-    warnings.filterwarnings('ignore', message='.*An input example was not provided')
-    code = os.path.join(tmp, 'rnnjax_pyfunc.py')
-    with open(code, 'w', encoding='utf-8') as f:
-      f.write(MODEL_CODE)
-    saved = os.path.join(tmp, NAME)
-    mlflow.pyfunc.save_model(
-        saved, python_model=code, artifacts={ARTIFACT: path},
-        code_paths=[_copy_sources(os.path.join(tmp, 'code'))],
-        pip_requirements=requirements(), signature=signature(manifest),
-        metadata=metadata(manifest),
-        mlflow_model=Model(artifact_path=logged.artifact_location, run_id=run_id,
-                           model_uuid=logged.model_id, model_id=logged.model_id))
-    mlflow_client.log_model_artifacts(logged.model_id, saved)
-  mlflow_client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
-  return f'models:/{logged.model_id}'
