@@ -2,8 +2,8 @@
 each window reads the inputs' past values beside the target's, and the columns known in
 advance over its horizon too, standardised per series (data/panel.py,
 panel_windows.py); a member uses them (engine/tasks/panel.py); the saved model reads
-them from its histories and their rows after them (final/saved/panel_forecasting.py,
-use/panel_predictions.py, predictions.py).
+them from its histories and their rows after them (final/saved/panel_histories.py,
+panel_forecasting.py, use/panel_predictions.py, predictions.py).
 
 The sweeps: 24 synthetic products whose sales double in a period with a promotion and
 rise by half in the period after one (promotions drawn at random, so only a model that
@@ -23,7 +23,7 @@ import pytest
 from rnnjax.data import panel
 from rnnjax.data import panel_windows
 from rnnjax.errors import InputError
-from rnnjax.final.saved import panel_forecasting
+from rnnjax.final.saved import panel_histories
 from rnnjax.final.saved import panel_future
 from rnnjax.final.use import panel_predictions
 from rnnjax.final.use import predictions
@@ -366,7 +366,7 @@ def test_a_holiday_flag_holds_its_last_value_in_the_sweep_and_in_use_alike(tmp_p
                'input_columns': ['temp'], 'future_columns': ['holiday'], 'fill': 'linear',
                'flag_columns': list(data.flag_columns)}
   notes = []
-  _, values, _, inputs = panel_forecasting.panel_histories(
+  _, values, _, inputs = panel_histories.panel_histories(
       transform, pd.read_csv(path, dtype={'holiday': float}), notes=notes)
   np.testing.assert_array_equal(inputs[0][:, 1], holiday)
   np.testing.assert_array_equal(values[0][:-2], data.train[0])
@@ -379,7 +379,7 @@ def test_a_holiday_flag_holds_its_last_value_in_the_sweep_and_in_use_alike(tmp_p
   edge = pd.read_csv(path, dtype={'holiday': float})
   edge.loc[edge['date'] == '2022-12-23', 'holiday'] = np.nan  # Between a 0 and a 1.
   for flags, want in (([], 0.5), (['holiday'], 0.0)):
-    _, _, _, inputs = panel_forecasting.panel_histories(
+    _, _, _, inputs = panel_histories.panel_histories(
         {**transform, 'flag_columns': flags}, edge)
     assert inputs[0][3, 1] == want
 

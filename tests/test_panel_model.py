@@ -1,7 +1,8 @@
-"""A panel's saved model (rnnjax/final/saved/export.py, tuned.py, panel_forecasting.py,
-use/panel_predictions.py): it gives the sweep's final test figures back, forecasts many
-series from a long DataFrame or a dict alike, with per-series conformal intervals, and
-`experiments.predict` writes the long forecast.csv from the end of each series.
+"""A panel's saved model (rnnjax/final/saved/export.py, tuned.py, panel_histories.py,
+panel_forecasting.py, use/panel_predictions.py): it gives the sweep's final test figures
+back, forecasts many series from a long DataFrame or a dict alike, with per-series
+conformal intervals, and `experiments.predict` writes the long forecast.csv from the end
+of each series.
 
 Two tiny sweeps on six M1 quarterly series: a user's CSV whose last points are held out
 (two lookbacks; deseasonalised, two of the six series being seasonal), and its train part

@@ -16,7 +16,7 @@ from rnnjax.data.time import follows
 from rnnjax.data.time import grid as time_grid
 from rnnjax.data.time import periods
 from rnnjax.errors import InputError
-from rnnjax.final.saved import panel_forecasting
+from rnnjax.final.saved import panel_histories
 
 
 def _grid(cells):
@@ -248,7 +248,7 @@ def test_a_panel_of_tz_aware_daily_and_monthly_rows_reads_as_regular_series(tmp_
   frame = pd.DataFrame({**frame, 'y': np.arange(19.) + 1})
   transform = {'fill': 'linear', 'input_columns': [], 'future_columns': [],
                'id_column': 'unique_id', 'time_column': 'ds', 'target_column': 'y'}
-  _, values, cells, _ = panel_forecasting.panel_histories(transform, frame)
+  _, values, cells, _ = panel_histories.panel_histories(transform, frame)
   assert len(values[0]) == 20 and cells[0][13] == '2023-03-14 00:00:00-04:00'
 
 
@@ -326,8 +326,8 @@ def test_rows_after_a_history_are_held_to_the_historys_step_not_their_own():
   odd date), and a history's next day is advised in days."""
   days = [f'2024-01-{d:02d}' for d in range(1, 32)]
   follow = lambda before, after: follows.check_follows(
-    ['a'], [before], [after], path='plan.csv', flag='--future_path',
-    last="its history's last time", rows='future rows', fill='--csv_path h.csv')
+      ['a'], [before], [after], path='plan.csv', flag='--future_path',
+      last="its history's last time", rows='future rows', fill='--csv_path h.csv')
   with pytest.raises(InputError, match=r"^--future_path: series 'a' of plan.csv has "
                      r"'2024-03-01' after '2024-02-01', where the step is a day \(the step "
                      r"up to its history's last time '2024-01-31'\): give rows a day apart$"):
@@ -349,8 +349,8 @@ def test_rows_aligned_to_the_calendar_after_a_history_that_ends_early_name_fill_
   full = ['2023-12-18', '2023-12-19', '2023-12-20']
   ids, before = ['a', 'b', 'c'], [full, full[:2], full[:2]]
   follow = lambda after, zero: follows.check_follows(
-    ids, before, after, path='plan.csv', flag='--future_path',
-    last="its history's last time", rows='future rows', fill='--csv_path h.csv', zero=zero)
+      ids, before, after, path='plan.csv', flag='--future_path',
+      last="its history's last time", rows='future rows', fill='--csv_path h.csv', zero=zero)
   plan = [['2023-12-21']] * 3
   with pytest.raises(InputError, match=r"^--future_path: series 'b' of plan.csv starts at "
                      r"'2023-12-21'.* or future rows from '2023-12-20' \(2 series end before "
@@ -405,24 +405,24 @@ def test_fill_zero_makes_the_targets_gaps_0_and_interpolates_the_inputs(tmp_path
   assert len(read[2].train[1]) + 2 == 11  # and b ends where its rows do.
   # A saved panel model fills a history's gaps as its sweep did.
   transform = {'fill': 'zero', 'input_columns': [], 'future_columns': []}
-  ids, values, _, _ = panel_forecasting.panel_histories(transform, {'a': [1., np.nan, 3.]})
+  ids, values, _, _ = panel_histories.panel_histories(transform, {'a': [1., np.nan, 3.]})
   assert ids == ['a'] and values[0].tolist() == [1, 0, 3]
-  _, values, _, _ = panel_forecasting.panel_histories({**transform, 'fill': 'linear'},
-                                                      {'a': [1., np.nan, 3.]})
+  _, values, _, _ = panel_histories.panel_histories({**transform, 'fill': 'linear'},
+                                                    {'a': [1., np.nan, 3.]})
   assert values[0].tolist() == [1, 2, 3]
   # Filled cells are said; so are rows after a history's last value (a plan appended
   # to a history, say), which move each forecast's start.
   notes = []
-  panel_forecasting.panel_histories(transform, {'a': [1., np.nan, 3.], 'b': [1., 2., np.nan,
-                                                                          np.nan]}, notes=notes)
+  panel_histories.panel_histories(transform, {'a': [1., np.nan, 3.], 'b': [1., 2., np.nan,
+                                                                        np.nan]}, notes=notes)
   assert notes == [
       '3 empty cells of histories filled, as the sweep filled its data: 3 of the target '
       'with 0',
       "histories: 1 series end with rows without a target (e.g. 'b': its last 2), filled "
       'with 0: each forecast starts after them']
   notes = []  # A model with input columns: rows of planned inputs belong elsewhere.
-  panel_forecasting.panel_histories({**transform, 'input_columns': ['price']},
-                                    {'b': [[1., 5.], [2., 5.], [np.nan, 6.]]}, notes=notes)
+  panel_histories.panel_histories({**transform, 'input_columns': ['price']},
+                                  {'b': [[1., 5.], [2., 5.], [np.nan, 6.]]}, notes=notes)
   assert notes[-1].endswith("filled with 0: each forecast starts after them; where those "
                             'rows are a plan of the inputs ahead, give them in future_inputs '
                             '(--future_path) instead')

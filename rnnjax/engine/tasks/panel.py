@@ -65,7 +65,7 @@ def _forward(cfg, params, split, hp=None, key=None):
   With `deseasonalize` the window is divided by its points' seasonal indices before it
   is normalised, and the forecast multiplied by the targets' ones. A 'log' member takes
   the logarithm of the (deseasonalised) window, whose values must be > 0 (the sweep and
-  a saved model refuse others: waves.check_log_inputs, panel_forecasting.panel_histories), and
+  a saved model refuse others: waves.check_log_inputs, panel_histories.panel_histories), and
   the exponential of its forecast."""
   x, inputs, season_y = split['x'][..., :1], split['x'][..., 1:], 1.0
   if cfg.deseasonalize:

@@ -7,7 +7,8 @@ Imports final.choice (ensemble: how members' outputs are combined), never final.
   tuned         the loaded model, TunedModel: forecasting, classifying, sampling
   arguments     the loaded model's arguments, checked in one line each
   forecasting   a saved forecaster's histories, windows, forecasts fed back (arrays only)
-  panel_forecasting  a panel model's histories and forecasts (arrays only)
+  panel_forecasting  a panel model's forecasts from its histories' ends (arrays only)
+  panel_histories  a panel model's histories read and checked, by series id (arrays only)
   panel_future  a panel model's input columns after each history (arrays only)
   cases         a saved classifier's cases, checked and padded as the sweep padded them
   characters    a saved character model's text, scored and sampled

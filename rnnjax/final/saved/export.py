@@ -35,7 +35,7 @@ from rnnjax.engine import population as pop
 from rnnjax.errors import InputError
 from rnnjax.final.saved import intervals
 from rnnjax.final.saved import model_files
-from rnnjax.final.saved import panel_forecasting
+from rnnjax.final.saved import panel_histories
 from rnnjax.final.saved import tuned
 from rnnjax.final.saved.model_files import Group
 from rnnjax.results import files
@@ -132,7 +132,7 @@ def series_arrays(data) -> tuple[dict, list]:
       transform['path'], transform['target_columns'], time_column=transform['time_column'],
       input_columns=transform['input_columns'])
   empty = np.isnan(raw[:, :len(transform['target_columns'])]).all(axis=1)
-  ends = panel_forecasting.trailing_ends([None], [np.where(empty, np.nan, 0.0)], [times])
+  ends = panel_histories.trailing_ends([None], [np.where(empty, np.nan, 0.0)], [times])
   return ({'series': np.asarray(transform['series'], np.float64),
            'times': np.asarray(times, dtype=str)}, ends[0][1:] if ends else [])
 
@@ -147,7 +147,7 @@ def panel_arrays(spec, data) -> tuple[dict, dict]:
   columns from the given one, test_inputs <float64>[S, horizon, C] (data/panel.py's).
   manifest['panel'] holds left_out where the file's series too short to hold out a test
   part were left out of the sweep (predict names them), and filled_ends
-  (panel_forecasting.trailing_ends) where series of the file end with rows without a
+  (panel_histories.trailing_ends) where series of the file end with rows without a
   target, filled (predict says so where it forecasts from their end)."""
   transform, horizon = data.transform, data.transform['horizon']
   columns = {k: transform[k] for k in ('id_column', 'time_column', 'target_column')}
@@ -164,7 +164,7 @@ def panel_arrays(spec, data) -> tuple[dict, dict]:
     ids, raw, times, _, _ = panel.read_long(
         whole.path, flag='--csv_path', to_end=transform.get('fill') == 'zero', **columns)
     kept = set(whole.ids)
-    ends = [e for e in panel_forecasting.trailing_ends(ids, raw, times) if e[0] in kept]
+    ends = [e for e in panel_histories.trailing_ends(ids, raw, times) if e[0] in kept]
     if not held_out:
       ids, _, times, _, _ = panel.read_long(
           spec.test_path or panel.bundled_paths(dataset)[1], flag='--test_path', **columns)

@@ -20,9 +20,10 @@ on. With input columns, their future values must be given (`future_inputs`). A p
 model forecasts every series given from its end the same way (panel_forecasting.py).
 
 The class is the face; the work is done by arrays-only functions: forecasting.py
-(histories, windows, forecasts fed back), panel_forecasting.py (a panel's), cases.py (a
-classifier's cases and labels), characters.py (a character model's text and samples),
-intervals.py (the prediction intervals, from this model's backtests).
+(histories, windows, forecasts fed back), panel_forecasting.py (a panel's; its histories
+read in panel_histories.py), cases.py (a classifier's cases and labels), characters.py (a
+character model's text and samples), intervals.py (the prediction intervals, from this
+model's backtests).
 """
 
 import jax

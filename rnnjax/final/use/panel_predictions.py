@@ -34,6 +34,7 @@ from rnnjax.data import panel_windows
 from rnnjax.data.time import follows
 from rnnjax.errors import InputError
 from rnnjax.final.saved import panel_forecasting
+from rnnjax.final.saved import panel_histories
 from rnnjax.final.saved import panel_future
 from rnnjax.results import series_scores
 
@@ -55,7 +56,7 @@ def histories(model, csv_path: str = '',
     if notes is not None and info.get('left_out'):
       notes.append(left_out_note(info['left_out'], model.transform['horizon']))
     if notes is not None and info.get('filled_ends'):  # Saved filled: said as a CSV's are.
-      notes.append(panel_forecasting.trailing_note(
+      notes.append(panel_histories.trailing_note(
           info['filled_ends'], model.transform.get('fill', 'linear'), "the sweep's series",
           inputs=bool(panel_future.input_columns(model.transform))))
     return (*panel_forecasting.saved_series(model.arrays, with_test=data_end),
@@ -67,11 +68,11 @@ def histories(model, csv_path: str = '',
       input_columns=transform.get('input_columns', ()),
       future_columns=transform.get('future_columns', ()),
       to_end=transform.get('fill') == 'zero')
-  panel_forecasting.check_data_step(transform, model.arrays, times, f'--csv_path: {csv_path}',
-                                    notes)
+  panel_histories.check_data_step(transform, model.arrays, times, f'--csv_path: {csv_path}',
+                                  notes)
   if grid_note and notes is not None:
     notes.append(grid_note)
-  ids, values, _, inputs = panel_forecasting.panel_histories(
+  ids, values, _, inputs = panel_histories.panel_histories(
       transform, dict(zip(ids, values)), what=f'--csv_path: {csv_path}', notes=notes,
       times=times, said='--csv_path')
   return ids, values, times, inputs
