@@ -105,8 +105,8 @@ def zero_window_note(ids, histories, lookback: int, what: str) -> list:
   """[the note] where a history's window (its last `lookback` values) ends on 0 and the
   model's manifest predates 'zero_window_scale' (TunedModel sets zero_window_unscaled
   for its --normalization=last members, unless its git commit is known to come after
-  ZERO_WINDOW_RULE): such a window is now scaled by its mean
-  |value|, where before 5ec81b0 (2026-12-05) it was read in units; [] otherwise."""
+  ZERO_WINDOW_RULE): such a window is now scaled by its mean |value|, where before
+  5ec81b0 (2026-12-05) it was read in units; [] otherwise."""
   ends = [k for k, h in zip(ids, histories) if len(h) and np.mean(np.abs(h[-lookback:])) > 0
           and abs(h[-1]) <= 1e-6 * np.mean(np.abs(h[-lookback:]))]
   if not ends:
