@@ -8,7 +8,7 @@ import pytest
 
 from rnnjax.data import classify
 from rnnjax.data import common
-from rnnjax.data import ts_file
+from rnnjax.data.cases import ts_file
 from rnnjax.errors import InputError
 
 # dataset -> (train cases, test cases, channels, (min length, max length), classes), as
@@ -295,7 +295,7 @@ def test_users_files_variable_length_and_sorted_labels(tmp_path):
   assert data.classes == ('1', '2', '10')  # Numeric labels sort as numbers.
   # Labels equal in value but not in writing, in any order (a set's): by their text.
   for given in (['1', '01', '2', '1.0'], ['1.0', '2', '01', '1'], ['2', '1', '1.0', '01']):
-    assert ts_file._sort_labels(given) == ('01', '1', '1.0', '2')
+    assert ts_file.sort_labels(given) == ('01', '1', '1.0', '2')
   assert data.info['dataset'] == 'tr' and data.info['files'] == {'train': train, 'test': test}
   assert data.x['train'].shape[1:] == (4, 1) and data.info['min_length'] == 1
   assert list(data.y['test']) == [2, 1, 0]

@@ -11,7 +11,8 @@ sees it (split, scaled, windowed arrays), with the baselines scored on the same 
   competition      the M competitions' scores (sMAPE, MASE, OWA, M5's RMSSE) and naive benchmarks
   statistical      statsforecast's AutoETS, AutoTheta, AutoARIMA fitted per series, in parallel
   classical        automatic ETS and ARIMA for one series
-  classify, ts_file  sequence classification from UCR/UEA .ts files
+  classify         sequence classification: splits, scaling, baselines
+  cases/           its files: UCR/UEA .ts files (ts_file), long CSVs of cases (long_csv)
   text             character-level language modelling
   time/            a time column: its cells, season and future labels (column); its grid
 """

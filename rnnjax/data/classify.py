@@ -1,7 +1,8 @@
-"""Sequence-classification data from UCR/UEA `.ts` files: splits, scaling, baselines.
+"""Sequence-classification data from UCR/UEA `.ts` files or long CSVs: splits, scaling,
+baselines.
 
-The files are read by ts_file.py (`read_ts`, also importable from here), which fills
-missing values and counts them.
+The files are read by cases/ts_file.py (`read_ts`, also importable from here) and
+cases/long_csv.py, alike: each fills missing values and counts them.
 
 Validation cases are carved from the training file, stratified by class and seeded; the
 test file is kept whole (a class too rare to reach the validation part is named in a note:
@@ -22,7 +23,8 @@ import math
 import numpy as np
 
 from rnnjax.data import common
-from rnnjax.data import ts_file
+from rnnjax.data.cases import long_csv
+from rnnjax.data.cases import ts_file
 from rnnjax.errors import InputError
 
 DATASETS = ('ItalyPowerDemand', 'GunPoint', 'ArrowHead', 'BasicMotions', 'JapaneseVowels',
@@ -236,14 +238,21 @@ def prepare(train: ts_file.TsFile, test: ts_file.TsFile, *, val_size=DEFAULT_VAL
 
 
 def load(*, dataset: str = '', train_path: str = '', test_path: str = '',
-         val_size=DEFAULT_VAL_FRACTION, seed: int = 0, fold: int = 0,
-         folds: int = 1) -> ClassifyData:
-  """A bundled dataset by name, or a user's pair of `.ts` files (which take precedence).
+         val_size=DEFAULT_VAL_FRACTION, seed: int = 0, fold: int = 0, folds: int = 1,
+         id_column: str = '', time_column: str = '', target_columns=(),
+         input_columns=()) -> ClassifyData:
+  """A bundled dataset by name, or a user's pair of files (which take precedence):
+  `.ts` files, or long CSVs (cases/long_csv.py) read with the columns given, the
+  file's extension (else its content) telling which.
 
   `val_size`: a fraction in (0, 1) of the training file's cases, a whole number >= 1 of
   them, or 0 for the default 20%; carved per class (see `stratified_split`).
   """
   flags = ('--train_path', '--test_path')  # Named when a file cannot be read.
+  columns = {'--id_column': id_column, '--time_column': time_column,
+             '--target_columns': ','.join(target_columns),
+             '--input_columns': ','.join(input_columns)}
+  given = [flag for flag, value in columns.items() if value]
   if train_path or test_path:
     for flag, path in zip(flags, (train_path, test_path)):
       if not path:
@@ -252,13 +261,46 @@ def load(*, dataset: str = '', train_path: str = '', test_path: str = '',
   elif not dataset:
     raise InputError(f'--dataset: name a bundled dataset ({", ".join(DATASETS)}) or give '
                      '--train_path and --test_path')
+  elif given:
+    raise InputError(f'{given[0]}: names a column of a CSV --train_path and --test_path; '
+                     f'the bundled {dataset} is a .ts file; leave it out')
   else:
     train_path, test_path, name = (bundled_path(dataset, 'train'),
                                    bundled_path(dataset, 'test'), dataset)
     flags = ('--dataset', '--dataset')
-  return prepare(read_ts(train_path, flag=flags[0]), read_ts(test_path, flag=flags[1]),
-                 val_size=val_size, seed=seed, name=name, fold=fold, folds=folds,
-                 files={'train': train_path, 'test': test_path})
+  files = {'train': train_path, 'test': test_path}
+  kinds = [long_csv.is_csv(path, flag) for flag, path in zip(flags, files.values())]
+  if kinds[0] != kinds[1]:
+    raise InputError(f'--test_path: {test_path} is {"a CSV" if kinds[1] else "a .ts file"}, '
+                     f'--train_path {"a CSV" if kinds[0] else "a .ts file"}; give both '
+                     'files in one format')
+  if not kinds[0]:
+    if given:
+      raise InputError(f'{given[0]}: {train_path} is a .ts file, which has no columns; '
+                       'leave it out (it names a column of a CSV)')
+    return prepare(read_ts(train_path, flag=flags[0]), read_ts(test_path, flag=flags[1]),
+                   val_size=val_size, seed=seed, name=name, fold=fold, folds=folds,
+                   files=files)
+  if not id_column:
+    raise InputError(f'--id_column: required for a CSV --train_path ({train_path}): name '
+                     'the column that says which case each row belongs to')
+  if len(target_columns) != 1:
+    raise InputError('--target_columns: ' + (
+        f'a case has one class label; got {list(target_columns)}' if target_columns else
+        f'required for a CSV --train_path ({train_path}): name the class label column'))
+  read = dict(id_column=id_column, time_column=time_column,
+              target_column=target_columns[0])
+  train = long_csv.read_long_csv(train_path, flag=flags[0], input_columns=input_columns,
+                                 **read)
+  test = long_csv.read_long_csv(test_path, flag=flags[1], input_columns=train.channels,
+                                channels_of='' if input_columns else '--train_path', **read)
+  long_csv.check_disjoint(train, test, test_path)
+  data = prepare(train, test, val_size=val_size, seed=seed, fold=fold, folds=folds,
+                 files=files)
+  data.info['columns'] = {'id_column': id_column, 'time_column': time_column,
+                          'target_column': target_columns[0],
+                          'input_columns': list(train.channels)}
+  return data
 
 
 def class_notes(data: ClassifyData, fold: int, folds: int) -> tuple:

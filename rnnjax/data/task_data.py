@@ -181,6 +181,7 @@ def _load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_colu
 
 
 def _load_classify(*, dataset, seed, val_size, test_size, train_path='', test_path='',
+                   id_column='', time_column='', target_columns=(), input_columns=(),
                    pooling='last', fold=0, folds=1):
   if test_size:
     raise InputError('--test_size: classification scores the whole TEST file; leave it 0')
@@ -188,20 +189,30 @@ def _load_classify(*, dataset, seed, val_size, test_size, train_path='', test_pa
     raise InputError(f'--pooling: {pooling!r}; expected one of {", ".join(POOLINGS)}')
   data = classify.load(dataset='' if train_path or test_path else dataset,
                        train_path=train_path, test_path=test_path,
-                       val_size=val_size or 0.2, seed=seed, fold=fold, folds=folds)
+                       val_size=val_size or 0.2, seed=seed, fold=fold, folds=folds,
+                       id_column=id_column, time_column=time_column,
+                       target_columns=tuple(target_columns),
+                       input_columns=tuple(input_columns))
   arrays = {split: {'x': data.x[split], 'length': data.length[split], 'y': data.y[split]}
             for split in common.SPLITS}
   baselines = data.baselines
+  # A long CSV's columns, which the saved model reads new cases by (final/saved/cases.py).
+  columns = data.info.get('columns', {})
+  read_note = (f'note: channels read from {train_path}: '
+               f'{", ".join(columns["input_columns"])} (every column but '
+               f'{", ".join(c for c in (id_column, time_column, target_columns[0]) if c)}; '
+               '--input_columns chooses)',) if columns and not input_columns else ()
   return TaskData(
       task='classify', arrays=arrays, input_size=data.x['train'].shape[-1],
       output_size=len(data.classes), readout=POOLINGS[pooling],
       seq_len=data.x['train'].shape[1], num_train=len(data.y['train']),
       baselines=baselines, info=dict(data.info, classes=list(data.classes)),
-      notes=_cases_filled(data.info['missing']) + classify.class_notes(data, fold,
-                                                                            folds),
+      notes=read_note + _cases_filled(data.info['missing']) + classify.class_notes(
+          data, fold, folds),
       transform={'classes': list(data.classes), 'mean': data.mean, 'std': data.std,
                  'channels': int(data.x['train'].shape[2]),
-                 'max_length': int(data.x['train'].shape[1]), 'pooling': pooling})
+                 'max_length': int(data.x['train'].shape[1]), 'pooling': pooling,
+                 **columns})
 
 
 def _load_charlm(*, dataset, seed, val_size, test_size, text_path='', seq_len=64):

@@ -122,9 +122,10 @@ def check(spec: SweepSpec):
   if unknown:
     raise InputError(f'--benchmarks: unknown model {unknown[0]!r}; expected some of '
                      f'{", ".join(known)}')
-  if spec.id_column and spec.task != 'panel':
+  if spec.id_column and spec.task not in ('panel', 'classify'):
     raise InputError(f'--id_column: a long CSV of many series is a panel; add --task=panel '
-                     f'(this sweep is --task={spec.task})')
+                     f'(or --task=classify for cases with a label; this sweep is '
+                     f'--task={spec.task})')
   if spec.ensemble not in ENSEMBLES:
     raise InputError(f'--ensemble: {spec.ensemble!r}; expected one of '
                      f'{", ".join(ENSEMBLES)}')

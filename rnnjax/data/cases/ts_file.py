@@ -27,9 +27,12 @@ class TsFile:
   class_labels: tuple   # Header order; sorted (numerically where all are numbers) if absent.
   name: str             # @problemName, else the file name.
   num_missing: int
+  # A long CSV's (long_csv.py): each case's id, and the columns read as its channels.
+  ids: tuple = ()
+  channels: tuple = ()
 
 
-def _sort_labels(labels):
+def sort_labels(labels):
   # Ties in value ('1', '01', '1.0') by their text: the order never depends on a set's.
   try:
     return tuple(sorted(labels, key=lambda l: (float(l), l)))
@@ -146,5 +149,5 @@ def read_ts(path: str, *, flag: str = '', labelled: bool = True,
     raise InputError(f'{path}: no cases' + ('' if declared else ' (no @data line)'))
   name = header.get('problemname', '') or os.path.splitext(os.path.basename(path))[0]
   return TsFile(series=series, labels=labels, name=name, num_missing=num_missing,
-                class_labels=declared[0] or (_sort_labels(set(labels)) if declared[3]
+                class_labels=declared[0] or (sort_labels(set(labels)) if declared[3]
                                              else ()))

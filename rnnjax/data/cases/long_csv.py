@@ -1,0 +1,164 @@
+"""Sequence-classification cases from a long CSV: `read_long_csv` reads one into a
+`ts_file.TsFile`, as `read_ts` reads a `.ts` file, so classify.py splits, scales and
+pads both alike.
+
+One row per step of a case: the case column (`--id_column`) names the case each row
+belongs to (cases in order of first appearance; ids as written, text), the label column
+(`--target_columns`, one) its class (text, as a `.ts` file's labels; every row of a case
+carries the same one), the time column (`--time_column`, optional: numbers or ISO dates)
+orders each case's rows (else file order), and the channel columns (`--input_columns`;
+default every other column) hold numbers. Cases may differ in length. Empty cells are
+gaps, filled by linear interpolation within their channel as a `.ts` file's `?` are
+(common.fill_gaps) and counted; a cell that is not a number, or not finite, is refused
+naming its line and column.
+"""
+
+import csv
+import io
+import os
+
+import numpy as np
+
+from rnnjax.data import common
+from rnnjax.data.cases import ts_file
+from rnnjax.data.time import column as time_column_lib
+from rnnjax.errors import InputError
+
+
+def is_csv(path: str, flag: str) -> bool:
+  """Whether `path` is read as a long CSV rather than a `.ts` file: by its extension
+  (.csv, .ts), else by its content (a `.ts` file opens with `@` header lines)."""
+  extension = os.path.splitext(path)[1].lower()
+  if extension in ('.csv', '.ts'):
+    return extension == '.csv'
+  for line in common.read_file(path, flag=flag, kind='a .ts or CSV file').splitlines():
+    line = line.strip()
+    if line and not line.startswith('#'):
+      return not line.startswith('@')
+  return False  # Empty: the .ts reader says so.
+
+
+def order(cells, where: str, column: str, lines=None, unit: str = 'line') -> np.ndarray:
+  """<int>[n]: the positions of a case's time cells in time order (stable). Cells are
+  numbers or ISO dates (time/column.py `parse`), read as text where they are not
+  numbers already (a DataFrame's); an empty or unreadable cell, or two rows at one time,
+  is refused naming `where`, `column` and the rows' `lines` (file lines; default their
+  positions, as `unit` 'row')."""
+  cells = np.asarray(cells)
+  lines = list(range(len(cells))) if lines is None else list(lines)
+  row = lambda i: f'{unit} {lines[i]}'
+  if cells.dtype.kind in 'iufM':  # Numbers or datetimes already (a DataFrame).
+    keys = cells
+    bad = np.flatnonzero(np.isnat(keys) if keys.dtype.kind == 'M' else ~np.isfinite(keys))
+    if len(bad):
+      raise InputError(f'{where}: {row(bad[0])}: empty or not finite {column!r} '
+                       f'{cells[bad[0]]!r}')
+  else:
+    text = [str(c).strip() for c in cells]
+    try:
+      keys = np.array([float(c) for c in text])
+      bad = np.flatnonzero(~np.isfinite(keys))
+    except ValueError:
+      parsed = [time_column_lib.parse(c) for c in text]
+      bad = [i for i, p in enumerate(parsed) if p is None]
+      keys = None if bad else np.array(parsed)
+    if len(bad):
+      raise InputError(f'{where}: {row(bad[0])}: {column!r} {text[bad[0]]!r} is neither a '
+                       'number nor an ISO date (2024-01-31); it orders the case\'s rows')
+  positions = np.argsort(keys, kind='stable')
+  same = np.flatnonzero(keys[positions][1:] == keys[positions][:-1])
+  if len(same):
+    a, b = sorted((positions[same[0]], positions[same[0] + 1]))
+    raise InputError(f'{where}: {row(a)} and {row(b)} are both at {column!r} '
+                     f'{cells[a]!r}; a case has one row per step')
+  return positions
+
+
+def read_long_csv(path: str, *, id_column: str, target_column: str = '',
+                  time_column: str = '', input_columns=(), flag: str = '',
+                  labelled: bool = True, channels_of: str = '') -> ts_file.TsFile:
+  """Reads a long CSV of cases; see the module docstring.
+
+  `flag` (e.g. '--train_path') is named when the file cannot be read. labelled=False
+  reads the label column only where the file has it (labels then None per case
+  without it). `input_columns` empty: every column but the case, time and label
+  columns; where they are another file's (`channels_of`, e.g. '--train_path'), a
+  missing one is refused naming that file's flag.
+  """
+  text = common.read_file(path, flag=flag, kind='a CSV file')
+  rows = list(csv.reader(io.StringIO(text, newline='')))
+  if len(rows) < 2:
+    raise InputError(f'{flag}: {path} has no rows')
+  header = [h.strip() for h in rows[0]]
+  if not labelled and target_column not in header:
+    target_column = ''
+  named = [('--id_column', id_column), ('--time_column', time_column),
+           ('--target_columns', target_column)]
+  named += [('--input_columns', c) for c in input_columns]
+  roles = {}
+  for name, column in named:
+    if column and column in roles:
+      raise InputError(f'{name}: {column!r} is also {roles[column]}; a column has one '
+                       'role (case, time, label or channel)')
+    roles[column] = name
+    if column and column not in header:
+      if name == '--input_columns' and channels_of:
+        raise InputError(f'{flag}: {path} has no column {column!r} (a channel of '
+                         f'{channels_of}); columns are {header}')
+      raise InputError(f'{name}: {path} has no column {column!r}; columns are {header}')
+  channels = tuple(input_columns) or tuple(h for h in header if h and h not in roles)
+  if not channels:
+    raise InputError(f'--input_columns: {path} has no column besides its case, time and '
+                     f'label columns ({header}); a case needs a channel of numbers')
+  i_id, i_time, i_label = (header.index(c) if c else None
+                           for c in (id_column, time_column, target_column))
+  i_channels = [header.index(c) for c in channels]
+  values, labels, times, lines = {}, {}, {}, {}
+  for r, row in enumerate(rows[1:]):
+    line = r + 2
+    if not any(cell.strip() for cell in row):
+      continue
+    cell = lambda i: row[i].strip() if i is not None and i < len(row) else ''
+    key = row[i_id] if i_id < len(row) else ''  # As written: ' a' and 'a' are two cases.
+    if not key.strip():
+      raise InputError(f'{path}: line {line}: empty --id_column {id_column!r}')
+    if i_label is not None:
+      label = cell(i_label)
+      if not label:
+        raise InputError(f'{path}: line {line}: empty --target_columns {target_column!r} '
+                         f'(every row of a case carries its label)')
+      if key in labels and labels[key][0] != label:
+        raise InputError(f'{path}: line {line}: case {key!r} is labelled {label!r}, on '
+                         f'line {labels[key][1]} {labels[key][0]!r}; a case has one label')
+      labels.setdefault(key, (label, line))
+    values.setdefault(key, []).append(
+        [common.number(cell(i), path, line, c) for i, c in zip(i_channels, channels)])
+    times.setdefault(key, []).append(cell(i_time))
+    lines.setdefault(key, []).append(line)
+  if not values:
+    raise InputError(f'{flag}: {path} has no rows')
+  series, num_missing = [], 0
+  for key, rows_of in values.items():
+    case = np.asarray(rows_of, np.float64).reshape(len(rows_of), len(channels))
+    where = f'{path}: case {key!r}'
+    if time_column:
+      case = case[order(times[key], where, time_column, lines[key])]
+    num_missing += int(np.isnan(case).sum())
+    series.append(common.fill_gaps(case, [f'column {c!r}' for c in channels], where))
+  ids = tuple(values)
+  case_labels = [labels[k][0] for k in ids] if i_label is not None else [None] * len(ids)
+  return ts_file.TsFile(
+      series=series, labels=case_labels,
+      class_labels=ts_file.sort_labels(set(case_labels)) if i_label is not None else (),
+      name=os.path.splitext(os.path.basename(path))[0], num_missing=num_missing,
+      ids=ids, channels=channels)
+
+
+def check_disjoint(train: ts_file.TsFile, test: ts_file.TsFile, path: str) -> None:
+  """Refuses a test file (at `path`) holding a case id of the training file's: the two
+  files' cases must be different cases."""
+  both = [k for k in test.ids if k in set(train.ids)]
+  if both:
+    raise InputError(f'--test_path: {path}: case {both[0]!r} is in --train_path too'
+                     f'{f" ({len(both)} cases are)" if len(both) > 1 else ""}; a case '
+                     'is either trained on or tested on')
