@@ -8,15 +8,15 @@ import numpy as np
 
 from rnnjax.data import classify
 from rnnjax.data import common
+from rnnjax.data.cases import long_csv
 from rnnjax.errors import InputError
 from rnnjax.final.saved import arguments
 
 
 def padded(transform, sequences, what='sequences') -> tuple[np.ndarray, np.ndarray]:
   """(x <float32>[N, T, C], lengths <int32>[N]) of the cases `sequences`: a list of
-  <float>[T_i, C] (or [T_i]), one array <float>[N, T, C], or a long DataFrame (a row per
-  step: its `case` column the case it belongs to, a column per channel, cases in order
-  of first appearance); `what` names them in the InputError. T: the longest case of
+  <float>[T_i, C] (or [T_i]), one array <float>[N, T, C], or a long DataFrame
+  (`long_cases`); `what` names them in the InputError. T: the longest case of
   the sweep's training file, or a longer one of these. Missing values (NaN) are filled
   per channel by linear interpolation, as the .ts reader fills a file's `?`
   (ts_file.py); infinite values are refused."""
@@ -25,7 +25,7 @@ def padded(transform, sequences, what='sequences') -> tuple[np.ndarray, np.ndarr
               f'one case), or one array <float>[N, T, {channels}]')
   arguments.concrete(sequences, what)
   if hasattr(sequences, 'columns') and hasattr(sequences, 'groupby'):
-    sequences = long_cases(sequences, what)
+    sequences = long_cases(sequences, what, transform)
   if isinstance(sequences, (str, bytes)) or not hasattr(sequences, '__iter__'):
     raise InputError(f'{what}: {type(sequences).__name__} is not a list of cases; {expected}')
   # A bare [T, C] array would iterate as T cases (and a 2-D array may as well be
@@ -64,22 +64,42 @@ def padded(transform, sequences, what='sequences') -> tuple[np.ndarray, np.ndarr
   return classify.pad(cases, max(transform['max_length'], max(map(len, cases))))
 
 
-def long_cases(frame, what: str = 'cases') -> list:
-  """A long DataFrame's cases, <float64>[T_i, C] each, in order of first appearance:
-  its `case` column names each row's case, its other columns are the channels."""
-  if 'case' not in frame.columns:
-    raise InputError(f'{what}: a DataFrame of cases needs a `case` column (long format: '
-                     'one row per step, one column per channel)')
-  if frame['case'].isna().any():  # groupby would drop those rows without a word.
-    raise InputError(f'{what}: the `case` column is empty in '
-                     f'{int(frame["case"].isna().sum())} row(s); name each row\'s case')
+def long_cases(frame, what: str = 'cases', transform=None) -> list:
+  """A long DataFrame's cases, <float64>[T_i, C] each, in order of first appearance: a
+  row per step, its case column (the sweep's --id_column, or `case`) naming each row's
+  case. The channels are the sweep's channel columns by name where its data were a CSV
+  (`transform` holds them, and its time column orders each case's rows where the frame
+  has it), else every column but the case column (a model of a `.ts` file's)."""
+  transform = transform or {}
+  named = transform.get('id_column', '')
+  case = named if named in frame.columns else 'case'
+  if case not in frame.columns:
+    also = f'{named!r} (the sweep\'s case column) or ' if named else ''
+    raise InputError(f'{what}: a DataFrame of cases needs a {also}`case` column (long '
+                     'format: one row per step, one column per channel)')
+  if frame[case].isna().any():  # groupby would drop those rows without a word.
+    raise InputError(f'{what}: the {case!r} column is empty in '
+                     f'{int(frame[case].isna().sum())} row(s); name each row\'s case')
+  channels = list(transform.get('input_columns') or [])
+  missing = [c for c in channels if c not in frame.columns]
+  if missing:
+    raise InputError(f'{what}: no column {missing[0]!r} (a channel of the model: '
+                     f'{", ".join(channels)}); columns are {list(frame.columns)}')
+  time = transform.get('time_column', '')
+  time = time if time and time in frame.columns else ''
+  channels = channels or [c for c in frame.columns if c != case]
+  out = []
   try:
-    return [g.drop(columns='case').to_numpy(np.float64)
-            for _, g in frame.groupby('case', sort=False)]
+    for key, group in frame.groupby(case, sort=False):
+      if time:
+        group = group.iloc[long_csv.order(group[time].to_numpy(), f'{what}: case {key!r}',
+                                          time, list(group.index), unit='row')]
+      out.append(group[channels].to_numpy(np.float64))
   except (TypeError, ValueError) as e:
-    raise InputError(f'{what}: a long DataFrame: one row per step, its `case` column the '
+    raise InputError(f'{what}: a long DataFrame: one row per step, its {case!r} column the '
                      'case it belongs to (a name or number), one column of numbers per '
                      f'channel ({e})') from None
+  return out
 
 
 def label_indices(transform, labels) -> np.ndarray:

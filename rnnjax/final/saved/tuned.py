@@ -307,7 +307,7 @@ class TunedModel:
   def predict_proba(self, sequences) -> np.ndarray:
     """<float64>[N, K]: class probabilities of N cases (columns: `classes`), given as a
     list of <float>[T_i, C] (or [T_i]), one array <float>[N, T, C] or a long DataFrame
-    with a `case` column (cases.padded); one case alone is [x]."""
+    with a `case` column or the sweep's own (cases.long_cases); one case alone is [x]."""
     x, length = self._sequences(sequences)
     return self.outputs(lambda g: {'x': x, 'length': length})
 

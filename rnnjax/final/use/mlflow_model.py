@@ -30,7 +30,8 @@ What `predict` takes and returns, by the model's task (tuned.TunedModel does the
             forecast.csv's long table: unique_id, ds (each series' time column
             continued; +1, +2, ... without one), forecast, bounds.
   classify  cases: a list of arrays <float>[T_i, C] (or [T_i]), an array [N, T, C], or a
-            long DataFrame with a `case` column and one column per channel. Returns a
+            long DataFrame with a `case` column (or the sweep's own case column) and one
+            column per channel (by name, for a model of a CSV). Returns a
             DataFrame: predicted (the class label), then p_<class> per class.
   charlm    prompts: a string, a list of them, or a DataFrame whose first column holds
             them ('' is the sweep's own prime). params: num_chars (200), temperature
@@ -188,7 +189,7 @@ def classify(model, cases, params: dict) -> pd.DataFrame:
   """Each case's predicted class and class probabilities (module docstring)."""
   del params  # A classifier takes none.
   if isinstance(cases, pd.DataFrame):
-    cases = cases_lib.long_cases(cases, 'cases')
+    cases = cases_lib.long_cases(cases, 'cases', model.transform)
   probs = model.predict_proba(cases)  # A bare 2-D array is refused there, not split.
   classes = model.transform['classes']
   table = pd.DataFrame(probs, columns=[f'p_{c}' for c in classes])

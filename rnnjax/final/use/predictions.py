@@ -1,7 +1,7 @@
 """What `experiments/predict.py` does with a finished sweep's model: `run` reads the new
 data, predicts, writes a CSV (or a sample) and returns the lines to print and the
 figure to draw (a forecaster's parts: series_predictions.py; a panel model's:
-panel_predictions.py). Everything is checked
+panel_predictions.py; a classifier's: case_predictions.py). Everything is checked
 and computed before anything is written, so bad
 input (InputError) writes nothing. Its messages name flags: the model's (tuned.py),
 which name the Python arguments, are translated (`prompt: ...` -> `--prompt: ...`).
@@ -15,11 +15,11 @@ import time
 
 import numpy as np
 
-from rnnjax.data import classify
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
 from rnnjax.final.saved import arguments
 from rnnjax.final.saved import model_files
+from rnnjax.final.use import case_predictions
 from rnnjax.final.use import panel_predictions
 from rnnjax.final.use import series_predictions
 from rnnjax.results import files
@@ -58,44 +58,6 @@ def _steps(model, steps) -> int:
   if steps < 1:
     raise InputError(f'--steps_ahead: {steps} must be >= 1')
   return steps
-
-
-def read_cases(model, ts_path: str):
-  """(cases [T_i, C], labels or None) of a .ts file, checked against the model."""
-  channels = model.transform['channels']
-  read = lambda unlabelled: classify.read_ts(ts_path, flag='--ts_path', labelled=False,
-                                             unlabelled_default=unlabelled)
-  try:
-    ts, error = read(False), None
-  except InputError as e:
-    ts, error = None, e
-  if ts is None or ts.series[0].shape[1] != channels:
-    # A header without @classLabel: the cases may be unlabelled (their last field then a
-    # channel, not a label); taken so where that matches the model's channels.
-    try:
-      other = read(True)
-      if other.series[0].shape[1] == channels:
-        ts, error = other, None
-    except InputError:
-      pass
-  if error is not None:
-    raise error if str(error).startswith('--ts_path') else InputError(
-        f'--ts_path: {error}') from None
-  if ts.series[0].shape[1] != channels:
-    raise InputError(f'--ts_path: {ts_path} has {ts.series[0].shape[1]} channel(s) per case; '
-                     f'the model reads {channels} (a file of unlabelled cases says '
-                     '@classLabel false)')
-  return ts.series, None if ts.labels[0] is None else ts.labels
-
-
-def class_rows(model, probs, labels) -> tuple[list, list]:
-  classes = model.transform['classes']
-  header = ['case', 'predicted'] + (['label'] if labels else []) + [f'p_{c}' for c in classes]
-  rows = []
-  for i, p in enumerate(probs):
-    rows.append([i, classes[int(np.argmax(p))]] + ([labels[i]] if labels else []) +
-                [float(v) for v in p])
-  return header, rows
 
 
 def write_text(path: str, text: str) -> None:
@@ -154,7 +116,7 @@ def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str 
   sampling = ('prompt', 'num_chars', 'temperature', 'seed')
   foreign = {'forecast': ('ts_path',) + sampling,
              'panel': ('ts_path',) + sampling,
-             'classify': ('steps_ahead', 'csv_path', 'future_path', 'levels') + sampling,
+             'classify': ('steps_ahead', 'future_path', 'levels') + sampling,
              'charlm': ('steps_ahead', 'csv_path', 'future_path', 'levels',
                         'ts_path')}[model.task]
   given = dict(steps_ahead=steps_ahead, csv_path=csv_path, future_path=future_path,
@@ -174,7 +136,7 @@ def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str 
     if model.task == 'panel':
       return _panel(model, out_dir, loaded, steps_ahead, csv_path, future_path, levels)
     if model.task == 'classify':
-      return _classify(model, out_dir, ts_path)
+      return _classify(model, out_dir, ts_path, csv_path)
     return _sample(model, out_dir, prompt, num_chars, temperature, seed)
 
 
@@ -276,34 +238,9 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels):
   return {'lines': lines, 'paths': [path], 'plot': plot, 'panel': True}
 
 
-def _classify(model, out_dir, ts_path):
-  if not ts_path:
-    raise InputError('--ts_path: required for a classification model (a .ts file of cases)')
-  cases, labels = read_cases(model, ts_path)
-  probs = model.predict_proba(cases)
-  header, rows = class_rows(model, probs, labels)
-  predicted = [row[1] for row in rows]
-  classes = model.transform['classes']
-  lines = [f'{len(rows)} cases, predicted: ' + ', '.join(
-      f'{c}: {predicted.count(c)}' for c in classes)]
-  if labels:
-    known = [(p, l) for p, l in zip(predicted, labels) if l in classes]
-    unknown = sorted(set(labels) - set(classes))
-    if unknown:
-      lines.append(f'note: {len(labels) - len(known)} case(s) labelled {unknown}, not a '
-                   f'class of the model ({", ".join(classes)}): predicted, left out of the '
-                   'accuracy')
-    if known:
-      accuracy = sum(p == l for p, l in known) / len(known)
-      # Per class present: how many of its cases were found (a rare class's 0 would hide
-      # in the accuracy), and their mean, the balanced accuracy.
-      found = classify.recalls(*zip(*known))
-      recall = {c: found[c] for c in classes if c in found}
-      balanced = sum(r for r, _ in recall.values()) / len(recall)
-      lines.append(f'accuracy against the file\'s labels: {accuracy:.4f}' + (
-          f' ({len(known)} cases)' if unknown else '') + f'; balanced accuracy '
-          f'{balanced:.4f}; found per class: ' + ', '.join(
-              f'{c} {r:.2f} of {n}' for c, (r, n) in recall.items()))
+def _classify(model, out_dir, ts_path, csv_path):
+  cases, labels, ids = case_predictions.read(model, ts_path, csv_path)
+  lines, header, rows = case_predictions.predict(model, cases, labels, ids)
   path = os.path.join(out_dir, 'predictions.csv')
   write_csv(path, header, rows)
   return {'lines': lines, 'paths': [path], 'plot': None}

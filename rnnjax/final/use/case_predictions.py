@@ -1,0 +1,124 @@
+"""What `experiments/predict.py` does with a classifier (predictions.py `run`): reads the
+cases of a `.ts` file (`--ts_path`) or a long CSV (`--csv_path`, read as the sweep read
+its CSV: the model's case, time, label and channel columns), predicts, and returns the
+lines to print (with the accuracy where the cases are labelled) and predictions.csv's
+rows.
+"""
+
+import numpy as np
+
+from rnnjax.data import classify
+from rnnjax.data.cases import long_csv
+from rnnjax.errors import InputError
+
+
+def read(model, ts_path: str, csv_path: str) -> tuple:
+  """(cases [T_i, C], labels or None, case names) of the file given, checked against
+  the model; a `.ts` file's cases are named by their position."""
+  if ts_path and csv_path:
+    raise InputError('--csv_path: give the cases in one file: --ts_path (a .ts file) or '
+                     '--csv_path (a long CSV), not both')
+  if csv_path:
+    return read_csv(model, csv_path)
+  if not ts_path:
+    raise InputError('--ts_path: required for a classification model (a .ts file of '
+                     'cases, or --csv_path: a long CSV of them)')
+  cases, labels = read_ts(model, ts_path)
+  return cases, labels, list(range(len(cases)))
+
+
+def read_csv(model, csv_path: str) -> tuple:
+  """(cases, labels or None, case ids) of a long CSV: its rows read by the model's
+  columns (a model of a `.ts` file's: a `case` column, every other column a channel);
+  the label column where the file has it."""
+  transform = model.transform
+  channels = tuple(transform.get('input_columns') or ())
+  try:
+    cases = long_csv.read_long_csv(
+        csv_path, flag='--csv_path', id_column=transform.get('id_column') or 'case',
+        time_column=transform.get('time_column', ''),
+        target_column=transform.get('target_column', ''), input_columns=channels,
+        labelled=False, channels_of='the model' if channels else '')
+  except InputError as e:
+    # The model's columns were the sweep's flags; here they are the file's to hold.
+    flag, _, rest = str(e).partition(': ')
+    kinds = {'--id_column': 'case', '--time_column': 'time', '--target_columns': 'label'}
+    if flag not in kinds:
+      raise
+    raise InputError(f'--csv_path: {rest} (the model\'s {kinds[flag]} column: its '
+                     f'sweep\'s {flag})') from None
+  if cases.series[0].shape[1] != transform['channels']:
+    raise InputError(f'--csv_path: {csv_path} has {cases.series[0].shape[1]} channel '
+                     f'column(s) ({", ".join(cases.channels)}); the model reads '
+                     f'{transform["channels"]}')
+  labels = None if cases.labels[0] is None else cases.labels
+  return cases.series, labels, list(cases.ids)
+
+
+def read_ts(model, ts_path: str):
+  """(cases [T_i, C], labels or None) of a .ts file, checked against the model."""
+  channels = model.transform['channels']
+  read = lambda unlabelled: classify.read_ts(ts_path, flag='--ts_path', labelled=False,
+                                             unlabelled_default=unlabelled)
+  try:
+    ts, error = read(False), None
+  except InputError as e:
+    ts, error = None, e
+  if ts is None or ts.series[0].shape[1] != channels:
+    # A header without @classLabel: the cases may be unlabelled (their last field then a
+    # channel, not a label); taken so where that matches the model's channels.
+    try:
+      other = read(True)
+      if other.series[0].shape[1] == channels:
+        ts, error = other, None
+    except InputError:
+      pass
+  if error is not None:
+    raise error if str(error).startswith('--ts_path') else InputError(
+        f'--ts_path: {error}') from None
+  if ts.series[0].shape[1] != channels:
+    raise InputError(f'--ts_path: {ts_path} has {ts.series[0].shape[1]} channel(s) per case; '
+                     f'the model reads {channels} (a file of unlabelled cases says '
+                     '@classLabel false)')
+  return ts.series, None if ts.labels[0] is None else ts.labels
+
+
+def rows(model, probs, labels, ids) -> tuple[list, list]:
+  """predictions.csv's header and rows: each case's name, predicted class, label (where
+  the cases have them) and class probabilities."""
+  classes = model.transform['classes']
+  header = ['case', 'predicted'] + (['label'] if labels else []) + [f'p_{c}' for c in classes]
+  out = []
+  for i, p in enumerate(probs):
+    out.append([ids[i], classes[int(np.argmax(p))]] + ([labels[i]] if labels else []) +
+               [float(v) for v in p])
+  return header, out
+
+
+def predict(model, cases, labels, ids) -> tuple[list, list, list]:
+  """(lines to print, header, rows) of the model's predictions of `cases`."""
+  probs = model.predict_proba(cases)
+  header, table = rows(model, probs, labels, ids)
+  predicted = [row[1] for row in table]
+  classes = model.transform['classes']
+  lines = [f'{len(table)} cases, predicted: ' + ', '.join(
+      f'{c}: {predicted.count(c)}' for c in classes)]
+  if labels:
+    known = [(p, l) for p, l in zip(predicted, labels) if l in classes]
+    unknown = sorted(set(labels) - set(classes))
+    if unknown:
+      lines.append(f'note: {len(labels) - len(known)} case(s) labelled {unknown}, not a '
+                   f'class of the model ({", ".join(classes)}): predicted, left out of the '
+                   'accuracy')
+    if known:
+      accuracy = sum(p == l for p, l in known) / len(known)
+      # Per class present: how many of its cases were found (a rare class's 0 would hide
+      # in the accuracy), and their mean, the balanced accuracy.
+      found = classify.recalls(*zip(*known))
+      recall = {c: found[c] for c in classes if c in found}
+      balanced = sum(r for r, _ in recall.values()) / len(recall)
+      lines.append(f'accuracy against the file\'s labels: {accuracy:.4f}' + (
+          f' ({len(known)} cases)' if unknown else '') + f'; balanced accuracy '
+          f'{balanced:.4f}; found per class: ' + ', '.join(
+              f'{c} {r:.2f} of {n}' for c, (r, n) in recall.items()))
+  return lines, header, table
