@@ -8,7 +8,8 @@ series (or of `--csv_path`, a CSV with the same columns), with prediction interv
 the same from the end of each series (the sweep's, or each of a long `--csv_path`);
 forecast.csv is long, `unique_id,ds,forecast,lower_80,upper_80,...`, and forecast.png
 draws a few series. Classification: classifies the
-cases of `--ts_path`; writes OUT/predictions.csv. Character model: continues `--prompt`;
+cases of `--ts_path`, or of a long `--csv_path` (the model's case, time and channel
+columns; its label column where present); writes OUT/predictions.csv. Character model: continues `--prompt`;
 writes OUT/sample.txt. OUT is `--out_dir` (default WORKDIR/predictions). Bad input is
 one line on stderr, exit status 2, nothing written.
 """
@@ -25,7 +26,9 @@ WORKDIR = flags.DEFINE_string('workdir', '', 'Work directory of a finished sweep
 STEPS_AHEAD = flags.DEFINE_integer('steps_ahead', None, 'Forecast: points to forecast '
                                    '(default: the model\'s horizon).')
 CSV_PATH = flags.DEFINE_string('csv_path', '', 'Forecast: forecast from the end of this '
-                               'CSV (the model\'s columns) instead of the sweep\'s series.')
+                               'CSV (the model\'s columns) instead of the sweep\'s series. '
+                               'Classify: a long CSV of cases (a row per step; the '
+                               'model\'s case and channel columns).')
 FUTURE_PATH = flags.DEFINE_string('future_path', '', 'Forecast with input columns: a CSV '
                                   'of their values over the steps ahead (a panel: long, '
                                   'with its id and time columns).')

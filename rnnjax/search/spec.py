@@ -42,12 +42,17 @@ class SweepSpec(hparams.SpecStrings):
   csv_path: str = _setting('', 'A CSV file of your own (instead of --dataset).')
   time_column: str = _setting('', 'Time column of --csv_path (dates, quarters or step '
                               'numbers): each series\' rows are sorted by it, and periods '
-                              'absent from it put back as empty cells, then filled.')
+                              'absent from it put back as empty cells, then filled; '
+                              'classify: orders each case\'s rows of a CSV (numbers or '
+                              'dates; else file order).')
   id_column: str = _setting('', 'Series id column of a long-format --csv_path (panel; '
-                            'empty: the file is one series).')
-  target_columns: tuple = _setting((), 'Columns of --csv_path to forecast.')
+                            'empty: the file is one series); classify: the case column '
+                            'of a CSV --train_path and --test_path (required there).')
+  target_columns: tuple = _setting((), 'Columns of --csv_path to forecast; classify: '
+                                   'the class label column of a CSV --train_path.')
   input_columns: tuple = _setting((), 'Extra input columns of --csv_path (their past '
-                                  'values are read).')
+                                  'values are read); classify: the channel columns of a '
+                                  'CSV --train_path (default: every other column).')
   future_columns: tuple = _setting((), 'Input columns of a panel known in advance (a '
                                    'promotion plan, prices set ahead, holidays): read '
                                    'over each window\'s horizon too; their values after '
@@ -77,8 +82,10 @@ class SweepSpec(hparams.SpecStrings):
                                'minutes on a large monthly panel. For sales with many '
                                'zeros: CrostonOptimized, ADIDA, IMAPA.')
   # classify
-  train_path: str = _setting('', 'Your own UCR/UEA .ts training file.')
-  test_path: str = _setting('', 'Your own UCR/UEA .ts test file (classify), or the '
+  train_path: str = _setting('', 'Your own training file: a UCR/UEA .ts file, or a long '
+                             'CSV of cases (a row per step; --id_column, '
+                             '--target_columns).')
+  test_path: str = _setting('', 'Your own test file, as --train_path (classify), or the '
                             'future part of --csv_path, each series\' next --horizon '
                             'points or more (panel).')
   pooling: str = _setting('last', 'Readout of a sequence: last (its last valid step) or '

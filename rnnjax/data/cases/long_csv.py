@@ -52,26 +52,38 @@ def order(cells, where: str, column: str, lines=None, unit: str = 'line') -> np.
     bad = np.flatnonzero(np.isnat(keys) if keys.dtype.kind == 'M' else ~np.isfinite(keys))
     if len(bad):
       raise InputError(f'{where}: {row(bad[0])}: empty or not finite {column!r} '
-                       f'{cells[bad[0]]!r}')
+                       f'{str(cells[bad[0]])!r}')
   else:
     text = [str(c).strip() for c in cells]
-    try:
-      keys = np.array([float(c) for c in text])
-      bad = np.flatnonzero(~np.isfinite(keys))
-    except ValueError:
-      parsed = [time_column_lib.parse(c) for c in text]
-      bad = [i for i, p in enumerate(parsed) if p is None]
-      keys = None if bad else np.array(parsed)
-    if len(bad):
+    numbers, dates = [_float(c) for c in text], [time_column_lib.parse(c) for c in text]
+    bad = [i for i, (n, d) in enumerate(zip(numbers, dates)) if n is None and d is None]
+    if bad:
       raise InputError(f'{where}: {row(bad[0])}: {column!r} {text[bad[0]]!r} is neither a '
                        'number nor an ISO date (2024-01-31); it orders the case\'s rows')
+    if all(n is not None for n in numbers):
+      keys = np.array(numbers)
+    elif all(d is not None for d in dates):
+      keys = np.array(dates)
+    else:
+      i = next(i for i, d in enumerate(dates) if d is None)
+      raise InputError(f'{where}: {row(i)}: {column!r} {text[i]!r} is a number among '
+                       'dates; a case\'s times are all numbers or all dates')
   positions = np.argsort(keys, kind='stable')
   same = np.flatnonzero(keys[positions][1:] == keys[positions][:-1])
   if len(same):
     a, b = sorted((positions[same[0]], positions[same[0] + 1]))
     raise InputError(f'{where}: {row(a)} and {row(b)} are both at {column!r} '
-                     f'{cells[a]!r}; a case has one row per step')
+                     f'{str(cells[a])!r}; a case has one row per step')
   return positions
+
+
+def _float(cell: str):
+  """A finite number's value, else None."""
+  try:
+    value = float(cell)
+  except ValueError:
+    return None
+  return value if np.isfinite(value) else None
 
 
 def read_long_csv(path: str, *, id_column: str, target_column: str = '',
