@@ -95,6 +95,8 @@ def long_cases(frame, what: str = 'cases', transform=None) -> list:
         group = group.iloc[long_csv.order(group[time].to_numpy(), f'{what}: case {key!r}',
                                           time, list(group.index), unit='row')]
       out.append(group[channels].to_numpy(np.float64))
+  except InputError:
+    raise
   except (TypeError, ValueError) as e:
     raise InputError(f'{what}: a long DataFrame: one row per step, its {case!r} column the '
                      'case it belongs to (a name or number), one column of numbers per '

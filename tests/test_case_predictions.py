@@ -1,0 +1,138 @@
+"""A classifier of a long CSV (final/use/case_predictions.py, final/saved/cases.py):
+predict --csv_path reads new cases by the sweep's columns and writes predictions.csv as
+--ts_path does; the model reads a DataFrame with the sweep's own case column (or
+`case`), its channels by name and its rows by the time column; a manifest saved before
+these columns were recorded still loads and reads a `case` frame."""
+
+import csv
+import json
+import os
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnnjax.errors import InputError
+from rnnjax.final.use import predictions
+from rnnjax.run import sweep
+import rnnjax
+
+
+def _cases(rng, n, prefix):
+  """A long table of n cases (class up rises in channel a, down falls), 3 to 8 steps,
+  each case's rows in a random order (the time column `t` orders them)."""
+  rows = []
+  for i in range(n):
+    label = ('up', 'down')[i % 2]
+    t = np.arange(rng.integers(3, 9))
+    a = (1.0 if label == 'up' else -1.0) * t + rng.normal(size=len(t)) * 0.1
+    b = rng.normal(size=len(t))
+    for k in rng.permutation(len(t)):
+      rows.append({'sid': f'{prefix}{i}', 't': int(t[k]), 'weather': 'dry',
+                   'a': round(float(a[k]), 6), 'b': round(float(b[k]), 6), 'label': label})
+  return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope='module')
+def csv_run(tmp_path_factory):
+  tmp = tmp_path_factory.mktemp('case_csv')
+  rng = np.random.default_rng(0)
+  train, test = _cases(rng, 24, 'tr'), _cases(rng, 10, 'te')
+  train.to_csv(tmp / 'TRAIN.csv', index=False)
+  test.to_csv(tmp / 'TEST.csv', index=False)
+  spec = sweep.SweepSpec(
+      task='classify', train_path=str(tmp / 'TRAIN.csv'), test_path=str(tmp / 'TEST.csv'),
+      id_column='sid', time_column='t', target_columns=('label',),
+      input_columns=('b', 'a'), cell='gru', hidden_size='4', batch_size='8',
+      learning_rate='grid(1e-2,3e-2)', train_steps=4, eval_every=2)
+  summary = sweep.run_sweep(spec, str(tmp / 'wd'), log=lambda _: None)
+  return summary, str(tmp / 'wd'), test, tmp
+
+
+def _in_order(frame):
+  """Each case's [T_i, 2] (channels b, a), its rows by time, cases by first appearance."""
+  return [g.sort_values('t')[['b', 'a']].to_numpy(float)
+          for _, g in frame.groupby('sid', sort=False)]
+
+
+def test_the_manifest_records_the_sweeps_columns(csv_run):
+  _, workdir, _, _ = csv_run
+  data = json.load(open(os.path.join(workdir, 'model', 'manifest.json')))['data']
+  assert {k: data[k] for k in ('id_column', 'time_column', 'target_column',
+                               'input_columns')} == {
+      'id_column': 'sid', 'time_column': 't', 'target_column': 'label',
+      'input_columns': ['b', 'a']}
+
+
+def test_predict_csv_path_writes_predictions_as_ts_path_does(csv_run, tmp_path):
+  summary, workdir, test, tmp = csv_run
+  model = rnnjax.load(workdir)
+  out = predictions.run(workdir, csv_path=str(tmp / 'TEST.csv'), out_dir=str(tmp_path))
+  rows = list(csv.reader(open(out['paths'][0])))
+  assert rows[0] == ['case', 'predicted', 'label', 'p_down', 'p_up']
+  assert [r[0] for r in rows[1:]] == [f'te{i}' for i in range(10)]
+  want = model.predict_proba(_in_order(test))
+  assert np.allclose([[float(v) for v in r[3:]] for r in rows[1:]], want, atol=1e-8)
+  labels = test.groupby('sid', sort=False)['label'].first().tolist()
+  accuracy = np.mean(np.array(['down', 'up'])[want.argmax(1)] == labels)
+  assert out['lines'][1].startswith(f"accuracy against the file's labels: {accuracy:.4f}")
+  assert accuracy == pytest.approx(summary['final']['test']['accuracy'], abs=1e-6)
+  # Without the label column: the predictions alone.
+  test.drop(columns=['label', 'weather']).to_csv(tmp_path / 'new.csv', index=False)
+  bare = predictions.run(workdir, csv_path=str(tmp_path / 'new.csv'),
+                         out_dir=str(tmp_path / 'bare'))
+  assert len(bare['lines']) == 1 and bare['lines'][0].startswith('10 cases, predicted: ')
+  rows = list(csv.reader(open(bare['paths'][0])))
+  assert rows[0] == ['case', 'predicted', 'p_down', 'p_up']
+
+
+@pytest.mark.parametrize('drop, message', [
+    (['a'], r"^--csv_path: .*new.csv has no column 'a' \(a channel of the model\)"),
+    (['sid'], r"^--csv_path: .*new.csv has no column 'sid'; columns are .* \(the model's "
+     r"case column: its sweep's --id_column\)"),
+])
+def test_predict_csv_path_refuses_a_file_without_the_models_columns(csv_run, tmp_path,
+                                                                     drop, message):
+  _, workdir, test, _ = csv_run
+  test.drop(columns=drop).to_csv(tmp_path / 'new.csv', index=False)
+  with pytest.raises(InputError, match=message):
+    predictions.run(workdir, csv_path=str(tmp_path / 'new.csv'), out_dir=str(tmp_path))
+  assert not os.path.exists(tmp_path / 'predictions.csv')
+  with pytest.raises(InputError, match='^--csv_path: give the cases in one file'):
+    predictions.run(workdir, csv_path='x.csv', ts_path='x.ts', out_dir=str(tmp_path))
+
+
+def test_the_model_reads_a_frame_by_the_sweeps_columns(csv_run):
+  _, workdir, test, _ = csv_run
+  model = rnnjax.load(workdir)
+  want = model.predict_proba(_in_order(test))
+  assert np.array_equal(model.predict_proba(test), want)  # Its own case column, sid.
+  # `case` as before; channels by name whatever their order; rows by time.
+  other = test.rename(columns={'sid': 'case'})[['label', 'a', 't', 'case', 'b']]
+  assert np.array_equal(model.predict_proba(other.iloc[::-1]), want[::-1])
+  assert model.predict(test) == list(np.array(model.classes)[want.argmax(1)])
+  with pytest.raises(InputError, match=r"^sequences: no column 'b' \(a channel of the model"):
+    model.predict_proba(test.drop(columns='b'))
+  with pytest.raises(InputError, match=r"needs a 'sid' \(the sweep's case column\) or "
+                     '`case` column'):
+    model.predict_proba(test.drop(columns='sid'))
+  twice = pd.concat([test, test.iloc[:1]], ignore_index=True)
+  with pytest.raises(InputError, match=rf"^sequences: case 'te0': row 0 and row "
+                     rf"{len(test)} are both at 't'"):
+    model.predict_proba(twice)
+
+
+def test_a_manifest_without_the_columns_still_reads_a_case_frame(csv_run, tmp_path):
+  _, workdir, test, _ = csv_run
+  shutil.copytree(os.path.join(workdir, 'model'), tmp_path / 'model')
+  path = tmp_path / 'model' / 'manifest.json'
+  manifest = json.load(open(path))
+  for key in ('id_column', 'time_column', 'target_column', 'input_columns'):
+    del manifest['data'][key]
+  path.write_text(json.dumps(manifest))
+  old = rnnjax.load(str(tmp_path / 'model'))
+  want = rnnjax.load(workdir).predict_proba(_in_order(test))
+  frame = pd.concat([pd.DataFrame(c, columns=['b', 'a']).assign(case=f'te{i}')
+                     for i, c in enumerate(_in_order(test))])
+  assert np.array_equal(old.predict_proba(frame), want)  # Every column but `case`.
