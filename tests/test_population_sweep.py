@@ -65,6 +65,13 @@ BAD_INPUT = [
     (['--train_steps=50', '--eval_every=20'], 'error: --train_steps: 50 is not a multiple'),
     (['--task=classify', '--dataset=Nope'], "error: --dataset: unknown"),
     (['--task=classify', '--train_path={tmp}/cols.csv'], 'error: --test_path'),
+    (['--task=classify', '--train_path={tmp}/cols.csv', '--test_path={tmp}/cols.csv'],
+     'error: --id_column: required for a CSV --train_path ({tmp}/cols.csv): name the '
+     'column that says which case each row belongs to'),
+    (['--task=classify', '--train_path={tmp}/cols.csv', '--test_path={tmp}/cols.csv',
+      '--id_column=t'], 'error: --target_columns: required for a CSV --train_path'),
+    (['--id_column=t'], 'error: --id_column: a long CSV of many series is a panel; add '
+     '--task=panel (or --task=classify'),
     (['--task=classify', '--text_path={tmp}/cols.csv'],
      'error: --text_path: --task=classify reads no --text_path (its files: --train_path, '
      '--test_path); leave it out'),
@@ -349,3 +356,26 @@ def test_another_runtime_failure_mid_sweep_keeps_its_traceback(tmp_path, capsys,
                     'UNAVAILABLE: barrier of the device mesh timed out')
   assert 'a peer process stopped' not in capsys.readouterr().err
 
+
+def test_readmes_classify_csv_command_runs_as_written(tmp_path, capsys, monkeypatch):
+  """README's command for a user's long CSVs of cases, run from a folder holding them
+  (and the repository's experiments/, as its root does), as a dry run: its flags and
+  files read, its notes said, nothing trained."""
+  readme = open(os.path.join(ROOT, 'README.md'), encoding='utf-8').read()
+  command = next(l.strip() for l in readme.splitlines()
+                 if '--train_path=TRAIN.csv' in l and l.strip().startswith('python -m'))
+  args = command.split()[2:]
+  assert args[0] == 'experiments.population_sweep'
+  rows = lambda prefix, n: ''.join(f'{prefix}{i},{t},{(-1) ** i * t}.5,{"ab"[i % 2]}\n'
+                                   for i in range(n) for t in range(5))
+  (tmp_path / 'TRAIN.csv').write_text('case,t,value,label\n' + rows('tr', 20))
+  (tmp_path / 'TEST.csv').write_text('case,t,value,label\n' + rows('te', 6))
+  os.symlink(os.path.join(ROOT, 'experiments'), tmp_path / 'experiments')
+  monkeypatch.chdir(tmp_path)
+  monkeypatch.setattr(sharding, 'configure_cpu_devices', lambda _: None)  # JAX is up.
+  code = entry_points.run_main(population_sweep.main,
+                               ['population_sweep', *args[1:], '--dry_run'])
+  out, err = capsys.readouterr()
+  assert code == 0, err
+  assert ('note: channels read from TRAIN.csv: t, value (every column but case, label; '
+          '--input_columns chooses)') in out + err
