@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from rnnjax.errors import InputError
+from rnnjax.final.use import mlflow_packaging
 from rnnjax.final.use import predictions
 from rnnjax.run import sweep
 import rnnjax
@@ -58,7 +59,11 @@ def _in_order(frame):
 
 def test_the_manifest_records_the_sweeps_columns(csv_run):
   _, workdir, _, _ = csv_run
-  data = json.load(open(os.path.join(workdir, 'model', 'manifest.json')))['data']
+  manifest = json.load(open(os.path.join(workdir, 'model', 'manifest.json')))
+  data = manifest['data']
+  # MLflow's metadata of the logged model says them too (its DataFrame's columns).
+  assert mlflow_packaging.metadata(manifest)['id_column'] == 'sid'
+  assert mlflow_packaging.metadata(manifest)['input_columns'] == ['b', 'a']
   assert {k: data[k] for k in ('id_column', 'time_column', 'target_column',
                                'input_columns')} == {
       'id_column': 'sid', 'time_column': 't', 'target_column': 'label',

@@ -67,6 +67,9 @@ def metadata(manifest: dict) -> dict:
                 horizon=int(transform['horizon']))
   elif manifest['task'] == 'classify':
     info.update(classes=list(transform['classes']), channels=int(transform['channels']))
+    # A model of long CSVs: the columns a DataFrame of cases is read by.
+    info.update({k: transform[k] for k in ('id_column', 'time_column', 'input_columns')
+                 if k in transform})
   return info
 
 
