@@ -10,7 +10,8 @@ from rnnjax.errors import InputError
 OPTIONS = {
     'forecast': ('csv_path', 'time_column', 'target_columns', 'input_columns', 'lookback',
                  'horizon', 'season', 'difference', 'classical_baselines', 'fill'),
-    'classify': ('train_path', 'test_path', 'pooling'),
+    'classify': ('train_path', 'test_path', 'id_column', 'time_column', 'target_columns',
+                 'input_columns', 'pooling'),
     'charlm': ('text_path', 'seq_len'),
     'panel': ('csv_path', 'test_path', 'id_column', 'time_column', 'target_columns',
               'input_columns', 'future_columns', 'lookback', 'horizon', 'season',
@@ -45,13 +46,23 @@ def test_options_of_an_unknown_task():
 @pytest.mark.parametrize('task', [t for t in task_data.TASKS if t != 'panel'])
 def test_load_takes_every_option_it_names(tmp_path, task):  # Panels: test_panel.py.
   values = _values(tmp_path)
+  if task == 'classify':  # Its column options name a long CSV's columns.
+    for folder, prefix in (('train', 'c'), ('test', 'd')):
+      (tmp_path / folder).mkdir()
+      rows = ['case,t,a,u'] + [f'{prefix}{i},{3 - t},{"ab"[i % 2]},{(-1) ** i * t}'
+                               for i in range(6) for t in range(4)]
+      (tmp_path / folder / 'x.csv').write_text('\n'.join(rows) + '\n')
+      values[f'{folder}_path'] = str(tmp_path / folder / 'x.csv')
+    values['id_column'] = 'case'
   data = task_data.load(task=task, val_size=2 if task == 'classify' else 6, test_size=0,
                         **{name: values[name] for name in task_data.options(task)})
   assert data.task == task
   # The options took effect: each task's data came from the user's file.
   assert {'forecast': data.info.get('input_columns') == ['u'] and 'ets' not in data.baselines
                       and data.transform['fill'] == 'zero',
-          'classify': data.readout == 'mean' and data.info.get('dataset') == 'x',
+          'classify': data.readout == 'mean' and data.info.get('dataset') == 'x' and
+                      data.transform['input_columns'] == ['u'] and
+                      data.transform['time_column'] == 't',
           'charlm': data.seq_len == 8 and data.info['source'].startswith('--text_path=')}[task]
   if task == 'charlm':  # What the run's log and summary.json's `data` say of the text.
     assert data.notes == ((f'text ({data.info["source"]}): 280 characters: train 268, '

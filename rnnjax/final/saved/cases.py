@@ -78,7 +78,7 @@ def long_cases(frame, what: str = 'cases', transform=None) -> list:
     raise InputError(f'{what}: a DataFrame of cases needs a {also}`case` column (long '
                      'format: one row per step, one column per channel)')
   if frame[case].isna().any():  # groupby would drop those rows without a word.
-    raise InputError(f'{what}: the {case!r} column is empty in '
+    raise InputError(f'{what}: the `{case}` column is empty in '
                      f'{int(frame[case].isna().sum())} row(s); name each row\'s case')
   channels = list(transform.get('input_columns') or [])
   missing = [c for c in channels if c not in frame.columns]
@@ -98,7 +98,7 @@ def long_cases(frame, what: str = 'cases', transform=None) -> list:
   except InputError:
     raise
   except (TypeError, ValueError) as e:
-    raise InputError(f'{what}: a long DataFrame: one row per step, its {case!r} column the '
+    raise InputError(f'{what}: a long DataFrame: one row per step, its `{case}` column the '
                      'case it belongs to (a name or number), one column of numbers per '
                      f'channel ({e})') from None
   return out
