@@ -21,7 +21,7 @@ import numpy as np
 
 from rnnjax.data import common
 from rnnjax.data.cases import ts_file
-from rnnjax.data.time import column as time_column_lib
+from rnnjax.data.time import column as times
 from rnnjax.errors import InputError
 
 
@@ -55,7 +55,7 @@ def order(cells, where: str, column: str, lines=None, unit: str = 'line') -> np.
                        f'{str(cells[bad[0]])!r}')
   else:
     text = [str(c).strip() for c in cells]
-    numbers, dates = [_float(c) for c in text], [time_column_lib.parse(c) for c in text]
+    numbers, dates = [_float(c) for c in text], [times.parse(c) for c in text]
     bad = [i for i, (n, d) in enumerate(zip(numbers, dates)) if n is None and d is None]
     if bad:
       raise InputError(f'{where}: {row(bad[0])}: {column!r} {text[bad[0]]!r} is neither a '
@@ -125,7 +125,7 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
   i_id, i_time, i_label = (header.index(c) if c else None
                            for c in (id_column, time_column, target_column))
   i_channels = [header.index(c) for c in channels]
-  values, labels, times, lines = {}, {}, {}, {}
+  values, labels, stamps, lines = {}, {}, {}, {}
   for r, row in enumerate(rows[1:]):
     line = r + 2
     if not any(cell.strip() for cell in row):
@@ -145,7 +145,7 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
       labels.setdefault(key, (label, line))
     values.setdefault(key, []).append(
         [common.number(cell(i), path, line, c) for i, c in zip(i_channels, channels)])
-    times.setdefault(key, []).append(cell(i_time))
+    stamps.setdefault(key, []).append(cell(i_time))
     lines.setdefault(key, []).append(line)
   if not values:
     raise InputError(f'{flag}: {path} has no rows')
@@ -154,7 +154,7 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
     case = np.asarray(rows_of, np.float64).reshape(len(rows_of), len(channels))
     where = f'{path}: case {key!r}'
     if time_column:
-      case = case[order(times[key], where, time_column, lines[key])]
+      case = case[order(stamps[key], where, time_column, lines[key])]
     num_missing += int(np.isnan(case).sum())
     series.append(common.fill_gaps(case, [f'column {c!r}' for c in channels], where))
   ids = tuple(values)
