@@ -8,8 +8,8 @@ series (or of `--csv_path`, a CSV with the same columns), with prediction interv
 the same from the end of each series (the sweep's, or each of a long `--csv_path`);
 forecast.csv is long, `unique_id,ds,forecast,lower_80,upper_80,...`, and forecast.png
 draws a few series. Classification: classifies the
-cases of `--ts_path`, or of a long `--csv_path` (the model's case, time and channel
-columns; its label column where present); writes OUT/predictions.csv. Character model: continues `--prompt`;
+cases of `--ts_path`, or of a long `--csv_path` (the model's case and channel columns;
+its time and label columns where present); writes OUT/predictions.csv. Character model: continues `--prompt`;
 writes OUT/sample.txt. OUT is `--out_dir` (default WORKDIR/predictions). Bad input is
 one line on stderr, exit status 2, nothing written.
 """

@@ -83,13 +83,16 @@ def test_predict_csv_path_writes_predictions_as_ts_path_does(csv_run, tmp_path):
   accuracy = np.mean(np.array(['down', 'up'])[want.argmax(1)] == labels)
   assert out['lines'][1].startswith(f"accuracy against the file's labels: {accuracy:.4f}")
   assert accuracy == pytest.approx(summary['final']['test']['accuracy'], abs=1e-6)
-  # Without the label column: the predictions alone.
-  test.drop(columns=['label', 'weather']).to_csv(tmp_path / 'new.csv', index=False)
+  # Without the label column: the predictions alone; without the time column too, each
+  # case's rows in file order.
+  ordered = pd.concat([g.sort_values('t') for _, g in test.groupby('sid', sort=False)])
+  ordered.drop(columns=['label', 'weather', 't']).to_csv(tmp_path / 'new.csv', index=False)
   bare = predictions.run(workdir, csv_path=str(tmp_path / 'new.csv'),
                          out_dir=str(tmp_path / 'bare'))
   assert len(bare['lines']) == 1 and bare['lines'][0].startswith('10 cases, predicted: ')
   rows = list(csv.reader(open(bare['paths'][0])))
   assert rows[0] == ['case', 'predicted', 'p_down', 'p_up']
+  assert np.allclose([[float(v) for v in r[2:]] for r in rows[1:]], want, atol=1e-8)
 
 
 @pytest.mark.parametrize('drop, message', [

@@ -92,8 +92,8 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
   """Reads a long CSV of cases; see the module docstring.
 
   `flag` (e.g. '--train_path') is named when the file cannot be read. labelled=False
-  reads the label column only where the file has it (labels then None per case
-  without it). `input_columns` empty: every column but the case, time and label
+  reads the label and time columns only where the file has them (labels then None per
+  case without one; rows in file order without the other). `input_columns` empty: every column but the case, time and label
   columns; where they are another file's (`channels_of`, e.g. '--train_path'), a
   missing one is refused naming that file's flag.
   """
@@ -102,8 +102,9 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
   if len(rows) < 2:
     raise InputError(f'{flag}: {path} has no rows')
   header = [h.strip() for h in rows[0]]
-  if not labelled and target_column not in header:
-    target_column = ''
+  if not labelled:  # New cases: their labels and times where the file has them.
+    target_column, time_column = (c if c in header else '' for c in (target_column,
+                                                                     time_column))
   named = [('--id_column', id_column), ('--time_column', time_column),
            ('--target_columns', target_column)]
   named += [('--input_columns', c) for c in input_columns]

@@ -1,6 +1,7 @@
 """What `experiments/predict.py` does with a classifier (predictions.py `run`): reads the
 cases of a `.ts` file (`--ts_path`) or a long CSV (`--csv_path`, read as the sweep read
-its CSV: the model's case, time, label and channel columns), predicts, and returns the
+its CSV: the model's case and channel columns, its time and label columns where the
+file has them), predicts, and returns the
 lines to print (with the accuracy where the cases are labelled) and predictions.csv's
 rows.
 """
@@ -30,7 +31,7 @@ def read(model, ts_path: str, csv_path: str) -> tuple:
 def read_csv(model, csv_path: str) -> tuple:
   """(cases, labels or None, case ids) of a long CSV: its rows read by the model's
   columns (a model of a `.ts` file's: a `case` column, every other column a channel);
-  the label column where the file has it."""
+  its time and label columns where the file has them."""
   transform = model.transform
   channels = tuple(transform.get('input_columns') or ())
   try:
