@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from rnnjax.errors import InputError
+from rnnjax.final.use import mlflow_model
 from rnnjax.final.use import mlflow_packaging
 from rnnjax.final.use import predictions
 from rnnjax.run import sweep
@@ -120,6 +121,8 @@ def test_the_model_reads_a_frame_by_the_sweeps_columns(csv_run):
   other = test.rename(columns={'sid': 'case'})[['label', 'a', 't', 'case', 'b']]
   assert np.array_equal(model.predict_proba(other.iloc[::-1]), want[::-1])
   assert model.predict(test) == list(np.array(model.classes)[want.argmax(1)])
+  served = mlflow_model.classify(model, test, {})  # As MLflow serves a POSTed frame.
+  assert np.array_equal(served[[f'p_{c}' for c in model.classes]].to_numpy(), want)
   with pytest.raises(InputError, match=r"^sequences: no column 'b' \(a channel of the model"):
     model.predict_proba(test.drop(columns='b'))
   with pytest.raises(InputError, match=r"needs a 'sid' \(the sweep's case column\) or "
