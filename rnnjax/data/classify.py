@@ -281,20 +281,9 @@ def load(*, dataset: str = '', train_path: str = '', test_path: str = '',
     return prepare(read_ts(train_path, flag=flags[0]), read_ts(test_path, flag=flags[1]),
                    val_size=val_size, seed=seed, name=name, fold=fold, folds=folds,
                    files=files)
-  if not id_column:
-    raise InputError(f'--id_column: required for a CSV --train_path ({train_path}): name '
-                     'the column that says which case each row belongs to')
-  if len(target_columns) != 1:
-    raise InputError('--target_columns: ' + (
-        f'a case has one class label; got {list(target_columns)}' if target_columns else
-        f'required for a CSV --train_path ({train_path}): name the class label column'))
-  read = dict(id_column=id_column, time_column=time_column,
-              target_column=target_columns[0])
-  train = long_csv.read_long_csv(train_path, flag=flags[0], input_columns=input_columns,
-                                 **read)
-  test = long_csv.read_long_csv(test_path, flag=flags[1], input_columns=train.channels,
-                                channels_of='' if input_columns else '--train_path', **read)
-  long_csv.check_disjoint(train, test, test_path)
+  train, test = long_csv.read_pair(
+      train_path, test_path, flags=flags, id_column=id_column, time_column=time_column,
+      target_columns=target_columns, input_columns=input_columns)
   data = prepare(train, test, val_size=val_size, seed=seed, fold=fold, folds=folds,
                  files=files)
   data.info['columns'] = {'id_column': id_column, 'time_column': time_column,

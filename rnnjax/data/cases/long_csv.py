@@ -167,6 +167,28 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
       ids=ids, channels=channels)
 
 
+def read_pair(train_path: str, test_path: str, *, flags=('--train_path', '--test_path'),
+              id_column: str, time_column: str = '', target_columns=(),
+              input_columns=()) -> tuple:
+  """(train, test) TsFiles of a training and a test CSV, read with the columns the
+  sweep's flags name: the case column and one label column required; the test file's
+  channels are the training file's; no case in both."""
+  if not id_column:
+    raise InputError(f'--id_column: required for a CSV --train_path ({train_path}): name '
+                     'the column that says which case each row belongs to')
+  if len(target_columns) != 1:
+    raise InputError('--target_columns: ' + (
+        f'a case has one class label; got {list(target_columns)}' if target_columns else
+        f'required for a CSV --train_path ({train_path}): name the class label column'))
+  read = dict(id_column=id_column, time_column=time_column,
+              target_column=target_columns[0])
+  train = read_long_csv(train_path, flag=flags[0], input_columns=input_columns, **read)
+  test = read_long_csv(test_path, flag=flags[1], input_columns=train.channels,
+                       channels_of='' if input_columns else flags[0], **read)
+  check_disjoint(train, test, test_path)
+  return train, test
+
+
 def check_disjoint(train: ts_file.TsFile, test: ts_file.TsFile, path: str) -> None:
   """Refuses a test file (at `path`) holding a case id of the training file's: the two
   files' cases must be different cases."""
