@@ -172,7 +172,7 @@ def read_pair(train_path: str, test_path: str, *, flags=('--train_path', '--test
               input_columns=()) -> tuple:
   """(train, test) TsFiles of a training and a test CSV, read with the columns the
   sweep's flags name: the case column and one label column required; the test file's
-  channels are the training file's; no case in both."""
+  channels are the training file's."""
   if not id_column:
     raise InputError(f'--id_column: required for a CSV --train_path ({train_path}): name '
                      'the column that says which case each row belongs to')
@@ -185,15 +185,5 @@ def read_pair(train_path: str, test_path: str, *, flags=('--train_path', '--test
   train = read_long_csv(train_path, flag=flags[0], input_columns=input_columns, **read)
   test = read_long_csv(test_path, flag=flags[1], input_columns=train.channels,
                        channels_of='' if input_columns else flags[0], **read)
-  check_disjoint(train, test, test_path)
-  return train, test
+  return train, test  # Ids are each file's own: both may number their cases from 0.
 
-
-def check_disjoint(train: ts_file.TsFile, test: ts_file.TsFile, path: str) -> None:
-  """Refuses a test file (at `path`) holding a case id of the training file's: the two
-  files' cases must be different cases."""
-  both = [k for k in test.ids if k in set(train.ids)]
-  if both:
-    raise InputError(f'--test_path: {path}: case {both[0]!r} is in --train_path too'
-                     f'{f" ({len(both)} cases are)" if len(both) > 1 else ""}; a case '
-                     'is either trained on or tested on')
