@@ -11,6 +11,7 @@ does not do (--dry_run, --mlflow_uri, --wandb_project, --distributed) are refuse
 """
 
 import logging
+import signal
 import sys
 
 from absl import app
@@ -74,6 +75,7 @@ def main(argv):
   population_sweep.configure_devices()
   population_sweep.configure_compile_cache()
   from rnnjax.run import compare  # pylint: disable=g-import-not-at-top
+  from rnnjax.run import stop  # pylint: disable=g-import-not-at-top
   from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
   try:
     seeds = [int(s) for s in SEARCH_SEEDS.value]
@@ -96,11 +98,21 @@ def main(argv):
         overwrite=population_sweep.OVERWRITE.value,
         keep_checkpoints=population_sweep.KEEP_CHECKPOINTS.value,
         max_memory_gb=population_sweep.MAX_MEMORY_GB.value)
+    with stop.raising('drawing the comparison'):
+      from rnnjax.figures.plots import comparison  # pylint: disable=g-import-not-at-top
+      comparison.plot(out, workdir)
   except InputError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
-  from rnnjax.figures.plots import comparison  # pylint: disable=g-import-not-at-top
-  comparison.plot(out, workdir)
+  except stop.Stopped as e:  # SIGINT / SIGTERM inside a sweep: stopped at a checkpoint.
+    print(f'rnnjax: {e}', file=sys.stderr)
+    for s in stop.SIGNALS:  # One more while exiting would only print a traceback.
+      signal.signal(s, signal.SIG_IGN)
+    sys.exit(e.exit_code)
+  except KeyboardInterrupt:  # Ctrl-C between sweeps: each finished one is kept whole.
+    print('rnnjax: interrupted; the finished sweeps are kept whole: run the same '
+          'command to resume', file=sys.stderr)
+    sys.exit(130)
 
 
 if __name__ == '__main__':

@@ -2,6 +2,7 @@
 line, exit status 2, nothing written; its flagfiles plan."""
 
 import os
+import signal
 
 from absl import flags
 import pytest
@@ -10,6 +11,7 @@ from experiments import population_sweep
 from experiments import search_comparison
 from rnnjax.engine import sharding
 from rnnjax.run import compare
+from rnnjax.run import stop
 from rnnjax.search import rules
 from rnnjax.search import spec as spec_lib
 from tests import entry_points
@@ -72,3 +74,37 @@ def test_every_bundled_comparison_flagfile_plans_each_search(name):
     members[strategy] = (spec.num_members if strategy == 'tpe'  # A round's.
                          else spec_lib.make_plan(spec).num_members)
   assert members == {'grid': 27, 'random': 27, 'halving': 131, 'pbt': 27, 'tpe': 9}
+
+
+@pytest.mark.parametrize('raised, code, start', [
+    (stop.Stopped('stopped by SIGINT after chunk 2 of 4 (checkpoint 2 in W/pbt-1/'
+                  'checkpoints); run the same command to resume', 2), 130,
+     'rnnjax: stopped by SIGINT after chunk 2 of 4'),
+    (stop.Stopped('stopped by SIGTERM after chunk 1 of 4; run the same command to '
+                  'resume', 15), 143, 'rnnjax: stopped by SIGTERM after chunk 1'),
+    (KeyboardInterrupt(), 130, 'rnnjax: interrupted; the finished sweeps are kept'),
+], ids=['sigint', 'sigterm', 'between-sweeps'])
+def test_a_stopped_comparison_says_so_in_one_line_with_the_signal_status(
+    tmp_path, raised, code, start, capsys, monkeypatch):
+  """Ctrl-C (or SIGTERM) during one of the comparison's sweeps stops it at a checkpoint
+  as population_sweep does: one line, exit 130 / 143, not a traceback with status 1."""
+  monkeypatch.setattr(sharding, 'configure_cpu_devices', lambda _: None)  # JAX is up.
+
+  def stopped(*args, **kwargs):
+    del args, kwargs
+    raise raised
+  monkeypatch.setattr(compare, 'compare', stopped)
+  before = {s: signal.getsignal(s) for s in stop.SIGNALS}
+  try:
+    status = entry_points.run_main(search_comparison.main, [
+        'search_comparison', '--dataset=shampoo_sales', '--lookback=4',
+        f'--workdir={tmp_path / "wd"}'])
+  except (KeyboardInterrupt, stop.Stopped) as e:  # Not pytest's own Ctrl-C.
+    pytest.fail(f'{type(e).__name__} left main: {e}')
+  finally:
+    for s, handler in before.items():  # main ignores them while it exits.
+      signal.signal(s, handler)
+  stderr = capsys.readouterr().err
+  lines = [l for l in stderr.splitlines() if l.strip()]
+  assert status == code, stderr
+  assert len(lines) == 1 and lines[0].startswith(start), stderr
