@@ -12,6 +12,7 @@ from rnnjax.errors import InputError
 from rnnjax.run import compare
 from rnnjax.run import sweep
 from rnnjax.search import rules
+from rnnjax.search import spec as spec_lib
 from rnnjax.search.strategies import halving
 
 BASE = sweep.SweepSpec(classical_baselines=False,
@@ -70,6 +71,36 @@ def test_compare_runs_every_strategy_at_equal_compute(tmp_path):
     assert np.isfinite(row['median_final_test']) and np.isfinite(row['median_final_val'])
   for name in ('comparison.json', 'comparison.md'):
     assert os.path.exists(tmp_path / name)
+
+
+@pytest.mark.parametrize('budget, cell, members', [
+    (4, 'lstm', 4), (14, 'lstm', 12), (25, 'lstm', 25),  # 2 x 2, 4 x 3, 5 x 5.
+    (8, 'grid(lstm,gru)', 8), (18, 'grid(lstm,gru)', 18)])  # x 2 cells: 2 x 2, 3 x 3.
+def test_grid_spends_no_more_than_the_budget(budget, cell, members):
+  """The grid is the largest within --budget_members, counting the configurations the
+  flags' own lists cross (a structural choice such as --cell=grid(lstm,gru)), so that it
+  spends no more member-steps than random search (budgets of 14, 8 and 18 trained 16, 18
+  and 32 members)."""
+  base = dataclasses.replace(BASE, cell=cell)
+  spec = compare.specs(base, SPACE, strategy='grid', num_members=budget, seed=0)
+  rules.check(spec)
+  assert spec_lib.make_plan(spec).num_members == members
+
+
+def test_a_budget_below_the_smallest_grid_is_refused(tmp_path):
+  base = dataclasses.replace(BASE, cell='grid(lstm,gru)')
+  with pytest.raises(InputError, match=re.escape(
+      '--budget_members: 6 is below the smallest grid, 2 values of each --space axis '
+      '(4 points) under each of the 2 configurations the flags list: 8 members; give at '
+      'least that, or leave grid out of --strategies')):
+    compare.compare(base, SPACE, str(tmp_path / 'wd'), num_members=6, search_seeds=(0,),
+                    log=lambda _: None)
+  assert not (tmp_path / 'wd').exists()
+  with pytest.raises(InputError, match=re.escape('--budget_members: 3 is below the '
+                                                 'smallest grid, 2 values of each --space '
+                                                 'axis (4 points): 4 members')):
+    compare.compare(BASE, SPACE, str(tmp_path / 'wd'), num_members=3, search_seeds=(0,),
+                    log=lambda _: None)
 
 
 def test_rounds_go_to_tpe_alone():

@@ -6,9 +6,11 @@ pays for), and reads from each sweep's metrics.jsonl the best validation metric 
 against the member-steps spent so far. It writes `comparison.json`, `comparison.md`
 (the entry point draws `comparison.png/.pdf` from it: figures/plots/comparison.py).
 
-Budgets: grid and random train `num_members` members for `train_steps`; PBT the same
-members, exploiting every `pbt_interval`; halving starts as many members as the same
-budget allows under its rungs (halving.budget) and trains the survivors to
+Budgets: random and PBT train `num_members` members for `train_steps` (PBT exploiting
+every `pbt_interval`); grid the largest grid within them (its points over `space` times
+the configurations the base's own listed flags cross, `--cell=grid(lstm,gru)`; a budget
+below 2 values per axis is refused); halving starts as many members as the same budget
+allows under its rungs (halving.budget) and trains the survivors to
 `train_steps`; TPE trains `rounds` rounds of `num_members // rounds` members.
 
 Each sweep's final model (its summary's `final`, chosen on validation) is scored once
@@ -39,13 +41,35 @@ STRATEGIES = ('grid', 'random', 'halving', 'pbt', 'tpe')
 Range = pbt.Range  # A searched hyperparameter's range: lo, hi, log.
 
 
-def _grid(space: dict, num_members: int) -> dict:
-  """Spec strings of a grid with about `num_members` points over `space`."""
-  per_axis = max(2, round(num_members ** (1 / len(space))))
+def grid_sizes(axes: int, points: int) -> list:
+  """Values per axis of the largest grid of at most `points` points (at least 2 each),
+  as even as can be: 27 points over 3 axes are 3 x 3 x 3, 14 over 2 are 4 x 3."""
+  sizes = [2] * axes
+  grown = True
+  while grown:
+    grown = False
+    for i in range(axes):
+      if math.prod(sizes) // sizes[i] * (sizes[i] + 1) <= points:
+        sizes[i] += 1
+        grown = True
+  return sizes
+
+
+def crossed(base: sweep.SweepSpec, space: dict) -> int:
+  """Configurations a grid crosses from the base's own listed values (`--cell=grid(lstm,
+  gru)`): each point of the grid over `space` trains once under every one of them."""
+  fixed = {name: f'{r.lo:g}' for name, r in space.items()}
+  return spec_lib.make_plan(dataclasses.replace(
+      base, search='grid', num_members=0, num_seeds=1, folds=1, hidden_mode='bucket',
+      **fixed)).num_members
+
+
+def _grid(space: dict, points: int) -> dict:
+  """Spec strings of the largest grid of at most `points` points over `space`."""
   specs = {}
-  for name, r in space.items():
-    values = (np.geomspace(r.lo, r.hi, per_axis) if r.log
-              else np.linspace(r.lo, r.hi, per_axis))
+  for (name, r), size in zip(space.items(), grid_sizes(len(space), points)):
+    values = (np.geomspace(r.lo, r.hi, size) if r.log
+              else np.linspace(r.lo, r.hi, size))
     specs[name] = 'grid(' + ','.join(f'{v:.4g}' for v in values) + ')'
   return specs
 
@@ -73,7 +97,7 @@ def specs(base: sweep.SweepSpec, space: dict, *, strategy: str, num_members: int
   """The sweep of one strategy and search seed (see the module docstring)."""
   common = dict(seed=seed, num_seeds=1, rounds=0)  # rounds: tpe's alone.
   if strategy == 'grid':
-    grid = _grid(space, num_members)
+    grid = _grid(space, num_members // crossed(base, space))
     return dataclasses.replace(base, search='grid', num_members=0, **grid, **common)
   if strategy == 'random':
     return dataclasses.replace(base, search='random', num_members=num_members,
@@ -154,6 +178,15 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
   """Runs every (strategy, seed) sweep under WORKDIR/<strategy>-<seed> (resuming any
   that exist) and writes the comparison; returns it as a dict."""
   check(space, num_members=num_members, strategies=strategies, task=base.task)
+  if 'grid' in strategies:
+    smallest = 2 ** len(space) * crossed(base, space)
+    if smallest > num_members:
+      raise InputError(
+          f'--budget_members: {num_members} is below the smallest grid, 2 values of each '
+          f'--space axis ({2 ** len(space)} points)'
+          + (f' under each of the {smallest // 2 ** len(space)} configurations the '
+             'flags list' if smallest > 2 ** len(space) else '')
+          + f': {smallest} members; give at least that, or leave grid out of --strategies')
   selection = tasks.selection_of(base.task, base.difference, base.selection)
   runs = {}
   for strategy in strategies:
