@@ -7,7 +7,8 @@ Takes every flag of experiments/population_sweep.py for the task and the fixed
 settings, plus the searched space and the comparison's own flags below. Writes
 WORKDIR/comparison.{json,md,png,pdf} and one work directory per sweep. The flags a
 comparison sets for each sweep itself (--search, --num_members, --num_seeds, --seed) or
-does not do (--dry_run, --mlflow_uri, --wandb_project, --distributed) are refused.
+does not do (--dry_run, --mlflow_uri, --wandb_project, --distributed) are refused, as is
+a hyperparameter's flag that --space also searches (the search would replace it).
 """
 
 import logging
@@ -67,6 +68,17 @@ def _space(entries):
   return space
 
 
+def _refuse_flags_searched(space: dict, entries) -> None:
+  """A hyperparameter --space searches and its own flag names too (a sweep's flagfile's
+  --learning_rate=grid(...)) would be replaced by the search: refused in one line."""
+  from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
+  for name, entry in zip(space, entries):
+    holder = population_sweep.SPEC_FLAGS.get(name)
+    if holder is not None and holder.present:
+      raise InputError(f'--{name}: {holder.value!r} is also searched by --space '
+                       f'({entry}), which would replace it; drop one of them')
+
+
 def main(argv):
   del argv
   logging.getLogger('jax._src.xla_bridge').setLevel(logging.ERROR)
@@ -87,8 +99,10 @@ def main(argv):
     sys.exit(2)
   try:
     workdir = population_sweep.WORKDIR.value or population_sweep.default_workdir()
+    space = _space(SPACE.value)
+    _refuse_flags_searched(space, SPACE.value)
     out = compare.compare(
-        population_sweep.spec_from_flags(), _space(SPACE.value), workdir,
+        population_sweep.spec_from_flags(), space, workdir,
         num_members=BUDGET_MEMBERS.value, search_seeds=seeds, strategies=STRATEGIES.value,
         eta=population_sweep.SPEC_FLAGS['eta'].value,
         min_steps=population_sweep.SPEC_FLAGS['min_steps'].value,

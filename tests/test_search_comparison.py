@@ -28,6 +28,11 @@ BAD_INPUT = [
     (['--space=class_balance=0:1'], "error: --space: 'class_balance' is for "
      '--task=classify only (this comparison is --task=forecast)'),
     (['--search_seeds='], 'error: --search_seeds: name at least one seed'),
+    (['--learning_rate=grid(1e-3,1e-2)'], "error: --learning_rate: 'grid(1e-3,1e-2)' is "
+     'also searched by --space (learning_rate=1e-4:1e-1:log), which would replace it; '
+     'drop one of them'),
+    (['--space=dropout=0:0.5', '--dropout=0.1'], "error: --dropout: '0.1' is also "
+     'searched by --space (dropout=0:0.5)'),
     (['--compile_cache_dir=/proc/rnnjax-none'], 'error: --compile_cache_dir: cannot write'),
 ]
 
