@@ -62,9 +62,16 @@ def _space(entries):
     try:
       if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != 'log'):
         raise ValueError
-      space[name] = compare.Range(float(parts[0]), float(parts[1]), log=len(parts) == 3)
+      lo, hi = float(parts[0]), float(parts[1])
     except ValueError:
       raise InputError(f'--space: {entry!r} is not name=lo:hi or name=lo:hi:log') from None
+    if name in space:
+      raise InputError(f'--space: {name!r} is given twice')
+    if not lo < hi:
+      raise InputError(f'--space: {entry!r} needs lo < hi')
+    if len(parts) == 3 and lo <= 0:
+      raise InputError(f'--space: {entry!r}: a log scale needs lo > 0')
+    space[name] = compare.Range(lo, hi, log=len(parts) == 3)
   return space
 
 
@@ -96,6 +103,9 @@ def main(argv):
     sys.exit(2)
   if not seeds:
     print('error: --search_seeds: name at least one seed', file=sys.stderr)
+    sys.exit(2)
+  if min(seeds) < 0:
+    print(f'error: --search_seeds: {min(seeds)} must be >= 0', file=sys.stderr)
     sys.exit(2)
   try:
     workdir = population_sweep.WORKDIR.value or population_sweep.default_workdir()

@@ -119,6 +119,11 @@ def test_rounds_go_to_tpe_alone():
     (dict(strategies=('grid', 'bayes')), "--strategies: 'bayes'; expected some of grid"),
     (dict(strategies=()), '--strategies: name at least one search'),
     (dict(num_members=0), '--budget_members: 0 must be >= 1'),
+    (dict(space={}), '--space: name at least one hyperparameter to search'),
+    (dict(space={'dropout': compare.Range(0.2, 0.2)}), '--space: dropout=0.2:0.2: '
+     'uniform(0.2, 0.2) needs lo < hi'),
+    (dict(space={'dropout': compare.Range(0.0, 1.5)}), '--space: dropout=0:1.5: 1.5 is '
+     'invalid; expected in [0, 1)'),
 ])
 def test_bad_settings_are_refused_before_any_sweep(tmp_path, kwargs, message):
   args = {'space': SPACE, 'num_members': 4, 'strategies': compare.STRATEGIES, **kwargs}

@@ -28,6 +28,16 @@ BAD_INPUT = [
     (['--space=class_balance=0:1'], "error: --space: 'class_balance' is for "
      '--task=classify only (this comparison is --task=forecast)'),
     (['--search_seeds='], 'error: --search_seeds: name at least one seed'),
+    (['--search_seeds=0,-1'], 'error: --search_seeds: -1 must be >= 0'),
+    (['--space=learning_rate=0.1:0.001'], "error: --space: 'learning_rate=0.1:0.001' "
+     'needs lo < hi'),
+    (['--space=learning_rate=0:0.1:log'], "error: --space: 'learning_rate=0:0.1:log': a "
+     'log scale needs lo > 0'),
+    (['--space=dropout=0:0.5,dropout=0.1:0.2'], "error: --space: 'dropout' is given "
+     'twice'),
+    (['--space=dropout=0:1.5'], 'error: --space: dropout=0:1.5: 1.5 is invalid; expected '
+     'in [0, 1)'),
+    (['--space='], 'error: --space: name at least one hyperparameter to search'),
     (['--learning_rate=grid(1e-3,1e-2)'], "error: --learning_rate: 'grid(1e-3,1e-2)' is "
      'also searched by --space (learning_rate=1e-4:1e-1:log), which would replace it; '
      'drop one of them'),

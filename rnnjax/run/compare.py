@@ -31,6 +31,7 @@ from rnnjax.results import files
 from rnnjax.run import sweep
 from rnnjax.search import hparams
 from rnnjax.search import rules
+from rnnjax.search import space as space_lib
 from rnnjax.search import spec as spec_lib
 from rnnjax.search.strategies import halving
 from rnnjax.search.strategies import pbt
@@ -153,6 +154,9 @@ def check(space: dict, *, num_members: int, strategies, task: str = '') -> None:
   searched names are traced hyperparameters (uniform draws) that `task` reads,
   strategies known ones."""
   mine = [n for n in hparams.TRACED if not task or rules.applies(n, task)]
+  if not space:
+    raise InputError(f'--space: name at least one hyperparameter to search; expected some '
+                     f'of {", ".join(mine)}')
   for name in space:
     if name not in hparams.TRACED:
       raise InputError(f'--space: {name!r} is not a searchable hyperparameter; expected '
@@ -161,6 +165,14 @@ def check(space: dict, *, num_members: int, strategies, task: str = '') -> None:
       raise InputError(f'--space: {name!r} is for --task='
                        f'{" or ".join(hparams.BY_NAME[name].tasks)} only (this comparison '
                        f'is --task={task}); expected some of {", ".join(mine)}')
+    # Its range as every strategy draws it, checked before the first sweep trains
+    # (else the grid trains, then random search refuses uniform(0.2, 0.2)).
+    r = space[name]
+    try:
+      space_lib.parse_axis(name, _random({name: r})[name])  # Both bounds, as the grid's.
+    except InputError as e:
+      raise InputError(f'--space: {name}={r.lo:g}:{r.hi:g}{":log" if r.log else ""}: '
+                       f'{str(e).removeprefix(f"--{name}: ")}') from None
   for strategy in strategies:
     if strategy not in STRATEGIES:
       raise InputError(f'--strategies: {strategy!r}; expected some of '
