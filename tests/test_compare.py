@@ -103,6 +103,16 @@ def test_a_budget_below_the_smallest_grid_is_refused(tmp_path):
                     log=lambda _: None)
 
 
+def test_a_budget_below_tpe_s_rounds_is_refused(tmp_path):
+  """A member a round is the least TPE trains: 2 members over 3 rounds trained 3."""
+  with pytest.raises(InputError, match=re.escape(
+      '--budget_members: 2 is below --rounds (3): TPE trains a member a round at least')):
+    compare.compare(BASE, {'learning_rate': SPACE['learning_rate']}, str(tmp_path / 'wd'),
+                    num_members=2, search_seeds=(0,), strategies=('tpe',), rounds=3,
+                    log=lambda _: None)
+  assert not (tmp_path / 'wd').exists()
+
+
 def test_rounds_go_to_tpe_alone():
   base = dataclasses.replace(BASE, rounds=9)  # As the entry point passes --rounds.
   for strategy in compare.STRATEGIES:

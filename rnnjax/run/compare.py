@@ -190,6 +190,9 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
   """Runs every (strategy, seed) sweep under WORKDIR/<strategy>-<seed> (resuming any
   that exist) and writes the comparison; returns it as a dict."""
   check(space, num_members=num_members, strategies=strategies, task=base.task)
+  if 'tpe' in strategies and num_members < rounds:
+    raise InputError(f'--budget_members: {num_members} is below --rounds ({rounds}): TPE '
+                     'trains a member a round at least; give more, or fewer rounds')
   if 'grid' in strategies:
     smallest = 2 ** len(space) * crossed(base, space)
     if smallest > num_members:
