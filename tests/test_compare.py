@@ -113,6 +113,17 @@ def test_a_budget_below_tpe_s_rounds_is_refused(tmp_path):
   assert not (tmp_path / 'wd').exists()
 
 
+def test_settings_a_later_strategy_refuses_are_refused_before_any_sweep(tmp_path):
+  """--folds (halving and PBT decide while members train): refused before the grid and
+  random sweeps train, not after."""
+  base = dataclasses.replace(BASE, folds=2)
+  with pytest.raises(InputError, match=re.escape('--folds: cross-validation ranks '
+                                                 'finished members; --search=halving')):
+    compare.compare(base, SPACE, str(tmp_path / 'wd'), num_members=4, search_seeds=(0,),
+                    min_steps=2, log=lambda _: None)
+  assert not (tmp_path / 'wd').exists()
+
+
 def test_rounds_go_to_tpe_alone():
   base = dataclasses.replace(BASE, rounds=9)  # As the entry point passes --rounds.
   for strategy in compare.STRATEGIES:

@@ -203,12 +203,20 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
              'flags list' if smallest > 2 ** len(space) else '')
           + f': {smallest} members; give at least that, or leave grid out of --strategies')
   selection = tasks.selection_of(base.task, base.difference, base.selection)
-  runs = {}
+  planned = {}
   for strategy in strategies:
     for seed in search_seeds:
       spec = specs(base, space, strategy=strategy, num_members=num_members, seed=seed,
                    eta=eta, min_steps=min_steps, pbt_interval=pbt_interval,
                    rounds=rounds)
+      # Every sweep's settings before the first trains: --folds, which halving and PBT
+      # refuse, refused after grid and random had trained.
+      rules.check(spec)
+      planned[strategy, seed] = spec
+  runs = {}
+  for strategy in strategies:
+    for seed in search_seeds:
+      spec = planned[strategy, seed]
       path = os.path.join(workdir, f'{strategy}-{seed}')
       count = spec.num_members or spec_lib.make_plan(spec).num_members // spec.num_seeds
       log(f'{strategy} seed {seed}: {count} configurations'
