@@ -783,6 +783,25 @@ def test_search_comparison_steps_run_on_to_show_the_last_value(tmp_path, monkeyp
     assert level.max() >= right - 1e-9, line.get_label()
 
 
+def test_search_comparison_caption_names_a_search_that_spent_less(tmp_path, monkeypatch):
+  """TPE's 3 rounds of 2 members under a budget of 8 spend 6 of 8 members' steps, but its
+  line runs on to the right edge like the others: the caption says what it spent."""
+  from rnnjax.figures.plots import comparison  # pylint: disable=g-import-not-at-top
+  figs = _capture_figures(monkeypatch)
+  runs = {'random-0': {'strategy': 'random', 'seed': 0, 'curve': [[8, 16, 24], [.4, .3, .2]]},
+          'tpe-0': {'strategy': 'tpe', 'seed': 0, 'curve': [[6, 12, 18], [.5, .3, .25]]}}
+  out = {'metric': 'mse', 'budget_member_steps': 24, 'runs': runs,
+         'table': {'random': {'median_best_val': 0.2, 'best_vals': [0.2]},
+                   'tpe': {'median_best_val': 0.25, 'best_vals': [0.25]}}}
+  comparison.plot(out, str(tmp_path))
+  assert _caption(figs[0]).endswith(
+      'Budget 24 member-steps; spent less: tpe 18 (median; past that a line holds its '
+      'last value).'), _caption(figs[0])
+  del runs['tpe-0'], out['table']['tpe']
+  comparison.plot(out, str(tmp_path))
+  assert _caption(figs[1]).endswith('Budget 24 member-steps each.'), _caption(figs[1])
+
+
 def test_figures_under_an_ascii_locale(tmp_path):
   """Under LC_ALL=C without UTF-8 mode Python's default encoding is ASCII: every file
   the figures read and write names its encoding (table.md holds '±')."""

@@ -60,6 +60,17 @@ def plot(out: dict, out_dir: str) -> list:
     fig.legend(handles, labels, title='search (median best)', loc='outside upper center',
                ncols=min(len(handles), 3))
     seeds = len({r['seed'] for r in out['runs'].values()})
+    # A search that spent less than the budget (a grid's points, TPE's rounds) still runs
+    # on to the right edge: say so, lest its line read as the budget spent.
+    budget = out['budget_member_steps']
+    short = []
+    for strategy in out['table']:
+      ends = [r['curve'][0][-1] for r in out['runs'].values()
+              if r['strategy'] == strategy and len(r['curve'][0])]
+      if ends and np.median(ends) < budget:
+        short.append(f'{strategy} {np.median(ends):.0f}')
+    spent = (f'; spent less: {", ".join(short)} (median; past that a line holds its last '
+             'value)' if short else ' each')
     style.note(fig, f'Median over {seeds} search seeds, band: min to max. Budget '
-               f'{out["budget_member_steps"]} member-steps each.', style.COLUMN_WIDTH)
+               f'{budget} member-steps{spent}.', style.COLUMN_WIDTH)
     return style.save(fig, out_dir, 'comparison')
