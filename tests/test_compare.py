@@ -71,6 +71,16 @@ def test_compare_runs_every_strategy_at_equal_compute(tmp_path):
     assert np.isfinite(row['median_final_test']) and np.isfinite(row['median_final_val'])
   for name in ('comparison.json', 'comparison.md'):
     assert os.path.exists(tmp_path / name)
+  # The seconds a sweep spent compiling, apart: the first sweep of a shape compiles, the
+  # later ones read its programs back, so the seconds alone rank the order of the runs.
+  for key, run in out['runs'].items():
+    with open(tmp_path / key / 'summary.json', encoding='utf-8') as f:
+      compiles = json.load(f)['compiles']
+    assert run['compile_seconds'] == sum(c['compile_s'] for c in compiles.values())
+    assert 0 <= run['compile_seconds'] <= run['seconds']
+  with open(tmp_path / 'comparison.md', encoding='utf-8') as f:
+    header = f.readline()
+  assert header.rstrip().endswith('| seconds (median) | of which compiling (median) |')
 
 
 @pytest.mark.parametrize('budget, cell, members', [

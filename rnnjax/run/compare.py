@@ -15,7 +15,9 @@ allows under its rungs (halving.budget) and trains the survivors to
 
 Each sweep's final model (its summary's `final`, chosen on validation) is scored once
 on test; the table gives the median over search seeds of its validation and test
-`display` metric beside the best validation selection metric found.
+`display` metric beside the best validation selection metric found, and each sweep's
+wall seconds with, apart, those it spent compiling (which the order of the sweeps
+decides: a later sweep of the same shapes reads the programs back).
 """
 
 import dataclasses
@@ -238,7 +240,12 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
           'best_test': best.get('test', {}) if best else {},
           'final_val': (final.get('val') or {}).get(display, math.inf),
           'final_test': (final.get('test') or {}).get(display, math.inf),
-          'seconds': summary['timing']['total_s'], 'curve': [x.tolist(), y.tolist()]}
+          'seconds': summary['timing']['total_s'],
+          # Of those, compiling: the first sweep of a shape pays it, later ones read the
+          # programs back (this process's or the disk cache), so it is order, not search.
+          'compile_seconds': sum(c.get('compile_s', 0.0)
+                                 for c in (summary.get('compiles') or {}).values()),
+          'curve': [x.tolist(), y.tolist()]}
       log(f'  best val {selection} {runs[f"{strategy}-{seed}"]["best_val"]:.4g} '
           f'after {runs[f"{strategy}-{seed}"]["member_steps"]} member-steps '
           f'({summary["timing"]["total_s"]:.0f} s)')
@@ -253,7 +260,8 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
         'best_vals': [r['best_val'] for r in mine],
         'median_member_steps': float(np.median([r['member_steps'] for r in mine])),
         'members': [r['members'] for r in mine],
-        'median_seconds': float(np.median([r['seconds'] for r in mine]))}
+        'median_seconds': float(np.median([r['seconds'] for r in mine])),
+        'median_compile_seconds': float(np.median([r['compile_seconds'] for r in mine]))}
   out = {'metric': selection, 'display': tasks.TASKS[base.task].display, 'space': {k: dataclasses.asdict(v) for k, v in space.items()},
          'budget_member_steps': num_members * base.train_steps, 'table': table,
          'runs': runs}
@@ -268,8 +276,9 @@ def markdown(out: dict) -> str:
   display = out.get('display', out['metric'])
   lines = [f'| search | members | member-steps (median) | best val {out["metric"]} '
            f'(median) | per search seed | final model val {display} (median) | final '
-           f'model test {display} (median) | per search seed | seconds (median) |',
-           '|---|---|---|---|---|---|---|---|---|']
+           f'model test {display} (median) | per search seed | seconds (median) | of '
+           'which compiling (median) |',
+           '|---|---|---|---|---|---|---|---|---|---|']
   for strategy, row in out['table'].items():
     vals = ', '.join(f'{v:.4g}' for v in row['best_vals'])
     tests = ', '.join(f'{v:.4g}' for v in row.get('final_tests', []))
@@ -277,5 +286,6 @@ def markdown(out: dict) -> str:
                  f'{row["median_member_steps"]:.0f} | {row["median_best_val"]:.4g} | '
                  f'{vals} | {row.get("median_final_val", math.nan):.4g} | '
                  f'{row.get("median_final_test", math.nan):.4g} | {tests} | '
-                 f'{row["median_seconds"]:.0f} |')
+                 f'{row["median_seconds"]:.0f} | '
+                 f'{row.get("median_compile_seconds", math.nan):.0f} |')
   return '\n'.join(lines) + '\n'
