@@ -134,6 +134,17 @@ def test_settings_a_later_strategy_refuses_are_refused_before_any_sweep(tmp_path
   assert not (tmp_path / 'wd').exists()
 
 
+def test_the_budget_counts_every_fold(tmp_path):
+  """Under --folds=2 each configuration trains twice: the budget the table and the
+  figure's caption give is 2 x 4 members x 12 steps, what grid and random spent."""
+  base = dataclasses.replace(BASE, folds=2)
+  out = compare.compare(base, SPACE, str(tmp_path), num_members=4, search_seeds=(0,),
+                        strategies=('grid', 'random'), log=lambda _: None)
+  assert out['budget_member_steps'] == 2 * 4 * 12
+  for row in out['table'].values():
+    assert row['median_member_steps'] == out['budget_member_steps']
+
+
 def test_rounds_go_to_tpe_alone():
   base = dataclasses.replace(BASE, rounds=9)  # As the entry point passes --rounds.
   for strategy in compare.STRATEGIES:

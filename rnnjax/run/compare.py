@@ -263,7 +263,9 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
         'median_seconds': float(np.median([r['seconds'] for r in mine])),
         'median_compile_seconds': float(np.median([r['compile_seconds'] for r in mine]))}
   out = {'metric': selection, 'display': tasks.TASKS[base.task].display, 'space': {k: dataclasses.asdict(v) for k, v in space.items()},
-         'budget_member_steps': num_members * base.train_steps, 'table': table,
+         # --folds trains each configuration once per fold (grid, random, TPE alike).
+         'budget_member_steps': num_members * base.train_steps * base.folds,
+         'table': table,
          'runs': runs}
   files.write_json(os.path.join(workdir, 'comparison.json'), out)
   with open(os.path.join(workdir, 'comparison.md'), 'w', encoding='utf-8') as f:
