@@ -22,7 +22,9 @@ from absl import logging as absl_logging
 from experiments import population_sweep
 
 SPACE = flags.DEFINE_list('space', ['learning_rate=1e-4:1e-1:log', 'dropout=0:0.5'],
-                          'Searched hyperparameters: name=lo:hi, with :log for a log scale.')
+                          'Searched hyperparameters: name=lo:hi, with :log for a log scale '
+                          '(traced ones; a structural list such as --cell=grid(lstm,gru) '
+                          'is searched by its own flag).')
 STRATEGIES = flags.DEFINE_list('strategies', ['grid', 'random', 'halving', 'pbt', 'tpe'],
                                'Search strategies to compare.')
 SEARCH_SEEDS = flags.DEFINE_list('search_seeds', ['0', '1', '2'], 'Seeds of the searches.')
