@@ -24,7 +24,11 @@ BAD_INPUT = [
     (['--num_seeds=2'], 'error: --num_seeds: not taken by search_comparison'),
     (['--mlflow_uri=sqlite:///m.db'], 'error: --mlflow_uri: not taken by search_comparison'),
     (['--strategies=grid,bayes'], "error: --strategies: 'bayes'; expected some of"),
-    (['--space=hidden_size=8:64'], "error: --space: 'hidden_size' is not a searchable"),
+    (['--space=hidden_size=8:64'], "error: --space: 'hidden_size' is not a searchable "
+     "hyperparameter (hidden_size is structural: search it by its own flag's list, "
+     "--hidden_size='grid(a,b)'); expected some of learning_rate"),
+    (['--space=learning_rte=1e-4:1e-1'], "error: --space: 'learning_rte' is not a "
+     'searchable hyperparameter; expected some of learning_rate'),
     (['--space=class_balance=0:1'], "error: --space: 'class_balance' is for "
      '--task=classify only (this comparison is --task=forecast)'),
     (['--search_seeds='], 'error: --search_seeds: name at least one seed'),

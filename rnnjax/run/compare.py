@@ -161,8 +161,10 @@ def check(space: dict, *, num_members: int, strategies, task: str = '') -> None:
                      f'of {", ".join(mine)}')
   for name in space:
     if name not in hparams.TRACED:
-      raise InputError(f'--space: {name!r} is not a searchable hyperparameter; expected '
-                       f'some of {", ".join(mine)}')
+      structural = (f" ({name} is structural: search it by its own flag's list, "
+                    f"--{name}='grid(a,b)')" if name in hparams.BY_NAME else '')
+      raise InputError(f'--space: {name!r} is not a searchable hyperparameter{structural}; '
+                       f'expected some of {", ".join(mine)}')
     if name not in mine:
       raise InputError(f'--space: {name!r} is for --task='
                        f'{" or ".join(hparams.BY_NAME[name].tasks)} only (this comparison '
