@@ -81,9 +81,11 @@ def _refuse_flags_searched(space: dict, entries) -> None:
   """A hyperparameter --space searches and its own flag names too (a sweep's flagfile's
   --learning_rate=grid(...)) would be replaced by the search: refused in one line."""
   from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
+  from rnnjax.search import hparams  # pylint: disable=g-import-not-at-top
   for name, entry in zip(space, entries):
     holder = population_sweep.SPEC_FLAGS.get(name)
-    if holder is not None and holder.present:
+    # A name --space cannot search is refused as such by compare.check.
+    if holder is not None and holder.present and name in hparams.TRACED:
       raise InputError(f'--{name}: {holder.value!r} is also searched by --space '
                        f'({entry}), which would replace it; drop one of them')
 

@@ -27,6 +27,8 @@ BAD_INPUT = [
     (['--space=hidden_size=8:64'], "error: --space: 'hidden_size' is not a searchable "
      "hyperparameter (hidden_size is structural: search it by its own flag's list, "
      "--hidden_size='grid(a,b)'); expected some of learning_rate"),
+    (['--space=hidden_size=8:64', '--hidden_size=16'], "error: --space: 'hidden_size' is "
+     'not a searchable hyperparameter (hidden_size is structural'),
     (['--space=learning_rte=1e-4:1e-1'], "error: --space: 'learning_rte' is not a "
      'searchable hyperparameter; expected some of learning_rate'),
     (['--space=class_balance=0:1'], "error: --space: 'class_balance' is for "
