@@ -136,11 +136,15 @@ def test_settings_a_later_strategy_refuses_are_refused_before_any_sweep(tmp_path
 
 def test_the_budget_counts_every_fold(tmp_path):
   """Under --folds=2 each configuration trains twice: the budget the table and the
-  figure's caption give is 2 x 4 members x 12 steps, what grid and random spent."""
+  figure's caption give is 2 x 4 members x 12 steps, what grid and random spent, and
+  the log counts 4 configurations each."""
   base = dataclasses.replace(BASE, folds=2)
+  lines = []
   out = compare.compare(base, SPACE, str(tmp_path), num_members=4, search_seeds=(0,),
-                        strategies=('grid', 'random'), log=lambda _: None)
+                        strategies=('grid', 'random'), log=lines.append)
   assert out['budget_member_steps'] == 2 * 4 * 12
+  # Configurations, not their members (a grid of 4 was logged as 8).
+  assert 'grid seed 0: 4 configurations' in lines and 'random seed 0: 4 configurations' in lines
   for row in out['table'].values():
     assert row['median_member_steps'] == out['budget_member_steps']
 

@@ -222,7 +222,8 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
     for seed in search_seeds:
       spec = planned[strategy, seed]
       path = os.path.join(workdir, f'{strategy}-{seed}')
-      count = spec.num_members or spec_lib.make_plan(spec).num_members // spec.num_seeds
+      count = spec.num_members or (spec_lib.make_plan(spec).num_members
+                                   // (spec.num_seeds * spec.folds))
       log(f'{strategy} seed {seed}: {count} configurations'
           + (f' x {rounds} rounds' if strategy == 'tpe' else '')
           + (f' x {spec.num_seeds} seeds' if spec.num_seeds > 1 else ''))
