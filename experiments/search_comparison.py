@@ -27,7 +27,10 @@ SPACE = flags.DEFINE_list('space', ['learning_rate=1e-4:1e-1:log', 'dropout=0:0.
                           'is searched by its own flag).')
 STRATEGIES = flags.DEFINE_list('strategies', ['grid', 'random', 'halving', 'pbt', 'tpe'],
                                'Search strategies to compare.')
-SEARCH_SEEDS = flags.DEFINE_list('search_seeds', ['0', '1', '2'], 'Seeds of the searches.')
+SEARCH_SEEDS = flags.DEFINE_list('search_seeds', ['0', '1', '2'],
+                                  "Seeds of the searches: each sweep's --seed (its draws "
+                                  "and initial weights; a classifier's validation cases "
+                                  'too, the same for every search of one seed).')
 BUDGET_MEMBERS = flags.DEFINE_integer('budget_members', 27, 'Budget: this many members '
                                       'trained for --train_steps (member-steps = both).')
 
