@@ -149,6 +149,18 @@ def test_the_budget_counts_every_fold(tmp_path):
     assert row['median_member_steps'] == out['budget_member_steps']
 
 
+def test_a_flag_s_own_range_is_refused_naming_space(tmp_path):
+  """--weight_decay='loguniform(1e-6,1e-3)' beside --space: the grid's sweep refused it
+  with 'use --search=random', a flag the comparison does not take."""
+  base = dataclasses.replace(BASE, weight_decay='loguniform(1e-6,1e-3)')
+  with pytest.raises(InputError, match=re.escape(
+      "--weight_decay: 'loguniform(1e-6,1e-3)' is a range; a comparison searches ranges "
+      'given in --space (weight_decay=1e-06:0.001:log)')):
+    compare.compare(base, SPACE, str(tmp_path / 'wd'), num_members=4, search_seeds=(0,),
+                    log=lambda _: None)
+  assert not (tmp_path / 'wd').exists()
+
+
 def test_rounds_go_to_tpe_alone():
   base = dataclasses.replace(BASE, rounds=9)  # As the entry point passes --rounds.
   for strategy in compare.STRATEGIES:

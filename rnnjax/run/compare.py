@@ -194,6 +194,15 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
   """Runs every (strategy, seed) sweep under WORKDIR/<strategy>-<seed> (resuming any
   that exist) and writes the comparison; returns it as a dict."""
   check(space, num_members=num_members, strategies=strategies, task=base.task)
+  for name, axis in base.axes().items():
+    # A flag's own range would be drawn by some searches and refused by the grid's
+    # ('use --search=random', a flag the comparison sets itself).
+    if axis.is_random and name not in space:
+      lo, hi = axis.values
+      suffix = ':log' if axis.kind == 'loguniform' else ''
+      raise InputError(f'--{name}: {getattr(base, name)!r} is a range; a comparison '
+                       f'searches ranges given in --space ({name}={lo:g}:{hi:g}{suffix})'
+                       " and a flag's listed values (grid(a,b))")
   if 'tpe' in strategies and num_members < rounds:
     raise InputError(f'--budget_members: {num_members} is below --rounds ({rounds}): TPE '
                      'trains a member a round at least; give more, or fewer rounds')
