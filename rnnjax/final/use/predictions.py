@@ -13,7 +13,6 @@ import io
 import os
 import time
 
-import numpy as np
 
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
