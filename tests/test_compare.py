@@ -81,6 +81,11 @@ def test_compare_runs_every_strategy_at_equal_compute(tmp_path):
   with open(tmp_path / 'comparison.md', encoding='utf-8') as f:
     header = f.readline()
   assert header.rstrip().endswith('| seconds (median) | of which compiling (median) |')
+  # make_figures pointed at the comparison names its figure and one sweep to draw.
+  from rnnjax.figures import load  # pylint: disable=g-import-not-at-top
+  with pytest.raises(InputError, match=r'^--workdir: .* holds a search comparison, whose '
+                     r'figure is its comparison.png; .*--workdir=.*grid-0$'):
+    load.summary_of(str(tmp_path))
 
 
 @pytest.mark.parametrize('budget, cell, members', [

@@ -159,6 +159,13 @@ def summary_of(workdir: str, flag: str = '--workdir') -> dict:
   members.npz where it points); InputError naming `flag` or the missing/bad file."""
   if not os.path.isdir(workdir):
     raise InputError(f'{flag}: {workdir} is not a directory')
+  if (not os.path.exists(os.path.join(workdir, SUMMARY)) and
+      os.path.exists(os.path.join(workdir, 'comparison.json'))):
+    sweeps = sorted(d for d in os.listdir(workdir)
+                    if os.path.exists(os.path.join(workdir, d, SUMMARY)))
+    raise InputError(f'{flag}: {workdir} holds a search comparison, whose figure is its '
+                     'comparison.png; the figures of one of its sweeps: '
+                     f'{flag}={os.path.join(workdir, sweeps[0] if sweeps else "grid-0")}')
   summary = _read(os.path.join(workdir, SUMMARY))
   if not isinstance(summary, dict) or not (summary.get('members') or 'columns' in summary):
     raise InputError(f'{os.path.join(workdir, SUMMARY)}: no members')

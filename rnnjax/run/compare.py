@@ -274,13 +274,15 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
         'members': [r['members'] for r in mine],
         'median_seconds': float(np.median([r['seconds'] for r in mine])),
         'median_compile_seconds': float(np.median([r['compile_seconds'] for r in mine]))}
-  out = {'metric': selection, 'display': tasks.TASKS[base.task].display, 'space': {k: dataclasses.asdict(v) for k, v in space.items()},
+  out = {'metric': selection, 'display': tasks.TASKS[base.task].display,
+         'space': {k: dataclasses.asdict(v) for k, v in space.items()},
          # --folds trains each configuration once per fold (grid, random, TPE alike).
          'budget_member_steps': num_members * base.train_steps * base.folds,
          'table': table,
          'runs': runs}
   files.write_json(os.path.join(workdir, 'comparison.json'), out)
-  with open(os.path.join(workdir, 'comparison.md'), 'w', encoding='utf-8') as f:
+  with files.atomic(os.path.join(workdir, 'comparison.md')) as tmp, open(
+      tmp, 'w', encoding='utf-8') as f:
     f.write(markdown(out))
   log(markdown(out))
   return out
