@@ -1526,3 +1526,26 @@ def test_forecast_ticks_of_hourly_times_are_concise_dates_not_full_stamps():
   forecast_plot._set_ticks(ax, few, 0, 4, 5)
   assert [t.get_text() for t in ax.get_xticklabels()] == ['2020', 'Feb', 'Mar', 'Apr', 'May']
   plt.close(fig)
+
+
+def test_forecast_legends_name_each_level_as_predict_prints_it(tmp_path, monkeypatch):
+  """`--levels=0.8,0.801,0.975`: the legend said '98% interval' for the 97.5 % band that
+  forecast.csv calls lower_97.5, and a panel's legend, one entry per label, dropped the
+  80.1 % band as a second '80%'; the labels are now the CSV's, as is the capped note."""
+  from rnnjax.figures.plots import forecast_plot  # pylint: disable=g-import-not-at-top
+  from rnnjax.final.saved import intervals  # pylint: disable=g-import-not-at-top
+  figs = _capture_figures(monkeypatch)
+  levels, point = (0.8, 0.801, 0.975), np.zeros((3, 1))
+  bands = {level: (point - level, point + level) for level in levels}
+  want = {'80% interval', '80.1% interval', '97.5% interval'}
+  forecast_plot.plot_forecast(
+      str(tmp_path), columns=['y'], times=['1', '2', '3', '4'], history=np.ones((4, 1)),
+      future_times=['5', '6', '7'], point=point, bands=bands)
+  assert want <= set(figs[-1].axes[0].get_legend_handles_labels()[1])
+  forecast_plot.plot_panel(str(tmp_path), series=[dict(
+      title='a', times=['1', '2', '3', '4'], history=np.ones(4), future_times=['5', '6', '7'],
+      point=point[:, 0], bands={level: (lo[:, 0], hi[:, 0]) for level, (lo, hi) in
+                                bands.items()})])
+  assert want <= {t.get_text() for t in figs[-1].legends[0].get_texts()}
+  _, notes = intervals.widths(np.ones((2, 5, 1)), 0.975, 2)
+  assert notes[0].startswith('97.5% intervals from step 1 on'), notes

@@ -50,7 +50,7 @@ def plot_forecast(out_dir: str, *, columns, times, history, future_times, point,
         lower, upper = bands[level]
         ax.fill_between(x_future, np.asarray(lower)[:, c], np.asarray(upper)[:, c],
                         color=style.OKABE_ITO[0], alpha=0.15 + 0.15 * k, linewidth=0,
-                        label=f'{level:.0%} interval')
+                        label=f'{level * 100:g}% interval')
       # From the last value, a marker at each forecast (not on the last value).
       ax.plot(np.concatenate([[n - 1], x_future]),
               np.concatenate([history[-1:, c], point[:, c]]), color=style.OKABE_ITO[0],
@@ -110,7 +110,7 @@ def _draw_series(ax, one: dict) -> None:
   for k, level in enumerate(sorted(one['bands'], reverse=True)):
     lower, upper = one['bands'][level]
     ax.fill_between(x_future, lower, upper, color=style.OKABE_ITO[0],
-                    alpha=0.15 + 0.15 * k, linewidth=0, label=f'{level:.0%} interval')
+                    alpha=0.15 + 0.15 * k, linewidth=0, label=f'{level * 100:g}% interval')
   ax.plot(np.concatenate([[n - 1], x_future]), np.concatenate([history[-1:], point]),
           color=style.OKABE_ITO[0], marker='o', markersize=2, markevery=slice(1, None),
           label='forecast')

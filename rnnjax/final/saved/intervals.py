@@ -70,7 +70,7 @@ def widths(residuals, level: float, steps: int) -> tuple[np.ndarray, list]:
   out = np.fmax.accumulate(out, axis=0)
   notes = []
   if capped and min(capped) <= steps:
-    notes.append(f'{level:.0%} intervals from step {min(capped)} on: validation holds too '
+    notes.append(f'{level * 100:g}% intervals from step {min(capped)} on: validation holds too '
                  'few errors for this level, the largest is used')
   if steps > num_steps:
     notes.append(f'steps past {num_steps} keep the width of step {num_steps} (validation '
