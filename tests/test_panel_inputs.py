@@ -263,6 +263,30 @@ def test_rows_after_a_history_that_lacks_its_last_time_say_what_to_give(tmp_path
                              path, times)
 
 
+def test_rows_of_other_ids_only_are_refused_in_one_line_naming_a_few(tmp_path):
+  """A plan whose ids are none of the histories' ('0', '1' where the series are 's00'
+  and 's01': a file saved after its leading zeros were read away) was a ValueError from
+  the check of its times, with nothing to check; now one line names a few of its ids,
+  for a DataFrame and a --future_path file alike."""
+  ids, model = TRANSFORM['ids'], types.SimpleNamespace(transform=TRANSFORM)
+  times = [[str(t) for t in range(30, 38)]] * 2
+  plan = pd.DataFrame([(k, 38 + t, 9.0, 1.0) for k in ('0', '1') for t in range(2)],
+                      columns=['unique_id', 'ds', 'price', 'promo'])
+  path = str(tmp_path / 'plan.csv')
+  plan.to_csv(path, index=False)
+  other = (r"no values for series 's00' \(none of its 2 ids is a series of the histories: "
+           r"'0', '1'; ids are text, so '7' is not '007'\)$")
+  with pytest.raises(InputError, match='^future_inputs: ' + other):
+    panel_future.panel_future_inputs(TRANSFORM, ids, plan, HORIZON, times=times)
+  rows = panel_predictions.future(model, ids, HORIZON, 'h.csv', path, times)
+  with pytest.raises(InputError, match='^--future_path: ' + other):
+    panel_future.panel_future_inputs(TRANSFORM, ids, rows, HORIZON, '--future_path')
+  # One of them given: the other is named alone, as before.
+  plan['unique_id'] = ['s00', 's00', '1', '1']
+  with pytest.raises(InputError, match=r"^future_inputs: no values for series 's01'$"):
+    panel_future.panel_future_inputs(TRANSFORM, ids, plan, HORIZON, times=times)
+
+
 def test_members_read_the_promotions_planned_for_their_horizon(shop):
   """Read as a past input, a promotion cannot foretell the sales of its own period."""
   past, future = shop['past'][0]['final'], shop['future'][0]['final']

@@ -27,6 +27,8 @@ def check_follows(ids, before, after, *, path: str, flag: str, column: str = '',
   cells are a panel's series read without --fill=zero; where a series ends before the
   panel's last time and its `after` cells start the step after that time (a file aligned
   to the calendar), the message names --fill=zero too, which runs every series on to it."""
+  if not len(before):  # No series in both (a file of other ids: refused by its caller).
+    return
   cells = [[str(c).strip() for c in (*b, *a)] for b, a in zip(before, after)]
   unit, positions = periods.count(cells)
   if unit is None:

@@ -117,7 +117,7 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
   out = []
   for key in ids:
     if key not in future_inputs:
-      raise InputError(f'{what}: no values for series {key!r}')
+      raise InputError(f'{what}: no values for series {key!r}{_other_ids(future_inputs, ids)}')
     v = arguments.floats(future_inputs[key], f'{what}: series {key!r}')
     arguments.representable(v, f'{what}: series {key!r}')
     if v.ndim != 2 or v.shape[1] != len(columns):
@@ -164,3 +164,13 @@ def _future_frame(transform, frame, columns, what: str) -> dict:
     if cells is not None:
       times[key] = list(cells[keys == key])
   return out, times
+
+
+def _other_ids(given: dict, ids) -> str:
+  """Where none of the `given` ids is one of the model's `ids`: a clause naming a few of
+  them (ids are text: a file read with its leading zeros dropped holds '7', not '007')."""
+  if not given or set(given) & set(ids):
+    return ''
+  named = ', '.join(repr(k) for k in list(given)[:3]) + (', ...' if len(given) > 3 else '')
+  return (f' (none of its {len(given)} ids is a series of the histories: {named}; ids '
+          "are text, so '7' is not '007')")
