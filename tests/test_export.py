@@ -459,7 +459,8 @@ def test_input_columns_need_their_future_values(tmp_path):
   np.testing.assert_array_equal(model.forecast(model.arrays['series'], 1)['point'],
                                 fc['point'][:1])
   with pytest.raises(InputError, match=r'^future_inputs: 3 steps read the first 2 rows of '
-                     r"\['promo'\] .* given 2 rows, 1 of the first 2 complete$"):
+                     r"\['promo'\] .* given 2 rows, 1 of the first 2 complete \('promo' is "
+                     r"empty in row 2, step 2 after the history\)$"):
     model.forecast(model.arrays['series'], 3, future_inputs=[[1.0], [np.nan]])
   with pytest.raises(InputError, match=r"^future_inputs: 'promo' is infinite in row 2$"):
     model.forecast(model.arrays['series'], 3, future_inputs=[[1.0], [-np.inf]])
@@ -500,6 +501,14 @@ def test_input_columns_need_their_future_values(tmp_path):
                      r"step \(1 step\) after the history's last time '35'; give future rows "
                      r"from '36'$"):
     _predict(workdir, tmp_path / 'e', steps_ahead=3, future_path=str(tmp_path / 'late.csv'))
+  # An empty cell among the rows read is named by its column and step (the file's rows
+  # in time order), as a panel's is, not only counted.
+  (tmp_path / 'holed_plan.csv').write_text('t,promo\n37,\n36,1\n38,3\n')
+  with pytest.raises(InputError, match=r"^--future_path: .*holed_plan.csv has 3 rows of "
+                     r"\['promo'\], 1 of the first 2 complete \('promo' is empty in row 2, "
+                     r"step 2 after the history\); 3 steps read 2 "):
+    _predict(workdir, tmp_path / 'h', steps_ahead=3,
+             future_path=str(tmp_path / 'holed_plan.csv'))
   # From Python a DataFrame with the time column is held alike: sorted, and checked
   # against a dated history's last time.
   dated = pd.DataFrame({'t': np.arange(len(frame)), **frame})

@@ -163,6 +163,16 @@ def rows_read(transform, steps: int) -> int:
   return -(-steps // horizon) * horizon - horizon
 
 
+def first_empty(rows, columns) -> str:
+  """'' where every cell of `rows` <float>[R, C] is a number, else a clause naming
+  the first empty one by its column (`columns`) and row, counted from 1."""
+  empty = np.argwhere(np.isnan(rows))
+  if not len(empty):
+    return ''
+  row, c = empty[0]
+  return f' ({list(columns)[c]!r} is empty in row {row + 1}, step {row + 1} after the history)'
+
+
 def ahead(transform, steps: int, future_inputs, what: str = 'future_inputs') -> np.ndarray:
   """<float64>[steps, C]: the rows after a history: NaN targets (to be forecast) and,
   with input columns, their given future values (`future_inputs` <float>[rows, C_in]
@@ -194,7 +204,8 @@ def ahead(transform, steps: int, future_inputs, what: str = 'future_inputs') -> 
     raise InputError(f'{what}: {steps} steps read the first {need} rows of '
                      f'{list(inputs)} (past the horizon, {transform["horizon"]}, forecasts '
                      f'are fed back with them); given {len(future)} rows, '
-                     f'{int(finite.sum())} of the first {need} complete')
+                     f'{int(finite.sum())} of the first {need} complete'
+                     f'{first_empty(future[:need], inputs)}')
   rows = np.full((steps, len(inputs)), np.nan)
   rows[:min(steps, len(future))] = future[:steps]
   return np.concatenate([np.full((steps, c_out), np.nan), rows], 1)

@@ -89,7 +89,8 @@ def future_inputs(model, path: str, steps: int, times=()):
   complete = np.isfinite(values[:need]).all(axis=1)
   if len(values) < need or not complete.all():
     raise InputError(f'--future_path: {path} has {len(values)} rows of {inputs}, '
-                     f'{int(complete.sum())} of the first {need} complete; {steps} steps '
+                     f'{int(complete.sum())} of the first {need} complete'
+                     f'{forecasting.first_empty(values[:need], inputs)}; {steps} steps '
                      f'read {need} (past the horizon, {model.transform["horizon"]}, '
                      'forecasts are fed back with them)')
   return values
