@@ -877,6 +877,15 @@ def test_arguments_of_every_method_are_checked_in_one_line(forecast_run, classif
   assert ("history: its times are step numbers, where the model's data were dates a month "
           'apart: each row is read as a month') in model.forecast(
               frame.assign(Time=range(len(frame))), 2)['notes']
+  # A file without the model's time column (renamed, or left out) is read in file order,
+  # as a dated file never is: said in a note, not done in silence.
+  renamed = os.path.join(str(tmp_path), 'renamed.csv')
+  frame.rename(columns={'Time': 'Month'}).to_csv(renamed, index=False)
+  out = predictions.run(forecast_run[1], csv_path=renamed, steps_ahead=2,
+                        out_dir=os.path.join(str(tmp_path), 'r'))
+  assert (f"note: --csv_path {renamed} has no column 'Time' (the model's time column): its "
+          'rows are read in file order, neither sorted nor checked for absent periods, and '
+          "the forecast's times are row numbers") in out['lines'], out['lines']
   # Predictions go to a folder that can be made: else one line, nothing computed.
   blocker = os.path.join(forecast_run[1], 'summary.json')
   for out_dir in (blocker, os.path.join(blocker, 'out')):

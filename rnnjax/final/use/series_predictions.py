@@ -53,6 +53,10 @@ def history(model, csv_path: str = '', notes: list | None = None):
   model.check_history(values, what=f'--csv_path: {csv_path}')
   if time_column not in header:
     times = [str(i) for i in range(len(values))]
+    if time_column and notes is not None:  # A dated model: say the rows were not.
+      notes.append(f'--csv_path {csv_path} has no column {time_column!r} (the model\'s '
+                   'time column): its rows are read in file order, neither sorted nor '
+                   'checked for absent periods, and the forecast\'s times are row numbers')
   return times, values, None
 
 
