@@ -877,8 +877,12 @@ def test_arguments_of_every_method_are_checked_in_one_line(forecast_run, classif
   assert ("history: its times are step numbers, where the model's data were dates a month "
           'apart: each row is read as a month') in model.forecast(
               frame.assign(Time=range(len(frame))), 2)['notes']
-  # A file without the model's time column (renamed, or left out) is read in file order,
-  # as a dated file never is: said in a note, not done in silence.
+  # A file or DataFrame without the model's time column (renamed, or left out) is read in
+  # file order, as a dated one never is: said in a note (as a panel's is), not in silence.
+  assert ("history: no column 'Time' (the model's time column): its rows are read in the "
+          'order given') in model.forecast(frame.drop(columns='Time'), 2)['notes']
+  assert not any('time column' in n for n in model.forecast(  # An array has no times.
+      frame[['Sales']].to_numpy(), 2)['notes'])
   renamed = os.path.join(str(tmp_path), 'renamed.csv')
   frame.rename(columns={'Time': 'Month'}).to_csv(renamed, index=False)
   out = predictions.run(forecast_run[1], csv_path=renamed, steps_ahead=2,

@@ -110,6 +110,9 @@ def check_history(transform, need, history, what='history',
         column=time_column, argument=True)
     if data_times is not None:
       step_note = periods.check_step([cells], [list(data_times)], what=what)
+  elif time_column and hasattr(history, 'columns'):  # A dated model, rows not dated.
+    note = (f'{what}: no column {time_column!r} (the model\'s time column): its rows are '
+            'read in the order given')
   if values.ndim != 2 or values.shape[1] != len(names):
     raise InputError(f'{what}: expected {len(names)} column(s) {names}, got an array '
                      f'of shape {np.shape(history)}')
