@@ -501,6 +501,23 @@ def test_input_columns_need_their_future_values(tmp_path):
                      r"step \(1 step\) after the history's last time '35'; give future rows "
                      r"from '36'$"):
     _predict(workdir, tmp_path / 'e', steps_ahead=3, future_path=str(tmp_path / 'late.csv'))
+  # A plan of promotions appended to the history, its sales left empty: filled as gaps,
+  # so the forecast starts after it: said, with where a plan goes, as a panel's is.
+  planned = (tmp_path / 'sales.csv').read_text() + ''.join(
+      f'{len(series) + t},,1\n' for t in range(3))
+  (tmp_path / 'planned.csv').write_text(planned)
+  plan_note = (r"ends with 3 rows without a target \(from {}\), filled with its last value: "
+               r"the forecast starts after them; where those rows are a plan of the inputs "
+               r"ahead, give them in future_inputs \(--future_path\) instead$")
+  out = _predict(workdir, tmp_path / 'p', csv_path=str(tmp_path / 'planned.csv'),
+                 steps_ahead=1)
+  assert any(re.match('^note: --csv_path .*planned.csv: ' + plan_note.format(len(series)),
+                      line) for line in out['lines']), out['lines']
+  with_plan = pd.read_csv(tmp_path / 'planned.csv')
+  assert any(re.match('^history: ' + plan_note.format(len(series)), n)
+             for n in model.forecast(with_plan, 1)['notes'])
+  assert not any('without a target' in n
+                 for n in model.forecast(with_plan[:-3], 1)['notes'])
   # An empty cell among the rows read is named by its column and step (the file's rows
   # in time order), as a panel's is, not only counted.
   (tmp_path / 'holed_plan.csv').write_text('t,promo\n37,\n36,1\n38,3\n')

@@ -92,6 +92,24 @@ def paths(transform, need, scaled_forecasts, values, origins, steps: int) -> np.
   return ctx[:, need:, :c_out]
 
 
+def trailing_note(transform, values, times, what: str) -> str:
+  """'' or the note of a history <float>[N, C] (before its gaps are filled; `times` its
+  time cells, or None) whose last rows have no target (every target empty): filled as
+  gaps are, so the forecast starts after them, which a plan of the input columns'
+  future values appended to the history would make wrong (said where there are some)."""
+  empty = np.isnan(np.asarray(values, np.float64)[:, :len(transform['target_columns'])]
+                   ).all(axis=1)
+  if empty.all() or not empty[-1]:
+    return ''
+  k = len(empty) - 1 - int(np.flatnonzero(~empty)[-1])
+  first = f' (from {times[len(empty) - k]})' if times is not None else ''
+  how = 'with 0' if transform.get('fill') == 'zero' else 'with its last value'
+  plan = ('; where those rows are a plan of the inputs ahead, give them in future_inputs '
+          '(--future_path) instead' if transform['input_columns'] else '')
+  return (f'{what}: ends with {k} row{"s" * (k > 1)} without a target{first}, filled '
+          f'{how}: the forecast starts after them{plan}')
+
+
 def check_history(transform, need, history, what='history',
                   notes: list | None = None, data_times=None) -> np.ndarray:
   """<float64>[N, C]: `history` checked (columns, at least `need` finite last rows);
@@ -103,7 +121,7 @@ def check_history(transform, need, history, what='history',
   given: a DataFrame dated at another step is refused (time/periods.py check_step)."""
   names = columns(transform)
   time_column = transform.get('time_column')
-  values, note, step_note = numbers(history, names, what), '', ''
+  values, note, step_note, cells = numbers(history, names, what), '', '', None
   if time_column and hasattr(history, 'columns') and time_column in history.columns:
     [values], [cells], note = time_grid.regularize(
         [None], [values], [[str(c) for c in history[time_column]]], path=what,
@@ -117,7 +135,7 @@ def check_history(transform, need, history, what='history',
     raise InputError(f'{what}: expected {len(names)} column(s) {names}, got an array '
                      f'of shape {np.shape(history)}')
   fill, targets = transform.get('fill', 'linear'), len(transform['target_columns'])
-  counts = {}
+  counts, end_note = {}, trailing_note(transform, values, cells, what)
   if np.isnan(values).any():
     flags = common.flags_of(names, targets, transform.get('flag_columns'))
     counts = common.fill_counts(values, labels(transform), fill=fill, targets=targets,
@@ -126,8 +144,8 @@ def check_history(transform, need, history, what='history',
                               flags=flags,
                               targets=targets)
   if notes is not None:
-    notes += [n for n in (note, step_note, common.filled_note(counts, what, as_sweep=True))
-              if n]
+    notes += [n for n in (note, step_note, common.filled_note(counts, what, as_sweep=True),
+                          end_note) if n]
   if len(values) < need:
     raise InputError(f'{what}: {len(values)} rows are too few: the model reads the last '
                      f'{need} (lookback {need - int(transform["difference"])}'

@@ -45,9 +45,13 @@ def history(model, csv_path: str = '', notes: list | None = None):
   if time_column and time_column in header and 'times' in model.arrays:  # As swept?
     step_note = periods.check_step([times], [list(model.arrays['times'])],
                                      what=f'--csv_path: {csv_path}')
+  end_note = forecasting.trailing_note(
+      model.transform, values, times if time_column in header else None,
+      f'--csv_path {csv_path}')
   if notes is not None:  # What reading the CSV did to it.
     notes += [n for n in (grid_note, step_note,
-                          common.filled_note(counts, '--csv_path', as_sweep=True)) if n]
+                          common.filled_note(counts, '--csv_path', as_sweep=True), end_note)
+              if n]
   values = common.fill_gaps(values, [f'column {c!r}' for c in model.columns], csv_path,
                             fill=fill, targets=len(targets), flags=flags)
   model.check_history(values, what=f'--csv_path: {csv_path}')
