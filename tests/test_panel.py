@@ -158,7 +158,10 @@ def test_ids_are_read_as_written(tmp_path):
   assert p.ids == ('a', ' a', 'x y ') and [len(v) for v in p.train] == [4, 4, 4]
   assert p.train[1].tolist() == [1000.0] * 4
   blank = _write(tmp_path / 'blank.csv', {'a': [1.0] * 3, '  ': [2.0] * 3})
-  with pytest.raises(InputError, match="^.*blank.csv: line 5: empty --id_column 'unique_id'"):
+  # Named by the flag that gave the file (a sweep's, or predict's --csv_path), not by the
+  # sweep's --id_column, which predict has no flag for.
+  with pytest.raises(InputError, match="^--csv_path: .*blank.csv: line 5: its id column "
+                     "'unique_id' is empty$"):
     panel.load(csv_path=blank, id_column='unique_id', target_column='y', horizon=1)
 
 

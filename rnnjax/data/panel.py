@@ -118,7 +118,7 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
     key = (row[i_id] if i_id < len(row) else '') if id_column else (
         path.rsplit('/', 1)[-1].rsplit('.', 1)[0])
     if id_column and not key.strip():
-      raise InputError(f'{path}: line {r + 2}: empty --id_column {id_column!r}')
+      raise InputError(f'{flag}: {path}: line {r + 2}: its id column {id_column!r} is empty')
     point = [common.number(cell(i), path, r + 2, column) for i, column in read]
     values.setdefault(key, []).append(point)
     times.setdefault(key, []).append(cell(i_time))
