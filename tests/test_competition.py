@@ -241,6 +241,17 @@ def test_owa_of_the_reference_is_one_and_of_others_the_mean_ratio():
     competition.scores({'Naive2': forecasts['Naive2'][:, :1]}, y, scales)
 
 
+def test_owa_against_an_exact_reference_is_nan_or_inf_not_a_crash():
+  """Constant series (a panel of steady sellers): Naive2 forecasts every test point
+  exactly, its sMAPE and MASE are 0, and OWA's ratios were a ZeroDivisionError that ended
+  a sweep in a traceback. A method exact too gets NaN (0 / 0), one that is not inf."""
+  y = np.array([[5., 5., 5.], [7., 7., 7.]])
+  forecasts = {'Naive2': y.copy(), 'Other': y + 1.0}
+  got = competition.scores(forecasts, y, np.array([1., 1.]))
+  assert np.isnan(got['Naive2']['owa']) and got['Other']['owa'] == np.inf
+  assert len(competition.table(got).splitlines()) == 3  # Drawn: inf, and nan last.
+
+
 def test_submitted_keeps_the_ids_order_and_complete_methods_only(tmp_path):
   rows = [('b', 'M', '1', '1.5'), ('a', 'M', '1', '2.5'), ('a', 'M', '2', '3.5'),
           ('b', 'M', '2', '4.5'), ('a', 'Partial', '1', '9'), ('c', 'M', '1', '7')]

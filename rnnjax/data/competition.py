@@ -25,6 +25,7 @@ arrays of test values and forecasts; reading the panel files is the loader's job
 
 import csv
 import io
+import math
 import os
 
 import numpy as np
@@ -250,8 +251,9 @@ def scores(forecasts, y, scales, reference='Naive2', rmsse_scales=None) -> dict:
   means = {name: {k: float(np.mean(v)) for k, v in s.items()}
            for name, s in series_scores(forecasts, y, scales, rmsse_scales).items()}
   ref = means[reference]
-  for s in means.values():
-    s['owa'] = (s['smape'] / ref['smape'] + s['mase'] / ref['mase']) / 2
+  ratio = lambda a, b: a / b if b else (math.nan if not a else math.inf)
+  for s in means.values():  # Where the reference is exact (0), a ratio of 0 to it is NaN.
+    s['owa'] = (ratio(s['smape'], ref['smape']) + ratio(s['mase'], ref['mase'])) / 2
   return means
 
 
