@@ -151,6 +151,26 @@ def test_a_panel_refuses_bad_input_in_one_line(tmp_path, long_csv):
     panel.load(csv_path=path, id_column='unique_id', target_column='y', horizon=30)
 
 
+def test_a_held_out_test_part_without_a_target_is_refused(tmp_path):
+  """A plan of promotions appended to the sweep's file, its sales left empty: the held-out
+  test part of each series had no target, was filled with the last value and scored as
+  sales (a panel of them ended in Naive2's ZeroDivisionError); now refused in one line.
+  A test part with some targets, or --fill=zero's absent sales (0), is read as before."""
+  planned = _write(tmp_path / 'planned.csv', {'a': _series(12, 0) + [None] * 3,
+                                             'b': _series(12, 1)})
+  with pytest.raises(InputError, match=r"^--csv_path: .*planned.csv: 1 of 2 series have no "
+                     r"target in their last 3 rows, the test part held out \(e.g. 'a', "
+                     r"from '13'\): filled with its last value, .* or give --test_path$"):
+    panel.load(csv_path=planned, id_column='unique_id', time_column='ds', target_column='y',
+               horizon=3)
+  p = panel.load(csv_path=planned, id_column='unique_id', target_column='y', horizon=3,
+                 fill='zero')
+  assert p.test[0].tolist() == [0.0] * 3
+  some = _write(tmp_path / 'some.csv', {'a': _series(13, 0) + [None] * 2})
+  assert panel.load(csv_path=some, id_column='unique_id', target_column='y',
+                    horizon=3).test[0].tolist() == [_series(13, 0)[-1]] * 3
+
+
 def test_ids_are_read_as_written(tmp_path):
   # ' a' and 'a' are two series (as pandas reads them), not one made of both.
   path = _write(tmp_path / 'ids.csv', {'a': [1.0] * 6, ' a': [1000.0] * 6, 'x y ': [5.0] * 6})

@@ -137,6 +137,24 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
   return ids, arrays, cells, gaps, note
 
 
+def _check_held_out(ids, values, times, horizon: int, flag: str, path: str) -> None:
+  """Refuses, in one line, series whose last `horizon` rows (the test part held out)
+  have no target at all (`values`: before their gaps are filled): filled with the last
+  value, such a test part (a plan of promotions appended, its sales left empty) would be
+  scored as if it had been sold, and Naive2 would score it exactly."""
+  empty = [i for i, v in enumerate(values)
+           if np.isnan(np.asarray(v, np.float64).reshape(len(v), -1)[-horizon:, 0]).all()]
+  if empty:
+    i = empty[0]
+    first = times[i][-horizon] if len(times[i]) >= horizon else ''
+    raise InputError(
+        f'{flag}: {path}: {len(empty)} of {len(ids)} series have no target in their last '
+        f'{horizon} rows, the test part held out (e.g. {ids[i]!r}'
+        f'{f", from {first!r}" if first else ""}): filled with its last value, it would be '
+        'scored as if it had been sold; leave rows without a target (a plan of the inputs '
+        'ahead) out of the file (predict --future_path reads them), or give --test_path')
+
+
 def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
          id_column: str = '', time_column: str = '', target_column: str = '',
          input_columns=(), future_columns=(), horizon: int, fill: str = 'linear') -> Panel:
@@ -180,6 +198,8 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
                 'what they have',)
       pick = lambda seq: tuple(seq[i] for i in keep)
       ids, values, times = pick(ids), pick(values), pick(times)
+  if not test_path and fill != 'zero':
+    _check_held_out(ids, values, times, horizon, flag, train_path)
   names = ['the target'] + [f'input column {c!r}' for c in every]
   flags = common.flag_columns(values, 1)  # Over every series: one rule per column.
   counts = common.add_counts(*(common.fill_counts(v, names, fill=fill, targets=1,
