@@ -73,6 +73,8 @@ def main(argv):
     from rnnjax.figures.plots import forecast_plot  # pylint: disable=g-import-not-at-top
     draw = forecast_plot.plot_panel if out.get('panel') else forecast_plot.plot_forecast
     paths += draw(**out['plot'])  # matplotlib: only when asked.
+  elif out['plot']:  # An earlier run's figure beside this forecast: said.
+    out['lines'] += [n for n in [predictions.stale_figures_note(out['plot']['out_dir'])] if n]
   print('\n'.join(out['lines']))
   print('wrote ' + ', '.join(paths))
 

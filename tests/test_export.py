@@ -966,3 +966,16 @@ def test_the_printed_table_says_where_its_steps_past_the_first_24_are():
   assert lines[1].startswith('2024-12-30T00:00+01:00  ')
   assert series_predictions.forecast_table(model, header, rows[:24]).splitlines()[-1] \
       .startswith('2024-12-30T23:00+01:00')
+
+
+def test_a_forecast_without_figures_names_an_earlier_runs_figures_beside_it(tmp_path):
+  """predict --figures=false wrote a new forecast.csv beside last week's forecast.png and
+  .pdf, which went on drawing another forecast without a word; the command now says so
+  (experiments/predict.py prints this note)."""
+  assert predictions.stale_figures_note(str(tmp_path)) == ''
+  (tmp_path / 'forecast.png').write_bytes(b'')
+  assert predictions.stale_figures_note(str(tmp_path)) == (
+      f"note: forecast.png in {tmp_path} is an earlier forecast's, not redrawn "
+      "(--figures=false): not this forecast.csv's")
+  (tmp_path / 'forecast.pdf').write_bytes(b'')
+  assert 'forecast.png and forecast.pdf in' in predictions.stale_figures_note(str(tmp_path))

@@ -79,6 +79,17 @@ def write_csv(path: str, header, rows) -> None:
   write_text(path, buffer.getvalue())
 
 
+def stale_figures_note(out_dir: str, name: str = 'forecast') -> str:
+  """The note for a forecast written without its figure (--figures=false) beside an
+  earlier run's NAME.png / NAME.pdf, which no longer draws forecast.csv ('' where none)."""
+  old = [f'{name}.{ext}' for ext in ('png', 'pdf')
+         if os.path.exists(os.path.join(out_dir, f'{name}.{ext}'))]
+  if not old:
+    return ''
+  return (f'note: {" and ".join(old)} in {out_dir} {"are" if len(old) > 1 else "is"} an '
+          f'earlier forecast\'s, not redrawn (--figures=false): not this {name}.csv\'s')
+
+
 def _check_writable(out_dir: str) -> None:
   """InputError naming --out_dir unless it is, or can be made, a writable directory
   (checked before anything is computed; nothing is created here)."""
