@@ -4,6 +4,7 @@ every task and every kind of final model; a fresh process needs no flags."""
 import csv
 import dataclasses
 import gzip
+import io
 import json
 import os
 import re
@@ -979,3 +980,21 @@ def test_a_forecast_without_figures_names_an_earlier_runs_figures_beside_it(tmp_
       "(--figures=false): not this forecast.csv's")
   (tmp_path / 'forecast.pdf').write_bytes(b'')
   assert 'forecast.png and forecast.pdf in' in predictions.stale_figures_note(str(tmp_path))
+
+
+def test_a_history_of_pandas_nullable_dtypes_reads_pd_na_as_a_gap(forecast_run):
+  """A DataFrame of nullable dtypes (read with dtype_backend=, or 'Int64' beside
+  'Float64') holds pd.NA for an empty cell: a gap, read as NaN and filled as NaN is; a
+  mix of such columns was refused as not numbers."""
+  from rnnjax.final.saved import forecasting  # pylint: disable=g-import-not-at-top
+  frame = pd.DataFrame({'sales': [1.5, None, 3.0], 'promo': [1, 0, None]}).astype(
+      {'sales': 'Float64', 'promo': 'Int64'})
+  got = forecasting.numbers(frame, ['sales', 'promo'], 'history')
+  np.testing.assert_array_equal(got, [[1.5, 1.0], [np.nan, 0.0], [3.0, np.nan]])
+  model = rnnjax.load(forecast_run[1])
+  plain = pd.DataFrame({'Time': model.arrays['times'], 'Sales': model.arrays['series'][:, 0]})
+  plain.loc[10, 'Sales'] = np.nan
+  nullable = pd.read_csv(io.StringIO(plain.to_csv(index=False)), dtype_backend='pyarrow')
+  want, got = model.forecast(plain, 3), model.forecast(nullable, 3)
+  np.testing.assert_allclose(got['point'], want['point'], rtol=1e-6)
+  assert got['notes'] == want['notes']

@@ -498,6 +498,22 @@ def test_predict_reads_the_inputs_after_each_series(tmp_path, shop):
                     out_dir=str(tmp_path / 'f'))
 
 
+def test_histories_of_pandas_nullable_dtypes_read_pd_na_as_a_gap(shop):
+  """pd.read_csv(..., dtype_backend='numpy_nullable' or 'pyarrow') holds pd.NA where a
+  cell is empty: refused as 'not numbers' (Arrow's: a TypeError traceback); now a gap,
+  filled as NaN is, the forecast that of the same frame of NumPy dtypes."""
+  model = rnnjax.load(shop['past'][1])
+  plain = pd.read_csv(shop['whole'])
+  plain.loc[5, 'price'] = np.nan
+  want = model.forecast(plain, HORIZON, levels=())
+  for backend in ('numpy_nullable', 'pyarrow'):
+    frame = pd.read_csv(shop['whole'], dtype_backend=backend)
+    frame.loc[5, 'price'] = pd.NA
+    got = model.forecast(frame, HORIZON, levels=())
+    np.testing.assert_array_equal(got['point'], want['point'])
+    assert got['notes'] == want['notes']
+
+
 def test_the_model_in_mlflow_reads_the_rows_after_each_history(shop):
   """A series' trailing rows without a target hold its inputs over the steps ahead."""
   pytest.importorskip('mlflow', reason='the mlflow extra is not installed')

@@ -90,6 +90,16 @@ def floats(given, what: str) -> np.ndarray:
                      f'({_first_not_a_number(given) or e})') from None
 
 
+def cells(frame) -> np.ndarray:
+  """The cells of a DataFrame (or one of its columns) as a NumPy array, where a column
+  of pandas' nullable or Arrow dtypes (`pd.read_csv(..., dtype_backend=...)`, 'Int64')
+  holds pd.NA for a gap: NaN there, a gap as NumPy's columns hold it."""
+  dtypes = list(frame.dtypes) if hasattr(frame, 'columns') else [frame.dtype]
+  if all(isinstance(d, np.dtype) for d in dtypes):
+    return frame.to_numpy()
+  return frame.astype(object).where(frame.notna(), np.nan).to_numpy()
+
+
 def _first_not_a_number(given) -> str:
   """"row i: 'n/a'" for the first cell of rows `given` that float() refuses, else ''."""
   try:

@@ -164,7 +164,7 @@ def numbers(given, names, what) -> np.ndarray:
     if missing:
       raise InputError(f'{what}: no column(s) {missing}; the model reads {list(names)} '
                        f'(got {list(given.columns)})')
-    given = given[list(names)].to_numpy()
+    given = arguments.cells(given[list(names)])
   try:
     kind = np.asarray(given).dtype.kind
     if kind in 'bc':  # Read as 0 / 1, or without their imaginary parts: refused.

@@ -153,7 +153,7 @@ def _future_frame(transform, frame, columns, what: str) -> dict:
       frame = frame.iloc[np.argsort(positions, kind='stable')]
   keys = (frame[id_column].astype(str).to_numpy() if id_column else
           np.full(len(frame), str(transform['ids'][0])))
-  values = np.stack([arguments.floats(frame[c].to_numpy(), f'{what}: column {c!r}')
+  values = np.stack([arguments.floats(arguments.cells(frame[c]), f'{what}: column {c!r}')
                      if c in frame.columns else np.full(len(frame), np.nan)
                      for c in columns], axis=1)
   cells = (frame[time_column].astype(str).to_numpy()

@@ -121,7 +121,7 @@ def _long_frame(transform, frame, what: str, notes: list | None = None) -> list:
     if column and column not in columns:
       raise InputError(f'{what}: no column {column!r} (the model\'s {name} column); '
                        f'columns are {columns}')
-  values = frame[[c for _, c in named]].to_numpy()
+  values = arguments.cells(frame[[c for _, c in named]])
   values = values[:, 0] if len(named) == 1 else values
   times = (frame[time_column].astype(str).to_numpy() if time_column in columns
            else None)
