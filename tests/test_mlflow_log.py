@@ -119,7 +119,8 @@ def test_the_forecaster_in_mlflow_forecasts_as_rnnjax_load(forecaster, store):
   holed.loc[len(series), 'promo'] = np.nan
   with pytest.raises(InputError, match=r"^history: its rows whose target is empty \(the "
                      r"inputs ahead\): 3 steps read the first 2 rows of \['promo'\] .*given 3 "
-                     r"rows, 1 of the first 2 complete$") as e:
+                     r"rows, 1 of the first 2 complete \('promo' is empty in row 1, step 1 "
+                     r"after the history\)$") as e:
     pyfunc.predict(holed, params={'steps': 3})
   chain = [e.value]
   while chain[-1].__context__ is not None:
