@@ -1522,6 +1522,15 @@ def test_forecast_ticks_of_hourly_times_are_concise_dates_not_full_stamps():
     forecast_plot._set_ticks(ax, labels, 0, len(labels) - 1, 5)
     np.testing.assert_array_equal(ax.get_xticks(), ticks)
     assert [t.get_text() for t in ax.get_xticklabels()] == [labels[t][:4] for t in ticks]
+  # A short span, ticked by months: a month's tick on the point a year's tick moved to
+  # goes, and where a lone tick would be left ('00:00'), the labels are the dates written.
+  quarters = ['2001-09-30', '2001-12-31', '2002-03-31', '2002-06-30', '2002-09-30']
+  forecast_plot._set_ticks(ax, quarters, 0, 4, 5)
+  np.testing.assert_array_equal(ax.get_xticks(), [0, 2, 4])
+  assert [t.get_text() for t in ax.get_xticklabels()] == ['Sep', '2002', 'Sep']
+  quarters = ['2001-03-31', '2001-06-30'] + quarters[:4]
+  forecast_plot._set_ticks(ax, quarters, 0, 5, 5)
+  assert [t.get_text() for t in ax.get_xticklabels()] == [quarters[t] for t in (0, 1, 2, 3, 5)]
   few = ['2020-01', '2020-02', '2020-03', '2020-04', '2020-05']
   forecast_plot._set_ticks(ax, few, 0, 4, 5)
   assert [t.get_text() for t in ax.get_xticklabels()] == ['2020', 'Feb', 'Mar', 'Apr', 'May']

@@ -175,11 +175,13 @@ def _set_month_ticks(ax, months, first: int, count: int) -> bool:
   ticks = locator.tick_values(*mdates.num2date([as_days(months[0]), as_days(months[-1])]))
   dates = mdates.num2date(ticks)
   at = np.asarray([(d.year - 1970) * 12 + d.month - 1 for d in dates])
+  january = np.asarray([d.month == 1 for d in dates])
   if 12 % step == 0:  # A year's tick on its year's point: dated 31 Dec, or quarter ends.
-    at = at + np.where([d.month == 1 for d in dates], (months[0] - at) % step, 0)
+    at = at + np.where(january, (months[0] - at) % step, 0)
   keep = np.asarray([d.day == 1 for d in dates]) & (at >= months[0]) & (
       at <= months[-1]) & ((at - months[0]) % step == 0)
-  if not keep.any():
+  keep &= january | ~np.isin(at, at[keep & january])  # A month's tick on a year's point.
+  if keep.sum() < 2:  # One tick alone is labelled as a time of day ('00:00').
     return False
   formatter = mdates.ConciseDateFormatter(locator)
   ax.set_xticks(first + (at[keep] - months[0]) // step, formatter.format_ticks(ticks[keep]))
