@@ -159,6 +159,9 @@ TEST = 'case,t,a,b,label\nd1,1,1,2,x\nd2,1,2,2,y\n'
      r'^--input_columns: .*has no column besides'),
     (GOOD.replace('c2,2,1', 'c2,2024-01-02,1'), TEST, {'time_column': 't'},
      r"case 'c2': line 4: 't' '1' is a number among dates"),
+    # Two channels of one name would both read the first of them.
+    (GOOD.replace('case,t,a,b,', 'case,t,a,a,'), TEST.replace('t,a,b', 't,a,a'), {},
+     r"^--train_path: .*TRAIN.csv has 2 columns named 'a'"),
 ])
 def test_bad_csvs_are_refused_in_one_line(tmp_path, train, test, kw, message):
   paths = {'train_path': _file(tmp_path / 'TRAIN.csv', train),

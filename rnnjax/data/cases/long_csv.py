@@ -123,6 +123,11 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
   if not channels:
     raise InputError(f'--input_columns: {path} has no column besides its case, time and '
                      f'label columns ({header}); a case needs a channel of numbers')
+  twice = [c for c in (id_column, time_column, target_column, *channels)
+           if c and header.count(c) > 1]
+  if twice:  # header.index would read the first of them, as each channel too.
+    raise InputError(f'{flag}: {path} has {header.count(twice[0])} columns named '
+                     f'{twice[0]!r}; a column read has one name of its own')
   i_id, i_time, i_label = (header.index(c) if c else None
                            for c in (id_column, time_column, target_column))
   i_channels = [header.index(c) for c in channels]
