@@ -96,6 +96,20 @@ def test_predict_csv_path_writes_predictions_as_ts_path_does(csv_run, tmp_path):
   assert np.allclose([[float(v) for v in r[2:]] for r in rows[1:]], want, atol=1e-8)
 
 
+def test_predict_csv_path_reads_an_empty_label_column_as_cases_not_labelled(csv_run,
+                                                                            tmp_path):
+  _, workdir, test, tmp = csv_run
+  labelled = predictions.run(workdir, csv_path=str(tmp / 'TEST.csv'),
+                             out_dir=str(tmp_path / 'labelled'))
+  test.assign(label='').to_csv(tmp_path / 'new.csv', index=False)  # New cases' blanks.
+  out = predictions.run(workdir, csv_path=str(tmp_path / 'new.csv'), out_dir=str(tmp_path))
+  assert out['lines'] == labelled['lines'][:1]
+  rows = list(csv.reader(open(out['paths'][0])))
+  assert rows[0] == ['case', 'predicted', 'p_down', 'p_up']
+  want = list(csv.reader(open(labelled['paths'][0])))
+  assert [r[:2] + r[3:] for r in want[1:]] == rows[1:]
+
+
 @pytest.mark.parametrize('drop, message', [
     (['a'], r"^--csv_path: .*new.csv has no column 'a' \(a channel of the model\)"),
     (['sid'], r"^--csv_path: .*new.csv has no column 'sid'; columns are .* \(the model's "

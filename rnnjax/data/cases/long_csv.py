@@ -93,7 +93,8 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
 
   `flag` (e.g. '--train_path') is named when the file cannot be read. labelled=False
   reads the label and time columns only where the file has them (labels then None per
-  case without one; rows in file order without the other). `input_columns` empty: every column but the case, time and label
+  case where the label column is absent or empty; rows in file order without the time
+  column). `input_columns` empty: every column but the case, time and label
   columns; where they are another file's (`channels_of`, e.g. '--train_path'), a
   missing one is refused naming that file's flag.
   """
@@ -105,6 +106,10 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
   if not labelled:  # New cases: their labels and times where the file has them.
     target_column, time_column = (c if c in header else '' for c in (target_column,
                                                                      time_column))
+    if target_column:  # A label column left empty: cases whose labels are not known.
+      i = header.index(target_column)
+      if not any(row[i].strip() for row in rows[1:] if i < len(row)):
+        target_column = ''
   named = [('--id_column', id_column), ('--time_column', time_column),
            ('--target_columns', target_column)]
   named += [('--input_columns', c) for c in input_columns]
