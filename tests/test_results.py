@@ -4,6 +4,8 @@ and the metrics table (read back by evaluations.read_metrics)."""
 import json
 import math
 import os
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -189,3 +191,30 @@ def test_the_work_directorys_names_are_files_names():
                                           files.MODEL, files.FIGURES)
   assert len(set(files.OWN_ENTRIES)) == len(files.OWN_ENTRIES)
   assert files.LOCK not in files.OWN_ENTRIES  # A held lock outlives clearing.
+
+
+@pytest.mark.skipif(shutil.which('git') is None, reason='needs git')
+def test_descends_from_asks_the_checkout_the_package_lies_in(tmp_path, monkeypatch):
+  """True where the commit holds the ancestor, False where it does not, None where the
+  package's directory cannot tell (not a checkout, a commit it does not know, none)."""
+  def git(*args):
+    return subprocess.run(['git', '-c', 'user.name=t', '-c', 'user.email=t', *args],
+                          cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+  repo = tmp_path / 'checkout'
+  (repo / 'rnnjax' / 'results').mkdir(parents=True)
+  git('init', '-q')
+  commits = []
+  for n in range(2):
+    (repo / 'f').write_text(str(n))
+    git('add', 'f')
+    git('commit', '-q', '-m', str(n))
+    commits.append(git('rev-parse', 'HEAD'))
+  parent, child = commits
+  monkeypatch.setattr(files, '__file__', str(repo / 'rnnjax' / 'results' / 'files.py'))
+  assert files.descends_from(child, parent) is True
+  assert files.descends_from(parent, child) is False
+  assert files.descends_from('7b5ce84cec1a575e445c9110018d8487c1478a99', parent) is None
+  assert files.descends_from(None, parent) is None
+  monkeypatch.setattr(files, '__file__', str(tmp_path / 'installed' / 'files.py'))
+  (tmp_path / 'installed').mkdir()
+  assert files.descends_from(child, parent) is None
