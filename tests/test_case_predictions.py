@@ -148,6 +148,15 @@ def test_the_model_reads_a_frame_by_the_sweeps_columns(csv_run):
     model.predict_proba(twice)
 
 
+def test_a_frame_without_the_case_column_named_case_is_told_so_once():
+  from rnnjax.final.saved import cases  # pylint: disable=g-import-not-at-top
+  frame = pd.DataFrame({'id': ['a', 'a'], 'c0': [1.0, 2.0]})
+  for transform in ({'id_column': 'case', 'input_columns': ['c0']}, {}):
+    with pytest.raises(InputError, match=r'^cases: a DataFrame of cases needs a `case` '
+                       r'column \(long format'):
+      cases.long_cases(frame, 'cases', transform)
+
+
 def test_a_manifest_without_the_columns_still_reads_a_case_frame(csv_run, tmp_path):
   _, workdir, test, _ = csv_run
   shutil.copytree(os.path.join(workdir, 'model'), tmp_path / 'model')

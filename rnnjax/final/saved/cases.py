@@ -74,7 +74,7 @@ def long_cases(frame, what: str = 'cases', transform=None) -> list:
   named = transform.get('id_column', '')
   case = named if named in frame.columns else 'case'
   if case not in frame.columns:
-    also = f'{named!r} (the sweep\'s case column) or ' if named else ''
+    also = f'{named!r} (the sweep\'s case column) or ' if named not in ('', 'case') else ''
     raise InputError(f'{what}: a DataFrame of cases needs a {also}`case` column (long '
                      'format: one row per step, one column per channel)')
   if frame[case].isna().any():  # groupby would drop those rows without a word.
