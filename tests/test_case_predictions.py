@@ -126,6 +126,17 @@ def test_predict_csv_path_refuses_a_file_without_the_models_columns(csv_run, tmp
     predictions.run(workdir, csv_path='x.csv', ts_path='x.ts', out_dir=str(tmp_path))
 
 
+def test_predict_names_the_flag_for_a_file_given_as_the_other_kind(csv_run, tmp_path):
+  _, workdir, _, tmp = csv_run
+  with pytest.raises(InputError, match=r'^--ts_path: .*TEST.csv is a CSV; give it as '
+                     '--csv_path$'):
+    predictions.run(workdir, ts_path=str(tmp / 'TEST.csv'), out_dir=str(tmp_path))
+  with pytest.raises(InputError, match=r'^--csv_path: new.TS is a .ts file; give it as '
+                     '--ts_path$'):
+    predictions.run(workdir, csv_path='new.TS', out_dir=str(tmp_path))
+  assert not os.listdir(tmp_path)
+
+
 def test_the_model_reads_a_frame_by_the_sweeps_columns(csv_run):
   _, workdir, test, _ = csv_run
   model = rnnjax.load(workdir)

@@ -6,6 +6,8 @@ lines to print (with the accuracy where the cases are labelled) and predictions.
 rows.
 """
 
+import os
+
 import numpy as np
 
 from rnnjax.data import classify
@@ -19,6 +21,12 @@ def read(model, ts_path: str, csv_path: str) -> tuple:
   if ts_path and csv_path:
     raise InputError('--csv_path: give the cases in one file: --ts_path (a .ts file) or '
                      '--csv_path (a long CSV), not both')
+  for flag, path, other, csv in (('--ts_path', ts_path, '--csv_path', True),
+                                 ('--csv_path', csv_path, '--ts_path', False)):
+    # By its extension, as the sweep tells its files apart (long_csv.is_csv).
+    if path and os.path.splitext(path)[1].lower() == ('.csv' if csv else '.ts'):
+      raise InputError(f'{flag}: {path} is {"a CSV" if csv else "a .ts file"}; give it as '
+                       f'{other}')
   if csv_path:
     return read_csv(model, csv_path)
   if not ts_path:
