@@ -131,8 +131,10 @@ def test_a_panel_refuses_bad_input_in_one_line(tmp_path, long_csv):
     panel.load(csv_path=path, id_column='sku', target_column='y', horizon=4)
   # Two id columns (a store's and a product's): how to make them one, in the line.
   with pytest.raises(InputError, match=r"^--id_column: .* has no column 'unique_id,ds'; a "
-                     r"series is named by one column: join these into one first \(in pandas, "
-                     r"""df\["id"\] = df\['unique_id'\].astype\(str\) \+ '/' \+ """):
+                     r'series is named by one column: join these into one, e.g. in pandas '
+                     r"df = pd.read_csv\(path, dtype=str\); df\['id'\] = df\['unique_id'\] "
+                     r"\+ '/' \+ df\['ds'\]; df.to_csv\('joined.csv', index=False\), then "
+                     r'--csv_path=joined.csv --id_column=id$'):
     panel.load(csv_path=path, id_column='unique_id,ds', target_column='y', horizon=4)
   # One column in two roles: once each series of one row per time, silently.
   with pytest.raises(InputError, match="^--time_column: 'ds' is also --id_column; a "

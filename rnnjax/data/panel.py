@@ -102,9 +102,11 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
     if column and column not in header:
       parts = [c.strip() for c in column.split(',')]
       if name == '--id_column' and len(parts) > 1 and set(parts) <= set(header):
-        joined = " + '/' + ".join(f'df[{c!r}].astype(str)' for c in parts)
+        joined = " + '/' + ".join(f"df[{c!r}]" for c in parts)
         raise InputError(f'{name}: {path} has no column {column!r}; a series is named by one '
-                         f'column: join these into one first (in pandas, df["id"] = {joined})')
+                         f"column: join these into one, e.g. in pandas df = pd.read_csv(path, "
+                         f"dtype=str); df['id'] = {joined}; df.to_csv('joined.csv', index=False), "
+                         "then --csv_path=joined.csv --id_column=id")
       raise InputError(f'{name}: {path} has no column {column!r}; columns are {header}')
   get = lambda column: header.index(column) if column else None
   i_id, i_time = get(id_column), get(time_column)
