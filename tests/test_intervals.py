@@ -102,3 +102,21 @@ def test_only_the_nonnegative_columns_lower_bounds_are_raised_to_zero():
   np.testing.assert_array_equal(out[0.8], [[0.0, -2.0, 1.0], [0.5, -1.0, 0.0]])
   assert notes and 'raised to 0' in notes[0]
   assert intervals.floor_at_zero({0.8: np.ones((2, 3))}, np.ones(3, bool))[1] == []
+
+
+def test_too_few_errors_are_counted_and_a_panel_says_what_gives_more():
+  assert [intervals.errors_needed(l) for l in (0.5, 0.8, 0.9, 0.95)] == [1, 4, 9, 19]
+  residuals = np.arange(1.0, 13.0).reshape(2, 6, 1)  # 6 errors at each of 2 steps.
+  _, notes = intervals.widths(residuals, 0.95, 2)
+  assert notes == ['95% intervals from step 1 on: validation holds too few errors for this '
+                   'level (6 at step 1, at least 19 needed), the largest is used']
+  assert intervals.widths(residuals, 0.8, 2)[1] == []  # 6 >= 4: the 6th smallest.
+  point = np.zeros((3, 2))
+  _, upper, notes = intervals.scaled_bands(point, residuals, [1.0, 2.0, 3.0], (0.8, 0.95), 2)
+  np.testing.assert_array_equal(upper[0.95], [[6, 12], [12, 24], [18, 36]])
+  assert notes == [intervals.panel_note(intervals.widths(residuals, 0.95, 2)[1][0])]
+  assert notes[0].endswith("(a panel's validation holds one error per validated series "
+                           'and step: more series give more)')
+  line = intervals.panel_calibration_line(residuals, (0.8, 0.95))
+  assert line == ('intervals: split conformal on 6 scaled validation errors per step ahead '
+                  '(one per validated series); ' + notes[0])

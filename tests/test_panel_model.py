@@ -35,6 +35,7 @@ SPEC = sweep.SweepSpec(
     hidden_size='8', batch_size='8', learning_rate='grid(3e-3,1e-2)', train_steps=100,
     eval_every=50,
     classical_baselines=False, ensemble='top', ensemble_size=2)
+HELD_OUT_LOG = []  # What the held_out sweep logs.
 
 
 def _rows(path, ids=IDS):
@@ -56,7 +57,8 @@ def held_out(tmp_path_factory):
   train, _ = panel.bundled_paths('m1_quarterly')
   csv_path = _write(tmp / 'train.csv', *_rows(train))
   spec = dataclasses.replace(SPEC, csv_path=csv_path)
-  return sweep.run_sweep(spec, str(tmp / 'wd'), log=lambda _: None), str(tmp / 'wd'), csv_path
+  return (sweep.run_sweep(spec, str(tmp / 'wd'), log=HELD_OUT_LOG.append), str(tmp / 'wd'),
+          csv_path)
 
 
 @pytest.fixture(scope='module')
@@ -132,8 +134,16 @@ def test_intervals_are_per_step_conformal_scaled_per_series_and_widen(held_out, 
     assert np.all(fc['lower'][wide] <= fc['lower'][narrow])
     assert np.all(fc['upper'][narrow] <= fc['upper'][wide])
   assert np.all(fc['upper'][0.5] < fc['upper'][0.8])
-  # Six validated series are too few errors for 95 % (n < 1 / 0.05 - 1): the largest.
-  assert any('95% intervals from step 1 on' in n for n in fc['notes'])
+  # Six validated series are too few errors for 95 % (n < 1 / 0.05 - 1): the largest,
+  # said with the count and what gives more, in the forecast and in the sweep's log.
+  few = [n for n in fc['notes'] if n.startswith('95% intervals from step 1 on')]
+  assert len(few) == 1 and '(6 at step 1, at least 19 needed)' in few[0], fc['notes']
+  assert 'one error per validated series and step: more series give more' in few[0]
+  assert not any(n.startswith(('50%', '80%')) for n in fc['notes'])
+  line = [m for m in HELD_OUT_LOG if m.startswith('intervals: ')]
+  assert len(line) == 1 and line[0].startswith(
+      'intervals: split conformal on 6 scaled validation errors per step ahead'), line
+  assert few[0] in line[0] and '80%' not in line[0]
   assert 'before its refit' in rnnjax.load(given[1]).manifest['intervals']['calibrated_on']
   # Coverage on test, by hand: the test forecasts from each end of train.
   _, train, _ = panel_forecasting.saved_series(model.arrays)

@@ -257,6 +257,7 @@ def save(workdir: str | None, sweep, runs, summary: dict, refitted=None, log=pri
     arrays, info['panel'] = panel_arrays(sweep.spec, data)
     panel_intervals(info, before, groups, arrays, sweep.datas, sweep.spec.folds,
                     refit=final['kind'] == 'refit')
+    log(intervals.panel_calibration_line(arrays['residuals'], tuned.DEFAULT_LEVELS))
   if sweep.spec.task == 'forecast':
     # A refit trained on validation: its residuals there are in-sample; the model it
     # refits (same members, trained on train alone) gives honest ones.

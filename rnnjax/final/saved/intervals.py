@@ -49,6 +49,14 @@ def conformal_width(scores, level: float) -> tuple[float, bool]:
   return float(scores[min(rank, n) - 1]), rank > n
 
 
+def errors_needed(level: float) -> int:
+  """The fewest scores n whose `conformal_width` at `level` is not capped: n >= 1 / a - 1."""
+  n = 1
+  while math.ceil((n + 1) * level - 1e-9) > n:
+    n += 1
+  return n
+
+
 def widths(residuals, level: float, steps: int) -> tuple[np.ndarray, list]:
   """(<float64>[steps, C] half-widths of the `level` intervals, notes).
 
@@ -70,8 +78,11 @@ def widths(residuals, level: float, steps: int) -> tuple[np.ndarray, list]:
   out = np.fmax.accumulate(out, axis=0)
   notes = []
   if capped and min(capped) <= steps:
-    notes.append(f'{level * 100:g}% intervals from step {min(capped)} on: validation holds too '
-                 'few errors for this level, the largest is used')
+    first = min(capped)
+    n = int(np.isfinite(residuals[first - 1]).sum(axis=0).min())
+    notes.append(f'{level * 100:g}% intervals from step {first} on: validation holds too '
+                 f'few errors for this level ({n} at step {first}, at least '
+                 f'{errors_needed(level)} needed), the largest is used')
   if steps > num_steps:
     notes.append(f'steps past {num_steps} keep the width of step {num_steps} (validation '
                  'calibrates no further)')
@@ -92,14 +103,37 @@ def bands(point, residuals, levels, steps: int) -> tuple[dict, dict, list]:
 
 def scaled_bands(point, residuals, scales, levels, steps: int) -> tuple[dict, dict, list]:
   """`bands` of a panel: point <float64>[S, steps]; scales <float>[S] each series' MASE
-  scale (data/panel_windows.py `mase_scale` of its history); residuals: `scaled_residuals`."""
+  scale (data/panel_windows.py `mase_scale` of its history); residuals: `scaled_residuals`.
+  A note of too few errors says what gives more (`panel_note`)."""
   lower, upper, notes = {}, {}, []
   scales = np.asarray(scales, np.float64)[:, None]
   for level in levels:
     width, note = widths(residuals, level, steps)
     lower[level], upper[level] = point - width[:, 0] * scales, point + width[:, 0] * scales
-    notes += [n for n in note if n not in notes]
+    notes += [panel_note(n) for n in note if panel_note(n) not in notes]
   return lower, upper, notes
+
+
+PANEL_FEW = ('a panel\'s validation holds one error per validated series and step: more '
+             'series give more')
+
+
+def panel_note(note: str) -> str:
+  """`note`, followed by what gives a panel more errors where it says they are too few."""
+  return f'{note} ({PANEL_FEW})' if 'too few errors' in note else note
+
+
+def panel_calibration_line(residuals, levels) -> str:
+  """The sweep's line on a panel's intervals: how many scaled errors `residuals`
+  (`scaled_residuals`) hold per step, and the levels they are too few for (`widths`)."""
+  counts = np.isfinite(residuals[..., 0]).sum(axis=1)
+  few = sorted(set(counts.tolist()))
+  per_step = (f'{few[0]}' if len(few) == 1 else f'{few[0]}-{few[-1]}')
+  line = (f'intervals: split conformal on {per_step} scaled validation errors per step '
+          'ahead (one per validated series)')
+  notes = [n for level in levels for n in widths(residuals, level, residuals.shape[0])[1]
+           if 'too few errors' in n]
+  return '; '.join([line] + [panel_note(n) for n in notes])
 
 
 def level_note(ids, histories, scales, season: int, what: str) -> list:
