@@ -115,8 +115,8 @@ def test_too_few_errors_are_counted_and_a_panel_says_what_gives_more():
   _, upper, notes = intervals.scaled_bands(point, residuals, [1.0, 2.0, 3.0], (0.8, 0.95), 2)
   np.testing.assert_array_equal(upper[0.95], [[6, 12], [12, 24], [18, 36]])
   assert notes == [intervals.panel_note(intervals.widths(residuals, 0.95, 2)[1][0])]
-  assert notes[0].endswith("(a panel's validation holds one error per validated series "
-                           'and step: more series give more)')
+  assert notes[0].endswith("(a panel's validation holds one error per validated series, "
+                           'step and --folds origin: more series, or --folds=K, give more)')
   line = intervals.panel_calibration_line(residuals, (0.8, 0.95))
   assert line == ('intervals: split conformal on 6 scaled validation errors per step ahead '
                   '(one per validated series); ' + notes[0])

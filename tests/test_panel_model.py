@@ -21,6 +21,7 @@ import pytest
 from rnnjax.data import panel
 from rnnjax.data import panel_windows
 from rnnjax.errors import InputError
+from rnnjax.final.saved import intervals
 from rnnjax.final.saved import panel_forecasting
 from rnnjax.final.use import panel_predictions
 from rnnjax.final.use import predictions
@@ -138,7 +139,7 @@ def test_intervals_are_per_step_conformal_scaled_per_series_and_widen(held_out, 
   # said with the count and what gives more, in the forecast and in the sweep's log.
   few = [n for n in fc['notes'] if n.startswith('95% intervals from step 1 on')]
   assert len(few) == 1 and '(6 at step 1, at least 19 needed)' in few[0], fc['notes']
-  assert 'one error per validated series and step: more series give more' in few[0]
+  assert few[0].endswith(f'({intervals.PANEL_FEW})')
   assert not any(n.startswith(('50%', '80%')) for n in fc['notes'])
   line = [m for m in HELD_OUT_LOG if m.startswith('intervals: ')]
   assert len(line) == 1 and line[0].startswith(
@@ -628,3 +629,29 @@ def test_the_printed_table_holds_whole_series_and_says_how_many_of_all():
   assert panel_predictions.table(header, rows, list('abcd'), total=4, max_rows=8).endswith(
       '(1 of 4 series shown, 4 drawn in forecast.png: every one; every series is in '
       'forecast.csv)')
+
+
+def test_with_folds_each_folds_validation_windows_calibrate_the_intervals(tmp_path, held_out):
+  """--folds=2: the final member's errors on the last fold's validation windows, then its
+  fold-0 sibling's (same configuration and seed, trained up to fold 0's origin) on fold 0's
+  own: twice the errors per step, each set scoring its member's validation MASE."""
+  spec = dataclasses.replace(SPEC, csv_path=held_out[2], lookback='4', folds=2,
+                             ensemble='single')
+  log = []
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=log.append)
+  model = rnnjax.load(str(tmp_path / 'wd'))
+  residuals = model.arrays['residuals'][..., 0]
+  assert residuals.shape == (HORIZON, 2 * len(IDS))
+  assert model.manifest['intervals']['errors_per_step'] == [2 * len(IDS)] * HORIZON
+  [uid] = summary['final']['members']
+  val = {m['uid']: m['val']['mase'] for m in summary['members']}
+  assert {m['fold'] for m in summary['members'] if m['uid'] == uid - 1} == {0}
+  np.testing.assert_allclose(residuals[:, :len(IDS)].mean(), val[uid], rtol=1e-5)
+  np.testing.assert_allclose(residuals[:, len(IDS):].mean(), val[uid - 1], rtol=1e-5)
+  assert 'at each of 2 fold origins' in model.manifest['intervals']['method']
+  line = [m for m in log if m.startswith('intervals: ')]
+  assert line == [
+      'intervals: split conformal on 12 scaled validation errors per step ahead (one per '
+      'validated series at each of 2 fold origins); 95% intervals from step 1 on: validation '
+      'holds too few errors for this level (12 at step 1, at least 19 needed), the largest '
+      f'is used ({intervals.PANEL_FEW})'], log

@@ -15,7 +15,8 @@ where it was held out (a user's CSV without --test_path: each series' last `hori
 points) the held-out points are the newest data, and it forecasts from the end of the
 whole file (manifest['panel']['forecast_from']). Its intervals are calibrated on the
 validation windows of the model before any refit, each error divided by its series'
-MASE scale (intervals.py).
+MASE scale (intervals.py); with --folds, also on each earlier fold's validation windows,
+forecast by the same members as trained on that fold (`fold_groups`), which never saw them.
 """
 
 import dataclasses
@@ -194,20 +195,38 @@ def panel_arrays(spec, data) -> tuple[dict, dict]:
   return arrays, info
 
 
-def panel_intervals(info, before, groups, arrays, datas, folds: int, refit: bool) -> None:
+def panel_intervals(info, before, groups, arrays, datas, folds: int, refit: bool,
+                    earlier=()) -> None:
   """Adds the calibration residuals to `arrays` and their description and coverage on
   test to info['intervals'] (see the module docstring). before: the final model's
-  Groups before any refit; datas: the sweep's data by data key (lookback, fold)."""
-  val_of = {d.transform['lookback']: d.arrays['val']
-            for (_, fold), d in datas.items() if fold == folds - 1}
-  val = next(iter(val_of.values()))  # Targets, scales and weights: every lookback's.
-  forecasts = tuned.TunedModel(info, before, arrays).outputs(
-      lambda g: {k: val_of[g.lookback][k] for k in ('x', 'level', 'seasonal', 'floor')})
-  arrays['residuals'] = intervals.scaled_residuals(val['y'][..., 0], forecasts,
-                                                   val['mase_denom'], val['weight'])
-  info['intervals'] = intervals.describe(arrays['residuals'], refit=refit, scaled=True)
+  Groups before any refit; datas: the sweep's data by data key (lookback, fold);
+  earlier: [(fold, Groups)], the final model's members as trained on each earlier fold
+  (`fold_groups`), whose errors on their own validation windows join the last fold's."""
+  def scaled_errors(fold, fold_groups_):
+    val_of = {d.transform['lookback']: d.arrays['val']
+              for (_, f), d in datas.items() if f == fold}
+    val = next(iter(val_of.values()))  # Targets, scales and weights: every lookback's.
+    forecasts = tuned.TunedModel(info, fold_groups_, arrays).outputs(
+        lambda g: {k: val_of[g.lookback][k] for k in ('x', 'level', 'seasonal', 'floor')})
+    return intervals.scaled_residuals(val['y'][..., 0], forecasts, val['mase_denom'],
+                                      val['weight'])
+
+  arrays['residuals'] = np.concatenate(
+      [scaled_errors(folds - 1, before)] + [scaled_errors(f, g) for f, g in earlier], axis=1)
+  info['intervals'] = intervals.describe(arrays['residuals'], refit=refit, scaled=True,
+                                         folds=1 + len(earlier))
   info['intervals']['test_coverage'] = tuned.TunedModel(info, groups,
                                                         arrays).test_coverage()
+
+
+def fold_groups(runs, uids, mesh, datas, folds: int) -> list:
+  """[(fold, Groups)] for each fold f < folds - 1: the members `uids` of the last fold
+  (uid = seed_uid * folds + folds - 1; repeats: weight) as trained on fold f, the same
+  configuration and seed with uid seed_uid * folds + f (`groups_of`). Each trained up to
+  its fold's origin and never saw the validation block after it. Every process must
+  call it."""
+  return [(f, groups_of(runs, [u // folds * folds + f for u in uids], mesh, datas))
+          for f in range(folds - 1)]
 
 
 def write_series_scores(workdir: str, model, data, log=print) -> dict:
@@ -246,6 +265,8 @@ def save(workdir: str | None, sweep, runs, summary: dict, refitted=None, log=pri
   before = groups_of(runs, list(final['members']), mesh, sweep.datas)
   groups = (refit_groups(refitted, sweep.datas, final['seeds'])
             if final['kind'] == 'refit' else before)
+  earlier = (fold_groups(runs, list(final['members']), mesh, sweep.datas, sweep.spec.folds)
+             if sweep.spec.task == 'panel' else [])
   if workdir is None:
     return None
   data = sweep.data  # The usual split (with folds: the last fold's), as the final model's.
@@ -256,8 +277,9 @@ def save(workdir: str | None, sweep, runs, summary: dict, refitted=None, log=pri
   if sweep.spec.task == 'panel':
     arrays, info['panel'] = panel_arrays(sweep.spec, data)
     panel_intervals(info, before, groups, arrays, sweep.datas, sweep.spec.folds,
-                    refit=final['kind'] == 'refit')
-    log(intervals.panel_calibration_line(arrays['residuals'], tuned.DEFAULT_LEVELS))
+                    refit=final['kind'] == 'refit', earlier=earlier)
+    log(intervals.panel_calibration_line(arrays['residuals'], tuned.DEFAULT_LEVELS,
+                                         folds=sweep.spec.folds))
   if sweep.spec.task == 'forecast':
     # A refit trained on validation: its residuals there are in-sample; the model it
     # refits (same members, trained on train alone) gives honest ones.

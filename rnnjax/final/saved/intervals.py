@@ -23,7 +23,8 @@ forecasts against the series.
 A panel (many series, one model; data/panel.py) has one validation window per series:
 the scores of step k are the errors of the validated series (weight > 0), each divided
 by its series' MASE scale (`mase_denom`), so that series of any size share one set of
-scores; a series' interval is its forecast +- the width times its own scale
+scores; with --folds=K, those of each fold's validation windows too, forecast by the
+final model's members as trained on that fold (K errors per series; export.py); a series' interval is its forecast +- the width times its own scale
 (`scaled_residuals`, `scaled_bands`, `scaled_coverage_on_test`). A series without a
 naive error (constant, one point) is scaled by its mean level, which `level_note` says.
 """
@@ -114,8 +115,8 @@ def scaled_bands(point, residuals, scales, levels, steps: int) -> tuple[dict, di
   return lower, upper, notes
 
 
-PANEL_FEW = ('a panel\'s validation holds one error per validated series and step: more '
-             'series give more')
+PANEL_FEW = ('a panel\'s validation holds one error per validated series, step and '
+             '--folds origin: more series, or --folds=K, give more')
 
 
 def panel_note(note: str) -> str:
@@ -123,14 +124,16 @@ def panel_note(note: str) -> str:
   return f'{note} ({PANEL_FEW})' if 'too few errors' in note else note
 
 
-def panel_calibration_line(residuals, levels) -> str:
+def panel_calibration_line(residuals, levels, folds: int = 1) -> str:
   """The sweep's line on a panel's intervals: how many scaled errors `residuals`
-  (`scaled_residuals`) hold per step, and the levels they are too few for (`widths`)."""
+  (`scaled_residuals`, over `folds` origins) hold per step, and the levels they are too
+  few for (`widths`)."""
   counts = np.isfinite(residuals[..., 0]).sum(axis=1)
   few = sorted(set(counts.tolist()))
   per_step = (f'{few[0]}' if len(few) == 1 else f'{few[0]}-{few[-1]}')
+  each = 'series' if folds == 1 else f'series at each of {folds} fold origins'
   line = (f'intervals: split conformal on {per_step} scaled validation errors per step '
-          'ahead (one per validated series)')
+          f'ahead (one per validated {each})')
   notes = [n for level in levels for n in widths(residuals, level, residuals.shape[0])[1]
            if 'too few errors' in n]
   return '; '.join([line] + [panel_note(n) for n in notes])
@@ -216,11 +219,14 @@ def scaled_residuals(y, forecasts, scales, weight) -> np.ndarray:
   return errors[np.asarray(weight) > 0].T[..., None]
 
 
-def describe(residuals, *, refit: bool, scaled: bool = False) -> dict:
+def describe(residuals, *, refit: bool, scaled: bool = False, folds: int = 1) -> dict:
   method = ('split conformal, per step ahead (never narrower than an earlier step\'s), on '
             'validation errors')
   if scaled:
-    method += (" divided by each series' MASE scale (one window per validated series); "
+    each = ('one window per validated series' if folds == 1 else
+            f'one window per validated series at each of {folds} fold origins, each '
+            'forecast by the final model\'s members as trained on that fold')
+    method += (f" divided by each series' MASE scale ({each}); "
                "a series' width is the scaled width times its scale")
   return {'method': method,
           'calibrated_on': ('the final model before its refit (trained on the training '
