@@ -14,6 +14,7 @@ import csv
 import dataclasses
 import os
 import shutil
+import types
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ import pytest
 from rnnjax.data import panel
 from rnnjax.data import panel_windows
 from rnnjax.errors import InputError
+from rnnjax.final.saved import export
 from rnnjax.final.saved import intervals
 from rnnjax.final.saved import panel_forecasting
 from rnnjax.final.use import panel_predictions
@@ -655,3 +657,10 @@ def test_with_folds_each_folds_validation_windows_calibrate_the_intervals(tmp_pa
       'validated series at each of 2 fold origins); 95% intervals from step 1 on: validation '
       'holds too few errors for this level (12 at step 1, at least 19 needed), the largest '
       f'is used ({intervals.PANEL_FEW})'], log
+
+
+def test_a_fold_whose_members_are_not_held_is_left_out_of_the_calibration():
+  # uid = seed_uid * folds + fold: members 1 and 3 (fold 1) have siblings 0 and 2 (fold 0).
+  unheld = types.SimpleNamespace(state=None, uids=(0, 2), data_key=(4, 0))
+  assert export.fold_groups([unheld], [1, 3, 3], None, {}, folds=2) == []
+  assert export.fold_groups([unheld], [1], None, {}, folds=1) == []

@@ -224,9 +224,14 @@ def fold_groups(runs, uids, mesh, datas, folds: int) -> list:
   (uid = seed_uid * folds + folds - 1; repeats: weight) as trained on fold f, the same
   configuration and seed with uid seed_uid * folds + f (`groups_of`). Each trained up to
   its fold's origin and never saw the validation block after it. Every process must
-  call it."""
-  return [(f, groups_of(runs, [u // folds * folds + f for u in uids], mesh, datas))
-          for f in range(folds - 1)]
+  call it. A fold whose members are not all held (no state) is left out."""
+  out = []
+  for f in range(folds - 1):
+    siblings = [u // folds * folds + f for u in uids]
+    groups = groups_of(runs, siblings, mesh, datas)
+    if sum(len(g.uids) for g in groups) == len(set(siblings)):
+      out.append((f, groups))
+  return out
 
 
 def write_series_scores(workdir: str, model, data, log=print) -> dict:
