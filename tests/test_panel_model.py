@@ -651,6 +651,9 @@ def test_with_folds_each_folds_validation_windows_calibrate_the_intervals(tmp_pa
   np.testing.assert_allclose(residuals[:, :len(IDS)].mean(), val[uid], rtol=1e-5)
   np.testing.assert_allclose(residuals[:, len(IDS):].mean(), val[uid - 1], rtol=1e-5)
   assert 'at each of 2 fold origins' in model.manifest['intervals']['method']
+  assert model.manifest['intervals']['calibrated_on'] == (
+      "the final model, and its members as trained on each earlier fold (on that fold's "
+      'validation windows)')
   line = [m for m in log if m.startswith('intervals: ')]
   assert line == [
       'intervals: split conformal on 12 scaled validation errors per step ahead (one per '

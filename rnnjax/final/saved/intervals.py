@@ -228,9 +228,13 @@ def describe(residuals, *, refit: bool, scaled: bool = False, folds: int = 1) ->
             'forecast by the final model\'s members as trained on that fold')
     method += (f" divided by each series' MASE scale ({each}); "
                "a series' width is the scaled width times its scale")
+  model = ('the final model before its refit (trained on the training part alone)'
+           if refit else 'the final model')
+  if folds > 1:
+    model += (', and its members as trained on each earlier fold (on that fold\'s '
+              'validation windows)')
   return {'method': method,
-          'calibrated_on': ('the final model before its refit (trained on the training '
-                            'part alone)' if refit else 'the final model'),
+          'calibrated_on': model,
           'steps_calibrated': int(residuals.shape[0]),
           'errors_per_step': [int(n) for n in np.isfinite(residuals[..., 0]).sum(axis=1)]}
 
