@@ -24,8 +24,9 @@ A panel (many series, one model; data/panel.py) has one validation window per se
 the scores of step k are the errors of the validated series (weight > 0), each divided
 by its series' MASE scale (`mase_denom`), so that series of any size share one set of
 scores; with --folds=K, those of each fold's validation windows too, forecast by the
-final model's members as trained on that fold (K errors per series; export.py); a series' interval is its forecast +- the width times its own scale
-(`scaled_residuals`, `scaled_bands`, `scaled_coverage_on_test`). A series without a
+final model's members as trained on that fold (K errors per series; export.py); a
+series' interval is its forecast +- the width times its own scale (`scaled_residuals`,
+`scaled_bands`, `scaled_coverage_on_test`). A series without a
 naive error (constant, one point) is scaled by its mean level, which `level_note` says.
 """
 
