@@ -515,6 +515,31 @@ def test_selection_keeps_ranks_and_chooses_by_the_validation_metric_named(tmp_pa
              for l in lines)
 
 
+def test_a_panel_of_constant_series_ranks_by_smape_as_owa_is_undefined(tmp_path):
+  """Naive2 forecasts every constant series exactly: OWA (over Naive2's sMAPE and MASE,
+  0) is NaN or inf for every member, none ranked and the sweep ended without a final
+  model or a word. The default selection becomes sMAPE, said in a note; --selection=owa
+  is refused in one line."""
+  from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
+  path = _write(tmp_path / 'flat.csv', {f's{i}': [float(v)] * 20
+                                        for i, v in enumerate([1, 2, 5])})
+  spec = sweep.SweepSpec(
+      task='panel', csv_path=path, id_column='unique_id', time_column='ds',
+      target_columns=('y',), horizon=4, lookback='8', classical_baselines=False,
+      hidden_size='8', batch_size='8', learning_rate='grid(1e-3,1e-2)', train_steps=4,
+      eval_every=2)
+  lines = []
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lines.append)
+  assert summary['final'] is not None and len(summary['ranking']) == 2
+  assert summary['selection']['metric'] == 'smape'
+  assert sum('validation OWA is undefined' in l and 'by validation sMAPE instead' in l
+             for l in lines) == 1
+  with pytest.raises(InputError, match=r"^--selection=owa: validation OWA is undefined: "
+                     r"Naive2 forecasts .*; give --selection=smape, mase or rmsse$"):
+    sweep.run_sweep(dataclasses.replace(spec, selection='owa'), str(tmp_path / 'w2'),
+                    log=lambda _: None)
+
+
 def test_a_panel_sweep_ranks_by_owa_refits_and_tables_the_competition(tmp_path, long_csv):
   from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
   path, series = long_csv

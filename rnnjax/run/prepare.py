@@ -15,6 +15,7 @@ import numpy as np
 from rnnjax.data import task_data
 from rnnjax.engine import distributed
 from rnnjax.engine import sharding
+from rnnjax.engine import tasks
 from rnnjax.errors import InputError
 from rnnjax.search import plan as search_plan
 from rnnjax.search import planner
@@ -37,6 +38,7 @@ class Prepared:
   runs: tuple          # plan.Run, before training
   mesh: object
   base_key: object
+  selection_note: str = ''  # Why the spec's selection is not the one the user gave.
 
   @property
   def num_chunks(self) -> int:
@@ -53,7 +55,7 @@ class Prepared:
                    f'{len(set(config_of.tolist()))} of them distinct: a draw of values '
                    'drawn before trains as more seeds of that configuration (with '
                    'its own random streams), and every table groups them')
-    return notes
+    return notes + [self.selection_note] * bool(self.selection_note)
 
   @property
   def data(self) -> task_data.TaskData:
@@ -76,13 +78,35 @@ def prepare(spec: spec_lib.SweepSpec, max_memory_gb: float = 0.0,
   total, line = data_size(datas, spec, devices)
   if total >= LARGE_DATA_BYTES:
     log(line)
+  spec, note = defined_selection(spec, datas)
   plan_lib.check_batch_sizes(plan, datas)
   plan_lib.check_log_inputs(plan, datas)
   runs, plan_json = plan_lib.make_runs(plan, spec, datas, mesh, max_memory_gb, group_size)
   return Prepared(spec, plan, plan_json, datas,
                   {k: device_data(d, ('train', 'val'), mesh) for k, d in datas.items()},
                   tuple(runs), mesh,
-                  distributed.put(jax.random.key(spec.seed), sharding.replicated(mesh)))
+                  distributed.put(jax.random.key(spec.seed), sharding.replicated(mesh)),
+                  selection_note=note)
+
+
+def defined_selection(spec: spec_lib.SweepSpec, datas: dict) -> tuple:
+  """(spec, note): a panel's validation OWA is sMAPE and MASE over Naive2's, undefined
+  (NaN or inf for every member) where Naive2 forecasts every series' validation part
+  exactly (a panel of constant series): no member would rank and the sweep would end
+  without a final model. Its default selection then becomes sMAPE, said in the note; an
+  OWA named by --selection is refused in one line."""
+  if spec.task != 'panel' or tasks.selection_of(spec.task, False, spec.selection) != 'owa':
+    return spec, ''
+  if not any(np.any(np.asarray(d.arrays['val'].get('naive2', 1.0)) == 0)
+             for d in datas.values()):  # (NaN: no series validated, a matter of its own.)
+    return spec, ''
+  why = ('validation OWA is undefined: Naive2 forecasts every series\' validation part '
+         'exactly (its sMAPE and MASE are 0, as for constant series)')
+  if spec.selection:
+    raise InputError(f'--selection=owa: {why}; give --selection=smape, mase or rmsse')
+  return dataclasses.replace(spec, selection='smape'), (
+      f'note: {why}, so members are ranked, their best steps kept and the final model '
+      'chosen by validation sMAPE instead (as --selection=smape)')
 
 
 def with_rounds(sweep: Prepared, rounds, max_memory_gb: float,

@@ -124,6 +124,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
           f' (the series fitted so far are read from the cache {cached})'
           if fits and cached else '')), data_common.reporting(log):
     sweep = prepare_lib.prepare(spec, max_memory_gb, group_size, log=log)
+  spec = sweep.spec  # Its selection where the spec's is undefined on the data (a note says).
   stopper.check('before anything was written')
   distributed.check_shared_dir(workdir)
   digests = files.data_digests(spec.to_json())
