@@ -599,6 +599,8 @@ def test_a_few_series_are_all_drawn_and_new_data_names_its_scores():
                                  new_data=True) == [
       ('b', 'best sweep-test MASE 0.200'), ('c', 'worst sweep-test MASE 0.900'),
       ('a', 'sweep-test MASE 0.500')]
+  # A panel of one: its score, not 'best' (its forecast.png was titled so).
+  assert panel_predictions.shown(['a'], scores) == [('a', 'test sMAPE 0.5')]
   many = [f's{i}' for i in range(9)]
   picks = panel_predictions.shown(many, {k: i for i, k in enumerate(many)})
   assert len(picks) == 2 + panel_predictions.RANDOM_SHOWN

@@ -204,7 +204,8 @@ def shown(ids, scores: dict, *, seed: int = 0, metric: str = 'sMAPE',
   """[(id, label)]: the series with the best and the worst test `metric` (`scores`, id
   -> its value; only the ids it holds), then others drawn with `seed` up to 2 +
   RANDOM_SHOWN in all (where none is scored, a --csv_path of new series: that many
-  drawn); with no more than that many series, all of them. new_data: the forecasts are
+  drawn); with no more than that many series, all of them (one alone labelled by its
+  score, not as the best). new_data: the forecasts are
   from other histories (--csv_path): a label's score is named the sweep's
   ('sweep-test')."""
   ranked = sorted((k for k in ids if k in scores), key=scores.get)
@@ -212,7 +213,8 @@ def shown(ids, scores: dict, *, seed: int = 0, metric: str = 'sMAPE',
   test = 'sweep-test' if new_data else 'test'
   value = lambda k: f'{test} {metric} {scores[k]:.{digits}f}'
   picks = {}
-  for key, which in ((ranked[:1], 'best'), (ranked[-1:], 'worst')):
+  # One series (a panel of one) is no best nor worst: its score alone.
+  for key, which in ((ranked[:1], 'best'), (ranked[-1:], 'worst')) * (len(ids) > 1):
     for k in key:
       picks.setdefault(k, f'{which} {value(k)}')
   rest = [k for k in ids if k not in picks]
