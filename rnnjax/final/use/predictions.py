@@ -235,16 +235,16 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels):
            'the end of each train part (the test part was given: it is the future)'
            if model.manifest['panel']['forecast_from'] == 'train_end' else
            'the end of each series (its held-out test part, the newest points, included)')
-  notes = ' '.join(n[0].upper() + n[1:] + '.' for n in fc['notes'])
+  notes = [n[0].upper() + n[1:] + '.' for n in fc['notes']]
   if csv_path and any(k in tests for k, _ in picks):
-    notes += (f' Sweep-test {metric}: the final model\'s score on the sweep\'s own test '
-              'part of that series, not on this forecast.')
+    notes.append(f'Sweep-test {metric}: the final model\'s score on the sweep\'s own test '
+                 'part of that series, not on this forecast.')
   plot = dict(out_dir=out_dir, series=panel_predictions.plot_series(
       model, source, fc, ahead, picks, tests, from_saved=not csv_path),
               note=f'{model.kind} final model, forecast from {where}. Intervals: split '
                    'conformal on validation errors scaled per series, per step ahead '
-                   '(never narrower than an earlier step\'s). '
-                   f'{notes}')
+                   '(never narrower than an earlier step\'s).' +
+                   ''.join(' ' + n for n in notes))
   return {'lines': lines, 'paths': [path], 'plot': plot, 'panel': True}
 
 
