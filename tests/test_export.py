@@ -746,6 +746,17 @@ def test_a_level_asked_twice_is_one_level():
   assert arguments.levels(np.array([0.5, 0.5])) == (0.5,)
 
 
+def test_a_float32_level_is_the_decimal_its_user_wrote():
+  """np.float32(0.8) was the level (and forecast's key) 0.800000011920929."""
+  for given in ((np.float32(0.8),), np.float32(0.8), np.array([0.8, 0.95], np.float32),
+                jnp.float32(0.8), jnp.array([0.8]), [np.float16(0.8)]):
+    assert arguments.levels(given)[0] == 0.8, given
+  assert arguments.levels(np.array([0.8, 0.95], np.float32)) == (0.8, 0.95)
+  assert arguments.levels((np.float64(0.8000001),)) == (0.8000001,)  # As it prints.
+  with pytest.raises(InputError, match=r'^levels: 1.5 must lie'):
+    arguments.levels(np.array([np.float32(1.5)]))
+
+
 def test_coverage_is_reported_for_the_levels_asked(tmp_path, forecast_run):
   workdir = forecast_run[1]
   out = predictions.run(workdir, levels=(0.5, 0.9), out_dir=str(tmp_path / 'a'))
@@ -821,7 +832,7 @@ def test_arguments_of_every_method_are_checked_in_one_line(forecast_run, classif
   assert set(one['lower']) == {0.9}
   for levels in (np.array(0.9), jnp.float32(0.9), jnp.array([0.9])):  # as are arrays,
     np.testing.assert_allclose(model.forecast(series, 2, levels=levels)['lower'][
-        float(np.float32(0.9)) if isinstance(levels, jax.Array) else 0.9], one['lower'][0.9])
+        0.9], one['lower'][0.9])
   np.testing.assert_array_equal(model.forecast(series, jnp.int32(2))['point'], one['point'])
   classifier, chars = rnnjax.load(classify_run[1]), rnnjax.load(charlm_run[1])
   cases = classify.read_ts(classify.bundled_path('JapaneseVowels', 'test')).series[:2]

@@ -45,17 +45,28 @@ def levels(value) -> tuple:
   arrays too)."""
   concrete(value, 'levels')
   if hasattr(value, 'dtype') and hasattr(value, 'tolist'):
-    value = np.asarray(value).tolist()
+    array = np.asarray(value)
+    value = ([_decimal(v) for v in array] if array.ndim == 1 else
+             _decimal(array[()]) if array.ndim == 0 else array.tolist())
   if isinstance(value, numbers.Real) and not isinstance(value, bool):
     value = (value,)
   if isinstance(value, (str, bytes)) or not hasattr(value, '__iter__'):
     raise InputError(f'levels: {value!r} must be numbers in (0, 1), e.g. (0.8, 0.95)')
   out = []
-  for level in value:
+  for level in map(_decimal, value):
     if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0 < level < 1:
       raise InputError(f'levels: {level!r} must lie in (0, 1)')
     out.append(float(level))
   return tuple(dict.fromkeys(out))  # A level asked twice is one level (one column).
+
+
+def _decimal(value):
+  """A NumPy number as Python's, a float as the decimal it prints as in its own
+  precision: np.float32(0.8) is the level 0.8 its user wrote, not 0.800000011920929 (a
+  key no one would look up)."""
+  if isinstance(value, np.floating):
+    return float(str(value))
+  return value.item() if isinstance(value, np.generic) else value
 
 
 def string_keys(given: dict, what: str) -> dict:
