@@ -159,6 +159,36 @@ def test_the_model_reads_a_frame_by_the_sweeps_columns(csv_run):
     model.predict_proba(twice)
 
 
+def test_a_frame_of_pandas_nullable_dtypes_reads_pd_na_as_a_gap(csv_run):
+  """pd.NA, the gap of a nullable or Arrow column (`dtype_backend=`) or of a column of
+  objects, is a gap filled as NaN is, by the model and the served model alike (a column
+  of objects was refused as not numbers), as a history's is."""
+  import io  # pylint: disable=g-import-not-at-top
+  _, workdir, test, _ = csv_run
+  model = rnnjax.load(workdir)
+  holed = test.copy()
+  holed.loc[holed.index[1], 'a'] = np.nan
+  want = model.predict_proba(holed)
+  objects = holed.astype({'a': object})
+  objects.loc[holed.index[1], 'a'] = pd.NA
+  text = holed.to_csv(index=False)
+  for frame in (objects, holed.astype({'a': 'Float64', 'b': 'Float64'}),
+                pd.read_csv(io.StringIO(text), dtype={'sid': str},
+                            dtype_backend='numpy_nullable'),
+                pd.read_csv(io.StringIO(text), dtype={'sid': str}, dtype_backend='pyarrow')):
+    np.testing.assert_allclose(model.predict_proba(frame), want, rtol=1e-6)
+    served = mlflow_model.classify(model, frame, {})
+    np.testing.assert_allclose(served[[f'p_{c}' for c in model.classes]].to_numpy(), want,
+                               rtol=1e-6)
+  # A list of cases, each a frame of one case's channels.
+  keys = holed.sort_values('t', kind='stable')['sid'].unique()[:2]
+  per_case = lambda f: [f[f['sid'] == k].sort_values('t', kind='stable')[['a', 'b']]
+                        for k in keys]
+  np.testing.assert_allclose(
+      model.predict_proba(per_case(objects)),
+      model.predict_proba([f.to_numpy() for f in per_case(holed)]), rtol=1e-6)
+
+
 def test_a_frame_without_the_case_column_named_case_is_told_so_once():
   from rnnjax.final.saved import cases  # pylint: disable=g-import-not-at-top
   frame = pd.DataFrame({'id': ['a', 'a'], 'c0': [1.0, 2.0]})

@@ -553,6 +553,15 @@ def test_the_model_in_mlflow_reads_the_rows_after_each_history(shop):
   while chain[-1].__context__ is not None:
     chain.append(chain[-1].__context__)
   assert not any('future_inputs' in str(error) for error in chain), chain
+  # pandas' nullable dtypes (dtype_backend=) read as NumPy's; pd.NA ahead is empty there
+  # too (in a column of objects: a TypeError traceback).
+  pd.testing.assert_frame_equal(
+      pyfunc.predict(None, frame.convert_dtypes(), {'steps': HORIZON}), table)
+  objects = holed.astype({'promo': object})
+  objects.loc[objects['promo'].isna(), 'promo'] = pd.NA
+  with pytest.raises(InputError, match=r"^histories: .*series 's01': 'promo' is empty in "
+                     'row 1'):
+    pyfunc.predict(None, objects, {'steps': HORIZON})
   # Fewer steps than the horizon read a whole horizon of the promotions all the same.
   one = pyfunc.predict(None, frame, {'steps': 1})
   np.testing.assert_array_equal(one['forecast'].to_numpy(), rnnjax.load(workdir).forecast(

@@ -103,10 +103,12 @@ def floats(given, what: str) -> np.ndarray:
 
 def cells(frame) -> np.ndarray:
   """The cells of a DataFrame (or one of its columns) as a NumPy array, where a column
-  of pandas' nullable or Arrow dtypes (`pd.read_csv(..., dtype_backend=...)`, 'Int64')
-  holds pd.NA for a gap: NaN there, a gap as NumPy's columns hold it."""
+  of pandas' nullable or Arrow dtypes (`pd.read_csv(..., dtype_backend=...)`, 'Int64'),
+  or of objects (`pd.DataFrame({'x': [1.5, pd.NA]})`), holds pd.NA for a gap: NaN
+  there, a gap as NumPy's columns hold it. Every DataFrame a loaded model reads (its
+  histories, future inputs, cases) is read by this."""
   dtypes = list(frame.dtypes) if hasattr(frame, 'columns') else [frame.dtype]
-  if all(isinstance(d, np.dtype) for d in dtypes):
+  if all(isinstance(d, np.dtype) and d != object for d in dtypes):
     return frame.to_numpy()
   return frame.astype(object).where(frame.notna(), np.nan).to_numpy()
 

@@ -38,7 +38,7 @@ def padded(transform, sequences, what='sequences') -> tuple[np.ndarray, np.ndarr
   cases = []
   for i, s in enumerate(sequences):
     try:
-      s = np.asarray(s, np.float64)
+      s = np.asarray(arguments.cells(s) if hasattr(s, 'to_numpy') else s, np.float64)
     except (TypeError, ValueError, OverflowError) as e:
       raise InputError(f'{what}: case {i} is not numbers ({e})') from None
     if s.ndim == 0:
@@ -94,7 +94,7 @@ def long_cases(frame, what: str = 'cases', transform=None) -> list:
       if time:
         group = group.iloc[long_csv.order(group[time].to_numpy(), f'{what}: case {key!r}',
                                           time, list(group.index), unit='row')]
-      out.append(group[channels].to_numpy(np.float64))
+      out.append(arguments.cells(group[channels]).astype(np.float64))
   except InputError:
     raise
   except (TypeError, ValueError) as e:

@@ -174,7 +174,7 @@ def _panel_future(transform, frame, steps: int, need: int):
         f'empty; for {steps} step{"s" * (steps != 1)} the model reads '
         f'{panel_future.describe_reads(transform, steps)}: end each series with {need} rows '
         'whose target is empty and whose input columns hold their values after its history')
-  future = {k: rows.to_numpy(np.float64) for k, rows in frame.loc[ahead, columns].groupby(
+  future = {k: arguments.cells(rows) for k, rows in frame.loc[ahead, columns].groupby(
       keys[ahead], sort=False)}
   return frame.loc[~ahead], (future or None)
 
