@@ -93,6 +93,14 @@ def _refuse_flags_searched(space: dict, entries) -> None:
                        f'({entry}), which would replace it; drop one of them')
 
 
+def _terminated(signum, frame):
+  """SIGTERM outside a sweep's watch (between sweeps): one line, as Ctrl-C's."""
+  del frame
+  from rnnjax.run import stop  # pylint: disable=g-import-not-at-top
+  raise stop.Stopped(f'stopped by {stop.name(signum)} between sweeps; the finished '
+                     'sweeps are kept whole: run the same command to resume', signum)
+
+
 def main(argv):
   del argv
   logging.getLogger('jax._src.xla_bridge').setLevel(logging.ERROR)
@@ -118,6 +126,9 @@ def main(argv):
     workdir = population_sweep.WORKDIR.value or population_sweep.default_workdir()
     space = _space(SPACE.value)
     _refuse_flags_searched(space, SPACE.value)
+    # Ctrl-C between sweeps is a KeyboardInterrupt (said below); SIGTERM would end the
+    # process without a word. Each sweep watches both itself (and gives this back).
+    signal.signal(signal.SIGTERM, _terminated)
     out = compare.compare(
         population_sweep.spec_from_flags(), space, workdir,
         num_members=BUDGET_MEMBERS.value, search_seeds=seeds, strategies=STRATEGIES.value,

@@ -3,6 +3,7 @@ line, exit status 2, nothing written; its flagfiles plan."""
 
 import os
 import signal
+import time
 
 from absl import flags
 import pytest
@@ -104,7 +105,9 @@ def test_every_bundled_comparison_flagfile_plans_each_search(name):
     (stop.Stopped('stopped by SIGTERM after chunk 1 of 4; run the same command to '
                   'resume', 15), 143, 'rnnjax: stopped by SIGTERM after chunk 1'),
     (KeyboardInterrupt(), 130, 'rnnjax: interrupted; the finished sweeps are kept'),
-], ids=['sigint', 'sigterm', 'between-sweeps'])
+    (signal.SIGTERM, 143, 'rnnjax: stopped by SIGTERM between sweeps; the finished sweeps '
+     'are kept whole: run the same command to resume'),
+], ids=['sigint', 'sigterm', 'between-sweeps', 'sigterm-between-sweeps'])
 def test_a_stopped_comparison_says_so_in_one_line_with_the_signal_status(
     tmp_path, raised, code, start, capsys, monkeypatch):
   """Ctrl-C (or SIGTERM) during one of the comparison's sweeps stops it at a checkpoint
@@ -113,6 +116,11 @@ def test_a_stopped_comparison_says_so_in_one_line_with_the_signal_status(
 
   def stopped(*args, **kwargs):
     del args, kwargs
+    if raised == signal.SIGTERM:  # Between sweeps: no sweep watches it.
+      if not callable(signal.getsignal(signal.SIGTERM)):
+        pytest.fail('SIGTERM between sweeps ends the process without a word')
+      os.kill(os.getpid(), signal.SIGTERM)
+      time.sleep(1)  # The handler runs before this returns.
     raise raised
   monkeypatch.setattr(compare, 'compare', stopped)
   before = {s: signal.getsignal(s) for s in stop.SIGNALS}
