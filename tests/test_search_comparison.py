@@ -98,6 +98,13 @@ def test_every_bundled_comparison_flagfile_plans_each_search(name):
   assert members == {'grid': 27, 'random': 27, 'halving': 131, 'pbt': 27, 'tpe': 9}
 
 
+def test_the_help_of_rounds_says_what_0_means_to_a_comparison():
+  """search_comparison reads --rounds=0, the default, as 3 rounds of TPE (given or not:
+  a flagfile's default is no choice): the help says so, not a silent 3."""
+  text = flags.FLAGS['rounds'].help
+  assert "0, the default, given or not: search_comparison's TPE runs 3 rounds" in text, text
+
+
 @pytest.mark.parametrize('raised, code, start', [
     (stop.Stopped('stopped by SIGINT after chunk 2 of 4 (checkpoint 2 in W/pbt-1/'
                   'checkpoints); run the same command to resume', 2), 130,

@@ -119,7 +119,9 @@ class SweepSpec(hparams.SpecStrings):
   pbt_interval: int = _setting(0, 'PBT: steps between exploit/explore (0: --eval_every).')
   pbt_fraction: float = _setting(0.25, 'PBT: the bottom fraction copies the top fraction.')
   rounds: int = _setting(0, 'TPE: rounds of --num_members configurations, each '
-                         'proposed from the results of every earlier round.')
+                         'proposed from the results of every earlier round (--search=tpe '
+                         'needs >= 1; 0, the default, given or not: search_comparison\'s '
+                         'TPE runs 3 rounds).')
   seed: int = _setting(0, 'Base random seed (members: fold_in(seed, uid)).')
   folds: int = _setting(1, 'Cross-validation folds, trained as members of the same '
                         'programs: forecast: rolling origins, each a validation block '
