@@ -61,7 +61,7 @@ def main(argv):
     out = predictions.run(
         WORKDIR.value, steps_ahead=STEPS_AHEAD.value, csv_path=CSV_PATH.value,
         future_path=FUTURE_PATH.value, levels=levels, ts_path=TS_PATH.value,
-        prompt=PROMPT.value, out_dir=OUT_DIR.value,
+        prompt=PROMPT.value, out_dir=OUT_DIR.value, figures=FIGURES.value,
         **{name: holder.value for name, holder in (
             ('num_chars', NUM_CHARS), ('temperature', TEMPERATURE), ('seed', SEED))
            if flags.FLAGS[name].present})  # Given to another task's model: refused.

@@ -674,3 +674,14 @@ def test_a_fold_whose_members_are_not_held_is_left_out_of_the_calibration():
   unheld = types.SimpleNamespace(state=None, uids=(0, 2), data_key=(4, 0))
   assert export.fold_groups([unheld], [1, 3, 3], None, {}, folds=2) == []
   assert export.fold_groups([unheld], [1], None, {}, folds=1) == []
+
+
+def test_without_figures_the_printed_table_names_no_figure(held_out, tmp_path):
+  """predict --figures=false: the table's closing line said '4 drawn in forecast.png' of
+  a figure never drawn; it now says how many series it shows, and where the rest are."""
+  out = predictions.run(held_out[1], steps_ahead=8, out_dir=str(tmp_path / 'a'),
+                        figures=False)
+  assert out['lines'][0].splitlines()[-1] == (
+      f'(3 of {len(IDS)} series shown; every series is in forecast.csv)')
+  drawn = predictions.run(held_out[1], steps_ahead=8, out_dir=str(tmp_path / 'b'))
+  assert 'drawn in forecast.png' in drawn['lines'][0].splitlines()[-1]

@@ -244,12 +244,14 @@ def rows(fc, future_times) -> tuple[list, list]:
   return header, out
 
 
-def table(header, rows_, ids, *, total: int, max_rows: int = 24, scored: bool = True) -> str:
+def table(header, rows_, ids, *, total: int, max_rows: int = 24, scored: bool = True,
+          figures: bool = True) -> str:
   """The rows of the series `ids` (in that order, whole series, the first always, then
   as many as `max_rows` holds) as a small text table, and a line saying how many of
   the `total` series it shows where not all. scored: whether `ids` (`shown`'s) hold the
   best and worst by the sweep's test score (else they were drawn at random: series
-  the sweep did not score)."""
+  the sweep did not score). figures: whether forecast.png is drawn (predict
+  --figures=false: the line names no figure)."""
   levels = [h[6:] for h in header[3::2]]
   lines = [f'{"unique_id":>12}  {"ds":>10}  {"forecast":>11}' +
            ''.join(f'  {level + "% interval":>24}' for level in levels)]
@@ -270,8 +272,12 @@ def table(header, rows_, ids, *, total: int, max_rows: int = 24, scored: bool = 
     drawn = ('every one' if len(ids) >= total else
              'the best and worst by the sweep\'s test score, and random ones' if scored else
              'at random, none scored by the sweep')
-    lines.append(f'({len(shown_ids)} of {total} series shown, {len(ids)} drawn in '
-                 f'forecast.png: {drawn}; every series is in forecast.csv)')
+    if not figures:
+      lines.append(f'({len(shown_ids)} of {total} series shown; every series is in '
+                   'forecast.csv)')
+    else:
+      lines.append(f'({len(shown_ids)} of {total} series shown, {len(ids)} drawn in '
+                   f'forecast.png: {drawn}; every series is in forecast.csv)')
   return '\n'.join(lines)
 
 

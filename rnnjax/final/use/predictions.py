@@ -104,7 +104,7 @@ def _check_writable(out_dir: str) -> None:
 
 def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str = '',
         levels=None, ts_path: str = '', prompt: str = '', num_chars=None,
-        temperature=None, seed=None, out_dir: str = '') -> dict:
+        temperature=None, seed=None, out_dir: str = '', figures: bool = True) -> dict:
   """Predicts with WORKDIR's final model; returns {'lines': [str], 'paths': written,
   'plot': keyword arguments of figures.plots.forecast_plot.plot_forecast (a panel's:
   plot_panel, and 'panel': True) or None}.
@@ -113,7 +113,8 @@ def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str 
   0.8, 0.95),
   classify (ts_path) or sample (prompt, num_chars, temperature, seed: default 500, 0.8,
   0), by the model's task; another task's argument given is refused. out_dir: default
-  WORKDIR/predictions.
+  WORKDIR/predictions. figures: whether the caller draws 'plot' (a panel's table names
+  the series forecast.png draws only then).
   """
   if not workdir:
     raise InputError('--workdir: required (the work directory of a finished sweep)')
@@ -144,7 +145,8 @@ def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str 
     if model.task == 'forecast':
       return _forecast(model, out_dir, loaded, steps_ahead, csv_path, future_path, levels)
     if model.task == 'panel':
-      return _panel(model, out_dir, loaded, steps_ahead, csv_path, future_path, levels)
+      return _panel(model, out_dir, loaded, steps_ahead, csv_path, future_path, levels,
+                    figures)
     if model.task == 'classify':
       return _classify(model, out_dir, ts_path, csv_path)
     return _sample(model, out_dir, prompt, num_chars, temperature, seed)
@@ -201,7 +203,7 @@ def coverage_lines(model, levels, csv_path: str = '') -> list:
               for level, c in ((l, coverage[f'{l:g}']) for l in levels))]
 
 
-def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels):
+def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels, figures=True):
   steps, levels = _steps(model, steps), check_levels(levels)
   read_notes = []
   source = panel_predictions.histories(model, csv_path, read_notes)
@@ -223,7 +225,7 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels):
   picks = panel_predictions.shown(ids, {k: v[2][metric] for k, v in tests.items()},
                                   metric=metric, new_data=bool(csv_path))
   lines = [panel_predictions.table(
-      header, rows, [k for k, _ in picks], total=len(ids),
+      header, rows, [k for k, _ in picks], total=len(ids), figures=figures,
       scored=any(label.startswith(('best', 'worst')) for _, label in picks))]
   lines += ([f'note: {n}' for n in read_notes + fc['notes']]
             + coverage_lines(model, levels, csv_path))
