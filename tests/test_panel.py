@@ -540,6 +540,24 @@ def test_a_panel_of_constant_series_ranks_by_smape_as_owa_is_undefined(tmp_path)
                     log=lambda _: None)
 
 
+def test_naive2_of_constants_float32_cannot_hold_is_exact(tmp_path):
+  """Constant series of 0.1, 2.3 and 5.7 (no float32 holds them): Naive2 repeats each
+  exactly, but was scored in float64 against float32 targets, an sMAPE of 1e-6 for which
+  OWA was 1e5, not undefined, and no note; its forecasts are scored as float32 too."""
+  from rnnjax.run import prepare  # pylint: disable=g-import-not-at-top
+  from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
+  path = _write(tmp_path / 'flat.csv', {f's{i}': [v] * 20
+                                        for i, v in enumerate([0.1, 2.3, 5.7])})
+  data = task_data.load(task='panel', csv_path=path, id_column='unique_id',
+                        time_column='ds', target_columns=('y',), lookback=8, horizon=4,
+                        season=-1, classical_baselines=False)
+  for split in ('val', 'test'):
+    np.testing.assert_array_equal(data.arrays[split]['naive2'], [0, 0])
+  spec = sweep.SweepSpec(task='panel', csv_path=path, id_column='unique_id',
+                         time_column='ds', target_columns=('y',), horizon=4)
+  assert prepare.defined_selection(spec, {(8, 0): data})[0].selection == 'smape'
+
+
 def test_a_panel_sweep_ranks_by_owa_refits_and_tables_the_competition(tmp_path, long_csv):
   from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
   path, series = long_csv

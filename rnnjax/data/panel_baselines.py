@@ -221,6 +221,11 @@ def baselines(panel, arrays, *, horizon: int, season: int, dataset: str = '',
         path = importlib.resources.files('rnnjax.data') / 'panels' / SUBMITTED
         given = competition.submitted(str(path), panel.ids, horizon)
         forecasts.update({name: f for name, f in given.items() if name in SHOWN})
+    # The targets are held in float32 (panel_windows): forecasts are scored as float32
+    # too, so that one repeating a value exactly (Naive2 of a constant series) scores 0,
+    # not float32's rounding of that value (an OWA of 1e5 instead of an undefined one).
+    forecasts = {k: np.asarray(f, np.float32).astype(np.float64)
+                 for k, f in forecasts.items()}
     scored = competition.scores(
         {k: f[keep] for k, f in forecasts.items()}, y[keep], scales[keep], reference='naive2',
         rmsse_scales=arrays[split]['rmsse_denom'][keep].astype(np.float64))
