@@ -747,9 +747,11 @@ def test_a_level_asked_twice_is_one_level():
 
 
 def test_a_float32_level_is_the_decimal_its_user_wrote():
-  """np.float32(0.8) was the level (and forecast's key) 0.800000011920929."""
+  """np.float32(0.8) was the level (and forecast's key) 0.800000011920929; a list of JAX
+  scalars ([jnp.float32(0.8)]) was refused: 'levels: Array(0.8) must lie in (0, 1)'."""
   for given in ((np.float32(0.8),), np.float32(0.8), np.array([0.8, 0.95], np.float32),
-                jnp.float32(0.8), jnp.array([0.8]), [np.float16(0.8)]):
+                jnp.float32(0.8), jnp.array([0.8]), [np.float16(0.8)],
+                [jnp.float32(0.8)], (jnp.float32(0.8), 0.95)):
     assert arguments.levels(given)[0] == 0.8, given
   assert arguments.levels(np.array([0.8, 0.95], np.float32)) == (0.8, 0.95)
   assert arguments.levels((np.float64(0.8000001),)) == (0.8000001,)  # As it prints.

@@ -64,6 +64,8 @@ def _decimal(value):
   """A NumPy number as Python's, a float as the decimal it prints as in its own
   precision: np.float32(0.8) is the level 0.8 its user wrote, not 0.800000011920929 (a
   key no one would look up)."""
+  if isinstance(value, jax.Array) and value.ndim == 0:  # jnp.float32(0.8) in a list.
+    value = np.asarray(value)[()]
   if isinstance(value, np.floating):
     return float(str(value))
   return value.item() if isinstance(value, np.generic) else value
