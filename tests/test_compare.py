@@ -4,12 +4,15 @@ import dataclasses
 import json
 import os
 import re
+import signal
+import time
 
 import numpy as np
 import pytest
 
 from rnnjax.errors import InputError
 from rnnjax.run import compare
+from rnnjax.run import stop
 from rnnjax.run import sweep
 from rnnjax.search import rules
 from rnnjax.search import spec as spec_lib
@@ -194,3 +197,24 @@ def test_bad_settings_are_refused_before_any_sweep(tmp_path, kwargs, message):
     compare.compare(BASE, args.pop('space'), str(tmp_path / 'wd'), search_seeds=(0,),
                     log=lambda _: None, **args)
   assert not (tmp_path / 'wd').exists()
+
+
+def test_a_signal_while_a_sweep_ends_stops_before_the_next(tmp_path, monkeypatch):
+  """SIGTERM after a sweep's last chunk (saving its final model) is noted by its Stop,
+  which never checks again: the comparison stops there, not going on to the next."""
+  ran = []
+
+  def run_sweep(spec, path, **kwargs):
+    del spec, kwargs
+    ran.append(os.path.basename(path))
+    with stop.Stop(notify=lambda _: None) as stopper:
+      os.kill(os.getpid(), signal.SIGTERM)
+      while not stopper.signum:
+        time.sleep(0.01)
+    return {}
+  monkeypatch.setattr(sweep, 'run_sweep', run_sweep)
+  with pytest.raises(stop.Stopped, match='stopped by SIGTERM after the sweep random-0; '
+                     'the finished sweeps are kept whole') as e:
+    compare.compare(BASE, SPACE, str(tmp_path), num_members=4, search_seeds=(0, 1),
+                    strategies=('random',), log=lambda _: None)
+  assert e.value.exit_code == 143 and ran == ['random-0']

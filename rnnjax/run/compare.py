@@ -30,6 +30,7 @@ from rnnjax.engine import tasks
 from rnnjax.errors import InputError
 from rnnjax.results import evaluations
 from rnnjax.results import files
+from rnnjax.run import stop
 from rnnjax.run import sweep
 from rnnjax.search import hparams
 from rnnjax.search import rules
@@ -236,7 +237,13 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
       log(f'{strategy} seed {seed}: {count} configurations'
           + (f' x {rounds} rounds' if strategy == 'tpe' else '')
           + (f' x {spec.num_seeds} seeds' if spec.num_seeds > 1 else ''))
+      stop.unheeded()  # One an earlier Stop of this process noted is not this sweep's.
       summary = sweep.run_sweep(spec, path, log=lambda _: None, **sweep_options)
+      signum = stop.unheeded()  # Came while the sweep was ending: kept, not the next one.
+      if signum:
+        raise stop.Stopped(f'stopped by {stop.name(signum)} after the sweep {strategy}-'
+                           f'{seed}; the finished sweeps are kept whole: run the same '
+                           'command to resume', signum)
       # A round's rows (its uids) follow the earlier rounds'; a repeat's configuration
       # number is an earlier round's.
       per_round = spec.num_members * spec.num_seeds * spec.folds

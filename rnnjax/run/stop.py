@@ -25,6 +25,9 @@ With several processes (distributed.py) every process must stop at the same chun
 Outside the main thread (no signal handlers can be set there) `Stop` does nothing, and a
 signal the process was started to ignore stays ignored.
 
+A signal noted while a sweep ends (after its last check: saving the final model) is left
+for its caller: `unheeded()` gives it, and a comparison stops before its next sweep.
+
 Work after a finished sweep (figures, tracking) has nothing to checkpoint: inside
 `raising(doing)` either signal raises `Stopped` at once, its files are left whole
 (files.atomic), and the same command writes them again.
@@ -45,6 +48,20 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # `timeout`, microseconds apart), not a second request; a person's second Ctrl-C after
 # reading the notice comes later.
 REPEAT_S = 0.2
+
+
+# The signal the last `Stop` noted and never raised, its body having ended first (a
+# sweep finishing after it): see `unheeded`.
+_unheeded = 0
+
+
+def unheeded() -> int:
+  """The signal the last `Stop` to end noted but never raised (0: none), forgotten once
+  read: a caller that runs sweeps one after another (compare.py) stops before the next,
+  where the sweep that noted it would only have stopped at its next chunk."""
+  global _unheeded
+  signum, _unheeded = _unheeded, 0
+  return signum
 
 
 class Stopped(BaseException):
@@ -132,9 +149,11 @@ class Stop:
     return self
 
   def __exit__(self, *exc):
+    global _unheeded
     if not self._active:
       return False
     self._active = False
+    _unheeded = self.signum if exc[0] is None else 0
     signal.set_wakeup_fd(self._old_wakeup)
     for s, old in self._old.items():
       signal.signal(s, old)
