@@ -127,8 +127,10 @@ def main(argv):
     space = _space(SPACE.value)
     _refuse_flags_searched(space, SPACE.value)
     # Ctrl-C between sweeps is a KeyboardInterrupt (said below); SIGTERM would end the
-    # process without a word. Each sweep watches both itself (and gives this back).
-    signal.signal(signal.SIGTERM, _terminated)
+    # process without a word. Each sweep watches both itself (and gives this back). One
+    # the process was started to ignore stays ignored, as a sweep leaves it (stop.py).
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:
+      signal.signal(signal.SIGTERM, _terminated)
     out = compare.compare(
         population_sweep.spec_from_flags(), space, workdir,
         num_members=BUDGET_MEMBERS.value, search_seeds=seeds, strategies=STRATEGIES.value,

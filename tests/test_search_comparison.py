@@ -144,3 +144,25 @@ def test_a_stopped_comparison_says_so_in_one_line_with_the_signal_status(
   lines = [l for l in stderr.splitlines() if l.strip()]
   assert status == code, stderr
   assert len(lines) == 1 and lines[0].startswith(start), stderr
+
+
+def test_a_sigterm_the_process_was_started_to_ignore_stays_ignored(tmp_path, monkeypatch):
+  """As a sweep leaves it (stop.py): `trap '' TERM` before the command is kept."""
+  monkeypatch.setattr(sharding, 'configure_cpu_devices', lambda _: None)  # JAX is up.
+  seen = []
+
+  def compared(*args, **kwargs):
+    del args, kwargs
+    seen.append(signal.getsignal(signal.SIGTERM))
+    raise KeyboardInterrupt
+  monkeypatch.setattr(compare, 'compare', compared)
+  before = {s: signal.getsignal(s) for s in stop.SIGNALS}
+  signal.signal(signal.SIGTERM, signal.SIG_IGN)
+  try:
+    entry_points.run_main(search_comparison.main, [
+        'search_comparison', '--dataset=shampoo_sales', '--lookback=4',
+        f'--workdir={tmp_path / "wd"}'])
+  finally:
+    for s, handler in before.items():
+      signal.signal(s, handler)
+  assert seen == [signal.SIG_IGN]
