@@ -15,11 +15,27 @@ import logging
 import signal
 import sys
 
-from absl import app
-from absl import flags
-from absl import logging as absl_logging
+_EARLY = {}  # signal -> the handler before (SIGINT / SIGTERM the process does not ignore)
+_NOTED = []  # Those received while starting, acted on in main.
 
-from experiments import population_sweep
+
+def _note_early():
+  """From the first moment, as population_sweep: a Ctrl-C while JAX starts was lost in
+  its garbage-collection callback (a traceback, and the comparison ran on), a SIGTERM
+  ended the process without a word."""
+  _EARLY.update({s: signal.signal(s, lambda signum, frame: _NOTED.append(signum))
+                 for s in (signal.SIGINT, signal.SIGTERM)
+                 if signal.getsignal(s) is not signal.SIG_IGN})
+
+
+if __name__ == '__main__':
+  _note_early()
+
+from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import logging as absl_logging  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+from experiments import population_sweep  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 SPACE = flags.DEFINE_list('space', ['learning_rate=1e-4:1e-1:log', 'dropout=0:0.5'],
                           'Searched hyperparameters: name=lo:hi, with :log for a log scale '
@@ -131,6 +147,11 @@ def main(argv):
     # the process was started to ignore stays ignored, as a sweep leaves it (stop.py).
     if signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:
       signal.signal(signal.SIGTERM, _terminated)
+    if signal.SIGINT in _EARLY:
+      signal.signal(signal.SIGINT, _EARLY[signal.SIGINT])
+    if _NOTED:
+      raise stop.Stopped(f'stopped by {stop.name(_NOTED[0])} while starting, before '
+                         'anything was written; run the same command again', _NOTED[0])
     out = compare.compare(
         population_sweep.spec_from_flags(), space, workdir,
         num_members=BUDGET_MEMBERS.value, search_seeds=seeds, strategies=STRATEGIES.value,

@@ -166,3 +166,32 @@ def test_a_sigterm_the_process_was_started_to_ignore_stays_ignored(tmp_path, mon
     for s, handler in before.items():
       signal.signal(s, handler)
   assert seen == [signal.SIG_IGN]
+
+
+@pytest.mark.parametrize('signum, code', [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_while_starting_stops_in_one_line_before_any_sweep(
+    tmp_path, signum, code, capsys, monkeypatch):
+  """Ctrl-C or SIGTERM while JAX starts (before main's own handlers): noted from the
+  first moment, as population_sweep does, and said in one line; not lost in JAX's
+  garbage-collection callback (the comparison ran on) nor the process ended silently."""
+  monkeypatch.setattr(sharding, 'configure_cpu_devices', lambda _: None)  # JAX is up.
+  monkeypatch.setattr(compare, 'compare', lambda *a, **k: pytest.fail('a sweep began'))
+  monkeypatch.setattr(search_comparison, '_EARLY', {})
+  monkeypatch.setattr(search_comparison, '_NOTED', [])
+  before = {s: signal.getsignal(s) for s in stop.SIGNALS}
+  try:
+    search_comparison._note_early()  # pylint: disable=protected-access
+    os.kill(os.getpid(), signum)
+    status = entry_points.run_main(search_comparison.main, [
+        'search_comparison', '--dataset=shampoo_sales', '--lookback=4',
+        f'--workdir={tmp_path / "wd"}'])
+  finally:
+    for s, handler in before.items():
+      signal.signal(s, handler)
+  stderr = capsys.readouterr().err
+  lines = [l for l in stderr.splitlines() if l.strip()]
+  assert status == code, stderr
+  assert len(lines) == 1 and lines[0].startswith(
+      f'rnnjax: stopped by {stop.name(signum)} while starting, before anything was '
+      'written'), stderr
+  assert not (tmp_path / 'wd').exists()
