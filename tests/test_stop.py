@@ -57,6 +57,25 @@ def test_a_signal_is_noted_and_checked_not_raised():
   assert signal.getsignal(signal.SIGINT) is before  # Restored.
 
 
+def test_a_signal_noted_but_never_checked_is_left_for_the_caller():
+  """A sweep that ends after a signal came (saving its final model) never raises it:
+  `unheeded` gives it once, for a caller that would start another (compare.py)."""
+  stop.unheeded()
+  with stop.Stop(notify=lambda _: None) as stopper:
+    os.kill(os.getpid(), signal.SIGINT)
+    deadline = time.time() + 5
+    while not stopper.signum and time.time() < deadline:
+      time.sleep(0.01)
+  assert stop.unheeded() == signal.SIGINT and stop.unheeded() == 0
+  with pytest.raises(stop.Stopped):  # Raised, it is not left for anyone.
+    with stop.Stop(notify=lambda _: None) as stopper:
+      os.kill(os.getpid(), signal.SIGTERM)
+      while not stopper.signum:
+        time.sleep(0.01)
+      stopper.check('here')
+  assert stop.unheeded() == 0
+
+
 def test_one_signal_delivered_twice_counts_once_and_a_later_one_ends_the_process(
     monkeypatch):
   """`timeout` sends its signal to the process and then to its group: the sweep must
