@@ -32,10 +32,10 @@ if __name__ == '__main__':
   _note_early()
 
 from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
-from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
-from absl import logging as absl_logging  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import flags
+from absl import logging as absl_logging
 
-from experiments import population_sweep  # pylint: disable=g-import-not-at-top,wrong-import-position
+from experiments import population_sweep
 
 SPACE = flags.DEFINE_list('space', ['learning_rate=1e-4:1e-1:log', 'dropout=0:0.5'],
                           'Searched hyperparameters: name=lo:hi, with :log for a log scale '

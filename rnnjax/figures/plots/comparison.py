@@ -60,8 +60,9 @@ def plot(out: dict, out_dir: str) -> list:
     fig.legend(handles, labels, title='search (median best)', loc='outside upper center',
                ncols=min(len(handles), 3))
     seeds = len({r['seed'] for r in out['runs'].values()})
-    # A search that spent less than the budget (a grid's points, halving's rungs, TPE's rounds) still runs
-    # on to the right edge: say so, lest its line read as the budget spent.
+    # A search that spent less than the budget (a grid's points, halving's rungs, TPE's
+    # rounds) still runs on to the right edge: say so, lest its line read as the budget
+    # spent.
     budget = out['budget_member_steps']
     short = []
     for strategy in out['table']:
