@@ -138,6 +138,10 @@ def main(argv):
   if min(seeds) < 0:
     print(f'error: --search_seeds: {min(seeds)} must be >= 0', file=sys.stderr)
     sys.exit(2)
+  twice = [s for s in seeds if seeds.count(s) > 1]
+  if twice:  # Its sweeps are one: the medians would be over fewer seeds than named.
+    print(f'error: --search_seeds: {twice[0]} is given twice', file=sys.stderr)
+    sys.exit(2)
   try:
     workdir = population_sweep.WORKDIR.value or population_sweep.default_workdir()
     space = _space(SPACE.value)

@@ -184,6 +184,7 @@ def test_rounds_go_to_tpe_alone():
     (dict(space={'hidden_size': compare.Range(8, 64)}), "--space: 'hidden_size' is not"),
     (dict(strategies=('grid', 'bayes')), "--strategies: 'bayes'; expected some of grid"),
     (dict(strategies=()), '--strategies: name at least one search'),
+    (dict(strategies=('pbt', 'pbt')), "--strategies: 'pbt' is given twice"),
     (dict(num_members=0), '--budget_members: 0 must be >= 1'),
     (dict(space={}), '--space: name at least one hyperparameter to search'),
     (dict(space={'dropout': compare.Range(0.2, 0.2)}), '--space: dropout=0.2:0.2: '

@@ -36,6 +36,8 @@ BAD_INPUT = [
      '--task=classify only (this comparison is --task=forecast)'),
     (['--search_seeds='], 'error: --search_seeds: name at least one seed'),
     (['--search_seeds=0,-1'], 'error: --search_seeds: -1 must be >= 0'),
+    (['--search_seeds=0,1,1'], 'error: --search_seeds: 1 is given twice'),
+    (['--strategies=grid,random,grid'], "error: --strategies: 'grid' is given twice"),
     (['--space=learning_rate=0.1:0.001'], "error: --space: 'learning_rate=0.1:0.001' "
      'needs lo < hi'),
     (['--space=learning_rate=0:0.1:log'], "error: --space: 'learning_rate=0:0.1:log': a "

@@ -182,6 +182,8 @@ def check(space: dict, *, num_members: int, strategies, task: str = '') -> None:
     if strategy not in STRATEGIES:
       raise InputError(f'--strategies: {strategy!r}; expected some of '
                        f'{", ".join(STRATEGIES)}')
+    if list(strategies).count(strategy) > 1:  # Its sweeps are one, its row one.
+      raise InputError(f'--strategies: {strategy!r} is given twice')
   if not strategies:
     raise InputError('--strategies: name at least one search')
   if num_members < 1:
