@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from rnnjax.errors import InputError
+from rnnjax.run import budgets
 from rnnjax.run import compare
 from rnnjax.run import stop
 from rnnjax.run import sweep
@@ -26,7 +27,7 @@ SPACE = {'learning_rate': compare.Range(1e-3, 1e-1, log=True),
 
 
 def test_halving_starts_as_many_members_as_the_budget_allows():
-  n = compare.halving_members(9 * 12, train_steps=12, min_steps=2, eta=3, eval_every=2)
+  n = budgets.halving_members(9 * 12, train_steps=12, min_steps=2, eta=3, eval_every=2)
   rungs = halving.rungs(train_steps=12, min_steps=2, eta=3, eval_every=2)
   assert halving.budget(n, train_steps=12, rung_steps=rungs, eta=3) <= 9 * 12
   assert halving.budget(n + 1, train_steps=12, rung_steps=rungs, eta=3) > 9 * 12
@@ -100,7 +101,7 @@ def test_grid_spends_no_more_than_the_budget(budget, cell, members):
   spends no more member-steps than random search (budgets of 14, 8 and 18 trained 16, 18
   and 32 members)."""
   base = dataclasses.replace(BASE, cell=cell)
-  spec = compare.specs(base, SPACE, strategy='grid', num_members=budget, seed=0)
+  spec = budgets.specs(base, SPACE, strategy='grid', num_members=budget, seed=0)
   rules.check(spec)
   assert spec_lib.make_plan(spec).num_members == members
 
@@ -172,7 +173,7 @@ def test_a_flag_s_own_range_is_refused_naming_space(tmp_path):
 def test_rounds_go_to_tpe_alone():
   base = dataclasses.replace(BASE, rounds=9)  # As the entry point passes --rounds.
   for strategy in compare.STRATEGIES:
-    spec = compare.specs(base, SPACE, strategy=strategy, num_members=18, seed=0,
+    spec = budgets.specs(base, SPACE, strategy=strategy, num_members=18, seed=0,
                          rounds=3)
     rules.check(spec)
     assert spec.rounds == (3 if strategy == 'tpe' else 0)

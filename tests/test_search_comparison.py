@@ -11,6 +11,7 @@ import pytest
 from experiments import population_sweep
 from experiments import search_comparison
 from rnnjax.engine import sharding
+from rnnjax.run import budgets
 from rnnjax.run import compare
 from rnnjax.run import stop
 from rnnjax.search import rules
@@ -92,7 +93,7 @@ def test_every_bundled_comparison_flagfile_plans_each_search(name):
   compare.check(space, num_members=budget, strategies=strategies)
   members = {}
   for strategy in strategies:
-    spec = compare.specs(base, space, strategy=strategy, num_members=budget, seed=0,
+    spec = budgets.specs(base, space, strategy=strategy, num_members=budget, seed=0,
                          rounds=3, **knobs)
     rules.check(spec)
     members[strategy] = (spec.num_members if strategy == 'tpe'  # A round's.

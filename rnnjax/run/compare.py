@@ -6,12 +6,7 @@ pays for), and reads from each sweep's metrics.jsonl the best validation metric 
 against the member-steps spent so far. It writes `comparison.json`, `comparison.md`
 (the entry point draws `comparison.png/.pdf` from it: figures/plots/comparison.py).
 
-Budgets: random and PBT train `num_members` members for `train_steps` (PBT exploiting
-every `pbt_interval`); grid the largest grid within them (its points over `space` times
-the configurations the base's own listed flags cross, `--cell=grid(lstm,gru)`; a budget
-below 2 values per axis is refused); halving starts as many members as the same budget
-allows under its rungs (halving.budget) and trains the survivors to
-`train_steps`; TPE trains `rounds` rounds of `num_members // rounds` members.
+Each strategy spends the same budget as budgets.py makes its sweep.
 
 Each sweep's final model (its summary's `final`, chosen on validation) is scored once
 on test; the table gives the median over search seeds of its validation and test
@@ -30,96 +25,19 @@ from rnnjax.engine import tasks
 from rnnjax.errors import InputError
 from rnnjax.results import evaluations
 from rnnjax.results import files
+from rnnjax.run import budgets
 from rnnjax.run import stop
 from rnnjax.run import sweep
 from rnnjax.search import hparams
 from rnnjax.search import rules
 from rnnjax.search import space as space_lib
 from rnnjax.search import spec as spec_lib
-from rnnjax.search.strategies import halving
 from rnnjax.search.strategies import pbt
 
 STRATEGIES = ('grid', 'random', 'halving', 'pbt', 'tpe')
 
 
 Range = pbt.Range  # A searched hyperparameter's range: lo, hi, log.
-
-
-def grid_sizes(axes: int, points: int) -> list:
-  """Values per axis of the largest grid of at most `points` points (at least 2 each),
-  as even as can be: 27 points over 3 axes are 3 x 3 x 3, 14 over 2 are 4 x 3."""
-  sizes = [2] * axes
-  grown = True
-  while grown:
-    grown = False
-    for i in range(axes):
-      if math.prod(sizes) // sizes[i] * (sizes[i] + 1) <= points:
-        sizes[i] += 1
-        grown = True
-  return sizes
-
-
-def crossed(base: sweep.SweepSpec, space: dict) -> int:
-  """Configurations a grid crosses from the base's own listed values (`--cell=grid(lstm,
-  gru)`): each point of the grid over `space` trains once under every one of them."""
-  fixed = {name: f'{r.lo:g}' for name, r in space.items()}
-  return spec_lib.make_plan(dataclasses.replace(
-      base, search='grid', num_members=0, num_seeds=1, folds=1, hidden_mode='bucket',
-      **fixed)).num_members
-
-
-def _grid(space: dict, points: int) -> dict:
-  """Spec strings of the largest grid of at most `points` points over `space`."""
-  specs = {}
-  for (name, r), size in zip(space.items(), grid_sizes(len(space), points)):
-    values = (np.geomspace(r.lo, r.hi, size) if r.log
-              else np.linspace(r.lo, r.hi, size))
-    specs[name] = 'grid(' + ','.join(f'{v:.4g}' for v in values) + ')'
-  return specs
-
-
-def _random(space: dict) -> dict:
-  return {name: f'{"loguniform" if r.log else "uniform"}({r.lo:g},{r.hi:g})'
-          for name, r in space.items()}
-
-
-def halving_members(budget: int, *, train_steps: int, min_steps: int, eta: int,
-                    eval_every: int) -> int:
-  """The most members a halving schedule can start within `budget` member-steps."""
-  rung_steps = halving.rungs(train_steps=train_steps, min_steps=min_steps, eta=eta,
-                              eval_every=eval_every)
-  n = 1
-  while halving.budget(n + 1, train_steps=train_steps, rung_steps=rung_steps,
-                        eta=eta) <= budget:
-    n += 1
-  return n
-
-
-def specs(base: sweep.SweepSpec, space: dict, *, strategy: str, num_members: int,
-          seed: int, eta: int = 3, min_steps: int = 0,
-          pbt_interval: int = 0, rounds: int = 3) -> sweep.SweepSpec:
-  """The sweep of one strategy and search seed (see the module docstring)."""
-  common = dict(seed=seed, num_seeds=1, rounds=0)  # rounds: tpe's alone.
-  if strategy == 'grid':
-    grid = _grid(space, num_members // crossed(base, space))
-    return dataclasses.replace(base, search='grid', num_members=0, **grid, **common)
-  if strategy == 'random':
-    return dataclasses.replace(base, search='random', num_members=num_members,
-                               **_random(space), **common)
-  if strategy == 'pbt':
-    return dataclasses.replace(base, search='pbt', num_members=num_members,
-                               pbt_interval=pbt_interval or base.eval_every,
-                               **_random(space), **common)
-  if strategy == 'tpe':
-    return dataclasses.replace(base, search='tpe', num_members=max(1, num_members // rounds),
-                               **_random(space), **{**common, 'rounds': rounds})
-  if strategy == 'halving':
-    min_steps = min_steps or base.eval_every
-    n = halving_members(num_members * base.train_steps, train_steps=base.train_steps,
-                        min_steps=min_steps, eta=eta, eval_every=base.eval_every)
-    return dataclasses.replace(base, search='halving', num_members=n, eta=eta,
-                               min_steps=min_steps, **_random(space), **common)
-  raise ValueError(f'unknown strategy {strategy!r}')
 
 
 def curve(workdir: str, metric: str, round_of=None) -> tuple[np.ndarray, np.ndarray]:
@@ -174,7 +92,8 @@ def check(space: dict, *, num_members: int, strategies, task: str = '') -> None:
     # (else the grid trains, then random search refuses uniform(0.2, 0.2)).
     r = space[name]
     try:
-      space_lib.parse_axis(name, _random({name: r})[name])  # Both bounds, as the grid's.
+      # Both bounds, as the grid's.
+      space_lib.parse_axis(name, budgets.random_specs({name: r})[name])
     except InputError as e:
       raise InputError(f'--space: {name}={r.lo:g}:{r.hi:g}{":log" if r.log else ""}: '
                        f'{str(e).removeprefix(f"--{name}: ")}') from None
@@ -210,7 +129,7 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
     raise InputError(f'--budget_members: {num_members} is below --rounds ({rounds}): TPE '
                      'trains a member a round at least; give more, or fewer rounds')
   if 'grid' in strategies:
-    smallest = 2 ** len(space) * crossed(base, space)
+    smallest = 2 ** len(space) * budgets.crossed(base, space)
     if smallest > num_members:
       raise InputError(
           f'--budget_members: {num_members} is below the smallest grid, 2 values of each '
@@ -222,7 +141,7 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
   planned = {}
   for strategy in strategies:
     for seed in search_seeds:
-      spec = specs(base, space, strategy=strategy, num_members=num_members, seed=seed,
+      spec = budgets.specs(base, space, strategy=strategy, num_members=num_members, seed=seed,
                    eta=eta, min_steps=min_steps, pbt_interval=pbt_interval,
                    rounds=rounds)
       # Every sweep's settings before the first trains: --folds, which halving and PBT
