@@ -171,6 +171,7 @@ def test_a_sigterm_the_process_was_started_to_ignore_stays_ignored(tmp_path, mon
   assert seen == [signal.SIG_IGN]
 
 
+@pytest.mark.usefixtures('default_signals')  # Under nohup SIGINT is ignored, rightly.
 @pytest.mark.parametrize('signum, code', [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_while_starting_stops_in_one_line_before_any_sweep(
     tmp_path, signum, code, capsys, monkeypatch):

@@ -57,6 +57,7 @@ def test_a_signal_is_noted_and_checked_not_raised():
   assert signal.getsignal(signal.SIGINT) is before  # Restored.
 
 
+@pytest.mark.usefixtures('default_signals')  # Under nohup SIGINT is ignored, rightly.
 def test_a_signal_noted_but_never_checked_is_left_for_the_caller():
   """A sweep that ends after a signal came (saving its final model) never raises it:
   `unheeded` gives it once, for a caller that would start another (compare.py)."""
