@@ -115,6 +115,17 @@ def read_csv(path: str, columns, *, time_column: str = '', input_columns=(),
   return values, int(np.isnan(values).sum())
 
 
+def check_roles(named, roles: str) -> None:
+  """Refuses, in one line naming the flag, a column that [(flag, column)] `named` gives
+  two roles (columns '' are not given); `roles` lists the roles for the message."""
+  seen = {}
+  for name, column in named:
+    if column and column in seen:
+      raise InputError(f'{name}: {column!r} is also {seen[column]}; a column has one '
+                       f'role ({roles})')
+    seen[column] = name
+
+
 def number(cell: str, path: str, line: int, column: str) -> float:
   """A CSV cell's value: NaN where it is missing (MISSING); an InputError naming the
   file, line and column for one that is not a number, or not finite ('inf': a gap

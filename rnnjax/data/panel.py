@@ -92,12 +92,7 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
            ('--target_columns', target_column)]
   named += [('--future_columns' if c in future_columns else '--input_columns', c)
             for c in every]
-  roles = {}
-  for name, column in named:
-    if column and column in roles:
-      raise InputError(f'{name}: {column!r} is also {roles[column]}; a column has one '
-                       'role (id, time, target or input)')
-    roles[column] = name
+  common.check_roles(named, 'id, time, target or input')
   for name, column in named:
     if column and column not in header:
       parts = [c.strip() for c in column.split(',')]

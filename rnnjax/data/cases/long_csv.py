@@ -113,12 +113,9 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
   named = [('--id_column', id_column), ('--time_column', time_column),
            ('--target_columns', target_column)]
   named += [('--input_columns', c) for c in input_columns]
-  roles = {}
+  common.check_roles(named, 'case, time, label or channel')
+  roles = {column for _, column in named}
   for name, column in named:
-    if column and column in roles:
-      raise InputError(f'{name}: {column!r} is also {roles[column]}; a column has one '
-                       'role (case, time, label or channel)')
-    roles[column] = name
     if column and column not in header:
       if name == '--input_columns' and channels_of:
         raise InputError(f'{flag}: {path} has no column {column!r} (a channel of '
