@@ -106,6 +106,26 @@ def test_grid_spends_no_more_than_the_budget(budget, cell, members):
   assert spec_lib.make_plan(spec).num_members == members
 
 
+@pytest.mark.parametrize('name, r, size, expected', [
+    ('learning_rate', compare.Range(1e-4, 1e-1, log=True), 3, ['0.0001', '0.003162', '0.1']),
+    ('learning_rate', compare.Range(1e-5, 1.001e-5, log=True), 5, None),  # 3 x 1e-05.
+    ('dropout', compare.Range(0.1, 0.10001), 5, None),
+    ('dropout', compare.Range(0.0, 0.99999), 3, ['0', '0.5', '0.99999']),  # Not 1.
+])
+def test_grid_values_are_as_typed_apart_and_within_the_range(name, r, size, expected):
+  """The grid's points as a user types them (4 significant digits where they are
+  enough), each a different value, none outside --space's range: the sweep trains
+  these values, so rounding must neither merge two points nor leave the range."""
+  spec = budgets.specs(BASE, {name: r}, strategy='grid', num_members=size, seed=0)
+  rules.check(spec)
+  axis = spec.axes()[name]
+  assert len(set(axis.values)) == size, axis.values
+  assert all(r.lo <= v <= r.hi for v in axis.values), axis.values
+  assert axis.values[0] == r.lo and axis.values[-1] == r.hi
+  if expected:
+    assert budgets.grid_values(r.lo, r.hi, size, log=r.log) == expected
+
+
 def test_a_budget_below_the_smallest_grid_is_refused(tmp_path):
   base = dataclasses.replace(BASE, cell='grid(lstm,gru)')
   with pytest.raises(InputError, match=re.escape(

@@ -39,14 +39,25 @@ def crossed(base: sweep.SweepSpec, space: dict) -> int:
       **fixed)).num_members
 
 
+def grid_values(lo: float, hi: float, size: int, *, log: bool) -> list:
+  """`size` evenly spaced values from lo to hi (geometrically with `log`), written as a
+  user would type them: 4 significant digits, or as many more as keep every value apart
+  and within [lo, hi] (1e-5:1.001e-5 at 4 digits was 1e-05,1e-05,1e-05,1.001e-05,..., and
+  0:0.99999 rounded its top to 1, out of a dropout's range)."""
+  values = np.geomspace(lo, hi, size) if log else np.linspace(lo, hi, size)
+  values[0], values[-1] = lo, hi
+  for digits in range(4, 18):
+    texts = [f'{v:.{digits}g}' for v in values]
+    read = [float(t) for t in texts]
+    if len(set(read)) == size and all(lo <= v <= hi for v in read):
+      return texts
+  return [repr(float(v)) for v in values]  # A range a few floats wide: as they are.
+
+
 def _grid(space: dict, points: int) -> dict:
   """Spec strings of the largest grid of at most `points` points over `space`."""
-  specs = {}
-  for (name, r), size in zip(space.items(), grid_sizes(len(space), points)):
-    values = (np.geomspace(r.lo, r.hi, size) if r.log
-              else np.linspace(r.lo, r.hi, size))
-    specs[name] = 'grid(' + ','.join(f'{v:.4g}' for v in values) + ')'
-  return specs
+  return {name: 'grid(' + ','.join(grid_values(r.lo, r.hi, size, log=r.log)) + ')'
+          for (name, r), size in zip(space.items(), grid_sizes(len(space), points))}
 
 
 def random_specs(space: dict) -> dict:
