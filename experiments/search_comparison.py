@@ -8,7 +8,8 @@ settings, plus the searched space and the comparison's own flags below. Writes
 WORKDIR/comparison.{json,md,png,pdf} and one work directory per sweep. The flags a
 comparison sets for each sweep itself (--search, --num_members, --num_seeds, --seed) or
 does not do (--dry_run, --mlflow_uri, --wandb_project, --distributed) are refused, as is
-a hyperparameter's flag that --space also searches (the search would replace it).
+a hyperparameter's flag that --space also searches, unless typed at its default value
+(the search would replace it).
 """
 
 import logging
@@ -97,14 +98,21 @@ def _space(entries):
 
 
 def _refuse_flags_searched(space: dict, entries) -> None:
-  """A hyperparameter --space searches and its own flag names too (a sweep's flagfile's
-  --learning_rate=grid(...)) would be replaced by the search: refused in one line."""
+  """A hyperparameter --space searches and its own flag sets too (a sweep's flagfile's
+  --learning_rate=grid(...), or --dropout=0.1) would be replaced by the search: refused
+  in one line. Its flag typed at its default value (--dropout=0.0, a flagfile's
+  --learning_rate=1e-3) asks for nothing the search replaces: taken."""
   from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
   from rnnjax.search import hparams  # pylint: disable=g-import-not-at-top
+  from rnnjax.search import space as space_lib  # pylint: disable=g-import-not-at-top
   for name, entry in zip(space, entries):
     holder = population_sweep.SPEC_FLAGS.get(name)
     # A name --space cannot search is refused as such by compare.check.
-    if holder is not None and holder.present and name in hparams.TRACED:
+    if holder is None or not holder.present or name not in hparams.TRACED:
+      continue
+    axis = space_lib.parse_axis(name, holder.value)  # A bad value: its one line.
+    if (axis.is_random or len(axis.values) > 1
+        or axis.values != space_lib.parse_axis(name, holder.default).values):
       raise InputError(f'--{name}: {holder.value!r} is also searched by --space '
                        f'({entry}), which would replace it; drop one of them')
 

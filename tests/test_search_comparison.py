@@ -53,6 +53,12 @@ BAD_INPUT = [
      'drop one of them'),
     (['--space=dropout=0:0.5', '--dropout=0.1'], "error: --dropout: '0.1' is also "
      'searched by --space (dropout=0:0.5)'),
+    (['--space=dropout=0:0.5', '--dropout=grid(0,0.2)'], "error: --dropout: 'grid(0,0.2)' "
+     'is also searched by --space (dropout=0:0.5)'),
+    (['--space=dropout=0:0.5', '--dropout=uniform(0,0.2)'], "error: --dropout: "
+     "'uniform(0,0.2)' is also searched by --space (dropout=0:0.5)"),
+    (['--space=dropout=0:0.5', '--dropout=0.0,0.1'], "error: --dropout: '0.0,0.1' is also "
+     'searched by --space (dropout=0:0.5)'),
     (['--compile_cache_dir=/proc/rnnjax-none'], 'error: --compile_cache_dir: cannot write'),
 ]
 
@@ -69,6 +75,36 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, args, message, c
   lines = [l for l in stderr.splitlines() if l.strip()]
   assert len(lines) == 1 and lines[0].startswith(message), stderr
   assert not (tmp_path / 'wd').exists()
+
+
+@pytest.mark.parametrize('args', [
+    ['--dropout=0.0', '--space=dropout=0:0.5'],
+    ['--dropout=grid(0)', '--space=dropout=0:0.5'],
+    ['--learning_rate=1e-3', '--learning_rate=0.001'],  # The default --space's.
+], ids=['dropout=0.0', 'dropout=grid(0)', 'learning_rate=0.001'])
+def test_a_flag_typed_at_its_default_beside_space_is_taken(tmp_path, args, capsys,
+                                                           monkeypatch):
+  """A flag that --space also names, typed at its default value (a flagfile's
+  --dropout=0.0), asks for nothing the search would replace: the comparison runs."""
+  monkeypatch.setattr(sharding, 'configure_cpu_devices', lambda _: None)  # JAX is up.
+  seen = []
+
+  def compared(base, space, *args, **kwargs):
+    del base, args, kwargs
+    seen.append(sorted(space))
+    raise KeyboardInterrupt  # Ends main in one line, nothing trained.
+  monkeypatch.setattr(compare, 'compare', compared)
+  before = {s: signal.getsignal(s) for s in stop.SIGNALS}
+  try:
+    code = entry_points.run_main(search_comparison.main, [
+        'search_comparison', '--dataset=shampoo_sales', '--lookback=4',
+        f'--workdir={tmp_path / "wd"}', *args])
+  finally:
+    for s, handler in before.items():  # main ignores them while it exits.
+      signal.signal(s, handler)
+  stderr = capsys.readouterr().err
+  assert code == 130 and 'also searched by --space' not in stderr, stderr
+  assert seen and seen[0] in (['dropout'], ['dropout', 'learning_rate']), seen
 
 
 @pytest.mark.parametrize('name', ['search_comparison.flags',
