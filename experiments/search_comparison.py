@@ -10,6 +10,10 @@ comparison sets for each sweep itself (--search, --num_members, --num_seeds, --s
 does not do (--dry_run, --mlflow_uri, --wandb_project, --distributed) are refused, as is
 a hyperparameter's flag that --space also searches, unless typed at its default value
 (the search would replace it).
+
+--overwrite replaces only the sweeps whose folders hold different settings (another
+comparison's); this comparison's own, finished or not, are kept, so that the same
+command, --overwrite and all, resumes a stopped comparison.
 """
 
 import logging

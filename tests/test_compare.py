@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from rnnjax.errors import InputError
+from rnnjax.results import files
 from rnnjax.run import budgets
 from rnnjax.run import compare
 from rnnjax.run import stop
@@ -240,3 +241,37 @@ def test_a_signal_while_a_sweep_ends_stops_before_the_next(tmp_path, monkeypatch
     compare.compare(BASE, SPACE, str(tmp_path), num_members=4, search_seeds=(0, 1),
                     strategies=('random',), log=lambda _: None)
   assert e.value.exit_code == 143 and ran == ['random-0']
+
+
+class _Ran(Exception):
+  """Ends a comparison at its first sweep (what it was asked is recorded)."""
+
+
+@pytest.mark.parametrize('held, replaced', [
+    ('same', False),  # This comparison's sweep, stopped or finished: resumed, kept.
+    ('other', True),  # Another comparison's (its settings differ): replaced.
+    ('none', False),
+])
+def test_overwrite_keeps_this_comparison_s_sweeps_to_resume(tmp_path, monkeypatch, held,
+                                                             replaced):
+  """A stopped comparison says "run the same command to resume": with --overwrite in
+  that command, its finished sweeps were trained again from scratch. --overwrite
+  replaces a folder that holds different settings only."""
+  spec = budgets.specs(BASE, SPACE, strategy='random', num_members=4, seed=0)
+  if held != 'none':
+    stored = spec if held == 'same' else dataclasses.replace(spec, train_steps=24)
+    os.makedirs(tmp_path / 'random-0')
+    files.write_json(str(tmp_path / 'random-0' / files.SWEEP),
+                     {'spec': stored.to_json(),
+                      'data_digests': files.data_digests(stored.to_json())})
+  asked = []
+
+  def run_sweep(spec, path, *, overwrite=False, **kwargs):
+    del spec, kwargs
+    asked.append((os.path.basename(path), overwrite))
+    raise _Ran
+  monkeypatch.setattr(sweep, 'run_sweep', run_sweep)
+  with pytest.raises(_Ran):
+    compare.compare(BASE, SPACE, str(tmp_path), num_members=4, search_seeds=(0,),
+                    strategies=('random',), overwrite=True, log=lambda _: None)
+  assert asked == [('random-0', replaced)]

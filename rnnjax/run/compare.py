@@ -28,6 +28,7 @@ from rnnjax.results import files
 from rnnjax.run import budgets
 from rnnjax.run import stop
 from rnnjax.run import sweep
+from rnnjax.run import workdir as workdir_lib
 from rnnjax.search import hparams
 from rnnjax.search import rules
 from rnnjax.search import space as space_lib
@@ -112,9 +113,16 @@ def check(space: dict, *, num_members: int, strategies, task: str = '') -> None:
 def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: int,
             search_seeds=(0, 1, 2), strategies=STRATEGIES, eta: int = 3,
             min_steps: int = 0, pbt_interval: int = 0, rounds: int = 3, log=print,
-            **sweep_options) -> dict:
+            overwrite: bool = False, **sweep_options) -> dict:
   """Runs every (strategy, seed) sweep under WORKDIR/<strategy>-<seed> (resuming any
-  that exist) and writes the comparison; returns it as a dict."""
+  that exist) and writes the comparison; returns it as a dict.
+
+  overwrite: replaces a sweep's folder only where it holds a different sweep (another
+  comparison's settings, changed data); one of these settings, finished or not, is
+  kept and resumed, so that the same command resumes a stopped comparison, as its
+  message says, --overwrite or not (trained again, such a sweep would only repeat itself
+  exactly: Resume = uninterrupted).
+  """
   check(space, num_members=num_members, strategies=strategies, task=base.task)
   for name, axis in base.axes().items():
     # A flag's own range would be drawn by some searches and refused by the grid's
@@ -159,7 +167,11 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
           + (f' x {rounds} rounds' if strategy == 'tpe' else '')
           + (f' x {spec.num_seeds} seeds' if spec.num_seeds > 1 else ''))
       stop.unheeded()  # One an earlier Stop of this process noted is not this sweep's.
-      summary = sweep.run_sweep(spec, path, log=lambda _: None, **sweep_options)
+      replace = overwrite and workdir_lib.holds_other(
+          path, spec.to_json(), defaults=spec_lib.SweepSpec().to_json(),
+          digests=files.data_digests(spec.to_json()))
+      summary = sweep.run_sweep(spec, path, log=lambda _: None, overwrite=replace,
+                                **sweep_options)
       signum = stop.unheeded()  # Came while the sweep was ending: kept, not the next one.
       if signum:
         raise stop.Stopped(f'stopped by {stop.name(signum)} after the sweep {strategy}-'

@@ -59,6 +59,18 @@ def state_of(workdir: str, spec_json: dict, *, overwrite: bool,
   return RESUME
 
 
+def holds_other(workdir: str, spec_json: dict, *, defaults: dict | None = None,
+                digests: dict | None = None) -> bool:
+  """Whether `workdir` holds something `state_of` refuses without `overwrite` (another
+  sweep, one on changed data, an unreadable sweep.json): what a search comparison's
+  --overwrite replaces, keeping a sweep of its own settings to resume."""
+  try:
+    state_of(workdir, spec_json, overwrite=False, defaults=defaults, digests=digests)
+  except InputError:
+    return True
+  return False
+
+
 def check_plan(workdir: str, plan_json: dict) -> None:
   """Raises InputError unless the unfinished sweep in `workdir` was planned with the
   configurations this version makes of the same spec (`plan_json`, as plan.json holds
