@@ -275,3 +275,27 @@ def test_overwrite_keeps_this_comparison_s_sweeps_to_resume(tmp_path, monkeypatc
     compare.compare(BASE, SPACE, str(tmp_path), num_members=4, search_seeds=(0,),
                     strategies=('random',), overwrite=True, log=lambda _: None)
   assert asked == [('random-0', replaced)]
+
+
+@pytest.mark.usefixtures('default_signals')  # Under nohup SIGINT is ignored, rightly.
+def test_a_signal_s_notice_is_said_at_once_inside_a_sweep(tmp_path, monkeypatch):
+  """Ctrl-C inside one of the comparison's sweeps is said the moment it arrives, as
+  population_sweep says it, not only once the chunk under way ends (the sweep's log,
+  which the comparison silences, swallowed the notice)."""
+  lines, said = [], []
+  enter = stop.Stop.__enter__
+
+  def entered(self):
+    watching = enter(self)
+    os.kill(os.getpid(), signal.SIGINT)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not any('received' in l for l in lines):
+      time.sleep(0.01)
+    said.extend(lines)  # What the user had read while the sweep still ran.
+    return watching
+  monkeypatch.setattr(stop.Stop, '__enter__', entered)
+  with pytest.raises(stop.Stopped, match='^stopped by SIGINT '):
+    compare.compare(BASE, SPACE, str(tmp_path), num_members=4, search_seeds=(0,),
+                    strategies=('random',), log=lines.append)
+  assert ('SIGINT received: stopping after the current chunk and its checkpoint (send it '
+          'again to stop at once)') in said, lines

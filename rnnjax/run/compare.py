@@ -170,8 +170,9 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
       replace = overwrite and workdir_lib.holds_other(
           path, spec.to_json(), defaults=spec_lib.SweepSpec().to_json(),
           digests=files.data_digests(spec.to_json()))
-      summary = sweep.run_sweep(spec, path, log=lambda _: None, overwrite=replace,
-                                **sweep_options)
+      # Its log is silent, but not a signal's notice: said the moment it arrives.
+      summary = sweep.run_sweep(spec, path, log=lambda _: None, notify=log,
+                                overwrite=replace, **sweep_options)
       signum = stop.unheeded()  # Came while the sweep was ending: kept, not the next one.
       if signum:
         raise stop.Stopped(f'stopped by {stop.name(signum)} after the sweep {strategy}-'

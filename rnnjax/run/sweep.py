@@ -44,7 +44,7 @@ SweepSpec = spec_lib.SweepSpec
 def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
               group_size: int = 0, keep_checkpoints: int = 3, log=print,
               progress_bar: bool = False, dry_run: bool = False,
-              max_memory_gb: float = 0.0) -> dict:
+              max_memory_gb: float = 0.0, notify=None) -> dict:
   """Runs (or resumes) the sweep; returns its summary, also in WORKDIR/summary.json.
 
   Re-running on a work directory that holds this sweep unfinished resumes from its last
@@ -52,7 +52,8 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   vmap group on a device (0: see `sharding.group_size`); it changes speed only, so it is
   not part of the spec, nor is `max_memory_gb`, the memory a wave of a bucket's members
   may take (0: half the machine's). `dry_run`: see `prepare.describe_plan`; nothing is
-  written.
+  written. `notify`: where the notice of a first SIGINT / SIGTERM goes the moment it
+  arrives (default: `log`; a caller that silences the log, compare.py, still says it).
 
   Several processes (see distributed.py) run this same call: every one trains its
   devices' members; process 0 alone writes files, and logs.
@@ -78,7 +79,8 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
                 dry_run=True, max_memory_gb=max_memory_gb, stopper=stop_lib.Never())
   quiet = log if distributed.is_main() else (lambda _: None)
   with lock_lib.acquire_once(workdir, check=workdir_lib.check_usable, warn=quiet) as held:
-    with stop_lib.Stop(on_exit=held.release, notify=quiet) as stopper:
+    with stop_lib.Stop(on_exit=held.release, notify=quiet if notify is None or not
+                       distributed.is_main() else notify) as stopper:
       with errors.writing(f'in {workdir}', under=workdir):
         return _run(spec, workdir, overwrite=overwrite, group_size=group_size,
                     keep_checkpoints=keep_checkpoints, log=log, progress_bar=progress_bar,
