@@ -1,13 +1,33 @@
-"""What the entry points share: absl's flag parsing with one-line errors."""
+"""What the entry points share: SIGINT and SIGTERM noted from a command's first line,
+and absl's flag parsing with one-line errors. Nothing heavy is imported here (absl only
+once flags are parsed), so that an entry point imports this before anything else."""
 
 import re
+import signal
 import sys
 
-from absl import flags
+
+def note_signals() -> tuple[dict, list]:
+  """SIGINT and SIGTERM noted, not acted on, from the first moment of a command until
+  its main's own watch takes over (and acts on one noted): raised while JAX is imported
+  and starts, a Ctrl-C can land in a garbage-collection callback, where Python drops it
+  (a traceback, and the command ran to its end), and a SIGTERM ended the process without
+  a word. A signal the process was started to ignore (nohup, a script's background job)
+  stays ignored.
+
+  Returns (signal -> its handler before, to give back; the signals noted, in order of
+  arrival: a list that grows as they come).
+  """
+  noted = []
+  before = {s: signal.signal(s, lambda signum, frame: noted.append(signum))
+            for s in (signal.SIGINT, signal.SIGTERM)
+            if signal.getsignal(s) is not signal.SIG_IGN}
+  return before, noted
 
 
 def parse_flags(argv):
   """absl's parser, but a bad flag is one line and exit status 2, not a usage dump."""
+  from absl import flags  # pylint: disable=g-import-not-at-top
   try:
     argv = flags.FLAGS(argv)
   except flags.Error as e:

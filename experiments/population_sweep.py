@@ -8,29 +8,25 @@ spec string: a value, `grid(a,b,...)`, `uniform(lo,hi)`, `loguniform(lo,hi)`,
 `randint(lo,hi)`.
 """
 
-import signal
+from experiments import cli
 
 # Run as a command, SIGINT and SIGTERM are noted from here (main acts on them once its
-# watch is up): raised while the imports below run, a Ctrl-C can land in a garbage
-# collection callback, where Python drops it, and the sweep would run to its end.
-_EARLY = {}  # signal -> the handler before (SIGINT / SIGTERM the process does not ignore)
-_NOTED = []
+# watch is up): see cli.note_signals.
+_EARLY, _NOTED = {}, []  # signal -> its handler before; the signals noted
 if __name__ == '__main__':
-  _EARLY = {s: signal.signal(s, lambda signum, frame: _NOTED.append(signum))
-            for s in (signal.SIGINT, signal.SIGTERM)
-            if signal.getsignal(s) is not signal.SIG_IGN}
+  _EARLY, _NOTED = cli.note_signals()
 
 import dataclasses  # pylint: disable=g-import-not-at-top,wrong-import-position
 import logging  # pylint: disable=g-import-not-at-top,wrong-import-position
 import os  # pylint: disable=g-import-not-at-top,wrong-import-position
+import signal  # pylint: disable=g-import-not-at-top,wrong-import-position
 import sys  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-from absl import app
-from absl import flags
-from absl import logging as absl_logging
+from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import logging as absl_logging  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-from experiments import cli
-from rnnjax.search import spec as spec_lib
+from rnnjax.search import spec as spec_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 _DEFINE = {str: flags.DEFINE_string, int: flags.DEFINE_integer,
            float: flags.DEFINE_float, bool: flags.DEFINE_bool, tuple: flags.DEFINE_list}

@@ -16,25 +16,17 @@ comparison's); this comparison's own, finished or not, are kept, so that the sam
 command, --overwrite and all, resumes a stopped comparison.
 """
 
-import logging
-import signal
-import sys
+from experiments import cli
 
-_EARLY = {}  # signal -> the handler before (SIGINT / SIGTERM the process does not ignore)
-_NOTED = []  # Those received while starting, acted on in main.
-
-
-def _note_early():
-  """From the first moment, as population_sweep: a Ctrl-C while JAX starts was lost in
-  its garbage-collection callback (a traceback, and the comparison ran on), a SIGTERM
-  ended the process without a word."""
-  _EARLY.update({s: signal.signal(s, lambda signum, frame: _NOTED.append(signum))
-                 for s in (signal.SIGINT, signal.SIGTERM)
-                 if signal.getsignal(s) is not signal.SIG_IGN})
-
-
+# Run as a command, SIGINT and SIGTERM are noted from here, as population_sweep does
+# (main acts on them): see cli.note_signals.
+_EARLY, _NOTED = {}, []  # signal -> its handler before; the signals noted
 if __name__ == '__main__':
-  _note_early()
+  _EARLY, _NOTED = cli.note_signals()
+
+import logging  # pylint: disable=g-import-not-at-top,wrong-import-position
+import signal  # pylint: disable=g-import-not-at-top,wrong-import-position
+import sys  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import flags

@@ -8,6 +8,7 @@ import time
 from absl import flags
 import pytest
 
+from experiments import cli
 from experiments import population_sweep
 from experiments import search_comparison
 from rnnjax.engine import sharding
@@ -216,11 +217,11 @@ def test_a_signal_while_starting_stops_in_one_line_before_any_sweep(
   garbage-collection callback (the comparison ran on) nor the process ended silently."""
   monkeypatch.setattr(sharding, 'configure_cpu_devices', lambda _: None)  # JAX is up.
   monkeypatch.setattr(compare, 'compare', lambda *a, **k: pytest.fail('a sweep began'))
-  monkeypatch.setattr(search_comparison, '_EARLY', {})
-  monkeypatch.setattr(search_comparison, '_NOTED', [])
   before = {s: signal.getsignal(s) for s in stop.SIGNALS}
   try:
-    search_comparison._note_early()  # pylint: disable=protected-access
+    early, noted = cli.note_signals()  # As the command's first line does.
+    monkeypatch.setattr(search_comparison, '_EARLY', early)
+    monkeypatch.setattr(search_comparison, '_NOTED', noted)
     os.kill(os.getpid(), signum)
     status = entry_points.run_main(search_comparison.main, [
         'search_comparison', '--dataset=shampoo_sales', '--lookback=4',
