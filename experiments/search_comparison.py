@@ -6,7 +6,8 @@ rnnjax/run/compare.py.
 Takes every flag of experiments/population_sweep.py for the task and the fixed
 settings, plus the searched space and the comparison's own flags below. Writes
 WORKDIR/comparison.{json,md,png,pdf} and one work directory per sweep. The flags a
-comparison sets for each sweep itself (--search, --num_members, --num_seeds, --seed) or
+comparison sets for each sweep itself (--search, --num_members, --last_round,
+--num_seeds, --seed) or
 does not do (--dry_run, --mlflow_uri, --wandb_project, --distributed) are refused, as is
 a hyperparameter's flag that --space also searches, unless typed at its default value
 (the search would replace it).
@@ -54,6 +55,7 @@ _NOT_TAKEN = {
     'dry_run': 'a comparison trains every sweep; plan one with population_sweep --dry_run',
     'search': 'each sweep searches by one of --strategies',
     'num_members': "each search's members follow from --budget_members",
+    'last_round': "TPE's rounds follow from --budget_members and --rounds",
     'num_seeds': 'each configuration trains once; --search_seeds repeats the searches',
     'seed': "each sweep's seed is one of --search_seeds",
     'mlflow_uri': 'a comparison is not logged to MLflow',

@@ -19,6 +19,7 @@ from rnnjax.run import sweep
 from rnnjax.search import rules
 from rnnjax.search import spec as spec_lib
 from rnnjax.search.strategies import halving
+from rnnjax.search.strategies import tpe
 
 BASE = sweep.SweepSpec(classical_baselines=False,
                        dataset='shampoo_sales', lookback=4, val_size=6, test_size=6,
@@ -141,6 +142,37 @@ def test_a_budget_below_the_smallest_grid_is_refused(tmp_path):
                                                  'axis (4 points): 4 members')):
     compare.compare(BASE, SPACE, str(tmp_path / 'wd'), num_members=3, search_seeds=(0,),
                     log=lambda _: None)
+
+
+@pytest.mark.parametrize('budget, rounds, each, last', [
+    (27, 3, 9, 0), (28, 3, 9, 10), (29, 3, 9, 11), (5, 2, 2, 3), (4, 1, 4, 0)])
+def test_tpe_s_rounds_spend_the_whole_budget(budget, rounds, each, last):
+  """Equal rounds of budget // rounds left the remainder unspent (28 members over 3
+  rounds trained 27); the last round takes it (--last_round; 0: equal rounds)."""
+  spec = budgets.specs(BASE, SPACE, strategy='tpe', num_members=budget, seed=0,
+                       rounds=rounds)
+  rules.check(spec)
+  assert (spec.num_members, spec.last_round) == (each, last)
+  assert sum(tpe.round_size(spec, k) for k in range(rounds)) == budget
+
+
+def test_tpe_in_a_comparison_trains_the_whole_budget(tmp_path):
+  """5 members over 2 rounds: 2 then 3, every one trained for --train_steps (the
+  best-so-far curve counts the last round after the first)."""
+  lines = []
+  out = compare.compare(BASE, SPACE, str(tmp_path), num_members=5, search_seeds=(0,),
+                        strategies=('tpe',), rounds=2, log=lines.append)
+  row = out['table']['tpe']
+  assert row['members'] == [5] and row['median_member_steps'] == 5 * 12
+  assert 'tpe seed 0: 2 configurations x 2 rounds (3 in the last)' in lines
+  x, _ = out['runs']['tpe-0']['curve']
+  assert x[-1] == 5 * 12 and all(np.diff(x) > 0)
+
+
+def test_last_round_is_tpe_s_alone():
+  with pytest.raises(InputError, match=re.escape(
+      "--last_round: 3; it is the configurations of TPE's last round")):
+    rules.check(dataclasses.replace(BASE, search='random', num_members=2, last_round=3))
 
 
 def test_a_budget_below_tpe_s_rounds_is_refused(tmp_path):

@@ -343,6 +343,29 @@ def test_tpe_rounds_and_interrupt_and_resume_equals_uninterrupted(tmp_path):
       assert open(workdir / name).read() == open(reference / name).read()
 
 
+def test_a_larger_last_tpe_round_resumes_as_uninterrupted(tmp_path):
+  """--last_round (a comparison's budget that --rounds does not divide): 2 rounds, of 2
+  then 3 configurations, uids and configuration numbers going on across them; stopped
+  inside the last round, it ends as the uninterrupted sweep."""
+  spec = dataclasses.replace(SPEC, search='tpe', rounds=2, num_members=2, last_round=3,
+                             cell='lstm', learning_rate='loguniform(3e-3,3e-2)',
+                             dropout='uniform(0,0.3)', train_steps=6)
+  reference = tmp_path / 'reference'
+  _run(spec, str(reference))
+  expected = outcome(str(reference))
+  members = expected[0]['members']
+  assert [m['uid'] for m in members] == list(range(5))
+  assert [m['config'] for m in members] == list(range(5))
+  assert [t[4]['round'] for t in _journal_trials(str(reference / 'tpe.journal'))] == [
+      0, 0, 1, 1, 1]
+  workdir = tmp_path / 'interrupted'
+  assert _interrupt(spec, str(workdir), 'bucket 1 step 4 ') == 4
+  _run(spec, str(workdir))
+  assert_same(outcome(str(workdir)), expected)
+  assert (_journal_trials(str(workdir / 'tpe.journal'))
+          == _journal_trials(str(reference / 'tpe.journal')))
+
+
 def test_a_tpe_sweep_past_its_space_resumes_as_uninterrupted(tmp_path):
   """2 values, 3 rounds of 2: rounds 1 and 2 train repeats as more seeds of the 2
   configurations (each trial told the mean over its configuration's seeds so far).

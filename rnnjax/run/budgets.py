@@ -3,7 +3,8 @@
 grid the largest grid within them (its points over the searched space times the
 configurations the base's own listed flags cross, `--cell=grid(lstm,gru)`); halving as
 many members as the same budget allows under its rungs; TPE `rounds` rounds of
-`num_members // rounds` members.
+`num_members // rounds` members, its last round taking the remainder too (28 over 3
+rounds: 9, 9 and 10), so that it spends the whole budget as the others do.
 """
 
 import dataclasses
@@ -82,7 +83,7 @@ def specs(base: sweep.SweepSpec, space: dict, *, strategy: str, num_members: int
           seed: int, eta: int = 3, min_steps: int = 0,
           pbt_interval: int = 0, rounds: int = 3) -> sweep.SweepSpec:
   """The sweep of one strategy and search seed (see the module docstring)."""
-  common = dict(seed=seed, num_seeds=1, rounds=0)  # rounds: tpe's alone.
+  common = dict(seed=seed, num_seeds=1, rounds=0, last_round=0)  # tpe's alone.
   if strategy == 'grid':
     grid = _grid(space, num_members // crossed(base, space))
     return dataclasses.replace(base, search='grid', num_members=0, **grid, **common)
@@ -94,8 +95,12 @@ def specs(base: sweep.SweepSpec, space: dict, *, strategy: str, num_members: int
                                pbt_interval=pbt_interval or base.eval_every,
                                **random_specs(space), **common)
   if strategy == 'tpe':
-    return dataclasses.replace(base, search='tpe', num_members=max(1, num_members // rounds),
-                               **random_specs(space), **{**common, 'rounds': rounds})
+    each = max(1, num_members // rounds)
+    last = max(1, num_members - each * (rounds - 1))
+    return dataclasses.replace(base, search='tpe', num_members=each,
+                               **random_specs(space), **{
+                                   **common, 'rounds': rounds,
+                                   'last_round': last if last != each else 0})
   if strategy == 'halving':
     min_steps = min_steps or base.eval_every
     n = halving_members(num_members * base.train_steps, train_steps=base.train_steps,

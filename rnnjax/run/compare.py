@@ -165,6 +165,7 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
                                    // (spec.num_seeds * spec.folds))
       log(f'{strategy} seed {seed}: {count} configurations'
           + (f' x {rounds} rounds' if strategy == 'tpe' else '')
+          + (f' ({spec.last_round} in the last)' if spec.last_round else '')
           + (f' x {spec.num_seeds} seeds' if spec.num_seeds > 1 else ''))
       stop.unheeded()  # One an earlier Stop of this process noted is not this sweep's.
       replace = overwrite and workdir_lib.holds_other(
@@ -179,10 +180,11 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
                            f'{seed}; the finished sweeps are kept whole: run the same '
                            'command to resume', signum)
       # A round's rows (its uids) follow the earlier rounds'; a repeat's configuration
-      # number is an earlier round's.
+      # number is an earlier round's; the last round may be larger (--last_round).
       per_round = spec.num_members * spec.num_seeds * spec.folds
       x, y = curve(path, selection, round_of={
-          m['uid']: m['uid'] // per_round for m in summary['members']}
+          m['uid']: min(m['uid'] // per_round, spec.rounds - 1)
+          for m in summary['members']}
                    if strategy == 'tpe' else None)
       best, final = summary['best'], summary['final'] or {}
       display = summary['display']

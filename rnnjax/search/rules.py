@@ -165,6 +165,9 @@ def check(spec: SweepSpec):
         'num_members', spec.num_members)
     raise InputError(f'--{flag}: {value}; --search=tpe needs --rounds >= 1 of '
                      '--num_members >= 1 configurations each')
+  if spec.last_round < 0 or (spec.last_round and spec.search != 'tpe'):
+    raise InputError(f'--last_round: {spec.last_round}; it is the configurations of '
+                     "TPE's last round, >= 0 (0: --num_members), for --search=tpe only")
   for flag in ('min_steps', 'pbt_interval'):  # Their searches' own checks came first.
     if getattr(spec, flag) < 0:
       raise InputError(f'--{flag}: {getattr(spec, flag)} must be >= 0')

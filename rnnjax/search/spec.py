@@ -122,6 +122,9 @@ class SweepSpec(hparams.SpecStrings):
                          'proposed from the results of every earlier round (--search=tpe '
                          'needs >= 1; 0, the default, given or not: search_comparison\'s '
                          'TPE runs 3 rounds).')
+  last_round: int = _setting(0, 'TPE: configurations of the last round (0: --num_members '
+                             'like every other; search_comparison sets it where its '
+                             'budget of members is no multiple of --rounds).')
   seed: int = _setting(0, 'Base random seed (members: fold_in(seed, uid)).')
   folds: int = _setting(1, 'Cross-validation folds, trained as members of the same '
                         'programs: forecast: rolling origins, each a validation block '

@@ -106,7 +106,7 @@ def strategy(spec) -> Strategy:
 
 # Settings of one search, and the search that reads them (no other search does).
 OWN_SETTINGS = (('eta', 'halving'), ('min_steps', 'halving'), ('pbt_interval', 'pbt'),
-                ('pbt_fraction', 'pbt'), ('rounds', 'tpe'))
+                ('pbt_fraction', 'pbt'), ('rounds', 'tpe'), ('last_round', 'tpe'))
 
 
 def notes(spec) -> list[str]:
@@ -115,7 +115,8 @@ def notes(spec) -> list[str]:
   it may perturb."""
   out, defaults = [], type(spec)()
   for name, search in OWN_SETTINGS:
-    if name == 'rounds':  # Refused outside tpe (rules.py): kept above for compare's column.
+    if name in ('rounds', 'last_round'):  # Refused outside tpe (rules.py): kept above
+      # for compare's column.
       continue
     if spec.search != search and getattr(spec, name) != getattr(defaults, name):
       out.append(f'note: --{name}={getattr(spec, name)} is for --search={search}; '

@@ -3,7 +3,7 @@
 Bergstra et al. 2011, "Algorithms for hyper-parameter optimization" (the tree-structured
 Parzen estimator), multivariate (Falkner et al. 2018), through Optuna (Akiba et al. 2019).
 The sweep runs `--rounds` rounds; round k asks the study for `--num_members`
-configurations at once (`constant_liar`: the ones asked but not yet told count as bad
+configurations at once (the last for `--last_round`, where given) (`constant_liar`: the ones asked but not yet told count as bad
 results, so the N proposals spread out), trains them as one population like any other
 members (buckets, waves), and tells each configuration's value: the mean over its seeds of
 the validation selection metric at their best parameters (and over its cross-validation
@@ -67,6 +67,15 @@ def open_study(path: str | None, spec, round_: int):
                              direction='minimize', load_if_exists=True)
 
 
+def round_size(spec, round_: int) -> int:
+  """Configurations round `round_` asks: --num_members, the last round --last_round
+  where given (so that every earlier round has --num_members: a configuration's number
+  is round_ * num_members + its place in the round)."""
+  if spec.last_round and round_ == spec.rounds - 1:
+    return spec.last_round
+  return spec.num_members
+
+
 # Asks for one configuration before a repeat is trained after all (a space of few values).
 MAX_ASKS = 20
 
@@ -89,7 +98,7 @@ def space_size(dists: dict) -> float:
 
 
 def ask(study, spec, round_: int) -> list:
-  """Round `round_`'s `num_members` configurations: axis name -> value (constants too).
+  """Round `round_`'s `round_size` configurations: axis name -> value (constants too).
 
   TPE proposes an earlier configuration now and then (a categorical axis, a narrow
   range). A repeat is not trained twice: one already told is told its value again (as
@@ -113,7 +122,7 @@ def ask(study, spec, round_: int) -> list:
   configs = []
   with warnings.catch_warnings():
     warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
-    for c in range(spec.num_members):
+    for c in range(round_size(spec, round_)):
       for attempt in range(MAX_ASKS):
         trial = study.ask(dists)
         trial.set_user_attr('round', round_)
