@@ -25,6 +25,8 @@ BAD_INPUT = [
     (['--dry_run'], 'error: --dry_run: not taken by search_comparison (a comparison '
      'trains every sweep'),
     (['--num_seeds=2'], 'error: --num_seeds: not taken by search_comparison'),
+    (['--last_round=4'], "error: --last_round: not taken by search_comparison (TPE's "
+     'rounds follow from --budget_members and --rounds)'),
     (['--mlflow_uri=sqlite:///m.db'], 'error: --mlflow_uri: not taken by search_comparison'),
     (['--strategies=grid,bayes'], "error: --strategies: 'bayes'; expected some of"),
     (['--space=hidden_size=8:64'], "error: --space: 'hidden_size' is not a searchable "
