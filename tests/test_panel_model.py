@@ -1,6 +1,6 @@
 """A panel's saved model (rnnjax/final/saved/export.py, tuned.py, panel_histories.py,
-panel_forecasting.py, use/panel_predictions.py): it gives the sweep's final test figures
-back, forecasts many series from a long DataFrame or a dict alike, with per-series
+panel_forecasting.py, use/panel_predictions.py, panel_shown.py): it gives the sweep's final
+test figures back, forecasts many series from a long DataFrame or a dict alike, with per-series
 conformal intervals, and `experiments.predict` writes the long forecast.csv from the end
 of each series.
 
@@ -26,6 +26,7 @@ from rnnjax.final.saved import export
 from rnnjax.final.saved import intervals
 from rnnjax.final.saved import panel_forecasting
 from rnnjax.final.use import panel_predictions
+from rnnjax.final.use import panel_shown
 from rnnjax.final.use import predictions
 from rnnjax.run import sweep
 import rnnjax
@@ -262,16 +263,16 @@ def test_predict_writes_h_rows_per_series_continuing_ds(tmp_path, held_out, give
   # The scores it picks by are series_scores.csv's (the final model's, on test).
   _, scored = _rows(os.path.join(workdir, 'series_scores.csv'))
   final = {r[0]: tuple(map(float, r[2:])) for r in scored if r[1] == 'final'}
-  tests = panel_predictions.tested(model)
+  tests = panel_shown.tested(model)
   for k in IDS:
     assert tuple(tests[k][2][m] for m in ('sMAPE', 'MASE', 'RMSSE')) == pytest.approx(
         final[k], rel=1e-4)
   for ranked, metric in (('owa', 'sMAPE'), ('smape', 'sMAPE'), ('mase', 'MASE'),
                          ('rmsse', 'RMSSE')):
     model.manifest['selection']['metric'] = ranked
-    assert panel_predictions.shown_metric(model) == metric
+    assert panel_shown.shown_metric(model) == metric
   mase = {k: tests[k][2]['MASE'] for k in IDS}
-  picks = panel_predictions.shown(IDS, mase, metric='MASE')  # --selection=mase's.
+  picks = panel_shown.shown(IDS, mase, metric='MASE')  # --selection=mase's.
   assert picks[0] == (min(mase, key=mase.get), f'best test MASE {min(mase.values()):.3f}')
   # Given a test file: from the end of train, ds continuing the train part's times.
   predictions.run(given[1], out_dir=str(tmp_path / 'b'), steps_ahead=6)
@@ -598,24 +599,24 @@ def test_a_few_series_are_all_drawn_and_new_data_names_its_scores():
   """Three series (a new CSV's): all three drawn, none left out at random. Scores of a
   sweep's test part beside a forecast from other histories are called the sweep's."""
   scores = {'a': 0.5, 'b': 0.2, 'c': 0.9}
-  assert panel_predictions.shown(['a', 'b', 'c'], {}, metric='MASE') == [
+  assert panel_shown.shown(['a', 'b', 'c'], {}, metric='MASE') == [
       ('a', ''), ('b', ''), ('c', '')]
-  assert panel_predictions.shown(['a', 'b', 'c'], scores, metric='MASE',
+  assert panel_shown.shown(['a', 'b', 'c'], scores, metric='MASE',
                                  new_data=True) == [
       ('b', 'best sweep-test MASE 0.200'), ('c', 'worst sweep-test MASE 0.900'),
       ('a', 'sweep-test MASE 0.500')]
   # A panel of one: its score, not 'best' (its forecast.png was titled so).
-  assert panel_predictions.shown(['a'], scores) == [('a', 'test sMAPE 0.5')]
+  assert panel_shown.shown(['a'], scores) == [('a', 'test sMAPE 0.5')]
   many = [f's{i}' for i in range(9)]
-  picks = panel_predictions.shown(many, {k: i for i, k in enumerate(many)})
-  assert len(picks) == 2 + panel_predictions.RANDOM_SHOWN
+  picks = panel_shown.shown(many, {k: i for i, k in enumerate(many)})
+  assert len(picks) == 2 + panel_shown.RANDOM_SHOWN
   assert picks[0] == ('s0', 'best test sMAPE 0.0')
   assert [label.split(',')[0] for _, label in picks[2:]] == ['random', 'random']
   # None scored (a --csv_path of new series): the best's and worst's places drawn too;
   # one scored: it, and three drawn.
-  assert [label for _, label in panel_predictions.shown(many, {}, new_data=True)] == [
+  assert [label for _, label in panel_shown.shown(many, {}, new_data=True)] == [
       'random'] * 4
-  one = panel_predictions.shown(many, {'s5': 0.5}, new_data=True)
+  one = panel_shown.shown(many, {'s5': 0.5}, new_data=True)
   assert one[0] == ('s5', 'best sweep-test sMAPE 0.5') and len(one) == 4
 
 
@@ -623,19 +624,19 @@ def test_the_printed_table_holds_whole_series_and_says_how_many_of_all():
   # 8 steps: 3 series fill the 24 lines; the 4th drawn is not cut after 0 of its rows.
   header = ['unique_id', 'ds', 'forecast', 'lower_80', 'upper_80']
   rows = [[k, str(t), 1.0, 0.5, 1.5] for k in ('a', 'b', 'c', 'd', 'e') for t in range(8)]
-  lines = panel_predictions.table(header, rows, ['c', 'a', 'e', 'b'], total=5).splitlines()
+  lines = panel_shown.table(header, rows, ['c', 'a', 'e', 'b'], total=5).splitlines()
   assert [line.split()[0] for line in lines[1:-1]] == ['c'] * 8 + ['a'] * 8 + ['e'] * 8
   assert lines[-1] == ("(3 of 5 series shown, 4 drawn in forecast.png: the best and worst by "
                        "the sweep's test score, and random ones; every series is in "
                        'forecast.csv)')
-  few = panel_predictions.table(header, rows[:16], ['a', 'b'], total=2).splitlines()
+  few = panel_shown.table(header, rows[:16], ['a', 'b'], total=2).splitlines()
   assert len(few) == 17  # All shown: no such line.
   # Series the sweep never scored (a --csv_path of new ones): drawn at random, said so.
-  picks = [k for k, _ in panel_predictions.shown(list('abcde'), {}, new_data=True)]
-  assert panel_predictions.table(header, rows, picks, total=5, scored=False).splitlines()[
+  picks = [k for k, _ in panel_shown.shown(list('abcde'), {}, new_data=True)]
+  assert panel_shown.table(header, rows, picks, total=5, scored=False).splitlines()[
       -1] == ('(3 of 5 series shown, 4 drawn in forecast.png: at random, none scored by the '
               'sweep; every series is in forecast.csv)')
-  assert panel_predictions.table(header, rows, list('abcd'), total=4, max_rows=8).endswith(
+  assert panel_shown.table(header, rows, list('abcd'), total=4, max_rows=8).endswith(
       '(1 of 4 series shown, 4 drawn in forecast.png: every one; every series is in '
       'forecast.csv)')
 

@@ -23,6 +23,7 @@ import os
 
 import numpy as np
 
+from rnnjax.data import competition
 from rnnjax.results import files
 
 FINAL = 'final'  # The final model's method name in the file.
@@ -86,6 +87,27 @@ def write(workdir: str, ids, by_method: dict) -> str:
       for name, s in by_method.items():
         writer.writerow([key, name] + [cell(s[m][i]) for m in metrics])
   return path
+
+
+def write_scored(workdir: str, ids, forecasts: dict, split: dict, counted: str = 'mase',
+                 log=print) -> dict:
+  """Scores each method's test `forecasts` ({method: <float>[S, h]}, the final model
+  first) on the `split` they forecast (its y, mase_denom and rmsse_denom), writes them
+  (`write`) and logs what they say: the wins by `counted`, the volumes, and each
+  metric's paired differences. Returns {metric: {benchmark: {mean, low, high}}}: the
+  final model's mean difference from each benchmark with its 95 % interval, as logged."""
+  by_method = competition.series_scores(forecasts, split['y'][..., 0], split['mase_denom'],
+                                        split['rmsse_denom'])
+  path = write(workdir, ids, by_method)
+  log(f'{path}: each series\' test scores; {describe(by_method, counted)}')
+  log(describe_volumes(volumes(forecasts, split['y'][..., 0])))
+  paired = {}
+  for metric in ('mase', 'smape', 'rmsse'):
+    intervals = paired_intervals(by_method, metric)
+    log(describe_differences(intervals, metric))
+    paired[metric] = {name: dict(zip(('mean', 'low', 'high'), v))
+                      for name, v in intervals.items()}
+  return paired
 
 
 def describe(by_method: dict, metric: str = 'mase') -> str:

@@ -5,6 +5,7 @@ Imports final.choice (ensemble: how members' outputs are combined), never final.
   export        what goes into WORKDIR/model/, with the intervals' calibration
   model_files   WORKDIR/model/'s files, written and read back; `load` (`rnnjax.load`)
   tuned         the loaded model, TunedModel: forecasting, classifying, sampling
+  members       what every loaded model shares: its members' combined outputs, scored
   arguments     the loaded model's arguments, checked in one line each
   forecasting   a saved forecaster's histories, windows, forecasts fed back (arrays only)
   panel_forecasting  a panel model's forecasts from its histories' ends (arrays only)

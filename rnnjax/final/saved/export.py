@@ -25,7 +25,6 @@ import os
 import jax
 import numpy as np
 
-from rnnjax.data import competition
 from rnnjax.data import forecast
 from rnnjax.data import panel
 from rnnjax.data import task_data
@@ -235,27 +234,16 @@ def fold_groups(runs, uids, mesh, datas, folds: int) -> list:
 
 
 def write_series_scores(workdir: str, model, data, log=print) -> dict:
-  """WORKDIR/series_scores.csv: each series' test sMAPE, MASE and RMSSE, of the final model
-  (`model`) and of every benchmark, on the same points (results/series_scores.py); the
-  log counts the series it wins on by the metric the sweep ranked by (MASE for OWA).
-  Returns {metric: {benchmark: {mean, low, high}}}: the final model's mean difference
-  from each benchmark with its 95 % paired bootstrap interval, as the log says it."""
+  """WORKDIR/series_scores.csv of the final model's (`model`'s) test forecasts and every
+  benchmark's (results/series_scores.py `write_scored`: its log lines, and the paired
+  differences it returns); the wins counted by the metric the sweep ranked by (MASE
+  for OWA)."""
   forecasts, split = model.panel_test_forecasts()
-  forecasts = {series_scores.FINAL: forecasts, **data.benchmark_forecasts}
-  by_method = competition.series_scores(forecasts, split['y'][..., 0], split['mase_denom'],
-                                        split['rmsse_denom'])
-  path = series_scores.write(workdir, data.transform['ids'], by_method)
   counted = series_scores.ranked_by((model.manifest.get('selection') or {}).get('metric'),
                                     'mase')
-  log(f'{path}: each series\' test scores; {series_scores.describe(by_method, counted)}')
-  log(series_scores.describe_volumes(series_scores.volumes(forecasts, split['y'][..., 0])))
-  paired = {}
-  for metric in ('mase', 'smape', 'rmsse'):
-    intervals = series_scores.paired_intervals(by_method, metric)
-    log(series_scores.describe_differences(intervals, metric))
-    paired[metric] = {name: dict(zip(('mean', 'low', 'high'), v))
-                      for name, v in intervals.items()}
-  return paired
+  return series_scores.write_scored(
+      workdir, data.transform['ids'], {series_scores.FINAL: forecasts,
+                                       **data.benchmark_forecasts}, split, counted, log)
 
 
 def save(workdir: str | None, sweep, runs, summary: dict, refitted=None, log=print):

@@ -28,6 +28,7 @@ import numpy as np
 from rnnjax.engine import model
 from rnnjax.engine import population as pop
 from rnnjax.errors import InputError
+from rnnjax.final.saved import members
 from rnnjax.final.saved import tuned
 from rnnjax.results import files
 
@@ -176,9 +177,9 @@ def read(path: str):
   missing = [k for k in ('task', 'kind', 'data') if k not in info]
   if missing:
     raise InputError(f'{where} is not a model manifest (no {", ".join(missing)})')
-  if info['task'] not in tuned.KINDS or not isinstance(info['data'], dict):
+  if info['task'] not in members.KINDS or not isinstance(info['data'], dict):
     raise InputError(f'{where} is not a model manifest (task {info["task"]!r}: one of '
-                     f'{", ".join(tuned.KINDS)}, with a dict of data transforms)')
+                     f'{", ".join(members.KINDS)}, with a dict of data transforms)')
   params = _load(path, PARAMS, lambda f: _lists(flax.serialization.msgpack_restore(
       f.read())))
   if not isinstance(params, list) or len(params) != len(info['groups']):

@@ -20,6 +20,7 @@ from rnnjax.final.saved import arguments
 from rnnjax.final.saved import model_files
 from rnnjax.final.use import case_predictions
 from rnnjax.final.use import panel_predictions
+from rnnjax.final.use import panel_shown
 from rnnjax.final.use import series_predictions
 from rnnjax.results import files
 
@@ -220,11 +221,11 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels, figures
                  for n in fc['notes']]
   ahead = time_grid.future_times(times, steps)
   header, rows = panel_predictions.rows(fc, ahead)
-  tests = panel_predictions.tested(model)
-  metric = panel_predictions.shown_metric(model)
-  picks = panel_predictions.shown(ids, {k: v[2][metric] for k, v in tests.items()},
+  tests = panel_shown.tested(model)
+  metric = panel_shown.shown_metric(model)
+  picks = panel_shown.shown(ids, {k: v[2][metric] for k, v in tests.items()},
                                   metric=metric, new_data=bool(csv_path))
-  lines = [panel_predictions.table(
+  lines = [panel_shown.table(
       header, rows, [k for k, _ in picks], total=len(ids), figures=figures,
       scored=any(label.startswith(('best', 'worst')) for _, label in picks))]
   lines += ([f'note: {n}' for n in read_notes + fc['notes']]
@@ -241,7 +242,7 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels, figures
   if csv_path and any(k in tests for k, _ in picks):
     notes.append(f'Sweep-test {metric}: the final model\'s score on the sweep\'s own test '
                  'part of that series, not on this forecast.')
-  plot = dict(out_dir=out_dir, series=panel_predictions.plot_series(
+  plot = dict(out_dir=out_dir, series=panel_shown.plot_series(
       model, source, fc, ahead, picks, tests, from_saved=not csv_path),
               note=f'{model.kind} final model, forecast from {where}. Intervals: split '
                    'conformal on validation errors scaled per series, per step ahead '
