@@ -232,6 +232,30 @@ def test_a_history_without_some_rows_forecasts_as_one_with_empty_cells(tmp_path,
   np.testing.assert_allclose([by_id[k] for k in want['ids']], want['point'], rtol=1e-7)
 
 
+def test_predict_reads_a_csv_without_the_time_column_as_a_dataframe_without_it(held_out,
+                                                                              tmp_path):
+  # The model's time column left out: the CSV's rows are read in file order, as the
+  # model reads a DataFrame without it, with the same note and the same forecasts.
+  import pandas as pd  # pylint: disable=g-import-not-at-top
+  _, workdir, csv_path = held_out
+  header, rows = _rows(csv_path)
+  keep = [i for i, h in enumerate(header) if h != 'ds']
+  path = _write(tmp_path / 'undated.csv', [header[i] for i in keep],
+                [[r[i] for i in keep] for r in rows])
+  out = predictions.run(workdir, csv_path=path, steps_ahead=3, out_dir=str(tmp_path / 'o'))
+  want = rnnjax.load(workdir).forecast(pd.read_csv(path, dtype={'unique_id': str}), 3)
+  note = ("no column 'ds' (the model's time column): each series' rows are read in the "
+          'order given')
+  assert f'histories: {note}' in want['notes']
+  assert f'note: --csv_path {path}: {note}' in out['lines'], out['lines']
+  _, written = _rows(tmp_path / 'o' / 'forecast.csv')
+  assert [r[:2] for r in written] == [[k, f'+{s}'] for k in want['ids'] for s in (1, 2, 3)]
+  np.testing.assert_allclose([float(r[2]) for r in written], want['point'].ravel(),
+                             rtol=1e-7)
+  from rnnjax.figures.plots import forecast_plot  # pylint: disable=g-import-not-at-top
+  assert all(os.path.getsize(p) > 0 for p in forecast_plot.plot_panel(**out['plot']))
+
+
 def test_a_short_history_is_padded_not_refused(held_out):
   model = rnnjax.load(held_out[1])
   fc = model.forecast({'one': [5.0], 'two': [4.0, np.nan, 6.0]}, HORIZON)

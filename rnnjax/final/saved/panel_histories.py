@@ -110,6 +110,19 @@ def panel_histories(transform, given, what: str = 'histories',
   return ids, values, times, inputs if columns else None
 
 
+def time_column_read(transform, columns, what: str, notes: list | None = None) -> str:
+  """The model's time column where `columns` (a DataFrame's, or a CSV's header) hold it,
+  else '': each series' rows are then read in the order given, which `notes` is told
+  (naming `what`) for a model that has one, as a dated model's never are in silence."""
+  time_column = transform.get('time_column', '')
+  if time_column in columns:
+    return time_column
+  if time_column and notes is not None:
+    notes.append(f'{what}: no column {time_column!r} (the model\'s time column): each '
+                 'series\' rows are read in the order given')
+  return ''
+
+
 def _long_frame(transform, frame, what: str, notes: list | None = None) -> list:
   """[(id, values, times or None)] of a long DataFrame, series in order of first row;
   what was put back or reordered on the time grid appended to `notes`."""
@@ -123,8 +136,8 @@ def _long_frame(transform, frame, what: str, notes: list | None = None) -> list:
                        f'columns are {columns}')
   values = arguments.cells(frame[[c for _, c in named]])
   values = values[:, 0] if len(named) == 1 else values
-  times = (frame[time_column].astype(str).to_numpy() if time_column in columns
-           else None)
+  time_column = time_column_read(transform, columns, what, notes)
+  times = frame[time_column].astype(str).to_numpy() if time_column else None
   if not id_column:
     ids, groups = [str(transform['ids'][0])], [np.arange(len(frame))]
   elif not len(frame):
@@ -143,9 +156,6 @@ def _long_frame(transform, frame, what: str, notes: list | None = None) -> list:
     ids = [keys[rows[0]] for rows in groups]
   values = [values[rows] for rows in groups]
   if times is None:
-    if time_column and notes is not None:
-      notes.append(f'{what}: no column {time_column!r} (the model\'s time column): each '
-                   'series\' rows are read in the order given')
     return [(key, v, None) for key, v in zip(ids, values)]
   # On the time grid, as a CSV's rows are (data/time/grid.py).
   values, cells, note = time_grid.regularize(

@@ -34,10 +34,11 @@ _COLUMN_FLAGS = {'--id_column': 'id', '--time_column': 'time', '--target_columns
 
 def histories(model, csv_path: str = '',
               notes: list | None = None) -> tuple[list, list, list, list | None]:
-  """(ids, values [<float64>[n_i]], times [[str]], inputs [<float64>[n_i, C]] or None
-  without input columns) to forecast from the end of (see the module docstring); a
-  CSV's gaps filled (what was sorted, put back or filled appended to `notes`), its bad
-  columns or empty series refused."""
+  """(ids, values [<float64>[n_i]], times [[str], or None per series of a CSV without the
+  model's time column: read in file order, as a DataFrame's, said in `notes`], inputs
+  [<float64>[n_i, C]] or None without input columns) to forecast from the end of (see
+  the module docstring); a CSV's gaps filled (what was sorted, put back or filled
+  appended to `notes`), its bad columns or empty series refused."""
   if not csv_path:
     info = model.manifest['panel']
     data_end = info['forecast_from'] == 'data_end'
@@ -50,12 +51,16 @@ def histories(model, csv_path: str = '',
     return (*panel_forecasting.saved_series(model.arrays, with_test=data_end),
             panel_forecasting.saved_inputs(model.arrays, with_test=data_end))
   transform = model.transform
+  # Without the model's time column, read in file order as a DataFrame without it is.
+  time_column = panel_histories.time_column_read(
+      transform, _header(csv_path, '--csv_path'), f'--csv_path {csv_path}', notes)
   ids, values, times, _, grid_note = _read(
-      csv_path, '--csv_path', id_column=transform['id_column'],
-      time_column=transform['time_column'], target_column=transform['target_column'],
+      csv_path, '--csv_path', id_column=transform['id_column'], time_column=time_column,
+      target_column=transform['target_column'],
       input_columns=transform.get('input_columns', ()),
       future_columns=transform.get('future_columns', ()),
       to_end=transform.get('fill') == 'zero')
+  times = times if time_column else [None] * len(ids)
   panel_histories.check_data_step(transform, model.arrays, times, f'--csv_path: {csv_path}',
                                   notes)
   if grid_note and notes is not None:
@@ -72,6 +77,12 @@ def left_out_note(ids, horizon: int) -> str:
   return (f"{len(ids)} series of the sweep's file are not forecast: with at most {horizon} "
           f'points they were left out of the sweep ({panel.some_ids(ids)}); --csv_path=FILE '
           'forecasts every series of FILE, these too, from what they have')
+
+
+def _header(path: str, flag: str) -> list:
+  """The column names of a CSV given by `flag`."""
+  text = common.read_file(path, flag=flag, kind='a CSV file')
+  return [h.strip() for h in next(csv.reader(io.StringIO(text)), [])]
 
 
 def _read(path: str, flag: str, **columns) -> tuple:
@@ -98,8 +109,7 @@ def future_rows(model, path: str, steps: int, histories: dict | None = None,
   as --csv_path's are."""
   transform = model.transform
   past, known = transform.get('input_columns', []), transform.get('future_columns', [])
-  text = common.read_file(path, flag='--future_path', kind='a CSV file')
-  header = [h.strip() for h in next(csv.reader(io.StringIO(text)), [])]
+  header = _header(path, '--future_path')
   panel_future.check_columns(transform, steps, header, '--future_path', path)
   present = [c for c in past if c in header]
   ids, rows, times, _, grid_note = _read(path, '--future_path', id_column=transform['id_column'],
@@ -137,7 +147,8 @@ def future(model, ids, steps: int, csv_path: str = '', future_path: str = '', ti
       raise InputError('--future_path: this model was swept without input columns: it '
                        'reads its target alone, and takes no --future_path')
     rows = future_rows(model, future_path, steps,
-                       None if times is None else dict(zip(ids, times)), notes,
+                       # Histories read in file order have no times to follow.
+                       dict(zip(ids, times)) if times and all(times) else None, notes,
                        # From the saved series, the sweep's file given again with the
                        # missing rows is the way to a history that ends where the rows begin.
                        fill=f'--csv_path {csv_path}' if csv_path else

@@ -29,8 +29,9 @@ def tested(model) -> dict:
   the sweep's test part, forecast by the final model from each series' end of train."""
   ids, values, _ = panel_forecasting.saved_series(model.arrays)
   ahead = panel_forecasting.saved_ahead(model.arrays)
-  point = model.forecast(panel_predictions.stacked(ids, values, panel_forecasting.saved_inputs(model.arrays)),
-                         model.transform['horizon'], levels=(),
+  histories = panel_predictions.stacked(ids, values,
+                                        panel_forecasting.saved_inputs(model.arrays))
+  point = model.forecast(histories, model.transform['horizon'], levels=(),
                          future_inputs=None if ahead is None else dict(zip(ids, ahead)))['point']
   truth = model.arrays['test']
   scores = competition.series_scores(
@@ -130,7 +131,9 @@ def plot_series(model, source, fc, future_times, picks, tests: dict,
       pred, truth, _ = tests[key]
       data_end = model.manifest['panel']['forecast_from'] == 'data_end'
       test = {'start': n - horizon if data_end else n, 'truth': truth, 'pred': pred}
-    out.append({'title': f'{key}: {label}' if label else key, 'times': times[i],
+    # Rows read in file order: counted back from the last, as '+1', ... count on.
+    out.append({'title': f'{key}: {label}' if label else key,
+                'times': times[i] or [str(k - n + 1) for k in range(n)],
                 'history': values[i],
                 'future_times': future_times[i], 'point': fc['point'][i],
                 'bands': {l: (fc['lower'][l][i], fc['upper'][l][i]) for l in fc['lower']},

@@ -219,7 +219,7 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels, figures
   source_name = f'--csv_path {csv_path}' if csv_path else "the sweep's series"
   fc['notes'] = [source_name + n[len('histories'):] if n.startswith('histories: ') else n
                  for n in fc['notes']]
-  ahead = time_grid.future_times(times, steps)
+  ahead = time_grid.future_times([t or [] for t in times], steps)  # '+1', ... untimed.
   header, rows = panel_predictions.rows(fc, ahead)
   tests = panel_shown.tested(model)
   metric = panel_shown.shown_metric(model)
