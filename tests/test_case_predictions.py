@@ -126,6 +126,26 @@ def test_predict_csv_path_refuses_a_file_without_the_models_columns(csv_run, tmp
     predictions.run(workdir, csv_path='x.csv', ts_path='x.ts', out_dir=str(tmp_path))
 
 
+def test_predict_names_a_bad_cell_of_the_models_column_by_the_model_not_a_flag(csv_run,
+                                                                             tmp_path):
+  # The long-CSV reader says the model's column in predict's words (read_long_csv's
+  # `names`): a sweep flag is no help to someone who gave predict a file.
+  _, workdir, test, _ = csv_run
+  holed = test.astype({'sid': object})
+  holed.loc[holed.index[3], 'sid'] = ''
+  holed.to_csv(tmp_path / 'new.csv', index=False)
+  with pytest.raises(InputError, match=r"new.csv: line 5: empty 'sid' \(the model's case "
+                     r"column: its sweep's --id_column\)$"):
+    predictions.run(workdir, csv_path=str(tmp_path / 'new.csv'), out_dir=str(tmp_path))
+  # A case labelled in some rows and not in others: named alike.
+  half = test.copy()
+  half.loc[half.index[half['sid'] == 'te0'][1:], 'label'] = ''
+  half.to_csv(tmp_path / 'half.csv', index=False)
+  with pytest.raises(InputError, match=r"half.csv: line \d+: empty 'label' \(the model's "
+                     r"label column: its sweep's --target_columns\) \(every row"):
+    predictions.run(workdir, csv_path=str(tmp_path / 'half.csv'), out_dir=str(tmp_path))
+
+
 def test_predict_names_the_flag_for_a_file_given_as_the_other_kind(csv_run, tmp_path):
   _, workdir, _, tmp = csv_run
   with pytest.raises(InputError, match=r'^--ts_path: .*TEST.csv is a CSV; give it as '

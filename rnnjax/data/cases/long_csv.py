@@ -86,9 +86,39 @@ def _float(cell: str):
   return value if np.isfinite(value) else None
 
 
+# How the sweep's errors name each column of a long CSV: by its flag.
+FLAGS = {'id': '--id_column', 'time': '--time_column', 'target': '--target_columns',
+         'input': '--input_columns'}
+
+
+class _Said:
+  """read_long_csv's words for its columns in errors: the sweep's flags, or a caller's."""
+
+  def __init__(self, names: dict | None, flag: str):
+    self.words, self._own, self._flag = names or FLAGS, names is not None, flag
+
+  def error(self, role: str, text: str) -> InputError:
+    """An error about the `role` column: led by its flag, or by the file's `flag` with
+    the caller's words after it."""
+    if self._own:
+      return InputError(f'{self._flag}: {text} ({self.words[role]})')
+    return InputError(f'{self.words[role]}: {text}')
+
+  def empty_label(self, path: str, line: int, column: str) -> InputError:
+    return InputError(f'{path}: line {line}: empty {self.column("target", column)} (every '
+                      'row of a case carries its label)')
+
+  def column(self, role: str, column: str) -> str:
+    """The `role` column named inside a line: "--id_column 'sid'", or "'sid' (words)"."""
+    if self._own:
+      return f'{column!r} ({self.words[role]})'
+    return f'{self.words[role]} {column!r}'
+
+
 def read_long_csv(path: str, *, id_column: str, target_column: str = '',
                   time_column: str = '', input_columns=(), flag: str = '',
-                  labelled: bool = True, channels_of: str = '') -> ts_file.TsFile:
+                  labelled: bool = True, channels_of: str = '',
+                  names: dict | None = None) -> ts_file.TsFile:
   """Reads a long CSV of cases; see the module docstring.
 
   `flag` (e.g. '--train_path') is named when the file cannot be read. labelled=False
@@ -96,8 +126,14 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
   case where the label column is absent or empty; rows in file order without the time
   column). `input_columns` empty: every column but the case, time and label
   columns; where they are another file's (`channels_of`, e.g. '--train_path'), a
-  missing one is refused naming that file's flag.
+  missing one is refused naming that file's flag. names: how errors name each column,
+  {'id', 'time', 'target', 'input'} -> words; by default the sweep's flags (FLAGS), each
+  leading its column's errors. A caller whose columns come from elsewhere (predict's, a
+  saved model's) gives its own words: its `flag` then leads, and the words follow the
+  column ("--csv_path: FILE has no column 'sid'; columns are [...] (the model's case
+  column)").
   """
+  said = _Said(names, flag)
   text = common.read_file(path, flag=flag, kind='a CSV file')
   rows = list(csv.reader(io.StringIO(text, newline='')))
   if len(rows) < 2:
@@ -110,21 +146,21 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
       i = header.index(target_column)
       if not any(row[i].strip() for row in rows[1:] if i < len(row)):
         target_column = ''
-  named = [('--id_column', id_column), ('--time_column', time_column),
-           ('--target_columns', target_column)]
-  named += [('--input_columns', c) for c in input_columns]
-  common.check_roles(named, 'case, time, label or channel')
+  named = [('id', id_column), ('time', time_column), ('target', target_column)]
+  named += [('input', c) for c in input_columns]
+  common.check_roles([(said.words[role], c) for role, c in named],
+                     'case, time, label or channel')
   roles = {column for _, column in named}
-  for name, column in named:
+  for role, column in named:
     if column and column not in header:
-      if name == '--input_columns' and channels_of:
+      if role == 'input' and channels_of:
         raise InputError(f'{flag}: {path} has no column {column!r} (a channel of '
                          f'{channels_of}); columns are {header}')
-      raise InputError(f'{name}: {path} has no column {column!r}; columns are {header}')
+      raise said.error(role, f'{path} has no column {column!r}; columns are {header}')
   channels = tuple(input_columns) or tuple(h for h in header if h and h not in roles)
   if not channels:
-    raise InputError(f'--input_columns: {path} has no column besides its case, time and '
-                     f'label columns ({header}); a case needs a channel of numbers')
+    raise said.error('input', f'{path} has no column besides its case, time and label '
+                     f'columns ({header}); a case needs a channel of numbers')
   twice = [c for c in (id_column, time_column, target_column, *channels)
            if c and header.count(c) > 1]
   if twice:  # header.index would read the first of them, as each channel too.
@@ -141,12 +177,11 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
     cell = lambda i: row[i].strip() if i is not None and i < len(row) else ''
     key = row[i_id] if i_id < len(row) else ''  # As written: ' a' and 'a' are two cases.
     if not key.strip():
-      raise InputError(f'{path}: line {line}: empty --id_column {id_column!r}')
+      raise InputError(f'{path}: line {line}: empty {said.column("id", id_column)}')
     if i_label is not None:
       label = cell(i_label)
       if not label:
-        raise InputError(f'{path}: line {line}: empty --target_columns {target_column!r} '
-                         f'(every row of a case carries its label)')
+        raise said.empty_label(path, line, target_column)
       if key in labels and labels[key][0] != label:
         raise InputError(f'{path}: line {line}: case {key!r} is labelled {label!r}, on '
                          f'line {labels[key][1]} {labels[key][0]!r}; a case has one label')

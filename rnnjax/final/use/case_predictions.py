@@ -42,20 +42,15 @@ def read_csv(model, csv_path: str) -> tuple:
   its time and label columns where the file has them."""
   transform = model.transform
   channels = tuple(transform.get('input_columns') or ())
-  try:
-    cases = long_csv.read_long_csv(
-        csv_path, flag='--csv_path', id_column=transform.get('id_column') or 'case',
-        time_column=transform.get('time_column', ''),
-        target_column=transform.get('target_column', ''), input_columns=channels,
-        labelled=False, channels_of='the model' if channels else '')
-  except InputError as e:
-    # The model's columns were the sweep's flags; here they are the file's to hold.
-    flag, _, rest = str(e).partition(': ')
-    kinds = {'--id_column': 'case', '--time_column': 'time', '--target_columns': 'label'}
-    if flag not in kinds:
-      raise
-    raise InputError(f'--csv_path: {rest} (the model\'s {kinds[flag]} column: its '
-                     f'sweep\'s {flag})') from None
+  # The model's columns were its sweep's flags; here they are the file's to hold.
+  cases = long_csv.read_long_csv(
+      csv_path, flag='--csv_path', id_column=transform.get('id_column') or 'case',
+      time_column=transform.get('time_column', ''),
+      target_column=transform.get('target_column', ''), input_columns=channels,
+      labelled=False, channels_of='the model' if channels else '',
+      names={**{role: f"the model's {kind} column: its sweep's {long_csv.FLAGS[role]}"
+                for role, kind in (('id', 'case'), ('time', 'time'), ('target', 'label'))},
+             'input': f"the model reads {transform['channels']} channel(s)"})
   if cases.series[0].shape[1] != transform['channels']:
     raise InputError(f'--csv_path: {csv_path} has {cases.series[0].shape[1]} channel '
                      f'column(s) ({", ".join(cases.channels)}); the model reads '
