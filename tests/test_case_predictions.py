@@ -146,6 +146,33 @@ def test_predict_names_a_bad_cell_of_the_models_column_by_the_model_not_a_flag(c
     predictions.run(workdir, csv_path=str(tmp_path / 'half.csv'), out_dir=str(tmp_path))
 
 
+def test_predict_csv_path_predicts_every_case_and_scores_the_labelled_ones(csv_run,
+                                                                           tmp_path):
+  # New cases, some labelled and some not: all predicted, the accuracy over those labelled,
+  # and a note of how many had no label.
+  _, workdir, test, _ = csv_run
+  model = rnnjax.load(workdir)
+  unlabelled = ['te1', 'te4', 'te7']
+  mixed = test.assign(label=test['label'].where(~test['sid'].isin(unlabelled), ''))
+  mixed.to_csv(tmp_path / 'mixed.csv', index=False)
+  out = predictions.run(workdir, csv_path=str(tmp_path / 'mixed.csv'), out_dir=str(tmp_path))
+  want = model.predict_proba(_in_order(test))
+  rows = list(csv.reader(open(out['paths'][0])))
+  assert rows[0] == ['case', 'predicted', 'label', 'p_down', 'p_up']
+  assert [r[0] for r in rows[1:]] == [f'te{i}' for i in range(10)]
+  assert [r[2] == '' for r in rows[1:]] == [f'te{i}' in unlabelled for i in range(10)]
+  assert np.allclose([[float(v) for v in r[3:]] for r in rows[1:]], want, atol=1e-8)
+  assert out['lines'][1] == ('note: 3 of 10 case(s) have no label in the file: predicted, '
+                             'left out of the accuracy')
+  labels = test.groupby('sid', sort=False)['label'].first()
+  kept = [k not in unlabelled for k in labels.index]
+  accuracy = np.mean(np.array(['down', 'up'])[want.argmax(1)][kept] == labels[kept])
+  assert out['lines'][2].startswith(
+      f"accuracy against the file's labels: {accuracy:.4f} (7 cases); balanced"), out['lines']
+  # The model reads the same frame's cases alike (its label column is not a channel).
+  assert np.array_equal(model.predict_proba(mixed), want)
+
+
 def test_predict_names_the_flag_for_a_file_given_as_the_other_kind(csv_run, tmp_path):
   _, workdir, _, tmp = csv_run
   with pytest.raises(InputError, match=r'^--ts_path: .*TEST.csv is a CSV; give it as '

@@ -123,8 +123,8 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
 
   `flag` (e.g. '--train_path') is named when the file cannot be read. labelled=False
   reads the label and time columns only where the file has them (labels then None per
-  case where the label column is absent or empty; rows in file order without the time
-  column). `input_columns` empty: every column but the case, time and label
+  case where the label column is absent or empty, or empty in every row of that case;
+  rows in file order without the time column). `input_columns` empty: every column but the case, time and label
   columns; where they are another file's (`channels_of`, e.g. '--train_path'), a
   missing one is refused naming that file's flag. names: how errors name each column,
   {'id', 'time', 'target', 'input'} -> words; by default the sweep's flags (FLAGS), each
@@ -169,7 +169,7 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
   i_id, i_time, i_label = (header.index(c) if c else None
                            for c in (id_column, time_column, target_column))
   i_channels = [header.index(c) for c in channels]
-  values, labels, stamps, lines = {}, {}, {}, {}
+  values, labels, stamps, lines, blank = {}, {}, {}, {}, {}
   for r, row in enumerate(rows[1:]):
     line = r + 2
     if not any(cell.strip() for cell in row):
@@ -180,18 +180,24 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
       raise InputError(f'{path}: line {line}: empty {said.column("id", id_column)}')
     if i_label is not None:
       label = cell(i_label)
-      if not label:
+      if not label and labelled:
         raise said.empty_label(path, line, target_column)
-      if key in labels and labels[key][0] != label:
+      if not label:  # New cases: one not labelled in any row is a case to predict.
+        blank.setdefault(key, line)
+      elif key in labels and labels[key][0] != label:
         raise InputError(f'{path}: line {line}: case {key!r} is labelled {label!r}, on '
                          f'line {labels[key][1]} {labels[key][0]!r}; a case has one label')
-      labels.setdefault(key, (label, line))
+      else:
+        labels.setdefault(key, (label, line))
     values.setdefault(key, []).append(
         [common.number(cell(i), path, line, c) for i, c in zip(i_channels, channels)])
     stamps.setdefault(key, []).append(cell(i_time))
     lines.setdefault(key, []).append(line)
   if not values:
     raise InputError(f'{flag}: {path} has no rows')
+  half = [k for k in blank if k in labels]  # Labelled in some rows, empty in others.
+  if half:
+    raise said.empty_label(path, blank[half[0]], target_column)
   series, num_missing = [], 0
   for key, rows_of in values.items():
     case = np.asarray(rows_of, np.float64).reshape(len(rows_of), len(channels))
@@ -201,10 +207,10 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
     num_missing += int(np.isnan(case).sum())
     series.append(common.fill_gaps(case, [f'column {c!r}' for c in channels], where))
   ids = tuple(values)
-  case_labels = [labels[k][0] for k in ids] if i_label is not None else [None] * len(ids)
+  case_labels = [labels[k][0] if k in labels else None for k in ids]
   return ts_file.TsFile(
       series=series, labels=case_labels,
-      class_labels=ts_file.sort_labels(set(case_labels)) if i_label is not None else (),
+      class_labels=ts_file.sort_labels(set(case_labels) - {None}),
       name=os.path.splitext(os.path.basename(path))[0], num_missing=num_missing,
       ids=ids, channels=channels)
 

@@ -1,8 +1,8 @@
 """What `experiments/predict.py` does with a classifier (predictions.py `run`): reads the
 cases of a `.ts` file (`--ts_path`) or a long CSV (`--csv_path`, read as the sweep read
 its CSV: the model's case and channel columns, its time and label columns where the
-file has them), predicts, and returns the
-lines to print (with the accuracy where the cases are labelled) and predictions.csv's
+file has them), predicts every case, and returns the lines to print (with the accuracy
+over the cases the file labels, and a note of how many it does not) and predictions.csv's
 rows.
 """
 
@@ -39,7 +39,8 @@ def read(model, ts_path: str, csv_path: str) -> tuple:
 def read_csv(model, csv_path: str) -> tuple:
   """(cases, labels or None, case ids) of a long CSV: its rows read by the model's
   columns (a model of a `.ts` file's: a `case` column, every other column a channel);
-  its time and label columns where the file has them."""
+  its time and label columns where the file has them (a case whose label cells are all
+  empty is not labelled: None among the labels)."""
   transform = model.transform
   channels = tuple(transform.get('input_columns') or ())
   # The model's columns were its sweep's flags; here they are the file's to hold.
@@ -55,7 +56,8 @@ def read_csv(model, csv_path: str) -> tuple:
     raise InputError(f'--csv_path: {csv_path} has {cases.series[0].shape[1]} channel '
                      f'column(s) ({", ".join(cases.channels)}); the model reads '
                      f'{transform["channels"]}')
-  labels = None if cases.labels[0] is None else cases.labels
+  # Labels where some cases have them (None for the rest), else None.
+  labels = list(cases.labels) if any(l is not None for l in cases.labels) else None
   return cases.series, labels, list(cases.ids)
 
 
@@ -94,7 +96,8 @@ def rows(model, probs, labels, ids) -> tuple[list, list]:
   header = ['case', 'predicted'] + (['label'] if labels else []) + [f'p_{c}' for c in classes]
   out = []
   for i, p in enumerate(probs):
-    out.append([ids[i], classes[int(np.argmax(p))]] + ([labels[i]] if labels else []) +
+    label = [labels[i] if labels[i] is not None else ''] if labels else []
+    out.append([ids[i], classes[int(np.argmax(p))]] + label +
                [float(v) for v in p])
   return header, out
 
@@ -109,11 +112,15 @@ def predict(model, cases, labels, ids) -> tuple[list, list, list]:
       f'{c}: {predicted.count(c)}' for c in classes)]
   if labels:
     known = [(p, l) for p, l in zip(predicted, labels) if l in classes]
-    unknown = sorted(set(labels) - set(classes))
+    unlabelled = sum(l is None for l in labels)
+    unknown = sorted(set(labels) - set(classes) - {None})
+    if unlabelled:
+      lines.append(f'note: {unlabelled} of {len(labels)} case(s) have no label in the file: '
+                   'predicted, left out of the accuracy')
     if unknown:
-      lines.append(f'note: {len(labels) - len(known)} case(s) labelled {unknown}, not a '
-                   f'class of the model ({", ".join(classes)}): predicted, left out of the '
-                   'accuracy')
+      lines.append(f'note: {len(labels) - unlabelled - len(known)} case(s) labelled '
+                   f'{unknown}, not a class of the model ({", ".join(classes)}): predicted, '
+                   'left out of the accuracy')
     if known:
       accuracy = sum(p == l for p, l in known) / len(known)
       # Per class present: how many of its cases were found (a rare class's 0 would hide
@@ -122,7 +129,7 @@ def predict(model, cases, labels, ids) -> tuple[list, list, list]:
       recall = {c: found[c] for c in classes if c in found}
       balanced = sum(r for r, _ in recall.values()) / len(recall)
       lines.append(f'accuracy against the file\'s labels: {accuracy:.4f}' + (
-          f' ({len(known)} cases)' if unknown else '') + f'; balanced accuracy '
+          f' ({len(known)} cases)' if unknown or unlabelled else '') + f'; balanced accuracy '
           f'{balanced:.4f}; found per class: ' + ', '.join(
               f'{c} {r:.2f} of {n}' for c, (r, n) in recall.items()))
   return lines, header, table
