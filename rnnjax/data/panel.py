@@ -14,7 +14,7 @@ M3 competitions' yearly, quarterly, monthly and other series, see panels/README.
 with their test part, the h points after each series' train part; a user's CSV gets one
 with `--test_path` (each series' next points: its target, and its future columns, which
 a test window reads; the other input columns are not read), else its last `horizon`
-points per series are held out as test.
+points per series are held out as test (splits/test_part.py checks either).
 """
 
 import csv
@@ -26,7 +26,7 @@ import numpy as np
 
 from rnnjax.data import common
 from rnnjax.data import forecast
-from rnnjax.data.time import follows
+from rnnjax.data.splits import test_part
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
 
@@ -134,24 +134,6 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
   return ids, arrays, cells, gaps, note
 
 
-def _check_held_out(ids, values, times, horizon: int, flag: str, path: str) -> None:
-  """Refuses, in one line, series whose last `horizon` rows (the test part held out)
-  have no target at all (`values`: before their gaps are filled): filled with the last
-  value, such a test part (a plan of promotions appended, its sales left empty) would be
-  scored as if it had been sold, and Naive2 would score it exactly."""
-  empty = [i for i, v in enumerate(values)
-           if np.isnan(np.asarray(v, np.float64).reshape(len(v), -1)[-horizon:, 0]).all()]
-  if empty:
-    i = empty[0]
-    first = times[i][-horizon] if len(times[i]) >= horizon else ''
-    raise InputError(
-        f'{flag}: {path}: {len(empty)} of {len(ids)} series have no target in their last '
-        f'{horizon} rows, the test part held out (e.g. {ids[i]!r}'
-        f'{f", from {first!r}" if first else ""}): filled with its last value, it would be '
-        'scored as if it had been sold; leave rows without a target (a plan of the inputs '
-        'ahead) out of the file (predict --future_path reads them), or give --test_path')
-
-
 def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
          id_column: str = '', time_column: str = '', target_column: str = '',
          input_columns=(), future_columns=(), horizon: int, fill: str = 'linear') -> Panel:
@@ -196,7 +178,7 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
       pick = lambda seq: tuple(seq[i] for i in keep)
       ids, values, times = pick(ids), pick(values), pick(times)
   if not test_path and fill != 'zero':
-    _check_held_out(ids, values, times, horizon, flag, train_path)
+    test_part.check_held_out(ids, values, times, horizon, flag, train_path)
   names = ['the target'] + [f'input column {c!r}' for c in every]
   flags = common.flag_columns(values, 1)  # Over every series: one rule per column.
   counts = common.add_counts(*(common.fill_counts(v, names, fill=fill, targets=1,
@@ -213,49 +195,15 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
         future_columns=future_columns, **columns)
     if not columns['id_column']:  # A panel of one: the test file's rows are its series'.
       test_ids = ids
-    given = dict(zip(test_ids, test_values))
-    future = {}
-    if future_columns:  # The target, and apart the future columns' values.
-      future = {k: v[:, 1:] for k, v in given.items()}
-      given = {k: v[:, 0] for k, v in given.items()}
-    missing = [k for k in ids if k not in given]
-    if missing:
-      raise InputError(f'--test_path: {test_path} has no rows for series {missing[0]!r} '
-                       f'({len(missing)} of {len(ids)} series missing)')
-    given_times = dict(zip(test_ids, test_times))
-    if columns['time_column']:  # Each test part the periods right after its train part.
-      follows.check_follows(ids, times, [given_times[k] for k in ids], path=test_path,
-                            flag='--test_path', column=columns['time_column'],
-                            zero=fill != 'zero')
-    short = [k for k in ids if len(given[k]) < horizon]
-    if short:
-      raise InputError(f'--test_path: series {short[0]!r} has {len(given[short[0]])} '
-                       f'test points in {test_path}, fewer than --horizon={horizon}')
-    if test_gaps and any(np.isnan(given[k][:horizon]).any() for k in ids):
-      raise InputError(f'--test_path: {test_path} has empty target cells (or periods '
-                       'without a row); a test part is scored as given, not filled')
-    if future_columns:
-      test_inputs = _future_part(ids, future, len(every), horizon, test_path, flags=tuple(
-          c - 1 - (len(every) - len(future_columns)) for c in flags
-          if c - 1 >= len(every) - len(future_columns)))
-    test = tuple(given[k][:horizon] for k in ids)
-    # What the test file holds that is not scored, said rather than dropped silently.
-    unknown = [k for k in test_ids if k not in set(ids)]
-    longer = sum(len(given[k]) > horizon for k in ids)
-    notes += tuple(
-        ([f'--test_path: {len(unknown)} series of {test_path} not in the train file left '
-          f'out (first {unknown[0]!r})'] if unknown else []) +
-        ([f'--test_path: the first {horizon} points (--horizon) of each series\' test '
-          f'part are scored; {longer} series {"has" if longer == 1 else "have"} more, not '
-          'read'] if longer else []))
+    test, test_inputs, given_notes = test_part.given(
+        ids, times, test_ids, test_values, test_times, test_gaps, path=test_path,
+        horizon=horizon, time_column=columns['time_column'],
+        future_columns=future_columns, num_inputs=len(every), flags=flags, fill=fill)
+    notes += given_notes
   else:
-    test = tuple(v[-horizon:] for v in train)
-    train = tuple(v[:-horizon] for v in train)
-    if inputs is not None:
-      test_inputs = tuple(v[-horizon:] for v in inputs)
-      inputs = tuple(v[:-horizon] for v in inputs)
-    times = [t[:-horizon] for t in times]
-    notes += (f'test: the last {horizon} points of each series (no --test_path)',)
+    train, test, inputs, test_inputs, times, held_notes = test_part.held_out(
+        train, inputs, times, horizon)
+    notes += held_notes
   return Panel(ids=ids, train=train, times=tuple(tuple(t) for t in times), test=test,
                num_filled=sum(counts.values()), filled=counts, path=train_path,
                notes=((grid_note,) if grid_note else ()) + notes,
@@ -282,25 +230,6 @@ def some_ids(ids, shown: int = 5) -> str:
   """'a', 'b', 'c' (up to `shown` ids, then how many more)."""
   listed = ', '.join(repr(k) for k in ids[:shown])
   return listed + (f' and {len(ids) - shown} more' if len(ids) > shown else '')
-
-
-def _future_part(ids, given, num_columns: int, horizon: int, path: str,
-                 flags=()) -> tuple:
-  """Per series <float64>[horizon, num_columns]: a test file's future columns (`given`:
-  id -> their values; the last of the panel's input columns; NaN in the others), gaps
-  filled within the part (`flags`: which of them are flags, common.flag_columns)."""
-  out = []
-  for key in ids:
-    future = given[key][:horizon]
-    if np.isnan(future).all(axis=0).any():
-      raise InputError(f'--test_path: series {key!r} of {path} has no values of a '
-                       '--future_columns column in its test part')
-    filled = common.fill_gaps(future, ['a future column'] * future.shape[1], path,
-                              flags=flags)
-    part = np.full((horizon, num_columns), np.nan)
-    part[:, num_columns - future.shape[1]:] = filled
-    out.append(part)
-  return tuple(out)
 
 
 def nonpositive(ids, values, times=None, path: str = '') -> str:
