@@ -9,6 +9,7 @@ import pytest
 from rnnjax.data import classify
 from rnnjax.data import common
 from rnnjax.data.cases import ts_file
+from rnnjax.data.splits import stratified
 from rnnjax.errors import InputError
 
 # dataset -> (train cases, test cases, channels, (min length, max length), classes), as
@@ -149,25 +150,25 @@ def test_split_is_seeded():
   np.testing.assert_array_equal(a.y['val'], b.y['val'])
   assert not np.array_equal(a.x['val'], c.x['val'])
   y = np.repeat(np.arange(3), 10)
-  splits = {seed: classify.stratified_split(y, 0.3, seed)[1] for seed in range(5)}
+  splits = {seed: stratified.stratified_split(y, 0.3, seed)[1] for seed in range(5)}
   assert len({tuple(v) for v in splits.values()}) == 5
-  np.testing.assert_array_equal(classify.stratified_split(y, 0.3, 0)[1], splits[0])
+  np.testing.assert_array_equal(stratified.stratified_split(y, 0.3, 0)[1], splits[0])
 
 
 def test_val_size_counts_singletons_and_limits():
   y = np.array([0, 0, 0, 0, 1, 2, 2, 0])
-  train, val = classify.stratified_split(y, 3, seed=0)
+  train, val = stratified.stratified_split(y, 3, seed=0)
   assert len(val) == 3 and 4 in train  # Class 1 has one case: it stays in train.
   assert sorted(np.concatenate([train, val])) == list(range(8))
   assert np.bincount(y[train], minlength=3).min() >= 1
-  assert len(classify.stratified_split(y, 0.5, seed=0)[1]) == 4
-  assert len(classify.stratified_split(y, 0, seed=0)[1]) == 2  # 0: the default 20%.
-  assert len(classify.stratified_split(y, 4.0, seed=0)[1]) == 4
+  assert len(stratified.stratified_split(y, 0.5, seed=0)[1]) == 4
+  assert len(stratified.stratified_split(y, 0, seed=0)[1]) == 2  # 0: the default 20%.
+  assert len(stratified.stratified_split(y, 4.0, seed=0)[1]) == 4
   with pytest.raises(InputError, match='--val_size: 6 validation cases .* at most 5'):
-    classify.stratified_split(y, 6, seed=0)
+    stratified.stratified_split(y, 6, seed=0)
   for bad in (1.5, -1, 'x', True):
     with pytest.raises(InputError, match='--val_size'):
-      classify.stratified_split(y, bad, seed=0)
+      stratified.stratified_split(y, bad, seed=0)
   data = classify.load(dataset='BasicMotions', val_size=12)
   assert len(data.y['val']) == 12 and list(np.bincount(data.y['val'])) == [3, 3, 3, 3]
 
@@ -178,7 +179,7 @@ def test_z_normalisation_and_padding():
   data = classify.load(dataset='JapaneseVowels', seed=0)
   _, labels, cases = _dumb_parse(classify.bundled_path('JapaneseVowels', 'train'))
   index = {label: i for i, label in enumerate(data.classes)}
-  train_idx, _ = classify.stratified_split(np.array([index[l] for l in labels]), 0.2, seed=0)
+  train_idx, _ = stratified.stratified_split(np.array([index[l] for l in labels]), 0.2, seed=0)
   steps = np.concatenate([cases[i] for i in train_idx])
   np.testing.assert_allclose(data.mean, steps.mean(0), rtol=1e-12)
   np.testing.assert_allclose(data.std, steps.std(0), rtol=1e-12)

@@ -6,9 +6,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from rnnjax.data import classify
 from rnnjax.data import forecast
 from rnnjax.data import task_data
+from rnnjax.data.splits import stratified
 from rnnjax.engine import population as pop
 from rnnjax.engine import sharding
 from rnnjax.errors import InputError
@@ -105,8 +105,8 @@ def test_configurations_rank_by_their_mean_and_the_final_model_is_the_last_folds
 def test_classification_folds_are_disjoint_stratified_parts():
   y = np.repeat(np.arange(3), [20, 12, 8])
   folds = 4
-  parts = [classify.fold_split(y, 8, seed=1, fold=f, folds=folds) for f in range(folds)]
-  last = classify.stratified_split(y, 8, seed=1)
+  parts = [stratified.fold_split(y, 8, seed=1, fold=f, folds=folds) for f in range(folds)]
+  last = stratified.stratified_split(y, 8, seed=1)
   np.testing.assert_array_equal(parts[-1][1], last[1])  # The usual split.
   vals = [set(val) for _, val in parts]
   assert all(len(v) == 8 for v in vals)
@@ -116,7 +116,7 @@ def test_classification_folds_are_disjoint_stratified_parts():
     # Stratified: each class gives its share, 8 * (20, 12, 8) / 40, within one case.
     assert np.all(np.abs(np.bincount(y[val], minlength=3) - [4, 2.4, 1.6]) < 1)
   with pytest.raises(InputError, match='--folds: 5 disjoint validation parts of 8'):
-    classify.fold_split(y, 8, seed=1, fold=4, folds=5)
+    stratified.fold_split(y, 8, seed=1, fold=4, folds=5)
 
 
 def test_classification_folds_have_equal_shapes():

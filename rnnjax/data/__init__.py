@@ -7,7 +7,8 @@ sees it (split, scaled, windowed arrays), with the baselines scored on the same 
   forecast         one series (or a few target columns) from a CSV: windows, scaling
   panel            many series in long format, read for one global model
   splits/          cutting data into parts: a panel's test part, given or held out
-                   (test_part)
+                   (test_part); classification's stratified validation part and folds
+                   (stratified)
   panel_windows    a panel's windows, validation and test parts, floors
   panel_baselines  a panel's benchmarks, forecast and scored as the competitions score them
   competition      the M competitions' scores (sMAPE, MASE, OWA, M5's RMSSE) and naive benchmarks

@@ -6,7 +6,7 @@ cases/long_csv.py, alike: each fills missing values and counts them.
 
 Validation cases are carved from the training file, stratified by class and seeded; the
 test file is kept whole (a class too rare to reach the validation part is named in a note:
-`class_notes`). Cross-validation (`fold` of `folds`, see `fold_split`): the last
+`class_notes`). Cross-validation (`fold` of `folds`, see splits/stratified.py): the last
 fold is that split, and each other fold validates on its own stratified part of the
 cases the last fold trains on, disjoint from every other fold's. Per-channel statistics
 come from the remaining training cases alone, over their valid steps. The training and
@@ -18,18 +18,17 @@ rounding, what validation chooses), the test cases to theirs where that is longe
 
 import dataclasses
 import importlib.resources
-import math
 
 import numpy as np
 
 from rnnjax.data import common
 from rnnjax.data.cases import long_csv
 from rnnjax.data.cases import ts_file
+from rnnjax.data.splits import stratified
 from rnnjax.errors import InputError
 
 DATASETS = ('ItalyPowerDemand', 'GunPoint', 'ArrowHead', 'BasicMotions', 'JapaneseVowels',
             'DNA')
-DEFAULT_VAL_FRACTION = 0.2
 
 # The reader of `.ts` files, here too: README and users call rnnjax.data.classify.read_ts.
 read_ts = ts_file.read_ts
@@ -64,66 +63,6 @@ def bundled_path(dataset: str, split: str) -> str:
                      f'bundled: {", ".join(DATASETS)}')
   root = importlib.resources.files('rnnjax.data') / 'classification'
   return str(root / f'{dataset}_{split.upper()}.ts')
-
-
-def num_val_cases(val_size, n: int) -> int:
-  """`val_size` as a number of cases: a fraction in (0, 1) of `n`, a count >= 1, or 0 (20%)."""
-  if isinstance(val_size, (bool, np.bool_)) or not isinstance(val_size, (int, float, np.number)):
-    raise InputError(f'--val_size: {val_size!r} is not a number')
-  if val_size == 0:
-    val_size = DEFAULT_VAL_FRACTION
-  if 0 < val_size < 1:
-    return max(1, math.floor(val_size * n + 0.5))
-  if val_size >= 1 and float(val_size).is_integer():
-    return int(val_size)
-  raise InputError(f'--val_size: {val_size!r} is neither a fraction in (0, 1) nor a whole '
-                   'number of cases >= 1')
-
-
-def stratified_split(y: np.ndarray, val_size, seed: int) -> tuple[np.ndarray, np.ndarray]:
-  """Sorted indices (train, val) of cases `y` <int>[N], stratified by class.
-
-  Each class gives up its share of the validation cases rounded by largest remainder, so
-  it is off by less than one case, and keeps at least one training case; `seed` picks the
-  cases within each class.
-  """
-  classes, counts = np.unique(y, return_counts=True)
-  n_val = num_val_cases(val_size, len(y))
-  room = counts - 1
-  if n_val > room.sum():
-    raise InputError(f'--val_size: {n_val} validation cases asked of {len(y)} training cases; '
-                     f'at most {room.sum()} can go while each of the {len(classes)} classes '
-                     'keeps one')
-  share = n_val * counts / len(y)
-  take = np.minimum(np.floor(share).astype(int), room)
-  while take.sum() < n_val:
-    take[np.argmax(np.where(take < room, share - take, -np.inf))] += 1
-  rng = np.random.default_rng(seed)
-  val = np.sort(np.concatenate(
-      [rng.permutation(np.flatnonzero(y == c))[:k] for c, k in zip(classes, take)]))
-  return np.setdiff1d(np.arange(len(y)), val), val
-
-
-def fold_split(y: np.ndarray, val_size, seed: int, fold: int,
-               folds: int) -> tuple[np.ndarray, np.ndarray]:
-  """Sorted indices (train, val) of fold `fold` of `folds`: the last fold is
-  `stratified_split(y, val_size, seed)`; fold f < folds - 1 validates on the f-th of
-  the parts carved in turn, each as `stratified_split` would and as large as the last
-  fold's, from the cases no earlier part took (seeded by (seed, f)), and trains on
-  every other case."""
-  rest, val = stratified_split(y, val_size, seed)
-  parts = []
-  for f in range(folds - 1):
-    try:
-      kept, part = stratified_split(y[rest], len(val), np.random.SeedSequence([seed, f]))
-    except InputError:
-      raise InputError(f'--folds: {folds} disjoint validation parts of {len(val)} cases do '
-                       f'not fit in {len(y)} training cases (each class keeps one); lower '
-                       '--folds or --val_size') from None
-    parts.append(rest[part])
-    rest = rest[kept]
-  val = (parts + [val])[fold]
-  return np.setdiff1d(np.arange(len(y)), val), val
 
 
 def channel_stats(series) -> tuple[np.ndarray, np.ndarray]:
@@ -171,7 +110,8 @@ def scores(predicted: np.ndarray, y: np.ndarray) -> dict:
           'balanced_accuracy': float(np.mean([r for r, _ in recalls(predicted, y).values()]))}
 
 
-def prepare(train: ts_file.TsFile, test: ts_file.TsFile, *, val_size=DEFAULT_VAL_FRACTION,
+def prepare(train: ts_file.TsFile, test: ts_file.TsFile, *,
+            val_size=stratified.DEFAULT_VAL_FRACTION,
             seed: int = 0, name: str = '', files=None, fold: int = 0,
             folds: int = 1) -> ClassifyData:
   """Splits, scales and pads two read files; computes the baselines.
@@ -195,7 +135,7 @@ def prepare(train: ts_file.TsFile, test: ts_file.TsFile, *, val_size=DEFAULT_VAL
   classes = tuple(train.class_labels)
   index = {label: i for i, label in enumerate(classes)}
   y_all = np.array([index[label] for label in train.labels], np.int32)
-  train_idx, val_idx = fold_split(y_all, val_size, seed, fold, folds)
+  train_idx, val_idx = stratified.fold_split(y_all, val_size, seed, fold, folds)
   raw = {'train': [train.series[i] for i in train_idx], 'val': [train.series[i] for i in val_idx],
          'test': test.series}
   y = {'train': y_all[train_idx], 'val': y_all[val_idx],
@@ -238,7 +178,8 @@ def prepare(train: ts_file.TsFile, test: ts_file.TsFile, *, val_size=DEFAULT_VAL
 
 
 def load(*, dataset: str = '', train_path: str = '', test_path: str = '',
-         val_size=DEFAULT_VAL_FRACTION, seed: int = 0, fold: int = 0, folds: int = 1,
+         val_size=stratified.DEFAULT_VAL_FRACTION, seed: int = 0, fold: int = 0,
+         folds: int = 1,
          id_column: str = '', time_column: str = '', target_columns=(),
          input_columns=()) -> ClassifyData:
   """A bundled dataset by name, or a user's pair of files (which take precedence):
@@ -246,7 +187,7 @@ def load(*, dataset: str = '', train_path: str = '', test_path: str = '',
   file's extension (else its content) telling which.
 
   `val_size`: a fraction in (0, 1) of the training file's cases, a whole number >= 1 of
-  them, or 0 for the default 20%; carved per class (see `stratified_split`).
+  them, or 0 for the default 20%; carved per class (see splits/stratified.py).
   """
   flags = ('--train_path', '--test_path')  # Named when a file cannot be read.
   columns = {'--id_column': id_column, '--time_column': time_column,

@@ -66,7 +66,7 @@ def load(*, task: str, dataset: str = '', seed: int = 0, val_size: int = 0,
 
   fold, folds: cross-validation fold `fold` of `folds` (the last fold is the usual
   split): forecasting's rolling origins (forecast.py), classification's stratified parts
-  of TRAIN (classify.py `fold_split`); not for charlm.
+  of TRAIN (splits/stratified.py `fold_split`); not for charlm.
   """
   allowed = options(task)  # InputError for an unknown task.
   unknown = [name for name in task_options if name not in allowed]
