@@ -19,7 +19,8 @@ MAX_FLAT_MODULES = 12
 # A wing split by role (DESIGN.md): its sub-packages, and the ones each may import (its
 # face says the same). Any sub-package may import its wing's flat modules.
 SUB_PACKAGES = {
-    'data': {'time': set(), 'cases': {'time'}, 'splits': {'time'}},
+    'data': {'time': set(), 'cases': {'time'}, 'splits': {'time'},
+             'windows': set()},
     'engine': {'tasks': set()},
     'search': {'strategies': set()},
     'results': {'tracking': set(), 'printed': set()},

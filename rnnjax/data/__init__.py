@@ -10,6 +10,7 @@ sees it (split, scaled, windowed arrays), with the baselines scored on the same 
                    (test_part); classification's stratified validation part and folds
                    (stratified)
   panel_windows    a panel's windows, validation and test parts, floors
+  windows/         windows built in bulk: a panel's training and refit ones (strided)
   panel_baselines  a panel's benchmarks, forecast and scored as the competitions score them
   competition      the M competitions' scores (sMAPE, MASE, OWA, M5's RMSSE) and naive benchmarks
   statistical      statsforecast's AutoETS, AutoTheta, AutoARIMA fitted per series, in parallel

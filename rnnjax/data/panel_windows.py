@@ -27,9 +27,9 @@ window the series it belongs to, its weight (0: a series left out) and RMSSE's s
 """
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from rnnjax.data import competition
+from rnnjax.data.windows import strided
 from rnnjax.errors import InputError
 
 
@@ -160,47 +160,6 @@ def floor_of(known) -> float:
   return 0.0 if np.all(np.asarray(known) >= 0) else -np.inf
 
 
-def _counts(panel, horizon: int):
-  """(<int64>[S] training windows, <int64>[S] refit windows) of each series: origins
-  1, ..., count (`windows`)."""
-  n = np.asarray([len(s) for s in panel.train], np.int64)
-  usable = n - horizon >= 1
-  return (np.where(usable, np.maximum(n - 2 * horizon, 0), 0),
-          np.maximum(n - horizon, 0))
-
-
-def _padded(values: np.ndarray, lookback: int) -> np.ndarray:
-  """`values` after `lookback` copies of its first point (row): the window with origin
-  t (`_window`) is rows [t, t + lookback) of this."""
-  return np.concatenate([np.repeat(values[:1], lookback, axis=0), values])
-
-
-def _fill(arrays, at: int, count: int, series, rows, stats, figure, *, lookback: int,
-          horizon: int, num_future: int):
-  """Writes the `count` windows of a series with origins 1, ..., count (targets
-  series[t:t + horizon]) into rows [at, at + count) of a split's x, y and seasonal,
-  each as `_x` and `seasonal_factors` build one window: the same float64 values, cast
-  to float32 once."""
-  if not count:
-    return
-  part = slice(at, at + count)
-  views = lambda a, width, first=1: np.moveaxis(sliding_window_view(
-      a, width, axis=0)[first:first + count], -1, 1)
-  arrays['x'][part, :, 0] = views(_padded(series, lookback), lookback)
-  arrays['y'][part, :, 0] = views(series, horizon)
-  if rows is not None:
-    past = rows.shape[1] - num_future
-    standard = (_padded(rows, lookback) - stats[0]) / stats[1]
-    arrays['x'][part, :, 1:1 + past] = views(standard[:, :past], lookback)
-    if num_future:
-      arrays['x'][part, :, 1 + past:] = views(standard[:, past:], lookback, 1 + horizon)
-  if figure is None:
-    arrays['seasonal'][part] = 1.0
-  else:
-    positions = np.maximum(np.arange(-lookback, len(series) + horizon), 0)
-    arrays['seasonal'][part] = views(figure[positions % len(figure)], lookback + horizon)
-
-
 def windows(panel, *, lookback: int, horizon: int,
             season: int) -> tuple[dict, tuple]:
   """(split -> arrays, notes): the panel's windows (see the module docstring).
@@ -224,13 +183,13 @@ def windows(panel, *, lookback: int, horizon: int,
   num_future = len(panel.future_columns)
   all_inputs = panel.inputs or [None] * len(panel.train)
   width = 1 + (all_inputs[0].shape[1] if panel.inputs else 0)
-  counts = dict(zip(('train', 'refit'), _counts(panel, horizon)))
+  counts = dict(zip(('train', 'refit'), strided.counts(panel, horizon)))
   if not counts['train'].sum():
     raise InputError(f'--lookback/--horizon: no series of {panel.path} is long enough for '
                      f'a training window of horizon {horizon} before its validation part')
-  # Every training and refit window written once into arrays of their final size: a
-  # panel of long series has millions (kept as one small array each, they took several
-  # times the memory, and minutes).
+  # Every training and refit window written once (windows/strided.py) into arrays of
+  # their final size: a panel of long series has millions (kept as one small array
+  # each, they took several times the memory, and minutes).
   out = {}
   for name, count in counts.items():
     n = int(count.sum())
@@ -265,8 +224,8 @@ def windows(panel, *, lookback: int, horizon: int,
         ('train', scale_val, figure_val, origin, rmsse_val),
         ('refit', scale_test, figure_test, len(series), rmsse_test)):
       at, count = int(starts[name][i]), int(counts[name][i])
-      _fill(out[name], at, count, series, rows, stats, figure, lookback=lookback,
-            horizon=horizon, num_future=num_future)
+      strided.fill(out[name], at, count, series, rows, stats, figure, lookback=lookback,
+                   horizon=horizon, num_future=num_future)
       out[name]['level'][at:at + count] = level
       out[name]['mase_denom'][at:at + count] = scale
       out[name]['rmsse_denom'][at:at + count] = rmsse
