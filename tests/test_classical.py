@@ -13,6 +13,7 @@ from rnnjax.data import classical
 from rnnjax.data import common
 from rnnjax.data import forecast
 from rnnjax.data import task_data
+from rnnjax.data.scores import series_errors
 
 LOOKBACK, VAL, TEST = 12, 24, 24
 
@@ -87,12 +88,12 @@ def test_test_models_are_fitted_on_training_and_validation(walk):
   val_end, n = len(values) - TEST, len(values)
   t = np.arange(val_end, n)
   truth = values[t][:, None]
-  scale = forecast.mase_scale(values[:n - VAL - TEST], 0)
+  scale = series_errors.mase_scale(values[:n - VAL - TEST], 0)
   for fit_end, same in ((val_end, True), (n - VAL - TEST, False)):
     preds, _ = classical.forecasts(values, {'test': t}, {'test': fit_end}, horizon=1,
                                    season=0)
     for name in classical.MODELS:
-      report = forecast.regression_report(preds[name]['test'], truth, scale)
+      report = series_errors.regression_report(preds[name]['test'], truth, scale)
       if same or name == 'ets':  # ARIMA(0, 1, 0) has no parameter to change.
         assert (report == walk.baselines[name]['test']) == same, (name, fit_end)
 

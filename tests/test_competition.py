@@ -117,12 +117,13 @@ def test_scores_and_table_carry_rmsse_only_when_given_its_scales():
 def test_every_mase_scale_is_the_same_naive_error():
   # The M4 scale (inf MASE when constant), the panel's (falls back to the level) and a single
   # series' columns (NaN when constant) differ only where the naive error is 0.
-  from rnnjax.data import forecast, panel_windows
+  from rnnjax.data import panel_windows
+  from rnnjax.data.scores import series_errors
   cols = np.array([[1., 5., 2.], [2., 5., 2.], [4., 5., 2.], [7., 5., 2.], [11., 5., 3.]])
   for season in (0, 1, 2, 4, 5, 12):
     each = [competition.mase_scale(cols[:, c], season) for c in range(3)]
     np.testing.assert_allclose(competition.naive_error(cols, season), each, rtol=1e-12)
-    np.testing.assert_allclose(forecast.mase_scale(cols, season),
+    np.testing.assert_allclose(series_errors.mase_scale(cols, season),
                                [s if s > 0 else np.nan for s in each], rtol=1e-12)
     assert panel_windows.mase_scale(cols[:, 0], season) == pytest.approx(each[0])
   assert competition.naive_error(cols, 2)[2] == pytest.approx(1 / 3)  # Only 2 -> 3, lag 2.

@@ -11,6 +11,7 @@ from rnnjax.data import classical
 from rnnjax.data import common
 from rnnjax.data import forecast
 from rnnjax.data import panel
+from rnnjax.data.scores import series_errors
 from rnnjax.data.time import column as times_lib
 from rnnjax.engine import tasks
 from rnnjax.errors import InputError
@@ -153,11 +154,11 @@ def test_baselines_against_numpy():
 def test_mase_scale_by_hand():
   train = np.array([[1.0, 10.0], [3.0, 10.0], [2.0, 10.0], [5.0, 10.0], [4.0, 10.0]])
   # Naive: |3-1|, |2-3|, |5-2|, |4-5| -> 7 / 4; seasonal (2): |2-1|, |5-3|, |4-2| -> 5 / 3.
-  np.testing.assert_allclose(forecast.mase_scale(train[:, :1], 0), [7 / 4])
-  np.testing.assert_allclose(forecast.mase_scale(train[:, :1], 2), [5 / 3])
+  np.testing.assert_allclose(series_errors.mase_scale(train[:, :1], 0), [7 / 4])
+  np.testing.assert_allclose(series_errors.mase_scale(train[:, :1], 2), [5 / 3])
   # A season no shorter than the training part: the naive forecast's scale.
-  np.testing.assert_allclose(forecast.mase_scale(train[:, :1], 5), [7 / 4])
-  assert np.isnan(forecast.mase_scale(train, 0)[1])  # Constant: MASE undefined.
+  np.testing.assert_allclose(series_errors.mase_scale(train[:, :1], 5), [7 / 4])
+  assert np.isnan(series_errors.mase_scale(train, 0)[1])  # Constant: MASE undefined.
 
 
 def test_mase_of_a_tiny_series_by_hand():

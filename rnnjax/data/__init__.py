@@ -5,6 +5,8 @@ sees it (split, scaled, windowed arrays), with the baselines scored on the same 
   common           what the loaders share: splits, held-out sizes, reading files and a
                    CSV's columns, filling gaps
   forecast         one series (or a few target columns) from a CSV: windows, scaling
+  scores/          what forecasts are scored by: a series forecast's RMSE, MAE, MASE
+                   (series_errors)
   panel            many series in long format, read for one global model
   splits/          cutting data into parts: a panel's test part, given or held out
                    (test_part); classification's stratified validation part and folds

@@ -26,7 +26,8 @@ is the usual split. The holdout sizes are the whole series' in every fold.
 Baselines, scored in original units on the levels: last value, seasonal naive, and
 (with the optional statsforecast) automatic ETS and ARIMA, see classical.py. Beside RMSE
 and MAE, MASE (Hyndman & Koehler 2006, "Another look at measures of forecast accuracy"):
-MAE over the in-sample MAE of the seasonal naive forecast on the training part.
+MAE over the in-sample MAE of the seasonal naive forecast on the training part
+(scores/series_errors.py).
 
 The season of a user's file, unless given, is inferred from its time column where every
 step is one hour, day, week, month, quarter or year (time/column.py's `infer_season`); a note
@@ -35,13 +36,12 @@ says what was chosen and from what. Bundled series keep the season they declare.
 
 import dataclasses
 import importlib.resources
-import math
 
 import numpy as np
 
 from rnnjax.data import classical
 from rnnjax.data import common
-from rnnjax.data import competition
+from rnnjax.data.scores import series_errors
 from rnnjax.data.time import column as times
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
@@ -164,7 +164,7 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
   std = np.where(std > 0, std, 1.0)
   scaled = ((modelled - mean) / std).astype(np.float32)
   targets = values[:, :num_targets]
-  scale = mase_scale(targets[:train_end], season)
+  scale = series_errors.mase_scale(targets[:train_end], season)
   x, y, baselines = {}, {}, {'last_value': {}}
   if season:
     baselines['seasonal_naive'] = {}
@@ -179,10 +179,11 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
       continue
     starts[split], truth[split] = t, targets[t[:, None] + np.arange(horizon)]
     last = np.repeat(targets[t - 1, None], horizon, axis=1)
-    baselines['last_value'][split] = regression_report(last, truth[split], scale)
+    baselines['last_value'][split] = series_errors.regression_report(last, truth[split], scale)
     if season and t.min() >= season:
       pred = seasonal_naive(targets, t, horizon, season)
-      baselines['seasonal_naive'][split] = regression_report(pred, truth[split], scale)
+      baselines['seasonal_naive'][split] = series_errors.regression_report(
+          pred, truth[split], scale)
   said = ()  # Where the baselines or MASE cannot be what the flags ask: said, not dropped.
   if season >= train_end:
     said += (f'--season={season} is not shorter than the training part ({train_end} '
@@ -199,7 +200,7 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
                                        {'val': train_end, 'test': val_end},
                                        horizon=horizon, season=season)
     for name, by_split in preds.items():
-      baselines[name] = {split: regression_report(pred, truth[split], scale)
+      baselines[name] = {split: series_errors.regression_report(pred, truth[split], scale)
                          for split, pred in by_split.items()}
   return ForecastData(x=x, y=y, mean=mean[:num_targets], std=std[:num_targets],
                       target_columns=tuple(target_columns), num_filled=num_filled,
@@ -208,29 +209,6 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
                       input_columns=tuple(input_columns), difference=difference,
                       mase_scale=scale, notes=said + tuple(notes), x_mean=mean, x_std=std,
                       series=np.asarray(values, np.float64), season=season)
-
-
-def mase_scale(train, season) -> np.ndarray:
-  """<float64>[C]: MASE's denominator per column of the training part <float64>[N, C],
-  the in-sample MAE of the seasonal naive forecast: mean |v[i] - v[i - m]| with m the
-  season (1, the naive forecast, with no season or a training part no longer than one
-  season). NaN for a constant column, whose MASE is undefined."""
-  scale = competition.naive_error(np.asarray(train, np.float64).reshape(len(train), -1), season)
-  return np.where(scale > 0, scale, np.nan)
-
-
-def regression_report(pred, truth, scale=None) -> dict:
-  """RMSE and MAE in original units over every target of every window; given `scale`
-  (<float64>[C], see `mase_scale`), MASE too: each target column's MAE over its scale,
-  averaged over the columns.
-
-  pred, truth: <float64>[W, horizon, C].
-  """
-  err = np.asarray(pred, np.float64) - np.asarray(truth, np.float64)
-  report = {'rmse': math.sqrt(float(np.mean(err ** 2))), 'mae': float(np.mean(np.abs(err)))}
-  if scale is not None:
-    report['mase'] = float(np.mean(np.mean(np.abs(err), axis=(0, 1)) / scale))
-  return report
 
 
 def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
