@@ -2,6 +2,8 @@
 sees it (split, scaled, windowed arrays), with the baselines scored on the same splits.
 
   task_data        every task's data, by the spec's task and dataset
+  loaders/         each task's loader (series: forecast, panel; sequences: classify,
+                   charlm) and what they return (loaded: TaskData)
   common           what the loaders share: splits, held-out sizes, reading files and a
                    CSV's columns, filling gaps
   forecast         one series (or a few target columns) from a CSV: windows, scaling
