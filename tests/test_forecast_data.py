@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 from rnnjax.data import classical
+from rnnjax.data import classify
 from rnnjax.data import common
 from rnnjax.data import forecast
 from rnnjax.data import panel
+from rnnjax.data import task_data
 from rnnjax.data.scores import series_errors
 from rnnjax.data.time import column as times_lib
 from rnnjax.engine import tasks
@@ -481,6 +483,26 @@ def test_load_csv_needs_target_columns(tmp_path):
 
 
 # --- a user's file --------------------------------------------------------------------
+
+@pytest.mark.parametrize('task', ['forecast', 'panel'])
+def test_a_ts_file_or_a_commented_file_without_extension_is_no_csv(tmp_path, task):
+  # Without an extension, a file is told by its first lines, as the .ts reader reads
+  # them: a .ts file's `#` comments and `@` header, or a `#` line that no `@` line
+  # follows; neither is read as a CSV whose first line names its columns.
+  load = lambda path: task_data.load(task=task, csv_path=path, target_columns=('y',),
+                                     lookback=2, horizon=1, classical_baselines=False)
+  ts = _write(tmp_path / 'italy', open(classify.bundled_path('ItalyPowerDemand',
+                                                             'train')).read())
+  for path in (ts, classify.bundled_path('GunPoint', 'train')):
+    with pytest.raises(InputError, match=r'^--csv_path: .*: is a .ts file, not a CSV') as e:
+      load(path)
+    assert '\n' not in str(e.value)
+  rows = 'y\n' + ''.join(f'{v}\n' for v in range(30))
+  with pytest.raises(InputError, match=r"^--csv_path: .*sales: opens with '#' lines that no "
+                     r"@ header line follows .* remove the '#' lines"):
+    load(_write(tmp_path / 'sales', '# shop export\n' + rows))
+  assert load(_write(tmp_path / 'plain', rows)).num_train > 0  # No comment: a CSV.
+
 
 def test_user_csv_with_two_targets(tmp_path):
   rng = np.random.default_rng(0)

@@ -195,6 +195,23 @@ def test_the_extension_or_the_content_tells_a_csv_from_a_ts_file(tmp_path):
   assert ok.classes == ('x', 'y') and ok.info['columns']['input_columns'] == ['t', 'a', 'b']
 
 
+def test_a_file_without_extension_opening_with_a_comment_is_told_by_what_follows(tmp_path):
+  # A .ts file's `#` comments come before its `@` header: read as a .ts file. A `#` line
+  # that no `@` line follows is no CSV header: refused in one line naming the flag, not
+  # read as the CSV's columns ("has no column 'case'; columns are ['# cases']").
+  ts_text = open(classify.bundled_path('ItalyPowerDemand', 'train')).read()
+  assert ts_text.startswith('#')
+  ts = _file(tmp_path / 'italy_train', ts_text)
+  assert not long_csv.is_csv(ts, '--train_path')
+  commented = _file(tmp_path / 'cases', '# cases exported on Monday\n' + GOOD)
+  with pytest.raises(InputError, match=r"^--train_path: .*cases: opens with '#' lines that "
+                     r"no @ header line follows .* remove the '#' lines") as e:
+    classify.load(train_path=commented, test_path=_file(tmp_path / 'c', TEST), **CSV)
+  assert '\n' not in str(e.value)
+  # Named .csv, its first line is its header, as before.
+  assert long_csv.is_csv(_file(tmp_path / 'cases.csv', '# cases\n' + GOOD), '--train_path')
+
+
 def test_a_classify_sweep_takes_the_csv_column_flags():
   spec = sweep.SweepSpec(task='classify', train_path='T.csv', test_path='U.csv',
                          id_column='case', time_column='t', target_columns=('label',),

@@ -1,5 +1,5 @@
 """What the loaders (forecast.py, classify.py, text.py) share: split names, held-out sizes,
-reading a user's file (its text, or a CSV's named numeric columns), and filling gaps.
+reading a user's file (its text, its kind, or a CSV's named numeric columns), and filling gaps.
 
 Errors are one-line `InputError`s that name the flag (when given) and the file, so an
 entry point can print them as they are.
@@ -80,6 +80,45 @@ def read_file(path: str, *, flag: str = '', kind: str = 'a text file') -> str:
     raise InputError(f'{where}: cannot read ({e.strerror})') from None
 
 
+def file_kind(path: str, *, flag: str = '', text: str | None = None) -> str:
+  """'csv', 'ts', or '' (nothing tells: empty, or `#` lines alone): a data file's kind by
+  its extension (.csv, .ts), else by its content as the .ts reader reads one (`#`
+  comment lines, then `@` header lines: cases/ts_file.py). A file of neither extension
+  that opens with `#` lines and goes on with anything but an `@` line is refused in one
+  line naming `flag`: as a CSV, its first line, the `#` one, would be its header."""
+  extension = os.path.splitext(path)[1].lower()
+  if extension in ('.csv', '.ts'):
+    return extension[1:]
+  if text is None:
+    text = read_file(path, flag=flag, kind='a .ts or CSV file')
+  commented = False
+  for line in io.StringIO(text, newline=None):  # A long CSV is told by its first lines.
+    line = line.strip()
+    if line.startswith('#'):
+      commented = True
+    elif line.startswith('@'):
+      return 'ts'
+    elif line and commented:
+      raise InputError(f'{flag + ": " if flag else ""}{path}: opens with \'#\' lines that no '
+                       '@ header line follows (a .ts file\'s would), and a CSV\'s first line '
+                       'names its columns: remove the \'#\' lines, or name the file .csv to '
+                       'read the first as its header')
+    elif line:
+      return 'csv'
+  return ''
+
+
+def read_csv_text(path: str, *, flag: str = '') -> str:
+  """The text of a CSV file (`read_file`); a file `file_kind` finds to be a .ts file is
+  refused in one line naming `flag`."""
+  text = read_file(path, flag=flag, kind='a CSV file')
+  if file_kind(path, flag=flag, text=text) == 'ts':
+    raise InputError(f'{flag + ": " if flag else ""}{path}: is a .ts file, not a CSV (a '
+                     'first line naming its columns); --task=classify reads .ts files of '
+                     'cases (--train_path, --test_path)')
+  return text
+
+
 def read_csv(path: str, columns, *, time_column: str = '', input_columns=(),
              flag: str = '', the_models: bool = False) -> tuple[np.ndarray, int]:
   """Reads named numeric columns. Returns (<float64>[N, C] with NaN gaps, gaps).
@@ -92,7 +131,7 @@ def read_csv(path: str, columns, *, time_column: str = '', input_columns=(),
   of column it is to the model.
   """
   # newline='' as the csv module asks, so a quoted field may hold a line break.
-  text = read_file(path, flag=flag, kind='a CSV file')
+  text = read_csv_text(path, flag=flag)
   rows = list(csv.reader(io.StringIO(text, newline='')))
   if not rows:
     raise InputError(f'{path}: empty file')

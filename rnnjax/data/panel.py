@@ -83,7 +83,7 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
   the number of empty target cells; `id_column` '' reads the whole file as one series
   named after the file."""
   every = tuple(input_columns) + tuple(future_columns)
-  text = common.read_file(path, flag=flag, kind='a CSV file')
+  text = common.read_csv_text(path, flag=flag)
   rows = list(csv.reader(io.StringIO(text, newline='')))
   if len(rows) < 2:
     raise InputError(f'{flag}: {path} has no rows')

@@ -27,15 +27,9 @@ from rnnjax.errors import InputError
 
 def is_csv(path: str, flag: str) -> bool:
   """Whether `path` is read as a long CSV rather than a `.ts` file: by its extension
-  (.csv, .ts), else by its content (a `.ts` file opens with `@` header lines)."""
-  extension = os.path.splitext(path)[1].lower()
-  if extension in ('.csv', '.ts'):
-    return extension == '.csv'
-  for line in common.read_file(path, flag=flag, kind='a .ts or CSV file').splitlines():
-    line = line.strip()
-    if line and not line.startswith('#'):
-      return not line.startswith('@')
-  return False  # Empty: the .ts reader says so.
+  (.csv, .ts), else by its content (a `.ts` file opens with `@` header lines, after any
+  `#` comments; common.file_kind)."""
+  return common.file_kind(path, flag=flag) == 'csv'  # '' (empty): the .ts reader says so.
 
 
 def order(cells, where: str, column: str, lines=None, unit: str = 'line') -> np.ndarray:
