@@ -32,9 +32,9 @@ def score(cfg, pred, split):
   per target column: `rmse_0`, `mae_0`, ...
 
   With `split['mase_scale']` (<float32>[C_out], each target's in-sample seasonal-naive
-  MAE on the training part; see data/forecast.py `mase_scale`) also MASE: `mase_c` is
-  target c's MAE over its scale, and `mase` their mean over the C_out targets (so each
-  target counts alike, whatever its units).
+  MAE on the training part; see data/scores/series_errors.py `mase_scale`) also MASE:
+  `mase_c` is target c's MAE over its scale, and `mase` their mean over the C_out
+  targets (so each target counts alike, whatever its units).
   """
   cumulative = cfg.difference
   metrics = losses.regression_metrics(pred, split['y'], split['mean'], split['std'],
