@@ -4,8 +4,8 @@ sees it (split, scaled, windowed arrays), with the baselines scored on the same 
   task_data        every task's data, by the spec's task and dataset
   loaders/         each task's loader (series: forecast, panel; sequences: classify,
                    charlm) and what they return (loaded: TaskData)
-  common           what the loaders share: splits, held-out sizes, reading files and a
-                   CSV's columns, filling gaps
+  common           what the loaders share: splits, held-out sizes, reading files (a
+                   .ts file told from a CSV: file_kind) and a CSV's columns, filling gaps
   forecast         one series (or a few target columns) from a CSV: windows, scaling
   scores/          what forecasts are scored by: a series forecast's RMSE, MAE, MASE
                    (series_errors)
@@ -19,7 +19,7 @@ sees it (split, scaled, windowed arrays), with the baselines scored on the same 
   competition      the M competitions' scores (sMAPE, MASE, OWA, M5's RMSSE) and naive benchmarks
   statistical      statsforecast's AutoETS, AutoTheta, AutoARIMA fitted per series, in parallel
   classical        automatic ETS and ARIMA for one series
-  classify         sequence classification: splits, scaling, baselines
+  classify         sequence classification: scaling, baselines (its split: splits/)
   cases/           its files: UCR/UEA .ts files (ts_file), long CSVs of cases (long_csv)
   text             character-level language modelling
   time/            a time column: its cells, season and future labels (column); its grid
