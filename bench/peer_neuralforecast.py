@@ -39,9 +39,9 @@ from absl import app
 from absl import flags
 import numpy as np
 
-from rnnjax.data import competition
+from rnnjax.data.scores import competition
 from rnnjax.data import panel as panel_lib
-from rnnjax.data import panel_windows
+from rnnjax.data.windows import panel_windows
 
 PANELS = tuple(panel_lib.PANELS)
 MODELS = ('NBEATS', 'LSTM')

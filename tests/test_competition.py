@@ -1,4 +1,4 @@
-"""Tests for rnnjax/data/competition.py: the M competitions' scores and benchmarks against hand
+"""Tests for rnnjax/data/scores/competition.py: the M competitions' scores and benchmarks against hand
 computations, an independent decomposition (statsmodels), and the M3 competition's own published
 table and submitted forecasts (the bundled rnnjax/data/panels)."""
 
@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
-from rnnjax.data import competition
+from rnnjax.data.scores import competition
 from rnnjax.errors import InputError
 
 PANELS = importlib.resources.files('rnnjax.data') / 'panels'
@@ -78,7 +78,7 @@ def test_rmsse_by_hand_from_the_first_sale_on():
   assert competition.mase(y, zero, [1.]) < competition.mase(y, mean, [1.])
   assert competition.rmsse(y, zero, [1.]) > competition.rmsse(y, mean, [1.])
   # The panel's scale falls back to the level where there is no change, as MASE's does.
-  from rnnjax.data import panel_windows
+  from rnnjax.data.windows import panel_windows
   assert panel_windows.rmsse_scale(np.array([0., 0., 3., 5., 4.])) == pytest.approx(
       np.sqrt(2.5))
   assert panel_windows.rmsse_scale(np.array([2., 2., 2.])) == pytest.approx(2.0)
@@ -117,7 +117,7 @@ def test_scores_and_table_carry_rmsse_only_when_given_its_scales():
 def test_every_mase_scale_is_the_same_naive_error():
   # The M4 scale (inf MASE when constant), the panel's (falls back to the level) and a single
   # series' columns (NaN when constant) differ only where the naive error is 0.
-  from rnnjax.data import panel_windows
+  from rnnjax.data.windows import panel_windows
   from rnnjax.data.scores import series_errors
   cols = np.array([[1., 5., 2.], [2., 5., 2.], [4., 5., 2.], [7., 5., 2.], [11., 5., 3.]])
   for season in (0, 1, 2, 4, 5, 12):

@@ -20,7 +20,7 @@ MAX_FLAT_MODULES = 12
 # face says the same). Any sub-package may import its wing's flat modules.
 SUB_PACKAGES = {
     'data': {'time': set(), 'cases': {'time'}, 'splits': {'time'},
-             'windows': set(), 'scores': set(), 'loaders': {'time'}},
+             'windows': {'scores'}, 'scores': set(), 'loaders': {'time', 'windows'}},
     'engine': {'tasks': set()},
     'search': {'strategies': set()},
     'results': {'tracking': set(), 'printed': set()},

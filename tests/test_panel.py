@@ -7,9 +7,9 @@ import jax
 import numpy as np
 import pytest
 
-from rnnjax.data import competition
+from rnnjax.data.scores import competition
 from rnnjax.data import panel
-from rnnjax.data import panel_windows
+from rnnjax.data.windows import panel_windows
 from rnnjax.data import task_data
 from rnnjax.engine import model
 from rnnjax.engine import population as pop

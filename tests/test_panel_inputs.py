@@ -1,7 +1,7 @@
 """A panel with input columns (a shop's products with their promotions and prices):
 each window reads the inputs' past values beside the target's, and the columns known in
 advance over its horizon too, standardised per series (data/panel.py,
-panel_windows.py); a member uses them (engine/tasks/panel.py); the saved model reads
+windows/panel_windows.py); a member uses them (engine/tasks/panel.py); the saved model reads
 them from its histories and their rows after them (final/saved/panel_histories.py,
 panel_forecasting.py, use/panel_predictions.py, predictions.py).
 
@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from rnnjax.data import panel
-from rnnjax.data import panel_windows
+from rnnjax.data.windows import panel_windows
 from rnnjax.errors import InputError
 from rnnjax.final.saved import panel_histories
 from rnnjax.final.saved import panel_future

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from rnnjax.data import panel
-from rnnjax.data import panel_windows
+from rnnjax.data.windows import panel_windows
 from rnnjax.errors import InputError
 from rnnjax.final.saved import export
 from rnnjax.final.saved import intervals

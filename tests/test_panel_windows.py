@@ -1,11 +1,11 @@
-"""data/panel_windows.py: the vectorised windows against the plain loop over windows
+"""data/windows/panel_windows.py: the vectorised windows against the plain loop over windows
 they replaced (kept here as the reference), bit for bit."""
 
 import numpy as np
 import pytest
 
 from rnnjax.data import panel
-from rnnjax.data import panel_windows as pw
+from rnnjax.data.windows import panel_windows as pw
 from rnnjax.errors import InputError
 
 

@@ -7,16 +7,16 @@ sees it (split, scaled, windowed arrays), with the baselines scored on the same 
   common           what the loaders share: splits, held-out sizes, reading files (a
                    .ts file told from a CSV: file_kind) and a CSV's columns, filling gaps
   forecast         one series (or a few target columns) from a CSV: windows, scaling
-  scores/          what forecasts are scored by: a series forecast's RMSE, MAE, MASE
-                   (series_errors)
+  scores/          what forecasts are scored by: the M competitions' sMAPE, MASE, OWA,
+                   M5's RMSSE and naive benchmarks (competition); a series forecast's
+                   RMSE, MAE, MASE (series_errors)
   panel            many series in long format, read for one global model
   splits/          cutting data into parts: a panel's test part, given or held out
                    (test_part); classification's stratified validation part and folds
                    (stratified)
-  panel_windows    a panel's windows, validation and test parts, floors
-  windows/         windows built in bulk: a panel's training and refit ones (strided)
+  windows/         a panel's windows: validation and test parts, floors (panel_windows);
+                   its training and refit ones, built in bulk (strided)
   panel_baselines  a panel's benchmarks, forecast and scored as the competitions score them
-  competition      the M competitions' scores (sMAPE, MASE, OWA, M5's RMSSE) and naive benchmarks
   statistical      statsforecast's AutoETS, AutoTheta, AutoARIMA fitted per series, in parallel
   classical        automatic ETS and ARIMA for one series
   classify         sequence classification: scaling, baselines (its split: splits/)

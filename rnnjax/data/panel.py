@@ -1,6 +1,6 @@
 """Panels: many series of one quantity (every product of a shop, the M competitions'
 series), read for one global model that trains over all of them (its windows:
-panel_windows.py).
+windows/panel_windows.py).
 
 A panel is a long-format CSV, one row per observation: a series id column, a time
 column, the target column and any input columns (`--id_column`, `--time_column`,

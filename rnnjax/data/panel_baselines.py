@@ -8,7 +8,7 @@ MASE and sMAPE favour there, so that a model that forecasts next to nothing is s
 score as one that does), statsforecast's AutoETS, AutoTheta and AutoARIMA fitted per series (the
 optional `rnnjax[classical]`; on validation too, so that a sweep can be compared
 with them without looking at test), and on test, where a bundled panel has them, the
-M3 competitors' submitted forecasts. Scores: competition.py's sMAPE, MASE, OWA and RMSSE,
+M3 competitors' submitted forecasts. Scores: scores/competition.py's sMAPE, MASE, OWA and RMSSE,
 averaged over the series a split weighs (validation leaves out series too short to
 have one, see panel.py).
 
@@ -30,7 +30,7 @@ import time
 import numpy as np
 
 from rnnjax.data import common
-from rnnjax.data import competition
+from rnnjax.data.scores import competition
 from rnnjax.data import statistical as statistical_lib
 
 _SPLITS = {'val': 'validation', 'test': 'test'}

@@ -3,7 +3,7 @@
 AutoETS, AutoTheta and AutoARIMA (Hyndman & Khandakar 2008; Assimakopoulos & Nikolopoulos
 2000), the statistics a global network is measured against, and the models for
 intermittent series (sales with many zeros), from the optional extra `rnnjax[classical]`.
-A panel's benchmarks (panel_baselines.py) fit them through a cache; competition.py scores
+A panel's benchmarks (panel_baselines.py) fit them through a cache; scores/competition.py scores
 their forecasts.
 """
 
@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 from rnnjax.data import classical
-from rnnjax.data import competition
+from rnnjax.data.scores import competition
 
 METHODS = ('AutoETS', 'AutoTheta', 'AutoARIMA')
 # statsforecast's models for intermittent series (sales with many zeros: Croston's method

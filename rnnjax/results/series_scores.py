@@ -3,9 +3,9 @@
 A panel's table (report.test_scores) averages sMAPE, MASE and RMSSE over series, and an
 average hides where a model wins and where it loses: a few series with a large MASE
 can outweigh many small wins. This file holds every series' test scores of the final
-model and of each benchmark, by the code that averages them (data/competition.py), in
+model and of each benchmark, by the code that averages them (data/scores/competition.py), in
 long format: `unique_id,method,smape,mase,rmsse`, one row per series and method, the final
-model first (data/competition.py `series_scores` gives `write` its scores).
+model first (data/scores/competition.py `series_scores` gives `write` its scores).
 `pandas.read_csv(...).pivot(index='unique_id', columns='method')` puts the methods side
 by side. `wins` counts the series on which the final model's score is below each
 benchmark's; `paired_intervals` says how sure a difference of the means is: the mean over
@@ -23,7 +23,7 @@ import os
 
 import numpy as np
 
-from rnnjax.data import competition
+from rnnjax.data.scores import competition
 from rnnjax.results import files
 
 FINAL = 'final'  # The final model's method name in the file.

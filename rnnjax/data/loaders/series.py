@@ -1,6 +1,6 @@
 """The forecasting tasks' data as the engine sees it (task_data.py picks the loader): one
 series or a few target columns (forecast.py), and a panel of many series for one global
-model (panel.py, panel_windows.py, panel_baselines.py).
+model (panel.py, windows/, panel_baselines.py).
 """
 
 import numpy as np
@@ -9,7 +9,7 @@ from rnnjax.data import common
 from rnnjax.data import forecast
 from rnnjax.data import panel
 from rnnjax.data import panel_baselines
-from rnnjax.data import panel_windows
+from rnnjax.data.windows import panel_windows
 from rnnjax.data.loaders import loaded
 from rnnjax.data.time import column as times
 from rnnjax.errors import InputError

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from rnnjax.data import competition
+from rnnjax.data.scores import competition
 
 
 def mase_scale(train, season) -> np.ndarray:

@@ -1,5 +1,7 @@
-"""A task's windows built in bulk.
+"""A panel's windows.
 
-  strided  a panel's training and refit windows, as strided views of each series,
-           written into arrays of their final size (panel_windows.py builds the splits)
+  panel_windows  its validation and test windows, each series' floor and scales, and the
+                 windows a saved model forecasts from
+  strided        its training and refit windows, as strided views of each series,
+                 written into arrays of their final size
 """

@@ -1,4 +1,4 @@
-"""A panel's training and refit windows written in bulk (panel_windows.py builds the
+"""A panel's training and refit windows written in bulk (panel_windows builds the
 splits): each series' windows with origins 1, ..., count, taken as strided views of its
 left-padded points and written into rows of arrays of the split's final size, equal to
 the windows built one by one.

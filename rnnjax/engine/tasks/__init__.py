@@ -41,7 +41,7 @@ Split arrays (see rnnjax/data/task_data.py):
             RMSSE's scales), seasonal <float32>[N, lookback + horizon]; train and refit
             also by_age, age <int32>[N] (the windows newest first, for `history`);
             validation and test also weight <float32>[S] and naive2 <float32>[2]
-            (data/panel_windows.py).
+            (data/windows/panel_windows.py).
 """
 
 from typing import Callable, NamedTuple

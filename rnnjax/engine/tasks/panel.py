@@ -137,7 +137,7 @@ def evaluate(cfg, params, split):
 
 def score(cfg, pred, split):
   """Weighted means over the split's windows (one per series) of sMAPE, MASE and, where
-  the split has `rmsse_denom`, RMSSE (data/competition.py), and OWA against the split's
+  the split has `rmsse_denom`, RMSSE (data/scores/competition.py), and OWA against the split's
   `naive2` scores."""
   del cfg
   y, w = split['y'][..., 0], split['weight']

@@ -34,7 +34,7 @@ import math
 
 import numpy as np
 
-from rnnjax.data import panel_windows
+from rnnjax.data.windows import panel_windows
 
 MAX_STEPS = 60  # Steps ahead calibrated (a year of months, of weeks; a day of half-hours).
 
@@ -105,7 +105,7 @@ def bands(point, residuals, levels, steps: int) -> tuple[dict, dict, list]:
 
 def scaled_bands(point, residuals, scales, levels, steps: int) -> tuple[dict, dict, list]:
   """`bands` of a panel: point <float64>[S, steps]; scales <float>[S] each series' MASE
-  scale (data/panel_windows.py `mase_scale` of its history); residuals: `scaled_residuals`.
+  scale (data/windows/panel_windows.py `mase_scale` of its history); residuals: `scaled_residuals`.
   A note of too few errors says what gives more (`panel_note`)."""
   lower, upper, notes = {}, {}, []
   scales = np.asarray(scales, np.float64)[:, None]

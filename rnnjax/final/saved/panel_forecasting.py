@@ -12,7 +12,7 @@ series (forecasting.py). Arrays only: no model, no device.
 
 import numpy as np
 
-from rnnjax.data import panel_windows
+from rnnjax.data.windows import panel_windows
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
 from rnnjax.final.saved import arguments

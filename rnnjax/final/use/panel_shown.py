@@ -14,8 +14,8 @@ and draws, picked by the sweep's test score, as a table and as forecast.png's pa
 
 import numpy as np
 
-from rnnjax.data import competition
-from rnnjax.data import panel_windows
+from rnnjax.data.scores import competition
+from rnnjax.data.windows import panel_windows
 from rnnjax.final.saved import panel_forecasting
 from rnnjax.final.use import panel_predictions
 from rnnjax.results import series_scores

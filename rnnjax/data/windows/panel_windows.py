@@ -28,7 +28,7 @@ window the series it belongs to, its weight (0: a series left out) and RMSSE's s
 
 import numpy as np
 
-from rnnjax.data import competition
+from rnnjax.data.scores import competition
 from rnnjax.data.windows import strided
 from rnnjax.errors import InputError
 
