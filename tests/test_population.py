@@ -13,12 +13,13 @@ P = 16
 STEPS = 4
 
 
-def _data(n=40, lookback=6, seed=0):
+def _data(n=40, lookback=6, seed=0, num_val=10):
   rng = np.random.default_rng(seed)
   x = rng.normal(size=(n, lookback, 1)).astype(np.float32)
   y = x.sum(axis=1, keepdims=True) / np.sqrt(lookback)
   stats = {'mean': np.zeros(1, np.float32), 'std': np.full(1, 2.0, np.float32)}
-  data = {'train': {'x': x, 'y': y, **stats}, 'val': {'x': x[:10], 'y': y[:10], **stats}}
+  data = {'train': {'x': x, 'y': y, **stats},
+          'val': {'x': x[:num_val], 'y': y[:num_val], **stats}}
   return jax.tree.map(jnp.asarray, data)
 
 
@@ -76,8 +77,11 @@ def test_member_run_does_not_depend_on_population_order():
 
 
 def test_jit_equals_no_jit():
-  # Short windows: without jit every time step of every op runs from Python.
-  cfg, hp, data = _cfg('lstm', layers=1), _hparams(p=3, layers=1), _data(n=20, lookback=3)
+  # Short windows: without jit every time step of every op runs from Python, each op
+  # compiled for its shapes: a validation split of one batch's size (5) reuses the
+  # forward ops compiled for the training step (the evaluation 2.3 s -> 0.4 s).
+  cfg, hp = _cfg('lstm', layers=1), _hparams(p=3, layers=1)
+  data = _data(n=20, lookback=3, num_val=5)
   key = jax.random.key(3)
   state = pop.population_init_fn(cfg)(hp, key)
   # One step and one evaluation (a whole chunk without jit takes half a minute).
