@@ -74,7 +74,8 @@ def same_shapes(folds: list) -> list:
     pad = lambda a, fill=0: np.concatenate([a, np.full((most - len(a),) + a.shape[1:],
                                                        fill, a.dtype)])
     padded = {k: pad(v) if k in PER_EXAMPLE else v for k, v in train.items()}
-    if 'age' in train:  # A panel's windows by age (data/windows/panel_windows.py): padding is never recent.
+    # A panel's windows by age (data/windows/panel_windows.py): padding is never recent.
+    if 'age' in train:
       padded['by_age'], padded['age'] = pad(train['by_age']), pad(
           train['age'], np.iinfo(np.int32).max)
     padded['count'] = np.int32(len(train['x']))

@@ -118,9 +118,9 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
   `flag` (e.g. '--train_path') is named when the file cannot be read. labelled=False
   reads the label and time columns only where the file has them (labels then None per
   case where the label column is absent or empty, or empty in every row of that case;
-  rows in file order without the time column). `input_columns` empty: every column but the case, time and label
-  columns; where they are another file's (`channels_of`, e.g. '--train_path'), a
-  missing one is refused naming that file's flag. names: how errors name each column,
+  rows in file order without the time column). `input_columns` empty: every column but
+  the case, time and label columns; where they are another file's (`channels_of`, e.g.
+  '--train_path'), a missing one is refused naming that file's flag. names: how errors name each column,
   {'id', 'time', 'target', 'input'} -> words; by default the sweep's flags (FLAGS), each
   leading its column's errors. A caller whose columns come from elsewhere (predict's, a
   saved model's) gives its own words: its `flag` then leads, and the words follow the

@@ -3,11 +3,11 @@
 Bergstra et al. 2011, "Algorithms for hyper-parameter optimization" (the tree-structured
 Parzen estimator), multivariate (Falkner et al. 2018), through Optuna (Akiba et al. 2019).
 The sweep runs `--rounds` rounds; round k asks the study for `--num_members`
-configurations at once (the last for `--last_round`, where given) (`constant_liar`: the ones asked but not yet told count as bad
-results, so the N proposals spread out), trains them as one population like any other
-members (buckets, waves), and tells each configuration's value: the mean over its seeds of
-the validation selection metric at their best parameters (and over its cross-validation
-folds; FAIL when every one diverged).
+configurations at once (the last round `--last_round`, where given) (`constant_liar`:
+the ones asked but not yet told count as bad results, so the N proposals spread out),
+trains them as one population like any other members (buckets, waves), and tells each
+configuration's value: the mean over its seeds of the validation selection metric at their
+best parameters (and over its cross-validation folds; FAIL when every one diverged).
 Round 0 is Optuna's random start-up; every later round models all earlier ones.
 
 Axes become Optuna distributions: listed values (structural or not) categorical,
