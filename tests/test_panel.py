@@ -153,6 +153,35 @@ def test_a_panel_refuses_bad_input_in_one_line(tmp_path, long_csv):
     panel.load(csv_path=path, id_column='unique_id', target_column='y', horizon=30)
 
 
+def test_a_caller_s_words_name_the_columns_after_its_flag(tmp_path, long_csv):
+  """read_long names a column by the sweep's flag (FLAGS); a caller whose columns are not
+  its flags' (predict's, a saved model's) gives its own words: the file's flag leads, its
+  words follow, and the time grid's error advises reading the file without the column."""
+  path, _ = long_csv
+  words = {'id': 'their id', 'time': 'their time', 'target': 'their target',
+           'input': 'their input', 'future': 'their plan'}
+  read = lambda **kw: panel.read_long(path, flag='--x_path', **{
+      'id_column': 'unique_id', 'time_column': 'ds', 'target_column': 'y', **kw})
+  for role, column, given in (('target', 'y', {'target_column': 'sales'}),
+                              ('future', 'promo', {'future_columns': ('promo',)}),
+                              ('input', 'price', {'input_columns': ('price',)})):
+    column = given.get('target_column', column)
+    with pytest.raises(InputError, match=rf"^{panel.FLAGS[role]}: .*train.csv has no column "
+                       rf"'{column}'; columns are \['unique_id', 'ds', 'y'\]$"):
+      read(**given)
+    with pytest.raises(InputError, match=rf"^--x_path: .*train.csv has no column '{column}'; "
+                       rf"columns are \['unique_id', 'ds', 'y'\] \({words[role]}\)$"):
+      read(names=words, **given)
+  header, rows = panel.read_table(path, '--x_path')
+  late = (header, rows + [['a', 'soon', '1']])
+  with pytest.raises(InputError, match=r"^--x_path: series 'a' of .*train.csv has 'soon', .*"
+                     r"or give the file without column 'ds' to read rows in file order$"):
+    read(names=words, table=late)
+  with pytest.raises(InputError, match=r"^--time_column: series 'a' .* or leave "
+                     r"--time_column out to read rows in file order$"):
+    read(table=late)
+
+
 def test_a_held_out_test_part_without_a_target_is_refused(tmp_path):
   """A plan of promotions appended to the sweep's file, its sales left empty: the held-out
   test part of each series had no target, was filled with the last value and scored as

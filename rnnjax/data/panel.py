@@ -72,37 +72,59 @@ def bundled_paths(dataset: str) -> tuple[str, str]:
   return str(root / f'{dataset}_train.csv'), str(root / f'{dataset}_test.csv')
 
 
+# How the sweep's errors name each column of a long CSV: by its flag.
+FLAGS = {'id': '--id_column', 'time': '--time_column', 'target': '--target_columns',
+         'input': '--input_columns', 'future': '--future_columns'}
+
+
+def read_table(path: str, flag: str) -> tuple[list, list]:
+  """(header, rows) of a CSV given by `flag`: its column names (stripped), and every
+  line as cells (the header's first), as read_long reads them; a caller that needs the
+  header first (predict: which of the model's columns the file has) reads the file once
+  and gives read_long both."""
+  text = common.read_csv_text(path, flag=flag)
+  rows = list(csv.reader(io.StringIO(text, newline='')))
+  return ([h.strip() for h in rows[0]] if rows else []), rows
+
+
 def read_long(path: str, *, id_column: str, time_column: str, target_column: str,
               flag: str, input_columns=(), future_columns=(), to_end: bool = False,
-              short: int = 0) -> tuple:
+              short: int = 0, names: dict | None = None, table: tuple | None = None) -> tuple:
   """(ids, values, times, gaps, note) of a long CSV: per series (in order of first
   appearance) <float64>[n_i] with NaN gaps (with input or future columns, [n_i, 1 + C]:
   the target, then those columns) and its time cells, put on the time column's grid
   (time/grid.py: sorted, absent periods put back empty, with `to_end` up to the file's
   last time too; the note says so, not counting series of `short` points or fewer), and
   the number of empty target cells; `id_column` '' reads the whole file as one series
-  named after the file."""
+  named after the file. `table`: the file's read_table, where the caller has read it.
+
+  names: how errors and the note name each column, {'id', 'time', 'target', 'input',
+  'future'} -> words; by default the sweep's flags (FLAGS), each leading its column's
+  errors. A caller whose columns come from elsewhere (predict's, a saved model's) gives
+  its own words: the file's `flag` then leads, and the words follow ("--csv_path: FILE
+  has no column 'sid'; columns are [...] (the model's id column)"; the time grid's
+  errors and note name the file's flag and its time column, time/grid.py)."""
   every = tuple(input_columns) + tuple(future_columns)
-  text = common.read_csv_text(path, flag=flag)
-  rows = list(csv.reader(io.StringIO(text, newline='')))
+  header, rows = table or read_table(path, flag)
   if len(rows) < 2:
     raise InputError(f'{flag}: {path} has no rows')
-  header = [h.strip() for h in rows[0]]
-  named = [('--id_column', id_column), ('--time_column', time_column),
-           ('--target_columns', target_column)]
-  named += [('--future_columns' if c in future_columns else '--input_columns', c)
-            for c in every]
-  common.check_roles(named, 'id, time, target or input')
-  for name, column in named:
+  words = names or FLAGS
+  named = [('id', id_column), ('time', time_column), ('target', target_column)]
+  named += [('future' if c in future_columns else 'input', c) for c in every]
+  common.check_roles([(words[role], c) for role, c in named], 'id, time, target or input')
+  for role, column in named:
     if column and column not in header:
       parts = [c.strip() for c in column.split(',')]
-      if name == '--id_column' and len(parts) > 1 and set(parts) <= set(header):
+      if names is None and role == 'id' and len(parts) > 1 and set(parts) <= set(header):
         joined = " + '/' + ".join(f"df[{c!r}]" for c in parts)
-        raise InputError(f'{name}: {path} has no column {column!r}; a series is named by one '
-                         f"column: join these into one, e.g. in pandas df = pd.read_csv(path, "
-                         f"dtype=str); df['id'] = {joined}; df.to_csv('joined.csv', index=False), "
-                         "then --csv_path=joined.csv --id_column=id")
-      raise InputError(f'{name}: {path} has no column {column!r}; columns are {header}')
+        raise InputError(f'{FLAGS["id"]}: {path} has no column {column!r}; a series is '
+                         f"named by one column: join these into one, e.g. in pandas df = "
+                         f"pd.read_csv(path, dtype=str); df['id'] = {joined}; "
+                         "df.to_csv('joined.csv', index=False), then --csv_path=joined.csv "
+                         f"{FLAGS['id']}=id")
+      missing = f'{path} has no column {column!r}; columns are {header}'
+      raise InputError(f'{flag}: {missing} ({names[role]})' if names else
+                       f'{FLAGS[role]}: {missing}')
   get = lambda column: header.index(column) if column else None
   i_id, i_time = get(id_column), get(time_column)
   read = [(get(c), c) for c in (target_column,) + every]
@@ -122,12 +144,13 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
   ids = tuple(values)
   arrays, cells, note = time_grid.regularize(
       ids, [np.asarray(values[k], np.float64) for k in ids], [times[k] for k in ids],
-      path=path, column=time_column, to_end=to_end, short=short)
+      path=path, column=time_column, to_end=to_end, short=short, flag=flag if names else '')
   gaps = int(sum(np.isnan(a[:, 0]).sum() for a in arrays))
   if not every:
     arrays = [a[:, 0] for a in arrays]
   unread = [h for h in header if h and h not in {column for _, column in named}]
-  if not id_column and unread and flag == '--csv_path':  # Perhaps a panel read as one.
+  # Perhaps a panel read as one (the sweep's --csv_path: predict's reads the model's).
+  if not id_column and unread and flag == '--csv_path' and names is None:
     note = '; '.join(filter(None, [note, (
         f'{flag}: {path} is read as one series (no --id_column); its columns {unread} '
         'are not read')]))
