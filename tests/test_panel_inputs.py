@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rnnjax.data import common
 from rnnjax.data import panel
 from rnnjax.data.windows import panel_windows
 from rnnjax.errors import InputError
@@ -408,7 +409,8 @@ def test_a_holiday_flag_holds_its_last_value_in_the_sweep_and_in_use_alike(tmp_p
     assert inputs[0][3, 1] == want
 
 
-def test_a_plan_not_dated_as_the_histories_are_is_refused_not_read_in_file_order(tmp_path):
+def test_a_plan_not_dated_as_the_histories_are_is_refused_not_read_in_file_order(tmp_path,
+                                                                                 monkeypatch):
   """A meter's plan dated 01/07/2024 (shuffled), after histories dated 2024-06-30: a
   DataFrame or a --future_path file is refused, naming the column, the cell and the
   histories' writing; where neither is read as times, rows in the order given, said."""
@@ -434,12 +436,18 @@ def test_a_plan_not_dated_as_the_histories_are_is_refused_not_read_in_file_order
                      r"column 'date' holds '02/07/2024', not read as a time"):
     panel_predictions.future_rows(model, str(path), 2,
                                   {'m1': ['2024-06-29', '2024-06-30']})
-  notes = []
+  notes, opened, read_file = [], [], common.read_file
+  monkeypatch.setattr(common, 'read_file',
+                      lambda path, **kw: opened.append(path) or read_file(path, **kw))
   rows = panel_predictions.future_rows(model, str(path), 2,
                                        {'m1': ['29/06/2024', '30/06/2024']}, notes)
   np.testing.assert_array_equal(rows['m1'][:, 0], [1, 0])
-  assert len(notes) == 1 and notes[0].startswith(
-      "--future_path: --time_column 'date' of ") and 'rows are read in file order' in notes[0]
+  assert opened == [str(path)], opened  # Read once: its header and its rows.
+  # The note names the file by predict's flag, not the sweep's --time_column.
+  assert notes == [f"--future_path {path}: its time column 'date': '02/07/2024' is not read "
+                   'as a time (ISO dates such as 2001-12-31 or 2001-12, quarters such as '
+                   '2001-Q4, or step numbers are): rows are read in file order, neither '
+                   'sorted nor checked for absent periods'], notes
 
 
 def test_predict_reads_the_inputs_after_each_series(tmp_path, shop):

@@ -13,6 +13,7 @@ a refit of three seeds, combined by their median).
 import csv
 import dataclasses
 import os
+import re
 import shutil
 import types
 
@@ -484,6 +485,43 @@ def test_bad_input_is_one_line(tmp_path, held_out):
   with pytest.raises(InputError, match='^--future_path: this model was swept without input '
                      'columns: .* takes no --future_path'):
     predictions.run(workdir, future_path=csv_path)
+
+
+def test_predicts_csv_errors_name_its_flag_whatever_the_sweeps_words(tmp_path, held_out,
+                                                                     monkeypatch):
+  """predict's CSV holds the model's columns, which its own flags do not name: a column
+  missing, or a bad time cell, is said by --csv_path and as the model's column
+  (panel.read_long's `names`), not in the sweep's words, even where those change."""
+  from rnnjax.data import common  # pylint: disable=g-import-not-at-top
+  _, workdir, csv_path = held_out
+  header, rows = _rows(csv_path)
+  no_id = _write(tmp_path / 'no_id.csv', ['series', 'ds', 'y'], rows)
+  monkeypatch.setitem(panel.FLAGS, 'id', '--series_column')  # The sweep's words, reworded.
+  with pytest.raises(InputError, match=r"^--series_column: .*no_id.csv has no column"):
+    panel.load(csv_path=no_id, id_column='unique_id', target_column='y', horizon=HORIZON)
+  with pytest.raises(InputError, match=rf"^--csv_path: {re.escape(no_id)} has no column "
+                     r"'unique_id'; columns are \['series', 'ds', 'y'\] \(the model's id "
+                     r"column\)$"):
+    predictions.run(workdir, csv_path=no_id, out_dir=str(tmp_path / 'x'))
+  # A time cell that is not a time: how to read rows in file order, as predict does.
+  typo = _write(tmp_path / 'typo.csv', header,
+                [r[:1] + ['x'] + r[2:] if i == 3 else r for i, r in enumerate(rows)])
+  with pytest.raises(InputError) as e:
+    predictions.run(workdir, csv_path=typo, out_dir=str(tmp_path / 'x'))
+  assert str(e.value).startswith(f"--csv_path: series '{rows[3][0]}' of {typo} has 'x', not "
+                                 'read as a time'), e.value
+  assert str(e.value).endswith("or give the file without column 'ds' to read rows in file "
+                               'order') and '--time_column' not in str(e.value), e.value
+  # Its note of absent periods put back names it so too; the file is read once.
+  gone = _write(tmp_path / 'gone.csv', header, rows[:2] + rows[3:])
+  opened, read_file = [], common.read_file
+  monkeypatch.setattr(common, 'read_file',
+                      lambda path, **kw: opened.append(path) or read_file(path, **kw))
+  notes = []
+  panel_predictions.histories(rnnjax.load(workdir), gone, notes)
+  assert opened.count(gone) == 1, opened
+  assert notes[0] == (f"--csv_path {gone}: its time column 'ds': 1 absent period (1 step) "
+                      f'in 1 of {len(IDS)} series put back as empty cells'), notes
 
 
 def test_ids_given_as_numbers_are_read_as_text(held_out):

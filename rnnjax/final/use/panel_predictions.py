@@ -15,12 +15,8 @@ columns known in advance (where the sweep's test part was given, its rows serve 
 forecast from each train part's end).
 """
 
-import csv
-import io
-
 import numpy as np
 
-from rnnjax.data import common
 from rnnjax.data import panel
 from rnnjax.data.time import follows
 from rnnjax.errors import InputError
@@ -28,8 +24,11 @@ from rnnjax.final.saved import panel_forecasting
 from rnnjax.final.saved import panel_histories
 from rnnjax.final.saved import panel_future
 
-_COLUMN_FLAGS = {'--id_column': 'id', '--time_column': 'time', '--target_columns': 'target',
-                 '--input_columns': 'input', '--future_columns': 'input'}
+# How predict's errors name a column of its CSVs (panel.read_long's `names`): as the
+# model's, after the file's flag, for the sweep's flags are not predict's.
+_WORDS = {'id': "the model's id column", 'time': "the model's time column",
+          'target': "the model's target column", 'input': "the model's input column",
+          'future': "the model's input column"}
 
 
 def histories(model, csv_path: str = '',
@@ -51,11 +50,13 @@ def histories(model, csv_path: str = '',
     return (*panel_forecasting.saved_series(model.arrays, with_test=data_end),
             panel_forecasting.saved_inputs(model.arrays, with_test=data_end))
   transform = model.transform
+  table = panel.read_table(csv_path, '--csv_path')
   # Without the model's time column, read in file order as a DataFrame without it is.
   time_column = panel_histories.time_column_read(
-      transform, _header(csv_path, '--csv_path'), f'--csv_path {csv_path}', notes)
-  ids, values, times, _, grid_note = _read(
-      csv_path, '--csv_path', id_column=transform['id_column'], time_column=time_column,
+      transform, table[0], f'--csv_path {csv_path}', notes)
+  ids, values, times, _, grid_note = panel.read_long(
+      csv_path, flag='--csv_path', table=table, names=_WORDS,
+      id_column=transform['id_column'], time_column=time_column,
       target_column=transform['target_column'],
       input_columns=transform.get('input_columns', ()),
       future_columns=transform.get('future_columns', ()),
@@ -79,23 +80,6 @@ def left_out_note(ids, horizon: int) -> str:
           'forecasts every series of FILE, these too, from what they have')
 
 
-def _header(path: str, flag: str) -> list:
-  """The column names of a CSV given by `flag`."""
-  text = common.read_file(path, flag=flag, kind='a CSV file')
-  return [h.strip() for h in next(csv.reader(io.StringIO(text)), [])]
-
-
-def _read(path: str, flag: str, **columns) -> tuple:
-  """panel.read_long of a file given by `flag`, a missing column named as the model's."""
-  try:
-    return panel.read_long(path, flag=flag, **columns)
-  except InputError as e:
-    name, _, rest = str(e).partition(': ')
-    if name not in _COLUMN_FLAGS:
-      raise
-    raise InputError(f'{flag}: {rest} (the model\'s {_COLUMN_FLAGS[name]} column)') from None
-
-
 def future_rows(model, path: str, steps: int, histories: dict | None = None,
                 notes: list | None = None, fill: str = '') -> dict:
   """id -> <float64>[rows, C]: the input columns' values after each series, from a long
@@ -109,12 +93,13 @@ def future_rows(model, path: str, steps: int, histories: dict | None = None,
   as --csv_path's are."""
   transform = model.transform
   past, known = transform.get('input_columns', []), transform.get('future_columns', [])
-  header = _header(path, '--future_path')
-  panel_future.check_columns(transform, steps, header, '--future_path', path)
-  present = [c for c in past if c in header]
-  ids, rows, times, _, grid_note = _read(path, '--future_path', id_column=transform['id_column'],
-                                 time_column=transform['time_column'], target_column='',
-                                 input_columns=present, future_columns=known)
+  table = panel.read_table(path, '--future_path')
+  panel_future.check_columns(transform, steps, table[0], '--future_path', path)
+  present = [c for c in past if c in table[0]]
+  ids, rows, times, _, grid_note = panel.read_long(
+      path, flag='--future_path', table=table, names=_WORDS,
+      id_column=transform['id_column'], time_column=transform['time_column'],
+      target_column='', input_columns=present, future_columns=known)
   if histories and transform['time_column']:
     if not transform['id_column'] and len(histories) == 1:  # A panel of one.
       ids = list(histories)
@@ -125,7 +110,7 @@ def future_rows(model, path: str, steps: int, histories: dict | None = None,
                           last="its history's last time", rows='future rows', fill=fill,
                           zero=transform.get('fill') != 'zero')
   if grid_note and notes is not None:
-    notes.append(grid_note.replace('--time_column', '--future_path: --time_column', 1))
+    notes.append(grid_note)
   out = {}
   for key, v in zip(ids, rows):
     full = np.full((len(v), len(past) + len(known)), np.nan)
