@@ -180,6 +180,11 @@ def test_a_caller_s_words_name_the_columns_after_its_flag(tmp_path, long_csv):
   with pytest.raises(InputError, match=r"^--time_column: series 'a' .* or leave "
                      r"--time_column out to read rows in file order$"):
     read(table=late)
+  # Read as one series: --id_column is advised to the sweep alone (predict has no such flag).
+  one = lambda **kw: panel.read_long(path, flag='--csv_path', id_column='', time_column='',
+                                     target_column='y', **kw)[-1]
+  assert one() == (f"--csv_path: {path} is read as one series (no --id_column); its columns "
+                   "['unique_id', 'ds'] are not read") and one(names=words) == ''
 
 
 def test_a_held_out_test_part_without_a_target_is_refused(tmp_path):
