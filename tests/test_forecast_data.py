@@ -426,6 +426,27 @@ def test_read_csv_missing_column(tmp_path):
     common.read_csv(path, (), input_columns=('p',), flag='--future_path', the_models=True)
 
 
+def test_a_comment_line_read_as_the_header_is_said_where_a_column_is_missing(tmp_path):
+  """An export tool's '#' line above the header is the header a CSV is read by: the
+  missing column's message says so, whichever reader (one series, a panel, cases)."""
+  from rnnjax.data.cases import long_csv  # pylint: disable=g-import-not-at-top
+  said = (r"; columns are \['# exported by ShopTool 3.1'\] \(the file's first line, read as "
+          r"its header, opens with '#'")
+  path = _write(tmp_path / 'c.csv', '# exported by ShopTool 3.1\nunique_id,ds,y\na,1,2\n')
+  with pytest.raises(InputError, match=r"^--target_columns: .*c.csv has no column 'y'" + said):
+    common.read_csv(path, ('y',))
+  missing_id = r"^--id_column: .*c.csv has no column 'unique_id'" + said
+  with pytest.raises(InputError, match=missing_id):
+    panel.read_long(path, id_column='unique_id', time_column='ds', target_column='y',
+                    flag='--csv_path')
+  with pytest.raises(InputError, match=missing_id):
+    long_csv.read_long_csv(path, id_column='unique_id', target_column='y')
+  # A header without '#' is not remarked on.
+  plain = _write(tmp_path / 'p.csv', 'unique_id,ds,y\na,1,2\n')
+  with pytest.raises(InputError, match=r"columns are \['unique_id', 'ds', 'y'\]$"):
+    common.read_csv(plain, ('sales',))
+
+
 def test_read_csv_non_numeric_names_line(tmp_path):
   path = _write(tmp_path / 'x.csv', 'time,a\n0,1\n1,2\n2,abc\n3,4\n')
   with pytest.raises(InputError, match="line 4, column 'a': 'abc' is not a number"):

@@ -119,6 +119,17 @@ def read_csv_text(path: str, *, flag: str = '') -> str:
   return text
 
 
+def columns_are(header) -> str:
+  """'columns are [...]', for the message of a column a CSV lacks; where its header, the
+  file's first line, opens with '#' (a comment an export tool wrote above the real
+  header, most often), the message says how that line was read."""
+  said = f'columns are {header}'
+  if header and header[0].startswith('#'):
+    said += (" (the file's first line, read as its header, opens with '#': a comment "
+             'line above the header must be removed)')
+  return said
+
+
 def read_csv(path: str, columns, *, time_column: str = '', input_columns=(),
              flag: str = '', the_models: bool = False) -> tuple[np.ndarray, int]:
   """Reads named numeric columns. Returns (<float64>[N, C] with NaN gaps, gaps).
@@ -142,9 +153,10 @@ def read_csv(path: str, columns, *, time_column: str = '', input_columns=(),
     missing = [c for c in group if c not in header]
     if missing and the_models:
       raise InputError(f'{flag}: {path} has no column {missing[0]!r} (the model\'s {kind} '
-                       f'column); columns are {header}')
+                       f'column); {columns_are(header)}')
     if missing:
-      raise InputError(f'{name}: {path} has no column {missing[0]!r}; columns are {header}')
+      raise InputError(f'{name}: {path} has no column {missing[0]!r}; '
+                       f'{columns_are(header)}')
   columns = (*columns, *input_columns)
   index = [header.index(c) for c in columns]
   values = np.full((len(rows) - 1, len(columns)), np.nan)

@@ -122,7 +122,7 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
                          f"pd.read_csv(path, dtype=str); df['id'] = {joined}; "
                          "df.to_csv('joined.csv', index=False), then --csv_path=joined.csv "
                          f"{FLAGS['id']}=id")
-      missing = f'{path} has no column {column!r}; columns are {header}'
+      missing = f'{path} has no column {column!r}; {common.columns_are(header)}'
       raise InputError(f'{flag}: {missing} ({names[role]})' if names else
                        f'{FLAGS[role]}: {missing}')
   get = lambda column: header.index(column) if column else None

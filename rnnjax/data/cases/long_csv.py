@@ -120,12 +120,12 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
   case where the label column is absent or empty, or empty in every row of that case;
   rows in file order without the time column). `input_columns` empty: every column but
   the case, time and label columns; where they are another file's (`channels_of`, e.g.
-  '--train_path'), a missing one is refused naming that file's flag. names: how errors name each column,
-  {'id', 'time', 'target', 'input'} -> words; by default the sweep's flags (FLAGS), each
-  leading its column's errors. A caller whose columns come from elsewhere (predict's, a
-  saved model's) gives its own words: its `flag` then leads, and the words follow the
-  column ("--csv_path: FILE has no column 'sid'; columns are [...] (the model's case
-  column)").
+  '--train_path'), a missing one is refused naming that file's flag. names: how errors
+  name each column, {'id', 'time', 'target', 'input'} -> words; by default the sweep's
+  flags (FLAGS), each leading its column's errors. A caller whose columns come from
+  elsewhere (predict's, a saved model's) gives its own words: its `flag` then leads, and
+  the words follow the column ("--csv_path: FILE has no column 'sid'; columns are [...]
+  (the model's case column)").
   """
   said = _Said(names, flag)
   text = common.read_file(path, flag=flag, kind='a CSV file')
@@ -149,8 +149,9 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
     if column and column not in header:
       if role == 'input' and channels_of:
         raise InputError(f'{flag}: {path} has no column {column!r} (a channel of '
-                         f'{channels_of}); columns are {header}')
-      raise said.error(role, f'{path} has no column {column!r}; columns are {header}')
+                         f'{channels_of}); {common.columns_are(header)}')
+      raise said.error(role, f'{path} has no column {column!r}; '
+                       f'{common.columns_are(header)}')
   channels = tuple(input_columns) or tuple(h for h in header if h and h not in roles)
   if not channels:
     raise said.error('input', f'{path} has no column besides its case, time and label '
