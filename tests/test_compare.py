@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import time
+import types
 
 import numpy as np
 import pytest
@@ -298,15 +299,42 @@ def test_overwrite_keeps_this_comparison_s_sweeps_to_resume(tmp_path, monkeypatc
                       'data_digests': files.data_digests(stored.to_json())})
   asked = []
 
-  def run_sweep(spec, path, *, overwrite=False, **kwargs):
-    del spec, kwargs
+  def state_of(path, spec_json, *, overwrite, **kwargs):
+    del spec_json, kwargs
     asked.append((os.path.basename(path), overwrite))
     raise _Ran
-  monkeypatch.setattr(sweep, 'run_sweep', run_sweep)
+  # What the sweep decides (after its data are prepared), and no training.
+  monkeypatch.setattr(sweep, 'workdir_lib', types.SimpleNamespace(
+      **{**vars(sweep.workdir_lib), 'state_of': state_of}))
   with pytest.raises(_Ran):
     compare.compare(BASE, SPACE, str(tmp_path), num_members=4, search_seeds=(0,),
                     strategies=('random',), overwrite=True, log=lambda _: None)
   assert asked == [('random-0', replaced)]
+
+
+def test_overwrite_judges_a_sweep_on_the_selection_it_ran_with(tmp_path):
+  """Constant series: Naive2 forecasts their validation parts exactly, so validation OWA
+  is undefined and each sweep ranks by sMAPE, chosen as its data are prepared and kept in
+  its sweep.json. --overwrite compared the settings from before that (OWA), so this
+  comparison's own finished sweep was trained again; and the comparison read each
+  sweep's OWA, which it did not rank by (None: a TypeError)."""
+  path = tmp_path / 'flat.csv'
+  path.write_text('unique_id,ds,y\n' + ''.join(f's{i},{t},{v}\n' for i, v in enumerate(
+      (1.0, 2.0, 5.0)) for t in range(16)))
+  base = sweep.SweepSpec(task='panel', csv_path=str(path), id_column='unique_id',
+                         time_column='ds', target_columns=('y',), horizon=4, lookback='4',
+                         classical_baselines=False, hidden_size='4', batch_size='4',
+                         train_steps=2, eval_every=2)
+  lines = []
+  run = lambda: compare.compare(base, {'learning_rate': SPACE['learning_rate']},
+                                str(tmp_path / 'cmp'), num_members=1, search_seeds=(0,),
+                                strategies=('random',), overwrite=True, log=lines.append)
+  first = run()
+  assert first['metric'] == 'smape' and np.isfinite(first['runs']['random-0']['best_val'])
+  assert ('note: validation owa is undefined on this data; every sweep ranks by '
+          'validation smape instead') in lines
+  again = run()  # Kept: its summary read back, its time the first run's to the digit.
+  assert again['runs']['random-0']['seconds'] == first['runs']['random-0']['seconds']
 
 
 @pytest.mark.usefixtures('default_signals')  # Under nohup SIGINT is ignored, rightly.

@@ -28,7 +28,6 @@ from rnnjax.results import files
 from rnnjax.run import budgets
 from rnnjax.run import stop
 from rnnjax.run import sweep
-from rnnjax.run import workdir as workdir_lib
 from rnnjax.search import hparams
 from rnnjax.search import rules
 from rnnjax.search import space as space_lib
@@ -118,7 +117,8 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
   that exist) and writes the comparison; returns it as a dict.
 
   overwrite: replaces a sweep's folder only where it holds a different sweep (another
-  comparison's settings, changed data); one of these settings, finished or not, is
+  comparison's settings, changed data; judged by the sweep once its data are prepared,
+  `run_sweep`'s replace_other); one of these settings, finished or not, is
   kept and resumed, so that the same command resumes a stopped comparison, as its
   message says, --overwrite or not (trained again, such a sweep would only repeat itself
   exactly: Resume = uninterrupted).
@@ -168,17 +168,21 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
           + (f' ({spec.last_round} in the last)' if spec.last_round else '')
           + (f' x {spec.num_seeds} seeds' if spec.num_seeds > 1 else ''))
       stop.unheeded()  # One an earlier Stop of this process noted is not this sweep's.
-      replace = overwrite and workdir_lib.holds_other(
-          path, spec.to_json(), defaults=spec_lib.SweepSpec().to_json(),
-          digests=files.data_digests(spec.to_json()))
-      # Its log is silent, but not a signal's notice: said the moment it arrives.
+      # Its log is silent, but not a signal's notice: said the moment it arrives. Which
+      # folder --overwrite replaces is judged on the settings the sweep runs with, once its
+      # data are prepared (a panel's selection may fall back to sMAPE there).
       summary = sweep.run_sweep(spec, path, log=lambda _: None, notify=log,
-                                overwrite=replace, **sweep_options)
+                                replace_other=overwrite, **sweep_options)
       signum = stop.unheeded()  # Came while the sweep was ending: kept, not the next one.
       if signum:
         raise stop.Stopped(f'stopped by {stop.name(signum)} after the sweep {strategy}-'
                            f'{seed}; the finished sweeps are kept whole: run the same '
                            'command to resume', signum)
+      ran = (summary.get('selection') or {}).get('metric', selection)
+      if ran != selection:  # Said once: the sweeps share the data, so its fallback.
+        log(f'note: validation {selection} is undefined on this data; every sweep ranks '
+            f'by validation {ran} instead')
+        selection = ran
       # A round's rows (its uids) follow the earlier rounds'; a repeat's configuration
       # number is an earlier round's; the last round may be larger (--last_round).
       per_round = spec.num_members * spec.num_seeds * spec.folds

@@ -44,7 +44,7 @@ SweepSpec = spec_lib.SweepSpec
 def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
               group_size: int = 0, keep_checkpoints: int = 3, log=print,
               progress_bar: bool = False, dry_run: bool = False,
-              max_memory_gb: float = 0.0, notify=None) -> dict:
+              max_memory_gb: float = 0.0, notify=None, replace_other: bool = False) -> dict:
   """Runs (or resumes) the sweep; returns its summary, also in WORKDIR/summary.json.
 
   Re-running on a work directory that holds this sweep unfinished resumes from its last
@@ -54,6 +54,10 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   may take (0: half the machine's). `dry_run`: see `prepare.describe_plan`; nothing is
   written. `notify`: where the notice of a first SIGINT / SIGTERM goes the moment it
   arrives (default: `log`; a caller that silences the log, compare.py, still says it).
+  `replace_other`: instead of `overwrite`, replace only a work directory that holds
+  another sweep (`workdir.holds_other`), judged on the settings this one runs with once
+  its data are prepared (a panel's selection may fall back to sMAPE there); one of these
+  settings is kept and resumed (a search comparison's --overwrite).
 
   Several processes (see distributed.py) run this same call: every one trains its
   devices' members; process 0 alone writes files, and logs.
@@ -84,7 +88,8 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
       with errors.writing(f'in {workdir}', under=workdir):
         return _run(spec, workdir, overwrite=overwrite, group_size=group_size,
                     keep_checkpoints=keep_checkpoints, log=log, progress_bar=progress_bar,
-                    dry_run=False, max_memory_gb=max_memory_gb, stopper=stopper)
+                    dry_run=False, max_memory_gb=max_memory_gb, stopper=stopper,
+                    replace_other=replace_other)
 
 
 # A panel's file this large is said before it is read (reading and windowing it takes a
@@ -102,7 +107,7 @@ def _file_bytes(path: str) -> int:
 
 
 def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoints, log,
-         progress_bar, dry_run, max_memory_gb, stopper) -> dict:
+         progress_bar, dry_run, max_memory_gb, stopper, replace_other=False) -> dict:
   log = log if distributed.is_main() else (lambda _: None)
   if spec.task == 'panel' and spec.classical_baselines and not dry_run:
     log('loading the panel: statsforecast\'s benchmarks are fitted per series on '
@@ -130,6 +135,9 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   stopper.check('before anything was written')
   distributed.check_shared_dir(workdir)
   digests = files.data_digests(spec.to_json())
+  if replace_other:  # On the settings it runs with (recorded in sweep.json): spec's.
+    overwrite = workdir_lib.holds_other(workdir, spec.to_json(),
+                                        defaults=SweepSpec().to_json(), digests=digests)
   status = workdir_lib.state_of(workdir, spec.to_json(), overwrite=overwrite,
                                 defaults=SweepSpec().to_json(), digests=digests)
   distributed.sync('rnnjax-state-of')  # Before process 0 writes anything.
