@@ -15,6 +15,7 @@ from rnnjax.engine import sharding
 from rnnjax.errors import InputError
 from rnnjax.results import evaluations
 from rnnjax.results import files
+from rnnjax.run import dry_run
 from rnnjax.run import sweep
 from rnnjax.search import rules
 from rnnjax.search import spec as spec_lib
@@ -210,6 +211,32 @@ def test_a_tpe_dry_run_estimates_every_round(tmp_path):
       f'estimated time: {est:.0f} s ({est / 60:.1f} min); tpe asks each of its 3 rounds as '
       'the last ends: all 3 trained as this one, each bucket compiled once (a later '
       "round's bucket of a new structure or size compiles then)")
+
+
+def test_a_tpe_dry_run_plans_its_largest_round(tmp_path):
+  """--last_round=6 after two rounds of 2 configurations (2 seeds each): the dry run
+  planned round 1 (4 members, one wave) and counted its chunks once per round, where the
+  last round trains 12 members, in 3 waves of 4 under this memory budget (21,648 bytes a
+  member by probe.estimate_bytes; 4 fit in 1e-4 GB, 12 do not)."""
+  pytest.importorskip('optuna')
+  spec = dataclasses.replace(TINY, search='tpe', rounds=3, num_members=2, last_round=6,
+                             cell='lstm', learning_rate='loguniform(1e-3,1e-1)')
+  lines = []
+  plan = sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True, log=lines.append,
+                         max_memory_gb=1e-4)
+  (bucket,) = plan['buckets']
+  assert (bucket['num_members'], bucket['wave_size'], bucket['num_waves']) == (12, 4, 3)
+  table = lines[-1].splitlines()
+  assert table[0].startswith('12 members in 1 bucket(s) (round 3 of 3, the largest: 2, 2, '
+                             '6 configurations);')
+  assert table[-1].startswith('estimated time: ')
+  # Its chunks (3 waves each) count once, the earlier rounds' in proportion (10 / 6 in
+  # all): with round figures, 3 s a chunk x 2 chunks x 10 / 6 (x 3 rounds was 18 s).
+  bucket.update(compile_s=0.0, chunk_s=3.0)
+  assert dry_run.plan_table(plan, TINY.train_steps // TINY.eval_every).splitlines()[-1] == (
+      'estimated time: 10 s (0.2 min); tpe asks each of its 3 rounds as the last ends: all '
+      '3 trained as this one, in proportion to their configurations, each bucket compiled '
+      "once (a later round's bucket of a new structure or size compiles then)")
 
 
 def test_masked_widths_per_layer_dropout_and_dry_run(tmp_path):

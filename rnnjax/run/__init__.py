@@ -6,7 +6,8 @@ The top of the ladder: only the entry points (experiments/) import it.
               loop, the finish
   chunks      the loop: every (run, chunk) trained, decided on, recorded, checkpointed
   finish      after the last chunk: the summary, the refit, the final model saved
-  prepare     the checked, planned sweep (`Prepared`), its rounds, the dry run and its table
+  prepare     the checked, planned sweep (`Prepared`), its rounds
+  dry_run     the dry run: every bucket compiled and timed, the plan's table and estimate
   resume      restarting from the newest checkpoint that restores
   checkpoint  orbax checkpoints after each chunk
   workdir     the work directory's state: new, resume, finished, another sweep

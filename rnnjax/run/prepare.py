@@ -1,5 +1,4 @@
-"""A checked, planned sweep ready to train (`Prepared`), and the dry run that describes it
-(`describe_plan`, which prints `plan_table`).
+"""A checked, planned sweep ready to train (`Prepared`); dry_run.py describes one.
 
 `prepare(spec)` checks the spec, plans its first round and loads the data the plan's
 buckets need, before a work directory is touched. A search that asks more rounds grows
@@ -23,7 +22,6 @@ from rnnjax.search import probe
 from rnnjax.search import rules
 from rnnjax.search import spec as spec_lib
 from rnnjax.search import waves as plan_lib
-from rnnjax.search.strategies import halving
 from rnnjax.search.strategies import strategy as searcher_lib
 
 
@@ -219,76 +217,3 @@ def device_data(data: task_data.TaskData, split_names, mesh):
   """Split arrays replicated on every device: floats as float32, integers as int32."""
   return distributed.put(sharding.device_dtypes({s: data.arrays[s] for s in split_names}),
                          sharding.replicated(mesh))
-
-
-def describe_plan(sweep: Prepared, group_size: int = 0, log=print) -> dict:
-  """Compiles every bucket's program (a one-step chunk) and times a step, prints the
-  plan with its time estimate, and returns it; trains and writes nothing."""
-  if jax.process_count() > 1:
-    raise InputError('--dry_run: run it in one process (without --distributed)')
-  first_waves = {run.bucket: (run.cfg, run.uids, run.hp, sweep.device_data[run.data_key])
-                 for run in reversed(sweep.runs)}
-  plan_json = sweep.plan_json
-  probed = probe.probe_all([first_waves[b] for b in range(len(sweep.plan.buckets))],
-                           sweep.base_key, sweep.mesh, group_size)
-  for b, figures in enumerate(probed):
-    plan_json['buckets'][b].update(figures)
-    plan_json['buckets'][b]['chunk_s'] *= plan_json['buckets'][b]['num_waves']
-  spec = sweep.spec
-  if spec.search == 'halving':  # Members cut at the rungs train no more chunks.
-    members, min_steps = len(sweep.plan.members), spec.min_steps or spec.eval_every
-    rungs = halving.rungs(train_steps=spec.train_steps, min_steps=min_steps, eta=spec.eta,
-                          eval_every=spec.eval_every)
-    plan_json['trained_fraction'] = halving.budget(
-        members, train_steps=spec.train_steps, rung_steps=rungs, eta=spec.eta) / (
-            members * spec.train_steps)
-    plan_json['recompiles'] = len(rungs)  # Each cut leaves a population of a new size.
-  if spec.search == 'tpe' and spec.rounds > 1:  # Later rounds are asked as earlier end.
-    plan_json['rounds'] = spec.rounds
-  log(plan_table(plan_json, sweep.num_chunks))
-  return plan_json
-
-
-def _fmt(x):
-  return '-' if x is None else f'{x + 0.0:.4g}'  # + 0.0: a loss of -0.0 reads 0.
-
-
-def plan_table(plan: dict, num_chunks: int) -> str:
-  """The plan as a table: one row per bucket, with the probe's figures when present."""
-  rounds = plan.get('rounds', 1)
-  lines = [f'{plan["num_members"]} members in {len(plan["buckets"])} bucket(s)'
-           f'{f" (round 1 of {rounds})" if rounds > 1 else ""}; '
-           f'bucketed: {", ".join(plan["bucketed_axes"]) or "-"}; '
-           f'masked: {", ".join(plan["masked_axes"]) or "-"}; '
-           f'vmapped: {", ".join(plan["vmapped_axes"]) or "-"}',
-           f'{"bucket":>6} {"members":>7} {"waves":>5} {"group":>5} {"width":>5} '
-           f'{"padding":>7} '
-           f'{"params/member":>15} '
-           f'{"MiB/member":>10} {"compile s":>9} {"chunk s":>8} {"est. s":>7}  structure']
-  total = 0.0
-  for b in plan['buckets']:
-    counts = b['params_per_member']
-    params = str(counts[0]) if len(counts) == 1 else f'{counts[0]}-{counts[-1]}'
-    mib = b.get('bytes_per_member')
-    est = None
-    if 'chunk_s' in b:
-      est = (b['compile_s'] * (1 + plan.get('recompiles', 0))
-             + b['chunk_s'] * num_chunks * plan.get('trained_fraction', 1) * rounds)
-      total += est
-    structure = ' '.join(f'{k}={v}' for k, v in b['structure'].items())
-    lines.append(f'{b["bucket"]:>6} {b["num_members"]:>7} {b.get("num_waves", 1):>5} '
-                 f'{b.get("group_size", "-"):>5} '
-                 f'{b["padded_width"]:>5} '
-                 f'{b["padding_fraction"]:>7.0%} {params:>15} '
-                 f'{_fmt(mib and mib / 2**20):>10} {_fmt(b.get("compile_s")):>9} '
-                 f'{_fmt(b.get("chunk_s")):>8} {_fmt(est):>7}  {structure}')
-  if total:
-    fraction = plan.get('trained_fraction', 1)
-    lines.append(f'estimated time: {total:.0f} s ({total / 60:.1f} min)' + (
-        f'; halving trains about {fraction:.0%} of the member-steps of every member to '
-        'the end, spread over the buckets as it cuts, and compiles again after each cut'
-        if fraction < 1 else '') + (
-        f'; tpe asks each of its {rounds} rounds as the last ends: all {rounds} trained '
-        'as this one, each bucket compiled once (a later round\'s bucket of a new structure '
-        'or size compiles then)' if rounds > 1 else ''))
-  return '\n'.join(lines)

@@ -26,6 +26,7 @@ from rnnjax.results.printed import progress as progress_lib
 from rnnjax.results.printed import report
 from rnnjax.run import checkpoint
 from rnnjax.run import chunks
+from rnnjax.run import dry_run as dry_run_lib
 from rnnjax.run import finish as finish_lib
 from rnnjax.run import lock as lock_lib
 from rnnjax.run import prepare as prepare_lib
@@ -51,7 +52,7 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   good checkpoint; finished, it reports the stored summary. `group_size`: members per
   vmap group on a device (0: see `sharding.group_size`); it changes speed only, so it is
   not part of the spec, nor is `max_memory_gb`, the memory a wave of a bucket's members
-  may take (0: half the machine's). `dry_run`: see `prepare.describe_plan`; nothing is
+  may take (0: half the machine's). `dry_run`: see `dry_run.describe_plan`; nothing is
   written. `notify`: where the notice of a first SIGINT / SIGTERM goes the moment it
   arrives (default: `log`; a caller that silences the log, compare.py, still says it).
   `replace_other`: instead of `overwrite`, replace only a work directory that holds
@@ -122,7 +123,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
                                 max_memory_gb, group_size, log=log)
     for note in sweep.notes + rules.notes(spec):
       log(note)
-    return prepare_lib.describe_plan(sweep, group_size, log)
+    return dry_run_lib.describe_plan(sweep, group_size, log, max_memory_gb)
   fits = spec.task == 'panel' and spec.classical_baselines
   cached = panel_baselines.cache_dir()
   with stopper.at_once(

@@ -147,6 +147,18 @@ def first_round(spec):
   return tpe.propose(spec, None, 0)
 
 
+def largest_round(spec):
+  """A dry run's round where the first is not the largest (tpe's --last_round above
+  --num_members), else None: that many configurations drawn at random as round 0's are
+  (its own proposals follow results a dry run does not have), so that its plan has the
+  waves and memory of the sweep's largest round."""
+  sizes = [tpe.round_size(spec, k) for k in range(spec.rounds)] if asks_rounds(spec) else []
+  if not sizes or sizes[0] == max(sizes):
+    return None
+  return tpe.propose(dataclasses.replace(spec, num_members=max(sizes), last_round=0),
+                     None, 0)
+
+
 def ask_round(spec, state: SearchState, workdir: str, config_of: dict):
   """At the sweep's start and at each round's end: tells the round that ended its
   values and asks the next round's configurations, while there are fewer than `--rounds`
