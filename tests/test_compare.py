@@ -319,15 +319,16 @@ def test_overwrite_judges_a_sweep_on_the_selection_it_ran_with(tmp_path):
   comparison's own finished sweep was trained again; and the comparison read each
   sweep's OWA, which it did not rank by (None: a TypeError)."""
   path = tmp_path / 'flat.csv'
+  # test_panel's panel of constant series and sizes (its programs, where it ran before).
   path.write_text('unique_id,ds,y\n' + ''.join(f's{i},{t},{v}\n' for i, v in enumerate(
-      (1.0, 2.0, 5.0)) for t in range(16)))
+      (1.0, 2.0, 5.0)) for t in range(1, 21)))
   base = sweep.SweepSpec(task='panel', csv_path=str(path), id_column='unique_id',
-                         time_column='ds', target_columns=('y',), horizon=4, lookback='4',
-                         classical_baselines=False, hidden_size='4', batch_size='4',
-                         train_steps=2, eval_every=2)
+                         time_column='ds', target_columns=('y',), horizon=4, lookback='8',
+                         classical_baselines=False, hidden_size='8', batch_size='8',
+                         train_steps=4, eval_every=2)
   lines = []
   run = lambda: compare.compare(base, {'learning_rate': SPACE['learning_rate']},
-                                str(tmp_path / 'cmp'), num_members=1, search_seeds=(0,),
+                                str(tmp_path / 'cmp'), num_members=2, search_seeds=(0,),
                                 strategies=('random',), overwrite=True, log=lines.append)
   first = run()
   assert first['metric'] == 'smape' and np.isfinite(first['runs']['random-0']['best_val'])
