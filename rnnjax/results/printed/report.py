@@ -1,5 +1,5 @@
 """What a sweep prints at the end: the ranked table, the competition's table and the
-compile line (progress.py: the lines while it trains; run/prepare.py: a dry run's plan
+compile line (progress.py: the lines while it trains; run/dry_run.py: a dry run's plan
 table; side_by_side.py: finished sweeps side by side)."""
 
 import numpy as np
