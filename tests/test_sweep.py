@@ -150,6 +150,27 @@ def test_a_setting_added_since_an_older_sweep_counts_as_its_default(tmp_path):
     workdir_lib.state_of(str(wd), folded, overwrite=False, defaults=defaults)
 
 
+def test_the_same_values_written_otherwise_are_the_same_sweep(tmp_path):
+  """A user types the command again to resume, a list written another way (README: grid(),
+  choice() and a bare list are the same): that resumes; other values are another sweep."""
+  from rnnjax.run import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
+  wd = tmp_path / 'wd'
+  wd.mkdir()
+  old = dataclasses.replace(TINY, dropout_per_layer='grid(0,0.2);0.5', dropout='')
+  files.write_json(wd / files.SWEEP, {'spec': old.to_json()})
+  state = lambda **kw: workdir_lib.state_of(
+      str(wd), dataclasses.replace(old, **kw).to_json(), overwrite=False)
+  assert state(learning_rate='0.001, 0.01', cell='choice(lstm, gru)', hidden_size='8.0',
+               dropout_per_layer='0,0.20; grid(5e-1)') == workdir_lib.RESUME
+  for changed, there in [(dict(learning_rate='grid(1e-2,1e-3)'), "learning_rate: 'grid"),
+                         (dict(learning_rate='grid(1e-3,1e-2,3e-2)'), 'learning_rate'),
+                         (dict(dropout_per_layer='grid(0,0.2)'), 'dropout_per_layer'),
+                         (dict(dropout_per_layer='0,0.2;0.4'), 'dropout_per_layer'),
+                         (dict(learning_rate='uniform(1e-3,1e-2)'), 'learning_rate')]:
+    with pytest.raises(InputError, match=r'holds a different sweep \(' + f'.*{there}'):
+      state(**changed)
+
+
 def test_bad_input_writes_nothing(tmp_path):
   bad = sweep.SweepSpec(**{**TINY.__dict__, 'batch_size': '500'})
   with pytest.raises(InputError, match=r'^--batch_size: 500 is larger than the training'):
