@@ -2,6 +2,7 @@
 and absl's flag parsing with one-line errors. Nothing heavy is imported here (absl only
 once flags are parsed), so that an entry point imports this before anything else."""
 
+import errno
 import re
 import signal
 import sys
@@ -30,6 +31,19 @@ def parse_flags(argv):
   from absl import flags  # pylint: disable=g-import-not-at-top
   try:
     argv = flags.FLAGS(argv)
+  except UnicodeDecodeError:  # absl reads a flagfile as text, and lets this through.
+    print(f'error: --flagfile: {_undecodable(argv) or "a flagfile"}: is not UTF-8',
+          file=sys.stderr)
+    sys.exit(2)
+  except flags.CantOpenFlagFileError as e:
+    cause = e.__context__
+    if not isinstance(cause, OSError) or cause.filename is None:
+      raise
+    what = {errno.ENOENT: 'no such file', errno.EISDIR: 'is a directory, not a flagfile'}
+    print(f'error: --flagfile: {cause.filename}: '
+          f'{what.get(cause.errno, (cause.strerror or str(cause)).lower())}',
+          file=sys.stderr)
+    sys.exit(2)
   except flags.Error as e:
     # Python's words for a bad number, in the user's: "flag --val_size=0.5: '0.5' is not
     # a whole number".
@@ -43,3 +57,24 @@ def parse_flags(argv):
     print(f'error: not a flag: {argv[1]!r} (flags look like --name=value)', file=sys.stderr)
     sys.exit(2)
   return argv
+
+
+def _undecodable(argv) -> str | None:
+  """The first flagfile named on the command line, or inside one, that is not UTF-8."""
+  todo = [a.split('=', 1)[1] for a in argv[1:] if re.match(r'--?flagfile=', a)]
+  seen = set()
+  while todo:
+    path = todo.pop(0)
+    if path in seen:
+      continue
+    seen.add(path)
+    try:
+      with open(path, encoding='utf-8') as f:
+        lines = f.read().splitlines()
+    except UnicodeDecodeError:
+      return path
+    except OSError:
+      continue
+    todo += [l.strip().split('=', 1)[1] for l in lines
+             if re.match(r'\s*--?flagfile=', l)]
+  return None

@@ -36,6 +36,9 @@ def _files(tmp_path):
   (tmp_path / 'cols.csv').write_text('t,v\n1,1.0\n2,2.0\n')
   (tmp_path / 'text.csv').write_text('t,v\n1,1.0\n2,lots\n')
   (tmp_path / 'bad.flags').write_text('# a comment\n--hidden_size=8\nlearning_rate=0.1\n')
+  (tmp_path / 'latin1.flags').write_bytes('--hidden_size=8\n# caf\xe9\n'.encode('latin-1'))
+  (tmp_path / 'outer.flags').write_text(f'--flagfile={tmp_path}/latin1.flags\n')
+  (tmp_path / 'nested.flags').write_text(f'--hidden_size=8\n--flagfile={tmp_path}/nope.flags\n')
 
 
 BAD_INPUT = [
@@ -51,6 +54,10 @@ BAD_INPUT = [
     (['--num_layers=grid(1,0)'], 'error: --num_layers: 0 is invalid'),
     (['--dataset=shampoo_sales', '--batch_size=400'], 'error: --batch_size: 400 is larger'),
     (['--dataset=nope'], "error: --dataset: unknown series 'nope'"),
+    (['--flagfile={tmp}/nope.flags'], 'error: --flagfile: {tmp}/nope.flags: no such file'),
+    (['--flagfile={tmp}/nested.flags'], 'error: --flagfile: {tmp}/nope.flags: no such file'),
+    (['--flagfile={tmp}'], 'error: --flagfile: {tmp}: is a directory, not a flagfile'),
+    (['--flagfile={tmp}/outer.flags'], 'error: --flagfile: {tmp}/latin1.flags: is not UTF-8'),
     (['--csv_path=/nonexistent.csv', '--target_columns=v'],
      'error: --csv_path: /nonexistent.csv: no such file'),
     (['--csv_path={tmp}/latin1.csv', '--target_columns=v'], 'latin1.csv: is not UTF-8'),
