@@ -182,6 +182,20 @@ def test_grid_rejects_random_axis_naming_the_flag():
     planner.make_plan(axes, search='grid', num_members=0, num_seeds=1, seed=0)
 
 
+@pytest.mark.parametrize('search', ['grid', 'halving', 'pbt'])
+@pytest.mark.parametrize('spec, message', [
+    (dict(learning_rate='grid(1e-3,1e-2,0.001)'), '^--learning_rate: 0.001 is listed twice'),
+    (dict(cell='lstm,gru,lstm'), "^--cell: 'lstm' is listed twice"),
+    (dict(dropout_2='grid(0,0.2,0.0)'), '^--dropout_per_layer: layer 2: 0.0 is listed twice')])
+def test_a_grid_refuses_a_value_listed_twice_naming_the_flag(search, spec, message):
+  """A slip (a value typed twice while adding more) would train that configuration twice,
+  as two configurations of the ranking; random search may draw from such a list."""
+  axes = _axes(**spec)
+  with pytest.raises(InputError, match=message):
+    planner.make_plan(axes, search=search, num_members=0, num_seeds=1, seed=0)
+  planner.make_plan(axes, search='random', num_members=3, num_seeds=1, seed=0)
+
+
 def test_bad_search_and_seeds():
   with pytest.raises(InputError, match='^--search:'):
     planner.make_plan(_axes(), search='bayes', num_members=4, num_seeds=1, seed=0)

@@ -9,7 +9,8 @@ Every swept flag holds one spec string, parsed by a small grammar (never `eval`)
   randint(lo, hi)           random search only; integers lo..hi inclusive
 
 Values are checked against the hyperparameter's row of hparams.TABLE (type and range);
-errors name the flag. `configurations` makes a grid's or a random search's values of
+errors name the flag. A grid refuses a value listed twice (it would train it twice, as two
+configurations); random search draws from such a list, weighted. `configurations` makes a grid's or a random search's values of
 every axis (`draw`: one axis's); which members exist and how they are grouped is
 plan.py's.
 """
@@ -162,6 +163,15 @@ def configurations(ordered, *, search: str, num_members: int, seed: int,
       a = random_axes[0]
       raise InputError(f'--{a.name}: {a.kind}() is a random distribution; use '
                        '--search=random (or halving, pbt, tpe), or grid(...) values')
+    for a in ordered:  # A grid trains each value once: a repeat is a slip, not a weight.
+      twice = [v for i, v in enumerate(a.values) if v in a.values[:i]]
+      if twice:
+        layer = hparams.layer_of(a.name)
+        flag = (f'--{a.name}' if layer is None
+                else f'--dropout_per_layer: layer {layer + 1}')
+        raise InputError(f'{flag}: {twice[0]!r} is listed twice in a grid, which '
+                         'trains each value once; list it once (--num_seeds repeats '
+                         'every configuration)')
     shape = [len(a.values) for a in ordered]
     num_configs = math.prod(shape)
     if num_members and num_members != num_configs:
