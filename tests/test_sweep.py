@@ -169,6 +169,14 @@ def test_the_same_values_written_otherwise_are_the_same_sweep(tmp_path):
                          (dict(learning_rate='uniform(1e-3,1e-2)'), 'learning_rate')]:
     with pytest.raises(InputError, match=r'holds a different sweep \(' + f'.*{there}'):
       state(**changed)
+  # Values or seeds added: said not to grow the sweep; every setting that differs named.
+  with pytest.raises(InputError, match=r"\(learning_rate: 'grid\(1e-3,1e-2\)' there, "
+                     r"'grid\(1e-3,1e-2,3e-2\)' now; also num_seeds\); a sweep is not "
+                     r'extended in place: use another --workdir \(make_figures --compare'):
+    state(learning_rate='grid(1e-3,1e-2,3e-2)', num_seeds=3)
+  with pytest.raises(InputError, match=r'\(train_steps: 10 there, 20 now\); use another '
+                     r'--workdir or --overwrite$'):
+    state(train_steps=20)
 
 
 def test_bad_input_writes_nothing(tmp_path):

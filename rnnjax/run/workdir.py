@@ -49,10 +49,17 @@ def state_of(workdir: str, spec_json: dict, *, overwrite: bool,
             if old.get(k) != spec_json.get(k) and not _same_values(k, old.get(k),
                                                                    spec_json.get(k))]
   if differ:
-    k = differ[0]
+    k, more = differ[0], differ[1:]
+    also = f'; also {", ".join(more)}' if more else ''
+    # What a researcher changes to add values or seeds: say that a sweep does not grow.
+    searched = all(d in hparams.BY_NAME or d in ('num_seeds', 'dropout_per_layer')
+                   for d in differ)
     raise InputError(f'--workdir: {workdir} holds a different sweep ({k}: '
-                     f'{old.get(k)!r} there, {spec_json.get(k)!r} now); use another '
-                     '--workdir or --overwrite')
+                     f'{old.get(k)!r} there, {spec_json.get(k)!r} now{also}); '
+                     + ('a sweep is not extended in place: ' if searched else '')
+                     + 'use another --workdir' + (
+                         ' (make_figures --compare sets sweeps side by side)'
+                         if searched else '') + ' or --overwrite')
   changed = [k for k in old_digests if k in (digests or {}) and old_digests[k] != digests[k]]
   if changed:
     raise InputError(f'--{changed[0]}: {spec_json[changed[0]]} has changed since the sweep '
