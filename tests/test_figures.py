@@ -263,6 +263,10 @@ def test_missing_summary_is_an_input_error(tmp_path):
     load.load(str(tmp_path))
   with pytest.raises(InputError, match='not a directory'):
     figures.make_all(str(tmp_path / 'absent'))
+  # An unfinished sweep, as make_figures --workdir is given one: the line names the flag.
+  with pytest.raises(InputError, match=r'^--workdir: .*summary\.json: no such file \(has '
+                     r'the sweep finished\?\)$'):
+    figures.make_all(str(tmp_path))
 
 
 def test_fmt():
@@ -1179,7 +1183,7 @@ def test_finished_sweeps_side_by_side(tmp_path):
                              r'unfinished/summary\.json: no such file')]:
     with pytest.raises(InputError, match=f'^--compare: .*{message}'):
       figures.compare(workdirs)
-  with pytest.raises(InputError, match=r'^--out_dir: .*a_file cannot be a directory'):
+  with pytest.raises(InputError, match=r'^--out_dir: .*a_file is a file, not a directory$'):
     figures.compare([lstm, gru], out_dir=str(tmp_path / 'a_file'))
   summary = files.read_json(os.path.join(gru, files.SUMMARY))
   files.write_json(os.path.join(gru, files.SUMMARY), dict(summary, display='accuracy'))

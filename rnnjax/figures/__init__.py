@@ -55,7 +55,10 @@ def make_all(workdir: str, *, log=print, diverged: str = 'drop', group_by: str =
   axis) is not a listed axis of this sweep with a few values, or `metric` (the
   validation metric drawn, default what ranks: load.Table.shown) is not one it recorded.
   """
-  table = load.load(workdir)
+  try:
+    table = load.load(workdir)
+  except InputError as e:  # A file of its: the flag that named it, then the file.
+    raise InputError(str(e) if str(e).startswith('--') else f'--workdir: {e}') from None
   if metric:
     recorded = sorted({k for m in table.members for k in m['val']})
     if metric not in recorded:
@@ -109,6 +112,8 @@ def _make_out_dir(path: str) -> None:
   """Makes --out_dir; InputError in one line where it cannot be a directory."""
   try:
     os.makedirs(path, exist_ok=True)
+  except FileExistsError:
+    raise InputError(f'--out_dir: {path} is a file, not a directory') from None
   except OSError as e:
     raise InputError(f'--out_dir: {path} cannot be a directory '
                      f'({e.strerror or type(e).__name__})') from None
