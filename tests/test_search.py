@@ -107,6 +107,14 @@ def test_bad_spec_names_the_flag(name, text):
   assert str(info.value).startswith(f'--{name}:')
 
 
+@pytest.mark.parametrize('fn', ['log_uniform', 'Grid', 'randint2'])
+def test_a_misspelt_distribution_is_named_as_one(fn):
+  """Not 'malformed spec': the line says which names the grammar knows."""
+  with pytest.raises(InputError, match=rf"^--learning_rate: unknown distribution '{fn}' "
+                     r'in .*; expected grid, choice, uniform, loguniform or randint$'):
+    space.parse_axis('learning_rate', f'{fn}(1e-4,1e-2)')
+
+
 # --- make_plan: grid ------------------------------------------------------------------
 
 def _grid_plan(num_seeds=2, num_members=0):

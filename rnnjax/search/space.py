@@ -26,7 +26,7 @@ from rnnjax.errors import InputError
 from rnnjax.search import hparams
 
 
-_CALL = re.compile(r'^\s*([a-z]+)\s*\((.*)\)\s*$', re.S)
+_CALL = re.compile(r'^\s*([A-Za-z_][A-Za-z_0-9]*)\s*\((.*)\)\s*$', re.S)
 _RANDOM = ('uniform', 'loguniform', 'randint')
 
 
