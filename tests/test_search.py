@@ -1,6 +1,7 @@
 """Tests for rnnjax/search/space.py (the spec grammar and its errors) and planner.py (make_plan)."""
 
 import json
+import re
 import time
 
 import numpy as np
@@ -105,6 +106,13 @@ def test_bad_spec_names_the_flag(name, text):
   with pytest.raises(InputError) as info:
     space.parse_axis(name, text)
   assert str(info.value).startswith(f'--{name}:')
+
+
+@pytest.mark.parametrize('text', ['1e-3,', 'grid(1e-3,,1e-2)', 'uniform(1e-3, )'])
+def test_a_comma_too_many_is_shown_in_its_spec(text):
+  with pytest.raises(InputError, match=r"^--learning_rate: an empty value in '"
+                     + re.escape(text) + "'$"):
+    space.parse_axis('learning_rate', text)
 
 
 @pytest.mark.parametrize('fn', ['log_uniform', 'Grid', 'randint2'])

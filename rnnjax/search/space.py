@@ -41,10 +41,10 @@ class Axis:
     return self.kind in _RANDOM
 
 
-def _value(name, text, kind):
+def _value(name, text, kind, spec):
   text = text.strip()
-  if not text:
-    raise InputError(f'--{name}: empty value')
+  if not text:  # `1e-3,` or `grid(1e-3,,1e-2)`: a comma too many.
+    raise InputError(f'--{name}: an empty value in {spec.strip()!r}')
   if kind is str:
     return text
   try:
@@ -77,13 +77,13 @@ def parse_axis(name: str, text: str) -> Axis:
   if not match:
     if '(' in text or ')' in text:
       raise InputError(f'--{name}: malformed spec {text!r}')
-    values = tuple(_checked(name, _value(name, t, kind)) for t in text.split(','))
+    values = tuple(_checked(name, _value(name, t, kind, text)) for t in text.split(','))
     return Axis(name, 'grid', values)
   fn, args = match.group(1), [a for a in match.group(2).split(',')]
   if fn in ('grid', 'choice'):
     if not match.group(2).strip():
       raise InputError(f'--{name}: {fn}() needs at least one value')
-    return Axis(name, 'grid', tuple(_checked(name, _value(name, a, kind))
+    return Axis(name, 'grid', tuple(_checked(name, _value(name, a, kind, text))
                                     for a in args))
   if fn not in _RANDOM:
     raise InputError(f'--{name}: unknown distribution {fn!r} in {text!r}; expected grid, '
@@ -96,7 +96,7 @@ def parse_axis(name: str, text: str) -> Axis:
     want = 'randint(lo, hi)' if kind is int else 'uniform(lo, hi) or loguniform(lo, hi)'
     raise InputError(f'--{name}: {fn}() does not fit {"an integer" if kind is int else "a real"}'
                      f' hyperparameter; use {want} or grid(...)')
-  lo, hi = (_checked(name, _value(name, a, kind)) for a in args)
+  lo, hi = (_checked(name, _value(name, a, kind, text)) for a in args)
   if not lo < hi:
     raise InputError(f'--{name}: {fn}({lo}, {hi}) needs lo < hi')
   if fn == 'loguniform' and lo <= 0:
