@@ -9,10 +9,10 @@ Every swept flag holds one spec string, parsed by a small grammar (never `eval`)
   randint(lo, hi)           random search only; integers lo..hi inclusive
 
 Values are checked against the hyperparameter's row of hparams.TABLE (type and range);
-errors name the flag. A grid refuses a value listed twice (it would train it twice, as two
-configurations); random search draws from such a list, weighted. `configurations` makes a grid's or a random search's values of
+errors name the flag. `configurations` makes a grid's or a random search's values of
 every axis (`draw`: one axis's); which members exist and how they are grouped is
-plan.py's.
+plan.py's. A grid refuses a value listed twice (it would train it twice, as two
+configurations); random search draws from such a list, weighted.
 """
 
 import dataclasses
