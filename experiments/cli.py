@@ -3,6 +3,7 @@ and absl's flag parsing with one-line errors. Nothing heavy is imported here (ab
 once flags are parsed), so that an entry point imports this before anything else."""
 
 import errno
+import os
 import re
 import signal
 import sys
@@ -40,8 +41,10 @@ def parse_flags(argv):
     if not isinstance(cause, OSError) or cause.filename is None:
       raise
     what = {errno.ENOENT: 'no such file', errno.EISDIR: 'is a directory, not a flagfile'}
+    hint = (f' (did you mean {cause.filename}.flags?)' if cause.errno == errno.ENOENT
+            and os.path.isfile(f'{cause.filename}.flags') else '')
     print(f'error: --flagfile: {cause.filename}: '
-          f'{what.get(cause.errno, (cause.strerror or str(cause)).lower())}',
+          f'{what.get(cause.errno, (cause.strerror or str(cause)).lower())}{hint}',
           file=sys.stderr)
     sys.exit(2)
   except flags.Error as e:

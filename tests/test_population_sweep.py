@@ -55,6 +55,8 @@ BAD_INPUT = [
     (['--dataset=shampoo_sales', '--batch_size=400'], 'error: --batch_size: 400 is larger'),
     (['--dataset=nope'], "error: --dataset: unknown series 'nope'"),
     (['--flagfile={tmp}/nope.flags'], 'error: --flagfile: {tmp}/nope.flags: no such file'),
+    (['--flagfile={tmp}/bad'], 'error: --flagfile: {tmp}/bad: no such file (did you mean '
+     '{tmp}/bad.flags?)'),
     (['--flagfile={tmp}/nested.flags'], 'error: --flagfile: {tmp}/nope.flags: no such file'),
     (['--flagfile={tmp}'], 'error: --flagfile: {tmp}: is a directory, not a flagfile'),
     (['--flagfile={tmp}/outer.flags'], 'error: --flagfile: {tmp}/latin1.flags: is not UTF-8'),
