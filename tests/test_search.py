@@ -108,6 +108,15 @@ def test_bad_spec_names_the_flag(name, text):
   assert str(info.value).startswith(f'--{name}:')
 
 
+@pytest.mark.parametrize('name, text', [('learning_rate', "'grid(1e-3,1e-2)'"),
+                                        ('cell', '"lstm"'), ('hidden_size', "'8,16'")])
+def test_a_quoted_spec_says_a_flagfile_keeps_quotes(name, text):
+  """README: a flagfile line needs no quotes; one with them read the quotes as the value."""
+  with pytest.raises(InputError, match=f'^--{name}: {re.escape(text)} is in quotes, which '
+                     'are kept as part of the value in a flagfile line; write it without'):
+    space.parse_axis(name, text)
+
+
 @pytest.mark.parametrize('text', ['1e-3,', 'grid(1e-3,,1e-2)', 'uniform(1e-3, )'])
 def test_a_comma_too_many_is_shown_in_its_spec(text):
   with pytest.raises(InputError, match=r"^--learning_rate: an empty value in '"

@@ -73,6 +73,11 @@ def parse_axis(name: str, text: str) -> Axis:
   if text is None or not str(text).strip():
     raise InputError(f'--{name}: empty spec')
   text = str(text)
+  bare = text.strip()
+  if len(bare) > 1 and bare[0] == bare[-1] and bare[0] in '\'"':
+    # A shell takes quotes off; a flagfile line (or a script's list) keeps them.
+    raise InputError(f'--{name}: {text} is in quotes, which are kept as part of the '
+                     'value in a flagfile line; write it without them')
   match = _CALL.match(text)
   if not match:
     if '(' in text or ')' in text:
