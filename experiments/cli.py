@@ -33,8 +33,9 @@ def parse_flags(argv):
   try:
     argv = flags.FLAGS(argv)
   except UnicodeDecodeError:  # absl reads a flagfile as text, and lets this through.
-    print(f'error: --flagfile: {_undecodable(argv) or "a flagfile"}: is not UTF-8',
-          file=sys.stderr)
+    path = _undecodable(argv)
+    print(f'error: --flagfile: {path}: is not UTF-8' if path else
+          'error: --flagfile: a flagfile it names is not UTF-8', file=sys.stderr)
     sys.exit(2)
   except flags.CantOpenFlagFileError as e:
     cause = e.__context__
