@@ -1312,6 +1312,24 @@ def test_compare_reads_a_setting_an_older_sweep_lacks_at_its_default(tmp_path):
   assert '| learning_rate=0.001 class_balance=0 |' in text.split('\n')[2], text
 
 
+def test_compare_reads_the_same_values_written_otherwise_as_no_difference(tmp_path):
+  """`1e-3,1e-2` and `grid(0.001,0.01)`, `0` and `0.0`: one sweep, as its resume reads it
+  (run/workdir.py), so not a flag in which the sweeps differ; other values are."""
+  runs = [_finished(str(tmp_path / n), cell='lstm', val=[2.0, 3.0], test=[4.0, 6.0],
+                    final=(1.5, 4.5)) for n in ('a', 'b', 'c')]
+  for workdir, lr, wd in zip(runs, ('grid(1e-3,1e-2)', '0.001,0.01', 'choice(1e-3, 0.01)'),
+                             ('0', '0.0', 'grid(0)')):
+    sweep_json = files.read_json(os.path.join(workdir, files.SWEEP))
+    sweep_json['spec'].update(learning_rate=lr, weight_decay=wd)
+    files.write_json(os.path.join(workdir, files.SWEEP), sweep_json)
+  text, _ = figures.compare(runs)
+  assert all(f'| {n} | - | 4 |' in text for n in 'abc'), text
+  sweep_json['spec'].update(learning_rate='grid(1e-3,3e-2)')
+  files.write_json(os.path.join(runs[2], files.SWEEP), sweep_json)
+  text, _ = figures.compare(runs)
+  assert '| c | learning_rate=grid(1e-3,3e-2) | 4 |' in text, text
+
+
 def test_compare_says_which_validation_is_cross_validated_and_what_test_covers(tmp_path):
   """A sweep with --folds: its best configuration's validation is the mean and sd over
   its seeds of each seed's mean over its folds (not the folds' spread, which is the

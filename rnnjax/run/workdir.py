@@ -46,8 +46,8 @@ def state_of(workdir: str, spec_json: dict, *, overwrite: bool,
                      ) from None
   old = {**{k: v for k, v in (defaults or {}).items() if k in spec_json}, **old}
   differ = [k for k in sorted(set(old) | set(spec_json))
-            if old.get(k) != spec_json.get(k) and not _same_values(k, old.get(k),
-                                                                   spec_json.get(k))]
+            if old.get(k) != spec_json.get(k)
+            and space.spec_key(k, old.get(k)) != space.spec_key(k, spec_json.get(k))]
   if differ:
     k, more = differ[0], differ[1:]
     also = f'; also {", ".join(more)}' if more else ''
@@ -68,24 +68,6 @@ def state_of(workdir: str, spec_json: dict, *, overwrite: bool,
   if os.path.exists(os.path.join(workdir, files.SUMMARY)):
     return FINISHED
   return RESUME
-
-
-def _same_values(name: str, old, new) -> bool:
-  """Whether two spec strings of hyperparameter `name` list the same values, written
-  otherwise (`1e-3,1e-2`, `grid(0.001,0.01)`, `choice(1e-3,1e-2)`): the same sweep,
-  whose command a user typed again to resume it, not another. Not for other settings."""
-  if name == 'dropout_per_layer':
-    if not isinstance(old, str) or not isinstance(new, str):
-      return False
-    layers = hparams.layer_specs(old), hparams.layer_specs(new)
-    return (layers[0].keys() == layers[1].keys()
-            and all(_same_values(n, layers[0][n], layers[1][n]) for n in layers[0]))
-  if not (name in hparams.BY_NAME or hparams.layer_of(name) is not None):
-    return False
-  try:
-    return space.parse_axis(name, old) == space.parse_axis(name, new)
-  except InputError:  # One of them no spec this version reads: another sweep.
-    return False
 
 
 def holds_other(workdir: str, spec_json: dict, *, defaults: dict | None = None,

@@ -109,6 +109,21 @@ def parse_axis(name: str, text: str) -> Axis:
   return Axis(name, fn, (lo, hi))
 
 
+def spec_key(name: str, value):
+  """What a sweep's setting `name` asks for, to tell two sweeps apart (a resume, sweeps
+  set side by side): a hyperparameter's spec string as its axis (`1e-3,1e-2`,
+  `grid(0.001,0.01)` and `choice(1e-3,1e-2)` are one), `--dropout_per_layer` as each
+  layer's; any other setting, or a spec this version does not read, as written."""
+  try:
+    if name == 'dropout_per_layer' and isinstance(value, str):
+      return tuple(parse_axis(n, t) for n, t in hparams.layer_specs(value).items())
+    if name in hparams.BY_NAME:
+      return parse_axis(name, value)
+  except InputError:
+    pass
+  return repr(value)
+
+
 def axes_of(spec_strings, *, dropout_per_layer: str = '', task: str = '') -> dict:
   """name -> Axis of a sweep: one per row of hparams.TABLE that applies to `task`
   (an empty by-family spec, e.g. momentum, is left out: the family's value applies),

@@ -7,6 +7,7 @@ from rnnjax.errors import InputError
 from rnnjax.results import member_table
 from rnnjax.results.printed import words
 from rnnjax.search import hparams
+from rnnjax.search import space
 from rnnjax.search import spec as spec_lib
 from rnnjax.search.strategies import strategy
 
@@ -88,7 +89,8 @@ def runs_table(runs: list, metric: str = '') -> tuple[list[dict], list[str]]:
   # A row an older sweep's members lack (class_balance) held its default there.
   unset = {h.name: h.type(h.default) for h in hparams.TABLE if h.name in swept and h.default}
   differs = sorted(k for k in dict.fromkeys(k for s in specs for k in s)
-                   if k not in _NOT_DATA and len({repr(s.get(k)) for s in specs}) > 1)
+                   if k not in _NOT_DATA
+                   and len({space.spec_key(k, s.get(k)) for s in specs}) > 1)
   # A search's own settings (PBT's interval, halving's eta) do nothing in the others.
   owner = dict(strategy.OWN_SETTINGS)
   rows, parts = [], []
