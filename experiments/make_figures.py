@@ -19,7 +19,9 @@ WORKDIR = flags.DEFINE_string('workdir', '', 'Work directory of a finished sweep
 DIVERGED = flags.DEFINE_enum('diverged', 'drop', ['drop', 'cap'], 'Importance analysis: '
                              'drop diverged members, or cap them at the worst finite value.')
 GROUP_BY = flags.DEFINE_string('group_by', '', 'Sensitivity: the swept hyperparameter drawn '
-                               'as one line per value (default: hidden_size).')
+                               'as one line per value, a listed one of 2 to 7 values '
+                               '(default: hidden_size where so swept, else the structural '
+                               'axis of most such values, else none).')
 METRIC = flags.DEFINE_string('metric', '', 'The validation metric the figures draw (default: '
                              'the one that ranks, e.g. ce for a classifier), e.g. accuracy.')
 OUT_DIR = flags.DEFINE_string('out_dir', '', 'Where the figures and tables go (default: '
