@@ -502,6 +502,29 @@ def test_task_data_loads_a_users_panel_with_its_options_and_folds(long_csv):
     task_data.load(task='panel', val_size=3, **options)
 
 
+def test_a_csv_loaded_for_each_lookback_is_parsed_once(tmp_path, monkeypatch):
+  """A sweep loads its panel once per lookback (and fold), and again to save its model:
+  on 30,000 weekly series each parse took about a minute. The same file's rows are
+  parsed once; a changed file (same size) is read anew; a caller's copy is its own."""
+  monkeypatch.setattr(panel, '_READ_CACHE', {}, raising=False)
+  parsed, regularize = [], panel.time_grid.regularize
+  monkeypatch.setattr(panel.time_grid, 'regularize',
+                      lambda *a, **k: parsed.append(1) or regularize(*a, **k))
+  path = _write(tmp_path / 'p.csv', {'a': _series(30, 0), 'b': _series(24, 1, 50.0)})
+  options = dict(csv_path=path, id_column='unique_id', time_column='ds',
+                 target_columns=('y',), horizon=4, season=-1, classical_baselines=False)
+  datas = [task_data.load(task='panel', lookback=k, **options) for k in (8, 16)]
+  assert len(parsed) == 1 and [d.seq_len for d in datas] == [8, 16]
+  columns = dict(id_column='unique_id', time_column='ds', target_column='y')
+  read = lambda: panel.read_long(path, flag='--csv_path', short=4, **columns)
+  first = read()
+  first[1][0][:] = -1.0
+  assert read()[1][0][0] == _series(30, 0)[0] and len(parsed) == 1
+  text = open(path).read()
+  open(path, 'w').write(text.replace('\na,1,', '\na,1,9', 1)[:-1])  # Same size.
+  assert read()[1][0][0] != _series(30, 0)[0] and len(parsed) == 2
+
+
 @pytest.mark.parametrize('metric', ['mase', 'rmsse'])
 def test_selection_keeps_ranks_and_chooses_by_the_validation_metric_named(tmp_path, long_csv,
                                                                           metric):

@@ -19,6 +19,7 @@ points per series are held out as test (splits/test_part.py checks either).
 
 import csv
 import dataclasses
+import hashlib
 import importlib.resources
 import io
 
@@ -36,6 +37,10 @@ PANELS = {'m1_monthly': (12, 18), 'm1_quarterly': (4, 8), 'm1_yearly': (0, 6),
 BUNDLED_COLUMNS = ('unique_id', 'ds', 'y')
 # A share of the targets' cells interpolated that --fill=zero may have been meant for.
 MOSTLY_ABSENT = 0.25
+# read_long's last results, by the file's text and the arguments: a sweep reads its CSV
+# once per lookback and fold, and once more to save its model (a minute each on 30,000
+# series); a copy of what was read is handed out each time.
+_READ_CACHE, _READ_CACHE_SIZE = {}, 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,7 +87,10 @@ def read_table(path: str, flag: str) -> tuple[list, list]:
   line as cells (the header's first), as read_long reads them; a caller that needs the
   header first (predict: which of the model's columns the file has) reads the file once
   and gives read_long both."""
-  text = common.read_csv_text(path, flag=flag)
+  return _table(common.read_csv_text(path, flag=flag))
+
+
+def _table(text: str) -> tuple[list, list]:
   rows = list(csv.reader(io.StringIO(text, newline='')))
   return ([h.strip() for h in rows[0]] if rows else []), rows
 
@@ -97,6 +105,9 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
   last time too; the note says so, not counting series of `short` points or fewer), and
   the number of empty target cells; `id_column` '' reads the whole file as one series
   named after the file. `table`: the file's read_table, where the caller has read it.
+  Read without it, a file's result is kept (the last two, by its text's hash and the
+  arguments; copies handed out): a sweep reads its panel once per lookback and again to
+  save its model.
 
   names: how errors and the note name each column, {'id', 'time', 'target', 'input',
   'future'} -> words; by default the sweep's flags (FLAGS), each leading its column's
@@ -104,8 +115,27 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
   its own words: the file's `flag` then leads, and the words follow ("--csv_path: FILE
   has no column 'sid'; columns are [...] (the model's id column)"; the time grid's
   errors and note name the file's flag and its time column, time/grid.py)."""
+  how = dict(id_column=id_column, time_column=time_column, target_column=target_column,
+             flag=flag, input_columns=tuple(input_columns),
+             future_columns=tuple(future_columns), to_end=to_end, short=short, names=names)
+  if table is not None:
+    return _read_long(table, path, **how)
+  text = common.read_csv_text(path, flag=flag)
+  key = (hashlib.blake2b(text.encode(), digest_size=20).digest(), path,
+         *(v for k, v in how.items() if k != 'names'), tuple(sorted((names or {}).items())))
+  if key not in _READ_CACHE:
+    read = _read_long(_table(text), path, **how)
+    while len(_READ_CACHE) >= _READ_CACHE_SIZE:
+      del _READ_CACHE[next(iter(_READ_CACHE))]
+    _READ_CACHE[key] = read
+  ids, arrays, cells, gaps, note = _READ_CACHE[key]
+  return ids, [a.copy() for a in arrays], [list(c) for c in cells], gaps, note
+
+
+def _read_long(table: tuple, path: str, *, id_column, time_column, target_column, flag,
+               input_columns, future_columns, to_end, short, names) -> tuple:
   every = tuple(input_columns) + tuple(future_columns)
-  header, rows = table or read_table(path, flag)
+  header, rows = table
   if len(rows) < 2:
     raise InputError(f'{flag}: {path} has no rows')
   words = names or FLAGS
