@@ -27,6 +27,7 @@ import numpy as np
 
 from rnnjax.data import common
 from rnnjax.data import forecast
+from rnnjax.data import long_rows
 from rnnjax.data.splits import test_part
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
@@ -158,23 +159,14 @@ def _read_long(table: tuple, path: str, *, id_column, time_column, target_column
   get = lambda column: header.index(column) if column else None
   i_id, i_time = get(id_column), get(time_column)
   read = [(get(c), c) for c in (target_column,) + every]
-  values, times = {}, {}
-  for r, row in enumerate(rows[1:]):
-    if not any(cell.strip() for cell in row):
-      continue
-    cell = lambda i: row[i].strip() if i is not None and i < len(row) else ''
-    # An id as written: ' a' and 'a' are two series, as pandas reads them.
-    key = (row[i_id] if i_id < len(row) else '') if id_column else (
-        path.rsplit('/', 1)[-1].rsplit('.', 1)[0])
-    if id_column and not key.strip():
-      raise InputError(f'{flag}: {path}: line {r + 2}: its id column {id_column!r} is empty')
-    point = [common.number(cell(i), path, r + 2, column) for i, column in read]
-    values.setdefault(key, []).append(point)
-    times.setdefault(key, []).append(cell(i_time))
-  ids = tuple(values)
+  name = path.rsplit('/', 1)[-1].rsplit('.', 1)[0]
+  grouped = long_rows.group(rows[1:], i_id=i_id if id_column else None, i_time=i_time,
+                            read=[i for i, _ in read], key=name)
+  ids, values, times = grouped or _read_rows(rows, path, flag, id_column, i_id, i_time,
+                                             read, name)
   arrays, cells, note = time_grid.regularize(
-      ids, [np.asarray(values[k], np.float64) for k in ids], [times[k] for k in ids],
-      path=path, column=time_column, to_end=to_end, short=short, flag=flag if names else '')
+      ids, values, times, path=path, column=time_column, to_end=to_end, short=short,
+      flag=flag if names else '')
   gaps = int(sum(np.isnan(a[:, 0]).sum() for a in arrays))
   if not every:
     arrays = [a[:, 0] for a in arrays]
@@ -185,6 +177,25 @@ def _read_long(table: tuple, path: str, *, id_column, time_column, target_column
         f'{flag}: {path} is read as one series (no --id_column); its columns {unread} '
         'are not read')]))
   return ids, arrays, cells, gaps, note
+
+
+def _read_rows(rows, path, flag, id_column, i_id, i_time, read, name) -> tuple:
+  """(ids, per series values, per series time cells) of the rows after the header, a
+  row at a time: what long_rows.group leaves (a ragged or blank row, a line to name)."""
+  values, times = {}, {}
+  for r, row in enumerate(rows[1:]):
+    if not any(cell.strip() for cell in row):
+      continue
+    cell = lambda i: row[i].strip() if i is not None and i < len(row) else ''
+    # An id as written: ' a' and 'a' are two series, as pandas reads them.
+    key = (row[i_id] if i_id < len(row) else '') if id_column else name
+    if id_column and not key.strip():
+      raise InputError(f'{flag}: {path}: line {r + 2}: its id column {id_column!r} is empty')
+    point = [common.number(cell(i), path, r + 2, column) for i, column in read]
+    values.setdefault(key, []).append(point)
+    times.setdefault(key, []).append(cell(i_time))
+  ids = tuple(values)
+  return ids, [np.asarray(values[k], np.float64) for k in ids], [times[k] for k in ids]
 
 
 def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
