@@ -730,26 +730,57 @@ def test_statistical_benchmarks_are_read_back_from_the_cache(tmp_path, monkeypat
     return out, ('a note',)
 
   monkeypatch.setattr(statistical, 'fit', fit)
+  monkeypatch.setattr(panel_baselines, '_LAST_FITS', {})
+
+  def fit_anew(*args):  # This process's last fits forgotten: the cache on disk serves.
+    panel_baselines._LAST_FITS.clear()
+    return panel_baselines.statistical(*args)
   parts = [np.asarray(_series(n, seed)) for n, seed in ((20, 0), (16, 1), (12, 2))]
-  fitted, notes = panel_baselines.statistical(parts, 4, 4)
+  fitted, notes = fit_anew(parts, 4, 4)
   assert fits == [3] and notes[0] == 'a note' and 'fitted on 3' in notes[-1]
-  again, notes = panel_baselines.statistical(parts, 4, 4)
+  again, notes = fit_anew(parts, 4, 4)
   assert fits == [3, 0] and notes[0] == 'a note' and 'read from the cache' in notes[-1]
   for name, forecasts in fitted.items():
     np.testing.assert_array_equal(again[name], forecasts)
   changed = [parts[0], parts[1], parts[2] + 1e-9]  # A change to a series: it is fitted again,
-  _, notes = panel_baselines.statistical(changed, 4, 4)
+  _, notes = fit_anew(changed, 4, 4)
   assert fits[-1] == 1 and notes[-1].endswith('fitted on 1 series in 0 s (2 read from '
                                               f'the cache {tmp_path / "cache"})')
-  panel_baselines.statistical(parts, 6, 4)  # all of them for another horizon,
-  only, _ = panel_baselines.statistical(parts, 4, 4, ('AutoTheta',))  # or other models.
+  fit_anew(parts, 6, 4)  # all of them for another horizon,
+  only, _ = fit_anew(parts, 4, 4, ('AutoTheta',))  # or other models.
   assert fits == [3, 0, 1, 3, 3] and set(only) == {'AutoTheta'}
   stop_after[0] = 2  # Stopped after two series: the next run fits the third alone.
   with pytest.raises(KeyboardInterrupt):
-    panel_baselines.statistical(parts, 5, 4)
+    fit_anew(parts, 5, 4)
   stop_after[0] = None
-  panel_baselines.statistical(parts, 5, 4)
+  fit_anew(parts, 5, 4)
   assert fits[-2:] == [3, 1]
+
+
+def test_every_lookback_of_a_sweep_takes_the_last_fits_without_the_cache(monkeypatch):
+  """A sweep loads its panel once per lookback (and fold), each scoring the benchmarks
+  on the same series: with the cache off they were fitted again for each (hours on
+  30,000 weekly series). This process's last fits serve, as copies; other series, another
+  horizon or other methods are fitted."""
+  pytest.importorskip('statsforecast')  # The fits are keyed on its version.
+  from rnnjax.data import panel_baselines  # pylint: disable=g-import-not-at-top
+  from rnnjax.data import statistical  # pylint: disable=g-import-not-at-top
+  monkeypatch.setenv('RNNJAX_BASELINE_CACHE_DIR', '')
+  monkeypatch.setattr(panel_baselines, '_LAST_FITS', {}, raising=False)
+  fits = []
+  monkeypatch.setattr(statistical, 'fit', lambda parts, h, season, methods, **_: (
+      fits.append(len(parts)) or {m: np.stack([np.full(h, p.mean()) for p in parts])
+                                   for m in methods}, ('a note',)))
+  parts = [np.asarray(_series(n, seed)) for n, seed in ((20, 0), (16, 1))]
+  first, _ = panel_baselines.statistical(parts, 4, 4, ('AutoETS',))
+  first['AutoETS'][:] = 0.0  # A caller's copy is its own.
+  again, notes = panel_baselines.statistical(parts, 4, 4, ('AutoETS',))
+  assert fits == [2] and notes[0] == 'a note'
+  np.testing.assert_allclose(again['AutoETS'][:, 0], [p.mean() for p in parts])
+  panel_baselines.statistical([parts[0], parts[1][:-1]], 4, 4, ('AutoETS',))
+  panel_baselines.statistical(parts, 6, 4, ('AutoETS',))
+  panel_baselines.statistical(parts, 4, 4, ('AutoTheta',))
+  assert fits == [2, 2, 2, 2]
 
 
 def test_statistical_benchmarks_say_how_far_they_are(monkeypatch):

@@ -16,7 +16,8 @@ The statistical fits take minutes on a large panel (one model per series and met
 hours on long hourly series, and give the same forecasts for the same series: each
 series' fits are kept in a cache as soon as they are made (`cache_dir()`, keyed by the
 series, horizon, season, methods and statsforecast's version), so a flagfile run again,
-another lookback of the same sweep, or a run stopped part-way, reads them. Inside
+or a run stopped part-way, reads them; another lookback or fold of the same sweep takes
+this process's last fits (`_LAST_FITS`), with the cache or without it. Inside
 `common.reporting(say)` the fits say how far they are, and about how long the rest will
 take.
 """
@@ -48,6 +49,11 @@ PROGRESS_S, FIRST_S = 30.0, 10.0  # Seconds between progress lines, and to the f
 # The time left is estimated from the pace after the first series fitted (start-up
 # left out), once this many more are fitted or this many seconds have passed.
 ESTIMATE_AFTER, ESTIMATE_S = 3, 30.0
+# This process's last fits, by every series fitted, the horizon, season, methods and
+# statsforecast's version: a sweep's every lookback and fold scores the same series, and
+# with the cache off (an empty $RNNJAX_BASELINE_CACHE_DIR) each fitted them all again
+# (hours on 30,000 weekly series); with it on, each read one file per series again.
+_LAST_FITS, _LAST_FITS_SIZE = {}, 2
 
 
 def _naive_forecasts(parts, horizon, season) -> dict:
@@ -130,6 +136,21 @@ def statistical(parts, horizon: int, season: int, methods=statistical_lib.METHOD
     version = importlib.metadata.version('statsforecast')
   except importlib.metadata.PackageNotFoundError:
     return statistical_lib.fit(parts, horizon, season, methods, ids=ids)  # A note says so.
+  key = hashlib.sha256(repr((methods, horizon, season, version, ids)).encode())
+  key.update(np.asarray([len(v) for v in parts], np.int64).tobytes())
+  for v in parts:
+    key.update(np.asarray(v, np.float64).tobytes())
+  key = key.digest()
+  if key not in _LAST_FITS:
+    while len(_LAST_FITS) >= _LAST_FITS_SIZE:
+      del _LAST_FITS[next(iter(_LAST_FITS))]
+    _LAST_FITS[key] = _through_cache(parts, horizon, season, methods, ids, version,
+                                     split=split, later=later)
+  forecasts, notes = _LAST_FITS[key]
+  return {m: np.array(f) for m, f in forecasts.items()}, notes
+
+
+def _through_cache(parts, horizon, season, methods, ids, version, *, split, later):
   directory = cache_dir()
   paths = [_series_path(directory, v, methods, horizon, season, version) if directory
            else '' for v in parts]
