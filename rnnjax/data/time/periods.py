@@ -39,11 +39,13 @@ def count(cells, unit: str = '') -> tuple:
     if not whole:
       return None, None
     return 'step', [np.asarray([int(c) for c in series], np.int64) for series in cells]
-  wall = times_lib.wall_clock(cells)
-  stamps = [[times_lib.parse(c, wall) for c in series] for series in cells]
-  if any(s is None for series in stamps for s in series):
-    return None, None
-  as_seconds = [np.asarray(series, 'datetime64[s]') for series in stamps]
+  as_seconds = _dates(flat, cells)
+  if as_seconds is None:
+    wall = times_lib.wall_clock(cells)
+    stamps = [[times_lib.parse(c, wall) for c in series] for series in cells]
+    if any(s is None for series in stamps for s in series):
+      return None, None
+    as_seconds = [np.asarray(series, 'datetime64[s]') for series in stamps]
   every = np.concatenate(as_seconds)
   days = every.astype('datetime64[D]')
   if not unit and (every == days).all():
@@ -59,6 +61,25 @@ def count(cells, unit: str = '') -> tuple:
   if unit == 'business day':
     return unit, [np.busday_count(_MONDAY, s.astype('datetime64[D]')) for s in as_seconds]
   return 'second', [s.astype(np.int64) for s in as_seconds]
+
+
+def _dates(flat, cells):
+  """Per series <datetime64[s]>[n_i] where every cell is a date written YYYY-MM-DD (as
+  column.parse reads it), converted at once (3 million weekly cells: ~10 s a cell at a
+  time); else None, for column.parse to read each."""
+  text = np.asarray(flat) if flat else None
+  if text is None or text.dtype != np.dtype('U10'):  # A longer or shorter cell: not one.
+    return None
+  chars = text.view(np.uint32).reshape(len(text), 10)
+  digits = chars[:, [0, 1, 2, 3, 5, 6, 8, 9]]
+  if not ((chars[:, [4, 7]] == ord('-')).all() and (digits >= ord('0')).all()
+          and (digits <= ord('9')).all()):
+    return None
+  try:
+    every = text.astype('datetime64[s]')
+  except ValueError:  # 2024-02-30: column.parse refuses it.
+    return None
+  return np.split(every, np.cumsum([len(series) for series in cells])[:-1])
 
 
 def step(positions) -> int:
