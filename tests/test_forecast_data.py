@@ -11,7 +11,7 @@ from rnnjax.data import classical
 from rnnjax.data import classify
 from rnnjax.data import common
 from rnnjax.data import forecast
-from rnnjax.data import panel
+from rnnjax.data import long_rows
 from rnnjax.data import task_data
 from rnnjax.data.scores import series_errors
 from rnnjax.data.time import column as times_lib
@@ -385,11 +385,11 @@ def test_missing_cells_read_as_pandas_reads_them(tmp_path):
   raw, gaps = common.read_csv(path, ('a',))
   assert gaps == 3 and np.isnan(raw[1:4, 0]).all()
   shop = _write(tmp_path / 'shop.csv', 'id,t,y\np,1,1\np,2,n/a\np,3,3\nq,1,4\n')
-  _, values, _, gaps, _ = panel.read_long(shop, flag='--csv_path', id_column='id',
+  _, values, _, gaps, _ = long_rows.read_long(shop, flag='--csv_path', id_column='id',
                                           time_column='t', target_column='y')
   assert gaps == 1 and np.isnan(values[0][1])
   for read in (lambda f: common.read_csv(f, ('y',)),
-               lambda f: panel.read_long(f, flag='--csv_path', id_column='id',
+               lambda f: long_rows.read_long(f, flag='--csv_path', id_column='id',
                                          time_column='t', target_column='y')):
     with pytest.raises(InputError, match=r"line 3, column 'y': '-' is not a number"):
       read(_write(tmp_path / 'dash.csv', 'id,t,y\np,1,1\np,2,-\n'))
@@ -398,7 +398,7 @@ def test_missing_cells_read_as_pandas_reads_them(tmp_path):
 def test_an_infinite_cell_is_refused_naming_its_file_line_and_column(tmp_path):
   # Not read as a gap (filled, or counted as missing) where it is a value: refused.
   for read in (lambda f: common.read_csv(f, ('y',)),
-               lambda f: panel.read_long(f, flag='--future_path', id_column='id',
+               lambda f: long_rows.read_long(f, flag='--future_path', id_column='id',
                                          time_column='t', target_column='y')):
     for cell in ('inf', '-Infinity'):
       with pytest.raises(InputError, match=rf"^.*inf.csv: line 3, column 'y': '{cell}' is "
@@ -437,7 +437,7 @@ def test_a_comment_line_read_as_the_header_is_said_where_a_column_is_missing(tmp
     common.read_csv(path, ('y',))
   missing_id = r"^--id_column: .*c.csv has no column 'unique_id'" + said
   with pytest.raises(InputError, match=missing_id):
-    panel.read_long(path, id_column='unique_id', time_column='ds', target_column='y',
+    long_rows.read_long(path, id_column='unique_id', time_column='ds', target_column='y',
                     flag='--csv_path')
   with pytest.raises(InputError, match=missing_id):
     long_csv.read_long_csv(path, id_column='unique_id', target_column='y')

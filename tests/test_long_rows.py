@@ -1,11 +1,10 @@
 """long_rows: a long CSV's rows grouped a column at a time, as the row-at-a-time
-reading (panel.read_long's loop) groups them."""
+reading (long_rows.read_long's loop) groups them."""
 
 import numpy as np
 import pytest
 
 from rnnjax.data import long_rows
-from rnnjax.data import panel
 from rnnjax.errors import InputError
 
 # Interleaved series, rows out of order, an id with a space, empty and NA cells, a
@@ -22,7 +21,7 @@ b,2024-01-28,5,2
 
 
 def _read(path, **options):
-  return panel.read_long(str(path), id_column='unique_id', time_column='ds',
+  return long_rows.read_long(str(path), id_column='unique_id', time_column='ds',
                          target_column='y', flag='--csv_path', **options)
 
 
@@ -31,9 +30,9 @@ def test_a_file_read_column_wise_equals_it_read_a_row_at_a_time(tmp_path, monkey
                                                                  inputs):
   path = tmp_path / 'messy.csv'
   path.write_text(MESSY)
-  monkeypatch.setattr(panel, '_READ_CACHE', {}, raising=False)
+  monkeypatch.setattr(long_rows, '_READ_CACHE', {}, raising=False)
   fast = _read(path, input_columns=inputs)
-  monkeypatch.setattr(panel, '_READ_CACHE', {}, raising=False)
+  monkeypatch.setattr(long_rows, '_READ_CACHE', {}, raising=False)
   monkeypatch.setattr(long_rows, 'group', lambda *a, **k: None)
   slow = _read(path, input_columns=inputs)
   assert fast[0] == slow[0] == ('a', 'b', ' a')

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from rnnjax.data.scores import competition
+from rnnjax.data import long_rows
 from rnnjax.data import panel
 from rnnjax.data.windows import panel_windows
 from rnnjax.data import task_data
@@ -160,19 +161,19 @@ def test_a_caller_s_words_name_the_columns_after_its_flag(tmp_path, long_csv):
   path, _ = long_csv
   words = {'id': 'their id', 'time': 'their time', 'target': 'their target',
            'input': 'their input', 'future': 'their plan'}
-  read = lambda **kw: panel.read_long(path, flag='--x_path', **{
+  read = lambda **kw: long_rows.read_long(path, flag='--x_path', **{
       'id_column': 'unique_id', 'time_column': 'ds', 'target_column': 'y', **kw})
   for role, column, given in (('target', 'y', {'target_column': 'sales'}),
                               ('future', 'promo', {'future_columns': ('promo',)}),
                               ('input', 'price', {'input_columns': ('price',)})):
     column = given.get('target_column', column)
-    with pytest.raises(InputError, match=rf"^{panel.FLAGS[role]}: .*train.csv has no column "
+    with pytest.raises(InputError, match=rf"^{long_rows.FLAGS[role]}: .*train.csv has no column "
                        rf"'{column}'; columns are \['unique_id', 'ds', 'y'\]$"):
       read(**given)
     with pytest.raises(InputError, match=rf"^--x_path: .*train.csv has no column '{column}'; "
                        rf"columns are \['unique_id', 'ds', 'y'\] \({words[role]}\)$"):
       read(names=words, **given)
-  header, rows = panel.read_table(path, '--x_path')
+  header, rows = long_rows.read_table(path, '--x_path')
   late = (header, rows + [['a', 'soon', '1']])
   with pytest.raises(InputError, match=r"^--x_path: series 'a' of .*train.csv has 'soon', .*"
                      r"or give the file without column 'ds' to read rows in file order$"):
@@ -181,7 +182,7 @@ def test_a_caller_s_words_name_the_columns_after_its_flag(tmp_path, long_csv):
                      r"--time_column out to read rows in file order$"):
     read(table=late)
   # Read as one series: --id_column is advised to the sweep alone (predict has no such flag).
-  one = lambda **kw: panel.read_long(path, flag='--csv_path', id_column='', time_column='',
+  one = lambda **kw: long_rows.read_long(path, flag='--csv_path', id_column='', time_column='',
                                      target_column='y', **kw)[-1]
   assert one() == (f"--csv_path: {path} is read as one series (no --id_column); its columns "
                    "['unique_id', 'ds'] are not read") and one(names=words) == ''
@@ -506,9 +507,9 @@ def test_a_csv_loaded_for_each_lookback_is_parsed_once(tmp_path, monkeypatch):
   """A sweep loads its panel once per lookback (and fold), and again to save its model:
   on 30,000 weekly series each parse took about a minute. The same file's rows are
   parsed once; a changed file (same size) is read anew; a caller's copy is its own."""
-  monkeypatch.setattr(panel, '_READ_CACHE', {}, raising=False)
-  parsed, regularize = [], panel.time_grid.regularize
-  monkeypatch.setattr(panel.time_grid, 'regularize',
+  monkeypatch.setattr(long_rows, '_READ_CACHE', {}, raising=False)
+  parsed, regularize = [], long_rows.time_grid.regularize
+  monkeypatch.setattr(long_rows.time_grid, 'regularize',
                       lambda *a, **k: parsed.append(1) or regularize(*a, **k))
   path = _write(tmp_path / 'p.csv', {'a': _series(30, 0), 'b': _series(24, 1, 50.0)})
   options = dict(csv_path=path, id_column='unique_id', time_column='ds',
@@ -516,7 +517,7 @@ def test_a_csv_loaded_for_each_lookback_is_parsed_once(tmp_path, monkeypatch):
   datas = [task_data.load(task='panel', lookback=k, **options) for k in (8, 16)]
   assert len(parsed) == 1 and [d.seq_len for d in datas] == [8, 16]
   columns = dict(id_column='unique_id', time_column='ds', target_column='y')
-  read = lambda: panel.read_long(path, flag='--csv_path', short=4, **columns)
+  read = lambda: long_rows.read_long(path, flag='--csv_path', short=4, **columns)
   first = read()
   first[1][0][:] = -1.0
   assert read()[1][0][0] == _series(30, 0)[0] and len(parsed) == 1

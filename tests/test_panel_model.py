@@ -20,6 +20,7 @@ import types
 import numpy as np
 import pytest
 
+from rnnjax.data import long_rows
 from rnnjax.data import panel
 from rnnjax.data.windows import panel_windows
 from rnnjax.errors import InputError
@@ -83,7 +84,7 @@ def given(tmp_path_factory, held_out):
 
 def _series(csv_path):
   """id -> (values, times) of a long CSV, in file order."""
-  ids, values, times, _, _ = panel.read_long(csv_path, id_column='unique_id',
+  ids, values, times, _, _ = long_rows.read_long(csv_path, id_column='unique_id',
                                              time_column='ds', target_column='y', flag='t')
   return {k: (v, t) for k, v, t in zip(ids, values, times)}
 
@@ -491,12 +492,12 @@ def test_predicts_csv_errors_name_its_flag_whatever_the_sweeps_words(tmp_path, h
                                                                      monkeypatch):
   """predict's CSV holds the model's columns, which its own flags do not name: a column
   missing, or a bad time cell, is said by --csv_path and as the model's column
-  (panel.read_long's `names`), not in the sweep's words, even where those change."""
+  (long_rows.read_long's `names`), not in the sweep's words, even where those change."""
   from rnnjax.data import common  # pylint: disable=g-import-not-at-top
   _, workdir, csv_path = held_out
   header, rows = _rows(csv_path)
   no_id = _write(tmp_path / 'no_id.csv', ['series', 'ds', 'y'], rows)
-  monkeypatch.setitem(panel.FLAGS, 'id', '--series_column')  # The sweep's words, reworded.
+  monkeypatch.setitem(long_rows.FLAGS, 'id', '--series_column')  # The sweep's words, reworded.
   with pytest.raises(InputError, match=r"^--series_column: .*no_id.csv has no column"):
     panel.load(csv_path=no_id, id_column='unique_id', target_column='y', horizon=HORIZON)
   with pytest.raises(InputError, match=rf"^--csv_path: {re.escape(no_id)} has no column "

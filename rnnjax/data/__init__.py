@@ -11,8 +11,8 @@ sees it (split, scaled, windowed arrays), with the baselines scored on the same 
                    M5's RMSSE and naive benchmarks (competition); a series forecast's
                    RMSE, MAE, MASE (series_errors)
   panel            many series in long format, read for one global model
-  long_rows        a long CSV's rows grouped by series a column at a time (panel's
-                   fast path; the row-at-a-time reading names a bad line)
+  long_rows        a long CSV read into series (panel's, predict's): its rows grouped
+                   a column at a time (a bad line read again row by row, to name it)
   splits/          cutting data into parts: a panel's test part, given or held out
                    (test_part); classification's stratified validation part and folds
                    (stratified)

@@ -47,7 +47,7 @@ def given(ids, times, test_ids, test_values, test_times, test_gaps, *, path: str
           horizon: int, time_column: str, future_columns=(), num_inputs: int = 0,
           flags=(), fill: str = 'linear') -> tuple:
   """(test, test_inputs, notes): the first `horizon` targets of each series of a given
-  test file (panel.read_long's ids, values, times and number of empty target cells,
+  test file (long_rows.read_long's ids, values, times and number of empty target cells,
   read with the `future_columns`), and per series <float64>[horizon, num_inputs] its
   future columns' values (`_future_part`; None without future columns). Refused in one
   line: a series without rows, a part that does not start the period after its train

@@ -26,6 +26,7 @@ import jax
 import numpy as np
 
 from rnnjax.data import forecast
+from rnnjax.data import long_rows
 from rnnjax.data import panel
 from rnnjax.data import task_data
 from rnnjax.data.time import grid as time_grid
@@ -161,12 +162,12 @@ def panel_arrays(spec, data) -> tuple[dict, dict]:
   # the series whose last rows had no target (filled), which predict says.
   ends = []
   try:
-    ids, raw, times, _, _ = panel.read_long(
+    ids, raw, times, _, _ = long_rows.read_long(
         whole.path, flag='--csv_path', to_end=transform.get('fill') == 'zero', **columns)
     kept = set(whole.ids)
     ends = [e for e in panel_histories.trailing_ends(ids, raw, times) if e[0] in kept]
     if not held_out:
-      ids, _, times, _, _ = panel.read_long(
+      ids, _, times, _, _ = long_rows.read_long(
           spec.test_path or panel.bundled_paths(dataset)[1], flag='--test_path', **columns)
     test_times = dict(zip(ids, times))
   except InputError:  # Columns the transform does not name: the labels predict would give.

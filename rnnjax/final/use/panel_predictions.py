@@ -17,6 +17,7 @@ forecast from each train part's end).
 
 import numpy as np
 
+from rnnjax.data import long_rows
 from rnnjax.data import panel
 from rnnjax.data.time import follows
 from rnnjax.errors import InputError
@@ -24,7 +25,7 @@ from rnnjax.final.saved import panel_forecasting
 from rnnjax.final.saved import panel_histories
 from rnnjax.final.saved import panel_future
 
-# How predict's errors name a column of its CSVs (panel.read_long's `names`): as the
+# How predict's errors name a column of its CSVs (long_rows.read_long's `names`): as the
 # model's, after the file's flag, for the sweep's flags are not predict's.
 _WORDS = {'id': "the model's id column", 'time': "the model's time column",
           'target': "the model's target column", 'input': "the model's input column",
@@ -50,11 +51,11 @@ def histories(model, csv_path: str = '',
     return (*panel_forecasting.saved_series(model.arrays, with_test=data_end),
             panel_forecasting.saved_inputs(model.arrays, with_test=data_end))
   transform = model.transform
-  table = panel.read_table(csv_path, '--csv_path')
+  table = long_rows.read_table(csv_path, '--csv_path')
   # Without the model's time column, read in file order as a DataFrame without it is.
   time_column = panel_histories.time_column_read(
       transform, table[0], f'--csv_path {csv_path}', notes)
-  ids, values, times, _, grid_note = panel.read_long(
+  ids, values, times, _, grid_note = long_rows.read_long(
       csv_path, flag='--csv_path', table=table, names=_WORDS,
       id_column=transform['id_column'], time_column=time_column,
       target_column=transform['target_column'],
@@ -93,10 +94,10 @@ def future_rows(model, path: str, steps: int, histories: dict | None = None,
   as --csv_path's are."""
   transform = model.transform
   past, known = transform.get('input_columns', []), transform.get('future_columns', [])
-  table = panel.read_table(path, '--future_path')
+  table = long_rows.read_table(path, '--future_path')
   panel_future.check_columns(transform, steps, table[0], '--future_path', path)
   present = [c for c in past if c in table[0]]
-  ids, rows, times, _, grid_note = panel.read_long(
+  ids, rows, times, _, grid_note = long_rows.read_long(
       path, flag='--future_path', table=table, names=_WORDS,
       id_column=transform['id_column'], time_column=transform['time_column'],
       target_column='', input_columns=present, future_columns=known)
