@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from rnnjax.data import common
+from rnnjax.data import gap_fill
 from rnnjax.errors import InputError
 
 
@@ -19,18 +20,18 @@ def test_fill_gaps_interpolates_linearly_and_holds_ends():
   values = np.array([[np.nan, 1.0], [2.0, np.nan], [np.nan, np.nan], [8.0, 7.0],
                      [np.nan, 9.0]])
   names = ["column 'a'", "column 'b'"]  # As forecast.load names them in its messages.
-  filled = common.fill_gaps(values, names, 'x.csv')
+  filled = gap_fill.fill_gaps(values, names, 'x.csv')
   np.testing.assert_allclose(filled, [[2, 1], [2, 3], [5, 5], [8, 7], [8, 9]])
   assert np.isnan(values).sum() == 5  # The input is left alone.
   with pytest.raises(InputError, match="^x.csv: column 'b' has no values$"):
-    common.fill_gaps(np.array([[1.0, np.nan], [2.0, np.nan]]), names, 'x.csv')
+    gap_fill.fill_gaps(np.array([[1.0, np.nan], [2.0, np.nan]]), names, 'x.csv')
   # --fill=zero: the first column's gaps (the target's) are 0, the others interpolated.
-  np.testing.assert_allclose(common.fill_gaps(values, names, 'x.csv', fill='zero',
+  np.testing.assert_allclose(gap_fill.fill_gaps(values, names, 'x.csv', fill='zero',
                                               targets=1),
                              [[0, 1], [2, 3], [0, 5], [8, 7], [0, 9]])
   # A target with no value at all is no series of zeros (predict refuses it too).
   with pytest.raises(InputError, match="^x.csv: column 'a' has no values$"):
-    common.fill_gaps(np.array([[np.nan, 1.0], [np.nan, 2.0]]), names, 'x.csv',
+    gap_fill.fill_gaps(np.array([[np.nan, 1.0], [np.nan, 2.0]]), names, 'x.csv',
                      fill='zero', targets=1)
 
 
@@ -41,37 +42,37 @@ def test_a_flag_column_holds_its_last_value_and_the_note_counts_by_column():
   values = np.array([[np.nan, 1.0, np.nan], [2.0, np.nan, 0.0], [np.nan, 0.0, np.nan],
                      [4.0, np.nan, 1.0], [np.nan, 1.0, np.nan]])
   names = ['the target', "input column 'holiday'", "input column 'promo'"]
-  flags = common.flag_columns([values], 1)
+  flags = gap_fill.flag_columns([values], 1)
   assert flags == (1, 2)
   for fill, target in (('linear', [2, 2, 3, 4, 4]), ('zero', [0, 2, 0, 4, 0])):
     np.testing.assert_array_equal(
-        common.fill_gaps(values, names, 'x.csv', fill=fill, targets=1, flags=flags),
+        gap_fill.fill_gaps(values, names, 'x.csv', fill=fill, targets=1, flags=flags),
         np.stack([target, [1, 1, 0, 0, 1], [0, 0, 0, 1, 1]], axis=1))
   # Decided over every series at once: 0.5 in another series makes 'promo' no flag.
-  assert common.flag_columns([values, [[1.0, 0.0, 0.5]]], 1) == (1,)
+  assert gap_fill.flag_columns([values, [[1.0, 0.0, 0.5]]], 1) == (1,)
   # A column with one other value is no flag: interpolated.
-  assert common.flag_columns([np.array([[0.0], [np.nan], [2.0]])], 0) == ()
+  assert gap_fill.flag_columns([np.array([[0.0], [np.nan], [2.0]])], 0) == ()
   # A target of 0s and 1s (a slow seller's sales) is filled as --fill says: no flag.
   sold = np.array([[0.0, 0.0], [np.nan, np.nan], [1.0, 1.0]])
-  flagged = common.flag_columns([sold], 1)
+  flagged = gap_fill.flag_columns([sold], 1)
   assert flagged == (1,)
-  np.testing.assert_allclose(common.fill_gaps(sold, names[:2], 'x.csv', targets=1,
+  np.testing.assert_allclose(gap_fill.fill_gaps(sold, names[:2], 'x.csv', targets=1,
                                               flags=flagged), [[0, 0], [0.5, 0], [1, 1]])
-  counts = common.add_counts(common.fill_counts(values, names, targets=1, flags=flags),
-                             common.fill_counts(values[:2], names, fill='zero', targets=1,
+  counts = gap_fill.add_counts(gap_fill.fill_counts(values, names, targets=1, flags=flags),
+                             gap_fill.fill_counts(values[:2], names, fill='zero', targets=1,
                                                 flags=flags))
-  assert common.filled_note(counts, '--csv_path', as_sweep=True) == (
+  assert gap_fill.filled_note(counts, '--csv_path', as_sweep=True) == (
       "11 empty cells of --csv_path filled, as the sweep filled its data: 1 of the target "
       "before its first value (given that value), 1 of the target by linear "
       "interpolation, 1 of the target after its last value (given that value), 3 of input "
       "column 'holiday' (a 0/1 flag) with the last value before, 2 of input column 'promo' "
       "before its first value (given that value), 2 of input column 'promo' (a 0/1 flag) "
       "with the last value before, 1 of the target with 0")
-  assert common.filled_note(common.fill_counts(np.ones((2, 3)), names), 'f.csv') == ''
+  assert gap_fill.filled_note(gap_fill.fill_counts(np.ones((2, 3)), names), 'f.csv') == ''
   # A flag's cells before its first value hold that value, and are counted as such.
-  assert common.fill_counts(np.array([[1.0, np.nan], [2.0, 1.0], [3.0, np.nan]]), names[:2],
+  assert gap_fill.fill_counts(np.array([[1.0, np.nan], [2.0, 1.0], [3.0, np.nan]]), names[:2],
                             targets=1, flags=(1,)) == {
-                                (names[1], common.START): 1, (names[1], common.LAST): 1}
+                                (names[1], gap_fill.START): 1, (names[1], gap_fill.LAST): 1}
 
 
 def test_read_file_keeps_newlines_and_drops_bom(tmp_path):

@@ -10,6 +10,7 @@ import pytest
 from rnnjax.data import classical
 from rnnjax.data import classify
 from rnnjax.data import common
+from rnnjax.data import gap_fill
 from rnnjax.data import forecast
 from rnnjax.data import long_rows
 from rnnjax.data import task_data
@@ -65,7 +66,7 @@ def test_co2_weekly_gaps_are_filled():
     assert not np.isnan(data.x[split]).any() and not np.isnan(data.y[split]).any()
   raw, gaps = common.read_csv(forecast.bundled_path('co2_weekly'), ('co2',))
   assert gaps == 59 == np.isnan(raw).sum()
-  np.testing.assert_array_equal(common.fill_gaps(raw, ['co2'], 'co2'), _series('co2_weekly'))
+  np.testing.assert_array_equal(gap_fill.fill_gaps(raw, ['co2'], 'co2'), _series('co2_weekly'))
 
 
 # --- windows, splits and scaling ------------------------------------------------------

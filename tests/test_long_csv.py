@@ -11,6 +11,7 @@ import pytest
 
 from rnnjax.data import classify
 from rnnjax.data import common
+from rnnjax.data import gap_fill
 from rnnjax.data.cases import long_csv
 from rnnjax.errors import InputError
 from rnnjax.run import sweep
@@ -116,7 +117,7 @@ def test_cases_of_several_lengths_and_channels_with_gaps(tmp_path):
   raw[[int(rows[r][1]) for r in holes]] = np.nan
   assert gappy.num_missing == 2
   assert np.array_equal(gappy.series[gappy.ids.index('c0')],
-                        common.fill_gaps(raw, ['c0'], 'here'))
+                        gap_fill.fill_gaps(raw, ['c0'], 'here'))
 
 
 def _file(path, text):

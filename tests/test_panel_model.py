@@ -20,6 +20,7 @@ import types
 import numpy as np
 import pytest
 
+from rnnjax.data import gap_fill
 from rnnjax.data import long_rows
 from rnnjax.data import panel
 from rnnjax.data.windows import panel_windows
@@ -431,9 +432,8 @@ def test_predict_forecasts_from_the_end_of_each_series_of_a_csv(tmp_path, held_o
   assert ('note: 2 empty cells of --csv_path filled, as the sweep filled its data: 2 of '
           'the target by linear interpolation') in again['lines']
   # The cells are counted once (panel_histories' count serves the note), once a series.
-  from rnnjax.data import common  # pylint: disable=g-import-not-at-top
-  counted, counting = [], common.fill_counts
-  monkeypatch.setattr(common, 'fill_counts',
+  counted, counting = [], gap_fill.fill_counts
+  monkeypatch.setattr(gap_fill, 'fill_counts',
                       lambda *a, **kw: counted.append(1) or counting(*a, **kw))
   panel_predictions.histories(rnnjax.load(workdir), _write(tmp_path / 'h.csv', header, holed),
                               [])

@@ -5,7 +5,8 @@ sees it (split, scaled, windowed arrays), with the baselines scored on the same 
   loaders/         each task's loader (series: forecast, panel; sequences: classify,
                    charlm) and what they return (loaded: TaskData)
   common           what the loaders share: splits, held-out sizes, reading files (a
-                   .ts file told from a CSV: file_kind) and a CSV's columns, filling gaps
+                   .ts file told from a CSV: file_kind) and a CSV's columns
+  gap_fill         a column's gaps filled (--fill; 0/1 flags with their last value), counted
   forecast         one series (or a few target columns) from a CSV: windows, scaling
   scores/          what forecasts are scored by: the M competitions' sMAPE, MASE, OWA,
                    M5's RMSSE and naive benchmarks (competition); a series forecast's

@@ -10,7 +10,7 @@ real). Standardisation statistics come from the training part alone. The columns
 read by common.py's `read_csv`, and the rows put on the time column's grid (`read_series`,
 time/grid.py: sorted, absent periods put back as empty cells). Gaps (empty cells) are
 filled by linear interpolation in time (or, with `fill='zero'`, the targets' with 0; a
-0/1 flag column's with its last value before; common.py `fill_gaps`) and counted by
+0/1 flag column's with its last value before; gap_fill.py `fill_gaps`) and counted by
 column (`filled`).
 
 Several target columns may be forecast at once, and extra `input_columns` (other series
@@ -41,6 +41,7 @@ import numpy as np
 
 from rnnjax.data import classical
 from rnnjax.data import common
+from rnnjax.data import gap_fill
 from rnnjax.data.scores import series_errors
 from rnnjax.data.time import column as times
 from rnnjax.data.time import grid as time_grid
@@ -87,8 +88,8 @@ class ForecastData:
   x_std: np.ndarray = None
   series: np.ndarray = None
   season: int = 0  # The season the baselines and MASE used (0: none).
-  filled: dict | None = None  # common.fill_counts: the empty cells filled, by column.
-  flag_columns: tuple = ()  # Input columns of 0s and 1s (common.flag_columns), by name.
+  filled: dict | None = None  # gap_fill.fill_counts: the empty cells filled, by column.
+  flag_columns: tuple = ()  # Input columns of 0s and 1s (gap_fill.flag_columns), by name.
 
 
 def bundled_path(dataset: str) -> str:
@@ -224,7 +225,7 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
   `season=0` turns the seasonal-naive baseline off and makes ETS and ARIMA
   non-seasonal. `origin_back`: split as if the series ended this many validation
   blocks earlier (a cross-validation fold; classical baselines only for 0). `fill`:
-  'linear' interpolates the targets' gaps, 'zero' makes them 0 (common.fill_gaps).
+  'linear' interpolates the targets' gaps, 'zero' makes them 0 (gap_fill.fill_gaps).
   """
   if csv_path:
     path, flag, columns = csv_path, '--csv_path', tuple(target_columns)
@@ -256,10 +257,10 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
     season = default_season
   elif csv_path and time_column:
     notes += tuple(filter(None, [times.given_season_note(season, cells, time_column)]))
-  flags = common.flag_columns([raw], len(columns))
-  filled = common.fill_gaps(raw, [f'column {c!r}' for c in columns + inputs], path,
+  flags = gap_fill.flag_columns([raw], len(columns))
+  filled = gap_fill.fill_gaps(raw, [f'column {c!r}' for c in columns + inputs], path,
                             fill=fill, targets=len(columns), flags=flags)
-  counts = common.fill_counts(raw, [f'target column {c!r}' for c in columns] +
+  counts = gap_fill.fill_counts(raw, [f'target column {c!r}' for c in columns] +
                               [f'input column {c!r}' for c in inputs], fill=fill,
                               targets=len(columns), flags=flags)
   if origin_back:

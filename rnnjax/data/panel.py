@@ -8,7 +8,7 @@ column, the target column and any input columns (`--id_column`, `--time_column`,
 known in advance, a promotion plan); a series' rows are put on the time column's grid
 (time/grid.py: sorted, absent periods put back empty), its gaps (empty cells) filled by
 linear interpolation within the series (or, `fill='zero'`, the target's with 0), a 0/1
-flag column's (a holiday) with its last value before (common.fill_gaps). A file
+flag column's (a holiday) with its last value before (gap_fill.fill_gaps). A file
 without an id column is a panel of one series. The bundled panels (`PANELS`: the M1 and
 M3 competitions' yearly, quarterly, monthly and other series, see panels/README.md) come
 with their test part, the h points after each series' train part; a user's CSV gets one
@@ -22,7 +22,7 @@ import importlib.resources
 
 import numpy as np
 
-from rnnjax.data import common
+from rnnjax.data import gap_fill
 from rnnjax.data import forecast
 from rnnjax.data import long_rows
 from rnnjax.data.splits import test_part
@@ -45,8 +45,8 @@ class Panel:
   times: tuple
   test: tuple | None
   num_filled: int = 0
-  filled: dict | None = None  # common.fill_counts: the empty cells filled, by column.
-  flag_columns: tuple = ()  # Input columns of 0s and 1s (common.flag_columns), by name.
+  filled: dict | None = None  # gap_fill.fill_counts: the empty cells filled, by column.
+  flag_columns: tuple = ()  # Input columns of 0s and 1s (gap_fill.flag_columns), by name.
   path: str = ''
   notes: tuple = ()
   columns: tuple = ('', '', '')  # The id, time and target columns read ('': none).
@@ -76,7 +76,7 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
   """A bundled panel by name, or a user's long CSV (and its `test_path`: the target,
   and the future columns, whose values over the test part a test window reads).
   `fill`: 'linear' interpolates the target's gaps, 'zero' makes them 0; an input
-  column's are interpolated, a 0/1 flag's hold its last value (common.fill_gaps)."""
+  column's are interpolated, a 0/1 flag's hold its last value (gap_fill.fill_gaps)."""
   past, future_columns = tuple(input_columns), tuple(future_columns)
   every = past + future_columns  # Each series' input rows hold these, in this order.
   if csv_path:
@@ -116,11 +116,11 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
   if not test_path and fill != 'zero':
     test_part.check_held_out(ids, values, times, horizon, flag, train_path)
   names = ['the target'] + [f'input column {c!r}' for c in every]
-  flags = common.flag_columns(values, 1)  # Over every series: one rule per column.
-  counts = common.add_counts(*(common.fill_counts(v, names, fill=fill, targets=1,
+  flags = gap_fill.flag_columns(values, 1)  # Over every series: one rule per column.
+  counts = gap_fill.add_counts(*(gap_fill.fill_counts(v, names, fill=fill, targets=1,
                                                   flags=flags) for v in values))
   notes += _interpolated_note(counts, sum(len(v) for v in values), train_path)
-  filled = [common.fill_gaps(v.reshape(len(v), -1), names, f'{train_path}: series {k!r}',
+  filled = [gap_fill.fill_gaps(v.reshape(len(v), -1), names, f'{train_path}: series {k!r}',
                              fill=fill, targets=1, flags=flags) for k, v in zip(ids, values)]
   train = tuple(v[:, 0] for v in filled)
   inputs = tuple(v[:, 1:] for v in filled) if every else None
@@ -152,8 +152,8 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
 
 def _interpolated_note(counts: dict, cells: int, path: str) -> tuple:
   """A note where a large share (MOSTLY_ABSENT) of the targets' `cells` were absent and
-  interpolated (common.fill_counts' `counts`): an export of sale days only."""
-  n = counts.get(('the target', common.LINEAR), 0)
+  interpolated (gap_fill.fill_counts' `counts`): an export of sale days only."""
+  n = counts.get(('the target', gap_fill.LINEAR), 0)
   if n < MOSTLY_ABSENT * cells:
     return ()
   return (f'{n} of the {cells} target cells of {path} ({n / cells:.0%}) were empty or '

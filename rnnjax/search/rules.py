@@ -8,7 +8,7 @@ import dataclasses
 
 import numpy as np
 
-from rnnjax.data import common
+from rnnjax.data import gap_fill
 from rnnjax.data import statistical
 from rnnjax.data import task_data
 from rnnjax.engine import tasks
@@ -99,8 +99,8 @@ def check(spec: SweepSpec):
     raise InputError(f'--selection: {spec.selection!r}; ' + (
         f'expected one of {", ".join(choices)} for --task={spec.task}' if choices else
         f'--task={spec.task} ranks by its own metric; leave it out'))
-  if spec.fill not in common.FILLS:
-    raise InputError(f'--fill: {spec.fill!r}; expected one of {", ".join(common.FILLS)}')
+  if spec.fill not in gap_fill.FILLS:
+    raise InputError(f'--fill: {spec.fill!r}; expected one of {", ".join(gap_fill.FILLS)}')
   if spec.fill != 'linear' and spec.task not in ('forecast', 'panel'):
     raise InputError(f'--fill: for --task=forecast or panel only (this sweep is '
                      f'--task={spec.task}); leave it out')

@@ -9,7 +9,7 @@ carries the same one), the time column (`--time_column`, optional: numbers or IS
 orders each case's rows (else file order), and the channel columns (`--input_columns`;
 default every other column) hold numbers. Cases may differ in length. Empty cells are
 gaps, filled by linear interpolation within their channel as a `.ts` file's `?` are
-(common.fill_gaps) and counted; a cell that is not a number, or not finite, is refused
+(gap_fill.fill_gaps) and counted; a cell that is not a number, or not finite, is refused
 naming its line and column.
 """
 
@@ -20,6 +20,7 @@ import os
 import numpy as np
 
 from rnnjax.data import common
+from rnnjax.data import gap_fill
 from rnnjax.data.cases import ts_file
 from rnnjax.data.time import column as times
 from rnnjax.errors import InputError
@@ -200,7 +201,7 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
     if time_column:
       case = case[order(stamps[key], where, time_column, lines[key])]
     num_missing += int(np.isnan(case).sum())
-    series.append(common.fill_gaps(case, [f'column {c!r}' for c in channels], where))
+    series.append(gap_fill.fill_gaps(case, [f'column {c!r}' for c in channels], where))
   ids = tuple(values)
   case_labels = [labels[k][0] if k in labels else None for k in ids]
   return ts_file.TsFile(

@@ -16,6 +16,7 @@ import os
 import numpy as np
 
 from rnnjax.data import common
+from rnnjax.data import gap_fill
 from rnnjax.errors import InputError
 
 
@@ -143,7 +144,7 @@ def read_ts(path: str, *, flag: str = '', labelled: bool = True,
       raise InputError(f'{where}: label {label!r} is not in @classLabel {" ".join(class_labels)}')
     num_missing += int(np.isnan(values).sum())
     names = [f'dimension {d}' for d in range(1, values.shape[1] + 1)]
-    series.append(common.fill_gaps(values, names, where))
+    series.append(gap_fill.fill_gaps(values, names, where))
     labels.append(label)
   if not series:
     raise InputError(f'{path}: no cases' + ('' if declared else ' (no @data line)'))

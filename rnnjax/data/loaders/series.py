@@ -6,6 +6,7 @@ model (panel.py, windows/, panel_baselines.py).
 import numpy as np
 
 from rnnjax.data import common
+from rnnjax.data import gap_fill
 from rnnjax.data import forecast
 from rnnjax.data import panel
 from rnnjax.data import panel_baselines
@@ -17,8 +18,8 @@ from rnnjax.errors import InputError
 
 def _filled_note(counts: dict, path: str) -> tuple:
   """The sweep's note of its data's empty cells filled, by column and how
-  (common.fill_counts)."""
-  return tuple(filter(None, [common.filled_note(counts or {}, path)]))
+  (gap_fill.fill_counts)."""
+  return tuple(filter(None, [gap_fill.filled_note(counts or {}, path)]))
 
 
 def load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_column='',

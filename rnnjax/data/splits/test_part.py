@@ -6,7 +6,7 @@ series, checked against its train part (they start the period after it, hold at 
 
 import numpy as np
 
-from rnnjax.data import common
+from rnnjax.data import gap_fill
 from rnnjax.data.time import follows
 from rnnjax.errors import InputError
 
@@ -96,14 +96,14 @@ def _future_part(ids, given, num_columns: int, horizon: int, path: str,
                  flags=()) -> tuple:
   """Per series <float64>[horizon, num_columns]: a test file's future columns (`given`:
   id -> their values; the last of the panel's input columns; NaN in the others), gaps
-  filled within the part (`flags`: which of them are flags, common.flag_columns)."""
+  filled within the part (`flags`: which of them are flags, gap_fill.flag_columns)."""
   out = []
   for key in ids:
     future = given[key][:horizon]
     if np.isnan(future).all(axis=0).any():
       raise InputError(f'--test_path: series {key!r} of {path} has no values of a '
                        '--future_columns column in its test part')
-    filled = common.fill_gaps(future, ['a future column'] * future.shape[1], path,
+    filled = gap_fill.fill_gaps(future, ['a future column'] * future.shape[1], path,
                               flags=flags)
     part = np.full((horizon, num_columns), np.nan)
     part[:, num_columns - future.shape[1]:] = filled

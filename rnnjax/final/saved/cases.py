@@ -7,7 +7,7 @@ indices.
 import numpy as np
 
 from rnnjax.data import classify
-from rnnjax.data import common
+from rnnjax.data import gap_fill
 from rnnjax.data.cases import long_csv
 from rnnjax.errors import InputError
 from rnnjax.final.saved import arguments
@@ -53,7 +53,7 @@ def padded(transform, sequences, what='sequences') -> tuple[np.ndarray, np.ndarr
       raise InputError(f'{what}: case {i} holds an infinite value')
     arguments.representable(s, f'{what}: case {i}')
     if np.isnan(s).any():
-      s = common.fill_gaps(s, [f'channel {c}' for c in range(s.shape[1])],
+      s = gap_fill.fill_gaps(s, [f'channel {c}' for c in range(s.shape[1])],
                            f'{what}: case {i}')
     cases.append((s - np.asarray(transform['mean'])) / np.asarray(transform['std']))
   if not cases:

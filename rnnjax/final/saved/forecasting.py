@@ -11,7 +11,7 @@ before `ends`. Arrays only: no model, no device.
 
 import numpy as np
 
-from rnnjax.data import common
+from rnnjax.data import gap_fill
 from rnnjax.data.time import follows
 from rnnjax.data.time import grid as time_grid
 from rnnjax.data.time import periods
@@ -137,14 +137,14 @@ def check_history(transform, need, history, what='history',
   fill, targets = transform.get('fill', 'linear'), len(transform['target_columns'])
   counts, end_note = {}, trailing_note(transform, values, cells, what)
   if np.isnan(values).any():
-    flags = common.flags_of(names, targets, transform.get('flag_columns'))
-    counts = common.fill_counts(values, labels(transform), fill=fill, targets=targets,
+    flags = gap_fill.flags_of(names, targets, transform.get('flag_columns'))
+    counts = gap_fill.fill_counts(values, labels(transform), fill=fill, targets=targets,
                                 flags=flags)
-    values = common.fill_gaps(values, [f'column {c!r}' for c in names], what, fill=fill,
+    values = gap_fill.fill_gaps(values, [f'column {c!r}' for c in names], what, fill=fill,
                               flags=flags,
                               targets=targets)
   if notes is not None:
-    notes += [n for n in (note, step_note, common.filled_note(counts, what, as_sweep=True),
+    notes += [n for n in (note, step_note, gap_fill.filled_note(counts, what, as_sweep=True),
                           end_note) if n]
   if len(values) < need:
     raise InputError(f'{what}: {len(values)} rows are too few: the model reads the last '

@@ -7,7 +7,7 @@ series ending in rows without a target. Arrays only: no model, no device.
 
 import numpy as np
 
-from rnnjax.data import common
+from rnnjax.data import gap_fill
 from rnnjax.data import panel
 from rnnjax.data.time import grid as time_grid
 from rnnjax.data.time import periods
@@ -76,7 +76,7 @@ def panel_histories(transform, given, what: str = 'histories',
   raw, counts = [], {}
   names = ['the target'] + [f'input column {c!r}' for c in columns]
   fill = transform.get('fill', 'linear')
-  flags = common.flags_of(['', *columns], 1, transform.get('flag_columns'))
+  flags = gap_fill.flags_of(['', *columns], 1, transform.get('flag_columns'))
   shape = f'[n, {1 + len(columns)}] (the target, then {columns})'
   for key, v, t in items:
     v = arguments.floats(v, f'{what}: series {key!r}')
@@ -92,9 +92,9 @@ def panel_histories(transform, given, what: str = 'histories',
       raise InputError(f'{what}: series {key!r} holds infinite values')
     arguments.representable(v, f'{what}: series {key!r}')
     raw.append(v[:, 0])
-    counts = common.add_counts(counts, common.fill_counts(v, names, fill=fill, targets=1,
+    counts = gap_fill.add_counts(counts, gap_fill.fill_counts(v, names, fill=fill, targets=1,
                                                           flags=flags))
-    v = common.fill_gaps(v, names, f'{what}: {key!r}', fill=fill, targets=1, flags=flags)
+    v = gap_fill.fill_gaps(v, names, f'{what}: {key!r}', fill=fill, targets=1, flags=flags)
     where = transform.get('positive') and panel.nonpositive([key], [v[:, 0]], [t])
     if where:
       raise InputError(f'{what}: {where}; this model\'s members take logs '
@@ -104,7 +104,7 @@ def panel_histories(transform, given, what: str = 'histories',
     times.append(t)
     inputs.append(v[:, 1:])
   if notes is not None:
-    notes += [n for n in (common.filled_note(counts, said or what, as_sweep=True),
+    notes += [n for n in (gap_fill.filled_note(counts, said or what, as_sweep=True),
                           trailing_note(trailing_ends(ids, raw, times), fill, said or what,
                                         inputs=bool(columns))) if n]
   return ids, values, times, inputs if columns else None

@@ -10,6 +10,7 @@ import io
 import numpy as np
 
 from rnnjax.data import common
+from rnnjax.data import gap_fill
 from rnnjax.data import forecast as forecast_data
 from rnnjax.data.time import follows
 from rnnjax.data.time import periods
@@ -38,8 +39,8 @@ def history(model, csv_path: str = '', notes: list | None = None):
       csv_path, targets, input_columns=inputs, flag='--csv_path', the_models=True,
       time_column=time_column if time_column in header else '')
   fill = model.transform.get('fill', 'linear')
-  flags = common.flags_of(model.columns, len(targets), model.transform.get('flag_columns'))
-  counts = common.fill_counts(values, forecasting.labels(model.transform), fill=fill,
+  flags = gap_fill.flags_of(model.columns, len(targets), model.transform.get('flag_columns'))
+  counts = gap_fill.fill_counts(values, forecasting.labels(model.transform), fill=fill,
                               targets=len(targets), flags=flags)
   step_note = ''
   if time_column and time_column in header and 'times' in model.arrays:  # As swept?
@@ -50,9 +51,9 @@ def history(model, csv_path: str = '', notes: list | None = None):
       f'--csv_path {csv_path}')
   if notes is not None:  # What reading the CSV did to it.
     notes += [n for n in (grid_note, step_note,
-                          common.filled_note(counts, '--csv_path', as_sweep=True), end_note)
+                          gap_fill.filled_note(counts, '--csv_path', as_sweep=True), end_note)
               if n]
-  values = common.fill_gaps(values, [f'column {c!r}' for c in model.columns], csv_path,
+  values = gap_fill.fill_gaps(values, [f'column {c!r}' for c in model.columns], csv_path,
                             fill=fill, targets=len(targets), flags=flags)
   model.check_history(values, what=f'--csv_path: {csv_path}')
   if time_column not in header:

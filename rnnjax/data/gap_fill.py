@@ -1,0 +1,127 @@
+"""Gaps in a user's data (empty cells, absent periods put back empty): how each column's
+are filled (a target's linearly or with 0, `--fill`; an input column's linearly; a 0/1
+flag column's, a holiday, with its last value before), and the counts the notes say.
+"""
+
+import numpy as np
+
+from rnnjax.errors import InputError
+
+
+FILLS = ('linear', 'zero')  # --fill: how a forecast's target gaps are filled.
+# How `fill_gaps` fills a column's gaps, as the notes say it.
+ZERO, LINEAR, LAST = 'with 0', 'by linear interpolation', 'with the last value before'
+# A linear fill's cells before a series' first value, and after its last, hold that value.
+START, END = 'before its first value (given that value)', 'after its last value (given that value)'
+
+
+def flag_columns(series, targets: int) -> tuple:
+  """The indices of the input columns (index >= `targets`) of `series` (each <float64>[T_i,
+  C] or [T_i], with NaN gaps) whose observed values, over every series, are all 0 or 1:
+  flags (a holiday, a promotion), whose gaps `fill_gaps` fills with the last value, not
+  a fraction of one. Decided once over a sweep's data and kept with its model (its
+  transform's 'flag_columns'), so that a history is filled as the sweep's data was."""
+  stacked = np.concatenate([np.asarray(v, np.float64).reshape(len(v), -1) for v in series])
+  flags = []
+  for c in range(targets, stacked.shape[1]):
+    seen = stacked[:, c][~np.isnan(stacked[:, c])]
+    if len(seen) and ((seen == 0) | (seen == 1)).all():
+      flags.append(c)
+  return tuple(flags)
+
+
+def flags_of(columns, targets: int, flag_columns) -> tuple:
+  """The indices of `columns` (names, the `targets` targets first) that are among a
+  saved model's `flag_columns` (its sweep's `flag_columns`, by name; a model saved before
+  there were any: none, every input column interpolated as it was trained)."""
+  flagged = set(flag_columns or ())
+  return tuple(c for c, name in enumerate(columns) if c >= targets and name in flagged)
+
+
+def fill_how(c: int, fill: str, targets: int, flags=()) -> str:
+  """How `fill_gaps` fills the gaps of column `c` (ZERO, LINEAR or LAST): a target
+  (c < targets) as `fill` says, even one of 0s and 1s (a slow seller's weekly sales); an
+  input column in `flags` (`flag_columns`) with its last value."""
+  if c < targets:
+    return ZERO if fill == 'zero' else LINEAR
+  return LAST if c in flags else LINEAR
+
+
+def fill_counts(values, names, *, fill: str = 'linear', targets: int = 0,
+                flags=()) -> dict:
+  """{(names[c], how): empty cells} of <float64>[T, C] (or [T]), as `fill_gaps` fills
+  them (how: ZERO, LINEAR, LAST, or START / END for the cells before a column's first
+  value, which hold it, and a linear fill's after its last); add the counts of many
+  series with `add_counts`."""
+  values = np.asarray(values, np.float64).reshape(len(values), -1)
+  out = {}
+  for c in range(values.shape[1]):
+    missing = np.isnan(values[:, c])
+    if not missing.any() or missing.all():
+      continue
+    how = fill_how(c, fill, targets, flags)
+    counts = {how: int(missing.sum())}
+    first, last = np.flatnonzero(~missing)[[0, -1]]
+    if how == LINEAR:  # np.interp's ends: the nearest value, not an interpolation.
+      counts = {START: int(first), LINEAR: int(missing[first:last].sum()),
+                END: int(len(missing) - 1 - last)}
+    elif how == LAST:  # Before the first value there is no value before: the first.
+      counts = {START: int(first), LAST: int(missing[first:].sum())}
+    for how, n in counts.items():
+      if n:
+        out[(names[c], how)] = out.get((names[c], how), 0) + n
+  return out
+
+
+def add_counts(*counts) -> dict:
+  """The sum of `fill_counts`' dicts (of many series)."""
+  out = {}
+  for count in counts:
+    for key, n in count.items():
+      out[key] = out.get(key, 0) + n
+  return out
+
+
+def filled_note(counts: dict, where: str, *, as_sweep: bool = False) -> str:
+  """The note of the empty cells of `where` that `fill_gaps` filled ('' for none), by
+  column and how (`fill_counts`): '894 empty cells of f.csv filled: 348 of the target by
+  linear interpolation, ..., 276 of input column 'holiday' (a 0/1 flag) with the last
+  value before'. as_sweep: a saved model's reading, said to be the sweep's."""
+  total = sum(counts.values())
+  if not total:
+    return ''
+  parts = ', '.join(f'{n} of {name}{" (a 0/1 flag)" * (how == LAST)} {how}'
+                    for (name, how), n in counts.items())
+  return (f'{total} empty cell{"s" * (total != 1)} of {where} filled'
+          f'{", as the sweep filled its data" * as_sweep}: {parts}')
+
+
+def fill_gaps(values: np.ndarray, names, where: str, *, fill: str = 'linear',
+              targets: int = 0, flags=()) -> np.ndarray:
+  """<float64>[T, C]: NaN gaps interpolated linearly in time per column; ends hold the
+  nearest value. An input column in `flags` (`flag_columns`: its values all 0 or 1)
+  holds the last value before each gap instead (the first after, before any), never a
+  fraction. With `fill` 'zero' (--fill=zero: a sales export's absent week sold nothing)
+  the first `targets` columns' gaps are 0 instead. The input is left alone;
+  `fill_counts` counts what this fills, and how.
+
+  A column with no value at all raises InputError '{where}: {names[c]} has no values'
+  (whatever `fill`).
+  """
+  filled = values.copy()
+  t = np.arange(len(values))
+  for c in range(values.shape[1]):
+    ok = ~np.isnan(values[:, c])
+    if not ok.any():  # With --fill=zero too: nothing says it ever sold, or existed.
+      raise InputError(f'{where}: {names[c]} has no values')
+    if ok.all():  # A gap-free column is copied.
+      continue
+    how = fill_how(c, fill, targets, flags)
+    if how == ZERO:
+      filled[:, c] = np.where(ok, values[:, c], 0.0)
+    elif how == LAST:  # A holiday's gap is a holiday or not, not half of one.
+      before = np.maximum.accumulate(np.where(ok, t, -1))
+      filled[:, c] = values[np.where(before < 0, np.argmax(ok), before), c]
+    else:
+      filled[:, c] = np.interp(t, t[ok], values[ok, c])
+  return filled
