@@ -43,6 +43,12 @@ DRY_RUN = flags.DEFINE_bool('dry_run', False, 'Print the data\'s notes and the p
                               '(buckets, memory, time from a one-step probe) and exit '
                               'without training or fitting baselines.')
 OVERWRITE = flags.DEFINE_bool('overwrite', False, 'Replace a work directory\'s sweep.')
+REMAKE_FINAL = flags.DEFINE_bool(
+    'remake_final', False, 'A work directory holding this sweep finished, but with other '
+    'final-model settings (--ensemble, --ensemble_size, --combine, --refit, --sample_chars, '
+    '--temperature, --classical_baselines, --benchmarks): restore its trained members from '
+    'the last checkpoint and make only the final model again, without training; the '
+    'previous final results move to WORKDIR/finals/<n>/.')
 KEEP_CHECKPOINTS = flags.DEFINE_integer('keep_checkpoints', 3, 'Checkpoints kept (one is '
                                        'written after every chunk).')
 MAX_MEMORY_GB = flags.DEFINE_float('max_memory_gb', 0, 'Memory a wave of one bucket\'s '
@@ -172,7 +178,8 @@ def main(argv):
     sweep.run_sweep(spec_from_flags(), workdir, overwrite=OVERWRITE.value,
                     group_size=GROUP_SIZE.value, keep_checkpoints=KEEP_CHECKPOINTS.value,
                     progress_bar=sys.stderr.isatty() and distributed.is_main(),
-                    dry_run=DRY_RUN.value, max_memory_gb=MAX_MEMORY_GB.value)
+                    dry_run=DRY_RUN.value, max_memory_gb=MAX_MEMORY_GB.value,
+                    remake_final=REMAKE_FINAL.value)
     with stop.raising('writing figures and tracking logs after the sweep'):
       if FIGURES.value and not DRY_RUN.value and distributed.is_main():
         from rnnjax import figures  # pylint: disable=g-import-not-at-top

@@ -43,10 +43,11 @@ SERIES_SCORES = 'series_scores.csv'  # a panel's test scores per series (series_
 CURVES = 'curves.csv'
 SAMPLE = 'sample.txt'         # charlm's sample of the best member
 LOCK = 'sweep.lock'           # held while a sweep runs (run.lock)
+FINALS = 'finals'             # earlier final models' results, <n>/ each (run.finish.set_aside)
 # What a sweep writes, and `run.workdir.clear` removes (not the lock, nor the sample).
 OWN_ENTRIES = (SWEEP, PLAN, METRICS, SUMMARY, CHECKPOINTS, TENSORBOARD, FIGURES, MODEL,
                PREDICTIONS, TPE_JOURNAL, JOURNAL, TRIALS, CURVES, CHUNKS, MEMBERS, WANDB,
-               SERIES_SCORES)
+               SERIES_SCORES, FINALS)
 TEMPORARY = '.tmp-'           # The prefix of an entry `atomic` is writing.
 
 

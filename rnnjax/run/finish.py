@@ -1,12 +1,17 @@
 """The end of a sweep, after its last chunk: the summary (with the refit and a character
 model's sample), the final model saved, summary.json (which marks the sweep finished) and
-the ranking printed. sweep.py's `run_sweep` calls `finish` once training is done.
+the ranking printed. sweep.py's `run_sweep` calls `finish` once training is done, and
+again, after `set_aside`, to remake a finished sweep's final model with other settings.
 """
+
+import os
+import shutil
 
 from rnnjax.engine import distributed
 from rnnjax.final.choice import refit as refit_lib
 from rnnjax.final.choice import summary as summary_lib
 from rnnjax.final.saved import export
+from rnnjax.results import files
 from rnnjax.results import member_table
 from rnnjax.results import summary_file
 from rnnjax.results.printed import report
@@ -66,3 +71,34 @@ def _summarise(sweep: prepare_lib.Prepared, runs, search_state, group_size, rena
     summary['sample'] = summary_lib.write_sample(spec, runs, summary['best'], data,
                                                  workdir, sweep.mesh)
   return summary, refitted
+
+
+# What `finish` writes (and the entry point's figures and experiments.predict after it),
+# of the final model or beside it: summary.json first, so that a stop while they move
+# leaves a sweep whose end is made again.
+FINAL_ENTRIES = (files.SUMMARY, files.MEMBERS, files.MODEL, files.SAMPLE,
+                 files.SERIES_SCORES, files.TRIALS, files.CURVES, files.JOURNAL,
+                 files.FIGURES, files.PREDICTIONS)
+
+
+def set_aside(workdir: str, spec_json: dict) -> str:
+  """Moves a finished sweep's final results (FINAL_ENTRIES) to WORKDIR/finals/<n>/ (n one
+  past the highest there), then records `spec_json`, the settings its final model is
+  remade with, in sweep.json (`remade_final` lists the earlier ones and where their
+  results went). Returns that folder. Process 0 alone calls it."""
+  finals = os.path.join(workdir, files.FINALS)
+  taken = [int(d) for d in os.listdir(finals) if d.isdigit()] if os.path.isdir(finals) else []
+  dest = os.path.join(finals, str(max(taken, default=0) + 1))
+  os.makedirs(dest)
+  for name in FINAL_ENTRIES:
+    if os.path.lexists(os.path.join(workdir, name)):
+      shutil.move(os.path.join(workdir, name), os.path.join(dest, name))
+  path = os.path.join(workdir, files.SWEEP)
+  stored = files.read_json(path)
+  old = stored['spec']
+  stored['remade_final'] = stored.get('remade_final', []) + [
+      {'previous': os.path.relpath(dest, workdir),
+       'settings': {k: old.get(k) for k in spec_json if old.get(k) != spec_json[k]}}]
+  stored['spec'] = spec_json
+  files.write_json(path, stored)
+  return dest

@@ -27,7 +27,7 @@ from rnnjax.search.strategies import tpe
 
 
 def resume(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, log,
-           max_memory_gb: float, group_size: int):
+           max_memory_gb: float, group_size: int, whole: bool = False):
   """(checkpoint manager, sweep, runs, search state, next position, the wall time the
   processes before spent up to that checkpoint: Progress.spent, None in a checkpoint
   older than it) from the newest checkpoint that restores; None (its manager closed)
@@ -36,6 +36,8 @@ def resume(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, log,
   Raises InputError before anything is restored when the work directory planned other
   configurations of the spec than this version does (workdir.check_plan); a search that
   asks its rounds plans the ones its checkpoint holds, so there is nothing to check.
+  `whole` (a finished sweep's final model remade: --remake_final): raises InputError,
+  before anything is cut back, unless a checkpoint restores and covers every chunk.
   """
   if not searcher_lib.asks_rounds(sweep.spec):
     workdir_lib.check_plan(workdir, sweep.plan_json)
@@ -46,11 +48,20 @@ def resume(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, log,
     mngr = checkpoint.manager(workdir, keep=keep)
     restored = checkpoint.restore_latest(
         mngr, lambda progress: abstract(at(progress), progress), log=log, held=held)
+  where = os.path.join(workdir, checkpoint.DIRNAME)
+  gone = ': the trained members are gone; use --overwrite to train the sweep again'
   if restored is None:
     mngr.close()
+    if whole:
+      raise InputError(f'--remake_final: {where} holds no checkpoint that restores{gone}')
     return None
   trees, progress = restored
   sweep = at(progress)
+  total = len(sweep.runs) * sweep.num_chunks
+  if whole and progress['position'] + 1 < total:
+    mngr.close()
+    raise InputError(f'--remake_final: the newest checkpoint that restores in {where} '
+                     f'covers {progress["position"] + 1} of {total} chunks{gone}')
   search_state = searcher_lib.SearchState.from_json(progress['searcher'])
   runs = []
   for r, run in enumerate(sweep.runs):
@@ -64,8 +75,7 @@ def resume(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, log,
   start = progress['position'] + 1
   asked, rounds = len(search_state.rounds), sweep.spec.rounds
   more = f' (rounds asked so far: {asked} of {rounds})' if rounds and asked < rounds else ''
-  log(f'resuming {workdir}: {start} of {len(runs) * sweep.num_chunks} chunks were '
-      f'done{more}')
+  log(f'resuming {workdir}: {start} of {total} chunks were done{more}')
   note = _rounding_note(workdir, sweep)
   if note:
     log(note)

@@ -45,7 +45,8 @@ SweepSpec = spec_lib.SweepSpec
 def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
               group_size: int = 0, keep_checkpoints: int = 3, log=print,
               progress_bar: bool = False, dry_run: bool = False,
-              max_memory_gb: float = 0.0, notify=None, replace_other: bool = False) -> dict:
+              max_memory_gb: float = 0.0, notify=None, replace_other: bool = False,
+              remake_final: bool = False) -> dict:
   """Runs (or resumes) the sweep; returns its summary, also in WORKDIR/summary.json.
 
   Re-running on a work directory that holds this sweep unfinished resumes from its last
@@ -59,6 +60,11 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   another sweep (`workdir.holds_other`), judged on the settings this one runs with once
   its data are prepared (a panel's selection may fall back to sMAPE there); one of these
   settings is kept and resumed (a search comparison's --overwrite).
+  `remake_final`: a finished sweep whose settings differ from `spec`'s only in the final
+  model's (spec.FINAL_SETTINGS) has its members restored from its last checkpoint and
+  its final model made again with `spec`'s (no training step runs); its previous final
+  results move to WORKDIR/finals/<n>/ (finish.set_aside). On a new or unfinished work
+  directory it does nothing but say so (the sweep runs, or resumes, as usual).
 
   Several processes (see distributed.py) run this same call: every one trains its
   devices' members; process 0 alone writes files, and logs.
@@ -90,7 +96,7 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
         return _run(spec, workdir, overwrite=overwrite, group_size=group_size,
                     keep_checkpoints=keep_checkpoints, log=log, progress_bar=progress_bar,
                     dry_run=False, max_memory_gb=max_memory_gb, stopper=stopper,
-                    replace_other=replace_other)
+                    replace_other=replace_other, remake_final=remake_final)
 
 
 # A panel's file this large is said before it is read (reading and windowing it takes a
@@ -108,7 +114,8 @@ def _file_bytes(path: str) -> int:
 
 
 def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoints, log,
-         progress_bar, dry_run, max_memory_gb, stopper, replace_other=False) -> dict:
+         progress_bar, dry_run, max_memory_gb, stopper, replace_other=False,
+         remake_final=False) -> dict:
   log = log if distributed.is_main() else (lambda _: None)
   if spec.task == 'panel' and spec.classical_baselines and not dry_run:
     log('loading the panel: statsforecast\'s benchmarks are fitted per series on '
@@ -140,8 +147,14 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
     overwrite = workdir_lib.holds_other(workdir, spec.to_json(),
                                         defaults=SweepSpec().to_json(), digests=digests)
   status = workdir_lib.state_of(workdir, spec.to_json(), overwrite=overwrite,
-                                defaults=SweepSpec().to_json(), digests=digests)
+                                defaults=SweepSpec().to_json(), digests=digests,
+                                remake_final=remake_final, final=spec_lib.FINAL_SETTINGS)
   distributed.sync('rnnjax-state-of')  # Before process 0 writes anything.
+  if remake_final and status != workdir_lib.REMAKE:
+    log(f'--remake_final: {workdir} holds ' + (
+        'this finished sweep with these settings: nothing to remake'
+        if status == workdir_lib.FINISHED else 'no finished sweep: the sweep ' + (
+            'resumes' if status == workdir_lib.RESUME else 'runs') + ' as usual'))
   if status == workdir_lib.FINISHED:
     summary = summary_file.read_summary(workdir)
     log(f'{workdir} already holds this finished sweep (--overwrite to run it again)')
@@ -151,8 +164,11 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
     return summary
   sizes = dict(max_memory_gb=max_memory_gb, group_size=group_size)
   begun = None
-  if status == workdir_lib.RESUME:
-    begun = resume_lib.resume(sweep, workdir, keep=keep_checkpoints, log=log, **sizes)
+  if status in (workdir_lib.RESUME, workdir_lib.REMAKE):
+    begun = resume_lib.resume(sweep, workdir, keep=keep_checkpoints, log=log,
+                              whole=status == workdir_lib.REMAKE, **sizes)
+  if status == workdir_lib.REMAKE:
+    _set_aside(workdir, spec, log)
   if begun is None:
     begun = _begin(sweep, workdir, keep=keep_checkpoints, digests=digests, log=log,
                    **sizes)
@@ -217,3 +233,15 @@ def _begin(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, max_memory_g
   sweep, search_state, _ = chunks.ask_round(sweep, workdir, searcher_lib.SearchState(),
                                              max_memory_gb, group_size, log)
   return mngr, sweep, list(sweep.runs), search_state, 0, None
+
+
+def _set_aside(workdir: str, spec: SweepSpec, log) -> None:
+  """A finished sweep's final model remade (its members restored): the previous final
+  results moved to WORKDIR/finals/<n>/ and the new settings recorded (process 0)."""
+  old = files.read_json(os.path.join(workdir, files.SWEEP))['spec']
+  changed = ', '.join(f'{k}={v!r}' for k, v in spec.to_json().items()
+                      if k in spec_lib.FINAL_SETTINGS and old.get(k) != v)
+  dest = finish_lib.set_aside(workdir, spec.to_json()) if distributed.is_main() else None
+  distributed.sync('rnnjax-set-aside')
+  log(f'remaking the final model of {workdir} from its trained members with {changed}: '
+      f'no training step runs; the previous final results are in {dest}')

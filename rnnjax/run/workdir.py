@@ -1,7 +1,9 @@
 """The work directory of a sweep: what state it is in, and what may be done to it.
 
 A work directory is new (absent or empty), holds this sweep unfinished (resume), holds
-this sweep finished (report it), or holds another sweep (refuse, unless overwriting).
+this sweep finished (report it), holds it finished with other final-model settings
+(remake its final model, when asked), or holds another sweep (refuse, unless
+overwriting).
 Nothing here writes until the caller has checked every input.
 """
 
@@ -15,12 +17,18 @@ from rnnjax.results import files
 from rnnjax.search import hparams
 from rnnjax.search import space
 
-NEW, RESUME, FINISHED = 'new', 'resume', 'finished'
+NEW, RESUME, FINISHED, REMAKE = 'new', 'resume', 'finished', 'remake'
 
 
 def state_of(workdir: str, spec_json: dict, *, overwrite: bool,
-             defaults: dict | None = None, digests: dict | None = None) -> str:
-  """NEW, RESUME or FINISHED; raises InputError for a directory that is not this sweep's.
+             defaults: dict | None = None, digests: dict | None = None,
+             remake_final: bool = False, final: tuple = ()) -> str:
+  """NEW, RESUME, FINISHED or REMAKE; raises InputError for a directory that is not this
+  sweep's.
+
+  `final`: the settings only the final model reads (spec.FINAL_SETTINGS). A finished
+  sweep that differs in these alone is REMAKE with `remake_final` (its final model made
+  again from its trained members), else refused with a line that says so.
 
   With `overwrite`, an existing sweep counts as NEW (`clear` removes it). `defaults`: the
   value a setting missing from an older sweep.json had (a field added since, e.g. folds).
@@ -48,7 +56,16 @@ def state_of(workdir: str, spec_json: dict, *, overwrite: bool,
   differ = [k for k in sorted(set(old) | set(spec_json))
             if old.get(k) != spec_json.get(k)
             and space.spec_key(k, old.get(k)) != space.spec_key(k, spec_json.get(k))]
-  if differ:
+  finished = os.path.exists(os.path.join(workdir, files.SUMMARY))
+  trained = [k for k in differ if k not in final]
+  if remake_final and finished and differ and trained:
+    k, more = trained[0], trained[1:]
+    also = f'; also {", ".join(more)}' if more else ''
+    raise InputError(f'--remake_final: {workdir} holds a sweep trained with other settings '
+                     f'({k}: {old.get(k)!r} there, {spec_json.get(k)!r} now{also}); only '
+                     f'the final model\'s ({", ".join(final)}) change without training: '
+                     'use another --workdir or --overwrite')
+  if differ and (trained or not finished):
     k, more = differ[0], differ[1:]
     also = f'; also {", ".join(more)}' if more else ''
     # What a researcher changes to add values or seeds: say that a sweep does not grow.
@@ -65,9 +82,15 @@ def state_of(workdir: str, spec_json: dict, *, overwrite: bool,
     raise InputError(f'--{changed[0]}: {spec_json[changed[0]]} has changed since the sweep '
                      f'in {workdir} read it; use --overwrite to run that sweep again on '
                      'it, or another --workdir')
-  if os.path.exists(os.path.join(workdir, files.SUMMARY)):
-    return FINISHED
-  return RESUME
+  if differ:  # Final-model settings alone, of a finished sweep.
+    if not remake_final:
+      raise InputError(
+          f'--workdir: {workdir} holds this sweep finished with other final-model settings '
+          f'({"; ".join(f"{k}: {old.get(k)!r} there, {spec_json.get(k)!r} now" for k in differ)}'
+          '); --remake_final remakes the final model from the trained members without '
+          'training (or use another --workdir, or --overwrite)')
+    return REMAKE
+  return FINISHED if finished else RESUME
 
 
 def holds_other(workdir: str, spec_json: dict, *, defaults: dict | None = None,

@@ -166,6 +166,14 @@ class SweepSpec(hparams.SpecStrings):
                           dropout_per_layer=self.dropout_per_layer)
 
 
+# The settings only the end of a sweep reads (run/finish.py: the final model's choice,
+# combination and refit, a charlm's sample, and the baselines set beside it, which the
+# data fits as it loads): a finished sweep that differs in these alone has the members
+# they need in its last checkpoint (run_sweep's `remake_final`).
+FINAL_SETTINGS = ('ensemble', 'ensemble_size', 'combine', 'refit', 'sample_chars',
+                  'temperature', 'classical_baselines', 'benchmarks')
+
+
 def make_plan(spec: SweepSpec, configs=None) -> search_plan.Plan:
   """configs: a round of tpe (see planner.make_plan)."""
   axes = spec.axes()

@@ -1,0 +1,167 @@
+"""A finished sweep's final model made again with other final-model settings
+(run_sweep's `remake_final`, --remake_final): the same final model as a sweep run with
+those settings from the start, without training; the refusals; the old results kept."""
+
+import dataclasses
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+import rnnjax
+from rnnjax.errors import InputError
+from rnnjax.results import files
+from rnnjax.run import chunks
+from rnnjax.run import sweep
+from rnnjax.search import spec as spec_lib
+from tests.test_sweep import TINY
+
+# test_sweep's tiny sweep in one bucket (one compile): 4 members.
+SPEC = dataclasses.replace(TINY, cell='lstm')
+# Final-model settings that change the final model here, a refit among them.
+REMADE = dataclasses.replace(SPEC, ensemble='fixed', ensemble_size=2, combine='median',
+                             refit=1)
+
+
+def _run(spec, workdir, **kw):
+  lines = []
+  summary = sweep.run_sweep(spec, workdir, log=lines.append, **kw)
+  return summary, lines
+
+
+@pytest.fixture(scope='module')
+def finished(tmp_path_factory):
+  workdir = str(tmp_path_factory.mktemp('remake') / 'finished')
+  _run(SPEC, workdir)
+  return workdir
+
+
+@pytest.fixture(scope='module')
+def fresh(tmp_path_factory):
+  """REMADE run from the start, asked to remake on a new work directory: a note, and
+  the sweep runs as usual."""
+  workdir = str(tmp_path_factory.mktemp('remake') / 'fresh')
+  _, lines = _run(REMADE, workdir, remake_final=True)
+  assert f'--remake_final: {workdir} holds no finished sweep: the sweep runs as usual' in lines
+  return workdir
+
+
+def _copy(workdir, tmp_path):
+  copy = str(tmp_path / 'wd')
+  shutil.copytree(workdir, copy)
+  return copy
+
+
+def _assert_close(a, b, where='final'):
+  """Equal JSON trees, numbers to rtol 1e-6."""
+  if isinstance(a, dict):
+    assert sorted(a) == sorted(b), where
+    for k in a:
+      _assert_close(a[k], b[k], f'{where}.{k}')
+  elif isinstance(a, list) and a and isinstance(a[0], (dict, list)):
+    assert len(a) == len(b), where
+    for i, (x, y) in enumerate(zip(a, b)):
+      _assert_close(x, y, f'{where}[{i}]')
+  elif isinstance(a, (float, list)):
+    np.testing.assert_allclose(np.asarray(a, float), np.asarray(b, float), rtol=1e-6,
+                               err_msg=where)
+  else:
+    assert a == b, where
+
+
+def _forecast(workdir):
+  model = rnnjax.load(workdir)
+  return model.forecast(model.arrays['series'], 3)['point']
+
+
+def test_a_remade_final_model_is_a_fresh_sweeps_with_its_settings(finished, fresh,
+                                                                  tmp_path, monkeypatch):
+  """The final model remade from a finished sweep's checkpoint with REMADE's settings is
+  the one a sweep run with them from the start makes: its members, validation and test
+  scores, and the saved model's forecasts. No chunk trains, metrics.jsonl is untouched,
+  sweep.json records the new settings, and the previous results are in finals/1/; made
+  again with the first settings, the first final model comes back (finals/2/)."""
+  workdir = _copy(finished, tmp_path)
+  old_summary = files.read_json(os.path.join(finished, files.SUMMARY))
+  metrics = open(os.path.join(workdir, files.METRICS), 'rb').read()
+
+  def no_training(*args, **kw):
+    raise AssertionError('a chunk trained')
+  monkeypatch.setattr(chunks, '_train_chunk', no_training)
+  summary, lines = _run(REMADE, workdir, remake_final=True)
+  want = files.read_json(os.path.join(fresh, files.SUMMARY))
+  assert summary['final']['kind'] == 'refit'
+  assert summary['final']['members'] != old_summary['final']['members']
+  _assert_close(summary['final'], want['final'])
+  np.testing.assert_allclose(_forecast(workdir), _forecast(fresh), rtol=1e-6)
+  assert open(os.path.join(workdir, files.METRICS), 'rb').read() == metrics
+  finals = os.path.join(workdir, files.FINALS, '1')
+  assert (f'remaking the final model of {workdir} from its trained members with '
+          "ensemble='fixed', ensemble_size=2, combine='median', refit=1: no training "
+          f'step runs; the previous final results are in {finals}') in lines
+  stored = files.read_json(os.path.join(workdir, files.SWEEP))
+  assert stored['spec'] == REMADE.to_json()
+  assert stored['remade_final'] == [{'previous': 'finals/1', 'settings': {
+      'ensemble': 'top', 'ensemble_size': 16, 'combine': 'mean', 'refit': 0}}]
+  assert files.read_json(os.path.join(finals, files.SUMMARY)) == old_summary
+  assert {files.MODEL, files.TRIALS, files.JOURNAL} <= set(os.listdir(finals))
+  # The same command again: the finished sweep, as it now is.
+  again, _ = _run(REMADE, workdir)
+  assert again['final'] == summary['final']
+
+  back, _ = _run(SPEC, workdir, remake_final=True)
+  _assert_close(back['final'], old_summary['final'])
+  np.testing.assert_allclose(_forecast(workdir), _forecast(finished), rtol=1e-6)
+  assert files.read_json(os.path.join(workdir, files.FINALS, '2', files.SUMMARY)
+                         )['final'] == summary['final']
+
+
+def _refused(spec, workdir, **kw):
+  with pytest.raises(InputError) as e:
+    _run(spec, workdir, **kw)
+  assert '\n' not in str(e.value)
+  return str(e.value)
+
+
+def test_a_remake_is_refused_in_one_line_unless_it_can_be_made(finished, tmp_path):
+  """Without the flag, a finished sweep with other final-model settings names them and
+  the flag; with it, another training setting is named; checkpoints removed (the last,
+  or all) are said; nothing is changed by a refusal. The flag on this finished sweep
+  with its own settings has nothing to remake."""
+  workdir = _copy(finished, tmp_path)
+  before = {name: open(os.path.join(workdir, name), 'rb').read()
+            for name in (files.SWEEP, files.SUMMARY, files.METRICS)}
+  assert _refused(REMADE, workdir) == (
+      f"--workdir: {workdir} holds this sweep finished with other final-model settings "
+      "(combine: 'mean' there, 'median' now; ensemble: 'top' there, 'fixed' now; "
+      "ensemble_size: 16 there, 2 now; refit: 0 there, 1 now); --remake_final remakes the "
+      'final model from the trained members without training (or use another --workdir, '
+      'or --overwrite)')
+  message = _refused(dataclasses.replace(REMADE, train_steps=15), workdir,
+                     remake_final=True)
+  assert message.startswith(f'--remake_final: {workdir} holds a sweep trained with other '
+                            'settings (train_steps: 10 there, 15 now); only the final')
+  checkpoints = os.path.join(workdir, files.CHECKPOINTS)
+  steps = sorted(int(d) for d in os.listdir(checkpoints) if d.isdigit())
+  shutil.rmtree(os.path.join(checkpoints, str(steps[-1])))
+  assert _refused(REMADE, workdir, remake_final=True) == (
+      f'--remake_final: the newest checkpoint that restores in {checkpoints} covers '
+      f'{steps[-1] - 1} of {steps[-1]} chunks: the trained members are gone; use '
+      '--overwrite to train the sweep again')
+  shutil.rmtree(checkpoints)
+  assert _refused(REMADE, workdir, remake_final=True) == (
+      f'--remake_final: {checkpoints} holds no checkpoint that restores: the trained '
+      'members are gone; use --overwrite to train the sweep again')
+  for name, content in before.items():
+    assert open(os.path.join(workdir, name), 'rb').read() == content, name
+  assert not os.path.exists(os.path.join(workdir, files.FINALS))
+  _, lines = _run(SPEC, workdir, remake_final=True)
+  assert (f'--remake_final: {workdir} holds this finished sweep with these settings: '
+          'nothing to remake') in lines
+
+
+def test_final_settings_are_the_spec_s():
+  """A misspelt name would never match a setting, and that setting would retrain."""
+  fields = {f.name for f in dataclasses.fields(spec_lib.SweepSpec)}
+  assert set(spec_lib.FINAL_SETTINGS) <= fields
