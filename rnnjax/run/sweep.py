@@ -4,7 +4,9 @@
 `experiments/population_sweep.py`; tests call it directly with a tiny spec. Every input
 is checked (spec, data, work directory) before anything is written (prepare.py); an
 unfinished sweep resumes from its newest checkpoint (resume.py), a new one starts with
-the search's first ask. Then the loop over chunks (chunks.py): for each (run, chunk) in
+the search's first ask; a finished one asked to remake its final model with other
+final-model settings (`remake_final`) is restored from its last and goes straight to
+the end. Then the loop over chunks (chunks.py): for each (run, chunk) in
 order, train the chunk, let the search decide, at a round's end let it ask for the next
 round (search/strategies/strategy.py), write the chunk's records, checkpoint; then the summary and
 the final model (finish.py). Figures are the entry point's job.
@@ -238,10 +240,11 @@ def _begin(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, max_memory_g
 def _set_aside(workdir: str, spec: SweepSpec, log) -> None:
   """A finished sweep's final model remade (its members restored): the previous final
   results moved to WORKDIR/finals/<n>/ and the new settings recorded (process 0)."""
-  old = files.read_json(os.path.join(workdir, files.SWEEP))['spec']
-  changed = ', '.join(f'{k}={v!r}' for k, v in spec.to_json().items()
-                      if k in spec_lib.FINAL_SETTINGS and old.get(k) != v)
-  dest = finish_lib.set_aside(workdir, spec.to_json()) if distributed.is_main() else None
+  if distributed.is_main():  # The others read nothing process 0 rewrites here.
+    old = files.read_json(os.path.join(workdir, files.SWEEP))['spec']
+    changed = ', '.join(f'{k}={v!r}' for k, v in spec.to_json().items()
+                        if k in spec_lib.FINAL_SETTINGS and old.get(k) != v)
+    dest = finish_lib.set_aside(workdir, spec.to_json())
+    log(f'remaking the final model of {workdir} from its trained members with {changed}: '
+        f'no training step runs; the previous final results are in {dest}')
   distributed.sync('rnnjax-set-aside')
-  log(f'remaking the final model of {workdir} from its trained members with {changed}: '
-      f'no training step runs; the previous final results are in {dest}')
