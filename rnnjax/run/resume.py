@@ -75,7 +75,8 @@ def resume(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, log,
   start = progress['position'] + 1
   asked, rounds = len(search_state.rounds), sweep.spec.rounds
   more = f' (rounds asked so far: {asked} of {rounds})' if rounds and asked < rounds else ''
-  log(f'resuming {workdir}: {start} of {total} chunks were done{more}')
+  log(f'restoring the trained members of {workdir} ({start} of {total} chunks)' if whole
+      else f'resuming {workdir}: {start} of {total} chunks were done{more}')
   note = _rounding_note(workdir, sweep)
   if note:
     log(note)
