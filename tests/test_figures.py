@@ -22,6 +22,7 @@ from rnnjax.errors import InputError
 from rnnjax.figures import labels
 from rnnjax.figures import load
 from rnnjax.figures import member_values
+from rnnjax.figures import style
 from rnnjax.figures import tables
 from rnnjax.figures.analysis import anova
 from rnnjax.figures.analysis import importance
@@ -1580,3 +1581,58 @@ def test_forecast_legends_name_each_level_as_predict_prints_it(tmp_path, monkeyp
   assert want <= {t.get_text() for t in figs[-1].legends[0].get_texts()}
   _, notes = intervals.widths(np.ones((2, 5, 1)), 0.975, 2)
   assert notes[0].startswith('97.5% intervals from step 1 on'), notes
+
+
+def test_compare_draws_the_metric_against_each_shared_hyperparameter(tmp_path, monkeypatch):
+  """With --out_dir, compare.png: for each hyperparameter two or more sweeps swept, a
+  line per sweep (labelled by its directory) through its best configuration's mean at
+  each value, on the axis's scale; skipped with a note where nothing compares."""
+  figs = _capture_figures(monkeypatch)
+  lstm = _finished(str(tmp_path / 'lstm'), cell='lstm', val=[2.0, 3.0], test=[4.0, 6.0],
+                   final=(1.5, 4.5))
+  gru = _finished(str(tmp_path / 'gru'), cell='gru', val=[1.0, 2.0], test=[7.0],
+                  final=(0.5, 8.0), tested=(1,))
+  assert figures.compare([lstm, gru])[1] == [] and not figs  # Drawn only when asked.
+  said = []
+  _, paths = figures.compare([lstm, gru], out_dir=str(tmp_path / 'out'), log=said.append)
+  assert paths[2:] == [str(tmp_path / 'out' / 'compare.png')], paths
+  assert said == [f'figures: wrote {paths[2]}']
+  (ax,) = figs[0].axes
+  assert ax.get_xlabel() == 'learning rate' and ax.get_xscale() == 'log'
+  drawn = [l for l in ax.get_lines() if l.get_marker() == 'o']
+  assert [l.get_color() for l in drawn] == list(style.OKABE_ITO[:2])
+  for line, mean in zip(drawn, ([2.5, 9.25], [1.5, 9.25])):  # Each sweep's seeds' mean.
+    np.testing.assert_allclose(line.get_xdata(), [1e-3, 1e-2], rtol=0.1)  # Dodged a bit.
+    np.testing.assert_allclose(line.get_ydata(), mean)
+  assert [t.get_text() for t in figs[0].legends[0].get_texts()] == ['lstm', 'gru']
+  # Nothing shared: a sweep of one learning rate swept nothing.
+  summary = files.read_json(os.path.join(gru, files.SUMMARY))
+  for m in summary['members']:
+    m['hparams']['learning_rate'] = 1e-3
+  files.write_json(os.path.join(gru, files.SUMMARY), summary)
+  said.clear()
+  _, paths = figures.compare([lstm, gru], out_dir=str(tmp_path / 'out2'), log=said.append)
+  assert len(paths) == 2 and len(figs) == 1
+  assert said == ['figures: compare figure skipped (no hyperparameter is swept in two or '
+                  'more of the sweeps)']
+
+
+def test_compare_draws_no_figure_of_validation_figures_of_different_kinds(tmp_path,
+                                                                         monkeypatch):
+  """A cross-validated mean and one split's score are not drawn on one axis (the table's
+  rule, side_by_side.runs_table's val_kind): the figure is skipped, and says why."""
+  figs = _capture_figures(monkeypatch)
+  plain = _finished(str(tmp_path / 'plain'), cell='lstm', val=[2.0, 3.0], test=[4.0, 6.0],
+                    final=(1.5, 4.5))
+  folded = _finished(str(tmp_path / 'folded'), cell='gru', val=[2.0, 3.0], test=[4.0, 6.0],
+                     final=(1.5, 4.5))
+  summary = files.read_json(os.path.join(folded, files.SUMMARY))
+  for m in summary['members']:
+    m['fold'] = m['seed']
+  files.write_json(os.path.join(folded, files.SUMMARY), summary)
+  said = []
+  _, paths = figures.compare([plain, folded], out_dir=str(tmp_path / 'out'),
+                             log=said.append)
+  assert len(paths) == 2 and not figs
+  assert said == ['figures: compare figure skipped (the validation figures are of '
+                  'different kinds: plain: single split, folded: cross-validated (2 folds))']

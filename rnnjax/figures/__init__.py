@@ -13,7 +13,7 @@
   plots/      one module per figure: `sensitivity`, `heatmap`, `curves` (which reads the
               learning curves), `importance_plot`, `schedules` for PBT (which reads its
               records), `forecast_plot` for experiments/predict.py, `comparison` for
-              experiments/search_comparison.py
+              experiments/search_comparison.py, `compare_plot` for `compare`
 """
 
 import csv
@@ -28,6 +28,7 @@ from rnnjax.figures import load
 from rnnjax.figures import style
 from rnnjax.figures import tables
 from rnnjax.figures.analysis import importance
+from rnnjax.figures.plots import compare_plot
 from rnnjax.figures.plots import curves
 from rnnjax.figures.plots import heatmap
 from rnnjax.figures.plots import importance_plot
@@ -119,12 +120,16 @@ def _make_out_dir(path: str) -> None:
                      f'({e.strerror or type(e).__name__})') from None
 
 
-def compare(workdirs: list, *, out_dir: str = '', metric: str = '') -> tuple[str, list]:
+def compare(workdirs: list, *, out_dir: str = '', metric: str = '',
+            log=print) -> tuple[str, list]:
   """Finished sweeps side by side, a row each in the order given
   (results/printed/side_by_side.py `runs_table`: where they differ, their best
   configuration and final model on validation and test, and notes where their test parts
   differ). Returns (the Markdown table, the paths written): OUT_DIR/compare.md and
-  compare.csv when `out_dir` is given. InputError naming --compare or the work
+  compare.csv when `out_dir` is given, and compare.png and .pdf: the validation metric
+  against each hyperparameter two or more of them swept, a line per sweep
+  (plots/compare_plot.py; skipped with a logged reason where none is shared or their
+  validation figures differ in kind). InputError naming --compare or the work
   directory's file that is missing or bad."""
   workdirs = [w for w in workdirs if w]
   if len(workdirs) < 2:
@@ -160,4 +165,14 @@ def compare(workdirs: list, *, out_dir: str = '', metric: str = '') -> tuple[str
                         else v)
       writer.writerows([[cell(v) for v in r.values()] for r in flat])
     paths = [md, table]
+    tables = [load.load(w) for w in workdirs]
+    if metric:  # runs_table has checked that every sweep recorded it.
+      tables = [dataclasses.replace(t, shown=metric, shown_mode=(
+          'max' if metric in load.HIGHER_IS_BETTER else 'min')) for t in tables]
+    try:
+      paths += compare_plot.plot_compare(
+          list(zip(labels, tables)), out_dir, log=log,
+          val_kinds={r['run']: r['val_kind'] for r in rows})
+    except Exception:  # pylint: disable=broad-except
+      log(f'figures: compare figure failed:\n{traceback.format_exc()}')
   return text, paths

@@ -10,4 +10,6 @@ Imports figures' flat modules (load, labels, style) and figures.analysis.
   schedules        the schedules PBT found, read from its records
   forecast_plot    a saved model's forecast (experiments/predict.py)
   comparison       searches at equal compute (experiments/search_comparison.py)
+  compare_plot     finished sweeps side by side (make_figures --compare): the metric
+                   against each hyperparameter two or more of them swept
 """

@@ -1,0 +1,139 @@
+"""Sweeps side by side as a figure (make_figures --compare): the validation metric
+against each hyperparameter swept in at least two of them, one line per sweep.
+
+Drawn as the sensitivity figure draws one sweep (plots/sensitivity.py): on a listed axis,
+at each value the best configuration's mean over its seeds (after --folds, of each
+seed's mean over its folds) with their min-max as a band; on a drawn (random) axis, one
+dot per configuration. The axes are shared: each hyperparameter's values are the union
+of the sweeps', on the scale load.choose_scale gives that union.
+"""
+
+import math
+
+from matplotlib import lines as mlines
+import numpy as np
+
+from rnnjax.figures import labels
+from rnnjax.figures import load
+from rnnjax.figures import member_values
+from rnnjax.figures import style
+
+NAME = 'compare'
+
+
+def shared_axes(tables: list) -> dict:
+  """name -> load.AxisInfo over the union of the values of every hyperparameter that at
+  least two of `tables` swept, in the order the first of them lists it."""
+  names = list(dict.fromkeys(n for t in tables for n in t.axes))
+  out = {}
+  for name in names:
+    mine = [t.axes[name] for t in tables if name in t.axes]
+    if len(mine) < 2:
+      continue
+    values = sorted({v for a in mine for v in a.values},
+                    key=lambda v: (isinstance(v, str), v))
+    grid = all(not a.continuous for a in mine)
+    kind = 'grid' if grid else next(a.kind for a in mine if a.continuous)
+    scales = {a.scale for a in mine}
+    scale = (scales.pop() if len(scales) == 1 and grid else
+             'log' if not grid and 'log' in scales else load.choose_scale(kind, values))
+    out[name] = load.AxisInfo(name, kind, tuple(values), scale)
+  return out
+
+
+def _line(ax, table, axis, colour, g, num):
+  """One sweep's line on `axis`'s panel; False when it has no usable configuration."""
+  configs = [c for c in member_values.config_stats(table) if axis.name in c['hparams']]
+  if not configs:
+    return False
+  x = style.coords(axis, [c['hparams'][axis.name] for c in configs])
+  mean = np.array([c['mean'] for c in configs])
+  if axis.continuous:
+    ax.scatter(x, mean, s=14, color=colour, alpha=0.8, linewidths=0)
+    return True
+  best = []
+  for v in sorted(set(x)):
+    c = member_values.best_config([configs[i] for i in range(len(configs)) if x[i] == v],
+                                  table.shown_mode)
+    best.append((v, c['mean'], c['lo'], c['hi']))
+  bx, by, lo, hi = (np.array(col) for col in zip(*best))
+  bx = style.dodge(axis, bx, g, num)
+  line = '-' if all(not isinstance(v, str) for v in axis.values) else 'none'
+  ax.plot(bx, by, color=colour, marker='o', ms=3, ls=line)
+  if line == '-' and len(bx) > 1:
+    ax.fill_between(bx, lo, hi, color=colour, alpha=0.2, linewidth=0)
+  else:
+    ax.errorbar(bx, by, yerr=[by - lo, hi - by], color=colour, ls='none', lw=0.8)
+  return True
+
+
+def plot_compare(runs: list, out_dir: str, *, val_kinds: dict, log=print) -> list:
+  """Writes compare.png/pdf; returns the paths ([] with a logged reason when nothing
+  compares). runs: [(label, load.Table)] in the order given, each showing the one
+  metric the table compares (figures.compare); val_kinds: label -> its validation's
+  kind (side_by_side.runs_table's `val_kind`): a cross-validated mean and one split's
+  score are not drawn on one axis."""
+  tables = [t for _, t in runs]
+  if len(set(val_kinds.values())) > 1:
+    log('figures: compare figure skipped (the validation figures are of different kinds: '
+        + ', '.join(f'{k}: {v}' for k, v in val_kinds.items()) + ')')
+    return []
+  shown = {t.shown for t in tables}
+  if len(shown) > 1:
+    log('figures: compare figure skipped (the sweeps draw different validation metrics: '
+        + ', '.join(f'{label}: {t.shown}' for label, t in runs) + ')')
+    return []
+  axes = shared_axes(tables)
+  if not axes:
+    log('figures: compare figure skipped (no hyperparameter is swept in two or more of '
+        'the sweeps)')
+    return []
+  if len(runs) > len(style.OKABE_ITO):
+    log(f'figures: compare figure skipped (more than {len(style.OKABE_ITO)} sweeps)')
+    return []
+  metric, mode = tables[0].shown, tables[0].shown_mode
+  vals = np.concatenate([member_values.values(t)[member_values.usable(t)] for t in tables])
+  num_cols = 1 if len(axes) <= 4 else 2
+  num_rows = math.ceil(len(axes) / num_cols)
+  width = style.COLUMN_WIDTH if num_cols == 1 else style.FULL_WIDTH
+  with style.context():
+    fig = style.new_figure(width, 0.9 + 1.7 * num_rows)
+    axs = fig.subplots(num_rows, num_cols, squeeze=False, sharey=True)
+    for ax, axis in zip(axs.flat, axes.values()):
+      for g, (_, table) in enumerate(runs):
+        if axis.name in table.axes:
+          _line(ax, table, axis, style.OKABE_ITO[g], g, len(runs))
+      style.set_axis(ax, axis)
+      if style.metric_scale(vals) == 'log':
+        ax.set_yscale('log')
+      ax.margins(y=0.1)
+    for ax in axs.flat[len(axes):]:
+      ax.set_visible(False)
+    for ax in axs[:, 0]:
+      ax.set_ylabel(f'val {metric}')
+    handles = [mlines.Line2D([], [], color=style.OKABE_ITO[g], marker='o', ms=3,
+                             label=label) for g, (label, _) in enumerate(runs)]
+    fig.legend(handles=handles, loc='outside upper center', ncols=style.legend_columns(
+        [h.get_label() for h in handles], width - 0.1))
+    scale = labels.SCALES.get((tables[0].task, metric))
+    text = (f'Validation {metric}{f" ({scale})" if scale else ""} '
+            f'({"lower" if mode == "min" else "higher"} is better), one colour per sweep. ')
+    seeds = max((c['seeds'] for t in tables for c in member_values.config_stats(t)),
+                default=1)
+    if any(not a.continuous for a in axes.values()):
+      text += ('Lines: best configuration at each value (mean over its seeds, band: '
+               'min-max over them). ' if seeds > 1 else
+               'Lines: best configuration at each value (one seed each). ')
+    if any(a.continuous for a in axes.values()):
+      text += 'Drawn axes: one dot per configuration. '
+    only = [f'{label}: {", ".join(labels.label(n) for n in axes if n not in t.axes)}'
+            for label, t in runs if any(n not in t.axes for n in axes)]
+    if only:
+      text += f'Not swept there, so not drawn: {"; ".join(only)}. '
+    dropped = sum(int((~member_values.usable(t)).sum()) for t in tables)
+    if dropped:
+      text += f'{dropped} diverged or non-finite member(s) not shown.'
+    style.note(fig, text, width)
+    paths = style.save(fig, out_dir, NAME)
+  log(f'figures: wrote {paths[0]}')
+  return paths
