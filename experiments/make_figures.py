@@ -5,7 +5,8 @@ r"""Paper figures and tables from a finished sweep's work directory.
 
 Writes PNG and PDF figures, importance.json, table.md and table.tex into
 WORKDIR/figures/ (or --out_dir). Reads only the work directory's files; a few seconds.
-With --compare: finished sweeps side by side (compare.md, compare.csv in --out_dir).
+With --compare: finished sweeps side by side (compare.md, compare.csv and the figure
+compare.png, .pdf in --out_dir).
 """
 
 import sys
@@ -31,7 +32,9 @@ COMPARE = flags.DEFINE_list('compare', [], 'Instead of one sweep\'s figures: fin
                             'they differ, their best configuration and final model on '
                             'validation and test (test never ranks them; --metric picks the '
                             'metric shown), and writes it to --out_dir (compare.md, '
-                            'compare.csv) when given.')
+                            'compare.csv) when given, with compare.png and .pdf: the '
+                            'validation metric against each hyperparameter two or more '
+                            'of them swept, a line per sweep.')
 
 
 def main(argv):
