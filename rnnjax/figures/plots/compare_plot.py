@@ -17,6 +17,7 @@ from rnnjax.figures import labels
 from rnnjax.figures import load
 from rnnjax.figures import member_values
 from rnnjax.figures import style
+from rnnjax.figures.plots import sensitivity
 
 NAME = 'compare'
 
@@ -51,19 +52,7 @@ def _line(ax, table, axis, colour, g, num):
   if axis.continuous:
     ax.scatter(x, mean, s=14, color=colour, alpha=0.8, linewidths=0)
     return True
-  best = []
-  for v in sorted(set(x)):
-    c = member_values.best_config([configs[i] for i in range(len(configs)) if x[i] == v],
-                                  table.shown_mode)
-    best.append((v, c['mean'], c['lo'], c['hi']))
-  bx, by, lo, hi = (np.array(col) for col in zip(*best))
-  bx = style.dodge(axis, bx, g, num)
-  line = '-' if all(not isinstance(v, str) for v in axis.values) else 'none'
-  ax.plot(bx, by, color=colour, marker='o', ms=3, ls=line)
-  if line == '-' and len(bx) > 1:
-    ax.fill_between(bx, lo, hi, color=colour, alpha=0.2, linewidth=0)
-  else:
-    ax.errorbar(bx, by, yerr=[by - lo, hi - by], color=colour, ls='none', lw=0.8)
+  sensitivity.best_line(ax, axis, configs, x, table.shown_mode, colour, g, num)
   return True
 
 

@@ -90,23 +90,30 @@ def _panel(ax, table, axis, group, configs, log_y) -> set:
       continue
     ax.scatter(style.dodge(axis, x, g, len(levels)), mean, s=4, color=colour, alpha=0.3,
                linewidths=0)
-    best = []
-    for v in sorted(set(x)):
-      c = member_values.best_config([mine[i] for i in range(len(mine)) if x[i] == v],
-                                    table.shown_mode)
-      best.append((v, c['mean'], c['lo'], c['hi']))
-    bx, by, lo, hi = (np.array(col) for col in zip(*best))
-    bx = style.dodge(axis, bx, g, len(levels))
-    line = '-' if all(not isinstance(v, str) for v in axis.values) else 'none'
-    ax.plot(bx, by, color=colour, marker='o', ms=3, ls=line)
-    if line == '-' and len(bx) > 1:
-      ax.fill_between(bx, lo, hi, color=colour, alpha=0.2, linewidth=0)
-    else:
-      ax.errorbar(bx, by, yerr=[by - lo, hi - by], color=colour, ls='none', lw=0.8)
+    best_line(ax, axis, mine, x, table.shown_mode, colour, g, len(levels))
   style.set_axis(ax, axis)
   if log_y:
     ax.set_yscale('log')
   return binned_lines
+
+
+def best_line(ax, axis, configs, x, mode: str, colour, g: int, num: int) -> None:
+  """On a listed axis, the best of `configs` (member_values.config_stats, at values `x`:
+  style.coords) at each value by `mode`: its mean over seeds, and their min-max as a band
+  (error bars on a text axis, or at a single value); dodged as group `g` of `num`."""
+  best = []
+  for v in sorted(set(x)):
+    c = member_values.best_config([configs[i] for i in range(len(configs)) if x[i] == v],
+                                  mode)
+    best.append((v, c['mean'], c['lo'], c['hi']))
+  bx, by, lo, hi = (np.array(col) for col in zip(*best))
+  bx = style.dodge(axis, bx, g, num)
+  line = '-' if all(not isinstance(v, str) for v in axis.values) else 'none'
+  ax.plot(bx, by, color=colour, marker='o', ms=3, ls=line)
+  if line == '-' and len(bx) > 1:
+    ax.fill_between(bx, lo, hi, color=colour, alpha=0.2, linewidth=0)
+  else:
+    ax.errorbar(bx, by, yerr=[by - lo, hi - by], color=colour, ls='none', lw=0.8)
 
 
 def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
