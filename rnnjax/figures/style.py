@@ -6,6 +6,7 @@ saving. Colours: Okabe & Ito (2008), "Color Universal Design"; maps: viridis.
 """
 
 import logging
+import math
 import os
 import textwrap
 
@@ -41,6 +42,16 @@ def context():
 
 def new_figure(width: float = COLUMN_WIDTH, height: float = 2.4) -> mpl_figure.Figure:
   return mpl_figure.Figure(figsize=(width, height), layout='constrained')
+
+
+def panel_grid(count: int) -> tuple:
+  """(figure, axes <[rows, cols]>, width in inches) for `count` panels that share their y
+  axis (a hyperparameter each): one column of up to 4, else two columns at full width."""
+  num_cols = 1 if count <= 4 else 2
+  num_rows = math.ceil(count / num_cols)
+  width = COLUMN_WIDTH if num_cols == 1 else FULL_WIDTH
+  fig = new_figure(width, 0.9 + 1.7 * num_rows)
+  return fig, fig.subplots(num_rows, num_cols, squeeze=False, sharey=True), width
 
 
 def save(fig: mpl_figure.Figure, out_dir: str, name: str) -> list:

@@ -8,7 +8,6 @@ dot per configuration. The axes are shared: each hyperparameter's values are the
 of the sweeps', on the scale load.choose_scale gives that union.
 """
 
-import math
 
 from matplotlib import lines as mlines
 import numpy as np
@@ -82,12 +81,8 @@ def plot_compare(runs: list, out_dir: str, *, val_kinds: dict, log=print) -> lis
     return []
   metric, mode = tables[0].shown, tables[0].shown_mode
   vals = np.concatenate([member_values.values(t)[member_values.usable(t)] for t in tables])
-  num_cols = 1 if len(axes) <= 4 else 2
-  num_rows = math.ceil(len(axes) / num_cols)
-  width = style.COLUMN_WIDTH if num_cols == 1 else style.FULL_WIDTH
   with style.context():
-    fig = style.new_figure(width, 0.9 + 1.7 * num_rows)
-    axs = fig.subplots(num_rows, num_cols, squeeze=False, sharey=True)
+    fig, axs, width = style.panel_grid(len(axes))
     for ax, axis in zip(axs.flat, axes.values()):
       for g, (_, table) in enumerate(runs):
         if axis.name in table.axes:

@@ -10,7 +10,6 @@ marks (after --folds, at its configuration's cross-validated mean: what chose it
 the view leaves room for it.
 """
 
-import math
 
 from matplotlib import lines as mlines
 import numpy as np
@@ -139,12 +138,8 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
   star = None if best is None or not ok[best] else vals[best]
   if star is not None and folds > 1:  # What chose it: its configuration's mean.
     star = next(c['mean'] for c in configs if best in c['members'])
-  num_cols = 1 if len(names) <= 4 else 2
-  num_rows = math.ceil(len(names) / num_cols)
-  width = style.COLUMN_WIDTH if num_cols == 1 else style.FULL_WIDTH
   with style.context():
-    fig = style.new_figure(width, 0.9 + 1.7 * num_rows)
-    axs = fig.subplots(num_rows, num_cols, squeeze=False, sharey=True)
+    fig, axs, width = style.panel_grid(len(names))
     binned = set()
     for ax, name in zip(axs.flat, names):
       binned |= _panel(ax, table, table.axes[name], group, configs, log_y)
