@@ -166,3 +166,12 @@ def test_final_settings_are_the_spec_s():
   """A misspelt name would never match a setting, and that setting would retrain."""
   fields = {f.name for f in dataclasses.fields(spec_lib.SweepSpec)}
   assert set(spec_lib.FINAL_SETTINGS) <= fields
+
+
+def test_remaking_and_overwriting_together_is_refused_before_anything_is_read(tmp_path):
+  """--overwrite trains again what --remake_final keeps: one line, nothing written."""
+  workdir = str(tmp_path / 'w')
+  with pytest.raises(InputError, match=r'^--remake_final: keeps the trained members, which '
+                     r'--overwrite removes to train the sweep again; give one of them$'):
+    _run(SPEC, workdir, remake_final=True, overwrite=True)
+  assert not os.path.exists(workdir)

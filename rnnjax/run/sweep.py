@@ -66,7 +66,8 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   model's (spec.FINAL_SETTINGS) has its members restored from its last checkpoint and
   its final model made again with `spec`'s (no training step runs); its previous final
   results move to WORKDIR/finals/<n>/ (finish.set_aside). On a new or unfinished work
-  directory it does nothing but say so (the sweep runs, or resumes, as usual).
+  directory it does nothing but say so (the sweep runs, or resumes, as usual); with
+  `overwrite` it is refused.
 
   Several processes (see distributed.py) run this same call: every one trains its
   devices' members; process 0 alone writes files, and logs.
@@ -86,6 +87,9 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   for flag, value in (('group_size', group_size), ('max_memory_gb', max_memory_gb)):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
       raise errors.InputError(f'--{flag}: {value!r} must be >= 0 (0: chosen for you)')
+  if remake_final and overwrite:
+    raise errors.InputError('--remake_final: keeps the trained members, which --overwrite '
+                            'removes to train the sweep again; give one of them')
   if dry_run:
     return _run(spec, workdir, overwrite=overwrite, group_size=group_size,
                 keep_checkpoints=keep_checkpoints, log=log, progress_bar=progress_bar,
