@@ -81,11 +81,12 @@ FINAL_ENTRIES = (files.SUMMARY, files.MEMBERS, files.MODEL, files.SAMPLE,
                  files.FIGURES, files.PREDICTIONS)
 
 
-def set_aside(workdir: str, spec_json: dict) -> str:
+def set_aside(workdir: str, spec_json: dict) -> tuple[str, dict]:
   """Moves a finished sweep's final results (FINAL_ENTRIES) to WORKDIR/finals/<n>/ (n one
   past the highest there), then records `spec_json`, the settings its final model is
   remade with, in sweep.json (`remade_final` lists the earlier ones and where their
-  results went). Returns that folder. Process 0 alone calls it."""
+  results went). Returns that folder and the earlier settings that differ. Process 0
+  alone calls it."""
   finals = os.path.join(workdir, files.FINALS)
   taken = [int(d) for d in os.listdir(finals) if d.isdigit()] if os.path.isdir(finals) else []
   dest = os.path.join(finals, str(max(taken, default=0) + 1))
@@ -96,9 +97,9 @@ def set_aside(workdir: str, spec_json: dict) -> str:
   path = os.path.join(workdir, files.SWEEP)
   stored = files.read_json(path)
   old = stored['spec']
+  before = {k: old.get(k) for k in spec_json if old.get(k) != spec_json[k]}
   stored['remade_final'] = stored.get('remade_final', []) + [
-      {'previous': os.path.relpath(dest, workdir),
-       'settings': {k: old.get(k) for k in spec_json if old.get(k) != spec_json[k]}}]
+      {'previous': os.path.relpath(dest, workdir), 'settings': before}]
   stored['spec'] = spec_json
   files.write_json(path, stored)
-  return dest
+  return dest, before

@@ -245,10 +245,9 @@ def _set_aside(workdir: str, spec: SweepSpec, log) -> None:
   """A finished sweep's final model remade (its members restored): the previous final
   results moved to WORKDIR/finals/<n>/ and the new settings recorded (process 0)."""
   if distributed.is_main():  # The others read nothing process 0 rewrites here.
-    old = files.read_json(os.path.join(workdir, files.SWEEP))['spec']
-    changed = ', '.join(f'{k}={v!r}' for k, v in spec.to_json().items()
-                        if k in spec_lib.FINAL_SETTINGS and old.get(k) != v)
-    dest = finish_lib.set_aside(workdir, spec.to_json())
+    now = spec.to_json()
+    dest, before = finish_lib.set_aside(workdir, now)
+    changed = ', '.join(f'{k}={now[k]!r}' for k in before)
     log(f'remaking the final model of {workdir} from its trained members with {changed}: '
         f'no training step runs; the previous final results are in {dest}')
   distributed.sync('rnnjax-set-aside')
