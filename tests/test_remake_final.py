@@ -86,9 +86,7 @@ def test_a_remade_final_model_is_a_fresh_sweeps_with_its_settings(finished, fres
   old_summary = files.read_json(os.path.join(finished, files.SUMMARY))
   metrics = open(os.path.join(workdir, files.METRICS), 'rb').read()
 
-  def no_training(*args, **kw):
-    raise AssertionError('a chunk trained')
-  monkeypatch.setattr(chunks, '_train_chunk', no_training)
+  monkeypatch.setattr(chunks, '_train_chunk', _no_training)
   summary, lines = _run(REMADE, workdir, remake_final=True)
   want = files.read_json(os.path.join(fresh, files.SUMMARY))
   assert summary['final']['kind'] == 'refit'
@@ -175,3 +173,72 @@ def test_remaking_and_overwriting_together_is_refused_before_anything_is_read(tm
                      r'--overwrite removes to train the sweep again; give one of them$'):
     _run(SPEC, workdir, remake_final=True, overwrite=True)
   assert not os.path.exists(workdir)
+
+
+class _Killed(BaseException):
+  """A kill, as set_aside moves the previous results (after summary.json, the first)."""
+
+
+@pytest.mark.parametrize('again', ['new', 'old'])
+def test_a_remake_killed_as_it_sets_results_aside_resumes(finished, fresh, tmp_path,
+                                                          monkeypatch, again):
+  """Killed once summary.json has moved, before sweep.json records the new settings: the
+  sweep is unfinished, and the new command (or the old) resumes it without training,
+  making the final model with its settings; the rest of the previous results join
+  summary.json in finals/1, which sweep.json then records."""
+  workdir = _copy(finished, tmp_path)
+  old_summary = files.read_json(os.path.join(finished, files.SUMMARY))
+  moved, real_move = [], shutil.move
+
+  def move(src, dst):
+    if moved:
+      raise _Killed()
+    moved.append(real_move(src, dst))
+  monkeypatch.setattr(shutil, 'move', move)
+  with pytest.raises(_Killed):
+    _run(REMADE, workdir, remake_final=True)
+  monkeypatch.setattr(shutil, 'move', real_move)
+  finals = os.path.join(workdir, files.FINALS, '1')
+  assert os.listdir(finals) == [files.SUMMARY]
+  assert files.read_json(os.path.join(workdir, files.SWEEP))['spec'] == SPEC.to_json()
+
+  monkeypatch.setattr(chunks, '_train_chunk', _no_training)
+  spec, want = (REMADE, fresh) if again == 'new' else (SPEC, finished)
+  summary, lines = _run(spec, workdir, remake_final=True)
+  _assert_close(summary['final'], files.read_json(os.path.join(want, files.SUMMARY))['final'])
+  assert (f'the final results a stop left in {workdir} as they were set aside are in '
+          f'{finals}') in lines
+  assert files.read_json(os.path.join(finals, files.SUMMARY)) == old_summary
+  assert {files.MODEL, files.TRIALS, files.JOURNAL} <= set(os.listdir(finals))
+  stored = files.read_json(os.path.join(workdir, files.SWEEP))
+  assert stored['spec'] == spec.to_json()
+  assert stored['remade_final'] == [{'previous': 'finals/1', 'settings': {
+      'ensemble': 'top', 'ensemble_size': 16, 'combine': 'mean', 'refit': 0}
+                                     if again == 'new' else {}}]
+
+
+def _no_training(*args, **kw):
+  raise AssertionError('a chunk trained')
+
+
+def test_an_unfinished_sweep_resumes_with_other_final_settings(fresh, tmp_path):
+  """Stopped while training, a sweep resumed with other final-model settings (no flag)
+  makes the final model a sweep run with them from the start makes, and records them;
+  another training setting is still another sweep."""
+  workdir = str(tmp_path / 'wd')
+
+  def stop(line):
+    if line.startswith('chunk 2/2 '):
+      raise _Killed()
+  with pytest.raises(_Killed):
+    sweep.run_sweep(SPEC, workdir, log=stop)
+  assert _refused(dataclasses.replace(REMADE, train_steps=15), workdir).startswith(
+      f'--workdir: {workdir} holds a different sweep (')
+  summary, lines = _run(REMADE, workdir)
+  _assert_close(summary['final'], files.read_json(os.path.join(fresh, files.SUMMARY))['final'])
+  assert (f"{workdir}: its final model is made with ensemble='fixed' (was 'top'), "
+          "ensemble_size=2 (was 16), combine='median' (was 'mean'), refit=1 (was 0)"
+          ) in lines, lines
+  stored = files.read_json(os.path.join(workdir, files.SWEEP))
+  assert stored['spec'] == REMADE.to_json() and 'remade_final' not in stored
+  assert not os.path.exists(os.path.join(workdir, files.FINALS))

@@ -83,23 +83,64 @@ FINAL_ENTRIES = (files.SUMMARY, files.MEMBERS, files.MODEL, files.SAMPLE,
 
 def set_aside(workdir: str, spec_json: dict) -> tuple[str, dict]:
   """Moves a finished sweep's final results (FINAL_ENTRIES) to WORKDIR/finals/<n>/ (n one
-  past the highest there), then records `spec_json`, the settings its final model is
+  past the highest there, or the folder an interrupted one left unrecorded), then records `spec_json`, the settings its final model is
   remade with, in sweep.json (`remade_final` lists the earlier ones and where their
   results went). Returns that folder and the earlier settings that differ. Process 0
   alone calls it."""
+  dest = _begun(workdir, files.read_json(os.path.join(workdir, files.SWEEP)))
+  if dest is None:
+    finals = os.path.join(workdir, files.FINALS)
+    taken = [int(d) for d in os.listdir(finals) if d.isdigit()] if os.path.isdir(finals) else []
+    dest = os.path.join(finals, str(max(taken, default=0) + 1))
+    os.makedirs(dest)
+  _move_into(workdir, dest)
+  return dest, _record(workdir, spec_json, dest)
+
+
+def resumed_with(workdir: str, changes: dict) -> tuple[str | None, dict]:
+  """An unfinished sweep resumed with other final-model settings (`changes`: name ->
+  new value; nothing has used them yet): they are recorded in sweep.json. A set_aside
+  that a stop interrupted (its folder made and summary.json moved first, the folder not
+  yet in `remade_final`) is completed: the final results still in WORKDIR go to that
+  folder, and it is recorded. Returns that folder (None where there was none) and the
+  earlier values of `changes`. Process 0 alone calls it."""
+  stored = files.read_json(os.path.join(workdir, files.SWEEP))
+  dest = _begun(workdir, stored)
+  if dest:
+    _move_into(workdir, dest)
+  if not dest and not changes:
+    return None, {}
+  return dest, _record(workdir, {**stored['spec'], **changes}, dest)
+
+
+def _begun(workdir: str, stored: dict) -> str | None:
+  """The newest WORKDIR/finals/<n> that sweep.json (`stored`) does not record: a
+  set_aside a stop interrupted."""
   finals = os.path.join(workdir, files.FINALS)
-  taken = [int(d) for d in os.listdir(finals) if d.isdigit()] if os.path.isdir(finals) else []
-  dest = os.path.join(finals, str(max(taken, default=0) + 1))
-  os.makedirs(dest)
+  recorded = {entry['previous'] for entry in stored.get('remade_final', [])}
+  begun = [d for d in (os.listdir(finals) if os.path.isdir(finals) else ())
+           if d.isdigit() and os.path.join(files.FINALS, d) not in recorded]
+  return os.path.join(finals, max(begun, key=int)) if begun else None
+
+
+def _move_into(workdir: str, dest: str) -> None:
+  """FINAL_ENTRIES in `workdir` moved into `dest`, summary.json first, none replaced."""
   for name in FINAL_ENTRIES:
-    if os.path.lexists(os.path.join(workdir, name)):
+    if (os.path.lexists(os.path.join(workdir, name))
+        and not os.path.lexists(os.path.join(dest, name))):
       shutil.move(os.path.join(workdir, name), os.path.join(dest, name))
+
+
+def _record(workdir: str, spec_json: dict, previous: str | None) -> dict:
+  """`spec_json` as sweep.json's settings, and where the previous final results went
+  (`remade_final`, with the earlier settings that differ, which it returns)."""
   path = os.path.join(workdir, files.SWEEP)
   stored = files.read_json(path)
   old = stored['spec']
   before = {k: old.get(k) for k in spec_json if old.get(k) != spec_json[k]}
-  stored['remade_final'] = stored.get('remade_final', []) + [
-      {'previous': os.path.relpath(dest, workdir), 'settings': before}]
+  if previous:
+    stored['remade_final'] = stored.get('remade_final', []) + [
+        {'previous': os.path.relpath(previous, workdir), 'settings': before}]
   stored['spec'] = spec_json
   files.write_json(path, stored)
-  return dest, before
+  return before

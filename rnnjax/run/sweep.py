@@ -67,7 +67,8 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   its final model made again with `spec`'s (no training step runs); its previous final
   results move to WORKDIR/finals/<n>/ (finish.set_aside). On a new or unfinished work
   directory it does nothing but say so (the sweep runs, or resumes, as usual); with
-  `overwrite` it is refused.
+  `overwrite` it is refused. An unfinished sweep resumes with the final-model settings
+  `spec` gives (none has been used yet; sweep.json records them, finish.resumed_with).
 
   Several processes (see distributed.py) run this same call: every one trains its
   devices' members; process 0 alone writes files, and logs.
@@ -175,6 +176,8 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
                               whole=status == workdir_lib.REMAKE, **sizes)
   if status == workdir_lib.REMAKE:
     _set_aside(workdir, spec, log)
+  elif begun is not None:
+    _resume_with(workdir, spec, log)
   if begun is None:
     begun = _begin(sweep, workdir, keep=keep_checkpoints, digests=digests, log=log,
                    **sizes)
@@ -239,6 +242,22 @@ def _begin(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, max_memory_g
   sweep, search_state, _ = chunks.ask_round(sweep, workdir, searcher_lib.SearchState(),
                                              max_memory_gb, group_size, log)
   return mngr, sweep, list(sweep.runs), search_state, 0, None
+
+
+def _resume_with(workdir: str, spec: SweepSpec, log) -> None:
+  """An unfinished sweep resumed: final-model settings changed since it began are
+  recorded, and so is a set-aside a stop interrupted (finish.resumed_with; process 0)."""
+  if distributed.is_main():
+    changes = workdir_lib.final_changes(workdir, spec.to_json(),
+                                        defaults=SweepSpec().to_json(),
+                                        final=spec_lib.FINAL_SETTINGS)
+    dest, before = finish_lib.resumed_with(workdir, changes)
+    if dest:
+      log(f'the final results a stop left in {workdir} as they were set aside are in {dest}')
+    if before:
+      changed = ', '.join(f'{k}={changes[k]!r} (was {before[k]!r})' for k in before)
+      log(f'{workdir}: its final model is made with {changed}')
+  distributed.sync('rnnjax-resumed-with')
 
 
 def _set_aside(workdir: str, spec: SweepSpec, log) -> None:

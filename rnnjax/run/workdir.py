@@ -28,7 +28,8 @@ def state_of(workdir: str, spec_json: dict, *, overwrite: bool,
 
   `final`: the settings only the final model reads (spec.FINAL_SETTINGS). A finished
   sweep that differs in these alone is REMAKE with `remake_final` (its final model made
-  again from its trained members), else refused with a line that says so.
+  again from its trained members), else refused with a line that says so; an unfinished
+  one is RESUME, its final model not yet made (`final_changes` says which changed).
 
   With `overwrite`, an existing sweep counts as NEW (`clear` removes it). `defaults`: the
   value a setting missing from an older sweep.json had (a field added since, e.g. folds).
@@ -52,10 +53,8 @@ def state_of(workdir: str, spec_json: dict, *, overwrite: bool,
   except (OSError, ValueError, KeyError) as e:
     raise InputError(f'--workdir: {sweep_path} is unreadable ({e}); use --overwrite'
                      ) from None
-  old = {**{k: v for k, v in (defaults or {}).items() if k in spec_json}, **old}
-  differ = [k for k in sorted(set(old) | set(spec_json))
-            if old.get(k) != spec_json.get(k)
-            and space.spec_key(k, old.get(k)) != space.spec_key(k, spec_json.get(k))]
+  old = _with_defaults(old, spec_json, defaults)
+  differ = _differing(old, spec_json)
   finished = os.path.exists(os.path.join(workdir, files.SUMMARY))
   trained = [k for k in differ if k not in final]
   if remake_final and finished and differ and trained:
@@ -65,12 +64,12 @@ def state_of(workdir: str, spec_json: dict, *, overwrite: bool,
                      f'({k}: {old.get(k)!r} there, {spec_json.get(k)!r} now{also}); only '
                      f'the final model\'s ({", ".join(final)}) change without training: '
                      'use another --workdir or --overwrite')
-  if differ and (trained or not finished):
+  if trained:
     k, more = differ[0], differ[1:]
     also = f'; also {", ".join(more)}' if more else ''
     # What a researcher changes to add values or seeds: say that a sweep does not grow.
     searched = all(d in hparams.BY_NAME or d in ('num_seeds', 'dropout_per_layer')
-                   for d in differ)
+                   for d in trained)
     raise InputError(f'--workdir: {workdir} holds a different sweep ({k}: '
                      f'{old.get(k)!r} there, {spec_json.get(k)!r} now{also}); '
                      + ('a sweep is not extended in place: ' if searched else '')
@@ -82,7 +81,7 @@ def state_of(workdir: str, spec_json: dict, *, overwrite: bool,
     raise InputError(f'--{changed[0]}: {spec_json[changed[0]]} has changed since the sweep '
                      f'in {workdir} read it; use --overwrite to run that sweep again on '
                      'it, or another --workdir')
-  if differ:  # Final-model settings alone, of a finished sweep.
+  if differ and finished:  # Final-model settings alone.
     if not remake_final:
       raise InputError(
           f'--workdir: {workdir} holds this sweep finished with other final-model settings '
@@ -90,7 +89,27 @@ def state_of(workdir: str, spec_json: dict, *, overwrite: bool,
           '); --remake_final remakes the final model from the trained members without '
           'training (or use another --workdir, or --overwrite)')
     return REMAKE
-  return FINISHED if finished else RESUME
+  return FINISHED if finished else RESUME  # Unfinished: final-model settings may change.
+
+
+def final_changes(workdir: str, spec_json: dict, *, defaults: dict | None = None,
+                  final: tuple = ()) -> dict:
+  """The final-model settings (`final`) `spec_json` changes from those the sweep in
+  `workdir` recorded, name -> new value: what an unfinished sweep resumes with."""
+  old = files.read_json(os.path.join(workdir, files.SWEEP))['spec']
+  return {k: spec_json[k] for k in _differing(_with_defaults(old, spec_json, defaults),
+                                              spec_json) if k in final}
+
+
+def _with_defaults(old: dict, spec_json: dict, defaults: dict | None) -> dict:
+  return {**{k: v for k, v in (defaults or {}).items() if k in spec_json}, **old}
+
+
+def _differing(old: dict, spec_json: dict) -> list:
+  """The settings that differ, however each is written (space.spec_key)."""
+  return [k for k in sorted(set(old) | set(spec_json))
+          if old.get(k) != spec_json.get(k)
+          and space.spec_key(k, old.get(k)) != space.spec_key(k, spec_json.get(k))]
 
 
 def holds_other(workdir: str, spec_json: dict, *, defaults: dict | None = None,
