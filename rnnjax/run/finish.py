@@ -83,10 +83,10 @@ FINAL_ENTRIES = (files.SUMMARY, files.MEMBERS, files.MODEL, files.SAMPLE,
 
 def set_aside(workdir: str, spec_json: dict) -> tuple[str, dict]:
   """Moves a finished sweep's final results (FINAL_ENTRIES) to WORKDIR/finals/<n>/ (n one
-  past the highest there, or the folder an interrupted one left unrecorded), then records `spec_json`, the settings its final model is
-  remade with, in sweep.json (`remade_final` lists the earlier ones and where their
-  results went). Returns that folder and the earlier settings that differ. Process 0
-  alone calls it."""
+  past the highest there, or the folder an interrupted set-aside left unrecorded), then
+  records `spec_json`, the settings its final model is remade with, in sweep.json
+  (`remade_final` lists the earlier ones and where their results went). Returns that
+  folder and the earlier settings that differ. Process 0 alone calls it."""
   dest = _begun(workdir, files.read_json(os.path.join(workdir, files.SWEEP)))
   if dest is None:
     finals = os.path.join(workdir, files.FINALS)
