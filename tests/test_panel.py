@@ -1038,6 +1038,33 @@ def test_the_data_size_counts_the_refit_once_says_its_folds_and_names_the_right_
     prepare.check_data_size({(None, 0): data}, text, 1, 1e-9)
 
 
+def test_a_later_round_s_new_lookback_is_said_and_checked_as_the_first_s(tmp_path,
+                                                                           monkeypatch):
+  """TPE's later round with a lookback the first lacked loads its windows then: their
+  size is said, and refused over --max_memory_gb, as the first round's are."""
+  from rnnjax.run import prepare  # pylint: disable=g-import-not-at-top
+  from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
+  from rnnjax.search.strategies import strategy  # pylint: disable=g-import-not-at-top
+  path = _write(tmp_path / 'p.csv', {f's{i}': _series(40, i) for i in range(3)})
+  spec = sweep.SweepSpec(
+      task='panel', csv_path=path, id_column='unique_id', time_column='ds',
+      target_columns=('y',), horizon=4, season=4, lookback='choice(4,8)', search='tpe',
+      rounds=2, num_members=1, classical_baselines=False, hidden_size='4',
+      batch_size='8', train_steps=2, eval_every=2, num_seeds=1)
+  first = strategy.first_round(spec)
+  prepared = prepare.prepare(spec)
+  other = 12 - first[0]['lookback']
+  rounds = [first, [{**first[0], 'lookback': other}]]
+  monkeypatch.setattr(prepare, 'LARGE_DATA_BYTES', 0)
+  lines = []
+  later = prepare.with_rounds(prepared, rounds, 0.0, log=lines.append)
+  assert sorted(later.datas) == [(4, 0), (8, 0)]
+  assert lines and lines[0].startswith('panel windows (lookbacks 4, 8): '), lines
+  with pytest.raises(InputError, match=r'^--lookback: the data alone take [0-9.e-]+ GB, more '
+                     r'than --max_memory_gb \(1e-06 GB\)'):
+    prepare.with_rounds(prepared, rounds, 1e-6)
+
+
 def test_a_dry_run_says_the_data_size_and_a_member_s_memory_is_not_the_data_s(
     tmp_path, monkeypatch):
   """A member's memory (the dry run's MiB/member) is the same for 3 series as for 30; the

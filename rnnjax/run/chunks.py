@@ -120,7 +120,8 @@ def ask_round(sweep: prepare_lib.Prepared, workdir: str, search_state,
   note = searcher_lib.round_note(sweep.spec, search_state.rounds)
   if note:
     log(note)
-  sweep = prepare_lib.with_rounds(sweep, search_state.rounds, max_memory_gb, group_size)
+  sweep = prepare_lib.with_rounds(sweep, search_state.rounds, max_memory_gb, group_size,
+                                   log)
   files.write_json(os.path.join(workdir, files.PLAN), sweep.plan_json)
   return sweep, search_state, True
 

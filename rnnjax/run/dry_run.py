@@ -26,7 +26,7 @@ def describe_plan(sweep: prepare_lib.Prepared, group_size: int = 0, log=print,
     raise InputError('--dry_run: run it in one process (without --distributed)')
   largest = searcher_lib.largest_round(sweep.spec)
   if largest is not None:
-    sweep = prepare_lib.with_rounds(sweep, [largest], max_memory_gb, group_size)
+    sweep = prepare_lib.with_rounds(sweep, [largest], max_memory_gb, group_size, log)
   first_waves = {run.bucket: (run.cfg, run.uids, run.hp, sweep.device_data[run.data_key])
                  for run in reversed(sweep.runs)}
   plan_json = sweep.plan_json

@@ -108,11 +108,12 @@ def defined_selection(spec: spec_lib.SweepSpec, datas: dict) -> tuple:
 
 
 def with_rounds(sweep: Prepared, rounds, max_memory_gb: float,
-                group_size: int = 0) -> Prepared:
+                group_size: int = 0, log=lambda _: None) -> Prepared:
   """The sweep of the rounds of configurations asked so far (`SearchState.rounds`):
   each round's plan after the earlier rounds' (its buckets its own), runs in the same
-  order; data already loaded is kept. No rounds asked (a search of the spec's members):
-  `sweep` as it is."""
+  order; data already loaded is kept, data a round adds (a lookback the first lacked)
+  is checked and said as `prepare` checks and says the first's. No rounds asked (a
+  search of the spec's members): `sweep` as it is."""
   if not rounds:
     return sweep
   spec = sweep.spec
@@ -120,7 +121,12 @@ def with_rounds(sweep: Prepared, rounds, max_memory_gb: float,
   plan = plans[0]
   for later in plans[1:]:
     plan = planner.concat(plan, later)
-  datas = _load_datas(spec, plan, sweep.datas)
+  devices = jax.local_device_count()
+  datas = _load_datas(spec, plan, sweep.datas, check=lambda datas: check_data_size(
+      datas, spec, devices, max_memory_gb))
+  total, line = data_size(datas, spec, devices)
+  if len(datas) > len(sweep.datas) and total >= LARGE_DATA_BYTES:
+    log(line)
   plan_lib.check_batch_sizes(plan, datas)
   plan_lib.check_log_inputs(plan, datas)
   runs, plan_json = plan_lib.make_runs(plan, spec, datas, sweep.mesh, max_memory_gb,
