@@ -6,7 +6,7 @@ Imports the engine (and data) only; never results, final or run.
   space     the spec language (grid, choice, uniform, ...): each flag's spec as an `Axis`
   plan      which members exist and how they are grouped into buckets (`Plan`)
   planner   the searches there are, and a search's configurations made into a plan
-  spec      `SweepSpec`: one field per flag, checked, made into a plan; loads the data
+  spec      `SweepSpec`: a field per sweep-defining flag, checked, made into a plan; loads the data
   waves     what the engine runs: each bucket's static config, its members in waves (`Run`)
   probe     what a bucket costs before it runs: parameters, memory, a one-step time
   rules     which settings a sweep takes together, refused in one line otherwise

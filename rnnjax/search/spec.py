@@ -1,4 +1,4 @@
-"""A sweep's specification: one field per flag, checked, and turned into a plan.
+"""A sweep's specification: one field per sweep-defining flag, checked, turned into a plan.
 
 `SweepSpec` is what `experiments/population_sweep.py` builds from its flags;
 `make_plan` turns it into members and buckets (choosing masked or bucketed hidden
@@ -23,8 +23,11 @@ def _setting(default, help_text):
 
 @dataclasses.dataclass(frozen=True)
 class SweepSpec(hparams.SpecStrings):
-  """A sweep: one field per flag of `experiments/population_sweep.py`, which defines
-  its flags from these fields (names, types, defaults and help texts).
+  """A sweep: one field per flag of `experiments/population_sweep.py` that defines the
+  sweep; the command defines those flags from these fields (names, types, defaults and
+  help texts). Its other flags are how a sweep runs (`run.sweep.run_sweep`'s keyword
+  arguments: --overwrite, --dry_run, --max_memory_gb, ...) or what the command does
+  around it (devices, compile cache, figures, tracking), never part of a spec.
 
   Besides the settings below, one spec string per hyperparameter of hparams.TABLE
   (inherited from `hparams.SpecStrings`).
