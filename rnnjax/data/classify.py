@@ -30,7 +30,7 @@ from rnnjax.errors import InputError
 DATASETS = ('ItalyPowerDemand', 'GunPoint', 'ArrowHead', 'BasicMotions', 'JapaneseVowels',
             'DNA')
 
-# The reader of `.ts` files, here too: README and users call rnnjax.data.classify.read_ts.
+# The reader of `.ts` files, here too: README and users call classify.read_ts (from rnnjax.data).
 read_ts = ts_file.read_ts
 
 
