@@ -78,23 +78,23 @@ def test_rmsse_by_hand_from_the_first_sale_on():
   assert competition.mase(y, zero, [1.]) < competition.mase(y, mean, [1.])
   assert competition.rmsse(y, zero, [1.]) > competition.rmsse(y, mean, [1.])
   # The panel's scale falls back to the level where there is no change, as MASE's does.
-  from rnnjax.data.windows import panel_windows
-  assert panel_windows.rmsse_scale(np.array([0., 0., 3., 5., 4.])) == pytest.approx(
+  from rnnjax.data.windows import series_scales
+  assert series_scales.rmsse_scale(np.array([0., 0., 3., 5., 4.])) == pytest.approx(
       np.sqrt(2.5))
-  assert panel_windows.rmsse_scale(np.array([2., 2., 2.])) == pytest.approx(2.0)
-  assert panel_windows.rmsse_scale(np.zeros(3)) == 1.0
+  assert series_scales.rmsse_scale(np.array([2., 2., 2.])) == pytest.approx(2.0)
+  assert series_scales.rmsse_scale(np.zeros(3)) == 1.0
   # Its fallback counts the same points as M5's scale: a product first sold (7) on the
   # part's last day is scaled by 7, not by 7 / sqrt(700) over the days before it (which
   # made a forecast of 1 a day for its 28 test days of 0 an RMSSE of 3.8, not 0.14).
-  assert panel_windows.rmsse_scale(np.r_[np.zeros(699), 7.]) == pytest.approx(7.0)
-  assert panel_windows.rmsse_scale(np.array([0., 0., 3., 3.])) == pytest.approx(3.0)
+  assert series_scales.rmsse_scale(np.r_[np.zeros(699), 7.]) == pytest.approx(7.0)
+  assert series_scales.rmsse_scale(np.array([0., 0., 3., 3.])) == pytest.approx(3.0)
   np.testing.assert_array_equal(competition.sold([0., 0., 3., 0., 5.]), [3., 0., 5.])
   np.testing.assert_array_equal(competition.sold([0., 0.]), [0., 0.])
   # Tiny and huge values: the root keeps a float32 scale finite and non-zero where the
   # square would not be (1e-25^2 is 0 in float32, 1e20^2 inf).
   for size in (1e-25, 1e20):
     v = size * np.array([1., 3., 2., 5.])
-    scale = np.float32(panel_windows.rmsse_scale(v))
+    scale = np.float32(series_scales.rmsse_scale(v))
     assert 0 < scale < np.inf
     assert competition.rmsse(v[None, :2], v[None, :2] + size, [scale])[0] == pytest.approx(
         1 / np.sqrt((4 + 1 + 9) / 3), rel=1e-6)
@@ -117,7 +117,7 @@ def test_scores_and_table_carry_rmsse_only_when_given_its_scales():
 def test_every_mase_scale_is_the_same_naive_error():
   # The M4 scale (inf MASE when constant), the panel's (falls back to the level) and a single
   # series' columns (NaN when constant) differ only where the naive error is 0.
-  from rnnjax.data.windows import panel_windows
+  from rnnjax.data.windows import series_scales
   from rnnjax.data.scores import series_errors
   cols = np.array([[1., 5., 2.], [2., 5., 2.], [4., 5., 2.], [7., 5., 2.], [11., 5., 3.]])
   for season in (0, 1, 2, 4, 5, 12):
@@ -125,11 +125,11 @@ def test_every_mase_scale_is_the_same_naive_error():
     np.testing.assert_allclose(competition.naive_error(cols, season), each, rtol=1e-12)
     np.testing.assert_allclose(series_errors.mase_scale(cols, season),
                                [s if s > 0 else np.nan for s in each], rtol=1e-12)
-    assert panel_windows.mase_scale(cols[:, 0], season) == pytest.approx(each[0])
+    assert series_scales.mase_scale(cols[:, 0], season) == pytest.approx(each[0])
   assert competition.naive_error(cols, 2)[2] == pytest.approx(1 / 3)  # Only 2 -> 3, lag 2.
   assert competition.naive_error(cols[:, 1], 1) == 0.0
-  assert panel_windows.mase_scale(cols[:, 1], 1) == 5.0  # Constant: its level.
-  assert competition.naive_error([3.], 4) == 0.0 and panel_windows.mase_scale(np.array([3.]), 4) == 3
+  assert series_scales.mase_scale(cols[:, 1], 1) == 5.0  # Constant: its level.
+  assert competition.naive_error([3.], 4) == 0.0 and series_scales.mase_scale(np.array([3.]), 4) == 3
 
 
 def test_mostly_zero_is_half_or_more_of_the_points_at_0():

@@ -11,6 +11,7 @@ from rnnjax.data.scores import competition
 from rnnjax.data import long_rows
 from rnnjax.data import panel
 from rnnjax.data.windows import panel_windows
+from rnnjax.data.windows import series_scales
 from rnnjax.data import task_data
 from rnnjax.engine import model
 from rnnjax.engine import population as pop
@@ -310,7 +311,7 @@ def test_a_flat_window_is_read_relative_to_its_level_not_in_units(normalization)
   split['x'][:2] = split['x'][:2, :1]
   big = dict(split, x=split['x'] * 10, level=split['level'] * 10, y=split['y'] * 10)
   for s, times in ((split, 1.0), (big, 10.0)):  # As the windows of constant series have.
-    s['level'][:2] = [panel_windows.level_of(np.full(12, v * times), 4)
+    s['level'][:2] = [series_scales.level_of(np.full(12, v * times), 4)
                       for v in split['x'][:2, 0, 0]]
   out = np.asarray(tasks.TASKS['panel'].outputs(cfg, params, split))
   np.testing.assert_allclose(tasks.TASKS['panel'].outputs(cfg, params, big), out * 10,

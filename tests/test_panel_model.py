@@ -23,7 +23,7 @@ import pytest
 from rnnjax.data import gap_fill
 from rnnjax.data import long_rows
 from rnnjax.data import panel
-from rnnjax.data.windows import panel_windows
+from rnnjax.data.windows import series_scales
 from rnnjax.errors import InputError
 from rnnjax.final.saved import export
 from rnnjax.final.saved import intervals
@@ -130,7 +130,7 @@ def test_intervals_are_per_step_conformal_scaled_per_series_and_widen(held_out, 
   fc = model.forecast(dict(zip(IDS, values)), HORIZON, levels=(0.5, 0.8, 0.95))
   residuals = model.arrays['residuals']  # [K, validated series, 1]: scaled errors.
   assert residuals.shape == (HORIZON, len(IDS), 1)
-  scales = np.asarray([panel_windows.mase_scale(v, 4) for v in values])
+  scales = np.asarray([series_scales.mase_scale(v, 4) for v in values])
   for level in (0.5, 0.8, 0.95):
     n = residuals.shape[1]
     rank = min(int(np.ceil((n + 1) * level)), n)

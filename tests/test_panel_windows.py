@@ -1,11 +1,15 @@
-"""data/windows/panel_windows.py: the vectorised windows against the plain loop over windows
-they replaced (kept here as the reference), bit for bit."""
+"""data/windows/panel_windows.py: the vectorised windows against the plain loop over series
+and windows they replaced (kept here as the reference), bit for bit; and each panel's
+series_scales computed once for all of a sweep's lookbacks."""
+
+import dataclasses
 
 import numpy as np
 import pytest
 
 from rnnjax.data import panel
 from rnnjax.data.windows import panel_windows as pw
+from rnnjax.data.windows import series_scales
 from rnnjax.errors import InputError
 
 
@@ -21,14 +25,15 @@ def reference_windows(panel, *, lookback, horizon, season):
   num_future = len(panel.future_columns)
   for i, (series, test, inputs) in enumerate(zip(panel.train, panel.test, all_inputs)):
     origin = len(series) - horizon
-    stats = pw.input_level(inputs, horizon)
+    stats = series_scales.input_level(inputs, horizon)
     rows = inputs if not num_future else np.concatenate([inputs, panel.test_inputs[i]])
     usable = origin >= 1
-    known = pw._known(series, horizon)
-    level = pw.level_of(series, horizon)
-    scale_val, scale_test = pw.mase_scale(known, season), pw.mase_scale(series, season)
-    figure_val = pw.seasonal_figure(known, season)
-    figure_test = pw.seasonal_figure(series, season)
+    known = series_scales.known(series, horizon)
+    level = series_scales.level_of(series, horizon)
+    scale_val = series_scales.mase_scale(known, season)
+    scale_test = series_scales.mase_scale(series, season)
+    figure_val = series_scales.seasonal_figure(known, season)
+    figure_test = series_scales.seasonal_figure(series, season)
     def add(split, t, y, scale, figure):
       x = pw._x(series, rows, t, lookback, stats, num_future, horizon)
       for k, v in (('x', x), ('y', y), ('level', level), ('mase_denom', scale),
@@ -37,11 +42,11 @@ def reference_windows(panel, *, lookback, horizon, season):
     if usable:
       for t in range(1, origin - horizon + 1):
         add('train', t, series[t:t + horizon], scale_val, figure_val)
-        splits['train']['rmsse_denom'].append(pw.rmsse_scale(known))
+        splits['train']['rmsse_denom'].append(series_scales.rmsse_scale(known))
         ages['train'].append(origin - t - horizon)
     for t in range(1, len(series) - horizon + 1):
       add('refit', t, series[t:t + horizon], scale_test, figure_test)
-      splits['refit']['rmsse_denom'].append(pw.rmsse_scale(series))
+      splits['refit']['rmsse_denom'].append(series_scales.rmsse_scale(series))
       ages['refit'].append(len(series) - t - horizon)
     val_origin = origin if usable else len(series) - 1
     val_y = series[val_origin:val_origin + horizon]
@@ -51,8 +56,8 @@ def reference_windows(panel, *, lookback, horizon, season):
     for name, weight, part in (('val', float(usable), known), ('test', 1.0, series)):
       splits[name]['series'].append(i)
       splits[name]['weight'].append(weight)
-      splits[name]['floor'].append(pw.floor_of(part))
-      splits[name]['rmsse_denom'].append(pw.rmsse_scale(part))
+      splits[name]['floor'].append(series_scales.floor_of(part))
+      splits[name]['rmsse_denom'].append(series_scales.rmsse_scale(part))
   dtypes = {'series': np.int32}
   out = {name: {k: np.asarray(v, dtypes.get(k, np.float32)) for k, v in arrays.items()}
          for name, arrays in splits.items()}
@@ -81,6 +86,8 @@ def random_panel(seed, *, num_series, horizon, season, past=0, future=0):
       v = rng.normal(0, 2, len(t)).cumsum()
     if i == 2:
       v[:] = 5.0  # Constant: MASE scaled by its level.
+    if i == 4:
+      v[:n // 2] = 0.0  # Not yet sold: RMSSE's scale from its first sale on.
     train.append(v[:n])
     test.append(v[n:])
     u = rng.normal(size=(n + horizon, past + future)) * rng.uniform(0.5, 3, past + future)
@@ -137,3 +144,33 @@ def test_a_panel_without_a_training_window_is_refused():
                       test=p.test, path='short.csv')
   with pytest.raises(InputError, match='no series of short.csv is long enough'):
     pw.windows(short, lookback=4, horizon=4, season=4)
+
+
+def test_each_panels_scales_are_computed_once_for_every_lookback_and_fold(monkeypatch):
+  """A sweep reads its panel again for each lookback (a new object, the same values) and
+  cuts each fold's from it (panel.earlier): each panel's scales are computed once, and
+  the windows read from them are the reference's at every lookback."""
+  computed = []
+  compute = series_scales._compute
+  monkeypatch.setattr(series_scales, '_compute',
+                      lambda *a: computed.append(a[0]) or compute(*a))
+  monkeypatch.setattr(series_scales, '_CACHE', {})
+  horizon, season = 3, 4
+  p = random_panel(7, num_series=8, horizon=horizon, season=season, past=1, future=1)
+  for lookback in (2, 7, 20):
+    for fold in (1, 0):
+      again = dataclasses.replace(p, train=tuple(v.copy() for v in p.train),
+                                  inputs=tuple(u.copy() for u in p.inputs))
+      cut = panel.earlier(again, fold, horizon)
+      got, _ = pw.windows(cut, lookback=lookback, horizon=horizon, season=season)
+      assert_identical(got, reference_windows(cut, lookback=lookback, horizon=horizon,
+                                              season=season))
+  assert len(computed) == 2  # The two folds' panels, once each.
+  # Another value is another panel; the cache keeps the last few.
+  changed = dataclasses.replace(p, train=(p.train[0] + 1,) + p.train[1:])
+  assert series_scales.of(changed, horizon=horizon, season=season) is not (
+      series_scales.of(p, horizon=horizon, season=season))
+  assert len(computed) == 3
+  for k in range(2 * series_scales._CACHE_SIZE):
+    series_scales.of(p, horizon=horizon + 1 + k, season=season)
+  assert len(series_scales._CACHE) == series_scales._CACHE_SIZE

@@ -17,8 +17,9 @@ sees it (split, scaled, windowed arrays), with the baselines scored on the same 
   splits/          cutting data into parts: a panel's test part, given or held out
                    (test_part); classification's stratified validation part and folds
                    (stratified)
-  windows/         a panel's windows: validation and test parts, floors (panel_windows);
-                   its training and refit ones, built in bulk (strided)
+  windows/         a panel's windows, every split (panel_windows), taken in bulk from its
+                   series laid end to end (strided); each series' level, scales, seasonal
+                   indices and floor, computed once per panel (series_scales)
   panel_baselines  a panel's benchmarks, forecast and scored as the competitions score them
   statistical      statsforecast's AutoETS, AutoTheta, AutoARIMA fitted per series, in parallel
   classical        automatic ETS and ARIMA for one series

@@ -1,7 +1,8 @@
 """A panel's windows.
 
-  panel_windows  its validation and test windows, each series' floor and scales, and the
+  panel_windows  its validation, test, training and refit windows (the splits), and the
                  windows a saved model forecasts from
-  strided        its training and refit windows, as strided views of each series,
-                 written into arrays of their final size
+  series_scales  each series' level, MASE and RMSSE scales, seasonal indices and floor:
+                 what no lookback changes, computed once per panel
+  strided        the series laid end to end, and any windows taken from them in bulk
 """

@@ -126,7 +126,7 @@ def loss(cfg, params, hp, batch, key):
 
 def outputs(cfg, params, split):
   """<[N, horizon]> forecasts in original units, none below the split's `floor` (0 for
-  a series that never went below 0: data/panel_windows.floor_of) where it has one."""
+  a series that never went below 0: data/windows/series_scales.floor_of) where it has one."""
   pred = _forward(cfg, params, split)[0]
   return jnp.maximum(pred, split['floor'][:, None]) if 'floor' in split else pred
 

@@ -34,7 +34,7 @@ import math
 
 import numpy as np
 
-from rnnjax.data.windows import panel_windows
+from rnnjax.data.windows import series_scales
 
 MAX_STEPS = 60  # Steps ahead calibrated (a year of months, of weeks; a day of half-hours).
 
@@ -105,7 +105,7 @@ def bands(point, residuals, levels, steps: int) -> tuple[dict, dict, list]:
 
 def scaled_bands(point, residuals, scales, levels, steps: int) -> tuple[dict, dict, list]:
   """`bands` of a panel: point <float64>[S, steps]; scales <float>[S] each series' MASE
-  scale (data/windows/panel_windows.py `mase_scale` of its history); residuals: `scaled_residuals`.
+  scale (data/windows/series_scales.py `mase_scale` of its history); residuals: `scaled_residuals`.
   A note of too few errors says what gives more (`panel_note`)."""
   lower, upper, notes = {}, {}, []
   scales = np.asarray(scales, np.float64)[:, None]
@@ -142,9 +142,9 @@ def panel_calibration_line(residuals, levels, folds: int = 1) -> str:
 
 def level_note(ids, histories, scales, season: int, what: str) -> list:
   """[the note of the series whose `scaled_bands` are scaled by their mean level], or []:
-  with no naive error (panel_windows.mase_scale), their bands are the panel's scaled
+  with no naive error (series_scales.mase_scale), their bands are the panel's scaled
   errors times that level, however little the series moves."""
-  flat = [i for i, h in enumerate(histories) if panel_windows.scaled_by_level(h, season)]
+  flat = [i for i, h in enumerate(histories) if series_scales.scaled_by_level(h, season)]
   if not flat:
     return []
   named = ', '.join(repr(ids[i]) for i in flat[:3]) + (', ...' if len(flat) > 3 else '')

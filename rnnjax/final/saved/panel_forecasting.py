@@ -13,6 +13,7 @@ series (forecasting.py). Arrays only: no model, no device.
 import numpy as np
 
 from rnnjax.data.windows import panel_windows
+from rnnjax.data.windows import series_scales
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
 from rnnjax.final.saved import arguments
@@ -33,8 +34,8 @@ def panel_inputs(transform, histories, lookback, inputs=None, ahead=None) -> dic
 
 
 def panel_scales(transform, histories) -> np.ndarray:
-  """<float64>[S]: each history's MASE scale (panel_windows.mase_scale, the model's season)."""
-  return np.asarray([panel_windows.mase_scale(h, transform['season']) for h in histories])
+  """<float64>[S]: each history's MASE scale (series_scales.mase_scale, the model's season)."""
+  return np.asarray([series_scales.mase_scale(h, transform['season']) for h in histories])
 
 
 def panel_paths(transform, outputs, histories, steps: int, inputs=None,
@@ -189,7 +190,7 @@ def panel_scored(transform, arrays, histories=None, futures=None,
                        f'scored on the next {horizon}, all finite')
   split = {'y': np.stack([f[:horizon] for f in futures])[..., None],
            'mase_denom': panel_scales(transform, values), 'weight': np.ones(len(values)),
-           'rmsse_denom': np.asarray([panel_windows.rmsse_scale(v) for v in values])}
+           'rmsse_denom': np.asarray([series_scales.rmsse_scale(v) for v in values])}
   if naive2 is not None:
     split['naive2'] = np.asarray(naive2)
   return values, inputs, ahead, split

@@ -15,7 +15,7 @@ and draws, picked by the sweep's test score, as a table and as forecast.png's pa
 import numpy as np
 
 from rnnjax.data.scores import competition
-from rnnjax.data.windows import panel_windows
+from rnnjax.data.windows import series_scales
 from rnnjax.final.saved import panel_forecasting
 from rnnjax.final.use import panel_predictions
 from rnnjax.results import series_scores
@@ -36,7 +36,7 @@ def tested(model) -> dict:
   truth = model.arrays['test']
   scores = competition.series_scores(
       {'final': point}, truth, panel_forecasting.panel_scales(model.transform, values),
-      [panel_windows.rmsse_scale(v) for v in values])['final']
+      [series_scales.rmsse_scale(v) for v in values])['final']
   return {k: (p, t, {name: scores[metric][i] for metric, name in series_scores.NAMES.items()})
           for i, (k, p, t) in enumerate(zip(ids, point, truth))}
 
