@@ -138,10 +138,11 @@ def windows(panel, *, lookback: int, horizon: int,
     series = np.repeat(every, count)
     origin = np.arange(len(series)) - np.repeat(np.cumsum(count) - count, count) + 1
     window = take(series, origin, split)
-    out[name] = {'x': window['x'], 'y': window['y'],
-                 'level': scales.level[series].astype(np.float32),
-                 'mase_denom': scales.mase[split][series].astype(np.float32),
-                 'rmsse_denom': scales.rmsse[split][series].astype(np.float32),
+    # Cast per series, then copied per window: no float64 copy the size of the split.
+    per_window = lambda a: a.astype(np.float32)[series]
+    out[name] = {'x': window['x'], 'y': window['y'], 'level': per_window(scales.level),
+                 'mase_denom': per_window(scales.mase[split]),
+                 'rmsse_denom': per_window(scales.rmsse[split]),
                  'seasonal': window['seasonal']}
     age = (end - horizon)[series] - origin
     order = np.argsort(age, kind='stable')
