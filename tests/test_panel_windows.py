@@ -10,6 +10,7 @@ import pytest
 from rnnjax.data import panel
 from rnnjax.data.windows import panel_windows as pw
 from rnnjax.data.windows import series_scales
+from rnnjax.data.windows import strided
 from rnnjax.errors import InputError
 
 
@@ -128,7 +129,8 @@ def assert_identical(got, want):
     (5, 3, 2, 0, 0, 0),
 ])
 def test_windows_are_the_loop_over_windows_bit_for_bit(seed, lookback, horizon, season,
-                                                         past, future):
+                                                         past, future, monkeypatch):
+  monkeypatch.setattr(strided, 'CHUNK', 7)  # Windows taken a few at a time, across series.
   p = random_panel(seed, num_series=9, horizon=horizon, season=season, past=past,
                    future=future)
   got, notes = pw.windows(p, lookback=lookback, horizon=horizon, season=season)
@@ -165,6 +167,7 @@ def test_each_panels_scales_are_computed_once_for_every_lookback_and_fold(monkey
       got, _ = pw.windows(cut, lookback=lookback, horizon=horizon, season=season)
       assert_identical(got, reference_windows(cut, lookback=lookback, horizon=horizon,
                                               season=season))
+      assert (got['train']['seasonal'] != 1).any()  # Seasonal series among them.
   assert len(computed) == 2  # The two folds' panels, once each.
   # Another value is another panel; the cache keeps the last few.
   changed = dataclasses.replace(p, train=(p.train[0] + 1,) + p.train[1:])
