@@ -62,7 +62,14 @@ def manager(workdir: str, *, keep: int = 3) -> ocp.CheckpointManager:
                                          cleanup_tmp_directories=True)
   directory = os.path.abspath(os.path.join(workdir, DIRNAME))
   with errors.writing(f'the checkpoint directory {directory}'):
-    return ocp.CheckpointManager(directory, options=options)
+    mngr = ocp.CheckpointManager(directory, options=options)
+    # Orbax removes a killed save's temporary directories in a thread of its own, and
+    # close() does not wait for it: a resume that finds no checkpoint and clears the
+    # directory raced it (the thread's traceback, FileNotFoundError, printed mid-sweep).
+    wait = getattr(mngr, '_maybe_await_cleanup_tmp_directory', None)
+    if wait is not None:
+      wait()
+    return mngr
 
 
 def save(mngr: ocp.CheckpointManager, step: int, states: dict, progress: dict) -> None:
