@@ -1136,6 +1136,19 @@ def test_finished_sweeps_side_by_side(tmp_path):
   assert paths == [] and text.splitlines()[-1] == (
       'note: other was tested on other data than lstm (test_size, test start, test '
       'windows differ): their test figures are not comparable')
+  # A sweep of a user's file beside one of a bundled set (only the first has a digest),
+  # in either order: said, not a KeyError's traceback.
+  own = _finished(str(tmp_path / 'own'), cell='gru', val=[1.0, 2.0], test=[3.0, 3.0],
+                  final=(1.0, 1.0))
+  sweep_json = files.read_json(os.path.join(own, files.SWEEP))
+  sweep_json['spec'].update(dataset='', csv_path='mine.csv')
+  sweep_json['data_digests'] = {'csv_path': '0123456789abcdef'}
+  files.write_json(os.path.join(own, files.SWEEP), sweep_json)
+  for pair, label, first in (([lstm, own], 'own', 'lstm'), ([own, lstm], 'lstm', 'own')):
+    text, _ = figures.compare(pair)
+    assert text.splitlines()[-1] == (
+        f'note: {label} was tested on other data than {first} (dataset, csv_path, csv_path '
+        'digest differ): their test figures are not comparable'), text
   # Another validation part, folds or seed: the same test part, no note; the seed shows.
   wider = _finished(str(tmp_path / 'wider'), cell='lstm', val=[1.0, 2.0], test=[3.0, 3.0],
                     final=(1.0, 1.0))

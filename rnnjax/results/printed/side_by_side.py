@@ -129,7 +129,9 @@ def runs_table(runs: list, metric: str = '') -> tuple[list[dict], list[str]]:
     parts.append(_test_part(spec, sweep.get('data_digests') or {}, summary))
   notes = []
   for (label, _, _), part in zip(runs[1:], parts[1:]):
-    changed = [k for k in part if part[k] != parts[0][k]]
+    # A digest only a sweep of a user's file has: a bundled set's sweep lacks the key.
+    changed = [k for k in dict.fromkeys([*parts[0], *part])
+               if part.get(k) != parts[0].get(k)]
     if changed:
       notes.append(f'{label} was tested on other data than {runs[0][0]} ({", ".join(changed)} '
                    'differ): their test figures are not comparable')
