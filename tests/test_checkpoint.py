@@ -3,6 +3,7 @@ older formats refused."""
 
 import asyncio
 import dataclasses
+import glob
 import logging
 import os
 import sys
@@ -115,6 +116,27 @@ def _late_thread_error(delay):
     time.sleep(delay)
     raise OSError(28, 'No space left on device')
   threading.Thread(target=fail).start()
+
+
+def test_a_damaged_steps_warning_says_what_was_wrong_in_words(tmp_path):
+  """A step whose array data was cut short (a disk that filled mid-write) falls back to
+  the one before, in one warning line of words: TensorStore's error carries the repr of
+  a bound method (`<bound method pybind11_...`) or the JSON spec of every store it
+  opened (thousands of characters), which the line leaves out."""
+  tree = _tree()
+  mngr = checkpoint.manager(str(tmp_path))
+  checkpoint.save(mngr, 1, tree, {'position': 0})
+  checkpoint.save(mngr, 2, tree, {'position': 1})
+  for path in glob.glob(str(tmp_path / checkpoint.DIRNAME / '2' / 'states' / '**' / 'd' / '*'),
+                        recursive=True):
+    with open(path, 'r+b') as f:
+      f.truncate(10)
+  said = []
+  _, progress = checkpoint.restore_latest(mngr, lambda _: _target(tree), log=said.append)
+  assert progress['position'] == 0
+  assert len(said) == 1 and said[0].startswith('warning: checkpoint 2 does not restore (')
+  assert said[0].endswith('); trying an older one'), said
+  assert '<bound method' not in said[0] and 'tensorstore_spec' not in said[0], said
 
 
 def test_the_manager_opens_with_a_killed_saves_leftovers_already_removed(tmp_path,

@@ -33,6 +33,7 @@ import gc
 import glob
 import logging
 import os
+import re
 import shutil
 import sys
 import threading
@@ -258,6 +259,9 @@ def restore_latest(mngr: ocp.CheckpointManager, target_of, log=print, held=None)
       raise  # target_of refused the checkpoint's shapes: resuming here cannot work.
     except Exception as e:  # pylint: disable=broad-except
       message = str(e).splitlines()[0] if str(e) else type(e).__name__
+      # TensorStore appends to a damaged array's error a bound method's repr, or the
+      # JSON spec of every store it opened: not words for the line.
+      message = re.split(r' See full TensorStore details| \[tensorstore_spec', message)[0]
       log(f'warning: checkpoint {step} does not restore ({message}); trying an older one')
       logging.debug('checkpoint %d failed to restore', step, exc_info=True)
       held.records.clear()  # What orbax said of it (and of newer ones, which failed too).
