@@ -129,7 +129,8 @@ def test_every_mase_scale_is_the_same_naive_error():
   assert competition.naive_error(cols, 2)[2] == pytest.approx(1 / 3)  # Only 2 -> 3, lag 2.
   assert competition.naive_error(cols[:, 1], 1) == 0.0
   assert series_scales.mase_scale(cols[:, 1], 1) == 5.0  # Constant: its level.
-  assert competition.naive_error([3.], 4) == 0.0 and series_scales.mase_scale(np.array([3.]), 4) == 3
+  assert competition.naive_error([3.], 4) == 0.0
+  assert series_scales.mase_scale(np.array([3.]), 4) == 3
 
 
 def test_mostly_zero_is_half_or_more_of_the_points_at_0():

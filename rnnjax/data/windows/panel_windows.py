@@ -96,20 +96,20 @@ def windows(panel, *, lookback: int, horizon: int,
             season: int) -> tuple[dict, tuple]:
   """(split -> arrays, notes): the panel's windows (see the module docstring).
 
-  Every split: x <float32>[N, lookback, 1 + C] (the target in original units, then the
-  C input columns standardised per series, series_scales.input_level, the future
-  columns last and `horizon` points later: `_x`) and y <float32>[N, horizon, 1] in original units, level
-  <float32>[N, 2] (the series' mean and standard deviation before the validation
-  origin), mase_denom <float32>[N] (series_scales.mase_scale of the part before the
-  window's split: before the validation origin for train and validation, the whole
-  train part for test and refit), rmsse_denom <float32>[N] (`rmsse_scale` of that same
-  part), seasonal <float32>[N, lookback + horizon] (each point's seasonal index,
-  `seasonal_factors`, from that same part). Validation and test also: series
-  <int32>[S], weight <float32>[S] (one window per series, 0 for one left out) and floor
-  <float32>[S] (`floor_of` the part before the window). 'refit':
-  the training windows of the whole train part (targets up to its end), for a refit.
-  Each series' figures that no lookback changes (level, scales, seasonal indices,
-  floor) are computed once per panel and kept for the next lookback (series_scales.of).
+  Every split: x <float32>[N, lookback, 1 + C] (the target in original units, then the C
+  input columns standardised per series, `series_scales.input_level`, the future columns
+  last and `horizon` points later: `_x`) and y <float32>[N, horizon, 1] in original
+  units, level <float32>[N, 2] (the series' mean and standard deviation before the
+  validation origin), mase_denom <float32>[N] (`series_scales.mase_scale` of the part
+  before the window's split: before the validation origin for train and validation, the
+  whole train part for test and refit), rmsse_denom <float32>[N] (`rmsse_scale` of that
+  same part), seasonal <float32>[N, lookback + horizon] (each point's seasonal index,
+  `seasonal_factors`, from that same part). Validation and test also: series <int32>[S],
+  weight <float32>[S] (one window per series, 0 for one left out) and floor <float32>[S]
+  (`floor_of` the part before the window). 'refit': the training windows of the whole
+  train part (targets up to its end), for a refit. Each series' figures that no lookback
+  changes (level, scales, seasonal indices, floor) are computed once per panel and kept
+  for the next lookback (series_scales.of).
   Train and refit also: by_age <int32>[N] (the windows, newest first) and age
   <int32>[N] (theirs, ascending: the points between a window's last target and the end
   of its series' part), for a member's `history`.
