@@ -30,7 +30,8 @@ from rnnjax.errors import InputError
 DATASETS = ('ItalyPowerDemand', 'GunPoint', 'ArrowHead', 'BasicMotions', 'JapaneseVowels',
             'DNA')
 
-# The reader of `.ts` files, here too: README and users call classify.read_ts (from rnnjax.data).
+# The reader of `.ts` files, here too: README and users call classify.read_ts
+# (`from rnnjax.data import classify`).
 read_ts = ts_file.read_ts
 
 
