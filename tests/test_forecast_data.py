@@ -442,6 +442,19 @@ def test_a_comment_line_read_as_the_header_is_said_where_a_column_is_missing(tmp
                     flag='--csv_path')
   with pytest.raises(InputError, match=missing_id):
     long_csv.read_long_csv(path, id_column='unique_id', target_column='y')
+  # A spreadsheet's export where ',' is the decimal mark: columns separated by ';'.
+  semi = _write(tmp_path / 's.csv', 'unique_id;ds;y\na;1;2,5\n')
+  said = (r"; columns are \['unique_id;ds;y'\] \(one column: the file separates its columns "
+          r"by ';', not by commas: save it with ',' between columns, '.' as the decimal "
+          r"mark\)$")
+  with pytest.raises(InputError, match=r"^--target_columns: .*s.csv has no column 'y'" + said):
+    common.read_csv(semi, ('y',))
+  with pytest.raises(InputError, match=r"^--id_column: .*s.csv has no column 'unique_id'" + said):
+    long_rows.read_long(semi, id_column='unique_id', time_column='ds', target_column='y',
+                        flag='--csv_path')
+  with pytest.raises(InputError, match=r"by '\\t', not by commas: save it with ',' between "
+                     r"columns\)$"):
+    common.read_csv(_write(tmp_path / 't.csv', 'ds\ty\n1\t2\n'), ('y',))
   # A header without '#' is not remarked on.
   plain = _write(tmp_path / 'p.csv', 'unique_id,ds,y\na,1,2\n')
   with pytest.raises(InputError, match=r"columns are \['unique_id', 'ds', 'y'\]$"):

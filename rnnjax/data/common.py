@@ -123,11 +123,19 @@ def read_csv_text(path: str, *, flag: str = '') -> str:
 def columns_are(header) -> str:
   """'columns are [...]', for the message of a column a CSV lacks; where its header, the
   file's first line, opens with '#' (a comment an export tool wrote above the real
-  header, most often), the message says how that line was read."""
+  header, most often), the message says how that line was read; where the header is one
+  column holding ';', a tab or '|', that the file is not separated by commas (a
+  spreadsheet's export where ',' is the decimal mark)."""
   said = f'columns are {header}'
   if header and header[0].startswith('#'):
     said += (" (the file's first line, read as its header, opens with '#': a comment "
              'line above the header must be removed)')
+  elif len(header) == 1:  # A spreadsheet's CSV in a locale whose decimal mark is ','.
+    sep = next((c for c in (';', '\t', '|') if c in header[0]), None)
+    if sep:
+      said += (f' (one column: the file separates its columns by {sep!r}, not by commas: '
+               "save it with ',' between columns" + (", '.' as the decimal mark" if sep == ';'
+                                                    else '') + ')')
   return said
 
 
