@@ -69,6 +69,20 @@ def test_co2_weekly_gaps_are_filled():
   np.testing.assert_array_equal(gap_fill.fill_gaps(raw, ['co2'], 'co2'), _series('co2_weekly'))
 
 
+def test_empty_target_cells_in_the_test_part_are_said_to_be_scored_as_filled(tmp_path):
+  """Filled as every gap is, a test part's empty cells are scored as if observed: said
+  (not for a gap before it, nor with --fill=zero's absent sales, which are 0)."""
+  def load(cells, **kw):
+    text = 't,y\n' + ''.join(f'{t},{"" if t in cells else 10 + t % 4}\n' for t in range(40))
+    return forecast.load(csv_path=_write(tmp_path / 'y.csv', text), target_columns=('y',),
+                         lookback=4, horizon=1, val_size=5, test_size=5,
+                         classical_baselines=False, **kw).notes
+  said = ('test: 2 empty target cell(s) of its last 5 points are filled (--fill=linear) '
+          'and scored as filled')
+  assert said in load({3, 36, 38})
+  assert not any('scored as filled' in n for n in load({3, 34}) + load({36}, fill='zero'))
+
+
 # --- windows, splits and scaling ------------------------------------------------------
 
 @pytest.mark.parametrize('lookback, horizon', [(12, 1), (5, 3)])

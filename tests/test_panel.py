@@ -204,9 +204,16 @@ def test_a_held_out_test_part_without_a_target_is_refused(tmp_path):
   p = panel.load(csv_path=planned, id_column='unique_id', target_column='y', horizon=3,
                  fill='zero')
   assert p.test[0].tolist() == [0.0] * 3
-  some = _write(tmp_path / 'some.csv', {'a': _series(13, 0) + [None] * 2})
-  assert panel.load(csv_path=some, id_column='unique_id', target_column='y',
-                    horizon=3).test[0].tolist() == [_series(13, 0)[-1]] * 3
+  some = _write(tmp_path / 'some.csv', {'a': _series(13, 0) + [None] * 2,
+                                       'b': _series(15, 1), 'c': _series(14, 2) + [None]})
+  held = panel.load(csv_path=some, id_column='unique_id', target_column='y', horizon=3)
+  assert held.test[0].tolist() == [_series(13, 0)[-1]] * 3
+  # Filled as every gap is, and scored: said.
+  assert ("test: 3 empty target cell(s) in the last 3 points of 2 series (e.g. 'a') are "
+          'filled (--fill=linear) and scored as filled; give --test_path for a test part of '
+          'observed values only') in held.notes
+  assert not any('scored as filled' in n for n in panel.load(
+      csv_path=some, id_column='unique_id', target_column='y', horizon=3, fill='zero').notes)
 
 
 def test_ids_are_read_as_written(tmp_path):

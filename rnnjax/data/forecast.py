@@ -276,5 +276,11 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
                  test_size=test_size, num_targets=len(columns), season=season,
                  target_columns=columns, num_filled=num_filled, input_columns=inputs,
                  difference=difference, classical_baselines=classical_baselines)
+  # Empty target cells in the test part: filled as every gap is, and scored so (--fill=
+  # zero: an empty cell is a 0, as a shop's absent sales).
+  tested = raw[data.split_points[1]:len(filled), :len(columns)]
+  if fill != 'zero' and np.isnan(tested).any():
+    notes += (f'test: {int(np.isnan(tested).sum())} empty target cell(s) of its last '
+              f'{len(tested)} points are filled (--fill={fill}) and scored as filled',)
   return dataclasses.replace(data, notes=notes + data.notes, filled=counts,
                              flag_columns=tuple(inputs[c - len(columns)] for c in flags))

@@ -115,6 +115,7 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
       ids, values, times = pick(ids), pick(values), pick(times)
   if not test_path and fill != 'zero':
     test_part.check_held_out(ids, values, times, horizon, flag, train_path)
+    notes += test_part.filled_in_test(ids, values, horizon, fill)
   names = ['the target'] + [f'input column {c!r}' for c in every]
   flags = gap_fill.flag_columns(values, 1)  # Over every series: one rule per column.
   counts = gap_fill.add_counts(*(gap_fill.fill_counts(v, names, fill=fill, targets=1,

@@ -29,6 +29,21 @@ def check_held_out(ids, values, times, horizon: int, flag: str, path: str) -> No
         'ahead) out of the file (predict --future_path reads them), or give --test_path')
 
 
+def filled_in_test(ids, values, horizon: int, fill: str) -> tuple:
+  """(the note of empty target cells in the test part held out, or nothing): filled as
+  --fill fills every gap, they are scored as if observed (`values`: before their gaps
+  are filled)."""
+  empty = [int(np.isnan(np.asarray(v, np.float64).reshape(len(v), -1)[-horizon:, 0]).sum())
+           for v in values]
+  cells, series = sum(empty), sum(e > 0 for e in empty)
+  if not cells:
+    return ()
+  first = ids[next(i for i, e in enumerate(empty) if e)]
+  return (f'test: {cells} empty target cell(s) in the last {horizon} points of {series} '
+          f'series (e.g. {first!r}) are filled (--fill={fill}) and scored as filled; give '
+          '--test_path for a test part of observed values only',)
+
+
 def held_out(train, inputs, times, horizon: int) -> tuple:
   """(train, test, inputs, test_inputs, times, notes): each series' last `horizon` points
   (and input rows) held out as its test part, taken off its train part."""
