@@ -7,10 +7,12 @@ dropout, 200 steps. For each P it reports, side by side in one process:
   (c) torch.nn.LSTM models trained one after another (bench/torch_loop.py);
 plus the fraction of the machine's large-matmul rate that (a) reaches.
 
-  python -m bench.population --members=1,8,64,256 --steps=200
+  python -m bench.population --members=1,8,64,256 --steps=200   # (c) needs ".[bench]"
+  python -m bench.population --members=1,8,64,256 --steps=200 --no_torch
 """
 
 import argparse
+import importlib.util
 import os
 import platform
 import time
@@ -122,6 +124,10 @@ def main():
                       help="the straightforward prototype: JAX's default single CPU "
                       'device, one vmap over all members, autodiff LSTM')
   args = parser.parse_args()
+  if not args.no_torch and importlib.util.find_spec('torch') is None:
+    # Said before minutes of (a) and (b), not as a traceback after them.
+    parser.exit(2, 'error: --no_torch: torch is not installed for the loop (c) (pip '
+                'install -e ".[bench]"); pass --no_torch to time (a) and (b) alone\n')
   if not args.plain:
     sharding.configure_cpu_devices()
   from bench import speed_child  # pylint: disable=g-import-not-at-top

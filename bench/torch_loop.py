@@ -12,16 +12,25 @@ Measured per population size P:
 Also reported: the machine's large float32 matmul rate (numpy), so results can
 be expressed as a fraction of peak-ish throughput.
 
-Run from the repository root::
+Run from the repository root (needs torch: ``pip install -e ".[bench]"``)::
 
     python -m bench.torch_loop --members 1,8,64 --steps 200 --threads 2
 """
 import argparse
+import sys
 import time
 
 import numpy as np
-import torch
-from torch import nn
+
+try:
+    import torch
+    from torch import nn
+except ImportError:
+    if __name__ != "__main__":
+        raise  # bench.population and bench.speed say so themselves.
+    print('error: bench.torch_loop: torch is not installed (pip install -e ".[bench]")',
+          file=sys.stderr)
+    sys.exit(2)
 
 from bench.speed_child import matmul_gflops
 
