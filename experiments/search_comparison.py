@@ -40,7 +40,11 @@ SPACE = flags.DEFINE_list('space', ['learning_rate=1e-4:1e-1:log', 'dropout=0:0.
                           '(traced ones; a structural list such as --cell=grid(lstm,gru) '
                           'is searched by its own flag).')
 STRATEGIES = flags.DEFINE_list('strategies', ['grid', 'random', 'halving', 'pbt', 'tpe'],
-                               'Search strategies to compare.')
+                               'Search strategies to compare, some of grid, random, '
+                               'halving (successive halving), pbt (population-based '
+                               'training), tpe (Optuna\'s TPE, in --rounds rounds; 3 if 0); '
+                               'each runs one sweep per --search_seeds seed, in '
+                               'WORKDIR/<strategy>-<seed>.')
 SEARCH_SEEDS = flags.DEFINE_list('search_seeds', ['0', '1', '2'],
                                   "Seeds of the searches: each sweep's --seed (its draws "
                                   "and initial weights; a classifier's validation cases "

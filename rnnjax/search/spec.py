@@ -142,7 +142,9 @@ class SweepSpec(hparams.SpecStrings):
                             'mse, rmse, mae or mase; panel: owa, smape, mase or rmsse '
                             "(M5's root mean squared scaled error: on sales mostly 0 the "
                             'other three favour forecasts of 0; train with --loss=mse and '
-                            'rank by rmsse there).')
+                            'rank by rmsse there); classify: ce or balanced_ce (the mean of '
+                            "each class's cross-entropy: for imbalanced classes); charlm takes "
+                            'none (bpc always ranks).')
   # the final model
   ensemble: str = _setting('top', 'The model the sweep hands back, chosen on validation: '
                            'top (the k best members averaged, k chosen on validation), '
