@@ -39,3 +39,11 @@ CLOSED = {
 def test_a_closed_flag_names_every_value_it_takes(name):
   words = set(re.findall(r'\w+', flags.FLAGS[name].help))
   assert not set(CLOSED[name]) - words, (name, flags.FLAGS[name].help)
+
+
+@pytest.mark.parametrize('name', ['val_size', 'test_size', 'folds'])
+def test_a_flag_each_task_reads_its_own_way_says_how_for_every_task(name):
+  """--val_size and --test_size differ by task (a panel refuses both), and --folds is
+  each task's own kind of origin or part (none for charlm)."""
+  words = set(re.findall(r'\w+', flags.FLAGS[name].help))
+  assert not set(task_data.TASKS) - words, (name, flags.FLAGS[name].help)

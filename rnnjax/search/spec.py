@@ -34,13 +34,17 @@ class SweepSpec(hparams.SpecStrings):
   """
   task: str = _setting('forecast', 'forecast (one series), panel (many series, one '
                        'global model), classify or charlm.')
-  dataset: str = _setting('', "Bundled data by name (empty: the task's default: "
-                          'wineind_sales, ItalyPowerDemand, shakespeare, m3_other).')
+  dataset: str = _setting('', "Bundled data by name (empty: the task's default: forecast "
+                          'wineind_sales, panel m3_other, classify ItalyPowerDemand, '
+                          'charlm shakespeare).')
   val_size: int = _setting(0, 'Validation part, a whole number: time points (forecast, '
                            '0: 15%), TRAIN cases carved out (classify, 0: 20%) or '
-                           'characters (charlm, 0: 2%).')
-  test_size: int = _setting(0, 'Test part, the last time points or characters (0: 15% / '
-                            '2%); classify tests on TEST.')
+                           'characters (charlm, 0: 2%); panel: leave 0 (each series '
+                           "validates on the --horizon points before its test part).")
+  test_size: int = _setting(0, 'Test part: the last time points (forecast, 0: 15%) or '
+                            'characters (charlm, 0: 2%); classify tests on TEST; panel: '
+                            'leave 0 (each series '
+                            'tests on its --horizon points after its train part).')
   # forecast
   csv_path: str = _setting('', 'A CSV file of your own (instead of --dataset).')
   time_column: str = _setting('', 'Time column of --csv_path (dates, quarters or step '
@@ -131,7 +135,8 @@ class SweepSpec(hparams.SpecStrings):
   seed: int = _setting(0, 'Base random seed (members: fold_in(seed, uid)).')
   folds: int = _setting(1, 'Cross-validation folds, trained as members of the same '
                         'programs: forecast: rolling origins, each a validation block '
-                        'earlier; classify: disjoint stratified validation parts of '
+                        'earlier; panel: rolling origins, each a --horizon earlier; '
+                        'classify: disjoint stratified validation parts of '
                         'TRAIN. Configurations rank by their mean over folds and seeds; '
                         'the last fold is the usual split and its members form the final '
                         'model. grid, random and tpe search only; not for charlm.')
