@@ -61,7 +61,7 @@ FIGURES = flags.DEFINE_bool('figures', True, 'Write paper figures to WORKDIR/fig
                             'the end (also: python -m experiments.make_figures).')
 DISTRIBUTED = flags.DEFINE_string('distributed', 'off', 'off: one process; auto: join the '
                                   'processes of a cluster job (Slurm, ...); manual: the '
-                                  'three flags below. See README.md.')
+                                  'three flags below. See docs/distributed.md.')
 COORDINATOR_ADDRESS = flags.DEFINE_string('coordinator_address', '', 'host:port of '
                                           'process 0 (--distributed=manual).')
 NUM_PROCESSES = flags.DEFINE_integer('num_processes', 0, 'Processes in the run '

@@ -47,3 +47,10 @@ def test_a_flag_each_task_reads_its_own_way_says_how_for_every_task(name):
   each task's own kind of origin or part (none for charlm)."""
   words = set(re.findall(r'\w+', flags.FLAGS[name].help))
   assert not set(task_data.TASKS) - words, (name, flags.FLAGS[name].help)
+
+
+def test_num_members_says_what_every_search_does_with_it():
+  """random draws it, halving and pbt start from it, tpe proposes it per round, grid
+  refuses any other than its size: each search is named."""
+  words = set(re.findall(r'\w+', flags.FLAGS['num_members'].help))
+  assert not set(planner.SEARCHES) - words, flags.FLAGS['num_members'].help

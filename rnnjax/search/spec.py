@@ -114,7 +114,10 @@ class SweepSpec(hparams.SpecStrings):
   search: str = _setting('grid', 'grid (cross every list), random, halving (successive '
                          'halving), pbt (population-based training) or tpe (Optuna\'s '
                          'TPE sampler, in --rounds).')
-  num_members: int = _setting(0, 'Configurations drawn by random search (grid: leave 0).')
+  num_members: int = _setting(0, 'Configurations: random draws that many (>= 1); halving '
+                              'and pbt start from that many random draws (0: from the '
+                              'grid); tpe proposes that many each round (>= 1); grid: '
+                              'leave 0.')
   num_seeds: int = _setting(1, 'Repeats of every configuration.')
   train_steps: int = _setting(500, 'Training steps per member.')
   eval_every: int = _setting(100, 'Steps per chunk; validation after each.')
