@@ -8,9 +8,11 @@ import pytest
 
 from experiments import search_comparison  # pylint: disable=unused-import (its flags)
 from rnnjax.data import gap_fill
+from rnnjax.data import statistical
 from rnnjax.data import task_data
 from rnnjax.data.loaders import sequences
 from rnnjax.engine import cells
+from rnnjax.engine import distributed
 from rnnjax.engine import optim
 from rnnjax.engine import tasks
 from rnnjax.run import compare
@@ -32,6 +34,8 @@ CLOSED = {
     'pooling': tuple(sequences.POOLINGS),
     'hidden_mode': ('auto', 'masked', 'bucket'),
     'strategies': compare.STRATEGIES,
+    'benchmarks': statistical.METHODS + statistical.INTERMITTENT,
+    'distributed': distributed.MODES,
 }
 
 

@@ -85,9 +85,10 @@ class SweepSpec(hparams.SpecStrings):
                                        'long seasonal series).')
   benchmarks: tuple = _setting(('AutoETS', 'AutoTheta', 'AutoARIMA'), 'statsforecast models '
                                'fitted per series as a panel\'s benchmarks on validation '
-                               'and test (with --classical_baselines); AutoARIMA takes '
-                               'minutes on a large monthly panel. For sales with many '
-                               'zeros: CrostonOptimized, ADIDA, IMAPA.')
+                               'and test (with --classical_baselines): some of AutoETS, '
+                               'AutoTheta, AutoARIMA (minutes on a large monthly panel) '
+                               'and, for sales with many zeros, CrostonOptimized, ADIDA, '
+                               'IMAPA.')
   # classify
   train_path: str = _setting('', 'Your own training file: a UCR/UEA .ts file, or a long '
                              'CSV of cases (a row per step; --id_column, '
