@@ -120,6 +120,17 @@ def read_csv_text(path: str, *, flag: str = '') -> str:
   return text
 
 
+def kept(cache: dict, size: int, key, make):
+  """`cache[key]`, made by `make()` the first time: a process's last `size` results (the
+  oldest dropped first), for work a sweep repeats per lookback or fold on the same data."""
+  if key not in cache:
+    value = make()
+    while len(cache) >= size:
+      del cache[next(iter(cache))]
+    cache[key] = value
+  return cache[key]
+
+
 def columns_are(header) -> str:
   """'columns are [...]', for the message of a column a CSV lacks; where its header, the
   file's first line, opens with '#' (a comment an export tool wrote above the real

@@ -123,12 +123,8 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
   text = common.read_csv_text(path, flag=flag)
   key = (hashlib.blake2b(text.encode(), digest_size=20).digest(), path,
          *(v for k, v in how.items() if k != 'names'), tuple(sorted((names or {}).items())))
-  if key not in _READ_CACHE:
-    read = _read_long(_table(text), path, **how)
-    while len(_READ_CACHE) >= _READ_CACHE_SIZE:
-      del _READ_CACHE[next(iter(_READ_CACHE))]
-    _READ_CACHE[key] = read
-  ids, arrays, cells, gaps, note = _READ_CACHE[key]
+  ids, arrays, cells, gaps, note = common.kept(
+      _READ_CACHE, _READ_CACHE_SIZE, key, lambda: _read_long(_table(text), path, **how))
   return ids, [a.copy() for a in arrays], [list(c) for c in cells], gaps, note
 
 

@@ -141,12 +141,9 @@ def statistical(parts, horizon: int, season: int, methods=statistical_lib.METHOD
   for v in parts:
     key.update(np.asarray(v, np.float64).tobytes())
   key = key.digest()
-  if key not in _LAST_FITS:
-    while len(_LAST_FITS) >= _LAST_FITS_SIZE:
-      del _LAST_FITS[next(iter(_LAST_FITS))]
-    _LAST_FITS[key] = _through_cache(parts, horizon, season, methods, ids, version,
-                                     split=split, later=later)
-  forecasts, notes = _LAST_FITS[key]
+  forecasts, notes = common.kept(
+      _LAST_FITS, _LAST_FITS_SIZE, key, lambda: _through_cache(
+          parts, horizon, season, methods, ids, version, split=split, later=later))
   return {m: np.array(f) for m, f in forecasts.items()}, notes
 
 

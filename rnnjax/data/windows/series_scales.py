@@ -10,6 +10,7 @@ import hashlib
 
 import numpy as np
 
+from rnnjax.data import common
 from rnnjax.data.scores import competition
 
 
@@ -143,10 +144,5 @@ _CACHE, _CACHE_SIZE = {}, 8
 def of(panel, *, horizon: int, season: int) -> Scales:
   """The panel's `Scales`: computed once, then kept (the last `_CACHE_SIZE` panels, by
   the content of their series) for the next lookback's windows."""
-  key = _key(panel, horizon, season)
-  if key not in _CACHE:
-    scales = _compute(panel, horizon, season)
-    while len(_CACHE) >= _CACHE_SIZE:
-      del _CACHE[next(iter(_CACHE))]
-    _CACHE[key] = scales
-  return _CACHE[key]
+  return common.kept(_CACHE, _CACHE_SIZE, _key(panel, horizon, season),
+                     lambda: _compute(panel, horizon, season))
