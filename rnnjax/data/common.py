@@ -8,6 +8,7 @@ entry point can print them as they are.
 
 import contextlib
 import csv
+import hashlib
 import io
 import os
 
@@ -118,6 +119,18 @@ def read_csv_text(path: str, *, flag: str = '') -> str:
                      'first line naming its columns); --task=classify reads .ts files of '
                      'cases (--train_path, --test_path)')
   return text
+
+
+def values_key(head, *groups) -> bytes:
+  """A digest of `head` (by its repr) and of each group of arrays by shapes and values
+  (as float64): the key of `kept` results, for data read again (the panel of the next
+  lookback is a new object with the same values)."""
+  h = hashlib.blake2b(repr(head).encode(), digest_size=20)
+  for group in groups:
+    h.update(np.asarray([np.shape(v) for v in group], np.int64).tobytes())
+    for v in group:
+      h.update(np.ascontiguousarray(v, np.float64).tobytes())
+  return h.digest()
 
 
 def kept(cache: dict, size: int, key, make):

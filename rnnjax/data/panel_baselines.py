@@ -136,11 +136,7 @@ def statistical(parts, horizon: int, season: int, methods=statistical_lib.METHOD
     version = importlib.metadata.version('statsforecast')
   except importlib.metadata.PackageNotFoundError:
     return statistical_lib.fit(parts, horizon, season, methods, ids=ids)  # A note says so.
-  key = hashlib.sha256(repr((methods, horizon, season, version, ids)).encode())
-  key.update(np.asarray([len(v) for v in parts], np.int64).tobytes())
-  for v in parts:
-    key.update(np.asarray(v, np.float64).tobytes())
-  key = key.digest()
+  key = common.values_key((methods, horizon, season, version, ids), parts)
   forecasts, notes = common.kept(
       _LAST_FITS, _LAST_FITS_SIZE, key, lambda: _through_cache(
           parts, horizon, season, methods, ids, version, split=split, later=later))

@@ -6,7 +6,6 @@ lookback and fold, and these are most of the time a panel of many short series t
 """
 
 import dataclasses
-import hashlib
 
 import numpy as np
 
@@ -125,18 +124,6 @@ def _compute(panel, horizon: int, season: int) -> Scales:
       seasonal=sum(f is not None for f in figures['test']))
 
 
-def _key(panel, horizon: int, season: int) -> bytes:
-  """The panel's series (and input rows) by content, with `horizon` and `season`: a
-  panel read again for the next lookback is a new object with the same values."""
-  h = hashlib.blake2b(repr((horizon, season)).encode(), digest_size=20)
-  for group in (panel.train, panel.inputs or ()):
-    h.update(np.asarray([np.shape(v) for v in group], np.int64).tobytes())
-    if len(group):
-      h.update(np.ascontiguousarray(np.concatenate(
-          [np.asarray(v, np.float64).ravel() for v in group])).tobytes())
-  return h.digest()
-
-
 # The last few panels' Scales (a sweep's lookbacks alternate between its folds' panels).
 _CACHE, _CACHE_SIZE = {}, 8
 
@@ -144,5 +131,5 @@ _CACHE, _CACHE_SIZE = {}, 8
 def of(panel, *, horizon: int, season: int) -> Scales:
   """The panel's `Scales`: computed once, then kept (the last `_CACHE_SIZE` panels, by
   the content of their series) for the next lookback's windows."""
-  return common.kept(_CACHE, _CACHE_SIZE, _key(panel, horizon, season),
-                     lambda: _compute(panel, horizon, season))
+  key = common.values_key((horizon, season), panel.train, panel.inputs or ())
+  return common.kept(_CACHE, _CACHE_SIZE, key, lambda: _compute(panel, horizon, season))
