@@ -208,12 +208,67 @@ def test_a_held_out_test_part_without_a_target_is_refused(tmp_path):
                                        'b': _series(15, 1), 'c': _series(14, 2) + [None]})
   held = panel.load(csv_path=some, id_column='unique_id', target_column='y', horizon=3)
   assert held.test[0].tolist() == [_series(13, 0)[-1]] * 3
-  # Filled as every gap is, and scored: said.
+  # Filled as every gap is, and left out of the test scores: said.
   assert ("test: 3 empty target cell(s) in the last 3 points of 2 series (e.g. 'a') are "
-          'filled (--fill=linear) and scored as filled; give --test_path for a test part of '
-          'observed values only') in held.notes
-  assert not any('scored as filled' in n for n in panel.load(
-      csv_path=some, id_column='unique_id', target_column='y', horizon=3, fill='zero').notes)
+          "left out of the test scores, the model's and every benchmark's (a series' score: "
+          'the mean over its observed steps); filled (--fill=linear), they are history to '
+          'forecasts from the end of the data') in held.notes
+  assert [o.tolist() for o in held.test_observed] == [[True, False, False], [True] * 3,
+                                                      [True, True, False]]
+  zero = panel.load(csv_path=some, id_column='unique_id', target_column='y', horizon=3,
+                    fill='zero')  # An absent sale is 0 sold: observed.
+  assert not any('test scores' in n for n in zero.notes) and zero.test_observed is None
+  whole = panel.load(csv_path=_write(tmp_path / 'whole.csv', {'a': _series(13, 0)}),
+                     id_column='unique_id', target_column='y', horizon=3)
+  assert whole.test_observed is None
+
+
+def _gappy_test_part(tmp_path):
+  """(a panel whose test parts held out have empty cells, the same panel with them given,
+  the empty cells <bool>[S, 4]) as CSVs (ids 'a', 'b', 'c'; horizon 4)."""
+  full = {'a': _series(24, 0), 'b': _series(20, 1, 50.0), 'c': _series(22, 2, 10.0)}
+  empty = np.zeros((3, 4), bool)
+  empty[0, [1, 2]] = empty[2, 3] = True  # 'a' within its test part, 'c' at its end.
+  gappy = {k: v[:-4] + [None if e else x for x, e in zip(v[-4:], row)]
+           for (k, v), row in zip(full.items(), empty)}
+  return (_write(tmp_path / 'gappy.csv', gappy), _write(tmp_path / 'full.csv', full), empty)
+
+
+def test_empty_test_cells_are_left_out_of_every_benchmarks_scores(tmp_path):
+  """A test part held out with empty cells: every benchmark's test scores are means over
+  its observed cells (filled, the others would be scored as forecasts of a filled
+  value), validation and a panel without empty cells scored as before."""
+  gappy, full, empty = _gappy_test_part(tmp_path)
+  options = dict(id_column='unique_id', time_column='ds', target_columns=('y',),
+                 lookback=8, horizon=4, season=4, classical_baselines=False)
+  data = task_data.load(task='panel', csv_path=gappy, **options)
+  test = data.arrays['test']
+  np.testing.assert_array_equal(test['observed'], ~empty)
+  assert 'observed' not in data.arrays['val'] and 'observed' not in data.arrays['train']
+  assert not any('scored as filled' in n for n in data.notes)
+  y = test['y'][..., 0].astype(np.float64)
+  whole = panel.load(csv_path=gappy, id_column='unique_id', target_column='y', horizon=4)
+  naive = np.stack([np.full(4, v[-1]) for v in whole.train]).astype(np.float32)
+  per_step = 200 * np.abs(y - naive) / (np.abs(y) + np.abs(naive))
+  observed_only = np.mean([per_step[i][~empty[i]].mean() for i in range(3)])
+  got = data.baselines['naive']['test']
+  assert got['smape'] == pytest.approx(observed_only, rel=1e-12)
+  assert abs(got['smape'] - per_step.mean()) > 1e-3  # Filled cells would count otherwise.
+  mase = np.mean([np.abs(y - naive)[i][~empty[i]].mean() / test['mase_denom'][i]
+                  for i in range(3)])
+  assert got['mase'] == pytest.approx(mase, rel=1e-6)
+  np.testing.assert_allclose(test['naive2'], [data.baselines['naive2']['test']['smape'],
+                                              data.baselines['naive2']['test']['mase']],
+                             rtol=1e-6)
+  # The task's scorer (the networks') scores the same forecasts alike.
+  scored = tasks.TASKS['panel'].score(None, naive, test)
+  assert float(scored['smape']) == pytest.approx(observed_only, rel=1e-5)
+  assert float(scored['mase']) == pytest.approx(mase, rel=1e-5)
+  # Validation has no empty cell: as the same panel's without them; test is not.
+  same = task_data.load(task='panel', csv_path=full, **options)
+  assert 'observed' not in same.arrays['test']
+  assert data.baselines['naive']['val'] == same.baselines['naive']['val']
+  assert data.baselines['naive']['test'] != same.baselines['naive']['test']
 
 
 def test_ids_are_read_as_written(tmp_path):

@@ -766,3 +766,51 @@ def test_a_panel_model_builds_its_forecast_inputs_once_per_lookback(monkeypatch)
   assert tuned.TunedModel._panel_outputs(model, [np.ones(5)] * 2) == [  # pylint: disable=protected-access
       [4, 4], [8, 8], [4, 4], [8, 8], [4, 4]]
   assert built == [4, 8]
+
+
+def test_empty_test_cells_are_left_out_of_the_models_scores_and_load_gives_them_back(
+    tmp_path):
+  """A test part held out with empty target cells (filled): the final model's test
+  scores, its series' rows, its intervals' coverage and the saved model's figures are
+  means over the observed cells only; a model saved before the mask scores them all."""
+  header, rows = _rows(panel.bundled_paths('m1_quarterly')[0], IDS[:3])
+  last = {k: [i for i, r in enumerate(rows) if r[0] == k][-HORIZON:] for k in IDS[:3]}
+  empty = np.zeros((3, HORIZON), bool)
+  empty[0, 1] = empty[0, 2] = empty[2, 3] = True
+  for s, k in enumerate(IDS[:3]):
+    for step in np.flatnonzero(empty[s]):
+      rows[last[k][step]][2] = ''
+  spec = dataclasses.replace(
+      SPEC, csv_path=_write(tmp_path / 'gappy.csv', header, rows), lookback='4',
+      learning_rate='1e-2', train_steps=20, eval_every=20, ensemble='single')
+  lines = []
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lines.append)
+  assert any('left out of the test scores' in l for l in lines)
+  final = summary['final']['test']
+  model = rnnjax.load(str(tmp_path / 'wd'))
+  np.testing.assert_array_equal(model.arrays['test_observed'], ~empty)
+  assert model.evaluate_panel() == final  # Same program, same data, same cells.
+  forecasts, split = model.panel_test_forecasts()
+  y = split['y'][..., 0].astype(np.float32).astype(np.float64)
+  f = forecasts.astype(np.float32).astype(np.float64)
+  per_step = 200 * np.abs(y - f) / (np.abs(y) + np.abs(f))
+  observed_only = np.mean([per_step[i][~empty[i]].mean() for i in range(3)])
+  assert final['smape'] == pytest.approx(observed_only, rel=1e-5)
+  assert abs(final['smape'] - per_step.mean()) > 1e-3
+  # Each series' rows (series_scores.csv) average to the summary's figures.
+  with open(tmp_path / 'wd' / 'series_scores.csv', encoding='utf-8') as file:
+    smapes = [float(r[2]) for r in csv.reader(file) if r[1] == 'final']
+  assert np.mean(smapes) == pytest.approx(final['smape'], rel=1e-4)
+  # predict's scores and drawn truth: the observed cells only.
+  shown = panel_shown.tested(model)
+  assert np.mean([s['sMAPE'] for _, _, s in shown.values()]) == pytest.approx(
+      final['smape'], rel=1e-5)
+  assert np.isnan(shown[IDS[0]][1]).tolist() == empty[0].tolist()
+  # The intervals' test coverage counts the 9 observed cells, not the 12.
+  coverage = model.manifest['intervals']['test_coverage']['0.8']['all_steps']
+  widths, _ = intervals.widths(model.arrays['residuals'], 0.8, HORIZON)
+  errors = np.abs(y - forecasts) / split['mase_denom'][:, None]
+  assert coverage == pytest.approx(np.mean((errors <= widths[:, 0])[~empty]))
+  # A model saved before the mask (no test_observed): every cell scored, as then.
+  del model.arrays['test_observed']
+  assert model.evaluate_panel()['smape'] == pytest.approx(per_step.mean(), rel=1e-5)

@@ -60,6 +60,10 @@ class Panel:
   test_inputs: tuple | None = None
   # Ids of the file's series too short to hold out a test part (no test file): left out.
   left_out: tuple = ()
+  # Per series <bool>[horizon]: which cells of a test part held out had a target before
+  # its gaps were filled (test_part.observed_in_test); None where every one had (or the
+  # test part was given): the empty ones are left out of every test score.
+  test_observed: tuple | None = None
 
 
 def bundled_paths(dataset: str) -> tuple[str, str]:
@@ -97,7 +101,7 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
   ids, values, times, _, grid_note = long_rows.read_long(
       train_path, flag=flag, input_columns=past, future_columns=future_columns,
       to_end=fill == 'zero', short=0 if test_path else horizon, **columns)
-  notes, left_out = (), ()
+  notes, left_out, test_observed = (), (), None
   if not test_path:  # Too short to hold out a test part: left out, said.
     keep = [i for i, v in enumerate(values) if len(v) > horizon]
     if not keep:
@@ -116,6 +120,7 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
   if not test_path and fill != 'zero':
     test_part.check_held_out(ids, values, times, horizon, flag, train_path)
     notes += test_part.filled_in_test(ids, values, horizon, fill)
+    test_observed = test_part.observed_in_test(values, horizon)
   names = ['the target'] + [f'input column {c!r}' for c in every]
   flags = gap_fill.flag_columns(values, 1)  # Over every series: one rule per column.
   counts = gap_fill.add_counts(*(gap_fill.fill_counts(v, names, fill=fill, targets=1,
@@ -148,7 +153,7 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
                                                    'target_column')),
                input_columns=past, future_columns=future_columns, inputs=inputs,
                test_inputs=test_inputs, flag_columns=tuple(every[c - 1] for c in flags),
-               left_out=left_out)
+               left_out=left_out, test_observed=test_observed)
 
 
 def _interpolated_note(counts: dict, cells: int, path: str) -> tuple:

@@ -92,15 +92,18 @@ def write(workdir: str, ids, by_method: dict) -> str:
 def write_scored(workdir: str, ids, forecasts: dict, split: dict, counted: str = 'mase',
                  log=print) -> dict:
   """Scores each method's test `forecasts` ({method: <float>[S, h]}, the final model
-  first) on the `split` they forecast (its y, mase_denom and rmsse_denom), writes them
+  first) on the `split` they forecast (its y, mase_denom, rmsse_denom and, where it has
+  one, `observed`: the steps scored, the others left out of volumes too), writes them
   (`write`) and logs what they say: the wins by `counted`, the volumes, and each
   metric's paired differences. Returns {metric: {benchmark: {mean, low, high}}}: the
   final model's mean difference from each benchmark with its 95 % interval, as logged."""
-  by_method = competition.series_scores(forecasts, split['y'][..., 0], split['mase_denom'],
-                                        split['rmsse_denom'])
+  y, observed = split['y'][..., 0], split.get('observed')
+  by_method = competition.series_scores(forecasts, y, split['mase_denom'],
+                                        split['rmsse_denom'], observed)
   path = write(workdir, ids, by_method)
   log(f'{path}: each series\' test scores; {describe(by_method, counted)}')
-  log(describe_volumes(volumes(forecasts, split['y'][..., 0])))
+  log(describe_volumes(volumes(forecasts, y if observed is None else np.where(
+      np.asarray(observed) > 0, y, np.nan))))
   paired = {}
   for metric in ('mase', 'smape', 'rmsse'):
     intervals = paired_intervals(by_method, metric)

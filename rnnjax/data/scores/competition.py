@@ -36,14 +36,28 @@ from rnnjax.errors import InputError
 SUBMITTED_COLUMNS = ['unique_id', 'method', 'step', 'forecast']
 
 
-def smape(y, f) -> np.ndarray:
+def smape(y, f, observed=None) -> np.ndarray:
   """<float64>[S]: sMAPE (0-200) of each series; a step where y and f are both 0 counts 0.
 
-  y, f: <[S, h]> actual values and forecasts.
+  y, f: <[S, h]> actual values and forecasts. observed: <[S, h]> which steps are scored
+  (true, or 1; `steps_mean`), or None: every one.
   """
   y, f = _pair(y, f)
   total = np.abs(y) + np.abs(f)
-  return np.mean(200 * np.abs(y - f) / np.where(total == 0, 1, total), axis=-1)
+  return steps_mean(200 * np.abs(y - f) / np.where(total == 0, 1, total), observed)
+
+
+def steps_mean(v, observed=None) -> np.ndarray:
+  """<float64>[S]: each series' mean of `v` <[S, h]> over its steps, or over those that
+  `observed` <[S, h]> marks (a test part's cells that held a value; the others, filled,
+  are left out; a series with none is NaN)."""
+  if observed is None:
+    return np.mean(v, axis=-1)
+  observed = np.asarray(observed) > 0
+  if observed.shape != np.shape(v):
+    raise ValueError(f'observed: shape {observed.shape}, the scores {np.shape(v)}')
+  with np.errstate(invalid='ignore', divide='ignore'):
+    return np.sum(np.where(observed, v, 0.0), axis=-1) / np.sum(observed, axis=-1)
 
 
 def mase_scale(train, season) -> float:
@@ -94,18 +108,19 @@ def sold(train) -> np.ndarray:
   return v[int(np.argmax(v != 0)):]
 
 
-def rmsse(y, f, scales) -> np.ndarray:
+def rmsse(y, f, scales, observed=None) -> np.ndarray:
   """<float64>[S]: RMSSE of each series, its RMSE over the horizon divided by its scale
   (M5: the root of the mean squared error over the mean squared change). y, f: <[S, h]>;
-  scales: <[S]> from rmsse_error (roots)."""
+  scales: <[S]> from rmsse_error (roots); observed: as `smape`'s."""
   y, f = _pair(y, f)
-  return np.sqrt(np.mean((y - f) ** 2, axis=-1)) / np.asarray(scales, np.float64)
+  return np.sqrt(steps_mean((y - f) ** 2, observed)) / np.asarray(scales, np.float64)
 
 
-def mase(y, f, scales) -> np.ndarray:
-  """<float64>[S]: MASE of each series. y, f: <[S, h]>; scales: <[S]> from mase_scale."""
+def mase(y, f, scales, observed=None) -> np.ndarray:
+  """<float64>[S]: MASE of each series. y, f: <[S, h]>; scales: <[S]> from mase_scale;
+  observed: as `smape`'s."""
   y, f = _pair(y, f)
-  return np.mean(np.abs(y - f), axis=-1) / np.asarray(scales, np.float64)
+  return steps_mean(np.abs(y - f), observed) / np.asarray(scales, np.float64)
 
 
 def naive(train, h) -> np.ndarray:
@@ -226,30 +241,33 @@ def submitted(path_or_rows, ids, h) -> dict:
   return {m: f for m, f in found.items() if not np.isnan(f).any()}
 
 
-def series_scores(forecasts, y, scales, rmsse_scales=None) -> dict:
+def series_scores(forecasts, y, scales, rmsse_scales=None, observed=None) -> dict:
   """{name: {'smape': <float64>[S], 'mase': <float64>[S]}, with 'rmsse' <float64>[S] where
   `rmsse_scales` is given}: each series' scores (a table's rows). forecasts: {name: <[S,
-  h]>}; y: <[S, h]> the test values; scales, rmsse_scales: <[S]> MASE's and RMSSE's."""
+  h]>}; y: <[S, h]> the test values; scales, rmsse_scales: <[S]> MASE's and RMSSE's;
+  observed: <[S, h]> the steps scored (`steps_mean`), or None: every one."""
   y = np.asarray(y, np.float64)
   out = {}
   for name, f in forecasts.items():
     if np.shape(f) != y.shape:
       raise ValueError(f'forecasts of {name!r}: shape {np.shape(f)}, the test values {y.shape}')
-    out[name] = {'smape': smape(y, f), 'mase': mase(y, f, scales)}
+    out[name] = {'smape': smape(y, f, observed), 'mase': mase(y, f, scales, observed)}
     if rmsse_scales is not None:
-      out[name]['rmsse'] = rmsse(y, f, rmsse_scales)
+      out[name]['rmsse'] = rmsse(y, f, rmsse_scales, observed)
   return out
 
 
-def scores(forecasts, y, scales, reference='Naive2', rmsse_scales=None) -> dict:
+def scores(forecasts, y, scales, reference='Naive2', rmsse_scales=None,
+           observed=None) -> dict:
   """{name: {'smape', 'mase', 'owa'[, 'rmsse']: float}}: the averages over series, and OWA
   against the reference method's averages (M4: (sMAPE / sMAPE_ref + MASE / MASE_ref) / 2);
-  RMSSE's where `rmsse_scales` is given (series_scores)."""
+  RMSSE's where `rmsse_scales` is given; `observed`: the steps scored (series_scores)."""
   if reference not in forecasts:
     raise ValueError(f'scores: the reference {reference!r} is not among the forecasts '
                      f'({", ".join(forecasts)})')
   means = {name: {k: float(np.mean(v)) for k, v in s.items()}
-           for name, s in series_scores(forecasts, y, scales, rmsse_scales).items()}
+           for name, s in series_scores(forecasts, y, scales, rmsse_scales,
+                                        observed).items()}
   ref = means[reference]
   ratio = lambda a, b: a / b if b else (math.nan if not a else math.inf)
   for s in means.values():  # Where the reference is exact (0), a ratio of 0 to it is NaN.

@@ -106,7 +106,9 @@ def windows(panel, *, lookback: int, horizon: int,
   same part), seasonal <float32>[N, lookback + horizon] (each point's seasonal index,
   `seasonal_factors`, from that same part). Validation and test also: series <int32>[S],
   weight <float32>[S] (one window per series, 0 for one left out) and floor <float32>[S]
-  (`floor_of` the part before the window). 'refit': the training windows of the whole
+  (`floor_of` the part before the window); test, where some of its cells were empty
+  (panel.test_observed), observed <float32>[S, horizon]: 1 where a cell is scored, 0
+  where it is not (its value filled). 'refit': the training windows of the whole
   train part (targets up to its end), for a refit. Each series' figures that no lookback
   changes (level, scales, seasonal indices, floor) are computed once per panel and kept
   for the next lookback (series_scales.of).
@@ -164,6 +166,8 @@ def windows(panel, *, lookback: int, horizon: int,
                   'weight': weight.astype(np.float32),
                   'floor': scales.floor[split].astype(np.float32),
                   'rmsse_denom': scales.rmsse[split].astype(np.float32)}
+  if panel.test_observed is not None:  # Empty cells of a test part held out: not scored.
+    out['test']['observed'] = np.stack(panel.test_observed).astype(np.float32)
   left_out = int(np.sum(~usable))
   notes = ((f'{left_out} series with at most {horizon} points before the test part: '
             'left out of training and validation, forecast on test',) if left_out else ())

@@ -92,9 +92,14 @@ def _logs(cfg, v):
 
 def _smape(pred, y):
   """<[N]> sMAPE of each window, 0-200 (0 where forecast and truth are both 0)."""
+  return jnp.mean(_smape_steps(pred, y), axis=-1)
+
+
+def _smape_steps(pred, y):
+  """<[N, horizon]> sMAPE of each step of each window (`_smape`)."""
   denom = jnp.abs(y) + jnp.abs(pred)
-  return jnp.mean(jnp.where(denom > 0, 200.0 * jnp.abs(pred - y) / jnp.where(
-      denom > 0, denom, 1.0), 0.0), axis=-1)
+  return jnp.where(denom > 0, 200.0 * jnp.abs(pred - y) / jnp.where(denom > 0, denom, 1.0),
+                   0.0)
 
 
 def batch(cfg, train, key):
@@ -138,17 +143,24 @@ def evaluate(cfg, params, split):
 def score(cfg, pred, split):
   """Weighted means over the split's windows (one per series) of sMAPE, MASE and, where
   the split has `rmsse_denom`, RMSSE (data/scores/competition.py), and OWA against the split's
-  `naive2` scores."""
+  `naive2` scores. Each window's scores are means over its steps; where the split has
+  `observed` <[N, horizon]> (a test part with empty cells), over the steps it marks 1."""
   del cfg
   y, w = split['y'][..., 0], split['weight']
   mean = lambda v: jnp.sum(v * w) / jnp.sum(w)
-  smape = mean(_smape(pred, y))
-  mase = mean(jnp.mean(jnp.abs(pred - y), axis=-1) / split['mase_denom'])
+  if 'observed' in split:
+    o = split['observed']
+    steps = lambda v: jnp.sum(jnp.where(o > 0, v, 0.0), axis=-1) / jnp.maximum(
+        jnp.sum(o, axis=-1), 1.0)
+  else:
+    steps = lambda v: jnp.mean(v, axis=-1)
+  smape = mean(steps(_smape_steps(pred, y)))
+  mase = mean(steps(jnp.abs(pred - y)) / split['mase_denom'])
   out = {'smape': smape, 'mase': mase}
   if 'rmsse_denom' in split:
     # Scaled before squaring: no float32 overflow or underflow where the values have none.
     scaled = (pred - y) / split['rmsse_denom'][:, None]
-    out['rmsse'] = mean(jnp.sqrt(jnp.mean(scaled ** 2, axis=-1)))
+    out['rmsse'] = mean(jnp.sqrt(steps(scaled ** 2)))
   if 'naive2' in split:
     out['owa'] = 0.5 * (smape / split['naive2'][0] + mase / split['naive2'][1])
   return out

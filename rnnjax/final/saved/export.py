@@ -142,7 +142,9 @@ def panel_arrays(spec, data) -> tuple[dict, dict]:
   """(arrays, manifest['panel']) of a panel sweep (see the module docstring): ids
   <str>[S], values <float64>[sum n_i] the train parts (gap-filled) end to end, offsets
   <int64>[S + 1], times <str>[sum n_i], test <float64>[S, horizon] and its test_times
-  <str>[S, horizon], naive2 <float64>[2] (Naive2's test sMAPE and MASE, for the OWA);
+  <str>[S, horizon], test_observed <bool>[S, horizon] where some test cells held out were
+  empty (filled; not scored: panel.test_observed), naive2 <float64>[2] (Naive2's test
+  sMAPE and MASE, for the OWA);
   with input columns, inputs <float64>[sum n_i, C] (beside values) and, where the test
   part was held out (the model forecasts from the data's end) or the model reads future
   columns from the given one, test_inputs <float64>[S, horizon, C] (data/panel.py's).
@@ -184,6 +186,8 @@ def panel_arrays(spec, data) -> tuple[dict, dict]:
     arrays['inputs'] = np.concatenate(whole.inputs).astype(np.float64)
     if whole.test_inputs is not None:
       arrays['test_inputs'] = np.stack(whole.test_inputs).astype(np.float64)
+  if whole.test_observed is not None:  # Its empty cells, filled, are not scored.
+    arrays['test_observed'] = np.stack(whole.test_observed)
   if 'naive2' in data.arrays['test']:
     arrays['naive2'] = np.asarray(data.arrays['test']['naive2'], np.float64)
   info = {'test_part': 'held_out' if held_out else 'given',

@@ -8,7 +8,8 @@
   model/params.msgpack   each group's parameters <[M_g, ...]> (flax.serialization)
   model/arrays.npz       forecasting: the series (levels, gap-filled), its times, and
                          the validation residuals the intervals are calibrated on; a
-                         panel: every series' train part, times and test part, and the
+                         panel: every series' train part, times and test part (which
+                         of its cells are scored, where some were empty), and the
                          residuals (export.panel_arrays)
 
 `write` writes them (export.py decides what), `read` reads them back, each damaged or

@@ -125,8 +125,11 @@ def panel_coverage(transform, arrays, outputs, levels) -> dict:
   `arrays` around the forecasts `outputs` makes from the end of each train part
   (`panel_scored`)."""
   values, inputs, ahead, split = panel_scored(transform, arrays)
+  truth = split['y'][..., 0]
+  if 'observed' in split:  # An empty cell (filled) is not counted: NaN.
+    truth = np.where(split['observed'] > 0, truth, np.nan)
   return intervals.scaled_coverage_on_test(
-      split['y'][..., 0], outputs(values, inputs, ahead), split['mase_denom'],
+      truth, outputs(values, inputs, ahead), split['mase_denom'],
       arrays['residuals'], transform['horizon'], levels)
 
 
@@ -169,8 +172,9 @@ def panel_scored(transform, arrays, histories=None, futures=None,
   else None), and the split the summary scores their forecasts on: y <float64>[S,
   horizon, 1] (the first `horizon` points of each future, by id), each history's MASE
   and RMSSE scales, weight 1. Without histories: the sweep's train parts and test parts
-  (`saved_series`, `saved_ahead`), with Naive2's (sMAPE, MASE) there for the OWA, as the
-  summary scored its final model."""
+  (`saved_series`, `saved_ahead`), with Naive2's (sMAPE, MASE) there for the OWA and,
+  where some test cells were empty (filled), observed <float64>[S, horizon] (1: scored),
+  as the summary scored its final model."""
   horizon, naive2 = transform['horizon'], None
   if histories is None:
     ids, values, _ = saved_series(arrays)
@@ -193,4 +197,6 @@ def panel_scored(transform, arrays, histories=None, futures=None,
            'rmsse_denom': np.asarray([series_scales.rmsse_scale(v) for v in values])}
   if naive2 is not None:
     split['naive2'] = np.asarray(naive2)
+  if histories is None and 'test_observed' in arrays:  # Saved before it: every cell.
+    split['observed'] = np.asarray(arrays['test_observed'], np.float64)
   return values, inputs, ahead, split

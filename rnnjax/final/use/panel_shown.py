@@ -26,17 +26,20 @@ RANDOM_SHOWN = 2  # Series drawn at random, besides the best and the worst (or i
 
 def tested(model) -> dict:
   """id -> (forecast <float64>[h], test part <float64>[h], {'sMAPE', 'MASE', 'RMSSE'}) of
-  the sweep's test part, forecast by the final model from each series' end of train."""
+  the sweep's test part, forecast by the final model from each series' end of train (a
+  cell that was empty, filled: NaN in the test part, and not scored)."""
   ids, values, _ = panel_forecasting.saved_series(model.arrays)
   ahead = panel_forecasting.saved_ahead(model.arrays)
   histories = panel_predictions.stacked(ids, values,
                                         panel_forecasting.saved_inputs(model.arrays))
   point = model.forecast(histories, model.transform['horizon'], levels=(),
                          future_inputs=None if ahead is None else dict(zip(ids, ahead)))['point']
-  truth = model.arrays['test']
+  truth, observed = model.arrays['test'], model.arrays.get('test_observed')
   scores = competition.series_scores(
       {'final': point}, truth, panel_forecasting.panel_scales(model.transform, values),
-      [series_scales.rmsse_scale(v) for v in values])['final']
+      [series_scales.rmsse_scale(v) for v in values], observed)['final']
+  if observed is not None:
+    truth = np.where(observed, truth, np.nan)
   return {k: (p, t, {name: scores[metric][i] for metric, name in series_scores.NAMES.items()})
           for i, (k, p, t) in enumerate(zip(ids, point, truth))}
 
