@@ -14,7 +14,9 @@ for sales that are often 0, where MASE and sMAPE reward a forecast of 0 (`mostly
   RMSSE = sqrt(mean_t (y_t - f_t)^2 / mean_{t > 1} (v_t - v_{t-1})^2)   (v from its first non-zero)
         = RMSE / (the root of that scale, which `rmsse_error` returns)
 
-averaged over series without M5's dollar weights (a panel has no prices to weigh by).
+averaged over series without M5's dollar weights (a panel has no prices to weigh by). Where a
+test part held out had empty cells (filled, data/panel.py), a series' means are over the steps
+`observed` marks (`steps_mean`).
 The benchmarks: Naive, seasonal naive, Naive2 (M3: Makridakis & Hibon 2000; the random walk of the
 seasonally adjusted series), and a competition's own submitted forecasts; statistical.py fits
 statsforecast's AutoETS, AutoTheta and AutoARIMA per series.
