@@ -193,7 +193,8 @@ def test_a_held_out_test_part_without_a_target_is_refused(tmp_path):
   """A plan of promotions appended to the sweep's file, its sales left empty: the held-out
   test part of each series had no target, was filled with the last value and scored as
   sales (a panel of them ended in Naive2's ZeroDivisionError); now refused in one line.
-  A test part with some targets, or --fill=zero's absent sales (0), is read as before."""
+  A test part with some targets is read, its empty cells marked (test_observed: not
+  scored); --fill=zero's absent sales (0) are observations, as before."""
   planned = _write(tmp_path / 'planned.csv', {'a': _series(12, 0) + [None] * 3,
                                              'b': _series(12, 1)})
   with pytest.raises(InputError, match=r"^--csv_path: .*planned.csv: 1 of 2 series have no "
