@@ -269,3 +269,29 @@ def test_submitted_keeps_the_ids_order_and_complete_methods_only(tmp_path):
     competition.submitted(str(bad), ['a'], 1)
   with pytest.raises(InputError, match='rows: row 1'):
     competition.submitted([('a', 'M', '1', 'x')], ['a'], 1)
+
+
+def test_observed_steps_alone_are_scored():
+  """`observed` marks the steps a series is scored on (a test part's cells that held a
+  value): each series' mean over those; every step marked gives exactly the unmasked
+  scores."""
+  rng = np.random.default_rng(0)
+  y, f = rng.uniform(1, 10, (3, 4)), rng.uniform(1, 10, (3, 4))
+  scales = np.array([1.0, 2.0, 0.5])
+  observed = np.array([[1, 0, 0, 1], [1, 1, 1, 1], [0, 1, 1, 1]], bool)
+  per_step = 200 * np.abs(y - f) / (np.abs(y) + np.abs(f))
+  np.testing.assert_allclose(competition.smape(y, f, observed),
+                             [per_step[i][observed[i]].mean() for i in range(3)])
+  np.testing.assert_allclose(competition.mase(y, f, scales, observed),
+                             [np.abs(y - f)[i][observed[i]].mean() / scales[i]
+                              for i in range(3)])
+  np.testing.assert_allclose(competition.rmsse(y, f, scales, observed),
+                             [np.sqrt(((y - f) ** 2)[i][observed[i]].mean()) / scales[i]
+                              for i in range(3)])
+  every = np.ones((3, 4), bool)
+  for name in ('smape', 'mase', 'rmsse'):
+    args = (y, f) if name == 'smape' else (y, f, scales)
+    assert getattr(competition, name)(*args, every).tolist() == getattr(
+        competition, name)(*args).tolist()
+  both = competition.scores({'a': f, 'Naive2': y + 1}, y, scales, observed=observed)
+  assert both['a']['smape'] == pytest.approx(competition.smape(y, f, observed).mean())
