@@ -60,9 +60,9 @@ class Panel:
   test_inputs: tuple | None = None
   # Ids of the file's series too short to hold out a test part (no test file): left out.
   left_out: tuple = ()
-  # Per series <bool>[horizon]: which cells of a test part held out had a target before
-  # its gaps were filled (test_part.observed_in_test); None where every one had (or the
-  # test part was given): the empty ones are left out of every test score.
+  # Per series <bool>[horizon]: which cells of its test part, held out or given, had a
+  # target before its gaps were filled (test_part.observed_in_test, test_part.given);
+  # None where every one had (or --fill=zero): the empty ones are left out of every score.
   test_observed: tuple | None = None
 
 
@@ -137,9 +137,9 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
         future_columns=future_columns, **columns)
     if not columns['id_column']:  # A panel of one: the test file's rows are its series'.
       test_ids = ids
-    test, test_inputs, given_notes = test_part.given(
+    test, test_inputs, test_observed, given_notes = test_part.given(
         ids, times, test_ids, test_values, test_times, test_gaps, path=test_path,
-        horizon=horizon, time_column=columns['time_column'],
+        horizon=horizon, time_column=columns['time_column'], train=train,
         future_columns=future_columns, num_inputs=len(every), flags=flags, fill=fill)
     notes += given_notes
   else:

@@ -15,8 +15,8 @@ for sales that are often 0, where MASE and sMAPE reward a forecast of 0 (`mostly
         = RMSE / (the root of that scale, which `rmsse_error` returns)
 
 averaged over series without M5's dollar weights (a panel has no prices to weigh by). Where a
-test part held out had empty cells (filled, data/panel.py), a series' means are over the steps
-`observed` marks (`steps_mean`).
+test part, held out or given, had empty cells (filled, data/panel.py), a series' means are over
+the steps `observed` marks (`steps_mean`).
 The benchmarks: Naive, seasonal naive, Naive2 (M3: Makridakis & Hibon 2000; the random walk of the
 seasonally adjusted series), and a competition's own submitted forecasts; statistical.py fits
 statsforecast's AutoETS, AutoTheta and AutoARIMA per series.

@@ -1,7 +1,8 @@
 """A panel's test part (panel.py reads the panel): a given test file's rows for each
 series, checked against its train part (they start the period after it, hold at least
-`horizon` targets and no gap) with its future columns' values, or else each series' last
-`horizon` points held out, checked to hold a target.
+`horizon` rows, some with a target; the empty ones are filled and not scored) with its
+future columns' values, or else each series' last `horizon` points held out, checked to
+hold a target.
 """
 
 import numpy as np
@@ -71,15 +72,21 @@ def held_out(train, inputs, times, horizon: int) -> tuple:
 
 
 def given(ids, times, test_ids, test_values, test_times, test_gaps, *, path: str,
-          horizon: int, time_column: str, future_columns=(), num_inputs: int = 0,
-          flags=(), fill: str = 'linear') -> tuple:
-  """(test, test_inputs, notes): the first `horizon` targets of each series of a given
-  test file (long_rows.read_long's ids, values, times and number of empty target cells,
-  read with the `future_columns`), and per series <float64>[horizon, num_inputs] its
-  future columns' values (`_future_part`; None without future columns). Refused in one
-  line: a series without rows, a part that does not start the period after its train
-  part (`times`), one shorter than `horizon`, an empty target cell. `flags`: which of
-  the panel's `num_inputs` input columns (1-based, after the target) are 0/1 flags."""
+          horizon: int, time_column: str, train, future_columns=(),
+          num_inputs: int = 0, flags=(), fill: str = 'linear') -> tuple:
+  """(test, test_inputs, test_observed, notes): the first `horizon` targets of each
+  series of a given test file (long_rows.read_long's ids, values, times and number of
+  empty target cells, read with the `future_columns`), and per series <float64>[horizon,
+  num_inputs] its future columns' values (`_future_part`; None without future columns).
+  Its empty target cells (or periods without a row) are filled as --fill fills the train
+  part's gaps, on from each series' `train` part (its target, filled): with 'zero' they
+  are 0, sold nothing, and scored; otherwise they are left out of every test score, as a
+  test part held out's (`test_observed`: per series <bool>[horizon], None where every
+  cell holds a value), and a note says how many. Refused in one line: a series without
+  rows, a part that does not start the period after its train part (`times`), one
+  shorter than `horizon`, one without a target in its first `horizon` rows (but with
+  'zero'). `flags`: which of the panel's `num_inputs` input columns (1-based, after the
+  target) are 0/1 flags."""
   given = dict(zip(test_ids, test_values))
   future = {}
   if future_columns:  # The target, and apart the future columns' values.
@@ -98,15 +105,14 @@ def given(ids, times, test_ids, test_values, test_times, test_gaps, *, path: str
   if short:
     raise InputError(f'--test_path: series {short[0]!r} has {len(given[short[0]])} '
                      f'test points in {path}, fewer than --horizon={horizon}')
-  if test_gaps and any(np.isnan(given[k][:horizon]).any() for k in ids):
-    raise InputError(f'--test_path: {path} has empty target cells (or periods '
-                     'without a row); a test part is scored as given, not filled')
+  test, observed, gap_notes = (tuple(given[k][:horizon] for k in ids), None, ())
+  if test_gaps:
+    test, observed, gap_notes = _gaps_filled(ids, train, test, path=path, fill=fill)
   test_inputs = None
   if future_columns:
     test_inputs = _future_part(ids, future, num_inputs, horizon, path, flags=tuple(
         c - 1 - (num_inputs - len(future_columns)) for c in flags
         if c - 1 >= num_inputs - len(future_columns)))
-  test = tuple(given[k][:horizon] for k in ids)
   # What the test file holds that is not scored, said rather than dropped silently.
   unknown = [k for k in test_ids if k not in set(ids)]
   longer = sum(len(given[k]) > horizon for k in ids)
@@ -115,8 +121,40 @@ def given(ids, times, test_ids, test_values, test_times, test_gaps, *, path: str
         f'out (first {unknown[0]!r})'] if unknown else []) +
       ([f'--test_path: the first {horizon} points (--horizon) of each series\' test '
         f'part are scored; {longer} series {"has" if longer == 1 else "have"} more, not '
-        'read'] if longer else []))
-  return test, test_inputs, notes
+        'read'] if longer else [])) + gap_notes
+  return test, test_inputs, observed, notes
+
+
+def _gaps_filled(ids, train, test, *, path: str, fill: str) -> tuple:
+  """(test, test_observed, notes) of a given test part whose `test` (per series
+  <float64>[horizon]) has empty target cells: each series' train part and test part
+  filled as one (`train`: its target, filled; linear interpolation starts from its last
+  value), the test part taken back (see `given`)."""
+  horizon = len(test[0])
+  empty = [int(np.isnan(t).sum()) for t in test]
+  cells, series = sum(empty), sum(e > 0 for e in empty)
+  if not cells:  # Empty cells past the first `horizon` rows: not read.
+    return test, None, ()
+  blank = [k for k, e in zip(ids, empty) if e == horizon]
+  if blank and fill != 'zero':
+    raise InputError(
+        f'--test_path: {path}: series {blank[0]!r} has no target in its first {horizon} '
+        f'rows (--horizon), its test part ({len(blank)} of {len(ids)} series): nothing to '
+        'score; give the values, or leave such a series out of both files')
+  observed = tuple(~np.isnan(t) for t in test)
+  test = tuple(t if not e else gap_fill.fill_gaps(
+      np.concatenate([np.asarray(v, np.float64), t])[:, None], ['the target'],
+      f'{path}: series {k!r}', fill=fill, targets=1)[len(v):, 0]
+               for k, v, t, e in zip(ids, train, test, empty))
+  first = ids[next(i for i, e in enumerate(empty) if e)]
+  where = (f'--test_path: {cells} empty target cell(s) (or periods without a row) in the '
+           f'first {horizon} rows of {series} series of {path} (e.g. {first!r})')
+  if fill == 'zero':  # Observed: an absent sale sold nothing.
+    return test, None, (f'{where} are read as 0 (--fill=zero) and scored',)
+  return test, observed, (
+      f'{where} are left out of the test scores, the model\'s and every benchmark\'s (a '
+      'series\' score: the mean over its observed steps); filled (--fill='
+      f'{fill}, on from its train part\'s last value), they are never scored',)
 
 
 def _future_part(ids, given, num_columns: int, horizon: int, path: str,

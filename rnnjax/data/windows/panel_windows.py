@@ -166,7 +166,7 @@ def windows(panel, *, lookback: int, horizon: int,
                   'weight': weight.astype(np.float32),
                   'floor': scales.floor[split].astype(np.float32),
                   'rmsse_denom': scales.rmsse[split].astype(np.float32)}
-  if panel.test_observed is not None:  # Empty cells of a test part held out: not scored.
+  if panel.test_observed is not None:  # Empty cells of a test part (filled): not scored.
     out['test']['observed'] = np.stack(panel.test_observed).astype(np.float32)
   left_out = int(np.sum(~usable))
   notes = ((f'{left_out} series with at most {horizon} points before the test part: '

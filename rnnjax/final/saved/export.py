@@ -142,8 +142,8 @@ def panel_arrays(spec, data) -> tuple[dict, dict]:
   """(arrays, manifest['panel']) of a panel sweep (see the module docstring): ids
   <str>[S], values <float64>[sum n_i] the train parts (gap-filled) end to end, offsets
   <int64>[S + 1], times <str>[sum n_i], test <float64>[S, horizon] and its test_times
-  <str>[S, horizon], test_observed <bool>[S, horizon] where some test cells held out were
-  empty (filled; not scored: panel.test_observed), naive2 <float64>[2] (Naive2's test
+  <str>[S, horizon], test_observed <bool>[S, horizon] where some test cells (held out or
+  given) were empty (filled; not scored: panel.test_observed), naive2 <float64>[2] (Naive2's test
   sMAPE and MASE, for the OWA);
   with input columns, inputs <float64>[sum n_i, C] (beside values) and, where the test
   part was held out (the model forecasts from the data's end) or the model reads future
