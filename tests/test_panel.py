@@ -224,12 +224,18 @@ def test_a_held_out_test_part_without_a_target_is_refused(tmp_path):
   assert whole.test_observed is None
 
 
-def _gappy_test_part(tmp_path):
-  """(a panel whose test parts held out have empty cells, the same panel with them given,
-  the empty cells <bool>[S, 4]) as CSVs (ids 'a', 'b', 'c'; horizon 4)."""
+def _gappy_series():
+  """({id: values}, the empty cells of their last 4 <bool>[S, 4]) (ids 'a', 'b', 'c')."""
   full = {'a': _series(24, 0), 'b': _series(20, 1, 50.0), 'c': _series(22, 2, 10.0)}
   empty = np.zeros((3, 4), bool)
   empty[0, [1, 2]] = empty[2, 3] = True  # 'a' within its test part, 'c' at its end.
+  return full, empty
+
+
+def _gappy_test_part(tmp_path):
+  """(a panel whose test parts held out have empty cells, the same panel with them given,
+  the empty cells <bool>[S, 4]) as CSVs (ids 'a', 'b', 'c'; horizon 4)."""
+  full, empty = _gappy_series()
   gappy = {k: v[:-4] + [None if e else x for x, e in zip(v[-4:], row)]
            for (k, v), row in zip(full.items(), empty)}
   return (_write(tmp_path / 'gappy.csv', gappy), _write(tmp_path / 'full.csv', full), empty)
@@ -270,6 +276,70 @@ def test_empty_test_cells_are_left_out_of_every_benchmarks_scores(tmp_path):
   assert 'observed' not in same.arrays['test']
   assert data.baselines['naive']['val'] == same.baselines['naive']['val']
   assert data.baselines['naive']['test'] != same.baselines['naive']['test']
+
+
+def test_a_given_test_file_s_empty_cells_are_left_out_of_every_benchmarks_scores(tmp_path):
+  """A given test file with empty target cells (and a period without a row): filled on
+  from each train part, left out of the test scores as a held-out part's are (once
+  refused), said in one note; the same panel held out is scored alike."""
+  full, empty = _gappy_series()
+  train = _write(tmp_path / 'train.csv', {k: v[:-4] for k, v in full.items()})
+  lines = ['unique_id,ds,y']
+  for (k, v), row in zip(full.items(), empty):
+    lines += [f'{k},{len(v) - 3 + t},{"" if e else x}'
+              for t, (x, e) in enumerate(zip(v[-4:], row)) if (k, t) != ('a', 2)]
+  test = tmp_path / 'test.csv'  # 'a''s third test period has no row: put back, empty.
+  test.write_text('\n'.join(lines) + '\n')
+  p = panel.load(csv_path=train, test_path=str(test), id_column='unique_id',
+                 time_column='ds', target_column='y', horizon=4)
+  assert [o.tolist() for o in p.test_observed] == (~empty).tolist()
+  assert p.notes == (
+      f"--test_path: 3 empty target cell(s) (or periods without a row) in the first 4 rows "
+      f"of 2 series of {test} (e.g. 'a') are left out of the test scores, the model's and "
+      "every benchmark's (a series' score: the mean over its observed steps); filled "
+      "(--fill=linear, on from its train part's last value), they are never scored",)
+  a = full['a'][-4:]  # Interpolated between the values around them.
+  np.testing.assert_allclose(p.test[0], [a[0], (2 * a[0] + a[3]) / 3,
+                                         (a[0] + 2 * a[3]) / 3, a[3]])
+  options = dict(id_column='unique_id', time_column='ds', target_columns=('y',),
+                 lookback=8, horizon=4, season=4, classical_baselines=False)
+  data = task_data.load(task='panel', csv_path=train, test_path=str(test), **options)
+  y = data.arrays['test']['y'][..., 0].astype(np.float64)
+  naive = np.stack([np.full(4, v[-1]) for v in p.train]).astype(np.float32)
+  per_step = 200 * np.abs(y - naive) / (np.abs(y) + np.abs(naive))
+  got = data.baselines['naive']['test']['smape']
+  assert got == pytest.approx(np.mean([per_step[i][~empty[i]].mean() for i in range(3)]),
+                              rel=1e-12)
+  assert abs(got - per_step.mean()) > 1e-3  # Filled cells would count otherwise.
+  # The same cells held out: the same test part, filled alike, and the same scores.
+  held = task_data.load(task='panel', csv_path=_gappy_test_part(tmp_path)[0], **options)
+  np.testing.assert_array_equal(data.arrays['test']['y'], held.arrays['test']['y'])
+  np.testing.assert_array_equal(data.arrays['test']['observed'],
+                                held.arrays['test']['observed'])
+  assert data.baselines == held.baselines
+
+
+def test_a_given_test_part_without_a_target_is_refused_and_fill_zero_reads_it_as_0(
+    tmp_path):
+  """A series of a given test file without a target in its first --horizon rows has
+  nothing to score: refused in one line naming it; --fill=zero reads an empty cell of a
+  test file as 0 sold, scored, as a held-out part's."""
+  train = _write(tmp_path / 'train.csv', {'a': _series(12, 0), 'b': _series(12, 1)})
+  test = _write(tmp_path / 'test.csv', {'a': [5.0, None, 7.0], 'b': [None] * 3 + [4.0]},
+                start=13)
+  load = lambda fill: panel.load(csv_path=train, test_path=test, id_column='unique_id',
+                                 time_column='ds', target_column='y', horizon=3, fill=fill)
+  with pytest.raises(InputError, match=(
+      f"^--test_path: {re.escape(test)}: series 'b' has no target in its first 3 rows "
+      r"\(--horizon\), its test part \(1 of 2 series\): nothing to score; give the values, "
+      'or leave such a series out of both files$')):
+    load('linear')
+  zero = load('zero')
+  assert zero.test_observed is None
+  assert [t.tolist() for t in zero.test] == [[5, 0, 7], [0, 0, 0]]
+  assert zero.notes[-1] == (f"--test_path: 4 empty target cell(s) (or periods without a "
+                            f"row) in the first 3 rows of 2 series of {test} (e.g. 'a') are "
+                            'read as 0 (--fill=zero) and scored')
 
 
 def test_ids_are_read_as_written(tmp_path):

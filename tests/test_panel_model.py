@@ -814,3 +814,35 @@ def test_empty_test_cells_are_left_out_of_the_models_scores_and_load_gives_them_
   # A model saved before the mask (no test_observed): every cell scored, as then.
   del model.arrays['test_observed']
   assert model.evaluate_panel()['smape'] == pytest.approx(per_step.mean(), rel=1e-5)
+
+
+def test_a_given_test_file_s_empty_cells_are_left_out_of_the_models_scores(tmp_path):
+  """A given test file with empty target cells (and a period without a row), once
+  refused: the final model's test scores are means over the observed cells, and the
+  saved model's evaluate_panel() gives them back (test_observed saved)."""
+  header, rows = _rows(panel.bundled_paths('m1_quarterly')[0], IDS[:3])
+  last = [r for k in IDS[:3] for r in [r for r in rows if r[0] == k][-HORIZON:]]
+  empty = np.zeros((3, HORIZON), bool)
+  empty[0, 1] = empty[0, 2] = empty[2, 3] = True
+  test = [list(r) for r in last]
+  for s, step in zip(*np.nonzero(empty)):
+    test[s * HORIZON + step][2] = ''
+  del test[2]  # The first series' third test period: no row, put back empty.
+  spec = dataclasses.replace(
+      SPEC, csv_path=_write(tmp_path / 'train.csv', header, [r for r in rows if r not in last]),
+      test_path=_write(tmp_path / 'test.csv', header, test), lookback='4',
+      learning_rate='1e-2', train_steps=20, eval_every=20, ensemble='single')
+  lines = []
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lines.append)
+  assert any(l.startswith('--test_path: 3 empty target cell(s)') for l in lines), lines
+  final = summary['final']['test']
+  model = rnnjax.load(str(tmp_path / 'wd'))
+  np.testing.assert_array_equal(model.arrays['test_observed'], ~empty)
+  assert model.evaluate_panel() == final  # Same program, same data, same cells.
+  forecasts, split = model.panel_test_forecasts()
+  y = split['y'][..., 0].astype(np.float32).astype(np.float64)
+  f = forecasts.astype(np.float32).astype(np.float64)
+  per_step = 200 * np.abs(y - f) / (np.abs(y) + np.abs(f))
+  observed_only = np.mean([per_step[i][~empty[i]].mean() for i in range(3)])
+  assert final['smape'] == pytest.approx(observed_only, rel=1e-5)
+  assert abs(final['smape'] - per_step.mean()) > 1e-3
