@@ -283,6 +283,7 @@ def test_a_given_test_file_s_empty_cells_are_left_out_of_every_benchmarks_scores
   from each train part, left out of the test scores as a held-out part's are (once
   refused), said in one note; the same panel held out is scored alike."""
   full, empty = _gappy_series()
+  empty[1, 0] = True  # 'b' at its start: between its train part's end and its next value.
   train = _write(tmp_path / 'train.csv', {k: v[:-4] for k, v in full.items()})
   lines = ['unique_id,ds,y']
   for (k, v), row in zip(full.items(), empty):
@@ -294,13 +295,15 @@ def test_a_given_test_file_s_empty_cells_are_left_out_of_every_benchmarks_scores
                  time_column='ds', target_column='y', horizon=4)
   assert [o.tolist() for o in p.test_observed] == (~empty).tolist()
   assert p.notes == (
-      f"--test_path: 3 empty target cell(s) (or periods without a row) in the first 4 rows "
-      f"of 2 series of {test} (e.g. 'a') are left out of the test scores, the model's and "
+      f"--test_path: 4 empty target cell(s) (or periods without a row) in the first 4 rows "
+      f"of 3 series of {test} (e.g. 'a') are left out of the test scores, the model's and "
       "every benchmark's (a series' score: the mean over its observed steps); filled "
       "(--fill=linear, on from its train part's last value), they are never scored",)
   a = full['a'][-4:]  # Interpolated between the values around them.
   np.testing.assert_allclose(p.test[0], [a[0], (2 * a[0] + a[3]) / 3,
                                          (a[0] + 2 * a[3]) / 3, a[3]])
+  b = full['b'][-5:]  # From the train part's last value.
+  assert p.test[1][0] == pytest.approx((b[0] + b[2]) / 2, rel=1e-12)
   options = dict(id_column='unique_id', time_column='ds', target_columns=('y',),
                  lookback=8, horizon=4, season=4, classical_baselines=False)
   data = task_data.load(task='panel', csv_path=train, test_path=str(test), **options)
@@ -312,7 +315,9 @@ def test_a_given_test_file_s_empty_cells_are_left_out_of_every_benchmarks_scores
                               rel=1e-12)
   assert abs(got - per_step.mean()) > 1e-3  # Filled cells would count otherwise.
   # The same cells held out: the same test part, filled alike, and the same scores.
-  held = task_data.load(task='panel', csv_path=_gappy_test_part(tmp_path)[0], **options)
+  held = task_data.load(task='panel', csv_path=_write(tmp_path / 'held.csv', {
+      k: v[:-4] + [None if e else x for x, e in zip(v[-4:], row)]
+      for (k, v), row in zip(full.items(), empty)}), **options)
   np.testing.assert_array_equal(data.arrays['test']['y'], held.arrays['test']['y'])
   np.testing.assert_array_equal(data.arrays['test']['observed'],
                                 held.arrays['test']['observed'])
