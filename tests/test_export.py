@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from rnnjax.data import classify
+from rnnjax.data import forecast
 from rnnjax.data import text
 from rnnjax.errors import InputError
 from rnnjax.final.saved import arguments
@@ -1011,3 +1012,57 @@ def test_a_history_of_pandas_nullable_dtypes_reads_pd_na_as_a_gap(forecast_run):
   want, got = model.forecast(plain, 3), model.forecast(nullable, 3)
   np.testing.assert_allclose(got['point'], want['point'], rtol=1e-6)
   assert got['notes'] == want['notes']
+
+
+@pytest.mark.parametrize('difference', [False, True])
+def test_empty_test_cells_are_left_out_of_the_models_figures_and_load_gives_them_back(
+    tmp_path, difference):
+  """A series whose test part has empty target cells (filled): the final model's test
+  RMSE, MAE and MASE and its intervals' coverage are over the observed cells of its test
+  forecasts (each cell in several windows); rnnjax.load gives them back exactly; a model
+  saved before the mask (no test_observed) scores every cell, as then."""
+  forecast_csv = tmp_path / 'gappy.csv'
+  with open(forecast.bundled_path('shampoo_sales'), encoding='utf-8') as file:
+    rows = file.read().splitlines()
+  empty = (31, 33)  # Rows of the series (the last 5 are its test part).
+  for i in empty:
+    rows[1 + i] = rows[1 + i].split(',')[0] + ','
+  forecast_csv.write_text('\n'.join(rows) + '\n', encoding='utf-8')
+  spec = dataclasses.replace(FORECAST, dataset='', csv_path=str(forecast_csv),
+                             time_column='Time', target_columns=('Sales',), horizon=2,
+                             test_size=5, lookback='3', difference=difference,
+                             ensemble='single')
+  # 4 test windows, a power of two: a loaded model pads the windows it forecasts to one
+  # (members.py `outputs`), and a batch of 5 padded to 8 may round an output in its last bit.
+  lines = []
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lines.append)
+  assert any('left out of the test scores' in l for l in lines)
+  final = summary['final']['test']
+  model = rnnjax.load(str(tmp_path / 'wd'))
+  series, observed = model.arrays['series'], model.arrays['test_observed']
+  n, test_start = len(series), model.transform['split_points'][1]
+  assert test_start == 31 and np.flatnonzero(~observed[:, 0]).tolist() == list(empty)
+  _assert_same(model.evaluate_series(series, test_start, observed=observed), final)
+  # NumPy over the observed cells of the model's test forecasts (levels).
+  origins = np.arange(test_start, n - 1)
+  cells = origins[:, None] + np.arange(2)
+  errors = np.abs(model.backtest(series, origins, 2)[..., 0] - series[cells, 0])
+  scored = observed[cells, 0]
+  assert final['rmse'] == pytest.approx(np.sqrt(np.mean(errors[scored] ** 2)), rel=1e-5)
+  assert final['mae'] == pytest.approx(np.mean(errors[scored]), rel=1e-5)
+  assert final['mase'] == pytest.approx(
+      np.mean(errors[scored]) / model.transform['mase_scale'][0], rel=1e-5)
+  filled_rmse = np.sqrt(np.mean(errors ** 2))
+  assert abs(final['rmse'] - filled_rmse) > 1e-3 * filled_rmse
+  # The intervals' coverage of the first steps: the observed test points alone.
+  width = intervals.widths(model.arrays['residuals'], 0.8, 2)[0][:, 0]
+  last = np.abs(model.backtest(series, [n - 1], 1)[0, 0, 0] - series[n - 1, 0])
+  inside = np.concatenate([(errors <= width)[scored], [last <= width[0]]])
+  coverage = model.manifest['intervals']['test_coverage']['0.8']['first_steps']
+  assert coverage == pytest.approx(np.mean(inside), rel=1e-12)
+  del model.manifest['intervals']['test_coverage']
+  assert model.test_coverage((0.8,))['0.8']['first_steps'] == coverage
+  # A model saved before the mask: every cell scored, as then.
+  del model.arrays['test_observed']
+  assert model.evaluate_series(series, test_start)['rmse'] == pytest.approx(filled_rmse,
+                                                                            rel=1e-5)

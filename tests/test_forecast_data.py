@@ -69,18 +69,91 @@ def test_co2_weekly_gaps_are_filled():
   np.testing.assert_array_equal(gap_fill.fill_gaps(raw, ['co2'], 'co2'), _series('co2_weekly'))
 
 
-def test_empty_target_cells_in_the_test_part_are_said_to_be_scored_as_filled(tmp_path):
-  """Filled as every gap is, a test part's empty cells are scored as if observed: said
-  (not for a gap before it, nor with --fill=zero's absent sales, which are 0)."""
+def test_empty_target_cells_in_the_test_part_are_said_to_be_left_out_of_its_scores(tmp_path):
+  """Filled as every gap is, a test part's empty cells are left out of its scores: said,
+  and marked (not for a gap before it, nor with --fill=zero's absent sales, which are 0)."""
   def load(cells, **kw):
     text = 't,y\n' + ''.join(f'{t},{"" if t in cells else 10 + t % 4}\n' for t in range(40))
     return forecast.load(csv_path=_write(tmp_path / 'y.csv', text), target_columns=('y',),
                          lookback=4, horizon=1, val_size=5, test_size=5,
-                         classical_baselines=False, **kw).notes
+                         classical_baselines=False, **kw)
   said = ('test: 2 empty target cell(s) of its last 5 points are filled (--fill=linear) '
-          'and scored as filled')
-  assert said in load({3, 36, 38})
-  assert not any('scored as filled' in n for n in load({3, 34}) + load({36}, fill='zero'))
+          'and left out of the test scores')
+  data = load({3, 36, 38})
+  assert any(n.startswith(said) for n in data.notes)
+  np.testing.assert_array_equal(data.test_observed[:, 0, 0], [1, 0, 1, 0, 1])
+  for data in (load({3, 34}), load({36}, fill='zero')):
+    assert not any(n.startswith('test: ') for n in data.notes)
+    assert data.test_observed is None
+
+
+def _gappy(tmp_path, empty, n=40):
+  """(path, <float64>[n] the series with its gaps filled by hand): a seasonal CSV t,y
+  whose cells at `empty` are empty."""
+  t = np.arange(n, dtype=np.float64)
+  y = 20 + 0.5 * t + 3 * np.sin(np.pi * t / 2) + np.cos(t)
+  text = 't,y\n' + ''.join(f'{i},{"" if i in empty else repr(float(y[i]))}\n'
+                           for i in range(n))
+  known = np.array([i for i in range(n) if i not in empty])
+  return _write(tmp_path / 'gappy.csv', text), np.interp(t, known, y[known])
+
+
+EMPTY = (31, 35, 36)  # In the test part (the last 8 of 40 points), and nowhere else.
+
+
+@pytest.mark.parametrize('difference', [False, True])
+def test_every_baseline_scores_the_observed_test_cells_alone(tmp_path, monkeypatch,
+                                                             difference):
+  """Each baseline's test RMSE, MAE and MASE are NumPy's over the windows' observed
+  cells (a test point is in several windows, at several steps), not over the filled."""
+  path, series = _gappy(tmp_path, EMPTY)
+  t = 32 + np.arange(7)  # Test windows: targets t, t + 1 in the last 8 points.
+  cells = t[:, None] + np.arange(2)
+  ets = 1.02 * series[cells - 1]  # A classical baseline's forecasts, made up.
+  monkeypatch.setattr(classical, 'forecasts',
+                      lambda *args, **kw: ({'ets': {'test': ets[..., None]}}, ()))
+  data = forecast.load(csv_path=path, target_columns=('y',), lookback=4, horizon=2,
+                       val_size=8, test_size=8, season=4, difference=difference)
+  assert data.split_points == (24, 32)
+  scored = ~np.isin(cells, EMPTY)
+  np.testing.assert_array_equal(data.test_observed[..., 0], scored)
+  truth = series[cells]
+  scale = np.mean(np.abs(series[4:24] - series[:20]))
+  forecasts = {'last_value': np.repeat(series[t - 1][:, None], 2, axis=1),
+               'seasonal_naive': series[cells - 4], 'ets': ets}
+  for name, f in forecasts.items():
+    err, got = (f - truth)[scored], data.baselines[name]['test']
+    assert got['rmse'] == pytest.approx(np.sqrt(np.mean(err ** 2)), rel=1e-12)
+    assert got['mae'] == pytest.approx(np.mean(np.abs(err)), rel=1e-12)
+    assert got['mase'] == pytest.approx(np.mean(np.abs(err)) / scale, rel=1e-12)
+    assert abs(got['rmse'] - np.sqrt(np.mean((f - truth) ** 2))) > 1e-3  # Not the filled.
+
+
+@pytest.mark.parametrize('difference', [False, True])
+def test_the_networks_test_scores_are_over_the_observed_cells_as_the_baselines(
+    tmp_path, difference):
+  """The last value fed to the forecast task's score as a network's scaled forecast of a
+  test part with empty cells scores what the last_value baseline does, each figure a
+  mean over the observed level cells (with --difference, of the cumulated changes)."""
+  path, series = _gappy(tmp_path, EMPTY)
+  data = forecast.load(csv_path=path, target_columns=('y',), lookback=4, horizon=2,
+                       val_size=8, test_size=8, season=4, difference=difference,
+                       classical_baselines=False)
+  split = {'x': data.x['test'], 'y': data.y['test'], 'mean': data.mean.astype(np.float32),
+           'std': data.std.astype(np.float32),
+           'mase_scale': data.mase_scale.astype(np.float32),
+           'observed': data.test_observed}
+  t = 32 + np.arange(7)
+  last = np.zeros((7, 2, 1)) if difference else np.repeat(series[t - 1, None, None], 2, 1)
+  pred = ((last - data.mean) / data.std).astype(np.float32)
+  cfg = types.SimpleNamespace(difference=difference, num_targets=1)
+  got = tasks.TASKS['forecast'].score(cfg, pred, split)
+  want = data.baselines['last_value']['test']
+  for metric in ('rmse', 'mae', 'mase'):
+    assert float(got[metric]) == pytest.approx(want[metric], rel=1e-5)
+  del split['observed']  # Every cell: the filled ones too, a different figure.
+  assert abs(float(tasks.TASKS['forecast'].score(cfg, pred, split)['rmse'])
+             - want['rmse']) > 1e-3 * want['rmse']
 
 
 # --- windows, splits and scaling ------------------------------------------------------

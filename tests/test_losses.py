@@ -68,3 +68,26 @@ def test_nll_of_probs_matches_float64_also_where_p_rounds_to_1():
     normal = p >= np.finfo(np.float32).tiny
     want = np.where(normal, want, np.inf)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-37, err_msg=str(probs))
+
+
+def test_regression_metrics_over_the_observed_cells_match_numpy():
+  """With `observed`, MSE, RMSE and MAE are means over its cells alone (the level errors,
+  cumulated over the horizon where the targets are changes); without, over every cell."""
+  rng = np.random.default_rng(0)
+  pred, y = rng.normal(size=(2, 5, 3, 2)).astype(np.float32)
+  std = np.array([2.0, 0.5], np.float32)
+  observed = (rng.uniform(size=(5, 3, 2)) > 0.3).astype(np.float32)
+  for cumulative in (False, True):
+    err = (pred - y).astype(np.float64) * std
+    if cumulative:
+      err = np.cumsum(err, axis=1)
+    got = losses.regression_metrics(jnp.asarray(pred), jnp.asarray(y), std * 0, std,
+                                    cumulative=cumulative, observed=observed)
+    kept = observed > 0
+    np.testing.assert_allclose(got['rmse'], np.sqrt(np.mean(err[kept] ** 2)), rtol=1e-5)
+    np.testing.assert_allclose(got['mae'], np.mean(np.abs(err[kept])), rtol=1e-5)
+    np.testing.assert_allclose(got['mse'], np.mean(((pred - y)[kept]) ** 2), rtol=1e-5)
+    every = losses.regression_metrics(jnp.asarray(pred), jnp.asarray(y), std * 0, std,
+                                      cumulative=cumulative)
+    np.testing.assert_allclose(every['mae'], np.mean(np.abs(err)), rtol=1e-5)
+    assert abs(float(every['mae']) - float(got['mae'])) > 1e-3

@@ -90,6 +90,10 @@ class ForecastData:
   season: int = 0  # The season the baselines and MASE used (0: none).
   filled: dict | None = None  # gap_fill.fill_counts: the empty cells filled, by column.
   flag_columns: tuple = ()  # Input columns of 0s and 1s (gap_fill.flag_columns), by name.
+  # <float32>[W_test, horizon, C_out], where some target cell of the test part was empty
+  # (filled): 1 where the level a test window's target scores held a value, 0 where it
+  # did not (left out of every test score); None where every one did.
+  test_observed: np.ndarray | None = None
 
 
 def bundled_path(dataset: str) -> str:
@@ -128,7 +132,7 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
             test_size: int = 0, num_targets: int = 1, season: int = 0,
             target_columns=('value',), num_filled: int = 0,
             input_columns=(), difference: bool = False,
-            classical_baselines: bool = True) -> ForecastData:
+            classical_baselines: bool = True, observed=None) -> ForecastData:
   """Windows and baselines from a gap-free series.
 
   Args:
@@ -140,6 +144,9 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
       `std` are then the changes' statistics; a forecast's levels are the last observed
       level plus the cumulative sum of its changes (see losses.regression_metrics).
     classical_baselines: also fit ETS and ARIMA (classical.py; seconds on long series).
+    observed: <bool>[N, num_targets] which target cells held a value before their gaps
+      were filled, or None (every one): a test window's target whose level was empty is
+      left out of every test score (`test_observed`), the baselines' here included.
   """
   n = len(values)
   lookback_needed = lookback + int(difference)  # A change needs the level before it.
@@ -169,7 +176,7 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
   x, y, baselines = {}, {}, {'last_value': {}}
   if season:
     baselines['seasonal_naive'] = {}
-  starts, truth = {}, {}
+  starts, truth, test_observed = {}, {}, None
   # 'refit': every window whose targets lie before the test part, those that straddle
   # the end of training too (final/choice/refit.py trains on them).
   for split, (start, stop) in {**bounds, 'refit': (0, val_end)}.items():
@@ -179,12 +186,18 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
     if split in ('train', 'refit'):
       continue
     starts[split], truth[split] = t, targets[t[:, None] + np.arange(horizon)]
+    if split == 'test' and observed is not None and not observed[val_end:].all():
+      # The level cells each target is scored on, indexed as `y` (changes: their levels).
+      test_observed = np.asarray(observed, bool)[t[:, None] + np.arange(horizon)].astype(
+          np.float32)
+    scored = test_observed if split == 'test' else None
     last = np.repeat(targets[t - 1, None], horizon, axis=1)
-    baselines['last_value'][split] = series_errors.regression_report(last, truth[split], scale)
+    baselines['last_value'][split] = series_errors.regression_report(last, truth[split], scale,
+                                                                     scored)
     if season and t.min() >= season:
       pred = seasonal_naive(targets, t, horizon, season)
       baselines['seasonal_naive'][split] = series_errors.regression_report(
-          pred, truth[split], scale)
+          pred, truth[split], scale, scored)
   said = ()  # Where the baselines or MASE cannot be what the flags ask: said, not dropped.
   if season >= train_end:
     said += (f'--season={season} is not shorter than the training part ({train_end} '
@@ -201,7 +214,8 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
                                        {'val': train_end, 'test': val_end},
                                        horizon=horizon, season=season)
     for name, by_split in preds.items():
-      baselines[name] = {split: series_errors.regression_report(pred, truth[split], scale)
+      baselines[name] = {split: series_errors.regression_report(
+          pred, truth[split], scale, test_observed if split == 'test' else None)
                          for split, pred in by_split.items()}
   return ForecastData(x=x, y=y, mean=mean[:num_targets], std=std[:num_targets],
                       target_columns=tuple(target_columns), num_filled=num_filled,
@@ -209,7 +223,8 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
                       split_points=(train_end, val_end),
                       input_columns=tuple(input_columns), difference=difference,
                       mase_scale=scale, notes=said + tuple(notes), x_mean=mean, x_std=std,
-                      series=np.asarray(values, np.float64), season=season)
+                      series=np.asarray(values, np.float64), season=season,
+                      test_observed=test_observed)
 
 
 def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
@@ -272,15 +287,20 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
                        f'back {origin_back} validation blocks of {val_size} points')
     filled = filled[:len(filled) - origin_back * val_size]
     classical_baselines = False
+  # Empty target cells in the test part: filled as every gap is (history to the windows
+  # after them), and left out of every test score (--fill=zero: an empty cell is a 0, as
+  # a shop's absent sales, and scored).
+  observed = None if fill == 'zero' else ~np.isnan(raw[:len(filled), :len(columns)])
   data = prepare(filled, lookback=lookback, horizon=horizon, val_size=val_size,
                  test_size=test_size, num_targets=len(columns), season=season,
                  target_columns=columns, num_filled=num_filled, input_columns=inputs,
-                 difference=difference, classical_baselines=classical_baselines)
-  # Empty target cells in the test part: filled as every gap is, and scored so (--fill=
-  # zero: an empty cell is a 0, as a shop's absent sales).
-  tested = raw[data.split_points[1]:len(filled), :len(columns)]
-  if fill != 'zero' and np.isnan(tested).any():
-    notes += (f'test: {int(np.isnan(tested).sum())} empty target cell(s) of its last '
-              f'{len(tested)} points are filled (--fill={fill}) and scored as filled',)
+                 difference=difference, classical_baselines=classical_baselines,
+                 observed=observed)
+  if data.test_observed is not None:
+    empty = int(np.sum(~observed[data.split_points[1]:]))
+    notes += (f'test: {empty} empty target cell(s) of its last '
+              f'{len(filled) - data.split_points[1]} points are filled (--fill={fill}) and '
+              'left out of the test scores, the model\'s and every baseline\'s (RMSE, MAE, '
+              'MASE and the intervals\' coverage: means over the observed cells)',)
   return dataclasses.replace(data, notes=notes + data.notes, filled=counts,
                              flag_columns=tuple(inputs[c - len(columns)] for c in flags))

@@ -8,20 +8,35 @@ def mse(pred, y):
   return jnp.mean((pred - y) ** 2)
 
 
-def regression_metrics(pred, y, mean, std, *, cumulative: bool = False):
+def regression_metrics(pred, y, mean, std, *, cumulative: bool = False, observed=None):
   """Scaled MSE (the training loss), and RMSE / MAE in original units.
 
   mean, std: <float32>[C], the training part's statistics per target column.
   cumulative: pred and y are scaled changes (forecast.prepare(difference=True)): the
     levels they imply are the same last level plus their cumulative sums over the
     horizon, so the level error at step h is the sum of the change errors up to h.
+  observed: <float32>[N, horizon, C] or None: the cells scored, 1 where the level a
+    target scores held a value (a test part with empty cells, filled: data/forecast.py
+    `test_observed`); each mean is then over those cells alone (the level errors there,
+    and MSE's scaled errors of the targets there).
   """
   del mean  # Cancels out of every error.
   err = (pred - y) * std[None, None, :]
   if cumulative:
     err = jnp.cumsum(err, axis=1)
-  return {'mse': mse(pred, y), 'rmse': jnp.sqrt(jnp.mean(err ** 2)),
-          'mae': jnp.mean(jnp.abs(err))}
+  if observed is None:
+    return {'mse': mse(pred, y), 'rmse': jnp.sqrt(jnp.mean(err ** 2)),
+            'mae': jnp.mean(jnp.abs(err))}
+  mean_over = lambda v: observed_mean(v, observed)
+  return {'mse': mean_over((pred - y) ** 2), 'rmse': jnp.sqrt(mean_over(err ** 2)),
+          'mae': mean_over(jnp.abs(err))}
+
+
+def observed_mean(v, observed, axis=None):
+  """The mean of `v` over the entries where `observed` (its shape) is > 0, along `axis`
+  (None: all); NaN where there are none."""
+  kept = observed > 0
+  return jnp.sum(jnp.where(kept, v, 0.0), axis=axis) / jnp.sum(kept, axis=axis)
 
 
 def cross_entropy(logits, labels):

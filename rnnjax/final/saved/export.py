@@ -122,9 +122,11 @@ def manifest(spec, summary: dict, data, groups) -> dict:
 
 
 def series_arrays(data) -> tuple[dict, list]:
-  """Forecasting: the series and its times, to forecast from its end (else {}); and
-  [rows, first time] where its last rows had no target (filled; predict says so), else
-  []."""
+  """Forecasting: the series and its times, to forecast from its end, and where some
+  target cell of its test part was empty (filled; left out of the test scores,
+  data/forecast.py `test_observed`) test_observed <bool>[N, C_out], false at those cells
+  alone (else {}); and [rows, first time] where its last rows had no target (filled;
+  predict says so), else []."""
   if data.task != 'forecast':
     return {}, []
   transform = data.transform
@@ -134,8 +136,13 @@ def series_arrays(data) -> tuple[dict, list]:
       input_columns=transform['input_columns'])
   empty = np.isnan(raw[:, :len(transform['target_columns'])]).all(axis=1)
   ends = panel_histories.trailing_ends([None], [np.where(empty, np.nan, 0.0)], [times])
-  return ({'series': np.asarray(transform['series'], np.float64),
-           'times': np.asarray(times, dtype=str)}, ends[0][1:] if ends else [])
+  arrays = {'series': np.asarray(transform['series'], np.float64),
+            'times': np.asarray(times, dtype=str)}
+  if 'observed' in data.arrays['test']:  # The level cells, as the loader read them.
+    observed = ~np.isnan(raw[:len(arrays['series']), :len(transform['target_columns'])])
+    observed[:transform['split_points'][1]] = True
+    arrays['test_observed'] = observed
+  return arrays, ends[0][1:] if ends else []
 
 
 def panel_arrays(spec, data) -> tuple[dict, dict]:

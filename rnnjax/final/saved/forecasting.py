@@ -54,15 +54,40 @@ def windows(transform, values, ends, lookback) -> np.ndarray:
   return ((window - mean) / std).astype(np.float32)
 
 
-def target_split(transform, values, ends) -> dict:
+def target_split(transform, values, ends, observed=None) -> dict:
   """The split the summary scores, for the windows ending before `ends`: their targets
   as `prepare` scales them (the next `horizon` rows' (changes of) levels) and the
-  scaling statistics."""
+  scaling statistics; where `observed` <bool>[N, C_out] (which target cells of `values`
+  are scored) leaves some of those rows' cells out, `observed` <float32>[W, horizon,
+  C_out] as data/forecast.py's `test_observed` (1: scored)."""
   horizon, c_out = transform['horizon'], len(transform['target_columns'])
   y = windows(transform, values, ends + horizon, horizon)[..., :c_out]
-  return {'y': y, 'mean': np.asarray(transform['mean']),
-          'std': np.asarray(transform['std']),
-          'mase_scale': np.asarray(transform['mase_scale'], np.float64)}
+  split = {'y': y, 'mean': np.asarray(transform['mean']),
+           'std': np.asarray(transform['std']),
+           'mase_scale': np.asarray(transform['mase_scale'], np.float64)}
+  if observed is not None:
+    scored = np.asarray(observed, bool)[ends[:, None] + np.arange(horizon)]
+    if not scored.all():  # Else scored as every cell is, in the same program as the sweep's.
+      split['observed'] = scored.astype(np.float32)
+  return split
+
+
+def observed_cells(transform, observed, length: int):
+  """`observed` (evaluate_series'; None, or <bool>[N, C_out], a single target's [N] too)
+  checked against a series of `length` rows: <bool>[N, C_out] or None."""
+  if observed is None:
+    return None
+  arguments.concrete(observed, 'observed')
+  c_out = len(transform['target_columns'])
+  cells = np.asarray(observed)
+  if cells.ndim == 1 and c_out == 1:
+    cells = cells[:, None]
+  if cells.shape != (length, c_out) or cells.dtype.kind not in 'biu' or not np.isin(
+      cells, (0, 1)).all():
+    raise InputError(f'observed: expected <bool>[{length}, {c_out}] (the series\' rows as '
+                     f'read, by its target columns: true where a cell is scored), got '
+                     f'{cells.dtype} of shape {cells.shape}')
+  return cells.astype(bool)
 
 
 def paths(transform, need, scaled_forecasts, values, origins, steps: int) -> np.ndarray:

@@ -157,7 +157,12 @@ class TunedModel(members.Members):
     series, residuals = self.arrays.get('series'), self.arrays['residuals']
     origins, forecasts = self._backtests(self.transform['split_points'][1], len(series),
                                          residuals.shape[0])
-    return intervals.coverage_on_test(series, origins, forecasts, residuals,
+    truth = series
+    if 'test_observed' in self.arrays:  # An empty test cell (filled) is not counted: NaN.
+      truth = series.copy()
+      c_out = self.num_targets
+      truth[:, :c_out] = np.where(self.arrays['test_observed'], series[:, :c_out], np.nan)
+    return intervals.coverage_on_test(truth, origins, forecasts, residuals,
                                       self.transform['horizon'], levels)
 
   def backtest(self, values, origins, steps: int = 1) -> np.ndarray:
@@ -171,10 +176,15 @@ class TunedModel(members.Members):
                        'origin\'s history and the last forecast')
     return self._paths(values, origins, steps)
 
-  def evaluate_series(self, values, start: int) -> dict:
+  def evaluate_series(self, values, start: int, observed=None) -> dict:
     """The summary's metrics of the model on the windows whose targets lie in
-    values[start:] (the test part: start = the second split point)."""
+    values[start:] (the test part: start = the second split point). observed: <bool>[N,
+    C_out] which target cells of `values` are scored (false: filled, left out of every
+    mean), or None: every one. The summary's test figures: values=arrays['series'],
+    start=the second split point, observed=arrays.get('test_observed') (where some test
+    cell of the sweep's series was empty)."""
     values = self.check_history(values, what='series')
+    observed = forecasting.observed_cells(self.transform, observed, len(values))
     last = len(values) - self.transform['horizon']
     start = arguments.whole(start, 'start', 0, last)
     ends = np.arange(max(start, self._need()), last + 1)
@@ -182,7 +192,8 @@ class TunedModel(members.Members):
       raise InputError(f'start: {start}: no window has its {self._need()} points of '
                        'history and its targets inside values')
     outputs = self._scaled_forecasts(values, ends)
-    return self._metrics(outputs, forecasting.target_split(self.transform, values, ends))
+    return self._metrics(outputs, forecasting.target_split(self.transform, values, ends,
+                                                           observed))
 
   # Panels (many series, one model).
 
