@@ -11,7 +11,8 @@ read by common.py's `read_csv`, and the rows put on the time column's grid (`rea
 time/grid.py: sorted, absent periods put back as empty cells). Gaps (empty cells) are
 filled by linear interpolation in time (or, with `fill='zero'`, the targets' with 0; a
 0/1 flag column's with its last value before; gap_fill.py `fill_gaps`) and counted by
-column (`filled`).
+column (`filled`). An empty target cell of the test part, filled (not with 'zero'), is
+left out of every test score (`test_observed`; the model's, engine/tasks/forecast.py).
 
 Several target columns may be forecast at once, and extra `input_columns` (other series
 known over the lookback, e.g. temperature for electricity demand) may be fed alongside

@@ -6,8 +6,10 @@
                          lookback, horizon, columns, class labels, vocabulary); the test
                          figures the model reached, interval coverage, versions
   model/params.msgpack   each group's parameters <[M_g, ...]> (flax.serialization)
-  model/arrays.npz       forecasting: the series (levels, gap-filled), its times, and
-                         the validation residuals the intervals are calibrated on; a
+  model/arrays.npz       forecasting: the series (levels, gap-filled), its times (which
+                         target cells of its test part are scored, where some were
+                         empty), and the validation residuals the intervals are
+                         calibrated on; a
                          panel: every series' train part, times and test part (which
                          of its cells are scored, where some were empty), and the
                          residuals (export.panel_arrays)
