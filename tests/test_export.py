@@ -115,7 +115,7 @@ def test_predict_says_where_the_sweeps_series_ended_with_filled_rows(tmp_path):
   path.write_text('t,y\n' + ''.join(f'{t},{t % 5}\n' for t in range(10)) + '10,\n11,\n')
   data = types.SimpleNamespace(task='forecast', transform={
       'path': str(path), 'target_columns': ('y',), 'time_column': 't', 'input_columns': (),
-      'series': np.zeros((12, 1))})
+      'series': np.zeros((12, 1))}, arrays={'test': {}})
   assert export.series_arrays(data)[1] == [2, '10']
   path.write_text('t,y\n' + ''.join(f'{t},{t % 5}\n' for t in range(12)))
   assert export.series_arrays(data)[1] == []
