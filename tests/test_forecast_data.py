@@ -87,6 +87,23 @@ def test_empty_target_cells_in_the_test_part_are_said_to_be_left_out_of_its_scor
     assert data.test_observed is None
 
 
+def test_a_test_part_without_a_target_is_refused_in_one_line(tmp_path):
+  """A series whose test part holds no target (a plan of the inputs ahead appended, its
+  target empty) has nothing to score: refused before any fit, naming the file and where
+  the test part starts; one observed cell there is scored, and --fill=zero reads 0s."""
+  def load(cells, **kw):
+    text = 't,y\n' + ''.join(f'{t},{"" if t in cells else 10 + t % 4}\n' for t in range(40))
+    return forecast.load(csv_path=_write(tmp_path / 'y.csv', text), target_columns=('y',),
+                         time_column='t', lookback=4, horizon=1, val_size=5, test_size=5,
+                         classical_baselines=False, **kw)
+  with pytest.raises(InputError, match=r"^--csv_path: .*y\.csv: target column 'y' has no "
+                     r"value in the last 5 points, the test part \(from '35'\): nothing "
+                     r'to score; .*--test_size$'):
+    load(set(range(33, 40)))
+  assert load(set(range(33, 39))).test_observed[:, 0, 0].tolist() == [0, 0, 0, 0, 1]
+  assert load(set(range(33, 40)), fill='zero').test_observed is None
+
+
 def _gappy(tmp_path, empty, n=40):
   """(path, <float64>[n] the series with its gaps filled by hand): a seasonal CSV t,y
   whose cells at `empty` are empty."""

@@ -228,6 +228,25 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
                       test_observed=test_observed)
 
 
+def _check_test_part(observed, cells, columns, *, path: str, flag: str, horizon: int,
+                     val_size: int, test_size: int) -> None:
+  """Refuses, in one line, a series whose test part (its last points, as `prepare`
+  sizes it) holds no value of a target column (`observed`: <bool>[N, C], which cells
+  held one before filling): nothing to score there, only the last value repeated (a
+  plan of the inputs ahead appended to the file, its target left empty)."""
+  _, test = common.holdout_sizes(len(observed), val_size, test_size,
+                                 fraction=DEFAULT_HOLDOUT_FRACTION, minimum=horizon)
+  empty = [c for c, seen in zip(columns, observed[len(observed) - test:].any(axis=0))
+           if not seen]
+  if empty:
+    first = cells[len(observed) - test] if len(cells) == len(observed) else ''
+    raise InputError(
+        f'{flag}: {path}: target column {empty[0]!r} has no value in the last {test} '
+        f'points, the test part{f" (from {first!r})" if first else ""}: nothing to score; '
+        'leave rows without a target (a plan of the inputs ahead) out of the file '
+        '(predict --future_path reads them), or give --test_size')
+
+
 def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
          target_columns=(), input_columns=(), lookback: int, horizon: int,
          val_size: int = 0, test_size: int = 0, season: int = -1,
@@ -292,6 +311,9 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
   # after them), and left out of every test score (--fill=zero: an empty cell is a 0, as
   # a shop's absent sales, and scored).
   observed = None if fill == 'zero' else ~np.isnan(raw[:len(filled), :len(columns)])
+  if observed is not None:
+    _check_test_part(observed, cells, columns, path=path, flag=flag, horizon=horizon,
+                     val_size=val_size, test_size=test_size)
   data = prepare(filled, lookback=lookback, horizon=horizon, val_size=val_size,
                  test_size=test_size, num_targets=len(columns), season=season,
                  target_columns=columns, num_filled=num_filled, input_columns=inputs,
