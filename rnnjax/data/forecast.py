@@ -95,6 +95,9 @@ class ForecastData:
   # (filled): 1 where the level a test window's target scores held a value, 0 where it
   # did not (left out of every test score); None where every one did.
   test_observed: np.ndarray | None = None
+  # The same of the validation part (<float32>[W_val, horizon, C_out]): its empty cells
+  # are left out of every validation score (members, best steps, early stopping).
+  val_observed: np.ndarray | None = None
 
 
 def bundled_path(dataset: str) -> str:
@@ -146,8 +149,9 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
       level plus the cumulative sum of its changes (see losses.regression_metrics).
     classical_baselines: also fit ETS and ARIMA (classical.py; seconds on long series).
     observed: <bool>[N, num_targets] which target cells held a value before their gaps
-      were filled, or None (every one): a test window's target whose level was empty is
-      left out of every test score (`test_observed`), the baselines' here included.
+      were filled, or None (every one): a validation or test window's target whose level
+      was empty is left out of every score of its part (`val_observed`, `test_observed`),
+      the baselines' here included.
   """
   n = len(values)
   lookback_needed = lookback + int(difference)  # A change needs the level before it.
@@ -177,7 +181,7 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
   x, y, baselines = {}, {}, {'last_value': {}}
   if season:
     baselines['seasonal_naive'] = {}
-  starts, truth, test_observed = {}, {}, None
+  starts, truth, scored = {}, {}, {'val': None, 'test': None}
   # 'refit': every window whose targets lie before the test part, those that straddle
   # the end of training too (final/choice/refit.py trains on them).
   for split, (start, stop) in {**bounds, 'refit': (0, val_end)}.items():
@@ -187,18 +191,17 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
     if split in ('train', 'refit'):
       continue
     starts[split], truth[split] = t, targets[t[:, None] + np.arange(horizon)]
-    if split == 'test' and observed is not None and not observed[val_end:].all():
+    if observed is not None and not observed[start:stop].all():
       # The level cells each target is scored on, indexed as `y` (changes: their levels).
-      test_observed = np.asarray(observed, bool)[t[:, None] + np.arange(horizon)].astype(
+      scored[split] = np.asarray(observed, bool)[t[:, None] + np.arange(horizon)].astype(
           np.float32)
-    scored = test_observed if split == 'test' else None
     last = np.repeat(targets[t - 1, None], horizon, axis=1)
     baselines['last_value'][split] = series_errors.regression_report(last, truth[split], scale,
-                                                                     scored)
+                                                                     scored[split])
     if season and t.min() >= season:
       pred = seasonal_naive(targets, t, horizon, season)
       baselines['seasonal_naive'][split] = series_errors.regression_report(
-          pred, truth[split], scale, scored)
+          pred, truth[split], scale, scored[split])
   said = ()  # Where the baselines or MASE cannot be what the flags ask: said, not dropped.
   if season >= train_end:
     said += (f'--season={season} is not shorter than the training part ({train_end} '
@@ -216,8 +219,7 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
                                        horizon=horizon, season=season)
     for name, by_split in preds.items():
       baselines[name] = {split: series_errors.regression_report(
-          pred, truth[split], scale, test_observed if split == 'test' else None)
-                         for split, pred in by_split.items()}
+          pred, truth[split], scale, scored[split]) for split, pred in by_split.items()}
   return ForecastData(x=x, y=y, mean=mean[:num_targets], std=std[:num_targets],
                       target_columns=tuple(target_columns), num_filled=num_filled,
                       baselines={k: v for k, v in baselines.items() if v},
@@ -225,7 +227,7 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
                       input_columns=tuple(input_columns), difference=difference,
                       mase_scale=scale, notes=said + tuple(notes), x_mean=mean, x_std=std,
                       series=np.asarray(values, np.float64), season=season,
-                      test_observed=test_observed)
+                      test_observed=scored['test'], val_observed=scored['val'])
 
 
 def _check_test_part(observed, cells, columns, *, path: str, flag: str, horizon: int,
@@ -319,6 +321,18 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
                  target_columns=columns, num_filled=num_filled, input_columns=inputs,
                  difference=difference, classical_baselines=classical_baselines,
                  observed=observed)
+  train_end, val_end = data.split_points
+  if data.val_observed is not None:
+    unseen = [c for c, seen in zip(columns, data.val_observed.any(axis=(0, 1))) if not seen]
+    if unseen:
+      raise InputError(f'{flag}: {path}: target column {unseen[0]!r} has no value in the '
+                       f'validation part (points {train_end + 1} to {val_end}): nothing to '
+                       'choose members on; give --val_size')
+    notes += (f'validation: {int(np.sum(~observed[train_end:val_end]))} empty target '
+              f'cell(s) of its {val_end - train_end} points are filled (--fill={fill}) and '
+              'left out of the validation scores, the model\'s and every baseline\'s (the '
+              'members, their best steps and early stopping are chosen on the observed '
+              'cells)',)
   if data.test_observed is not None:
     empty = int(np.sum(~observed[data.split_points[1]:]))
     notes += (f'test: {empty} empty target cell(s) of its last '

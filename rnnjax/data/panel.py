@@ -64,6 +64,10 @@ class Panel:
   # target before its gaps were filled (test_part.observed_in_test, test_part.given);
   # None where every one had (or --fill=zero): the empty ones are left out of every score.
   test_observed: tuple | None = None
+  # Per series <bool>[n_i]: which cells of its train part had a target before its gaps
+  # were filled; None where every one had (or --fill=zero). A validation window's empty
+  # ones are left out of every validation score (panel_windows.windows' val `observed`).
+  observed: tuple | None = None
 
 
 def bundled_paths(dataset: str) -> tuple[str, str]:
@@ -121,6 +125,9 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
     test_part.check_held_out(ids, values, times, horizon, flag, train_path)
     notes += test_part.filled_in_test(ids, values, horizon, fill)
     test_observed = test_part.observed_in_test(values, horizon)
+  # Which train cells held a target, before filling (--fill=zero: an empty one is a 0).
+  observed = None if fill == 'zero' else tuple(
+      ~np.isnan(np.asarray(v, np.float64).reshape(len(v), -1)[:, 0]) for v in values)
   names = ['the target'] + [f'input column {c!r}' for c in every]
   flags = gap_fill.flag_columns(values, 1)  # Over every series: one rule per column.
   counts = gap_fill.add_counts(*(gap_fill.fill_counts(v, names, fill=fill, targets=1,
@@ -146,6 +153,9 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
     train, test, inputs, test_inputs, times, held_notes = test_part.held_out(
         train, inputs, times, horizon)
     notes += held_notes
+  if observed is not None:  # The train part's cells alone (a test part held out: cut off).
+    observed = tuple(o[:len(v)] for o, v in zip(observed, train))
+    observed = None if all(o.all() for o in observed) else observed
   return Panel(ids=ids, train=train, times=tuple(tuple(t) for t in times), test=test,
                num_filled=sum(counts.values()), filled=counts, path=train_path,
                notes=((grid_note,) if grid_note else ()) + notes,
@@ -153,7 +163,7 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
                                                    'target_column')),
                input_columns=past, future_columns=future_columns, inputs=inputs,
                test_inputs=test_inputs, flag_columns=tuple(every[c - 1] for c in flags),
-               left_out=left_out, test_observed=test_observed)
+               left_out=left_out, test_observed=test_observed, observed=observed)
 
 
 def _interpolated_note(counts: dict, cells: int, path: str) -> tuple:
@@ -200,6 +210,7 @@ def earlier(panel: Panel, origin_back: int, horizon: int) -> Panel:
     after = lambda u, v: v[len(u):len(u) + horizon]
     test_inputs = tuple(np.concatenate([after(u, v), np.repeat(
         v[-1:], horizon - len(after(u, v)), axis=0)]) for u, v in zip(inputs, panel.inputs))
+  observed = None if panel.observed is None else tuple(cut(o) for o in panel.observed)
   return dataclasses.replace(panel, train=tuple(cut(v) for v in panel.train),
                              times=tuple(cut(t) for t in panel.times),
-                             inputs=inputs, test_inputs=test_inputs)
+                             inputs=inputs, test_inputs=test_inputs, observed=observed)

@@ -208,7 +208,8 @@ def baselines(panel, arrays, *, horizon: int, season: int, dataset: str = '',
   horizon] each benchmark's forecasts of the test part, for each series' scores).
 
   arrays: panel_windows.windows' splits (their y, mase_denom, rmsse_denom and weight are
-  what is scored; a step of test's `observed`, where it has one, only where it is 1).
+  what is scored; a step of a split's `observed`, where it has one, only where it is 1:
+  Naive2's validation reference too).
   methods: the statsforecast models fitted on each split (none: no statistical fits).
   """
   origin = lambda v: len(v) - horizon
@@ -240,7 +241,7 @@ def baselines(panel, arrays, *, horizon: int, season: int, dataset: str = '',
     # not float32's rounding of that value (an OWA of 1e5 instead of an undefined one).
     forecasts = {k: np.asarray(f, np.float32).astype(np.float64)
                  for k, f in forecasts.items()}
-    observed = arrays[split].get('observed')  # Empty test cells (filled): not scored.
+    observed = arrays[split].get('observed')  # Empty cells (filled): not scored.
     scored = competition.scores(
         {k: f[keep] for k, f in forecasts.items()}, y[keep], scales[keep], reference='naive2',
         rmsse_scales=arrays[split]['rmsse_denom'][keep].astype(np.float64),

@@ -39,8 +39,10 @@ def load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_colum
   arrays = {split: {'x': data.x[split], 'y': data.y[split], 'mean': data.mean,
                     'std': data.std, 'mase_scale': data.mase_scale.astype(np.float32)}
             for split in common.SPLITS + ('refit',)}
-  if data.test_observed is not None:  # Empty test cells (filled): left out of its scores.
-    arrays['test']['observed'] = data.test_observed
+  # Empty validation or test cells (filled): left out of their part's scores.
+  for split, observed in (('val', data.val_observed), ('test', data.test_observed)):
+    if observed is not None:
+      arrays[split]['observed'] = observed
   targets = tuple(data.target_columns)
   names = {}
   if len(targets) > 1:

@@ -92,6 +92,18 @@ def forecast_inputs(histories, *, lookback: int, horizon: int, season: int = 0,
           'floor': np.asarray([series_scales.floor_of(h) for h in histories], np.float32)}
 
 
+def _val_observed(panel, horizon: int) -> np.ndarray:
+  """<bool>[S, horizon]: which cells of each series' validation window (the last
+  `horizon` points of its train part) held a target before filling (panel.observed;
+  a series shorter than that: its first cells)."""
+  out = np.ones((len(panel.train), horizon), bool)
+  if panel.observed is not None:
+    for i, o in enumerate(panel.observed):
+      last = np.asarray(o, bool)[-horizon:]
+      out[i, :len(last)] = last
+  return out
+
+
 def windows(panel, *, lookback: int, horizon: int,
             season: int) -> tuple[dict, tuple]:
   """(split -> arrays, notes): the panel's windows (see the module docstring).
@@ -108,7 +120,9 @@ def windows(panel, *, lookback: int, horizon: int,
   weight <float32>[S] (one window per series, 0 for one left out) and floor <float32>[S]
   (`floor_of` the part before the window); test, where some of its cells were empty
   (panel.test_observed), observed <float32>[S, horizon]: 1 where a cell is scored, 0
-  where it is not (its value filled). 'refit': the training windows of the whole
+  where it is not (its value filled); validation the same where some cell of a
+  validated series' window was empty (panel.observed; a series without one observed
+  cell there is left out of validation, weight 0). 'refit': the training windows of the whole
   train part (targets up to its end), for a refit. Each series' figures that no lookback
   changes (level, scales, seasonal indices, floor) are computed once per panel and kept
   for the next lookback (series_scales.of).
@@ -130,7 +144,10 @@ def windows(panel, *, lookback: int, horizon: int,
       split=split, **kw)
   n = np.asarray([len(s) for s in panel.train], np.int64)
   every = np.arange(len(n))
+  val_observed = _val_observed(panel, horizon)
   usable = n - horizon >= 1
+  unseen = usable & ~val_observed.any(axis=1)  # Not one target in validation: left out.
+  usable &= ~unseen
   out = {}
   # Training: origins 1, ..., n - 2h (targets before the validation origin); refit:
   # 1, ..., n - h (up to the train part's end). A window's age: the points between its
@@ -168,9 +185,22 @@ def windows(panel, *, lookback: int, horizon: int,
                   'rmsse_denom': scales.rmsse[split].astype(np.float32)}
   if panel.test_observed is not None:  # Empty cells of a test part (filled): not scored.
     out['test']['observed'] = np.stack(panel.test_observed).astype(np.float32)
-  left_out = int(np.sum(~usable))
+  # Empty cells of the validated series' validation windows (filled): not scored.
+  val_observed[~usable] = True
+  if not val_observed.all():
+    out['val']['observed'] = val_observed.astype(np.float32)
+  left_out = int(np.sum(~usable) - np.sum(unseen))
   notes = ((f'{left_out} series with at most {horizon} points before the test part: '
             'left out of training and validation, forecast on test',) if left_out else ())
+  if not val_observed.all():
+    notes += (f'validation: {int(np.sum(~val_observed))} empty target cell(s) in the last '
+              f'{horizon} points of the train part of {int(np.sum(~val_observed.all(1)))} '
+              'series are filled and left out of the validation scores, the model\'s and '
+              'every benchmark\'s (a series\' score: the mean over its observed steps)',)
+  if unseen.any():
+    notes += (f'validation: {int(np.sum(unseen))} series without a target in the last '
+              f'{horizon} points of their train part (e.g. {panel.ids[np.argmax(unseen)]!r}): '
+              'left out of validation, trained on and forecast on test',)
   if scales.by_level:
     notes += (f'{scales.by_level} series with no in-sample naive error before the test '
               'part (one point, or constant): their MASE is scaled by their mean |value| '

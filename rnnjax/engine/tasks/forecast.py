@@ -35,8 +35,8 @@ def score(cfg, pred, split):
   MAE on the training part; see data/scores/series_errors.py `mase_scale`) also MASE:
   `mase_c` is target c's MAE over its scale, and `mase` their mean over the C_out
   targets (so each target counts alike, whatever its units). Where the split has
-  `observed` <[N, horizon, C_out]> (a test part with empty cells, filled), every mean is
-  over the cells it marks 1 (losses.regression_metrics).
+  `observed` <[N, horizon, C_out]> (a validation or test part with empty cells, filled),
+  every mean is over the cells it marks 1 (losses.regression_metrics).
   """
   cumulative = cfg.difference
   observed = split.get('observed')

@@ -144,7 +144,8 @@ def score(cfg, pred, split):
   """Weighted means over the split's windows (one per series) of sMAPE, MASE and, where
   the split has `rmsse_denom`, RMSSE (data/scores/competition.py), and OWA against the split's
   `naive2` scores. Each window's scores are means over its steps; where the split has
-  `observed` <[N, horizon]> (a test part with empty cells), over the steps it marks 1."""
+  `observed` <[N, horizon]> (a validation or test part with empty cells), over the steps
+  it marks 1."""
   del cfg
   y, w = split['y'][..., 0], split['weight']
   mean = lambda v: jnp.sum(v * w) / jnp.sum(w)

@@ -145,6 +145,22 @@ def series_arrays(data) -> tuple[dict, list]:
   return arrays, ends[0][1:] if ends else []
 
 
+def val_observed(data) -> np.ndarray | None:
+  """Forecasting: <bool>[N, C_out] false at the target cells of the validation part that
+  were empty (filled; left out of its scores, data/forecast.py `val_observed`), which
+  calibrate no interval; None where every one held a value."""
+  if 'observed' not in data.arrays['val']:
+    return None
+  transform = data.transform
+  raw = forecast.read_series(
+      transform['path'], transform['target_columns'], time_column=transform['time_column'],
+      input_columns=transform['input_columns'])[0]
+  observed = ~np.isnan(raw[:len(transform['series']), :len(transform['target_columns'])])
+  train_end, val_end = transform['split_points']
+  observed[:train_end] = observed[val_end:] = True
+  return observed
+
+
 def panel_arrays(spec, data) -> tuple[dict, dict]:
   """(arrays, manifest['panel']) of a panel sweep (see the module docstring): ids
   <str>[S], values <float64>[sum n_i] the train parts (gap-filled) end to end, offsets
@@ -219,8 +235,10 @@ def panel_intervals(info, before, groups, arrays, datas, folds: int, refit: bool
     val = next(iter(val_of.values()))  # Targets, scales and weights: every lookback's.
     forecasts = tuned.TunedModel(info, fold_groups_, arrays).outputs(
         lambda g: {k: val_of[g.lookback][k] for k in ('x', 'level', 'seasonal', 'floor')})
-    return intervals.scaled_residuals(val['y'][..., 0], forecasts, val['mase_denom'],
-                                      val['weight'])
+    truth = val['y'][..., 0].astype(np.float64)
+    if 'observed' in val:  # An empty cell (filled) calibrates nothing: NaN, skipped.
+      truth = np.where(val['observed'] > 0, truth, np.nan)
+    return intervals.scaled_residuals(truth, forecasts, val['mase_denom'], val['weight'])
 
   arrays['residuals'] = np.concatenate(
       [scaled_errors(folds - 1, before)] + [scaled_errors(f, g) for f, g in earlier], axis=1)
@@ -288,7 +306,8 @@ def save(workdir: str | None, sweep, runs, summary: dict, refitted=None, log=pri
   if sweep.spec.task == 'forecast':
     # A refit trained on validation: its residuals there are in-sample; the model it
     # refits (same members, trained on train alone) gives honest ones.
-    residuals = tuned.TunedModel(info, before, arrays).validation_residuals()
+    residuals = tuned.TunedModel(info, before, arrays).validation_residuals(
+        observed=val_observed(data))
     arrays['residuals'] = residuals
     info['intervals'] = intervals.describe(residuals, refit=final['kind'] == 'refit')
     # The manifest holds no coverage yet: computed, at tuned.DEFAULT_LEVELS.

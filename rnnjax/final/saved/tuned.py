@@ -127,17 +127,23 @@ class TunedModel(members.Members):
     origins, steps = intervals.backtest_origins(start, stop, self._need(), steps)
     return origins, self._paths(self.arrays['series'], origins, steps)
 
-  def validation_residuals(self, max_steps: int = intervals.MAX_STEPS) -> np.ndarray:
+  def validation_residuals(self, max_steps: int = intervals.MAX_STEPS,
+                           observed=None) -> np.ndarray:
     """<float64>[K, W, C_out]: the errors the intervals are calibrated on: forecasts of
     up to max(max_steps, horizon) points from every validation origin of the saved
-    series (intervals.validation_residuals)."""
+    series (intervals.validation_residuals); NaN (calibrating nothing) at a target cell
+    that `observed` <bool>[N, C_out] marks false (empty, filled; export.val_observed)."""
     self._task_is(('forecast',), 'validation_residuals')
     max_steps = arguments.whole(max_steps, 'max_steps', 1)
     train_end, val_end = self.transform['split_points']
     origins, forecasts = self._backtests(train_end, val_end,
                                          max(max_steps, self.transform['horizon']))
-    return intervals.validation_residuals(self.arrays['series'], origins, forecasts,
-                                          val_end)
+    series = self.arrays['series']
+    if observed is not None:
+      series = series.copy()
+      c_out = self.num_targets
+      series[:, :c_out] = np.where(observed, series[:, :c_out], np.nan)
+    return intervals.validation_residuals(series, origins, forecasts, val_end)
 
   def test_coverage(self, levels=DEFAULT_LEVELS) -> dict:
     """Coverage on the sweep's test part of the intervals at `levels` (the dict of
