@@ -1066,3 +1066,46 @@ def test_empty_test_cells_are_left_out_of_the_models_figures_and_load_gives_them
   del model.arrays['test_observed']
   assert model.evaluate_series(series, test_start)['rmse'] == pytest.approx(filled_rmse,
                                                                             rel=1e-5)
+
+
+def test_empty_validation_cells_are_left_out_of_the_val_scores_and_the_intervals(tmp_path):
+  """A series whose validation part has empty target cells (filled): the final model's
+  validation RMSE and MAE (what chose it) are over the observed cells of its validation
+  forecasts, and its intervals are calibrated on the observed cells alone (NaN errors
+  at the empty ones, skipped)."""
+  forecast_csv = tmp_path / 'gappy.csv'
+  with open(forecast.bundled_path('shampoo_sales'), encoding='utf-8') as file:
+    rows = file.read().splitlines()
+  empty = (27, 29)  # Rows of the series: validation 26..30, test 31..35.
+  for i in empty:
+    rows[1 + i] = rows[1 + i].split(',')[0] + ','
+  forecast_csv.write_text('\n'.join(rows) + '\n', encoding='utf-8')
+  spec = dataclasses.replace(FORECAST, dataset='', csv_path=str(forecast_csv),
+                             time_column='Time', target_columns=('Sales',), horizon=2,
+                             val_size=5, test_size=5, lookback='3', ensemble='single')
+  lines = []
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lines.append)
+  assert any('left out of the validation scores' in l for l in lines)
+  assert not any('left out of the test scores' in l for l in lines)
+  final = summary['final']['val']
+  model = rnnjax.load(str(tmp_path / 'wd'))
+  series = model.arrays['series']
+  train_end, val_end = model.transform['split_points']
+  assert (train_end, val_end) == (26, 31) and 'test_observed' not in model.arrays
+  observed = np.ones(len(series), bool)
+  observed[list(empty)] = False
+  origins = np.arange(train_end, val_end - 1)  # 4 windows: no padding (see above).
+  cells = origins[:, None] + np.arange(2)
+  errors = np.abs(model.backtest(series, origins, 2)[..., 0] - series[cells, 0])
+  scored = observed[cells]
+  assert final['rmse'] == pytest.approx(np.sqrt(np.mean(errors[scored] ** 2)), rel=1e-5)
+  assert final['mae'] == pytest.approx(np.mean(errors[scored]), rel=1e-5)
+  assert abs(final['rmse'] - np.sqrt(np.mean(errors ** 2))) > 1e-3 * final['rmse']
+  # Calibration errors: NaN past validation's end and at its empty cells alone.
+  residuals = model.arrays['residuals'][..., 0]  # [K, W]
+  k, w = np.meshgrid(np.arange(residuals.shape[0]), np.arange(residuals.shape[1]),
+                     indexing='ij')
+  cell = train_end + w + k
+  want_nan = (cell >= val_end) | ~observed[np.minimum(cell, len(series) - 1)]
+  np.testing.assert_array_equal(np.isnan(residuals), want_nan)
+  assert model.manifest['intervals']['errors_per_step'] == (~want_nan).sum(1).tolist()

@@ -804,3 +804,75 @@ def test_input_column_bad_values(tmp_path):
   with pytest.raises(InputError, match="column 'w' has no values"):
     forecast.load(csv_path=path, target_columns=('a',), input_columns=('w',), lookback=1,
                   horizon=1, val_size=1, test_size=1)
+
+
+VAL_EMPTY = (3, 25, 29, 30)  # In the validation part (points 24..31 of 40), one before.
+
+
+@pytest.mark.parametrize('difference', [False, True])
+def test_validation_scores_are_over_the_observed_cells(tmp_path, monkeypatch, difference):
+  """Empty cells of the validation part (filled) are left out of its scores: each
+  baseline's validation RMSE, MAE and MASE are NumPy's over the observed cells, and the
+  forecast task's score (the networks' validation metric, which chooses members) gives
+  the last value's figures alike; the loader puts the mask in the val split alone."""
+  path, series = _gappy(tmp_path, VAL_EMPTY)
+  t = 24 + np.arange(7)  # Validation windows: targets t, t + 1 in points 24..31.
+  cells = t[:, None] + np.arange(2)
+  ets = 1.02 * series[cells - 1]
+  monkeypatch.setattr(classical, 'forecasts',
+                      lambda *args, **kw: ({'ets': {'val': ets[..., None]}}, ()))
+  data = forecast.load(csv_path=path, target_columns=('y',), lookback=4, horizon=2,
+                       val_size=8, test_size=8, season=4, difference=difference)
+  scored = ~np.isin(cells, VAL_EMPTY)
+  np.testing.assert_array_equal(data.val_observed[..., 0], scored)
+  assert data.test_observed is None
+  assert any(n.startswith('validation: 3 empty target cell(s) of its 8 points')
+             for n in data.notes)
+  truth, scale = series[cells], np.mean(np.abs(series[4:24] - series[:20]))
+  forecasts = {'last_value': np.repeat(series[t - 1][:, None], 2, axis=1),
+               'seasonal_naive': series[cells - 4], 'ets': ets}
+  for name, f in forecasts.items():
+    err, got = (f - truth)[scored], data.baselines[name]['val']
+    assert got['rmse'] == pytest.approx(np.sqrt(np.mean(err ** 2)), rel=1e-12)
+    assert got['mae'] == pytest.approx(np.mean(np.abs(err)), rel=1e-12)
+    assert got['mase'] == pytest.approx(np.mean(np.abs(err)) / scale, rel=1e-12)
+    assert abs(got['rmse'] - np.sqrt(np.mean((f - truth) ** 2))) > 1e-3  # Not the filled.
+  split = {'x': data.x['val'], 'y': data.y['val'], 'mean': data.mean.astype(np.float32),
+           'std': data.std.astype(np.float32),
+           'mase_scale': data.mase_scale.astype(np.float32), 'observed': data.val_observed}
+  last = np.zeros((7, 2, 1)) if difference else np.repeat(series[t - 1, None, None], 2, 1)
+  pred = ((last - data.mean) / data.std).astype(np.float32)
+  cfg = types.SimpleNamespace(difference=difference, num_targets=1)
+  got = tasks.TASKS['forecast'].score(cfg, pred, split)
+  for metric in ('rmse', 'mae', 'mase'):
+    assert float(got[metric]) == pytest.approx(data.baselines['last_value']['val'][metric],
+                                               rel=1e-5)
+  arrays = task_data.load(task='forecast', val_size=8, test_size=8, csv_path=path,
+                          target_columns=('y',), lookback=4, horizon=2, season=4,
+                          difference=difference, classical_baselines=False).arrays
+  np.testing.assert_array_equal(arrays['val']['observed'], data.val_observed)
+  assert all('observed' not in arrays[s] for s in ('train', 'test', 'refit'))
+
+
+def test_a_complete_validation_part_has_no_mask(tmp_path):
+  """A gap before validation, or none: no `observed` in the val split, the same arrays
+  and scores as the series filled by hand; --fill=zero's 0s are scored."""
+  path, series = _gappy(tmp_path, (3,))
+  data = forecast.load(csv_path=path, target_columns=('y',), lookback=4, horizon=2,
+                       val_size=8, test_size=8, classical_baselines=False)
+  assert data.val_observed is None and data.test_observed is None
+  assert not any(n.startswith('validation: ') for n in data.notes)
+  (tmp_path / 'z').mkdir()
+  zero = forecast.load(csv_path=_gappy(tmp_path / 'z', VAL_EMPTY)[0], target_columns=('y',),
+                       lookback=4, horizon=2, val_size=8, test_size=8,
+                       classical_baselines=False, fill='zero')
+  assert zero.val_observed is None
+
+
+def test_a_validation_part_without_a_target_is_refused(tmp_path):
+  """Nothing to choose members on: refused in one line naming the file."""
+  path, _ = _gappy(tmp_path, tuple(range(24, 32)))
+  with pytest.raises(InputError, match=r"--csv_path: .*gappy.csv: target column 'y' has no "
+                     r'value in the validation part \(points 25 to 32\)'):
+    forecast.load(csv_path=path, target_columns=('y',), lookback=4, horizon=2, val_size=8,
+                  test_size=8, classical_baselines=False)

@@ -1238,3 +1238,93 @@ def test_a_dry_run_says_the_data_size_and_a_member_s_memory_is_not_the_data_s(
                      r'fewer or shorter series in .*30.csv'):
     sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True, log=lambda _: None,
                     max_memory_gb=1e-6)
+
+
+def _gappy_validation(tmp_path, empty_at):
+  """(a held-out panel CSV whose cells `empty_at` {id: [positions]} are empty, and the
+  same panel complete) (ids 'a', 'b', 'c'; 24, 20, 22 points)."""
+  full = {'a': _series(24, 0), 'b': _series(20, 1, 50.0), 'c': _series(22, 2, 10.0)}
+  gappy = {k: [None if i in empty_at.get(k, ()) else x for i, x in enumerate(v)]
+           for k, v in full.items()}
+  return _write(tmp_path / 'gappy.csv', gappy), _write(tmp_path / 'full.csv', full)
+
+
+VAL_OPTIONS = dict(id_column='unique_id', time_column='ds', target_columns=('y',),
+                   lookback=8, horizon=4, season=4, classical_baselines=False)
+
+
+def test_empty_validation_cells_are_left_out_of_every_validation_score(tmp_path):
+  """Empty cells of the validation windows (the 4 points before each test part held
+  out): every benchmark's validation scores, Naive2's reference (OWA) and the task's
+  scorer (the networks' validation metric) are means over the observed cells; a
+  complete panel's validation split has no `observed`, and scores as before."""
+  # 'a' (24 points): validation 16..19; 'c' (22): 14..17. A gap before, none in test.
+  gappy, full = _gappy_validation(tmp_path, {'a': [3, 17, 18], 'c': [17]})
+  data = task_data.load(task='panel', csv_path=gappy, **VAL_OPTIONS)
+  val = data.arrays['val']
+  empty = np.zeros((3, 4), bool)
+  empty[0, [1, 2]] = empty[2, 3] = True
+  np.testing.assert_array_equal(val['observed'], ~empty)
+  assert 'observed' not in data.arrays['test']
+  assert any(n.startswith('validation: 3 empty target cell(s)') for n in data.notes)
+  whole = panel.load(csv_path=gappy, id_column='unique_id', target_column='y', horizon=4)
+  y = val['y'][..., 0].astype(np.float64)
+  naive = np.stack([np.full(4, v[-5]) for v in whole.train]).astype(np.float32)
+  per_step = 200 * np.abs(y - naive) / (np.abs(y) + np.abs(naive))
+  observed_only = np.mean([per_step[i][~empty[i]].mean() for i in range(3)])
+  got = data.baselines['naive']['val']
+  assert got['smape'] == pytest.approx(observed_only, rel=1e-12)
+  assert abs(got['smape'] - per_step.mean()) > 1e-3  # Filled cells would count otherwise.
+  mase = np.mean([np.abs(y - naive)[i][~empty[i]].mean() / val['mase_denom'][i]
+                  for i in range(3)])
+  assert got['mase'] == pytest.approx(mase, rel=1e-6)
+  np.testing.assert_allclose(val['naive2'], [data.baselines['naive2']['val']['smape'],
+                                             data.baselines['naive2']['val']['mase']],
+                             rtol=1e-6)
+  scored = tasks.TASKS['panel'].score(None, naive, val)
+  assert float(scored['smape']) == pytest.approx(observed_only, rel=1e-5)
+  assert float(scored['mase']) == pytest.approx(mase, rel=1e-5)
+  # Complete: no mask anywhere.
+  same = task_data.load(task='panel', csv_path=full, **VAL_OPTIONS)
+  assert all('observed' not in same.arrays[s] for s in ('train', 'val', 'test', 'refit'))
+  # --fill=zero: an empty cell is a 0, scored; a gap before validation alone: no mask.
+  zero = task_data.load(task='panel', csv_path=gappy, fill='zero', **VAL_OPTIONS)
+  assert 'observed' not in zero.arrays['val'] and zero.arrays['val']['y'][0, 1, 0] == 0
+  (tmp_path / 'before').mkdir()
+  before = task_data.load(task='panel', csv_path=_gappy_validation(
+      tmp_path / 'before', {'a': [3]})[0], **VAL_OPTIONS)
+  assert 'observed' not in before.arrays['val']
+
+
+def test_a_series_without_a_validation_target_is_left_out_of_validation(tmp_path):
+  """A series whose whole validation window was empty has nothing to score there: it
+  is left out of validation (weight 0), said, and still trained on."""
+  gappy, full = _gappy_validation(tmp_path, {'b': [12, 13, 14, 15]})
+  data = task_data.load(task='panel', csv_path=gappy, **VAL_OPTIONS)
+  assert data.arrays['val']['weight'].tolist() == [1, 0, 1]
+  assert 'observed' not in data.arrays['val']  # The validated series' cells: all held.
+  assert any("1 series without a target in the last 4 points of their train part (e.g. "
+             "'b')" in n for n in data.notes)
+  assert np.isfinite(data.baselines['naive']['val']['smape'])
+  complete = task_data.load(task='panel', csv_path=full, **VAL_OPTIONS)
+  assert len(data.arrays['train']['x']) == len(complete.arrays['train']['x'])
+
+
+def test_a_folds_validation_mask_is_cut_with_its_train_part(tmp_path):
+  """With --folds=2 the earlier fold validates on the 4 points before the last fold's
+  validation: its mask marks the empty cells there, the last fold's none; one program
+  scores both (same_shapes gives the last fold a mask of 1s)."""
+  # 'a' (24 points, test 20..23): last fold's validation 16..19, the earlier fold's 12..15.
+  gappy, _ = _gappy_validation(tmp_path, {'a': [13, 14]})
+  folds = [task_data.load(task='panel', csv_path=gappy, fold=f, folds=2, **VAL_OPTIONS)
+           for f in range(2)]
+  earlier, last = folds
+  want = np.ones((3, 4), np.float32)
+  want[0, [1, 2]] = 0
+  np.testing.assert_array_equal(earlier.arrays['val']['observed'], want)
+  assert 'observed' not in last.arrays['val']
+  same = task_data.same_shapes(folds)
+  np.testing.assert_array_equal(same[0].arrays['val']['observed'], want)
+  np.testing.assert_array_equal(same[1].arrays['val']['observed'], np.ones((3, 4)))
+  assert (jax.tree.structure(same[0].arrays['val'])
+          == jax.tree.structure(same[1].arrays['val']))

@@ -23,6 +23,7 @@ import pytest
 from rnnjax.data import gap_fill
 from rnnjax.data import long_rows
 from rnnjax.data import panel
+from rnnjax.data import task_data
 from rnnjax.data.windows import series_scales
 from rnnjax.errors import InputError
 from rnnjax.final.saved import export
@@ -846,3 +847,41 @@ def test_a_given_test_file_s_empty_cells_are_left_out_of_the_models_scores(tmp_p
   observed_only = np.mean([per_step[i][~empty[i]].mean() for i in range(3)])
   assert final['smape'] == pytest.approx(observed_only, rel=1e-5)
   assert abs(final['smape'] - per_step.mean()) > 1e-3
+
+
+def test_empty_validation_cells_choose_nothing_and_calibrate_no_interval(tmp_path):
+  """Empty target cells of the validation windows (filled): the final model's validation
+  scores are means over the observed cells (what chose it), and no interval is
+  calibrated on an empty cell (its scaled error is NaN, skipped: one error fewer)."""
+  header, rows = _rows(panel.bundled_paths('m1_quarterly')[0], IDS[:3])
+  # A held-out test part (the last HORIZON rows); validation the HORIZON rows before.
+  last = {k: [i for i, r in enumerate(rows) if r[0] == k][-2 * HORIZON:-HORIZON]
+          for k in IDS[:3]}
+  empty = np.zeros((3, HORIZON), bool)
+  empty[0, 1] = empty[0, 2] = empty[2, 0] = True
+  for s, k in enumerate(IDS[:3]):
+    for step in np.flatnonzero(empty[s]):
+      rows[last[k][step]][2] = ''
+  spec = dataclasses.replace(
+      SPEC, csv_path=_write(tmp_path / 'gappy.csv', header, rows), lookback='4',
+      learning_rate='1e-2', train_steps=20, eval_every=20, ensemble='single')
+  lines = []
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lines.append)
+  assert any('left out of the validation scores' in l for l in lines)
+  data = task_data.load(task='panel', csv_path=spec.csv_path, id_column='unique_id',
+                        time_column='ds', target_columns=('y',), lookback=4,
+                        horizon=HORIZON, season=4, classical_baselines=False)
+  val = data.arrays['val']
+  np.testing.assert_array_equal(val['observed'], ~empty)
+  model = rnnjax.load(str(tmp_path / 'wd'))
+  forecasts = model.outputs(lambda g: {k: val[k] for k in ('x', 'level', 'seasonal',
+                                                              'floor')})
+  y = val['y'][..., 0].astype(np.float64)
+  f = np.asarray(forecasts, np.float32).astype(np.float64)
+  per_step = 200 * np.abs(y - f) / (np.abs(y) + np.abs(f))
+  observed_only = np.mean([per_step[i][~empty[i]].mean() for i in range(3)])
+  final = summary['final']['val']
+  assert final['smape'] == pytest.approx(observed_only, rel=1e-4)
+  assert abs(final['smape'] - per_step.mean()) > 1e-3
+  # Calibration: per step, the validated series' observed cells alone.
+  assert model.manifest['intervals']['errors_per_step'] == (3 - empty.sum(0)).tolist()
