@@ -104,18 +104,48 @@ def test_a_test_part_without_a_target_is_refused_in_one_line(tmp_path):
   assert load(set(range(33, 40)), fill='zero').test_observed is None
 
 
-def _gappy(tmp_path, empty, n=40):
+def _gappy(tmp_path, empty, n=40, test_start=32):
   """(path, <float64>[n] the series with its gaps filled by hand): a seasonal CSV t,y
-  whose cells at `empty` are empty."""
+  whose cells at `empty` are empty; the points before `test_start` filled from
+  themselves alone (a gap at their end holds their last value), the rest on from them."""
   t = np.arange(n, dtype=np.float64)
   y = 20 + 0.5 * t + 3 * np.sin(np.pi * t / 2) + np.cos(t)
   text = 't,y\n' + ''.join(f'{i},{"" if i in empty else repr(float(y[i]))}\n'
                            for i in range(n))
-  known = np.array([i for i in range(n) if i not in empty])
-  return _write(tmp_path / 'gappy.csv', text), np.interp(t, known, y[known])
+  head = np.array([i for i in range(test_start) if i not in empty])
+  known = np.concatenate([np.arange(test_start),
+                          [i for i in range(test_start, n) if i not in empty]]).astype(int)
+  values = np.concatenate([np.interp(t[:test_start], head, y[head]), y[test_start:]])
+  return _write(tmp_path / 'gappy.csv', text), np.interp(t, known, values[known])
 
 
-EMPTY = (31, 35, 36)  # In the test part (the last 8 of 40 points), and nowhere else.
+@pytest.mark.parametrize('part', ['val', 'test'])
+@pytest.mark.parametrize('origin_back', [0, 1])
+def test_a_gap_before_a_part_reads_none_of_it(tmp_path, origin_back, part):
+  """Empty cells just before the validation or test part (of a fold too: the series cut
+  earlier) hold the last value before them, never one interpolated towards a later
+  point: with other values from that part on, every window before it, and the first
+  window of the part's history, are the same."""
+  def load(later):
+    v = [10.0 + (t % 4) for t in range(40)]
+    end = (24 if part == 'val' else 32) - 8 * origin_back  # The part's start.
+    v[end - 2] = v[end - 1] = None
+    v[end:] = [later] * (40 - end)
+    text = 't,y\n' + ''.join(f'{t},{"" if x is None else x}\n' for t, x in enumerate(v))
+    return forecast.load(csv_path=_write(tmp_path / f'{later}.csv', text),
+                         target_columns=('y',), lookback=4, horizon=2, val_size=8,
+                         test_size=8, classical_baselines=False, origin_back=origin_back)
+  low, high = load(1.0), load(1000.0)
+  for split in ('train', 'val') if part == 'test' else ('train',):
+    np.testing.assert_array_equal(low.x[split], high.x[split])
+    np.testing.assert_array_equal(low.y[split], high.y[split])
+  np.testing.assert_array_equal(low.x[part][0], high.x[part][0])
+  end = low.split_points[0 if part == 'val' else 1]
+  assert low.series[end - 2, 0] == low.series[end - 1, 0] == low.series[end - 3, 0]
+
+
+# The last validation point (the test part: the last 8 of 40 points) and two test points.
+EMPTY = (31, 35, 36)
 
 
 @pytest.mark.parametrize('difference', [False, True])

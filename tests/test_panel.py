@@ -241,6 +241,24 @@ def _gappy_test_part(tmp_path):
   return (_write(tmp_path / 'gappy.csv', gappy), _write(tmp_path / 'full.csv', full), empty)
 
 
+@pytest.mark.parametrize('part', ['val', 'test'])
+def test_a_gap_before_validation_or_a_held_out_test_part_reads_none_of_it(tmp_path, part):
+  """Empty cells just before the validation part or a test part held out hold the last
+  value before them, never one interpolated towards the part's first point: with other
+  values from the part on, every point before it is the same."""
+  start = 12 if part == 'val' else 16  # 20 points: validation 12..15, test 16..19.
+  def load(later):
+    a = _series(20, 0)
+    a[start - 2] = a[start - 1] = None
+    a[start:] = [later] * (20 - start)
+    return panel.load(csv_path=_write(tmp_path / f'{later}.csv', {'a': a, 'b': _series(
+        20, 1)}), id_column='unique_id', time_column='ds', target_column='y', horizon=4)
+  low, high = load(0.5), load(500.0)
+  np.testing.assert_array_equal(low.train[0][:start], high.train[0][:start])
+  assert low.train[0][start - 2] == low.train[0][start - 1] == low.train[0][start - 3]
+  assert low.test[0][-1] == 0.5 and high.test[0][-1] == 500.0
+
+
 def test_empty_test_cells_are_left_out_of_every_benchmarks_scores(tmp_path):
   """A test part held out with empty cells: every benchmark's test scores are means over
   its observed cells (filled, the others would be scored as forecasts of a filled

@@ -295,20 +295,24 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
   elif csv_path and time_column:
     notes += tuple(filter(None, [times.given_season_note(season, cells, time_column)]))
   flags = gap_fill.flag_columns([raw], len(columns))
-  filled = gap_fill.fill_gaps(raw, [f'column {c!r}' for c in columns + inputs], path,
-                            fill=fill, targets=len(columns), flags=flags)
+  if origin_back:  # A fold: the series as if it ended earlier, nothing after read.
+    val_size, test_size = common.holdout_sizes(
+        len(raw), val_size, test_size, fraction=DEFAULT_HOLDOUT_FRACTION, minimum=horizon)
+    if origin_back * val_size >= len(raw):
+      raise InputError(f'series of {len(raw)} points is too short to move its split '
+                       f'back {origin_back} validation blocks of {val_size} points')
+    classical_baselines = False
+  end = len(raw) - origin_back * val_size
+  # Validation and test filled on from the points before each, none of which reads them.
+  validated, tested = common.holdout_sizes(end, val_size, test_size,
+                                           fraction=DEFAULT_HOLDOUT_FRACTION, minimum=horizon)
+  filled = gap_fill.fill_gaps_before(
+      raw[:end], (end - tested - validated, end - tested),
+      [f'column {c!r}' for c in columns + inputs], path, fill=fill, targets=len(columns),
+      flags=flags)
   counts = gap_fill.fill_counts(raw, [f'target column {c!r}' for c in columns] +
                               [f'input column {c!r}' for c in inputs], fill=fill,
                               targets=len(columns), flags=flags)
-  if origin_back:
-    val_size, test_size = common.holdout_sizes(
-        len(filled), val_size, test_size, fraction=DEFAULT_HOLDOUT_FRACTION,
-        minimum=horizon)
-    if origin_back * val_size >= len(filled):
-      raise InputError(f'series of {len(filled)} points is too short to move its split '
-                       f'back {origin_back} validation blocks of {val_size} points')
-    filled = filled[:len(filled) - origin_back * val_size]
-    classical_baselines = False
   # Empty target cells in the test part: filled as every gap is (history to the windows
   # after them), and left out of every test score (--fill=zero: an empty cell is a 0, as
   # a shop's absent sales, and scored).

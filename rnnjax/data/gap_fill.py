@@ -96,6 +96,24 @@ def filled_note(counts: dict, where: str, *, as_sweep: bool = False) -> str:
           f'{", as the sweep filled its data" * as_sweep}: {parts}')
 
 
+def fill_gaps_before(values: np.ndarray, ends, names, where: str, **kw) -> np.ndarray:
+  """`fill_gaps`, part by part: the rows before each of `ends` (the starts of the
+  validation and test parts) filled from themselves alone, then the rows up to the next
+  on from them. A gap at a part's end holds its last value rather than reaching for the
+  first after it, so no value of a later part (what validation or test scores) reaches
+  an earlier part's windows or a baseline's last value. A column without a value before
+  a cut is filled from the rows up to the next one, as `fill_gaps` does (else it would
+  have none)."""
+  filled = values
+  for end in sorted(e for e in ends if 0 < e < len(values)):
+    try:
+      head = fill_gaps(filled[:end], names, where, **kw)
+    except InputError:  # A column with no value before `end`: filled from after it.
+      continue
+    filled = np.concatenate([head, filled[end:]])
+  return fill_gaps(filled, names, where, **kw)
+
+
 def fill_gaps(values: np.ndarray, names, where: str, *, fill: str = 'linear',
               targets: int = 0, flags=()) -> np.ndarray:
   """<float64>[T, C]: NaN gaps interpolated linearly in time per column; ends hold the

@@ -133,8 +133,13 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
   counts = gap_fill.add_counts(*(gap_fill.fill_counts(v, names, fill=fill, targets=1,
                                                   flags=flags) for v in values))
   notes += _interpolated_note(counts, sum(len(v) for v in values), train_path)
-  filled = [gap_fill.fill_gaps(v.reshape(len(v), -1), names, f'{train_path}: series {k!r}',
-                             fill=fill, targets=1, flags=flags) for k, v in zip(ids, values)]
+  # Validation (and a test part held out) filled on from the points before it, none of
+  # which reads it.
+  ends = lambda v: (len(v) - horizon,) if test_path else (len(v) - 2 * horizon,
+                                                            len(v) - horizon)
+  filled = [gap_fill.fill_gaps_before(v.reshape(len(v), -1), ends(v), names,
+                                      f'{train_path}: series {k!r}', fill=fill, targets=1,
+                                      flags=flags) for k, v in zip(ids, values)]
   train = tuple(v[:, 0] for v in filled)
   inputs = tuple(v[:, 1:] for v in filled) if every else None
   test, test_inputs = None, None
