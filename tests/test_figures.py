@@ -1649,3 +1649,31 @@ def test_compare_draws_no_figure_of_validation_figures_of_different_kinds(tmp_pa
   assert len(paths) == 2 and not figs
   assert said == ['figures: compare figure skipped (the validation figures are of '
                   'different kinds: plain: single split, folded: cross-validated (2 folds))']
+
+
+def test_budgets_caption_names_why_members_stopped_and_the_sweeps_own_budget():
+  """A halving sweep whose last survivors --patience stopped: every member stopped early,
+  not all by halving, and none trained the sweep's 450 steps: the caption says so, not
+  '3 of 3 stopped by successive halving ... of 350 steps' beside members 'trained in
+  full' (there are none)."""
+  members = [{'uid': 0, 'status': 'stopped', 'stopped_by': 'halving at 50', 'steps': 50},
+             {'uid': 1, 'status': 'stopped', 'stopped_by': 'halving at 50', 'steps': 50},
+             {'uid': 2, 'status': 'stopped', 'stopped_by': 'early stopping at step 350',
+              'steps': 350}]
+  assert labels.budgets(members, train_steps=450) == (
+      'Scored at different budgets: 3 of 3 members were stopped early (2 by successive '
+      'halving, 1 by --patience), after 50 or 350 of 450 steps.')
+  full = members[:2] + [{'uid': 2, 'status': 'ok', 'steps': 450}]
+  assert labels.budgets(full) == (
+      'Scored at different budgets: 2 of 3 members were stopped early by successive '
+      'halving, after 50 of 450 steps; they are shown beside members trained in full.')
+
+
+def test_a_table_knows_its_sweeps_train_steps(tmp_path):
+  workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-3,1e-2)'}, lr_only, stopped=(1,))
+  sweep = load.sweep_of(workdir)
+  files.write_json(os.path.join(workdir, 'sweep.json'),
+                   {**sweep, 'spec': {**sweep['spec'], 'train_steps': 450}})
+  table = load.load(workdir)
+  assert table.train_steps == 450
+  assert 'after 30 of 450 steps' in labels.budgets(table.members, table.train_steps)

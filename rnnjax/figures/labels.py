@@ -58,25 +58,31 @@ def fmt_all(values, digits: int = 4) -> list:
           for v in values]
 
 
-def budgets(members) -> str:
+def budgets(members, train_steps: int = 0) -> str:
   """A caption's sentence where members were scored after different numbers of steps
-  (successive halving stopped some early; `members`: load.Table.members), else ''."""
+  (successive halving or --patience stopped some early; `members`: load.Table.members;
+  `train_steps`: the sweep's budget, load.Table.train_steps, 0 where unknown: then the
+  most any member trained), else ''."""
   stopped = [m for m in members if m.get('status') == 'stopped']
   steps = [m['steps'] for m in members if m.get('steps') is not None]
   if not stopped or not steps:
     return ''
-  why = (' by successive halving' if any(str(m.get('stopped_by', '')).startswith('halving')
-                                        for m in stopped) else '')
+  halved = sum(str(m.get('stopped_by', '')).startswith('halving') for m in stopped)
+  why = (' by successive halving' if halved == len(stopped) else
+         f' ({halved} by successive halving, {len(stopped) - halved} by --patience)'
+         if halved else '')
   early = sorted({m['steps'] for m in stopped if m.get('steps') is not None})
-  at = f' after {" or ".join(str(s) for s in early)} of {max(steps)} steps' if early else ''
+  total = max([train_steps] + steps)
+  at = f' after {" or ".join(str(s) for s in early)} of {total} steps' if early else ''
   by_config = {}
   for m in members:
     by_config.setdefault(m.get('config', m['uid']), set()).add(m.get('steps'))
   mixed = any(len(s) > 1 for s in by_config.values())
   mix = " (one configuration's seeds can mix budgets)" if mixed else ''
+  beside = ('; they are shown beside members trained in full' if len(stopped) < len(members)
+            else '')
   return (f'Scored at different budgets: {len(stopped)} of {len(members)} members were '
-          f'stopped early{why}{"," if at else ""}{at}; they are shown beside members '
-          f'trained in full{mix}.')
+          f'stopped early{why}{"," if at else ""}{at}{beside}{mix}.')
 
 
 def replicates(members, count: int = 0) -> str:

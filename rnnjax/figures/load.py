@@ -70,6 +70,7 @@ class Table:
   ranking: tuple
   chance: dict = dataclasses.field(default_factory=dict)  # metric -> a no-skill value
   copies: int = 0      # PBT: members left out, holding a better-ranked one's weights
+  train_steps: int = 0  # The sweep's --train_steps (0 where sweep.json does not say).
 
   @property
   def uids(self) -> np.ndarray:
@@ -222,7 +223,8 @@ def load(workdir: str) -> Table:
                members=tuple(members), axes=axes, metric=metric, mode=mode,
                shown=display, shown_mode=display_mode,
                best_uid=best['uid'] if best else None,
-               ranking=tuple(summary.get('ranking', ())), chance=_chance(summary))
+               ranking=tuple(summary.get('ranking', ())), chance=_chance(summary),
+               train_steps=int(spec.get('train_steps') or 0))
 
 
 def _own_weights(members: list, ranking) -> tuple[list, int]:

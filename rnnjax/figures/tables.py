@@ -102,6 +102,7 @@ def caption(table: load.Table, names: list, rows_: list) -> str:
   fixed = [f'{label} {labels.fmt(table.members[0]["hparams"][n])}' for n, label in STRUCTURE
            if n in table.members[0]['hparams'] and label not in names]
   scale = labels.SCALES.get((table.task, table.shown))
+  budgets = labels.budgets(table.members, table.train_steps)
   return (f'Best configuration per ({", ".join(names)}'
           f'{"; " + ", ".join(fixed) if fixed else ""}): validation {table.shown} '
           f'({f"{scale}; " if scale else ""}'
@@ -110,7 +111,7 @@ def caption(table: load.Table, names: list, rows_: list) -> str:
           'configurations of that shape; '
           'dropped: members of that shape (any configuration) that diverged or had no '
           f'finite value. {_best_words(rows_)}'
-          + (f' {labels.budgets(table.members)}' if labels.budgets(table.members) else ''))
+          + (f' {budgets}' if budgets else ''))
 
 
 def _best_words(rows_: list) -> str:

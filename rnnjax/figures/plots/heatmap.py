@@ -115,7 +115,7 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print,
     text = (f'Square: mean validation {table.shown}{f" ({scale})" if scale else ""} over '
             f'{over} and the other hyperparameters; outlined square: the best member\'s'
             f'{ranked_by}; grey: no member, or none with a finite result.')
-    budgets = labels.budgets(table.members)
+    budgets = labels.budgets(table.members, table.train_steps)
     if budgets:
       text += ' ' + budgets
     if dropped:

@@ -114,8 +114,9 @@ def plot_importance(table: load.Table, out_dir: str, result: dict = None, *,
             f'{no_skill} worse than chance ({result["metric"]} > {result["chance"]:.3g})')
       text += (f' {what} '
                f'{"dropped" if result["diverged"] == "drop" else "capped at the worst value"}.')
-    if labels.budgets(table.members):
-      text += ' ' + labels.budgets(table.members)
+    budgets = labels.budgets(table.members, table.train_steps)
+    if budgets:
+      text += ' ' + budgets
     # The caption's lines on top of the rows' height: a long caption (not attributed,
     # halving) left a few rows' labels overlapping.
     caption = 0.105 * len(textwrap.wrap(text, int(width * 17)))

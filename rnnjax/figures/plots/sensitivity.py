@@ -198,7 +198,7 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
                f'{per}): dots only. ' if binned == {False} else
                f', line: binned mean of each {per} of at least {MIN_BINNED} configurations '
                '(bold dots: those with fewer). ')
-    budgets = labels.budgets(table.members)
+    budgets = labels.budgets(table.members, table.train_steps)
     if budgets:
       text += budgets + ' '
     if dropped:
