@@ -124,6 +124,29 @@ def test_a_signal_inside_at_once_raises_there_and_says_what_is_kept(monkeypatch)
   assert lines == ['rnnjax: SIGTERM received again: stopped at once; nothing was written']
 
 
+def test_a_signal_python_drops_inside_a_callback_still_stops_the_figures():
+  """A Ctrl-C while figures are drawn whose handler runs inside a weakref or __del__
+  callback: Python prints 'Exception ignored' and carries on. The stop is raised again
+  by the next function called, not lost (the sweep had drawn every figure and exited 0)."""
+
+  class Drops:
+    def __del__(self):
+      signal.raise_signal(signal.SIGINT)  # The handler runs here; its exception is dropped.
+
+  def figure(i):
+    return i
+
+  drawn, hook = [], sys.unraisablehook
+  with pytest.raises(stop.Stopped, match='^SIGINT received while drawing') as raised:
+    with stop.raising('drawing figures'):
+      Drops()
+      for i in range(3):
+        drawn.append(figure(i))
+  assert raised.value.exit_code == 130 and drawn == []
+  assert sys.unraisablehook is hook
+  assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_a_signal_the_process_ignores_stays_ignored():
   """A sweep started as a script's background job (SIGINT ignored) is not stopped by a
   SIGINT, as Python leaves it; SIGTERM still stops it at a safe point."""

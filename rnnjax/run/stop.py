@@ -222,20 +222,52 @@ class Stop:
 
 @contextlib.contextmanager
 def raising(doing: str):
-  """SIGINT and SIGTERM raise `Stopped` at once: "SIGTERM received while <doing>; ..."."""
+  """SIGINT and SIGTERM raise `Stopped` at once: "SIGTERM received while <doing>; ...".
+
+  A handler runs wherever the main thread is, also inside a garbage-collection or weakref
+  callback, whose exception Python drops ("Exception ignored in ...") and carries on: such
+  a `Stopped` is raised again by the next Python function called (a one-shot trace
+  function), and in any case when the body ends, so a signal never ends in exit status 0.
+  """
+  fired = []
+  said = lambda signum: Stopped(f'{name(signum)} received while {doing}; the sweep\'s '
+                                'results are saved: run the same command to write the rest',
+                                signum)
+
   def handler(signum, frame):
     del frame
-    raise Stopped(f'{name(signum)} received while {doing}; the sweep\'s results are '
-                  'saved: run the same command to write the rest', signum)
+    fired.append(signum)
+    raise said(signum)
+
+  hook_before = sys.unraisablehook
+
+  def dropped(unraisable):
+    if not isinstance(unraisable.exc_value, Stopped):
+      hook_before(unraisable)
+      return
+    exc, trace_before = unraisable.exc_value, sys.gettrace()
+
+    def again(frame, event, arg):
+      del frame, event, arg
+      sys.settrace(trace_before)
+      raise exc
+    sys.settrace(again)
+
   old = {}
-  if threading.current_thread() is threading.main_thread():
+  main = threading.current_thread() is threading.main_thread()
+  if main:
     old = {s: signal.signal(s, handler) for s in SIGNALS
            if signal.getsignal(s) is not signal.SIG_IGN}
+    sys.unraisablehook = dropped
   try:
     yield
   finally:
     for s, handler_before in old.items():
       signal.signal(s, handler_before)
+    if main:
+      sys.unraisablehook = hook_before
+  if fired:  # Raised where Python dropped it, and not again since: the body went on.
+    raise said(fired[0])
 
 
 def _to_stderr(line: str) -> None:
