@@ -145,6 +145,7 @@ def main(argv):
   from rnnjax.engine import distributed  # pylint: disable=g-import-not-at-top
   from rnnjax.engine import processes  # pylint: disable=g-import-not-at-top
   from rnnjax.errors import InputError, WriteError  # pylint: disable=g-import-not-at-top
+  from rnnjax.results.printed import progress  # pylint: disable=g-import-not-at-top
   from rnnjax.run import stop  # pylint: disable=g-import-not-at-top
   configure_devices()
   configure_compile_cache()
@@ -177,7 +178,7 @@ def main(argv):
       starting.check('while starting, before anything was written')
     sweep.run_sweep(spec_from_flags(), workdir, overwrite=OVERWRITE.value,
                     group_size=GROUP_SIZE.value, keep_checkpoints=KEEP_CHECKPOINTS.value,
-                    progress_bar=sys.stderr.isatty() and distributed.is_main(),
+                    progress_bar=progress.interactive(sys.stderr) and distributed.is_main(),
                     dry_run=DRY_RUN.value, max_memory_gb=MAX_MEMORY_GB.value,
                     remake_final=REMAKE_FINAL.value)
     with stop.raising('writing figures and tracking logs after the sweep'):

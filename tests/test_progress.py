@@ -1,7 +1,12 @@
 """results/printed/progress.py: the progress line's ETA and best value, on a fake clock and
 across a resume."""
 
+import fcntl
+import io
+import os
 import re
+import struct
+import termios
 
 import jax
 import jax.numpy as jnp
@@ -203,3 +208,21 @@ def test_a_resumed_progress_line_shows_the_best_before_the_stop(tmp_path, monkey
   assert shown[before] == best(chunks[4])
   assert shown[None] != best(chunks[4])  # The first bucket's best, before the stop.
   assert progress.best_so_far(str(tmp_path), 'forecast') is None  # Nothing written.
+
+
+def test_a_bar_needs_a_terminal_with_columns_and_rows():
+  """A pseudo terminal of zero columns or rows (`script` run from no terminal) shows
+  tqdm's bar as nothing: it gets a line per chunk, as a file does; a sized one a bar."""
+  leader, follower = os.openpty()
+  try:
+    with os.fdopen(follower, 'w', closefd=False) as tty:
+      fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack('HHHH', 24, 0, 0, 0))
+      assert tty.isatty() and not progress.interactive(tty)
+      fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack('HHHH', 0, 80, 0, 0))
+      assert not progress.interactive(tty)
+      fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack('HHHH', 24, 80, 0, 0))
+      assert progress.interactive(tty)
+  finally:
+    os.close(follower)
+    os.close(leader)
+  assert not progress.interactive(io.StringIO())

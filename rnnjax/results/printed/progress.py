@@ -37,6 +37,17 @@ def compiling_s() -> float:
   return _compile_s[0]
 
 
+def interactive(stream) -> bool:
+  """Whether `stream` is a terminal that shows a bar: a tty of some size. A pseudo
+  terminal of zero columns or rows (`script` or a container's tty run from no terminal)
+  shows tqdm's bar as nothing, so it gets a line per chunk instead."""
+  try:
+    size = os.get_terminal_size(stream.fileno()) if stream.isatty() else None
+    return bool(size and size.columns > 0 and size.lines > 0)
+  except (AttributeError, OSError, ValueError):
+    return False
+
+
 class Progress:
   """Progress over every chunk of every bucket, with ETA and member counts.
 
