@@ -124,6 +124,7 @@ def test_a_signal_inside_at_once_raises_there_and_says_what_is_kept(monkeypatch)
   assert lines == ['rnnjax: SIGTERM received again: stopped at once; nothing was written']
 
 
+@pytest.mark.usefixtures('default_signals')  # Under nohup SIGINT is ignored, rightly.
 def test_a_signal_python_drops_inside_a_callback_still_stops_the_figures():
   """A Ctrl-C while figures are drawn whose handler runs inside a weakref or __del__
   callback: Python prints 'Exception ignored' and carries on. The stop is raised again
