@@ -259,6 +259,30 @@ def test_a_gap_before_validation_or_a_held_out_test_part_reads_none_of_it(tmp_pa
   assert low.test[0][-1] == 0.5 and high.test[0][-1] == 500.0
 
 
+def _naive_scores_observed_cells(data, split, last, empty):
+  """The naive benchmark's `split` sMAPE and MASE (its forecast: each series' `last`
+  value, repeated) are NumPy's over the observed cells alone (`empty` <bool>[S, h]: the
+  others), not the filled ones' too; Naive2's reference (OWA) is its table's; and the
+  task's scorer (the networks') scores the same forecasts alike."""
+  part = data.arrays[split]
+  y = part['y'][..., 0].astype(np.float64)
+  naive = np.repeat(np.asarray(last, np.float32)[:, None], y.shape[1], axis=1)
+  per_step = 200 * np.abs(y - naive) / (np.abs(y) + np.abs(naive))
+  observed_only = np.mean([per_step[i][~empty[i]].mean() for i in range(len(y))])
+  got = data.baselines['naive'][split]
+  assert got['smape'] == pytest.approx(observed_only, rel=1e-12)
+  assert abs(got['smape'] - per_step.mean()) > 1e-3  # Filled cells would count otherwise.
+  mase = np.mean([np.abs(y - naive)[i][~empty[i]].mean() / part['mase_denom'][i]
+                  for i in range(len(y))])
+  assert got['mase'] == pytest.approx(mase, rel=1e-6)
+  np.testing.assert_allclose(part['naive2'], [data.baselines['naive2'][split]['smape'],
+                                              data.baselines['naive2'][split]['mase']],
+                             rtol=1e-6)
+  scored = tasks.TASKS['panel'].score(None, naive, part)
+  assert float(scored['smape']) == pytest.approx(observed_only, rel=1e-5)
+  assert float(scored['mase']) == pytest.approx(mase, rel=1e-5)
+
+
 def test_empty_test_cells_are_left_out_of_every_benchmarks_scores(tmp_path):
   """A test part held out with empty cells: every benchmark's test scores are means over
   its observed cells (filled, the others would be scored as forecasts of a filled
@@ -271,24 +295,8 @@ def test_empty_test_cells_are_left_out_of_every_benchmarks_scores(tmp_path):
   np.testing.assert_array_equal(test['observed'], ~empty)
   assert 'observed' not in data.arrays['val'] and 'observed' not in data.arrays['train']
   assert not any('scored as filled' in n for n in data.notes)
-  y = test['y'][..., 0].astype(np.float64)
   whole = panel.load(csv_path=gappy, id_column='unique_id', target_column='y', horizon=4)
-  naive = np.stack([np.full(4, v[-1]) for v in whole.train]).astype(np.float32)
-  per_step = 200 * np.abs(y - naive) / (np.abs(y) + np.abs(naive))
-  observed_only = np.mean([per_step[i][~empty[i]].mean() for i in range(3)])
-  got = data.baselines['naive']['test']
-  assert got['smape'] == pytest.approx(observed_only, rel=1e-12)
-  assert abs(got['smape'] - per_step.mean()) > 1e-3  # Filled cells would count otherwise.
-  mase = np.mean([np.abs(y - naive)[i][~empty[i]].mean() / test['mase_denom'][i]
-                  for i in range(3)])
-  assert got['mase'] == pytest.approx(mase, rel=1e-6)
-  np.testing.assert_allclose(test['naive2'], [data.baselines['naive2']['test']['smape'],
-                                              data.baselines['naive2']['test']['mase']],
-                             rtol=1e-6)
-  # The task's scorer (the networks') scores the same forecasts alike.
-  scored = tasks.TASKS['panel'].score(None, naive, test)
-  assert float(scored['smape']) == pytest.approx(observed_only, rel=1e-5)
-  assert float(scored['mase']) == pytest.approx(mase, rel=1e-5)
+  _naive_scores_observed_cells(data, 'test', [v[-1] for v in whole.train], empty)
   # Validation has no empty cell: as the same panel's without them; test is not.
   same = task_data.load(task='panel', csv_path=full, **options)
   assert 'observed' not in same.arrays['test']
@@ -1286,22 +1294,7 @@ def test_empty_validation_cells_are_left_out_of_every_validation_score(tmp_path)
   assert 'observed' not in data.arrays['test']
   assert any(n.startswith('validation: 3 empty target cell(s)') for n in data.notes)
   whole = panel.load(csv_path=gappy, id_column='unique_id', target_column='y', horizon=4)
-  y = val['y'][..., 0].astype(np.float64)
-  naive = np.stack([np.full(4, v[-5]) for v in whole.train]).astype(np.float32)
-  per_step = 200 * np.abs(y - naive) / (np.abs(y) + np.abs(naive))
-  observed_only = np.mean([per_step[i][~empty[i]].mean() for i in range(3)])
-  got = data.baselines['naive']['val']
-  assert got['smape'] == pytest.approx(observed_only, rel=1e-12)
-  assert abs(got['smape'] - per_step.mean()) > 1e-3  # Filled cells would count otherwise.
-  mase = np.mean([np.abs(y - naive)[i][~empty[i]].mean() / val['mase_denom'][i]
-                  for i in range(3)])
-  assert got['mase'] == pytest.approx(mase, rel=1e-6)
-  np.testing.assert_allclose(val['naive2'], [data.baselines['naive2']['val']['smape'],
-                                             data.baselines['naive2']['val']['mase']],
-                             rtol=1e-6)
-  scored = tasks.TASKS['panel'].score(None, naive, val)
-  assert float(scored['smape']) == pytest.approx(observed_only, rel=1e-5)
-  assert float(scored['mase']) == pytest.approx(mase, rel=1e-5)
+  _naive_scores_observed_cells(data, 'val', [v[-5] for v in whole.train], empty)
   # Complete: no mask anywhere.
   same = task_data.load(task='panel', csv_path=full, **VAL_OPTIONS)
   assert all('observed' not in same.arrays[s] for s in ('train', 'val', 'test', 'refit'))

@@ -769,15 +769,13 @@ def test_a_panel_model_builds_its_forecast_inputs_once_per_lookback(monkeypatch)
   assert built == [4, 8]
 
 
-def test_empty_test_cells_are_left_out_of_the_models_scores_and_load_gives_them_back(
-    tmp_path):
-  """A test part held out with empty target cells (filled): the final model's test
-  scores, its series' rows, its intervals' coverage and the saved model's figures are
-  means over the observed cells only; a model saved before the mask scores them all."""
+def _gappy_sweep(tmp_path, empty, part):
+  """(spec, summary, log lines) of a tiny sweep of M1 quarterly's first 3 series as a
+  user's CSV, its `part` ('test': each series' last HORIZON rows, held out; 'val': the
+  HORIZON before them) empty where `empty` <bool>[3, HORIZON] says."""
   header, rows = _rows(panel.bundled_paths('m1_quarterly')[0], IDS[:3])
-  last = {k: [i for i, r in enumerate(rows) if r[0] == k][-HORIZON:] for k in IDS[:3]}
-  empty = np.zeros((3, HORIZON), bool)
-  empty[0, 1] = empty[0, 2] = empty[2, 3] = True
+  cut = slice(-HORIZON, None) if part == 'test' else slice(-2 * HORIZON, -HORIZON)
+  last = {k: [i for i, r in enumerate(rows) if r[0] == k][cut] for k in IDS[:3]}
   for s, k in enumerate(IDS[:3]):
     for step in np.flatnonzero(empty[s]):
       rows[last[k][step]][2] = ''
@@ -785,7 +783,17 @@ def test_empty_test_cells_are_left_out_of_the_models_scores_and_load_gives_them_
       SPEC, csv_path=_write(tmp_path / 'gappy.csv', header, rows), lookback='4',
       learning_rate='1e-2', train_steps=20, eval_every=20, ensemble='single')
   lines = []
-  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lines.append)
+  return spec, sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lines.append), lines
+
+
+def test_empty_test_cells_are_left_out_of_the_models_scores_and_load_gives_them_back(
+    tmp_path):
+  """A test part held out with empty target cells (filled): the final model's test
+  scores, its series' rows, its intervals' coverage and the saved model's figures are
+  means over the observed cells only; a model saved before the mask scores them all."""
+  empty = np.zeros((3, HORIZON), bool)
+  empty[0, 1] = empty[0, 2] = empty[2, 3] = True
+  spec, summary, lines = _gappy_sweep(tmp_path, empty, 'test')
   assert any('left out of the test scores' in l for l in lines)
   final = summary['final']['test']
   model = rnnjax.load(str(tmp_path / 'wd'))
@@ -853,20 +861,9 @@ def test_empty_validation_cells_choose_nothing_and_calibrate_no_interval(tmp_pat
   """Empty target cells of the validation windows (filled): the final model's validation
   scores are means over the observed cells (what chose it), and no interval is
   calibrated on an empty cell (its scaled error is NaN, skipped: one error fewer)."""
-  header, rows = _rows(panel.bundled_paths('m1_quarterly')[0], IDS[:3])
-  # A held-out test part (the last HORIZON rows); validation the HORIZON rows before.
-  last = {k: [i for i, r in enumerate(rows) if r[0] == k][-2 * HORIZON:-HORIZON]
-          for k in IDS[:3]}
   empty = np.zeros((3, HORIZON), bool)
   empty[0, 1] = empty[0, 2] = empty[2, 0] = True
-  for s, k in enumerate(IDS[:3]):
-    for step in np.flatnonzero(empty[s]):
-      rows[last[k][step]][2] = ''
-  spec = dataclasses.replace(
-      SPEC, csv_path=_write(tmp_path / 'gappy.csv', header, rows), lookback='4',
-      learning_rate='1e-2', train_steps=20, eval_every=20, ensemble='single')
-  lines = []
-  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lines.append)
+  spec, summary, lines = _gappy_sweep(tmp_path, empty, 'val')
   assert any('left out of the validation scores' in l for l in lines)
   data = task_data.load(task='panel', csv_path=spec.csv_path, id_column='unique_id',
                         time_column='ds', target_columns=('y',), lookback=4,
