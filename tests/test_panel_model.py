@@ -769,6 +769,23 @@ def test_a_panel_model_builds_its_forecast_inputs_once_per_lookback(monkeypatch)
   assert built == [4, 8]
 
 
+def _scored_on_observed_cells(workdir, final, empty):
+  """(model, its test forecasts, their split, each cell's sMAPE): the saved model keeps
+  which test cells were `empty` <bool>[S, h], gives the summary's `final` test figures
+  back exactly, and the final model's sMAPE is NumPy's over the observed cells alone."""
+  model = rnnjax.load(str(workdir))
+  np.testing.assert_array_equal(model.arrays['test_observed'], ~empty)
+  assert model.evaluate_panel() == final  # Same program, same data, same cells.
+  forecasts, split = model.panel_test_forecasts()
+  y = split['y'][..., 0].astype(np.float32).astype(np.float64)
+  f = forecasts.astype(np.float32).astype(np.float64)
+  per_step = 200 * np.abs(y - f) / (np.abs(y) + np.abs(f))
+  observed_only = np.mean([per_step[i][~empty[i]].mean() for i in range(len(y))])
+  assert final['smape'] == pytest.approx(observed_only, rel=1e-5)
+  assert abs(final['smape'] - per_step.mean()) > 1e-3
+  return model, forecasts, split, per_step
+
+
 def _gappy_sweep(tmp_path, empty, part):
   """(spec, summary, log lines) of a tiny sweep of M1 quarterly's first 3 series as a
   user's CSV, its `part` ('test': each series' last HORIZON rows, held out; 'val': the
@@ -796,16 +813,7 @@ def test_empty_test_cells_are_left_out_of_the_models_scores_and_load_gives_them_
   spec, summary, lines = _gappy_sweep(tmp_path, empty, 'test')
   assert any('left out of the test scores' in l for l in lines)
   final = summary['final']['test']
-  model = rnnjax.load(str(tmp_path / 'wd'))
-  np.testing.assert_array_equal(model.arrays['test_observed'], ~empty)
-  assert model.evaluate_panel() == final  # Same program, same data, same cells.
-  forecasts, split = model.panel_test_forecasts()
-  y = split['y'][..., 0].astype(np.float32).astype(np.float64)
-  f = forecasts.astype(np.float32).astype(np.float64)
-  per_step = 200 * np.abs(y - f) / (np.abs(y) + np.abs(f))
-  observed_only = np.mean([per_step[i][~empty[i]].mean() for i in range(3)])
-  assert final['smape'] == pytest.approx(observed_only, rel=1e-5)
-  assert abs(final['smape'] - per_step.mean()) > 1e-3
+  model, forecasts, split, per_step = _scored_on_observed_cells(tmp_path / 'wd', final, empty)
   # Each series' rows (series_scores.csv) average to the summary's figures.
   with open(tmp_path / 'wd' / 'series_scores.csv', encoding='utf-8') as file:
     smapes = [float(r[2]) for r in csv.reader(file) if r[1] == 'final']
@@ -818,6 +826,7 @@ def test_empty_test_cells_are_left_out_of_the_models_scores_and_load_gives_them_
   # The intervals' test coverage counts the 9 observed cells, not the 12.
   coverage = model.manifest['intervals']['test_coverage']['0.8']['all_steps']
   widths, _ = intervals.widths(model.arrays['residuals'], 0.8, HORIZON)
+  y = split['y'][..., 0].astype(np.float32).astype(np.float64)
   errors = np.abs(y - forecasts) / split['mase_denom'][:, None]
   assert coverage == pytest.approx(np.mean((errors <= widths[:, 0])[~empty]))
   # A model saved before the mask (no test_observed): every cell scored, as then.
@@ -844,17 +853,7 @@ def test_a_given_test_file_s_empty_cells_are_left_out_of_the_models_scores(tmp_p
   lines = []
   summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lines.append)
   assert any(l.startswith('--test_path: 3 empty target cell(s)') for l in lines), lines
-  final = summary['final']['test']
-  model = rnnjax.load(str(tmp_path / 'wd'))
-  np.testing.assert_array_equal(model.arrays['test_observed'], ~empty)
-  assert model.evaluate_panel() == final  # Same program, same data, same cells.
-  forecasts, split = model.panel_test_forecasts()
-  y = split['y'][..., 0].astype(np.float32).astype(np.float64)
-  f = forecasts.astype(np.float32).astype(np.float64)
-  per_step = 200 * np.abs(y - f) / (np.abs(y) + np.abs(f))
-  observed_only = np.mean([per_step[i][~empty[i]].mean() for i in range(3)])
-  assert final['smape'] == pytest.approx(observed_only, rel=1e-5)
-  assert abs(final['smape'] - per_step.mean()) > 1e-3
+  _scored_on_observed_cells(tmp_path / 'wd', summary['final']['test'], empty)
 
 
 def test_empty_validation_cells_choose_nothing_and_calibrate_no_interval(tmp_path):
