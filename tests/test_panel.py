@@ -259,6 +259,25 @@ def test_a_gap_before_validation_or_a_held_out_test_part_reads_none_of_it(tmp_pa
   assert low.test[0][-1] == 0.5 and high.test[0][-1] == 500.0
 
 
+def test_a_folds_gap_before_its_validation_reads_none_of_it(tmp_path):
+  """A fold (the train parts cut a horizon earlier): empty cells just before its
+  validation part are filled again from the points before them, never towards that
+  validation's (or a later) point; a fold of a complete panel is the cut as it was."""
+  def fold(later):
+    a = _series(20, 0)  # Train part 0..15 (test 16..19); the fold's validation 8..11.
+    a[6] = a[7] = None
+    a[8:] = [later] * 12
+    whole = panel.load(csv_path=_write(tmp_path / f'{later}.csv', {'a': a, 'b': _series(
+        20, 1)}), id_column='unique_id', time_column='ds', target_column='y', horizon=4)
+    return whole, panel.earlier(whole, 1, 4)
+  (whole, low), (_, high) = fold(0.5), fold(500.0)
+  assert whole.train[0][7] != whole.train[0][5]  # The whole series': towards point 8.
+  np.testing.assert_array_equal(low.train[0][:8], high.train[0][:8])
+  assert low.train[0][6] == low.train[0][7] == low.train[0][5]
+  np.testing.assert_array_equal(low.train[0][8:], [0.5] * 4)
+  np.testing.assert_array_equal(low.train[1], whole.train[1][:12])  # Complete: as cut.
+
+
 def _naive_scores_observed_cells(data, split, last, empty):
   """The naive benchmark's `split` sMAPE and MASE (its forecast: each series' `last`
   value, repeated) are NumPy's over the observed cells alone (`empty` <bool>[S, h]: the

@@ -215,7 +215,26 @@ def earlier(panel: Panel, origin_back: int, horizon: int) -> Panel:
     after = lambda u, v: v[len(u):len(u) + horizon]
     test_inputs = tuple(np.concatenate([after(u, v), np.repeat(
         v[-1:], horizon - len(after(u, v)), axis=0)]) for u, v in zip(inputs, panel.inputs))
-  observed = None if panel.observed is None else tuple(cut(o) for o in panel.observed)
-  return dataclasses.replace(panel, train=tuple(cut(v) for v in panel.train),
-                             times=tuple(cut(t) for t in panel.times),
+  train, observed = tuple(cut(v) for v in panel.train), None
+  if panel.observed is not None:  # Its empty targets filled again, from before its cut.
+    observed = tuple(cut(o) for o in panel.observed)
+    train = tuple(_filled_again(v, o, horizon, key)
+                  for v, o, key in zip(train, observed, panel.ids))
+  return dataclasses.replace(panel, train=train, times=tuple(cut(t) for t in panel.times),
                              inputs=inputs, test_inputs=test_inputs, observed=observed)
+
+
+def _filled_again(values, observed, horizon: int, key) -> np.ndarray:
+  """A fold's train part (`values`, filled from the whole series) with its empty target
+  cells (`observed` false) filled again linearly as `load` fills (`panel.observed` is
+  None with --fill=zero), the validation part on from the points before it
+  (gap_fill.fill_gaps_before): no point after the fold's cut, nor of its validation,
+  reaches an earlier one. A part without a target before its cut keeps the values."""
+  if observed.all():
+    return values
+  raw = np.where(observed, values, np.nan)[:, None]
+  try:
+    return gap_fill.fill_gaps_before(raw, (len(raw) - horizon,), ['the target'],
+                                     f'series {key!r}', fill='linear', targets=1)[:, 0]
+  except InputError:  # No target left before the cut: the values as they were.
+    return values
