@@ -1039,7 +1039,7 @@ def test_learning_curves_count_the_grey_lines_they_draw(tmp_path, monkeypatch):
   figs = _capture_figures(monkeypatch)
   curves.plot_learning_curves(table, str(tmp_path / 'out'), log=lambda _: None)
   (fig,) = figs
-  assert _caption(fig).startswith('Grey: the other 1 members with more than one '
+  assert _caption(fig).startswith('Grey: the other 1 member with more than one '
                                   'evaluation; 2 with one (stopped at their first), as '
                                   'dots; colour: the top 5 '), _caption(fig)
   (dots,) = fig.axes[0].collections[1:]

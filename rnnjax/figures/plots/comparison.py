@@ -72,6 +72,7 @@ def plot(out: dict, out_dir: str) -> list:
         short.append(f'{strategy} {np.median(ends):.0f}')
     spent = (f'; spent less: {", ".join(short)} (median; past that a line holds its last '
              'value)' if short else ' each')
-    style.note(fig, f'Median over {seeds} search seeds, band: min to max. Budget '
-               f'{budget} member-steps{spent}.', style.COLUMN_WIDTH)
+    over = (f'Median over {seeds} search seeds, band: min to max' if seeds > 1 else
+            'One search seed')
+    style.note(fig, f'{over}. Budget {budget} member-steps{spent}.', style.COLUMN_WIDTH)
     return style.save(fig, out_dir, 'comparison')

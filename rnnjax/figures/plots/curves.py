@@ -133,9 +133,9 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
   points = {uid: int(np.isfinite(v).sum()) for uid, (_, v) in data.items() if uid not in top}
   grey = sum(n > 1 for n in points.values())
   dots = [uid for uid, n in points.items() if n == 1]
-  others = (f'the other {grey} members with more than one evaluation; {len(dots)} '
-            'with one (stopped at their first), as dots' if dots else
-            f'the other {grey} members')
+  members = f'the other {grey} member{"s" if grey != 1 else ""}'
+  others = (f'{members} with more than one evaluation; {len(dots)} with one (stopped at '
+            f'{"their" if len(dots) != 1 else "its"} first), as dots' if dots else members)
   note = ((f'Grey: {others}; c' if grey or dots else 'C') + f'olour: the top '
           f'{len(top)} by validation {table.metric} (best checkpoint), ranked.')
   if member_values.num_folds(table.members) > 1:

@@ -28,7 +28,7 @@ def describe_final(final: dict) -> str:
   if final['kind'] == 'refit':
     before = final['before_refit']
     return (f'{describe_final({**final, "kind": before["kind"]})}, refit on train + '
-            f'validation x {final["seeds"]} seeds')
+            f'validation x {final["seeds"]} seed{"s" if final["seeds"] != 1 else ""}')
   same = final.get('same_weights')
   same = (f'; uids {",".join(map(str, same))} left out, holding a better-ranked member\'s '
           'weights' if same else '')
