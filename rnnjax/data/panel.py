@@ -61,7 +61,7 @@ class Panel:
   # Ids of the file's series too short to hold out a test part (no test file): left out.
   left_out: tuple = ()
   # Per series <bool>[horizon]: which cells of its test part, held out or given, had a
-  # target before its gaps were filled (test_part.observed_in_test, test_part.given);
+  # target before its gaps were filled (test_part.empty_in_test, test_part.given);
   # None where every one had (or --fill=zero): the empty ones are left out of every score.
   test_observed: tuple | None = None
   # Per series <bool>[n_i]: which cells of its train part had a target before its gaps
@@ -121,13 +121,14 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
                 'what they have',)
       pick = lambda seq: tuple(seq[i] for i in keep)
       ids, values, times = pick(ids), pick(values), pick(times)
+  # Which cells held a target, before filling (--fill=zero: an empty one is a 0).
+  held = tuple(~np.isnan(np.asarray(v, np.float64).reshape(len(v), -1)[:, 0])
+               for v in values)
   if not test_path and fill != 'zero':
     test_part.check_held_out(ids, values, times, horizon, flag, train_path)
-    notes += test_part.filled_in_test(ids, values, horizon, fill)
-    test_observed = test_part.observed_in_test(values, horizon)
-  # Which train cells held a target, before filling (--fill=zero: an empty one is a 0).
-  observed = None if fill == 'zero' else tuple(
-      ~np.isnan(np.asarray(v, np.float64).reshape(len(v), -1)[:, 0]) for v in values)
+    test_observed, said = test_part.empty_in_test(ids, held, horizon, fill)
+    notes += said
+  observed = None if fill == 'zero' else held
   names = ['the target'] + [f'input column {c!r}' for c in every]
   flags = gap_fill.flag_columns(values, 1)  # Over every series: one rule per column.
   counts = gap_fill.add_counts(*(gap_fill.fill_counts(v, names, fill=fill, targets=1,

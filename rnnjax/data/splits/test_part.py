@@ -30,31 +30,23 @@ def check_held_out(ids, values, times, horizon: int, flag: str, path: str) -> No
         'ahead) out of the file (predict --future_path reads them), or give --test_path')
 
 
-def filled_in_test(ids, values, horizon: int, fill: str) -> tuple:
-  """(the note of empty target cells in the test part held out, or nothing): filled as
-  --fill fills every gap (what a forecast from the end of the data reads), they are left
-  out of every test score (`observed_in_test`; `values`: before their gaps are filled)."""
-  empty = [int(np.sum(~o)) for o in _observed(values, horizon)]
+def empty_in_test(ids, held, horizon: int, fill: str) -> tuple:
+  """(test_observed, notes) of a test part held out: per series <bool>[horizon], which
+  of its last `horizon` target cells held a value (`held`: per series <bool>[n], before
+  its gaps are filled), None where all did; and the note of the empty ones, which
+  filled as --fill fills every gap (what a forecast from the end of the data reads) are
+  left out of every test score."""
+  observed = tuple(h[-horizon:] for h in held)
+  empty = [int(np.sum(~o)) for o in observed]
   cells, series = sum(empty), sum(e > 0 for e in empty)
   if not cells:
-    return ()
+    return None, ()
   first = ids[next(i for i, e in enumerate(empty) if e)]
-  return (f'test: {cells} empty target cell(s) in the last {horizon} points of {series} '
-          f'series (e.g. {first!r}) are left out of the test scores, the model\'s and '
-          'every benchmark\'s (a series\' score: the mean over its observed steps); '
-          f'filled (--fill={fill}), they are history to forecasts from the end of the data',)
-
-
-def observed_in_test(values, horizon: int) -> tuple | None:
-  """Per series <bool>[horizon]: which of its last `horizon` target cells (the test part
-  held out) hold a value (`values`: before their gaps are filled); None where all do."""
-  observed = _observed(values, horizon)
-  return None if all(o.all() for o in observed) else observed
-
-
-def _observed(values, horizon: int) -> tuple:
-  return tuple(~np.isnan(np.asarray(v, np.float64).reshape(len(v), -1)[-horizon:, 0])
-               for v in values)
+  return observed, (
+      f'test: {cells} empty target cell(s) in the last {horizon} points of {series} '
+      f'series (e.g. {first!r}) are left out of the test scores, the model\'s and '
+      'every benchmark\'s (a series\' score: the mean over its observed steps); '
+      f'filled (--fill={fill}), they are history to forecasts from the end of the data',)
 
 
 def held_out(train, inputs, times, horizon: int) -> tuple:

@@ -121,44 +121,34 @@ def manifest(spec, summary: dict, data, groups) -> dict:
   }
 
 
-def series_arrays(data) -> tuple[dict, list]:
+def series_arrays(data) -> tuple[dict, list, np.ndarray | None]:
   """Forecasting: the series and its times, to forecast from its end, and where some
   target cell of its test part was empty (filled; left out of the test scores,
   data/forecast.py `test_observed`) test_observed <bool>[N, C_out], false at those cells
-  alone (else {}); and [rows, first time] where its last rows had no target (filled;
-  predict says so), else []."""
+  alone (else {}); [rows, first time] where its last rows had no target (filled;
+  predict says so), else []; and where some cell of its validation part was empty
+  (data/forecast.py `val_observed`) <bool>[N, C_out] false at those alone, which
+  calibrate no interval (else None). The file read once, as the loader read it."""
   if data.task != 'forecast':
-    return {}, []
+    return {}, [], None
   transform = data.transform
   # The series' times on their grid, as the loader read them (forecast.read_series).
   raw, _, times, _ = forecast.read_series(
       transform['path'], transform['target_columns'], time_column=transform['time_column'],
       input_columns=transform['input_columns'])
-  empty = np.isnan(raw[:, :len(transform['target_columns'])]).all(axis=1)
+  targets = len(transform['target_columns'])
+  empty = np.isnan(raw[:, :targets]).all(axis=1)
   ends = panel_histories.trailing_ends([None], [np.where(empty, np.nan, 0.0)], [times])
   arrays = {'series': np.asarray(transform['series'], np.float64),
             'times': np.asarray(times, dtype=str)}
-  if 'observed' in data.arrays['test']:  # The level cells, as the loader read them.
-    observed = ~np.isnan(raw[:len(arrays['series']), :len(transform['target_columns'])])
-    observed[:transform['split_points'][1]] = True
-    arrays['test_observed'] = observed
-  return arrays, ends[0][1:] if ends else []
-
-
-def val_observed(data) -> np.ndarray | None:
-  """Forecasting: <bool>[N, C_out] false at the target cells of the validation part that
-  were empty (filled; left out of its scores, data/forecast.py `val_observed`), which
-  calibrate no interval; None where every one held a value."""
-  if 'observed' not in data.arrays['val']:
-    return None
-  transform = data.transform
-  raw = forecast.read_series(
-      transform['path'], transform['target_columns'], time_column=transform['time_column'],
-      input_columns=transform['input_columns'])[0]
-  observed = ~np.isnan(raw[:len(transform['series']), :len(transform['target_columns'])])
-  train_end, val_end = transform['split_points']
-  observed[:train_end] = observed[val_end:] = True
-  return observed
+  held = ~np.isnan(raw[:len(arrays['series']), :targets])  # Which cells held a value.
+  only = lambda start, stop: np.concatenate([np.ones_like(held[:start]), held[start:stop],
+                                              np.ones_like(held[stop:])])
+  masked = lambda part: 'observed' in data.arrays.get(part, {})  # Some cell was empty.
+  if masked('test'):
+    arrays['test_observed'] = only(transform['split_points'][1], len(held))
+  val = only(*transform['split_points']) if masked('val') else None
+  return arrays, ends[0][1:] if ends else [], val
 
 
 def panel_arrays(spec, data) -> tuple[dict, dict]:
@@ -294,7 +284,7 @@ def save(workdir: str | None, sweep, runs, summary: dict, refitted=None, log=pri
     return None
   data = sweep.data  # The usual split (with folds: the last fold's), as the final model's.
   info = manifest(sweep.spec, summary, data, groups)
-  arrays, ends = series_arrays(data)
+  arrays, ends, val_cells = series_arrays(data)
   if ends:
     info['filled_end'] = ends
   if sweep.spec.task == 'panel':
@@ -307,7 +297,7 @@ def save(workdir: str | None, sweep, runs, summary: dict, refitted=None, log=pri
     # A refit trained on validation: its residuals there are in-sample; the model it
     # refits (same members, trained on train alone) gives honest ones.
     residuals = tuned.TunedModel(info, before, arrays).validation_residuals(
-        observed=val_observed(data))
+        observed=val_cells)
     arrays['residuals'] = residuals
     info['intervals'] = intervals.describe(residuals, refit=final['kind'] == 'refit')
     # The manifest holds no coverage yet: computed, at tuned.DEFAULT_LEVELS.

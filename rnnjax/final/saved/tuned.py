@@ -132,7 +132,7 @@ class TunedModel(members.Members):
     """<float64>[K, W, C_out]: the errors the intervals are calibrated on: forecasts of
     up to max(max_steps, horizon) points from every validation origin of the saved
     series (intervals.validation_residuals); NaN (calibrating nothing) at a target cell
-    that `observed` <bool>[N, C_out] marks false (empty, filled; export.val_observed)."""
+    that `observed` <bool>[N, C_out] marks false (empty, filled; export.series_arrays)."""
     self._task_is(('forecast',), 'validation_residuals')
     max_steps = arguments.whole(max_steps, 'max_steps', 1)
     train_end, val_end = self.transform['split_points']
