@@ -105,6 +105,8 @@ def fill_gaps_before(values: np.ndarray, ends, names, where: str, **kw) -> np.nd
   a cut is filled from the rows up to the next one, as `fill_gaps` does (else it would
   have none)."""
   filled = values
+  if not np.isnan(values).any():  # Nothing to fill (most series): one pass, as before.
+    ends = ()
   for end in sorted(e for e in ends if 0 < e < len(values)):
     try:
       head = fill_gaps(filled[:end], names, where, **kw)
