@@ -4,6 +4,7 @@ import csv
 import re
 import types
 
+import jax
 import numpy as np
 import pytest
 
@@ -16,6 +17,8 @@ from rnnjax.data import long_rows
 from rnnjax.data import task_data
 from rnnjax.data.scores import series_errors
 from rnnjax.data.time import column as times_lib
+from rnnjax.engine import model
+from rnnjax.engine import population as pop
 from rnnjax.engine import tasks
 from rnnjax.errors import InputError
 
@@ -881,7 +884,55 @@ def test_validation_scores_are_over_the_observed_cells(tmp_path, monkeypatch, di
                           target_columns=('y',), lookback=4, horizon=2, season=4,
                           difference=difference, classical_baselines=False).arrays
   np.testing.assert_array_equal(arrays['val']['observed'], data.val_observed)
-  assert all('observed' not in arrays[s] for s in ('train', 'test', 'refit'))
+  assert 'observed' not in arrays['test']
+  for split in ('train', 'refit'):  # What the loss reads: test_training_targets_...
+    np.testing.assert_array_equal(arrays[split].get('observed', True),
+                                  data.train_observed.get(split, True))
+
+
+@pytest.mark.parametrize('difference', [False, True])
+def test_training_targets_that_were_empty_are_left_out_of_the_loss(tmp_path, difference):
+  """Training and refit windows mark which targets held a value (`observed`, as their
+  y; a change: where both its levels did), the forecast task's loss is the scaled MSE
+  over those alone, and a filled target's value changes nothing; a gap that no window
+  reads as a target (the first point, with --difference the first two) adds no mask."""
+  path, series = _gappy(tmp_path, VAL_EMPTY + (12,))
+  data = forecast.load(csv_path=path, target_columns=('y',), lookback=4, horizon=2,
+                       val_size=8, test_size=8, season=4, difference=difference,
+                       classical_baselines=False)
+  held = ~np.isin(np.arange(40), VAL_EMPTY + (12,))
+  if difference:
+    held[1:] &= held[:-1]
+  first = 4 + int(difference)  # The first window's first target.
+  for split, end in (('train', 24), ('refit', 32)):  # Targets before validation, test.
+    cells = np.arange(first, end - 1)[:, None] + np.arange(2)
+    np.testing.assert_array_equal(data.train_observed[split][..., 0], held[cells])
+  arrays = task_data.load(task='forecast', val_size=8, test_size=8, csv_path=path,
+                          target_columns=('y',), lookback=4, horizon=2, season=4,
+                          difference=difference, classical_baselines=False).arrays
+  batch = {k: arrays['train'][k] for k in ('x', 'y', 'observed')}
+  assert batch['observed'].dtype == bool and not batch['observed'].all()
+  cfg = pop.TrainConfig(
+      model=model.ModelConfig(cell='gru', input_size=1, hidden_size=8, num_layers=1,
+                              output_size=2),
+      optimizer='adam', batch_size=4, steps_per_chunk=1, task='forecast')
+  params = model.init_params(cfg.model, jax.random.key(0))
+  task = tasks.TASKS['forecast']
+  err = np.asarray(task.outputs(cfg, params, batch), np.float64) - batch['y']
+  got = float(task.loss(cfg, params, None, batch, None))
+  assert got == pytest.approx(np.mean(err[batch['observed']] ** 2), rel=1e-5)
+  assert abs(got - np.mean(err ** 2)) > 1e-3 * got  # Not every cell.
+  filled = np.where(batch['observed'], batch['y'], 50.0).astype(np.float32)
+  assert float(task.loss(cfg, params, None, dict(batch, y=filled), None)) == got
+  drawn = tasks.TASKS['forecast'].batch(types.SimpleNamespace(batch_size=4),
+                                        arrays['train'], jax.random.key(0))
+  assert sorted(drawn) == ['observed', 'x', 'y']
+  for gap in ((0,), (0, 1)) if difference else ((0,),):
+    (tmp_path / 'g').mkdir(exist_ok=True)
+    quiet = forecast.load(csv_path=_gappy(tmp_path / 'g', gap)[0], target_columns=('y',),
+                          lookback=4, horizon=2, val_size=8, test_size=8,
+                          difference=difference, classical_baselines=False)
+    assert quiet.train_observed == {}
 
 
 def test_a_complete_validation_part_has_no_mask(tmp_path):

@@ -278,6 +278,34 @@ def test_a_folds_gap_before_its_validation_reads_none_of_it(tmp_path):
   np.testing.assert_array_equal(low.train[1], whole.train[1][:12])  # Complete: as cut.
 
 
+def test_a_folds_input_gap_before_its_validation_reads_none_of_it(tmp_path):
+  """The same of input columns: a fold fills their empty cells just before its
+  validation again from the rows before them (a price holds its last value, a 0/1 flag
+  its last value), never towards a later row; complete columns are the cut as it was."""
+  def fold(later):
+    lines = ['unique_id,ds,y,price,promo']
+    for key, seed in (('a', 0), ('b', 1)):
+      y = _series(20, seed)
+      for t in range(20):
+        price = later if key == 'a' and t >= 8 else 10 + 0.1 * t
+        gap = key == 'a' and t in (6, 7)
+        promo = '' if gap else int(later > 1 and key == 'a' and t >= 8)
+        lines.append(f'{key},{t + 1},{y[t]},{"" if gap else price},{promo}')
+    (tmp_path / f'{later}.csv').write_text('\n'.join(lines) + '\n')
+    whole = panel.load(csv_path=str(tmp_path / f'{later}.csv'), id_column='unique_id',
+                       time_column='ds', target_column='y', input_columns=('price', 'promo'),
+                       horizon=4)
+    return whole, panel.earlier(whole, 1, 4)
+  (whole, low), (_, high) = fold(0.5), fold(500.0)
+  assert whole.flag_columns == ('promo',) and whole.observed is None
+  assert whole.inputs[0][7, 0] != whole.inputs[0][5, 0]  # The whole series': towards row 8.
+  np.testing.assert_array_equal(low.inputs[0][:8], high.inputs[0][:8])
+  np.testing.assert_array_equal(low.inputs[0][6:8], np.repeat(low.inputs[0][5:6], 2, 0))
+  assert low.inputs[0][8:, 0].tolist() == [0.5] * 4
+  np.testing.assert_array_equal(low.inputs[1], whole.inputs[1][:12])  # Complete: as cut.
+  assert [o.all() for o in low.inputs_observed] == [False, True]
+
+
 def _naive_scores_observed_cells(data, split, last, empty):
   """The naive benchmark's `split` sMAPE and MASE (its forecast: each series' `last`
   value, repeated) are NumPy's over the observed cells alone (`empty` <bool>[S, h]: the
@@ -567,24 +595,37 @@ def test_panel_scores_are_the_competitions_weighted_means():
   assert float(got['mase']) == pytest.approx(mase, rel=1e-5)
 
 
+@pytest.mark.parametrize('masked', [False, True])
 @pytest.mark.parametrize('loss', tasks.LOSSES)
-def test_each_loss_is_its_definition_on_a_batch(loss):
+def test_each_loss_is_its_definition_on_a_batch(loss, masked):
+  """Each loss is NumPy's mean over the batch's target cells; with `observed` (empty
+  targets, filled), over the cells it marks, and a filled target's value changes
+  nothing."""
   rng = np.random.default_rng(2)
   cfg = _cfg('mean', loss)
   params = model.init_params(cfg.model, jax.random.key(1))
   batch = _split(rng)
+  kept = np.ones(batch['y'].shape[:2], bool)
+  if masked:
+    kept = rng.uniform(size=kept.shape) > 0.4
+    kept[0] = False  # A window of filled targets alone.
+    batch['observed'] = kept
   pred = np.asarray(tasks.TASKS['panel'].outputs(cfg, params, batch), np.float64)
   y = batch['y'][..., 0].astype(np.float64)
   v = batch['x'][..., 0].astype(np.float64)
   shift, scale = v.mean(1, keepdims=True), np.abs(v).mean(1, keepdims=True)
-  expected = {'mse': np.mean(((pred - y) / scale) ** 2),
-              'mae': np.mean(np.abs(pred - y) / scale),
-              'smape': np.mean(200 * np.abs(pred - y) / (np.abs(pred) + np.abs(y))),
-              'mase': np.mean(np.abs(pred - y) / batch['mase_denom'][:, None]),
-              'rmsse': np.mean(((pred - y) / batch['rmsse_denom'][:, None]) ** 2)}[loss]
+  cells = {'mse': ((pred - y) / scale) ** 2, 'mae': np.abs(pred - y) / scale,
+           'smape': 200 * np.abs(pred - y) / (np.abs(pred) + np.abs(y)),
+           'mase': np.abs(pred - y) / batch['mase_denom'][:, None],
+           'rmsse': ((pred - y) / batch['rmsse_denom'][:, None]) ** 2}[loss]
   del shift  # Cancels out of the error in normalised units.
   got = tasks.TASKS['panel'].loss(cfg, params, None, batch, None)
-  assert float(got) == pytest.approx(expected, rel=1e-4)
+  assert float(got) == pytest.approx(cells[kept].mean(), rel=1e-4)
+  if masked:
+    assert abs(cells[kept].mean() - cells.mean()) > 1e-3 * cells.mean()  # Not every cell.
+    batch['y'] = np.where(kept[..., None], batch['y'], 1e3 * batch['y']).astype(np.float32)
+    again = tasks.TASKS['panel'].loss(cfg, params, None, batch, None)
+    assert float(again) == float(got)
 
 
 def test_a_log_member_forecasts_the_exponential_and_trains_on_log_ratios():
@@ -1184,7 +1225,8 @@ def test_a_dry_run_fits_no_benchmarks_and_prints_the_data_notes(tmp_path, long_c
       hidden_size='4', batch_size='8', train_steps=2, eval_every=2)
   lines = []
   sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True, log=lines.append)
-  filled = f'1 empty cell of {long_csv[0]} filled: 1 of the target by linear interpolation'
+  filled = (f'1 empty cell of {long_csv[0]} filled: 1 of the target by linear interpolation; '
+            'a filled target is read as history alone: never trained towards, never scored')
   assert filled in lines
   assert lines.index(filled) < len(lines) - 1
   assert 'estimated time' in lines[-1]
@@ -1358,3 +1400,14 @@ def test_a_folds_validation_mask_is_cut_with_its_train_part(tmp_path):
   np.testing.assert_array_equal(same[1].arrays['val']['observed'], np.ones((3, 4)))
   assert (jax.tree.structure(same[0].arrays['val'])
           == jax.tree.structure(same[1].arrays['val']))
+  # 13 and 14 are training targets of the last fold alone: its windows mark them, the
+  # earlier fold's get 1s (and padding), one shape for one program.
+  assert 'observed' not in earlier.arrays['train']
+  marks = last.arrays['train']['observed']
+  # Origins 1..12 (targets before 16): 13 is a target of 3 windows, 14 of 2.
+  assert marks.dtype == bool and np.sum(~marks) == 3 + 2
+  trains = [d.arrays['train'] for d in same]
+  assert trains[0]['observed'].shape == trains[1]['observed'].shape == marks.shape
+  assert trains[0]['observed'][:trains[0]['count']].all()
+  np.testing.assert_array_equal(trains[1]['observed'], marks)
+  assert jax.tree.structure(trains[0]) == jax.tree.structure(trains[1])

@@ -177,3 +177,28 @@ def test_each_panels_scales_are_computed_once_for_every_lookback_and_fold(monkey
   for k in range(2 * series_scales._CACHE_SIZE):
     series_scales.of(p, horizon=horizon + 1 + k, season=season)
   assert len(series_scales._CACHE) == series_scales._CACHE_SIZE
+
+
+def test_training_windows_mark_their_empty_targets():
+  """Where a panel's train part had empty targets (panel.observed), train and refit hold
+  `observed` <bool>[N, horizon]: per window, which of its targets held a value, in the
+  loop's order of windows; every other array is the reference's. A gap no training
+  window reads as a target (a series' first point) adds no mask."""
+  lookback, horizon, season = 5, 3, 4
+  p = random_panel(8, num_series=7, horizon=horizon, season=season)
+  rng = np.random.default_rng(0)
+  observed = tuple(rng.uniform(size=len(v)) > 0.2 for v in p.train)
+  gappy = dataclasses.replace(p, observed=observed)
+  got, _ = pw.windows(gappy, lookback=lookback, horizon=horizon, season=season)
+  want = reference_windows(gappy, lookback=lookback, horizon=horizon, season=season)
+  for name, last in (('train', lambda n: n - 2 * horizon if n - horizon >= 1 else 0),
+                     ('refit', lambda n: n - horizon)):
+    marks = [o[t:t + horizon] for o in observed for t in range(1, last(len(o)) + 1)]
+    np.testing.assert_array_equal(got[name].pop('observed'), np.stack(marks))
+    assert not np.stack(marks).all()
+  del got['val']['observed']  # Validation's, scored alone (test_panel.py).
+  assert_identical(got, want)
+  first = tuple(np.arange(len(v)) > 0 for v in p.train)  # Only each first point empty.
+  got, _ = pw.windows(dataclasses.replace(p, observed=first), lookback=lookback,
+                      horizon=horizon, season=season)
+  assert all('observed' not in got[s] for s in got)

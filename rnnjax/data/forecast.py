@@ -98,6 +98,10 @@ class ForecastData:
   # The same of the validation part (<float32>[W_val, horizon, C_out]): its empty cells
   # are left out of every validation score (members, best steps, early stopping).
   val_observed: np.ndarray | None = None
+  # 'train', 'refit' -> <bool>[W, horizon, C_out] where some target of that split's
+  # windows was empty (filled): which the loss reads (a change: where both its levels
+  # held a value); a filled target is never trained towards.
+  train_observed: dict = dataclasses.field(default_factory=dict)
 
 
 def bundled_path(dataset: str) -> str:
@@ -151,7 +155,8 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
     observed: <bool>[N, num_targets] which target cells held a value before their gaps
       were filled, or None (every one): a validation or test window's target whose level
       was empty is left out of every score of its part (`val_observed`, `test_observed`),
-      the baselines' here included.
+      the baselines' here included, and a training window's out of the loss
+      (`train_observed`).
   """
   n = len(values)
   lookback_needed = lookback + int(difference)  # A change needs the level before it.
@@ -181,7 +186,11 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
   x, y, baselines = {}, {}, {'last_value': {}}
   if season:
     baselines['seasonal_naive'] = {}
-  starts, truth, scored = {}, {}, {'val': None, 'test': None}
+  starts, truth, scored, trained = {}, {}, {'val': None, 'test': None}, {}
+  if observed is not None:  # Which modelled targets held a value: a change, both levels.
+    fitted = np.asarray(observed, bool).copy()
+    if difference:
+      fitted[1:] &= fitted[:-1]
   # 'refit': every window whose targets lie before the test part, those that straddle
   # the end of training too (final/choice/refit.py trains on them).
   for split, (start, stop) in {**bounds, 'refit': (0, val_end)}.items():
@@ -189,6 +198,8 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
     x[split] = scaled[t[:, None] + np.arange(-lookback, 0)]
     y[split] = scaled[t[:, None] + np.arange(horizon)][..., :num_targets]
     if split in ('train', 'refit'):
+      if observed is not None and not fitted[t[:, None] + np.arange(horizon)].all():
+        trained[split] = fitted[t[:, None] + np.arange(horizon)]
       continue
     starts[split], truth[split] = t, targets[t[:, None] + np.arange(horizon)]
     if observed is not None and not observed[start:stop].all():
@@ -227,7 +238,8 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
                       input_columns=tuple(input_columns), difference=difference,
                       mase_scale=scale, notes=said + tuple(notes), x_mean=mean, x_std=std,
                       series=np.asarray(values, np.float64), season=season,
-                      test_observed=scored['test'], val_observed=scored['val'])
+                      test_observed=scored['test'], val_observed=scored['val'],
+                      train_observed=trained)
 
 
 def _check_test_part(observed, cells, columns, *, path: str, flag: str, horizon: int,

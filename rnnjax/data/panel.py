@@ -68,6 +68,10 @@ class Panel:
   # were filled; None where every one had (or --fill=zero). A validation window's empty
   # ones are left out of every validation score (panel_windows.windows' val `observed`).
   observed: tuple | None = None
+  # Per series <bool>[n_i, C]: which cells of its train part's input rows (`inputs`) had
+  # a value before their gaps were filled; None where every one had (or no inputs). A
+  # fold (`earlier`) fills the empty ones again from before its cut.
+  inputs_observed: tuple | None = None
 
 
 def bundled_paths(dataset: str) -> tuple[str, str]:
@@ -159,9 +163,13 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
     train, test, inputs, test_inputs, times, held_notes = test_part.held_out(
         train, inputs, times, horizon)
     notes += held_notes
-  if observed is not None:  # The train part's cells alone (a test part held out: cut off).
-    observed = tuple(o[:len(v)] for o, v in zip(observed, train))
-    observed = None if all(o.all() for o in observed) else observed
+  # The train part's cells alone (a test part held out: cut off); None where all held.
+  train_part = lambda marks: (None if marks is None or all(
+      o[:len(v)].all() for o, v in zip(marks, train)) else
+                              tuple(o[:len(v)] for o, v in zip(marks, train)))
+  observed = train_part(observed)
+  inputs_observed = train_part(tuple(~np.isnan(v.reshape(len(v), -1)[:, 1:])
+                                     for v in values) if every else None)
   return Panel(ids=ids, train=train, times=tuple(tuple(t) for t in times), test=test,
                num_filled=sum(counts.values()), filled=counts, path=train_path,
                notes=((grid_note,) if grid_note else ()) + notes,
@@ -169,7 +177,8 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
                                                    'target_column')),
                input_columns=past, future_columns=future_columns, inputs=inputs,
                test_inputs=test_inputs, flag_columns=tuple(every[c - 1] for c in flags),
-               left_out=left_out, test_observed=test_observed, observed=observed)
+               left_out=left_out, test_observed=test_observed, observed=observed,
+               inputs_observed=inputs_observed)
 
 
 def _interpolated_note(counts: dict, cells: int, path: str) -> tuple:
@@ -210,32 +219,43 @@ def earlier(panel: Panel, origin_back: int, horizon: int) -> Panel:
   if not origin_back:
     return panel
   cut = lambda v: v[:max(1, len(v) - origin_back * horizon)]
+  cut_all = lambda marks: None if marks is None else tuple(cut(o) for o in marks)
   inputs = test_inputs = None
+  observed, inputs_observed = cut_all(panel.observed), cut_all(panel.inputs_observed)
   if panel.inputs is not None:  # The input rows after the cut are its test part's.
     inputs = tuple(cut(v) for v in panel.inputs)
     after = lambda u, v: v[len(u):len(u) + horizon]
     test_inputs = tuple(np.concatenate([after(u, v), np.repeat(
         v[-1:], horizon - len(after(u, v)), axis=0)]) for u, v in zip(inputs, panel.inputs))
-  train, observed = tuple(cut(v) for v in panel.train), None
-  if panel.observed is not None:  # Its empty targets filled again, from before its cut.
-    observed = tuple(cut(o) for o in panel.observed)
-    train = tuple(_filled_again(v, o, horizon, key)
+    if inputs_observed is not None:  # Their gaps filled again, from before its cut.
+      every = panel.input_columns + panel.future_columns
+      flags = tuple(c for c, name in enumerate(every) if name in panel.flag_columns)
+      inputs = tuple(_filled_again(u, o, horizon, key, [f'input column {c!r}' for c in every],
+                                   fill='linear', targets=0, flags=flags)
+                     for u, o, key in zip(inputs, inputs_observed, panel.ids))
+  train = tuple(cut(v) for v in panel.train)
+  if observed is not None:  # Its empty targets filled again, from before its cut.
+    train = tuple(_filled_again(v[:, None], o[:, None], horizon, key, ['the target'],
+                                fill='linear', targets=1)[:, 0]
                   for v, o, key in zip(train, observed, panel.ids))
   return dataclasses.replace(panel, train=train, times=tuple(cut(t) for t in panel.times),
-                             inputs=inputs, test_inputs=test_inputs, observed=observed)
+                             inputs=inputs, test_inputs=test_inputs, observed=observed,
+                             inputs_observed=inputs_observed)
 
 
-def _filled_again(values, observed, horizon: int, key) -> np.ndarray:
-  """A fold's train part (`values`, filled from the whole series) with its empty target
-  cells (`observed` false) filled again linearly as `load` fills (`panel.observed` is
-  None with --fill=zero), the validation part on from the points before it
+def _filled_again(values, observed, horizon: int, key, names, **how) -> np.ndarray:
+  """A fold's train part of some columns (`values` <[m, C]>, filled from the whole
+  series) with its empty cells (`observed` false) filled again as `load` fills them
+  (`how`: gap_fill.fill_gaps' fill, targets, flags; `panel.observed` is None with
+  --fill=zero), the validation part on from the points before it
   (gap_fill.fill_gaps_before): no point after the fold's cut, nor of its validation,
-  reaches an earlier one. A part without a target before its cut keeps the values."""
+  reaches an earlier one. A part with a column without a value before its cut keeps
+  the values."""
   if observed.all():
     return values
-  raw = np.where(observed, values, np.nan)[:, None]
+  raw = np.where(observed, values, np.nan)
   try:
-    return gap_fill.fill_gaps_before(raw, (len(raw) - horizon,), ['the target'],
-                                     f'series {key!r}', fill='linear', targets=1)[:, 0]
-  except InputError:  # No target left before the cut: the values as they were.
+    return gap_fill.fill_gaps_before(raw, (len(raw) - horizon,), names,
+                                     f'series {key!r}', **how)
+  except InputError:  # A column with no value left before the cut: as they were.
     return values

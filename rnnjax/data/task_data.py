@@ -25,7 +25,8 @@ DEFAULT_DATASET = {'forecast': 'wineind_sales', 'classify': 'ItalyPowerDemand',
                    'charlm': 'shakespeare', 'panel': 'm3_other'}
 # Split arrays with one row per example (the rest are per split, e.g. forecasting's
 # per-column statistics).
-PER_EXAMPLE = ('x', 'y', 'length', 'level', 'mase_denom', 'rmsse_denom', 'seasonal')
+PER_EXAMPLE = ('x', 'y', 'length', 'level', 'mase_denom', 'rmsse_denom', 'seasonal',
+               'observed')
 # What `load` returns (loaders/loaded.py), here too: callers name it task_data.TaskData.
 TaskData = loaded.TaskData
 
@@ -64,22 +65,22 @@ def same_shapes(folds: list) -> list:
   """The folds' data (`load` for each fold) with equal shapes, so that one compiled
   program trains every fold: training windows padded at the end to the most any fold
   has, with `count` <int32>[] saying how many are real (tasks.py draws from those).
-  Where some fold's validation part has empty cells (`observed`), every fold's gets the
-  key (1s: every cell scored), so one program scores them all. One fold comes back as
-  it is."""
+  Where some fold's training or validation part has empty target cells (`observed`),
+  every fold's gets the key (1s: every cell read), so one program trains and scores
+  them all. One fold comes back as it is."""
   if len(folds) == 1:
     return list(folds)
   most = max(len(d.arrays['train']['x']) for d in folds)
-  masked = any('observed' in d.arrays['val'] for d in folds)
   out = []
   for data in folds:
-    if masked and 'observed' not in data.arrays['val']:
-      val = data.arrays['val']
-      # A panel's: <[S, horizon]>; a series': as its y <[W, horizon, C_out]>.
-      ones = np.ones(val['y'].shape[:2] if data.task == 'panel' else val['y'].shape,
-                     np.float32)
-      data = dataclasses.replace(data, arrays={**data.arrays,
-                                               'val': {**val, 'observed': ones}})
+    for split, dtype in (('train', bool), ('val', np.float32)):
+      part = data.arrays[split]
+      if 'observed' not in part and any('observed' in d.arrays[split] for d in folds):
+        # A panel's: <[N, horizon]>; a series': as its y <[W, horizon, C_out]>.
+        ones = np.ones(part['y'].shape[:2] if data.task == 'panel' else part['y'].shape,
+                       dtype)
+        data = dataclasses.replace(data, arrays={**data.arrays,
+                                                 split: {**part, 'observed': ones}})
     train = data.arrays['train']
     pad = lambda a, fill=0: np.concatenate([a, np.full((most - len(a),) + a.shape[1:],
                                                        fill, a.dtype)])

@@ -4,8 +4,18 @@ import jax
 import jax.numpy as jnp
 
 
-def mse(pred, y):
-  return jnp.mean((pred - y) ** 2)
+def mse(pred, y, observed=None):
+  return cell_mean((pred - y) ** 2, observed)
+
+
+def cell_mean(v, observed=None):
+  """A training loss's mean of `v` over every cell, or over the cells where `observed`
+  (broadcast to v's shape) is true: a target filled into an empty cell is not trained
+  towards. 0 where none is (a batch of filled targets alone), never NaN."""
+  if observed is None:
+    return jnp.mean(v)
+  kept = jnp.broadcast_to(observed, v.shape)
+  return jnp.sum(jnp.where(kept, v, 0.0)) / jnp.maximum(jnp.sum(kept), 1)
 
 
 def regression_metrics(pred, y, mean, std, *, cumulative: bool = False, observed=None):

@@ -16,10 +16,15 @@ from rnnjax.data.time import column as times
 from rnnjax.errors import InputError
 
 
-def _filled_note(counts: dict, path: str) -> tuple:
+def _filled_note(counts: dict, path: str, fill: str) -> tuple:
   """The sweep's note of its data's empty cells filled, by column and how
-  (gap_fill.fill_counts)."""
-  return tuple(filter(None, [gap_fill.filled_note(counts or {}, path)]))
+  (gap_fill.fill_counts); where targets were interpolated, what becomes of them."""
+  note = gap_fill.filled_note(counts or {}, path)
+  if note and fill != 'zero' and any(
+      name.startswith(('target', 'the target')) for name, _ in counts):
+    note += ('; a filled target is read as history alone: never trained towards, '
+             'never scored')
+  return tuple(filter(None, [note]))
 
 
 def load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_column='',
@@ -40,7 +45,9 @@ def load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_colum
                     'std': data.std, 'mase_scale': data.mase_scale.astype(np.float32)}
             for split in common.SPLITS + ('refit',)}
   # Empty validation or test cells (filled): left out of their part's scores.
-  for split, observed in (('val', data.val_observed), ('test', data.test_observed)):
+  # Empty training targets (filled): not trained towards.
+  for split, observed in (('val', data.val_observed), ('test', data.test_observed),
+                          *data.train_observed.items()):
     if observed is not None:
       arrays[split]['observed'] = observed
   targets = tuple(data.target_columns)
@@ -59,7 +66,7 @@ def load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_colum
             'input_columns': list(data.input_columns), 'difference': difference,
             'season': data.season,
             'windows': {k: len(data.x[k]) for k in common.SPLITS}},
-      notes=_filled_note(data.filled, csv_path or forecast.bundled_path(dataset)) +
+      notes=_filled_note(data.filled, csv_path or forecast.bundled_path(dataset), fill) +
       data.notes,
       transform={'target_columns': list(targets), 'input_columns': list(data.input_columns),
                  'lookback': lookback, 'horizon': horizon, 'difference': difference,
@@ -124,7 +131,7 @@ def load_panel(*, dataset, seed, val_size, test_size, csv_path='', test_path='',
             'horizon': horizon, 'windows': {k: len(v['x']) for k, v in arrays.items()},
             'validated_series': int(arrays['val']['weight'].sum()),
             'nonpositive': panel.nonpositive(data.ids, data.train, data.times, whole.path)},
-      notes=(_filled_note(whole.filled, whole.path) + notes +
+      notes=(_filled_note(whole.filled, whole.path, fill) + notes +
              window_notes + baseline_notes),
       transform={'ids': list(whole.ids), 'lookback': lookback, 'horizon': horizon,
                  'season': season, 'path': whole.path, 'fill': fill,

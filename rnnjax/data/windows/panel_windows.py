@@ -128,7 +128,9 @@ def windows(panel, *, lookback: int, horizon: int,
   for the next lookback (series_scales.of).
   Train and refit also: by_age <int32>[N] (the windows, newest first) and age
   <int32>[N] (theirs, ascending: the points between a window's last target and the end
-  of its series' part), for a member's `history`.
+  of its series' part), for a member's `history`; and where some of their targets were
+  empty (panel.observed), observed <bool>[N, horizon]: which held a value (the loss is
+  their mean: a filled target is never trained towards).
   """
   num_future = len(panel.future_columns)
   counts = dict(zip(('train', 'refit'), strided.counts(panel, horizon)))
@@ -163,6 +165,8 @@ def windows(panel, *, lookback: int, horizon: int,
                  'mase_denom': per_window(scales.mase[split]),
                  'rmsse_denom': per_window(scales.rmsse[split]),
                  'seasonal': window['seasonal']}
+    if 'observed' in window and not window['observed'].all():
+      out[name]['observed'] = window['observed']  # Empty targets (filled): not trained on.
     age = (end - horizon)[series] - origin
     order = np.argsort(age, kind='stable')
     out[name]['by_age'] = order.astype(np.int32)

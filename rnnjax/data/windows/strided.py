@@ -32,6 +32,9 @@ class Laid:
   rows_start: np.ndarray | None  # <int64>[S]
   seasonal: dict  # 'val', 'test' -> <float32>[sum(lookback + n_i + horizon)]
   seasonal_start: np.ndarray  # <int64>[S]
+  # <bool>[sum(lookback + n_i)] laid as `target`: which cells held a value before
+  # filling (panel.observed); None where every one did.
+  observed: np.ndarray | None = None
 
 
 def _starts(lengths) -> np.ndarray:
@@ -80,9 +83,11 @@ def lay(panel, scales, *, lookback: int, horizon: int) -> Laid:
     rows_start = _starts([len(r) for r in padded])
   seasonal = {split: _seasonal(scales.figure[split], lengths, lookback=lookback,
                                horizon=horizon) for split in ('val', 'test')}
+  observed = (None if panel.observed is None else
+              np.concatenate([_padded(np.asarray(o, bool), lookback) for o in panel.observed]))
   return Laid(target=target, target_start=_starts(lengths + lookback), rows=rows,
               rows_start=rows_start, seasonal=seasonal,
-              seasonal_start=_starts(lengths + lookback + horizon))
+              seasonal_start=_starts(lengths + lookback + horizon), observed=observed)
 
 
 def take(laid: Laid, series, origin, *, lookback: int, horizon: int, num_future: int,
@@ -90,16 +95,22 @@ def take(laid: Laid, series, origin, *, lookback: int, horizon: int, num_future:
   """The windows of `series` <int>[N] at `origin` <int>[N] (each 0 <= origin <= n_i):
   x <float32>[N, lookback, 1 + C], y <float32>[N, horizon, 1] (series[t:t + horizon];
   with_y: the targets lie in the series) and seasonal <float32>[N, lookback + horizon]
-  from `split`'s ('val', 'test') seasonal indices."""
+  from `split`'s ('val', 'test') seasonal indices; with `y`, where the panel had empty
+  targets (`laid.observed`), observed <bool>[N, horizon]: which of them held a value."""
   n = len(series)
   width = 1 + (laid.rows.shape[1] if laid.rows is not None else 0)
   out = {'x': np.empty((n, lookback, width), np.float32)}
+  observed = with_y and laid.observed is not None
   if with_y:
     out['y'] = np.empty((n, horizon, 1), np.float32)
+  if observed:
+    out['observed'] = np.empty((n, horizon), bool)
   out['seasonal'] = np.empty((n, lookback + horizon), np.float32)
   views = {'x': sliding_window_view(laid.target, lookback),
            'y': sliding_window_view(laid.target, horizon),
            'seasonal': sliding_window_view(laid.seasonal[split], lookback + horizon)}
+  if observed:
+    views['observed'] = sliding_window_view(laid.observed, horizon)
   if laid.rows is not None:
     past = width - 1 - num_future
     rows = np.moveaxis(sliding_window_view(laid.rows, lookback, axis=0), -1, 1)
@@ -110,6 +121,8 @@ def take(laid: Laid, series, origin, *, lookback: int, horizon: int, num_future:
     out['x'][part, :, 0] = views['x'][at]
     if with_y:
       out['y'][part, :, 0] = views['y'][at + lookback]
+    if observed:
+      out['observed'][part] = views['observed'][at + lookback]
     out['seasonal'][part] = views['seasonal'][laid.seasonal_start[s] + t]
     if laid.rows is not None:
       at = laid.rows_start[s] + t

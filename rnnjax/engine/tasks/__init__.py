@@ -28,7 +28,9 @@ Split arrays (see rnnjax/data/task_data.py):
 
   forecast: x <float32>[N, lookback, C_in], y <float32>[N, horizon, C_out] (scaled;
             changes with TrainConfig.difference), mean, std <float32>[C_out] (to
-            report errors in original units).
+            report errors in original units); where some target was empty (filled),
+            observed: train and refit <bool>, validation and test <float32>, as y,
+            the cells the loss or the scores read.
   classify: x <float32>[N, T, C] zero after each end, length <int32>[N], y <int32>[N].
             The readout sees each sequence's last valid step (or the mean of its valid
             steps), so padding changes nothing (see model.apply).
@@ -39,7 +41,10 @@ Split arrays (see rnnjax/data/task_data.py):
             input columns standardised), y <float32>[N, horizon, 1] in original units,
             level <float32>[N, 2], mase_denom, rmsse_denom <float32>[N] (MASE's and
             RMSSE's scales), seasonal <float32>[N, lookback + horizon]; train and refit
-            also by_age, age <int32>[N] (the windows newest first, for `history`);
+            also by_age, age <int32>[N] (the windows newest first, for `history`)
+            and, where some target was empty (filled), observed <bool>[N, horizon]
+            (the cells the loss reads; validation's and test's <float32>[S, horizon]:
+            the cells scored);
             validation and test also weight <float32>[S] and naive2 <float32>[2]
             (data/windows/panel_windows.py).
 """

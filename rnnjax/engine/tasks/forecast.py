@@ -12,11 +12,14 @@ def _predict(cfg, params, x, hp=None, key=None):
 
 def batch(cfg, train, key):
   idx = common.draw(key, cfg.batch_size, train, train['x'].shape[0])
-  return {'x': train['x'][idx], 'y': train['y'][idx]}
+  return {k: train[k][idx] for k in ('x', 'y', 'observed') if k in train}
 
 
 def loss(cfg, params, hp, batch, key):
-  return losses.mse(_predict(cfg, params, batch['x'], hp, key), batch['y'])
+  """The scaled MSE over the batch's targets; where the split has `observed` <bool>[N,
+  horizon, C_out] (empty targets, filled), over those it marks."""
+  return losses.mse(_predict(cfg, params, batch['x'], hp, key), batch['y'],
+                    batch.get('observed'))
 
 
 def outputs(cfg, params, split):

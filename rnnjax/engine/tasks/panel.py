@@ -12,6 +12,7 @@ sMAPE and MASE on the same windows), and M5's RMSSE (with the split's `rmsse_den
 import jax
 import jax.numpy as jnp
 
+from rnnjax.engine import losses
 from rnnjax.engine.tasks import common
 
 
@@ -112,21 +113,24 @@ def batch(cfg, train, key):
     idx = train['by_age'][jax.random.randint(key, (cfg.batch_size,), 0, recent)]
   else:
     idx = common.draw(key, cfg.batch_size, train, train['x'].shape[0])
-  return {k: train[k][idx] for k in ('x', 'y', 'level', 'mase_denom', 'rmsse_denom',
-                                     'seasonal')}
+  keys = ('x', 'y', 'level', 'mase_denom', 'rmsse_denom', 'seasonal', 'observed')
+  return {k: train[k][idx] for k in keys if k in train}
 
 
 def loss(cfg, params, hp, batch, key):
+  """The member's `loss`, the mean over the batch's target cells; where the split has
+  `observed` <bool>[N, horizon] (empty targets, filled), over those it marks."""
   pred, normalised, shift, scale, season_y = _forward(cfg, params, batch, hp, key)
   y = batch['y'][..., 0]
-  if cfg.loss == 'smape':
-    return jnp.mean(_smape(pred, y))
+  mean = lambda v: losses.cell_mean(v, batch.get('observed'))
+  if cfg.loss == 'smape':  # Unmasked: the mean of windows' means, as it always was.
+    return mean(_smape_steps(pred, y)) if 'observed' in batch else jnp.mean(_smape(pred, y))
   if cfg.loss == 'mase':
-    return jnp.mean(jnp.abs(pred - y) / batch['mase_denom'][:, None])
+    return mean(jnp.abs(pred - y) / batch['mase_denom'][:, None])
   if cfg.loss == 'rmsse':  # M5's scaled squared error; scaled before squaring (`score`).
-    return jnp.mean(((pred - y) / batch['rmsse_denom'][:, None]) ** 2)
+    return mean(((pred - y) / batch['rmsse_denom'][:, None]) ** 2)
   err = normalised - (_logs(cfg, y / season_y) - shift) / scale
-  return jnp.mean(jnp.abs(err)) if cfg.loss == 'mae' else jnp.mean(err ** 2)
+  return mean(jnp.abs(err)) if cfg.loss == 'mae' else mean(err ** 2)
 
 
 def outputs(cfg, params, split):
