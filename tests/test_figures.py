@@ -304,6 +304,25 @@ def test_table_reports_best_config_per_shape(tmp_path):
     assert word in tex
 
 
+def test_table_and_sensitivity_pick_the_configuration_the_sweep_ranks_first(tmp_path):
+  """The sweep ranks configurations by their mean MSE over seeds; the RMSE shown averages
+  otherwise: gru's seeds (MSE 1e-4 and 1) have the lower mean RMSE (0.505 against 0.6),
+  lstm's (0.36 twice) the lower mean MSE. The table's bold row and the sensitivity
+  line's point at each value are lstm's, shown in RMSE."""
+  fn = lambda hp, seed: (1e-4, 1.0)[seed] if hp['cell'] == 'gru' else 0.36
+  workdir = fabricate(tmp_path, {'cell': 'grid(gru,lstm)'}, fn, num_seeds=2)
+  table = load.load(workdir)
+  _, rows = tables.rows(table)
+  assert [r['key'][0] for r in rows if r['best']] == ['lstm']
+  assert [r['mean'] for r in rows] == pytest.approx([0.505, 0.6])
+  stats = member_values.config_stats(table)
+  best = member_values.best_config(stats, table.shown_mode)
+  assert best['hparams']['cell'] == 'lstm' and best['mean'] == pytest.approx(0.6)
+  assert member_values.best_config(  # Without the ranking's mean: the RMSE's.
+      [{k: v for k, v in c.items() if k != 'rank'} for c in stats],
+      table.shown_mode)['hparams']['cell'] == 'gru'
+
+
 def test_table_bolds_every_row_tied_for_best(tmp_path):
   """Accuracy 1 for every cell but one: no row is picked over the others by its order."""
   workdir = fabricate(tmp_path, {'cell': 'grid(rnn_tanh,gru,lstm)'},

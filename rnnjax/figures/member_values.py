@@ -78,8 +78,16 @@ def config_stats(table: load.Table, metric: str = '') -> list:
   """One dict per configuration with a usable member: hparams, members (indices of its
   usable members), mean, sd (NaN for one replicate), lo, hi (over its replicates: seeds,
   after --folds each seed's mean over its folds, `replicate_values`), seeds (replicates
-  with a value), planned (its seeds, usable or not), dropped (members left out)."""
+  with a value), planned (its seeds, usable or not), dropped (members left out), and
+  rank: its mean of the metric the sweep ranks by (`table.metric`, lower first: negated
+  where higher is better; inf where it has none), which orders configurations in
+  `best_config` as the sweep's ranking does: a mean over seeds of the RMSE shown can
+  order two configurations otherwise than the mean of the MSE that ranked them (a
+  table whose members do not record that metric: the shown one's)."""
   vals, ok = values(table, metric), usable(table, metric)
+  ranked = values(table, table.metric) * (1 if table.mode == 'min' else -1)
+  if not np.isfinite(ranked).any():
+    ranked = values(table) * (1 if table.shown_mode == 'min' else -1)
   by_config = {}
   for i, m in enumerate(table.members):
     by_config.setdefault(m['config'], []).append(i)
@@ -88,17 +96,22 @@ def config_stats(table: load.Table, metric: str = '') -> list:
     good = [i for i in idx if ok[i]]
     if good:
       v, _ = replicate_values(table, vals, good)
+      rank = float(replicate_values(table, ranked, good)[0].mean())
       planned = (len({table.members[i].get('seed', 0) for i in idx})
                  if num_folds(table.members) > 1 else len(idx))
       out.append({'config': config, 'hparams': table.members[idx[0]]['hparams'],
                   'members': good, 'mean': float(v.mean()), 'lo': float(v.min()),
                   'hi': float(v.max()), 'sd': float(v.std(ddof=1)) if len(v) > 1 else math.nan,
-                  'seeds': len(v), 'planned': planned, 'dropped': len(idx) - len(good)})
+                  'seeds': len(v), 'planned': planned, 'dropped': len(idx) - len(good),
+                  'rank': rank if math.isfinite(rank) else math.inf})
   return out
 
 
 def best_config(stats: list, mode: str) -> dict:
   """The configuration with the fewest seeds left out (a diverged seed counts against
-  it; one lucky survivor must not win), then the best mean."""
+  it; one lucky survivor must not win), then the best by the sweep's ranking (`rank`,
+  config_stats) where the stats have it, else by the mean (`mode`: which way is
+  better)."""
   sign = 1 if mode == 'min' else -1
-  return min(stats, key=lambda s: (s['dropped'], sign * s['mean']))
+  return min(stats, key=lambda s: (s['dropped'], s.get('rank', sign * s['mean']),
+                                   sign * s['mean']))

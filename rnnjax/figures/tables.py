@@ -1,8 +1,9 @@
 """The cell x depth x width table: the best configuration of each network shape.
 
 One row per (cell, num_layers, hidden_size), with whichever of those the members have.
-The row's score is its best configuration's validation metric (best by the mean over
-seeds), given as mean +- sd and min-max over that configuration's seeds. Every row's
+The row's score is its best configuration's validation metric (best as the sweep ranks
+configurations: by the mean over seeds of the metric it selects on), given as mean +- sd
+and min-max over that configuration's seeds. Every row's
 mean has the column's number of significant digits: enough for the typical row's sd to
 show two, and for rows that differ to print differently. Rows tied for best are all bold.
 """
@@ -39,17 +40,17 @@ def rows(table: load.Table) -> tuple:
            'dropped': int(sum(not ok[i] for i in members)), 'seeds': 0, 'best': False}
     if mine:
       best = member_values.best_config(mine, table.shown_mode)
-      row.update({k: best[k] for k in ('mean', 'sd', 'lo', 'hi', 'seeds')},
+      row.update({k: best[k] for k in ('mean', 'sd', 'lo', 'hi', 'seeds', 'rank')},
                  best_dropped=best['dropped'])
     out.append(row)
   scored = [r for r in out if 'mean' in r]
   if scored:
     best = member_values.best_config(
-        [{'dropped': r['best_dropped'], 'mean': r['mean'], 'row': r} for r in scored],
-        table.shown_mode)['row']
+        [{'dropped': r['best_dropped'], 'mean': r['mean'], 'rank': r['rank'], 'row': r}
+         for r in scored], table.shown_mode)['row']
     for r in scored:  # A tie is a tie: no row is picked over another by its order.
-      r['best'] = (r['best_dropped'] == best['best_dropped']
-                   and math.isclose(r['mean'], best['mean'], rel_tol=1e-9, abs_tol=1e-12))
+      r['best'] = (r['best_dropped'] == best['best_dropped'] and
+                   math.isclose(r['rank'], best['rank'], rel_tol=1e-9, abs_tol=1e-12))
   return [label for n, label in STRUCTURE if n in names], out
 
 
