@@ -205,6 +205,9 @@ def test_diverged_members_dropped_or_capped(tmp_path):
   assert dropped['main']['learning_rate'] > 0.9
   capped = importance.analyse(table, diverged='cap')
   assert capped['num_members'] == 16 and capped['method'].startswith('exact')
+  # PBT's members ended on those values, having trained on others: never 'exact'.
+  pbt = importance.analyse(dataclasses.replace(table, search='pbt'), diverged='cap')
+  assert pbt['method'] == 'surrogate (PBT; least squares, R2 1.00)'
   with pytest.raises(InputError):
     importance.analyse(table, diverged='keep')
 

@@ -112,7 +112,10 @@ def analyse(table: load.Table, *, metric: str = '', diverged: str = 'drop',
   axes = [table.axes[n] for n in names]
   cells = {tuple(c[i] for c in columns) for i in range(len(idx))}
   full = math.prod(len(a.values) for a in axes)
-  if not any(a.continuous for a in axes) and len(cells) == len(idx) == full:
+  # PBT's members changed their values as they trained: a grid of the values they ended
+  # with is no design, and its decomposition is no more than a surrogate's.
+  if (table.search != 'pbt' and not any(a.continuous for a in axes)
+      and len(cells) == len(idx) == full):
     grid = np.zeros([len(a.values) for a in axes])
     for i, m in enumerate(means):
       grid[tuple(a.values.index(c[i]) for a, c in zip(axes, columns))] = m
