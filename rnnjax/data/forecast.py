@@ -198,8 +198,9 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
     x[split] = scaled[t[:, None] + np.arange(-lookback, 0)]
     y[split] = scaled[t[:, None] + np.arange(horizon)][..., :num_targets]
     if split in ('train', 'refit'):
-      if observed is not None and not fitted[t[:, None] + np.arange(horizon)].all():
-        trained[split] = fitted[t[:, None] + np.arange(horizon)]
+      read = None if observed is None else fitted[t[:, None] + np.arange(horizon)]
+      if read is not None and not read.all():
+        trained[split] = read
       continue
     starts[split], truth[split] = t, targets[t[:, None] + np.arange(horizon)]
     if observed is not None and not observed[start:stop].all():

@@ -3,9 +3,9 @@
 One row per (cell, num_layers, hidden_size), with whichever of those the members have.
 The row's score is its best configuration's validation metric (best as the sweep ranks
 configurations: by the mean over seeds of the metric it selects on), given as mean +- sd
-and min-max over that configuration's seeds. Every row's
-mean has the column's number of significant digits: enough for the typical row's sd to
-show two, and for rows that differ to print differently. Rows tied for best are all bold.
+and min-max over that configuration's seeds. Every row's mean has the column's number of
+significant digits: enough for the typical row's sd to show two, and for rows that
+differ to print differently. Rows tied for best are all bold.
 """
 
 import math
