@@ -148,3 +148,25 @@ def test_bad_folds_get_one_line(tmp_path, changes, message):
     sweep.run_sweep(dataclasses.replace(SPEC, **changes), str(tmp_path / 'w'),
                     log=lambda _: None)
   assert not (tmp_path / 'w').exists()
+
+
+def test_an_earlier_folds_own_notes_name_it_and_its_test_part_says_nothing(tmp_path):
+  """Notes the folds share are said once; an earlier fold's own (its validation part's
+  empty cells) begin with its fold, and its own about its test part, which nothing
+  scores, are left out. Folds end at 24, 30 and 36 points, each validating on the 6
+  before its test part's 6."""
+  with open(SPEC.csv_path) as f:
+    lines = f.read().splitlines()
+  empty = {13, 14, 15, 20, 26, 27, 32}  # Fold 1's validation: 3; fold 2's: 1; last: 2.
+  rows = [line if t not in empty else line.split(',')[0] + ','
+          for t, line in enumerate(lines[1:])]
+  path = tmp_path / 'gappy.csv'
+  path.write_text('\n'.join(lines[:1] + rows) + '\n')
+  notes = prepare.prepare(dataclasses.replace(SPEC, csv_path=str(path))).notes
+  said = lambda part: sorted(n.split(' are filled')[0] for n in notes if f'{part}: ' in n)
+  assert said('validation') == [
+      'fold 1 of 3: validation: 3 empty target cell(s) of its 6 points',
+      'fold 2 of 3: validation: 1 empty target cell(s) of its 6 points',
+      'validation: 2 empty target cell(s) of its 6 points']
+  # Fold 2's test part (2 empty) is left out; fold 1's (1 empty: 20) is said as the last's.
+  assert said('test') == ['test: 1 empty target cell(s) of its last 6 points']

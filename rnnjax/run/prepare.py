@@ -44,9 +44,10 @@ class Prepared:
 
   @property
   def notes(self) -> list:
-    """Every data key's notes, each once (a fold's own, such as a class its validation
-    part lacks, and those they share), and random search's repeated draws."""
-    notes = list(dict.fromkeys(n for d in self.datas.values() for n in d.notes))
+    """Every data key's notes, each once (those the folds share, and a fold's own, such
+    as a class its validation part lacks, named by its fold), and random search's
+    repeated draws."""
+    notes = list(dict.fromkeys(_fold_notes(self.datas, self.spec.folds)))
     config_of = self.plan.config_of
     if self.spec.search == 'random' and config_of is not None:
       notes.append(f'note: random search drew {len(config_of)} configurations, '
@@ -60,6 +61,20 @@ class Prepared:
     """The usual split (the last fold) of the first lookback: the facts every data key
     shares (names, baselines, notes)."""
     return next(d for (_, fold), d in self.datas.items() if fold == self.spec.folds - 1)
+
+
+def _fold_notes(datas: dict, folds: int):
+  """Each data key's notes; one of an earlier fold that the last fold (the usual split)
+  does not share begins 'fold k of K: ' (unless it names its fold already), and an
+  earlier fold's own about its test part is left out: only the last fold's is scored."""
+  last = {n for (_, fold), d in datas.items() if fold == folds - 1 for n in d.notes}
+  for (_, fold), data in datas.items():
+    for note in data.notes:
+      named = f'fold {fold + 1} of {folds}'
+      if fold == folds - 1 or note in last or named in note:
+        yield note
+      elif not note.startswith('test:'):
+        yield f'{named}: {note}'
 
 
 def prepare(spec: spec_lib.SweepSpec, max_memory_gb: float = 0.0,
