@@ -175,11 +175,10 @@ def data_size(datas: dict, spec: spec_lib.SweepSpec, num_devices: int) -> tuple:
   lookback and fold), and on each of `num_devices` devices the training and validation
   arrays (`device_data`) and, for a refit, its training arrays beside them once (refit
   trains one configuration on the last fold: the largest lookback's counted), as float32
-  or int32 (a mask of empty targets as bool). A CPU's devices are this memory too, so
-  their copies count there; an accelerator's do not. The line says so, and over how many
-  folds its windows are summed."""
-  on_device = lambda arrays: sum(np.asarray(a).size * min(np.asarray(a).itemsize, 4)
-                                 for a in arrays.values())
+  or int32 (sharding.device_dtypes: a mask of empty targets too). A CPU's devices are
+  this memory too, so their copies count there; an accelerator's do not. The line says
+  so, and over how many folds its windows are summed."""
+  on_device = lambda arrays: sum(np.asarray(a).size * 4 for a in arrays.values())
   host, device, refit, windows, lookbacks = 0, 0, 0, 0, set()
   last_fold = max(fold for _, fold in datas)
   for (lookback, fold), data in datas.items():
