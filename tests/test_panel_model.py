@@ -426,6 +426,8 @@ def test_predict_forecasts_from_the_end_of_each_series_of_a_csv(tmp_path, held_o
   note = predictions.run(workdir, csv_path=mine, steps_ahead=3, levels=(0.5,),
                          out_dir=str(tmp_path / 'half'))['plot']['note']
   assert "step's). Sweep-test sMAPE: " in note and '  ' not in note, note
+  kind = rnnjax.load(workdir).kind  # A sentence that names the final model's kind.
+  assert note.startswith(f'{predictions.FINAL_WORDS[kind]}, forecast from '), note
   # Two empty cells, each filled as the sweep filled its data, and said so.
   holed = [r[:2] + [''] if r[0] == IDS[0] and int(r[1]) in (10, 11) else r for r in rows]
   again = predictions.run(workdir, csv_path=_write(tmp_path / 'holed.csv', header, holed),

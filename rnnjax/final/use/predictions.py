@@ -80,6 +80,16 @@ def write_csv(path: str, header, rows) -> None:
   write_text(path, buffer.getvalue())
 
 
+# How a figure's caption names the final model, by its kind (export.py's manifest).
+FINAL_WORDS = {'single': 'The final model (the best member)',
+               'ensemble': 'The final model (an ensemble of members)',
+               'refit': 'The final model (refit on train + validation)'}
+
+
+def _final_words(model) -> str:
+  return FINAL_WORDS.get(model.kind, f'The {model.kind} final model')
+
+
 def stale_figures_note(out_dir: str, name: str = 'forecast') -> str:
   """The note for a forecast written without its figure (--figures=false) beside an
   earlier run's NAME.png / NAME.pdf, which no longer draws forecast.csv ('' where none)."""
@@ -178,7 +188,7 @@ def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
               history=values[:, :c_out], future_times=ahead, point=fc['point'],
               bands={l: (fc['lower'][l], fc['upper'][l]) for l in levels},
               test_start=test_start, test_pred=test_pred,
-              note=f'{model.kind} final model. Intervals: split conformal on validation '
+              note=f'{_final_words(model)}. Intervals: split conformal on validation '
                    f'errors, per step ahead (never narrower than an earlier step\'s). {notes}')
   return {'lines': lines, 'paths': [path], 'plot': plot}
 
@@ -244,7 +254,7 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels, figures
                  'part of that series, not on this forecast.')
   plot = dict(out_dir=out_dir, series=panel_shown.plot_series(
       model, source, fc, ahead, picks, tests, from_saved=not csv_path),
-              note=f'{model.kind} final model, forecast from {where}. Intervals: split '
+              note=f'{_final_words(model)}, forecast from {where}. Intervals: split '
                    'conformal on validation errors scaled per series, per step ahead '
                    '(never narrower than an earlier step\'s).' +
                    ''.join(' ' + n for n in notes))
