@@ -326,6 +326,20 @@ def test_table_and_sensitivity_pick_the_configuration_the_sweep_ranks_first(tmp_
       table.shown_mode)['hparams']['cell'] == 'gru'
 
 
+def test_a_table_of_one_seed_per_configuration_shows_its_value_alone(tmp_path):
+  """One replicate each: the value, no sd and no min – max column (it would repeat the
+  value), and the caption says so; the LaTeX table has as many columns as its rows."""
+  workdir = fabricate(tmp_path, {'cell': 'grid(gru,lstm)'},
+                      lambda hp, s: 0.25 if hp['cell'] == 'gru' else 0.36, num_seeds=1)
+  table = load.load(workdir)
+  md, tex = tables.markdown(table), tables.latex(table)
+  assert md.splitlines()[0] == '| cell | val rmse | seeds | configs | dropped |'
+  assert md.splitlines()[2] == '| **gru** | **0.500** | **1** | **1** | **0** |'
+  assert 'is better), of its 1 seed. configs:' in md and 'min – max' not in md
+  assert r'\begin{tabular}{lrrrr}' in tex and 'min--max' not in tex
+  assert tex.count('&') == 4 * 3  # Four separators in the head and each of 2 rows.
+
+
 def test_table_bolds_every_row_tied_for_best(tmp_path):
   """Accuracy 1 for every cell but one: no row is picked over the others by its order."""
   workdir = fabricate(tmp_path, {'cell': 'grid(rnn_tanh,gru,lstm)'},

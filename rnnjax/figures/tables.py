@@ -104,15 +104,22 @@ def caption(table: load.Table, names: list, rows_: list) -> str:
            if n in table.members[0]['hparams'] and label not in names]
   scale = labels.SCALES.get((table.task, table.shown))
   budgets = labels.budgets(table.members, table.train_steps)
+  over = (f'mean ± sd and min – max over its {labels.replicates(table.members)}'
+          if _spread(rows_) else f'of its {labels.replicates(table.members, 1)}')
   return (f'Best configuration per ({", ".join(names)}'
           f'{"; " + ", ".join(fixed) if fixed else ""}): validation {table.shown} '
           f'({f"{scale}; " if scale else ""}'
-          f'{"lower" if table.shown_mode == "min" else "higher"} is better), mean ± sd and '
-          f'min – max over its {labels.replicates(table.members)}. configs: '
+          f'{"lower" if table.shown_mode == "min" else "higher"} is better), {over}. configs: '
           'configurations of that shape; '
           'dropped: members of that shape (any configuration) that diverged or had no '
           f'finite value. {_best_words(rows_)}'
           + (f' {budgets}' if budgets else ''))
+
+
+def _spread(rows_: list) -> bool:
+  """Whether some row's configuration has more than one replicate (else a row's mean
+  is its one value: no sd, and no min – max column)."""
+  return any(r.get('seeds', 0) > 1 for r in rows_)
 
 
 def _best_words(rows_: list) -> str:
@@ -124,12 +131,14 @@ def _best_words(rows_: list) -> str:
 
 def markdown(table: load.Table) -> str:
   names, out = rows(table)
-  head = names + [f'val {table.shown}', 'min – max', 'seeds', 'configs', 'dropped']
+  spans = _spread(out)
+  head = names + [f'val {table.shown}'] + ['min – max'] * spans + ['seeds', 'configs',
+                                                                   'dropped']
   lines = ['| ' + ' | '.join(head) + ' |',
            '|' + '|'.join(':--' if i < len(names) else '--:' for i in range(len(head))) + '|']
   k = digits(out)
   for r in out:
-    cells = [labels.fmt(v) for v in r['key']] + _cells(r, k) + [
+    cells = [labels.fmt(v) for v in r['key']] + _cells(r, k)[:1 + spans] + [
         str(r['seeds']), str(r['configs']), str(r['dropped'])]
     if r['best']:
       cells = [f'**{c}**' for c in cells]
@@ -147,14 +156,18 @@ def _tex(text: str) -> str:
 def latex(table: load.Table) -> str:
   """A booktabs table (needs \\usepackage{booktabs})."""
   names, out = rows(table)
-  head = names + [f'val {table.shown}', 'min--max', 'seeds', 'configs', 'dropped']
+  spans = _spread(out)
+  head = names + [f'val {table.shown}'] + ['min--max'] * spans + ['seeds', 'configs',
+                                                                  'dropped']
   lines = [r'% Needs \usepackage{booktabs}.', r'\begin{table}[t]', r'\centering', r'\small',
-           r'\begin{tabular}{' + 'l' * len(names) + 'r' * 5 + '}', r'\toprule',
+           r'\begin{tabular}{' + 'l' * len(names) + 'r' * (len(head) - len(names)) + '}',
+           r'\toprule',
            ' & '.join(_tex(h) if '--' not in h else h for h in head) + r' \\',
            r'\midrule']
   k = digits(out)
   for r in out:
-    cells = [_tex(labels.fmt(v)) for v in r['key']] + [_tex(c) for c in _cells(r, k)] + [
+    cells = [_tex(labels.fmt(v)) for v in r['key']] + [_tex(c) for c in
+                                                        _cells(r, k)[:1 + spans]] + [
         str(r['seeds']), str(r['configs']), str(r['dropped'])]
     if r['best']:
       cells = [rf'\textbf{{{c}}}' for c in cells]
