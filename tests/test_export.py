@@ -24,6 +24,7 @@ from rnnjax.data import classify
 from rnnjax.data import forecast
 from rnnjax.data import text
 from rnnjax.errors import InputError
+from rnnjax.figures.plots import forecast_plot
 from rnnjax.final.saved import arguments
 from rnnjax.final.saved import intervals
 from rnnjax.final.use import predictions
@@ -1043,6 +1044,10 @@ def test_empty_test_cells_are_left_out_of_the_models_figures_and_load_gives_them
   n, test_start = len(series), model.transform['split_points'][1]
   assert test_start == 31 and np.flatnonzero(~observed[:, 0]).tolist() == list(empty)
   _assert_same(model.evaluate_series(series, test_start, observed=observed), final)
+  # forecast.png draws them as gaps, and 32, between them, as a dot.
+  drawn, gaps = series_predictions.drawn_history(model, series, test_start)
+  assert gaps and np.flatnonzero(np.isnan(drawn[:, 0])).tolist() == list(empty)
+  assert np.flatnonzero(forecast_plot.isolated_points(drawn[:, 0])).tolist() == [32]
   # NumPy over the observed cells of the model's test forecasts (levels).
   origins = np.arange(test_start, n - 1)
   cells = origins[:, None] + np.arange(2)
@@ -1066,6 +1071,7 @@ def test_empty_test_cells_are_left_out_of_the_models_figures_and_load_gives_them
   del model.arrays['test_observed']
   assert model.evaluate_series(series, test_start)['rmse'] == pytest.approx(filled_rmse,
                                                                             rel=1e-5)
+  assert not series_predictions.drawn_history(model, series, test_start)[1]
 
 
 def test_empty_validation_cells_are_left_out_of_the_val_scores_and_the_intervals(tmp_path):

@@ -37,6 +37,9 @@ def plot_forecast(out_dir: str, *, columns, times, history, future_times, point,
     for c, (ax, column) in enumerate(zip(axes, columns)):
       ax.plot(x_hist, history[-shown:, c], color=style.OKABE_ITO[6], linewidth=0.8,
               label='history')
+      alone = isolated_points(history[-shown:, c])  # Between gaps (empty cells): a dot each.
+      ax.plot(x_hist[alone], history[-shown:, c][alone], color=style.OKABE_ITO[6],
+              linestyle='none', marker='o', markersize=2)
       if test_pred is not None and test_start is not None:
         x_test = np.arange(n - test_drawn, n)
         ax.axvspan(n - test_drawn - 0.5, n - 0.5, color=style.FAINT, alpha=0.15,
@@ -204,3 +207,12 @@ def _span(formatter, ticks, start: float) -> str:
       first = mdates.num2date(start).strftime(fmt)
       return offset if first == offset else f'{first} to {offset}'
   return offset
+
+
+def isolated_points(v) -> np.ndarray:
+  """<bool>[N]: the finite values of `v` with no finite neighbour (NaN or the end on
+  both sides), which a line does not draw."""
+  ok = np.isfinite(v)
+  before = np.concatenate([[False], ok[:-1]])
+  after = np.concatenate([ok[1:], [False]])
+  return ok & ~before & ~after

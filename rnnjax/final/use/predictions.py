@@ -182,10 +182,13 @@ def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
   lines.append(f'model loaded in {loaded:.2f} s, forecast in {took:.2f} s')
   path = os.path.join(out_dir, 'forecast.csv')
   write_csv(path, header, rows)
-  c_out = model.num_targets
   notes = ' '.join(n[0].upper() + n[1:] + '.' for n in fc['notes'])
+  drawn, gaps = series_predictions.drawn_history(model, values, test_start)
+  if gaps:
+    notes += (' ' * bool(notes) + 'Gaps in the test part: cells that were empty (filled '
+              'for the model, not scored).')
   plot = dict(out_dir=out_dir, columns=model.transform['target_columns'], times=times,
-              history=values[:, :c_out], future_times=ahead, point=fc['point'],
+              history=drawn, future_times=ahead, point=fc['point'],
               bands={l: (fc['lower'][l], fc['upper'][l]) for l in levels},
               test_start=test_start, test_pred=test_pred,
               note=f'{_final_words(model)}. Intervals: split conformal on validation '
