@@ -1041,6 +1041,14 @@ def test_statistical_benchmarks_say_how_far_they_are(monkeypatch):
       'AutoETS: 1 of 100 series fitted in 20 s, the time left said once a few more are '
       'fitted',
       'AutoETS: 31 of 100 series fitted in 50 s, about 2 min left (with the next split\'s 50)']
+  # With AutoARIMA among others (most of the fits' time): how to leave it out.
+  lines.clear()
+  report = panel_baselines._Progress(lines.append, ('AutoETS', 'AutoARIMA'), '', later=0)
+  clock[0] += panel_baselines.FIRST_S
+  report(1, 100)
+  assert lines[0].endswith('; --classical_baselines=false skips them, --benchmarks without '
+                           'AutoARIMA (most of their time) speeds them (the series fitted '
+                           'so far are cached)')
 
 
 def test_statistical_benchmarks_are_scored_on_validation_from_its_origin(tmp_path,

@@ -122,8 +122,10 @@ class _Progress:
           f' (with the next split\'s {self._later})' if self._later else '')
     elif done:
       line += ', the time left said once a few more are fitted'
-    self._say(line + '; --classical_baselines=false skips them (the series fitted so far '
-              'are cached)')
+    self._say(line + '; --classical_baselines=false skips them' + (
+        ', --benchmarks without AutoARIMA (most of their time) speeds them'
+        if 'AutoARIMA' in self._methods and len(self._methods) > 1 else '') +
+              ' (the series fitted so far are cached)')
 
 
 def statistical(parts, horizon: int, season: int, methods=statistical_lib.METHODS,

@@ -125,10 +125,12 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
          remake_final=False) -> dict:
   log = log if distributed.is_main() else (lambda _: None)
   if spec.task == 'panel' and spec.classical_baselines and not dry_run:
+    arima = 'AutoARIMA' in spec.benchmarks and len(spec.benchmarks) > 1
     log('loading the panel: statsforecast\'s benchmarks are fitted per series on '
         'validation and test (minutes on a large panel the first time, hours on long '
         'hourly series, each series cached once fitted; --classical_baselines=false '
-        'skips them)')
+        'skips them' + ', --benchmarks without AutoARIMA (most of their time) speeds them'
+        * arima + ')')
   elif spec.task == 'panel' and _file_bytes(spec.csv_path) >= LARGE_PANEL_BYTES:
     log(f'loading the panel {spec.csv_path} ({_file_bytes(spec.csv_path) / 2**20:.0f} '
         'MB): every series read and cut into windows (a minute or more on a large panel)')
