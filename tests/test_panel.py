@@ -71,7 +71,17 @@ def test_an_export_of_sale_days_only_is_told_of_fill_zero(tmp_path):
           'without a row and are interpolated between the values around them: where a '
           'period without a row sold nothing (an export of the days or weeks with sales '
           'only), --fill=zero reads it as 0') in load('linear').notes
-  assert not any('--fill=zero' in n for n in load('zero').notes)
+  zero = load('zero').notes
+  assert not any('--fill=zero reads' in n for n in zero)
+  # 'b' ends 6 days before 'a': with --fill=zero it runs on as 0s to day 14, and its
+  # validation (11-12) and test part (13-14) hold no value given: said.
+  # ('a''s validation, days 11-12 without a row, is 0 sold as any absent day: not said.)
+  assert ("--fill=zero: 1 of 2 series end before their test part and 1 before their "
+          "validation part (e.g. 'b', whose last value is at 8): their rows after it, to "
+          "the panel's last time, are read as 0 sold, and those parts scored on them; where "
+          "a series' rows stop because its export does, not its sales, --fill=linear "
+          "scores the values given alone") in zero
+  assert not any(n.startswith('--fill=zero:') for n in load('linear').notes)
   # With a test file too (its own notes added to it, not in its place).
   test = tmp_path / 'test.csv'
   test.write_text('unique_id,ds,y\n' + ''.join(

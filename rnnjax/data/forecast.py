@@ -356,5 +356,7 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
               f'{len(filled) - data.split_points[1]} points are filled (--fill={fill}) and '
               'left out of the test scores, the model\'s and every baseline\'s (RMSE, MAE, '
               'MASE and the intervals\' coverage: means over the observed cells)',)
+  k = int(bool(grid_note))  # What was filled, after what was put back to be filled.
+  notes = notes[:k] + gap_fill.sweep_note(counts, path, fill) + notes[k:]
   return dataclasses.replace(data, notes=notes + data.notes, filled=counts,
                              flag_columns=tuple(inputs[c - len(columns)] for c in flags))

@@ -96,6 +96,17 @@ def filled_note(counts: dict, where: str, *, as_sweep: bool = False) -> str:
           f'{", as the sweep filled its data" * as_sweep}: {parts}')
 
 
+def sweep_note(counts: dict, where: str, fill: str) -> tuple:
+  """(`filled_note`,) of a sweep's data, () for none; where targets were interpolated
+  (not --fill=zero, whose 0s are data), what becomes of them."""
+  note = filled_note(counts or {}, where)
+  if note and fill != 'zero' and any(
+      name.startswith(('target', 'the target')) for name, _ in counts):
+    note += ('; a filled target is read as history alone: never trained towards, '
+             'never scored')
+  return (note,) if note else ()
+
+
 def fill_gaps_before(values: np.ndarray, ends, names, where: str, **kw) -> np.ndarray:
   """`fill_gaps`, part by part: the rows before each of `ends` (the starts of the
   validation and test parts) filled from themselves alone, then the rows up to the next

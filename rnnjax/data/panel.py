@@ -133,6 +133,8 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
     test_observed, said = test_part.empty_in_test(ids, held, horizon, fill)
     notes += said
   observed = None if fill == 'zero' else held
+  if fill == 'zero':  # Parts of 0s nobody recorded (series ending before the panel's end).
+    notes += test_part.zero_parts(ids, held, times, horizon, given=bool(test_path))
   names = ['the target'] + [f'input column {c!r}' for c in every]
   flags = gap_fill.flag_columns(values, 1)  # Over every series: one rule per column.
   counts = gap_fill.add_counts(*(gap_fill.fill_counts(v, names, fill=fill, targets=1,
@@ -172,7 +174,8 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
                                      for v in values) if every else None)
   return Panel(ids=ids, train=train, times=tuple(tuple(t) for t in times), test=test,
                num_filled=sum(counts.values()), filled=counts, path=train_path,
-               notes=((grid_note,) if grid_note else ()) + notes,
+               notes=((grid_note,) if grid_note else ()) +
+               gap_fill.sweep_note(counts, train_path, fill) + notes,
                columns=tuple(columns[k] for k in ('id_column', 'time_column',
                                                    'target_column')),
                input_columns=past, future_columns=future_columns, inputs=inputs,

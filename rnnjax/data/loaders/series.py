@@ -6,7 +6,6 @@ model (panel.py, windows/, panel_baselines.py).
 import numpy as np
 
 from rnnjax.data import common
-from rnnjax.data import gap_fill
 from rnnjax.data import forecast
 from rnnjax.data import panel
 from rnnjax.data import panel_baselines
@@ -14,17 +13,6 @@ from rnnjax.data.windows import panel_windows
 from rnnjax.data.loaders import loaded
 from rnnjax.data.time import column as times
 from rnnjax.errors import InputError
-
-
-def _filled_note(counts: dict, path: str, fill: str) -> tuple:
-  """The sweep's note of its data's empty cells filled, by column and how
-  (gap_fill.fill_counts); where targets were interpolated, what becomes of them."""
-  note = gap_fill.filled_note(counts or {}, path)
-  if note and fill != 'zero' and any(
-      name.startswith(('target', 'the target')) for name, _ in counts):
-    note += ('; a filled target is read as history alone: never trained towards, '
-             'never scored')
-  return tuple(filter(None, [note]))
 
 
 def load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_column='',
@@ -66,8 +54,7 @@ def load_forecast(*, dataset, seed, val_size, test_size, csv_path='', time_colum
             'input_columns': list(data.input_columns), 'difference': difference,
             'season': data.season,
             'windows': {k: len(data.x[k]) for k in common.SPLITS}},
-      notes=_filled_note(data.filled, csv_path or forecast.bundled_path(dataset), fill) +
-      data.notes,
+      notes=data.notes,
       transform={'target_columns': list(targets), 'input_columns': list(data.input_columns),
                  'lookback': lookback, 'horizon': horizon, 'difference': difference,
                  'x_mean': data.x_mean, 'x_std': data.x_std, 'mean': data.mean,
@@ -131,8 +118,7 @@ def load_panel(*, dataset, seed, val_size, test_size, csv_path='', test_path='',
             'horizon': horizon, 'windows': {k: len(v['x']) for k, v in arrays.items()},
             'validated_series': int(arrays['val']['weight'].sum()),
             'nonpositive': panel.nonpositive(data.ids, data.train, data.times, whole.path)},
-      notes=(_filled_note(whole.filled, whole.path, fill) + notes +
-             window_notes + baseline_notes),
+      notes=notes + window_notes + baseline_notes,
       transform={'ids': list(whole.ids), 'lookback': lookback, 'horizon': horizon,
                  'season': season, 'path': whole.path, 'fill': fill,
                  'flag_columns': list(whole.flag_columns),

@@ -30,6 +30,34 @@ def check_held_out(ids, values, times, horizon: int, flag: str, path: str) -> No
         'ahead) out of the file (predict --future_path reads them), or give --test_path')
 
 
+def zero_parts(ids, held, times, horizon: int, given: bool) -> tuple:
+  """With --fill=zero (a series' absent cells, and its rows after its last one up to the
+  panel's last time, are 0 sold): the note of the series whose last value given comes
+  before their validation part (and, `given` False, their test part held out), e.g.
+  every series of an export whose products end on different dates: those parts are
+  scored on 0s that no row recorded; () where none. `held`: per series <bool>[n], its
+  cells with a value."""
+  last = [int(np.flatnonzero(h)[-1]) if h.any() else -1 for h in held]
+  test_start = lambda h: len(h) - (0 if given else horizon)
+  parts = {'validation part': [i for i, h in enumerate(held)
+                               if len(h) > horizon and last[i] < test_start(h) - horizon]}
+  if not given:
+    parts = {'test part': [i for i, h in enumerate(held) if last[i] < len(h) - horizon],
+             **parts}
+  shown = [(part, v) for part, v in parts.items() if v]
+  if not shown:
+    return ()
+  counted = [f'{len(v)} of {len(ids)} series end before their {part}' if not k
+             else f'{len(v)} before their {part}' for k, (part, v) in enumerate(shown)]
+  i = shown[0][1][0]
+  when = (f', whose last value is at {times[i][last[i]]}'
+          if last[i] >= 0 and times[i] and times[i][last[i]] else '')
+  return (f'--fill=zero: {" and ".join(counted)} (e.g. {ids[i]!r}{when}): their rows after '
+          'it, to the panel\'s last time, are read as 0 sold, and those parts scored on '
+          'them; where a series\' rows stop because its export does, not its sales, '
+          '--fill=linear scores the values given alone',)
+
+
 def empty_in_test(ids, held, horizon: int, fill: str) -> tuple:
   """(test_observed, notes) of a test part held out: per series <bool>[horizon], which
   of its last `horizon` target cells held a value (`held`: per series <bool>[n], before
