@@ -151,9 +151,9 @@ def test_bad_folds_get_one_line(tmp_path, changes, message):
 
 
 def test_an_earlier_folds_own_notes_name_it_and_its_test_part_says_nothing(tmp_path):
-  """Notes the folds share are said once; an earlier fold's own (its validation part's
-  empty cells) begin with its fold, and its own about its test part, which nothing
-  scores, are left out. Folds end at 24, 30 and 36 points, each validating on the 6
+  """Notes the folds share are said once; a fold's own (its validation part's empty
+  cells) begin with its fold, the last's too, and an earlier fold's own about its test
+  part, which nothing scores, are left out. Folds end at 24, 30 and 36 points, each validating on the 6
   before its test part's 6."""
   with open(SPEC.csv_path) as f:
     lines = f.read().splitlines()
@@ -167,6 +167,6 @@ def test_an_earlier_folds_own_notes_name_it_and_its_test_part_says_nothing(tmp_p
   assert said('validation') == [
       'fold 1 of 3: validation: 3 empty target cell(s) of its 6 points',
       'fold 2 of 3: validation: 1 empty target cell(s) of its 6 points',
-      'validation: 2 empty target cell(s) of its 6 points']
+      'fold 3 of 3: validation: 2 empty target cell(s) of its 6 points']
   # Fold 2's test part (2 empty) is left out; fold 1's (1 empty: 20) is said as the last's.
   assert said('test') == ['test: 1 empty target cell(s) of its last 6 points']

@@ -97,12 +97,12 @@ def filled_note(counts: dict, where: str, *, as_sweep: bool = False) -> str:
 
 
 def sweep_note(counts: dict, where: str, fill: str) -> tuple:
-  """(`filled_note`,) of a sweep's data, () for none; where targets were interpolated
-  (not --fill=zero, whose 0s are data), what becomes of them."""
+  """(`filled_note`,) of a sweep's data, () for none; where targets were filled, what
+  becomes of them (interpolated: history alone; --fill=zero's 0s: data)."""
   note = filled_note(counts or {}, where)
-  if note and fill != 'zero' and any(
-      name.startswith(('target', 'the target')) for name, _ in counts):
-    note += ('; a filled target is read as history alone: never trained towards, '
+  if note and any(name.startswith(('target', 'the target')) for name, _ in counts):
+    note += ('; a target\'s 0 is read as sold: trained towards and scored' if fill == 'zero'
+             else '; a filled target is read as history alone: never trained towards, '
              'never scored')
   return (note,) if note else ()
 

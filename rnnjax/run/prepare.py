@@ -64,16 +64,21 @@ class Prepared:
 
 
 def _fold_notes(datas: dict, folds: int):
-  """Each data key's notes; one of an earlier fold that the last fold (the usual split)
-  does not share begins 'fold k of K: ' (unless it names its fold already), and an
-  earlier fold's own about its test part is left out: only the last fold's is scored."""
-  last = {n for (_, fold), d in datas.items() if fold == folds - 1 for n in d.notes}
+  """Each data key's notes: those every fold shares as they are; a fold's own begin
+  'fold k of K: ' (unless they name their fold already), the last fold's (the usual
+  split) too, but for its test part's, the sweep's test; an earlier fold's own about its
+  test part are left out: only the last fold's is scored."""
+  by_fold = {}
+  for (_, fold), data in datas.items():
+    by_fold.setdefault(fold, set()).update(data.notes)
+  shared = set.intersection(*by_fold.values())
   for (_, fold), data in datas.items():
     for note in data.notes:
       named = f'fold {fold + 1} of {folds}'
-      if fold == folds - 1 or note in last or named in note:
+      test = note.startswith('test:')
+      if note in shared or named in note or (test and fold == folds - 1):
         yield note
-      elif not note.startswith('test:'):
+      elif not test:
         yield f'{named}: {note}'
 
 
