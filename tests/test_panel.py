@@ -1132,6 +1132,10 @@ def test_volumes_set_each_total_beside_the_actual_one():
   assert series_scores.describe_volumes({'final': (6_687_240.4, 6_912_000.0)}) == (
       'test volume, the forecasts summed over every series and step against the actual '
       '6,912,000: final 6,687,240 (-3 %)')
+  # Within a per cent: a decimal, never '-0 %'; within 0.05 %: 0 %.
+  assert series_scores.describe_volumes({'a': (47_516, 47_661), 'b': (47_660, 47_661)}) == (
+      'test volume, the forecasts summed over every series and step against the actual '
+      '47,661: a 47,516 (-0.3 %), b 47,660 (0 %)')
 
 
 @pytest.mark.parametrize('flags, message', [

@@ -351,6 +351,10 @@ def test_predict_names_the_series_the_sweep_left_out(tmp_path, held_out):
   assert ("note: 2 series of the sweep's file are not forecast: with at most 4 points they "
           "were left out of the sweep ('NEW1', 'NEW2'); --csv_path=FILE forecasts every "
           'series of FILE, these too, from what they have') in lines, lines
+  assert panel_predictions.left_out_note(['NEW1'], 4) == (
+      "1 series of the sweep's file is not forecast: with at most 4 points it was left out "
+      "of the sweep ('NEW1'); --csv_path=FILE forecasts every series of FILE, this one too, "
+      'from what it has')
 
 
 def test_predict_says_where_the_sweeps_series_ended_with_filled_rows(tmp_path, held_out):

@@ -76,9 +76,11 @@ def histories(model, csv_path: str = '',
 def left_out_note(ids, horizon: int) -> str:
   """The note saying which series of the sweep's file it left out (too short to hold out
   a test part), so are not among the forecasts of its own series."""
-  return (f"{len(ids)} series of the sweep's file are not forecast: with at most {horizon} "
-          f'points they were left out of the sweep ({panel.some_ids(ids)}); --csv_path=FILE '
-          'forecasts every series of FILE, these too, from what they have')
+  one = len(ids) == 1
+  return (f"{len(ids)} series of the sweep's file {'is' if one else 'are'} not forecast: with "
+          f"at most {horizon} points {'it was' if one else 'they were'} left out of the sweep "
+          f"({panel.some_ids(ids)}); --csv_path=FILE forecasts every series of FILE, "
+          f"{'this one' if one else 'these'} too, from what {'it has' if one else 'they have'}")
 
 
 def future_rows(model, path: str, steps: int, histories: dict | None = None,
