@@ -1071,6 +1071,10 @@ def test_empty_test_cells_are_left_out_of_the_models_figures_and_load_gives_them
   del model.arrays['test_observed']
   assert model.evaluate_series(series, test_start)['rmse'] == pytest.approx(filled_rmse,
                                                                             rel=1e-5)
+  # Drawn from the whole series' marks (a model saved before them: its test part's).
+  assert np.flatnonzero(~model.arrays['observed'][:, 0]).tolist() == list(empty)
+  assert series_predictions.drawn_history(model, series, test_start)[1]
+  del model.arrays['observed']
   assert not series_predictions.drawn_history(model, series, test_start)[1]
 
 

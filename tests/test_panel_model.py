@@ -887,3 +887,12 @@ def test_empty_validation_cells_choose_nothing_and_calibrate_no_interval(tmp_pat
   assert abs(final['smape'] - per_step.mean()) > 1e-3
   # Calibration: per step, the validated series' observed cells alone.
   assert model.manifest['intervals']['errors_per_step'] == (3 - empty.sum(0)).tolist()
+  # forecast.png draws those cells as gaps (each history ends with its test part), and
+  # its caption says so.
+  out = predictions.run(str(tmp_path / 'wd'), out_dir=str(tmp_path / 'out'))['plot']
+  for shown in out['series']:
+    s = IDS.index(shown['title'].split(':')[0])
+    gaps = np.flatnonzero(np.isnan(shown['history']))
+    assert (gaps - len(shown['history']) + 2 * HORIZON).tolist() == np.flatnonzero(
+        empty[s]).tolist(), shown['title']
+  assert predictions.GAPS in out['note']

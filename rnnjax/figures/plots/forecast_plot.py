@@ -99,6 +99,9 @@ def _draw_series(ax, one: dict) -> None:
   shown = min(n, max(PANEL_SHOWN, 3 * steps))
   ax.plot(np.arange(n - shown, n), history[-shown:], color=style.OKABE_ITO[6],
           linewidth=0.8, label='history')
+  alone = isolated_points(np.asarray(history[-shown:], float))  # Between gaps: a dot.
+  ax.plot(np.arange(n - shown, n)[alone], np.asarray(history[-shown:], float)[alone],
+          color=style.OKABE_ITO[6], linestyle='none', marker='o', markersize=2)
   if test:
     x_test = test['start'] + np.arange(len(test['truth']))
     ax.axvspan(x_test[0] - 0.5, x_test[-1] + 0.5, color=style.FAINT, alpha=0.15,

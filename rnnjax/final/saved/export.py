@@ -125,7 +125,9 @@ def series_arrays(data) -> tuple[dict, list, np.ndarray | None]:
   """Forecasting: the series and its times, to forecast from its end, and where some
   target cell of its test part was empty (filled; left out of the test scores,
   data/forecast.py `test_observed`) test_observed <bool>[N, C_out], false at those cells
-  alone (else {}); [rows, first time] where its last rows had no target (filled;
+  alone (else {}), and observed <bool>[N, C_out] where some target cell of the series was
+  (not with --fill=zero: drawn as gaps); [rows, first time] where its last rows had no
+  target (filled;
   predict says so), else []; and where some cell of its validation part was empty
   (data/forecast.py `val_observed`) <bool>[N, C_out] false at those alone, which
   calibrate no interval (else None). The file read once, as the loader read it."""
@@ -147,6 +149,8 @@ def series_arrays(data) -> tuple[dict, list, np.ndarray | None]:
   masked = lambda part: 'observed' in data.arrays.get(part, {})  # Some cell was empty.
   if masked('test'):
     arrays['test_observed'] = only(transform['split_points'][1], len(held))
+  if transform.get('fill') != 'zero' and not held.all():  # forecast.png draws them as gaps.
+    arrays['observed'] = held
   val = only(*transform['split_points']) if masked('val') else None
   return arrays, ends[0][1:] if ends else [], val
 
@@ -156,8 +160,9 @@ def panel_arrays(spec, data) -> tuple[dict, dict]:
   <str>[S], values <float64>[sum n_i] the train parts (gap-filled) end to end, offsets
   <int64>[S + 1], times <str>[sum n_i], test <float64>[S, horizon] and its test_times
   <str>[S, horizon], test_observed <bool>[S, horizon] where some test cells (held out or
-  given) were empty (filled; not scored: panel.test_observed), naive2 <float64>[2] (Naive2's test
-  sMAPE and MASE, for the OWA);
+  given) were empty (filled; not scored: panel.test_observed), observed <bool>[sum n_i]
+  (beside values) where some train cell was (panel.observed: drawn as gaps), naive2
+  <float64>[2] (Naive2's test sMAPE and MASE, for the OWA);
   with input columns, inputs <float64>[sum n_i, C] (beside values) and, where the test
   part was held out (the model forecasts from the data's end) or the model reads future
   columns from the given one, test_inputs <float64>[S, horizon, C] (data/panel.py's).
@@ -201,6 +206,8 @@ def panel_arrays(spec, data) -> tuple[dict, dict]:
       arrays['test_inputs'] = np.stack(whole.test_inputs).astype(np.float64)
   if whole.test_observed is not None:  # Its empty cells, filled, are not scored.
     arrays['test_observed'] = np.stack(whole.test_observed)
+  if whole.observed is not None:  # Its train parts' empty cells: gaps in forecast.png.
+    arrays['observed'] = np.concatenate(whole.observed)
   if 'naive2' in data.arrays['test']:
     arrays['naive2'] = np.asarray(data.arrays['test']['naive2'], np.float64)
   info = {'test_part': 'held_out' if held_out else 'given',

@@ -147,6 +147,21 @@ def saved_series(arrays, *, with_test: bool = False) -> tuple[list, list, list]:
   return ids, values, times
 
 
+def saved_observed(arrays, *, with_test: bool = False) -> list | None:
+  """Each saved series' <bool>[n_i]: which target cells held a value (followed by the
+  test part's where `with_test`), as `saved_series` its values; None where every one
+  did, or the model does not say (saved before it did)."""
+  if 'observed' not in arrays and 'test_observed' not in arrays:
+    return None
+  offsets = arrays['offsets']
+  whole = arrays.get('observed', np.ones(offsets[-1], bool))
+  out = [np.asarray(whole[offsets[i]:offsets[i + 1]], bool) for i in range(len(offsets) - 1)]
+  if with_test:
+    test = arrays.get('test_observed', np.ones(np.shape(arrays['test']), bool))
+    out = [np.concatenate([o, np.asarray(t, bool)]) for o, t in zip(out, test)]
+  return out
+
+
 def saved_inputs(arrays, *, with_test: bool = False):
   """Each saved series' input columns <float64>[n_i, C], as `saved_series` its values
   (followed by the test part's where `with_test`), or None: a model without them."""

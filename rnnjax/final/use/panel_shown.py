@@ -122,23 +122,38 @@ def plot_series(model, source, fc, future_times, picks, tests: dict,
                 from_saved: bool) -> list:
   """figures.plots.forecast_plot.plot_panel's `series` for the `picks` [(id, label)]. source:
   `histories`' triple; tests: `tested`; from_saved: the histories are the sweep's
-  (its test part is drawn: after the history where given, its end where held out)."""
+  (its test part is drawn: after the history where given, its end where held out; its
+  empty cells, filled for the model, as gaps: NaN)."""
   ids, values, times, _ = source
   horizon = model.transform['horizon']
+  data_end = from_saved and model.manifest['panel']['forecast_from'] == 'data_end'
+  # The sweep's empty cells (filled for the model) drawn as gaps; the last point, where
+  # the forecast starts, always drawn.
+  observed = (panel_forecasting.saved_observed(model.arrays, with_test=data_end)
+              if from_saved else None)
   out = []
   for key, label in picks:
     i = ids.index(key)
     n = len(values[i])
+    history = values[i]
+    if observed is not None and len(observed[i]) == n:
+      history = np.where(np.append(observed[i][:-1], True), history, np.nan)
     test = None
     if from_saved and key in tests:
       pred, truth, _ = tests[key]
-      data_end = model.manifest['panel']['forecast_from'] == 'data_end'
       test = {'start': n - horizon if data_end else n, 'truth': truth, 'pred': pred}
     # Rows read in file order: counted back from the last, as '+1', ... count on.
     out.append({'title': f'{key}: {label}' if label else key,
                 'times': times[i] or [str(k - n + 1) for k in range(n)],
-                'history': values[i],
+                'history': history,
                 'future_times': future_times[i], 'point': fc['point'][i],
                 'bands': {l: (fc['lower'][l][i], fc['upper'][l][i]) for l in fc['lower']},
                 'test': test})
   return out
+
+
+def has_gaps(series: list) -> bool:
+  """Whether `plot_series`' panels draw an empty cell as a gap (NaN in a history or a
+  test part)."""
+  return any(np.isnan(s['history']).any() or
+             (s['test'] is not None and np.isnan(s['test']['truth']).any()) for s in series)

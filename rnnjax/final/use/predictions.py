@@ -86,6 +86,11 @@ FINAL_WORDS = {'single': 'The final model (the best member)',
                'refit': 'The final model (refit on train + validation)'}
 
 
+# The caption's sentence where a figure draws empty cells as gaps.
+GAPS = ('Gaps in the line: cells that were empty (filled for the model: history alone, '
+        'never trained towards nor scored).')
+
+
 def _final_words(model) -> str:
   return FINAL_WORDS.get(model.kind, f'The {model.kind} final model')
 
@@ -185,8 +190,7 @@ def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
   notes = ' '.join(n[0].upper() + n[1:] + '.' for n in fc['notes'])
   drawn, gaps = series_predictions.drawn_history(model, values, test_start)
   if gaps:
-    notes += (' ' * bool(notes) + 'Gaps in the test part: cells that were empty (filled '
-              'for the model, not scored).')
+    notes += ' ' * bool(notes) + GAPS
   plot = dict(out_dir=out_dir, columns=model.transform['target_columns'], times=times,
               history=drawn, future_times=ahead, point=fc['point'],
               bands={l: (fc['lower'][l], fc['upper'][l]) for l in levels},
@@ -255,8 +259,11 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels, figures
   if csv_path and any(k in tests for k, _ in picks):
     notes.append(f'Sweep-test {metric}: the final model\'s score on the sweep\'s own test '
                  'part of that series, not on this forecast.')
-  plot = dict(out_dir=out_dir, series=panel_shown.plot_series(
-      model, source, fc, ahead, picks, tests, from_saved=not csv_path),
+  series = panel_shown.plot_series(model, source, fc, ahead, picks, tests,
+                                   from_saved=not csv_path)
+  if panel_shown.has_gaps(series):
+    notes.append(GAPS)
+  plot = dict(out_dir=out_dir, series=series,
               note=f'{_final_words(model)}, forecast from {where}. Intervals: split '
                    'conformal on validation errors scaled per series, per step ahead '
                    '(never narrower than an earlier step\'s).' +

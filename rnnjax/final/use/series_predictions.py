@@ -159,15 +159,18 @@ def forecast_table(model, header, rows, *, max_rows: int = 24) -> str:
 
 def drawn_history(model, values, test_start) -> tuple:
   """(<float64>[N, C_out] the targets as forecast.png draws them, whether some are left
-  out): the sweep's series with its test part's empty target cells (filled for the
-  model, left out of the test scores: arrays['test_observed'] <bool>[N, C_out]) as NaN,
-  gaps in the line, as a panel's figure draws its test parts; the last point, where the
-  forecast starts, always drawn. A --csv_path's history (test_start None) as it is."""
+  out): the sweep's series with its empty target cells (filled for the model: history
+  alone, never trained towards nor scored; arrays['observed'], or a model saved before
+  it kept them, its test part's, arrays['test_observed']) as NaN, gaps in the line; the
+  last point, where the forecast starts, always drawn. A --csv_path's history
+  (test_start None) as it is."""
   drawn = np.array(values[:, :model.num_targets], np.float64)
-  observed = model.arrays.get('test_observed')
+  observed = model.arrays.get('observed', model.arrays.get('test_observed'))
   if test_start is None or observed is None or len(observed) != len(drawn):
     return drawn, False
   empty = ~np.asarray(observed, bool)
-  empty[:test_start] = empty[-1] = False
+  if 'observed' not in model.arrays:
+    empty[:test_start] = False  # Its test part's alone.
+  empty[-1] = False
   drawn[empty] = np.nan
   return drawn, bool(empty.any())
