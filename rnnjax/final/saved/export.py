@@ -127,10 +127,9 @@ def series_arrays(data) -> tuple[dict, list, np.ndarray | None]:
   data/forecast.py `test_observed`) test_observed <bool>[N, C_out], false at those cells
   alone (else {}), and observed <bool>[N, C_out] where some target cell of the series was
   (not with --fill=zero: drawn as gaps); [rows, first time] where its last rows had no
-  target (filled;
-  predict says so), else []; and where some cell of its validation part was empty
-  (data/forecast.py `val_observed`) <bool>[N, C_out] false at those alone, which
-  calibrate no interval (else None). The file read once, as the loader read it."""
+  target (filled; predict says so), else []; and where some cell of its validation part
+  was empty (data/forecast.py `val_observed`) <bool>[N, C_out] false at those alone,
+  which calibrate no interval (else None). The file read once, as the loader read it."""
   if data.task != 'forecast':
     return {}, [], None
   transform = data.transform
