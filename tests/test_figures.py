@@ -318,6 +318,7 @@ def test_table_and_sensitivity_pick_the_configuration_the_sweep_ranks_first(tmp_
   _, rows = tables.rows(table)
   assert [r['key'][0] for r in rows if r['best']] == ['lstm']
   assert [r['mean'] for r in rows] == pytest.approx([0.505, 0.6])
+  assert 'over its seeds (best by mean mse, as the sweep ranks).' in tables.markdown(table)
   stats = member_values.config_stats(table)
   best = member_values.best_config(stats, table.shown_mode)
   assert best['hparams']['cell'] == 'lstm' and best['mean'] == pytest.approx(0.6)

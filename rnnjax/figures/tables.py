@@ -106,6 +106,8 @@ def caption(table: load.Table, names: list, rows_: list) -> str:
   budgets = labels.budgets(table.members, table.train_steps)
   over = (f'mean ± sd and min – max over its {labels.replicates(table.members)}'
           if _spread(rows_) else f'of its {labels.replicates(table.members, 1)}')
+  if _spread(rows_) and table.metric != table.shown:  # Over seeds they may order otherwise.
+    over += f' (best by mean {table.metric}, as the sweep ranks)'
   return (f'Best configuration per ({", ".join(names)}'
           f'{"; " + ", ".join(fixed) if fixed else ""}): validation {table.shown} '
           f'({f"{scale}; " if scale else ""}'

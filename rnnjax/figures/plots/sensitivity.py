@@ -174,8 +174,11 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
     scale = labels.SCALES.get((table.task, table.shown))
     text = (f'Validation {table.shown}{f" ({scale})" if scale else ""} '
             f'({"lower" if table.shown_mode == "min" else "higher"} is better). ')
+    # Over seeds the mean shown may order configurations otherwise than the ranking's.
+    ranked = (f' by mean {table.metric}, as the sweep ranks,' if table.metric != table.shown
+              else '')
     if any(not table.axes[n].continuous for n in names):
-      text += ('Lines: best configuration at each value (mean over its '
+      text += (f'Lines: best configuration{ranked} at each value (mean over its '
                f'{over}, band: min-max over seeds; fewest diverged '
                f'{"seeds" if folds < 2 else "members"} first); '
                'dots: every configuration. ' if seeds > 1 else
