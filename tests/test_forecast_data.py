@@ -147,6 +147,22 @@ def test_a_gap_before_a_part_reads_none_of_it(tmp_path, origin_back, part):
   assert low.series[end - 2, 0] == low.series[end - 1, 0] == low.series[end - 3, 0]
 
 
+def _assert_baselines_score_observed_cells(data, split, series, t, scored, ets):
+  """Each baseline's `split` RMSE, MAE and MASE (last value, seasonal naive, and the
+  made-up `ets`) are NumPy's over the windows' `scored` cells (windows from `t`, horizon
+  2, season 4 of `_gappy`'s series), not over the filled ones too."""
+  cells = t[:, None] + np.arange(2)
+  truth, scale = series[cells], np.mean(np.abs(series[4:24] - series[:20]))
+  forecasts = {'last_value': np.repeat(series[t - 1][:, None], 2, axis=1),
+               'seasonal_naive': series[cells - 4], 'ets': ets}
+  for name, f in forecasts.items():
+    err, got = (f - truth)[scored], data.baselines[name][split]
+    assert got['rmse'] == pytest.approx(np.sqrt(np.mean(err ** 2)), rel=1e-12)
+    assert got['mae'] == pytest.approx(np.mean(np.abs(err)), rel=1e-12)
+    assert got['mase'] == pytest.approx(np.mean(np.abs(err)) / scale, rel=1e-12)
+    assert abs(got['rmse'] - np.sqrt(np.mean((f - truth) ** 2))) > 1e-3  # Not the filled.
+
+
 # The last validation point (the test part: the last 8 of 40 points) and two test points.
 EMPTY = (31, 35, 36)
 
@@ -167,16 +183,7 @@ def test_every_baseline_scores_the_observed_test_cells_alone(tmp_path, monkeypat
   assert data.split_points == (24, 32)
   scored = ~np.isin(cells, EMPTY)
   np.testing.assert_array_equal(data.test_observed[..., 0], scored)
-  truth = series[cells]
-  scale = np.mean(np.abs(series[4:24] - series[:20]))
-  forecasts = {'last_value': np.repeat(series[t - 1][:, None], 2, axis=1),
-               'seasonal_naive': series[cells - 4], 'ets': ets}
-  for name, f in forecasts.items():
-    err, got = (f - truth)[scored], data.baselines[name]['test']
-    assert got['rmse'] == pytest.approx(np.sqrt(np.mean(err ** 2)), rel=1e-12)
-    assert got['mae'] == pytest.approx(np.mean(np.abs(err)), rel=1e-12)
-    assert got['mase'] == pytest.approx(np.mean(np.abs(err)) / scale, rel=1e-12)
-    assert abs(got['rmse'] - np.sqrt(np.mean((f - truth) ** 2))) > 1e-3  # Not the filled.
+  _assert_baselines_score_observed_cells(data, 'test', series, t, scored, ets)
 
 
 @pytest.mark.parametrize('difference', [False, True])
@@ -863,15 +870,7 @@ def test_validation_scores_are_over_the_observed_cells(tmp_path, monkeypatch, di
   assert data.test_observed is None
   assert any(n.startswith('validation: 3 empty target cell(s) of its 8 points')
              for n in data.notes)
-  truth, scale = series[cells], np.mean(np.abs(series[4:24] - series[:20]))
-  forecasts = {'last_value': np.repeat(series[t - 1][:, None], 2, axis=1),
-               'seasonal_naive': series[cells - 4], 'ets': ets}
-  for name, f in forecasts.items():
-    err, got = (f - truth)[scored], data.baselines[name]['val']
-    assert got['rmse'] == pytest.approx(np.sqrt(np.mean(err ** 2)), rel=1e-12)
-    assert got['mae'] == pytest.approx(np.mean(np.abs(err)), rel=1e-12)
-    assert got['mase'] == pytest.approx(np.mean(np.abs(err)) / scale, rel=1e-12)
-    assert abs(got['rmse'] - np.sqrt(np.mean((f - truth) ** 2))) > 1e-3  # Not the filled.
+  _assert_baselines_score_observed_cells(data, 'val', series, t, scored, ets)
   split = {'x': data.x['val'], 'y': data.y['val'], 'mean': data.mean.astype(np.float32),
            'std': data.std.astype(np.float32),
            'mase_scale': data.mase_scale.astype(np.float32), 'observed': data.val_observed}
