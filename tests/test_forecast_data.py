@@ -147,6 +147,22 @@ def test_a_gap_before_a_part_reads_none_of_it(tmp_path, origin_back, part):
   assert low.series[end - 2, 0] == low.series[end - 1, 0] == low.series[end - 3, 0]
 
 
+def _last_value_split(data, part, series, t, difference, targets=1):
+  """(the forecast task's `part` split of `data`, with its `observed` where it has one;
+  the last value's forecasts from windows `t`, horizon 2, scaled as the network's: 0
+  changes with --difference; a config for the task's score)."""
+  split = {'x': data.x[part], 'y': data.y[part], 'mean': data.mean.astype(np.float32),
+           'std': data.std.astype(np.float32),
+           'mase_scale': data.mase_scale.astype(np.float32)}
+  observed = getattr(data, f'{part}_observed')
+  if observed is not None:
+    split['observed'] = observed
+  last = (np.zeros((len(t), 2, targets)) if difference else  # The levels stay.
+          np.repeat(series.reshape(len(series), -1)[t - 1, None, :targets], 2, axis=1))
+  pred = ((last - data.mean) / data.std).astype(np.float32)
+  return split, pred, types.SimpleNamespace(difference=difference, num_targets=targets)
+
+
 def _assert_baselines_score_observed_cells(data, split, series, t, scored, ets):
   """Each baseline's `split` RMSE, MAE and MASE (last value, seasonal naive, and the
   made-up `ets`) are NumPy's over the windows' `scored` cells (windows from `t`, horizon
@@ -196,14 +212,7 @@ def test_the_networks_test_scores_are_over_the_observed_cells_as_the_baselines(
   data = forecast.load(csv_path=path, target_columns=('y',), lookback=4, horizon=2,
                        val_size=8, test_size=8, season=4, difference=difference,
                        classical_baselines=False)
-  split = {'x': data.x['test'], 'y': data.y['test'], 'mean': data.mean.astype(np.float32),
-           'std': data.std.astype(np.float32),
-           'mase_scale': data.mase_scale.astype(np.float32),
-           'observed': data.test_observed}
-  t = 32 + np.arange(7)
-  last = np.zeros((7, 2, 1)) if difference else np.repeat(series[t - 1, None, None], 2, 1)
-  pred = ((last - data.mean) / data.std).astype(np.float32)
-  cfg = types.SimpleNamespace(difference=difference, num_targets=1)
+  split, pred, cfg = _last_value_split(data, 'test', series, 32 + np.arange(7), difference)
   got = tasks.TASKS['forecast'].score(cfg, pred, split)
   want = data.baselines['last_value']['test']
   for metric in ('rmse', 'mae', 'mase'):
@@ -337,16 +346,8 @@ def test_network_mase_equals_the_baselines(tmp_path, difference):
   what the last_value baseline does: RMSE, MAE and MASE, per target and overall."""
   path, series = _targets_and_input(tmp_path)
   data = _load_multi(path, difference=difference)
-  split = {'x': data.x['test'], 'y': data.y['test'], 'mean': data.mean.astype(np.float32),
-           'std': data.std.astype(np.float32),
-           'mase_scale': data.mase_scale.astype(np.float32)}
   t = 24 + np.arange(5)
-  if difference:  # Changes of 0: the levels stay at the last one.
-    last = np.zeros((5, 2, 2))
-  else:
-    last = np.repeat(series[t - 1, None, :2], 2, axis=1)
-  pred = ((last - data.mean) / data.std).astype(np.float32)
-  cfg = types.SimpleNamespace(difference=difference, num_targets=2)
+  split, pred, cfg = _last_value_split(data, 'test', series, t, difference, targets=2)
   got = tasks.TASKS['forecast'].score(cfg, pred, split)
   want = data.baselines['last_value']['test']
   for metric in ('rmse', 'mae', 'mase'):
@@ -871,12 +872,7 @@ def test_validation_scores_are_over_the_observed_cells(tmp_path, monkeypatch, di
   assert any(n.startswith('validation: 3 empty target cell(s) of its 8 points')
              for n in data.notes)
   _assert_baselines_score_observed_cells(data, 'val', series, t, scored, ets)
-  split = {'x': data.x['val'], 'y': data.y['val'], 'mean': data.mean.astype(np.float32),
-           'std': data.std.astype(np.float32),
-           'mase_scale': data.mase_scale.astype(np.float32), 'observed': data.val_observed}
-  last = np.zeros((7, 2, 1)) if difference else np.repeat(series[t - 1, None, None], 2, 1)
-  pred = ((last - data.mean) / data.std).astype(np.float32)
-  cfg = types.SimpleNamespace(difference=difference, num_targets=1)
+  split, pred, cfg = _last_value_split(data, 'val', series, t, difference)
   got = tasks.TASKS['forecast'].score(cfg, pred, split)
   for metric in ('rmse', 'mae', 'mase'):
     assert float(got[metric]) == pytest.approx(data.baselines['last_value']['val'][metric],
