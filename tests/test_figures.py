@@ -617,6 +617,25 @@ def test_learning_curves_cut_the_worse_end_of_a_higher_is_better_metric(tmp_path
                    _caption(fig)), _caption(fig)
 
 
+def test_learning_curves_of_a_small_sweep_cut_no_point(tmp_path, monkeypatch):
+  """Three members' 15 evaluations, one a spike far above the rest: the view cuts no
+  more than 2 % of the points, so here none (an interpolated 98th percentile cut the
+  worst point of any small sweep, a fifteenth of them)."""
+  figs = _capture_figures(monkeypatch)
+  workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-3,1e-2,1e-1)'},
+                      lambda hp, seed: 1.0, num_seeds=1)
+  path = os.path.join(workdir, 'metrics.jsonl')
+  with open(path, encoding='utf-8') as f:
+    rows = [json.loads(line) for line in f]
+  spike = next(r for r in rows if r['metric'] == 'rmse')
+  spike['value'] = 15.0
+  with open(path, 'w', encoding='utf-8') as f:
+    f.writelines(json.dumps(r) + '\n' for r in rows)
+  curves.plot_learning_curves(load.load(workdir), str(tmp_path / 'out'), log=print)
+  assert 'View cut' not in _caption(figs[-1]), _caption(figs[-1])
+  assert figs[-1].axes[0].get_ylim()[1] >= 15
+
+
 def test_figures_of_a_sweep_with_folds_name_seeds_and_their_folds(tmp_path, monkeypatch):
   """With --folds a configuration's replicates are its seeds, each its mean over the
   folds: captions say so, the importance bar is the seed's, and the learning curves say
@@ -1714,3 +1733,43 @@ def test_a_table_knows_its_sweeps_train_steps(tmp_path):
   table = load.load(workdir)
   assert table.train_steps == 450
   assert 'after 30 of 450 steps' in labels.budgets(table.members, table.train_steps)
+
+
+def test_a_heatmap_on_a_log_scale_squares_the_geometric_mean(tmp_path, monkeypatch):
+  """Validation values spanning a factor of 10,000 are drawn on a log scale: one bad
+  learning rate in the best member's square outweighed the rest in an arithmetic mean
+  (that square drawn the worst); each square is the geometric mean of its
+  configurations' means over seeds, and the caption says so. On a linear scale, the
+  arithmetic mean, as before."""
+  figs = _capture_figures(monkeypatch)
+  base = {('lstm', 4): 1e-2, ('lstm', 8): 1e-4, ('gru', 4): 4e-3, ('gru', 8): 3e-3}
+  axes = {'cell': 'grid(lstm,gru)', 'hidden_size': 'grid(4,8)',
+          'learning_rate': 'grid(1e-3,3e-3,1e-2)'}
+  bad = lambda hp: hp['learning_rate'] == 3e-3 and hp['cell'] == 'lstm'
+  fn = lambda hp, s: (base[hp['cell'], hp['hidden_size']] * (1 + 0.1 * s)
+                      * (1e4 if bad(hp) and hp['hidden_size'] == 8 else 1)) ** 2
+  table = load.load(fabricate(tmp_path / 'log', axes, fn))
+  rows, cols, grid, best, _ = heatmap.cells(table, 'cell', 'hidden_size')
+  rmse = lambda hp: np.mean([math.sqrt(fn(hp, s)) for s in (0, 1)])
+  lstm_8 = [rmse({'cell': 'lstm', 'hidden_size': 8, 'learning_rate': lr})
+            for lr in (1e-3, 3e-3, 1e-2)]
+  square = rows.index('lstm'), cols.index('8')
+  np.testing.assert_allclose(grid[square], np.exp(np.mean(np.log(lstm_8))), rtol=1e-12)
+  assert best == square and grid[best] < np.nanmax(grid)
+  heatmap.plot_heatmap(table, str(tmp_path / 'out'), 'cell', 'hidden_size',
+                       log=lambda _: None)
+  caption = _caption(figs[-1])
+  assert caption.startswith('Square: geometric mean, over the other hyperparameters, of '
+                            'each configuration\'s mean validation rmse (') and (
+                                ') over seeds;' in caption), caption
+  narrow = lambda hp, s: 1 + hp['learning_rate'] + 0.01 * s + (hp['cell'] == 'gru')
+  table = load.load(fabricate(tmp_path / 'lin', axes, narrow))
+  rows, cols, grid, _, _ = heatmap.cells(table, 'cell', 'hidden_size')
+  np.testing.assert_allclose(grid[rows.index('lstm'), cols.index('4')], np.mean(
+      [np.mean([math.sqrt(narrow({'cell': 'lstm', 'learning_rate': lr}, s)) for s in (0, 1)])
+       for lr in (1e-3, 3e-3, 1e-2)]), rtol=1e-12)
+  heatmap.plot_heatmap(table, str(tmp_path / 'out2'), 'cell', 'hidden_size',
+                       log=lambda _: None)
+  caption = _caption(figs[-1])
+  assert caption.startswith('Square: mean validation rmse (') and (
+      ') over seeds and the other hyperparameters;' in caption), caption

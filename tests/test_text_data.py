@@ -179,15 +179,18 @@ def test_user_file_not_utf8(tmp_path):
     text.load(text_path=str(path))
 
 
-@pytest.mark.parametrize('content, sizes', [('abcde', {}),
-                                            ('abcdefghij', {'val_size': 5, 'test_size': 4})])
-def test_user_file_too_short(tmp_path, content, sizes):
+@pytest.mark.parametrize('content, sizes, said', [
+    ('abcde', {}, "1 left to train on after validation's 2 by --val_size=0 (2 % of the "
+     "text, at least 2) and test's 2 by --test_size=0 (2 % of the text, at least 2)"),
+    ('abcdefghij', {'val_size': 5, 'test_size': 4},
+     "1 left to train on after validation's --val_size=5 and test's --test_size=4")])
+def test_user_file_too_short(tmp_path, content, sizes, said):
+  """The sizes a user never set are named as the defaults' (not as flags set to 2)."""
   path = _write(tmp_path / 'short.txt', content)
   with pytest.raises(InputError, match='too short') as info:
     text.load(text_path=path, **sizes)
-  message = str(info.value)
-  assert message.startswith(f'--text_path={path}: ') and '--val_size=' in message
-  assert '\n' not in message
+  assert str(info.value) == (f'--text_path={path}: {len(content)} characters is too short: '
+                             f'{said}; each part needs at least 2 characters')
 
 
 def test_a_part_of_fewer_than_two_characters_is_refused():

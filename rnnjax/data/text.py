@@ -84,13 +84,18 @@ def split_text(text: str, *, val_size: int = 0, test_size: int = 0,
   n = len(text)
   if not n:
     raise InputError(f'{source}: the text is empty')
+  asked_val, asked_test = val_size, test_size
   val_size, test_size = common.holdout_sizes(n, val_size, test_size,
                                              fraction=DEFAULT_HOLDOUT_FRACTION, minimum=2)
   train_end, val_end = n - val_size - test_size, n - test_size
   # Every part needs two characters: one prediction.
   if train_end < 2 or val_size < 2 or test_size < 2:
-    raise InputError(f'{source}: {n} characters is too short for --val_size={val_size} and '
-                     f'--test_size={test_size} (each split needs at least 2 characters)')
+    given = lambda flag, size, asked: (f'--{flag}={asked}' if asked else
+                                       f'{size} by --{flag}=0 (2 % of the text, at least 2)')
+    raise InputError(f'{source}: {n} characters is too short: {max(train_end, 0)} left to '
+                     f'train on after validation\'s {given("val_size", val_size, asked_val)} '
+                     f'and test\'s {given("test_size", test_size, asked_test)}; each part '
+                     'needs at least 2 characters')
   points = _code_points(text)
   table, tokens = np.unique(points, return_inverse=True)
   vocab = ''.join(map(chr, table.tolist()))

@@ -64,7 +64,8 @@ def plan_table(plan: dict, num_chunks: int) -> str:
   if sizes:  # The largest round is described; every round counts by its configurations.
     which = (f' (round {sizes.index(max(sizes)) + 1} of {rounds}, the largest: '
              f'{", ".join(map(str, sizes))} configurations)')
-  lines = [f'{plan["num_members"]} members in {len(plan["buckets"])} bucket(s){which}; '
+  members = plan['num_members']
+  lines = [f'{members} member{"s" * (members != 1)} in {len(plan["buckets"])} bucket(s){which}; '
            f'bucketed: {", ".join(plan["bucketed_axes"]) or "-"}; '
            f'masked: {", ".join(plan["masked_axes"]) or "-"}; '
            f'vmapped: {", ".join(plan["vmapped_axes"]) or "-"}',

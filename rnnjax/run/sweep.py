@@ -195,9 +195,11 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   # are counted for the rounds still to come.
   asked = len(search_state.rounds) if spec.rounds else 0
   rounds = f' (rounds asked so far: {asked} of {spec.rounds})' if asked else ''
-  log(f'{len(plan.members)} members in {len(plan.buckets)} bucket(s), {len(runs)} wave(s) '
-      f'on {sweep.mesh.size} device(s){rounds}; swept: {", ".join(plan.swept) or "nothing"}; '
-      f'search: {spec.search}; work directory: {workdir}')
+  members = len(plan.members)
+  log(f'{members} member{"s" * (members != 1)} in {len(plan.buckets)} bucket(s), '
+      f'{len(runs)} wave(s) on {sweep.mesh.size} device(s){rounds}; '
+      f'swept: {", ".join(plan.swept) or "nothing"}; search: {spec.search}; '
+      f'work directory: {workdir}')
   out = outputs.Outputs(workdir, plan, resumed=start > 0, main=distributed.is_main(),
                         log=log)
   planned = len(runs) + (spec.rounds - asked) * len(runs) / asked if asked else len(runs)

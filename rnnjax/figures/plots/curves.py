@@ -124,9 +124,11 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
     log(f'figures: learning curves skipped (no finite validation {metric})')
     return []
   # A few exploding (or, where higher is better, collapsing) members would flatten
-  # everyone else: cut the view at the worse end's 2 %.
+  # everyone else: cut the view at the worse end's 2 % of points, never more (a value
+  # of the data, not one interpolated below the worst: of 9 points none is cut, not 1).
   higher = (table.shown_mode if metric == table.shown else table.mode) == 'max'
-  cut = float(np.quantile(finite, 0.02 if higher else 0.98))
+  cut = float(np.quantile(finite, 0.02 if higher else 0.98,
+                          method='lower' if higher else 'higher'))
   shown = finite[finite >= cut] if higher else finite[finite <= cut]
   log_y = style.metric_scale(shown) == 'log'
   # A member stopped at its first evaluation has no line to draw: a grey dot instead.

@@ -1,7 +1,10 @@
 """Heatmaps of the validation metric over two hyperparameters at a time.
 
-Each square is the mean, over seeds and every other hyperparameter, of the configurations
-that fall in it; drawn axes are cut into quantile bins. The square holding the best
+Each square is the mean, over the configurations that fall in it (every other
+hyperparameter), of each one's mean over seeds: a geometric mean where the sweep's figures
+draw the metric on a log scale (member_values.metric_scale), so that one bad configuration
+does not outweigh the rest, as the sensitivity figure's binned means and importance's
+analysis of logs weigh it; drawn axes are cut into quantile bins. The square holding the best
 member (the first of the summary's ranking) is outlined. (Captions say "square", not
 "cell": the RNN cell is often one of the axes.) The metric drawn is the one the sweep
 shows (load.Table.shown), which orders members as its ranking does (see engine/tasks/).
@@ -39,9 +42,12 @@ def _levels(axis: load.AxisInfo, column: list) -> tuple:
 
 
 def cells(table: load.Table, a: str, b: str) -> tuple:
-  """(row labels, column labels, <float64>[R, C] grid of cell means (NaN: none), the
-  (row, column) of the best member or None, <bool>[N] members used)."""
+  """(row labels, column labels, <float64>[R, C] grid of cell means (NaN: none;
+  geometric where the metric's scale is log), the (row, column) of the best member or
+  None, <bool>[N] members used)."""
   vals, ok = member_values.values(table), member_values.usable(table)
+  log = member_values.metric_scale(table)[0] == 'log'
+  transform, back = (np.log, np.exp) if log else (lambda v: v, lambda v: v)
   groups = member_values.config_groups(table, ok)
   everyone = [m['hparams'] for m in table.members]
   rows, row_of = _levels(table.axes[a], [h[a] for h in everyone])
@@ -49,9 +55,9 @@ def cells(table: load.Table, a: str, b: str) -> tuple:
   total, count = np.zeros((len(rows), len(cols))), np.zeros((len(rows), len(cols)))
   for idx in groups.values():
     i, j = row_of[idx[0]], col_of[idx[0]]
-    total[i, j] += vals[idx].mean()
+    total[i, j] += transform(vals[idx].mean())
     count[i, j] += 1
-  grid = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+  grid = np.where(count > 0, back(total / np.maximum(count, 1)), np.nan)
   best = next((i for i, m in enumerate(table.members) if m['uid'] == table.best_uid),
               None)
   return rows, cols, grid, None if best is None else (row_of[best], col_of[best]), ok
@@ -73,7 +79,8 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print,
   # The sweep's one scale (member_values.metric_scale), not one of this map's squares
   # alone.
   scale, scale_note = member_values.metric_scale(table)
-  norm = (mcolors.LogNorm(finite.min(), finite.max()) if scale == 'log'
+  log_scale = scale == 'log'
+  norm = (mcolors.LogNorm(finite.min(), finite.max()) if log_scale
           else mcolors.Normalize(finite.min(), finite.max()))
   # Better is brighter whichever way the metric points.
   cmap = matplotlib.colormaps['viridis_r' if table.shown_mode == 'min' else 'viridis']
@@ -112,9 +119,12 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print,
                  else f' (ranked by validation {table.metric})')
     over = ('members (PBT: each at the values its best weights trained under)'
             if table.search == 'pbt' else labels.replicates(table.members))
-    text = (f'Square: mean validation {table.shown}{f" ({scale})" if scale else ""} over '
-            f'{over} and the other hyperparameters; outlined square: the best member\'s'
-            f'{ranked_by}; grey: no member, or none with a finite result.')
+    metric = f'validation {table.shown}{f" ({scale})" if scale else ""}'
+    text = ((f'Square: geometric mean, over the other hyperparameters, of each '
+             f'configuration\'s mean {metric} over {over}' if log_scale else
+             f'Square: mean {metric} over {over} and the other hyperparameters')
+            + f'; outlined square: the best member\'s{ranked_by}; grey: no member, or '
+            'none with a finite result.')
     budgets = labels.budgets(table.members, table.train_steps)
     if budgets:
       text += ' ' + budgets

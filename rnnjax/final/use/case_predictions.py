@@ -131,5 +131,5 @@ def predict(model, cases, labels, ids) -> tuple[list, list, list]:
       lines.append(f'accuracy against the file\'s labels: {accuracy:.4f}' + (
           f' ({len(known)} cases)' if unknown or unlabelled else '') + f'; balanced accuracy '
           f'{balanced:.4f}; found per class: ' + ', '.join(
-              f'{c} {r:.2f} of {n}' for c, (r, n) in recall.items()))
+              f'{c} {round(r * n)} of {n}' for c, (r, n) in recall.items()))
   return lines, header, table
