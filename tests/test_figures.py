@@ -1019,6 +1019,26 @@ def test_the_best_star_sits_where_its_group_draws_its_value(tmp_path, monkeypatc
   assert round(float(star.get_xdata()[0]), 9) in drawn, (star.get_xdata(), drawn)
 
 
+def test_the_grouping_axis_own_panel_colours_each_value_as_its_legend(tmp_path,
+                                                                       monkeypatch):
+  """Lines grouped by cell: on the cell panel each value is a group, its best point in
+  the colour the legend gives it (drawn all grey before, under a legend of colours)."""
+  from matplotlib import colors as mcolors  # pylint: disable=g-import-not-at-top
+  workdir = fabricate(tmp_path, {'cell': 'grid(lstm,gru)', 'hidden_size': 'grid(8,16)'},
+                      lr_only)
+  figs = _capture_figures(monkeypatch)
+  sensitivity.plot_sensitivity(load.load(workdir), str(tmp_path / 'out'), group_by='cell',
+                               log=lambda _: None)
+  (fig,) = figs
+  legend = {t.get_text(): mcolors.to_hex(h.get_color())
+            for t, h in zip(fig.legends[0].get_texts(), fig.legends[0].legend_handles)}
+  ax = next(ax for ax in fig.axes if ax.get_xlabel() == 'cell')
+  names = [t.get_text() for t in ax.get_xticklabels()]
+  drawn = {names[int(l.get_xdata()[0])]: mcolors.to_hex(l.get_color())
+           for l in ax.get_lines() if l.get_marker() == 'o' and len(l.get_xdata()) == 1}
+  assert drawn == {c: legend[f'cell = {c}'] for c in ('lstm', 'gru')}, (drawn, legend)
+
+
 def test_a_binned_mean_of_tied_values_has_a_bin_per_value():
   """PBT's copies share values: quantile edges tied at 0 put every point in one bin (no
   line, under a caption promising one); a bin per value draws the line."""

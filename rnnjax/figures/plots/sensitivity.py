@@ -89,17 +89,22 @@ def _panel(ax, table, axis, group, configs, log_y) -> set:
       continue
     ax.scatter(style.dodge(axis, x, g, len(levels)), mean, s=4, color=colour, alpha=0.3,
                linewidths=0)
-    best_line(ax, axis, mine, x, table.shown_mode, colour, g, len(levels))
+    best_line(ax, axis, mine, x, table.shown_mode, colour, g, len(levels),
+              # Its own panel's points, each a group, in their group's colour.
+              by_value=group.values if level is None and group is not None else None)
   style.set_axis(ax, axis)
   if log_y:
     ax.set_yscale('log')
   return binned_lines
 
 
-def best_line(ax, axis, configs, x, mode: str, colour, g: int, num: int) -> None:
+def best_line(ax, axis, configs, x, mode: str, colour, g: int, num: int,
+              by_value=None) -> None:
   """On a listed axis, the best of `configs` (member_values.config_stats, at values `x`:
   style.coords) at each value by `mode`: its mean over seeds, and their min-max as a band
-  (error bars on a text axis, or at a single value); dodged as group `g` of `num`."""
+  (error bars on a text axis, or at a single value); dodged as group `g` of `num`.
+  by_value: the axis's values (the grouping axis's own panel): each point drawn again in
+  the colour of its value's group."""
   best = []
   for v in sorted(set(x)):
     c = member_values.best_config([configs[i] for i in range(len(configs)) if x[i] == v],
@@ -113,6 +118,11 @@ def best_line(ax, axis, configs, x, mode: str, colour, g: int, num: int) -> None
     ax.fill_between(bx, lo, hi, color=colour, alpha=0.2, linewidth=0)
   else:
     ax.errorbar(bx, by, yerr=[by - lo, hi - by], color=colour, ls='none', lw=0.8)
+  if by_value is not None:
+    at = style.coords(axis, list(by_value))
+    for i, v in enumerate(bx):
+      ax.plot([v], [by[i]], marker='o', ms=3.5, ls='none', zorder=4,
+              color=style.OKABE_ITO[list(at).index(v)])
 
 
 def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
