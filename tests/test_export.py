@@ -1075,6 +1075,11 @@ def test_empty_test_cells_are_left_out_of_the_models_figures_and_load_gives_them
   assert series_predictions.drawn_history(model, series, test_start)[1]
   del model.arrays['observed']
   assert not series_predictions.drawn_history(model, series, test_start)[1]
+  # The same file as predict's --csv_path: its own empty cells drawn as gaps, said so.
+  plot = predictions.run(str(tmp_path / 'wd'), csv_path=str(forecast_csv),
+                         out_dir=str(tmp_path / 'csv'))['plot']
+  assert np.flatnonzero(np.isnan(plot['history'][:, 0])).tolist() == list(empty)
+  assert predictions.GAPS_CSV in plot['note'] and predictions.GAPS not in plot['note']
 
 
 def test_empty_validation_cells_are_left_out_of_the_val_scores_and_the_intervals(tmp_path):

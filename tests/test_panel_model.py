@@ -896,3 +896,22 @@ def test_empty_validation_cells_choose_nothing_and_calibrate_no_interval(tmp_pat
     assert (gaps - len(shown['history']) + 2 * HORIZON).tolist() == np.flatnonzero(
         empty[s]).tolist(), shown['title']
   assert predictions.GAPS in out['note']
+  # A --csv_path's own empty cells alike (the sweep's CSV, two more cells emptied, and
+  # its third series' last: drawn, where the forecast starts), said as the CSV's.
+  header, rows = _rows(spec.csv_path, IDS[:3])
+  holes = {IDS[1]: [3, 9], IDS[2]: [-1]}
+  for key, at in holes.items():
+    mine = [i for i, r in enumerate(rows) if r[0] == key]
+    for k in at:
+      rows[mine[k]][2] = ''
+  out = predictions.run(str(tmp_path / 'wd'), out_dir=str(tmp_path / 'out_csv'),
+                        csv_path=_write(tmp_path / 'new.csv', header, rows))['plot']
+  assert len(out['series']) == 3
+  for shown in out['series']:
+    key = shown['title'].split(':')[0]
+    n = len(shown['history'])
+    # The sweep's own empty validation cells are empty in its CSV too.
+    both = {*(np.flatnonzero(empty[IDS.index(key)]) + n - 2 * HORIZON),
+            *(k % n for k in holes.get(key, []))} - {n - 1}
+    assert np.flatnonzero(np.isnan(shown['history'])).tolist() == sorted(both), key
+  assert predictions.GAPS_CSV in out['note'] and predictions.GAPS not in out['note']

@@ -33,11 +33,12 @@ _WORDS = {'id': "the model's id column", 'time': "the model's time column",
 
 
 def histories(model, csv_path: str = '',
-              notes: list | None = None) -> tuple[list, list, list, list | None]:
+              notes: list | None = None) -> tuple:
   """(ids, values [<float64>[n_i]], times [[str], or None per series of a CSV without the
   model's time column: read in file order, as a DataFrame's, said in `notes`], inputs
-  [<float64>[n_i, C]] or None without input columns) to forecast from the end of (see
-  the module docstring); a CSV's gaps filled (what was sorted, put back or filled
+  [<float64>[n_i, C]] or None without input columns, observed [<bool>[n_i]: a CSV's
+  target cells that held a value] or None: the sweep's) to forecast from the end of
+  (see the module docstring); a CSV's gaps filled (what was sorted, put back or filled
   appended to `notes`), its bad columns or empty series refused."""
   if not csv_path:
     info = model.manifest['panel']
@@ -49,7 +50,7 @@ def histories(model, csv_path: str = '',
           info['filled_ends'], model.transform.get('fill', 'linear'), "the sweep's series",
           inputs=bool(panel_future.input_columns(model.transform))))
     return (*panel_forecasting.saved_series(model.arrays, with_test=data_end),
-            panel_forecasting.saved_inputs(model.arrays, with_test=data_end))
+            panel_forecasting.saved_inputs(model.arrays, with_test=data_end), None)
   transform = model.transform
   table = long_rows.read_table(csv_path, '--csv_path')
   # Without the model's time column, read in file order as a DataFrame without it is.
@@ -67,10 +68,11 @@ def histories(model, csv_path: str = '',
                                   notes)
   if grid_note and notes is not None:
     notes.append(grid_note)
+  observed = dict(zip(ids, (~np.isnan(np.reshape(v, (len(v), -1))[:, 0]) for v in values)))
   ids, values, _, inputs = panel_histories.panel_histories(
       transform, dict(zip(ids, values)), what=f'--csv_path: {csv_path}', notes=notes,
       times=times, said='--csv_path')
-  return ids, values, times, inputs
+  return ids, values, times, inputs, [observed[k] for k in ids]
 
 
 def left_out_note(ids, horizon: int) -> str:

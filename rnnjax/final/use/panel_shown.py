@@ -121,16 +121,16 @@ def table(header, rows_, ids, *, total: int, max_rows: int = 24, scored: bool = 
 def plot_series(model, source, fc, future_times, picks, tests: dict,
                 from_saved: bool) -> list:
   """figures.plots.forecast_plot.plot_panel's `series` for the `picks` [(id, label)]. source:
-  `histories`' triple; tests: `tested`; from_saved: the histories are the sweep's
-  (its test part is drawn: after the history where given, its end where held out; its
-  empty cells, filled for the model, as gaps: NaN)."""
-  ids, values, times, _ = source
+  `histories`' tuple; tests: `tested`; from_saved: the histories are the sweep's
+  (its test part is drawn: after the history where given, its end where held out).
+  Empty cells, filled for the model (the sweep's, or a CSV's), are drawn as gaps: NaN."""
+  ids, values, times, _, csv_observed = source
   horizon = model.transform['horizon']
   data_end = from_saved and model.manifest['panel']['forecast_from'] == 'data_end'
-  # The sweep's empty cells (filled for the model) drawn as gaps; the last point, where
-  # the forecast starts, always drawn.
+  # Empty cells (filled for the model) drawn as gaps; the last point, where the forecast
+  # starts, always drawn.
   observed = (panel_forecasting.saved_observed(model.arrays, with_test=data_end)
-              if from_saved else None)
+              if from_saved else csv_observed)
   out = []
   for key, label in picks:
     i = ids.index(key)

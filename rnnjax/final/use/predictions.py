@@ -86,9 +86,11 @@ FINAL_WORDS = {'single': 'The final model (the best member)',
                'refit': 'The final model (refit on train + validation)'}
 
 
-# The caption's sentence where a figure draws empty cells as gaps.
+# The caption's sentence where a figure draws empty cells as gaps: the sweep's, a CSV's.
 GAPS = ('Gaps in the line: cells that were empty (filled for the model: history alone, '
         'never trained towards nor scored).')
+GAPS_CSV = ('Gaps in the line: the CSV\'s empty cells (filled for the model as the sweep '
+            'filled its own).')
 
 
 def _final_words(model) -> str:
@@ -171,7 +173,8 @@ def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str 
 def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
   steps, levels = _steps(model, steps), check_levels(levels)
   read_notes = []
-  times, values, test_start = series_predictions.history(model, csv_path, read_notes)
+  times, values, test_start, observed = series_predictions.history(model, csv_path,
+                                                                   read_notes)
   future = series_predictions.future_inputs(model, future_path, steps, times)
   start = time.perf_counter()
   fc = model.forecast(values, steps, future_inputs=future, levels=levels)
@@ -188,9 +191,9 @@ def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
   path = os.path.join(out_dir, 'forecast.csv')
   write_csv(path, header, rows)
   notes = ' '.join(n[0].upper() + n[1:] + '.' for n in fc['notes'])
-  drawn, gaps = series_predictions.drawn_history(model, values, test_start)
+  drawn, gaps = series_predictions.drawn_history(model, values, test_start, observed)
   if gaps:
-    notes += ' ' * bool(notes) + GAPS
+    notes += ' ' * bool(notes) + (GAPS_CSV if csv_path else GAPS)
   plot = dict(out_dir=out_dir, columns=model.transform['target_columns'], times=times,
               history=drawn, future_times=ahead, point=fc['point'],
               bands={l: (fc['lower'][l], fc['upper'][l]) for l in levels},
@@ -225,7 +228,7 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels, figures
   steps, levels = _steps(model, steps), check_levels(levels)
   read_notes = []
   source = panel_predictions.histories(model, csv_path, read_notes)
-  ids, values, times, inputs = source
+  ids, values, times, inputs, _ = source
   future = panel_predictions.future(model, ids, steps, csv_path, future_path, times,
                                     read_notes)
   start = time.perf_counter()
@@ -262,7 +265,7 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels, figures
   series = panel_shown.plot_series(model, source, fc, ahead, picks, tests,
                                    from_saved=not csv_path)
   if panel_shown.has_gaps(series):
-    notes.append(GAPS)
+    notes.append(GAPS_CSV if csv_path else GAPS)
   plot = dict(out_dir=out_dir, series=series,
               note=f'{_final_words(model)}, forecast from {where}. Intervals: split '
                    'conformal on validation errors scaled per series, per step ahead '

@@ -19,9 +19,10 @@ from rnnjax.final.saved import forecasting
 
 
 def history(model, csv_path: str = '', notes: list | None = None):
-  """(times [N] strings, values <float64>[N, C], test_start or None): the work
-  directory's series (its test part known), or a CSV of the same columns (what was
-  sorted, put back or filled in it appended to `notes`)."""
+  """(times [N] strings, values <float64>[N, C], test_start or None, <bool>[N, C_out]
+  a CSV's target cells that held a value, or None): the work directory's series (its
+  test part known; its empty cells in model.arrays), or a CSV of the same columns
+  (filled; what was sorted, put back or filled in it appended to `notes`)."""
   if not csv_path:
     series = model.arrays['series']
     if notes is not None and model.manifest.get('filled_end'):  # Saved filled: said.
@@ -30,7 +31,7 @@ def history(model, csv_path: str = '', notes: list | None = None):
       notes.append(f"the sweep's series ends with {k} row{'s' * (k > 1)} without a target"
                    f'{f" (from {first})" if first else ""}, filled {how}: the forecast '
                    'starts after them')
-    return list(model.arrays['times']), series, model.transform['split_points'][1]
+    return list(model.arrays['times']), series, model.transform['split_points'][1], None
   targets, inputs = model.transform['target_columns'], model.transform['input_columns']
   time_column = model.transform.get('time_column', '')
   text = common.read_file(csv_path, flag='--csv_path', kind='a CSV file')
@@ -53,6 +54,7 @@ def history(model, csv_path: str = '', notes: list | None = None):
     notes += [n for n in (grid_note, step_note,
                           gap_fill.filled_note(counts, '--csv_path', as_sweep=True), end_note)
               if n]
+  observed = ~np.isnan(values[:, :len(targets)])
   values = gap_fill.fill_gaps(values, [f'column {c!r}' for c in model.columns], csv_path,
                             fill=fill, targets=len(targets), flags=flags)
   model.check_history(values, what=f'--csv_path: {csv_path}')
@@ -62,7 +64,7 @@ def history(model, csv_path: str = '', notes: list | None = None):
       notes.append(f'--csv_path {csv_path} has no column {time_column!r} (the model\'s '
                    'time column): its rows are read in file order, neither sorted nor '
                    'checked for absent periods, and the forecast\'s times are row numbers')
-  return times, values, None
+  return times, values, None, observed
 
 
 def future_inputs(model, path: str, steps: int, times=()):
@@ -157,19 +159,20 @@ def forecast_table(model, header, rows, *, max_rows: int = 24) -> str:
   return '\n'.join(lines)
 
 
-def drawn_history(model, values, test_start) -> tuple:
+def drawn_history(model, values, test_start, observed=None) -> tuple:
   """(<float64>[N, C_out] the targets as forecast.png draws them, whether some are left
-  out): the sweep's series with its empty target cells (filled for the model: history
-  alone, never trained towards nor scored; arrays['observed'], or a model saved before
-  it kept them, its test part's, arrays['test_observed']) as NaN, gaps in the line; the
-  last point, where the forecast starts, always drawn. A --csv_path's history
-  (test_start None) as it is."""
+  out): the series with its empty target cells as NaN, gaps in the line (the sweep's,
+  filled for the model: history alone, never trained towards nor scored;
+  arrays['observed'], or a model saved before it kept them, its test part's,
+  arrays['test_observed']; a --csv_path's, test_start None: `observed`, `history`'s);
+  the last point, where the forecast starts, always drawn."""
   drawn = np.array(values[:, :model.num_targets], np.float64)
-  observed = model.arrays.get('observed', model.arrays.get('test_observed'))
-  if test_start is None or observed is None or len(observed) != len(drawn):
+  if test_start is not None:
+    observed = model.arrays.get('observed', model.arrays.get('test_observed'))
+  if observed is None or len(observed) != len(drawn):
     return drawn, False
   empty = ~np.asarray(observed, bool)
-  if 'observed' not in model.arrays:
+  if test_start is not None and 'observed' not in model.arrays:
     empty[:test_start] = False  # Its test part's alone.
   empty[-1] = False
   drawn[empty] = np.nan
