@@ -1145,6 +1145,10 @@ def test_importance_attributes_nothing_from_too_few_configurations(tmp_path, mon
   assert [t.get_text() for t in ax.texts].count('not attributed') == 3
   assert ax.get_title(loc='left') == 'Too few configurations: not attributed'
   assert 'Not attributed: too few configurations' in _caption(fig)
+  # How much variance there is to share: the caption says it, in the metric analysed.
+  total = result['total_variance']
+  assert total > 0 and (f'The variance shared out: {total:.2g} (sd {math.sqrt(total):.2g} '
+                        'in log val mse).') in _caption(fig), _caption(fig)
   # Enough configurations, but a metric the hyperparameters do not explain.
   noise = lambda hp, s: 1 + np.random.default_rng(
       int(hp['learning_rate'] * 1e12) % 2**32).random()

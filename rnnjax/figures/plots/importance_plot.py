@@ -92,8 +92,12 @@ def plot_importance(table: load.Table, out_dir: str, result: dict = None, *,
                f'counted in {"the shares shown" if attributed else "that variance"}).')
     else:
       seeds = f' x up to {labels.replicates(table.members, result["num_seeds"])}.'
+    # How much there is to share: a few hundredths of accuracy between all members
+    # look, as shares, like a factor of ten between losses.
+    spread = (f' The variance shared out: {result["total_variance"]:.2g} (sd '
+              f'{np.sqrt(result["total_variance"]):.2g} in {metric}).')
     text = (f'Functional ANOVA of {metric}: {result["method"]}. {key} '
-            f'{result["num_configs"]} configurations{seeds}')
+            f'{result["num_configs"]} configurations{seeds}{spread}')
     if tests:
       text += (' Shares include seed noise; p: F-test of each effect against the variance '
                f'between replicates ({tests["replicates"]} per configuration): above 0.05, '
