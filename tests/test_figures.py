@@ -634,6 +634,13 @@ def test_learning_curves_of_a_small_sweep_cut_no_point(tmp_path, monkeypatch):
   curves.plot_learning_curves(load.load(workdir), str(tmp_path / 'out'), log=print)
   assert 'View cut' not in _caption(figs[-1]), _caption(figs[-1])
   assert figs[-1].axes[0].get_ylim()[1] >= 15
+  # The three members' curves coincide but for the spike: each higher-ranked one is
+  # wider, under those below it in rank, so that every one shows.
+  lines = sorted(figs[-1].axes[0].get_lines(), key=lambda l: l.get_zorder())
+  assert len(lines) == 3
+  widths = [l.get_linewidth() for l in lines]
+  assert widths == sorted(widths, reverse=True) and len(set(widths)) == 3, widths
+  assert [l.get_label()[:2] for l in lines] == ['1.', '2.', '3.']
 
 
 def test_figures_of_a_sweep_with_folds_name_seeds_and_their_folds(tmp_path, monkeypatch):

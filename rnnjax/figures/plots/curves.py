@@ -184,11 +184,14 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
       ax.scatter([s[np.isfinite(v)][0] for s, v in alone],
                  [v[np.isfinite(v)][0] for _, v in alone], s=4, color=style.FAINT,
                  alpha=0.6, linewidths=0, zorder=1)
+    # The best widest, each lower-ranked line narrower and above it: curves that
+    # coincide (a classifier's members at accuracy 1.0) each still show at its edges.
     for k, uid in reversed(list(enumerate(top))):
       steps, values = drawn[uid]
-      ax.plot(steps, values, color=style.OKABE_ITO[k % len(style.OKABE_ITO)], lw=1.3,
-              marker='o' if len(steps) <= 12 else None, ms=2.5, zorder=3 + len(top) - k,
-              label=entries[uid])
+      wider = len(top) - 1 - k
+      ax.plot(steps, values, color=style.OKABE_ITO[k % len(style.OKABE_ITO)],
+              lw=1.0 + 0.4 * wider, marker='o' if len(steps) <= 12 else None,
+              ms=2.5 + 0.8 * wider, zorder=3 + k, label=entries[uid])
     if log_y:
       ax.set_yscale('log')
     ax.set_ylim(low, high)
