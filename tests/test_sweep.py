@@ -16,6 +16,7 @@ from rnnjax.errors import InputError
 from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.run import dry_run
+from rnnjax.run import prepare as prepare_lib
 from rnnjax.run import sweep
 from rnnjax.search import rules
 from rnnjax.search import spec as spec_lib
@@ -351,6 +352,7 @@ def test_waves_equal_one_population_and_share_one_program(tmp_path):
   # scores: to the last digit, the waves' evaluations gather their members otherwise).
   (one,) = json.loads((tmp_path / 'whole' / 'plan.json').read_text())['buckets']
   assert (bucket['wave_size'], bucket['group_size'], one['group_size']) == (8, 4, 4)
+  assert not any(l.startswith('note: bucket') for l in lines)  # Kept: nothing to say.
   for a, b in zip(whole['members'], waved['members']):
     assert a['uid'] == b['uid'] and a['bucket'] == b['bucket'] == 0
     assert a['best_step'] == b['best_step']
@@ -367,14 +369,43 @@ def test_waves_keep_the_whole_population_s_vmap_groups():
   # 64 members on 2 devices: 8 groups of 4 a device; a wave of 28 (14 a device) would
   # group them by 2, so it is cut to 24 (3 groups of 4 a device); one of 14 would group
   # them one by one, and 8 holds a single group (other code): it stays as it was.
-  assert plan_lib.same_groups(28, 64, 2, 0, 0) == 24
-  assert plan_lib.same_groups(32, 64, 2, 0, 0) == 32
-  assert plan_lib.same_groups(14, 64, 2, 0, 0) == 14
+  assert plan_lib.same_groups(28, 64, 2, 0, 0) == (24, True)
+  assert plan_lib.same_groups(32, 64, 2, 0, 0) == (32, True)
+  assert plan_lib.same_groups(14, 64, 2, 0, 0) == (14, False)
   # 28 members group by 2 (14 a device), which waves of 24 (groups of 4) would not.
-  assert plan_lib.same_groups(24, 28, 2, 0, 0) == 20
-  assert plan_lib.same_groups(28, 28, 2, 0, 0) == 28
+  assert plan_lib.same_groups(24, 28, 2, 0, 0) == (20, True)
+  assert plan_lib.same_groups(28, 28, 2, 0, 0) == (28, True)
   # Groups as large as a device's whole share (a GPU's): the wave stays as it was.
-  assert plan_lib.same_groups(6, 64, 2, 32, 0) == 6
+  assert plan_lib.same_groups(6, 64, 2, 32, 0) == (6, False)
+
+
+def test_waves_that_cannot_keep_the_groups_say_so_and_the_budget_that_would():
+  """64 members on one device group by 4; a budget for 6.5 makes waves of 7, grouped
+  one by one (no wave of 8 or more fits it): the dry run says so (as the sweep's log
+  does), and names the budget that keeps the groups, which does (waves of 8: two
+  groups of 4)."""
+  spec = dataclasses.replace(TINY, cell='gru', learning_rate='loguniform(1e-3,3e-2)',
+                             search='random', num_members=32)
+  prepared = prepare_lib.prepare(spec)
+  (bucket,) = prepared.plan_json['buckets']
+  assert (bucket['num_members'], bucket['num_waves'], bucket['group_size']) == (64, 1, 4)
+  per_member = bucket['estimated_bytes_per_member']
+  small = prepare_lib.prepare(spec, max_memory_gb=6.5 * per_member / 2**30).plan_json
+  (bucket,) = small['buckets']
+  assert (bucket['wave_size'], bucket['group_size'], bucket['one_wave_group_size']) == (
+      7, 1, 4)
+  (note,) = plan_lib.rounding_notes(small)
+  budget = bucket['groups_kept_from_gb']
+  assert note == (
+      'note: bucket 0: waves of 7 members (to fit --max_memory_gb) train in vmap groups '
+      'of 1 a device, where one wave would in groups of 4: floats round otherwise than '
+      'without the budget, which training can amplify into other results; '
+      f'--max_memory_gb={budget:.3g} or more keeps them')
+  assert note in dry_run.plan_table(small, 2).splitlines()
+  kept = prepare_lib.prepare(spec, max_memory_gb=float(f'{budget:.3g}')).plan_json
+  (bucket,) = kept['buckets']
+  assert (bucket['wave_size'], bucket['group_size']) == (8, 4)
+  assert not plan_lib.rounding_notes(kept)
 
 
 def test_lookback_is_a_structural_axis_with_its_own_windows(tmp_path):

@@ -11,6 +11,7 @@ import jax
 from rnnjax.errors import InputError
 from rnnjax.run import prepare as prepare_lib
 from rnnjax.search import probe
+from rnnjax.search import waves as plan_lib
 from rnnjax.search.strategies import halving
 from rnnjax.search.strategies import strategy as searcher_lib
 from rnnjax.search.strategies import tpe
@@ -72,7 +73,8 @@ def plan_table(plan: dict, num_chunks: int) -> str:
            f'{"bucket":>6} {"members":>7} {"waves":>5} {"group":>5} {"width":>5} '
            f'{"padding":>7} '
            f'{"params/member":>15} '
-           f'{"MiB/member":>10} {"compile s":>9} {"chunk s":>8} {"est. s":>7}  structure']
+           f'{"MiB/member":>10} {"budgeted":>8} {"compile s":>9} {"chunk s":>8} '
+           f'{"est. s":>7}  structure']
   total = 0.0
   for b in plan['buckets']:
     counts = b['params_per_member']
@@ -89,8 +91,11 @@ def plan_table(plan: dict, num_chunks: int) -> str:
                  f'{b.get("group_size", "-"):>5} '
                  f'{b["padded_width"]:>5} '
                  f'{b["padding_fraction"]:>7.0%} {params:>15} '
-                 f'{_fmt(mib and mib / 2**20):>10} {_fmt(b.get("compile_s")):>9} '
+                 f'{_fmt(mib and mib / 2**20):>10} '
+                 f'{_fmt(b["estimated_bytes_per_member"] / 2**20):>8} '
+                 f'{_fmt(b.get("compile_s")):>9} '
                  f'{_fmt(b.get("chunk_s")):>8} {_fmt(est):>7}  {structure}')
+  lines += plan_lib.rounding_notes(plan)
   if total:
     fraction = plan.get('trained_fraction', 1)
     lines.append(f'estimated time: {total:.0f} s ({total / 60:.1f} min)' + (

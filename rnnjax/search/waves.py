@@ -8,6 +8,7 @@ hyperparameters stacked by `hparams.stack` and padded to a multiple of the devic
 """
 
 import dataclasses
+import math
 
 from rnnjax.data import task_data
 from rnnjax.engine import distributed
@@ -79,8 +80,9 @@ def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0,
     per_member = probe.estimate_bytes(cfg, data.seq_len)
     activations = pop.activation_bytes(cfg, data.seq_len)
     num = len(uids) // spec.folds
-    size = same_groups(probe.waves(num, per_member, budget, mesh.size)['wave_size'], num,
-                       mesh.size, group_size, activations)
+    fit = lambda budget: same_groups(probe.waves(num, per_member, budget, mesh.size)[
+        'wave_size'], num, mesh.size, group_size, activations)
+    size, kept = fit(budget)
     for fold in range(spec.folds):
       mine = uids[uids % spec.folds == fold]
       for start in range(0, len(mine), size):
@@ -97,25 +99,51 @@ def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0,
         estimated_bytes_per_member=per_member,
         group_size=sharding.group_size(size // mesh.size, group_size, activations),
         activation_bytes_per_member=activations)
+    if not kept:  # Said (rounding_notes), with the budget that would keep them.
+      whole = sharding.padded_size(num, mesh.size)
+      plan_json['buckets'][b].update(
+          one_wave_group_size=sharding.group_size(whole // mesh.size, group_size,
+                                                  activations),
+          groups_kept_from_gb=_up(next(w * per_member / 2**30
+                                       for w in range(size, whole + 1, mesh.size)
+                                       if fit(w * per_member)[1])))
   return runs, plan_json
 
 
+def _up(x: float) -> float:
+  """x rounded up to 3 significant digits (a budget said that way still fits)."""
+  step = 10.0 ** (math.floor(math.log10(x)) - 2)
+  return math.ceil(round(x / step, 9)) * step
+
+
+def rounding_notes(plan_json: dict) -> list:
+  """A line per bucket whose waves group its members otherwise than one wave would
+  (`make_runs`: no wave size that fits the memory budget keeps the groups), so that
+  training rounds floats otherwise than without the budget."""
+  return [f'note: bucket {b["bucket"]}: waves of {b["wave_size"]} members (to fit '
+          f'--max_memory_gb) train in vmap groups of {b["group_size"]} a device, where one '
+          f'wave would in groups of {b["one_wave_group_size"]}: floats round otherwise than '
+          'without the budget, which training can amplify into other results; '
+          f'--max_memory_gb={b["groups_kept_from_gb"]:.3g} or more keeps them'
+          for b in plan_json['buckets'] if 'groups_kept_from_gb' in b]
+
+
 def same_groups(size: int, num_members: int, num_devices: int, requested: int,
-                member_bytes: int) -> int:
-  """The largest wave size up to `size`, a multiple of the device count, whose members
-  on a device form vmap groups of the size the bucket's `num_members` would in one
-  wave (`sharding.group_size`), several groups where it would have several; `size`
-  where there is none (on a GPU a group is every member of a device). The groups set
-  XLA's float rounding (one group compiles to other code than a loop over groups), so
-  a sweep trains the same members, bit for bit, whether or not a smaller memory budget
-  cut it into waves."""
+                member_bytes: int) -> tuple[int, bool]:
+  """(wave size, whether its groups are one wave's): the largest wave size up to
+  `size`, a multiple of the device count, whose members on a device form vmap groups of
+  the size the bucket's `num_members` would in one wave (`sharding.group_size`),
+  several groups where it would have several; (`size`, False) where there is none (on a
+  GPU a group is every member of a device). The groups set XLA's float rounding (one
+  group compiles to other code than a loop over groups), so a sweep trains the same
+  members, bit for bit, whether or not a smaller memory budget cut it into waves."""
   local_whole = sharding.padded_size(num_members, num_devices) // num_devices
   whole = sharding.group_size(local_whole, requested, member_bytes)
   fewest = 2 * whole if local_whole > whole else whole
   for local in range(size // num_devices, fewest - 1, -1):
     if local % whole == 0 and sharding.group_size(local, requested, member_bytes) == whole:
-      return local * num_devices
-  return size
+      return local * num_devices, True
+  return size, False
 
 
 def check_batch_sizes(plan, datas: dict) -> None:
