@@ -1804,3 +1804,25 @@ def test_a_heatmap_on_a_log_scale_squares_the_geometric_mean(tmp_path, monkeypat
   caption = _caption(figs[-1])
   assert caption.startswith('Square: mean validation rmse (') and (
       ') over seeds and the other hyperparameters;' in caption), caption
+
+
+def test_a_full_disk_while_drawing_is_one_error_not_a_traceback_per_figure(tmp_path,
+                                                                         monkeypatch):
+  """The disk fills while the figures are drawn: the first figure that cannot be
+  written stops them with the work directory's one-line WriteError (exit status 2 at
+  the command), not a traceback logged per figure and status 0."""
+  import errno  # pylint: disable=g-import-not-at-top
+  from matplotlib import figure as mpl_figure  # pylint: disable=g-import-not-at-top
+  from rnnjax.errors import WriteError  # pylint: disable=g-import-not-at-top
+  workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-3,1e-2)', 'dropout': 'grid(0,0.3)'},
+                      lr_only)
+
+  def full(*args, **kwargs):
+    raise OSError(errno.ENOSPC, 'No space left on device')
+
+  monkeypatch.setattr(mpl_figure.Figure, 'savefig', full)
+  logged = []
+  with pytest.raises(WriteError, match='No space left on device') as info:
+    figures.make_all(workdir, log=logged.append)
+  assert '\n' not in str(info.value)
+  assert not any('failed' in line for line in logged), logged

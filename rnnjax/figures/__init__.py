@@ -35,6 +35,7 @@ from rnnjax.figures.plots import importance_plot
 from rnnjax.figures.plots import schedules
 from rnnjax.figures.plots import sensitivity
 from rnnjax.errors import InputError
+from rnnjax.errors import WriteError
 from rnnjax.results import files
 from rnnjax.results.printed import side_by_side
 
@@ -104,6 +105,8 @@ def make_all(workdir: str, *, log=print, diverged: str = 'drop', group_by: str =
   for name, job in jobs:
     try:
       paths += job()
+    except WriteError:  # A full disk: one line, for the entry point; the rest unwritten.
+      raise
     except Exception:  # pylint: disable=broad-except
       log(f'figures: {name} failed:\n{traceback.format_exc()}')
   return paths
