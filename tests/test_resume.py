@@ -7,6 +7,7 @@ programs of the reference run.
 """
 
 import dataclasses
+import glob
 import logging
 import os
 import re
@@ -132,15 +133,26 @@ def reference(tmp_path_factory):
 def test_kill_and_resume_equals_uninterrupted(reference, tmp_path):
   """The one real kill -9: a sweep process, killed inside its second bucket, resumes in
   a new process; the reference is the same sweep run in-process (same XLA flags: see
-  conftest.py and `_start`; results compared to rtol 1e-6)."""
+  conftest.py and `_start`; results compared to rtol 1e-6). The latest step's largest
+  array file is cut short too (a disk that lost its tail): orbax's reads fail in its
+  coroutines, which printed 'Exception ignored in: <coroutine ...>' with TensorStore's
+  specs beside the one-line warning, even as the interpreter ended; only the warning is
+  said, and the step before resumes exactly."""
   expected = reference
   # members x chunks x metrics (train loss; val mse, rmse, mae, mase), both buckets.
   assert len(expected[1]) == 4 * 10 * 5
   workdir = str(tmp_path / 'killed')
   _kill_after(workdir, 13)
   assert not os.path.exists(os.path.join(workdir, 'summary.json'))
+  latest = _checkpoints(workdir)[-1]
+  data = glob.glob(os.path.join(workdir, 'checkpoints', str(latest), 'states', '**', 'd',
+                                '*'), recursive=True)
+  largest = max(data, key=os.path.getsize)
+  os.truncate(largest, min(1000, os.path.getsize(largest) // 2))
   out = _finish(workdir)
-  assert 'resuming' in out
+  assert f'warning: checkpoint {latest} does not restore' in out
+  assert 'Exception ignored' not in out and 'TensorStore' not in out, out
+  assert f'resuming {workdir}: {latest - 1} of 20 chunks were done' in out
   assert_same(outcome(workdir), expected)
   for uid in range(4):  # TensorBoard holds every evaluation exactly once.
     assert _tensorboard_steps(workdir, uid) == list(range(2, 21, 2))

@@ -204,6 +204,26 @@ def _quiet_orbax_errors(wait_s: float = 5.0):
     hooks[1](args)
 
 
+_FAILED_READ = 'Encountered error while reading array index'
+
+
+def _unsaid_failed_reads() -> None:
+  """From now on, Python's 'Exception ignored in: <coroutine ...>' (with TensorStore's
+  specs of every store) for an array read of orbax's that failed (a damaged step, said
+  in one line) is not printed: the read's coroutines outlive it, some till the
+  interpreter ends."""
+  previous = sys.unraisablehook
+  if getattr(previous, 'unsaid_failed_reads', False):
+    return
+
+  def hook(args):
+    if _FAILED_READ not in str(args.exc_value):
+      previous(args)
+
+  hook.unsaid_failed_reads = True
+  sys.unraisablehook = hook
+
+
 def _filled(leaf, value):
   """An array of `leaf`'s shape, dtype and sharding (a ShapeDtypeStruct) holding `value`."""
   return jax.make_array_from_callback(
@@ -264,6 +284,7 @@ def restore_latest(mngr: ocp.CheckpointManager, target_of, log=print, held=None)
       message = re.split(r' See full TensorStore details| \[tensorstore_spec', message)[0]
       log(f'warning: checkpoint {step} does not restore ({message}); trying an older one')
       logging.debug('checkpoint %d failed to restore', step, exc_info=True)
+      _unsaid_failed_reads()
       held.records.clear()  # What orbax said of it (and of newer ones, which failed too).
       continue
     return states, progress
