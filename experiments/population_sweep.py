@@ -211,6 +211,13 @@ def main(argv):
     for s in stop.SIGNALS:  # One more while exiting would only print a traceback.
       signal.signal(s, signal.SIG_IGN)
     sys.exit(e.exit_code)
+  except BrokenPipeError:  # `... | head`: the output's reader is gone.
+    # Whatever is still buffered for it would raise again as Python exits.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    print('rnnjax: stopped: the output\'s reader closed it (a pipe into head?); the work '
+          'directory keeps its last checkpoint: run the same command to resume',
+          file=sys.stderr)
+    sys.exit(1)
   except Exception as e:  # pylint: disable=broad-except
     lost = processes.peer_lost(e, joined)
     if lost is None:

@@ -176,6 +176,27 @@ def _start(workdir, *extra):
   return proc
 
 
+def test_output_into_a_pipe_whose_reader_ends_stops_in_one_line(tmp_path):
+  """`... | head -1`: the sweep's next line meets a closed pipe; it stops with one line
+  saying so and how to resume (exit status 1), no BrokenPipeError traceback, and the
+  same command resumes the work directory."""
+  workdir = str(tmp_path / 'piped')
+  proc = subprocess.Popen([sys.executable, '-m', 'experiments.population_sweep',
+                           f'--workdir={workdir}', *ARGS], cwd=ROOT,
+                          env={**os.environ, 'PYTHONPATH': ROOT}, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+  first = proc.stdout.readline()
+  proc.stdout.close()  # As head does, after its line.
+  err = proc.stderr.read()
+  proc.wait(timeout=240)
+  assert first.startswith('2 members in 1 bucket(s)'), first
+  assert proc.returncode == 1, err
+  assert err.splitlines()[-1] == (
+      "rnnjax: stopped: the output's reader closed it (a pipe into head?); the work "
+      'directory keeps its last checkpoint: run the same command to resume'), err
+  assert 'Traceback' not in err, err
+
+
 def _wait(proc, timeout=240):
   proc.wait(timeout=timeout)
   return proc.returncode, open(f'{proc.log}.out').read(), open(f'{proc.log}.err').read()
