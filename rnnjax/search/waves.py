@@ -101,12 +101,12 @@ def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0,
         activation_bytes_per_member=activations)
     if not kept:  # Said (rounding_notes), with the budget that would keep them.
       whole = sharding.padded_size(num, mesh.size)
+      keeps = next((w * per_member / 2**30 for w in range(size, whole + 1, mesh.size)
+                    if fit(w * per_member)[1]), None)  # One wave's, at the latest.
       plan_json['buckets'][b].update(
           one_wave_group_size=sharding.group_size(whole // mesh.size, group_size,
                                                   activations),
-          groups_kept_from_gb=_up(next(w * per_member / 2**30
-                                       for w in range(size, whole + 1, mesh.size)
-                                       if fit(w * per_member)[1])))
+          groups_kept_from_gb=keeps and _up(keeps))
   return runs, plan_json
 
 
@@ -123,8 +123,9 @@ def rounding_notes(plan_json: dict) -> list:
   return [f'note: bucket {b["bucket"]}: waves of {b["wave_size"]} members (to fit '
           f'--max_memory_gb) train in vmap groups of {b["group_size"]} a device, where one '
           f'wave would in groups of {b["one_wave_group_size"]}: floats round otherwise than '
-          'without the budget, which training can amplify into other results; '
-          f'--max_memory_gb={b["groups_kept_from_gb"]:.3g} or more keeps them'
+          'without the budget, which training can amplify into other results'
+          + (f'; --max_memory_gb={b["groups_kept_from_gb"]:.3g} or more keeps them'
+             if b['groups_kept_from_gb'] else '')
           for b in plan_json['buckets'] if 'groups_kept_from_gb' in b]
 
 
