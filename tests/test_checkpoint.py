@@ -139,6 +139,35 @@ def test_a_damaged_steps_warning_says_what_was_wrong_in_words(tmp_path):
   assert '<bound method' not in said[0] and 'tensorstore_spec' not in said[0], said
 
 
+class _CallsBackIntoAClosedLoop:
+  """As a TensorStore thread whose read outlived a failed restore: it calls back into the
+  event loop orbax has closed, and Python can only print the RuntimeError."""
+
+  def __init__(self):
+    self.loop = asyncio.new_event_loop()
+    self.loop.close()
+
+  def __del__(self):
+    self.loop.call_soon_threadsafe(print)
+
+
+def test_what_a_failed_reads_other_threads_raise_is_not_printed(tmp_path, monkeypatch):
+  """A damaged step's other reads call back into the closed event loop as soon as the
+  read fails, sometimes before the warning: their 'RuntimeError: Event loop is closed'
+  tracebacks (2 of 11 resumes of damaged quickstart checkpoints) are not printed from the
+  first restore on; any other unraisable error still is."""
+  seen = []
+  monkeypatch.setattr(sys, 'unraisablehook', lambda a: seen.append(str(a.exc_value)))
+  tree = _tree()
+  mngr = checkpoint.manager(str(tmp_path))
+  checkpoint.save(mngr, 1, tree, {'position': 0})
+  checkpoint.restore_latest(mngr, lambda _: _target(tree), log=seen.append)
+  _CallsBackIntoAClosedLoop()
+  assert seen == []
+  _LoudOnDeath()  # The same words, not from a call into a closed loop.
+  assert seen == ['Event loop is closed']
+
+
 def test_the_manager_opens_with_a_killed_saves_leftovers_already_removed(tmp_path,
                                                                         monkeypatch):
   """Orbax removes temporary directories left by a killed save in a thread of its own,

@@ -38,6 +38,7 @@ import shutil
 import sys
 import threading
 import time
+import traceback
 
 import jax
 import jax.numpy as jnp
@@ -207,17 +208,30 @@ def _quiet_orbax_errors(wait_s: float = 5.0):
 _FAILED_READ = 'Encountered error while reading array index'
 
 
+def _after_failed_read(args) -> bool:
+  """Whether an unraisable exception is one of an orbax array read that failed (a
+  damaged step, said in one line): the read's error in the coroutines that outlive it,
+  or a TensorStore thread calling back into the event loop the failed restore closed."""
+  if _FAILED_READ in str(args.exc_value):
+    return True
+  frames = [frame.name for frame in traceback.extract_tb(args.exc_traceback)]
+  return (isinstance(args.exc_value, RuntimeError)
+          and str(args.exc_value) == 'Event loop is closed'
+          and 'call_soon_threadsafe' in frames)
+
+
 def _unsaid_failed_reads() -> None:
-  """From now on, Python's 'Exception ignored in: <coroutine ...>' (with TensorStore's
-  specs of every store) for an array read of orbax's that failed (a damaged step, said
-  in one line) is not printed: the read's coroutines outlive it, some till the
-  interpreter ends."""
+  """From now on, what Python prints of a failed orbax array read besides our one-line
+  warning (`_after_failed_read`: 'Exception ignored in: <coroutine ...>' with
+  TensorStore's specs of every store, some as the interpreter ends, and 'RuntimeError:
+  Event loop is closed' tracebacks) is not printed. Set before the first restore: the
+  read's other threads call back as soon as it fails."""
   previous = sys.unraisablehook
   if getattr(previous, 'unsaid_failed_reads', False):
     return
 
   def hook(args):
-    if _FAILED_READ not in str(args.exc_value):
+    if not _after_failed_read(args):
       previous(args)
 
   hook.unsaid_failed_reads = True
@@ -256,6 +270,7 @@ def restore_latest(mngr: ocp.CheckpointManager, target_of, log=print, held=None)
   if held is None:
     with held_back() as held:
       return restore_latest(mngr, target_of, log, held)
+  _unsaid_failed_reads()
   for step in sorted(mngr.all_steps(), reverse=True):
     try:
       progress = mngr.restore(step, args=ocp.args.Composite(
@@ -284,7 +299,6 @@ def restore_latest(mngr: ocp.CheckpointManager, target_of, log=print, held=None)
       message = re.split(r' See full TensorStore details| \[tensorstore_spec', message)[0]
       log(f'warning: checkpoint {step} does not restore ({message}); trying an older one')
       logging.debug('checkpoint %d failed to restore', step, exc_info=True)
-      _unsaid_failed_reads()
       held.records.clear()  # What orbax said of it (and of newer ones, which failed too).
       continue
     return states, progress
