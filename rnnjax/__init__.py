@@ -15,7 +15,8 @@ __version__ = '0.1.0'
 
 
 def load(workdir: str):
-  """The final model of a finished sweep's work directory (see rnnjax/final/saved/tuned.py):
+  """The final model of a finished sweep's work directory, or of its `model/` folder
+  copied away on its own (see rnnjax/final/saved/tuned.py):
   `rnnjax.load('runs/quickstart').forecast(history, steps=12)`."""
   from rnnjax.final.saved import model_files  # pylint: disable=g-import-not-at-top
   return model_files.load(workdir)

@@ -200,7 +200,7 @@ def test_the_model_reads_a_frame_by_the_sweeps_columns(csv_run):
   with pytest.raises(InputError, match=r"needs a 'sid' \(the sweep's case column\) or "
                      '`case` column'):
     model.predict_proba(test.drop(columns='sid'))
-  twice = pd.concat([test, test.iloc[:1]], ignore_index=True)
+  twice = pd.concat([test, test.iloc[:1]])  # Its index labels 0, ..., 0: rows by position.
   with pytest.raises(InputError, match=rf"^sequences: case 'te0': row 0 and row "
                      rf"{len(test)} are both at 't'"):
     model.predict_proba(twice)
@@ -258,3 +258,8 @@ def test_a_manifest_without_the_columns_still_reads_a_case_frame(csv_run, tmp_pa
   frame = pd.concat([pd.DataFrame(c, columns=['b', 'a']).assign(case=f'te{i}')
                      for i, c in enumerate(_in_order(test))])
   assert np.array_equal(old.predict_proba(frame), want)  # Every column but `case`.
+  with pytest.raises(InputError, match=r"^sequences: a model of .ts files reads every "
+                     r"column but `case` as a channel, in order, and reads 2: this DataFrame "
+                     r"has 3 \('t', 'b', 'a'\); give it only the `case` column and 2 "
+                     r"channel column\(s\)$"):
+    old.predict_proba(frame.assign(t=0)[['t', 'b', 'a', 'case']])

@@ -320,9 +320,9 @@ def test_the_saved_models_read_the_inputs_of_their_histories(shop):
   assert not np.allclose(three[:, 2], other[:, 2])
   with pytest.raises(InputError, match=r"^future_inputs: series 's00' has 1 rows"):
     model.forecast(stacked, 3, future_inputs={k: v[:1] for k, v in rows(0.0).items()})
-  with pytest.raises(InputError, match=r"^histories: no column 'promo' \(the model's input"):
+  with pytest.raises(InputError, match=r"^history: no column 'promo' \(the model's input"):
     model.forecast(frame.drop(columns='promo'), 1)
-  with pytest.raises(InputError, match=r"^histories: series 's00' is an array of shape"):
+  with pytest.raises(InputError, match=r"^history: series 's00' is an array of shape"):
     model.forecast({k: v[:, 0] for k, v in stacked.items()}, 1)
   # Known in advance: a promotion planned for a step lifts that step, from the start.
   model, stacked = rnnjax.load(shop['future'][1]), _histories(shop['train'], ('price', 'promo'))
@@ -353,7 +353,7 @@ def test_the_saved_models_read_the_inputs_of_their_histories(shop):
     model.forecast(stacked, 2, future_inputs=long_plan.assign(promo='yes'))
   huge = {k: v.copy() for k, v in stacked.items()}
   huge['s02'][-1, 0] = 1e39
-  with pytest.raises(InputError, match=r"^histories: series 's02': 1e\+39 is past the range "
+  with pytest.raises(InputError, match=r"^history: series 's02': 1e\+39 is past the range "
                      r'of float32'):
     model.forecast(huge, 2, future_inputs=plan(1.0))
   holed = plan(1.0)
@@ -395,7 +395,7 @@ def test_a_holiday_flag_holds_its_last_value_in_the_sweep_and_in_use_alike(tmp_p
       transform, pd.read_csv(path, dtype={'holiday': float}), notes=notes)
   np.testing.assert_array_equal(inputs[0][:, 1], holiday)
   np.testing.assert_array_equal(values[0][:-2], data.train[0])
-  assert notes[1] == ("4 empty cells of histories filled, as the sweep filled its data: 1 of "
+  assert notes[1] == ("4 empty cells of history filled, as the sweep filled its data: 1 of "
                       "the target by linear interpolation, 1 of input column 'temp' by linear "
                       "interpolation, 2 of input column 'holiday' (a 0/1 flag) with the last "
                       'value before')
@@ -543,18 +543,18 @@ def test_the_model_in_mlflow_reads_the_rows_after_each_history(shop):
   pd.testing.assert_frame_equal(backwards.sort_values(['unique_id', 'ds'], kind='stable')
                                 .reset_index(drop=True), table)
   # Too few rows ahead: said in the caller's terms (it passed no future_inputs).
-  with pytest.raises(InputError, match=r"^histories: series 's00' ends with 0 rows whose "
+  with pytest.raises(InputError, match=r"^history: series 's00' ends with 0 rows whose "
                      r"target is empty; for 2 steps the model reads 2 rows of \['promo'\] "
                      r".*: end each series with 2 rows whose target is empty and whose input "
                      "columns hold their values after its history$"):
     pyfunc.predict(None, train, {'steps': HORIZON})
   short = pd.concat([train, test.groupby('unique_id').head(1).assign(sales=np.nan)])
-  with pytest.raises(InputError, match=r"^histories: series 's00' ends with 1 row whose"):
+  with pytest.raises(InputError, match=r"^history: series 's00' ends with 1 row whose"):
     pyfunc.predict(None, short, {'steps': HORIZON})
   holed = frame.copy()
   holed.loc[holed['sales'].isna().to_numpy() & (holed['unique_id'] == 's01').to_numpy(),
             'promo'] = np.nan
-  with pytest.raises(InputError, match=r"^histories: its rows whose target is empty \(the "
+  with pytest.raises(InputError, match=r"^history: its rows whose target is empty \(the "
                      r"inputs ahead\): series 's01': 'promo' is empty in row 1") as e:
     pyfunc.predict(None, holed, {'steps': HORIZON})
   chain = [e.value]  # Named so where it was made: no error on the way names future_inputs.
@@ -567,7 +567,7 @@ def test_the_model_in_mlflow_reads_the_rows_after_each_history(shop):
       pyfunc.predict(None, frame.convert_dtypes(), {'steps': HORIZON}), table)
   objects = holed.astype({'promo': object})
   objects.loc[objects['promo'].isna(), 'promo'] = pd.NA
-  with pytest.raises(InputError, match=r"^histories: .*series 's01': 'promo' is empty in "
+  with pytest.raises(InputError, match=r"^history: .*series 's01': 'promo' is empty in "
                      'row 1'):
     pyfunc.predict(None, objects, {'steps': HORIZON})
   # Fewer steps than the horizon read a whole horizon of the promotions all the same.

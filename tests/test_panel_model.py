@@ -220,12 +220,12 @@ def test_a_history_without_some_rows_forecasts_as_one_with_empty_cells(tmp_path,
   np.testing.assert_array_equal(got['point'][order], want['point'])
   assert got['times'][order[0]] == [str(int(whole[IDS[0]][1][-1]) + s) for s in (1, 2, 3)]
   # Said in its notes, as the command's log says it of a CSV.
-  assert ("histories: its time column 'ds': 3 absent periods (1 step) in 2 of "
+  assert ("history: its time column 'ds': 3 absent periods (1 step) in 2 of "
           f"{len(IDS)} series put back as empty cells; the rows of {len(IDS)} series sorted "
           'by time') in got['notes']
   unordered = model.forecast(pd.DataFrame(rows, columns=['unique_id', 'ds', 'y']).drop(
       columns='ds'), 3)
-  assert ("histories: no column 'ds' (the model's time column): each series' rows are read "
+  assert ("history: no column 'ds' (the model's time column): each series' rows are read "
           'in the order given') in unordered['notes']
   header, lines = _rows(csv_path)
   mine = _write(tmp_path / 'mine.csv', header,
@@ -250,7 +250,7 @@ def test_predict_reads_a_csv_without_the_time_column_as_a_dataframe_without_it(h
   want = rnnjax.load(workdir).forecast(pd.read_csv(path, dtype={'unique_id': str}), 3)
   note = ("no column 'ds' (the model's time column): each series' rows are read in the "
           'order given')
-  assert f'histories: {note}' in want['notes']
+  assert f'history: {note}' in want['notes']
   assert f'note: --csv_path {path}: {note}' in out['lines'], out['lines']
   _, written = _rows(tmp_path / 'o' / 'forecast.csv')
   assert [r[:2] for r in written] == [[k, f'+{s}'] for k in want['ids'] for s in (1, 2, 3)]
@@ -264,7 +264,7 @@ def test_a_short_history_is_padded_not_refused(held_out):
   model = rnnjax.load(held_out[1])
   fc = model.forecast({'one': [5.0], 'two': [4.0, np.nan, 6.0]}, HORIZON)
   assert fc['point'].shape == (2, HORIZON) and np.all(np.isfinite(fc['point']))
-  padded = [n for n in fc['notes'] if n.startswith('histories: 2 series shorter than the '
+  padded = [n for n in fc['notes'] if n.startswith('history: 2 series shorter than the '
                                                     'lookback (')]  # 4 or 8: its members'.
   assert len(padded) == 1 and padded[0].endswith(
       ") padded on the left with their first value (e.g. 'one': 1 points)")
@@ -408,7 +408,7 @@ def test_a_model_saved_before_the_zero_window_rule_says_so_where_a_window_ends_o
                               git='7b5ce84cec1a575e445c9110018d8487c1478a99')
   old = tuned.TunedModel(manifest, groups, arrays)
   assert said(old, ending) == [
-      "histories: 1 series end on 0 (e.g. 'a'), and this model's manifest predates the rule "
+      "history: 1 series end on 0 (e.g. 'a'), and this model's manifest predates the rule "
       'for such windows: its --normalization=last members now read them scaled by their '
       'mean |value|; if it was saved before 2026-12-05 (commit 5ec81b0) they were trained '
       'reading them unscaled, so these forecasts differ from what it was scored with: '
@@ -475,11 +475,11 @@ def test_bad_input_is_one_line(tmp_path, held_out):
     predictions.run(workdir, csv_path=empty, out_dir=str(tmp_path / 'x'))
   assert not os.path.exists(tmp_path / 'x')
   model = rnnjax.load(workdir)
-  with pytest.raises(InputError, match=r"^histories: series 'a' is empty"):
+  with pytest.raises(InputError, match=r"^history: series 'a' is empty"):
     model.forecast({'a': [], 'b': [1.0]}, 2)
-  with pytest.raises(InputError, match='^histories: give a long DataFrame'):
+  with pytest.raises(InputError, match='^history: give a long DataFrame'):
     model.forecast(np.ones(5), 2)
-  with pytest.raises(InputError, match=r"^histories: series 'b': holds values that are not "
+  with pytest.raises(InputError, match=r"^history: series 'b': holds values that are not "
                      r"numbers \(row 2: 'n/a'\)$"):
     model.forecast({'a': [1.0, 2.0], 'b': [1.0, 2.0, 'n/a']}, 2)
   # What other tasks' models do is refused in one line naming it, not a KeyError.
@@ -541,19 +541,49 @@ def test_ids_given_as_numbers_are_read_as_text(held_out):
   assert fc['ids'] == ['7', 'a']
   np.testing.assert_array_equal(
       fc['point'], model.forecast({'7': [1.0, 2.0, 3.0], 'a': [4.0, 5.0, 6.0]}, 2)['point'])
-  with pytest.raises(InputError, match=r"^histories: keys 7 and '7' both name series '7' "
+  with pytest.raises(InputError, match=r"^history: keys 7 and '7' both name series '7' "
                      r'\(ids are read as text\); give each series once$'):
     model.forecast({7: [1.0, 2.0], '7': [3.0, 4.0]}, 2)
   pd = pytest.importorskip('pandas')
   frame = pd.DataFrame({'unique_id': [7, 7, 7, 10, 10, 10], 'ds': [1, 2, 3] * 2,
                         'y': [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
-  said = ("histories: ids were read as numbers (column 'unique_id', e.g. '7'), so leading "
+  said = ("history: ids were read as numbers (column 'unique_id', e.g. '7'), so leading "
           "zeros in the file are lost ('007' is '7'); read them as text: "
           "pd.read_csv(path, dtype={'unique_id': str})")
   fc = model.forecast(frame, 2)
   assert fc['ids'] == ['7', '10'] and said in fc['notes']
   as_text = model.forecast(frame.astype({'unique_id': str}), 2)
   assert not any('read as numbers' in n for n in as_text['notes'])
+
+
+def test_a_frame_read_by_pd_read_csv_from_a_file_with_an_empty_cell_reads_as_the_file(
+    held_out):
+  """pd.read_csv reads a column of step numbers or ids with one empty cell as floats,
+  the cell as NaN: the floats are the file's whole numbers (times continue '7', not
+  '+1' after '6.0', read as labels in the order given), and an empty time or id cell is
+  refused in one line as the sweep refuses its file's (not a row read in the order
+  given, not a series 'nan'). A lone one-row series continues on the sweep's data's
+  step (no series given has two rows to read it from)."""
+  pd = pytest.importorskip('pandas')
+  model = rnnjax.load(held_out[1])
+  frame = pd.DataFrame({'unique_id': ['a'] * 6 + ['b'] * 6, 'ds': list(range(1, 7)) * 2,
+                        'y': np.arange(1.0, 13.0)})
+  want = model.forecast(frame, 2)
+  as_floats = model.forecast(frame.astype({'ds': float}), 2)
+  assert as_floats['times'] == want['times'] == [['7', '8'], ['7', '8']]
+  np.testing.assert_array_equal(as_floats['point'], want['point'])
+  assert not any('not read as a time' in n for n in as_floats['notes'])
+  no_time = frame.astype({'ds': float})
+  no_time.loc[3, 'ds'] = np.nan
+  with pytest.raises(InputError, match=r"^history: .*'a'.* has an empty time cell"):
+    model.forecast(no_time, 2)
+  no_id = frame.copy()
+  no_id.loc[4, 'unique_id'] = np.nan
+  with pytest.raises(InputError, match=r"^history: row 4: its id column 'unique_id' is "
+                     r"empty$"):
+    model.forecast(no_id, 2)
+  alone = model.forecast(pd.DataFrame({'unique_id': ['a'], 'ds': [9], 'y': [5.0]}), 2)
+  assert alone['times'] == [['10', '11']]
 
 
 def test_series_without_a_naive_error_have_their_intervals_scaled_by_level_said(held_out):
@@ -563,7 +593,7 @@ def test_series_without_a_naive_error_have_their_intervals_scaled_by_level_said(
   fc = model.forecast({'const': [7.0] * 12, 'moves': np.arange(1.0, 13.0), 'one': [5.0]},
                       HORIZON)
   flat = [n for n in fc['notes'] if 'never change' in n]
-  assert flat == ["histories: 2 series never change in their history, or have one point or "
+  assert flat == ["history: 2 series never change in their history, or have one point or "
                   "repeat each season exactly ('const', 'one'): with no naive error to scale "
                   "their intervals by, they are scaled by the series' mean level |v| (1 where "
                   "that is 0; 7 for 'const'), however little it moves"]
@@ -595,16 +625,16 @@ def test_histories_dated_at_another_step_than_the_sweeps_data_are_refused(tmp_pa
   rows = lambda cell: pd.DataFrame([(k, cell(int(t)), y) for k in IDS
                                     for y, t in zip(*whole[k])],
                                    columns=['unique_id', 'ds', 'y'])
-  with pytest.raises(InputError, match=r"^histories: its rows step by a week; the model's "
+  with pytest.raises(InputError, match=r"^history: its rows step by a week; the model's "
                      r'data stepped by a month \(its season, lookback and intervals count '
                      r'those steps\): give rows a month apart'):
     model.forecast(rows(week), 2)
   monthly = model.forecast(rows(month), 2)
   assert not any('apart' in n for n in monthly['notes'])
-  assert any(n.startswith("histories: its times are step numbers, where the model's data "
+  assert any(n.startswith("history: its times are step numbers, where the model's data "
                           'were dates a month apart') for n in model.forecast(
                               rows(str), 2)['notes'])
-  assert any(n.startswith("histories: its rows are dated, a week apart, where the model's "
+  assert any(n.startswith("history: its rows are dated, a week apart, where the model's "
                           'data were step numbers') for n in rnnjax.load(held_out[1]).forecast(
                               rows(week), 2)['notes'])
   # predict --csv_path: the file named; the sweep's data at its own step forecast. Series
@@ -642,7 +672,7 @@ def test_a_model_that_takes_logs_refuses_a_history_not_above_zero(tmp_path, held
   assert not os.path.exists(tmp_path / 'x')
   assert np.all(np.isfinite(rnnjax.load(held_out[1]).forecast(
       {'QNC1': [3.0, 0.0, 4.0]}, HORIZON)['point']))
-  with pytest.raises(InputError, match=r"^histories: series 'QNC1' has -1 at point 2;"):
+  with pytest.raises(InputError, match=r"^history: series 'QNC1' has -1 at point 2;"):
     rnnjax.load(given[1]).forecast({'QNC1': [3.0, -1.0, 4.0]}, HORIZON)
 
 

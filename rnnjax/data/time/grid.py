@@ -186,17 +186,23 @@ def positions(cells):
   return counted[0] if unit else None
 
 
-def future_times(cells, steps: int) -> list:
+def future_times(cells, steps: int, grid=()) -> list:
   """Per series, the labels of the `steps` periods after its last time cell (`cells`: per
   series, its time strings in time order), counted on the grid every series shares (its
-  step read over all of them, so a one-row series of a weekly panel continues weekly)
-  and written as the series' own cells are: '2001-12-31' -> '2002-01-31', '2001-Q4' ->
-  '2002-Q1', Friday -> Monday for business days, 7 -> 8. '+1', '+2', ... where a cell is
-  not a time, a series has none, or no series has two."""
+  step read over all of them, so a one-row series of a weekly panel continues weekly;
+  where no series has two, over `grid`'s too: other series of the same data, the
+  sweep's) and written as the series' own cells are: '2001-12-31' -> '2002-01-31',
+  '2001-Q4' -> '2002-Q1', Friday -> Monday for business days, 7 -> 8. '+1', '+2', ...
+  where a cell is not a time, a series has none, or none has two."""
   plain = [f'+{k}' for k in range(1, steps + 1)]
   cells = [[str(c).strip() for c in series] for series in cells]
-  unit, positions = periods.count(cells)
+  if not any(len(series) > 1 for series in cells):
+    grid = [[str(c).strip() for c in series] for series in grid]
+  else:
+    grid = []
+  unit, positions = periods.count(cells + grid)
   step = periods.step([np.sort(p) for p in positions]) if unit else 0
+  positions = positions[:len(cells)] if unit else positions
   if not step:
     return [list(plain) for _ in cells]
   out = []

@@ -115,6 +115,32 @@ def cells(frame) -> np.ndarray:
   return frame.astype(object).where(frame.notna(), np.nan).to_numpy()
 
 
+def text_cells(column) -> np.ndarray:
+  """<object>[rows] of Python str: a DataFrame column's cells as a CSV holds them, read as the sweep read
+  its file: an empty cell (NaN, None, pd.NA, NaT) is '', a whole number stored as a float
+  is written whole (pd.read_csv reads a column of step numbers or ids with one empty
+  cell as floats: 3.0 is '3', as the file wrote it)."""
+  empty = column.isna().to_numpy()
+  text = column.astype(str).to_numpy().astype(object)
+  if getattr(column.dtype, 'kind', 'O') == 'f':
+    numbers = np.where(empty, 0.0, np.asarray(cells(column), np.float64))
+    whole = np.isfinite(numbers) & (np.abs(numbers) < 2.0 ** 53) & (numbers % 1 == 0)
+    text[whole] = [str(int(n)) for n in numbers[whole]]
+  text[empty] = ''
+  return text
+
+
+def id_cells(frame, id_column: str, what: str) -> np.ndarray:
+  """<str>[rows] of a DataFrame's id column (`text_cells`); InputError naming `what`
+  and the first row (by position) whose id is empty, as the sweep refuses a file's."""
+  keys = text_cells(frame[id_column])
+  empty = np.flatnonzero(keys == '')
+  if len(empty):
+    more = f' ({len(empty)} such rows)' if len(empty) > 1 else ''
+    raise InputError(f'{what}: row {empty[0]}: its id column {id_column!r} is empty{more}')
+  return keys
+
+
 def _first_not_a_number(given) -> str:
   """"row i: 'n/a'" for the first cell of rows `given` that float() refuses, else ''."""
   try:

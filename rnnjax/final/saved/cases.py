@@ -87,7 +87,15 @@ def long_cases(frame, what: str = 'cases', transform=None) -> list:
                      f'{", ".join(channels)}); columns are {list(frame.columns)}')
   time = transform.get('time_column', '')
   time = time if time and time in frame.columns else ''
-  channels = channels or [c for c in frame.columns if c != case]
+  if not channels:  # A .ts model's: every other column, in order.
+    channels = [c for c in frame.columns if c != case]
+    want = transform.get('channels')
+    if want is not None and len(channels) != want:
+      raise InputError(f'{what}: a model of .ts files reads every column but `{case}` as a '
+                       f'channel, in order, and reads {want}: this DataFrame has '
+                       f'{len(channels)} ({", ".join(map(repr, channels))}); give it only '
+                       f'the `{case}` column and {want} channel column(s)')
+  frame = frame.reset_index(drop=True)  # Rows named by position in what is refused.
   out = []
   try:
     for key, group in frame.groupby(case, sort=False):

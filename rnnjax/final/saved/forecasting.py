@@ -149,7 +149,7 @@ def check_history(transform, need, history, what='history',
   values, note, step_note, cells = numbers(history, names, what), '', '', None
   if time_column and hasattr(history, 'columns') and time_column in history.columns:
     [values], [cells], note = time_grid.regularize(
-        [None], [values], [[str(c) for c in history[time_column]]], path=what,
+        [None], [values], [list(arguments.text_cells(history[time_column]))], path=what,
         column=time_column, argument=True)
     if data_times is not None:
       step_note = periods.check_step([cells], [list(data_times)], what=what)
@@ -268,13 +268,13 @@ def dated_future(transform, history, future_inputs, what: str = 'future_inputs')
       time_column in frame.columns)
   if not dated(future_inputs):
     return future_inputs
-  cells = [str(c).strip() for c in future_inputs[time_column]]
+  cells = [c.strip() for c in arguments.text_cells(future_inputs[time_column])]
   when = time_grid.positions(cells)
   if when is not None:
     order = np.argsort(when, kind='stable')
     future_inputs, cells = future_inputs.iloc[order], [cells[i] for i in order]
   if dated(history):
-    before = [str(c).strip() for c in history[time_column]]
+    before = [c.strip() for c in arguments.text_cells(history[time_column])]
     at = time_grid.positions(before)
     if at is not None:
       before = [before[i] for i in np.argsort(at, kind='stable')]

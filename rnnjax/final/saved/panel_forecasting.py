@@ -59,7 +59,7 @@ def panel_paths(transform, outputs, histories, steps: int, inputs=None,
 
 
 def panel_forecast(transform, arrays, outputs, given, steps: int, levels,
-                   what: str = 'histories', future_inputs=None,
+                   what: str = 'history', future_inputs=None,
                    future_what: str = 'future_inputs', lookback: int | None = None) -> dict:
   """What TunedModel.forecast returns for a panel (its docstring): `given` histories
   (`panel_histories`), forecast by `outputs` (`panel_paths`), with the intervals of
@@ -95,7 +95,8 @@ def panel_forecast(transform, arrays, outputs, given, steps: int, levels,
   if transform.get('zero_window_unscaled'):
     notes += zero_window_note(ids, histories, lookback, what)
   return {'ids': ids, 'point': point, 'lower': lower, 'upper': upper, 'notes': notes,
-          'times': time_grid.future_times([t or [] for t in times], steps)}
+          'times': time_grid.future_times([t or [] for t in times], steps,
+                                          panel_histories.data_times(arrays))}
 
 
 # The commit since which a window ending on 0 is scaled by its mean |value|.
@@ -196,7 +197,8 @@ def panel_scored(transform, arrays, histories=None, futures=None,
     inputs, ahead = saved_inputs(arrays), saved_ahead(arrays)
     futures, naive2 = dict(zip(ids, arrays['test'])), arrays.get('naive2')
   else:
-    ids, values, times, inputs = panel_histories.panel_histories(transform, histories)
+    ids, values, times, inputs = panel_histories.panel_histories(transform, histories,
+                                                                 'histories')
     panel_histories.check_data_step(transform, arrays, times, 'histories')
     ahead = panel_future.panel_future_inputs(transform, ids, future_inputs, horizon)
     futures = arguments.string_keys(futures or {}, 'futures')

@@ -148,15 +148,15 @@ def _future_frame(transform, frame, columns, what: str) -> dict:
     raise InputError(f'{what}: no column {id_column!r} (the model\'s id column); columns '
                      f'are {list(frame.columns)}')
   if time_column and time_column in frame.columns:
-    positions = time_grid.positions(frame[time_column].astype(str).tolist())
+    positions = time_grid.positions(arguments.text_cells(frame[time_column]).tolist())
     if positions is not None:
       frame = frame.iloc[np.argsort(positions, kind='stable')]
-  keys = (frame[id_column].astype(str).to_numpy() if id_column else
+  keys = (arguments.id_cells(frame, id_column, what) if id_column else
           np.full(len(frame), str(transform['ids'][0])))
   values = np.stack([arguments.floats(arguments.cells(frame[c]), f'{what}: column {c!r}')
                      if c in frame.columns else np.full(len(frame), np.nan)
                      for c in columns], axis=1)
-  cells = (frame[time_column].astype(str).to_numpy()
+  cells = (arguments.text_cells(frame[time_column])
            if time_column and time_column in frame.columns else None)
   out, times = {}, {}
   for key in dict.fromkeys(keys):

@@ -43,7 +43,7 @@ def trailing_note(ends, fill: str, what: str, inputs: bool = False) -> str:
                                  if inputs else ''))
 
 
-def panel_histories(transform, given, what: str = 'histories',
+def panel_histories(transform, given, what: str = 'history',
                     notes: list | None = None, *, times=None, said: str = '') -> tuple:
   """(ids, values [<float64>[n_i]], times [[str] or None], inputs [<float64>[n_i, C]]
   or None) of many histories: a long DataFrame (a row per observation, each series'
@@ -137,13 +137,13 @@ def _long_frame(transform, frame, what: str, notes: list | None = None) -> list:
   values = arguments.cells(frame[[c for _, c in named]])
   values = values[:, 0] if len(named) == 1 else values
   time_column = time_column_read(transform, columns, what, notes)
-  times = frame[time_column].astype(str).to_numpy() if time_column else None
+  times = arguments.text_cells(frame[time_column]) if time_column else None
   if not id_column:
     ids, groups = [str(transform['ids'][0])], [np.arange(len(frame))]
   elif not len(frame):
     return []
   else:
-    keys = frame[id_column].astype(str).to_numpy()
+    keys = arguments.id_cells(frame, id_column, what)
     kind = getattr(frame[id_column], 'dtype', np.dtype(object)).kind
     if kind in 'iuf' and notes is not None:  # pd.read_csv read '007' as 7.
       notes.append(f'{what}: ids were read as numbers (column {id_column!r}, e.g. '
@@ -166,6 +166,15 @@ def _long_frame(transform, frame, what: str, notes: list | None = None) -> list:
   return list(zip(ids, values, cells))
 
 
+def data_times(arrays) -> list:
+  """The time cells of the first few series of the sweep's data (those check_step
+  reads), [] where the model keeps none."""
+  if 'times' not in arrays:
+    return []
+  offsets = arrays['offsets'][:periods.SAMPLED + 1]
+  return [list(arrays['times'][a:b]) for a, b in zip(offsets[:-1], offsets[1:])]
+
+
 def check_data_step(transform, arrays, times, what: str, notes: list | None = None):
   """time/periods.py check_step of histories' `times` (per series, or None) against the
   sweep's data's: another step refused, naming `what`; its note appended to `notes`."""
@@ -174,8 +183,6 @@ def check_data_step(transform, arrays, times, what: str, notes: list | None = No
   cells = [t for t in times if t]
   if not cells:
     return
-  offsets = arrays['offsets'][:periods.SAMPLED + 1]  # The few series check_step reads.
-  data = [arrays['times'][a:b] for a, b in zip(offsets[:-1], offsets[1:])]
-  note = periods.check_step(cells, data, what=what)
+  note = periods.check_step(cells, data_times(arrays), what=what)
   if note and notes is not None:
     notes.append(note)

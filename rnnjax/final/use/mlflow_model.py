@@ -101,7 +101,7 @@ def forecast(model, history, params: dict) -> pd.DataFrame:
   dated = (isinstance(history, pd.DataFrame) and bool(time_column) and
            time_column in history.columns)
   if dated:  # Rows in time order; the forecaster puts them on the time grid.
-    when = time_grid.positions(history[time_column].astype(str).tolist())
+    when = time_grid.positions(arguments.text_cells(history[time_column]).tolist())
     if when is not None:
       history = history.iloc[np.argsort(when, kind='stable')]
   values = forecasting.numbers(history, model.columns, 'history')
@@ -139,7 +139,7 @@ def panel_forecast(model, histories, params: dict) -> pd.DataFrame:
     need = max(panel_future.rows_needed(model.transform, steps))
     histories, future = _panel_future(model.transform, histories, steps, need)
   fc = model.forecast(histories, steps, future_inputs=future, levels=levels,
-                      future_what=_rows_ahead('histories'))
+                      future_what=_rows_ahead('history'))
   header, rows = panel_predictions.rows(fc, fc['times'])
   return pd.DataFrame(rows, columns=header)
 
@@ -154,9 +154,10 @@ def _panel_future(transform, frame, steps: int, need: int):
   target, id_column = transform['target_column'], transform['id_column']
   if not columns or target not in frame.columns:
     return frame, None
-  keys = (frame[id_column].astype(str) if id_column in frame.columns else
+  keys = (pd.Series(arguments.id_cells(frame, id_column, 'history'), index=frame.index)
+          if id_column in frame.columns else
           pd.Series(str(transform['ids'][0]), index=frame.index))
-  when = (time_grid.positions(frame[transform['time_column']].astype(str).tolist())
+  when = (time_grid.positions(arguments.text_cells(frame[transform['time_column']]).tolist())
           if transform['time_column'] in frame.columns else None)
   if when is not None:  # Each series' rows in time order (series in order of first row).
     order = np.lexsort((when, pd.factorize(keys)[0]))
@@ -170,7 +171,7 @@ def _panel_future(transform, frame, steps: int, need: int):
   if (given < need).any():
     key, n = given.index[given < need][0], int(given[given < need].iloc[0])
     raise InputError(
-        f'histories: series {key!r} ends with {n} row{"s" * (n != 1)} whose target is '
+        f'history: series {key!r} ends with {n} row{"s" * (n != 1)} whose target is '
         f'empty; for {steps} step{"s" * (steps != 1)} the model reads '
         f'{panel_future.describe_reads(transform, steps)}: end each series with {need} rows '
         'whose target is empty and whose input columns hold their values after its history')

@@ -18,6 +18,7 @@ from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
 from rnnjax.final.saved import arguments
 from rnnjax.final.saved import model_files
+from rnnjax.final.saved import panel_histories
 from rnnjax.final.use import case_predictions
 from rnnjax.final.use import panel_predictions
 from rnnjax.final.use import panel_shown
@@ -237,9 +238,10 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels, figures
   took = time.perf_counter() - start
   # The model's notes name its argument; here the histories are a file or the sweep's.
   source_name = f'--csv_path {csv_path}' if csv_path else "the sweep's series"
-  fc['notes'] = [source_name + n[len('histories'):] if n.startswith('histories: ') else n
+  fc['notes'] = [source_name + n[len('history'):] if n.startswith('history: ') else n
                  for n in fc['notes']]
-  ahead = time_grid.future_times([t or [] for t in times], steps)  # '+1', ... untimed.
+  ahead = time_grid.future_times([t or [] for t in times], steps,  # '+1', ... untimed.
+                                 panel_histories.data_times(model.arrays))
   header, rows = panel_predictions.rows(fc, ahead)
   tests = panel_shown.tested(model)
   metric = panel_shown.shown_metric(model)
