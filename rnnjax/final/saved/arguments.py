@@ -116,10 +116,10 @@ def cells(frame) -> np.ndarray:
 
 
 def text_cells(column) -> np.ndarray:
-  """<object>[rows] of Python str: a DataFrame column's cells as a CSV holds them, read as the sweep read
-  its file: an empty cell (NaN, None, pd.NA, NaT) is '', a whole number stored as a float
-  is written whole (pd.read_csv reads a column of step numbers or ids with one empty
-  cell as floats: 3.0 is '3', as the file wrote it)."""
+  """<object>[rows] of str: a DataFrame column's cells as a CSV holds them, read as the
+  sweep read its file: an empty cell (NaN, None, pd.NA, NaT) is '', a whole number stored
+  as a float is written whole (pd.read_csv reads a column of step numbers or ids with one
+  empty cell as floats: 3.0 is '3', as the file wrote it)."""
   empty = column.isna().to_numpy()
   text = column.astype(str).to_numpy().astype(object)
   if getattr(column.dtype, 'kind', 'O') == 'f':
@@ -131,7 +131,7 @@ def text_cells(column) -> np.ndarray:
 
 
 def id_cells(frame, id_column: str, what: str) -> np.ndarray:
-  """<str>[rows] of a DataFrame's id column (`text_cells`); InputError naming `what`
+  """<object>[rows] of str: a DataFrame's id column (`text_cells`); InputError naming `what`
   and the first row (by position) whose id is empty, as the sweep refuses a file's."""
   keys = text_cells(frame[id_column])
   empty = np.flatnonzero(keys == '')
