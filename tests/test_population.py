@@ -67,6 +67,29 @@ def test_member_in_population_equals_member_alone(cell):
                  alone.params, _member(state.params, i))
 
 
+def test_each_member_draws_its_own_weights_batches_and_masks_by_its_uid():
+  """Equal hyperparameters: the same uid twice trains bit for bit alike; another uid
+  starts from other weights and, started from the same weights, draws other batches and
+  dropout masks. (A key shared by every member, its uid not folded in, passed the test
+  above: each member alone draws what it draws inside the population.)"""
+  cfg, data = _cfg('gru'), _data()
+  same = lambda v: np.full(4, v)
+  hp = _hparams(4, uid=np.array([3, 3, 5, 8]), learning_rate=same(1e-2),
+                weight_decay=same(0.0), clip_norm=same(0.0), input_dropout=same(0.1),
+                dropout_rates=np.full((4, 2), 0.3), forget_bias=same(1.0),
+                init_scale=same(1.0))
+  key = jax.random.key(42)
+  state = pop.population_init_fn(cfg)(hp, key)
+  differ = lambda tree, i, j: any(not np.array_equal(a[i], a[j])
+                                  for a in jax.tree.leaves(tree))
+  assert not differ(state.params, 0, 1) and differ(state.params, 0, 2)
+  first = jax.tree.map(lambda a: jnp.broadcast_to(a[:1], a.shape), state.params)
+  state = state.replace(params=first, best_params=jax.tree.map(jnp.copy, first))
+  state, _ = pop.population_chunk_fn(cfg)(state, hp, data, key)
+  assert not differ(state.params, 0, 1)
+  assert differ(state.params, 0, 2) and differ(state.params, 2, 3)
+
+
 def test_member_run_does_not_depend_on_population_order():
   cfg, hp, data = _cfg('gru'), _hparams(), _data()
   state, _ = _train(cfg, hp, data)

@@ -84,7 +84,9 @@ TABLE = (
            tasks=('panel',), short='hist'),
     HParam('learning_rate', float, '1e-3', 'Learning rate.', '> 0', lambda v: v > 0,
            explorable=True, short='lr'),
-    HParam('weight_decay', float, '0', 'L2 (decoupled for adamw).', '>= 0',
+    HParam('weight_decay', float, '0', 'L2: weight_decay x weights added to the gradient '
+           'before the --clip_norm clip (PyTorch adds it after); decoupled for adamw, '
+           'each step shrinking the weights by learning_rate x weight_decay.', '>= 0',
            lambda v: v >= 0, explorable=True, short='wd'),
     HParam('clip_norm', float, '1', 'Global gradient-norm clip, 0 = off.',
            '>= 0 (0 turns clipping off)', lambda v: v >= 0, explorable=True, short='clip'),
