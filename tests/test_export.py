@@ -880,6 +880,9 @@ def test_arguments_of_every_method_are_checked_in_one_line(forecast_run, classif
   frame = pd.DataFrame({'Time': model.arrays['times'], 'Sales': series[:, 0]})
   np.testing.assert_array_equal(model.forecast(frame.iloc[::-1], 2)['point'],
                                 model.forecast(frame, 2)['point'])
+  # Its forecast's times continue its time column; an array's are counted.
+  assert model.forecast(frame, 2)['times'] == ['1994-01', '1994-02']
+  assert model.forecast(series[:, 0], 2)['times'] == ['+1', '+2']
   # An absent month is put back and filled as the sweep filled its file, and said; two
   # rows at one time are refused (they were read as consecutive months).
   notes = model.forecast(frame.drop(index=len(frame) - 3), 2)['notes']

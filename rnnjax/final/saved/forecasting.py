@@ -136,14 +136,16 @@ def trailing_note(transform, values, times, what: str) -> str:
 
 
 def check_history(transform, need, history, what='history',
-                  notes: list | None = None, data_times=None) -> np.ndarray:
+                  notes: list | None = None, data_times=None,
+                  times: list | None = None) -> np.ndarray:
   """<float64>[N, C]: `history` checked (columns, at least `need` finite last rows);
   `what` names it in the InputError. A DataFrame's columns are read by name; where it
   holds the model's time column, its rows are read as the sweep read its file (on the
   time grid: sorted, absent periods put back, two rows at one time refused). Its gaps
   (NaN, in an array or a DataFrame) are filled as the sweep filled its own; what was
   done is appended to `notes`. `data_times`: the sweep's data's time cells, where
-  given: a DataFrame dated at another step is refused (time/periods.py check_step)."""
+  given: a DataFrame dated at another step is refused (time/periods.py check_step).
+  `times`: where given, a DataFrame's time cells on the grid are appended to it."""
   names = columns(transform)
   time_column = transform.get('time_column')
   values, note, step_note, cells = numbers(history, names, what), '', '', None
@@ -177,6 +179,8 @@ def check_history(transform, need, history, what='history',
                      f'{" + 1 to difference" if transform["difference"] else ""})')
   if not np.all(np.isfinite(values[-need:])):
     raise InputError(f'{what}: the last {need} rows hold infinite values')
+  if times is not None:
+    times.extend(cells or [])
   return values
 
 
@@ -291,8 +295,9 @@ def series_forecast(transform, arrays, need, scaled_forecasts, history, steps: i
   (`check_history`), forecast `steps` points on (`paths`, over the future input rows
   `ahead`, named `future_what` in an InputError), with the intervals of the residuals in
   `arrays` (intervals.series_bands), if it holds them."""
-  read = []
-  values = check_history(transform, need, history, 'history', read, arrays.get('times'))
+  read, cells = [], []
+  values = check_history(transform, need, history, 'history', read, arrays.get('times'),
+                         cells)
   future = ahead(transform, steps, dated_future(transform, history, future_inputs,
                                                 future_what), future_what)
   point = paths(transform, need, scaled_forecasts, np.concatenate([values, future]),
@@ -305,4 +310,6 @@ def series_forecast(transform, arrays, need, scaled_forecasts, history, steps: i
   if steps > transform['horizon']:
     notes.append(f'steps past the horizon ({transform["horizon"]}) feed the '
                  'forecasts back as history')
-  return {'point': point, 'lower': lower, 'upper': upper, 'notes': notes}
+  data = [list(arrays['times'])] if 'times' in arrays else []
+  return {'point': point, 'lower': lower, 'upper': upper, 'notes': notes,
+          'times': time_grid.future_times([cells], steps, data)[0]}

@@ -105,7 +105,9 @@ class TunedModel(members.Members):
         empty').
     Returns:
       {'point': <float64>[steps, C_out], 'lower' and 'upper': {level: <float64>[steps,
-      C_out]}, 'notes': [str]} (see intervals.py for how the intervals are made).
+      C_out]}, 'notes': [str], 'times': the `steps` time labels after a DataFrame's
+      time column (else '+1', '+2', ...)} (see intervals.py for how the intervals are
+      made).
     """
     self._task_is(('forecast', 'panel'), 'forecast')
     steps, levels = arguments.whole(steps, 'steps', 1), arguments.levels(levels)
