@@ -5,6 +5,8 @@ import importlib.util
 import json
 import os
 import re
+import time
+import types
 
 import jax
 import numpy as np
@@ -267,6 +269,39 @@ def test_a_tpe_dry_run_plans_its_largest_round(tmp_path):
       'estimated time: 10 s (0.2 min); tpe asks each of its 3 rounds as the last ends: all '
       '3 trained as this one, in proportion to their configurations, each bucket compiled '
       "once (a later round's bucket of a new structure or size compiles then)")
+
+
+class _ColdFirstCall:
+  """A compiled step whose first call is slow (threads started, memory first touched),
+  as a CPU's is, 2-3x a step; it hands back the state it was given (donated)."""
+
+  def __init__(self, first_s, then_s):
+    self.times, self.seen = [first_s, then_s, then_s * 2], []
+
+  def memory_analysis(self):
+    return None
+
+  def __call__(self, state, *_):
+    self.seen.append(state)
+    time.sleep(self.times[len(self.seen) - 1])
+    return (state + 1, {})
+
+
+def test_the_dry_runs_step_time_is_a_warm_calls_where_steps_are_cheap():
+  """The quickstart's estimate was 82 s for 21 s of training (2-core Zen 4 VM): it timed
+  the one-step program's first call. A cheap step is timed twice more, each call on the
+  state the last handed back, and the faster warm call counts; a step of a second or
+  more is timed once."""
+  from rnnjax.search import probe  # pylint: disable=g-import-not-at-top
+  cfg, hp = types.SimpleNamespace(steps_per_chunk=10), types.SimpleNamespace(uid=np.zeros(2))
+  mesh = sharding.population_mesh()
+  cheap = _ColdFirstCall(0.3, 0.02)
+  figures = probe._measure(cheap, np.zeros(2), 0.0, 0, cfg, hp, {}, None, mesh)
+  assert [int(s[0]) for s in cheap.seen] == [0, 1, 2]
+  assert 0.02 * 10 <= figures['chunk_s'] < 0.3 * 10 / 2
+  dear = _ColdFirstCall(1.05, 0.02)
+  assert probe._measure(dear, np.zeros(2), 0.0, 0, cfg, hp, {}, None, mesh)['chunk_s'] >= 10
+  assert len(dear.seen) == 1
 
 
 def test_masked_widths_per_layer_dropout_and_dry_run(tmp_path):
