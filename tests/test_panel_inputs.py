@@ -183,8 +183,8 @@ def test_rows_after_the_histories_need_only_the_columns_the_steps_read(tmp_path)
   table without the column is refused as having none (not as 'empty in row 1'), naming
   the columns it must have, for a DataFrame and a --future_path file alike."""
   ids, model = TRANSFORM['ids'], types.SimpleNamespace(transform=TRANSFORM)
-  with pytest.raises(InputError, match=r"^future_inputs: none given, .*rows after its last "
-                     r"time \(a long table of columns unique_id, ds, promo\)$"):
+  with pytest.raises(InputError, match=r"^future_inputs: none given, .*rows after the last "
+                     r"time of the history it is forecast from \(a long table of columns unique_id, ds, promo\)$"):
     panel_future.panel_future_inputs(TRANSFORM, ids, None, HORIZON)
   plan = pd.DataFrame([(k, 38 + t, 1.0) for k in ids for t in range(4)],
                       columns=['unique_id', 'ds', 'promo'])
@@ -463,7 +463,8 @@ def test_predict_reads_the_inputs_after_each_series(tmp_path, shop):
       pd.read_csv(shop['whole']), HORIZON, levels=())['point'].ravel(), rtol=1e-6)
   with pytest.raises(InputError, match=r"^--future_path: none given, and this model reads "
                      r"values after each history: for 3 steps, .*; give each series' "
-                     r"rows after its last time \(a long table of columns unique_id, ds, "):
+                     r"rows after the last time of the history it is forecast from \(a long table of "
+                     r"columns unique_id, ds, "):
     predictions.run(workdir, out_dir=str(tmp_path / 'b'), steps_ahead=3)
   future = tmp_path / 'future.csv'
   _write(future, [[f's{s:02d}', str(40 + t), '', '1', '9.5'] for s in range(24) for t in range(2)])

@@ -90,8 +90,8 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
   num_past = len(transform.get('input_columns', ()))
   reads = describe_reads(transform, steps)
   if future_inputs is None:
-    given = (f'; give each series\' rows after its last time (a long table of columns '
-             f'{_table_columns(transform, steps)})')
+    given = (f'; give each series\' rows after the last time of the history it is '
+             f'forecast from (a long table of columns {_table_columns(transform, steps)})')
     raise InputError(f'{what}: none given, and this model reads values after each history: '
                      f'for {steps} step{"s" * (steps != 1)}, {reads}{given}')
   if hasattr(future_inputs, 'columns') and hasattr(future_inputs, 'groupby'):
