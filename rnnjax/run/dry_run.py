@@ -19,7 +19,7 @@ from rnnjax.search.strategies import tpe
 
 def describe_plan(sweep: prepare_lib.Prepared, group_size: int = 0, log=print,
                   max_memory_gb: float = 0.0) -> dict:
-  """Compiles every bucket's program (a one-step chunk) and times a step, prints the
+  """Compiles every bucket's program (a chunk of a few steps) and times it, prints the
   plan with its time estimate, and returns it; trains and writes nothing. A search of
   rounds of unequal sizes is planned from its largest (see the module docstring), and
   each round's chunks are counted in proportion to its configurations."""

@@ -1,10 +1,10 @@
 """What a bucket costs before the sweep runs: parameters, padding, memory and time.
 
 `describe(...)` gives the cheap facts (no compile). `probe_all(...)` compiles each
-bucket's training program as a one-step chunk without the validation pass, reads its
-memory from the compiled executable, and times a step (warm, where steps are cheap) on
-a population of zeros, for `--dry_run` and its time estimate. A full chunk would make a
-dry run as slow as the sweep's first chunk.
+bucket's training program as a chunk of a few steps (`probe_steps`) without the
+validation pass, reads its memory from the compiled executable, and times it (warm,
+where calls are cheap) on a population of zeros, for `--dry_run` and its time estimate.
+A full chunk would make a dry run as slow as the sweep's first chunk.
 """
 
 import concurrent.futures
@@ -22,8 +22,9 @@ from rnnjax.engine import population as pop
 from rnnjax.engine import sharding
 
 PROBE_COMPILER_OPTIONS = {'xla_backend_optimization_level': 1}
-# Steps timed after the first call while all of them took less than this (seconds).
+# Calls timed after the first while all of them took less than this (seconds).
 WARM_CALLS_S = 1.0
+PROBE_STEPS = 8
 
 
 def describe(cfg: pop.TrainConfig, widths) -> dict:
@@ -70,18 +71,25 @@ def waves(num_members: int, bytes_per_member: int, budget_bytes: float,
   return {'num_waves': math.ceil(num_members / size), 'wave_size': size}
 
 
+def probe_steps(cfg: pop.TrainConfig) -> int:
+  """Steps of the probe's program: a few, so that what each call costs besides its
+  steps (dispatch, the devices' threads meeting: a few ms on a CPU, more than a small
+  wave's step) counts once per PROBE_STEPS steps, as once per chunk in the sweep."""
+  return min(cfg.steps_per_chunk, PROBE_STEPS)
+
+
 def _compile(cfg: pop.TrainConfig, hp: pop.HParams, data, base_key, mesh, group_size):
-  one_step = dataclasses.replace(cfg, steps_per_chunk=1)
+  few_steps = dataclasses.replace(cfg, steps_per_chunk=probe_steps(cfg))
   # A state of zeros of the right shapes costs the same per step as a trained one, and
   # spares compiling (and running) the initialisation.
-  shapes = jax.eval_shape(pop.population_init_fn(one_step, mesh), hp, base_key)
+  shapes = jax.eval_shape(pop.population_init_fn(few_steps, mesh), hp, base_key)
   shard = sharding.members_sharding(mesh)
   state = jax.tree.map(lambda s: jax.device_put(np.zeros(s.shape, s.dtype), shard), shapes)
   start = time.perf_counter()
   # On a CPU, XLA's level-1 backend optimisation compiles about a quarter faster, and
   # measured the same step time as the default level on these programs (2-core VM).
   with compile_cache.measure() as counted:
-    compiled = pop.population_chunk_fn(one_step, mesh, group_size, validate=False).lower(
+    compiled = pop.population_chunk_fn(few_steps, mesh, group_size, validate=False).lower(
         state, hp, data, base_key).compile(
             compiler_options=PROBE_COMPILER_OPTIONS if jax.default_backend() == 'cpu'
             else None)
@@ -110,7 +118,7 @@ def _measure(compiled, state, compile_s, cache_hits, cfg, hp, data, base_key, me
     start = time.perf_counter()
     state = jax.block_until_ready(compiled(state, hp, data, base_key))[0]  # Donated.
     times.append(time.perf_counter() - start)
-  step_s = min(times[1:] or times)
+  step_s = min(times[1:] or times) / probe_steps(cfg)
   return {'compile_s': compile_s, 'cache_hits': cache_hits,
           'chunk_s': step_s * cfg.steps_per_chunk,
           'bytes_per_member': member_bytes, 'data_bytes_per_device': data_bytes}
@@ -128,13 +136,14 @@ PROBE_MEMBERS = 4096
 
 
 def probe_all(buckets, base_key, mesh, group_size: int = 0) -> list[dict]:
-  """Probes every (cfg, members, hp, device data) bucket: the one-step programs compile
+  """Probes every (cfg, members, hp, device data) bucket: the probes' programs compile
   in parallel threads (XLA compiles outside the GIL, and compiling dominates a dry run),
   then each is timed alone so that the timings do not disturb one another.
 
   Per bucket: compile_s (of the probe's program: the sweep's, which validates too,
-  takes a little longer; near zero when the persistent cache holds it, cache_hits); chunk_s = one training step's time x steps per chunk (the
-  validation pass after each chunk not counted); bytes_per_member from the compiled
+  takes a little longer; near zero when the persistent cache holds it, cache_hits);
+  chunk_s = a training step's time x steps per chunk (the validation pass, checkpoint
+  and records after each chunk not counted); bytes_per_member from the compiled
   executable (a chunk's loop over steps does not add to it), less the data, which each
   device holds once (data_bytes_per_device).
   """

@@ -103,10 +103,13 @@ def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0,
       whole = sharding.padded_size(num, mesh.size)
       keeps = next((w * per_member / 2**30 for w in range(size, whole + 1, mesh.size)
                     if fit(w * per_member)[1]), None)  # One wave's, at the latest.
+      one_wave = sharding.group_size(whole // mesh.size, group_size, activations)
+      wave = plan_json['buckets'][b]['group_size']
       plan_json['buckets'][b].update(
-          one_wave_group_size=sharding.group_size(whole // mesh.size, group_size,
-                                                  activations),
-          groups_kept_from_gb=keeps and _up(keeps))
+          one_wave_group_size=one_wave, groups_kept_from_gb=keeps and _up(keeps),
+          # vmap groups on a device: one group compiles to other code than a loop of them.
+          groups_a_device=-(-(size // mesh.size) // wave),
+          one_wave_groups_a_device=-(-(whole // mesh.size) // one_wave))
   return runs, plan_json
 
 
@@ -120,10 +123,14 @@ def rounding_notes(plan_json: dict) -> list:
   """A line per bucket whose waves group its members otherwise than one wave would
   (`make_runs`: no wave size that fits the memory budget keeps the groups), so that
   training rounds floats otherwise than without the budget."""
+  groups = lambda n, size: f'{n} vmap group{"s" * (n != 1)} of {size}'
   return [f'note: bucket {b["bucket"]}: waves of {b["wave_size"]} members (to fit '
-          f'--max_memory_gb) train in vmap groups of {b["group_size"]} a device, where one '
-          f'wave would in groups of {b["one_wave_group_size"]}: floats round otherwise than '
-          'without the budget, which training can amplify into other results'
+          f'--max_memory_gb) train in '
+          f'{groups(b["groups_a_device"], b["group_size"])} a device, where one '
+          'wave would in '
+          f'{groups(b["one_wave_groups_a_device"], b["one_wave_group_size"])}: '
+          'floats round otherwise than without the budget, which training can amplify '
+          'into other results'
           + (f'; --max_memory_gb={b["groups_kept_from_gb"]:.3g} or more keeps them'
              if b['groups_kept_from_gb'] else '')
           for b in plan_json['buckets'] if 'groups_kept_from_gb' in b]
