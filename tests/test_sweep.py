@@ -236,7 +236,8 @@ def test_a_tpe_dry_run_estimates_every_round(tmp_path):
   plan = sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True, log=lines.append)
   assert plan['rounds'] == 3 and not (tmp_path / 'wd').exists()
   table = lines[-1].splitlines()
-  assert table[0].startswith(f'{plan["num_members"]} members in 1 bucket(s) (round 1 of 3);')
+  assert table[0].startswith(f'{plan["num_members"]} members in 1 bucket(s) (round 1 of 3) on 1 '
+                            'device(s);')
   (bucket,) = plan['buckets']
   est = bucket['compile_s'] + bucket['chunk_s'] * (TINY.train_steps // TINY.eval_every) * 3
   assert table[-1] == (
@@ -260,7 +261,7 @@ def test_a_tpe_dry_run_plans_its_largest_round(tmp_path):
   assert (bucket['num_members'], bucket['wave_size'], bucket['num_waves']) == (12, 4, 3)
   table = lines[-1].splitlines()
   assert table[0].startswith('12 members in 1 bucket(s) (round 3 of 3, the largest: 2, 2, '
-                             '6 configurations);')
+                             '6 configurations) on 1 device(s);')
   assert table[-1].startswith('estimated time: ')
   # Its chunks (3 waves each) count once, the earlier rounds' in proportion (10 / 6 in
   # all): with round figures, 3 s a chunk x 2 chunks x 10 / 6 (x 3 rounds was 18 s).
@@ -415,11 +416,35 @@ def test_waves_keep_the_whole_population_s_vmap_groups():
   assert plan_lib.same_groups(6, 64, 2, 32, 0) == (6, False)
 
 
+def test_a_budget_no_wave_fits_is_said_and_the_dry_run_names_the_devices():
+  """A budget under one member's estimate: waves of a member a device, said to be over
+  it (they run); the dry run's first line names the device count its figures are of."""
+  spec = dataclasses.replace(TINY, cell='gru', num_seeds=1)
+  prepared = prepare_lib.prepare(spec)
+  (bucket,) = prepared.plan_json['buckets']
+  per_member = bucket['estimated_bytes_per_member']
+  small = prepare_lib.prepare(spec, max_memory_gb=0.5 * per_member / 2**30).plan_json
+  (bucket,) = small['buckets']
+  assert bucket['wave_size'] == 1
+  assert plan_lib.wave_notes(small)[0] == (
+      f'note: bucket 0: waves of 1 members, a member a device, are estimated at '
+      f'{per_member / 2**30:.3g} GB, over --max_memory_gb; they run, and may run out of '
+      'memory')
+  assert not plan_lib.wave_notes(prepared.plan_json)
+  lines = []
+  sweep.run_sweep(spec, 'unused', dry_run=True, log=lines.append,
+                  max_memory_gb=0.5 * per_member / 2**30)
+  table = '\n'.join(lines).splitlines()
+  assert any(re.match(r'^\d+ members in 1 bucket\(s\) on 1 device\(s\); ', line)
+             for line in table), table
+  assert plan_lib.wave_notes(small)[0] in table
+
+
 def test_waves_that_cannot_keep_the_groups_say_so_and_the_budget_that_would():
-  """64 members on one device group by 4; a budget for 6.5 makes waves of 7, grouped
-  one by one (no wave of 8 or more fits it): the dry run says so (as the sweep's log
-  does), and names the budget that keeps the groups, which does (waves of 8: two
-  groups of 4)."""
+  """64 members on one device group by 4; a budget for 6.5 makes waves of 6 (not 7,
+  over it), grouped by 3 (no wave of 8 or more fits it): the dry run says so (as the
+  sweep's log does), and names the budget that keeps the groups, which does (waves of
+  8: two groups of 4)."""
   spec = dataclasses.replace(TINY, cell='gru', learning_rate='loguniform(1e-3,3e-2)',
                              search='random', num_members=32)
   prepared = prepare_lib.prepare(spec)
@@ -429,19 +454,19 @@ def test_waves_that_cannot_keep_the_groups_say_so_and_the_budget_that_would():
   small = prepare_lib.prepare(spec, max_memory_gb=6.5 * per_member / 2**30).plan_json
   (bucket,) = small['buckets']
   assert (bucket['wave_size'], bucket['group_size'], bucket['one_wave_group_size']) == (
-      7, 1, 4)
-  (note,) = plan_lib.rounding_notes(small)
+      6, 3, 4)
+  (note,) = plan_lib.wave_notes(small)
   budget = bucket['groups_kept_from_gb']
   assert note == (
-      'note: bucket 0: waves of 7 members (to fit --max_memory_gb) train in 7 vmap groups '
-      'of 1 a device, where one wave would in 16 vmap groups of 4: floats round otherwise '
+      'note: bucket 0: waves of 6 members (to fit --max_memory_gb) train in 2 vmap groups '
+      'of 3 a device, where one wave would in 16 vmap groups of 4: floats round otherwise '
       'than without the budget, which training can amplify into other results; '
       f'--max_memory_gb={budget:.3g} or more keeps them')
   assert note in dry_run.plan_table(small, 2).splitlines()
   kept = prepare_lib.prepare(spec, max_memory_gb=float(f'{budget:.3g}')).plan_json
   (bucket,) = kept['buckets']
   assert (bucket['wave_size'], bucket['group_size']) == (8, 4)
-  assert not plan_lib.rounding_notes(kept)
+  assert not plan_lib.wave_notes(kept)
 
 
 def test_lookback_is_a_structural_axis_with_its_own_windows(tmp_path):

@@ -30,7 +30,7 @@ def describe_plan(sweep: prepare_lib.Prepared, group_size: int = 0, log=print,
     sweep = prepare_lib.with_rounds(sweep, [largest], max_memory_gb, group_size, log)
   first_waves = {run.bucket: (run.cfg, run.uids, run.hp, sweep.device_data[run.data_key])
                  for run in reversed(sweep.runs)}
-  plan_json = sweep.plan_json
+  plan_json = dict(sweep.plan_json, num_devices=sweep.mesh.size)
   probed = probe.probe_all([first_waves[b] for b in range(len(sweep.plan.buckets))],
                            sweep.base_key, sweep.mesh, group_size)
   for b, figures in enumerate(probed):
@@ -65,8 +65,10 @@ def plan_table(plan: dict, num_chunks: int) -> str:
   if sizes:  # The largest round is described; every round counts by its configurations.
     which = (f' (round {sizes.index(max(sizes)) + 1} of {rounds}, the largest: '
              f'{", ".join(map(str, sizes))} configurations)')
-  members = plan['num_members']
-  lines = [f'{members} member{"s" * (members != 1)} in {len(plan["buckets"])} bucket(s){which}; '
+  members, devices = plan['num_members'], plan.get('num_devices')
+  on = f' on {devices} device(s)' if devices else ''
+  lines = [f'{members} member{"s" * (members != 1)} in {len(plan["buckets"])} bucket(s){which}'
+           f'{on}; '
            f'bucketed: {", ".join(plan["bucketed_axes"]) or "-"}; '
            f'masked: {", ".join(plan["masked_axes"]) or "-"}; '
            f'vmapped: {", ".join(plan["vmapped_axes"]) or "-"}',
@@ -95,7 +97,7 @@ def plan_table(plan: dict, num_chunks: int) -> str:
                  f'{_fmt(b["estimated_bytes_per_member"] / 2**20):>8} '
                  f'{_fmt(b.get("compile_s")):>9} '
                  f'{_fmt(b.get("chunk_s")):>8} {_fmt(est):>7}  {structure}')
-  lines += plan_lib.rounding_notes(plan)
+  lines += plan_lib.wave_notes(plan)
   if total:
     fraction = plan.get('trained_fraction', 1)
     lines.append(f'estimated time: {total:.0f} s ({total / 60:.1f} min)' + (

@@ -200,7 +200,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
       f'{len(runs)} wave(s) on {sweep.mesh.size} device(s){rounds}; '
       f'swept: {", ".join(plan.swept) or "nothing"}; search: {spec.search}; '
       f'work directory: {workdir}')
-  for note in plan_lib.rounding_notes(sweep.plan_json):
+  for note in plan_lib.wave_notes(sweep.plan_json):
     log(note)
   out = outputs.Outputs(workdir, plan, resumed=start > 0, main=distributed.is_main(),
                         log=log)

@@ -64,10 +64,12 @@ def default_memory_gb() -> float:
 
 def waves(num_members: int, bytes_per_member: int, budget_bytes: float,
           num_devices: int) -> dict:
-  """Equal waves that fit the budget; sizes are multiples of the device count."""
-  num_waves = max(1, math.ceil(num_members * bytes_per_member / budget_bytes))
-  size = math.ceil(num_members / num_waves)
-  size = sharding.padded_size(size, num_devices)
+  """Equal waves that fit the budget, their sizes multiples of the device count (where
+  not even a member a device fits, waves of a member a device: wave_notes says so)."""
+  fits = int(budget_bytes // max(bytes_per_member, 1))
+  largest = max(num_devices, fits // num_devices * num_devices)
+  num_waves = math.ceil(num_members / largest)
+  size = sharding.padded_size(math.ceil(num_members / num_waves), num_devices)
   return {'num_waves': math.ceil(num_members / size), 'wave_size': size}
 
 

@@ -99,7 +99,9 @@ def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0,
         estimated_bytes_per_member=per_member,
         group_size=sharding.group_size(size // mesh.size, group_size, activations),
         activation_bytes_per_member=activations)
-    if not kept:  # Said (rounding_notes), with the budget that would keep them.
+    if size * per_member > budget:  # Said (wave_notes): the fewest members still over.
+      plan_json['buckets'][b]['over_budget_gb'] = size * per_member / 2**30
+    if not kept:  # Said (wave_notes), with the budget that would keep them.
       whole = sharding.padded_size(num, mesh.size)
       keeps = next((w * per_member / 2**30 for w in range(size, whole + 1, mesh.size)
                     if fit(w * per_member)[1]), None)  # One wave's, at the latest.
@@ -119,12 +121,17 @@ def _up(x: float) -> float:
   return math.ceil(round(x / step, 9)) * step
 
 
-def rounding_notes(plan_json: dict) -> list:
-  """A line per bucket whose waves group its members otherwise than one wave would
-  (`make_runs`: no wave size that fits the memory budget keeps the groups), so that
-  training rounds floats otherwise than without the budget."""
+def wave_notes(plan_json: dict) -> list:
+  """A line per bucket whose smallest waves (a member a device) are over the memory
+  budget, and per bucket whose waves group its members otherwise than one wave would
+  (`make_runs`: no wave size that fits the budget keeps the groups), so that training
+  rounds floats otherwise than without the budget."""
   groups = lambda n, size: f'{n} vmap group{"s" * (n != 1)} of {size}'
-  return [f'note: bucket {b["bucket"]}: waves of {b["wave_size"]} members (to fit '
+  over = [f'note: bucket {b["bucket"]}: waves of {b["wave_size"]} members, a member a '
+          f'device, are estimated at {b["over_budget_gb"]:.3g} GB, over --max_memory_gb; '
+          'they run, and may run out of memory'
+          for b in plan_json['buckets'] if 'over_budget_gb' in b]
+  return over + [f'note: bucket {b["bucket"]}: waves of {b["wave_size"]} members (to fit '
           f'--max_memory_gb) train in '
           f'{groups(b["groups_a_device"], b["group_size"])} a device, where one '
           'wave would in '
