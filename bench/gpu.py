@@ -3,11 +3,12 @@
 One command, under 5 minutes on one GPU (`--budget_s` guards it; 110 s on one H200 with
 jax 0.11.2, BUILD_NOTES session 14):
 
-  pip install -U "jax[cuda12]==0.10.2"     # once, on the GPU machine
+  pip install -U "jax[cuda13]"             # once, on the GPU machine ("jax[cuda12]"
+                                           # for a CUDA 12 driver; README)
   python -m bench.gpu                      # writes $OUT/gpu_bench.json (else ./)
   bash bench/gpu_session.sh                # on a lent machine: this, then a flagfile end
                                            # to end and the engine's tests on the GPU
-  python -m bench.gpu --smoke              # tiny shapes on the CPU, ~30 s: checks the script
+  python -m bench.gpu --smoke              # tiny shapes on the CPU, 30-50 s: checks it
 
 Workloads (1-layer LSTM, input 1, Adam, per-member learning rate and dropout; data and
 FLOP count from bench/scaling.py), each at P = 64, 256, 1024, 4096:
@@ -209,9 +210,13 @@ def table(rows) -> str:
 
 
 def main():
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--members', default='64,256,1024,4096')
-  parser.add_argument('--workloads', default='W,large,panel')
+  parser = argparse.ArgumentParser(
+      description=__doc__.splitlines()[0],
+      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+  parser.add_argument('--members', default='64,256,1024,4096',
+                      help='population sizes P, comma-separated')
+  parser.add_argument('--workloads', default='W,large,panel',
+                      help='of W, large, panel (the module docstring), comma-separated')
   parser.add_argument('--repeats', type=int, default=2, help='timed chunks (best kept)')
   parser.add_argument('--group_size', type=int, default=0,
                       help='members per vmap group (0: all of a device\'s on a GPU)')
@@ -219,11 +224,14 @@ def main():
                       help='skip configurations predicted to end after this')
   parser.add_argument('--memory_fraction', type=float, default=0.8,
                       help='of the device memory JAX may use, for the estimate')
-  parser.add_argument('--matmul_n', type=int, default=8192)
-  parser.add_argument('--num_train', type=int, default=1024)
+  parser.add_argument('--matmul_n', type=int, default=8192,
+                      help='n of the n^3 matmul that measures the card\'s rate')
+  parser.add_argument('--num_train', type=int, default=1024,
+                      help='training windows of W and large')
   parser.add_argument('--torch_members', type=int, default=3,
                       help='members of the torch loop on the GPU (0: none)')
-  parser.add_argument('--torch_steps', type=int, default=100)
+  parser.add_argument('--torch_steps', type=int, default=100,
+                      help='steps per member of the torch loop')
   parser.add_argument('--smoke', action='store_true',
                       help='tiny shapes on the CPU (P=4,8; one skipped for memory)')
   args = parser.parse_args()
@@ -239,6 +247,9 @@ def main():
   import jax  # pylint: disable=g-import-not-at-top
   from rnnjax.search import probe  # pylint: disable=g-import-not-at-top
 
+  if jax.default_backend() == 'cpu' and not args.smoke:
+    print('note: JAX sees no GPU here (a CPU backend): the full benchmark runs for a long '
+          'while on a CPU; --smoke checks the script in ~1 min', flush=True)
   rates = matmul_rates(args.matmul_n)
   memory = memory_gb * 2**30 if memory_gb else device_memory_bytes(
       probe.default_memory_gb())
