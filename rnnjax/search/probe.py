@@ -113,8 +113,8 @@ def _measure(compiled, state, compile_s, cache_hits, cfg, hp, data, base_key, me
     member_bytes = (memory.argument_size_in_bytes - data_bytes +
                     memory.temp_size_in_bytes) / per_device
   # A first call pays once for what a sweep's first chunk pays once (threads started,
-  # memory first touched): 2-3x a step's time on a CPU. Where a step is cheap beside
-  # the compile, two more calls are timed and the faster is the step's time.
+  # memory first touched): up to 10x a warm call's time on a CPU. Where calls are cheap
+  # (WARM_CALLS_S in all), two more are timed and the faster counts.
   times = []
   while not times or (len(times) < 3 and sum(times) < WARM_CALLS_S):
     start = time.perf_counter()
