@@ -128,7 +128,8 @@ def refit(sweep, runs, final: dict, records: dict, *, seeds: int, group_size: in
         f'validation, {int(target.max())} steps at most{replayed}')
     hp = hp_at(0)
     state = pop.population_init_fn(cfg, mesh)(hp, sweep.base_key)
-    chunk = pop.population_chunk_fn(cfg, mesh, group_size)
+    # Training steps only: the validation part is in the refit's training data.
+    chunk = pop.population_chunk_fn(cfg, mesh, group_size, validate=False)
     snapshot = jax.tree.map(jax.numpy.copy, state.params)  # The chunk donates state.
     for k in range(-(-int(target.max()) // spec.eval_every)):
       if k and k * spec.eval_every in changes:  # PBT copies fall on evaluation steps.
