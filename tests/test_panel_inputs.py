@@ -348,9 +348,11 @@ def test_the_saved_models_read_the_inputs_of_their_histories(shop):
                      r"time '37'; give the history rows for '38' to '39' with an empty "
                      r"target \(filled as a gap\), or future rows from '38'$"):
     model.forecast(history, 2, future_inputs=long_plan.assign(ds=long_plan['ds'] + 2))
+  worded = long_plan.astype({'promo': object})
+  worded.loc[0, 'promo'] = 'yes'  # Named by its row in the frame given, not in time order.
   with pytest.raises(InputError, match=r"^future_inputs: column 'promo': holds values that "
-                     r"are not numbers"):
-    model.forecast(stacked, 2, future_inputs=long_plan.assign(promo='yes'))
+                     r"are not numbers \(row 0: 'yes'\)$"):
+    model.forecast(stacked, 2, future_inputs=worded)
   huge = {k: v.copy() for k, v in stacked.items()}
   huge['s02'][-1, 0] = 1e39
   with pytest.raises(InputError, match=r"^history: series 's02': 1e\+39 is past the range "

@@ -582,6 +582,11 @@ def test_a_frame_read_by_pd_read_csv_from_a_file_with_an_empty_cell_reads_as_the
   with pytest.raises(InputError, match=r"^history: row 4: its id column 'unique_id' is "
                      r"empty$"):
     model.forecast(no_id, 2)
+  worded = frame.astype({'y': object})
+  worded.loc[7, 'y'] = '12 units'  # A CLI names it by line (not a number), so here.
+  with pytest.raises(InputError, match=r"^history: column 'y': holds values that are not "
+                     r"numbers \(row 7: '12 units'\)$"):
+    model.forecast(worded, 2)
   alone = model.forecast(pd.DataFrame({'unique_id': ['a'], 'ds': [9], 'y': [5.0]}), 2)
   assert alone['times'] == [['10', '11']]
 

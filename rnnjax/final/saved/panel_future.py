@@ -147,10 +147,6 @@ def _future_frame(transform, frame, columns, what: str) -> dict:
   if id_column and id_column not in frame.columns:
     raise InputError(f'{what}: no column {id_column!r} (the model\'s id column); columns '
                      f'are {list(frame.columns)}')
-  if time_column and time_column in frame.columns:
-    positions = time_grid.positions(arguments.text_cells(frame[time_column]).tolist())
-    if positions is not None:
-      frame = frame.iloc[np.argsort(positions, kind='stable')]
   keys = (arguments.id_cells(frame, id_column, what) if id_column else
           np.full(len(frame), str(transform['ids'][0])))
   values = np.stack([arguments.floats(arguments.cells(frame[c]), f'{what}: column {c!r}')
@@ -158,6 +154,11 @@ def _future_frame(transform, frame, columns, what: str) -> dict:
                      for c in columns], axis=1)
   cells = (arguments.text_cells(frame[time_column])
            if time_column and time_column in frame.columns else None)
+  if cells is not None:  # Checked above in the frame's order: its rows are named so.
+    positions = time_grid.positions(cells.tolist())
+    if positions is not None:
+      order = np.argsort(positions, kind='stable')
+      keys, values, cells = keys[order], values[order], cells[order]
   out, times = {}, {}
   for key in dict.fromkeys(keys):
     out[key] = values[keys == key]

@@ -134,7 +134,9 @@ def _long_frame(transform, frame, what: str, notes: list | None = None) -> list:
     if column and column not in columns:
       raise InputError(f'{what}: no column {column!r} (the model\'s {name} column); '
                        f'columns are {columns}')
-  values = arguments.cells(frame[[c for _, c in named]])
+  raw = arguments.cells(frame[[c for _, c in named]])
+  values = np.stack([arguments.floats(raw[:, j], f'{what}: column {column!r}')
+                     for j, (_, column) in enumerate(named)], axis=1)
   values = values[:, 0] if len(named) == 1 else values
   time_column = time_column_read(transform, columns, what, notes)
   times = arguments.text_cells(frame[time_column]) if time_column else None
