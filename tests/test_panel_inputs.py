@@ -415,7 +415,8 @@ def test_a_plan_not_dated_as_the_histories_are_is_refused_not_read_in_file_order
                                                                                  monkeypatch):
   """A meter's plan dated 01/07/2024 (shuffled), after histories dated 2024-06-30: a
   DataFrame or a --future_path file is refused, naming the column, the cell and the
-  histories' writing; where neither is read as times, rows in the order given, said."""
+  histories' writing; where neither is read as times (labels), rows in the order given,
+  said."""
   transform = {'id_column': 'meter', 'time_column': 'date', 'input_columns': [],
                'future_columns': ['holiday'], 'horizon': 2, 'ids': ['m1']}
   plan = pd.DataFrame({'meter': ['m1', 'm1'], 'date': ['02/07/2024', '01/07/2024'],
@@ -425,28 +426,29 @@ def test_a_plan_not_dated_as_the_histories_are_is_refused_not_read_in_file_order
                      r"history's last time '2024-06-30' is an ISO date"):
     panel_future.panel_future_inputs(transform, ['m1'], plan, 2,
                                      times=[['2024-06-29', '2024-06-30']])
-  notes = []
-  (rows,) = panel_future.panel_future_inputs(transform, ['m1'], plan, 2,
-                                             times=[['29/06/2024', '30/06/2024']], notes=notes)
+  notes, labelled = [], plan.assign(date=['Tue 2 Jul', 'Mon 1 Jul'])
+  (rows,) = panel_future.panel_future_inputs(transform, ['m1'], labelled, 2,
+                                             times=[['Sat 29 Jun', 'Sun 30 Jun']], notes=notes)
   np.testing.assert_array_equal(rows[:, 0], [1, 0])
   assert notes == ["future_inputs: its time column 'date' is not read as times "
-                   "('02/07/2024'): each series' rows are read in the order given"]
+                   "('Tue 2 Jul'): each series' rows are read in the order given"]
   path = tmp_path / 'plan.csv'
   plan.to_csv(path, index=False)
   model = dataclasses.make_dataclass('Model', ['transform'])(transform)
-  with pytest.raises(InputError, match=r"^--future_path: series 'm1' of .*plan\.csv: its "
-                     r"column 'date' holds '02/07/2024', not read as a time"):
+  with pytest.raises(InputError, match=r"^--future_path .*plan\.csv: its time column 'date' "
+                     r"holds dates written as '02/07/2024', not read as times \(ISO dates"):
     panel_predictions.future_rows(model, str(path), 2,
                                   {'m1': ['2024-06-29', '2024-06-30']})
   notes, opened, read_file = [], [], common.read_file
   monkeypatch.setattr(common, 'read_file',
                       lambda path, **kw: opened.append(path) or read_file(path, **kw))
+  labelled.to_csv(path, index=False)
   rows = panel_predictions.future_rows(model, str(path), 2,
-                                       {'m1': ['29/06/2024', '30/06/2024']}, notes)
+                                       {'m1': ['Sat 29 Jun', 'Sun 30 Jun']}, notes)
   np.testing.assert_array_equal(rows['m1'][:, 0], [1, 0])
   assert opened == [str(path)], opened  # Read once: its header and its rows.
   # The note names the file by predict's flag, not the sweep's --time_column.
-  assert notes == [f"--future_path {path}: its time column 'date': '02/07/2024' is not read "
+  assert notes == [f"--future_path {path}: its time column 'date': 'Tue 2 Jul' is not read "
                    'as a time (ISO dates such as 2001-12-31 or 2001-12, quarters such as '
                    '2001-Q4, or step numbers are): rows are read in file order, neither '
                    'sorted nor checked for absent periods'], notes

@@ -74,7 +74,7 @@ def test_rows_are_sorted_by_time():
 @pytest.mark.parametrize('cells, odd', [
     (['1', '2', '3', '4'], None), (['2020-01', '2020-02', '2020-03'], None), (['1', '2'], None),
     (['a', 'c', 'b'], 'a'), (['2020-01', '', 'x'], ''),
-    (['08/1994', '07/1994', '06/1994'], '08/1994'),
+    (['week 3', 'week 1', 'week 2'], 'week 3'),
     # Half-yearly decimal years as R writes them: numbers, not times among typos.
     (['1990', '1990.5', '1991', '1991.5', '1992'], '1990.5'),
 ])
@@ -88,6 +88,18 @@ def test_a_regular_or_unread_column_is_left_as_it_is(cells, odd):
     assert note.startswith(f"--time_column 't' of f.csv: {odd!r} is not read as a time")
     assert note.endswith('rows are read in file order, neither sorted nor checked for '
                          'absent periods')
+
+
+@pytest.mark.parametrize('cells', [['08/1994', '07/1994', '06/1994'],
+                                   ['21/11/2022', '14/11/2022', '28/11/2022'],
+                                   ['21.11.2022 10:00', '21.11.2022 11:00']])
+def test_dates_in_another_order_than_isos_are_refused_not_read_in_file_order(cells):
+  # An export's rows shuffled, or sorted as text (by day), would train out of time.
+  with pytest.raises(InputError, match=rf"^--time_column 't' of f.csv holds dates written "
+                     rf"as '{cells[0]}', not read as times \(ISO dates .*\): write them so "
+                     r"\(pandas: .*\), or leave --time_column out to read rows in file "
+                     "order$"):
+    _grid(cells)
 
 
 @pytest.mark.parametrize('cells, said', [
@@ -525,13 +537,13 @@ def test_rows_not_read_as_times_after_times_are_refused_not_read_in_file_order(t
     follows.check_follows([None], [['1', '2']], [['x3']], path='t.csv', flag='--test_path')
   follows.check_follows(['a'], [['30/06/2024']], [['01/07/2024']], path='plan.csv',
                         flag='--future_path', column='date')
-  # A given test part so dated is refused as well.
+  # A given test part so dated is refused as well (as a file of dates in another order).
   train = _write(tmp_path / 'train.csv', [[k, f'2024-06-{d:02d}', str(d)] for k in 'ab'
                                           for d in range(1, 31)], ['id', 't', 'y'])
   test = _write(tmp_path / 'test.csv', [[k, f'{d:02d}/07/2024', '1'] for k in 'ab'
                                         for d in (2, 1)], ['id', 't', 'y'])
-  with pytest.raises(InputError, match=r"^--test_path: series 'a' of .*test\.csv: its column "
-                     r"'t' holds '02/07/2024', not read as a time"):
+  with pytest.raises(InputError, match=r"^--time_column 't' of .*test\.csv holds dates "
+                     r"written as '02/07/2024', not read as times"):
     panel.load(csv_path=train, test_path=test, id_column='id', time_column='t',
                target_column='y', horizon=2)
 

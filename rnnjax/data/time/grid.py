@@ -18,20 +18,27 @@ dropped, so a day across the change is one day and a month one month
 the note saying so. Two rows of a series at one
 time, or a time off its series' grid (a Tuesday in a series of Mondays), are refused in
 one line naming --time_column, and so is a cell that is not a time (blank, another
-format) among a column of mostly times. A column of mostly other cells, or with numbers
-that are not whole (decimal years: 1990, 1990.5, 1991), is left in file order, and the
-note says so.
+format) among a column of mostly times, and a column of dates written in another order
+(21/11/2022, 08/1994: `OTHER_DATES`). A column of mostly other cells (labels), or with
+numbers that are not whole (decimal years: 1990, 1990.5, 1991), is left in file order,
+and the note says so.
 With `to_end` (--fill=zero) a series whose rows stop early runs on, empty, to the last
 time of the file. `future_times` labels the periods after each series' last time
 (follows.py holds a part given after a series, a test part or a forecast's future rows,
 to start the period after it).
 """
 
+import re
+
 import numpy as np
 
 from rnnjax.data.time import column as times_lib
 from rnnjax.data.time import periods
 from rnnjax.errors import InputError
+
+
+# Dates written in another order than ISO's: 21/11/2022, 11.21.2022, 08/1994, 21-11-2022.
+OTHER_DATES = re.compile(r'\d{1,4}([/.-])\d{1,4}(?:\1\d{1,4})?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?')
 
 
 def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = False,
@@ -80,6 +87,13 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
           f'{subject(key)} has {what}{others}, where the column\'s other cells '
           'are times (ISO dates such as 2001-12-31 or 2001-12, quarters such as 2001-Q4, '
           f'or step numbers); correct it, {leave}')
+    if unread and all(OTHER_DATES.fullmatch(c) and not _number(c) for _, c in unread):
+      # Dates in another order (21/11/2022, 08/1994): in file order, an export's shuffled
+      # or text-sorted rows would train and forecast out of time, with only a note.
+      raise InputError(
+          f'{named} holds dates written as {odd!r}, not read as times (ISO dates such '
+          'as 2001-12-31 or 2001-12 are): write them so (pandas: pd.to_datetime(cells, '
+          "dayfirst=...).dt.strftime('%Y-%m-%d')), " + leave)
     why = ('mixes dates and step numbers' if odd is None else
            f'{odd!r} is not read as a time (ISO dates such as 2001-12-31 or 2001-12, '
            'quarters such as 2001-Q4, or step numbers are)')
