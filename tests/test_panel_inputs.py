@@ -504,6 +504,15 @@ def test_predict_reads_the_inputs_after_each_series(tmp_path, shop):
                      r"\(filled as a gap\), or future rows from '38'$"):
     predictions.run(workdir, csv_path=shop['train'], future_path=str(plan),
                     out_dir=str(tmp_path / 'e2'))
+  # A series' second row left out: put back as an empty period, named with the file.
+  plan.write_text('unique_id,ds,promo\n' + ''.join(
+      f's{s:02d},{38 + t},{t % 2}\n' for s in range(24) for t in range(3) if (s, t) != (5, 1)),
+                  encoding='utf-8')
+  with pytest.raises(InputError, match=r"^--future_path .*plan.csv: series 's05': 'promo' is "
+                     r"empty in row 2 \(step 2 after its history: an empty cell, or a period "
+                     r"the file has no row for\); "):
+    predictions.run(workdir, csv_path=shop['train'], future_path=str(plan),
+                    out_dir=str(tmp_path / 'e3'))
   plan.write_text('unique_id,ds,price\ns00,38,9\n', encoding='utf-8')
   with pytest.raises(InputError, match=r"^--future_path: .*plan.csv has no column 'promo'; "
                      r"2 steps read .*: give a long table of columns unique_id, ds, promo$"):

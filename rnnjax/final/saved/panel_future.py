@@ -131,9 +131,12 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
       if len(empty):
         row, c = empty[0]
         empty_or = 'infinite' if np.isinf(v[row, cut][c]) else 'empty'
+        # A file's absent period is put back as empty cells (time/grid.py).
+        absent = (': an empty cell, or a period the file has no row for' if what.startswith('--')
+                  and empty_or == 'empty' else '')
         raise InputError(f'{what}: series {key!r}: {columns[cut][c]!r} is {empty_or} in row '
-                         f'{row + 1} (step {row + 1} after its history); {steps} steps '
-                         f'read the first {reads}')
+                         f'{row + 1} (step {row + 1} after its history{absent}); {steps} '
+                         f'steps read the first {reads}')
     out.append(v)
   return out
 

@@ -54,6 +54,12 @@ def check_levels(levels) -> tuple:
   return levels
 
 
+def _future_what(future_path: str) -> str:
+  """What the model's InputErrors call the future rows: the file they were read from
+  (without one, the sweep's saved rows: its argument's name, said as the flag)."""
+  return f'--future_path {future_path}' if future_path else 'future_inputs'
+
+
 def _steps(model, steps) -> int:
   steps = model.transform['horizon'] if steps is None else int(steps)
   if steps < 1:
@@ -178,7 +184,8 @@ def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
                                                                    read_notes)
   future = series_predictions.future_inputs(model, future_path, steps, times)
   start = time.perf_counter()
-  fc = model.forecast(values, steps, future_inputs=future, levels=levels)
+  fc = model.forecast(values, steps, future_inputs=future, levels=levels,
+                      future_what=_future_what(future_path))
   took = time.perf_counter() - start
   ahead = time_grid.future_times([times], steps)[0]
   header, rows = series_predictions.forecast_rows(model, ahead, fc['point'], fc['lower'], fc['upper'])
@@ -234,7 +241,8 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels, figures
                                     read_notes)
   start = time.perf_counter()
   fc = model.forecast(panel_predictions.stacked(ids, values, inputs), steps,
-                      future_inputs=future, levels=levels)
+                      future_inputs=future, levels=levels,
+                      future_what=_future_what(future_path))
   took = time.perf_counter() - start
   # The model's notes name its argument; here the histories are a file or the sweep's.
   source_name = f'--csv_path {csv_path}' if csv_path else "the sweep's series"
