@@ -161,6 +161,11 @@ def test_a_panel_refuses_bad_input_in_one_line(tmp_path, long_csv):
   bad = _write(tmp_path / 'bad.csv', {'a': [1.0, 'x', 3.0]})
   with pytest.raises(InputError, match="line 3, column 'y': 'x' is not a number"):
     panel.load(csv_path=bad, id_column='unique_id', target_column='y', horizon=1)
+  # A product with no sales cell at all: nothing to fill from (not 'its last value').
+  void = _write(tmp_path / 'void.csv', {'a': _series(12, 0), 'b': [None] * 12})
+  with pytest.raises(InputError, match=r"^--csv_path: .*void.csv: 1 of 2 series has no target "
+                     r"at all \(e.g. 'b': every target cell empty\); leave their rows out "):
+    panel.load(csv_path=void, id_column='unique_id', target_column='y', horizon=2)
   with pytest.raises(InputError, match='^--horizon: every series of .* has at most 30 '):
     panel.load(csv_path=path, id_column='unique_id', target_column='y', horizon=30)
 

@@ -128,6 +128,12 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
   # Which cells held a target, before filling (--fill=zero: an empty one is a 0).
   held = tuple(~np.isnan(np.asarray(v, np.float64).reshape(len(v), -1)[:, 0])
                for v in values)
+  void = [k for k, h in zip(ids, held) if not h.any()]
+  if void and fill != 'zero':  # Nothing to fill from, train on or score.
+    raise InputError(f'{flag}: {train_path}: {len(void)} of {len(ids)} series '
+                     f'{"has" if len(void) == 1 else "have"} no '
+                     f'target at all (e.g. {void[0]!r}: every target cell empty); leave '
+                     'their rows out of the file')
   if not test_path and fill != 'zero':
     test_part.check_held_out(ids, values, times, horizon, flag, train_path)
     test_observed, said = test_part.empty_in_test(ids, held, horizon, fill)
