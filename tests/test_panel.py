@@ -161,6 +161,11 @@ def test_a_panel_refuses_bad_input_in_one_line(tmp_path, long_csv):
   bad = _write(tmp_path / 'bad.csv', {'a': [1.0, 'x', 3.0]})
   with pytest.raises(InputError, match="line 3, column 'y': 'x' is not a number"):
     panel.load(csv_path=bad, id_column='unique_id', target_column='y', horizon=1)
+  # --id_column left out: the series' times repeat, and the columns not read are named.
+  with pytest.raises(InputError, match=r"^--time_column: .* has two rows at '1' \(column 'ds'\); "
+                     r"a file of many series names their id column with --id_column \(columns "
+                     r"not read: \['unique_id'\]\)$"):
+    panel.load(csv_path=path, time_column='ds', target_column='y', horizon=4)
   # A product with no sales cell at all: nothing to fill from (not 'its last value').
   void = _write(tmp_path / 'void.csv', {'a': _series(12, 0), 'b': [None] * 12})
   with pytest.raises(InputError, match=r"^--csv_path: .*void.csv: 1 of 2 series has no target "

@@ -159,15 +159,18 @@ def _read_long(table: tuple, path: str, *, id_column, time_column, target_column
                             read=[i for i, _ in read], key=name)
   ids, values, times = grouped or _read_rows(rows, path, flag, id_column, i_id, i_time,
                                              read, name)
+  unread = [h for h in header if h and h not in {column for _, column in named}]
+  # Perhaps a panel read as one (the sweep's --csv_path: predict's reads the model's).
+  one_of_many = not id_column and unread and flag == '--csv_path' and names is None
   arrays, cells, note = time_grid.regularize(
       ids, values, times, path=path, column=time_column, to_end=to_end, short=short,
-      flag=flag if names else '')
+      flag=flag if names else '', two_rows=(
+          f'; a file of many series names their id column with --id_column (columns not '
+          f'read: {unread})' if one_of_many else ''))
   gaps = int(sum(np.isnan(a[:, 0]).sum() for a in arrays))
   if not every:
     arrays = [a[:, 0] for a in arrays]
-  unread = [h for h in header if h and h not in {column for _, column in named}]
-  # Perhaps a panel read as one (the sweep's --csv_path: predict's reads the model's).
-  if not id_column and unread and flag == '--csv_path' and names is None:
+  if one_of_many:
     note = '; '.join(filter(None, [note, (
         f'{flag}: {path} is read as one series (no --id_column); its columns {unread} '
         'are not read')]))

@@ -42,7 +42,8 @@ OTHER_DATES = re.compile(r'\d{1,4}([/.-])\d{1,4}(?:\1\d{1,4})?(?:[ T]\d{1,2}:\d{
 
 
 def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = False,
-               argument: bool = False, flag: str = '', short: int = 0) -> tuple:
+               argument: bool = False, flag: str = '', short: int = 0,
+               two_rows: str = '') -> tuple:
   """(values, cells, note): per series `values` <float64>[n_i, ...] and `cells` (its
   time strings) on the panel's time grid (see the module docstring); the note says what
   was put back or reordered ('' for nothing). An id of None is a file's one series.
@@ -51,7 +52,8 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
   name the sweep's --time_column flag; with `argument`, `path` names a Python argument
   (a saved model's histories) instead; with `flag`, the flag that gave the file `path`
   (predict's --csv_path, read with a saved model's time column). The note does not
-  count a series of `short` points or fewer (left out of a sweep as too short)."""
+  count a series of `short` points or fewer (left out of a sweep as too short);
+  `two_rows` ends the error of two rows at one time (the caller's likely cause)."""
   if not column:
     return values, cells, ''
 
@@ -122,7 +124,7 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
              and not times_lib.ZONED.fullmatch(str(first).strip()))
     raise InputError(f'{subject(key)} has two rows {at} (column {column!r}){more}' + (
         '; where a clock goes back an hour as daylight saving ends, write the times with '
-        'their UTC offset (2023-11-05T01:00:00-0500) or in UTC' if clock else ''))
+        'their UTC offset (2023-11-05T01:00:00-0500) or in UTC' if clock else '') + two_rows)
   if not step:  # One time per series: no spacing to read.
     return values, cells, ''
   last = max(int(p.max()) for p in positions if len(p))
