@@ -482,6 +482,12 @@ def test_infer_no_season_from_other_times(times, why):
   assert note.startswith(f"season: none, the time column 'when' {why}"), note
 
 
+def test_a_panels_cell_not_read_as_a_date_is_named_by_its_series_and_row():
+  # Its rows sorted or not, a panel's series is not the file: no line number.
+  _, note = times_lib.infer_season(['week 1', 'week 2', 'week 3'], 'when', series='SKU-7')
+  assert "is not read as dates (series 'SKU-7', row 1: 'week 1';" in note, note
+
+
 def test_a_given_season_other_than_the_time_columns_is_noted():
   weeks = ['2001-12-15', '2001-12-22', '2001-12-29', '2002-01-05']
   assert times_lib.given_season_note(4, weeks, 'week') == (

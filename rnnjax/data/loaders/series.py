@@ -94,7 +94,9 @@ def load_panel(*, dataset, seed, val_size, test_size, csv_path='', test_path='',
                     if dataset in forecast.DATASETS else panel.PANELS[dataset][0])
   notes = whole.notes
   if season < 0 and csv_path and time_column:
-    season, note = times.infer_season(max(whole.times, key=len), time_column)
+    longest = max(range(len(whole.times)), key=lambda i: len(whole.times[i]))
+    season, note = times.infer_season(whole.times[longest], time_column,
+                                      whole.ids[longest] if id_column else None)
     notes += (note,)
   elif season < 0:
     season = default_season

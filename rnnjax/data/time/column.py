@@ -106,11 +106,12 @@ def skips_weekends(days) -> bool:
                     & (np.diff(np.busday_count(days[0], days)) == 1)).any()))
 
 
-def infer_season(times, time_column: str) -> tuple[int, str]:
+def infer_season(times, time_column: str, series=None) -> tuple[int, str]:
   """(season, note): the usual season of a time column (strings, file order) whose every
   step is the same hour, day, week, month, quarter or year (SEASONS), else 0; the note
-  says which and from what, or why there is none."""
-  step, why = _regular_step([str(t).strip() for t in times])
+  says which and from what, or why there is none (a cell named by its line of a file of
+  one series, or by its row of the panel's `series` named)."""
+  step, why = _regular_step([str(t).strip() for t in times], series)
   if step:
     name, season = SEASONS[step]
     return season, (f'season: {season or "none"}, inferred from the {name} time column '
@@ -129,7 +130,7 @@ def given_season_note(season: int, times, time_column: str) -> str:
   return ''
 
 
-def _regular_step(times) -> tuple[str, str]:
+def _regular_step(times, series=None) -> tuple[str, str]:
   """(a key of SEASONS, '') or ('', why there is none)."""
   if len(times) < 3:
     return '', 'has fewer than 3 times'
@@ -140,7 +141,8 @@ def _regular_step(times) -> tuple[str, str]:
   stamps = [parse(t, wall) for t in times]
   if None in stamps:
     i = stamps.index(None)
-    return '', (f'is not read as dates (line {i + 2}: {times[i]!r}; ISO dates such as '
+    where = f'line {i + 2}' if series is None else f'series {series!r}, row {i + 1}'
+    return '', (f'is not read as dates ({where}: {times[i]!r}; ISO dates such as '
                 f'2001-12-31, 2001-12 or 2001-Q4 are)')
   stamps = np.array(stamps)
   seconds = np.diff(stamps).astype(np.int64)
