@@ -241,7 +241,7 @@ def test_rows_after_a_history_that_lacks_its_last_time_say_what_to_give(tmp_path
   path = str(tmp_path / 'plan.csv')
   plan.to_csv(path, index=False)
   late = r"^{}: series 's01' of {} starts at '38', not the step \(1 step\) after its "
-  zero = (r" \(1 series end before the panel's last time '37': a sweep with --fill=zero "
+  zero = (r" \(1 series ends before the panel's last time '37': a sweep with --fill=zero "
           r"reads a series' absent periods as 0 and runs every series on to that time\)$")
   with pytest.raises(InputError, match=late.format('future_inputs', 'the DataFrame') + (
       r"history's last time '36'; give the history a row for '37' with an empty target "

@@ -31,7 +31,8 @@ def test_fit_gives_finite_forecasts_and_notes_what_failed():
     assert any(n.startswith(f'{method}: no forecast for 1 of 4 series (positions [3]')
                for n in notes), notes
   _, notes = statistical.fit(trains, 5, 4, ('AutoTheta',), n_jobs=1, ids=list('abcd'))
-  assert notes[0].startswith("AutoTheta: no forecast for 1 of 4 series (ids ['d']; first:")
+  assert notes[0].startswith("AutoTheta: no forecast for 1 of 4 series (ids ['d'], of 2 points; "
+                           "first:")
   # The first series is nearly a noiseless trend plus season.
   truth = 10 + 0.5 * np.arange(30, 35) + 3 * np.sin(2 * np.pi * np.arange(30, 35) / 4)
   np.testing.assert_allclose(forecasts['AutoETS'][0], truth, atol=0.5)

@@ -93,10 +93,12 @@ def fit(trains, h, season, methods=METHODS, *, n_jobs=None, ids=None, known=None
       continue
     if failed:
       named = ([str(ids[i]) for i in failed[:10]] if ids is not None else failed[:10])
+      sizes = sorted(len(trains[i]) for i in failed)  # Often too short for the method.
+      points = (f'{sizes[0]}' if sizes[0] == sizes[-1] else f'{sizes[0]} to {sizes[-1]}')
       notes.append(f'{method}: no forecast for {len(failed)} of {len(trains)} series '
                    f'({"ids" if ids is not None else "positions"} {named}'
-                   f'{" ..." if len(failed) > 10 else ""}; first: {per_series[failed[0]]}): '
-                   'the naive forecast in their place')
+                   f'{" ..." if len(failed) > 10 else ""}, of {points} points; first: '
+                   f'{per_series[failed[0]]}): the naive forecast in their place')
     out[method] = np.stack([competition.naive(trains[i], h) if isinstance(fit, str) else fit
                             for i, fit in enumerate(per_series)])
   return out, tuple(notes)
