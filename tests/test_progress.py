@@ -90,6 +90,31 @@ def test_eta_of_a_resumed_sweep_counts_the_chunks_left():
   assert lines[1].startswith('chunk 8/10 ') and _eta(lines[1]) == 2.0
 
 
+def test_a_round_asked_larger_than_estimated_recounts_the_total():
+  """TPE's total is estimated from its first round (2 runs of 3 chunks a round, 2
+  rounds: 12); its second round asks 3 runs: the line counts to 15, not 13/12 with a
+  negative ETA; where a count runs past an estimate anyway, it shows no more than done
+  and an ETA of 0."""
+  clock, lines = FakeClock(), []
+  bar = progress.Progress(12, log=lines.append, buckets=4, clock=lambda: clock.now,
+                          compiling=lambda: clock.compiled)
+  for c in range(6):
+    clock.run(1.0)
+    bar.chunk(c // 3, c % 3 + 1, np.ones(4), OK4)
+  bar.recount(bar.done + 9, {2, 3, 4})
+  for c in range(9):
+    clock.run(1.0)
+    bar.chunk(2 + c // 3, c % 3 + 1, np.ones(4), OK4)
+  assert [line.split()[1] for line in lines[6:]] == [f'{n}/15' for n in range(7, 16)]
+  assert [_eta(line) for line in lines[6:]] == [float(n) for n in range(8, -1, -1)]
+  over = progress.Progress(1, log=lines.append, clock=lambda: clock.now,
+                           compiling=lambda: clock.compiled)
+  for _ in range(2):
+    clock.run(1.0)
+    over.chunk(0, 1, np.ones(4), OK4)
+  assert lines[-1].startswith('chunk 2/2 ') and _eta(lines[-1]) == 0.0
+
+
 def test_compiling_s_counts_this_processs_compiles():
   before = progress.compiling_s()
   jax.jit(lambda x: jnp.sin(x) * 3.0 + 0.25)(jnp.ones(7)).block_until_ready()

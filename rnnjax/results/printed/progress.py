@@ -125,9 +125,9 @@ class Progress:
       return
     seconds, chunks = self._later if self._later[1] else self._first
     to_start = max(self._buckets - len(self._started), 0)
-    eta = (seconds / chunks * (self._total - self._done) +
+    eta = (seconds / chunks * max(self._total - self._done, 0) +
            self._first_compile_s / len(self._started) * to_start)
-    self._log(f'chunk {self._done}/{self._total} bucket {bucket} step {step}  {counts}  '
+    self._log(f'chunk {self._done}/{max(self._total, self._done)} bucket {bucket} step {step}  {counts}  '
               f'{best}  elapsed {now:.1f}s  eta {eta:.1f}s')
 
   @property
@@ -147,6 +147,16 @@ class Progress:
     them out."""
     self._total -= chunks
     if self._bar is not None and chunks:
+      self._bar.total = self._total
+      self._bar.refresh()
+
+  def recount(self, total_chunks: int, buckets_ahead, future_buckets: float = 0) -> None:
+    """A new estimate once a round is asked (its runs may be more than estimated):
+    `total_chunks` counted in all, the buckets of the chunks ahead (`buckets_ahead`)
+    and of the rounds still to be asked (`future_buckets`, estimated)."""
+    self._total = total_chunks
+    self._buckets = len(self._started | set(buckets_ahead)) + future_buckets
+    if self._bar is not None:
       self._bar.total = self._total
       self._bar.refresh()
 
