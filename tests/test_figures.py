@@ -586,6 +586,23 @@ def test_a_categorical_axis_is_said_to_be_drawn_as_points_with_bars(tmp_path, mo
   assert 'points with min-max bars' not in caption, caption
 
 
+def test_one_seeds_caption_says_what_ranks_the_best_line_where_another_metric_is_drawn(
+    tmp_path, monkeypatch):
+  """Accuracy drawn, cross-entropy ranking: a paler dot may sit above a line's point,
+  and the caption says the line is the best by what ranks, with one seed as with two."""
+  figs = _capture_figures(monkeypatch)
+  fn = lambda hp, seed: 1 + hp['learning_rate'] + 0.1 * seed
+  for seeds in (1, 2):
+    workdir = fabricate(tmp_path / str(seeds), {'learning_rate': 'grid(1e-2,1e-1)'}, fn,
+                        num_seeds=seeds, accuracy=True)
+    table = dataclasses.replace(load.load(workdir), shown='accuracy', shown_mode='max')
+    sensitivity.plot_sensitivity(table, os.path.join(workdir, 'figures'), log=print)
+    caption = ' '.join(' '.join(t.get_text() for t in figs[-1].texts).split())
+    ranked = 'by mean mse' if seeds > 1 else 'by mse'
+    assert f'Lines: best configuration {ranked}, as the sweep ranks, at each value' in (
+        caption), caption
+
+
 def _as_folds(workdir, num_seeds: int = 1) -> str:
   """A fabricated sweep's seeds made folds (uid = (row * seeds + seed) * folds + fold,
   as plan.py numbers them); its ranking holds the last fold only, as summary._rank's."""

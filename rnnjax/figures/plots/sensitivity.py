@@ -185,14 +185,14 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
     text = (f'Validation {table.shown}{f" ({scale})" if scale else ""} '
             f'({"lower" if table.shown_mode == "min" else "higher"} is better). ')
     # Over seeds the mean shown may order configurations otherwise than the ranking's.
-    ranked = (f' by mean {table.metric}, as the sweep ranks,' if table.metric != table.shown
-              else '')
+    ranked = (f' by {"mean " * (seeds > 1)}{table.metric}, as the sweep ranks,'
+              if table.metric != table.shown else '')
     if any(not table.axes[n].continuous for n in names):
       text += (f'Lines: best configuration{ranked} at each value (mean over its '
                f'{over}, band: min-max over seeds; fewest diverged '
                f'{"seeds" if folds < 2 else "members"} first); '
                'dots: every configuration. ' if seeds > 1 else
-               'Lines: best configuration at each value '
+               f'Lines: best configuration{ranked} at each value '
                f'({labels.replicates(table.members, 1) if folds > 1 else "one seed"} '
                'each); dots: every configuration. ')
     categorical = [labels.label(n) for n in names if not table.axes[n].continuous
