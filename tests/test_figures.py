@@ -1317,6 +1317,28 @@ def test_finished_sweeps_side_by_side(tmp_path):
       'error: --compare: give the work directories there, without --workdir\n')
 
 
+def test_the_compare_caption_says_what_each_panel_draws(tmp_path, monkeypatch):
+  """A grid beside a random search: the cell's best configurations are points with bars
+  (names have no order), the learning rate one dot per configuration (one sweep drew
+  it): no 'Lines' drawn, none promised."""
+  from rnnjax.figures.plots import compare_plot  # pylint: disable=g-import-not-at-top
+  figs = _capture_figures(monkeypatch)
+  fn = lambda hp, seed: 1 + (hp['cell'] == 'gru') + hp['learning_rate'] + 0.1 * seed
+  grid = fabricate(tmp_path / 'grid', {'cell': 'grid(rnn_tanh,gru)',
+                                       'learning_rate': 'grid(1e-2,1e-1)'}, fn)
+  drawn = fabricate(tmp_path / 'random', {'cell': 'choice(rnn_tanh,gru)',
+                                          'learning_rate': 'loguniform(1e-2,1e-1)'}, fn,
+                    search_kind='random', num_members=8)
+  compare_plot.plot_compare([('grid', load.load(grid)), ('random', load.load(drawn))],
+                            str(tmp_path / 'out'), val_kinds={'grid': 'split',
+                                                              'random': 'split'})
+  caption = ' '.join(' '.join(t.get_text() for t in figs[-1].texts).split())
+  assert ('Points: best configuration at each value (mean over its seeds, bars: min-max '
+          'over them). On learning rate (drawn at random in a sweep): one dot per '
+          'configuration of every sweep.') in caption, caption
+  assert 'Lines' not in caption, caption
+
+
 def test_a_linear_range_gets_few_short_tick_labels_apart():
   """PBT's learning rates ended in 0.008-0.01: matplotlib's 9 default ticks, labelled
   '0.00825', ran together. Any span gets a few round ticks, written exactly and short."""

@@ -95,8 +95,12 @@ def plot_compare(runs: list, out_dir: str, *, val_kinds: dict, log=print) -> lis
       ax.set_visible(False)
     for ax in axs[:, 0]:
       ax.set_ylabel(f'val {metric}')
+    listed = [n for n, a in axes.items() if not a.continuous]
+    text_axes = [n for n in listed if any(isinstance(v, str) for v in axes[n].values)]
+    lines_drawn = len(listed) > len(text_axes)  # Else points alone: keyed as points.
     handles = [mlines.Line2D([], [], color=style.OKABE_ITO[g], marker='o', ms=3,
-                             label=label) for g, (label, _) in enumerate(runs)]
+                             ls='-' if lines_drawn else 'none', label=label)
+               for g, (label, _) in enumerate(runs)]
     fig.legend(handles=handles, loc='outside upper center', ncols=style.legend_columns(
         [h.get_label() for h in handles], width - 0.1))
     scale = labels.SCALES.get((tables[0].task, metric))
@@ -104,12 +108,23 @@ def plot_compare(runs: list, out_dir: str, *, val_kinds: dict, log=print) -> lis
             f'({"lower" if mode == "min" else "higher"} is better), one colour per sweep. ')
     seeds = max((c['seeds'] for t in tables for c in member_values.config_stats(t)),
                 default=1)
-    if any(not a.continuous for a in axes.values()):
-      text += ('Lines: best configuration at each value (mean over its seeds, band: '
-               'min-max over them). ' if seeds > 1 else
-               'Lines: best configuration at each value (one seed each). ')
-    if any(a.continuous for a in axes.values()):
-      text += 'Drawn axes: one dot per configuration. '
+    # Names have no order to draw a line along: points (sensitivity.best_line).
+    drawn_as, spread = ('Lines', 'band') if lines_drawn else ('Points', 'bars')
+    if listed:
+      text += (f'{drawn_as}: best configuration at each value (mean over its seeds, '
+               f'{spread}: min-max over them). ' if seeds > 1 else
+               f'{drawn_as}: best configuration at each value (one seed each). ')
+    if text_axes and drawn_as == 'Lines':
+      text += (f'On {", ".join(labels.label(n) for n in text_axes)}: points'
+               f'{" with min-max bars" if seeds > 1 else ""}, not lines. ')
+    drawn = [n for n, a in axes.items() if a.continuous]
+    if drawn:  # One sweep's values drawn at random make the union's axis a drawn one.
+      text += (f'On {", ".join(labels.label(n) for n in drawn)} (drawn at random in a '
+               'sweep): one dot per configuration of every sweep. ')
+    stopped = [f'{label}: {b[0].lower()}{b[1:]}' for label, t in runs
+               for b in [labels.budgets(t.members, t.train_steps)] if b]
+    if stopped:
+      text += ' '.join(stopped) + ' '
     only = [f'{label}: {", ".join(labels.label(n) for n in axes if n not in t.axes)}'
             for label, t in runs if any(n not in t.axes for n in axes)]
     if only:
