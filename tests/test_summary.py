@@ -254,6 +254,10 @@ def test_a_large_sweeps_columns_hold_its_records(honest, tmp_path, monkeypatch):
   read = lambda d: open(os.path.join(d, files.TRIALS)).read()
   assert read(workdir) == read(small_dir)
   assert report.ranking_table(large) == report.ranking_table(small)
+  # Its top 10 of 12 said, not read as every member that ran.
+  assert report.ranking_table(small).startswith(
+      'the top 10 of 12 members by validation (every member: trials.csv and summary.json)\n')
+  assert not report.ranking_table(small, top_k=12).startswith('the top')
 
 
 def test_best_by_lists_axes_with_few_values_only():

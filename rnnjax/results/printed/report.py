@@ -5,6 +5,7 @@ table; side_by_side.py: finished sweeps side by side)."""
 import numpy as np
 
 from rnnjax.engine import population as pop
+from rnnjax.results import files
 from rnnjax.results import member_table
 from rnnjax.results.printed import words
 
@@ -41,6 +42,9 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
     head += f' {"cv val " + selection:>20}'
   lines = [f'{"rank":>4} {"uid":>5} {"status":>8} {head} {"test " + display:>12}  '
            + ' '.join(swept)]
+  if len(summary['ranking']) > top_k:  # The others are in trials.csv and summary.json.
+    lines.insert(0, f'the top {top_k} of {len(summary["ranking"])} members by validation '
+                 f'(every member: {files.TRIALS} and {files.SUMMARY})')
   ranked = summary.get('selection', {})
   if summary.get('search') == 'pbt':
     lines.insert(0, 'PBT: each member\'s values are those its best weights trained under')
