@@ -55,7 +55,7 @@ def client(uri: str):
   except Exception as e:  # pylint: disable=broad-except
     message = (str(e).strip().splitlines() or [type(e).__name__])[0]
     raise InputError(f'--mlflow_uri: {uri!r} is not a readable MLflow tracking store '
-                     f'({message[:200]})') from None
+                     f'({message})') from None  # Whole: its advice may come last.
   return mlflow_client
 
 
