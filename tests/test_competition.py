@@ -100,18 +100,15 @@ def test_rmsse_by_hand_from_the_first_sale_on():
         1 / np.sqrt((4 + 1 + 9) / 3), rel=1e-6)
 
 
-def test_scores_and_table_carry_rmsse_only_when_given_its_scales():
+def test_scores_carry_rmsse_only_when_given_its_scales():
   y = np.array([[6., 4.], [1., 1.]])
   forecasts = {'Naive2': np.array([[5., 5.], [1., 2.]]), 'm': np.array([[4., 4.], [0., 3.]])}
   plain = competition.scores(forecasts, y, [1., 1.])
-  assert 'rmsse' not in plain['m'] and 'RMSSE' not in competition.table(plain)
+  assert 'rmsse' not in plain['m']
   both = competition.scores(forecasts, y, [1., 1.], rmsse_scales=[2.5, 0.5])
   assert both['m']['rmsse'] == pytest.approx(np.mean(competition.rmsse(
       y, forecasts['m'], [2.5, 0.5])))
   assert {k: both['m'][k] for k in plain['m']} == plain['m']  # The others unchanged.
-  lines = competition.table(both, order=['Naive2', 'm']).splitlines()
-  assert lines[0].split() == ['method', 'sMAPE', 'MASE', 'OWA', 'RMSSE']
-  assert lines[2].split()[-1] == f'{both["m"]["rmsse"]:.3f}'
 
 
 def test_every_mase_scale_is_the_same_naive_error():
@@ -234,9 +231,6 @@ def test_owa_of_the_reference_is_one_and_of_others_the_mean_ratio():
   assert good['owa'] == pytest.approx((good['smape'] / ref['smape'] +
                                        good['mase'] / ref['mase']) / 2)
   assert good['owa'] < 1
-  table = competition.table(got).splitlines()
-  assert table[1].startswith('Good') and table[2].startswith('Naive2')
-  assert competition.table(got, order=['Naive2', 'Good']).splitlines()[1].startswith('Naive2')
   with pytest.raises(ValueError, match="reference 'Naive2'"):
     competition.scores({'Good': forecasts['Good']}, y, scales)
   with pytest.raises(ValueError, match="'Naive2'.*shape"):
@@ -251,7 +245,6 @@ def test_owa_against_an_exact_reference_is_nan_or_inf_not_a_crash():
   forecasts = {'Naive2': y.copy(), 'Other': y + 1.0}
   got = competition.scores(forecasts, y, np.array([1., 1.]))
   assert np.isnan(got['Naive2']['owa']) and got['Other']['owa'] == np.inf
-  assert len(competition.table(got).splitlines()) == 3  # Drawn: inf, and nan last.
 
 
 def test_submitted_keeps_the_ids_order_and_complete_methods_only(tmp_path):

@@ -205,13 +205,6 @@ def mostly_zero(trains) -> np.ndarray:
   return np.asarray([np.mean(series(v) == 0) >= 0.5 for v in trains], bool)
 
 
-def benchmarks(trains, h, season) -> dict:
-  """{'Naive', 'SeasonalNaive', 'Naive2': <float64>[S, h]} of the series in `trains`."""
-  return {name: np.stack([method(v, h, season) for v in trains]) for name, method in (
-      ('Naive', lambda v, h, season: naive(v, h)), ('SeasonalNaive', seasonal_naive),
-      ('Naive2', naive2))}
-
-
 def submitted(path_or_rows, ids, h) -> dict:
   """{method: <float64>[S, h]}: a competition's submitted forecasts of the series `ids`, in that
   order, for the methods that forecast every step 1..h of every one of them.
@@ -275,21 +268,6 @@ def scores(forecasts, y, scales, reference='Naive2', rmsse_scales=None,
   for s in means.values():  # Where the reference is exact (0), a ratio of 0 to it is NaN.
     s['owa'] = (ratio(s['smape'], ref['smape']) + ratio(s['mase'], ref['mase'])) / 2
   return means
-
-
-def table(scores_, order=None) -> str:
-  """The methods side by side (method, sMAPE, MASE, OWA, and RMSSE where every method has
-  it): best OWA first, or in `order`."""
-  if order is None:
-    order = sorted(scores_, key=lambda m: (np.nan_to_num(scores_[m]['owa'], nan=np.inf),
-                                           scores_[m]['smape']))
-  width = max([len('method')] + [len(m) for m in order])
-  rmsse_ = all('rmsse' in scores_[m] for m in order)
-  lines = [f'{"method":<{width}}   sMAPE    MASE    OWA' + '   RMSSE' * rmsse_]
-  lines += [f'{m:<{width}} {scores_[m]["smape"]:7.2f} {scores_[m]["mase"]:7.3f} '
-            f'{scores_[m]["owa"]:6.3f}' + f' {scores_[m].get("rmsse", 0):7.3f}' * rmsse_
-            for m in order]
-  return '\n'.join(lines)
 
 
 def series(v) -> np.ndarray:
