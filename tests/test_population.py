@@ -7,7 +7,7 @@ import pytest
 
 from rnnjax.engine import model
 from rnnjax.engine import population as pop
-from rnnjax.search import hparams
+from tests import tiny_population
 
 P = 16
 STEPS = 4
@@ -39,7 +39,7 @@ def _hparams(p=P, uid0=0, layers=2, **overrides):
       hidden_units=np.full(p, 8))
   values.update(overrides)
   uids, widths = values.pop('uid'), values.pop('hidden_units')
-  return jax.tree.map(jnp.asarray, hparams.stack_columns(uids, hidden_size=widths, **values))
+  return jax.tree.map(jnp.asarray, tiny_population.stack_columns(uids, hidden_size=widths, **values))
 
 
 def _member(tree, i):

@@ -27,6 +27,21 @@ def data(n=24, lookback=5, seed=0):
   return jax.tree.map(jnp.asarray, splits)
 
 
+def stack_columns(uids, *, hidden_size, dropout_rates, **columns) -> pop.HParams:
+  """hparams.stack for values given per hyperparameter rather than per member (tests
+  build populations of random values this way).
+
+  uids: <int>[P]; hidden_size: <int>[P]; dropout_rates: <float>[P, L]; columns: other
+  traced rows of the table, each <float>[P] (a row left out: the table's default).
+  """
+  rates, defaults = np.asarray(dropout_rates), hparams.member_values()
+  values = [{**defaults, **{name: column[i] for name, column in columns.items()},
+             'hidden_size': hidden_size[i], 'dropout': rates[i, 0],
+             **{hparams.layer_name(l): rates[i, l] for l in range(rates.shape[1])}}
+            for i in range(len(uids))]
+  return hparams.stack(values, uids, len(uids), rates.shape[1])
+
+
 def hparams_of(p=P, layers=1):
   rng = np.random.default_rng(1)
   values = dict(uid=np.arange(10, 10 + p), learning_rate=np.geomspace(1e-3, 3e-2, p),
@@ -36,7 +51,7 @@ def hparams_of(p=P, layers=1):
                 dropout_rates=rng.uniform(0, 0.5, (p, layers)), forget_bias=np.ones(p),
                 init_scale=rng.uniform(0.5, 1.5, p), hidden_units=[4, 3, 4, 2, 4, 3])
   uids, widths = values.pop('uid'), values.pop('hidden_units')
-  return jax.tree.map(jnp.asarray, hparams.stack_columns(uids, hidden_size=widths, **values))
+  return jax.tree.map(jnp.asarray, stack_columns(uids, hidden_size=widths, **values))
 
 
 def copy(tree):

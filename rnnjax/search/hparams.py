@@ -207,21 +207,6 @@ def stack_from(column, uids, size: int, num_layers: int) -> pop.HParams:
       **{name: as32(name) for name in TRACED if name != 'dropout'})
 
 
-def stack_columns(uids, *, hidden_size, dropout_rates, **columns) -> pop.HParams:
-  """`stack` for values given per hyperparameter rather than per member (tests build
-  populations of random values this way).
-
-  uids: <int>[P]; hidden_size: <int>[P]; dropout_rates: <float>[P, L]; columns: other
-  traced rows of the table, each <float>[P] (a row left out: the table's default).
-  """
-  rates, defaults = np.asarray(dropout_rates), member_values()
-  values = [{**defaults, **{name: column[i] for name, column in columns.items()},
-             'hidden_size': hidden_size[i], 'dropout': rates[i, 0],
-             **{layer_name(l): rates[i, l] for l in range(rates.shape[1])}}
-            for i in range(len(uids))]
-  return stack(values, uids, len(uids), rates.shape[1])
-
-
 def _column(hp, name: str):
   """<[P]> view of `name` in host `HParams`: 'dropout' is layer 1's rate, 'dropout_l'
   layer l's."""
