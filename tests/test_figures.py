@@ -674,8 +674,8 @@ def test_figures_of_a_sweep_with_folds_name_seeds_and_their_folds(tmp_path, monk
   curves.plot_learning_curves(table, out, log=lambda _: None)
   heatmap.plot_heatmaps(table, out, log=lambda _: None)
   sens, imp, curve, heat = figs
-  assert 'best configuration at each value (1 seed (its mean over 2 folds) each)' in (
-      _caption(sens)), _caption(sens)
+  assert ('best configuration by mean mse, as the sweep ranks, at each value (1 seed (its '
+          'mean over 2 folds) each)') in _caption(sens), _caption(sens)
   bars = [t.get_text() for t in imp.axes[0].get_yticklabels()]
   assert not any('seed' in b or 'fold' in b for b in bars), bars  # One seed: no bar.
   assert '2 folds as blocks: each member centred within its fold' in _caption(imp), (

@@ -20,6 +20,15 @@ def values(table: load.Table, metric: str = '') -> np.ndarray:
   return np.array([m['val'].get(metric, math.nan) for m in table.members], np.float64)
 
 
+def scale_of(v) -> str:
+  """'log' for finite values all positive that span more than a factor of 20, else
+  'linear': the rule of every figure's metric axis (`metric_scale`; the learning curves
+  apply it to the values they draw)."""
+  v = np.asarray(v, np.float64)
+  v = v[np.isfinite(v)]
+  return 'log' if v.size > 1 and v.min() > 0 and v.max() / v.min() > 20 else 'linear'
+
+
 def metric_scale(table: load.Table, metric: str = '') -> tuple:
   """('log' or 'linear', a caption sentence or ''): the one scale of every figure of the
   sweep's validation `metric` (default: the shown one), decided from every usable
@@ -28,11 +37,9 @@ def metric_scale(table: load.Table, metric: str = '') -> tuple:
   linear scale, which a log scale could not draw, and the sentence says so."""
   metric = metric or table.shown
   v = values(table, metric)[usable(table, metric)]
-  positive = v[v > 0]
-  wide = positive.size > 1 and positive.max() / positive.min() > 20
-  if wide and positive.size == v.size:
+  if scale_of(v) == 'log':
     return 'log', ''
-  if wide:
+  if scale_of(v[v > 0]) == 'log':  # Wide, but some members score 0 or less.
     n = int((v <= 0).sum())
     return 'linear', (f'Linear scale: {n} member(s) score {metric} '
                       f'{"0" if v.min() == 0 else "<= 0"}, which a log scale cannot draw.')

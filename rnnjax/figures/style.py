@@ -96,14 +96,6 @@ def legend_columns(texts, width_in: float, max_cols: int = 4) -> int:
   return 1
 
 
-def metric_scale(values: np.ndarray) -> str:
-  """'log' for a positive metric spanning more than a factor of 20, else 'linear'."""
-  v = values[np.isfinite(values)]
-  if v.size and v.min() > 0 and v.max() / v.min() > 20:
-    return 'log'
-  return 'linear'
-
-
 def text_colour(rgba) -> str:
   """Black or white, whichever reads better on a cell of this colour."""
   r, g, b = rgba[:3]

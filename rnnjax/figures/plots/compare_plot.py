@@ -88,7 +88,7 @@ def plot_compare(runs: list, out_dir: str, *, val_kinds: dict, log=print) -> lis
         if axis.name in table.axes:
           _line(ax, table, axis, style.OKABE_ITO[g], g, len(runs))
       style.set_axis(ax, axis)
-      if style.metric_scale(vals) == 'log':
+      if member_values.scale_of(vals) == 'log':
         ax.set_yscale('log')
       ax.margins(y=0.1)
     for ax in axs.flat[len(axes):]:

@@ -130,7 +130,7 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
   cut = float(np.quantile(finite, 0.02 if higher else 0.98,
                           method='lower' if higher else 'higher'))
   shown = finite[finite >= cut] if higher else finite[finite <= cut]
-  log_y = style.metric_scale(shown) == 'log'
+  log_y = member_values.scale_of(shown) == 'log'
   # A member stopped at its first evaluation has no line to draw: a grey dot instead.
   points = {uid: int(np.isfinite(v).sum()) for uid, (_, v) in data.items() if uid not in top}
   grey = sum(n > 1 for n in points.values())

@@ -185,7 +185,7 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
     text = (f'Validation {table.shown}{f" ({scale})" if scale else ""} '
             f'({"lower" if table.shown_mode == "min" else "higher"} is better). ')
     # Over seeds the mean shown may order configurations otherwise than the ranking's.
-    ranked = (f' by {"mean " * (seeds > 1)}{table.metric}, as the sweep ranks,'
+    ranked = (f' by {"mean " * (seeds > 1 or folds > 1)}{table.metric}, as the sweep ranks,'
               if table.metric != table.shown else '')
     if any(not table.axes[n].continuous for n in names):
       text += (f'Lines: best configuration{ranked} at each value (mean over its '
