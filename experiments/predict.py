@@ -21,6 +21,7 @@ from absl import app
 from absl import flags
 
 from experiments import cli
+from rnnjax.final.saved import arguments
 
 WORKDIR = flags.DEFINE_string('workdir', '', 'Work directory of a finished sweep.')
 STEPS_AHEAD = flags.DEFINE_integer('steps_ahead', None, 'Forecast: points to forecast '
@@ -32,14 +33,15 @@ CSV_PATH = flags.DEFINE_string('csv_path', '', 'Forecast: forecast from the end 
 FUTURE_PATH = flags.DEFINE_string('future_path', '', 'Forecast with input columns: a CSV '
                                   'of their values over the steps ahead (a panel: long, '
                                   'with its id and time columns).')
-LEVELS = flags.DEFINE_list('levels', ['0.8', '0.95'], 'Forecast: coverage of the '
+LEVELS = flags.DEFINE_list('levels', [str(l) for l in arguments.LEVELS], 'Forecast: coverage of the '
                            'prediction intervals, each in (0, 1).')
 TS_PATH = flags.DEFINE_string('ts_path', '', 'Classify: a .ts file of cases (labelled or '
                               'not).')
 PROMPT = flags.DEFINE_string('prompt', '', 'Character model: the text to continue (empty: '
                              'the start of the validation text).')
-NUM_CHARS = flags.DEFINE_integer('num_chars', 500, 'Character model: characters to write.')
-TEMPERATURE = flags.DEFINE_float('temperature', 0.8, 'Character model: sampling '
+NUM_CHARS = flags.DEFINE_integer('num_chars', arguments.NUM_CHARS, 'Character model: '
+                                 'characters to write.')
+TEMPERATURE = flags.DEFINE_float('temperature', arguments.TEMPERATURE, 'Character model: sampling '
                                  'temperature (> 0).')
 SEED = flags.DEFINE_integer('seed', 0, 'Character model: sampling seed.')
 OUT_DIR = flags.DEFINE_string('out_dir', '', 'Where to write (default WORKDIR/predictions).')

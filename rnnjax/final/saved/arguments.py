@@ -10,6 +10,10 @@ import numpy as np
 from rnnjax.errors import InputError
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+# A loaded model's defaults, wherever it is called from (Python, predict, MLflow).
+LEVELS = (0.8, 0.95)  # Prediction intervals' coverages.
+NUM_CHARS = 200  # Characters a character model writes.
+TEMPERATURE = 0.8  # Its sampling temperature.
 
 
 def _scalar(value, name: str):

@@ -38,6 +38,7 @@ import math
 import numpy as np
 
 from rnnjax.data.windows import series_scales
+from rnnjax.final.saved import arguments
 
 MAX_STEPS = 60  # Steps ahead calibrated (a year of months, of weeks; a day of half-hours).
 
@@ -244,7 +245,7 @@ def describe(residuals, *, refit: bool, scaled: bool = False, folds: int = 1) ->
 
 
 def coverage_on_test(series, origins, forecasts, residuals, horizon: int,
-                     levels=(0.8, 0.95)) -> dict:
+                     levels=arguments.LEVELS) -> dict:
   """Empirical coverage on the test part: `forecasts` from every test origin as far as
   the test part reaches (at most the calibrated steps, `backtest_origins`); per level the share
   of test points inside their interval, over the first `horizon` steps (what the
@@ -254,7 +255,7 @@ def coverage_on_test(series, origins, forecasts, residuals, horizon: int,
 
 
 def scaled_coverage_on_test(truth, forecasts, scales, residuals, horizon: int,
-                            levels=(0.8, 0.95)) -> dict:
+                            levels=arguments.LEVELS) -> dict:
   """`coverage_on_test` of a panel: `forecasts` <float64>[S, K] of each series' test
   part `truth` <float>[S, K] from its end of train, the errors divided by `scales`
   <float>[S] (the test windows' MASE scales); 'origins' counts the series."""

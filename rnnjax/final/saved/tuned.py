@@ -35,7 +35,7 @@ from rnnjax.final.saved import members
 from rnnjax.final.saved import panel_forecasting
 from rnnjax.final.saved import panel_future
 
-DEFAULT_LEVELS = (0.8, 0.95)
+DEFAULT_LEVELS = arguments.LEVELS
 
 
 class TunedModel(members.Members):
@@ -301,7 +301,8 @@ class TunedModel(members.Members):
     probs = self.outputs(lambda g: {'x': padded})[:, :steps]
     return self._metrics(probs, {'y': y, 'mask': mask})
 
-  def sample(self, prompt: str = '', num_chars: int = 200, temperature: float = 0.8,
+  def sample(self, prompt: str = '', num_chars: int = arguments.NUM_CHARS,
+             temperature: float = arguments.TEMPERATURE,
              seed: int = 0) -> str:
     """`num_chars` characters drawn after `prompt` (empty: the sweep's own prime) from
     the members' averaged next-character probabilities sharpened by `temperature`: the

@@ -59,7 +59,8 @@ from rnnjax.final.use import panel_predictions
 from rnnjax.final.use import series_predictions
 
 ARTIFACT = 'workdir_model'  # WORKDIR/model/, in the pyfunc model's artifacts.
-CHARLM_DEFAULTS = {'num_chars': 200, 'temperature': 0.8, 'seed': 0}
+CHARLM_DEFAULTS = {'num_chars': arguments.NUM_CHARS, 'temperature': arguments.TEMPERATURE,
+                   'seed': 0}
 
 
 class TunedPyfunc(mlflow.pyfunc.PythonModel):

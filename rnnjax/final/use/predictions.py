@@ -135,9 +135,8 @@ def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str 
   plot_panel, and 'panel': True) or None}.
 
   Forecast (steps_ahead: default the horizon; csv_path, future_path, levels: default
-  0.8, 0.95),
-  classify (ts_path) or sample (prompt, num_chars, temperature, seed: default 500, 0.8,
-  0), by the model's task; another task's argument given is refused. out_dir: default
+  arguments.LEVELS), classify (ts_path) or sample (prompt, num_chars, temperature,
+  seed: default arguments.NUM_CHARS, TEMPERATURE, 0), by the model's task; another task's argument given is refused. out_dir: default
   WORKDIR/predictions. figures: whether the caller draws 'plot' (a panel's table names
   the series forecast.png draws only then).
   """
@@ -158,9 +157,9 @@ def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str 
   given = dict(steps_ahead=steps_ahead, csv_path=csv_path, future_path=future_path,
                levels=levels, ts_path=ts_path, prompt=prompt, num_chars=num_chars,
                temperature=temperature, seed=seed)
-  levels = (0.8, 0.95) if levels is None else levels
-  num_chars = 500 if num_chars is None else num_chars
-  temperature = 0.8 if temperature is None else temperature
+  levels = arguments.LEVELS if levels is None else levels
+  num_chars = arguments.NUM_CHARS if num_chars is None else num_chars
+  temperature = arguments.TEMPERATURE if temperature is None else temperature
   seed = 0 if seed is None else seed
   for name in foreign:
     if given[name] not in (None, ''):
