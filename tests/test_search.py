@@ -276,6 +276,22 @@ def test_a_larger_random_search_extends_a_smaller_one():
       m.hparams['dropout'] for m in small.members}) == 28
 
 
+def test_a_listed_value_a_random_draw_left_out_is_said():
+  """Two draws of three cells leave one out, by chance of the draw: said, naming it; a
+  draw of every value says nothing."""
+  axes = _axes(learning_rate='loguniform(1e-4, 1e-1)', cell='choice(lstm, gru, rnn_tanh)')
+  make = lambda n: planner.make_plan(axes, search='random', num_members=n, num_seeds=1,
+                                     seed=0)
+  small = make(2)
+  missing = sorted({'lstm', 'gru', 'rnn_tanh'} - set(small.columns['cell']))
+  assert planner.undrawn_notes(axes, small) == [
+      f'note: --cell: {", ".join(v for v in ("lstm", "gru", "rnn_tanh") if v in missing)} '
+      'drawn in none of the 2 configurations drawn at random (of 3 values listed): no '
+      f'figure or table shows {"it" if len(missing) == 1 else "them"}; more --num_members, '
+      'or a grid, trains every value']
+  assert planner.undrawn_notes(axes, make(40)) == []
+
+
 def test_random_plan_seeds_repeat_configurations():
   plan = _random_plan(seed=0, num_members=5, num_seeds=3)
   assert len(plan.members) == 15

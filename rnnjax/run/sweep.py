@@ -120,6 +120,13 @@ def _file_bytes(path: str) -> int:
     return 0
 
 
+def _undrawn(spec, plan) -> list:
+  """planner.undrawn_notes of a population drawn at random (random search's; halving's
+  and PBT's first, of --num_members)."""
+  drawn = spec.search == 'random' or (spec.search in ('halving', 'pbt') and spec.num_members)
+  return planner.undrawn_notes(spec.axes(), plan) if drawn else []
+
+
 def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoints, log,
          progress_bar, dry_run, max_memory_gb, stopper, replace_other=False,
          remake_final=False) -> dict:
@@ -137,7 +144,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   if dry_run:  # The plan, and the data's notes: no baselines fitted (minutes on a panel).
     sweep = prepare_lib.prepare(dataclasses.replace(spec, classical_baselines=False),
                                 max_memory_gb, group_size, log=log)
-    for note in sweep.notes + rules.notes(spec):
+    for note in sweep.notes + rules.notes(spec) + _undrawn(spec, sweep.plan):
       log(note)
     return dry_run_lib.describe_plan(sweep, group_size, log, max_memory_gb)
   fits = spec.task == 'panel' and spec.classical_baselines
@@ -200,7 +207,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
       f'{len(runs)} wave(s) on {sweep.mesh.size} device(s){rounds}; '
       f'swept: {", ".join(plan.swept) or "nothing"}; search: {spec.search}; '
       f'work directory: {workdir}')
-  for note in plan_lib.wave_notes(sweep.plan_json):
+  for note in plan_lib.wave_notes(sweep.plan_json) + _undrawn(spec, plan):
     log(note)
   out = outputs.Outputs(workdir, plan, resumed=start > 0, main=distributed.is_main(),
                         log=log)

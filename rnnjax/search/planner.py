@@ -103,6 +103,27 @@ def _buckets(columns: dict, keys: list, swept: tuple,
   return config_bucket, [{k: columns[k][c] for k in keys} for c in order.tolist()]
 
 
+def undrawn_notes(axes: dict, plan: Plan) -> list:
+  """A line per listed axis (choice(...), two or more values) of which a population
+  drawn at random (`plan`: random search's, or halving's or PBT's first of
+  --num_members) drew some values nowhere: by chance a small draw leaves a value out,
+  and no figure or table then shows it."""
+  out = []
+  configs = len(plan.config_bucket)
+  for name, axis in axes.items():
+    if axis.is_random or len(axis.values) < 2 or name not in plan.columns:
+      continue
+    drawn = set(plan.columns[name])
+    missing = [v for v in axis.values if v not in drawn]
+    if missing:
+      out.append(f'note: --{name}: {", ".join(map(str, missing))} drawn in none of the '
+                 f'{configs} configurations drawn at random (of {len(axis.values)} values '
+                 'listed): no figure or table shows '
+                 f'{"it" if len(missing) == 1 else "them"}; more --num_members, or a grid, '
+                 'trains every value')
+  return out
+
+
 def concat(first: Plan, then: Plan) -> Plan:
   """`then`'s rows and buckets after `first`'s (a later round of tpe): its rows (so its
   uids) and buckets are numbered on from `first`'s, each round keeping its own buckets;
