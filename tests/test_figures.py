@@ -634,6 +634,13 @@ def test_learning_curves_cut_the_worse_end_of_a_higher_is_better_metric(tmp_path
                    _caption(fig)), _caption(fig)
 
 
+@pytest.mark.parametrize('n, cut', [(49, 0), (50, 1), (99, 1), (100, 2), (1000, 20)])
+def test_the_view_leaves_out_2_percent_of_the_points_rounded_down(n, cut):
+  values = np.random.default_rng(n).permutation(np.arange(n, dtype=np.float64))
+  assert (values > curves.view_cut(values, higher=False)).sum() == cut
+  assert (values < curves.view_cut(values, higher=True)).sum() == cut
+
+
 def test_learning_curves_of_a_small_sweep_cut_no_point(tmp_path, monkeypatch):
   """Three members' 15 evaluations, one a spike far above the rest: the view cuts no
   more than 2 % of the points, so here none (an interpolated 98th percentile cut the

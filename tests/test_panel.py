@@ -1294,6 +1294,15 @@ def test_the_data_size_counts_the_refit_once_says_its_folds_and_names_the_right_
                                text_path='mine.txt', train_path='')
   with pytest.raises(InputError, match=r'^--max_memory_gb: .*a smaller mine.txt'):
     prepare.check_data_size({(None, 0): data}, text, 1, 1e-9)
+  # No --dataset given: the task's default is named (not 'a smaller ,').
+  default = types.SimpleNamespace(task='classify', refit=False, csv_path='', dataset='',
+                                  text_path='', train_path='')
+  with pytest.raises(InputError, match=r'^--max_memory_gb: .*a smaller ItalyPowerDemand'):
+    prepare.check_data_size({(None, 0): data}, default, 1, 1e-9)
+  series = types.SimpleNamespace(**{**vars(default), 'task': 'forecast'})
+  with pytest.raises(InputError, match=r'^--dataset wineind_sales: .*fewer or shorter series '
+                     r'in wineind_sales'):
+    prepare.check_data_size({(1, 0): data}, series, 1, 1e-9)
 
 
 def test_a_later_round_s_new_lookback_is_said_and_checked_as_the_first_s(tmp_path,

@@ -223,7 +223,7 @@ def check_data_size(datas: dict, spec: spec_lib.SweepSpec, num_devices: int,
   budget = (max_memory_gb or 2 * probe.default_memory_gb()) * 2**30
   if total > budget:
     limit = '--max_memory_gb' if max_memory_gb else 'this machine\'s memory'
-    source = spec.csv_path or spec.dataset
+    source = spec.csv_path or spec.dataset or task_data.DEFAULT_DATASET[spec.task]
     lookbacks = [int(k) for k, _ in datas if k is not None]
     named = f'--csv_path {source}' if spec.csv_path else f'--dataset {source}'
     if spec.task in ('panel', 'forecast') and max(lookbacks, default=1) > 1:

@@ -131,7 +131,8 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
          progress_bar, dry_run, max_memory_gb, stopper, replace_other=False,
          remake_final=False) -> dict:
   log = log if distributed.is_main() else (lambda _: None)
-  if spec.task == 'panel' and spec.classical_baselines and not dry_run:
+  fits = spec.task == 'panel' and spec.classical_baselines and bool(spec.benchmarks)
+  if fits and not dry_run:
     arima = 'AutoARIMA' in spec.benchmarks and len(spec.benchmarks) > 1
     log('loading the panel: statsforecast\'s benchmarks are fitted per series on '
         'validation and test (minutes on a large panel the first time, hours on long '
@@ -147,7 +148,6 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
     for note in sweep.notes + rules.notes(spec) + _undrawn(spec, sweep.plan):
       log(note)
     return dry_run_lib.describe_plan(sweep, group_size, log, max_memory_gb)
-  fits = spec.task == 'panel' and spec.classical_baselines
   cached = panel_baselines.cache_dir()
   with stopper.at_once(
       f'while loading the data{" and fitting the benchmarks" if fits else ""}, before '

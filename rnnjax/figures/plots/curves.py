@@ -94,6 +94,15 @@ def _wrap(text: str, width_in: float = style.COLUMN_WIDTH) -> str:
                                   break_long_words=False))
 
 
+def view_cut(finite: np.ndarray, higher: bool) -> float:
+  """Where the view of `finite` values is cut: a few exploding (or, where higher is
+  better, collapsing) members would flatten everyone else, so the worse end's 2 % of the
+  points are left out, rounded down (of fewer than 50 points none; 1 of 50, 2 of 100),
+  at a value of the data (ties with it are kept)."""
+  worst, ordered = int(0.02 * finite.size), np.sort(finite)
+  return float(ordered[worst] if higher else ordered[finite.size - 1 - worst])
+
+
 def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
                          log=print) -> list:
   """Writes learning_curves.png/pdf; returns the paths ([] without val records)."""
@@ -123,12 +132,8 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
   if not finite.size:
     log(f'figures: learning curves skipped (no finite validation {metric})')
     return []
-  # A few exploding (or, where higher is better, collapsing) members would flatten
-  # everyone else: cut the view at the worse end's 2 % of points, never more (a value
-  # of the data, not one interpolated below the worst: of 9 points none is cut, not 1).
   higher = (table.shown_mode if metric == table.shown else table.mode) == 'max'
-  cut = float(np.quantile(finite, 0.02 if higher else 0.98,
-                          method='lower' if higher else 'higher'))
+  cut = view_cut(finite, higher)
   shown = finite[finite >= cut] if higher else finite[finite <= cut]
   log_y = member_values.scale_of(shown) == 'log'
   # A member stopped at its first evaluation has no line to draw: a grey dot instead.

@@ -166,8 +166,9 @@ def compiles_line(compiles: dict) -> str:
   done = sorted(b for b, c in compiles.items()
                 if c.seconds or c.cache_hits or c.cache_misses)
   reused = sorted(b for b in compiles if b not in done)
+  counted = lambda c: (f' ({c.cache_hits} cached, {c.cache_misses} compiled)'
+                       if c.cache_hits or c.cache_misses else '')  # The cache on.
   return 'compiles: ' + ', '.join(
-      [f'bucket {b} {compiles[b].seconds:.1f} s ({compiles[b].cache_hits} cached, '
-       f'{compiles[b].cache_misses} compiled)' for b in done] +
+      [f'bucket {b} {compiles[b].seconds:.1f} s{counted(compiles[b])}' for b in done] +
       ([f'bucket{"s" * (len(reused) > 1)} {", ".join(map(str, reused))}: programs '
         'already loaded'] if reused else []))
