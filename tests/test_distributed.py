@@ -30,6 +30,7 @@ from rnnjax.engine import sharding
 from rnnjax.errors import InputError
 from rnnjax.results import evaluations
 from rnnjax.run import sweep
+from rnnjax.run import workdir as workdir_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT_S = 240
@@ -273,7 +274,7 @@ def test_one_process_put_fetch_round_trip(tmp_path):
   np.testing.assert_array_equal(jax.random.key_data(key),
                                 jax.random.key_data(jax.random.key(3)))
   assert distributed.is_main()
-  distributed.check_shared_dir(str(tmp_path / 'absent'))  # One process: nothing to do.
+  workdir_lib.check_shared_dir(str(tmp_path / 'absent'))  # One process: nothing to do.
   assert not (tmp_path / 'absent').exists()
 
 

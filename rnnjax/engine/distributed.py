@@ -9,23 +9,19 @@ reduces to its plain single-process form, so a sweep has one code path:
   put(tree, sharding)        host values (the same on every process) -> global arrays
   fetch(tree)                global arrays -> host numpy on every process
   is_main()                  process 0 alone writes files and logs
-  check_shared_dir(path)     every process sees the same work directory
   sync(name)                 a barrier
 
 What the start-up checks before and after JAX joins the processes, and how a lost peer
 is told apart, is in `processes`.
 
-`put`, `fetch`, `check_shared_dir`, `sync` and the compiled chunks are collectives:
-every process must call them, in the same order, with the same shapes. When a process
+`put`, `fetch`, `sync` and the compiled chunks (and run/workdir.check_shared_dir) are
+collectives: every process must call them, in the same order, with the same shapes. When a process
 dies the others end after about `heartbeat_timeout_s` ("Task N heartbeat timeout" in
 their logs), or at once where their collective fails first (`processes.peer_lost`); one
 that exits early but cleanly holds them up to `shutdown_timeout_s`.
 """
 
-import os
-import secrets
 import sys
-import time
 
 import jax
 from jax.experimental import multihost_utils
@@ -35,7 +31,6 @@ from rnnjax.engine import processes
 from rnnjax.errors import InputError
 
 MODES = ('off', 'auto', 'manual')
-TOKEN = '.rnnjax-shared-check'
 
 # jax's defaults (100 s heartbeat, 300 s shutdown) keep the survivors of a crash waiting
 # for minutes; these end them within about half a minute. The heartbeat thread runs in
@@ -181,57 +176,3 @@ def sync(name: str) -> None:
   """Waits until every process reaches the barrier `name` (nothing with one process)."""
   if jax.process_count() > 1:
     multihost_utils.sync_global_devices(name)
-
-
-def check_shared_dir(path: str) -> None:
-  """Raises InputError on every process unless all of them see `path` as one directory.
-
-  Process 0 creates `path` and writes a token with a fresh random value there; after
-  a barrier every other process reads it back. Checkpoints (orbax writes each process's
-  shards itself) and the resume logic need this. With one process it does nothing.
-  """
-  if jax.process_count() == 1:
-    return
-  token = os.path.join(path, TOKEN)
-  value = np.frombuffer(secrets.token_bytes(8), np.uint32)
-  value = multihost_utils.broadcast_one_to_all(value)  # Process 0's value, everywhere.
-  problem = ''
-  if is_main():
-    try:
-      os.makedirs(path, exist_ok=True)
-      with open(token, 'w', encoding='utf-8') as f:
-        f.write(value.tobytes().hex())
-    except OSError as e:
-      problem = f'process 0 cannot write there ({e.strerror})'
-  sync('rnnjax-shared-dir-written')
-  if not is_main():
-    problem = _read_token(token, value.tobytes().hex())
-  failed = multihost_utils.process_allgather(np.int32(bool(problem)))
-  sync('rnnjax-shared-dir-read')
-  if is_main() and os.path.exists(token):
-    os.unlink(token)
-  sync('rnnjax-shared-dir-done')  # No process looks at the directory before it is gone.
-  if failed.any():
-    who = [int(i) for i in np.flatnonzero(failed)]
-    detail = f'; here: {problem}' if problem else ''
-    raise InputError(f'--workdir: {path} is not one directory shared by every process '
-                     f'(processes {who} do not see process 0\'s files{detail}); put it '
-                     'on a file system every host mounts')
-
-
-def _read_token(token: str, expected: str, tries: int = 20) -> str:
-  """'' once `token` holds `expected`, else what is wrong. Retries for a few seconds:
-  NFS clients may cache a directory listing from before process 0 wrote the file."""
-  problem = ''
-  for attempt in range(tries):
-    try:
-      with open(token, encoding='utf-8') as f:
-        if f.read() == expected:
-          return ''
-      problem = 'it holds a different token from process 0\'s'
-    except OSError:
-      problem = 'process 0\'s token is not there'
-    if attempt < tries - 1:
-      time.sleep(0.5)
-  return problem
-

@@ -157,7 +157,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
     sweep = prepare_lib.prepare(spec, max_memory_gb, group_size, log=log)
   spec = sweep.spec  # Its selection where the spec's is undefined on the data (a note says).
   stopper.check('before anything was written')
-  distributed.check_shared_dir(workdir)
+  workdir_lib.check_shared_dir(workdir)
   digests = files.data_digests(spec.to_json())
   if replace_other:  # On the settings it runs with (recorded in sweep.json): spec's.
     overwrite = workdir_lib.holds_other(workdir, spec.to_json(),

@@ -3,21 +3,31 @@
 A work directory is new (absent or empty), holds this sweep unfinished (resume), holds
 this sweep finished (report it), holds it finished with other final-model settings
 (remake its final model, when asked), or holds another sweep (refuse, unless
-overwriting).
+overwriting). With several processes, `check_shared_dir` checks that every one sees it
+(a token file process 0 writes and the others read back).
 Nothing here writes until the caller has checked every input.
 """
 
 import json
 import os
+import secrets
 import shutil
 import tempfile
+import time
 
+import jax
+from jax.experimental import multihost_utils
+import numpy as np
+
+from rnnjax.engine import distributed
 from rnnjax.errors import InputError
 from rnnjax.results import files
 from rnnjax.search import hparams
 from rnnjax.search import space
 
 NEW, RESUME, FINISHED, REMAKE = 'new', 'resume', 'finished', 'remake'
+
+TOKEN = '.rnnjax-shared-check'  # check_shared_dir's, removed once read.
 
 
 def state_of(workdir: str, spec_json: dict, *, overwrite: bool,
@@ -201,3 +211,56 @@ def truncate(path: str, size: int) -> None:
   if os.path.exists(path):
     with open(path, 'r+b') as f:
       f.truncate(size)
+
+
+def check_shared_dir(path: str) -> None:
+  """Raises InputError on every process unless all of them see `path` as one directory.
+
+  Process 0 creates `path` and writes a token with a fresh random value there; after
+  a barrier every other process reads it back. Checkpoints (orbax writes each process's
+  shards itself) and the resume logic need this. With one process it does nothing.
+  """
+  if jax.process_count() == 1:
+    return
+  token = os.path.join(path, TOKEN)
+  value = np.frombuffer(secrets.token_bytes(8), np.uint32)
+  value = multihost_utils.broadcast_one_to_all(value)  # Process 0's value, everywhere.
+  problem = ''
+  if distributed.is_main():
+    try:
+      os.makedirs(path, exist_ok=True)
+      with open(token, 'w', encoding='utf-8') as f:
+        f.write(value.tobytes().hex())
+    except OSError as e:
+      problem = f'process 0 cannot write there ({e.strerror})'
+  distributed.sync('rnnjax-shared-dir-written')
+  if not distributed.is_main():
+    problem = _read_token(token, value.tobytes().hex())
+  failed = multihost_utils.process_allgather(np.int32(bool(problem)))
+  distributed.sync('rnnjax-shared-dir-read')
+  if distributed.is_main() and os.path.exists(token):
+    os.unlink(token)
+  distributed.sync('rnnjax-shared-dir-done')  # No process looks at the directory before it is gone.
+  if failed.any():
+    who = [int(i) for i in np.flatnonzero(failed)]
+    detail = f'; here: {problem}' if problem else ''
+    raise InputError(f'--workdir: {path} is not one directory shared by every process '
+                     f'(processes {who} do not see process 0\'s files{detail}); put it '
+                     'on a file system every host mounts')
+
+
+def _read_token(token: str, expected: str, tries: int = 20) -> str:
+  """'' once `token` holds `expected`, else what is wrong. Retries for a few seconds:
+  NFS clients may cache a directory listing from before process 0 wrote the file."""
+  problem = ''
+  for attempt in range(tries):
+    try:
+      with open(token, encoding='utf-8') as f:
+        if f.read() == expected:
+          return ''
+      problem = 'it holds a different token from process 0\'s'
+    except OSError:
+      problem = 'process 0\'s token is not there'
+    if attempt < tries - 1:
+      time.sleep(0.5)
+  return problem
