@@ -33,8 +33,8 @@ CSV_PATH = flags.DEFINE_string('csv_path', '', 'Forecast: forecast from the end 
 FUTURE_PATH = flags.DEFINE_string('future_path', '', 'Forecast with input columns: a CSV '
                                   'of their values over the steps ahead (a panel: long, '
                                   'with its id and time columns).')
-LEVELS = flags.DEFINE_list('levels', [str(l) for l in arguments.LEVELS], 'Forecast: coverage of the '
-                           'prediction intervals, each in (0, 1).')
+LEVELS = flags.DEFINE_list('levels', [str(l) for l in arguments.LEVELS], 'Forecast: '
+                           'coverage of the prediction intervals, each in (0, 1).')
 TS_PATH = flags.DEFINE_string('ts_path', '', 'Classify: a .ts file of cases (labelled or '
                               'not).')
 PROMPT = flags.DEFINE_string('prompt', '', 'Character model: the text to continue (empty: '

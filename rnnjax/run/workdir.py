@@ -240,7 +240,8 @@ def check_shared_dir(path: str) -> None:
   distributed.sync('rnnjax-shared-dir-read')
   if distributed.is_main() and os.path.exists(token):
     os.unlink(token)
-  distributed.sync('rnnjax-shared-dir-done')  # No process looks at the directory before it is gone.
+  # No process looks at the directory before the token is gone.
+  distributed.sync('rnnjax-shared-dir-done')
   if failed.any():
     who = [int(i) for i in np.flatnonzero(failed)]
     detail = f'; here: {problem}' if problem else ''

@@ -127,7 +127,8 @@ class Progress:
     to_start = max(self._buckets - len(self._started), 0)
     eta = (seconds / chunks * max(self._total - self._done, 0) +
            self._first_compile_s / len(self._started) * to_start)
-    self._log(f'chunk {self._done}/{max(self._total, self._done)} bucket {bucket} step {step}  {counts}  '
+    total = max(self._total, self._done)  # An estimate below the count shows the count.
+    self._log(f'chunk {self._done}/{total} bucket {bucket} step {step}  {counts}  '
               f'{best}  elapsed {now:.1f}s  eta {eta:.1f}s')
 
   @property
