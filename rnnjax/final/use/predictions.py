@@ -137,8 +137,9 @@ def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str 
   Forecast (steps_ahead: default the horizon; csv_path, future_path, levels: default
   arguments.LEVELS), classify (ts_path) or sample (prompt, num_chars, temperature,
   seed: default arguments.NUM_CHARS, TEMPERATURE, 0), by the model's task; another
-  task's argument given is refused. out_dir: default WORKDIR/predictions. figures: whether the caller draws 'plot' (a panel's table names
-  the series forecast.png draws only then).
+  task's argument given is refused. out_dir: default WORKDIR/predictions. figures:
+  whether the caller draws 'plot' (a panel's table names the series forecast.png draws
+  only then).
   """
   if not workdir:
     raise InputError('--workdir: required (the work directory of a finished sweep)')
