@@ -616,8 +616,16 @@ def test_a_comment_line_read_as_the_header_is_said_where_a_column_is_missing(tmp
 
 def test_read_csv_non_numeric_names_line(tmp_path):
   path = _write(tmp_path / 'x.csv', 'time,a\n0,1\n1,2\n2,abc\n3,4\n')
-  with pytest.raises(InputError, match="line 4, column 'a': 'abc' is not a number"):
-    common.read_csv(path, ('a',))
+  with pytest.raises(InputError, match=r"^--csv_path: .*x.csv: line 4, column 'a': 'abc' is "
+                     r"not a number$"):
+    common.read_csv(path, ('a',), flag='--csv_path')
+  # A spreadsheet's decimal comma or thousands separator (the cell quoted): said.
+  for cell in ('19,99', '14,301', '1,234.5'):
+    path = _write(tmp_path / 'c.csv', f'time,a\n0,1\n1,"{cell}"\n')
+    with pytest.raises(InputError, match=rf"^.*c.csv: line 3, column 'a': '{cell}' is not a "
+                       r"number \(',' in a number: save the file with numbers written "
+                       r"plainly"):
+      common.read_csv(path, ('a',))
 
 
 def test_read_csv_gaps(tmp_path):

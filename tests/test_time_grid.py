@@ -92,7 +92,9 @@ def test_a_regular_or_unread_column_is_left_as_it_is(cells, odd):
 
 @pytest.mark.parametrize('cells', [['08/1994', '07/1994', '06/1994'],
                                    ['21/11/2022', '14/11/2022', '28/11/2022'],
-                                   ['21.11.2022 10:00', '21.11.2022 11:00']])
+                                   ['21.11.2022 10:00', '21.11.2022 11:00'],
+                                   ['Feb 2016', 'Jan 2016', 'Mar 2016'],
+                                   ['Jan-16', 'Feb-16', 'Mar-16']])
 def test_dates_in_another_order_than_isos_are_refused_not_read_in_file_order(cells):
   # An export's rows shuffled, or sorted as text (by day), would train out of time.
   with pytest.raises(InputError, match=rf"^--time_column 't' of f.csv holds dates written "

@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import os
+import re
 
 import numpy as np
 
@@ -195,7 +196,8 @@ def read_csv(path: str, columns, *, time_column: str = '', input_columns=(),
   values = np.full((len(rows) - 1, len(columns)), np.nan)
   for r, row in enumerate(rows[1:]):
     for c, i in enumerate(index):
-      values[r, c] = number(row[i].strip() if i < len(row) else '', path, r + 2, columns[c])
+      values[r, c] = number(row[i].strip() if i < len(row) else '', path, r + 2, columns[c],
+                            flag)
   return values, int(np.isnan(values).sum())
 
 
@@ -210,17 +212,21 @@ def check_roles(named, roles: str) -> None:
     seen[column] = name
 
 
-def number(cell: str, path: str, line: int, column: str) -> float:
+def number(cell: str, path: str, line: int, column: str, flag: str = '') -> float:
   """A CSV cell's value: NaN where it is missing (MISSING); an InputError naming the
-  file, line and column for one that is not a number, or not finite ('inf': a gap
-  would hide it, and a scale or a forecast would be infinite)."""
+  file (after `flag`, the one that gave it), line and column for one that is not a
+  number (what a ',' in it likely is, said), or not finite ('inf': a gap would hide it,
+  and a scale or a forecast would be infinite)."""
   if cell in MISSING:
     return np.nan
+  where = f'{flag + ": " if flag else ""}{path}: line {line}, column {column!r}'
   try:
     value = float(cell)
   except ValueError:
-    raise InputError(f'{path}: line {line}, column {column!r}: {cell!r} is not a '
-                     'number') from None
+    comma = (" (',' in a number: save the file with numbers written plainly, '.' as the "
+             'decimal mark and no thousands separators)'
+             if re.fullmatch(r'[+-]?[\d.]*\d,[\d,.]*', cell) else '')
+    raise InputError(f'{where}: {cell!r} is not a number{comma}') from None
   if np.isinf(value):
-    raise InputError(f'{path}: line {line}, column {column!r}: {cell!r} is not finite')
+    raise InputError(f'{where}: {cell!r} is not finite')
   return value

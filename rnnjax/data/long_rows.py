@@ -189,7 +189,7 @@ def _read_rows(rows, path, flag, id_column, i_id, i_time, read, name) -> tuple:
     key = (row[i_id] if i_id < len(row) else '') if id_column else name
     if id_column and not key.strip():
       raise InputError(f'{flag}: {path}: line {r + 2}: its id column {id_column!r} is empty')
-    point = [common.number(cell(i), path, r + 2, column) for i, column in read]
+    point = [common.number(cell(i), path, r + 2, column, flag) for i, column in read]
     values.setdefault(key, []).append(point)
     times.setdefault(key, []).append(cell(i_time))
   ids = tuple(values)

@@ -37,8 +37,13 @@ from rnnjax.data.time import periods
 from rnnjax.errors import InputError
 
 
-# Dates written in another order than ISO's: 21/11/2022, 11.21.2022, 08/1994, 21-11-2022.
-OTHER_DATES = re.compile(r'\d{1,4}([/.-])\d{1,4}(?:\1\d{1,4})?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?')
+# Dates written otherwise than ISO's: 21/11/2022, 11.21.2022, 08/1994, 21-11-2022, and
+# with a month's name (Jan 2016, Jan-16, 3 Jan 2016, 2016 Jan: a spreadsheet's export).
+_MONTH = r'(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?'
+OTHER_DATES = re.compile(
+    r'\d{1,4}([/.-])\d{1,4}(?:\1\d{1,4})?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?'
+    rf'|(?:\d{{1,2}}[ ./-]?)?{_MONTH}[ ./,-]*\'?\d{{2,4}}|\d{{4}}[ ./-]?{_MONTH}(?:[ ./-]?\d{{1,2}})?',
+    re.IGNORECASE)
 
 
 def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = False,
