@@ -614,6 +614,21 @@ def test_a_comment_line_read_as_the_header_is_said_where_a_column_is_missing(tmp
     common.read_csv(plain, ('sales',))
 
 
+def test_a_part_shorter_than_the_horizon_is_refused_and_an_automatic_one_grown_said():
+  """A --test_size below --horizon holds no window: refused naming it (not the series'
+  length); 15 % of a short series below --horizon grows to it, said."""
+  values = np.arange(96, dtype=np.float64)[:, None]
+  with pytest.raises(InputError, match=r'^--test_size: 5 points are fewer than '
+                     r'--horizon=6: a window of that part forecasts 6 points of it$'):
+    forecast.prepare(values, lookback=12, horizon=6, test_size=5, classical_baselines=False)
+  data = forecast.prepare(values, lookback=12, horizon=20, classical_baselines=False)
+  assert data.split_points == (56, 76)
+  assert ('validation and test hold --horizon=20 points, not 15% of the series (14 of 96: '
+          'fewer than a window forecasts)') in data.notes
+  assert not any("--horizon" in n for n in forecast.prepare(
+      values, lookback=12, horizon=6, classical_baselines=False).notes)
+
+
 def test_read_csv_non_numeric_names_line(tmp_path):
   path = _write(tmp_path / 'x.csv', 'time,a\n0,1\n1,2\n2,abc\n3,4\n')
   with pytest.raises(InputError, match=r"^--csv_path: .*x.csv: line 4, column 'a': 'abc' is "
@@ -641,13 +656,14 @@ def test_read_csv_empty_file(tmp_path):
     common.read_csv(_write(tmp_path / 'x.csv', ''), ('a',))
 
 
-@pytest.mark.parametrize('lookback, horizon', [(7, 1), (6, 2), (2, 3)])
-def test_prepare_series_too_short(lookback, horizon):
+@pytest.mark.parametrize('lookback, horizon, said', [
+    (7, 1, 'too short.*--lookback=7'), (6, 2, 'too short.*--lookback=6'),
+    (2, 3, '^--val_size: 2 points are fewer than --horizon=3')])  # The part, not the series.
+def test_prepare_series_too_short(lookback, horizon, said):
   # 10 points, 2 validation and 2 test: the train part has 6 points.
   values = np.arange(10.0)[:, None]
-  with pytest.raises(InputError, match='too short') as info:
+  with pytest.raises(InputError, match=said):
     forecast.prepare(values, lookback=lookback, horizon=horizon, val_size=2, test_size=2)
-  assert f'--lookback={lookback}' in str(info.value)
 
 
 def test_prepare_just_long_enough():

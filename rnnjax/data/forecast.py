@@ -160,7 +160,14 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
   """
   n = len(values)
   lookback_needed = lookback + int(difference)  # A change needs the level before it.
+  for flag, given in (('--val_size', val_size), ('--test_size', test_size)):
+    if 0 < given < horizon:
+      raise InputError(f'{flag}: {given} points are fewer than --horizon={horizon}: a window '
+                       f'of that part forecasts {horizon} points of it')
   # An automatic part holds at least one window: --horizon points (a short series).
+  automatic = round(DEFAULT_HOLDOUT_FRACTION * n)
+  grown = [name for name, given in (('validation', val_size), ('test', test_size))
+           if given <= 0 and automatic < horizon]
   val_size, test_size = common.holdout_sizes(n, val_size, test_size,
                                              fraction=DEFAULT_HOLDOUT_FRACTION,
                                              minimum=horizon)
@@ -215,6 +222,11 @@ def prepare(values: np.ndarray, *, lookback: int, horizon: int, val_size: int = 
       baselines['seasonal_naive'][split] = series_errors.regression_report(
           pred, truth[split], scale, scored[split])
   said = ()  # Where the baselines or MASE cannot be what the flags ask: said, not dropped.
+  if grown:
+    each = 'hold' if len(grown) > 1 else 'holds'
+    said += (f'{" and ".join(grown)} {each} --horizon={horizon} points, not '
+             f'{DEFAULT_HOLDOUT_FRACTION:.0%} of the series ({automatic} of {n}: fewer '
+             'than a window forecasts)',)
   if season >= train_end:
     said += (f'--season={season} is not shorter than the training part ({train_end} '
              'points): no seasonal-naive baseline, and MASE scales by the naive (lag-1) '
