@@ -491,6 +491,15 @@ def test_input_columns_need_their_future_values(tmp_path):
     rows = list(csv.reader(f))
   assert [r[0] for r in rows[1:]] == ['36', '37', '38']
   np.testing.assert_allclose([float(r[1]) for r in rows[1:]], fc['point'][:, 0], rtol=1e-6)
+  # Within the horizon no row of it is read: said, not silently ignored.
+  out = _predict(workdir, tmp_path / 'h', steps_ahead=1,
+                 future_path=str(tmp_path / 'future.csv'))
+  assert any(line.startswith(f"note: --future_path: {tmp_path / 'future.csv'} is not read: 1 "
+                             "step within the horizon (1) read ['promo'] of the history alone")
+             for line in out['lines']), out['lines']
+  assert not any('is not read' in line for line in _predict(
+      workdir, tmp_path / 'h3', steps_ahead=3,
+      future_path=str(tmp_path / 'future.csv'))['lines'])
   # With the model's time column, the file's rows are put in time order and must start
   # the step after the history.
   (tmp_path / 'dated.csv').write_text('t,promo\n37,2\n36,1\n38,3\n')

@@ -182,7 +182,7 @@ def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
   read_notes = []
   times, values, test_start, observed = series_predictions.history(model, csv_path,
                                                                    read_notes)
-  future = series_predictions.future_inputs(model, future_path, steps, times)
+  future = series_predictions.future_inputs(model, future_path, steps, times, read_notes)
   start = time.perf_counter()
   fc = model.forecast(values, steps, future_inputs=future, levels=levels,
                       future_what=_future_what(future_path))

@@ -67,12 +67,13 @@ def history(model, csv_path: str = '', notes: list | None = None):
   return times, values, None, observed
 
 
-def future_inputs(model, path: str, steps: int, times=()):
+def future_inputs(model, path: str, steps: int, times=(), notes: list | None = None):
   """<float64>[rows, C_in - C_out] from `path` (--future_path), or None where none are
   given and none are read (no input columns, or `steps` within the horizon);
   InputError when they are needed and missing or short (forecasting.rows_read), or
   when the file has the model's time column and its rows do not start the step after
-  `times` (the history's) end."""
+  `times` (the history's) end. A file given where no row of it is read is said in
+  `notes` (a plan of next quarter's prices changes nothing within the horizon)."""
   inputs = model.transform['input_columns']
   if not inputs:
     if path:
@@ -104,6 +105,12 @@ def future_inputs(model, path: str, steps: int, times=()):
                      f'{forecasting.first_empty(values[:need], inputs)}; {steps} steps '
                      f'read {need} (past the horizon, {model.transform["horizon"]}, '
                      'forecasts are fed back with them)')
+  if not need and notes is not None:
+    notes.append(f'--future_path: {path} is not read: {steps} step{"s" * (steps != 1)} '
+                 f'within the horizon ({model.transform["horizon"]}) read {inputs} of the '
+                 'history alone (its rows are read past the horizon, where forecasts are '
+                 'fed back; a panel model reads columns known in advance over its horizon: '
+                 '--task=panel --future_columns)')
   return values
 
 
