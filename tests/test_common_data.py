@@ -73,6 +73,14 @@ def test_a_flag_column_holds_its_last_value_and_the_note_counts_by_column():
   assert gap_fill.fill_counts(np.array([[1.0, np.nan], [2.0, 1.0], [3.0, np.nan]]), names[:2],
                             targets=1, flags=(1,)) == {
                                 (names[1], gap_fill.START): 1, (names[1], gap_fill.LAST): 1}
+  # Part by part (a validation part from row 3, a test part from row 5): the gaps at a
+  # part's end hold its last value (fill_gaps_before), and are counted so.
+  series = np.array([1.0, 2.0, np.nan, 4.0, np.nan, 6.0, np.nan, 8.0])
+  parts = gap_fill.fill_gaps_before(series[:, None], (3, 5), names[:1], 'f.csv')[:, 0]
+  np.testing.assert_allclose(parts, [1, 2, 2, 4, 4, 6, 7, 8])
+  assert gap_fill.fill_counts(series, names[:1], ends=(3, 5)) == {
+      (names[0], gap_fill.END): 2, (names[0], gap_fill.LINEAR): 1}
+  assert gap_fill.fill_counts(series, names[:1]) == {(names[0], gap_fill.LINEAR): 3}
 
 
 def test_read_file_keeps_newlines_and_drops_bom(tmp_path):

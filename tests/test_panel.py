@@ -68,7 +68,7 @@ def test_an_export_of_sale_days_only_is_told_of_fill_zero(tmp_path):
   absent = sum(v == 0 for values in sold.values() for v in values)
   # 'a' ends on a sale: every absent day lies between two sales.
   assert (f'{absent} of the 22 target cells of {path} ({absent / 22:.0%}) were empty or '
-          'without a row and are interpolated between the values around them: where a '
+          'without a row and are filled from the values around them: where a '
           'period without a row sold nothing (an export of the days or weeks with sales '
           'only), --fill=zero reads it as 0') in load('linear').notes
   zero = load('zero').notes

@@ -335,9 +335,10 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
       raw[:end], (end - tested - validated, end - tested),
       [f'column {c!r}' for c in columns + inputs], path, fill=fill, targets=len(columns),
       flags=flags)
-  counts = gap_fill.fill_counts(raw, [f'target column {c!r}' for c in columns] +
-                              [f'input column {c!r}' for c in inputs], fill=fill,
-                              targets=len(columns), flags=flags)
+  counts = gap_fill.fill_counts(raw[:end], [f'target column {c!r}' for c in columns] +
+                                [f'input column {c!r}' for c in inputs], fill=fill,
+                                targets=len(columns), flags=flags,
+                                ends=(end - tested - validated, end - tested))
   # Empty target cells in the test part: filled as every gap is (history to the windows
   # after them), and left out of every test score (--fill=zero: an empty cell is a 0, as
   # a shop's absent sales, and scored).

@@ -48,12 +48,27 @@ def fill_how(c: int, fill: str, targets: int, flags=()) -> str:
 
 
 def fill_counts(values, names, *, fill: str = 'linear', targets: int = 0,
-                flags=()) -> dict:
+                flags=(), ends=()) -> dict:
   """{(names[c], how): empty cells} of <float64>[T, C] (or [T]), as `fill_gaps` fills
   them (how: ZERO, LINEAR, LAST, or START / END for the cells before a column's first
-  value, which hold it, and a linear fill's after its last); add the counts of many
-  series with `add_counts`."""
+  value, which hold it, and a linear fill's after its last), or with `ends` as
+  `fill_gaps_before` fills them, part by part (a gap at a part's end holds its last
+  value: END); add the counts of many series with `add_counts`."""
   values = np.asarray(values, np.float64).reshape(len(values), -1)
+  kw = dict(fill=fill, targets=targets, flags=flags)
+  if not np.isnan(values).any():
+    return {}
+  out = {}
+  for end in sorted(e for e in ends if 0 < e < len(values)):
+    if np.isnan(values[:end]).all(axis=0).any():  # fill_gaps_before fills it later on.
+      continue
+    out = add_counts(out, fill_counts(values[:end], names, **kw))
+    values = np.where(np.arange(len(values))[:, None] < end, 0.0, values)  # Now filled.
+  return add_counts(out, _counts(values, names, **kw))
+
+
+def _counts(values, names, *, fill, targets, flags) -> dict:
+  """`fill_counts` of <float64>[T, C] in one pass."""
   out = {}
   for c in range(values.shape[1]):
     missing = np.isnan(values[:, c])

@@ -143,13 +143,14 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
     notes += test_part.zero_parts(ids, held, times, horizon, given=bool(test_path))
   names = ['the target'] + [f'input column {c!r}' for c in every]
   flags = gap_fill.flag_columns(values, 1)  # Over every series: one rule per column.
-  counts = gap_fill.add_counts(*(gap_fill.fill_counts(v, names, fill=fill, targets=1,
-                                                  flags=flags) for v in values))
-  notes += _interpolated_note(counts, sum(len(v) for v in values), train_path)
   # Validation (and a test part held out) filled on from the points before it, none of
   # which reads it.
   ends = lambda v: (len(v) - horizon,) if test_path else (len(v) - 2 * horizon,
                                                             len(v) - horizon)
+  counts = gap_fill.add_counts(*(gap_fill.fill_counts(v, names, fill=fill, targets=1,
+                                                      flags=flags, ends=ends(v))
+                                 for v in values))
+  notes += _interpolated_note(counts, sum(len(v) for v in values), train_path)
   filled = [gap_fill.fill_gaps_before(v.reshape(len(v), -1), ends(v), names,
                                       f'{train_path}: series {k!r}', fill=fill, targets=1,
                                       flags=flags) for k, v in zip(ids, values)]
@@ -193,11 +194,13 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
 def _interpolated_note(counts: dict, cells: int, path: str) -> tuple:
   """A note where a large share (MOSTLY_ABSENT) of the targets' `cells` were absent and
   interpolated (gap_fill.fill_counts' `counts`): an export of sale days only."""
-  n = counts.get(('the target', gap_fill.LINEAR), 0)
+  # Interpolated, or at a part's end (or a series' ends) held at the nearest value.
+  n = sum(counts.get(('the target', how), 0)
+          for how in (gap_fill.LINEAR, gap_fill.START, gap_fill.END))
   if n < MOSTLY_ABSENT * cells:
     return ()
   return (f'{n} of the {cells} target cells of {path} ({n / cells:.0%}) were empty or '
-          'without a row and are interpolated between the values around them: where a '
+          'without a row and are filled from the values around them: where a '
           'period without a row sold nothing (an export of the days or weeks with sales '
           'only), --fill=zero reads it as 0',)
 
