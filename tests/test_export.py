@@ -811,7 +811,13 @@ def test_python_errors_name_arguments_and_the_command_names_flags(tmp_path, fore
   chars = rnnjax.load(charlm_run[1])
   for kw, message in (({'prompt': 'ab\u2603'}, r"^prompt: character '\u2603' \(position 2\)"),
                       ({'temperature': 0}, r'^temperature: 0 must be a number > 0'),
-                      ({'num_chars': -1}, r'^num_chars: -1 must be a whole number >= 0'),
+                      ({'num_chars': -1}, r'^num_chars: -1 must be a whole number in '
+                                          r'\[0, 1048576\]'),
+                      # A million characters at most (a served model's request), and
+                      # seeds as jax.random.key tells them apart (32 bits).
+                      ({'num_chars': 10 ** 9}, r'^num_chars: 1000000000 must be a whole '),
+                      ({'seed': 2 ** 32}, r'^seed: 4294967296 must be a whole number in '
+                                          r'\[0, 4294967295\]'),
                       ({'num_chars': 2.5}, r'^num_chars: 2.5 must be a whole number'),
                       ({'prompt': b'ab'}, r'^prompt: a str, not bytes$')):
     with pytest.raises(InputError, match=message):

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import rnnjax
 from rnnjax.data import text
 from rnnjax.engine import losses
 from rnnjax.engine import model
@@ -271,13 +272,19 @@ def test_charlm_end_to_end_on_users_text(tmp_path):
   spec = sweep.SweepSpec(task='charlm', text_path=str(tmp_path / 'play.txt'),
                          val_size=500, test_size=500, hidden_size='16', batch_size='8',
                          seq_len=16, learning_rate='grid(3e-3,3e-2)', train_steps=40,
-                         eval_every=20, sample_chars=50)
+                         eval_every=20, sample_chars=50, ensemble='single')
   summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=QUIET)
   vocab = len(set((tmp_path / 'play.txt').read_text()))
   assert summary['baselines']['uniform']['val']['bpc'] == pytest.approx(math.log2(vocab))
   assert summary['best']['val']['bpc'] < summary['baselines']['unigram']['val']['bpc']
   sample = (tmp_path / 'wd' / 'sample.txt').read_text()
   assert len(sample) == 16 + 50 and set(sample) <= set((tmp_path / 'play.txt').read_text())
+  # The saved model, here the best member alone, draws it again from summary.json's record.
+  said = summary['sample']
+  again = rnnjax.load(str(tmp_path / 'wd')).sample(
+      said['prime'], num_chars=said['num_chars'], temperature=said['temperature'],
+      seed=said['seed'])
+  assert said['prime'] + again == sample
 
 
 def test_forecast_end_to_end_two_targets_and_an_input_column(tmp_path):

@@ -270,4 +270,4 @@ def write_sample(spec, runs, best: dict, data, workdir: str | None, mesh) -> dic
         tmp, 'w', encoding='utf-8') as f:
       f.write(prime_text + sample)
   return {'path': files.SAMPLE, 'uid': best['uid'], 'temperature': spec.temperature,
-          'prime': prime_text, 'num_chars': spec.sample_chars}
+          'seed': spec.seed, 'prime': prime_text, 'num_chars': spec.sample_chars}

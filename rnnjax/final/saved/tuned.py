@@ -312,7 +312,7 @@ class TunedModel(members.Members):
     if not len(tokens):
       raise InputError('prompt: needs at least one character')
     temperature = arguments.positive(temperature, 'temperature')
-    num_chars = arguments.whole(num_chars, 'num_chars', 0)
-    seed = arguments.whole(seed, 'seed', 0, 2 ** 63 - 1)
+    num_chars = arguments.whole(num_chars, 'num_chars', 0, arguments.MAX_NUM_CHARS)
+    seed = arguments.whole(seed, 'seed', 0, arguments.MAX_SEED)
     return characters.sample(self._groups, self.transform['vocab'], tokens,
                              num_chars=int(num_chars), temperature=temperature, seed=seed)
