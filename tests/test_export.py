@@ -660,6 +660,16 @@ def _damaged(tmp_path, workdir):
     f.write(flax.serialization.msgpack_serialize(params))
   cases['other_params'] = (path, r'model/params\.msgpack group 0: its parameters are not '
                            r'the shapes of the \d+ member\(s\) of lstm')
+  # One weight changed, the file whole: it would forecast nonsense without a word.
+  path, model = copy('changed_params')
+  layer = flax.serialization.msgpack_restore(open(os.path.join(
+      model, 'params.msgpack'), 'rb').read())
+  weights = layer['0']['layers']['0']
+  weights['w_hh'] = weights['w_hh'] * np.float32(1.5)
+  with open(os.path.join(model, 'params.msgpack'), 'wb') as f:
+    f.write(flax.serialization.msgpack_serialize(layer))
+  cases['changed_params'] = (path, r'model/params\.msgpack is not the file rnnjax wrote \(its '
+                             r'digest differs from the one manifest\.json records')
   return cases
 
 

@@ -32,6 +32,7 @@ from rnnjax.final.saved import panel_forecasting
 from rnnjax.final.use import panel_predictions
 from rnnjax.final.use import panel_shown
 from rnnjax.final.use import predictions
+from rnnjax.results import files
 from rnnjax.run import sweep
 import rnnjax
 
@@ -615,6 +616,9 @@ def _dated(workdir, tmp_path, cell):
   for name in ('times', 'test_times'):
     arrays[name] = np.vectorize(lambda t: cell(int(t)))(arrays[name]).astype(str)
   np.savez(model_dir / 'arrays.npz', **arrays)
+  info = files.read_json(str(model_dir / 'manifest.json'))  # As the sweep would write it.
+  info['digests']['arrays.npz'] = files.digest(str(model_dir / 'arrays.npz'))
+  files.write_json(str(model_dir / 'manifest.json'), info)
   return str(tmp_path / 'dated')
 
 

@@ -68,14 +68,17 @@ def config_from_json(obj: dict) -> pop.TrainConfig:
 
 def write(path: str, info: dict, groups, arrays: dict) -> None:
   """Writes the three files into `path`, replacing what was there, atomically enough
-  that a reader sees either no manifest or a complete model (manifest written last)."""
+  that a reader sees either no manifest or a complete model (manifest written last,
+  with the other files' digests: `read` refuses a file changed since)."""
   with files.atomic(path) as tmp:
     os.makedirs(tmp)
     with open(os.path.join(tmp, PARAMS), 'wb') as f:
       f.write(flax.serialization.to_bytes([g.params for g in groups]))
     if arrays:
       np.savez(os.path.join(tmp, ARRAYS), **arrays)
-    files.write_json(os.path.join(tmp, MANIFEST), info)
+    digests = {name: files.digest(os.path.join(tmp, name)) for name in (PARAMS, ARRAYS)
+               if os.path.exists(os.path.join(tmp, name))}
+    files.write_json(os.path.join(tmp, MANIFEST), {**info, 'digests': digests})
 
 
 def _lists(tree):
@@ -215,7 +218,20 @@ def read(path: str):
   missing = sorted(set(NEEDS.get(task, ())) - set(arrays))
   if missing:
     raise InputError(f'{os.path.join(path, ARRAYS)} lacks {", ".join(missing)}')
+  _check_digests(path, info.get('digests'))
   return info, groups, arrays
+
+
+def _check_digests(path: str, digests) -> None:
+  """InputError where a file that still reads is not the one `write` wrote (a model of
+  an earlier rnnjax records no digests): a changed weight would forecast, classify or
+  write nonsense without a word. Checked after the files' own checks, which say more."""
+  for name, want in (digests if isinstance(digests, dict) else {}).items():
+    where = os.path.join(path, name)
+    if name in (PARAMS, ARRAYS) and os.path.exists(where) and files.digest(where) != want:
+      raise InputError(f'{where} is not the file rnnjax wrote (its digest differs from '
+                       f'the one {MANIFEST} records: changed or damaged since); restore it, '
+                       'or write the model again (--remake_final)')
 
 
 def load(workdir: str) -> tuned.TunedModel:
