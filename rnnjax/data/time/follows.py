@@ -92,7 +92,8 @@ def _zero_advice(unit: str, step: int, cells, p, n: int, zero: bool, before,
     return ''
   example = periods.month_example(cells[:n]) if unit == 'month' else cells[n - 1]
   early = sum(e < end for e in ends)
-  return (f' ({early} series {"ends" if early == 1 else "end"} before the panel\'s last time '
+  ends_ = 'ends' if early == 1 else 'end'
+  return (f' ({early} series {ends_} before the panel\'s last time '
           f'{periods.label(unit, end, example, step)!r}: a sweep with --fill=zero reads a '
           'series\' absent periods as 0 and runs every series on to that time)')
 

@@ -18,8 +18,8 @@ dropped, so a day across the change is one day and a month one month
 the note saying so. Two rows of a series at one
 time, or a time off its series' grid (a Tuesday in a series of Mondays), are refused in
 one line naming --time_column, and so is a cell that is not a time (blank, another
-format) among a column of mostly times, and a column of dates written in another order
-(21/11/2022, 08/1994: `OTHER_DATES`). A column of mostly other cells (labels), or with
+format) among a column of mostly times, and a column of dates written otherwise
+(21/11/2022, 08/1994, Jan 2016: `OTHER_DATES`). A column of mostly other cells (labels), or with
 numbers that are not whole (decimal years: 1990, 1990.5, 1991), is left in file order,
 and the note says so.
 With `to_end` (--fill=zero) a series whose rows stop early runs on, empty, to the last
@@ -42,8 +42,8 @@ from rnnjax.errors import InputError
 _MONTH = r'(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?'
 OTHER_DATES = re.compile(
     r'\d{1,4}([/.-])\d{1,4}(?:\1\d{1,4})?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?'
-    rf'|(?:\d{{1,2}}[ ./-]?)?{_MONTH}[ ./,-]*\'?\d{{2,4}}|\d{{4}}[ ./-]?{_MONTH}(?:[ ./-]?\d{{1,2}})?',
-    re.IGNORECASE)
+    rf'|(?:\d{{1,2}}[ ./-]?)?{_MONTH}[ ./,-]*\'?\d{{2,4}}'
+    rf'|\d{{4}}[ ./-]?{_MONTH}(?:[ ./-]?\d{{1,2}})?', re.IGNORECASE)
 
 
 def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = False,

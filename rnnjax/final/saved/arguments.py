@@ -12,11 +12,11 @@ from rnnjax.errors import InputError
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 # A loaded model's defaults, wherever it is called from (Python, predict, MLflow).
 LEVELS = (0.8, 0.95)  # Prediction intervals' coverages.
-NUM_CHARS = 200  # Characters a character model writes.
+NUM_CHARS = 200  # Characters a character model writes,
+TEMPERATURE = 0.8  # at this sampling temperature.
 MAX_NUM_CHARS = 2 ** 20  # At most (a million characters: ~20 s on a 2-core CPU; a served
 # model's one request must not take every byte of its machine).
 MAX_SEED = 2 ** 32 - 1  # jax.random.key keeps a seed's low 32 bits: larger ones repeat.
-TEMPERATURE = 0.8  # Its sampling temperature.
 
 
 def _scalar(value, name: str):
