@@ -76,7 +76,10 @@ def train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *, 
         runs += sweep.runs[len(runs):]
         order = plan_lib.chunk_order(len(runs), sweep.num_chunks, chunk_major=adaptive)
         out.add_members(sweep.plan)
-        _recount(bar, sweep, len(search_state.rounds), runs, order, position, emptied)
+        # The first round's runs stood for every round's: estimated again.
+        left, buckets, later = estimate(sweep, len(search_state.rounds), runs, order,
+                                        position + 1, emptied)
+        bar.recount(bar.done + left, buckets, later)
     out.write(records, evaluation, position)  # Before the checkpoint that covers them.
     _save(mngr, position, runs, search_state, metrics_bytes=out.tell(),
           timing=bar.spent())
@@ -85,15 +88,15 @@ def train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *, 
   return sweep, runs, search_state, compiles
 
 
-def _recount(bar, sweep, asked: int, runs, order, position: int, emptied: set) -> None:
-  """The progress's total and buckets to start, estimated again once a round is asked
-  (the first round's runs and buckets stood for every round's): the chunks done, those
-  ahead, and the rounds still to ask (of `spec.rounds`, `asked` asked) at the pace of
-  those asked."""
-  ahead = [r for r, _ in order[position + 1:] if r not in emptied]
-  rounds_left = max(sweep.spec.rounds - asked, 0) / asked
-  bar.recount(bar.done + len(ahead) + round(rounds_left * len(runs) * sweep.num_chunks),
-              {runs[r].bucket for r in ahead}, rounds_left * len(sweep.plan.buckets))
+def estimate(sweep, asked: int, runs, order, start: int, emptied=frozenset()) -> tuple:
+  """The progress's estimate from position `start` of `order` on: (its chunks, less the
+  runs `emptied`, and those of the rounds still to ask, at the pace of the `asked` of
+  `spec.rounds` asked so far (0: a search without rounds); the buckets those chunks
+  train; the buckets of the rounds still to ask)."""
+  ahead = [(r, c) for r, c in order[start:] if r not in emptied]
+  left = max(sweep.spec.rounds - asked, 0) / asked if asked else 0
+  return (len(ahead) + round(left * len(runs) * sweep.num_chunks),
+          plan_lib.buckets_from(runs, ahead, 0), left * len(sweep.plan.buckets))
 
 
 def _all_stopped(uids, status) -> bool:

@@ -211,15 +211,13 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
     log(note)
   out = outputs.Outputs(workdir, plan, resumed=start > 0, main=distributed.is_main(),
                         log=log)
-  planned = len(runs) + (spec.rounds - asked) * len(runs) / asked if asked else len(runs)
   # Each bucket still to train compiles its programs here (again after a resume).
   order = plan_lib.chunk_order(len(runs), sweep.num_chunks,
                                chunk_major=spec.search in planner.ADAPTIVE)
-  buckets = len(plan_lib.buckets_from(runs, order, start)) + (
-      (spec.rounds - asked) * len(plan.buckets) / asked if asked else 0)
+  ahead, buckets, later = chunks.estimate(sweep, asked, runs, order, start)
   bar = progress_lib.Progress(
-      round(planned * sweep.num_chunks), log=log, bar=progress_bar, done=start,
-      buckets=buckets, spent=spent,
+      start + ahead, log=log, bar=progress_bar, done=start,
+      buckets=len(buckets) + later, spent=spent,
       best=progress_lib.best_so_far(workdir, spec.task, spec.selection, spec.difference)
       if start else None)
   rename = lambda metrics: {data.metric_names.get(k, k): v for k, v in metrics.items()}

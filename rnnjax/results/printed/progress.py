@@ -154,7 +154,8 @@ class Progress:
   def recount(self, total_chunks: int, buckets_ahead, future_buckets: float = 0) -> None:
     """A new estimate once a round is asked (its runs may be more than estimated):
     `total_chunks` counted in all, the buckets of the chunks ahead (`buckets_ahead`)
-    and of the rounds still to be asked (`future_buckets`, estimated)."""
+    and of the rounds still to be asked (`future_buckets`, estimated: run/chunks.py
+    `estimate`, as the first)."""
     self._total = total_chunks
     self._buckets = len(self._started | set(buckets_ahead)) + future_buckets
     if self._bar is not None:
