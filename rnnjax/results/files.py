@@ -196,13 +196,18 @@ def records(*, uid, bucket, step, split, metrics: dict) -> list[dict]:
 DATA_FLAGS = ('csv_path', 'test_path', 'train_path', 'text_path')
 
 
-def digest(path: str) -> str:
-  """The first 16 hex digits of the sha256 of the file at `path`: which version of it."""
+def sha256(path: str) -> str:
+  """The sha256 of the file at `path`, in hex, read a MiB at a time."""
   hashed = hashlib.sha256()
   with open(path, 'rb') as f:
     for block in iter(lambda: f.read(1 << 20), b''):
       hashed.update(block)
-  return hashed.hexdigest()[:16]
+  return hashed.hexdigest()
+
+
+def digest(path: str) -> str:
+  """The first 16 hex digits of the sha256 of the file at `path`: which version of it."""
+  return sha256(path)[:16]
 
 
 def data_digests(spec_json: dict) -> dict:
@@ -213,11 +218,7 @@ def data_digests(spec_json: dict) -> dict:
     path = spec_json.get(flag)
     if not path or not os.path.isfile(path):
       continue
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-      for block in iter(lambda: f.read(1 << 20), b''):
-        digest.update(block)
-    out[flag] = digest.hexdigest()
+    out[flag] = sha256(path)
   return out
 
 
