@@ -166,7 +166,7 @@ def main(argv):
       workdir = WORKDIR.value or default_workdir()
       mlflow_client = None
       if MLFLOW_URI.value and not DRY_RUN.value and distributed.is_main():
-        from rnnjax.final.use import mlflow_log  # pylint: disable=g-import-not-at-top
+        from rnnjax.results.tracking import mlflow_log  # pylint: disable=g-import-not-at-top
         mlflow_client = mlflow_log.client(MLFLOW_URI.value)  # Refused before training.
       wandb_dir = None
       if WANDB_PROJECT.value and not DRY_RUN.value and distributed.is_main():
@@ -186,9 +186,11 @@ def main(argv):
         from rnnjax import figures  # pylint: disable=g-import-not-at-top
         figures.make_all(workdir)  # matplotlib loads slowly: only when asked.
       if mlflow_client is not None:
+        from rnnjax.final.use import mlflow_packaging  # pylint: disable=g-import-not-at-top
         run_id = mlflow_log.log_sweep(MLFLOW_URI.value, workdir,
                                       experiment=MLFLOW_EXPERIMENT.value,
-                                      mlflow_client=mlflow_client)
+                                      mlflow_client=mlflow_client,
+                                      log_model=mlflow_packaging.log_model)
         print(f'MLflow: run {run_id} in {MLFLOW_URI.value} (the final model: '
               f'runs:/{run_id}/model)')
       if wandb_dir is not None:

@@ -1,7 +1,8 @@
-"""The final model in MLflow (rnnjax/final/use/mlflow_log.py, mlflow_packaging.py,
-mlflow_model.py): a sweep logged to a local sqlite store gives a pyfunc model whose
-predictions are `rnnjax.load(workdir)`'s, for each task; a process without rnnjax loads it
-from the sources logged beside it.
+"""The final model in MLflow (rnnjax/results/tracking/mlflow_log.py, final/use/
+mlflow_packaging.py and mlflow_model.py): a sweep logged to a local sqlite store (by the
+sweep's command, or log_sweep) gives a pyfunc model whose predictions are
+`rnnjax.load(workdir)`'s, for each task; a process without rnnjax loads it from the
+sources logged beside it.
 
 Real sweeps of one or two tiny members (a few seconds each); MLflow is not mocked.
 """
@@ -17,12 +18,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from experiments import population_sweep
 from rnnjax.data import classify
 from rnnjax.data import text
 from rnnjax.errors import InputError
+from rnnjax.engine import sharding
 from rnnjax.results import summary_file
 from rnnjax.run import sweep
 import rnnjax
+from tests import entry_points
 
 mlflow = pytest.importorskip('mlflow', reason='the mlflow extra is not installed')
 
@@ -52,19 +56,36 @@ def store(tmp_path_factory):
 
 def _logged(tmp_path, spec, uri):
   """(workdir, parent run id) of `spec` run and logged to the store at `uri`."""
-  from rnnjax.final.use import mlflow_log
+  from rnnjax.final.use import mlflow_packaging
+  from rnnjax.results.tracking import mlflow_log
   workdir = str(tmp_path / 'wd')
   sweep.run_sweep(spec, workdir, log=lambda _: None)
-  return workdir, mlflow_log.log_sweep(uri, workdir, experiment='t')
+  return workdir, mlflow_log.log_sweep(uri, workdir, experiment='t',
+                                       log_model=mlflow_packaging.log_model)
 
 
 @pytest.fixture(scope='module')
 def forecaster(tmp_path_factory, store):
+  """FORECAST run and logged by the sweep's command (`--mlflow_uri`): (workdir, run id)."""
   tmp_path = tmp_path_factory.mktemp('forecast')
   rows = ''.join(f'{t},{100 + 10 * np.sin(t / 2) + t:.3f},{(t * 7) % 5}\n' for t in range(40))
   (tmp_path / 'sales.csv').write_text('t,sales,promo\n' + rows)
   spec = dataclasses.replace(FORECAST, csv_path=str(tmp_path / 'sales.csv'))
-  return _logged(tmp_path, spec, store)
+  workdir = str(tmp_path / 'wd')
+  args = [f'--{k}={",".join(v) if isinstance(v, tuple) else v}'
+          for k, v in dataclasses.asdict(spec).items() if v != getattr(sweep.SweepSpec(), k)]
+  with pytest.MonkeyPatch.context() as patch:
+    patch.setattr(sharding, 'configure_cpu_devices', lambda _: None)  # JAX is up.
+    code = entry_points.run_main(population_sweep.main, [
+        'population_sweep', f'--workdir={workdir}', '--figures=false', f'--mlflow_uri={store}',
+        '--mlflow_experiment=t', *args])
+  assert code == 0
+  runs = mlflow.MlflowClient(store).search_runs(
+      [mlflow.MlflowClient(store).get_experiment_by_name('t').experiment_id],
+      filter_string=f"tags.`rnnjax.run.workdir` = '{os.path.abspath(workdir)}'")
+  parents = [r for r in runs if 'mlflow.parentRunId' not in r.data.tags]
+  assert len(parents) == 1
+  return workdir, parents[0].info.run_id
 
 
 def test_the_forecaster_in_mlflow_forecasts_as_rnnjax_load(forecaster, store):
@@ -195,7 +216,7 @@ def test_a_sweep_is_logged_once_and_a_log_stopped_part_way_is_written_anew(forec
                                                                            store):
   """The same command run again on a finished sweep does not log it twice; a log cut
   off part-way (Ctrl-C while logging) is replaced, not left beside the whole one."""
-  from rnnjax.final.use import mlflow_log
+  from rnnjax.results.tracking import mlflow_log
   workdir, _ = forecaster
   client = mlflow.MlflowClient(store)
   experiment = client.create_experiment(  # Artifacts would go to ./mlruns by default.

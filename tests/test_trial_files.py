@@ -1,7 +1,6 @@
-"""Exports of a finished sweep (rnnjax/results/tracking/trial_files.py,
-rnnjax/final/use/mlflow_log.py): the Optuna journal, trials.csv and curves.csv agree with
-summary.json and metrics.jsonl; the journal serves a real optuna-dashboard; MLflow runs
-read back from a real local store.
+"""Exports of a finished sweep (rnnjax/results/tracking/trial_files.py and mlflow_log.py):
+the Optuna journal, trials.csv and curves.csv agree with summary.json and metrics.jsonl;
+the journal serves a real optuna-dashboard; MLflow runs read back from a real local store.
 
 The work directory is fabricated (no training): four members of a PBT sweep, one
 complete, one diverged, one cut by halving, one that copied another's weights.
@@ -267,7 +266,7 @@ def test_optuna_dashboard_serves_the_journal(workdir):
 def test_mlflow_runs_read_back_from_a_local_store(workdir, tmp_path):
   pytest.importorskip('mlflow', reason='the mlflow extra is not installed')
   from mlflow.tracking import MlflowClient
-  from rnnjax.final.use import mlflow_log
+  from rnnjax.results.tracking import mlflow_log
   uri = f'sqlite:///{tmp_path}/mlflow.db'
   client = MlflowClient(tracking_uri=uri)
   # Artifacts would go to ./mlruns by default.
@@ -293,7 +292,7 @@ def test_mlflow_runs_read_back_from_a_local_store(workdir, tmp_path):
 
 def test_unreadable_mlflow_uri_is_one_line(tmp_path, monkeypatch):
   pytest.importorskip('mlflow', reason='the mlflow extra is not installed')
-  from rnnjax.final.use import mlflow_log
+  from rnnjax.results.tracking import mlflow_log
   with pytest.raises(InputError, match=r"^--mlflow_uri: 'nowhere://x' is not a readable") as e:
     mlflow_log.client('nowhere://x')
   assert '\n' not in str(e.value)

@@ -7,6 +7,5 @@ only the ones above it in this list:
   saved/   WORKDIR/model/: written (export), read back and used from Python
            (`rnnjax.load`: tuned), forecasting, cases, intervals
   use/     what the entry points and MLflow do with a saved model: predictions,
-           series_predictions, panel_predictions, mlflow_log, mlflow_model,
-           mlflow_packaging
+           series_predictions, panel_predictions, mlflow_model, mlflow_packaging
 """

@@ -7,6 +7,7 @@ Imports final.saved (and through it final.choice).
   panel_predictions   what predict does with a panel model (histories, inputs after, rows)
   panel_shown         the few series of a panel's forecast predict prints and draws
   case_predictions    what predict does with a classifier (a .ts file's or a long CSV's cases)
-  mlflow_log          a finished sweep in MLflow; mlflow_model: the model as a pyfunc model
-  mlflow_packaging    the model logged to MLflow: its sources, code, signature, requirements
+  mlflow_model        the saved model as an MLflow pyfunc model
+  mlflow_packaging    the model logged to MLflow (results/tracking/mlflow_log logs the
+                      sweep): its sources, code, signature, requirements
 """

@@ -1,6 +1,6 @@
 """The final model in MLflow, as a pyfunc model that predicts the way `rnnjax.load` does.
 
-mlflow_packaging.log_model (called by mlflow_log.log_sweep) logs WORKDIR/model/
+mlflow_packaging.log_model (given to mlflow_log.log_sweep) logs WORKDIR/model/
 (model_files.py) as the artifact of a pyfunc model named `model` of the run, with the
 rnnjax sources beside it and code that serves it as this module's TunedPyfunc, so that a
 process with jax, flax and optax (its requirements.txt) but no rnnjax loads it:
@@ -38,7 +38,7 @@ What `predict` takes and returns, by the model's task (tuned.TunedModel does the
             (0.8), seed (0). Returns a DataFrame: prompt, text (the prompt and its sample).
 
 MLflow is imported by this module at the top: only mlflow_packaging imports it (itself
-imported by mlflow_log, lazily), and MLflow when it loads a logged model.
+imported by the sweep's entry point, lazily), and MLflow when it loads a logged model.
 """
 
 import mlflow.pyfunc

@@ -1,9 +1,10 @@
-"""The final model packaged for MLflow: `log_model(mlflow_client, run_id, workdir)` (called
-by mlflow_log.log_sweep) logs WORKDIR/model/ as run `run_id`'s pyfunc model `model`, with
-the rnnjax sources beside it, the code that serves it (mlflow_model.TunedPyfunc), its
-signature, metadata and pinned requirements.
+"""The final model packaged for MLflow: `log_model(mlflow_client, run_id, workdir)` (given
+to results/tracking/mlflow_log.log_sweep) logs WORKDIR/model/ as run `run_id`'s pyfunc
+model `model`, with the rnnjax sources beside it, the code that serves it
+(mlflow_model.TunedPyfunc), its signature, metadata and pinned requirements.
 
-MLflow is imported by this module at the top: only mlflow_log imports it (lazily).
+MLflow is imported by this module at the top: only the sweep's entry point imports it,
+when it logs to MLflow.
 """
 
 import contextlib
@@ -104,13 +105,16 @@ def _no_progress_bar():
       os.environ.pop(name, None)
 
 
-def log_model(mlflow_client, run_id: str, workdir: str) -> str:
+def log_model(mlflow_client, run_id: str, workdir: str) -> str | None:
   """Logs WORKDIR/model/ as run `run_id`'s pyfunc model `model` (runs:/<run_id>/model);
-  returns its URI models:/<model_id>. Through the client alone: MLflow's fluent
-  log_model would need this process's tracking URI and active run set."""
+  returns its URI models:/<model_id>, or None where the sweep saved no model. Through
+  the client alone: MLflow's fluent log_model would need this process's tracking URI and
+  active run set."""
   from mlflow.entities import LoggedModelOutput, LoggedModelStatus  # pylint: disable=g-import-not-at-top
   from mlflow.models import Model  # pylint: disable=g-import-not-at-top
   path = os.path.join(workdir, model_files.DIRNAME)
+  if not os.path.exists(os.path.join(path, model_files.MANIFEST)):
+    return None
   manifest = files.read_json(os.path.join(path, model_files.MANIFEST))
   experiment_id = mlflow_client.get_run(run_id).info.experiment_id
   logged = mlflow_client.create_logged_model(

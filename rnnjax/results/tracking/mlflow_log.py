@@ -7,10 +7,11 @@
                  test metrics (`final/val/<metric>`, `final/test/<metric>`),
                  member-steps spent, and as
                  artifacts summary.json, plan.json, trials.csv, curves.csv and figures/,
-                 and the final model (WORKDIR/model/) as the pyfunc model `model`
-                 (mlflow_model.py): mlflow.pyfunc.load_model(f'runs:/{run_id}/model')
-                 forecasts, classifies or samples as rnnjax.load(workdir) does; its
-                 models:/ URI is the run's tag `rnnjax.model_uri`
+                 and, through `log_model` (final/use/mlflow_packaging.log_model), the
+                 final model (WORKDIR/model/) as the pyfunc model `model`:
+                 mlflow.pyfunc.load_model(f'runs:/{run_id}/model') forecasts, classifies
+                 or samples as rnnjax.load(workdir) does; its models:/ URI is the run's
+                 tag `rnnjax.model_uri`
   a nested run   per member (`uid-0007`, tagged with its parent): its hyperparameters
                  (uid, bucket, config, seed too) as parameters, every metric of
                  metrics.jsonl at its step (`train/loss`, `val/mse`, ...), its summary
@@ -21,15 +22,14 @@ digest; the same sweep logged again (the same command run on a finished sweep) i
 logged twice, and a log stopped part-way (its parent not FINISHED) is deleted, children
 and all, and written anew.
 The records come from trial_files.trials / trial_files.curves, the same ones trials.csv and
-the Optuna journal are written from. MLflow is imported only here, in mlflow_packaging.py
-and in mlflow_model.py.
+the Optuna journal are written from. MLflow is imported only here (lazily), and in
+final/use's mlflow_packaging.py and mlflow_model.py.
 """
 
 import os
 import time
 
 from rnnjax.errors import InputError
-from rnnjax.final.saved import model_files
 from rnnjax.results import files
 from rnnjax.results import summary_file
 from rnnjax.results.tracking import trial_files
@@ -93,9 +93,10 @@ def _delete(mlflow_client, experiment_id: str, run_id: str) -> None:
 
 
 def log_sweep(uri: str, workdir: str, *, experiment: str = EXPERIMENT,
-              mlflow_client=None, log=print) -> str:
+              mlflow_client=None, log_model=None, log=print) -> str:
   """Logs the finished sweep in WORKDIR (see the module docstring); returns the parent
-  run's id (an earlier one's, where it was logged whole before)."""
+  run's id (an earlier one's, where it was logged whole before). `log_model(mlflow_client,
+  run_id, workdir)` logs the saved model, if any, and returns its URI (or None)."""
   from mlflow.entities import Metric  # pylint: disable=g-import-not-at-top
   mlflow_client = mlflow_client or client(uri)
   summary = summary_file.read_summary(workdir)
@@ -129,10 +130,9 @@ def log_sweep(uri: str, workdir: str, *, experiment: str = EXPERIMENT,
   figures = os.path.join(workdir, files.FIGURES)
   if os.path.isdir(figures):
     mlflow_client.log_artifacts(parent, figures, artifact_path='figures')
-  if os.path.exists(os.path.join(workdir, model_files.DIRNAME, model_files.MANIFEST)):
-    from rnnjax.final.use import mlflow_packaging  # pylint: disable=g-import-not-at-top
-    mlflow_client.set_tag(parent, 'rnnjax.model_uri',
-                          mlflow_packaging.log_model(mlflow_client, parent, workdir))
+  model_uri = log_model and log_model(mlflow_client, parent, workdir)
+  if model_uri:
+    mlflow_client.set_tag(parent, 'rnnjax.model_uri', model_uri)
   by_uid = {}
   for r in rows:
     if r['value'] is not None and r['split'] not in ('lineage', 'hparams'):
