@@ -8,15 +8,41 @@ they keep their best weights and train no more) stay (`keep_best`), ranked by
 A member cut is retired with its scores but without its weights, so a member that
 stopped early at the best validation score stays, to be tested and ensembled. A rung
 with no member to rank (every one diverged) cuts none.
-`decide` says which rows of each run go on; the sweep then gathers the survivors into
-smaller populations (gather.compact_members), so cut members cost nothing afterwards
-(one compile per population size, i.e. per rung).
+`decide` says which rows of each run go on (`decisions`, as the sweep's decision
+records); the sweep then gathers the survivors into smaller populations
+(gather.compact_members), so cut members cost nothing afterwards (one compile per
+population size, i.e. per rung).
 """
+
+import dataclasses
 
 import numpy as np
 
 from rnnjax.engine import population as pop
 from rnnjax.errors import InputError
+from rnnjax.search.strategies import decision
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+  """A halving sweep's settings, read once from the spec."""
+  rung_steps: tuple
+  eta: int
+
+
+def settings(spec) -> Settings:
+  return Settings(tuple(rungs(train_steps=spec.train_steps,
+                              min_steps=spec.min_steps or spec.eval_every, eta=spec.eta,
+                              eval_every=spec.eval_every)), spec.eta)
+
+
+def decisions(rules: Settings, tables: dict, step: int, hparams_of) -> dict:
+  """`decide` as the sweep's decision records: run -> Decision(keep=its rows kept).
+  Halving ranks by the tables alone: `hparams_of` is not read."""
+  del hparams_of
+  kept = decide(tables, step, rung_steps=rules.rung_steps, eta=rules.eta)
+  return {r: decision.Decision(keep=keep, why=f'halving at {step}')
+          for r, keep in kept.items()}
 
 
 def decide(tables: dict, step: int, *, rung_steps, eta: int) -> dict:

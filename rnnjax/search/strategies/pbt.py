@@ -27,15 +27,36 @@ import numpy as np
 from rnnjax.engine import population as pop
 from rnnjax.errors import InputError
 from rnnjax.search import hparams
+from rnnjax.search.strategies import decision
 from rnnjax.search.strategies import halving
 
 
 @dataclasses.dataclass(frozen=True)
-class Decision:
-  """One run's exploit and explore: row i takes row src[i]'s state and values, then
-  `values` (name -> <[P]>, every explored name, all rows) replace its hyperparameters."""
-  src: np.ndarray
-  values: dict
+class Settings:
+  """A PBT sweep's settings, read once from the spec."""
+  steps: tuple   # See `pbt_steps`.
+  space: dict    # See `search_space`.
+  fraction: float
+  seed: int
+
+
+def settings(spec) -> Settings:
+  return Settings(tuple(pbt_steps(train_steps=spec.train_steps,
+                                  pbt_interval=spec.pbt_interval or spec.eval_every,
+                                  eval_every=spec.eval_every)),
+                  search_space(spec.axes()), spec.pbt_fraction, spec.seed)
+
+
+def decisions(rules: Settings, tables: dict, step: int, hparams_of) -> dict:
+  """`decide` for every run of `tables` at `step`, as the sweep's decision records.
+  hparams_of(run) -> its HParams as host arrays (distributed.fetch), read at PBT's steps
+  only: the values explored and each row's hidden width."""
+  live = tables if step in rules.steps else {}
+  hosts = {r: hparams_of(r) for r in live}
+  values = {r: hparams.read(hosts[r], list(rules.space)) for r in live}
+  widths = {r: np.asarray(hosts[r].hidden_units) for r in live}
+  return decide(live, values, step, steps=rules.steps, seed=rules.seed,
+                fraction=rules.fraction, space=rules.space, widths=widths)
 
 
 def decide(tables: dict, values: dict, step: int, *, steps, seed: int, fraction: float,
@@ -51,7 +72,8 @@ def decide(tables: dict, values: dict, step: int, *, steps, seed: int, fraction:
     seed, fraction, space: the sweep's seed, `--pbt_fraction`, `search_space(...)`.
     widths: run -> <int>[P] each row's hidden width (None, or one width: one group).
   Returns:
-    run -> Decision.
+    run -> Decision(src, values): row i takes row src[i]'s state and values, then
+    `values` (every explored name, all rows) replace its hyperparameters.
   """
   if step not in steps:
     return {}
@@ -73,7 +95,8 @@ def decide(tables: dict, values: dict, step: int, *, steps, seed: int, fraction:
     src = np.where(table.uids >= 0, src, np.arange(len(src)))  # Padding stays put.
     copied = src != np.arange(len(src))
     exploited = {name: np.asarray(v)[src] for name, v in values[r].items()}
-    decisions[r] = Decision(src, explore(exploited, copied, space, rng) if space else {})
+    decisions[r] = decision.Decision(
+        src, explore(exploited, copied, space, rng) if space else {})
   return decisions
 
 

@@ -1,6 +1,8 @@
 """The search between chunks: its state, its decisions applied to the runs, its rounds.
 
-  grid, random  nothing.
+An adaptive search (`DECIDES`) makes plain decision records from the tables (decision.py);
+`apply` carries out any of them on the runs with the engine's gathers:
+  grid, random, tpe  nothing.
   halving       halving.decide says which rows go on at each rung; cut members are
                 `retired` (their record, at their best parameters, goes to the summary)
                 and each run's survivors are gathered into a smaller population.
@@ -23,7 +25,7 @@ an uninterrupted one.
 
 import dataclasses
 import math
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import jax
 import numpy as np
@@ -80,28 +82,25 @@ class SearchState:
                copies=tuple(saved.get('copies', ())))
 
 
-@dataclasses.dataclass(frozen=True)
-class Strategy:
-  """The sweep's search settings, read once from the spec."""
-  rung_steps: tuple = ()
-  pbt_steps: tuple = ()
-  space: dict = dataclasses.field(default_factory=dict)  # PBT: name -> pbt.Range
-  eta: int = 3
-  fraction: float = 0.25
-  seed: int = 0
+# The searches that decide between chunks: name -> (settings(spec) -> its settings,
+# decisions(settings, tables, step, hparams_of) -> run -> decision.Decision). A new one
+# is a module with those two functions, named here.
+DECIDES = {'halving': (halving.settings, halving.decisions),
+           'pbt': (pbt.settings, pbt.decisions)}
+
+
+class Strategy(NamedTuple):
+  """The sweep's search, read once from the spec: its settings and its decisions (None
+  for a search that decides nothing between chunks)."""
+  settings: object = None
+  decisions: Callable | None = None
 
 
 def strategy(spec) -> Strategy:
-  if spec.search == 'halving':
-    return Strategy(rung_steps=tuple(halving.rungs(
-        train_steps=spec.train_steps, min_steps=spec.min_steps or spec.eval_every,
-        eta=spec.eta, eval_every=spec.eval_every)), eta=spec.eta)
-  if spec.search == 'pbt':
-    return Strategy(pbt_steps=tuple(pbt.pbt_steps(
-        train_steps=spec.train_steps, pbt_interval=spec.pbt_interval or spec.eval_every,
-        eval_every=spec.eval_every)), space=pbt.search_space(spec.axes()),
-                    fraction=spec.pbt_fraction, seed=spec.seed)
-  return Strategy()
+  if spec.search not in DECIDES:
+    return Strategy()
+  settings, decisions = DECIDES[spec.search]
+  return Strategy(settings(spec), decisions)
 
 
 # Settings of one search, and the search that reads them (no other search does).
@@ -121,7 +120,7 @@ def notes(spec) -> list[str]:
     if spec.search != search and getattr(spec, name) != getattr(defaults, name):
       out.append(f'note: --{name}={getattr(spec, name)} is for --search={search}; '
                  f'--search={spec.search} does not read it')
-  if spec.search == 'pbt' and not strategy(spec).space:
+  if spec.search == 'pbt' and not strategy(spec).settings.space:
     mine = [n for n in hparams.EXPLORABLE if rules.applies(n, spec.task)]
     out.append(f'note: --search=pbt sweeps no hyperparameter it may perturb '
                f'({", ".join(mine)}): its members only copy better ones\' weights')
@@ -193,8 +192,23 @@ def observe(state: SearchState, r: int, table: Table) -> SearchState:
 
 
 def decide(rules: Strategy, state: SearchState, runs: list, step: int, *, retire, mesh):
-  """Applies the strategy once every run has reached `step`.
+  """Applies the strategy once every run has reached `step`: its decisions, made from
+  `state.tables` alone, carried out by `apply`. Returns (state, runs, records for
+  metrics.jsonl); see `apply` for `retire`."""
+  if rules.decisions is None:
+    return state, list(runs), []
+  decisions = rules.decisions(rules.settings, state.tables, step,
+                              lambda r: distributed.fetch(runs[r].hp))
+  return apply(decisions, state, runs, step, retire=retire, mesh=mesh)
 
+
+def apply(decisions: dict, state: SearchState, runs: list, step: int, *, retire, mesh):
+  """Carries out each run's decision.Decision on its population, on the devices: first
+  the copies (gather.exploit, then gather.set_fields for the values), recorded as
+  lineage; then the rows not kept retire and the rest are gathered (the run's table,
+  whose rows have moved, is dropped; a run with none kept ends).
+
+  decisions: run -> decision.Decision, made at `step`.
   retire(run, rows, stopped_by) -> the member records (dicts with 'uid') of rows
   <int>[n] of `run` that leave the population, at their best parameters (the driver
   scores them: results/member_scores.py); kept in `state.retired` for the summary.
@@ -202,39 +216,37 @@ def decide(rules: Strategy, state: SearchState, runs: list, step: int, *, retire
   """
   runs, records = list(runs), []
   shard = sharding.members_sharding(mesh)
-  for r, keep in halving.decide(state.tables, step, rung_steps=rules.rung_steps,
-                                eta=rules.eta).items():
+  for r, decision in sorted(decisions.items()):
     run = runs[r]
-    cut = (np.asarray(run.uids) >= 0) & ~keep
-    retired = {rec['uid']: rec for rec in retire(
-        run, np.flatnonzero(cut), f'halving at {step}')} if cut.any() else {}
-    state = dataclasses.replace(
-        state, retired={**state.retired, **retired},
-        tables={k: v for k, v in state.tables.items() if k != r})
-    if not keep.any():
-      runs[r] = dataclasses.replace(run, state=None, uids=())
-      continue
-    new_state, hp, index = gather.compact_members(run.state, run.hp, keep,
-                                                  multiple=mesh.size, sharding=shard)
-    uids = [run.uids[i] for i in index[:int(keep.sum())]]
-    runs[r] = dataclasses.replace(run, state=new_state, hp=hp, uids=tuple(
-        uids + [-1 - k for k in range(len(index) - len(uids))]))
-  live = state.tables if step in rules.pbt_steps else {}
-  hosts = {r: distributed.fetch(runs[r].hp) for r in live}
-  values = {r: hparams.read(hosts[r], list(rules.space)) for r in live}
-  widths = {r: np.asarray(hosts[r].hidden_units) for r in live}
-  for r, decision in pbt.decide(live, values, step, steps=rules.pbt_steps,
-                                seed=rules.seed, fraction=rules.fraction,
-                                space=rules.space, widths=widths).items():
-    run = runs[r]
-    new_state, hp = gather.exploit(run.state, run.hp, decision.src, sharding=shard)
-    if decision.values:
-      hp = gather.set_fields(hp, hparams.replaced(
-          hp, decision.values, distributed.fetch(hp.dropout_rates)), sharding=shard)
-    runs[r] = dataclasses.replace(run, state=new_state, hp=hp)
-    uids = np.asarray(run.uids)
-    records += pbt.lineage_records(uids, uids[decision.src], step, decision.values,
-                                   bucket=run.bucket)
-    state = dataclasses.replace(state, copies=state.copies + (lineage.copies_of(
-        uids, uids[decision.src], step, decision.values),))
+    if decision.src is not None:
+      new_state, hp = gather.exploit(run.state, run.hp, decision.src, sharding=shard)
+      if decision.values:
+        hp = gather.set_fields(hp, hparams.replaced(
+            hp, decision.values, distributed.fetch(hp.dropout_rates)), sharding=shard)
+      uids = np.asarray(run.uids)
+      records += pbt.lineage_records(uids, uids[decision.src], step, decision.values,
+                                     bucket=run.bucket)
+      state = dataclasses.replace(state, copies=state.copies + (lineage.copies_of(
+          uids, uids[decision.src], step, decision.values),))
+      run = runs[r] = dataclasses.replace(run, state=new_state, hp=hp)
+    if decision.keep is not None:
+      state, runs[r] = _keep(state, r, run, decision, retire=retire, mesh=mesh)
   return state, runs, records
+
+
+def _keep(state, r, run, decision, *, retire, mesh):
+  """(state, run `r` with only the rows `decision.keep`), the others retired."""
+  keep = decision.keep
+  cut = (np.asarray(run.uids) >= 0) & ~keep
+  retired = retire(run, np.flatnonzero(cut), decision.why) if cut.any() else []
+  state = dataclasses.replace(
+      state, retired={**state.retired, **{rec['uid']: rec for rec in retired}},
+      tables={k: v for k, v in state.tables.items() if k != r})
+  if not keep.any():
+    return state, dataclasses.replace(run, state=None, uids=())
+  new_state, hp, index = gather.compact_members(
+      run.state, run.hp, keep, multiple=mesh.size,
+      sharding=sharding.members_sharding(mesh))
+  uids = [run.uids[i] for i in index[:int(keep.sum())]]
+  return state, dataclasses.replace(run, state=new_state, hp=hp, uids=tuple(
+      uids + [-1 - k for k in range(len(index) - len(uids))]))
