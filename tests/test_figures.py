@@ -1006,8 +1006,8 @@ def _caption(fig) -> str:
 
 def test_sensitivity_of_a_few_random_configurations(tmp_path, monkeypatch):
   """Six configurations over three cells: no colour has enough for a binned mean, so the
-  caption says dots only; the best member's star is hollow (the point it marks shows)
-  and inside the view; a learning rate's ticks take one form."""
+  caption says dots only; the best configuration's star is hollow (the point it marks
+  shows) and inside the view; a learning rate's ticks take one form."""
   workdir = fabricate(tmp_path, {'cell': 'grid(lstm,gru,rnn_tanh)',
                                  'learning_rate': 'loguniform(1e-3,3e-2)'}, lr_only,
                       search_kind='random', num_members=6, num_seeds=2)
@@ -1020,7 +1020,7 @@ def test_sensitivity_of_a_few_random_configurations(tmp_path, monkeypatch):
   (fig,) = figs
   caption = _caption(fig)
   assert 'dots only' in caption and 'line: binned mean' not in caption, caption
-  best = member_values.values(table)[[m['uid'] for m in table.members].index(table.best_uid)]
+  best = member_values.best_config(member_values.config_stats(table), 'min')['mean']
   for ax in fig.axes:
     (star,) = [l for l in ax.get_lines() if l.get_marker() == '*']
     assert star.get_markerfacecolor() == 'none'
@@ -1048,6 +1048,60 @@ def test_the_best_star_sits_where_its_group_draws_its_value(tmp_path, monkeypatc
   drawn = {round(float(x), 9) for l in ax.get_lines() if l.get_marker() == 'o'
            for x in l.get_xdata()}
   assert round(float(star.get_xdata()[0]), 9) in drawn, (star.get_xdata(), drawn)
+
+
+def _lucky_seed(hp, seed):
+  """Validation MSE where (lr 1e-2, dropout 0) has the best member, by one lucky seed,
+  and a poor mean; (lr 1e-3, dropout 0.2) the best mean over its two seeds."""
+  if (hp['learning_rate'], hp['dropout']) == (1e-2, 0):
+    return (0.05, 2.0)[seed]
+  if (hp['learning_rate'], hp['dropout']) == (1e-3, 0.2):
+    return 0.2 + 0.01 * seed
+  return 1.0 + 0.01 * seed
+
+
+def test_the_mark_is_the_best_configuration_not_one_lucky_seeds(tmp_path, monkeypatch):
+  """Two seeds, and the best member's configuration has the worse mean (one lucky seed):
+  the heatmap outlines the square of the configuration with the best mean over its seeds,
+  the lowest drawn, and the sensitivity star sits at that configuration's mean, the
+  point drawn for it; the captions say so. With one seed, the best member's, in the
+  same words as before."""
+  axes = {'learning_rate': 'grid(1e-3,1e-2)', 'dropout': 'grid(0,0.2)'}
+  table = load.load(fabricate(tmp_path / 'two', axes, _lucky_seed, num_seeds=2))
+  lucky = table.members[int(np.nanargmin(member_values.values(table)))]['hparams']
+  assert (lucky['learning_rate'], lucky['dropout']) == (1e-2, 0)
+  rows, cols, grid, best, _ = heatmap.cells(table, 'learning_rate', 'dropout')
+  assert best == (table.axes['learning_rate'].values.index(1e-3),
+                  table.axes['dropout'].values.index(0.2)), (rows, cols, best)
+  assert grid[best] == np.nanmin(grid)
+  figs = _capture_figures(monkeypatch)
+  heatmap.plot_heatmap(table, str(tmp_path / 'out'), 'learning_rate', 'dropout',
+                       log=lambda _: None)
+  assert ('outlined square: the one holding the best configuration (best mean validation '
+          'mse over its seeds, as the sweep ranks);') in _caption(figs[-1]), _caption(figs[-1])
+  sensitivity.plot_sensitivity(table, str(tmp_path / 'out'), log=lambda _: None)
+  fig = figs[-1]
+  steady = np.mean([math.sqrt(_lucky_seed({'learning_rate': 1e-3, 'dropout': 0.2}, s))
+                    for s in (0, 1)])
+  for ax in fig.axes:
+    (star,) = [l for l in ax.get_lines() if l.get_marker() == '*']
+    name = 'learning_rate' if ax.get_xlabel() == 'learning rate' else 'dropout'
+    at = style.coords(table.axes[name], [{'learning_rate': 1e-3, 'dropout': 0.2}[name]])
+    np.testing.assert_allclose(star.get_xdata(), at)
+    np.testing.assert_allclose(star.get_ydata(), [steady], rtol=1e-12)
+  assert ('Star: the best configuration by mean mse, as the sweep ranks, at its mean over '
+          'its 2 seeds.') in _caption(fig), _caption(fig)
+  assert 'best configuration' in [t.get_text() for t in fig.legends[0].get_texts()]
+  one = load.load(fabricate(tmp_path / 'one', axes, _lucky_seed, num_seeds=1))
+  _, _, grid, best, _ = heatmap.cells(one, 'learning_rate', 'dropout')
+  assert best == (1, 0) and grid[best] == np.nanmin(grid)
+  heatmap.plot_heatmap(one, str(tmp_path / 'out1'), 'learning_rate', 'dropout',
+                       log=lambda _: None)
+  assert "outlined square: the best member's (ranked by validation mse);" in (
+      _caption(figs[-1])), _caption(figs[-1])
+  sensitivity.plot_sensitivity(one, str(tmp_path / 'out1'), log=lambda _: None)
+  assert 'Star:' not in _caption(figs[-1])
+  assert 'best member' in [t.get_text() for t in figs[-1].legends[0].get_texts()]
 
 
 def test_the_grouping_axis_own_panel_colours_each_value_as_its_legend(tmp_path,
@@ -1083,17 +1137,23 @@ def test_a_binned_mean_of_tied_values_has_a_bin_per_value():
   assert len(bx) == 3
 
 
-def test_a_legend_of_five_fills_its_rows_evenly_inside_the_figure(tmp_path, monkeypatch):
+@pytest.mark.parametrize('num_seeds,star,columns', [(1, 'best member', 3),
+                                                    (2, 'best configuration', 2)])
+def test_a_legend_of_five_fills_its_rows_evenly_inside_the_figure(tmp_path, monkeypatch,
+                                                                  num_seeds, star, columns):
+  """Five entries: 3 + 2 in either direction, never 4 + 1 (the star's longer name over
+  seeds takes a third row, not the figure's edge)."""
   from matplotlib.backends import backend_agg  # pylint: disable=g-import-not-at-top
   workdir = fabricate(tmp_path, {'cell': 'grid(rnn_tanh,rnn_relu,lstm,gru)',
-                                 'hidden_size': 'grid(8,16)'}, lr_only)
+                                 'hidden_size': 'grid(8,16)'}, lr_only, num_seeds=num_seeds)
   figs = _capture_figures(monkeypatch)
   sensitivity.plot_sensitivity(load.load(workdir), str(tmp_path / 'out'), group_by='cell',
                                log=lambda _: None)
   (fig,) = figs
   (legend,) = fig.legends
   texts = [t.get_text() for t in legend.get_texts()]
-  assert len(texts) == 5 and legend._ncols == 3  # pylint: disable=protected-access
+  assert len(texts) == 5 and texts[-1] == star
+  assert legend._ncols == columns  # pylint: disable=protected-access
   canvas = backend_agg.FigureCanvasAgg(fig)
   canvas.draw()
   box = legend.get_window_extent(canvas.get_renderer())

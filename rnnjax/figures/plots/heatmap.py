@@ -4,10 +4,15 @@ Each square is the mean, over the configurations that fall in it (every other
 hyperparameter), of each one's mean over seeds: a geometric mean where the sweep's figures
 draw the metric on a log scale (member_values.metric_scale), so that one bad configuration
 does not outweigh the rest, as the sensitivity figure's binned means and importance's
-analysis of logs weigh it; drawn axes are cut into quantile bins. The square holding the best
-member (the first of the summary's ranking) is outlined. (Captions say "square", not
-"cell": the RNN cell is often one of the axes.) The metric drawn is the one the sweep
-shows (load.Table.shown), which orders members as its ranking does (see engine/tasks/).
+analysis of logs weigh it; drawn axes are cut into quantile bins. The square holding the
+best configuration is outlined (member_values.best_config: by its mean over seeds, as the
+sweep ranks; the sensitivity figure's star and the table's bold row are the same one), so
+that one lucky seed does not outline a configuration whose mean is poor; with one seed, it
+is the best member's. Where each square holds one configuration, that is the best square
+drawn, unless a diverged seed, or the mean of the metric that ranks (the MSE beside the RMSE
+drawn), orders it otherwise. (Captions say "square", not "cell": the RNN cell is often one
+of the axes.) The metric drawn is the one the sweep shows (load.Table.shown), which orders
+members as its ranking does (see engine/tasks/).
 """
 
 from matplotlib import colors as mcolors
@@ -42,25 +47,26 @@ def _levels(axis: load.AxisInfo, column: list) -> tuple:
 
 
 def cells(table: load.Table, a: str, b: str) -> tuple:
-  """(row labels, column labels, <float64>[R, C] grid of cell means (NaN: none;
-  geometric where the metric's scale is log), the (row, column) of the best member or
-  None, <bool>[N] members used)."""
-  vals, ok = member_values.values(table), member_values.usable(table)
+  """(row labels, column labels, <float64>[R, C] grid of square means (NaN: none;
+  geometric where the metric's scale is log) of its configurations' means over seeds
+  (member_values.config_stats), the (row, column) of the best configuration
+  (member_values.best_config) or None, <bool>[N] members used)."""
+  stats, ok = member_values.config_stats(table), member_values.usable(table)
   log = member_values.metric_scale(table)[0] == 'log'
   transform, back = (np.log, np.exp) if log else (lambda v: v, lambda v: v)
-  groups = member_values.config_groups(table, ok)
   everyone = [m['hparams'] for m in table.members]
   rows, row_of = _levels(table.axes[a], [h[a] for h in everyone])
   cols, col_of = _levels(table.axes[b], [h[b] for h in everyone])
   total, count = np.zeros((len(rows), len(cols))), np.zeros((len(rows), len(cols)))
-  for idx in groups.values():
-    i, j = row_of[idx[0]], col_of[idx[0]]
-    total[i, j] += transform(vals[idx].mean())
+  for c in stats:
+    i, j = row_of[c['members'][0]], col_of[c['members'][0]]
+    total[i, j] += transform(c['mean'])
     count[i, j] += 1
   grid = np.where(count > 0, back(total / np.maximum(count, 1)), np.nan)
-  best = next((i for i, m in enumerate(table.members) if m['uid'] == table.best_uid),
-              None)
-  return rows, cols, grid, None if best is None else (row_of[best], col_of[best]), ok
+  if not stats:
+    return rows, cols, grid, None, ok
+  best = member_values.best_config(stats, table.shown_mode)['members'][0]
+  return rows, cols, grid, (row_of[best], col_of[best]), ok
 
 
 def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print,
@@ -115,15 +121,22 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print,
     bar.ax.tick_params(labelsize=6)
     dropped = int((~ok).sum())
     scale = labels.SCALES.get((table.task, table.shown))
-    ranked_by = ('' if table.metric == table.shown
-                 else f' (ranked by validation {table.metric})')
+    if len({m['config'] for m in table.members}) == len(table.members):  # One seed each.
+      outlined = ("the best member's" if table.metric == table.shown
+                  else f"the best member's (ranked by validation {table.metric})")
+    else:  # Over seeds the mean shown may order configurations otherwise than the ranking's.
+      fewest = ('' if not dropped else '; fewest diverged '
+                f'{"seeds" if member_values.num_folds(table.members) < 2 else "members"} first')
+      outlined = ('the one holding the best configuration (best mean validation '
+                  f'{table.metric} over its {labels.replicates(table.members)}'
+                  f'{", as the sweep ranks" if table.metric != table.shown else ""}{fewest})')
     over = ('members (PBT: each at the values its best weights trained under)'
             if table.search == 'pbt' else labels.replicates(table.members))
     metric = f'validation {table.shown}{f" ({scale})" if scale else ""}'
     text = ((f'Square: geometric mean, over the other hyperparameters, of each '
              f'configuration\'s mean {metric} over {over}' if log_scale else
              f'Square: mean {metric} over {over} and the other hyperparameters')
-            + f'; outlined square: the best member\'s{ranked_by}; grey: no member, or '
+            + f'; outlined square: {outlined}; grey: no member, or '
             'none with a finite result.')
     budgets = labels.budgets(table.members, table.train_steps)
     if budgets:

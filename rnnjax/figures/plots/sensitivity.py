@@ -5,9 +5,11 @@ with their min-max as a band (after --folds a seed's replicate is its mean over 
 folds, member_values.replicate_values); faint dots are every configuration. Drawn
 (random) axes: one dot per configuration and, for a line of at least MIN_BINNED
 configurations, a binned mean. One line per value of a grouping axis (hidden size when
-swept, else the structural axis with most values). The best member is a hollow star over whatever it
-marks (after --folds, at its configuration's cross-validated mean: what chose it), and
-the view leaves room for it.
+swept, else the structural axis with most values). The best configuration
+(member_values.best_config: by its mean over seeds, as the sweep ranks; with one seed, the
+best member) is a hollow star over the point that draws it, at its mean (after --folds,
+its cross-validated mean: what chose it), not at one lucky seed's value; the view leaves
+room for it.
 """
 
 
@@ -24,7 +26,7 @@ MIN_BINNED = 4  # Configurations a line needs on a drawn axis for its binned mea
 MAX_BINS = 8  # Bins of a binned mean at most.
 
 
-# The best member: a hollow star, so the point it marks shows through.
+# The best configuration: a hollow star, so the point it marks shows through.
 STAR = dict(marker='*', ms=10, mfc='none', mec='black', mew=0.9)
 
 
@@ -135,7 +137,7 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
   if not names:
     log('figures: sensitivity skipped (no swept hyperparameter)')
     return []
-  vals, ok = member_values.values(table), member_values.usable(table)
+  ok = member_values.usable(table)
   if not ok.any():
     log(f'figures: sensitivity skipped (no member has a finite validation {table.shown})')
     return []
@@ -143,11 +145,10 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
   scale, scale_note = member_values.metric_scale(table)
   log_y = scale == 'log'
   group = group_axis(table, group_by)
-  best = next((i for i, m in enumerate(table.members) if m['uid'] == table.best_uid), None)
+  best = member_values.best_config(configs, table.shown_mode)
   folds = member_values.num_folds(table.members)
-  star = None if best is None or not ok[best] else vals[best]
-  if star is not None and folds > 1:  # What chose it: its configuration's mean.
-    star = next(c['mean'] for c in configs if best in c['members'])
+  counts = sorted({c['planned'] for c in configs})
+  seeds = counts[-1]  # Random search's and tpe's repeats give some more seeds.
   with style.context():
     fig, axs, width = style.panel_grid(len(names))
     binned = set()
@@ -155,15 +156,14 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
       binned |= _panel(ax, table, table.axes[name], group, configs, log_y)
       # Room above and below, so that the star and the points at the ends stay whole.
       ax.margins(y=0.1)
-      if star is not None:
-        axis, hp = table.axes[name], table.members[best]['hparams']
-        x = style.coords(axis, [hp[name]])
-        if group is not None and group.name != name and not axis.continuous:
-          # Where its group's points are drawn, beside the value (style.dodge).
-          levels = list(group.values)
-          if hp[group.name] in levels:
-            x = style.dodge(axis, x, levels.index(hp[group.name]), len(levels))
-        ax.plot(x, [star], ls='none', zorder=5, clip_on=False, **STAR)
+      axis, hp = table.axes[name], best['hparams']
+      x = style.coords(axis, [hp[name]])
+      if group is not None and group.name != name and not axis.continuous:
+        # Where its group's points are drawn, beside the value (style.dodge).
+        levels = list(group.values)
+        if hp[group.name] in levels:
+          x = style.dodge(axis, x, levels.index(hp[group.name]), len(levels))
+      ax.plot(x, [best['mean']], ls='none', zorder=5, clip_on=False, **STAR)
     for ax in axs.flat[len(names):]:
       ax.set_visible(False)
     for ax in axs[:, 0]:
@@ -172,12 +172,11 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
                              label=f'{labels.SHORT.get(group.name, group.name)} = {text}')
                for g, text in enumerate(labels.fmt_all(group.values))] if group else []
     handles.append(mlines.Line2D([], [], ls='none', **STAR, label=(
-        'best member' if folds < 2 else 'chosen configuration (cross-validated)')))
+        'chosen configuration (cross-validated)' if folds > 1 else
+        'best configuration' if seeds > 1 else 'best member')))
     fig.legend(handles=handles, loc='outside upper center', ncols=style.legend_columns(
         [h.get_label() for h in handles], width - 0.1))
     dropped = int((~ok).sum())
-    counts = sorted({c['planned'] for c in configs})
-    seeds = counts[-1]  # Random search's and tpe's repeats give some more seeds.
     word = labels.replicates(table.members)
     over = (labels.replicates(table.members, seeds) if len(counts) == 1 else
             f'{word} ({counts[0]} to {seeds})')
@@ -199,8 +198,10 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
                    and any(isinstance(v, str) for v in table.axes[n].values)]
     if categorical and seeds > 1:  # Drawn as points with bars: their values are unordered.
       text += f'On {", ".join(categorical)}: points with min-max bars, not lines. '
-    if folds > 1 and star is not None:
+    if folds > 1:
       text += 'Star: the chosen configuration at its cross-validated mean. '
+    elif seeds > 1:
+      text += f'Star: the best configuration{ranked} at its mean over its {over}. '
     if any(table.axes[n].continuous for n in names):
       text += ('Drawn axes: one dot per member at the values its best weights trained '
                'under (PBT)' if table.search == 'pbt' else
