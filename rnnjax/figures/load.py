@@ -66,7 +66,6 @@ class Table:
   mode: str
   shown: str
   shown_mode: str
-  best_uid: object     # int, or None when every member diverged
   ranking: tuple
   chance: dict = dataclasses.field(default_factory=dict)  # metric -> a no-skill value
   copies: int = 0      # PBT: members left out, holding a better-ranked one's weights
@@ -216,13 +215,11 @@ def load(workdir: str) -> Table:
     display, display_mode = plotted, 'min'
   if not any(display in m['val'] for m in members):
     display, display_mode = metric, mode
-  best = summary.get('best')
   random = any(a.continuous for a in axes.values())
   return Table(workdir=workdir, task=summary.get('task', spec.get('task', 'forecast')),
                search=search or ('random' if random else 'grid'), copies=copies,
                members=tuple(members), axes=axes, metric=metric, mode=mode,
                shown=display, shown_mode=display_mode,
-               best_uid=best['uid'] if best else None,
                ranking=tuple(summary.get('ranking', ())), chance=_chance(summary),
                train_steps=int(spec.get('train_steps') or 0))
 
