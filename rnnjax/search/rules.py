@@ -150,11 +150,9 @@ def check(spec: SweepSpec):
     raise InputError(f'--temperature: {spec.temperature} must be > 0')
   _check_dropout(spec)
   if spec.search == 'halving':
-    halving.rungs(train_steps=spec.train_steps, min_steps=spec.min_steps or spec.eval_every,
-                   eta=spec.eta, eval_every=spec.eval_every)
+    halving.settings(spec)  # Its rungs, or the flag that makes none.
   if spec.search == 'pbt':
-    pbt.pbt_steps(train_steps=spec.train_steps, pbt_interval=spec.pbt_interval or
-                  spec.eval_every, eval_every=spec.eval_every)
+    pbt.settings(spec)  # Its steps, or the flag that makes none.
     if not 0 < spec.pbt_fraction <= 0.5:
       raise InputError(f'--pbt_fraction: {spec.pbt_fraction} must be in (0, 0.5]')
   if spec.search != 'tpe' and spec.rounds:
