@@ -131,6 +131,25 @@ def test_greedy_equals_ensemble_selection(seed):
                              np.mean([outputs[i] for i in picks], axis=0))
 
 
+def test_greedy_takes_the_first_of_tied_candidates():
+  """Members 1 and 2 added to member 0 give means of the same score, exactly: the first
+  is added, as np.argmin (and Caruana's min over (score, index)) takes it."""
+  y = np.zeros(2)
+  outputs = np.asarray([[1.0, 0.0], [-1.0, 0.5], [-1.0, -0.5]])
+  mse = lambda o: float(np.mean((o - y) ** 2))
+  assert mse((outputs[0] + outputs[1]) / 2) == mse((outputs[0] + outputs[2]) / 2)
+  assert ensemble.choose(outputs, mse, kind='greedy', size=2) == [0, 1]
+  assert _caruana(outputs, mse, 2) == [0, 1]
+  assert ensemble.choose(outputs[[0, 2, 1]], mse, kind='greedy', size=2) == [0, 1]
+
+
+def test_greedy_equals_ensemble_selection_on_a_pool_of_fifty():
+  outputs, mse = _pool(m=50, n=40, seed=7)
+  picks = ensemble.choose(outputs, mse, kind='greedy', size=30)
+  assert picks == _caruana(outputs, mse, 30)
+  assert len(picks) > 5 and len(set(picks)) < len(picks)  # Some members added twice.
+
+
 def test_single_and_unknown_kind():
   outputs, mse = _pool()
   assert ensemble.choose(outputs, mse, kind='single', size=16) == [0]
