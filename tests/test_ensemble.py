@@ -30,23 +30,37 @@ def _pool(m=8, n=30, seed=0):
   return outputs[order], mse
 
 
+def _each(score):
+  """choose's score, a batch's scores, from one output's score."""
+  return lambda outputs: np.asarray([score(o) for o in outputs])
+
+
 def test_top_takes_the_k_best_with_the_best_validation_mean():
   outputs, mse = _pool()
-  picks = ensemble.choose(outputs, mse, kind='top', size=6)
+  picks = ensemble.choose(outputs, _each(mse), kind='top', size=6)
   scores = [mse(outputs[:k].mean(axis=0)) for k in range(1, 7)]
   assert picks == list(range(int(np.argmin(scores)) + 1))
   assert len(picks) > 1  # Independent errors: averaging helps.
-  assert ensemble.choose(outputs, mse, kind='top', size=1) == [0]
+  assert ensemble.choose(outputs, _each(mse), kind='top', size=1) == [0]
+  for how in ('mean', 'median'):  # The k best's combinations, scored in one call.
+    calls = []
+    ensemble.choose(outputs, lambda o: calls.append(o) or _each(mse)(o), kind='top',
+                    size=6, how=how)
+    assert len(calls) == 1
+    want = [ensemble.combine(outputs[:k], np.ones(k, int), how) for k in range(1, 7)]
+    np.testing.assert_allclose(calls[0], want, rtol=1e-12)
 
 
 def test_fixed_keeps_the_size_best_where_top_would_keep_fewer():
   # Member 0 is exact and the rest are noise: on validation the best mean is member 0
-  # alone, which top keeps; fixed keeps the 5 best all the same, without scoring any.
+  # alone, which top and greedy keep; fixed keeps the 5 best all the same, without
+  # scoring any.
   y = np.linspace(0, 1, 30)
   outputs = np.concatenate([y[None], y + np.random.default_rng(1).normal(
       size=(7, len(y))) * 3])
   exact = lambda o: float(np.mean((o - y) ** 2))
-  assert ensemble.choose(outputs, exact, kind='top', size=5, how='median') == [0]
+  assert ensemble.choose(outputs, _each(exact), kind='top', size=5, how='median') == [0]
+  assert ensemble.choose(outputs, _each(exact), kind='greedy', size=5) == [0]
 
   def never(o):
     raise AssertionError('fixed scored a combination')
@@ -108,27 +122,28 @@ def test_a_differenced_median_ensemble_combines_levels_in_the_sweep_refit_and_mo
   assert set(calls) == {('median', False)}, calls
 
 
-def _caruana(outputs, score, size):
+def _caruana(outputs, score, size, how='mean'):
   """Ensemble selection as Caruana et al. (2004) write it: forward steps with
   replacement from the best single model, while the hillclimb set improves."""
-  chosen = [0]
+  chosen, of = [0], {'mean': np.mean, 'median': np.median}[how]
   while len(chosen) < size:
-    candidates = [(score(np.mean([outputs[i] for i in chosen + [j]], axis=0)), j)
+    candidates = [(score(of([outputs[i] for i in chosen + [j]], axis=0)), j)
                   for j in range(len(outputs))]
     value, j = min(candidates)
-    if value >= score(np.mean([outputs[i] for i in chosen], axis=0)):
+    if value >= score(of([outputs[i] for i in chosen], axis=0)):
       break
     chosen.append(j)
   return chosen
 
 
+@pytest.mark.parametrize('how', ['mean', 'median'])
 @pytest.mark.parametrize('seed', range(5))
-def test_greedy_equals_ensemble_selection(seed):
+def test_greedy_equals_ensemble_selection(seed, how):
   outputs, mse = _pool(m=6, seed=seed)
-  picks = ensemble.choose(outputs, mse, kind='greedy', size=10)
-  assert picks == _caruana(outputs, mse, 10)
-  np.testing.assert_allclose(ensemble.mean_outputs(outputs, picks),
-                             np.mean([outputs[i] for i in picks], axis=0))
+  picks = ensemble.choose(outputs, _each(mse), kind='greedy', size=10, how=how)
+  assert picks == _caruana(outputs, mse, 10, how)
+  np.testing.assert_allclose(ensemble.mean_outputs(outputs, picks, how),
+                             getattr(np, how)([outputs[i] for i in picks], axis=0))
 
 
 def test_greedy_takes_the_first_of_tied_candidates():
@@ -138,23 +153,64 @@ def test_greedy_takes_the_first_of_tied_candidates():
   outputs = np.asarray([[1.0, 0.0], [-1.0, 0.5], [-1.0, -0.5]])
   mse = lambda o: float(np.mean((o - y) ** 2))
   assert mse((outputs[0] + outputs[1]) / 2) == mse((outputs[0] + outputs[2]) / 2)
-  assert ensemble.choose(outputs, mse, kind='greedy', size=2) == [0, 1]
+  assert ensemble.choose(outputs, _each(mse), kind='greedy', size=2) == [0, 1]
   assert _caruana(outputs, mse, 2) == [0, 1]
-  assert ensemble.choose(outputs[[0, 2, 1]], mse, kind='greedy', size=2) == [0, 1]
+  assert ensemble.choose(outputs[[0, 2, 1]], _each(mse), kind='greedy', size=2) == [0, 1]
 
 
 def test_greedy_equals_ensemble_selection_on_a_pool_of_fifty():
   outputs, mse = _pool(m=50, n=40, seed=7)
-  picks = ensemble.choose(outputs, mse, kind='greedy', size=30)
+  picks = ensemble.choose(outputs, _each(mse), kind='greedy', size=30)
   assert picks == _caruana(outputs, mse, 30)
   assert len(picks) > 5 and len(set(picks)) < len(picks)  # Some members added twice.
 
 
+@pytest.mark.parametrize('batch_values', [2 ** 24, 90])
+def test_greedy_scores_each_round_s_candidates_in_one_call(monkeypatch, batch_values):
+  """A pool of thousands is thousands of candidates a round: one call scores them all
+  (or, where they hold more than _BATCH_VALUES values, as few calls as hold them), and
+  the members chosen are the same."""
+  outputs, mse = _pool(m=50, n=40, seed=7)
+  want = ensemble.choose(outputs, _each(mse), kind='greedy', size=30)
+  monkeypatch.setattr(ensemble, '_BATCH_VALUES', batch_values)
+  calls = []
+
+  def scores(candidates):
+    calls.append(len(candidates))
+    return _each(mse)(candidates)
+  assert ensemble.choose(outputs, scores, kind='greedy', size=30) == want
+  rounds = len(want)  # Every pick but the first, and the round that stops.
+  per_call = 50 if batch_values > 50 * 40 else 2
+  assert calls == [per_call] * (50 // per_call) * rounds
+
+
+def test_the_selection_scorer_scores_each_output_as_it_does_alone():
+  """Bit for bit, so that greedy selection breaks a near tie as one call a candidate
+  did: a panel pool of 50 members' validation forecasts (200 series x 8 steps), scored
+  by OWA, chooses the same members as with the task's scorer called once a candidate."""
+  rng = np.random.default_rng(0)
+  y = rng.uniform(50, 150, size=(200, 8, 1)).astype(np.float32)
+  split = {'y': jnp.asarray(y), 'weight': jnp.asarray(rng.uniform(0.5, 2, 200), jnp.float32),
+           'mase_denom': jnp.asarray(rng.uniform(1, 5, 200), jnp.float32),
+           'naive2': jnp.asarray([10.0, 2.0], jnp.float32)}
+  outputs = (y[None, ..., 0] + rng.normal(size=(50, 1, 1)) * 2 +
+             rng.normal(size=(50, 200, 8)) * 5).astype(np.float32)
+  alone = ensemble.scorer('panel', None)
+  scores = ensemble.selection_scorer('panel', None, 'owa')
+  candidates = (outputs[0].astype(np.float64) + outputs) / 2
+  want = [float(alone(c, split)['owa']) for c in candidates]
+  np.testing.assert_array_equal(np.asarray(scores(candidates, split), np.float64), want)
+  one_each = _each(lambda o: float(alone(o, split)['owa']))
+  picks = ensemble.choose(outputs, lambda o: scores(o, split), kind='greedy', size=20)
+  assert picks == ensemble.choose(outputs, one_each, kind='greedy', size=20)
+  assert len(picks) > 5
+
+
 def test_single_and_unknown_kind():
   outputs, mse = _pool()
-  assert ensemble.choose(outputs, mse, kind='single', size=16) == [0]
+  assert ensemble.choose(outputs, _each(mse), kind='single', size=16) == [0]
   with pytest.raises(ValueError, match='unknown ensemble kind'):
-    ensemble.choose(outputs, mse, kind='bagged', size=4)
+    ensemble.choose(outputs, _each(mse), kind='bagged', size=4)
 
 
 def test_pool_outputs_are_each_members_own_and_their_mean_scores_as_numpy():

@@ -17,9 +17,12 @@ Everything here is chosen on validation alone; TEST scores the chosen model once
           validation windows, so its validation score is less optimistic than top's
   single  the best member alone
 
-`choose` works on any `score(outputs) -> float` (lower is better), so it is tested
-against plain NumPy; `final_model` computes the pool's outputs on the devices. `scorer`
-is how every final model is scored (summary.py, refit.py, a saved model in tuned.py).
+`choose` works on any `score(outputs) -> scores`, each of a batch of combined outputs
+scored alone (lower is better), so it is tested against plain NumPy; summary.py's is
+`selection_scorer`, which scores all of a greedy round's candidates in one call (a pool
+of thousands is thousands of candidates a round). `final_model` computes the pool's
+outputs on the devices. `scorer` is how every final model is scored (summary.py,
+refit.py, a saved model in tuned.py).
 """
 
 import jax
@@ -32,6 +35,11 @@ from rnnjax.engine import tasks
 from rnnjax.search import rules
 
 KINDS = rules.ENSEMBLES
+
+# The most values (float64, on the host) of the candidates scored in one call: a pool of
+# large outputs (a language model's probabilities) is scored a few candidates a call,
+# not held again in full.
+_BATCH_VALUES = 2 ** 24
 
 
 def combine(outputs: np.ndarray, counts, how: str = 'mean',
@@ -62,8 +70,8 @@ def choose(outputs: np.ndarray, score, *, kind: str, size: int,
 
   Args:
     outputs: <float>[M, ...] validation outputs of the pool, best member first.
-    score: outputs <float>[...] -> float, the validation selection metric (lower is
-      better) of combined outputs.
+    score: outputs <float>[K, ...] -> <float>[K], the validation selection metric
+      (lower is better) of each of K combined outputs.
     kind: one of KINDS.
     size: at most this many members (top), exactly (fixed, when the pool has as
       many), or the most picks (greedy).
@@ -73,30 +81,42 @@ def choose(outputs: np.ndarray, score, *, kind: str, size: int,
     return [0]
   if kind == 'fixed':
     return list(range(min(size, len(outputs))))
-  of = lambda picks: combine(np.asarray(outputs)[picks], np.ones(len(picks), np.int64),
-                             how, paths)
+  outputs = np.asarray(outputs)
+  of = lambda picks: combine(outputs[picks], np.ones(len(picks), np.int64), how, paths)
+  scores = lambda candidates, count: _scores(score, candidates, count, outputs[0].size)
   if kind == 'top' and how == 'median':
-    scores = [score(of(list(range(k + 1)))) for k in range(min(size, len(outputs)))]
-    return list(range(int(np.argmin(scores)) + 1))
+    tops = lambda ks: np.stack([of(list(range(k + 1))) for k in ks])
+    return list(range(int(np.argmin(scores(tops, min(size, len(outputs))))) + 1))
   if kind == 'top':
     sums = np.cumsum(outputs[:size], axis=0, dtype=np.float64)
-    scores = [score(sums[k] / (k + 1)) for k in range(len(sums))]
-    return list(range(int(np.argmin(scores)) + 1))
+    tops = lambda ks: sums[ks] / (ks + 1).reshape((-1,) + (1,) * (sums.ndim - 1))
+    return list(range(int(np.argmin(scores(tops, len(sums)))) + 1))
   if kind != 'greedy':
     raise ValueError(f'unknown ensemble kind {kind!r}; expected one of {KINDS}')
-  picks, total = [0], outputs[0].astype(np.float64)
-  best = score(total)
+  picks, total, best = [0], outputs[0].astype(np.float64), None
   while len(picks) < size:
     if how == 'median':
-      trial = [score(of(picks + [j])) for j in range(len(outputs))]
+      added = lambda js: np.stack([of(picks + [j]) for j in js])
     else:
-      trial = [score((total + outputs[j]) / (len(picks) + 1)) for j in range(len(outputs))]
+      added = lambda js: (total + outputs[js]) / (len(picks) + 1)
+    trial = scores(added, len(outputs))
+    if best is None:  # Member 0 added to itself combines to member 0, exactly.
+      best = trial[0]
     j = int(np.argmin(trial))
     if not trial[j] < best:
       break
     picks.append(j)
     total, best = total + outputs[j], trial[j]
   return picks
+
+
+def _scores(score, candidates, count: int, width: int) -> np.ndarray:
+  """<float64>[count]: `score` of candidates(js) <[len(js), ...]>, js the candidates'
+  indices in 0..count-1, in as few calls as hold _BATCH_VALUES values (outputs of
+  `width` values each)."""
+  step = max(1, _BATCH_VALUES // max(1, width))
+  batches = [np.arange(start, min(start + step, count)) for start in range(0, count, step)]
+  return np.concatenate([np.asarray(score(candidates(js)), np.float64) for js in batches])
 
 
 def mean_outputs(outputs: np.ndarray, picks, how: str = 'mean',
@@ -130,3 +150,13 @@ def scorer(task: str, cfg):
   sweep's figures and a saved model's agree exactly."""
   score = tasks.TASKS[task].score
   return jax.jit(lambda outputs, split: score(cfg, outputs, split))
+
+
+def selection_scorer(task: str, cfg, selection: str):
+  """scores(outputs <[K, ...]>, split) -> <float32>[K]: the metric `selection` of each
+  of K (averaged) outputs on a split, in one jitted call. Each is scored in turn
+  (lax.map), so bit for bit as `scorer` scores it alone and a near tie is broken as
+  one call each broke it: a vmap's batched sums round differently."""
+  alone = scorer(task, cfg)
+  return jax.jit(lambda outputs, split: jax.lax.map(
+      lambda one: alone(one, split)[selection], outputs))

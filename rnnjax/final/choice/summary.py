@@ -233,9 +233,9 @@ def final_model(spec, ranked_uids, runs, where, splits, *, mesh, group_size, ren
   val = np.stack(val)
   val_split = splits[data_key]['val']
   how, paths = spec.combine, cfg.difference
-  picks = ensemble.choose(val, lambda o: float(score(o, val_split)[selection]),
-                          kind=spec.ensemble, size=spec.ensemble_size, how=how,
-                          paths=paths)
+  scores = ensemble.selection_scorer(spec.task, cfg, selection)
+  picks = ensemble.choose(val, lambda o: scores(o, val_split), kind=spec.ensemble,
+                          size=spec.ensemble_size, how=how, paths=paths)
   members = [pool[j] for j in picks]
   distinct = sorted(set(members), key=members.index)
   test = ensemble.pool_outputs(runs, where, distinct, splits, 'test', mesh, group_size)
