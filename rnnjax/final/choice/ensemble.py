@@ -22,7 +22,7 @@ scored alone (lower is better), so it is tested against plain NumPy; summary.py'
 `selection_scorer`, which scores all of a greedy round's candidates in one call (a pool
 of thousands is thousands of candidates a round). `final_model` computes the pool's
 outputs on the devices. `scorer` is how every final model is scored (summary.py,
-refit.py, a saved model in tuned.py).
+refit.py, a saved model in saved/members.py).
 """
 
 import jax
