@@ -1,12 +1,16 @@
 """What the entry points share: SIGINT and SIGTERM noted from a command's first line,
-and absl's flag parsing with one-line errors. Nothing heavy is imported here (absl only
-once flags are parsed), so that an entry point imports this before anything else."""
+absl's flag parsing with one-line errors, and how a command ends on an error, a signal
+or a closed output (`exits`). Nothing heavy is imported here (absl only once flags are
+parsed, the rest once main runs), so that an entry point imports this before anything
+else."""
 
+import contextlib
 import errno
 import os
 import re
 import signal
 import sys
+import traceback
 
 
 def note_signals() -> tuple[dict, list]:
@@ -27,6 +31,71 @@ def note_signals() -> tuple[dict, list]:
   return before, noted
 
 
+def _refuse(message):
+  """Bad input, said as every command says it: `error: <message>` on stderr, status 2."""
+  print(f'error: {message}', file=sys.stderr)
+  sys.exit(2)
+
+
+@contextlib.contextmanager
+def exits(kept: str = 'run the same command again', *, lost=None):
+  """How a command's main ends other than by finishing, in one line on stderr each:
+
+  - bad input (InputError): `error: <it>`, status 2; a work directory that cannot be
+    written (WriteError): the same, and out at once;
+  - a signal inside a watch (stop.Stopped): `rnnjax: <where it stopped>`, 128 + its number;
+  - Ctrl-C outside one: `rnnjax: interrupted; <kept>`, 130;
+  - a closed output (`... | head`), also as the body ends: `rnnjax: stopped: the output's
+    reader closed it (a pipe into head?); <kept>`, 1;
+  - an error `lost` names: its traceback, then `error: <lost's line>`, 1, out at once.
+
+  kept: what is kept and how to go on.
+  lost: an Exception -> the line saying why the process must end at once (a peer process
+    of a distributed run gone: the runtime aborts this one within seconds), or None: a
+    bug, raised on with its traceback.
+  """
+  from rnnjax.errors import InputError, WriteError  # pylint: disable=g-import-not-at-top
+  from rnnjax.run import stop  # pylint: disable=g-import-not-at-top
+  try:
+    yield
+    sys.stdout.flush()  # What is still buffered meets a closed pipe here, not at exit.
+  except InputError as e:
+    if isinstance(e, WriteError):
+      # Orbax's threads, stopped mid-write, print tracebacks of their own while the
+      # interpreter shuts down; there is nothing left to write, so leave at once.
+      _leave_now(f'error: {e}', 2)
+    _refuse(e)
+  except stop.Stopped as e:  # Stopped at a checkpoint, or after.
+    print(f'rnnjax: {e}', file=sys.stderr)
+    for s in stop.SIGNALS:  # One more while exiting would only print a traceback.
+      signal.signal(s, signal.SIG_IGN)
+    sys.exit(e.exit_code)
+  except KeyboardInterrupt:  # Ctrl-C outside a watch (start-up, between sweeps).
+    print(f'rnnjax: interrupted; {kept}', file=sys.stderr)
+    sys.exit(130)
+  except BrokenPipeError:
+    # Whatever is still buffered for it would raise again as Python exits.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    print('rnnjax: stopped: the output\'s reader closed it (a pipe into head?); '
+          f'{kept}', file=sys.stderr)
+    sys.exit(1)
+  except Exception as e:  # pylint: disable=broad-except
+    line = lost(e) if lost else None
+    if line is None:
+      raise
+    sys.stderr.write(traceback.format_exc())  # Kept for a report.
+    _leave_now(f'error: {line}', 1)
+
+
+def _leave_now(line: str, code: int) -> None:
+  """`line` on stderr, then out with `code` at once (its output flushed), before the
+  interpreter's shutdown or the runtime's abort can say more."""
+  print(line, file=sys.stderr)
+  sys.stdout.flush()
+  sys.stderr.flush()
+  os._exit(code)  # pylint: disable=protected-access
+
+
 def parse_flags(argv):
   """absl's parser, but a bad flag is one line and exit status 2, not a usage dump."""
   from absl import flags  # pylint: disable=g-import-not-at-top
@@ -34,9 +103,8 @@ def parse_flags(argv):
     argv = flags.FLAGS(argv)
   except UnicodeDecodeError:  # absl reads a flagfile as text, and lets this through.
     path = _undecodable(argv)
-    print(f'error: --flagfile: {path}: is not UTF-8' if path else
-          'error: --flagfile: a flagfile it names is not UTF-8', file=sys.stderr)
-    sys.exit(2)
+    _refuse(f'--flagfile: {path}: is not UTF-8' if path else
+            '--flagfile: a flagfile it names is not UTF-8')
   except flags.CantOpenFlagFileError as e:
     cause = e.__context__
     if not isinstance(cause, OSError) or cause.filename is None:
@@ -44,10 +112,8 @@ def parse_flags(argv):
     what = {errno.ENOENT: 'no such file', errno.EISDIR: 'is a directory, not a flagfile'}
     hint = (f' (did you mean {cause.filename}.flags?)' if cause.errno == errno.ENOENT
             and os.path.isfile(f'{cause.filename}.flags') else '')
-    print(f'error: --flagfile: {cause.filename}: '
-          f'{what.get(cause.errno, (cause.strerror or str(cause)).lower())}{hint}',
-          file=sys.stderr)
-    sys.exit(2)
+    _refuse(f'--flagfile: {cause.filename}: '
+            f'{what.get(cause.errno, (cause.strerror or str(cause)).lower())}{hint}')
   except flags.Error as e:
     # Python's words for a bad number, in the user's: "flag --val_size=0.5: '0.5' is not
     # a whole number".
@@ -55,11 +121,9 @@ def parse_flags(argv):
                      r'\1 is not a whole number', str(e))
     message = re.sub(r"could not convert string to float: ('.*')", r'\1 is not a number',
                      message)
-    print(f'error: {message}', file=sys.stderr)
-    sys.exit(2)
+    _refuse(message)
   if len(argv) > 1:  # A flagfile line without its leading --, or a stray word.
-    print(f'error: not a flag: {argv[1]!r} (flags look like --name=value)', file=sys.stderr)
-    sys.exit(2)
+    _refuse(f'not a flag: {argv[1]!r} (flags look like --name=value)')
   return argv
 
 

@@ -9,12 +9,11 @@ With --compare: finished sweeps side by side (compare.md, compare.csv and the fi
 compare.png, .pdf in --out_dir).
 """
 
-import sys
-
 from absl import app
 from absl import flags
 
 from experiments import cli
+from rnnjax.errors import InputError
 
 WORKDIR = flags.DEFINE_string('workdir', '', 'Work directory of a finished sweep.')
 DIVERGED = flags.DEFINE_enum('diverged', 'drop', ['drop', 'cap'], 'Importance analysis: '
@@ -39,10 +38,9 @@ COMPARE = flags.DEFINE_list('compare', [], 'Instead of one sweep\'s figures: fin
 
 def main(argv):
   del argv  # parse_flags refuses positional arguments.
-  from rnnjax import figures  # pylint: disable=g-import-not-at-top
-  from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
-  from rnnjax.run import stop  # pylint: disable=g-import-not-at-top
-  try:
+  with cli.exits():
+    from rnnjax import figures  # pylint: disable=g-import-not-at-top
+    from rnnjax.run import stop  # pylint: disable=g-import-not-at-top
     if COMPARE.value:
       if WORKDIR.value:
         raise InputError('--compare: give the work directories there, without --workdir')
@@ -57,17 +55,11 @@ def main(argv):
       return
     if not WORKDIR.value:
       raise InputError('--workdir: required (the work directory of a finished sweep)')
-    with stop.raising('drawing figures'):
+    with stop.raising('drawing figures'):  # Each file is whole or not written (style.save).
       paths = figures.make_all(WORKDIR.value, diverged=DIVERGED.value,
                                group_by=GROUP_BY.value, out_dir=OUT_DIR.value,
                                metric=METRIC.value)
-  except InputError as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
-  except stop.Stopped as e:  # Each file is whole or not written (style.save).
-    print(f'rnnjax: {e}', file=sys.stderr)
-    sys.exit(e.exit_code)
-  print(f'{len(paths)} files in {OUT_DIR.value or WORKDIR.value + "/figures"}')
+    print(f'{len(paths)} files in {OUT_DIR.value or WORKDIR.value + "/figures"}')
 
 
 if __name__ == '__main__':

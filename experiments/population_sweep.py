@@ -26,6 +26,7 @@ from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-positio
 from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import logging as absl_logging  # pylint: disable=g-import-not-at-top,wrong-import-position
 
+from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top,wrong-import-position
 from rnnjax.search import spec as spec_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 _DEFINE = {str: flags.DEFINE_string, int: flags.DEFINE_integer,
@@ -115,42 +116,39 @@ def spec_from_flags() -> spec_lib.SweepSpec:
 
 
 def configure_devices():
-  """--cpu_devices, checked (one line, exit 2) and set before JAX starts a backend."""
+  """--cpu_devices, checked (InputError) and set before JAX starts a backend."""
   if CPU_DEVICES.value < 0:
-    print(f'error: --cpu_devices: {CPU_DEVICES.value} must be >= 0 (0: XLA_FLAGS\' count, '
-          'else one per core)', file=sys.stderr)
-    sys.exit(2)
+    raise InputError(f'--cpu_devices: {CPU_DEVICES.value} must be >= 0 (0: XLA_FLAGS\' '
+                     'count, else one per core)')
   from rnnjax.engine import sharding  # pylint: disable=g-import-not-at-top
   sharding.configure_cpu_devices(CPU_DEVICES.value)
 
 
 def configure_compile_cache():
-  """--compile_cache_dir (or its default), checked (one line, exit 2) and turned on."""
+  """--compile_cache_dir (or its default), checked (InputError) and turned on."""
   from rnnjax.engine import compile_cache  # pylint: disable=g-import-not-at-top
   directory = (compile_cache.default_dir() if COMPILE_CACHE_DIR.value is None
                else COMPILE_CACHE_DIR.value)
   try:
     compile_cache.configure(directory)
   except OSError as e:
-    print(f'error: --compile_cache_dir: cannot write compiled programs to {directory} '
-          f'({e.strerror or e}); --compile_cache_dir= runs without the cache',
-          file=sys.stderr)
-    sys.exit(2)
+    raise InputError(f'--compile_cache_dir: cannot write compiled programs to {directory} '
+                     f'({e.strerror or e}); --compile_cache_dir= runs without the cache'
+                     ) from None
 
 
 def main(argv):
   del argv  # parse_flags refuses positional arguments.
   logging.getLogger('jax._src.xla_bridge').setLevel(logging.ERROR)  # No TPU notices.
   absl_logging.set_verbosity(absl_logging.WARNING)  # Orbax logs every save at INFO.
-  from rnnjax.engine import distributed  # pylint: disable=g-import-not-at-top
-  from rnnjax.engine import processes  # pylint: disable=g-import-not-at-top
-  from rnnjax.errors import InputError, WriteError  # pylint: disable=g-import-not-at-top
-  from rnnjax.results.printed import progress  # pylint: disable=g-import-not-at-top
-  from rnnjax.run import stop  # pylint: disable=g-import-not-at-top
-  configure_devices()
-  configure_compile_cache()
   joined = 1  # Processes in the run, once joined: peer_lost asks no more of jax.
-  try:
+  with cli.exits('the work directory keeps its last checkpoint: run the same command to '
+                 'resume', lost=lambda e: _peer_lost(e, joined)):  # joined as it is then.
+    from rnnjax.engine import distributed  # pylint: disable=g-import-not-at-top
+    from rnnjax.results.printed import progress  # pylint: disable=g-import-not-at-top
+    from rnnjax.run import stop  # pylint: disable=g-import-not-at-top
+    configure_devices()
+    configure_compile_cache()
     # A Ctrl-C while starting would otherwise be lost where it lands in JAX's garbage
     # collection callback (Python ignores exceptions there): noted, and acted on once
     # started, before anything is written.
@@ -199,49 +197,22 @@ def main(argv):
         where = os.path.join(wandb_dir, 'wandb')
         print(f'W&B: {len(runs)} {WANDB_MODE.value} runs in {where}' + (
             f' (upload: wandb sync {where})' if WANDB_MODE.value == 'offline' else ''))
-  except InputError as e:
-    print(f'error: {e}', file=sys.stderr)
-    if isinstance(e, WriteError):
-      # Orbax's threads, stopped mid-write, print tracebacks of their own while the
-      # interpreter shuts down; there is nothing left to write, so leave at once.
-      sys.stdout.flush()
-      sys.stderr.flush()
-      os._exit(2)  # pylint: disable=protected-access
-    sys.exit(2)
-  except stop.Stopped as e:  # SIGINT / SIGTERM: stopped at a checkpoint, or after.
-    print(f'rnnjax: {e}', file=sys.stderr)
-    for s in stop.SIGNALS:  # One more while exiting would only print a traceback.
-      signal.signal(s, signal.SIG_IGN)
-    sys.exit(e.exit_code)
-  except BrokenPipeError:  # `... | head`: the output's reader is gone.
-    # Whatever is still buffered for it would raise again as Python exits.
-    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    print('rnnjax: stopped: the output\'s reader closed it (a pipe into head?); the work '
-          'directory keeps its last checkpoint: run the same command to resume',
-          file=sys.stderr)
-    sys.exit(1)
-  except Exception as e:  # pylint: disable=broad-except
-    lost = processes.peer_lost(e, joined)
-    if lost is None:
-      raise
-    # Kept for a report: the match is on the error's words. (The work directory's lock
-    # is already released: run_sweep's `with` let it go as the error left it.)
-    import traceback  # pylint: disable=g-import-not-at-top
-    sys.stderr.write(traceback.format_exc())
-    # The coordination service aborts this process too, in C++, within seconds: say why
-    # first, and leave before it does.
-    from rnnjax.run import checkpoint  # pylint: disable=g-import-not-at-top
-    last = checkpoint.latest(WORKDIR.value or default_workdir())
-    resume = (f'its last checkpoint, chunk {last}, resumes with the same command'
-              if last else 'no checkpoint was written yet; the same command starts it again')
-    print(f'error: a peer process stopped ({lost}): the sweep stops; {resume}',
-          file=sys.stderr, flush=True)
-    sys.stdout.flush()
-    os._exit(1)  # pylint: disable=protected-access
-  except KeyboardInterrupt:  # Ctrl-C outside the sweep's watch (start-up, figures).
-    print('rnnjax: interrupted; the work directory keeps its last checkpoint: run the '
-          'same command to resume', file=sys.stderr)
-    sys.exit(130)
+
+
+def _peer_lost(e: Exception, joined: int) -> str | None:
+  """What cli.exits says where a peer process of a run of `joined` stopped (None: `e` is
+  something else). The coordination service aborts this process too, in C++, within
+  seconds: said first, and out before it does. (The work directory's lock is already
+  released: run_sweep's `with` let it go as the error left it.)"""
+  from rnnjax.engine import processes  # pylint: disable=g-import-not-at-top
+  from rnnjax.run import checkpoint  # pylint: disable=g-import-not-at-top
+  lost = processes.peer_lost(e, joined)  # The match is on the error's words.
+  if lost is None:
+    return None
+  last = checkpoint.latest(WORKDIR.value or default_workdir())
+  resume = (f'its last checkpoint, chunk {last}, resumes with the same command'
+            if last else 'no checkpoint was written yet; the same command starts it again')
+  return f'a peer process stopped ({lost}): the sweep stops; {resume}'
 
 
 def parse_flags(argv):

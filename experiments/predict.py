@@ -15,12 +15,12 @@ one line on stderr, exit status 2, nothing written.
 """
 
 import logging
-import sys
 
 from absl import app
 from absl import flags
 
 from experiments import cli
+from rnnjax.errors import InputError
 from rnnjax.final.saved import arguments
 
 WORKDIR = flags.DEFINE_string('workdir', '', 'Work directory of a finished sweep.')
@@ -51,15 +51,13 @@ FIGURES = flags.DEFINE_bool('figures', True, 'Forecast: also draw OUT/forecast.p
 def main(argv):
   del argv  # parse_flags refuses positional arguments.
   logging.getLogger('jax._src.xla_bridge').setLevel(logging.ERROR)  # No TPU notices.
-  from rnnjax.final.use import predictions  # pylint: disable=g-import-not-at-top
-  from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
-  try:  # None where not given: a model without intervals then takes the default.
-    levels = ([float(level) for level in LEVELS.value] if flags.FLAGS['levels'].present
-              else None)
-  except ValueError:
-    print(f'error: --levels: {",".join(LEVELS.value)} are not numbers', file=sys.stderr)
-    sys.exit(2)
-  try:
+  with cli.exits():
+    from rnnjax.final.use import predictions  # pylint: disable=g-import-not-at-top
+    try:  # None where not given: a model without intervals then takes the default.
+      levels = ([float(level) for level in LEVELS.value] if flags.FLAGS['levels'].present
+                else None)
+    except ValueError:
+      raise InputError(f'--levels: {",".join(LEVELS.value)} are not numbers') from None
     out = predictions.run(
         WORKDIR.value, steps_ahead=STEPS_AHEAD.value, csv_path=CSV_PATH.value,
         future_path=FUTURE_PATH.value, levels=levels, ts_path=TS_PATH.value,
@@ -67,20 +65,16 @@ def main(argv):
         **{name: holder.value for name, holder in (
             ('num_chars', NUM_CHARS), ('temperature', TEMPERATURE), ('seed', SEED))
            if flags.FLAGS[name].present})  # Given to another task's model: refused.
-  except InputError as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
-  paths = out['paths']
-  if out['plot'] and FIGURES.value:
-    from rnnjax.figures.plots import forecast_plot  # pylint: disable=g-import-not-at-top
-    draw = forecast_plot.plot_panel if out.get('panel') else forecast_plot.plot_forecast
-    paths += draw(**out['plot'])  # matplotlib: only when asked.
-  elif out['plot']:  # An earlier run's figure beside this forecast: said.
-    out['lines'] += [n for n in [predictions.stale_figures_note(out['plot']['out_dir'])] if n]
-  print('\n'.join(out['lines']))
-  print('wrote ' + ', '.join(paths))
-
-
+    paths = out['paths']
+    if out['plot'] and FIGURES.value:
+      from rnnjax.figures.plots import forecast_plot  # pylint: disable=g-import-not-at-top
+      draw = forecast_plot.plot_panel if out.get('panel') else forecast_plot.plot_forecast
+      paths += draw(**out['plot'])  # matplotlib: only when asked.
+    elif out['plot']:  # An earlier run's figure beside this forecast: said.
+      out['lines'] += [n for n in [predictions.stale_figures_note(out['plot']['out_dir'])]
+                       if n]
+    print('\n'.join(out['lines']))
+    print('wrote ' + ', '.join(paths))
 
 
 if __name__ == '__main__':

@@ -27,13 +27,13 @@ if __name__ == '__main__':
 
 import logging  # pylint: disable=g-import-not-at-top,wrong-import-position
 import signal  # pylint: disable=g-import-not-at-top,wrong-import-position
-import sys  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import flags
 from absl import logging as absl_logging
 
 from experiments import population_sweep
+from rnnjax.errors import InputError
 
 SPACE = flags.DEFINE_list('space', ['learning_rate=1e-4:1e-1:log', 'dropout=0:0.5'],
                           'Searched hyperparameters: name=lo:hi, with :log for a log scale '
@@ -72,13 +72,27 @@ def _refuse_flags_not_taken():
   for name, why in _NOT_TAKEN.items():
     holder = flags.FLAGS[name]
     if holder.present and holder.value != holder.default:
-      print(f'error: --{name}: not taken by search_comparison ({why})', file=sys.stderr)
-      sys.exit(2)
+      raise InputError(f'--{name}: not taken by search_comparison ({why})')
+
+
+def _seeds(values) -> list[int]:
+  """--search_seeds as integers, checked."""
+  try:
+    seeds = [int(s) for s in values]
+  except ValueError:
+    raise InputError(f'--search_seeds: {values} are not integers') from None
+  if not seeds:
+    raise InputError('--search_seeds: name at least one seed')
+  if min(seeds) < 0:
+    raise InputError(f'--search_seeds: {min(seeds)} must be >= 0')
+  twice = [s for s in seeds if seeds.count(s) > 1]
+  if twice:  # Its sweeps are one: the medians would be over fewer seeds than named.
+    raise InputError(f'--search_seeds: {twice[0]} is given twice')
+  return seeds
 
 
 def _space(entries):
   from rnnjax.run import compare  # pylint: disable=g-import-not-at-top
-  from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
   space = {}
   for entry in entries:
     name, _, bounds = entry.partition('=')
@@ -104,7 +118,6 @@ def _refuse_flags_searched(space: dict, entries) -> None:
   --learning_rate=grid(...), or --dropout=0.1) would be replaced by the search: refused
   in one line. Its flag typed at its default value (--dropout=0.0, a flagfile's
   --learning_rate=1e-3) asks for nothing the search replaces: taken."""
-  from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
   from rnnjax.search import hparams  # pylint: disable=g-import-not-at-top
   from rnnjax.search import space as space_lib  # pylint: disable=g-import-not-at-top
   for name, entry in zip(space, entries):
@@ -131,34 +144,19 @@ def main(argv):
   del argv
   logging.getLogger('jax._src.xla_bridge').setLevel(logging.ERROR)
   absl_logging.set_verbosity(absl_logging.WARNING)
-  _refuse_flags_not_taken()
-  population_sweep.configure_devices()
-  population_sweep.configure_compile_cache()
-  from rnnjax.run import compare  # pylint: disable=g-import-not-at-top
-  from rnnjax.run import stop  # pylint: disable=g-import-not-at-top
-  from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top
-  try:
-    seeds = [int(s) for s in SEARCH_SEEDS.value]
-  except ValueError:
-    print(f'error: --search_seeds: {SEARCH_SEEDS.value} are not integers', file=sys.stderr)
-    sys.exit(2)
-  if not seeds:
-    print('error: --search_seeds: name at least one seed', file=sys.stderr)
-    sys.exit(2)
-  if min(seeds) < 0:
-    print(f'error: --search_seeds: {min(seeds)} must be >= 0', file=sys.stderr)
-    sys.exit(2)
-  twice = [s for s in seeds if seeds.count(s) > 1]
-  if twice:  # Its sweeps are one: the medians would be over fewer seeds than named.
-    print(f'error: --search_seeds: {twice[0]} is given twice', file=sys.stderr)
-    sys.exit(2)
-  try:
+  with cli.exits('the finished sweeps are kept whole: run the same command to resume'):
+    _refuse_flags_not_taken()
+    population_sweep.configure_devices()
+    population_sweep.configure_compile_cache()
+    from rnnjax.run import compare  # pylint: disable=g-import-not-at-top
+    from rnnjax.run import stop  # pylint: disable=g-import-not-at-top
+    seeds = _seeds(SEARCH_SEEDS.value)
     workdir = population_sweep.WORKDIR.value or population_sweep.default_workdir()
     space = _space(SPACE.value)
     _refuse_flags_searched(space, SPACE.value)
-    # Ctrl-C between sweeps is a KeyboardInterrupt (said below); SIGTERM would end the
-    # process without a word. Each sweep watches both itself (and gives this back). One
-    # the process was started to ignore stays ignored, as a sweep leaves it (stop.py).
+    # Ctrl-C between sweeps is a KeyboardInterrupt (said by cli.exits); SIGTERM would end
+    # the process without a word. Each sweep watches both itself (and gives this back).
+    # One the process was started to ignore stays ignored, as a sweep leaves it (stop.py).
     if signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:
       signal.signal(signal.SIGTERM, _terminated)
     if signal.SIGINT in _EARLY:
@@ -180,18 +178,6 @@ def main(argv):
     with stop.raising('drawing the comparison'):
       from rnnjax.figures.plots import comparison  # pylint: disable=g-import-not-at-top
       comparison.plot(out, workdir)
-  except InputError as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
-  except stop.Stopped as e:  # SIGINT / SIGTERM inside a sweep: stopped at a checkpoint.
-    print(f'rnnjax: {e}', file=sys.stderr)
-    for s in stop.SIGNALS:  # One more while exiting would only print a traceback.
-      signal.signal(s, signal.SIG_IGN)
-    sys.exit(e.exit_code)
-  except KeyboardInterrupt:  # Ctrl-C between sweeps: each finished one is kept whole.
-    print('rnnjax: interrupted; the finished sweeps are kept whole: run the same '
-          'command to resume', file=sys.stderr)
-    sys.exit(130)
 
 
 if __name__ == '__main__':
