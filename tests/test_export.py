@@ -406,10 +406,10 @@ def test_bad_input_is_an_input_error_and_writes_nothing(tmp_path, forecast_run,
     assert not os.path.exists(os.path.join(workdir, 'predictions'))
 
 
-def _cli(*args):
-  env = {**os.environ, 'PYTHONPATH': ROOT, 'JAX_PLATFORMS': 'cpu'}
-  return subprocess.run([sys.executable, '-m', 'experiments.predict', *args],
-                        capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+def _cli(*args, stdout=subprocess.PIPE, **env):
+  env = {**os.environ, 'PYTHONPATH': ROOT, 'JAX_PLATFORMS': 'cpu', **env}
+  return subprocess.run([sys.executable, '-m', 'experiments.predict', *args], stdout=stdout,
+                        stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env, timeout=300)
 
 
 def test_the_command_writes_csv_and_figure_and_refuses_bad_input(tmp_path, forecast_run):
@@ -423,6 +423,27 @@ def test_the_command_writes_csv_and_figure_and_refuses_bad_input(tmp_path, forec
   assert sorted(os.listdir(tmp_path / 'good')) == ['forecast.csv', 'forecast.pdf',
                                                     'forecast.png']
   assert '1994-03' in proc.stdout and 'coverage on the test part' in proc.stdout
+
+
+@pytest.mark.parametrize('unbuffered', ['1', ''], ids=['unbuffered', 'buffered'])
+def test_the_command_into_a_closed_pipe_says_so_in_one_line(tmp_path, forecast_run,
+                                                            unbuffered):
+  """`predict ... | head`, the reader gone before it prints: its files are written, and
+  it stops as a sweep does (cli.exits), one line and status 1, not a traceback; also
+  where the output is buffered (a shell's pipe), and so meets the closed pipe only once
+  main has printed."""
+  _, workdir = forecast_run
+  read, write = os.pipe()
+  os.close(read)
+  try:
+    proc = _cli(f'--workdir={workdir}', f'--out_dir={tmp_path}', '--figures=false',
+                stdout=write, PYTHONUNBUFFERED=unbuffered)
+  finally:
+    os.close(write)
+  assert (proc.returncode, proc.stderr) == (1, "rnnjax: stopped: the output's reader closed "
+                                            'it (a pipe into head?); run the same command '
+                                            'again\n')
+  assert os.listdir(tmp_path) == ['forecast.csv']
 
 
 def test_input_columns_need_their_future_values(tmp_path):
