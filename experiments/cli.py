@@ -31,6 +31,16 @@ def note_signals() -> tuple[dict, list]:
   return before, noted
 
 
+def act_on_noted(before: dict, noted: list) -> None:
+  """For a command with nothing to resume (predict): gives back the handlers note_signals
+  replaced, then acts on the first signal noted as it would have acted, now that JAX is
+  up: SIGINT raises KeyboardInterrupt here (`exits` says it), SIGTERM ends the process."""
+  for s, handler in before.items():
+    signal.signal(s, handler)
+  if noted:
+    signal.raise_signal(noted[0])
+
+
 def _refuse(message):
   """Bad input, said as every command says it: `error: <message>` on stderr, status 2."""
   print(f'error: {message}', file=sys.stderr)

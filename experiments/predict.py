@@ -14,14 +14,21 @@ writes OUT/sample.txt. OUT is `--out_dir` (default WORKDIR/predictions). Bad inp
 one line on stderr, exit status 2, nothing written.
 """
 
-import logging
-
-from absl import app
-from absl import flags
-
 from experiments import cli
-from rnnjax.errors import InputError
-from rnnjax.final.saved import arguments
+
+# Run as a command, SIGINT and SIGTERM are noted from here while JAX is imported (main
+# acts on them): see cli.note_signals.
+_EARLY, _NOTED = {}, []  # signal -> its handler before; the signals noted
+if __name__ == '__main__':
+  _EARLY, _NOTED = cli.note_signals()
+
+import logging  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+from rnnjax.errors import InputError  # pylint: disable=g-import-not-at-top,wrong-import-position
+from rnnjax.final.saved import arguments  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 WORKDIR = flags.DEFINE_string('workdir', '', 'Work directory of a finished sweep.')
 STEPS_AHEAD = flags.DEFINE_integer('steps_ahead', None, 'Forecast: points to forecast '
@@ -53,6 +60,7 @@ def main(argv):
   logging.getLogger('jax._src.xla_bridge').setLevel(logging.ERROR)  # No TPU notices.
   with cli.exits():
     from rnnjax.final.use import predictions  # pylint: disable=g-import-not-at-top
+    cli.act_on_noted(_EARLY, _NOTED)
     try:  # None where not given: a model without intervals then takes the default.
       levels = ([float(level) for level in LEVELS.value] if flags.FLAGS['levels'].present
                 else None)

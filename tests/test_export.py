@@ -446,6 +446,28 @@ def test_the_command_into_a_closed_pipe_says_so_in_one_line(tmp_path, forecast_r
   assert os.listdir(tmp_path) == ['forecast.csv']
 
 
+def test_a_ctrl_c_while_predict_starts_is_acted_on_once_jax_is_up(tmp_path, forecast_run,
+                                                                   default_signals):
+  """A Ctrl-C while predict imports JAX is noted (raised, it can land in JAX's
+  garbage-collection callback, where Python drops it, and predict ran to its end), then
+  acted on in main: one line, status 130, nothing written."""
+  code = """if True:
+    import os, signal, sys
+    from experiments import cli
+    early, noted = cli.note_signals()  # As predict's first lines do, run as a command.
+    os.kill(os.getpid(), signal.SIGINT)
+    from experiments import predict
+    predict._EARLY, predict._NOTED = early, noted
+    predict.main(cli.parse_flags(['predict', *sys.argv[1:]]))"""
+  env = {**os.environ, 'PYTHONPATH': ROOT, 'JAX_PLATFORMS': 'cpu'}
+  proc = subprocess.run([sys.executable, '-c', code, f'--workdir={forecast_run[1]}',
+                         f'--out_dir={tmp_path}/out'], capture_output=True, text=True,
+                        cwd=ROOT, env=env, timeout=300)
+  assert (proc.returncode, proc.stderr) == (130, 'rnnjax: interrupted; run the same '
+                                            'command again\n')
+  assert not (tmp_path / 'out').exists()
+
+
 def test_input_columns_need_their_future_values(tmp_path):
   """A target and an input column of the same CSV: forecasting needs the input's future."""
   series = spec_lib.load_data(FORECAST, 4).transform['series'][:, 0]
