@@ -20,6 +20,7 @@ from rnnjax.results import files
 from rnnjax.run import dry_run
 from rnnjax.run import prepare as prepare_lib
 from rnnjax.run import sweep
+from rnnjax.search import probe
 from rnnjax.search import rules
 from rnnjax.search import spec as spec_lib
 from rnnjax.search import waves as plan_lib
@@ -249,14 +250,15 @@ def test_a_tpe_dry_run_estimates_every_round(tmp_path):
 def test_a_tpe_dry_run_plans_its_largest_round(tmp_path):
   """--last_round=6 after two rounds of 2 configurations (2 seeds each): the dry run
   planned round 1 (4 members, one wave) and counted its chunks once per round, where the
-  last round trains 12 members, in 3 waves of 4 under this memory budget (21,648 bytes a
-  member by probe.estimate_bytes; 4 fit in 1e-4 GB, 12 do not)."""
+  last round trains 12 members, in 3 waves of 4 under this memory budget (a member
+  15,792 bytes by probe.waiting_bytes, and 21,648 more in its vmap group of up to 4 by
+  probe.estimate_bytes: 5 fit in 1.6e-4 GB, 12 do not)."""
   pytest.importorskip('optuna')
   spec = dataclasses.replace(TINY, search='tpe', rounds=3, num_members=2, last_round=6,
                              cell='lstm', learning_rate='loguniform(1e-3,1e-1)')
   lines = []
   plan = sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True, log=lines.append,
-                         max_memory_gb=1e-4)
+                         max_memory_gb=1.6e-4)
   (bucket,) = plan['buckets']
   assert (bucket['num_members'], bucket['wave_size'], bucket['num_waves']) == (12, 4, 3)
   table = lines[-1].splitlines()
@@ -441,17 +443,20 @@ def test_a_budget_no_wave_fits_is_said_and_the_dry_run_names_the_devices():
 
 
 def test_waves_that_cannot_keep_the_groups_say_so_and_the_budget_that_would():
-  """64 members on one device group by 4; a budget for 6.5 makes waves of 6 (not 7,
-  over it), grouped by 3 (no wave of 8 or more fits it): the dry run says so (as the
-  sweep's log does), and names the budget that keeps the groups, which does (waves of
-  8: two groups of 4)."""
+  """64 members on one device group by 4; a budget between waves of 6 and 7 makes
+  waves of 6 (not 7, over it), grouped by 3 (no wave of 8 or more fits it): the dry run
+  says so (as the sweep's log does), and names the budget that keeps the groups, which
+  does (waves of 8: two groups of 4)."""
   spec = dataclasses.replace(TINY, cell='gru', learning_rate='loguniform(1e-3,3e-2)',
                              search='random', num_members=32)
   prepared = prepare_lib.prepare(spec)
   (bucket,) = prepared.plan_json['buckets']
   assert (bucket['num_members'], bucket['num_waves'], bucket['group_size']) == (64, 1, 4)
-  per_member = bucket['estimated_bytes_per_member']
-  small = prepare_lib.prepare(spec, max_memory_gb=6.5 * per_member / 2**30).plan_json
+  run = prepared.runs[0]
+  wave_bytes = lambda size: probe.wave_bytes(
+      run.cfg, prepared.datas[run.data_key].seq_len, size, 1, 4)
+  small = prepare_lib.prepare(
+      spec, max_memory_gb=(wave_bytes(6) + wave_bytes(7)) / 2 / 2**30).plan_json
   (bucket,) = small['buckets']
   assert (bucket['wave_size'], bucket['group_size'], bucket['one_wave_group_size']) == (
       6, 3, 4)

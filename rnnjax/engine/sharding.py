@@ -106,17 +106,23 @@ def device_dtypes(tree):
   return jax.tree.map(one, tree)
 
 
+def group_limit(requested: int = 0, member_bytes: int = 0) -> int | None:
+  """The most members a vmap group holds on a device (`group_size`), whatever the
+  device's count: `requested`; without it none on an accelerator (None: every local
+  member), on a CPU CPU_GROUP_SIZE, fewer where `member_bytes`, one member's training
+  activations, times the group would pass CPU_GROUP_BYTES."""
+  if requested:
+    return requested
+  if jax.default_backend() != 'cpu':
+    return None
+  return max(1, min(CPU_GROUP_SIZE, CPU_GROUP_BYTES // max(member_bytes, 1)))
+
+
 def group_size(local_members: int, requested: int = 0, member_bytes: int = 0) -> int:
   """Members per vmap group on one device: the largest divisor of local_members that
-  is at most `requested` (0: all local members on an accelerator; on a CPU,
-  CPU_GROUP_SIZE, fewer where `member_bytes`, one member's training activations, times
-  the group would pass CPU_GROUP_BYTES)."""
-  if not requested:
-    if jax.default_backend() != 'cpu':
-      requested = local_members
-    else:
-      requested = max(1, min(CPU_GROUP_SIZE, CPU_GROUP_BYTES // max(member_bytes, 1)))
-  return max(g for g in range(1, min(requested, local_members) + 1)
+  is at most `group_limit(requested, member_bytes)`."""
+  limit = group_limit(requested, member_bytes) or local_members
+  return max(g for g in range(1, min(limit, local_members) + 1)
              if local_members % g == 0)
 
 

@@ -43,7 +43,8 @@ def describe(cfg: pop.TrainConfig, widths) -> dict:
 
 
 def estimate_bytes(cfg: pop.TrainConfig, seq_len: int) -> int:
-  """Memory one member needs while training, from shapes alone (no compile).
+  """Memory one member of a vmap group needs while training, from shapes alone (no
+  compile; a wave's: `wave_bytes`).
 
   Parameters, validation-best parameters and up to two optimizer moments; per layer the
   stored gates, cell states and their gradients for the backward pass ([T, B, 4H] each,
@@ -62,13 +63,40 @@ def default_memory_gb() -> float:
     return 8.0
 
 
-def waves(num_members: int, bytes_per_member: int, budget_bytes: float,
-          num_devices: int) -> dict:
+def waiting_bytes(cfg: pop.TrainConfig) -> int:
+  """Memory a member holds on a device besides its group's training: its state
+  (parameters, validation-best parameters, up to two optimizer moments) three times
+  over: the program's input, the groups' copy of it and their stacked output
+  (`lax.map`), or a step's gradients and updates; the compiled programs held 7-10 copies
+  of the parameters a member (2-core CPU, groups of 4), a member alone up to 20."""
+  return 3 * 4 * 4 * model.param_count(cfg.model)
+
+
+def wave_bytes(cfg: pop.TrainConfig, seq_len: int, wave_size: int, num_devices: int,
+               group_limit: int | None) -> int:
+  """Memory a wave of `wave_size` members (a multiple of `num_devices`) needs while
+  training, from shapes alone: each member's `waiting_bytes`, and `estimate_bytes` for
+  each member of the one vmap group a device trains at a time (the groups train one
+  after another, sharding.py). group_limit: the most members a group holds
+  (`sharding.group_limit`; None: every member of a device, as on a GPU), so that the
+  estimate holds whatever groups the members form, and grows with the wave."""
+  local = wave_size // num_devices
+  group = local if group_limit is None else min(local, group_limit)
+  return num_devices * (local * waiting_bytes(cfg) + group * estimate_bytes(cfg, seq_len))
+
+
+def waves(num_members: int, bytes_of_wave, budget_bytes: float, num_devices: int) -> dict:
   """Equal waves that fit the budget, their sizes multiples of the device count (where
-  not even a member a device fits, waves of a member a device: wave_notes says so)."""
-  fits = int(budget_bytes // max(bytes_per_member, 1))
-  largest = max(num_devices, fits // num_devices * num_devices)
-  num_waves = math.ceil(num_members / largest)
+  not even a member a device fits, waves of a member a device: wave_notes says so).
+  bytes_of_wave: a wave's size -> its memory, growing with the size (`wave_bytes`)."""
+  low, high = 1, sharding.padded_size(num_members, num_devices) // num_devices
+  while low < high:  # The most members a device whose wave fits (at least one).
+    middle = (low + high + 1) // 2
+    if bytes_of_wave(middle * num_devices) <= budget_bytes:
+      low = middle
+    else:
+      high = middle - 1
+  num_waves = math.ceil(num_members / (low * num_devices))
   size = sharding.padded_size(math.ceil(num_members / num_waves), num_devices)
   return {'num_waves': math.ceil(num_members / size), 'wave_size': size}
 

@@ -77,10 +77,11 @@ def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0,
     uids = plan.bucket_uids(b)
     data = datas[(structure.get('lookback'), spec.folds - 1)]
     cfg = train_config(structure, data, spec)
-    per_member = probe.estimate_bytes(cfg, data.seq_len)
     activations = pop.activation_bytes(cfg, data.seq_len)
+    limit = sharding.group_limit(group_size, activations)
+    wave_bytes = lambda size: probe.wave_bytes(cfg, data.seq_len, size, mesh.size, limit)
     num = len(uids) // spec.folds
-    fit = lambda budget: same_groups(probe.waves(num, per_member, budget, mesh.size)[
+    fit = lambda budget: same_groups(probe.waves(num, wave_bytes, budget, mesh.size)[
         'wave_size'], num, mesh.size, group_size, activations)
     size, kept = fit(budget)
     for fold in range(spec.folds):
@@ -96,15 +97,15 @@ def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0,
     plan_json['buckets'][b].update(
         probe.describe(cfg, plan.column('hidden_size', uids)), wave_size=size,
         num_waves=-(-num // size) * spec.folds,  # Each fold's members wave apart.
-        estimated_bytes_per_member=per_member,
+        estimated_bytes_per_member=wave_bytes(size) / size,
         group_size=sharding.group_size(size // mesh.size, group_size, activations),
         activation_bytes_per_member=activations)
-    if size * per_member > budget:  # Said (wave_notes): the fewest members still over.
-      plan_json['buckets'][b]['over_budget_gb'] = size * per_member / 2**30
+    if wave_bytes(size) > budget:  # Said (wave_notes): the fewest members still over.
+      plan_json['buckets'][b]['over_budget_gb'] = wave_bytes(size) / 2**30
     if not kept:  # Said (wave_notes), with the budget that would keep them.
       whole = sharding.padded_size(num, mesh.size)
-      keeps = next((w * per_member / 2**30 for w in range(size, whole + 1, mesh.size)
-                    if fit(w * per_member)[1]), None)  # One wave's, at the latest.
+      keeps = next((wave_bytes(w) / 2**30 for w in range(size, whole + 1, mesh.size)
+                    if fit(wave_bytes(w))[1]), None)  # One wave's, at the latest.
       one_wave = sharding.group_size(whole // mesh.size, group_size, activations)
       wave = plan_json['buckets'][b]['group_size']
       plan_json['buckets'][b].update(
