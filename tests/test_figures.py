@@ -1104,6 +1104,37 @@ def test_the_mark_is_the_best_configuration_not_one_lucky_seeds(tmp_path, monkey
   assert 'best member' in [t.get_text() for t in figs[-1].legends[0].get_texts()]
 
 
+def test_a_point_whose_configurations_lost_seeds_is_drawn_white_and_said(tmp_path,
+                                                                        monkeypatch):
+  """Where every configuration at a value lost a seed to divergence, the line's point
+  there is the mean of the rest: drawn white inside, and the caption says what that
+  means (else a seed that survived alone reads as a mean over every seed). None lost:
+  no white point, no sentence."""
+  axes = {'learning_rate': 'grid(1e-3,1e-2)', 'dropout': 'grid(0,0.2)'}
+  whole = load.load(fabricate(tmp_path / 'whole', axes, lr_only))
+  lost = tuple(m['uid'] for m in whole.members
+               if m['hparams']['learning_rate'] == 1e-2 and m['seed'] == 0)
+  assert len(lost) == 2  # One seed of each configuration at 1e-2.
+  figs = _capture_figures(monkeypatch)
+  for workdir, diverged in ((tmp_path / 'whole', ()), (tmp_path / 'lost', lost)):
+    table = load.load(fabricate(workdir, axes, lr_only, diverged=diverged))
+    sensitivity.plot_sensitivity(table, str(workdir / 'out'), log=lambda _: None)
+    white = {ax.get_xlabel(): [(l.get_xdata(), l.get_ydata()) for l in ax.get_lines()
+                               if l.get_marker() == 'o' and l.get_markerfacecolor() == 'white']
+             for ax in figs[-1].axes}
+    if not diverged:
+      assert not any(white.values()) and sensitivity.LOST_SEEDS not in _caption(figs[-1])
+      continue
+    assert sensitivity.LOST_SEEDS in _caption(figs[-1]), _caption(figs[-1])
+    assert not white['dropout']  # At each dropout, a configuration with both seeds won.
+    (x, y), = white['learning rate']
+    kept = [m for m in table.members if m['hparams']['learning_rate'] == 1e-2
+            and m['uid'] not in lost]
+    best = min(kept, key=lambda m: m['val']['mse'])  # One seed left: its value.
+    np.testing.assert_allclose(x, style.coords(table.axes['learning_rate'], [1e-2]))
+    np.testing.assert_allclose(y, [best['val'][table.shown]], rtol=1e-12)
+
+
 def test_the_grouping_axis_own_panel_colours_each_value_as_its_legend(tmp_path,
                                                                        monkeypatch):
   """Lines grouped by cell: on the cell panel each value is a group, its best point in

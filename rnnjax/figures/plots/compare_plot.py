@@ -41,18 +41,18 @@ def shared_axes(tables: list) -> dict:
   return out
 
 
-def _line(ax, table, axis, colour, g, num):
-  """One sweep's line on `axis`'s panel; False when it has no usable configuration."""
+def _line(ax, table, axis, colour, g, num) -> int:
+  """One sweep's line on `axis`'s panel; returns how many of its points lost seeds to
+  divergence (sensitivity.best_line: drawn white inside)."""
   configs = [c for c in member_values.config_stats(table) if axis.name in c['hparams']]
   if not configs:
-    return False
+    return 0
   x = style.coords(axis, [c['hparams'][axis.name] for c in configs])
   mean = np.array([c['mean'] for c in configs])
   if axis.continuous:
     ax.scatter(x, mean, s=14, color=colour, alpha=0.8, linewidths=0)
-    return True
-  sensitivity.best_line(ax, axis, configs, x, table.shown_mode, colour, g, num)
-  return True
+    return 0
+  return sensitivity.best_line(ax, axis, configs, x, table.shown_mode, colour, g, num)
 
 
 def plot_compare(runs: list, out_dir: str, *, val_kinds: dict, log=print) -> list:
@@ -83,10 +83,11 @@ def plot_compare(runs: list, out_dir: str, *, val_kinds: dict, log=print) -> lis
   vals = np.concatenate([member_values.values(t)[member_values.usable(t)] for t in tables])
   with style.context():
     fig, axs, width = style.panel_grid(len(axes))
+    lost = 0
     for ax, axis in zip(axs.flat, axes.values()):
       for g, (_, table) in enumerate(runs):
         if axis.name in table.axes:
-          _line(ax, table, axis, style.OKABE_ITO[g], g, len(runs))
+          lost += _line(ax, table, axis, style.OKABE_ITO[g], g, len(runs))
       style.set_axis(ax, axis)
       if member_values.scale_of(vals) == 'log':
         ax.set_yscale('log')
@@ -114,6 +115,8 @@ def plot_compare(runs: list, out_dir: str, *, val_kinds: dict, log=print) -> lis
       text += (f'{drawn_as}: best configuration at each value (mean over its seeds, '
                f'{spread}: min-max over them). ' if seeds > 1 else
                f'{drawn_as}: best configuration at each value (one seed each). ')
+    if lost:
+      text += sensitivity.LOST_SEEDS
     if text_axes and drawn_as == 'Lines':
       text += (f'On {", ".join(labels.label(n) for n in text_axes)}: points'
                f'{" with min-max bars" if seeds > 1 else ""}, not lines. ')

@@ -136,8 +136,8 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print,
     text = ((f'Square: geometric mean, over the other hyperparameters, of each '
              f'configuration\'s mean {metric} over {over}' if log_scale else
              f'Square: mean {metric} over {over} and the other hyperparameters')
-            + f'; outlined square: {outlined}; grey: no member, or '
-            'none with a finite result.')
+            + f'; outlined square: {outlined}; grey: no member, or every one diverged '
+            'or without a finite result.')
     budgets = labels.budgets(table.members, table.train_steps)
     if budgets:
       text += ' ' + budgets

@@ -26,6 +26,10 @@ MIN_BINNED = 4  # Configurations a line needs on a drawn axis for its binned mea
 MAX_BINS = 8  # Bins of a binned mean at most.
 
 
+# A caption's sentence where a line's point is drawn white inside (best_line).
+LOST_SEEDS = ('White points: every configuration there lost seeds to divergence; the mean '
+              'is over the rest. ')
+
 # The best configuration: a hollow star, so the point it marks shows through.
 STAR = dict(marker='*', ms=10, mfc='none', mec='black', mew=0.9)
 
@@ -65,11 +69,12 @@ def _binned(x: np.ndarray, y: np.ndarray, log_x: bool, log_y: bool) -> tuple:
   return (np.exp(bx) if log_x else bx), (np.exp(by) if log_y else by)
 
 
-def _panel(ax, table, axis, group, configs, log_y) -> set:
-  """configs: `member_values.config_stats` of the shown metric. Returns, on a drawn axis,
+def _panel(ax, table, axis, group, configs, log_y) -> tuple:
+  """configs: `member_values.config_stats` of the shown metric. Returns (on a drawn axis,
   whether its lines got a binned mean ({True, False} when some did; a line of too few
-  configurations gets bolder dots instead)."""
-  binned_lines = set()
+  configurations gets bolder dots instead), on a listed one, how many of its lines'
+  points lost seeds: `best_line`)."""
+  binned_lines, lost = set(), 0
   levels = group.values if group is not None and group.name != axis.name else (None,)
   for g, level in enumerate(levels):
     # The grouping axis's own panel has one line, in a colour no group uses.
@@ -91,28 +96,30 @@ def _panel(ax, table, axis, group, configs, log_y) -> set:
       continue
     ax.scatter(style.dodge(axis, x, g, len(levels)), mean, s=4, color=colour, alpha=0.3,
                linewidths=0)
-    best_line(ax, axis, mine, x, table.shown_mode, colour, g, len(levels),
-              # Its own panel's points, each a group, in their group's colour.
-              by_value=group.values if level is None and group is not None else None)
+    lost += best_line(ax, axis, mine, x, table.shown_mode, colour, g, len(levels),
+                      # Its own panel's points, each a group, in their group's colour.
+                      by_value=group.values if level is None and group is not None else None)
   style.set_axis(ax, axis)
   if log_y:
     ax.set_yscale('log')
-  return binned_lines
+  return binned_lines, lost
 
 
 def best_line(ax, axis, configs, x, mode: str, colour, g: int, num: int,
-              by_value=None) -> None:
+              by_value=None) -> int:
   """On a listed axis, the best of `configs` (member_values.config_stats, at values `x`:
   style.coords) at each value by `mode`: its mean over seeds, and their min-max as a band
-  (error bars on a text axis, or at a single value); dodged as group `g` of `num`.
+  (error bars on a text axis, or at a single value); dodged as group `g` of `num`. A point
+  whose configuration lost seeds to divergence (every one there did: best_config takes the
+  fewest) is drawn white inside, its mean over the rest; returns how many.
   by_value: the axis's values (the grouping axis's own panel): each point drawn again in
   the colour of its value's group."""
   best = []
   for v in sorted(set(x)):
     c = member_values.best_config([configs[i] for i in range(len(configs)) if x[i] == v],
                                   mode)
-    best.append((v, c['mean'], c['lo'], c['hi']))
-  bx, by, lo, hi = (np.array(col) for col in zip(*best))
+    best.append((v, c['mean'], c['lo'], c['hi'], c['dropped'] > 0))
+  bx, by, lo, hi, lost = (np.array(col) for col in zip(*best))
   bx = style.dodge(axis, bx, g, num)
   line = '-' if all(not isinstance(v, str) for v in axis.values) else 'none'
   ax.plot(bx, by, color=colour, marker='o', ms=3, ls=line)
@@ -125,6 +132,10 @@ def best_line(ax, axis, configs, x, mode: str, colour, g: int, num: int,
     for i, v in enumerate(bx):
       ax.plot([v], [by[i]], marker='o', ms=3.5, ls='none', zorder=4,
               color=style.OKABE_ITO[list(at).index(v)])
+  if lost.any():
+    ax.plot(bx[lost], by[lost], marker='o', ms=3.5, ls='none', zorder=4, mfc='white',
+            mec=colour, mew=0.9)
+  return int(lost.sum())
 
 
 def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
@@ -151,9 +162,10 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
   seeds = counts[-1]  # Random search's and tpe's repeats give some more seeds.
   with style.context():
     fig, axs, width = style.panel_grid(len(names))
-    binned = set()
+    binned, lost = set(), 0
     for ax, name in zip(axs.flat, names):
-      binned |= _panel(ax, table, table.axes[name], group, configs, log_y)
+      drawn, lost_here = _panel(ax, table, table.axes[name], group, configs, log_y)
+      binned, lost = binned | drawn, lost + lost_here
       # Room above and below, so that the star and the points at the ends stay whole.
       ax.margins(y=0.1)
       axis, hp = table.axes[name], best['hparams']
@@ -198,6 +210,8 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
                    and any(isinstance(v, str) for v in table.axes[n].values)]
     if categorical and seeds > 1:  # Drawn as points with bars: their values are unordered.
       text += f'On {", ".join(categorical)}: points with min-max bars, not lines. '
+    if lost:
+      text += LOST_SEEDS
     if folds > 1:
       text += 'Star: the chosen configuration at its cross-validated mean. '
     elif seeds > 1:
