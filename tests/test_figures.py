@@ -1104,6 +1104,22 @@ def test_the_mark_is_the_best_configuration_not_one_lucky_seeds(tmp_path, monkey
   assert 'best member' in [t.get_text() for t in figs[-1].legends[0].get_texts()]
 
 
+def test_heatmap_levels_of_values_many_members_share_are_not_one_bin():
+  """A drawn axis after PBT: most members keep their grid's values (clip 1 or 5), a few
+  were perturbed. Quantiles of every member's value tied at 1 and 5 and left one bin
+  (the heatmap skipped); bins of the distinct values keep 1 and 5 apart. Few distinct
+  values: a level each, labelled exactly."""
+  column = [1.0] * 40 + [5.0] * 40 + [0.8, 1.2, 1.5, 2.5, 4.0, 6.0]
+  axis = load.AxisInfo('clip_norm', 'uniform', tuple(sorted(set(column))), 'linear')
+  names, level = heatmap._levels(axis, column)  # pylint: disable=protected-access
+  assert len(names) > 1 and level[0] != level[40], (names, level)
+  assert (np.diff(level[np.argsort(column, kind='stable')]) >= 0).all()  # In order.
+  few = [1.0] * 10 + [5.0] * 10 + [2.0]
+  names, level = heatmap._levels(  # pylint: disable=protected-access
+      dataclasses.replace(axis, values=(1.0, 2.0, 5.0)), few)
+  assert names == ['1', '2', '5'] and list(level) == [0] * 10 + [2] * 10 + [1]
+
+
 def test_a_point_whose_configurations_lost_seeds_is_drawn_white_and_said(tmp_path,
                                                                         monkeypatch):
   """Where every configuration at a value lost a seed to divergence, the line's point

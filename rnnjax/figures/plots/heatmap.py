@@ -30,16 +30,24 @@ MAX_ANNOTATED = 80
 
 
 def _levels(axis: load.AxisInfo, column: list) -> tuple:
-  """(tick labels, <int>[N] level of each value): listed values, or quantile bins."""
+  """(tick labels, <int>[N] level of each value): listed values; on a drawn axis, a level
+  per value where it has at most MAX_BINS, else bins between quantiles of its distinct
+  values, so that values many members share (PBT's copies keep their grid's values) do
+  not make edges that tie and leave a single bin."""
   if not axis.continuous:
     return labels.fmt_all(axis.values), np.array([axis.values.index(v)
                                                             for v in column])
   x = np.array(column, np.float64)
+  distinct = np.unique(x)
+  if len(distinct) <= MAX_BINS:
+    return labels.fmt_all(list(distinct)), np.searchsorted(distinct, x)
   t = np.log(x) if axis.scale == 'log' else x
-  num_bins = int(min(MAX_BINS, max(2, len(np.unique(t)) // 4)))
-  edges = np.unique(np.quantile(t, np.linspace(0, 1, num_bins + 1)))
+  num_bins = int(min(MAX_BINS, max(2, len(distinct) // 4)))
+  edges = np.unique(np.quantile(np.unique(t), np.linspace(0, 1, num_bins + 1)))
   level = np.clip(np.searchsorted(edges, t, side='right') - 1, 0, len(edges) - 2)
-  centres = (edges[:-1] + edges[1:]) / 2
+  # A bin's label: its members' median value (where members crowd at a value, that one).
+  centres = np.array([np.median(t[level == k]) if (level == k).any() else
+                      (edges[k] + edges[k + 1]) / 2 for k in range(len(edges) - 1)])
   centres = np.exp(centres) if axis.scale == 'log' else centres
   if axis.kind == 'randint':
     centres = np.round(centres).astype(int)
