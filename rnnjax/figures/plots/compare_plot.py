@@ -122,8 +122,10 @@ def plot_compare(runs: list, out_dir: str, *, val_kinds: dict, log=print) -> lis
                f'{" with min-max bars" if seeds > 1 else ""}, not lines. ')
     drawn = [n for n, a in axes.items() if a.continuous]
     if drawn:  # One sweep's values drawn at random make the union's axis a drawn one.
-      text += (f'On {", ".join(labels.label(n) for n in drawn)} (drawn at random in a '
-               'sweep): one dot per configuration of every sweep. ')
+      how = ('drawn at random or perturbed by PBT' if any(t.search == 'pbt' for t in tables)
+             else 'drawn at random')
+      text += (f'On {", ".join(labels.label(n) for n in drawn)} ({how} in a sweep): one '
+               'dot per configuration of every sweep. ')
     stopped = [f'{label}: {b[0].lower()}{b[1:]}' for label, t in runs
                for b in [labels.budgets(t.members, t.train_steps)] if b]
     if stopped:
