@@ -394,7 +394,8 @@ def test_make_all_on_a_grid_with_diverged_and_stopped(tmp_path, monkeypatch):
   saved = json.load(open(os.path.join(workdir, 'figures', 'importance.json')))
   assert saved['num_excluded'] == 4 and saved['diverged'] == 'drop'
   assert max(saved['main'], key=saved['main'].get) == 'learning_rate'
-  _capture_figures(monkeypatch)  # The variants below as PNGs: their PDFs are the above.
+  # The variants below are built, not drawn: the above were, as PNG and PDF.
+  _capture_figures(monkeypatch, draw=False)
   # A variant grouped by cell, elsewhere; a misspelt or unlistable axis refused first.
   other = str(tmp_path / 'by_cell')
   again = figures.make_all(workdir, log=logged.append, group_by='cell', out_dir=other)
@@ -530,11 +531,12 @@ def test_members_worse_than_chance_are_dropped_like_diverged(tmp_path):
 
 # --- a new user's defects: large sweeps, one seed, crowded labels, last steps, locale ---
 
-def _capture_figures(monkeypatch, pdf=False) -> list:
+def _capture_figures(monkeypatch, pdf=False, draw=True) -> list:
   """The figures style.save is given, drawn in full and saved as NAME.png alone (or as
   usual, with `pdf`): the PDF's font subsetting was half of these tests' time, and
   style.save's PDFs are checked where it runs unpatched (the make_all tests, PBT
-  schedules, the ASCII locale)."""
+  schedules, the ASCII locale). Without `draw`, built but neither drawn nor saved (the
+  path of NAME.png returned all the same), for tests of what a figure holds."""
   from rnnjax.figures import style  # pylint: disable=g-import-not-at-top
   figs, save = [], style.save
 
@@ -542,8 +544,10 @@ def _capture_figures(monkeypatch, pdf=False) -> list:
     figs.append(fig)
     if pdf:
       return save(fig, out_dir, name)
-    os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, f'{name}.png')
+    if not draw:
+      return [path]
+    os.makedirs(out_dir, exist_ok=True)
     with files.atomic(path) as tmp:
       fig.savefig(tmp, format='png')
     return [path]
@@ -1643,7 +1647,7 @@ def test_heatmaps_without_importance_say_their_pairs_are_in_plan_order(tmp_path,
   """Too few configurations for four swept axes: no importance ranks them, so the
   heatmaps take the first three as the sweep lists them, and say so; where importance
   ranks them, no such sentence."""
-  figs = _capture_figures(monkeypatch)
+  figs = _capture_figures(monkeypatch, draw=False)
   axes = {'cell': 'grid(lstm,gru)', 'optimizer': 'grid(adam,sgd)',
           'learning_rate': 'loguniform(1e-4,1e-1)', 'dropout': 'uniform(0,0.5)'}
   fn = lambda hp, s: hp['learning_rate'] + hp['dropout'] + 0.01 * s
