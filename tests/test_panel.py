@@ -781,9 +781,9 @@ def test_selection_keeps_ranks_and_chooses_by_the_validation_metric_named(tmp_pa
   spec = sweep.SweepSpec(
       task='panel', csv_path=long_csv[0], id_column='unique_id', time_column='ds',
       target_columns=('y',), horizon=4, season=4, lookback='8', classical_baselines=False,
-      normalization='grid(robust,last,mean)', loss='smape', hidden_size='8',
-      batch_size='8', learning_rate='3e-2', train_steps=60, eval_every=10, num_seeds=2,
-      ensemble='greedy', ensemble_size=3, selection=metric)
+      loss='smape', hidden_size='8', batch_size='8', learning_rate='grid(2e-2,3e-2,5e-2)',
+      train_steps=60, eval_every=10, num_seeds=3, ensemble='greedy', ensemble_size=3,
+      selection=metric)
   lines = []
   summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lines.append)
   assert summary['selection'] == {'metric': metric, 'mode': 'min', 'named': True}
@@ -800,6 +800,7 @@ def test_selection_keeps_ranks_and_chooses_by_the_validation_metric_named(tmp_pa
   assert len(said) == 1 and f"the final model's test {metric.upper()} is lower " in said[0]
   members = summary['members']
   chosen = {u: members[i]['val'][metric] for i, u in enumerate(members.uids.tolist())}
+  # (On this VM, OWA ranks them otherwise.)
   assert [chosen[u] for u in summary['ranking']] == sorted(chosen.values())
   curves = {}
   with open(tmp_path / 'wd' / 'curves.csv', encoding='utf-8') as f:
