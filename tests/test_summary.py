@@ -99,6 +99,14 @@ def test_test_split_never_chooses(honest, tmp_path, monkeypatch):
   for value, uids in honest['best_config_by']['dropout'].items():
     assert (f'{value} {np.mean(tests(uids)):.4g} +- {np.std(tests(uids), ddof=1):.4g} (2)'
             in line), line
+  # A seed of one of them diverged (its best before counts in the mean): said beside it.
+  value, uids = next(iter(honest['best_config_by']['dropout'].items()))
+  lost = dict(honest, members=member_table.MemberTable.from_records(
+      [dict(m, status='diverged') if m['uid'] == uids[0] else m for m in honest['members']]))
+  line = next(l for l in report.ranking_table(lost).splitlines()
+              if l.startswith('test rmse of the best configuration under each dropout'))
+  assert f'{value} {np.mean(tests(uids)):.4g} +- ' in line and '(2, 1 diverged)' in line, line
+  assert line.count('diverged') == 1, line
   line = next(l for l in report.ranking_table(honest).splitlines()
               if l.startswith('best configuration'))
   test = [m['test']['rmse'] for m in honest['members'] if m['uid'] in best_config]

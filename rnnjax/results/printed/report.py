@@ -97,8 +97,12 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
       for value, config_uids in values.items():
         tests = [by_uid[u]['test'][display] for u in config_uids
                  if by_uid.get(u, {}).get('test', {}).get(display) is not None]
-        parts.append(f'{value} {words.spread(words.mean_sd(tests))} ({len(tests)})' if tests else
-                     f'{value} -')
+        # Its seeds that diverged are in its mean at their best before; said, as a seed
+        # that lost its way marks the value a reader would otherwise take as safe.
+        diverged = sum(by_uid.get(u, {}).get('status') == 'diverged' for u in config_uids)
+        lost = f', {diverged} diverged' if diverged else ''
+        parts.append(f'{value} {words.spread(words.mean_sd(tests))} ({len(tests)}{lost})'
+                     if tests else f'{value} -{f" ({lost[2:]})" if lost else ""}')
       lines.append(f'test {display} of the best configuration under each {axis} (mean +- '
                    f'sd over its seeds): ' + '; '.join(parts))
   best = summary['best']
