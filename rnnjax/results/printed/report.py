@@ -79,6 +79,8 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
     folds = len({by_uid[u].get('fold', 0) for u in uids})
     over = f'{len(uids)} ' + ('members (seeds x folds)' if folds > 1 else
                               'seeds' if len(uids) > 1 else 'seed')
+    diverged = sum(by_uid[u]['status'] == 'diverged' for u in uids)
+    over += f' ({diverged} diverged, each at its best before)' if diverged else ''
     named = words.named(by_uid[uids[0]]['hparams'], swept)
     val = ', '.join(f'{k} {words.spread(configs[0]["val"][k])}' for k in shown)
     tests = [by_uid[u]['test'][display] for u in uids
