@@ -468,6 +468,20 @@ def test_a_ctrl_c_while_predict_starts_is_acted_on_once_jax_is_up(tmp_path, fore
   assert not (tmp_path / 'out').exists()
 
 
+def test_a_forecast_stopped_while_written_leaves_the_one_before_whole(tmp_path):
+  """predict writes its file beside it and renames it: a write cut off (here by an error
+  as it starts; a Ctrl-C alike) leaves the earlier forecast as it was, and no part."""
+  path = tmp_path / 'forecast.csv'
+  path.write_text('unique_id,ds,forecast\na,1,2\n')
+  with pytest.raises(TypeError):
+    predictions.write_text(str(path), b'not text')  # Fails in the write itself.
+  assert path.read_text() == 'unique_id,ds,forecast\na,1,2\n'
+  assert os.listdir(tmp_path) == ['forecast.csv']
+  predictions.write_text(str(path), 'unique_id,ds,forecast\n')
+  assert path.read_text() == 'unique_id,ds,forecast\n' and os.listdir(tmp_path) == [
+      'forecast.csv']
+
+
 def test_input_columns_need_their_future_values(tmp_path):
   """A target and an input column of the same CSV: forecasting needs the input's future."""
   series = spec_lib.load_data(FORECAST, 4).transform['series'][:, 0]

@@ -68,14 +68,20 @@ def _steps(model, steps) -> int:
 
 
 def write_text(path: str, text: str) -> None:
-  """Writes `text` to `path` (its folder made); InputError naming --out_dir if the
-  machine refuses."""
+  """Writes `text` to `path` (its folder made), whole or not at all (a file beside it,
+  renamed: a Ctrl-C while writing leaves no part of a forecast); InputError naming
+  --out_dir if the machine refuses."""
+  tmp = f'{path}.{os.getpid()}.part'
   try:
     os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
-    with open(path, 'w', encoding='utf-8') as f:
+    with open(tmp, 'w', encoding='utf-8') as f:
       f.write(text)
+    os.replace(tmp, path)
   except OSError as e:
     raise InputError(f'--out_dir: {path} cannot be written ({e.strerror})') from None
+  finally:
+    if os.path.exists(tmp):
+      os.remove(tmp)
 
 
 def write_csv(path: str, header, rows) -> None:
