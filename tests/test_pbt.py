@@ -208,7 +208,7 @@ def test_lineage_records_reconstruct_the_ancestry_and_schedules():
     copied = src != np.arange(p)
     hparams = pbt.explore({k: v[src] for k, v in hparams.items()}, copied, space,
                                rng)
-    records += pbt.lineage_records(uids, uids[src], step, hparams, bucket=0)
+    records += lineage.records(uids, uids[src], step, hparams, bucket=0)
     copies.append(lineage.copies_of(uids, uids[src], step, hparams))
     history = {uids[i]: ([(uids[i], step)] + history[uids[src[i]]] if copied[i]
                          else history[uids[i]]) for i in range(p)}

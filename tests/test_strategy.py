@@ -10,7 +10,6 @@ from rnnjax.search import planner
 from rnnjax.search import waves
 from rnnjax.search.strategies import decision
 from rnnjax.search.strategies import lineage
-from rnnjax.search.strategies import pbt
 from rnnjax.search.strategies import strategy
 from tests import tiny_population as tiny
 
@@ -51,7 +50,7 @@ def test_apply_copies_then_retires_the_rows_not_kept_as_the_gathers_do(trained):
   assert [(rows, why) for _, rows, why in seen] == [([2, 4], 'cut at 4')]
   tiny.assert_equal(seen[0][0], copied)
   assert sorted(after.retired) == uids[[2, 4]].tolist() and list(after.tables) == [1]
-  assert records == pbt.lineage_records(uids, uids[src], 4, values, bucket=2)
+  assert records == lineage.records(uids, uids[src], 4, values, bucket=2)
   assert after.copies == (lineage.copies_of(uids, uids[src], 4, values),)
   # Kept rows only: an empty keep ends the run, its members retired.
   after, runs, _ = strategy.apply(

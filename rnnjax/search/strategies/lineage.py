@@ -19,6 +19,8 @@ whose last values are the values its best weights trained under.
 
 import math
 
+import numpy as np
+
 
 def copies_of(uids, src_uids, step: int, values: dict) -> dict:
   """One decision's `copies` record: each member i with uids[i] != src_uids[i] took
@@ -29,8 +31,27 @@ def copies_of(uids, src_uids, step: int, values: dict) -> dict:
           'values': {name: [float(v[i]) for i in copied] for name, v in values.items()}}
 
 
+def records(uids, src_uids, step: int, values: dict, bucket=None) -> list[dict]:
+  """Records of one PBT decision for metrics.jsonl, for each member that was copied:
+  {'split': 'lineage', 'metric': 'parent', 'value': the source's uid} and, for each
+  name in `values` (<[P]> after `explore`), {'split': 'hparams', 'metric': name,
+  'value': its new value}. `bucket` is added when given."""
+  uids, src_uids = np.asarray(uids), np.asarray(src_uids)
+  out = []
+  for i in np.flatnonzero(uids != src_uids):
+    where = {'uid': int(uids[i])}
+    if bucket is not None:
+      where['bucket'] = bucket
+    where['step'] = int(step)
+    out.append({**where, 'split': 'lineage', 'metric': 'parent',
+                    'value': int(src_uids[i])})
+    out += [{**where, 'split': 'hparams', 'metric': name, 'value': float(v[i])}
+                for name, v in values.items()]
+  return out
+
+
 def of_records(records) -> list[dict]:
-  """`copies` from metrics.jsonl records (pbt.lineage_records: split 'lineage' names
+  """`copies` from metrics.jsonl records (`records`: split 'lineage' names
   the parent, split 'hparams' each new value), one per (step, bucket)."""
   out = {}
   for r in records:

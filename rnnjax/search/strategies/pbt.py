@@ -11,7 +11,7 @@ resampled from the declared range with probability p, otherwise multiplied by 0.
 1.2, then clipped into the range. Which hyperparameters: the explorable rows of
 hparams.TABLE that the sweep varies (`search_space`). Rank by the latest validation
 metric: the current weights are what gets copied. Each decision goes to the results
-table (`lineage_records`), from which lineage.py reads back whose training, under
+table (`lineage.records`), from which lineage.py reads back whose training, under
 which values, made a member's weights.
 
 Every random draw comes from `np.random.default_rng((seed, step, run))`, so a decision
@@ -218,22 +218,3 @@ def search_space(axes: dict) -> dict:
   if hparams.has_layers(space):
     space.pop('dropout', None)
   return space
-
-
-def lineage_records(uids, src_uids, step: int, values: dict, bucket=None) -> list[dict]:
-  """Records of one PBT decision for metrics.jsonl, for each member that was copied:
-  {'split': 'lineage', 'metric': 'parent', 'value': the source's uid} and, for each
-  name in `values` (<[P]> after `explore`), {'split': 'hparams', 'metric': name,
-  'value': its new value}. `bucket` is added when given."""
-  uids, src_uids = np.asarray(uids), np.asarray(src_uids)
-  records = []
-  for i in np.flatnonzero(uids != src_uids):
-    where = {'uid': int(uids[i])}
-    if bucket is not None:
-      where['bucket'] = bucket
-    where['step'] = int(step)
-    records.append({**where, 'split': 'lineage', 'metric': 'parent',
-                    'value': int(src_uids[i])})
-    records += [{**where, 'split': 'hparams', 'metric': name, 'value': float(v[i])}
-                for name, v in values.items()]
-  return records

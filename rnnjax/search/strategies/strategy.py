@@ -224,7 +224,7 @@ def apply(decisions: dict, state: SearchState, runs: list, step: int, *, retire,
         hp = gather.set_fields(hp, hparams.replaced(
             hp, decision.values, distributed.fetch(hp.dropout_rates)), sharding=shard)
       uids = np.asarray(run.uids)
-      records += pbt.lineage_records(uids, uids[decision.src], step, decision.values,
+      records += lineage.records(uids, uids[decision.src], step, decision.values,
                                      bucket=run.bucket)
       state = dataclasses.replace(state, copies=state.copies + (lineage.copies_of(
           uids, uids[decision.src], step, decision.values),))
