@@ -132,6 +132,20 @@ def test_a_misspelt_distribution_is_named_as_one(fn):
     space.parse_axis('learning_rate', f'{fn}(1e-4,1e-2)')
 
 
+@pytest.mark.parametrize('text, entries', [
+    ('learning_rate=loguniform(1e-4,1e-1),dropout=uniform(0,0.5)',
+     ['learning_rate=loguniform(1e-4,1e-1)', 'dropout=uniform(0,0.5)']),
+    (' a=grid(1, 2) , b=[1,(2,3)],c=3 ', ['a=grid(1, 2)', 'b=[1,(2,3)]', 'c=3']),
+    ('a=uniform(0,1', ['a=uniform(0,1']),  # Unbalanced: one entry, parse_axis refuses it.
+    ('a=1,', ['a=1', '']),
+    ('', []),
+    ('  ', []),
+])
+def test_split_entries_splits_on_commas_outside_brackets(text, entries):
+  """search_comparison's --space: a spec's own commas stay in its entry."""
+  assert space.split_entries(text) == entries
+
+
 # --- make_plan: grid ------------------------------------------------------------------
 
 def _grid_plan(num_seeds=2, num_members=0):

@@ -10,7 +10,8 @@ Every swept flag holds one spec string, parsed by a small grammar (never `eval`)
 
 Values are checked against the hyperparameter's row of hparams.TABLE (type and range);
 errors name the flag. `configurations` makes a grid's or a random search's values of
-every axis (`draw`: one axis's); which members exist and how they are grouped is
+every axis (`draw`: one axis's); search_comparison's --space holds several,
+`name=spec,...` (`split_entries`). Which members exist and how they are grouped is
 plan.py's. A grid refuses a value listed twice (it would train it twice, as two
 configurations); random search draws from such a list, weighted.
 """
@@ -107,6 +108,22 @@ def parse_axis(name: str, text: str) -> Axis:
   if fn == 'loguniform' and lo <= 0:
     raise InputError(f'--{name}: loguniform needs lo > 0')
   return Axis(name, fn, (lo, hi))
+
+
+def split_entries(text: str) -> list:
+  """`name=spec,name=spec` (search_comparison's --space) split on the commas outside
+  parentheses and brackets, so that a spec keeps its own (`loguniform(1e-4,1e-1)`); each
+  entry stripped; [] for an empty text. Unbalanced brackets are left to parse_axis."""
+  entries, depth, start = [], 0, 0
+  for i, c in enumerate(text):
+    if c in '([':
+      depth += 1
+    elif c in ')]':
+      depth -= 1
+    elif c == ',' and depth == 0:
+      entries.append(text[start:i].strip())
+      start = i + 1
+  return entries + [text[start:].strip()] if text.strip() else []
 
 
 def spec_key(name: str, value):
