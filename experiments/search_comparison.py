@@ -4,13 +4,13 @@ rnnjax/run/compare.py.
   python -m experiments.search_comparison --flagfile=experiments/flagfiles/search_comparison.flags
 
 Takes every flag of experiments/population_sweep.py for the task and the fixed
-settings, plus the searched space and the comparison's own flags below. Writes
-WORKDIR/comparison.{json,md,png,pdf} and one work directory per sweep. The flags a
-comparison sets for each sweep itself (--search, --num_members, --last_round,
---num_seeds, --seed) or
-does not do (--dry_run, --mlflow_uri, --wandb_project, --distributed) are refused, as is
-a hyperparameter's flag that --space also searches, unless typed at its default value
-(the search would replace it).
+settings, plus the searched space (--space, in the spec language of the sweep's flags:
+learning_rate=loguniform(1e-4,1e-1),dropout=uniform(0,0.5)) and the comparison's own
+flags below. Writes WORKDIR/comparison.{json,md,png,pdf} and one work directory per
+sweep. The flags a comparison sets for each sweep itself (--search, --num_members,
+--last_round, --num_seeds, --seed) or does not do (--dry_run, --mlflow_uri,
+--wandb_project, --distributed) are refused, as is a hyperparameter's flag that --space
+also searches, unless typed at its default value (the search would replace it).
 
 --overwrite replaces only the sweeps whose folders hold different settings (another
 comparison's); this comparison's own, finished or not, are kept, so that the same
@@ -26,6 +26,7 @@ if __name__ == '__main__':
   _EARLY, _NOTED = cli.note_signals()
 
 import logging  # pylint: disable=g-import-not-at-top,wrong-import-position
+import re  # pylint: disable=g-import-not-at-top,wrong-import-position
 import signal  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -35,10 +36,12 @@ from absl import logging as absl_logging
 from experiments import population_sweep
 from rnnjax.errors import InputError
 
-SPACE = flags.DEFINE_list('space', ['learning_rate=1e-4:1e-1:log', 'dropout=0:0.5'],
-                          'Searched hyperparameters: name=lo:hi, with :log for a log scale '
-                          '(traced ones; a structural list such as --cell=grid(lstm,gru) '
-                          'is searched by its own flag).')
+SPACE = flags.DEFINE_string('space',
+                            'learning_rate=loguniform(1e-4,1e-1),dropout=uniform(0,0.5)',
+                            'Searched hyperparameters: name=uniform(lo,hi) or '
+                            'name=loguniform(lo,hi), in the spec language of the sweep\'s '
+                            'flags, comma-separated (traced ones; a structural list such '
+                            'as --cell=grid(lstm,gru) is searched by its own flag).')
 STRATEGIES = flags.DEFINE_list('strategies', ['grid', 'random', 'halving', 'pbt', 'tpe'],
                                'Search strategies to compare, some of grid, random, '
                                'halving (successive halving), pbt (population-based '
@@ -91,25 +94,44 @@ def _seeds(values) -> list[int]:
   return seeds
 
 
-def _space(entries):
+# The kinds of space.parse_axis that --space takes -> whether on a log scale: ranges, as
+# compare.Range holds them (the grid spaces its points from lo to hi, the others draw).
+_RANGES = {'uniform': False, 'loguniform': True}
+_OLD = re.compile(r'^([^:]+):([^:]+?)(:log)?$')  # lo:hi[:log], --space's form before.
+
+
+def _space(entries, task: str = '') -> dict:
+  """--space's entries (space.split_entries) as name -> compare.Range, each parsed by the
+  sweep's spec language (space.parse_axis). Refused in one line naming --space and the
+  entry: a name --space cannot search, a kind other than a range, the old lo:hi[:log]
+  form (with its spelling in the spec language)."""
   from rnnjax.run import compare  # pylint: disable=g-import-not-at-top
+  from rnnjax.search import space as space_lib  # pylint: disable=g-import-not-at-top
   space = {}
   for entry in entries:
-    name, _, bounds = entry.partition('=')
-    parts = bounds.split(':')
-    try:
-      if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != 'log'):
-        raise ValueError
-      lo, hi = float(parts[0]), float(parts[1])
-    except ValueError:
-      raise InputError(f'--space: {entry!r} is not name=lo:hi or name=lo:hi:log') from None
+    name, equals, text = (part.strip() for part in entry.partition('='))
+    if not name or not equals:
+      raise InputError(f'--space: {entry!r} is not name=uniform(lo,hi) or '
+                       'name=loguniform(lo,hi)')
     if name in space:
       raise InputError(f'--space: {name!r} is given twice')
-    if not lo < hi:
-      raise InputError(f'--space: {entry!r} needs lo < hi')
-    if len(parts) == 3 and lo <= 0:
-      raise InputError(f'--space: {entry!r}: a log scale needs lo > 0')
-    space[name] = compare.Range(lo, hi, log=len(parts) == 3)
+    compare.check_name(name, task)
+    old = _OLD.match(text)
+    if old:
+      lo, hi, log = old.groups()
+      raise InputError(f'--space: {entry!r} is the old form; write '
+                       f'{name}={"loguniform" if log else "uniform"}({lo.strip()},'
+                       f'{hi.strip()})')
+    try:
+      axis = space_lib.parse_axis(name, text)
+    except InputError as e:
+      raise InputError(f'--space: {entry!r}: {str(e).removeprefix(f"--{name}: ")}'
+                       ) from None
+    if axis.kind not in _RANGES:
+      raise InputError(f'--space: {entry!r} is not a range; --space takes '
+                       'name=uniform(lo,hi) or name=loguniform(lo,hi) (listed values are '
+                       f'searched by their own flag, --{name}=grid(a,b))')
+    space[name] = compare.Range(*axis.values, log=_RANGES[axis.kind])
   return space
 
 
@@ -152,8 +174,10 @@ def main(argv):
     from rnnjax.run import stop  # pylint: disable=g-import-not-at-top
     seeds = _seeds(SEARCH_SEEDS.value)
     workdir = population_sweep.WORKDIR.value or population_sweep.default_workdir()
-    space = _space(SPACE.value)
-    _refuse_flags_searched(space, SPACE.value)
+    from rnnjax.search import space as space_lib  # pylint: disable=g-import-not-at-top
+    entries = space_lib.split_entries(SPACE.value)
+    space = _space(entries, population_sweep.SPEC_FLAGS['task'].value)
+    _refuse_flags_searched(space, entries)
     # Ctrl-C between sweeps is a KeyboardInterrupt (said by cli.exits); SIGTERM would end
     # the process without a word. Each sweep watches both itself (and gives this back).
     # One the process was started to ignore stays ignored, as a sweep leaves it (stop.py).

@@ -218,7 +218,7 @@ def test_a_flag_s_own_range_is_refused_naming_space(tmp_path):
   base = dataclasses.replace(BASE, weight_decay='loguniform(1e-6,1e-3)')
   with pytest.raises(InputError, match=re.escape(
       "--weight_decay: 'loguniform(1e-6,1e-3)' is a range; a comparison searches ranges "
-      'given in --space (weight_decay=1e-06:0.001:log)')):
+      'given in --space (weight_decay=loguniform(1e-06,0.001))')):
     compare.compare(base, SPACE, str(tmp_path / 'wd'), num_members=4, search_seeds=(0,),
                     log=lambda _: None)
   assert not (tmp_path / 'wd').exists()
@@ -242,10 +242,10 @@ def test_rounds_go_to_tpe_alone():
     (dict(strategies=('pbt', 'pbt')), "--strategies: 'pbt' is given twice"),
     (dict(num_members=0), '--budget_members: 0 must be >= 1'),
     (dict(space={}), '--space: name at least one hyperparameter to search'),
-    (dict(space={'dropout': compare.Range(0.2, 0.2)}), '--space: dropout=0.2:0.2: '
-     'uniform(0.2, 0.2) needs lo < hi'),
-    (dict(space={'dropout': compare.Range(0.0, 1.5)}), '--space: dropout=0:1.5: 1.5 is '
-     'invalid; expected in [0, 1)'),
+    (dict(space={'dropout': compare.Range(0.2, 0.2)}), '--space: '
+     'dropout=uniform(0.2,0.2): uniform(0.2, 0.2) needs lo < hi'),
+    (dict(space={'dropout': compare.Range(0.0, 1.5)}), '--space: '
+     'dropout=uniform(0,1.5): 1.5 is invalid; expected in [0, 1)'),
 ])
 def test_bad_settings_are_refused_before_any_sweep(tmp_path, kwargs, message):
   args = {'space': SPACE, 'num_members': 4, 'strategies': compare.STRATEGIES, **kwargs}

@@ -1,6 +1,7 @@
 """The comparison's command line: flags it does not take, and bad settings, are one
 line, exit status 2, nothing written; its flagfiles plan."""
 
+import json
 import os
 import signal
 import time
@@ -16,6 +17,7 @@ from rnnjax.run import budgets
 from rnnjax.run import compare
 from rnnjax.run import stop
 from rnnjax.search import rules
+from rnnjax.search import space as space_lib
 from rnnjax.search import spec as spec_lib
 from tests import entry_points
 
@@ -29,39 +31,63 @@ BAD_INPUT = [
      'rounds follow from --budget_members and --rounds)'),
     (['--mlflow_uri=sqlite:///m.db'], 'error: --mlflow_uri: not taken by search_comparison'),
     (['--strategies=grid,bayes'], "error: --strategies: 'bayes'; expected some of"),
-    (['--space=hidden_size=8:64'], "error: --space: 'hidden_size' is not a searchable "
-     "hyperparameter (hidden_size is structural: search it by its own flag's list, "
-     "--hidden_size='grid(a,b)'); expected some of learning_rate"),
-    (['--space=hidden_size=8:64', '--hidden_size=16'], "error: --space: 'hidden_size' is "
-     'not a searchable hyperparameter (hidden_size is structural'),
-    (['--space=learning_rte=1e-4:1e-1'], "error: --space: 'learning_rte' is not a "
-     'searchable hyperparameter; expected some of learning_rate'),
-    (['--space=class_balance=0:1'], "error: --space: 'class_balance' is for "
+    (['--space=hidden_size=randint(8,64)'], "error: --space: 'hidden_size' is not a "
+     "searchable hyperparameter (hidden_size is structural: search it by its own flag's "
+     "list, --hidden_size='grid(a,b)'); expected some of learning_rate"),
+    (['--space=hidden_size=randint(8,64)', '--hidden_size=16'], "error: --space: "
+     "'hidden_size' is not a searchable hyperparameter (hidden_size is structural"),
+    (['--space=learning_rte=loguniform(1e-4,1e-1)'], "error: --space: 'learning_rte' is "
+     'not a searchable hyperparameter; expected some of learning_rate'),
+    (['--space=class_balance=uniform(0,1)'], "error: --space: 'class_balance' is for "
      '--task=classify only (this comparison is --task=forecast)'),
     (['--search_seeds='], 'error: --search_seeds: name at least one seed'),
     (['--search_seeds=0,-1'], 'error: --search_seeds: -1 must be >= 0'),
     (['--search_seeds=0,1,1'], 'error: --search_seeds: 1 is given twice'),
     (['--strategies=grid,random,grid'], "error: --strategies: 'grid' is given twice"),
-    (['--space=learning_rate=0.1:0.001'], "error: --space: 'learning_rate=0.1:0.001' "
-     'needs lo < hi'),
-    (['--space=learning_rate=0:0.1:log'], "error: --space: 'learning_rate=0:0.1:log': a "
-     'log scale needs lo > 0'),
-    (['--space=dropout=0:0.5,dropout=0.1:0.2'], "error: --space: 'dropout' is given "
-     'twice'),
-    (['--space=dropout=0:1.5'], 'error: --space: dropout=0:1.5: 1.5 is invalid; expected '
-     'in [0, 1)'),
+    (['--space=learning_rate=loguniform(0.1,0.001)'], "error: --space: "
+     "'learning_rate=loguniform(0.1,0.001)': loguniform(0.1, 0.001) needs lo < hi"),
+    (['--space=learning_rate=loguniform(0,0.1)'], "error: --space: "
+     "'learning_rate=loguniform(0,0.1)': 0.0 is invalid; expected > 0"),
+    (['--space=dropout=uniform(0,0.5),dropout=uniform(0.1,0.2)'], "error: --space: "
+     "'dropout' is given twice"),
+    (['--space=dropout=uniform(0,1.5)'], "error: --space: 'dropout=uniform(0,1.5)': 1.5 is "
+     'invalid; expected in [0, 1)'),
+    (['--space=dropout=uniform(0,0.5'], "error: --space: 'dropout=uniform(0,0.5': "
+     "malformed spec 'uniform(0,0.5'"),
+    (['--space=dropout=uniform[0,0.5],learning_rate=loguniform(1e-4,1e-1)'],
+     "error: --space: 'dropout=uniform[0,0.5]': 'uniform[0' is not a number"),
+    (['--space=dropout=0.1'], "error: --space: 'dropout=0.1' is not a range; --space takes "
+     'name=uniform(lo,hi) or name=loguniform(lo,hi) (listed values are searched by their '
+     'own flag, --dropout=grid(a,b))'),
+    (['--space=dropout=grid(0,0.2)'], "error: --space: 'dropout=grid(0,0.2)' is not a "
+     'range; --space takes name=uniform(lo,hi)'),
+    (['--space=dropout=choice(0,0.2),learning_rate=loguniform(1e-4,1e-1)'],
+     "error: --space: 'dropout=choice(0,0.2)' is not a range"),
+    (['--space=dropout=randint(0,1)'], "error: --space: 'dropout=randint(0,1)': randint() "
+     'does not fit a real hyperparameter'),
+    (['--space=dropout'], "error: --space: 'dropout' is not name=uniform(lo,hi) or "
+     'name=loguniform(lo,hi)'),
+    (['--space=dropout=uniform(0,0.5),'], "error: --space: '' is not name=uniform(lo,hi)"),
+    (['--space=dropout='], "error: --space: 'dropout=': empty spec"),
+    (['--space=learning_rate=1e-4:1e-1:log'], "error: --space: 'learning_rate=1e-4:1e-1:"
+     "log' is the old form; write learning_rate=loguniform(1e-4,1e-1)"),
+    (['--space=dropout=uniform(0,0.5), weight_decay = 0:1e-2'], "error: --space: "
+     "'weight_decay = 0:1e-2' is the old form; write weight_decay=uniform(0,1e-2)"),
+    (['--space=learning_rate=0:0.1:log'], "error: --space: 'learning_rate=0:0.1:log' is "
+     'the old form; write learning_rate=loguniform(0,0.1)'),
     (['--space='], 'error: --space: name at least one hyperparameter to search'),
     (['--learning_rate=grid(1e-3,1e-2)'], "error: --learning_rate: 'grid(1e-3,1e-2)' is "
-     'also searched by --space (learning_rate=1e-4:1e-1:log), which would replace it; '
-     'drop one of them'),
-    (['--space=dropout=0:0.5', '--dropout=0.1'], "error: --dropout: '0.1' is also "
-     'searched by --space (dropout=0:0.5)'),
-    (['--space=dropout=0:0.5', '--dropout=grid(0,0.2)'], "error: --dropout: 'grid(0,0.2)' "
-     'is also searched by --space (dropout=0:0.5)'),
-    (['--space=dropout=0:0.5', '--dropout=uniform(0,0.2)'], "error: --dropout: "
-     "'uniform(0,0.2)' is also searched by --space (dropout=0:0.5)"),
-    (['--space=dropout=0:0.5', '--dropout=0.0,0.1'], "error: --dropout: '0.0,0.1' is also "
-     'searched by --space (dropout=0:0.5)'),
+     'also searched by --space (learning_rate=loguniform(1e-4,1e-1)), which would replace '
+     'it; drop one of them'),
+    (['--space=dropout=uniform(0,0.5)', '--dropout=0.1'], "error: --dropout: '0.1' is also "
+     'searched by --space (dropout=uniform(0,0.5))'),
+    (['--space=learning_rate=loguniform(1e-4,1e-1),dropout=uniform(0,0.5)',
+      '--dropout=grid(0,0.2)'], "error: --dropout: 'grid(0,0.2)' is also searched by "
+     '--space (dropout=uniform(0,0.5))'),
+    (['--space=dropout=uniform(0,0.5)', '--dropout=uniform(0,0.2)'], "error: --dropout: "
+     "'uniform(0,0.2)' is also searched by --space (dropout=uniform(0,0.5))"),
+    (['--space=dropout=uniform(0,0.5)', '--dropout=0.0,0.1'], "error: --dropout: "
+     "'0.0,0.1' is also searched by --space (dropout=uniform(0,0.5))"),
     (['--compile_cache_dir=/proc/rnnjax-none'], 'error: --compile_cache_dir: cannot write'),
 ]
 
@@ -81,8 +107,8 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, args, message, c
 
 
 @pytest.mark.parametrize('args', [
-    ['--dropout=0.0', '--space=dropout=0:0.5'],
-    ['--dropout=grid(0)', '--space=dropout=0:0.5'],
+    ['--dropout=0.0', '--space=dropout=uniform(0,0.5)'],
+    ['--dropout=grid(0)', '--space=dropout=uniform(0,0.5)'],
     ['--learning_rate=1e-3', '--learning_rate=0.001'],  # The default --space's.
 ], ids=['dropout=0.0', 'dropout=grid(0)', 'learning_rate=0.001'])
 def test_a_flag_typed_at_its_default_beside_space_is_taken(tmp_path, args, capsys,
@@ -110,6 +136,30 @@ def test_a_flag_typed_at_its_default_beside_space_is_taken(tmp_path, args, capsy
   assert seen and seen[0] in (['dropout'], ['dropout', 'learning_rate']), seen
 
 
+def test_a_comparison_searches_the_space_given_in_the_spec_language(tmp_path, monkeypatch):
+  """--space in the sweep's spec language, through the command's flags: each sweep
+  draws from that range, and comparison.json says it in the same language."""
+  monkeypatch.setattr(sharding, 'configure_cpu_devices', lambda _: None)  # JAX is up.
+  before = {s: signal.getsignal(s) for s in stop.SIGNALS}
+  try:
+    code = entry_points.run_main(search_comparison.main, [
+        'search_comparison', '--dataset=shampoo_sales', '--lookback=4', '--val_size=6',
+        '--test_size=6', '--hidden_size=6', '--batch_size=4', '--train_steps=2',
+        '--eval_every=2', '--classical_baselines=false', '--strategies=random',
+        '--search_seeds=0', '--budget_members=2', f'--workdir={tmp_path / "wd"}',
+        '--space=learning_rate=loguniform(1e-3,1e-1),dropout=uniform(0,0.3)'])
+  finally:
+    for s, handler in before.items():  # main's SIGTERM handler.
+      signal.signal(s, handler)
+  assert code == 0
+  with open(tmp_path / 'wd' / 'comparison.json', encoding='utf-8') as f:
+    searched = json.load(f)['space']
+  with open(tmp_path / 'wd' / 'random-0' / 'sweep.json', encoding='utf-8') as f:
+    spec = json.load(f)['spec']
+  assert searched == {'learning_rate': 'loguniform(0.001,0.1)', 'dropout': 'uniform(0,0.3)'}
+  assert {n: spec[n] for n in searched} == searched
+
+
 @pytest.mark.parametrize('name', ['search_comparison.flags',
                                   'search_comparison_sunspots.flags'])
 def test_every_bundled_comparison_flagfile_plans_each_search(name):
@@ -122,7 +172,7 @@ def test_every_bundled_comparison_flagfile_plans_each_search(name):
         ROOT, 'experiments', 'flagfiles', name)])
     base = population_sweep.spec_from_flags()
     space = search_comparison._space(  # pylint: disable=protected-access
-        search_comparison.SPACE.value)
+        space_lib.split_entries(search_comparison.SPACE.value))
     budget = search_comparison.BUDGET_MEMBERS.value
     strategies = search_comparison.STRATEGIES.value
     knobs = {k: population_sweep.SPEC_FLAGS[k].value

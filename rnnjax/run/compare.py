@@ -15,7 +15,6 @@ wall seconds with, apart, those it spent compiling (which the order of the sweep
 decides: a later sweep of the same shapes reads the programs back).
 """
 
-import dataclasses
 import math
 import os
 
@@ -70,32 +69,42 @@ def curve(workdir: str, metric: str, round_of=None) -> tuple[np.ndarray, np.ndar
   return np.asarray(out_x, float), np.asarray(out_y, float)
 
 
+def _searchable(task: str) -> list:
+  """The hyperparameters --space may name: the traced ones that `task` reads."""
+  return [n for n in hparams.TRACED if not task or rules.applies(n, task)]
+
+
+def check_name(name: str, task: str = '') -> None:
+  """A name --space searches: a traced hyperparameter that `task` reads (any task's
+  where ''), else refused in one line naming --space."""
+  mine = _searchable(task)
+  if name not in hparams.TRACED:
+    structural = (f" ({name} is structural: search it by its own flag's list, "
+                  f"--{name}='grid(a,b)')" if name in hparams.BY_NAME else '')
+    raise InputError(f'--space: {name!r} is not a searchable hyperparameter{structural}; '
+                     f'expected some of {", ".join(mine)}')
+  if name not in mine:
+    raise InputError(f'--space: {name!r} is for --task='
+                     f'{" or ".join(hparams.BY_NAME[name].tasks)} only (this comparison '
+                     f'is --task={task}); expected some of {", ".join(mine)}')
+
+
 def check(space: dict, *, num_members: int, strategies, task: str = '') -> None:
   """A comparison's own settings, refused in one line naming the flag before any sweep:
   searched names are traced hyperparameters (uniform draws) that `task` reads,
   strategies known ones."""
-  mine = [n for n in hparams.TRACED if not task or rules.applies(n, task)]
   if not space:
     raise InputError(f'--space: name at least one hyperparameter to search; expected some '
-                     f'of {", ".join(mine)}')
+                     f'of {", ".join(_searchable(task))}')
   for name in space:
-    if name not in hparams.TRACED:
-      structural = (f" ({name} is structural: search it by its own flag's list, "
-                    f"--{name}='grid(a,b)')" if name in hparams.BY_NAME else '')
-      raise InputError(f'--space: {name!r} is not a searchable hyperparameter{structural}; '
-                       f'expected some of {", ".join(mine)}')
-    if name not in mine:
-      raise InputError(f'--space: {name!r} is for --task='
-                       f'{" or ".join(hparams.BY_NAME[name].tasks)} only (this comparison '
-                       f'is --task={task}); expected some of {", ".join(mine)}')
+    check_name(name, task)
     # Its range as every strategy draws it, checked before the first sweep trains
     # (else the grid trains, then random search refuses uniform(0.2, 0.2)).
-    r = space[name]
+    spec = budgets.random_specs({name: space[name]})[name]
     try:
-      # Both bounds, as the grid's.
-      space_lib.parse_axis(name, budgets.random_specs({name: r})[name])
+      space_lib.parse_axis(name, spec)  # Both bounds, as the grid's.
     except InputError as e:
-      raise InputError(f'--space: {name}={r.lo:g}:{r.hi:g}{":log" if r.log else ""}: '
+      raise InputError(f'--space: {name}={spec}: '
                        f'{str(e).removeprefix(f"--{name}: ")}') from None
   for strategy in strategies:
     if strategy not in STRATEGIES:
@@ -129,10 +138,9 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
     # ('use --search=random', a flag the comparison sets itself).
     if axis.is_random and name not in space:
       lo, hi = axis.values
-      suffix = ':log' if axis.kind == 'loguniform' else ''
       raise InputError(f'--{name}: {getattr(base, name)!r} is a range; a comparison '
-                       f'searches ranges given in --space ({name}={lo:g}:{hi:g}{suffix})'
-                       " and a flag's listed values (grid(a,b))")
+                       f'searches ranges given in --space ({name}={axis.kind}({lo:g},'
+                       f"{hi:g})) and a flag's listed values (grid(a,b))")
   if 'tpe' in strategies and num_members < rounds:
     raise InputError(f'--budget_members: {num_members} is below --rounds ({rounds}): TPE '
                      'trains a member a round at least; give more, or fewer rounds')
@@ -222,7 +230,7 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
         'median_seconds': float(np.median([r['seconds'] for r in mine])),
         'median_compile_seconds': float(np.median([r['compile_seconds'] for r in mine]))}
   out = {'metric': selection, 'display': tasks.TASKS[base.task].display,
-         'space': {k: dataclasses.asdict(v) for k, v in space.items()},
+         'space': budgets.random_specs(space),  # As --space takes it.
          # --folds trains each configuration once per fold (grid, random, TPE alike).
          'budget_member_steps': num_members * base.train_steps * base.folds,
          'table': table,
