@@ -224,7 +224,8 @@ def test_resume_on_devices_that_cannot_share_the_checkpoint_is_refused():
   progress = {'uids': [[0, 1, 2, -1]], 'started': ['0']}
   with pytest.raises(InputError, match=r'^--cpu_devices: .* 4 rows, which 3 devices'):
     resume.abstract(fake_sweep, progress)  # pylint: disable=protected-access
-  with pytest.raises(InputError, match=r'^--max_memory_gb: .* 1 waves, this run plans 2'):
+  with pytest.raises(InputError, match=r'^--workdir: .* 1 waves, and its plan.json makes '
+                     r'2: the work directory is damaged'):
     resume.abstract(types.SimpleNamespace(mesh=fake_sweep.mesh, runs=(1, 2)), progress)  # pylint: disable=protected-access
 
 

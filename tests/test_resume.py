@@ -25,7 +25,11 @@ from tensorboard.backend.event_processing import event_accumulator
 from rnnjax.errors import InputError
 from rnnjax.results import evaluations
 from rnnjax.results import files
+from rnnjax.run import prepare as prepare_lib
+from rnnjax.run import resume
 from rnnjax.run import sweep
+from rnnjax.search import probe
+from rnnjax.search import waves
 from rnnjax.search.strategies import tpe
 from tests.outcomes import assert_same
 from tests.outcomes import outcome
@@ -107,8 +111,9 @@ def _run(spec, workdir):
   return '\n'.join(lines)
 
 
-def _interrupt(spec, workdir, chunk_line):
-  """Runs the sweep in-process until it logs a progress line containing `chunk_line`.
+def _interrupt(spec, workdir, chunk_line, **kw):
+  """Runs the sweep in-process until it logs a progress line containing `chunk_line`
+  (`kw`: run_sweep's).
 
   run_sweep logs a chunk's progress line once the chunk has trained, before its records
   and its checkpoint are written: raising there loses that chunk, as a kill would.
@@ -118,7 +123,7 @@ def _interrupt(spec, workdir, chunk_line):
     if line.startswith('chunk ') and chunk_line in line + ' ':
       raise _Stop(line)
   with pytest.raises(_Stop):
-    sweep.run_sweep(spec, workdir, log=log)
+    sweep.run_sweep(spec, workdir, log=log, **kw)
   assert not os.path.exists(os.path.join(workdir, 'summary.json'))
   return _checkpoints(workdir)[-1]
 
@@ -475,6 +480,54 @@ def test_a_resume_in_other_vmap_groups_says_rounding_may_differ(tmp_path):
   assert recorded['devices'] == [str(d) for d in jax.devices()]
   assert recorded['resumed'] == [{'after_chunks': 1, 'processes': 1,
                                   'devices': [str(d) for d in jax.devices()]}]
+
+
+def _member_a_wave(spec):
+  """(the sweep's plan.json buckets in one wave each, a --max_memory_gb that holds one
+  member a wave but not two) from the memory estimate, whatever it is."""
+  buckets = prepare_lib.prepare(spec).plan_json['buckets']
+  assert [b['wave_size'] for b in buckets] == [2, 2]
+  return buckets, 0.75 * min(b['estimated_bytes_per_member'] * 2 for b in buckets) / 2**30
+
+
+def test_a_sweep_resumes_in_the_waves_it_began_with_whatever_the_budget(tmp_path):
+  """Checkpointed in the waves a --max_memory_gb cut (2 a bucket: one half trained, one
+  not begun) and resumed without it, whose budget plans one wave a bucket: the sweep
+  trains on in its waves, says so, and ends as it would have uninterrupted."""
+  spec = dataclasses.replace(SPEC, train_steps=4)  # 2 buckets of 2 members, 2 chunks.
+  _, budget = _member_a_wave(spec)
+  whole = str(tmp_path / 'whole')
+  sweep.run_sweep(spec, whole, max_memory_gb=budget, log=lambda _: None)
+  assert [b['num_waves'] for b in files.read_json(os.path.join(whole, files.PLAN))[
+      'buckets']] == [2, 2]
+  workdir = str(tmp_path / 'wd')
+  assert _interrupt(spec, workdir, 'chunk 4/', max_memory_gb=budget) == 3
+  lines = []
+  sweep.run_sweep(spec, workdir, log=lines.append)
+  assert [l for l in lines if l.startswith('note: resuming')] == [
+      'note: resuming in the waves it began with (bucket 0: 2 waves of 1; bucket 1: 2 '
+      'waves of 1); the default budget (half this machine\'s memory, '
+      f'{probe.default_memory_gb():.3g} GB) would plan 1 wave of 2, 1 wave of 2 '
+      'respectively']
+  assert_same(outcome(whole), outcome(workdir))
+
+
+def test_waves_kept_over_the_budget_now_are_said_so():
+  """A sweep resumed under a --max_memory_gb that its waves are estimated over: the
+  note says so, in place of the smallest waves' note, which is not theirs."""
+  spec = dataclasses.replace(SPEC, train_steps=4)
+  buckets, budget = _member_a_wave(spec)
+  small = prepare_lib.prepare(spec, max_memory_gb=budget)
+  kept = prepare_lib.with_rounds(dataclasses.replace(small, wave_sizes=(2, 2)), (), budget)
+  assert [r.uids for r in kept.runs] == [(0, 1), (2, 3)]
+  assert not waves.wave_notes(kept.plan_json)
+  over = [b['estimated_bytes_per_member'] * 2 / 2**30 for b in buckets]
+  assert resume._waves_note(kept, budget) == (  # pylint: disable=protected-access
+      'note: resuming in the waves it began with (bucket 0: 1 wave of 2; bucket 1: 1 '
+      f'wave of 2); --max_memory_gb={budget:g} would plan 2 waves of 1, 2 waves of 1 '
+      f'respectively; bucket 0\'s are estimated at {over[0]:.3g} GB, over it: they run, '
+      f'and may run out of memory; bucket 1\'s are estimated at {over[1]:.3g} GB, over '
+      'it: they run, and may run out of memory')
 
 
 def test_a_resumed_sweeps_wall_time_adds_the_stopped_process(tmp_path):

@@ -37,6 +37,8 @@ class Prepared:
   mesh: object
   base_key: object
   selection_note: str = ''  # Why the spec's selection is not the one the user gave.
+  # The wave size of each bucket a resumed sweep began with, kept (waves.make_runs).
+  wave_sizes: tuple = ()
 
   @property
   def num_chunks(self) -> int:
@@ -133,11 +135,12 @@ def with_rounds(sweep: Prepared, rounds, max_memory_gb: float,
   each round's plan after the earlier rounds' (its buckets its own), runs in the same
   order; data already loaded is kept, data a round adds (a lookback the first lacked)
   is checked and said as `prepare` checks and says the first's. No rounds asked (a
-  search of the spec's members): `sweep` as it is."""
-  if not rounds:
+  search of the spec's members): `sweep`'s plan, in the waves of its `wave_sizes`
+  (`sweep` as it is where it keeps none)."""
+  if not rounds and not sweep.wave_sizes:
     return sweep
   spec = sweep.spec
-  plans = [spec_lib.make_plan(spec, configs=configs) for configs in rounds]
+  plans = [spec_lib.make_plan(spec, configs=configs) for configs in rounds] or [sweep.plan]
   plan = plans[0]
   for later in plans[1:]:
     plan = planner.concat(plan, later)
@@ -150,7 +153,7 @@ def with_rounds(sweep: Prepared, rounds, max_memory_gb: float,
   plan_lib.check_batch_sizes(plan, datas)
   plan_lib.check_log_inputs(plan, datas)
   runs, plan_json = plan_lib.make_runs(plan, spec, datas, sweep.mesh, max_memory_gb,
-                                       group_size)
+                                       group_size, sweep.wave_sizes)
   on_devices = {k: sweep.device_data.get(k) or device_data(d, ('train', 'val'), sweep.mesh)
                 for k, d in datas.items()}
   return dataclasses.replace(sweep, plan=plan, plan_json=plan_json, datas=datas,

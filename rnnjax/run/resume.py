@@ -22,6 +22,7 @@ from rnnjax.results import files
 from rnnjax.run import checkpoint
 from rnnjax.run import prepare as prepare_lib
 from rnnjax.run import workdir as workdir_lib
+from rnnjax.search import probe
 from rnnjax.search.strategies import strategy as searcher_lib
 from rnnjax.search.strategies import tpe
 
@@ -38,9 +39,15 @@ def resume(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, log,
   asks its rounds plans the ones its checkpoint holds, so there is nothing to check.
   `whole` (a finished sweep's final model remade: --remake_final): raises InputError,
   before anything is cut back, unless a checkpoint restores and covers every chunk.
+
+  The sweep resumes in the waves it began with (`_began_waves`), whatever
+  `max_memory_gb` and this machine's memory would plan; a note says where they differ.
   """
   if not searcher_lib.asks_rounds(sweep.spec):
     workdir_lib.check_plan(workdir, sweep.plan_json)
+  sweep = dataclasses.replace(sweep, wave_sizes=_began_waves(workdir))
+  for size in sweep.wave_sizes:  # Also those of runs not started: planned before restoring.
+    _check_shares(size, sweep.mesh)
   at = lambda progress: prepare_lib.with_rounds(
       sweep, searcher_lib.SearchState.from_json(progress['searcher']).rounds,
       max_memory_gb, group_size)
@@ -77,12 +84,45 @@ def resume(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, log,
   more = f' (rounds asked so far: {asked} of {rounds})' if rounds and asked < rounds else ''
   log(f'restoring the trained members of {workdir} ({start} of {total} chunks)' if whole
       else f'resuming {workdir}: {start} of {total} chunks were done{more}')
-  note = _rounding_note(workdir, sweep)
-  if note:
-    log(note)
+  for note in (_waves_note(sweep, max_memory_gb), _rounding_note(workdir, sweep)):
+    if note:
+      log(note)
   if distributed.is_main():
     _record_devices(workdir, start)
   return mngr, sweep, runs, search_state, start, progress.get('timing')
+
+
+def _began_waves(workdir: str) -> tuple:
+  """Each bucket's wave size as the sweep in `workdir` began (plan.json's, rewritten
+  with each round a search asks; () where unreadable). plan.json rather than the
+  checkpoint's members: halving's cuts shrink a run's members, folds interleave them,
+  and a run halving emptied holds none; plan.json says each bucket's size once."""
+  try:
+    buckets = files.read_json(os.path.join(workdir, files.PLAN))['buckets']
+    return tuple(int(b['wave_size']) for b in buckets)
+  except (OSError, ValueError, KeyError, TypeError):
+    return ()  # Planned by the budget: `abstract` refuses other waves than the checkpoint's.
+
+
+def _waves_note(sweep: prepare_lib.Prepared, max_memory_gb: float) -> str:
+  """A note where the memory budget now would plan other waves than those the sweep
+  began with, which it resumes in (waves.make_runs: `budget_plans`), and where those are
+  estimated over it."""
+  kept = [b for b in sweep.plan_json['buckets'] if 'budget_plans' in b]
+  if not kept:
+    return ''
+  waves = lambda b: f'{b["num_waves"]} wave{"s" * (b["num_waves"] != 1)} of {b["wave_size"]}'
+  budget = (f'--max_memory_gb={max_memory_gb:g}' if max_memory_gb
+            else f'the default budget (half this machine\'s memory, '
+            f'{probe.default_memory_gb():.3g} GB)')
+  over = [f'; bucket {b["bucket"]}\'s are estimated at '
+          f'{b["budget_plans"]["over_budget_gb"]:.3g} GB, over it: they run, and may run '
+          'out of memory' for b in kept if 'over_budget_gb' in b['budget_plans']]
+  return ('note: resuming in the waves it began with ('
+          + '; '.join(f'bucket {b["bucket"]}: {waves(b)}' for b in kept)
+          + f'); {budget} would plan '
+          + ', '.join(waves(b['budget_plans']) for b in kept)
+          + ' respectively' * (len(kept) > 1) + ''.join(over))
 
 
 def _rounding_note(workdir: str, sweep: prepare_lib.Prepared) -> str:
@@ -119,19 +159,16 @@ def _record_devices(workdir: str, start: int) -> None:
 def abstract(sweep: prepare_lib.Prepared, progress):
   """The checkpoint's tree: (state, hp) of each started run, at its size then."""
   mesh, runs = sweep.mesh, sweep.runs
-  if len(progress['uids']) != len(runs):
-    raise InputError(f'--max_memory_gb: this sweep\'s checkpoint ran in '
-                     f'{len(progress["uids"])} waves, this run plans {len(runs)}; resume it '
-                     'with the --max_memory_gb it ran with')
+  if len(progress['uids']) != len(runs):  # The waves plan.json's wave sizes make.
+    raise InputError(f'--workdir: this sweep\'s checkpoint holds {len(progress["uids"])} '
+                     f'waves, and its plan.json makes {len(runs)}: the work directory is '
+                     'damaged; use --overwrite to train the sweep again')
   tree = {}
   for r, run in enumerate(runs):
     if str(r) not in progress['started']:
       continue
     size = len(progress['uids'][r])
-    if size % mesh.size:
-      raise InputError(uneven_devices(size, devices=mesh.size,
-                                      processes=jax.process_count(),
-                                      platform=jax.default_backend()))
+    _check_shares(size, mesh)
     shard = sharding.members_sharding(mesh)
     hp = jax.tree.map(lambda a: jax.ShapeDtypeStruct((size,) + a.shape[1:], a.dtype,
                                                      sharding=shard), run.hp)
@@ -140,6 +177,14 @@ def abstract(sweep: prepare_lib.Prepared, progress):
                          state)
     tree[str(r)] = (state, hp)
   return tree
+
+
+def _check_shares(size: int, mesh) -> None:
+  """Raises InputError (`uneven_devices`) unless the mesh's devices share populations of
+  `size` rows equally."""
+  if size % mesh.size:
+    raise InputError(uneven_devices(size, devices=mesh.size, processes=jax.process_count(),
+                                    platform=jax.default_backend()))
 
 
 # How to show JAX one device, by platform (jax.default_backend()).

@@ -60,11 +60,15 @@ def train_config(structure: dict, data: task_data.TaskData, spec) -> pop.TrainCo
 
 
 def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0,
-              group_size: int = 0):
+              group_size: int = 0, wave_sizes: tuple = ()):
   """Each bucket's members in waves of equal size that fit `max_memory_gb` (0: half the
   machine's memory). Returns ([Run], the plan as JSON with each bucket's parameters,
   padding, waves, and the members per vmap group on a device that training will use
   (`group_size` asked for, 0: see `sharding.group_size`).
+
+  wave_sizes: the wave size of each of the first buckets, kept whatever the budget
+  plans (a resumed sweep's, as it began: its checkpoint holds those waves); where the
+  budget would plan another, the bucket's `budget_plans` says what (resume's note).
 
   datas: data key (a bucket's lookback or None, fold) -> its TaskData. Each fold's
   members train in waves of their own, on their fold's data, by the bucket's one
@@ -83,7 +87,9 @@ def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0,
     num = len(uids) // spec.folds
     fit = lambda budget: same_groups(probe.waves(num, wave_bytes, budget, mesh.size)[
         'wave_size'], num, mesh.size, group_size, activations)
-    size, kept = fit(budget)
+    planned, kept = fit(budget)
+    size = wave_sizes[b] if b < len(wave_sizes) else planned
+    count = lambda size: -(-num // size) * spec.folds  # Each fold's members wave apart.
     for fold in range(spec.folds):
       mine = uids[uids % spec.folds == fold]
       for start in range(0, len(mine), size):
@@ -96,13 +102,18 @@ def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0,
                         data_key=(structure.get('lookback'), fold)))
     plan_json['buckets'][b].update(
         probe.describe(cfg, plan.column('hidden_size', uids)), wave_size=size,
-        num_waves=-(-num // size) * spec.folds,  # Each fold's members wave apart.
+        num_waves=count(size),
         estimated_bytes_per_member=wave_bytes(size) / size,
         group_size=sharding.group_size(size // mesh.size, group_size, activations),
         activation_bytes_per_member=activations)
-    if wave_bytes(size) > budget:  # Said (wave_notes): the fewest members still over.
+    if size != planned:  # Said (resume): the budget's waves, and whether these fit it.
+      plan_json['buckets'][b]['budget_plans'] = dict(
+          num_waves=count(planned), wave_size=planned,
+          **({'over_budget_gb': wave_bytes(size) / 2**30} if wave_bytes(size) > budget
+             else {}))
+    elif wave_bytes(size) > budget:  # Said (wave_notes): the fewest members still over.
       plan_json['buckets'][b]['over_budget_gb'] = wave_bytes(size) / 2**30
-    if not kept:  # Said (wave_notes), with the budget that would keep them.
+    if not kept and size == planned:  # Said (wave_notes), with the budget keeping them.
       whole = sharding.padded_size(num, mesh.size)
       keeps = next((wave_bytes(w) / 2**30 for w in range(size, whole + 1, mesh.size)
                     if fit(wave_bytes(w))[1]), None)  # One wave's, at the latest.
