@@ -109,7 +109,12 @@ def test_a_remade_final_model_is_a_fresh_sweeps_with_its_settings(finished, fres
   again, _ = _run(REMADE, workdir)
   assert again['final'] == summary['final']
 
-  back, _ = _run(SPEC, workdir, remake_final=True)
+  # Under a budget that would cut the sweep into waves: restored in those it trained in,
+  # with nothing to say of them (a remake trains nothing).
+  (bucket,) = files.read_json(os.path.join(workdir, files.PLAN))['buckets']
+  budget = 0.75 * bucket['estimated_bytes_per_member'] * bucket['wave_size'] / 2**30
+  back, lines = _run(SPEC, workdir, remake_final=True, max_memory_gb=budget)
+  assert not [l for l in lines if l.startswith('note: resuming')]
   _assert_close(back['final'], old_summary['final'])
   np.testing.assert_allclose(_forecast(workdir), _forecast(finished), rtol=1e-6)
   assert files.read_json(os.path.join(workdir, files.FINALS, '2', files.SUMMARY)

@@ -84,7 +84,9 @@ def resume(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, log,
   more = f' (rounds asked so far: {asked} of {rounds})' if rounds and asked < rounds else ''
   log(f'restoring the trained members of {workdir} ({start} of {total} chunks)' if whole
       else f'resuming {workdir}: {start} of {total} chunks were done{more}')
-  for note in (_waves_note(sweep, max_memory_gb), _rounding_note(workdir, sweep)):
+  # A remake trains nothing: what the budget would plan does not matter to it.
+  for note in ('' if whole else _waves_note(sweep, max_memory_gb),
+               _rounding_note(workdir, sweep)):
     if note:
       log(note)
   if distributed.is_main():
