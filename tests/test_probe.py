@@ -1,10 +1,13 @@
-"""probe.py: a wave's memory estimate, against what XLA compiles for the sweep's chunk."""
+"""probe.py: a wave's memory estimate, against what XLA compiles for the sweep's chunk
+and its evaluation."""
 
 import dataclasses
+import gzip
 
 import jax
 import pytest
 
+from rnnjax.data import text
 from rnnjax.engine import population as pop
 from rnnjax.engine import sharding
 from rnnjax.run import prepare as prepare_lib
@@ -17,20 +20,63 @@ SPEC = sweep.SweepSpec(classical_baselines=False, dataset='shampoo_sales', lookb
                        eval_every=5)
 
 
+def _state(prepared):
+  """The first wave's state: shapes, sharded over the members."""
+  run = prepared.runs[0]
+  shapes = jax.eval_shape(pop.population_init_fn(run.cfg, prepared.mesh), run.hp,
+                          prepared.base_key)
+  shard = sharding.members_sharding(prepared.mesh)
+  return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=shard),
+                      shapes)
+
+
 def _compiled_bytes(prepared, group_size: int) -> int:
   """Memory the sweep's chunk program of the first wave needs on a device, less the data
   (which the estimate leaves out, as the dry run does): its arguments and temporaries."""
   run = prepared.runs[0]
   data = prepared.device_data[run.data_key]
-  shapes = jax.eval_shape(pop.population_init_fn(run.cfg, prepared.mesh), run.hp,
-                          prepared.base_key)
-  shard = sharding.members_sharding(prepared.mesh)
-  state = jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=shard),
-                       shapes)
   memory = pop.population_chunk_fn(run.cfg, prepared.mesh, group_size).lower(
-      state, run.hp, data, prepared.base_key).compile().memory_analysis()
+      _state(prepared), run.hp, data, prepared.base_key).compile().memory_analysis()
   data_bytes = sum(x.addressable_shards[0].data.nbytes for x in jax.tree.leaves(data))
   return memory.argument_size_in_bytes - data_bytes + memory.temp_size_in_bytes
+
+
+def _compiled_evaluation_bytes(prepared, group_size: int, split: str) -> int:
+  """Memory the evaluation program of the first wave (`population_eval_fn`, as the
+  members' scores after training run it) needs on a device on one split, less the
+  split: its arguments and temporaries."""
+  run = prepared.runs[0]
+  arrays = prepare_lib.device_data(prepared.datas[run.data_key], (split,),
+                                   prepared.mesh)[split]
+  memory = pop.population_eval_fn(run.cfg, prepared.mesh, group_size).lower(
+      _state(prepared).params, arrays).compile().memory_analysis()
+  split_bytes = sum(x.addressable_shards[0].data.nbytes for x in jax.tree.leaves(arrays))
+  return memory.argument_size_in_bytes - split_bytes + memory.temp_size_in_bytes
+
+
+@pytest.mark.parametrize('group_size,hidden,group', [(1, 64, 1), (0, 64, 2), (0, 128, 1)])
+def test_a_wave_s_estimate_bounds_its_evaluation_of_a_long_validation_text(
+    tmp_path, group_size, hidden, group):
+  """A character model validated on 12,000 characters: evaluating the whole validation
+  text, a prediction over the vocabulary at each of its characters, is most of a wave's
+  memory, in the chunk (each vmap group validated after its steps) and in the scores of
+  the members after it (which group by 4 where training's activations make groups of 2
+  or 1). The estimate bounds both programs, within 2x; counting training alone it was
+  under them (0.69-0.75x), and so was counting the larger of a group's training and
+  evaluation (0.81x, groups of 1)."""
+  with gzip.open(text.bundled_path('shakespeare'), 'rt', encoding='utf-8') as f:
+    (tmp_path / 'plays.txt').write_text(f.read(16000))
+  spec = sweep.SweepSpec(task='charlm', text_path=str(tmp_path / 'plays.txt'),
+                         val_size=12000, test_size=2000, seq_len=64, hidden_size=str(hidden),
+                         batch_size='32', learning_rate='grid(1e-3,1e-2)', num_seeds=2,
+                         train_steps=10, eval_every=5, sample_chars=0)
+  prepared = prepare_lib.prepare(spec, group_size=group_size)
+  (bucket,) = prepared.plan_json['buckets']
+  assert (bucket['wave_size'], bucket['group_size']) == (4, group)
+  estimate = bucket['estimated_bytes_per_member'] * bucket['wave_size']
+  compiled = max(_compiled_bytes(prepared, group_size),
+                 _compiled_evaluation_bytes(prepared, group_size, 'val'))
+  assert compiled <= estimate < 2 * compiled, estimate / compiled
 
 
 @pytest.mark.parametrize('dataset,cell,hidden,lookback,batch', [
@@ -53,14 +99,16 @@ def test_a_wave_s_estimate_bounds_its_program_counting_one_group_s_activations(
 
 def test_a_group_of_every_member_as_on_a_gpu_counts_every_member_s_activations():
   """--group_size=32 trains a device's 32 members in one vmap group, as a GPU does by
-  default: every member's activations are alive at once, and counted."""
+  default: every member's activations, and its validation, are alive at once, and
+  counted."""
   spec = dataclasses.replace(SPEC, cell='lstm', hidden_size='32', lookback=12)
   prepared = prepare_lib.prepare(spec, group_size=32)
   (bucket,) = prepared.plan_json['buckets']
   assert bucket['group_size'] == 32
   run = prepared.runs[0]
-  per_member = (probe.estimate_bytes(run.cfg, prepared.datas[run.data_key].seq_len)
-                + probe.waiting_bytes(run.cfg))
+  data = prepared.datas[run.data_key]
+  per_member = (probe.estimate_bytes(run.cfg, data.seq_len) + probe.waiting_bytes(run.cfg)
+                + probe.evaluation_bytes(run.cfg, data.arrays['val']))
   assert bucket['estimated_bytes_per_member'] == per_member
   assert _compiled_bytes(prepared, 32) <= per_member * 32
 
