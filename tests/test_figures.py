@@ -320,11 +320,10 @@ def test_table_and_sensitivity_pick_the_configuration_the_sweep_ranks_first(tmp_
   assert [r['mean'] for r in rows] == pytest.approx([0.505, 0.6])
   assert 'over its seeds (best by mean mse, as the sweep ranks).' in tables.markdown(table)
   stats = member_values.config_stats(table)
-  best = member_values.best_config(stats, table.shown_mode)
+  best = member_values.best_config(stats)
   assert best['hparams']['cell'] == 'lstm' and best['mean'] == pytest.approx(0.6)
-  assert member_values.best_config(  # Without the ranking's mean: the RMSE's.
-      [{k: v for k, v in c.items() if k != 'rank'} for c in stats],
-      table.shown_mode)['hparams']['cell'] == 'gru'
+  # By the mean RMSE shown, gru's.
+  assert min(stats, key=lambda c: c['mean'])['hparams']['cell'] == 'gru'
 
 
 def test_a_table_of_one_seed_per_configuration_shows_its_value_alone(tmp_path):
@@ -731,7 +730,7 @@ def test_folds_are_blocks_not_replicates(tmp_path, monkeypatch):
   assert shares_total(result) == pytest.approx(1.0)
   names, rows_ = tables.rows(table)
   assert names == [] or all(r['seeds'] == 2 for r in rows_), rows_
-  best = member_values.best_config(member_values.config_stats(table), 'min')
+  best = member_values.best_config(member_values.config_stats(table))
   # Each seed's mean over its three folds: 0.8 x (1 + small), so a spread of about 0.3 %.
   assert best['seeds'] == 2 and best['hi'] - best['lo'] < 0.01 * best['mean'], best
   sensitivity.plot_sensitivity(table, os.path.join(workdir, 'figures'), log=lambda _: None)
@@ -1024,7 +1023,7 @@ def test_sensitivity_of_a_few_random_configurations(tmp_path, monkeypatch):
   (fig,) = figs
   caption = _caption(fig)
   assert 'dots only' in caption and 'line: binned mean' not in caption, caption
-  best = member_values.best_config(member_values.config_stats(table), 'min')['mean']
+  best = member_values.best_config(member_values.config_stats(table))['mean']
   for ax in fig.axes:
     (star,) = [l for l in ax.get_lines() if l.get_marker() == '*']
     assert star.get_markerfacecolor() == 'none'
@@ -1106,6 +1105,79 @@ def test_the_mark_is_the_best_configuration_not_one_lucky_seeds(tmp_path, monkey
   sensitivity.plot_sensitivity(one, str(tmp_path / 'out1'), log=lambda _: None)
   assert 'Star:' not in _caption(figs[-1])
   assert 'best member' in [t.get_text() for t in figs[-1].legends[0].get_texts()]
+
+
+def _by_hand(workdir, seeds: dict) -> tuple:
+  """(the summary's ConfigTable, the figures' load.Table) of member records written by
+  hand, no sweep: seeds: (learning rate, dropout) -> [(status, validation MSE or None:
+  no finite value)], one configuration each."""
+  records = []
+  for config, (hp, values) in enumerate(seeds.items()):
+    for seed, (status, mse) in enumerate(values):
+      records.append({'uid': len(records), 'bucket': 0, 'config': config, 'seed': seed,
+                      'fold': 0, 'hparams': dict(zip(('learning_rate', 'dropout'), hp)),
+                      'status': status, 'best_step': 40, 'steps': 50,
+                      'val': {'mse': mse, 'rmse': None if mse is None else math.sqrt(mse)}})
+  configs = member_table.ConfigTable.of(member_table.MemberTable.from_records(records),
+                                        'mse', 'rmse')
+  os.makedirs(workdir)
+  files.write_json(os.path.join(workdir, files.SUMMARY),
+                   {'task': 'forecast', 'selection': {'metric': 'mse', 'mode': 'min'},
+                    'display': 'rmse', 'display_mode': 'min', 'members': records,
+                    'ranking': [], 'configs': configs})
+  return configs, load.load(str(workdir))
+
+
+def test_one_lucky_survivor_loses_to_seeds_that_all_count(tmp_path, monkeypatch):
+  """A configuration whose one seed with a value is the best member, its other two
+  without a finite value, ranks below one whose three seeds all count, though its mean
+  is worse: in the summary's configuration table and the figures' best configuration
+  alike (member_table.rank_configs); its point is drawn white."""
+  configs, table = _by_hand(tmp_path / 'w', {
+      (1e-3, 0.0): [('ok', 0.1), ('diverged', None), ('diverged', None)],
+      (1e-2, 0.2): [('ok', 0.5), ('ok', 0.6), ('ok', 0.7)]})
+  assert [(c['config'], c['usable']) for c in configs] == [(1, 3), (0, 1)]
+  stats = member_values.config_stats(table)
+  assert member_values.best_config(stats)['config'] == configs[0]['config'] == 1
+  assert [c['dropped'] for c in stats] == [2, 0]
+  figs = _capture_figures(monkeypatch, draw=False)
+  sensitivity.plot_sensitivity(table, str(tmp_path / 'out'), log=lambda _: None)
+  (fig,) = figs
+  caption = _caption(fig)
+  assert sensitivity.LOST_SEEDS.strip() in caption, caption
+  assert '2 member(s) without a finite value not shown.' in caption, caption
+  assert 'fewest seeds without a finite value first' in caption, caption
+  for ax in fig.axes:
+    (star,) = [l for l in ax.get_lines() if l.get_marker() == '*']
+    np.testing.assert_allclose(star.get_ydata(), [np.mean(np.sqrt([0.5, 0.6, 0.7]))])
+
+
+def test_a_diverged_member_counts_at_its_best_before(tmp_path, monkeypatch):
+  """A seed that diverged after reaching 0.1 counts at that value, as the sweep ranks it:
+  its configuration's mean over its three seeds is the best, in the summary's table and
+  the figures alike, and the captions say that it is drawn at its best before."""
+  configs, table = _by_hand(tmp_path / 'w', {
+      (1e-3, 0.0): [('diverged', 0.1), ('ok', 0.5), ('ok', 0.5)],
+      (1e-2, 0.2): [('ok', 0.4), ('ok', 0.4), ('ok', 0.4)]})
+  assert [(c['config'], c['usable']) for c in configs] == [(0, 3), (1, 3)]
+  assert member_values.usable(table).all()
+  stats = member_values.config_stats(table)
+  best = member_values.best_config(stats)
+  assert best['config'] == configs[0]['config'] == 0 and best['members'] == [0, 1, 2]
+  assert best['mean'] == pytest.approx(np.mean(np.sqrt([0.1, 0.5, 0.5])))
+  rows, cols, _, square, _ = heatmap.cells(table, 'learning_rate', 'dropout')
+  assert square == (0, 0), (rows, cols, square)
+  figs = _capture_figures(monkeypatch, draw=False)
+  heatmap.plot_heatmap(table, str(tmp_path / 'out'), 'learning_rate', 'dropout',
+                       log=lambda _: None)
+  sensitivity.plot_sensitivity(table, str(tmp_path / 'out'), log=lambda _: None)
+  said = '1 diverged member(s) drawn at their best value before diverging.'
+  for fig in figs:
+    caption = _caption(fig)
+    assert said in caption and 'not shown' not in caption, caption
+  assert 'grey: no member with a finite value.' in _caption(figs[0]), _caption(figs[0])
+  assert sensitivity.LOST_SEEDS.strip() not in _caption(figs[1])
+  assert '1 diverged member(s) counted at' in tables.markdown(table)
 
 
 def test_heatmap_levels_of_values_many_members_share_are_not_one_bin():

@@ -129,3 +129,12 @@ def test_tables_equal_the_lists_of_their_records():
   assert member_table.ConfigTable.from_records(list(configs)) == configs
   saved = json.loads(json.dumps(files.clean({'members': table, 'configs': configs})))
   assert summary_file.read('', saved) == saved  # As a finished sweep's, read back.
+
+
+def test_configurations_rank_by_members_without_a_value_then_by_mean():
+  """rank_configs: the fewest members without a finite value first (config 0's best
+  member, 0.1, does not carry two seeds without one), then the lowest mean; a
+  configuration with no finite value last, however few members it has."""
+  config = np.array([0, 0, 0, 1, 1, 1, 2, 2, 3])
+  values = np.array([0.1, np.nan, np.inf, 0.5, 0.6, 0.7, 0.9, 0.4, np.nan])
+  assert member_table.rank_configs(config, values).tolist() == [1, 2, 0, 3]

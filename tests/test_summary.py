@@ -126,6 +126,36 @@ def test_test_split_never_chooses(honest, tmp_path, monkeypatch):
   assert [val[u] for u in honest['ranking']] == sorted(val.values())
 
 
+def test_the_best_configuration_line_says_its_seeds_without_a_value(honest):
+  """Configurations rank first by how many of their seeds have no finite value
+  (member_table.rank_configs): where one seed of the configuration with the best mean has
+  none, another configuration, all of whose seeds count, is the best; where one of every
+  configuration's has none, the line says so beside the best one's seeds."""
+  _, honest = honest
+  first = honest['configs'][0]['uids']
+
+  def without_value(uids):
+    members = member_table.MemberTable.from_records(
+        [dict(m, status='diverged', val={k: None for k in m['val']}) if m['uid'] in uids
+         else m for m in honest['members']])
+    return dict(honest, members=members,
+                configs=member_table.ConfigTable.of(members, 'mse', 'rmse'))
+
+  lost = without_value(first[:1])
+  assert lost['configs'][0]['uids'] == honest['configs'][1]['uids']
+  line = next(l for l in report.ranking_table(lost).splitlines()
+              if l.startswith('best configuration'))
+  assert line.startswith('best configuration by its mean val mse over 2 seeds, of the '
+                         'configurations with the fewest members without a finite value: '
+                         f'uids {honest["configs"][1]["uids"]}'), line
+  lost = without_value([c['uids'][0] for c in honest['configs']])
+  line = next(l for l in report.ranking_table(lost).splitlines()
+              if l.startswith('best configuration'))
+  assert line.startswith('best configuration by its mean val mse over 2 seeds (1 without a '
+                         'finite value), of the configurations with the fewest members '
+                         'without a finite value: uids '), line
+
+
 def _trained_under(records, initial, uid, step):
   """[(since, {name: value})] oldest first: the rows and values that trained member
   uid's weights as they were at `step`, walked back through metrics.jsonl's lineage."""

@@ -85,6 +85,20 @@ def budgets(members, train_steps: int = 0) -> str:
           f'stopped early{why}{"," if at else ""}{at}{beside}{mix}.')
 
 
+def diverged(table, verb: str = 'drawn') -> str:
+  """A caption's sentence on the members that diverged with a finite value (`table`: a
+  load.Table): they count, at the best they reached before diverging, as the sweep ranks
+  them (member_values.usable); '' where none did."""
+  n = int(((table.status == 'diverged') & member_values.usable(table)).sum())
+  return f'{n} diverged member(s) {verb} at their best value before diverging.' if n else ''
+
+
+def whole(table) -> bool:
+  """Whether no member of `table` diverged and each has a finite value: captions of such
+  a sweep keep the words of the rule before diverged members counted (the same there)."""
+  return not (table.status == 'diverged').any() and bool(member_values.usable(table).all())
+
+
 def replicates(members, count: int = 0) -> str:
   """How captions name a configuration's replicates (`members`: load.Table.members):
   'seeds'; after a sweep with --folds, 'seeds (each its mean over 3 folds)': a seed's

@@ -4,7 +4,10 @@ Every figure, the importance analysis and the tables read a `load.Table` through
 each member's value of a metric (`values`, `usable`), the scale every figure of it shares
 (`metric_scale`), and each configuration's members and replicates (`config_groups`,
 `replicate_values`, `config_stats`, `best_config`; after --folds a replicate is a seed's
-mean over its folds, `num_folds`).
+mean over its folds, `num_folds`). A member counts where its value is finite, a diverged
+one at the best it reached before diverging, and configurations rank as the sweep's
+summary ranks them (member_table.rank_configs): the figures' best configuration is its
+configuration table's first.
 """
 
 import math
@@ -12,6 +15,7 @@ import math
 import numpy as np
 
 from rnnjax.figures import load
+from rnnjax.results import member_table
 
 
 def values(table: load.Table, metric: str = '') -> np.ndarray:
@@ -47,8 +51,9 @@ def metric_scale(table: load.Table, metric: str = '') -> tuple:
 
 
 def usable(table: load.Table, metric: str = '') -> np.ndarray:
-  """<bool>[N]: not diverged and a finite validation value."""
-  return (table.status != 'diverged') & np.isfinite(values(table, metric))
+  """<bool>[N]: a finite validation value (a diverged member's is the best it reached
+  before diverging: the sweep keeps and ranks it so)."""
+  return np.isfinite(values(table, metric))
 
 
 def config_groups(table: load.Table, mask: np.ndarray) -> dict:
@@ -85,12 +90,13 @@ def config_stats(table: load.Table, metric: str = '') -> list:
   """One dict per configuration with a usable member: hparams, members (indices of its
   usable members), mean, sd (NaN for one replicate), lo, hi (over its replicates: seeds,
   after --folds each seed's mean over its folds, `replicate_values`), seeds (replicates
-  with a value), planned (its seeds, usable or not), dropped (members left out), and
-  rank: its mean of the metric the sweep ranks by (`table.metric`, lower first: negated
-  where higher is better; inf where it has none), which orders configurations in
-  `best_config` as the sweep's ranking does: a mean over seeds of the RMSE shown can
-  order two configurations otherwise than the mean of the MSE that ranked them (a
-  table whose members do not record that metric: the shown one's)."""
+  with a value), planned (its seeds, usable or not), dropped (members without a finite
+  value, left out), rank: its mean of the metric the sweep ranks by (`table.metric`,
+  lower first: negated where higher is better; inf where it has none; a mean over seeds
+  of the RMSE shown can order two configurations otherwise than the mean of the MSE that
+  ranked them), and place: its place in the sweep's ranking of every configuration
+  (member_table.rank_configs of that metric; a table whose members do not record it, the
+  shown one's), by which `best_config` chooses."""
   vals, ok = values(table, metric), usable(table, metric)
   ranked = values(table, table.metric) * (1 if table.mode == 'min' else -1)
   if not np.isfinite(ranked).any():
@@ -98,8 +104,13 @@ def config_stats(table: load.Table, metric: str = '') -> list:
   by_config = {}
   for i, m in enumerate(table.members):
     by_config.setdefault(m['config'], []).append(i)
+  group = np.empty(len(table.members), np.int64)
+  for c, idx in enumerate(by_config.values()):  # Numbered in the order they first appear.
+    group[idx] = c
+  place = np.empty(len(by_config), np.int64)
+  place[member_table.rank_configs(group, ranked)] = np.arange(len(by_config))
   out = []
-  for config, idx in by_config.items():
+  for c, (config, idx) in enumerate(by_config.items()):
     good = [i for i in idx if ok[i]]
     if good:
       v, _ = replicate_values(table, vals, good)
@@ -110,15 +121,13 @@ def config_stats(table: load.Table, metric: str = '') -> list:
                   'members': good, 'mean': float(v.mean()), 'lo': float(v.min()),
                   'hi': float(v.max()), 'sd': float(v.std(ddof=1)) if len(v) > 1 else math.nan,
                   'seeds': len(v), 'planned': planned, 'dropped': len(idx) - len(good),
-                  'rank': rank if math.isfinite(rank) else math.inf})
+                  'rank': rank if math.isfinite(rank) else math.inf,
+                  'place': int(place[c])})
   return out
 
 
-def best_config(stats: list, mode: str) -> dict:
-  """The configuration with the fewest seeds left out (a diverged seed counts against
-  it; one lucky survivor must not win), then the best by the sweep's ranking (`rank`,
-  config_stats) where the stats have it, else by the mean (`mode`: which way is
-  better)."""
-  sign = 1 if mode == 'min' else -1
-  return min(stats, key=lambda s: (s['dropped'], s.get('rank', sign * s['mean']),
-                                   sign * s['mean']))
+def best_config(stats: list) -> dict:
+  """Of `stats` (config_stats, or dicts with its `place`), the configuration the sweep
+  ranks first: the fewest members without a finite value (one lucky survivor must not
+  win), then the best mean (member_table.rank_configs)."""
+  return min(stats, key=lambda s: s['place'])

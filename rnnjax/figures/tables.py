@@ -2,10 +2,12 @@
 
 One row per (cell, num_layers, hidden_size), with whichever of those the members have.
 The row's score is its best configuration's validation metric (best as the sweep ranks
-configurations: by the mean over seeds of the metric it selects on), given as mean +- sd
-and min-max over that configuration's seeds. Every row's mean has the column's number of
-significant digits: enough for the typical row's sd to show two, and for rows that
-differ to print differently. Rows tied for best are all bold.
+configurations, member_values.best_config: the fewest seeds without a finite value, then
+the mean over seeds of the metric it selects on), given as mean +- sd and min-max over
+that configuration's seeds; a diverged seed counts at the best value it reached before
+diverging. Every row's mean has the column's number of significant digits: enough for the
+typical row's sd to show two, and for rows that differ to print differently. Rows tied for
+best are all bold.
 """
 
 import math
@@ -39,15 +41,13 @@ def rows(table: load.Table) -> tuple:
     row = {'key': key, 'configs': len({table.members[i]['config'] for i in members}),
            'dropped': int(sum(not ok[i] for i in members)), 'seeds': 0, 'best': False}
     if mine:
-      best = member_values.best_config(mine, table.shown_mode)
-      row.update({k: best[k] for k in ('mean', 'sd', 'lo', 'hi', 'seeds', 'rank')},
+      best = member_values.best_config(mine)
+      row.update({k: best[k] for k in ('mean', 'sd', 'lo', 'hi', 'seeds', 'rank', 'place')},
                  best_dropped=best['dropped'])
     out.append(row)
   scored = [r for r in out if 'mean' in r]
   if scored:
-    best = member_values.best_config(
-        [{'dropped': r['best_dropped'], 'mean': r['mean'], 'rank': r['rank'], 'row': r}
-         for r in scored], table.shown_mode)['row']
+    best = member_values.best_config(scored)
     for r in scored:  # A tie is a tie: no row is picked over another by its order.
       r['best'] = (r['best_dropped'] == best['best_dropped'] and
                    math.isclose(r['rank'], best['rank'], rel_tol=1e-9, abs_tol=1e-12))
@@ -108,14 +108,16 @@ def caption(table: load.Table, names: list, rows_: list) -> str:
           if _spread(rows_) else f'of its {labels.replicates(table.members, 1)}')
   if _spread(rows_) and table.metric != table.shown:  # Over seeds they may order otherwise.
     over += f' (best by mean {table.metric}, as the sweep ranks)'
+  diverged = labels.diverged(table, 'counted')
+  dropped = ('that diverged or had no finite value.' if labels.whole(table) else
+             'without a finite value.' + (f' {diverged}' if diverged else ''))
   return (f'Best configuration per ({", ".join(names)}'
           f'{"; " + ", ".join(fixed) if fixed else ""}): validation {table.shown} '
           f'({f"{scale}; " if scale else ""}'
           f'{"lower" if table.shown_mode == "min" else "higher"} is better), {over}. configs: '
           'configurations of that shape; '
-          'dropped: members of that shape (any configuration) that diverged or had no '
-          f'finite value. {_best_words(rows_)}'
-          + (f' {budgets}' if budgets else ''))
+          f'dropped: members of that shape (any configuration) {dropped} '
+          f'{_best_words(rows_)}' + (f' {budgets}' if budgets else ''))
 
 
 def _spread(rows_: list) -> bool:

@@ -191,11 +191,31 @@ class MemberTable(_Records):
                split('val'), split('test'), z['tested'])
 
 
+def rank_configs(config: np.ndarray, values: np.ndarray) -> np.ndarray:
+  """<int64>[C] configurations 0..C-1 best first: the one rule that ranks a sweep's
+  configurations, for its summary (`ConfigTable.of`) and its figures
+  (figures/member_values.py) alike.
+
+  config: <int>[N] each member's configuration, numbered in the order they first appear;
+  values: <float64>[N] its validation selection metric (lower is better). A member counts
+  where its value is finite (a diverged one at the best it reached before diverging).
+  First the fewest members without a finite value, so that a configuration whose seeds
+  mostly have none does not win on one lucky survivor; then the lowest mean over those
+  that count; a configuration with none last; ties in their order.
+  """
+  usable = np.isfinite(values)
+  counts = np.bincount(config, weights=usable)
+  mean = np.bincount(config, weights=np.where(usable, values, 0.0)) / np.maximum(counts, 1)
+  missing = np.bincount(config) - counts
+  return np.lexsort((mean, missing, counts == 0))
+
+
 class ConfigTable(_Records):
-  """The summary's configuration table, best mean first: configurations (a
-  configuration's seeds, and folds, share its values) ranked by their mean validation
-  selection metric over the members with a finite one, with its standard deviation, and
-  the same of the display metric.
+  """The summary's configuration table, best first (`rank_configs`: the fewest members
+  without a finite validation selection metric, then the best mean): configurations (a
+  configuration's seeds, and folds, share its values) with their mean selection metric
+  over the members with a finite one, with its standard deviation, and the same of the
+  display metric.
 
   config, usable: <int64>[C]; uids: <int64>[sum of sizes], each configuration's uids
   from offsets[c] to offsets[c + 1]; stats: metric -> (mean, sd) <float64>[C] each
@@ -243,8 +263,9 @@ class ConfigTable(_Records):
       var = np.bincount(group, weights=sq, minlength=len(configs)) / np.maximum(counts - 1, 1)
       stats[metric] = (np.where(counts > 0, mean, np.nan),
                        np.where(counts > 1, np.sqrt(var), np.nan))
-    mean = stats[selection][0][by_first]
-    rank = by_first[np.lexsort((np.nan_to_num(mean, nan=0.0), np.isnan(mean)))]
+    appears = np.empty(len(configs), np.int64)
+    appears[by_first] = np.arange(len(configs))
+    rank = by_first[rank_configs(appears[group], values)]
     sizes = np.bincount(group, minlength=len(configs))
     place = np.empty(len(configs), np.int64)
     place[rank] = np.arange(len(configs))

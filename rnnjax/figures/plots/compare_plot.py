@@ -42,8 +42,8 @@ def shared_axes(tables: list) -> dict:
 
 
 def _line(ax, table, axis, colour, g, num) -> int:
-  """One sweep's line on `axis`'s panel; returns how many of its points lost seeds to
-  divergence (sensitivity.best_line: drawn white inside)."""
+  """One sweep's line on `axis`'s panel; returns how many of its points have members
+  without a finite value (sensitivity.best_line: drawn white inside)."""
   configs = [c for c in member_values.config_stats(table) if axis.name in c['hparams']]
   if not configs:
     return 0
@@ -52,7 +52,7 @@ def _line(ax, table, axis, colour, g, num) -> int:
   if axis.continuous:
     ax.scatter(x, mean, s=14, color=colour, alpha=0.8, linewidths=0)
     return 0
-  return sensitivity.best_line(ax, axis, configs, x, table.shown_mode, colour, g, num)
+  return sensitivity.best_line(ax, axis, configs, x, colour, g, num)
 
 
 def plot_compare(runs: list, out_dir: str, *, val_kinds: dict, log=print) -> list:
@@ -134,9 +134,12 @@ def plot_compare(runs: list, out_dir: str, *, val_kinds: dict, log=print) -> lis
             for label, t in runs if any(n not in t.axes for n in axes)]
     if only:
       text += f'Not swept there, so not drawn: {"; ".join(only)}. '
+    diverged = [f'{label}: {labels.diverged(t)}' for label, t in runs if labels.diverged(t)]
+    if diverged:
+      text += ' '.join(diverged) + ' '
     dropped = sum(int((~member_values.usable(t)).sum()) for t in tables)
     if dropped:
-      text += f'{dropped} diverged or non-finite member(s) not shown.'
+      text += f'{dropped} member(s) without a finite value not shown.'
     style.note(fig, text, width)
     paths = style.save(fig, out_dir, NAME)
   log(f'figures: wrote {paths[0]}')

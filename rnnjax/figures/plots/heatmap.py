@@ -5,14 +5,16 @@ hyperparameter), of each one's mean over seeds: a geometric mean where the sweep
 draw the metric on a log scale (member_values.metric_scale), so that one bad configuration
 does not outweigh the rest, as the sensitivity figure's binned means and importance's
 analysis of logs weigh it; drawn axes are cut into quantile bins. The square holding the
-best configuration is outlined (member_values.best_config: by its mean over seeds, as the
-sweep ranks; the sensitivity figure's star and the table's bold row are the same one), so
-that one lucky seed does not outline a configuration whose mean is poor; with one seed, it
-is the best member's. Where each square holds one configuration, that is the best square
-drawn, unless a diverged seed, or the mean of the metric that ranks (the MSE beside the RMSE
-drawn), orders it otherwise. (Captions say "square", not "cell": the RNN cell is often one
-of the axes.) The metric drawn is the one the sweep shows (load.Table.shown), which orders
-members as its ranking does (see engine/tasks/).
+best configuration is outlined (member_values.best_config: as the sweep ranks, the fewest
+seeds without a finite value, then the best mean over seeds; the sensitivity figure's star
+and the table's bold row are the same one), so that one lucky seed does not outline a
+configuration whose mean is poor; with one seed, it is the best member's. Where each square
+holds one configuration, that is the best square drawn, unless a seed without a finite
+value, or the mean of the metric that ranks (the MSE beside the RMSE drawn), orders it
+otherwise. A diverged member counts at the best value it reached before diverging, as the
+sweep ranks it. (Captions say "square", not "cell": the RNN cell is often one of the axes.)
+The metric drawn is the one the sweep shows (load.Table.shown), which orders members as its
+ranking does (see engine/tasks/).
 """
 
 from matplotlib import colors as mcolors
@@ -73,7 +75,7 @@ def cells(table: load.Table, a: str, b: str) -> tuple:
   grid = np.where(count > 0, back(total / np.maximum(count, 1)), np.nan)
   if not stats:
     return rows, cols, grid, None, ok
-  best = member_values.best_config(stats, table.shown_mode)['members'][0]
+  best = member_values.best_config(stats)['members'][0]
   return rows, cols, grid, (row_of[best], col_of[best]), ok
 
 
@@ -133,8 +135,9 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print,
       outlined = ("the best member's" if table.metric == table.shown
                   else f"the best member's (ranked by validation {table.metric})")
     else:  # Over seeds the mean shown may order configurations otherwise than the ranking's.
-      fewest = ('' if not dropped else '; fewest diverged '
-                f'{"seeds" if member_values.num_folds(table.members) < 2 else "members"} first')
+      fewest = ('' if not dropped else '; fewest '
+                f'{"seeds" if member_values.num_folds(table.members) < 2 else "members"} '
+                'without a finite value first')
       outlined = ('the one holding the best configuration (best mean validation '
                   f'{table.metric} over its {labels.replicates(table.members)}'
                   f'{", as the sweep ranks" if table.metric != table.shown else ""}{fewest})')
@@ -144,13 +147,17 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print,
     text = ((f'Square: geometric mean, over the other hyperparameters, of each '
              f'configuration\'s mean {metric} over {over}' if log_scale else
              f'Square: mean {metric} over {over} and the other hyperparameters')
-            + f'; outlined square: {outlined}; grey: no member, or every one diverged '
-            'or without a finite result.')
+            + f'; outlined square: {outlined}; grey: '
+            + ('no member, or every one diverged or without a finite result.'
+               if labels.whole(table) else 'no member with a finite value.'))
     budgets = labels.budgets(table.members, table.train_steps)
     if budgets:
       text += ' ' + budgets
+    diverged = labels.diverged(table)
+    if diverged:
+      text += ' ' + diverged
     if dropped:
-      text += f' {dropped} diverged or non-finite member(s) left out.'
+      text += f' {dropped} member(s) without a finite value left out.'
     if scale_note:
       text += ' ' + scale_note
     if order:

@@ -6,10 +6,11 @@ folds, member_values.replicate_values); faint dots are every configuration. Draw
 (random) axes: one dot per configuration and, for a line of at least MIN_BINNED
 configurations, a binned mean. One line per value of a grouping axis (hidden size when
 swept, else the structural axis with most values). The best configuration
-(member_values.best_config: by its mean over seeds, as the sweep ranks; with one seed, the
-best member) is a hollow star over the point that draws it, at its mean (after --folds,
-its cross-validated mean: what chose it), not at one lucky seed's value; the view leaves
-room for it.
+(member_values.best_config: as the sweep ranks, the fewest seeds without a finite value,
+then the best mean over seeds; with one seed, the best member) is a hollow star over the
+point that draws it, at its mean (after --folds, its cross-validated mean: what chose it),
+not at one lucky seed's value; the view leaves room for it. A diverged member counts at
+the best value it reached before diverging, as the sweep ranks it.
 """
 
 
@@ -27,8 +28,8 @@ MAX_BINS = 8  # Bins of a binned mean at most.
 
 
 # A caption's sentence where a line's point is drawn white inside (best_line).
-LOST_SEEDS = ('White points: every configuration there lost seeds to divergence; the mean '
-              'is over the rest. ')
+LOST_SEEDS = ('White points: every configuration there has members without a finite value; '
+              'the mean is over the rest. ')
 
 # The best configuration: a hollow star, so the point it marks shows through.
 STAR = dict(marker='*', ms=10, mfc='none', mec='black', mew=0.9)
@@ -96,7 +97,7 @@ def _panel(ax, table, axis, group, configs, log_y) -> tuple:
       continue
     ax.scatter(style.dodge(axis, x, g, len(levels)), mean, s=4, color=colour, alpha=0.3,
                linewidths=0)
-    lost += best_line(ax, axis, mine, x, table.shown_mode, colour, g, len(levels),
+    lost += best_line(ax, axis, mine, x, colour, g, len(levels),
                       # Its own panel's points, each a group, in their group's colour.
                       by_value=group.values if level is None and group is not None else None)
   style.set_axis(ax, axis)
@@ -105,19 +106,18 @@ def _panel(ax, table, axis, group, configs, log_y) -> tuple:
   return binned_lines, lost
 
 
-def best_line(ax, axis, configs, x, mode: str, colour, g: int, num: int,
-              by_value=None) -> int:
+def best_line(ax, axis, configs, x, colour, g: int, num: int, by_value=None) -> int:
   """On a listed axis, the best of `configs` (member_values.config_stats, at values `x`:
-  style.coords) at each value by `mode`: its mean over seeds, and their min-max as a band
-  (error bars on a text axis, or at a single value); dodged as group `g` of `num`. A point
-  whose configuration lost seeds to divergence (every one there did: best_config takes the
-  fewest) is drawn white inside, its mean over the rest; returns how many.
+  style.coords) at each value (member_values.best_config): its mean over seeds, and their
+  min-max as a band (error bars on a text axis, or at a single value); dodged as group `g`
+  of `num`. A point whose configuration has members without a finite value (every one
+  there has: best_config takes the fewest) is drawn white inside, its mean over the rest;
+  returns how many.
   by_value: the axis's values (the grouping axis's own panel): each point drawn again in
   the colour of its value's group."""
   best = []
   for v in sorted(set(x)):
-    c = member_values.best_config([configs[i] for i in range(len(configs)) if x[i] == v],
-                                  mode)
+    c = member_values.best_config([configs[i] for i in range(len(configs)) if x[i] == v])
     best.append((v, c['mean'], c['lo'], c['hi'], c['dropped'] > 0))
   bx, by, lo, hi, lost = (np.array(col) for col in zip(*best))
   bx = style.dodge(axis, bx, g, num)
@@ -156,7 +156,7 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
   scale, scale_note = member_values.metric_scale(table)
   log_y = scale == 'log'
   group = group_axis(table, group_by)
-  best = member_values.best_config(configs, table.shown_mode)
+  best = member_values.best_config(configs)
   folds = member_values.num_folds(table.members)
   counts = sorted({c['planned'] for c in configs})
   seeds = counts[-1]  # Random search's and tpe's repeats give some more seeds.
@@ -189,6 +189,9 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
     fig.legend(handles=handles, loc='outside upper center', ncols=style.legend_columns(
         [h.get_label() for h in handles], width - 0.1))
     dropped = int((~ok).sum())
+    unit = 'seeds' if folds < 2 else 'members'
+    fewest = (f'fewest diverged {unit}' if labels.whole(table) else
+              f'fewest {unit} without a finite value')
     word = labels.replicates(table.members)
     over = (labels.replicates(table.members, seeds) if len(counts) == 1 else
             f'{word} ({counts[0]} to {seeds})')
@@ -200,8 +203,7 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
               if table.metric != table.shown else '')
     if any(not table.axes[n].continuous for n in names):
       text += (f'Lines: best configuration{ranked} at each value (mean over its '
-               f'{over}, band: min-max over seeds; fewest diverged '
-               f'{"seeds" if folds < 2 else "members"} first); '
+               f'{over}, band: min-max over seeds; {fewest} first); '
                'dots: every configuration. ' if seeds > 1 else
                f'Lines: best configuration{ranked} at each value '
                f'({labels.replicates(table.members, 1) if folds > 1 else "one seed"} '
@@ -229,8 +231,11 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
     budgets = labels.budgets(table.members, table.train_steps)
     if budgets:
       text += budgets + ' '
+    diverged = labels.diverged(table)
+    if diverged:
+      text += diverged + ' '
     if dropped:
-      text += f'{dropped} diverged or non-finite member(s) not shown. '
+      text += f'{dropped} member(s) without a finite value not shown. '
     text += scale_note
     style.note(fig, text, width)
     paths = style.save(fig, out_dir, 'sensitivity')

@@ -79,8 +79,17 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
     folds = len({by_uid[u].get('fold', 0) for u in uids})
     over = f'{len(uids)} ' + ('members (seeds x folds)' if folds > 1 else
                               'seeds' if len(uids) > 1 else 'seed')
-    diverged = sum(by_uid[u]['status'] == 'diverged' for u in uids)
-    over += f' ({diverged} diverged, each at its best before)' if diverged else ''
+    # Its mean counts a diverged seed at its best before and leaves out one without a
+    # finite value; configurations rank first by how many they have of those
+    # (member_table.rank_configs).
+    diverged = sum(by_uid[u]['status'] == 'diverged' and
+                   by_uid[u]['val'].get(selection) is not None for u in uids)
+    missing = len(uids) - configs[0]['usable']
+    notes = ([f'{diverged} diverged, each at its best before'] * bool(diverged) +
+             [f'{missing} without a finite value'] * bool(missing))
+    over += f' ({"; ".join(notes)})' if notes else ''
+    if (configs.usable < np.diff(configs.offsets)).any():
+      over += ', of the configurations with the fewest members without a finite value'
     named = words.named(by_uid[uids[0]]['hparams'], swept)
     val = ', '.join(f'{k} {words.spread(configs[0]["val"][k])}' for k in shown)
     tests = [by_uid[u]['test'][display] for u in uids
