@@ -210,3 +210,23 @@ def test_a_sweep_an_older_rnnjax_began_is_told_after_its_repeats(tmp_path):
   for row, trial in enumerate(study.trials[-2:], start=2):
     seeds = [m.uid + 1.0 for m in plan.members if m.config == plan.config_of[row]]
     assert len(seeds) > spec.num_seeds and trial.value == pytest.approx(np.mean(seeds))
+
+
+def test_a_diverged_seed_is_told_at_its_best_before_as_the_sweep_ranks(tmp_path):
+  """A trial is told the mean over its seeds' finite values, a diverged seed's best before
+  diverging among them (the value the sweep ranks its configuration by); FAIL only where
+  no seed has one."""
+  from rnnjax.engine import population as pop  # pylint: disable=g-import-not-at-top
+  from rnnjax.search.strategies import strategy  # pylint: disable=g-import-not-at-top
+  spec = dataclasses.replace(SPEC, learning_rate='grid(0.01,0.1)', dropout='0',
+                             forget_bias='1', rounds=2, num_members=2, num_seeds=2)
+  workdir = str(tmp_path)
+  plan = spec_lib.make_plan(spec, configs=tpe.propose(spec, workdir, 0))
+  best = np.array([1.0, 3.0, np.nan, np.nan])  # Configuration 0's seeds; 1's: none.
+  status = np.array([pop.OK, pop.DIVERGED, pop.DIVERGED, pop.DIVERGED])
+  table = strategy.Table(best, status, np.arange(4), np.zeros(4))
+  tpe.tell(spec, workdir, 0, [table], {m.uid: m.config for m in plan.members})
+  trials = tpe.open_study(os.path.join(workdir, tpe.JOURNAL), spec, 1).trials
+  assert [m.config for m in plan.members] == [0, 0, 1, 1]
+  assert trials[0].state == optuna.trial.TrialState.COMPLETE and trials[0].value == 2.0
+  assert trials[1].state == optuna.trial.TrialState.FAIL

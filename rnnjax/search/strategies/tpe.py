@@ -7,7 +7,9 @@ configurations at once (the last round `--last_round`, where given) (`constant_l
 the ones asked but not yet told count as bad results, so the N proposals spread out),
 trains them as one population like any other members (buckets, waves), and tells each
 configuration's value: the mean over its seeds of the validation selection metric at their
-best parameters (and over its cross-validation folds; FAIL when every one diverged).
+best parameters (and over its cross-validation folds), as the sweep ranks configurations
+(a diverged seed at the best it reached before diverging; FAIL where no seed has a finite
+value).
 Round 0 is Optuna's random start-up; every later round models all earlier ones.
 
 Axes become Optuna distributions: listed values (structural or not) categorical,
@@ -23,7 +25,6 @@ import warnings
 
 import numpy as np
 
-from rnnjax.engine import population as pop
 
 JOURNAL = 'tpe.journal'
 STUDY = 'rnnjax-tpe'
@@ -190,18 +191,17 @@ def tell(spec, workdir: str, round_: int, tables: list, configs: dict) -> None:
   study = open_study(os.path.join(workdir, JOURNAL), spec, round_)
   per_row = spec.num_seeds * spec.folds
   config_of_row = {uid // per_row: c for uid, c in configs.items()}
-  values = {}  # config -> [(value, diverged)] over its seeds
+  values = {}  # config -> [value] over its seeds (a diverged one's best before)
   for table in tables:
-    for best, status, uid in zip(table.best_val, table.status, table.uids):
+    for best, uid in zip(table.best_val, table.uids):
       if uid >= 0:
-        values.setdefault(configs[int(uid)], []).append(
-            (float(best), int(status) == pop.DIVERGED))
+        values.setdefault(configs[int(uid)], []).append(float(best))
   for trial in study.get_trials(deepcopy=False,
                                 states=(optuna.trial.TrialState.RUNNING,)):
     if trial.user_attrs.get('round') != round_:
       continue
     seeds = values[config_of_row[trial.user_attrs['config']]]
-    usable = [v for v, diverged in seeds if not diverged and np.isfinite(v)]
+    usable = [v for v in seeds if np.isfinite(v)]
     if usable:
       study.tell(trial.number, float(np.mean(usable)))
     else:
