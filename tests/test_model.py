@@ -40,7 +40,9 @@ def _gate_cols(a, num_gates, fn):
 
 
 def _narrow(cell, params, width):
-  """The width-`width` network inside padded params: slices of every array."""
+  """The width-`width` network inside padded params: slices of every array (NumPy's:
+  JAX would compile each slice for its shape)."""
+  params = jax.tree.map(np.asarray, params)
   g = cells.CELLS[cell].num_gates
   cols = lambda a: _gate_cols(a, g, lambda b: b[..., :width])
   layers = []
@@ -58,8 +60,8 @@ def _widen(cell, params, width):
   """Zero-pads a narrow network's params to `width` units (inverse of `_narrow`)."""
   g = cells.CELLS[cell].num_gates
   n = params['head']['w'].shape[0]
-  pad = lambda a, axis: jnp.pad(a, [(0, width - n) if d == axis else (0, 0)
-                                    for d in range(a.ndim)])
+  pad = lambda a, axis: np.pad(a, [(0, width - n) if d == axis else (0, 0)
+                                   for d in range(a.ndim)])
   cols = lambda a: _gate_cols(a, g, lambda b: pad(b, b.ndim - 1))
   layers = []
   for layer, p in enumerate(params['layers']):
@@ -161,7 +163,7 @@ def test_vmapped_population_of_widths_equals_narrow_networks():
   train = lambda p, k, r: _train(padded_cfg, p, x, y, k, r)
   p_pop, _, loss_pop = jax.jit(jax.vmap(train))(params, keys, rates)
   for m, width in enumerate(widths):
-    member = lambda tree: jax.tree.map(lambda a: a[m], tree)
+    member = lambda tree: jax.tree.map(lambda a: np.asarray(a)[m], tree)
     narrow_cfg = _cfg(cell, width, variational=True)
     narrow = jax.jit(model.init_params, static_argnums=0)(
         narrow_cfg, keys[m], init_scale=init_scale[m], hidden_units=jnp.int32(width))
