@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 
+from matplotlib import collections as mcollections
 import numpy as np
 import pytest
 
@@ -1795,6 +1796,46 @@ def test_a_loss_at_zero_keeps_one_linear_scale_and_says_so(tmp_path, monkeypatch
     assert 'Linear scale: 1 member(s) score rmse 0' in _caption(fig), _caption(fig)
   result = importance.analyse(table)
   assert result['transform'] == 'none' and 'unlogged' in result['transform_note']
+
+
+@pytest.mark.parametrize('lines, dots, want', [
+    ([3000, 8400], [3500, 1e5, 6e12], (3000, 1e5)),  # 1e5 within 20x of 8400; 6e12 not.
+    ([3000, 8400], [100, 200, 3500], (200, 8400)),  # Below: 200 within 20x, 100 not.
+    ([3000, 8400], [3500, 1e5], None),  # Every dot in view: the axis as it was.
+    ([3000, 8400], [0, 1e13], None),  # A value at 0: no log axis, no factor.
+    ([], [3000, 1e13], None)])  # Dots alone: they are what the figure is about.
+def test_the_view_holds_the_lines_and_the_dots_within_a_factor_of_20(lines, dots, want):
+  assert member_values.view(lines, dots) == want
+
+
+@pytest.mark.parametrize('explode', [False, True])
+def test_sensitivity_draws_an_exploding_configuration_as_a_triangle_at_the_edge(
+    tmp_path, monkeypatch, explode):
+  """RMSE over a factor of 100 (a log axis): one configuration exploding to 1e6 is left
+  out of the view, drawn as a triangle at its top edge, and the caption counts it; every
+  line and band lies in the view. Without it, the view is autoscaled as before."""
+  figs = _capture_figures(monkeypatch, draw=False)
+  fn = lambda hp, s: (1e12 if explode and (hp['learning_rate'], hp['dropout']) == (
+      1e-1, 0.3) else (1e3 * hp['learning_rate'] * (1 + hp['dropout'] + s)) ** 2)
+  workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-3,1e-2,1e-1)',
+                                 'dropout': 'grid(0,0.3)'}, fn)
+  sensitivity.plot_sensitivity(load.load(workdir), str(tmp_path / 'out'),
+                               log=lambda _: None)
+  ax, caption = figs[0].axes[0], _caption(figs[0])
+  assert ax.get_yscale() == 'log' and ax.get_autoscaley_on() is not explode
+  low, high = ax.get_ylim()
+  drawn = np.concatenate([np.ravel(a.get_ydata()) for a in ax.lines] +
+                         [p.vertices[:, 1] for c in ax.collections
+                          if isinstance(c, mcollections.PolyCollection)
+                          for p in c.get_paths()])  # Lines, markers, bands.
+  assert low < drawn.min() and drawn.max() < high
+  edge = [c for c in ax.collections if np.any(c.get_offsets()[:, 1] == high)]
+  if explode:
+    assert high < 1e6 and len(edge) == 1 and len(edge[0].get_offsets()) == 1
+    assert ('1 configuration(s) above the view (up to 1.0e+06), drawn as triangles at its '
+            'edge.') in caption, caption
+  else:
+    assert not edge and 'the view' not in caption, caption
 
 
 def test_a_long_test_part_is_drawn_over_its_last_points_so_the_forecast_shows(tmp_path,

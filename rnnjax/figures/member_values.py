@@ -2,9 +2,10 @@
 
 Every figure, the importance analysis and the tables read a `load.Table` through these:
 each member's value of a metric (`values`, `usable`), the scale every figure of it shares
-(`metric_scale`), and each configuration's members and replicates (`config_groups`,
-`replicate_values`, `config_stats`, `best_config`; after --folds a replicate is a seed's
-mean over its folds, `num_folds`). A member counts where its value is finite, a diverged
+(`metric_scale`) and the view a figure draws of it (`view`, `view_limits`), and each
+configuration's members and replicates (`config_groups`, `replicate_values`,
+`config_stats`, `best_config`; after --folds a replicate is a seed's mean over its folds,
+`num_folds`). A member counts where its value is finite, a diverged
 one at the best it reached before diverging, and configurations rank as the sweep's
 summary ranks them (member_table.rank_configs): the figures' best configuration is its
 configuration table's first.
@@ -48,6 +49,45 @@ def metric_scale(table: load.Table, metric: str = '') -> tuple:
     return 'linear', (f'Linear scale: {n} member(s) score {metric} '
                       f'{"0" if v.min() == 0 else "<= 0"}, which a log scale cannot draw.')
   return 'linear', ''
+
+
+VIEW_FACTOR = 20  # How far beyond a figure's lines its view reaches for a dot (`view`).
+
+
+def view(lines, dots):
+  """(low, high) values of a log metric axis's view, or None where it holds every dot.
+
+  A figure of lines over dots (the sensitivity and compare figures: a line of the best
+  configuration at each value, and a dot for each configuration) is about its lines: a
+  few exploding configurations, each a dot up to 1e12 over lines at 3000-8000 (a diverged
+  member counts at its best before diverging), would stretch the axis until the lines
+  lie flat. The view spans every value of `lines` <float64>[L] (their points, bands and
+  markers) and each of `dots` <float64>[D] within a factor of VIEW_FACTOR of them, the
+  log scale's own factor (`scale_of`); the figure draws each dot beyond it at its edge.
+  Only where every value is positive (a log axis): a linear one spans less than that
+  factor, or holds values at or below 0 that no factor measures. None, too, where
+  `lines` is empty: dots alone are what such a figure is about."""
+  lines, dots = np.asarray(lines, np.float64), np.asarray(dots, np.float64)
+  values = np.concatenate([lines, dots])
+  if not lines.size or values.min() <= 0:
+    return None
+  kept = dots[(dots >= lines.min() / VIEW_FACTOR) & (dots <= lines.max() * VIEW_FACTOR)]
+  if kept.size == dots.size:
+    return None
+  shown = np.concatenate([lines, kept])
+  return float(shown.min()), float(shown.max())
+
+
+def view_limits(v, log: bool) -> tuple:
+  """(low, high) axis limits a little beyond the values `v` (a factor of 1.1 on a log
+  axis, else 5 % of their span), so that the points at their ends stay whole."""
+  v = np.asarray(v, np.float64)
+  span = v.max() - v.min()
+  low = v.min() * 0.9 if log else v.min() - 0.05 * span
+  high = v.max() * 1.1 if log else v.max() + 0.05 * span
+  if not high > low:  # Every value alike.
+    low, high = (low * 0.9, high * 1.1) if log else (low - 0.5, high + 0.5)
+  return low, high
 
 
 def usable(table: load.Table, metric: str = '') -> np.ndarray:

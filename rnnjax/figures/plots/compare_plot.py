@@ -5,7 +5,9 @@ Drawn as the sensitivity figure draws one sweep (plots/sensitivity.py): on a lis
 at each value the best configuration's mean over its seeds (after --folds, of each
 seed's mean over its folds) with their min-max as a band; on a drawn (random) axis, one
 dot per configuration. The axes are shared: each hyperparameter's values are the union
-of the sweeps', on the scale load.choose_scale gives that union.
+of the sweeps', on the scale load.choose_scale gives that union. The metric axis holds
+the lines, and the drawn axes' dots within a factor of 20 of them: the rest are
+triangles at its edge (sensitivity.fit_view).
 """
 
 
@@ -41,18 +43,20 @@ def shared_axes(tables: list) -> dict:
   return out
 
 
-def _line(ax, table, axis, colour, g, num) -> int:
-  """One sweep's line on `axis`'s panel; returns how many of its points have members
-  without a finite value (sensitivity.best_line: drawn white inside)."""
+def _line(ax, table, axis, colour, g, num) -> tuple:
+  """One sweep's line on `axis`'s panel; returns (how many of its points have members
+  without a finite value (sensitivity.best_line: drawn white inside), the values its
+  line draws, its dots: sensitivity.fit_view)."""
   configs = [c for c in member_values.config_stats(table) if axis.name in c['hparams']]
   if not configs:
-    return 0
+    return 0, [], []
   x = style.coords(axis, [c['hparams'][axis.name] for c in configs])
   mean = np.array([c['mean'] for c in configs])
   if axis.continuous:
     ax.scatter(x, mean, s=14, color=colour, alpha=0.8, linewidths=0)
-    return 0
-  return sensitivity.best_line(ax, axis, configs, x, colour, g, num)
+    return 0, [], [(ax, x, mean, colour, [(g, c['config']) for c in configs])]
+  lost, drawn = sensitivity.best_line(ax, axis, configs, x, colour, g, num)
+  return lost, [drawn], []
 
 
 def plot_compare(runs: list, out_dir: str, *, val_kinds: dict, log=print) -> list:
@@ -83,15 +87,18 @@ def plot_compare(runs: list, out_dir: str, *, val_kinds: dict, log=print) -> lis
   vals = np.concatenate([member_values.values(t)[member_values.usable(t)] for t in tables])
   with style.context():
     fig, axs, width = style.panel_grid(len(axes))
-    lost = 0
+    lost, lines, dots = 0, [], []
     for ax, axis in zip(axs.flat, axes.values()):
       for g, (_, table) in enumerate(runs):
         if axis.name in table.axes:
-          lost += _line(ax, table, axis, style.OKABE_ITO[g], g, len(runs))
+          lost_here, lines_here, dots_here = _line(ax, table, axis, style.OKABE_ITO[g], g,
+                                                   len(runs))
+          lost, lines, dots = lost + lost_here, lines + lines_here, dots + dots_here
       style.set_axis(ax, axis)
       if member_values.scale_of(vals) == 'log':
         ax.set_yscale('log')
       ax.margins(y=0.1)
+    beyond = sensitivity.fit_view(lines, dots)  # The drawn axes' dots (listed: lines only).
     for ax in axs.flat[len(axes):]:
       ax.set_visible(False)
     for ax in axs[:, 0]:
@@ -137,6 +144,7 @@ def plot_compare(runs: list, out_dir: str, *, val_kinds: dict, log=print) -> lis
     diverged = [f'{label}: {labels.diverged(t)}' for label, t in runs if labels.diverged(t)]
     if diverged:
       text += ' '.join(diverged) + ' '
+    text += beyond
     dropped = sum(int((~member_values.usable(t)).sum()) for t in tables)
     if dropped:
       text += f'{dropped} member(s) without a finite value not shown.'

@@ -158,11 +158,7 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
   if unseen:
     note += (f' {unseen} member(s) ranked among them not drawn: diverged before their first '
              'evaluation, they are ranked by their initial weights.')
-  span = shown.max() - shown.min()
-  low = shown.min() * 0.9 if log_y else shown.min() - 0.05 * span
-  high = shown.max() * 1.1 if log_y else shown.max() + 0.05 * span
-  if not high > low:  # Every value alike.
-    low, high = (low * 0.9, high * 1.1) if log_y else (low - 0.5, high + 0.5)
+  low, high = member_values.view_limits(shown, log_y)
   outside = int(((finite < low) | (finite > high)).sum())
   if outside:
     note += (f' View cut at the {"2nd" if higher else "98th"} percentile: {outside} '

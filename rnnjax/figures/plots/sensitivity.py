@@ -11,6 +11,15 @@ then the best mean over seeds; with one seed, the best member) is a hollow star 
 point that draws it, at its mean (after --folds, its cross-validated mean: what chose it),
 not at one lucky seed's value; the view leaves room for it. A diverged member counts at
 the best value it reached before diverging, as the sweep ranks it.
+
+The view holds the lines, their bands and the star, and the dots within a factor of 20 of
+them (member_values.view); a dot beyond, such as a configuration that exploded to 1e12
+over lines at 3000-8000, is a triangle at the view's edge, pointing out, and the caption
+counts them and says how far the farthest lies (`fit_view`). The axis keeps the sweep's
+one scale (member_values.metric_scale), log where the values, dots beyond included, span
+more than a factor of 20, even where the view spans less: the heatmap draws the same
+values on that scale, and on a linear one the exploding configurations' band (3000-15000
+in one such sweep) would press the lines into the axis's lowest fifth.
 """
 
 
@@ -74,8 +83,9 @@ def _panel(ax, table, axis, group, configs, log_y) -> tuple:
   """configs: `member_values.config_stats` of the shown metric. Returns (on a drawn axis,
   whether its lines got a binned mean ({True, False} when some did; a line of too few
   configurations gets bolder dots instead), on a listed one, how many of its lines'
-  points lost seeds: `best_line`)."""
-  binned_lines, lost = set(), 0
+  points lost seeds: `best_line`; the values its lines draw, and its dots, each
+  scatter's (ax, x, values, colour, config ids): `fit_view`)."""
+  binned_lines, lost, lines, dots = set(), 0, [], []
   levels = group.values if group is not None and group.name != axis.name else (None,)
   for g, level in enumerate(levels):
     # The grouping axis's own panel has one line, in a colour no group uses.
@@ -92,18 +102,23 @@ def _panel(ax, table, axis, group, configs, log_y) -> tuple:
       binned_lines.add(binned)
       ax.scatter(x, mean, s=5 if binned else 14, color=colour, alpha=0.45 if binned else 0.9,
                  linewidths=0)
+      dots.append((ax, x, mean, colour, [c['config'] for c in mine]))
       if binned:
         ax.plot(bx, by, color=colour)
+        lines.append(by)
       continue
-    ax.scatter(style.dodge(axis, x, g, len(levels)), mean, s=4, color=colour, alpha=0.3,
-               linewidths=0)
-    lost += best_line(ax, axis, mine, x, colour, g, len(levels),
-                      # Its own panel's points, each a group, in their group's colour.
-                      by_value=group.values if level is None and group is not None else None)
+    dodged = style.dodge(axis, x, g, len(levels))
+    ax.scatter(dodged, mean, s=4, color=colour, alpha=0.3, linewidths=0)
+    dots.append((ax, dodged, mean, colour, [c['config'] for c in mine]))
+    lost_here, drawn = best_line(
+        ax, axis, mine, x, colour, g, len(levels),
+        # Its own panel's points, each a group, in their group's colour.
+        by_value=group.values if level is None and group is not None else None)
+    lost, lines = lost + lost_here, lines + [drawn]
   style.set_axis(ax, axis)
   if log_y:
     ax.set_yscale('log')
-  return binned_lines, lost
+  return binned_lines, lost, lines, dots
 
 
 def best_line(ax, axis, configs, x, colour, g: int, num: int, by_value=None) -> int:
@@ -111,8 +126,8 @@ def best_line(ax, axis, configs, x, colour, g: int, num: int, by_value=None) -> 
   style.coords) at each value (member_values.best_config): its mean over seeds, and their
   min-max as a band (error bars on a text axis, or at a single value); dodged as group `g`
   of `num`. A point whose configuration has members without a finite value (every one
-  there has: best_config takes the fewest) is drawn white inside, its mean over the rest;
-  returns how many.
+  there has: best_config takes the fewest) is drawn white inside, its mean over the rest.
+  Returns (how many, <float64>[3V] the values drawn: means, lows, highs).
   by_value: the axis's values (the grouping axis's own panel): each point drawn again in
   the colour of its value's group."""
   best = []
@@ -135,7 +150,40 @@ def best_line(ax, axis, configs, x, colour, g: int, num: int, by_value=None) -> 
   if lost.any():
     ax.plot(bx[lost], by[lost], marker='o', ms=3.5, ls='none', zorder=4, mfc='white',
             mec=colour, mew=0.9)
-  return int(lost.sum())
+  return int(lost.sum()), np.concatenate([by, lo, hi]).astype(np.float64)
+
+
+def fit_view(lines: list, dots: list) -> str:
+  """Limits the figure's shared metric axis to its view (member_values.view: the
+  lines, and the dots within a factor of 20 of them) and draws each dot beyond it as a
+  triangle at the view's edge, pointing out; the axis keeps the sweep's scale
+  (member_values.metric_scale), as the heatmap beside it does.
+  lines: arrays of the values the figure's lines, bands and markers draw; dots: (ax, x,
+  values, colour, keys) of each scatter of dots, a key per dot naming its configuration.
+  Returns the caption's sentence: how many configurations lie beyond the view, and how
+  far ('' where every dot lies in it, the axes then untouched)."""
+  values = np.concatenate([d[2] for d in dots]) if dots else np.zeros(0)
+  limits = member_values.view(np.concatenate(lines) if lines else np.zeros(0), values)
+  if limits is None:
+    return ''
+  edges = member_values.view_limits(limits, log=True)
+  text = ''
+  for side, marker, edge, reach in ((1, '^', edges[1], 'up to'), (0, 'v', edges[0], 'down to')):
+    beyond, far = set(), []
+    for ax, x, y, colour, keys in dots:
+      out = y > limits[1] if side else y < limits[0]
+      if out.any():
+        ax.scatter(np.asarray(x)[out], np.full(out.sum(), edge), marker=marker, s=16,
+                   color=colour, alpha=0.7, linewidths=0, clip_on=False, zorder=4)
+        beyond.update(k for k, o in zip(keys, out) if o)
+        far.append(y[out].max() if side else y[out].min())
+    if beyond:
+      text += (f'{len(beyond)} configuration(s) {"above" if side else "below"} the view '
+               f'({reach} {(max if side else min)(far):.1e}), drawn as triangles at its '
+               'edge. ')
+  for ax, *_ in dots:  # The panels share their metric axis: one sets it for all.
+    ax.set_ylim(*edges)
+  return text
 
 
 def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
@@ -162,10 +210,12 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
   seeds = counts[-1]  # Random search's and tpe's repeats give some more seeds.
   with style.context():
     fig, axs, width = style.panel_grid(len(names))
-    binned, lost = set(), 0
+    binned, lost, lines, dots = set(), 0, [], []
     for ax, name in zip(axs.flat, names):
-      drawn, lost_here = _panel(ax, table, table.axes[name], group, configs, log_y)
+      drawn, lost_here, lines_here, dots_here = _panel(ax, table, table.axes[name], group,
+                                                       configs, log_y)
       binned, lost = binned | drawn, lost + lost_here
+      lines, dots = lines + lines_here, dots + dots_here
       # Room above and below, so that the star and the points at the ends stay whole.
       ax.margins(y=0.1)
       axis, hp = table.axes[name], best['hparams']
@@ -176,6 +226,8 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
         if hp[group.name] in levels:
           x = style.dodge(axis, x, levels.index(hp[group.name]), len(levels))
       ax.plot(x, [best['mean']], ls='none', zorder=5, clip_on=False, **STAR)
+    # The star is in the view where lines are; a figure of dots alone keeps them all.
+    beyond = fit_view(lines + [np.array([best['mean']])] * bool(lines), dots)
     for ax in axs.flat[len(names):]:
       ax.set_visible(False)
     for ax in axs[:, 0]:
@@ -234,6 +286,7 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
     diverged = labels.diverged(table)
     if diverged:
       text += diverged + ' '
+    text += beyond
     if dropped:
       text += f'{dropped} member(s) without a finite value not shown. '
     text += scale_note
