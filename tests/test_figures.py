@@ -1511,14 +1511,16 @@ def test_finished_sweeps_side_by_side(tmp_path):
 def test_the_compare_caption_says_what_each_panel_draws(tmp_path, monkeypatch):
   """A grid beside a random search: the cell's best configurations are points with bars
   (names have no order), the learning rate one dot per configuration (one sweep drew
-  it): no 'Lines' drawn, none promised."""
+  it): no 'Lines' drawn, none promised. One random configuration exploded (learning
+  rate 0.074): a triangle at the view's edge (sensitivity.fit_view), as the caption says."""
   from rnnjax.figures.plots import compare_plot  # pylint: disable=g-import-not-at-top
-  figs = _capture_figures(monkeypatch)
+  figs = _capture_figures(monkeypatch, draw=False)
   fn = lambda hp, seed: 1 + (hp['cell'] == 'gru') + hp['learning_rate'] + 0.1 * seed
   grid = fabricate(tmp_path / 'grid', {'cell': 'grid(rnn_tanh,gru)',
                                        'learning_rate': 'grid(1e-2,1e-1)'}, fn)
   drawn = fabricate(tmp_path / 'random', {'cell': 'choice(rnn_tanh,gru)',
-                                          'learning_rate': 'loguniform(1e-2,1e-1)'}, fn,
+                                          'learning_rate': 'loguniform(1e-2,1e-1)'},
+                    lambda hp, seed: 1e12 if hp['learning_rate'] > 0.072 else fn(hp, seed),
                     search_kind='random', num_members=8)
   compare_plot.plot_compare([('grid', load.load(grid)), ('random', load.load(drawn))],
                             str(tmp_path / 'out'), val_kinds={'grid': 'split',
@@ -1528,6 +1530,9 @@ def test_the_compare_caption_says_what_each_panel_draws(tmp_path, monkeypatch):
           'over them). On learning rate (drawn at random in a sweep): one dot per '
           'configuration of every sweep.') in caption, caption
   assert 'Lines' not in caption, caption
+  assert ('1 configuration(s) above the view (up to 1.0e+06), drawn as triangles at its '
+          'edge.') in caption, caption
+  assert figs[-1].axes[0].get_ylim()[1] < 1e6
 
 
 def test_a_linear_range_gets_few_short_tick_labels_apart():
