@@ -181,8 +181,7 @@ def fit_view(lines: list, dots: list) -> str:
       text += (f'{len(beyond)} configuration(s) {"above" if side else "below"} the view '
                f'({reach} {(max if side else min)(far):.1e}), drawn as triangles at its '
                'edge. ')
-  for ax, *_ in dots:  # The panels share their metric axis: one sets it for all.
-    ax.set_ylim(*edges)
+  dots[0][0].set_ylim(*edges)  # The panels share their metric axis: one sets it for all.
   return text
 
 
