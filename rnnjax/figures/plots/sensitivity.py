@@ -18,8 +18,9 @@ over lines at 3000-8000, is a triangle at the view's edge, pointing out, and the
 counts them and says how far the farthest lies (`fit_view`). The axis keeps the sweep's
 one scale (member_values.metric_scale), log where the values, dots beyond included, span
 more than a factor of 20, even where the view spans less: the heatmap draws the same
-values on that scale, and on a linear one the exploding configurations' band (3000-15000
-in one such sweep) would press the lines into the axis's lowest fifth.
+values on that scale, and a linear one would press the lines into the view's lowest fifth
+where a band or dot within the factor reaches far above them (in one such sweep, lines at
+3000-8400 under a band to 15000 and a dot at 32000).
 """
 
 
