@@ -189,7 +189,8 @@ def test_mask_padding_is_identity_on_padded_init():
   cfg = _cfg('gru', PADDED)
   params = model.init_params(cfg, jax.random.key(0), hidden_units=NARROW)
   jax.tree.map(np.testing.assert_array_equal, model.mask_padding(params, NARROW), params)
-  full = model.init_params(cfg, jax.random.key(0))
+  # Every entry nonzero first (b_hn starts at 0), so that each must be masked.
+  full = jax.tree.map(lambda a: a + 1.0, model.init_params(cfg, jax.random.key(0)))
   _assert_padding_zero('gru', model.mask_padding(full, NARROW), NARROW)
 
 
