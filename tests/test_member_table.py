@@ -4,6 +4,7 @@ what summary.json lists, and read back from either form of it (no training here)
 import json
 import math
 import os
+import warnings
 
 import numpy as np
 
@@ -64,6 +65,20 @@ def test_config_table_by_hand():
       np.testing.assert_array_equal([c['val'][metric]['mean'], c['val'][metric]['sd']],
                                     np.float32([mean, sd]).astype(np.float64))
   assert got[2]['val'] == {m: {'mean': None, 'sd': None} for m in ('mse', 'rmse')}
+
+
+def test_a_display_value_that_overflowed_makes_its_mean_infinite_without_a_warning():
+  """A member whose selection value is finite but whose display value overflowed (an MSE
+  of 3e32 whose RMSE in original units is inf): the configuration's display mean is
+  infinite (null in summary.json), and computing it warns of nothing."""
+  records = _records()
+  records[1]['val']['rmse'] = math.inf
+  table = member_table.MemberTable.from_records(records)
+  with warnings.catch_warnings():
+    warnings.simplefilter('error')
+    got = {c['config']: c['val'] for c in member_table.ConfigTable.of(table, 'mse', 'rmse')}
+  assert got[0]['mse']['mean'] == np.float32(2.0)
+  assert got[0]['rmse'] == {'mean': math.inf, 'sd': None}
 
 
 def test_summary_with_columns_reads_back_whole(tmp_path):

@@ -259,7 +259,8 @@ class ConfigTable(_Records):
     for metric in dict.fromkeys((selection, display)):
       x = np.where(usable, table.val[metric], 0.0)
       mean = np.bincount(group, weights=x, minlength=len(configs)) / np.maximum(counts, 1)
-      sq = np.where(usable, (table.val[metric] - mean[group]) ** 2, 0.0)
+      with np.errstate(invalid='ignore'):  # A display value overflowed (inf - inf): its
+        sq = np.where(usable, (table.val[metric] - mean[group]) ** 2, 0.0)  # mean is inf.
       var = np.bincount(group, weights=sq, minlength=len(configs)) / np.maximum(counts - 1, 1)
       stats[metric] = (np.where(counts > 0, mean, np.nan),
                        np.where(counts > 1, np.sqrt(var), np.nan))
