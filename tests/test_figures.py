@@ -195,7 +195,7 @@ def test_random_sweep_surrogate_finds_learning_rate(tmp_path):
   assert tpe['method'].startswith('surrogate (TPE; ridge')
 
 
-def test_diverged_members_dropped_or_capped(tmp_path):
+def test_diverged_members_dropped_or_capped(tmp_path, monkeypatch):
   workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-4,1e-3,1e-2,1e-1)',
                                  'dropout': 'grid(0,0.3)'}, lr_only,
                       diverged=(14, 15), nonfinite=(3,))
@@ -211,6 +211,11 @@ def test_diverged_members_dropped_or_capped(tmp_path):
   assert pbt['method'] == 'surrogate (PBT; least squares, R2 1.00)'
   with pytest.raises(InputError):
     importance.analyse(table, diverged='keep')
+  # Its caption says that the other figures count diverged members.
+  figs = _capture_figures(monkeypatch, draw=False)
+  importance_plot.plot_importance(table, str(tmp_path / 'out'), dropped, log=lambda _: None)
+  assert ('3 diverged or non-finite member(s) dropped here (the other figures count them at '
+          'their best before diverging).') in _caption(figs[0]), _caption(figs[0])
 
 
 # --- loading ----------------------------------------------------------------------------
@@ -1129,6 +1134,18 @@ def _by_hand(workdir, seeds: dict) -> tuple:
   return configs, load.load(str(workdir))
 
 
+def test_a_member_that_diverged_before_its_first_evaluation_is_said_untrained(tmp_path):
+  """Its best weights are those it started with (best step 0): the captions' sentence on
+  diverged members says how many count at the untrained network's value."""
+  _, table = _by_hand(tmp_path / 'w', {(1e-3, 0.0): [('diverged', 0.8), ('diverged', 0.2),
+                                                     ('ok', 0.1)]})
+  said = '2 diverged member(s) drawn at their best value before diverging'
+  assert labels.diverged(table) == said + '.'
+  table.members[0]['best_step'] = 0
+  assert labels.diverged(table) == said + (" (1 of them the untrained network's: diverged "
+                                           'before their first evaluation).')
+
+
 def test_one_lucky_survivor_loses_to_seeds_that_all_count(tmp_path, monkeypatch):
   """A configuration whose one seed with a value is the best member, its other two
   without a finite value, ranks below one whose three seeds all count, though its mean
@@ -1335,6 +1352,11 @@ def test_learning_curves_count_the_grey_lines_they_draw(tmp_path, monkeypatch):
                                   'dots; colour: the top 5 '), _caption(fig)
   (dots,) = fig.axes[0].collections[1:]
   assert len(dots.get_offsets()) == 2
+  # One of them diverged after its first evaluation: said apart.
+  next(m for m in table.members if m['uid'] == stopped[0])['status'] = 'diverged'
+  curves.plot_learning_curves(table, str(tmp_path / 'out'), log=lambda _: None)
+  assert ('2 with one (1 stopped at, 1 diverged after their first), as dots'
+          in _caption(figs[-1])), _caption(figs[-1])
 
 
 def test_importance_attributes_nothing_from_too_few_configurations(tmp_path, monkeypatch):

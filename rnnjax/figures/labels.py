@@ -88,9 +88,16 @@ def budgets(members, train_steps: int = 0) -> str:
 def diverged(table, verb: str = 'drawn') -> str:
   """A caption's sentence on the members that diverged with a finite value (`table`: a
   load.Table): they count, at the best they reached before diverging, as the sweep ranks
-  them (member_values.usable); '' where none did."""
-  n = int(((table.status == 'diverged') & member_values.usable(table)).sum())
-  return f'{n} diverged member(s) {verb} at their best value before diverging.' if n else ''
+  them (member_values.usable), a member that diverged before its first evaluation at
+  its untrained weights' (said); '' where none did."""
+  counted = (table.status == 'diverged') & member_values.usable(table)
+  n = int(counted.sum())
+  # Diverged before its first evaluation: its best weights are those it started with.
+  untrained = sum(m.get('best_step') == 0 for m, c in zip(table.members, counted) if c)
+  first = (f' ({untrained} of them the untrained network\'s: diverged before their first '
+           'evaluation)' if untrained else '')
+  return (f'{n} diverged member(s) {verb} at their best value before diverging{first}.'
+          if n else '')
 
 
 def whole(table) -> bool:

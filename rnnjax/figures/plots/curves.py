@@ -141,8 +141,15 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
   grey = sum(n > 1 for n in points.values())
   dots = [uid for uid, n in points.items() if n == 1]
   members = f'the other {grey} member{"s" if grey != 1 else ""}'
-  others = (f'{members} with more than one evaluation; {len(dots)} with one (stopped at '
-            f'{"their" if len(dots) != 1 else "its"} first), as dots' if dots else members)
+  # A member that diverged after its first evaluation has one point too.
+  status = {m['uid']: m.get('status') for m in table.members}
+  lost = sum(status.get(uid) == 'diverged' for uid in dots)
+  their = 'their' if len(dots) != 1 else 'its'
+  why = (f'stopped at {their} first' if not lost else f'diverged after {their} first'
+         if lost == len(dots) else f'{len(dots) - lost} stopped at, {lost} diverged after '
+         'their first')
+  others = (f'{members} with more than one evaluation; {len(dots)} with one ({why}), as dots'
+            if dots else members)
   note = ((f'Grey: {others}; c' if grey or dots else 'C') + f'olour: the top '
           f'{len(top)} by validation {table.metric} (best checkpoint), ranked.')
   if member_values.num_folds(table.members) > 1:

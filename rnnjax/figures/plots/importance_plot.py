@@ -117,7 +117,10 @@ def plot_importance(table: load.Table, out_dir: str, result: dict = None, *,
         what += (' and ' if what else '') + (
             f'{no_skill} worse than chance ({result["metric"]} > {result["chance"]:.3g})')
       text += (f' {what} '
-               f'{"dropped" if result["diverged"] == "drop" else "capped at the worst value"}.')
+               f'{"dropped" if result["diverged"] == "drop" else "capped at the worst value"}'
+               # The other figures count a diverged member at its best before diverging.
+               + (' here (the other figures count them at their best before diverging)'
+                  if (table.status == 'diverged').any() else '') + '.')
     budgets = labels.budgets(table.members, table.train_steps)
     if budgets:
       text += ' ' + budgets

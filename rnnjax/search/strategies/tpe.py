@@ -9,7 +9,8 @@ trains them as one population like any other members (buckets, waves), and tells
 configuration's value: the mean over its seeds of the validation selection metric at their
 best parameters (and over its cross-validation folds), as the sweep ranks configurations
 (a diverged seed at the best it reached before diverging; FAIL where no seed has a finite
-value).
+value, every one diverged before its first evaluation: the summary scores such a member's
+untrained weights at the end, which the sweep does not have while it asks rounds).
 Round 0 is Optuna's random start-up; every later round models all earlier ones.
 
 Axes become Optuna distributions: listed values (structural or not) categorical,
