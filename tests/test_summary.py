@@ -156,6 +156,20 @@ def test_the_best_configuration_line_says_its_seeds_without_a_value(honest):
                          'without a finite value: uids '), line
 
 
+def test_the_final_model_line_says_a_member_that_diverged_after_its_best_step(honest):
+  """A member of the final model that diverged after its best step is used at it: the
+  closing line names it (no word where none did)."""
+  _, honest = honest
+  final_line = lambda summary: next(l for l in report.ranking_table(summary).splitlines()
+                                    if l.startswith('final model ('))
+  assert 'diverged' not in final_line(honest)
+  uid = honest['final']['members'][0]
+  members = member_table.MemberTable.from_records(
+      [dict(m, status='diverged') if m['uid'] == uid else m for m in honest['members']])
+  line = final_line(dict(honest, members=members))
+  assert f') (uid {uid} diverged after its best step, used at it): val ' in line, line
+
+
 def _trained_under(records, initial, uid, step):
   """[(since, {name: value})] oldest first: the rows and values that trained member
   uid's weights as they were at `step`, walked back through metrics.jsonl's lineage."""

@@ -24,7 +24,8 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
   by_value = summary.get('best_config_by') or {}
   by_uid = member_table.records_of(members, list(summary['ranking'][:top_k]) + (
       list(configs[0]['uids']) if len(configs) else []) + [
-          u for values in by_value.values() for uids in values.values() for u in uids])
+          u for values in by_value.values() for uids in values.values() for u in uids] + list(
+              (summary.get('final') or {}).get('members', ())))
   swept = words.swept(members)
   folded = bool(members.ints['fold'].any())
   counts = dict(zip(*np.unique(members.strs['status'], return_counts=True)))
@@ -125,7 +126,12 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
                  f'{words.fmt(best["val"].get(lead))}; test: {tests}')
   if final:
     tests = ' '.join(f'{k} {words.fmt(v)}' for k, v in final['test'].items())
-    lines.append(f'final model ({words.describe_final(final)}): val {lead} '
+    # A member that diverged after its best step is used at it (not after a refit).
+    lost = [] if final['kind'] == 'refit' else [
+        u for u in dict.fromkeys(final['members']) if by_uid[u]['status'] == 'diverged']
+    lost = (f' (uid{"s" * (len(lost) > 1)} {",".join(map(str, lost))} diverged after '
+            f'{"their" if len(lost) > 1 else "its"} best step, used at it)' if lost else '')
+    lines.append(f'final model ({words.describe_final(final)}){lost}: val {lead} '
                  f'{words.fmt(final["val"].get(lead))}; test: {tests}')
   if summary.get('test_table'):
     lines.append(test_table(summary['test_table'], table_order(summary)))
