@@ -1830,7 +1830,8 @@ def test_a_loss_at_zero_keeps_one_linear_scale_and_says_so(tmp_path, monkeypatch
     ([3000, 8400], [100, 200, 3500], (200, 8400)),  # Below: 200 within 20x, 100 not.
     ([3000, 8400], [3500, 1e5], None),  # Every dot in view: the axis as it was.
     ([3000, 8400], [0, 1e13], None),  # A value at 0: no log axis, no factor.
-    ([], [3000, 1e13], None)])  # Dots alone: they are what the figure is about.
+    ([], [3000, 3500, 4000, 4500, 1e13], (3000, 4500)),  # Dots alone: their middle half.
+    ([], [3000, 3500, 4000, 4500, 5e4], None)])  # Within 20x of it: every one kept.
 def test_the_view_holds_the_lines_and_the_dots_within_a_factor_of_20(lines, dots, want):
   assert member_values.view(lines, dots) == want
 
@@ -1863,6 +1864,49 @@ def test_sensitivity_draws_an_exploding_configuration_as_a_triangle_at_the_edge(
             'edge.') in caption, caption
   else:
     assert not edge and 'the view' not in caption, caption
+
+
+def test_a_random_axis_draws_an_exploding_configuration_as_a_triangle(tmp_path, monkeypatch):
+  """The configuration of a random sweep's highest learning rate explodes to 1e6 over the
+  rest at 0.1-2.4: its bin's mean leaves it out (in it, that bin's line rose to 42 and the
+  view with it), and it is a triangle at the view's edge, as the caption says."""
+  figs = _capture_figures(monkeypatch, draw=False)
+  fn = lambda hp, seed: 1e12 if hp['learning_rate'] > 0.066 else lr_only(hp, seed)
+  workdir = fabricate(tmp_path, {'learning_rate': 'loguniform(1e-3,1e-1)'}, fn,
+                      search_kind='random', num_members=16, num_seeds=1)
+  sensitivity.plot_sensitivity(load.load(workdir), str(tmp_path / 'out'), log=lambda _: None)
+  ax, caption = figs[0].axes[0], _caption(figs[0])
+  low, high = ax.get_ylim()
+  (line,) = [l for l in ax.lines if l.get_linestyle() == '-']
+  assert high < 10 and np.max(line.get_ydata()) < high
+  edge = [c for c in ax.collections if np.any(c.get_offsets()[:, 1] == high)]
+  assert len(edge) == 1 and len(edge[0].get_offsets()) == 1
+  assert ('The binned means leave out 1 configuration(s) beyond a factor of 20 of the '
+          'middle half of them. 1 configuration(s) above the view (up to 1.0e+06), drawn '
+          'as triangles at its edge.') in caption, caption
+
+
+def test_a_compare_figure_of_dots_alone_holds_their_middle_half(tmp_path, monkeypatch):
+  """Two random sweeps draw dots alone, no line to hold: one configuration at 1e6 over
+  the rest at 1-2 set the axis (the rest lay on its floor); now a triangle at the edge of
+  a view of the dots within a factor of 20 of their middle half."""
+  from rnnjax.figures.plots import compare_plot  # pylint: disable=g-import-not-at-top
+  figs = _capture_figures(monkeypatch, draw=False)
+  runs = []
+  for name, top in (('calm', 1), ('wild', 0.066)):
+    fn = lambda hp, seed, top=top: 1e12 if hp['learning_rate'] > top else 1 + hp['learning_rate']
+    runs.append((name, load.load(fabricate(
+        tmp_path / name, {'learning_rate': 'loguniform(1e-3,1e-1)'}, fn,
+        search_kind='random', num_members=16, num_seeds=1))))
+  compare_plot.plot_compare(runs, str(tmp_path / 'out'),
+                            val_kinds={'calm': 'split', 'wild': 'split'}, log=lambda _: None)
+  ax, caption = figs[0].axes[0], _caption(figs[0])
+  low, high = ax.get_ylim()
+  assert not ax.lines and high < 10
+  edge = [c for c in ax.collections if np.any(c.get_offsets()[:, 1] == high)]
+  assert len(edge) == 1 and len(edge[0].get_offsets()) == 1
+  assert ('1 configuration(s) above the view (up to 1.0e+06), drawn as triangles at its '
+          'edge.') in caption, caption
 
 
 def test_a_long_test_part_is_drawn_over_its_last_points_so_the_forecast_shows(tmp_path,

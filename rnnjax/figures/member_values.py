@@ -2,7 +2,7 @@
 
 Every figure, the importance analysis and the tables read a `load.Table` through these:
 each member's value of a metric (`values`, `usable`), the scale every figure of it shares
-(`metric_scale`) and the view a figure draws of it (`view`, `view_limits`), and each
+(`metric_scale`) and the view a figure draws of it (`view`, `view_limits`, `typical`), and each
 configuration's members and replicates (`config_groups`, `replicate_values`,
 `config_stats`, `best_config`; after --folds a replicate is a seed's mean over its folds,
 `num_folds`). A member counts where its value is finite, a diverged
@@ -54,6 +54,27 @@ def metric_scale(table: load.Table, metric: str = '') -> tuple:
 VIEW_FACTOR = 20  # How far beyond a figure's lines its view reaches for a dot (`view`).
 
 
+def near(v, reference) -> np.ndarray:
+  """<bool>[V]: each of `v` within a factor of VIEW_FACTOR of the span of `reference`
+  (the log scale's own factor, `scale_of`); every one where a value of either is at or
+  below 0, which no factor measures (a linear axis, which that factor does not cut)."""
+  v, reference = np.asarray(v, np.float64), np.asarray(reference, np.float64)
+  if not v.size or not reference.size or min(v.min(), reference.min()) <= 0:
+    return np.ones(v.shape, bool)
+  return (v >= reference.min() / VIEW_FACTOR) & (v <= reference.max() * VIEW_FACTOR)
+
+
+def typical(v) -> np.ndarray:
+  """<bool>[V]: each of `v` within a factor of VIEW_FACTOR of their interquartile range
+  (`near`): a few exploding configurations (a diverged member counts at its best before,
+  up to 1e17 where the rest lie at 3000-6000) cannot move the middle half of them, so
+  that reference holds where the values have none of their own: the sensitivity
+  figure's binned means leave the rest out, a figure of dots alone cuts them (`view`)
+  and the heatmap's colour scale ends before them (plots/heatmap.py)."""
+  v = np.asarray(v, np.float64)
+  return near(v, np.percentile(v, [25, 75]) if v.size else v)
+
+
 def view(lines, dots):
   """(low, high) values of a log metric axis's view, or None where it holds every dot.
 
@@ -62,16 +83,13 @@ def view(lines, dots):
   few exploding configurations, each a dot up to 1e12 over lines at 3000-8000 (a diverged
   member counts at its best before diverging), would stretch the axis until the lines
   lie flat. The view spans every value of `lines` <float64>[L] (their points, bands and
-  markers) and each of `dots` <float64>[D] within a factor of VIEW_FACTOR of them, the
-  log scale's own factor (`scale_of`); the figure draws each dot beyond it at its edge.
-  Only where every value is positive (a log axis): a linear one spans less than that
-  factor, or holds values at or below 0 that no factor measures. None, too, where
-  `lines` is empty: dots alone are what such a figure is about."""
+  markers) and each of `dots` <float64>[D] within a factor of VIEW_FACTOR of them
+  (`near`); the figure draws each dot beyond it at its edge. A figure of dots alone
+  (every axis drawn at random) holds those within that factor of their interquartile
+  range (`typical`). Only where every value is positive (a log axis): a linear one spans
+  less than that factor, or holds values at or below 0 that no factor measures."""
   lines, dots = np.asarray(lines, np.float64), np.asarray(dots, np.float64)
-  values = np.concatenate([lines, dots])
-  if not lines.size or values.min() <= 0:
-    return None
-  kept = dots[(dots >= lines.min() / VIEW_FACTOR) & (dots <= lines.max() * VIEW_FACTOR)]
+  kept = dots[near(dots, lines) if lines.size else typical(dots)]
   if kept.size == dots.size:
     return None
   shown = np.concatenate([lines, kept])

@@ -6,8 +6,9 @@ at each value the best configuration's mean over its seeds (after --folds, of ea
 seed's mean over its folds) with their min-max as a band; on a drawn (random) axis, one
 dot per configuration. The axes are shared: each hyperparameter's values are the union
 of the sweeps', on the scale load.choose_scale gives that union. The metric axis holds
-the lines, and the drawn axes' dots within a factor of 20 of them: the rest are
-triangles at its edge (sensitivity.fit_view).
+the lines, and the drawn axes' dots within a factor of 20 of them (where every axis is
+drawn, of the dots' middle half): the rest are triangles at its edge
+(sensitivity.fit_view).
 """
 
 

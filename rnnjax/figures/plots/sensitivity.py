@@ -4,7 +4,10 @@ Listed (grid) axes: at each value, the best configuration's mean over seeds (and
 with their min-max as a band (after --folds a seed's replicate is its mean over the
 folds, member_values.replicate_values); faint dots are every configuration. Drawn
 (random) axes: one dot per configuration and, for a line of at least MIN_BINNED
-configurations, a binned mean. One line per value of a grouping axis (hidden size when
+configurations, a binned mean (geometric on a log scale) of those within a factor of 20 of
+the middle half of every configuration's value (member_values.typical), which one that
+exploded cannot drag: in one sweep, a configuration at 6e17 lifted its bin's mean from 4e3
+to 2e7, and the view with it. One line per value of a grouping axis (hidden size when
 swept, else the structural axis with most values). The best configuration
 (member_values.best_config: as the sweep ranks, the fewest seeds without a finite value,
 then the best mean over seeds; with one seed, the best member) is a hollow star over the
@@ -15,7 +18,9 @@ the best value it reached before diverging, as the sweep ranks it.
 The view holds the lines, their bands and the star, and the dots within a factor of 20 of
 them (member_values.view); a dot beyond, such as a configuration that exploded to 1e12
 over lines at 3000-8000, is a triangle at the view's edge, pointing out, and the caption
-counts them and says how far the farthest lies (`fit_view`). The axis keeps the sweep's
+counts them and says how far the farthest lies (`fit_view`). A figure of dots alone (every
+axis drawn, too few configurations for a binned mean) holds those within that factor of
+their middle half. The axis keeps the sweep's
 one scale (member_values.metric_scale), log where the values, dots beyond included, span
 more than a factor of 20, even where the view spans less: the heatmap draws the same
 values on that scale, and a linear one would press the lines into the view's lowest fifth
@@ -80,8 +85,9 @@ def _binned(x: np.ndarray, y: np.ndarray, log_x: bool, log_y: bool) -> tuple:
   return (np.exp(bx) if log_x else bx), (np.exp(by) if log_y else by)
 
 
-def _panel(ax, table, axis, group, configs, log_y) -> tuple:
-  """configs: `member_values.config_stats` of the shown metric. Returns (on a drawn axis,
+def _panel(ax, table, axis, group, configs, log_y, core) -> tuple:
+  """configs: `member_values.config_stats` of the shown metric; core: the ids of those a
+  binned mean averages (`plot_sensitivity`). Returns (on a drawn axis,
   whether its lines got a binned mean ({True, False} when some did; a line of too few
   configurations gets bolder dots instead), on a listed one, how many of its lines'
   points lost seeds: `best_line`; the values its lines draw, and its dots, each
@@ -98,8 +104,10 @@ def _panel(ax, table, axis, group, configs, log_y) -> tuple:
     x = style.coords(axis, [c['hparams'][axis.name] for c in mine])
     mean = np.array([c['mean'] for c in mine])
     if axis.continuous:
-      bx, by = _binned(x, mean, axis.scale == 'log', log_y)
-      binned = len(mine) >= MIN_BINNED and len(bx) > 1  # One bin is no line.
+      keep = np.array([c['config'] in core for c in mine])
+      bx, by = (_binned(x[keep], mean[keep], axis.scale == 'log', log_y)
+                if keep.sum() >= MIN_BINNED else ((), ()))
+      binned = len(bx) > 1  # One bin is no line.
       binned_lines.add(binned)
       ax.scatter(x, mean, s=5 if binned else 14, color=colour, alpha=0.45 if binned else 0.9,
                  linewidths=0)
@@ -156,7 +164,8 @@ def best_line(ax, axis, configs, x, colour, g: int, num: int, by_value=None) -> 
 
 def fit_view(lines: list, dots: list) -> str:
   """Limits the figure's shared metric axis to its view (member_values.view: the
-  lines, and the dots within a factor of 20 of them) and draws each dot beyond it as a
+  lines, and the dots within a factor of 20 of them; without lines, of the dots' middle
+  half) and draws each dot beyond it as a
   triangle at the view's edge, pointing out; the axis keeps the sweep's scale
   (member_values.metric_scale), as the heatmap beside it does.
   lines: arrays of the values the figure's lines, bands and markers draw; dots: (ax, x,
@@ -201,6 +210,10 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
     log(f'figures: sensitivity skipped (no member has a finite validation {table.shown})')
     return []
   configs = member_values.config_stats(table)
+  # A configuration that exploded (up to 1e17 over the rest at 3000-6000) would drag its
+  # bin's mean far from every other there; left out, it is a triangle past the line.
+  typical = member_values.typical([c['mean'] for c in configs])
+  core = {c['config'] for c, t in zip(configs, typical) if t}
   scale, scale_note = member_values.metric_scale(table)
   log_y = scale == 'log'
   group = group_axis(table, group_by)
@@ -213,7 +226,7 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
     binned, lost, lines, dots = set(), 0, [], []
     for ax, name in zip(axs.flat, names):
       drawn, lost_here, lines_here, dots_here = _panel(ax, table, table.axes[name], group,
-                                                       configs, log_y)
+                                                       configs, log_y, core)
       binned, lost = binned | drawn, lost + lost_here
       lines, dots = lines + lines_here, dots + dots_here
       # Room above and below, so that the star and the points at the ends stay whole.
@@ -226,7 +239,7 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
         if hp[group.name] in levels:
           x = style.dodge(axis, x, levels.index(hp[group.name]), len(levels))
       ax.plot(x, [best['mean']], ls='none', zorder=5, clip_on=False, **STAR)
-    # The star is in the view where lines are; a figure of dots alone keeps them all.
+    # The star is in the view where lines are; a figure of dots alone holds their middle.
     beyond = fit_view(lines + [np.array([best['mean']])] * bool(lines), dots)
     for ax in axs.flat[len(names):]:
       ax.set_visible(False)
@@ -280,6 +293,10 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
                f'{per}): dots only. ' if binned == {False} else
                f', line: binned mean of each {per} of at least {MIN_BINNED} configurations '
                '(bold dots: those with fewer). ')
+      if True in binned and not typical.all():
+        text += (f'The binned means leave out {int((~typical).sum())} configuration(s) '
+                 f'beyond a factor of {member_values.VIEW_FACTOR} of the middle half of '
+                 'them. ')
     budgets = labels.budgets(table.members, table.train_steps)
     if budgets:
       text += budgets + ' '
