@@ -1193,7 +1193,8 @@ def test_a_diverged_member_counts_at_its_best_before(tmp_path, monkeypatch):
   for fig in figs:
     caption = _caption(fig)
     assert said in caption and 'not shown' not in caption, caption
-  assert 'grey: no member with a finite value.' in _caption(figs[0]), _caption(figs[0])
+  grey = 'grey: no configuration there, or none with a finite value.'  # Or a bin none fell in.
+  assert grey in _caption(figs[0]), _caption(figs[0])
   assert sensitivity.LOST_SEEDS.strip() not in _caption(figs[1])
   assert '1 diverged member(s) counted at' in tables.markdown(table)
 
@@ -1907,6 +1908,26 @@ def test_a_compare_figure_of_dots_alone_holds_their_middle_half(tmp_path, monkey
   assert len(edge) == 1 and len(edge[0].get_offsets()) == 1
   assert ('1 configuration(s) above the view (up to 1.0e+06), drawn as triangles at its '
           'edge.') in caption, caption
+
+
+def test_a_heatmaps_colour_scale_ends_before_an_exploding_square(tmp_path, monkeypatch):
+  """RMSE 1-130 over six squares and one configuration at 1e6: the rest set the colour
+  scale (it ran to 1e6, and they shared a third of it), the square beyond takes its end
+  colour and keeps its number, and the caption counts it."""
+  figs = _capture_figures(monkeypatch, draw=False)
+  fn = lambda hp, s: (1e12 if (hp['learning_rate'], hp['dropout']) == (1e-1, 0.3) else
+                      (1e3 * hp['learning_rate'] * (1 + hp['dropout'] + s)) ** 2)
+  workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-3,1e-2,1e-1)',
+                                 'dropout': 'grid(0,0.3)'}, fn, num_seeds=1)
+  heatmap.plot_heatmaps(load.load(workdir), str(tmp_path / 'out'), log=lambda _: None)
+  ax = figs[0].axes[0]
+  image = ax.get_images()[0]
+  assert np.allclose([image.norm.vmin, image.norm.vmax], [1, 100])
+  assert image.colorbar.extend == 'max'
+  assert np.allclose(image.to_rgba(1e6), image.cmap(1.0))
+  assert [t.get_text() for t in ax.texts].count(labels.fmt_metric(1e6)) == 1
+  assert ('1 square(s) above the colour scale (up to 1.0e+06), in its end colour.'
+          in _caption(figs[0])), _caption(figs[0])
 
 
 def test_a_long_test_part_is_drawn_over_its_last_points_so_the_forecast_shows(tmp_path,

@@ -4,17 +4,20 @@ Each square is the mean, over the configurations that fall in it (every other
 hyperparameter), of each one's mean over seeds: a geometric mean where the sweep's figures
 draw the metric on a log scale (member_values.metric_scale), so that one bad configuration
 does not outweigh the rest, as the sensitivity figure's binned means and importance's
-analysis of logs weigh it; drawn axes are cut into quantile bins. The square holding the
-best configuration is outlined (member_values.best_config: as the sweep ranks, the fewest
-seeds without a finite value, then the best mean over seeds; the sensitivity figure's star
-and the table's bold row are the same one), so that one lucky seed does not outline a
-configuration whose mean is poor; with one seed, it is the best member's. Where each square
-holds one configuration, that is the best square drawn, unless a seed without a finite
-value, or the mean of the metric that ranks (the MSE beside the RMSE drawn), orders it
-otherwise. A diverged member counts at the best value it reached before diverging, as the
-sweep ranks it. (Captions say "square", not "cell": the RNN cell is often one of the axes.)
-The metric drawn is the one the sweep shows (load.Table.shown), which orders members as its
-ranking does (see engine/tasks/).
+analysis of logs weigh it; drawn axes are cut into quantile bins. The colour scale spans
+the squares within a factor of 20 of the middle half of them (member_values.typical): a
+square beyond, such as one whose configuration exploded to 2e16 beside the rest at
+3000-5000, keeps its number in the scale's end colour, and the caption counts them. The
+square holding the best configuration is outlined (member_values.best_config: as the sweep
+ranks, the fewest seeds without a finite value, then the best mean over seeds; the
+sensitivity figure's star and the table's bold row are the same one), so that one lucky
+seed does not outline a configuration whose mean is poor; with one seed, it is the best
+member's. Where each square holds one configuration, that is the best square drawn, unless
+a seed without a finite value, or the mean of the metric that ranks (the MSE beside the
+RMSE drawn), orders it otherwise. A diverged member counts at the best value it reached
+before diverging, as the sweep ranks it. (Captions say "square", not "cell": the RNN cell
+is often one of the axes.) The metric drawn is the one the sweep shows (load.Table.shown),
+which orders members as its ranking does (see engine/tasks/).
 """
 
 from matplotlib import colors as mcolors
@@ -96,8 +99,12 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print,
   # alone.
   scale, scale_note = member_values.metric_scale(table)
   log_scale = scale == 'log'
-  norm = (mcolors.LogNorm(finite.min(), finite.max()) if log_scale
-          else mcolors.Normalize(finite.min(), finite.max()))
+  # Squares beyond a factor of 20 of the middle half (a configuration that exploded, at
+  # 2e16 beside the rest at 3000-5000) would make every other square one colour: they
+  # take the scale's end colour instead (the colormap's over and under).
+  kept = finite[member_values.typical(finite)]
+  norm = (mcolors.LogNorm(kept.min(), kept.max()) if log_scale
+          else mcolors.Normalize(kept.min(), kept.max()))
   # Better is brighter whichever way the metric points.
   cmap = matplotlib.colormaps['viridis_r' if table.shown_mode == 'min' else 'viridis']
   cmap = cmap.with_extremes(bad='#e6e6e6')
@@ -125,7 +132,10 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print,
     if best is not None:
       ax.add_patch(patches.Rectangle((best[1] - 0.5, best[0] - 0.5), 1, 1,
                                      fill=False, ec='#D55E00', lw=1.8, zorder=3))
-    bar = fig.colorbar(image, ax=ax, shrink=0.9, pad=0.02)
+    above, below = finite > kept.max(), finite < kept.min()
+    bar = fig.colorbar(image, ax=ax, shrink=0.9, pad=0.02,
+                       extend=('both' if above.any() and below.any() else
+                               'max' if above.any() else 'min' if below.any() else 'neither'))
     bar.set_label(f'val {table.shown} ({"lower" if table.shown_mode == "min" else "higher"}'
                   ' is better)')
     bar.ax.tick_params(labelsize=6)
@@ -149,7 +159,13 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print,
              f'Square: mean {metric} over {over} and the other hyperparameters')
             + f'; outlined square: {outlined}; grey: '
             + ('no member, or every one diverged or without a finite result.'
-               if labels.whole(table) else 'no member with a finite value.'))
+               if labels.whole(table) else 'no configuration there, or none with a finite '
+               'value.'))
+    for out, side, reach in ((above, 'above', 'up to'), (below, 'below', 'down to')):
+      if out.any():
+        far = finite[out].max() if side == 'above' else finite[out].min()
+        text += (f' {int(out.sum())} square(s) {side} the colour scale ({reach} {far:.1e}), '
+                 'in its end colour.')
     budgets = labels.budgets(table.members, table.train_steps)
     if budgets:
       text += ' ' + budgets
