@@ -5,6 +5,7 @@ import importlib.util
 import json
 import os
 import re
+import tempfile
 import time
 import types
 
@@ -200,7 +201,8 @@ def test_a_halving_dry_run_estimates_the_steps_halving_trains(tmp_path):
   plan = sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True, log=lines.append)
   assert plan['trained_fraction'] == 34 / 80
   (bucket,) = plan['buckets']
-  est = bucket['compile_s'] * (1 + 3) + bucket['chunk_s'] * 5 * 34 / 80  # 3 cuts.
+  est = (bucket['compile_s'] * (1 + 3)  # 3 cuts.
+         + (bucket['chunk_s'] + bucket['save_s']) * 5 * 34 / 80)
   assert lines[-1].splitlines()[-1] == (
       f'estimated time: {est:.0f} s ({est / 60:.1f} min); halving trains about 42% of the '
       'member-steps of every member to the end, spread over the buckets as it cuts, and '
@@ -240,7 +242,8 @@ def test_a_tpe_dry_run_estimates_every_round(tmp_path):
   assert table[0].startswith(f'{plan["num_members"]} members in 1 bucket(s) (round 1 of 3) on 1 '
                             'device(s);')
   (bucket,) = plan['buckets']
-  est = bucket['compile_s'] + bucket['chunk_s'] * (TINY.train_steps // TINY.eval_every) * 3
+  est = bucket['compile_s'] + (bucket['chunk_s'] + bucket['save_s']) * (
+      TINY.train_steps // TINY.eval_every) * 3
   assert table[-1] == (
       f'estimated time: {est:.0f} s ({est / 60:.1f} min); tpe asks each of its 3 rounds as '
       'the last ends: all 3 trained as this one, each bucket compiled once (a later '
@@ -267,7 +270,7 @@ def test_a_tpe_dry_run_plans_its_largest_round(tmp_path):
   assert table[-1].startswith('estimated time: ')
   # Its chunks (3 waves each) count once, the earlier rounds' in proportion (10 / 6 in
   # all): with round figures, 3 s a chunk x 2 chunks x 10 / 6 (x 3 rounds was 18 s).
-  bucket.update(compile_s=0.0, chunk_s=3.0)
+  bucket.update(compile_s=0.0, chunk_s=3.0, save_s=0.0)
   assert dry_run.plan_table(plan, TINY.train_steps // TINY.eval_every).splitlines()[-1] == (
       'estimated time: 10 s (0.2 min); tpe asks each of its 3 rounds as the last ends: all '
       '3 trained as this one, in proportion to their configurations, each bucket compiled '
@@ -276,7 +279,7 @@ def test_a_tpe_dry_run_plans_its_largest_round(tmp_path):
 
 class _ColdFirstCall:
   """A compiled step whose first call is slow (threads started, memory first touched),
-  as a CPU's is, 2-3x a step; it hands back the state it was given (donated)."""
+  as a CPU's is, 2-3x a step; it hands back the state it was given (donated), counted."""
 
   def __init__(self, first_s, then_s):
     self.times, self.seen = [first_s, then_s, then_s * 2], []
@@ -287,25 +290,62 @@ class _ColdFirstCall:
   def __call__(self, state, *_):
     self.seen.append(state)
     time.sleep(self.times[len(self.seen) - 1])
-    return (state + 1, {})
+    return (types.SimpleNamespace(calls=state.calls + 1, params=None), {})
 
 
-def test_the_dry_runs_step_time_is_a_warm_calls_where_steps_are_cheap():
-  """The quickstart's estimate was 82 s for 22 s of training (2-core Zen 4 VM): it timed
-  a one-step program's first call. Cheap calls are timed twice more, each on the state
-  the last handed back, and the faster warm call counts; a call of a second or more is
-  timed once."""
-  from rnnjax.search import probe  # pylint: disable=g-import-not-at-top
+def _probe_measure(compiled, save=None):
+  """probe._measure of a fake program on two members, its chunks 10 steps, and a
+  validation that takes no time."""
   cfg, hp = types.SimpleNamespace(steps_per_chunk=10), types.SimpleNamespace(uid=np.zeros(2))
-  mesh = sharding.population_mesh()
+  return probe._measure(compiled, 0.0, 0, lambda params, split: None,
+                        types.SimpleNamespace(calls=0, params=None), cfg, hp,
+                        {'val': None}, None, sharding.population_mesh(), save)
+
+
+def test_the_dry_runs_step_time_is_a_warm_calls():
+  """The quickstart's estimate was 82 s for 22 s of training (2-core Zen 4 VM): it timed
+  a one-step program's first call; a character model's, timed by its first call (over a
+  second, it was timed once), was 1.8x its chunks. A second call is timed, each on the
+  state the last handed back, and a third where calls are cheap; the faster warm call
+  counts."""
+  per_step = 10 / probe.probe_steps(types.SimpleNamespace(steps_per_chunk=10))
   cheap = _ColdFirstCall(0.3, 0.02)
-  per_step = 10 / probe.probe_steps(cfg)  # A call runs a few steps; a chunk 10.
-  figures = probe._measure(cheap, np.zeros(2), 0.0, 0, cfg, hp, {}, None, mesh)
-  assert [int(s[0]) for s in cheap.seen] == [0, 1, 2]
+  figures = _probe_measure(cheap)
+  assert [s.calls for s in cheap.seen] == [0, 1, 2]
   assert 0.02 * per_step <= figures['chunk_s'] < 0.3 * per_step / 2
   dear = _ColdFirstCall(1.05, 0.02)
-  figures = probe._measure(dear, np.zeros(2), 0.0, 0, cfg, hp, {}, None, mesh)
-  assert figures['chunk_s'] >= 1.05 * per_step and len(dear.seen) == 1
+  figures = _probe_measure(dear)
+  assert [s.calls for s in dear.seen] == [0, 1]
+  assert 0.02 * per_step <= figures['chunk_s'] < 1.05 * per_step / 2
+
+
+def test_the_dry_runs_chunk_counts_its_validation_and_checkpoint(monkeypatch):
+  """A chunk of the sweep validates its members after its steps, and a checkpoint is
+  saved after it: the probe times both (here injected: a call of the probe's 8 steps
+  0.8 s, the validation 0.5 s, a save 0.1 s), and the estimate counts them."""
+  warm = iter([0.8, 0.5, 0.1])
+  monkeypatch.setattr(probe, '_warm_s', lambda call: next(warm))
+  saved = []
+  figures = _probe_measure(_ColdFirstCall(0.0, 0.0),
+                           save=lambda state, hp: saved.append(state))
+  assert figures['validation_s'] == 0.5 and figures['save_s'] == 0.1
+  assert figures['chunk_s'] == pytest.approx(0.8 / probe.probe_steps(
+      types.SimpleNamespace(steps_per_chunk=10)) * 10 + 0.5)
+  plan = {'num_members': 2, 'buckets': [{
+      'bucket': 0, 'num_members': 2, 'padded_width': 8, 'padding_fraction': 0.0,
+      'params_per_member': [1], 'estimated_bytes_per_member': 1, 'structure': {},
+      **figures, 'compile_s': 0.0, 'chunk_s': 3.0}],
+          'bucketed_axes': [], 'masked_axes': [], 'vmapped_axes': []}
+  assert dry_run.plan_table(plan, 10).splitlines()[-1] == 'estimated time: 31 s (0.5 min)'
+
+
+def test_a_dry_run_times_a_checkpoint_and_writes_nothing(tmp_path, monkeypatch):
+  """The checkpoint a dry run times is written in a temporary directory, removed after."""
+  monkeypatch.setattr(tempfile, 'tempdir', str(tmp_path / 'tmp'))
+  (tmp_path / 'tmp').mkdir()
+  plan = sweep.run_sweep(TINY, str(tmp_path / 'wd'), dry_run=True, log=lambda _: None)
+  assert all(b['save_s'] > 0 for b in plan['buckets'])
+  assert not os.listdir(tmp_path / 'tmp') and not (tmp_path / 'wd').exists()
 
 
 def test_masked_widths_per_layer_dropout_and_dry_run(tmp_path):

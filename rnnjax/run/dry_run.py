@@ -6,9 +6,14 @@ memory are the most the sweep needs: the first, or the last where --last_round i
 larger (`strategy.largest_round`).
 """
 
+import contextlib
+import itertools
+import tempfile
+
 import jax
 
 from rnnjax.errors import InputError
+from rnnjax.run import checkpoint
 from rnnjax.run import prepare as prepare_lib
 from rnnjax.search import probe
 from rnnjax.search import waves as plan_lib
@@ -31,11 +36,13 @@ def describe_plan(sweep: prepare_lib.Prepared, group_size: int = 0, log=print,
   first_waves = {run.bucket: (run.cfg, run.uids, run.hp, sweep.device_data[run.data_key])
                  for run in reversed(sweep.runs)}
   plan_json = dict(sweep.plan_json, num_devices=sweep.mesh.size)
-  probed = probe.probe_all([first_waves[b] for b in range(len(sweep.plan.buckets))],
-                           sweep.base_key, sweep.mesh, group_size)
+  with _checkpoints() as save:
+    probed = probe.probe_all([first_waves[b] for b in range(len(sweep.plan.buckets))],
+                             sweep.base_key, sweep.mesh, group_size, save=save)
   for b, figures in enumerate(probed):
     plan_json['buckets'][b].update(figures)
-    plan_json['buckets'][b]['chunk_s'] *= plan_json['buckets'][b]['num_waves']
+    for key in ('chunk_s', 'validation_s', 'save_s'):  # Each wave's chunks, each saved.
+      plan_json['buckets'][b][key] *= plan_json['buckets'][b]['num_waves']
   spec = sweep.spec
   if spec.search == 'halving':  # Members cut at the rungs train no more chunks.
     members, min_steps = len(sweep.plan.members), spec.min_steps or spec.eval_every
@@ -52,6 +59,21 @@ def describe_plan(sweep: prepare_lib.Prepared, group_size: int = 0, log=print,
       plan_json['round_sizes'] = sizes
   log(plan_table(plan_json, sweep.num_chunks))
   return plan_json
+
+
+@contextlib.contextmanager
+def _checkpoints():
+  """Yields save(state, hp): a checkpoint of a wave, as the sweep saves after each chunk
+  (run/chunks.py), in a temporary directory removed on exit: a dry run writes nothing in
+  the work directory."""
+  with tempfile.TemporaryDirectory(prefix='rnnjax-dry-run-') as directory:
+    mngr = checkpoint.manager(directory, keep=1)
+    steps = itertools.count(1)
+    try:
+      yield lambda state, hp: checkpoint.save(mngr, next(steps), {'0': (state, hp)},
+                                              {'position': 0})
+    finally:
+      mngr.close()
 
 
 def _fmt(x):
@@ -76,7 +98,7 @@ def plan_table(plan: dict, num_chunks: int) -> str:
            f'{"padding":>7} '
            f'{"params/member":>15} '
            f'{"MiB/member":>10} {"budgeted":>8} {"compile s":>9} {"chunk s":>8} '
-           f'{"est. s":>7}  structure']
+           f'{"save s":>6} {"est. s":>7}  structure']
   total = 0.0
   for b in plan['buckets']:
     counts = b['params_per_member']
@@ -85,7 +107,8 @@ def plan_table(plan: dict, num_chunks: int) -> str:
     est = None
     if 'chunk_s' in b:
       est = (b['compile_s'] * (1 + plan.get('recompiles', 0))
-             + b['chunk_s'] * num_chunks * plan.get('trained_fraction', 1)
+             + (b['chunk_s'] + b.get('save_s', 0.0)) * num_chunks
+             * plan.get('trained_fraction', 1)
              * (sum(sizes) / max(sizes) if sizes else rounds))
       total += est
     structure = ' '.join(f'{k}={v}' for k, v in b['structure'].items())
@@ -96,7 +119,8 @@ def plan_table(plan: dict, num_chunks: int) -> str:
                  f'{_fmt(mib and mib / 2**20):>10} '
                  f'{_fmt(b["estimated_bytes_per_member"] / 2**20):>8} '
                  f'{_fmt(b.get("compile_s")):>9} '
-                 f'{_fmt(b.get("chunk_s")):>8} {_fmt(est):>7}  {structure}')
+                 f'{_fmt(b.get("chunk_s")):>8} {_fmt(b.get("save_s")):>6} '
+                 f'{_fmt(est):>7}  {structure}')
   lines += plan_lib.wave_notes(plan)
   if total:
     fraction = plan.get('trained_fraction', 1)

@@ -1,10 +1,11 @@
 """What a bucket costs before the sweep runs: parameters, padding, memory and time.
 
 `describe(...)` gives the cheap facts (no compile). `probe_all(...)` compiles each
-bucket's training program as a chunk of a few steps (`probe_steps`) without the
-validation pass, reads its memory from the compiled executable, and times it (warm,
-where calls are cheap) on a population of zeros, for `--dry_run` and its time estimate.
-A full chunk would make a dry run as slow as the sweep's first chunk.
+bucket's training program as a chunk of a few steps (`probe_steps`) and its validation
+pass, reads the training's memory from the compiled executable, and times both (warm
+calls) on a population of zeros, with a checkpoint of it where the caller gives one to
+time, for `--dry_run` and its time estimate. A full chunk would make a dry run as slow
+as the sweep's first chunk.
 """
 
 import concurrent.futures
@@ -22,7 +23,7 @@ from rnnjax.engine import population as pop
 from rnnjax.engine import sharding
 
 PROBE_COMPILER_OPTIONS = {'xla_backend_optimization_level': 1}
-# Calls timed after the first while all of them took less than this (seconds).
+# A third call is timed where the first two took less than this (seconds).
 WARM_CALLS_S = 1.0
 PROBE_STEPS = 8
 
@@ -142,25 +143,50 @@ def probe_steps(cfg: pop.TrainConfig) -> int:
   return min(cfg.steps_per_chunk, PROBE_STEPS)
 
 
-def _compile(cfg: pop.TrainConfig, hp: pop.HParams, data, base_key, mesh, group_size):
-  few_steps = dataclasses.replace(cfg, steps_per_chunk=probe_steps(cfg))
-  # A state of zeros of the right shapes costs the same per step as a trained one, and
-  # spares compiling (and running) the initialisation.
-  shapes = jax.eval_shape(pop.population_init_fn(few_steps, mesh), hp, base_key)
+def _zeros(cfg: pop.TrainConfig, hp: pop.HParams, base_key, mesh):
+  """A population state of zeros: of the right shapes, it costs the same per step as a
+  trained one, and spares compiling (and running) the initialisation."""
+  shapes = jax.eval_shape(pop.population_init_fn(cfg, mesh), hp, base_key)
   shard = sharding.members_sharding(mesh)
-  state = jax.tree.map(lambda s: jax.device_put(np.zeros(s.shape, s.dtype), shard), shapes)
+  return jax.tree.map(lambda s: jax.device_put(np.zeros(s.shape, s.dtype), shard), shapes)
+
+
+def _compile(program, *args):
+  """(the program compiled, seconds). On a CPU, XLA's level-1 backend optimisation
+  compiles about a quarter faster, and measured the same step time as the default level
+  on these programs (2-core VM)."""
   start = time.perf_counter()
-  # On a CPU, XLA's level-1 backend optimisation compiles about a quarter faster, and
-  # measured the same step time as the default level on these programs (2-core VM).
+  compiled = program.lower(*args).compile(
+      compiler_options=PROBE_COMPILER_OPTIONS if jax.default_backend() == 'cpu' else None)
+  return compiled, time.perf_counter() - start
+
+
+def _compile_chunk(cfg: pop.TrainConfig, hp: pop.HParams, data, base_key, mesh,
+                   group_size, state):
+  few_steps = dataclasses.replace(cfg, steps_per_chunk=probe_steps(cfg))
   with compile_cache.measure() as counted:
-    compiled = pop.population_chunk_fn(few_steps, mesh, group_size, validate=False).lower(
-        state, hp, data, base_key).compile(
-            compiler_options=PROBE_COMPILER_OPTIONS if jax.default_backend() == 'cpu'
-            else None)
-  return compiled, state, time.perf_counter() - start, counted.cache_hits
+    compiled, seconds = _compile(
+        pop.population_chunk_fn(few_steps, mesh, group_size, validate=False),
+        state, hp, data, base_key)
+  return compiled, seconds, counted.cache_hits
 
 
-def _measure(compiled, state, compile_s, cache_hits, cfg, hp, data, base_key, mesh) -> dict:
+def _warm_s(call) -> float:
+  """Seconds of a warm call of `call`. A first call pays once for what a sweep's first
+  chunk pays once (threads started, memory first touched): up to 10x a warm call's time
+  on a CPU (a character model's chunk, timed by its first call alone, was estimated at
+  1.8x its time). So a second call is timed, and where calls are cheap (WARM_CALLS_S in
+  all) a third, and the faster warm call counts."""
+  times = []
+  while len(times) < 2 or (len(times) < 3 and sum(times) < WARM_CALLS_S):
+    start = time.perf_counter()
+    call()
+    times.append(time.perf_counter() - start)
+  return min(times[1:])
+
+
+def _measure(compiled, compile_s, cache_hits, validation, state, cfg, hp, data, base_key,
+             mesh, save=None) -> dict:
   memory = compiled.memory_analysis()
   per_device = hp.uid.shape[0] // mesh.size
   member_bytes = None
@@ -174,17 +200,16 @@ def _measure(compiled, state, compile_s, cache_hits, cfg, hp, data, base_key, me
     data_bytes = max(0, memory.argument_size_in_bytes - members)
     member_bytes = (memory.argument_size_in_bytes - data_bytes +
                     memory.temp_size_in_bytes) / per_device
-  # A first call pays once for what a sweep's first chunk pays once (threads started,
-  # memory first touched): up to 10x a warm call's time on a CPU. Where calls are cheap
-  # (WARM_CALLS_S in all), two more are timed and the faster counts.
-  times = []
-  while not times or (len(times) < 3 and sum(times) < WARM_CALLS_S):
-    start = time.perf_counter()
-    state = jax.block_until_ready(compiled(state, hp, data, base_key))[0]  # Donated.
-    times.append(time.perf_counter() - start)
-  step_s = min(times[1:] or times) / probe_steps(cfg)
+  held = [state]
+
+  def chunk():
+    held[0] = jax.block_until_ready(compiled(held[0], hp, data, base_key))[0]  # Donated.
+
+  step_s = _warm_s(chunk) / probe_steps(cfg)
+  val_s = _warm_s(lambda: jax.block_until_ready(validation(held[0].params, data['val'])))
   return {'compile_s': compile_s, 'cache_hits': cache_hits,
-          'chunk_s': step_s * cfg.steps_per_chunk,
+          'chunk_s': step_s * cfg.steps_per_chunk + val_s, 'validation_s': val_s,
+          'save_s': _warm_s(lambda: save(held[0], hp)) if save else 0.0,
           'bytes_per_member': member_bytes, 'data_bytes_per_device': data_bytes}
 
 
@@ -199,17 +224,21 @@ def _bytes_on_a_device(x) -> int:
 PROBE_MEMBERS = 4096
 
 
-def probe_all(buckets, base_key, mesh, group_size: int = 0) -> list[dict]:
-  """Probes every (cfg, members, hp, device data) bucket: the probes' programs compile
-  in parallel threads (XLA compiles outside the GIL, and compiling dominates a dry run),
-  then each is timed alone so that the timings do not disturb one another.
+def probe_all(buckets, base_key, mesh, group_size: int = 0, save=None) -> list[dict]:
+  """Probes every (cfg, members, hp, device data) bucket: the probes' programs (each
+  bucket's training and validation) compile in parallel threads (XLA compiles outside
+  the GIL, and compiling dominates a dry run), then each is timed alone so that the
+  timings do not disturb one another.
 
-  Per bucket: compile_s (of the probe's program: the sweep's, which validates too,
-  takes a little longer; near zero when the persistent cache holds it, cache_hits);
-  chunk_s = a training step's time x steps per chunk (the validation pass, checkpoint
-  and records after each chunk not counted); bytes_per_member from the compiled
-  executable (a chunk's loop over steps does not add to it), less the data, which each
-  device holds once (data_bytes_per_device).
+  Per bucket: compile_s (of the probe's training program: the sweep's, which validates
+  too, takes a little longer; near zero when the persistent cache holds it, cache_hits);
+  chunk_s = a training step's time x steps per chunk + validation_s, the validation
+  pass after a chunk's steps (the sweep's runs inside its chunk program, a group of
+  members after another, as `population.population_eval_fn`'s, timed here); save_s,
+  the seconds of `save(state, hp)`, a checkpoint of the wave as the sweep writes after
+  each chunk (0 without `save`); the records written after each chunk not counted;
+  bytes_per_member from the compiled training program (a chunk's loop over steps does
+  not add to it), less the data, which each device holds once (data_bytes_per_device).
   """
   # A wave of more than PROBE_MEMBERS is probed on its first PROBE_MEMBERS rows and its
   # time scaled up (at these sizes a step's time grows in proportion to the members), so
@@ -218,12 +247,18 @@ def probe_all(buckets, base_key, mesh, group_size: int = 0) -> list[dict]:
   sample = max(mesh.size, PROBE_MEMBERS // mesh.size * mesh.size)
   buckets = [(cfg, uids, jax.tree.map(lambda a: a[:sample], hp) if n > sample else hp, data)
              for (cfg, uids, hp, data), n in zip(buckets, rows)]
+  states = [_zeros(cfg, hp, base_key, mesh) for cfg, _, hp, _ in buckets]
   with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-    compiled = list(pool.map(
-        lambda bucket: _compile(bucket[0], bucket[2], bucket[3], base_key, mesh, group_size),
-        buckets))
-  out = [_measure(*c, cfg, hp, data, base_key, mesh)
-         for c, (cfg, _, hp, data) in zip(compiled, buckets)]
+    chunks = [pool.submit(_compile_chunk, cfg, hp, data, base_key, mesh, group_size, state)
+              for (cfg, _, hp, data), state in zip(buckets, states)]
+    validations = [pool.submit(_compile, pop.population_eval_fn(cfg, mesh, group_size),
+                               state.params, data['val'])
+                   for (cfg, _, _, data), state in zip(buckets, states)]
+    compiled = [(c.result(), v.result()[0]) for c, v in zip(chunks, validations)]
+  out = [_measure(*chunk, validation, state, cfg, hp, data, base_key, mesh, save)
+         for (chunk, validation), state, (cfg, _, hp, data)
+         in zip(compiled, states, buckets)]
   for figures, n in zip(out, rows):
-    figures['chunk_s'] *= max(1.0, n / sample)
+    for key in ('chunk_s', 'validation_s', 'save_s'):
+      figures[key] *= max(1.0, n / sample)
   return out
