@@ -22,7 +22,6 @@ from rnnjax.engine import model
 from rnnjax.engine import population as pop
 from rnnjax.engine import sharding
 
-PROBE_COMPILER_OPTIONS = {'xla_backend_optimization_level': 1}
 # A third call is timed where the first two took less than this (seconds).
 WARM_CALLS_S = 1.0
 PROBE_STEPS = 8
@@ -152,12 +151,11 @@ def _zeros(cfg: pop.TrainConfig, hp: pop.HParams, base_key, mesh):
 
 
 def _compile(program, *args):
-  """(the program compiled, seconds). On a CPU, XLA's level-1 backend optimisation
-  compiles about a quarter faster, and measured the same step time as the default level
-  on these programs (2-core VM)."""
+  """(the program compiled, seconds), at XLA's default optimisation, as the sweep's: on
+  a CPU, level 1 compiled about a quarter faster, but its quickstart chunk ran in 0.84x
+  the default's time (2-core Zen 4 VM), and the estimate was that much short."""
   start = time.perf_counter()
-  compiled = program.lower(*args).compile(
-      compiler_options=PROBE_COMPILER_OPTIONS if jax.default_backend() == 'cpu' else None)
+  compiled = program.lower(*args).compile()
   return compiled, time.perf_counter() - start
 
 
