@@ -1544,7 +1544,7 @@ def test_the_compare_caption_says_what_each_panel_draws(tmp_path, monkeypatch):
   drawn = fabricate(tmp_path / 'random', {'cell': 'choice(rnn_tanh,gru)',
                                           'learning_rate': 'loguniform(1e-2,1e-1)'},
                     lambda hp, seed: 1e12 if hp['learning_rate'] > 0.072 else fn(hp, seed),
-                    search_kind='random', num_members=8)
+                    search_kind='random', num_members=8, nonfinite=(7,))
   compare_plot.plot_compare([('grid', load.load(grid)), ('random', load.load(drawn))],
                             str(tmp_path / 'out'), val_kinds={'grid': 'split',
                                                               'random': 'split'})
@@ -1556,6 +1556,7 @@ def test_the_compare_caption_says_what_each_panel_draws(tmp_path, monkeypatch):
   assert ('1 configuration(s) above the view (up to 1.0e+06), drawn as triangles at its '
           'edge.') in caption, caption
   assert figs[-1].axes[0].get_ylim()[1] < 1e6
+  assert caption.endswith('random: 1 member(s) without a finite value not shown.'), caption
 
 
 def test_a_linear_range_gets_few_short_tick_labels_apart():

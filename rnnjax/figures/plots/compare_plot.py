@@ -146,9 +146,9 @@ def plot_compare(runs: list, out_dir: str, *, val_kinds: dict, log=print) -> lis
     if diverged:
       text += ' '.join(diverged) + ' '
     text += beyond
-    dropped = sum(int((~member_values.usable(t)).sum()) for t in tables)
-    if dropped:
-      text += f'{dropped} member(s) without a finite value not shown.'
+    dropped = [f'{label}: {n} member(s) without a finite value not shown.'
+               for label, t in runs for n in [int((~member_values.usable(t)).sum())] if n]
+    text += ' '.join(dropped)
     style.note(fig, text, width)
     paths = style.save(fig, out_dir, NAME)
   log(f'figures: wrote {paths[0]}')
