@@ -100,12 +100,6 @@ def diverged(table, verb: str = 'drawn') -> str:
           if n else '')
 
 
-def whole(table) -> bool:
-  """Whether no member of `table` diverged and each has a finite value: captions of such
-  a sweep keep the words of the rule before diverged members counted (the same there)."""
-  return not (table.status == 'diverged').any() and bool(member_values.usable(table).all())
-
-
 def replicates(members, count: int = 0) -> str:
   """How captions name a configuration's replicates (`members`: load.Table.members):
   'seeds'; after a sweep with --folds, 'seeds (each its mean over 3 folds)': a seed's

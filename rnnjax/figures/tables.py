@@ -109,8 +109,7 @@ def caption(table: load.Table, names: list, rows_: list) -> str:
   if _spread(rows_) and table.metric != table.shown:  # Over seeds they may order otherwise.
     over += f' (best by mean {table.metric}, as the sweep ranks)'
   diverged = labels.diverged(table, 'counted')
-  dropped = ('that diverged or had no finite value.' if labels.whole(table) else
-             'without a finite value.' + (f' {diverged}' if diverged else ''))
+  dropped = 'without a finite value.' + (f' {diverged}' if diverged else '')
   return (f'Best configuration per ({", ".join(names)}'
           f'{"; " + ", ".join(fixed) if fixed else ""}): validation {table.shown} '
           f'({f"{scale}; " if scale else ""}'

@@ -157,10 +157,8 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print,
     text = ((f'Square: geometric mean, over the other hyperparameters, of each '
              f'configuration\'s mean {metric} over {over}' if log_scale else
              f'Square: mean {metric} over {over} and the other hyperparameters')
-            + f'; outlined square: {outlined}; grey: '
-            + ('no member, or every one diverged or without a finite result.'
-               if labels.whole(table) else 'no configuration there, or none with a finite '
-               'value.'))
+            + f'; outlined square: {outlined}; grey: no configuration there, or none with a '
+            'finite value.')
     for out, side, reach in ((above, 'above', 'up to'), (below, 'below', 'down to')):
       if out.any():
         far = finite[out].max() if side == 'above' else finite[out].min()

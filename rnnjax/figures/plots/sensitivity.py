@@ -255,8 +255,7 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
         [h.get_label() for h in handles], width - 0.1))
     dropped = int((~ok).sum())
     unit = 'seeds' if folds < 2 else 'members'
-    fewest = (f'fewest diverged {unit}' if labels.whole(table) else
-              f'fewest {unit} without a finite value')
+    fewest = f'fewest {unit} without a finite value'
     word = labels.replicates(table.members)
     over = (labels.replicates(table.members, seeds) if len(counts) == 1 else
             f'{word} ({counts[0]} to {seeds})')
