@@ -142,7 +142,8 @@ def plot_compare(runs: list, out_dir: str, *, val_kinds: dict, log=print) -> lis
             for label, t in runs if any(n not in t.axes for n in axes)]
     if only:
       text += f'Not swept there, so not drawn: {"; ".join(only)}. '
-    diverged = [f'{label}: {labels.diverged(t)}' for label, t in runs if labels.diverged(t)]
+    diverged = [f'{label}: {said}' for label, t in runs for said in [labels.diverged(t)]
+                if said]
     if diverged:
       text += ' '.join(diverged) + ' '
     text += beyond
