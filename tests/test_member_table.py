@@ -67,6 +67,34 @@ def test_config_table_by_hand():
   assert got[2]['val'] == {m: {'mean': None, 'sd': None} for m in ('mse', 'rmse')}
 
 
+def test_configurations_count_their_members_that_diverged_with_a_value(tmp_path):
+  """Each configuration lists how many of its usable members diverged (counted at their
+  best before diverging), in summary.json's records and members.npz alike; a member that
+  diverged without a finite value is not among them (nor among the usable). A summary
+  written before the count was listed reads back with it counted from its members."""
+  records = _records()
+  records[0]['status'] = 'diverged'  # At its best before, 1.0.
+  table = member_table.MemberTable.from_records(records)
+  configs = member_table.ConfigTable.of(table, 'mse', 'rmse')
+  assert [(c['config'], c['usable'], c['diverged']) for c in configs] == [
+      (2, 2, 0), (0, 2, 1), (1, 0, 0)]
+  assert list(configs[0]) == ['config', 'uids', 'usable', 'diverged', 'val']
+  per_member = member_table.ConfigTable.of(table, 'mse', 'rmse', per_member=True)
+  assert {c['uids'][0]: c['diverged'] for c in per_member} == {
+      0: 1, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0}
+  summary = {'task': 'forecast', 'members': table, 'ranking': [5, 0, 4, 1],
+             'configs': configs}
+  older = lambda rows: [{k: v for k, v in c.items() if k != 'diverged'} for c in rows]
+  saved = json.loads(json.dumps(files.clean({**summary, 'configs': older(configs)})))
+  assert summary_file.read('', saved)['configs'] == configs
+  on_disk = summary_file.write(str(tmp_path), summary)
+  with np.load(tmp_path / files.MEMBERS) as z:
+    assert z['config_diverged'].tolist() == [0, 1, 0]
+    arrays = {k: z[k] for k in z.files if k != 'config_diverged'}
+  np.savez(tmp_path / files.MEMBERS, **arrays)
+  assert summary_file.read(str(tmp_path), on_disk)['configs'] == configs
+
+
 def test_a_display_value_that_overflowed_makes_its_mean_infinite_without_a_warning():
   """A member whose selection value is finite but whose display value overflowed (an MSE
   of 3e32 whose RMSE in original units is inf): the configuration's display mean is

@@ -107,11 +107,15 @@ def test_test_split_never_chooses(honest, tmp_path, monkeypatch):
               if l.startswith('test rmse of the best configuration under each dropout'))
   assert f'{value} {np.mean(tests(uids)):.4g} +- ' in line and '(2, 1 diverged)' in line, line
   assert line.count('diverged') == 1, line
-  # And in the best configuration's line, where one of its seeds diverged.
+  # And in the best configuration's line, where one of its seeds diverged (as summary.json's
+  # configuration counts it).
   best_uids = lost['configs'][0]['uids']
-  lost = dict(honest, members=member_table.MemberTable.from_records(
+  members = member_table.MemberTable.from_records(
       [dict(m, status='diverged') if m['uid'] == best_uids[0] else m
-       for m in honest['members']]))
+       for m in honest['members']])
+  lost = dict(honest, members=members,
+              configs=member_table.ConfigTable.of(members, 'mse', 'rmse'))
+  assert lost['configs'][0]['uids'] == best_uids and lost['configs'][0]['diverged'] == 1
   line = next(l for l in report.ranking_table(lost).splitlines()
               if l.startswith('best configuration'))
   assert line.startswith('best configuration by its mean val mse over 2 seeds (1 diverged, '

@@ -217,14 +217,17 @@ class ConfigTable(_Records):
   over the members with a finite one, with its standard deviation, and the same of the
   display metric.
 
-  config, usable: <int64>[C]; uids: <int64>[sum of sizes], each configuration's uids
-  from offsets[c] to offsets[c + 1]; stats: metric -> (mean, sd) <float64>[C] each
-  (NaN where the small form holds None: no usable member, or one).
+  config, usable: <int64>[C]; diverged: <int64>[C] of its usable members, those that
+  diverged (each counted at its best before: `count_diverged`), None until
+  summary_file.read counts them for a summary written before they were listed; uids:
+  <int64>[sum of sizes], each configuration's uids from offsets[c] to offsets[c + 1];
+  stats: metric -> (mean, sd) <float64>[C] each (NaN where the small form holds None: no
+  usable member, or one).
   """
 
-  def __init__(self, config, usable, uids, offsets, stats: dict):
-    self.config, self.usable, self.uids, self.offsets = config, usable, uids, offsets
-    self.stats = stats
+  def __init__(self, config, usable, diverged, uids, offsets, stats: dict):
+    self.config, self.usable, self.diverged = config, usable, diverged
+    self.uids, self.offsets, self.stats = uids, offsets, stats
 
   def __len__(self):
     return len(self.config)
@@ -236,7 +239,7 @@ class ConfigTable(_Records):
     stat = lambda a: None if np.isnan(a[i]) else float(a[i])
     return {'config': int(self.config[i]),
             'uids': self.uids[self.offsets[i]:self.offsets[i + 1]].tolist(),
-            'usable': int(self.usable[i]),
+            'usable': int(self.usable[i]), 'diverged': int(self.diverged[i]),
             'val': {m: {'mean': stat(mean), 'sd': stat(sd)}
                     for m, (mean, sd) in self.stats.items()}}
 
@@ -275,11 +278,13 @@ class ConfigTable(_Records):
     offsets = np.concatenate([[0], np.cumsum(sizes[rank])]).astype(np.int64)
     # The scores are float32's: their means and sds are kept to its precision too.
     single = lambda a: a[rank].astype(np.float32).astype(np.float64)
-    return cls(configs[rank], counts[rank].astype(np.int64), uids, offsets,
+    return cls(configs[rank], counts[rank].astype(np.int64),
+               count_diverged(table, uids, offsets, selection), uids, offsets,
                {m: (single(mean), single(sd)) for m, (mean, sd) in stats.items()})
 
   def arrays(self) -> dict:
     out = {'config_config': self.config, 'config_usable': self.usable,
+           'config_diverged': self.diverged,
            'config_uids': self.uids, 'config_offsets': self.offsets,
            'config_metrics': np.asarray(list(self.stats), str)}
     for j, (mean, sd) in enumerate(self.stats.values()):
@@ -294,8 +299,10 @@ class ConfigTable(_Records):
         [np.nan if (v := c['val'].get(m, {}).get(k)) is None else v for c in records],
         np.float64)
     sizes = np.asarray([len(c['uids']) for c in records], np.int64)
+    diverged = [c.get('diverged') for c in records]  # None: written before they were listed.
     return cls(np.asarray([c['config'] for c in records], np.int64),
                np.asarray([c['usable'] for c in records], np.int64),
+               None if None in diverged else np.asarray(diverged, np.int64),
                np.asarray([u for c in records for u in c['uids']], np.int64),
                np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
                {m: (stat(m, 'mean'), stat(m, 'sd')) for m in metrics})
@@ -304,8 +311,18 @@ class ConfigTable(_Records):
   def from_arrays(cls, z) -> 'ConfigTable':
     stats = {str(m): (z[f'config_mean_{j}'], z[f'config_sd_{j}'])
              for j, m in enumerate(z['config_metrics'])}
-    return cls(z['config_config'], z['config_usable'], z['config_uids'],
-               z['config_offsets'], stats)
+    return cls(z['config_config'], z['config_usable'], z.get('config_diverged'),
+               z['config_uids'], z['config_offsets'], stats)
+
+
+def count_diverged(members: MemberTable, uids, offsets, selection: str) -> np.ndarray:
+  """<int64>[C] of each configuration's members (uids <int>[sum of sizes], configuration
+  c's from offsets[c] to offsets[c + 1]), those that diverged with a finite validation
+  `selection` value: the ranking counts each at the best it reached before diverging."""
+  rows = members.uids.searchsorted(uids)
+  hit = (members.strs['status'][rows] == 'diverged') & np.isfinite(members.val[selection][rows])
+  config = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+  return np.bincount(config, weights=hit, minlength=len(offsets) - 1).astype(np.int64)
 
 
 def records_of(members: MemberTable, uids) -> dict:

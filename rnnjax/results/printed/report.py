@@ -83,9 +83,8 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
     # Its mean counts a diverged seed at its best before and leaves out one without a
     # finite value; configurations rank first by how many they have of those
     # (member_table.rank_configs).
-    diverged = sum(by_uid[u]['status'] == 'diverged' and
-                   by_uid[u]['val'].get(selection) is not None for u in uids)
     missing = len(uids) - configs[0]['usable']
+    diverged = configs[0]['diverged']
     notes = ([f'{diverged} diverged, each at its best before'] * bool(diverged) +
              [f'{missing} without a finite value'] * bool(missing))
     over += f' ({"; ".join(notes)})' if notes else ''
