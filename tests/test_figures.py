@@ -1150,19 +1150,21 @@ def test_one_lucky_survivor_loses_to_seeds_that_all_count(tmp_path, monkeypatch)
   """A configuration whose one seed with a value is the best member, its other two
   without a finite value, ranks below one whose three seeds all count, though its mean
   is worse: in the summary's configuration table and the figures' best configuration
-  alike (member_table.rank_configs); its point is drawn white."""
+  alike (member_table.rank_configs). Its point is not drawn white (no member of it
+  diverged with a value: white marks those); the two without one are counted."""
   configs, table = _by_hand(tmp_path / 'w', {
       (1e-3, 0.0): [('ok', 0.1), ('diverged', None), ('diverged', None)],
       (1e-2, 0.2): [('ok', 0.5), ('ok', 0.6), ('ok', 0.7)]})
   assert [(c['config'], c['usable']) for c in configs] == [(1, 3), (0, 1)]
   stats = member_values.config_stats(table)
   assert member_values.best_config(stats)['config'] == configs[0]['config'] == 1
-  assert [c['dropped'] for c in stats] == [2, 0]
+  assert [(c['dropped'], c['diverged']) for c in stats] == [(2, 0), (0, 0)]
   figs = _capture_figures(monkeypatch, draw=False)
   sensitivity.plot_sensitivity(table, str(tmp_path / 'out'), log=lambda _: None)
   (fig,) = figs
   caption = _caption(fig)
-  assert sensitivity.LOST_SEEDS.strip() in caption, caption
+  assert sensitivity.WHITE not in caption, caption
+  assert not [l for ax in fig.axes for l in ax.get_lines() if l.get_markerfacecolor() == 'white']
   assert '2 member(s) without a finite value not shown.' in caption, caption
   assert 'fewest seeds without a finite value first' in caption, caption
   for ax in fig.axes:
@@ -1173,7 +1175,8 @@ def test_one_lucky_survivor_loses_to_seeds_that_all_count(tmp_path, monkeypatch)
 def test_a_diverged_member_counts_at_its_best_before(tmp_path, monkeypatch):
   """A seed that diverged after reaching 0.1 counts at that value, as the sweep ranks it:
   its configuration's mean over its three seeds is the best, in the summary's table and
-  the figures alike, and the captions say that it is drawn at its best before."""
+  the figures alike, and the captions say that it is drawn at its best before; its
+  point on the sensitivity figure's lines is white."""
   configs, table = _by_hand(tmp_path / 'w', {
       (1e-3, 0.0): [('diverged', 0.1), ('ok', 0.5), ('ok', 0.5)],
       (1e-2, 0.2): [('ok', 0.4), ('ok', 0.4), ('ok', 0.4)]})
@@ -1195,7 +1198,7 @@ def test_a_diverged_member_counts_at_its_best_before(tmp_path, monkeypatch):
     assert said in caption and 'not shown' not in caption, caption
   grey = 'grey: no configuration there, or none with a finite value.'  # Or a bin none fell in.
   assert grey in _caption(figs[0]), _caption(figs[0])
-  assert sensitivity.LOST_SEEDS.strip() not in _caption(figs[1])
+  assert sensitivity.WHITE in _caption(figs[1]), _caption(figs[1])
   assert '1 diverged member(s) counted at' in tables.markdown(table)
 
 
@@ -1215,35 +1218,37 @@ def test_heatmap_levels_of_values_many_members_share_are_not_one_bin():
   assert names == ['1', '2', '5'] and list(level) == [0] * 10 + [2] * 10 + [1]
 
 
-def test_a_point_whose_configurations_lost_seeds_is_drawn_white_and_said(tmp_path,
-                                                                        monkeypatch):
-  """Where every configuration at a value lost a seed to divergence, the line's point
-  there is the mean of the rest: drawn white inside, and the caption says what that
-  means (else a seed that survived alone reads as a mean over every seed). None lost:
-  no white point, no sentence."""
-  axes = {'learning_rate': 'grid(1e-3,1e-2)', 'dropout': 'grid(0,0.2)'}
-  whole = load.load(fabricate(tmp_path / 'whole', axes, lr_only))
-  lost = tuple(m['uid'] for m in whole.members
-               if m['hparams']['learning_rate'] == 1e-2 and m['seed'] == 0)
-  assert len(lost) == 2  # One seed of each configuration at 1e-2.
-  figs = _capture_figures(monkeypatch)
-  for workdir, diverged in ((tmp_path / 'whole', ()), (tmp_path / 'lost', lost)):
-    table = load.load(fabricate(workdir, axes, lr_only, diverged=diverged))
+def test_a_point_whose_configuration_has_a_diverged_member_is_drawn_white_and_said(
+    tmp_path, monkeypatch):
+  """The best configuration at a learning rate of 1e-2 and at a dropout of 0 has a seed
+  that diverged after reaching 0.2 (counted there, as the sweep ranks it): at those two
+  points the lines are drawn white inside, and the caption says what white means (else
+  a configuration that was unstable reads as any other). None diverged: no white
+  point, no sentence."""
+  figs = _capture_figures(monkeypatch, draw=False)
+
+  def white_points(seeds, workdir):
+    _, table = _by_hand(workdir, seeds)
     sensitivity.plot_sensitivity(table, str(workdir / 'out'), log=lambda _: None)
-    white = {ax.get_xlabel(): [(l.get_xdata(), l.get_ydata()) for l in ax.get_lines()
-                               if l.get_marker() == 'o' and l.get_markerfacecolor() == 'white']
-             for ax in figs[-1].axes}
-    if not diverged:
-      assert not any(white.values()) and sensitivity.LOST_SEEDS not in _caption(figs[-1])
-      continue
-    assert sensitivity.LOST_SEEDS in _caption(figs[-1]), _caption(figs[-1])
-    assert not white['dropout']  # At each dropout, a configuration with both seeds won.
-    (x, y), = white['learning rate']
-    kept = [m for m in table.members if m['hparams']['learning_rate'] == 1e-2
-            and m['uid'] not in lost]
-    best = min(kept, key=lambda m: m['val']['mse'])  # One seed left: its value.
-    np.testing.assert_allclose(x, style.coords(table.axes['learning_rate'], [1e-2]))
-    np.testing.assert_allclose(y, [best['val'][table.shown]], rtol=1e-12)
+    return table, _caption(figs[-1]), {
+        ax.get_xlabel(): [(l.get_xdata(), l.get_ydata()) for l in ax.get_lines()
+                          if l.get_marker() == 'o' and l.get_markerfacecolor() == 'white']
+        for ax in figs[-1].axes}
+
+  seeds = {(1e-3, 0.0): [('ok', 0.5), ('ok', 0.5)], (1e-3, 0.2): [('ok', 0.6), ('ok', 0.6)],
+           (1e-2, 0.0): [('diverged', 0.2), ('ok', 0.4)],
+           (1e-2, 0.2): [('ok', 0.45), ('ok', 0.45)]}
+  table, caption, white = white_points(seeds, tmp_path / 'diverged')
+  assert sensitivity.WHITE in caption, caption
+  assert '1 diverged member(s) drawn at their best value before diverging.' in caption
+  mean = np.mean(np.sqrt([0.2, 0.4]))  # Its mean, the diverged seed at its best.
+  for name, value in (('learning_rate', 1e-2), ('dropout', 0.0)):
+    (x, y), = white[labels.label(name)]
+    np.testing.assert_allclose(x, style.coords(table.axes[name], [value]))
+    np.testing.assert_allclose(y, [mean])
+  seeds[(1e-2, 0.0)][0] = ('ok', 0.2)
+  _, caption, white = white_points(seeds, tmp_path / 'whole')
+  assert not any(white.values()) and sensitivity.WHITE not in caption, caption
 
 
 def test_the_grouping_axis_own_panel_colours_each_value_as_its_legend(tmp_path,

@@ -149,13 +149,16 @@ def config_stats(table: load.Table, metric: str = '') -> list:
   usable members), mean, sd (NaN for one replicate), lo, hi (over its replicates: seeds,
   after --folds each seed's mean over its folds, `replicate_values`), seeds (replicates
   with a value), planned (its seeds, usable or not), dropped (members without a finite
-  value, left out), rank: its mean of the metric the sweep ranks by (`table.metric`,
-  lower first: negated where higher is better; inf where it has none; a mean over seeds
-  of the RMSE shown can order two configurations otherwise than the mean of the MSE that
-  ranked them), and place: its place in the sweep's ranking of every configuration
-  (member_table.rank_configs of that metric; a table whose members do not record it, the
-  shown one's), by which `best_config` chooses."""
+  value, left out), diverged (of its usable members, those that diverged, each at its
+  best before: sensitivity.best_line draws its point white), rank: its mean of the
+  metric the sweep ranks by (`table.metric`, lower first: negated where higher is
+  better; inf where it has none; a mean over seeds of the RMSE shown can order two
+  configurations otherwise than the mean of the MSE that ranked them), and place: its
+  place in the sweep's ranking of every configuration (member_table.rank_configs of that
+  metric; a table whose members do not record it, the shown one's), by which
+  `best_config` chooses."""
   vals, ok = values(table, metric), usable(table, metric)
+  status = table.status
   ranked = values(table, table.metric) * (1 if table.mode == 'min' else -1)
   if not np.isfinite(ranked).any():
     ranked = values(table) * (1 if table.shown_mode == 'min' else -1)
@@ -179,6 +182,7 @@ def config_stats(table: load.Table, metric: str = '') -> list:
                   'members': good, 'mean': float(v.mean()), 'lo': float(v.min()),
                   'hi': float(v.max()), 'sd': float(v.std(ddof=1)) if len(v) > 1 else math.nan,
                   'seeds': len(v), 'planned': planned, 'dropped': len(idx) - len(good),
+                  'diverged': int((status[good] == 'diverged').sum()),
                   'rank': rank if math.isfinite(rank) else math.inf,
                   'place': int(place[c])})
   return out

@@ -45,9 +45,9 @@ def shared_axes(tables: list) -> dict:
 
 
 def _line(ax, table, axis, colour, g, num) -> tuple:
-  """One sweep's line on `axis`'s panel; returns (how many of its points have members
-  without a finite value (sensitivity.best_line: drawn white inside), the values its
-  line draws, its dots: sensitivity.fit_view)."""
+  """One sweep's line on `axis`'s panel; returns (how many of its points have diverged
+  members (sensitivity.best_line: drawn white inside), the values its line draws, its
+  dots: sensitivity.fit_view)."""
   configs = [c for c in member_values.config_stats(table) if axis.name in c['hparams']]
   if not configs:
     return 0, [], []
@@ -56,8 +56,8 @@ def _line(ax, table, axis, colour, g, num) -> tuple:
   if axis.continuous:
     ax.scatter(x, mean, s=14, color=colour, alpha=0.8, linewidths=0)
     return 0, [], [(ax, x, mean, colour, [(g, c['config']) for c in configs])]
-  lost, drawn = sensitivity.best_line(ax, axis, configs, x, colour, g, num)
-  return lost, [drawn], []
+  white, drawn = sensitivity.best_line(ax, axis, configs, x, colour, g, num)
+  return white, [drawn], []
 
 
 def plot_compare(runs: list, out_dir: str, *, val_kinds: dict, log=print) -> list:
@@ -88,13 +88,13 @@ def plot_compare(runs: list, out_dir: str, *, val_kinds: dict, log=print) -> lis
   vals = np.concatenate([member_values.values(t)[member_values.usable(t)] for t in tables])
   with style.context():
     fig, axs, width = style.panel_grid(len(axes))
-    lost, lines, dots = 0, [], []
+    white, lines, dots = 0, [], []
     for ax, axis in zip(axs.flat, axes.values()):
       for g, (_, table) in enumerate(runs):
         if axis.name in table.axes:
-          lost_here, lines_here, dots_here = _line(ax, table, axis, style.OKABE_ITO[g], g,
-                                                   len(runs))
-          lost, lines, dots = lost + lost_here, lines + lines_here, dots + dots_here
+          white_here, lines_here, dots_here = _line(ax, table, axis, style.OKABE_ITO[g], g,
+                                                    len(runs))
+          white, lines, dots = white + white_here, lines + lines_here, dots + dots_here
       style.set_axis(ax, axis)
       if member_values.scale_of(vals) == 'log':
         ax.set_yscale('log')
@@ -123,8 +123,8 @@ def plot_compare(runs: list, out_dir: str, *, val_kinds: dict, log=print) -> lis
       text += (f'{drawn_as}: best configuration at each value (mean over its seeds, '
                f'{spread}: min-max over them). ' if seeds > 1 else
                f'{drawn_as}: best configuration at each value (one seed each). ')
-    if lost:
-      text += sensitivity.LOST_SEEDS
+    if white:
+      text += sensitivity.WHITE
     if text_axes and drawn_as == 'Lines':
       text += (f'On {", ".join(labels.label(n) for n in text_axes)}: points'
                f'{" with min-max bars" if seeds > 1 else ""}, not lines. ')

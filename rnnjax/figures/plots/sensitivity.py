@@ -43,8 +43,8 @@ MAX_BINS = 8  # Bins of a binned mean at most.
 
 
 # A caption's sentence where a line's point is drawn white inside (best_line).
-LOST_SEEDS = ('White points: every configuration there has members without a finite value; '
-              'the mean is over the rest. ')
+WHITE = ('White points: the configuration there has diverged member(s), each counted at its '
+         'best value before diverging. ')
 
 # The best configuration: a hollow star, so the point it marks shows through.
 STAR = dict(marker='*', ms=10, mfc='none', mec='black', mew=0.9)
@@ -90,9 +90,9 @@ def _panel(ax, table, axis, group, configs, log_y, core) -> tuple:
   binned mean averages (`plot_sensitivity`). Returns (on a drawn axis,
   whether its lines got a binned mean ({True, False} when some did; a line of too few
   configurations gets bolder dots instead), on a listed one, how many of its lines'
-  points lost seeds: `best_line`; the values its lines draw, and its dots, each
+  points are white: `best_line`; the values its lines draw, and its dots, each
   scatter's (ax, x, values, colour, config ids): `fit_view`)."""
-  binned_lines, lost, lines, dots = set(), 0, [], []
+  binned_lines, white, lines, dots = set(), 0, [], []
   levels = group.values if group is not None and group.name != axis.name else (None,)
   for g, level in enumerate(levels):
     # The grouping axis's own panel has one line, in a colour no group uses.
@@ -119,31 +119,31 @@ def _panel(ax, table, axis, group, configs, log_y, core) -> tuple:
     dodged = style.dodge(axis, x, g, len(levels))
     ax.scatter(dodged, mean, s=4, color=colour, alpha=0.3, linewidths=0)
     dots.append((ax, dodged, mean, colour, [c['config'] for c in mine]))
-    lost_here, drawn = best_line(
+    white_here, drawn = best_line(
         ax, axis, mine, x, colour, g, len(levels),
         # Its own panel's points, each a group, in their group's colour.
         by_value=group.values if level is None and group is not None else None)
-    lost, lines = lost + lost_here, lines + [drawn]
+    white, lines = white + white_here, lines + [drawn]
   style.set_axis(ax, axis)
   if log_y:
     ax.set_yscale('log')
-  return binned_lines, lost, lines, dots
+  return binned_lines, white, lines, dots
 
 
 def best_line(ax, axis, configs, x, colour, g: int, num: int, by_value=None) -> int:
   """On a listed axis, the best of `configs` (member_values.config_stats, at values `x`:
   style.coords) at each value (member_values.best_config): its mean over seeds, and their
   min-max as a band (error bars on a text axis, or at a single value); dodged as group `g`
-  of `num`. A point whose configuration has members without a finite value (every one
-  there has: best_config takes the fewest) is drawn white inside, its mean over the rest.
+  of `num`. A point whose configuration has diverged members (in its mean, each at its
+  best before diverging: a configuration that was unstable there) is drawn white inside.
   Returns (how many, <float64>[3V] the values drawn: means, lows, highs).
   by_value: the axis's values (the grouping axis's own panel): each point drawn again in
   the colour of its value's group."""
   best = []
   for v in sorted(set(x)):
     c = member_values.best_config([configs[i] for i in range(len(configs)) if x[i] == v])
-    best.append((v, c['mean'], c['lo'], c['hi'], c['dropped'] > 0))
-  bx, by, lo, hi, lost = (np.array(col) for col in zip(*best))
+    best.append((v, c['mean'], c['lo'], c['hi'], c['diverged'] > 0))
+  bx, by, lo, hi, white = (np.array(col) for col in zip(*best))
   bx = style.dodge(axis, bx, g, num)
   line = '-' if all(not isinstance(v, str) for v in axis.values) else 'none'
   ax.plot(bx, by, color=colour, marker='o', ms=3, ls=line)
@@ -156,10 +156,10 @@ def best_line(ax, axis, configs, x, colour, g: int, num: int, by_value=None) -> 
     for i, v in enumerate(bx):
       ax.plot([v], [by[i]], marker='o', ms=3.5, ls='none', zorder=4,
               color=style.OKABE_ITO[list(at).index(v)])
-  if lost.any():
-    ax.plot(bx[lost], by[lost], marker='o', ms=3.5, ls='none', zorder=4, mfc='white',
+  if white.any():
+    ax.plot(bx[white], by[white], marker='o', ms=3.5, ls='none', zorder=4, mfc='white',
             mec=colour, mew=0.9)
-  return int(lost.sum()), np.concatenate([by, lo, hi]).astype(np.float64)
+  return int(white.sum()), np.concatenate([by, lo, hi]).astype(np.float64)
 
 
 def fit_view(lines: list, dots: list) -> str:
@@ -223,11 +223,11 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
   seeds = counts[-1]  # Random search's and tpe's repeats give some more seeds.
   with style.context():
     fig, axs, width = style.panel_grid(len(names))
-    binned, lost, lines, dots = set(), 0, [], []
+    binned, white, lines, dots = set(), 0, [], []
     for ax, name in zip(axs.flat, names):
-      drawn, lost_here, lines_here, dots_here = _panel(ax, table, table.axes[name], group,
-                                                       configs, log_y, core)
-      binned, lost = binned | drawn, lost + lost_here
+      drawn, white_here, lines_here, dots_here = _panel(ax, table, table.axes[name], group,
+                                                        configs, log_y, core)
+      binned, white = binned | drawn, white + white_here
       lines, dots = lines + lines_here, dots + dots_here
       # Room above and below, so that the star and the points at the ends stay whole.
       ax.margins(y=0.1)
@@ -276,8 +276,8 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
                    and any(isinstance(v, str) for v in table.axes[n].values)]
     if categorical and seeds > 1:  # Drawn as points with bars: their values are unordered.
       text += f'On {", ".join(categorical)}: points with min-max bars, not lines. '
-    if lost:
-      text += LOST_SEEDS
+    if white:
+      text += WHITE
     if folds > 1:
       text += 'Star: the chosen configuration at its cross-validated mean. '
     elif seeds > 1:
