@@ -1888,9 +1888,35 @@ def test_a_random_axis_draws_an_exploding_configuration_as_a_triangle(tmp_path, 
   assert high < 10 and np.max(line.get_ydata()) < high
   edge = [c for c in ax.collections if np.any(c.get_offsets()[:, 1] == high)]
   assert len(edge) == 1 and len(edge[0].get_offsets()) == 1
-  assert ('The binned means leave out 1 configuration(s) beyond a factor of 20 of the '
-          'middle half of them. 1 configuration(s) above the view (up to 1.0e+06), drawn '
+  assert ax.get_yscale() == 'log' and 'line: binned geometric mean.' in caption, caption
+  assert ('The binned geometric means leave out 1 configuration(s) beyond a factor of 20 of '
+          'the middle half of them. 1 configuration(s) above the view (up to 1.0e+06), drawn '
           'as triangles at its edge.') in caption, caption
+
+
+def test_a_binned_line_is_said_a_geometric_mean_on_a_log_axis_and_drawn_so(tmp_path,
+                                                                         monkeypatch):
+  """On a log metric axis a bin's point is the geometric mean of its configurations (and
+  the caption says so); on a linear one, their mean."""
+  figs = _capture_figures(monkeypatch, draw=False)
+  for name, fn in (('log', lambda hp, seed: hp['learning_rate'] ** 2),
+                   ('linear', lr_only)):
+    workdir = fabricate(tmp_path / name, {'learning_rate': 'loguniform(1e-3,1e-1)'}, fn,
+                        search_kind='random', num_members=16, num_seeds=1)
+    table = load.load(workdir)
+    sensitivity.plot_sensitivity(table, str(tmp_path / name / 'out'), log=lambda _: None)
+    ax, caption = figs[-1].axes[0], _caption(figs[-1])
+    assert ax.get_yscale() == name
+    average = 'geometric mean' if name == 'log' else 'mean'
+    assert f'line: binned {average}.' in caption, caption
+    (line,) = [l for l in ax.lines if l.get_linestyle() == '-']
+    configs = member_values.config_stats(table)
+    x = np.log([c['hparams']['learning_rate'] for c in configs])
+    y = np.array([c['mean'] for c in configs])
+    # The first bin, from the lowest learning rate: its configurations' (geometric) mean.
+    first = np.argsort(x)[:len(configs) // 4]
+    want = np.exp(np.log(y[first]).mean()) if name == 'log' else y[first].mean()
+    np.testing.assert_allclose(line.get_ydata()[0], want, rtol=1e-12)
 
 
 def test_a_compare_figure_of_dots_alone_holds_their_middle_half(tmp_path, monkeypatch):

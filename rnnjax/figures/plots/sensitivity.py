@@ -287,13 +287,14 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
                'under (PBT)' if table.search == 'pbt' else
                'Drawn axes: one dot per configuration')
       per = 'colour' if group is not None else 'panel'
-      text += (', line: binned mean. ' if binned == {True} else
-               f'; too few configurations for a binned mean (under {MIN_BINNED} per '
+      average = 'geometric mean' if log_y else 'mean'  # As _binned averages.
+      text += (f', line: binned {average}. ' if binned == {True} else
+               f'; too few configurations for a binned {average} (under {MIN_BINNED} per '
                f'{per}): dots only. ' if binned == {False} else
-               f', line: binned mean of each {per} of at least {MIN_BINNED} configurations '
-               '(bold dots: those with fewer). ')
+               f', line: binned {average} of each {per} of at least {MIN_BINNED} '
+               'configurations (bold dots: those with fewer). ')
       if True in binned and not typical.all():
-        text += (f'The binned means leave out {int((~typical).sum())} configuration(s) '
+        text += (f'The binned {average}s leave out {int((~typical).sum())} configuration(s) '
                  f'beyond a factor of {member_values.VIEW_FACTOR} of the middle half of '
                  'them. ')
     budgets = labels.budgets(table.members, table.train_steps)
