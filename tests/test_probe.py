@@ -60,10 +60,11 @@ def test_a_wave_s_estimate_bounds_its_evaluation_of_a_long_validation_text(
   """A character model validated on 12,000 characters: evaluating the whole validation
   text, a prediction over the vocabulary at each of its characters, is most of a wave's
   memory, in the chunk (each vmap group validated after its steps) and in the scores of
-  the members after it (which group by 4 where training's activations make groups of 2
-  or 1). The estimate bounds both programs, within 2x; counting training alone it was
+  the members after it (which group by what one member's evaluation needs: here one at
+  a time). The estimate bounds both programs, within 2x; counting training alone it was
   under them (0.69-0.75x), and so was counting the larger of a group's training and
-  evaluation (0.81x, groups of 1)."""
+  evaluation (0.81x, groups of 1); counting the scores in groups of 4 (CPU_GROUP_SIZE,
+  as they grouped before they counted that evaluation), it was over (2.1x, 128 units)."""
   with gzip.open(text.bundled_path('shakespeare'), 'rt', encoding='utf-8') as f:
     (tmp_path / 'plays.txt').write_text(f.read(16000))
   spec = sweep.SweepSpec(task='charlm', text_path=str(tmp_path / 'plays.txt'),
@@ -108,7 +109,7 @@ def test_a_group_of_every_member_as_on_a_gpu_counts_every_member_s_activations()
   run = prepared.runs[0]
   data = prepared.datas[run.data_key]
   per_member = (probe.estimate_bytes(run.cfg, data.seq_len) + probe.waiting_bytes(run.cfg)
-                + probe.evaluation_bytes(run.cfg, data.arrays['val']))
+                + pop.evaluation_bytes(run.cfg, data.arrays['val']))
   assert bucket['estimated_bytes_per_member'] == per_member
   assert _compiled_bytes(prepared, 32) <= per_member * 32
 

@@ -493,8 +493,7 @@ def test_waves_that_cannot_keep_the_groups_say_so_and_the_budget_that_would():
   (bucket,) = prepared.plan_json['buckets']
   assert (bucket['num_members'], bucket['num_waves'], bucket['group_size']) == (64, 1, 4)
   run = prepared.runs[0]
-  wave_bytes = lambda size: probe.wave_bytes(
-      run.cfg, prepared.datas[run.data_key], size, 1, 4, 4)
+  wave_bytes = lambda size: probe.wave_bytes(run.cfg, prepared.datas[run.data_key], size, 1, 0)
   small = prepare_lib.prepare(
       spec, max_memory_gb=(wave_bytes(6) + wave_bytes(7)) / 2 / 2**30).plan_json
   (bucket,) = small['buckets']

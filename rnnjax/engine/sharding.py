@@ -26,7 +26,8 @@ import numpy as np
 
 AXIS = 'pop'
 CPU_GROUP_SIZE = 4
-# A CPU group's training activations (see population.activation_bytes) stay under this:
+# A CPU group's training activations (see population.activation_bytes), and its
+# evaluation of a whole split (population.evaluation_bytes), stay under this:
 # W (2.9 MB a member) keeps groups of 4; from H=128, T=64 on (11.5 MB) members train one
 # at a time. Timed side by side (BUILD_NOTES, issue 16): the fused LSTM's gradient per
 # member at H=512, T=64 took 447 ms alone and 689 ms in a vmap of 4; at H=64, T=32 the
@@ -109,8 +110,9 @@ def device_dtypes(tree):
 def group_limit(requested: int = 0, member_bytes: int = 0) -> int | None:
   """The most members a vmap group holds on a device (`group_size`), whatever the
   device's count: `requested`; without it none on an accelerator (None: every local
-  member), on a CPU CPU_GROUP_SIZE, fewer where `member_bytes`, one member's training
-  activations, times the group would pass CPU_GROUP_BYTES."""
+  member), on a CPU CPU_GROUP_SIZE, fewer where `member_bytes`, what one member's
+  training activations (or its evaluation of a split) need, times the group would pass
+  CPU_GROUP_BYTES."""
   if requested:
     return requested
   if jax.default_backend() != 'cpu':

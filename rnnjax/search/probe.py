@@ -55,25 +55,6 @@ def estimate_bytes(cfg: pop.TrainConfig, seq_len: int) -> int:
   return 4 * (4 * params + 2 * activations)
 
 
-def evaluation_bytes(cfg: pop.TrainConfig, split) -> int:
-  """Memory one member's evaluation of a whole split (`population.evaluate`: every
-  example at once) needs, from its shapes alone: per example and time step, each layer's
-  hidden states and a copy of the top layer's (swapped to examples first for the
-  readout), and the larger of the inputs (one-hot characters: the vocabulary; dead once
-  the first layer has run) and two of each output (a prediction at every step for
-  readout 'all', one an example otherwise: the outputs and their log-softmax or
-  errors). No backward pass, so nothing else of a step is kept. On a 2-core CPU this was
-  1.1-1.8x the compiled evaluation's temporaries a member (LSTMs, GRUs and RNNs of 1-3
-  layers, one or every prediction an example).
-
-  split: {'x': <[N, T, ...]>, ...}, the split's arrays (shapes are all it reads).
-  """
-  num, steps = split['x'].shape[:2]
-  outputs = cfg.model.output_size * (steps if cfg.model.readout == 'all' else 1)
-  hidden = steps * cfg.model.hidden_size * (cfg.model.num_layers + 1)
-  return 4 * num * (hidden + max(steps * cfg.model.input_size, 2 * outputs))
-
-
 def default_memory_gb() -> float:
   """Half of this machine's physical memory."""
   try:
@@ -92,31 +73,36 @@ def waiting_bytes(cfg: pop.TrainConfig) -> int:
 
 
 def wave_bytes(cfg: pop.TrainConfig, data, wave_size: int, num_devices: int,
-               group_limit: int | None, eval_limit: int | None) -> int:
+               group_size: int) -> int:
   """Memory a wave of `wave_size` members (a multiple of `num_devices`) needs, from
   shapes alone: each member's `waiting_bytes`, held throughout, and the larger peak of
   the two programs a wave runs.
 
   The chunk trains a device's members one vmap group after another (sharding.py), and
-  validates each group after its steps: `estimate_bytes` and `evaluation_bytes` (of the
-  validation part) for each member of one group, both counted: XLA kept much of the two
-  apart (a character model's chunk, in groups of 1 and 2, needed 16-23 % more than what
-  is held and the larger of the two, 2-core CPU). The scores after training evaluate the
-  validation and test parts in groups of their own: `evaluation_bytes` of the larger
-  part for each member of one such group.
+  validates each group after its steps: `estimate_bytes` and
+  `population.evaluation_bytes` (of the validation part) for each member of one group,
+  both counted: XLA kept much of the two apart (a character model's chunk, in groups of
+  1 and 2, needed 16-23 % more than what is held and the larger of the two, 2-core
+  CPU). The scores after training evaluate the validation and test parts in groups of
+  their own, each sized by what one member's evaluation of that part needs
+  (`population.population_eval_fn`): that part's `evaluation_bytes` for each member of
+  one such group, the larger of the two parts' counted.
 
-  data: the bucket's TaskData (its seq_len, and its splits' shapes). group_limit: the
-  most members a training group holds (`sharding.group_limit`; None: every member of a
-  device, as on a GPU), so that the estimate holds whatever groups the members form, and
-  grows with the wave; eval_limit: the same for the evaluation programs'
-  (`population.population_eval_fn`'s, which count no activations: as many or more).
+  data: the bucket's TaskData (its seq_len, and its splits' shapes). group_size: the
+  members per vmap group asked for (0: `sharding.group_size`'s choice). Each program's
+  group is counted at its most members (`sharding.group_limit` of one member's training
+  activations, or of its evaluation of a part; every member of a device where there is
+  no limit, as on a GPU), so that the estimate holds whatever groups the members form,
+  and grows with the wave.
   """
   local = wave_size // num_devices
-  group = lambda limit: local if limit is None else min(local, limit)
-  val, test = (evaluation_bytes(cfg, data.arrays[split]) for split in ('val', 'test'))
-  chunk = group(group_limit) * (estimate_bytes(cfg, data.seq_len) + val)
+  group = lambda member_bytes: min(local, sharding.group_limit(group_size, member_bytes)
+                                   or local)
+  val, test = (pop.evaluation_bytes(cfg, data.arrays[split]) for split in ('val', 'test'))
+  chunk = (group(pop.activation_bytes(cfg, data.seq_len))
+           * (estimate_bytes(cfg, data.seq_len) + val))
   return num_devices * (local * waiting_bytes(cfg) +
-                        max(chunk, group(eval_limit) * max(val, test)))
+                        max(chunk, group(val) * val, group(test) * test))
 
 
 def waves(num_members: int, bytes_of_wave, budget_bytes: float, num_devices: int) -> dict:

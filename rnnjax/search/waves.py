@@ -82,9 +82,7 @@ def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0,
     data = datas[(structure.get('lookback'), spec.folds - 1)]
     cfg = train_config(structure, data, spec)
     activations = pop.activation_bytes(cfg, data.seq_len)
-    limit = sharding.group_limit(group_size, activations)
-    wave_bytes = lambda size: probe.wave_bytes(cfg, data, size, mesh.size, limit,
-                                               sharding.group_limit(group_size))
+    wave_bytes = lambda size: probe.wave_bytes(cfg, data, size, mesh.size, group_size)
     num = len(uids) // spec.folds
     fit = lambda budget: same_groups(probe.waves(num, wave_bytes, budget, mesh.size)[
         'wave_size'], num, mesh.size, group_size, activations)
