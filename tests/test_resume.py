@@ -549,6 +549,30 @@ def test_a_resumed_sweeps_wall_time_adds_the_stopped_process(tmp_path):
   assert timing['first_chunk_s'] < timing['total_s'] - timing['this_process_s'], timing
 
 
+def test_waves_kept_that_the_devices_cannot_share_are_refused_before_restoring(tmp_path):
+  """A sweep checkpointed on 1 device in waves of 1 member (a --max_memory_gb cut them),
+  resumed on 2 devices (a new process: the device count is fixed at JAX's start): the
+  waves it began with, which it would resume in, do not divide among them. Refused in one
+  line before anything is restored or cut back, the work directory as it was."""
+  _, budget = _member_a_wave(SPEC)
+  workdir = str(tmp_path / 'wd')
+  assert _interrupt(SPEC, workdir, 'chunk 3/', max_memory_gb=budget) == 2
+  before = {name: open(os.path.join(workdir, name), 'rb').read()
+            for name in (files.METRICS, files.PLAN)}
+  proc = subprocess.run(
+      [sys.executable, '-m', 'experiments.population_sweep', f'--workdir={workdir}',
+       *ARGS[:-2], '--cpu_devices=2', '--figures=false'], cwd=ROOT, capture_output=True,
+      text=True, timeout=240,
+      env={**os.environ, 'PYTHONPATH': ROOT, 'XLA_FLAGS': os.environ['RNNJAX_TEST_XLA_FLAGS']})
+  assert (proc.returncode, proc.stderr.splitlines()[-1:]) == (2, [
+      'error: --cpu_devices: this sweep\'s checkpoint holds populations of 1 rows, which 2 '
+      'devices cannot share equally; resume it on a number of devices that divides it (1 '
+      'always does: e.g. --cpu_devices=1)']), proc.stdout + proc.stderr
+  assert 'resuming' not in proc.stdout
+  assert _checkpoints(workdir) == [1, 2]
+  assert before == {name: open(os.path.join(workdir, name), 'rb').read() for name in before}
+
+
 def test_a_device_count_that_cannot_share_a_checkpoint_names_what_set_it():
   """Two processes of --cpu_devices=1 each make 2 devices: --cpu_devices alone did not,
   and one process is the fix; off CPU, the platform's own way to show one device."""
