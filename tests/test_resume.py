@@ -486,7 +486,7 @@ def _member_a_wave(spec):
   """(the sweep's plan.json buckets in one wave each, a --max_memory_gb that holds one
   member a wave but not two) from the memory estimate, whatever it is."""
   buckets = prepare_lib.prepare(spec).plan_json['buckets']
-  assert [b['wave_size'] for b in buckets] == [2, 2]
+  assert {b['wave_size'] for b in buckets} == {2}
   return buckets, 0.75 * min(b['estimated_bytes_per_member'] * 2 for b in buckets) / 2**30
 
 
@@ -509,6 +509,29 @@ def test_a_sweep_resumes_in_the_waves_it_began_with_whatever_the_budget(tmp_path
       'waves of 1); the default budget (half this machine\'s memory, '
       f'{probe.default_memory_gb():.3g} GB) would plan 1 wave of 2, 1 wave of 2 '
       'respectively']
+  assert_same(outcome(whole), outcome(workdir))
+
+
+def test_a_tpe_rounds_asked_after_a_resume_are_planned_by_the_budget_it_began_with(
+    tmp_path):
+  """A TPE sweep whose --max_memory_gb cut each round into 2 waves of 1 member, stopped
+  in round 0 and resumed without it (the default budget plans 1 wave of 2): round 1,
+  never checkpointed, is planned as the uninterrupted sweep planned it, by the budget
+  recorded in plan.json, and the sweep ends the same."""
+  spec = dataclasses.replace(SPEC, search='tpe', rounds=2, num_members=2, cell='lstm',
+                             learning_rate='loguniform(3e-3,3e-2)', train_steps=4)
+  _, budget = _member_a_wave(spec)
+  whole = str(tmp_path / 'whole')
+  sweep.run_sweep(spec, whole, max_memory_gb=budget, log=lambda _: None)
+  def waves_of(workdir):  # And the budget recorded for a resume after this one.
+    plan = files.read_json(os.path.join(workdir, files.PLAN))
+    return plan['memory_budget_gb'], [(b['wave_size'], b['num_waves'])
+                                      for b in plan['buckets']]
+  assert waves_of(whole) == (budget, [(1, 2), (1, 2)])
+  workdir = str(tmp_path / 'wd')
+  assert _interrupt(spec, workdir, 'chunk 3/', max_memory_gb=budget) == 2
+  assert 'resuming' in _run(spec, workdir)
+  assert waves_of(workdir) == waves_of(whole)
   assert_same(outcome(whole), outcome(workdir))
 
 

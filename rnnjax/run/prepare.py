@@ -37,8 +37,10 @@ class Prepared:
   mesh: object
   base_key: object
   selection_note: str = ''  # Why the spec's selection is not the one the user gave.
-  # The wave size of each bucket a resumed sweep began with, kept (waves.make_runs).
+  # The wave size of each bucket a resumed sweep began with, kept, and the memory budget
+  # (GB) it began with, which plans the rounds it asks after (waves.make_runs).
   wave_sizes: tuple = ()
+  began_gb: float = 0.0
 
   @property
   def num_chunks(self) -> int:
@@ -153,7 +155,7 @@ def with_rounds(sweep: Prepared, rounds, max_memory_gb: float,
   plan_lib.check_batch_sizes(plan, datas)
   plan_lib.check_log_inputs(plan, datas)
   runs, plan_json = plan_lib.make_runs(plan, spec, datas, sweep.mesh, max_memory_gb,
-                                       group_size, sweep.wave_sizes)
+                                       group_size, sweep.wave_sizes, sweep.began_gb)
   on_devices = {k: sweep.device_data.get(k) or device_data(d, ('train', 'val'), sweep.mesh)
                 for k, d in datas.items()}
   return dataclasses.replace(sweep, plan=plan, plan_json=plan_json, datas=datas,

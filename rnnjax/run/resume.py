@@ -42,10 +42,12 @@ def resume(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, log,
 
   The sweep resumes in the waves it began with (`_began_waves`), whatever
   `max_memory_gb` and this machine's memory would plan; a note says where they differ.
+  The rounds its search asks after are planned by the budget it began with.
   """
   if not searcher_lib.asks_rounds(sweep.spec):
     workdir_lib.check_plan(workdir, sweep.plan_json)
-  sweep = dataclasses.replace(sweep, wave_sizes=_began_waves(workdir))
+  wave_sizes, began_gb = _began_waves(workdir)
+  sweep = dataclasses.replace(sweep, wave_sizes=wave_sizes, began_gb=began_gb)
   for size in sweep.wave_sizes:  # Also those of runs not started: planned before restoring.
     _check_shares(size, sweep.mesh)
   at = lambda progress: prepare_lib.with_rounds(
@@ -95,15 +97,17 @@ def resume(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, log,
 
 
 def _began_waves(workdir: str) -> tuple:
-  """Each bucket's wave size as the sweep in `workdir` began (plan.json's, rewritten
-  with each round a search asks; () where unreadable). plan.json rather than the
-  checkpoint's members: halving's cuts shrink a run's members, folds interleave them,
-  and a run halving emptied holds none; plan.json says each bucket's size once."""
+  """(each bucket's wave size, the memory budget in GB that planned them) as the sweep
+  in `workdir` began (plan.json's, rewritten with each round a search asks; ((), 0.0)
+  where unreadable, a budget of 0.0 where older versions left it out). plan.json rather
+  than the checkpoint's members: halving's cuts shrink a run's members, folds interleave
+  them, and a run halving emptied holds none; plan.json says each bucket's size once."""
   try:
-    buckets = files.read_json(os.path.join(workdir, files.PLAN))['buckets']
-    return tuple(int(b['wave_size']) for b in buckets)
-  except (OSError, ValueError, KeyError, TypeError):
-    return ()  # Planned by the budget: `abstract` refuses other waves than the checkpoint's.
+    plan = files.read_json(os.path.join(workdir, files.PLAN))
+    return (tuple(int(b['wave_size']) for b in plan['buckets']),
+            float(plan.get('memory_budget_gb', 0.0)))
+  except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    return (), 0.0  # Planned by the budget: `abstract` refuses other waves than the checkpoint's.
 
 
 def _waves_note(sweep: prepare_lib.Prepared, max_memory_gb: float) -> str:

@@ -60,22 +60,28 @@ def train_config(structure: dict, data: task_data.TaskData, spec) -> pop.TrainCo
 
 
 def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0,
-              group_size: int = 0, wave_sizes: tuple = ()):
+              group_size: int = 0, wave_sizes: tuple = (), began_gb: float = 0.0):
   """Each bucket's members in waves of equal size that fit `max_memory_gb` (0: half the
-  machine's memory). Returns ([Run], the plan as JSON with each bucket's parameters,
-  padding, waves, and the members per vmap group on a device that training will use
-  (`group_size` asked for, 0: see `sharding.group_size`).
+  machine's memory). Returns ([Run], the plan as JSON with the budget its waves were
+  planned by (`memory_budget_gb`), each bucket's parameters, padding, waves, and the
+  members per vmap group on a device that training will use (`group_size` asked for, 0:
+  see `sharding.group_size`).
 
   wave_sizes: the wave size of each of the first buckets, kept whatever the budget
   plans (a resumed sweep's, as it began: its checkpoint holds those waves); where the
   budget would plan another, the bucket's `budget_plans` says what (resume's note).
+  began_gb: the budget a resumed sweep began with (plan.json's `memory_budget_gb`; 0:
+  `max_memory_gb`'s), which plans the buckets after `wave_sizes` (the rounds its search
+  asks after the resume) as it planned them uninterrupted: waves that group members
+  otherwise round floats otherwise (`same_groups`).
 
   datas: data key (a bucket's lookback or None, fold) -> its TaskData. Each fold's
   members train in waves of their own, on their fold's data, by the bucket's one
   program (the folds' data have equal shapes, see task_data.same_shapes).
   """
   budget = (max_memory_gb or probe.default_memory_gb()) * 2**30
-  plan_json = plan.to_json()
+  began = began_gb * 2**30 or budget
+  plan_json = {**plan.to_json(), 'memory_budget_gb': began / 2**30}
   runs = []
   for b, structure in enumerate(plan.buckets):
     uids = plan.bucket_uids(b)
@@ -87,7 +93,7 @@ def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0,
     fit = lambda budget: same_groups(probe.waves(num, wave_bytes, budget, mesh.size)[
         'wave_size'], num, mesh.size, group_size, activations)
     planned, kept = fit(budget)
-    size = wave_sizes[b] if b < len(wave_sizes) else planned
+    size = wave_sizes[b] if b < len(wave_sizes) else fit(began)[0]
     count = lambda size: -(-num // size) * spec.folds  # Each fold's members wave apart.
     for fold in range(spec.folds):
       mine = uids[uids % spec.folds == fold]
