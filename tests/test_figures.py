@@ -882,6 +882,9 @@ def test_search_comparison_steps_run_on_to_show_the_last_value(tmp_path, monkeyp
     level = x[np.isclose(y, final)]
     assert level.size and level.max() - level.min() > 0.02 * right, line.get_label()
     assert level.max() >= right - 1e-9, line.get_label()
+    # Its last point is at the edge: a marker there would be half outside the axes.
+    marked = x[line.get_markevery()]
+    assert marked.size and marked.max() < right, (line.get_label(), marked)
 
 
 def test_search_comparison_caption_names_a_search_that_spent_less(tmp_path, monkeypatch):

@@ -38,13 +38,15 @@ def plot(out: dict, out_dir: str) -> list:
         median = np.nanmedian(ys, axis=0)
         lo, hi = np.nanmin(ys, axis=0), np.nanmax(ys, axis=0)
       every = max(1, len(grid) // MARKS)
+      # Staggered between searches; none at the right edge, where a marker is half cut.
+      marks = list(range(k * every // max(len(out['table']), 1), len(grid) - 1, every))
       # Earlier searches wider and beneath: where lines coincide, each shows around the
       # next (hollow markers nest).
       wider = len(out['table']) - 1 - k
       ax.step(grid, median, where='post', color=colour, ls=LINESTYLES[k % len(LINESTYLES)],
               lw=1.0 + 0.2 * wider, zorder=2 + k, marker=MARKERS[k % len(MARKERS)],
               ms=2.5 + 0.6 * wider, mfc='none',
-              markevery=(k * every // max(len(out['table']), 1), every),
+              markevery=marks,
               label=f'{strategy} ({row["median_best_val"]:.4g})')
       ax.fill_between(grid, lo, hi, step='post', color=colour, alpha=0.15, linewidth=0)
     if right is not None:
