@@ -178,7 +178,7 @@ def main(argv):
                     group_size=GROUP_SIZE.value, keep_checkpoints=KEEP_CHECKPOINTS.value,
                     progress_bar=progress.interactive(sys.stderr) and distributed.is_main(),
                     dry_run=DRY_RUN.value, max_memory_gb=MAX_MEMORY_GB.value,
-                    remake_final=REMAKE_FINAL.value)
+                    remake_final=REMAKE_FINAL.value, figures=FIGURES.value)
     with stop.raising('writing figures and tracking logs after the sweep'):
       if FIGURES.value and not DRY_RUN.value and distributed.is_main():
         from rnnjax import figures  # pylint: disable=g-import-not-at-top

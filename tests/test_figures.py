@@ -2223,3 +2223,13 @@ def test_a_full_disk_while_drawing_is_one_error_not_a_traceback_per_figure(tmp_p
     figures.make_all(workdir, log=logged.append)
   assert '\n' not in str(info.value)
   assert not any('failed' in line for line in logged), logged
+
+
+@pytest.mark.parametrize('axes,search,count', [
+    (['a', 'b', 'c', 'd'], 'grid', 6), (['a', 'b'], 'pbt', 5), (['a'], 'random', 3)])
+def test_the_figures_estimate_counts_every_figure_make_all_draws(monkeypatch, axes, search,
+                                                                 count):
+  """Sensitivity, learning curves, importance, a heatmap per pair of the 3 most important
+  axes and PBT's schedules: each priced as the one figure drawn (injected: 1 s)."""
+  monkeypatch.setattr(figures, '_one_figure_s', lambda lines: 1.0)
+  assert figures.estimate_s(axes, search) == count

@@ -201,12 +201,14 @@ def test_a_halving_dry_run_estimates_the_steps_halving_trains(tmp_path):
   plan = sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True, log=lines.append)
   assert plan['trained_fraction'] == 34 / 80
   (bucket,) = plan['buckets']
-  est = (bucket['compile_s'] * (1 + 3)  # 3 cuts.
+  est = (bucket['compile_s'] * (1 + 3) + bucket['warmup_s']  # 3 cuts.
          + (bucket['chunk_s'] + bucket['save_s']) * 5 * 34 / 80)
+  after = bucket['scores_s']  # No refit, no sample, no figures.
   assert lines[-1].splitlines()[-1] == (
-      f'estimated time: {est:.0f} s ({est / 60:.1f} min); halving trains about 42% of the '
-      'member-steps of every member to the end, spread over the buckets as it cuts, and '
-      'compiles again after each cut')
+      f'estimated time: {est + after:.0f} s ({(est + after) / 60:.1f} min): training '
+      f'{est:.0f} s, after training {after:.0f} s (scores {after:.0f} s); halving trains '
+      'about 42% of the member-steps of every member to the end, spread over the buckets '
+      'as it cuts, and compiles again after each cut')
 
 
 def test_a_charlm_dry_run_prints_the_texts_parts_and_what_training_never_shows(tmp_path):
@@ -242,12 +244,14 @@ def test_a_tpe_dry_run_estimates_every_round(tmp_path):
   assert table[0].startswith(f'{plan["num_members"]} members in 1 bucket(s) (round 1 of 3) on 1 '
                             'device(s);')
   (bucket,) = plan['buckets']
-  est = bucket['compile_s'] + (bucket['chunk_s'] + bucket['save_s']) * (
+  est = bucket['compile_s'] + bucket['warmup_s'] + (bucket['chunk_s'] + bucket['save_s']) * (
       TINY.train_steps // TINY.eval_every) * 3
+  after = bucket['scores_s']
   assert table[-1] == (
-      f'estimated time: {est:.0f} s ({est / 60:.1f} min); tpe asks each of its 3 rounds as '
-      'the last ends: all 3 trained as this one, each bucket compiled once (a later '
-      "round's bucket of a new structure or size compiles then)")
+      f'estimated time: {est + after:.0f} s ({(est + after) / 60:.1f} min): training '
+      f'{est:.0f} s, after training {after:.0f} s (scores {after:.0f} s); tpe asks each of '
+      'its 3 rounds as the last ends: all 3 trained as this one, each bucket compiled once '
+      "(a later round's bucket of a new structure or size compiles then)")
 
 
 def test_a_tpe_dry_run_plans_its_largest_round(tmp_path):
@@ -270,7 +274,7 @@ def test_a_tpe_dry_run_plans_its_largest_round(tmp_path):
   assert table[-1].startswith('estimated time: ')
   # Its chunks (3 waves each) count once, the earlier rounds' in proportion (10 / 6 in
   # all): with round figures, 3 s a chunk x 2 chunks x 10 / 6 (x 3 rounds was 18 s).
-  bucket.update(compile_s=0.0, chunk_s=3.0, save_s=0.0)
+  bucket.update(compile_s=0.0, chunk_s=3.0, save_s=0.0, warmup_s=0.0, scores_s=0.0)
   assert dry_run.plan_table(plan, TINY.train_steps // TINY.eval_every).splitlines()[-1] == (
       'estimated time: 10 s (0.2 min); tpe asks each of its 3 rounds as the last ends: all '
       '3 trained as this one, in proportion to their configurations, each bucket compiled '
@@ -297,7 +301,8 @@ def _probe_measure(compiled, save=None):
   """probe._measure of a fake program on two members, its chunks 10 steps, and a
   validation that takes no time."""
   cfg, hp = types.SimpleNamespace(steps_per_chunk=10), types.SimpleNamespace(uid=np.zeros(2))
-  return probe._measure(compiled, 0.0, 0, lambda params, split: None,
+  return probe._measure(compiled, dict.fromkeys(probe.COMPILED, 0.0), 0,
+                        lambda params, split: None,
                         types.SimpleNamespace(calls=0, params=None), cfg, hp,
                         {'val': None}, None, sharding.population_mesh(), save)
 
@@ -324,7 +329,7 @@ def test_the_dry_runs_chunk_counts_its_validation_and_checkpoint(monkeypatch):
   saved after it: the probe times both (here injected: a call of the probe's 8 steps
   0.8 s, the validation 0.5 s, a save 0.1 s), and the estimate counts them."""
   warm = iter([0.8, 0.5, 0.1])
-  monkeypatch.setattr(probe, '_warm_s', lambda call: next(warm))
+  monkeypatch.setattr(probe, '_calls_s', lambda call: (0.0, next(warm)))
   saved = []
   figures = _probe_measure(_ColdFirstCall(0.0, 0.0),
                            save=lambda state, hp: saved.append(state))
@@ -337,6 +342,94 @@ def test_the_dry_runs_chunk_counts_its_validation_and_checkpoint(monkeypatch):
       **figures, 'compile_s': 0.0, 'chunk_s': 3.0}],
           'bucketed_axes': [], 'masked_axes': [], 'vmapped_axes': []}
   assert dry_run.plan_table(plan, 10).splitlines()[-1] == 'estimated time: 31 s (0.5 min)'
+
+
+def test_the_dry_run_counts_the_sweeps_other_compiles_and_its_first_chunks_warm_up(
+    monkeypatch):
+  """Before its first chunk the sweep compiles its chunk program, which validates (the
+  probe's training and validation programs), and its initialisation; its first chunk's
+  call pays once what a warm call does not; after training it evaluates the test split
+  once. Injected: compiles 1, 0.5, 0.25 and 2 s; the probe's first call 1.8 s, a warm
+  0.8 s; the test's call 0.3 s."""
+  calls = iter([(1.8, 0.8), (0.5, 0.5)])
+  monkeypatch.setattr(probe, '_calls_s', lambda call: next(calls))
+  monkeypatch.setattr(probe, '_once_s', lambda call: 0.3)
+  cfg, hp = types.SimpleNamespace(steps_per_chunk=10), types.SimpleNamespace(uid=np.zeros(2))
+  compiles = {'chunk': 1.0, 'validation': 0.5, 'init': 0.25, 'test': 2.0}
+  figures = probe._measure(_ColdFirstCall(0.0, 0.0), compiles, 0,
+                           lambda params, split: None,
+                           types.SimpleNamespace(calls=0, params=None), cfg, hp,
+                           {'val': None}, None, sharding.population_mesh(),
+                           test=(lambda params, split: None, None))
+  assert figures['compile_s'] == 1.75 and figures['compiles'] == compiles
+  assert figures['warmup_s'] == pytest.approx(1.0)
+  assert figures['step_s'] == pytest.approx(0.8 / probe.probe_steps(cfg))
+  assert figures['test_s'] == 0.3
+
+
+def _after_plan(**spec_settings) -> dict:
+  """A probed plan (injected figures) of 8 members, a wave on 2 devices in vmap groups of
+  2, with what follows its training added for a spec of 100 steps."""
+  plan = {'num_members': 8, 'num_devices': 2, 'buckets': [{
+      'bucket': 0, 'num_members': 8, 'num_waves': 1, 'wave_size': 8, 'group_size': 2,
+      'padded_width': 8, 'padding_fraction': 0.0, 'params_per_member': [1],
+      'estimated_bytes_per_member': 1, 'structure': {}, 'compile_s': 1.75,
+      'compiles': {'chunk': 1.0, 'validation': 0.5, 'init': 0.25, 'test': 0.5},
+      'warmup_s': 0.25, 'chunk_s': 1.0, 'save_s': 0.0, 'step_s': 0.01,
+      'validation_s': 0.25, 'test_s': 0.35}],
+          'bucketed_axes': [], 'masked_axes': [], 'vmapped_axes': []}
+  dry_run._after_training(plan, dataclasses.replace(TINY, train_steps=100, **spec_settings),
+                          sample_s=2.0)
+  return plan
+
+
+def test_the_dry_run_estimates_what_follows_training():
+  """The members' scores (2 x each split's evaluation compiled, for metrics and the final
+  model's outputs, and one call of each), the final model's refit (--refit: 2 members of
+  the 8, one vmap group of the wave's 2 a device, 100 steps, and its programs compiled),
+  a character model's sample and the figures count after training, apart from it."""
+  plan = _after_plan(refit=1, ensemble='fixed', ensemble_size=2)
+  (bucket,) = plan['buckets']
+  assert bucket['scores_s'] == pytest.approx(2 * (0.5 + 0.5) + 0.25 + 0.35)
+  assert bucket['refit_s'] == pytest.approx(1.0 + 0.25 + 0.5 + 0.01 * 100 / 2)
+  plan['figures_s'] = 4.0
+  table = dry_run.plan_table(plan, 10).splitlines()
+  assert table[-1] == ('estimated time: 23 s (0.4 min): training 12 s, after training '
+                       '11 s (scores 3 s, the refit 2 s, the sample 2 s, figures 4 s)')
+  # Its bucket's after training: scores and refit (structure: none).
+  assert table[1].split()[-3:-1] == ['after', 's'] and table[2].split()[-1] == '4.85'
+  # The refit of one member (a single), in a bucket of 8 of 16 members: half of its
+  # compiles, and of a group's training, are expected there.
+  plan = _after_plan(refit=1, ensemble='single')
+  plan['num_members'] = 16
+  dry_run._after_training(plan, dataclasses.replace(TINY, train_steps=100, refit=1,
+                                                    ensemble='single'), sample_s=0.0)
+  assert plan['buckets'][0]['refit_s'] == pytest.approx(0.5 * (1.75 + 0.01 * 100 / 2))
+  assert _after_plan()['buckets'][0]['refit_s'] == 0.0  # No --refit.
+
+
+def test_a_dry_run_times_a_charlm_sample_and_the_figures_it_is_asked_for(tmp_path,
+                                                                         monkeypatch):
+  """A character model's sample is drawn (and timed) once; the figures are counted where
+  the caller draws them (the command's --figures)."""
+  path = tmp_path / 'text.txt'
+  path.write_text('abcd ' * 200, encoding='utf-8')
+  spec = sweep.SweepSpec(task='charlm', text_path=str(path), val_size=40, test_size=20,
+                         seq_len=8, cell='gru', hidden_size='4', batch_size='2',
+                         learning_rate='grid(1e-3,1e-2)', train_steps=2, eval_every=2,
+                         sample_chars=20)
+  drawn = []
+  monkeypatch.setattr(dry_run, '_figures_s', lambda axes, search: drawn.append(
+      (axes, search)) or 7.0)
+  lines = []
+  plan = sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True, log=lines.append,
+                         figures=True)
+  assert drawn == [(('learning_rate',), 'grid')] and plan['figures_s'] == 7.0
+  assert plan['sample_s'] > 0 and ', the sample ' in lines[-1].splitlines()[-1]
+  assert lines[-1].splitlines()[-1].endswith(', figures 7 s)')
+  plan = sweep.run_sweep(dataclasses.replace(spec, sample_chars=0), str(tmp_path / 'wd'),
+                         dry_run=True, log=lambda _: None)
+  assert plan['sample_s'] == 0 and 'figures_s' not in plan and len(drawn) == 1
 
 
 def test_a_dry_run_times_a_checkpoint_and_writes_nothing(tmp_path, monkeypatch):

@@ -19,7 +19,10 @@
 import csv
 import dataclasses
 import itertools
+import math
 import os
+import tempfile
+import time
 import traceback
 
 import numpy as np
@@ -110,6 +113,29 @@ def make_all(workdir: str, *, log=print, diverged: str = 'drop', group_by: str =
     except Exception:  # pylint: disable=broad-except
       log(f'figures: {name} failed:\n{traceback.format_exc()}')
   return paths
+
+
+def estimate_s(axes, search: str) -> float:
+  """Seconds `make_all` may take on a sweep of these swept axes and search (a dry run's
+  estimate): one figure (`_one_figure_s`) for each it draws (sensitivity, learning
+  curves, importance, a heatmap for each pair of the HEATMAP_AXES most important axes,
+  PBT's schedules)."""
+  count = 3 + math.comb(min(len(axes), HEATMAP_AXES), 2) + (search == 'pbt')
+  return count * _one_figure_s(len(axes))
+
+
+def _one_figure_s(lines: int) -> float:
+  """Seconds drawing a figure of `lines` lines (at least one) and writing it as every
+  figure is (PNG and PDF, here in a temporary directory)."""
+  start = time.perf_counter()
+  with tempfile.TemporaryDirectory(prefix='rnnjax-figures-') as out_dir, style.context():
+    fig = style.new_figure()
+    ax = fig.subplots()
+    for k in range(max(1, lines)):
+      ax.plot(np.arange(100), np.sin(np.arange(100) / (k + 1)), label=f'line {k}')
+    ax.legend()
+    style.save(fig, out_dir, 'estimate')
+  return time.perf_counter() - start
 
 
 def _make_out_dir(path: str) -> None:

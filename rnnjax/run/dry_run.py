@@ -8,10 +8,15 @@ larger (`strategy.largest_round`).
 
 import contextlib
 import itertools
+import math
 import tempfile
+import time
 
 import jax
+import numpy as np
 
+from rnnjax.engine import generate
+from rnnjax.engine import population as pop
 from rnnjax.errors import InputError
 from rnnjax.run import checkpoint
 from rnnjax.run import prepare as prepare_lib
@@ -23,26 +28,34 @@ from rnnjax.search.strategies import tpe
 
 
 def describe_plan(sweep: prepare_lib.Prepared, group_size: int = 0, log=print,
-                  max_memory_gb: float = 0.0) -> dict:
+                  max_memory_gb: float = 0.0, figures: bool = False) -> dict:
   """Compiles every bucket's program (a chunk of a few steps) and times it, prints the
   plan with its time estimate, and returns it; trains and writes nothing. A search of
   rounds of unequal sizes is planned from its largest (see the module docstring), and
-  each round's chunks are counted in proportion to its configurations."""
+  each round's chunks are counted in proportion to its configurations. `figures`: the
+  caller draws the figures after the sweep (the command's --figures), and the estimate
+  counts them (rnnjax.figures.estimate_s, which loads matplotlib)."""
   if jax.process_count() > 1:
     raise InputError('--dry_run: run it in one process (without --distributed)')
   largest = searcher_lib.largest_round(sweep.spec)
   if largest is not None:
     sweep = prepare_lib.with_rounds(sweep, [largest], max_memory_gb, group_size, log)
-  first_waves = {run.bucket: (run.cfg, run.uids, run.hp, sweep.device_data[run.data_key])
-                 for run in reversed(sweep.runs)}
+  first_waves = {run.bucket: run for run in reversed(sweep.runs)}
+  firsts = [first_waves[b] for b in range(len(sweep.plan.buckets))]
   plan_json = dict(sweep.plan_json, num_devices=sweep.mesh.size)
   with _checkpoints() as save:
-    probed = probe.probe_all([first_waves[b] for b in range(len(sweep.plan.buckets))],
-                             sweep.base_key, sweep.mesh, group_size, save=save)
-  for b, figures in enumerate(probed):
-    plan_json['buckets'][b].update(figures)
+    probed = probe.probe_all(
+        [(run.cfg, run.uids, run.hp, sweep.device_data[run.data_key]) for run in firsts],
+        sweep.base_key, sweep.mesh, group_size, save=save,
+        tests=[prepare_lib.device_data(sweep.datas[run.data_key], ('test',),
+                                       sweep.mesh)['test'] for run in firsts])
+  for b, measured in enumerate(probed):
+    plan_json['buckets'][b].update(measured)
     for key in ('chunk_s', 'validation_s', 'save_s'):  # Each wave's chunks, each saved.
       plan_json['buckets'][b][key] *= plan_json['buckets'][b]['num_waves']
+  _after_training(plan_json, sweep.spec, sample_s=_sample_s(sweep, firsts[0]))
+  if figures:
+    plan_json['figures_s'] = _figures_s(sweep.plan.swept, sweep.spec.search)
   spec = sweep.spec
   if spec.search == 'halving':  # Members cut at the rungs train no more chunks.
     members, min_steps = len(sweep.plan.members), spec.min_steps or spec.eval_every
@@ -59,6 +72,57 @@ def describe_plan(sweep: prepare_lib.Prepared, group_size: int = 0, log=print,
       plan_json['round_sizes'] = sizes
   log(plan_table(plan_json, sweep.num_chunks))
   return plan_json
+
+
+def _sample_s(sweep: prepare_lib.Prepared, run) -> float:
+  """Seconds of a character model's sample after training (--sample_chars): drawn here
+  once by the first bucket's network from parameters of zeros, its program compiled and
+  run, as the best member's is (0: no sample)."""
+  spec = sweep.spec
+  if spec.task != 'charlm' or not spec.sample_chars:
+    return 0.0
+  shapes = jax.eval_shape(pop.population_init_fn(run.cfg, sweep.mesh), run.hp,
+                          sweep.base_key)
+  params = jax.tree.map(lambda s: np.zeros(s.shape[1:], s.dtype), shapes.params)
+  start = time.perf_counter()
+  jax.block_until_ready(generate.sample(
+      run.cfg.model, params, key=jax.random.key(spec.seed), num_chars=spec.sample_chars,
+      temperature=spec.temperature, prime=np.asarray(sweep.data.prime)))
+  return time.perf_counter() - start
+
+
+def _figures_s(axes, search: str) -> float:
+  """rnnjax.figures.estimate_s, with the seconds loading it (and matplotlib) takes, as the
+  command's figures load it after the sweep."""
+  start = time.perf_counter()
+  from rnnjax import figures  # pylint: disable=g-import-not-at-top
+  return time.perf_counter() - start + figures.estimate_s(axes, search)
+
+
+def _after_training(plan: dict, spec, sample_s: float) -> None:
+  """Adds to the probed plan what follows training (seconds): per bucket scores_s, its
+  members scored (final/choice/summary.py): each wave's on validation, the chosen on
+  test, and the final model's outputs on both, four programs compiled (an outputs
+  program taken to compile as long as the metrics' of its split, which share the
+  network's pass), and refit_s, the final model's refit (--refit; refit.py): its
+  programs (the probe's training, initialisation and test evaluation) compiled where a
+  member of the final model may lie (the final model's members x seeds spread over the
+  buckets as their members), its members trained for --train_steps (the most it
+  trains; a member stops at its best step), a device's vmap groups of them one after
+  another as a wave's; and the plan's sample_s (`_sample_s`)."""
+  members, devices = plan['num_members'], plan['num_devices']
+  refit = min(members, 1 if spec.ensemble == 'single' else spec.ensemble_size) * spec.refit
+  for b in plan['buckets']:
+    compiles = b['compiles']
+    b['scores_s'] = (2 * (compiles['validation'] + compiles['test']) + b['validation_s']
+                     + b['test_s'])
+    share = refit * b['num_members'] / members  # The refit's members in this bucket.
+    groups = math.ceil(share / devices / b['group_size']) / (
+        b['wave_size'] / devices / b['group_size'])
+    b['refit_s'] = min(1.0, share) * (
+        compiles['chunk'] + compiles['init'] + compiles['test']
+        + b['step_s'] * spec.train_steps * min(1.0, groups))
+  plan['sample_s'] = sample_s
 
 
 @contextlib.contextmanager
@@ -80,6 +144,15 @@ def _fmt(x):
   return '-' if x is None else f'{x + 0.0:.4g}'  # + 0.0: a loss of -0.0 reads 0.
 
 
+def _after(plan: dict) -> str:
+  """What the plan's time after training holds, each part's seconds."""
+  buckets = plan['buckets']
+  parts = [('scores', sum(b.get('scores_s', 0.0) for b in buckets)),
+           ('the refit', sum(b.get('refit_s', 0.0) for b in buckets)),
+           ('the sample', plan.get('sample_s', 0.0)), ('figures', plan.get('figures_s', 0.0))]
+  return ', '.join(f'{name} {seconds:.0f} s' for name, seconds in parts if seconds)
+
+
 def plan_table(plan: dict, num_chunks: int) -> str:
   """The plan as a table: one row per bucket, with the probe's figures when present."""
   rounds, sizes = plan.get('rounds', 1), plan.get('round_sizes')
@@ -98,19 +171,20 @@ def plan_table(plan: dict, num_chunks: int) -> str:
            f'{"padding":>7} '
            f'{"params/member":>15} '
            f'{"MiB/member":>10} {"budgeted":>8} {"compile s":>9} {"chunk s":>8} '
-           f'{"save s":>6} {"est. s":>7}  structure']
-  total = 0.0
+           f'{"save s":>6} {"est. s":>7} {"after s":>7}  structure']
+  total, after = 0.0, plan.get('sample_s', 0.0) + plan.get('figures_s', 0.0)
   for b in plan['buckets']:
     counts = b['params_per_member']
     params = str(counts[0]) if len(counts) == 1 else f'{counts[0]}-{counts[-1]}'
     mib = b.get('bytes_per_member')
-    est = None
+    est = then = None
     if 'chunk_s' in b:
-      est = (b['compile_s'] * (1 + plan.get('recompiles', 0))
+      est = (b['compile_s'] * (1 + plan.get('recompiles', 0)) + b.get('warmup_s', 0.0)
              + (b['chunk_s'] + b.get('save_s', 0.0)) * num_chunks
              * plan.get('trained_fraction', 1)
              * (sum(sizes) / max(sizes) if sizes else rounds))
-      total += est
+      then = b.get('scores_s', 0.0) + b.get('refit_s', 0.0)
+      total, after = total + est, after + then
     structure = ' '.join(f'{k}={v}' for k, v in b['structure'].items())
     lines.append(f'{b["bucket"]:>6} {b["num_members"]:>7} {b.get("num_waves", 1):>5} '
                  f'{b.get("group_size", "-"):>5} '
@@ -120,11 +194,13 @@ def plan_table(plan: dict, num_chunks: int) -> str:
                  f'{_fmt(b["estimated_bytes_per_member"] / 2**20):>8} '
                  f'{_fmt(b.get("compile_s")):>9} '
                  f'{_fmt(b.get("chunk_s")):>8} {_fmt(b.get("save_s")):>6} '
-                 f'{_fmt(est):>7}  {structure}')
+                 f'{_fmt(est):>7} {_fmt(then):>7}  {structure}')
   lines += plan_lib.wave_notes(plan)
   if total:
     fraction = plan.get('trained_fraction', 1)
-    lines.append(f'estimated time: {total:.0f} s ({total / 60:.1f} min)' + (
+    lines.append(f'estimated time: {total + after:.0f} s ({(total + after) / 60:.1f} min)' + (
+        f': training {total:.0f} s, after training {after:.0f} s ({_after(plan)})'
+        if after else '') + (
         f'; halving trains about {fraction:.0%} of the member-steps of every member to '
         'the end, spread over the buckets as it cuts, and compiles again after each cut'
         if fraction < 1 else '') + (

@@ -136,6 +136,10 @@ def _zeros(cfg: pop.TrainConfig, hp: pop.HParams, base_key, mesh):
   return jax.tree.map(lambda s: jax.device_put(np.zeros(s.shape, s.dtype), shard), shapes)
 
 
+# The programs whose compiles a probe times (`probe_all`'s compiles).
+COMPILED = ('chunk', 'validation', 'init', 'test')
+
+
 def _compile(program, *args):
   """(the program compiled, seconds), at XLA's default optimisation, as the sweep's: on
   a CPU, level 1 compiled about a quarter faster, but its quickstart chunk ran in 0.84x
@@ -155,22 +159,33 @@ def _compile_chunk(cfg: pop.TrainConfig, hp: pop.HParams, data, base_key, mesh,
   return compiled, seconds, counted.cache_hits
 
 
-def _warm_s(call) -> float:
-  """Seconds of a warm call of `call`. A first call pays once for what a sweep's first
-  chunk pays once (threads started, memory first touched): up to 10x a warm call's time
-  on a CPU (a character model's chunk, timed by its first call alone, was estimated at
-  1.8x its time). So a second call is timed, and where calls are cheap (WARM_CALLS_S in
-  all) a third, and the faster warm call counts."""
+def _calls_s(call) -> tuple[float, float]:
+  """(seconds of the first call of `call`, of a warm call). A first call pays once for
+  what a sweep's first chunk pays once (threads started, memory first touched): up to
+  10x a warm call's time on a CPU (a character model's chunk, timed by its first call
+  alone, was estimated at 1.8x its time). So a second call is timed, and where calls are
+  cheap (WARM_CALLS_S in all) a third, and the faster warm call counts."""
   times = []
   while len(times) < 2 or (len(times) < 3 and sum(times) < WARM_CALLS_S):
     start = time.perf_counter()
     call()
     times.append(time.perf_counter() - start)
-  return min(times[1:])
+  return times[0], min(times[1:])
 
 
-def _measure(compiled, compile_s, cache_hits, validation, state, cfg, hp, data, base_key,
-             mesh, save=None) -> dict:
+def _once_s(call) -> float:
+  """Seconds of one call of `call`: the first, as the scores after training call each of
+  their programs once."""
+  start = time.perf_counter()
+  call()
+  return time.perf_counter() - start
+
+
+def _measure(compiled, compiles: dict, cache_hits, validation, state, cfg, hp, data,
+             base_key, mesh, save=None, test=None) -> dict:
+  """The figures of one bucket (see `probe_all`); compiles: the seconds compiling each
+  of its programs (COMPILED); test: (the compiled evaluation, the test split on the
+  devices), None: none timed."""
   memory = compiled.memory_analysis()
   per_device = hp.uid.shape[0] // mesh.size
   member_bytes = None
@@ -189,11 +204,16 @@ def _measure(compiled, compile_s, cache_hits, validation, state, cfg, hp, data, 
   def chunk():
     held[0] = jax.block_until_ready(compiled(held[0], hp, data, base_key))[0]  # Donated.
 
-  step_s = _warm_s(chunk) / probe_steps(cfg)
-  val_s = _warm_s(lambda: jax.block_until_ready(validation(held[0].params, data['val'])))
-  return {'compile_s': compile_s, 'cache_hits': cache_hits,
+  first_s, warm_s = _calls_s(chunk)
+  step_s = warm_s / probe_steps(cfg)
+  val_s = _calls_s(lambda: jax.block_until_ready(validation(held[0].params, data['val'])))[1]
+  return {'compile_s': compiles['chunk'] + compiles['validation'] + compiles['init'],
+          'compiles': compiles, 'cache_hits': cache_hits,
           'chunk_s': step_s * cfg.steps_per_chunk + val_s, 'validation_s': val_s,
-          'save_s': _warm_s(lambda: save(held[0], hp)) if save else 0.0,
+          'step_s': step_s, 'warmup_s': max(0.0, first_s - warm_s),
+          'save_s': _calls_s(lambda: save(held[0], hp))[1] if save else 0.0,
+          'test_s': _once_s(lambda: jax.block_until_ready(test[0](held[0].params, test[1])))
+                    if test else 0.0,
           'bytes_per_member': member_bytes, 'data_bytes_per_device': data_bytes}
 
 
@@ -208,21 +228,28 @@ def _bytes_on_a_device(x) -> int:
 PROBE_MEMBERS = 4096
 
 
-def probe_all(buckets, base_key, mesh, group_size: int = 0, save=None) -> list[dict]:
+def probe_all(buckets, base_key, mesh, group_size: int = 0, save=None,
+              tests=None) -> list[dict]:
   """Probes every (cfg, members, hp, device data) bucket: the probes' programs (each
-  bucket's training and validation) compile in parallel threads (XLA compiles outside
-  the GIL, and compiling dominates a dry run), then each is timed alone so that the
-  timings do not disturb one another.
+  bucket's training, validation, initialisation and, where `tests` gives its test split
+  on the devices, its evaluation of that split) compile in parallel threads (XLA
+  compiles outside the GIL, and compiling dominates a dry run), then each is timed alone
+  so that the timings do not disturb one another.
 
-  Per bucket: compile_s (of the probe's training program: the sweep's, which validates
-  too, takes a little longer; near zero when the persistent cache holds it, cache_hits);
-  chunk_s = a training step's time x steps per chunk + validation_s, the validation
-  pass after a chunk's steps (the sweep's runs inside its chunk program, a group of
-  members after another, as `population.population_eval_fn`'s, timed here); save_s,
-  the seconds of `save(state, hp)`, a checkpoint of the wave as the sweep writes after
-  each chunk (0 without `save`); the records written after each chunk not counted;
-  bytes_per_member from the compiled training program (a chunk's loop over steps does
-  not add to it), less the data, which each device holds once (data_bytes_per_device).
+  Per bucket: compiles, the seconds compiling each program (COMPILED; near zero when
+  the persistent cache holds it, cache_hits: the training program's); compile_s, what
+  the sweep compiles before its first chunk: its chunk program (the probe's training
+  program and its validation: the sweep's validates inside) and its initialisation;
+  step_s, a training step's time; chunk_s = step_s x steps per chunk + validation_s,
+  the validation pass after a chunk's steps (the sweep's runs inside its chunk program,
+  a group of members after another, as `population.population_eval_fn`'s, timed here);
+  warmup_s, what the first call of the training program took beyond a warm call's (the
+  sweep's first chunk pays it once); save_s, the seconds of `save(state, hp)`, a
+  checkpoint of the wave as the sweep writes after each chunk (0 without `save`); the
+  records written after each chunk not counted; test_s, one call of the test split's
+  evaluation (0 without its split); bytes_per_member from the compiled training program
+  (a chunk's loop over steps does not add to it), less the data, which each device
+  holds once (data_bytes_per_device).
   """
   # A wave of more than PROBE_MEMBERS is probed on its first PROBE_MEMBERS rows and its
   # time scaled up (at these sizes a step's time grows in proportion to the members), so
@@ -231,18 +258,28 @@ def probe_all(buckets, base_key, mesh, group_size: int = 0, save=None) -> list[d
   sample = max(mesh.size, PROBE_MEMBERS // mesh.size * mesh.size)
   buckets = [(cfg, uids, jax.tree.map(lambda a: a[:sample], hp) if n > sample else hp, data)
              for (cfg, uids, hp, data), n in zip(buckets, rows)]
+  tests = tests or [None] * len(buckets)
   states = [_zeros(cfg, hp, base_key, mesh) for cfg, _, hp, _ in buckets]
   with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+    evaluation = lambda cfg, state, split: pool.submit(
+        _compile, pop.population_eval_fn(cfg, mesh, group_size), state.params, split)
     chunks = [pool.submit(_compile_chunk, cfg, hp, data, base_key, mesh, group_size, state)
               for (cfg, _, hp, data), state in zip(buckets, states)]
-    validations = [pool.submit(_compile, pop.population_eval_fn(cfg, mesh, group_size),
-                               state.params, data['val'])
-                   for (cfg, _, _, data), state in zip(buckets, states)]
-    compiled = [(c.result(), v.result()[0]) for c, v in zip(chunks, validations)]
-  out = [_measure(*chunk, validation, state, cfg, hp, data, base_key, mesh, save)
-         for (chunk, validation), state, (cfg, _, hp, data)
-         in zip(compiled, states, buckets)]
+    others = [{'validation': evaluation(cfg, state, data['val']),
+               'init': pool.submit(_compile, pop.population_init_fn(cfg, mesh), hp, base_key),
+               **({'test': evaluation(cfg, state, test)} if test is not None else {})}
+              for (cfg, _, hp, data), state, test in zip(buckets, states, tests)]
+    compiled = [(c.result(), {k: f.result() for k, f in o.items()})
+                for c, o in zip(chunks, others)]
+  out = []
+  for ((program, chunk_s, hits), other), state, (cfg, _, hp, data), test in zip(
+      compiled, states, buckets, tests):
+    compiles = {**dict.fromkeys(COMPILED, 0.0), 'chunk': chunk_s,
+                **{k: seconds for k, (_, seconds) in other.items()}}
+    out.append(_measure(program, compiles, hits, other['validation'][0], state, cfg, hp,
+                        data, base_key, mesh, save,
+                        test=(other['test'][0], test) if test is not None else None))
   for figures, n in zip(out, rows):
-    for key in ('chunk_s', 'validation_s', 'save_s'):
+    for key in ('chunk_s', 'validation_s', 'save_s', 'step_s', 'test_s'):
       figures[key] *= max(1.0, n / sample)
   return out
