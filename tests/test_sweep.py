@@ -368,14 +368,14 @@ def test_the_dry_run_counts_the_sweeps_other_compiles_and_its_first_chunks_warm_
 
 
 def _after_plan(**spec_settings) -> dict:
-  """A probed plan (injected figures) of 8 members, a wave on 2 devices in vmap groups of
+  """A probed plan (injected timings) of 8 members, a wave on 2 devices in vmap groups of
   2, with what follows its training added for a spec of 100 steps."""
   plan = {'num_members': 8, 'num_devices': 2, 'buckets': [{
       'bucket': 0, 'num_members': 8, 'num_waves': 1, 'wave_size': 8, 'group_size': 2,
       'padded_width': 8, 'padding_fraction': 0.0, 'params_per_member': [1],
       'estimated_bytes_per_member': 1, 'structure': {}, 'compile_s': 1.75,
       'compiles': {'chunk': 1.0, 'validation': 0.5, 'init': 0.25, 'test': 0.5},
-      'warmup_s': 0.25, 'chunk_s': 1.0, 'save_s': 0.0, 'step_s': 0.01,
+      'warmup_s': 1.25, 'chunk_s': 1.0, 'save_s': 0.0, 'step_s': 0.01,
       'validation_s': 0.25, 'test_s': 0.35}],
           'bucketed_axes': [], 'masked_axes': [], 'vmapped_axes': []}
   dry_run._after_training(plan, dataclasses.replace(TINY, train_steps=100, **spec_settings),
@@ -394,7 +394,7 @@ def test_the_dry_run_estimates_what_follows_training():
   assert bucket['refit_s'] == pytest.approx(1.0 + 0.25 + 0.5 + 0.01 * 100 / 2)
   plan['figures_s'] = 4.0
   table = dry_run.plan_table(plan, 10).splitlines()
-  assert table[-1] == ('estimated time: 23 s (0.4 min): training 12 s, after training '
+  assert table[-1] == ('estimated time: 24 s (0.4 min): training 13 s, after training '
                        '11 s (scores 3 s, the refit 2 s, the sample 2 s, figures 4 s)')
   # Its bucket's after training: scores and refit (structure: none).
   assert table[1].split()[-3:-1] == ['after', 's'] and table[2].split()[-1] == '4.85'

@@ -1,5 +1,7 @@
 """The dry run: a prepared sweep's plan, each bucket compiled and timed, printed as a
-table (`plan_table`) with its time estimate; nothing is trained or written.
+table (`plan_table`) with its time estimate, training and what follows it (the scores,
+the refit, a character model's sample, the command's figures) apart; nothing is trained
+or written.
 
 A search that asks rounds (tpe) is described by its largest round, whose waves and
 memory are the most the sweep needs: the first, or the last where --last_round is

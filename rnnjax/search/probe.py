@@ -1,11 +1,13 @@
 """What a bucket costs before the sweep runs: parameters, padding, memory and time.
 
 `describe(...)` gives the cheap facts (no compile). `probe_all(...)` compiles each
-bucket's training program as a chunk of a few steps (`probe_steps`) and its validation
-pass, reads the training's memory from the compiled executable, and times both (warm
-calls) on a population of zeros, with a checkpoint of it where the caller gives one to
-time, for `--dry_run` and its time estimate. A full chunk would make a dry run as slow
-as the sweep's first chunk.
+bucket's training program as a chunk of a few steps (`probe_steps`), its validation
+pass, its initialisation and its evaluation of the test split, reads the training's
+memory from the compiled executable, and times training and validation (warm calls)
+and the test's evaluation (once, as the scores after training call it) on a population
+of zeros, with a checkpoint of it where the caller gives one to time, for `--dry_run`
+and its time estimate. A full chunk would make a dry run as slow as the sweep's first
+chunk.
 """
 
 import concurrent.futures
