@@ -395,7 +395,7 @@ def test_the_dry_run_estimates_what_follows_training():
   plan['figures_s'] = 4.0
   table = dry_run.plan_table(plan, 10).splitlines()
   assert table[-1] == ('estimated time: 24 s (0.4 min): training 13 s, after training '
-                       '11 s (scores 3 s, the refit 2 s, the sample 2 s, figures 4 s)')
+                       '11 s (scores 3 s, the refit at most 2 s, the sample 2 s, figures 4 s)')
   # Its bucket's after training: scores and refit (structure: none).
   assert table[1].split()[-3:-1] == ['after', 's'] and table[2].split()[-1] == '4.85'
   # The refit of one member (a single), in a bucket of 8 of 16 members: half of its

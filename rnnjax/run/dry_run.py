@@ -150,7 +150,8 @@ def _after(plan: dict) -> str:
   """What the plan's time after training holds, each part's seconds."""
   buckets = plan['buckets']
   parts = [('scores', sum(b.get('scores_s', 0.0) for b in buckets)),
-           ('the refit', sum(b.get('refit_s', 0.0) for b in buckets)),
+           # Each member of the refit trains to its best step, at most every step.
+           ('the refit at most', sum(b.get('refit_s', 0.0) for b in buckets)),
            ('the sample', plan.get('sample_s', 0.0)), ('figures', plan.get('figures_s', 0.0))]
   return ', '.join(f'{name} {seconds:.0f} s' for name, seconds in parts if seconds)
 
