@@ -198,17 +198,21 @@ def test_a_halving_dry_run_estimates_the_steps_halving_trains(tmp_path):
                              eval_every=2, learning_rate='grid(1e-3,3e-3,1e-2,3e-2)',
                              cell='lstm')
   lines = []
+  begun = time.perf_counter()
   plan = sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True, log=lines.append)
+  # Its data loaded and prepared, timed within the call.
+  assert 0 < plan['before_s'] < time.perf_counter() - begun
   assert plan['trained_fraction'] == 34 / 80
   (bucket,) = plan['buckets']
   est = (bucket['compile_s'] * (1 + 3) + bucket['warmup_s']  # 3 cuts.
          + (bucket['chunk_s'] + bucket['save_s']) * 5 * 34 / 80)
   after = bucket['scores_s']  # No refit, no sample, no figures.
+  whole = plan['before_s'] + est + after
   assert lines[-1].splitlines()[-1] == (
-      f'estimated time: {est + after:.0f} s ({(est + after) / 60:.1f} min): training '
-      f'{est:.0f} s, after training {after:.0f} s (scores {after:.0f} s); halving trains '
-      'about 42% of the member-steps of every member to the end, spread over the buckets '
-      'as it cuts, and compiles again after each cut')
+      f'estimated time: {whole:.0f} s ({whole / 60:.1f} min): the data '
+      f'{plan["before_s"]:.0f} s, training {est:.0f} s, after training {after:.0f} s '
+      f'(scores {after:.0f} s); halving trains about 42% of the member-steps of every member '
+      'to the end, spread over the buckets as it cuts, and compiles again after each cut')
 
 
 def test_a_charlm_dry_run_prints_the_texts_parts_and_what_training_never_shows(tmp_path):
@@ -247,11 +251,13 @@ def test_a_tpe_dry_run_estimates_every_round(tmp_path):
   est = bucket['compile_s'] + bucket['warmup_s'] + (bucket['chunk_s'] + bucket['save_s']) * (
       TINY.train_steps // TINY.eval_every) * 3
   after = bucket['scores_s']
+  whole = plan['before_s'] + est + after
   assert table[-1] == (
-      f'estimated time: {est + after:.0f} s ({(est + after) / 60:.1f} min): training '
-      f'{est:.0f} s, after training {after:.0f} s (scores {after:.0f} s); tpe asks each of '
-      'its 3 rounds as the last ends: all 3 trained as this one, each bucket compiled once '
-      "(a later round's bucket of a new structure or size compiles then)")
+      f'estimated time: {whole:.0f} s ({whole / 60:.1f} min): the data '
+      f'{plan["before_s"]:.0f} s, training {est:.0f} s, after training {after:.0f} s '
+      f'(scores {after:.0f} s); tpe asks each of its 3 rounds as the last ends: all 3 '
+      "trained as this one, each bucket compiled once (a later round's bucket of a new "
+      'structure or size compiles then)')
 
 
 def test_a_tpe_dry_run_plans_its_largest_round(tmp_path):
@@ -275,6 +281,7 @@ def test_a_tpe_dry_run_plans_its_largest_round(tmp_path):
   # Its chunks (3 waves each) count once, the earlier rounds' in proportion (10 / 6 in
   # all): with round figures, 3 s a chunk x 2 chunks x 10 / 6 (x 3 rounds was 18 s).
   bucket.update(compile_s=0.0, chunk_s=3.0, save_s=0.0, warmup_s=0.0, scores_s=0.0)
+  plan['before_s'] = 0.0
   assert dry_run.plan_table(plan, TINY.train_steps // TINY.eval_every).splitlines()[-1] == (
       'estimated time: 10 s (0.2 min); tpe asks each of its 3 rounds as the last ends: all '
       '3 trained as this one, in proportion to their configurations, each bucket compiled '
@@ -387,15 +394,17 @@ def test_the_dry_run_estimates_what_follows_training():
   """The members' scores (2 x each split's evaluation compiled, for metrics and the final
   model's outputs, and one call of each), the final model's refit (--refit: 2 members of
   the 8, one vmap group of the wave's 2 a device, 100 steps, and its programs compiled),
-  a character model's sample and the figures count after training, apart from it."""
+  a character model's sample and the figures count after training, apart from it, and
+  the data loaded before it."""
   plan = _after_plan(refit=1, ensemble='fixed', ensemble_size=2)
   (bucket,) = plan['buckets']
   assert bucket['scores_s'] == pytest.approx(2 * (0.5 + 0.5) + 0.25 + 0.35)
   assert bucket['refit_s'] == pytest.approx(1.0 + 0.25 + 0.5 + 0.01 * 100 / 2)
-  plan['figures_s'] = 4.0
+  plan.update(figures_s=4.0, before_s=3.0)  # And the data loaded before training.
   table = dry_run.plan_table(plan, 10).splitlines()
-  assert table[-1] == ('estimated time: 24 s (0.4 min): training 13 s, after training '
-                       '11 s (scores 3 s, the refit at most 2 s, the sample 2 s, figures 4 s)')
+  assert table[-1] == ('estimated time: 27 s (0.4 min): the data 3 s, training 13 s, after '
+                       'training 11 s (scores 3 s, the refit at most 2 s, the sample 2 s, '
+                       'figures 4 s)')
   # Its bucket's after training: scores and refit (structure: none).
   assert table[1].split()[-3:-1] == ['after', 's'] and table[2].split()[-1] == '4.85'
   # The refit of one member (a single), in a bucket of 8 of 16 members: half of its

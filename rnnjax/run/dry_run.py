@@ -30,13 +30,16 @@ from rnnjax.search.strategies import tpe
 
 
 def describe_plan(sweep: prepare_lib.Prepared, group_size: int = 0, log=print,
-                  max_memory_gb: float = 0.0, figures: bool = False) -> dict:
+                  max_memory_gb: float = 0.0, figures: bool = False,
+                  before_s: float = 0.0) -> dict:
   """Compiles every bucket's program (a chunk of a few steps) and times it, prints the
   plan with its time estimate, and returns it; trains and writes nothing. A search of
   rounds of unequal sizes is planned from its largest (see the module docstring), and
   each round's chunks are counted in proportion to its configurations. `figures`: the
   caller draws the figures after the sweep (the command's --figures), and the estimate
-  counts them (rnnjax.figures.estimate_s, which loads matplotlib)."""
+  counts them (rnnjax.figures.estimate_s, which loads matplotlib). `before_s`: the
+  seconds the caller took to load and prepare the data, as the sweep does before
+  training (without the benchmarks a panel's sweep fits, or reads from their cache)."""
   if jax.process_count() > 1:
     raise InputError('--dry_run: run it in one process (without --distributed)')
   largest = searcher_lib.largest_round(sweep.spec)
@@ -44,7 +47,7 @@ def describe_plan(sweep: prepare_lib.Prepared, group_size: int = 0, log=print,
     sweep = prepare_lib.with_rounds(sweep, [largest], max_memory_gb, group_size, log)
   first_waves = {run.bucket: run for run in reversed(sweep.runs)}
   firsts = [first_waves[b] for b in range(len(sweep.plan.buckets))]
-  plan_json = dict(sweep.plan_json, num_devices=sweep.mesh.size)
+  plan_json = dict(sweep.plan_json, num_devices=sweep.mesh.size, before_s=before_s)
   with _checkpoints() as save:
     probed = probe.probe_all(
         [(run.cfg, run.uids, run.hp, sweep.device_data[run.data_key]) for run in firsts],
@@ -201,9 +204,11 @@ def plan_table(plan: dict, num_chunks: int) -> str:
   lines += plan_lib.wave_notes(plan)
   if total:
     fraction = plan.get('trained_fraction', 1)
-    lines.append(f'estimated time: {total + after:.0f} s ({(total + after) / 60:.1f} min)' + (
-        f': training {total:.0f} s, after training {after:.0f} s ({_after(plan)})'
-        if after else '') + (
+    before = plan.get('before_s', 0.0)
+    whole = before + total + after
+    lines.append(f'estimated time: {whole:.0f} s ({whole / 60:.1f} min)' + (
+        f': {f"the data {before:.0f} s, " if before else ""}training {total:.0f} s, '
+        f'after training {after:.0f} s ({_after(plan)})' if after else '') + (
         f'; halving trains about {fraction:.0%} of the member-steps of every member to '
         'the end, spread over the buckets as it cuts, and compiles again after each cut'
         if fraction < 1 else '') + (

@@ -14,6 +14,7 @@ the final model (finish.py). Figures are the entry point's job.
 
 import dataclasses
 import os
+import time
 
 import jax
 
@@ -93,10 +94,11 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
     raise errors.InputError('--remake_final: keeps the trained members, which --overwrite '
                             'removes to train the sweep again; give one of them')
   if dry_run:
+    started = time.perf_counter()  # Its data loaded as the sweep's are: timed for it.
     return _run(spec, workdir, overwrite=overwrite, group_size=group_size,
                 keep_checkpoints=keep_checkpoints, log=log, progress_bar=progress_bar,
                 dry_run=True, max_memory_gb=max_memory_gb, stopper=stop_lib.Never(),
-                figures=figures)
+                figures=figures, started=started)
   quiet = log if distributed.is_main() else (lambda _: None)
   with lock_lib.acquire_once(workdir, check=workdir_lib.check_usable, warn=quiet) as held:
     with stop_lib.Stop(on_exit=held.release, notify=quiet if notify is None or not
@@ -131,7 +133,7 @@ def _undrawn(spec, plan) -> list:
 
 def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoints, log,
          progress_bar, dry_run, max_memory_gb, stopper, replace_other=False,
-         remake_final=False, figures=False) -> dict:
+         remake_final=False, figures=False, started=0.0) -> dict:
   log = log if distributed.is_main() else (lambda _: None)
   fits = spec.task == 'panel' and spec.classical_baselines and bool(spec.benchmarks)
   if fits and not dry_run:
@@ -149,7 +151,8 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
                                 max_memory_gb, group_size, log=log)
     for note in sweep.notes + rules.notes(spec) + _undrawn(spec, sweep.plan):
       log(note)
-    return dry_run_lib.describe_plan(sweep, group_size, log, max_memory_gb, figures)
+    return dry_run_lib.describe_plan(sweep, group_size, log, max_memory_gb, figures,
+                                     before_s=time.perf_counter() - started)
   cached = panel_baselines.cache_dir()
   with stopper.at_once(
       f'while loading the data{" and fitting the benchmarks" if fits else ""}, before '
