@@ -114,7 +114,9 @@ def _after_training(plan: dict, spec, sample_s: float) -> None:
   member of the final model may lie (the final model's members x seeds spread over the
   buckets as their members), its members trained for --train_steps (the most it
   trains; a member stops at its best step), a device's vmap groups of them one after
-  another as a wave's; and the plan's sample_s (`_sample_s`)."""
+  another as a wave's, and refit_least_s, the same trained to the first evaluation
+  (--eval_every: the least a best step is but for a member that diverged before it);
+  and the plan's sample_s (`_sample_s`)."""
   members, devices = plan['num_members'], plan['num_devices']
   refit = min(members, 1 if spec.ensemble == 'single' else spec.ensemble_size) * spec.refit
   for b in plan['buckets']:
@@ -124,9 +126,11 @@ def _after_training(plan: dict, spec, sample_s: float) -> None:
     share = refit * b['num_members'] / members  # The refit's members in this bucket.
     groups = math.ceil(share / devices / b['group_size']) / (
         b['wave_size'] / devices / b['group_size'])
-    b['refit_s'] = min(1.0, share) * (
+    refit_s = lambda steps: min(1.0, share) * (
         compiles['chunk'] + compiles['init'] + compiles['test']
-        + b['step_s'] * spec.train_steps * min(1.0, groups))
+        + b['step_s'] * steps * min(1.0, groups))
+    b['refit_s'] = refit_s(spec.train_steps)
+    b['refit_least_s'] = refit_s(min(spec.eval_every, spec.train_steps))
   plan['sample_s'] = sample_s
 
 
@@ -149,14 +153,22 @@ def _fmt(x):
   return '-' if x is None else f'{x + 0.0:.4g}'  # + 0.0: a loss of -0.0 reads 0.
 
 
+def _seconds(least: float, most: float) -> str:
+  """Seconds as a range where its ends differ ("12-30 s"), else one figure."""
+  return f'{least:.0f}-{most:.0f} s' if f'{least:.0f}' != f'{most:.0f}' else f'{most:.0f} s'
+
+
 def _after(plan: dict) -> str:
   """What the plan's time after training holds, each part's seconds."""
   buckets = plan['buckets']
-  parts = [('scores', sum(b.get('scores_s', 0.0) for b in buckets)),
-           # Each member of the refit trains to its best step, at most every step.
-           ('the refit at most', sum(b.get('refit_s', 0.0) for b in buckets)),
-           ('the sample', plan.get('sample_s', 0.0)), ('figures', plan.get('figures_s', 0.0))]
-  return ', '.join(f'{name} {seconds:.0f} s' for name, seconds in parts if seconds)
+  total = lambda key: sum(b.get(key, 0.0) for b in buckets)
+  parts = [('scores', total('scores_s'), total('scores_s')),
+           # Each member of the refit trains to its best step: at least to the first
+           # evaluation, at most every step.
+           ('the refit', total('refit_least_s'), total('refit_s')),
+           ('the sample', plan.get('sample_s', 0.0), plan.get('sample_s', 0.0)),
+           ('figures', plan.get('figures_s', 0.0), plan.get('figures_s', 0.0))]
+  return ', '.join(f'{name} {_seconds(least, most)}' for name, least, most in parts if most)
 
 
 def plan_table(plan: dict, num_chunks: int) -> str:
@@ -206,9 +218,14 @@ def plan_table(plan: dict, num_chunks: int) -> str:
     fraction = plan.get('trained_fraction', 1)
     before = plan.get('before_s', 0.0)
     whole = before + total + after
-    lines.append(f'estimated time: {whole:.0f} s ({whole / 60:.1f} min)' + (
+    least = whole - sum(b.get('refit_s', 0.0) - b.get('refit_least_s', 0.0)
+                        for b in plan['buckets'])
+    minutes = (f'{least / 60:.1f}-{whole / 60:.1f}' if f'{least / 60:.1f}' != f'{whole / 60:.1f}'
+               else f'{whole / 60:.1f}')
+    lines.append(f'estimated time: {_seconds(least, whole)} ({minutes} min)' + (
         f': {f"the data {before:.0f} s, " if before else ""}training {total:.0f} s, '
-        f'after training {after:.0f} s ({_after(plan)})' if after else '') + (
+        f'after training {_seconds(after - whole + least, after)} ({_after(plan)})'
+        if after else '') + (
         f'; halving trains about {fraction:.0%} of the member-steps of every member to '
         'the end, spread over the buckets as it cuts, and compiles again after each cut'
         if fraction < 1 else '') + (
