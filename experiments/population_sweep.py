@@ -21,6 +21,7 @@ import logging  # pylint: disable=g-import-not-at-top,wrong-import-position
 import os  # pylint: disable=g-import-not-at-top,wrong-import-position
 import signal  # pylint: disable=g-import-not-at-top,wrong-import-position
 import sys  # pylint: disable=g-import-not-at-top,wrong-import-position
+import time  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -178,7 +179,8 @@ def main(argv):
                     group_size=GROUP_SIZE.value, keep_checkpoints=KEEP_CHECKPOINTS.value,
                     progress_bar=progress.interactive(sys.stderr) and distributed.is_main(),
                     dry_run=DRY_RUN.value, max_memory_gb=MAX_MEMORY_GB.value,
-                    remake_final=REMAKE_FINAL.value, figures=FIGURES.value)
+                    remake_final=REMAKE_FINAL.value,
+                    figures=_figures_s if FIGURES.value else None)
     with stop.raising('writing figures and tracking logs after the sweep'):
       if FIGURES.value and not DRY_RUN.value and distributed.is_main():
         from rnnjax import figures  # pylint: disable=g-import-not-at-top
@@ -197,6 +199,14 @@ def main(argv):
         where = os.path.join(wandb_dir, 'wandb')
         print(f'W&B: {len(runs)} {WANDB_MODE.value} runs in {where}' + (
             f' (upload: wandb sync {where})' if WANDB_MODE.value == 'offline' else ''))
+
+
+def _figures_s(axes, search: str) -> float:
+  """Seconds the figures drawn after the sweep may take (a dry run's estimate counts
+  them): rnnjax.figures.estimate_s, and loading it (and matplotlib), as they are loaded."""
+  start = time.perf_counter()
+  from rnnjax import figures  # pylint: disable=g-import-not-at-top
+  return time.perf_counter() - start + figures.estimate_s(axes, search)
 
 
 def _peer_lost(e: Exception, joined: int) -> str | None:

@@ -56,12 +56,14 @@ def _imports(source, modules):
 
 
 def _graph():
-  """Module -> the modules it imports. A package's face (its __init__.py) is left out of
-  what a module imports: Python imports it before anything below it anyway, so an edge to
-  it (`import rnnjax` for `rnnjax.__version__`) says nothing about the plan."""
+  """Module -> the modules it imports. The faces (__init__.py) of the packages holding a
+  module are left out of what it imports: Python imports them before it anyway, so an
+  edge to one (`import rnnjax` for `rnnjax.__version__`) says nothing about the plan; an
+  edge to another package's face (`from rnnjax import figures`) does."""
   modules = _modules()
   faces = {name for name, path in modules.items() if path.name == '__init__.py'}
-  return {name: _imports(path.read_text(), modules) - {name} - faces
+  holding = lambda name: {f for f in faces if name.startswith(f + '.')}
+  return {name: _imports(path.read_text(), modules) - {name} - holding(name)
           for name, path in modules.items()}
 
 

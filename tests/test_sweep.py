@@ -430,11 +430,9 @@ def test_a_dry_run_times_a_charlm_sample_and_the_figures_it_is_asked_for(tmp_pat
                          learning_rate='grid(1e-3,1e-2)', train_steps=2, eval_every=2,
                          sample_chars=20)
   drawn = []
-  monkeypatch.setattr(dry_run, '_figures_s', lambda axes, search: drawn.append(
-      (axes, search)) or 7.0)
   lines = []
   plan = sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True, log=lines.append,
-                         figures=True)
+                         figures=lambda axes, search: drawn.append((axes, search)) or 7.0)
   assert drawn == [(('learning_rate',), 'grid')] and plan['figures_s'] == 7.0
   assert plan['sample_s'] > 0 and ', the sample ' in lines[-1].splitlines()[-1]
   assert lines[-1].splitlines()[-1].endswith(', figures 7 s)')

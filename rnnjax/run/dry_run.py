@@ -30,14 +30,15 @@ from rnnjax.search.strategies import tpe
 
 
 def describe_plan(sweep: prepare_lib.Prepared, group_size: int = 0, log=print,
-                  max_memory_gb: float = 0.0, figures: bool = False,
+                  max_memory_gb: float = 0.0, figures=None,
                   before_s: float = 0.0) -> dict:
   """Compiles every bucket's program (a chunk of a few steps) and times it, prints the
   plan with its time estimate, and returns it; trains and writes nothing. A search of
   rounds of unequal sizes is planned from its largest (see the module docstring), and
-  each round's chunks are counted in proportion to its configurations. `figures`: the
-  caller draws the figures after the sweep (the command's --figures), and the estimate
-  counts them (rnnjax.figures.estimate_s, which loads matplotlib). `before_s`: the
+  each round's chunks are counted in proportion to its configurations. `figures`: where
+  the caller draws figures after the sweep (the command's --figures), (swept axes,
+  search) -> the seconds they take, which the estimate counts (None: none drawn; the
+  library draws no figure). `before_s`: the
   seconds the caller took to load and prepare the data, as the sweep does before
   training (without the benchmarks a panel's sweep fits, or reads from their cache)."""
   if jax.process_count() > 1:
@@ -60,7 +61,7 @@ def describe_plan(sweep: prepare_lib.Prepared, group_size: int = 0, log=print,
       plan_json['buckets'][b][key] *= plan_json['buckets'][b]['num_waves']
   _after_training(plan_json, sweep.spec, sample_s=_sample_s(sweep, firsts[0]))
   if figures:
-    plan_json['figures_s'] = _figures_s(sweep.plan.swept, sweep.spec.search)
+    plan_json['figures_s'] = figures(sweep.plan.swept, sweep.spec.search)
   spec = sweep.spec
   if spec.search == 'halving':  # Members cut at the rungs train no more chunks.
     members, min_steps = len(sweep.plan.members), spec.min_steps or spec.eval_every
@@ -94,14 +95,6 @@ def _sample_s(sweep: prepare_lib.Prepared, run) -> float:
       run.cfg.model, params, key=jax.random.key(spec.seed), num_chars=spec.sample_chars,
       temperature=spec.temperature, prime=np.asarray(sweep.data.prime)))
   return time.perf_counter() - start
-
-
-def _figures_s(axes, search: str) -> float:
-  """rnnjax.figures.estimate_s, with the seconds loading it (and matplotlib) takes, as the
-  command's figures load it after the sweep."""
-  start = time.perf_counter()
-  from rnnjax import figures  # pylint: disable=g-import-not-at-top
-  return time.perf_counter() - start + figures.estimate_s(axes, search)
 
 
 def _after_training(plan: dict, spec, sample_s: float) -> None:

@@ -49,7 +49,7 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
               group_size: int = 0, keep_checkpoints: int = 3, log=print,
               progress_bar: bool = False, dry_run: bool = False,
               max_memory_gb: float = 0.0, notify=None, replace_other: bool = False,
-              remake_final: bool = False, figures: bool = False) -> dict:
+              remake_final: bool = False, figures=None) -> dict:
   """Runs (or resumes) the sweep; returns its summary, also in WORKDIR/summary.json.
 
   Re-running on a work directory that holds this sweep unfinished resumes from its last
@@ -57,8 +57,8 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   vmap group on a device (0: see `sharding.group_size`); it changes speed only, so it is
   not part of the spec, nor is `max_memory_gb`, the memory a wave of a bucket's members
   may take (0: half the machine's). `dry_run`: see `dry_run.describe_plan`; nothing is
-  written; `figures`: the caller draws figures after it (a dry run's estimate counts
-  them). `notify`: where the notice of a first SIGINT / SIGTERM goes the moment it
+  written; `figures`: where the caller draws figures after it, (swept axes, search) ->
+  their seconds, which a dry run's estimate counts. `notify`: where the notice of a first SIGINT / SIGTERM goes the moment it
   arrives (default: `log`; a caller that silences the log, compare.py, still says it).
   `replace_other`: instead of `overwrite`, replace only a work directory that holds
   another sweep (`workdir.holds_other`), judged on the settings this one runs with once
@@ -133,7 +133,7 @@ def _undrawn(spec, plan) -> list:
 
 def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoints, log,
          progress_bar, dry_run, max_memory_gb, stopper, replace_other=False,
-         remake_final=False, figures=False, started=0.0) -> dict:
+         remake_final=False, figures=None, started=0.0) -> dict:
   log = log if distributed.is_main() else (lambda _: None)
   fits = spec.task == 'panel' and spec.classical_baselines and bool(spec.benchmarks)
   if fits and not dry_run:
