@@ -58,6 +58,18 @@ from rnnjax.engine import compile_cache  # pylint: disable=g-import-not-at-top,w
 compile_cache.configure(os.environ['RNNJAX_COMPILE_CACHE_DIR'])
 
 
+@pytest.fixture(autouse=True, scope='module')
+def _free_compiled_programs():
+  """Each test module's compiled programs let go after it. XLA maps memory for each
+  program it loads, and the suite's ~1,450 tests in one process passed Linux's limit of
+  65,530 mappings a process (vm.max_map_count) two-thirds of the way through: the next
+  compile crashed the process (SIGSEGV or SIGABRT; test_population alone left 7,827
+  mappings, 919 with this). A program a later module needs again is read back from the
+  persistent cache above."""
+  yield
+  jax.clear_caches()
+
+
 @pytest.fixture
 def default_signals():
   """SIGINT raises KeyboardInterrupt and SIGTERM terminates, as in a terminal, in this
