@@ -58,36 +58,17 @@ from rnnjax.engine import compile_cache  # pylint: disable=g-import-not-at-top,w
 compile_cache.configure(os.environ['RNNJAX_COMPILE_CACHE_DIR'])
 
 
-def _mappings(path: str = '/proc/self/maps') -> int:
-  """Memory mappings this process holds (0 where the system does not say)."""
-  try:
-    with open(path, 'rb') as f:
-      return sum(1 for _ in f)
-  except OSError:
-    return 0
-
-
-def _mapping_limit() -> int:
-  """The most mappings a process may hold (Linux's vm.max_map_count; 0: no such limit)."""
-  try:
-    with open('/proc/sys/vm/max_map_count', encoding='ascii') as f:
-      return int(f.read())
-  except (OSError, ValueError):
-    return 0
-
-
 @pytest.fixture(autouse=True, scope='module')
 def _free_compiled_programs():
-  """The compiled programs let go after a module that leaves the process over half its
-  mappings. XLA maps memory for each program it loads, and the suite's ~1,450 tests in
-  one process passed Linux's limit (65,530) two-thirds of the way through: the next
+  """Each module's compiled programs let go after it. XLA maps memory for each program
+  it loads, and the suite in one process (`pytest` without -n) passed Linux's limit of
+  65,530 mappings a process (vm.max_map_count) two-thirds of the way through: the next
   compile crashed the process (SIGSEGV or SIGABRT; test_population alone leaves 7,827
-  mappings, 919 after jax.clear_caches). Not after every module: the programs that later
-  modules share are then traced and loaded again (the suite took 619 s, not 330)."""
+  mappings, 919 after this). The programs later modules share are traced and loaded
+  again: the suite in one process took 619 s with this after every module, 612 s with it
+  only where a module left over half the limit (2-core VM, 2026-12-07)."""
   yield
-  limit = _mapping_limit()
-  if limit and _mappings() > limit // 2:
-    jax.clear_caches()
+  jax.clear_caches()
 
 
 @pytest.fixture
