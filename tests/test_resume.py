@@ -535,6 +535,26 @@ def test_a_tpe_rounds_asked_after_a_resume_are_planned_by_the_budget_it_began_wi
   assert_same(outcome(whole), outcome(workdir))
 
 
+def test_a_tpe_round_asked_after_a_resume_over_the_budget_now_is_said_so(tmp_path):
+  """A TPE sweep begun in 1 wave of 2 a round (the default budget), stopped in round 0
+  and resumed under a --max_memory_gb that holds 1 member a wave: round 1, asked after
+  the resume, is planned by the budget it began with (1 wave of 2), over the budget now,
+  and the log says so when it is asked."""
+  spec = dataclasses.replace(SPEC, search='tpe', rounds=2, num_members=2, cell='lstm',
+                             learning_rate='loguniform(3e-3,3e-2)', train_steps=4)
+  buckets, budget = _member_a_wave(spec)
+  workdir = str(tmp_path / 'wd')
+  assert _interrupt(spec, workdir, 'chunk 2/') == 1  # Round 0's last chunk lost.
+  lines = []
+  sweep.run_sweep(spec, workdir, max_memory_gb=budget, log=lines.append)
+  over = buckets[0]['estimated_bytes_per_member'] * 2 / 2**30
+  # Round 0's waves, kept, are said once by the resume's note, not again here.
+  assert [l for l in lines if 'planned by the budget the sweep began' in l] == [
+      f'note: bucket 1: waves of 2 members, planned by the budget the sweep began with, are '
+      f'estimated at {over:.3g} GB, over --max_memory_gb={budget:g}: they run, and may run '
+      'out of memory']
+
+
 def test_waves_kept_over_the_budget_now_are_said_so():
   """A sweep resumed under a --max_memory_gb that its waves are estimated over: the
   note says so, in place of the smallest waves' note, which is not theirs."""

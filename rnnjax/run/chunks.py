@@ -135,8 +135,11 @@ def ask_round(sweep: prepare_lib.Prepared, workdir: str, search_state,
   note = searcher_lib.round_note(sweep.spec, search_state.rounds)
   if note:
     log(note)
+  before = len(sweep.plan_json['buckets'])
   sweep = prepare_lib.with_rounds(sweep, search_state.rounds, max_memory_gb, group_size,
                                    log)
+  for line in plan_lib.kept_over_notes(sweep.plan_json['buckets'][before:], max_memory_gb):
+    log(line)
   files.write_json(os.path.join(workdir, files.PLAN), sweep.plan_json)
   return sweep, search_state, True
 

@@ -22,7 +22,7 @@ from rnnjax.results import files
 from rnnjax.run import checkpoint
 from rnnjax.run import prepare as prepare_lib
 from rnnjax.run import workdir as workdir_lib
-from rnnjax.search import probe
+from rnnjax.search import waves as plan_lib
 from rnnjax.search.strategies import strategy as searcher_lib
 from rnnjax.search.strategies import tpe
 
@@ -118,9 +118,7 @@ def _waves_note(sweep: prepare_lib.Prepared, max_memory_gb: float) -> str:
   if not kept:
     return ''
   waves = lambda b: f'{b["num_waves"]} wave{"s" * (b["num_waves"] != 1)} of {b["wave_size"]}'
-  budget = (f'--max_memory_gb={max_memory_gb:g}' if max_memory_gb
-            else f'the default budget (half this machine\'s memory, '
-            f'{probe.default_memory_gb():.3g} GB)')
+  budget = plan_lib.budget_words(max_memory_gb)
   over = [f'; bucket {b["bucket"]}\'s are estimated at '
           f'{b["budget_plans"]["over_budget_gb"]:.3g} GB, over it: they run, and may run '
           'out of memory' for b in kept if 'over_budget_gb' in b['budget_plans']]

@@ -138,6 +138,24 @@ def _up(x: float) -> float:
   return math.ceil(round(x / step, 9)) * step
 
 
+def budget_words(max_memory_gb: float) -> str:
+  """The memory budget as a note names it: the flag as given, or the default's size."""
+  return (f'--max_memory_gb={max_memory_gb:g}' if max_memory_gb
+          else f'the default budget (half this machine\'s memory, '
+          f'{probe.default_memory_gb():.3g} GB)')
+
+
+def kept_over_notes(buckets: list, max_memory_gb: float) -> list:
+  """A line per bucket planned, as its sweep began, in waves the budget now is estimated
+  under (make_runs: `budget_plans`' over_budget_gb): the rounds a resumed search asks
+  after the resume, planned by the budget it began with."""
+  return [f'note: bucket {b["bucket"]}: waves of {b["wave_size"]} members, planned by the '
+          'budget the sweep began with, are estimated at '
+          f'{b["budget_plans"]["over_budget_gb"]:.3g} GB, over '
+          f'{budget_words(max_memory_gb)}: they run, and may run out of memory'
+          for b in buckets if 'over_budget_gb' in b.get('budget_plans', {})]
+
+
 def wave_notes(plan_json: dict) -> list:
   """A line per bucket whose smallest waves (a member a device) are over the memory
   budget, and per bucket whose waves group its members otherwise than one wave would
