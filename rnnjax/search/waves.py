@@ -146,9 +146,9 @@ def budget_words(max_memory_gb: float) -> str:
 
 
 def kept_over_notes(buckets: list, max_memory_gb: float) -> list:
-  """A line per bucket planned, as its sweep began, in waves the budget now is estimated
-  under (make_runs: `budget_plans`' over_budget_gb): the rounds a resumed search asks
-  after the resume, planned by the budget it began with."""
+  """A line per bucket planned by the budget its sweep began with in waves estimated over
+  the budget now (make_runs: `budget_plans`' over_budget_gb): the rounds a resumed search
+  asks after the resume."""
   return [f'note: bucket {b["bucket"]}: waves of {b["wave_size"]} members, planned by the '
           'budget the sweep began with, are estimated at '
           f'{b["budget_plans"]["over_budget_gb"]:.3g} GB, over '
