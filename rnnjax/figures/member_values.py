@@ -158,7 +158,6 @@ def config_stats(table: load.Table, metric: str = '') -> list:
   metric; a table whose members do not record it, the shown one's), by which
   `best_config` chooses."""
   vals, ok = values(table, metric), usable(table, metric)
-  status = table.status
   ranked = values(table, table.metric) * (1 if table.mode == 'min' else -1)
   if not np.isfinite(ranked).any():
     ranked = values(table) * (1 if table.shown_mode == 'min' else -1)
@@ -182,7 +181,7 @@ def config_stats(table: load.Table, metric: str = '') -> list:
                   'members': good, 'mean': float(v.mean()), 'lo': float(v.min()),
                   'hi': float(v.max()), 'sd': float(v.std(ddof=1)) if len(v) > 1 else math.nan,
                   'seeds': len(v), 'planned': planned, 'dropped': len(idx) - len(good),
-                  'diverged': int((status[good] == 'diverged').sum()),
+                  'diverged': int((table.status[good] == 'diverged').sum()),
                   'rank': rank if math.isfinite(rank) else math.inf,
                   'place': int(place[c])})
   return out

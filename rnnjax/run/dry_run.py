@@ -38,9 +38,9 @@ def describe_plan(sweep: prepare_lib.Prepared, group_size: int = 0, log=print,
   each round's chunks are counted in proportion to its configurations. `figures`: where
   the caller draws figures after the sweep (the command's --figures), (swept axes,
   search) -> the seconds they take, which the estimate counts (None: none drawn; the
-  library draws no figure). `before_s`: the
-  seconds the caller took to load and prepare the data, as the sweep does before
-  training (without the benchmarks a panel's sweep fits, or reads from their cache)."""
+  library draws no figure). `before_s`: the seconds the caller took to load and prepare
+  the data, as the sweep does before training (without the benchmarks a panel's sweep
+  fits, or reads from their cache)."""
   if jax.process_count() > 1:
     raise InputError('--dry_run: run it in one process (without --distributed)')
   largest = searcher_lib.largest_round(sweep.spec)
