@@ -41,6 +41,21 @@ def act_on_noted(before: dict, noted: list) -> None:
     signal.raise_signal(noted[0])
 
 
+def process_age() -> float:
+  """Seconds since this process started (its interpreter and imports included, which a
+  dry run's estimate counts as the command's start-up), read from Linux's /proc; 0.0
+  where it cannot be read (another system: the estimate leaves start-up out)."""
+  try:
+    with open('/proc/self/stat', encoding='ascii') as stat, open('/proc/uptime',
+                                                                  encoding='ascii') as up:
+      # Field 22, the start in clock ticks after boot, counted after the ")" that ends
+      # the command's name (which may hold spaces).
+      started = int(stat.read().rsplit(')', 1)[1].split()[19]) / os.sysconf('SC_CLK_TCK')
+      return max(0.0, float(up.read().split()[0]) - started)
+  except (OSError, ValueError, IndexError):
+    return 0.0
+
+
 def _refuse(message):
   """Bad input, said as every command says it: `error: <message>` on stderr, status 2."""
   print(f'error: {message}', file=sys.stderr)

@@ -180,7 +180,8 @@ def main(argv):
                     progress_bar=progress.interactive(sys.stderr) and distributed.is_main(),
                     dry_run=DRY_RUN.value, max_memory_gb=MAX_MEMORY_GB.value,
                     remake_final=REMAKE_FINAL.value,
-                    figures=_figures_s if FIGURES.value else None)
+                    figures=_figures_s if FIGURES.value else None,
+                    startup_s=cli.process_age() if DRY_RUN.value else 0.0)
     with stop.raising('writing figures and tracking logs after the sweep'):
       if FIGURES.value and not DRY_RUN.value and distributed.is_main():
         from rnnjax import figures  # pylint: disable=g-import-not-at-top

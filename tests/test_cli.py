@@ -51,6 +51,17 @@ def test_cli_imports_nothing_heavy():
   assert out.stdout.strip() == '[]', out
 
 
+@pytest.mark.skipif(not os.path.exists('/proc/self/stat'), reason='read from Linux /proc')
+def test_process_age_counts_from_the_process_s_start():
+  """A dry run's start-up: the seconds of a process that slept 0.6 s before asking, at
+  most its whole life seen from outside (clock ticks of 10 ms apart)."""
+  code = 'import time; time.sleep(0.6); from experiments import cli; print(cli.process_age())'
+  begun = time.perf_counter()
+  out = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True,
+                       text=True, env={**os.environ, 'PYTHONPATH': ROOT}, check=True)
+  assert 0.6 <= float(out.stdout) <= time.perf_counter() - begun + 0.05, out
+
+
 @pytest.mark.usefixtures('default_signals')
 @pytest.mark.parametrize('entry', ['search_comparison'])  # population_sweep: test_stop.
 def test_ctrl_c_in_a_command_s_first_second_stops_it_before_anything_is_written(

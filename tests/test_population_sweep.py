@@ -392,3 +392,5 @@ def test_readmes_classify_csv_command_runs_as_written(tmp_path, capsys, monkeypa
   assert code == 0, err
   assert ('note: channels read from TRAIN.csv: t, value (every column but case, label; '
           '--input_columns chooses)') in out + err
+  # Its estimate counts the command's start-up (here the test process's, cli.process_age).
+  assert ': start-up ' in out.splitlines()[-1], out

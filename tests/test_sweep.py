@@ -208,10 +208,11 @@ def test_a_halving_dry_run_estimates_the_steps_halving_trains(tmp_path):
          + (bucket['chunk_s'] + bucket['save_s']) * 5 * 34 / 80)
   after = bucket['scores_s']  # No refit, no sample, no figures.
   whole = plan['before_s'] + est + after
+  s = dry_run._secs  # pylint: disable=protected-access
   assert lines[-1].splitlines()[-1] == (
-      f'estimated time: {whole:.0f} s ({whole / 60:.1f} min): the data '
-      f'{plan["before_s"]:.0f} s, training {est:.0f} s, after training {after:.0f} s '
-      f'(scores {after:.0f} s); halving trains about 42% of the member-steps of every member '
+      f'estimated time: {s(whole)} s ({whole / 60:.1f} min): the data '
+      f'{s(plan["before_s"])} s, training {s(est)} s, after training {s(after)} s '
+      f'(scores {s(after)} s); halving trains about 42% of the member-steps of every member '
       'to the end, spread over the buckets as it cuts, and compiles again after each cut')
 
 
@@ -252,10 +253,11 @@ def test_a_tpe_dry_run_estimates_every_round(tmp_path):
       TINY.train_steps // TINY.eval_every) * 3
   after = bucket['scores_s']
   whole = plan['before_s'] + est + after
+  s = dry_run._secs  # pylint: disable=protected-access
   assert table[-1] == (
-      f'estimated time: {whole:.0f} s ({whole / 60:.1f} min): the data '
-      f'{plan["before_s"]:.0f} s, training {est:.0f} s, after training {after:.0f} s '
-      f'(scores {after:.0f} s); tpe asks each of its 3 rounds as the last ends: all 3 '
+      f'estimated time: {s(whole)} s ({whole / 60:.1f} min): the data '
+      f'{s(plan["before_s"])} s, training {s(est)} s, after training {s(after)} s '
+      f'(scores {s(after)} s); tpe asks each of its 3 rounds as the last ends: all 3 '
       "trained as this one, each bucket compiled once (a later round's bucket of a new "
       'structure or size compiles then)')
 
@@ -402,11 +404,17 @@ def test_the_dry_run_estimates_what_follows_training():
   assert bucket['refit_s'] == pytest.approx(1.0 + 0.25 + 0.5 + 0.2 * 100 / 2)
   # At least to the first evaluation (TINY's --eval_every=5), a best step's least.
   assert bucket['refit_least_s'] == pytest.approx(1.0 + 0.25 + 0.5 + 0.2 * 5 / 2)
-  plan.update(figures_s=4.0, before_s=3.0)  # And the data loaded before training.
+  # And before training, the command's start-up and the data loaded.
+  plan.update(figures_s=4.0, before_s=3.0, startup_s=2.0)
   table = dry_run.plan_table(plan, 10).splitlines()
-  assert table[-1] == ('estimated time: 27-36 s (0.4-0.6 min): the data 3 s, training 13 s, '
-                       'after training 11-20 s (scores 3 s, the refit 2-12 s, the sample 2 s, '
-                       'figures 4 s)')
+  assert table[-1] == ('estimated time: 29-38 s (0.5-0.6 min): start-up 2 s, the data 3 s, '
+                       'training 13 s, after training 11-20 s (scores 3 s, the refit 2-12 s, '
+                       'the sample 2 s, figures 4 s)')
+  # A part under a second is said in tenths, not as "0 s".
+  plan.update(figures_s=0.3, sample_s=0.04, startup_s=0.0)
+  assert dry_run.plan_table(plan, 10).splitlines()[-1] == (
+      'estimated time: 21-31 s (0.4-0.5 min): the data 3 s, training 13 s, after training '
+      '5-15 s (scores 3 s, the refit 2-12 s, the sample <0.1 s, figures 0.3 s)')
   # Its bucket's after training: scores and refit at most (structure: none).
   assert table[1].split()[-3:-1] == ['after', 's'] and table[2].split()[-1] == '14.35'
   # The refit of one member (a single), in a bucket of 8 of 16 members: half of its

@@ -31,7 +31,7 @@ from rnnjax.search.strategies import tpe
 
 def describe_plan(sweep: prepare_lib.Prepared, group_size: int = 0, log=print,
                   max_memory_gb: float = 0.0, figures=None,
-                  before_s: float = 0.0) -> dict:
+                  before_s: float = 0.0, startup_s: float = 0.0) -> dict:
   """Compiles every bucket's program (a chunk of a few steps) and times it, prints the
   plan with its time estimate, and returns it; trains and writes nothing. A search of
   rounds of unequal sizes is planned from its largest (see the module docstring), and
@@ -40,7 +40,9 @@ def describe_plan(sweep: prepare_lib.Prepared, group_size: int = 0, log=print,
   search) -> the seconds they take, which the estimate counts (None: none drawn; the
   library draws no figure). `before_s`: the seconds the caller took to load and prepare
   the data, as the sweep does before training (without the benchmarks a panel's sweep
-  fits, or reads from their cache)."""
+  fits, or reads from their cache). `startup_s`: the seconds the calling command took to
+  start before it (its interpreter and imports: a command's own, which a library call's
+  estimate leaves out)."""
   if jax.process_count() > 1:
     raise InputError('--dry_run: run it in one process (without --distributed)')
   largest = searcher_lib.largest_round(sweep.spec)
@@ -48,7 +50,8 @@ def describe_plan(sweep: prepare_lib.Prepared, group_size: int = 0, log=print,
     sweep = prepare_lib.with_rounds(sweep, [largest], max_memory_gb, group_size, log)
   first_waves = {run.bucket: run for run in reversed(sweep.runs)}
   firsts = [first_waves[b] for b in range(len(sweep.plan.buckets))]
-  plan_json = dict(sweep.plan_json, num_devices=sweep.mesh.size, before_s=before_s)
+  plan_json = dict(sweep.plan_json, num_devices=sweep.mesh.size, before_s=before_s,
+                   startup_s=startup_s)
   with _checkpoints() as save:
     probed = probe.probe_all(
         [(run.cfg, run.uids, run.hp, sweep.device_data[run.data_key]) for run in firsts],
@@ -146,9 +149,16 @@ def _fmt(x):
   return '-' if x is None else f'{x + 0.0:.4g}'  # + 0.0: a loss of -0.0 reads 0.
 
 
+def _secs(x: float) -> str:
+  """Seconds as read: whole from 1 s, tenths below it ("0.3"), "<0.1" for less (a part
+  that takes a moment is not said to take "0 s")."""
+  return f'{x:.0f}' if x >= 0.95 else f'{x:.1f}' if x >= 0.05 else '<0.1'
+
+
 def _seconds(least: float, most: float) -> str:
   """Seconds as a range where its ends differ ("12-30 s"), else one figure."""
-  return f'{least:.0f}-{most:.0f} s' if f'{least:.0f}' != f'{most:.0f}' else f'{most:.0f} s'
+  return f'{_secs(least)}-{_secs(most)} s' if _secs(least) != _secs(most) else (
+      f'{_secs(most)} s')
 
 
 def _after(plan: dict) -> str:
@@ -209,14 +219,15 @@ def plan_table(plan: dict, num_chunks: int) -> str:
   lines += plan_lib.wave_notes(plan)
   if total:
     fraction = plan.get('trained_fraction', 1)
-    before = plan.get('before_s', 0.0)
-    whole = before + total + after
+    startup, before = plan.get('startup_s', 0.0), plan.get('before_s', 0.0)
+    whole = startup + before + total + after
     least = whole - sum(b.get('refit_s', 0.0) - b.get('refit_least_s', 0.0)
                         for b in plan['buckets'])
     minutes = (f'{least / 60:.1f}-{whole / 60:.1f}' if f'{least / 60:.1f}' != f'{whole / 60:.1f}'
                else f'{whole / 60:.1f}')
     lines.append(f'estimated time: {_seconds(least, whole)} ({minutes} min)' + (
-        f': {f"the data {before:.0f} s, " if before else ""}training {total:.0f} s, '
+        f': {f"start-up {_secs(startup)} s, " if startup else ""}'
+        f'{f"the data {_secs(before)} s, " if before else ""}training {_secs(total)} s, '
         f'after training {_seconds(after - whole + least, after)} ({_after(plan)})'
         if after else '') + (
         f'; halving trains about {fraction:.0%} of the member-steps of every member to '

@@ -49,7 +49,7 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
               group_size: int = 0, keep_checkpoints: int = 3, log=print,
               progress_bar: bool = False, dry_run: bool = False,
               max_memory_gb: float = 0.0, notify=None, replace_other: bool = False,
-              remake_final: bool = False, figures=None) -> dict:
+              remake_final: bool = False, figures=None, startup_s: float = 0.0) -> dict:
   """Runs (or resumes) the sweep; returns its summary, also in WORKDIR/summary.json.
 
   Re-running on a work directory that holds this sweep unfinished resumes from its last
@@ -58,8 +58,10 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   not part of the spec, nor is `max_memory_gb`, the memory a wave of a bucket's members
   may take (0: half the machine's). `dry_run`: see `dry_run.describe_plan`; nothing is
   written; `figures`: where the caller draws figures after it, (swept axes, search) ->
-  their seconds, which a dry run's estimate counts. `notify`: where the notice of a first SIGINT / SIGTERM goes the moment it
-  arrives (default: `log`; a caller that silences the log, compare.py, still says it).
+  their seconds, and `startup_s`, the seconds the calling command took to start, both of
+  which a dry run's estimate counts. `notify`: where the notice of a first SIGINT /
+  SIGTERM goes the moment it arrives (default: `log`; a caller that silences the log,
+  compare.py, still says it).
   `replace_other`: instead of `overwrite`, replace only a work directory that holds
   another sweep (`workdir.holds_other`), judged on the settings this one runs with once
   its data are prepared (a panel's selection may fall back to sMAPE there); one of these
@@ -98,7 +100,7 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
     return _run(spec, workdir, overwrite=overwrite, group_size=group_size,
                 keep_checkpoints=keep_checkpoints, log=log, progress_bar=progress_bar,
                 dry_run=True, max_memory_gb=max_memory_gb, stopper=stop_lib.Never(),
-                figures=figures, started=started)
+                figures=figures, started=started, startup_s=startup_s)
   quiet = log if distributed.is_main() else (lambda _: None)
   with lock_lib.acquire_once(workdir, check=workdir_lib.check_usable, warn=quiet) as held:
     with stop_lib.Stop(on_exit=held.release, notify=quiet if notify is None or not
@@ -133,7 +135,7 @@ def _undrawn(spec, plan) -> list:
 
 def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoints, log,
          progress_bar, dry_run, max_memory_gb, stopper, replace_other=False,
-         remake_final=False, figures=None, started=0.0) -> dict:
+         remake_final=False, figures=None, started=0.0, startup_s=0.0) -> dict:
   log = log if distributed.is_main() else (lambda _: None)
   fits = spec.task == 'panel' and spec.classical_baselines and bool(spec.benchmarks)
   if fits and not dry_run:
@@ -152,7 +154,8 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
     for note in sweep.notes + rules.notes(spec) + _undrawn(spec, sweep.plan):
       log(note)
     return dry_run_lib.describe_plan(sweep, group_size, log, max_memory_gb, figures,
-                                     before_s=time.perf_counter() - started)
+                                     before_s=time.perf_counter() - started,
+                                     startup_s=startup_s)
   cached = panel_baselines.cache_dir()
   with stopper.at_once(
       f'while loading the data{" and fitting the benchmarks" if fits else ""}, before '
