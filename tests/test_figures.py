@@ -1793,6 +1793,41 @@ def test_heatmap_numbers_keep_their_significant_digits(tmp_path, monkeypatch):
   assert texts == ['0.595', '0.600', '0.610', '0.700'], texts
 
 
+@pytest.mark.parametrize('sign', [1, -1])  # A loss that falls; an accuracy that rises.
+def test_search_comparison_enlarges_where_searches_end_far_from_their_first_draws(
+    tmp_path, monkeypatch, sign):
+  """First draws at 0.8 and 0.7, the searches ending at 0.14 and 0.17: over the budget's
+  last half the lines take a sixth of the y axis, so an inset shows that half with its y
+  range theirs (0.14 to 0.25, random's level at the cut), over the empty part of the
+  axes, and the caption says so. From first draws at 0.3 and 0.4, none."""
+  from rnnjax.figures.plots import comparison  # pylint: disable=g-import-not-at-top
+  figs = _capture_figures(monkeypatch)
+  curves = {'grid': [0.8, 0.2, 0.15, 0.14], 'random': [0.7, 0.25, 0.18, 0.17]}
+  runs = {f'{s}-0': {'strategy': s, 'seed': 0, 'curve': [[8, 16, 24, 32],
+                                                         [sign * v for v in y]]}
+          for s, y in curves.items()}
+  out = {'metric': 'mse', 'budget_member_steps': 32, 'runs': runs,
+         'table': {s: {'median_best_val': sign * y[-1], 'best_vals': [sign * y[-1]]}
+                   for s, y in curves.items()}}
+  comparison.plot(out, str(tmp_path))
+  ax = figs[0].axes[0]
+  (inset,) = ax.child_axes
+  low, high = sorted(sign * v for v in (0.14, 0.25))
+  y0, y1 = inset.get_ylim()
+  assert y0 < low < high < y1 and y1 - y0 < 1.2 * (high - low), (y0, y1)
+  assert inset.get_xlim() == pytest.approx((sum(ax.get_xlim()) / 2, ax.get_xlim()[1]))
+  # Above the lines that end low, below those that end high.
+  box, within = ax.get_window_extent(), inset.get_window_extent()
+  assert (within.y0 > box.y0 + 0.3 * box.height) == (sign == 1), (box, within)
+  assert _caption(figs[0]).endswith('Inset: the last half of the budget, its y axis '
+                                    'enlarged.'), _caption(figs[0])
+  # First draws nearer: the last half's lines take over a quarter of the axis, no inset.
+  for strategy, first in (('grid', 0.3), ('random', 0.4)):
+    runs[f'{strategy}-0']['curve'][1][0] = sign * first
+  comparison.plot(out, str(tmp_path))
+  assert not figs[1].axes[0].child_axes and 'Inset' not in _caption(figs[1])
+
+
 def test_search_comparison_lines_that_coincide_stay_apart(tmp_path, monkeypatch):
   """Random search and PBT share their first draws, so their curves coincide: each
   search has its own dashes and marker, and the earlier one shows around the later."""

@@ -11,6 +11,9 @@ from rnnjax.figures import style
 LINESTYLES = ('-', '--', ':', '-.', (0, (5, 1, 1, 1, 1, 1)), (0, (1, 1)))
 MARKERS = ('o', 's', '^', 'D', 'v', 'P')
 MARKS = 6  # Markers per line, about.
+# Where the lines over the last half of the budget take less than this share of the y
+# axis (early draws far worse than the levels they end at), an inset enlarges them.
+ZOOM_SHARE = 0.25
 
 
 def plot(out: dict, out_dir: str) -> list:
@@ -23,6 +26,7 @@ def plot(out: dict, out_dir: str) -> list:
   with style.context():
     fig = style.new_figure(height=2.4)
     ax = fig.add_subplot()
+    drawn = []  # (grid, median, lo, hi, its line) of each search, for the inset.
     for k, (strategy, row) in enumerate(out['table'].items()):
       curves = [r['curve'] for r in out['runs'].values() if r['strategy'] == strategy]
       if not curves or not any(len(x) for x, _ in curves):
@@ -43,12 +47,13 @@ def plot(out: dict, out_dir: str) -> list:
       # Earlier searches wider and beneath: where lines coincide, each shows around the
       # next (hollow markers nest).
       wider = len(out['table']) - 1 - k
-      ax.step(grid, median, where='post', color=colour, ls=LINESTYLES[k % len(LINESTYLES)],
-              lw=1.0 + 0.2 * wider, zorder=2 + k, marker=MARKERS[k % len(MARKERS)],
-              ms=2.5 + 0.6 * wider, mfc='none',
-              markevery=marks,
-              label=f'{strategy} ({row["median_best_val"]:.4g})')
+      (line,) = ax.step(grid, median, where='post', color=colour,
+                        ls=LINESTYLES[k % len(LINESTYLES)], lw=1.0 + 0.2 * wider,
+                        zorder=2 + k, marker=MARKERS[k % len(MARKERS)],
+                        ms=2.5 + 0.6 * wider, mfc='none', markevery=marks,
+                        label=f'{strategy} ({row["median_best_val"]:.4g})')
       ax.fill_between(grid, lo, hi, step='post', color=colour, alpha=0.15, linewidth=0)
+      drawn.append((grid, median, lo, hi, line))
     if right is not None:
       ax.set_xlim(right=right)
     ax.set_xlabel('member-steps spent')
@@ -57,6 +62,7 @@ def plot(out: dict, out_dir: str) -> list:
               if np.isfinite(v)]
     if finite and min(finite) > 0 and max(finite) / min(finite) > 20:
       ax.set_yscale('log')
+    zoomed = _zoom(ax, drawn)
     # Above the axes: inside, it covers the lines that end high.
     handles, labels = ax.get_legend_handles_labels()
     fig.legend(handles, labels, title='search (median best)', loc='outside upper center',
@@ -76,5 +82,48 @@ def plot(out: dict, out_dir: str) -> list:
              'value)' if short else ' each')
     over = (f'Median over {seeds} search seeds, band: min to max' if seeds > 1 else
             'One search seed')
-    style.note(fig, f'{over}. Budget {budget} member-steps{spent}.', style.COLUMN_WIDTH)
+    inset = (' Inset: the last half of the budget, its y axis enlarged.' if zoomed else '')
+    style.note(fig, f'{over}. Budget {budget} member-steps{spent}.{inset}',
+               style.COLUMN_WIDTH)
     return style.save(fig, out_dir, 'comparison')
+
+
+def _zoom(ax, drawn: list) -> bool:
+  """Where the lines and bands over the last half of the x axis take under ZOOM_SHARE of
+  the y axis (early draws far worse than where the searches end, which then share one
+  band of the axis), draws them again in an inset over the empty half of that part, its
+  y range theirs; returns whether it did."""
+  x0, x1 = ax.get_xlim()
+  cut = (x0 + x1) / 2
+  values = []
+  for grid, median, lo, hi, _ in drawn:
+    # From the level each holds at the cut to the right edge.
+    at = max(np.searchsorted(grid, cut, side='right') - 1, 0)
+    values += [median[at:], lo[at:], hi[at:]]
+  values = np.concatenate(values) if values else np.array([])
+  values = values[np.isfinite(values)]
+  if not values.size:
+    return False
+  scale = np.log10 if ax.get_yscale() == 'log' else (lambda v: v)
+  y0, y1 = (scale(v) for v in ax.get_ylim())
+  low, high = scale(values.min()), scale(values.max())
+  if (high - low) >= ZOOM_SHARE * (y1 - y0):
+    return False
+  # Over the half of that part's y range the lines leave empty.
+  below = (low + high) / 2 < (y0 + y1) / 2
+  inset = ax.inset_axes([0.5, 0.4 if below else 0.05, 0.48, 0.55])
+  for grid, median, lo, hi, line in drawn:
+    inset.step(grid, median, where='post', color=line.get_color(), ls=line.get_linestyle(),
+               lw=line.get_linewidth(), zorder=line.get_zorder())
+    inset.fill_between(grid, lo, hi, step='post', color=line.get_color(), alpha=0.15,
+                       linewidth=0)
+  inset.set_yscale(ax.get_yscale())
+  pad = 0.08 * (values.max() - values.min() or abs(values.max()) or 1.0)
+  inset.set_xlim(cut, x1)
+  inset.set_ylim(values.min() - pad, values.max() + pad)
+  # Its x axis is the main one's right half (the lines to the box show where): unlabelled,
+  # lest its labels fall on the box. Framed all round, to read as a panel of its own.
+  inset.tick_params(labelsize=6, labelbottom=False)
+  inset.spines[['top', 'right']].set_visible(True)
+  ax.indicate_inset_zoom(inset, edgecolor='0.4')
+  return True
