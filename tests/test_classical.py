@@ -11,9 +11,9 @@ import pytest
 
 from rnnjax.data import classical
 from rnnjax.data import common
-from rnnjax.data import forecast
 from rnnjax.data import task_data
 from rnnjax.data.scores import series_errors
+from rnnjax.data.windows import series_windows
 
 LOOKBACK, VAL, TEST = 12, 24, 24
 
@@ -33,7 +33,7 @@ def _random_walk(n=150):
 
 def _prepare(values, **kw):
   args = dict(lookback=LOOKBACK, horizon=1, val_size=VAL, test_size=TEST)
-  return forecast.prepare(values, **{**args, **kw})
+  return series_windows.prepare(values, **{**args, **kw})
 
 
 @pytest.fixture(scope='module')

@@ -1,4 +1,5 @@
-"""Tests for rnnjax/data/forecast.py: loading, gaps, scaling, windows, splits, baselines."""
+"""Tests for rnnjax/data/forecast.py (loading, gaps) and data/windows/series_windows.py (scaling,
+windows, splits, baselines)."""
 
 import csv
 import re
@@ -17,6 +18,7 @@ from rnnjax.data import long_rows
 from rnnjax.data import task_data
 from rnnjax.data.scores import series_errors
 from rnnjax.data.time import column as times_lib
+from rnnjax.data.windows import series_windows
 from rnnjax.engine import model
 from rnnjax.engine import population as pop
 from rnnjax.engine import tasks
@@ -320,8 +322,8 @@ def test_mase_scale_by_hand():
 def test_mase_of_a_tiny_series_by_hand():
   # 10 points, 2 validation and 2 test, season 2: the training part is v[:6].
   v = np.array([1.0, 3.0, 2.0, 5.0, 4.0, 6.0, 8.0, 7.0, 9.0, 12.0])
-  data = forecast.prepare(v[:, None], lookback=2, horizon=1, val_size=2, test_size=2,
-                          season=2)
+  data = series_windows.prepare(v[:, None], lookback=2, horizon=1, val_size=2, test_size=2,
+                                season=2)
   scale = np.mean(np.abs([2 - 1, 5 - 3, 4 - 2, 6 - 5]))  # Seasonal naive in sample: 1.5.
   # Test targets v[8], v[9]: last value misses by 2, 3; seasonal naive by 1, 5.
   assert data.baselines['last_value']['test']['mase'] == pytest.approx(2.5 / scale)
@@ -620,12 +622,12 @@ def test_a_part_shorter_than_the_horizon_is_refused_and_an_automatic_one_grown_s
   values = np.arange(96, dtype=np.float64)[:, None]
   with pytest.raises(InputError, match=r'^--test_size: 5 points are fewer than '
                      r'--horizon=6: a window of that part forecasts 6 points of it$'):
-    forecast.prepare(values, lookback=12, horizon=6, test_size=5, classical_baselines=False)
-  data = forecast.prepare(values, lookback=12, horizon=20, classical_baselines=False)
+    series_windows.prepare(values, lookback=12, horizon=6, test_size=5, classical_baselines=False)
+  data = series_windows.prepare(values, lookback=12, horizon=20, classical_baselines=False)
   assert data.split_points == (56, 76)
   assert ('validation and test hold --horizon=20 points, not 15% of the series (14 of 96: '
           'fewer than a window forecasts)') in data.notes
-  assert not any("--horizon" in n for n in forecast.prepare(
+  assert not any("--horizon" in n for n in series_windows.prepare(
       values, lookback=12, horizon=6, classical_baselines=False).notes)
 
 
@@ -663,23 +665,23 @@ def test_prepare_series_too_short(lookback, horizon, said):
   # 10 points, 2 validation and 2 test: the train part has 6 points.
   values = np.arange(10.0)[:, None]
   with pytest.raises(InputError, match=said):
-    forecast.prepare(values, lookback=lookback, horizon=horizon, val_size=2, test_size=2)
+    series_windows.prepare(values, lookback=lookback, horizon=horizon, val_size=2, test_size=2)
 
 
 def test_prepare_just_long_enough():
-  data = forecast.prepare(np.arange(10.0)[:, None], lookback=5, horizon=1, val_size=2,
-                          test_size=2)
+  data = series_windows.prepare(np.arange(10.0)[:, None], lookback=5, horizon=1, val_size=2,
+                                test_size=2)
   assert [len(data.y[s]) for s in common.SPLITS] == [1, 2, 2]
 
 
 def test_the_automatic_split_makes_room_for_the_horizon_on_a_short_series():
   # 44 points, horizon 8: 15 % would give 7 validation and 7 test points, no window.
-  data = forecast.prepare(np.arange(44.0)[:, None], lookback=8, horizon=8,
-                          classical_baselines=False)
+  data = series_windows.prepare(np.arange(44.0)[:, None], lookback=8, horizon=8,
+                                classical_baselines=False)
   assert data.split_points == (28, 36)
   assert [len(data.y[s]) for s in common.SPLITS] == [13, 1, 1]
-  long = forecast.prepare(np.arange(200.0)[:, None], lookback=8, horizon=8,
-                          classical_baselines=False)
+  long = series_windows.prepare(np.arange(200.0)[:, None], lookback=8, horizon=8,
+                                classical_baselines=False)
   assert long.split_points == (140, 170)  # 15 % each, as before.
 
 

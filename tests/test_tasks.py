@@ -314,11 +314,11 @@ def test_differenced_forecast_reports_errors_on_levels():
   """Predicting no change is the last-value forecast: its level RMSE and MAE, computed
   from scaled changes, equal the last-value baseline's at every horizon."""
   from rnnjax.engine import losses  # pylint: disable=g-import-not-at-top
-  from rnnjax.data import forecast  # pylint: disable=g-import-not-at-top
+  from rnnjax.data.windows import series_windows  # pylint: disable=g-import-not-at-top
   t = np.arange(80, dtype=np.float64)
   values = (3 * t + 10 * np.sin(t / 2) + 100)[:, None]
-  data = forecast.prepare(values, lookback=6, horizon=3, val_size=12, test_size=12,
-                          difference=True)
+  data = series_windows.prepare(values, lookback=6, horizon=3, val_size=12, test_size=12,
+                                difference=True)
   assert data.difference and np.all(np.isfinite(data.x['train']))
   for split in ('val', 'test'):
     y = data.y[split]

@@ -7,7 +7,7 @@ sees it (split, scaled, windowed arrays), with the baselines scored on the same 
   common           what the loaders share: splits, held-out sizes, reading files (a
                    .ts file told from a CSV: file_kind) and a CSV's columns
   gap_fill         a column's gaps filled (--fill; 0/1 flags with their last value), counted
-  forecast         one series (or a few target columns) from a CSV: windows, scaling
+  forecast         one series (or a few target columns) from a CSV, its gaps filled
   scores/          what forecasts are scored by: the M competitions' sMAPE, MASE, OWA,
                    M5's RMSSE and naive benchmarks (competition); a series forecast's
                    RMSE, MAE, MASE (series_errors)
@@ -17,7 +17,8 @@ sees it (split, scaled, windowed arrays), with the baselines scored on the same 
   splits/          cutting data into parts: a panel's test part, given or held out
                    (test_part); classification's stratified validation part and folds
                    (stratified)
-  windows/         a panel's windows, every split (panel_windows), taken in bulk from its
+  windows/         one series' split, scaling, windows and baselines (series_windows); a
+                   panel's windows, every split (panel_windows), taken in bulk from its
                    series laid end to end (strided); each series' level, scales, seasonal
                    indices and floor, computed once per panel (series_scales)
   panel_baselines  a panel's benchmarks, forecast and scored as the competitions score them

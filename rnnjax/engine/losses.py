@@ -22,13 +22,14 @@ def regression_metrics(pred, y, mean, std, *, cumulative: bool = False, observed
   """Scaled MSE (the training loss), and RMSE / MAE in original units.
 
   mean, std: <float32>[C], the training part's statistics per target column.
-  cumulative: pred and y are scaled changes (forecast.prepare(difference=True)): the
-    levels they imply are the same last level plus their cumulative sums over the
+  cumulative: pred and y are scaled changes (series_windows.prepare(difference=True)):
+    the levels they imply are the same last level plus their cumulative sums over the
     horizon, so the level error at step h is the sum of the change errors up to h.
   observed: <float32>[N, horizon, C] or None: the cells scored, 1 where the level a
     target scores held a value (a validation or test part with empty cells, filled:
-    data/forecast.py `val_observed`, `test_observed`); each mean is then over those
-    cells alone (the level errors there, and MSE's scaled errors of the targets there).
+    data/windows/series_windows.py `val_observed`, `test_observed`); each mean is then
+    over those cells alone (the level errors there, and MSE's scaled errors of the
+    targets there).
   """
   del mean  # Cancels out of every error.
   err = (pred - y) * std[None, None, :]

@@ -47,7 +47,7 @@ class TrainConfig:
   patience: int = 0     # Evaluations without improvement before a member stops (0: never).
   task: str = 'forecast'  # A key of tasks.TASKS: batches, loss and metrics.
   seq_len: int = 0      # charlm: characters per training window.
-  difference: bool = False  # forecast: targets are changes (data/forecast.py).
+  difference: bool = False  # forecast: targets are changes (data/windows/series_windows.py).
   num_folds: int = 1    # Cross-validation folds: a member's randomness is its uid's // this.
   normalization: str = ''  # panel: how each window is scaled (tasks.NORMALIZATIONS).
   loss: str = ''        # panel: the training loss (tasks.LOSSES).

@@ -1,7 +1,7 @@
 """The errors a forecast of one series (or a few target columns) is scored by, in
-original units (forecast.py scores its baselines so): RMSE, MAE and MASE (Hyndman &
-Koehler 2006, "Another look at measures of forecast accuracy"), and MASE's in-sample
-scale.
+original units (windows/series_windows.py scores a series' baselines so): RMSE, MAE
+and MASE (Hyndman & Koehler 2006, "Another look at measures of forecast accuracy"), and
+MASE's in-sample scale.
 """
 
 import math

@@ -124,12 +124,13 @@ def manifest(spec, summary: dict, data, groups) -> dict:
 def series_arrays(data) -> tuple[dict, list, np.ndarray | None]:
   """Forecasting: the series and its times, to forecast from its end, and where some
   target cell of its test part was empty (filled; left out of the test scores,
-  data/forecast.py `test_observed`) test_observed <bool>[N, C_out], false at those cells
-  alone (else {}), and observed <bool>[N, C_out] where some target cell of the series was
-  (not with --fill=zero: drawn as gaps); [rows, first time] where its last rows had no
-  target (filled; predict says so), else []; and where some cell of its validation part
-  was empty (data/forecast.py `val_observed`) <bool>[N, C_out] false at those alone,
-  which calibrate no interval (else None). The file read once, as the loader read it."""
+  data/windows/series_windows.py `test_observed`) test_observed <bool>[N, C_out], false at
+  those cells alone (else {}), and observed <bool>[N, C_out] where some target cell of the
+  series was (not with --fill=zero: drawn as gaps); [rows, first time] where its last rows
+  had no target (filled; predict says so), else []; and where some cell of its validation
+  part was empty (data/windows/series_windows.py `val_observed`) <bool>[N, C_out] false at
+  those alone, which calibrate no interval (else None). The file read once, as the loader
+  read it."""
   if data.task != 'forecast':
     return {}, [], None
   transform = data.transform

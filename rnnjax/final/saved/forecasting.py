@@ -41,7 +41,8 @@ def points_needed(transform, lookbacks) -> int:
 
 def windows(transform, values, ends, lookback) -> np.ndarray:
   """<float32>[W, lookback, C_in]: scaled input windows ending before each of `ends`,
-  computed from levels <float64>[N, C_in] exactly as data/forecast.py `prepare` does."""
+  computed from levels <float64>[N, C_in] exactly as data/windows/series_windows.py
+  `prepare` does."""
   c_out, diff = len(transform['target_columns']), transform['difference']
   rows = ends[:, None] + np.arange(-lookback - int(diff), 0)
   window = values[rows]
@@ -59,7 +60,7 @@ def target_split(transform, values, ends, observed=None) -> dict:
   as `prepare` scales them (the next `horizon` rows' (changes of) levels) and the
   scaling statistics; where `observed` <bool>[N, C_out] (which target cells of `values`
   are scored) leaves some of those rows' cells out, `observed` <float32>[W, horizon,
-  C_out] as data/forecast.py's `test_observed` (1: scored)."""
+  C_out] as data/windows/series_windows.py's `test_observed` (1: scored)."""
   horizon, c_out = transform['horizon'], len(transform['target_columns'])
   y = windows(transform, values, ends + horizon, horizon)[..., :c_out]
   split = {'y': y, 'mean': np.asarray(transform['mean']),

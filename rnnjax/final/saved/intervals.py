@@ -10,8 +10,9 @@ covers a new point with probability >= 1 - a when errors are exchangeable. Valid
 never trained the model (a refit trained on it: its intervals are calibrated on the
 model it refits, trained on the training part alone), so the errors are honest.
 
-A validation cell that was empty (filled: data/forecast.py `val_observed`, a panel's
-val `observed`) has a NaN error, as a point past validation's end: it calibrates nothing.
+A validation cell that was empty (filled: data/windows/series_windows.py `val_observed`,
+a panel's val `observed`) has a NaN error, as a point past validation's end: it calibrates
+nothing.
 
 Where validation holds too few errors for a level (n < 1 / a - 1), the largest is used
 (a note says so); widths never shrink with the step (a running maximum); steps past
