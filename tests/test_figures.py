@@ -31,6 +31,7 @@ from rnnjax.figures.plots import curves
 from rnnjax.figures.plots import heatmap
 from rnnjax.figures.plots import importance_plot
 from rnnjax.figures.plots import sensitivity
+from rnnjax.results import config_table
 from rnnjax.results import files
 from rnnjax.results import member_table
 from rnnjax.results import summary_file
@@ -256,7 +257,7 @@ def test_a_large_sweeps_columns_load_as_its_records(tmp_path):
   columns = str(tmp_path / 'columns')
   shutil.copytree(workdir, columns)
   table = member_table.MemberTable.from_records(summary['members'])
-  summary.update(members=table, configs=member_table.ConfigTable.of(table, 'mse', 'rmse'))
+  summary.update(members=table, configs=config_table.ConfigTable.of(table, 'mse', 'rmse'))
   files.write_json(os.path.join(columns, 'summary.json'),
                      summary_file.write(columns, summary))
   want, got = load.load(workdir), load.load(columns)
@@ -1127,7 +1128,7 @@ def _by_hand(workdir, seeds: dict) -> tuple:
                       'fold': 0, 'hparams': dict(zip(('learning_rate', 'dropout'), hp)),
                       'status': status, 'best_step': 40, 'steps': 50,
                       'val': {'mse': mse, 'rmse': None if mse is None else math.sqrt(mse)}})
-  configs = member_table.ConfigTable.of(member_table.MemberTable.from_records(records),
+  configs = config_table.ConfigTable.of(member_table.MemberTable.from_records(records),
                                         'mse', 'rmse')
   os.makedirs(workdir)
   files.write_json(os.path.join(workdir, files.SUMMARY),
@@ -1153,7 +1154,7 @@ def test_one_lucky_survivor_loses_to_seeds_that_all_count(tmp_path, monkeypatch)
   """A configuration whose one seed with a value is the best member, its other two
   without a finite value, ranks below one whose three seeds all count, though its mean
   is worse: in the summary's configuration table and the figures' best configuration
-  alike (member_table.rank_configs). Its point is not drawn white (no member of it
+  alike (config_table.rank_configs). Its point is not drawn white (no member of it
   diverged with a value: white marks those); the two without one are counted."""
   configs, table = _by_hand(tmp_path / 'w', {
       (1e-3, 0.0): [('ok', 0.1), ('diverged', None), ('diverged', None)],

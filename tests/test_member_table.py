@@ -1,5 +1,6 @@
-"""member_table.py: the summary's records, ranking and configurations as columns hold
-what summary.json lists, and read back from either form of it (no training here)."""
+"""member_table.py and config_table.py: the summary's records, ranking and configurations
+as columns hold what summary.json lists, and read back from either form of it (no
+training here)."""
 
 import json
 import math
@@ -8,6 +9,7 @@ import warnings
 
 import numpy as np
 
+from rnnjax.results import config_table
 from rnnjax.results import files
 from rnnjax.results import member_table
 from rnnjax.results import summary_file
@@ -52,7 +54,7 @@ def test_config_table_by_hand():
   """Configurations ranked by their mean over usable members (finite selection metric),
   with the sample standard deviation; one with no usable member last, with None."""
   table = member_table.MemberTable.from_records(_records())
-  got = list(member_table.ConfigTable.of(table, 'mse', 'rmse'))
+  got = list(config_table.ConfigTable.of(table, 'mse', 'rmse'))
   assert [(c['config'], c['uids'], c['usable']) for c in got] == [
       (2, [4, 5], 2), (0, [0, 1], 2), (1, [2, 3], 0)]
   want = [{'mse': (1.25, np.std([2.0, 0.5], ddof=1)),
@@ -75,11 +77,11 @@ def test_configurations_count_their_members_that_diverged_with_a_value(tmp_path)
   records = _records()
   records[0]['status'] = 'diverged'  # At its best before, 1.0.
   table = member_table.MemberTable.from_records(records)
-  configs = member_table.ConfigTable.of(table, 'mse', 'rmse')
+  configs = config_table.ConfigTable.of(table, 'mse', 'rmse')
   assert [(c['config'], c['usable'], c['diverged']) for c in configs] == [
       (2, 2, 0), (0, 2, 1), (1, 0, 0)]
   assert list(configs[0]) == ['config', 'uids', 'usable', 'diverged', 'val']
-  per_member = member_table.ConfigTable.of(table, 'mse', 'rmse', per_member=True)
+  per_member = config_table.ConfigTable.of(table, 'mse', 'rmse', per_member=True)
   assert {c['uids'][0]: c['diverged'] for c in per_member} == {
       0: 1, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0}
   summary = {'task': 'forecast', 'members': table, 'ranking': [5, 0, 4, 1],
@@ -104,7 +106,7 @@ def test_a_display_value_that_overflowed_makes_its_mean_infinite_without_a_warni
   table = member_table.MemberTable.from_records(records)
   with warnings.catch_warnings():
     warnings.simplefilter('error')
-    got = {c['config']: c['val'] for c in member_table.ConfigTable.of(table, 'mse', 'rmse')}
+    got = {c['config']: c['val'] for c in config_table.ConfigTable.of(table, 'mse', 'rmse')}
   assert got[0]['mse']['mean'] == np.float32(2.0)
   assert got[0]['rmse'] == {'mean': math.inf, 'sd': None}
 
@@ -114,7 +116,7 @@ def test_summary_with_columns_reads_back_whole(tmp_path):
   table = member_table.MemberTable.from_records(records)
   summary = {'task': 'forecast', 'best': records[5], 'final': {'members': [5]},
              'members': table, 'ranking': [5, 0, 4, 1],
-             'configs': member_table.ConfigTable.of(table, 'mse', 'rmse')}
+             'configs': config_table.ConfigTable.of(table, 'mse', 'rmse')}
   on_disk = summary_file.write(str(tmp_path), summary)
   files.write_json(str(tmp_path / files.SUMMARY), on_disk, indent=None)
   assert os.path.exists(tmp_path / files.MEMBERS)
@@ -141,7 +143,7 @@ def test_write_summary_lists_records_up_to_max_records(tmp_path, monkeypatch):
   the tables go to members.npz and read back the same."""
   records = _records()
   table = member_table.MemberTable.from_records(records)
-  configs = member_table.ConfigTable.of(table, 'mse', 'rmse')
+  configs = config_table.ConfigTable.of(table, 'mse', 'rmse')
   summary = {'task': 'forecast', 'members': table, 'ranking': [5, 0, 4, 1],
              'best': records[5], 'configs': configs, 'baselines': {}}
   summary_file.write_summary(str(tmp_path), summary)
@@ -166,10 +168,10 @@ def test_tables_equal_the_lists_of_their_records():
   """A summary in memory compares and cleans as the one summary.json holds."""
   records = _records()
   table = member_table.MemberTable.from_records(records)
-  configs = member_table.ConfigTable.of(table, 'mse', 'rmse')
+  configs = config_table.ConfigTable.of(table, 'mse', 'rmse')
   assert table == list(table) and list(table) == table and table != list(table)[:-1]
   assert files.clean(table) == files.clean(records)
-  assert member_table.ConfigTable.from_records(list(configs)) == configs
+  assert config_table.ConfigTable.from_records(list(configs)) == configs
   saved = json.loads(json.dumps(files.clean({'members': table, 'configs': configs})))
   assert summary_file.read('', saved) == saved  # As a finished sweep's, read back.
 
@@ -180,4 +182,4 @@ def test_configurations_rank_by_members_without_a_value_then_by_mean():
   configuration with no finite value last, however few members it has."""
   config = np.array([0, 0, 0, 1, 1, 1, 2, 2, 3])
   values = np.array([0.1, np.nan, np.inf, 0.5, 0.6, 0.7, 0.9, 0.4, np.nan])
-  assert member_table.rank_configs(config, values).tolist() == [1, 2, 0, 3]
+  assert config_table.rank_configs(config, values).tolist() == [1, 2, 0, 3]

@@ -17,6 +17,7 @@ from rnnjax.figures.plots import heatmap
 from rnnjax.engine import population as pop
 from rnnjax.final.choice import refit as refit_lib
 from rnnjax.final.choice import summary as summary_lib
+from rnnjax.results import config_table
 from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.results import member_table
@@ -114,7 +115,7 @@ def test_test_split_never_chooses(honest, tmp_path, monkeypatch):
       [dict(m, status='diverged') if m['uid'] == best_uids[0] else m
        for m in honest['members']])
   lost = dict(honest, members=members,
-              configs=member_table.ConfigTable.of(members, 'mse', 'rmse'))
+              configs=config_table.ConfigTable.of(members, 'mse', 'rmse'))
   assert lost['configs'][0]['uids'] == best_uids and lost['configs'][0]['diverged'] == 1
   line = next(l for l in report.ranking_table(lost).splitlines()
               if l.startswith('best configuration'))
@@ -132,7 +133,7 @@ def test_test_split_never_chooses(honest, tmp_path, monkeypatch):
 
 def test_the_best_configuration_line_says_its_seeds_without_a_value(honest):
   """Configurations rank first by how many of their seeds have no finite value
-  (member_table.rank_configs): where one seed of the configuration with the best mean has
+  (config_table.rank_configs): where one seed of the configuration with the best mean has
   none, another configuration, all of whose seeds count, is the best; where one of every
   configuration's has none, the line says so beside the best one's seeds."""
   _, honest = honest
@@ -143,7 +144,7 @@ def test_the_best_configuration_line_says_its_seeds_without_a_value(honest):
         [dict(m, status='diverged', val={k: None for k in m['val']}) if m['uid'] in uids
          else m for m in honest['members']])
     return dict(honest, members=members,
-                configs=member_table.ConfigTable.of(members, 'mse', 'rmse'))
+                configs=config_table.ConfigTable.of(members, 'mse', 'rmse'))
 
   lost = without_value(first[:1])
   assert lost['configs'][0]['uids'] == honest['configs'][1]['uids']
@@ -307,7 +308,7 @@ def test_a_large_sweeps_columns_hold_its_records(honest, tmp_path, monkeypatch):
   assert any('12 members (over 4): their summary records' in l for l in lines)
   for got in (large, small):
     assert isinstance(got['members'], member_table.MemberTable)
-    assert isinstance(got['configs'], member_table.ConfigTable)
+    assert isinstance(got['configs'], config_table.ConfigTable)
   saved = files.read_json(os.path.join(workdir, files.SUMMARY))
   assert {'members', 'ranking', 'configs'}.isdisjoint(saved)
   assert saved['ranking_top'] == small['ranking'][:member_table.TOP]

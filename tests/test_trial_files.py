@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 
 from rnnjax.errors import InputError
+from rnnjax.results import config_table
 from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.results import member_table
@@ -206,7 +207,7 @@ def test_trials_csv_is_the_same_from_summary_json_and_from_members_npz(tmp_path,
   monkeypatch.setattr(member_table, 'MAX_RECORDS', 3)
   summary_file.write_summary(path, {
       **summary, 'ranking': [0, 3],
-      'configs': member_table.ConfigTable.of(summary['members'], 'mse', 'rmse')})
+      'configs': config_table.ConfigTable.of(summary['members'], 'mse', 'rmse')})
   assert 'columns' in files.read_json(os.path.join(path, files.SUMMARY))
   trial_files.write(path, summary_file.read_summary(path))
   assert open(os.path.join(path, files.TRIALS)).read() == want

@@ -7,7 +7,7 @@ configuration's members and replicates (`config_groups`, `replicate_values`,
 `config_stats`, `best_config`; after --folds a replicate is a seed's mean over its folds,
 `num_folds`). A member counts where its value is finite, a diverged
 one at the best it reached before diverging, and configurations rank as the sweep's
-summary ranks them (member_table.rank_configs): the figures' best configuration is its
+summary ranks them (config_table.rank_configs): the figures' best configuration is its
 configuration table's first.
 """
 
@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from rnnjax.figures import load
-from rnnjax.results import member_table
+from rnnjax.results import config_table
 
 
 def values(table: load.Table, metric: str = '') -> np.ndarray:
@@ -154,7 +154,7 @@ def config_stats(table: load.Table, metric: str = '') -> list:
   metric the sweep ranks by (`table.metric`, lower first: negated where higher is
   better; inf where it has none; a mean over seeds of the RMSE shown can order two
   configurations otherwise than the mean of the MSE that ranked them), and place: its
-  place in the sweep's ranking of every configuration (member_table.rank_configs of that
+  place in the sweep's ranking of every configuration (config_table.rank_configs of that
   metric; a table whose members do not record it, the shown one's), by which
   `best_config` chooses."""
   vals, ok = values(table, metric), usable(table, metric)
@@ -168,7 +168,7 @@ def config_stats(table: load.Table, metric: str = '') -> list:
   for c, idx in enumerate(by_config.values()):  # Numbered in the order they first appear.
     group[idx] = c
   place = np.empty(len(by_config), np.int64)
-  place[member_table.rank_configs(group, ranked)] = np.arange(len(by_config))
+  place[config_table.rank_configs(group, ranked)] = np.arange(len(by_config))
   out = []
   for c, (config, idx) in enumerate(by_config.items()):
     good = [i for i in idx if ok[i]]
@@ -190,5 +190,5 @@ def config_stats(table: load.Table, metric: str = '') -> list:
 def best_config(stats: list) -> dict:
   """Of `stats` (config_stats, or dicts with its `place`), the configuration the sweep
   ranks first: the fewest members without a finite value (one lucky survivor must not
-  win), then the best mean (member_table.rank_configs)."""
+  win), then the best mean (config_table.rank_configs)."""
   return min(stats, key=lambda s: s['place'])

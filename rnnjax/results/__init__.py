@@ -5,7 +5,8 @@ Imports the engine and search; never final or run.
   files          the work directory's file names, the one atomic write, JSON, metrics.jsonl
   evaluations    a chunk's evaluation of a wave, as columns; metrics.jsonl or .npz; reading
                  a sweep's metrics
-  member_table   members' records and configurations held as columns (every sweep size)
+  member_table   members' records held as columns (every sweep size)
+  config_table   their configurations held as columns, and the one rule that ranks them
   summary_file   summary.json and members.npz: those tables written and read back
   member_scores  members' records scored on validation, made from device arrays
   series_scores  a panel's test scores per series: series_scores.csv

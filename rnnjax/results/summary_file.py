@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 
+from rnnjax.results import config_table
 from rnnjax.results import files
 from rnnjax.results import member_table
 
@@ -35,18 +36,18 @@ def read(workdir: str, summary: dict) -> dict:
     if summary.get('members') is not None:
       out['members'] = member_table.MemberTable.from_records(summary['members'])
     if summary.get('configs') is not None:
-      out['configs'] = member_table.ConfigTable.from_records(summary['configs'])
+      out['configs'] = config_table.ConfigTable.from_records(summary['configs'])
   else:
     with np.load(os.path.join(workdir, summary['columns'])) as z:
       z = {k: z[k] for k in z.files}
     rest = {k: v for k, v in summary.items()
             if k not in ('num_members', 'ranking_top', 'columns')}
     out = {**rest, 'members': member_table.MemberTable.from_arrays(z),
-           'ranking': z['ranking'].tolist(), 'configs': member_table.ConfigTable.from_arrays(z)}
+           'ranking': z['ranking'].tolist(), 'configs': config_table.ConfigTable.from_arrays(z)}
   configs = out.get('configs')
   if configs is not None and configs.diverged is None:  # Written before they were listed:
     # counted as ConfigTable.of counts them, on the metric that ranked (its first).
-    configs.diverged = member_table.count_diverged(
+    configs.diverged = config_table.count_diverged(
         out['members'], configs.uids, configs.offsets, next(iter(configs.stats)))
   return out
 

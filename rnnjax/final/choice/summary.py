@@ -18,9 +18,10 @@ Members rank by the validation metric `tasks.selection_of` names: the task's sel
 metric, but for a forecast of the differenced series the RMSE of the levels, which the
 tables and figures show (each member's best step is still the one its training chose).
 
-Records and configurations are columns (member_scores.py, member_table.py) whatever the
-sweep's size: the summary holds them as a MemberTable and a ConfigTable, sequences of
-records; summary_file.write_summary decides how summary.json lists them.
+Records and configurations are columns (member_scores.py, member_table.py,
+config_table.py) whatever the sweep's size: the summary holds them as a MemberTable and
+a ConfigTable, sequences of records; summary_file.write_summary decides how summary.json
+lists them.
 """
 
 import os
@@ -35,6 +36,7 @@ from rnnjax.engine import generate
 from rnnjax.engine import population as pop
 from rnnjax.engine import tasks
 from rnnjax.final.choice import ensemble
+from rnnjax.results import config_table
 from rnnjax.results import files
 from rnnjax.results import member_scores
 from rnnjax.results import member_table
@@ -75,7 +77,7 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
   table = member_scores.take(member_scores.concat(tables), order)
   run_of, row_of = np.concatenate(run_of)[order], np.concatenate(row_of)[order]
   # After PBT a member's seeds went their own ways: each member is its own row.
-  configs = member_table.ConfigTable.of(table, selection, task.display,
+  configs = config_table.ConfigTable.of(table, selection, task.display,
                                         per_member=bool(tree))
   ranked = _rank(spec, table, configs, selection)
   testable = ranked[run_of[ranked] >= 0]  # Members retired by halving have no parameters.

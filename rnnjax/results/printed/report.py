@@ -16,7 +16,7 @@ TEST_METRICS = ('smape', 'mase', 'owa', 'rmsse')
 
 def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
   """The top members by validation, their test scores, and the baselines, of a summary
-  in memory (its members and configurations tables: member_table.py)."""
+  in memory (its members and configurations tables: member_table.py, config_table.py)."""
   selection, display = words.metrics_of(summary)
   shown = [selection] + ([display] if display != selection else [])
   members = summary['members']
@@ -82,7 +82,7 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
                               'seeds' if len(uids) > 1 else 'seed')
     # Its mean counts a diverged seed at its best before and leaves out one without a
     # finite value; configurations rank first by how many they have of those
-    # (member_table.rank_configs).
+    # (config_table.rank_configs).
     missing = len(uids) - configs[0]['usable']
     diverged = configs[0]['diverged']
     notes = ([f'{diverged} diverged, each at its best before'] * bool(diverged) +
