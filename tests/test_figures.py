@@ -1829,6 +1829,27 @@ def test_search_comparison_enlarges_where_searches_end_far_from_their_first_draw
   assert not figs[1].axes[0].child_axes and 'Inset' not in _caption(figs[1])
 
 
+def test_search_comparison_inset_on_a_log_scale_keeps_its_range_above_0(tmp_path, monkeypatch):
+  """Final bests 25x apart put the y axis on a log scale, first draws at 1e6 squeeze the
+  last half's 0.04 to 2 (random's level at the cut): the inset's range is theirs, padded
+  on the log scale (a pad of a linear axis would reach below 0, where a log axis has
+  nothing)."""
+  from rnnjax.figures.plots import comparison  # pylint: disable=g-import-not-at-top
+  figs = _capture_figures(monkeypatch)
+  curves = {'grid': [1e6, 1.0, 0.5, 0.04], 'random': [1e6, 2.0, 1.5, 1.0]}
+  runs = {f'{s}-0': {'strategy': s, 'seed': 0, 'curve': [[8, 16, 24, 32], y]}
+          for s, y in curves.items()}
+  out = {'metric': 'mse', 'budget_member_steps': 32, 'runs': runs,
+         'table': {s: {'median_best_val': y[-1], 'best_vals': [y[-1]]}
+                   for s, y in curves.items()}}
+  comparison.plot(out, str(tmp_path))
+  ax = figs[0].axes[0]
+  (inset,) = ax.child_axes
+  assert ax.get_yscale() == inset.get_yscale() == 'log'
+  y0, y1 = inset.get_ylim()
+  assert 0 < y0 < 0.04 and 2 < y1 and np.log10(y1 / y0) < 1.2 * np.log10(2 / 0.04)
+
+
 def test_search_comparison_lines_that_coincide_stay_apart(tmp_path, monkeypatch):
   """Random search and PBT share their first draws, so their curves coincide: each
   search has its own dashes and marker, and the earlier one shows around the later."""

@@ -101,10 +101,11 @@ def _zoom(ax, drawn: list) -> bool:
     at = max(np.searchsorted(grid, cut, side='right') - 1, 0)
     values += [median[at:], lo[at:], hi[at:]]
   values = np.concatenate(values) if values else np.array([])
-  values = values[np.isfinite(values)]
+  log = ax.get_yscale() == 'log'
+  values = values[np.isfinite(values) & ((values > 0) if log else True)]  # As drawn.
   if not values.size:
     return False
-  scale = np.log10 if ax.get_yscale() == 'log' else (lambda v: v)
+  scale, unscale = (np.log10, lambda v: 10 ** v) if log else (lambda v: v, lambda v: v)
   y0, y1 = (scale(v) for v in ax.get_ylim())
   low, high = scale(values.min()), scale(values.max())
   if (high - low) >= ZOOM_SHARE * (y1 - y0):
@@ -118,9 +119,9 @@ def _zoom(ax, drawn: list) -> bool:
     inset.fill_between(grid, lo, hi, step='post', color=line.get_color(), alpha=0.15,
                        linewidth=0)
   inset.set_yscale(ax.get_yscale())
-  pad = 0.08 * (values.max() - values.min() or abs(values.max()) or 1.0)
+  pad = 0.08 * ((high - low) or abs(high) or 1.0)  # On the axis's scale, as drawn.
   inset.set_xlim(cut, x1)
-  inset.set_ylim(values.min() - pad, values.max() + pad)
+  inset.set_ylim(unscale(low - pad), unscale(high + pad))
   # Its x axis is the main one's right half (the lines to the box show where): unlabelled,
   # lest its labels fall on the box. Framed all round, to read as a panel of its own.
   inset.tick_params(labelsize=6, labelbottom=False)
