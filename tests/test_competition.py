@@ -68,6 +68,7 @@ def test_rmsse_by_hand_from_the_first_sale_on():
   assert competition.rmsse_error([0., 0., 3., 5., 4.]) == pytest.approx(np.sqrt(2.5))
   assert competition.rmsse_error([1., 0., 3.]) == pytest.approx(np.sqrt(5.))  # A later 0 counts.
   assert competition.rmsse_error([0., 0., 7.]) == 0.0  # One point sold: no change.
+  assert competition.rmsse_error([0., 3., 5.]) == pytest.approx(2.0)  # Two: one change.
   assert competition.rmsse_error([0., 0.]) == 0.0
   y, f = np.array([[6., 4.], [1., 1.]]), np.array([[4., 4.], [0., 3.]])
   np.testing.assert_allclose(competition.rmsse(y, f, np.sqrt([2.5, 0.5])),
@@ -147,6 +148,8 @@ def test_naive_and_seasonal_naive():
   np.testing.assert_array_equal(competition.seasonal_naive(v, 5, 3), [5, 6, 7, 5, 6])
   np.testing.assert_array_equal(competition.seasonal_naive(v, 2, 1), [7, 7])
   np.testing.assert_array_equal(competition.seasonal_naive(v, 2, 12), [7, 7])  # Too short.
+  # Exactly one season is long enough: M4's head(rep(tail(input, frequency), h), h).
+  np.testing.assert_array_equal(competition.seasonal_naive(v[:3], 4, 3), [1, 2, 3, 1])
 
 
 def test_naive2_recovers_a_multiplicative_season_exactly():
@@ -197,6 +200,41 @@ def test_non_seasonal_series_gets_plain_naive():
   with warnings.catch_warnings():
     warnings.simplefilter('error')
     np.testing.assert_array_equal(competition.naive2(sales, 3, 4), np.full(3, sales[-1]))
+
+
+def test_is_seasonal_is_m4_s_seasonality_test_over_statsmodels_acf():
+  """M4's SeasonalityTest (Benchmarks and Evaluation.R) written over statsmodels' acf, as
+  R's acf() gives it (lags up to floor(10 log10 n)), on series near its 90 % limit:
+  seasons and their double (a negative r at the season), skewed noise, every length from
+  two seasons (fewer than three: not seasonal) and seasons past acf's last lag."""
+  acf = pytest.importorskip('statsmodels.tsa.stattools').acf
+
+  def m4_test(v, season):
+    n = len(v)
+    lags = min(int(np.floor(10 * np.log10(n))), n - 1)
+    if n < 3 * season or season > lags:
+      return False
+    r = acf(v, nlags=lags, fft=False)[1:]
+    limit = 1.645 / np.sqrt(n) * np.sqrt(np.cumsum(np.r_[1, 2 * r ** 2]))
+    return bool(abs(r[season - 1]) > limit[season - 1])
+
+  rng = np.random.default_rng(0)
+  got, want = [], []
+  for _ in range(300):
+    season = int(rng.choice([2, 4, 7, 12, 24]))
+    n = int(rng.integers(2 * season, 8 * season))
+    t = np.arange(n)
+    period = season * int(rng.choice([1, 2]))
+    amplitude = 4 * rng.uniform(0, 1) ** 2
+    v = 10 + amplitude * np.sin(2 * np.pi * t / period) + rng.exponential(1, n)
+    got.append(competition.is_seasonal(v, season))
+    want.append(m4_test(v, season))
+  assert got == want
+  assert 20 < sum(want) < 280  # Both answers, many near the limit.
+  # A sawtooth of 12: seasonal over three seasons; one point fewer, not (too short).
+  saw = np.tile(np.arange(1., 13.), 3)
+  assert [competition.is_seasonal(v, 12) for v in (saw, saw[:-1])] == [True, False]
+  assert [m4_test(v, 12) for v in (saw, saw[:-1])] == [True, False]
 
 
 def test_submitted_scores_match_the_published_m3_table(m3):
