@@ -1,6 +1,7 @@
 """data/windows/panel_windows.py: the vectorised windows against the plain loop over series
-and windows they replaced (kept here as the reference), bit for bit; and each panel's
-series_scales computed once for all of a sweep's lookbacks."""
+and windows they replaced (kept here as the reference), bit for bit; each panel's
+series_scales computed once for all of a sweep's lookbacks, and its figures by hand (the
+reference reads them from series_scales)."""
 
 import dataclasses
 
@@ -177,6 +178,41 @@ def test_each_panels_scales_are_computed_once_for_every_lookback_and_fold(monkey
   for k in range(2 * series_scales._CACHE_SIZE):
     series_scales.of(p, horizon=horizon + 1 + k, season=season)
   assert len(series_scales._CACHE) == series_scales._CACHE_SIZE
+
+
+def test_series_scales_by_hand():
+  """Each series' figures against hand computations: of its points before the validation
+  origin (horizon 2 here: all of them where it has no more), the population standard
+  deviation; a MASE scale without a naive error falls back to the mean |v|; a figure only
+  for a positive series that passes the seasonality test; a panel's counts over the whole
+  train part."""
+  v = np.array([1., 3., 2., 6., 100., 200.])
+  np.testing.assert_array_equal(series_scales.known(v, 2), [1., 3., 2., 6.])
+  np.testing.assert_array_equal(series_scales.known(v[:2], 2), v[:2])
+  np.testing.assert_allclose(series_scales.level_of(v, 2), [3., np.sqrt((4 + 0 + 1 + 9) / 4)])
+  mean, std = series_scales.input_level(np.stack([v, np.full(6, 5.)], axis=1), 2)
+  np.testing.assert_allclose(mean, [3., 5.])
+  np.testing.assert_allclose(std, [np.sqrt(3.5), 1.])  # A constant column's: 1.
+  assert series_scales.mase_scale(np.full(3, -2.), 1) == 2.0
+  assert series_scales.mase_scale(np.zeros(3), 1) == 1.0
+  assert series_scales.floor_of([0., 1.]) == 0.0
+  assert series_scales.floor_of([-1., 1.]) == -np.inf
+  seasons = np.array([0.8, 1.1, 1.3, 0.8])
+  seasonal = 100 * seasons[np.arange(40) % 4]
+  np.testing.assert_allclose(series_scales.seasonal_figure(seasonal, 4), seasons)
+  assert series_scales.seasonal_figure(seasonal * (np.arange(40) % 4 != 1), 4) is None
+  # A panel: 'val' of the known part, 'test' of the whole; a series repeating its season
+  # exactly is scaled by its level; a sawtooth of 3 seasons is seasonal on its train part
+  # (the count), not on its known part (fewer than three seasons).
+  saw, repeat = np.tile(np.arange(1., 13.), 3), np.tile([1., 2.], 18)
+  p = panel.Panel(ids=('v', 'saw', 'repeat'), train=(v, saw, repeat), times=('',) * 3,
+                  test=None)
+  got = series_scales._compute(p, horizon=2, season=12)
+  # v is shorter than a season: lag 1, over [1, 3, 2, 6], then over all 6 points.
+  assert got.mase['val'][0] == pytest.approx((2 + 1 + 4) / 3)
+  assert got.mase['test'][0] == pytest.approx((2 + 1 + 4 + 94 + 100) / 5)
+  assert (got.by_level, got.seasonal) == (2, 1)  # saw and repeat: no error at lag 12.
+  assert series_scales._compute(p, horizon=2, season=2).by_level == 1  # repeat alone.
 
 
 def test_training_windows_mark_their_empty_targets():
