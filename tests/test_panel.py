@@ -1094,6 +1094,45 @@ def test_statistical_benchmarks_are_scored_on_validation_from_its_origin(tmp_pat
     assert table['AutoETS'][split] != table['naive2'][split]
 
 
+def test_benchmarks_scored_by_hand_from_each_split_s_origin():
+  """The naive, seasonal naive and Naive2 rows against NumPy by hand: on validation each
+  validated series forecast from its part before the validation origin (a series of 3
+  points, no more than the horizon, is not validated), on test from its whole train
+  part; sMAPE and MASE (in-sample seasonal naive error) averaged over the series; OWA
+  against Naive2, whose sMAPE and MASE are the reference returned."""
+  from rnnjax.data import panel_baselines  # pylint: disable=g-import-not-at-top
+  data = _seasonal_panel()
+  short = np.array([7., 9., 8., 10., 11., 9., 12.])
+  data = dataclasses.replace(data, ids=data.ids + ('e',), train=data.train + (short[:3],),
+                             times=data.times + (('',) * 3,), test=data.test + (short[3:],))
+  arrays, _ = panel_windows.windows(data, lookback=8, horizon=4, season=4)
+  table, reference, _, _ = panel_baselines.baselines(data, arrays, horizon=4, season=4,
+                                                     methods=())
+  for split in ('val', 'test'):
+    if split == 'val':
+      parts, y = [v[:-4] for v in data.train[:4]], np.stack([v[-4:] for v in data.train[:4]])
+    else:
+      parts, y = list(data.train), np.stack(data.test)
+    lag = [4 if len(p) > 4 else 1 for p in parts]
+    scale = np.array([np.mean(np.abs(p[m:] - p[:-m])) for p, m in zip(parts, lag)])
+    forecasts = {'naive': np.stack([np.full(4, p[-1]) for p in parts]),
+                 'seasonal_naive': np.stack([p[-4:] if len(p) >= 4 else np.full(4, p[-1])
+                                             for p in parts]),
+                 'naive2': np.stack([competition.naive2(p, 4, 4) for p in parts])}
+    smape = {k: np.mean(200 * np.abs(y - f) / (np.abs(y) + np.abs(f)))
+             for k, f in forecasts.items()}
+    mase = {k: np.mean(np.mean(np.abs(y - f), axis=1) / scale) for k, f in forecasts.items()}
+    for k in forecasts:
+      assert table[k][split]['smape'] == pytest.approx(smape[k], rel=1e-5), (k, split)
+      assert table[k][split]['mase'] == pytest.approx(mase[k], rel=1e-5), (k, split)
+      assert table[k][split]['owa'] == pytest.approx(
+          (smape[k] / smape['naive2'] + mase[k] / mase['naive2']) / 2, rel=1e-5)
+    np.testing.assert_allclose(reference[split], [smape['naive2'], mase['naive2']],
+                               rtol=1e-5)
+    assert table['naive'][split]['owa'] > 1.2  # Seasonal series: Naive2 far better.
+  assert set(table) == {'naive', 'seasonal_naive', 'naive2'}
+
+
 def test_a_panel_of_slow_movers_is_scored_beside_a_forecast_of_0(monkeypatch):
   """Where a series is 0 at half or more of its points before test, the benchmarks hold
   `zero`, forecasting 0 everywhere, scored as the others on both splits (MASE: the mean
