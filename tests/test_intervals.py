@@ -120,3 +120,34 @@ def test_too_few_errors_are_counted_and_a_panel_says_what_gives_more():
   line = intervals.panel_calibration_line(residuals, (0.8, 0.95))
   assert line == ('intervals: split conformal on 6 scaled validation errors per step ahead '
                   '(one per validated series); ' + notes[0])
+
+
+def test_a_panel_s_errors_bands_and_coverage_are_scaled_per_series_by_hand():
+  """A panel's scores are |y - forecast| / the series' scale of the validated series
+  (weight > 0) alone; a series' band is its forecast +- the width times its own scale,
+  and its test errors are scaled the same way before they are compared with the width."""
+  y = np.array([[10.0, 12.0], [100.0, 90.0], [5.0, 5.0]])
+  forecasts = np.array([[11.0, 10.0], [110.0, 100.0], [0.0, 0.0]])
+  residuals = intervals.scaled_residuals(y, forecasts, [1.0, 10.0, 2.0], [1.0, 2.0, 0.0])
+  np.testing.assert_array_equal(residuals, [[[1.0], [1.0]], [[2.0], [1.0]]])
+  point = np.array([[5.0, 5.0], [50.0, 50.0]])
+  # n = 2 at 0.5: the ceil(3 * 0.5) = 2nd smallest, 1 at step 1 and 2 at step 2.
+  lower, upper, _ = intervals.scaled_bands(point, residuals, [1.0, 10.0], (0.5,), 2)
+  np.testing.assert_array_equal(lower[0.5], [[4.0, 3.0], [40.0, 30.0]])
+  np.testing.assert_array_equal(upper[0.5], [[6.0, 7.0], [60.0, 70.0]])
+  # Scaled test errors [[0.5, 4], [0.8, 0]] against the widths [1, 2].
+  truth = np.array([[5.5, 9.0], [58.0, 50.0]])
+  got = intervals.scaled_coverage_on_test(truth, point, [1.0, 10.0], residuals, 1, (0.5,))
+  assert got['0.5'] == {'first_steps': 1.0, 'all_steps': 0.75}
+  assert (got['steps'], got['origins']) == (2, 2)
+
+
+def test_a_single_series_lower_bounds_are_raised_per_column():
+  """Only the target columns whose history never went below 0 lose their negative lower
+  bounds: a column with a negative value keeps its own."""
+  residuals = np.full((1, 3, 2), 2.0)
+  history = np.array([[1.0, -1.0], [2.0, 3.0]])
+  lower, upper, notes = intervals.series_bands(np.ones((1, 2)), residuals, history, (0.5,), 1)
+  np.testing.assert_array_equal(lower[0.5], [[0.0, -1.0]])
+  np.testing.assert_array_equal(upper[0.5], [[3.0, 3.0]])
+  assert any('raised to 0' in n for n in notes)
