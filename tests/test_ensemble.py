@@ -163,6 +163,9 @@ def test_greedy_equals_ensemble_selection_on_a_pool_of_fifty():
   picks = ensemble.choose(outputs, _each(mse), kind='greedy', size=30)
   assert picks == _caruana(outputs, mse, 30)
   assert len(picks) > 5 and len(set(picks)) < len(picks)  # Some members added twice.
+  # Fewer picks than it would add: `size` of them, no more.
+  assert ensemble.choose(outputs, _each(mse), kind='greedy', size=3) == picks[:3]
+  assert _caruana(outputs, mse, 3) == picks[:3]
 
 
 @pytest.mark.parametrize('batch_values', [2 ** 24, 90])
