@@ -67,6 +67,10 @@ def test_intervals_are_calibrated_on_validation_errors_alone():
   series = _last_value_series()
   origins, steps = intervals.backtest_origins(20, 30, need=2, steps=3)
   assert origins.tolist() == list(range(20, 30)) and steps == 3
+  # As many steps as the part holds from its first origin; none without `need` points.
+  assert intervals.backtest_origins(20, 30, need=2, steps=50)[1] == 10
+  first, steps_held = intervals.backtest_origins(0, 10, need=3, steps=50)
+  assert first.tolist() == list(range(3, 10)) and steps_held == 7
   residuals = intervals.validation_residuals(series, origins,
                                              _last_value(series, origins, steps), 30)
   want = np.full((3, 10, 1), np.nan)
