@@ -319,6 +319,21 @@ def test_mase_scale_by_hand():
   assert np.isnan(series_errors.mase_scale(train, 0)[1])  # Constant: MASE undefined.
 
 
+def test_regression_report_by_hand_over_every_cell_and_the_observed_ones():
+  """RMSE and MAE over the cells; MASE each target column's MAE over its scale, averaged
+  over the columns; with `observed`, each mean over the cells it marks (per column for
+  MASE)."""
+  truth = np.array([[[1.0, 4.0], [3.0, 8.0]]])  # [W=1, horizon=2, C=2]; forecasts 0.
+  scale = np.array([1.0, 4.0])
+  report = series_errors.regression_report(np.zeros_like(truth), truth, scale)
+  assert report == pytest.approx({'rmse': np.sqrt((1 + 9 + 16 + 64) / 4), 'mae': 16 / 4,
+                                  'mase': (4 / 2 / 1 + 12 / 2 / 4) / 2})
+  observed = np.array([[[1, 1], [1, 0]]])  # The 8 was filled.
+  report = series_errors.regression_report(np.zeros_like(truth), truth, scale, observed)
+  assert report == pytest.approx({'rmse': np.sqrt((1 + 9 + 16) / 3), 'mae': 8 / 3,
+                                  'mase': (4 / 2 / 1 + 4 / 1 / 4) / 2})
+
+
 def test_mase_of_a_tiny_series_by_hand():
   # 10 points, 2 validation and 2 test, season 2: the training part is v[:6].
   v = np.array([1.0, 3.0, 2.0, 5.0, 4.0, 6.0, 8.0, 7.0, 9.0, 12.0])
