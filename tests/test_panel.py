@@ -1131,6 +1131,10 @@ def test_benchmarks_scored_by_hand_from_each_split_s_origin():
                                rtol=1e-5)
     assert table['naive'][split]['owa'] > 1.2  # Seasonal series: Naive2 far better.
   assert set(table) == {'naive', 'seasonal_naive', 'naive2'}
+  # Without a season, no seasonal naive row (it would be the naive forecast again).
+  arrays, _ = panel_windows.windows(data, lookback=8, horizon=4, season=1)
+  assert set(panel_baselines.baselines(data, arrays, horizon=4, season=1, methods=())[0]) == {
+      'naive', 'naive2'}
 
 
 def test_a_panel_of_slow_movers_is_scored_beside_a_forecast_of_0(monkeypatch):
