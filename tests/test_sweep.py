@@ -5,6 +5,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import tempfile
 import time
 import types
@@ -96,17 +97,29 @@ def test_tiny_sweep_end_to_end(tmp_path):
   assert '\nfinal model (' in '\n'.join(lines)
 
 
-def test_finished_sweep_is_not_rerun(tmp_path):
-  first, _ = _run(tmp_path)
+@pytest.fixture(scope='module')
+def finished(tmp_path_factory):
+  """(work directory, summary) of TINY run to the end; tests run on copies of it."""
+  tmp_path = tmp_path_factory.mktemp('finished')
+  return str(tmp_path / 'wd'), _run(tmp_path)[0]
+
+
+def _copy(finished, tmp_path):
+  # copytree keeps the files' times, which the tests below compare.
+  shutil.copytree(finished[0], tmp_path / 'wd')
+
+
+def test_finished_sweep_is_not_rerun(finished, tmp_path):
+  _copy(finished, tmp_path)
   mtime = os.path.getmtime(tmp_path / 'wd' / 'metrics.jsonl')
   again, lines = _run(tmp_path)
-  assert again == first  # The summary as summary.json holds it, both times.
+  assert again == finished[1]  # The summary as summary.json holds it, both times.
   assert os.path.getmtime(tmp_path / 'wd' / 'metrics.jsonl') == mtime
   assert 'already holds this finished sweep' in lines[0]
 
 
-def test_different_sweep_is_refused_and_untouched(tmp_path):
-  _run(tmp_path)
+def test_different_sweep_is_refused_and_untouched(finished, tmp_path):
+  _copy(finished, tmp_path)
   before = {p: os.path.getmtime(tmp_path / 'wd' / p) for p in os.listdir(tmp_path / 'wd')}
   other = sweep.SweepSpec(**{**TINY.__dict__, 'learning_rate': '1e-3'})
   with pytest.raises(InputError, match=r'^--workdir: .* holds a different sweep '
