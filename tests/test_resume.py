@@ -273,17 +273,26 @@ def test_early_stopping_keeps_best_parameters(tmp_path):
       assert 'stopped_by' not in m
 
 
+# Member 1 stops at step 12.
 PATIENCE = dataclasses.replace(SPEC, cell='gru', learning_rate='grid(3e-3,1e-1)',
-                               patience=2, train_steps=30)
+                               patience=2, train_steps=16)
 
 
-def test_early_stopping_interrupt_and_resume_equals_uninterrupted(tmp_path):
+@pytest.fixture(scope='module')
+def stopped_early(tmp_path_factory):
+  """The work directory of PATIENCE run uninterrupted (read, never written, by the
+  tests that use it)."""
+  workdir = str(tmp_path_factory.mktemp('stopped_early') / 'reference')
+  _run(PATIENCE, workdir)
+  return workdir
+
+
+def test_early_stopping_interrupt_and_resume_equals_uninterrupted(stopped_early, tmp_path):
   """Stopped one evaluation after a member's best (one of its `patience` used), and
   again after it stopped early: resumed, it stops where, and stays stopped as, the
   uninterrupted one did."""
-  spec = dataclasses.replace(PATIENCE, train_steps=16)  # Member 1 stops at step 12.
-  _run(spec, str(tmp_path / 'reference'))
-  expected = outcome(str(tmp_path / 'reference'), repeats=True)  # See the next test.
+  spec = PATIENCE
+  expected = outcome(stopped_early, repeats=True)  # See the next test.
   (stopped,) = [m for m in expected[0]['members'] if m['status'] == 'stopped']
   assert stopped['steps'] - stopped['best_step'] == spec.patience * spec.eval_every
   chunk = stopped['best_step'] // spec.eval_every + 1  # Its first evaluation after.
@@ -294,10 +303,8 @@ def test_early_stopping_interrupt_and_resume_equals_uninterrupted(tmp_path):
     assert_same(outcome(workdir, repeats=True), expected)
 
 
-def test_a_member_stopped_early_is_recorded_once(tmp_path):
-  spec = dataclasses.replace(PATIENCE, train_steps=16)
-  _run(spec, str(tmp_path / 'wd'))
-  summary, values = outcome(str(tmp_path / 'wd'), repeats=True)
+def test_a_member_stopped_early_is_recorded_once(stopped_early):
+  summary, values = outcome(stopped_early, repeats=True)
   if [(m['status'], m['steps']) for m in summary['members']] != [('ok', 16),
                                                                   ('stopped', 12)]:
     pytest.fail('member 1 no longer stops at step 12 of 16')  # Not an AssertionError.
