@@ -41,6 +41,7 @@ twin drops.
 """
 
 import dataclasses
+import functools
 import math
 
 import jax
@@ -124,7 +125,14 @@ def mask_padding(params, hidden_units):
 def param_count(cfg: ModelConfig, hidden_units: int | None = None) -> int:
   """Number of real parameters of a member with `hidden_units` units (None: all)."""
   width = cfg.hidden_size if hidden_units is None else int(hidden_units)
-  narrow = dataclasses.replace(cfg, hidden_size=width)
+  return _param_count(dataclasses.replace(cfg, hidden_size=width))
+
+
+@functools.lru_cache(maxsize=None)
+def _param_count(narrow: ModelConfig) -> int:
+  # Each count traces init_params (eval_shape), and a sweep's planning asks for the same
+  # few counts tens of times (probe.wave_bytes, for each wave size it tries: 26 in a
+  # two-bucket halving sweep of test_resume.py).
   shapes = jax.eval_shape(lambda key: init_params(narrow, key), jax.random.key(0))
   return sum(math.prod(leaf.shape) for leaf in jax.tree.leaves(shapes))
 
