@@ -326,3 +326,23 @@ def test_observed_steps_alone_are_scored():
         competition, name)(*args).tolist()
   both = competition.scores({'a': f, 'Naive2': y + 1}, y, scales, observed=observed)
   assert both['a']['smape'] == pytest.approx(competition.smape(y, f, observed).mean())
+
+
+def test_a_series_without_an_observed_step_is_left_out_of_the_averages():
+  """A series none of whose steps is observed has no score (NaN, its row) and is left
+  out of every method's average, as the panel windows give its part weight 0: the
+  averages are those of the other series alone, not NaN; none observed at all refuses."""
+  rng = np.random.default_rng(1)
+  y, f, ref = (rng.uniform(1, 10, (3, 4)) for _ in range(3))
+  scales, roots = np.array([1.0, 2.0, 0.5]), np.array([0.5, 1.0, 3.0])
+  observed = np.array([[1, 0, 1, 1], [0, 0, 0, 0], [1, 1, 0, 1]], bool)
+  rows = competition.series_scores({'a': f}, y, scales, roots, observed)['a']
+  assert np.isnan(rows['smape'][1]) and np.isfinite(rows['smape'][[0, 2]]).all()
+  both = competition.scores({'a': f, 'Naive2': ref}, y, scales, rmsse_scales=roots,
+                            observed=observed)
+  alone = competition.scores({'a': f[[0, 2]], 'Naive2': ref[[0, 2]]}, y[[0, 2]],
+                             scales[[0, 2]], rmsse_scales=roots[[0, 2]],
+                             observed=observed[[0, 2]])
+  assert both == alone and all(np.isfinite(v) for s in both.values() for v in s.values())
+  with pytest.raises(ValueError, match='no step of any series is observed'):
+    competition.scores({'a': f, 'Naive2': ref}, y, scales, observed=np.zeros((3, 4)))

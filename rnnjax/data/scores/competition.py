@@ -256,11 +256,18 @@ def scores(forecasts, y, scales, reference='Naive2', rmsse_scales=None,
            observed=None) -> dict:
   """{name: {'smape', 'mase', 'owa'[, 'rmsse']: float}}: the averages over series, and OWA
   against the reference method's averages (M4: (sMAPE / sMAPE_ref + MASE / MASE_ref) / 2);
-  RMSSE's where `rmsse_scales` is given; `observed`: the steps scored (series_scores)."""
+  RMSSE's where `rmsse_scales` is given; `observed`: the steps scored (series_scores). A
+  series without one step observed has no score (NaN in series_scores) and is left out of
+  every average, as the panel's windows leave such a part out (its weight 0)."""
   if reference not in forecasts:
     raise ValueError(f'scores: the reference {reference!r} is not among the forecasts '
                      f'({", ".join(forecasts)})')
-  means = {name: {k: float(np.mean(v)) for k, v in s.items()}
+  kept = slice(None)
+  if observed is not None:
+    kept = np.any(np.asarray(observed) > 0, axis=-1)
+    if not kept.any():
+      raise ValueError('scores: no step of any series is observed: nothing to score')
+  means = {name: {k: float(np.mean(v[kept])) for k, v in s.items()}
            for name, s in series_scores(forecasts, y, scales, rmsse_scales,
                                         observed).items()}
   ref = means[reference]
