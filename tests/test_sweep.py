@@ -588,21 +588,26 @@ def test_a_budget_no_wave_fits_is_said_and_the_dry_run_names_the_devices():
   prepared = prepare_lib.prepare(spec)
   (bucket,) = prepared.plan_json['buckets']
   per_member = bucket['estimated_bytes_per_member']
-  small = prepare_lib.prepare(spec, max_memory_gb=0.5 * per_member / 2**30).plan_json
+  budget = 0.5 * per_member / 2**30
+  small = prepare_lib.prepare(spec, max_memory_gb=budget).plan_json
   (bucket,) = small['buckets']
   assert bucket['wave_size'] == 1
-  assert plan_lib.wave_notes(small)[0] == (
+  assert plan_lib.wave_notes(small, budget)[0] == (
       f'note: bucket 0: waves of 1 members, a member a device, are estimated at '
-      f'{per_member / 2**30:.3g} GB, over --max_memory_gb; they run, and may run out of '
-      'memory')
+      f'{per_member / 2**30:.3g} GB, over --max_memory_gb={budget:g}: they run, and may run '
+      'out of memory')
+  # Planned by the default budget, a note names it, not a flag that was not given.
+  assert plan_lib.wave_notes(small)[0].endswith(
+      f'GB, over {plan_lib.budget_words(0.0)}: they run, and may run out of memory')
+  assert plan_lib.budget_words(0.0).startswith('the default budget (half')
   assert not plan_lib.wave_notes(prepared.plan_json)
   lines = []
   sweep.run_sweep(spec, 'unused', dry_run=True, log=lines.append,
-                  max_memory_gb=0.5 * per_member / 2**30)
+                  max_memory_gb=budget)
   table = '\n'.join(lines).splitlines()
   assert any(re.match(r'^\d+ members in 1 bucket\(s\) on 1 device\(s\); ', line)
              for line in table), table
-  assert plan_lib.wave_notes(small)[0] in table
+  assert plan_lib.wave_notes(small, budget)[0] in table
 
 
 def test_waves_that_cannot_keep_the_groups_say_so_and_the_budget_that_would():
@@ -617,19 +622,20 @@ def test_waves_that_cannot_keep_the_groups_say_so_and_the_budget_that_would():
   assert (bucket['num_members'], bucket['num_waves'], bucket['group_size']) == (64, 1, 4)
   run = prepared.runs[0]
   wave_bytes = lambda size: probe.wave_bytes(run.cfg, prepared.datas[run.data_key], size, 1, 0)
-  small = prepare_lib.prepare(
-      spec, max_memory_gb=(wave_bytes(6) + wave_bytes(7)) / 2 / 2**30).plan_json
+  given = (wave_bytes(6) + wave_bytes(7)) / 2 / 2**30
+  small = prepare_lib.prepare(spec, max_memory_gb=given).plan_json
   (bucket,) = small['buckets']
   assert (bucket['wave_size'], bucket['group_size'], bucket['one_wave_group_size']) == (
       6, 3, 4)
-  (note,) = plan_lib.wave_notes(small)
+  (note,) = plan_lib.wave_notes(small, given)
   budget = bucket['groups_kept_from_gb']
   assert note == (
-      'note: bucket 0: waves of 6 members (to fit --max_memory_gb) train in 2 vmap groups '
+      f'note: bucket 0: waves of 6 members (to fit --max_memory_gb={given:g}) train in 2 '
+      'vmap groups '
       'of 3 a device, where one wave would in 16 vmap groups of 4: floats round otherwise '
       'than without the budget, which training can amplify into other results; '
       f'--max_memory_gb={budget:.3g} or more keeps them')
-  assert note in dry_run.plan_table(small, 2).splitlines()
+  assert note in dry_run.plan_table(small, 2, given).splitlines()
   kept = prepare_lib.prepare(spec, max_memory_gb=float(f'{budget:.3g}')).plan_json
   (bucket,) = kept['buckets']
   assert (bucket['wave_size'], bucket['group_size']) == (8, 4)

@@ -79,7 +79,7 @@ def describe_plan(sweep: prepare_lib.Prepared, group_size: int = 0, log=print,
     sizes = [tpe.round_size(spec, k) for k in range(spec.rounds)]
     if len(set(sizes)) > 1:  # --last_round
       plan_json['round_sizes'] = sizes
-  log(plan_table(plan_json, sweep.num_chunks))
+  log(plan_table(plan_json, sweep.num_chunks, max_memory_gb))
   return plan_json
 
 
@@ -174,7 +174,7 @@ def _after(plan: dict) -> str:
   return ', '.join(f'{name} {_seconds(least, most)}' for name, least, most in parts if most)
 
 
-def plan_table(plan: dict, num_chunks: int) -> str:
+def plan_table(plan: dict, num_chunks: int, max_memory_gb: float = 0.0) -> str:
   """The plan as a table: one row per bucket, with the probe's figures when present."""
   rounds, sizes = plan.get('rounds', 1), plan.get('round_sizes')
   which = f' (round 1 of {rounds})' if rounds > 1 else ''
@@ -216,7 +216,7 @@ def plan_table(plan: dict, num_chunks: int) -> str:
                  f'{_fmt(b.get("compile_s")):>9} '
                  f'{_fmt(b.get("chunk_s")):>8} {_fmt(b.get("save_s")):>6} '
                  f'{_fmt(est):>7} {_fmt(then):>7}  {structure}')
-  lines += plan_lib.wave_notes(plan)
+  lines += plan_lib.wave_notes(plan, max_memory_gb)
   if total:
     fraction = plan.get('trained_fraction', 1)
     startup, before = plan.get('startup_s', 0.0), plan.get('before_s', 0.0)

@@ -119,9 +119,9 @@ def _waves_note(sweep: prepare_lib.Prepared, max_memory_gb: float) -> str:
     return ''
   waves = lambda b: f'{b["num_waves"]} wave{"s" * (b["num_waves"] != 1)} of {b["wave_size"]}'
   budget = plan_lib.budget_words(max_memory_gb)
-  over = [f'; bucket {b["bucket"]}\'s are estimated at '
-          f'{b["budget_plans"]["over_budget_gb"]:.3g} GB, over it: they run, and may run '
-          'out of memory' for b in kept if 'over_budget_gb' in b['budget_plans']]
+  over = [f'; bucket {b["bucket"]}\'s are '
+          + plan_lib.over_words(b['budget_plans']['over_budget_gb'], 'it')
+          for b in kept if 'over_budget_gb' in b['budget_plans']]
   return ('note: resuming in the waves it began with ('
           + '; '.join(f'bucket {b["bucket"]}: {waves(b)}' for b in kept)
           + f'); {budget} would plan '

@@ -215,7 +215,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
       f'{len(runs)} wave(s) on {sweep.mesh.size} device(s){rounds}; '
       f'swept: {", ".join(plan.swept) or "nothing"}; search: {spec.search}; '
       f'work directory: {workdir}')
-  for note in plan_lib.wave_notes(sweep.plan_json) + _undrawn(spec, plan):
+  for note in plan_lib.wave_notes(sweep.plan_json, max_memory_gb) + _undrawn(spec, plan):
     log(note)
   out = outputs.Outputs(workdir, plan, resumed=start > 0, main=distributed.is_main(),
                         log=log)

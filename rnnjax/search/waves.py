@@ -145,29 +145,35 @@ def budget_words(max_memory_gb: float) -> str:
           f'{probe.default_memory_gb():.3g} GB)')
 
 
+def over_words(gb: float, budget: str) -> str:
+  """What every note of waves estimated over the memory budget (`budget`, as it names it)
+  says of them."""
+  return f'estimated at {gb:.3g} GB, over {budget}: they run, and may run out of memory'
+
+
 def kept_over_notes(buckets: list, max_memory_gb: float) -> list:
   """A line per bucket planned by the budget its sweep began with in waves estimated over
   the budget now (make_runs: `budget_plans`' over_budget_gb): the rounds a resumed search
   asks after the resume."""
   return [f'note: bucket {b["bucket"]}: waves of {b["wave_size"]} members, planned by the '
-          'budget the sweep began with, are estimated at '
-          f'{b["budget_plans"]["over_budget_gb"]:.3g} GB, over '
-          f'{budget_words(max_memory_gb)}: they run, and may run out of memory'
+          'budget the sweep began with, are '
+          + over_words(b['budget_plans']['over_budget_gb'], budget_words(max_memory_gb))
           for b in buckets if 'over_budget_gb' in b.get('budget_plans', {})]
 
 
-def wave_notes(plan_json: dict) -> list:
+def wave_notes(plan_json: dict, max_memory_gb: float = 0.0) -> list:
   """A line per bucket whose smallest waves (a member a device) are over the memory
   budget, and per bucket whose waves group its members otherwise than one wave would
   (`make_runs`: no wave size that fits the budget keeps the groups), so that training
-  rounds floats otherwise than without the budget."""
+  rounds floats otherwise than without the budget. max_memory_gb: the flag as given (0:
+  the default budget), as the notes name it (`budget_words`)."""
+  budget = budget_words(max_memory_gb)
   groups = lambda n, size: f'{n} vmap group{"s" * (n != 1)} of {size}'
   over = [f'note: bucket {b["bucket"]}: waves of {b["wave_size"]} members, a member a '
-          f'device, are estimated at {b["over_budget_gb"]:.3g} GB, over --max_memory_gb; '
-          'they run, and may run out of memory'
+          'device, are ' + over_words(b['over_budget_gb'], budget)
           for b in plan_json['buckets'] if 'over_budget_gb' in b]
   return over + [f'note: bucket {b["bucket"]}: waves of {b["wave_size"]} members (to fit '
-          f'--max_memory_gb) train in '
+          f'{budget}) train in '
           f'{groups(b["groups_a_device"], b["group_size"])} a device, where one '
           'wave would in '
           f'{groups(b["one_wave_groups_a_device"], b["one_wave_group_size"])}: '
