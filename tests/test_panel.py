@@ -1290,27 +1290,53 @@ def test_a_dry_run_fits_no_benchmarks_and_prints_the_data_notes(tmp_path, long_c
                                                                  monkeypatch):
   """A dry run prints the plan and what the data loader noted (here: the gap filled),
   without fitting statsforecast's benchmarks (minutes on a large panel) or writing
-  anything."""
+  anything, the cache included: it times a few series' fits (statistical.estimate), says
+  how many series are to fit and about how long, and counts it in the estimate; with
+  every series in the cache, it says so and counts none."""
   from rnnjax.data import panel_baselines  # pylint: disable=g-import-not-at-top
+  from rnnjax.data import statistical  # pylint: disable=g-import-not-at-top
   from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
 
   def fitted(*args, **kw):
     raise AssertionError('a dry run fitted the benchmarks')
-  monkeypatch.setattr(panel_baselines, 'statistical', fitted)
+  timed = []
+  monkeypatch.setattr(statistical, 'fit', fitted)
+  monkeypatch.setattr(statistical, '_fit_series',
+                      lambda methods, season, h, v: timed.append(len(v)) or {})
+  cache = tmp_path / 'cache'
+  monkeypatch.setenv('RNNJAX_BASELINE_CACHE_DIR', str(cache))
   spec = sweep.SweepSpec(
       task='panel', csv_path=long_csv[0], id_column='unique_id', time_column='ds',
       target_columns=('y',), horizon=4, season=4, lookback='8', classical_baselines=True,
-      hidden_size='4', batch_size='8', train_steps=2, eval_every=2)
+      benchmarks=('AutoETS', 'AutoTheta'), hidden_size='4', batch_size='8', train_steps=2,
+      eval_every=2)
   lines = []
-  sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True, log=lines.append)
+  plan = sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True, log=lines.append)
   filled = (f'1 empty cell of {long_csv[0]} filled: 1 of the target by linear interpolation; '
             'a filled target is read as history alone: never trained towards, never scored')
   assert filled in lines
   assert lines.index(filled) < len(lines) - 1
-  assert 'estimated time' in lines[-1]
-  assert not (tmp_path / 'wd').exists()
+  series = 3  # (c's 3 points before its test part are its validation part: each validates.)
+  note = (f'the benchmarks (AutoETS, AutoTheta) are not fitted in a dry run: {series} of '
+          f'{series} series\' validation parts, {series} of {series} series\' test parts '
+          'to fit, about ')
+  (said,) = [line for line in lines if line.startswith(note)]
+  assert said.endswith('; each series is cached once fitted, and read, not fitted, the '
+                       'next time')
+  # Each split's series, fewer than SAMPLE: each timed once, and one first to warm up.
+  assert len(timed) == 2 * series + 1
+  assert 0 < plan['benchmarks_s'] and 'the benchmarks ' in lines[-1]
+  assert not (tmp_path / 'wd').exists() and not cache.exists()
   with pytest.raises(AssertionError, match='fitted the benchmarks'):  # As a sweep does.
     sweep.prepare_lib.prepare(spec)
+  # Every series' fits cached (here: a file that exists for each): not timed or counted.
+  monkeypatch.setattr(panel_baselines, '_series_path', lambda *args: long_csv[0])
+  lines, timed[:] = [], []
+  plan = sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True, log=lines.append)
+  assert (f'the benchmarks (AutoETS, AutoTheta): every series\' fits are in the cache '
+          f'{cache}, read, not fitted (0 of {series} series\' validation parts, 0 of '
+          f'{series} series\' test parts to fit)') in lines
+  assert not timed and plan['benchmarks_s'] == 0 and 'the benchmarks' not in lines[-1]
 
 
 def test_the_data_size_counts_the_refit_once_says_its_folds_and_names_the_right_flag():

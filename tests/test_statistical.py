@@ -108,3 +108,37 @@ def test_fit_leaves_known_series_to_the_caller():
   assert seen == [1, (1, 2), 2, (2, 2)] and again_notes == notes
   np.testing.assert_array_equal(again['AutoTheta'][0], [7.0] * 3)
   np.testing.assert_array_equal(again['AutoTheta'][1:], alone['AutoTheta'][1:])
+
+
+def test_estimate_times_a_sample_spread_over_the_lengths_and_scales_it_to_the_panel(
+    monkeypatch):
+  """`estimate`: a series' fit taking (here, on a clock the fits advance) 1 ms a point,
+  20 series of 10-200 points: SAMPLE of them, the shortest and the longest among them,
+  each fitted once after one to warm up (its time the processes' start-up, counted once);
+  the panel's seconds the sample's mean a series x 20 / the processes; given `warm_s`, no
+  warm-up fit, and in one process none counted (it is warm); SAMPLE_S cuts the sample
+  short, never before one series."""
+  clock, fitted = [0.0], []
+
+  def fake_fit(methods, season, h, v):
+    clock[0] += 0.001 * len(v)
+    fitted.append(len(v))
+    return {}
+  monkeypatch.setattr(statistical, '_fit_series', fake_fit)
+  monkeypatch.setattr(statistical.time, 'perf_counter', lambda: clock[0])
+  lengths = list(range(10, 201, 10))
+  trains = [np.arange(n, dtype=float) + 1 for n in reversed(lengths)]
+  seconds, count, warm = statistical.estimate(trains, 4, 1, ('AutoETS',), n_jobs=2)
+  k = statistical.SAMPLE
+  assert count == k and len(fitted) == k + 1 and warm == pytest.approx(0.001 * fitted[0])
+  sample = sorted(fitted[1:])
+  assert sample[0] == 10 and sample[-1] == 200 and len(set(sample)) == k
+  assert seconds == pytest.approx(20 * 0.001 * np.mean(sample) / 2 + warm)
+  fitted[:] = []
+  one, _, _ = statistical.estimate(trains, 4, 1, ('AutoETS',), n_jobs=1, warm_s=5.0)
+  assert len(fitted) == k and one == pytest.approx(20 * 0.001 * np.mean(sample))
+  monkeypatch.setattr(statistical, 'SAMPLE_S', 0.0)
+  fitted[:] = []
+  _, count, _ = statistical.estimate(trains, 4, 1, ('AutoETS',), n_jobs=1, warm_s=5.0)
+  assert count == 1 and len(fitted) == 1
+  assert statistical.estimate([], 4, 1, ('AutoETS',), warm_s=5.0) == (0.0, 0, 5.0)

@@ -22,6 +22,7 @@ this process's last fits (`_LAST_FITS`), with the cache or without it. Inside
 take.
 """
 
+import contextlib
 import hashlib
 import importlib.metadata
 import importlib.resources
@@ -54,6 +55,7 @@ ESTIMATE_AFTER, ESTIMATE_S = 3, 30.0
 # with the cache off (an empty $RNNJAX_BASELINE_CACHE_DIR) each fitted them all again
 # (hours on 30,000 weekly series); with it on, each read one file per series again.
 _LAST_FITS, _LAST_FITS_SIZE = {}, 2
+_estimate = None  # The innermost `estimating`'s Estimate; None: `statistical` fits.
 
 
 def _naive_forecasts(parts, horizon, season) -> dict:
@@ -139,10 +141,70 @@ def statistical(parts, horizon: int, season: int, methods=statistical_lib.METHOD
   except importlib.metadata.PackageNotFoundError:
     return statistical_lib.fit(parts, horizon, season, methods, ids=ids)  # A note says so.
   key = common.values_key((methods, horizon, season, version, ids), parts)
+  if _estimate is not None:
+    if key not in _LAST_FITS:  # (This process's fits are not fitted again.)
+      _estimate.add(key, parts, horizon, season, methods, version, split)
+    return {}, ()
   forecasts, notes = common.kept(
       _LAST_FITS, _LAST_FITS_SIZE, key, lambda: _through_cache(
           parts, horizon, season, methods, ids, version, split=split, later=later))
   return {m: np.array(f) for m, f in forecasts.items()}, notes
+
+
+class Estimate:
+  """What `statistical`'s fits would take, estimated inside `estimating`: `seconds` in
+  all, `spent` in the estimate itself (its sample's fits), and `note()` to say so."""
+
+  def __init__(self):
+    self.seconds = self.spent = 0.0
+    self.methods, self.splits, self.fitted, self._warm_s, self._keys = (), [], 0, None, set()
+
+  def add(self, key, parts, horizon, season, methods, version, split) -> None:
+    """Counts one `statistical` call's fits (once per `key`: each lookback's data asks
+    for the same): its series not in the cache, timed (statistical.estimate) with the
+    processes `_through_cache` would fit them in."""
+    if key in self._keys:
+      return
+    start = time.perf_counter()
+    self._keys.add(key)
+    directory = cache_dir()
+    todo = [v for v in parts if not (directory and os.path.exists(
+        _series_path(directory, v, methods, horizon, season, version)))]
+    serial = len(todo) < SERIAL_BELOW and sum(map(len, todo)) < SERIAL_POINTS
+    seconds, fitted, self._warm_s = statistical_lib.estimate(
+        todo, horizon, season, methods, n_jobs=1 if serial else None, warm_s=self._warm_s)
+    self.seconds, self.fitted = self.seconds + seconds, self.fitted + fitted
+    self.methods = tuple(dict.fromkeys(self.methods + tuple(methods)))
+    self.splits.append((_SPLITS.get(split, split), len(todo), len(parts)))
+    self.spent += time.perf_counter() - start
+
+  def note(self) -> str:
+    """The dry run's line on the benchmarks ('' where none would be fitted)."""
+    if not self.splits:
+      return ''
+    parts = ', '.join(f'{n} of {total} series\' {split} parts' if split else f'{n} of {total}'
+                      for split, n, total in self.splits)
+    named = ', '.join(self.methods)
+    if not any(n for _, n, _ in self.splits):
+      return (f'the benchmarks ({named}): every series\' fits are in the cache '
+              f'{cache_dir()}, read, not fitted ({parts} to fit)')
+    kept = ('each series is cached once fitted, and read, not fitted, the next time'
+            if cache_dir() else 'no cache ($RNNJAX_BASELINE_CACHE_DIR is empty): fitted '
+            'again on every run')
+    return (f'the benchmarks ({named}) are not fitted in a dry run: {parts} to fit, about '
+            f'{common.duration(self.seconds)} (timed on {self.fitted} of them here); {kept}')
+
+
+@contextlib.contextmanager
+def estimating():
+  """Inside, `statistical` fits nothing and returns no forecasts: it adds what its fits
+  would take to the Estimate this yields (a dry run's)."""
+  global _estimate
+  before, _estimate = _estimate, Estimate()
+  try:
+    yield _estimate
+  finally:
+    _estimate = before
 
 
 def _through_cache(parts, horizon, season, methods, ids, version, *, split, later):

@@ -12,6 +12,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import time
 import warnings
 
 import numpy as np
@@ -25,6 +26,8 @@ METHODS = ('AutoETS', 'AutoTheta', 'AutoARIMA')
 # --benchmarks may name beside them.
 INTERMITTENT = ('CrostonOptimized', 'ADIDA', 'IMAPA')
 POLL_S = 1.0  # Seconds between `report` calls while processes fit.
+# `estimate` fits at most this many series, and stops after about this many seconds.
+SAMPLE, SAMPLE_S = 8, 3.0
 
 
 def fit(trains, h, season, methods=METHODS, *, n_jobs=None, ids=None, known=None,
@@ -102,6 +105,44 @@ def fit(trains, h, season, methods=METHODS, *, n_jobs=None, ids=None, known=None
     out[method] = np.stack([competition.naive(trains[i], h) if isinstance(fit, str) else fit
                             for i, fit in enumerate(per_series)])
   return out, tuple(notes)
+
+
+def estimate(trains, h, season, methods=METHODS, *, n_jobs=None, warm_s=None) -> tuple:
+  """(seconds, series fitted here, warm_s): about how long `fit` would take on `trains`
+  with `n_jobs` processes (1: in this process; default every core), from a few of them
+  fitted here (nothing kept): up to SAMPLE spread over their lengths (a fit's time grows
+  with its series'), in a shuffled order, until about SAMPLE_S seconds are spent. Before
+  them one more is fitted unless `warm_s` is given: its time, statsforecast's import and
+  numba's compilation, which every fitting process pays first, is counted once for the
+  processes (they start together), and once for this process where `warm_s` was not
+  given (later calls fit in a warm process). (0, 0, warm_s) without statsforecast."""
+  try:
+    import statsforecast  # pylint: disable=g-import-not-at-top  # Optional.
+    del statsforecast
+  except ImportError:
+    return 0.0, 0, warm_s or 0.0
+  trains = sorted((competition.series(v) for v in trains), key=len)
+  if not trains:
+    return 0.0, 0, warm_s or 0.0
+  season, k = max(int(season), 1), min(SAMPLE, len(trains))
+  picks = [trains[(len(trains) - 1) * i // max(k - 1, 1)] for i in range(k)]
+  # Shuffled: a sample cut short by SAMPLE_S is not the short series alone.
+  picks = [picks[i] for i in np.random.default_rng(0).permutation(k)]
+  first = warm_s is None
+  if first:
+    start = time.perf_counter()
+    _fit_series(methods, season, h, picks[-1])
+    warm_s = time.perf_counter() - start
+  spent = fitted = 0
+  for v in picks:
+    if fitted and spent >= SAMPLE_S:
+      break
+    start = time.perf_counter()
+    _fit_series(methods, season, h, v)
+    spent, fitted = spent + time.perf_counter() - start, fitted + 1
+  jobs = max(1, min(n_jobs or os.cpu_count() or 1, len(trains)))
+  return (len(trains) * spent / fitted / jobs + (warm_s if jobs > 1 or first else 0.0),
+          fitted, warm_s)
 
 
 def _fit_each(trains, h, season, methods, n_jobs, report):

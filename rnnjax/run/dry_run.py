@@ -31,7 +31,8 @@ from rnnjax.search.strategies import tpe
 
 def describe_plan(sweep: prepare_lib.Prepared, group_size: int = 0, log=print,
                   max_memory_gb: float = 0.0, figures=None,
-                  before_s: float = 0.0, startup_s: float = 0.0) -> dict:
+                  before_s: float = 0.0, startup_s: float = 0.0,
+                  benchmarks_s: float = 0.0) -> dict:
   """Compiles every bucket's program (a chunk of a few steps) and times it, prints the
   plan with its time estimate, and returns it; trains and writes nothing. A search of
   rounds of unequal sizes is planned from its largest (see the module docstring), and
@@ -39,10 +40,10 @@ def describe_plan(sweep: prepare_lib.Prepared, group_size: int = 0, log=print,
   the caller draws figures after the sweep (the command's --figures), (swept axes,
   search) -> the seconds they take, which the estimate counts (None: none drawn; the
   library draws no figure). `before_s`: the seconds the caller took to load and prepare
-  the data, as the sweep does before training (without the benchmarks a panel's sweep
-  fits, or reads from their cache). `startup_s`: the seconds the calling command took to
-  start before it (its interpreter and imports: a command's own, which a library call's
-  estimate leaves out)."""
+  the data, as the sweep does before training, and `benchmarks_s` those it would take to
+  fit a panel's benchmarks (panel_baselines.estimating; 0 for those in the cache).
+  `startup_s`: the seconds the calling command took to start before it (its interpreter
+  and imports: a command's own, which a library call's estimate leaves out)."""
   if jax.process_count() > 1:
     raise InputError('--dry_run: run it in one process (without --distributed)')
   largest = searcher_lib.largest_round(sweep.spec)
@@ -51,7 +52,7 @@ def describe_plan(sweep: prepare_lib.Prepared, group_size: int = 0, log=print,
   first_waves = {run.bucket: run for run in reversed(sweep.runs)}
   firsts = [first_waves[b] for b in range(len(sweep.plan.buckets))]
   plan_json = dict(sweep.plan_json, num_devices=sweep.mesh.size, before_s=before_s,
-                   startup_s=startup_s)
+                   startup_s=startup_s, benchmarks_s=benchmarks_s)
   with _checkpoints() as save:
     probed = probe.probe_all(
         [(run.cfg, run.uids, run.hp, sweep.device_data[run.data_key]) for run in firsts],
@@ -220,14 +221,16 @@ def plan_table(plan: dict, num_chunks: int, max_memory_gb: float = 0.0) -> str:
   if total:
     fraction = plan.get('trained_fraction', 1)
     startup, before = plan.get('startup_s', 0.0), plan.get('before_s', 0.0)
-    whole = startup + before + total + after
+    fits = plan.get('benchmarks_s', 0.0)
+    whole = startup + before + fits + total + after
     least = whole - sum(b.get('refit_s', 0.0) - b.get('refit_least_s', 0.0)
                         for b in plan['buckets'])
     minutes = (f'{least / 60:.1f}-{whole / 60:.1f}' if f'{least / 60:.1f}' != f'{whole / 60:.1f}'
                else f'{whole / 60:.1f}')
     lines.append(f'estimated time: {_seconds(least, whole)} ({minutes} min)' + (
         f': {f"start-up {_secs(startup)} s, " if startup else ""}'
-        f'{f"the data {_secs(before)} s, " if before else ""}training {_secs(total)} s, '
+        f'{f"the data {_secs(before)} s, " if before else ""}'
+        f'{f"the benchmarks {_secs(fits)} s, " if fits else ""}training {_secs(total)} s, '
         f'after training {_seconds(after - whole + least, after)} ({_after(plan)})'
         if after else '') + (
         f'; halving trains about {fraction:.0%} of the member-steps of every member to '

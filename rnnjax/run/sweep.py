@@ -148,14 +148,20 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   elif spec.task == 'panel' and _file_bytes(spec.csv_path) >= LARGE_PANEL_BYTES:
     log(f'loading the panel {spec.csv_path} ({_file_bytes(spec.csv_path) / 2**20:.0f} '
         'MB): every series read and cut into windows (a minute or more on a large panel)')
-  if dry_run:  # The plan, and the data's notes: no baselines fitted (minutes on a panel).
-    sweep = prepare_lib.prepare(dataclasses.replace(spec, classical_baselines=False),
-                                max_memory_gb, group_size, log=log)
-    for note in sweep.notes + rules.notes(spec) + _undrawn(spec, sweep.plan):
-      log(note)
-    return dry_run_lib.describe_plan(sweep, group_size, log, max_memory_gb, figures,
-                                     before_s=time.perf_counter() - started,
-                                     startup_s=startup_s)
+  if dry_run:  # The plan, and the data's notes: no benchmark fitted (minutes on a panel:
+    # their time estimated from a few series; a single series' left out).
+    with panel_baselines.estimating() as benchmarks:
+      sweep = prepare_lib.prepare(
+          spec if fits else dataclasses.replace(spec, classical_baselines=False),
+          max_memory_gb, group_size, log=log)
+    for note in (sweep.notes + rules.notes(spec) + _undrawn(spec, sweep.plan)
+                 + [benchmarks.note()]):
+      if note:
+        log(note)
+    return dry_run_lib.describe_plan(
+        sweep, group_size, log, max_memory_gb, figures,
+        before_s=time.perf_counter() - started - benchmarks.spent, startup_s=startup_s,
+        benchmarks_s=benchmarks.seconds)
   cached = panel_baselines.cache_dir()
   with stopper.at_once(
       f'while loading the data{" and fitting the benchmarks" if fits else ""}, before '

@@ -26,7 +26,7 @@ def plot(out: dict, out_dir: str) -> list:
   with style.context():
     fig = style.new_figure(height=2.4)
     ax = fig.add_subplot()
-    drawn = []  # (grid, median, lo, hi, its line) of each search, for the inset.
+    drawn = []  # (grid, median, lo, hi, its look) of each search, for the inset.
     for k, (strategy, row) in enumerate(out['table'].items()):
       curves = [r['curve'] for r in out['runs'].values() if r['strategy'] == strategy]
       if not curves or not any(len(x) for x, _ in curves):
@@ -47,13 +47,12 @@ def plot(out: dict, out_dir: str) -> list:
       # Earlier searches wider and beneath: where lines coincide, each shows around the
       # next (hollow markers nest).
       wider = len(out['table']) - 1 - k
-      (line,) = ax.step(grid, median, where='post', color=colour,
-                        ls=LINESTYLES[k % len(LINESTYLES)], lw=1.0 + 0.2 * wider,
-                        zorder=2 + k, marker=MARKERS[k % len(MARKERS)],
-                        ms=2.5 + 0.6 * wider, mfc='none', markevery=marks,
-                        label=f'{strategy} ({row["median_best_val"]:.4g})')
-      ax.fill_between(grid, lo, hi, step='post', color=colour, alpha=0.15, linewidth=0)
-      drawn.append((grid, median, lo, hi, line))
+      look = dict(color=colour, ls=LINESTYLES[k % len(LINESTYLES)], lw=1.0 + 0.2 * wider,
+                  zorder=2 + k)
+      _draw(ax, grid, median, lo, hi, look, marker=MARKERS[k % len(MARKERS)],
+            ms=2.5 + 0.6 * wider, mfc='none', markevery=marks,
+            label=f'{strategy} ({row["median_best_val"]:.4g})')
+      drawn.append((grid, median, lo, hi, look))
     if right is not None:
       ax.set_xlim(right=right)
     ax.set_xlabel('member-steps spent')
@@ -88,6 +87,13 @@ def plot(out: dict, out_dir: str) -> list:
     return style.save(fig, out_dir, 'comparison')
 
 
+def _draw(ax, grid, median, lo, hi, look: dict, **marks) -> None:
+  """One search's median line (`look`: its colour, dashes, width and depth; `marks`:
+  its markers and label, where drawn) and its band, as steps."""
+  ax.step(grid, median, where='post', **look, **marks)
+  ax.fill_between(grid, lo, hi, step='post', color=look['color'], alpha=0.15, linewidth=0)
+
+
 def _zoom(ax, drawn: list) -> bool:
   """Where the lines and bands over the last half of the x axis take under ZOOM_SHARE of
   the y axis (early draws far worse than where the searches end, which then share one
@@ -113,11 +119,8 @@ def _zoom(ax, drawn: list) -> bool:
   # Over the half of that part's y range the lines leave empty.
   below = (low + high) / 2 < (y0 + y1) / 2
   inset = ax.inset_axes([0.5, 0.4 if below else 0.05, 0.48, 0.55])
-  for grid, median, lo, hi, line in drawn:
-    inset.step(grid, median, where='post', color=line.get_color(), ls=line.get_linestyle(),
-               lw=line.get_linewidth(), zorder=line.get_zorder())
-    inset.fill_between(grid, lo, hi, step='post', color=line.get_color(), alpha=0.15,
-                       linewidth=0)
+  for grid, median, lo, hi, look in drawn:
+    _draw(inset, grid, median, lo, hi, look)  # Without markers: the inset is small.
   inset.set_yscale(ax.get_yscale())
   pad = 0.08 * ((high - low) or abs(high) or 1.0)  # On the axis's scale, as drawn.
   inset.set_xlim(cut, x1)
