@@ -43,7 +43,8 @@ SPEC_FLAGS = {
 WORKDIR = flags.DEFINE_string('workdir', '', 'Work directory (default: runs/<flagfile name>).')
 DRY_RUN = flags.DEFINE_bool('dry_run', False, 'Print the data\'s notes and the plan '
                               '(buckets, memory, time from a probe of a few training '
-                              'steps) and exit without training or fitting baselines.')
+                              'steps; a panel\'s benchmarks from a few series\' fits) '
+                              'and exit without training or fitting baselines.')
 OVERWRITE = flags.DEFINE_bool('overwrite', False, 'Replace a work directory\'s sweep.')
 REMAKE_FINAL = flags.DEFINE_bool(
     'remake_final', False, 'A work directory holding this sweep finished, but with other '
