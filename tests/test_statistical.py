@@ -113,11 +113,12 @@ def test_fit_leaves_known_series_to_the_caller():
 def test_estimate_times_a_sample_spread_over_the_lengths_and_scales_it_to_the_panel(
     monkeypatch):
   """`estimate`: a series' fit taking (here, on a clock the fits advance) 1 ms a point,
-  20 series of 10-200 points: SAMPLE of them, the shortest and the longest among them,
-  each fitted once after one to warm up (its time the processes' start-up, counted once);
-  the panel's seconds the sample's mean a series x 20 / the processes; given `warm_s`, no
-  warm-up fit, and in one process none counted (it is warm); SAMPLE_S cuts the sample
-  short, never before one series."""
+  20 series of 10-200 points: the shortest fitted first to warm up (its time the
+  processes' start-up, counted once), then SAMPLE of them spread from the shortest to the
+  longest, from the median length out; the panel's seconds the sample's mean a series x
+  20 / the processes. Given `warm_s`, no warm-up fit, and in one process none counted (it
+  is warm). SAMPLE_S cuts the sample short, never before one series, and what it keeps
+  is about the median (a pair about it: their mean the median's)."""
   clock, fitted = [0.0], []
 
   def fake_fit(methods, season, h, v):
@@ -130,15 +131,19 @@ def test_estimate_times_a_sample_spread_over_the_lengths_and_scales_it_to_the_pa
   trains = [np.arange(n, dtype=float) + 1 for n in reversed(lengths)]
   seconds, count, warm = statistical.estimate(trains, 4, 1, ('AutoETS',), n_jobs=2)
   k = statistical.SAMPLE
-  assert count == k and len(fitted) == k + 1 and warm == pytest.approx(0.001 * fitted[0])
-  sample = sorted(fitted[1:])
-  assert sample[0] == 10 and sample[-1] == 200 and len(set(sample)) == k
+  assert count == k and fitted[0] == 10 and warm == pytest.approx(0.010)
+  sample = fitted[1:]
+  assert sorted(sample)[0] == 10 and sorted(sample)[-1] == 200 and len(set(sample)) == k
   assert seconds == pytest.approx(20 * 0.001 * np.mean(sample) / 2 + warm)
   fitted[:] = []
   one, _, _ = statistical.estimate(trains, 4, 1, ('AutoETS',), n_jobs=1, warm_s=5.0)
-  assert len(fitted) == k and one == pytest.approx(20 * 0.001 * np.mean(sample))
+  assert fitted == sample and one == pytest.approx(20 * 0.001 * np.mean(sample))
   monkeypatch.setattr(statistical, 'SAMPLE_S', 0.0)
   fitted[:] = []
   _, count, _ = statistical.estimate(trains, 4, 1, ('AutoETS',), n_jobs=1, warm_s=5.0)
-  assert count == 1 and len(fitted) == 1
+  assert count == 1 and fitted == sample[:1]
+  monkeypatch.setattr(statistical, 'SAMPLE_S', 0.001 * (sample[0] + 1))
+  fitted[:] = []
+  statistical.estimate(trains, 4, 1, ('AutoETS',), n_jobs=1, warm_s=5.0)
+  assert len(fitted) == 2 and abs(np.mean(fitted) - np.median(lengths)) <= 15, fitted
   assert statistical.estimate([], 4, 1, ('AutoETS',), warm_s=5.0) == (0.0, 0, 5.0)
