@@ -144,8 +144,9 @@ def main(argv):
   logging.getLogger('jax._src.xla_bridge').setLevel(logging.ERROR)  # No TPU notices.
   absl_logging.set_verbosity(absl_logging.WARNING)  # Orbax logs every save at INFO.
   joined = 1  # Processes in the run, once joined: peer_lost asks no more of jax.
-  with cli.exits('the work directory keeps its last checkpoint: run the same command to '
-                 'resume', lost=lambda e: _peer_lost(e, joined)):  # joined as it is then.
+  kept = ('a dry run writes nothing: run it again' if DRY_RUN.value else
+          'the work directory keeps its last checkpoint: run the same command to resume')
+  with cli.exits(kept, lost=lambda e: _peer_lost(e, joined)):  # joined as it is then.
     from rnnjax.engine import distributed  # pylint: disable=g-import-not-at-top
     from rnnjax.results.printed import progress  # pylint: disable=g-import-not-at-top
     from rnnjax.run import stop  # pylint: disable=g-import-not-at-top

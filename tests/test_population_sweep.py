@@ -394,3 +394,25 @@ def test_readmes_classify_csv_command_runs_as_written(tmp_path, capsys, monkeypa
           '--input_columns chooses)') in out + err
   # Its estimate counts the command's start-up (here the test process's, cli.process_age).
   assert ': start-up ' in out.splitlines()[-1], out
+
+
+@pytest.mark.parametrize('dry_run', [True, False])
+def test_a_ctrl_c_says_what_is_kept_a_dry_run_nothing(tmp_path, monkeypatch, capsys,
+                                                     dry_run):
+  """A Ctrl-C outside a watch (a dry run's load, its benchmarks timed, its probe) ends in
+  one line, 130: a dry run's says it wrote nothing (no checkpoint to resume), a sweep's
+  that its work directory keeps its last checkpoint."""
+  from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
+
+  def interrupted(*args, **kw):
+    raise KeyboardInterrupt
+  monkeypatch.setattr(sweep, 'run_sweep', interrupted)
+  monkeypatch.setattr(sharding, 'configure_cpu_devices', lambda _: None)  # JAX is up.
+  code = entry_points.run_main(population_sweep.main, [
+      'population_sweep', f'--workdir={tmp_path / "wd"}', '--train_steps=2',
+      '--eval_every=2'] + ['--dry_run'] * dry_run)
+  err = capsys.readouterr().err
+  assert code == 130
+  assert err.splitlines()[-1] == 'rnnjax: interrupted; ' + (
+      'a dry run writes nothing: run it again' if dry_run else
+      'the work directory keeps its last checkpoint: run the same command to resume'), err
