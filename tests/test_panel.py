@@ -1291,8 +1291,9 @@ def test_a_dry_run_fits_no_benchmarks_and_prints_the_data_notes(tmp_path, long_c
   """A dry run prints the plan and what the data loader noted (here: the gap filled),
   without fitting statsforecast's benchmarks (minutes on a large panel) or writing
   anything, the cache included: it times a few series' fits (statistical.estimate), says
-  how many series are to fit and about how long, and counts it in the estimate; with
-  every series in the cache, it says so and counts none."""
+  how many series are to fit and about how long, and counts it in the estimate, once
+  for both lookbacks (each asks for the same fits); with every series in the cache, it
+  says so and counts none."""
   from rnnjax.data import panel_baselines  # pylint: disable=g-import-not-at-top
   from rnnjax.data import statistical  # pylint: disable=g-import-not-at-top
   from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
@@ -1307,8 +1308,8 @@ def test_a_dry_run_fits_no_benchmarks_and_prints_the_data_notes(tmp_path, long_c
   monkeypatch.setenv('RNNJAX_BASELINE_CACHE_DIR', str(cache))
   spec = sweep.SweepSpec(
       task='panel', csv_path=long_csv[0], id_column='unique_id', time_column='ds',
-      target_columns=('y',), horizon=4, season=4, lookback='8', classical_baselines=True,
-      benchmarks=('AutoETS', 'AutoTheta'), hidden_size='4', batch_size='8', train_steps=2,
+      target_columns=('y',), horizon=4, season=4, lookback='grid(6,8)',
+      classical_baselines=True, benchmarks=('AutoETS', 'AutoTheta'), hidden_size='4', batch_size='8', train_steps=2,
       eval_every=2)
   lines = []
   plan = sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True, log=lines.append)

@@ -138,6 +138,10 @@ def test_estimate_times_a_sample_spread_over_the_lengths_and_scales_it_to_the_pa
   fitted[:] = []
   one, _, _ = statistical.estimate(trains, 4, 1, ('AutoETS',), n_jobs=1, warm_s=5.0)
   assert fitted == sample and one == pytest.approx(20 * 0.001 * np.mean(sample))
+  # In this process and not yet warm: its warm-up counted, once.
+  fitted[:] = []
+  cold, _, _ = statistical.estimate(trains, 4, 1, ('AutoETS',), n_jobs=1)
+  assert fitted == [10] + sample and cold == pytest.approx(one + warm)
   monkeypatch.setattr(statistical, 'SAMPLE_S', 0.0)
   fitted[:] = []
   _, count, _ = statistical.estimate(trains, 4, 1, ('AutoETS',), n_jobs=1, warm_s=5.0)
