@@ -168,3 +168,40 @@ def test_forecasting_from_many_origins_says_how_far_it_is(monkeypatch):
   lines.clear()
   classical.forecasts(values, {'test': t}, {'test': len(values) - TEST}, horizon=3, season=0)
   assert lines == []  # Outside `reporting`, the fits say nothing.
+
+
+def test_a_dry_runs_estimate_fits_nothing_and_counts_every_split_origin_and_column(
+    monkeypatch):
+  """Inside `estimating`, `forecasts` returns no forecasts and counts what they would
+  take: each model's fit (timed once a series, here 2 s for ETS, 3 s for ARIMA) once a
+  split and column, and its forecast from an origin (0.1 s, 0.2 s) once an origin and
+  column, ETS at horizon 1 one forward run a split instead; a second call (another
+  lookback's data) counts again without timing again; a short fit of each model first
+  (statsforecast's compilation, once). Outside, `forecasts` fits as before."""
+  pytest.importorskip('statsforecast')
+  timed = []
+
+  def fake(make, y, fit_end, origins, horizon, *, one_pass):
+    timed.append((fit_end, len(origins)))
+    return (2.0, 0.1, True) if one_pass and horizon == 1 else (3.0, 0.2, False)
+  monkeypatch.setattr(classical, '_time_model', fake)
+  values = np.concatenate([_random_walk(60), _random_walk(60)], axis=1)
+  starts, ends = {'val': np.arange(40, 50), 'test': np.arange(50, 58)}, {'val': 40, 'test': 50}
+  with classical.estimating() as estimate:
+    assert classical.forecasts(values, starts, ends, horizon=1, season=0) == ({}, ())
+    # Each model's short fit (no origins), then each timed on validation's fitting part.
+    assert timed == [(40, 0), (40, 0), (40, 5), (40, 5)]
+    ets = 2 * (2 * 2.0 + 2 * 0.1)  # Columns x (a fit a split + a forward run a split).
+    arima = 2 * (2 * 3.0 + 18 * 0.2)  # Columns x (a fit a split + 18 origins' forecasts).
+    assert estimate.seconds == pytest.approx(ets + arima, abs=0.05)
+    classical.forecasts(values, starts, ends, horizon=1, season=0)
+    assert len(timed) == 4 and estimate.seconds == pytest.approx(2 * (ets + arima), abs=0.05)
+  assert (estimate.calls, estimate.origins) == (2, 2 * 2 * 18)
+  assert estimate.note().startswith(
+      'the classical baselines (ETS, ARIMA) are not fitted in a dry run: fitted on 2 data '
+      'sets (a lookback and fold each), forecasting from 72 origins, about ')
+  assert classical._estimate is None
+  monkeypatch.undo()
+  with classical.estimating() as real:  # Real fits, timed.
+    classical.forecasts(values[:, :1], starts, ends, horizon=2, season=0)
+  assert 0 < real.seconds and 0 < real.spent

@@ -1326,7 +1326,7 @@ def test_a_dry_run_fits_no_benchmarks_and_prints_the_data_notes(tmp_path, long_c
                        'next time')
   # Each split's series, fewer than SAMPLE: each timed once, and one first to warm up.
   assert len(timed) == 2 * series + 1
-  assert 0 < plan['benchmarks_s'] and 'the benchmarks ' in lines[-1]
+  assert 0 < plan['baselines_s'] and 'the baselines ' in lines[-1]
   assert not (tmp_path / 'wd').exists() and not cache.exists()
   with pytest.raises(AssertionError, match='fitted the benchmarks'):  # As a sweep does.
     sweep.prepare_lib.prepare(spec)
@@ -1337,7 +1337,7 @@ def test_a_dry_run_fits_no_benchmarks_and_prints_the_data_notes(tmp_path, long_c
   assert (f'the benchmarks (AutoETS, AutoTheta): every series\' fits are in the cache '
           f'{cache}, read, not fitted (0 of {series} series\' validation parts, 0 of '
           f'{series} series\' test parts to fit)') in lines
-  assert not timed and plan['benchmarks_s'] == 0 and 'the benchmarks' not in lines[-1]
+  assert not timed and plan['baselines_s'] == 0 and 'the baselines' not in lines[-1]
 
 
 def test_the_data_size_counts_the_refit_once_says_its_folds_and_names_the_right_flag():

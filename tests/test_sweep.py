@@ -275,6 +275,24 @@ def test_a_tpe_dry_run_estimates_every_round(tmp_path):
       'structure or size compiles then)')
 
 
+def test_a_dry_run_estimates_a_single_series_classical_baselines(tmp_path):
+  """With --classical_baselines, a dry run fits no ETS or ARIMA but times them: a note
+  says on how many origins and about how long, and the estimate counts it ("the
+  baselines"); nothing is written."""
+  pytest.importorskip('statsforecast')
+  spec = dataclasses.replace(TINY, classical_baselines=True, cell='lstm',
+                             learning_rate='1e-2')
+  lines = []
+  plan = sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True, log=lines.append)
+  (note,) = [line for line in lines if line.startswith('the classical baselines')]
+  assert note.startswith(  # 6 validation and 6 test origins, one column.
+      'the classical baselines (ETS, ARIMA) are not fitted in a dry run: fitted on 1 data '
+      'set (a lookback and fold each), forecasting from 12 origins, about '), note
+  assert plan['baselines_s'] > 0
+  assert f'the baselines {dry_run._secs(plan["baselines_s"])} s, training ' in lines[-1]
+  assert not (tmp_path / 'wd').exists()
+
+
 def test_a_tpe_dry_run_plans_its_largest_round(tmp_path):
   """--last_round=6 after two rounds of 2 configurations (2 seeds each): the dry run
   planned round 1 (4 members, one wave) and counted its chunks once per round, where the

@@ -12,6 +12,7 @@ and it forecasts the `horizon` points from t on, as the networks do. Nothing is 
 on the part being scored.
 """
 
+import contextlib
 import time
 import warnings
 
@@ -76,15 +77,11 @@ def forecasts(series, starts, fit_ends, *, horizon, season):
                 f'installed ({INSTALL_HINT})',)
   series = np.asarray(series, np.float64)
   season = max(int(season), 1)
+  make = _models(sf_models, season)
+  if _estimate is not None:
+    _estimate.add(make, series, starts, fit_ends, horizon)
+    return {}, ()
   notes = []
-  make = {
-      'ets': lambda: sf_models.AutoETS(
-          season_length=season if season <= ETS_MAX_SEASON else 1),
-      # approximation=None: CSS during the search for long series, as auto.arima.
-      'arima': lambda: sf_models.AutoARIMA(
-          season_length=season if season <= ARIMA_MAX_SEASON else 1,
-          approximation=None),
-  }
   for name, limit in (('ets', ETS_MAX_SEASON), ('arima', ARIMA_MAX_SEASON)):
     if season > limit:
       notes.append(f'{name} baseline: season {season} > {limit}, fitted without a '
@@ -103,6 +100,119 @@ def forecasts(series, starts, fit_ends, *, horizon, season):
   return out, tuple(notes)
 
 
+def _models(sf_models, season: int) -> dict:
+  """name -> a function making the model (statsforecast's `models` module given)."""
+  return {
+      'ets': lambda: sf_models.AutoETS(
+          season_length=season if season <= ETS_MAX_SEASON else 1),
+      # approximation=None: CSS during the search for long series, as auto.arima.
+      'arima': lambda: sf_models.AutoARIMA(
+          season_length=season if season <= ARIMA_MAX_SEASON else 1,
+          approximation=None),
+  }
+
+
+_estimate = None  # The innermost `estimating`'s Estimate; None: `forecasts` fits.
+ORIGINS = 5  # Origins an estimate forecasts from, a model.
+
+
+class Estimate:
+  """What `forecasts` would take, estimated inside `estimating` (a dry run's): `seconds`
+  in all, `spent` in the estimate itself, and `note()` to say so. Each call counts (a
+  sweep's every lookback and fold fits its own); each model is timed once a series."""
+
+  def __init__(self):
+    self.seconds = self.spent = 0.0
+    self.origins = self.calls = 0
+    self._timed, self._warm = {}, False
+
+  def add(self, make, series, starts, fit_ends, horizon) -> None:
+    """Counts one `forecasts` call: each model fitted on the first split's fitting part
+    and run forward from up to ORIGINS of its origins spread over them, timed (the first
+    time the models are made here, after a fit of each on a short part: statsforecast's
+    compilation, which the sweep's process pays once, counted once), times the splits and
+    origins of every column."""
+    start = time.perf_counter()
+    first = min(fit_ends, key=fit_ends.get)
+    y, origins = series[:, 0], np.sort(np.concatenate(list(starts.values())))
+    key = common.values_key((fit_ends[first], horizon), [y])
+    if not self._warm:
+      self._warm = True
+      self.seconds += _timed(lambda: [_time_model(f, y, min(fit_ends[first], 64), origins[:0],
+                                                  horizon, one_pass=False)
+                                      for f in make.values()])
+    if key not in self._timed:
+      picks = origins[np.linspace(0, len(origins) - 1, min(ORIGINS, len(origins))).astype(int)]
+      self._timed[key] = {name: _time_model(f, y, fit_ends[first], picks, horizon,
+                                            one_pass=name == 'ets')
+                          for name, f in make.items()}
+    for fit_s, origin_s, one_pass in self._timed[key].values():
+      self.seconds += series.shape[1] * sum(
+          fit_s + (origin_s if one_pass else origin_s * len(t)) for t in starts.values())
+    self.origins += series.shape[1] * len(origins)
+    self.calls += 1
+    self.spent += time.perf_counter() - start
+
+  def note(self) -> str:
+    """The dry run's line on the classical baselines ('' where none would be fitted)."""
+    if not self.calls:
+      return ''
+    return (f'the classical baselines (ETS, ARIMA) are not fitted in a dry run: fitted on '
+            f'{self.calls} data set{"s" * (self.calls != 1)} (a lookback and fold each), '
+            f'forecasting from {self.origins:,} origins, about '
+            f'{common.duration(self.seconds)} (timed here on a fit and up to {ORIGINS} '
+            'origins of each); --classical_baselines=false skips them')
+
+
+@contextlib.contextmanager
+def estimating():
+  """Inside, `forecasts` fits nothing and returns no forecasts: it adds what it would
+  take to the Estimate this yields (a dry run's)."""
+  global _estimate
+  before, _estimate = _estimate, Estimate()
+  try:
+    yield _estimate
+  finally:
+    _estimate = before
+
+
+def _timed(work) -> float:
+  start = time.perf_counter()
+  work()
+  return time.perf_counter() - start
+
+
+def _fit(make, y):
+  """A model made by `make`, fitted to `y`."""
+  with warnings.catch_warnings():
+    # The search tries models with as many parameters as points (aicc: 0 / 0 on a
+    # short series) and discards them, and ARIMA's "possible convergence problem"
+    # (a UserWarning) comes with candidates it also weighs: noise in the log.
+    warnings.simplefilter('ignore', RuntimeWarning)
+    warnings.simplefilter('ignore', UserWarning)
+    return make().fit(y)
+
+
+def _time_model(make, y, fit_end, origins, horizon, *, one_pass) -> tuple:
+  """(the fit's seconds, a forecast's from an origin (one_pass, at horizon 1: the one
+  forward run's, over the latest origin), one_pass) of a model made by `make`, as
+  `_forecast_column` fits it and runs it forward. A model that cannot be fitted: its
+  seconds until it failed, none after (`forecasts` leaves it out)."""
+  start = time.perf_counter()
+  try:
+    model = _fit(make, y[:fit_end])
+  except Exception:  # pylint: disable=broad-except  # As `forecasts`: said when it runs.
+    return time.perf_counter() - start, 0.0, True
+  fit_s = time.perf_counter() - start
+  if horizon == 1 and one_pass:
+    return fit_s, _timed(lambda: model.forward(y[:origins.max() + 1], h=1, fitted=True)), True
+  try:
+    each = _timed(lambda: [model.forward(y[:t], h=horizon) for t in origins])
+  except Exception:  # pylint: disable=broad-except
+    each = 0.0
+  return fit_s, each / max(len(origins), 1), False
+
+
 def _forecast_column(make, y, t, fit_end, horizon, *, one_pass, tick=lambda n=1: None):
   """<float64>[W, horizon]: forecasts from each origin in `t` of one model fitted on
   y[:fit_end] and run forward, parameters fixed, over y[:t].
@@ -112,13 +222,7 @@ def _forecast_column(make, y, t, fit_end, horizon, *, one_pass, tick=lambda n=1:
   differ from its Kalman-state forecasts (by ~1e-4 relative on a seasonal model), so
   ARIMA forecasts from each origin. tick(n): n more origins forecast (`_Progress`).
   """
-  with warnings.catch_warnings():
-    # The search tries models with as many parameters as points (aicc: 0 / 0 on a
-    # short series) and discards them, and ARIMA's "possible convergence problem"
-    # (a UserWarning) comes with candidates it also weighs: noise in the log.
-    warnings.simplefilter('ignore', RuntimeWarning)
-    warnings.simplefilter('ignore', UserWarning)
-    model = make().fit(y[:fit_end])
+  model = _fit(make, y[:fit_end])
   if horizon == 1 and one_pass:
     # One pass: the fitted values of a forward run are the one-step forecasts, each
     # from the state after the observations before it.

@@ -32,7 +32,7 @@ from rnnjax.search.strategies import tpe
 def describe_plan(sweep: prepare_lib.Prepared, group_size: int = 0, log=print,
                   max_memory_gb: float = 0.0, figures=None,
                   before_s: float = 0.0, startup_s: float = 0.0,
-                  benchmarks_s: float = 0.0) -> dict:
+                  baselines_s: float = 0.0) -> dict:
   """Compiles every bucket's program (a chunk of a few steps) and times it, prints the
   plan with its time estimate, and returns it; trains and writes nothing. A search of
   rounds of unequal sizes is planned from its largest (see the module docstring), and
@@ -40,8 +40,9 @@ def describe_plan(sweep: prepare_lib.Prepared, group_size: int = 0, log=print,
   the caller draws figures after the sweep (the command's --figures), (swept axes,
   search) -> the seconds they take, which the estimate counts (None: none drawn; the
   library draws no figure). `before_s`: the seconds the caller took to load and prepare
-  the data, as the sweep does before training, and `benchmarks_s` those it would take to
-  fit a panel's benchmarks (panel_baselines.estimating; 0 for those in the cache).
+  the data, as the sweep does before training, and `baselines_s` those it would take to
+  fit the statistical baselines (a panel's: panel_baselines.estimating, 0 for those in
+  the cache; a single series': classical.estimating).
   `startup_s`: the seconds the calling command took to start before it (its interpreter
   and imports: a command's own, which a library call's estimate leaves out)."""
   if jax.process_count() > 1:
@@ -52,7 +53,7 @@ def describe_plan(sweep: prepare_lib.Prepared, group_size: int = 0, log=print,
   first_waves = {run.bucket: run for run in reversed(sweep.runs)}
   firsts = [first_waves[b] for b in range(len(sweep.plan.buckets))]
   plan_json = dict(sweep.plan_json, num_devices=sweep.mesh.size, before_s=before_s,
-                   startup_s=startup_s, benchmarks_s=benchmarks_s)
+                   startup_s=startup_s, baselines_s=baselines_s)
   with _checkpoints() as save:
     probed = probe.probe_all(
         [(run.cfg, run.uids, run.hp, sweep.device_data[run.data_key]) for run in firsts],
@@ -221,7 +222,7 @@ def plan_table(plan: dict, num_chunks: int, max_memory_gb: float = 0.0) -> str:
   if total:
     fraction = plan.get('trained_fraction', 1)
     startup, before = plan.get('startup_s', 0.0), plan.get('before_s', 0.0)
-    fits = plan.get('benchmarks_s', 0.0)
+    fits = plan.get('baselines_s', 0.0)
     whole = startup + before + fits + total + after
     least = whole - sum(b.get('refit_s', 0.0) - b.get('refit_least_s', 0.0)
                         for b in plan['buckets'])
@@ -230,7 +231,7 @@ def plan_table(plan: dict, num_chunks: int, max_memory_gb: float = 0.0) -> str:
     lines.append(f'estimated time: {_seconds(least, whole)} ({minutes} min)' + (
         f': {f"start-up {_secs(startup)} s, " if startup else ""}'
         f'{f"the data {_secs(before)} s, " if before else ""}'
-        f'{f"the benchmarks {_secs(fits)} s, " if fits else ""}training {_secs(total)} s, '
+        f'{f"the baselines {_secs(fits)} s, " if fits else ""}training {_secs(total)} s, '
         f'after training {_seconds(after - whole + least, after)} ({_after(plan)})'
         if after else '') + (
         f'; halving trains about {fraction:.0%} of the member-steps of every member to '

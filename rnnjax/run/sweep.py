@@ -12,7 +12,6 @@ round (search/strategies/strategy.py), write the chunk's records, checkpoint; th
 the final model (finish.py). Figures are the entry point's job.
 """
 
-import dataclasses
 import os
 import time
 
@@ -20,6 +19,7 @@ import jax
 
 from rnnjax import errors
 from rnnjax.data import common as data_common
+from rnnjax.data import classical
 from rnnjax.data import panel_baselines
 from rnnjax.engine import distributed
 from rnnjax.results import files
@@ -148,20 +148,18 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   elif spec.task == 'panel' and _file_bytes(spec.csv_path) >= LARGE_PANEL_BYTES:
     log(f'loading the panel {spec.csv_path} ({_file_bytes(spec.csv_path) / 2**20:.0f} '
         'MB): every series read and cut into windows (a minute or more on a large panel)')
-  if dry_run:  # The plan, and the data's notes: no benchmark fitted (minutes on a panel:
-    # their time estimated from a few series; a single series' left out).
-    with panel_baselines.estimating() as benchmarks:
-      sweep = prepare_lib.prepare(
-          spec if fits else dataclasses.replace(spec, classical_baselines=False),
-          max_memory_gb, group_size, log=log)
+  if dry_run:  # The plan, and the data's notes: no statistical baseline fitted (minutes
+    # on a panel or a long series), their time estimated from a few fits.
+    with panel_baselines.estimating() as panel_fits, classical.estimating() as series_fits:
+      sweep = prepare_lib.prepare(spec, max_memory_gb, group_size, log=log)
     for note in (sweep.notes + rules.notes(spec) + _undrawn(spec, sweep.plan)
-                 + [benchmarks.note()]):
+                 + [panel_fits.note(), series_fits.note()]):
       if note:
         log(note)
     return dry_run_lib.describe_plan(
         sweep, group_size, log, max_memory_gb, figures,
-        before_s=time.perf_counter() - started - benchmarks.spent, startup_s=startup_s,
-        benchmarks_s=benchmarks.seconds)
+        before_s=time.perf_counter() - started - panel_fits.spent - series_fits.spent,
+        startup_s=startup_s, baselines_s=panel_fits.seconds + series_fits.seconds)
   cached = panel_baselines.cache_dir()
   with stopper.at_once(
       f'while loading the data{" and fitting the benchmarks" if fits else ""}, before '
