@@ -43,7 +43,7 @@ SPEC_FLAGS = {
 WORKDIR = flags.DEFINE_string('workdir', '', 'Work directory (default: runs/<flagfile name>).')
 DRY_RUN = flags.DEFINE_bool('dry_run', False, 'Print the data\'s notes and the plan '
                               '(buckets, memory, time from a probe of a few training '
-                              'steps; a panel\'s benchmarks from a few series\' fits) '
+                              'steps; the statistical baselines from a few fits) '
                               'and exit without training or fitting baselines.')
 OVERWRITE = flags.DEFINE_bool('overwrite', False, 'Replace a work directory\'s sweep.')
 REMAKE_FINAL = flags.DEFINE_bool(
