@@ -135,6 +135,8 @@ class Estimate:
     start = time.perf_counter()
     first = min(fit_ends, key=fit_ends.get)
     y, origins = series[:, 0], np.sort(np.concatenate(list(starts.values())))
+    if not len(origins):  # No window to forecast: nothing fitted.
+      return
     key = common.values_key((fit_ends[first], horizon), [y])
     if not self._warm:
       self._warm = True
