@@ -172,7 +172,7 @@ def test_forecasting_from_many_origins_says_how_far_it_is(monkeypatch):
 
 def test_a_dry_runs_estimate_fits_nothing_and_counts_every_split_origin_and_column(
     monkeypatch):
-  """Inside `estimating`, `forecasts` returns no forecasts and counts what they would
+  """Inside `common.estimating`, `forecasts` returns no forecasts and counts what they would
   take: each model's fit (timed once a series, here 2 s for ETS, 3 s for ARIMA) once a
   split and column, and its forecast from an origin (0.1 s, 0.2 s) once an origin and
   column, ETS at horizon 1 one forward run a split instead; a second call (another
@@ -187,8 +187,9 @@ def test_a_dry_runs_estimate_fits_nothing_and_counts_every_split_origin_and_colu
   monkeypatch.setattr(classical, '_time_model', fake)
   values = np.concatenate([_random_walk(60), _random_walk(60)], axis=1)
   starts, ends = {'val': np.arange(40, 50), 'test': np.arange(50, 58)}, {'val': 40, 'test': 50}
-  with classical.estimating() as estimate:
+  with common.estimating() as estimates:
     assert classical.forecasts(values, starts, ends, horizon=1, season=0) == ({}, ())
+    estimate = estimates['classical']
     # Each model's short fit (no origins), then each timed on validation's fitting part.
     assert timed == [(40, 0), (40, 0), (40, 5), (40, 5)]
     ets = 2 * (2 * 2.0 + 2 * 0.1)  # Columns x (a fit a split + a forward run a split).
@@ -200,8 +201,8 @@ def test_a_dry_runs_estimate_fits_nothing_and_counts_every_split_origin_and_colu
   assert estimate.note().startswith(
       'the classical baselines (ETS, ARIMA) are not fitted in a dry run: fitted on 2 data '
       'sets (a lookback and fold each), forecasting from 72 origins, about ')
-  assert classical._estimate is None
+  assert common.estimate('classical', classical.Estimate) is None  # Outside: fits.
   monkeypatch.undo()
-  with classical.estimating() as real:  # Real fits, timed.
+  with common.estimating() as estimates:  # Real fits, timed.
     classical.forecasts(values[:, :1], starts, ends, horizon=2, season=0)
-  assert 0 < real.seconds and 0 < real.spent
+  assert 0 < estimates['classical'].seconds and 0 < estimates['classical'].spent

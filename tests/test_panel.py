@@ -1309,8 +1309,8 @@ def test_a_dry_run_fits_no_benchmarks_and_prints_the_data_notes(tmp_path, long_c
   spec = sweep.SweepSpec(
       task='panel', csv_path=long_csv[0], id_column='unique_id', time_column='ds',
       target_columns=('y',), horizon=4, season=4, lookback='grid(6,8)',
-      classical_baselines=True, benchmarks=('AutoETS', 'AutoTheta'), hidden_size='4', batch_size='8', train_steps=2,
-      eval_every=2)
+      classical_baselines=True, benchmarks=('AutoETS', 'AutoTheta'), hidden_size='4',
+      batch_size='8', train_steps=2, eval_every=2)
   lines = []
   plan = sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True, log=lines.append)
   filled = (f'1 empty cell of {long_csv[0]} filled: 1 of the target by linear interpolation; '

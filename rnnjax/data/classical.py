@@ -12,7 +12,6 @@ and it forecasts the `horizon` points from t on, as the networks do. Nothing is 
 on the part being scored.
 """
 
-import contextlib
 import time
 import warnings
 
@@ -78,8 +77,9 @@ def forecasts(series, starts, fit_ends, *, horizon, season):
   series = np.asarray(series, np.float64)
   season = max(int(season), 1)
   make = _models(sf_models, season)
-  if _estimate is not None:
-    _estimate.add(make, series, starts, fit_ends, horizon)
+  estimate = common.estimate('classical', Estimate)
+  if estimate is not None:  # A dry run's: timed, not fitted.
+    estimate.add(make, series, starts, fit_ends, horizon)
     return {}, ()
   notes = []
   for name, limit in (('ets', ETS_MAX_SEASON), ('arima', ARIMA_MAX_SEASON)):
@@ -112,13 +112,12 @@ def _models(sf_models, season: int) -> dict:
   }
 
 
-_estimate = None  # The innermost `estimating`'s Estimate; None: `forecasts` fits.
 ORIGINS = 5  # Origins an estimate forecasts from, a model.
 
 
 class Estimate:
-  """What `forecasts` would take, estimated inside `estimating` (a dry run's): `seconds`
-  in all, `spent` in the estimate itself, and `note()` to say so. Each call counts (a
+  """What `forecasts` would take, estimated inside `common.estimating` (a dry run's):
+  `seconds` in all, `spent` in the estimate itself, and `note()` to say so. Each call counts (a
   sweep's every lookback and fold fits its own); each model is timed once a series."""
 
   def __init__(self):
@@ -164,18 +163,6 @@ class Estimate:
             f'forecasting from {self.origins:,} origins, about '
             f'{common.duration(self.seconds)} (timed here on a fit and up to {ORIGINS} '
             'origins of each); --classical_baselines=false skips them')
-
-
-@contextlib.contextmanager
-def estimating():
-  """Inside, `forecasts` fits nothing and returns no forecasts: it adds what it would
-  take to the Estimate this yields (a dry run's)."""
-  global _estimate
-  before, _estimate = _estimate, Estimate()
-  try:
-    yield _estimate
-  finally:
-    _estimate = before
 
 
 def _timed(work) -> float:

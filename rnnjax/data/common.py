@@ -46,6 +46,33 @@ def progress_say():
   return _say
 
 
+_estimates = None  # Set by `estimating` (a dry run's); None: slow data work is done.
+
+
+@contextlib.contextmanager
+def estimating():
+  """Inside, slow data work (a panel's statistical benchmarks, a single series' ETS and
+  ARIMA) is not done but estimated: each kind adds what it would take to its estimate
+  (`estimate`) in the dict this yields, {kind: its estimate}, each with `seconds`,
+  `spent` (the estimate's own time) and `note()`."""
+  global _estimates
+  before, _estimates = _estimates, {}
+  try:
+    yield _estimates
+  finally:
+    _estimates = before
+
+
+def estimate(kind: str, make):
+  """The innermost `estimating`'s estimate of `kind` (made by `make()` the first time),
+  or None outside it: the work is to be done."""
+  if _estimates is None:
+    return None
+  if kind not in _estimates:
+    _estimates[kind] = make()
+  return _estimates[kind]
+
+
 def duration(seconds: float) -> str:
   """'45 s', '12 min' or '2.5 h': a time left or taken, as progress lines give it."""
   if seconds < 90:

@@ -22,7 +22,6 @@ this process's last fits (`_LAST_FITS`), with the cache or without it. Inside
 take.
 """
 
-import contextlib
 import hashlib
 import importlib.metadata
 import importlib.resources
@@ -55,7 +54,6 @@ ESTIMATE_AFTER, ESTIMATE_S = 3, 30.0
 # with the cache off (an empty $RNNJAX_BASELINE_CACHE_DIR) each fitted them all again
 # (hours on 30,000 weekly series); with it on, each read one file per series again.
 _LAST_FITS, _LAST_FITS_SIZE = {}, 2
-_estimate = None  # The innermost `estimating`'s Estimate; None: `statistical` fits.
 
 
 def _naive_forecasts(parts, horizon, season) -> dict:
@@ -141,9 +139,10 @@ def statistical(parts, horizon: int, season: int, methods=statistical_lib.METHOD
   except importlib.metadata.PackageNotFoundError:
     return statistical_lib.fit(parts, horizon, season, methods, ids=ids)  # A note says so.
   key = common.values_key((methods, horizon, season, version, ids), parts)
-  if _estimate is not None:
+  estimate = common.estimate('benchmarks', Estimate)
+  if estimate is not None:  # A dry run's: timed, not fitted.
     if key not in _LAST_FITS:  # (This process's fits are not fitted again.)
-      _estimate.add(key, parts, horizon, season, methods, version, split)
+      estimate.add(key, parts, horizon, season, methods, version, split)
     return {}, ()
   forecasts, notes = common.kept(
       _LAST_FITS, _LAST_FITS_SIZE, key, lambda: _through_cache(
@@ -152,8 +151,9 @@ def statistical(parts, horizon: int, season: int, methods=statistical_lib.METHOD
 
 
 class Estimate:
-  """What `statistical`'s fits would take, estimated inside `estimating`: `seconds` in
-  all, `spent` in the estimate itself (its sample's fits), and `note()` to say so."""
+  """What `statistical`'s fits would take, estimated inside `common.estimating` (a dry
+  run's): `seconds` in all, `spent` in the estimate itself (its sample's fits), and
+  `note()` to say so."""
 
   def __init__(self):
     self.seconds = self.spent = 0.0
@@ -193,18 +193,6 @@ class Estimate:
             'again on every run')
     return (f'the benchmarks ({named}) are not fitted in a dry run: {parts} to fit, about '
             f'{common.duration(self.seconds)} (timed on {self.fitted} of them here); {kept}')
-
-
-@contextlib.contextmanager
-def estimating():
-  """Inside, `statistical` fits nothing and returns no forecasts: it adds what its fits
-  would take to the Estimate this yields (a dry run's)."""
-  global _estimate
-  before, _estimate = _estimate, Estimate()
-  try:
-    yield _estimate
-  finally:
-    _estimate = before
 
 
 def _through_cache(parts, horizon, season, methods, ids, version, *, split, later):

@@ -41,8 +41,8 @@ def describe_plan(sweep: prepare_lib.Prepared, group_size: int = 0, log=print,
   search) -> the seconds they take, which the estimate counts (None: none drawn; the
   library draws no figure). `before_s`: the seconds the caller took to load and prepare
   the data, as the sweep does before training, and `baselines_s` those it would take to
-  fit the statistical baselines (a panel's: panel_baselines.estimating, 0 for those in
-  the cache; a single series': classical.estimating).
+  fit the statistical baselines (data/common.py `estimating`: a panel's benchmarks, 0
+  for those in the cache, and a single series' ETS and ARIMA).
   `startup_s`: the seconds the calling command took to start before it (its interpreter
   and imports: a command's own, which a library call's estimate leaves out)."""
   if jax.process_count() > 1:

@@ -19,7 +19,6 @@ import jax
 
 from rnnjax import errors
 from rnnjax.data import common as data_common
-from rnnjax.data import classical
 from rnnjax.data import panel_baselines
 from rnnjax.engine import distributed
 from rnnjax.results import files
@@ -150,16 +149,16 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
         'MB): every series read and cut into windows (a minute or more on a large panel)')
   if dry_run:  # The plan, and the data's notes: no statistical baseline fitted (minutes
     # on a panel or a long series), their time estimated from a few fits.
-    with panel_baselines.estimating() as panel_fits, classical.estimating() as series_fits:
+    with data_common.estimating() as estimates:
       sweep = prepare_lib.prepare(spec, max_memory_gb, group_size, log=log)
     for note in (sweep.notes + rules.notes(spec) + _undrawn(spec, sweep.plan)
-                 + [panel_fits.note(), series_fits.note()]):
+                 + [e.note() for e in estimates.values()]):
       if note:
         log(note)
     return dry_run_lib.describe_plan(
         sweep, group_size, log, max_memory_gb, figures,
-        before_s=time.perf_counter() - started - panel_fits.spent - series_fits.spent,
-        startup_s=startup_s, baselines_s=panel_fits.seconds + series_fits.seconds)
+        before_s=time.perf_counter() - started - sum(e.spent for e in estimates.values()),
+        startup_s=startup_s, baselines_s=sum(e.seconds for e in estimates.values()))
   cached = panel_baselines.cache_dir()
   with stopper.at_once(
       f'while loading the data{" and fitting the benchmarks" if fits else ""}, before '
