@@ -398,6 +398,15 @@ def test_unlabelled_cases_read_as_labelled_say_why_a_dimension_is_missing(tmp_pa
                      r'.*unlabelled_default=True\)$'):
     classify.read_ts(path, labelled=False)
   assert classify.read_ts(path, labelled=False, unlabelled_default=True).labels == [None]
+  # A labelled file's header kept above unlabelled cases: the error says to change it.
+  path = _write(tmp_path, 'kept.ts', '@problemName X\n@dimensions 1\n@classLabel true a b\n'
+                '@data\n1,2,3\n')
+  with pytest.raises(InputError, match=r'line 5: expected dim_1:\.\.\.:dim_C:label \(its '
+                     r"@classLabel line says cases are labelled, each case's last field its "
+                     r"label; for cases without labels write '@classLabel false'\)$"):
+    classify.read_ts(path, labelled=False)
+  with pytest.raises(InputError, match=r'line 5: expected dim_1:\.\.\.:dim_C:label$'):
+    classify.read_ts(path)  # A training file: labels are expected, no hint.
 
 
 def test_the_filled_note_counts_each_files_missing_values(tmp_path):

@@ -723,7 +723,9 @@ def _damaged(tmp_path, workdir):
   with open(os.path.join(model, 'params.msgpack'), 'wb') as f:
     f.write(flax.serialization.msgpack_serialize(layer))
   cases['changed_params'] = (path, r'model/params\.msgpack is not the file rnnjax wrote \(its '
-                             r'digest differs from the one manifest\.json records')
+                             r'digest differs from the one manifest\.json records: '
+                             r'changed or damaged since\); restore the file, or run the '
+                             r'sweep again with --overwrite to save its model anew$')
   return cases
 
 

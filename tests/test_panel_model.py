@@ -375,7 +375,7 @@ def test_predict_says_where_the_sweeps_series_ended_with_filled_rows(tmp_path, h
   copy = _copy_with(workdir, str(tmp_path / 'wd'),
                     f'"filled_ends": [["{IDS[1]}", 2, "{rows[last[0]][1]}"]]')
   lines = predictions.run(copy, out_dir=str(tmp_path / 'out'))['lines']
-  assert (f"note: the sweep's series: 1 series end with rows without a target (e.g. "
+  assert (f"note: the sweep's series: 1 series ends with rows without a target (e.g. "
           f"'{IDS[1]}': its last 2, from {rows[last[0]][1]}), filled with its last value: "
           'each forecast starts after them') in lines, lines
 

@@ -96,8 +96,9 @@ def test_a_remade_final_model_is_a_fresh_sweeps_with_its_settings(finished, fres
   assert open(os.path.join(workdir, files.METRICS), 'rb').read() == metrics
   finals = os.path.join(workdir, files.FINALS, '1')
   assert (f'remaking the final model of {workdir} from its trained members with '
-          "ensemble='fixed', ensemble_size=2, combine='median', refit=1: no training "
-          f'step runs; the previous final results are in {finals}') in lines
+          "ensemble='fixed', ensemble_size=2, combine='median', refit=1: its members are "
+          "not trained again (the refit, --refit=1, trains the final model's members "
+          f'anew); the previous final results are in {finals}') in lines
   assert f'restoring the trained members of {workdir} (2 of 2 chunks)' in lines, lines
   stored = files.read_json(os.path.join(workdir, files.SWEEP))
   assert stored['spec'] == REMADE.to_json()

@@ -432,7 +432,7 @@ def test_fill_zero_makes_the_targets_gaps_0_and_interpolates_the_inputs(tmp_path
   assert notes == [
       '3 empty cells of history filled, as the sweep filled its data: 3 of the target '
       'with 0',
-      "history: 1 series end with rows without a target (e.g. 'b': its last 2), filled "
+      "history: 1 series ends with rows without a target (e.g. 'b': its last 2), filled "
       'with 0: each forecast starts after them']
   notes = []  # A model with input columns: rows of planned inputs belong elsewhere.
   panel_histories.panel_histories({**transform, 'input_columns': ['price']},

@@ -140,7 +140,8 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   if fits and not dry_run:
     arima = 'AutoARIMA' in spec.benchmarks and len(spec.benchmarks) > 1
     log('loading the panel: statsforecast\'s benchmarks are fitted per series on '
-        'validation and test (minutes on a large panel the first time, hours on long '
+        'validation and test, or read from their cache (minutes on a large panel the '
+        'first time, hours on long '
         'hourly series, each series cached once fitted; --classical_baselines=false '
         'skips them' + ', --benchmarks without AutoARIMA (most of their time) speeds them'
         * arima + ')')
@@ -289,6 +290,9 @@ def _set_aside(workdir: str, spec: SweepSpec, log) -> None:
     now = spec.to_json()
     dest, before = finish_lib.set_aside(workdir, now)
     changed = ', '.join(f'{k}={now[k]!r}' for k in before)
+    trains = (f'its members are not trained again (the refit, --refit={spec.refit}, '
+              'trains the final model\'s members anew)' if spec.refit else
+              'no training step runs')
     log(f'remaking the final model of {workdir} from its trained members with {changed}: '
-        f'no training step runs; the previous final results are in {dest}')
+        f'{trains}; the previous final results are in {dest}')
   distributed.sync('rnnjax-set-aside')

@@ -122,11 +122,15 @@ def read_ts(path: str, *, flag: str = '', labelled: bool = True,
         header[tag.lower()] = value.strip()
       continue
     class_labels, dims, length, has_label = declared
-    # Without a @classLabel line a case's last field is read as its label: an unlabelled
-    # case then seems short of a dimension, or malformed.
-    hint = ('' if labelled or 'classlabel' in header else
+    # A case's last field is read as its label without a @classLabel line, or under a
+    # labelled file's kept above unlabelled cases: such a case then seems short of a
+    # dimension, or malformed.
+    hint = ('' if labelled or not has_label else
             " (no @classLabel line: cases are read as labelled; for cases without labels "
-            "add '@classLabel false', or pass unlabelled_default=True)")
+            "add '@classLabel false', or pass unlabelled_default=True)"
+            if 'classlabel' not in header else
+            " (its @classLabel line says cases are labelled, each case's last field its "
+            "label; for cases without labels write '@classLabel false')")
     try:
       values, label = _parse_case(line, where, has_label)
     except InputError as e:

@@ -230,8 +230,7 @@ def _check_digests(path: str, digests) -> None:
     where = os.path.join(path, name)
     if name in (PARAMS, ARRAYS) and os.path.exists(where) and files.digest(where) != want:
       raise InputError(f'{where} is not the file rnnjax wrote (its digest differs from '
-                       f'the one {MANIFEST} records: changed or damaged since); restore it, '
-                       'or write the model again (--remake_final)')
+                       f'the one {MANIFEST} records: changed or damaged since)')
 
 
 def load(workdir: str) -> tuned.TunedModel:

@@ -36,7 +36,8 @@ def trailing_note(ends, fill: str, what: str, inputs: bool = False) -> str:
     return ''
   key, k, first = ends[0]
   how = 'with 0' if fill == 'zero' else 'with its last value'
-  return (f'{what}: {len(ends)} series end with rows without a target (e.g. {key!r}: its '
+  return (f'{what}: {len(ends)} series {"ends" if len(ends) == 1 else "end"} with rows '
+          f'without a target (e.g. {key!r}: its '
           f'last {k}{f", from {first}" if first else ""}), filled {how}: each forecast '
           'starts after them' + ('; where those rows are a plan of the inputs ahead, give '
                                  'them in future_inputs (--future_path) instead'
