@@ -428,6 +428,9 @@ def test_monthly_time_column_gives_season_12_and_seasonal_naive(tmp_path, monkey
   # As if --season=12 had been given, less the note.
   given = _load_user(_user_csv(tmp_path, _monthly()), season=12)
   assert given.baselines == data.baselines and given.notes == ()
+  # Months written as statistics offices write them (1990M01): the same.
+  stata = _load_user(_user_csv(tmp_path, [m.replace('-', 'M') for m in _monthly()]))
+  assert stata.baselines == data.baselines and stata.notes == data.notes
 
 
 @pytest.mark.parametrize('times', [

@@ -450,7 +450,8 @@ def test_a_plan_not_dated_as_the_histories_are_is_refused_not_read_in_file_order
   # The note names the file by predict's flag, not the sweep's --time_column.
   assert notes == [f"--future_path {path}: its time column 'date': 'Tue 2 Jul' is not read "
                    'as a time (ISO dates such as 2001-12-31 or 2001-12, quarters such as '
-                   '2001-Q4, or step numbers are): rows are read in file order, neither '
+                   '2001-Q4, months such as 2001M12, or step numbers are): rows are read '
+                   'in file order, neither '
                    'sorted nor checked for absent periods'], notes
 
 

@@ -29,6 +29,8 @@ _ISO = re.compile(r'\d{4}(-\d{2}(-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d*)?)?)?)?)?')
 ZONED = re.compile(r'(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d*)?)?) ?'
                    r'(Z|[+-]\d{2}(?::?\d{2})?)', re.IGNORECASE)
 QUARTER = re.compile(r'(\d{4}) ?-? ?Q([1-4])', re.IGNORECASE)  # 2001-Q4, 2001 Q4, 2001Q4.
+# A month as statistics offices and Stata write it: 2001M12, 2001-M12, 2001m7.
+MONTH = re.compile(r'(\d{4}) ?-? ?M(0?[1-9]|1[0-2])', re.IGNORECASE)
 
 
 def read_times(path: str, time_column: str) -> list:
@@ -45,13 +47,15 @@ def parse(cell: str, wall: bool = False):
   2001-12-31, 2001-12-31 23:00[:00]), a time with a UTC offset (2001-12-31T23:00-0500,
   ...Z: the instant, in UTC, so that a daylight-saving change is one hour like any other;
   with `wall`, its local time, the offset dropped: `wall_clock` says which a column is
-  read as) or a quarter (2001-Q4: its first month), else None."""
+  read as), a quarter (2001-Q4: its first month) or a month written 2001M12, else None."""
   cell = str(cell).strip()
-  quarter = QUARTER.fullmatch(cell)
+  quarter, month = QUARTER.fullmatch(cell), MONTH.fullmatch(cell)
   zoned = ZONED.fullmatch(cell)
   try:
     if quarter:
       return np.datetime64(f'{quarter[1]}-{3 * int(quarter[2]) - 2:02d}', 's')
+    if month:
+      return np.datetime64(f'{month[1]}-{int(month[2]):02d}', 's')
     if _ISO.fullmatch(cell):
       return np.datetime64(cell.replace(' ', 'T'), 's')
     if zoned:
@@ -134,7 +138,8 @@ def _regular_step(times, series=None) -> tuple[str, str]:
   """(a key of SEASONS, '') or ('', why there is none)."""
   if len(times) < 3:
     return '', 'has fewer than 3 times'
-  if not all(_ISO.fullmatch(t) or QUARTER.fullmatch(t) or ZONED.fullmatch(t) for t in times):
+  if not all(_ISO.fullmatch(t) or QUARTER.fullmatch(t) or MONTH.fullmatch(t)
+             or ZONED.fullmatch(t) for t in times):
     if all(re.fullmatch(r'[+-]?\d+', t) for t in times):
       return '', 'holds step numbers, not dates'
   wall = wall_clock([times])
@@ -143,7 +148,7 @@ def _regular_step(times, series=None) -> tuple[str, str]:
     i = stamps.index(None)
     where = f'line {i + 2}' if series is None else f'series {series!r}, row {i + 1}'
     return '', (f'is not read as dates ({where}: {times[i]!r}; ISO dates such as '
-                f'2001-12-31, 2001-12 or 2001-Q4 are)')
+                f'2001-12-31 or 2001-12, 2001-Q4 or 2001M12 are)')
   stamps = np.array(stamps)
   seconds = np.diff(stamps).astype(np.int64)
   if (seconds <= 0).any():

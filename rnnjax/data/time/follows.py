@@ -113,7 +113,7 @@ def _check_read_alike(ids, before, after, *, path, flag, column, last) -> None:
       continue
     example = str((b or next(b for b in before if len(b)))[-1]).strip()
     kind = ('a step number' if steps else 'a quarter' if times_lib.QUARTER.fullmatch(example)
-            else 'an ISO date')
+            else 'a month' if times_lib.MONTH.fullmatch(example) else 'an ISO date')
     where = path if key is None else f'series {key!r} of {path}'
     named = f' column {column!r}' if column else ' time column'
     raise InputError(f'{flag}: {where}: its{named} holds {bad[0]!r}, not read as a time, '

@@ -93,6 +93,7 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
       raise InputError(
           f'{subject(key)} has {what}{others}, where the column\'s other cells '
           'are times (ISO dates such as 2001-12-31 or 2001-12, quarters such as 2001-Q4, '
+          'months such as 2001M12, '
           f'or step numbers); correct it, {leave}')
     if unread and all(OTHER_DATES.fullmatch(c) and not _number(c) for _, c in unread):
       # Dates in another order (21/11/2022, 08/1994): in file order, an export's shuffled
@@ -103,7 +104,7 @@ def regularize(ids, values, cells, *, path: str, column: str, to_end: bool = Fal
           "dayfirst=...).dt.strftime('%Y-%m-%d')), " + leave)
     why = ('mixes dates and step numbers' if odd is None else
            f'{odd!r} is not read as a time (ISO dates such as 2001-12-31 or 2001-12, '
-           'quarters such as 2001-Q4, or step numbers are)')
+           'quarters such as 2001-Q4, months such as 2001M12, or step numbers are)')
     order_said = 'in the order given' if argument else 'in file order'
     return values, cells, (f'{named}: {why}: rows are read {order_said}, neither sorted '
                            'nor checked for absent periods')

@@ -3,7 +3,7 @@
 A time column's every cell (`column.parse`: ISO dates and times, times with a UTC offset
 (`column.wall_clock`: on their local clock, the offset dropped, where every time is
 midnight or the step is a day or more; else as instants in UTC), quarters such as
-2001-Q4, or whole step numbers) is counted in one unit, read over every series:
+2001-Q4, months such as 2001M12, or whole step numbers) is counted in one unit, read over every series:
 - calendar months, for dates a month or more apart (monthly, quarterly, yearly data:
   the day of the month is not read);
 - business days, for daily dates of which none falls on a Saturday or Sunday and some
@@ -117,9 +117,11 @@ def label(unit: str, position: int, example: str, step: int = 0) -> str:
   if unit == 'month':
     year, month = divmod(int(position), 12)
     year += 1970
-    quarter = times_lib.QUARTER.fullmatch(example)
+    quarter, named = times_lib.QUARTER.fullmatch(example), times_lib.MONTH.fullmatch(example)
     if quarter:
       return f'{year}{example[4:-1]}{(month // 3) + 1}'
+    if named:  # 2001M07 -> 2001M08 (or 2001-m7 -> 2001-m8), as written.
+      return f'{year}{example[4:named.start(2)]}{month + 1:0{len(named[2])}d}'
     if len(example) == 4:
       return f'{year}'
     if len(example) == 7:
