@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from absl import flags
+import pytest
 
 from experiments import population_sweep
 from rnnjax.engine import compile_cache
@@ -22,7 +23,7 @@ compile_cache.configure(sys.argv[1])
 import jax, jax.numpy as jnp
 with compile_cache.measure() as counted:
   jax.jit(lambda x: jnp.tanh(x @ x.T).sum())(jnp.ones((4, 3))).block_until_ready()
-print(json.dumps(counted.to_json()))
+print(json.dumps({**counted.to_json(), 'cold_s': counted.cold_s, 'read_s': counted.read_s}))
 """
 
 
@@ -40,6 +41,10 @@ def test_a_second_process_reads_the_programs_of_the_first(tmp_path):
   assert os.listdir(tmp_path / 'cache')
   second = _compile_in_new_process(tmp_path / 'cache')
   assert second['cache_misses'] == 0 and second['cache_hits'] == first['cache_misses'], second
+  # A hit reads its program back, and knows what it took to compile: JAX records whole
+  # seconds, none for these, each under one (the saved time is that less the read).
+  assert first['cold_s'] == first['read_s'] == 0 and second['read_s'] > 0, (first, second)
+  assert second['cold_s'] == pytest.approx(0, abs=1e-9) and first['compile_s'] < 1, second
 
 
 def test_an_empty_directory_turns_the_cache_off(tmp_path):
@@ -64,9 +69,13 @@ def test_measure_nests_and_counts_this_thread_only():
     compile_cache._on_duration(compile_cache._COMPILE_EVENT, 2.0)  # pylint: disable=protected-access
     with compile_cache.measure() as inner:
       compile_cache._on_event(compile_cache._HIT)  # pylint: disable=protected-access
+      compile_cache._on_duration(compile_cache._SAVED, 2.5)  # pylint: disable=protected-access
+      compile_cache._on_duration(compile_cache._READ, 0.5)  # pylint: disable=protected-access
   compile_cache._on_event(compile_cache._MISS)  # pylint: disable=protected-access
-  assert (outer.seconds, outer.cache_hits, outer.cache_misses) == (2.0, 1, 0)
-  assert (inner.seconds, inner.cache_hits, inner.cache_misses) == (0.0, 1, 0)
+  assert (outer.seconds, outer.cache_hits, outer.cache_misses, outer.cold_s,
+          outer.read_s) == (2.0, 1, 0, 3.0, 0.5)
+  assert (inner.seconds, inner.cache_hits, inner.cache_misses, inner.cold_s,
+          inner.read_s) == (0.0, 1, 0, 3.0, 0.5)
 
 
 def test_the_sweep_command_passes_its_flag(tmp_path, monkeypatch):

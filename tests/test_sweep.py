@@ -480,6 +480,28 @@ def test_a_dry_run_times_a_charlm_sample_and_the_figures_it_is_asked_for(tmp_pat
   assert plan['sample_s'] == 0 and 'figures_s' not in plan and len(drawn) == 1
 
 
+def test_a_dry_run_whose_probe_read_the_cache_says_what_a_first_sweep_compiles():
+  """The probe's training programs read from the compile cache (compiled in 3 s and 1.5 s
+  when they were cached): the estimate counts the sweep's as read too, and a note says how much
+  compiling them adds where they are not cached, and for halving's cuts, each a new
+  size; under a second saved, or none, no note."""
+  bucket = {'bucket': 0, 'num_members': 2, 'padded_width': 4, 'padding_fraction': 0.0,
+            'params_per_member': [10], 'estimated_bytes_per_member': 1e6,
+            'structure': {}, 'compile_cold_s': 3.0}
+  plan = {'num_members': 4, 'bucketed_axes': [], 'masked_axes': [], 'vmapped_axes': [],
+          'buckets': [bucket, dict(bucket, bucket=1, compile_cold_s=1.5)]}
+  note = ("note: the probe read its training programs from the compile cache, and the "
+          "estimate counts the sweep's as read too; where they are not cached yet (its "
+          'first run), compiling them adds about 4 s')  # 4.5 s, as every figure's written.
+  assert dry_run.plan_table(plan, 2).splitlines()[-1] == note
+  plan['recompiles'] = 3
+  assert dry_run.plan_table(plan, 2).splitlines()[-1] == (
+      note + ", and up to 14 s for halving's 3 cuts (each a population of a new size)")
+  for saved in (0.5, 0.0):
+    plan['buckets'] = [dict(bucket, compile_cold_s=saved)]
+    assert 'compile cache' not in dry_run.plan_table(plan, 2)
+
+
 def test_a_dry_run_times_a_checkpoint_and_writes_nothing(tmp_path, monkeypatch):
   """The checkpoint a dry run times is written in a temporary directory, removed after."""
   monkeypatch.setattr(tempfile, 'tempdir', str(tmp_path / 'tmp'))

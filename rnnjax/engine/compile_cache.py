@@ -21,6 +21,10 @@ ENV = 'RNNJAX_COMPILE_CACHE_DIR'
 _COMPILE_EVENT = '/jax/core/compile/backend_compile_duration'
 _HIT = '/jax/compilation_cache/cache_hits'
 _MISS = '/jax/compilation_cache/cache_misses'
+# A hit's: its program's compile when it was cached (in whole seconds, as JAX records it)
+# less the read, and the read.
+_SAVED = '/jax/compilation_cache/compile_time_saved_sec'
+_READ = '/jax/compilation_cache/cache_retrieval_time_sec'
 
 
 def default_dir() -> str:
@@ -53,15 +57,22 @@ def configure(directory: str) -> None:
 @dataclasses.dataclass
 class Compiles:
   """What the compiles of one block of code cost: seconds (compiling, or reading a
-  cached program back), programs read from the cache, programs compiled afresh."""
+  cached program back), programs read from the cache, programs compiled afresh, and
+  cold_s: the seconds the hits' programs took to compile when they were cached (whole
+  seconds, as JAX records them: a program under a second counts 0), what compiling them
+  afresh would take, about; read_s: the seconds reading them back took."""
   seconds: float = 0.0
   cache_hits: int = 0
   cache_misses: int = 0
+  cold_s: float = 0.0
+  read_s: float = 0.0
 
   def add(self, other: 'Compiles') -> None:
     self.seconds += other.seconds
     self.cache_hits += other.cache_hits
     self.cache_misses += other.cache_misses
+    self.cold_s += other.cold_s
+    self.read_s += other.read_s
 
   def to_json(self) -> dict:
     return {'compile_s': round(self.seconds, 3), 'cache_hits': self.cache_hits,
@@ -87,9 +98,13 @@ def _on_event(event: str, **kwargs) -> None:
 
 def _on_duration(event: str, seconds: float, **kwargs) -> None:
   del kwargs
-  if event == _COMPILE_EVENT:
+  if event in (_COMPILE_EVENT, _SAVED, _READ):
     for counts in _active():
-      counts.seconds += seconds
+      if event == _COMPILE_EVENT:
+        counts.seconds += seconds
+      else:  # The compile saved and the read: the compile recorded.
+        counts.cold_s += seconds
+        counts.read_s += seconds if event == _READ else 0.0
 
 
 def _register() -> None:

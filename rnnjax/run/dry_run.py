@@ -147,6 +147,10 @@ def _checkpoints():
       mngr.close()
 
 
+# The seconds of compiling read from the cache under which the dry run says nothing of it.
+NOTE_SAVED_S = 1.0
+
+
 def _fmt(x):
   return '-' if x is None else f'{x + 0.0:.4g}'  # + 0.0: a loss of -0.0 reads 0.
 
@@ -174,6 +178,24 @@ def _after(plan: dict) -> str:
            ('the sample', plan.get('sample_s', 0.0), plan.get('sample_s', 0.0)),
            ('figures', plan.get('figures_s', 0.0), plan.get('figures_s', 0.0))]
   return ', '.join(f'{name} {_seconds(least, most)}' for name, least, most in parts if most)
+
+
+def _cached_note(plan: dict) -> list:
+  """A line where the probe read its training programs from the compile cache, which
+  the estimate then counts as read: the sweep's own programs are others (their chunks'
+  steps, all their members), which a dry run does not compile, so a sweep whose own are
+  not cached yet (the first after a dry run run twice, or after another sweep of these
+  shapes) compiles for about as long as the probe's took when they were cached
+  (`compile_cold_s`)."""
+  saved = sum(b.get('compile_cold_s', 0.0) for b in plan['buckets'])
+  if saved < NOTE_SAVED_S:
+    return []
+  cuts = plan.get('recompiles', 0)
+  return [f'note: the probe read its training programs from the compile cache, and the '
+          f'estimate counts the sweep\'s as read too; where they are not cached yet (its '
+          f'first run), compiling them adds about {_secs(saved)} s' + (
+              f', and up to {_secs(saved * cuts)} s for halving\'s {cuts} cuts (each a '
+              'population of a new size)' if cuts else '')]
 
 
 def plan_table(plan: dict, num_chunks: int, max_memory_gb: float = 0.0) -> str:
@@ -219,6 +241,7 @@ def plan_table(plan: dict, num_chunks: int, max_memory_gb: float = 0.0) -> str:
                  f'{_fmt(b.get("chunk_s")):>8} {_fmt(b.get("save_s")):>6} '
                  f'{_fmt(est):>7} {_fmt(then):>7}  {structure}')
   lines += plan_lib.wave_notes(plan, max_memory_gb)
+  lines += _cached_note(plan)
   if total:
     fraction = plan.get('trained_fraction', 1)
     startup, before = plan.get('startup_s', 0.0), plan.get('before_s', 0.0)

@@ -158,7 +158,7 @@ def _compile_chunk(cfg: pop.TrainConfig, hp: pop.HParams, data, base_key, mesh,
     compiled, seconds = _compile(
         pop.population_chunk_fn(few_steps, mesh, group_size, validate=False),
         state, hp, data, base_key)
-  return compiled, seconds, counted.cache_hits
+  return compiled, seconds, counted.cache_hits, counted.cold_s
 
 
 def _calls_s(call) -> tuple[float, float]:
@@ -183,8 +183,8 @@ def _once_s(call) -> float:
   return time.perf_counter() - start
 
 
-def _measure(compiled, compiles: dict, cache_hits, validation, state, cfg, hp, data,
-             base_key, mesh, save=None, test=None) -> dict:
+def _measure(compiled, compiles: dict, cache_hits, cold_s, validation, state, cfg, hp,
+             data, base_key, mesh, save=None, test=None) -> dict:
   """The figures of one bucket (see `probe_all`); compiles: the seconds compiling each
   of its programs (COMPILED); test: (the compiled evaluation, the test split on the
   devices), None: none timed."""
@@ -210,7 +210,7 @@ def _measure(compiled, compiles: dict, cache_hits, validation, state, cfg, hp, d
   step_s = warm_s / probe_steps(cfg)
   val_s = _calls_s(lambda: jax.block_until_ready(validation(held[0].params, data['val'])))[1]
   return {'compile_s': compiles['chunk'] + compiles['validation'] + compiles['init'],
-          'compiles': compiles, 'cache_hits': cache_hits,
+          'compiles': compiles, 'cache_hits': cache_hits, 'compile_cold_s': cold_s,
           'chunk_s': step_s * cfg.steps_per_chunk + val_s, 'validation_s': val_s,
           'step_s': step_s, 'warmup_s': max(0.0, first_s - warm_s),
           'save_s': _calls_s(lambda: save(held[0], hp))[1] if save else 0.0,
@@ -239,7 +239,8 @@ def probe_all(buckets, base_key, mesh, group_size: int = 0, save=None,
   so that the timings do not disturb one another.
 
   Per bucket: compiles, the seconds compiling each program (COMPILED; near zero when
-  the persistent cache holds it, cache_hits: the training program's); compile_s, what
+  the persistent cache holds it, cache_hits: the training program's, compile_cold_s:
+  what compiling it took when it was cached, compile_cache.Compiles' cold_s); compile_s, what
   the sweep compiles before its first chunk: its chunk program (the probe's training
   program and its validation: the sweep's validates inside) and its initialisation;
   step_s, a training step's time; chunk_s = step_s x steps per chunk + validation_s,
@@ -274,12 +275,12 @@ def probe_all(buckets, base_key, mesh, group_size: int = 0, save=None,
     compiled = [(c.result(), {k: f.result() for k, f in o.items()})
                 for c, o in zip(chunks, others)]
   out = []
-  for ((program, chunk_s, hits), other), state, (cfg, _, hp, data), test in zip(
+  for ((program, chunk_s, hits, cold_s), other), state, (cfg, _, hp, data), test in zip(
       compiled, states, buckets, tests):
     compiles = {**dict.fromkeys(COMPILED, 0.0), 'chunk': chunk_s,
                 **{k: seconds for k, (_, seconds) in other.items()}}
-    out.append(_measure(program, compiles, hits, other['validation'][0], state, cfg, hp,
-                        data, base_key, mesh, save,
+    out.append(_measure(program, compiles, hits, cold_s, other['validation'][0], state,
+                        cfg, hp, data, base_key, mesh, save,
                         test=(other['test'][0], test) if test is not None else None))
   for figures, n in zip(out, rows):
     for key in ('chunk_s', 'validation_s', 'save_s', 'step_s', 'test_s'):
