@@ -193,9 +193,9 @@ def _cached_note(plan: dict) -> list:
   cuts = plan.get('recompiles', 0)
   return [f'note: the probe read its training programs from the compile cache, and the '
           f'estimate counts the sweep\'s as read too; where they are not cached yet (its '
-          f'first run), compiling them adds about {_secs(saved)} s' + (
-              f', and up to {_secs(saved * cuts)} s for halving\'s {cuts} cuts (each a '
-              'population of a new size)' if cuts else '')]
+          f'first run), compiling its training programs adds about {_secs(saved)} s' + (
+              f', up to {_secs(saved * cuts)} s more for halving\'s {cuts} cuts (each a '
+              'population of a new size)' if cuts else '') + ', its other programs some more']
 
 
 def plan_table(plan: dict, num_chunks: int, max_memory_gb: float = 0.0) -> str:
