@@ -183,11 +183,12 @@ def _once_s(call) -> float:
   return time.perf_counter() - start
 
 
-def _measure(compiled, compiles: dict, cache_hits, cold_s, validation, state, cfg, hp,
-             data, base_key, mesh, save=None, test=None) -> dict:
+def _measure(compiled, compiles: dict, cache_hits, validation, state, cfg, hp, data,
+             base_key, mesh, save=None, test=None, cold_s: float = 0.0) -> dict:
   """The figures of one bucket (see `probe_all`); compiles: the seconds compiling each
   of its programs (COMPILED); test: (the compiled evaluation, the test split on the
-  devices), None: none timed."""
+  devices), None: none timed; cold_s: what the training program took to compile when it
+  was cached (0: compiled here)."""
   memory = compiled.memory_analysis()
   per_device = hp.uid.shape[0] // mesh.size
   member_bytes = None
@@ -279,8 +280,8 @@ def probe_all(buckets, base_key, mesh, group_size: int = 0, save=None,
       compiled, states, buckets, tests):
     compiles = {**dict.fromkeys(COMPILED, 0.0), 'chunk': chunk_s,
                 **{k: seconds for k, (_, seconds) in other.items()}}
-    out.append(_measure(program, compiles, hits, cold_s, other['validation'][0], state,
-                        cfg, hp, data, base_key, mesh, save,
+    out.append(_measure(program, compiles, hits, other['validation'][0], state,
+                        cfg, hp, data, base_key, mesh, save, cold_s=cold_s,
                         test=(other['test'][0], test) if test is not None else None))
   for figures, n in zip(out, rows):
     for key in ('chunk_s', 'validation_s', 'save_s', 'step_s', 'test_s'):
