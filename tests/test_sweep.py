@@ -484,7 +484,7 @@ def test_a_dry_run_whose_probe_read_the_cache_says_what_a_first_sweep_compiles()
   """The probe's training programs read from the compile cache (compiled in 3 s and 1.5 s
   when they were cached): the estimate counts the sweep's as read too, and a note says how much
   compiling them adds where they are not cached, and for halving's cuts, each a new
-  size; under a second saved, or none, no note."""
+  size; under a second of it, or none, no note."""
   bucket = {'bucket': 0, 'num_members': 2, 'padded_width': 4, 'padding_fraction': 0.0,
             'params_per_member': [10], 'estimated_bytes_per_member': 1e6,
             'structure': {}, 'compile_cold_s': 3.0}
@@ -499,8 +499,8 @@ def test_a_dry_run_whose_probe_read_the_cache_says_what_a_first_sweep_compiles()
   assert dry_run.plan_table(plan, 2).splitlines()[-1] == (
       note + ", up to 14 s more for halving's 3 cuts (each a population of a new size)"
       + others)
-  for saved in (0.5, 0.0):
-    plan['buckets'] = [dict(bucket, compile_cold_s=saved)]
+  for cold in (0.5, 0.0):
+    plan['buckets'] = [dict(bucket, compile_cold_s=cold)]
     assert 'compile cache' not in dry_run.plan_table(plan, 2)
 
 

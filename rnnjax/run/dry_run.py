@@ -148,7 +148,7 @@ def _checkpoints():
 
 
 # The seconds of compiling read from the cache under which the dry run says nothing of it.
-NOTE_SAVED_S = 1.0
+NOTE_COLD_S = 1.0
 
 
 def _fmt(x):
@@ -187,14 +187,14 @@ def _cached_note(plan: dict) -> list:
   not cached yet (the first after a dry run run twice, or after another sweep of these
   shapes) compiles for about as long as the probe's took when they were cached
   (`compile_cold_s`)."""
-  saved = sum(b.get('compile_cold_s', 0.0) for b in plan['buckets'])
-  if saved < NOTE_SAVED_S:
+  cold = sum(b.get('compile_cold_s', 0.0) for b in plan['buckets'])
+  if cold < NOTE_COLD_S:
     return []
   cuts = plan.get('recompiles', 0)
   return [f'note: the probe read its training programs from the compile cache, and the '
           f'estimate counts the sweep\'s as read too; where they are not cached yet (its '
-          f'first run), compiling its training programs adds about {_secs(saved)} s' + (
-              f', up to {_secs(saved * cuts)} s more for halving\'s {cuts} cuts (each a '
+          f'first run), compiling its training programs adds about {_secs(cold)} s' + (
+              f', up to {_secs(cold * cuts)} s more for halving\'s {cuts} cuts (each a '
               'population of a new size)' if cuts else '') + ', its other programs some more']
 
 
