@@ -583,6 +583,18 @@ def test_input_columns_need_their_future_values(tmp_path):
              for n in model.forecast(with_plan, 1)['notes'])
   assert not any('without a target' in n
                  for n in model.forecast(with_plan[:-3], 1)['notes'])
+  # Steps that need the inputs' rows ahead, with the plan left in the history: the error
+  # asking for them says where the plan went (the note alone came only with a forecast).
+  with pytest.raises(InputError, match=r'^--future_path: the model reads input columns .*'
+                     r'after the history\. Note: --csv_path .*planned.csv: ' +
+                     plan_note.format(len(series))):
+    _predict(workdir, tmp_path / 'p3', csv_path=str(tmp_path / 'planned.csv'), steps_ahead=3)
+  with pytest.raises(InputError, match=r'^future_inputs: the model reads input columns .*'
+                     r'\. Note: history: ' + plan_note.format(len(series))):
+    model.forecast(with_plan, 3)
+  with pytest.raises(InputError, match=r'^future_inputs: the model reads input columns '
+                     r"\['promo'\]; .* read 2 rows of them$"):
+    model.forecast(with_plan[:-3], 3)  # No plan in the history: no note.
   # An empty cell among the rows read is named by its column and step (the file's rows
   # in time order), as a panel's is, not only counted.
   (tmp_path / 'holed_plan.csv').write_text('t,promo\n37,\n36,1\n38,3\n')

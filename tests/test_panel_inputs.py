@@ -495,6 +495,17 @@ def test_predict_reads_the_inputs_after_each_series(tmp_path, shop):
   out = predictions.run(workdir, csv_path=shop['train'], future_path=str(plan),
                         out_dir=str(tmp_path / 'e'))
   assert len(pd.read_csv(out['paths'][0])) == 24 * HORIZON
+  # The plan appended to the CSV, its sales empty, is read as history: the error asking
+  # for the rows ahead says so (the note alone came only with a forecast).
+  train = pd.read_csv(shop['train'])
+  appended = tmp_path / 'appended.csv'
+  pd.concat([train, pd.DataFrame({'unique_id': [f's{s:02d}' for s in range(24)], 'ds': 38,
+                                  'promo': 1, 'price': 9.5})]).to_csv(appended, index=False)
+  with pytest.raises(InputError, match=r'^--future_path: none given, .*\. Note: --csv_path: '
+                     r'24 series end with rows without a target .* where those '
+                     r'rows are a plan of the inputs ahead, give them in future_inputs '
+                     r'\(--future_path\) instead$'):
+    predictions.run(workdir, csv_path=str(appended), out_dir=str(tmp_path / 'e1'))
   # A plan dated a step late for one series is refused, not read by position.
   plan.write_text('unique_id,ds,promo\n' + ''.join(
       f's{s:02d},{38 + t + (s == 3)},{t % 2}\n' for s in range(24) for t in range(2)),

@@ -358,6 +358,29 @@ def test_predict_names_the_series_the_sweep_left_out(tmp_path, held_out):
       'from what it has')
 
 
+def test_predict_names_the_sweeps_series_a_csv_lacks(tmp_path, held_out):
+  """A --csv_path of the sweep's panel with some series dropped forecasts those it holds
+  and says which it lacks; a file of new series alone, or of all the sweep's, says nothing."""
+  _, workdir, csv_path = held_out
+  header, rows = _rows(csv_path)
+  new = [['NEW1', str(t), str(float(t % 4))] for t in range(1, 21)]
+  path = _write(tmp_path / 'some.csv', header, [r for r in rows if r[0] not in IDS[4:]] + new)
+  out = predictions.run(workdir, csv_path=path, steps_ahead=2, out_dir=str(tmp_path / 'o'),
+                        figures=False)
+  assert ("note: 2 of the sweep's 6 series are not in --csv_path, so not forecast ('QND1', "
+          "'QND2'); forecast are the 5 series it holds, 1 of them new") in out['lines'], out['lines']
+  _, written = _rows(tmp_path / 'o' / 'forecast.csv', ids=IDS[:4] + ('NEW1',))
+  assert sorted({r[0] for r in written}) == sorted(IDS[:4] + ('NEW1',))
+  for name, kept in (('all.csv', rows), ('new.csv', new)):
+    lines = predictions.run(workdir, csv_path=_write(tmp_path / name, header, kept),
+                            steps_ahead=2, out_dir=str(tmp_path / name[:3]),
+                            figures=False)['lines']
+    assert not any('not in --csv_path' in line for line in lines), (name, lines)
+  assert panel_predictions.absent_note(['a', 'b'], ['a']) == (
+      "1 of the sweep's 2 series is not in --csv_path, so not forecast ('b'); forecast are "
+      'the 1 series it holds')
+
+
 def test_predict_says_where_the_sweeps_series_ended_with_filled_rows(tmp_path, held_out):
   """A series of the sweep's file whose last rows have no target is saved filled: the
   manifest names it, and predict without --csv_path says so, as it does for a CSV."""

@@ -498,3 +498,18 @@ def test_settings_that_do_nothing_here_are_said():
   assert rules.notes(S(variational_dropout=True, dropout='uniform(0,0.3)')) == []
   assert rules.notes(S(variational_dropout=True, dropout_per_layer='0;grid(0,0.5)')) == []
   assert rules.notes(S(variational_dropout=True, dropout_per_layer='0;0')) == said
+
+
+def test_a_forecasts_input_columns_are_said_to_be_read_as_past_values():
+  """A promotion flag given as --input_columns of a forecast is read up to the step before
+  the forecast, never over it (a user test's surprise): said, with where a plan goes."""
+  S = spec_lib.SweepSpec
+  assert rules.notes(S(csv_path='shop.csv', target_columns=('sales',),
+                       input_columns=('promo', 'price'))) == [
+      'note: --input_columns=promo,price: each window reads their past values, up to the '
+      'step before the one it forecasts; columns known in advance (a promotion plan, prices '
+      "set ahead) are read over the forecast's own steps by --task=panel --future_columns "
+      '(one series is a panel of one)']
+  assert rules.notes(S(csv_path='shop.csv', target_columns=('sales',))) == []
+  assert rules.notes(S(task='panel', csv_path='shop.csv', target_columns=('sales',),
+                       input_columns=('price',), future_columns=('promo',))) == []

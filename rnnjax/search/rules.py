@@ -186,7 +186,7 @@ def notes(spec: SweepSpec) -> list[str]:
   """What the sweep's log says of its settings: a --dataset given beside the user's own
   file that replaces it (a flagfile's bundled set, pointed at another file), and settings
   given that do nothing here (--combine of a one-member final model, --variational_dropout
-  without dropout)."""
+  without dropout), and a forecast's input columns read as past values alone."""
   out = []
   given = [f for f in DATA_FILES[spec.task] if getattr(spec, f)]
   if spec.dataset and given:
@@ -196,6 +196,12 @@ def notes(spec: SweepSpec) -> list[str]:
     out.append(f'note: --combine={spec.combine} does nothing with --ensemble=single: the '
                'final model is one member (with --refit above 1, its refit copies are '
                'combined so)')
+  if spec.task == 'forecast' and spec.input_columns:
+    names = ','.join(spec.input_columns)
+    out.append(f'note: --input_columns={names}: each window reads their past values, up to '
+               'the step before the one it forecasts; columns known in advance (a promotion '
+               'plan, prices set ahead) are read over the forecast\'s own steps by '
+               '--task=panel --future_columns (one series is a panel of one)')
   if spec.variational_dropout and not _any_dropout(spec):
     out.append('note: --variational_dropout does nothing: no member has dropout (give '
                '--dropout or --dropout_per_layer a rate above 0)')

@@ -2,6 +2,7 @@
 a traceback from inside NumPy or JAX (tuned.py's methods call these first).
 """
 
+import contextlib
 import numbers
 
 import jax
@@ -17,6 +18,25 @@ TEMPERATURE = 0.8  # at this sampling temperature.
 MAX_NUM_CHARS = 2 ** 20  # At most (a million characters: ~20 s on a 2-core CPU; a served
 # model's one request must not take every byte of its machine).
 MAX_SEED = 2 ** 32 - 1  # jax.random.key keeps a seed's low 32 bits: larger ones repeat.
+# The advice of a history ending in rows without a target (forecasting.trailing_note,
+# panel_histories.trailing_note), which `plan_noted` finds among the notes.
+PLAN_AHEAD = ('where those rows are a plan of the inputs ahead, give them in future_inputs '
+              '(--future_path) instead')
+
+
+@contextlib.contextmanager
+def plan_noted(notes: list):
+  """An InputError raised inside (the input columns' rows ahead missing or short) ends
+  with the note in `notes` of a history ending in rows without a target: a plan of the
+  inputs appended to the history was read as history, which the error alone hides (the
+  note is printed only with a forecast)."""
+  try:
+    yield
+  except InputError as error:
+    plan = [n for n in notes if n.endswith(PLAN_AHEAD)]
+    if not plan:
+      raise
+    raise InputError(f'{error}. Note: {plan[0]}') from None
 
 
 def _scalar(value, name: str):

@@ -130,8 +130,7 @@ def trailing_note(transform, values, times, what: str) -> str:
   k = len(empty) - 1 - int(np.flatnonzero(~empty)[-1])
   first = f' (from {times[len(empty) - k]})' if times is not None else ''
   how = 'with 0' if transform.get('fill') == 'zero' else 'with its last value'
-  plan = ('; where those rows are a plan of the inputs ahead, give them in future_inputs '
-          '(--future_path) instead' if transform['input_columns'] else '')
+  plan = '; ' + arguments.PLAN_AHEAD if transform['input_columns'] else ''
   return (f'{what}: ends with {k} row{"s" * (k > 1)} without a target{first}, filled '
           f'{how}: the forecast starts after them{plan}')
 
@@ -299,8 +298,9 @@ def series_forecast(transform, arrays, need, scaled_forecasts, history, steps: i
   read, cells = [], []
   values = check_history(transform, need, history, 'history', read, arrays.get('times'),
                          cells)
-  future = ahead(transform, steps, dated_future(transform, history, future_inputs,
-                                                future_what), future_what)
+  with arguments.plan_noted(read):
+    future = ahead(transform, steps, dated_future(transform, history, future_inputs,
+                                                  future_what), future_what)
   point = paths(transform, need, scaled_forecasts, np.concatenate([values, future]),
                 [len(values)], steps)[0]
   lower, upper, notes = {}, {}, []

@@ -69,8 +69,9 @@ def panel_forecast(transform, arrays, outputs, given, steps: int, levels,
   ids, histories, times, inputs = panel_histories.panel_histories(transform, given, what,
                                                                   notes=read)
   panel_histories.check_data_step(transform, arrays, times, what, read)
-  future = panel_future.panel_future_inputs(transform, ids, future_inputs, steps,
-                                             future_what, times, notes=read)
+  with arguments.plan_noted(read):
+    future = panel_future.panel_future_inputs(transform, ids, future_inputs, steps,
+                                               future_what, times, notes=read)
   point = panel_paths(transform, outputs, histories, steps, inputs, future)
   lower, upper, notes = {}, {}, []
   if 'residuals' in arrays:

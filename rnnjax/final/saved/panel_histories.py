@@ -39,9 +39,7 @@ def trailing_note(ends, fill: str, what: str, inputs: bool = False) -> str:
   return (f'{what}: {len(ends)} series {"ends" if len(ends) == 1 else "end"} with rows '
           f'without a target (e.g. {key!r}: its '
           f'last {k}{f", from {first}" if first else ""}), filled {how}: each forecast '
-          'starts after them' + ('; where those rows are a plan of the inputs ahead, give '
-                                 'them in future_inputs (--future_path) instead'
-                                 if inputs else ''))
+          'starts after them' + ('; ' + arguments.PLAN_AHEAD if inputs else ''))
 
 
 def panel_histories(transform, given, what: str = 'history',

@@ -68,11 +68,29 @@ def histories(model, csv_path: str = '',
                                   notes)
   if grid_note and notes is not None:
     notes.append(grid_note)
+  if notes is not None and transform['id_column']:
+    notes += [n for n in [absent_note(model.arrays['ids'], ids)] if n]
   observed = dict(zip(ids, (~np.isnan(np.reshape(v, (len(v), -1))[:, 0]) for v in values)))
   ids, values, _, inputs = panel_histories.panel_histories(
       transform, dict(zip(ids, values)), what=f'--csv_path: {csv_path}', notes=notes,
       times=times, said='--csv_path')
   return ids, values, times, inputs, [observed[k] for k in ids]
+
+
+def absent_note(swept, given) -> str:
+  """The note saying which of the sweep's series a --csv_path lacks (their forecasts are
+  not made; a file of the same panel with a series dropped by mistake would otherwise pass
+  unsaid), or '' where it holds every one or none (a panel of new series)."""
+  swept = [str(k) for k in swept]
+  held = set(map(str, given))
+  absent = [k for k in swept if k not in held]
+  if not absent or len(absent) == len(swept):
+    return ''
+  new = len(held - set(swept))
+  one = len(absent) == 1
+  return (f"{len(absent)} of the sweep's {len(swept)} series {'is' if one else 'are'} not in "
+          f"--csv_path, so not forecast ({panel.some_ids(absent)}); forecast are the "
+          f"{len(held)} series it holds" + (f', {new} of them new' if new else ''))
 
 
 def left_out_note(ids, horizon: int) -> str:

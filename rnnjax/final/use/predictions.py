@@ -188,10 +188,11 @@ def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
   read_notes = []
   times, values, test_start, observed = series_predictions.history(model, csv_path,
                                                                    read_notes)
-  future = series_predictions.future_inputs(model, future_path, steps, times, read_notes)
-  start = time.perf_counter()
-  fc = model.forecast(values, steps, future_inputs=future, levels=levels,
-                      future_what=_future_what(future_path))
+  with arguments.plan_noted(read_notes):  # Rows without a target read as history: said.
+    future = series_predictions.future_inputs(model, future_path, steps, times, read_notes)
+    start = time.perf_counter()
+    fc = model.forecast(values, steps, future_inputs=future, levels=levels,
+                        future_what=_future_what(future_path))
   took = time.perf_counter() - start
   ahead = time_grid.future_times([times], steps)[0]
   header, rows = series_predictions.forecast_rows(model, ahead, fc['point'], fc['lower'], fc['upper'])
@@ -243,12 +244,13 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels, figures
   read_notes = []
   source = panel_predictions.histories(model, csv_path, read_notes)
   ids, values, times, inputs, _ = source
-  future = panel_predictions.future(model, ids, steps, csv_path, future_path, times,
-                                    read_notes)
-  start = time.perf_counter()
-  fc = model.forecast(panel_predictions.stacked(ids, values, inputs), steps,
-                      future_inputs=future, levels=levels,
-                      future_what=_future_what(future_path))
+  with arguments.plan_noted(read_notes):  # Rows without a target read as history: said.
+    future = panel_predictions.future(model, ids, steps, csv_path, future_path, times,
+                                      read_notes)
+    start = time.perf_counter()
+    fc = model.forecast(panel_predictions.stacked(ids, values, inputs), steps,
+                        future_inputs=future, levels=levels,
+                        future_what=_future_what(future_path))
   took = time.perf_counter() - start
   # The model's notes name its argument; here the histories are a file or the sweep's.
   source_name = f'--csv_path {csv_path}' if csv_path else "the sweep's series"
