@@ -63,8 +63,23 @@ def test_curve_of_rounds_counts_each_round_after_the_earlier_ones(tmp_path):
 
 
 def test_compare_runs_every_strategy_at_equal_compute(tmp_path):
-  out = compare.compare(BASE, SPACE, str(tmp_path), num_members=4, search_seeds=(0,),
-                        eta=2, min_steps=2, pbt_interval=4, rounds=2, log=lambda _: None)
+  # The data with an empty cell: what the sweeps say of it is said once, for all five.
+  from rnnjax.data import forecast  # pylint: disable=g-import-not-at-top
+  rows = open(forecast.bundled_path('shampoo_sales'), encoding='utf-8').read().splitlines()
+  rows[5] = rows[5].split(',')[0] + ','
+  (tmp_path / 'data').mkdir()
+  (tmp_path / 'data' / 'gap.csv').write_text('\n'.join(rows) + '\n', encoding='utf-8')
+  base = dataclasses.replace(BASE, dataset='', csv_path=str(tmp_path / 'data' / 'gap.csv'),
+                             time_column='Time', target_columns=('Sales',), season=0)
+  lines = []
+  out = compare.compare(base, SPACE, str(tmp_path / 'cmp'), num_members=4,
+                        search_seeds=(0,), eta=2, min_steps=2, pbt_interval=4, rounds=2,
+                        log=lines.append)
+  filled = [line for line in lines if 'empty cells of' in line or 'empty cell of' in line]
+  assert len(filled) == 1 and filled[0].startswith('  1 empty cell'), lines
+  # Each sweep is given every search's settings (--min_steps to random): not said.
+  assert not any('is for --search' in line for line in lines), lines
+  tmp_path = tmp_path / 'cmp'
   budget = 4 * 12
   table = out['table']
   assert set(table) == set(compare.STRATEGIES)
@@ -88,6 +103,8 @@ def test_compare_runs_every_strategy_at_equal_compute(tmp_path):
   with open(tmp_path / 'comparison.md', encoding='utf-8') as f:
     header = f.readline()
   assert header.rstrip().endswith('| seconds (median) | of which compiling (median) |')
+  names = [c.strip() for c in header.strip().strip('|').split('|')]
+  assert len(set(names)) == len(names), names  # Read into a table, none alike.
   # make_figures pointed at the comparison names its figure and one sweep to draw.
   from rnnjax.figures import load  # pylint: disable=g-import-not-at-top
   with pytest.raises(InputError, match=r'^--workdir: .* holds a search comparison, whose '

@@ -136,7 +136,10 @@ TEST = 'case,t,a,b,label\nd1,1,1,2,x\nd2,1,2,2,y\n'
     (GOOD.replace('c1,2,2,3,x', 'c1,2,2,3,y'), TEST, {},
      r"TRAIN.csv: line 3: case 'c1' is labelled 'y', on line 2 'x'; a case has one label"),
     (GOOD.replace('c1,2,2,3', 'c1,2,two,3'), TEST, {},
-     r"TRAIN.csv: line 3, column 'a': 'two' is not a number"),
+     r"TRAIN.csv: line 3, column 'a': 'two' is not a number \(every column but the case, "
+     r'time and label columns is read as a channel: --input_columns names the channels\)$'),
+    (GOOD.replace('c1,2,2,3', 'c1,2,two,3'), TEST, {'input_columns': ('a', 'b')},
+     r"TRAIN.csv: line 3, column 'a': 'two' is not a number$"),
     (GOOD, TEST.replace('d2,1,2', 'd2,1,inf'), {},
      r"TEST.csv: line 3, column 'a': 'inf' is not finite"),
     (GOOD, 'case,t,a,b\nd1,1,1,2\n', {},

@@ -191,8 +191,27 @@ def test_adaptive_search_interrupt_and_resume_equals_uninterrupted(search, tmp_p
   for chunk_line, checkpointed in (('bucket 0 step 6 ', 4), ('bucket 1 step 8 ', 7)):
     workdir = str(tmp_path / f'interrupted-{checkpointed}')
     assert _interrupt(spec, workdir, chunk_line) == checkpointed
-    assert 'resuming' in _run(spec, workdir)
+    out = _run(spec, workdir)
+    # The resume counts the chunks as the progress after it does (halving's cut runs
+    # left out of both).
+    said = re.search(r'resuming .*: (\d+) of (\d+) chunks were done', out)
+    shown = re.search(r'\bchunk (\d+)/(\d+) ', out[said.end():])
+    assert (int(said[1]) + 1, int(said[2])) == (int(shown[1]), int(shown[2])), out
     assert_same(outcome(workdir), expected)
+
+
+def test_a_resume_counts_the_chunks_its_progress_will():
+  """After halving cut every member of a run, the resume's line counted that run's
+  chunks ahead ('4 of 16 chunks were done', then 'chunk 5/10'): left out as the
+  progress leaves them out."""
+  import types  # pylint: disable=g-import-not-at-top
+  from rnnjax.run import chunks  # pylint: disable=g-import-not-at-top
+  run = lambda *uids: types.SimpleNamespace(uids=uids, state=None)
+  halving = types.SimpleNamespace(spec=ADAPTIVE_SPECS['halving'], num_chunks=5)
+  # Chunk-major: positions 4-9 are chunks 2-4 of runs 0 and 1; run 1 was cut empty.
+  assert chunks.counted(halving, [run(0, 1), run(-1, -1)], 4) == 4 + 3
+  assert chunks.counted(halving, [run(0, 1), run(2, -1)], 4) == 10
+  assert chunks.counted(halving, [run(0, 1), run()], 0) == 5
 
 
 def test_a_random_search_resumes_only_with_the_draws_it_began_with(tmp_path):

@@ -44,9 +44,8 @@ def train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *, 
   # Runs whose every member halving cut, or (grid, random, tpe: no search decides on
   # them) whose every member stopped early or diverged: they train no more chunks.
   emptied = set()
-  _drop_emptied(bar, runs, order, start - 1, emptied, log=log, stopped=set() if adaptive
-                else {r for r, run in enumerate(runs) if run.state is not None and
-                      _all_stopped(run.uids, distributed.fetch(run.state.status))})
+  _drop_emptied(bar, runs, order, start - 1, emptied, log=log,
+                stopped=_stopped_runs(runs, adaptive))
   for position in itertools.count(start):  # A round asked lengthens `order`.
     if position == len(order):
       break
@@ -97,6 +96,25 @@ def estimate(sweep, asked: int, runs, order, start: int, emptied=frozenset()) ->
   left = max(sweep.spec.rounds - asked, 0) / asked if asked else 0
   return (len(ahead) + round(left * len(runs) * sweep.num_chunks),
           plan_lib.buckets_from(runs, ahead, 0), left * len(sweep.plan.buckets))
+
+
+def counted(sweep, runs, start: int) -> int:
+  """The chunks a resume from position `start` counts in all, as its progress will
+  (rounds still to ask left out): those done, and those ahead of the runs that train on
+  (not those whose every member halving cut or, where no search decides, stopped)."""
+  adaptive = sweep.spec.search in planner.ADAPTIVE
+  gone = _stopped_runs(runs, adaptive) | {
+      r for r, run in enumerate(runs) if not (run.uids and max(run.uids) >= 0)}
+  order = plan_lib.chunk_order(len(runs), sweep.num_chunks, chunk_major=adaptive)
+  return start + sum(1 for r, _ in order[start:] if r not in gone)
+
+
+def _stopped_runs(runs, adaptive: bool) -> set:
+  """The runs whose every member stopped early or diverged, where no search decides
+  on them (grid, random, tpe; an adaptive search's are its to decide)."""
+  return set() if adaptive else {
+      r for r, run in enumerate(runs)
+      if run.state is not None and _all_stopped(run.uids, distributed.fetch(run.state.status))}
 
 
 def _all_stopped(uids, status) -> bool:

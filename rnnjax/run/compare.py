@@ -164,7 +164,13 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
       # refuse, refused after grid and random had trained.
       rules.check(spec)
       planned[strategy, seed] = spec
-  runs = {}
+  runs, shown = {}, set()
+
+  def once(note):  # The sweeps share the data: what it says of it, said once.
+    if note not in shown:
+      shown.add(note)
+      log(f'  {note}')
+
   for strategy in strategies:
     for seed in search_seeds:
       spec = planned[strategy, seed]
@@ -176,11 +182,12 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
           + (f' ({spec.last_round} in the last)' if spec.last_round else '')
           + (f' x {spec.num_seeds} seeds' if spec.num_seeds > 1 else ''))
       stop.unheeded()  # One an earlier Stop of this process noted is not this sweep's.
-      # Its log is silent, but not a signal's notice: said the moment it arrives. Which
+      # Its log is silent, but not a signal's notice (said the moment it arrives), nor
+      # its notes of the data and settings, or of a resume (each said once). Which
       # folder --overwrite replaces is judged on the settings the sweep runs with, once its
       # data are prepared (a panel's selection may fall back to sMAPE there).
       summary = sweep.run_sweep(spec, path, log=lambda _: None, notify=log,
-                                replace_other=overwrite, **sweep_options)
+                                notes=once, replace_other=overwrite, **sweep_options)
       signum = stop.unheeded()  # Came while the sweep was ending: kept, not the next one.
       if signum:
         raise stop.Stopped(f'stopped by {stop.name(signum)} after the sweep {strategy}-'
@@ -245,10 +252,11 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
 
 def markdown(out: dict) -> str:
   display = out.get('display', out['metric'])
+  # Each column named in full (a paper's table, pandas.read_csv: no two alike).
   lines = [f'| search | members | member-steps (median) | best val {out["metric"]} '
-           f'(median) | per search seed | final model val {display} (median) | final '
-           f'model test {display} (median) | per search seed | seconds (median) | of '
-           'which compiling (median) |',
+           f'(median) | best val {out["metric"]} per search seed | final model val '
+           f'{display} (median) | final model test {display} (median) | final model test '
+           f'{display} per search seed | seconds (median) | of which compiling (median) |',
            '|---|---|---|---|---|---|---|---|---|---|']
   for strategy, row in out['table'].items():
     vals = ', '.join(f'{v:.4g}' for v in row['best_vals'])

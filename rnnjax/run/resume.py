@@ -20,6 +20,7 @@ from rnnjax.errors import InputError
 from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.run import checkpoint
+from rnnjax.run import chunks
 from rnnjax.run import prepare as prepare_lib
 from rnnjax.run import workdir as workdir_lib
 from rnnjax.search import waves as plan_lib
@@ -85,7 +86,8 @@ def resume(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, log,
   asked, rounds = len(search_state.rounds), sweep.spec.rounds
   more = f' (rounds asked so far: {asked} of {rounds})' if rounds and asked < rounds else ''
   log(f'restoring the trained members of {workdir} ({start} of {total} chunks)' if whole
-      else f'resuming {workdir}: {start} of {total} chunks were done{more}')
+      else f'resuming {workdir}: {start} of {chunks.counted(sweep, runs, start)} chunks '
+           f'were done{more}')
   # A remake trains nothing: what the budget would plan does not matter to it.
   for note in ('' if whole else _waves_note(sweep, max_memory_gb),
                _rounding_note(workdir, sweep)):

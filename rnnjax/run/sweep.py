@@ -47,8 +47,9 @@ SweepSpec = spec_lib.SweepSpec
 def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
               group_size: int = 0, keep_checkpoints: int = 3, log=print,
               progress_bar: bool = False, dry_run: bool = False,
-              max_memory_gb: float = 0.0, notify=None, replace_other: bool = False,
-              remake_final: bool = False, figures=None, startup_s: float = 0.0) -> dict:
+              max_memory_gb: float = 0.0, notify=None, notes=None,
+              replace_other: bool = False, remake_final: bool = False, figures=None,
+              startup_s: float = 0.0) -> dict:
   """Runs (or resumes) the sweep; returns its summary, also in WORKDIR/summary.json.
 
   Re-running on a work directory that holds this sweep unfinished resumes from its last
@@ -60,7 +61,8 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   their seconds, and `startup_s`, the seconds the calling command took to start, both of
   which a dry run's estimate counts. `notify`: where the notice of a first SIGINT /
   SIGTERM goes the moment it arrives (default: `log`; a caller that silences the log,
-  compare.py, still says it).
+  compare.py, still says it); `notes`, where what the sweep says of its data and
+  settings goes (what was filled, read or left out; a resume), the same way.
   `replace_other`: instead of `overwrite`, replace only a work directory that holds
   another sweep (`workdir.holds_other`), judged on the settings this one runs with once
   its data are prepared (a panel's selection may fall back to sMAPE there); one of these
@@ -108,7 +110,8 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
         return _run(spec, workdir, overwrite=overwrite, group_size=group_size,
                     keep_checkpoints=keep_checkpoints, log=log, progress_bar=progress_bar,
                     dry_run=False, max_memory_gb=max_memory_gb, stopper=stopper,
-                    replace_other=replace_other, remake_final=remake_final)
+                    replace_other=replace_other, remake_final=remake_final,
+                    notes=notes)
 
 
 # A panel's file this large is said before it is read (reading and windowing it takes a
@@ -134,8 +137,9 @@ def _undrawn(spec, plan) -> list:
 
 def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoints, log,
          progress_bar, dry_run, max_memory_gb, stopper, replace_other=False,
-         remake_final=False, figures=None, started=0.0, startup_s=0.0) -> dict:
+         remake_final=False, figures=None, started=0.0, startup_s=0.0, notes=None) -> dict:
   log = log if distributed.is_main() else (lambda _: None)
+  said = (notes or log) if distributed.is_main() else log  # The data's notes, a resume.
   fits = spec.task == 'panel' and spec.classical_baselines and bool(spec.benchmarks)
   if fits and not dry_run:
     arima = 'AutoARIMA' in spec.benchmarks and len(spec.benchmarks) > 1
@@ -193,7 +197,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   sizes = dict(max_memory_gb=max_memory_gb, group_size=group_size)
   begun = None
   if status in (workdir_lib.RESUME, workdir_lib.REMAKE):
-    begun = resume_lib.resume(sweep, workdir, keep=keep_checkpoints, log=log,
+    begun = resume_lib.resume(sweep, workdir, keep=keep_checkpoints, log=said,
                               whole=status == workdir_lib.REMAKE, **sizes)
   if status == workdir_lib.REMAKE:
     _set_aside(workdir, spec, log)
@@ -206,10 +210,10 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   stopper.check(f'before training chunk {start + 1} ({start} of the chunks are in '
                 f'{os.path.join(workdir, checkpoint.DIRNAME)})')
   data, plan = sweep.data, sweep.plan  # Shared facts: names, sizes.
-  for note in sweep.notes:
-    log(note)
-  for note in searcher_lib.notes(spec) + rules.notes(spec):
-    log(note)
+  # A caller that takes the notes apart (compare.py) set every search's settings itself.
+  for note in (sweep.notes + searcher_lib.notes(spec, others=notes is None)
+               + rules.notes(spec)):
+    said(note)
   # A search that asks rounds (TPE) has planned those asked so far; each round's runs
   # are counted for the rounds still to come.
   asked = len(search_state.rounds) if spec.rounds else 0

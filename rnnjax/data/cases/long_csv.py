@@ -185,8 +185,14 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
                          f'line {labels[key][1]} {labels[key][0]!r}; a case has one label')
       else:
         labels.setdefault(key, (label, line))
-    values.setdefault(key, []).append(
-        [common.number(cell(i), path, line, c) for i, c in zip(i_channels, channels)])
+    try:
+      read = [common.number(cell(i), path, line, c) for i, c in zip(i_channels, channels)]
+    except InputError as error:  # A column of text read as a channel by default: said.
+      if input_columns:
+        raise
+      raise InputError(f'{error} (every column but the case, time and label columns is '
+                       'read as a channel: --input_columns names the channels)') from None
+    values.setdefault(key, []).append(read)
     stamps.setdefault(key, []).append(cell(i_time))
     lines.setdefault(key, []).append(line)
   if not values:

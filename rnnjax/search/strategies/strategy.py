@@ -108,12 +108,12 @@ OWN_SETTINGS = (('eta', 'halving'), ('min_steps', 'halving'), ('pbt_interval', '
                 ('pbt_fraction', 'pbt'), ('rounds', 'tpe'), ('last_round', 'tpe'))
 
 
-def notes(spec) -> list[str]:
+def notes(spec, *, others: bool = True) -> list[str]:
   """What the sweep's log says of its search settings: a setting of another search (not
-  refused: the search comparison sets every strategy's), and a PBT sweep with nothing
-  it may perturb."""
+  refused: the search comparison sets every strategy's, and says none: `others` False),
+  and a PBT sweep with nothing it may perturb."""
   out, defaults = [], type(spec)()
-  for name, search in OWN_SETTINGS:
+  for name, search in OWN_SETTINGS if others else ():
     if name in ('rounds', 'last_round'):  # Refused outside tpe (rules.py): kept above
       # for compare's column.
       continue
