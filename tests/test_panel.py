@@ -1525,3 +1525,33 @@ def test_a_folds_validation_mask_is_cut_with_its_train_part(tmp_path):
   assert trains[0]['observed'][:trains[0]['count']].all()
   np.testing.assert_array_equal(trains[1]['observed'], marks)
   assert jax.tree.structure(trains[0]) == jax.tree.structure(trains[1])
+
+
+def test_deseasonalize_where_no_series_can_be_seasonal_is_said(long_csv):
+  """--deseasonalize at season 0 (a flagfile's yearly panel) changes no window: its values
+  train alike, their differences are their seeds', which a sweep reported as an axis."""
+  from rnnjax.run import prepare  # pylint: disable=g-import-not-at-top
+  from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
+  spec = sweep.SweepSpec(
+      task='panel', csv_path=long_csv[0], id_column='unique_id', time_column='ds',
+      target_columns=('y',), horizon=4, season=0, lookback='6', deseasonalize='grid(0,1)',
+      classical_baselines=False, hidden_size='4', batch_size='8', train_steps=2,
+      eval_every=2)
+  said = ("note: --deseasonalize=grid(0,1) does nothing at season 0: no series is seasonal, "
+          'so its values train alike, and what tells them apart is their random streams '
+          '(--season sets a season)')
+  assert said in prepare.prepare(spec).notes
+  for changes in (dict(season=4), dict(deseasonalize='0')):
+    assert not any('--deseasonalize' in n and 'does nothing' in n for n in prepare.prepare(
+        dataclasses.replace(spec, **changes)).notes), changes
+
+
+def test_a_bundled_panels_test_part_is_named_by_its_dataset_not_test_path():
+  """A bundled panel's test part is its own file: its notes and errors name --dataset,
+  not a --test_path the user never gave."""
+  notes = panel.load(dataset='m3_other', horizon=6).notes
+  assert ("--dataset: the first 6 points (--horizon) of each series' test part are scored; "
+          '174 series have more, not read') in notes, notes
+  with pytest.raises(InputError, match=r"^--dataset: series 'N2830' has 8 test points in "
+                     r'.*m3_other_test.csv, fewer than --horizon=12$'):
+    panel.load(dataset='m3_other', horizon=12)

@@ -166,7 +166,8 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
     test, test_inputs, test_observed, given_notes = test_part.given(
         ids, times, test_ids, test_values, test_times, test_gaps, path=test_path,
         horizon=horizon, time_column=columns['time_column'], train=train,
-        future_columns=future_columns, num_inputs=len(every), flags=flags, fill=fill)
+        future_columns=future_columns, num_inputs=len(every), flags=flags, fill=fill,
+        flag='--test_path' if csv_path else flag)
     notes += given_notes
   else:
     train, test, inputs, test_inputs, times, held_notes = test_part.held_out(

@@ -49,8 +49,8 @@ class Prepared:
   @property
   def notes(self) -> list:
     """Every data key's notes, each once (those the folds share, and a fold's own, such
-    as a class its validation part lacks, named by its fold), and random search's
-    repeated draws."""
+    as a class its validation part lacks, named by its fold), random search's repeated
+    draws, and a panel's --deseasonalize where no series can be seasonal."""
     notes = list(dict.fromkeys(_fold_notes(self.datas, self.spec.folds)))
     config_of = self.plan.config_of
     if self.spec.search == 'random' and config_of is not None:
@@ -58,6 +58,11 @@ class Prepared:
                    f'{len(set(config_of.tolist()))} of them distinct: a draw of values '
                    'drawn before trains as more seeds of that configuration (with '
                    'its own random streams), and every table groups them')
+    season = self.data.info.get('season', 0) if self.spec.task == 'panel' else None
+    if season is not None and season <= 1 and 1 in self.spec.axes()['deseasonalize'].values:
+      notes.append(f'note: --deseasonalize={self.spec.deseasonalize} does nothing at season '
+                   f'{season}: no series is seasonal, so its values train alike, and what '
+                   'tells them apart is their random streams (--season sets a season)')
     return notes + [self.selection_note] * bool(self.selection_note)
 
   @property

@@ -93,7 +93,8 @@ def held_out(train, inputs, times, horizon: int) -> tuple:
 
 def given(ids, times, test_ids, test_values, test_times, test_gaps, *, path: str,
           horizon: int, time_column: str, train, future_columns=(),
-          num_inputs: int = 0, flags=(), fill: str = 'linear') -> tuple:
+          num_inputs: int = 0, flags=(), fill: str = 'linear',
+          flag: str = '--test_path') -> tuple:
   """(test, test_inputs, test_observed, notes): the first `horizon` targets of each
   series of a given test file (long_rows.read_long's ids, values, times and number of
   empty target cells, read with the `future_columns`), and per series <float64>[horizon,
@@ -106,7 +107,8 @@ def given(ids, times, test_ids, test_values, test_times, test_gaps, *, path: str
   rows, a part that does not start the period after its train part (`times`), one
   shorter than `horizon`, one without a target in its first `horizon` rows (but with
   'zero'). `flags`: which of the panel's `num_inputs` input columns (1-based, after the
-  target) are 0/1 flags."""
+  target) are 0/1 flags. `flag`: what the messages name (a bundled panel's test part is
+  its --dataset's)."""
   given = dict(zip(test_ids, test_values))
   future = {}
   if future_columns:  # The target, and apart the future columns' values.
@@ -114,16 +116,16 @@ def given(ids, times, test_ids, test_values, test_times, test_gaps, *, path: str
     given = {k: v[:, 0] for k, v in given.items()}
   missing = [k for k in ids if k not in given]
   if missing:
-    raise InputError(f'--test_path: {path} has no rows for series {missing[0]!r} '
+    raise InputError(f'{flag}: {path} has no rows for series {missing[0]!r} '
                      f'({len(missing)} of {len(ids)} series missing)')
   given_times = dict(zip(test_ids, test_times))
   if time_column:  # Each test part the periods right after its train part.
     follows.check_follows(ids, times, [given_times[k] for k in ids], path=path,
-                          flag='--test_path', column=time_column,
+                          flag=flag, column=time_column,
                           zero=fill != 'zero')
   short = [k for k in ids if len(given[k]) < horizon]
   if short:
-    raise InputError(f'--test_path: series {short[0]!r} has {len(given[short[0]])} '
+    raise InputError(f'{flag}: series {short[0]!r} has {len(given[short[0]])} '
                      f'test points in {path}, fewer than --horizon={horizon}')
   test, observed, gap_notes = (tuple(given[k][:horizon] for k in ids), None, ())
   if test_gaps:
@@ -137,9 +139,9 @@ def given(ids, times, test_ids, test_values, test_times, test_gaps, *, path: str
   unknown = [k for k in test_ids if k not in set(ids)]
   longer = sum(len(given[k]) > horizon for k in ids)
   notes = tuple(
-      ([f'--test_path: {len(unknown)} series of {path} not in the train file left '
+      ([f'{flag}: {len(unknown)} series of {path} not in the train file left '
         f'out (first {unknown[0]!r})'] if unknown else []) +
-      ([f'--test_path: the first {horizon} points (--horizon) of each series\' test '
+      ([f'{flag}: the first {horizon} points (--horizon) of each series\' test '
         f'part are scored; {longer} series {"has" if longer == 1 else "have"} more, not '
         'read'] if longer else [])) + gap_notes
   return test, test_inputs, observed, notes
