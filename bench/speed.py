@@ -39,6 +39,7 @@ Lines go to stdout and, with --out, are appended to a file.
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -56,6 +57,8 @@ from bench.speed_child import B, ROOT, W
 
 TABLES = ('w', 'plain', 'scaling', 'sizes', 'gpu', 'fused')
 # Training steps per member of each table when --steps is 0, as BUILD_NOTES measured them.
+# The tables that time the torch loop beside rnnjax (not with --no_torch).
+TORCH_TABLES = frozenset({'w', 'plain', 'sizes'})
 DEFAULT_STEPS = {'w': 200, 'plain': 200, 'scaling': 100, 'sizes': 50, 'gpu': 0, 'fused': 10}
 
 
@@ -192,11 +195,17 @@ def main():
     args.w_rounds = 2
     args.fused_shapes, args.rounds = '16x8x4', 2
     args.steps = args.steps or 3
-  described = machine()
   tables = [t for t in args.tables.split(',') if t]
   unknown = set(tables) - set(TABLES)
   if unknown:
     parser.error(f'--tables: unknown {sorted(unknown)}; known: {", ".join(TABLES)}')
+  looped = sorted(set(tables) & TORCH_TABLES)
+  if looped and not args.no_torch and importlib.util.find_spec('torch') is None:
+    # Said before any timing, not as a child's traceback after minutes of them.
+    parser.exit(2, f'error: --no_torch: torch is not installed for the torch loop of the '
+                f'tables {", ".join(looped)} (pip install -e ".[bench]"); pass --no_torch '
+                'to time rnnjax alone\n')
+  described = machine()
   for name in tables:
     run = argparse.Namespace(**{**vars(args), 'steps': args.steps or DEFAULT_STEPS[name]})
     rows = TABLE_ROWS[name](run)

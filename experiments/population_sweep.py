@@ -55,8 +55,10 @@ REMAKE_FINAL = flags.DEFINE_bool(
 KEEP_CHECKPOINTS = flags.DEFINE_integer('keep_checkpoints', 3, 'Checkpoints kept (one is '
                                        'written after every chunk).')
 MAX_MEMORY_GB = flags.DEFINE_float('max_memory_gb', 0, 'Memory a wave of one bucket\'s '
-                                   'members may use; larger buckets run in equal waves '
-                                   '(0: half the machine\'s memory).')
+                                   'members may use while it trains; larger buckets run in '
+                                   'equal waves (0: half the machine\'s memory). Each '
+                                   'member\'s state once trained is kept beside it until '
+                                   'the sweep ends (--dry_run says how much).')
 CPU_DEVICES = flags.DEFINE_integer('cpu_devices', 0, 'XLA CPU devices, one thread each '
                                    '(0: XLA_FLAGS\' device count, else one per core). Speed, '
                                    'and float rounding (docs/distributed.md).')

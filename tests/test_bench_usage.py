@@ -27,6 +27,8 @@ def _run_without_torch(module, *args):
     ('bench.torch_loop', ('--members', '1', '--steps', '1'), 'bench.torch_loop'),
     # Without the check, (a) and (b) are timed first, then (c)'s import fails.
     ('bench.population', ('--members=1', '--steps=1', '--loop_members=1'), '--no_torch'),
+    # A child's traceback after the other tables' timings, without the check.
+    ('bench.speed', ('--smoke',), '--no_torch'),
 ])
 def test_a_torch_loop_without_torch_is_one_line_before_any_timing(module, args, flag):
   out = _run_without_torch(module, *args)

@@ -650,6 +650,15 @@ def test_a_budget_no_wave_fits_is_said_and_the_dry_run_names_the_devices():
   assert any(re.match(r'^\d+ members in 1 bucket\(s\) on 1 device\(s\); ', line)
              for line in table), table
   assert plan_lib.wave_notes(small, budget)[0] in table
+  # Each member's state once trained stays beside the waves: said with its size (Adam:
+  # parameters, two moments and the best parameters, four copies).
+  (kept,) = [line for line in table if 'stays in memory until the sweep ends' in line]
+  megabytes = float(re.search(r'at least ([\d.e+-]+) MB for the 2 members$', kept)[1])
+  np.testing.assert_allclose(megabytes, 2 * 4 * 4 * bucket['params_per_member'][0] / 2**20,
+                             rtol=0.05)
+  one = []
+  sweep.run_sweep(spec, 'unused', dry_run=True, log=one.append)
+  assert not any('stays in memory until the sweep ends' in line for line in one)
 
 
 def test_waves_that_cannot_keep_the_groups_say_so_and_the_budget_that_would():

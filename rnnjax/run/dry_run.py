@@ -198,6 +198,22 @@ def _cached_note(plan: dict) -> list:
               'population of a new size)' if cuts else '') + ', its other programs some more']
 
 
+def _kept_note(plan: dict) -> list:
+  """Where a bucket trains in several waves, the note of what every member keeps once
+  trained (its parameters, optimizer state and best parameters, the probe's
+  state_bytes_per_member), which stays in memory beside a wave's budget until the sweep
+  ends: the budget bounds a wave's training, not the sweep."""
+  waved = [b for b in plan['buckets'] if b.get('num_waves', 1) > 1]
+  if not waved or any('state_bytes_per_member' not in b for b in plan['buckets']):
+    return []
+  kept = sum(b['num_members'] * b['state_bytes_per_member'] for b in plan['buckets'])
+  return ['note: the memory budget bounds a wave\'s training; each member\'s state once '
+          'trained (parameters, optimizer state, best parameters) stays in memory until '
+          'the sweep ends, beside it: at least '
+          + (f'{kept / 2**30:.2g} GB' if kept >= 2**30 else f'{kept / 2**20:.3g} MB')
+          + f' for the {plan["num_members"]} members']
+
+
 def plan_table(plan: dict, num_chunks: int, max_memory_gb: float = 0.0) -> str:
   """The plan as a table: one row per bucket, with the probe's figures when present."""
   rounds, sizes = plan.get('rounds', 1), plan.get('round_sizes')
@@ -241,6 +257,7 @@ def plan_table(plan: dict, num_chunks: int, max_memory_gb: float = 0.0) -> str:
                  f'{_fmt(b.get("chunk_s")):>8} {_fmt(b.get("save_s")):>6} '
                  f'{_fmt(est):>7} {_fmt(then):>7}  {structure}')
   lines += plan_lib.wave_notes(plan, max_memory_gb)
+  lines += _kept_note(plan)
   lines += _cached_note(plan)
   if total:
     fraction = plan.get('trained_fraction', 1)

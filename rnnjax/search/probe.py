@@ -197,6 +197,8 @@ def _measure(compiled, compiles: dict, cache_hits, validation, state, cfg, hp, d
   # state and values (the program takes only the data arrays it reads); the sweep
   # says the data's size apart (run/prepare.py).
   members = sum(_bytes_on_a_device(x) for x in jax.tree.leaves((state, hp, base_key)))
+  # What each member keeps once trained: the sweep holds every wave's until it ends.
+  kept = sum(_bytes_on_a_device(x) for x in jax.tree.leaves(state)) / per_device
   data_bytes = None
   if memory is not None:  # Per device: arguments (state, data) and temporaries.
     data_bytes = max(0, memory.argument_size_in_bytes - members)
@@ -217,7 +219,8 @@ def _measure(compiled, compiles: dict, cache_hits, validation, state, cfg, hp, d
           'save_s': _calls_s(lambda: save(held[0], hp))[1] if save else 0.0,
           'test_s': _once_s(lambda: jax.block_until_ready(test[0](held[0].params, test[1])))
                     if test else 0.0,
-          'bytes_per_member': member_bytes, 'data_bytes_per_device': data_bytes}
+          'bytes_per_member': member_bytes, 'data_bytes_per_device': data_bytes,
+          'state_bytes_per_member': kept}
 
 
 def _bytes_on_a_device(x) -> int:
@@ -253,7 +256,9 @@ def probe_all(buckets, base_key, mesh, group_size: int = 0, save=None,
   records written after each chunk not counted; test_s, one call of the test split's
   evaluation (0 without its split); bytes_per_member from the compiled training program
   (a chunk's loop over steps does not add to it), less the data, which each device
-  holds once (data_bytes_per_device).
+  holds once (data_bytes_per_device); state_bytes_per_member, a member's training state
+  (parameters, optimizer state, best parameters), which the sweep keeps for every
+  member, each wave's after it trains, until it ends.
   """
   # A wave of more than PROBE_MEMBERS is probed on its first PROBE_MEMBERS rows and its
   # time scaled up (at these sizes a step's time grows in proportion to the members), so
