@@ -744,3 +744,26 @@ def test_a_spec_built_in_python_with_a_wrong_type_is_one_line(changes, message, 
   assert not (tmp_path / 'wd').exists()
   with pytest.raises(InputError, match=r'^spec: a SweepSpec, not dict'):
     sweep.run_sweep({'task': 'forecast'}, str(tmp_path / 'wd'))
+
+
+@pytest.mark.skipif(dry_run._busy_s() is None, reason="reads Linux's /proc/stat")
+def test_a_probe_timed_beside_other_work_says_its_estimate_is_of_that_load():
+  """A sweep beside a dry run doubled its estimate (101 s, then 44 s idle, for sweeps of
+  74-90 s): the CPU other processes used while the probe was timed is measured, and a
+  core's worth (half of one or more) is said; this process's own work is not counted."""
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  plan = {}
+  with dry_run._others_busy(plan):
+    burner = subprocess.Popen([sys.executable, '-c', 'import time\nend = time.time() + 2\n'
+                               'while time.time() < end: pass'])
+    start = time.process_time()
+    while time.process_time() - start < 1.0:  # This process's own: not counted.
+      pass
+    burner.wait(timeout=60)
+  assert plan['others_busy'] >= dry_run.OTHERS_NOTE_CORES, plan
+  assert dry_run._busy_note(plan) == [
+      f"note: other processes kept about {plan['others_busy']:.1f} of this machine's "
+      f'{os.cpu_count()} cores busy while the probe was timed: its figures and the estimate '
+      'are of that load (the sweep runs faster on an idle machine)']
+  assert dry_run._busy_note({'others_busy': 0.3}) == dry_run._busy_note({}) == []

@@ -11,6 +11,7 @@ larger (`strategy.largest_round`).
 import contextlib
 import itertools
 import math
+import os
 import tempfile
 import time
 
@@ -54,7 +55,7 @@ def describe_plan(sweep: prepare_lib.Prepared, group_size: int = 0, log=print,
   firsts = [first_waves[b] for b in range(len(sweep.plan.buckets))]
   plan_json = dict(sweep.plan_json, num_devices=sweep.mesh.size, before_s=before_s,
                    startup_s=startup_s, baselines_s=baselines_s)
-  with _checkpoints() as save:
+  with _checkpoints() as save, _others_busy(plan_json):
     probed = probe.probe_all(
         [(run.cfg, run.uids, run.hp, sweep.device_data[run.data_key]) for run in firsts],
         sweep.base_key, sweep.mesh, group_size, save=save,
@@ -198,6 +199,47 @@ def _cached_note(plan: dict) -> list:
               'population of a new size)' if cuts else '') + ', its other programs some more']
 
 
+# Cores' worth of CPU that other processes use while the probe runs, from which a note
+# says its figures are of that load (on a 2-core VM, a second sweep beside a dry run
+# doubled its estimate: 101 s, then 44 s idle, for sweeps of 74-90 s).
+OTHERS_NOTE_CORES = 0.5
+
+
+def _busy_s() -> float | None:
+  """Seconds of CPU the machine's processes have used since boot (Linux's /proc/stat:
+  user, nice, system, irq and softirq time; not idle, I/O wait, nor a hypervisor's
+  steal), None where it cannot be read."""
+  try:
+    with open('/proc/stat', encoding='ascii') as f:
+      fields = [int(v) for v in f.readline().split()[1:8]]
+    return (sum(fields[:3]) + sum(fields[5:7])) / os.sysconf('SC_CLK_TCK')
+  except (OSError, ValueError, IndexError):
+    return None
+
+
+@contextlib.contextmanager
+def _others_busy(plan_json: dict):
+  """Sets plan_json['others_busy'], the cores' worth of CPU other processes used while
+  inside (the machine's busy time less this process's, over the wall time), where it
+  can be read."""
+  busy, own, start = _busy_s(), time.process_time(), time.perf_counter()
+  yield
+  after, wall = _busy_s(), time.perf_counter() - start
+  if busy is not None and after is not None and wall > 0:
+    plan_json['others_busy'] = max(0.0, (after - busy - (time.process_time() - own)) / wall)
+
+
+def _busy_note(plan: dict) -> list:
+  """The note of a probe timed while other processes kept a core or part of one busy
+  (`OTHERS_NOTE_CORES`): its figures, and the estimate, are of that load."""
+  others = plan.get('others_busy', 0.0)
+  if others < OTHERS_NOTE_CORES:
+    return []
+  return [f'note: other processes kept about {others:.1f} of this machine\'s '
+          f'{os.cpu_count()} cores busy while the probe was timed: its figures and the '
+          'estimate are of that load (the sweep runs faster on an idle machine)']
+
+
 def _kept_note(plan: dict) -> list:
   """Where a bucket trains in several waves, the note of what every member keeps once
   trained (its parameters, optimizer state and best parameters, the probe's
@@ -258,6 +300,7 @@ def plan_table(plan: dict, num_chunks: int, max_memory_gb: float = 0.0) -> str:
                  f'{_fmt(est):>7} {_fmt(then):>7}  {structure}')
   lines += plan_lib.wave_notes(plan, max_memory_gb)
   lines += _kept_note(plan)
+  lines += _busy_note(plan)
   lines += _cached_note(plan)
   if total:
     fraction = plan.get('trained_fraction', 1)
