@@ -597,6 +597,11 @@ def test_waves_equal_one_population_and_share_one_program(tmp_path):
   (one,) = json.loads((tmp_path / 'whole' / 'plan.json').read_text())['buckets']
   assert (bucket['wave_size'], bucket['group_size'], one['group_size']) == (8, 4, 4)
   assert not any(l.startswith('note: bucket') for l in lines)  # Kept: nothing to say.
+  # Each chunk's line names its wave, whose members its counts are.
+  assert [l.split(' step ')[0].split(' ', 2)[2] for l in lines if l.startswith('chunk ')
+          ] == [f'bucket 0 wave {k}/3' for k in (1, 1, 2, 2, 3, 3)]  # Two chunks a wave.
+  assert re.search(r'^chunk \d+/\d+ bucket 0 wave 1/3 step 5  ok \d/8 ', '\n'.join(lines),
+                   re.M), lines
   for a, b in zip(whole['members'], waved['members']):
     assert a['uid'] == b['uid'] and a['bucket'] == b['bucket'] == 0
     assert a['best_step'] == b['best_step']
@@ -767,3 +772,13 @@ def test_a_probe_timed_beside_other_work_says_its_estimate_is_of_that_load():
       f'{os.cpu_count()} cores busy while the probe was timed: its figures and the estimate '
       'are of that load (the sweep runs faster on an idle machine)']
   assert dry_run._busy_note({'others_busy': 0.3}) == dry_run._busy_note({}) == []
+
+
+def test_a_runs_wave_is_counted_within_its_bucket_and_fold():
+  from rnnjax.run import chunks  # pylint: disable=g-import-not-at-top
+  run = lambda bucket, fold: types.SimpleNamespace(bucket=bucket, data_key=(None, fold))
+  runs = [run(0, 0), run(0, 0), run(0, 1), run(0, 1), run(1, 0)]
+  assert [chunks.wave_of(runs, r) for r in range(5)] == [(1, 2), (2, 2), (1, 2), (2, 2),
+                                                          None]
+  # Folds of one wave each: no wave to name.
+  assert chunks.wave_of([run(0, 0), run(0, 1)], 1) is None

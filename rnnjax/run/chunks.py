@@ -55,7 +55,7 @@ def train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *, 
     if r not in emptied and runs[r].uids and max(runs[r].uids) >= 0:
       with compile_cache.measure() as counted:  # This process's compiles, per bucket.
         runs[r], table, evaluation = _train_chunk(sweep, runs[r], group_size, rename, bar,
-                                                  step)
+                                                  step, wave=wave_of(runs, r))
       compiles.setdefault(runs[r].bucket, compile_cache.Compiles()).add(counted)
       search_state = searcher_lib.observe(search_state, r, table)
     if r == len(runs) - 1 or not adaptive:
@@ -177,8 +177,18 @@ def _save(mngr, position: int, runs: list, search_state, *, metrics_bytes: int,
                    'started': [str(r) for r in started], 'timing': timing})
 
 
-def _train_chunk(sweep: prepare_lib.Prepared, run, group_size, rename, bar, step):
-  """One chunk of one run. Returns (run, its searcher table, its evaluation)."""
+def wave_of(runs, r: int) -> tuple | None:
+  """(k, n): run `r` is the k-th wave of n of its bucket's members (of its fold, each
+  fold's members waved apart), or None where they train in one."""
+  same = lambda run: (run.bucket, run.data_key[1]) == (runs[r].bucket, runs[r].data_key[1])
+  mine = [i for i, run in enumerate(runs) if same(run)]
+  return (mine.index(r) + 1, len(mine)) if len(mine) > 1 else None
+
+
+def _train_chunk(sweep: prepare_lib.Prepared, run, group_size, rename, bar, step,
+                 wave=None):
+  """One chunk of one run (`wave`: its bucket's k-th of n, `wave_of`, said in the
+  progress). Returns (run, its searcher table, its evaluation)."""
   cfg, mesh = run.cfg, sweep.mesh
   state = run.state
   if state is None:
@@ -204,5 +214,6 @@ def _train_chunk(sweep: prepare_lib.Prepared, run, group_size, rename, bar, step
   shown, mode = tasks.shown_of(sweep.spec.task, sweep.spec.selection)
   rank = tasks.ranked_beside(sweep.spec.task, sweep.spec.difference, sweep.spec.selection)
   bar.chunk(run.bucket, step, metrics['val'][shown][real], status[real], metric=shown,
-            mode=mode, ranked=(rank, metrics['val'][rank][real]) if rank else None)
+            mode=mode, ranked=(rank, metrics['val'][rank][real]) if rank else None,
+            wave=wave)
   return dataclasses.replace(run, state=state), table, evaluation

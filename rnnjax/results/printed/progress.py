@@ -91,10 +91,12 @@ class Progress:
                           dynamic_ncols=True) if bar else None
 
   def chunk(self, bucket: int, step: int, values, status, *, metric: str = 'rmse',
-            mode: str = 'min', ranked=None):
+            mode: str = 'min', ranked=None, wave=None):
     """values: <float>[P], the members' validation `metric` (better when `mode`);
     ranked: (name, <float>[P]) the metric that ranks (lower is better) where the best
-    `metric` is not the best-ranked member's (tasks.ranked_beside), else None."""
+    `metric` is not the best-ranked member's (tasks.ranked_beside), else None;
+    wave: (k, n), the bucket's k-th wave of n, whose members the counts are, or None
+    where the bucket trains in one."""
     now = self._clock() - self._start
     compiled = self._compiling()
     work = max(now - self._last - (compiled - self._compiled), 0.0)
@@ -116,11 +118,12 @@ class Progress:
               f'diverged {int((status == pop.DIVERGED).sum())} '
               f'stopped {int((status == pop.STOPPED).sum())}')
     shown = '-' if self._best[1] is None else f'{self._best[1]:.4g}'
+    where = f' wave {wave[0]}/{wave[1]}' if wave else ''
     best = f'best val {metric} {shown}'
     if ranked and self._best[1] is not None:
       best += f' ({ranked[0]} {self._best[0]:.4g})'
     if self._bar is not None:
-      self._bar.set_postfix_str(f'bucket {bucket} step {step} {counts} {best}')
+      self._bar.set_postfix_str(f'bucket {bucket}{where} step {step} {counts} {best}')
       self._bar.update(1)
       return
     seconds, chunks = self._later if self._later[1] else self._first
@@ -128,7 +131,7 @@ class Progress:
     eta = (seconds / chunks * max(self._total - self._done, 0) +
            self._first_compile_s / len(self._started) * to_start)
     total = max(self._total, self._done)  # An estimate below the count shows the count.
-    self._log(f'chunk {self._done}/{total} bucket {bucket} step {step}  {counts}  '
+    self._log(f'chunk {self._done}/{total} bucket {bucket}{where} step {step}  {counts}  '
               f'{best}  elapsed {now:.1f}s  eta {eta:.1f}s')
 
   @property
