@@ -232,6 +232,10 @@ def test_two_process_sweep_equals_one_process_and_resumes_in_one(runs):
   expected = _outcome(runs['four'])
   assert json.load(open(os.path.join(runs['two'], 'sweep.json')))['spec'] == SPEC.to_json()
   assert f'resuming {runs["rewound"]}: {REWIND_TO} of ' in runs['single_log']
+  # Its 4 devices on fewer cores (CI's 2) are said to share them.
+  from rnnjax.engine import sharding  # pylint: disable=g-import-not-at-top
+  assert ('note: 4 CPU devices on 2 cores share them, a thread each' in runs['single_log']
+          ) == (sharding.usable_cpus() == 2), runs['single_log']
   for workdir in (runs['two'], runs['rewound']):
     got = _outcome(workdir)
     assert got[1].keys() == expected[1].keys()

@@ -50,7 +50,8 @@ class Prepared:
   def notes(self) -> list:
     """Every data key's notes, each once (those the folds share, and a fold's own, such
     as a class its validation part lacks, named by its fold), random search's repeated
-    draws, and a panel's --deseasonalize where no series can be seasonal."""
+    draws, a panel's --deseasonalize where no series can be seasonal, and CPU devices
+    more than the cores."""
     notes = list(dict.fromkeys(_fold_notes(self.datas, self.spec.folds)))
     config_of = self.plan.config_of
     if self.spec.search == 'random' and config_of is not None:
@@ -58,6 +59,10 @@ class Prepared:
                    f'{len(set(config_of.tolist()))} of them distinct: a draw of values '
                    'drawn before trains as more seeds of that configuration (with '
                    'its own random streams), and every table groups them')
+    cores, local = sharding.usable_cpus(), jax.local_device_count()
+    if self.mesh.devices.flat[0].platform == 'cpu' and local > cores:
+      notes.append(f'note: {local} CPU devices on {cores} cores share them, a thread each '
+                   '(--cpu_devices=0: one a core)')
     season = self.data.info.get('season', 0) if self.spec.task == 'panel' else None
     if season is not None and season <= 1 and 1 in self.spec.axes()['deseasonalize'].values:
       notes.append(f'note: --deseasonalize={self.spec.deseasonalize} does nothing at season '
