@@ -89,8 +89,9 @@ def absent_note(swept, given) -> str:
   new = len(held - set(swept))
   one = len(absent) == 1
   return (f"{len(absent)} of the sweep's {len(swept)} series {'is' if one else 'are'} not in "
-          f"--csv_path, so not forecast ({panel.some_ids(absent)}); forecast are the "
-          f"{len(held)} series it holds" + (f', {new} of them new' if new else ''))
+          f"--csv_path, so not forecast ({panel.some_ids(absent)}); the {len(held)} series "
+          f"it holds {'is' if len(held) == 1 else 'are'}"
+          + (f', {new} of them new' if new else ''))
 
 
 def left_out_note(ids, horizon: int) -> str:
