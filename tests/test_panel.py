@@ -122,7 +122,13 @@ def test_windows_follow_the_m_protocol_and_pad_short_series(long_csv):
   val, test = arrays['val'], arrays['test']
   # One validation and one test window per series; 'c' (3 points) cannot validate.
   np.testing.assert_array_equal(val['weight'], [1, 1, 0])
-  assert notes and 'left out of training and validation' in notes[0]
+  assert notes[0] == ('1 series with at most 4 points before the test part: left out of '
+                      'training and validation, forecast on test')
+  # A fold's panel, cut back, ends at its origin: its notes say so, not "test".
+  _, fold_notes = panel_windows.windows(panel.earlier(p, 1, 4), lookback=8, horizon=4,
+                                        season=4, earlier=True)
+  assert fold_notes[0].endswith('points before its origin: left out of its training and '
+                                'validation'), fold_notes
   a = p.train[0]
   np.testing.assert_allclose(val['y'][0, :, 0], a[-4:], rtol=1e-6)
   np.testing.assert_allclose(val['x'][0, :, 0], a[-12:-4], rtol=1e-6)

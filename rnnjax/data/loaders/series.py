@@ -105,7 +105,7 @@ def load_panel(*, dataset, seed, val_size, test_size, csv_path='', test_path='',
         season, max(whole.times, key=len), time_column)]))
   data = panel.earlier(whole, origin_back, horizon)
   arrays, window_notes = panel_windows.windows(data, lookback=lookback, horizon=horizon,
-                                       season=season)
+                                               season=season, earlier=bool(origin_back))
   baselines, reference, baseline_notes, forecasts = panel_baselines.baselines(
       data, arrays, horizon=horizon, season=season, dataset='' if csv_path else dataset,
       methods=tuple(benchmarks) if classical_baselines and not origin_back else ())

@@ -105,7 +105,7 @@ def _val_observed(panel, horizon: int) -> np.ndarray:
 
 
 def windows(panel, *, lookback: int, horizon: int,
-            season: int) -> tuple[dict, tuple]:
+            season: int, earlier: bool = False) -> tuple[dict, tuple]:
   """(split -> arrays, notes): the panel's windows (see the module docstring).
 
   Every split: x <float32>[N, lookback, 1 + C] (the target in original units, then the C
@@ -130,7 +130,8 @@ def windows(panel, *, lookback: int, horizon: int,
   <int32>[N] (theirs, ascending: the points between a window's last target and the end
   of its series' part), for a member's `history`; and where some of their targets were
   empty (panel.observed), observed <bool>[N, horizon]: which held a value (the loss is
-  their mean: a filled target is never trained towards).
+  their mean: a filled target is never trained towards). `earlier`: the panel is a
+  cross-validation fold's, cut back (panel.earlier), as its notes say.
   """
   num_future = len(panel.future_columns)
   counts = dict(zip(('train', 'refit'), strided.counts(panel, horizon)))
@@ -194,8 +195,12 @@ def windows(panel, *, lookback: int, horizon: int,
   if not val_observed.all():
     out['val']['observed'] = val_observed.astype(np.float32)
   left_out = int(np.sum(~usable) - np.sum(unseen))
+  # A fold's panel (`earlier`: cut back, panel.earlier) ends at its origin; its test
+  # part is scored nowhere.
   notes = ((f'{left_out} series with at most {horizon} points before the test part: '
-            'left out of training and validation, forecast on test',) if left_out else ())
+            'left out of training and validation, forecast on test' if not earlier else
+            f'{left_out} series with at most {horizon} points before its origin: left out '
+            'of its training and validation',) if left_out else ())
   if not val_observed.all():
     notes += (f'validation: {int(np.sum(~val_observed))} empty target cell(s) in the last '
               f'{horizon} points of the train part of {int(np.sum(~val_observed.all(1)))} '
@@ -204,12 +209,12 @@ def windows(panel, *, lookback: int, horizon: int,
   if unseen.any():
     notes += (f'validation: {int(np.sum(unseen))} series without a target in the last '
               f'{horizon} points of their train part (e.g. {panel.ids[np.argmax(unseen)]!r}): '
-              'left out of validation, trained on and forecast on test',)
-  if scales.by_level:
+              'left out of validation, trained on' + ' and forecast on test' * (not earlier),)
+  if scales.by_level and not earlier:  # A fold's test part is scored nowhere.
     notes += (f'{scales.by_level} series with no in-sample naive error before the test '
               'part (one point, or constant): their MASE is scaled by their mean |value| '
               'instead',)
-  if scales.by_level_rmsse:
+  if scales.by_level_rmsse and not earlier:
     notes += (f'{scales.by_level_rmsse} series with no one-step change from their first '
               'non-zero value before the test part (never sold, one sale, or constant): '
               'their RMSSE is scaled by the root mean square of those values (1 if never '
