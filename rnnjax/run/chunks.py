@@ -52,7 +52,7 @@ def train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *, 
     r, c = order[position]
     step = (c + 1) * spec.eval_every
     records, evaluation = [], None
-    if r not in emptied and runs[r].uids and max(runs[r].uids) >= 0:
+    if r not in emptied and _has_members(runs[r]):
       with compile_cache.measure() as counted:  # This process's compiles, per bucket.
         runs[r], table, evaluation = _train_chunk(sweep, runs[r], group_size, rename, bar,
                                                   step, wave=wave_of(runs, r))
@@ -104,9 +104,14 @@ def counted(sweep, runs, start: int) -> int:
   (not those whose every member halving cut or, where no search decides, stopped)."""
   adaptive = sweep.spec.search in planner.ADAPTIVE
   gone = _stopped_runs(runs, adaptive) | {
-      r for r, run in enumerate(runs) if not (run.uids and max(run.uids) >= 0)}
+      r for r, run in enumerate(runs) if not _has_members(run)}
   order = plan_lib.chunk_order(len(runs), sweep.num_chunks, chunk_major=adaptive)
   return start + sum(1 for r, _ in order[start:] if r not in gone)
+
+
+def _has_members(run) -> bool:
+  """Whether a run holds a real member (uid >= 0): halving may have cut every one."""
+  return bool(run.uids) and max(run.uids) >= 0
 
 
 def _stopped_runs(runs, adaptive: bool) -> set:
@@ -130,7 +135,7 @@ def _drop_emptied(bar, runs, order, position: int, emptied: set, *, log=print,
   for r, run in enumerate(runs):
     if r in emptied:
       continue
-    if r in stopped or not (run.uids and max(run.uids) >= 0):
+    if r in stopped or not _has_members(run):
       emptied.add(r)
       left = sum(1 for k, _ in order[position + 1:] if k == r)
       bar.drop(left)
