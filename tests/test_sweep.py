@@ -740,6 +740,13 @@ def test_auto_hidden_mode_masks_small_sweeps_and_buckets_large_ones():
     (dict(difference='yes'), r"^--difference: 'yes' \(str\) must be True or False"),
     (dict(num_layers='2', dropout='0', dropout_per_layer=['0.1', '0.2']),
      r"^--dropout_per_layer: \['0.1', '0.2'\] \(list\) must be a str: '0.1;0.2'$"),
+    # Data where a file goes: its size, not every row; a path is not a grid.
+    (dict(csv_path=np.arange(300.0)), r"^--csv_path: a ndarray of shape \(300,\) \(ndarray\) "
+     r'must be a path \(a str or pathlib.Path\); a sweep reads its data from files: write '
+     r'it to one first \(DataFrame.to_csv\)$'),
+    (dict(csv_path=['a.csv']), r"^--csv_path: \['a.csv'\] \(list\) must be a path \(a str or "
+     r'pathlib.Path\)$'),
+    (dict(time_column=['ds']), r"^--time_column: \['ds'\] \(list\) must be a str$"),
 ])
 def test_a_spec_built_in_python_with_a_wrong_type_is_one_line(changes, message, tmp_path):
   """Read as they came, a str of column names split into characters and a list of rates
@@ -749,6 +756,18 @@ def test_a_spec_built_in_python_with_a_wrong_type_is_one_line(changes, message, 
   assert not (tmp_path / 'wd').exists()
   with pytest.raises(InputError, match=r'^spec: a SweepSpec, not dict'):
     sweep.run_sweep({'task': 'forecast'}, str(tmp_path / 'wd'))
+  with pytest.raises(InputError, match=r'^--workdir: 5 \(int\) must be a path'):
+    sweep.run_sweep(TINY, 5)
+
+
+def test_files_given_as_paths_are_read_as_their_text(tmp_path):
+  """pathlib.Path for a data file, as for the work directory (a notebook's habit): read
+  as its text, where it was refused as not a str."""
+  spec = dataclasses.replace(TINY, dataset='', csv_path=tmp_path / 'absent.csv',
+                             target_columns=('y',))
+  with pytest.raises(InputError, match=f'^--csv_path: {tmp_path / "absent.csv"}: no such file$'):
+    sweep.run_sweep(spec, tmp_path / 'wd')
+  assert not (tmp_path / 'wd').exists()
 
 
 @pytest.mark.skipif(dry_run._busy_s() is None, reason="reads Linux's /proc/stat")

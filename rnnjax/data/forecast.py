@@ -85,6 +85,28 @@ def _check_test_part(observed, cells, columns, *, path: str, flag: str, horizon:
         '(predict --future_path reads them), or give --test_size')
 
 
+# The share of a target's validation points outside its train part's range from which
+# a note says --difference (the bundled airline, CO2 and shampoo series, 0.27-0.66,
+# take it in their flagfiles; wine sales, 0, do not).
+BEYOND_TRAIN = 0.25
+
+
+def _beyond_train(targets, train_end: int, columns) -> tuple:
+  """A note where much of a target's validation part lies outside the range of its
+  train part (a trend): a model of levels extrapolates them poorly. Validation alone,
+  which a sweep may look at."""
+  for c, column in enumerate(columns):
+    train, val = targets[:train_end, c], targets[train_end:, c]
+    low, high = np.nanmin(train), np.nanmax(train)
+    outside = int(np.sum((val < low) | (val > high)))
+    if len(val) and outside >= BEYOND_TRAIN * len(val):
+      return (f'validation: {outside} of the {len(val)} values of {column!r} lie outside '
+              f'the range of its train part ({low:.4g} to {high:.4g}), as a trend\'s do: '
+              'a model of the levels forecasts poorly beyond what it trained on; '
+              '--difference models the changes',)
+  return ()
+
+
 def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
          target_columns=(), input_columns=(), lookback: int, horizon: int,
          val_size: int = 0, test_size: int = 0, season: int = -1,
@@ -182,6 +204,8 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
               f'{len(filled) - data.split_points[1]} points are filled (--fill={fill}) and '
               'left out of the test scores, the model\'s and every baseline\'s (RMSE, MAE, '
               'MASE and the intervals\' coverage: means over the observed cells)',)
+  if not difference and not origin_back:
+    notes += _beyond_train(filled[:val_end, :len(columns)], train_end, columns)
   k = int(bool(grid_note))  # What was filled, after what was put back to be filled.
   notes = notes[:k] + gap_fill.sweep_note(counts, path, fill) + notes[k:]
   return dataclasses.replace(data, notes=notes + data.notes, filled=counts,

@@ -86,6 +86,10 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
   if not isinstance(spec, SweepSpec):
     raise errors.InputError(f'spec: a SweepSpec, not {type(spec).__name__} '
                             '(SweepSpec(**settings) makes one)')
+  if not isinstance(workdir, (str, os.PathLike)):
+    raise errors.InputError(f'--workdir: {workdir!r} ({type(workdir).__name__}) must be a '
+                            'path, a str or pathlib.Path')
+  workdir, spec = str(workdir), rules.with_paths(spec)
   if isinstance(keep_checkpoints, bool) or not isinstance(keep_checkpoints, int) or (
       keep_checkpoints < 1):
     raise errors.InputError(f'--keep_checkpoints: {keep_checkpoints!r} must be a whole '

@@ -5,6 +5,7 @@ unused; `applies(name, task)` says whether a task reads a setting (MLflow's para
 are those)."""
 
 import dataclasses
+import os
 
 import numpy as np
 
@@ -28,10 +29,29 @@ DATA_FILES = {'forecast': ('csv_path',), 'panel': ('csv_path', 'test_path'),
               'classify': ('train_path', 'test_path'), 'charlm': ('text_path',)}
 
 
+def _shown(value) -> str:
+  """`value` as an error shows it: its repr when short, else its kind and size (an array
+  or a DataFrame given where a path goes prints as every row)."""
+  text = repr(value)
+  if '\n' not in text and len(text) <= 60:
+    return text
+  shape = getattr(value, 'shape', None)
+  return (f'a {type(value).__name__} of shape {tuple(shape)}' if shape is not None else
+          f'{text.splitlines()[0][:50]}...')
+
+
+def with_paths(spec: SweepSpec) -> SweepSpec:
+  """`spec` with its data file paths as text (a pathlib.Path given from Python)."""
+  paths = {f: str(getattr(spec, f)) for f in set().union(*DATA_FILES.values())
+           if isinstance(getattr(spec, f), os.PathLike)}
+  return dataclasses.replace(spec, **paths) if paths else spec
+
+
 def check_types(spec: SweepSpec) -> None:
   """InputError naming the field for a value of another type than its default's (a spec
   built in Python: a str of column names would read as its characters, a list of rates
   as text); a spec string may be given as a number."""
+  files = set().union(*DATA_FILES.values())
   for field in dataclasses.fields(spec):
     value, default = getattr(spec, field.name), field.default
     kind = type(default)
@@ -50,11 +70,15 @@ def check_types(spec: SweepSpec) -> None:
     if not ok:
       wanted = {tuple: "a tuple of names, e.g. ('sales',)", bool: 'True or False',
                 int: 'a whole number (int)', float: 'a number'}.get(kind, 'a str')
-      if kind is str and isinstance(value, (list, tuple)):
-        joined = (';' if field.name == 'dropout_per_layer' else ',').join(map(str, value))
-        wanted += (f': {joined!r}' if field.name == 'dropout_per_layer' else
-                   f": 'grid({joined})'")
-      raise InputError(f'--{field.name}: {value!r} ({type(value).__name__}) must be '
+      if field.name in files:
+        wanted = 'a path (a str or pathlib.Path)' + (
+            '; a sweep reads its data from files: write it to one first (DataFrame.to_csv)'
+            if not isinstance(value, (list, tuple)) else '')
+      elif field.name in hparams.BY_NAME and isinstance(value, (list, tuple)):
+        wanted += f": 'grid({','.join(map(str, value))})'"
+      elif field.name == 'dropout_per_layer' and isinstance(value, (list, tuple)):
+        wanted += f": {';'.join(map(str, value))!r}"
+      raise InputError(f'--{field.name}: {_shown(value)} ({type(value).__name__}) must be '
                        f'{wanted}')
 
 

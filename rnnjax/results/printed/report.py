@@ -73,7 +73,7 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
     vals = ' '.join(f'{words.fmt(scores.get("val", {}).get(k)):>12}' for k in shown) + blank
     lines.append(f'{"":>4} {"":>5} {"baseline":>8} {vals} '
                  f'{words.fmt(scores.get("test", {}).get(display)):>12}  {name}')
-  lines.append(f'{len(members)} members: ' +
+  lines.append(f'{len(members)} member{"s" * (len(members) != 1)}: ' +
                ', '.join(f'{n} {s}' for s, n in counts.items()))
   if len(configs) and (np.diff(configs.offsets) > 1).any():  # Seeds (or folds).
     uids = configs[0]['uids']
