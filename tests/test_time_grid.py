@@ -67,6 +67,23 @@ def test_the_step_is_the_commonest_spacing_of_dates_with_long_gaps():
   assert f'{len(labels) - len(cells)} absent periods (a day)' in note
 
 
+def test_a_series_that_ends_at_an_earlier_date_is_said_to_be_forecast_at_past_dates():
+  """A product no longer sold was forecast for weeks 40 weeks past, silently (a demand
+  planner's panel); step numbers count each series' own steps (the M competitions'), so
+  series of different lengths there end on no common calendar."""
+  from rnnjax.final.saved import panel_forecasting  # pylint: disable=g-import-not-at-top
+  weeks = [str(d) for d in np.arange('2024-01-01', '2024-03-01', 7, dtype='datetime64[D]')]
+  times = [weeks, weeks[:4], weeks[2:], None]  # A history without times: none said.
+  assert time_grid.ended_early([t or [] for t in times]) == [(1, 5)]
+  assert panel_forecasting.ended_early_note(['a', 'b', 'c', 'd'], times, 'history') == [
+      "history: 1 series ends before the others' last date, each forecast from its own "
+      "end, at dates already past (e.g. 'b', last at 2024-01-22, 5 steps earlier); a sweep "
+      'with --fill=zero runs a series that stopped on as zeros to the last date']
+  assert time_grid.ended_early([weeks, weeks[:-1], weeks[:-2]]) == [(1, 1), (2, 2)]
+  assert time_grid.ended_early([['1', '2', '3'], ['1', '2']]) == []
+  assert time_grid.ended_early([weeks[:2], weeks[:2]]) == [] == time_grid.ended_early([weeks])
+
+
 def test_rows_are_sorted_by_time():
   out, labels, note = _grid(['2020-03', '2020-01', '2020-02', '2020-05'])
   assert labels == ['2020-01', '2020-02', '2020-03', '2020-04', '2020-05']

@@ -236,3 +236,22 @@ def future_times(cells, steps: int, grid=()) -> list:
     out.append([periods.label(unit, p[-1] + k * step, example, step)
                 for k in range(1, steps + 1)])
   return out
+
+
+def ended_early(cells) -> list:
+  """[(series index, steps before the latest end)] of each series (`cells`: per series,
+  its time strings in time order) whose last time comes before another's: a product no
+  longer sold, forecast from its own end, at dates already past. [] where a cell is not
+  a date (step numbers count each series' own steps, as the M competitions' do) or
+  fewer than two series have dates."""
+  cells = [[str(c).strip() for c in series] for series in cells]
+  if sum(bool(series) for series in cells) < 2:
+    return []
+  unit, positions = periods.count(cells)
+  step = periods.step([np.sort(p) for p in positions]) if unit not in (None, 'step') else 0
+  if not step:
+    return []
+  ends = [int(p.max()) if len(p) else None for p in positions]
+  latest = max(e for e in ends if e is not None)
+  return [(i, (latest - e) // step) for i, e in enumerate(ends)
+          if e is not None and e < latest]

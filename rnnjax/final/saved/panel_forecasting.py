@@ -90,6 +90,7 @@ def panel_forecast(transform, arrays, outputs, given, steps: int, levels,
     notes.append(f'{what}: {len(short)} series shorter than the lookback '
                  f'({lookback}) padded on the left with their first value '
                  f'(e.g. {short[0]!r}: {len(histories[ids.index(short[0])])} points)')
+  notes += ended_early_note(ids, times, what)
   if steps > transform['horizon']:
     notes.append(f'steps past the horizon ({transform["horizon"]}) feed the forecasts '
                  'back as history')
@@ -98,6 +99,20 @@ def panel_forecast(transform, arrays, outputs, given, steps: int, levels,
   return {'ids': ids, 'point': point, 'lower': lower, 'upper': upper, 'notes': notes,
           'times': time_grid.future_times([t or [] for t in times], steps,
                                           panel_histories.data_times(arrays))}
+
+
+def ended_early_note(ids, times, what: str) -> list:
+  """[the note] where some histories end at an earlier date than others (a product no
+  longer sold): each is forecast from its own end, at dates already past."""
+  early = time_grid.ended_early([t or [] for t in times])
+  if not early:
+    return []
+  k, back = early[0]
+  return [f'{what}: {len(early)} series end{"s" * (len(early) == 1)} before the others\' '
+          'last date, each forecast '
+          f'from its own end, at dates already past (e.g. {ids[k]!r}, last at '
+          f'{times[k][-1]}, {back} steps earlier); a sweep with --fill=zero runs a series '
+          'that stopped on as zeros to the last date']
 
 
 # The commit since which a window ending on 0 is scaled by its mean |value|.

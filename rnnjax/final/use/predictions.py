@@ -18,6 +18,7 @@ from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
 from rnnjax.final.saved import arguments
 from rnnjax.final.saved import model_files
+from rnnjax.final.saved import panel_forecasting
 from rnnjax.final.saved import panel_histories
 from rnnjax.final.use import case_predictions
 from rnnjax.final.use import panel_predictions
@@ -258,6 +259,7 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels, figures
                  for n in fc['notes']]
   ahead = time_grid.future_times([t or [] for t in times], steps,  # '+1', ... untimed.
                                  panel_histories.data_times(model.arrays))
+  fc['notes'] += panel_forecasting.ended_early_note(ids, times, source_name)
   header, rows = panel_predictions.rows(fc, ahead)
   tests = panel_shown.tested(model)
   metric = panel_shown.shown_metric(model)
