@@ -76,8 +76,8 @@ def test_an_export_of_sale_days_only_is_told_of_fill_zero(tmp_path):
   # 'b' ends 6 days before 'a': with --fill=zero it runs on as 0s to day 14, and its
   # validation (11-12) and test part (13-14) hold no value given: said.
   # ('a''s validation, days 11-12 without a row, is 0 sold as any absent day: not said.)
-  assert ("--fill=zero: 1 of 2 series end before their test part and 1 before their "
-          "validation part (e.g. 'b', whose last value is at 8): their rows after it, to "
+  assert ("--fill=zero: 1 of 2 series ends before its test part and validation part "
+          "(e.g. 'b', whose last value is at 8): their rows after it, to "
           "the panel's last time, are read as 0 sold, and those parts scored on them; where "
           "a series' rows stop because its export does, not its sales, --fill=linear "
           "scores the values given alone") in zero
@@ -481,12 +481,13 @@ def test_series_without_a_naive_error_are_said_to_be_scaled_by_their_level(tmp_p
   path = _write(tmp_path / 'flat.csv', {'a': [5.0] * 12, 'b': list(range(12))})
   p = panel.load(csv_path=path, id_column='unique_id', target_column='y', horizon=2)
   arrays, notes = panel_windows.windows(p, lookback=4, horizon=2, season=1)
-  assert ('1 series with no in-sample naive error before the test part (one point, or '
-          'constant): their MASE is scaled by their mean |value| instead') in notes
+  assert ("1 series with no in-sample naive error before the test part (one point, or "
+          "constant: 'a'): their MASE is scaled by their mean |value| instead (1 if that "
+          "is 0)") in notes
   np.testing.assert_allclose(arrays['test']['mase_denom'], [5.0, 1.0])
-  assert ('1 series with no one-step change from their first non-zero value before the '
-          'test part (never sold, one sale, or constant): their RMSSE is scaled by the root '
-          'mean square of those values (1 if never sold) instead') in notes
+  assert ("1 series with no one-step change from their first non-zero value before the "
+          "test part (never sold, one sale, or constant: 'a'): their RMSSE is scaled by the "
+          "root mean square of those values (1 if never sold) instead") in notes
   np.testing.assert_allclose(arrays['test']['rmsse_denom'], [5.0, 1.0])
 
 

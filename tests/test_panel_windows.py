@@ -211,8 +211,8 @@ def test_series_scales_by_hand():
   # v is shorter than a season: lag 1, over [1, 3, 2, 6], then over all 6 points.
   assert got.mase['val'][0] == pytest.approx((2 + 1 + 4) / 3)
   assert got.mase['test'][0] == pytest.approx((2 + 1 + 4 + 94 + 100) / 5)
-  assert (got.by_level, got.seasonal) == (2, 1)  # saw and repeat: no error at lag 12.
-  assert series_scales._compute(p, horizon=2, season=2).by_level == 1  # repeat alone.
+  assert (got.by_level, got.seasonal) == ((1, 2), 1)  # saw, repeat: no error at lag 12.
+  assert series_scales._compute(p, horizon=2, season=2).by_level == (2,)  # repeat alone.
 
 
 def test_training_windows_mark_their_empty_targets():

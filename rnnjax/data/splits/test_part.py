@@ -47,12 +47,17 @@ def zero_parts(ids, held, times, horizon: int, given: bool) -> tuple:
   shown = [(part, v) for part, v in parts.items() if v]
   if not shown:
     return ()
-  counted = [f'{len(v)} of {len(ids)} series end before their {part}' if not k
-             else f'{len(v)} before their {part}' for k, (part, v) in enumerate(shown)]
+  # Those before their validation part are among those before their test part.
+  n = len(shown[0][1])
+  one = n == 1
+  parts = ' and '.join(part for part, v in shown if len(v) == n)
+  counted = [f'{n} of {len(ids)} series end{"s" * one} before {"its" if one else "their"} '
+             f'{parts}'] + [f'{len(v)} of them before their {part} too'
+                            for part, v in shown[1:] if len(v) < n]
   i = shown[0][1][0]
   when = (f', whose last value is at {times[i][last[i]]}'
           if last[i] >= 0 and times[i] and times[i][last[i]] else '')
-  return (f'--fill=zero: {" and ".join(counted)} (e.g. {ids[i]!r}{when}): their rows after '
+  return (f'--fill=zero: {", ".join(counted)} (e.g. {ids[i]!r}{when}): their rows after '
           'it, to the panel\'s last time, are read as 0 sold, and those parts scored on '
           'them; where a series\' rows stop because its export does, not its sales, '
           '--fill=linear scores the values given alone',)

@@ -210,15 +210,17 @@ def windows(panel, *, lookback: int, horizon: int,
     notes += (f'validation: {int(np.sum(unseen))} series without a target in the last '
               f'{horizon} points of their train part (e.g. {panel.ids[np.argmax(unseen)]!r}): '
               'left out of validation, trained on' + ' and forecast on test' * (not earlier),)
+  named = lambda positions: ', '.join(repr(panel.ids[i]) for i in positions[:3]) + (
+      ', ...' if len(positions) > 3 else '')
   if scales.by_level and not earlier:  # A fold's test part is scored nowhere.
-    notes += (f'{scales.by_level} series with no in-sample naive error before the test '
-              'part (one point, or constant): their MASE is scaled by their mean |value| '
-              'instead',)
+    notes += (f'{len(scales.by_level)} series with no in-sample naive error before the '
+              f'test part (one point, or constant: {named(scales.by_level)}): their MASE '
+              'is scaled by their mean |value| instead (1 if that is 0)',)
   if scales.by_level_rmsse and not earlier:
-    notes += (f'{scales.by_level_rmsse} series with no one-step change from their first '
-              'non-zero value before the test part (never sold, one sale, or constant): '
-              'their RMSSE is scaled by the root mean square of those values (1 if never '
-              'sold) instead',)
+    notes += (f'{len(scales.by_level_rmsse)} series with no one-step change from their '
+              'first non-zero value before the test part (never sold, one sale, or '
+              f'constant: {named(scales.by_level_rmsse)}): their RMSSE is scaled by the '
+              'root mean square of those values (1 if never sold) instead',)
   if season > 1:
     notes += (f'{scales.seasonal} of {len(panel.train)} series pass the seasonality test '
               f'at season {season}: --deseasonalize adjusts those',)

@@ -96,8 +96,8 @@ class Scales:
   floor: dict  # 'val', 'test' -> floor_of.
   figure: dict  # 'val', 'test' -> per series seasonal_figure (<float64>[season] or None).
   inputs: tuple  # Per series input_level: (mean, std) <float64>[C], or None.
-  by_level: int  # Series whose MASE test scale falls back to the level,
-  by_level_rmsse: int  # ... whose RMSSE test scale does,
+  by_level: tuple  # The positions of the series whose MASE test scale falls back to
+  by_level_rmsse: tuple  # the level, and of those whose RMSSE test scale does,
   seasonal: int  # ... and that pass the seasonality test on their train part.
 
 
@@ -119,8 +119,10 @@ def _compute(panel, horizon: int, season: int) -> Scales:
       floor={split: each(floor_of, split) for split in parts},
       figure=figures,
       inputs=tuple(input_level(u, horizon) for u in all_inputs),
-      by_level=sum(not competition.naive_error(s, season) > 0 for s in panel.train),
-      by_level_rmsse=sum(not competition.rmsse_error(s) > 0 for s in panel.train),
+      by_level=tuple(i for i, s in enumerate(panel.train)
+                     if not competition.naive_error(s, season) > 0),
+      by_level_rmsse=tuple(i for i, s in enumerate(panel.train)
+                           if not competition.rmsse_error(s) > 0),
       seasonal=sum(f is not None for f in figures['test']))
 
 
