@@ -15,6 +15,12 @@ class InputError(ValueError):
   """Bad user input. The message names the flag or file and what was wrong with it."""
 
 
+class RowsAheadError(InputError):
+  """A forecast's rows ahead (the input columns' values after a history) missing, too
+  few, or not starting the step after it: where the history ends in rows without a
+  target, they may be those rows (final/saved/arguments.plan_noted says so)."""
+
+
 class WriteError(InputError):
   """A file of the work directory could not be written; the message names it, why, and
   what is left intact."""

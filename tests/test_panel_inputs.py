@@ -286,6 +286,12 @@ def test_rows_of_other_ids_only_are_refused_in_one_line_naming_a_few(tmp_path):
   plan['unique_id'] = ['s00', 's00', '1', '1']
   with pytest.raises(InputError, match=r"^future_inputs: no values for series 's01'$"):
     panel_future.panel_future_inputs(TRANSFORM, ids, plan, HORIZON, times=times)
+  # One written with another space or case: named (a spreadsheet's trailing space).
+  plan['unique_id'] = ['s00', 's00', 'S01 ', 'S01 ']
+  with pytest.raises(InputError, match=r"^future_inputs: no values for series 's01' \(it "
+                     r"holds 'S01 ', which differs in its spaces or case: ids are read as "
+                     r"written\)$"):
+    panel_future.panel_future_inputs(TRANSFORM, ids, plan, HORIZON, times=times)
 
 
 def test_members_read_the_promotions_planned_for_their_horizon(shop):
@@ -506,6 +512,15 @@ def test_predict_reads_the_inputs_after_each_series(tmp_path, shop):
                      r'rows are a plan of the inputs ahead, give them in future_inputs '
                      r'\(--future_path\) instead$'):
     predictions.run(workdir, csv_path=str(appended), out_dir=str(tmp_path / 'e1'))
+  # An error of another kind is not about those rows: as it is (a plan missing a series).
+  missing = tmp_path / 'missing.csv'
+  missing.write_text('unique_id,ds,promo\n' + ''.join(
+      f's{s:02d},{39 + t},1\n' for s in range(24) if s != 3 for t in range(2)),
+                     encoding='utf-8')
+  with pytest.raises(InputError, match=r"^--future_path .*missing.csv: no values for series "
+                     r"'s03'$"):
+    predictions.run(workdir, csv_path=str(appended), future_path=str(missing),
+                    out_dir=str(tmp_path / 'e1'))
   # A plan dated a step late for one series is refused, not read by position.
   plan.write_text('unique_id,ds,promo\n' + ''.join(
       f's{s:02d},{38 + t + (s == 3)},{t % 2}\n' for s in range(24) for t in range(2)),

@@ -9,6 +9,7 @@ file order, it would be shuffled or start late without a word.
 from rnnjax.data.time import column as times_lib
 from rnnjax.data.time import periods
 from rnnjax.errors import InputError
+from rnnjax.errors import RowsAheadError
 
 
 def check_follows(ids, before, after, *, path: str, flag: str, column: str = '',
@@ -49,7 +50,7 @@ def check_follows(ids, before, after, *, path: str, flag: str, column: str = '',
                        f'the step is {periods.describe(unit, step)} (the step up to {last} '
                        f'{c[n - 1]!r}): give rows {periods.describe(unit, step)} apart')
     if 0 < n < len(p) and p[n] - p[n - 1] != step:
-      raise InputError(f'{flag}: {where} starts at {c[n]!r}, not the step '
+      raise RowsAheadError(f'{flag}: {where} starts at {c[n]!r}, not the step '
                        f'({periods.describe(unit, step)}) after {last} {c[n - 1]!r}'
                        f'{_zones(c[n - 1], c[n])}{_advice(unit, step, c, p, n, rows, fill)}'
                        f'{_zero_advice(unit, step, c, p, n, zero, before, positions)}')

@@ -9,6 +9,7 @@ import jax
 import numpy as np
 
 from rnnjax.errors import InputError
+from rnnjax.errors import RowsAheadError
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 # A loaded model's defaults, wherever it is called from (Python, predict, MLflow).
@@ -26,13 +27,14 @@ PLAN_AHEAD = ('where those rows are a plan of the inputs ahead, give them in fut
 
 @contextlib.contextmanager
 def plan_noted(notes: list):
-  """An InputError raised inside (the input columns' rows ahead missing or short) ends
-  with the note in `notes` of a history ending in rows without a target: a plan of the
-  inputs appended to the history was read as history, which the error alone hides (the
-  note is printed only with a forecast)."""
+  """A RowsAheadError raised inside (the input columns' rows ahead missing, short or
+  not starting after the history) ends with the note in `notes` of a history ending in
+  rows without a target: a plan of the inputs appended to the history was read as
+  history, which the error alone hides (the note is printed only with a forecast).
+  Other errors (a file's form, a series' id) are raised as they are."""
   try:
     yield
-  except InputError as error:
+  except RowsAheadError as error:
     plan = [n for n in notes if n.endswith(PLAN_AHEAD)]
     if not plan:
       raise

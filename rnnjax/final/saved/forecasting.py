@@ -16,6 +16,7 @@ from rnnjax.data.time import follows
 from rnnjax.data.time import grid as time_grid
 from rnnjax.data.time import periods
 from rnnjax.errors import InputError
+from rnnjax.errors import RowsAheadError
 from rnnjax.final.saved import arguments
 from rnnjax.final.saved import intervals
 
@@ -236,7 +237,7 @@ def ahead(transform, steps: int, future_inputs, what: str = 'future_inputs') -> 
   need = rows_read(transform, steps)
   if future_inputs is None:
     if need:
-      raise InputError(
+      raise RowsAheadError(
           f'{what}: the model reads input columns {inputs}; past its horizon '
           f'({transform["horizon"]}) forecasts are fed back as history with their '
           f'values: {steps} steps read {need} rows of them')
@@ -251,7 +252,7 @@ def ahead(transform, steps: int, future_inputs, what: str = 'future_inputs') -> 
     raise InputError(f'{what}: {list(inputs)[c]!r} is infinite in row {row + 1}')
   finite = np.isfinite(future[:need]).all(axis=1)
   if len(future) < need or not finite.all():
-    raise InputError(f'{what}: {steps} steps read the first {need} rows of '
+    raise RowsAheadError(f'{what}: {steps} steps read the first {need} rows of '
                      f'{list(inputs)} (past the horizon, {transform["horizon"]}, forecasts '
                      f'are fed back with them); given {len(future)} rows, '
                      f'{int(finite.sum())} of the first {need} complete'

@@ -9,6 +9,7 @@ import numpy as np
 from rnnjax.data.time import follows
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
+from rnnjax.errors import RowsAheadError
 from rnnjax.final.saved import arguments
 from rnnjax.final.saved import forecasting
 
@@ -92,7 +93,8 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
   if future_inputs is None:
     given = (f'; give each series\' rows after the last time of the history it is '
              f'forecast from (a long table of columns {_table_columns(transform, steps)})')
-    raise InputError(f'{what}: none given, and this model reads values after each history: '
+    raise RowsAheadError(f'{what}: none given, and this model reads values after each '
+                         'history: '
                      f'for {steps} step{"s" * (steps != 1)}, {reads}{given}')
   if hasattr(future_inputs, 'columns') and hasattr(future_inputs, 'groupby'):
     check_columns(transform, steps, future_inputs.columns, what, 'the DataFrame')
@@ -117,15 +119,16 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
   out = []
   for key in ids:
     if key not in future_inputs:
-      raise InputError(f'{what}: no values for series {key!r}{_other_ids(future_inputs, ids)}')
+      raise InputError(f'{what}: no values for series {key!r}'
+                       f'{_other_ids(future_inputs, ids, key)}')
     v = arguments.floats(future_inputs[key], f'{what}: series {key!r}')
     arguments.representable(v, f'{what}: series {key!r}')
     if v.ndim != 2 or v.shape[1] != len(columns):
       raise InputError(f'{what}: series {key!r} has shape {v.shape}; expected [rows, '
                        f'{len(columns)}], the columns {columns}')
     if len(v) < max(past_rows, future_rows):
-      raise InputError(f'{what}: series {key!r} has {len(v)} rows; {steps} steps read the '
-                       f'first {reads}')
+      raise RowsAheadError(f'{what}: series {key!r} has {len(v)} rows; {steps} steps read '
+                           f'the first {reads}')
     for rows, cut in ((past_rows, slice(0, num_past)), (future_rows, slice(num_past, None))):
       empty = np.argwhere(~np.isfinite(v[:rows, cut]))
       if len(empty):
@@ -134,9 +137,9 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
         # A file's absent period is put back as empty cells (time/grid.py).
         absent = (': an empty cell, or a period the file has no row for' if what.startswith('--')
                   and empty_or == 'empty' else '')
-        raise InputError(f'{what}: series {key!r}: {columns[cut][c]!r} is {empty_or} in row '
-                         f'{row + 1} (step {row + 1} after its history{absent}); {steps} '
-                         f'steps read the first {reads}')
+        raise RowsAheadError(f'{what}: series {key!r}: {columns[cut][c]!r} is {empty_or} in '
+                             f'row {row + 1} (step {row + 1} after its history{absent}); '
+                             f'{steps} steps read the first {reads}')
     out.append(v)
   return out
 
@@ -170,9 +173,15 @@ def _future_frame(transform, frame, columns, what: str) -> dict:
   return out, times
 
 
-def _other_ids(given: dict, ids) -> str:
+def _other_ids(given: dict, ids, key: str = '') -> str:
   """Where none of the `given` ids is one of the model's `ids`: a clause naming a few of
-  them (ids are text: a file read with its leading zeros dropped holds '7', not '007')."""
+  them (ids are text: a file read with its leading zeros dropped holds '7', not '007');
+  else where one differs from `key` only in its spaces or case, a clause naming it."""
+  fold = lambda k: ' '.join(str(k).split()).casefold()
+  near = [k for k in given if k not in ids and fold(k) == fold(key)] if key else []
+  if near and set(given) & set(ids):
+    return (f' (it holds {near[0]!r}, which differs in its spaces or case: ids are read '
+            'as written)')
   if not given or set(given) & set(ids):
     return ''
   named = ', '.join(repr(k) for k in list(given)[:3]) + (', ...' if len(given) > 3 else '')

@@ -15,6 +15,7 @@ from rnnjax.data import forecast as forecast_data
 from rnnjax.data.time import follows
 from rnnjax.data.time import periods
 from rnnjax.errors import InputError
+from rnnjax.errors import RowsAheadError
 from rnnjax.final.saved import forecasting
 
 
@@ -83,10 +84,10 @@ def future_inputs(model, path: str, steps: int, times=(), notes: list | None = N
   if not path:
     if not need:
       return None
-    raise InputError(f'--future_path: the model reads input columns {inputs}, and past '
-                     f'its horizon ({model.transform["horizon"]}) feeds forecasts back with '
-                     f'their values: give a CSV with them for the {need} steps after the '
-                     'history')
+    raise RowsAheadError(f'--future_path: the model reads input columns {inputs}, and past '
+                         f'its horizon ({model.transform["horizon"]}) feeds forecasts back '
+                         f'with their values: give a CSV with them for the {need} steps '
+                         'after the history')
   time_column = model.transform.get('time_column', '')
   text = common.read_file(path, flag='--future_path', kind='a CSV file')
   if time_column not in [h.strip() for h in next(csv.reader(io.StringIO(text)), [])]:
@@ -100,11 +101,11 @@ def future_inputs(model, path: str, steps: int, times=(), notes: list | None = N
                           rows='future rows')
   complete = np.isfinite(values[:need]).all(axis=1)
   if len(values) < need or not complete.all():
-    raise InputError(f'--future_path: {path} has {len(values)} rows of {inputs}, '
-                     f'{int(complete.sum())} of the first {need} complete'
-                     f'{forecasting.first_empty(values[:need], inputs)}; {steps} steps '
-                     f'read {need} (past the horizon, {model.transform["horizon"]}, '
-                     'forecasts are fed back with them)')
+    raise RowsAheadError(f'--future_path: {path} has {len(values)} rows of {inputs}, '
+                         f'{int(complete.sum())} of the first {need} complete'
+                         f'{forecasting.first_empty(values[:need], inputs)}; {steps} steps '
+                         f'read {need} (past the horizon, {model.transform["horizon"]}, '
+                         'forecasts are fed back with them)')
   if not need and notes is not None:
     notes.append(f'--future_path: {path} is not read: {steps} step{"s" * (steps != 1)} '
                  f'within the horizon ({model.transform["horizon"]}) read {inputs} of the '
