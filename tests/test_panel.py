@@ -467,6 +467,14 @@ def test_a_test_file_s_rows_not_scored_are_said(tmp_path):
   p = panel.load(csv_path=train, test_path=test, id_column='unique_id', time_column='ds',
                  target_column='y', horizon=4)
   assert p.ids == ('a', 'b') and p.test[0].tolist() == [3, 4, 5, 6]
+  # A column none of the flags names: said (a shop's promotion flag it meant to read).
+  assert not any('its column' in n for n in p.notes)
+  shop = tmp_path / 'shop.csv'
+  shop.write_text(open(train).read().replace('\n', ',0\n').replace(',y,0', ',y,promo'))
+  assert (f"--csv_path: {shop}: its column ['promo'] is not read (--input_columns reads "
+          'past values, --future_columns a plan known ahead)') in panel.load(
+              csv_path=str(shop), id_column='unique_id', time_column='ds', target_column='y',
+              horizon=4).notes
   # The same file without --id_column: one series, and the log says what was not read.
   one = panel.load(csv_path=train, target_column='y', horizon=4)
   assert len(one.ids) == 1 and one.notes[0] == (
