@@ -163,7 +163,8 @@ def test_an_earlier_folds_own_notes_name_it_and_its_test_part_says_nothing(tmp_p
   path = tmp_path / 'gappy.csv'
   path.write_text('\n'.join(lines[:1] + rows) + '\n')
   notes = prepare.prepare(dataclasses.replace(SPEC, csv_path=str(path))).notes
-  said = lambda part: sorted(n.split(' are filled')[0] for n in notes if f'{part}: ' in n)
+  said = lambda part: sorted(n.split(' are filled')[0] for n in notes
+                            if f'{part}: ' in n and ' empty ' in n)
   assert said('validation') == [
       'fold 1 of 3: validation: 3 empty target cell(s) of its 6 points',
       'fold 2 of 3: validation: 1 empty target cell(s) of its 6 points',

@@ -409,7 +409,7 @@ def _monthly(n=48, start='1990-01'):
 def _user_csv(tmp_path, times, time_column='date'):
   """A seasonal series (period 12) of len(times) points with `times` as its time column."""
   t = np.arange(len(times))
-  values = 100 + t + 10 * np.sin(2 * np.pi * t / 12)
+  values = 100 + 10 * np.sin(2 * np.pi * t / 12) + 2 * np.cos(2 * np.pi * t / 5)
   lines = [f'{time_column},y'] + [f'{time},{v:.3f}' for time, v in zip(times, values)]
   return _write(tmp_path / 'mine.csv', '\n'.join(lines) + '\n')
 
@@ -547,9 +547,12 @@ def test_inference_agrees_with_the_bundled_seasons():
   assert inferred == {**declared, 'sunspots_monthly': 12, 'taylor_electricity': 0}
   for name, season in declared.items():
     data = forecast.load(dataset=name, lookback=4, horizon=1)
-    # No note but what its gaps filled (co2_weekly's 59) say.
+    # No note but what its gaps filled (co2_weekly's 59) say, and the trend of those
+    # whose flagfiles difference them.
+    trend = [n for n in data.notes if 'outside the range of its train part' in n]
+    assert len(trend) == (name in ('airline', 'co2_weekly')), name
     assert data.season == season and data.notes == gap_fill.sweep_note(
-        data.filled, forecast.bundled_path(name), 'linear')
+        data.filled, forecast.bundled_path(name), 'linear') + tuple(trend)
 
 
 def test_user_csv_without_time_column_says_it_has_no_season(tmp_path):
@@ -1008,7 +1011,7 @@ def test_a_complete_validation_part_has_no_mask(tmp_path):
   data = forecast.load(csv_path=path, target_columns=('y',), lookback=4, horizon=2,
                        val_size=8, test_size=8, classical_baselines=False)
   assert data.val_observed is None and data.test_observed is None
-  assert not any(n.startswith('validation: ') for n in data.notes)
+  assert not any(n.startswith('validation: ') and ' empty ' in n for n in data.notes)
   (tmp_path / 'z').mkdir()
   zero = forecast.load(csv_path=_gappy(tmp_path / 'z', VAL_EMPTY)[0], target_columns=('y',),
                        lookback=4, horizon=2, val_size=8, test_size=8,
