@@ -1014,6 +1014,13 @@ def test_arguments_of_every_method_are_checked_in_one_line(forecast_run, classif
           'order given') in model.forecast(frame.drop(columns='Time'), 2)['notes']
   assert not any('time column' in n for n in model.forecast(  # An array has no times.
       frame[['Sales']].to_numpy(), 2)['notes'])
+  # A Series dated by its index: read in order, said (its times came back '+1', '+2').
+  dated = pd.Series(frame['Sales'].to_numpy(),
+                    index=pd.date_range('2000-01-01', periods=len(frame), freq='MS'))
+  assert ("history: its index is not read as times: its rows are read in the order given "
+          "(a DataFrame with the model's time column 'Time' is read by it)") in model.forecast(
+              dated, 2)['notes']
+  assert not any('index' in n for n in model.forecast(frame['Sales'], 2)['notes'])
   renamed = os.path.join(str(tmp_path), 'renamed.csv')
   frame.rename(columns={'Time': 'Month'}).to_csv(renamed, index=False)
   out = predictions.run(forecast_run[1], csv_path=renamed, steps_ahead=2,

@@ -471,9 +471,10 @@ def test_the_grid_note_counts_only_the_series_the_sweep_keeps(tmp_path):
   path = _write(tmp_path / 'new.csv', _shop(drop={3}) + new, header)
   for fill, said in (('zero', '--time_column \'week\' of .*new.csv: 4 absent periods '
                               r'\(a week\) in 2 of 2 series put back as empty cells; 1 series '
-                              'that end earlier run on, empty, to the last time$'),
+                              'that end earlier run on, empty, to the last time; '),
                      ('linear', r"--time_column 'week' of .*new.csv: 1 absent period \(a "
-                                r"week\) in 1 of 2 series put back as empty cells$")):
+                                r"week\) in 1 of 2 series put back as empty cells; ")):
+    said += r"--csv_path: .*new.csv: its column \['price'\] is not read \(--input_columns"
     read = panel.load(csv_path=path, id_column='item', time_column='week',
                       target_column='sales', horizon=3, fill=fill)
     assert read.ids == ('a', 'b') and read.left_out == ('c',)
