@@ -50,10 +50,11 @@ def check_follows(ids, before, after, *, path: str, flag: str, column: str = '',
                        f'the step is {periods.describe(unit, step)} (the step up to {last} '
                        f'{c[n - 1]!r}): give rows {periods.describe(unit, step)} apart')
     if 0 < n < len(p) and p[n] - p[n - 1] != step:
-      raise RowsAheadError(f'{flag}: {where} starts at {c[n]!r}, not the step '
-                       f'({periods.describe(unit, step)}) after {last} {c[n - 1]!r}'
-                       f'{_zones(c[n - 1], c[n])}{_advice(unit, step, c, p, n, rows, fill)}'
-                       f'{_zero_advice(unit, step, c, p, n, zero, before, positions)}')
+      raise RowsAheadError(
+          f'{flag}: {where} starts at {c[n]!r}, not the step '
+          f'({periods.describe(unit, step)}) after {last} {c[n - 1]!r}'
+          f'{_zones(c[n - 1], c[n])}{_advice(unit, step, c, p, n, rows, fill)}'
+          f'{_zero_advice(unit, step, c, p, n, zero, before, positions)}')
 
 
 def _zones(last: str, first: str) -> str:

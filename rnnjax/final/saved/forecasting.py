@@ -257,10 +257,10 @@ def ahead(transform, steps: int, future_inputs, what: str = 'future_inputs') -> 
   finite = np.isfinite(future[:need]).all(axis=1)
   if len(future) < need or not finite.all():
     raise RowsAheadError(f'{what}: {steps} steps read the first {need} rows of '
-                     f'{list(inputs)} (past the horizon, {transform["horizon"]}, forecasts '
-                     f'are fed back with them); given {len(future)} rows, '
-                     f'{int(finite.sum())} of the first {need} complete'
-                     f'{first_empty(future[:need], inputs)}')
+                         f'{list(inputs)} (past the horizon, {transform["horizon"]}, '
+                         f'forecasts are fed back with them); given {len(future)} rows, '
+                         f'{int(finite.sum())} of the first {need} complete'
+                         f'{first_empty(future[:need], inputs)}')
   rows = np.full((steps, len(inputs)), np.nan)
   rows[:min(steps, len(future))] = future[:steps]
   return np.concatenate([np.full((steps, c_out), np.nan), rows], 1)

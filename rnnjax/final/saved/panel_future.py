@@ -94,8 +94,7 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
     given = (f'; give each series\' rows after the last time of the history it is '
              f'forecast from (a long table of columns {_table_columns(transform, steps)})')
     raise RowsAheadError(f'{what}: none given, and this model reads values after each '
-                         'history: '
-                     f'for {steps} step{"s" * (steps != 1)}, {reads}{given}')
+                         f'history: for {steps} step{"s" * (steps != 1)}, {reads}{given}')
   if hasattr(future_inputs, 'columns') and hasattr(future_inputs, 'groupby'):
     check_columns(transform, steps, future_inputs.columns, what, 'the DataFrame')
     future_inputs, future_times = _future_frame(transform, future_inputs, columns, what)
