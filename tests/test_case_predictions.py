@@ -134,7 +134,8 @@ def test_predict_names_a_bad_cell_of_the_models_column_by_the_model_not_a_flag(c
   holed = test.astype({'sid': object})
   holed.loc[holed.index[3], 'sid'] = ''
   holed.to_csv(tmp_path / 'new.csv', index=False)
-  with pytest.raises(InputError, match=r"new.csv: line 5: empty 'sid' \(the model's case "
+  with pytest.raises(InputError, match=r"^--csv_path: .*new.csv: line 5: empty 'sid' \(the "
+                     r"model's case "
                      r"column: its sweep's --id_column\)$"):
     predictions.run(workdir, csv_path=str(tmp_path / 'new.csv'), out_dir=str(tmp_path))
   # A case labelled in some rows and not in others: named alike.
@@ -263,3 +264,11 @@ def test_a_manifest_without_the_columns_still_reads_a_case_frame(csv_run, tmp_pa
                      r"has 3 \('t', 'b', 'a'\); give it only the `case` column and 2 "
                      r"channel column\(s\)$"):
     old.predict_proba(frame.assign(t=0)[['t', 'b', 'a', 'case']])
+  # The command's error says the same of a file (it said the counts alone).
+  frame.assign(t=0)[['case', 't', 'b', 'a']].to_csv(tmp_path / 'new.csv', index=False)
+  with pytest.raises(InputError, match=r"^--csv_path: .*new.csv has 3 channel column\(s\) "
+                     r"\(t, b, a\); the model reads 2: a model of .ts files reads every "
+                     r"column but `case` as a channel, in order; give it only the `case` "
+                     r"column and 2 channel column\(s\)$"):
+    predictions.run(str(tmp_path), csv_path=str(tmp_path / 'new.csv'),
+                    out_dir=str(tmp_path / 'out'))

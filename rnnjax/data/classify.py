@@ -114,7 +114,7 @@ def scores(predicted: np.ndarray, y: np.ndarray) -> dict:
 def prepare(train: ts_file.TsFile, test: ts_file.TsFile, *,
             val_size=stratified.DEFAULT_VAL_FRACTION,
             seed: int = 0, name: str = '', files=None, fold: int = 0,
-            folds: int = 1) -> ClassifyData:
+            folds: int = 1, flags=('--train_path', '--test_path')) -> ClassifyData:
   """Splits, scales and pads two read files; computes the baselines.
 
   Baselines (`scores` of each, per split): 'majority' predicts the training part's most
@@ -123,15 +123,16 @@ def prepare(train: ts_file.TsFile, test: ts_file.TsFile, *,
   not against the other's zero padding).
   """
   files = files or {}
+  said = {split: f'{flag}: {files[split]}' if split in files else f'{split} file'
+          for split, flag in zip(('train', 'test'), flags)}
   if test.series[0].shape[1] != train.series[0].shape[1]:
-    raise InputError(f'{files.get("test", "test file")}: {test.series[0].shape[1]} channels per '
-                     f'case, the training file has {train.series[0].shape[1]}')
+    raise InputError(f'{said["test"]}: {test.series[0].shape[1]} channels per case, the '
+                     f'training file has {train.series[0].shape[1]}')
   unseen = sorted(set(test.labels) - set(train.labels))
   if unseen:
-    raise InputError(f'{files.get("test", "test file")}: labels {unseen} never occur in the '
-                     'training file')
+    raise InputError(f'{said["test"]}: labels {unseen} never occur in the training file')
   if len(set(train.labels)) < 2:
-    raise InputError(f'{files.get("train", "training file")}: every case is labelled '
+    raise InputError(f'{said["train"]}: every case is labelled '
                      f'{train.labels[0]!r}: classification needs at least 2 classes')
   classes = tuple(train.class_labels)
   index = {label: i for i, label in enumerate(classes)}
@@ -222,12 +223,12 @@ def load(*, dataset: str = '', train_path: str = '', test_path: str = '',
                        'leave it out (it names a column of a CSV)')
     return prepare(read_ts(train_path, flag=flags[0]), read_ts(test_path, flag=flags[1]),
                    val_size=val_size, seed=seed, name=name, fold=fold, folds=folds,
-                   files=files)
+                   files=files, flags=flags)
   train, test = long_csv.read_pair(
       train_path, test_path, flags=flags, id_column=id_column, time_column=time_column,
       target_columns=target_columns, input_columns=input_columns)
   data = prepare(train, test, val_size=val_size, seed=seed, fold=fold, folds=folds,
-                 files=files)
+                 files=files, flags=flags)
   data.info['columns'] = {'id_column': id_column, 'time_column': time_column,
                           'target_column': target_columns[0],
                           'input_columns': list(train.channels)}

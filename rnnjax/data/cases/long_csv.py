@@ -165,6 +165,7 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
   i_id, i_time, i_label = (header.index(c) if c else None
                            for c in (id_column, time_column, target_column))
   i_channels = [header.index(c) for c in channels]
+  shown = f'{flag}: {path}' if flag else path  # A cell's errors name the file's flag too.
   values, labels, stamps, lines, blank = {}, {}, {}, {}, {}
   for r, row in enumerate(rows[1:]):
     line = r + 2
@@ -173,20 +174,20 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
     cell = lambda i: row[i].strip() if i is not None and i < len(row) else ''
     key = row[i_id] if i_id < len(row) else ''  # As written: ' a' and 'a' are two cases.
     if not key.strip():
-      raise InputError(f'{path}: line {line}: empty {said.column("id", id_column)}')
+      raise InputError(f'{shown}: line {line}: empty {said.column("id", id_column)}')
     if i_label is not None:
       label = cell(i_label)
       if not label and labelled:
-        raise said.empty_label(path, line, target_column)
+        raise said.empty_label(shown, line, target_column)
       if not label:  # New cases: one not labelled in any row is a case to predict.
         blank.setdefault(key, line)
       elif key in labels and labels[key][0] != label:
-        raise InputError(f'{path}: line {line}: case {key!r} is labelled {label!r}, on '
+        raise InputError(f'{shown}: line {line}: case {key!r} is labelled {label!r}, on '
                          f'line {labels[key][1]} {labels[key][0]!r}; a case has one label')
       else:
         labels.setdefault(key, (label, line))
     try:
-      read = [common.number(cell(i), path, line, c) for i, c in zip(i_channels, channels)]
+      read = [common.number(cell(i), shown, line, c) for i, c in zip(i_channels, channels)]
     except InputError as error:  # A column of text read as a channel by default: said.
       if input_columns:
         raise
@@ -199,11 +200,11 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
     raise InputError(f'{flag}: {path} has no rows')
   half = [k for k in blank if k in labels]  # Labelled in some rows, empty in others.
   if half:
-    raise said.empty_label(path, blank[half[0]], target_column)
+    raise said.empty_label(shown, blank[half[0]], target_column)
   series, num_missing = [], 0
   for key, rows_of in values.items():
     case = np.asarray(rows_of, np.float64).reshape(len(rows_of), len(channels))
-    where = f'{path}: case {key!r}'
+    where = f'{shown}: case {key!r}'
     if time_column:
       case = case[order(stamps[key], where, time_column, lines[key])]
     num_missing += int(np.isnan(case).sum())

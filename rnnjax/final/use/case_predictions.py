@@ -53,9 +53,13 @@ def read_csv(model, csv_path: str) -> tuple:
                 for role, kind in (('id', 'case'), ('time', 'time'), ('target', 'label'))},
              'input': f"the model reads {transform['channels']} channel(s)"})
   if cases.series[0].shape[1] != transform['channels']:
+    # A .ts model's channels are every column but the case column.
+    ts = '' if channels else (
+        ': a model of .ts files reads every column but `case` as a channel, in order; give '
+        f'it only the `case` column and {transform["channels"]} channel column(s)')
     raise InputError(f'--csv_path: {csv_path} has {cases.series[0].shape[1]} channel '
                      f'column(s) ({", ".join(cases.channels)}); the model reads '
-                     f'{transform["channels"]}')
+                     f'{transform["channels"]}{ts}')
   # Labels where some cases have them (None for the rest), else None.
   labels = list(cases.labels) if any(l is not None for l in cases.labels) else None
   return cases.series, labels, list(cases.ids)
