@@ -49,7 +49,7 @@ PROMPT = flags.DEFINE_string('prompt', '', 'Character model: the text to continu
 NUM_CHARS = flags.DEFINE_integer('num_chars', arguments.NUM_CHARS, 'Character model: '
                                  'characters to write.')
 TEMPERATURE = flags.DEFINE_float('temperature', arguments.TEMPERATURE, 'Character model: sampling '
-                                 'temperature (> 0).')
+                                 'temperature (>= 0; 0: the most likely character each step).')
 SEED = flags.DEFINE_integer('seed', 0, 'Character model: sampling seed.')
 OUT_DIR = flags.DEFINE_string('out_dir', '', 'Where to write (default WORKDIR/predictions).')
 FIGURES = flags.DEFINE_bool('figures', True, 'Forecast: also draw OUT/forecast.png.')

@@ -237,6 +237,9 @@ def test_char_model_reproduces_the_test_figures_and_samples(charlm_run):
   sample = model.sample('ROMEO:', num_chars=40, temperature=0.8, seed=1)
   assert len(sample) == 40 and set(sample) <= set(model.transform['vocab'])
   assert sample == model.sample('ROMEO:', num_chars=40, temperature=0.8, seed=1)
+  # Temperature 0: the most likely character each step, whatever the seed.
+  greedy = model.sample('ROMEO:', num_chars=40, temperature=0, seed=1)
+  assert greedy == model.sample('ROMEO:', num_chars=40, temperature=0, seed=7) != sample
   with pytest.raises(InputError, match='position 2'):
     model.sample('ab\u2603', num_chars=3)
   # model.vocab: the characters it scores, in token order; any other is refused.
@@ -888,7 +891,8 @@ def test_python_errors_name_arguments_and_the_command_names_flags(tmp_path, fore
     model.forecast(model.arrays['series'], 1, levels=(0.8, 1.5))
   chars = rnnjax.load(charlm_run[1])
   for kw, message in (({'prompt': 'ab\u2603'}, r"^prompt: character '\u2603' \(position 2\)"),
-                      ({'temperature': 0}, r'^temperature: 0 must be a number > 0'),
+                      ({'temperature': -0.5}, r'^temperature: -0.5 must be a number >= 0 '
+                       r'\(0: the most likely character each step'),
                       ({'num_chars': -1}, r'^num_chars: -1 must be a whole number in '
                                           r'\[0, 1048576\]'),
                       # A million characters at most (a served model's request), and
@@ -908,7 +912,7 @@ def test_python_errors_name_arguments_and_the_command_names_flags(tmp_path, fore
        'error: --steps_ahead: 0 must be >= 1'),
       ([f'--workdir={charlm_run[1]}', '--prompt=ab\u2603'],
        "error: --prompt: character '\u2603'"),
-      ([f'--workdir={charlm_run[1]}', '--temperature=0'], 'error: --temperature: 0.0 must'),
+      ([f'--workdir={charlm_run[1]}', '--temperature=-1'], 'error: --temperature: -1.0 must'),
       ([f'--workdir={charlm_run[1]}', '--num_chars=-1'], 'error: --num_chars: -1 must')]
   ran = _commands(*[args + [f'--out_dir={tmp_path}/out'] for args, _ in commands])
   for (code, _, lines), (_, message) in zip(ran, commands):
@@ -965,7 +969,7 @@ def test_arguments_of_every_method_are_checked_in_one_line(forecast_run, classif
       (lambda: chars.sample('ab', seed=None), '^seed: None must be a whole number'),
       (lambda: chars.sample('ab', temperature='1'), "^temperature: '1' must be a number"),
       (lambda: chars.sample('ab', temperature=1e300), '^temperature: 1e\\+300 must be a number '
-       '> 0 \\(and <= 3.4e\\+38\\)'),
+       '>= 0 \\(0: the most likely character each step; at most 3.4e\\+38\\)'),
       (lambda: model.forecast([2 ** 1100] * len(series), 2), '^history: .* must hold numbers'),
       (lambda: classifier.predict([[2 ** 1100] * 5]), '^sequences: case 0 is not numbers'),
   ):

@@ -61,11 +61,12 @@ def test_step_logits_equal_teacher_forced(cell):
 
 
 @pytest.mark.parametrize('cell', ['lstm', 'gru'])
-def test_low_temperature_gives_argmax_path(cell):
+@pytest.mark.parametrize('temperature', [1e-6, 0.0])  # 0: greedy, asked by its name.
+def test_low_temperature_gives_argmax_path(cell, temperature):
   cfg, params = _model(cell)
   prime = TOKENS[:4]
   got = generate.sample(cfg, params, key=jax.random.key(1), num_chars=10,
-                        temperature=1e-6, prime=prime)
+                        temperature=temperature, prime=prime)
   assert got.shape == (10,) and got.dtype == jnp.int32
   np.testing.assert_array_equal(got, _greedy(cfg, params, prime, 10))
 
@@ -99,6 +100,7 @@ def test_temperature_does_not_recompile():
   generate.sample(cfg, params, temperature=0.5, **kwargs)
   before = generate._sample._cache_size()
   generate.sample(cfg, params, temperature=2.0, **kwargs)
+  generate.sample(cfg, params, temperature=0.0, **kwargs)
   assert generate._sample._cache_size() == before
 
 
@@ -109,8 +111,8 @@ def test_zero_characters():
 
 
 @pytest.mark.parametrize('kwargs, match', [
-    (dict(temperature=0.0), '^--temperature: 0.0 must be > 0'),
-    (dict(temperature=-1.0), '^--temperature: -1.0 must be > 0'),
+    (dict(temperature=-1.0), r'^--temperature: -1.0 must be >= 0 \(0: the most likely '),
+    (dict(temperature=float('nan')), '^--temperature: nan must be >= 0'),
     (dict(num_chars=-1), '^--num_chars: -1 must be >= 0'),
     (dict(prime=np.zeros(0, np.int32)), '^--prime: needs at least one character'),
     (dict(prime=np.array([1, VOCAB])), r'^--prime: tokens must lie in \[0, 7\)'),

@@ -95,7 +95,8 @@ BAD_INPUT = [
     (['--task=classify', '--horizon=2'], 'error: --horizon: for --task=forecast or panel only'),
     (['--task=charlm', '--text_path=/nonexistent.txt'], 'error: --text_path'),
     (['--task=charlm', '--seq_len=0'], 'error: --seq_len: 0 must be >= 1'),
-    (['--temperature=0'], 'error: --temperature: 0.0 must be > 0'),
+    (['--temperature=-1'], 'error: --temperature: -1.0 must be >= 0 (0: the most likely '
+     'character each step)'),
     # Refused before training, not read as "the default" or failing at the end.
     (['--task=charlm', '--dataset=shakespeare', '--sample_chars=-1'],
      'error: --sample_chars: -1 must be >= 0'),

@@ -159,6 +159,12 @@ def test_user_file_keeps_crlf_and_drops_bom(tmp_path):
   data = text.load(text_path=str(path), val_size=2, test_size=2)
   assert text.decode(np.concatenate([data.tokens[s] for s in common.SPLITS]),
                      data.vocab) == 'ab\r\ncd\r\nef\r\n'
+  # Said: a held-out text read by open() in text mode has no '\r' (a user's finding).
+  assert ("note: the text has 3 Windows line endings (\\r\\n), kept as written: '\\r' is a "
+          "character of the vocabulary; a text to score or a prompt read with open(path, "
+          "newline='') keeps them too (open() alone turns them into \\n)") in text.notes(data)
+  assert not any('Windows' in n for n in text.notes(text.load(text_path=_write(
+      tmp_path / 'lf.txt', 'ab\ncd\nef\n'), val_size=2, test_size=2)))
 
 
 def test_user_file_missing(tmp_path):

@@ -131,6 +131,11 @@ def notes(data: TextData) -> tuple:
   lines = [f'text ({data.info["source"]}): {sum(n.values()):,} characters: train '
            f'{n["train"]:,}, validation {n["val"]:,}, test {n["test"]:,}; vocabulary '
            f'{len(data.vocab)} characters (the whole text\'s)']
+  if data.info.get('crlf'):
+    lines.append(f'note: the text has {data.info["crlf"]:,} Windows line endings (\\r\\n), '
+                 'kept as written: \'\\r\' is a character of the vocabulary; a text to score '
+                 'or a prompt read with open(path, newline=\'\') keeps them too (open() '
+                 'alone turns them into \\n)')
   names = {'val': 'validation', 'test': 'test'}
   for part, unseen in unseen_in_train(data).items():
     chars = unseen['characters']
@@ -146,12 +151,19 @@ def notes(data: TextData) -> tuple:
 def load(*, dataset: str = 'shakespeare', text_path: str = '', val_size: int = 0,
          test_size: int = 0) -> TextData:
   """A bundled text by name, or a user's UTF-8 file by path (`text_path` wins)."""
+  crlf = 0
   if text_path:
     text, source = common.read_file(text_path, flag='--text_path'), f'--text_path={text_path}'
+    # Kept as written ('\r' a character of the vocabulary); said, since a held-out text
+    # read by Python's open() in text mode has none.
+    crlf = text.count('\r\n')
   else:
     with gzip.open(bundled_path(dataset), 'rt', encoding='utf-8', newline='') as f:
       text, source = f.read(), f'--dataset={dataset}'
-  return split_text(text, val_size=val_size, test_size=test_size, source=source)
+  data = split_text(text, val_size=val_size, test_size=test_size, source=source)
+  if crlf:
+    data.info['crlf'] = crlf
+  return data
 
 
 def num_streams(num_tokens: int, most: int) -> int:

@@ -54,9 +54,13 @@ def step_logits(cfg: model.ModelConfig, params, tokens):
 def _draw(feed, carries, logits, key, num_chars, temperature):
   """<int32>[num_chars]: tokens drawn one after another at `temperature`, each fed back
   (`feed(carries, token) -> (carries, next logits)`), starting from `logits`."""
+  greedy = temperature == 0  # The most likely character, as temperature -> 0.
+  scale = jnp.where(greedy, 1.0, temperature)
+
   def draw(state, key_t):
     carries, logits_t = state
-    token = jax.random.categorical(key_t, logits_t / temperature).astype(jnp.int32)
+    token = jnp.where(greedy, jnp.argmax(logits_t),
+                      jax.random.categorical(key_t, logits_t / scale)).astype(jnp.int32)
     return feed(carries, token), token
 
   # fold_in: character i's key does not depend on how many are drawn.
@@ -79,7 +83,8 @@ def sample(cfg: model.ModelConfig, params, *, key, num_chars: int,
 
   Character i is drawn with `jax.random.fold_in(key, i)`; the same key gives
   the same text. `temperature` is traced (changing it does not recompile); towards 0 the
-  draw becomes the argmax, above 1 it flattens the distribution.
+  draw becomes the argmax, which 0 takes (greedy decoding), and above 1 it flattens the
+  distribution.
 
   Args:
     cfg: the model's shapes; input_size = output_size = V.
@@ -88,8 +93,9 @@ def sample(cfg: model.ModelConfig, params, *, key, num_chars: int,
   Returns:
     <int32>[num_chars].
   """
-  if not temperature > 0:
-    raise InputError(f'--temperature: {temperature} must be > 0')
+  if not temperature >= 0:
+    raise InputError(f'--temperature: {temperature} must be >= 0 (0: the most likely '
+                     'character each step)')
   if num_chars < 0:
     raise InputError(f'--num_chars: {num_chars} must be >= 0')
   prime = jnp.asarray(prime, jnp.int32)

@@ -170,8 +170,9 @@ def check(spec: SweepSpec):
   if spec.folds > 1 and spec.task == 'charlm':
     raise InputError('--folds: charlm has no folds (its text splits in one order); leave '
                      'it 1')
-  if spec.temperature <= 0:
-    raise InputError(f'--temperature: {spec.temperature} must be > 0')
+  if not spec.temperature >= 0:
+    raise InputError(f'--temperature: {spec.temperature} must be >= 0 (0: the most likely '
+                     'character each step)')
   _check_dropout(spec)
   if spec.search == 'halving':
     halving.settings(spec)  # Its rungs, or the flag that makes none.

@@ -103,7 +103,8 @@ class SweepSpec(hparams.SpecStrings):
   seq_len: int = _setting(64, 'Characters per training window.')
   sample_chars: int = _setting(1000, 'Characters the best model writes to '
                                'WORKDIR/sample.txt (0: none).')
-  temperature: float = _setting(0.8, 'Sampling temperature (> 0).')
+  temperature: float = _setting(0.8, 'Sampling temperature (>= 0; 0: the most likely '
+                                'character each step).')
   # model and search
   dropout_per_layer: str = _setting('', 'One dropout spec per layer, separated by ";" '
                                     '(then leave --dropout out), e.g. "grid(0,0.2);0.5".')

@@ -59,13 +59,14 @@ def whole(value, name: str, minimum: int = 0, maximum: int | None = None) -> int
   return int(value)
 
 
-def positive(value, name: str) -> float:
-  """`value` as a float: a real number in (0, FLOAT32_MAX] (the model computes in
-  float32)."""
+def temperature(value, name: str = 'temperature') -> float:
+  """A sampling temperature: a float in [0, FLOAT32_MAX]; 0 draws the most likely
+  character each step (greedy)."""
   value = _scalar(value, name)
   if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-      or not 0 < value <= FLOAT32_MAX):
-    raise InputError(f'{name}: {value!r} must be a number > 0 (and <= {FLOAT32_MAX:.3g})')
+      or not 0 <= value <= FLOAT32_MAX):
+    raise InputError(f'{name}: {value!r} must be a number >= 0 (0: the most likely '
+                     f'character each step; at most {FLOAT32_MAX:.3g})')
   return float(value)
 
 

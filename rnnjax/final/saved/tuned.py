@@ -311,7 +311,7 @@ class TunedModel(members.Members):
     tokens = self._tokens(prompt, 'prompt')
     if not len(tokens):
       raise InputError('prompt: needs at least one character')
-    temperature = arguments.positive(temperature, 'temperature')
+    temperature = arguments.temperature(temperature)
     num_chars = arguments.whole(num_chars, 'num_chars', 0, arguments.MAX_NUM_CHARS)
     seed = arguments.whole(seed, 'seed', 0, arguments.MAX_SEED)
     return characters.sample(self._groups, self.transform['vocab'], tokens,
