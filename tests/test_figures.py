@@ -439,7 +439,7 @@ def test_make_all_on_a_random_sweep(tmp_path):
   assert not any('failed' in line for line in logged), logged
 
 
-def test_each_figure_with_one_swept_axis(tmp_path):
+def test_each_figure_with_one_swept_axis(tmp_path, monkeypatch):
   workdir = fabricate(tmp_path, {'learning_rate': 'grid(1e-3,1e-2,1e-1)'}, lr_only,
                       diverged=(5,), stopped=(0,))
   table, out = load.load(workdir), os.path.join(workdir, 'figures')
@@ -448,7 +448,11 @@ def test_each_figure_with_one_swept_axis(tmp_path):
   assert heatmap.plot_heatmaps(table, out, log=logged.append) == []
   assert any('heatmap skipped' in line for line in logged)
   assert len(curves.plot_learning_curves(table, out, log=logged.append)) == 2
+  figs = _capture_figures(monkeypatch, pdf=True)
   assert len(importance_plot.plot_importance(table, out, log=logged.append)) == 3
+  # One axis has no pair to interact: not "no pairwise interaction over 0.5%".
+  assert 'Blue: the main effect of the one hyperparameter swept.' in _caption(figs[0])
+  assert 'pairwise' not in _caption(figs[0])
   assert len(tables.write_tables(table, out, log=logged.append)) == 2
 
 

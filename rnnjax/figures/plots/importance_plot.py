@@ -85,6 +85,8 @@ def plot_importance(table: load.Table, out_dir: str, result: dict = None, *,
     elif pairs:
       key = ('Blue: main effects; orange: pairwise interactions'
                  f'{" (the largest, over 0.5%)" if len(result["pairs"]) > len(pairs) else ""}.')
+    elif len(result['main']) < 2:  # One swept axis: no pair to interact.
+      key = 'Blue: the main effect of the one hyperparameter swept.'
     else:
       key = 'Blue: main effects (no pairwise interaction over 0.5%).'
     if one_seed:
