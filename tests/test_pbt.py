@@ -263,3 +263,22 @@ def test_a_pbt_sweep_with_nothing_to_perturb_says_so(tmp_path):
   sweep.run_sweep(dataclasses.replace(spec, search='grid', train_steps=2),
                   str(tmp_path / 'grid'), log=lines.append)
   assert 'note: --pbt_interval=2 is for --search=pbt; --search=grid does not read it' in lines
+
+
+def test_a_pbt_run_whose_every_member_stopped_trains_no_more_chunks(tmp_path):
+  """Every member stopped early (patience 1) leaves PBT none to copy from: its chunks
+  left are skipped and said, as a grid's are (they trained on, 8 of 10 chunks, with
+  nothing to change)."""
+  from rnnjax.results import evaluations  # pylint: disable=g-import-not-at-top
+  from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
+  spec = sweep.SweepSpec(classical_baselines=False, dataset='shampoo_sales', lookback=4,
+                         val_size=6, test_size=6, hidden_size='4', batch_size='4',
+                         learning_rate='grid(0.3,0.5)', search='pbt', train_steps=20,
+                         eval_every=2, pbt_interval=2, patience=1)
+  lines = []
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lines.append)
+  assert 'bucket 0: every member stopped early or diverged; its 8 chunk(s) left are skipped' in (
+      lines)
+  assert set(summary['members'].strs['status']) == {'stopped'}
+  records = evaluations.read_metrics(str(tmp_path / 'wd' / 'metrics.jsonl'))
+  assert max(r['step'] for r in records if r['split'] == 'val') == 4

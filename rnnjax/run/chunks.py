@@ -41,11 +41,11 @@ def train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *, 
   adaptive = spec.search in planner.ADAPTIVE
   order = plan_lib.chunk_order(len(runs), sweep.num_chunks, chunk_major=adaptive)
   compiles = {}
-  # Runs whose every member halving cut, or (grid, random, tpe: no search decides on
-  # them) whose every member stopped early or diverged: they train no more chunks.
+  # Runs whose every member halving cut, or whose every member stopped early or
+  # diverged (after the search decided: PBT copies into a stopped member from one of
+  # its run that trains on, none where every one stopped): they train no more chunks.
   emptied = set()
-  _drop_emptied(bar, runs, order, start - 1, emptied, log=log,
-                stopped=_stopped_runs(runs, adaptive))
+  _drop_emptied(bar, runs, order, start - 1, emptied, log=log, stopped=_stopped_runs(runs))
   for position in itertools.count(start):  # A round asked lengthens `order`.
     if position == len(order):
       break
@@ -64,10 +64,11 @@ def train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *, 
           retire=lambda run, rows, why: member_scores.of_run(
               sweep.plan, run, rows, sweep.device_data[run.data_key]['val'],
               mesh=sweep.mesh, group_size=group_size, stopped_by=why))
-      # The table of the chunk just trained says whether any of its members trains on.
-      _drop_emptied(bar, runs, order, position, emptied, log=log, stopped={r} if (
-          not adaptive and evaluation is not None and _all_stopped(table.uids, table.status))
-          else set())
+      # The table of the chunk just trained says whether any of its members trains on;
+      # an adaptive search's runs, once it decided at the step they have all reached.
+      _drop_emptied(bar, runs, order, position, emptied, log=log, stopped=(
+          _stopped_runs(runs) if adaptive else {r} if (
+              evaluation is not None and _all_stopped(table.uids, table.status)) else set()))
     if position == len(order) - 1:  # A round's last chunk.
       sweep, search_state, asked = ask_round(sweep, workdir, search_state,
                                              max_memory_gb, group_size, log)
@@ -103,7 +104,7 @@ def counted(sweep, runs, start: int) -> int:
   (rounds still to ask left out): those done, and those ahead of the runs that train on
   (not those whose every member halving cut or, where no search decides, stopped)."""
   adaptive = sweep.spec.search in planner.ADAPTIVE
-  gone = _stopped_runs(runs, adaptive) | {
+  gone = _stopped_runs(runs) | {
       r for r, run in enumerate(runs) if not _has_members(run)}
   order = plan_lib.chunk_order(len(runs), sweep.num_chunks, chunk_major=adaptive)
   return start + sum(1 for r, _ in order[start:] if r not in gone)
@@ -114,12 +115,11 @@ def _has_members(run) -> bool:
   return bool(run.uids) and max(run.uids) >= 0
 
 
-def _stopped_runs(runs, adaptive: bool) -> set:
-  """The runs whose every member stopped early or diverged, where no search decides
-  on them (grid, random, tpe; an adaptive search's are its to decide)."""
-  return set() if adaptive else {
-      r for r, run in enumerate(runs)
-      if run.state is not None and _all_stopped(run.uids, distributed.fetch(run.state.status))}
+def _stopped_runs(runs) -> set:
+  """The runs whose every member stopped early or diverged (a search's decisions made:
+  halving's cut members are padding, and PBT has none left to copy from)."""
+  return {r for r, run in enumerate(runs) if run.state is not None and _has_members(run)
+          and _all_stopped(run.uids, distributed.fetch(run.state.status))}
 
 
 def _all_stopped(uids, status) -> bool:
