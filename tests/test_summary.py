@@ -409,13 +409,19 @@ def test_halving_says_why_it_stopped_a_member_not_one_that_diverged(tmp_path):
                          clip_norm='0', hidden_size='4', batch_size='4',
                          learning_rate='grid(1e-3,1e-2,1e3,1e4)', search='halving', eta=2,
                          min_steps=4, train_steps=16, eval_every=2)
-  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
+  lines = []
+  summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lines.append)
   why = {m['hparams']['learning_rate']: (m['status'], m.get('stopped_by'))
          for m in summary['members']}
   assert why[1e3] == why[1e4] == ('diverged', None)
   kept, stopped = sorted(why[lr] for lr in (1e-3, 1e-2))
   assert kept == ('ok', None) and stopped[0] == 'stopped'
   assert stopped[1].startswith('halving at ')
+  # Said as it happens (the progress line's counts only fell): the rung that cut it.
+  assert [line for line in lines if line.startswith('halving at step')] == [
+      f'halving at step {stopped[1].split()[-1]}: 1 member cut, 1 goes on (the best 1/2 by '
+      "their best validation, across buckets; each cut one's stopped_by in summary.json and "
+      'trials.csv)']
 
 
 def test_halving_keeps_members_stopped_early_at_their_best(tmp_path):

@@ -9,7 +9,8 @@ metric: at P = 100,000 that is one file of a few MB per chunk rather than 500,00
 `read_metrics` (results.read_metrics) reads both, so readers see the same long-format
 records; `curves` reads one metric of the chunk files as arrays (the learning-curves
 figure).
-Searcher decisions (PBT, halving) stay in metrics.jsonl: they are few.
+PBT's decisions stay in metrics.jsonl: they are few (halving's cuts are each cut member's
+`stopped_by` in the summary).
 
 Resuming removes the chunk files past the restored checkpoint's position (`truncate`),
 as metrics.jsonl is cut back to the bytes the checkpoint covers.

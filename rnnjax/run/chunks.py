@@ -59,11 +59,14 @@ def train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *, 
       compiles.setdefault(runs[r].bucket, compile_cache.Compiles()).add(counted)
       search_state = searcher_lib.observe(search_state, r, table)
     if r == len(runs) - 1 or not adaptive:
+      retired = set(search_state.retired)
       search_state, runs, records = searcher_lib.decide(
           rules, search_state, runs, step, mesh=sweep.mesh,
           retire=lambda run, rows, why: member_scores.of_run(
               sweep.plan, run, rows, sweep.device_data[run.data_key]['val'],
               mesh=sweep.mesh, group_size=group_size, stopped_by=why))
+      _say_cuts(spec, step, [rec for u, rec in search_state.retired.items()
+                             if u not in retired], runs, log)
       # The table of the chunk just trained says whether any of its members trains on;
       # an adaptive search's runs, once it decided at the step they have all reached.
       _drop_emptied(bar, runs, order, position, emptied, log=log, stopped=(
@@ -86,6 +89,19 @@ def train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *, 
     stopper.check(f'after chunk {bar.done} of {bar.total} (checkpoint {position + 1}'
                   f' in {os.path.join(workdir, checkpoint.DIRNAME)})')
   return sweep, runs, search_state, compiles
+
+
+def _say_cuts(spec, step: int, retired: list, runs, log) -> None:
+  """Halving's rung at `step`, where it cut members (`retired`: the records of those
+  it took out, the diverged among them): said as it happens (the progress line's
+  counts only fell)."""
+  cut = sum(bool(rec.get('stopped_by')) for rec in retired)
+  if spec.search == 'halving' and cut:
+    kept = sum(u >= 0 for run in runs for u in run.uids)
+    log(f'halving at step {step}: {cut} member{"s" * (cut != 1)} cut, {kept} '
+        f'go{"es" * (kept == 1)} on (the '
+        f'best 1/{spec.eta} by their best validation, across buckets; each cut one\'s '
+        'stopped_by in summary.json and trials.csv)')
 
 
 def estimate(sweep, asked: int, runs, order, start: int, emptied=frozenset()) -> tuple:
