@@ -282,3 +282,20 @@ def test_a_pbt_run_whose_every_member_stopped_trains_no_more_chunks(tmp_path):
   assert set(summary['members'].strs['status']) == {'stopped'}
   records = evaluations.read_metrics(str(tmp_path / 'wd' / 'metrics.jsonl'))
   assert max(r['step'] for r in records if r['split'] == 'val') == 4
+
+
+def test_members_alone_in_their_width_are_said_to_never_copy():
+  """PBT copies within a hidden width: randint widths, one seed each, left most members
+  alone, PBT doing nothing for them, silently (a user's finding)."""
+  from rnnjax.search import spec as spec_lib  # pylint: disable=g-import-not-at-top
+  from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
+  spec = sweep.SweepSpec(classical_baselines=False, dataset='shampoo_sales', lookback=4,
+                         hidden_size='grid(8,16,32)', learning_rate='grid(1e-3,1e-2)',
+                         search='pbt', train_steps=4, eval_every=2, pbt_interval=2)
+  assert pbt.alone_note(spec_lib.make_plan(spec)) == []  # Two learning rates a width.
+  alone = dataclasses.replace(spec, learning_rate='1e-3', hidden_size='grid(8,16,32,64)')
+  assert pbt.alone_note(spec_lib.make_plan(alone)) == [
+      'note: --search=pbt copies only between members of one hidden width in a bucket: 4 of '
+      'the 4 members are alone in theirs (4 widths), and never copy nor are copied; '
+      'fewer widths (a grid of a few) or more --num_seeds give them company']
+  assert pbt.alone_note(spec_lib.make_plan(dataclasses.replace(alone, num_seeds=2))) == []

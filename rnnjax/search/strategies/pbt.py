@@ -19,6 +19,7 @@ is a function of the tables, the values, the seed and the step: a resumed sweep 
 exactly as an uninterrupted one.
 """
 
+import collections
 import dataclasses
 import math
 
@@ -98,6 +99,24 @@ def decide(tables: dict, values: dict, step: int, *, steps, seed: int, fraction:
     decisions[r] = decision.Decision(
         src, explore(exploited, copied, space, rng) if space else {})
   return decisions
+
+
+def alone_note(plan) -> list:
+  """[a note] where members are alone in their PBT group (a bucket's members of one
+  hidden width): they never copy nor are copied, so PBT leaves them as a grid would
+  (randint widths, one seed each); [] where every member has company."""
+  widths = plan.columns.get('hidden_size')
+  if widths is None:
+    return []
+  sizes = collections.Counter((int(b), str(w)) for b, w in zip(plan.config_bucket, widths))
+  alone = sum(n * plan.num_seeds == 1 for n in sizes.values())
+  if not alone:
+    return []
+  total = len(widths) * plan.num_seeds
+  return [f'note: --search=pbt copies only between members of one hidden width in a bucket: '
+          f'{alone} of the {total} members are alone in theirs ({len(sizes)} widths), '
+          'and never copy nor are copied; fewer widths (a grid of a few) or more '
+          '--num_seeds give them company']
 
 
 def pbt_steps(*, train_steps: int, pbt_interval: int, eval_every: int) -> list[int]:
