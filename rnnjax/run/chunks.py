@@ -110,20 +110,26 @@ def estimate(sweep, asked: int, runs, order, start: int, emptied=frozenset()) ->
   `spec.rounds` asked so far (0: a search without rounds); the buckets those chunks
   train; the buckets of the rounds still to ask)."""
   ahead = [(r, c) for r, c in order[start:] if r not in emptied]
-  left = max(sweep.spec.rounds - asked, 0) / asked if asked else 0
+  left = _rounds_left(sweep, asked)
   return (len(ahead) + round(left * len(runs) * sweep.num_chunks),
           plan_lib.buckets_from(runs, ahead, 0), left * len(sweep.plan.buckets))
 
 
-def counted(sweep, runs, start: int) -> int:
-  """The chunks a resume from position `start` counts in all, as its progress will
-  (rounds still to ask left out): those done, and those ahead of the runs that train on
-  (not those whose every member halving cut or, where no search decides, stopped)."""
+def _rounds_left(sweep, asked: int) -> float:
+  """The rounds still to ask per round asked (0: a search without rounds)."""
+  return max(sweep.spec.rounds - asked, 0) / asked if asked else 0
+
+
+def counted(sweep, runs, start: int, asked: int = 0) -> int:
+  """The chunks a resume from position `start` counts in all, as its progress will:
+  those done, those ahead of the runs that train on (not those whose every member
+  halving cut, or stopped early or diverged), and those of the rounds still to ask at
+  the pace of the `asked` so far (`estimate`)."""
   adaptive = sweep.spec.search in planner.ADAPTIVE
-  gone = _stopped_runs(runs) | {
-      r for r, run in enumerate(runs) if not _has_members(run)}
+  gone = _stopped_runs(runs) | {r for r, run in enumerate(runs) if not _has_members(run)}
   order = plan_lib.chunk_order(len(runs), sweep.num_chunks, chunk_major=adaptive)
-  return start + sum(1 for r, _ in order[start:] if r not in gone)
+  ahead = sum(1 for r, _ in order[start:] if r not in gone)
+  return start + ahead + round(_rounds_left(sweep, asked) * len(runs) * sweep.num_chunks)
 
 
 def _has_members(run) -> bool:

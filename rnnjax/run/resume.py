@@ -86,7 +86,8 @@ def resume(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, log,
   asked, rounds = len(search_state.rounds), sweep.spec.rounds
   more = f' (rounds asked so far: {asked} of {rounds})' if rounds and asked < rounds else ''
   log(f'restoring the trained members of {workdir} ({start} of {total} chunks)' if whole
-      else f'resuming {workdir}: {start} of {chunks.counted(sweep, runs, start)} chunks '
+      else f'resuming {workdir}: {start} of '
+           f'{chunks.counted(sweep, runs, start, asked if rounds else 0)} chunks '
            f'were done{more}')
   # A remake trains nothing: what the budget would plan does not matter to it.
   for note in ('' if whole else _waves_note(sweep, max_memory_gb),
