@@ -263,6 +263,11 @@ def test_a_pbt_sweep_with_nothing_to_perturb_says_so(tmp_path):
   sweep.run_sweep(dataclasses.replace(spec, search='grid', train_steps=2),
                   str(tmp_path / 'grid'), log=lines.append)
   assert 'note: --pbt_interval=2 is for --search=pbt; --search=grid does not read it' in lines
+  # A dry run says them too (it said neither).
+  lines = []
+  sweep.run_sweep(dataclasses.replace(spec, search='grid', train_steps=2),
+                  str(tmp_path / 'dry'), log=lines.append, dry_run=True)
+  assert 'note: --pbt_interval=2 is for --search=pbt; --search=grid does not read it' in lines
 
 
 def test_a_pbt_run_whose_every_member_stopped_trains_no_more_chunks(tmp_path):

@@ -162,8 +162,8 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
     # on a panel or a long series), their time estimated from a few fits.
     with data_common.estimating() as estimates:
       sweep = prepare_lib.prepare(spec, max_memory_gb, group_size, log=log)
-    for note in (sweep.notes + rules.notes(spec) + _undrawn(spec, sweep.plan)
-                 + [e.note() for e in estimates.values()]):
+    for note in (sweep.notes + searcher_lib.notes(spec) + rules.notes(spec)
+                 + _undrawn(spec, sweep.plan) + [e.note() for e in estimates.values()]):
       if note:
         log(note)
     return dry_run_lib.describe_plan(
