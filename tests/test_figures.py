@@ -486,7 +486,7 @@ def test_higher_is_better_display_metric(tmp_path, monkeypatch):
   assert len([p for p in paths if p.endswith('.png')]) == 4
 
 
-def test_pbt_schedules_drawn_from_a_real_pbt_sweep(tmp_path):
+def test_pbt_schedules_drawn_from_a_real_pbt_sweep(tmp_path, monkeypatch):
   from rnnjax.run import sweep  # pylint: disable=g-import-not-at-top
   from rnnjax.figures.plots import schedules  # pylint: disable=g-import-not-at-top
   spec = sweep.SweepSpec(classical_baselines=False,
@@ -497,8 +497,15 @@ def test_pbt_schedules_drawn_from_a_real_pbt_sweep(tmp_path):
   workdir = str(tmp_path / 'pbt')
   sweep.run_sweep(spec, workdir, log=lambda _: None)
   table = load.load(workdir)
+  figs = _capture_figures(monkeypatch, pdf=True)
   paths = schedules.plot_schedules(table, str(tmp_path / 'out'), log=lambda _: None)
   assert [os.path.basename(p) for p in paths] == ['pbt_schedules.png', 'pbt_schedules.pdf']
+  # The best widest and lowest, as the learning curves draw it (it was the thinnest).
+  drawn = [l for l in figs[0].axes[0].get_lines() if l.get_label().startswith('1. ')]
+  ranked = [l for l in figs[0].axes[0].get_lines() if l.get_label()[:1].isdigit()]
+  assert len(drawn) == 1 and len(ranked) > 1
+  assert drawn[0].get_linewidth() == max(l.get_linewidth() for l in ranked)
+  assert drawn[0].get_zorder() == min(l.get_zorder() for l in ranked)
   # In colour: the top members with weights of their own, each the schedule that trained
   # its best weights, whose last values are the ones its record shows.
   records = [json.loads(line) for line in open(os.path.join(workdir, 'metrics.jsonl'))]

@@ -67,12 +67,13 @@ def plot_schedules(table: load.Table, out_dir: str, *, log=print) -> list:
         steps = [s for s, _ in points] + [last_step]
         values = [v for _, v in points] + [points[-1][1]]
         ax.step(steps, values, where='post', lw=0.5, color=style.FAINT, alpha=0.4)
-      # The best drawn last and thinnest, on top: schedules that share steps overlap.
+      # As the learning curves: the best widest, each lower-ranked one narrower and
+      # above it, so that schedules sharing steps each show at their edges.
       for k, (uid, (row, best_step), schedule) in reversed(list(enumerate(top))):
         color = style.OKABE_ITO[k % len(style.OKABE_ITO)]
         values = [_initial(v, name) for _, v in schedule]
         ax.step([s for s, _ in schedule] + [best_step], values + values[-1:], where='post',
-                lw=1.2 + 1.1 * k, zorder=3 + len(top) - k, color=color,
+                lw=1.2 + 1.1 * (len(top) - 1 - k), zorder=3 + k, color=color,
                 label=f'{table.ranking.index(uid) + 1}. uid {uid}'
                       + (f' (weights of uid {row})' if row != uid else ''))
         ax.plot([best_step], values[-1:], 'o', ms=3, color=color, zorder=4 + len(top))
