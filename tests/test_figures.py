@@ -1378,6 +1378,17 @@ def test_learning_curves_count_the_grey_lines_they_draw(tmp_path, monkeypatch):
   curves.plot_learning_curves(table, str(tmp_path / 'out'), log=lambda _: None)
   assert ('2 with one (1 stopped at, 1 diverged after their first), as dots'
           in _caption(figs[-1])), _caption(figs[-1])
+  # Every member outside the top at one evaluation (halving's first rung): no grey line
+  # to count ('the other 0 members with more than one evaluation').
+  stopped = table.ranking[-3:]
+  with open(path, 'w') as f:
+    for r in records:
+      if not (r['uid'] in stopped and r['step'] > 10):
+        f.write(json.dumps(r) + '\n')
+  curves.plot_learning_curves(load.load(workdir), str(tmp_path / 'out'), log=lambda _: None)
+  assert _caption(figs[-1]).startswith('Grey: 3 other members with one evaluation (stopped '
+                                       'at their first), as dots; colour: the top 5 '), (
+                                           _caption(figs[-1]))
 
 
 def test_importance_attributes_nothing_from_too_few_configurations(tmp_path, monkeypatch):

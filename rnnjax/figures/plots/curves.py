@@ -148,8 +148,10 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
   why = (f'stopped at {their} first' if not lost else f'diverged after {their} first'
          if lost == len(dots) else f'{len(dots) - lost} stopped at, {lost} diverged after '
          'their first')
+  dotted = (f'{len(dots)} other member{"s" * (len(dots) != 1)} with one evaluation ({why}), '
+            'as dots')
   others = (f'{members} with more than one evaluation; {len(dots)} with one ({why}), as dots'
-            if dots else members)
+            if dots and grey else dotted if dots else members)
   note = ((f'Grey: {others}; c' if grey or dots else 'C') + f'olour: the top '
           f'{len(top)} by validation {table.metric} (best checkpoint), ranked.')
   if member_values.num_folds(table.members) > 1:
