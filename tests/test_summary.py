@@ -473,6 +473,34 @@ def test_a_run_whose_members_all_stopped_trains_no_more_chunks(tmp_path, monkeyp
   assert skipped['final'] == trained['final']
 
 
+@pytest.mark.parametrize('search', ['halving', 'pbt'])
+def test_an_adaptive_run_whose_members_all_stopped_decides_as_if_trained_on(
+    tmp_path, monkeypatch, search):
+  """Halving and PBT trained a run whose every member stopped on to the end; now it is
+  skipped as a grid's is, and the search still decides on it: halving ranks its members
+  at each later rung and cuts those not among the best (skipped without its table, a
+  member escaped a rung's cut and was tested), PBT copies into none of them."""
+  spec = sweep.SweepSpec(classical_baselines=False, dataset='shampoo_sales', lookback='4',
+                         val_size=6, test_size=6, cell='grid(rnn_relu,gru)',
+                         optimizer='sgd', clip_norm='0', hidden_size='4', batch_size='4',
+                         learning_rate='grid(1e-3,1e-2,3e-2,1e-1)', search=search, eta=2,
+                         min_steps=2, pbt_interval=2, train_steps=32, eval_every=2,
+                         patience=1)
+  lines = []
+  skipped = sweep.run_sweep(spec, str(tmp_path / 'a'), log=lines.append)
+  assert any(re.fullmatch(r'bucket \d \(run \d of 2\): every member stopped early or '
+                          r'diverged; its \d+ chunk\(s\) left are skipped', line)
+             for line in lines), lines
+  drop = chunks_lib._drop_emptied  # pylint: disable=protected-access
+  monkeypatch.setattr(chunks_lib, '_drop_emptied',
+                      lambda *a, log=None, stopped=(): drop(*a))
+  trained = sweep.run_sweep(spec, str(tmp_path / 'b'), log=lambda _: None)
+  keys = ('uid', 'steps', 'best_step', 'val', 'test', 'status', 'stopped_by')
+  assert [{k: m.get(k) for k in keys} for m in skipped['members']] == [
+      {k: m.get(k) for k in keys} for m in trained['members']]
+  assert skipped['ranking'] == trained['ranking'] and skipped['final'] == trained['final']
+
+
 def test_progress_ends_at_its_total_when_halving_empties_a_wave(tmp_path, monkeypatch):
   """A wave whose every member diverged or was cut trains no more chunks: the count
   leaves them out and ends at its total (it stopped short of it)."""

@@ -58,6 +58,11 @@ def train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *, 
                                                   step, wave=wave_of(runs, r))
       compiles.setdefault(runs[r].bucket, compile_cache.Compiles()).add(counted)
       search_state = searcher_lib.observe(search_state, r, table)
+    elif adaptive and _has_members(runs[r]) and runs[r].state is not None:
+      # A run whose every member stopped trains no more, but its search still decides
+      # on it: halving ranks its members at each rung (cutting those not among the
+      # best), as it would after a chunk that changed none of them.
+      search_state = searcher_lib.observe(search_state, r, _resting_table(runs[r]))
     if r == len(runs) - 1 or not adaptive:
       retired = set(search_state.retired)
       search_state, runs, records = searcher_lib.decide(
@@ -142,6 +147,15 @@ def _stopped_runs(runs) -> set:
   halving's cut members are padding, and PBT has none left to copy from)."""
   return {r for r, run in enumerate(runs) if run.state is not None and _has_members(run)
           and _all_stopped(run.uids, distributed.fetch(run.state.status))}
+
+
+def _resting_table(run) -> searcher_lib.Table:
+  """The searcher table of a run none of whose members trains: what a chunk would give
+  (best values and status unchanged; its latest value, which halving does not read, its
+  best: PBT copies from none of them)."""
+  best_val, status = distributed.fetch((run.state.best_val, run.state.status))
+  best_val = np.asarray(best_val, np.float64)
+  return searcher_lib.Table(best_val, np.asarray(status), np.asarray(run.uids), best_val)
 
 
 def _all_stopped(uids, status) -> bool:
