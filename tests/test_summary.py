@@ -419,7 +419,7 @@ def test_halving_says_why_it_stopped_a_member_not_one_that_diverged(tmp_path):
   assert stopped[1].startswith('halving at ')
   # Said as it happens (the progress line's counts only fell): the rung that cut it.
   assert [line for line in lines if line.startswith('halving at step')] == [
-      f'halving at step {stopped[1].split()[-1]}: 1 member cut, 1 goes on (the best 1/2 by '
+      f'halving at step {stopped[1].split()[-1]}: 1 member cut, 1 trains on (the best 1/2 by '
       "their best validation, across buckets; each cut one's stopped_by in summary.json and "
       'trials.csv)']
 

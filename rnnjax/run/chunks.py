@@ -100,11 +100,13 @@ def _say_cuts(spec, step: int, retired: list, runs, log) -> None:
   """Halving's rung at `step`, where it cut members (`retired`: the records of those
   it took out, the diverged among them): said as it happens (the progress line's
   counts only fell)."""
-  cut = sum(bool(rec.get('stopped_by')) for rec in retired)
+  # Those it cut, not those early stopping had stopped that left with them.
+  cut = sum(str(rec.get('stopped_by', '')).startswith('halving') for rec in retired)
   if spec.search == 'halving' and cut:
-    kept = sum(u >= 0 for run in runs for u in run.uids)
+    kept = sum(int(((np.asarray(run.uids) >= 0) & (np.asarray(distributed.fetch(
+        run.state.status)) == pop.OK)).sum()) for run in runs if run.state is not None)
     log(f'halving at step {step}: {cut} member{"s" * (cut != 1)} cut, {kept} '
-        f'go{"es" * (kept == 1)} on (the '
+        f'train{"s" * (kept == 1)} on (the '
         f'best 1/{spec.eta} by their best validation, across buckets; each cut one\'s '
         'stopped_by in summary.json and trials.csv)')
 

@@ -133,7 +133,7 @@ def _file_bytes(path: str) -> int:
     return 0
 
 
-def _undrawn(spec, plan) -> list:
+def _plan_notes(spec, plan) -> list:
   """planner.undrawn_notes of a population drawn at random (random search's; halving's
   and PBT's first, of --num_members); and PBT's members alone in their group."""
   drawn = spec.search == 'random' or (spec.search in ('halving', 'pbt') and spec.num_members)
@@ -163,7 +163,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
     with data_common.estimating() as estimates:
       sweep = prepare_lib.prepare(spec, max_memory_gb, group_size, log=log)
     for note in (sweep.notes + searcher_lib.notes(spec) + rules.notes(spec)
-                 + _undrawn(spec, sweep.plan) + [e.note() for e in estimates.values()]):
+                 + _plan_notes(spec, sweep.plan) + [e.note() for e in estimates.values()]):
       if note:
         log(note)
     return dry_run_lib.describe_plan(
@@ -229,7 +229,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
       f'{len(runs)} wave(s) on {sweep.mesh.size} device(s){rounds}; '
       f'swept: {", ".join(plan.swept) or "nothing"}; search: {spec.search}; '
       f'work directory: {workdir}')
-  for note in plan_lib.wave_notes(sweep.plan_json, max_memory_gb) + _undrawn(spec, plan):
+  for note in plan_lib.wave_notes(sweep.plan_json, max_memory_gb) + _plan_notes(spec, plan):
     log(note)
   out = outputs.Outputs(workdir, plan, resumed=start > 0, main=distributed.is_main(),
                         log=log)
