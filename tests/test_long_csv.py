@@ -137,7 +137,8 @@ TEST = 'case,t,a,b,label\nd1,1,1,2,x\nd2,1,2,2,y\n'
      r"TRAIN.csv: line 3: case 'c1' is labelled 'y', on line 2 'x'; a case has one label"),
     (GOOD.replace('c1,2,2,3', 'c1,2,two,3'), TEST, {},
      r"TRAIN.csv: line 3, column 'a': 'two' is not a number \(every column but the case, "
-     r'time and label columns is read as a channel: --input_columns names the channels\)$'),
+     r'time and label columns is read as a channel: --input_columns names the channels, '
+     r'--time_column a column of times\)$'),
     (GOOD.replace('c1,2,2,3', 'c1,2,two,3'), TEST, {'input_columns': ('a', 'b')},
      r"TRAIN.csv: line 3, column 'a': 'two' is not a number$"),
     (GOOD, TEST.replace('d2,1,2', 'd2,1,inf'), {},

@@ -420,8 +420,7 @@ def test_halving_says_why_it_stopped_a_member_not_one_that_diverged(tmp_path):
   # Said as it happens (the progress line's counts only fell): the rung that cut it.
   assert [line for line in lines if line.startswith('halving at step')] == [
       f'halving at step {stopped[1].split()[-1]}: 1 member cut, 1 trains on (the best 1/2 by '
-      "their best validation, across buckets; each cut one's stopped_by in summary.json and "
-      'trials.csv)']
+      "their best validation, across buckets; each cut one's stopped_by in trials.csv)"]
 
 
 def test_halving_keeps_members_stopped_early_at_their_best(tmp_path):
@@ -488,7 +487,7 @@ def test_an_adaptive_run_whose_members_all_stopped_decides_as_if_trained_on(
                          patience=1)
   lines = []
   skipped = sweep.run_sweep(spec, str(tmp_path / 'a'), log=lines.append)
-  assert any(re.fullmatch(r'bucket \d \(run \d of 2\): every member stopped early or '
+  assert any(re.fullmatch(r'bucket \d: every member stopped early or '
                           r'diverged; its \d+ chunk\(s\) left are skipped', line)
              for line in lines), lines
   drop = chunks_lib._drop_emptied  # pylint: disable=protected-access

@@ -741,12 +741,14 @@ def test_auto_hidden_mode_masks_small_sweeps_and_buckets_large_ones():
     (dict(num_layers='2', dropout='0', dropout_per_layer=['0.1', '0.2']),
      r"^--dropout_per_layer: \['0.1', '0.2'\] \(list\) must be a str: '0.1;0.2'$"),
     # Data where a file goes: its size, not every row; a path is not a grid.
-    (dict(csv_path=np.arange(300.0)), r"^--csv_path: a ndarray of shape \(300,\) \(ndarray\) "
+    (dict(csv_path=np.arange(300.0)), r"^--csv_path: a value of shape \(300,\) \(ndarray\) "
      r'must be a path \(a str or pathlib.Path\); a sweep reads its data from files: write '
      r'it to one first \(DataFrame.to_csv\)$'),
     (dict(csv_path=['a.csv']), r"^--csv_path: \['a.csv'\] \(list\) must be a path \(a str or "
      r'pathlib.Path\)$'),
     (dict(time_column=['ds']), r"^--time_column: \['ds'\] \(list\) must be a str$"),
+    # A number where a file goes: not read as its text (0 was taken for no file).
+    (dict(csv_path=0), r"^--csv_path: 0 \(int\) must be a path \(a str or pathlib.Path\)$"),
 ])
 def test_a_spec_built_in_python_with_a_wrong_type_is_one_line(changes, message, tmp_path):
   """Read as they came, a str of column names split into characters and a list of rates

@@ -108,7 +108,7 @@ def _say_cuts(spec, step: int, retired: list, runs, log) -> None:
     log(f'halving at step {step}: {cut} member{"s" * (cut != 1)} cut, {kept} '
         f'train{"s" * (kept == 1)} on (the '
         f'best 1/{spec.eta} by their best validation, across buckets; each cut one\'s '
-        'stopped_by in summary.json and trials.csv)')
+        'stopped_by in trials.csv)')
 
 
 def estimate(sweep, asked: int, runs, order, start: int, emptied=frozenset()) -> tuple:
@@ -178,9 +178,9 @@ def _drop_emptied(bar, runs, order, position: int, emptied: set, *, log=print,
       left = sum(1 for k, _ in order[position + 1:] if k == r)
       bar.drop(left)
       if r in stopped and left:
-        log(f'bucket {run.bucket}{f" (run {r + 1} of {len(runs)})" if len(runs) > 1 else ""}'
-            f': every member stopped early or diverged; its {left} chunk(s) left are '
-            'skipped')
+        wave = wave_of(runs, r)  # Named as the progress names it.
+        log(f'bucket {run.bucket}{f" wave {wave[0]}/{wave[1]}" if wave else ""}: every '
+            f'member stopped early or diverged; its {left} chunk(s) left are skipped')
 
 
 def ask_round(sweep: prepare_lib.Prepared, workdir: str, search_state,

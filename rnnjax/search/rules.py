@@ -27,6 +27,7 @@ COMBINE = ('mean', 'median')
 # The data file flags each task reads (a sweep refuses the others rather than ignore them).
 DATA_FILES = {'forecast': ('csv_path',), 'panel': ('csv_path', 'test_path'),
               'classify': ('train_path', 'test_path'), 'charlm': ('text_path',)}
+FILE_FIELDS = frozenset().union(*DATA_FILES.values())
 
 
 def _shown(value) -> str:
@@ -36,13 +37,13 @@ def _shown(value) -> str:
   if '\n' not in text and len(text) <= 60:
     return text
   shape = getattr(value, 'shape', None)
-  return (f'a {type(value).__name__} of shape {tuple(shape)}' if shape is not None else
+  return (f'a value of shape {tuple(shape)}' if shape is not None else
           f'{text.splitlines()[0][:50]}...')
 
 
 def with_paths(spec: SweepSpec) -> SweepSpec:
   """`spec` with its data file paths as text (a pathlib.Path given from Python)."""
-  paths = {f: str(getattr(spec, f)) for f in set().union(*DATA_FILES.values())
+  paths = {f: str(getattr(spec, f)) for f in FILE_FIELDS
            if isinstance(getattr(spec, f), os.PathLike)}
   return dataclasses.replace(spec, **paths) if paths else spec
 
@@ -51,7 +52,6 @@ def check_types(spec: SweepSpec) -> None:
   """InputError naming the field for a value of another type than its default's (a spec
   built in Python: a str of column names would read as its characters, a list of rates
   as text); a spec string may be given as a number."""
-  files = set().union(*DATA_FILES.values())
   for field in dataclasses.fields(spec):
     value, default = getattr(spec, field.name), field.default
     kind = type(default)
@@ -64,16 +64,18 @@ def check_types(spec: SweepSpec) -> None:
             and not isinstance(value, (bool, np.bool_)))
     elif kind is tuple:
       ok = isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value)
+    elif field.name in FILE_FIELDS:  # A path (with_paths makes it text).
+      ok = isinstance(value, (str, os.PathLike))
     else:  # A spec string; a number is read as its text (lookback=4).
       ok = isinstance(value, str) or (isinstance(value, (int, float, np.number)) and
                                       not isinstance(value, (bool, np.bool_)))
     if not ok:
       wanted = {tuple: "a tuple of names, e.g. ('sales',)", bool: 'True or False',
                 int: 'a whole number (int)', float: 'a number'}.get(kind, 'a str')
-      if field.name in files:
+      if field.name in FILE_FIELDS:
         wanted = 'a path (a str or pathlib.Path)' + (
             '; a sweep reads its data from files: write it to one first (DataFrame.to_csv)'
-            if not isinstance(value, (list, tuple)) else '')
+            if hasattr(value, 'shape') else '')
       elif field.name in hparams.BY_NAME and isinstance(value, (list, tuple)):
         wanted += f": 'grid({','.join(map(str, value))})'"
       elif field.name == 'dropout_per_layer' and isinstance(value, (list, tuple)):

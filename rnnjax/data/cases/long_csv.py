@@ -192,7 +192,8 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
       if input_columns:
         raise
       raise InputError(f'{error} (every column but the case, time and label columns is '
-                       'read as a channel: --input_columns names the channels)') from None
+                       'read as a channel: --input_columns names the channels, '
+                       '--time_column a column of times)') from None
     values.setdefault(key, []).append(read)
     stamps.setdefault(key, []).append(cell(i_time))
     lines.setdefault(key, []).append(line)
