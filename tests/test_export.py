@@ -1024,7 +1024,8 @@ def test_arguments_of_every_method_are_checked_in_one_line(forecast_run, classif
   assert ("history: its index is not read as times: its rows are read in the order given "
           "(a DataFrame with the model's time column 'Time' is read by it)") in model.forecast(
               dated, 2)['notes']
-  assert not any('index' in n for n in model.forecast(frame['Sales'], 2)['notes'])
+  for plain in (frame['Sales'], frame['Sales'].set_axis(pd.Index(list(range(len(frame)))))):
+    assert not any('index' in n for n in model.forecast(plain, 2)['notes'])  # Not dated.
   renamed = os.path.join(str(tmp_path), 'renamed.csv')
   frame.rename(columns={'Time': 'Month'}).to_csv(renamed, index=False)
   out = predictions.run(forecast_run[1], csv_path=renamed, steps_ahead=2,

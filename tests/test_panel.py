@@ -77,7 +77,7 @@ def test_an_export_of_sale_days_only_is_told_of_fill_zero(tmp_path):
   # validation (11-12) and test part (13-14) hold no value given: said.
   # ('a''s validation, days 11-12 without a row, is 0 sold as any absent day: not said.)
   assert ("--fill=zero: 1 of 2 series ends before its test part and validation part "
-          "(e.g. 'b', whose last value is at 8): their rows after it, to "
+          "(e.g. 'b', whose last value is at 8): its rows after it, to "
           "the panel's last time, are read as 0 sold, and those parts scored on them; where "
           "a series' rows stop because its export does, not its sales, --fill=linear "
           "scores the values given alone") in zero

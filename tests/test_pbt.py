@@ -300,7 +300,8 @@ def test_members_alone_in_their_width_are_said_to_never_copy():
   assert pbt.alone_note(spec_lib.make_plan(spec)) == []  # Two learning rates a width.
   alone = dataclasses.replace(spec, learning_rate='1e-3', hidden_size='grid(8,16,32,64)')
   assert pbt.alone_note(spec_lib.make_plan(alone)) == [
-      'note: --search=pbt copies only between members of one hidden width in a bucket: 4 of '
-      'the 4 members are alone in theirs (4 widths), and never copy nor are copied; '
+      'note: --search=pbt copies only between members of one hidden width that train '
+      'together (a bucket; its waves, where it trains in several, apart): 4 of the 4 members '
+      'are alone in theirs (4 widths), and never copy nor are copied; '
       'fewer widths (a grid of a few) or more --num_seeds give them company']
   assert pbt.alone_note(spec_lib.make_plan(dataclasses.replace(alone, num_seeds=2))) == []

@@ -57,10 +57,10 @@ def zero_parts(ids, held, times, horizon: int, given: bool) -> tuple:
   i = shown[0][1][0]
   when = (f', whose last value is at {times[i][last[i]]}'
           if last[i] >= 0 and times[i] and times[i][last[i]] else '')
-  return (f'--fill=zero: {", ".join(counted)} (e.g. {ids[i]!r}{when}): their rows after '
-          'it, to the panel\'s last time, are read as 0 sold, and those parts scored on '
-          'them; where a series\' rows stop because its export does, not its sales, '
-          '--fill=linear scores the values given alone',)
+  return (f'--fill=zero: {", ".join(counted)} (e.g. {ids[i]!r}{when}): '
+          f'{"its" if one else "their"} rows after it, to the panel\'s last time, are read '
+          'as 0 sold, and those parts scored on them; where a series\' rows stop because '
+          'its export does, not its sales, --fill=linear scores the values given alone',)
 
 
 def empty_in_test(ids, held, horizon: int, fill: str) -> tuple:

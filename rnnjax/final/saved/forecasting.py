@@ -159,8 +159,9 @@ def check_history(transform, need, history, what='history',
   elif time_column and hasattr(history, 'columns'):  # A dated model, rows not dated.
     note = (f'{what}: no column {time_column!r} (the model\'s time column): its rows are '
             'read in the order given')
-  elif (time_column and hasattr(history, 'index') and hasattr(history, 'to_numpy')
-        and type(history.index).__name__ != 'RangeIndex'):  # A Series dated by its index.
+  elif (time_column and hasattr(history, 'to_numpy') and type(
+      getattr(history, 'index', None)).__name__ in ('DatetimeIndex', 'PeriodIndex')):
+    # A Series dated by its index.
     note = (f'{what}: its index is not read as times: its rows are read in the order given '
             f'(a DataFrame with the model\'s time column {time_column!r} is read by it)')
   if values.ndim != 2 or values.shape[1] != len(names):

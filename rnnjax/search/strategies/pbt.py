@@ -113,7 +113,8 @@ def alone_note(plan) -> list:
   if not alone:
     return []
   total = len(widths) * plan.num_seeds
-  return [f'note: --search=pbt copies only between members of one hidden width in a bucket: '
+  return [f'note: --search=pbt copies only between members of one hidden width that train '
+          'together (a bucket; its waves, where it trains in several, apart): '
           f'{alone} of the {total} members are alone in theirs ({len(sizes)} widths), '
           'and never copy nor are copied; fewer widths (a grid of a few) or more '
           '--num_seeds give them company']
