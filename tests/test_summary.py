@@ -443,6 +443,15 @@ def test_halving_keeps_members_stopped_early_at_their_best(tmp_path):
   assert kept_early and math.isfinite(members[kept_early[0]]['test']['rmse'])
 
 
+def _trained_on(spec, workdir: str, monkeypatch) -> dict:
+  """The summary of `spec` with the runs whose every member stopped trained on to the
+  end, as before they were skipped (a run with no member left is still skipped)."""
+  drop = chunks_lib._drop_emptied  # pylint: disable=protected-access
+  monkeypatch.setattr(chunks_lib, '_drop_emptied',
+                      lambda *a, log=None, stopped=(): drop(*a))
+  return sweep.run_sweep(spec, workdir, log=lambda _: None)
+
+
 def test_a_run_whose_members_all_stopped_trains_no_more_chunks(tmp_path, monkeypatch):
   """--patience stops every member early: their run trains no more chunks (the count
   drops them and ends at its total), and the sweep reports exactly what it reports when
@@ -460,10 +469,7 @@ def test_a_run_whose_members_all_stopped_trains_no_more_chunks(tmp_path, monkeyp
   assert any(re.fullmatch(rf'bucket 0: every member stopped early or diverged; its '
                           rf'{30 - len(chunks)} chunk\(s\) left are skipped', line)
              for line in lines), lines
-  drop = chunks_lib._drop_emptied  # pylint: disable=protected-access
-  monkeypatch.setattr(chunks_lib, '_drop_emptied',
-                      lambda *a, log=None, stopped=(): drop(*a))
-  trained = sweep.run_sweep(spec, str(tmp_path / 'b'), log=lambda _: None)
+  trained = _trained_on(spec, str(tmp_path / 'b'), monkeypatch)
   assert max(m['steps'] for m in trained['members']) < 60
   assert [{k: m[k] for k in ('uid', 'steps', 'best_step', 'val', 'test', 'status')}
           for m in skipped['members']] == [
@@ -490,10 +496,7 @@ def test_an_adaptive_run_whose_members_all_stopped_decides_as_if_trained_on(
   assert any(re.fullmatch(r'bucket \d: every member stopped early or '
                           r'diverged; its \d+ chunk\(s\) left are skipped', line)
              for line in lines), lines
-  drop = chunks_lib._drop_emptied  # pylint: disable=protected-access
-  monkeypatch.setattr(chunks_lib, '_drop_emptied',
-                      lambda *a, log=None, stopped=(): drop(*a))
-  trained = sweep.run_sweep(spec, str(tmp_path / 'b'), log=lambda _: None)
+  trained = _trained_on(spec, str(tmp_path / 'b'), monkeypatch)
   keys = ('uid', 'steps', 'best_step', 'val', 'test', 'status', 'stopped_by')
   assert [{k: m.get(k) for k in keys} for m in skipped['members']] == [
       {k: m.get(k) for k in keys} for m in trained['members']]
