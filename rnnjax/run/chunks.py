@@ -64,14 +64,18 @@ def train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *, 
       # best), as it would after a chunk that changed none of them.
       search_state = searcher_lib.observe(search_state, r, _resting_table(runs[r]))
     if r == len(runs) - 1 or not adaptive:
-      retired = set(search_state.retired)
+      retired, whys = set(search_state.retired), []
+
+      def retire(run, rows, why):  # The members a decision takes out, and why.
+        whys.append(why)
+        return member_scores.of_run(
+            sweep.plan, run, rows, sweep.device_data[run.data_key]['val'],
+            mesh=sweep.mesh, group_size=group_size, stopped_by=why)
+
       search_state, runs, records = searcher_lib.decide(
-          rules, search_state, runs, step, mesh=sweep.mesh,
-          retire=lambda run, rows, why: member_scores.of_run(
-              sweep.plan, run, rows, sweep.device_data[run.data_key]['val'],
-              mesh=sweep.mesh, group_size=group_size, stopped_by=why))
-      _say_cuts(spec, step, [rec for u, rec in search_state.retired.items()
-                             if u not in retired], runs, log)
+          rules, search_state, runs, step, mesh=sweep.mesh, retire=retire)
+      _say_cuts(whys, [rec for u, rec in search_state.retired.items() if u not in retired],
+                runs, log)
       # The table of the chunk just trained says whether any of its members trains on;
       # an adaptive search's runs, once it decided at the step they have all reached.
       _drop_emptied(bar, runs, order, position, emptied, log=log, stopped=(
@@ -96,19 +100,18 @@ def train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *, 
   return sweep, runs, search_state, compiles
 
 
-def _say_cuts(spec, step: int, retired: list, runs, log) -> None:
-  """Halving's rung at `step`, where it cut members (`retired`: the records of those
-  it took out, the diverged among them): said as it happens (the progress line's
-  counts only fell)."""
-  # Those it cut, not those early stopping had stopped that left with them.
-  cut = sum(str(rec.get('stopped_by', '')).startswith('halving') for rec in retired)
-  if spec.search == 'halving' and cut:
-    kept = sum(int(((np.asarray(run.uids) >= 0) & (np.asarray(distributed.fetch(
-        run.state.status)) == pop.OK)).sum()) for run in runs if run.state is not None)
-    log(f'halving at step {step}: {cut} member{"s" * (cut != 1)} cut, {kept} '
-        f'train{"s" * (kept == 1)} on (the '
-        f'best 1/{spec.eta} by their best validation, across buckets; each cut one\'s '
-        'stopped_by in trials.csv)')
+def _say_cuts(whys: list, retired: list, runs, log) -> None:
+  """A search's decisions that took members out (`whys`, each its `stopped_by`, such
+  as halving's 'halving at 100'; `retired`: the records of those taken out), said as
+  they happen (the progress line's counts only fell): the members each cut, not those
+  early stopping or divergence had stopped that left with them."""
+  for why in dict.fromkeys(whys):
+    cut = sum(rec.get('stopped_by') == why for rec in retired)
+    if cut:
+      kept = sum(int(((np.asarray(run.uids) >= 0) & (np.asarray(distributed.fetch(
+          run.state.status)) == pop.OK)).sum()) for run in runs if run.state is not None)
+      log(f'{why}: {cut} member{"s" * (cut != 1)} cut, {kept} train{"s" * (kept == 1)} '
+          'on (each cut one\'s stopped_by in trials.csv)')
 
 
 def estimate(sweep, asked: int, runs, order, start: int, emptied=frozenset()) -> tuple:

@@ -39,7 +39,6 @@ from rnnjax.search import planner
 from rnnjax.search import rules
 from rnnjax.search import spec as spec_lib
 from rnnjax.search import waves as plan_lib
-from rnnjax.search.strategies import pbt
 from rnnjax.search.strategies import strategy as searcher_lib
 
 SweepSpec = spec_lib.SweepSpec
@@ -135,10 +134,10 @@ def _file_bytes(path: str) -> int:
 
 def _plan_notes(spec, plan) -> list:
   """planner.undrawn_notes of a population drawn at random (random search's; halving's
-  and PBT's first, of --num_members); and PBT's members alone in their group."""
+  and PBT's first, of --num_members); and the search's own (strategy.plan_notes)."""
   drawn = spec.search == 'random' or (spec.search in ('halving', 'pbt') and spec.num_members)
   return ((planner.undrawn_notes(spec.axes(), plan) if drawn else []) +
-          (pbt.alone_note(plan) if spec.search == 'pbt' else []))
+          searcher_lib.plan_notes(spec, plan))
 
 
 def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoints, log,

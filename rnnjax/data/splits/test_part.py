@@ -50,9 +50,9 @@ def zero_parts(ids, held, times, horizon: int, given: bool) -> tuple:
   # Those before their validation part are among those before their test part.
   n = len(shown[0][1])
   one = n == 1
-  parts = ' and '.join(part for part, v in shown if len(v) == n)
+  every = ' and '.join(part for part, v in shown if len(v) == n)
   counted = [f'{n} of {len(ids)} series end{"s" * one} before {"its" if one else "their"} '
-             f'{parts}'] + [f'{len(v)} of them before their {part} too'
+             f'{every}'] + [f'{len(v)} of them before their {part} too'
                             for part, v in shown[1:] if len(v) < n]
   i = shown[0][1][0]
   when = (f', whose last value is at {times[i][last[i]]}'

@@ -89,6 +89,15 @@ DECIDES = {'halving': (halving.settings, halving.decisions),
            'pbt': (pbt.settings, pbt.decisions)}
 
 
+# What a search says of the population it plans: name -> (plan -> [notes]).
+PLAN_NOTES = {'pbt': pbt.alone_note}
+
+
+def plan_notes(spec, plan) -> list:
+  """The search's notes on `plan` (PBT's members alone in their width); [] for most."""
+  return PLAN_NOTES[spec.search](plan) if spec.search in PLAN_NOTES else []
+
+
 class Strategy(NamedTuple):
   """The sweep's search, read once from the spec: its settings and its decisions (None
   for a search that decides nothing between chunks)."""
