@@ -214,6 +214,33 @@ def test_a_resume_counts_the_chunks_its_progress_will():
   assert chunks.counted(halving, [run(0, 1), run()], 0) == 5
 
 
+@pytest.mark.parametrize('nth', [0, 2])
+def test_a_resume_after_a_skipped_run_counts_as_the_progress_before_it(nth, tmp_path):
+  """Bucket 0's members all stop early and its chunks left are skipped (saving no
+  checkpoint): the progress counts on from the chunks trained ('chunk 8/37'). Stopped
+  in bucket 1, the resume counted the skipped positions as done ('32 of 60 chunks were
+  done', then 'chunk 33/60'); it goes on from where the progress stood, from bucket 1's
+  first chunk too (the newest checkpoint then bucket 0's last trained chunk's)."""
+  spec = sweep.SweepSpec(classical_baselines=False, dataset='shampoo_sales', lookback='4',
+                         val_size=6, test_size=6, cell='grid(rnn_relu,rnn_tanh)',
+                         optimizer='sgd', clip_norm='0', hidden_size='4', batch_size='4',
+                         learning_rate='grid(1e-2,3e-2)', train_steps=60, eval_every=2,
+                         patience=1)
+  shown = []
+  sweep.run_sweep(spec, str(tmp_path / 'reference'), log=shown.append)
+  progress = [re.match(r'chunk (\d+)/(\d+) bucket (\d) ', line) for line in shown]
+  progress = [(int(m[1]), int(m[2]), m[3]) for m in progress if m]
+  # Bucket 1's first or third chunk, after bucket 0 was skipped (its total dropped).
+  k, total, _ = [p for p in progress if p[2] == '1'][nth]
+  assert total < 60
+  workdir = str(tmp_path / 'interrupted')
+  _interrupt(spec, workdir, f'chunk {k}/{total} ')
+  out = _run(spec, workdir)
+  assert f'resuming {workdir}: {k - 1} of {total} chunks were done' in out, out
+  assert re.search(rf'^chunk {k}/{total} bucket 1 ', out, re.M), out
+  assert_same(outcome(workdir), outcome(str(tmp_path / 'reference')))
+
+
 def test_a_random_search_resumes_only_with_the_draws_it_began_with(tmp_path):
   """An unfinished random search resumes and ends as an uninterrupted one; one whose
   plan.json holds other draws (as an older rnnjax drew them) is refused in one line,

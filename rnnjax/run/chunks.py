@@ -45,6 +45,7 @@ def train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *, 
   # diverged (after the search decided: PBT copies into a stopped member from one of
   # its run that trains on, none where every one stopped): they train no more chunks.
   emptied = set()
+  saved = start  # The newest checkpoint.
   _drop_emptied(bar, runs, order, start - 1, emptied, log=log, stopped=_stopped_runs(runs))
   for position in itertools.count(start):  # A round asked lengthens `order`.
     if position == len(order):
@@ -81,7 +82,8 @@ def train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *, 
       _drop_emptied(bar, runs, order, position, emptied, log=log, stopped=(
           _stopped_runs(runs) if adaptive else {r} if (
               evaluation is not None and _all_stopped(table.uids, table.status)) else set()))
-    if position == len(order) - 1:  # A round's last chunk.
+    last = position == len(order) - 1
+    if last:  # A round's last chunk.
       sweep, search_state, asked = ask_round(sweep, workdir, search_state,
                                              max_memory_gb, group_size, log)
       if asked:
@@ -92,10 +94,15 @@ def train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *, 
         left, buckets, later = estimate(sweep, len(search_state.rounds), runs, order,
                                         position + 1, emptied)
         bar.recount(bar.done + left, buckets, later)
-    out.write(records, evaluation, position)  # Before the checkpoint that covers them.
-    _save(mngr, position, runs, search_state, metrics_bytes=out.tell(),
-          timing=bar.spent())
-    stopper.check(f'after chunk {bar.done} of {bar.total} (checkpoint {position + 1}'
+    # A skipped run's position that wrote nothing saves no checkpoint (a tenth of a
+    # second each; a resume from the one before skips it again); a round's last does,
+    # so that the newest covers every chunk (--remake_final).
+    if evaluation is not None or records or last:
+      out.write(records, evaluation, position)  # Before the checkpoint that covers them.
+      _save(mngr, position, runs, search_state, metrics_bytes=out.tell(),
+            timing=bar.spent(), done=bar.done)
+      saved = position + 1
+    stopper.check(f'after chunk {bar.done} of {bar.total} (checkpoint {saved}'
                   f' in {os.path.join(workdir, checkpoint.DIRNAME)})')
   return sweep, runs, search_state, compiles
 
@@ -130,16 +137,17 @@ def _rounds_left(sweep, asked: int) -> float:
   return max(sweep.spec.rounds - asked, 0) / asked if asked else 0
 
 
-def counted(sweep, runs, start: int, asked: int = 0) -> int:
+def counted(sweep, runs, start: int, asked: int = 0, done: int | None = None) -> int:
   """The chunks a resume from position `start` counts in all, as its progress will:
-  those done, those ahead of the runs that train on (not those whose every member
-  halving cut, or stopped early or diverged), and those of the rounds still to ask at
-  the pace of the `asked` so far (`estimate`)."""
+  the `done` ones (trained; `start` where None), those ahead of the runs that train on
+  (not those whose every member halving cut, or stopped early or diverged), and those
+  of the rounds still to ask at the pace of the `asked` so far (`estimate`)."""
   adaptive = sweep.spec.search in planner.ADAPTIVE
   gone = _stopped_runs(runs) | {r for r, run in enumerate(runs) if not _has_members(run)}
   order = plan_lib.chunk_order(len(runs), sweep.num_chunks, chunk_major=adaptive)
   ahead = sum(1 for r, _ in order[start:] if r not in gone)
-  return start + ahead + round(_rounds_left(sweep, asked) * len(runs) * sweep.num_chunks)
+  return ((start if done is None else done) + ahead
+          + round(_rounds_left(sweep, asked) * len(runs) * sweep.num_chunks))
 
 
 def _has_members(run) -> bool:
@@ -209,18 +217,20 @@ def ask_round(sweep: prepare_lib.Prepared, workdir: str, search_state,
 
 
 def _save(mngr, position: int, runs: list, search_state, *, metrics_bytes: int,
-          timing: dict) -> None:
+          timing: dict, done: int) -> None:
   """Checkpoint `position + 1`: each started run's (state, hp), and the progress that
   resume.py reads back (the members of every run, the search state, the length of
-  metrics.jsonl that the checkpoint covers, and the wall time spent so far: `timing`,
-  Progress.spent)."""
+  metrics.jsonl that the checkpoint covers, the wall time spent so far: `timing`,
+  Progress.spent, and the chunks the progress counted `done`: those trained, not
+  the positions of runs skipped, whose chunks it took off its total)."""
   started = {r: run for r, run in enumerate(runs) if run.state is not None}
   checkpoint.save(mngr, position + 1,
                   {str(r): (run.state, run.hp) for r, run in started.items()},
                   {'position': position, 'metrics_bytes': metrics_bytes,
                    'uids': [list(run.uids) for run in runs],
                    'searcher': search_state.to_json(),
-                   'started': [str(r) for r in started], 'timing': timing})
+                   'started': [str(r) for r in started], 'timing': timing,
+                   'done': done})
 
 
 def wave_of(runs, r: int) -> tuple | None:

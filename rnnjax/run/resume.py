@@ -30,7 +30,8 @@ from rnnjax.search.strategies import tpe
 
 def resume(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, log,
            max_memory_gb: float, group_size: int, whole: bool = False):
-  """(checkpoint manager, sweep, runs, search state, next position, the wall time the
+  """(checkpoint manager, sweep, runs, search state, next position, the chunks the
+  progress counted done (trained: a skipped run's positions are not), the wall time the
   processes before spent up to that checkpoint: Progress.spent, None in a checkpoint
   older than it) from the newest checkpoint that restores; None (its manager closed)
   when there is none.
@@ -83,11 +84,13 @@ def resume(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, log,
     workdir_lib.truncate(os.path.join(workdir, tpe.JOURNAL), search_state.journal_bytes)
     evaluations.truncate(workdir, progress['position'])
   start = progress['position'] + 1
+  # The chunks trained (a checkpoint of an older rnnjax: every position before `start`).
+  done = progress.get('done', start)
   asked, rounds = len(search_state.rounds), sweep.spec.rounds
   more = f' (rounds asked so far: {asked} of {rounds})' if rounds and asked < rounds else ''
   log(f'restoring the trained members of {workdir} ({start} of {total} chunks)' if whole
-      else f'resuming {workdir}: {start} of '
-           f'{chunks.counted(sweep, runs, start, asked if rounds else 0)} chunks '
+      else f'resuming {workdir}: {done} of '
+           f'{chunks.counted(sweep, runs, start, asked if rounds else 0, done)} chunks '
            f'were done{more}')
   # A remake trains nothing: what the budget would plan does not matter to it.
   for note in ('' if whole else _waves_note(sweep, max_memory_gb),
@@ -96,7 +99,7 @@ def resume(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, log,
       log(note)
   if distributed.is_main():
     _record_devices(workdir, start)
-  return mngr, sweep, runs, search_state, start, progress.get('timing')
+  return mngr, sweep, runs, search_state, start, done, progress.get('timing')
 
 
 def _began_waves(workdir: str) -> tuple:

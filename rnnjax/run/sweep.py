@@ -211,7 +211,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   if begun is None:
     begun = _begin(sweep, workdir, keep=keep_checkpoints, digests=digests, log=log,
                    **sizes)
-  mngr, sweep, runs, search_state, start, spent = begun
+  mngr, sweep, runs, search_state, start, done, spent = begun
   stopper.check(f'before training chunk {start + 1} ({start} of the chunks are in '
                 f'{os.path.join(workdir, checkpoint.DIRNAME)})')
   data, plan = sweep.data, sweep.plan  # Shared facts: names, sizes.
@@ -237,7 +237,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
                                chunk_major=spec.search in planner.ADAPTIVE)
   ahead, buckets, later = chunks.estimate(sweep, asked, runs, order, start)
   bar = progress_lib.Progress(
-      start + ahead, log=log, bar=progress_bar, done=start,
+      done + ahead, log=log, bar=progress_bar, done=done,
       buckets=len(buckets) + later, spent=spent,
       best=progress_lib.best_so_far(workdir, spec.task, spec.selection, spec.difference)
       if start else None)
@@ -273,7 +273,7 @@ def _begin(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, max_memory_g
   mngr = checkpoint.manager(workdir, keep=keep)
   sweep, search_state, _ = chunks.ask_round(sweep, workdir, searcher_lib.SearchState(),
                                              max_memory_gb, group_size, log)
-  return mngr, sweep, list(sweep.runs), search_state, 0, None
+  return mngr, sweep, list(sweep.runs), search_state, 0, 0, None
 
 
 def _resume_with(workdir: str, spec: SweepSpec, log) -> None:
