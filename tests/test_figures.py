@@ -1560,6 +1560,18 @@ def test_finished_sweeps_side_by_side(tmp_path):
                        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
   assert ran.returncode == 2 and ran.stderr == (
       'error: --compare: give the work directories there, without --workdir\n')
+  # Beside --dropout_per_layer, --dropout (0) is no layer's rate: not a setting the
+  # sweep differs in (it read as 'no dropout').
+  pair = [_finished(str(tmp_path / name), cell=name, val=[2.0, 3.0], test=[4.0, 6.0],
+                    final=(1.5, 4.5)) for name in ('lstm_d', 'gru_d')]
+  for workdir, settings in zip(pair, ({'dropout': '0.2'}, {
+      'dropout': '0', 'dropout_per_layer': 'grid(0,0.3);0.3'})):
+    sweep_json = files.read_json(os.path.join(workdir, files.SWEEP))
+    sweep_json['spec'].update(settings)
+    files.write_json(os.path.join(workdir, files.SWEEP), sweep_json)
+  rows = figures.compare(pair)[0].splitlines()
+  assert rows[2].startswith('| lstm_d | cell=lstm_d dropout=0.2 dropout_per_layer=- |'), rows
+  assert rows[3].startswith('| gru_d | cell=gru_d dropout_per_layer=grid(0,0.3);0.3 |'), rows
 
 
 def test_the_compare_caption_says_what_each_panel_draws(tmp_path, monkeypatch):

@@ -1,5 +1,6 @@
 """The sweep end to end through the library entry point, and its work directory."""
 
+import csv
 import dataclasses
 import importlib.util
 import json
@@ -532,6 +533,10 @@ def test_masked_widths_per_layer_dropout_and_dry_run(tmp_path):
   summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=lambda _: None)
   assert {m['hparams']['dropout_1'] for m in summary['members']} == {0.0, 0.3}
   assert {m['hparams']['hidden_size'] for m in summary['members']} == {4, 8}
+  # trials.csv has each layer's rate, and no `dropout` column (0 there read as none).
+  with open(tmp_path / 'wd' / 'trials.csv', encoding='utf-8') as f:
+    header = next(csv.reader(f))
+  assert {'dropout_1', 'dropout_2'} <= set(header) and 'dropout' not in header, header
   assert all(m['status'] == 'ok' for m in summary['members'])
   # A member depends on its uid and values alone: bucketed, each width its own program,
   # it is the same network with the same dropout masks as padded to the widest.

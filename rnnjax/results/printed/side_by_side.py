@@ -110,7 +110,8 @@ def runs_table(runs: list, metric: str = '') -> tuple[list[dict], list[str]]:
     rows.append({
         'run': label,
         'differs': ' '.join(f'{k}={_setting(k, spec.get(k))}' for k in differs
-                            if owner.get(k, spec.get('search')) == spec.get('search')),
+                            if owner.get(k, spec.get('search')) == spec.get('search')
+                            and not (k == 'dropout' and spec.get('dropout_per_layer'))),
         'members': len(members),
         'member_steps': (summary.get('member_steps') or {}).get('useful'),
         'wall_s': timing.get('total_s'),

@@ -20,8 +20,10 @@ summary (status, best step, validation and test scores, values) and metrics.json
                           `optuna.visualization` and `study.trials_dataframe()` read it.
   WORKDIR/trials.csv      a row per member: uid, bucket, config, seed, every hyperparameter
                           (the values that trained its best weights: after PBT, where the
-                          copies left them), status, best step (and after PBT `best_of`,
-                          whose row trained them), val_* and test_* metrics.
+                          copies left them; beside --dropout_per_layer's dropout_1,
+                          dropout_2, ... no `dropout`, which no layer uses), status,
+                          best step (and after PBT `best_of`, whose row trained them),
+                          val_* and test_* metrics.
   WORKDIR/curves.csv      long format: uid, step, split, metric, value (metrics.jsonl).
 
 `write(workdir, summary)` rebuilds all three from scratch (each written through
@@ -44,6 +46,7 @@ import numpy as np
 from rnnjax.results import evaluations
 from rnnjax.results import files
 from rnnjax.results import member_table
+from rnnjax.search import hparams
 from rnnjax.search import plan as search_plan
 from rnnjax.search import space
 from rnnjax.search.strategies import lineage as lineage_lib
@@ -101,6 +104,8 @@ def trial_columns(table: member_table.MemberTable) -> tuple:
   cells = {k: table.ints[k].tolist() for k in ('uid', 'bucket', 'config', 'seed', 'fold')}
   cells.update({name: member_table.hparam_values(kind, values)
                 for name, (kind, values) in table.hparams.items()})
+  if hparams.has_layers(table.hparams):  # Each layer's rate: `dropout` (0) is no rate.
+    cells.pop('dropout', None)
   cells.update({k: table.strs[k].tolist() for k in ('status', 'stopped_by')})
   cells.update({k: table.ints[k].tolist() for k in ('best_step', 'steps')})
   if (table.ints['best_of'] != table.uids).any():  # PBT copies holding others' weights.
