@@ -1828,6 +1828,30 @@ def test_heatmap_numbers_keep_their_significant_digits(tmp_path, monkeypatch):
   assert texts == ['0.595', '0.600', '0.610', '0.700'], texts
 
 
+def test_a_sweeps_heatmaps_share_one_colour_scale_and_read_apart(tmp_path, monkeypatch):
+  """Each heatmap of a sweep spanned its own squares: one colour was 16.8 in one and 16.5
+  in the next, side by side in a paper (a user's finding). They share one scale, that of
+  all their squares; and squares that differ read apart (16.485 and 16.497 were both
+  '16.5')."""
+  figs = _capture_figures(monkeypatch, draw=False)
+  base = {('lstm', 1): 16.485, ('lstm', 2): 16.497, ('gru', 1): 17.9, ('gru', 2): 17.2}
+  fn = lambda hp, s: (base[hp['cell'], hp['num_layers']] + 0.01 * hp['dropout']) ** 2
+  workdir = fabricate(tmp_path, {'cell': 'grid(lstm,gru)', 'num_layers': 'grid(1,2)',
+                                 'dropout': 'grid(0,0.3)'}, fn, num_seeds=1)
+  table = load.load(workdir)
+  pairs = [('cell', 'num_layers'), ('cell', 'dropout'), ('num_layers', 'dropout')]
+  heatmap.plot_heatmaps(table, str(tmp_path / 'out'), pairs, log=lambda _: None)
+  grids = [heatmap.cells(table, a, b)[2] for a, b in pairs]
+  spans = {(f.axes[0].get_images()[0].norm.vmin, f.axes[0].get_images()[0].norm.vmax)
+           for f in figs}
+  assert len(figs) == 3 and len(spans) == 1, spans
+  low, high = spans.pop()
+  assert np.isclose(low, min(g.min() for g in grids)) and np.isclose(
+      high, max(g.max() for g in grids))
+  texts = [t.get_text() for t in figs[0].axes[0].texts]  # Cell x layers: 4 squares.
+  assert len(set(texts)) == 4 and {'16.49', '16.50'} <= set(texts), texts
+
+
 @pytest.mark.parametrize('sign', [1, -1])  # A loss that falls; an accuracy that rises.
 def test_search_comparison_enlarges_where_searches_end_far_from_their_first_draws(
     tmp_path, monkeypatch, sign):

@@ -111,11 +111,24 @@ def replicates(members, count: int = 0) -> str:
   return f'{count} {word}{each}' if count else f'{word}{each}'
 
 
-def fmt_metric(value: float) -> str:
-  """A metric value to 3 significant digits, trailing zeros kept so that neighbours
-  read alike: 0.1748 -> '0.175', 0.6 -> '0.600' (beside '0.595'), 2252.9 -> '2253'."""
+def fmt_metric(value: float, digits: int = 3) -> str:
+  """A metric value to `digits` significant digits, trailing zeros kept so that
+  neighbours read alike: 0.1748 -> '0.175', 0.6 -> '0.600' (beside '0.595'), 2252.9 ->
+  '2253' (a whole number under 1e5 keeps its digits)."""
   if not math.isfinite(value):
     return '-'
-  if 100 <= abs(value) < 1e5:
+  if 10 ** digits <= abs(value) < 1e5:
     return f'{value:.0f}'
-  return f'{value:#.3g}'.rstrip('.')
+  return f'{value:#.{digits}g}'.rstrip('.')
+
+
+def fmt_metrics(values, most: int = 5) -> list:
+  """`fmt_metric` of each value, all to the fewest significant digits (3 to `most`)
+  at which values that differ read apart: 16.485 and 16.497, both '16.5' to 3, are
+  '16.48' and '16.50'."""
+  values = [float(v) for v in values]
+  for digits in range(3, most + 1):
+    shown = [fmt_metric(v, digits) for v in values]
+    if len(set(shown)) == len(set(values)):
+      break
+  return shown

@@ -82,10 +82,23 @@ def cells(table: load.Table, a: str, b: str) -> tuple:
   return rows, cols, grid, (row_of[best], col_of[best]), ok
 
 
+def colour_span(grids) -> tuple:
+  """(low, high) of the colour scale that the heatmaps of `grids` (`cells`' grids)
+  share, so that one colour is one value in each of them: the squares of all of them
+  within a factor of 20 of their middle half (member_values.typical; a configuration
+  that exploded, at 2e16 beside the rest at 3000-5000, would make every other square
+  one colour: beyond, a square takes the scale's end colour)."""
+  finite = np.concatenate([g[np.isfinite(g)] for g in grids])
+  kept = finite[member_values.typical(finite)]
+  return float(kept.min()), float(kept.max())
+
+
 def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print,
-                 order: str = '') -> list:
+                 order: str = '', span: tuple | None = None) -> list:
   """Writes heatmap_A__B.png/pdf for swept axes a (rows) and b (columns); `order`: a
-  caption sentence on how the pair was chosen, where not by importance."""
+  caption sentence on how the pair was chosen, where not by importance; `span`: the
+  colour scale's (low, high) that it shares with the sweep's other heatmaps
+  (`colour_span`; None: its own squares')."""
   if not member_values.usable(table).any():
     log(f'figures: heatmap skipped (no member has a finite validation {table.shown})')
     return []
@@ -99,12 +112,8 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print,
   # alone.
   scale, scale_note = member_values.metric_scale(table)
   log_scale = scale == 'log'
-  # Squares beyond a factor of 20 of the middle half (a configuration that exploded, at
-  # 2e16 beside the rest at 3000-5000) would make every other square one colour: they
-  # take the scale's end colour instead (the colormap's over and under).
-  kept = finite[member_values.typical(finite)]
-  norm = (mcolors.LogNorm(kept.min(), kept.max()) if log_scale
-          else mcolors.Normalize(kept.min(), kept.max()))
+  low, high = span or colour_span([grid])
+  norm = mcolors.LogNorm(low, high) if log_scale else mcolors.Normalize(low, high)
   # Better is brighter whichever way the metric points.
   cmap = matplotlib.colormaps['viridis_r' if table.shown_mode == 'min' else 'viridis']
   cmap = cmap.with_extremes(bad='#e6e6e6')
@@ -123,16 +132,17 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print,
     ax.set_ylabel(labels.label(a))
     if grid.size <= MAX_ANNOTATED:
       size = 6 if grid.size <= 36 else 5
+      shown = dict(zip(finite.tolist(), labels.fmt_metrics(finite)))
       for (i, j), v in np.ndenumerate(grid):
         if np.isfinite(v):
-          ax.text(j, i, labels.fmt_metric(v), ha='center', va='center', fontsize=size,
+          ax.text(j, i, shown[float(v)], ha='center', va='center', fontsize=size,
                   color=style.text_colour(cmap(norm(v))))
         else:
           ax.text(j, i, '-', ha='center', va='center', fontsize=size, color='#777777')
     if best is not None:
       ax.add_patch(patches.Rectangle((best[1] - 0.5, best[0] - 0.5), 1, 1,
                                      fill=False, ec='#D55E00', lw=1.8, zorder=3))
-    above, below = finite > kept.max(), finite < kept.min()
+    above, below = finite > high, finite < low
     bar = fig.colorbar(image, ax=ax, shrink=0.9, pad=0.02,
                        extend=('both' if above.any() and below.any() else
                                'max' if above.any() else 'min' if below.any() else 'neither'))
@@ -184,13 +194,15 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print,
 
 def plot_heatmaps(table: load.Table, out_dir: str, pairs=None, *, log=print,
                   order: str = '') -> list:
-  """One heatmap per pair (default: the first two swept axes); returns the paths.
-  order: `plot_heatmap`'s."""
+  """One heatmap per pair (default: the first two swept axes), on one colour scale
+  (`colour_span`); returns the paths. order: `plot_heatmap`'s."""
   if len(table.axes) < 2:
     log(f'figures: heatmap skipped ({len(table.axes)} swept hyperparameter(s); needs 2)')
     return []
   pairs = pairs or [tuple(list(table.axes)[:2])]
+  grids = [cells(table, a, b)[2] for a, b in pairs] if member_values.usable(table).any() else []
+  span = colour_span(grids) if any(np.isfinite(g).any() for g in grids) else None
   paths = []
   for a, b in pairs:
-    paths += plot_heatmap(table, out_dir, a, b, log=log, order=order)
+    paths += plot_heatmap(table, out_dir, a, b, log=log, order=order, span=span)
   return paths
