@@ -26,6 +26,7 @@ if __name__ == '__main__':
   _EARLY, _NOTED = cli.note_signals()
 
 import logging  # pylint: disable=g-import-not-at-top,wrong-import-position
+import os  # pylint: disable=g-import-not-at-top,wrong-import-position
 import re  # pylint: disable=g-import-not-at-top,wrong-import-position
 import signal  # pylint: disable=g-import-not-at-top,wrong-import-position
 
@@ -201,7 +202,9 @@ def main(argv):
         max_memory_gb=population_sweep.MAX_MEMORY_GB.value)
     with stop.raising('drawing the comparison'):
       from rnnjax.figures.plots import comparison  # pylint: disable=g-import-not-at-top
-      comparison.plot(out, workdir)
+      paths = comparison.plot(out, workdir)
+    print(f'wrote {", ".join(os.path.basename(p) for p in paths)}, comparison.md and '
+          f'comparison.json in {workdir}')
 
 
 if __name__ == '__main__':

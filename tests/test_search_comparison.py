@@ -136,9 +136,11 @@ def test_a_flag_typed_at_its_default_beside_space_is_taken(tmp_path, args, capsy
   assert seen and seen[0] in (['dropout'], ['dropout', 'learning_rate']), seen
 
 
-def test_a_comparison_searches_the_space_given_in_the_spec_language(tmp_path, monkeypatch):
+def test_a_comparison_searches_the_space_given_in_the_spec_language(tmp_path, monkeypatch,
+                                                                   capsys):
   """--space in the sweep's spec language, through the command's flags: each sweep
-  draws from that range, and comparison.json says it in the same language."""
+  draws from that range, and comparison.json says it in the same language; the last
+  line names what the command wrote (it named nothing)."""
   monkeypatch.setattr(sharding, 'configure_cpu_devices', lambda _: None)  # JAX is up.
   before = {s: signal.getsignal(s) for s in stop.SIGNALS}
   try:
@@ -152,6 +154,9 @@ def test_a_comparison_searches_the_space_given_in_the_spec_language(tmp_path, mo
     for s, handler in before.items():  # main's SIGTERM handler.
       signal.signal(s, handler)
   assert code == 0
+  assert capsys.readouterr().out.splitlines()[-1] == (
+      f'wrote comparison.png, comparison.pdf, comparison.md and comparison.json in '
+      f'{tmp_path / "wd"}')
   with open(tmp_path / 'wd' / 'comparison.json', encoding='utf-8') as f:
     searched = json.load(f)['space']
   with open(tmp_path / 'wd' / 'random-0' / 'sweep.json', encoding='utf-8') as f:
