@@ -1852,6 +1852,26 @@ def test_a_sweeps_heatmaps_share_one_colour_scale_and_read_apart(tmp_path, monke
   assert len(set(texts)) == 4 and {'16.49', '16.50'} <= set(texts), texts
 
 
+def test_short_names_in_legends_and_bars_are_keyed_in_the_caption(tmp_path, monkeypatch):
+  """'H=32, L=2' in the curves' legend, 'H x L' in importance's bars, 'H = 16' in the
+  sensitivity legend: a paper's reader was never told what H and L are (a user's
+  finding). Each caption keys the short names its figure uses; per-layer rates are
+  'drop 1', as the bars' other names."""
+  figs = _capture_figures(monkeypatch, draw=False)
+  fn = lambda hp, s: (1 + hp['hidden_size'] / 64 + hp['num_layers'] * hp['hidden_size']
+                      / 128) * (1 + 0.05 * s)
+  workdir = fabricate(tmp_path, {'hidden_size': 'grid(16,32)', 'num_layers': 'grid(1,2)',
+                                 'learning_rate': 'grid(1e-3,1e-2)'}, fn)
+  table = load.load(workdir)
+  out = str(tmp_path / 'out')
+  curves.plot_learning_curves(table, out, log=lambda _: None)
+  assert 'Short names: H, hidden size; L, num layers; lr, learning rate.' in _caption(
+      figs[-1]), _caption(figs[-1])
+  sensitivity.plot_sensitivity(table, out, group_by='hidden_size', log=lambda _: None)
+  assert _caption(figs[-1]).endswith('Short names: H, hidden size.'), _caption(figs[-1])
+  assert labels.short('dropout_2') == 'drop 2' and labels.short_key(['cell', 'lookback']) == ''
+
+
 @pytest.mark.parametrize('sign', [1, -1])  # A loss that falls; an accuracy that rises.
 def test_search_comparison_enlarges_where_searches_end_far_from_their_first_draws(
     tmp_path, monkeypatch, sign):

@@ -24,6 +24,23 @@ def label(name: str) -> str:
   return name.replace('_', ' ')
 
 
+def short(name: str) -> str:
+  """A legend's or a bar's short name (the table's `short`): 'hidden_size' -> 'H',
+  'dropout_2' -> 'drop 2'."""
+  layer = hparams.layer_of(name)
+  if layer is not None:
+    return f'{SHORT["dropout"]} {layer + 1}'
+  return SHORT.get(name, name)
+
+
+def short_key(names) -> str:
+  """The caption's key to the short names of `names` that differ from their labels
+  ('Short names: H, hidden size; L, num layers.'), '' where none does."""
+  pairs = {short(n): label(n) for n in names if short(n) != label(n)}
+  return ('Short names: ' + '; '.join(f'{s}, {l}' for s, l in pairs.items()) + '.'
+          if pairs else '')
+
+
 def fmt(value, digits: int = 4, *, exponent: bool = False) -> str:
   """A hyperparameter value, short: 0.001 -> '1e-3', 64 -> '64' (`digits` significant);
   `exponent`: a non-zero float in the '3e-2' form whatever its size."""

@@ -78,7 +78,7 @@ def _describe(table: load.Table, uid: int) -> str:
   for name, axis in table.axes.items():  # One form per axis: lr=3e-3 beside lr=3e-2.
     value = member['hparams'][name]
     form = dict(zip(axis.values, labels.fmt_all(axis.values)))
-    parts.append(f'{labels.SHORT.get(name, name)}={form.get(value, labels.fmt(value))}')
+    parts.append(f'{labels.short(name)}={form.get(value, labels.fmt(value))}')
   return f'uid {uid}' + (': ' + ', '.join(parts) if parts else '')
 
 
@@ -167,6 +167,8 @@ def plot_learning_curves(table: load.Table, out_dir: str, *, top_k: int = TOP_K,
   if unseen:
     note += (f' {unseen} member(s) ranked among them not drawn: diverged before their first '
              'evaluation, they are ranked by their initial weights.')
+  if top and labels.short_key(table.axes):  # The legend's names.
+    note += ' ' + labels.short_key(table.axes)
   low, high = member_values.view_limits(shown, log_y)
   outside = int(((finite < low) | (finite > high)).sum())
   if outside:

@@ -42,7 +42,7 @@ def plot_importance(table: load.Table, out_dir: str, result: dict = None, *,
           for n, s in sorted(result['main'].items(), key=lambda kv: -kv[1])] if attributed \
       else [(labels.label(n), None, style.OKABE_ITO[0], None) for n in result['main']]
   pairs = [p for p in result['pairs'] if p['share'] >= MIN_PAIR_SHARE][:MAX_PAIRS]
-  bars += [(' x '.join(labels.SHORT.get(a, a) for a in p['axes']), p['share'],
+  bars += [(' x '.join(labels.short(a) for a in p['axes']), p['share'],
             style.OKABE_ITO[1], p_pair.get(tuple(sorted(p['axes'])))) for p in pairs]
   rest = [('higher-order interactions', result['higher_order']),
           ('not explained by surrogate', result['unexplained'])] if attributed else [
@@ -100,6 +100,9 @@ def plot_importance(table: load.Table, out_dir: str, result: dict = None, *,
               f'{np.sqrt(result["total_variance"]):.2g} in {metric}).')
     text = (f'Functional ANOVA of {metric}: {result["method"]}. {key} '
             f'{result["num_configs"]} configurations{seeds}{spread}')
+    shorts = labels.short_key(dict.fromkeys(a for p in pairs for a in p['axes']))
+    if shorts:
+      text += ' ' + shorts
     if tests:
       text += (' Shares include seed noise; p: F-test of each effect against the variance '
                f'between replicates ({tests["replicates"]} per configuration): above 0.05, '

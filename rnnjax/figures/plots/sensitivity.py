@@ -246,7 +246,7 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
     for ax in axs[:, 0]:
       ax.set_ylabel(f'val {table.shown}')
     handles = [mlines.Line2D([], [], color=style.OKABE_ITO[g], marker='o', ms=3,
-                             label=f'{labels.SHORT.get(group.name, group.name)} = {text}')
+                             label=f'{labels.short(group.name)} = {text}')
                for g, text in enumerate(labels.fmt_all(group.values))] if group else []
     handles.append(mlines.Line2D([], [], ls='none', **STAR, label=(
         'chosen configuration (cross-validated)' if folds > 1 else
@@ -307,6 +307,8 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
     if dropped:
       text += f'{dropped} member(s) without a finite value not shown. '
     text += scale_note
+    if group and labels.short_key([group.name]):
+      text += ' ' + labels.short_key([group.name])
     style.note(fig, text, width)
     paths = style.save(fig, out_dir, 'sensitivity')
   log(f'figures: wrote {paths[0]}')
