@@ -308,7 +308,7 @@ def plot_sensitivity(table: load.Table, out_dir: str, *, group_by: str = '',
       text += f'{dropped} member(s) without a finite value not shown. '
     text += scale_note
     if group and labels.short_key([group.name]):
-      text += ' ' + labels.short_key([group.name])
+      text = f'{text.rstrip()} {labels.short_key([group.name])}'
     style.note(fig, text, width)
     paths = style.save(fig, out_dir, 'sensitivity')
   log(f'figures: wrote {paths[0]}')
