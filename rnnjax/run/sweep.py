@@ -212,7 +212,7 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
     begun = _begin(sweep, workdir, keep=keep_checkpoints, digests=digests, log=log,
                    **sizes)
   mngr, sweep, runs, search_state, start, done, spent = begun
-  stopper.check(f'before training chunk {start + 1} ({start} of the chunks are in '
+  stopper.check(f'before training chunk {done + 1} ({done} of the chunks are in '
                 f'{os.path.join(workdir, checkpoint.DIRNAME)})')
   data, plan = sweep.data, sweep.plan  # Shared facts: names, sizes.
   # A caller that takes the notes apart (compare.py) set every search's settings itself.
