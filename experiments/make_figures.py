@@ -3,7 +3,7 @@ r"""Paper figures and tables from a finished sweep's work directory.
   python -m experiments.make_figures --workdir=runs/quickstart
   python -m experiments.make_figures --compare=runs/lstm,runs/gru --out_dir=paper/
 
-Writes PNG and PDF figures, importance.json, table.md and table.tex into
+Writes PNG and PDF figures, importance.json, table.md, table.tex and configs.csv into
 WORKDIR/figures/ (or --out_dir). Reads only the work directory's files; a few seconds.
 With --compare: finished sweeps side by side (compare.md, compare.csv and the figure
 compare.png, .pdf in --out_dir).

@@ -394,9 +394,32 @@ def test_make_all_on_a_grid_with_diverged_and_stopped(tmp_path, monkeypatch):
   for kind in KINDS:
     assert {f'{kind}.png', f'{kind}.pdf'} <= names
   heatmaps = [n for n in names if n.startswith('heatmap_') and n.endswith('.png')]
-  assert len(heatmaps) == 3 and {'table.md', 'table.tex', 'importance.json'} <= names
+  assert len(heatmaps) == 3 and {'table.md', 'table.tex', 'importance.json',
+                                  'configs.csv'} <= names
   assert all(os.path.getsize(p) > 0 for p in paths)
   assert not any('failed' in line for line in logged), logged
+  # configs.csv: every configuration with a usable member, in the sweep's ranking, with
+  # its swept values and its seeds' validation mean (a paper's table, from a CSV).
+  with open(os.path.join(workdir, 'figures', 'configs.csv'), encoding='utf-8') as f:
+    rows = list(csv.DictReader(f))
+  summary = json.load(open(os.path.join(workdir, 'summary.json')))
+  table = load.load(workdir)
+  assert int(rows[0]['config']) == member_values.best_config(
+      member_values.config_stats(table))['config']
+  assert sorted(int(r['config']) for r in rows) == sorted(
+      {m['config'] for m, ok in zip(table.members, member_values.usable(table)) if ok})
+  # Those whose every seed counts, in the order of their mean (of the RMSE shown here,
+  # which orders these as the MSE ranked).
+  full = [float(r[f'val_{table.shown}_mean']) for r in rows if r['dropped'] == '0']
+  assert full == sorted(full) and len(full) > 5
+  ranked = [int(r['config']) for r in rows]
+  assert [int(r['rank']) for r in rows] == list(range(1, len(rows) + 1))
+  first = [m for m in summary['members'] if m['config'] == ranked[0]]
+  assert {k: rows[0][k] for k in ('cell', 'hidden_size')} == {
+      k: str(first[0]['hparams'][k]) for k in ('cell', 'hidden_size')}
+  shown = summary['display']
+  assert np.isclose(float(rows[0][f'val_{shown}_mean']),
+                    np.mean([m['val'][shown] for m in first]), rtol=1e-6)
   saved = json.load(open(os.path.join(workdir, 'figures', 'importance.json')))
   assert saved['num_excluded'] == 4 and saved['diverged'] == 'drop'
   assert max(saved['main'], key=saved['main'].get) == 'learning_rate'
@@ -453,7 +476,7 @@ def test_each_figure_with_one_swept_axis(tmp_path, monkeypatch):
   # One axis has no pair to interact: not "no pairwise interaction over 0.5%".
   assert 'Blue: the main effect of the one hyperparameter swept.' in _caption(figs[0])
   assert 'pairwise' not in _caption(figs[0])
-  assert len(tables.write_tables(table, out, log=logged.append)) == 2
+  assert len(tables.write_tables(table, out, log=logged.append)) == 3
 
 
 def test_every_member_diverged_skips_with_reasons(tmp_path):
@@ -461,7 +484,7 @@ def test_every_member_diverged_skips_with_reasons(tmp_path):
                       num_seeds=1, diverged=(0, 1))
   logged = []
   paths = figures.make_all(workdir, log=logged.append)
-  assert {os.path.basename(p) for p in paths} == {'table.md', 'table.tex',
+  assert {os.path.basename(p) for p in paths} == {'table.md', 'table.tex', 'configs.csv',
                                                   'importance.json'}
   assert any('sensitivity skipped' in line for line in logged)
   assert not any('failed' in line for line in logged), logged

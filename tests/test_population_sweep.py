@@ -204,7 +204,7 @@ def test_tiny_run_through_flags(tmp_path):
   assert (tmp_path / 'wd' / 'summary.json').exists()
   figures = {p.name for p in (tmp_path / 'wd' / 'figures').iterdir()}
   assert {'sensitivity.png', 'sensitivity.pdf', 'learning_curves.png',
-          'importance.png', 'table.md', 'table.tex'} <= figures, figures
+          'importance.png', 'table.md', 'table.tex', 'configs.csv'} <= figures, figures
 
 
 def test_default_workdir_is_named_after_the_flagfile(tmp_path, monkeypatch):

@@ -7,7 +7,7 @@
   member_values  its members' validation values and its configurations' statistics
   labels      how figures and tables write hyperparameters, metrics and values
   style       one look for every figure: sizes, colours, PNG and PDF
-  tables      the cell x depth x width table (table.md, table.tex)
+  tables      the cell x depth x width table (table.md, table.tex); configs.csv
   analysis/   what is computed, not drawn: `importance` (functional ANOVA, no I/O) and
               `anova` (its arithmetic)
   plots/      one module per figure: `sensitivity`, `heatmap`, `curves` (which reads the

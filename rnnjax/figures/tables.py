@@ -10,6 +10,7 @@ typical row's sd to show two, and for rows that differ to print differently. Row
 best are all bold.
 """
 
+import csv
 import math
 import os
 
@@ -180,8 +181,29 @@ def latex(table: load.Table) -> str:
   return '\n'.join(lines) + '\n'
 
 
+def config_rows(table: load.Table) -> tuple:
+  """(columns, rows) of configs.csv: every configuration with a usable member, in the
+  sweep's ranking (`place`, 1 first), its values of the swept hyperparameters, and its
+  validation metric's mean, sd, min and max over its replicates (member_values.
+  config_stats), their number and those planned, dropped and diverged. Validation
+  alone: the test part chooses nothing, and a sweep tests only some members."""
+  metric = f'val_{table.shown}'
+  columns = (['rank', 'config'] + list(table.axes)
+             + [f'{metric}_{k}' for k in ('mean', 'sd', 'min', 'max')]
+             + ['replicates', 'planned', 'dropped', 'diverged'])
+  # The scores are float32's: each the shortest form that reads back as its float32.
+  finite = lambda v: (None if not math.isfinite(v) else
+                      files.short_floats(np.float32(v).astype(np.float64)[None])[0])
+  out = [[c['place'] + 1, c['config']] + [c['hparams'][n] for n in table.axes]
+         + [finite(c[k]) for k in ('mean', 'sd', 'lo', 'hi')]
+         + [c['seeds'], c['planned'], c['dropped'], c['diverged']]
+         for c in sorted(member_values.config_stats(table), key=lambda c: c['place'])]
+  return columns, out
+
+
 def write_tables(table: load.Table, out_dir: str, *, log=print) -> list:
-  """Writes table.md and table.tex; returns their paths."""
+  """Writes table.md, table.tex and configs.csv (`config_rows`); returns their
+  paths."""
   os.makedirs(out_dir, exist_ok=True)
   paths = []
   for name, text in (('table.md', markdown(table)), ('table.tex', latex(table))):
@@ -189,5 +211,12 @@ def write_tables(table: load.Table, out_dir: str, *, log=print) -> list:
     with files.atomic(path) as tmp, open(tmp, 'w', encoding='utf-8') as f:
       f.write(text)
     paths.append(path)
-  log(f'figures: wrote {paths[0]}')
+  path = os.path.join(out_dir, 'configs.csv')
+  columns, out = config_rows(table)
+  with files.atomic(path) as tmp, open(tmp, 'w', newline='', encoding='utf-8') as f:
+    writer = csv.writer(f)
+    writer.writerow(columns)
+    writer.writerows(out)
+  paths.append(path)
+  log(f'figures: wrote {paths[0]} and {os.path.basename(path)}')
   return paths
