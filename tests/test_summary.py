@@ -94,6 +94,11 @@ def test_test_split_never_chooses(honest, tmp_path, monkeypatch):
       per_value |= set(uids)
   assert per_value - best_config  # More than the best configuration's seeds.
   assert tested(honest) == set(honest['ranking'][:5]) | by_value | best_config | per_value
+  # A ranked member shown without a test score is said to be one (the table's '-').
+  untested = [u for u in honest['ranking'][:report.TOP_K] if u not in tested(honest)]
+  said = [l for l in report.ranking_table(honest).splitlines()
+          if l.startswith('test rmse "-": a member the sweep did not score on test')]
+  assert untested and len(said) == 1, said
   tests = lambda uids: [m['test']['rmse'] for m in honest['members'] if m['uid'] in uids]
   line = next(l for l in report.ranking_table(honest).splitlines()
               if l.startswith('test rmse of the best configuration under each dropout'))

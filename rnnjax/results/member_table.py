@@ -26,6 +26,8 @@ from rnnjax.search import plan as search_plan
 
 MAX_RECORDS = 1024
 TOP = 10
+# The top members by validation that a sweep scores on test (final/choice/summary.py).
+TEST_TOP = 5
 _INTS = ('uid', 'bucket', 'config', 'seed', 'fold', 'best_step', 'steps', 'best_of')
 _STRS = ('status', 'stopped_by')
 

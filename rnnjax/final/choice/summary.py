@@ -3,12 +3,12 @@
 Validation scores come from each member's validation-best parameters (a diverged member's
 too: the best it reached before diverging). TEST is scored once, at the end, never used
 to choose: for the final model (`final`: the best member, or an ensemble of the best
-members chosen on validation, see ensemble.py), for the top `TEST_TOP` members of the
-ranking (the single best first), and for the member validation would choose under each
-value of each swept hyperparameter with few values (`best_by`, e.g. the best member with
-forget bias 0 and the best with 1; see `best_by`), and for every seed of the
-configuration with the best mean (`configs[0]`, its last fold's members: a paper's mean
-and spread on test).
+members chosen on validation, see ensemble.py), for the top `member_table.TEST_TOP`
+members of the ranking (the single best first), and for the member validation would
+choose under each value of each swept hyperparameter with few values (`best_by`, e.g.
+the best member with forget bias 0 and the best with 1; see `best_by`), and for every
+seed of the configuration with the best mean (`configs[0]`, its last fold's members: a
+paper's mean and spread on test).
 `configs` ranks configurations by their mean over seeds (and cross-validation folds),
 with the spread, so that a lucky seed shows as one. With folds, the ranking holds the
 last fold's members (the usual split) in the order of their configurations, and the
@@ -42,7 +42,6 @@ from rnnjax.results import member_scores
 from rnnjax.results import member_table
 from rnnjax.search import hparams
 
-TEST_TOP = 5
 BEST_BY_MAX_VALUES = 16
 
 
@@ -89,7 +88,7 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
   by_value = best_by(table, testable, fixed)
   by_config = {} if tree else best_config_by(table, configs, by_value)
   chosen = np.zeros(len(table), bool)
-  chosen[testable[:TEST_TOP]] = True
+  chosen[testable[:member_table.TEST_TOP]] = True
   # Every seed of the best configuration (the last fold's), overall and under each value
   # of each axis best_by lists: their spread on test (a paper's mean +- sd per cell).
   for uids in [configs[0]['uids']] * bool(len(configs)) + [

@@ -75,6 +75,10 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
                  f'{words.fmt(scores.get("test", {}).get(display)):>12}  {name}')
   lines.append(f'{len(members)} member{"s" * (len(members) != 1)}: ' +
                ', '.join(f'{n} {s}' for s, n in counts.items()))
+  if any(not by_uid[u].get('test') for u in summary['ranking'][:top_k]):
+    lines.append(f'test {display} "-": a member the sweep did not score on test (it scores '
+                 f'the top {member_table.TEST_TOP} by validation, every seed of the best '
+                 'configuration and the best under each swept value; test chooses nothing)')
   if len(configs) and (np.diff(configs.offsets) > 1).any():  # Seeds (or folds).
     uids = configs[0]['uids']
     folds = len({by_uid[u].get('fold', 0) for u in uids})
