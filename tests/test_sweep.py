@@ -96,6 +96,9 @@ def test_tiny_sweep_end_to_end(tmp_path):
             f"({c['cache_hits']} cached, {c['cache_misses']} compiled)" in compiles_line)
   assert '\nsingle best: uid' in '\n'.join(lines)
   assert '\nfinal model (' in '\n'.join(lines)
+  # A forecast's MSE is the standardised series', beside MAE and RMSE in original units.
+  assert re.search(r'^final model \(.*; test: mae \S+ mase \S+ mse \(scaled\) \S+ rmse \S+$',
+                   '\n'.join(lines), re.M), lines
 
 
 @pytest.fixture(scope='module')

@@ -124,11 +124,11 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
   # The metric --selection named (it ranked), else the task's display metric.
   lead = selection if ranked.get('named') else display
   if best:
-    tests = ' '.join(f'{k} {words.fmt(v)}' for k, v in best['test'].items())
+    tests = words.scores(summary.get('task', ''), best['test'])
     lines.append(f'single best: uid {best["uid"]} val {lead} '
                  f'{words.fmt(best["val"].get(lead))}; test: {tests}')
   if final:
-    tests = ' '.join(f'{k} {words.fmt(v)}' for k, v in final['test'].items())
+    tests = words.scores(summary.get('task', ''), final['test'])
     # A member that diverged after its best step is used at it (not after a refit).
     lost = [] if final['kind'] == 'refit' else [
         u for u in dict.fromkeys(final['members']) if by_uid[u]['status'] == 'diverged']

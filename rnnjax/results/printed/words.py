@@ -23,6 +23,13 @@ def metrics_of(summary):
   return summary.get('selection', {}).get('metric', 'mse'), summary.get('display', 'rmse')
 
 
+def scores(task: str, values: dict) -> str:
+  """'mae 86.6 mase 1.346 mse (scaled) 1.449 rmse 104.3': a forecast's MSE is of the
+  standardised series (what trains and selects), beside errors in original units."""
+  scaled = lambda k: task == 'forecast' and (k == 'mse' or k.startswith('mse['))
+  return ' '.join(f'{k}{" (scaled)" * scaled(k)} {fmt(v)}' for k, v in values.items())
+
+
 def describe_final(final: dict) -> str:
   """What a summary's final model is: 'ensemble of 3: uids 4 x2,7,9', 'the single best, uid 4'."""
   if final['kind'] == 'refit':
