@@ -2,6 +2,7 @@
 alone would train; the folds share one program; configurations rank by their mean."""
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -24,10 +25,23 @@ SPEC = sweep.SweepSpec(classical_baselines=False,
     train_steps=4, eval_every=2, folds=3, ensemble_size=4)
 
 
+LOGGED = []  # The `folded` sweep's log.
+
+
 @pytest.fixture(scope='module')
 def folded(tmp_path_factory):
   return sweep.run_sweep(SPEC, str(tmp_path_factory.mktemp('folds') / 'w'),
-                         log=lambda _: None)
+                         log=LOGGED.append)
+
+
+def test_the_progress_names_each_folds_run(folded):
+  """Each fold's members are a run of their own: the progress said 'bucket 0 step 2'
+  three times, its steps starting again with no fold named (a user's finding)."""
+  del folded
+  shown = [re.match(r'chunk \d+/6 bucket 0 fold (\d)/3 step (\d) ', line)
+           for line in LOGGED if line.startswith('chunk ')]
+  assert all(shown) and sorted((int(m[1]), int(m[2])) for m in shown) == [
+      (f, s) for f in (1, 2, 3) for s in (2, 4)], LOGGED
 
 
 def _truncated_csv(tmp_path, drop: int) -> str:

@@ -452,8 +452,31 @@ def _trained_on(spec, workdir: str, monkeypatch) -> dict:
   end, as before they were skipped (a run with no member left is still skipped)."""
   drop = chunks_lib._drop_emptied  # pylint: disable=protected-access
   monkeypatch.setattr(chunks_lib, '_drop_emptied',
-                      lambda *a, log=None, stopped=(): drop(*a))
+                      lambda *a, log=None, stopped=(), folds=1: drop(*a))
   return sweep.run_sweep(spec, workdir, log=lambda _: None)
+
+
+def test_patience_that_runs_out_at_the_last_evaluation_stops_nothing(tmp_path):
+  """A member whose --patience ran out at the sweep's last evaluation trained every step:
+  it read 'stopped' ('early stopping at step 600' of 600), counted among those stopped
+  early (a user's finding). It is 'ok'; one stopped before the end is still 'stopped'."""
+  spec = sweep.SweepSpec(classical_baselines=False, dataset='shampoo_sales', lookback='4',
+                         val_size=6, test_size=6, cell='grid(rnn_relu,rnn_tanh)',
+                         optimizer='sgd', clip_norm='0', hidden_size='4', batch_size='4',
+                         learning_rate='grid(1e-2,3e-2)', train_steps=60, eval_every=2,
+                         patience=1)
+  first = sweep.run_sweep(spec, str(tmp_path / 'a'), log=lambda _: None)
+  stopped = {m['uid']: m['steps'] for m in first['members'] if m['status'] == 'stopped'}
+  last = max(stopped.values())
+  assert len(set(stopped.values())) > 1 and last < 60, stopped
+  # The same members, trained to the step the last of them stopped at.
+  again = sweep.run_sweep(dataclasses.replace(spec, train_steps=last), str(tmp_path / 'b'),
+                          log=lambda _: None)
+  for m in again['members']:
+    if stopped[m['uid']] == last:
+      assert m['status'] == 'ok' and not m.get('stopped_by') and m['steps'] == last, m
+    else:
+      assert m['status'] == 'stopped' and m['steps'] == stopped[m['uid']], m
 
 
 def test_a_run_whose_members_all_stopped_trains_no_more_chunks(tmp_path, monkeypatch):

@@ -811,3 +811,9 @@ def test_a_runs_wave_is_counted_within_its_bucket_and_fold():
                                                           None]
   # Folds of one wave each: no wave to name.
   assert chunks.wave_of([run(0, 0), run(0, 1)], 1) is None
+  # The progress names a fold's run too: its chunks' steps start again from the first.
+  assert [chunks.place(runs, r, folds=2) for r in range(5)] == [
+      ' fold 1/2 wave 1/2', ' fold 1/2 wave 2/2', ' fold 2/2 wave 1/2', ' fold 2/2 wave 2/2',
+      ' fold 1/2']
+  assert chunks.place([run(0, 0), run(0, 1)], 1, folds=2) == ' fold 2/2'
+  assert chunks.place([run(0, 0), run(1, 0)], 1) == ''

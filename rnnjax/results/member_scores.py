@@ -32,14 +32,15 @@ def _hparam_columns(plan, uids, best_of, best_step, tree) -> dict:
 
 
 def of_run(plan, run, rows, val_split, *, mesh, group_size: int, rename=dict,
-           stopped_by: str = '', tree=None) -> member_table.MemberTable:
+           stopped_by: str = '', tree=None, budget: int = 0) -> member_table.MemberTable:
   """The records of rows `rows` <int>[n] of a run (sweep.Run), scored on `val_split`
   (device arrays) at their best parameters. rename: maps metric names (e.g. per target
   column); stopped_by: why these members left the population early (halving), '' for
   none: an 'ok' member that left is 'stopped' (a diverged one has no stopped_by; one
   the engine stopped, 'early stopping at step S'); tree:
   a PBT sweep's lineage.Lineage (each member's values, those that trained its best
-  weights; `best_of`, whose row did)."""
+  weights; `best_of`, whose row did); budget: the sweep's --train_steps (0: none), which
+  a member the engine stopped at its last evaluation trained to the end: 'ok'."""
   eval_fn = pop.population_eval_fn(run.cfg, mesh, group_size)
   val, status, best_step, steps, best_of = distributed.fetch((
       eval_fn(run.state.best_params, val_split), run.state.status, run.state.best_step,
@@ -50,6 +51,8 @@ def of_run(plan, run, rows, val_split, *, mesh, group_size: int, rename=dict,
   plan_rows = uids // (plan.num_seeds * plan.num_folds)
   names = _NAMES[np.asarray(status)[rows]]
   steps = np.asarray(steps)[rows].astype(np.int64)
+  if budget:  # --patience ran out at the last evaluation: nothing was left to skip.
+    names = np.where((names == 'stopped') & (steps >= budget), 'ok', names)
   # A member that diverged stopped for that, whenever the search retired it; one the
   # engine stopped itself (before the search retired it, or never) found no better
   # validation in --patience evaluations.

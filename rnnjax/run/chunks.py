@@ -46,7 +46,8 @@ def train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *, 
   # its run that trains on, none where every one stopped): they train no more chunks.
   emptied = set()
   saved = start  # The newest checkpoint.
-  _drop_emptied(bar, runs, order, start - 1, emptied, log=log, stopped=_stopped_runs(runs))
+  _drop_emptied(bar, runs, order, start - 1, emptied, log=log, stopped=_stopped_runs(runs),
+                folds=spec.folds)
   for position in itertools.count(start):  # A round asked lengthens `order`.
     if position == len(order):
       break
@@ -56,7 +57,7 @@ def train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *, 
     if r not in emptied and _has_members(runs[r]):
       with compile_cache.measure() as counted:  # This process's compiles, per bucket.
         runs[r], table, evaluation = _train_chunk(sweep, runs[r], group_size, rename, bar,
-                                                  step, wave=wave_of(runs, r))
+                                                  step, where=place(runs, r, spec.folds))
       compiles.setdefault(runs[r].bucket, compile_cache.Compiles()).add(counted)
       search_state = searcher_lib.observe(search_state, r, table)
     elif adaptive and _has_members(runs[r]) and runs[r].state is not None:
@@ -79,7 +80,7 @@ def train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *, 
                 runs, log)
       # The table of the chunk just trained says whether any of its members trains on;
       # an adaptive search's runs, once it decided at the step they have all reached.
-      _drop_emptied(bar, runs, order, position, emptied, log=log, stopped=(
+      _drop_emptied(bar, runs, order, position, emptied, log=log, folds=spec.folds, stopped=(
           _stopped_runs(runs) if adaptive else {r} if (
               evaluation is not None and _all_stopped(table.uids, table.status)) else set()))
     last = position == len(order) - 1
@@ -177,10 +178,11 @@ def _all_stopped(uids, status) -> bool:
 
 
 def _drop_emptied(bar, runs, order, position: int, emptied: set, *, log=print,
-                  stopped=()) -> None:
+                  stopped=(), folds: int = 1) -> None:
   """Takes off the progress's total the chunks after `position` of the order that runs
   with no member left will not train, once per run (`emptied`: those already taken),
-  and those of the runs `stopped` (every member stopped early or diverged; logged)."""
+  and those of the runs `stopped` (every member stopped early or diverged; logged, the
+  run named as the progress names it: `place` of the sweep's `folds`)."""
   for r, run in enumerate(runs):
     if r in emptied:
       continue
@@ -189,9 +191,8 @@ def _drop_emptied(bar, runs, order, position: int, emptied: set, *, log=print,
       left = sum(1 for k, _ in order[position + 1:] if k == r)
       bar.drop(left)
       if r in stopped and left:
-        wave = wave_of(runs, r)  # Named as the progress names it.
-        log(f'bucket {run.bucket}{f" wave {wave[0]}/{wave[1]}" if wave else ""}: every '
-            f'member stopped early or diverged; its {left} chunk(s) left are skipped')
+        log(f'bucket {run.bucket}{place(runs, r, folds)}: every member stopped early or '
+            f'diverged; its {left} chunk(s) left are skipped')
 
 
 def ask_round(sweep: prepare_lib.Prepared, workdir: str, search_state,
@@ -241,9 +242,18 @@ def wave_of(runs, r: int) -> tuple | None:
   return (mine.index(r) + 1, len(mine)) if len(mine) > 1 else None
 
 
+def place(runs, r: int, folds: int = 1) -> str:
+  """Which of its bucket's runs run `r` is, as the progress line names it after the
+  bucket: ' fold 2/3' (of --folds, each fold's members a run of their own), ' wave 1/2'
+  (`wave_of`), both, or ''."""
+  wave = wave_of(runs, r)
+  return (f' fold {runs[r].data_key[1] + 1}/{folds}' * (folds > 1)
+          + (f' wave {wave[0]}/{wave[1]}' if wave else ''))
+
+
 def _train_chunk(sweep: prepare_lib.Prepared, run, group_size, rename, bar, step,
-                 wave=None):
-  """One chunk of one run (`wave`: its bucket's k-th of n, `wave_of`, said in the
+                 where=''):
+  """One chunk of one run (`where`: which of its bucket's runs, `place`, said in the
   progress). Returns (run, its searcher table, its evaluation)."""
   cfg, mesh = run.cfg, sweep.mesh
   state = run.state
@@ -271,5 +281,5 @@ def _train_chunk(sweep: prepare_lib.Prepared, run, group_size, rename, bar, step
   rank = tasks.ranked_beside(sweep.spec.task, sweep.spec.difference, sweep.spec.selection)
   bar.chunk(run.bucket, step, metrics['val'][shown][real], status[real], metric=shown,
             mode=mode, ranked=(rank, metrics['val'][rank][real]) if rank else None,
-            wave=wave)
+            where=where)
   return dataclasses.replace(run, state=state), table, evaluation

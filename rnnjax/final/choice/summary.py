@@ -64,7 +64,7 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
     rows = np.flatnonzero(np.asarray(run.uids) >= 0)
     tables.append(member_scores.of_run(plan, run, rows, splits[run.data_key]['val'],
                                         mesh=mesh, group_size=group_size, rename=rename,
-                                        tree=tree))
+                                        tree=tree, budget=spec.train_steps))
     run_of.append(np.full(len(rows), r))
     row_of.append(rows)
   if retired:

@@ -91,12 +91,12 @@ class Progress:
                           dynamic_ncols=True) if bar else None
 
   def chunk(self, bucket: int, step: int, values, status, *, metric: str = 'rmse',
-            mode: str = 'min', ranked=None, wave=None):
+            mode: str = 'min', ranked=None, where: str = ''):
     """values: <float>[P], the members' validation `metric` (better when `mode`);
     ranked: (name, <float>[P]) the metric that ranks (lower is better) where the best
     `metric` is not the best-ranked member's (tasks.ranked_beside), else None;
-    wave: (k, n), the bucket's k-th wave of n, whose members the counts are, or None
-    where the bucket trains in one."""
+    where: which of the bucket's runs trained it, whose members the counts are (' fold
+    2/3 wave 1/2': run/chunks.py `place`; '' where the bucket trains in one)."""
     now = self._clock() - self._start
     compiled = self._compiling()
     work = max(now - self._last - (compiled - self._compiled), 0.0)
@@ -118,7 +118,6 @@ class Progress:
               f'diverged {int((status == pop.DIVERGED).sum())} '
               f'stopped {int((status == pop.STOPPED).sum())}')
     shown = '-' if self._best[1] is None else f'{self._best[1]:.4g}'
-    where = f' wave {wave[0]}/{wave[1]}' if wave else ''
     best = f'best val {metric} {shown}'
     if ranked and self._best[1] is not None:
       best += f' ({ranked[0]} {self._best[0]:.4g})'
