@@ -164,6 +164,21 @@ def test_write_summary_lists_records_up_to_max_records(tmp_path, monkeypatch):
     np.testing.assert_array_equal(read['configs'].offsets, configs.offsets)
 
 
+def test_the_ranking_table_names_the_file_that_holds_every_member(monkeypatch):
+  """Above MAX_RECORDS members their records are in members.npz: the table pointed to
+  summary.json, which then holds none (a user's finding)."""
+  from rnnjax.results.printed import report  # pylint: disable=g-import-not-at-top
+  table = member_table.MemberTable.from_records(_records())
+  summary = {'task': 'forecast', 'members': table, 'ranking': [5, 0, 4, 1],
+             'configs': config_table.ConfigTable.of(table, 'mse', 'rmse'), 'baselines': {},
+             'best': None, 'selection': {'metric': 'mse', 'mode': 'min'}, 'display': 'rmse'}
+  first = lambda: report.ranking_table(summary, top_k=2).splitlines()[0]
+  assert first() == ('the top 2 of 4 members by validation (every member: trials.csv and '
+                     'summary.json)')
+  monkeypatch.setattr(member_table, 'MAX_RECORDS', 5)
+  assert first().endswith('(every member: trials.csv and members.npz)')
+
+
 def test_tables_equal_the_lists_of_their_records():
   """A summary in memory compares and cleans as the one summary.json holds."""
   records = _records()

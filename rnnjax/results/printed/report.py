@@ -44,8 +44,10 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
   lines = [f'{"rank":>4} {"uid":>5} {"status":>8} {head} {"test " + display:>12}  '
            + ' '.join(swept)]
   if len(summary['ranking']) > top_k:  # The others are in trials.csv and summary.json.
+    records = (files.MEMBERS if member_table.columnar(len(members))  # Its columns, there.
+               else files.SUMMARY)
     lines.insert(0, f'the top {top_k} of {len(summary["ranking"])} members by validation '
-                 f'(every member: {files.TRIALS} and {files.SUMMARY})')
+                 f'(every member: {files.TRIALS} and {records})')
   ranked = summary.get('selection', {})
   if summary.get('search') == 'pbt':
     lines.insert(0, 'PBT: each member\'s values are those its best weights trained under')
