@@ -185,7 +185,9 @@ class Stop:
         if self._seen == 1:
           self._first_at = now
           self.signum = self.signum or signum
-          if not self._now:  # Else the main thread raises, and its line says so.
+          # Else the main thread raises (or raised: `at_once` may have ended before this
+          # thread read the signal), and its line says so.
+          if not self._now and not self._raised:
             self._say(self._notify, f'{name(signum)} received: stopping {self._until} '
                       '(send it again to stop at once)')
         else:
