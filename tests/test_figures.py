@@ -1873,6 +1873,13 @@ def test_a_sweeps_heatmaps_share_one_colour_scale_and_read_apart(tmp_path, monke
       high, max(g.max() for g in grids))
   texts = [t.get_text() for t in figs[0].axes[0].texts]  # Cell x layers: 4 squares.
   assert len(set(texts)) == 4 and {'16.49', '16.50'} <= set(texts), texts
+  assert all('One colour scale for every heatmap of this sweep.' in _caption(f)
+             for f in figs)
+  # Rounded to its digits, 999.7 is a whole number, not 1.00e+03; values alike but for
+  # their last bit read alike, and push no square to more digits.
+  assert labels.fmt_metric(999.7) == '1000' and labels.fmt_metric(9999.7, 4) == '10000'
+  assert labels.fmt_metrics([999.7, 999.2]) == ['1000', '999']
+  assert labels.fmt_metrics([30.0, (0.1 + 0.2) * 100, 17.25]) == ['30.0', '30.0', '17.2']
 
 
 def test_short_names_in_legends_and_bars_are_keyed_in_the_caption(tmp_path, monkeypatch):

@@ -239,6 +239,20 @@ def test_a_resume_after_a_skipped_run_counts_as_the_progress_before_it(nth, tmp_
   assert f'resuming {workdir}: {k - 1} of {total} chunks were done' in out, out
   assert re.search(rf'^chunk {k}/{total} bucket 1 ', out, re.M), out
   assert_same(outcome(workdir), outcome(str(tmp_path / 'reference')))
+  if nth:
+    return
+  # Bucket 1, the last run, was skipped too: its skipped positions saved nothing, its
+  # last did (60: every chunk), and --remake_final restores from it, counting as the
+  # progress did (it said '60 of 60 chunks').
+  reference = str(tmp_path / 'reference')
+  kept = _checkpoints(reference)
+  assert kept[-1] == 60 and kept[-2] < 59, kept
+  lines = []
+  sweep.run_sweep(dataclasses.replace(spec, ensemble='single'), reference,
+                  remake_final=True, log=lines.append)
+  trained = progress[-1][0]  # The chunks trained ('chunk 19/37', then 18 skipped).
+  assert f'restoring the trained members of {reference} ({trained} of {trained} chunks)' in (
+      lines), lines
 
 
 def test_a_random_search_resumes_only_with_the_draws_it_began_with(tmp_path):

@@ -134,7 +134,8 @@ def fmt_metric(value: float, digits: int = 3) -> str:
   '2253' (a whole number under 1e5 keeps its digits)."""
   if not math.isfinite(value):
     return '-'
-  if 10 ** digits <= abs(value) < 1e5:
+  # Rounded to `digits`, 999.7 is 1000: a whole number too (not '1.00e+03').
+  if abs(float(f'{value:.{digits}g}')) >= 10 ** digits and abs(value) < 1e5:
     return f'{value:.0f}'
   return f'{value:#.{digits}g}'.rstrip('.')
 
@@ -142,10 +143,12 @@ def fmt_metric(value: float, digits: int = 3) -> str:
 def fmt_metrics(values, most: int = 5) -> list:
   """`fmt_metric` of each value, all to the fewest significant digits (3 to `most`)
   at which values that differ read apart: 16.485 and 16.497, both '16.5' to 3, are
-  '16.48' and '16.50'."""
+  '16.48' and '16.50' (values alike to `most` digits, such as two that differ in
+  their last bit, are alike)."""
   values = [float(v) for v in values]
+  apart = len({fmt_metric(v, most) for v in values})
   for digits in range(3, most + 1):
     shown = [fmt_metric(v, digits) for v in values]
-    if len(set(shown)) == len(set(values)):
+    if len(set(shown)) == apart:
       break
   return shown

@@ -88,7 +88,7 @@ def resume(sweep: prepare_lib.Prepared, workdir: str, *, keep: int, log,
   done = progress.get('done', start)
   asked, rounds = len(search_state.rounds), sweep.spec.rounds
   more = f' (rounds asked so far: {asked} of {rounds})' if rounds and asked < rounds else ''
-  log(f'restoring the trained members of {workdir} ({start} of {total} chunks)' if whole
+  log(f'restoring the trained members of {workdir} ({done} of {done} chunks)' if whole
       else f'resuming {workdir}: {done} of '
            f'{chunks.counted(sweep, runs, start, asked if rounds else 0, done)} chunks '
            f'were done{more}')

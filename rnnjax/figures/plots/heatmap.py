@@ -4,10 +4,12 @@ Each square is the mean, over the configurations that fall in it (every other
 hyperparameter), of each one's mean over seeds: a geometric mean where the sweep's figures
 draw the metric on a log scale (member_values.metric_scale), so that one bad configuration
 does not outweigh the rest, as the sensitivity figure's binned means and importance's
-analysis of logs weigh it; drawn axes are cut into quantile bins. The colour scale spans
-the squares within a factor of 20 of the middle half of them (member_values.typical): a
-square beyond, such as one whose configuration exploded to 2e16 beside the rest at
-3000-5000, keeps its number in the scale's end colour, and the caption counts them. The
+analysis of logs weigh it; drawn axes are cut into quantile bins. The heatmaps of a
+sweep share one colour scale (`colour_span`): it spans their squares within a factor of
+20 of the middle half of them (member_values.typical), so that one colour is one value
+in each; a square beyond, such as one whose configuration exploded to 2e16 beside the
+rest at 3000-5000, keeps its number in the scale's end colour, and the caption counts
+them. The
 square holding the best configuration is outlined (member_values.best_config: as the sweep
 ranks, the fewest seeds without a finite value, then the best mean over seeds; the
 sensitivity figure's star and the table's bold row are the same one), so that one lucky
@@ -98,7 +100,7 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print,
   """Writes heatmap_A__B.png/pdf for swept axes a (rows) and b (columns); `order`: a
   caption sentence on how the pair was chosen, where not by importance; `span`: the
   colour scale's (low, high) that it shares with the sweep's other heatmaps
-  (`colour_span`; None: its own squares')."""
+  (`colour_span`, said in the caption; None: its own squares')."""
   if not member_values.usable(table).any():
     log(f'figures: heatmap skipped (no member has a finite validation {table.shown})')
     return []
@@ -169,6 +171,8 @@ def plot_heatmap(table: load.Table, out_dir: str, a: str, b: str, *, log=print,
              f'Square: mean {metric} over {over} and the other hyperparameters')
             + f'; outlined square: {outlined}; grey: no configuration there, or none with a '
             'finite value.')
+    if span is not None:
+      text += ' One colour scale for every heatmap of this sweep.'
     for out, side, reach in ((above, 'above', 'up to'), (below, 'below', 'down to')):
       if out.any():
         far = finite[out].max() if side == 'above' else finite[out].min()
@@ -200,8 +204,10 @@ def plot_heatmaps(table: load.Table, out_dir: str, pairs=None, *, log=print,
     log(f'figures: heatmap skipped ({len(table.axes)} swept hyperparameter(s); needs 2)')
     return []
   pairs = pairs or [tuple(list(table.axes)[:2])]
-  grids = [cells(table, a, b)[2] for a, b in pairs] if member_values.usable(table).any() else []
-  span = colour_span(grids) if any(np.isfinite(g).any() for g in grids) else None
+  # The maps drawn (not those of one level after binning) share their squares' span.
+  grids = [g for g in ([cells(table, a, b)[2] for a, b in pairs]
+                       if member_values.usable(table).any() else []) if min(g.shape) >= 2]
+  span = colour_span(grids) if len(grids) > 1 else None
   paths = []
   for a, b in pairs:
     paths += plot_heatmap(table, out_dir, a, b, log=log, order=order, span=span)
