@@ -144,22 +144,20 @@ def test_windows_are_the_loop_over_windows_bit_for_bit(seed, lookback, horizon, 
 def test_series_shorter_than_the_lookback_are_said_to_be_padded():
   """100 of M1 yearly's 181 series are shorter than its lookback of 18, padded on the
   left: predict said so, the sweep that trained on them did not (a user's finding)."""
-  p = random_panel(0, num_series=9, horizon=4, season=4)
-  lengths = np.array([len(t) for t in p.train])
-  lookback = int(np.sort(lengths)[4])  # Series 0 and 1 among those shorter.
-  _, notes = pw.windows(p, lookback=lookback, horizon=4, season=4)
-  shortest = int(np.argmin(np.where(lengths > 4, lengths, 99)))
-  trained = lengths > 4  # The others are left out (another note).
-  assert (f'{int(np.sum(trained & (lengths - 4 < lookback)))} of 9 series hold fewer than '
-          f'the lookback ({lookback}) points before their validation origin, '
-          f'{int(np.sum(trained & (lengths < lookback)))} before the test part: their windows are '
-          f"padded on the left with the series' first value (e.g. 's{shortest}': "
-          f'{lengths[shortest]} points before the test part)') in notes, notes
-  # Longer than every series' part before validation: no such note.
-  _, notes = pw.windows(p, lookback=1, horizon=4, season=4)
+  lengths = (3, 6, 9, 12, 20)  # Horizon 4: 3 is left out (no point before validation).
+  short = panel.Panel(ids=tuple(f's{n}' for n in lengths),
+                      train=tuple(np.arange(n, dtype=np.float64) + 1 for n in lengths),
+                      times=tuple(() for _ in lengths),
+                      test=tuple(np.ones(4) for _ in lengths), path='short.csv')
+  _, notes = pw.windows(short, lookback=10, horizon=4, season=0)
+  # Before validation 2, 5, 8 and 16 points; before test 6, 9, 12 and 20.
+  assert ("3 of 5 series hold fewer than the lookback (10) points before their validation "
+          "origin, 2 before the test part: their windows are padded on the left with the "
+          "series' first value (e.g. 's6': 6 points before the test part)") in notes, notes
+  _, notes = pw.windows(short, lookback=2, horizon=4, season=0)
   assert not any('fewer than the lookback' in n for n in notes), notes
   # A fold's panel (cut back) is the same series: said once, by the panel's own.
-  _, notes = pw.windows(panel.earlier(p, 1, 4), lookback=lookback, horizon=4, season=4,
+  _, notes = pw.windows(panel.earlier(short, 1, 4), lookback=10, horizon=4, season=0,
                         earlier=True)
   assert not any('fewer than the lookback' in n for n in notes), notes
 

@@ -2,12 +2,14 @@
 
 For each position of the order (waves.chunk_order: run by run, or chunk by chunk for an
 adaptive search), the loop trains the chunk (the engine's jitted population chunk), lets
-the search decide (search/strategies/strategy.py: an adaptive search once every run has reached the
-step), at a round's end lets the search ask for the next round and plans it after the
-others (`ask_round`, also the sweep's first ask), writes the chunk's records and saves a
-checkpoint that covers them (what resume.py reads back). Runs left with no member to
-train are skipped, and the progress's total says so. sweep.py starts or resumes the
-sweep and calls `train`; finish.py takes what it returns.
+the search decide (search/strategies/strategy.py: an adaptive search once every run has
+reached the step), at a round's end lets the search ask for the next round and plans it
+after the others (`ask_round`, also the sweep's first ask), writes the chunk's records
+and saves a checkpoint that covers them (what resume.py reads back). Runs left with no
+member to train are skipped, and the progress's total says so; a skipped position that
+writes nothing saves no checkpoint (a resume from the one before skips it again), a
+round's last always does. sweep.py starts or resumes the sweep and calls `train`;
+finish.py takes what it returns.
 """
 
 import dataclasses
@@ -35,7 +37,8 @@ def train(sweep: prepare_lib.Prepared, runs: list, search_state, start: int, *, 
   """Every (run, chunk) from position `start` of the order on: trains it; lets the
   search decide (an adaptive search once every run has reached the step); at a round's
   end, lets the search ask another round and plans it after the others; writes the
-  chunk's records and a checkpoint. Returns (sweep, runs, search state, compiles)."""
+  chunk's records and a checkpoint (not at a skipped run's position that writes
+  nothing). Returns (sweep, runs, search state, compiles)."""
   spec = sweep.spec
   rules = searcher_lib.strategy(spec)
   adaptive = spec.search in planner.ADAPTIVE

@@ -221,16 +221,15 @@ def windows(panel, *, lookback: int, horizon: int,
               'first non-zero value before the test part (never sold, one sale, or '
               f'constant: {named(scales.by_level_rmsse)}): their RMSSE is scaled by the '
               'root mean square of those values (1 if never sold) instead',)
-  lengths = np.array([len(t) for t in panel.train])
   # Of those not left out (a point before the validation origin at least).
-  short = np.flatnonzero((lengths > horizon) & (lengths - horizon < lookback))
+  short = np.flatnonzero((n - horizon >= 1) & (n - horizon < lookback))
   if len(short) and not earlier:  # A fold's: the same series, said once.
-    shortest = short[np.argmin(lengths[short])]
-    notes += (f'{len(short)} of {len(lengths)} series hold fewer than the lookback '
-              f'({lookback}) points before their validation origin, '
-              f'{int(np.sum(lengths[short] < lookback))} before the test part: their windows are '
-              'padded on the left with the series\' first value (e.g. '
-              f'{panel.ids[shortest]!r}: {lengths[shortest]} points before the test part)',)
+    shortest = short[np.argmin(n[short])]
+    notes += (f'{len(short)} of {len(n)} series hold fewer than the lookback ({lookback}) '
+              f'points before their validation origin, {int(np.sum(n[short] < lookback))} '
+              'before the test part: their windows are padded on the left with the '
+              f'series\' first value (e.g. {panel.ids[shortest]!r}: {n[shortest]} points '
+              'before the test part)',)
   if season > 1:
     notes += (f'{scales.seasonal} of {len(panel.train)} series pass the seasonality test '
               f'at season {season}: --deseasonalize adjusts those',)

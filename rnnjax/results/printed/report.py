@@ -80,7 +80,8 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
   if any(not by_uid[u].get('test') for u in summary['ranking'][:top_k]):
     lines.append(f'test {display} "-": a member the sweep did not score on test (it scores '
                  f'the top {member_table.TEST_TOP} by validation, every seed of the best '
-                 'configuration and the best under each swept value; test chooses nothing)')
+                 'configuration and the best under each value of a hyperparameter swept '
+                 'over few; test chooses nothing)')
   if len(configs) and (np.diff(configs.offsets) > 1).any():  # Seeds (or folds).
     uids = configs[0]['uids']
     folds = len({by_uid[u].get('fold', 0) for u in uids})
@@ -127,8 +128,9 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
   lead = selection if ranked.get('named') else display
   if best:
     tests = words.scores(summary.get('task', ''), best['test'])
-    lines.append(f'single best: uid {best["uid"]} val {lead} '
-                 f'{words.fmt(best["val"].get(lead))}; test: {tests}')
+    lines.append(f'single best: uid {best["uid"]} val '
+                 f'{words.scores(summary.get("task", ""), {lead: best["val"].get(lead)})}; '
+                 f'test: {tests}')
   if final:
     tests = words.scores(summary.get('task', ''), final['test'])
     # A member that diverged after its best step is used at it (not after a refit).
@@ -136,8 +138,9 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
         u for u in dict.fromkeys(final['members']) if by_uid[u]['status'] == 'diverged']
     lost = (f' (uid{"s" * (len(lost) > 1)} {",".join(map(str, lost))} diverged after '
             f'{"their" if len(lost) > 1 else "its"} best step, used at it)' if lost else '')
-    lines.append(f'final model ({words.describe_final(final)}){lost}: val {lead} '
-                 f'{words.fmt(final["val"].get(lead))}; test: {tests}')
+    lines.append(f'final model ({words.describe_final(final)}){lost}: val '
+                 f'{words.scores(summary.get("task", ""), {lead: final["val"].get(lead)})}; '
+                 f'test: {tests}')
   if summary.get('test_table'):
     lines.append(test_table(summary['test_table'], table_order(summary)))
   return '\n'.join(lines)
