@@ -214,44 +214,60 @@ def test_a_resume_counts_the_chunks_its_progress_will():
   assert chunks.counted(halving, [run(0, 1), run()], 0) == 5
 
 
+# Bucket 0's members, then bucket 1's, all stop early (--patience=1): each one's chunks
+# left are skipped.
+SKIPPING = sweep.SweepSpec(classical_baselines=False, dataset='shampoo_sales', lookback='4',
+                           val_size=6, test_size=6, cell='grid(rnn_relu,rnn_tanh)',
+                           optimizer='sgd', clip_norm='0', hidden_size='4', batch_size='4',
+                           learning_rate='grid(1e-2,3e-2)', train_steps=60, eval_every=2,
+                           patience=1)
+
+
+@pytest.fixture(scope='module')
+def skipping(tmp_path_factory):
+  """SKIPPING run uninterrupted: (work directory, its progress lines as (chunk, total,
+  bucket), its outcome)."""
+  workdir = str(tmp_path_factory.mktemp('skipping') / 'reference')
+  shown = []
+  sweep.run_sweep(SKIPPING, workdir, log=shown.append)
+  progress = [re.match(r'chunk (\d+)/(\d+) bucket (\d) ', line) for line in shown]
+  return workdir, [(int(m[1]), int(m[2]), m[3]) for m in progress if m], outcome(workdir)
+
+
 @pytest.mark.parametrize('nth', [0, 2])
-def test_a_resume_after_a_skipped_run_counts_as_the_progress_before_it(nth, tmp_path):
+def test_a_resume_after_a_skipped_run_counts_as_the_progress_before_it(nth, skipping,
+                                                                      tmp_path):
   """Bucket 0's members all stop early and its chunks left are skipped (saving no
   checkpoint): the progress counts on from the chunks trained ('chunk 8/37'). Stopped
   in bucket 1, the resume counted the skipped positions as done ('32 of 60 chunks were
   done', then 'chunk 33/60'); it goes on from where the progress stood, from bucket 1's
   first chunk too (the newest checkpoint then bucket 0's last trained chunk's)."""
-  spec = sweep.SweepSpec(classical_baselines=False, dataset='shampoo_sales', lookback='4',
-                         val_size=6, test_size=6, cell='grid(rnn_relu,rnn_tanh)',
-                         optimizer='sgd', clip_norm='0', hidden_size='4', batch_size='4',
-                         learning_rate='grid(1e-2,3e-2)', train_steps=60, eval_every=2,
-                         patience=1)
-  shown = []
-  sweep.run_sweep(spec, str(tmp_path / 'reference'), log=shown.append)
-  progress = [re.match(r'chunk (\d+)/(\d+) bucket (\d) ', line) for line in shown]
-  progress = [(int(m[1]), int(m[2]), m[3]) for m in progress if m]
+  _, progress, reference = skipping
   # Bucket 1's first or third chunk, after bucket 0 was skipped (its total dropped).
   k, total, _ = [p for p in progress if p[2] == '1'][nth]
   assert total < 60
   workdir = str(tmp_path / 'interrupted')
-  _interrupt(spec, workdir, f'chunk {k}/{total} ')
-  out = _run(spec, workdir)
+  _interrupt(SKIPPING, workdir, f'chunk {k}/{total} ')
+  out = _run(SKIPPING, workdir)
   assert f'resuming {workdir}: {k - 1} of {total} chunks were done' in out, out
   assert re.search(rf'^chunk {k}/{total} bucket 1 ', out, re.M), out
-  assert_same(outcome(workdir), outcome(str(tmp_path / 'reference')))
-  if nth:
-    return
-  # Bucket 1, the last run, was skipped too: its skipped positions saved nothing, its
-  # last did (60: every chunk), and --remake_final restores from it, counting as the
-  # progress did (it said '60 of 60 chunks').
-  reference = str(tmp_path / 'reference')
-  kept = _checkpoints(reference)
+  assert_same(outcome(workdir), reference)
+
+
+def test_a_skipped_last_run_saves_its_last_checkpoint_for_remake_final(skipping, tmp_path):
+  """Bucket 1, the last run, was skipped too: its skipped positions saved nothing, its
+  last did (60: every chunk), and --remake_final restores from it, counting as the
+  progress did (it said '60 of 60 chunks')."""
+  done, progress, _ = skipping
+  kept = _checkpoints(done)
   assert kept[-1] == 60 and kept[-2] < 59, kept
+  workdir = str(tmp_path / 'remade')
+  shutil.copytree(done, workdir)
   lines = []
-  sweep.run_sweep(dataclasses.replace(spec, ensemble='single'), reference,
+  sweep.run_sweep(dataclasses.replace(SKIPPING, ensemble='single'), workdir,
                   remake_final=True, log=lines.append)
   trained = progress[-1][0]  # The chunks trained ('chunk 19/37', then 18 skipped).
-  assert f'restoring the trained members of {reference} ({trained} of {trained} chunks)' in (
+  assert f'restoring the trained members of {workdir} ({trained} of {trained} chunks)' in (
       lines), lines
 
 
