@@ -1097,6 +1097,25 @@ def test_the_best_star_sits_where_its_group_draws_its_value(tmp_path, monkeypatc
   assert round(float(star.get_xdata()[0]), 9) in drawn, (star.get_xdata(), drawn)
 
 
+def test_the_grouping_axis_own_panel_draws_each_value_in_its_groups_colour(tmp_path,
+                                                                          monkeypatch):
+  """--group_by=cell: the cell panel's points took their group's colour, but their
+  min-max bars were black and their dots grey (a user's finding): all three take it."""
+  from matplotlib import colors as mcolors  # pylint: disable=g-import-not-at-top
+  workdir = fabricate(tmp_path, {'cell': 'grid(lstm,gru)', 'hidden_size': 'grid(8,16)'},
+                      lambda hp, s: lr_only(hp, s) * (1 + (hp['cell'] == 'gru')))
+  figs = _capture_figures(monkeypatch)
+  sensitivity.plot_sensitivity(load.load(workdir), str(tmp_path / 'out'),
+                               group_by='cell', log=lambda _: None)
+  ax = next(ax for ax in figs[0].axes if ax.get_xlabel() == 'cell')
+  groups = {mcolors.to_hex(style.OKABE_ITO[g]) for g in range(2)}
+  bars = {mcolors.to_hex(c.get_color()[0]) for c in ax.collections
+          if type(c).__name__ == 'LineCollection'}
+  dots = {mcolors.to_hex(rgba) for c in ax.collections
+          if type(c).__name__ == 'PathCollection' for rgba in c.get_facecolors()}
+  assert bars == groups and dots == groups, (bars, dots, groups)
+
+
 def _lucky_seed(hp, seed):
   """Validation MSE where (lr 1e-2, dropout 0) has the best member, by one lucky seed,
   and a poor mean; (lr 1e-3, dropout 0.2) the best mean over its two seeds."""

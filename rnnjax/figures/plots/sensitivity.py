@@ -117,7 +117,10 @@ def _panel(ax, table, axis, group, configs, log_y, core) -> tuple:
         lines.append(by)
       continue
     dodged = style.dodge(axis, x, g, len(levels))
-    ax.scatter(dodged, mean, s=4, color=colour, alpha=0.3, linewidths=0)
+    # The grouping axis's own panel: each value's dots in its group's colour, as its point.
+    ax.scatter(dodged, mean, s=4, alpha=0.3, linewidths=0, color=(
+        [style.OKABE_ITO[group.values.index(c['hparams'][group.name])] for c in mine]
+        if level is None and group is not None else colour))
     dots.append((ax, dodged, mean, colour, [c['config'] for c in mine]))
     white_here, drawn = best_line(
         ax, axis, mine, x, colour, g, len(levels),
@@ -150,7 +153,12 @@ def best_line(ax, axis, configs, x, colour, g: int, num: int, by_value=None) -> 
   if line == '-' and len(bx) > 1:
     ax.fill_between(bx, lo, hi, color=colour, alpha=0.2, linewidth=0)
   else:
-    ax.errorbar(bx, by, yerr=[by - lo, hi - by], color=colour, ls='none', lw=0.8)
+    at = style.coords(axis, list(by_value)) if by_value is not None else None
+    for i in range(len(bx)):  # Each in its point's colour (its group's, by_value).
+      ax.errorbar(bx[i:i + 1], by[i:i + 1], yerr=[by[i:i + 1] - lo[i:i + 1],
+                                                 hi[i:i + 1] - by[i:i + 1]], ls='none',
+                  lw=0.8, color=colour if at is None else
+                  style.OKABE_ITO[list(at).index(bx[i])])
   if by_value is not None:
     at = style.coords(axis, list(by_value))
     for i, v in enumerate(bx):
