@@ -832,6 +832,36 @@ def test_coverage_from_the_end_of_a_csv_is_said_to_be_on_the_sweeps_test_part():
                            '--csv_path): 80% intervals'), line
 
 
+def test_intervals_too_narrow_on_test_are_said_to_be():
+  """A trending series forecast on its levels: the 80 % intervals held 43 % of the test
+  part's points, printed beside the forecast with no word on it (a user's finding). Below
+  a level by more than two binomial standard errors over the origins, a note says so;
+  within them, or at 40 origins and 0.88, nothing."""
+  model = lambda task, coverage, difference=False: types.SimpleNamespace(
+      task=task, transform={'horizon': 1, 'difference': difference},
+      test_coverage=lambda levels: coverage)
+  low = {'steps': 14, 'origins': 14, '0.8': {'first_steps': 0.64, 'all_steps': 0.43},
+         '0.95': {'first_steps': 0.71, 'all_steps': 0.52}}
+  lines = predictions.coverage_lines(model('forecast', low), (0.8, 0.95))
+  assert lines[1] == (
+      'note: the intervals are too narrow on the test part (80% intervals held 43%, 95% '
+      'intervals held 52% of its points): its errors outgrew the validation errors that '
+      'calibrate them; a trend past the training range does this: --difference models '
+      'the changes'), lines
+  lines = predictions.coverage_lines(model('forecast', low, difference=True), (0.8,))
+  assert lines[1].endswith('(80% intervals held 43% of its points): its errors outgrew '
+                           'the validation errors that calibrate them'), lines
+  # 14 origins: 64 % is within two standard errors of 80 % (0.586), 86 % above.
+  near = {'steps': 14, 'origins': 14, '0.8': {'first_steps': 0.64, 'all_steps': 0.86}}
+  assert len(predictions.coverage_lines(model('forecast', near), (0.8,))) == 1
+  # M1 yearly: 181 series, 71 % and 90 %: both below (0.74, 0.918).
+  m1 = {'steps': 6, 'origins': 181, '0.8': {'first_steps': 0.71, 'all_steps': 0.71},
+        '0.95': {'first_steps': 0.9, 'all_steps': 0.9}}
+  lines = predictions.coverage_lines(model('panel', m1), (0.8, 0.95))
+  assert lines[1].startswith('note: the intervals are too narrow on the test part (80% '
+                             'intervals held 71%, 95% intervals held 90% of its points)')
+
+
 def test_a_level_asked_twice_is_one_level():
   assert arguments.levels((0.8, 0.95, 0.8)) == (0.8, 0.95)
   assert arguments.levels(np.array([0.5, 0.5])) == (0.5,)

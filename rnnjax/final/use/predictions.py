@@ -10,6 +10,7 @@ which name the Python arguments, are translated (`prompt: ...` -> `--prompt: ...
 import contextlib
 import csv
 import io
+import math
 import os
 import time
 
@@ -230,14 +231,36 @@ def coverage_lines(model, levels, csv_path: str = '') -> list:
   first = '1 step' if horizon == 1 else f'1-{horizon} steps'
   part = ("the sweep's test part" if csv_path else 'the test part')
   if model.task == 'panel':  # One forecast per series, of the horizon.
-    return [f'coverage on {part} ({coverage["origins"]} series, {first} ahead'
-            f'{"; not on --csv_path" if csv_path else ""}): ' +
-            ', '.join(f'{level * 100:g}% intervals {coverage[f"{level:g}"]["all_steps"]:.0%}'
-                      for level in levels)]
-  return [f'coverage on {part} ({first} ahead / 1-{coverage["steps"]} steps '
-          f'ahead{"; not on --csv_path" if csv_path else ""}): ' + ', '.join(
-              f'{level * 100:g}% intervals {c["first_steps"]:.0%} / {c["all_steps"]:.0%}'
-              for level, c in ((l, coverage[f'{l:g}']) for l in levels))]
+    lines = [f'coverage on {part} ({coverage["origins"]} series, {first} ahead'
+             f'{"; not on --csv_path" if csv_path else ""}): ' +
+             ', '.join(f'{level * 100:g}% intervals {coverage[f"{level:g}"]["all_steps"]:.0%}'
+                       for level in levels)]
+  else:
+    lines = [f'coverage on {part} ({first} ahead / 1-{coverage["steps"]} steps '
+             f'ahead{"; not on --csv_path" if csv_path else ""}): ' + ', '.join(
+                 f'{level * 100:g}% intervals {c["first_steps"]:.0%} / {c["all_steps"]:.0%}'
+                 for level, c in ((l, coverage[f'{l:g}']) for l in levels))]
+  return lines + undercovered_note(coverage, levels, trend=(
+      model.task == 'forecast' and not model.transform.get('difference')))
+
+
+def undercovered_note(coverage: dict, levels, trend: bool = False) -> list:
+  """[a note where the test part's coverage (`model.test_coverage`) of any level lies
+  more than two binomial standard errors below it, over its origins (a panel's series;
+  a conservative count: the steps of one origin are not independent)], else []. The
+  intervals are calibrated on validation's errors; a trend that leaves the training range
+  (`trend`: a forecast of levels, not --difference) makes test's larger."""
+  n = coverage['origins']
+  low = [(level, c) for level in levels
+         for c in [min(coverage[f'{level:g}'].values())]
+         if c < level - 2 * math.sqrt(level * (1 - level) / max(n, 1))]
+  if not low:
+    return []
+  held = ', '.join(f'{level * 100:g}% intervals held {c:.0%}' for level, c in low)
+  return [f'note: the intervals are too narrow on the test part ({held} of its points): '
+          'its errors outgrew the validation errors that calibrate them' + (
+              '; a trend past the training range does this: --difference models the '
+              'changes' if trend else '')]
 
 
 def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels, figures=True):
