@@ -452,6 +452,19 @@ def test_monthly_time_column_gives_season_12_and_seasonal_naive(tmp_path, monkey
   assert stata.baselines == data.baselines and stata.notes == data.notes
 
 
+def test_a_date_column_read_by_no_flag_is_said(tmp_path):
+  """A monthly file read without --time_column: its dates were left unread without a
+  word, the forecasts dated +1, +2 and the season unknown (a user's finding)."""
+  path = _user_csv(tmp_path, _monthly())
+  data = forecast.load(csv_path=path, target_columns=('y',), lookback=4, horizon=1,
+                       classical_baselines=False)
+  assert data.notes == (
+      f"--csv_path: {path}: its column ['date'] is not read (--time_column reads times: it "
+      'dates the forecasts and infers the season) (--input_columns reads past values)',
+      'season: none, not inferred without --time_column; --season sets it')
+  assert not any('not read' in n for n in _load_user(path, classical_baselines=False).notes)
+
+
 @pytest.mark.parametrize('times', [
     [f'{1990 + k // 4}-Q{k % 4 + 1}' for k in range(24)],  # 1990-Q1, 1990-Q2, ...
     [f'{month}-01' for month in _monthly(72)[::3]],          # 1990-01-01, 1990-04-01, ...

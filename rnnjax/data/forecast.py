@@ -20,6 +20,7 @@ step is one hour, day, week, month, quarter or year (time/column.py's `infer_sea
 says what was chosen and from what. Bundled series keep the season they declare.
 """
 
+import csv
 import dataclasses
 import importlib.resources
 
@@ -62,6 +63,20 @@ def read_series(path: str, columns, *, time_column: str = '', input_columns=(),
                                               column=time_column,
                                               flag=flag if the_models else '')
   return raw, int(np.isnan(raw).sum()), list(cells), note
+
+
+def _unread_note(path: str, read, time_column: str) -> tuple:
+  """(the note naming the columns of a user's file that no flag reads,) or (): a date
+  column without --time_column leaves the forecasts undated and the season unknown."""
+  first = common.read_csv_text(path, flag='--csv_path').split('\n', 1)[0]
+  header = [h.strip() for h in next(csv.reader([first]), [])]
+  unread = [h for h in header if h and h not in read]
+  if not unread:
+    return ()
+  return (f'--csv_path: {path}: its column{"s" * (len(unread) > 1)} {unread} '
+          f'{"are" if len(unread) > 1 else "is"} not read' + (
+              '' if time_column else ' (--time_column reads times: it dates the forecasts '
+              'and infers the season)') + ' (--input_columns reads past values)',)
 
 
 def _check_test_part(observed, cells, columns, *, path: str, flag: str, horizon: int,
@@ -142,6 +157,8 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
   raw, num_filled, cells, grid_note = read_series(
       path, columns, time_column=time_column, input_columns=inputs, flag=flag)
   notes = (grid_note,) if grid_note else ()
+  if csv_path:
+    notes += _unread_note(path, columns + inputs + (time_column,), time_column)
   if csv_path and season < 0:
     if time_column:  # From the whole column: every fold gets the same season.
       season, note = times.infer_season(cells, time_column)
