@@ -1,6 +1,6 @@
 """Every row of BUILD_NOTES.md's speed tables, one JSON line each, with the machine.
 
-  PYTHONPATH=. python -m bench.speed                          # every table (hours on 2 cores)
+  PYTHONPATH=. python -m bench.speed                          # every table but fused
   PYTHONPATH=. python -m bench.speed --tables=sizes --steps=10 --members=16   # minutes
   PYTHONPATH=. python -m bench.speed --smoke                  # tiny shapes, checks the script
 

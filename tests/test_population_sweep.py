@@ -127,9 +127,12 @@ BAD_INPUT = [
      'error: --rounds: 0; --search=tpe needs --rounds >= 1'),
     (['--mlflow_uri=nowhere://x'], "error: --mlflow_uri: 'nowhere://x' is not a readable"),
     (['--num_layers=grid(1,2)', '--dropout_per_layer=0;0.2'],
-     'error: --dropout_per_layer: 2 spec(s) for a 1-layer network; per-layer rates need one '
-     'depth: sweep --num_layers with --dropout (one rate for every layer), or run a sweep '
-     'per depth'),
+     'error: --dropout_per_layer: 2 spec(s), one per layer, in a sweep over '
+     '--num_layers=grid(1,2): per-layer rates need one depth: sweep --num_layers with '
+     '--dropout (one rate for every layer), or run a sweep per depth'),
+    (['--search=pbt', '--learning_rate=uniform(1e-3,1e-2)'],
+     'error: --learning_rate: uniform() is a random distribution; draw it with '
+     '--search=random or tpe, or halving or pbt with --num_members >= 1'),
     (['--num_layers=2', '--dropout_per_layer=0.1;abc'],
      "error: --dropout_per_layer: layer 2: 'abc' is not a number"),
     (['--num_layers=2', '--dropout_per_layer=1.5;0'],

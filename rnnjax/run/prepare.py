@@ -7,6 +7,7 @@ sweep is rebuilt the same way from the rounds its checkpoint holds.
 """
 
 import dataclasses
+import os
 
 import jax
 import numpy as np
@@ -61,8 +62,13 @@ class Prepared:
                    'its own random streams), and every table groups them')
     cores, local = sharding.usable_cpus(), jax.local_device_count()
     if self.mesh.devices.flat[0].platform == 'cpu' and local > cores:
+      # --cpu_devices=0 reads XLA_FLAGS' count where it has one: then it is the fix.
+      fix = ('XLA_FLAGS sets them (--xla_force_host_platform_device_count): without it, '
+             '--cpu_devices=0 makes one a core'
+             if 'xla_force_host_platform_device_count' in os.environ.get('XLA_FLAGS', '')
+             else '--cpu_devices=0: one a core')
       notes.append(f'note: {local} CPU devices on {cores} cores share them, a thread each '
-                   '(--cpu_devices=0: one a core)')
+                   f'({fix})')
     season = self.data.info.get('season', 0) if self.spec.task == 'panel' else None
     if season is not None and season <= 1 and 1 in self.spec.axes()['deseasonalize'].values:
       notes.append(f'note: --deseasonalize={self.spec.deseasonalize} does nothing at season '

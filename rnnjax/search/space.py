@@ -198,8 +198,9 @@ def configurations(ordered, *, search: str, num_members: int, seed: int,
     random_axes = [a for a in ordered if a.is_random]
     if random_axes:
       a = random_axes[0]
-      raise InputError(f'--{a.name}: {a.kind}() is a random distribution; use '
-                       '--search=random (or halving, pbt, tpe), or grid(...) values')
+      raise InputError(f'--{a.name}: {a.kind}() is a random distribution; draw it with '
+                       '--search=random or tpe, or halving or pbt with --num_members >= 1 '
+                       '(the configurations drawn), or list grid(...) values')
     for a in ordered:  # A grid trains each value once: a repeat is a slip, not a weight.
       twice = [v for i, v in enumerate(a.values) if v in a.values[:i]]
       if twice:

@@ -206,11 +206,13 @@ def make_plan(spec: SweepSpec, configs=None) -> search_plan.Plan:
     layers = len(hparams.layer_specs(spec.dropout_per_layer))
     for structure in plan.buckets:
       if structure['num_layers'] != layers:
-        swept = ('; per-layer rates need one depth: sweep --num_layers with --dropout '
-                 '(one rate for every layer), or run a sweep per depth'
-                 if 'num_layers' in plan.swept else '')
+        if 'num_layers' in plan.swept:
+          raise InputError(f'--dropout_per_layer: {layers} spec(s), one per layer, in a '
+                           f'sweep over --num_layers={spec.num_layers}: per-layer rates '
+                           'need one depth: sweep --num_layers with --dropout (one rate '
+                           'for every layer), or run a sweep per depth')
         raise InputError(f'--dropout_per_layer: {layers} spec(s) for a '
-                         f'{structure["num_layers"]}-layer network{swept}')
+                         f'{structure["num_layers"]}-layer network')
   return plan
 
 
