@@ -228,6 +228,16 @@ def read_csv(path: str, columns, *, time_column: str = '', input_columns=(),
   return values, int(np.isnan(values).sum())
 
 
+def unread_note(path: str, unread, *, time_column: str, others: str) -> str:
+  """The note naming the columns `unread` of a user's file (--csv_path) that no flag
+  reads, and the flags that would: --time_column where none is named (`time_column`),
+  then `others` ('--input_columns reads past values', ...)."""
+  return (f'--csv_path: {path}: its column{"s" * (len(unread) > 1)} {list(unread)} '
+          f'{"are" if len(unread) > 1 else "is"} not read'
+          + ('' if time_column else ' (--time_column reads times: it dates the forecasts '
+             'and infers the season)') + f' ({others})')
+
+
 def check_roles(named, roles: str) -> None:
   """Refuses, in one line naming the flag, a column that [(flag, column)] `named` gives
   two roles (columns '' are not given); `roles` lists the roles for the message."""

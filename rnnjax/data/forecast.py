@@ -71,12 +71,8 @@ def _unread_note(path: str, read, time_column: str) -> tuple:
   first = common.read_csv_text(path, flag='--csv_path').split('\n', 1)[0]
   header = [h.strip() for h in next(csv.reader([first]), [])]
   unread = [h for h in header if h and h not in read]
-  if not unread:
-    return ()
-  return (f'--csv_path: {path}: its column{"s" * (len(unread) > 1)} {unread} '
-          f'{"are" if len(unread) > 1 else "is"} not read' + (
-              '' if time_column else ' (--time_column reads times: it dates the forecasts '
-              'and infers the season)') + ' (--input_columns reads past values)',)
+  return (common.unread_note(path, unread, time_column=time_column,
+                             others='--input_columns reads past values'),) if unread else ()
 
 
 def _check_test_part(observed, cells, columns, *, path: str, flag: str, horizon: int,

@@ -175,11 +175,9 @@ def _read_long(table: tuple, path: str, *, id_column, time_column, target_column
         f'{flag}: {path} is read as one series (no --id_column); its columns {unread} '
         'are not read')]))
   elif unread and id_column and flag == '--csv_path' and names is None:
-    note = '; '.join(filter(None, [note, (
-        f'{flag}: {path}: its column{"s" * (len(unread) > 1)} {unread} '
-        f'{"are" if len(unread) > 1 else "is"} not read' + (
-            '' if time_column else ' (--time_column reads times)') +
-        ' (--input_columns reads past values, --future_columns a plan known ahead)')]))
+    note = '; '.join(filter(None, [note, common.unread_note(
+        path, unread, time_column=time_column,
+        others='--input_columns reads past values, --future_columns a plan known ahead')]))
   return ids, arrays, cells, gaps, note
 
 
