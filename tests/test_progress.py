@@ -126,7 +126,7 @@ def test_compiling_s_counts_this_processs_compiles():
                                                 ('max', [0.5, 0.7], '0.9')])
 def test_best_before_a_resume_counts(mode, values, want):
   lines = []
-  best_before = (2.0, 2.0) if mode == 'min' else (-0.9, 0.9)
+  best_before = {0: (2.0, 2.0) if mode == 'min' else (-0.9, 0.9)}
   bar = progress.Progress(4, log=lines.append, done=2, best=best_before)
   bar.chunk(0, 6, np.asarray(values), np.full(2, pop.OK), metric='m', mode=mode)
   assert f' best val m {want} ' in lines[0] + ' '
@@ -158,8 +158,36 @@ def test_best_so_far_pairs_the_metric_shown_with_the_one_that_ranks(tmp_path):
     writer.write(files.records(uid=uid, bucket=0, step=step, split='val',
                                metrics={'ce': ce, 'accuracy': accuracy}))
   writer.close()
-  assert progress.best_so_far(str(tmp_path), 'classify') == (0.2, 0.8)
-  assert progress.best_so_far(str(tmp_path), 'classify', selection='ce') == (0.2, 0.2)
+  assert progress.best_so_far(str(tmp_path), 'classify') == {0: (0.2, 0.8)}
+  assert progress.best_so_far(str(tmp_path), 'classify', selection='ce') == {0: (0.2, 0.2)}
+
+
+def test_with_folds_a_line_shows_its_own_folds_best():
+  """Each --folds fold validates on other points: fold 2's line shows fold 2's best
+  (here worse than fold 1's), named so, and fold 1's line its own again after it."""
+  lines = []
+  bar = progress.Progress(4, log=lines.append, folds=2)
+  ok = np.full(2, pop.OK)
+  for fold, values in ((0, [1.0, 2.0]), (1, [5.0, 4.0]), (0, [1.5, 0.5]), (1, [4.5, 6.0])):
+    bar.chunk(0, 2, np.asarray(values), ok, metric='rmse', where=f' fold {fold + 1}/2',
+              fold=fold)
+  best = [re.search(r'best val (.*?)  elapsed', line).group(1) for line in lines]
+  assert best == ['rmse (fold 1) 1', 'rmse (fold 2) 4', 'rmse (fold 1) 0.5',
+                  'rmse (fold 2) 4']
+
+
+def test_best_so_far_keeps_each_folds_best_apart(tmp_path):
+  """On resume, each fold's best is read from its own members' evaluations (uid ->
+  fold as the sweep's waves put them), and as one without folds."""
+  writer = files.MetricsWriter(str(tmp_path / files.METRICS))
+  for uid, rmse in ((0, 3.0), (1, 1.0), (2, 2.0), (3, 4.0)):
+    writer.write(files.records(uid=uid, bucket=0, step=2, split='val',
+                               metrics={'rmse': rmse}))
+  writer.close()
+  fold_of = {0: 0, 1: 1, 2: 0, 3: 1}
+  assert progress.best_so_far(str(tmp_path), 'forecast', fold_of=fold_of) == {
+      0: (2.0, 2.0), 1: (1.0, 1.0)}
+  assert progress.best_so_far(str(tmp_path), 'forecast') == {0: (1.0, 1.0)}
 
 
 class _Stop(Exception):
@@ -222,17 +250,17 @@ def test_a_resumed_progress_line_shows_the_best_before_the_stop(tmp_path, monkey
   assert len(chunks) == 5 and ' bucket 1 step 2 ' in chunks[4]
   best = lambda line: re.search(r'best val rmse (\S+)', line).group(1)
   before = progress.best_so_far(workdir, 'forecast')  # What checkpoint 4 covers.
-  assert f'{before[1]:.4g}' == best(chunks[3])
-  assert before[0] == before[1]  # RMSE ranks as MSE does: shown and ranked alike.
+  assert f'{before[0][1]:.4g}' == best(chunks[3])
+  assert before[0][0] == before[0][1]  # RMSE ranks as MSE does: shown and ranked alike.
   shown = {}
-  for given in (None, before):  # The resumed run's first line, without and with it.
+  for name, given in (('none', None), ('before', before)):  # Without and with it.
     resumed = []
     progress.Progress(8, log=resumed.append, done=4, best=given).chunk(*calls[4][0],
                                                                      **calls[4][1])
-    shown[given] = best(resumed[0])
-  assert shown[before] == best(chunks[4])
-  assert shown[None] != best(chunks[4])  # The first bucket's best, before the stop.
-  assert progress.best_so_far(str(tmp_path), 'forecast') is None  # Nothing written.
+    shown[name] = best(resumed[0])
+  assert shown['before'] == best(chunks[4])
+  assert shown['none'] != best(chunks[4])  # The first bucket's best, before the stop.
+  assert progress.best_so_far(str(tmp_path), 'forecast') == {}  # Nothing written.
 
 
 def test_a_bar_needs_a_terminal_with_columns_and_rows():

@@ -284,5 +284,5 @@ def _train_chunk(sweep: prepare_lib.Prepared, run, group_size, rename, bar, step
   rank = tasks.ranked_beside(sweep.spec.task, sweep.spec.difference, sweep.spec.selection)
   bar.chunk(run.bucket, step, metrics['val'][shown][real], status[real], metric=shown,
             mode=mode, ranked=(rank, metrics['val'][rank][real]) if rank else None,
-            where=where)
+            where=where, fold=run.data_key[1])
   return dataclasses.replace(run, state=state), table, evaluation

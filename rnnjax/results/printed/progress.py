@@ -62,18 +62,20 @@ class Progress:
   The best shown is that of the evaluation ranked best so far, as the ranking's best
   member's: the lowest value of the metric shown (the highest, `mode` 'max'), or where
   another metric ranks (`chunk`'s `ranked`) the value shown at that metric's lowest.
+  With --folds (`folds` > 1) each fold's validation part is another set of points, so
+  a line shows its own fold's best (`best val rmse (fold 2) ...`), never another's.
 
-  done: chunks done before a resume; best: (the ranking value, the value shown) of the
-  best evaluation they made (see `best_so_far`), None for none; buckets: how many
+  done: chunks done before a resume; best: fold -> (the ranking value, the value shown)
+  of the best evaluation they made (see `best_so_far`), None for none; buckets: how many
   buckets will train in this process from here on (a first chunk, with its compile,
   each; an estimate where rounds are still to be asked); spent: what the processes
   before a resume spent (`spent()` as the checkpoint resumed from saved it), None for
-  none; clock: seconds, for tests.
+  none; folds: the sweep's --folds; clock: seconds, for tests.
   """
 
   def __init__(self, total_chunks: int, *, log=print, bar: bool = False, done: int = 0,
-               best: tuple | None = None, buckets: float = 0, spent: dict | None = None,
-               clock=time.perf_counter, compiling=compiling_s):
+               best: dict | None = None, buckets: float = 0, spent: dict | None = None,
+               folds: int = 1, clock=time.perf_counter, compiling=compiling_s):
     self._total, self._done, self._buckets = total_chunks, done, buckets
     self._before = spent or {}
     self._log = log
@@ -86,17 +88,19 @@ class Progress:
     # [seconds training, chunks] of the buckets' first chunks here, and of the others.
     self._first, self._later = [0.0, 0], [0.0, 0]
     self._first_compile_s = 0.0  # What the buckets' first chunks here compiled.
-    self._best = (np.inf, None) if best is None else best  # (ranking value, shown)
+    self._best = dict(best or {})  # fold -> (ranking value, shown)
+    self._folds = folds
     self._bar = tqdm.tqdm(total=total_chunks, initial=done, unit='chunk',
                           dynamic_ncols=True) if bar else None
 
   def chunk(self, bucket: int, step: int, values, status, *, metric: str = 'rmse',
-            mode: str = 'min', ranked=None, where: str = ''):
+            mode: str = 'min', ranked=None, where: str = '', fold: int = 0):
     """values: <float>[P], the members' validation `metric` (better when `mode`);
     ranked: (name, <float>[P]) the metric that ranks (lower is better) where the best
     `metric` is not the best-ranked member's (tasks.ranked_beside), else None;
     where: which of the bucket's runs trained it, whose members the counts are (' fold
-    2/3 wave 1/2': run/chunks.py `place`; '' where the bucket trains in one)."""
+    2/3 wave 1/2': run/chunks.py `place`; '' where the bucket trains in one); fold: the
+    --folds fold its members train on (0-based; 0 without --folds)."""
     now = self._clock() - self._start
     compiled = self._compiling()
     work = max(now - self._last - (compiled - self._compiled), 0.0)
@@ -112,15 +116,16 @@ class Progress:
     self._done += 1
     ok = status == pop.OK
     found = _best(values, ranked[1] if ranked else None, mode, ok)
-    if found is not None and found[0] < self._best[0]:
-      self._best = found
+    if found is not None and found[0] < self._best.get(fold, (np.inf,))[0]:
+      self._best[fold] = found
     counts = (f'ok {int(ok.sum())}/{len(status)} '
               f'diverged {int((status == pop.DIVERGED).sum())} '
               f'stopped {int((status == pop.STOPPED).sum())}')
-    shown = '-' if self._best[1] is None else f'{self._best[1]:.4g}'
-    best = f'best val {metric} {shown}'
-    if ranked and self._best[1] is not None:
-      best += f' ({ranked[0]} {self._best[0]:.4g})'
+    mine = self._best.get(fold)
+    best = (f'best val {metric}' + f' (fold {fold + 1})' * (self._folds > 1) + ' ' +
+            ('-' if mine is None else f'{mine[1]:.4g}'))
+    if ranked and mine is not None:
+      best += f' ({ranked[0]} {mine[0]:.4g})'
     if self._bar is not None:
       self._bar.set_postfix_str(f'bucket {bucket}{where} step {step} {counts} {best}')
       self._bar.update(1)
@@ -186,19 +191,22 @@ class Progress:
 
 
 def best_so_far(workdir: str, task: str, selection: str = '',
-                difference: bool = False) -> tuple | None:
-  """(ranking value, value shown) of the best evaluation in a work directory's
-  evaluations (metrics.jsonl, or a large sweep's chunk files), as `Progress` ranks them:
-  on resume, what the chunks done before the stop showed (`Progress(best=...)`). None
-  when there is none. Every evaluation written counts, also a member's in the chunk it
-  stopped or diverged in, which the line of that chunk left out (it counts members
-  still training)."""
+                difference: bool = False, fold_of: dict | None = None) -> dict:
+  """fold -> (ranking value, value shown) of the best evaluation of each fold's members
+  in a work directory's evaluations (metrics.jsonl, or a large sweep's chunk files), as
+  `Progress` ranks them: on resume, what the chunks done before the stop showed
+  (`Progress(best=...)`); `fold_of`: uid -> its --folds fold (None: every member's
+  fold is 0). Empty when there is none. Every evaluation written counts, also a
+  member's in the chunk it stopped or diverged in, which the line of that chunk left
+  out (it counts members still training)."""
   metric, mode = tasks.shown_of(task, selection)
   rank = tasks.ranked_beside(task, difference, selection)
   names = [metric] + ([rank] if rank else [])
   columns = {n: [] for n in names}
+  uids = []
   for e in evaluations.read(workdir):
     if all(f'val/{n}' in e.values for n in names):
+      uids.append(np.asarray(e.uids, np.int64))
       for n in names:
         columns[n].append(np.asarray(e.values[f'val/{n}'], np.float64))
   path = os.path.join(workdir, files.METRICS)
@@ -210,11 +218,22 @@ def best_so_far(workdir: str, task: str, selection: str = '',
           r = json.loads(line)
           if r.get('split') == 'val' and r.get('metric') in names:
             pairs.setdefault((r['uid'], r['step']), {})[r['metric']] = r['value']
+    uids.append(np.asarray([uid for uid, _ in pairs], np.int64))
     for n in names:
       columns[n].append(np.asarray([np.nan if (v := p.get(n)) is None else v
                                     for p in pairs.values()], np.float64))
-  values = np.concatenate(columns[metric]) if columns[metric] else np.zeros(0)
-  return _best(values, np.concatenate(columns[rank]) if rank else None, mode)
+  if not uids:
+    return {}
+  uids = np.concatenate(uids)
+  values = np.concatenate(columns[metric])
+  ranks = np.concatenate(columns[rank]) if rank else None
+  folds = np.asarray([(fold_of or {}).get(int(u), 0) for u in uids], np.int64)
+  best = {}
+  for fold in np.unique(folds).tolist():
+    mine = folds == fold
+    if (found := _best(values[mine], None if ranks is None else ranks[mine], mode)):
+      best[fold] = found
+  return best
 
 
 def _best(values, ranks=None, mode: str = 'min', ok=True) -> tuple | None:
