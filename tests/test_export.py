@@ -27,6 +27,7 @@ from rnnjax.errors import InputError
 from rnnjax.figures.plots import forecast_plot
 from rnnjax.final.saved import arguments
 from rnnjax.final.saved import intervals
+from rnnjax.final.saved import tuned
 from rnnjax.final.use import predictions
 from rnnjax.final.use import series_predictions
 from rnnjax.run import sweep
@@ -313,6 +314,23 @@ def test_predict_writes_the_forecast_csv_and_figure_arguments(tmp_path, forecast
   assert out['plot']['test_start'] == summary['data']['split_points'][1]
   assert out['plot']['test_pred'].shape == (6, 1)
   assert '1994-12' in out['lines'][0] and '80% interval' in out['lines'][0]
+
+
+def test_a_too_narrow_note_is_in_the_figures_caption_too(tmp_path, forecast_run,
+                                                         monkeypatch):
+  """forecast.png is read without predict's lines (in a paper, a report): where the
+  test part's coverage is far below a level, its caption says so as the lines do;
+  otherwise nothing."""
+  _, workdir = forecast_run
+  out = _predict(workdir, tmp_path, steps_ahead=3, levels=(0.8,))
+  assert 'too narrow' not in out['plot']['note'] and 'too narrow' not in str(out['lines'])
+  low = {'steps': 6, 'origins': 60, '0.8': {'first_steps': 0.4, 'all_steps': 0.45}}
+  monkeypatch.setattr(tuned.TunedModel, 'test_coverage', lambda self, levels: low)
+  out = _predict(workdir, tmp_path, steps_ahead=3, levels=(0.8,))
+  said = ('he intervals are too narrow on the test part (80% intervals held 40% of its '
+          'points): its errors outgrew the validation errors that calibrate them')
+  assert f'note: t{said}' in out['lines']
+  assert f' T{said}' in out['plot']['note']
 
 
 def test_predict_classifies_a_ts_file_and_samples_a_prompt(tmp_path, classify_run,
@@ -860,6 +878,10 @@ def test_intervals_too_narrow_on_test_are_said_to_be():
   lines = predictions.coverage_lines(model('panel', m1), (0.8, 0.95))
   assert lines[1].startswith('note: the intervals are too narrow on the test part (80% '
                              'intervals held 71%, 95% intervals held 90% of its points)')
+  # Forecast from a --csv_path: the coverage and its note are the sweep's test part's.
+  lines = predictions.coverage_lines(model('panel', m1), (0.8,), csv_path='new.csv')
+  assert lines[1].startswith("note: the intervals are too narrow on the sweep's test "
+                             'part (80% intervals held 71% of its points)')
 
 
 def test_a_level_asked_twice_is_one_level():

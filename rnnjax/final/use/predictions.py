@@ -203,7 +203,8 @@ def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
     test_pred = model.backtest(values, range(test_start, len(values)), 1)[:, 0]
   lines = [series_predictions.forecast_table(model, header, rows)] + [
       f'note: {n}' for n in read_notes + fc['notes']]
-  lines += coverage_lines(model, levels, csv_path)
+  coverage = coverage_lines(model, levels, csv_path)
+  lines += coverage
   lines.append(f'model loaded in {loaded:.2f} s, forecast in {took:.2f} s')
   path = os.path.join(out_dir, 'forecast.csv')
   write_csv(path, header, rows)
@@ -216,7 +217,8 @@ def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
               bands={l: (fc['lower'][l], fc['upper'][l]) for l in levels},
               test_start=test_start, test_pred=test_pred,
               note=f'{_final_words(model)}. Intervals: split conformal on validation '
-                   f'errors, per step ahead (never narrower than an earlier step\'s). {notes}')
+                   f'errors, per step ahead (never narrower than an earlier step\'s).'
+                   f'{caption_notes(coverage)} {notes}'.rstrip())
   return {'lines': lines, 'paths': [path], 'plot': plot}
 
 
@@ -241,15 +243,23 @@ def coverage_lines(model, levels, csv_path: str = '') -> list:
                  f'{level * 100:g}% intervals {c["first_steps"]:.0%} / {c["all_steps"]:.0%}'
                  for level, c in ((l, coverage[f'{l:g}']) for l in levels))]
   return lines + undercovered_note(coverage, levels, trend=(
-      model.task == 'forecast' and not model.transform.get('difference')))
+      model.task == 'forecast' and not model.transform.get('difference')), part=part)
 
 
-def undercovered_note(coverage: dict, levels, trend: bool = False) -> list:
+def caption_notes(lines) -> str:
+  """`coverage_lines`' notes as the figure's caption says them (' The intervals are too
+  narrow ...'), so that a figure read without the printed lines says it too."""
+  return ''.join(f' {n[6].upper()}{n[7:]}.' for n in lines if n.startswith('note: '))
+
+
+def undercovered_note(coverage: dict, levels, trend: bool = False,
+                      part: str = 'the test part') -> list:
   """[a note where the test part's coverage (`model.test_coverage`) of any level lies
   more than two binomial standard errors below it, over its origins (a panel's series;
   a conservative count: the steps of one origin are not independent)], else []. The
   intervals are calibrated on validation's errors; a trend that leaves the training range
-  (`trend`: a forecast of levels, not --difference) makes test's larger."""
+  (`trend`: a forecast of levels, not --difference) makes test's larger. part: whose test
+  part ("the sweep's" where the forecast is of a --csv_path)."""
   n = coverage['origins']
   low = [(level, c) for level in levels
          for c in [min(coverage[f'{level:g}'].values())]
@@ -257,7 +267,7 @@ def undercovered_note(coverage: dict, levels, trend: bool = False) -> list:
   if not low:
     return []
   held = ', '.join(f'{level * 100:g}% intervals held {c:.0%}' for level, c in low)
-  return [f'note: the intervals are too narrow on the test part ({held} of its points): '
+  return [f'note: the intervals are too narrow on {part} ({held} of its points): '
           'its errors outgrew the validation errors that calibrate them' + (
               '; a trend past the training range does this: --difference models the '
               'changes' if trend else '')]
@@ -291,8 +301,8 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels, figures
   lines = [panel_shown.table(
       header, rows, [k for k, _ in picks], total=len(ids), figures=figures,
       scored=any(label.startswith(('best', 'worst')) for _, label in picks))]
-  lines += ([f'note: {n}' for n in read_notes + fc['notes']]
-            + coverage_lines(model, levels, csv_path))
+  coverage = coverage_lines(model, levels, csv_path)
+  lines += [f'note: {n}' for n in read_notes + fc['notes']] + coverage
   lines.append(f'{len(ids)} series x {steps} steps; model loaded in {loaded:.2f} s, '
                f'forecast in {took:.2f} s')
   path = os.path.join(out_dir, 'forecast.csv')
@@ -312,7 +322,7 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels, figures
   plot = dict(out_dir=out_dir, series=series,
               note=f'{_final_words(model)}, forecast from {where}. Intervals: split '
                    'conformal on validation errors scaled per series, per step ahead '
-                   '(never narrower than an earlier step\'s).' +
+                   '(never narrower than an earlier step\'s).' + caption_notes(coverage) +
                    ''.join(' ' + n for n in notes))
   return {'lines': lines, 'paths': [path], 'plot': plot, 'panel': True}
 
