@@ -30,6 +30,7 @@ from rnnjax.final.saved import intervals
 from rnnjax.final.saved import tuned
 from rnnjax.final.use import predictions
 from rnnjax.final.use import series_predictions
+from rnnjax.results.printed import report
 from rnnjax.run import sweep
 from rnnjax.search import spec as spec_lib
 import rnnjax
@@ -211,6 +212,22 @@ def test_classifier_reproduces_the_test_figures(classify_run):
   model = rnnjax.load(workdir)
   test = classify.read_ts(classify.bundled_path('JapaneseVowels', 'test'))
   _assert_same(model.evaluate_cases(test.series, test.labels), summary['final']['test'])
+  # Per class (summary.json, the sweep's last lines): the saved model's predictions of
+  # the test file counted, which the accuracy and balanced accuracy are the means of.
+  predicted = model.predict(test.series)
+  per_class = summary['final']['test_per_class']
+  assert per_class == {c: {'cases': test.labels.count(c),
+                           'found': sum(p == l == c for p, l in zip(predicted, test.labels)),
+                           'predicted': predicted.count(c)} for c in model.classes}
+  final = summary['final']['test']
+  assert sum(v['found'] for v in per_class.values()) / len(test.labels) == pytest.approx(
+      final['accuracy'], abs=1e-6)
+  assert np.mean([v['found'] / v['cases'] for v in per_class.values()]) == pytest.approx(
+      final['balanced_accuracy'], abs=1e-6)
+  said = report.ranking_table(summary).splitlines()
+  after = said[1 + next(i for i, l in enumerate(said) if l.startswith('final model ('))]
+  assert after.startswith('final model, test cases found per class: 1: {found} of {cases}, '
+                          '2: '.format(**per_class['1'])), after
   labels = model.predict(test.series[:5])
   assert set(labels) <= set(model.transform['classes'])
   probs = model.predict_proba(test.series[:5])
@@ -361,7 +378,7 @@ def test_predict_classifies_a_ts_file_and_samples_a_prompt(tmp_path, classify_ru
   assert odd['lines'][2] == (
       f"accuracy against the file's labels: {sum(hits) / len(hits):.4f} (368 cases); "
       f'balanced accuracy {np.mean([np.mean(f) for f in found.values()]):.4f}; found per '
-      'class: ' + ', '.join(f'{c} {sum(f)} of {len(f)}' for c, f in found.items()))
+      'class: ' + ', '.join(f'{c}: {sum(f)} of {len(f)}' for c, f in found.items()))
   unlabelled = [l.replace('@classLabel true 1 2 3 4 5 6 7 8 9', '@classLabel false')
                 for l in lines[:cut + 1]] + [l.rsplit(':', 1)[0] for l in lines[cut + 1:]]
   (tmp_path / 'cases.ts').write_text('\n'.join(unlabelled) + '\n')

@@ -103,6 +103,15 @@ def recalls(predicted, y) -> dict:
   return {k: (float(hit[y == k].mean()), int((y == k).sum())) for k in np.unique(y)}
 
 
+def per_class(probs, y, classes) -> dict:
+  """Each class -> {'cases': its test cases in `y` <int>[N], 'found': how many of them
+  the highest of `probs` <[N, K]> names, 'predicted': how many cases it names that
+  class}: what a balanced accuracy averages, and where a rare class's misses are."""
+  predicted, y = np.argmax(np.asarray(probs), axis=-1), np.asarray(y)
+  return {str(c): {'cases': int((y == k).sum()), 'found': int(((y == k) & (predicted == k)).sum()),
+                   'predicted': int((predicted == k).sum())} for k, c in enumerate(classes)}
+
+
 def scores(predicted: np.ndarray, y: np.ndarray) -> dict:
   """A baseline's accuracy and balanced accuracy (the mean over the classes present of
   the share of their cases found, `recalls`), as engine/tasks/classify.py scores a

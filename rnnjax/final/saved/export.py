@@ -25,6 +25,7 @@ import os
 import jax
 import numpy as np
 
+from rnnjax.data import classify
 from rnnjax.data import forecast
 from rnnjax.data import long_rows
 from rnnjax.data import panel
@@ -311,6 +312,12 @@ def save(workdir: str | None, sweep, runs, summary: dict, refitted=None, log=pri
     info['intervals']['test_coverage'] = tuned.TunedModel(info, groups,
                                                           arrays).test_coverage()
   model_files.write(os.path.join(workdir, model_files.DIRNAME), info, groups, arrays)
+  if sweep.spec.task == 'classify':  # Per class, where an accuracy hides a rare one's.
+    test = data.arrays['test']
+    final['test_per_class'] = classify.per_class(
+        tuned.TunedModel(info, groups, arrays).outputs(
+            lambda g: {'x': test['x'], 'length': test['length']}),
+        test['y'], data.transform['classes'])
   if sweep.spec.task == 'panel':
     summary['test_paired'] = write_series_scores(
         workdir, tuned.TunedModel(info, groups, arrays), data, log)

@@ -13,6 +13,7 @@ import numpy as np
 from rnnjax.data import classify
 from rnnjax.data.cases import long_csv
 from rnnjax.errors import InputError
+from rnnjax.results.printed import words
 
 
 def read(model, ts_path: str, csv_path: str) -> tuple:
@@ -129,11 +130,11 @@ def predict(model, cases, labels, ids) -> tuple[list, list, list]:
       accuracy = sum(p == l for p, l in known) / len(known)
       # Per class present: how many of its cases were found (a rare class's 0 would hide
       # in the accuracy), and their mean, the balanced accuracy.
-      found = classify.recalls(*zip(*known))
-      recall = {c: found[c] for c in classes if c in found}
-      balanced = sum(r for r, _ in recall.values()) / len(recall)
+      per_class = {c: {'cases': sum(l == c for _, l in known),
+                       'found': sum(p == l == c for p, l in known)} for c in classes}
+      present = [v for v in per_class.values() if v['cases']]
+      balanced = sum(v['found'] / v['cases'] for v in present) / len(present)
       lines.append(f'accuracy against the file\'s labels: {accuracy:.4f}' + (
           f' ({len(known)} cases)' if unknown or unlabelled else '') + f'; balanced accuracy '
-          f'{balanced:.4f}; found per class: ' + ', '.join(
-              f'{c} {round(r * n)} of {n}' for c, (r, n) in recall.items()))
+          f'{balanced:.4f}; found per class: ' + words.found_per_class(per_class))
   return lines, header, table

@@ -141,6 +141,9 @@ def ranking_table(summary: dict, top_k: int = TOP_K) -> str:
     lines.append(f'final model ({words.describe_final(final)}){lost}: val '
                  f'{words.scores(summary.get("task", ""), {lead: final["val"].get(lead)})}; '
                  f'test: {tests}')
+    if final.get('test_per_class'):  # A classifier's: where an accuracy hides a class.
+      lines.append('final model, test cases found per class: ' +
+                   words.found_per_class(final['test_per_class']))
   if summary.get('test_table'):
     lines.append(test_table(summary['test_table'], table_order(summary)))
   return '\n'.join(lines)

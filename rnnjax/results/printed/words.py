@@ -30,6 +30,13 @@ def scores(task: str, values: dict) -> str:
   return ' '.join(f'{k}{" (scaled)" * scaled(k)} {fmt(v)}' for k, v in values.items())
 
 
+def found_per_class(per_class: dict) -> str:
+  """'ramp: 2 of 2, flat: 0 of 3': of each class's cases (`data/classify.per_class`'s
+  'cases'), how many were found; a class without cases is left out."""
+  return ', '.join(f'{c}: {v["found"]} of {v["cases"]}' for c, v in per_class.items()
+                   if v['cases'])
+
+
 def describe_final(final: dict) -> str:
   """What a summary's final model is: 'ensemble of 3: uids 4 x2,7,9', 'the single best, uid 4'."""
   if final['kind'] == 'refit':
