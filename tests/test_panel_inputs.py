@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from rnnjax.data import common
+from rnnjax.data import forecast
 from rnnjax.data import panel
 from rnnjax.data.windows import panel_windows
 from rnnjax.errors import InputError
@@ -393,7 +394,7 @@ def test_a_holiday_flag_holds_its_last_value_in_the_sweep_and_in_use_alike(tmp_p
   assert data.filled == {('the target', 'by linear interpolation'): 1,
                          ("input column 'temp'", 'by linear interpolation'): 1,
                          ("input column 'holiday'", 'with the last value before'): 2}
-  # The sweep decided which columns are flags, over its whole file; its model keeps that.
+  # The sweep decided which columns are flags, over its training part; its model keeps that.
   assert data.flag_columns == ('holiday',)
   transform = {'id_column': 'meter', 'time_column': 'date', 'target_column': 'load',
                'input_columns': ['temp'], 'future_columns': ['holiday'], 'fill': 'linear',
@@ -415,6 +416,46 @@ def test_a_holiday_flag_holds_its_last_value_in_the_sweep_and_in_use_alike(tmp_p
     _, _, _, inputs = panel_histories.panel_histories(
         {**transform, 'flag_columns': flags}, edge)
     assert inputs[0][3, 1] == want
+
+
+def test_which_columns_are_flags_is_decided_on_the_training_part_alone(tmp_path):
+  """A 0/1 promotion column whose held-out parts hold a 0.5 (validation, then test, a
+  panel's and a single series'): still a flag, its training gaps filled with the last
+  value, the same data as without the 0.5 (no value after training decides how training
+  is filled); a 0.5 in the training part makes it an interpolated column."""
+  on = lambda m: str(int(m % 6 in (4, 5)))  # On in months 4-5, 10-11, ...
+  def panel_data(promo):
+    rows = [['s1', f'2020-{m:02d}', str(10.0 + m % 4), promo.get(m, on(m))]
+            for m in range(1, 13)]
+    path = tmp_path / f'p{len(list(tmp_path.iterdir()))}.csv'
+    pd.DataFrame(rows, columns=['id', 'month', 'y', 'promo']).to_csv(path, index=False)
+    return panel.load(csv_path=str(path), id_column='id', time_column='month',
+                      target_column='y', future_columns=('promo',), horizon=2)
+  def series_data(promo):
+    rows = [[f'{2020 + (m - 1) // 12}-{(m - 1) % 12 + 1:02d}', str(10.0 + m % 4),
+             promo.get(m, on(m))] for m in range(1, 25)]
+    path = tmp_path / f's{len(list(tmp_path.iterdir()))}.csv'
+    pd.DataFrame(rows, columns=['month', 'y', 'promo']).to_csv(path, index=False)
+    return forecast.load(csv_path=str(path), time_column='month', target_columns=('y',),
+                         input_columns=('promo',), lookback=3, horizon=1, val_size=4,
+                         test_size=4)
+  gap = {3: ''}  # Between a 0 and a 1: 0 with the last value, 0.5 interpolated.
+  plain = panel_data(gap)
+  assert plain.flag_columns == ('promo',) and plain.inputs[0][2, 0] == 0.0
+  for month in (10, 12):  # Validation (the 2 before the last 2), then test.
+    held = panel_data({**gap, month: '0.5'})
+    assert held.flag_columns == ('promo',)
+    np.testing.assert_array_equal(held.inputs[0][:8], plain.inputs[0][:8])
+    assert held.filled == plain.filled
+  trained = panel_data({**gap, 5: '0.5'})
+  assert trained.flag_columns == () and trained.inputs[0][2, 0] == 0.5
+  plain = series_data(gap)
+  assert plain.flag_columns == ('promo',)
+  for month in (18, 23):  # Validation (months 17-20), then test (21-24).
+    held = series_data({**gap, month: '0.5'})
+    assert held.flag_columns == ('promo',)
+    np.testing.assert_array_equal(held.x['train'], plain.x['train'])
+  assert series_data({**gap, 5: '0.5'}).flag_columns == ()
 
 
 def test_a_plan_not_dated_as_the_histories_are_is_refused_not_read_in_file_order(tmp_path,

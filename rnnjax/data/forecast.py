@@ -165,7 +165,6 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
     season = default_season
   elif csv_path and time_column:
     notes += tuple(filter(None, [times.given_season_note(season, cells, time_column)]))
-  flags = gap_fill.flag_columns([raw], len(columns))
   if origin_back:  # A fold: the series as if it ended earlier, nothing after read.
     val_size, test_size = common.holdout_sizes(
         len(raw), val_size, test_size, fraction=series_windows.DEFAULT_HOLDOUT_FRACTION,
@@ -179,6 +178,9 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
   validated, tested = common.holdout_sizes(end, val_size, test_size,
                                            fraction=series_windows.DEFAULT_HOLDOUT_FRACTION,
                                            minimum=horizon)
+  # Which input columns are 0/1 flags, from the training part alone (as its scaling):
+  # a value of the validation or test part decides nothing of how training is filled.
+  flags = gap_fill.flag_columns([raw[:end - tested - validated]], len(columns))
   filled = gap_fill.fill_gaps_before(
       raw[:end], (end - tested - validated, end - tested),
       [f'column {c!r}' for c in columns + inputs], path, fill=fill, targets=len(columns),

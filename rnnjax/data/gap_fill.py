@@ -19,8 +19,13 @@ def flag_columns(series, targets: int) -> tuple:
   """The indices of the input columns (index >= `targets`) of `series` (each <float64>[T_i,
   C] or [T_i], with NaN gaps) whose observed values, over every series, are all 0 or 1:
   flags (a holiday, a promotion), whose gaps `fill_gaps` fills with the last value, not
-  a fraction of one. Decided once over a sweep's data and kept with its model (its
-  transform's 'flag_columns'), so that a history is filled as the sweep's data was."""
+  a fraction of one. Decided once over a sweep's training part (data/forecast.py,
+  data/panel.py: no value of a validation or test part decides how training is filled)
+  and kept with its model (its transform's 'flag_columns'), so that a history is filled
+  as the sweep's data was."""
+  series = [v for v in series if len(v)]  # A training part may be empty (short series).
+  if not series:
+    return ()
   stacked = np.concatenate([np.asarray(v, np.float64).reshape(len(v), -1) for v in series])
   flags = []
   for c in range(targets, stacked.shape[1]):

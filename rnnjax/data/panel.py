@@ -142,11 +142,14 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
   if fill == 'zero':  # Parts of 0s nobody recorded (series ending before the panel's end).
     notes += test_part.zero_parts(ids, held, times, horizon, given=bool(test_path))
   names = ['the target'] + [f'input column {c!r}' for c in every]
-  flags = gap_fill.flag_columns(values, 1)  # Over every series: one rule per column.
   # Validation (and a test part held out) filled on from the points before it, none of
   # which reads it.
   ends = lambda v: (len(v) - horizon,) if test_path else (len(v) - 2 * horizon,
                                                             len(v) - horizon)
+  # Which input columns are 0/1 flags: one rule per column, over every series' training
+  # part alone (as its scaling), so that no value of a validation or test part decides
+  # how training is filled.
+  flags = gap_fill.flag_columns([v[:max(ends(v)[0], 0)] for v in values], 1)
   counts = gap_fill.add_counts(*(gap_fill.fill_counts(v, names, fill=fill, targets=1,
                                                       flags=flags, ends=ends(v))
                                  for v in values))
