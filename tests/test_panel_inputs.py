@@ -212,6 +212,25 @@ def test_rows_after_the_histories_need_only_the_columns_the_steps_read(tmp_path)
     on_file(3)
 
 
+def test_a_plans_series_not_forecast_are_said(tmp_path):
+  """A --future_path whose rows name a series that is not forecast (a mistyped id, or a
+  product dropped from the histories) is read, and a note names it: its rows would
+  otherwise be left unread without a word."""
+  ids, model = TRANSFORM['ids'], types.SimpleNamespace(transform=TRANSFORM)
+  plan = pd.DataFrame([(k, 38 + t, 9.0, 1.0) for k in (*ids, 'typo') for t in range(2)],
+                      columns=['unique_id', 'ds', 'price', 'promo'])
+  path = str(tmp_path / 'plan.csv')
+  plan.to_csv(path, index=False)
+  notes = []
+  rows = panel_predictions.future(model, ids, HORIZON, future_path=path, notes=notes)
+  assert sorted(rows) == sorted((*ids, 'typo'))
+  assert notes == [f"1 series of --future_path {path} is not among those forecast, its "
+                   "rows not read ('typo')"]
+  notes = []
+  panel_predictions.future(model, ids[:1], HORIZON, future_path=path, notes=notes)
+  assert notes[0].startswith(f'{len(ids)} series of --future_path {path} are not among '), notes
+
+
 def test_an_infinite_value_after_a_history_is_refused_as_such(tmp_path):
   """In a --future_path file, naming the file, line and column; in a DataFrame, naming
   the series, column and row (not as an empty cell)."""
@@ -396,6 +415,9 @@ def test_a_holiday_flag_holds_its_last_value_in_the_sweep_and_in_use_alike(tmp_p
                          ("input column 'holiday'", 'with the last value before'): 2}
   # The sweep decided which columns are flags, over its training part; its model keeps that.
   assert data.flag_columns == ('holiday',)
+  assert ("input columns: 'temp' over each window's past; 'holiday' over its horizon too "
+          "(--future_columns: known in advance); 0/1 flags, a gap holding the value "
+          "before: 'holiday'") in data.notes, data.notes
   transform = {'id_column': 'meter', 'time_column': 'date', 'target_column': 'load',
                'input_columns': ['temp'], 'future_columns': ['holiday'], 'fill': 'linear',
                'flag_columns': list(data.flag_columns)}
@@ -449,8 +471,13 @@ def test_which_columns_are_flags_is_decided_on_the_training_part_alone(tmp_path)
     assert held.filled == plain.filled
   trained = panel_data({**gap, 5: '0.5'})
   assert trained.flag_columns == () and trained.inputs[0][2, 0] == 0.5
+  assert ("input columns: 'promo' over its horizon too (--future_columns: known in "
+          "advance); none of 0/1 alone (a flag: a gap would hold the value before)"
+          ) in trained.notes, trained.notes
   plain = series_data(gap)
   assert plain.flag_columns == ('promo',)
+  assert ("input columns: 'promo' over each window's past; 0/1 flags, a gap holding the "
+          "value before: 'promo'") in plain.notes, plain.notes
   for month in (18, 23):  # Validation (months 17-20), then test (21-24).
     held = series_data({**gap, month: '0.5'})
     assert held.flag_columns == ('promo',)

@@ -152,8 +152,12 @@ def test_series_shorter_than_the_lookback_are_said_to_be_padded():
   _, notes = pw.windows(short, lookback=10, horizon=4, season=0)
   # Before validation 2, 5, 8 and 16 points; before test 6, 9, 12 and 20.
   assert ("3 of 5 series hold fewer than the lookback (10) points before their validation "
-          "origin, 2 before the test part: their windows are padded on the left with the "
-          "series' first value (e.g. 's6': 6 points before the test part)") in notes, notes
+          "origin (2 of them before the test part too): their windows are padded on the "
+          "left with the series' first value (e.g. 's6': 2 points before validation, 6 "
+          "before the test part)") in notes, notes
+  _, notes = pw.windows(short, lookback=6, horizon=4, season=0)
+  assert ("2 of 5 series hold fewer than the lookback (6) points before their validation "
+          "origin (none of them before the test part too)") in notes[-1], notes
   _, notes = pw.windows(short, lookback=2, horizon=4, season=0)
   assert not any('fewer than the lookback' in n for n in notes), notes
   # A fold's panel (cut back) is the same series: said once, by the panel's own.

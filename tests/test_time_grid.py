@@ -354,6 +354,22 @@ def test_rows_that_do_not_follow_a_history_are_refused_saying_what_to_give(after
                           rows='future rows')
 
 
+@pytest.mark.parametrize('first', ['2025-06-30', '2025-07-07'])
+def test_rows_off_a_weekly_histories_grid_are_said_to_be(first):
+  """A plan dated by Mondays after a history of Sundays (a planning system's weeks): the
+  error says its first row lies off the history's grid and names the grid's next time,
+  never a span of rows to add that runs backwards or lands on a Monday."""
+  before = ['2025-06-08', '2025-06-15', '2025-06-22']
+  with pytest.raises(InputError) as raised:
+    follows.check_follows(['P000'], [before], [[first]], path='plan.csv',
+                          flag='--future_path', last="its history's last time",
+                          rows='future rows', fill='--csv_path=<the sweep\'s file>')
+  assert str(raised.value) == (
+      f"--future_path: series 'P000' of plan.csv starts at '{first}', not the step (a "
+      "week) after its history's last time '2025-06-22' and lies off its grid of times a "
+      "week apart (the next is '2025-06-29'); give future rows from '2025-06-29'")
+
+
 def test_rows_after_a_history_are_held_to_the_historys_step_not_their_own():
   """The step is the history's: monthly rows after a daily history are refused as such
   (they were read one a day, or the step was taken as a month and the advice named an

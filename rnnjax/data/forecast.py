@@ -222,6 +222,8 @@ def load(*, dataset: str = '', csv_path: str = '', time_column: str = '',
   if not difference and not origin_back:
     notes += _beyond_train(filled[:val_end, :len(columns)], train_end, columns)
   k = int(bool(grid_note))  # What was filled, after what was put back to be filled.
-  notes = notes[:k] + gap_fill.sweep_note(counts, path, fill) + notes[k:]
+  flagged = tuple(inputs[c - len(columns)] for c in flags)
+  notes = (notes[:k] + gap_fill.inputs_note(inputs, (), flagged) +
+           gap_fill.sweep_note(counts, path, fill) + notes[k:])
   return dataclasses.replace(data, notes=notes + data.notes, filled=counts,
-                             flag_columns=tuple(inputs[c - len(columns)] for c in flags))
+                             flag_columns=flagged)

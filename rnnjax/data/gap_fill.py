@@ -116,6 +116,21 @@ def filled_note(counts: dict, where: str, *, as_sweep: bool = False) -> str:
           f'{", as the sweep filled its data" * as_sweep}: {parts}')
 
 
+def inputs_note(past=(), ahead=(), flags=()) -> tuple:
+  """(A note of how the input columns are read: `past`, over each window's past;
+  `ahead` (--future_columns), over the horizon it forecasts too; `flags`, those of 0/1
+  whose gaps hold the value before (`flag_columns`),) or () without input columns."""
+  if not past and not ahead:
+    return ()
+  named = lambda columns: ', '.join(map(repr, columns))
+  read = ([f'{named(past)} over each window\'s past'] if past else []) + (
+      [f'{named(ahead)} over its horizon too (--future_columns: known in advance)']
+      if ahead else [])
+  return ('input columns: ' + '; '.join(read) + (
+      f'; 0/1 flags, a gap holding the value before: {named(flags)}' if flags else
+      '; none of 0/1 alone (a flag: a gap would hold the value before)'),)
+
+
 def sweep_note(counts: dict, where: str, fill: str) -> tuple:
   """(`filled_note`,) of a sweep's data, () for none; where targets were filled, what
   becomes of them (interpolated: history alone; --fill=zero's 0s: data)."""

@@ -186,7 +186,8 @@ def load(*, dataset: str = '', csv_path: str = '', test_path: str = '',
   return Panel(ids=ids, train=train, times=tuple(tuple(t) for t in times), test=test,
                num_filled=sum(counts.values()), filled=counts, path=train_path,
                notes=((grid_note,) if grid_note else ()) +
-               gap_fill.sweep_note(counts, train_path, fill) + notes,
+               gap_fill.inputs_note(past, future_columns, tuple(every[c - 1] for c in flags))
+               + gap_fill.sweep_note(counts, train_path, fill) + notes,
                columns=tuple(columns[k] for k in ('id_column', 'time_column',
                                                    'target_column')),
                input_columns=past, future_columns=future_columns, inputs=inputs,

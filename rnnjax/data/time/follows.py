@@ -53,7 +53,8 @@ def check_follows(ids, before, after, *, path: str, flag: str, column: str = '',
       raise RowsAheadError(
           f'{flag}: {where} starts at {c[n]!r}, not the step '
           f'({periods.describe(unit, step)}) after {last} {c[n - 1]!r}'
-          f'{_zones(c[n - 1], c[n])}{_advice(unit, step, c, p, n, rows, fill)}'
+          f'{_zones(c[n - 1], c[n])}{_off_grid(unit, step, c, p, n)}'
+          f'{_advice(unit, step, c, p, n, rows, fill)}'
           f'{_zero_advice(unit, step, c, p, n, zero, before, positions)}')
 
 
@@ -68,6 +69,17 @@ def _zones(last: str, first: str) -> str:
           'write both with their offset, or both in UTC)')
 
 
+def _off_grid(unit: str, step: int, cells, p, n: int) -> str:
+  """Where the after part's first cell lies between the grid's times (a plan dated by
+  Mondays after a history of Sundays), a clause saying so and naming the grid's next
+  time ('' otherwise)."""
+  if step <= 1 or not (p[n] - p[n - 1]) % step:
+    return ''
+  example = periods.month_example(cells[:n]) if unit == 'month' else cells[n - 1]
+  return (f' and lies off its grid of times {periods.describe(unit, step)} apart (the next '
+          f'is {periods.label(unit, p[n - 1] + step, example, step)!r})')
+
+
 def _advice(unit: str, step: int, cells, p, n: int, rows: str, fill: str) -> str:
   """`check_follows`' advice for a series whose cells `cells` (positions `p`) turn
   from its before part to its after part at `n`: '' without `rows`."""
@@ -75,7 +87,7 @@ def _advice(unit: str, step: int, cells, p, n: int, rows: str, fill: str) -> str
     return ''
   example = periods.month_example(cells[:n]) if unit == 'month' else cells[n - 1]
   first = periods.label(unit, p[n - 1] + step, example, step)
-  if not fill or p[n] - p[n - 1] <= step:
+  if not fill or p[n] - p[n - 1] <= step or (p[n] - p[n - 1]) % step:
     return f'; give {rows} from {first!r}'
   end = periods.label(unit, p[n] - step, example, step)
   span = f'a row for {first!r}' if end == first else f'rows for {first!r} to {end!r}'

@@ -225,11 +225,12 @@ def windows(panel, *, lookback: int, horizon: int,
   short = np.flatnonzero((n - horizon >= 1) & (n - horizon < lookback))
   if len(short) and not earlier:  # A fold's: the same series, said once.
     shortest = short[np.argmin(n[short])]
+    both = int(np.sum(n[short] < lookback))
     notes += (f'{len(short)} of {len(n)} series hold fewer than the lookback ({lookback}) '
-              f'points before their validation origin, {int(np.sum(n[short] < lookback))} '
-              'before the test part: their windows are padded on the left with the '
-              f'series\' first value (e.g. {panel.ids[shortest]!r}: {n[shortest]} points '
-              'before the test part)',)
+              f'points before their validation origin ({both or "none"} of them before '
+              'the test part too): their windows are padded on the left with the series\' '
+              f'first value (e.g. {panel.ids[shortest]!r}: {n[shortest] - horizon} points '
+              f'before validation, {n[shortest]} before the test part)',)
   if season > 1:
     notes += (f'{scales.seasonal} of {len(panel.train)} series pass the seasonality test '
               f'at season {season}: --deseasonalize adjusts those',)

@@ -90,7 +90,7 @@ def absent_note(swept, given) -> str:
   one = len(absent) == 1
   return (f"{len(absent)} of the sweep's {len(swept)} series {'is' if one else 'are'} not in "
           f"--csv_path, so not forecast ({panel.some_ids(absent)}); the {len(held)} series "
-          f"it holds {'is' if len(held) == 1 else 'are'}"
+          f"it holds {'is' if len(held) == 1 else 'are'} forecast"
           + (f', {new} of them new' if new else ''))
 
 
@@ -164,6 +164,13 @@ def future(model, ids, steps: int, csv_path: str = '', future_path: str = '', ti
                        "--csv_path=<the sweep's file>")
     if not model.transform['id_column'] and len(ids) == 1:  # A panel of one: its rows.
       return {ids[0]: next(iter(rows.values()))}
+    forecast = set(map(str, ids))
+    extra = [k for k in rows if str(k) not in forecast]
+    if extra and notes is not None:  # A plan's mistyped id would pass unsaid.
+      notes.append(f'{len(extra)} series of --future_path {future_path} '
+                   f'{"is" if len(extra) == 1 else "are"} not among those forecast, '
+                   f'{"its" if len(extra) == 1 else "their"} rows not read '
+                   f'({panel.some_ids(extra)})')
     return rows
   ahead = panel_forecasting.saved_ahead(model.arrays)
   if csv_path or ahead is None or model.manifest['panel']['forecast_from'] != 'train_end':
