@@ -99,3 +99,72 @@ def test_read_file_errors_name_flag_and_file(tmp_path, flag):
     where = f'{flag}: {path}' if flag else path
     with pytest.raises(InputError, match=f'^{re.escape(where)}: {message}$'):
       common.read_file(path, flag=flag)
+
+
+def _load(kind, path):
+  """One of the four readers of a user's CSV: a single series, a panel, cases, times."""
+  from rnnjax.data import forecast, panel  # pylint: disable=g-import-not-at-top
+  from rnnjax.data.cases import long_csv  # pylint: disable=g-import-not-at-top
+  from rnnjax.data.time import column  # pylint: disable=g-import-not-at-top
+  if kind == 'series':
+    return forecast.read_series(path, ('sales',), time_column='date', flag='--csv_path')[0]
+  if kind == 'panel':
+    return panel.load(csv_path=path, id_column='id', time_column='date',
+                      target_column='sales', horizon=1).train
+  if kind == 'cases':
+    return long_csv.read_long_csv(path, id_column='id', time_column='date',
+                                  input_columns=('sales',), labelled=False,
+                                  flag='--train_path').series
+  return column.read_times(path, 'date')
+
+
+ROWS = ['id,date,sales'] + [f'a,2020-{m:02d},{100 + m}' for m in range(1, 10)]
+
+
+@pytest.mark.parametrize('kind', ['series', 'panel', 'times'])
+def test_blank_lines_at_a_csvs_end_are_no_periods(tmp_path, kind):
+  """An editor's or a spreadsheet's blank lines after the last row: the same data as
+  without them (with a time column they were an 'empty time cell'; without one, periods
+  of empty targets)."""
+  plain, blank = tmp_path / 'plain.csv', tmp_path / 'blank.csv'
+  plain.write_text('\n'.join(ROWS) + '\n')
+  blank.write_text('\n'.join(ROWS) + '\n\n\n')
+  got, want = _load(kind, str(blank)), _load(kind, str(plain))
+  if kind == 'times':
+    assert got == want and len(got) == 9
+  else:
+    np.testing.assert_array_equal(np.concatenate(got), np.concatenate(want))
+
+
+@pytest.mark.parametrize('kind', ['series', 'panel', 'cases'])
+def test_a_decimal_comma_a_twice_named_column_and_a_header_alone_are_refused(tmp_path,
+                                                                             kind):
+  """108,2 for 108.2 in an unquoted cell is two cells: the number was read as 108 and the
+  rest dropped without a word; a header naming 'sales' twice read the first (a column
+  not read may be named twice); a header alone raised a ValueError's traceback. Each is
+  one line naming the file and the flag."""
+  flag = '--train_path' if kind == 'cases' else '--csv_path'
+  comma = tmp_path / 'comma.csv'
+  comma.write_text('\n'.join(ROWS[:4] + ['a,2020-04,108,2'] + ROWS[5:]) + '\n')
+  with pytest.raises(InputError, match=re.escape(
+      f"{flag}: {comma}: line 5 has 4 cells where the header names 3 columns "
+      "('a,2020-04,108,2'): a number written with a decimal comma (108,2) is two cells; "
+      "write it with '.' (or quote the cell)")):
+    _load(kind, str(comma))
+  trailing = tmp_path / 'trailing.csv'  # Empty extra cells (a trailing comma) pass.
+  trailing.write_text('\n'.join(r + ',' for r in ROWS) + '\n')
+  _load(kind, str(trailing))
+  twice = tmp_path / 'twice.csv'
+  twice.write_text('\n'.join(r + ',' + r.rsplit(',', 1)[1] for r in ROWS) + '\n')
+  with pytest.raises(InputError, match=re.escape(
+      f"{flag}: {twice}: its header names column 'sales' 2 times (columns 3, 4): rename "
+      'all but one')):
+    _load(kind, str(twice))
+  unread = tmp_path / 'unread.csv'  # Two 'note' columns, neither read.
+  unread.write_text('\n'.join(r + ',x,y' for r in ROWS).replace('sales,x,y', 'sales,note,note')
+                    + '\n')
+  _load(kind, str(unread))
+  alone = tmp_path / 'alone.csv'
+  alone.write_text(ROWS[0] + '\n')
+  with pytest.raises(InputError, match=rf'^{flag}: .*alone.csv has no rows'):
+    _load(kind, str(alone))

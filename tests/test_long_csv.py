@@ -166,7 +166,8 @@ TEST = 'case,t,a,b,label\nd1,1,1,2,x\nd2,1,2,2,y\n'
      r"case 'c2': line 4: 't' '1' is a number among dates"),
     # Two channels of one name would both read the first of them.
     (GOOD.replace('case,t,a,b,', 'case,t,a,a,'), TEST.replace('t,a,b', 't,a,a'), {},
-     r"^--train_path: .*TRAIN.csv has 2 columns named 'a'"),
+     r"^--train_path: .*TRAIN.csv: its header names column 'a' 2 times \(columns 3, 4\): "
+     r'rename all but one$'),
 ])
 def test_bad_csvs_are_refused_in_one_line(tmp_path, train, test, kw, message):
   paths = {'train_path': _file(tmp_path / 'TRAIN.csv', train),

@@ -191,6 +191,43 @@ def columns_are(header) -> str:
   return said
 
 
+def csv_rows(text: str, path: str, flag: str = '') -> list:
+  """A CSV's lines as cells (the header's first), as every reader of a user's CSV takes
+  them: blank lines at its end dropped (an editor's or a spreadsheet's, not periods).
+  Refused in one line naming `flag`: a row with more cells than the header names (a
+  number written with a decimal comma, 108,2, is two cells: the second would be dropped
+  without a word; empty extra cells, a trailing comma, pass). A header that opens with
+  '#', or of one column holding ';', a tab or '|', is left to `columns_are` to explain."""
+  rows = list(csv.reader(io.StringIO(text, newline='')))
+  while rows and not rows[-1]:
+    rows.pop()
+  if not rows:
+    return rows
+  lead = f'{flag}: ' if flag else ''
+  header = [h.strip() for h in rows[0]]
+  if header[0].startswith('#') or len(header) == 1 and any(
+      sep in header[0] for sep in (';', '\t', '|')):
+    return rows
+  for r, row in enumerate(rows[1:]):
+    if len(row) > len(header) and any(c.strip() for c in row[len(header):]):
+      raise InputError(f'{lead}{path}: line {r + 2} has {len(row)} cells where the header '
+                       f'names {len(header)} columns ({",".join(row)!r}): a number written '
+                       "with a decimal comma (108,2) is two cells; write it with '.' (or "
+                       'quote the cell)')
+  return rows
+
+
+def check_once(header, read, path: str, flag: str = '') -> None:
+  """Refuses, in one line naming `flag`, a column `read` that the `header` names twice:
+  which of them is meant? (`header.index` would read the first without a word.)"""
+  for name in read:
+    at = [i + 1 for i, h in enumerate(header) if h == name]
+    if name and len(at) > 1:
+      raise InputError(f'{flag + ": " if flag else ""}{path}: its header names column '
+                       f'{name!r} {len(at)} times (columns {", ".join(map(str, at))}): '
+                       'rename all but one')
+
+
 def read_csv(path: str, columns, *, time_column: str = '', input_columns=(),
              flag: str = '', the_models: bool = False) -> tuple[np.ndarray, int]:
   """Reads named numeric columns. Returns (<float64>[N, C] with NaN gaps, gaps).
@@ -203,10 +240,11 @@ def read_csv(path: str, columns, *, time_column: str = '', input_columns=(),
   of column it is to the model.
   """
   # newline='' as the csv module asks, so a quoted field may hold a line break.
-  text = read_csv_text(path, flag=flag)
-  rows = list(csv.reader(io.StringIO(text, newline='')))
+  rows = csv_rows(read_csv_text(path, flag=flag), path, flag)
   if not rows:
     raise InputError(f'{path}: empty file')
+  if len(rows) < 2:
+    raise InputError(f'{flag + ": " if flag else ""}{path} has no rows (a header alone)')
   header = [h.strip() for h in rows[0]]
   for name, kind, group in (('--target_columns', 'target', columns),
                             ('--time_column', 'time', [time_column] if time_column else []),
@@ -219,6 +257,7 @@ def read_csv(path: str, columns, *, time_column: str = '', input_columns=(),
       raise InputError(f'{name}: {path} has no column {missing[0]!r}; '
                        f'{columns_are(header)}')
   columns = (*columns, *input_columns)
+  check_once(header, (*columns, time_column), path, flag)
   index = [header.index(c) for c in columns]
   values = np.full((len(rows) - 1, len(columns)), np.nan)
   for r, row in enumerate(rows[1:]):

@@ -13,9 +13,7 @@ which names the line. A sweep reads its panel once per lookback and again to sav
 model: `read_long` keeps its last two results.
 """
 
-import csv
 import hashlib
-import io
 
 import numpy as np
 
@@ -87,11 +85,11 @@ def read_table(path: str, flag: str) -> tuple[list, list]:
   line as cells (the header's first), as read_long reads them; a caller that needs the
   header first (predict: which of the model's columns the file has) reads the file once
   and gives read_long both."""
-  return _table(common.read_csv_text(path, flag=flag))
+  return _table(common.read_csv_text(path, flag=flag), path, flag)
 
 
-def _table(text: str) -> tuple[list, list]:
-  rows = list(csv.reader(io.StringIO(text, newline='')))
+def _table(text: str, path: str, flag: str) -> tuple[list, list]:
+  rows = common.csv_rows(text, path, flag)
   return ([h.strip() for h in rows[0]] if rows else []), rows
 
 
@@ -124,7 +122,7 @@ def read_long(path: str, *, id_column: str, time_column: str, target_column: str
   key = (hashlib.blake2b(text.encode(), digest_size=20).digest(), path,
          *(v for k, v in how.items() if k != 'names'), tuple(sorted((names or {}).items())))
   ids, arrays, cells, gaps, note = common.kept(
-      _READ_CACHE, _READ_CACHE_SIZE, key, lambda: _read_long(_table(text), path, **how))
+      _READ_CACHE, _READ_CACHE_SIZE, key, lambda: _read_long(_table(text, path, flag), path, **how))
   return ids, [a.copy() for a in arrays], [list(c) for c in cells], gaps, note
 
 
@@ -151,6 +149,7 @@ def _read_long(table: tuple, path: str, *, id_column, time_column, target_column
       missing = f'{path} has no column {column!r}; {common.columns_are(header)}'
       raise InputError(f'{flag}: {missing} ({names[role]})' if names else
                        f'{FLAGS[role]}: {missing}')
+  common.check_once(header, [column for _, column in named], path, flag)
   get = lambda column: header.index(column) if column else None
   i_id, i_time = get(id_column), get(time_column)
   read = [(get(c), c) for c in (target_column,) + every]

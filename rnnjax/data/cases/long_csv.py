@@ -13,8 +13,6 @@ gaps, filled by linear interpolation within their channel as a `.ts` file's `?` 
 naming its line and column.
 """
 
-import csv
-import io
 import os
 
 import numpy as np
@@ -129,8 +127,7 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
   (the model's case column)").
   """
   said = _Said(names, flag)
-  text = common.read_file(path, flag=flag, kind='a CSV file')
-  rows = list(csv.reader(io.StringIO(text, newline='')))
+  rows = common.csv_rows(common.read_file(path, flag=flag, kind='a CSV file'), path, flag)
   if len(rows) < 2:
     raise InputError(f'{flag}: {path} has no rows')
   header = [h.strip() for h in rows[0]]
@@ -157,11 +154,8 @@ def read_long_csv(path: str, *, id_column: str, target_column: str = '',
   if not channels:
     raise said.error('input', f'{path} has no column besides its case, time and label '
                      f'columns ({header}); a case needs a channel of numbers')
-  twice = [c for c in (id_column, time_column, target_column, *channels)
-           if c and header.count(c) > 1]
-  if twice:  # header.index would read the first of them, as each channel too.
-    raise InputError(f'{flag}: {path} has {header.count(twice[0])} columns named '
-                     f'{twice[0]!r}; a column read has one name of its own')
+  common.check_once(header, (id_column, time_column, target_column, *channels), path,
+                    flag)
   i_id, i_time, i_label = (header.index(c) if c else None
                            for c in (id_column, time_column, target_column))
   i_channels = [header.index(c) for c in channels]

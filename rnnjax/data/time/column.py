@@ -7,8 +7,6 @@ chosen and from what, or why none was. `parse` reads one time cell (time/grid.py
 whole column with it, and labels the steps of a forecast beyond a series' last time).
 """
 
-import csv
-import io
 import re
 
 import numpy as np
@@ -37,7 +35,7 @@ def read_times(path: str, time_column: str) -> list:
   """The time column's cells as strings, in file order ([] without a column)."""
   if not time_column:
     return []
-  rows = list(csv.reader(io.StringIO(common.read_file(path), newline='')))
+  rows = common.csv_rows(common.read_file(path), path)
   index = [h.strip() for h in rows[0]].index(time_column)
   return [row[index].strip() if index < len(row) else '' for row in rows[1:]]
 
