@@ -146,10 +146,32 @@ def parse_flags(argv):
                      r'\1 is not a whole number', str(e))
     message = re.sub(r"could not convert string to float: ('.*')", r'\1 is not a number',
                      message)
+    # `--train_steps = 1000` (a flagfile's line, most often): absl reads a flag named
+    # 'train_steps ', whose trailing space its message does not show.
+    spaced = re.search(r"Unknown command line flag '(\S+)\s+'", message)
+    if spaced:
+      message = (f'--{spaced.group(1)}: a flag takes no spaces around its \'=\' (write '
+                 f'--{spaced.group(1)}=VALUE, also in a flagfile)')
     _refuse(message)
   if len(argv) > 1:  # A flagfile line without its leading --, or a stray word.
     _refuse(f'not a flag: {argv[1]!r} (flags look like --name=value)')
+  _expand_home(flags.FLAGS)
   return argv
+
+
+def _expand_home(flag_values) -> None:
+  """`~` (and `~user`) at the start of a path flag's value read as the home directory,
+  as a shell reads it in `--workdir ~/x` but not in `--workdir=~/x`: a directory named
+  `~` under the current one is no one's wish (and `rm -rf ~` to remove it, a disaster)."""
+  for name in list(flag_values):
+    holder = flag_values[name]
+    if not (name.endswith(('_path', '_dir', 'workdir')) or name == 'compare'):
+      continue
+    value = holder.value
+    if isinstance(value, str) and value.startswith('~'):
+      holder.value = os.path.expanduser(value)
+    elif isinstance(value, list) and any(str(v).startswith('~') for v in value):
+      holder.value = [os.path.expanduser(v) if str(v).startswith('~') else v for v in value]
 
 
 def _undecodable(argv) -> str | None:

@@ -55,6 +55,14 @@ OUT_DIR = flags.DEFINE_string('out_dir', '', 'Where to write (default WORKDIR/pr
 FIGURES = flags.DEFINE_bool('figures', True, 'Forecast: also draw OUT/forecast.png.')
 
 
+def _is_number(text: str) -> bool:
+  try:
+    float(text)
+    return True
+  except ValueError:
+    return False
+
+
 def main(argv):
   del argv  # parse_flags refuses positional arguments.
   logging.getLogger('jax._src.xla_bridge').setLevel(logging.ERROR)  # No TPU notices.
@@ -65,7 +73,9 @@ def main(argv):
       levels = ([float(level) for level in LEVELS.value] if flags.FLAGS['levels'].present
                 else None)
     except ValueError:
-      raise InputError(f'--levels: {",".join(LEVELS.value)} are not numbers') from None
+      bad = next(v for v in LEVELS.value if not _is_number(v))
+      raise InputError(f'--levels: {bad!r} is not a number (levels: e.g. 0.8,0.95)'
+                       ) from None
     out = predictions.run(
         WORKDIR.value, steps_ahead=STEPS_AHEAD.value, csv_path=CSV_PATH.value,
         future_path=FUTURE_PATH.value, levels=levels, ts_path=TS_PATH.value,

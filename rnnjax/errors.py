@@ -70,5 +70,7 @@ def writing(what: str, *, under: str = ''):
         os.path.abspath(under))):
       raise
     where = f' at {where}' if where and where not in what else ''
-    raise WriteError(f'--workdir: could not write {what}{where} ({reason}); make room (or '
-                     'restore the directory) and run the same command to resume') from None
+    refused = reason in {os.strerror(c) for c in (errno.EACCES, errno.EPERM, errno.EROFS)}
+    fix = 'make it writable' if refused else 'make room (or restore the directory)'
+    raise WriteError(f'--workdir: could not write {what}{where} ({reason}); {fix} and run '
+                     'the same command to resume') from None

@@ -294,7 +294,14 @@ def test_a_workdir_without_a_finished_sweep_is_refused(tmp_path):
   with pytest.raises(InputError, match='no such directory'):
     rnnjax.load(str(tmp_path / 'none'))
   (tmp_path / 'wd').mkdir()
-  with pytest.raises(InputError, match='holds no finished sweep'):
+  with pytest.raises(InputError, match=r'holds no finished sweep \(no summary.json\) and no '
+                     'model .*; run python -m experiments.population_sweep on it first'):
+    rnnjax.load(str(tmp_path / 'wd'))
+  # A sweep still running on it (its lock): not told to start one there, which the lock
+  # would refuse.
+  (tmp_path / 'wd' / 'sweep.lock').write_text('{}')
+  with pytest.raises(InputError, match=r'holds no finished sweep yet: a sweep holds it '
+                     r'\(sweep.lock: running, or stopped by kill -9\); use it once'):
     rnnjax.load(str(tmp_path / 'wd'))
   (tmp_path / 'wd' / 'summary.json').write_text('{}')
   with pytest.raises(InputError, match='holds no saved model'):
@@ -431,6 +438,7 @@ def _bad_inputs(tmp_path, forecast, classifier, charlm):
       (forecast, {'temperature': 0.5}, '--temperature: .* a forecast model, which takes no'),
       (classifier, {'seed': 0}, '--seed: .* a classify model, which takes no'),
       (charlm, {'prompt': 'ROMEO\u2603'}, "--prompt: character '\u2603' \\(position 5\\)"),
+      (charlm, {'prompt': 'ROMEO:', 'seed': -5}, r'^--seed: -5 must be a whole number'),
   ]
 
 
@@ -1104,9 +1112,13 @@ def test_arguments_of_every_method_are_checked_in_one_line(forecast_run, classif
           "the forecast's times are row numbers") in out['lines'], out['lines']
   # Predictions go to a folder that can be made: else one line, nothing computed.
   blocker = os.path.join(forecast_run[1], 'summary.json')
-  for out_dir in (blocker, os.path.join(blocker, 'out')):
-    with pytest.raises(InputError, match=f'^--out_dir: {re.escape(out_dir)}: .* is a file'):
-      predictions.run(forecast_run[1], steps_ahead=2, out_dir=out_dir)
+  with pytest.raises(InputError, match=f'^--out_dir: {re.escape(blocker)} is a file, not '
+                     'a directory$'):
+    predictions.run(forecast_run[1], steps_ahead=2, out_dir=blocker)
+  below = os.path.join(blocker, 'out')
+  with pytest.raises(InputError, match=f'^--out_dir: {re.escape(below)}: '
+                     f'{re.escape(blocker)}, a folder above it, is a file'):
+    predictions.run(forecast_run[1], steps_ahead=2, out_dir=below)
   # A loaded model pickles (as its host arrays) and forecasts the same unpickled.
   again = pickle.loads(pickle.dumps(model))
   np.testing.assert_array_equal(again.forecast(series, 3)['point'],

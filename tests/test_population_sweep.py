@@ -36,6 +36,8 @@ def _files(tmp_path):
   (tmp_path / 'cols.csv').write_text('t,v\n1,1.0\n2,2.0\n')
   (tmp_path / 'text.csv').write_text('t,v\n1,1.0\n2,lots\n')
   (tmp_path / 'bad.flags').write_text('# a comment\n--hidden_size=8\nlearning_rate=0.1\n')
+  (tmp_path / 'spaced.flags').write_text('--hidden_size=8\n--train_steps = 1000\n')
+  (tmp_path / 'comma.csv').write_text('t,v\n1,1.0\n2,2,5\n3,3.0\n')
   (tmp_path / 'latin1.flags').write_bytes('--hidden_size=8\n# caf\xe9\n'.encode('latin-1'))
   (tmp_path / 'outer.flags').write_text(f'--flagfile={tmp_path}/latin1.flags\n')
   (tmp_path / 'nested.flags').write_text(f'--hidden_size=8\n--flagfile={tmp_path}/nope.flags\n')
@@ -71,6 +73,11 @@ BAD_INPUT = [
     (['--dataset=shampoo_sales', '--lookback=30'], 'error: series of 36 points is too short'),
     (['--no_such_flag=1'], "error: Unknown command line flag 'no_such_flag'"),
     (['--flagfile={tmp}/bad.flags'], "error: not a flag: 'learning_rate=0.1'"),
+    (['--flagfile={tmp}/spaced.flags'], "error: --train_steps: a flag takes no spaces "
+     "around its '=' (write --train_steps=VALUE, also in a flagfile)"),
+    (['--csv_path={tmp}/comma.csv', '--target_columns=v'],
+     "error: --csv_path: {tmp}/comma.csv: line 3 has 3 cells where the header names 2 "
+     "columns ('2,2,5'): a number written with a decimal comma (108,2) is two cells"),
     (['--train_steps=50', '--eval_every=20'], 'error: --train_steps: 50 is not a multiple'),
     (['--task=classify', '--dataset=Nope'], "error: --dataset: unknown"),
     (['--task=classify', '--train_path={tmp}/cols.csv'], 'error: --test_path'),
@@ -143,6 +150,19 @@ BAD_INPUT = [
      "error: --dropout: '0.3' is not used with --dropout_per_layer (which gives every "
      'layer its own rate); leave --dropout out'),
 ]
+
+
+def test_a_path_flag_starting_with_a_tilde_is_in_the_home_directory(tmp_path, capsys,
+                                                                    monkeypatch):
+  """`--workdir=~/x`: no shell reads the ~ after '=', and the sweep made a directory
+  named '~' in the current one (one `rm -rf ~` from losing a home directory). Read as
+  the shell would read `--workdir ~/x`: in $HOME."""
+  monkeypatch.setenv('HOME', str(tmp_path / 'home'))
+  monkeypatch.chdir(tmp_path)
+  code, stderr = _in_process(tmp_path, ['--csv_path=~/sales.csv', '--target_columns=v'],
+                             capsys, monkeypatch)
+  assert code == 2 and f"--csv_path: {tmp_path}/home/sales.csv: no such file" in stderr
+  assert not os.path.exists(tmp_path / '~')
 
 
 # Through a real process, as a user meets it: a data file main refuses. A flag absl

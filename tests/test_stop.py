@@ -10,6 +10,7 @@ The unit tests of stop.py come first.
 
 import dataclasses
 import os
+import re
 import select
 import shutil
 import signal
@@ -21,6 +22,7 @@ import types
 import pytest
 
 from experiments import population_sweep
+from rnnjax import errors
 from rnnjax.engine import sharding
 from rnnjax.errors import WriteError
 from rnnjax.results import files
@@ -503,3 +505,14 @@ def test_ctrl_c_in_the_first_second_stops_the_command_before_anything_is_written
   assert code == 130, err
   assert err.strip().splitlines()[-1].startswith('rnnjax: stopped by SIGINT ')
   assert not os.path.exists(os.path.join(workdir, 'summary.json'))
+
+
+@pytest.mark.parametrize('code, fix', [(28, 'make room (or restore the directory)'),
+                                       (13, 'make it writable'), (30, 'make it writable')])
+def test_a_write_refused_says_what_would_let_it_through(code, fix):
+  """A full disk asks for room; a directory the user may not write (permissions, a
+  read-only file system) asks for it to be made writable, not for room."""
+  with pytest.raises(WriteError, match=rf'^--workdir: could not write figures/x.png \('
+                     rf'{os.strerror(code)}\); {re.escape(fix)} and run the same command'):
+    with errors.writing('figures/x.png'):
+      raise OSError(code, os.strerror(code))

@@ -249,6 +249,11 @@ def load(workdir: str) -> tuned.TunedModel:
     path = workdir
   elif (not os.path.exists(os.path.join(workdir, files.SUMMARY)) and
         not os.path.exists(os.path.join(path, MANIFEST))):
+    if os.path.exists(os.path.join(workdir, files.LOCK)):  # Its sweep runs (or was killed).
+      raise InputError(f'workdir: {workdir} holds no finished sweep yet: a sweep holds it '
+                       f'({files.LOCK}: running, or stopped by kill -9); use it once the '
+                       'sweep has finished (a stopped one resumes when its command is run '
+                       'again)')
     raise InputError(f'workdir: {workdir} holds no finished sweep (no {files.SUMMARY}) '
                      f'and no model ({MANIFEST}); run python -m experiments.population_sweep '
                      'on it first')

@@ -31,7 +31,7 @@ from rnnjax.results import files
 # The model's argument names that are this command's flags, and the flag of each.
 FLAGS = {'workdir': 'workdir', 'steps': 'steps_ahead', 'levels': 'levels',
          'prompt': 'prompt', 'num_chars': 'num_chars', 'temperature': 'temperature',
-         'future_inputs': 'future_path'}
+         'future_inputs': 'future_path', 'seed': 'seed'}
 
 
 @contextlib.contextmanager
@@ -130,7 +130,8 @@ def _check_writable(out_dir: str) -> None:
   while not os.path.exists(path):
     path = os.path.dirname(path)
   if not os.path.isdir(path):
-    raise InputError(f'--out_dir: {out_dir}: {path} is a file, not a directory')
+    above = '' if path == os.path.abspath(out_dir) else f': {path}, a folder above it,'
+    raise InputError(f'--out_dir: {out_dir}{above} is a file, not a directory')
   if not os.access(path, os.W_OK | os.X_OK):
     raise InputError(f'--out_dir: {out_dir}: {path} is not writable')
 
