@@ -226,8 +226,8 @@ def test_classifier_reproduces_the_test_figures(classify_run):
       final['balanced_accuracy'], abs=1e-6)
   said = report.ranking_table(summary).splitlines()
   after = said[1 + next(i for i, l in enumerate(said) if l.startswith('final model ('))]
-  assert after.startswith('final model, test cases found per class: 1: {found} of {cases}, '
-                          '2: '.format(**per_class['1'])), after
+  assert after.startswith('final model, test cases found per class: 1: {found} of {cases} '
+                          '({predicted} predicted), 2: '.format(**per_class['1'])), after
   labels = model.predict(test.series[:5])
   assert set(labels) <= set(model.transform['classes'])
   probs = model.predict_proba(test.series[:5])

@@ -232,7 +232,8 @@ def test_classify_end_to_end_on_users_ts_files(tmp_path):
 def test_an_imbalanced_classifier_sweeps_class_balance_and_ranks_by_balanced_ce(tmp_path):
   """--class_balance is a traced axis of the classifier's loss; --selection=balanced_ce
   keeps each member's best step, ranks and chooses by the validation cross-entropy with
-  every class weighed alike; both are refused where they mean nothing."""
+  every class weighed alike, and the tables show balanced accuracy; both are refused
+  where they mean nothing."""
   rng = np.random.default_rng(1)
   def cases(n):  # One case in six is the rare class b (it rises).
     return [(np.stack([(1.0 if i % 6 == 0 else -1.0) * np.arange(6.0),
@@ -249,6 +250,13 @@ def test_an_imbalanced_classifier_sweeps_class_balance_and_ranks_by_balanced_ce(
   assert summary['selection'] == {'metric': 'balanced_ce', 'mode': 'min', 'named': True}
   chunks = [l for e in lines for l in e.splitlines() if l.startswith('chunk ')]
   assert chunks and all(' best val balanced_ce ' in l for l in chunks)
+  # Shown by what goes with it, balanced accuracy (accuracy is the common class's): the
+  # ranked table's columns (the baselines' too), the configurations' means.
+  assert (summary['display'], summary['display_mode']) == ('balanced_accuracy', 'max')
+  said = '\n'.join(lines)
+  table = said[said.index('rank   uid'):said.index('single best:')]
+  assert ' val balanced_accuracy test balanced_accuracy ' in table and ' accuracy ' not in table
+  assert summary['configs'][0]['val'].keys() == {'balanced_ce', 'balanced_accuracy'}
   members = summary['members']
   val = {u: members[i]['val']['balanced_ce'] for i, u in enumerate(members.uids.tolist())}
   assert [val[u] for u in summary['ranking']] == sorted(val.values())
@@ -335,23 +343,32 @@ def test_differenced_forecast_reports_errors_on_levels():
 
 def test_a_class_the_validation_part_lacks_is_noted(tmp_path):
   """A class of 2 training cases: 3 folds' validation parts cannot all hold it, and
-  those that do not say so, naming the fold and the class; with plenty, no note."""
+  those that do not say so, naming the fold and the class; those that hold one case of
+  it beside many of another say that a balanced score rests on it; with plenty, or few
+  of every class, no note."""
   from rnnjax.data import task_data  # pylint: disable=g-import-not-at-top
   rng = np.random.default_rng(0)
-  many = [(rng.normal(size=(5, 2)), 'a') for _ in range(12)]
+  many = [(rng.normal(size=(5, 2)), 'a') for _ in range(30)]
   _ts(tmp_path / 'train.ts', many + [(rng.normal(size=(5, 2)), 'b') for _ in range(2)])
   _ts(tmp_path / 'test.ts', many[:3])
   paths = dict(train_path=str(tmp_path / 'train.ts'), test_path=str(tmp_path / 'test.ts'))
   lacking = 0
   for f in range(3):
     data = task_data.load(task='classify', fold=f, folds=3, **paths)
-    if data.info['class_counts']['val']['b']:
-      assert data.notes == ()
+    if data.info['class_counts']['val']['b']:  # 1 of 'b' beside 10 of 'a': rare, said.
+      assert data.notes == (f"note: the validation part of fold {f + 1} of 3 holds fewer "
+                            "than 5 cases of class(es) 'b' (1): what a balanced score "
+                            '(--selection=balanced_ce, balanced accuracy) chooses rests on '
+                            'those few cases',), data.notes
       continue
     lacking += 1
     assert data.notes == (f"note: the validation part of fold {f + 1} of 3 holds no case of "
                           "class(es) 'b' (2 training cases): members and the final model "
                           'are chosen without them',)
   assert lacking
-  _ts(tmp_path / 'train.ts', many + [(rng.normal(size=(5, 2)), 'b') for _ in range(12)])
+  _ts(tmp_path / 'train.ts', many + [(rng.normal(size=(5, 2)), 'b') for _ in range(30)])
   assert task_data.load(task='classify', folds=1, **paths).notes == ()
+  # Few of every class (a small data set, not a rare class): no note.
+  _ts(tmp_path / 'train.ts', many[:12] + [(rng.normal(size=(5, 2)), 'b') for _ in range(9)])
+  small = task_data.load(task='classify', folds=1, **paths)
+  assert max(small.info['class_counts']['val'].values()) < 5 and small.notes == ()

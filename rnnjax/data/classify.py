@@ -244,17 +244,29 @@ def load(*, dataset: str = '', train_path: str = '', test_path: str = '',
   return data
 
 
+# Fewer validation cases of a class than this, and under a third of the commonest's:
+# said (`class_notes`).
+FEW_VAL_CASES = 5
+
+
 def class_notes(data: ClassifyData, fold: int, folds: int) -> tuple:
   """Notes naming the classes of the training part that its validation part holds no
-  case of (too few cases to stratify: nothing chosen on validation saw them), and the
-  classes the training file declares and holds no case of."""
+  case of (too few cases to stratify: nothing chosen on validation saw them), the rare
+  ones it holds fewer than FEW_VAL_CASES of (a balanced score's choice rests on a few
+  cases' luck), and the classes the training file declares and holds no case of."""
   counts = np.bincount(data.y['val'], minlength=len(data.classes))
   known = np.bincount(data.y['train'], minlength=len(data.classes))
   missing = [(c, int(n)) for c, v, n in zip(data.classes, counts, known) if not v and n]
   where = f' of fold {fold + 1} of {folds}' if folds > 1 else ''
+  few = [(c, int(v)) for c, v in zip(data.classes, counts)  # Rare beside the others.
+         if 0 < v < FEW_VAL_CASES and 3 * v < counts.max()]
+  said = ((f'note: the validation part{where} holds fewer than {FEW_VAL_CASES} cases of '
+           'class(es) ' + ', '.join(f'{c!r} ({n})' for c, n in few) + ': what a balanced '
+           'score (--selection=balanced_ce, balanced accuracy) chooses rests on those few '
+           'cases',) if few else ())
   # A class the header declares and no case of the training file holds is never learnt.
   unseen = [c for c, v, n in zip(data.classes, counts, known) if not v and not n]
-  return ((f'note: the validation part{where} holds no case of class(es) '
+  return said + ((f'note: the validation part{where} holds no case of class(es) '
            + ', '.join(f'{c!r} ({n} training case{"s" * (n != 1)})' for c, n in missing)
            + ': members and the final model are chosen without them',) if missing else ()) + (
       (f'note: class(es) {", ".join(map(repr, unseen))} of the training file\'s '

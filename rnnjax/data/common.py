@@ -193,13 +193,14 @@ def columns_are(header) -> str:
 
 def csv_rows(text: str, path: str, flag: str = '') -> list:
   """A CSV's lines as cells (the header's first), as every reader of a user's CSV takes
-  them: blank lines at its end dropped (an editor's or a spreadsheet's, not periods).
+  them: blank lines at its end dropped (an editor's, or a spreadsheet's rows of empty
+  cells: not periods).
   Refused in one line naming `flag`: a row with more cells than the header names (a
   number written with a decimal comma, 108,2, is two cells: the second would be dropped
   without a word; empty extra cells, a trailing comma, pass). A header that opens with
   '#', or of one column holding ';', a tab or '|', is left to `columns_are` to explain."""
   rows = list(csv.reader(io.StringIO(text, newline='')))
-  while rows and not rows[-1]:
+  while len(rows) > 1 and not any(c.strip() for c in rows[-1]):  # '', ',,', '  '.
     rows.pop()
   if not rows:
     return rows
@@ -212,8 +213,8 @@ def csv_rows(text: str, path: str, flag: str = '') -> list:
     if len(row) > len(header) and any(c.strip() for c in row[len(header):]):
       raise InputError(f'{lead}{path}: line {r + 2} has {len(row)} cells where the header '
                        f'names {len(header)} columns ({",".join(row)!r}): a number written '
-                       "with a decimal comma (108,2) is two cells; write it with '.' (or "
-                       'quote the cell)')
+                       "with a decimal comma (108,2) is two cells; write it with '.' (a "
+                       'text cell holding a comma: quote it)')
   return rows
 
 

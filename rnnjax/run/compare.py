@@ -236,7 +236,7 @@ def compare(base: sweep.SweepSpec, space: dict, workdir: str, *, num_members: in
         'members': [r['members'] for r in mine],
         'median_seconds': float(np.median([r['seconds'] for r in mine])),
         'median_compile_seconds': float(np.median([r['compile_seconds'] for r in mine]))}
-  out = {'metric': selection, 'display': tasks.TASKS[base.task].display,
+  out = {'metric': selection, 'display': tasks.display_of(base.task, base.selection)[0],
          'space': budgets.random_specs(space),  # As --space takes it.
          # --folds trains each configuration once per fold (grid, random, TPE alike).
          'budget_member_steps': num_members * base.train_steps * base.folds,

@@ -96,6 +96,20 @@ def shown_of(task: str, selection: str = '') -> tuple[str, str]:
   return TASKS[task].display, TASKS[task].display_mode
 
 
+# The display metric that goes with a --selection: a classifier ranked by its balanced
+# cross-entropy (every class alike) is shown by its balanced accuracy, not by an accuracy
+# the common class makes.
+DISPLAY_OF_SELECTION = {('classify', 'balanced_ce'): ('balanced_accuracy', 'max')}
+
+
+def display_of(task: str, selection: str = '') -> tuple[str, str]:
+  """(metric, 'min' or 'max'): what a sweep's tables and test lines show of each member
+  and configuration: the task's display metric, or the one that goes with --selection
+  (DISPLAY_OF_SELECTION)."""
+  return DISPLAY_OF_SELECTION.get((task, selection),
+                                  (TASKS[task].display, TASKS[task].display_mode))
+
+
 def ranked_beside(task: str, difference: bool, selection: str = '') -> str | None:
   """The metric that ranks, where a progress line names it beside the one it shows
   (`shown_of`) because the best value shown is not the best-ranked member's: a

@@ -76,8 +76,8 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
   table = member_scores.take(member_scores.concat(tables), order)
   run_of, row_of = np.concatenate(run_of)[order], np.concatenate(row_of)[order]
   # After PBT a member's seeds went their own ways: each member is its own row.
-  configs = config_table.ConfigTable.of(table, selection, task.display,
-                                        per_member=bool(tree))
+  display, display_mode = tasks.display_of(spec.task, spec.selection)
+  configs = config_table.ConfigTable.of(table, selection, display, per_member=bool(tree))
   ranked = _rank(spec, table, configs, selection)
   testable = ranked[run_of[ranked] >= 0]  # Members retired by halving have no parameters.
   # PBT's explored values are the floats the copies made, and a random search's ranges
@@ -119,8 +119,8 @@ def summarise(spec, plan, runs, retired: dict, data, splits, *, mesh, group_size
   plotted = selection if spec.selection else task.plotted
   summary = {'task': spec.task, 'search': spec.search,
              'selection': _selection(spec, selection),
-             'display': task.display, 'display_mode': task.display_mode,
-             **({'plotted': plotted} if plotted != task.display else {}),
+             'display': display, 'display_mode': display_mode,
+             **({'plotted': plotted} if plotted != display else {}),
              'members': table, 'ranking': table.uids[ranked].tolist(),
              'best': _best(table, testable), 'final': final, 'configs': configs,
              'best_by': by_value, 'best_config_by': by_config,

@@ -31,10 +31,15 @@ def scores(task: str, values: dict) -> str:
 
 
 def found_per_class(per_class: dict) -> str:
-  """'ramp: 2 of 2, flat: 0 of 3': of each class's cases (`data/classify.per_class`'s
-  'cases'), how many were found; a class without cases is left out."""
-  return ', '.join(f'{c}: {v["found"]} of {v["cases"]}' for c, v in per_class.items()
-                   if v['cases'])
+  """'ramp: 2 of 2 (3 predicted), flat: 0 of 3': of each class's cases
+  (`data/classify.per_class`'s 'cases'), how many were found, and where it is given how
+  many cases were predicted to be of it (the found ones and the false alarms: a rare
+  class found every time by a model that names it often is no success); a class
+  neither present nor predicted is left out."""
+  return ', '.join(
+      f'{c}: {v["found"]} of {v["cases"]}' + (f' ({v["predicted"]} predicted)'
+                                             if 'predicted' in v else '')
+      for c, v in per_class.items() if v['cases'] or v.get('predicted'))
 
 
 def describe_final(final: dict) -> str:
