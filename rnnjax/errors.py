@@ -38,17 +38,23 @@ _STATUS = {'RESOURCE_EXHAUSTED': errno.ENOSPC, 'NOT_FOUND': errno.ENOENT,
 def write_failure(e: BaseException) -> str | None:
   """Why a write failed ('No space left on device'), if `e` (or what caused it) is a
   failure of storage; None for anything else."""
+  failure = _failure(e)
+  return failure and failure[1]
+
+
+def _failure(e: BaseException) -> tuple[int, str] | None:
+  """(errno, why) of `write_failure`, None for anything else."""
   seen = set()
   while e is not None and id(e) not in seen:
     seen.add(id(e))
     if isinstance(e, OSError) and e.errno in _ERRNOS:
-      return e.strerror or os.strerror(e.errno)
+      return e.errno, e.strerror or os.strerror(e.errno)
     text = str(e)
     if (match := _OS_CODE.search(text)) and int(match.group(1)) in _ERRNOS:
-      return os.strerror(int(match.group(1)))
+      return int(match.group(1)), os.strerror(int(match.group(1)))
     for status, code in _STATUS.items():
       if text.startswith(status):
-        return os.strerror(code)
+        return code, os.strerror(code)
     e = e.__cause__ or e.__context__
   return None
 
@@ -64,13 +70,15 @@ def writing(what: str, *, under: str = ''):
   except WriteError:
     raise
   except Exception as e:  # pylint: disable=broad-except
-    reason = write_failure(e)
+    failure = _failure(e)
     where = getattr(e, 'filename', None)
-    if reason is None or (under and where and not os.path.abspath(str(where)).startswith(
+    if failure is None or (under and where and not os.path.abspath(str(where)).startswith(
         os.path.abspath(under))):
       raise
+    code, reason = failure
     where = f' at {where}' if where and where not in what else ''
-    refused = reason in {os.strerror(c) for c in (errno.EACCES, errno.EPERM, errno.EROFS)}
-    fix = 'make it writable' if refused else 'make room (or restore the directory)'
+    fix = ('make the directory writable (or choose another)'
+           if code in (errno.EACCES, errno.EPERM, errno.EROFS) else
+           'make room (or restore the directory)')
     raise WriteError(f'--workdir: could not write {what}{where} ({reason}); {fix} and run '
                      'the same command to resume') from None

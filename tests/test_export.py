@@ -385,7 +385,9 @@ def test_predict_classifies_a_ts_file_and_samples_a_prompt(tmp_path, classify_ru
   assert odd['lines'][2] == (
       f"accuracy against the file's labels: {sum(hits) / len(hits):.4f} (368 cases); "
       f'balanced accuracy {np.mean([np.mean(f) for f in found.values()]):.4f}; found per '
-      'class: ' + ', '.join(f'{c}: {sum(f)} of {len(f)}' for c, f in found.items()))
+      'class: ' + ', '.join(f'{c}: {sum(f)} of {len(f)} '
+                            f'({sum(r[1] == c for r in known)} predicted)'
+                            for c, f in found.items()))
   unlabelled = [l.replace('@classLabel true 1 2 3 4 5 6 7 8 9', '@classLabel false')
                 for l in lines[:cut + 1]] + [l.rsplit(':', 1)[0] for l in lines[cut + 1:]]
   (tmp_path / 'cases.ts').write_text('\n'.join(unlabelled) + '\n')
@@ -1117,7 +1119,7 @@ def test_arguments_of_every_method_are_checked_in_one_line(forecast_run, classif
     predictions.run(forecast_run[1], steps_ahead=2, out_dir=blocker)
   below = os.path.join(blocker, 'out')
   with pytest.raises(InputError, match=f'^--out_dir: {re.escape(below)}: '
-                     f'{re.escape(blocker)}, a folder above it, is a file'):
+                     f'{re.escape(blocker)} above it is a file'):
     predictions.run(forecast_run[1], steps_ahead=2, out_dir=below)
   # A loaded model pickles (as its host arrays) and forecasts the same unpickled.
   again = pickle.loads(pickle.dumps(model))

@@ -2,6 +2,8 @@
 alone would train; the folds share one program; configurations rank by their mean."""
 
 import dataclasses
+import json
+import os
 import re
 
 import numpy as np
@@ -26,12 +28,13 @@ SPEC = sweep.SweepSpec(classical_baselines=False,
 
 
 LOGGED = []  # The `folded` sweep's log.
+WORKDIR = []  # And its work directory.
 
 
 @pytest.fixture(scope='module')
 def folded(tmp_path_factory):
-  return sweep.run_sweep(SPEC, str(tmp_path_factory.mktemp('folds') / 'w'),
-                         log=LOGGED.append)
+  WORKDIR.append(str(tmp_path_factory.mktemp('folds') / 'w'))
+  return sweep.run_sweep(SPEC, WORKDIR[-1], log=LOGGED.append)
 
 
 def test_the_progress_names_each_folds_run(folded):
@@ -42,6 +45,16 @@ def test_the_progress_names_each_folds_run(folded):
            for line in LOGGED if line.startswith('chunk ')]
   assert all(shown) and sorted((int(m[1]), int(m[2])) for m in shown) == [
       (f, s) for f in (1, 2, 3) for s in (2, 4)], LOGGED
+  # Each line's best is its own fold's members' (a member's fold: its uid modulo the
+  # folds, as the waves put them), read back from the evaluations written.
+  records = [json.loads(l) for l in open(os.path.join(WORKDIR[-1], 'metrics.jsonl'))]
+  rmse = [(r['uid'] % 3 + 1, r['step'], r['value']) for r in records
+          if r.get('split') == 'val' and r.get('metric') == 'rmse']
+  for line in LOGGED:
+    if line.startswith('chunk '):
+      fold, step = map(int, re.search(r' fold (\d)/3 step (\d) ', line).groups())
+      best = min(v for f, s, v in rmse if f == fold and s <= step)
+      assert f' best val rmse (fold {fold}) {best:.4g} ' in line, line
 
 
 def _truncated_csv(tmp_path, drop: int) -> str:

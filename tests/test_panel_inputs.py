@@ -213,22 +213,25 @@ def test_rows_after_the_histories_need_only_the_columns_the_steps_read(tmp_path)
 
 
 def test_a_plans_series_not_forecast_are_said(tmp_path):
-  """A --future_path whose rows name a series that is not forecast (a mistyped id, or a
-  product dropped from the histories) is read, and a note names it: its rows would
-  otherwise be left unread without a word."""
+  """Rows after the histories (a --future_path file, a dict or a DataFrame alike) that
+  name a series not forecast (a mistyped id, or a product dropped from the histories)
+  are left unread, and a note names it: a typo would otherwise pass without a word."""
   ids, model = TRANSFORM['ids'], types.SimpleNamespace(transform=TRANSFORM)
   plan = pd.DataFrame([(k, 38 + t, 9.0, 1.0) for k in (*ids, 'typo') for t in range(2)],
                       columns=['unique_id', 'ds', 'price', 'promo'])
   path = str(tmp_path / 'plan.csv')
   plan.to_csv(path, index=False)
+  rows = panel_predictions.future(model, ids, HORIZON, future_path=path)
+  for given, what in ((rows, f'--future_path {path}'), (plan, 'future_inputs')):
+    notes = []
+    got = panel_future.panel_future_inputs(TRANSFORM, ids, given, HORIZON, what,
+                                           notes=notes)
+    assert len(got) == len(ids)
+    assert notes == [f"{what}: 1 series is not among the histories forecast, its rows "
+                     "not read ('typo')"], notes
   notes = []
-  rows = panel_predictions.future(model, ids, HORIZON, future_path=path, notes=notes)
-  assert sorted(rows) == sorted((*ids, 'typo'))
-  assert notes == [f"1 series of --future_path {path} is not among those forecast, its "
-                   "rows not read ('typo')"]
-  notes = []
-  panel_predictions.future(model, ids[:1], HORIZON, future_path=path, notes=notes)
-  assert notes[0].startswith(f'{len(ids)} series of --future_path {path} are not among '), notes
+  panel_future.panel_future_inputs(TRANSFORM, ids[:1], rows, HORIZON, notes=notes)
+  assert notes[0].startswith(f'future_inputs: {len(ids)} series are not among '), notes
 
 
 def test_an_infinite_value_after_a_history_is_refused_as_such(tmp_path):
@@ -472,7 +475,7 @@ def test_which_columns_are_flags_is_decided_on_the_training_part_alone(tmp_path)
   trained = panel_data({**gap, 5: '0.5'})
   assert trained.flag_columns == () and trained.inputs[0][2, 0] == 0.5
   assert ("input columns: 'promo' over its horizon too (--future_columns: known in "
-          "advance); none of 0/1 alone (a flag: a gap would hold the value before)"
+          "advance); no 0/1 flag columns (a flag's gap would hold the value before)"
           ) in trained.notes, trained.notes
   plain = series_data(gap)
   assert plain.flag_columns == ('promo',)
@@ -483,6 +486,23 @@ def test_which_columns_are_flags_is_decided_on_the_training_part_alone(tmp_path)
     assert held.flag_columns == ('promo',)
     np.testing.assert_array_equal(held.x['train'], plain.x['train'])
   assert series_data({**gap, 5: '0.5'}).flag_columns == ()
+
+
+def test_a_folds_flags_are_decided_on_its_own_training_part(tmp_path):
+  """--folds: a fold's validation part lies inside the whole panel's training part, so
+  a 0.5 there makes the whole panel's promo column interpolated; the fold decides on its
+  own training part (0s and 1s: a flag) and fills its gap with the last value."""
+  on = lambda t: int(t % 6 in (4, 5))
+  rows = ['unique_id,ds,y,promo'] + [
+      f'a,{t + 1},{10 + t % 4},{"" if t == 3 else 0.5 if t == 13 else on(t)}'
+      for t in range(24)]
+  (tmp_path / 'p.csv').write_text('\n'.join(rows) + '\n')
+  whole = panel.load(csv_path=str(tmp_path / 'p.csv'), id_column='unique_id',
+                     time_column='ds', target_column='y', future_columns=('promo',),
+                     horizon=4)
+  assert whole.flag_columns == () and whole.inputs[0][3, 0] == 0.5  # Between 0 and 1.
+  fold = panel.earlier(whole, 1, 4)  # Trains on points 1-12, validates on 13-16.
+  assert fold.flag_columns == ('promo',) and fold.inputs[0][3, 0] == 0.0
 
 
 def test_a_plan_not_dated_as_the_histories_are_is_refused_not_read_in_file_order(tmp_path,

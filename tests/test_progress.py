@@ -177,15 +177,14 @@ def test_with_folds_a_line_shows_its_own_folds_best():
 
 
 def test_best_so_far_keeps_each_folds_best_apart(tmp_path):
-  """On resume, each fold's best is read from its own members' evaluations (uid ->
-  fold as the sweep's waves put them), and as one without folds."""
+  """On resume, each fold's best is read from its own members' evaluations (a uid's
+  fold as the sweep's waves put it), and as one without folds."""
   writer = files.MetricsWriter(str(tmp_path / files.METRICS))
   for uid, rmse in ((0, 3.0), (1, 1.0), (2, 2.0), (3, 4.0)):
     writer.write(files.records(uid=uid, bucket=0, step=2, split='val',
                                metrics={'rmse': rmse}))
   writer.close()
-  fold_of = {0: 0, 1: 1, 2: 0, 3: 1}
-  assert progress.best_so_far(str(tmp_path), 'forecast', fold_of=fold_of) == {
+  assert progress.best_so_far(str(tmp_path), 'forecast', folds=2) == {  # uids 0, 2; 1, 3.
       0: (2.0, 2.0), 1: (1.0, 1.0)}
   assert progress.best_so_far(str(tmp_path), 'forecast') == {0: (1.0, 1.0)}
 

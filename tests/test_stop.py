@@ -508,7 +508,8 @@ def test_ctrl_c_in_the_first_second_stops_the_command_before_anything_is_written
 
 
 @pytest.mark.parametrize('code, fix', [(28, 'make room (or restore the directory)'),
-                                       (13, 'make it writable'), (30, 'make it writable')])
+                                       (13, 'make the directory writable (or choose another)'),
+                                       (30, 'make the directory writable (or choose another)')])
 def test_a_write_refused_says_what_would_let_it_through(code, fix):
   """A full disk asks for room; a directory the user may not write (permissions, a
   read-only file system) asks for it to be made writable, not for room."""

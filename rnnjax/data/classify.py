@@ -95,29 +95,27 @@ def nearest_neighbour(train_x, train_y, x) -> np.ndarray:
   return train_y[np.argmin(d, axis=1)]
 
 
-def recalls(predicted, y) -> dict:
-  """Each class present in `y` -> (the share of its cases `predicted` finds, its count):
-  class indices or labels alike."""
+def per_class(predicted, y, classes) -> dict:
+  """Each of `classes` -> {'cases': its cases in `y`, 'found': how many of them
+  `predicted` names it, 'predicted': how many cases `predicted` names it}: the counts a
+  balanced accuracy averages, and a rare class's misses and false alarms. `predicted`
+  and `y` hold labels or class indices alike, as `classes` does."""
   predicted, y = np.asarray(predicted), np.asarray(y)
-  hit = predicted == y
-  return {k: (float(hit[y == k].mean()), int((y == k).sum())) for k in np.unique(y)}
+  return {str(c): {'cases': int((y == c).sum()), 'found': int(((y == c) & (predicted == c)).sum()),
+                   'predicted': int((predicted == c).sum())} for c in classes}
 
 
-def per_class(probs, y, classes) -> dict:
-  """Each class -> {'cases': its test cases in `y` <int>[N], 'found': how many of them
-  the highest of `probs` <[N, K]> names, 'predicted': how many cases it names that
-  class}: what a balanced accuracy averages, and where a rare class's misses are."""
-  predicted, y = np.argmax(np.asarray(probs), axis=-1), np.asarray(y)
-  return {str(c): {'cases': int((y == k).sum()), 'found': int(((y == k) & (predicted == k)).sum()),
-                   'predicted': int((predicted == k).sum())} for k, c in enumerate(classes)}
+def balanced(counts: dict) -> float:
+  """The balanced accuracy of `per_class`'s counts: the mean over the classes present of
+  the share of their cases found."""
+  return float(np.mean([v['found'] / v['cases'] for v in counts.values() if v['cases']]))
 
 
 def scores(predicted: np.ndarray, y: np.ndarray) -> dict:
-  """A baseline's accuracy and balanced accuracy (the mean over the classes present of
-  the share of their cases found, `recalls`), as engine/tasks/classify.py scores a
-  model."""
+  """A baseline's accuracy and balanced accuracy (`balanced`), as engine/tasks/classify.py
+  scores a model."""
   return {'accuracy': float(np.mean(np.asarray(predicted) == np.asarray(y))),
-          'balanced_accuracy': float(np.mean([r for r, _ in recalls(predicted, y).values()]))}
+          'balanced_accuracy': balanced(per_class(predicted, y, np.unique(y)))}
 
 
 def prepare(train: ts_file.TsFile, test: ts_file.TsFile, *,

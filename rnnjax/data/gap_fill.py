@@ -128,7 +128,7 @@ def inputs_note(past=(), ahead=(), flags=()) -> tuple:
       if ahead else [])
   return ('input columns: ' + '; '.join(read) + (
       f'; 0/1 flags, a gap holding the value before: {named(flags)}' if flags else
-      '; none of 0/1 alone (a flag: a gap would hold the value before)'),)
+      "; no 0/1 flag columns (a flag's gap would hold the value before)"),)
 
 
 def sweep_note(counts: dict, where: str, fill: str) -> tuple:

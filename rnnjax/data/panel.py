@@ -238,6 +238,7 @@ def earlier(panel: Panel, origin_back: int, horizon: int) -> Panel:
   cut = lambda v: v[:max(1, len(v) - origin_back * horizon)]
   cut_all = lambda marks: None if marks is None else tuple(cut(o) for o in marks)
   inputs = test_inputs = None
+  flag_columns = panel.flag_columns  # A fold's own where its inputs' gaps are filled again.
   observed, inputs_observed = cut_all(panel.observed), cut_all(panel.inputs_observed)
   if panel.inputs is not None:  # The input rows after the cut are its test part's.
     inputs = tuple(cut(v) for v in panel.inputs)
@@ -246,7 +247,10 @@ def earlier(panel: Panel, origin_back: int, horizon: int) -> Panel:
         v[-1:], horizon - len(after(u, v)), axis=0)]) for u, v in zip(inputs, panel.inputs))
     if inputs_observed is not None:  # Their gaps filled again, from before its cut.
       every = panel.input_columns + panel.future_columns
-      flags = tuple(c for c, name in enumerate(every) if name in panel.flag_columns)
+      # Which are flags, from the fold's training part alone, as `load` decides it.
+      flags = gap_fill.flag_columns([np.where(o, u, np.nan)[:max(len(u) - horizon, 0)]
+                                     for u, o in zip(inputs, inputs_observed)], 0)
+      flag_columns = tuple(every[c] for c in flags)
       inputs = tuple(_filled_again(u, o, horizon, key, [f'input column {c!r}' for c in every],
                                    fill='linear', targets=0, flags=flags)
                      for u, o, key in zip(inputs, inputs_observed, panel.ids))
@@ -257,7 +261,8 @@ def earlier(panel: Panel, origin_back: int, horizon: int) -> Panel:
                   for v, o, key in zip(train, observed, panel.ids))
   return dataclasses.replace(panel, train=train, times=tuple(cut(t) for t in panel.times),
                              inputs=inputs, test_inputs=test_inputs, observed=observed,
-                             inputs_observed=inputs_observed)
+                             inputs_observed=inputs_observed,
+                             flag_columns=flag_columns)
 
 
 def _filled_again(values, observed, horizon: int, key, names, **how) -> np.ndarray:

@@ -11,6 +11,7 @@ import numpy as np
 from rnnjax.engine import distributed
 from rnnjax.engine import population as pop
 from rnnjax.results import member_table
+from rnnjax.search import plan as search_plan
 
 _NAMES = np.asarray(pop.STATUS_NAMES)
 
@@ -66,7 +67,7 @@ def of_run(plan, run, rows, val_split, *, mesh, group_size: int, rename=dict,
   return member_table.MemberTable(
       {'uid': uids, 'bucket': plan.config_bucket[plan_rows].astype(np.int64),
        'config': plan.config_numbers(uids), 'seed': plan.seed_numbers(uids),
-       'fold': uids % plan.num_folds,
+       'fold': search_plan.fold_of(uids, plan.num_folds),
        'best_step': best_step, 'steps': steps,
        'best_of': best_of},
       {'status': names, 'stopped_by': stopped_by},

@@ -236,12 +236,11 @@ def _run(spec: SweepSpec, workdir: str, *, overwrite, group_size, keep_checkpoin
   order = plan_lib.chunk_order(len(runs), sweep.num_chunks,
                                chunk_major=spec.search in planner.ADAPTIVE)
   ahead, buckets, later = chunks.estimate(sweep, asked, runs, order, start)
-  fold_of = {int(uid): run.data_key[1] for run in runs for uid in run.uids if uid >= 0}
   bar = progress_lib.Progress(
       done + ahead, log=log, bar=progress_bar, done=done,
       buckets=len(buckets) + later, spent=spent, folds=spec.folds,
       best=progress_lib.best_so_far(workdir, spec.task, spec.selection, spec.difference,
-                                    fold_of) if start else None)
+                                    spec.folds) if start else None)
   rename = lambda metrics: {data.metric_names.get(k, k): v for k, v in metrics.items()}
   sweep, runs, search_state, compiles = chunks.train(
       sweep, runs, search_state, start, workdir=workdir, mngr=mngr, out=out, bar=bar,

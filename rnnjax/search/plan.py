@@ -46,6 +46,12 @@ def row_index(i, length: int) -> int:
   return i
 
 
+def fold_of(uids, folds: int):
+  """The --folds fold (0-based) each member of `uids` trains on (`Members`' uid layout:
+  a configuration's seeds and folds are consecutive uids, the fold varying fastest)."""
+  return uids % folds
+
+
 class Members(collections.abc.Sequence):
   """A plan's members in uid order, made on demand from its rows' columns: a plan of a
   million members holds a few arrays, not a million dicts.

@@ -17,6 +17,7 @@ from rnnjax.engine import population as pop
 from rnnjax.engine import sharding
 from rnnjax.errors import InputError
 from rnnjax.search import hparams
+from rnnjax.search import plan as search_plan
 from rnnjax.search import probe
 
 
@@ -96,7 +97,7 @@ def make_runs(plan, spec, datas: dict, mesh, max_memory_gb: float = 0.0,
     size = wave_sizes[b] if b < len(wave_sizes) else fit(began)[0]
     count = lambda size: -(-num // size) * spec.folds  # Each fold's members wave apart.
     for fold in range(spec.folds):
-      mine = uids[uids % spec.folds == fold]
+      mine = uids[search_plan.fold_of(uids, spec.folds) == fold]
       for start in range(0, len(mine), size):
         wave = mine[start:start + size]
         column = lambda name, wave=wave: (plan.column(name, wave) if name in plan.columns

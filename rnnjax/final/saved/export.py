@@ -313,11 +313,11 @@ def save(workdir: str | None, sweep, runs, summary: dict, refitted=None, log=pri
                                                           arrays).test_coverage()
   model_files.write(os.path.join(workdir, model_files.DIRNAME), info, groups, arrays)
   if sweep.spec.task == 'classify':  # Per class, where an accuracy hides a rare one's.
-    test = data.arrays['test']
+    test, classes = data.arrays['test'], data.transform['classes']
+    probs = tuned.TunedModel(info, groups, arrays).outputs(
+        lambda g: {'x': test['x'], 'length': test['length']})
     final['test_per_class'] = classify.per_class(
-        tuned.TunedModel(info, groups, arrays).outputs(
-            lambda g: {'x': test['x'], 'length': test['length']}),
-        test['y'], data.transform['classes'])
+        np.asarray(classes)[np.argmax(probs, -1)], np.asarray(classes)[test['y']], classes)
   if sweep.spec.task == 'panel':
     summary['test_paired'] = write_series_scores(
         workdir, tuned.TunedModel(info, groups, arrays), data, log)

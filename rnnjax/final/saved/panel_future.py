@@ -6,6 +6,7 @@ history). Arrays only: no model, no device.
 
 import numpy as np
 
+from rnnjax.data import panel
 from rnnjax.data.time import follows
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
@@ -115,6 +116,12 @@ def panel_future_inputs(transform, ids, future_inputs, steps: int, what='future_
                      f'columns {columns} after each history, or a long DataFrame; got '
                      f'{type(future_inputs).__name__}')
   future_inputs = arguments.string_keys(future_inputs, what)  # As the histories' ids.
+  extra = [k for k in future_inputs if k not in set(ids)]
+  if extra and notes is not None:  # A plan's mistyped id would pass unsaid.
+    one = len(extra) == 1
+    notes.append(f'{what}: {len(extra)} series {"is" if one else "are"} not among the '
+                 f'histories forecast, {"its" if one else "their"} rows not read '
+                 f'({panel.some_ids(extra)})')
   out = []
   for key in ids:
     if key not in future_inputs:

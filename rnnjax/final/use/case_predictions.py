@@ -130,11 +130,9 @@ def predict(model, cases, labels, ids) -> tuple[list, list, list]:
       accuracy = sum(p == l for p, l in known) / len(known)
       # Per class present: how many of its cases were found (a rare class's 0 would hide
       # in the accuracy), and their mean, the balanced accuracy.
-      per_class = {c: {'cases': sum(l == c for _, l in known),
-                       'found': sum(p == l == c for p, l in known)} for c in classes}
-      present = [v for v in per_class.values() if v['cases']]
-      balanced = sum(v['found'] / v['cases'] for v in present) / len(present)
+      per_class = classify.per_class(*zip(*known), classes)
       lines.append(f'accuracy against the file\'s labels: {accuracy:.4f}' + (
           f' ({len(known)} cases)' if unknown or unlabelled else '') + f'; balanced accuracy '
-          f'{balanced:.4f}; found per class: ' + words.found_per_class(per_class))
+          f'{classify.balanced(per_class):.4f}; found per class: ' +
+          words.found_per_class(per_class))
   return lines, header, table

@@ -164,13 +164,6 @@ def future(model, ids, steps: int, csv_path: str = '', future_path: str = '', ti
                        "--csv_path=<the sweep's file>")
     if not model.transform['id_column'] and len(ids) == 1:  # A panel of one: its rows.
       return {ids[0]: next(iter(rows.values()))}
-    forecast = set(map(str, ids))
-    extra = [k for k in rows if str(k) not in forecast]
-    if extra and notes is not None:  # A plan's mistyped id would pass unsaid.
-      notes.append(f'{len(extra)} series of --future_path {future_path} '
-                   f'{"is" if len(extra) == 1 else "are"} not among those forecast, '
-                   f'{"its" if len(extra) == 1 else "their"} rows not read '
-                   f'({panel.some_ids(extra)})')
     return rows
   ahead = panel_forecasting.saved_ahead(model.arrays)
   if csv_path or ahead is None or model.manifest['panel']['forecast_from'] != 'train_end':

@@ -130,7 +130,7 @@ def _check_writable(out_dir: str) -> None:
   while not os.path.exists(path):
     path = os.path.dirname(path)
   if not os.path.isdir(path):
-    above = '' if path == os.path.abspath(out_dir) else f': {path}, a folder above it,'
+    above = '' if path == os.path.abspath(out_dir) else f': {path} above it'
     raise InputError(f'--out_dir: {out_dir}{above} is a file, not a directory')
   if not os.access(path, os.W_OK | os.X_OK):
     raise InputError(f'--out_dir: {out_dir}: {path} is not writable')

@@ -12,6 +12,7 @@ from rnnjax.engine import population as pop
 from rnnjax.engine import tasks
 from rnnjax.results import evaluations
 from rnnjax.results import files
+from rnnjax.search import plan as search_plan
 
 # jax.monitoring's events of the time a program takes to compile: tracing, lowering, and
 # XLA's compile (or a read from the persistent cache).
@@ -191,12 +192,12 @@ class Progress:
 
 
 def best_so_far(workdir: str, task: str, selection: str = '',
-                difference: bool = False, fold_of: dict | None = None) -> dict:
+                difference: bool = False, folds: int = 1) -> dict:
   """fold -> (ranking value, value shown) of the best evaluation of each fold's members
   in a work directory's evaluations (metrics.jsonl, or a large sweep's chunk files), as
   `Progress` ranks them: on resume, what the chunks done before the stop showed
-  (`Progress(best=...)`); `fold_of`: uid -> its --folds fold (None: every member's
-  fold is 0). Empty when there is none. Every evaluation written counts, also a
+  (`Progress(best=...)`); folds: the sweep's --folds (a member's fold: search/plan.py
+  `fold_of`). Empty when there is none. Every evaluation written counts, also a
   member's in the chunk it stopped or diverged in, which the line of that chunk left
   out (it counts members still training)."""
   metric, mode = tasks.shown_of(task, selection)
@@ -227,10 +228,10 @@ def best_so_far(workdir: str, task: str, selection: str = '',
   uids = np.concatenate(uids)
   values = np.concatenate(columns[metric])
   ranks = np.concatenate(columns[rank]) if rank else None
-  folds = np.asarray([(fold_of or {}).get(int(u), 0) for u in uids], np.int64)
+  of = search_plan.fold_of(uids, folds)
   best = {}
-  for fold in np.unique(folds).tolist():
-    mine = folds == fold
+  for fold in np.unique(of).tolist():
+    mine = of == fold
     if (found := _best(values[mine], None if ranks is None else ranks[mine], mode)):
       best[fold] = found
   return best
