@@ -164,6 +164,12 @@ def test_a_decimal_comma_a_twice_named_column_and_a_header_alone_are_refused(tmp
   unread.write_text('\n'.join(r + ',x,y' for r in ROWS).replace('sales,x,y', 'sales,note,note')
                     + '\n')
   _load(kind, str(unread))
+  above = tmp_path / 'above.csv'  # A blank line above the header.
+  above.write_text('\n' + '\n'.join(ROWS) + '\n')
+  with pytest.raises(InputError, match=re.escape(
+      f'{flag}: {above}: its first line is empty, where the header naming the columns '
+      'belongs (remove the blank lines above it)')):
+    _load(kind, str(above))
   alone = tmp_path / 'alone.csv'
   alone.write_text(ROWS[0] + '\n')
   with pytest.raises(InputError, match=rf'^{flag}: .*alone.csv has no rows'):

@@ -368,7 +368,8 @@ def test_predict_names_the_sweeps_series_a_csv_lacks(tmp_path, held_out):
   out = predictions.run(workdir, csv_path=path, steps_ahead=2, out_dir=str(tmp_path / 'o'),
                         figures=False)
   assert ("note: 2 of the sweep's 6 series are not in --csv_path, so not forecast ('QND1', "
-          "'QND2'); the 5 series it holds are forecast, 1 of them new") in out['lines'], out['lines']
+          "'QND2'); the 5 series it holds are forecast, 1 of them new") in out['lines'], (
+              out['lines'])
   _, written = _rows(tmp_path / 'o' / 'forecast.csv', ids=IDS[:4] + ('NEW1',))
   assert sorted({r[0] for r in written}) == sorted(IDS[:4] + ('NEW1',))
   for name, kept in (('all.csv', rows), ('new.csv', new)):

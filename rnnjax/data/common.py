@@ -206,6 +206,9 @@ def csv_rows(text: str, path: str, flag: str = '') -> list:
     return rows
   lead = f'{flag}: ' if flag else ''
   header = [h.strip() for h in rows[0]]
+  if not any(header):
+    raise InputError(f'{lead}{path}: its first line is empty, where the header naming the '
+                     'columns belongs (remove the blank lines above it)')
   if header[0].startswith('#') or len(header) == 1 and any(
       sep in header[0] for sep in (';', '\t', '|')):
     return rows
