@@ -239,6 +239,10 @@ def test_classifier_reproduces_the_test_figures(classify_run):
   np.testing.assert_allclose(model.predict_proba(frame), probs, rtol=1e-6)
   with pytest.raises(InputError, match=r'^labels: \[.nope.\] are not classes'):
     model.evaluate_cases(test.series[:2], [test.labels[0], 'nope'])
+  for empty in (None, float('nan'), '', pd.NA):  # A file's empty label cell: said so.
+    with pytest.raises(InputError, match=r'^labels: 1 case\(s\) have no label \(e.g. case '
+                       r'1: .*\); give only labelled cases$'):
+      model.evaluate_cases(test.series[:2], [test.labels[0], empty])
   with pytest.raises(InputError, match='channel'):
     model.predict_proba([np.zeros((7, 3))])
   channels = model.transform['channels']

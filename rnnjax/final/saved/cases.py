@@ -119,6 +119,13 @@ def label_indices(transform, labels) -> np.ndarray:
     raise InputError(f'labels: a list of class labels, one per case, not '
                      f'{type(labels).__name__}')
   index = {c: i for i, c in enumerate(transform['classes'])}
+  # A case without a label (None, NaN, '': a file's empty cell) is no class: scored
+  # cases need theirs (predict leaves such cases out of its accuracy, with a note).
+  missing = [i for i, l in enumerate(labels) if l is None or str(l).strip() == '' or (
+      isinstance(l, float) and l != l) or type(l).__name__ == 'NAType']
+  if missing:
+    raise InputError(f'labels: {len(missing)} case(s) have no label (e.g. case {missing[0]}: '
+                     f'{labels[missing[0]]!r}); give only labelled cases')
   unknown = sorted({str(l) for l in labels} - set(index))
   if unknown:
     raise InputError(f'labels: {unknown} are not classes of the model '
