@@ -186,6 +186,11 @@ def main(argv):
                     remake_final=REMAKE_FINAL.value,
                     figures=_figures_s if FIGURES.value else None,
                     startup_s=cli.process_age() if DRY_RUN.value else 0.0)
+    signum = stop.unheeded()  # Noted after the sweep's last check, as its model was saved.
+    if signum:
+      raise stop.Stopped(f'stopped by {stop.name(signum)} once the final model was saved; '
+                         'the sweep is finished: run the same command to write its figures '
+                         'and logs', signum)
     with stop.raising('writing figures and tracking logs after the sweep'):
       if FIGURES.value and not DRY_RUN.value and distributed.is_main():
         from rnnjax import figures  # pylint: disable=g-import-not-at-top

@@ -1321,3 +1321,20 @@ def test_empty_validation_cells_are_left_out_of_the_val_scores_and_the_intervals
   want_nan = (cell >= val_end) | ~observed[np.minimum(cell, len(series) - 1)]
   np.testing.assert_array_equal(np.isnan(residuals), want_nan)
   assert model.manifest['intervals']['errors_per_step'] == (~want_nan).sum(1).tolist()
+
+
+def test_what_a_killed_writer_left_is_removed_by_the_next_sweep(tmp_path, forecast_run):
+  """kill -9 while the model or a figure was written leaves `atomic`'s temporary entry
+  (its clean-up never ran): an empty .tmp-...-model folder, a 0-byte figure. The next
+  sweep on the work directory (here: the finished one, run again) removes them, and
+  nothing else."""
+  _, workdir = forecast_run
+  left = [os.path.join(workdir, '.tmp-b195844c-model'),
+          os.path.join(workdir, 'figures', '.tmp-a28dee0e-heatmap.pdf')]
+  os.makedirs(left[0])
+  os.makedirs(os.path.dirname(left[1]), exist_ok=True)
+  open(left[1], 'w').close()
+  before = sorted(os.listdir(workdir))
+  sweep.run_sweep(FORECAST, workdir, log=lambda _: None)
+  assert not any(os.path.exists(p) for p in left)
+  assert sorted(os.listdir(workdir)) == [e for e in before if not e.startswith('.tmp-')]

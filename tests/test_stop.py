@@ -517,3 +517,53 @@ def test_a_write_refused_says_what_would_let_it_through(code, fix):
                      rf'{os.strerror(code)}\); {re.escape(fix)} and run the same command'):
     with errors.writing('figures/x.png'):
       raise OSError(code, os.strerror(code))
+
+
+def test_a_signal_inside_at_once_that_python_drops_is_raised_again():
+  """A signal whose handler runs inside a garbage-collection callback (`__del__`):
+  Python drops its exception ("Exception ignored in ..."), and the fit went on until the
+  next chunk's check (a user's finding: a 10-line traceback, then hours more of fitting).
+  It is raised again at once, as `raising` does after a sweep."""
+  class Dropper:
+    def __del__(self):
+      os.kill(os.getpid(), signal.SIGTERM)
+      deadline = time.time() + 5
+      while time.time() < deadline:  # The handler raises here, inside __del__.
+        pass
+  with stop.Stop(notify=lambda _: None) as stopper:
+    with pytest.raises(stop.Stopped, match='^stopped by SIGTERM while fitting; nothing'):
+      with stopper.at_once('while fitting', 'nothing was written'):
+        Dropper()  # Collected at once: its __del__ runs here.
+        deadline = time.time() + 5
+        while time.time() < deadline:
+          time.sleep(0.01)  # A Python function called after the drop raises it.
+          (lambda: None)()
+
+
+def test_a_sweep_that_noted_a_signal_as_it_saved_its_model_exits_with_it(tmp_path,
+                                                                         monkeypatch,
+                                                                         capsys):
+  """A signal after the sweep's last check (while its final model was saved) was noted,
+  said ('stopping after the current chunk'), then ignored: figures drawn, exit status 0,
+  which a scheduler reads as done. The command stops before its figures with 130."""
+  from experiments import population_sweep  # pylint: disable=g-import-not-at-top
+  from tests import entry_points  # pylint: disable=g-import-not-at-top
+  monkeypatch.setattr(sharding, 'configure_cpu_devices', lambda _: None)
+  def finished_noting(*args, **kw):
+    del args, kw
+    stop._unheeded = signal.SIGINT  # pylint: disable=protected-access
+  monkeypatch.setattr(sweep, 'run_sweep', finished_noting)
+  drawn = []
+  from rnnjax import figures  # pylint: disable=g-import-not-at-top
+  monkeypatch.setattr(figures, 'make_all', drawn.append)
+  before = {s: signal.getsignal(s) for s in stop.SIGNALS}
+  try:
+    code = entry_points.run_main(population_sweep.main, [
+        'population_sweep', f'--workdir={tmp_path / "wd"}', '--dataset=shampoo_sales'])
+  finally:  # A command that stopped ignores both signals as it exits: not this process.
+    for s, handler in before.items():
+      signal.signal(s, handler)
+  assert code == 130 and not drawn
+  assert capsys.readouterr().err.strip() == (
+      'rnnjax: stopped by SIGINT once the final model was saved; the sweep is finished: run '
+      'the same command to write its figures and logs')

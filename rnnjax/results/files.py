@@ -79,6 +79,34 @@ def atomic(path: str):
         os.unlink(tmp)
 
 
+def remove_leftovers(workdir: str) -> list:
+  """Removes what `atomic` was writing when a process was killed (kill -9: its clean-up
+  never ran) in WORKDIR and its folders one level down (figures/, model/'s place):
+  entries named TEMPORARY... that no live writer holds, as the caller holding the work
+  directory's lock knows. Returns their paths."""
+  found = []
+  for directory in [workdir] + [e.path for e in _entries(workdir) if e.is_dir()]:
+    for entry in _entries(directory):
+      if entry.name.startswith(TEMPORARY):
+        found.append(entry.path)
+        if entry.is_dir(follow_symlinks=False):
+          shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+          try:
+            os.unlink(entry.path)
+          except OSError:
+            pass
+  return found
+
+
+def _entries(directory: str) -> list:
+  try:
+    with os.scandir(directory) as it:
+      return list(it)
+  except OSError:
+    return []
+
+
 _PLAIN = (str, int, bool, type(None))
 
 

@@ -26,6 +26,8 @@ def finish(sweep: prepare_lib.Prepared, runs, search_state, *, workdir, out, bar
   it before the final model, between refit chunks or before saving: training is
   checkpointed, and the same command makes the final model again."""
   main = distributed.is_main()
+  stopper.stopping('before the final model, between its refit\'s chunks, or once it is '
+                   'saved')
   check = lambda doing: stopper.check(f'{doing}, after training (every chunk is '
                                       'checkpointed; the final model is made again)')
   check('before the final model')

@@ -105,10 +105,10 @@ class Stop:
   def at_once(self, where: str, then: str):
     """Inside, a signal raises `Stopped` at once in the main thread: "stopped by SIGTERM
     <where>; <then>", for work that writes nothing and may take long (fitting a panel's
-    benchmarks before the first chunk). One noted before is raised on entry. An exception
-    raised where Python drops it (a garbage-collection callback) is still noted, and
-    `check` acts on it. With several processes (every one must stop at the same point)
-    signals stay noted."""
+    benchmarks before the first chunk). One noted before is raised on entry. One raised
+    where Python drops it (a garbage-collection callback) is raised again by the next
+    Python function called (`_raised_again`), and at the latest as the body ends. With
+    several processes (every one must stop at the same point) signals stay noted."""
     if not self._active or self._several():
       yield
       return
@@ -117,7 +117,10 @@ class Stop:
     try:
       if self.signum:
         self._raise(self.signum)
-      yield
+      with _raised_again() as pending:
+        yield
+      if pending:  # Raised where Python dropped it, and not again since.
+        raise pending[0]
     finally:
       self._now, self._kept = message, kept
 
@@ -128,6 +131,11 @@ class Stop:
 
   def _raise(self, signum):
     raise Stopped(f'stopped by {name(signum)} {self._now}', signum)
+
+  def stopping(self, until: str) -> None:
+    """Where a first signal's notice says the process will stop from now on (after
+    training: `finish`'s safe points, not a chunk's)."""
+    self._until = until
 
   def __enter__(self):
     if threading.current_thread() is not threading.main_thread():
@@ -241,6 +249,32 @@ def raising(doing: str):
     fired.append(signum)
     raise said(signum)
 
+  old = {}
+  main = threading.current_thread() is threading.main_thread()
+  if main:
+    old = {s: signal.signal(s, handler) for s in SIGNALS
+           if signal.getsignal(s) is not signal.SIG_IGN}
+  try:
+    with _raised_again(main):
+      yield
+  finally:
+    for s, handler_before in old.items():
+      signal.signal(s, handler_before)
+  if fired:  # Raised where Python dropped it, and not again since: the body went on.
+    raise said(fired[0])
+
+
+@contextlib.contextmanager
+def _raised_again(main: bool = True):
+  """Inside, a `Stopped` that Python drops (raised by a signal handler inside a
+  garbage-collection or weakref callback: "Exception ignored in ...") is raised again by
+  the next Python function called (a one-shot trace function), not printed as a
+  traceback and forgotten. Only in the main thread, where handlers run. Yields the list
+  of those dropped and not yet raised again."""
+  pending = []  # Dropped and not raised again yet: what the caller may raise at its end.
+  if not main:
+    yield pending
+    return
   hook_before = sys.unraisablehook
 
   def dropped(unraisable):
@@ -248,28 +282,20 @@ def raising(doing: str):
       hook_before(unraisable)
       return
     exc, trace_before = unraisable.exc_value, sys.gettrace()
+    pending.append(exc)
 
     def again(frame, event, arg):
       del frame, event, arg
       sys.settrace(trace_before)
+      pending.remove(exc)
       raise exc
     sys.settrace(again)
 
-  old = {}
-  main = threading.current_thread() is threading.main_thread()
-  if main:
-    old = {s: signal.signal(s, handler) for s in SIGNALS
-           if signal.getsignal(s) is not signal.SIG_IGN}
-    sys.unraisablehook = dropped
+  sys.unraisablehook = dropped
   try:
-    yield
+    yield pending
   finally:
-    for s, handler_before in old.items():
-      signal.signal(s, handler_before)
-    if main:
-      sys.unraisablehook = hook_before
-  if fired:  # Raised where Python dropped it, and not again since: the body went on.
-    raise said(fired[0])
+    sys.unraisablehook = hook_before
 
 
 def _to_stderr(line: str) -> None:
@@ -282,6 +308,9 @@ class Never:
 
   def check(self, where: str) -> None:
     del where
+
+  def stopping(self, until: str) -> None:
+    del until
 
   def at_once(self, where: str, then: str):
     del where, then

@@ -108,6 +108,8 @@ def run_sweep(spec: SweepSpec, workdir: str, *, overwrite: bool = False,
                 figures=figures, started=started, startup_s=startup_s)
   quiet = log if distributed.is_main() else (lambda _: None)
   with lock_lib.acquire_once(workdir, check=workdir_lib.check_usable, warn=quiet) as held:
+    if distributed.is_main():  # What a process killed while writing left (kill -9).
+      files.remove_leftovers(workdir)
     with stop_lib.Stop(on_exit=held.release, notify=quiet if notify is None or not
                        distributed.is_main() else notify) as stopper:
       with errors.writing(f'in {workdir}', under=workdir):
