@@ -262,16 +262,17 @@ def test_char_model_reproduces_the_test_figures_and_samples(charlm_run):
   # Temperature 0: the most likely character each step, whatever the seed.
   greedy = model.sample('ROMEO:', num_chars=40, temperature=0, seed=1)
   assert greedy == model.sample('ROMEO:', num_chars=40, temperature=0, seed=7) != sample
-  with pytest.raises(InputError, match='position 2'):
-    model.sample('ab\u2603', num_chars=3)
-  # model.vocab: the characters it scores, in token order; any other is refused.
+  # model.vocab: the characters it scores, in token order, U+FFFD among them; any other
+  # is read as U+FFFD, as the sweep read its test part's, and a sample never draws it.
   vocab = model.vocab
-  assert vocab == ''.join(sorted(set(vocab))) and set(test_text) <= set(vocab)
+  assert vocab == ''.join(sorted(set(vocab))) and text.UNKNOWN in vocab
   assert np.isfinite(model.bits_per_char(vocab + vocab))
   outside = next(c for c in 'zZ\u2603' if c not in vocab)
-  with pytest.raises(InputError, match=f'^text: character {outside!r} .position 1. is not '
-                                       f'in the vocabulary of {len(vocab)} characters'):
-    model.bits_per_char(vocab[0] + outside + vocab[0])
+  assert (model.bits_per_char(vocab[0] + outside + vocab[0]) ==
+          model.bits_per_char(vocab[0] + text.UNKNOWN + vocab[0]))
+  assert (model.sample('ab' + outside, num_chars=3, seed=2) ==
+          model.sample('ab' + text.UNKNOWN, num_chars=3, seed=2))
+  assert text.UNKNOWN not in model.sample('ROMEO:', num_chars=500, temperature=50, seed=3)
 
 
 def test_a_fresh_process_loads_it_without_flags(tmp_path, forecast_run):
@@ -420,6 +421,12 @@ def test_predict_classifies_a_ts_file_and_samples_a_prompt(tmp_path, classify_ru
     model.predict([[['a'] * 12]])
   out = _predict(charlm_run[1], tmp_path, prompt='ROMEO:', num_chars=20)
   assert len(out['lines'][0]) == 26 and out['lines'][0].startswith('ROMEO:')
+  # A prompt's character the vocabulary lacks is read as U+FFFD, and said.
+  out = _predict(charlm_run[1], tmp_path, prompt='ROMEO\u2603\u2603', num_chars=20)
+  assert out['lines'][0] == ("note: --prompt holds 1 character(s) the model's vocabulary "
+                             'lacks (\u2603; 2 occurrence(s)): read as U+FFFD (\ufffd), its '
+                             'token for any other character')
+  assert len(out['lines']) == 2 and out['lines'][1].startswith('ROMEO\u2603\u2603')
 
 
 def _bad_inputs(tmp_path, forecast, classifier, charlm):
@@ -443,7 +450,6 @@ def _bad_inputs(tmp_path, forecast, classifier, charlm):
       (classifier, {'levels': (0.5,)}, '--levels: .* a classify model, which takes no'),
       (forecast, {'temperature': 0.5}, '--temperature: .* a forecast model, which takes no'),
       (classifier, {'seed': 0}, '--seed: .* a classify model, which takes no'),
-      (charlm, {'prompt': 'ROMEO\u2603'}, "--prompt: character '\u2603' \\(position 5\\)"),
       (charlm, {'prompt': 'ROMEO:', 'seed': -5}, r'^--seed: -5 must be a whole number'),
   ]
 
@@ -973,8 +979,7 @@ def test_python_errors_name_arguments_and_the_command_names_flags(tmp_path, fore
   with pytest.raises(InputError, match=r'^levels: 1.5 must lie in \(0, 1\)'):
     model.forecast(model.arrays['series'], 1, levels=(0.8, 1.5))
   chars = rnnjax.load(charlm_run[1])
-  for kw, message in (({'prompt': 'ab\u2603'}, r"^prompt: character '\u2603' \(position 2\)"),
-                      ({'temperature': -0.5}, r'^temperature: -0.5 must be a number >= 0 '
+  for kw, message in (({'temperature': -0.5}, r'^temperature: -0.5 must be a number >= 0 '
                        r'\(0: the most likely character each step'),
                       ({'num_chars': -1}, r'^num_chars: -1 must be a whole number in '
                                           r'\[0, 1048576\]'),
@@ -989,12 +994,15 @@ def test_python_errors_name_arguments_and_the_command_names_flags(tmp_path, fore
       chars.sample(**kw)
   with pytest.raises(InputError, match=r'^text: a str, not list$'):
     chars.bits_per_char(['ab', 'c'])
+  # A model saved before U+FFFD joined the vocabulary refuses a character it lacks.
+  chars.transform['vocab'] = chars.vocab.replace(text.UNKNOWN, '')
+  with pytest.raises(InputError, match=r"^prompt: character '\u2603' \(position 2\) is not "
+                                       r'in the vocabulary'):
+    chars.sample('ab\u2603')
   commands = [
       ([f'--workdir={tmp_path}/none'], f'error: --workdir: {tmp_path}/none: no such'),
       ([f'--workdir={forecast_run[1]}', '--steps_ahead=0'],
        'error: --steps_ahead: 0 must be >= 1'),
-      ([f'--workdir={charlm_run[1]}', '--prompt=ab\u2603'],
-       "error: --prompt: character '\u2603'"),
       ([f'--workdir={charlm_run[1]}', '--temperature=-1'], 'error: --temperature: -1.0 must'),
       ([f'--workdir={charlm_run[1]}', '--num_chars=-1'], 'error: --num_chars: -1 must')]
   ran = _commands(*[args + [f'--out_dir={tmp_path}/out'] for args, _ in commands])

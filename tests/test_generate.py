@@ -94,6 +94,27 @@ def test_same_key_same_text_and_keys_differ():
   assert int(jnp.min(draw(3))) >= 0 and int(jnp.max(draw(3))) < VOCAB
 
 
+def test_a_barred_token_is_never_drawn_and_the_rest_draw_as_before():
+  """`never` (a vocabulary's unknown character) is drawn neither at a flat temperature,
+  where it would be about one draw in 7, nor greedily where it is the argmax; alone and
+  in an ensemble. Barring a token no draw takes leaves the text as it was."""
+  cfg, params = _model('lstm')
+  kwargs = dict(key=jax.random.key(4), num_chars=200, temperature=50.0, prime=TOKENS[:3])
+  free = np.asarray(generate.sample(cfg, params, **kwargs))
+  common = int(np.bincount(free, minlength=VOCAB).argmax())
+  barred = np.asarray(generate.sample(cfg, params, never=common, **kwargs))
+  assert common not in barred and len(set(barred.tolist())) == VOCAB - 1
+  stack = jax.tree.map(lambda a: jnp.stack([a]), params)
+  assert common not in np.asarray(generate.sample_ensemble([cfg], [stack], [jnp.ones(1)],
+                                                          never=common, **kwargs))
+  greedy = dict(kwargs, temperature=0.0)
+  path = np.asarray(generate.sample(cfg, params, **greedy))
+  assert path[0] not in np.asarray(generate.sample(cfg, params, never=int(path[0]),
+                                                   **greedy))[:1]
+  unused = next(t for t in range(VOCAB) if t not in path)
+  np.testing.assert_array_equal(generate.sample(cfg, params, never=unused, **greedy), path)
+
+
 def test_temperature_does_not_recompile():
   cfg, params = _model('lstm', num_layers=1)
   kwargs = dict(key=jax.random.key(0), num_chars=5, prime=TOKENS[:2])

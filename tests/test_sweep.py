@@ -244,12 +244,16 @@ def test_a_charlm_dry_run_prints_the_texts_parts_and_what_training_never_shows(t
                          batch_size='2', learning_rate='1e-2', train_steps=2, eval_every=2)
   lines = []
   sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True, log=lines.append)
-  assert lines[:3] == [
+  assert lines[:4] == [
       f'text (--text_path={path}): 404 characters: train 380, validation 20, test 4; '
-      "vocabulary 5 characters (the whole text's)",
+      "vocabulary 5 characters (the training and validation parts', and U+FFFD (\ufffd) "
+      'for any other)',
       'note: 1 character(s) of the test part never occur in the training part (\u00df; 2 '
       'occurrence(s)): their probabilities were never trained, and they count in its '
       'bits per character',
+      'note: 1 of them (\u00df; 2 occurrence(s)) is in neither the training nor the '
+      'validation part, which alone make the vocabulary: read as U+FFFD (\ufffd), its '
+      'token for any other character',
       f'note: --text_path={path} is read; --dataset=shakespeare is not']
 
 

@@ -66,8 +66,9 @@ def test_load_takes_every_option_it_names(tmp_path, task):  # Panels: test_panel
           'charlm': data.seq_len == 8 and data.info['source'].startswith('--text_path=')}[task]
   if task == 'charlm':  # What the run's log and summary.json's `data` say of the text.
     assert data.notes == ((f'text ({data.info["source"]}): 280 characters: train 268, '
-                           'validation 6, test 6; vocabulary 10 characters (the whole '
-                           "text's)"),)
+                           'validation 6, test 6; vocabulary 11 characters (the '
+                           "training and validation parts', and U+FFFD (\ufffd) for any "
+                           'other)'),)
     assert data.info['unseen_in_train'] == {}
 
 

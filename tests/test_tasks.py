@@ -282,7 +282,7 @@ def test_charlm_end_to_end_on_users_text(tmp_path):
                          seq_len=16, learning_rate='grid(3e-3,3e-2)', train_steps=40,
                          eval_every=20, sample_chars=50, ensemble='single')
   summary = sweep.run_sweep(spec, str(tmp_path / 'wd'), log=QUIET)
-  vocab = len(set((tmp_path / 'play.txt').read_text()))
+  vocab = len(set((tmp_path / 'play.txt').read_text())) + 1  # And U+FFFD, unknown.
   assert summary['baselines']['uniform']['val']['bpc'] == pytest.approx(math.log2(vocab))
   assert summary['best']['val']['bpc'] < summary['baselines']['unigram']['val']['bpc']
   sample = (tmp_path / 'wd' / 'sample.txt').read_text()

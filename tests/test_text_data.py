@@ -29,13 +29,20 @@ def test_encode_decode_round_trip():
 
 
 def test_encode_unknown_character():
+  # A vocabulary without UNKNOWN (a model saved before it was added) refuses one; with it,
+  # every character it lacks is read as UNKNOWN's token.
   with pytest.raises(InputError, match=r"^--prime: character 'z' \(position 2\) is not in"):
     text.encode('abz', 'ab', what='--prime')
+  vocab = 'ab' + text.UNKNOWN
+  np.testing.assert_array_equal(text.encode('azb\u00df', vocab), [0, 2, 1, 2])
+  assert text.outside('azb\u00dfz', vocab) == ('z\u00df', 3)
+  assert text.outside('', vocab) == ('', 0)
+  assert text.unknown_token(vocab) == 2 and text.unknown_token('ab') == -1
 
 
 def test_split_text_vocab_and_contiguous_splits():
   data = text.split_text(SAMPLE, val_size=10, test_size=15)
-  assert data.vocab == ''.join(sorted(set(SAMPLE)))
+  assert data.vocab == ''.join(sorted(set(SAMPLE) | {text.UNKNOWN}))
   parts = [data.tokens[s] for s in common.SPLITS]
   assert [len(p) for p in parts] == [len(SAMPLE) - 25, 10, 15]
   assert all(p.dtype == np.int32 for p in parts)
@@ -44,14 +51,21 @@ def test_split_text_vocab_and_contiguous_splits():
   assert text.decode(data.tokens['test'], data.vocab) == SAMPLE[-15:]
   assert text.decode(data.tokens['val'], data.vocab) == SAMPLE[-25:-15]
   assert data.info['characters'] == {'train': len(SAMPLE) - 25, 'val': 10, 'test': 15}
-  assert data.info['vocab_size'] == len(set(SAMPLE))
+  assert data.info['vocab_size'] == len(set(SAMPLE)) + 1
 
 
-def test_vocab_covers_held_out_characters():
-  # 'Q' and 'Z' occur only in the test part; they are still in the vocabulary.
-  data = text.split_text('ab' * 20 + 'QZ', val_size=2, test_size=2)
-  assert data.vocab == 'QZab'
-  assert text.decode(data.tokens['test'], data.vocab) == 'QZ'
+def test_the_test_part_chooses_no_character_of_the_vocabulary():
+  # 'Q' occurs only in validation: a token. 'Z' only in test: read as UNKNOWN, so the
+  # vocabulary, the softmax's size and every member's initial weights are the same
+  # whatever the test part holds.
+  data = text.split_text('ab' * 20 + 'QaZa', val_size=2, test_size=2)
+  assert data.vocab == 'Qab' + text.UNKNOWN
+  assert text.decode(data.tokens['val'], data.vocab) == 'Qa'
+  assert text.decode(data.tokens['test'], data.vocab) == text.UNKNOWN + 'a'
+  other = text.split_text('ab' * 20 + 'Qa\u2603\u00df', val_size=2, test_size=2)
+  assert other.vocab == data.vocab
+  np.testing.assert_array_equal(other.tokens['train'], data.tokens['train'])
+  np.testing.assert_array_equal(other.tokens['val'], data.tokens['val'])
 
 
 def test_default_sizes_are_two_percent():
@@ -127,7 +141,9 @@ def test_bundled_shakespeare():
   data = text.load(dataset='shakespeare')
   total = sum(data.info['characters'].values())
   assert total == 4_830_842
-  assert len(data.vocab) == 81 == data.info['vocab_size']
+  # 80 characters (none held by the test part alone) and UNKNOWN.
+  assert len(data.vocab) == 82 == data.info['vocab_size']
+  assert data.info['unseen_in_train'] == {}
   assert data.vocab == ''.join(sorted(data.vocab))
   assert data.info['characters']['val'] == data.info['characters']['test'] == 96_617
   assert text.decode(data.tokens['train'][:8], data.vocab) == 'THESEUS:'
@@ -213,19 +229,25 @@ def test_user_file_empty(tmp_path):
 
 
 def test_held_out_characters_training_never_shows_are_counted_and_noted():
-  """The vocabulary is the whole text's, so a character only the held-out parts hold
-  has a token but a probability training never taught: counted per part and noted."""
-  data = text.split_text('ab' * 20 + 'aQ' + 'Z\u00dfZb', val_size=2, test_size=4)
-  assert text.unseen_in_train(data) == {
+  """A validation character that training never shows has a token but a probability
+  training never taught; a test character of neither part is read as UNKNOWN: counted
+  per part and noted."""
+  data = text.split_text('ab' * 20 + 'aQ' + 'ZQ\u00dfZb', val_size=2, test_size=5)
+  assert data.info['unseen_in_train'] == {
       'val': {'characters': 'Q', 'occurrences': 1},
-      'test': {'characters': 'Z\u00df', 'occurrences': 3}}
-  size, val, test = text.notes(data)
-  assert size == ('text (text): 46 characters: train 40, validation 2, test 4; '
-                  "vocabulary 5 characters (the whole text's)")
+      'test': {'characters': 'QZ\u00df', 'occurrences': 4, 'unknown': 'Z\u00df',
+               'unknown_occurrences': 3}}
+  size, val, test, unknown = text.notes(data)
+  assert size == ('text (text): 47 characters: train 40, validation 2, test 5; '
+                  "vocabulary 4 characters (the training and validation parts', and U+FFFD "
+                  '(\ufffd) for any other)')
   assert val.startswith('note: 1 character(s) of the validation part never occur in the '
                         'training part (Q; 1 occurrence(s)): their probabilities were '
                         'never trained')
-  assert test.startswith('note: 2 character(s) of the test part never occur in the '
-                         'training part (Z \u00df; 3 occurrence(s))')
-  assert text.unseen_in_train(text.split_text(SAMPLE * 2, val_size=10, test_size=10)) == {}
-  assert len(text.notes(text.split_text(SAMPLE * 2, val_size=10, test_size=10))) == 1
+  assert test.startswith('note: 3 character(s) of the test part never occur in the '
+                         'training part (Q Z \u00df; 4 occurrence(s))')
+  assert unknown == ('note: 2 of them (Z \u00df; 3 occurrence(s)) are in neither the training '
+                     'nor the validation part, which alone make the vocabulary: read as '
+                     'U+FFFD (\ufffd), its token for any other character')
+  plain = text.split_text(SAMPLE * 2, val_size=10, test_size=10)
+  assert plain.info['unseen_in_train'] == {} and len(text.notes(plain)) == 1

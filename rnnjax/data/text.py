@@ -2,10 +2,13 @@
 
 A text of N characters is split in order: the first part trains, the next `val_size`
 characters validate and the last `test_size` test (by default 2 % each). The vocabulary
-is every distinct character of the whole text, sorted, so the held-out parts have no
-unknown characters (those that training never shows are counted and noted:
-`unseen_in_train`, `notes`); a character's token is its index in the vocabulary. Each part
-predicts its own next characters only (no prediction crosses a split boundary).
+is every distinct character of the training and validation parts, with UNKNOWN (U+FFFD,
+the replacement character) added, sorted: the test part chooses nothing, not even the
+softmax's size, so a test character that neither part holds is read as UNKNOWN (counted
+and noted, as are held-out characters that training never shows:
+`info['unseen_in_train']`, `notes`). A character's token is its index in the
+vocabulary. Each part predicts its own next characters only (no prediction crosses a
+split boundary).
 
 `streams` lays a part out as a few long rows so that one pass of a recurrent model over
 them scores every next-character prediction of the part exactly once (bits per
@@ -24,6 +27,11 @@ from rnnjax.errors import InputError
 
 DATASETS = ('shakespeare',)
 DEFAULT_HOLDOUT_FRACTION = 0.02
+# The token of a character the vocabulary lacks (one a text to score or a prompt holds, or
+# the test part): U+FFFD, which also stands for undecodable bytes, so a text's own is the
+# same token. Never drawn by a sample (`unknown_token`).
+UNKNOWN = '\ufffd'
+SHOWN_UNKNOWN = 'U+FFFD (\ufffd)'
 MIN_STREAM = 256  # Predictions an evaluation row holds at least (num_streams).
 
 
@@ -31,7 +39,8 @@ MIN_STREAM = 256  # Predictions an evaluation row holds at least (num_streams).
 class TextData:
   """A text as tokens, split in time.
 
-  `vocab`: the sorted distinct characters of the whole text (V = len(vocab)).
+  `vocab`: the sorted distinct characters of the training and validation parts, and
+  UNKNOWN (V = len(vocab)).
   `tokens[split]`: <int32>[N_split], in [0, V); train, val and test are consecutive parts
   of the text. `info`: JSON-ready description (source, characters per split, V).
   """
@@ -53,16 +62,33 @@ def _code_points(text: str) -> np.ndarray:
 def encode(text: str, vocab: str, *, what: str = 'text') -> np.ndarray:
   """<int32>[len(text)]: each character's index in `vocab` (sorted, distinct).
 
-  A character outside the vocabulary raises InputError; `what` names the text in the
-  message (e.g. a flag).
+  A character outside the vocabulary is read as UNKNOWN where the vocabulary holds it
+  (`outside` counts them); a vocabulary without it (a model saved before it was added)
+  refuses one in an InputError that `what` names (e.g. a flag).
   """
   points, table = _code_points(text), _code_points(vocab)
   tokens = np.minimum(np.searchsorted(table, points), max(len(vocab) - 1, 0))
   unknown = np.flatnonzero(table[tokens] != points) if len(vocab) else np.arange(len(text))
   if len(unknown):
-    raise InputError(f'{what}: character {text[unknown[0]]!r} (position {unknown[0]}) '
-                     f'is not in the vocabulary of {len(vocab)} characters')
+    if UNKNOWN not in vocab:
+      raise InputError(f'{what}: character {text[unknown[0]]!r} (position {unknown[0]}) '
+                       f'is not in the vocabulary of {len(vocab)} characters')
+    tokens[unknown] = vocab.index(UNKNOWN)
   return tokens.astype(np.int32)
+
+
+def outside(text: str, vocab: str) -> tuple[str, int]:
+  """(the distinct characters of `text` that `vocab` lacks, sorted; how often they occur
+  in it): what `encode` reads as UNKNOWN."""
+  points, table = _code_points(text), _code_points(vocab)
+  missing = ~np.isin(points, table)
+  chars = ''.join(map(chr, np.unique(points[missing]).tolist()))
+  return chars, int(missing.sum())
+
+
+def unknown_token(vocab: str) -> int:
+  """The token a sample never draws (UNKNOWN's), or -1 where `vocab` lacks it."""
+  return vocab.find(UNKNOWN)
 
 
 def decode(tokens, vocab: str) -> str:
@@ -96,55 +122,66 @@ def split_text(text: str, *, val_size: int = 0, test_size: int = 0,
                      f'train on after validation\'s {given("val_size", val_size, asked_val)} '
                      f'and test\'s {given("test_size", test_size, asked_test)}; each part '
                      'needs at least 2 characters')
-  points = _code_points(text)
-  table, tokens = np.unique(points, return_inverse=True)
-  vocab = ''.join(map(chr, table.tolist()))
-  tokens = tokens.astype(np.int32)
+  vocab = ''.join(sorted(set(text[:val_end]) | {UNKNOWN}))
+  tokens = encode(text, vocab)
   parts = {'train': tokens[:train_end], 'val': tokens[train_end:val_end],
            'test': tokens[val_end:]}
   info = {'source': source, 'characters': {k: int(len(v)) for k, v in parts.items()},
-          'vocab_size': len(vocab)}
+          'vocab_size': len(vocab),
+          'unseen_in_train': _unseen(text[:train_end], {'val': text[train_end:val_end],
+                                               'test': text[val_end:]}, vocab)}
   return TextData(vocab=vocab, tokens=parts, info=info)
 
 
-def unseen_in_train(data: TextData) -> dict:
-  """{part: {'characters': the characters of `part` ('val', 'test') that never occur
-  in the training part, in vocabulary order; 'occurrences': how often they occur in it}}
-  for each part that has any. The vocabulary is the whole text's, so they have tokens,
-  but training never taught the model their probabilities."""
-  seen = np.zeros(len(data.vocab), bool)
-  seen[data.tokens['train']] = True
+def _unseen(train: str, held_out: dict, vocab: str) -> dict:
+  """{part: {'characters', 'occurrences'[, 'unknown', 'unknown_occurrences']}} for each
+  held-out part with characters that the training part never holds (their tokens'
+  probabilities were never trained), in vocabulary order, and how often they occur;
+  'unknown': those of them the vocabulary lacks (test's alone: read as UNKNOWN)."""
   out = {}
-  for part in ('val', 'test'):
-    unseen = ~seen[data.tokens[part]]
-    if unseen.any():
-      chars = np.unique(data.tokens[part][unseen])
-      out[part] = {'characters': decode(chars, data.vocab),
-                   'occurrences': int(unseen.sum())}
+  for part, chars in held_out.items():
+    never, count = outside(chars, train)
+    if count:
+      out[part] = {'characters': never, 'occurrences': count}
+      unknown, unknown_count = outside(chars, vocab)
+      if unknown_count:
+        out[part].update(unknown=unknown, unknown_occurrences=unknown_count)
   return out
+
+
+def shown(chars: str) -> str:
+  """Up to 10 characters as a note shows them (whitespace and unprintable escaped)."""
+  return ' '.join(repr(c)[1:-1] if c.isprintable() and not c.isspace() else repr(c)
+                  for c in chars[:10]) + (' ...' if len(chars) > 10 else '')
 
 
 def notes(data: TextData) -> tuple:
   """The log's lines of a text: its parts' sizes and vocabulary, and a note for each
-  held-out part with characters the training part never shows (`unseen_in_train`)."""
+  held-out part with characters the training part never shows
+  (`info['unseen_in_train']`)."""
   n = data.info['characters']
   lines = [f'text ({data.info["source"]}): {sum(n.values()):,} characters: train '
            f'{n["train"]:,}, validation {n["val"]:,}, test {n["test"]:,}; vocabulary '
-           f'{len(data.vocab)} characters (the whole text\'s)']
+           f'{len(data.vocab)} characters (the training and validation parts\', and '
+           f'{SHOWN_UNKNOWN} for any other)']
   if data.info.get('crlf'):
     lines.append(f'note: the text has {data.info["crlf"]:,} Windows line endings (\\r\\n), '
                  'kept as written: \'\\r\' is a character of the vocabulary; a text to score '
                  'or a prompt read with open(path, newline=\'\') keeps them too (open() '
                  'alone turns them into \\n)')
   names = {'val': 'validation', 'test': 'test'}
-  for part, unseen in unseen_in_train(data).items():
+  for part, unseen in data.info['unseen_in_train'].items():
     chars = unseen['characters']
-    shown = ' '.join(repr(c)[1:-1] if c.isprintable() and not c.isspace() else repr(c)
-                     for c in chars[:10]) + (' ...' if len(chars) > 10 else '')
     lines.append(f'note: {len(chars)} character(s) of the {names[part]} part never occur '
-                 f'in the training part ({shown}; {unseen["occurrences"]} occurrence(s)): '
-                 'their probabilities were never trained, and they count in its bits per '
-                 'character')
+                 f'in the training part ({shown(chars)}; {unseen["occurrences"]} '
+                 'occurrence(s)): their probabilities were never trained, and they count in '
+                 'its bits per character')
+    if 'unknown' in unseen:
+      lines.append(f'note: {len(unseen["unknown"])} of them ({shown(unseen["unknown"])}; '
+                   f'{unseen["unknown_occurrences"]} occurrence(s)) '
+                   f'{"is" if len(unseen["unknown"]) == 1 else "are"} in neither the '
+                   'training nor the validation part, which alone make the vocabulary: '
+                   f'read as {SHOWN_UNKNOWN}, its token for any other character')
   return tuple(lines)
 
 

@@ -4,7 +4,8 @@ The model reads one character at a time as a one-hot vector (`cfg.input_size` = 
 vocabulary size) and its readout gives the logits of the next character
 (`cfg.output_size` = V). `sample` first feeds a `prime` through the stack from a zero
 state, then draws each next character from softmax(logits / temperature) and feeds it
-back (Graves 2013; Karpathy et al. 2015). No dropout. Everything after the argument
+back (Graves 2013; Karpathy et al. 2015); `never`, a token never drawn (the vocabulary's
+unknown character, data/text.py `unknown_token`; -1: none). No dropout. Everything after the argument
 checks is one jitted program: `lax.scan` over the prime, then over the drawn characters.
 
 Works on one member's parameters; take member i of a population with
@@ -51,14 +52,17 @@ def step_logits(cfg: model.ModelConfig, params, tokens):
   return logits
 
 
-def _draw(feed, carries, logits, key, num_chars, temperature):
+def _draw(feed, carries, logits, key, num_chars, temperature, never):
   """<int32>[num_chars]: tokens drawn one after another at `temperature`, each fed back
-  (`feed(carries, token) -> (carries, next logits)`), starting from `logits`."""
+  (`feed(carries, token) -> (carries, next logits)`), starting from `logits`; the token
+  `never` (-1: none) is never drawn."""
   greedy = temperature == 0  # The most likely character, as temperature -> 0.
   scale = jnp.where(greedy, 1.0, temperature)
+  barred = jnp.arange(logits.shape[-1]) == never
 
   def draw(state, key_t):
     carries, logits_t = state
+    logits_t = jnp.where(barred, -jnp.inf, logits_t)
     token = jnp.where(greedy, jnp.argmax(logits_t),
                       jax.random.categorical(key_t, logits_t / scale)).astype(jnp.int32)
     return feed(carries, token), token
@@ -70,15 +74,15 @@ def _draw(feed, carries, logits, key, num_chars, temperature):
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
-def _sample(cfg, num_chars, params, key, temperature, prime):
+def _sample(cfg, num_chars, params, key, temperature, prime, never):
   feed = lambda carries, token: _feed(cfg, params, carries, token)
   carries, logits = jax.lax.scan(feed, _initial_carries(cfg), prime)
 
-  return _draw(feed, carries, logits[-1], key, num_chars, temperature)
+  return _draw(feed, carries, logits[-1], key, num_chars, temperature, never)
 
 
 def sample(cfg: model.ModelConfig, params, *, key, num_chars: int,
-           temperature: float = 1.0, prime) -> jax.Array:
+           temperature: float = 1.0, prime, never: int = -1) -> jax.Array:
   """Draws `num_chars` characters after `prime`.
 
   Character i is drawn with `jax.random.fold_in(key, i)`; the same key gives
@@ -90,6 +94,7 @@ def sample(cfg: model.ModelConfig, params, *, key, num_chars: int,
     cfg: the model's shapes; input_size = output_size = V.
     params: one member's parameters (see `model.init_params`).
     prime: <int>[T0], T0 >= 1, tokens of the text to continue.
+    never: a token never drawn (-1: none); traced.
   Returns:
     <int32>[num_chars].
   """
@@ -106,11 +111,12 @@ def sample(cfg: model.ModelConfig, params, *, key, num_chars: int,
   if cfg.input_size != cfg.output_size:
     raise ValueError(f'a character model has input_size = output_size = V, got '
                      f'{cfg.input_size} and {cfg.output_size}')
-  return _sample(cfg, num_chars, params, key, jnp.float32(temperature), prime)
+  return _sample(cfg, num_chars, params, key, jnp.float32(temperature), prime,
+                 jnp.int32(never))
 
 
 def sample_ensemble(cfgs, params, weights, *, key, num_chars: int,
-                    temperature: float = 1.0, prime) -> jax.Array:
+                    temperature: float = 1.0, prime, never: int = -1) -> jax.Array:
   """Draws `num_chars` characters after `prime` from several models at once (an
   ensemble): every member reads the same characters, and the next one is drawn from
   their weighted mean probabilities raised to 1 / temperature (renormalised).
@@ -120,6 +126,7 @@ def sample_ensemble(cfgs, params, weights, *, key, num_chars: int,
     params: per group the members' parameters, leaves <[M_g, ...]>.
     weights: per group <float32>[M_g], summing to 1 over every group.
     prime: <int>[T0], T0 >= 1.
+    never: a token never drawn (-1: none).
   Returns:
     <int32>[num_chars].
   """
@@ -131,12 +138,13 @@ def sample_ensemble(cfgs, params, weights, *, key, num_chars: int,
   padded[:len(prime)] = prime
   out = _sample_ensemble(tuple(cfgs), sharding.shape_bucket(num_chars), tuple(params),
                          tuple(weights), key, jnp.float32(temperature), padded,
-                         jnp.int32(len(prime)))
+                         jnp.int32(len(prime)), jnp.int32(never))
   return out[:num_chars]
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
-def _sample_ensemble(cfgs, num_chars, params, weights, key, temperature, prime, length):
+def _sample_ensemble(cfgs, num_chars, params, weights, key, temperature, prime, length,
+                     never):
   carries = [jax.tree.map(lambda c, n=w.shape[0]: jnp.broadcast_to(c, (n,) + c.shape),
                           _initial_carries(cfg)) for cfg, w in zip(cfgs, weights)]
 
@@ -156,4 +164,4 @@ def _sample_ensemble(cfgs, num_chars, params, weights, key, temperature, prime, 
 
   start = jnp.zeros((cfgs[0].output_size,), jnp.float32)
   (carries, log_probs), _ = jax.lax.scan(read, (carries, start), jnp.arange(len(prime)))
-  return _draw(feed, carries, log_probs, key, num_chars, temperature)
+  return _draw(feed, carries, log_probs, key, num_chars, temperature, never)

@@ -84,8 +84,7 @@ def load_charlm(*, dataset, seed, val_size, test_size, text_path='', seq_len=64)
       task='charlm', arrays=arrays, input_size=vocab, output_size=vocab, readout='all',
       seq_len=seq_len, num_train=len(train) - seq_len,
       baselines={'uniform': uniform, 'unigram': unigram},
-      info=dict(data.info, eval_streams=int(arrays['val']['x'].shape[0]),
-                unseen_in_train=text.unseen_in_train(data)),
+      info=dict(data.info, eval_streams=int(arrays['val']['x'].shape[0])),
       notes=text.notes(data), vocab=data.vocab, prime=data.tokens['val'][:seq_len],
       transform={'vocab': data.vocab, 'eval_streams': EVAL_STREAMS, 'seq_len': seq_len,
                  'prime': text.decode(data.tokens['val'][:seq_len], data.vocab)})

@@ -263,7 +263,7 @@ def write_sample(spec, runs, best: dict, data, workdir: str | None, mesh) -> dic
   prime = np.asarray(data.prime)
   tokens = generate.sample(run.cfg.model, params, key=jax.random.key(spec.seed),
                            num_chars=spec.sample_chars, temperature=spec.temperature,
-                           prime=prime)
+                           prime=prime, never=text.unknown_token(data.vocab))
   prime_text = text.decode(prime, data.vocab)
   sample = text.decode(np.asarray(tokens), data.vocab)
   if workdir is not None:

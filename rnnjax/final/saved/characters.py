@@ -14,7 +14,8 @@ from rnnjax.errors import InputError
 
 
 def tokens(transform, chars, what: str) -> np.ndarray:
-  """<int32>[N]: `chars`, a str, in the sweep's vocabulary; `what` names it in the
+  """<int32>[N]: `chars`, a str, in the sweep's vocabulary (a character outside it read
+  as its unknown character's token, data/text.py `encode`); `what` names it in the
   InputError."""
   if not isinstance(chars, str):
     raise InputError(f'{what}: a str, not {type(chars).__name__}')
@@ -43,5 +44,6 @@ def sample(groups, vocab: str, prime, *, num_chars: int, temperature: float,
   params = tuple(jax.tree.map(jnp.asarray, g.params) for g in groups)
   weights = tuple(jnp.asarray(np.asarray(g.weights) / total, jnp.float32) for g in groups)
   out = generate.sample_ensemble(cfgs, params, weights, key=jax.random.key(seed),
-                                 num_chars=num_chars, temperature=temperature, prime=prime)
+                                 num_chars=num_chars, temperature=temperature, prime=prime,
+                                 never=text_lib.unknown_token(vocab))
   return text_lib.decode(np.asarray(out), vocab)

@@ -281,15 +281,18 @@ class TunedModel(members.Members):
 
   @property
   def vocab(self) -> str:
-    """A character model's vocabulary: the characters it has probabilities for (the
-    sweep's whole text's, sorted), in the order of its tokens. A text or prompt with any
-    other character is refused."""
+    """A character model's vocabulary: the characters it has probabilities for (those of
+    the sweep's training and validation parts, and U+FFFD), sorted, in the order of its
+    tokens. A text or prompt's other characters are read as U+FFFD, the unknown
+    character's token, as the sweep read its test part's (`text.outside` finds them);
+    a sample never draws it. (A model saved before U+FFFD was added refuses them.)"""
     self._task_is(('charlm',), 'vocab')
     return self.transform['vocab']
 
   def bits_per_char(self, text: str) -> float:
-    """Bits per character of the model on `text` (>= 2 characters, each in `vocab`),
-    scored as the sweep scored its validation and test parts (data/text.py `streams`)."""
+    """Bits per character of the model on `text` (>= 2 characters; any outside `vocab`
+    read as U+FFFD), scored as the sweep scored its validation and test parts
+    (data/text.py `streams`)."""
     return self.evaluate_text(text)['bpc']
 
   def evaluate_text(self, text: str) -> dict:

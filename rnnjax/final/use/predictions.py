@@ -15,6 +15,7 @@ import os
 import time
 
 
+from rnnjax.data import text as text_lib
 from rnnjax.data.time import grid as time_grid
 from rnnjax.errors import InputError
 from rnnjax.final.saved import arguments
@@ -341,4 +342,8 @@ def _sample(model, out_dir, prompt, num_chars, temperature, seed):
   written = (prompt or model.transform['prime']) + sample
   path = os.path.join(out_dir, 'sample.txt')
   write_text(path, written)
-  return {'lines': [written], 'paths': [path], 'plot': None}
+  chars, count = text_lib.outside(prompt, model.vocab)
+  notes = [f'note: --prompt holds {len(chars)} character(s) the model\'s vocabulary lacks '
+           f'({text_lib.shown(chars)}; {count} occurrence(s)): read as '
+           f'{text_lib.SHOWN_UNKNOWN}, its token for any other character'] if count else []
+  return {'lines': notes + [written], 'paths': [path], 'plot': None}
