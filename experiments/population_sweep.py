@@ -211,12 +211,12 @@ def main(argv):
             f' (upload: wandb sync {where})' if WANDB_MODE.value == 'offline' else ''))
 
 
-def _figures_s(axes, search: str) -> float:
+def _figures_s(axes, search: str, task: str) -> float:
   """Seconds the figures drawn after the sweep may take (a dry run's estimate counts
   them): rnnjax.figures.estimate_s, and loading it (and matplotlib), as they are loaded."""
   start = time.perf_counter()
   from rnnjax import figures  # pylint: disable=g-import-not-at-top
-  return time.perf_counter() - start + figures.estimate_s(axes, search)
+  return time.perf_counter() - start + figures.estimate_s(axes, search, task)
 
 
 def _peer_lost(e: Exception, joined: int) -> str | None:

@@ -320,6 +320,18 @@ def test_resample():
   np.testing.assert_array_equal(classify.resample(np.array([[3.0]]), 4), [[3.0]] * 4)
 
 
+def test_the_confusion_counts_each_case_once_by_its_true_and_predicted_class():
+  y, predicted = [0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 0, 2]
+  assert classify.confusion(predicted, y, 4) == [[1, 1, 0, 0], [0, 1, 0, 0], [1, 0, 2, 0],
+                                                 [0, 0, 0, 0]]
+  rng = np.random.default_rng(0)
+  y, predicted = rng.integers(0, 5, 200), rng.integers(0, 5, 200)
+  counts = np.array(classify.confusion(predicted, y, 5))
+  for i in range(5):
+    for j in range(5):
+      assert counts[i, j] == sum(a == i and b == j for a, b in zip(y, predicted))
+
+
 @pytest.mark.parametrize('dataset', ['ItalyPowerDemand', 'JapaneseVowels'])
 def test_baselines_against_brute_force(dataset):
   data = classify.load(dataset=dataset, seed=5)

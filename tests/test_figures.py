@@ -27,6 +27,7 @@ from rnnjax.figures import style
 from rnnjax.figures import tables
 from rnnjax.figures.analysis import anova
 from rnnjax.figures.analysis import importance
+from rnnjax.figures.plots import confusion
 from rnnjax.figures.plots import curves
 from rnnjax.figures.plots import heatmap
 from rnnjax.figures.plots import importance_plot
@@ -995,6 +996,26 @@ def test_a_classification_sweeps_figures_draw_what_ranks(tmp_path):
   old = {k: v for k, v in files.read_json(path).items() if k != 'plotted'}
   files.write_json(path, old)
   assert load.load(workdir) == table
+  # The confusion figure: the final model's test cases by true (rows) and predicted class,
+  # the counts of the per-class line (found on the diagonal, cases and predictions the
+  # rows' and columns' sums).
+  final = summary['final']
+  counts = np.array(final['test_confusion'])
+  per_class = final['test_per_class']
+  assert counts.sum() == 1029  # ItalyPowerDemand's test cases, every one counted once.
+  np.testing.assert_array_equal(np.diag(counts), [v['found'] for v in per_class.values()])
+  np.testing.assert_array_equal(counts.sum(1), [v['cases'] for v in per_class.values()])
+  np.testing.assert_array_equal(counts.sum(0), [v['predicted'] for v in per_class.values()])
+  logged = []
+  paths = confusion.plot_confusion(table, str(tmp_path / 'fig'), log=logged.append)
+  assert [os.path.basename(p) for p in paths] == ['confusion.png', 'confusion.pdf']
+  assert logged == [f'figures: wrote {paths[0]}']
+  older = dataclasses.replace(table, final={k: v for k, v in final.items()
+                                            if k != 'test_confusion'})
+  assert confusion.plot_confusion(older, str(tmp_path / 'old'), log=logged.append) == []
+  assert logged[-1].startswith('figures: confusion skipped (summary.json holds no final ')
+  assert confusion.plot_confusion(dataclasses.replace(table, task='forecast'),
+                                  str(tmp_path / 'none')) == []
 
 
 @pytest.mark.usefixtures('default_signals')
@@ -2409,11 +2430,13 @@ def test_a_full_disk_while_drawing_is_one_error_not_a_traceback_per_figure(tmp_p
   assert not any('failed' in line for line in logged), logged
 
 
-@pytest.mark.parametrize('axes,search,count', [
-    (['a', 'b', 'c', 'd'], 'grid', 6), (['a', 'b'], 'pbt', 5), (['a'], 'random', 3)])
+@pytest.mark.parametrize('axes,search,task,count', [
+    (['a', 'b', 'c', 'd'], 'grid', 'forecast', 6), (['a', 'b'], 'pbt', 'panel', 5),
+    (['a'], 'random', 'charlm', 3), (['a'], 'grid', 'classify', 4)])
 def test_the_figures_estimate_counts_every_figure_make_all_draws(monkeypatch, axes, search,
-                                                                 count):
+                                                                 task, count):
   """Sensitivity, learning curves, importance, a heatmap per pair of the 3 most important
-  axes and PBT's schedules: each priced as the one figure drawn (injected: 1 s)."""
+  axes, PBT's schedules and a classifier's confusion: each priced as the one figure drawn
+  (injected: 1 s)."""
   monkeypatch.setattr(figures, '_one_figure_s', lambda lines: 1.0)
-  assert figures.estimate_s(axes, search) == count
+  assert figures.estimate_s(axes, search, task) == count

@@ -105,6 +105,15 @@ def per_class(predicted, y, classes) -> dict:
                    'predicted': int((predicted == c).sum())} for c in classes}
 
 
+def confusion(predicted, y, num_classes: int) -> list:
+  """[[int]]: row i, column j counts the cases of class i (`y`, class indices) that
+  `predicted` names class j; the diagonal is `per_class`'s 'found', a column's sum its
+  'predicted', a row's its 'cases'."""
+  counts = np.zeros((num_classes, num_classes), np.int64)
+  np.add.at(counts, (np.asarray(y, np.int64), np.asarray(predicted, np.int64)), 1)
+  return counts.tolist()
+
+
 def balanced(counts: dict) -> float:
   """The balanced accuracy of `per_class`'s counts: the mean over the classes present of
   the share of their cases found."""

@@ -12,7 +12,7 @@
               `anova` (its arithmetic)
   plots/      one module per figure: `sensitivity`, `heatmap`, `curves` (which reads the
               learning curves), `importance_plot`, `schedules` for PBT (which reads its
-              records), `forecast_plot` for experiments/predict.py, `comparison` for
+              records), `confusion` for a classifier's final model, `forecast_plot` for experiments/predict.py, `comparison` for
               experiments/search_comparison.py, `compare_plot` for `compare`
 """
 
@@ -32,6 +32,7 @@ from rnnjax.figures import style
 from rnnjax.figures import tables
 from rnnjax.figures.analysis import importance
 from rnnjax.figures.plots import compare_plot
+from rnnjax.figures.plots import confusion
 from rnnjax.figures.plots import curves
 from rnnjax.figures.plots import heatmap
 from rnnjax.figures.plots import importance_plot
@@ -102,6 +103,7 @@ def make_all(workdir: str, *, log=print, diverged: str = 'drop', group_by: str =
       ('importance', lambda: importance_plot.plot_importance(table, out_dir, result,
                                                              log=log)),
       ('tables', lambda: tables.write_tables(table, out_dir, log=log)),
+      ('confusion', lambda: confusion.plot_confusion(table, out_dir, log=log)),
   ) + ((('PBT schedules', lambda: schedules.plot_schedules(table, out_dir, log=log)),)
        if table.search == 'pbt' else ())
   paths = []
@@ -115,12 +117,13 @@ def make_all(workdir: str, *, log=print, diverged: str = 'drop', group_by: str =
   return paths
 
 
-def estimate_s(axes, search: str) -> float:
-  """Seconds `make_all` may take on a sweep of these swept axes and search (a dry run's
-  estimate): one figure (`_one_figure_s`) for each it draws (sensitivity, learning
+def estimate_s(axes, search: str, task: str = '') -> float:
+  """Seconds `make_all` may take on a sweep of these swept axes, search and task (a dry
+  run's estimate): one figure (`_one_figure_s`) for each it draws (sensitivity, learning
   curves, importance, a heatmap for each pair of the HEATMAP_AXES most important axes,
-  PBT's schedules)."""
-  count = 3 + math.comb(min(len(axes), HEATMAP_AXES), 2) + (search == 'pbt')
+  PBT's schedules, a classifier's confusion)."""
+  count = (3 + math.comb(min(len(axes), HEATMAP_AXES), 2) + (search == 'pbt') +
+           (task == 'classify'))
   return count * _one_figure_s(len(axes))
 
 

@@ -70,6 +70,9 @@ class Table:
   chance: dict = dataclasses.field(default_factory=dict)  # metric -> a no-skill value
   copies: int = 0      # PBT: members left out, holding a better-ranked one's weights
   train_steps: int = 0  # The sweep's --train_steps (0 where sweep.json does not say).
+  # The summary's record of the final model (its members, test scores; a classifier's
+  # test_per_class and test_confusion): {} before it is made.
+  final: dict = dataclasses.field(default_factory=dict)
 
   @property
   def uids(self) -> np.ndarray:
@@ -221,7 +224,8 @@ def load(workdir: str) -> Table:
                members=tuple(members), axes=axes, metric=metric, mode=mode,
                shown=display, shown_mode=display_mode,
                ranking=tuple(summary.get('ranking', ())), chance=_chance(summary),
-               train_steps=int(spec.get('train_steps') or 0))
+               train_steps=int(spec.get('train_steps') or 0),
+               final=summary.get('final') or {})
 
 
 def _own_weights(members: list, ranking) -> tuple[list, int]:

@@ -67,7 +67,7 @@ def describe_plan(sweep: prepare_lib.Prepared, group_size: int = 0, log=print,
       plan_json['buckets'][b][key] *= plan_json['buckets'][b]['num_waves']
   _after_training(plan_json, sweep.spec, sample_s=_sample_s(sweep, firsts[0]))
   if figures:
-    plan_json['figures_s'] = figures(sweep.plan.swept, sweep.spec.search)
+    plan_json['figures_s'] = figures(sweep.plan.swept, sweep.spec.search, sweep.spec.task)
   spec = sweep.spec
   if spec.search == 'halving':  # Members cut at the rungs train no more chunks.
     members, min_steps = len(sweep.plan.members), spec.min_steps or spec.eval_every

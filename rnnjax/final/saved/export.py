@@ -316,8 +316,10 @@ def save(workdir: str | None, sweep, runs, summary: dict, refitted=None, log=pri
     test, classes = data.arrays['test'], data.transform['classes']
     probs = tuned.TunedModel(info, groups, arrays).outputs(
         lambda g: {'x': test['x'], 'length': test['length']})
+    predicted = np.argmax(probs, -1)
     final['test_per_class'] = classify.per_class(
-        np.asarray(classes)[np.argmax(probs, -1)], np.asarray(classes)[test['y']], classes)
+        np.asarray(classes)[predicted], np.asarray(classes)[test['y']], classes)
+    final['test_confusion'] = classify.confusion(predicted, test['y'], len(classes))
   if sweep.spec.task == 'panel':
     summary['test_paired'] = write_series_scores(
         workdir, tuned.TunedModel(info, groups, arrays), data, log)

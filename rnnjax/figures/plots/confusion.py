@@ -1,0 +1,62 @@
+"""A classifier's confusion figure: the final model's test cases by true and predicted
+class (summary.json `final.test_confusion`), each row coloured by the share of its class's
+cases, so that a rare class's misses show as plainly as a common one's."""
+
+import matplotlib
+import numpy as np
+
+from rnnjax.data import classify
+from rnnjax.figures import load
+from rnnjax.figures import style
+
+NAME = 'confusion'
+MAX_NUMBERED = 20  # Classes up to which every cell is written; beyond, colour alone.
+
+
+def plot_confusion(table: load.Table, out_dir: str, *, log=print) -> list:
+  """Writes confusion.png/pdf where the summary holds the final model's test confusion
+  (a classifier's); returns the paths ([] with a logged reason otherwise)."""
+  if table.task != 'classify':
+    return []
+  counts = table.final.get('test_confusion')
+  if not counts:
+    log('figures: confusion skipped (summary.json holds no final model\'s test confusion: '
+        'a sweep before 2026-12-08, or one stopped before its final model)')
+    return []
+  classes = list(table.final['test_per_class'])
+  counts = np.asarray(counts, np.int64)
+  cases = counts.sum(axis=1, keepdims=True)
+  shares = np.divide(counts, cases, out=np.full(counts.shape, np.nan), where=cases > 0)
+  k = len(classes)
+  side = min(style.FULL_WIDTH, max(style.COLUMN_WIDTH, 0.32 * k + 1.4))
+  cmap = matplotlib.colormaps['viridis'].with_extremes(bad='#e6e6e6')
+  with style.context():
+    fig = style.new_figure(side, side * 0.92 + 0.35)
+    ax = fig.add_subplot()
+    image = ax.imshow(np.ma.masked_invalid(shares), cmap=cmap, vmin=0, vmax=1)
+    ax.grid(False)
+    ticks = np.arange(k)
+    ax.set_xticks(ticks, labels=classes, rotation=90 if max(map(len, classes)) > 3 else 0)
+    ax.set_xlabel('predicted class')
+    ax.set_ylabel('true class (cases)')
+    if k <= MAX_NUMBERED:
+      for i in range(k):
+        for j in range(k):
+          if counts[i, j] or i == j:
+            colour = style.text_colour(cmap(shares[i, j])) if cases[i, 0] else 'black'
+            ax.text(j, i, str(counts[i, j]), ha='center', va='center',
+                    fontsize=6 if k <= 10 else 4.5, color=colour)
+    ax.set_yticks(ticks, labels=[f'{c} ({n})' for c, n in zip(classes, cases[:, 0])])
+    fig.colorbar(image, ax=ax, shrink=0.8, label='share of the true class\'s cases')
+    found = np.trace(counts)
+    balanced = classify.balanced(table.final['test_per_class'])
+    ax.set_title(f'Final model on the test part: {found} of {counts.sum()} cases right '
+                 f'(accuracy {found / counts.sum():.3f}, balanced {balanced:.3f})',
+                 loc='left', fontsize=7)
+    style.note(fig, 'Each row: the cases of one true class, coloured by the share the model '
+               'put in each predicted class (the diagonal: the share found); numbers count '
+               'cases. A column\'s off-diagonal cells are that class\'s false alarms. The test '
+               'part is scored here, never used to choose.', side)
+    paths = style.save(fig, out_dir, NAME)
+  log(f'figures: wrote {paths[0]}')
+  return paths
