@@ -23,6 +23,7 @@ if __name__ == '__main__':
   _EARLY, _NOTED = cli.note_signals()
 
 import logging  # pylint: disable=g-import-not-at-top,wrong-import-position
+import os  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -84,15 +85,25 @@ def main(argv):
             ('num_chars', NUM_CHARS), ('temperature', TEMPERATURE), ('seed', SEED))
            if flags.FLAGS[name].present})  # Given to another task's model: refused.
     paths = out['paths']
-    if out['plot'] and FIGURES.value:
-      from rnnjax.figures.plots import forecast_plot  # pylint: disable=g-import-not-at-top
-      draw = forecast_plot.plot_panel if out.get('panel') else forecast_plot.plot_forecast
-      paths += draw(**out['plot'])  # matplotlib: only when asked.
-    elif out['plot']:  # An earlier run's figure beside this forecast: said.
-      out['lines'] += [n for n in [predictions.stale_figures_note(out['plot']['out_dir'])]
-                       if n]
+    if out['plot'] and FIGURES.value:  # matplotlib: only when asked.
+      paths += _draw(out)
+    elif out['figure']:  # An earlier run's figure beside these predictions: said.
+      csv = os.path.splitext(os.path.basename(paths[0]))[0]
+      out['lines'] += [n for n in [predictions.stale_figures_note(
+          os.path.dirname(paths[0]), out['figure'], csv,
+          '--figures=false' if out['plot'] else 'no case has a label of a class')] if n]
     print('\n'.join(out['lines']))
     print('wrote ' + ', '.join(paths))
+
+
+def _draw(out: dict) -> list:
+  # pylint: disable=g-import-not-at-top
+  if out['figure'] == 'confusion':
+    from rnnjax.figures.plots import confusion
+    return confusion.draw(**out['plot'])
+  from rnnjax.figures.plots import forecast_plot
+  draw = forecast_plot.plot_panel if out.get('panel') else forecast_plot.plot_forecast
+  return draw(**out['plot'])
 
 
 if __name__ == '__main__':

@@ -371,6 +371,15 @@ def test_predict_classifies_a_ts_file_and_samples_a_prompt(tmp_path, classify_ru
   assert rows[0][:3] == ['case', 'predicted', 'label'] and len(rows) == 371
   assert out['lines'][0].startswith('370 cases, predicted: 1: ')
   assert out['lines'][1].startswith("accuracy against the file's labels:")
+  # The confusion the command draws (confusion.png): every labelled case once, by its
+  # label (rows) and prediction (columns), in the model's order of classes.
+  classes = list(out['plot']['classes'])
+  want = np.zeros((9, 9), int)
+  for r in rows[1:]:
+    want[classes.index(r[2]), classes.index(r[1])] += 1
+  np.testing.assert_array_equal(out['plot']['counts'], want)
+  assert out['figure'] == 'confusion' and out['plot']['what'] == (
+      f'The model on {os.path.basename(path)}')
   # The same cases unlabelled (@classLabel false): the same predictions.
   lines = open(path).read().splitlines()
   cut = lines.index('@data')
@@ -384,6 +393,7 @@ def test_predict_classifies_a_ts_file_and_samples_a_prompt(tmp_path, classify_ru
   assert odd['lines'][1] == ("note: 2 case(s) labelled ['sideways'], not a class of the "
                              'model (1, 2, 3, 4, 5, 6, 7, 8, 9): predicted, left out of the '
                              'accuracy')
+  assert np.sum(odd['plot']['counts']) == 368  # Those two left out.
   known = rows[3:]  # rows[1:3]: the relabelled cases.
   hits = [r[1] == r[2] for r in known]
   found = {c: [r[1] == c for r in known if r[2] == c] for c in '123456789'}
@@ -399,6 +409,7 @@ def test_predict_classifies_a_ts_file_and_samples_a_prompt(tmp_path, classify_ru
   again = _predict(classify_run[1], tmp_path, ts_path=str(tmp_path / 'cases.ts'))
   with open(again['paths'][0]) as f:
     assert [r[1] for r in list(csv.reader(f))[1:]] == [r[1] for r in rows[1:]]
+  assert again['plot'] is None and again['figure'] == 'confusion'  # No label: no figure.
   # Unlabelled without saying so (no @classLabel line): the last field is a channel, read
   # as one where that gives the model's channels, not as a label.
   bare = [l for l in unlabelled if not l.startswith('@classLabel')]
@@ -478,6 +489,16 @@ def test_the_command_writes_csv_and_figure(tmp_path, forecast_run):
   assert sorted(os.listdir(tmp_path / 'good')) == ['forecast.csv', 'forecast.pdf',
                                                     'forecast.png']
   assert '1994-03' in proc.stdout and 'coverage on the test part' in proc.stdout
+
+
+def test_the_command_draws_the_confusion_of_labelled_cases(tmp_path, classify_run):
+  proc = _cli(f'--workdir={classify_run[1]}', f'--out_dir={tmp_path}',
+              f'--ts_path={classify.bundled_path("JapaneseVowels", "test")}')
+  assert proc.returncode == 0, proc.stderr
+  assert sorted(os.listdir(tmp_path)) == ['confusion.pdf', 'confusion.png',
+                                          'predictions.csv']
+  assert proc.stdout.splitlines()[-1] == (f'wrote {tmp_path}/predictions.csv, '
+                                          f'{tmp_path}/confusion.png, {tmp_path}/confusion.pdf')
 
 
 @pytest.mark.parametrize('unbuffered', ['1', ''], ids=['unbuffered', 'buffered'])
@@ -1196,8 +1217,14 @@ def test_a_forecast_without_figures_names_an_earlier_runs_figures_beside_it(tmp_
   assert predictions.stale_figures_note(str(tmp_path)) == ''
   (tmp_path / 'forecast.png').write_bytes(b'')
   assert predictions.stale_figures_note(str(tmp_path)) == (
-      f"note: forecast.png in {tmp_path} is an earlier forecast's, not redrawn "
+      f"note: forecast.png in {tmp_path} is an earlier run's, not redrawn "
       "(--figures=false): not this forecast.csv's")
+  # A classifier's, its cases unlabelled this time.
+  (tmp_path / 'confusion.png').write_bytes(b'')
+  assert predictions.stale_figures_note(
+      str(tmp_path), 'confusion', 'predictions', 'no case has a label of a class') == (
+          f"note: confusion.png in {tmp_path} is an earlier run's, not redrawn (no case has "
+          "a label of a class): not this predictions.csv's")
   (tmp_path / 'forecast.pdf').write_bytes(b'')
   assert 'forecast.png and forecast.pdf in' in predictions.stale_figures_note(str(tmp_path))
 

@@ -23,10 +23,20 @@ def plot_confusion(table: load.Table, out_dir: str, *, log=print) -> list:
     log('figures: confusion skipped (summary.json holds no final model\'s test confusion: '
         'a sweep before 2026-12-08, or one stopped before its final model)')
     return []
-  classes = list(table.final['test_per_class'])
+  paths = draw(out_dir, counts, list(table.final['test_per_class']),
+               what='Final model on the test part',
+               note='The test part is scored here, never used to choose.')
+  log(f'figures: wrote {paths[0]}')
+  return paths
+
+
+def draw(out_dir: str, counts, classes: list, *, what: str, note: str = '') -> list:
+  """Writes NAME.png/pdf of `counts` ([[int]], rows true class, columns predicted, in the
+  order of `classes`), titled `what` and its accuracies; returns the paths."""
   counts = np.asarray(counts, np.int64)
   cases = counts.sum(axis=1, keepdims=True)
   shares = np.divide(counts, cases, out=np.full(counts.shape, np.nan), where=cases > 0)
+  classes = [str(c) for c in classes]
   k = len(classes)
   side = min(style.FULL_WIDTH, max(style.COLUMN_WIDTH, 0.32 * k + 1.4))
   cmap = matplotlib.colormaps['viridis'].with_extremes(bad='#e6e6e6')
@@ -37,6 +47,7 @@ def plot_confusion(table: load.Table, out_dir: str, *, log=print) -> list:
     ax.grid(False)
     ticks = np.arange(k)
     ax.set_xticks(ticks, labels=classes, rotation=90 if max(map(len, classes)) > 3 else 0)
+    ax.set_yticks(ticks, labels=[f'{c} ({n})' for c, n in zip(classes, cases[:, 0])])
     ax.set_xlabel('predicted class')
     ax.set_ylabel('true class (cases)')
     if k <= MAX_NUMBERED:
@@ -46,17 +57,17 @@ def plot_confusion(table: load.Table, out_dir: str, *, log=print) -> list:
             colour = style.text_colour(cmap(shares[i, j])) if cases[i, 0] else 'black'
             ax.text(j, i, str(counts[i, j]), ha='center', va='center',
                     fontsize=6 if k <= 10 else 4.5, color=colour)
-    ax.set_yticks(ticks, labels=[f'{c} ({n})' for c, n in zip(classes, cases[:, 0])])
     fig.colorbar(image, ax=ax, shrink=0.8, label='share of the true class\'s cases')
-    found = np.trace(counts)
-    balanced = classify.balanced(table.final['test_per_class'])
-    ax.set_title(f'Final model on the test part: {found} of {counts.sum()} cases right '
-                 f'(accuracy {found / counts.sum():.3f}, balanced {balanced:.3f})',
-                 loc='left', fontsize=7)
+    found, total = int(np.trace(counts)), int(counts.sum())
+    per_class = {c: {'cases': int(n), 'found': int(counts[i, i])}
+                 for i, (c, n) in enumerate(zip(classes, cases[:, 0]))}
+    # Above the colour bar too (an axes' title would run into it).
+    fig.suptitle(f'{what}:\n{found} of {total} cases right (accuracy {found / total:.3f}, '
+                 f'balanced {classify.balanced(per_class):.3f})', x=0.01, ha='left',
+                 fontsize=7)
     style.note(fig, 'Each row: the cases of one true class, coloured by the share the model '
                'put in each predicted class (the diagonal: the share found); numbers count '
-               'cases. A column\'s off-diagonal cells are that class\'s false alarms. The test '
-               'part is scored here, never used to choose.', side)
-    paths = style.save(fig, out_dir, NAME)
-  log(f'figures: wrote {paths[0]}')
-  return paths
+               'cases' + ('' if k <= MAX_NUMBERED else f' (written up to {MAX_NUMBERED} '
+                          'classes)') + '. A column\'s off-diagonal cells are that class\'s '
+               'false alarms. ' + note, side)
+    return style.save(fig, out_dir, NAME)

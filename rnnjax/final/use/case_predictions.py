@@ -107,8 +107,11 @@ def rows(model, probs, labels, ids) -> tuple[list, list]:
   return header, out
 
 
-def predict(model, cases, labels, ids) -> tuple[list, list, list]:
-  """(lines to print, header, rows) of the model's predictions of `cases`."""
+def predict(model, cases, labels, ids) -> tuple[list, list, list, list | None]:
+  """(lines to print, header, rows, confusion) of the model's predictions of `cases`;
+  confusion: where some are labelled with a class of the model, their counts by true
+  (rows) and predicted class (columns), in the model's order of classes (data/classify.py
+  `confusion`), else None."""
   probs = model.predict_proba(cases)
   header, table = rows(model, probs, labels, ids)
   predicted = [row[1] for row in table]
@@ -135,4 +138,7 @@ def predict(model, cases, labels, ids) -> tuple[list, list, list]:
           f' ({len(known)} cases)' if unknown or unlabelled else '') + f'; balanced accuracy '
           f'{classify.balanced(per_class):.4f}; found per class: ' +
           words.found_per_class(per_class))
-  return lines, header, table
+      index = {c: i for i, c in enumerate(classes)}
+      return lines, header, table, classify.confusion(
+          [index[p] for p, _ in known], [index[l] for _, l in known], len(classes))
+  return lines, header, table, None

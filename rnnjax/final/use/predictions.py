@@ -113,15 +113,16 @@ def _final_words(model) -> str:
   return FINAL_WORDS.get(model.kind, f'The {model.kind} final model')
 
 
-def stale_figures_note(out_dir: str, name: str = 'forecast') -> str:
-  """The note for a forecast written without its figure (--figures=false) beside an
-  earlier run's NAME.png / NAME.pdf, which no longer draws forecast.csv ('' where none)."""
+def stale_figures_note(out_dir: str, name: str = 'forecast', csv: str = 'forecast',
+                       reason: str = '--figures=false') -> str:
+  """The note for predictions written without their figure (`reason`) beside an earlier
+  run's NAME.png / NAME.pdf, which does not draw CSV.csv ('' where none)."""
   old = [f'{name}.{ext}' for ext in ('png', 'pdf')
          if os.path.exists(os.path.join(out_dir, f'{name}.{ext}'))]
   if not old:
     return ''
   return (f'note: {" and ".join(old)} in {out_dir} {"are" if len(old) > 1 else "is"} an '
-          f'earlier forecast\'s, not redrawn (--figures=false): not this {name}.csv\'s')
+          f'earlier run\'s, not redrawn ({reason}): not this {csv}.csv\'s')
 
 
 def _check_writable(out_dir: str) -> None:
@@ -140,9 +141,11 @@ def _check_writable(out_dir: str) -> None:
 def run(workdir: str, *, steps_ahead=None, csv_path: str = '', future_path: str = '',
         levels=None, ts_path: str = '', prompt: str = '', num_chars=None,
         temperature=None, seed=None, out_dir: str = '', figures: bool = True) -> dict:
-  """Predicts with WORKDIR's final model; returns {'lines': [str], 'paths': written,
+  """Predicts with WORKDIR's final model; returns {'lines': [str], 'paths': written (the
+  CSV first), 'figure': the figure's name (forecast, confusion; None for a sample),
   'plot': keyword arguments of figures.plots.forecast_plot.plot_forecast (a panel's:
-  plot_panel, and 'panel': True) or None}.
+  plot_panel, and 'panel': True), of figures.plots.confusion.draw for classified cases
+  with labels, or None}.
 
   Forecast (steps_ahead: default the horizon; csv_path, future_path, levels: default
   arguments.LEVELS), classify (ts_path) or sample (prompt, num_chars, temperature,
@@ -221,7 +224,7 @@ def _forecast(model, out_dir, loaded, steps, csv_path, future_path, levels):
               note=f'{_final_words(model)}. Intervals: split conformal on validation '
                    f'errors, per step ahead (never narrower than an earlier step\'s).'
                    f'{caption_notes(coverage)} {notes}'.rstrip())
-  return {'lines': lines, 'paths': [path], 'plot': plot}
+  return {'lines': lines, 'paths': [path], 'plot': plot, 'figure': 'forecast'}
 
 
 def coverage_lines(model, levels, csv_path: str = '') -> list:
@@ -326,15 +329,18 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels, figures
                    'conformal on validation errors scaled per series, per step ahead '
                    '(never narrower than an earlier step\'s).' + caption_notes(coverage) +
                    ''.join(' ' + n for n in notes))
-  return {'lines': lines, 'paths': [path], 'plot': plot, 'panel': True}
+  return {'lines': lines, 'paths': [path], 'plot': plot, 'figure': 'forecast',
+          'panel': True}
 
 
 def _classify(model, out_dir, ts_path, csv_path):
   cases, labels, ids = case_predictions.read(model, ts_path, csv_path)
-  lines, header, rows = case_predictions.predict(model, cases, labels, ids)
+  lines, header, rows, counts = case_predictions.predict(model, cases, labels, ids)
   path = os.path.join(out_dir, 'predictions.csv')
   write_csv(path, header, rows)
-  return {'lines': lines, 'paths': [path], 'plot': None}
+  plot = counts and dict(out_dir=out_dir, counts=counts, classes=model.transform['classes'],
+                         what=f'The model on {os.path.basename(ts_path or csv_path)}')
+  return {'lines': lines, 'paths': [path], 'plot': plot or None, 'figure': 'confusion'}
 
 
 def _sample(model, out_dir, prompt, num_chars, temperature, seed):
@@ -346,4 +352,4 @@ def _sample(model, out_dir, prompt, num_chars, temperature, seed):
   notes = [f'note: --prompt holds {len(chars)} character(s) the model\'s vocabulary lacks '
            f'({text_lib.shown(chars)}; {count} occurrence(s)): read as '
            f'{text_lib.SHOWN_UNKNOWN}, its token for any other character'] if count else []
-  return {'lines': notes + [written], 'paths': [path], 'plot': None}
+  return {'lines': notes + [written], 'paths': [path], 'plot': None, 'figure': None}
