@@ -128,17 +128,17 @@ def split_text(text: str, *, val_size: int = 0, test_size: int = 0,
            'test': tokens[val_end:]}
   info = {'source': source, 'characters': {k: int(len(v)) for k, v in parts.items()},
           'vocab_size': len(vocab),
-          'unseen_in_train': _unseen(text[:train_end], {'val': text[train_end:val_end],
-                                               'test': text[val_end:]}, vocab)}
+          'unseen_in_train': _unseen(text[:train_end], vocab, val=text[train_end:val_end],
+                                     test=text[val_end:])}
   return TextData(vocab=vocab, tokens=parts, info=info)
 
 
-def _unseen(train: str, held_out: dict, vocab: str) -> dict:
+def _unseen(train: str, vocab: str, **held_out: str) -> dict:
   """{part: {'characters', 'occurrences'[, 'unknown', 'unknown_occurrences']}} for each
   held-out part with characters that the training part never holds (their tokens'
   probabilities were never trained), in vocabulary order, and how often they occur;
   'unknown': those of them the vocabulary lacks (test's alone: read as UNKNOWN)."""
-  out = {}
+  out, train = {}, ''.join(sorted(set(train)))
   for part, chars in held_out.items():
     never, count = outside(chars, train)
     if count:

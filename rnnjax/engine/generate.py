@@ -4,9 +4,10 @@ The model reads one character at a time as a one-hot vector (`cfg.input_size` = 
 vocabulary size) and its readout gives the logits of the next character
 (`cfg.output_size` = V). `sample` first feeds a `prime` through the stack from a zero
 state, then draws each next character from softmax(logits / temperature) and feeds it
-back (Graves 2013; Karpathy et al. 2015); `never`, a token never drawn (the vocabulary's
-unknown character, data/text.py `unknown_token`; -1: none). No dropout. Everything after the argument
-checks is one jitted program: `lax.scan` over the prime, then over the drawn characters.
+back (Graves 2013; Karpathy et al. 2015); `never` is a token never drawn (the
+vocabulary's unknown character, data/text.py `unknown_token`; -1: none). No dropout.
+Everything after the argument checks is one jitted program: `lax.scan` over the prime,
+then over the drawn characters.
 
 Works on one member's parameters; take member i of a population with
 `jax.tree.map(lambda a: a[i], params)`.

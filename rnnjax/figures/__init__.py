@@ -12,7 +12,8 @@
               `anova` (its arithmetic)
   plots/      one module per figure: `sensitivity`, `heatmap`, `curves` (which reads the
               learning curves), `importance_plot`, `schedules` for PBT (which reads its
-              records), `confusion` for a classifier's final model, `forecast_plot` for experiments/predict.py, `comparison` for
+              records), `confusion` for a classifier's (and predict's labelled cases),
+              `forecast_plot` for experiments/predict.py, `comparison` for
               experiments/search_comparison.py, `compare_plot` for `compare`
 """
 

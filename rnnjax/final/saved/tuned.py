@@ -284,8 +284,9 @@ class TunedModel(members.Members):
     """A character model's vocabulary: the characters it has probabilities for (those of
     the sweep's training and validation parts, and U+FFFD), sorted, in the order of its
     tokens. A text or prompt's other characters are read as U+FFFD, the unknown
-    character's token, as the sweep read its test part's (`text.outside` finds them);
-    a sample never draws it. (A model saved before U+FFFD was added refuses them.)"""
+    character's token, as the sweep read its test part's (rnnjax.data.text.outside
+    finds them); a sample never draws it. (A model saved before U+FFFD was added refuses
+    them.)"""
     self._task_is(('charlm',), 'vocab')
     return self.transform['vocab']
 
