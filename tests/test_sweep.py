@@ -479,8 +479,8 @@ def test_a_dry_run_times_a_charlm_sample_and_the_figures_it_is_asked_for(tmp_pat
   drawn = []
   lines = []
   plan = sweep.run_sweep(spec, str(tmp_path / 'wd'), dry_run=True, log=lines.append,
-                         figures=lambda axes, search: drawn.append((axes, search)) or 7.0)
-  assert drawn == [(('learning_rate',), 'grid')] and plan['figures_s'] == 7.0
+                         figures=lambda *how: drawn.append(how) or 7.0)
+  assert drawn == [(('learning_rate',), 'grid', 'charlm')] and plan['figures_s'] == 7.0
   assert plan['sample_s'] > 0 and ', the sample ' in lines[-1].splitlines()[-1]
   assert lines[-1].splitlines()[-1].endswith(', figures 7 s)')
   plan = sweep.run_sweep(dataclasses.replace(spec, sample_chars=0), str(tmp_path / 'wd'),
