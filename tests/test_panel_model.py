@@ -304,11 +304,16 @@ def test_predict_writes_h_rows_per_series_continuing_ds(tmp_path, held_out, give
   picks = panel_shown.shown(IDS, mase, metric='MASE')  # --selection=mase's.
   assert picks[0] == (min(mase, key=mase.get), f'best test MASE {min(mase.values()):.3f}')
   # Given a test file: from the end of train, ds continuing the train part's times.
-  predictions.run(given[1], out_dir=str(tmp_path / 'b'), steps_ahead=6)
+  from_train = predictions.run(given[1], out_dir=str(tmp_path / 'b'), steps_ahead=6)
   _, rows = _rows(tmp_path / 'b' / 'forecast.csv')
   assert len(rows) == 6 * len(IDS)
   train_end = int(whole[IDS[0]][1][-HORIZON - 1])
   assert [r[1] for r in rows[:6]] == [str(train_end + s) for s in range(1, 7)]
+  # Said on the console too (a user's finding: only the figure's caption said it).
+  said = ("note: forecast from the end of each series' train part: the sweep's test part "
+          'was given (--test_path, or a bundled panel\'s), so these steps are its period; '
+          '--csv_path with the newest points forecasts past them')
+  assert said in from_train['lines'] and said not in out['lines']
 
 
 

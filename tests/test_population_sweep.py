@@ -4,6 +4,7 @@ Most bad inputs run the entry point in this process (absl's flags parsed anew ea
 time); a few, and the runs that train, go through a real process as a user's would.
 """
 
+import gzip
 import os
 import subprocess
 import sys
@@ -41,6 +42,8 @@ def _files(tmp_path):
   (tmp_path / 'latin1.flags').write_bytes('--hidden_size=8\n# caf\xe9\n'.encode('latin-1'))
   (tmp_path / 'outer.flags').write_text(f'--flagfile={tmp_path}/latin1.flags\n')
   (tmp_path / 'nested.flags').write_text(f'--hidden_size=8\n--flagfile={tmp_path}/nope.flags\n')
+  (tmp_path / 'short.txt').write_text('abcdefghijkl')
+  (tmp_path / 'plays.txt.gz').write_bytes(gzip.compress(b'ROMEO: hello\n' * 40))
 
 
 BAD_INPUT = [
@@ -107,6 +110,16 @@ BAD_INPUT = [
     # Refused before training, not read as "the default" or failing at the end.
     (['--task=charlm', '--dataset=shakespeare', '--sample_chars=-1'],
      'error: --sample_chars: -1 must be >= 0'),
+    (['--task=charlm', '--dataset=shakespeare', '--sample_chars=2000000'],
+     'error: --sample_chars: 2000000 is more than a sample draws (1,048,576 at most, as '
+     'predict --num_chars)'),
+    (['--task=charlm', '--text_path={tmp}/short.txt'],
+     'error: --seq_len: 64 is not shorter than the training text (8 characters: '
+     '--text_path={tmp}/short.txt holds 12, validation and test take 2 and 2); a longer '
+     'text, or a shorter --seq_len'),
+    (['--task=charlm', '--text_path={tmp}/plays.txt.gz'],
+     'error: --text_path: {tmp}/plays.txt.gz: is not UTF-8 text (invalid start byte at '
+     'byte 1); it is a gzip file: decompress it first'),
     (['--val_size=-1'], 'error: --val_size: -1 must be >= 0'),
     (['--val_size=0.5'], "error: flag --val_size=0.5: '0.5' is not a whole number"),
     (['--temperature=warm'], "error: flag --temperature=warm: 'warm' is not a number"),

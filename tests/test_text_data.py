@@ -251,3 +251,11 @@ def test_held_out_characters_training_never_shows_are_counted_and_noted():
                      'U+FFFD (\ufffd), its token for any other character')
   plain = text.split_text(SAMPLE * 2, val_size=10, test_size=10)
   assert plain.info['unseen_in_train'] == {} and len(text.notes(plain)) == 1
+  # A text's own U+FFFD (bytes once undecodable) shares the unknown character's token:
+  # said, since a sample never draws it.
+  own = text.split_text('ab\ufffd' * 20 + 'ab', val_size=2, test_size=2)
+  assert own.vocab == 'ab' + text.UNKNOWN and own.info['own_unknown'] == 20
+  assert text.notes(own)[1] == ('note: the training and validation parts hold U+FFFD '
+                                '(\ufffd) itself 20 time(s) (bytes once undecodable?): it is '
+                                'the token of any character the vocabulary lacks, and a '
+                                'sample never draws it')

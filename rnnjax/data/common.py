@@ -105,7 +105,12 @@ def read_file(path: str, *, flag: str = '', kind: str = 'a text file') -> str:
     with open(path, encoding='utf-8-sig', newline='') as f:
       return f.read()
   except UnicodeDecodeError as e:
-    raise InputError(f'{where}: is not UTF-8 text ({e.reason} at byte {e.start})') from None
+    with open(path, 'rb') as f:  # A compressed file: said (the bundled texts are .gz).
+      packed = {b'\x1f\x8b': 'gzip', b'PK': 'zip', b'BZ': 'bzip2',
+                b'\xfd7': 'xz'}.get(f.read(2))
+    hint = f'; it is a {packed} file: decompress it first' if packed else ''
+    raise InputError(f'{where}: is not UTF-8 text ({e.reason} at byte {e.start}){hint}'
+                     ) from None
   except OSError as e:
     raise InputError(f'{where}: cannot read ({e.strerror})') from None
 

@@ -33,6 +33,8 @@ DEFAULT_HOLDOUT_FRACTION = 0.02
 UNKNOWN = '\ufffd'
 SHOWN_UNKNOWN = 'U+FFFD (\ufffd)'
 MIN_STREAM = 256  # Predictions an evaluation row holds at least (num_streams).
+MAX_DRAWN = 2 ** 20  # Characters a sample draws at most (a million: ~20 s on a 2-core
+# CPU; a served model's one request must not take every byte of its machine).
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,6 +132,9 @@ def split_text(text: str, *, val_size: int = 0, test_size: int = 0,
           'vocab_size': len(vocab),
           'unseen_in_train': _unseen(text[:train_end], vocab, val=text[train_end:val_end],
                                      test=text[val_end:])}
+  own = text.count(UNKNOWN, 0, val_end)
+  if own:
+    info['own_unknown'] = own
   return TextData(vocab=vocab, tokens=parts, info=info)
 
 
@@ -169,6 +174,11 @@ def notes(data: TextData) -> tuple:
                  'kept as written: \'\\r\' is a character of the vocabulary; a text to score '
                  'or a prompt read with open(path, newline=\'\') keeps them too (open() '
                  'alone turns them into \\n)')
+  own = data.info.get('own_unknown', 0)
+  if own:  # Undecodable bytes a text was saved with, most likely: one token with the rest.
+    lines.append(f'note: the training and validation parts hold {SHOWN_UNKNOWN} itself '
+                 f'{own:,} time(s) (bytes once undecodable?): it is the token of any '
+                 'character the vocabulary lacks, and a sample never draws it')
   names = {'val': 'validation', 'test': 'test'}
   for part, unseen in data.info['unseen_in_train'].items():
     chars = unseen['characters']

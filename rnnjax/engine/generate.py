@@ -14,6 +14,7 @@ Works on one member's parameters; take member i of a population with
 """
 
 import functools
+import zlib
 
 import jax
 import jax.numpy as jnp
@@ -53,6 +54,15 @@ def step_logits(cfg: model.ModelConfig, params, tokens):
   return logits
 
 
+def prompted(key, prime) -> jax.Array:
+  """The key the characters after `prime` are drawn with: `key` folded with a checksum of
+  the prime's tokens (CRC-32), so that one seed draws apart after different prompts
+  (character i's key alone, fold_in(key, i), would draw the same noise after every
+  prompt, and the texts would soon run together)."""
+  tokens = np.ascontiguousarray(np.asarray(prime, np.int32))
+  return jax.random.fold_in(key, zlib.crc32(tokens.tobytes()) & 0x7FFFFFFF)
+
+
 def _draw(feed, carries, logits, key, num_chars, temperature, never):
   """<int32>[num_chars]: tokens drawn one after another at `temperature`, each fed back
   (`feed(carries, token) -> (carries, next logits)`), starting from `logits`; the token
@@ -86,8 +96,8 @@ def sample(cfg: model.ModelConfig, params, *, key, num_chars: int,
            temperature: float = 1.0, prime, never: int = -1) -> jax.Array:
   """Draws `num_chars` characters after `prime`.
 
-  Character i is drawn with `jax.random.fold_in(key, i)`; the same key gives
-  the same text. `temperature` is traced (changing it does not recompile); towards 0 the
+  Character i is drawn with `jax.random.fold_in(prompted(key, prime), i)`; the same
+  key and prime give the same text. `temperature` is traced (changing it does not recompile); towards 0 the
   draw becomes the argmax, which 0 takes (greedy decoding), and above 1 it flattens the
   distribution.
 
@@ -112,8 +122,8 @@ def sample(cfg: model.ModelConfig, params, *, key, num_chars: int,
   if cfg.input_size != cfg.output_size:
     raise ValueError(f'a character model has input_size = output_size = V, got '
                      f'{cfg.input_size} and {cfg.output_size}')
-  return _sample(cfg, num_chars, params, key, jnp.float32(temperature), prime,
-                 jnp.int32(never))
+  return _sample(cfg, num_chars, params, prompted(key, prime), jnp.float32(temperature),
+                 prime, jnp.int32(never))
 
 
 def sample_ensemble(cfgs, params, weights, *, key, num_chars: int,
@@ -138,7 +148,8 @@ def sample_ensemble(cfgs, params, weights, *, key, num_chars: int,
   padded = np.zeros(sharding.shape_bucket(len(prime)), np.int32)
   padded[:len(prime)] = prime
   out = _sample_ensemble(tuple(cfgs), sharding.shape_bucket(num_chars), tuple(params),
-                         tuple(weights), key, jnp.float32(temperature), padded,
+                         tuple(weights), prompted(key, prime), jnp.float32(temperature),
+                         padded,
                          jnp.int32(len(prime)), jnp.int32(never))
   return out[:num_chars]
 

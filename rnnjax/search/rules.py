@@ -12,6 +12,7 @@ import numpy as np
 from rnnjax.data import gap_fill
 from rnnjax.data import statistical
 from rnnjax.data import task_data
+from rnnjax.data import text as text_lib
 from rnnjax.engine import tasks
 from rnnjax.errors import InputError
 from rnnjax.search import hparams
@@ -96,6 +97,9 @@ def check(spec: SweepSpec):
   for flag in ('val_size', 'test_size', 'patience', 'seed', 'sample_chars'):
     if getattr(spec, flag) < 0:
       raise InputError(f'--{flag}: {getattr(spec, flag)} must be >= 0')
+  if spec.sample_chars > text_lib.MAX_DRAWN:
+    raise InputError(f'--sample_chars: {spec.sample_chars} is more than a sample draws '
+                     f'({text_lib.MAX_DRAWN:,} at most, as predict --num_chars)')
   if spec.season < -1:
     raise InputError(f'--season: {spec.season}; expected a season length >= 1, 0 for none '
                      'or -1 for the data\'s own')

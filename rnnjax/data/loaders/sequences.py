@@ -67,8 +67,11 @@ def load_charlm(*, dataset, seed, val_size, test_size, text_path='', seq_len=64)
                    val_size=val_size, test_size=test_size)
   train = data.tokens['train']
   if len(train) <= seq_len + 1:
+    n = data.info['characters']
     raise InputError(f'--seq_len: {seq_len} is not shorter than the training text '
-                     f'({len(train)} characters)')
+                     f'({len(train)} characters: {data.info["source"]} holds '
+                     f'{sum(n.values()):,}, validation and test take {n["val"]:,} and '
+                     f'{n["test"]:,}); a longer text, or a shorter --seq_len')
   arrays = {'train': {'tokens': train}}
   for split in ('val', 'test'):
     x, y, mask = text.streams(data.tokens[split],

@@ -8,6 +8,7 @@ import numbers
 import jax
 import numpy as np
 
+from rnnjax.data import text as text_lib
 from rnnjax.errors import InputError
 from rnnjax.errors import RowsAheadError
 
@@ -16,8 +17,7 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 LEVELS = (0.8, 0.95)  # Prediction intervals' coverages.
 NUM_CHARS = 200  # Characters a character model writes,
 TEMPERATURE = 0.8  # at this sampling temperature.
-MAX_NUM_CHARS = 2 ** 20  # At most (a million characters: ~20 s on a 2-core CPU; a served
-# model's one request must not take every byte of its machine).
+MAX_NUM_CHARS = text_lib.MAX_DRAWN  # At most, as the sweep's --sample_chars.
 MAX_SEED = 2 ** 32 - 1  # jax.random.key keeps a seed's low 32 bits: larger ones repeat.
 # The advice of a history ending in rows without a target (forecasting.trailing_note,
 # panel_histories.trailing_note), which `plan_noted` finds among the notes.

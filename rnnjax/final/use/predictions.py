@@ -308,6 +308,10 @@ def _panel(model, out_dir, loaded, steps, csv_path, future_path, levels, figures
       scored=any(label.startswith(('best', 'worst')) for _, label in picks))]
   coverage = coverage_lines(model, levels, csv_path)
   lines += [f'note: {n}' for n in read_notes + fc['notes']] + coverage
+  if not csv_path and model.manifest['panel']['forecast_from'] == 'train_end':
+    lines.append('note: forecast from the end of each series\' train part: the sweep\'s '
+                 'test part was given (--test_path, or a bundled panel\'s), so these steps '
+                 'are its period; --csv_path with the newest points forecasts past them')
   lines.append(f'{len(ids)} series x {steps} steps; model loaded in {loaded:.2f} s, '
                f'forecast in {took:.2f} s')
   path = os.path.join(out_dir, 'forecast.csv')
