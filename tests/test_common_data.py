@@ -1,5 +1,8 @@
 """Tests for rnnjax/data/common.py: held-out sizes, reading a user's file, filling gaps."""
 
+import bz2
+import gzip
+import lzma
 import re
 
 import numpy as np
@@ -99,6 +102,24 @@ def test_read_file_errors_name_flag_and_file(tmp_path, flag):
     where = f'{flag}: {path}' if flag else path
     with pytest.raises(InputError, match=f'^{re.escape(where)}: {message}$'):
       common.read_file(path, flag=flag)
+
+
+def test_a_compressed_file_is_named_by_its_signature_alone(tmp_path):
+  """A gzip, zip, bzip2 or xz file is said to be one; a text that merely starts with
+  the first letters of a signature (`PK`, `BZ`) is not."""
+  packed = {'gz': gzip.compress(b'x' * 100), 'zip': b'PK\x03\x04\x14\x00\xff\xfe',
+            'bz2': bz2.compress(b'x' * 100), 'xz': lzma.compress(b'x' * 100)}
+  kinds = {'gz': 'gzip', 'zip': 'zip', 'bz2': 'bzip2', 'xz': 'xz'}
+  for ext, data in packed.items():
+    (tmp_path / f'f.{ext}').write_bytes(data)
+    with pytest.raises(InputError, match=f'; it is a {kinds[ext]} file: decompress it '
+                                         'first$'):
+      common.read_file(str(tmp_path / f'f.{ext}'))
+  for head in ('PKG,value', 'BZ Bergen'):
+    (tmp_path / 'latin.csv').write_bytes(f'{head}\ncaf\u00e9,1\n'.encode('latin-1'))
+    with pytest.raises(InputError, match=r'is not UTF-8 text \(invalid continuation byte at '
+                                         r'byte \d+\)$'):
+      common.read_file(str(tmp_path / 'latin.csv'))
 
 
 def _load(kind, path):

@@ -26,6 +26,7 @@ from rnnjax.data import text
 from rnnjax.errors import InputError
 from rnnjax.figures.plots import forecast_plot
 from rnnjax.final.saved import arguments
+from rnnjax.final.saved import characters
 from rnnjax.final.saved import intervals
 from rnnjax.final.saved import tuned
 from rnnjax.final.use import predictions
@@ -438,6 +439,12 @@ def test_predict_classifies_a_ts_file_and_samples_a_prompt(tmp_path, classify_ru
                              'lacks (\u2603; 2 occurrence(s)): read as U+FFFD (\ufffd), its '
                              'token for any other character')
   assert len(out['lines']) == 2 and out['lines'][1].startswith('ROMEO\u2603\u2603')
+  # A command line's non-UTF-8 byte (a lone surrogate): read and written as U+FFFD.
+  out = _predict(charlm_run[1], tmp_path, prompt='RO\udcffM', num_chars=5)
+  assert out['lines'][0].startswith("note: --prompt holds 1 character(s) the model's "
+                                    "vocabulary lacks ('\\udcff'; 1 occurrence(s))")
+  with open(out['paths'][0], encoding='utf-8') as f:
+    assert f.read() == out['lines'][1] and out['lines'][1].startswith('RO\ufffdM')
 
 
 def _bad_inputs(tmp_path, forecast, classifier, charlm):
@@ -1015,6 +1022,14 @@ def test_python_errors_name_arguments_and_the_command_names_flags(tmp_path, fore
       chars.sample(**kw)
   with pytest.raises(InputError, match=r'^text: a str, not list$'):
     chars.bits_per_char(['ab', 'c'])
+  # A model saved before 2026-12-08 draws with the seed's key alone, as its sweep drew its
+  # sample.txt (since, the key is folded with the prompt: generate.prompted).
+  assert chars.transform['key_by_prompt'] is True
+  after = chars.sample('ROMEO:', num_chars=40, seed=4)
+  del chars.transform['key_by_prompt']
+  before = characters.sample(chars._groups, chars.vocab, text.encode('ROMEO:', chars.vocab),
+                             num_chars=40, temperature=0.8, seed=4, by_prompt=False)
+  assert chars.sample('ROMEO:', num_chars=40, seed=4) == before != after
   # A model saved before U+FFFD joined the vocabulary refuses a character it lacks.
   chars.transform['vocab'] = chars.vocab.replace(text.UNKNOWN, '')
   with pytest.raises(InputError, match=r"^prompt: character '\u2603' \(position 2\) is not "

@@ -1006,8 +1006,14 @@ def test_a_classification_sweeps_figures_draw_what_ranks(tmp_path):
   np.testing.assert_array_equal(np.diag(counts), [v['found'] for v in per_class.values()])
   np.testing.assert_array_equal(counts.sum(1), [v['cases'] for v in per_class.values()])
   np.testing.assert_array_equal(counts.sum(0), [v['predicted'] for v in per_class.values()])
-  logged = []
-  paths = confusion.plot_confusion(table, str(tmp_path / 'fig'), log=logged.append)
+  logged, drawn = [], []
+  draw = confusion.draw
+  confusion.draw = lambda *args, **kw: drawn.append(args) or draw(*args, **kw)
+  try:
+    paths = confusion.plot_confusion(table, str(tmp_path / 'fig'), log=logged.append)
+  finally:
+    confusion.draw = draw
+  assert drawn == [(str(tmp_path / 'fig'), final['test_confusion'], list(per_class))]
   assert [os.path.basename(p) for p in paths] == ['confusion.png', 'confusion.pdf']
   assert logged == [f'figures: wrote {paths[0]}']
   older = dataclasses.replace(table, final={k: v for k, v in final.items()
@@ -1019,6 +1025,22 @@ def test_a_classification_sweeps_figures_draw_what_ranks(tmp_path):
 
 
 @pytest.mark.usefixtures('default_signals')
+def test_the_confusion_figure_draws_each_true_class_as_a_row_of_shares():
+  """Rows: true classes with their case counts; columns: predicted; colour: the share of
+  the row; numbers: the counts, at (predicted, true); an absent class grey."""
+  fig = confusion.figure([[3, 1, 0], [0, 2, 0], [0, 0, 0]], ['a', 'b', 'c'], what='cases')
+  ax = fig.axes[0]
+  shares = ax.images[0].get_array()
+  np.testing.assert_allclose(shares.filled(-1), [[0.75, 0.25, 0], [0, 1, 0], [-1, -1, -1]])
+  assert [t.get_text() for t in ax.get_yticklabels()] == ['a (4)', 'b (2)', 'c (0)']
+  assert [t.get_text() for t in ax.get_xticklabels()] == ['a', 'b', 'c']
+  assert {(t.get_position(), t.get_text()) for t in ax.texts} == {
+      ((0, 0), '3'), ((1, 0), '1'), ((1, 1), '2'), ((2, 2), '0')}
+  assert fig._suptitle.get_text() == ('cases:\n5 of 6 cases right (accuracy 0.833, '
+                                      'balanced 0.875)')
+  assert confusion.figure([[0]], ['a'], what='none')._suptitle.get_text() == 'none: no cases'
+
+
 def test_a_figure_stopped_while_saved_leaves_the_last_one_whole(tmp_path, monkeypatch):
   """SIGTERM while the figures are drawn after a sweep (stop.raising): one Stopped, not
   caught as one figure's failure, and each file is the old one whole, no part of a new."""

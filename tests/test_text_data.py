@@ -38,6 +38,11 @@ def test_encode_unknown_character():
   assert text.outside('azb\u00dfz', vocab) == ('z\u00df', 3)
   assert text.outside('', vocab) == ('', 0)
   assert text.unknown_token(vocab) == 2 and text.unknown_token('ab') == -1
+  # A lone surrogate (a command line's non-UTF-8 byte, as Python reads it): unknown too.
+  np.testing.assert_array_equal(text.encode('a\udcffb', vocab), [0, 2, 1])
+  assert text.outside('a\udcffb', vocab) == ('\udcff', 1)
+  with pytest.raises(InputError, match=r"^text: character '\\udcff' \(position 1\)"):
+    text.encode('a\udcffb', 'ab')
 
 
 def test_split_text_vocab_and_contiguous_splits():
@@ -141,7 +146,7 @@ def test_bundled_shakespeare():
   data = text.load(dataset='shakespeare')
   total = sum(data.info['characters'].values())
   assert total == 4_830_842
-  # 80 characters (none held by the test part alone) and UNKNOWN.
+  # 81 characters (none held by the test part alone) and UNKNOWN.
   assert len(data.vocab) == 82 == data.info['vocab_size']
   assert data.info['unseen_in_train'] == {}
   assert data.vocab == ''.join(sorted(data.vocab))

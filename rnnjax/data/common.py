@@ -106,8 +106,10 @@ def read_file(path: str, *, flag: str = '', kind: str = 'a text file') -> str:
       return f.read()
   except UnicodeDecodeError as e:
     with open(path, 'rb') as f:  # A compressed file: said (the bundled texts are .gz).
-      packed = {b'\x1f\x8b': 'gzip', b'PK': 'zip', b'BZ': 'bzip2',
-                b'\xfd7': 'xz'}.get(f.read(2))
+      head = f.read(6)
+    packed = next((kind for magic, kind in ((b'\x1f\x8b', 'gzip'), (b'PK\x03\x04', 'zip'),
+                                            (b'BZh', 'bzip2'), (b'\xfd7zXZ\x00', 'xz'))
+                   if head.startswith(magic)), '')
     hint = f'; it is a {packed} file: decompress it first' if packed else ''
     raise InputError(f'{where}: is not UTF-8 text ({e.reason} at byte {e.start}){hint}'
                      ) from None

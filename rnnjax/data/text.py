@@ -58,7 +58,9 @@ def bundled_path(dataset: str) -> str:
 
 
 def _code_points(text: str) -> np.ndarray:
-  return np.frombuffer(text.encode('utf-32-le'), np.uint32)
+  # A lone surrogate (a non-UTF-8 byte of a command line, as Python reads it) is a code
+  # point of its own: in no vocabulary, so read as UNKNOWN.
+  return np.frombuffer(text.encode('utf-32-le', 'surrogatepass'), np.uint32)
 
 
 def encode(text: str, vocab: str, *, what: str = 'text') -> np.ndarray:

@@ -93,11 +93,13 @@ def _sample(cfg, num_chars, params, key, temperature, prime, never):
 
 
 def sample(cfg: model.ModelConfig, params, *, key, num_chars: int,
-           temperature: float = 1.0, prime, never: int = -1) -> jax.Array:
+           temperature: float = 1.0, prime, never: int = -1,
+           by_prompt: bool = True) -> jax.Array:
   """Draws `num_chars` characters after `prime`.
 
-  Character i is drawn with `jax.random.fold_in(prompted(key, prime), i)`; the same
-  key and prime give the same text. `temperature` is traced (changing it does not recompile); towards 0 the
+  Character i is drawn with `jax.random.fold_in(prompted(key, prime), i)` (`by_prompt`
+  False: `fold_in(key, i)`, as models saved before 2026-12-08 drew); the same key and
+  prime give the same text. `temperature` is traced (changing it does not recompile); towards 0 the
   draw becomes the argmax, which 0 takes (greedy decoding), and above 1 it flattens the
   distribution.
 
@@ -122,12 +124,13 @@ def sample(cfg: model.ModelConfig, params, *, key, num_chars: int,
   if cfg.input_size != cfg.output_size:
     raise ValueError(f'a character model has input_size = output_size = V, got '
                      f'{cfg.input_size} and {cfg.output_size}')
-  return _sample(cfg, num_chars, params, prompted(key, prime), jnp.float32(temperature),
-                 prime, jnp.int32(never))
+  return _sample(cfg, num_chars, params, prompted(key, prime) if by_prompt else key,
+                 jnp.float32(temperature), prime, jnp.int32(never))
 
 
 def sample_ensemble(cfgs, params, weights, *, key, num_chars: int,
-                    temperature: float = 1.0, prime, never: int = -1) -> jax.Array:
+                    temperature: float = 1.0, prime, never: int = -1,
+                    by_prompt: bool = True) -> jax.Array:
   """Draws `num_chars` characters after `prime` from several models at once (an
   ensemble): every member reads the same characters, and the next one is drawn from
   their weighted mean probabilities raised to 1 / temperature (renormalised).
@@ -138,6 +141,7 @@ def sample_ensemble(cfgs, params, weights, *, key, num_chars: int,
     weights: per group <float32>[M_g], summing to 1 over every group.
     prime: <int>[T0], T0 >= 1.
     never: a token never drawn (-1: none).
+    by_prompt: the key folded with the prime (`prompted`), as `sample`.
   Returns:
     <int32>[num_chars].
   """
@@ -148,7 +152,8 @@ def sample_ensemble(cfgs, params, weights, *, key, num_chars: int,
   padded = np.zeros(sharding.shape_bucket(len(prime)), np.int32)
   padded[:len(prime)] = prime
   out = _sample_ensemble(tuple(cfgs), sharding.shape_bucket(num_chars), tuple(params),
-                         tuple(weights), prompted(key, prime), jnp.float32(temperature),
+                         tuple(weights), prompted(key, prime) if by_prompt else key,
+                         jnp.float32(temperature),
                          padded,
                          jnp.int32(len(prime)), jnp.int32(never))
   return out[:num_chars]

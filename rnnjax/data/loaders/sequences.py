@@ -89,5 +89,7 @@ def load_charlm(*, dataset, seed, val_size, test_size, text_path='', seq_len=64)
       baselines={'uniform': uniform, 'unigram': unigram},
       info=dict(data.info, eval_streams=int(arrays['val']['x'].shape[0])),
       notes=text.notes(data), vocab=data.vocab, prime=data.tokens['val'][:seq_len],
+      # key_by_prompt: a sample's key folded with its prompt (engine/generate.py).
       transform={'vocab': data.vocab, 'eval_streams': EVAL_STREAMS, 'seq_len': seq_len,
+                 'key_by_prompt': True,
                  'prime': text.decode(data.tokens['val'][:seq_len], data.vocab)})

@@ -33,6 +33,13 @@ def plot_confusion(table: load.Table, out_dir: str, *, log=print) -> list:
 def draw(out_dir: str, counts, classes: list, *, what: str, note: str = '') -> list:
   """Writes NAME.png/pdf of `counts` ([[int]], rows true class, columns predicted, in the
   order of `classes`), titled `what` and its accuracies; returns the paths."""
+  with style.context():
+    return style.save(figure(counts, classes, what=what, note=note), out_dir, NAME)
+
+
+def figure(counts, classes: list, *, what: str, note: str = ''):
+  """The figure `draw` writes (built in the house style where called inside
+  style.context())."""
   counts = np.asarray(counts, np.int64)
   cases = counts.sum(axis=1, keepdims=True)
   shares = np.divide(counts, cases, out=np.full(counts.shape, np.nan), where=cases > 0)
@@ -40,34 +47,33 @@ def draw(out_dir: str, counts, classes: list, *, what: str, note: str = '') -> l
   k = len(classes)
   side = min(style.FULL_WIDTH, max(style.COLUMN_WIDTH, 0.32 * k + 1.4))
   cmap = matplotlib.colormaps['viridis'].with_extremes(bad='#e6e6e6')
-  with style.context():
-    fig = style.new_figure(side, side * 0.92 + 0.35)
-    ax = fig.add_subplot()
-    image = ax.imshow(np.ma.masked_invalid(shares), cmap=cmap, vmin=0, vmax=1)
-    ax.grid(False)
-    ticks = np.arange(k)
-    ax.set_xticks(ticks, labels=classes, rotation=90 if max(map(len, classes)) > 3 else 0)
-    ax.set_yticks(ticks, labels=[f'{c} ({n})' for c, n in zip(classes, cases[:, 0])])
-    ax.set_xlabel('predicted class')
-    ax.set_ylabel('true class (cases)')
-    if k <= MAX_NUMBERED:
-      for i in range(k):
-        for j in range(k):
-          if counts[i, j] or i == j:
-            colour = style.text_colour(cmap(shares[i, j])) if cases[i, 0] else 'black'
-            ax.text(j, i, str(counts[i, j]), ha='center', va='center',
-                    fontsize=6 if k <= 10 else 4.5, color=colour)
-    fig.colorbar(image, ax=ax, shrink=0.8, label='share of the true class\'s cases')
-    found, total = int(np.trace(counts)), int(counts.sum())
-    per_class = {c: {'cases': int(n), 'found': int(counts[i, i])}
-                 for i, (c, n) in enumerate(zip(classes, cases[:, 0]))}
-    # Above the colour bar too (an axes' title would run into it).
-    fig.suptitle(f'{what}:\n{found} of {total} cases right (accuracy {found / total:.3f}, '
-                 f'balanced {classify.balanced(per_class):.3f})', x=0.01, ha='left',
-                 fontsize=7)
-    style.note(fig, 'Each row: the cases of one true class, coloured by the share the model '
-               'put in each predicted class (the diagonal: the share found); numbers count '
-               'cases' + ('' if k <= MAX_NUMBERED else f' (written up to {MAX_NUMBERED} '
-                          'classes)') + '. A column\'s off-diagonal cells are that class\'s '
-               'false alarms. ' + note, side)
-    return style.save(fig, out_dir, NAME)
+  fig = style.new_figure(side, side * 0.92 + 0.35)
+  ax = fig.add_subplot()
+  image = ax.imshow(np.ma.masked_invalid(shares), cmap=cmap, vmin=0, vmax=1)
+  ax.grid(False)
+  ticks = np.arange(k)
+  ax.set_xticks(ticks, labels=classes, rotation=90 if max(map(len, classes)) > 3 else 0)
+  ax.set_yticks(ticks, labels=[f'{c} ({n})' for c, n in zip(classes, cases[:, 0])])
+  ax.set_xlabel('predicted class')
+  ax.set_ylabel('true class (cases)')
+  if k <= MAX_NUMBERED:
+    for i in range(k):
+      for j in range(k):
+        if counts[i, j] or i == j:
+          colour = style.text_colour(cmap(shares[i, j])) if cases[i, 0] else 'black'
+          ax.text(j, i, str(counts[i, j]), ha='center', va='center',
+                  fontsize=6 if k <= 10 else 4.5, color=colour)
+  fig.colorbar(image, ax=ax, shrink=0.8, label='share of the true class\'s cases')
+  found, total = int(np.trace(counts)), int(counts.sum())
+  per_class = {c: {'cases': int(n), 'found': int(counts[i, i])}
+               for i, (c, n) in enumerate(zip(classes, cases[:, 0]))}
+  # Above the colour bar too (an axes' title would run into it).
+  fig.suptitle(f'{what}:\n{found} of {total} cases right (accuracy {found / total:.3f}, '
+               f'balanced {classify.balanced(per_class):.3f})' if total else
+               f'{what}: no cases', x=0.01, ha='left', fontsize=7)
+  style.note(fig, 'Each row: the cases of one true class, coloured by the share the model '
+             'put in each predicted class (the diagonal: the share found); numbers count '
+             'cases' + ('' if k <= MAX_NUMBERED else f' (written up to {MAX_NUMBERED} '
+                        'classes)') + '. A column\'s off-diagonal cells are that class\'s '
+             'false alarms. ' + note, side)
+  return fig

@@ -35,15 +35,16 @@ def scored_streams(transform, tokens_) -> tuple:
 
 
 def sample(groups, vocab: str, prime, *, num_chars: int, temperature: float,
-           seed: int) -> str:
+           seed: int, by_prompt: bool) -> str:
   """`num_chars` characters after the tokens `prime`, drawn from the members' (the
   model_files.Group `groups`') next-character probabilities averaged with their weights,
-  sharpened by `temperature`."""
+  sharpened by `temperature`; `by_prompt`: the seed's key folded with the prime, as the
+  sweep drew (generate.prompted; False for a model saved before 2026-12-08)."""
   total = np.concatenate([np.asarray(g.weights, np.float64) for g in groups]).sum()
   cfgs = tuple(g.cfg.model for g in groups)
   params = tuple(jax.tree.map(jnp.asarray, g.params) for g in groups)
   weights = tuple(jnp.asarray(np.asarray(g.weights) / total, jnp.float32) for g in groups)
   out = generate.sample_ensemble(cfgs, params, weights, key=jax.random.key(seed),
                                  num_chars=num_chars, temperature=temperature, prime=prime,
-                                 never=text_lib.unknown_token(vocab))
+                                 never=text_lib.unknown_token(vocab), by_prompt=by_prompt)
   return text_lib.decode(np.asarray(out), vocab)

@@ -319,4 +319,5 @@ class TunedModel(members.Members):
     num_chars = arguments.whole(num_chars, 'num_chars', 0, arguments.MAX_NUM_CHARS)
     seed = arguments.whole(seed, 'seed', 0, arguments.MAX_SEED)
     return characters.sample(self._groups, self.transform['vocab'], tokens,
-                             num_chars=int(num_chars), temperature=temperature, seed=seed)
+                             num_chars=int(num_chars), temperature=temperature, seed=seed,
+                             by_prompt=self.transform.get('key_by_prompt', False))

@@ -12,6 +12,7 @@ import csv
 import io
 import math
 import os
+import re
 import time
 
 
@@ -349,7 +350,9 @@ def _classify(model, out_dir, ts_path, csv_path):
 
 def _sample(model, out_dir, prompt, num_chars, temperature, seed):
   sample = model.sample(prompt, num_chars=num_chars, temperature=temperature, seed=seed)
-  written = (prompt or model.transform['prime']) + sample
+  # A command line's non-UTF-8 byte (a lone surrogate) is written as the model read it.
+  written = re.sub('[\ud800-\udfff]', text_lib.UNKNOWN,
+                   prompt or model.transform['prime']) + sample
   path = os.path.join(out_dir, 'sample.txt')
   write_text(path, written)
   chars, count = text_lib.outside(prompt, model.vocab)
