@@ -109,10 +109,10 @@ def test_a_compressed_file_is_named_by_its_signature_alone(tmp_path):
   the first letters of a signature (`PK`, `BZ`) is not."""
   packed = {'gz': gzip.compress(b'x' * 100), 'zip': b'PK\x03\x04\x14\x00\xff\xfe',
             'bz2': bz2.compress(b'x' * 100), 'xz': lzma.compress(b'x' * 100)}
-  kinds = {'gz': 'gzip', 'zip': 'zip', 'bz2': 'bzip2', 'xz': 'xz'}
+  kinds = {'gz': 'a gzip', 'zip': 'a zip', 'bz2': 'a bzip2', 'xz': 'an xz'}
   for ext, data in packed.items():
     (tmp_path / f'f.{ext}').write_bytes(data)
-    with pytest.raises(InputError, match=f'; it is a {kinds[ext]} file: decompress it '
+    with pytest.raises(InputError, match=f'; it is {kinds[ext]} file: decompress it '
                                          'first$'):
       common.read_file(str(tmp_path / f'f.{ext}'))
   for head in ('PKG,value', 'BZ Bergen'):

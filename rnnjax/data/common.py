@@ -107,10 +107,10 @@ def read_file(path: str, *, flag: str = '', kind: str = 'a text file') -> str:
   except UnicodeDecodeError as e:
     with open(path, 'rb') as f:  # A compressed file: said (the bundled texts are .gz).
       head = f.read(6)
-    packed = next((kind for magic, kind in ((b'\x1f\x8b', 'gzip'), (b'PK\x03\x04', 'zip'),
-                                            (b'BZh', 'bzip2'), (b'\xfd7zXZ\x00', 'xz'))
+    packed = next((kind for magic, kind in ((b'\x1f\x8b', 'a gzip'), (b'PK\x03\x04', 'a zip'),
+                                            (b'BZh', 'a bzip2'), (b'\xfd7zXZ\x00', 'an xz'))
                    if head.startswith(magic)), '')
-    hint = f'; it is a {packed} file: decompress it first' if packed else ''
+    hint = f'; it is {packed} file: decompress it first' if packed else ''
     raise InputError(f'{where}: is not UTF-8 text ({e.reason} at byte {e.start}){hint}'
                      ) from None
   except OSError as e:
