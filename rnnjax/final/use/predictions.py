@@ -343,9 +343,9 @@ def _classify(model, out_dir, ts_path, csv_path):
   lines, header, rows, counts = case_predictions.predict(model, cases, labels, ids)
   path = os.path.join(out_dir, 'predictions.csv')
   write_csv(path, header, rows)
-  plot = counts and dict(out_dir=out_dir, counts=counts, classes=model.transform['classes'],
-                         what=f'The model on {os.path.basename(ts_path or csv_path)}')
-  return {'lines': lines, 'paths': [path], 'plot': plot or None, 'figure': 'confusion'}
+  plot = dict(out_dir=out_dir, counts=counts, classes=model.transform['classes'],
+              what=f'The model on {os.path.basename(ts_path or csv_path)}') if counts else None
+  return {'lines': lines, 'paths': [path], 'plot': plot, 'figure': 'confusion'}
 
 
 def _sample(model, out_dir, prompt, num_chars, temperature, seed):
